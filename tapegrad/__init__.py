@@ -1,0 +1,58 @@
+"""tapegrad: PyTorch-compatible reverse-mode autograd on a flat tape swept by Numba kernels.
+
+`import tapegrad as torch` runs torch.autograd-style code.  Where things live:
+  tensor.py    the Tensor front end and recording        tape.py      the tape and buffer lifetimes
+  ops.py       the op table (one declaration per op)     _kernels.py  Numba sweep (generated)
+  engine.py    backward / grad entry points              grad_mode.py no_grad & co
+  autograd/    Variable, backward, grad, grad_fn views   errors.py    PyTorch's messages
+"""
+from . import dtypes as _dtypes
+from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype)
+from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
+                     zeros_like, ones_like, empty_like, full_like, arange, linspace, eye, rand,
+                     randn, rand_like, randn_like, manual_seed, seed, matmul)
+from . import autograd
+from ._format import set_printoptions
+
+float = float32  # noqa: A001
+double = float64
+long = int64
+int = int32  # noqa: A001
+__version__ = "0.1.0"
+
+
+def _fn(name):
+    method = getattr(Tensor, name)
+
+    def f(input, *args, **kwargs):
+        return method(input, *args, **kwargs)
+    f.__name__ = name
+    f.__doc__ = f"tapegrad.{name}(input, ...) == input.{name}(...)"
+    return f
+
+
+for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg",
+              "negative", "reciprocal", "square", "sum", "mean", "reshape", "transpose", "t",
+              "unsqueeze", "squeeze", "flatten", "permute", "clone", "mm", "mv", "dot",
+              "detach", "numel", "add", "sub", "mul", "div", "pow", "subtract", "multiply",
+              "divide", "true_divide"):
+    globals()[_name] = _fn(_name)
+
+
+def pow(input, exponent):  # noqa: A001
+    if isinstance(input, Tensor):
+        return input.pow(exponent)
+    return exponent.__rpow__(input)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+del _name

@@ -1,0 +1,133 @@
+"""`tapegrad.autograd`: Variable, backward, grad (PyTorch's signatures and errors)."""
+import warnings
+
+import numpy as np
+
+from .. import errors
+from ..engine import run_backward
+from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from ..tensor import Tensor, tensor as _tensor
+from .graph import Node as _Node
+
+__all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+           "Function"]
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """Deprecated wrapper kept for old code: returns `data` as a Tensor (a leaf)."""
+    if volatile:
+        warnings.warn(errors.VOLATILE, UserWarning, stacklevel=2)
+    t = data if isinstance(data, Tensor) else _tensor(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _as_tuple(x):
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _seeds(outputs, grad_outputs, create_graph):
+    """The initial gradient for each output, validated as torch does."""
+    grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad requires one gradient per output: got {len(grad_outputs)} "
+                           f"gradients and {len(outputs)} outputs")
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not out._rg:
+            raise RuntimeError(errors.NO_GRAD_FN.format(i))
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError(errors.IMPLICIT_SCALAR)
+            seeds.append(np.ones(out._shape))
+            continue
+        if not isinstance(g, Tensor):
+            g = _tensor(g)
+        if g._shape != out._shape:
+            from ..tensor import Size
+            raise RuntimeError(errors.SHAPE_MISMATCH.format(
+                i=i, g=f"tapegrad.Size({list(g._shape)})", o=f"tapegrad.Size({list(out._shape)})"))
+        seeds.append(np.asarray(g._array(), dtype=np.float64))
+    return seeds
+
+
+def _check_create_graph(create_graph):
+    if create_graph:
+        raise NotImplementedError("create_graph=True (higher-order derivatives) is not implemented "
+                                  "yet: see issue #4")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Accumulate d(tensors)/d(leaves) into the leaves' `.grad` (or into `inputs`' only)."""
+    _check_create_graph(create_graph)
+    if grad_variables is not None:
+        grad_tensors = grad_variables
+    outputs = _as_tuple(tensors)
+    seeds = _seeds(outputs, grad_tensors, create_graph)
+    retain = create_graph if retain_graph is None else retain_graph
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        grads = run_backward(outputs, seeds, retain, inputs=list(inputs))
+        for t, g in zip(inputs, grads):
+            if g is not None:
+                _accumulate(t, g)
+        return
+    found = run_backward(outputs, seeds, retain)
+    for t, g in found.values():
+        _accumulate(t, g)
+
+
+def _accumulate(t, g):
+    """Add gradient ndarray g into t.grad (in place when it exists, as torch)."""
+    cur = getattr(t, "_grad", None)
+    g = g.astype(t._dtype.np)
+    if cur is None:
+        t._grad = Tensor._wrap(g.reshape(t._shape), t._dtype)
+        if type(t._grad._v) is float and t._dtype.name == "float32":
+            t._grad._v = float(np.float32(t._grad._v))
+        return
+    if type(cur._v) is float:
+        cur._v = cur._v + float(g.reshape(-1)[0])
+    else:
+        cur._v += g.reshape(cur._shape)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Return d(outputs)/d(inputs) as a tuple, leaving every `.grad` untouched."""
+    _check_create_graph(create_graph)
+    if is_grads_batched:
+        raise NotImplementedError("is_grads_batched=True is not implemented")
+    outputs = _as_tuple(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = _as_tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not t._rg:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    seeds = _seeds(outputs, grad_outputs, create_graph)
+    retain = create_graph if retain_graph is None else retain_graph
+
+    def check_used(grads):
+        for i, g in enumerate(grads):
+            if g is None and not allow_unused:
+                raise RuntimeError(errors.UNUSED.format(i))
+
+    grads = run_backward(outputs, seeds, retain, inputs=list(inputs), validate=check_used)
+    out = []
+    for t, g in zip(inputs, grads):
+        if g is None:
+            out.append(Tensor._wrap(np.zeros(t._shape, t._dtype.np), t._dtype)
+                       if materialize_grads else None)
+        else:
+            out.append(Tensor._wrap(g.astype(t._dtype.np).reshape(t._shape), t._dtype))
+    return tuple(out)

@@ -1,0 +1,29 @@
+"""PyTorch's error and warning texts, in one place (tests compare against torch's)."""
+
+BACKWARD_TWICE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward.")
+NOT_FLOAT_CREATE = "Only Tensors of floating point and complex dtype can require gradients"
+NOT_FLOAT_SET = "only Tensors of floating point and complex dtype can require gradients"
+NOT_FLOAT_SET_ = "only Tensors of floating point dtype can require gradients"
+NON_LEAF_FLAG = (
+    "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+    "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+IMPLICIT_SCALAR = "grad can be implicitly created only for scalar outputs"
+NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
+SHAPE_MISMATCH = ("Mismatch in shape: grad_output[{i}] has a shape of {g} and output[{i}] has a "
+                  "shape of {o}.")
+UNUSED = ("The differentiated Tensor at index {} appears to not have been used in the graph. "
+          "Set allow_unused=True if this is the desired behavior.")
+NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+    "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+    "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
+    "github.com/pytorch/pytorch/pull/30531 for more information.")
+RETAIN_NO_GRAD = "can't retain_grad on Tensor that has requires_grad=False"
+NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+ITEM_MANY = "a Tensor with {} elements cannot be converted to Scalar"
+VOLATILE = "volatile was removed and now has no effect. Use `with tapegrad.no_grad():` instead."

@@ -1,0 +1,280 @@
+"""The Wengert tape: a struct of arrays, appended to by the forward, swept by `_kernels.sweep`.
+
+Entry i produces node i.  Five parallel streams, preallocated numpy arrays written through
+memoryviews (a memoryview store costs what a list append does, and the sweep then reads the
+arrays with no conversion):
+
+    op[i]   opcode (tapegrad.ops)              ia[i], ib[i]  input nodes, -1 = constant operand
+    cst[i]  constant operand / scalar param    val[i]        the value when the node has one element
+
+Sparse side tables hold what only n-d entries need: `shape` (node -> shape, size > 1 only),
+`par` (node -> offset into `params`, for reduce/strided/gather/matmul entries) and `saved`
+(node -> ndarray for n-d values some entry saves).
+
+Lifetimes (docs/design.md): every entry saves the buffers its op declares (`Op.saves`).
+A backward without retain_graph marks the entries it ran as freed, drops their n-d saved
+arrays once no unfreed entry needs them, and seals the tape.  A sealed tape takes no new
+entries: later ops start a new tape and refer to the old one through `import` entries.  A
+tape is also sealed when it reaches `MAX_ENTRIES`, so a loop that builds graphs and drops them
+without backward holds at most two tapes.  Tapes are freed by reference counting: only the
+tensors they produced (and newer tapes importing from them) refer to them.
+"""
+import itertools
+import threading
+import weakref
+
+import numpy as np
+
+from .ops import OPS, BY_CODE, saves_mask
+
+MAX_ENTRIES = 1 << 16
+_serials = itertools.count(1)
+
+OP_LEAF = OPS["leaf"].code
+OP_IMPORT = OPS["import"].code
+OP_CONST = OPS["const"].code
+_SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
+_ROLE_BITS = (1, 2, 4)
+
+
+class _Closed:
+    """Stands in for "no open tape": sealed, so the fast path falls through to open_tape()."""
+    __slots__ = ()
+    sealed = True
+
+
+CLOSED = _Closed()
+
+
+class GradState(threading.local):
+    """Per-thread recording state: grad mode and the open tape (`CLOSED` when none is open
+    or grad mode is off).  The per-op fast path reads only `STATE.tape`: one thread-local
+    lookup per op."""
+    enabled = True
+    tape = CLOSED
+
+
+STATE = GradState()
+
+
+class Tape:
+    __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "par", "params",
+                 "saved", "nsaved", "serial", "sealed", "leaves", "leaf_of", "imports",
+                 "import_of", "retained", "grad_fns", "__weakref__")
+
+    def __init__(self, cap=256):
+        self.n = 0
+        self.cap = 0
+        self._arrays = None
+        self._resize(cap)
+        self.shape = {}
+        self.par = {}
+        self.params = []
+        self.saved = {}
+        self.nsaved = {}
+        self.serial = next(_serials)
+        self.sealed = False
+        self.leaves = {}        # node -> leaf Tensor (the graph keeps its leaves alive, as torch)
+        self.leaf_of = {}       # id(leaf Tensor) -> node
+        self.imports = {}       # node -> (older Tape, node there)
+        self.import_of = {}     # (serial, node) -> node
+        self.retained = {}      # node -> weakref to a non-leaf Tensor that called retain_grad()
+        self.grad_fns = {}      # node -> grad_fn object, made on first access
+
+    def __len__(self):
+        return self.n
+
+    def _resize(self, cap):
+        new = (np.zeros(cap, np.int8), np.zeros(cap, np.int32), np.zeros(cap, np.int32),
+               np.zeros(cap, np.float64), np.zeros(cap, np.float64), np.zeros(cap, np.uint8))
+        if self._arrays is not None:
+            for old, arr in zip(self._arrays, new):
+                arr[:self.n] = old[:self.n]
+        self._arrays = new
+        self.op, self.ia, self.ib, self.cst, self.val = (memoryview(a) for a in new[:5])
+        self.cap = cap
+
+    def grow(self):
+        """Called when full: double, or at MAX_ENTRIES seal (this entry still fits)."""
+        if self.cap >= MAX_ENTRIES:
+            self.sealed = True
+            self._resize(self.cap + 1)
+        else:
+            self._resize(min(2 * self.cap, MAX_ENTRIES))
+
+    @property
+    def freed(self):
+        """uint8 per entry: 1 once a backward without retain_graph released its buffers."""
+        return self._arrays[5]
+
+    # -- appending ----------------------------------------------------------------------------
+    def push(self, op, a, b, c, v, shape=None):
+        """Append one entry; `shape` is given only for nodes with more than one element."""
+        n = self.n
+        if n == self.cap:
+            self.grow()
+        self.op[n] = op
+        self.ia[n] = a
+        self.ib[n] = b
+        self.cst[n] = c
+        self.val[n] = v
+        self.n = n + 1
+        if shape is not None:
+            self.shape[n] = shape
+        return n
+
+    def save(self, node, arr):
+        """Keep an n-d value that a backward will read (one count per saving entry)."""
+        if node >= 0 and node in self.shape:
+            self.saved[node] = arr
+            self.nsaved[node] = self.nsaved.get(node, 0) + 1
+
+    def save_roles(self, op, n, a, av, b, bv, out):
+        """Save the n-d buffers op declares, for entry n with operands (a, av), (b, bv)."""
+        mask = _SAVES[op]
+        if mask & 1:
+            self.save(a, av)
+        if mask & 2:
+            self.save(b, bv)
+        if mask & 4:
+            self.save(n, out)
+
+    def add_params(self, n, values):
+        self.par[n] = len(self.params)
+        self.params.extend(int(v) for v in values)
+
+    def leaf_node(self, t):
+        """The node of leaf tensor `t` on this tape (one `leaf` entry per leaf per tape)."""
+        n = self.leaf_of.get(id(t))
+        if n is None:
+            v = t._v
+            if type(v) is float:
+                n = self.push(OP_LEAF, -1, -1, 0.0, v)
+            else:
+                n = self.push(OP_LEAF, -1, -1, 0.0, float(v.flat[0]) if v.size == 1 else 0.0,
+                              v.shape if v.size != 1 else None)
+                if v.size != 1:
+                    # a leaf's value is saved only if an entry needs it (save_roles)
+                    pass
+            self.leaves[n] = t
+            self.leaf_of[id(t)] = n
+        t._lserial = self.serial
+        t._lnode = n
+        return n
+
+    def import_node(self, t):
+        """The node standing for non-leaf `t` of an older tape."""
+        src = t._tape
+        key = (src.serial, t._node)
+        n = self.import_of.get(key)
+        if n is None:
+            v = t._v
+            if type(v) is float:
+                n = self.push(OP_IMPORT, -1, -1, 0.0, v)
+            else:
+                n = self.push(OP_IMPORT, -1, -1, 0.0, float(v.flat[0]) if v.size == 1 else 0.0,
+                              v.shape if v.size != 1 else None)
+            self.imports[n] = (src, t._node)
+            self.import_of[key] = n
+        return n
+
+    def const_node(self, arr):
+        """An n-d operand that needs no gradient: stored once, saved for the entries reading it."""
+        return self.push(OP_CONST, -1, -1, 0.0, 0.0, arr.shape)
+
+    # -- lifetimes ----------------------------------------------------------------------------
+    def seal(self):
+        self.sealed = True
+
+    def release(self, entries):
+        """Free the saved buffers of `entries` (ndarray of entry indices that a backward ran
+        without retain_graph): mark them freed, and drop an n-d saved array once no unfreed
+        entry needs it.  One-element values live in `val` and go with the tape."""
+        self.freed[entries] = 1
+        if not self.nsaved:
+            return
+        ops, ia, ib = self._arrays[0], self._arrays[1], self._arrays[2]
+        for e in entries.tolist():
+            mask = _SAVES[ops[e]]
+            for node, bit in ((int(ia[e]), 1), (int(ib[e]), 2), (e, 4)):
+                if mask & bit and node in self.nsaved:
+                    k = self.nsaved[node] - 1
+                    if k <= 0:
+                        del self.nsaved[node]
+                        self.saved.pop(node, None)
+                    else:
+                        self.nsaved[node] = k
+
+    # -- numpy views for the sweep ------------------------------------------------------------
+    def streams(self, n):
+        """(op, ia, ib, cst, freed) for the first n entries: views, no copy."""
+        a = self._arrays
+        return a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
+
+    def layout(self, n):
+        """Per-node offsets, sizes and shapes into the flat value/adjoint arenas (first n nodes)."""
+        size = np.ones(n, np.int64)
+        nd = np.zeros(n, np.int64)
+        shp = np.ones((n, 8), np.int64) if self.shape else np.ones((1, 1), np.int64)
+        for node, s in self.shape.items():
+            if node < n:
+                size[node] = int(np.prod(s))
+                nd[node] = len(s)
+                shp[node, :len(s)] = s
+        if self.shape:
+            off = np.zeros(n, np.int64)
+            np.cumsum(size[:-1], out=off[1:])
+            total = int(off[-1] + size[-1]) if n else 0
+        else:
+            off = np.arange(n, dtype=np.int64)
+            total = n
+        return off, size, shp, nd, total
+
+    def values(self, n, off, total):
+        """The value arena: every one-element node's value plus the saved n-d buffers."""
+        vals = self._arrays[4][:n]
+        if not self.shape:
+            return vals
+        arena = np.empty(total)
+        arena[off] = vals
+        for node, arr in self.saved.items():
+            if node < n:
+                o = off[node]
+                arena[o:o + arr.size] = np.asarray(arr, dtype=np.float64).reshape(-1)
+        return arena
+
+    def param_arrays(self, n):
+        par = np.full(n, -1, np.int64)
+        for node, p in self.par.items():
+            if node < n:
+                par[node] = p
+        return par, np.array(self.params, dtype=np.int64) if self.params else np.zeros(1, np.int64)
+
+
+def open_tape():
+    """The tape this thread appends to (a new one when none is open); None under no_grad."""
+    st = STATE
+    tape = st.tape
+    if tape.sealed:
+        if not st.enabled:
+            return None
+        if tape is not CLOSED:
+            tape.sealed = True
+        tape = st.tape = Tape()
+    return tape
+
+
+def input_node(tape, t):
+    """Node of tensor `t` (which requires grad) on `tape`: its own, a leaf slot or an import."""
+    src = t._tape
+    if src is tape:
+        return t._node
+    if src is None:
+        if t._lserial == tape.serial:
+            return t._lnode
+        return tape.leaf_node(t)
+    return tape.import_node(t)
+
+
+def retain(t):
+    t._tape.retained[t._node] = weakref.ref(t)

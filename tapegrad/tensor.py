@@ -1,0 +1,1000 @@
+"""The Tensor front end: values, flags and recording onto the tape.
+
+A Tensor holds its value in `_v`: a Python float for one-element float tensors (the scalar
+fast path, `_fastpath.py`), otherwise a numpy array of its dtype.  A tensor that requires grad
+either is a leaf (`_tape` None) or names the tape entry that produced it (`_tape`, `_node`).
+There is no Python object graph: `grad_fn` objects are views made on demand from the tape.
+
+The scalar fast path computes float32 scalars in double precision; values are rounded to
+float32 whenever they leave the tensor (item(), tolist(), numpy(), repr) and when stored in an
+array, so results agree with torch to float32 rounding.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from . import _fastpath, errors
+from . import dtypes as D
+from .dtypes import dtype as DType
+from .ops import OPS, BY_CODE
+from .scalar_math import sigmoid as _ssigmoid
+from .tape import STATE, open_tape, input_node, retain as _retain, OP_CONST
+
+class Size(tuple):
+    """`tapegrad.Size`, a tuple that prints like torch.Size."""
+    __module__ = "tapegrad"
+
+    def __repr__(self):
+        return "tapegrad.Size([" + ", ".join(str(int(s)) for s in self) + "])"
+
+    __str__ = __repr__
+
+    def numel(self):
+        return int(math.prod(self))
+
+
+def _size_args(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(s) for s in size)
+
+
+class _TensorMeta(type):
+    def __call__(cls, *args):
+        """Legacy constructor: Tensor([1, 2]) copies data as float32; Tensor(2, 3) is
+        uninitialized (zeros here)."""
+        if len(args) == 1 and not isinstance(args[0], int):
+            data = args[0]
+            if isinstance(data, Tensor):
+                return data
+            return tensor(data, dtype=D.get_default_dtype())
+        return empty(*args)
+
+
+class Tensor(metaclass=_TensorMeta):
+    __module__ = "tapegrad"
+    __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_retain",
+                 "_lserial", "_lnode", "__weakref__")
+    __array_priority__ = 1000  # numpy defers `ndarray * Tensor` to Tensor.__rmul__
+
+    # ---- construction helpers --------------------------------------------------------------
+    @staticmethod
+    def _wrap(arr, dt, rg=False):
+        """A plain tensor around ndarray `arr` (already of dtype dt)."""
+        t = _new()
+        if arr.size == 1 and dt.is_floating_point:
+            t._v = float(arr.reshape(-1)[0])
+        else:
+            t._v = arr
+        t._dtype = dt
+        t._shape = arr.shape
+        t._tape = None
+        t._rg = rg
+        if rg:
+            t._lserial = 0
+        return t
+
+    # ---- value access ----------------------------------------------------------------------
+    def _array(self):
+        """The value as an ndarray of the tensor's dtype (a view when array-backed)."""
+        v = self._v
+        if type(v) is float:
+            return np.full(self._shape, v, dtype=self._dtype.np)
+        return v
+
+    def _materialize(self):
+        """Switch a float-backed tensor to array storage so it can share memory (.data, numpy)."""
+        v = self._v
+        if type(v) is float:
+            self._v = np.full(self._shape, v, dtype=self._dtype.np)
+        return self._v
+
+    # ---- attributes ------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._shape)
+        return self._shape[_dim(dim, len(self._shape))]
+
+    def dim(self):
+        return len(self._shape)
+
+    ndim = property(dim)
+
+    def numel(self):
+        return int(math.prod(self._shape))
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def device(self):
+        return "cpu"
+
+    def is_floating_point(self):
+        return self._dtype.is_floating_point
+
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self._set_requires_grad(bool(flag), errors.NOT_FLOAT_SET)
+
+    def requires_grad_(self, requires_grad=True):
+        self._set_requires_grad(bool(requires_grad), errors.NOT_FLOAT_SET_)
+        return self
+
+    def _set_requires_grad(self, flag, msg):
+        if self._tape is not None:
+            if flag:
+                return
+            raise RuntimeError(errors.NON_LEAF_FLAG)
+        if flag and not self._dtype.is_floating_point:
+            raise RuntimeError(msg)
+        self._rg = flag
+        if flag:
+            self._lserial = 0
+
+    @property
+    def is_leaf(self):
+        return self._tape is None
+
+    @property
+    def grad_fn(self):
+        tape = self._tape
+        if tape is None:
+            return None
+        from .autograd.graph import node_for
+        return node_for(tape, self._node)
+
+    @property
+    def grad(self):
+        if self._tape is not None and not getattr(self, "_retain", False):
+            warnings.warn(errors.NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return getattr(self, "_grad", None)
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value._shape != self._shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._dtype is not self._dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def retains_grad(self):
+        return self._tape is not None and getattr(self, "_retain", False)
+
+    def retain_grad(self):
+        if not self._rg:
+            raise RuntimeError(errors.RETAIN_NO_GRAD)
+        if self._tape is None or getattr(self, "_retain", False):
+            return
+        self._retain = True
+        _retain(self)
+
+    @property
+    def data(self):
+        return Tensor._share(self, self._materialize())
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError("data must be a Tensor")
+        self._v = value._materialize() if type(value._v) is not float else value._v
+        self._dtype = value._dtype
+        self._shape = value._shape
+
+    @staticmethod
+    def _share(src, arr):
+        t = _new()
+        t._v = arr
+        t._dtype = src._dtype
+        t._shape = src._shape
+        t._tape = None
+        t._rg = False
+        return t
+
+    def detach(self):
+        return Tensor._share(self, self._materialize())
+
+    def detach_(self):
+        if self._tape is not None:
+            self._tape = None
+        self._rg = False
+        return self
+
+    # ---- conversion ------------------------------------------------------------------------
+    def item(self):
+        v = self._v
+        n = self.numel()
+        if n != 1:
+            raise RuntimeError(errors.ITEM_MANY.format(n))
+        if type(v) is float:
+            return float(np.float32(v)) if self._dtype is D.float32 else v
+        return v.reshape(-1)[0].item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        n = self.numel()
+        if n != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def tolist(self):
+        return self._array().tolist()
+
+    def numpy(self, force=False):
+        if self._rg and not force:
+            raise RuntimeError(errors.NUMPY_GRAD)
+        return self._materialize()
+
+    def __array__(self, dtype=None, copy=None):
+        a = self._array()
+        return a if dtype is None else a.astype(dtype)
+
+    def __len__(self):
+        if not self._shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    def __iter__(self):
+        if not self._shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        from ._format import format_tensor
+        suffixes = []
+        if self._tape is not None:
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._rg:
+            suffixes.append("requires_grad=True")
+        return format_tensor(self._array(), self._dtype.name, suffixes=suffixes)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self.numel() == 1 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
+    def to(self, *args, dtype=None, **kwargs):
+        for a in args:
+            if isinstance(a, DType):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a._dtype
+        if dtype is None or dtype is self._dtype:
+            return self
+        return _cast(self, dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return {"float32": "tapegrad.FloatTensor", "float64": "tapegrad.DoubleTensor",
+                    "int64": "tapegrad.LongTensor", "int32": "tapegrad.IntTensor",
+                    "bool": "tapegrad.BoolTensor"}[self._dtype.name]
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(D.float32)
+
+    def double(self):
+        return self.to(D.float64)
+
+    def long(self):
+        return self.to(D.int64)
+
+    def int(self):
+        return self.to(D.int32)
+
+    def bool(self):
+        return self.to(D.bool_)
+
+    def cpu(self):
+        return self
+
+    def contiguous(self):
+        v = self._v
+        if type(v) is float or v.flags.c_contiguous:
+            return self
+        return _reshape_op("clone", self, self._shape, np.ascontiguousarray(v))
+
+    # ---- in-place (no autograd history; the tutorial needs zero_/fill_ on grads) -----------
+    def _check_inplace(self):
+        if self._rg and (self._tape is None) and STATE.enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        if self._tape is not None:
+            raise NotImplementedError("in-place operations on tensors with a grad_fn are not "
+                                      "implemented yet")
+
+    def fill_(self, value):
+        self._check_inplace()
+        value = float(value) if self._dtype.is_floating_point else value
+        if type(self._v) is float:
+            self._v = float(value)
+        else:
+            self._v[...] = value
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    # ---- autograd --------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ---- arithmetic: scalar fast path from _fastpath, general path below -------------------
+    __add__ = _fastpath.op_add
+    __radd__ = _fastpath.op_radd
+    __sub__ = _fastpath.op_sub
+    __rsub__ = _fastpath.op_rsub
+    __mul__ = _fastpath.op_mul
+    __rmul__ = _fastpath.op_rmul
+    __truediv__ = _fastpath.op_div
+    __neg__ = _fastpath.op_neg
+    neg = negative = _fastpath.op_neg
+    exp = _fastpath.op_exp
+    log = _fastpath.op_log
+    sqrt = _fastpath.op_sqrt
+    sin = _fastpath.op_sin
+    cos = _fastpath.op_cos
+    tanh = _fastpath.op_tanh
+    sigmoid = _fastpath.op_sigmoid
+    relu = _fastpath.op_relu
+    abs = __abs__ = _fastpath.op_abs
+    reciprocal = _fastpath.op_reciprocal
+
+    def __pos__(self):
+        return self
+
+    def __rtruediv__(self, other):
+        # torch records `2 / x` as reciprocal then multiply
+        return self.reciprocal() * other
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            return _fastpath.op_pow_scalar(self, float(exponent))
+        return _fastpath.op_pow(self, exponent)
+
+    pow = __pow__
+
+    def __rpow__(self, base):
+        return _fastpath.op_rpow(self, base)
+
+    def square(self):
+        return self.pow(2)
+
+    add = __add__
+    sub = subtract = __sub__
+    mul = multiply = __mul__
+    div = divide = true_divide = __truediv__
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(tensor(other), self)
+
+    matmul = __matmul__
+
+    def mm(self, other):
+        if self.dim() != 2 or other.dim() != 2:
+            raise RuntimeError("self must be a matrix")
+        return matmul(self, other)
+
+    def mv(self, vec):
+        return matmul(self, vec)
+
+    def dot(self, other):
+        return matmul(self, other)
+
+    # comparisons: no gradient, bool results
+    def _cmp(self, other, fn):
+        a = self._array()
+        b = other._array() if isinstance(other, Tensor) else other
+        return Tensor._wrap(np.asarray(fn(a, b)), D.bool_)
+
+    def __lt__(self, o):
+        return self._cmp(o, np.less)
+
+    def __le__(self, o):
+        return self._cmp(o, np.less_equal)
+
+    def __gt__(self, o):
+        return self._cmp(o, np.greater)
+
+    def __ge__(self, o):
+        return self._cmp(o, np.greater_equal)
+
+    def __eq__(self, o):
+        return self._cmp(o, np.equal)
+
+    def __ne__(self, o):
+        return self._cmp(o, np.not_equal)
+
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+
+    # ---- reductions ------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        return _reduce(self, dim, keepdim, mean=False, dtype=dtype)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        return _reduce(self, dim, keepdim, mean=True, dtype=dtype)
+
+    # ---- shape -----------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _infer_shape(_size_args(shape), self.numel())
+        v = self._v
+        if type(v) is not float and not v.flags.c_contiguous:
+            return _reshape_op("unsafe_view", self, shape, np.ascontiguousarray(v).reshape(shape))
+        return _reshape_op("view", self, shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], DType):
+            raise NotImplementedError("view(dtype) is not implemented")
+        v = self._v
+        if type(v) is not float and not v.flags.c_contiguous:
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                               "least one dimension spans across two contiguous subspaces). Use "
+                               ".reshape(...) instead.")
+        return _reshape_op("view", self, _infer_shape(_size_args(shape), self.numel()))
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        nd = self.dim()
+        if nd == 0:
+            return self.reshape(1)
+        s, e = _dim(start_dim, nd), _dim(end_dim, nd)
+        if s == e:
+            return self
+        shp = self._shape
+        return self.reshape(shp[:s] + (int(math.prod(shp[s:e + 1])),) + shp[e + 1:])
+
+    def unsqueeze(self, dim):
+        d = _dim(dim, self.dim() + 1)
+        shape = self._shape[:d] + (1,) + self._shape[d:]
+        return _reshape_op("unsqueeze", self, shape)
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return _reshape_op("squeeze", self, tuple(s for s in self._shape if s != 1))
+        nd = self.dim()
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        dims = {_dim(d, max(nd, 1)) for d in dims}
+        shape = tuple(s for i, s in enumerate(self._shape) if not (i in dims and s == 1))
+        return _reshape_op("squeeze_dim", self, shape)
+
+    def clone(self, memory_format=None):
+        return _reshape_op("clone", self, self._shape, np.array(self._array(), copy=True))
+
+    def transpose(self, dim0, dim1):
+        nd = self.dim()
+        if nd == 0:
+            return self if _dim(dim0, 1) == 0 and _dim(dim1, 1) == 0 else _dim(dim0, 0)
+        d0, d1 = _dim(dim0, nd), _dim(dim1, nd)
+        perm = list(range(nd))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return _strided("transpose", self, lambda a: a.transpose(perm))
+
+    swapaxes = transpose
+
+    def t(self):
+        nd = self.dim()
+        if nd > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+        if nd < 2:
+            return _strided("t", self, lambda a: a)
+        return _strided("t", self, lambda a: a.T)
+
+    def permute(self, *dims):
+        dims = _size_args(dims)
+        nd = self.dim()
+        if sorted(_dim(d, nd) for d in dims) != list(range(nd)):
+            raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does "
+                               "not match the length of the desired ordering of dimensions i.e. "
+                               f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
+        return _strided("permute", self, lambda a: a.transpose([_dim(d, nd) for d in dims]))
+
+    @property
+    def T(self):
+        nd = self.dim()
+        return self.permute(*range(nd - 1, -1, -1)) if nd >= 2 else self
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def expand(self, *sizes):
+        sizes = _size_args(sizes)
+        nd = len(sizes)
+        old = (1,) * (nd - self.dim()) + self._shape
+        target = tuple(o if s == -1 else s for s, o in zip(sizes, old))
+        return _strided("expand", self, lambda a: np.broadcast_to(a, target))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def __getitem__(self, key):
+        return _index(self, key)
+
+
+# ---- general paths ------------------------------------------------------------------------------
+def _dim(d, nd):
+    if not -max(nd, 1) <= d < max(nd, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})")
+    return d % max(nd, 1)
+
+
+def _infer_shape(shape, numel):
+    if -1 in shape:
+        known = int(math.prod(s for s in shape if s != -1))
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    if math.prod(shape) != numel:
+        raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
+    return shape
+
+
+def _operand(x):
+    """(value for numpy, dtype, promotion category) of a Tensor or a Python number."""
+    if isinstance(x, Tensor):
+        return x._array(), x._dtype, (2 if x._shape else 1)
+    if isinstance(x, (bool, int, float)):
+        return x, D.scalar_dtype(x), 0
+    if isinstance(x, np.ndarray):
+        t = tensor(x)
+        return t._array(), t._dtype, 2
+    raise TypeError(f"unsupported operand type: {type(x).__name__}")
+
+
+_NP_NS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+          "tanh": np.tanh, "sign": np.sign, "where": np.where, "abs": np.abs,
+          "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}
+_NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, _NP_NS)
+           for op in BY_CODE if op.kind in ("unary", "binary")}
+
+
+def _record_start(*inputs):
+    """The tape to record on, or None when nothing requires grad or grad mode is off."""
+    if not any(isinstance(t, Tensor) and t._rg for t in inputs):
+        return None
+    tape = open_tape()
+    if tape is None:
+        return None
+    for t in inputs:
+        if isinstance(t, Tensor) and t._tape is not None and t._tape.serial > tape.serial:
+            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
+                               "supported")
+    return tape
+
+
+def _operand_node(tape, x, arr):
+    """Node for operand x on tape: its own node, or -1 (Python-number/one-element constant,
+    value in the entry's cst), or a const entry holding an n-d value."""
+    if isinstance(x, Tensor):
+        if x._rg:
+            return input_node(tape, x), 0.0
+        if x.numel() == 1:
+            return -1, float(np.asarray(arr).reshape(-1)[0])
+        node = tape.const_node(np.asarray(arr))
+        tape.save(node, np.asarray(arr))
+        return node, 0.0
+    return -1, float(x)
+
+
+def _result(arr, dt, tape, op, a, b, c, saves=()):
+    """Wrap a forward result; with a tape, append its entry."""
+    t = Tensor._wrap(arr, dt)
+    if tape is not None:
+        n = tape.push(op, a, b, c, float(arr.reshape(-1)[0]) if arr.size == 1 else 0.0,
+                      arr.shape if arr.size != 1 else None)
+        t._tape = tape
+        t._node = n
+        t._rg = True
+        for role, node, val in saves:
+            tape.save(n if role == "out" else node, val)
+    return t
+
+
+def _binary(code, x, y):
+    xa, xd, xc = _operand(x)
+    ya, yd, yc = _operand(y)
+    dt = D.result_type((xd, xc), (yd, yc))
+    op = BY_CODE[code]
+    if op.name in ("div", "pow") and not dt.is_floating_point and op.name == "div":
+        dt = D.get_default_dtype()
+    xa = np.asarray(xa, dtype=dt.np)
+    ya = np.asarray(ya, dtype=dt.np)
+    with np.errstate(all="ignore"):
+        out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
+    tape = _record_start(x, y)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    if not dt.is_floating_point:
+        raise RuntimeError(errors.NOT_FLOAT_CREATE)
+    a, ca = _operand_node(tape, x, xa)
+    b, cb = _operand_node(tape, y, ya)
+    c = ca if a < 0 else cb
+    saves = [("a", a, xa), ("b", b, ya), ("out", None, out)]
+    return _result(out, dt, tape, code, a, b, c, [s for s in saves if s[0] in op.saves])
+
+
+def _unary(code, x, c=0.0):
+    op = BY_CODE[code]
+    xa = x._array()
+    dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
+    if op.name in ("neg", "abs", "relu") and not x._dtype.is_floating_point:
+        dt = x._dtype
+    with np.errstate(all="ignore"):
+        out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c), dtype=dt.np)
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    a = input_node(tape, x)
+    saves = [("a", a, xa), ("out", None, out)]
+    return _result(out, dt, tape, code, a, -1, c, [s for s in saves if s[0] in op.saves])
+
+
+# Bare instance creation: type.__call__ without the legacy-constructor metaclass (object.__new__
+# costs twice as much here, and this is on the per-op path).
+_new = super(_TensorMeta, Tensor).__call__
+_fastpath._new = _new
+_fastpath.Tensor = Tensor
+_fastpath._binary = _binary
+_fastpath._unary = _unary
+
+
+def _cast(x, dt):
+    out = x._array().astype(dt.np)
+    tape = _record_start(x) if dt.is_floating_point and x._dtype.is_floating_point else None
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    return _result(out, dt, tape, OPS["to_copy"].code, input_node(tape, x), -1, 0.0)
+
+
+def _reshape_op(name, x, shape, out=None):
+    """view/reshape/(un)squeeze/clone: same elements in the same order."""
+    shape = tuple(shape)
+    if out is None:
+        v = x._v
+        if type(v) is float:
+            t = _new()
+            t._v, t._dtype, t._shape, t._tape, t._rg = v, x._dtype, shape, None, False
+            tape = _record_start(x)
+            if tape is not None:
+                n = tape.push(OPS[name].code, input_node(tape, x), -1, 0.0, v)
+                t._tape, t._node, t._rg = tape, n, True
+            return t
+        out = v.reshape(shape)
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    return _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+
+
+def _strided(name, x, fn):
+    """An op whose result is a strided view of x: record offset and strides in elements of
+    x's row-major layout, so the sweep can scatter the gradient back."""
+    base = np.ascontiguousarray(x._array())
+    out = fn(base)
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    item = base.itemsize
+    offset = (out.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
+    t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, [offset] + [s // item for s in out.strides])
+    return t
+
+
+def _index(x, key):
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = tuple(k._array() if isinstance(k, Tensor) else k for k in key)
+    advanced = any(isinstance(k, (list, np.ndarray)) for k in key)
+    base = np.ascontiguousarray(x._array())
+    if not advanced:
+        for k in key:
+            if isinstance(k, slice) and k.step is not None and k.step <= 0:
+                raise ValueError("step must be greater than zero")
+        ints = [k for k in key if isinstance(k, (int, np.integer))]
+        nones = any(k is None for k in key)
+        slices = any(isinstance(k, slice) for k in key)
+        if ints:
+            name = "select"
+        elif slices or key == (Ellipsis,):
+            name = "slice" if slices else "view"
+        else:
+            name = "unsqueeze" if nones else "view"
+        try:
+            out = base[key]
+        except IndexError as e:
+            raise IndexError(str(e)) from None
+        if name in ("unsqueeze", "view"):
+            return _reshape_op(name, x, out.shape)
+        out = np.asarray(out)
+        if name == "select" and nones:
+            name = "select"
+        return _strided(name, x, lambda a: a[key])
+    idx = np.arange(base.size).reshape(base.shape)[key]
+    out = base[key]
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(np.asarray(out), x._dtype)
+    t = _result(np.asarray(out), x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, np.asarray(idx).reshape(-1))
+    return t
+
+
+def _reduce(x, dim, keepdim, mean, dtype=None):
+    shape = x._shape
+    nd = len(shape)
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        dims = tuple(range(nd))
+        name = "mean" if mean else "sum"
+        keepdim_eff = False
+    else:
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()
+        name = "mean_dim" if mean else "sum_dim"
+        keepdim_eff = keepdim
+    arr = x._array()
+    if mean and not x._dtype.is_floating_point and dtype is None:
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {x._dtype.name.capitalize()}")
+    dt = dtype or (x._dtype if x._dtype.is_floating_point else D.int64)
+    red = (np.mean if mean else np.sum)(arr, axis=dims, keepdims=keepdim_eff, dtype=dt.np)
+    out = np.asarray(red, dtype=dt.np)
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    count = int(math.prod(shape[d] for d in dims)) if dims else 1
+    kshape = [1 if i in dims else s for i, s in enumerate(shape)]
+    t = _result(out, dt, tape, OPS[name].code, input_node(tape, x), -1,
+                (1.0 / count if count else math.nan) if mean else 1.0)
+    tape.add_params(t._node, kshape)
+    return t
+
+
+def matmul(x, y):
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
+    if x.dim() == 0 or y.dim() == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{x.dim()}D and {y.dim()}D")
+    if x._dtype is not y._dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_tname(x._dtype)} != {_tname(y._dtype)}")
+    xa, ya = x._array(), y._array()
+    try:
+        out = np.asarray(np.matmul(xa, ya))
+    except ValueError:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({'x'.join(map(str, xa.shape))} and {'x'.join(map(str, ya.shape))})") from None
+    tape = _record_start(x, y)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    nx, ny = x.dim(), y.dim()
+    if nx == 1 and ny == 2:
+        # torch: unsqueeze, mm, squeeze
+        return matmul(x.unsqueeze(0), y).squeeze(0)
+    if nx == 1 and ny == 1:
+        name, params = "dot", [1, 1, xa.shape[0], 1, 0]
+    elif nx == 2 and ny == 1:
+        name, params = "mv", [1, xa.shape[0], xa.shape[1], 1, 0]
+    elif nx == 2 and ny == 2:
+        name, params = "mm", [1, xa.shape[0], xa.shape[1], ya.shape[1], 0]
+    elif ny == 2 or (ny == 1 and nx > 2):
+        k = xa.shape[-1]
+        nn = ya.shape[1] if ny == 2 else 1
+        name, params = "matmul", [1, xa.size // k, k, nn, 0]
+    elif xa.shape[:-2] == ya.shape[:-2]:
+        nb = int(math.prod(xa.shape[:-2]))
+        name, params = "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
+    else:
+        raise NotImplementedError("matmul with broadcast batch dimensions is not implemented yet")
+    a, b = input_node(tape, x) if x._rg else None, input_node(tape, y) if y._rg else None
+    if a is None:
+        a = tape.const_node(xa)
+    if b is None:
+        b = tape.const_node(ya)
+    tape.save(a, xa)
+    tape.save(b, ya)
+    _force_saved(tape, a, xa)
+    _force_saved(tape, b, ya)
+    t = _result(out, x._dtype, tape, OPS[name].code, a, b, 0.0)
+    tape.add_params(t._node, params)
+    return t
+
+
+def _force_saved(tape, node, arr):
+    """matmul reads its operands even when they have one element (no shape entry)."""
+    if node not in tape.shape:
+        pass  # one-element operands live in the scalar value stream already
+
+
+def _tname(dt):
+    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+            "bool": "bool"}[dt.name]
+
+
+# ---- creation ------------------------------------------------------------------------------------
+def _leaf(arr, dt, requires_grad):
+    if requires_grad and not dt.is_floating_point:
+        raise RuntimeError(errors.NOT_FLOAT_CREATE)
+    return Tensor._wrap(arr, dt, bool(requires_grad))
+
+
+def _infer_dtype(data):
+    """torch.tensor's dtype inference from nested Python data."""
+    if isinstance(data, np.ndarray):
+        return D.from_numpy_dtype(data.dtype)
+    flat = np.asarray(data, dtype=object).reshape(-1) if not isinstance(data, (bool, int, float)) else [data]
+    kinds = {type(v) for v in flat}
+    if any(isinstance(v, Tensor) for v in flat):
+        return None
+    if kinds and kinds <= {bool, np.bool_}:
+        return D.bool_
+    if kinds and all(isinstance(v, (bool, int, np.integer)) for v in flat):
+        return D.int64
+    return D.get_default_dtype()
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if isinstance(data, Tensor):
+        arr = np.array(data._array(), copy=True)
+        dt = dtype or data._dtype
+    else:
+        dt = dtype or _infer_dtype(data)
+        if dt is None:  # a list of tensors
+            data = [d._array() if isinstance(d, Tensor) else d for d in data]
+            dt = D.get_default_dtype()
+        arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
+    arr = np.array(arr, dtype=dt.np, copy=True)
+    return _leaf(arr, dt, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor) and (dtype is None or dtype is data._dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(arr):
+    dt = D.from_numpy_dtype(arr.dtype)
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, None, False
+    return t
+
+
+def _filled(size, value, dtype, requires_grad):
+    dt = dtype or D.get_default_dtype()
+    return _leaf(np.full(_size_args(size), value, dtype=dt.np), dt, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _filled(size, 0, dtype, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _filled(size, 1, dtype, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _filled(size, 0, dtype, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = D.scalar_dtype(fill_value)
+    return _filled((tuple(size),), fill_value, dtype, requires_grad)
+
+
+def _like(x, value, dtype, requires_grad):
+    dt = dtype or x._dtype
+    return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
+
+
+def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    return _like(x, 0, dtype, requires_grad)
+
+
+def ones_like(x, dtype=None, device=None, requires_grad=False):
+    return _like(x, 1, dtype, requires_grad)
+
+
+def empty_like(x, dtype=None, device=None, requires_grad=False):
+    return _like(x, 0, dtype, requires_grad)
+
+
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    return _like(x, fill_value, dtype, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+    return _leaf(np.arange(start, end, step).astype(dtype.np), dtype, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    dt = dtype or D.get_default_dtype()
+    return _leaf(np.linspace(start, end, steps).astype(dt.np), dt, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    dt = dtype or D.get_default_dtype()
+    return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)
+
+
+_rng = [np.random.default_rng()]
+
+
+def manual_seed(seed):
+    _rng[0] = np.random.default_rng(int(seed))
+    return _rng[0]
+
+
+def seed():
+    _rng[0] = np.random.default_rng()
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    dt = dtype or D.get_default_dtype()
+    return _leaf(_rng[0].random(_size_args(size)).astype(dt.np), dt, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    dt = dtype or D.get_default_dtype()
+    return _leaf(_rng[0].standard_normal(_size_args(size)).astype(dt.np), dt, requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad=False):
+    return rand(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad=False):
+    return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad)
