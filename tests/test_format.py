@@ -253,7 +253,7 @@ PRINT_OPTIONS = [
     dict(sci_mode=True), dict(sci_mode=False), dict(precision=3, sci_mode=True),
     dict(profile="short"), dict(profile="full"), dict(profile="short", precision=6),
 ]
-OPTION_CASES = CASES[::4]
+OPTION_CASES = CASES[::7]
 
 
 @pytest.mark.parametrize("opts", PRINT_OPTIONS, ids=[repr(o) for o in PRINT_OPTIONS])
