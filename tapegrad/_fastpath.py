@@ -990,9 +990,9 @@ def op_reciprocal(self):
         try:
             v = 1.0 / sv
         except (ArithmeticError, ValueError):
-            return _unary(37, self, 0.0)
+            return _unary(39, self, 0.0)
         if type(v) is not float:
-            return _unary(37, self, 0.0)
+            return _unary(39, self, 0.0)
         r = _new()
         r._v = v
         r._dtype = self._dtype
@@ -1007,7 +1007,7 @@ def op_reciprocal(self):
             n = tape.n
             if n == tape.cap:
                 tape.grow()
-            tape.op[n] = 37
+            tape.op[n] = 39
             tape.ia[n] = s
             tape.ib[n] = -1
             tape.cst[n] = 0.0
@@ -1020,4 +1020,4 @@ def op_reciprocal(self):
             r._tape = None
             r._rg = False
         return r
-    return _unary(37, self, 0.0)
+    return _unary(39, self, 0.0)

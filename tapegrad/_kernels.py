@@ -13,9 +13,9 @@ from math import exp, log, sqrt, sin, cos, tanh
 
 MAXD = 8
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 9, 9, 9, 9, 9], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 9, 9, 9, 9, 9], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 3, 3, 3, 3, 3], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 3, 3, 3, 3, 3], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -270,7 +270,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += where(c == 0.0, 0.0, g * c * a_v ** (c - 1.0))
-        elif o == 37:  # reciprocal
+        elif o == 39:  # reciprocal
             c = cst[e]
             oa = off[a]
             for k in range(n):
@@ -282,13 +282,16 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             oa = off[a]
             p = par[e]
             scale = cst[e]
-            for k in range(size[a]):
-                adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
-        elif o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 36:
+            if size[a] == 1:
+                adj[oa] += scale * adj[oo]
+            else:
+                for k in range(size[a]):
+                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
+        elif o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38:
             oa = off[a]
             for k in range(n):
                 adj[oa + k] += adj[oo + k]
-        elif o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34:
+        elif o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36:
             # params: [offset, stride_0 .. stride_{nd-1}] on the input's row-major buffer
             oa = off[a]
             p = par[e]
@@ -301,13 +304,13 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     rem //= shp[e, d]
                     src += q * params[p + 1 + d]
                 adj[oa + src] += adj[oo + k]
-        elif o == 35:
+        elif o == 37:
             # params: the input's flat index for each output element
             oa = off[a]
             p = par[e]
             for k in range(n):
                 adj[oa + params[p + k]] += adj[oo + k]
-        elif o == 38 or o == 39 or o == 40 or o == 41 or o == 42:
+        elif o == 40 or o == 41 or o == 42 or o == 43 or o == 44:
             # params: [batch, m, k, n, b_batched]; out = a (batch,m,k) @ b ([batch,]k,n)
             p = par[e]
             nb = params[p]

@@ -147,8 +147,11 @@ STRUCT = {
             oa = off[a]
             p = par[e]
             scale = cst[e]
-            for k in range(size[a]):
-                adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
+            if size[a] == 1:
+                adj[oa] += scale * adj[oo]
+            else:
+                for k in range(size[a]):
+                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
 ''',
     "reshape": '''\
         elif %(cond)s:

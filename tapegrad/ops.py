@@ -87,6 +87,8 @@ _DECLS = [
     Op("unsqueeze", "reshape", "UnsqueezeBackward0"),
     Op("squeeze", "reshape", "SqueezeBackward0"),
     Op("squeeze_dim", "reshape", "SqueezeBackward1"),
+    Op("squeeze_dims", "reshape", "SqueezeBackward2"),
+    Op("squeeze_mm", "reshape", "SqueezeBackward4"),   # what torch records for vector @ matrix
     Op("clone", "reshape", "CloneBackward0"),
     Op("to_copy", "reshape", "ToCopyBackward0"),
     Op("select", "strided", "SelectBackward0"),

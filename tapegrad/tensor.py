@@ -422,6 +422,9 @@ class Tensor(metaclass=_TensorMeta):
     def dot(self, other):
         return matmul(self, other)
 
+    def bmm(self, other):
+        return bmm(self, other)
+
     # comparisons: no gradient, bool results
     def _cmp(self, other, fn):
         a = self._array()
@@ -498,10 +501,10 @@ class Tensor(metaclass=_TensorMeta):
         if dim is None:
             return _reshape_op("squeeze", self, tuple(s for s in self._shape if s != 1))
         nd = self.dim()
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        dims = {_dim(d, max(nd, 1)) for d in dims}
+        many = isinstance(dim, (tuple, list))
+        dims = {_dim(d, max(nd, 1)) for d in (dim if many else (dim,))}
         shape = tuple(s for i, s in enumerate(self._shape) if not (i in dims and s == 1))
-        return _reshape_op("squeeze_dim", self, shape)
+        return _reshape_op("squeeze_dims" if many else "squeeze_dim", self, shape)
 
     def clone(self, memory_format=None):
         return _reshape_op("clone", self, self._shape, np.array(self._array(), copy=True))
@@ -736,12 +739,14 @@ def _index(x, key):
         for k in key:
             if isinstance(k, slice) and k.step is not None and k.step <= 0:
                 raise ValueError("step must be greater than zero")
+        if Ellipsis not in key:
+            key = key + (Ellipsis,)  # numpy then returns a 0-d view, not a scalar copy
         ints = [k for k in key if isinstance(k, (int, np.integer))]
         nones = any(k is None for k in key)
         slices = any(isinstance(k, slice) for k in key)
         if ints:
             name = "select"
-        elif slices or key == (Ellipsis,):
+        elif slices:
             name = "slice" if slices else "view"
         else:
             name = "unsqueeze" if nones else "view"
@@ -795,7 +800,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     return t
 
 
-def matmul(x, y):
+def matmul(x, y, name=None):
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
     if x.dim() == 0 or y.dim() == 0:
@@ -816,7 +821,8 @@ def matmul(x, y):
     nx, ny = x.dim(), y.dim()
     if nx == 1 and ny == 2:
         # torch: unsqueeze, mm, squeeze
-        return matmul(x.unsqueeze(0), y).squeeze(0)
+        r = matmul(x.unsqueeze(0), y)
+        return _reshape_op("squeeze_mm", r, r._shape[1:])
     if nx == 1 and ny == 1:
         name, params = "dot", [1, 1, xa.shape[0], 1, 0]
     elif nx == 2 and ny == 1:
@@ -829,7 +835,7 @@ def matmul(x, y):
         name, params = "matmul", [1, xa.size // k, k, nn, 0]
     elif xa.shape[:-2] == ya.shape[:-2]:
         nb = int(math.prod(xa.shape[:-2]))
-        name, params = "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
+        name, params = name or "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
     else:
         raise NotImplementedError("matmul with broadcast batch dimensions is not implemented yet")
     a, b = input_node(tape, x) if x._rg else None, input_node(tape, y) if y._rg else None
@@ -839,17 +845,19 @@ def matmul(x, y):
         b = tape.const_node(ya)
     tape.save(a, xa)
     tape.save(b, ya)
-    _force_saved(tape, a, xa)
-    _force_saved(tape, b, ya)
     t = _result(out, x._dtype, tape, OPS[name].code, a, b, 0.0)
     tape.add_params(t._node, params)
     return t
 
 
-def _force_saved(tape, node, arr):
-    """matmul reads its operands even when they have one element (no shape entry)."""
-    if node not in tape.shape:
-        pass  # one-element operands live in the scalar value stream already
+def bmm(x, y):
+    """Batched matrix product of two 3-d tensors with equal batch size (BmmBackward0)."""
+    if x.dim() != 3 or y.dim() != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if x._shape[0] != y._shape[0] or x._shape[2] != y._shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{x._shape[0]}, {x._shape[2]}] but got: [{y._shape[0]}, {y._shape[1]}].")
+    return matmul(x, y, name="bmm")
 
 
 def _tname(dt):

@@ -290,7 +290,7 @@ def test_property_random_floats(torch):
         a = draw(hnp.arrays(name, shape, elements=hnp.from_dtype(np.dtype(name))))
         return a, name
 
-    @settings(max_examples=50, derandomize=True, database=None, deadline=None)
+    @settings(max_examples=100, derandomize=True, database=None, deadline=None)
     @given(arrays())
     def check(case):
         a, name = case

@@ -8,9 +8,10 @@ from ..engine import run_backward
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ..tensor import Tensor, tensor as _tensor
 from .graph import Node as _Node
+from .gradcheck import gradcheck, GradcheckError
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "Function"]
+           "gradcheck", "GradcheckError"]
 
 
 def Variable(data, requires_grad=False, volatile=False):

@@ -1,0 +1,73 @@
+"""`gradcheck`: compare analytical gradients with central finite differences (float64)."""
+import numpy as np
+
+from ..tensor import Tensor, from_numpy
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _outputs(fn, inputs):
+    out = fn(*inputs)
+    return (out,) if isinstance(out, Tensor) else tuple(out)
+
+
+def numerical_jacobian(fn, inputs, eps=1e-6):
+    """One array per (output, input): shape out.numel() x inp.numel()."""
+    from ..grad_mode import no_grad
+    with no_grad():
+        base = _outputs(fn, inputs)
+        jac = [[np.zeros((o.numel(), x.numel())) for x in inputs] for o in base]
+        for j, x in enumerate(inputs):
+            if not x.requires_grad:
+                continue
+            flat = x._materialize().reshape(-1)
+            for k in range(flat.size):
+                orig = flat[k]
+                flat[k] = orig + eps
+                plus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+                flat[k] = orig - eps
+                minus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+                flat[k] = orig
+                for i in range(len(base)):
+                    jac[i][j][:, k] = (plus[i] - minus[i]) / (2 * eps)
+    return jac
+
+
+def analytical_jacobian(fn, inputs):
+    from . import grad
+    outs = _outputs(fn, inputs)
+    diff = [x for x in inputs if x.requires_grad]
+    jac = [[np.zeros((o.numel(), x.numel())) for x in inputs] for o in outs]
+    for i, o in enumerate(outs):
+        if not o.requires_grad:
+            continue
+        for r in range(o.numel()):
+            seed = np.zeros(o.numel())
+            seed[r] = 1.0
+            gs = grad(o, diff, grad_outputs=from_numpy(seed.reshape(o.shape).astype(o.dtype.np)),
+                      retain_graph=True, allow_unused=True)
+            it = iter(gs)
+            for j, x in enumerate(inputs):
+                if x.requires_grad:
+                    g = next(it)
+                    if g is not None:
+                        jac[i][j][r, :] = g._array().reshape(-1)
+    return jac
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_):
+    """True when analytical and numerical Jacobians agree (inputs should be float64)."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    num = numerical_jacobian(func, inputs, eps)
+    ana = analytical_jacobian(func, inputs)
+    for i, (nrow, arow) in enumerate(zip(num, ana)):
+        for j, (n, a) in enumerate(zip(nrow, arow)):
+            if not np.allclose(a, n, atol=atol, rtol=rtol, equal_nan=True):
+                if raise_exception:
+                    raise GradcheckError(
+                        f"Jacobian mismatch for output {i} with respect to input {j},\n"
+                        f"numerical:{n}\nanalytical:{a}\n")
+                return False
+    return True

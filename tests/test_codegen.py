@@ -1,0 +1,12 @@
+"""The generated kernels and fast path are current with the op table."""
+from tapegrad import codegen
+
+
+def test_kernels_current():
+    with open(codegen.TARGET) as f:
+        assert f.read() == codegen.generate(), "run `python tapegrad/codegen.py`"
+
+
+def test_fastpath_current():
+    with open(codegen.FAST_TARGET) as f:
+        assert f.read() == codegen.generate_fastpath(), "run `python tapegrad/codegen.py`"

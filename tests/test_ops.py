@@ -1,0 +1,182 @@
+"""Every op in the table: forward and gradient against finite differences (float64), and
+against torch when it is installed.  CASES is keyed by op name; a test fails when an op of the
+table has no case, so a new op cannot land untested."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.ops import OPS
+from tapegrad.autograd import gradcheck
+
+
+
+POS = "pos"     # inputs drawn from (0.5, 2): log, sqrt, pow bases
+ANY = "any"     # inputs drawn from (-2, 2), kept away from kinks at 0
+
+# op name -> list of (id, fn(module, *tensors), input shapes, domain).  `fn` is written once
+# and run with `tapegrad` or `torch` as `m`, which makes it the differential test as well.
+CASES = {
+    "add": [("tt", lambda m, a, b: a + b, [(2, 3), (2, 3)], ANY),
+            ("bcast", lambda m, a, b: a + b, [(2, 3), (3,)], ANY),
+            ("scalar", lambda m, a: a + 2.5, [(3,)], ANY),
+            ("rscalar", lambda m, a: 2.5 + a, [()], ANY),
+            ("fn", lambda m, a, b: m.add(a, b), [(2, 1), (1, 3)], ANY)],
+    "sub": [("tt", lambda m, a, b: a - b, [(2, 3), (2, 3)], ANY),
+            ("bcast", lambda m, a, b: a - b, [(4, 1), (3,)], ANY),
+            ("rsub", lambda m, a: 1.5 - a, [(3,)], ANY)],
+    "mul": [("tt", lambda m, a, b: a * b, [(2, 3), (2, 3)], ANY),
+            ("bcast", lambda m, a, b: a * b, [(2, 3), (2, 1)], ANY),
+            ("scalar", lambda m, a: a * 3.0, [()], ANY),
+            ("rscalar", lambda m, a: 3.0 * a, [(2,)], ANY),
+            ("same", lambda m, a: a * a, [(3,)], ANY),
+            ("0d", lambda m, a, b: a * b, [(), ()], ANY)],
+    "div": [("tt", lambda m, a, b: a / b, [(2, 3), (2, 3)], POS),
+            ("bcast", lambda m, a, b: a / b, [(2, 3), (3,)], POS),
+            ("scalar", lambda m, a: a / 4.0, [(3,)], ANY)],
+    "pow": [("tt", lambda m, a, b: a ** b, [(2, 3), (2, 3)], POS),
+            ("rpow", lambda m, a: 2.0 ** a, [(3,)], ANY),
+            ("0d", lambda m, a, b: a ** b, [(), ()], POS)],
+    "pow_scalar": [("sq", lambda m, a: a ** 2, [(3,)], ANY),
+                   ("frac", lambda m, a: a.pow(2.5), [(2, 2)], POS),
+                   ("neg", lambda m, a: a ** -1.5, [()], POS),
+                   ("zero", lambda m, a: a ** 0, [(3,)], ANY),
+                   ("square", lambda m, a: a.square(), [(3,)], ANY)],
+    "neg": [("op", lambda m, a: -a, [(2, 3)], ANY), ("0d", lambda m, a: a.neg(), [()], ANY)],
+    "exp": [("nd", lambda m, a: a.exp(), [(2, 3)], ANY), ("0d", lambda m, a: m.exp(a), [()], ANY)],
+    "log": [("nd", lambda m, a: a.log(), [(2, 3)], POS), ("0d", lambda m, a: m.log(a), [()], POS)],
+    "sqrt": [("nd", lambda m, a: a.sqrt(), [(4,)], POS), ("0d", lambda m, a: a.sqrt(), [()], POS)],
+    "sin": [("nd", lambda m, a: a.sin(), [(2, 3)], ANY), ("0d", lambda m, a: a.sin(), [()], ANY)],
+    "cos": [("nd", lambda m, a: a.cos(), [(2, 3)], ANY), ("0d", lambda m, a: a.cos(), [()], ANY)],
+    "tanh": [("nd", lambda m, a: a.tanh(), [(2, 3)], ANY), ("0d", lambda m, a: a.tanh(), [()], ANY)],
+    "sigmoid": [("nd", lambda m, a: a.sigmoid(), [(5,)], ANY),
+                ("0d", lambda m, a: m.sigmoid(a), [()], ANY)],
+    "relu": [("nd", lambda m, a: a.relu(), [(2, 3)], ANY), ("0d", lambda m, a: a.relu(), [()], ANY)],
+    "abs": [("nd", lambda m, a: a.abs(), [(2, 3)], ANY), ("0d", lambda m, a: abs(a), [()], ANY)],
+    "reciprocal": [("nd", lambda m, a: a.reciprocal(), [(3,)], POS),
+                   ("rdiv", lambda m, a: 2.0 / a, [()], POS)],
+    "sum": [("all", lambda m, a: a.sum(), [(2, 3)], ANY), ("0d", lambda m, a: a.sum(), [()], ANY)],
+    "sum_dim": [("d0", lambda m, a: a.sum(0), [(2, 3)], ANY),
+                ("keep", lambda m, a: a.sum(dim=1, keepdim=True), [(2, 3)], ANY),
+                ("multi", lambda m, a: a.sum((0, 2)), [(2, 3, 2)], ANY),
+                ("neg", lambda m, a: a.sum(-1), [(2, 3)], ANY)],
+    "mean": [("all", lambda m, a: a.mean(), [(2, 3)], ANY)],
+    "mean_dim": [("d1", lambda m, a: a.mean(1), [(2, 3)], ANY),
+                 ("keep", lambda m, a: a.mean(0, keepdim=True), [(4, 3)], ANY)],
+    "view": [("view", lambda m, a: a.view(3, 2) * 1.0, [(2, 3)], ANY),
+             ("reshape", lambda m, a: a.reshape(-1), [(2, 3)], ANY),
+             ("flatten", lambda m, a: a.flatten(), [(2, 3, 2)], ANY)],
+    "unsqueeze": [("u", lambda m, a: a.unsqueeze(1), [(2, 3)], ANY),
+                  ("none", lambda m, a: a[None], [(3,)], ANY)],
+    "squeeze": [("all", lambda m, a: a.squeeze(), [(2, 1, 3)], ANY)],
+    "squeeze_dim": [("d", lambda m, a: a.squeeze(1), [(2, 1, 3)], ANY)],
+    "squeeze_dims": [("ds", lambda m, a: a.squeeze((0, 2)), [(1, 3, 1)], ANY)],
+    "squeeze_mm": [("vm", lambda m, a, b: a @ b, [(3,), (3, 2)], ANY)],
+    "clone": [("c", lambda m, a: a.clone(), [(2, 3)], ANY)],
+    # float64 -> float32 -> float64 rounds: finite differences need a coarse step
+    # float64 -> float32 -> float64 rounds: finite differences need a coarse step, and torch
+    # rounds the gradient through the float32 node, where the sweep keeps float64
+    "to_copy": [("double", lambda m, a: a.float().double(), [(3,)], ANY,
+                 dict(eps=1e-3, atol=1e-3, torch_rtol=1e-7))],
+    "select": [("int", lambda m, a: a[1], [(3, 2)], ANY),
+               ("int2", lambda m, a: a[0, 1], [(3, 2)], ANY),
+               ("col", lambda m, a: a[:, 1], [(3, 2)], ANY),
+               ("neg", lambda m, a: a[-1], [(4,)], ANY)],
+    "slice": [("range", lambda m, a: a[1:3], [(4, 2)], ANY),
+              ("step", lambda m, a: a[::2], [(5,)], ANY),
+              ("2d", lambda m, a: a[:, 1:], [(2, 3)], ANY)],
+    "transpose": [("t01", lambda m, a: a.transpose(0, 1), [(2, 3)], ANY),
+                  ("3d", lambda m, a: a.transpose(0, 2) * 2.0, [(2, 3, 2)], ANY)],
+    "t": [("t", lambda m, a: a.t(), [(2, 3)], ANY), ("1d", lambda m, a: a.t(), [(3,)], ANY)],
+    "permute": [("p", lambda m, a: a.permute(2, 0, 1), [(2, 3, 2)], ANY),
+                ("T", lambda m, a: a.T, [(2, 3)], ANY)],
+    "expand": [("e", lambda m, a: a.expand(3, 2), [(2,)], ANY),
+               ("e2", lambda m, a: a.expand(2, -1, 3), [(4, 1)], ANY)],
+    "index": [("list", lambda m, a: a[[0, 2, 0]], [(3, 2)], ANY),
+              ("mask", lambda m, a: a[a > 0], [(2, 3)], ANY)],
+    "unsafe_view": [("tr", lambda m, a: a.t().reshape(6), [(2, 3)], ANY)],
+    "dot": [("d", lambda m, a, b: a @ b, [(3,), (3,)], ANY),
+            ("meth", lambda m, a, b: a.dot(b), [(4,), (4,)], ANY)],
+    "mv": [("mv", lambda m, a, b: a @ b, [(2, 3), (3,)], ANY),
+           ("meth", lambda m, a, b: a.mv(b), [(2, 3), (3,)], ANY)],
+    "mm": [("mm", lambda m, a, b: a @ b, [(2, 3), (3, 4)], ANY),
+           ("meth", lambda m, a, b: a.mm(b), [(1, 3), (3, 1)], ANY),
+           ("same", lambda m, a: a @ a.t(), [(2, 3)], ANY)],
+    "bmm": [("bmm", lambda m, a, b: a.bmm(b), [(2, 2, 3), (2, 3, 4)], ANY),
+            ("fn", lambda m, a, b: m.bmm(a, b), [(1, 3, 3), (1, 3, 1)], ANY)],
+    "matmul": [("nd2d", lambda m, a, b: a @ b, [(2, 2, 3), (3, 4)], ANY),
+               ("batched", lambda m, a, b: a @ b, [(2, 2, 3), (2, 3, 4)], ANY),
+               ("nd1d", lambda m, a, b: m.matmul(a, b), [(2, 2, 3), (3,)], ANY)],
+}
+
+NOT_USER_OPS = {"leaf", "import", "const"}
+
+
+def test_every_op_has_cases():
+    missing = sorted(set(OPS) - NOT_USER_OPS - set(CASES))
+    assert not missing, f"ops without tests: {missing}"
+    assert not set(CASES) - set(OPS)
+
+
+def _inputs(shapes, domain, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in shapes:
+        if domain == POS:
+            v = rng.uniform(0.5, 2.0, s)
+        else:
+            v = rng.uniform(0.2, 2.0, s) * rng.choice([-1.0, 1.0], s)
+        out.append(np.asarray(v, dtype=dtype))
+    return out
+
+
+ALL = [(name, cid, fn, shapes, dom, *opts) for name, cases in CASES.items()
+       for cid, fn, shapes, dom, *opts in cases]
+ALL = [case if len(case) == 6 else case + ({},) for case in ALL]
+IDS = [f"{a}-{b}" for a, b, *_ in ALL]
+
+
+def _scalarize(out):
+    """Reduce any output to a scalar with distinct weights, so every element is checked."""
+    w = np.arange(1, out.numel() + 1, dtype=np.float64).reshape(tuple(out.shape)) / out.numel()
+    mod = tg if isinstance(out, tg.Tensor) else __import__("torch")
+    return (out * mod.tensor(w, dtype=out.dtype)).sum()
+
+
+@pytest.mark.parametrize("name,cid,fn,shapes,dom,opts", ALL, ids=IDS)
+def test_gradcheck_float64(name, cid, fn, shapes, dom, opts):
+    xs = [tg.tensor(v, requires_grad=True) for v in _inputs(shapes, dom, 1)]
+    opts = {k: v for k, v in opts.items() if k in ("eps", "atol", "rtol")}
+    assert gradcheck(lambda *a: fn(tg, *a), xs, **opts)
+
+
+@pytest.mark.parametrize("name,cid,fn,shapes,dom,opts", ALL, ids=IDS)
+def test_records_the_declared_op(name, cid, fn, shapes, dom, opts):
+    """The case really exercises op `name`: its grad_fn name appears in the graph."""
+    xs = [tg.tensor(v, requires_grad=True) for v in _inputs(shapes, dom, 2)]
+    out = fn(tg, *xs)
+    tape = out._tape
+    assert tape is not None
+    codes = set(tape._arrays[0][:tape.n].tolist())
+    assert OPS[name].code in codes
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,cid,fn,shapes,dom,opts", ALL, ids=IDS)
+def test_against_torch(name, cid, fn, shapes, dom, opts, dtype):
+    torch = pytest.importorskip("torch")
+    vals = _inputs(shapes, dom, 3, getattr(np, dtype))
+    xs = [tg.tensor(v, requires_grad=True) for v in vals]
+    ts = [torch.tensor(v, requires_grad=True) for v in vals]
+    out, tout = fn(tg, *xs), fn(torch, *ts)
+    assert tuple(out.shape) == tuple(tout.shape)
+    assert out.dtype.name == str(tout.dtype).replace("torch.", "")
+    assert type(out.grad_fn).__name__ == type(tout.grad_fn).__name__
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    if "torch_rtol" in opts:
+        tol["rtol"] = max(tol["rtol"], opts["torch_rtol"])
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), **tol)
+    _scalarize(out).backward()
+    _scalarize(tout).backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), **tol)
+        assert x.grad.dtype.name == str(t.grad.dtype).replace("torch.", "")
