@@ -1,0 +1,293 @@
+"""Autograd semantics as PyTorch defines them: flags, leaves, errors, accumulation,
+autograd.grad, grad mode.  Messages are PyTorch's (compared with torch when installed)."""
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import autograd
+from tapegrad.autograd import Variable
+
+
+def raises(msg_start, fn, exc=RuntimeError):
+    with pytest.raises(exc) as info:
+        fn()
+    assert str(info.value).startswith(msg_start), str(info.value)
+
+
+# ---- requires_grad and leaves --------------------------------------------------------------
+def test_requires_grad_propagates_only_when_an_input_requires_it():
+    x, z = tg.randn(3, 3), tg.randn(3, 3, requires_grad=True)
+    assert not (x + x).requires_grad
+    assert (x + z).requires_grad and (z * 2).requires_grad and (2 - z).requires_grad
+    s = tg.tensor(1.5, requires_grad=True)
+    assert (s * 3).requires_grad and not (tg.tensor(1.5) * 3).requires_grad
+
+
+def test_leaves():
+    a = tg.ones(2, requires_grad=True)
+    b = tg.ones(2)
+    c = a * 2
+    assert a.is_leaf and b.is_leaf and not c.is_leaf
+    assert (b * 2).is_leaf  # does not require grad
+    assert c.detach().is_leaf and not c.detach().requires_grad
+    assert a.grad_fn is None and c.grad_fn is not None
+
+
+def test_requires_grad_errors():
+    raises("Only Tensors of floating point and complex dtype can require gradients",
+           lambda: tg.tensor(2, requires_grad=True))
+    t = tg.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="^only Tensors of floating point and complex dtype"):
+        t.requires_grad = True
+    raises("only Tensors of floating point dtype can require gradients", lambda: t.requires_grad_())
+    c = tg.ones(2, requires_grad=True) * 2
+    raises("you can only change requires_grad flags of leaf variables.",
+           lambda: setattr(c, "requires_grad", False))
+    c.requires_grad = True  # allowed, no-op
+    assert t.requires_grad is False
+
+
+def test_requires_grad_setter_makes_a_leaf_that_records():
+    x = tg.tensor([1.0, 2.0])
+    x.requires_grad = True
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_non_leaf_grad_warns_and_retain_grad():
+    a = tg.ones(2, requires_grad=True)
+    b = a * 3
+    with pytest.warns(UserWarning, match="is not a leaf Tensor is being accessed"):
+        assert b.grad is None
+    c = a * 3
+    c.retain_grad()
+    assert c.retains_grad and not a.retains_grad
+    (c * c).sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(c.grad.numpy(), [6.0, 6.0])
+    np.testing.assert_allclose(a.grad.numpy(), [18.0, 18.0])
+    raises("can't retain_grad on Tensor that has requires_grad=False", lambda: tg.ones(2).retain_grad())
+
+
+# ---- backward --------------------------------------------------------------------------------
+def test_backward_errors_match_torch():
+    v = tg.ones(2, requires_grad=True) * 2
+    raises("grad can be implicitly created only for scalar outputs", lambda: v.backward())
+    raises("element 0 of tensors does not require grad and does not have a grad_fn",
+           lambda: tg.ones(2).sum().backward())
+    m = tg.ones(2, 2, requires_grad=True) * 2
+    raises("Mismatch in shape: grad_output[0] has a shape of tapegrad.Size([3]) and output[0] has "
+           "a shape of tapegrad.Size([2, 2]).", lambda: m.backward(tg.ones(3)))
+
+
+def test_backward_with_gradient_weights():
+    a = tg.ones(2, 2, requires_grad=True)
+    b = tg.ones(2, 2, requires_grad=True)
+    c = a + 2 * b
+    d = tg.tensor([[2.0, 1.0], [0.5, -1.0]])
+    c.backward(d)
+    np.testing.assert_allclose(a.grad.numpy(), d.numpy())
+    np.testing.assert_allclose(b.grad.numpy(), 2 * d.numpy())
+
+
+def test_backward_on_a_leaf():
+    x = tg.tensor(3.0, requires_grad=True)
+    x.backward()
+    x.backward(tg.tensor(2.0))
+    assert x.grad.item() == 3.0
+
+
+def test_accumulation_in_place_and_reset():
+    x = tg.ones(2, 2, requires_grad=True)
+    y = x.sum()
+    y.backward()
+    g = x.grad
+    y.backward()
+    assert x.grad is g and g.tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    x.grad.data.zero_()
+    y.backward()
+    assert g.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    x.grad.zero_()
+    assert g.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    x.grad = None
+    y.backward()
+    assert x.grad is not g and x.grad.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    del x.grad
+    assert x.grad is None
+
+
+def test_scalar_grad_accumulates_in_place():
+    a = tg.tensor(2.0, requires_grad=True)
+    (a * 3).backward()
+    g = a.grad
+    (a * 3).backward()
+    assert a.grad is g and g.item() == 6.0
+    a.grad.data.zero_()
+    assert a.grad.item() == 0.0
+
+
+def test_backward_inputs_only_accumulates_there():
+    a = tg.tensor(2.0, requires_grad=True)
+    b = tg.tensor(3.0, requires_grad=True)
+    (a * b).backward(inputs=[a])
+    assert a.grad.item() == 3.0 and b.grad is None
+
+
+def test_autograd_backward_function():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    autograd.backward([a * 2, (a * a).sum()], [tg.ones(2), None])
+    np.testing.assert_allclose(a.grad.numpy(), [4.0, 6.0])
+
+
+def test_grad_dtype_follows_leaf():
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    (x * x).sum().backward()
+    assert x.grad.dtype is tg.float64
+    y = tg.tensor(1.5, requires_grad=True)
+    (y * tg.tensor(2.0, dtype=tg.float64)).backward()
+    assert y.grad.dtype is tg.float32
+
+
+# ---- autograd.grad ---------------------------------------------------------------------------
+def test_grad_returns_tuple_and_leaves_grad_alone():
+    a = tg.tensor(2.0, requires_grad=True)
+    b = tg.tensor(5.0, requires_grad=True)
+    out = a * a + b
+    ga, gb = autograd.grad(out, [a, b])
+    assert (ga.item(), gb.item()) == (4.0, 1.0)
+    assert a.grad is None and b.grad is None
+    assert not ga.requires_grad
+
+
+def test_grad_unused_inputs():
+    a = tg.tensor(1.0, requires_grad=True)
+    b = tg.tensor(1.0, requires_grad=True)
+    y = a * 2
+    raises("The differentiated Tensor at index 1 appears to not have been used in the graph. "
+           "Set allow_unused=True if this is the desired behavior.", lambda: autograd.grad(y, [a, b]))
+    # the failed call freed nothing: the graph can still be used
+    ga, gb = autograd.grad(y, [a, b], allow_unused=True)
+    assert ga.item() == 2.0 and gb is None
+    ga, gb = autograd.grad(a * 2, [a, b], materialize_grads=True)
+    assert gb.item() == 0.0
+
+
+def test_grad_outputs_and_non_leaf_inputs():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * x
+    y = h * 3
+    gh, gx = autograd.grad(y, [h, x], grad_outputs=tg.tensor([1.0, 0.5, 2.0]))
+    np.testing.assert_allclose(gh.numpy(), [3.0, 1.5, 6.0])
+    np.testing.assert_allclose(gx.numpy(), [6.0, 6.0, 36.0])
+    raises("Mismatch in shape", lambda: autograd.grad(x * 2, x, grad_outputs=tg.ones(2)))
+
+
+def test_grad_several_outputs():
+    x = tg.tensor(2.0, requires_grad=True)
+    (g,) = autograd.grad([x * x, x * 3], x)
+    assert g.item() == 7.0
+
+
+def test_create_graph_is_not_implemented_yet():
+    x = tg.tensor(2.0, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        autograd.grad(x * x, x, create_graph=True)
+
+
+# ---- grad_fn views ---------------------------------------------------------------------------
+def test_grad_fn_structure():
+    x = tg.tensor(2.0, requires_grad=True)
+    y = x * 2
+    z = y + x
+    fn = z.grad_fn
+    assert fn is z.grad_fn and fn.name() == "AddBackward0"
+    (f0, _), (f1, _) = fn.next_functions
+    assert f0 is y.grad_fn and type(f1).__name__ == "AccumulateGrad" and f1.variable is x
+    assert y.grad_fn.next_functions[1] == (None, 0)
+    assert len((2 - x).grad_fn.next_functions) == 1
+    assert repr(fn).startswith("<AddBackward0 object at 0x")
+
+
+# ---- grad mode -------------------------------------------------------------------------------
+def test_no_grad_enable_grad_nesting_and_decorators():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    with tg.no_grad():
+        assert not tg.is_grad_enabled()
+        assert not (a * 2).requires_grad
+        with tg.enable_grad():
+            assert (a * 2).requires_grad
+        assert not (a * 2).requires_grad
+    assert tg.is_grad_enabled()
+
+    @tg.no_grad()
+    def f(t):
+        return t * 2
+
+    @tg.enable_grad()
+    def g(t):
+        return t * 2
+
+    assert not f(a).requires_grad
+    with tg.no_grad():
+        assert g(a).requires_grad
+    with tg.set_grad_enabled(False):
+        assert not (a * 2).requires_grad
+    tg.set_grad_enabled(False)
+    assert not tg.is_grad_enabled()
+    tg.set_grad_enabled(True)
+    assert tg.is_grad_enabled()
+
+
+def test_grad_mode_is_thread_local():
+    a = tg.tensor(1.0, requires_grad=True)
+    seen = {}
+
+    def worker():
+        seen["enabled"] = tg.is_grad_enabled()
+        y = a * 3
+        y.backward()
+        seen["rg"] = y.requires_grad
+
+    with tg.no_grad():
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        assert not (a * 2).requires_grad
+    assert seen == {"enabled": True, "rg": True}
+    assert a.grad.item() == 3.0
+
+
+def test_variable():
+    v = Variable(tg.ones(2), requires_grad=True)
+    assert isinstance(v, tg.Tensor) and v.requires_grad and v.is_leaf
+    with pytest.warns(UserWarning, match="volatile was removed"):
+        w = Variable(tg.ones(2), volatile=True)
+    assert not w.requires_grad
+
+
+# ---- conversions -------------------------------------------------------------------------------
+def test_item_numpy_tolist():
+    x = tg.tensor(0.1, requires_grad=True)
+    assert x.item() == float(np.float32(0.1))
+    raises("a Tensor with 2 elements cannot be converted to Scalar", lambda: tg.ones(2).item())
+    raises("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.",
+           lambda: x.numpy())
+    assert tg.tensor([[1, 2]]).tolist() == [[1, 2]]
+    a = np.arange(3.0)
+    t = tg.from_numpy(a)
+    a[0] = 7.0
+    assert t[0].item() == 7.0 and t.dtype is tg.float64
+
+
+def test_type_promotion():
+    f32, f64 = tg.ones(2), tg.ones(2, dtype=tg.float64)
+    assert (f32 * f64).dtype is tg.float64
+    assert (f32 * tg.tensor(2.0, dtype=tg.float64)).dtype is tg.float32  # 0-d loses to dims
+    assert (tg.tensor([1, 2]) * 2.5).dtype is tg.float32
+    assert (tg.tensor([1, 2]) * 2).dtype is tg.int64
+    assert (tg.tensor([1, 2]) / 2).dtype is tg.float32
+    assert (tg.tensor(1.0) * tg.tensor(2.0, dtype=tg.float64)).dtype is tg.float64

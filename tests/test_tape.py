@@ -1,0 +1,186 @@
+"""Tape lifetimes: saved buffers, "backward a second time", sealing, imports between tapes,
+reclamation of dropped graphs, and failure atomicity."""
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import tape as tapemod
+from tapegrad.ops import OPS
+
+SECOND_TIME = "Trying to backward through the graph a second time"
+
+# one use of each elementwise op: whether a second backward fails follows from Op.saves
+ELEMENTWISE = {
+    "add": lambda x: x + 1.0, "sub": lambda x: x - 1.0, "mul": lambda x: x * 2.0,
+    "div": lambda x: x / 2.0, "pow": lambda x: x ** tg.tensor(2.0), "pow_scalar": lambda x: x ** 2,
+    "neg": lambda x: -x, "exp": lambda x: x.exp(), "log": lambda x: x.log(),
+    "sqrt": lambda x: x.sqrt(), "sin": lambda x: x.sin(), "cos": lambda x: x.cos(),
+    "tanh": lambda x: x.tanh(), "sigmoid": lambda x: x.sigmoid(), "relu": lambda x: x.relu(),
+    "abs": lambda x: x.abs(), "reciprocal": lambda x: x.reciprocal(),
+}
+
+
+def test_every_elementwise_op_listed():
+    assert set(ELEMENTWISE) == {n for n, op in OPS.items() if op.kind in ("unary", "binary")}
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_second_backward_fails_iff_op_saves(name, shape):
+    x = tg.full(shape, 1.5, requires_grad=True)
+    y = ELEMENTWISE[name](x).sum()
+    y.backward()
+    g = x.grad.clone()
+    if OPS[name].saves:
+        with pytest.raises(RuntimeError, match=SECOND_TIME):
+            y.backward()
+        np.testing.assert_array_equal(x.grad.numpy(), g.numpy())  # failed call changed nothing
+    else:
+        y.backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * g.numpy())
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+def test_second_backward_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (tg, torch):
+        x = m.full((2,), 1.5, requires_grad=True)
+        fn = ELEMENTWISE[name]
+        if name == "pow":
+            fn = lambda x, m=m: x ** m.tensor(2.0)
+        y = fn(x).sum()
+        y.backward()
+        try:
+            y.backward()
+            results.append("ok")
+        except RuntimeError as e:
+            results.append(str(e))
+    assert results[0] == results[1]
+
+
+def test_retain_graph_allows_repeats_and_the_last_backward_frees():
+    x = tg.tensor(2.0, requires_grad=True)
+    y = x * x
+    for _ in range(3):
+        y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.item() == 16.0
+    with pytest.raises(RuntimeError, match=SECOND_TIME):
+        y.backward()
+
+
+def test_nd_saved_buffers_are_released():
+    x = tg.ones(100, requires_grad=True)
+    y = (x * x).exp().sum()
+    tape = y._tape
+    assert tape.saved
+    y.backward()
+    assert not tape.saved and not tape.nsaved
+    assert tape.sealed
+
+
+def test_retain_graph_keeps_nd_buffers():
+    x = tg.ones(10, requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    assert y._tape.saved and not y._tape.sealed
+
+
+def test_graph_across_a_freed_tape_fails_without_committing():
+    x = tg.tensor(2.0, requires_grad=True)
+    y = x * x
+    y.backward()                        # frees y's tape, seals it
+    z = y * 3                           # recorded on a new tape, importing y
+    assert z._tape is not y._tape
+    with pytest.raises(RuntimeError, match=SECOND_TIME):
+        z.backward()
+    assert x.grad.item() == 4.0
+
+
+def test_gradient_flows_through_imports():
+    x = tg.tensor(0.5, requires_grad=True)
+    y = x * x
+    y.backward(retain_graph=True)       # retained: no seal
+    x.grad = None
+    y._tape.seal()                      # force the next op onto a new tape
+    z = (y * 3).sin()
+    z.backward()
+    assert x.grad.item() == pytest.approx(np.cos(0.75) * 3 * 2 * 0.5, rel=1e-6)
+
+
+def test_long_chain_spans_sealed_tapes():
+    n = tapemod.MAX_ENTRIES  # ~4 ops a step: several tapes
+    x = tg.tensor(0.3, dtype=tg.float64, requires_grad=True)
+    y = tg.tensor(1.0, dtype=tg.float64)
+    for _ in range(n // 2):
+        y = y * 0.999 + x.sin() * 0.001
+    assert y._tape.serial > 1
+    y.backward()
+    # closed form: y_n = 0.999^n + 0.001 sin(x) sum 0.999^k
+    k = n // 2
+    expect = 0.001 * np.cos(0.3) * (1 - 0.999 ** k) / (1 - 0.999)
+    assert x.grad.item() == pytest.approx(expect, rel=1e-9)
+
+
+def test_dropped_tapes_are_freed():
+    x = tg.tensor(1.0, requires_grad=True)
+    y = x * 2
+    ref = weakref.ref(y._tape)
+    del y
+    tapemod.STATE.tape = tapemod.CLOSED
+    gc.collect()
+    assert ref() is None
+
+
+def _held_bytes(fn, steps):
+    gc.collect()
+    tracemalloc.start()
+    fn(steps // 10)
+    gc.collect()
+    base = tracemalloc.get_traced_memory()[0]
+    fn(steps)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return after - base
+
+
+def test_memory_flat_when_graphs_are_dropped_without_backward():
+    x = tg.tensor(1.0, requires_grad=True)
+    w = tg.ones(4, requires_grad=True)
+
+    def loop(n):
+        for _ in range(n):
+            y = (x * 2.0).sin() + x
+            v = (w * 3.0).sum()
+        return y, v
+
+    grown = _held_bytes(loop, 100_000)
+    assert grown < 8 * 2 ** 20, grown   # two tapes at most, not 10^5 graphs
+
+
+def test_memory_flat_in_a_training_loop():
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=32)
+    w = tg.tensor(0.0, requires_grad=True)
+    b = tg.tensor(0.0, requires_grad=True)
+
+    def train(n):
+        for i in range(n):
+            xi = float(xs[i % 32])
+            loss = (w * xi + b - 2.0 * xi) ** 2
+            loss.backward()
+            with tg.no_grad():
+                w.data = w.data - 0.01 * w.grad
+                b.data = b.data - 0.01 * b.grad
+            w.grad = None
+            b.grad = None
+
+    grown = _held_bytes(train, 100_000)
+    assert grown < 2 ** 20, grown
+    assert w.item() == pytest.approx(2.0, abs=1e-3)
