@@ -8,14 +8,19 @@ _new = Tensor = _binary = _unary = None
 
 def op_add(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -69,14 +74,19 @@ def op_add(self, other):
 
 def op_radd(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -130,14 +140,19 @@ def op_radd(self, other):
 
 def op_sub(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -191,14 +206,19 @@ def op_sub(self, other):
 
 def op_rsub(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -252,14 +272,19 @@ def op_rsub(self, other):
 
 def op_mul(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -313,14 +338,19 @@ def op_mul(self, other):
 
 def op_rmul(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -374,14 +404,19 @@ def op_rmul(self, other):
 
 def op_div(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -435,14 +470,19 @@ def op_div(self, other):
 
 def op_pow(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -496,14 +536,19 @@ def op_pow(self, other):
 
 def op_rpow(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -557,6 +602,8 @@ def op_rpow(self, other):
 
 def op_neg(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = -sv
@@ -596,6 +643,8 @@ def op_neg(self):
 
 def op_exp(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = exp(sv)
@@ -635,6 +684,8 @@ def op_exp(self):
 
 def op_log(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = log(sv)
@@ -674,6 +725,8 @@ def op_log(self):
 
 def op_sqrt(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = sqrt(sv)
@@ -713,6 +766,8 @@ def op_sqrt(self):
 
 def op_sin(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = sin(sv)
@@ -752,6 +807,8 @@ def op_sin(self):
 
 def op_cos(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = cos(sv)
@@ -791,6 +848,8 @@ def op_cos(self):
 
 def op_tanh(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = tanh(sv)
@@ -830,6 +889,8 @@ def op_tanh(self):
 
 def op_sigmoid(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = sigmoid(sv)
@@ -869,6 +930,8 @@ def op_sigmoid(self):
 
 def op_relu(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = where(sv > 0.0, sv, 0.0)
@@ -908,6 +971,8 @@ def op_relu(self):
 
 def op_abs(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = abs(sv)
@@ -947,6 +1012,8 @@ def op_abs(self):
 
 def op_pow_scalar(self, c):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = sv ** c
@@ -986,6 +1053,8 @@ def op_pow_scalar(self, c):
 
 def op_reciprocal(self):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = 1.0 / sv

@@ -276,14 +276,19 @@ FAST_BINARY = '''
 
 def op_%(fname)s(self, other):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         to = type(other)
         if to is float or to is int:
             ov = other
             orq = False
             shp = self._shape
-        elif to is Tensor and type(other._v) is float and other._dtype is self._dtype:
+        elif to is Tensor and other._dtype is self._dtype and (
+                type(other._v) is float or other._v.size == 1):
             ov = other._v
+            if type(ov) is not float:
+                ov = float(ov.item())
             orq = other._rg
             shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
         else:
@@ -339,6 +344,8 @@ FAST_UNARY = '''
 
 def op_%(fname)s(self%(cparam)s):
     sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
             v = %(expr)s

@@ -62,7 +62,7 @@ class Tape:
                  "saved", "nsaved", "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "__weakref__")
 
-    def __init__(self, cap=256):
+    def __init__(self, cap=64):
         self.n = 0
         self.cap = 0
         self._arrays = None
@@ -213,6 +213,8 @@ class Tape:
 
     def layout(self, n):
         """Per-node offsets, sizes and shapes into the flat value/adjoint arenas (first n nodes)."""
+        if not self.shape:  # all one-element nodes: node i sits at offset i
+            return _const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0), n
         size = np.ones(n, np.int64)
         nd = np.zeros(n, np.int64)
         shp = np.ones((n, 8), np.int64) if self.shape else np.ones((1, 1), np.int64)
@@ -244,11 +246,37 @@ class Tape:
         return arena
 
     def param_arrays(self, n):
+        if not self.par:
+            return _const_fill(n, -1), _NO_PARAMS
         par = np.full(n, -1, np.int64)
         for node, p in self.par.items():
             if node < n:
                 par[node] = p
         return par, np.array(self.params, dtype=np.int64) if self.params else np.zeros(1, np.int64)
+
+
+# Read-only arrays shared by every sweep of an all-scalar tape (sliced to length).
+_consts = {}
+_NO_SHAPES = np.ones((1, 1), np.int64)
+_NO_PARAMS = np.zeros(1, np.int64)
+
+
+def _const_fill(n, value):
+    arr = _consts.get(value)
+    if arr is None or len(arr) < n:
+        arr = np.full(max(n, 2 * len(arr) if arr is not None else 1024), value, np.int64)
+        arr.flags.writeable = False
+        _consts[value] = arr
+    return arr[:n]
+
+
+def _const_range(n):
+    arr = _consts.get("range")
+    if arr is None or len(arr) < n:
+        arr = np.arange(max(n, 2 * len(arr) if arr is not None else 1024), dtype=np.int64)
+        arr.flags.writeable = False
+        _consts["range"] = arr
+    return arr[:n]
 
 
 def open_tape():

@@ -331,26 +331,72 @@ class Tensor(metaclass=_TensorMeta):
             return self
         return _reshape_op("clone", self, self._shape, np.ascontiguousarray(v))
 
-    # ---- in-place (no autograd history; the tutorial needs zero_/fill_ on grads) -----------
-    def _check_inplace(self):
-        if self._rg and (self._tape is None) and STATE.enabled:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                               "operation.")
-        if self._tape is not None:
-            raise NotImplementedError("in-place operations on tensors with a grad_fn are not "
-                                      "implemented yet")
+    # ---- in-place ops: no autograd history yet -------------------------------------------
+    # They mutate the value (so `.data`/`.grad.data` aliases see it) and are allowed where
+    # torch allows them without recording: under no_grad, or on tensors that need no grad.
+    # Recording in-place ops (with torch's version-counter checks) is later work.
+    def _check_inplace(self, other=None):
+        if not STATE.enabled:
+            return
+        if self._rg:
+            if self._tape is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            raise NotImplementedError("in-place operations on tensors that have a grad_fn are "
+                                      "not implemented yet")
+        if isinstance(other, Tensor) and other._rg:
+            raise NotImplementedError("in-place operations with an operand that requires grad "
+                                      "are not implemented yet")
+
+    def _assign(self, value):
+        """Write `value` (broadcast, cast as torch does for in-place ops) into this tensor."""
+        arr = np.asarray(value)
+        dt = self._dtype
+        if np.result_type(arr.dtype, np.float32 if dt.is_floating_point else dt.np).kind == "f" \
+                and not dt.is_floating_point and arr.dtype.kind == "f":
+            raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                               f"{_tname(dt).capitalize()}")
+        if np.broadcast_shapes(arr.shape, self._shape) != self._shape:
+            raise RuntimeError(f"output with shape [{', '.join(map(str, self._shape))}] doesn't "
+                               f"match the broadcast shape "
+                               f"[{', '.join(map(str, np.broadcast_shapes(arr.shape, self._shape)))}]")
+        if type(self._v) is float:
+            self._v = float(arr.reshape(-1)[0]) if arr.size == 1 else float(arr.flat[0])
+        else:
+            self._v[...] = arr.astype(dt.np, copy=False)
+        return self
+
+    def _inplace(self, fn, other):
+        self._check_inplace(other)
+        b = other._array() if isinstance(other, Tensor) else other
+        with np.errstate(all="ignore"):
+            return self._assign(fn(self._array(), b))
+
+    def add_(self, other, alpha=1):
+        return self._inplace(lambda a, b: a + alpha * b, other)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(lambda a, b: a - alpha * b, other)
+
+    def mul_(self, other):
+        return self._inplace(np.multiply, other)
+
+    def div_(self, other):
+        return self._inplace(np.true_divide, other)
+
+    def copy_(self, src):
+        return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src)
 
     def fill_(self, value):
-        self._check_inplace()
-        value = float(value) if self._dtype.is_floating_point else value
-        if type(self._v) is float:
-            self._v = float(value)
-        else:
-            self._v[...] = value
-        return self
+        return self._inplace(lambda a, b: np.full(a.shape, b), value)
 
     def zero_(self):
         return self.fill_(0)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
 
     # ---- autograd --------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

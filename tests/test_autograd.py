@@ -291,3 +291,33 @@ def test_type_promotion():
     assert (tg.tensor([1, 2]) * 2).dtype is tg.int64
     assert (tg.tensor([1, 2]) / 2).dtype is tg.float32
     assert (tg.tensor(1.0) * tg.tensor(2.0, dtype=tg.float64)).dtype is tg.float64
+
+
+# ---- in-place updates (the SGD idiom) ----------------------------------------------------------
+def test_inplace_update_under_no_grad_keeps_the_leaf():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    s = tg.tensor(3.0, requires_grad=True)
+    ((w * w).sum() * s).backward()
+    wid = id(w)
+    with tg.no_grad():
+        w -= 0.1 * w.grad
+        s.sub_(s.grad, alpha=0.5)
+    assert id(w) == wid and w.requires_grad and w.is_leaf
+    np.testing.assert_allclose(w.detach().numpy(), [1.0 - 0.6, 2.0 - 1.2], rtol=1e-6)
+    assert s.item() == pytest.approx(3.0 - 0.5 * 5.0)
+    raises("a leaf Variable that requires grad is being used in an in-place operation.",
+           lambda: w.add_(1.0))
+
+
+def test_inplace_on_plain_tensors_and_aliases():
+    a = tg.zeros(3)
+    d = a.data
+    a += 2
+    a.mul_(tg.tensor([1.0, 2.0, 3.0]))
+    assert d.tolist() == [2.0, 4.0, 6.0]
+    a.copy_(tg.ones(3))
+    assert a.tolist() == [1.0, 1.0, 1.0]
+    i = tg.tensor([1, 2])
+    raises("result type Float can't be cast to the desired output type Long", lambda: i.add_(0.5))
+    raises("output with shape [3] doesn't match the broadcast shape [2, 3]",
+           lambda: a.add_(tg.ones(2, 3)))

@@ -1,0 +1,18 @@
+"""n-d workload: MLP 2-16-16-1 with tanh, batch 32; one forward + backward + SGD step."""
+import workloads as W
+
+from ._common import LibBench
+
+
+class TapegradMLP(LibBench):
+    def setup(self):
+        super().setup()
+        self.state = W.mlp(self.mod)
+        W.mlp_step(*self.state)
+
+    def time_step(self):
+        W.mlp_step(*self.state)
+
+
+class TorchMLP(TapegradMLP):
+    lib = "torch"

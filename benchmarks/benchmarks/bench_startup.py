@@ -1,0 +1,24 @@
+"""Start-up costs, each measured in a fresh interpreter (workloads.startup)."""
+import workloads as W
+
+
+def track_import_time():
+    """`import numpy` + `import tapegrad`: what `import tapegrad` costs a new process."""
+    numpy_s, tapegrad_s, _ = W.startup()
+    return numpy_s + tapegrad_s
+
+
+def track_first_backward_warm_cache():
+    """First backward in a new process with the Numba cache filled: import numba + cache load."""
+    W.startup()                      # fills the cache if it was not
+    return W.startup()[2]
+
+
+def track_first_backward_cold_cache():
+    """First backward with NUMBA_CACHE_DIR an empty directory: the full kernel compile."""
+    return W.startup(cold_cache=True)[2]
+
+
+for _f in (track_import_time, track_first_backward_warm_cache, track_first_backward_cold_cache):
+    _f.unit = "seconds"
+    _f.timeout = 300
