@@ -31,6 +31,10 @@ Kinds (see docs/design.md):
   strided   out[i] = a[offset + sum(idx * stride)]: basic indexing, slicing, transpose, expand
   gather    out[i] = a[index[i]]: advanced (integer-array / mask) indexing
   matmul    (batch, m, k) @ (k, n) or (batch, m, k) @ (batch, k, n) on row-major buffers
+  compare   elementwise comparison giving 1.0 / 0.0 (bool tensors); no gradient
+  where     where(cond, a, b); the cond node is the entry's first param (broadcast like a, b)
+  guard     recording only: checks a node's value on replay (branch taken, value baked in)
+  stopgrad  recording only: `detach()` of a traced value, identity forward, no gradient
 """
 from dataclasses import dataclass, field
 
@@ -100,6 +104,20 @@ _DECLS = [
     Op("index", "gather", "IndexBackward0"),
     Op("unsafe_view", "reshape", "UnsafeViewBackward0"),
     Op("reciprocal", "unary", "ReciprocalBackward0", "1.0 / a", ("-g * out * out",), ("out",)),
+    # --- comparisons (no gradient; recorded only while tracing for replay) -----------------
+    Op("lt", "compare", fwd="a < b"),
+    Op("le", "compare", fwd="a <= b"),
+    Op("gt", "compare", fwd="a > b"),
+    Op("ge", "compare", fwd="a >= b"),
+    Op("eq", "compare", fwd="a == b"),
+    Op("ne", "compare", fwd="a != b"),
+    Op("where", "where", "WhereBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), ("cond",)),
+    # --- replay guards: cst holds the expected value (one element) or the guard node's own
+    # saved value holds it (n-d) ------------------------------------------------------------
+    Op("guard_bool", "guard"),
+    Op("guard_value", "guard"),
+    Op("stopgrad", "stopgrad"),
     Op("dot", "matmul", "DotBackward0", saves=("a", "b")),
     Op("mv", "matmul", "MvBackward0", saves=("a", "b")),
     Op("mm", "matmul", "MmBackward0", saves=("a", "b")),
@@ -114,10 +132,11 @@ for _i, _op in enumerate(_DECLS):
 BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
-         "matmul")
+         "matmul", "compare", "where", "guard", "stopgrad")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 
 
 def saves_mask(op):
-    """Bit mask of saved buffers: 1 = a, 2 = b, 4 = out."""
-    return ("a" in op.saves) * 1 | ("b" in op.saves) * 2 | ("out" in op.saves) * 4
+    """Bit mask of saved buffers: 1 = a, 2 = b, 4 = out, 8 = cond (where's first param)."""
+    return (("a" in op.saves) * 1 | ("b" in op.saves) * 2 | ("out" in op.saves) * 4
+            | ("cond" in op.saves) * 8)

@@ -41,6 +41,7 @@ class _Closed:
     """Stands in for "no open tape": sealed, so the fast path falls through to open_tape()."""
     __slots__ = ()
     sealed = True
+    recording = False
 
 
 CLOSED = _Closed()
@@ -60,9 +61,10 @@ STATE = GradState()
 class Tape:
     __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "par", "params",
                  "saved", "nsaved", "serial", "sealed", "leaves", "leaf_of", "imports",
-                 "import_of", "retained", "grad_fns", "__weakref__")
+                 "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
+                 "guard_src", "baked", "__weakref__")
 
-    def __init__(self, cap=64):
+    def __init__(self, cap=64, recording=False, strict=False):
         self.n = 0
         self.cap = 0
         self._arrays = None
@@ -80,6 +82,13 @@ class Tape:
         self.import_of = {}     # (serial, node) -> node
         self.retained = {}      # node -> weakref to a non-leaf Tensor that called retain_grad()
         self.grad_fns = {}      # node -> grad_fn object, made on first access
+        # record/replay (tapegrad.replay): a recording tape is never sealed by size, treats
+        # every tensor but its inputs as a constant, and turns Python conversions into guards
+        self.recording = recording
+        self.strict = strict
+        self.input_ids = set()
+        self.baked = []
+        self.guard_src = {}     # guard node -> "file:line: source" where the value was baked
 
     def __len__(self):
         return self.n
@@ -96,7 +105,7 @@ class Tape:
 
     def grow(self):
         """Called when full: double, or at MAX_ENTRIES seal (this entry still fits)."""
-        if self.cap >= MAX_ENTRIES:
+        if self.cap >= MAX_ENTRIES and not self.recording:
             self.sealed = True
             self._resize(self.cap + 1)
         else:
@@ -129,22 +138,14 @@ class Tape:
             self.saved[node] = arr
             self.nsaved[node] = self.nsaved.get(node, 0) + 1
 
-    def save_roles(self, op, n, a, av, b, bv, out):
-        """Save the n-d buffers op declares, for entry n with operands (a, av), (b, bv)."""
-        mask = _SAVES[op]
-        if mask & 1:
-            self.save(a, av)
-        if mask & 2:
-            self.save(b, bv)
-        if mask & 4:
-            self.save(n, out)
-
     def add_params(self, n, values):
         self.par[n] = len(self.params)
         self.params.extend(int(v) for v in values)
 
     def leaf_node(self, t):
         """The node of leaf tensor `t` on this tape (one `leaf` entry per leaf per tape)."""
+        if self.recording and id(t) not in self.input_ids:
+            return self.baked_node(t)
         n = self.leaf_of.get(id(t))
         if n is None:
             v = t._v
@@ -153,9 +154,6 @@ class Tape:
             else:
                 n = self.push(OP_LEAF, -1, -1, 0.0, float(v.flat[0]) if v.size == 1 else 0.0,
                               v.shape if v.size != 1 else None)
-                if v.size != 1:
-                    # a leaf's value is saved only if an entry needs it (save_roles)
-                    pass
             self.leaves[n] = t
             self.leaf_of[id(t)] = n
         t._lserial = self.serial
@@ -164,6 +162,8 @@ class Tape:
 
     def import_node(self, t):
         """The node standing for non-leaf `t` of an older tape."""
+        if self.recording:
+            return self.baked_node(t)
         src = t._tape
         key = (src.serial, t._node)
         n = self.import_of.get(key)
@@ -176,6 +176,21 @@ class Tape:
                               v.shape if v.size != 1 else None)
             self.imports[n] = (src, t._node)
             self.import_of[key] = n
+        return n
+
+    def baked_node(self, t):
+        """While recording, a tensor from outside the recorded function is a constant."""
+        key = ("baked", id(t))
+        n = self.import_of.get(key)
+        if n is None:
+            arr = np.asarray(t._array(), dtype=np.float64)
+            if arr.size == 1:
+                n = self.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
+            else:
+                n = self.const_node(arr)
+                self.save(n, arr)
+            self.import_of[key] = n
+            self.baked.append(t)  # keeps id(t) from being reused while recording
         return n
 
     def const_node(self, arr):
@@ -196,7 +211,8 @@ class Tape:
         ops, ia, ib = self._arrays[0], self._arrays[1], self._arrays[2]
         for e in entries.tolist():
             mask = _SAVES[ops[e]]
-            for node, bit in ((int(ia[e]), 1), (int(ib[e]), 2), (e, 4)):
+            cond = self.params[self.par[e]] if mask & 8 else -1
+            for node, bit in ((int(ia[e]), 1), (int(ib[e]), 2), (e, 4), (cond, 8)):
                 if mask & bit and node in self.nsaved:
                     k = self.nsaved[node] - 1
                     if k <= 0:

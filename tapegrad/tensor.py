@@ -55,7 +55,9 @@ class _TensorMeta(type):
 class Tensor(metaclass=_TensorMeta):
     __module__ = "tapegrad"
     __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_retain",
-                 "_lserial", "_lnode", "__weakref__")
+                 "_lserial", "_lnode", "_nodiff", "__weakref__")
+    # _rg: recorded by the ops that use it (requires grad, or traced while recording a tape);
+    # _nodiff: traced but not differentiable (comparisons, detach() while recording)
     __array_priority__ = 1000  # numpy defers `ndarray * Tensor` to Tensor.__rmul__
 
     # ---- construction helpers --------------------------------------------------------------
@@ -123,7 +125,7 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def requires_grad(self):
-        return self._rg
+        return self._rg and not getattr(self, "_nodiff", False)
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -146,12 +148,12 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def is_leaf(self):
-        return self._tape is None
+        return self._tape is None or getattr(self, "_nodiff", False)
 
     @property
     def grad_fn(self):
         tape = self._tape
-        if tape is None:
+        if tape is None or getattr(self, "_nodiff", False):
             return None
         from .autograd.graph import node_for
         return node_for(tape, self._node)
@@ -213,6 +215,11 @@ class Tensor(metaclass=_TensorMeta):
         return t
 
     def detach(self):
+        tape = _tracing(self)
+        if tape is not None:  # while recording, a detached value still follows the inputs
+            t = _reshape_op("stopgrad", self, self._shape)
+            t._nodiff = True
+            return t
         return Tensor._share(self, self._materialize())
 
     def detach_(self):
@@ -227,6 +234,8 @@ class Tensor(metaclass=_TensorMeta):
         n = self.numel()
         if n != 1:
             raise RuntimeError(errors.ITEM_MANY.format(n))
+        if self._rg:
+            _bake(self, "guard_value")
         if type(v) is float:
             return float(np.float32(v)) if self._dtype is D.float32 else v
         return v.reshape(-1)[0].item()
@@ -245,10 +254,15 @@ class Tensor(metaclass=_TensorMeta):
     def __bool__(self):
         n = self.numel()
         if n != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self.item())
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        v = self._array().reshape(-1)[0]
+        if self._rg:
+            _bake(self, "guard_bool", bool(v))
+        return bool(v)
 
     def tolist(self):
+        if self._rg:
+            _bake(self, "guard_value")
         return self._array().tolist()
 
     def numpy(self, force=False):
@@ -471,29 +485,27 @@ class Tensor(metaclass=_TensorMeta):
     def bmm(self, other):
         return bmm(self, other)
 
-    # comparisons: no gradient, bool results
-    def _cmp(self, other, fn):
-        a = self._array()
-        b = other._array() if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(fn(a, b)), D.bool_)
-
+    # comparisons: bool results, no gradient (traced while recording a tape, for guards/where)
     def __lt__(self, o):
-        return self._cmp(o, np.less)
+        return _compare("lt", self, o)
 
     def __le__(self, o):
-        return self._cmp(o, np.less_equal)
+        return _compare("le", self, o)
 
     def __gt__(self, o):
-        return self._cmp(o, np.greater)
+        return _compare("gt", self, o)
 
     def __ge__(self, o):
-        return self._cmp(o, np.greater_equal)
+        return _compare("ge", self, o)
 
     def __eq__(self, o):
-        return self._cmp(o, np.equal)
+        return _compare("eq", self, o)
 
     def __ne__(self, o):
-        return self._cmp(o, np.not_equal)
+        return _compare("ne", self, o)
+
+    def where(self, condition, other):
+        return where(condition, self, other)
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
@@ -643,7 +655,7 @@ _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, _NP_NS)
 
 
 def _record_start(*inputs):
-    """The tape to record on, or None when nothing requires grad or grad mode is off."""
+    """The tape to record on, or None when no input is recorded or grad mode is off."""
     if not any(isinstance(t, Tensor) and t._rg for t in inputs):
         return None
     tape = open_tape()
@@ -732,6 +744,100 @@ _fastpath._binary = _binary
 _fastpath._unary = _unary
 
 
+_NP_CMP = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+           "eq": np.equal, "ne": np.not_equal}
+
+
+def _tracing(t):
+    """The recording tape when `t` is traced by tapegrad.record, else None."""
+    if not t._rg:
+        return None
+    tape = STATE.tape
+    return tape if tape.recording else None
+
+
+def _compare(name, x, y):
+    xa = x._array()
+    ya = y._array() if isinstance(y, Tensor) else y
+    if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
+        return NotImplemented
+    out = np.asarray(_NP_CMP[name](xa, ya))
+    tape = _tracing(x) or (_tracing(y) if isinstance(y, Tensor) else None)
+    if tape is None:
+        return Tensor._wrap(out, D.bool_)
+    a, ca = _operand_node(tape, x, xa)
+    b, cb = _operand_node(tape, y, ya)
+    t = _result(out, D.bool_, tape, OPS[name].code, a, b, ca if a < 0 else cb)
+    t._nodiff = True
+    return t
+
+
+def where(condition, input, other):
+    """Elementwise `input if condition else other`: the branch-free way to select on values,
+    which a recorded tape re-evaluates at every replay (an `if` would be baked in)."""
+    cond = condition if isinstance(condition, Tensor) else tensor(condition)
+    ca = cond._array().astype(bool)
+    xa, xd, xc = _operand(input)
+    ya, yd, yc = _operand(other)
+    dt = D.result_type((xd, xc), (yd, yc))
+    out = np.asarray(np.where(ca, np.asarray(xa, dt.np), np.asarray(ya, dt.np)), dtype=dt.np)
+    tape = _record_start(input, other, cond)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    a, cst_a = _operand_node(tape, input, xa)
+    b, cst_b = _operand_node(tape, other, ya)
+    if a < 0 and b < 0:  # one constant fits in the entry; the other becomes a const node
+        b = tape.push(OP_CONST, -1, -1, 0.0, cst_b)
+    if cond._rg:
+        c_node = input_node(tape, cond)
+    elif ca.size == 1:
+        c_node = tape.push(OP_CONST, -1, -1, 0.0, float(ca.reshape(-1)[0]))
+    else:
+        c_node = tape.const_node(ca)
+    tape.save(c_node, ca.astype(np.float64))
+    t = _result(out, dt, tape, OPS["where"].code, a, b, cst_a if a < 0 else cst_b)
+    tape.add_params(t._node, [c_node])
+    return t
+
+
+def _guard_site():
+    """'file:line: source' of the first caller outside tapegrad (named in BranchChanged)."""
+    import linecache
+    import os
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    f = sys._getframe(1)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(here):
+        f = f.f_back
+    if f is None:
+        return "<unknown>"
+    line = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
+    return f"{f.f_code.co_filename}:{f.f_lineno}: {line}"
+
+
+def _bake(t, kind, truth=None):
+    """While recording, a traced value turned into a Python value becomes a guard entry: the
+    replay re-checks it (`bool`: which way the branch went; `value`: the value itself)."""
+    tape = _tracing(t)
+    if tape is None:
+        return
+    site = _guard_site()
+    if tape.strict:
+        from .replay import TracingError
+        raise TracingError(f"strict recording: a traced value is converted to a Python value "
+                           f"at {site}; use tapegrad.where for value-dependent selection")
+    node = input_node(tape, t)
+    arr = t._array()
+    if kind == "guard_bool":
+        n = tape.push(OPS[kind].code, node, -1, 1.0 if truth else 0.0, 0.0)
+    elif arr.size == 1:
+        n = tape.push(OPS[kind].code, node, -1, float(arr.reshape(-1)[0]), 0.0)
+    else:
+        n = tape.push(OPS[kind].code, node, -1, 0.0, 0.0, arr.shape)
+        tape.save(n, np.asarray(arr, dtype=np.float64))
+    tape.guard_src[n] = site
+
+
 def _cast(x, dt):
     out = x._array().astype(dt.np)
     tape = _record_start(x) if dt.is_floating_point and x._dtype.is_floating_point else None
@@ -778,6 +884,9 @@ def _strided(name, x, fn):
 def _index(x, key):
     if not isinstance(key, tuple):
         key = (key,)
+    for k in key:
+        if isinstance(k, Tensor) and k._rg:
+            _bake(k, "guard_value")  # indices become constants of the recorded tape
     key = tuple(k._array() if isinstance(k, Tensor) else k for k in key)
     advanced = any(isinstance(k, (list, np.ndarray)) for k in key)
     base = np.ascontiguousarray(x._array())
