@@ -66,17 +66,21 @@ def measure(libs, n, reps):
 def time_mlp(libs, steps, reps):
     """{lib: (best µs per MLP step, loss after the timed steps)}, interleaved best-of-reps."""
     state = {name: W.mlp(mod) for name, mod in libs.items()}
-    for p in state.values():
-        W.mlp_step(*p)                                   # warm-up
+    for name, p in state.items():
+        W.mlp_step(libs[name], *p)                       # warm-up
     best = dict.fromkeys(libs, math.inf)
     losses = {}
     for rep in range(reps):
         for name in (list(libs) if rep % 2 == 0 else list(libs)[::-1]):
             t = time.perf_counter()
             for _ in range(steps):
-                losses[name] = W.mlp_step(*state[name])
+                losses[name] = W.mlp_step(libs[name], *state[name])
             best[name] = min(best[name], (time.perf_counter() - t) / steps * 1e6)
     return {name: (best[name], losses[name]) for name in libs}
+
+
+def ratio(torch_value, tapegrad_value):
+    return torch_value / tapegrad_value if tapegrad_value > 0 else math.inf
 
 
 def verdict(ratio, target):
@@ -106,27 +110,30 @@ def main():
     traced = {n: W.traced_bytes_per_op(W.tapegrad, n) for n in W.SIZES}
 
     # -- per-op table ----------------------------------------------------------------------
-    cols = [("record", "record µs/op", 1e6, "{:8.3f}"), ("backward", "backward µs/op", 1e6, "{:8.3f}"),
-            ("bytes", "graph bytes/op (RSS)", 1, "{:8.0f}")]
-    width = 30 if has_torch else 10
+    cols = [("record", "record µs/op", 1e6, "{:10.3f}"), ("backward", "backward µs/op", 1e6, "{:10.3f}"),
+            ("bytes", "graph bytes/op (RSS)", 1, "{:10.0f}")]
+    names = ["tapegrad", "torch", "torch/tg"][:3 if has_torch else 1]
+    width = max(10 * len(names), *(len(title) for _, title, _, _ in cols))
+
+    def row(label, cells, last):
+        print(f"{label:>11} |" + "|".join(f" {c:>{width}} " for c in cells) + f"| {last}")
+
     print("scalar recurrence y = y*0.999 + x.sin()*0.001, 4 recorded ops/step; best of k")
-    print(f"{'n':>7} {'k':>3} |" + "|".join(f" {title:<{width}}" for _, title, _, _ in cols)
-          + "| tapegrad B/op")
-    sub = f"{'tapegrad':>8} {'torch':>8} {'torch/tg':>9}  " if has_torch else f"{'tapegrad':>8}  "
-    print(f"{'':11} |" + "|".join(" " + sub for _ in cols) + "| (tracemalloc)")
+    row("n   k", [f"{title:<{width}}" for _, title, _, _ in cols], "tapegrad B/op")
+    row("", ["".join(f"{h:>10}" for h in names)] * len(cols), "(tracemalloc)")
     for n in W.SIZES:
-        r = results[n]
-        cells = []
+        r, cells = results[n], []
         for key, _, scale, fmt in cols:
             cell = fmt.format(r["tapegrad"][key] * scale)
             if has_torch:
-                cell += " " + fmt.format(r["torch"][key] * scale)
-                cell += f" {r['torch'][key] / r['tapegrad'][key]:8.1f}x"
-            cells.append(" " + cell + "  ")
-        print(f"{n:>7} {reps[n]:>3} |" + "|".join(cells) + f"| {traced[n]:8.1f}")
+                cell += fmt.format(r["torch"][key] * scale)
+                cell += f"{ratio(r['torch'][key], r['tapegrad'][key]):9.1f}x"
+            cells.append(cell)
+        row(f"{n:>7} {reps[n]:>3}", cells, f"{traced[n]:8.1f}")
 
     # -- gradients -------------------------------------------------------------------------
-    print(f"\nx.grad vs closed form cos(0.5)*(1-0.999**n); tapegrad vs torch within rtol {GRAD_RTOL:g}")
+    print("\nx.grad vs closed form cos(0.5)*(1-0.999**n)"
+          + (f"; tapegrad vs torch within rtol {GRAD_RTOL:g}" if has_torch else ""))
     for n in W.SIZES:
         exact = W.exact_grad(n)
         line = f"{n:>7}  exact {exact:.9f}"
@@ -145,7 +152,7 @@ def main():
               + "".join(f"{'n=%d' % n:>15}" for n in W.SIZES))
         for title, key, target in TARGETS:
             print(f"  {title:<44}" + "".join(
-                f"{verdict(results[n]['torch'][key] / results[n]['tapegrad'][key], target):>15}"
+                f"{verdict(ratio(results[n]['torch'][key], results[n]['tapegrad'][key]), target):>15}"
                 for n in W.SIZES))
     else:
         print("\nacceptance targets need torch: skipped")
@@ -166,6 +173,7 @@ def main():
     print(f"  import tapegrad (after numpy)               {warm[1]:7.3f} s")
     print(f"  first backward, warm Numba cache (load)     {warm[2]:7.3f} s   (includes import numba)")
     print(f"  first backward, cold Numba cache (compile)  {cold[2]:7.3f} s")
+    print(f"  then first n-d backward, warm / cold cache  {warm[3]:7.3f} s / {cold[3]:.3f} s")
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s; load average now {os.getloadavg()[0]:.2f}")
 
 

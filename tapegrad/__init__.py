@@ -14,6 +14,7 @@ from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, e
                      zeros_like, ones_like, empty_like, full_like, arange, linspace, eye, rand,
                      randn, rand_like, randn_like, manual_seed, seed, matmul, bmm, where)
 from . import autograd
+from .replay import record, compile, load_tape, Recorded, BranchChanged, TracingError  # noqa: A004
 from ._format import set_printoptions
 
 float = float32  # noqa: A001

@@ -40,7 +40,7 @@ def op_add(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -106,7 +106,7 @@ def op_radd(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -172,7 +172,7 @@ def op_sub(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -238,7 +238,7 @@ def op_rsub(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -304,7 +304,7 @@ def op_mul(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -370,7 +370,7 @@ def op_rmul(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -436,7 +436,7 @@ def op_div(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -502,7 +502,7 @@ def op_pow(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -568,7 +568,7 @@ def op_rpow(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -619,7 +619,7 @@ def op_neg(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -660,7 +660,7 @@ def op_exp(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -701,7 +701,7 @@ def op_log(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -742,7 +742,7 @@ def op_sqrt(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -783,7 +783,7 @@ def op_sin(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -824,7 +824,7 @@ def op_cos(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -865,7 +865,7 @@ def op_tanh(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -906,7 +906,7 @@ def op_sigmoid(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -947,7 +947,7 @@ def op_relu(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -988,7 +988,7 @@ def op_abs(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -1029,7 +1029,7 @@ def op_pow_scalar(self, c):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n
@@ -1070,7 +1070,7 @@ def op_reciprocal(self):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n

@@ -675,7 +675,7 @@ def op_%(fname)s(self, other):
         if srq or orq:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self, other)
         if tape is not None:
             c = 0.0
             if srq:
@@ -728,7 +728,7 @@ def op_%(fname)s(self%(cparam)s):
         if self._rg:
             tape = STATE.tape
             if tape.sealed:
-                tape = open_tape()
+                tape = open_tape(self)
         if tape is not None:
             s = self._node if self._tape is tape else input_node(tape, self)
             n = tape.n

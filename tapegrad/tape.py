@@ -28,6 +28,7 @@ import numpy as np
 from .ops import OPS, BY_CODE, saves_mask
 
 MAX_ENTRIES = 1 << 16
+MAX_SAVED_BYTES = 32 << 20   # an open tape holding this much saved n-d data is sealed
 _serials = itertools.count(1)
 
 OP_LEAF = OPS["leaf"].code
@@ -41,6 +42,7 @@ class _Closed:
     """Stands in for "no open tape": sealed, so the fast path falls through to open_tape()."""
     __slots__ = ()
     sealed = True
+    frozen = True
     recording = False
 
 
@@ -62,7 +64,7 @@ class Tape:
     __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "par", "params",
                  "saved", "nsaved", "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
-                 "guard_src", "baked", "__weakref__")
+                 "guard_src", "baked", "saved_bytes", "frozen", "__weakref__")
 
     def __init__(self, cap=64, recording=False, strict=False):
         self.n = 0
@@ -74,8 +76,13 @@ class Tape:
         self.params = []
         self.saved = {}
         self.nsaved = {}
+        self.saved_bytes = 0
         self.serial = next(_serials)
+        # sealed: no new graph starts here (full, or freed); ops continuing a graph that
+        # lives here still append, so a graph is not split across tapes just because the
+        # tape filled up.  frozen: a backward freed it; nothing is appended any more.
         self.sealed = False
+        self.frozen = False
         self.leaves = {}        # node -> leaf Tensor (the graph keeps its leaves alive, as torch)
         self.leaf_of = {}       # id(leaf Tensor) -> node
         self.imports = {}       # node -> (older Tape, node there)
@@ -104,12 +111,10 @@ class Tape:
         self.cap = cap
 
     def grow(self):
-        """Called when full: double, or at MAX_ENTRIES seal (this entry still fits)."""
+        """Called when full: double; past MAX_ENTRIES also seal (new graphs go elsewhere)."""
         if self.cap >= MAX_ENTRIES and not self.recording:
             self.sealed = True
-            self._resize(self.cap + 1)
-        else:
-            self._resize(min(2 * self.cap, MAX_ENTRIES))
+        self._resize(2 * self.cap)
 
     @property
     def freed(self):
@@ -133,8 +138,14 @@ class Tape:
         return n
 
     def save(self, node, arr):
-        """Keep an n-d value that a backward will read (one count per saving entry)."""
+        """Keep an n-d value that a backward will read (one count per saving entry).  Saved
+        data of graphs dropped without backward stays until the tape goes, so a tape that
+        holds much of it is sealed: the next op starts a new one."""
         if node >= 0 and node in self.shape:
+            if node not in self.saved:
+                self.saved_bytes += arr.nbytes
+                if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
+                    self.sealed = True
             self.saved[node] = arr
             self.nsaved[node] = self.nsaved.get(node, 0) + 1
 
@@ -199,7 +210,10 @@ class Tape:
 
     # -- lifetimes ----------------------------------------------------------------------------
     def seal(self):
-        self.sealed = True
+        """After a backward that freed its buffers: no entry may be added any more."""
+        self.sealed = self.frozen = True
+        if STATE.tape is self:  # let it go now, not at this thread's next op
+            STATE.tape = CLOSED
 
     def release(self, entries):
         """Free the saved buffers of `entries` (ndarray of entry indices that a backward ran
@@ -271,7 +285,7 @@ class Tape:
         return par, np.array(self.params, dtype=np.int64) if self.params else np.zeros(1, np.int64)
 
 
-# Read-only arrays shared by every sweep of an all-scalar tape (sliced to length).
+# Index arrays shared by every sweep of an all-scalar tape (sliced to length, never written).
 _consts = {}
 _NO_SHAPES = np.ones((1, 1), np.int64)
 _NO_PARAMS = np.zeros(1, np.int64)
@@ -280,8 +294,8 @@ _NO_PARAMS = np.zeros(1, np.int64)
 def _const_fill(n, value):
     arr = _consts.get(value)
     if arr is None or len(arr) < n:
+        # writable although never written: Numba compiles read-only arrays as another type
         arr = np.full(max(n, 2 * len(arr) if arr is not None else 1024), value, np.int64)
-        arr.flags.writeable = False
         _consts[value] = arr
     return arr[:n]
 
@@ -290,20 +304,21 @@ def _const_range(n):
     arr = _consts.get("range")
     if arr is None or len(arr) < n:
         arr = np.arange(max(n, 2 * len(arr) if arr is not None else 1024), dtype=np.int64)
-        arr.flags.writeable = False
         _consts["range"] = arr
     return arr[:n]
 
 
-def open_tape():
-    """The tape this thread appends to (a new one when none is open); None under no_grad."""
+def open_tape(x=None, y=None):
+    """The tape for an op with inputs x, y (None under no_grad): the open tape; when it is
+    sealed, the same tape if an input lives there and it is not frozen, else a new one."""
     st = STATE
     tape = st.tape
     if tape.sealed:
         if not st.enabled:
             return None
-        if tape is not CLOSED:
-            tape.sealed = True
+        if tape is not CLOSED and not tape.frozen and (
+                getattr(x, "_tape", None) is tape or getattr(y, "_tape", None) is tape):
+            return tape
         tape = st.tape = Tape()
     return tape
 

@@ -658,7 +658,7 @@ def _record_start(*inputs):
     """The tape to record on, or None when no input is recorded or grad mode is off."""
     if not any(isinstance(t, Tensor) and t._rg for t in inputs):
         return None
-    tape = open_tape()
+    tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
     if tape is None:
         return None
     for t in inputs:

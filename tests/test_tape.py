@@ -192,3 +192,26 @@ def test_memory_flat_in_a_training_loop():
     assert tapes <= 1
     assert grown < 2 ** 20, grown
     assert w.item() == pytest.approx(2.0, abs=1e-3)
+
+
+def test_memory_flat_when_nd_graphs_are_dropped_without_backward():
+    w = tg.randn(1000, 1000, requires_grad=True)   # each graph saves a 4 MB tanh output
+
+    def loop(n):
+        for _ in range(n):
+            loss = (w * w).tanh().sum()
+        return loss
+
+    grown, tapes = _growth(loop, 100)            # 400 MB if dropped graphs were kept
+    assert tapes <= 2
+    assert grown < 100 * 2 ** 20, grown
+
+
+def test_backward_lets_go_of_the_tape():
+    x = tg.tensor(1.0, requires_grad=True)
+    y = x * 2
+    ref = weakref.ref(y._tape)
+    y.backward()
+    del y
+    gc.collect()
+    assert ref() is None

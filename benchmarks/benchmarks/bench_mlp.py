@@ -8,10 +8,10 @@ class TapegradMLP(LibBench):
     def setup(self):
         super().setup()
         self.state = W.mlp(self.mod)
-        W.mlp_step(*self.state)
+        W.mlp_step(self.mod, *self.state)
 
     def time_step(self):
-        W.mlp_step(*self.state)
+        W.mlp_step(self.mod, *self.state)
 
 
 class TorchMLP(TapegradMLP):

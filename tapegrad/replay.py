@@ -1,0 +1,471 @@
+"""Record once, replay many: a recorded tape re-evaluated at new inputs inside Numba.
+
+    tape = tapegrad.record(f, x, y)          # runs f once on a fresh recording tape
+    tape(x2, y2)                              # values at new inputs
+    tape.value_and_grad(x2, y2)               # (value, (dx, dy)) from one Numba call
+
+Recording runs `f` eagerly with its tensor arguments as the only inputs; everything else
+(Python numbers, closed-over tensors) is baked into the tape as a constant.  Where `f` turns a
+traced value into a Python value (`if x > 0`, `float(x)`, `x.item()`, `x.tolist()`, indexing
+with a traced index), the tape gets a guard entry holding what was observed; every replay
+re-checks the guards and raises `BranchChanged` (naming the source line) when one differs.
+`tapegrad.where` selects on values without a guard.  `compile` wraps this: it records per
+input signature and re-records when a guard fails.
+
+After recording, the tape is compacted into a `Recorded` program: only entries that outputs
+or guards depend on, renumbered, with the value arena laid out once (constants, baked values
+and expected guard values prefilled).  A replay writes the inputs into that arena, runs the
+generated forward kernel, then the reverse sweep, in one call.
+"""
+import json
+import threading
+
+import numpy as np
+
+from . import dtypes as D
+from .ops import BY_CODE, OPS
+from .tape import STATE, Tape, OP_LEAF, OP_CONST
+from .tensor import Tensor
+
+__all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
+
+class _LazyKernels:
+    """`tapegrad._kernels`, imported on first use so `import tapegrad` stays free of numba."""
+
+    def __getattr__(self, name):
+        from . import _kernels
+        value = getattr(_kernels, name)
+        setattr(self, name, value)
+        return value
+
+
+K = _LazyKernels()
+_KIND = [op.kind for op in BY_CODE]
+_GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
+_WHERE = OPS["where"].code
+
+
+class BranchChanged(RuntimeError):
+    """A replay reached a guard whose recorded outcome differs at these inputs."""
+
+
+class TracingError(RuntimeError):
+    """Strict recording refused to turn a traced value into a Python value."""
+
+
+# ---- recording ---------------------------------------------------------------------------------
+def record(fn, *example_args, strict=False):
+    """Run `fn(*example_args)` once on a recording tape and return the compiled `Recorded`.
+
+    Tensor arguments (floating point) are the inputs, in order; every other argument is a
+    constant.  With `strict=True`, any conversion of a traced value to a Python value raises
+    `TracingError` instead of recording a guard."""
+    tape = Tape(recording=True, strict=strict)
+    inputs, argspec = [], []
+    for i, a in enumerate(example_args):
+        if isinstance(a, Tensor):
+            if not a.dtype.is_floating_point:
+                raise TypeError(f"record: tensor argument {i} has dtype {a.dtype}; inputs must be "
+                                f"floating point (pass integer data as a non-tensor constant)")
+            leaf = Tensor._wrap(np.array(a._array(), copy=True), a.dtype, True)
+            tape.input_ids.add(id(leaf))
+            tape.leaf_node(leaf)
+            inputs.append(leaf)
+            argspec.append(("tensor", len(inputs) - 1))
+        else:
+            argspec.append(("const", a))
+    call_args = [inputs[spec[1]] if spec[0] == "tensor" else spec[1] for spec in argspec]
+    prev_tape, prev_mode = STATE.tape, STATE.enabled
+    STATE.tape, STATE.enabled = tape, True
+    try:
+        result = fn(*call_args)
+    finally:
+        STATE.tape, STATE.enabled = prev_tape, prev_mode
+    single = isinstance(result, Tensor)
+    outputs = (result,) if single else tuple(result)
+    for o in outputs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"record: fn must return tensors, got {type(o).__name__}")
+    return _compile(tape, inputs, outputs, single)
+
+
+def _output_node(tape, t):
+    if t._tape is tape:
+        return t._node
+    if t._tape is None and id(t) in tape.input_ids:
+        return tape.leaf_of[id(t)]
+    arr = np.asarray(t._array(), dtype=np.float64)  # does not depend on the inputs
+    if arr.size == 1:
+        return tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
+    n = tape.const_node(arr)
+    tape.save(n, arr)
+    return n
+
+
+def _compile(tape, inputs, outputs, single):
+    in_nodes = [tape.leaf_of[id(x)] for x in inputs]
+    out_nodes = [_output_node(tape, o) for o in outputs]
+    n = tape.n
+    op = tape._arrays[0][:n].copy()
+    ia = tape._arrays[1][:n].astype(np.int64)
+    ib = tape._arrays[2][:n].astype(np.int64)
+    cst = tape._arrays[3][:n].copy()
+    val = tape._arrays[4][:n].copy()
+    cond = {e: tape.params[p] for e, p in tape.par.items() if op[e] == _WHERE}
+
+    # live entries: what the outputs and the guards depend on, plus every input
+    live = np.zeros(n, bool)
+    live[in_nodes] = True
+    live[out_nodes] = True
+    for e in range(n):
+        if op[e] in _GUARDS:
+            live[e] = True
+    for e in range(n - 1, -1, -1):
+        if live[e]:
+            for src in (ia[e], ib[e], cond.get(e, -1)):
+                if src >= 0:
+                    live[src] = True
+    keep = np.flatnonzero(live)
+    new = np.full(n, -1, np.int64)
+    new[keep] = np.arange(len(keep))
+
+    def remap(x):
+        return np.where(x >= 0, new[np.maximum(x, 0)], -1)
+
+    prog = {"op": op[keep], "ia": remap(ia[keep]), "ib": remap(ib[keep]), "cst": cst[keep]}
+    params, par = [], np.full(len(keep), -1, np.int64)
+    for i, e in enumerate(keep.tolist()):
+        if e in tape.par:
+            p = tape.par[e]
+            if op[e] == _WHERE:
+                vals = [int(new[tape.params[p]])]
+            else:
+                vals = _param_slice(tape, e, op[e], p)
+            par[i] = len(params)
+            params.extend(vals)
+    prog["par"] = par
+    prog["params"] = np.array(params or [0], np.int64)
+    shapes = {int(new[e]): tuple(s) for e, s in tape.shape.items() if live[e]}
+    saved = {int(new[e]): np.asarray(a, np.float64) for e, a in tape.saved.items() if live[e]}
+    dtype = np.float64 if any(x.dtype is D.float64 for x in inputs + list(outputs)) else np.float32
+    meta = {
+        "inputs": [[int(new[v]), list(x.shape), x.dtype.name] for v, x in zip(in_nodes, inputs)],
+        "outputs": [[int(new[v]), list(o.shape), o.dtype.name] for v, o in zip(out_nodes, outputs)],
+        "single": single, "dtype": np.dtype(dtype).name,
+        "guards": {str(int(new[e])): src for e, src in tape.guard_src.items() if live[e]},
+        "shapes": {str(k): list(v) for k, v in shapes.items()},
+    }
+    prog["val"] = val[keep]
+    prog["saved_nodes"] = np.array(sorted(saved), np.int64)
+    prog["saved_data"] = (np.concatenate([saved[k].reshape(-1) for k in sorted(saved)])
+                          if saved else np.zeros(0))
+    return Recorded(prog, meta)
+
+
+def _param_slice(tape, e, code, p):
+    """The params of entry e (their length depends on its kind)."""
+    kind = _KIND[code]
+    if kind == "reduce":
+        return tape.params[p:p + len(tape.shape.get(int(tape.ia[e]), ()))]
+    if kind == "strided":
+        return tape.params[p:p + 1 + len(tape.shape.get(e, ()))]
+    if kind == "gather":
+        return tape.params[p:p + int(np.prod(tape.shape.get(e, ())))]
+    if kind == "matmul":
+        return tape.params[p:p + 5]
+    raise AssertionError(f"unexpected params on {BY_CODE[code].name}")
+
+
+def _dtype(name):
+    return D.bool_ if name == "bool" else getattr(D, name)
+
+
+# ---- the compiled program ------------------------------------------------------------------------
+class Recorded:
+    """A recorded tape, compacted into arrays; replays it at new inputs (see module doc)."""
+
+    def __init__(self, prog, meta):
+        self.prog = prog
+        self.meta = meta
+        self.dtype = np.dtype(meta["dtype"])
+        n = len(prog["op"])
+        shapes = {int(k): tuple(v) for k, v in meta["shapes"].items()}
+        size = np.ones(n, np.int64)
+        nd = np.zeros(n, np.int64)
+        shp = np.ones((n, 8), np.int64)
+        for k, s in shapes.items():
+            size[k] = int(np.prod(s))
+            nd[k] = len(s)
+            shp[k, :len(s)] = s
+        off = np.zeros(n, np.int64)
+        if n:
+            np.cumsum(size[:-1], out=off[1:])
+        total = int(off[-1] + size[-1]) if n else 0
+        vals0 = np.zeros(total, self.dtype)
+        vals0[off] = prog["val"]
+        pos = 0
+        for k in prog["saved_nodes"].tolist():
+            vals0[off[k]:off[k] + size[k]] = prog["saved_data"][pos:pos + size[k]]
+            pos += size[k]
+        self._vals0 = vals0
+        self.off, self.size, self.shp, self.nd = off, size, shp, nd
+        self.scalar = not shapes
+        self._freed = np.zeros(n, np.uint8)
+        self.inputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["inputs"]]
+        self.outputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["outputs"]]
+        self.in_offs = np.array([off[node] for node, _, _ in self.inputs], np.int64)
+        self.in_sizes = np.array([size[node] for node, _, _ in self.inputs], np.int64)
+        self._reach = {}
+        self._local = threading.local()
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def __len__(self):
+        return len(self.prog["op"])
+
+    def __repr__(self):
+        return (f"<tapegrad.Recorded: {len(self)} entries, {len(self.inputs)} inputs, "
+                f"{len(self.outputs)} outputs, {len(self.meta['guards'])} guards, {self.dtype}>")
+
+    @property
+    def guards(self):
+        """{entry: 'file:line: source'} of every guard the replay checks."""
+        return {int(k): v for k, v in self.meta["guards"].items()}
+
+    def _args(self):
+        p = self.prog
+        return p["op"], p["ia"], p["ib"], p["cst"], p["par"], p["params"]
+
+    def _arena(self):
+        """This thread's work arena (constants prefilled once; inputs overwritten per call)."""
+        vals = getattr(self._local, "vals", None)
+        if vals is None:
+            vals = self._local.vals = self._vals0.copy()
+            self._local.adj = np.zeros_like(vals)
+        return vals, self._local.adj
+
+    def _static_reach(self, out):
+        r = self._reach.get(out)
+        if r is None:
+            r = np.zeros(len(self), np.uint8)
+            r[out] = 1
+            ia, ib, par, params = self.prog["ia"], self.prog["ib"], self.prog["par"], self.prog["params"]
+            op = self.prog["op"]
+            for e in range(len(self) - 1, -1, -1):
+                if r[e]:
+                    for s in (ia[e], ib[e]):
+                        if s >= 0:
+                            r[s] = 1
+                    if op[e] == _WHERE:
+                        r[params[par[e]]] = 1
+            self._reach[out] = r
+        return r
+
+    def _load(self, args, vals):
+        """Validate args and write them into the arena; True when tensors came in."""
+        if len(args) != len(self.inputs):
+            raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(args)}")
+        tensors = False
+        for i, (a, (node, shape, dt)) in enumerate(zip(args, self.inputs)):
+            if isinstance(a, Tensor):
+                tensors = True
+                if a.dtype is not dt:
+                    raise TypeError(f"input {i}: expected dtype {dt}, got {a.dtype}")
+                arr = a._array()
+            elif isinstance(a, (float, int)) and not isinstance(a, bool):
+                arr = a
+                if shape != () and int(np.prod(shape)) != 1:
+                    raise ValueError(f"input {i}: expected shape {shape}, got a number")
+                o = self.off[node]
+                vals[o] = a
+                continue
+            else:
+                arr = np.asarray(a)
+                if arr.dtype.kind not in "fiu":
+                    raise TypeError(f"input {i}: expected a real array, got dtype {arr.dtype}")
+                if arr.dtype.kind == "f" and arr.dtype != dt.np:
+                    raise TypeError(f"input {i}: expected dtype {dt.np.name}, got {arr.dtype.name}")
+            if tuple(np.shape(arr)) != shape:
+                raise ValueError(f"input {i}: expected shape {shape}, got {tuple(np.shape(arr))}")
+            o = self.off[node]
+            vals[o:o + self.size[node]] = np.asarray(arr).reshape(-1)
+        return tensors
+
+    def _check(self, status):
+        if status >= 0:
+            src = self.meta["guards"].get(str(int(status)), "<unknown>")
+            raise BranchChanged(f"the recorded tape does not hold at these inputs: the value "
+                                f"checked at {src} differs from when it was recorded; record "
+                                f"again (tapegrad.compile does so automatically)")
+
+    def _out(self, vals, k, as_tensor):
+        node, shape, dt = self.outputs[k]
+        o = self.off[node]
+        arr = np.array(vals[o:o + self.size[node]], dtype=dt.np).reshape(shape)
+        return Tensor._wrap(arr, dt) if as_tensor else arr
+
+    def _grad(self, adj, i, as_tensor):
+        node, shape, dt = self.inputs[i]
+        o = self.off[node]
+        arr = np.array(adj[o:o + self.size[node]], dtype=dt.np).reshape(shape)
+        return Tensor._wrap(arr, dt) if as_tensor else arr
+
+    # -- public replay API ------------------------------------------------------------------
+    def forward(self, *args):
+        """Outputs at new inputs (numpy arrays, or tensors when tensors came in)."""
+        vals, _ = self._arena()
+        as_tensor = self._load(args, vals)
+        op, ia, ib, cst, par, params = self._args()
+        if self.scalar:
+            status = K.forward_scalar(op, ia, ib, cst, par, params, vals)
+        else:
+            status = K.forward(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
+                               self.nd, vals)
+        self._check(status)
+        outs = tuple(self._out(vals, k, as_tensor) for k in range(len(self.outputs)))
+        return outs[0] if self.meta["single"] else outs
+
+    __call__ = forward
+
+    def _scalar_output(self):
+        if len(self.outputs) != 1 or int(np.prod(self.outputs[0][1])) != 1:
+            raise TypeError("value_and_grad needs a function with one one-element output; use "
+                            "jacobian for vector outputs")
+        return self.outputs[0][0]
+
+    def value_and_grad(self, *args, argnums=None):
+        """(value, grads) at new inputs: grads has one gradient per input, shaped like it (or
+        those selected by `argnums`; an int argnums gives that gradient bare)."""
+        out = self._scalar_output()
+        vals, adj = self._arena()
+        as_tensor = self._load(args, vals)
+        op, ia, ib, cst, par, params = self._args()
+        if self.scalar:
+            status = K.replay_scalar(op, ia, ib, cst, par, params, self._static_reach(out),
+                                     vals, adj, out)
+        else:
+            status = K.replay(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
+                              self.nd, vals, adj, out, 0, self._freed)
+        self._check(status)
+        value = self._out(vals, 0, as_tensor)
+        return value, self._select(lambda i: self._grad(adj, i, as_tensor), argnums)
+
+    def grad(self, *args, argnums=None):
+        return self.value_and_grad(*args, argnums=argnums)[1]
+
+    def _select(self, grad_of, argnums):
+        if argnums is None:
+            return tuple(grad_of(i) for i in range(len(self.inputs)))
+        if isinstance(argnums, int):
+            return grad_of(argnums)
+        return tuple(grad_of(i) for i in argnums)
+
+    def jacobian(self, *args):
+        """For each input, d(output)/d(input) shaped output.shape + input.shape (torch's layout)."""
+        if len(self.outputs) != 1:
+            raise TypeError("jacobian needs a function with one output")
+        node, oshape, odt = self.outputs[0]
+        vals, _ = self._arena()
+        as_tensor = self._load(args, vals)
+        jac = np.zeros((int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
+        status = K.jacobian(*self._args(), self.off, self.size, self.shp, self.nd, vals, node,
+                            self._freed, self.in_offs, self.in_sizes, jac)
+        self._check(status)
+        out, j = [], 0
+        for (inode, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):
+            block = jac[:, j:j + k].astype(idt.np).reshape(oshape + ishape)
+            out.append(Tensor._wrap(block, idt) if as_tensor else block)
+            j += k
+        return tuple(out)
+
+    def value_and_grad_batch(self, *Xs, argnums=None):
+        """Replay at B points in parallel (one thread per point, numba prange): each X has shape
+        (B,) + input shape; returns values (B,) and gradients (B,) + input shape."""
+        out = self._scalar_output()
+        if len(Xs) != len(self.inputs):
+            raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(Xs)}")
+        arrs = [np.asarray(x, dtype=self.dtype) for x in Xs]
+        B = arrs[0].shape[0] if arrs and arrs[0].ndim else 0
+        for i, (a, (_, shape, _)) in enumerate(zip(arrs, self.inputs)):
+            if a.shape != (B,) + shape:
+                raise ValueError(f"input {i}: expected shape {(B,) + shape}, got {a.shape}")
+        X = np.concatenate([a.reshape(B, -1) for a in arrs], axis=1) if arrs else np.zeros((B, 0))
+        values = np.zeros(B, self.dtype)
+        grads = np.zeros((B, int(self.in_sizes.sum())), self.dtype)
+        status = np.full(B, -1, np.int64)
+        K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
+                       self._freed, self.scalar, self._static_reach(out), X, self.in_offs,
+                       self.in_sizes, out, values, grads, status)
+        bad = status[status >= 0]
+        if bad.size:
+            self._check(int(bad[0]))
+        odt = self.outputs[0][2]
+        cols = np.cumsum([0] + self.in_sizes.tolist())
+
+        def grad_of(i):
+            _, shape, dt = self.inputs[i]
+            return grads[:, cols[i]:cols[i + 1]].astype(dt.np).reshape((B,) + shape)
+        return values.astype(odt.np), self._select(grad_of, argnums)
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path):
+        """Write the tape (a few arrays and a JSON header) to `path` (numpy .npz format)."""
+        with open(path, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(self.meta)), **self.prog)
+
+
+def load_tape(path):
+    """Load a tape written by `Recorded.save`; it replays without the original function."""
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        prog = {k: z[k] for k in z.files if k != "meta"}
+    return Recorded(prog, meta)
+
+
+# ---- compile ---------------------------------------------------------------------------------------
+def compile(fn=None, *, strict=False):
+    """Decorator with value_and_grad semantics: `f(*args) -> (value, grads)`.
+
+    Records on the first call for each input signature (tensor shapes and dtypes, and the
+    values of non-tensor arguments), replays afterwards, and re-records when a guard fails;
+    `f.rerecords` counts the re-recordings and `f.tapes` holds the recorded tapes."""
+    if fn is None:
+        return lambda f: compile(f, strict=strict)
+
+    tapes = {}
+
+    def signature(args):
+        sig = []
+        for a in args:
+            if isinstance(a, Tensor):
+                sig.append(("T", a.shape, a.dtype.name))
+            else:
+                sig.append(("C", a if _hashable(a) else id(a)))
+        return tuple(sig)
+
+    def wrapper(*args):
+        sig = signature(args)
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        tape = tapes.get(sig)
+        if tape is None:
+            tape = tapes[sig] = record(fn, *args, strict=strict)
+        try:
+            return tape.value_and_grad(*tensors)
+        except BranchChanged:
+            tape = tapes[sig] = record(fn, *args, strict=strict)
+            wrapper.rerecords += 1
+            return tape.value_and_grad(*tensors)
+
+    wrapper.rerecords = 0
+    wrapper.tapes = tapes
+    wrapper.__name__ = getattr(fn, "__name__", "compiled")
+    wrapper.__doc__ = getattr(fn, "__doc__", None)
+    wrapper.__wrapped__ = fn
+    return wrapper
+
+
+def _hashable(x):
+    try:
+        hash(x)
+        return True
+    except TypeError:
+        return False
