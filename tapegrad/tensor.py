@@ -290,9 +290,10 @@ class Tensor(metaclass=_TensorMeta):
     def __repr__(self):
         from ._format import format_tensor
         suffixes = []
-        if self._tape is not None:
-            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
-        elif self._rg:
+        fn = self.grad_fn
+        if fn is not None:
+            suffixes.append(f"grad_fn=<{fn.name()}>")
+        elif self.requires_grad:
             suffixes.append("requires_grad=True")
         return format_tensor(self._array(), self._dtype.name, suffixes=suffixes)
 

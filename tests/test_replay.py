@@ -1,0 +1,299 @@
+"""Record once, replay many: replayed values and gradients equal eager ones at new points;
+guards catch changed branches; compile re-records; save/load, batch and jacobian."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import tapegrad as tg
+
+# ---- random programs: replay == eager ---------------------------------------------------------
+UNARY = [lambda x: x.sin(), lambda x: x.cos(), lambda x: x.tanh(), lambda x: x.sigmoid(),
+         lambda x: (x * x + 1.0).log(), lambda x: (x * x + 0.5).sqrt(), lambda x: x.exp() * 0.1,
+         lambda x: x.relu(), lambda x: x.abs(), lambda x: -x, lambda x: x ** 2,
+         lambda x: 1.0 / (x * x + 1.0), lambda x: tg.where(x > 0, x, x * 0.5)]
+BINARY = [lambda x, y: x + y, lambda x, y: x - y, lambda x, y: x * y,
+          lambda x, y: x / (y * y + 1.0), lambda x, y: (x * x + 1.0) ** (y * 0.5),
+          lambda x, y: tg.where(x < y, x, y)]
+
+program = st.lists(st.tuples(st.booleans(), st.integers(0, 100), st.integers(0, 100),
+                             st.integers(0, 100)), min_size=1, max_size=25)
+
+
+def run_program(prog, xs):
+    vals = list(xs)
+    for binary, k, i, j in prog:
+        if binary:
+            vals.append(BINARY[k % len(BINARY)](vals[i % len(vals)], vals[j % len(vals)]))
+        else:
+            vals.append(UNARY[k % len(UNARY)](vals[i % len(vals)]))
+    return vals[-1] + vals[len(vals) // 2] * 0.5
+
+
+def eager(prog, point, shape=()):
+    xs = [tg.tensor(np.full(shape, v) if shape else v, dtype=tg.float64, requires_grad=True)
+          for v in point]
+    out = run_program(prog, xs).sum()
+    out.backward()
+    return out.item(), [x.grad.numpy() if x.grad is not None else np.zeros(shape) for x in xs]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(program, st.lists(st.floats(-2, 2), min_size=3, max_size=3),
+       st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+def test_scalar_replay_equals_eager(prog, p0, p1):
+    xs = [tg.tensor(v, dtype=tg.float64) for v in p0]
+    tape = tg.record(lambda *a: run_program(prog, a).sum(), *xs)
+    assert not tape.guards          # where() is branch-free: nothing to re-check
+    for point in (p0, p1):
+        value, grads = tape.value_and_grad(*point)
+        ev, eg = eager(prog, point)
+        np.testing.assert_allclose(value, ev, rtol=1e-12, atol=1e-12)
+        for g, e in zip(grads, eg):
+            np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(program, st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+def test_nd_replay_equals_eager(prog, p1):
+    shape = (2, 3)
+    x0 = [tg.tensor(np.full(shape, 0.3 * (i + 1)), dtype=tg.float64) for i in range(3)]
+    tape = tg.record(lambda *a: run_program(prog, a).sum(), *x0)
+    xs = [np.full(shape, v) for v in p1]
+    value, grads = tape.value_and_grad(*xs)
+    ev, eg = eager(prog, p1, shape)
+    np.testing.assert_allclose(value, ev, rtol=1e-12, atol=1e-12)
+    for g, e in zip(grads, eg):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+
+
+def mlp(W1, b1, W2, b2, X, Y):
+    h = (X @ W1 + b1).tanh()
+    out = h @ W2 + b2
+    return ((out - Y) ** 2).mean()
+
+
+def test_mlp_replay_matches_eager_and_torch():
+    rng = np.random.default_rng(0)
+    shapes = [(2, 16), (16,), (16, 1), (1,)]
+    params = [rng.normal(size=s) * 0.5 for s in shapes]
+    X, Y = rng.normal(size=(32, 2)), rng.normal(size=(32, 1))
+    tape = tg.record(lambda *p: mlp(*p, tg.tensor(X), tg.tensor(Y)),
+                     *[tg.tensor(p) for p in params])
+    new = [p + 0.1 for p in params]
+    value, grads = tape.value_and_grad(*new)
+    ts = [tg.tensor(p, requires_grad=True) for p in new]
+    loss = mlp(*ts, tg.tensor(X), tg.tensor(Y))
+    loss.backward()
+    assert value == pytest.approx(loss.item(), rel=1e-12)
+    for g, t in zip(grads, ts):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10)
+    torch = pytest.importorskip("torch")
+    tt = [torch.tensor(p, requires_grad=True) for p in new]
+    tl = mlp(*tt, torch.tensor(X), torch.tensor(Y))
+    tl.backward()
+    for g, t in zip(grads, tt):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10)
+
+
+def test_structural_ops_replay():
+    def f(a, b):
+        c = a.t()[1:, ::2] * b[:1, 1:3]
+        d = a.reshape(-1)[[0, 3, 3]].sum() + c.mean(0).sum() + a.expand(2, 3, 4).sum((0, 2)).sum()
+        return d + (a @ b.t()).squeeze().abs().sum() + a.transpose(0, 1).unsqueeze(0).sum()
+    a0, b0 = tg.ones(3, 4, dtype=tg.float64), tg.ones(2, 4, dtype=tg.float64)
+    tape = tg.record(f, a0, b0)
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(2, 4))
+    value, (ga, gb) = tape.value_and_grad(a, b)
+    ta, tb = tg.tensor(a, requires_grad=True), tg.tensor(b, requires_grad=True)
+    out = f(ta, tb)
+    out.backward()
+    assert value == pytest.approx(out.item(), rel=1e-12)
+    np.testing.assert_allclose(ga, ta.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-10)
+
+
+# ---- API -----------------------------------------------------------------------------------
+def test_forward_outputs_and_types():
+    tape = tg.record(lambda x, y: (x * y, x + y), tg.tensor(1.0), tg.tensor(2.0))
+    a, b = tape(3.0, 4.0)
+    assert isinstance(a, np.ndarray) and a.dtype == np.float32 and a == 12.0 and b == 7.0
+    ta, tb = tape.forward(tg.tensor(3.0), tg.tensor(4.0))
+    assert isinstance(ta, tg.Tensor) and ta.item() == 12.0 and tb.dtype is tg.float32
+    single = tg.record(lambda x: x * 2, tg.ones(2))
+    r = single(np.array([1.0, 2.0], np.float32))
+    assert isinstance(r, np.ndarray) and r.tolist() == [2.0, 4.0]
+
+
+def test_results_do_not_alias_the_tape():
+    tape = tg.record(lambda x: (x * x).sum(), tg.ones(3))
+    v1, (g1,) = tape.value_and_grad(np.ones(3, np.float32))
+    tape.value_and_grad(np.full(3, 5.0, np.float32))
+    assert v1 == 3.0 and g1.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_argnums_and_grad():
+    tape = tg.record(lambda x, y: x * y * y, tg.tensor(1.0), tg.tensor(1.0))
+    v, gy = tape.value_and_grad(2.0, 3.0, argnums=1)
+    assert v == 18.0 and gy == 12.0
+    assert tape.grad(2.0, 3.0, argnums=(1, 0)) == (12.0, 9.0)
+
+
+def test_bad_inputs_raise_and_tape_keeps_working():
+    tape = tg.record(lambda x: (x * x).sum(), tg.ones(3))
+    with pytest.raises(TypeError, match="takes 1 inputs, got 2"):
+        tape(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match="expected shape"):
+        tape(np.ones(4, np.float32))
+    with pytest.raises(TypeError, match="expected dtype"):
+        tape(np.ones(3, np.float64))
+    with pytest.raises(TypeError, match="expected dtype"):
+        tape(tg.ones(3, dtype=tg.float64))
+    assert tape(np.full(3, 2.0, np.float32)) == 12.0
+
+
+def test_replay_ignores_grad_mode_and_example_grads():
+    x = tg.tensor(2.0, requires_grad=True)
+    tape = tg.record(lambda t: t * t, x)
+    with tg.no_grad():
+        v, (g,) = tape.value_and_grad(3.0)
+        assert not tg.is_grad_enabled()
+    assert g == 6.0 and x.grad is None and tg.is_grad_enabled()
+
+
+def test_closed_over_tensors_and_numbers_are_constants():
+    w = tg.tensor(3.0, requires_grad=True)
+    tape = tg.record(lambda x, k: x * w + k, tg.tensor(1.0), 5.0)
+    assert len(tape.inputs) == 1
+    assert tape.value_and_grad(2.0) == (11.0, (3.0,))
+    assert w.grad is None
+
+
+def test_float32_tape_computes_in_float32():
+    tape = tg.record(lambda x: (x * 0.1).exp().sum(), tg.ones(3))
+    v, (g,) = tape.value_and_grad(np.array([1.0, 2.0, 3.0], np.float32))
+    assert v.dtype == np.float32 and g.dtype == np.float32
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (t * 0.1).exp().sum().backward()
+    np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-6)
+
+
+def test_jacobian_layout():
+    tape = tg.record(lambda x, y: x[:, None] * y.sin(), tg.ones(2), tg.ones(3))
+    x, y = np.array([1.0, 2.0], np.float32), np.array([0.1, 0.2, 0.3], np.float32)
+    jx, jy = tape.jacobian(x, y)
+    assert jx.shape == (2, 3, 2) and jy.shape == (2, 3, 3)
+    torch = pytest.importorskip("torch")
+    tjx, tjy = torch.autograd.functional.jacobian(lambda a, b: a[:, None] * b.sin(),
+                                                  (torch.tensor(x), torch.tensor(y)))
+    np.testing.assert_allclose(jx, tjx.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(jy, tjy.numpy(), rtol=1e-6)
+
+
+def test_batch_equals_single_replays():
+    def rosen(*xs):
+        return sum((1.0 - xs[i]) ** 2 + 100.0 * (xs[i + 1] - xs[i] ** 2) ** 2
+                   for i in range(len(xs) - 1))
+    n = 6
+    tape = tg.record(rosen, *[tg.tensor(0.5, dtype=tg.float64) for _ in range(n)])
+    X = np.random.default_rng(2).normal(size=(50, n))
+    values, grads = tape.value_and_grad_batch(*X.T)
+    for b in range(0, 50, 7):
+        v, g = tape.value_and_grad(*X[b])
+        assert values[b] == pytest.approx(float(v), rel=1e-12)
+        np.testing.assert_allclose([gr[b] for gr in grads], g, rtol=1e-12)
+
+
+# ---- guards ------------------------------------------------------------------------------------
+def branchy(x):
+    if x > 0:                      # guard: which way this went
+        return x * 2.0
+    return -x
+
+
+def test_branch_guard_raises_with_source_line():
+    tape = tg.record(branchy, tg.tensor(1.0))
+    assert len(tape.guards) == 1
+    assert tape(3.0) == 6.0
+    with pytest.raises(tg.BranchChanged, match=r"test_replay\.py:\d+: if x > 0:"):
+        tape(-1.0)
+    assert tape(2.0) == 4.0       # still usable
+
+
+def test_value_guards_for_item_and_loops():
+    def f(x, n):
+        y = x
+        i = 0
+        while (y < n).item():      # trip count depends on x
+            y = y * 2.0
+            i += 1
+        return y * float(i)
+    tape = tg.record(f, tg.tensor(1.0), 10.0)
+    assert tape(1.2) == pytest.approx(19.2 * 4)   # same trip count (4)
+    with pytest.raises(tg.BranchChanged):
+        tape(0.1)
+    v = tg.record(lambda x: x * x.item(), tg.tensor(2.0))
+    assert v(2.0) == 4.0
+    with pytest.raises(tg.BranchChanged, match="x.item()"):
+        v(3.0)
+
+
+def test_strict_mode_refuses_conversions():
+    with pytest.raises(tg.TracingError, match="if x > 0"):
+        tg.record(branchy, tg.tensor(1.0), strict=True)
+    tape = tg.record(lambda x: tg.where(x > 0, x * 2.0, -x), tg.tensor(1.0), strict=True)
+    assert tape(-3.0) == 3.0 and tape(3.0) == 6.0
+
+
+def test_compile_rerecords_on_branch_change():
+    @tg.compile
+    def f(x):
+        return branchy(x)
+    assert f(tg.tensor(1.0)) == (2.0, (2.0,))
+    assert f(tg.tensor(3.0)) == (6.0, (2.0,)) and f.rerecords == 0
+    v, (g,) = f(tg.tensor(-2.0))
+    assert v.item() == 2.0 and g.item() == -1.0 and f.rerecords == 1
+    f(tg.ones(2).sum() * 0 + 4.0)
+    assert f.rerecords == 2
+    f(tg.ones(1))                  # a new signature records, not a re-record
+    assert f.rerecords == 2 and len(f.tapes) == 2
+
+
+def test_mask_index_is_guarded():
+    tape = tg.record(lambda x: x[x > 0].sum(), tg.tensor([1.0, -1.0, 2.0]))
+    assert tape(np.array([3.0, -2.0, 1.0], np.float32)) == 4.0
+    with pytest.raises(tg.BranchChanged):
+        tape(np.array([3.0, 2.0, 1.0], np.float32))
+
+
+# ---- save / load ---------------------------------------------------------------------------
+def test_save_load_in_another_process(tmp_path):
+    def f(x, y):
+        return ((x @ y).tanh() * 3.0).sum() + tg.where(x > 0, x, 0.0).sum()
+    x0 = tg.tensor([[0.5, -1.0], [2.0, 0.1]], dtype=tg.float64)
+    y0 = tg.tensor([[1.0], [-0.5]], dtype=tg.float64)
+    tape = tg.record(f, x0, y0)
+    path = str(tmp_path / "f.tape")
+    tape.save(path)
+    x1 = np.array([[0.2, 0.3], [-0.4, 0.5]])
+    y1 = np.array([[0.7], [0.1]])
+    expect_v, (ex, ey) = tape.value_and_grad(x1, y1)
+    code = (f"import numpy as np, tapegrad as tg\n"
+            f"t = tg.load_tape({path!r})\n"
+            f"v, (gx, gy) = t.value_and_grad(np.array({x1.tolist()}), np.array({y1.tolist()}))\n"
+            f"print(json.dumps([float(v), gx.tolist(), gy.tolist()]))\n")
+    code = "import json\n" + code
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=dict(os.environ)).stdout
+    assert json.loads(out) == [float(expect_v), ex.tolist(), ey.tolist()]
+    loaded = tg.load_tape(path)
+    v, (gx, gy) = loaded.value_and_grad(x1, y1)
+    assert v == expect_v
+    np.testing.assert_array_equal(gx, ex)
+    np.testing.assert_array_equal(gy, ey)
