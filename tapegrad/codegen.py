@@ -96,6 +96,19 @@ def strided_index(k, oshape, ond, params, p):
     return src
 
 
+@njit(cache=True)
+def mark_live(ia, ib, cond, live):
+    """Mark (in place) every entry that the entries already marked depend on."""
+    for e in range(ia.shape[0] - 1, -1, -1):
+        if live[e]:
+            if ia[e] >= 0:
+                live[ia[e]] = 1
+            if ib[e] >= 0:
+                live[ib[e]] = 1
+            if cond[e] >= 0:
+                live[cond[e]] = 1
+
+
 @njit(cache=True, error_model="numpy")
 def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves):
     """Reverse sweep from entry `start` down to 0.

@@ -111,20 +111,18 @@ def _compile(tape, inputs, outputs, single):
     ib = tape._arrays[2][:n].astype(np.int64)
     cst = tape._arrays[3][:n].copy()
     val = tape._arrays[4][:n].copy()
-    cond = {e: tape.params[p] for e, p in tape.par.items() if op[e] == _WHERE}
+    cond = np.full(n, -1, np.int64)
+    for e, p in tape.par.items():
+        if op[e] == _WHERE:
+            cond[e] = tape.params[p]
 
     # live entries: what the outputs and the guards depend on, plus every input
-    live = np.zeros(n, bool)
-    live[in_nodes] = True
-    live[out_nodes] = True
-    for e in range(n):
-        if op[e] in _GUARDS:
-            live[e] = True
-    for e in range(n - 1, -1, -1):
-        if live[e]:
-            for src in (ia[e], ib[e], cond.get(e, -1)):
-                if src >= 0:
-                    live[src] = True
+    live = np.zeros(n, np.uint8)
+    live[in_nodes] = 1
+    live[out_nodes] = 1
+    live[np.isin(op, list(_GUARDS))] = 1
+    K.mark_live(ia, ib, cond, live)
+    live = live.astype(bool)
     keep = np.flatnonzero(live)
     new = np.full(n, -1, np.int64)
     new[keep] = np.arange(len(keep))
@@ -134,14 +132,14 @@ def _compile(tape, inputs, outputs, single):
 
     prog = {"op": op[keep], "ia": remap(ia[keep]), "ib": remap(ib[keep]), "cst": cst[keep]}
     params, par = [], np.full(len(keep), -1, np.int64)
-    for i, e in enumerate(keep.tolist()):
-        if e in tape.par:
+    for e in sorted(tape.par):
+        if live[e]:
             p = tape.par[e]
             if op[e] == _WHERE:
                 vals = [int(new[tape.params[p]])]
             else:
                 vals = _param_slice(tape, e, op[e], p)
-            par[i] = len(params)
+            par[new[e]] = len(params)
             params.extend(vals)
     prog["par"] = par
     prog["params"] = np.array(params or [0], np.int64)
@@ -217,6 +215,16 @@ class Recorded:
         self.in_sizes = np.array([size[node] for node, _, _ in self.inputs], np.int64)
         self._reach = {}
         self._local = threading.local()
+        self._owner = threading.get_ident()
+        self._vals, self._adj = vals0.copy(), np.zeros_like(vals0)
+        self._kargs = (prog["op"], prog["ia"], prog["ib"], prog["cst"], prog["par"], prog["params"])
+        # the per-call fast path of value_and_grad: Python numbers in, numpy scalars out
+        one = len(self.outputs) == 1 and int(size[self.outputs[0][0]]) == 1
+        self._vg_out = self.outputs[0][0] if one else None
+        self._vg_scalar = one and self.scalar and all(int(s) == 1 for s in self.in_sizes)
+        self._in_list = [int(o) for o in self.in_offs]
+        self._out_off = int(off[self._vg_out]) if one else -1
+        self._vg_reach = self._static_reach(self._vg_out) if one else None
 
     # -- bookkeeping ------------------------------------------------------------------------
     def __len__(self):
@@ -232,11 +240,12 @@ class Recorded:
         return {int(k): v for k, v in self.meta["guards"].items()}
 
     def _args(self):
-        p = self.prog
-        return p["op"], p["ia"], p["ib"], p["cst"], p["par"], p["params"]
+        return self._kargs
 
     def _arena(self):
         """This thread's work arena (constants prefilled once; inputs overwritten per call)."""
+        if threading.get_ident() == self._owner:
+            return self._vals, self._adj
         vals = getattr(self._local, "vals", None)
         if vals is None:
             vals = self._local.vals = self._vals0.copy()
@@ -244,19 +253,16 @@ class Recorded:
         return vals, self._local.adj
 
     def _static_reach(self, out):
+        """Entries the gradient of `out` passes through (the replay's backward skips the rest)."""
         r = self._reach.get(out)
         if r is None:
+            p = self.prog
+            cond = np.full(len(self), -1, np.int64)
+            w = p["op"] == _WHERE
+            cond[w] = p["params"][p["par"][w]]
             r = np.zeros(len(self), np.uint8)
             r[out] = 1
-            ia, ib, par, params = self.prog["ia"], self.prog["ib"], self.prog["par"], self.prog["params"]
-            op = self.prog["op"]
-            for e in range(len(self) - 1, -1, -1):
-                if r[e]:
-                    for s in (ia[e], ib[e]):
-                        if s >= 0:
-                            r[s] = 1
-                    if op[e] == _WHERE:
-                        r[params[par[e]]] = 1
+            K.mark_live(p["ia"], p["ib"], cond, r)
             self._reach[out] = r
         return r
 
@@ -334,7 +340,21 @@ class Recorded:
 
     def value_and_grad(self, *args, argnums=None):
         """(value, grads) at new inputs: grads has one gradient per input, shaped like it (or
-        those selected by `argnums`; an int argnums gives that gradient bare)."""
+        those selected by `argnums`; an int argnums gives that gradient bare).  Numbers in
+        give numpy scalars out; arrays in give arrays; tensors in give tensors."""
+        if self._vg_scalar and argnums is None and len(args) == len(self._in_list):
+            for a in args:
+                t = type(a)
+                if t is not float and t is not int:
+                    break
+            else:
+                vals, adj = self._arena()
+                for o, a in zip(self._in_list, args):
+                    vals[o] = a
+                status = K.replay_scalar(*self._kargs, self._vg_reach, vals, adj, self._vg_out)
+                if status >= 0:
+                    self._check(status)
+                return vals[self._out_off], tuple([adj[o] for o in self._in_list])
         out = self._scalar_output()
         vals, adj = self._arena()
         as_tensor = self._load(args, vals)
