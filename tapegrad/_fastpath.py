@@ -1090,3 +1090,44 @@ def op_reciprocal(self):
             r._rg = False
         return r
     return _unary(39, self, 0.0)
+
+
+def op_sign(self):
+    sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    if type(sv) is float:
+        try:
+            v = sign(sv)
+        except (ArithmeticError, ValueError):
+            return _unary(50, self, 0.0)
+        if type(v) is not float:
+            return _unary(50, self, 0.0)
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        tape = None
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self)
+        if tape is not None:
+            s = self._node if self._tape is tape else input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 50
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = 0.0
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    return _unary(50, self, 0.0)

@@ -15,9 +15,9 @@ from numba import njit, prange
 from math import exp, log, sqrt, sin, cos, tanh
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 9, 9, 9, 9, 9], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 9, 9, 9, 9, 9], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 3, 3, 3, 3, 3], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -336,6 +336,12 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     adj[oa + ka] += where(cond_v, g, 0.0)
                 if b >= 0:
                     adj[ob + kb] += where(cond_v, 0.0, g)
+        elif o == 50:  # sign
+            c = cst[e]
+            oa = off[a]
+            for k in range(n):
+                g = adj[oo + k]
+                adj[oa + k] += 0.0 * g
         elif (o == 19 or o == 20 or o == 21 or o == 22):
             # params: keepdim shape of the output (nd[a] entries); cst = scale (1/count for mean)
             oa = off[a]
@@ -362,7 +368,18 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             p = par[e]
             for k in range(n):
                 adj[oa + params[p + k]] += adj[oo + k]
-        elif (o == 50 or o == 51 or o == 52 or o == 53 or o == 54):
+        elif (o == 52):
+            # adjoint of a strided view: gather back through the same offset/strides
+            oa = off[a]
+            p = par[e]
+            for k in range(size[a]):
+                adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
+        elif (o == 53):
+            oa = off[a]
+            p = par[e]
+            for k in range(size[a]):
+                adj[oa + k] += adj[oo + params[p + k]]
+        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):
             # params: [batch, m, k, n, b_batched]; out = a (batch,m,k) @ b ([batch,]k,n)
             p = par[e]
             nb = params[p]
@@ -702,6 +719,31 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = where(cond_v, a_v, b_v)
+        elif o == 50:  # sign
+            c = cst[e]
+            oa = off[a]
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = sign(a_v)
+        elif o == 51:  # logical_and
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+            else:
+                oa = -1
+                sa = 1
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+            else:
+                ob = -1
+                sb = 1
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
+                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
         elif (o == 19 or o == 20 or o == 21 or o == 22):
             oa = off[a]
             p = par[e]
@@ -732,7 +774,7 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             p = par[e]
             for k in range(n):
                 vals[oo + k] = vals[oa + params[p + k]]
-        elif (o == 50 or o == 51 or o == 52 or o == 53 or o == 54):
+        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):
             p = par[e]
             nb = params[p]
             m = params[p + 1]
@@ -755,6 +797,20 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             oa = off[a]
             for k in range(n):
                 vals[oo + k] = vals[oa + k]
+        elif (o == 52):
+            oa = off[a]
+            p = par[e]
+            for k in range(n):
+                vals[oo + k] = 0.0
+            for k in range(size[a]):
+                vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
+        elif (o == 53):
+            oa = off[a]
+            p = par[e]
+            for k in range(n):
+                vals[oo + k] = 0.0
+            for k in range(size[a]):
+                vals[oo + params[p + k]] += vals[oa + k]
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -876,9 +932,17 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = where(cond_v, a_v, b_v)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif o == 50:  # sign
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sign(a_v)
+        elif o == 51:  # logical_and
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 50 or o == 51 or o == 52 or o == 53 or o == 54):
+        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):
             vals[e] = vals[a] * vals[b]
         elif o == 47:
             if (vals[a] != 0.0) != (cst[e] != 0.0):
@@ -986,9 +1050,12 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
                 adj[a] += where(cond_v, g, 0.0)
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38):
+        elif o == 50:  # sign
+            c = cst[e]
+            adj[a] += 0.0 * g
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 50 or o == 51 or o == 52 or o == 53 or o == 54):
+        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
 

@@ -357,6 +357,21 @@ B_STRUCT = {
             for k in range(n):
                 adj[oa + params[p + k]] += adj[oo + k]
 """,
+    "scatter": """\
+        elif %(cond)s:
+            # adjoint of a strided view: gather back through the same offset/strides
+            oa = off[a]
+            p = par[e]
+            for k in range(size[a]):
+                adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
+""",
+    "scatter_idx": """\
+        elif %(cond)s:
+            oa = off[a]
+            p = par[e]
+            for k in range(size[a]):
+                adj[oa + k] += adj[oo + params[p + k]]
+""",
     "matmul": """\
         elif %(cond)s:
             # params: [batch, m, k, n, b_batched]; out = a (batch,m,k) @ b ([batch,]k,n)
@@ -473,6 +488,24 @@ F_STRUCT = {
             oa = off[a]
             for k in range(n):
                 vals[oo + k] = vals[oa + k]
+""",
+    "scatter": """\
+        elif %(cond)s:
+            oa = off[a]
+            p = par[e]
+            for k in range(n):
+                vals[oo + k] = 0.0
+            for k in range(size[a]):
+                vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
+""",
+    "scatter_idx": """\
+        elif %(cond)s:
+            oa = off[a]
+            p = par[e]
+            for k in range(n):
+                vals[oo + k] = 0.0
+            for k in range(size[a]):
+                vals[oo + params[p + k]] += vals[oa + k]
 """,
 }
 F_GUARDS = """\
@@ -625,10 +658,12 @@ def generate():
     scaled = _cond(_codes("reduce"))
     matmul = _cond(_codes("matmul"))
     sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul,
-                                 copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad"))))
+                                 copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad",
+                                                   "scatter", "scatter_idx"))))
     # stopgrad passes no gradient: it is not among the backward copies
     sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
-                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather"))))
+                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather",
+                                                    "scatter", "scatter_idx"))))
     return HEADER % dict(
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],

@@ -136,3 +136,239 @@ def _collect(out, t, g):
         out[k] = (t, out[k][1] + g)
     else:
         out[k] = (t, g.copy())
+
+
+# ---- create_graph=True: the backward recorded on the tape -----------------------------------------
+# The reverse pass walks the reached entries newest first, as the sweep does, but evaluates each
+# op's gradient formulas (the same strings from ops.py the kernels are generated from) as tensor
+# expressions, so every step is itself an ordinary recorded op: derivatives of any order come
+# out of the same table.  Structural kinds have their adjoints written with tensor ops.
+
+_formula_cache = {}
+
+
+def _formula(code, i):
+    key = (code, i)
+    fn = _formula_cache.get(key)
+    if fn is None:
+        ns = {name: _either(name) for name in ("exp", "log", "sqrt", "sin", "cos", "tanh",
+                                                "sigmoid", "sign")}
+        ns.update(where=_where, abs=abs)
+        fn = eval("lambda g, a, b, out, c, cond: " + BY_CODE[code].grads[i], ns)
+        _formula_cache[key] = fn
+    return fn
+
+
+def _either(name):
+    """The vocabulary function `name` on a tensor (recorded) or on a constant operand."""
+    from . import scalar_math
+    from .tensor import Tensor
+    scalar = getattr(scalar_math, name)
+
+    def f(x):
+        return getattr(x, name)() if isinstance(x, Tensor) else scalar(x)
+    return f
+
+
+def _where(cond, x, y):
+    from .tensor import Tensor, where
+    if isinstance(cond, Tensor):
+        return where(cond, x, y)
+    return x if cond else y
+
+
+def _handle(tape, node, like):
+    """A tensor standing for node `node` (so formulas differentiate through it): the leaf
+    itself, the imported tensor's node, or a view of the saved value.  `like` (the incoming
+    gradient) supplies the dtype of one-element nodes, whose dtype the tape does not keep."""
+    from .tensor import _new
+    from .dtypes import from_numpy_dtype
+    kind = BY_CODE[tape.op[node]].kind
+    if kind == "leaf":
+        return tape.leaves[node]
+    if kind == "import":
+        src, snode = tape.imports[node]
+        return _handle(src, snode, like)
+    t = _new()
+    if node in tape.shape:
+        arr = tape.saved.get(node)
+        if arr is None:
+            raise RuntimeError(errors.BACKWARD_TWICE)
+        t._v, t._shape = np.asarray(arr), tuple(tape.shape[node])
+        t._dtype = from_numpy_dtype(t._v.dtype) if t._v.dtype.kind == "f" else like._dtype
+    else:
+        t._v, t._shape, t._dtype = float(tape.val[node]), (), like._dtype
+    if kind == "const":
+        t._tape, t._rg = None, False
+    else:
+        t._tape, t._node, t._rg = tape, node, True
+    return t
+
+
+def _sum_to(g, shape):
+    """Reduce a broadcast gradient to `shape` (None: a one-element node)."""
+    if shape is None:
+        return g.sum() if g.numel() > 1 else g
+    gs = tuple(g.shape)
+    if gs == tuple(shape):
+        return g
+    lead = len(gs) - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and gs[lead + i] != 1)
+    if dims:
+        g = g.sum(dims, keepdim=True)
+    return g.reshape(shape)
+
+
+def _input_grads(tape, e, g):
+    """[(node, gradient tensor)] for entry e given the gradient g of its output."""
+    from .tensor import strided_scatter, index_scatter
+    op = BY_CODE[tape.op[e]]
+    kind = op.kind
+    a, b = int(tape.ia[e]), int(tape.ib[e])
+    shape_a = tape.shape.get(a) if a >= 0 else None
+    if kind in ("unary", "binary", "where"):
+        need = " ".join(op.grads)
+        cst = float(tape.cst[e])
+
+        def value(node, name):
+            if node < 0:
+                return cst
+            return _handle(tape, node, g) if _mentions(need, name) else None
+        av = value(a, "a")
+        bv = value(b, "b") if kind != "unary" else None
+        out = _handle(tape, e, g) if _mentions(need, "out") else None
+        cond = None
+        if kind == "where":
+            cond = _handle(tape, tape.params[tape.par[e]], g) != 0.0
+        res = []
+        for i, node in enumerate((a, b) if kind != "unary" else (a,)):
+            if node >= 0:
+                gi = _formula(op.code, i)(g, av, bv, out, cst, cond)
+                if not hasattr(gi, "shape"):  # the formula came out a plain number
+                    gi = g * 0.0 + gi
+                res.append((node, _sum_to(gi, tape.shape.get(node))))
+        return res
+    if kind == "reduce":
+        p = tape.par[e]
+        if shape_a is None:
+            return [(a, g * float(tape.cst[e]))]
+        keep = tuple(tape.params[p:p + len(shape_a)])
+        return [(a, g.reshape(keep).expand(*shape_a) * float(tape.cst[e]))]
+    if kind == "reshape":
+        return [(a, g.reshape(shape_a) if shape_a is not None else g)]
+    if kind == "strided":
+        p = tape.par[e]
+        if shape_a is None:
+            return [(a, g)]
+        nd = len(tape.shape.get(e, ()))
+        return [(a, strided_scatter(g, shape_a, tape.params[p:p + 1 + nd]))]
+    if kind == "gather":
+        p = tape.par[e]
+        if shape_a is None:
+            return [(a, g.sum())]
+        size = int(np.prod(tape.shape.get(e, (1,))))
+        return [(a, index_scatter(g, shape_a, tape.params[p:p + size]))]
+    if kind in ("scatter", "scatter_idx"):
+        p = tape.par[e]
+        if shape_a is None:
+            return [(a, g)]
+        flat = g.reshape(-1)
+        if kind == "scatter":
+            from .tensor import _strided_positions
+            idx = _strided_positions(shape_a, tape.params[p:p + 1 + len(shape_a)])
+        else:
+            idx = np.asarray(tape.params[p:p + int(np.prod(shape_a))])
+        return [(a, flat[idx.tolist()].reshape(shape_a))]
+    if kind == "matmul":
+        p = tape.par[e]
+        nb, m, k, n, bb = tape.params[p:p + 5]
+        A = _handle(tape, a, g).reshape(nb, m, k)
+        B = _handle(tape, b, g).reshape(nb if bb else 1, k, n)
+        G = g.reshape(nb, m, n)
+        ga = (G @ B.transpose(1, 2)) if bb else (G.reshape(nb * m, n) @ B.reshape(k, n).t())
+        gb = (A.transpose(1, 2) @ G) if bb else (A.reshape(nb * m, k).t() @ G.reshape(nb * m, n))
+        return [(a, ga.reshape(shape_a if shape_a is not None else ())),
+                (b, gb.reshape(tape.shape.get(b, ())))]
+    return []  # compare, guard, stopgrad: no gradient
+
+
+def _mentions(text, name):
+    import re
+    return re.search(r"\b%s\b" % name, text) is not None
+
+
+def run_backward_graph(roots, seeds, inputs=None):
+    """Like run_backward, with gradients as recorded tensors (create_graph=True).  Returns
+    {id(tensor): (tensor, grad Tensor)} or, with `inputs`, a list of grad Tensors / None."""
+    from . import _kernels as K
+    adj = {}                      # (tape, node) -> Tensor
+    direct, pending = [], set()
+    for t, s in zip(roots, seeds):
+        if t._tape is None:
+            direct.append((t, s))
+        else:
+            key = (t._tape, t._node)
+            adj[key] = adj[key] + s if key in adj else s
+            pending.add(t._tape)
+    wanted = {}
+    if inputs is not None:
+        for t in inputs:
+            if t._tape is not None:
+                wanted[(t._tape, t._node)] = None
+    leaf_grads = {}
+    while pending:
+        tape = max(pending, key=lambda tp: tp.serial)
+        pending.discard(tape)
+        seeds_here = [node for (tp, node) in adj if tp is tape]
+        n = max(seeds_here) + 1
+        cond = np.full(n, -1, np.int64)
+        for e, p in tape.par.items():
+            if e < n and BY_CODE[tape.op[e]].name == "where":
+                cond[e] = tape.params[p]
+        reach = np.zeros(n, np.uint8)
+        reach[seeds_here] = 1
+        K.mark_live(tape._arrays[1][:n].astype(np.int64), tape._arrays[2][:n].astype(np.int64),
+                    cond, reach)
+        freed = tape.freed
+        for e in np.flatnonzero(reach)[::-1].tolist():
+            g = adj.pop((tape, e), None)
+            if g is None:
+                continue
+            if (tape, e) in wanted:
+                wanted[(tape, e)] = g
+            kind = BY_CODE[tape.op[e]].kind
+            if kind == "leaf":
+                leaf = tape.leaves[e]
+                k = id(leaf)
+                leaf_grads[k] = (leaf, leaf_grads[k][1] + g if k in leaf_grads else g)
+                continue
+            if kind == "import":
+                src, snode = tape.imports[e]
+                key = (src, snode)
+                adj[key] = adj[key] + g if key in adj else g
+                pending.add(src)
+                continue
+            if freed[e] and _SAVES[tape.op[e]]:
+                raise RuntimeError(errors.BACKWARD_TWICE)
+            if e in tape.retained:
+                t = tape.retained[e]()
+                if t is not None:
+                    k = id(t)
+                    leaf_grads[k] = (t, g)
+            for node, gi in _input_grads(tape, e, g):
+                key = (tape, node)
+                adj[key] = adj[key] + gi if key in adj else gi
+    for t, s in direct:
+        k = id(t)
+        leaf_grads[k] = (t, leaf_grads[k][1] + s if k in leaf_grads else s)
+    if inputs is None:
+        return leaf_grads
+    out = []
+    for t in inputs:
+        if t._tape is None:
+            hit = leaf_grads.get(id(t))
+            out.append(hit[1] if hit else None)
+        else:
+            out.append(wanted.get((t._tape, t._node)))
+    return out

@@ -35,6 +35,8 @@ Kinds (see docs/design.md):
   where     where(cond, a, b); the cond node is the entry's first param (broadcast like a, b)
   guard     recording only: checks a node's value on replay (branch taken, value baked in)
   stopgrad  recording only: `detach()` of a traced value, identity forward, no gradient
+  scatter   adjoint of strided: out = zeros(params' input shape); out[offset + idx.stride] += a
+  scatter_idx  adjoint of gather: out = zeros(...); out[index[i]] += a[i]
 """
 from dataclasses import dataclass, field
 
@@ -118,6 +120,11 @@ _DECLS = [
     Op("guard_bool", "guard"),
     Op("guard_value", "guard"),
     Op("stopgrad", "stopgrad"),
+    # --- used by create_graph=True: derivatives of derivatives ------------------------------
+    Op("sign", "unary", "SignBackward0", "sign(a)", ("0.0 * g",)),
+    Op("logical_and", "compare", fwd="(a != 0.0) & (b != 0.0)"),
+    Op("strided_scatter", "scatter", "AsStridedScatterBackward0"),
+    Op("index_scatter", "scatter_idx", "IndexPutBackward0"),
     Op("dot", "matmul", "DotBackward0", saves=("a", "b")),
     Op("mv", "matmul", "MvBackward0", saves=("a", "b")),
     Op("mm", "matmul", "MmBackward0", saves=("a", "b")),
@@ -132,7 +139,7 @@ for _i, _op in enumerate(_DECLS):
 BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
-         "matmul", "compare", "where", "guard", "stopgrad")
+         "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 
 

@@ -171,6 +171,10 @@ def _param_slice(tape, e, code, p):
         return tape.params[p:p + int(np.prod(tape.shape.get(e, ())))]
     if kind == "matmul":
         return tape.params[p:p + 5]
+    if kind == "scatter":
+        return tape.params[p:p + 1 + len(tape.shape.get(int(tape.ia[e]), ()))]
+    if kind == "scatter_idx":
+        return tape.params[p:p + int(np.prod(tape.shape.get(int(tape.ia[e]), ())))]
     raise AssertionError(f"unexpected params on {BY_CODE[code].name}")
 
 

@@ -437,6 +437,7 @@ class Tensor(metaclass=_TensorMeta):
     sigmoid = _fastpath.op_sigmoid
     relu = _fastpath.op_relu
     abs = __abs__ = _fastpath.op_abs
+    sign = _fastpath.op_sign
     reciprocal = _fastpath.op_reciprocal
 
     def __pos__(self):
@@ -507,6 +508,14 @@ class Tensor(metaclass=_TensorMeta):
 
     def where(self, condition, other):
         return where(condition, self, other)
+
+    def __and__(self, o):
+        if self._dtype is not D.bool_ or (isinstance(o, Tensor) and o._dtype is not D.bool_) \
+                or not isinstance(o, (Tensor, bool)):
+            raise NotImplementedError("& is implemented for bool tensors only")
+        return _compare("logical_and", self, o)
+
+    logical_and = __rand__ = __and__
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
@@ -746,7 +755,7 @@ _fastpath._unary = _unary
 
 
 _NP_CMP = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
-           "eq": np.equal, "ne": np.not_equal}
+           "eq": np.equal, "ne": np.not_equal, "logical_and": np.logical_and}
 
 
 def _tracing(t):
@@ -923,6 +932,38 @@ def _index(x, key):
         return Tensor._wrap(np.asarray(out), x._dtype)
     t = _result(np.asarray(out), x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, np.asarray(idx).reshape(-1))
+    return t
+
+
+def strided_scatter(g, shape, params):
+    """Adjoint of a strided view (params = [offset, strides...] of the view `g` into a
+    row-major tensor of `shape`): a tensor of `shape` with g added at the viewed positions."""
+    flat = _strided_positions(g._shape, params)
+    return _scatter("strided_scatter", g, shape, flat, params)
+
+
+def index_scatter(g, shape, index):
+    """Adjoint of an advanced-indexing gather: g[i] added at flat position index[i]."""
+    return _scatter("index_scatter", g, shape, np.asarray(index, np.int64), index)
+
+
+def _strided_positions(view_shape, params):
+    offset, strides = params[0], params[1:]
+    pos = np.full(view_shape, offset, np.int64)
+    for d, (s, st) in enumerate(zip(view_shape, strides)):
+        pos += (np.arange(s) * st).reshape((s,) + (1,) * (len(view_shape) - d - 1))
+    return pos.reshape(-1)
+
+
+def _scatter(name, g, shape, flat, params):
+    out = np.zeros(int(np.prod(shape)), dtype=g._dtype.np)
+    np.add.at(out, flat, g._array().reshape(-1))
+    out = out.reshape(shape)
+    tape = _record_start(g)
+    if tape is None:
+        return Tensor._wrap(out, g._dtype)
+    t = _result(out, g._dtype, tape, OPS[name].code, input_node(tape, g), -1, 0.0)
+    tape.add_params(t._node, list(params))
     return t
 
 

@@ -192,10 +192,15 @@ def test_grad_several_outputs():
     assert g.item() == 7.0
 
 
-def test_create_graph_is_not_implemented_yet():
+def test_create_graph_backward_sets_grad_with_history_out_of_place():
     x = tg.tensor(2.0, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        autograd.grad(x * x, x, create_graph=True)
+    (x ** 3).backward(create_graph=True)
+    g1 = x.grad
+    assert g1.item() == 12.0 and g1.grad_fn is not None
+    (x * x).backward(create_graph=True)       # retain_graph defaults to create_graph
+    assert x.grad is not g1 and x.grad.item() == 16.0 and g1.item() == 12.0
+    (h,) = autograd.grad(x.grad, x)
+    assert h.item() == 6 * 2.0 + 2.0
 
 
 # ---- grad_fn views ---------------------------------------------------------------------------

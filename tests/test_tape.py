@@ -20,11 +20,12 @@ ELEMENTWISE = {
     "sqrt": lambda x: x.sqrt(), "sin": lambda x: x.sin(), "cos": lambda x: x.cos(),
     "tanh": lambda x: x.tanh(), "sigmoid": lambda x: x.sigmoid(), "relu": lambda x: x.relu(),
     "abs": lambda x: x.abs(), "reciprocal": lambda x: x.reciprocal(),
+    "sign": lambda x: x.sign(), "where": lambda x: tg.where(x > 0, x, -x),
 }
 
 
 def test_every_elementwise_op_listed():
-    assert set(ELEMENTWISE) == {n for n, op in OPS.items() if op.kind in ("unary", "binary")}
+    assert set(ELEMENTWISE) == {n for n, op in OPS.items() if op.kind in ("unary", "binary", "where")}
 
 
 @pytest.mark.parametrize("shape", [(), (3,)])
@@ -52,6 +53,8 @@ def test_second_backward_matches_torch(name):
         fn = ELEMENTWISE[name]
         if name == "pow":
             fn = lambda x, m=m: x ** m.tensor(2.0)
+        if name == "where":
+            fn = lambda x, m=m: m.where(x > 0, x, -x)
         y = fn(x).sum()
         y.backward()
         try:

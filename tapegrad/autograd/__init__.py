@@ -4,14 +4,14 @@ import warnings
 import numpy as np
 
 from .. import errors
-from ..engine import run_backward
+from ..engine import run_backward, run_backward_graph
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ..tensor import Tensor, tensor as _tensor
 from .graph import Node as _Node
-from .gradcheck import gradcheck, GradcheckError
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "gradcheck", "GradcheckError"]
+           "gradcheck", "gradgradcheck", "GradcheckError", "functional"]
 
 
 def Variable(data, requires_grad=False, volatile=False):
@@ -32,6 +32,10 @@ def _as_tuple(x):
     return tuple(x)
 
 
+def _zeros(t):
+    return Tensor._wrap(np.zeros(t._shape, t._dtype.np), t._dtype)
+
+
 def _seeds(outputs, grad_outputs, create_graph):
     """The initial gradient for each output, validated as torch does."""
     grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
@@ -45,7 +49,8 @@ def _seeds(outputs, grad_outputs, create_graph):
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError(errors.IMPLICIT_SCALAR)
-            seeds.append(np.ones(out._shape))
+            seeds.append(Tensor._wrap(np.ones(out._shape, out._dtype.np), out._dtype)
+                         if create_graph else np.ones(out._shape))
             continue
         if not isinstance(g, Tensor):
             g = _tensor(g)
@@ -53,25 +58,30 @@ def _seeds(outputs, grad_outputs, create_graph):
             from ..tensor import Size
             raise RuntimeError(errors.SHAPE_MISMATCH.format(
                 i=i, g=f"tapegrad.Size({list(g._shape)})", o=f"tapegrad.Size({list(out._shape)})"))
-        seeds.append(np.asarray(g._array(), dtype=np.float64))
+        seeds.append(g if create_graph else np.asarray(g._array(), dtype=np.float64))
     return seeds
-
-
-def _check_create_graph(create_graph):
-    if create_graph:
-        raise NotImplementedError("create_graph=True (higher-order derivatives) is not implemented "
-                                  "yet: see issue #4")
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
-    """Accumulate d(tensors)/d(leaves) into the leaves' `.grad` (or into `inputs`' only)."""
-    _check_create_graph(create_graph)
+    """Accumulate d(tensors)/d(leaves) into the leaves' `.grad` (or into `inputs`' only).
+    With create_graph=True the gradients are recorded tensors and `.grad` is replaced out of
+    place (old + new), as torch does."""
     if grad_variables is not None:
         grad_tensors = grad_variables
     outputs = _as_tuple(tensors)
     seeds = _seeds(outputs, grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
+    if create_graph:
+        if inputs is not None:
+            inputs = _as_tuple(inputs)
+            for t, g in zip(inputs, run_backward_graph(outputs, seeds, inputs=list(inputs))):
+                if g is not None:
+                    _accumulate_graph(t, g)
+            return
+        for t, g in run_backward_graph(outputs, seeds).values():
+            _accumulate_graph(t, g)
+        return
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
@@ -84,6 +94,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     found = run_backward(outputs, seeds, retain)
     for t, g in found.values():
         _accumulate(t, g)
+
+
+def _accumulate_graph(t, g):
+    """create_graph: `.grad` becomes a tensor with history, made out of place."""
+    if tuple(g.shape) != t._shape:
+        g = g.reshape(t._shape)
+    if g._dtype is not t._dtype:
+        g = g.to(t._dtype)
+    cur = getattr(t, "_grad", None)
+    t._grad = g if cur is None else cur + g
 
 
 def _accumulate(t, g):
@@ -103,8 +123,8 @@ def _accumulate(t, g):
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
-    """Return d(outputs)/d(inputs) as a tuple, leaving every `.grad` untouched."""
-    _check_create_graph(create_graph)
+    """Return d(outputs)/d(inputs) as a tuple, leaving every `.grad` untouched.  With
+    create_graph=True the results are tensors with history (differentiable again)."""
     if is_grads_batched:
         raise NotImplementedError("is_grads_batched=True is not implemented")
     outputs = _as_tuple(outputs)
@@ -123,12 +143,23 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if g is None and not allow_unused:
                 raise RuntimeError(errors.UNUSED.format(i))
 
+    if create_graph:
+        grads = run_backward_graph(outputs, seeds, inputs=list(inputs))
+        check_used(grads)
+        out = []
+        for t, g in zip(inputs, grads):
+            if g is None:
+                out.append(_zeros(t) if materialize_grads else None)
+                continue
+            if tuple(g.shape) != t._shape:
+                g = g.reshape(t._shape)
+            out.append(g if g._dtype is t._dtype else g.to(t._dtype))
+        return tuple(out)
     grads = run_backward(outputs, seeds, retain, inputs=list(inputs), validate=check_used)
     out = []
     for t, g in zip(inputs, grads):
         if g is None:
-            out.append(Tensor._wrap(np.zeros(t._shape, t._dtype.np), t._dtype)
-                       if materialize_grads else None)
+            out.append(_zeros(t) if materialize_grads else None)
         else:
             out.append(Tensor._wrap(g.astype(t._dtype.np).reshape(t._shape), t._dtype))
     return tuple(out)

@@ -14,9 +14,9 @@ def _outputs(fn, inputs):
 
 
 def numerical_jacobian(fn, inputs, eps=1e-6):
-    """One array per (output, input): shape out.numel() x inp.numel()."""
-    from ..grad_mode import no_grad
-    with no_grad():
+    """One array per (output, input): shape out.numel() x inp.numel().  Evaluated with grad
+    mode on: `fn` may itself differentiate (gradgradcheck's vjp does)."""
+    if True:
         base = _outputs(fn, inputs)
         jac = [[np.zeros((o.numel(), x.numel())) for x in inputs] for o in base]
         for j, x in enumerate(inputs):
@@ -71,3 +71,31 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                         f"numerical:{n}\nanalytical:{a}\n")
                 return False
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, **_):
+    """Check second derivatives: gradcheck of the function that maps (inputs, grad_outputs) to
+    the vector-Jacobian product of `func`, computed with create_graph=True (as torch does)."""
+    from . import grad
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    outs = _outputs(func, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(from_numpy(rng.normal(size=o.shape).astype(o.dtype.np)).requires_grad_()
+                             for o in outs)
+    grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    n = len(inputs)
+
+    def vjp(*args):
+        xs, vs = args[:n], args[n:]
+        diff = [x for x in xs if x.requires_grad]
+        pairs = [(o, v) for o, v in zip(_outputs(func, xs), vs) if o.requires_grad]
+        if not pairs:  # func does not depend on its inputs: all derivatives are zero
+            return tuple(x.detach() * 0.0 for x in diff)
+        gs = grad([o for o, _ in pairs], diff, grad_outputs=[v for _, v in pairs],
+                  create_graph=True, allow_unused=True, materialize_grads=True)
+        return tuple(gs)
+
+    return gradcheck(vjp, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
