@@ -12,7 +12,8 @@ from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
                      zeros_like, ones_like, empty_like, full_like, arange, linspace, eye, rand,
-                     randn, rand_like, randn_like, manual_seed, seed, matmul, bmm, where)
+                     randn, rand_like, randn_like, manual_seed, seed, matmul, bmm, where, cat,
+                     stack)
 from . import autograd
 from .replay import record, compile, load_tape, Recorded, BranchChanged, TracingError  # noqa: A004
 from ._format import set_printoptions

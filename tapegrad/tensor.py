@@ -967,6 +967,43 @@ def _scatter(name, g, shape, flat, params):
     return t
 
 
+def cat(tensors, dim=0):
+    """Concatenate along `dim`.  With gradients it is recorded as a sum of index scatters
+    (each one differentiable, with a gather as its adjoint)."""
+    tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    nd = tensors[0].dim()
+    d = _dim(dim, nd)
+    arrs = [t._array() for t in tensors]
+    dt = tensors[0]._dtype
+    for t in tensors[1:]:
+        dt = D.result_type((dt, 2), (t._dtype, 2))
+    try:
+        out = np.concatenate([a.astype(dt.np) for a in arrs], axis=d)
+    except ValueError as e:
+        raise RuntimeError(f"Sizes of tensors must match except in dimension {d}: {e}") from None
+    if _record_start(*tensors) is None:
+        return Tensor._wrap(out, dt)
+    positions = np.arange(out.size).reshape(out.shape)
+    result, start = None, 0
+    for t in tensors:
+        k = t._shape[d]
+        idx = np.take(positions, np.arange(start, start + k), axis=d).reshape(-1)
+        part = index_scatter(t if t._dtype is dt else t.to(dt), out.shape, idx)
+        result = part if result is None else result + part
+        start += k
+    return result
+
+
+def stack(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    d = _dim(dim, tensors[0].dim() + 1)
+    return cat([t.unsqueeze(d) for t in tensors], d)
+
+
 def _reduce(x, dim, keepdim, mean, dtype=None):
     shape = x._shape
     nd = len(shape)

@@ -9,6 +9,7 @@ from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ..tensor import Tensor, tensor as _tensor
 from .graph import Node as _Node
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from . import functional
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "gradcheck", "gradgradcheck", "GradcheckError", "functional"]

@@ -1,0 +1,143 @@
+"""Higher-order derivatives: create_graph, grad of grad, autograd.functional (against torch
+when installed, and against closed forms / finite differences)."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import autograd
+from tapegrad.autograd import functional as F
+
+
+def f_scalar(m):
+    return lambda x, y: (x.sin() * y).sum() + (x ** 2 * y ** 3).sum()
+
+
+def test_grad_of_grad_to_fourth_order():
+    x = tg.tensor(0.7, dtype=tg.float64, requires_grad=True)
+    y = x.sin() * x ** 3
+    derivs = []
+    g = y
+    for _ in range(4):
+        (g,) = autograd.grad(g, x, create_graph=True)
+        derivs.append(g.item())
+    s, c, v = np.sin(0.7), np.cos(0.7), 0.7
+    expect = [c * v**3 + 3 * s * v**2,
+              -s * v**3 + 6 * c * v**2 + 6 * s * v,
+              -c * v**3 - 9 * s * v**2 + 18 * c * v + 6 * s,
+              s * v**3 - 12 * c * v**2 - 36 * s * v + 24 * c]
+    np.testing.assert_allclose(derivs, expect, rtol=1e-12)
+
+
+def test_mixed_partials_and_grad_outputs():
+    x = tg.tensor([0.3, -0.4], dtype=tg.float64, requires_grad=True)
+    y = tg.tensor(1.5, dtype=tg.float64, requires_grad=True)
+    f = (x * y).exp().sum()
+    gx, = autograd.grad(f, x, create_graph=True)
+    # d/dy of gx . w  = sum_i w_i * d/dy (y e^{x_i y}) = sum w_i (e^{x_i y} + x_i y e^{x_i y})
+    w = tg.tensor([1.0, 2.0], dtype=tg.float64)
+    (dy,) = autograd.grad(gx, y, grad_outputs=w)
+    xv = np.array([0.3, -0.4])
+    expect = np.sum([1.0, 2.0] * (np.exp(xv * 1.5) * (1 + xv * 1.5)))
+    assert dy.item() == pytest.approx(expect, rel=1e-12)
+
+
+def test_allow_unused_in_second_order():
+    x = tg.tensor(1.0, dtype=tg.float64, requires_grad=True)
+    z = tg.tensor(2.0, dtype=tg.float64, requires_grad=True)
+    (g,) = autograd.grad(x * x, x, create_graph=True)
+    with pytest.raises(RuntimeError, match="appears to not have been used"):
+        autograd.grad(g, [x, z])
+    hx, hz = autograd.grad(g, [x, z], allow_unused=True)
+    assert hx.item() == 2.0 and hz is None
+
+
+def test_linear_function_second_derivative_is_not_connected():
+    x = tg.tensor(1.0, requires_grad=True)
+    (g,) = autograd.grad(x * 3.0, x, create_graph=True)
+    assert g.item() == 3.0 and not g.requires_grad
+
+
+def test_stack_and_cat_with_gradients():
+    torch = pytest.importorskip("torch")
+    res = []
+    for m in (tg, torch):
+        a = m.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=m.float64, requires_grad=True)
+        b = m.tensor([[0.5, -1.0]], dtype=m.float64, requires_grad=True)
+        c = m.cat([a, b * 2.0], 0)
+        s = m.stack([a.sum(0), b[0]], 1)
+        out = (c ** 2).sum() + (s.sin() * m.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=m.float64)).sum()
+        ga, gb = m.autograd.grad(out, [a, b], create_graph=True)
+        (hb,) = m.autograd.grad((ga.sum() + gb.sum()), b)
+        res.append([c.detach().numpy(), s.detach().numpy(), ga.detach().numpy(),
+                    gb.detach().numpy(), hb.numpy()])
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q, rtol=1e-12)
+
+
+# ---- autograd.functional against torch ----------------------------------------------------------
+def g_vec(m):
+    return lambda x: (x * x).tanh() * 2.0
+
+
+CASES = {
+    "vjp": lambda m, F, x, y, v: F.vjp(f_scalar(m), (x, y))[1],
+    "vjp_v": lambda m, F, x, y, v: F.vjp(g_vec(m), x, v)[1],
+    "jvp": lambda m, F, x, y, v: F.jvp(g_vec(m), x, v)[1],
+    "jacobian": lambda m, F, x, y, v: F.jacobian(g_vec(m), x),
+    "jacobian_tuple": lambda m, F, x, y, v: F.jacobian(lambda a, b: (a * b, a.sum() * b), (x, y)),
+    "hessian": lambda m, F, x, y, v: F.hessian(f_scalar(m), (x, y)),
+    "hessian_single": lambda m, F, x, y, v: F.hessian(lambda a: (a ** 3).sum() * a[0], x),
+    "hvp": lambda m, F, x, y, v: F.hvp(f_scalar(m), (x, y), (v, v))[1],
+    "vhp": lambda m, F, x, y, v: F.vhp(f_scalar(m), (x, y), (v, y))[1],
+}
+
+
+def _flat(r):
+    if hasattr(r, "shape"):
+        return [np.asarray(r.detach().tolist())]
+    out = []
+    for e in r:
+        out += _flat(e)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_functional_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    xv, yv, vv = rng.normal(size=3), rng.normal(size=3), rng.normal(size=3)
+    out = []
+    for m in (tg, torch):
+        x, y, v = m.tensor(xv), m.tensor(yv), m.tensor(vv)
+        out.append(_flat(CASES[name](m, m.autograd.functional, x, y, v)))
+    assert len(out[0]) == len(out[1])
+    for a, b in zip(*out):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_functional_against_finite_differences():
+    rng = np.random.default_rng(1)
+    xv = rng.normal(size=4)
+    def f(x):
+        return (x.sin() * x).sum() ** 2
+    H = F.hessian(f, tg.tensor(xv)).numpy()
+    eps = 1e-5
+
+    def grad_at(p):
+        return F.vjp(f, tg.tensor(p))[1].numpy()
+    num = np.stack([(grad_at(xv + eps * e) - grad_at(xv - eps * e)) / (2 * eps)
+                    for e in np.eye(4)], 1)
+    np.testing.assert_allclose(H, num, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(H, H.T, rtol=1e-12)
+
+
+def test_functional_create_graph_and_strict():
+    x = tg.tensor([0.5, 1.0], dtype=tg.float64, requires_grad=True)
+    _, hv = F.hvp(lambda a: (a ** 3).sum(), x, tg.ones(2, dtype=tg.float64), create_graph=True)
+    assert hv.requires_grad
+    (g,) = autograd.grad(hv.sum(), x)
+    np.testing.assert_allclose(g.numpy(), [6.0, 6.0])
+    with pytest.raises(RuntimeError, match="independent of input 1"):
+        F.vjp(lambda a, b: a.sum(), (x, tg.ones(2)), strict=True)
+    assert F.vjp(lambda a, b: a.sum(), (x, tg.ones(2)))[1][1].tolist() == [0.0, 0.0]
