@@ -1138,3 +1138,301 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
             for k in range(in_sizes[i]):
                 grads[p, j] = adj[in_offs[i] + k]
                 j += 1
+
+
+@njit(cache=True, error_model="numpy")
+def scalar_fwd(code, a_v, b_v, c):
+    """The forward formula of op `code` on numbers (for folding and for emitted values)."""
+    if False:
+        pass
+    elif code == 3:  # add
+        return a_v + b_v
+    elif code == 4:  # sub
+        return a_v - b_v
+    elif code == 5:  # mul
+        return a_v * b_v
+    elif code == 6:  # div
+        return a_v / b_v
+    elif code == 7:  # pow
+        return a_v ** b_v
+    elif code == 8:  # neg
+        return -a_v
+    elif code == 9:  # exp
+        return exp(a_v)
+    elif code == 10:  # log
+        return log(a_v)
+    elif code == 11:  # sqrt
+        return sqrt(a_v)
+    elif code == 12:  # sin
+        return sin(a_v)
+    elif code == 13:  # cos
+        return cos(a_v)
+    elif code == 14:  # tanh
+        return tanh(a_v)
+    elif code == 15:  # sigmoid
+        return sigmoid(a_v)
+    elif code == 16:  # relu
+        return where(a_v > 0.0, a_v, 0.0)
+    elif code == 17:  # abs
+        return abs(a_v)
+    elif code == 18:  # pow_scalar
+        return a_v ** c
+    elif code == 39:  # reciprocal
+        return 1.0 / a_v
+    elif code == 40:  # lt
+        return 1.0 if a_v < b_v else 0.0
+    elif code == 41:  # le
+        return 1.0 if a_v <= b_v else 0.0
+    elif code == 42:  # gt
+        return 1.0 if a_v > b_v else 0.0
+    elif code == 43:  # ge
+        return 1.0 if a_v >= b_v else 0.0
+    elif code == 44:  # eq
+        return 1.0 if a_v == b_v else 0.0
+    elif code == 45:  # ne
+        return 1.0 if a_v != b_v else 0.0
+    elif code == 50:  # sign
+        return sign(a_v)
+    elif code == 51:  # logical_and
+        return 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+    return math.nan
+
+
+@njit(cache=True)
+def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
+    v = scalar_fwd(code, x[2], y[2], c)
+    if not x[0] and not y[0]:
+        return (False, np.int64(-1), v)
+    k = cnt[0]
+    op[k] = code
+    ia[k] = x[1] if x[0] else -1
+    ib[k] = y[1] if y[0] else -1
+    cst[k] = c if (x[0] and y[0]) else (y[2] if x[0] else x[2])
+    val[k] = v
+    cnt[0] = k + 1
+    return (True, np.int64(k), v)
+
+
+@njit(cache=True)
+def emit_un(code, x, c, op, ia, ib, cst, val, cnt):
+    v = scalar_fwd(code, x[2], 0.0, c)
+    if not x[0]:
+        return (False, np.int64(-1), v)
+    k = cnt[0]
+    op[k] = code
+    ia[k] = x[1]
+    ib[k] = -1
+    cst[k] = c
+    val[k] = v
+    cnt[0] = k + 1
+    return (True, np.int64(k), v)
+
+
+@njit(cache=True)
+def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
+    if not cond[0]:
+        return x if cond[2] != 0.0 else y
+    if not x[0] and not y[0]:  # one constant fits in the entry: the other becomes a const node
+        k = cnt[0]
+        op[k] = 2
+        ia[k] = -1
+        ib[k] = -1
+        cst[k] = 0.0
+        val[k] = y[2]
+        cnt[0] = k + 1
+        y = (True, np.int64(k), y[2])
+    v = x[2] if cond[2] != 0.0 else y[2]
+    k = cnt[0]
+    op[k] = 46
+    ia[k] = x[1] if x[0] else -1
+    ib[k] = y[1] if y[0] else -1
+    cst[k] = y[2] if x[0] else x[2]
+    val[k] = v
+    cnt[0] = k + 1
+    w = cnt[1]
+    wheres[w, 0] = k
+    wheres[w, 1] = cond[1]
+    cnt[1] = w + 1
+    return (True, np.int64(k), v)
+
+
+@njit(cache=True)
+def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
+                    cnt, wheres):
+    """Reverse sweep over a one-element tape that appends its own entries to the tape (from
+    cnt[0] on): the gradients come out as nodes (or folded constants) that can be
+    differentiated again.  Returns -1, or an entry whose saved buffers were freed."""
+    for e in range(start, -1, -1):
+        if reach[e] == 0 or has[e] == 0:
+            continue
+        o = op[e]
+        if freed[e] != 0 and OP_SAVES[o] != 0:
+            return e
+        a = np.int64(ia[e])
+        b = np.int64(ib[e])
+        t_g = (adj_n[e] != 0, adj_i[e], adj_v[e])
+        t_a = (True, a, val[a]) if a >= 0 else (False, np.int64(-1), cst[e])
+        t_b = (True, b, val[b]) if b >= 0 else (False, np.int64(-1), cst[e])
+        t_out = (True, np.int64(e), val[e])
+        t_c = (False, np.int64(-1), cst[e])
+        cn = cond_of[e]
+        t_cond = (True, cn, val[cn]) if cn >= 0 else (False, np.int64(-1), 0.0)
+        if False:
+            pass
+        elif o == 3:  # add
+            if a >= 0:
+                accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 4:  # sub
+            if a >= 0:
+                accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(b, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 5:  # mul
+            if a >= 0:
+                t1 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t2 = emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(b, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 6:  # div
+            if a >= 0:
+                t1 = emit_bin(6, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t2 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(5, t2, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(6, t3, t4, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(b, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 7:  # pow
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_bin(44, t_b, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = (False, np.int64(-1), 0.0)
+                t4 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t5 = (False, np.int64(-1), 1.0)
+                t6 = emit_bin(4, t_b, t5, 0.0, op, ia, ib, cst, val, cnt)
+                t7 = emit_bin(7, t_a, t6, 0.0, op, ia, ib, cst, val, cnt)
+                t8 = emit_bin(5, t4, t7, 0.0, op, ia, ib, cst, val, cnt)
+                t9 = emit_where(t2, t3, t8, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t9, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t10 = (False, np.int64(-1), 0.0)
+                t11 = emit_bin(44, t_a, t10, 0.0, op, ia, ib, cst, val, cnt)
+                t12 = (False, np.int64(-1), 0.0)
+                t13 = emit_bin(43, t_b, t12, 0.0, op, ia, ib, cst, val, cnt)
+                t14 = emit_bin(51, t11, t13, 0.0, op, ia, ib, cst, val, cnt)
+                t15 = (False, np.int64(-1), 0.0)
+                t16 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t17 = emit_un(10, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t18 = emit_bin(5, t16, t17, 0.0, op, ia, ib, cst, val, cnt)
+                t19 = emit_where(t14, t15, t18, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t19, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 8:  # neg
+            if a >= 0:
+                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 9:  # exp
+            if a >= 0:
+                t1 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 10:  # log
+            if a >= 0:
+                t1 = emit_bin(6, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 11:  # sqrt
+            if a >= 0:
+                t1 = (False, np.int64(-1), 2.0)
+                t2 = emit_bin(5, t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(6, t_g, t2, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 12:  # sin
+            if a >= 0:
+                t1 = emit_un(13, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(5, t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 13:  # cos
+            if a >= 0:
+                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_un(12, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(5, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 14:  # tanh
+            if a >= 0:
+                t1 = (False, np.int64(-1), 1.0)
+                t2 = emit_bin(5, t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(4, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(5, t_g, t3, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 15:  # sigmoid
+            if a >= 0:
+                t1 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = (False, np.int64(-1), 1.0)
+                t3 = emit_bin(4, t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(5, t1, t3, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 16:  # relu
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_bin(42, t_out, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = (False, np.int64(-1), 0.0)
+                t4 = emit_where(t2, t_g, t3, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 17:  # abs
+            if a >= 0:
+                t1 = emit_un(50, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(5, t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 18:  # pow_scalar
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_bin(44, t_c, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = (False, np.int64(-1), 0.0)
+                t4 = emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
+                t5 = (False, np.int64(-1), 1.0)
+                t6 = emit_bin(4, t_c, t5, 0.0, op, ia, ib, cst, val, cnt)
+                t7 = emit_bin(7, t_a, t6, 0.0, op, ia, ib, cst, val, cnt)
+                t8 = emit_bin(5, t4, t7, 0.0, op, ia, ib, cst, val, cnt)
+                t9 = emit_where(t2, t3, t8, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t9, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 39:  # reciprocal
+            if a >= 0:
+                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(5, t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(5, t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 46:  # where
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t3 = (False, np.int64(-1), 0.0)
+                t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 50:  # sign
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53):  # one-element structural op: the gradient passes (scaled for mean)
+            r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
+            accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):  # 1x1 @ 1x1
+            accumulate(a, emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            accumulate(b, emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+    return -1
+
+
+@njit(cache=True)
+def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
+    if has[x] == 0:
+        has[x] = 1
+    else:
+        r = emit_bin(3, (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
+    adj_n[x] = 1 if r[0] else 0
+    adj_i[x] = r[1]
+    adj_v[x] = r[2]

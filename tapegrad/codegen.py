@@ -4,6 +4,7 @@ Run `python tapegrad/codegen.py` after changing `tapegrad/ops.py`; `tests/test_c
 fails while the checked-in file is stale.  The kernels live in one generated file because
 Numba's on-disk cache is keyed on the defining file: any op-table change rebuilds them.
 """
+import ast
 import os
 import re
 import sys
@@ -668,7 +669,214 @@ def generate():
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],
         backward="".join(back).rstrip("\n"), forward="".join(fwd).rstrip("\n"),
-        forward_scalar="".join(sfwd).rstrip("\n"), backward_scalar="".join(sback).rstrip("\n"))
+        forward_scalar="".join(sfwd).rstrip("\n"), backward_scalar="".join(sback).rstrip("\n")) \
+        + generate_emit()
+
+
+# ---------------------------------------------------------------------------------------------
+# create_graph=True on one-element tapes: a Numba sweep that records the backward onto the tape.
+# Each gradient formula is compiled (from its AST) into calls of emit_bin / emit_un /
+# emit_where on operand triples (is_node, node, value): an operation on two constants is
+# folded, anything else appends an entry (and its value) to the tape's arrays.
+EMIT_HEADER = '''
+
+@njit(cache=True, error_model="numpy")
+def scalar_fwd(code, a_v, b_v, c):
+    """The forward formula of op `code` on numbers (for folding and for emitted values)."""
+    if False:
+        pass
+%(fwd)s
+    return math.nan
+
+
+@njit(cache=True)
+def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
+    v = scalar_fwd(code, x[2], y[2], c)
+    if not x[0] and not y[0]:
+        return (False, np.int64(-1), v)
+    k = cnt[0]
+    op[k] = code
+    ia[k] = x[1] if x[0] else -1
+    ib[k] = y[1] if y[0] else -1
+    cst[k] = c if (x[0] and y[0]) else (y[2] if x[0] else x[2])
+    val[k] = v
+    cnt[0] = k + 1
+    return (True, np.int64(k), v)
+
+
+@njit(cache=True)
+def emit_un(code, x, c, op, ia, ib, cst, val, cnt):
+    v = scalar_fwd(code, x[2], 0.0, c)
+    if not x[0]:
+        return (False, np.int64(-1), v)
+    k = cnt[0]
+    op[k] = code
+    ia[k] = x[1]
+    ib[k] = -1
+    cst[k] = c
+    val[k] = v
+    cnt[0] = k + 1
+    return (True, np.int64(k), v)
+
+
+@njit(cache=True)
+def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
+    if not cond[0]:
+        return x if cond[2] != 0.0 else y
+    if not x[0] and not y[0]:  # one constant fits in the entry: the other becomes a const node
+        k = cnt[0]
+        op[k] = %(const)d
+        ia[k] = -1
+        ib[k] = -1
+        cst[k] = 0.0
+        val[k] = y[2]
+        cnt[0] = k + 1
+        y = (True, np.int64(k), y[2])
+    v = x[2] if cond[2] != 0.0 else y[2]
+    k = cnt[0]
+    op[k] = %(where)d
+    ia[k] = x[1] if x[0] else -1
+    ib[k] = y[1] if y[0] else -1
+    cst[k] = y[2] if x[0] else x[2]
+    val[k] = v
+    cnt[0] = k + 1
+    w = cnt[1]
+    wheres[w, 0] = k
+    wheres[w, 1] = cond[1]
+    cnt[1] = w + 1
+    return (True, np.int64(k), v)
+
+
+@njit(cache=True)
+def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
+                    cnt, wheres):
+    """Reverse sweep over a one-element tape that appends its own entries to the tape (from
+    cnt[0] on): the gradients come out as nodes (or folded constants) that can be
+    differentiated again.  Returns -1, or an entry whose saved buffers were freed."""
+    for e in range(start, -1, -1):
+        if reach[e] == 0 or has[e] == 0:
+            continue
+        o = op[e]
+        if freed[e] != 0 and OP_SAVES[o] != 0:
+            return e
+        a = np.int64(ia[e])
+        b = np.int64(ib[e])
+        t_g = (adj_n[e] != 0, adj_i[e], adj_v[e])
+        t_a = (True, a, val[a]) if a >= 0 else (False, np.int64(-1), cst[e])
+        t_b = (True, b, val[b]) if b >= 0 else (False, np.int64(-1), cst[e])
+        t_out = (True, np.int64(e), val[e])
+        t_c = (False, np.int64(-1), cst[e])
+        cn = cond_of[e]
+        t_cond = (True, cn, val[cn]) if cn >= 0 else (False, np.int64(-1), 0.0)
+        if False:
+            pass
+%(branches)s
+    return -1
+
+
+@njit(cache=True)
+def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
+    if has[x] == 0:
+        has[x] = 1
+    else:
+        r = emit_bin(%(add)d, (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
+    adj_n[x] = 1 if r[0] else 0
+    adj_i[x] = r[1]
+    adj_v[x] = r[2]
+'''
+
+_BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+           ast.BitAnd: "logical_and"}
+_CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
+_CALLS = {"exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "sign", "abs"}
+_ARRAYS = "op, ia, ib, cst, val, cnt"
+
+
+def _emit(expr, lines, counter):
+    """Append Numba lines computing formula `expr` as a triple; return the triple's name."""
+    from .ops import OPS
+
+    def fresh():
+        counter[0] += 1
+        return "t%d" % counter[0]
+
+    def visit(n):
+        if isinstance(n, ast.Name):
+            return "t_" + n.id
+        if isinstance(n, ast.Constant):
+            v = fresh()
+            lines.append("%s = (False, np.int64(-1), %r)" % (v, float(n.value)))
+            return v
+        if isinstance(n, ast.BinOp):
+            x, y = visit(n.left), visit(n.right)
+            v = fresh()
+            lines.append("%s = emit_bin(%d, %s, %s, 0.0, %s)" % (v, OPS[_BINOPS[type(n.op)]].code, x, y, _ARRAYS))
+            return v
+        if isinstance(n, ast.Compare):
+            x, y = visit(n.left), visit(n.comparators[0])
+            v = fresh()
+            lines.append("%s = emit_bin(%d, %s, %s, 0.0, %s)" % (v, OPS[_CMPOPS[type(n.ops[0])]].code, x, y, _ARRAYS))
+            return v
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            x = visit(n.operand)
+            v = fresh()
+            lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (v, OPS["neg"].code, x, _ARRAYS))
+            return v
+        if isinstance(n, ast.Call) and n.func.id == "where":
+            c, x, y = (visit(arg) for arg in n.args)
+            v = fresh()
+            lines.append("%s = emit_where(%s, %s, %s, %s, wheres)" % (v, c, x, y, _ARRAYS))
+            return v
+        if isinstance(n, ast.Call) and n.func.id in _CALLS:
+            x = visit(n.args[0])
+            v = fresh()
+            lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (v, OPS[n.func.id].code, x, _ARRAYS))
+            return v
+        raise ValueError("formula vocabulary: cannot record %s" % ast.dump(n))
+    return visit(ast.parse(expr, mode="eval").body)
+
+
+def generate_emit():
+    from .ops import OPS
+    fwd, branches = [], []
+    for op in BY_CODE:
+        if op.kind in ("unary", "binary", "compare"):
+            body = _subst(op.fwd)
+            if op.kind == "compare":
+                body = "1.0 if %s else 0.0" % body
+            fwd.append("    elif code == %d:  # %s\n        return %s\n" % (op.code, op.name, body))
+    ind = " " * 12
+    acc = "accumulate(%s, %s, has, adj_n, adj_i, adj_v, " + _ARRAYS + ")"
+    for op in BY_CODE:
+        if op.kind not in ("unary", "binary", "where"):
+            continue
+        lines = []
+        counter = [0]
+        roles = ("a",) if op.kind == "unary" else ("a", "b")
+        body = []
+        for role, expr in zip(roles, op.grads):
+            lines = []
+            r = _emit(expr, lines, counter)
+            body.append(ind + "if %s >= 0:\n" % role)
+            body += [ind + "    " + ln + "\n" for ln in lines]
+            body.append(ind + "    " + acc % (role, r) + "\n")
+        branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
+    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx")
+    scaled = _codes("reduce")
+    branches.append(
+        "        elif %s:  # one-element structural op: the gradient passes (scaled for mean)\n"
+        "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(%d, t_g, t_c, 0.0, %s)\n"
+        "            %s\n" % (_cond(copies), _cond(scaled), OPS["mul"].code, _ARRAYS, acc % ("a", "r")))
+    branches.append(
+        "        elif %s:  # 1x1 @ 1x1\n"
+        "            %s\n            %s\n" % (
+            _cond(_codes("matmul")),
+            acc % ("a", "emit_bin(%d, t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
+            acc % ("b", "emit_bin(%d, t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
+    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"), branches="".join(branches).rstrip("\n"),
+                              const=OPS["const"].code, where=OPS["where"].code, add=OPS["add"].code)
+
+
 
 
 # ---------------------------------------------------------------------------------------------

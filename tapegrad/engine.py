@@ -8,7 +8,7 @@ leaves every tensor, `.grad` and tape as it was.
 import numpy as np
 
 from . import errors
-from .ops import BY_CODE
+from .ops import BY_CODE, OPS
 from .tape import OP_LEAF, OP_IMPORT, _SAVES
 
 _sweep = None
@@ -90,9 +90,9 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
                 if tt is t:
                     g = _add(g, np.asarray(s, np.float64).reshape(t.shape))
             for r in done:
-                node = _node_in(r.tape, t)
-                if node is not None and node < r.n and r.reach[node]:
-                    g = _add(g, r.grad_of(node, t.shape))
+                for node in _nodes_in(r.tape, t):
+                    if node < r.n and r.reach[node]:
+                        g = _add(g, r.grad_of(node, t.shape))
             out.append(g)
     else:
         out = {}
@@ -118,12 +118,14 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
     return out
 
 
-def _node_in(tape, t):
+def _nodes_in(tape, t):
+    """Nodes whose gradient is t's gradient on this tape: t's own node, or its leaf entries.
+    (A non-leaf's gradient is complete at its own node: imports of it were fed into it.)"""
     if t._tape is tape:
-        return t._node
+        return (t._node,)
     if t._tape is None:
-        return tape.leaf_of.get(id(t))
-    return None  # a non-leaf's gradient is complete at its own node (imports fed into it)
+        return tape.leaf_of.get(id(t), ())
+    return ()
 
 
 def _add(g, x):
@@ -145,6 +147,9 @@ def _collect(out, t, g):
 # out of the same table.  Structural kinds have their adjoints written with tensor ops.
 
 _formula_cache = {}
+OPS_WHERE = OPS["where"].code
+# kinds the one-element recording sweep does not handle (their inputs live elsewhere)
+_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import",)], np.int8)
 
 
 def _formula(code, i):
@@ -298,10 +303,106 @@ def _mentions(text, name):
     return re.search(r"\b%s\b" % name, text) is not None
 
 
+_MAX_EMIT = 24   # bound on entries one reached entry can append in record_backward
+
+
+def _record_backward_fast(roots, seeds, inputs):
+    """create_graph on a graph of one-element nodes on one tape: `_kernels.record_backward`
+    appends the backward entries in one Numba call.  Returns None where it does not apply
+    (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
+    from . import _kernels as K
+    from .tensor import Tensor, _new
+    tape = roots[0]._tape if roots and roots[0]._tape is not None else None
+    if tape is None or tape.frozen or tape.recording and False:
+        return None
+    for t, s in zip(roots, seeds):
+        if t._tape is not tape or t.numel() != 1 or s.numel() != 1:
+            return None
+        if s._rg and s._tape is not tape:
+            return None
+    n = max(t._node for t in roots) + 1
+    ops = tape._arrays[0]
+    cond = np.full(n, -1, np.int64)
+    for e, p in tape.par.items():
+        if e < n and ops[e] == OPS_WHERE:
+            cond[e] = tape.params[p]
+    reach = np.zeros(n, np.uint8)
+    reach[[t._node for t in roots]] = 1
+    K.mark_live(tape._arrays[1][:n].astype(np.int64), tape._arrays[2][:n].astype(np.int64),
+                cond, reach)
+    reached = np.flatnonzero(reach)
+    if any(int(e) in tape.shape for e in reached) or np.any(np.isin(ops[reached], _NO_FAST)):
+        return None
+    has = np.zeros(n, np.uint8)
+    adj_n = np.zeros(n, np.uint8)
+    adj_i = np.full(n, -1, np.int64)
+    adj_v = np.zeros(n)
+    for t, s in zip(roots, seeds):
+        k = t._node
+        sv = float(s._array().reshape(-1)[0])
+        node = (s._node if s._tape is tape else -1) if s._rg else -1
+        if has[k]:
+            return None  # the same root twice: rare, let the Python path add the seeds
+        has[k], adj_n[k], adj_i[k], adj_v[k] = 1, node >= 0, node, sv
+    n0 = tape.n
+    need = n0 + _MAX_EMIT * len(reached) + 16
+    if tape.cap < need:
+        tape._resize(max(need, 2 * tape.cap))
+    arr = tape._arrays
+    cnt = np.array([n0, 0], np.int64)
+    wheres = np.zeros((_MAX_EMIT * len(reached) + 1, 2), np.int64)
+    bad = K.record_backward(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5][:n], cond, n - 1,
+                            reach, has, adj_n, adj_i, adj_v, cnt, wheres)
+    if bad >= 0:  # nothing appended counts: the entries past n0 are dropped
+        raise RuntimeError(errors.BACKWARD_TWICE)
+    tape.n = int(cnt[0])
+    for k in range(int(cnt[1])):
+        tape.par[int(wheres[k, 0])] = len(tape.params)
+        tape.params.append(int(wheres[k, 1]))
+
+    def grad_tensor(node, like):
+        if not has[node]:
+            return None
+        t = _new()
+        t._v, t._shape, t._dtype = float(adj_v[node]), tuple(like._shape), like._dtype
+        if adj_n[node]:
+            t._tape, t._node, t._rg = tape, int(adj_i[node]), True
+        else:
+            t._tape, t._rg = None, False
+        return t
+
+    if inputs is not None:
+        out = []
+        for t in inputs:
+            nodes = [k for k in _nodes_in(tape, t) if k < n and has[k]]
+            if len(nodes) > 1:
+                return None  # several entries of one leaf: the Python path adds them
+            out.append(grad_tensor(nodes[0], t) if nodes else None)
+        return out
+    found = {}
+    for node, leaf in tape.leaves.items():
+        if node < n:
+            g = grad_tensor(node, leaf)
+            if g is not None:
+                if id(leaf) in found:
+                    g = found[id(leaf)][1] + g
+                found[id(leaf)] = (leaf, g)
+    for node, ref in tape.retained.items():
+        t = ref()
+        if t is not None and node < n:
+            g = grad_tensor(node, t)
+            if g is not None:
+                found[id(t)] = (t, g)
+    return found
+
+
 def run_backward_graph(roots, seeds, inputs=None):
     """Like run_backward, with gradients as recorded tensors (create_graph=True).  Returns
     {id(tensor): (tensor, grad Tensor)} or, with `inputs`, a list of grad Tensors / None."""
     from . import _kernels as K
+    fast = _record_backward_fast(roots, seeds, inputs)
+    if fast is not None:
+        return fast
     adj = {}                      # (tape, node) -> Tensor
     direct, pending = [], set()
     for t, s in zip(roots, seeds):

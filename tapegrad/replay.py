@@ -93,7 +93,7 @@ def _output_node(tape, t):
     if t._tape is tape:
         return t._node
     if t._tape is None and id(t) in tape.input_ids:
-        return tape.leaf_of[id(t)]
+        return tape.leaf_of[id(t)][0]
     arr = np.asarray(t._array(), dtype=np.float64)  # does not depend on the inputs
     if arr.size == 1:
         return tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
@@ -103,7 +103,7 @@ def _output_node(tape, t):
 
 
 def _compile(tape, inputs, outputs, single):
-    in_nodes = [tape.leaf_of[id(x)] for x in inputs]
+    in_nodes = [tape.leaf_of[id(x)][0] for x in inputs]
     out_nodes = [_output_node(tape, o) for o in outputs]
     n = tape.n
     op = tape._arrays[0][:n].copy()

@@ -84,7 +84,7 @@ class Tape:
         self.sealed = False
         self.frozen = False
         self.leaves = {}        # node -> leaf Tensor (the graph keeps its leaves alive, as torch)
-        self.leaf_of = {}       # id(leaf Tensor) -> node
+        self.leaf_of = {}       # id(leaf Tensor) -> its leaf nodes here
         self.imports = {}       # node -> (older Tape, node there)
         self.import_of = {}     # (serial, node) -> node
         self.retained = {}      # node -> weakref to a non-leaf Tensor that called retain_grad()
@@ -154,19 +154,20 @@ class Tape:
         self.params.extend(int(v) for v in values)
 
     def leaf_node(self, t):
-        """The node of leaf tensor `t` on this tape (one `leaf` entry per leaf per tape)."""
+        """A `leaf` entry for leaf tensor `t`, holding its current value.  The tensor caches
+        (tape serial, node) so later uses on this tape skip this call; an in-place change of
+        the leaf clears that cache, so the next use records the new value in a new entry (the
+        gradients of all of a leaf's entries add up)."""
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
-        n = self.leaf_of.get(id(t))
-        if n is None:
-            v = t._v
-            if type(v) is float:
-                n = self.push(OP_LEAF, -1, -1, 0.0, v)
-            else:
-                n = self.push(OP_LEAF, -1, -1, 0.0, float(v.flat[0]) if v.size == 1 else 0.0,
-                              v.shape if v.size != 1 else None)
-            self.leaves[n] = t
-            self.leaf_of[id(t)] = n
+        v = t._v
+        if type(v) is float:
+            n = self.push(OP_LEAF, -1, -1, 0.0, v)
+        else:
+            n = self.push(OP_LEAF, -1, -1, 0.0, float(v.flat[0]) if v.size == 1 else 0.0,
+                          v.shape if v.size != 1 else None)
+        self.leaves[n] = t
+        self.leaf_of.setdefault(id(t), []).append(n)
         t._lserial = self.serial
         t._lnode = n
         return n

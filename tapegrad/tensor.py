@@ -203,6 +203,7 @@ class Tensor(metaclass=_TensorMeta):
         self._v = value._materialize() if type(value._v) is not float else value._v
         self._dtype = value._dtype
         self._shape = value._shape
+        self._lserial = 0  # a later use records the new value (tape.leaf_node)
 
     @staticmethod
     def _share(src, arr):
@@ -379,6 +380,7 @@ class Tensor(metaclass=_TensorMeta):
             self._v = float(arr.reshape(-1)[0]) if arr.size == 1 else float(arr.flat[0])
         else:
             self._v[...] = arr.astype(dt.np, copy=False)
+        self._lserial = 0  # a later use records the new value (tape.leaf_node)
         return self
 
     def _inplace(self, fn, other):

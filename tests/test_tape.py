@@ -218,3 +218,15 @@ def test_backward_lets_go_of_the_tape():
     del y
     gc.collect()
     assert ref() is None
+
+
+def test_leaf_changed_in_place_between_uses_on_one_tape():
+    x = tg.tensor(2.0, requires_grad=True)
+    y1 = x * x                        # saves x = 2
+    with tg.no_grad():
+        x.add_(1.0)                   # x = 3, same tape still open
+    y2 = x * x                        # saves x = 3
+    (y1 + y2).backward()
+    assert x.grad.item() == 2 * 2.0 + 2 * 3.0
+    (g,) = tg.autograd.grad(tg.tensor(1.0, requires_grad=True) * 0 + x * 1.0, [x])
+    assert g.item() == 1.0

@@ -26,10 +26,13 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
             for k in range(flat.size):
                 orig = flat[k]
                 flat[k] = orig + eps
+                x._lserial = 0  # changed in place: the next use records the new value
                 plus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
                 flat[k] = orig - eps
+                x._lserial = 0
                 minus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
                 flat[k] = orig
+                x._lserial = 0
                 for i in range(len(base)):
                     jac[i][j][:, k] = (plus[i] - minus[i]) / (2 * eps)
     return jac
