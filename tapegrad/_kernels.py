@@ -1083,6 +1083,33 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
 
 
 @njit(cache=True)
+def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, root_k, freed,
+               targets, tsizes, out):
+    """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
+    the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
+    Returns -1, or an entry whose saved buffers were freed."""
+    adj = np.zeros(vals.shape[0])
+    reach = np.zeros(op.shape[0], np.uint8)
+    for r in range(roots.shape[0]):
+        adj[:] = 0.0
+        reach[:] = 0
+        root = roots[r]
+        adj[off[root] + root_k[r]] = 1.0
+        reach[root] = 1
+        bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
+                    freed, OP_SAVES)
+        if bad >= 0:
+            return bad
+        j = 0
+        for i in range(targets.shape[0]):
+            t = targets[i]
+            for k in range(tsizes[i]):
+                out[r, j] = adj[off[t] + k] if (t >= 0 and reach[t] != 0) else 0.0
+                j += 1
+    return -1
+
+
+@njit(cache=True)
 def replay(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed):
     """General forward then reverse; -1 or a failed guard."""
     bad = forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals)

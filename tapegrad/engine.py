@@ -55,6 +55,47 @@ def _sweep_tape(tape, seeds):
     return r
 
 
+def jacobian_rows(outputs, inputs):
+    """The Jacobian of outputs w.r.t. inputs as one array (rows: output elements, columns:
+    input elements), from one Numba call sweeping once per row; None when the graph spans
+    several tapes or a leaf has several entries (the caller then uses autograd.grad)."""
+    tapes = {o._tape for o in outputs if o._tape is not None}
+    if len(tapes) != 1:
+        return None
+    tape = tapes.pop()
+    targets = []
+    for t in inputs:
+        nodes = _nodes_in(tape, t)
+        if len(nodes) > 1:
+            return None
+        targets.append(nodes[0] if nodes else -1)
+    roots, root_k = [], []
+    for o in outputs:
+        if o._tape is None:
+            return None
+        roots += [o._node] * o.numel()
+        root_k += list(range(o.numel()))
+    n = max(roots) + 1
+    op, ia, ib, cst, freed = tape.streams(n)
+    off, size, shp, nd, total = tape.layout(n)
+    vals = tape.values(n, off, total)
+    par, params = tape.param_arrays(n)
+    targets = np.array([t if t < n else -1 for t in targets], np.int64)
+    tsizes = np.array([t.numel() for t in inputs], np.int64)
+    out = np.zeros((len(roots), int(tsizes.sum())))
+    bad = _kernel_rows()(op, ia, ib, cst, par, params, off, size, shp, nd, vals,
+                         np.array(roots, np.int64), np.array(root_k, np.int64), freed, targets,
+                         tsizes, out)
+    if bad >= 0:
+        raise RuntimeError(errors.BACKWARD_TWICE)
+    return out
+
+
+def _kernel_rows():
+    from ._kernels import sweep_rows
+    return sweep_rows
+
+
 def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
     """Sweep from `roots` (tensors requiring grad) seeded with `seeds` (arrays/floats).
 

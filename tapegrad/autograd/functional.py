@@ -102,8 +102,13 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         xs = _prepare(xs, create_graph)
         outs = func(*xs)
         is_out, outs = _tuple(outs, "jacobian", "outputs of the user-provided function")
-        blocks = []
-        for o in outs:
+        fast = _jacobian_fast(outs, xs) if not create_graph and not strict else None
+        if fast is not None:
+            blocks = fast
+            outs = ()
+        else:
+            blocks = []
+        for o in outs:  # one autograd.grad per output element (the general path)
             rows = [[] for _ in xs]
             flat = o.reshape(-1)
             for k in range(o.numel()):
@@ -129,6 +134,36 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     if is_out:
         return tuple(b if is_in else b[0] for b in blocks)
     return blocks[0] if is_in else blocks[0][0]
+
+
+def _jacobian_fast(outs, xs):
+    """All rows from one Numba call (engine.jacobian_rows), split into torch's blocks."""
+    from ..engine import jacobian_rows
+    live = [o for o in outs if o.requires_grad]
+    if len(live) != len(outs):
+        return None
+    J = jacobian_rows(outs, xs)
+    if J is None:
+        return None
+    from ..tensor import _new
+    xinfo = [(x.numel(), tuple(x.shape), x.dtype) for x in xs]
+    rows = J.tolist()  # Python floats: one-element blocks are made without numpy
+    blocks, r = [], 0
+    for o in outs:
+        on, oshape = o.numel(), tuple(o.shape)
+        row, c = [], 0
+        for xn, xshape, xdt in xinfo:
+            if on == 1 and xn == 1 and xdt.is_floating_point:
+                t = _new()
+                t._v, t._dtype, t._shape, t._tape, t._rg = rows[r][c], xdt, oshape + xshape, None, False
+            else:
+                block = J[r:r + on, c:c + xn].astype(xdt.np)
+                t = Tensor._wrap(block.reshape(oshape + xshape), xdt)
+            row.append(t)
+            c += xn
+        blocks.append(tuple(row))
+        r += on
+    return blocks
 
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
