@@ -493,3 +493,123 @@ def _hashable(x):
         return True
     except TypeError:
         return False
+
+
+# ---- re-running a recorded program with tensor ops (for derivatives of a tape) -------------------
+def _eager_ns():
+    from . import where
+    from .engine import _either
+    ns = {name: _either(name) for name in ("exp", "log", "sqrt", "sin", "cos", "tanh",
+                                            "sigmoid", "sign")}
+    ns.update(where=lambda c, x, y: where(c, x, y) if isinstance(c, Tensor) else (x if c else y),
+              abs=abs)
+    return ns
+
+
+_EAGER_FWD = {}
+
+
+def _eager_fwd(code):
+    fn = _EAGER_FWD.get(code)
+    if fn is None:
+        fn = _EAGER_FWD[code] = eval("lambda a, b, c, cond: " + BY_CODE[code].fwd, _eager_ns())
+    return fn
+
+
+def run_eager(rec, inputs):
+    """Evaluate the recorded program `rec` on tensors `inputs` with ordinary (recorded) tensor
+    ops: a differentiable re-run, which is how a tape gets its own derivatives (Recorded.hvp)."""
+    from .tensor import strided_scatter, index_scatter, _strided_positions
+    p = rec.prog
+    op, ia, ib, cst, par, params = (p[k] for k in ("op", "ia", "ib", "cst", "par", "params"))
+    shapes = {int(k): tuple(v) for k, v in rec.meta["shapes"].items()}
+    input_of = {node: i for i, (node, _, _) in enumerate(rec.inputs)}
+    vals = {}
+    for e in range(len(rec)):
+        code = int(op[e])
+        kind = _KIND[code]
+        a, b = int(ia[e]), int(ib[e])
+        shape = shapes.get(e, ())
+        x = vals.get(a) if a >= 0 else float(cst[e])
+        y = vals.get(b) if b >= 0 else float(cst[e])
+        if kind == "leaf":
+            r = inputs[input_of[e]]
+        elif kind == "const":
+            o = rec.off[e]
+            r = Tensor._wrap(np.array(rec._vals0[o:o + rec.size[e]]).reshape(shape), _dtype(rec.meta["dtype"]))
+        elif kind in ("unary", "binary", "compare"):
+            r = _eager_fwd(code)(x, y, float(cst[e]), None)
+        elif kind == "where":
+            r = _eager_fwd(code)(x, y, float(cst[e]), vals[int(params[par[e]])] != 0.0)
+        elif kind == "reduce":
+            xs = tuple(x.shape)
+            dims = tuple(d for d in range(len(xs)) if params[par[e] + d] == 1 and xs[d] != 1)
+            r = (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * float(cst[e])
+        elif kind == "reshape":
+            r = x.reshape(shape)
+        elif kind == "stopgrad":
+            r = x.detach()
+        elif kind == "strided":
+            pos = _strided_positions(shape, params[par[e]:par[e] + 1 + len(shape)])
+            r = x.reshape(-1)[pos.tolist()].reshape(shape)
+        elif kind == "gather":
+            k = int(np.prod(shape))
+            r = x.reshape(-1)[params[par[e]:par[e] + k].tolist()].reshape(shape)
+        elif kind == "scatter":
+            xs = tuple(x.shape)
+            r = strided_scatter(x, shape, params[par[e]:par[e] + 1 + len(xs)].tolist())
+        elif kind == "scatter_idx":
+            r = index_scatter(x, shape, params[par[e]:par[e] + x.numel()].tolist())
+        elif kind == "matmul":
+            nb, m, k, n, bb = (int(v) for v in params[par[e]:par[e] + 5])
+            if bb:
+                r = x.reshape(nb, m, k) @ y.reshape(nb, k, n)
+            else:
+                r = x.reshape(nb * m, k) @ y.reshape(k, n)
+            r = r.reshape(shape)
+        elif kind == "guard":
+            if BY_CODE[code].name == "guard_bool":
+                seen = bool(x != 0.0)
+                ok = seen == (cst[e] != 0.0)
+            else:
+                o = rec.off[e]
+                expect = rec._vals0[o:o + rec.size[e]] if a in shapes else [cst[e]]
+                got = np.asarray(x.tolist(), dtype=np.float64).reshape(-1)
+                ok = bool(np.array_equal(got, np.asarray(expect, np.float64), equal_nan=True))
+            if not ok:
+                rec._check(e)
+            r = None
+        else:
+            raise NotImplementedError(f"run_eager: {BY_CODE[code].name}")
+        vals[e] = r
+    outs = tuple(vals[node] for node, _, _ in rec.outputs)
+    return outs[0] if rec.meta["single"] else outs
+
+
+def _hvp(self, inputs, v):
+    """(value, Hessian-vector product) of a one-output tape at `inputs` along `v` (each a
+    tuple with one entry per input, or bare for a one-input tape).  The first call records a
+    second tape, d/dx <grad f(x), v>, by re-running this one with create_graph=True; later
+    calls replay it."""
+    xs = inputs if isinstance(inputs, tuple) else (inputs,)
+    vs = v if isinstance(v, tuple) else (v,)
+    if len(xs) != len(self.inputs) or len(vs) != len(self.inputs):
+        raise TypeError(f"hvp: this tape takes {len(self.inputs)} inputs and as many vectors")
+    if getattr(self, "_hvp_tape", None) is None:
+        from .autograd import grad
+
+        def inner(*args):
+            k = len(self.inputs)
+            x, w = args[:k], args[k:]
+            f = run_eager(self, x)
+            gs = grad(f, x, create_graph=True, allow_unused=True, materialize_grads=True)
+            return sum((g * wi).sum() for g, wi in zip(gs, w))
+        examples = [Tensor._wrap(np.zeros(shape, dt.np), dt) for _, shape, dt in self.inputs]
+        self._hvp_tape = record(inner, *examples, *examples)
+    k = len(self.inputs)
+    value = self.forward(*xs)
+    grads = self._hvp_tape.grad(*xs, *vs, argnums=tuple(range(k)))
+    return value, (grads if isinstance(inputs, tuple) else grads[0])
+
+
+Recorded.hvp = _hvp

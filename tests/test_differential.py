@@ -48,6 +48,8 @@ KNOWN_BUGS = {
     "empty_tensors": True,        # test_backward_through_empty_tensor
     "backward_inputs": True,      # test_backward_inputs_non_leaf_and_no_grad
     "neg_zero_grad": True,        # test_negative_zero_gradient
+    "matmul_dtype_messages": True,  # test_matmul_mixed_dtype_messages
+    "numpy_warnings": True,       # test_no_numpy_warnings_on_float32_overflow
     "grad_check_order": True,     # test_grad_checks_outputs_before_inputs
     "retained_with_inputs": True,  # test_retained_grad_filled_with_inputs_and_autograd_grad
     "torch_partial_failure": True,  # test_failed_calls_leave_no_trace
@@ -275,7 +277,8 @@ class Builder:
         return self.draw(st.sampled_from(seq))
 
     def coin(self, p_true=0.5):
-        return self.draw(st.integers(0, 99)) < 100 * p_true
+        k = round(10 * p_true)
+        return self.draw(st.sampled_from([False] * (10 - k) + [True] * k))
 
     def val(self, name):
         return self.ns[name]
@@ -551,7 +554,12 @@ def scalar_programs(draw, corner=False):
                                                                       "mixed"]))]
     for _ in range(draw(st.integers(1, 4))):
         value = draw(CORNER_VALUES if corner else SCALAR_VALUES)
-        b.leaf(value if b.coin(0.6) else [value], b.dtype(), b.coin(0.75))
+        dtype = b.dtype()
+        if dtype == "float32" and abs(value) > F32_MAX and KNOWN_BUGS["numpy_warnings"]:
+            continue  # tapegrad warns "overflow encountered in cast" where torch is silent
+        b.leaf(value if b.coin(0.6) else [value], dtype, b.coin(0.75))
+    if not b.names:
+        b.leaf(0.0, b.dtype(), True)
     for _ in range(draw(st.integers(1, 12 if corner else 30))):
         b.step(SCALAR_STEPS)
     b.finish()
@@ -805,7 +813,10 @@ def gen_matmul(b):
     dt = str(b.val(a).dtype).rsplit(".", 1)[-1]
     rhs = b.pick(lambda v: tuple(v.shape) == sb and v.dtype == b.val(a).dtype)
     if rhs is None or b.coin(0.3):
-        rhs = b.nd_leaf(sb, dtype=dt if b.coin(0.9) else None)
+        other = dt if b.coin(0.9) else None
+        if KNOWN_BUGS["matmul_dtype_messages"] and (len(sa), len(sb)) not in ((2, 2), (3, 2), (1, 2)):
+            other = dt   # torch words the dtype error differently for dot, mv, bmm
+        rhs = b.nd_leaf(sb, dtype=other)
     spellings = ["{a} @ {b}", "m.matmul({a}, {b})", "{a}.matmul({b})"]
     spellings += {(1, 1): ["{a}.dot({b})", "m.dot({a}, {b})"], (2, 1): ["{a}.mv({b})"],
                   (2, 2): ["{a}.mm({b})", "m.mm({a}, {b})"],
@@ -943,8 +954,15 @@ def act_op(b):
     b.add(_session_op(b))
 
 
+def _root(b):
+    """Mostly a tensor that requires grad (the others only raise)."""
+    if b.coin(0.8):
+        return b.pick(lambda v: v.requires_grad) or b.pick()
+    return b.pick()
+
+
 def act_backward(b):
-    root = b.pick()
+    root = _root(b)
     v = b.val(root)
     args = []
     if v.numel() != 1 or b.coin(0.2):
@@ -967,7 +985,7 @@ def act_backward(b):
 
 
 def act_grad(b):
-    roots = _subset(b, b.names) if b.coin(0.2) else [b.pick()]
+    roots = _subset(b, b.names) if b.coin(0.2) else [_root(b)]
     if KNOWN_BUGS["retained_with_inputs"] and _retained_under(b, roots):
         return   # torch fills retained tensors' .grad in autograd.grad too, tapegrad does not
     pool = b.names
@@ -991,7 +1009,7 @@ def act_grad(b):
 
 
 def act_retain_grad(b):
-    _run(b, f"{b.pick()}.retain_grad()")
+    _run(b, f"{_root(b)}.retain_grad()")
 
 
 def act_no_grad(b):
@@ -1040,7 +1058,7 @@ def sessions(draw):
     b.dtypes = [draw(st.sampled_from(["float64", "float32"]))]
     for _ in range(draw(st.integers(1, 3))):
         shape = draw(st.sampled_from([(), (), (2,)]))
-        b.nd_leaf(shape, rg=b.coin(0.8))
+        b.nd_leaf(shape, rg=b.coin(0.9))
     for _ in range(draw(st.integers(0, 4))):
         act_op(b)
     acts = [g for w, g in ACTIONS for _ in range(w)]
@@ -1113,3 +1131,293 @@ def test_reprs(prog, opts):
     finally:
         tapegrad.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
+
+
+# ================================================================================================
+# Known discrepancies: minimal reproducers (strict xfail: they flip when fixed)
+# ================================================================================================
+def outcome(fn, m):
+    """fn(m) -> list of results; each shown as its repr (tensors also with grad_fn name and
+    is_leaf), plus the warnings raised; or the exception raised."""
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        try:
+            out = []
+            for x in fn(m):
+                if is_tensor(x):
+                    fn_ = x.grad_fn
+                    out.append((norm(repr(x)), tuple(x.shape), x.is_leaf, x.retains_grad,
+                                None if fn_ is None else type(fn_).__name__))
+                else:
+                    out.append(norm(repr(x)))
+        except Exception as e:  # noqa: BLE001
+            out = ("raises", type(e).__name__, norm(e))
+    return out, _warnings(ws)
+
+
+def like_torch(fn):
+    tg, tt = outcome(fn, tapegrad), outcome(fn, torch)
+    assert tg == tt, f"\ntapegrad: {tg}\ntorch:    {tt}"
+
+
+def each_like_torch(setup, exprs):
+    """Every expression separately, so one failure does not hide the others."""
+    def fn(m):
+        ns = dict(NS, m=m)
+        exec(setup, ns)
+        out = []
+        for e in exprs:
+            try:
+                r = eval(e, ns)
+                out.append((e, type(r.grad_fn).__name__ if r.grad_fn is not None else None,
+                            tuple(r.shape), r.is_leaf))
+            except Exception as ex:  # noqa: BLE001
+                out.append((e, type(ex).__name__, norm(ex)))
+        return out
+    like_torch(fn)
+
+
+def xfail(reason):
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+@xfail("relu(nan) is 0 and relu(-0.0) is +0.0 (torch keeps the input); relu'(nan) is 0 (torch 1)")
+def test_relu_of_nan_and_negative_zero():
+    def fn(m):
+        x = m.tensor([math.nan, -0.0, 1.0], dtype=m.float64, requires_grad=True)
+        y = x.relu()
+        y.backward(m.ones(3, dtype=m.float64))
+        s = m.tensor(math.nan, requires_grad=True)
+        t = s.relu()
+        t.backward()
+        return [y, x.grad, t, s.grad, m.tensor(-0.0).relu()]
+    like_torch(fn)
+
+
+@xfail("abs'(nan) is nan (torch: sgn(nan) = 0, so the gradient is 0)")
+def test_abs_grad_at_nan():
+    def fn(m):
+        x = m.tensor(math.nan, requires_grad=True)
+        x.abs().backward()
+        y = m.tensor([math.nan, 1.0], requires_grad=True)
+        y.abs().sum().backward()
+        return [x.grad, y.grad]
+    like_torch(fn)
+
+
+@xfail("d(a/b)/db = -g*a/(b*b) overflows/underflows where torch's -g*(a/b)/b does not")
+def test_div_grad_of_divisor_overflows():
+    def fn(m):
+        a = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
+        b = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
+        (a / b).sum().backward()
+        return [b.grad]
+    like_torch(fn)
+
+
+@xfail("float32 one-element tensors compute in double: no float32 overflow/underflow, so "
+       "later results differ (inf*0, log(exp(100)), 1e-30*1e-30*1e30)")
+def test_float32_scalar_overflow():
+    def fn(m):
+        big = m.tensor(1e30, requires_grad=True)
+        small = m.tensor(1e-30)
+        return [big * big * 0, m.tensor(100.0).exp().log(), small * small * 1e30,
+                (big * big) / (big * big)]
+    like_torch(fn)
+
+
+@xfail("0-d tensors: t(), [None], [...], transpose, permute, expand and indexing go through "
+       "np.ascontiguousarray, which makes them 1-d")
+def test_zero_dim_view_ops():
+    each_like_torch("x = m.tensor(2.0, requires_grad=True)",
+                    ["x.t()", "x[None]", "x[...]", "x.transpose(0, -1)", "x.permute(())",
+                     "x.expand(())", "x.expand(3)", "x[None, ..., None]"])
+
+
+@xfail("x.T of a 1-d tensor returns x itself (torch: PermuteBackward0, with a UserWarning)")
+def test_T_of_1d():
+    like_torch(lambda m: [m.tensor([1.0, 2.0], requires_grad=True).T])
+
+
+@xfail("indexing with a 0-d integer tensor gathers (IndexBackward0); torch selects")
+def test_index_with_0d_long_tensor():
+    each_like_torch("x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)",
+                    ["x[m.tensor(1)]", "x[m.tensor(-1)]"])
+
+
+@xfail("sum(dim=()) is SumBackward0 and ignores keepdim; torch: SumBackward1, keepdim kept")
+def test_sum_over_empty_dim_tuple():
+    each_like_torch("x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)",
+                    ["x.sum(dim=())", "x.sum(dim=(), keepdim=True)", "x.mean(dim=(), keepdim=True)"])
+
+
+@xfail("backward/grad with inputs sweeps, checks and frees every node reachable from the "
+       "roots; torch runs only the nodes leading to inputs")
+def test_grad_with_inputs_sweeps_only_needed_nodes():
+    def freed_side_branch(m):
+        a = m.tensor(1.0, requires_grad=True)
+        b = m.tensor(2.0, requires_grad=True)
+        z = b.exp()
+        y = a.exp() + z
+        ga = m.autograd.grad(y, [a])
+        z.backward()      # z's ExpBackward did not run in grad(): torch can still backward
+        return [ga[0], b.grad]
+
+    def freed_below_input(m):
+        x = m.tensor(1.5, requires_grad=True)
+        y = x * x
+        z = y * y
+        y.backward()      # frees y's MulBackward
+        return list(m.autograd.grad(z, [y]))   # needs only z's node
+    like_torch(freed_side_branch)
+    like_torch(freed_below_input)
+
+
+@xfail("a one-element operand that needs no grad is recorded as a Python number: grad_fn is "
+       "RsubBackward1 / PowBackward0 / PowBackward2 (torch: SubBackward0, PowBackward1)")
+def test_grad_fn_name_with_one_element_constant_tensor():
+    each_like_torch("x = m.tensor(2.0, requires_grad=True)\nc = m.tensor(3.0)\n"
+                    "d = m.tensor([3.0])\nv = m.tensor([1.0, 2.0], requires_grad=True)",
+                    ["c - x", "c ** x", "x ** c", "d - x", "v ** c", "c - v"])
+
+
+@xfail("basic indexing names grad_fn by the kinds of index present; torch names the last "
+       "view it applied (AliasBackward0 when none)")
+def test_basic_index_grad_fn_name():
+    each_like_torch("x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)",
+                    ["x[...]", "x[:, :]", "x[:, None]", "x[0, None]", "x[0, 1:]", "x[1:, None]",
+                     "x[None, 1:, 0]"])
+
+
+@xfail("backward through an empty boolean-mask selection raises IndexError in the sweep")
+def test_backward_through_empty_tensor():
+    def fn(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x[m.tensor([False, False])]
+        y.backward(m.tensor([]))
+        return [y, x.grad]
+    like_torch(fn)
+
+
+@xfail("backward(inputs=...) does not retain_grad() its inputs: torch makes a non-leaf input "
+       "retain (no warning on .grad) and rejects an input that needs no grad")
+def test_backward_inputs_non_leaf_and_no_grad():
+    def non_leaf(m):
+        x = m.tensor(1.5, requires_grad=True)
+        y = x * x
+        (y * y).backward(inputs=[y])
+        return [y.grad, y.retains_grad]
+
+    def no_grad_input(m):
+        x = m.tensor(1.5, requires_grad=True)
+        c = m.tensor(1.0)
+        (x * 3).backward(inputs=[c])
+        return [c.grad]
+    like_torch(non_leaf)
+    like_torch(no_grad_input)
+
+
+@xfail("gradients are added into a zeroed arena, so a -0.0 gradient arrives as +0.0")
+def test_negative_zero_gradient():
+    def fn(m):
+        x = m.tensor([0.0, 1.0], requires_grad=True)
+        (-x).backward(m.tensor([0.0, 1.0]))
+        s = m.tensor(1.0, requires_grad=True)
+        (s * -0.0).backward()
+        return [x.grad, s.grad]
+    like_torch(fn)
+
+
+@xfail("autograd.grad checks inputs before outputs: wrong message when neither needs grad")
+def test_grad_checks_outputs_before_inputs():
+    def fn(m):
+        c = m.tensor(1.0)
+        return list(m.autograd.grad(c * 2, [c]))
+    like_torch(fn)
+
+
+@xfail("retained tensors get no .grad from autograd.grad or backward(inputs=...); torch fills "
+       "those its run reaches")
+def test_retained_grad_filled_with_inputs_and_autograd_grad():
+    def via_grad(m):
+        x = m.tensor(1.5, requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        m.autograd.grad(y * y, [x])
+        return [y.grad]
+
+    def via_inputs(m):
+        x = m.tensor(1.5, requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        (y * y).backward(inputs=[x])
+        return [y.grad, x.grad]
+    like_torch(via_grad)
+    like_torch(via_inputs)
+
+
+@xfail("a failing call changes nothing (design.md: failure atomicity), torch keeps what it "
+       "did before failing: retained .grad filled, graph freed before the unused-input check")
+def test_failed_calls_leave_no_trace():
+    def retained_then_fail(m):
+        x = m.tensor(1.5, requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        y.backward()
+        try:
+            y.backward()
+        except RuntimeError:
+            pass
+        return [y.grad, x.grad]
+
+    def unused_then_backward(m):
+        x = m.tensor(1.5, requires_grad=True)
+        u = m.tensor(1.0, requires_grad=True)
+        y = x * x
+        try:
+            m.autograd.grad(y, [x, u])
+        except RuntimeError:
+            pass
+        y.backward()
+        return [x.grad]
+    like_torch(retained_then_fail)
+    like_torch(unused_then_backward)
+
+
+@xfail("numpy warnings leak: casts to float32 that overflow, mean of an empty tensor")
+def test_no_numpy_warnings_on_float32_overflow():
+    def fn(m):
+        x = m.tensor(1.0, requires_grad=True)
+        (x * 1e300).backward()
+        big = m.tensor(1e30)
+        return [m.tensor(1e200, dtype=m.float32), x.grad, big * big,
+                m.tensor([1e300], dtype=m.float64).float(), m.tensor([1.0])[:0].mean()]
+    like_torch(fn)
+
+
+@xfail("dot / mv / bmm of mixed dtypes raise mm's message; torch words each differently")
+def test_matmul_mixed_dtype_messages():
+    each_like_torch("f = m.ones(3, requires_grad=True)\nF = m.ones(2, 3, requires_grad=True)\n"
+                    "B = m.ones(2, 2, 3, requires_grad=True)",
+                    ["f @ m.ones(3, dtype=m.float64)", "F @ m.ones(3, dtype=m.float64)",
+                     "B @ m.ones(2, 3, 2, dtype=m.float64)"])
+
+
+@xfail("not implemented yet: matmul with broadcast batch dimensions")
+def test_matmul_broadcast_batch():
+    each_like_torch("a = m.ones(2, 3, requires_grad=True)\nb = m.ones(4, 3, 2)\n"
+                    "c = m.ones(3, requires_grad=True)",
+                    ["a @ b", "c @ b", "m.ones(1, 2, 3) @ b.transpose(1, 2)"])
+
+
+@xfail("not implemented yet (design.md): version counters; backward through a saved tensor "
+       "modified in place uses the old value instead of raising")
+def test_inplace_modified_saved_tensor():
+    def fn(m):
+        x = m.tensor(2.0, requires_grad=True)
+        y = x * x
+        with m.no_grad():
+            x.mul_(3)
+        y.backward()
+        return [x.grad]
+    like_torch(fn)
