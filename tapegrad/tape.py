@@ -20,6 +20,7 @@ without backward holds at most two tapes.  Tapes are freed by reference counting
 tensors they produced (and newer tapes importing from them) refer to them.
 """
 import itertools
+import math
 import threading
 import weakref
 
@@ -248,10 +249,10 @@ class Tape:
             return _const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0), n
         size = np.ones(n, np.int64)
         nd = np.zeros(n, np.int64)
-        shp = np.ones((n, 8), np.int64) if self.shape else np.ones((1, 1), np.int64)
+        shp = np.ones((n, 8), np.int64)
         for node, s in self.shape.items():
             if node < n:
-                size[node] = int(np.prod(s))
+                size[node] = math.prod(s)
                 nd[node] = len(s)
                 shp[node, :len(s)] = s
         if self.shape:
