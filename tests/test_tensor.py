@@ -1,0 +1,126 @@
+"""Tensor creation, dtypes, promotion, attributes and conversions, against torch when it is
+installed (one lambda run with both modules) and against fixed expectations otherwise."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+CREATE = {
+    "tensor_float": lambda m: m.tensor([1.0, 2.0]),
+    "tensor_int": lambda m: m.tensor([[1, 2], [3, 4]]),
+    "tensor_bool": lambda m: m.tensor([True, False]),
+    "tensor_mixed": lambda m: m.tensor([1, 2.5]),
+    "tensor_0d": lambda m: m.tensor(3.5),
+    "tensor_f64": lambda m: m.tensor([1, 2], dtype=m.float64),
+    "legacy_list": lambda m: m.Tensor([16]),
+    "legacy_size": lambda m: m.Tensor(2, 3).zero_(),
+    "zeros": lambda m: m.zeros(2, 3),
+    "zeros_tuple": lambda m: m.zeros((2, 3), dtype=m.int64),
+    "ones": lambda m: m.ones(3, dtype=m.float64),
+    "full": lambda m: m.full((2, 2), 7.0),
+    "full_int": lambda m: m.full((2,), 7),
+    "empty_shape": lambda m: m.empty(2, 0),
+    "arange": lambda m: m.arange(5),
+    "arange_float": lambda m: m.arange(0, 1, 0.25),
+    "linspace": lambda m: m.linspace(0, 1, 5),
+    "eye": lambda m: m.eye(3),
+    "eye_rect": lambda m: m.eye(2, 3, dtype=m.float64),
+    "zeros_like": lambda m: m.zeros_like(m.ones(2, dtype=m.int64)),
+    "ones_like": lambda m: m.ones_like(m.zeros(2, 2)),
+    "full_like": lambda m: m.full_like(m.zeros(3), 2.5),
+    "as_tensor": lambda m: m.as_tensor([1.0, 2.0], dtype=m.float64),
+    "from_numpy": lambda m: m.from_numpy(np.arange(4, dtype=np.int64).reshape(2, 2)),
+    "float": lambda m: m.tensor([1, 2]).float(),
+    "double": lambda m: m.tensor([1, 2]).double(),
+    "long": lambda m: m.tensor([1.7, -2.2]).long(),
+    "to": lambda m: m.ones(2).to(m.float64),
+    "bool_sum": lambda m: m.tensor([True, True, False]).sum(),
+    "int_mean_dim": lambda m: m.tensor([[1.0, 2.0]]).mean(1),
+    "promote_int_float": lambda m: m.tensor([1, 2]) * 2.5,
+    "promote_f32_f64": lambda m: m.ones(2) + m.ones(2, dtype=m.float64),
+    "promote_0d": lambda m: m.ones(2) * m.tensor(2.0, dtype=m.float64),
+    "promote_int_0d_float": lambda m: m.tensor([1, 2]) * m.tensor(2.5, dtype=m.float64),
+    "true_div": lambda m: m.tensor([1, 2]) / 2,
+    "compare": lambda m: m.tensor([1.0, 2.0]) > 1.5,
+    "T": lambda m: m.arange(6).reshape(2, 3).T,
+}
+
+
+def _describe(t):
+    return (tuple(t.shape), str(t.dtype).split(".")[-1], t.tolist(), t.requires_grad, t.is_leaf,
+            t.dim(), t.numel())
+
+
+@pytest.mark.parametrize("name", sorted(CREATE))
+def test_creation_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    a, b = CREATE[name](tg), CREATE[name](torch)
+    assert _describe(a) == _describe(b)
+    assert repr(a) == repr(b).replace("torch.", "tapegrad.")
+
+
+def test_creation_without_torch():
+    assert tg.tensor([1, 2]).dtype is tg.int64
+    assert tg.tensor([1.0]).dtype is tg.float32
+    assert tg.tensor(True).dtype is tg.bool
+    assert tg.Tensor([16]).tolist() == [16.0] and tg.Tensor([16]).dtype is tg.float32
+    assert tg.zeros(2, 3).shape == tg.Size([2, 3]) and repr(tg.zeros(2, 3).shape) == "tapegrad.Size([2, 3])"
+    assert tg.arange(3).tolist() == [0, 1, 2] and tg.arange(3).dtype is tg.int64
+    assert tg.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert tg.linspace(0, 1, 3).tolist() == [0.0, 0.5, 1.0]
+    assert repr(tg.float64) == "tapegrad.float64"
+    x = tg.ones(2, 3)
+    assert x.size() == (2, 3) and x.size(1) == 3 and x.ndim == 2 and x.T.shape == (3, 2)
+
+
+def test_default_dtype():
+    assert tg.get_default_dtype() is tg.float32
+    try:
+        tg.set_default_dtype(tg.float64)
+        assert tg.tensor([1.0]).dtype is tg.float64 and tg.zeros(1).dtype is tg.float64
+        assert repr(tg.tensor([1.0])) == "tensor([1.])"
+        assert repr(tg.tensor([1.0], dtype=tg.float32)) == "tensor([1.], dtype=tapegrad.float32)"
+        x = tg.tensor(0.1, requires_grad=True)
+        (x * 3).backward()
+        assert x.grad.dtype is tg.float64
+    finally:
+        tg.set_default_dtype(tg.float32)
+    assert tg.tensor([1.0]).dtype is tg.float32
+
+
+def test_manual_seed_is_reproducible():
+    tg.manual_seed(10000)
+    a = tg.randn(2, 2)
+    tg.manual_seed(10000)
+    assert tg.randn(2, 2).tolist() == a.tolist()
+    r = tg.rand(1000)
+    assert r.dtype is tg.float32 and bool((r.numpy() >= 0).all()) and bool((r.numpy() < 1).all())
+
+
+def test_from_numpy_shares_memory():
+    a = np.zeros(3)
+    t = tg.from_numpy(a)
+    t.fill_(2.0)
+    assert a.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_data_shares_storage_and_setter():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    d = x.data
+    assert not d.requires_grad and d.is_leaf
+    d.zero_()
+    assert x.tolist() == [0.0, 0.0] and x.requires_grad
+    x.data = tg.tensor([5.0, 6.0])
+    assert x.tolist() == [5.0, 6.0] and x.requires_grad
+
+
+def test_module_level_functions():
+    x = tg.tensor([0.5, 1.0])
+    for name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg"):
+        np.testing.assert_allclose(getattr(tg, name)(x).numpy(), getattr(x, name)().numpy())
+    assert tg.add(x, 1.0).tolist() == [1.5, 2.0] and tg.mul(x, x).tolist() == [0.25, 1.0]
+    assert tg.pow(x, 2).tolist() == [0.25, 1.0] and tg.pow(2.0, tg.tensor([1.0])).tolist() == [2.0]
+    assert tg.sum(x).item() == 1.5 and tg.mean(x).item() == 0.75
+    assert tg.reshape(x, (2, 1)).shape == (2, 1) and tg.transpose(tg.ones(2, 3), 0, 1).shape == (3, 2)
+    assert tg.matmul(tg.ones(2, 3), tg.ones(3)).tolist() == [3.0, 3.0]
+    assert tg.is_tensor(x) and not tg.is_tensor(1.0) and tg.numel(x) == 2
