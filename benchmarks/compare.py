@@ -30,6 +30,8 @@ interpreters: `import tapegrad`, and the first backward with a warm Numba cache 
 with a cold one (NUMBA_CACHE_DIR set to an empty directory: full compile).  A small n-d
 workload (MLP 2-16-16-1, tanh, batch 32, one SGD step) is timed the same way.
 
+Record/replay (tapegrad.record) has its own report: compare_replay.py.
+
 torch runs on one thread (workloads.TORCH_THREADS), as tapegrad does.  Without torch the torch
 columns are left out.  Always exits 0: this is a report, not a test.
 """
@@ -68,15 +70,10 @@ def time_mlp(libs, steps, reps):
     state = {name: W.mlp(mod) for name, mod in libs.items()}
     for name, p in state.items():
         W.mlp_step(libs[name], *p)                       # warm-up
-    best = dict.fromkeys(libs, math.inf)
-    losses = {}
-    for rep in range(reps):
-        for name in (list(libs) if rep % 2 == 0 else list(libs)[::-1]):
-            t = time.perf_counter()
-            for _ in range(steps):
-                losses[name] = W.mlp_step(libs[name], *state[name])
-            best[name] = min(best[name], (time.perf_counter() - t) / steps * 1e6)
-    return {name: (best[name], losses[name]) for name in libs}
+    best, losses = W.interleaved(
+        {name: (lambda name=name: W.mlp_step(libs[name], *state[name])) for name in libs},
+        reps, number=steps)
+    return {name: (best[name] * 1e6, losses[name]) for name in libs}
 
 
 def ratio(torch_value, tapegrad_value):

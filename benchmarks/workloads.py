@@ -50,10 +50,14 @@ def recurrence(mod, n):
     """Record y_{i+1} = y_i * 0.999 + sin(x) * 0.001 on 0-d tensors: 4 ops per step.
     Returns (x, y); only y (and x) keep the graph alive."""
     x = mod.tensor(X0, requires_grad=True)
-    y = mod.tensor(1.0)
+    return x, recurrence_steps(x, mod.tensor(1.0), n)
+
+
+def recurrence_steps(x, y, n):
+    """n steps of y = y * 0.999 + x.sin() * 0.001 from y; returns the last y."""
     for _ in range(n):
         y = y * DECAY + x.sin() * GAIN
-    return x, y
+    return y
 
 
 def exact_grad(n):
@@ -197,15 +201,262 @@ def mlp(mod, batch=32, sizes=(2, 16, 16, 1), seed=0):
     return params, mod.tensor(X), mod.tensor(Y)
 
 
-def mlp_step(mod, params, X, Y, lr=0.05):
-    """Forward, mean squared error, backward and the no_grad SGD update; returns the loss."""
+def mlp_loss(params, X, Y):
+    """Mean squared error of the tanh MLP with weights and biases `params` (w1, b1, w2, ...)."""
     h = X
     for i in range(0, len(params) - 2, 2):
         h = (h @ params[i] + params[i + 1]).tanh()
-    loss = ((h @ params[-2] + params[-1] - Y) ** 2).mean()
+    return ((h @ params[-2] + params[-1] - Y) ** 2).mean()
+
+
+def mlp_step(mod, params, X, Y, lr=0.05):
+    """Forward, mean squared error, backward and the no_grad SGD update; returns the loss."""
+    loss = mlp_loss(params, X, Y)
     loss.backward()
     with mod.no_grad():
         for p in params:
             p -= lr * p.grad
             p.grad = None
     return loss.item()
+
+
+# -- record/replay (compare_replay.py, benchmarks/bench_replay.py) ------------------------------
+REPLAY_SIZES = (10_000, 100_000)   # recurrence steps for the replay figures
+ROSEN_N, ROSEN_POINTS = 1_000, 100  # Rosenbrock leaves, gradients wanted (at different points)
+BATCH_N, BATCH_B = 100, 2_000       # batch replay: Rosenbrock leaves, points per batch
+JAX_START_TIMEOUT, JAX_COMPILE_TIMEOUT = 120.0, 120.0   # seconds: import jax; first call
+
+
+def recurrence_of(x, n):
+    """The recurrence as a function of x alone (what `record` sees: x is its only input).
+    y starts as the number 1.0: its first product is a constant, as in `recurrence`."""
+    return recurrence_steps(x, 1.0, n)
+
+
+def record_recurrence(mod, n):
+    """The n-step recurrence recorded once on a float64 0-d input: 4 n entries."""
+    return mod.record(recurrence_of, mod.tensor(X0, dtype=mod.float64), n)
+
+
+def record_one_op(mod):
+    """A 1-entry tape (x.sin()): what a replay costs besides its entries."""
+    return mod.record(lambda x: x.sin(), mod.tensor(X0, dtype=mod.float64))
+
+
+def rosenbrock(xs):
+    """sum_{i<n-1} (1 - x_i)**2 + 100 (x_{i+1} - x_i**2)**2 as a Python loop over the scalar
+    elements xs[i]: a sequence of 0-d tensors (tapegrad, torch) or a jax vector inside jit.
+    8 recorded ops per i."""
+    s = (1 - xs[0]) ** 2 + 100 * (xs[1] - xs[0] ** 2) ** 2
+    for i in range(1, len(xs) - 1):
+        s = s + (1 - xs[i]) ** 2 + 100 * (xs[i + 1] - xs[i] ** 2) ** 2
+    return s
+
+
+def _rosenbrock_of(*xs):
+    return rosenbrock(xs)
+
+
+def rosenbrock_grad_np(P):
+    """The exact gradient, vectorized numpy, at the points P (k, n): the reference."""
+    P = np.asarray(P, np.float64)
+    G = np.zeros_like(P)
+    a, b = P[..., :-1], P[..., 1:]
+    G[..., :-1] = -2 * (1 - a) - 400 * a * (b - a ** 2)
+    G[..., 1:] += 200 * (b - a ** 2)
+    return G
+
+
+def rosenbrock_points(n=ROSEN_N, k=ROSEN_POINTS, seed=0):
+    """k random points in [-1.5, 1.5]^n, float64 (k, n); the same for every library."""
+    return np.random.default_rng(seed).uniform(-1.5, 1.5, (k, n))
+
+
+def record_rosenbrock(mod, point):
+    """Rosenbrock recorded at `point` with one float64 0-d input per coordinate."""
+    return mod.record(_rosenbrock_of, *[mod.tensor(v, dtype=mod.float64) for v in point.tolist()])
+
+
+def replay_rosenbrock(tape, P):
+    """(values (k,), gradients (k, n)) by one `value_and_grad` replay per point (floats in)."""
+    values, grads = np.empty(len(P)), np.empty(P.shape)
+    for k, p in enumerate(P.tolist()):
+        values[k], grads[k] = tape.value_and_grad(*p)
+    return values, grads
+
+
+def record_and_replay_rosenbrock(mod, P):
+    """What a user of record/replay pays for k gradients: record at P[0], then k replays."""
+    return replay_rosenbrock(record_rosenbrock(mod, P[0]), P)
+
+
+def eager_rosenbrock(mod, P):
+    """(values, gradients) by eager forward + backward at each point (fresh leaves each time)."""
+    values, grads = np.empty(len(P)), np.empty(P.shape)
+    for k, p in enumerate(P.tolist()):
+        xs = [mod.tensor(v, dtype=mod.float64, requires_grad=True) for v in p]
+        f = rosenbrock(xs)
+        f.backward()
+        values[k], grads[k] = f.item(), [x.grad.item() for x in xs]
+    return values, grads
+
+
+def jax_rosenbrock_worker():
+    """Run in a subprocess by `JaxRosenbrock`: jax.jit(jax.value_and_grad(rosenbrock)) on a
+    float64 vector.  Replies one JSON line per command read from stdin."""
+    n, k, seed = (int(a) for a in sys.argv[1:4])
+    import json
+
+    def reply(**kw):
+        print(json.dumps(kw), flush=True)
+
+    t = time.perf_counter()
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    reply(version=jax.__version__, import_s=time.perf_counter() - t)
+    P = rosenbrock_points(n, k, seed)
+    f = jax.jit(jax.value_and_grad(rosenbrock))
+
+    def run():
+        values, grads = np.empty(len(P)), np.empty(P.shape)
+        for i, p in enumerate(P):
+            values[i], grads[i] = f(p)          # converting to numpy waits for the result
+        return values, grads
+
+    t = time.perf_counter()
+    jax.block_until_ready(f(P[0]))
+    reply(first_s=time.perf_counter() - t)    # trace + lower + XLA compile + one call
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd[0] == "run":                     # k gradients, as the other libraries do
+            t = time.perf_counter()
+            run()
+            reply(seconds=time.perf_counter() - t)
+        elif cmd[0] == "save":                  # the gradients, for the comparison
+            values, grads = run()
+            np.savez(cmd[1], values=values, grads=grads)
+            reply(saved=cmd[1])
+        else:
+            break
+
+
+class JaxRosenbrock:
+    """The jax side of the Rosenbrock benchmark, in a subprocess so that its compile can be
+    capped (`JAX_COMPILE_TIMEOUT`).  The parent waits while the worker runs, so passes of the
+    other libraries and `run()` here can be interleaved on the same machine load.
+    `status` is "ok", "not importable", "did not finish" (compile over the cap) or "failed"."""
+
+    def __init__(self, n=ROSEN_N, k=ROSEN_POINTS, seed=0, compile_timeout=JAX_COMPILE_TIMEOUT):
+        self.version = self.import_s = self.first_s = None
+        self.proc = None
+        self.error = ""
+        if importlib.util.find_spec("jax") is None:
+            self.status = "not importable"
+            return
+        env = dict(os.environ)
+        here = os.path.dirname(os.path.abspath(__file__))
+        src = os.path.dirname(os.path.dirname(tapegrad.__file__))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, src, env.get("PYTHONPATH")]))
+        self._err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "import workloads; workloads.jax_rosenbrock_worker()",
+             str(n), str(k), str(seed)], env=env, text=True, bufsize=1,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err)
+        try:
+            r = self._reply(JAX_START_TIMEOUT)
+            self.version, self.import_s = r["version"], r["import_s"]
+            self.first_s = self._reply(compile_timeout)["first_s"]
+            self.status = "ok"
+        except TimeoutError:
+            self.status = "did not finish"
+            self.close()
+        except Exception as e:              # noqa: BLE001  (reported, not raised)
+            self.status = "failed"
+            self._err.seek(0)
+            self.error = f"{e!r}; stderr: {self._err.read()[-2000:]}"
+            self.close()
+
+    def _reply(self, timeout):
+        import json
+        import select
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            raise TimeoutError
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"jax worker exited with {self.proc.wait()}")
+        return json.loads(line)
+
+    def _ask(self, cmd):
+        self.proc.stdin.write(cmd + "\n")
+        return self._reply(None)
+
+    def run(self):
+        """Seconds for the k gradients (compiled)."""
+        return self._ask("run")["seconds"]
+
+    def results(self):
+        """(values, gradients) at the k points."""
+        with tempfile.TemporaryDirectory(prefix="tapegrad-jax-") as d:
+            path = self._ask(f"save {os.path.join(d, 'g.npz')}")["saved"]
+            with np.load(path) as z:
+                return z["values"], z["grads"]
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except Exception:               # noqa: BLE001
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None:
+            self._err.close()
+        self.proc = None
+
+
+# -- the MLP through replay: the loss as a function of the 4 parameter arrays -----------------
+def mlp_replay(mod, **kw):
+    """(tape, parameter arrays): the loss of `mlp(mod)` recorded as a function of its
+    parameters (X and Y baked in), and numpy copies of the initial parameters."""
+    params, X, Y = mlp(mod, **kw)
+    tape = mod.record(lambda *p: mlp_loss(p, X, Y), *params)
+    return tape, [p.detach().numpy().copy() for p in params]
+
+
+def mlp_replay_step(tape, arrays, lr=0.05):
+    """One SGD step by replay: value_and_grad with numpy arrays in and out, update in numpy."""
+    loss, grads = tape.value_and_grad(*arrays)
+    for p, g in zip(arrays, grads):
+        p -= lr * g
+    return float(loss)
+
+
+# -- batch replay ------------------------------------------------------------------------------
+def batch_rosenbrock(mod, n=BATCH_N, B=BATCH_B, seed=1):
+    """(tape, Xs): Rosenbrock of n leaves recorded once and B points as n arrays of shape (B,)
+    (the argument list of `value_and_grad_batch`)."""
+    P = rosenbrock_points(n, B, seed)
+    return record_rosenbrock(mod, P[0]), tuple(P.T.copy())
+
+
+def interleaved(fns, reps, number=1, reps_of=None):
+    """Time the callables {name: fn} on the same machine load: repetition r runs each fn
+    `number` times, the order reversed every other repetition; `reps_of` {name: k} gives
+    costly ones fewer repetitions.  gc is off while timing (as timeit).  Returns
+    ({name: best seconds per call}, {name: what fn returned last})."""
+    best, last = dict.fromkeys(fns, math.inf), {}
+    names = list(fns)
+    for rep in range(reps):
+        for name in (names if rep % 2 == 0 else names[::-1]):
+            if rep >= (reps_of or {}).get(name, reps):
+                continue
+            fn = fns[name]
+            gc.disable()
+            try:
+                t = time.perf_counter()
+                for _ in range(number):
+                    last[name] = fn()
+                best[name] = min(best[name], (time.perf_counter() - t) / number)
+            finally:
+                gc.enable()
+    return best, last
