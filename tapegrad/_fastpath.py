@@ -934,7 +934,7 @@ def op_relu(self):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
-            v = where(sv > 0.0, sv, 0.0)
+            v = where(sv < 0.0, 0.0, sv)
         except (ArithmeticError, ValueError):
             return _unary(16, self, 0.0)
         if type(v) is not float:

@@ -17,7 +17,7 @@ from math import exp, log, sqrt, sin, cos, tanh
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 9, 9, 9, 9, 9], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 7, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -195,12 +195,12 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
                 kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
+                out_v = vals[oo + k]
                 if a >= 0:
                     adj[oa + ka] += g / b_v
                 if b >= 0:
-                    adj[ob + kb] += -g * a_v / (b_v * b_v)
+                    adj[ob + kb] += -g * out_v / b_v
         elif o == 7:  # pow
             c = 0.0
             if a >= 0:
@@ -287,7 +287,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
-                adj[oa + k] += where(out_v > 0.0, g, 0.0)
+                adj[oa + k] += where(out_v <= 0.0, 0.0, g)
         elif o == 17:  # abs
             c = cst[e]
             oa = off[a]
@@ -562,7 +562,7 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = where(a_v > 0.0, a_v, 0.0)
+                vals[oo + k] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
             c = cst[e]
             oa = off[a]
@@ -890,7 +890,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
         elif o == 16:  # relu
             c = cst[e]
             a_v = vals[a]
-            vals[e] = where(a_v > 0.0, a_v, 0.0)
+            vals[e] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
             c = cst[e]
             a_v = vals[a]
@@ -983,12 +983,12 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
             if b >= 0:
                 adj[b] += g * a_v
         elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
+            out_v = vals[e]
             if a >= 0:
                 adj[a] += g / b_v
             if b >= 0:
-                adj[b] += -g * a_v / (b_v * b_v)
+                adj[b] += -g * out_v / b_v
         elif o == 7:  # pow
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
@@ -1031,7 +1031,7 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
         elif o == 16:  # relu
             c = cst[e]
             out_v = vals[e]
-            adj[a] += where(out_v > 0.0, g, 0.0)
+            adj[a] += where(out_v <= 0.0, 0.0, g)
         elif o == 17:  # abs
             c = cst[e]
             a_v = vals[a]
@@ -1199,7 +1199,7 @@ def scalar_fwd(code, a_v, b_v, c):
     elif code == 15:  # sigmoid
         return sigmoid(a_v)
     elif code == 16:  # relu
-        return where(a_v > 0.0, a_v, 0.0)
+        return where(a_v < 0.0, 0.0, a_v)
     elif code == 17:  # abs
         return abs(a_v)
     elif code == 18:  # pow_scalar
@@ -1330,10 +1330,9 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 t2 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(5, t2, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t5 = emit_bin(6, t3, t4, 0.0, op, ia, ib, cst, val, cnt)
-                accumulate(b, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(5, t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(6, t3, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 7:  # pow
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
@@ -1404,9 +1403,9 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         elif o == 16:  # relu
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(42, t_out, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(41, t_out, t1, 0.0, op, ia, ib, cst, val, cnt)
                 t3 = (False, np.int64(-1), 0.0)
-                t4 = emit_where(t2, t_g, t3, op, ia, ib, cst, val, cnt, wheres)
+                t4 = emit_where(t2, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 17:  # abs
             if a >= 0:

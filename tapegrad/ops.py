@@ -64,7 +64,7 @@ _DECLS = [
     Op("add", "binary", "AddBackward0", "a + b", ("g", "g")),
     Op("sub", "binary", "SubBackward0", "a - b", ("g", "-g"), grad_fn_scalar_a="RsubBackward1"),
     Op("mul", "binary", "MulBackward0", "a * b", ("g * b", "g * a"), ("a", "b")),
-    Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * a / (b * b)"), ("a", "b")),
+    Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * out / b"), ("a", "b", "out")),
     Op("pow", "binary", "PowBackward1", "a ** b",
        ("where(b == 0.0, 0.0, g * b * a ** (b - 1.0))",
         "where((a == 0.0) & (b >= 0.0), 0.0, g * out * log(a))"),
@@ -78,8 +78,9 @@ _DECLS = [
     Op("cos", "unary", "CosBackward0", "cos(a)", ("-g * sin(a)",), ("a",)),
     Op("tanh", "unary", "TanhBackward0", "tanh(a)", ("g * (1.0 - out * out)",), ("out",)),
     Op("sigmoid", "unary", "SigmoidBackward0", "sigmoid(a)", ("g * out * (1.0 - out)",), ("out",)),
-    Op("relu", "unary", "ReluBackward0", "where(a > 0.0, a, 0.0)",
-       ("where(out > 0.0, g, 0.0)",), ("out",)),
+    # relu keeps nan and -0.0 as torch does; its gradient passes where out > 0 or is nan
+    Op("relu", "unary", "ReluBackward0", "where(a < 0.0, 0.0, a)",
+       ("where(out <= 0.0, 0.0, g)",), ("out",)),
     Op("abs", "unary", "AbsBackward0", "abs(a)", ("g * sign(a)",), ("a",)),
     # x ** c with a Python-number exponent c (torch: PowBackward0)
     Op("pow_scalar", "unary", "PowBackward0", "a ** c",

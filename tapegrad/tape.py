@@ -258,7 +258,7 @@ class Tape:
         if self.shape:
             off = np.zeros(n, np.int64)
             np.cumsum(size[:-1], out=off[1:])
-            total = int(off[-1] + size[-1]) if n else 0
+            total = int(off[-1] + size[-1]) + 1 if n else 1  # +1: an empty last node's slot
         else:
             off = np.arange(n, dtype=np.int64)
             total = n

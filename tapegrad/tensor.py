@@ -899,7 +899,8 @@ def _index(x, key):
     for k in key:
         if isinstance(k, Tensor) and k._rg:
             _bake(k, "guard_value")  # indices become constants of the recorded tape
-    key = tuple(k._array() if isinstance(k, Tensor) else k for k in key)
+    key = tuple((int(k.item()) if not k._shape and k._dtype in (D.int64, D.int32) else k._array())
+                if isinstance(k, Tensor) else k for k in key)
     advanced = any(isinstance(k, (list, np.ndarray)) for k in key)
     base = np.ascontiguousarray(x._array())
     if not advanced:

@@ -76,6 +76,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if create_graph:
         if inputs is not None:
             inputs = _as_tuple(inputs)
+            for t in inputs:
+                t.retain_grad()
             for t, g in zip(inputs, run_backward_graph(outputs, seeds, inputs=list(inputs))):
                 if g is not None:
                     _accumulate_graph(t, g)
@@ -87,6 +89,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         inputs = _as_tuple(inputs)
         if not inputs:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        for t in inputs:  # torch retains the gradient of non-leaf inputs
+            t.retain_grad()
         grads = run_backward(outputs, seeds, retain, inputs=list(inputs))
         for t, g in zip(inputs, grads):
             if g is not None:
