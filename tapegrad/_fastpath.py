@@ -1016,7 +1016,7 @@ def op_pow_scalar(self, c):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     if type(sv) is float:
         try:
-            v = sv ** c
+            v = sv * sv if c == 2.0 else sv ** c
         except (ArithmeticError, ValueError):
             return _unary(18, self, c)
         if type(v) is not float:

@@ -301,7 +301,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
-                adj[oa + k] += where(c == 0.0, 0.0, g * c * a_v ** (c - 1.0))
+                adj[oa + k] += (g * 2.0 * a_v if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             c = cst[e]
             oa = off[a]
@@ -574,7 +574,7 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = a_v ** c
+                vals[oo + k] = a_v * a_v if c == 2.0 else a_v ** c
         elif o == 39:  # reciprocal
             c = cst[e]
             oa = off[a]
@@ -898,7 +898,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
         elif o == 18:  # pow_scalar
             c = cst[e]
             a_v = vals[a]
-            vals[e] = a_v ** c
+            vals[e] = a_v * a_v if c == 2.0 else a_v ** c
         elif o == 39:  # reciprocal
             c = cst[e]
             a_v = vals[a]
@@ -1039,7 +1039,7 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
         elif o == 18:  # pow_scalar
             c = cst[e]
             a_v = vals[a]
-            adj[a] += where(c == 0.0, 0.0, g * c * a_v ** (c - 1.0))
+            adj[a] += (g * 2.0 * a_v if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             c = cst[e]
             out_v = vals[e]
@@ -1203,7 +1203,7 @@ def scalar_fwd(code, a_v, b_v, c):
     elif code == 17:  # abs
         return abs(a_v)
     elif code == 18:  # pow_scalar
-        return a_v ** c
+        return a_v * a_v if c == 2.0 else a_v ** c
     elif code == 39:  # reciprocal
         return 1.0 / a_v
     elif code == 40:  # lt
@@ -1415,15 +1415,28 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         elif o == 18:  # pow_scalar
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(44, t_c, t1, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = (False, np.int64(-1), 0.0)
-                t4 = emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
-                t5 = (False, np.int64(-1), 1.0)
-                t6 = emit_bin(4, t_c, t5, 0.0, op, ia, ib, cst, val, cnt)
-                t7 = emit_bin(7, t_a, t6, 0.0, op, ia, ib, cst, val, cnt)
-                t8 = emit_bin(5, t4, t7, 0.0, op, ia, ib, cst, val, cnt)
-                t9 = emit_where(t2, t3, t8, op, ia, ib, cst, val, cnt, wheres)
-                accumulate(a, t9, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(45, t_c, t1, 0.0, op, ia, ib, cst, val, cnt)
+                if t2[2] != 0.0:
+                    t4 = (False, np.int64(-1), 2.0)
+                    t5 = emit_bin(44, t_c, t4, 0.0, op, ia, ib, cst, val, cnt)
+                    if t5[2] != 0.0:
+                        t7 = (False, np.int64(-1), 2.0)
+                        t8 = emit_bin(5, t_g, t7, 0.0, op, ia, ib, cst, val, cnt)
+                        t9 = emit_bin(5, t8, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                        t6 = t9
+                    else:
+                        t10 = emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
+                        t11 = (False, np.int64(-1), 1.0)
+                        t12 = emit_bin(4, t_c, t11, 0.0, op, ia, ib, cst, val, cnt)
+                        t13 = emit_bin(7, t_a, t12, 0.0, op, ia, ib, cst, val, cnt)
+                        t14 = emit_bin(5, t10, t13, 0.0, op, ia, ib, cst, val, cnt)
+                        t6 = t14
+                    t3 = t6
+                else:
+                    t15 = (False, np.int64(-1), 0.0)
+                    t16 = emit_bin(5, t15, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                    t3 = t16
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 39:  # reciprocal
             if a >= 0:
                 t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)

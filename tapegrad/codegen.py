@@ -849,6 +849,20 @@ def _emit(expr, lines, counter):
             v = fresh()
             lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (v, OPS["neg"].code, x, _ARRAYS))
             return v
+        if isinstance(n, ast.IfExp):  # its test is on constants only (ops.py): pick at run time
+            t = visit(n.test)
+            v = fresh()
+            lines.append("if %s[2] != 0.0:" % t)
+            body_start = len(lines)
+            r1 = visit(n.body)
+            lines[body_start:] = ["    " + ln for ln in lines[body_start:]]
+            lines.append("    %s = %s" % (v, r1))
+            lines.append("else:")
+            else_start = len(lines)
+            r2 = visit(n.orelse)
+            lines[else_start:] = ["    " + ln for ln in lines[else_start:]]
+            lines.append("    %s = %s" % (v, r2))
+            return v
         if isinstance(n, ast.Call) and n.func.id == "where":
             c, x, y = (visit(arg) for arg in n.args)
             v = fresh()
