@@ -460,3 +460,48 @@ def interleaved(fns, reps, number=1, reps_of=None):
             finally:
                 gc.enable()
     return best, last
+
+
+# -- higher-order derivatives (compare_higher.py, benchmarks/bench_higher.py) --------------------
+HIGHER_SIZES = (10, 100, 1000)      # Rosenbrock leaves for gradient and hvp
+HESSIAN_SIZES = (10, 100)           # full Hessians (torch's n=1000 takes minutes)
+
+
+def rosen_leaves(mod, n, seed=0):
+    """(xs, vs): n float64 0-d leaves at a random point and a random direction, as tuples."""
+    rng = np.random.default_rng(seed)
+    xs = tuple(mod.tensor(v, dtype=mod.float64, requires_grad=True)
+               for v in rng.uniform(-1.5, 1.5, n).tolist())
+    vs = tuple(mod.tensor(v, dtype=mod.float64) for v in rng.normal(size=n).tolist())
+    return xs, vs
+
+
+def rosen_gradient(mod, xs):
+    """The gradient by autograd.grad, as a numpy vector."""
+    return np.array([g.item() for g in mod.autograd.grad(rosenbrock(xs), xs)])
+
+
+def rosen_hvp(mod, xs, vs):
+    """Hessian-vector product by autograd.functional.hvp (reverse over reverse)."""
+    _, hv = mod.autograd.functional.hvp(_rosenbrock_of, xs, vs)
+    return np.array([h.item() for h in hv])
+
+
+def rosen_hessian(mod, xs):
+    """The full Hessian by autograd.functional.hessian, as an (n, n) numpy array."""
+    H = mod.autograd.functional.hessian(_rosenbrock_of, xs)
+    return np.array([[h.item() for h in row] for row in H])
+
+
+def rosen_hessian_np(x):
+    """The exact Hessian of the Rosenbrock sum at x (the reference)."""
+    x = np.asarray(x, np.float64)
+    n = len(x)
+    H = np.zeros((n, n))
+    for i in range(n - 1):
+        a, b = x[i], x[i + 1]
+        H[i, i] += 2 - 400 * (b - a * a) + 800 * a * a
+        H[i, i + 1] += -400 * a
+        H[i + 1, i] += -400 * a
+        H[i + 1, i + 1] += 200
+    return H
