@@ -161,12 +161,7 @@ class Tape:
         gradients of all of a leaf's entries add up)."""
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
-        v = t._v
-        if type(v) is float:
-            n = self.push(OP_LEAF, -1, -1, 0.0, v)
-        else:
-            n = self.push(OP_LEAF, -1, -1, 0.0, float(v.flat[0]) if v.size == 1 else 0.0,
-                          v.shape if v.size != 1 else None)
+        n = self._push_input(OP_LEAF, t)
         self.leaves[n] = t
         self.leaf_of.setdefault(id(t), []).append(n)
         t._lserial = self.serial
@@ -181,15 +176,19 @@ class Tape:
         key = (src.serial, t._node)
         n = self.import_of.get(key)
         if n is None:
-            v = t._v
-            if type(v) is float:
-                n = self.push(OP_IMPORT, -1, -1, 0.0, v)
-            else:
-                n = self.push(OP_IMPORT, -1, -1, 0.0, float(v.flat[0]) if v.size == 1 else 0.0,
-                              v.shape if v.size != 1 else None)
+            n = self._push_input(OP_IMPORT, t)
             self.imports[n] = (src, t._node)
             self.import_of[key] = n
         return n
+
+    def _push_input(self, op, t):
+        """An input-less entry (leaf/import) standing for tensor t: its value if one element,
+        its shape otherwise."""
+        v = t._v
+        if type(v) is float:
+            return self.push(op, -1, -1, 0.0, v)
+        one = v.size == 1
+        return self.push(op, -1, -1, 0.0, float(v.flat[0]) if one else 0.0, None if one else v.shape)
 
     def baked_node(self, t):
         """While recording, a tensor from outside the recorded function is a constant."""
