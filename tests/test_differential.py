@@ -34,23 +34,27 @@ import tapegrad  # noqa: E402
 # Each entry switches off the generator feature that triggers one known discrepancy; the xfail
 # test named in the comment reproduces it.  Set an entry to False once the bug is fixed.
 KNOWN_BUGS = {
-    "relu_nan": True,             # test_relu_of_nan_and_negative_zero
     "abs_grad_nan": True,         # test_abs_grad_at_nan
-    "div_grad_overflow": True,    # test_div_grad_of_divisor_overflows
-    "float32_overflow": True,     # test_float32_scalar_overflow
+    "float32_in_double": True,    # test_float32_scalars_compute_in_double
     "zero_dim_views": True,       # test_zero_dim_view_ops
     "T_1d": True,                 # test_T_of_1d
-    "index_0d_tensor": True,      # test_index_with_0d_long_tensor
     "sum_empty_dims": True,       # test_sum_over_empty_dim_tuple
     "inputs_prune": True,         # test_grad_with_inputs_sweeps_only_needed_nodes
     "const_tensor_grad_fn": True,  # test_grad_fn_name_with_one_element_constant_tensor
     "index_grad_fn_name": True,   # test_basic_index_grad_fn_name
-    "empty_tensors": True,        # test_backward_through_empty_tensor
-    "backward_inputs": True,      # test_backward_inputs_non_leaf_and_no_grad
     "neg_zero_grad": True,        # test_negative_zero_gradient
+    "grad_association": True,     # test_grad_formulas_associate_like_torch
+    "higher_order_names": True,   # test_higher_order_grad_fn_names
+    "relu_double_backward": True,  # test_relu_gradient_graph_requires_grad
+    "create_graph_freed": True,   # test_create_graph_without_retain_graph_frees
+    "inplace_with_grad_fn": True,  # test_inplace_on_tensor_with_grad_fn
+    "create_graph_sealed": True,  # test_create_graph_through_a_swept_tape
+    "pow_half": True,             # test_pow_half_exponents_at_negative_inf_and_zero
+    "pow_nan_mask": True,         # test_pow_gradient_masks_with_nan_incoming
     "matmul_dtype_messages": True,  # test_matmul_mixed_dtype_messages
+    "layout": True,               # test_contiguity_follows_torch
     "numpy_warnings": True,       # test_no_numpy_warnings_on_float32_overflow
-    "grad_check_order": True,     # test_grad_checks_outputs_before_inputs
+    "grad_check_order": True,     # test_argument_checks_order
     "retained_with_inputs": True,  # test_retained_grad_filled_with_inputs_and_autograd_grad
     "torch_partial_failure": True,  # test_failed_calls_leave_no_trace
 }
@@ -79,10 +83,14 @@ class Line:
 class Program:
     """Lines of source; `repr` is the reproducer."""
 
-    def __init__(self, lines, lowp, scale_free=False):
+    def __init__(self, lines, lowp, scale_free=False, loose=(), loose_grads=False):
         self.lines = lines
         self.lowp = lowp              # float32 anywhere: compare at float32 tolerance
         self.scale_free = scale_free  # IEEE corner programs: no magnitude-scaled atol
+        # names whose grad_fn name is not compared, and whether .grad's are not either
+        # (gradients recorded by create_graph=True, see KNOWN_BUGS["higher_order_names"])
+        self.loose = set(loose)
+        self.loose_grads = loose_grads
 
     def __repr__(self):
         return "\n" + "\n".join(ln.code for ln in self.lines) + "\n"
@@ -132,7 +140,9 @@ def summary(x, grad=False, reprs=True):
 
 
 def _warnings(ws):
-    return [(w.category.__name__, norm(w.message)) for w in ws]
+    # torch warns about backward(create_graph=True) once per process: not comparable
+    return [(w.category.__name__, norm(w.message)) for w in ws
+            if "Using backward() with create_graph=True" not in str(w.message)]
 
 
 def execute(m, prog, state_every_line):
@@ -150,7 +160,8 @@ def execute(m, prog, state_every_line):
                 err = None
             except Exception as e:  # noqa: BLE001 - the exception is the outcome compared
                 err = (type(e).__name__, norm(e))
-        out = summary(ns.get(line.name)) if line.name and err is None else None
+        # (no repr here: the final state shows every value's repr)
+        out = summary(ns.get(line.name), reprs=False) if line.name and err is None else None
         trace.append(("line", i, err, out, _warnings(ws)))
         if line.name and line.name not in names and line.name in ns:
             names.append(line.name)
@@ -181,7 +192,11 @@ class Mismatch(AssertionError):
     pass
 
 
-def _compare(a, b, tol, where):
+def _show(s):
+    return s["repr"] or f"{s['value'].tolist()!r} ({s['dtype']}, grad_fn {s['grad_fn']})"
+
+
+def _compare(a, b, tol, where, loose=False, loose_grad=False):
     (ka, ba), (kb, bb) = a, b
     if ka != kb:
         raise Mismatch(f"{where}: tapegrad gives {ka} {ba!r}, torch gives {kb} {bb!r}")
@@ -193,12 +208,12 @@ def _compare(a, b, tol, where):
         if len(ba) != len(bb):
             raise Mismatch(f"{where}: {len(ba)} items vs torch's {len(bb)}")
         for j, (x, y) in enumerate(zip(ba, bb)):
-            _compare(x, y, tol, f"{where}[{j}]")
+            _compare(x, y, tol, f"{where}[{j}]", loose, loose_grad)
         return
     for key in ("dtype", "shape", "requires_grad", "is_leaf", "grad_fn", "retains_grad"):
-        if ba.get(key) != bb.get(key):
+        if ba.get(key) != bb.get(key) and not (loose and key == "grad_fn"):
             raise Mismatch(f"{where}: {key} is {ba.get(key)!r}, torch's is {bb.get(key)!r}\n"
-                           f"  tapegrad: {ba['repr']}\n  torch:    {bb['repr']}")
+                           f"  tapegrad: {_show(ba)}\n  torch:    {_show(bb)}")
     va, vb = ba["value"], bb["value"]
     rtol, atol = tol
     bad = (np.isnan(va) != np.isnan(vb)) | (np.isposinf(va) != np.isposinf(vb)) | \
@@ -207,12 +222,12 @@ def _compare(a, b, tol, where):
     with np.errstate(all="ignore"):
         bad |= fin & ~(np.abs(va - vb) <= atol + rtol * np.abs(vb))
     if bad.any():
-        raise Mismatch(f"{where}: values differ\n  tapegrad: {ba['repr']}\n  torch:    {bb['repr']}")
-    if va.tobytes() == vb.tobytes() and ba["repr"] != bb["repr"]:
+        raise Mismatch(f"{where}: values differ\n  tapegrad: {_show(ba)}\n  torch:    {_show(bb)}")
+    if va.tobytes() == vb.tobytes() and ba["repr"] != bb["repr"] and not loose:
         raise Mismatch(f"{where}: repr differs for equal values\n  tapegrad: {ba['repr']}\n"
                        f"  torch:    {bb['repr']}")
     if "grad" in ba:
-        _compare(ba["grad"], bb["grad"], tol, where + ".grad")
+        _compare(ba["grad"], bb["grad"], tol, where + ".grad", loose_grad, loose_grad)
 
 
 def check(prog, state_every_line=False):
@@ -228,6 +243,7 @@ def check(prog, state_every_line=False):
                 _magnitude(s, acc)
     rtol = 1e-4 if prog.lowp else 1e-9
     tol = (rtol, rtol * (1.0 if prog.scale_free else acc[0]))
+    loose_grad = prog.loose_grads
     for a, b in zip(tg, tt):
         if a[0] == "line":
             _, i, err_a, out_a, w_a = a
@@ -238,13 +254,13 @@ def check(prog, state_every_line=False):
             if w_a != w_b:
                 raise Mismatch(f"{where}: tapegrad warns {w_a}, torch warns {w_b}")
             if out_a is not None:
-                _compare(out_a, out_b, tol, where)
+                _compare(out_a, out_b, tol, where, prog.lines[i].name in prog.loose, loose_grad)
         else:
             _, i, st_a, w_a, = a
             _, _, st_b, w_b = b
             where = f"state after line {i + 1} `{prog.lines[i].code}`"
             for (k, sa), (_, sb) in zip(st_a, st_b):
-                _compare(sa, sb, tol, f"{where}: {k}")
+                _compare(sa, sb, tol, f"{where}: {k}", k in prog.loose, loose_grad)
             if w_a != w_b:
                 raise Mismatch(f"{where}: tapegrad warns {w_a}, torch warns {w_b}")
 
@@ -258,6 +274,19 @@ def num(x):
     return f"({s})" if s.startswith("-") else s
 
 
+_strategies = {}
+
+
+def cached(make, *args):
+    """One strategy object per (constructor, args): building strategies anew for every draw
+    costs hypothesis more than the draw itself."""
+    key = (make, args)
+    s = _strategies.get(key)
+    if s is None:
+        s = _strategies[key] = make(*args)
+    return s
+
+
 class Builder:
     """Grows a program, running each value-producing line on torch as it is added."""
 
@@ -269,16 +298,23 @@ class Builder:
         self.ns = dict(NS, m=torch)
         self.ns64 = dict(NS, m=torch) if corner else None   # float64 shadow (overflow filter)
         self.names = []        # live tensor values (the oracle computed them)
+        self.strided = set()   # names whose memory layout may not be plain row-major
         self.count = 0
         self.lowp = False
+        self.loose = set()
+        self.loose_grads = False
+        self.swept = set()     # non-leaf values that existed when a backward freed its graph
 
     # -- drawing helpers ------------------------------------------------------------------------
     def choice(self, seq):
-        return self.draw(st.sampled_from(seq))
+        return self.draw(cached(st.sampled_from, tuple(seq)))
+
+    def integer(self, lo, hi):
+        return self.draw(cached(st.integers, lo, hi))
 
     def coin(self, p_true=0.5):
         k = round(10 * p_true)
-        return self.draw(st.sampled_from([False] * (10 - k) + [True] * k))
+        return self.draw(cached(st.sampled_from, (False,) * (10 - k) + (True,) * k))
 
     def val(self, name):
         return self.ns[name]
@@ -288,7 +324,7 @@ class Builder:
         cands = [n for n in self.names if pred is None or pred(self.ns[n])]
         if not cands:
             return None
-        return cands[len(cands) - 1 - self.draw(st.integers(0, len(cands) - 1))]
+        return cands[len(cands) - 1 - self.integer(0, len(cands) - 1)]
 
     def fresh(self):
         name = f"v{self.count}"
@@ -317,6 +353,9 @@ class Builder:
         if v64 is not None:
             self.ns64[name] = v64
         self.names.append(name)
+        if re.search(r"\.t\(|\.m?T\b|transpose|swapaxes|permute|expand|\[", expr) or any(
+                n in self.strided for n in re.findall(r"\bv\d+\b", expr)):
+            self.strided.add(name)
         self.emit(f"{name} = {expr}", name)
         self.lowp |= v.dtype == torch.float32
         return name
@@ -333,13 +372,11 @@ class Builder:
     def acceptable(self, v, v64):
         if v.dim() > self.max_dim or v.numel() > 200:
             return False
-        if v.numel() == 0 and KNOWN_BUGS["empty_tensors"]:
-            return False
         if not v.dtype.is_floating_point:
             return True
         x = v.detach().double()
         if self.corner:
-            if v.dtype == torch.float32 and v64 is not None and KNOWN_BUGS["float32_overflow"]:
+            if v.dtype == torch.float32 and v64 is not None and KNOWN_BUGS["float32_in_double"]:
                 # tapegrad's float32 scalars are double inside: they do not overflow or flush
                 # where torch's do (test_float32_scalar_overflow)
                 y = v64.detach().double().abs()
@@ -350,7 +387,9 @@ class Builder:
 
     def leaf(self, value, dtype, rg):
         """`vN = m.tensor(value, ...)`; value is a float or a nested list."""
-        expr = f"m.tensor({value!r}, dtype=m.{dtype}, requires_grad={rg})"
+        return self.leaf_expr(f"m.tensor({value!r}, dtype=m.{dtype}, requires_grad={rg})", dtype)
+
+    def leaf_expr(self, expr, dtype):
         name = self.fresh()
         self.ns[name] = eval(expr, self.ns)
         if self.ns64 is not None:
@@ -363,7 +402,10 @@ class Builder:
     def nd_leaf(self, shape, dtype=None, rg=None):
         dtype = dtype or self.dtype()
         rg = self.coin(0.7) if rg is None else rg
-        rng = np.random.default_rng(self.draw(st.integers(0, 2 ** 16)))
+        if 0 in shape:   # a literal would lose the shape
+            return self.leaf_expr(f"m.zeros({tuple(shape)}, dtype=m.{dtype}, requires_grad={rg})",
+                                  dtype)
+        rng = np.random.default_rng(self.integer(0, 2 ** 16))
         value = np.round(rng.uniform(-2, 2, shape), 2).tolist()
         return self.leaf(value, dtype, rg)
 
@@ -409,13 +451,13 @@ class Builder:
         if v.numel() == 1 and self.coin(0.7):
             self.emit(f"{root}.backward()")
         else:
-            rng = np.random.default_rng(self.draw(st.integers(0, 2 ** 16)))
+            rng = np.random.default_rng(self.integer(0, 2 ** 16))
             g = np.round(rng.uniform(-2, 2, tuple(v.shape)), 2).tolist()
             dt = str(v.dtype).rsplit(".", 1)[-1]
             self.emit(f"{root}.backward(m.tensor({g!r}, dtype=m.{dt}))")
 
     def program(self, scale_free=False):
-        return Program(self.lines, self.lowp, scale_free)
+        return Program(self.lines, self.lowp, scale_free, self.loose, self.loose_grads)
 
 
 # ---- elementwise op tables ---------------------------------------------------------------------
@@ -461,8 +503,10 @@ CORNER_CONSTS = [0, 0.0, -0.0, 1, -1, 2, 0.5, 1e30, -1e300, math.inf, -math.inf,
 
 def _const(b, role):
     if b.corner:
-        if "float32" in b.dtypes and KNOWN_BUGS["float32_overflow"]:
-            return b.choice([c for c in CORNER_CONSTS if not abs(c) > F32_MAX])
+        if "float32" in b.dtypes and KNOWN_BUGS["float32_in_double"]:
+            # tapegrad does not round Python numbers to float32 either
+            return b.choice([float(np.float32(c)) if isinstance(c, float) else c
+                             for c in CORNER_CONSTS if not abs(c) > F32_MAX])
         return b.choice(CORNER_CONSTS)
     if role == "exponent":
         return b.choice(EXPONENTS)
@@ -482,7 +526,23 @@ def _const_tensor_bug(b, lhs, rhs):
     grad_fn as for one (RsubBackward1, PowBackward0/2 instead of SubBackward0/PowBackward1)."""
     va, vb = b.val(lhs), b.val(rhs)
     return KNOWN_BUGS["const_tensor_grad_fn"] and va.requires_grad != vb.requires_grad and \
-        min(va.numel(), vb.numel()) == 1
+        (va if vb.requires_grad else vb).numel() == 1
+
+
+def _extreme(b, *operands):
+    """Operands with finite magnitudes beyond 1e100 or below 1e-100 (1e10 in float32): there
+    tapegrad's gradient formulas, associated left to right, over/underflow where torch's do
+    not, or leave other last-bit residues (test_grad_formulas_associate_like_torch); in float32
+    tapegrad's double-precision sweep does not overflow (test_float32_scalars_compute_in_double)."""
+    if not (b.corner and (KNOWN_BUGS["grad_association"] or KNOWN_BUGS["float32_in_double"])):
+        return False
+    big = 1e10 if "float32" in b.dtypes else 1e100
+    for x in operands:
+        v = (torch.tensor(float(x)) if not isinstance(x, str) else b.val(x).detach()).double()
+        v = v.abs()
+        if bool((v.isfinite() & ((v > big) | ((v < 1 / big) & (v > 0)))).any()):
+            return True
+    return False
 
 
 def gen_unary(b):
@@ -491,10 +551,12 @@ def gen_unary(b):
     spellings, domain = UNARY[op]
     if b.corner:
         v = b.val(a).detach()
-        if op == "relu" and KNOWN_BUGS["relu_nan"] and bool(
-                (v.isnan() | ((v == 0) & v.signbit())).any()):
-            return None
+        if op in ("sin", "cos") and KNOWN_BUGS["float32_in_double"] and \
+                v.dtype == torch.float32 and bool((v.isfinite() & (v.abs() > 1e3)).any()):
+            return None   # tapegrad's double-precision value differs after float32 rounding
         if op == "abs" and KNOWN_BUGS["abs_grad_nan"] and bool(v.isnan().any()):
+            return None
+        if op in ("reciprocal", "sigmoid") and _extreme(b, a):
             return None
     x = b.guarded(a, domain)
     return None if x is None else b.choice(spellings).format(a=x)
@@ -524,13 +586,22 @@ def gen_binary(b, rhs_tensor=None):
             rhs = b.guarded(rhs, SMALL)
         if isinstance(lhs, str) and not (isinstance(rhs, int) and rhs >= 0):
             lhs = b.guarded(lhs, POSITIVE)
-    if op == "/" and b.corner and KNOWN_BUGS["div_grad_overflow"] and isinstance(rhs, str):
-        # tapegrad's d(a/b)/db = -g*a/(b*b) overflows where torch's -g*(a/b)/b does not
-        vb = b.val(rhs).detach().double().abs()
-        if bool(((vb > 1e100) | ((vb < 1e-100) & (vb > 0))).any()):
-            return None
     if lhs is None or rhs is None:
         return None
+    if op in ("/", "**") and _extreme(b, lhs, rhs):
+        return None
+    if op == "**" and b.corner and KNOWN_BUGS["pow_nan_mask"]:
+        # where torch's pow gradients mask a term, a nan/inf incoming gradient is masked
+        # differently (test_pow_gradient_masks_with_nan_incoming)
+        base, expo = (torch.tensor(float(x)) if not isinstance(x, str) else b.val(x).detach()
+                      for x in (lhs, rhs))
+        if bool(((base == 0) & (expo >= 0)).any()) or (not isinstance(rhs, str) and rhs == 0):
+            return None
+    if op == "**" and b.corner and KNOWN_BUGS["pow_half"] and rhs in (0.5, -0.5) and \
+            isinstance(lhs, str):
+        v = b.val(lhs).detach()
+        if bool(((v == -math.inf) | ((v == 0) & v.signbit())).any()):
+            return None   # torch takes sqrt / rsqrt there
     spellings = BINARY[op] if isinstance(lhs, str) else BINARY[op][:1]
     if op == "**" and not isinstance(lhs, str):
         spellings = ["{a} ** {b}", "m.pow({a}, {b})"]
@@ -588,10 +659,10 @@ def _shape(b, max_dim=3):
 def _bcast_shape(b, shape):
     """A shape broadcastable with `shape`: a suffix with some dims set to 1, maybe one more
     leading dim."""
-    keep = b.draw(st.integers(0, len(shape)))
+    keep = b.integer(0, len(shape))
     out = [1 if b.coin(0.3) else s for s in shape[len(shape) - keep:]]
     if len(shape) < 3 and b.coin(0.2):
-        out = [b.draw(st.integers(1, 3))] + out
+        out = [b.integer(1, 3)] + out
     return tuple(out)
 
 
@@ -612,6 +683,8 @@ def gen_reduce(b):
     a = b.pick()
     nd = b.val(a).dim()
     fn = b.choice(["sum", "mean"])
+    if fn == "mean" and b.val(a).numel() == 0 and KNOWN_BUGS["numpy_warnings"]:
+        fn = "sum"   # numpy warns "Mean of empty slice"
     kind = b.choice(["all", "int", "tuple"])
     if kind == "all":
         return b.choice(["{a}.{f}()", "m.{f}({a})"]).format(a=a, f=fn)
@@ -629,25 +702,33 @@ def gen_reduce(b):
 
 def _factor_shape(b, n):
     """A random shape of n elements (at most 3 dims), maybe with one -1."""
+    if n == 0:
+        return b.choice([(0,), (1, 0), (0, 2), (2, 0, 1)])
     primes, k, p = [], n, 2
     while k > 1:
         while k % p == 0:
             primes.append(p)
             k //= p
         p += 1
-    ndim = b.draw(st.integers(0 if n == 1 else 1, 3))
+    ndim = b.integer(0 if n == 1 else 1, 3)
     dims = [1] * max(ndim, 1)
     for q in primes:
-        dims[b.draw(st.integers(0, len(dims) - 1))] *= q
+        dims[b.integer(0, len(dims) - 1)] *= q
     if ndim == 0:
         return ()
     if b.coin(0.3):
-        dims[b.draw(st.integers(0, len(dims) - 1))] = -1
+        dims[b.integer(0, len(dims) - 1)] = -1
     return tuple(dims)
 
 
 def gen_reshape(b):
-    a = b.pick()
+    # tapegrad's strides follow numpy (and strided ops copy to row-major first), not torch:
+    # view() then raises, or reshape() picks UnsafeViewBackward0, differently
+    # (test_contiguity_follows_torch); so only values built without layout ops here
+    a = b.pick(None if not KNOWN_BUGS["layout"] else
+               lambda v: not any(v is b.val(n) for n in b.strided))
+    if a is None:
+        return None
     shape = _factor_shape(b, b.val(a).numel())
     args = ", ".join(map(str, shape))
     spelling = b.choice(["{a}.reshape({s})", "{a}.reshape(({s},))", "{a}.view({s})",
@@ -667,7 +748,7 @@ def gen_unsqueeze(b):
     if a is None:
         return None
     nd = b.val(a).dim()
-    d = b.draw(st.integers(-nd - 1, nd))
+    d = b.integer(-nd - 1, nd)
     return b.choice(["{a}.unsqueeze({d})", "m.unsqueeze({a}, {d})"]).format(a=a, d=d)
 
 
@@ -678,7 +759,7 @@ def gen_squeeze(b):
     if kind == "all":
         return b.choice(["{a}.squeeze()", "m.squeeze({a})"]).format(a=a)
     if kind == "int":
-        d = repr(b.draw(st.integers(-nd, nd - 1)))
+        d = repr(b.integer(-nd, nd - 1))
     else:
         d = repr(tuple(b.draw(st.lists(st.integers(0, nd - 1), unique=True, min_size=1))))
     return b.choice(["{a}.squeeze({d})", "m.squeeze({a}, {d})"]).format(a=a, d=d)
@@ -689,7 +770,7 @@ def gen_transpose(b):
     if a is None:
         return None
     nd = max(b.val(a).dim(), 1)
-    d0, d1 = (b.draw(st.integers(-nd, nd - 1)) for _ in range(2))
+    d0, d1 = (b.integer(-nd, nd - 1) for _ in range(2))
     return b.choice(["{a}.transpose({d0}, {d1})", "m.transpose({a}, {d0}, {d1})",
                      "{a}.swapaxes({d0}, {d1})"]).format(a=a, d0=d0, d1=d1)
 
@@ -725,9 +806,9 @@ def gen_expand(b):
     if a is None:
         return None
     shape = tuple(b.val(a).shape)
-    sizes = [(b.draw(st.integers(1, 4)) if s == 1 else s) if b.coin(0.7) else -1 for s in shape]
-    for _ in range(b.draw(st.integers(0, 3 - len(shape)))):
-        sizes.insert(0, b.draw(st.integers(1, 3)))
+    sizes = [(b.integer(1, 4) if s == 1 else s) if b.coin(0.7) else -1 for s in shape]
+    for _ in range(b.integer(0, 3 - len(shape))):
+        sizes.insert(0, b.integer(1, 3))
     if not sizes:
         return b.choice(["{a}.expand(())", "{a}.expand([])"]).format(a=a)
     return b.choice(["{a}.expand({s})", "{a}.expand(({s},))"]).format(
@@ -747,16 +828,16 @@ def gen_index_basic(b):
     if a is None:
         return None
     shape = tuple(b.val(a).shape)
-    k = b.draw(st.integers(0, len(shape)))
+    k = b.integer(0, len(shape))
     parts = []
     for n in shape[:k]:
-        kind = b.choice(["int", "slice", "full"])
-        parts.append(str(b.draw(st.integers(-n, n - 1))) if kind == "int" else
+        kind = b.choice(["int", "slice", "full"] if n else ["slice", "full"])
+        parts.append(str(b.integer(-n, n - 1)) if kind == "int" else
                      _slice(b, n) if kind == "slice" else ":")
-    for _ in range(b.draw(st.integers(0, 2))):
-        parts.insert(b.draw(st.integers(0, len(parts))), "None")
+    for _ in range(b.integer(0, 2)):
+        parts.insert(b.integer(0, len(parts)), "None")
     if b.coin(0.3):
-        parts.insert(b.draw(st.integers(0, len(parts))), "...")
+        parts.insert(b.integer(0, len(parts)), "...")
     expr = f"{a}[{', '.join(parts) or '...'}]"
     if KNOWN_BUGS["index_grad_fn_name"]:
         # tapegrad names the result by the kinds of index present, torch by the last view op
@@ -771,7 +852,7 @@ def gen_index_basic(b):
 
 
 def gen_index_advanced(b):
-    a = b.pick(lambda v: v.dim() >= 1)
+    a = b.pick(lambda v: v.dim() >= 1 and v.shape[0] > 0)
     if a is None:
         return None
     shape = tuple(b.val(a).shape)
@@ -783,14 +864,12 @@ def gen_index_advanced(b):
     if kind == "tensor":
         return f"{a}[m.tensor({idx})]"
     if kind == "0d":
-        if KNOWN_BUGS["index_0d_tensor"]:
-            return None
         return f"{a}[m.tensor({idx[0]})]"
-    if kind == "two" and len(shape) >= 2:
+    if kind == "two" and len(shape) >= 2 and shape[1]:
         idx2 = b.draw(st.lists(st.integers(-shape[1], shape[1] - 1), min_size=len(idx),
                                max_size=len(idx)))
         return f"{a}[{idx}, {idx2}]"
-    if kind == "lead" and len(shape) >= 2:
+    if kind == "lead" and len(shape) >= 2 and shape[1]:
         idx2 = b.draw(st.lists(st.integers(-shape[1], shape[1] - 1), min_size=1, max_size=4))
         return b.choice([f"{a}[:, {idx2}]", f"{a}[..., {idx2}]" if len(shape) == 2 else
                          f"{a}[:, {idx2}, 1:]"])
@@ -807,7 +886,7 @@ def gen_matmul(b):
         return None
     sa = tuple(b.val(a).shape)
     k = sa[-1]
-    n = b.draw(st.integers(1, 4))
+    n = b.integer(1, 4)
     options = [(k,), (k, n)] + ([(sa[0], k, n)] if len(sa) == 3 else [])
     sb = b.choice(options)
     dt = str(b.val(a).dtype).rsplit(".", 1)[-1]
@@ -919,6 +998,18 @@ def _inputs(b, roots, pool):
     return names
 
 
+def _create_graph_ok(b, roots):
+    """create_graph=True, unless the graph has a relu (tapegrad's n-d relu gradient then does
+    not require grad: test_relu_gradient_graph_requires_grad) or a value from before a backward
+    that freed its graph (test_create_graph_through_a_swept_tape)."""
+    nodes = _graph(b, roots)[0]
+    if KNOWN_BUGS["relu_double_backward"] and any(
+            type(fn).__name__ == "ReluBackward0" for fn in nodes):
+        return False
+    return not (KNOWN_BUGS["create_graph_sealed"] and any(
+        b.val(n).grad_fn is fn for n in b.swept if n in b.ns for fn in nodes))
+
+
 def _grads(b):
     out = []
     for n in b.names:
@@ -932,6 +1023,8 @@ def _call(b, code):
     """Emit a backward / autograd.grad call (run on the oracle first)."""
     before = _grads(b)
     err = _run(b, code)
+    if err is None and "retain_graph=True" not in code and "create_graph=True" not in code:
+        b.swept |= {n for n in b.names if not b.val(n).is_leaf}
     if err is not None and KNOWN_BUGS["torch_partial_failure"] and (
             _grads(b) != before or ("not have been used" in str(err) and
                                     "retain_graph=True" not in code)):
@@ -967,17 +1060,18 @@ def act_backward(b):
     args = []
     if v.numel() != 1 or b.coin(0.2):
         dt = str(v.dtype).rsplit(".", 1)[-1]
-        args.append(f"m.ones({tuple(v.shape)}, dtype=m.{dt})" if b.coin(0.9) else "m.ones(3)")
+        wrong = b.coin(0.1) and (v.requires_grad or not KNOWN_BUGS["grad_check_order"])
+        args.append("m.ones(3)" if wrong else f"m.ones({tuple(v.shape)}, dtype=m.{dt})")
+    cg = b.choice(["", "", "", "create_graph=True"]) if _create_graph_ok(b, [root]) else ""
     rg = b.choice(["", "retain_graph=True", "retain_graph=False"])
-    if rg:
-        args.append(rg)
+    if cg and rg == "retain_graph=False" and KNOWN_BUGS["create_graph_freed"]:
+        rg = ""   # (test_create_graph_without_retain_graph_frees)
+    for opt in (rg, cg):
+        if opt:
+            args.append(opt)
     if b.coin(0.3) and not (KNOWN_BUGS["retained_with_inputs"] and _retained_under(b, [root])):
-        pool = b.names
-        if KNOWN_BUGS["backward_inputs"]:
-            # torch calls retain_grad() on `inputs` (non-leaves start retaining, tensors that
-            # need no grad raise); tapegrad does neither
-            pool = [n for n in pool if b.val(n).is_leaf and b.val(n).requires_grad] or [root]
-        args.append(f"inputs=[{', '.join(_inputs(b, [root], pool))}]")
+        args.append(f"inputs=[{', '.join(_inputs(b, [root], b.names))}]")
+    b.loose_grads |= bool(cg) and KNOWN_BUGS["higher_order_names"]
     if b.coin(0.8):
         _call(b, f"{root}.backward({', '.join(args)})")
     else:
@@ -1001,11 +1095,28 @@ def act_grad(b):
         outs = [f"m.ones({tuple(b.val(r).shape)}, dtype=m.{str(b.val(r).dtype)[6:]})"
                 for r in roots]
         args.append(f"grad_outputs=[{', '.join(outs)}]")
-    for opt in (b.choice(["", "retain_graph=True", "retain_graph=False"]),
-                b.choice(["", "allow_unused=True", "allow_unused=False"])):
+    cg = b.choice(["", "", "create_graph=True"]) if _create_graph_ok(b, roots) else ""
+    rg = b.choice(["", "retain_graph=True", "retain_graph=False"])
+    if cg and rg == "retain_graph=False" and KNOWN_BUGS["create_graph_freed"]:
+        rg = ""   # (test_create_graph_without_retain_graph_frees)
+    for opt in (rg,
+                b.choice(["", "allow_unused=True", "allow_unused=False"]),
+                cg):
         if opt:
             args.append(opt)
-    _call(b, f"{b.fresh()} = m.autograd.grad({', '.join(args)})")
+    name = b.fresh()
+    _call(b, f"{name} = m.autograd.grad({', '.join(args)})")
+    if "create_graph=True" in args and b.lines[-1].name == name and name in b.ns:
+        # higher order: the gradients (graphs themselves) become operands of later steps
+        loose = KNOWN_BUGS["higher_order_names"]
+        b.loose_grads |= loose
+        if loose:
+            b.loose.add(name)
+        for i, g in enumerate(b.ns[name]):
+            if g is not None:
+                item = b.add(f"{name}[{i}]")
+                if loose:
+                    b.loose.add(item)
 
 
 def act_retain_grad(b):
@@ -1025,11 +1136,18 @@ def act_no_grad(b):
 
 def act_grad_reset(b):
     leaf = b.pick(lambda v: v.is_leaf)
-    _run(b, b.choice(["{a}.grad.zero_()", "{a}.grad = None", "del {a}.grad"]).format(a=leaf))
+    op = b.choice(["{a}.grad.zero_()", "{a}.grad = None", "del {a}.grad"])
+    g = b.val(leaf).grad
+    if g is not None and g.grad_fn is not None and KNOWN_BUGS["inplace_with_grad_fn"]:
+        op = "{a}.grad = None"   # (after create_graph; test_inplace_on_tensor_with_grad_fn)
+    _run(b, op.format(a=leaf))
 
 
 def act_alias(b):
-    _run(b, f"{b.fresh()} = {b.pick()}.grad")
+    name = b.fresh()
+    _run(b, f"{name} = {b.pick()}.grad")
+    if b.loose_grads:
+        b.loose.add(name)
 
 
 def act_detach(b):
@@ -1096,10 +1214,16 @@ def repr_programs(draw):
     flat = draw(st.lists(REPR_VALUES, min_size=n, max_size=n))
     value = np.array(flat, dtype=np.float64).reshape(shape).tolist()
     a = b.leaf(value, dtype, b.coin(0.7))
+    negated = False
     for _ in range(draw(st.integers(0, 3))):
-        ops = REPR_OPS + (["{a}[0]", "{a}[-1:]"] if b.val(a).dim() >= 1 else []) + \
-            (["{a}.t()"] if b.val(a).dim() == 2 else [])
-        a = b.add(draw(st.sampled_from(ops)).format(a=a)) or a
+        ops = REPR_OPS + (["{a}.t()"] if b.val(a).dim() == 2 else [])
+        if a in b.strided and KNOWN_BUGS["layout"]:
+            ops.remove("{a}.reshape(-1)")   # (test_contiguity_follows_torch)
+        if b.val(a).dim() >= 1 and not (negated and KNOWN_BUGS["neg_zero_grad"]):
+            ops = ops + ["{a}[0]", "{a}[-1:]"]   # (their backward makes zeros: -0.0 if negated)
+        op = draw(st.sampled_from(ops))
+        negated |= op == "-{a}"
+        a = b.add(op.format(a=a)) or a
     for name in b.names:
         b.emit(f"r_{name} = repr({name}), str({name}), repr({name}.grad_fn), repr({name}.shape), "
                f"repr({name}.dtype)", f"r_{name}")
@@ -1134,7 +1258,7 @@ def test_reprs(prog, opts):
 
 
 # ================================================================================================
-# Known discrepancies: minimal reproducers (strict xfail: they flip when fixed)
+# Minimal reproducers: compare a few lines with torch
 # ================================================================================================
 def outcome(fn, m):
     """fn(m) -> list of results; each shown as its repr (tensors also with grad_fn name and
@@ -1181,7 +1305,9 @@ def xfail(reason):
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-@xfail("relu(nan) is 0 and relu(-0.0) is +0.0 (torch keeps the input); relu'(nan) is 0 (torch 1)")
+# ================================================================================================
+# Discrepancies found by the tests above and fixed since (regression tests)
+# ================================================================================================
 def test_relu_of_nan_and_negative_zero():
     def fn(m):
         x = m.tensor([math.nan, -0.0, 1.0], dtype=m.float64, requires_grad=True)
@@ -1194,6 +1320,49 @@ def test_relu_of_nan_and_negative_zero():
     like_torch(fn)
 
 
+def test_div_grad_of_divisor_overflows():
+    def fn(m):
+        a = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
+        b = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
+        (a / b).sum().backward()
+        return [b.grad]
+    like_torch(fn)
+
+
+def test_index_with_0d_long_tensor():
+    each_like_torch("x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)",
+                    ["x[m.tensor(1)]", "x[m.tensor(-1)]"])
+
+
+def test_backward_through_empty_tensor():
+    def fn(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x[m.tensor([False, False])]
+        y.backward(m.tensor([]))
+        return [y, x.grad]
+    like_torch(fn)
+
+
+def test_backward_inputs_non_leaf_and_no_grad():
+    def non_leaf(m):
+        x = m.tensor(1.5, requires_grad=True)
+        y = x * x
+        (y * y).backward(inputs=[y])
+        return [y.grad, y.retains_grad]
+
+    def no_grad_input(m):
+        x = m.tensor(1.5, requires_grad=True)
+        c = m.tensor(1.0)
+        (x * 3).backward(inputs=[c])
+        return [c.grad]
+    like_torch(non_leaf)
+    like_torch(no_grad_input)
+
+
+# ================================================================================================
+# Known discrepancies (strict xfail: they flip when fixed; then drop the mark and the
+# KNOWN_BUGS entry, and move the test up)
+# ================================================================================================
 @xfail("abs'(nan) is nan (torch: sgn(nan) = 0, so the gradient is 0)")
 def test_abs_grad_at_nan():
     def fn(m):
@@ -1205,24 +1374,14 @@ def test_abs_grad_at_nan():
     like_torch(fn)
 
 
-@xfail("d(a/b)/db = -g*a/(b*b) overflows/underflows where torch's -g*(a/b)/b does not")
-def test_div_grad_of_divisor_overflows():
-    def fn(m):
-        a = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
-        b = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
-        (a / b).sum().backward()
-        return [b.grad]
-    like_torch(fn)
-
-
-@xfail("float32 one-element tensors compute in double: no float32 overflow/underflow, so "
-       "later results differ (inf*0, log(exp(100)), 1e-30*1e-30*1e30)")
-def test_float32_scalar_overflow():
+@xfail("float32 one-element tensors compute in double and round only on the way out: no "
+       "float32 overflow/underflow, Python numbers not rounded to float32")
+def test_float32_scalars_compute_in_double():
     def fn(m):
         big = m.tensor(1e30, requires_grad=True)
         small = m.tensor(1e-30)
         return [big * big * 0, m.tensor(100.0).exp().log(), small * small * 1e30,
-                (big * big) / (big * big)]
+                (big * big) / (big * big), big - 1e30, (small ** -1).cos()]
     like_torch(fn)
 
 
@@ -1237,12 +1396,6 @@ def test_zero_dim_view_ops():
 @xfail("x.T of a 1-d tensor returns x itself (torch: PermuteBackward0, with a UserWarning)")
 def test_T_of_1d():
     like_torch(lambda m: [m.tensor([1.0, 2.0], requires_grad=True).T])
-
-
-@xfail("indexing with a 0-d integer tensor gathers (IndexBackward0); torch selects")
-def test_index_with_0d_long_tensor():
-    each_like_torch("x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)",
-                    ["x[m.tensor(1)]", "x[m.tensor(-1)]"])
 
 
 @xfail("sum(dim=()) is SumBackward0 and ignores keepdim; torch: SumBackward1, keepdim kept")
@@ -1289,34 +1442,6 @@ def test_basic_index_grad_fn_name():
                      "x[None, 1:, 0]"])
 
 
-@xfail("backward through an empty boolean-mask selection raises IndexError in the sweep")
-def test_backward_through_empty_tensor():
-    def fn(m):
-        x = m.tensor([1.0, 2.0], requires_grad=True)
-        y = x[m.tensor([False, False])]
-        y.backward(m.tensor([]))
-        return [y, x.grad]
-    like_torch(fn)
-
-
-@xfail("backward(inputs=...) does not retain_grad() its inputs: torch makes a non-leaf input "
-       "retain (no warning on .grad) and rejects an input that needs no grad")
-def test_backward_inputs_non_leaf_and_no_grad():
-    def non_leaf(m):
-        x = m.tensor(1.5, requires_grad=True)
-        y = x * x
-        (y * y).backward(inputs=[y])
-        return [y.grad, y.retains_grad]
-
-    def no_grad_input(m):
-        x = m.tensor(1.5, requires_grad=True)
-        c = m.tensor(1.0)
-        (x * 3).backward(inputs=[c])
-        return [c.grad]
-    like_torch(non_leaf)
-    like_torch(no_grad_input)
-
-
 @xfail("gradients are added into a zeroed arena, so a -0.0 gradient arrives as +0.0")
 def test_negative_zero_gradient():
     def fn(m):
@@ -1328,12 +1453,19 @@ def test_negative_zero_gradient():
     like_torch(fn)
 
 
-@xfail("autograd.grad checks inputs before outputs: wrong message when neither needs grad")
-def test_grad_checks_outputs_before_inputs():
-    def fn(m):
+@xfail("argument checks run in another order than torch's, so another message wins: "
+       "grad() checks inputs before outputs, backward() requires_grad before the shape")
+def test_argument_checks_order():
+    def grad_no_grad_anywhere(m):
         c = m.tensor(1.0)
         return list(m.autograd.grad(c * 2, [c]))
-    like_torch(fn)
+
+    def backward_wrong_shape_no_grad(m):
+        c = m.tensor([1.0, 2.0])
+        (c * 2).backward(m.ones(3))
+        return []
+    like_torch(grad_no_grad_anywhere)
+    like_torch(backward_wrong_shape_no_grad)
 
 
 @xfail("retained tensors get no .grad from autograd.grad or backward(inputs=...); torch fills "
@@ -1403,11 +1535,143 @@ def test_matmul_mixed_dtype_messages():
                      "B @ m.ones(2, 3, 2, dtype=m.float64)"])
 
 
+@xfail("strides follow numpy, not torch: advanced-index results, strided ops of non-contiguous "
+       "tensors (copied to row-major first), mixed-layout binary ops and reductions differ, so "
+       "view() raises and reshape() picks View/UnsafeViewBackward0 differently")
+def test_contiguity_follows_torch():
+    setup = ("x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)\n"
+             "t = x.t()\np = m.ones(2, 3, 4, requires_grad=True).permute(2, 0, 1)")
+    each_like_torch(setup, ["x[:, [0, 0]].view(-1)", "x[:, [0, 0]].reshape(-1)",
+                            "t.t().view(-1)", "t[:, 0:1].view(-1)", "t[1:].view(-1)",
+                            "(t + m.ones(3, 2)).view(-1)", "p.sum(1).view(-1)",
+                            "(p * m.ones(4, 2, 3)).view(-1)"])
+
+
+@xfail("pow's gradients mask a nan/inf incoming gradient unlike torch: x ** 0 gives nan "
+       "(torch: zeros), the exponent's gradient at base 0 gives 0 (torch: grad * 0 = nan)")
+def test_pow_gradient_masks_with_nan_incoming():
+    def fn(m):
+        out = []
+        for shape in [(), (2,)]:
+            g = m.full(shape, math.nan, dtype=m.float64)
+            a = m.zeros(shape, dtype=m.float64, requires_grad=True)
+            (a ** 0).backward(g)
+            b = m.zeros(shape, dtype=m.float64, requires_grad=True)
+            c = m.zeros(shape, dtype=m.float64, requires_grad=True)
+            (b ** c).backward(g)
+            d = m.zeros(shape, dtype=m.float64, requires_grad=True)
+            (0.0 ** d).backward(g)
+            out += [a.grad, b.grad, c.grad, d.grad]
+        return out
+    like_torch(fn)
+
+
+@xfail("gradient formulas associate left to right; torch groups the local derivative first "
+       "(reciprocal: -g * (out * out), div: -g * ((a / b) / b)): overflow and last bits differ")
+def test_grad_formulas_associate_like_torch():
+    def fn(m):
+        r = m.tensor([1e-200], dtype=m.float64, requires_grad=True)
+        r.reciprocal().backward(m.tensor([1e-200], dtype=m.float64))
+        x = m.tensor([1e-200], dtype=m.float64, requires_grad=True)
+        (x / x).backward(m.tensor([0.55], dtype=m.float64))
+        a = m.tensor([1e-200], dtype=m.float64, requires_grad=True)
+        b = m.tensor([1e-200], dtype=m.float64, requires_grad=True)
+        (a / b).backward(m.tensor([0.55], dtype=m.float64))
+        return [r.grad.tolist(), x.grad.tolist(), b.grad.tolist()]
+    like_torch(fn)
+
+
+@xfail("x ** 0.5 (scalar path) and x ** -0.5 follow C pow at -inf and -0.0; torch computes "
+       "sqrt / rsqrt there (nan, -0.0 / nan, -inf)")
+def test_pow_half_exponents_at_negative_inf_and_zero():
+    def fn(m):
+        out = []
+        for c in (0.5, -0.5):
+            out.append((m.tensor([-math.inf, -0.0], dtype=m.float64) ** c).tolist())
+            out += [(m.tensor(v, dtype=m.float64) ** c).tolist() for v in (-math.inf, -0.0)]
+        return out
+    like_torch(fn)
+
+
+@xfail("create_graph=True records gradients as the formulas' elementary ops; torch records "
+       "fused backward nodes (TanhBackwardBackward0, dot's MulBackward0, div's and pow's "
+       "trailing MulBackward0), and a first .grad as a copy (CopyBackwards / CloneBackward0)")
+def test_higher_order_grad_fn_names():
+    def fn(m):
+        x = m.tensor([0.7, 1.3], dtype=m.float64, requires_grad=True)
+        y = m.tensor([0.4, 0.9], dtype=m.float64, requires_grad=True)
+        out = []
+        for f in (lambda: x.tanh().sum(), lambda: x @ y, lambda: (x / y).sum(),
+                  lambda: (x ** y).sum()):
+            out += [g.grad_fn.name() for g in m.autograd.grad(f(), [x, y], create_graph=True,
+                                                               allow_unused=True)
+                    if g is not None]
+        z = x * 2
+        z.retain_grad()
+        (z * z).sum().backward(create_graph=True)
+        return out + [x.grad.grad_fn.name(), z.grad.grad_fn.name()]
+    like_torch(fn)
+
+
+@xfail("with create_graph=True the gradient of an n-d relu does not require grad (torch: "
+       "ThresholdBackwardBackward0), so differentiating it again raises")
+def test_relu_gradient_graph_requires_grad():
+    def fn(m):
+        x = m.tensor([0.7, -1.3], dtype=m.float64, requires_grad=True)
+        g, = m.autograd.grad(x.relu().sum(), x, create_graph=True)
+        g.sum().backward()
+        return [g, x.grad]
+    like_torch(fn)
+
+
+@xfail("create_graph=True with retain_graph=False: torch's gradient graph needs the first "
+       "graph's freed buffers, so differentiating it raises; tapegrad's does not")
+def test_create_graph_without_retain_graph_frees():
+    def fn(m):
+        x = m.tensor(0.5, dtype=m.float64, requires_grad=True)
+        y = (x * x) * (x * x)
+        g, = m.autograd.grad(y, [x], retain_graph=False, create_graph=True)
+        g.backward()
+        return [x.grad]
+    like_torch(fn)
+
+
+@xfail("Tensor.mm blames self when the other operand is not a matrix")
+def test_mm_error_message():
+    each_like_torch("a = m.ones(2, 3, requires_grad=True)",
+                    ["a.mm(m.ones(3))", "m.ones(3).mm(a)", "m.mm(a, m.ones(3))"])
+
+
 @xfail("not implemented yet: matmul with broadcast batch dimensions")
 def test_matmul_broadcast_batch():
     each_like_torch("a = m.ones(2, 3, requires_grad=True)\nb = m.ones(4, 3, 2)\n"
                     "c = m.ones(3, requires_grad=True)",
                     ["a @ b", "c @ b", "m.ones(1, 2, 3) @ b.transpose(1, 2)"])
+
+
+@xfail("create_graph=True through an n-d value recorded before a backward that freed its "
+       "graph raises 'backward through the graph a second time', though nothing it needs was "
+       "freed (plain backward works, as does torch)")
+def test_create_graph_through_a_swept_tape():
+    def fn(m):
+        x = m.tensor([0.5, -1.0], dtype=m.float64, requires_grad=True)
+        y = x + x
+        y.backward(m.ones(2, dtype=m.float64))
+        (y * y).backward(m.ones(2, dtype=m.float64), create_graph=True)
+        return [x.grad]
+    like_torch(fn)
+
+
+@xfail("not implemented yet (design.md): in-place ops on tensors that have a grad_fn")
+def test_inplace_on_tensor_with_grad_fn():
+    def fn(m):
+        x = m.tensor(0.5, requires_grad=True)
+        (x * x).backward(create_graph=True)
+        x.grad.zero_()
+        y = x * 2
+        y.add_(1)
+        return [x.grad, y]
+    like_torch(fn)
 
 
 @xfail("not implemented yet (design.md): version counters; backward through a saved tensor "
