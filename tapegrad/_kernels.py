@@ -15,9 +15,9 @@ from numba import njit, prange
 from math import exp, log, sqrt, sin, cos, tanh
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 9, 9, 9, 9, 9], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 7, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 7, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -352,7 +352,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             else:
                 for k in range(size[a]):
                     adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38):
+        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):
             oa = off[a]
             for k in range(n):
                 adj[oa + k] += adj[oo + k]
@@ -379,7 +379,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             p = par[e]
             for k in range(size[a]):
                 adj[oa + k] += adj[oo + params[p + k]]
-        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             # params: [batch, m, k, n, b_batched]; out = a (batch,m,k) @ b ([batch,]k,n)
             p = par[e]
             nb = params[p]
@@ -760,7 +760,7 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
                     vals[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])] += vals[oa + k]
                 for k in range(n):
                     vals[oo + k] *= scale
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38):
+        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):
             oa = off[a]
             for k in range(n):
                 vals[oo + k] = vals[oa + k]
@@ -774,7 +774,7 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             p = par[e]
             for k in range(n):
                 vals[oo + k] = vals[oa + params[p + k]]
-        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             p = par[e]
             nb = params[p]
             m = params[p + 1]
@@ -940,9 +940,9 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             vals[e] = vals[a] * vals[b]
         elif o == 47:
             if (vals[a] != 0.0) != (cst[e] != 0.0):
@@ -1053,9 +1053,9 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
         elif o == 50:  # sign
             c = cst[e]
             adj[a] += 0.0 * g
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53):
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
 
@@ -1457,10 +1457,10 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t1 = (False, np.int64(-1), 0.0)
                 t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53):  # one-element structural op: the gradient passes (scaled for mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 54 or o == 55 or o == 56 or o == 57 or o == 58):  # 1x1 @ 1x1
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1
             accumulate(a, emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             accumulate(b, emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
     return -1

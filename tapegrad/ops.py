@@ -130,6 +130,7 @@ _DECLS = [
     Op("logical_and", "compare", fwd="(a != 0.0) & (b != 0.0)"),
     Op("strided_scatter", "scatter", "AsStridedScatterBackward0"),
     Op("index_scatter", "scatter_idx", "IndexPutBackward0"),
+    Op("alias", "reshape", "AliasBackward0"),            # x[...]
     Op("dot", "matmul", "DotBackward0", saves=("a", "b")),
     Op("mv", "matmul", "MvBackward0", saves=("a", "b")),
     Op("mm", "matmul", "MmBackward0", saves=("a", "b")),

@@ -345,7 +345,7 @@ class Tensor(metaclass=_TensorMeta):
         v = self._v
         if type(v) is float or v.flags.c_contiguous:
             return self
-        return _reshape_op("clone", self, self._shape, np.ascontiguousarray(v))
+        return _reshape_op("clone", self, self._shape, _contiguous(v))
 
     # ---- in-place ops: no autograd history yet -------------------------------------------
     # They mutate the value (so `.data`/`.grad.data` aliases see it) and are allowed where
@@ -533,7 +533,7 @@ class Tensor(metaclass=_TensorMeta):
         shape = _infer_shape(_size_args(shape), self.numel())
         v = self._v
         if type(v) is not float and not v.flags.c_contiguous:
-            return _reshape_op("unsafe_view", self, shape, np.ascontiguousarray(v).reshape(shape))
+            return _reshape_op("unsafe_view", self, shape, _contiguous(v).reshape(shape))
         return _reshape_op("view", self, shape)
 
     def view(self, *shape):
@@ -582,7 +582,8 @@ class Tensor(metaclass=_TensorMeta):
     def transpose(self, dim0, dim1):
         nd = self.dim()
         if nd == 0:
-            return self if _dim(dim0, 1) == 0 and _dim(dim1, 1) == 0 else _dim(dim0, 0)
+            _dim(dim0, 0), _dim(dim1, 0)  # range checks
+            return _strided("transpose", self, lambda a: a)
         d0, d1 = _dim(dim0, nd), _dim(dim1, nd)
         perm = list(range(nd))
         perm[d0], perm[d1] = perm[d1], perm[d0]
@@ -631,6 +632,11 @@ class Tensor(metaclass=_TensorMeta):
 
 
 # ---- general paths ------------------------------------------------------------------------------
+def _contiguous(a):
+    """Row-major `a` (a copy only if needed); unlike np.ascontiguousarray it keeps 0-d 0-d."""
+    return a if a.flags.c_contiguous else np.array(a, order="C")
+
+
 def _dim(d, nd):
     if not -max(nd, 1) <= d < max(nd, 1):
         raise IndexError(f"Dimension out of range (expected to be in range of "
@@ -881,7 +887,7 @@ def _reshape_op(name, x, shape, out=None):
 def _strided(name, x, fn):
     """An op whose result is a strided view of x: record offset and strides in elements of
     x's row-major layout, so the sweep can scatter the gradient back."""
-    base = np.ascontiguousarray(x._array())
+    base = _contiguous(x._array())
     out = fn(base)
     tape = _record_start(x)
     if tape is None:
@@ -902,7 +908,7 @@ def _index(x, key):
     key = tuple((int(k.item()) if not k._shape and k._dtype in (D.int64, D.int32) else k._array())
                 if isinstance(k, Tensor) else k for k in key)
     advanced = any(isinstance(k, (list, np.ndarray)) for k in key)
-    base = np.ascontiguousarray(x._array())
+    base = _contiguous(x._array())
     if not advanced:
         for k in key:
             if isinstance(k, slice) and k.step is not None and k.step <= 0:
@@ -917,12 +923,12 @@ def _index(x, key):
         elif slices:
             name = "slice" if slices else "view"
         else:
-            name = "unsqueeze" if nones else "view"
+            name = "unsqueeze" if nones else "alias"
         try:
             out = base[key]
         except IndexError as e:
             raise IndexError(str(e)) from None
-        if name in ("unsqueeze", "view"):
+        if name in ("unsqueeze", "alias"):
             return _reshape_op(name, x, out.shape)
         out = np.asarray(out)
         if name == "select" and nones:
@@ -1010,10 +1016,14 @@ def stack(tensors, dim=0):
 def _reduce(x, dim, keepdim, mean, dtype=None):
     shape = x._shape
     nd = len(shape)
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+    if dim is None:
         dims = tuple(range(nd))
         name = "mean" if mean else "sum"
         keepdim_eff = False
+    elif isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: all dims, keepdim honoured
+        dims = tuple(range(nd))
+        name = "mean_dim" if mean else "sum_dim"
+        keepdim_eff = keepdim
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
         dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()

@@ -106,6 +106,7 @@ CASES = {
               ("scalar", lambda m, a: m.where(a > 0, a, 0.0), [(4,)], ANY),
               ("method", lambda m, a, b: a.where(a < b, b), [(), ()], ANY)],
     "sign": [("s", lambda m, a: a.sign() * a, [(3,)], ANY)],
+    "alias": [("ellipsis", lambda m, a: a[...] * 2.0, [(2, 3)], ANY)],
     # adjoints of views, recorded by create_graph=True: exercised through a first derivative
     "strided_scatter": [("slice", lambda m, a: m.autograd.grad(
         (a[1:, ::2] ** 3).sum(), a, create_graph=True)[0], [(3, 4)], ANY, dict(names=False))],
