@@ -44,7 +44,13 @@ def op_add(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -110,7 +116,13 @@ def op_radd(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -176,7 +188,13 @@ def op_sub(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -242,7 +260,13 @@ def op_rsub(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -308,7 +332,13 @@ def op_mul(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -374,7 +404,13 @@ def op_rmul(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -440,7 +476,13 @@ def op_div(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -506,7 +548,13 @@ def op_pow(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -572,7 +620,13 @@ def op_rpow(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -621,7 +675,13 @@ def op_neg(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -662,7 +722,13 @@ def op_exp(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -703,7 +769,13 @@ def op_log(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -744,7 +816,13 @@ def op_sqrt(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -785,7 +863,13 @@ def op_sin(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -826,7 +910,13 @@ def op_cos(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -867,7 +957,13 @@ def op_tanh(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -908,7 +1004,13 @@ def op_sigmoid(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -949,7 +1051,13 @@ def op_relu(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -990,7 +1098,13 @@ def op_abs(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -1031,7 +1145,13 @@ def op_pow_scalar(self, c):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -1072,7 +1192,13 @@ def op_reciprocal(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()
@@ -1113,7 +1239,13 @@ def op_sign(self):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()

@@ -976,7 +976,13 @@ def op_%(fname)s(self, other):
         if tape is not None:
             c = 0.0
             if srq:
-                s = self._node if self._tape is tape else input_node(tape, self)
+                st = self._tape
+                if st is tape:
+                    s = self._node
+                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                    s = self._lnode
+                else:
+                    s = input_node(tape, self)
             else:
                 s = -1
                 c = sv
@@ -1027,7 +1033,13 @@ def op_%(fname)s(self%(cparam)s):
             if tape.sealed:
                 tape = open_tape(self)
         if tape is not None:
-            s = self._node if self._tape is tape else input_node(tape, self)
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
             n = tape.n
             if n == tape.cap:
                 tape.grow()

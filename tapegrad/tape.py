@@ -61,13 +61,34 @@ class GradState(threading.local):
 STATE = GradState()
 
 
+# Stream arrays of dead tapes, kept for the next tapes: a loop that makes a graph per step
+# then reuses memory the OS has already mapped instead of allocating (and faulting in) anew.
+_POOL = []
+_POOL_MAX = 4
+
+
+def _take_streams(cap):
+    for i, arrs in enumerate(_POOL):
+        if len(arrs[0]) == cap:
+            del _POOL[i]
+            arrs[5][:] = 0  # freed flags start cleared; the other streams are written first
+            return arrs
+    return (np.empty(cap, np.int8), np.empty(cap, np.int32), np.empty(cap, np.int32),
+            np.empty(cap, np.float64), np.empty(cap, np.float64), np.zeros(cap, np.uint8))
+
+
+def _give_streams(arrs):
+    if len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES:
+        _POOL.append(arrs)
+
+
 class Tape:
     __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "par", "params",
                  "saved", "nsaved", "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "__weakref__")
 
-    def __init__(self, cap=64, recording=False, strict=False):
+    def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
         self.cap = 0
         self._arrays = None
@@ -102,14 +123,19 @@ class Tape:
         return self.n
 
     def _resize(self, cap):
-        new = (np.zeros(cap, np.int8), np.zeros(cap, np.int32), np.zeros(cap, np.int32),
-               np.zeros(cap, np.float64), np.zeros(cap, np.float64), np.zeros(cap, np.uint8))
-        if self._arrays is not None:
-            for old, arr in zip(self._arrays, new):
-                arr[:self.n] = old[:self.n]
+        new = _take_streams(cap)
+        old = self._arrays
+        if old is not None:
+            for src, arr in zip(old, new):
+                arr[:self.n] = src[:self.n]
+            _give_streams(old)
         self._arrays = new
         self.op, self.ia, self.ib, self.cst, self.val = (memoryview(a) for a in new[:5])
         self.cap = cap
+
+    def __del__(self):
+        if self._arrays is not None:
+            _give_streams(self._arrays)
 
     def grow(self):
         """Called when full: double; past MAX_ENTRIES also seal (new graphs go elsewhere)."""
