@@ -96,6 +96,7 @@ def quiesce():
     with tapegrad.enable_grad():
         pass
     gc.collect()
+    tapegrad.tape._POOL.clear()   # stream arrays kept for reuse: count the next graph's own
     if _malloc_trim is not None:
         _malloc_trim(0)
 
