@@ -1139,32 +1139,38 @@ def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed,
 
 @njit(cache=True, parallel=True)
 def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
-                 X, in_offs, in_sizes, out, values, grads, status):
-    """One replay per row of X (inputs flattened and concatenated), across cores."""
-    for p in prange(X.shape[0]):
+                 X, in_offs, in_sizes, out, values, grads, status, threads):
+    """One replay per row of X (inputs flattened and concatenated), across cores: each of
+    `threads` chunks of rows reuses one pair of arenas for all its rows."""
+    B = X.shape[0]
+    nt = min(threads, max(B, 1))
+    chunk = (B + nt - 1) // nt
+    for t in prange(nt):
         vals = vals0.copy()
         adj = np.zeros_like(vals0)
-        j = 0
-        for i in range(in_offs.shape[0]):
-            for k in range(in_sizes[i]):
-                vals[in_offs[i] + k] = X[p, j]
-                j += 1
-        if scalar:
-            bad = forward_scalar(op, ia, ib, cst, par, params, vals)
-            if bad < 0:
-                adj[out] = 1.0
-                backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
-        else:
-            bad = forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals)
-            if bad < 0:
-                backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0, freed)
-        status[p] = bad
-        values[p] = vals[off[out]]
-        j = 0
-        for i in range(in_offs.shape[0]):
-            for k in range(in_sizes[i]):
-                grads[p, j] = adj[in_offs[i] + k]
-                j += 1
+        for p in range(t * chunk, min(B, (t + 1) * chunk)):
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    vals[in_offs[i] + k] = X[p, j]
+                    j += 1
+            if scalar:
+                bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+                if bad < 0:
+                    adj[:] = 0.0
+                    adj[out] = 1.0
+                    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+            else:
+                bad = forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals)
+                if bad < 0:
+                    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0, freed)
+            status[p] = bad
+            values[p] = vals[off[out]]
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    grads[p, j] = adj[in_offs[i] + k]
+                    j += 1
 
 
 @njit(cache=True, error_model="numpy")

@@ -181,6 +181,11 @@ def _param_slice(tape, e, code, p):
     raise AssertionError(f"unexpected params on {BY_CODE[code].name}")
 
 
+def _threads():
+    from numba import get_num_threads
+    return get_num_threads()
+
+
 def _dtype(name):
     return D.bool_ if name == "bool" else getattr(D, name)
 
@@ -446,7 +451,7 @@ class Recorded:
         status = np.full(B, -1, np.int64)
         K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
                        self._freed, self.scalar, self._static_reach(out), X, self.in_offs,
-                       self.in_sizes, out, values, grads, status)
+                       self.in_sizes, out, values, grads, status, _threads())
         bad = status[status >= 0]
         if bad.size:
             self._check(int(bad[0]))
