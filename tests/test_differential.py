@@ -46,9 +46,7 @@ import tapegrad  # noqa: E402
 KNOWN_BUGS = {
     "abs_grad_nan": True,         # test_abs_grad_at_nan
     "float32_in_double": True,    # test_float32_scalars_compute_in_double
-    "zero_dim_views": True,       # test_zero_dim_view_ops
     "T_1d": True,                 # test_T_of_1d
-    "sum_empty_dims": True,       # test_sum_over_empty_dim_tuple
     "inputs_prune": True,         # test_grad_with_inputs_sweeps_only_needed_nodes
     "const_tensor_grad_fn": True,  # test_grad_fn_name_with_one_element_constant_tensor
     "index_grad_fn_name": True,   # test_basic_index_grad_fn_name
@@ -650,13 +648,13 @@ def scalar_programs(draw, corner=False):
     return b.program(scale_free=corner)
 
 
-@SETTINGS(250)
+@SETTINGS(350)
 @given(scalar_programs())
 def test_scalar_programs(prog):
     check(prog)
 
 
-@SETTINGS(150)
+@SETTINGS(300)
 @given(scalar_programs(corner=True))
 def test_scalar_ieee_corner_cases(prog):
     check(prog)
@@ -704,8 +702,7 @@ def gen_reduce(b):
     if kind == "int":
         dim = repr(b.draw(st.integers(-max(nd, 1), max(nd, 1) - 1)))
     else:
-        dims = b.draw(st.lists(st.integers(0, nd - 1), unique=True, max_size=nd,
-                               min_size=1 if KNOWN_BUGS["sum_empty_dims"] else 0)) if nd else [0]
+        dims = b.draw(st.lists(st.integers(0, nd - 1), unique=True, max_size=nd)) if nd else [0]
         dims = [d - nd if b.coin(0.3) else d for d in dims]
         dim = repr(tuple(dims))
     keep = b.choice(["", ", keepdim=True", ", keepdim=False"])
@@ -752,10 +749,6 @@ def gen_reshape(b):
     return spelling.format(a=a, s=args), True
 
 
-def _zero_dim_ok(v):
-    return v.dim() > 0 or not KNOWN_BUGS["zero_dim_views"]
-
-
 def gen_unsqueeze(b):
     a = b.pick(lambda v: v.dim() < 3)
     if a is None:
@@ -779,9 +772,7 @@ def gen_squeeze(b):
 
 
 def gen_transpose(b):
-    a = b.pick(_zero_dim_ok)
-    if a is None:
-        return None
+    a = b.pick()
     nd = max(b.val(a).dim(), 1)
     d0, d1 = (b.integer(-nd, nd - 1) for _ in range(2))
     return b.choice(["{a}.transpose({d0}, {d1})", "m.transpose({a}, {d0}, {d1})",
@@ -789,7 +780,7 @@ def gen_transpose(b):
 
 
 def gen_t(b):
-    a = b.pick(lambda v: v.dim() <= 2 and _zero_dim_ok(v))
+    a = b.pick(lambda v: v.dim() <= 2)
     if a is None:
         return None
     nd = b.val(a).dim()
@@ -802,9 +793,7 @@ def gen_t(b):
 
 
 def gen_permute(b):
-    a = b.pick(_zero_dim_ok)
-    if a is None:
-        return None
+    a = b.pick()
     nd = b.val(a).dim()
     perm = b.draw(st.permutations(range(nd)))
     perm = [d - nd if b.coin(0.3) else d for d in perm]
@@ -815,9 +804,7 @@ def gen_permute(b):
 
 
 def gen_expand(b):
-    a = b.pick(_zero_dim_ok)
-    if a is None:
-        return None
+    a = b.pick()
     shape = tuple(b.val(a).shape)
     sizes = [(b.integer(1, 4) if s == 1 else s) if b.coin(0.7) else -1 for s in shape]
     for _ in range(b.integer(0, 3 - len(shape))):
@@ -837,9 +824,7 @@ def _slice(b, n):
 
 
 def gen_index_basic(b):
-    a = b.pick(_zero_dim_ok)
-    if a is None:
-        return None
+    a = b.pick()
     shape = tuple(b.val(a).shape)
     k = b.integer(0, len(shape))
     parts = []
@@ -858,7 +843,7 @@ def gen_index_basic(b):
         v = b.peek(expr)
         guess = ("SelectBackward0" if any(p.lstrip("-").isdigit() for p in parts) else
                  "SliceBackward0" if any(":" in p for p in parts) else
-                 "UnsqueezeBackward0" if "None" in parts else "ViewBackward0")
+                 "UnsqueezeBackward0" if "None" in parts else "AliasBackward0")
         if v is not None and v.grad_fn is not None and type(v.grad_fn).__name__ != guess:
             return None
     return expr
@@ -906,7 +891,8 @@ def gen_matmul(b):
     rhs = b.pick(lambda v: tuple(v.shape) == sb and v.dtype == b.val(a).dtype)
     if rhs is None or b.coin(0.3):
         other = dt if b.coin(0.9) else None
-        if KNOWN_BUGS["matmul_dtype_messages"] and (len(sa), len(sb)) not in ((2, 2), (3, 2), (1, 2)):
+        if KNOWN_BUGS["matmul_dtype_messages"] and \
+                (len(sa), len(sb)) not in ((2, 2), (3, 2), (1, 2)):
             other = dt   # torch words the dtype error differently for dot, mv, bmm
         rhs = b.nd_leaf(sb, dtype=other)
     spellings = ["{a} @ {b}", "m.matmul({a}, {b})", "{a}.matmul({b})"]
@@ -945,7 +931,7 @@ def nd_programs(draw):
     return b.program()
 
 
-@SETTINGS(250)
+@SETTINGS(400)
 @given(nd_programs())
 def test_nd_programs(prog):
     check(prog)
@@ -1201,7 +1187,7 @@ def sessions(draw):
     return b.program()
 
 
-@SETTINGS(300)
+@SETTINGS(500)
 @given(sessions())
 def test_autograd_semantics_interleaved(prog):
     check(prog, state_every_line=True)
@@ -1261,7 +1247,7 @@ PRINT_OPTIONS = st.fixed_dictionaries({}, optional={
     "linewidth": st.sampled_from([40, 120])})
 
 
-@SETTINGS(200)
+@SETTINGS(300)
 @given(repr_programs(), PRINT_OPTIONS)
 def test_reprs(prog, opts):
     try:
@@ -1375,6 +1361,18 @@ def test_backward_inputs_non_leaf_and_no_grad():
     like_torch(no_grad_input)
 
 
+def test_zero_dim_view_ops():
+    each_like_torch("x = m.tensor(2.0, requires_grad=True)",
+                    ["x.t()", "x[None]", "x[...]", "x.transpose(0, -1)", "x.permute(())",
+                     "x.expand(())", "x.expand(3)", "x[None, ..., None]"])
+
+
+def test_sum_over_empty_dim_tuple():
+    each_like_torch("x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)",
+                    ["x.sum(dim=())", "x.sum(dim=(), keepdim=True)",
+                     "x.mean(dim=(), keepdim=True)"])
+
+
 # ================================================================================================
 # Known discrepancies (strict xfail: they flip when fixed; then drop the mark and the
 # KNOWN_BUGS entry, and move the test up)
@@ -1401,20 +1399,9 @@ def test_float32_scalars_compute_in_double():
     like_torch(fn)
 
 
-def test_zero_dim_view_ops():
-    each_like_torch("x = m.tensor(2.0, requires_grad=True)",
-                    ["x.t()", "x[None]", "x[...]", "x.transpose(0, -1)", "x.permute(())",
-                     "x.expand(())", "x.expand(3)", "x[None, ..., None]"])
-
-
 @xfail("x.T of a 1-d tensor returns x itself (torch: PermuteBackward0, with a UserWarning)")
 def test_T_of_1d():
     like_torch(lambda m: [m.tensor([1.0, 2.0], requires_grad=True).T])
-
-
-def test_sum_over_empty_dim_tuple():
-    each_like_torch("x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)",
-                    ["x.sum(dim=())", "x.sum(dim=(), keepdim=True)", "x.mean(dim=(), keepdim=True)"])
 
 
 @xfail("backward/grad with inputs sweeps, checks and frees every node reachable from the "
