@@ -235,6 +235,7 @@ class Recorded:
         self._vg_out = self.outputs[0][0] if one else None
         self._vg_scalar = one and self.scalar and all(int(s) == 1 for s in self.in_sizes)
         self._in_list = [int(o) for o in self.in_offs]
+        self._in_list_sizes = [int(k) for k in self.in_sizes]
         self._out_off = int(off[self._vg_out]) if one else -1
         self._vg_reach = self._static_reach(self._vg_out) if one else None
         self._vg_entry = None
@@ -440,12 +441,16 @@ class Recorded:
         out = self._scalar_output()
         if len(Xs) != len(self.inputs):
             raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(Xs)}")
-        arrs = [np.asarray(x, dtype=self.dtype) for x in Xs]
-        B = arrs[0].shape[0] if arrs and arrs[0].ndim else 0
-        for i, (a, (_, shape, _)) in enumerate(zip(arrs, self.inputs)):
-            if a.shape != (B,) + shape:
-                raise ValueError(f"input {i}: expected shape {(B,) + shape}, got {a.shape}")
-        X = np.concatenate([a.reshape(B, -1) for a in arrs], axis=1) if arrs else np.zeros((B, 0))
+        B = np.shape(Xs[0])[0] if Xs and np.ndim(Xs[0]) else 0
+        for i, (a, (_, shape, _)) in enumerate(zip(Xs, self.inputs)):
+            if np.shape(a) != (B,) + shape:
+                raise ValueError(f"input {i}: expected shape {(B,) + shape}, got {np.shape(a)}")
+        if not Xs:
+            X = np.zeros((B, 0), self.dtype)
+        elif all(s == 1 for s in self._in_list_sizes):  # one column per input: one stack
+            X = np.stack(Xs, axis=1).astype(self.dtype, copy=False)
+        else:
+            X = np.concatenate([np.asarray(a, self.dtype).reshape(B, -1) for a in Xs], axis=1)
         values = np.zeros(B, self.dtype)
         grads = np.zeros((B, int(self.in_sizes.sum())), self.dtype)
         status = np.full(B, -1, np.int64)
@@ -458,9 +463,9 @@ class Recorded:
         odt = self.outputs[0][2]
         cols = np.cumsum([0] + self.in_sizes.tolist())
 
-        def grad_of(i):
+        def grad_of(i):  # views of this call's own `grads`: nothing of the tape's is shared
             _, shape, dt = self.inputs[i]
-            return grads[:, cols[i]:cols[i + 1]].astype(dt.np).reshape((B,) + shape)
+            return grads[:, cols[i]:cols[i + 1]].astype(dt.np, copy=False).reshape((B,) + shape)
         return values.astype(odt.np), self._select(grad_of, argnums)
 
     # -- persistence ------------------------------------------------------------------------
