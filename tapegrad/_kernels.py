@@ -84,6 +84,18 @@ def mark_live(ia, ib, cond, live):
                 live[cond[e]] = 1
 
 
+@njit(cache=True)
+def mark_leads(ia, ib, cond, leads):
+    """Mark (in place, oldest first) every entry that depends on an entry already marked."""
+    for e in range(ia.shape[0]):
+        if leads[e] == 0:
+            a = ia[e]
+            b = ib[e]
+            c = cond[e]
+            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0) or (c >= 0 and leads[c] != 0):
+                leads[e] = 1
+
+
 @njit(cache=True, error_model="numpy")
 def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves):
     """Reverse sweep from entry `start` down to 0.

@@ -24,7 +24,7 @@ def _kernel():
 
 class _Sweep:
     """The result of sweeping one tape: adjoint arena and reach flags."""
-    __slots__ = ("tape", "n", "off", "size", "adj", "reach")
+    __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran")
 
     def grad_of(self, node, shape):
         o = self.off[node]
@@ -32,11 +32,46 @@ class _Sweep:
         return self.adj[o:o + s].reshape(shape)
 
 
-def _sweep_tape(tape, seeds):
-    """seeds: list of (node, float or ndarray).  Returns a _Sweep or raises (nothing changed)."""
+def _leads(tape, n, inputs):
+    """uint8 per entry: 1 where an operand of the entry depends on (or is) one of `inputs`
+    (imports count: the tape they come from may hold inputs).  With `inputs` a backward runs
+    only these entries: the gradient stops at an input."""
+    from . import _kernels as K
+    leads = np.zeros(n, np.uint8)
+    for t in inputs:
+        for node in _nodes_in(tape, t):
+            if node < n:
+                leads[node] = 1
+    for node in tape.imports:  # the tape an import comes from may hold inputs
+        if node < n:
+            leads[node] = 1
+    cond = np.full(n, -1, np.int64)
+    ops = tape._arrays[0]
+    for e, p in tape.par.items():
+        if e < n and ops[e] == OPS_WHERE:
+            cond[e] = tape.params[p]
+    ia = tape._arrays[1][:n].astype(np.int64)
+    ib = tape._arrays[2][:n].astype(np.int64)
+    K.mark_leads(ia, ib, cond, leads)
+    runs = np.zeros(n, np.uint8)
+    for src in (ia, ib, cond):
+        has = src >= 0
+        runs[has] |= leads[src[has]]
+    return runs
+
+
+def _sweep_tape(tape, seeds, inputs=None):
+    """seeds: list of (node, float or ndarray).  Returns a _Sweep or raises (nothing changed).
+    With `inputs`, entries that do not lead to them are not checked for freed buffers (their
+    adjoints are computed but unused) and are not released: torch runs only what leads to
+    the inputs."""
     start = max(node for node, _ in seeds)
     n = start + 1
     op, ia, ib, cst, freed = tape.streams(n)
+    leads = None
+    if inputs is not None:
+        leads = _leads(tape, n, inputs)
+        freed = freed & leads
     off, size, shp, nd, total = tape.layout(n)
     vals = tape.values(n, off, total)
     par, params = tape.param_arrays(n)
@@ -52,6 +87,7 @@ def _sweep_tape(tape, seeds):
         raise RuntimeError(errors.BACKWARD_TWICE)
     r = _Sweep()
     r.tape, r.n, r.off, r.size, r.adj, r.reach = tape, n, off, size, adj, reach
+    r.ran = reach if leads is None else reach & leads
     return r
 
 
@@ -116,7 +152,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
     done = []
     while pending:
         tape = max(pending, key=lambda tp: tp.serial)
-        r = _sweep_tape(tape, pending.pop(tape))
+        r = _sweep_tape(tape, pending.pop(tape), inputs)
         done.append(r)
         reach = r.reach
         for node, (src, snode) in tape.imports.items():
@@ -154,7 +190,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
     if not retain_graph:
         for r in done:
             op = r.tape.streams(r.n)[0]
-            r.tape.release(np.flatnonzero(r.reach & (_SAVES[op] != 0)))
+            r.tape.release(np.flatnonzero(r.ran & (_SAVES[op] != 0)))
             r.tape.seal()
     return out
 

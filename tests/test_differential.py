@@ -47,7 +47,7 @@ KNOWN_BUGS = {
     "abs_grad_nan": True,         # test_abs_grad_at_nan
     "float32_in_double": True,    # test_float32_scalars_compute_in_double
     "T_1d": True,                 # test_T_of_1d
-    "inputs_prune": True,         # test_grad_with_inputs_sweeps_only_needed_nodes
+    "inputs_prune": False,        # test_grad_with_inputs_sweeps_only_needed_nodes (fixed)
     "const_tensor_grad_fn": True,  # test_grad_fn_name_with_one_element_constant_tensor
     "index_grad_fn_name": True,   # test_basic_index_grad_fn_name
     "neg_zero_grad": True,        # test_negative_zero_gradient
@@ -1404,8 +1404,6 @@ def test_T_of_1d():
     like_torch(lambda m: [m.tensor([1.0, 2.0], requires_grad=True).T])
 
 
-@xfail("backward/grad with inputs sweeps, checks and frees every node reachable from the "
-       "roots; torch runs only the nodes leading to inputs")
 def test_grad_with_inputs_sweeps_only_needed_nodes():
     def freed_side_branch(m):
         a = m.tensor(1.0, requires_grad=True)
