@@ -6,7 +6,6 @@
   engine.py    backward / grad entry points              grad_mode.py no_grad & co
   autograd/    Variable, backward, grad, grad_fn views   errors.py    PyTorch's messages
 """
-from . import dtypes as _dtypes
 from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype)
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled

@@ -8,8 +8,8 @@ leaves every tensor, `.grad` and tape as it was.
 import numpy as np
 
 from . import errors
-from .ops import BY_CODE, OPS
-from .tape import OP_LEAF, OP_IMPORT, _SAVES
+from .ops import BY_CODE
+from .tape import _SAVES
 
 _sweep = None
 
@@ -45,13 +45,7 @@ def _leads(tape, n, inputs):
     for node in tape.imports:  # the tape an import comes from may hold inputs
         if node < n:
             leads[node] = 1
-    cond = np.full(n, -1, np.int64)
-    ops = tape._arrays[0]
-    for e, p in tape.par.items():
-        if e < n and ops[e] == OPS_WHERE:
-            cond[e] = tape.params[p]
-    ia = tape._arrays[1][:n].astype(np.int64)
-    ib = tape._arrays[2][:n].astype(np.int64)
+    ia, ib, cond = tape.dependencies(n)
     K.mark_leads(ia, ib, cond, leads)
     runs = np.zeros(n, np.uint8)
     for src in (ia, ib, cond):
@@ -224,7 +218,6 @@ def _collect(out, t, g):
 # out of the same table.  Structural kinds have their adjoints written with tensor ops.
 
 _formula_cache = {}
-OPS_WHERE = OPS["where"].code
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
 _NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import",)], np.int8)
 
@@ -388,9 +381,9 @@ def _record_backward_fast(roots, seeds, inputs):
     appends the backward entries in one Numba call.  Returns None where it does not apply
     (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
     from . import _kernels as K
-    from .tensor import Tensor, _new
+    from .tensor import _new
     tape = roots[0]._tape if roots and roots[0]._tape is not None else None
-    if tape is None or tape.frozen or tape.recording and False:
+    if tape is None or tape.frozen:
         return None
     for t, s in zip(roots, seeds):
         if t._tape is not tape or t.numel() != 1 or s.numel() != 1:
@@ -399,14 +392,8 @@ def _record_backward_fast(roots, seeds, inputs):
             return None
     n = max(t._node for t in roots) + 1
     ops = tape._arrays[0]
-    cond = np.full(n, -1, np.int64)
-    for e, p in tape.par.items():
-        if e < n and ops[e] == OPS_WHERE:
-            cond[e] = tape.params[p]
-    reach = np.zeros(n, np.uint8)
-    reach[[t._node for t in roots]] = 1
-    K.mark_live(tape._arrays[1][:n].astype(np.int64), tape._arrays[2][:n].astype(np.int64),
-                cond, reach)
+    cond = tape.dependencies(n)[2]
+    reach = tape.reached([t._node for t in roots], n)
     reached = np.flatnonzero(reach)
     if any(int(e) in tape.shape for e in reached) or np.any(np.isin(ops[reached], _NO_FAST)):
         return None
@@ -476,7 +463,6 @@ def _record_backward_fast(roots, seeds, inputs):
 def run_backward_graph(roots, seeds, inputs=None):
     """Like run_backward, with gradients as recorded tensors (create_graph=True).  Returns
     {id(tensor): (tensor, grad Tensor)} or, with `inputs`, a list of grad Tensors / None."""
-    from . import _kernels as K
     fast = _record_backward_fast(roots, seeds, inputs)
     if fast is not None:
         return fast
@@ -500,14 +486,7 @@ def run_backward_graph(roots, seeds, inputs=None):
         pending.discard(tape)
         seeds_here = [node for (tp, node) in adj if tp is tape]
         n = max(seeds_here) + 1
-        cond = np.full(n, -1, np.int64)
-        for e, p in tape.par.items():
-            if e < n and BY_CODE[tape.op[e]].name == "where":
-                cond[e] = tape.params[p]
-        reach = np.zeros(n, np.uint8)
-        reach[seeds_here] = 1
-        K.mark_live(tape._arrays[1][:n].astype(np.int64), tape._arrays[2][:n].astype(np.int64),
-                    cond, reach)
+        reach = tape.reached(seeds_here, n)
         freed = tape.freed
         for e in np.flatnonzero(reach)[::-1].tolist():
             g = adj.pop((tape, e), None)

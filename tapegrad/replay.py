@@ -24,7 +24,7 @@ import numpy as np
 
 from . import dtypes as D
 from .ops import BY_CODE, OPS
-from .tape import STATE, Tape, OP_LEAF, OP_CONST
+from .tape import STATE, Tape, OP_CONST
 from .tensor import Tensor
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
@@ -114,10 +114,7 @@ def _compile(tape, inputs, outputs, single):
     ib = tape._arrays[2][:n].astype(np.int64)
     cst = tape._arrays[3][:n].copy()
     val = tape._arrays[4][:n].copy()
-    cond = np.full(n, -1, np.int64)
-    for e, p in tape.par.items():
-        if op[e] == _WHERE:
-            cond[e] = tape.params[p]
+    _, _, cond = tape.dependencies(n)
 
     # live entries: what the outputs and the guards depend on, plus every input
     live = np.zeros(n, np.uint8)

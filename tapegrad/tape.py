@@ -35,6 +35,7 @@ _serials = itertools.count(1)
 OP_LEAF = OPS["leaf"].code
 OP_IMPORT = OPS["import"].code
 OP_CONST = OPS["const"].code
+OP_WHERE = OPS["where"].code
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
 _ROLE_BITS = (1, 2, 4)
 
@@ -301,6 +302,26 @@ class Tape:
                 o = off[node]
                 arena[o:o + arr.size] = np.asarray(arr, dtype=np.float64).reshape(-1)
         return arena
+
+    def dependencies(self, n):
+        """(ia, ib, cond) of the first n entries as int64 arrays: every entry's input nodes,
+        cond being where's condition node (-1 elsewhere).  What the liveness kernels walk."""
+        ia = self._arrays[1][:n].astype(np.int64)
+        ib = self._arrays[2][:n].astype(np.int64)
+        cond = np.full(n, -1, np.int64)
+        ops = self._arrays[0]
+        for e, p in self.par.items():
+            if e < n and ops[e] == OP_WHERE:
+                cond[e] = self.params[p]
+        return ia, ib, cond
+
+    def reached(self, roots, n):
+        """uint8 per entry (first n): 1 where a gradient from `roots` can arrive."""
+        from ._kernels import mark_live
+        reach = np.zeros(n, np.uint8)
+        reach[list(roots)] = 1
+        mark_live(*self.dependencies(n), reach)
+        return reach
 
     def param_arrays(self, n):
         if not self.par:

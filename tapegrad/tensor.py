@@ -18,7 +18,6 @@ from . import _fastpath, errors
 from . import dtypes as D
 from .dtypes import dtype as DType
 from .ops import OPS, BY_CODE
-from .scalar_math import sigmoid as _ssigmoid
 from .tape import STATE, open_tape, input_node, retain as _retain, OP_CONST
 
 class Size(tuple):
@@ -719,7 +718,7 @@ def _binary(code, x, y):
     ya, yd, yc = _operand(y)
     dt = D.result_type((xd, xc), (yd, yc))
     op = BY_CODE[code]
-    if op.name in ("div", "pow") and not dt.is_floating_point and op.name == "div":
+    if op.name == "div" and not dt.is_floating_point:  # true division, as torch
         dt = D.get_default_dtype()
     xa = np.asarray(xa, dtype=dt.np)
     ya = np.asarray(ya, dtype=dt.np)
@@ -915,24 +914,18 @@ def _index(x, key):
                 raise ValueError("step must be greater than zero")
         if Ellipsis not in key:
             key = key + (Ellipsis,)  # numpy then returns a 0-d view, not a scalar copy
-        ints = [k for k in key if isinstance(k, (int, np.integer))]
-        nones = any(k is None for k in key)
-        slices = any(isinstance(k, slice) for k in key)
-        if ints:
+        if any(isinstance(k, (int, np.integer)) for k in key):
             name = "select"
-        elif slices:
-            name = "slice" if slices else "view"
+        elif any(isinstance(k, slice) for k in key):
+            name = "slice"
         else:
-            name = "unsqueeze" if nones else "alias"
+            name = "unsqueeze" if any(k is None for k in key) else "alias"
         try:
             out = base[key]
         except IndexError as e:
             raise IndexError(str(e)) from None
         if name in ("unsqueeze", "alias"):
             return _reshape_op(name, x, out.shape)
-        out = np.asarray(out)
-        if name == "select" and nones:
-            name = "select"
         return _strided(name, x, lambda a: a[key])
     idx = np.arange(base.size).reshape(base.shape)[key]
     out = base[key]

@@ -7,7 +7,6 @@ from .. import errors
 from ..engine import run_backward, run_backward_graph
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ..tensor import Tensor, tensor as _tensor
-from .graph import Node as _Node
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import functional
 
@@ -56,7 +55,6 @@ def _seeds(outputs, grad_outputs, create_graph):
         if not isinstance(g, Tensor):
             g = _tensor(g)
         if g._shape != out._shape:
-            from ..tensor import Size
             raise RuntimeError(errors.SHAPE_MISMATCH.format(
                 i=i, g=f"tapegrad.Size({list(g._shape)})", o=f"tapegrad.Size({list(out._shape)})"))
         seeds.append(g if create_graph else np.asarray(g._array(), dtype=np.float64))
@@ -133,7 +131,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if is_grads_batched:
         raise NotImplementedError("is_grads_batched=True is not implemented")
     outputs = _as_tuple(outputs)
-    single = isinstance(inputs, Tensor)
     inputs = _as_tuple(inputs)
     for i, t in enumerate(inputs):
         if not t._rg:

@@ -24,13 +24,13 @@ def _prepare(inputs, create_graph):
                  for x in inputs)
 
 
-def _grad(outputs, inputs, grad_outputs, create_graph, strict, name):
+def _grad(outputs, inputs, grad_outputs, create_graph, strict):
     from . import grad
     pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
     if not pairs:
         if strict:
-            raise RuntimeError(f"The output of the user-provided function is independent of "
-                               f"input 0. This is not allowed in strict mode.")
+            raise RuntimeError("The output of the user-provided function is independent of "
+                               "input 0. This is not allowed in strict mode.")
         return tuple(zeros_like(x) for x in inputs)
     gs = grad([o for o, _ in pairs], inputs, grad_outputs=[g for _, g in pairs],
               create_graph=create_graph, allow_unused=True)
@@ -43,6 +43,16 @@ def _grad(outputs, inputs, grad_outputs, create_graph, strict, name):
             g = zeros_like(x)
         res.append(g)
     return tuple(res)
+
+
+def _default_v(v, ts, name, what):
+    """The vectors `v` as a tuple; None is allowed for one single-element tensor (ones)."""
+    if v is not None:
+        return _tuple(v, name, "v")[1]
+    if len(ts) != 1 or ts[0].numel() != 1:
+        raise RuntimeError(f"The vector v can only be None if the {what} a single Tensor with a "
+                           f"single element.")
+    return (tensor(np.ones(ts[0].shape), dtype=ts[0].dtype),)
 
 
 def _detach(xs, create_graph):
@@ -60,14 +70,8 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         xs = _prepare(xs, create_graph)
         outs = func(*xs)
         is_out, outs = _tuple(outs, "vjp", "outputs of the user-provided function")
-        if v is None:
-            if len(outs) != 1 or outs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the user-provided function "
-                                   "returns a single Tensor with a single element.")
-            vs = (tensor(np.ones(outs[0].shape), dtype=outs[0].dtype),)
-        else:
-            _, vs = _tuple(v, "vjp", "v")
-        grads = _grad(outs, xs, vs, create_graph, strict, "vjp")
+        vs = _default_v(v, outs, "vjp", "user-provided function returns")
+        grads = _grad(outs, xs, vs, create_graph, strict)
     return _out(is_out, _detach(outs, create_graph)), _out(is_in, _detach(grads, create_graph))
 
 
@@ -76,18 +80,12 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         is_in, xs = _tuple(inputs, "jvp", "inputs")
         xs = _prepare(xs, create_graph)
-        if v is None:
-            if len(xs) != 1 or xs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single element.")
-            vs = (tensor(np.ones(xs[0].shape), dtype=xs[0].dtype),)
-        else:
-            _, vs = _tuple(v, "jvp", "v")
+        vs = _default_v(v, xs, "jvp", "input to the user-provided function is")
         outs = func(*xs)
         is_out, outs = _tuple(outs, "jvp", "outputs of the user-provided function")
         us = tuple(zeros_like(o).requires_grad_() for o in outs)
-        g = _grad(outs, xs, us, True, strict, "jvp")
-        res = _grad(g, us, vs, create_graph, strict, "jvp")
+        g = _grad(outs, xs, us, True, strict)
+        res = _grad(g, us, vs, create_graph, strict)
     return _out(is_out, _detach(outs, create_graph)), _out(is_out, _detach(res, create_graph))
 
 
@@ -199,18 +197,12 @@ def _hessian_product(func, inputs, v, create_graph, strict, name):
     with enable_grad():
         is_in, xs = _tuple(inputs, name, "inputs")
         xs = _prepare(xs, create_graph)
-        if v is None:
-            if len(xs) != 1 or xs[0].numel() != 1:
-                raise RuntimeError("The vector v can only be None if the input to the "
-                                   "user-provided function is a single Tensor with a single element.")
-            vs = (tensor(np.ones(xs[0].shape), dtype=xs[0].dtype),)
-        else:
-            _, vs = _tuple(v, name, "v")
+        vs = _default_v(v, xs, name, "input to the user-provided function is")
         out = func(*xs)
         if not isinstance(out, Tensor) or out.numel() != 1:
             raise RuntimeError(f"The function given to {name} should return a single Tensor "
                                f"containing a single element")
         one = tensor(np.ones(out.shape), dtype=out.dtype)
-        g = _grad((out,), xs, (one,), True, strict, name)
-        res = _grad(g, xs, vs, create_graph, strict, name)
+        g = _grad((out,), xs, (one,), True, strict)
+        res = _grad(g, xs, vs, create_graph, strict)
     return _detach((out,), create_graph)[0], _out(is_in, _detach(res, create_graph))
