@@ -440,11 +440,13 @@ def batch_rosenbrock(mod, n=BATCH_N, B=BATCH_B, seed=1):
     return record_rosenbrock(mod, P[0]), tuple(P.T.copy())
 
 
-def interleaved(fns, reps, number=1, reps_of=None):
+def interleaved(fns, reps, number=1, reps_of=None, prime=0):
     """Time the callables {name: fn} on the same machine load: repetition r runs each fn
     `number` times, the order reversed every other repetition; `reps_of` {name: k} gives
-    costly ones fewer repetitions.  gc is off while timing (as timeit).  Returns
-    ({name: best seconds per call}, {name: what fn returned last})."""
+    costly ones fewer repetitions; `prime` untimed calls precede each timed sample, so that
+    no fn is timed from a state another left behind (e.g. cores idled by a 1-thread run).  gc
+    is off while timing (as timeit).  Returns ({name: best seconds per call}, {name: what fn
+    returned last})."""
     best, last = dict.fromkeys(fns, math.inf), {}
     names = list(fns)
     for rep in range(reps):
@@ -452,6 +454,8 @@ def interleaved(fns, reps, number=1, reps_of=None):
             if rep >= (reps_of or {}).get(name, reps):
                 continue
             fn = fns[name]
+            for _ in range(prime):
+                fn()
             gc.disable()
             try:
                 t = time.perf_counter()

@@ -274,20 +274,23 @@ def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed,
 
 @njit(cache=True, parallel=True)
 def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
-                 X, in_offs, in_sizes, out, values, grads, status, threads):
-    """One replay per row of X (inputs flattened and concatenated), across cores: each of
-    `threads` chunks of rows reuses one pair of arenas for all its rows."""
-    B = X.shape[0]
-    nt = min(threads, max(B, 1))
-    chunk = (B + nt - 1) // nt
-    for t in prange(nt):
+                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks):
+    """One replay per point p (column p of XT: the inputs flattened and concatenated), across
+    cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
+    arenas.  Many more runs than threads, taken dynamically (the caller sets a chunk size of 1),
+    so a thread that starts late or is slowed by another tenant does not hold up the call.
+    Gradients go to gradsT[:, p]."""
+    B = XT.shape[1]
+    nb = min(blocks, max(B, 1))
+    run = (B + nb - 1) // nb
+    for t in prange(nb):
         vals = vals0.copy()
         adj = np.zeros_like(vals0)
-        for p in range(t * chunk, min(B, (t + 1) * chunk)):
+        for p in range(t * run, min(B, (t + 1) * run)):
             j = 0
             for i in range(in_offs.shape[0]):
                 for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = X[p, j]
+                    vals[in_offs[i] + k] = XT[j, p]
                     j += 1
             if scalar:
                 bad = forward_scalar(op, ia, ib, cst, par, params, vals)
@@ -304,7 +307,7 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
             j = 0
             for i in range(in_offs.shape[0]):
                 for k in range(in_sizes[i]):
-                    grads[p, j] = adj[in_offs[i] + k]
+                    gradsT[j, p] = adj[in_offs[i] + k]
                     j += 1
 '''
 

@@ -18,6 +18,7 @@ and expected guard values prefilled).  A replay writes the inputs into that aren
 generated forward kernel, then the reverse sweep, in one call.
 """
 import json
+import math
 import threading
 
 import numpy as np
@@ -183,6 +184,17 @@ def _threads():
     return get_num_threads()
 
 
+# value_and_grad_batch cuts the points into this many runs per thread, handed out dynamically.
+BATCH_RUNS_PER_THREAD = 16
+
+
+def _dynamic_schedule():
+    """numba's prange hands out iterations one at a time while this is active (its default
+    splits them evenly up front, so one late or slowed thread holds up the whole call)."""
+    from numba import parallel_chunksize
+    return parallel_chunksize(1)
+
+
 def _dtype(name):
     return D.bool_ if name == "bool" else getattr(D, name)
 
@@ -233,6 +245,10 @@ class Recorded:
         self._vg_scalar = one and self.scalar and all(int(s) == 1 for s in self.in_sizes)
         self._in_list = [int(o) for o in self.in_offs]
         self._in_list_sizes = [int(k) for k in self.in_sizes]
+        # value_and_grad_batch: inputs that are all 0-d and of the tape's dtype need no
+        # per-input reshaping or casting (one stack in, the gradient rows out as they are)
+        self._in_shapes = [shape for _, shape, _ in self.inputs]
+        self._in_plain = all(shape == () and dt.np == self.dtype for _, shape, dt in self.inputs)
         self._out_off = int(off[self._vg_out]) if one else -1
         self._vg_reach = self._static_reach(self._vg_out) if one else None
         self._vg_entry = None
@@ -361,7 +377,7 @@ class Recorded:
         return status
 
     def _scalar_output(self):
-        if len(self.outputs) != 1 or int(np.prod(self.outputs[0][1])) != 1:
+        if len(self.outputs) != 1 or math.prod(self.outputs[0][1]) != 1:
             raise TypeError("value_and_grad needs a function with one one-element output; use "
                             "jacobian for vector outputs")
         return self.outputs[0][0]
@@ -433,37 +449,45 @@ class Recorded:
         return tuple(out)
 
     def value_and_grad_batch(self, *Xs, argnums=None):
-        """Replay at B points in parallel (one thread per point, numba prange): each X has shape
-        (B,) + input shape; returns values (B,) and gradients (B,) + input shape."""
+        """Replay at B points in parallel across cores (numba prange over points, never inside
+        one sweep): each X has shape (B,) + input shape; returns values (B,) and gradients
+        (B,) + input shape (as `value_and_grad`, `argnums` selects)."""
         out = self._scalar_output()
         if len(Xs) != len(self.inputs):
             raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(Xs)}")
-        B = np.shape(Xs[0])[0] if Xs and np.ndim(Xs[0]) else 0
-        for i, (a, (_, shape, _)) in enumerate(zip(Xs, self.inputs)):
-            if np.shape(a) != (B,) + shape:
-                raise ValueError(f"input {i}: expected shape {(B,) + shape}, got {np.shape(a)}")
+        shapes = [np.shape(a) for a in Xs]
+        B = shapes[0][0] if Xs and shapes[0] else 0
+        if [s[1:] for s in shapes] != self._in_shapes or any(s[:1] != (B,) for s in shapes):
+            i = next(i for i, s in enumerate(shapes) if s != (B,) + self._in_shapes[i])
+            raise ValueError(f"input {i}: expected shape {(B,) + self._in_shapes[i]}, "
+                             f"got {shapes[i]}")
+        # Staged one row per input element (XT[j, p]): for 0-d inputs one C-level copy of
+        # all of them, far cheaper than interleaving them point by point.
         if not Xs:
-            X = np.zeros((B, 0), self.dtype)
-        elif all(s == 1 for s in self._in_list_sizes):  # one column per input: one stack
-            X = np.stack(Xs, axis=1).astype(self.dtype, copy=False)
+            XT = np.zeros((0, B), self.dtype)
+        elif all(s == 1 for s in self._in_list_sizes):
+            XT = np.array(Xs, self.dtype).reshape(len(Xs), B)
         else:
-            X = np.concatenate([np.asarray(a, self.dtype).reshape(B, -1) for a in Xs], axis=1)
-        values = np.empty(B, self.dtype)               # the kernel writes every row
-        grads = np.empty((B, int(self.in_sizes.sum())), self.dtype)
+            XT = np.concatenate([np.asarray(a, self.dtype).reshape(B, -1).T for a in Xs])
+        values = np.empty(B, self.dtype)               # the kernel writes every point
+        gradsT = np.empty((len(XT), B), self.dtype)
         status = np.full(B, -1, np.int64)
-        K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
-                       self._freed, self.scalar, self._static_reach(out), X, self.in_offs,
-                       self.in_sizes, out, values, grads, status, _threads())
-        bad = status[status >= 0]
-        if bad.size:
-            self._check(int(bad[0]))
-        odt = self.outputs[0][2]
-        cols = np.cumsum([0] + self.in_sizes.tolist())
-
-        def grad_of(i):  # views of this call's own `grads`: nothing of the tape's is shared
-            _, shape, dt = self.inputs[i]
-            return grads[:, cols[i]:cols[i + 1]].astype(dt.np, copy=False).reshape((B,) + shape)
-        return values.astype(odt.np), self._select(grad_of, argnums)
+        blocks = _threads() * BATCH_RUNS_PER_THREAD
+        with _dynamic_schedule():
+            K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
+                           self._freed, self.scalar, self._static_reach(out), XT, self.in_offs,
+                           self.in_sizes, out, values, gradsT, status, blocks)
+        if status.max(initial=-1) >= 0:
+            self._check(int(status[status >= 0][0]))
+        # The gradients are views or copies of this call's own `gradsT`: nothing of the tape's.
+        if self._in_plain:
+            grads = list(gradsT)
+        else:
+            rows = np.cumsum([0] + self._in_list_sizes).tolist()
+            grads = [gradsT[rows[i]:rows[i + 1]].T.reshape((B,) + shape).astype(dt.np, copy=False)
+                     for i, (_, shape, dt) in enumerate(self.inputs)]
+        return values.astype(self.outputs[0][2].np, copy=False), self._select(grads.__getitem__,
+                                                                               argnums)
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path):

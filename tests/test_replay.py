@@ -210,6 +210,93 @@ def test_batch_equals_single_replays():
         np.testing.assert_allclose([gr[b] for gr in grads], g, rtol=1e-12)
 
 
+
+def test_batch_nd_inputs_argnums_and_dtypes():
+    # a matrix, a vector and a 0-d input, float32: every point's gradients as a single replay
+    def f(W, v, c):
+        return ((W @ v).tanh() * c).sum() + (v * v).sum()
+    rng = np.random.default_rng(3)
+    ex = [tg.tensor(rng.normal(size=s), dtype=tg.float32) for s in [(3, 2), (2,), ()]]
+    tape = tg.record(f, *ex)
+    B = 37                                     # not a multiple of the runs per thread
+    Xs = [rng.normal(size=(B, 3, 2)).astype(np.float32), rng.normal(size=(B, 2)).astype(np.float32),
+          rng.normal(size=B).astype(np.float32)]
+    values, grads = tape.value_and_grad_batch(*Xs)
+    assert values.shape == (B,) and values.dtype == np.float32
+    assert [g.shape for g in grads] == [(B, 3, 2), (B, 2), (B,)]
+    assert all(g.dtype == np.float32 for g in grads)
+    for b in (0, 1, 17, 36):
+        v, g = tape.value_and_grad(*[X[b] for X in Xs])
+        assert values[b] == v
+        for gb, gs in zip(grads, g):
+            np.testing.assert_array_equal(gb[b], gs)
+    g1 = tape.value_and_grad_batch(*Xs, argnums=1)[1]
+    np.testing.assert_array_equal(g1, grads[1])
+    g02 = tape.value_and_grad_batch(*Xs, argnums=(0, 2))[1]
+    assert len(g02) == 2
+    np.testing.assert_array_equal(g02[1], grads[2])
+
+
+def test_batch_many_points_on_every_thread_count():
+    import numba
+    def f(x, y):
+        return (x * y).sin() + x ** 3
+    tape = tg.record(f, tg.tensor(0.5, dtype=tg.float64), tg.tensor(0.25, dtype=tg.float64))
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=1001), rng.normal(size=1001)
+    exact = (np.sin(x * y) + x ** 3, np.cos(x * y) * y + 3 * x ** 2, np.cos(x * y) * x)
+    saved = numba.get_num_threads()
+    try:
+        for k in range(1, numba.config.NUMBA_NUM_THREADS + 1):
+            numba.set_num_threads(k)
+            values, (gx, gy) = tape.value_and_grad_batch(x, y)
+            np.testing.assert_allclose(values, exact[0], rtol=1e-13)
+            np.testing.assert_allclose(gx, exact[1], rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(gy, exact[2], rtol=1e-12, atol=1e-14)
+    finally:
+        numba.set_num_threads(saved)
+    # an empty batch and a batch of one
+    values, grads = tape.value_and_grad_batch(x[:0], y[:0])
+    assert values.shape == (0,) and [g.shape for g in grads] == [(0,), (0,)]
+    values, grads = tape.value_and_grad_batch(x[:1], y[:1])
+    assert values[0] == pytest.approx(exact[0][0], rel=1e-14)
+
+
+def test_batch_results_are_fresh_and_inputs_untouched():
+    tape = tg.record(lambda x, y: x * y, tg.tensor(1.0, dtype=tg.float64),
+                     tg.tensor(2.0, dtype=tg.float64))
+    x, y = np.arange(4.0), np.arange(4.0) + 10
+    x0, y0 = x.copy(), y.copy()
+    values, (gx, gy) = tape.value_and_grad_batch(x, y)
+    keep = values.copy(), gx.copy(), gy.copy()
+    tape.value_and_grad_batch(y, x)
+    np.testing.assert_array_equal(values, keep[0])      # a later call does not write into them
+    np.testing.assert_array_equal(gx, keep[1])
+    np.testing.assert_array_equal(gy, keep[2])
+    np.testing.assert_array_equal(gx, y)                # d(xy)/dx = y
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(y, y0)
+
+
+def test_batch_bad_inputs_and_branch_changes():
+    tape = tg.record(lambda x, y: x * y, tg.tensor(1.0), tg.tensor(2.0))
+    with pytest.raises(TypeError, match="takes 2 inputs, got 1"):
+        tape.value_and_grad_batch(np.zeros(3))
+    with pytest.raises(ValueError, match=r"input 1: expected shape \(3,\), got \(4,\)"):
+        tape.value_and_grad_batch(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match=r"input 0: expected shape \(3,\), got \(3, 1\)"):
+        tape.value_and_grad_batch(np.zeros((3, 1)), np.zeros(3))
+    vec = tg.record(lambda x: x * 2.0, tg.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="one one-element output"):
+        vec.value_and_grad_batch(np.zeros((3, 2)))
+    branchy_tape = tg.record(branchy, tg.tensor(1.0))
+    with pytest.raises(tg.BranchChanged, match=r"if x > 0:"):
+        branchy_tape.value_and_grad_batch(np.array([1.0, 2.0, -1.0, 3.0]))
+    values, (g,) = branchy_tape.value_and_grad_batch(np.array([1.0, 2.0]))   # still usable
+    np.testing.assert_array_equal(values, [2.0, 4.0])
+    np.testing.assert_array_equal(g, [2.0, 2.0])
+
+
 # ---- guards ------------------------------------------------------------------------------------
 def branchy(x):
     if x > 0:                      # guard: which way this went
