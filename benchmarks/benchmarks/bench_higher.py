@@ -1,7 +1,7 @@
 """Higher-order derivatives of the scalar Rosenbrock loop (issue #4): gradient, Hessian-vector
 product and full Hessian, tapegrad and torch (workloads.py has the shared code)."""
 import workloads as W
-from _common import LibBench
+from ._common import LibBench
 
 
 class TapegradHigher(LibBench):
