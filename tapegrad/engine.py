@@ -79,9 +79,11 @@ def _sweep_tape(tape, seeds, inputs=None):
                     freed, _SAVES)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
+    ran = reach if leads is None else reach & leads
+    tape.check_versions(n, ran=ran)
     r = _Sweep()
     r.tape, r.n, r.off, r.size, r.adj, r.reach = tape, n, off, size, adj, reach
-    r.ran = reach if leads is None else reach & leads
+    r.ran = ran
     return r
 
 
@@ -118,6 +120,7 @@ def jacobian_rows(outputs, inputs):
                          tsizes, out)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
+    tape.check_versions(n, roots=sorted(set(roots)))
     return out
 
 
@@ -397,6 +400,7 @@ def _record_backward_fast(roots, seeds, inputs):
     reached = np.flatnonzero(reach)
     if any(int(e) in tape.shape for e in reached) or np.any(np.isin(ops[reached], _NO_FAST)):
         return None
+    tape.check_versions(n, ran=reach)
     has = np.zeros(n, np.uint8)
     adj_n = np.zeros(n, np.uint8)
     adj_i = np.full(n, -1, np.int64)
@@ -487,6 +491,7 @@ def run_backward_graph(roots, seeds, inputs=None):
         seeds_here = [node for (tp, node) in adj if tp is tape]
         n = max(seeds_here) + 1
         reach = tape.reached(seeds_here, n)
+        tape.check_versions(n, ran=reach)
         freed = tape.freed
         for e in np.flatnonzero(reach)[::-1].tolist():
             g = adj.pop((tape, e), None)

@@ -21,6 +21,7 @@ tensors they produced (and newer tapes importing from them) refer to them.
 """
 import itertools
 import math
+import re
 import threading
 import weakref
 
@@ -87,7 +88,8 @@ class Tape:
     __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "par", "params",
                  "saved", "nsaved", "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
-                 "guard_src", "baked", "saved_bytes", "frozen", "__weakref__")
+                 "guard_src", "baked", "saved_bytes", "frozen", "versions", "checked",
+                 "__weakref__")
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -112,6 +114,12 @@ class Tape:
         self.import_of = {}     # (serial, node) -> node
         self.retained = {}      # node -> weakref to a non-leaf Tensor that called retain_grad()
         self.grad_fns = {}      # node -> grad_fn object, made on first access
+        # version counters (torch's in-place checks): node -> (the tensor's counter, its
+        # version when the node took its value, dtype name, shape, (tape, node) of the entry
+        # that made the tensor or None).  Leaves, imports and n-d constants are entered when
+        # recorded; an op's output only when it is first modified in place or viewed.
+        self.versions = {}
+        self.checked = -1       # BUMPS[0] when no entered counter had moved
         # record/replay (tapegrad.replay): a recording tape is never sealed by size, treats
         # every tensor but its inputs as a constant, and turns Python conversions into guards
         self.recording = recording
@@ -189,6 +197,7 @@ class Tape:
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
         n = self._push_input(OP_LEAF, t)
+        self.watch(n, t)
         self.leaves[n] = t
         self.leaf_of.setdefault(id(t), []).append(n)
         t._lserial = self.serial
@@ -204,6 +213,7 @@ class Tape:
         n = self.import_of.get(key)
         if n is None:
             n = self._push_input(OP_IMPORT, t)
+            self.watch(n, t)
             self.imports[n] = (src, t._node)
             self.import_of[key] = n
         return n
@@ -235,6 +245,55 @@ class Tape:
     def const_node(self, arr):
         """An n-d operand that needs no gradient: stored once, saved for the entries reading it."""
         return self.push(OP_CONST, -1, -1, 0.0, 0.0, arr.shape)
+
+    # -- version counters ---------------------------------------------------------------------
+    def watch(self, node, t):
+        """Enter tensor t, whose value node `node` holds, with its version now (first entry
+        wins: that is the version the node's value has)."""
+        if node in self.versions:
+            return
+        c = version_counter(t)
+        src = t._tape
+        made = (src, t._node) if src is not None and not getattr(t, "_nodiff", False) else None
+        self.versions[node] = (c, c[0], t._dtype.name, t._shape, made)
+
+    def check_versions(self, n, ran=None, roots=None):
+        """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
+        the entries reached from `roots`) saved a value that was changed in place since."""
+        if not self.versions or self.checked == BUMPS[0]:
+            return
+        seen = BUMPS[0]
+        stale = [m for m, w in self.versions.items() if m < n and w[0][0] != w[1]]
+        if not stale:
+            self.checked = seen
+            return
+        if ran is None:
+            ran = self.reached(roots, n)
+        ops = self._arrays[0][:n]
+        mask = _SAVES[ops]
+        ia, ib, cond = self.dependencies(n)
+        keys = np.array(stale, np.int64)
+        roles = (((mask & 1) != 0) & np.isin(ia, keys), ((mask & 2) != 0) & np.isin(ib, keys),
+                 ((mask & 4) != 0) & np.isin(np.arange(n), keys),
+                 ((mask & 8) != 0) & np.isin(cond, keys))
+        hit = (roles[0] | roles[1] | roles[2] | roles[3]) & (ran[:n] != 0) \
+            & (self._arrays[5][:n] == 0)
+        if not hit.any():
+            return
+        e = int(np.flatnonzero(hit)[-1])   # the sweep meets the newest such entry first
+        node = next(int(src[e]) for src, role in zip((ia, ib, np.arange(n), cond), roles)
+                    if role[e])
+        raise RuntimeError(self.version_error(node))
+
+    def version_error(self, node):
+        c, expected, dtype, shape, made = self.versions[node]
+        fn = ""
+        if made is not None:
+            from .autograd.graph import node_for
+            name = node_for(*made).name()
+            fn = ", which is output 0 of " + re.sub(r"Backward\d*$", "", name) + ","
+        return VERSION_ERROR.format(kind=_KINDS[dtype], shape=", ".join(map(str, shape)),
+                                    made=fn, now=c[0], expected=expected)
 
     # -- lifetimes ----------------------------------------------------------------------------
     def seal(self):
@@ -337,6 +396,40 @@ class Tape:
 _consts = {}
 _NO_SHAPES = np.ones((1, 1), np.int64)
 _NO_PARAMS = np.zeros(1, np.int64)
+
+
+# In-place changes made so far, all threads (a list: bumped without a lock, only compared for
+# equality, so a lost update costs at most one extra check).
+BUMPS = [0]
+
+
+def version_counter(t):
+    """t's version counter (a one-item list shared with its views), made on first need."""
+    try:
+        return t._ver
+    except AttributeError:
+        c = t._ver = [0]
+        return c
+
+
+def bump_version(t):
+    """Record an in-place change of t: enter its own node first (so a backward expects the
+    version it had when that node took its value), then count the change."""
+    c = version_counter(t)
+    tape = t._tape
+    if tape is not None:
+        tape.watch(t._node, t)
+    c[0] += 1
+    BUMPS[0] += 1
+
+
+VERSION_ERROR = (
+    "one of the variables needed for gradient computation has been modified by an inplace "
+    "operation: [tapegrad.{kind} [{shape}]]{made} is at version {now}; expected version "
+    "{expected} instead. Hint: enable anomaly detection to find the operation that failed to "
+    "compute its gradient, with tapegrad.autograd.set_detect_anomaly(True, check_nan=False).")
+_KINDS = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+          "int32": "IntTensor", "bool": "BoolTensor"}
 
 
 def _const_fill(n, value):

@@ -18,7 +18,7 @@ from . import _fastpath, errors
 from . import dtypes as D
 from .dtypes import dtype as DType
 from .ops import OPS, BY_CODE
-from .tape import STATE, open_tape, input_node, retain as _retain, OP_CONST
+from .tape import STATE, open_tape, input_node, retain as _retain, OP_CONST, bump_version, version_counter
 
 class Size(tuple):
     """`tapegrad.Size`, a tuple that prints like torch.Size."""
@@ -54,7 +54,7 @@ class _TensorMeta(type):
 class Tensor(metaclass=_TensorMeta):
     __module__ = "tapegrad"
     __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_retain",
-                 "_lserial", "_lnode", "_nodiff", "__weakref__")
+                 "_lserial", "_lnode", "_nodiff", "_ver", "__weakref__")
     # _rg: recorded by the ops that use it (requires grad, or traced while recording a tape);
     # _nodiff: traced but not differentiable (comparisons, detach() while recording)
     __array_priority__ = 1000  # numpy defers `ndarray * Tensor` to Tensor.__rmul__
@@ -146,6 +146,11 @@ class Tensor(metaclass=_TensorMeta):
             self._lserial = 0
 
     @property
+    def _version(self):
+        """How many in-place changes this tensor (or a view sharing its memory) has had."""
+        return getattr(self, "_ver", (0,))[0]
+
+    @property
     def is_leaf(self):
         return self._tape is None or getattr(self, "_nodiff", False)
 
@@ -220,7 +225,9 @@ class Tensor(metaclass=_TensorMeta):
             t = _reshape_op("stopgrad", self, self._shape)
             t._nodiff = True
             return t
-        return Tensor._share(self, self._materialize())
+        t = Tensor._share(self, self._materialize())
+        t._ver = version_counter(self)   # unlike .data, detach() shares the version counter
+        return t
 
     def detach_(self):
         if self._tape is not None:
@@ -380,6 +387,7 @@ class Tensor(metaclass=_TensorMeta):
         else:
             self._v[...] = arr.astype(dt.np, copy=False)
         self._lserial = 0  # a later use records the new value (tape.leaf_node)
+        bump_version(self)
         return self
 
     def _inplace(self, fn, other):
@@ -408,6 +416,34 @@ class Tensor(metaclass=_TensorMeta):
 
     def zero_(self):
         return self.fill_(0)
+
+    def __setitem__(self, key, value):
+        """x[key] = value: an in-place change of the selected elements (allowed where the
+        other in-place ops are: not on tensors that need their history)."""
+        if STATE.enabled and self._rg and self._tape is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        self._check_inplace(value)
+        kind = value._dtype if isinstance(value, Tensor) else None
+        if isinstance(value, Tensor):
+            value = value._array()
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = tuple(k._array() if isinstance(k, Tensor) else k for k in key)
+        advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
+        arr = self._materialize()
+        try:
+            target = np.shape(arr[key])
+        except IndexError as e:
+            raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
+        value = np.asarray(value)
+        err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)
+        if err is not None:
+            raise err
+        with np.errstate(all="ignore"):
+            arr[key] = value.astype(self._dtype.np, copy=False)
+        self._lserial = 0
+        bump_version(self)
 
     __iadd__ = add_
     __isub__ = sub_
@@ -695,6 +731,7 @@ def _operand_node(tape, x, arr):
             return -1, float(np.asarray(arr).reshape(-1)[0])
         node = tape.const_node(np.asarray(arr))
         tape.save(node, np.asarray(arr))
+        tape.watch(node, x)
         return node, 0.0
     return -1, float(x)
 
@@ -811,6 +848,8 @@ def where(condition, input, other):
         c_node = tape.push(OP_CONST, -1, -1, 0.0, float(ca.reshape(-1)[0]))
     else:
         c_node = tape.const_node(ca)
+    if isinstance(cond, Tensor) and not cond._rg:
+        tape.watch(c_node, cond)
     tape.save(c_node, ca.astype(np.float64))
     t = _result(out, dt, tape, OPS["where"].code, a, b, cst_a if a < 0 else cst_b)
     tape.add_params(t._node, [c_node])
@@ -879,8 +918,28 @@ def _reshape_op(name, x, shape, out=None):
         out = v.reshape(shape)
     tape = _record_start(x)
     if tape is None:
-        return Tensor._wrap(out, x._dtype)
-    return _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+        t = Tensor._wrap(out, x._dtype)
+    else:
+        t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+    if name not in ("clone", "unsafe_view"):
+        _as_view(t, x, out)
+    return t
+
+
+def _as_view(t, x, out):
+    """If result t's array `out` shares x's memory, t is a view of x as in torch: it keeps
+    the array (even with one element, so an in-place change writes through) and shares x's
+    version counter; on a tape both nodes are entered for the in-place checks."""
+    v = x._v
+    if type(v) is float or not np.may_share_memory(out, v):
+        return
+    t._v = out
+    t._ver = version_counter(x)
+    tape = t._tape
+    if tape is not None:
+        tape.watch(t._node, t)
+        if x._tape is tape:
+            tape.watch(x._node, x)
 
 
 def _strided(name, x, fn):
@@ -890,11 +949,14 @@ def _strided(name, x, fn):
     out = fn(base)
     tape = _record_start(x)
     if tape is None:
-        return Tensor._wrap(out, x._dtype)
-    item = base.itemsize
-    offset = (out.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
-    t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
-    tape.add_params(t._node, [offset] + [s // item for s in out.strides])
+        t = Tensor._wrap(out, x._dtype)
+    else:
+        item = base.itemsize
+        offset = (out.__array_interface__["data"][0]
+                  - base.__array_interface__["data"][0]) // item
+        t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+        tape.add_params(t._node, [offset] + [s // item for s in out.strides])
+    _as_view(t, x, out)
     return t
 
 
@@ -923,7 +985,7 @@ def _index(x, key):
         try:
             out = base[key]
         except IndexError as e:
-            raise IndexError(str(e)) from None
+            raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
         if name in ("unsqueeze", "alias"):
             return _reshape_op(name, x, out.shape)
         return _strided(name, x, lambda a: a[key])
@@ -1081,8 +1143,10 @@ def matmul(x, y, name=None):
     a, b = input_node(tape, x) if x._rg else None, input_node(tape, y) if y._rg else None
     if a is None:
         a = tape.const_node(xa)
+        tape.watch(a, x)
     if b is None:
         b = tape.const_node(ya)
+        tape.watch(b, y)
     tape.save(a, xa)
     tape.save(b, ya)
     t = _result(out, x._dtype, tape, OPS[name].code, a, b, 0.0)
@@ -1098,6 +1162,30 @@ def bmm(x, y):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{x._shape[0]}, {x._shape[2]}] but got: [{y._shape[0]}, {y._shape[1]}].")
     return matmul(x, y, name="bmm")
+
+
+def _setitem_shape_error(value, target, dt, advanced):
+    """torch's error when a value of shape `value` cannot fill x[key] of shape `target`."""
+    v, t = ", ".join(map(str, value)), ", ".join(map(str, target))
+    if advanced:
+        try:
+            np.broadcast_shapes(value, target)
+            return None
+        except ValueError:
+            return RuntimeError(f"shape mismatch: value tensor of shape [{v}] cannot be "
+                                f"broadcast to indexing result of shape [{t}]")
+    if len(value) > len(target):
+        kind = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                "bool": "Bool"}[dt.name]
+        return RuntimeError(f"expand(tapegrad.{kind}Tensor{{[{v}]}}, size=[{t}]): the number "
+                            f"of sizes provided ({len(target)}) must be greater or equal to the "
+                            f"number of dimensions in the tensor ({len(value)})")
+    for i in range(1, len(value) + 1):
+        if value[-i] != 1 and value[-i] != target[-i]:
+            return RuntimeError(f"The expanded size of the tensor ({target[-i]}) must match the "
+                                f"existing size ({value[-i]}) at non-singleton dimension "
+                                f"{len(target) - i}.  Target sizes: [{t}].  Tensor sizes: [{v}]")
+    return None
 
 
 def _tname(dt):

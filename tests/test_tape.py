@@ -222,11 +222,15 @@ def test_backward_lets_go_of_the_tape():
 
 def test_leaf_changed_in_place_between_uses_on_one_tape():
     x = tg.tensor(2.0, requires_grad=True)
-    y1 = x * x                        # saves x = 2
+    y1 = x * x                        # saves x at version 0
     with tg.no_grad():
-        x.add_(1.0)                   # x = 3, same tape still open
-    y2 = x * x                        # saves x = 3
-    (y1 + y2).backward()
-    assert x.grad.item() == 2 * 2.0 + 2 * 3.0
+        x.add_(1.0)                   # x = 3, version 1
+    y2 = x * x                        # a new leaf entry: saves x = 3 at version 1
+    assert x._version == 1
+    with pytest.raises(RuntimeError, match="is at version 1; expected version 0 instead"):
+        (y1 + y2).backward()          # as torch: y1 needs the x it saw
+    assert x.grad is None             # the failed call changed nothing
+    y2.backward()                     # what only needs the new value runs
+    assert x.grad.item() == 2 * 3.0
     (g,) = tg.autograd.grad(tg.tensor(1.0, requires_grad=True) * 0 + x * 1.0, [x])
     assert g.item() == 1.0
