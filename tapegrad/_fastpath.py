@@ -1263,3 +1263,97 @@ def op_sign(self):
             r._rg = False
         return r
     return _unary(50, self, 0.0)
+
+
+def op_zero(self):
+    sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    if type(sv) is float:
+        try:
+            v = 0.0
+        except (ArithmeticError, ValueError):
+            return _unary(60, self, 0.0)
+        if type(v) is not float:
+            return _unary(60, self, 0.0)
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        tape = None
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self)
+        if tape is not None:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 60
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = 0.0
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    return _unary(60, self, 0.0)
+
+
+def op_fill(self, c):
+    sv = self._v
+    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    if type(sv) is float:
+        try:
+            v = c
+        except (ArithmeticError, ValueError):
+            return _unary(61, self, c)
+        if type(v) is not float:
+            return _unary(61, self, c)
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        tape = None
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self)
+        if tape is not None:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 61
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = c
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    return _unary(61, self, c)

@@ -15,9 +15,9 @@ from numba import njit, prange
 from math import exp, log, sqrt, sin, cos, tanh
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 7, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 7, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -349,6 +349,18 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 if b >= 0:
                     adj[ob + kb] += where(cond_v, 0.0, g)
         elif o == 50:  # sign
+            c = cst[e]
+            oa = off[a]
+            for k in range(n):
+                g = adj[oo + k]
+                adj[oa + k] += 0.0 * g
+        elif o == 60:  # zero
+            c = cst[e]
+            oa = off[a]
+            for k in range(n):
+                g = adj[oo + k]
+                adj[oa + k] += 0.0 * g
+        elif o == 61:  # fill
             c = cst[e]
             oa = off[a]
             for k in range(n):
@@ -756,6 +768,18 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+        elif o == 60:  # zero
+            c = cst[e]
+            oa = off[a]
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = 0.0
+        elif o == 61:  # fill
+            c = cst[e]
+            oa = off[a]
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = c
         elif (o == 19 or o == 20 or o == 21 or o == 22):
             oa = off[a]
             p = par[e]
@@ -952,6 +976,14 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+        elif o == 60:  # zero
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = 0.0
+        elif o == 61:  # fill
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = c
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
@@ -1063,6 +1095,12 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
         elif o == 50:  # sign
+            c = cst[e]
+            adj[a] += 0.0 * g
+        elif o == 60:  # zero
+            c = cst[e]
+            adj[a] += 0.0 * g
+        elif o == 61:  # fill
             c = cst[e]
             adj[a] += 0.0 * g
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):
@@ -1243,6 +1281,10 @@ def scalar_fwd(code, a_v, b_v, c):
         return sign(a_v)
     elif code == 51:  # logical_and
         return 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+    elif code == 60:  # zero
+        return 0.0
+    elif code == 61:  # fill
+        return c
     return math.nan
 
 
@@ -1474,6 +1516,16 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 50:  # sign
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 60:  # zero
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 61:  # fill
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
                 t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)

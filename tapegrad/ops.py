@@ -136,6 +136,9 @@ _DECLS = [
     Op("mm", "matmul", "MmBackward0", saves=("a", "b")),
     Op("bmm", "matmul", "BmmBackward0", saves=("a", "b")),
     Op("matmul", "matmul", "UnsafeViewBackward0", saves=("a", "b")),
+    # --- in-place ops that overwrite a tensor that needs history (zero_, fill_) -------------
+    Op("zero", "unary", "ZeroBackward0", "0.0", ("0.0 * g",)),
+    Op("fill", "unary", "FillBackward2", "c", ("0.0 * g",)),
 ]
 
 OPS = {}
@@ -147,6 +150,12 @@ BY_CODE = tuple(_DECLS)
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+
+
+# Ops whose result shares its input's memory (torch's views): an in-place change of either
+# is a change of both.
+VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
+                      "slice", "transpose", "t", "expand", "permute", "alias"})
 
 
 def saves_mask(op):

@@ -27,7 +27,7 @@ import weakref
 
 import numpy as np
 
-from .ops import OPS, BY_CODE, saves_mask
+from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask
 
 MAX_ENTRIES = 1 << 16
 MAX_SAVED_BYTES = 32 << 20   # an open tape holding this much saved n-d data is sealed
@@ -38,6 +38,7 @@ OP_IMPORT = OPS["import"].code
 OP_CONST = OPS["const"].code
 OP_WHERE = OPS["where"].code
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
+_VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 _ROLE_BITS = (1, 2, 4)
 
 
@@ -89,7 +90,7 @@ class Tape:
                  "saved", "nsaved", "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "checked",
-                 "__weakref__")
+                 "rebased", "superseded", "__weakref__")
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -120,6 +121,10 @@ class Tape:
         # recorded; an op's output only when it is first modified in place or viewed.
         self.versions = {}
         self.checked = -1       # BUMPS[0] when no entered counter had moved
+        self.rebased = set()    # nodes whose tensor a recorded in-place op moved to a new entry
+        # node read as the old value by a recorded in-place op -> (first entry recorded for
+        # that op, the op's own entry): see check_versions
+        self.superseded = {}
         # record/replay (tapegrad.replay): a recording tape is never sealed by size, treats
         # every tensor but its inputs as a constant, and turns Python conversions into guards
         self.recording = recording
@@ -253,9 +258,7 @@ class Tape:
         if node in self.versions:
             return
         c = version_counter(t)
-        src = t._tape
-        made = (src, t._node) if src is not None and not getattr(t, "_nodiff", False) else None
-        self.versions[node] = (c, c[0], t._dtype.name, t._shape, made)
+        self.versions[node] = (c, c[0], t._dtype.name, t._shape, weakref.ref(t))
 
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
@@ -273,27 +276,54 @@ class Tape:
         mask = _SAVES[ops]
         ia, ib, cond = self.dependencies(n)
         keys = np.array(stale, np.int64)
-        roles = (((mask & 1) != 0) & np.isin(ia, keys), ((mask & 2) != 0) & np.isin(ib, keys),
-                 ((mask & 4) != 0) & np.isin(np.arange(n), keys),
-                 ((mask & 8) != 0) & np.isin(cond, keys))
-        hit = (roles[0] | roles[1] | roles[2] | roles[3]) & (ran[:n] != 0) \
-            & (self._arrays[5][:n] == 0)
+        idx = np.arange(n)
+        roles = [((mask & 1) != 0) & np.isin(ia, keys), ((mask & 2) != 0) & np.isin(ib, keys),
+                 ((mask & 4) != 0) & np.isin(idx, keys), ((mask & 8) != 0) & np.isin(cond, keys)]
+        # A value replaced by a recorded in-place op: the entries recorded from then on (the
+        # op's own, and what create_graph derives from them) read their own copy of it, as
+        # torch saves a clone of the original self; but the op's other operand is saved by
+        # reference, so `y.mul_(y)` is caught as in torch.
+        for m, (start, own) in self.superseded.items():
+            w = self.versions.get(m)
+            if m < n and w is not None and w[0][0] != w[1]:
+                later = idx >= start
+                roles[0] &= ~(later & (ia == m))
+                roles[1] &= ~(later & (ib == m) & (idx != own))
+                roles[3] &= ~(later & (cond == m))
+        live = (ran[:n] != 0) & (self._arrays[5][:n] == 0)
+        hit = (roles[0] | roles[1] | roles[2] | roles[3]) & live
+        # A view taken before a recorded in-place op on its base: torch rebases the view onto
+        # the base's new graph; tapegrad does not, so it refuses rather than differentiate
+        # the view's old graph.
+        if self.rebased:
+            moved = np.array(sorted(self.rebased), np.int64)
+            views = np.isin(ops, _VIEW_CODES) & np.isin(ia, moved) & live
+            if views.any() and (not hit.any() or np.flatnonzero(views)[-1] > np.flatnonzero(hit)[-1]):
+                raise NotImplementedError(
+                    "a view of a tensor that was changed by an in-place operation recorded "
+                    "afterwards is used in this backward: torch rebases such views onto the "
+                    "new graph, which tapegrad does not implement yet")
         if not hit.any():
             return
         e = int(np.flatnonzero(hit)[-1])   # the sweep meets the newest such entry first
-        node = next(int(src[e]) for src, role in zip((ia, ib, np.arange(n), cond), roles)
-                    if role[e])
-        raise RuntimeError(self.version_error(node))
+        node, out = next((int(src[e]), k == 2) for k, (src, role)
+                         in enumerate(zip((ia, ib, idx, cond), roles)) if role[e])
+        raise RuntimeError(self.version_error(node, out))
 
-    def version_error(self, node):
-        c, expected, dtype, shape, made = self.versions[node]
-        fn = ""
-        if made is not None:
-            from .autograd.graph import node_for
-            name = node_for(*made).name()
-            fn = ", which is output 0 of " + re.sub(r"Backward\d*$", "", name) + ","
+    def version_error(self, node, saved_output=False):
+        c, expected, dtype, shape, ref = self.versions[node]
+        # torch names the entry for a saved output, else the tensor's grad_fn as it is now
+        from .autograd.graph import node_for
+        fn = None
+        if saved_output:
+            fn = node_for(self, node)
+        elif ref() is not None:
+            fn = ref().grad_fn
+        made = ""
+        if fn is not None:
+            made = ", which is output 0 of " + re.sub(r"Backward\d*$", "", fn.name()) + ","
         return VERSION_ERROR.format(kind=_KINDS[dtype], shape=", ".join(map(str, shape)),
-                                    made=fn, now=c[0], expected=expected)
+                                    made=made, now=c[0], expected=expected)
 
     # -- lifetimes ----------------------------------------------------------------------------
     def seal(self):

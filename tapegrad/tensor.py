@@ -18,7 +18,8 @@ from . import _fastpath, errors
 from . import dtypes as D
 from .dtypes import dtype as DType
 from .ops import OPS, BY_CODE
-from .tape import STATE, open_tape, input_node, retain as _retain, OP_CONST, bump_version, version_counter
+from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
+                   bump_version, version_counter)
 
 class Size(tuple):
     """`tapegrad.Size`, a tuple that prints like torch.Size."""
@@ -54,7 +55,7 @@ class _TensorMeta(type):
 class Tensor(metaclass=_TensorMeta):
     __module__ = "tapegrad"
     __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_retain",
-                 "_lserial", "_lnode", "_nodiff", "_ver", "__weakref__")
+                 "_lserial", "_lnode", "_nodiff", "_ver", "_view", "__weakref__")
     # _rg: recorded by the ops that use it (requires grad, or traced while recording a tape);
     # _nodiff: traced but not differentiable (comparisons, detach() while recording)
     __array_priority__ = 1000  # numpy defers `ndarray * Tensor` to Tensor.__rmul__
@@ -227,6 +228,7 @@ class Tensor(metaclass=_TensorMeta):
             return t
         t = Tensor._share(self, self._materialize())
         t._ver = version_counter(self)   # unlike .data, detach() shares the version counter
+        t._view = True
         return t
 
     def detach_(self):
@@ -353,22 +355,66 @@ class Tensor(metaclass=_TensorMeta):
             return self
         return _reshape_op("clone", self, self._shape, _contiguous(v))
 
-    # ---- in-place ops: no autograd history yet -------------------------------------------
-    # They mutate the value (so `.data`/`.grad.data` aliases see it) and are allowed where
-    # torch allows them without recording: under no_grad, or on tensors that need no grad.
-    # Recording in-place ops (with torch's version-counter checks) is later work.
+    # ---- in-place ops -----------------------------------------------------------------------
+    # They mutate the value (so `.data`/`.grad.data` aliases and views see it).  Where torch
+    # needs no history (no_grad, or nothing involved requires grad) that is all; otherwise
+    # add_/sub_/mul_/div_ record the out-of-place op and the tensor moves to its entry, as
+    # torch's in-place ops rebase a tensor's grad_fn.
     def _check_inplace(self, other=None):
+        """True when the change must be recorded on the tape."""
         if not STATE.enabled:
-            return
-        if self._rg:
-            if self._tape is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
-            raise NotImplementedError("in-place operations on tensors that have a grad_fn are "
-                                      "not implemented yet")
-        if isinstance(other, Tensor) and other._rg:
-            raise NotImplementedError("in-place operations with an operand that requires grad "
-                                      "are not implemented yet")
+            return False
+        if self._rg and self._tape is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        if not (self._rg or isinstance(other, Tensor) and other._rg):
+            return False
+        if getattr(self, "_view", False):
+            raise NotImplementedError("in-place operations on views that need autograd "
+                                      "history are not implemented yet (torch rebases the "
+                                      "base's graph: CopySlices)")
+        return True
+
+    def _inplace_recorded(self, method, other):
+        """self = method(self, other), recorded: the entry reads the old value (its own copy,
+        as torch saves a clone of the original self), the new value is written into self's
+        memory, and self becomes that entry's tensor (torch rebases its grad_fn)."""
+        if isinstance(other, Tensor) and other._dtype is not self._dtype \
+                and self._dtype.is_floating_point:
+            other = other.to(self._dtype)    # the result keeps self's dtype (and grad_fn name)
+        storage = self._v
+        if type(storage) is not float:
+            self._v = storage.copy()        # what the entry saves must not be overwritten
+        before = {id(tp): tp.n for tp in (STATE.tape, self._tape, getattr(other, "_tape", None))
+                  if isinstance(tp, Tape)}
+        try:
+            r = method(self, other)
+            if r._dtype is not self._dtype:
+                raise RuntimeError(f"result type {_tname(r._dtype).capitalize()} can't be cast "
+                                   f"to the desired output type {_tname(self._dtype).capitalize()}")
+            if r._shape != self._shape:
+                raise RuntimeError(
+                    f"output with shape [{', '.join(map(str, self._shape))}] doesn't match the "
+                    f"broadcast shape [{', '.join(map(str, r._shape))}]")
+        except BaseException:
+            self._v = storage
+            raise
+        if type(storage) is float:
+            self._v = r._v
+        else:
+            storage[...] = r._array()
+            self._v = storage
+        if self._tape is not None:
+            self._tape.rebased.add(self._node)
+        tape = r._tape
+        a = int(tape.ia[r._node])
+        if a >= 0:
+            tape.superseded[a] = (before.get(id(tape), 0), r._node)
+        bump_version(self)                 # the old node: changed since it took its value
+        self._tape, self._node, self._rg = r._tape, r._node, True
+        self._lserial = 0
+        self._tape.watch(self._node, self)  # the new node: its value is this version
+        return self
 
     def _assign(self, value):
         """Write `value` (broadcast, cast as torch does for in-place ops) into this tensor."""
@@ -390,32 +436,42 @@ class Tensor(metaclass=_TensorMeta):
         bump_version(self)
         return self
 
-    def _inplace(self, fn, other):
-        self._check_inplace(other)
+    def _inplace(self, fn, other, method=None):
+        if self._check_inplace(other):
+            if method is None:
+                raise NotImplementedError("this in-place operation on a tensor that needs "
+                                          "autograd history is not implemented yet")
+            return self._inplace_recorded(method, other)
         b = other._array() if isinstance(other, Tensor) else other
         with np.errstate(all="ignore"):
             return self._assign(fn(self._array(), b))
 
     def add_(self, other, alpha=1):
-        return self._inplace(lambda a, b: a + alpha * b, other)
+        return self._inplace(lambda a, b: a + alpha * b, other,
+                             (lambda x, y: x + y * alpha) if alpha != 1 else Tensor.__add__)
 
     def sub_(self, other, alpha=1):
-        return self._inplace(lambda a, b: a - alpha * b, other)
+        return self._inplace(lambda a, b: a - alpha * b, other,
+                             (lambda x, y: x - y * alpha) if alpha != 1 else Tensor.__sub__)
 
     def mul_(self, other):
-        return self._inplace(np.multiply, other)
+        return self._inplace(np.multiply, other, Tensor.__mul__)
 
     def div_(self, other):
-        return self._inplace(np.true_divide, other)
+        return self._inplace(np.true_divide, other, Tensor.__truediv__)
 
     def copy_(self, src):
         return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src)
 
     def fill_(self, value):
-        return self._inplace(lambda a, b: np.full(a.shape, b), value)
+        recorded = None
+        if not isinstance(value, Tensor):
+            recorded = lambda x, v: _unary(OPS["fill"].code, x, float(v))  # noqa: E731
+        return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
 
     def zero_(self):
-        return self.fill_(0)
+        return self._inplace(lambda a, b: np.zeros(a.shape), 0,
+                             lambda x, v: _unary(OPS["zero"].code, x))
 
     def __setitem__(self, key, value):
         """x[key] = value: an in-place change of the selected elements (allowed where the
@@ -423,7 +479,9 @@ class Tensor(metaclass=_TensorMeta):
         if STATE.enabled and self._rg and self._tape is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
-        self._check_inplace(value)
+        if self._check_inplace(value):
+            raise NotImplementedError("x[key] = value on a tensor that needs autograd history "
+                                      "is not implemented yet (torch records CopySlices)")
         kind = value._dtype if isinstance(value, Tensor) else None
         if isinstance(value, Tensor):
             value = value._array()
@@ -781,6 +839,8 @@ def _unary(code, x, c=0.0):
         dt = x._dtype
     with np.errstate(all="ignore"):
         out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c), dtype=dt.np)
+    if out.shape != xa.shape:       # a constant forward (zero, fill)
+        out = np.array(np.broadcast_to(out, np.shape(xa)))
     tape = _record_start(x)
     if tape is None:
         return Tensor._wrap(out, dt)
@@ -935,6 +995,7 @@ def _as_view(t, x, out):
         return
     t._v = out
     t._ver = version_counter(x)
+    t._view = True
     tape = t._tape
     if tape is not None:
         tape.watch(t._node, t)

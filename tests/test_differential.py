@@ -1674,7 +1674,6 @@ def test_retained_grad_accumulates_out_of_place():
     like_torch(fn)
 
 
-@xfail("not implemented yet (design.md): in-place ops on tensors that have a grad_fn")
 def test_inplace_on_tensor_with_grad_fn():
     def fn(m):
         x = m.tensor(0.5, requires_grad=True)
@@ -1828,4 +1827,124 @@ def test_one_element_views_and_data_do_not_alias():
         x.data.add_(1)
         y.backward()
         return [x, x.grad, x._version]
+    like_torch(fn)
+
+
+# ================================================================================================
+# In-place ops recorded on the tape (tensors that need history), as torch rebases grad_fn
+# ================================================================================================
+INPLACE_PROGRAMS = {
+    "scalar_chain": """
+x = m.tensor(2.0, requires_grad=True)
+y = x * 3
+y += 1
+y *= y
+y -= x
+y /= 2
+y.backward()
+out = [y, x.grad, y._version, y.grad_fn.name()]
+""",
+    "bias_add": """
+x = m.tensor([[0.1, 0.2], [0.3, -0.4]], requires_grad=True)
+W = m.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)
+b = m.tensor([0.1, -0.2], requires_grad=True)
+h = x @ W
+h += b
+h.tanh().sum().backward()
+out = [h, x.grad, W.grad, b.grad, h._version]
+""",
+    "into_plain_buffer": """
+x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+acc = m.zeros(3)
+acc += x * x
+acc.add_(x, alpha=2)
+acc.mul_(0.5)
+acc.sum().backward()
+out = [acc, acc.is_leaf, acc.requires_grad, x.grad, acc._version]
+""",
+    "saved_output_changed": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = x.exp()
+y.mul_(2)
+y.sum().backward()
+out = [x.grad]
+""",
+    "saved_input_changed": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = x * 2
+z = y * y
+y.add_(1)
+z.sum().backward()
+out = [x.grad]
+""",
+    "unsaved_input_changed": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = x * 2
+z = y + 1
+y.add_(1)
+(z.sum() + y.sum()).backward()
+out = [x.grad, z, y]
+""",
+    "self_operand": """
+x = m.tensor([1.0, -2.0], requires_grad=True)
+y = x + 0
+y.mul_(y)
+y.sum().backward()
+out = [y, x.grad]
+""",
+    "long_target": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+l = m.zeros(2, dtype=m.long)
+l += x
+out = [l]
+""",
+    "broadcast_error": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = x * 1
+y += m.ones(3, 2)
+out = [y]
+""",
+    "float32_plus_double": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+d = m.tensor([0.5, 0.25], dtype=m.float64, requires_grad=True)
+y = x * 1
+y += d
+y.sum().backward()
+out = [y, x.grad, d.grad]
+""",
+    "create_graph": """
+x = m.tensor(1.5, requires_grad=True)
+y = x * x
+y *= x
+g, = m.autograd.grad(y, [x], create_graph=True)
+g.backward()
+out = [y, g.detach(), x.grad]
+""",
+    "zero_and_fill": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = x * 2
+y.zero_()
+z = x * 3
+z.fill_(2.5)
+(y + z * x).sum().backward()
+out = [y, z, x.grad, y._version, z._version]
+""",
+    "retain_then_change": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = x.sigmoid()
+s = y.sum()
+s.backward(retain_graph=True)
+y.add_(1)
+s.backward()
+out = [x.grad]
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE_PROGRAMS))
+def test_recorded_inplace_like_torch(name):
+    def fn(m):
+        ns = {"m": m}
+        exec(INPLACE_PROGRAMS[name], ns)
+        return ns["out"]
     like_torch(fn)

@@ -107,6 +107,11 @@ CASES = {
               ("method", lambda m, a, b: a.where(a < b, b), [(), ()], ANY)],
     "sign": [("s", lambda m, a: a.sign() * a, [(3,)], ANY)],
     "alias": [("ellipsis", lambda m, a: a[...] * 2.0, [(2, 3)], ANY)],
+    # in-place overwrites of a tensor that needs history (recorded as new entries)
+    "zero": [("nd", lambda m, a: (a * 2.0).zero_() + a * a, [(2, 3)], ANY),
+             ("0d", lambda m, a: (a * 2.0).zero_(), [()], ANY)],
+    "fill": [("nd", lambda m, a: (a * 2.0).fill_(1.5) * a, [(3,)], ANY),
+             ("0d", lambda m, a: (a + 1.0).fill_(-2.0), [()], ANY)],
     # adjoints of views, recorded by create_graph=True: exercised through a first derivative
     "strided_scatter": [("slice", lambda m, a: m.autograd.grad(
         (a[1:, ::2] ** 3).sum(), a, create_graph=True)[0], [(3, 4)], ANY, dict(names=False))],

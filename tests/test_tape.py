@@ -21,6 +21,7 @@ ELEMENTWISE = {
     "tanh": lambda x: x.tanh(), "sigmoid": lambda x: x.sigmoid(), "relu": lambda x: x.relu(),
     "abs": lambda x: x.abs(), "reciprocal": lambda x: x.reciprocal(),
     "sign": lambda x: x.sign(), "where": lambda x: tg.where(x > 0, x, -x),
+    "zero": lambda x: (x + 1.0).zero_(), "fill": lambda x: (x + 1.0).fill_(3.0),
 }
 
 

@@ -1,0 +1,95 @@
+"""In-place ops beyond what the torch differential tests cover: the cases tapegrad refuses
+(rather than differentiate the wrong graph), and that a refused or failed in-place op
+changes nothing."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+
+def test_inplace_on_a_view_that_needs_history_is_refused():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    with pytest.raises(NotImplementedError, match="views"):
+        y[0:1].mul_(3)
+    with pytest.raises(NotImplementedError, match="CopySlices"):
+        y[0] = 5.0
+    np.testing.assert_array_equal(y.detach().numpy(), [2.0, 4.0])
+    assert y._version == 0
+
+
+def test_view_of_a_base_changed_by_a_recorded_op_is_refused_at_backward():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    v = y[0:1]                    # a view taken before the recorded in-place op
+    y.mul_(3.0)
+    assert v.detach().numpy()[0] == 6.0          # the view sees the new value
+    with pytest.raises(NotImplementedError, match="rebases such views"):
+        v.sum().backward()
+    assert x.grad is None
+    y.sum().backward()            # the base itself is fine
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_view_changed_under_no_grad_keeps_working():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    v = y[0:1]
+    with tg.no_grad():
+        y.mul_(3)                 # not recorded: the view's graph is still the right one
+    v.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0])
+
+
+def test_failed_recorded_inplace_changes_nothing():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    node, tape, n = y._node, y._tape, y._tape.n
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        y += tg.ones(3, 2)
+    assert (y._node, y._tape, y._version) == (node, tape, 0)
+    np.testing.assert_array_equal(y.detach().numpy(), [1.0, 2.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+
+
+def test_recorded_inplace_in_a_training_loop_keeps_memory_flat():
+    import tracemalloc
+    w = tg.tensor(np.linspace(-1, 1, 8), requires_grad=True)
+    tracemalloc.start()
+    for step in range(3000):
+        h = w * 2.0
+        h += 1.0
+        h *= w
+        loss = h.sum()
+        loss.backward()
+        with tg.no_grad():
+            w -= 1e-3 * w.grad
+            w.grad.zero_()
+        if step == 500:
+            base = tracemalloc.get_traced_memory()[0]
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 200_000, grown
+
+
+def test_recorded_inplace_ops_replay():
+    def f(x, w):
+        h = x * w
+        h += 1.0
+        h *= x
+        h.sub_(w, alpha=0.5)
+        return h.tanh().sum()
+    ex = (tg.tensor([0.3, -0.2, 0.5], dtype=tg.float64), tg.tensor([1.5, 0.5, -1.0], dtype=tg.float64))
+    tape = tg.record(f, *ex)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        xv, wv = rng.normal(size=3), rng.normal(size=3)
+        value, (gx, gw) = tape.value_and_grad(xv, wv)
+        x = tg.tensor(xv, requires_grad=True)
+        w = tg.tensor(wv, requires_grad=True)
+        out = f(x, w)
+        out.backward()
+        assert value == pytest.approx(out.item(), rel=1e-14)
+        np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-13)
+        np.testing.assert_allclose(gw, w.grad.numpy(), rtol=1e-13)
