@@ -139,6 +139,8 @@ _DECLS = [
     # --- in-place ops that overwrite a tensor that needs history (zero_, fill_) -------------
     Op("zero", "unary", "ZeroBackward0", "0.0", ("0.0 * g",)),
     Op("fill", "unary", "FillBackward2", "c", ("0.0 * g",)),
+    Op("copy", "binary", "CopyBackwards", "b", ("0.0 * g", "g")),         # a.copy_(b)
+    Op("fill_tensor", "binary", "FillBackward3", "b", ("0.0 * g", "g")),  # a.fill_(0-d b)
 ]
 
 OPS = {}

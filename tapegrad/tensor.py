@@ -461,11 +461,16 @@ class Tensor(metaclass=_TensorMeta):
         return self._inplace(np.true_divide, other, Tensor.__truediv__)
 
     def copy_(self, src):
-        return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src)
+        return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
+                             lambda x, s: _binary(OPS["copy"].code, x, s))
 
     def fill_(self, value):
-        recorded = None
-        if not isinstance(value, Tensor):
+        if isinstance(value, Tensor):
+            if value.dim():
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
+                                   f"tensor with {value.dim()} dimensions.")
+            recorded = lambda x, v: _binary(OPS["fill_tensor"].code, x, v)  # noqa: E731
+        else:
             recorded = lambda x, v: _unary(OPS["fill"].code, x, float(v))  # noqa: E731
         return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
 
@@ -819,6 +824,9 @@ def _binary(code, x, y):
     ya = np.asarray(ya, dtype=dt.np)
     with np.errstate(all="ignore"):
         out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
+    shape = np.broadcast_shapes(np.shape(xa), np.shape(ya))
+    if out.shape != shape:          # a forward that ignores an operand (copy, fill_tensor)
+        out = np.array(np.broadcast_to(out, shape))
     tape = _record_start(x, y)
     if tape is None:
         return Tensor._wrap(out, dt)

@@ -1929,6 +1929,19 @@ z.fill_(2.5)
 (y + z * x).sum().backward()
 out = [y, z, x.grad, y._version, z._version]
 """,
+    "copy_and_fill_tensor": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+d = m.tensor([0.5, -1.0], dtype=m.float64, requires_grad=True)
+s = m.tensor(3.0, requires_grad=True)
+y = m.zeros(2, 2)
+y.copy_(x)
+z = x * 2
+z.copy_(d)
+w = x * 2
+w.fill_(s)
+((y * y).sum() + (z * x).sum() + (w * x).sum()).backward()
+out = [y, z, w, x.grad, d.grad, s.grad, y._version]
+""",
     "retain_then_change": """
 x = m.tensor([1.0, 2.0], requires_grad=True)
 y = x.sigmoid()

@@ -112,6 +112,10 @@ CASES = {
              ("0d", lambda m, a: (a * 2.0).zero_(), [()], ANY)],
     "fill": [("nd", lambda m, a: (a * 2.0).fill_(1.5) * a, [(3,)], ANY),
              ("0d", lambda m, a: (a + 1.0).fill_(-2.0), [()], ANY)],
+    "copy": [("same", lambda m, a, b: (a * 2.0).copy_(b) * a, [(3,), (3,)], ANY),
+             ("bcast", lambda m, a, b: (a + 1.0).copy_(b), [(2, 3), (3,)], ANY),
+             ("into_plain", lambda m, a: m.zeros(2, 2, dtype=m.float64).copy_(a), [(2,)], ANY)],
+    "fill_tensor": [("f", lambda m, a, b: (a * 2.0).fill_(b) * a, [(3,), ()], ANY)],
     # adjoints of views, recorded by create_graph=True: exercised through a first derivative
     "strided_scatter": [("slice", lambda m, a: m.autograd.grad(
         (a[1:, ::2] ** 3).sum(), a, create_graph=True)[0], [(3, 4)], ANY, dict(names=False))],

@@ -22,6 +22,8 @@ ELEMENTWISE = {
     "abs": lambda x: x.abs(), "reciprocal": lambda x: x.reciprocal(),
     "sign": lambda x: x.sign(), "where": lambda x: tg.where(x > 0, x, -x),
     "zero": lambda x: (x + 1.0).zero_(), "fill": lambda x: (x + 1.0).fill_(3.0),
+    "copy": lambda x: (x + 1.0).copy_(x + 2.0),
+    "fill_tensor": lambda x: (x + 1.0).fill_(x.sum() + 1.0),
 }
 
 
