@@ -15,9 +15,9 @@ from numba import njit, prange
 from math import exp, log, sqrt, sin, cos, tanh
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 7, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 7, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -410,6 +410,60 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     adj[oa + ka] += 0.0 * g
                 if b >= 0:
                     adj[ob + kb] += g
+        elif o == 64:  # copy_slices
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+            else:
+                oa = -1
+                sa = 1
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+            else:
+                ob = -1
+                sb = 1
+            cn = params[par[e]]
+            ocn = off[cn]
+            scn = size[cn]
+            reach[cn] = 1
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
+                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                cond_v = vals[ocn + kc] != 0.0
+                if a >= 0:
+                    adj[oa + ka] += where(cond_v, g, 0.0)
+                if b >= 0:
+                    adj[ob + kb] += where(cond_v, 0.0, g)
+        elif o == 65:  # index_put
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+            else:
+                oa = -1
+                sa = 1
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+            else:
+                ob = -1
+                sb = 1
+            cn = params[par[e]]
+            ocn = off[cn]
+            scn = size[cn]
+            reach[cn] = 1
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
+                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                cond_v = vals[ocn + kc] != 0.0
+                if a >= 0:
+                    adj[oa + ka] += where(cond_v, g, 0.0)
+                if b >= 0:
+                    adj[ob + kb] += where(cond_v, 0.0, g)
         elif (o == 19 or o == 20 or o == 21 or o == 22):
             # params: keepdim shape of the output (nd[a] entries); cst = scale (1/count for mean)
             oa = off[a]
@@ -862,6 +916,54 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
+        elif o == 64:  # copy_slices
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+            else:
+                oa = -1
+                sa = 1
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+            else:
+                ob = -1
+                sb = 1
+            cn = params[par[e]]
+            ocn = off[cn]
+            scn = size[cn]
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
+                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                cond_v = vals[ocn + kc] != 0.0
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = where(cond_v, a_v, b_v)
+        elif o == 65:  # index_put
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+            else:
+                oa = -1
+                sa = 1
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+            else:
+                ob = -1
+                sb = 1
+            cn = params[par[e]]
+            ocn = off[cn]
+            scn = size[cn]
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
+                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                cond_v = vals[ocn + kc] != 0.0
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = where(cond_v, a_v, b_v)
         elif (o == 19 or o == 20 or o == 21 or o == 22):
             oa = off[a]
             p = par[e]
@@ -1074,6 +1176,16 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
+        elif o == 64:  # copy_slices
+            cond_v = vals[params[par[e]]] != 0.0
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = where(cond_v, a_v, b_v)
+        elif o == 65:  # index_put
+            cond_v = vals[params[par[e]]] != 0.0
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = where(cond_v, a_v, b_v)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
@@ -1203,6 +1315,18 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
                 adj[a] += 0.0 * g
             if b >= 0:
                 adj[b] += g
+        elif o == 64:  # copy_slices
+            cond_v = vals[params[par[e]]] != 0.0
+            if a >= 0:
+                adj[a] += where(cond_v, g, 0.0)
+            if b >= 0:
+                adj[b] += where(cond_v, 0.0, g)
+        elif o == 65:  # index_put
+            cond_v = vals[params[par[e]]] != 0.0
+            if a >= 0:
+                adj[a] += where(cond_v, g, 0.0)
+            if b >= 0:
+                adj[b] += where(cond_v, 0.0, g)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
@@ -1648,6 +1772,24 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 64:  # copy_slices
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t3 = (False, np.int64(-1), 0.0)
+                t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 65:  # index_put
+            if a >= 0:
+                t1 = (False, np.int64(-1), 0.0)
+                t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t3 = (False, np.int64(-1), 0.0)
+                t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)

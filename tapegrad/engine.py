@@ -337,8 +337,8 @@ def _input_grads(tape, e, g):
         return [(a, g.reshape(shape_a) if shape_a is not None else g)]
     if kind == "strided":
         p = tape.par[e]
-        if shape_a is None:
-            return [(a, g)]
+        if shape_a is None:  # a one-element input: every element of g came from it (expand)
+            return [(a, g if g.numel() == 1 else g.sum())]
         nd = len(tape.shape.get(e, ()))
         return [(a, strided_scatter(g, shape_a, tape.params[p:p + 1 + nd]))]
     if kind == "gather":

@@ -141,6 +141,13 @@ _DECLS = [
     Op("fill", "unary", "FillBackward2", "c", ("0.0 * g",)),
     Op("copy", "binary", "CopyBackwards", "b", ("0.0 * g", "g")),         # a.copy_(b)
     Op("fill_tensor", "binary", "FillBackward3", "b", ("0.0 * g", "g")),  # a.fill_(0-d b)
+    # x[key] = v on a tensor that needs history: where(positions not written, x, v scattered)
+    # (torch's CopySlices saves nothing, so a second backward works: the mask, a constant,
+    # stays with the tape instead of being released)
+    Op("copy_slices", "where", "CopySlices", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),                     # basic key
+    Op("index_put", "where", "IndexPutBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), ("cond",)),          # advanced key
 ]
 
 OPS = {}

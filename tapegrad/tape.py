@@ -36,7 +36,7 @@ _serials = itertools.count(1)
 OP_LEAF = OPS["leaf"].code
 OP_IMPORT = OPS["import"].code
 OP_CONST = OPS["const"].code
-OP_WHERE = OPS["where"].code
+WHERE_CODES = frozenset(op.code for op in BY_CODE if op.kind == "where")
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
 _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 _ROLE_BITS = (1, 2, 4)
@@ -400,7 +400,7 @@ class Tape:
         cond = np.full(n, -1, np.int64)
         ops = self._arrays[0]
         for e, p in self.par.items():
-            if e < n and ops[e] == OP_WHERE:
+            if e < n and ops[e] in WHERE_CODES:
                 cond[e] = self.params[p]
         return ia, ib, cond
 

@@ -301,7 +301,7 @@ class Tensor(metaclass=_TensorMeta):
         suffixes = []
         fn = self.grad_fn
         if fn is not None:
-            suffixes.append(f"grad_fn=<{fn.name()}>")
+            suffixes.append(f"grad_fn=<{type(fn).__name__}>")
         elif self.requires_grad:
             suffixes.append("requires_grad=True")
         return format_tensor(self._array(), self._dtype.name, suffixes=suffixes)
@@ -479,15 +479,14 @@ class Tensor(metaclass=_TensorMeta):
                              lambda x, v: _unary(OPS["zero"].code, x))
 
     def __setitem__(self, key, value):
-        """x[key] = value: an in-place change of the selected elements (allowed where the
-        other in-place ops are: not on tensors that need their history)."""
+        """x[key] = value: an in-place change of the selected elements; on a tensor that
+        needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
         if STATE.enabled and self._rg and self._tape is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
-        if self._check_inplace(value):
-            raise NotImplementedError("x[key] = value on a tensor that needs autograd history "
-                                      "is not implemented yet (torch records CopySlices)")
+        recorded = self._check_inplace(value)
         kind = value._dtype if isinstance(value, Tensor) else None
+        raw = value
         if isinstance(value, Tensor):
             value = value._array()
         if not isinstance(key, tuple):
@@ -503,6 +502,9 @@ class Tensor(metaclass=_TensorMeta):
         err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)
         if err is not None:
             raise err
+        if recorded:
+            self._inplace_recorded(lambda x, v: _put(x, key, v, advanced), raw)
+            return
         with np.errstate(all="ignore"):
             arr[key] = value.astype(self._dtype.np, copy=False)
         self._lserial = 0
@@ -894,7 +896,7 @@ def _compare(name, x, y):
     return t
 
 
-def where(condition, input, other):
+def where(condition, input, other, _op="where"):
     """Elementwise `input if condition else other`: the branch-free way to select on values,
     which a recorded tape re-evaluates at every replay (an `if` would be baked in)."""
     cond = condition if isinstance(condition, Tensor) else tensor(condition)
@@ -919,9 +921,35 @@ def where(condition, input, other):
     if isinstance(cond, Tensor) and not cond._rg:
         tape.watch(c_node, cond)
     tape.save(c_node, ca.astype(np.float64))
-    t = _result(out, dt, tape, OPS["where"].code, a, b, cst_a if a < 0 else cst_b)
+    t = _result(out, dt, tape, OPS[_op].code, a, b, cst_a if a < 0 else cst_b)
     tape.add_params(t._node, [c_node])
     return t
+
+
+def _put(base, key, value, advanced):
+    """base with base[key] = value, out of place and recorded: one where-kind entry
+    (CopySlices / IndexPutBackward0) choosing between base and the value scattered to the
+    written positions (a gather is the value's adjoint)."""
+    arr = base._array()
+    pos = np.arange(arr.size).reshape(arr.shape)[key]
+    target, flat = np.shape(pos), np.asarray(pos).reshape(-1)
+    if len(np.unique(flat)) != len(flat):
+        raise NotImplementedError("x[index] = value with a repeated index on a tensor that "
+                                  "needs autograd history is not implemented yet")
+    keep = np.ones(arr.shape, bool)
+    keep.reshape(-1)[flat] = False
+    if isinstance(value, Tensor) and value._rg:
+        v = value if value._dtype is base._dtype else value.to(base._dtype)
+        if v._shape != target:
+            v = v.expand(*target)
+        scattered = index_scatter(v.reshape(-1), arr.shape, flat)
+    else:
+        values = np.zeros(arr.shape, base._dtype.np)
+        values.reshape(-1)[flat] = np.broadcast_to(
+            np.asarray(value._array() if isinstance(value, Tensor) else value), target).reshape(-1)
+        scattered = Tensor._wrap(values, base._dtype)
+    return where(Tensor._wrap(keep, D.bool_), base, scattered,
+                 _op="index_put" if advanced else "copy_slices")
 
 
 def _guard_site():

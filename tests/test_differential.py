@@ -1942,6 +1942,40 @@ w.fill_(s)
 ((y * y).sum() + (z * x).sum() + (w * x).sum()).backward()
 out = [y, z, w, x.grad, d.grad, s.grad, y._version]
 """,
+    "setitem_basic": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = m.zeros(2, 3)
+y[0, 1] = x[1] * 2
+y[1, 1:] = x.exp()
+y[:, 0] = 7.0
+(y * y).sum().backward()
+out = [y, x.grad, y._version]
+""",
+    "setitem_advanced": """
+x = m.tensor([1.0, -2.0, 3.0], requires_grad=True)
+y = x * 1
+y[m.tensor([True, False, True])] = m.tensor([0.5, 0.25]) * x[1]
+z = x * 2
+z[m.tensor([2, 0])] = x[:2] ** 2
+(y.sum() + (z * z).sum()).backward()
+out = [y, z, x.grad]
+""",
+    "setitem_scalar_loop": """
+x = m.tensor(0.5, requires_grad=True)
+buf = m.zeros(4)
+for i in range(4):
+    buf[i] = (x * (i + 1)).sin()
+buf.sum().backward()
+out = [buf, x.grad]
+""",
+    "setitem_saved_base": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = x * 2
+z = y * y
+y[0] = x[1]
+z.sum().backward()
+out = [x.grad]
+""",
     "retain_then_change": """
 x = m.tensor([1.0, 2.0], requires_grad=True)
 y = x.sigmoid()

@@ -112,6 +112,12 @@ CASES = {
              ("0d", lambda m, a: (a * 2.0).zero_(), [()], ANY)],
     "fill": [("nd", lambda m, a: (a * 2.0).fill_(1.5) * a, [(3,)], ANY),
              ("0d", lambda m, a: (a + 1.0).fill_(-2.0), [()], ANY)],
+    "copy_slices": [("row", lambda m, a, b: _put(a * 1.0, 0, b), [(2, 3), (3,)], ANY),
+                    ("block", lambda m, a, b: _put(a * 2.0, (slice(None), slice(1, None)), b * b),
+                     [(2, 3), (2, 2)], ANY)],
+    "index_put": [("idx", lambda m, a, b: _put(a * 1.0, m.tensor([2, 0]), b), [(3,), (2,)], ANY),
+                  ("mask", lambda m, a, b: _put(a * 1.0, m.tensor([True, False, True]), b.sum()),
+                   [(3,), (2,)], ANY)],
     "copy": [("same", lambda m, a, b: (a * 2.0).copy_(b) * a, [(3,), (3,)], ANY),
              ("bcast", lambda m, a, b: (a + 1.0).copy_(b), [(2, 3), (3,)], ANY),
              ("into_plain", lambda m, a: m.zeros(2, 2, dtype=m.float64).copy_(a), [(2,)], ANY)],
@@ -127,6 +133,11 @@ CASES = {
                ("batched", lambda m, a, b: a @ b, [(2, 2, 3), (2, 3, 4)], ANY),
                ("nd1d", lambda m, a, b: m.matmul(a, b), [(2, 2, 3), (3,)], ANY)],
 }
+
+def _put(t, key, value):
+    t[key] = value
+    return t
+
 
 # tape-structure entries and ops without a gradient (tested in test_replay.py)
 NOT_DIFFERENTIABLE = {n for n, op in OPS.items()

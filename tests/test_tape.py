@@ -24,7 +24,14 @@ ELEMENTWISE = {
     "zero": lambda x: (x + 1.0).zero_(), "fill": lambda x: (x + 1.0).fill_(3.0),
     "copy": lambda x: (x + 1.0).copy_(x + 2.0),
     "fill_tensor": lambda x: (x + 1.0).fill_(x.sum() + 1.0),
+    "copy_slices": lambda x: _put(x + 1.0, ..., x + 2.0),
+    "index_put": lambda x: _put(x.reshape(-1) + 1.0, tg.tensor([0]), (x + 2.0).reshape(-1)[:1]),
 }
+
+
+def _put(t, key, value):
+    t[key] = value
+    return t
 
 
 def test_every_elementwise_op_listed():
@@ -58,6 +65,8 @@ def test_second_backward_matches_torch(name):
             fn = lambda x, m=m: x ** m.tensor(2.0)
         if name == "where":
             fn = lambda x, m=m: m.where(x > 0, x, -x)
+        if name == "index_put":
+            fn = lambda x, m=m: _put(x.reshape(-1) + 1.0, m.tensor([0]), (x + 2.0).reshape(-1)[:1])
         y = fn(x).sum()
         y.backward()
         try:

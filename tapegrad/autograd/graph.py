@@ -6,13 +6,16 @@ There is no Python object graph behind the tape; these exist for inspection (`na
 from ..ops import BY_CODE
 
 _classes = {}
+_CPP_NODES = {"CopySlices", "CopyBackwards"}
 
 
 class Node:
     __slots__ = ("_tape", "_node", "__weakref__")
 
     def name(self):
-        return type(self).__name__
+        # torch's hand-written C++ nodes report their C++ name
+        name = type(self).__name__
+        return "torch::autograd::" + name if name in _CPP_NODES else name
 
     def __repr__(self):
         return f"<{type(self).__name__} object at {hex(id(self))}>"
