@@ -434,12 +434,23 @@ BUMPS = [0]
 
 
 def version_counter(t):
-    """t's version counter (a one-item list shared with its views), made on first need."""
+    """t's version counter (a one-item list), made on first need.  A view holds its base's
+    list inside a 1-tuple: the same count, and `is_view` can tell it from its base."""
     try:
-        return t._ver
+        c = t._ver
     except AttributeError:
         c = t._ver = [0]
         return c
+    return c if type(c) is list else c[0]
+
+
+def share_version(view, base):
+    """`view` shares `base`'s memory: one version counter for both, as torch's views."""
+    view._ver = (version_counter(base),)
+
+
+def is_view(t):
+    return type(getattr(t, "_ver", None)) is tuple
 
 
 def bump_version(t):

@@ -19,7 +19,7 @@ from . import dtypes as D
 from .dtypes import dtype as DType
 from .ops import OPS, BY_CODE
 from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
-                   bump_version, version_counter)
+                   bump_version, version_counter, share_version, is_view)
 
 class Size(tuple):
     """`tapegrad.Size`, a tuple that prints like torch.Size."""
@@ -52,12 +52,17 @@ class _TensorMeta(type):
         return empty(*args)
 
 
+RETAINS, NODIFF = 1, 2    # Tensor._flags bits
+
+
 class Tensor(metaclass=_TensorMeta):
     __module__ = "tapegrad"
-    __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_retain",
-                 "_lserial", "_lnode", "_nodiff", "_ver", "_view", "__weakref__")
+    __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_flags",
+                 "_lserial", "_lnode", "_ver", "__weakref__")
     # _rg: recorded by the ops that use it (requires grad, or traced while recording a tape);
-    # _nodiff: traced but not differentiable (comparisons, detach() while recording)
+    # _flags (unset = 0): RETAINS (retain_grad() was called), NODIFF (traced but not
+    # differentiable: comparisons, detach() while recording).  One slot for rare marks keeps
+    # a Tensor at 112 bytes.
     __array_priority__ = 1000  # numpy defers `ndarray * Tensor` to Tensor.__rmul__
 
     # ---- construction helpers --------------------------------------------------------------
@@ -125,7 +130,7 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def requires_grad(self):
-        return self._rg and not getattr(self, "_nodiff", False)
+        return self._rg and not getattr(self, "_flags", 0) & NODIFF
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -149,23 +154,23 @@ class Tensor(metaclass=_TensorMeta):
     @property
     def _version(self):
         """How many in-place changes this tensor (or a view sharing its memory) has had."""
-        return getattr(self, "_ver", (0,))[0]
+        return version_counter(self)[0] if hasattr(self, "_ver") else 0
 
     @property
     def is_leaf(self):
-        return self._tape is None or getattr(self, "_nodiff", False)
+        return self._tape is None or getattr(self, "_flags", 0) & NODIFF != 0
 
     @property
     def grad_fn(self):
         tape = self._tape
-        if tape is None or getattr(self, "_nodiff", False):
+        if tape is None or getattr(self, "_flags", 0) & NODIFF:
             return None
         from .autograd.graph import node_for
         return node_for(tape, self._node)
 
     @property
     def grad(self):
-        if self._tape is not None and not getattr(self, "_retain", False):
+        if self._tape is not None and not getattr(self, "_flags", 0) & RETAINS:
             warnings.warn(errors.NON_LEAF_GRAD, UserWarning, stacklevel=2)
         return getattr(self, "_grad", None)
 
@@ -187,14 +192,14 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def retains_grad(self):
-        return self._tape is not None and getattr(self, "_retain", False)
+        return self._tape is not None and getattr(self, "_flags", 0) & RETAINS != 0
 
     def retain_grad(self):
         if not self._rg:
             raise RuntimeError(errors.RETAIN_NO_GRAD)
-        if self._tape is None or getattr(self, "_retain", False):
+        if self._tape is None or getattr(self, "_flags", 0) & RETAINS:
             return
-        self._retain = True
+        self._flags = getattr(self, "_flags", 0) | RETAINS
         _retain(self)
 
     @property
@@ -224,11 +229,10 @@ class Tensor(metaclass=_TensorMeta):
         tape = _tracing(self)
         if tape is not None:  # while recording, a detached value still follows the inputs
             t = _reshape_op("stopgrad", self, self._shape)
-            t._nodiff = True
+            t._flags = NODIFF
             return t
         t = Tensor._share(self, self._materialize())
-        t._ver = version_counter(self)   # unlike .data, detach() shares the version counter
-        t._view = True
+        share_version(t, self)   # unlike .data, detach() shares the version counter
         return t
 
     def detach_(self):
@@ -369,7 +373,7 @@ class Tensor(metaclass=_TensorMeta):
                                "in-place operation.")
         if not (self._rg or isinstance(other, Tensor) and other._rg):
             return False
-        if getattr(self, "_view", False):
+        if is_view(self):
             raise NotImplementedError("in-place operations on views that need autograd "
                                       "history are not implemented yet (torch rebases the "
                                       "base's graph: CopySlices)")
@@ -892,7 +896,7 @@ def _compare(name, x, y):
     a, ca = _operand_node(tape, x, xa)
     b, cb = _operand_node(tape, y, ya)
     t = _result(out, D.bool_, tape, OPS[name].code, a, b, ca if a < 0 else cb)
-    t._nodiff = True
+    t._flags = NODIFF
     return t
 
 
@@ -1030,8 +1034,7 @@ def _as_view(t, x, out):
     if type(v) is float or not np.may_share_memory(out, v):
         return
     t._v = out
-    t._ver = version_counter(x)
-    t._view = True
+    share_version(t, x)
     tape = t._tape
     if tape is not None:
         tape.watch(t._node, t)
