@@ -258,7 +258,9 @@ class Tape:
         if node in self.versions:
             return
         c = version_counter(t)
-        self.versions[node] = (c, c[0], t._dtype.name, t._shape, weakref.ref(t))
+        # the tensor itself only for naming its grad_fn in the error: leaves have none
+        ref = weakref.ref(t) if t._tape is not None else None
+        self.versions[node] = (c, c[0], t._dtype.name, t._shape, ref)
 
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
@@ -317,7 +319,7 @@ class Tape:
         fn = None
         if saved_output:
             fn = node_for(self, node)
-        elif ref() is not None:
+        elif ref is not None and ref() is not None:
             fn = ref().grad_fn
         made = ""
         if fn is not None:

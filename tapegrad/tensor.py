@@ -772,6 +772,7 @@ def _operand(x):
 _NP_NS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
           "tanh": np.tanh, "sign": np.sign, "where": np.where, "abs": np.abs,
           "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}
+_IGNORES_A = frozenset(OPS[name].code for name in ("copy", "fill_tensor"))
 _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, _NP_NS)
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
@@ -830,9 +831,8 @@ def _binary(code, x, y):
     ya = np.asarray(ya, dtype=dt.np)
     with np.errstate(all="ignore"):
         out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
-    shape = np.broadcast_shapes(np.shape(xa), np.shape(ya))
-    if out.shape != shape:          # a forward that ignores an operand (copy, fill_tensor)
-        out = np.array(np.broadcast_to(out, shape))
+    if code in _IGNORES_A:          # a forward that ignores an operand (copy, fill_tensor)
+        out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
     tape = _record_start(x, y)
     if tape is None:
         return Tensor._wrap(out, dt)
