@@ -321,7 +321,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += -g * out_v * out_v
-        elif o == 46:  # where
+        elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
@@ -348,25 +348,13 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     adj[oa + ka] += where(cond_v, g, 0.0)
                 if b >= 0:
                     adj[ob + kb] += where(cond_v, 0.0, g)
-        elif o == 50:  # sign
+        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             c = cst[e]
             oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 adj[oa + k] += 0.0 * g
-        elif o == 60:  # zero
-            c = cst[e]
-            oa = off[a]
-            for k in range(n):
-                g = adj[oo + k]
-                adj[oa + k] += 0.0 * g
-        elif o == 61:  # fill
-            c = cst[e]
-            oa = off[a]
-            for k in range(n):
-                g = adj[oo + k]
-                adj[oa + k] += 0.0 * g
-        elif o == 62:  # copy
+        elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
             if a >= 0:
                 oa = off[a]
@@ -388,82 +376,6 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     adj[oa + ka] += 0.0 * g
                 if b >= 0:
                     adj[ob + kb] += g
-        elif o == 63:  # fill_tensor
-            c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-            else:
-                oa = -1
-                sa = 1
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-            else:
-                ob = -1
-                sb = 1
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
-                if a >= 0:
-                    adj[oa + ka] += 0.0 * g
-                if b >= 0:
-                    adj[ob + kb] += g
-        elif o == 64:  # copy_slices
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-            else:
-                oa = -1
-                sa = 1
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-            else:
-                ob = -1
-                sb = 1
-            cn = params[par[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            reach[cn] = 1
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
-                cond_v = vals[ocn + kc] != 0.0
-                if a >= 0:
-                    adj[oa + ka] += where(cond_v, g, 0.0)
-                if b >= 0:
-                    adj[ob + kb] += where(cond_v, 0.0, g)
-        elif o == 65:  # index_put
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-            else:
-                oa = -1
-                sa = 1
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-            else:
-                ob = -1
-                sb = 1
-            cn = params[par[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            reach[cn] = 1
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
-                cond_v = vals[ocn + kc] != 0.0
-                if a >= 0:
-                    adj[oa + ka] += where(cond_v, g, 0.0)
-                if b >= 0:
-                    adj[ob + kb] += where(cond_v, 0.0, g)
         elif (o == 19 or o == 20 or o == 21 or o == 22):
             # params: keepdim shape of the output (nd[a] entries); cst = scale (1/count for mean)
             oa = off[a]
@@ -817,7 +729,7 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v != b_v else 0.0
-        elif o == 46:  # where
+        elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
@@ -878,7 +790,7 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = c
-        elif o == 62:  # copy
+        elif o == 62 or o == 63:  # copy, fill_tensor
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
@@ -897,73 +809,6 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
-        elif o == 63:  # fill_tensor
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-            else:
-                oa = -1
-                sa = 1
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-            else:
-                ob = -1
-                sb = 1
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = b_v
-        elif o == 64:  # copy_slices
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-            else:
-                oa = -1
-                sa = 1
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-            else:
-                ob = -1
-                sb = 1
-            cn = params[par[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
-                cond_v = vals[ocn + kc] != 0.0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = where(cond_v, a_v, b_v)
-        elif o == 65:  # index_put
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-            else:
-                oa = -1
-                sa = 1
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-            else:
-                ob = -1
-                sb = 1
-            cn = params[par[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
-                cond_v = vals[ocn + kc] != 0.0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = where(cond_v, a_v, b_v)
         elif (o == 19 or o == 20 or o == 21 or o == 22):
             oa = off[a]
             p = par[e]
@@ -1147,7 +992,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if a_v != b_v else 0.0
-        elif o == 46:  # where
+        elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             cond_v = vals[params[par[e]]] != 0.0
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
@@ -1168,24 +1013,10 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             c = cst[e]
             a_v = vals[a]
             vals[e] = c
-        elif o == 62:  # copy
+        elif o == 62 or o == 63:  # copy, fill_tensor
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
-        elif o == 63:  # fill_tensor
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = b_v
-        elif o == 64:  # copy_slices
-            cond_v = vals[params[par[e]]] != 0.0
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = where(cond_v, a_v, b_v)
-        elif o == 65:  # index_put
-            cond_v = vals[params[par[e]]] != 0.0
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = where(cond_v, a_v, b_v)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
@@ -1290,43 +1121,20 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
             c = cst[e]
             out_v = vals[e]
             adj[a] += -g * out_v * out_v
-        elif o == 46:  # where
+        elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             cond_v = vals[params[par[e]]] != 0.0
             if a >= 0:
                 adj[a] += where(cond_v, g, 0.0)
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
-        elif o == 50:  # sign
+        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             c = cst[e]
             adj[a] += 0.0 * g
-        elif o == 60:  # zero
-            c = cst[e]
-            adj[a] += 0.0 * g
-        elif o == 61:  # fill
-            c = cst[e]
-            adj[a] += 0.0 * g
-        elif o == 62:  # copy
+        elif o == 62 or o == 63:  # copy, fill_tensor
             if a >= 0:
                 adj[a] += 0.0 * g
             if b >= 0:
                 adj[b] += g
-        elif o == 63:  # fill_tensor
-            if a >= 0:
-                adj[a] += 0.0 * g
-            if b >= 0:
-                adj[b] += g
-        elif o == 64:  # copy_slices
-            cond_v = vals[params[par[e]]] != 0.0
-            if a >= 0:
-                adj[a] += where(cond_v, g, 0.0)
-            if b >= 0:
-                adj[b] += where(cond_v, 0.0, g)
-        elif o == 65:  # index_put
-            cond_v = vals[params[par[e]]] != 0.0
-            if a >= 0:
-                adj[a] += where(cond_v, g, 0.0)
-            if b >= 0:
-                adj[b] += where(cond_v, 0.0, g)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):

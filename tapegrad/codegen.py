@@ -672,6 +672,34 @@ def _cond(codes):
     return "(" + " or ".join("o == %d" % c for c in codes) + ")" if codes else "False"
 
 
+def _merged(branches):
+    """One branch per distinct body: ops whose generated code is the same (where and the
+    where-kind setitem ops, copy and fill_tensor, ...) share `elif o == A or o == B:`, so
+    each op added with an existing formula costs the kernels no compile time."""
+    bodies, order = {}, []
+    for text in branches:
+        head, body = text.split("\n", 1)
+        m = re.match(r"(\s*)elif o == (\d+):  # (\S+)$", head)
+        if m is None:
+            bodies[text] = None
+            order.append(text)
+            continue
+        if body not in bodies:
+            bodies[body] = (m.group(1), [], [])
+            order.append(body)
+        bodies[body][1].append(m.group(2))
+        bodies[body][2].append(m.group(3))
+    out = []
+    for body in order:
+        if bodies[body] is None:
+            out.append(body)
+            continue
+        indent, codes, names = bodies[body]
+        out.append("%selif %s:  # %s\n%s" % (indent, " or ".join("o == " + c for c in codes),
+                                             ", ".join(names), body))
+    return out
+
+
 def generate():
     from .ops import OPS
     back, fwd, sfwd, sback = [], [], [], []
@@ -698,6 +726,7 @@ def generate():
             fwd.append(F_WHERE % d)
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
+    back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
     for kind, body in B_STRUCT.items():
         back.append(body % dict(cond=_cond(_codes(kind))))
     for kind, body in F_STRUCT.items():
