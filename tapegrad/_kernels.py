@@ -17,7 +17,7 @@ from math import exp, log, sqrt, sin, cos, tanh
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 7, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -207,12 +207,12 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
                 kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
                 if a >= 0:
                     adj[oa + ka] += g / b_v
                 if b >= 0:
-                    adj[ob + kb] += -g * out_v / b_v
+                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
             if a >= 0:
@@ -320,7 +320,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
-                adj[oa + k] += -g * out_v * out_v
+                adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             if a >= 0:
                 oa = off[a]
@@ -353,7 +353,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
-                adj[oa + k] += 0.0 * g
+                adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
             if a >= 0:
@@ -373,7 +373,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
                 kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
                 if a >= 0:
-                    adj[oa + ka] += 0.0 * g
+                    adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
         elif (o == 19 or o == 20 or o == 21 or o == 22):
@@ -1060,12 +1060,12 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
             if b >= 0:
                 adj[b] += g * a_v
         elif o == 6:  # div
+            a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
-            out_v = vals[e]
             if a >= 0:
                 adj[a] += g / b_v
             if b >= 0:
-                adj[b] += -g * out_v / b_v
+                adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
@@ -1120,7 +1120,7 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
         elif o == 39:  # reciprocal
             c = cst[e]
             out_v = vals[e]
-            adj[a] += -g * out_v * out_v
+            adj[a] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             cond_v = vals[params[par[e]]] != 0.0
             if a >= 0:
@@ -1129,10 +1129,10 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
                 adj[b] += where(cond_v, 0.0, g)
         elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             c = cst[e]
-            adj[a] += 0.0 * g
+            adj[a] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             if a >= 0:
-                adj[a] += 0.0 * g
+                adj[a] += 0.0
             if b >= 0:
                 adj[b] += g
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):
@@ -1429,9 +1429,10 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 t2 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(5, t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(6, t_a, t_b, 0.0, op, ia, ib, cst, val, cnt)
                 t4 = emit_bin(6, t3, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(5, t2, t4, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(b, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 7:  # pow
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
@@ -1539,8 +1540,8 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         elif o == 39:  # reciprocal
             if a >= 0:
                 t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(5, t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(5, t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(5, t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(5, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 46:  # where
             if a >= 0:
@@ -1554,30 +1555,25 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         elif o == 50:  # sign
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 60:  # zero
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 61:  # fill
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 62:  # copy
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 63:  # fill_tensor
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(5, t1, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 64:  # copy_slices

@@ -300,7 +300,7 @@ def _sum_to(g, shape):
 
 def _input_grads(tape, e, g):
     """[(node, gradient tensor)] for entry e given the gradient g of its output."""
-    from .tensor import strided_scatter, index_scatter
+    from .tensor import Tensor, strided_scatter, index_scatter
     op = BY_CODE[tape.op[e]]
     kind = op.kind
     a, b = int(tape.ia[e]), int(tape.ib[e])
@@ -323,8 +323,8 @@ def _input_grads(tape, e, g):
         for i, node in enumerate((a, b) if kind != "unary" else (a,)):
             if node >= 0:
                 gi = _formula(op.code, i)(g, av, bv, out, cst, cond)
-                if not hasattr(gi, "shape"):  # the formula came out a plain number
-                    gi = g * 0.0 + gi
+                if not hasattr(gi, "shape"):  # a constant gradient (zeros): no history
+                    gi = Tensor._wrap(np.full(g.shape, float(gi), g._dtype.np), g._dtype)
                 res.append((node, _sum_to(gi, tape.shape.get(node))))
         return res
     if kind == "reduce":

@@ -66,7 +66,8 @@ _DECLS = [
     Op("add", "binary", "AddBackward0", "a + b", ("g", "g")),
     Op("sub", "binary", "SubBackward0", "a - b", ("g", "-g"), grad_fn_scalar_a="RsubBackward1"),
     Op("mul", "binary", "MulBackward0", "a * b", ("g * b", "g * a"), ("a", "b")),
-    Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * out / b"), ("a", "b", "out")),
+    # (formulas grouped as torch's: the same rounding, and the same saved tensors)
+    Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * ((a / b) / b)"), ("a", "b")),
     Op("pow", "binary", "PowBackward1", "a ** b",
        ("where(b == 0.0, 0.0, g * b * a ** (b - 1.0))",
         "where((a == 0.0) & (b >= 0.0), 0.0, g * out * log(a))"),
@@ -110,7 +111,7 @@ _DECLS = [
     Op("permute", "strided", "PermuteBackward0"),
     Op("index", "gather", "IndexBackward0"),
     Op("unsafe_view", "reshape", "UnsafeViewBackward0"),
-    Op("reciprocal", "unary", "ReciprocalBackward0", "1.0 / a", ("-g * out * out",), ("out",)),
+    Op("reciprocal", "unary", "ReciprocalBackward0", "1.0 / a", ("-g * (out * out)",), ("out",)),
     # --- comparisons (no gradient; recorded only while tracing for replay) -----------------
     Op("lt", "compare", fwd="a < b"),
     Op("le", "compare", fwd="a <= b"),
@@ -126,7 +127,7 @@ _DECLS = [
     Op("guard_value", "guard"),
     Op("stopgrad", "stopgrad"),
     # --- used by create_graph=True: derivatives of derivatives ------------------------------
-    Op("sign", "unary", "SignBackward0", "sign(a)", ("0.0 * g",)),
+    Op("sign", "unary", "SignBackward0", "sign(a)", ("0.0",)),   # zeros, even for inf/nan g
     Op("logical_and", "compare", fwd="(a != 0.0) & (b != 0.0)"),
     Op("strided_scatter", "scatter", "AsStridedScatterBackward0"),
     Op("index_scatter", "scatter_idx", "IndexPutBackward0"),
@@ -137,10 +138,10 @@ _DECLS = [
     Op("bmm", "matmul", "BmmBackward0", saves=("a", "b")),
     Op("matmul", "matmul", "UnsafeViewBackward0", saves=("a", "b")),
     # --- in-place ops that overwrite a tensor that needs history (zero_, fill_) -------------
-    Op("zero", "unary", "ZeroBackward0", "0.0", ("0.0 * g",)),
-    Op("fill", "unary", "FillBackward2", "c", ("0.0 * g",)),
-    Op("copy", "binary", "CopyBackwards", "b", ("0.0 * g", "g")),         # a.copy_(b)
-    Op("fill_tensor", "binary", "FillBackward3", "b", ("0.0 * g", "g")),  # a.fill_(0-d b)
+    Op("zero", "unary", "ZeroBackward0", "0.0", ("0.0",)),
+    Op("fill", "unary", "FillBackward2", "c", ("0.0",)),
+    Op("copy", "binary", "CopyBackwards", "b", ("0.0", "g")),         # a.copy_(b)
+    Op("fill_tensor", "binary", "FillBackward3", "b", ("0.0", "g")),  # a.fill_(0-d b)
     # x[key] = v on a tensor that needs history: where(positions not written, x, v scattered)
     # (torch's CopySlices saves nothing, so a second backward works: the mask, a constant,
     # stays with the tape instead of being released)

@@ -39,6 +39,29 @@ OP_CONST = OPS["const"].code
 WHERE_CODES = frozenset(op.code for op in BY_CODE if op.kind == "where")
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
 _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
+
+
+def _needs(op):
+    """Saved-buffer bits (saves_mask's) that op's gradient reads when only its first operand,
+    only its second, or both need a gradient: what torch saves, which the in-place check must
+    match (x / 2.0 saves no output; x * c saves c only because x needs a gradient)."""
+    saved = saves_mask(op)
+    if op.kind == "matmul":
+        return [2 & saved, 1 & saved, 3 & saved]
+    if op.kind not in ("unary", "binary", "where"):
+        return [saved] * 3
+    out = []
+    for live in ((True, False), (False, True), (True, True)):
+        text = " ".join(g for g, on in zip(op.grads, live) if on)
+        bits = sum(bit for name, bit in (("a", 1), ("b", 2), ("out", 4), ("cond", 8))
+                   if re.search(r"\b%s\b" % name, text))
+        out.append(bits & saved)
+    return out
+
+
+_NEEDS = np.array([_needs(op) for op in BY_CODE], np.int8)
+_DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad")
+                            for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
 
 
@@ -258,8 +281,9 @@ class Tape:
         if node in self.versions:
             return
         c = version_counter(t)
-        # the tensor itself only for naming its grad_fn in the error: leaves have none
-        ref = weakref.ref(t) if t._tape is not None else None
+        # the tensor itself only for naming its grad_fn in the error: a leaf that requires
+        # grad never gets one (a constant can, by a recorded in-place op)
+        ref = None if t._tape is None and t._rg else weakref.ref(t)
         self.versions[node] = (c, c[0], t._dtype.name, t._shape, ref)
 
     def check_versions(self, n, ran=None, roots=None):
@@ -275,8 +299,10 @@ class Tape:
         if ran is None:
             ran = self.reached(roots, n)
         ops = self._arrays[0][:n]
-        mask = _SAVES[ops]
         ia, ib, cond = self.dependencies(n)
+        da = (ia >= 0) & _DIFFERENTIABLE[ops[np.maximum(ia, 0)]]
+        db = (ib >= 0) & _DIFFERENTIABLE[ops[np.maximum(ib, 0)]]
+        mask = _NEEDS[ops, np.where(da & ~db, 0, np.where(db & ~da, 1, 2))]
         keys = np.array(stale, np.int64)
         idx = np.arange(n)
         roles = [((mask & 1) != 0) & np.isin(ia, keys), ((mask & 2) != 0) & np.isin(ib, keys),
@@ -323,7 +349,10 @@ class Tape:
             fn = ref().grad_fn
         made = ""
         if fn is not None:
-            made = ", which is output 0 of " + re.sub(r"Backward\d*$", "", fn.name()) + ","
+            # torch's spelling: MulBackward0 -> Mul, FillBackward2 -> Fill2
+            made = ", which is output 0 of " + re.sub(
+                r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
+                fn.name()) + ","
         return VERSION_ERROR.format(kind=_KINDS[dtype], shape=", ".join(map(str, shape)),
                                     made=made, now=c[0], expected=expected)
 

@@ -414,6 +414,9 @@ class Tensor(metaclass=_TensorMeta):
         a = int(tape.ia[r._node])
         if a >= 0:
             tape.superseded[a] = (before.get(id(tape), 0), r._node)
+        else:  # self was a number folded into the entry: still torch's in-place name (SubBackward0)
+            from .autograd.graph import name_entry
+            name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
         bump_version(self)                 # the old node: changed since it took its value
         self._tape, self._node, self._rg = r._tape, r._node, True
         self._lserial = 0
@@ -507,6 +510,13 @@ class Tensor(metaclass=_TensorMeta):
         if err is not None:
             raise err
         if recorded:
+            # the whole tensor (x[...] = v, x[:] = v): torch fills or copies it
+            if all(k is Ellipsis or type(k) is slice and k == slice(None) for k in key):
+                if value.ndim == 0:
+                    self._inplace_recorded(lambda x, v: _binary(OPS["fill_tensor"].code, x, v), raw)
+                else:
+                    self._inplace_recorded(lambda x, v: _binary(OPS["copy"].code, x, v), raw)
+                return
             self._inplace_recorded(lambda x, v: _put(x, key, v, advanced), raw)
             return
         with np.errstate(all="ignore"):

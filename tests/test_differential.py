@@ -51,11 +51,11 @@ KNOWN_BUGS = {
     "const_tensor_grad_fn": True,  # test_grad_fn_name_with_one_element_constant_tensor
     "index_grad_fn_name": True,   # test_basic_index_grad_fn_name
     "neg_zero_grad": True,        # test_negative_zero_gradient
-    "grad_association": True,     # test_grad_formulas_associate_like_torch
+    "grad_association": False,    # test_grad_formulas_associate_like_torch (fixed)
     "higher_order_names": True,   # test_higher_order_grad_fn_names
     "relu_double_backward": True,  # test_relu_gradient_graph_requires_grad
     "create_graph_freed": True,   # test_create_graph_without_retain_graph_frees
-    "inplace_with_grad_fn": True,  # test_inplace_on_tensor_with_grad_fn
+    "inplace_with_grad_fn": False,  # test_inplace_on_tensor_with_grad_fn (fixed)
     "create_graph_sealed": True,  # test_create_graph_through_a_swept_tape
     "retained_grad_inplace": True,  # test_retained_grad_accumulates_out_of_place
     "pow_half": True,             # test_pow_half_exponents_at_negative_inf_and_zero
@@ -1564,8 +1564,6 @@ def test_pow_gradient_masks_with_nan_incoming():
     like_torch(fn)
 
 
-@xfail("gradient formulas associate left to right; torch groups the local derivative first "
-       "(reciprocal: -g * (out * out), div: -g * ((a / b) / b)): overflow and last bits differ")
 def test_grad_formulas_associate_like_torch():
     def fn(m):
         r = m.tensor([1e-200], dtype=m.float64, requires_grad=True)
@@ -1975,6 +1973,43 @@ y = x * 2
 z = y * y
 y[0] = x[1]
 z.sum().backward()
+out = [x.grad]
+""",
+    "div_output_not_saved": """
+x = m.tensor([0.3, 0.6], requires_grad=True)
+c = m.tensor([0.5, -0.5])
+t = x / 0.5
+u = c / x
+with m.no_grad():
+    t.sub_(c)
+    u.add_(1)
+(t.sum() + u.sum()).backward()
+out = [x.grad, t, u]
+""",
+    "fill_blocks_inf_gradient": """
+x = m.tensor([0.3, 0.6, 0.9], requires_grad=True)
+c = m.tensor([0.0, 0.5, 1.0])
+t = x + 0.5
+t[...] = 2.0
+z = (x * 1).sign()
+(t / c).sum().backward(retain_graph=True)
+(z / c).sum().backward()
+out = [x.grad, t]
+""",
+    "message_names_fill2": """
+x = m.tensor([0.3, 0.6], requires_grad=True)
+y = x * 2
+z = y * y
+y.fill_(1.5)
+z.sum().backward()
+out = [x.grad]
+""",
+    "message_names_constant_made_non_leaf": """
+x = m.tensor([0.3, 0.6], requires_grad=True)
+c = m.tensor([0.5, 2.0])
+y = x * c
+c.add_(x)
+y.sum().backward()
 out = [x.grad]
 """,
     "retain_then_change": """
