@@ -2031,3 +2031,52 @@ def test_recorded_inplace_like_torch(name):
         exec(INPLACE_PROGRAMS[name], ns)
         return ns["out"]
     like_torch(fn)
+
+
+def _random_inplace_program(rng):
+    """A random float64 program mixing out-of-place ops, in-place ops (recorded, or under
+    no_grad), x[k] = v, zero_/fill_, then a backward: exercises the version checks, the
+    recorded in-place entries and their names together."""
+    shape = rng.choice([(3,), (2, 3)])
+    n = int(np.prod(shape))
+    lines = [f"x = m.tensor(np.linspace(0.3, 1.2, {n}).reshape({shape}).tolist(), "
+             f"dtype=m.float64, requires_grad=True)",
+             f"c = m.tensor(np.linspace(-0.5, 0.5, {n}).reshape({shape}).tolist(), dtype=m.float64)"]
+    names = ["x", "c"]
+    for i in range(rng.randint(2, 7)):
+        a, b = rng.choice(names), rng.choice(names + ["2.0", "0.5"])
+        kind = rng.random()
+        if kind < 0.35:
+            lines.append(f"t{i} = {a} {rng.choice('+*-/')} {b}")
+            names.append(f"t{i}")
+        elif kind < 0.5:
+            lines.append(f"t{i} = {a}.{rng.choice(['exp', 'sin', 'tanh', 'sigmoid'])}()")
+            names.append(f"t{i}")
+        else:
+            target = rng.choice(names[2:] or ["c"])
+            if kind < 0.8:
+                stmt = f"{target}.{rng.choice(['add_', 'mul_', 'sub_', 'div_'])}({b})"
+            elif kind < 0.9:
+                stmt = f"{target}.{rng.choice(['zero_()', 'fill_(1.5)'])}"
+            else:
+                value = b if b in ("2.0", "0.5") else f"{b}.sum()"
+                stmt = f"{target}[{rng.choice(['0', '-1', '...', '1:'])}] = {value}"
+            lines.append(("with m.no_grad(): " if rng.random() < 0.3 else "") + stmt)
+    lines.append("out = x.sum() * 0.0 + sum(v.sum() for v in [%s] if v.requires_grad)"
+                 % ", ".join(names[2:] or ["x"]))
+    lines.append("out.backward()")
+    lines.append("res = [x.grad, out] + [%s] + [v._version for v in [%s]]"
+                 % (", ".join(names[2:]), ", ".join(names)))
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_inplace_programs_like_torch(seed):
+    import random
+    src = _random_inplace_program(random.Random(seed))
+
+    def fn(m):
+        ns = {"m": m, "np": np}
+        exec(src, ns)
+        return ns["res"]
+    like_torch(fn)
