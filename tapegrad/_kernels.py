@@ -1543,7 +1543,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t2 = emit_bin(5, t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
                 t3 = emit_bin(5, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 46:  # where
+        elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
                 t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
@@ -1552,48 +1552,16 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t3 = (False, np.int64(-1), 0.0)
                 t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 50:  # sign
+        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 60:  # zero
-            if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 61:  # fill
-            if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 62:  # copy
+        elif o == 62 or o == 63:  # copy, fill_tensor
             if a >= 0:
                 t1 = (False, np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 63:  # fill_tensor
-            if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 64:  # copy_slices
-            if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t3 = (False, np.int64(-1), 0.0)
-                t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
-                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 65:  # index_put
-            if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t3 = (False, np.int64(-1), 0.0)
-                t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
-                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)

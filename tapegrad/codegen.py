@@ -18,7 +18,7 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
-from .ops import BY_CODE, KIND_CODE, saves_mask  # noqa: E402
+from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.path.join(HERE, "_kernels.py")
@@ -635,10 +635,6 @@ SB_STRUCT = """\
 """
 
 
-def _mentions(text, name):
-    return re.search(r"\b%s\b" % name, text) is not None
-
-
 def _reads(exprs, binary, scalar=False):
     """Read only the values a formula mentions: unsaved n-d values are not in the arena."""
     text = " ".join(exprs)
@@ -653,7 +649,7 @@ def _reads(exprs, binary, scalar=False):
                  "out": "out_v = vals[oo + k]"}
         ind = " " * 16
     for name, line in reads.items():
-        if _mentions(text, name):
+        if mentions(text, name):
             lines.append(line)
     return "".join(ind + ln + "\n" for ln in lines)
 
@@ -964,7 +960,8 @@ def generate_emit():
             _cond(_codes("matmul")),
             acc % ("a", "emit_bin(%d, t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
             acc % ("b", "emit_bin(%d, t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
-    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"), branches="".join(branches).rstrip("\n"),
+    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"),
+                              branches="".join(_merged(branches)).rstrip("\n"),
                               const=OPS["const"].code, where=OPS["where"].code, add=OPS["add"].code)
 
 
@@ -1134,7 +1131,7 @@ def generate_fastpath():
     for op in BY_CODE:
         if op.kind != "unary":
             continue
-        has_c = re.search(r"\bc\b", op.fwd) is not None
+        has_c = mentions(op.fwd, "c")
         parts.append(FAST_UNARY % dict(
             fname=op.name, code=op.code, expr=_inline(op.fwd, "sv", "b"),
             cparam=", c" if has_c else "", c="c" if has_c else "0.0"))

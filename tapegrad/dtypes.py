@@ -3,10 +3,12 @@ import numpy as np
 
 
 class dtype:
-    __slots__ = ("name", "np", "is_floating_point", "itemsize", "_rank", "is_complex", "is_signed")
+    __slots__ = ("name", "np", "is_floating_point", "itemsize", "_rank", "is_complex", "is_signed",
+                 "legacy")
 
-    def __init__(self, name, npdt, floating, rank):
+    def __init__(self, name, npdt, floating, rank, legacy):
         self.name = name
+        self.legacy = legacy  # torch's scalar-type name: FloatTensor, "result type Float ..."
         self.np = np.dtype(npdt)
         self.is_floating_point = floating
         self.is_complex = False
@@ -21,11 +23,11 @@ class dtype:
         return self.name
 
 
-bool_ = dtype("bool", np.bool_, False, 0)
-int64 = dtype("int64", np.int64, False, 1)
-int32 = dtype("int32", np.int32, False, 1)
-float32 = dtype("float32", np.float32, True, 2)
-float64 = dtype("float64", np.float64, True, 2)
+bool_ = dtype("bool", np.bool_, False, 0, "Bool")
+int64 = dtype("int64", np.int64, False, 1, "Long")
+int32 = dtype("int32", np.int32, False, 1, "Int")
+float32 = dtype("float32", np.float32, True, 2, "Float")
+float64 = dtype("float64", np.float64, True, 2, "Double")
 ALL = (bool_, int32, int64, float32, float64)
 BY_NP = {d.np: d for d in ALL}
 

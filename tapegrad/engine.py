@@ -8,7 +8,7 @@ leaves every tensor, `.grad` and tape as it was.
 import numpy as np
 
 from . import errors
-from .ops import BY_CODE
+from .ops import BY_CODE, mentions
 from .tape import _SAVES
 
 _sweep = None
@@ -312,10 +312,10 @@ def _input_grads(tape, e, g):
         def value(node, name):
             if node < 0:
                 return cst
-            return _handle(tape, node, g) if _mentions(need, name) else None
+            return _handle(tape, node, g) if mentions(need, name) else None
         av = value(a, "a")
         bv = value(b, "b") if kind != "unary" else None
-        out = _handle(tape, e, g) if _mentions(need, "out") else None
+        out = _handle(tape, e, g) if mentions(need, "out") else None
         cond = None
         if kind == "where":
             cond = _handle(tape, tape.params[tape.par[e]], g) != 0.0
@@ -369,11 +369,6 @@ def _input_grads(tape, e, g):
         return [(a, ga.reshape(shape_a if shape_a is not None else ())),
                 (b, gb.reshape(tape.shape.get(b, ())))]
     return []  # compare, guard, stopgrad: no gradient
-
-
-def _mentions(text, name):
-    import re
-    return re.search(r"\b%s\b" % name, text) is not None
 
 
 _MAX_EMIT = 24   # bound on entries one reached entry can append in record_backward

@@ -40,6 +40,7 @@ Kinds (see docs/design.md):
   scatter   adjoint of strided: out = zeros(params' input shape); out[offset + idx.stride] += a
   scatter_idx  adjoint of gather: out = zeros(...); out[index[i]] += a[i]
 """
+import re
 from dataclasses import dataclass, field
 
 
@@ -168,7 +169,30 @@ VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_di
                       "slice", "transpose", "t", "expand", "permute", "alias"})
 
 
+def mentions(expr, name):
+    """Whether formula `expr` reads variable `name` (a, b, out, cond, c, g)."""
+    return re.search(r"\b%s\b" % name, expr) is not None
+
+
 def saves_mask(op):
     """Bit mask of saved buffers: 1 = a, 2 = b, 4 = out, 8 = cond (where's first param)."""
     return (("a" in op.saves) * 1 | ("b" in op.saves) * 2 | ("out" in op.saves) * 4
             | ("cond" in op.saves) * 8)
+
+
+def saves_needed(op):
+    """Saved-buffer bits (saves_mask's) that op's gradient reads when only its first operand,
+    only its second, or both need a gradient: what torch saves, which the in-place check must
+    match (x / 2.0 saves no output; x * c saves c only because x needs a gradient)."""
+    saved = saves_mask(op)
+    if op.kind == "matmul":
+        return [2 & saved, 1 & saved, 3 & saved]
+    if op.kind not in ("unary", "binary", "where"):
+        return [saved] * 3
+    out = []
+    for live in ((True, False), (False, True), (True, True)):
+        text = " ".join(g for g, on in zip(op.grads, live) if on)
+        bits = sum(bit for name, bit in (("a", 1), ("b", 2), ("out", 4), ("cond", 8))
+                   if mentions(text, name))
+        out.append(bits & saved)
+    return out

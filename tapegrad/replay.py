@@ -25,7 +25,7 @@ import numpy as np
 
 from . import dtypes as D
 from .ops import BY_CODE, OPS
-from .tape import STATE, Tape, OP_CONST
+from .tape import STATE, Tape, OP_CONST, WHERE_CODES
 from .tensor import Tensor
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
@@ -43,7 +43,6 @@ class _LazyKernels:
 K = _LazyKernels()
 _KIND = [op.kind for op in BY_CODE]
 _GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
-_WHERE = frozenset(op.code for op in BY_CODE if op.kind == "where")
 
 
 _NUMBER_TYPES = {float, int, np.float64, np.float32, np.int64}
@@ -136,7 +135,7 @@ def _compile(tape, inputs, outputs, single):
     for e in sorted(tape.par):
         if live[e]:
             p = tape.par[e]
-            if op[e] in _WHERE:
+            if op[e] in WHERE_CODES:
                 vals = [int(new[tape.params[p]])]
             else:
                 vals = _param_slice(tape, e, op[e], p)
@@ -285,7 +284,7 @@ class Recorded:
         if r is None:
             p = self.prog
             cond = np.full(len(self), -1, np.int64)
-            w = np.isin(p["op"], list(_WHERE))
+            w = np.isin(p["op"], list(WHERE_CODES))
             cond[w] = p["params"][p["par"][w]]
             r = np.zeros(len(self), np.uint8)
             r[out] = 1

@@ -27,7 +27,7 @@ import weakref
 
 import numpy as np
 
-from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask
+from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
 MAX_SAVED_BYTES = 32 << 20   # an open tape holding this much saved n-d data is sealed
@@ -41,25 +41,7 @@ _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
 _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 
 
-def _needs(op):
-    """Saved-buffer bits (saves_mask's) that op's gradient reads when only its first operand,
-    only its second, or both need a gradient: what torch saves, which the in-place check must
-    match (x / 2.0 saves no output; x * c saves c only because x needs a gradient)."""
-    saved = saves_mask(op)
-    if op.kind == "matmul":
-        return [2 & saved, 1 & saved, 3 & saved]
-    if op.kind not in ("unary", "binary", "where"):
-        return [saved] * 3
-    out = []
-    for live in ((True, False), (False, True), (True, True)):
-        text = " ".join(g for g, on in zip(op.grads, live) if on)
-        bits = sum(bit for name, bit in (("a", 1), ("b", 2), ("out", 4), ("cond", 8))
-                   if re.search(r"\b%s\b" % name, text))
-        out.append(bits & saved)
-    return out
-
-
-_NEEDS = np.array([_needs(op) for op in BY_CODE], np.int8)
+_NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
 _DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad")
                             for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
@@ -284,7 +266,7 @@ class Tape:
         # the tensor itself only for naming its grad_fn in the error: a leaf that requires
         # grad never gets one (a constant can, by a recorded in-place op)
         ref = None if t._tape is None and t._rg else weakref.ref(t)
-        self.versions[node] = (c, c[0], t._dtype.name, t._shape, ref)
+        self.versions[node] = (c, c[0], t._dtype, t._shape, ref)
 
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
@@ -353,7 +335,7 @@ class Tape:
             made = ", which is output 0 of " + re.sub(
                 r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
                 fn.name()) + ","
-        return VERSION_ERROR.format(kind=_KINDS[dtype], shape=", ".join(map(str, shape)),
+        return VERSION_ERROR.format(kind=dtype.legacy, shape=", ".join(map(str, shape)),
                                     made=made, now=c[0], expected=expected)
 
     # -- lifetimes ----------------------------------------------------------------------------
@@ -497,11 +479,9 @@ def bump_version(t):
 
 VERSION_ERROR = (
     "one of the variables needed for gradient computation has been modified by an inplace "
-    "operation: [tapegrad.{kind} [{shape}]]{made} is at version {now}; expected version "
+    "operation: [tapegrad.{kind}Tensor [{shape}]]{made} is at version {now}; expected version "
     "{expected} instead. Hint: enable anomaly detection to find the operation that failed to "
     "compute its gradient, with tapegrad.autograd.set_detect_anomaly(True, check_nan=False).")
-_KINDS = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
-          "int32": "IntTensor", "bool": "BoolTensor"}
 
 
 def _const_fill(n, value):

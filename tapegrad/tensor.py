@@ -17,7 +17,7 @@ import numpy as np
 from . import _fastpath, errors
 from . import dtypes as D
 from .dtypes import dtype as DType
-from .ops import OPS, BY_CODE
+from .ops import OPS, BY_CODE, mentions
 from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
                    bump_version, version_counter, share_version, is_view)
 
@@ -330,9 +330,7 @@ class Tensor(metaclass=_TensorMeta):
 
     def type(self, dtype=None):
         if dtype is None:
-            return {"float32": "tapegrad.FloatTensor", "float64": "tapegrad.DoubleTensor",
-                    "int64": "tapegrad.LongTensor", "int32": "tapegrad.IntTensor",
-                    "bool": "tapegrad.BoolTensor"}[self._dtype.name]
+            return f"tapegrad.{self._dtype.legacy}Tensor"
         return self.to(dtype)
 
     def float(self):
@@ -394,12 +392,9 @@ class Tensor(metaclass=_TensorMeta):
         try:
             r = method(self, other)
             if r._dtype is not self._dtype:
-                raise RuntimeError(f"result type {_tname(r._dtype).capitalize()} can't be cast "
-                                   f"to the desired output type {_tname(self._dtype).capitalize()}")
+                raise _cast_error(r._dtype, self._dtype)
             if r._shape != self._shape:
-                raise RuntimeError(
-                    f"output with shape [{', '.join(map(str, self._shape))}] doesn't match the "
-                    f"broadcast shape [{', '.join(map(str, r._shape))}]")
+                raise _inplace_shape_error(self._shape, r._shape)
         except BaseException:
             self._v = storage
             raise
@@ -429,12 +424,10 @@ class Tensor(metaclass=_TensorMeta):
         dt = self._dtype
         if np.result_type(arr.dtype, np.float32 if dt.is_floating_point else dt.np).kind == "f" \
                 and not dt.is_floating_point and arr.dtype.kind == "f":
-            raise RuntimeError(f"result type Float can't be cast to the desired output type "
-                               f"{_tname(dt).capitalize()}")
-        if np.broadcast_shapes(arr.shape, self._shape) != self._shape:
-            raise RuntimeError(f"output with shape [{', '.join(map(str, self._shape))}] doesn't "
-                               f"match the broadcast shape "
-                               f"[{', '.join(map(str, np.broadcast_shapes(arr.shape, self._shape)))}]")
+            raise _cast_error(D.float32, dt)
+        shape = np.broadcast_shapes(arr.shape, self._shape)
+        if shape != self._shape:
+            raise _inplace_shape_error(self._shape, shape)
         if type(self._v) is float:
             self._v = float(arr.reshape(-1)[0]) if arr.size == 1 else float(arr.flat[0])
         else:
@@ -782,7 +775,11 @@ def _operand(x):
 _NP_NS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
           "tanh": np.tanh, "sign": np.sign, "where": np.where, "abs": np.abs,
           "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}
-_IGNORES_A = frozenset(OPS[name].code for name in ("copy", "fill_tensor"))
+# forwards that do not read every operand (zero, fill, copy, fill_tensor): numpy gives them
+# the shape of what they read, so they are broadcast to the full result shape
+_PARTIAL_FWD = frozenset(
+    op.code for op in BY_CODE if op.kind in ("unary", "binary")
+    and not all(mentions(op.fwd, v) for v in ("a", "b")[:1 + (op.kind == "binary")]))
 _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, _NP_NS)
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
@@ -841,7 +838,7 @@ def _binary(code, x, y):
     ya = np.asarray(ya, dtype=dt.np)
     with np.errstate(all="ignore"):
         out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
-    if code in _IGNORES_A:          # a forward that ignores an operand (copy, fill_tensor)
+    if code in _PARTIAL_FWD:
         out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
     tape = _record_start(x, y)
     if tape is None:
@@ -863,7 +860,7 @@ def _unary(code, x, c=0.0):
         dt = x._dtype
     with np.errstate(all="ignore"):
         out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c), dtype=dt.np)
-    if out.shape != xa.shape:       # a constant forward (zero, fill)
+    if code in _PARTIAL_FWD:
         out = np.array(np.broadcast_to(out, np.shape(xa)))
     tape = _record_start(x)
     if tape is None:
@@ -1274,6 +1271,17 @@ def bmm(x, y):
     return matmul(x, y, name="bmm")
 
 
+def _cast_error(src, dst):
+    """torch's error for an in-place result whose dtype cannot go into the tensor."""
+    return RuntimeError(f"result type {src.legacy} can't be cast to the desired output type "
+                        f"{dst.legacy}")
+
+
+def _inplace_shape_error(shape, broadcast):
+    return RuntimeError(f"output with shape [{', '.join(map(str, shape))}] doesn't match the "
+                        f"broadcast shape [{', '.join(map(str, broadcast))}]")
+
+
 def _setitem_shape_error(value, target, dt, advanced):
     """torch's error when a value of shape `value` cannot fill x[key] of shape `target`."""
     v, t = ", ".join(map(str, value)), ", ".join(map(str, target))
@@ -1285,9 +1293,7 @@ def _setitem_shape_error(value, target, dt, advanced):
             return RuntimeError(f"shape mismatch: value tensor of shape [{v}] cannot be "
                                 f"broadcast to indexing result of shape [{t}]")
     if len(value) > len(target):
-        kind = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-                "bool": "Bool"}[dt.name]
-        return RuntimeError(f"expand(tapegrad.{kind}Tensor{{[{v}]}}, size=[{t}]): the number "
+        return RuntimeError(f"expand(tapegrad.{dt.legacy}Tensor{{[{v}]}}, size=[{t}]): the number "
                             f"of sizes provided ({len(target)}) must be greater or equal to the "
                             f"number of dimensions in the tensor ({len(value)})")
     for i in range(1, len(value) + 1):
