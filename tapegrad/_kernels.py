@@ -97,13 +97,15 @@ def mark_leads(ia, ib, cond, leads):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves):
-    """Reverse sweep from entry `start` down to 0.
+def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+          host):
+    """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
     `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
-    reached node's gradient.  Returns -1, or the first reached entry whose saved buffers were
-    already freed (Python raises PyTorch's "backward a second time" error; nothing was
-    committed).
+    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    buffers were already freed (Python raises PyTorch's "backward a second time" error;
+    nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
     """
     for e in range(start, -1, -1):
         if reach[e] == 0:
@@ -117,6 +119,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             reach[a] = 1
         if b >= 0:
             reach[b] = 1
+        if host[e] != 0:
+            return -2 - e
         oo = off[e]
         n = size[e]
         if False:
@@ -383,9 +387,14 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             scale = cst[e]
             if size[a] == 1:
                 adj[oa] += scale * adj[oo]
-            else:
+            elif n == 1:  # a full reduction: every element gets the same gradient
+                g = scale * adj[oo]
                 for k in range(size[a]):
-                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
+                    adj[oa + k] += g
+            else:
+                keep = params[p:p + nd[a]]
+                for k in range(size[a]):
+                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
         elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):
             oa = off[a]
             for k in range(n):
@@ -1161,7 +1170,8 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     adj[off[out] + out_k] = 1.0
     reach = np.zeros(op.shape[0], np.uint8)
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES)
+    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+          np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True)
@@ -1172,6 +1182,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
     Returns -1, or an entry whose saved buffers were freed."""
     adj = np.zeros(vals.shape[0])
     reach = np.zeros(op.shape[0], np.uint8)
+    no_host = np.zeros(op.shape[0], np.uint8)
     for r in range(roots.shape[0]):
         adj[:] = 0.0
         reach[:] = 0
@@ -1179,7 +1190,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
         bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
-                    freed, OP_SAVES)
+                    freed, OP_SAVES, no_host)
         if bad >= 0:
             return bad
         j = 0
@@ -1257,6 +1268,10 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     gradsT[j, p] = adj[in_offs[i] + k]
                     j += 1
 
+
+# Entries record_backward can append per reached entry, by opcode (derived from the formulas
+# by codegen: the caller sizes the tape from it, as Numba checks no bounds).
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4], dtype=np.int64)
 
 @njit(cache=True, error_model="numpy")
 def scalar_fwd(code, a_v, b_v, c):

@@ -123,13 +123,15 @@ def mark_leads(ia, ib, cond, leads):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves):
-    """Reverse sweep from entry `start` down to 0.
+def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+          host):
+    """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
     `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
-    reached node's gradient.  Returns -1, or the first reached entry whose saved buffers were
-    already freed (Python raises PyTorch's "backward a second time" error; nothing was
-    committed).
+    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    buffers were already freed (Python raises PyTorch's "backward a second time" error;
+    nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
     """
     for e in range(start, -1, -1):
         if reach[e] == 0:
@@ -143,6 +145,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             reach[a] = 1
         if b >= 0:
             reach[b] = 1
+        if host[e] != 0:
+            return -2 - e
         oo = off[e]
         n = size[e]
         if False:
@@ -214,7 +218,8 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     adj[off[out] + out_k] = 1.0
     reach = np.zeros(op.shape[0], np.uint8)
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES)
+    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+          np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True)
@@ -225,6 +230,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
     Returns -1, or an entry whose saved buffers were freed."""
     adj = np.zeros(vals.shape[0])
     reach = np.zeros(op.shape[0], np.uint8)
+    no_host = np.zeros(op.shape[0], np.uint8)
     for r in range(roots.shape[0]):
         adj[:] = 0.0
         reach[:] = 0
@@ -232,7 +238,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
         bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
-                    freed, OP_SAVES)
+                    freed, OP_SAVES, no_host)
         if bad >= 0:
             return bad
         j = 0
@@ -380,9 +386,14 @@ B_STRUCT = {
             scale = cst[e]
             if size[a] == 1:
                 adj[oa] += scale * adj[oo]
-            else:
+            elif n == 1:  # a full reduction: every element gets the same gradient
+                g = scale * adj[oo]
                 for k in range(size[a]):
-                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
+                    adj[oa + k] += g
+            else:
+                keep = params[p:p + nd[a]]
+                for k in range(size[a]):
+                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
 """,
     "reshape": """\
         elif %(cond)s:
@@ -753,6 +764,10 @@ def generate():
 # folded, anything else appends an entry (and its value) to the tape's arrays.
 EMIT_HEADER = '''
 
+# Entries record_backward can append per reached entry, by opcode (derived from the formulas
+# by codegen: the caller sizes the tape from it, as Numba checks no bounds).
+EMIT_BOUND = np.array(%(bounds)s, dtype=np.int64)
+
 @njit(cache=True, error_model="numpy")
 def scalar_fwd(code, a_v, b_v, c):
     """The forward formula of op `code` on numbers (for folding and for emitted values)."""
@@ -934,6 +949,8 @@ def generate_emit():
             fwd.append("    elif code == %d:  # %s\n        return %s\n" % (op.code, op.name, body))
     ind = " " * 12
     acc = "accumulate(%s, %s, has, adj_n, adj_i, adj_v, " + _ARRAYS + ")"
+    # entries one reached entry can append: one per emit call, one per accumulate (an add)
+    bounds = [0] * len(BY_CODE)
     for op in BY_CODE:
         if op.kind not in ("unary", "binary", "where"):
             continue
@@ -948,8 +965,13 @@ def generate_emit():
             body += [ind + "    " + ln + "\n" for ln in lines]
             body.append(ind + "    " + acc % (role, r) + "\n")
         branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
+        bounds[op.code] = sum(ln.count("emit_") + ln.count("accumulate(") for ln in body)
     copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx")
     scaled = _codes("reduce")
+    for code in copies:
+        bounds[code] = 2   # a mul by the scale, an accumulate
+    for code in _codes("matmul"):
+        bounds[code] = 4   # two muls, two accumulates
     branches.append(
         "        elif %s:  # one-element structural op: the gradient passes (scaled for mean)\n"
         "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(%d, t_g, t_c, 0.0, %s)\n"
@@ -960,7 +982,7 @@ def generate_emit():
             _cond(_codes("matmul")),
             acc % ("a", "emit_bin(%d, t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
             acc % ("b", "emit_bin(%d, t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
-    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"),
+    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"), bounds=bounds,
                               branches="".join(_merged(branches)).rstrip("\n"),
                               const=OPS["const"].code, where=OPS["where"].code, add=OPS["add"].code)
 

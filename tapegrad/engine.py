@@ -9,18 +9,9 @@ import numpy as np
 
 from . import errors
 from .ops import BY_CODE, mentions
-from .tape import _SAVES
-
-_sweep = None
-
-
-def _kernel():
-    global _sweep
-    if _sweep is None:
-        from ._kernels import sweep
-        _sweep = sweep
-    return _sweep
-
+from .kinds import HOST_VJP
+from .lazy_kernels import K
+from .tape import _SAVES, _DIFFERENTIABLE
 
 class _Sweep:
     """The result of sweeping one tape: adjoint arena and reach flags."""
@@ -36,7 +27,6 @@ def _leads(tape, n, inputs):
     """uint8 per entry: 1 where an operand of the entry depends on (or is) one of `inputs`
     (imports count: the tape they come from may hold inputs).  With `inputs` a backward runs
     only these entries: the gradient stops at an input."""
-    from . import _kernels as K
     leads = np.zeros(n, np.uint8)
     for t in inputs:
         for node in _nodes_in(tape, t):
@@ -66,8 +56,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     if inputs is not None:
         leads = _leads(tape, n, inputs)
         freed = freed & leads
-    off, size, shp, nd, total = tape.layout(n)
-    vals = tape.values(n, off, total)
+    off, size, shp, nd, vals, total = tape.arenas(n, [node for node, _ in seeds])
     par, params = tape.param_arrays(n)
     adj = np.zeros(total)
     reach = np.zeros(n, np.uint8)
@@ -75,8 +64,8 @@ def _sweep_tape(tape, seeds, inputs=None):
         o = off[node]
         adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
-    bad = _kernel()(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach,
-                    freed, _SAVES)
+    bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, off, size, shp, nd, vals,
+                     adj, reach, freed)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
@@ -85,6 +74,24 @@ def _sweep_tape(tape, seeds, inputs=None):
     r.tape, r.n, r.off, r.size, r.adj, r.reach = tape, n, off, size, adj, reach
     r.ran = ran
     return r
+
+
+def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj,
+               reach, freed):
+    """The reverse sweep from `start`, in segments: the kernel returns at each reached host
+    entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
+    and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel)."""
+    host = tape.host_flags(n)
+    sweep = K.sweep
+    while True:
+        r = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach,
+                  freed, _SAVES, host)
+        if r >= -1:
+            return r
+        e = -2 - r
+        needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (int(ia[e]), int(ib[e]))]
+        HOST_VJP[BY_CODE[op[e]].kind](tape, e, off, vals, adj, needs)
+        start = e - 1
 
 
 def jacobian_rows(outputs, inputs):
@@ -109,24 +116,18 @@ def jacobian_rows(outputs, inputs):
         root_k += list(range(o.numel()))
     n = max(roots) + 1
     op, ia, ib, cst, freed = tape.streams(n)
-    off, size, shp, nd, total = tape.layout(n)
-    vals = tape.values(n, off, total)
+    off, size, shp, nd, vals, total = tape.arenas(n, roots)
     par, params = tape.param_arrays(n)
     targets = np.array([t if t < n else -1 for t in targets], np.int64)
     tsizes = np.array([t.numel() for t in inputs], np.int64)
     out = np.zeros((len(roots), int(tsizes.sum())))
-    bad = _kernel_rows()(op, ia, ib, cst, par, params, off, size, shp, nd, vals,
+    bad = K.sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals,
                          np.array(roots, np.int64), np.array(root_k, np.int64), freed, targets,
                          tsizes, out)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     tape.check_versions(n, roots=sorted(set(roots)))
     return out
-
-
-def _kernel_rows():
-    from ._kernels import sweep_rows
-    return sweep_rows
 
 
 def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
@@ -222,7 +223,7 @@ def _collect(out, t, g):
 
 _formula_cache = {}
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
-_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import",)], np.int8)
+_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import",)], np.int64)
 
 
 def _formula(code, i):
@@ -269,7 +270,7 @@ def _handle(tape, node, like):
         return _handle(src, snode, like)
     t = _new()
     if node in tape.shape:
-        arr = tape.saved.get(node)
+        arr = tape.saved_array(node)
         if arr is None:
             raise RuntimeError(errors.BACKWARD_TWICE)
         t._v, t._shape = np.asarray(arr), tuple(tape.shape[node])
@@ -318,7 +319,7 @@ def _input_grads(tape, e, g):
         out = _handle(tape, e, g) if mentions(need, "out") else None
         cond = None
         if kind == "where":
-            cond = _handle(tape, tape.params[tape.par[e]], g) != 0.0
+            cond = _handle(tape, int(tape.nds.cond[e]), g) != 0.0
         res = []
         for i, node in enumerate((a, b) if kind != "unary" else (a,)):
             if node >= 0:
@@ -328,39 +329,32 @@ def _input_grads(tape, e, g):
                 res.append((node, _sum_to(gi, tape.shape.get(node))))
         return res
     if kind == "reduce":
-        p = tape.par[e]
         if shape_a is None:
             return [(a, g * float(tape.cst[e]))]
-        keep = tuple(tape.params[p:p + len(shape_a)])
+        keep = tuple(tape.params_of(e).tolist())
         return [(a, g.reshape(keep).expand(*shape_a) * float(tape.cst[e]))]
     if kind == "reshape":
         return [(a, g.reshape(shape_a) if shape_a is not None else g)]
     if kind == "strided":
-        p = tape.par[e]
         if shape_a is None:  # a one-element input: every element of g came from it (expand)
             return [(a, g if g.numel() == 1 else g.sum())]
-        nd = len(tape.shape.get(e, ()))
-        return [(a, strided_scatter(g, shape_a, tape.params[p:p + 1 + nd]))]
+        return [(a, strided_scatter(g, shape_a, tape.params_of(e).tolist()))]
     if kind == "gather":
-        p = tape.par[e]
         if shape_a is None:
             return [(a, g.sum())]
-        size = int(np.prod(tape.shape.get(e, (1,))))
-        return [(a, index_scatter(g, shape_a, tape.params[p:p + size]))]
+        return [(a, index_scatter(g, shape_a, tape.params_of(e)))]
     if kind in ("scatter", "scatter_idx"):
-        p = tape.par[e]
-        if shape_a is None:
-            return [(a, g)]
         flat = g.reshape(-1)
+        if shape_a is None:  # a one-element input sits at the first param (its position)
+            return [(a, flat[int(tape.params_of(e)[0])])]
         if kind == "scatter":
             from .tensor import _strided_positions
-            idx = _strided_positions(shape_a, tape.params[p:p + 1 + len(shape_a)])
+            idx = _strided_positions(shape_a, tape.params_of(e).tolist())
         else:
-            idx = np.asarray(tape.params[p:p + int(np.prod(shape_a))])
+            idx = tape.params_of(e)
         return [(a, flat[idx.tolist()].reshape(shape_a))]
     if kind == "matmul":
-        p = tape.par[e]
-        nb, m, k, n, bb = tape.params[p:p + 5]
+        nb, m, k, n, bb = tape.params_of(e).tolist()
         A = _handle(tape, a, g).reshape(nb, m, k)
         B = _handle(tape, b, g).reshape(nb if bb else 1, k, n)
         G = g.reshape(nb, m, n)
@@ -371,14 +365,12 @@ def _input_grads(tape, e, g):
     return []  # compare, guard, stopgrad: no gradient
 
 
-_MAX_EMIT = 24   # bound on entries one reached entry can append in record_backward
 
 
 def _record_backward_fast(roots, seeds, inputs):
     """create_graph on a graph of one-element nodes on one tape: `_kernels.record_backward`
     appends the backward entries in one Numba call.  Returns None where it does not apply
     (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
-    from . import _kernels as K
     from .tensor import _new
     tape = roots[0]._tape if roots and roots[0]._tape is not None else None
     if tape is None or tape.frozen:
@@ -393,7 +385,7 @@ def _record_backward_fast(roots, seeds, inputs):
     cond = tape.dependencies(n)[2]
     reach = tape.reached([t._node for t in roots], n)
     reached = np.flatnonzero(reach)
-    if any(int(e) in tape.shape for e in reached) or np.any(np.isin(ops[reached], _NO_FAST)):
+    if (tape.nds is not None and tape.nds.nd[reached].any()) or np.any(np.isin(ops[reached], _NO_FAST)):
         return None
     tape.check_versions(n, ran=reach)
     has = np.zeros(n, np.uint8)
@@ -408,20 +400,20 @@ def _record_backward_fast(roots, seeds, inputs):
             return None  # the same root twice: rare, let the Python path add the seeds
         has[k], adj_n[k], adj_i[k], adj_v[k] = 1, node >= 0, node, sv
     n0 = tape.n
-    need = n0 + _MAX_EMIT * len(reached) + 16
+    bound = int(K.EMIT_BOUND[ops[reached]].sum())  # derived from the formulas by codegen
+    need = n0 + bound + 1
     if tape.cap < need:
         tape._resize(max(need, 2 * tape.cap))
     arr = tape._arrays
     cnt = np.array([n0, 0], np.int64)
-    wheres = np.zeros((_MAX_EMIT * len(reached) + 1, 2), np.int64)
+    wheres = np.zeros((bound + 1, 2), np.int64)
     bad = K.record_backward(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5][:n], cond, n - 1,
                             reach, has, adj_n, adj_i, adj_v, cnt, wheres)
     if bad >= 0:  # nothing appended counts: the entries past n0 are dropped
         raise RuntimeError(errors.BACKWARD_TWICE)
     tape.n = int(cnt[0])
     for k in range(int(cnt[1])):
-        tape.par[int(wheres[k, 0])] = len(tape.params)
-        tape.params.append(int(wheres[k, 1]))
+        tape.set_cond(int(wheres[k, 0]), int(wheres[k, 1]))
 
     def grad_tensor(node, like):
         if not has[node]:

@@ -25,22 +25,12 @@ import numpy as np
 
 from . import dtypes as D
 from .ops import BY_CODE, OPS
-from .tape import STATE, Tape, OP_CONST, WHERE_CODES
+from .lazy_kernels import K
+from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES
 from .tensor import Tensor
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
 
-class _LazyKernels:
-    """`tapegrad._kernels`, imported on first use so `import tapegrad` stays free of numba."""
-
-    def __getattr__(self, name):
-        from . import _kernels
-        value = getattr(_kernels, name)
-        setattr(self, name, value)
-        return value
-
-
-K = _LazyKernels()
 _KIND = [op.kind for op in BY_CODE]
 _GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
 
@@ -78,12 +68,12 @@ def record(fn, *example_args, strict=False):
         else:
             argspec.append(("const", a))
     call_args = [inputs[spec[1]] if spec[0] == "tensor" else spec[1] for spec in argspec]
-    prev_tape, prev_mode = STATE.tape, STATE.enabled
-    STATE.tape, STATE.enabled = tape, True
+    prev = STATE.tape, STATE.parked, STATE.enabled
+    STATE.tape, STATE.parked, STATE.enabled = tape, CLOSED, True
     try:
         result = fn(*call_args)
     finally:
-        STATE.tape, STATE.enabled = prev_tape, prev_mode
+        STATE.tape, STATE.parked, STATE.enabled = prev
     single = isinstance(result, Tensor)
     outputs = (result,) if single else tuple(result)
     for o in outputs:
@@ -131,20 +121,23 @@ def _compile(tape, inputs, outputs, single):
         return np.where(x >= 0, new[np.maximum(x, 0)], -1)
 
     prog = {"op": op[keep], "ia": remap(ia[keep]), "ib": remap(ib[keep]), "cst": cst[keep]}
-    params, par = [], np.full(len(keep), -1, np.int64)
-    for e in sorted(tape.par):
-        if live[e]:
-            p = tape.par[e]
+    par = np.full(len(keep), -1, np.int64)
+    params = []
+    nds = tape.nds
+    if nds is not None:
+        for e in np.flatnonzero(live & (nds.par[:n] >= 0)).tolist():
+            vals = tape.params_of(e)
             if op[e] in WHERE_CODES:
-                vals = [int(new[tape.params[p]])]
-            else:
-                vals = _param_slice(tape, e, op[e], p)
-            par[new[e]] = len(params)
-            params.extend(vals)
+                vals = new[vals]
+            par[new[e]] = sum(len(v) for v in params)
+            params.append(vals)
     prog["par"] = par
-    prog["params"] = np.array(params or [0], np.int64)
+    prog["params"] = np.concatenate(params).astype(np.int64) if params else np.zeros(1, np.int64)
     shapes = {int(new[e]): tuple(s) for e, s in tape.shape.items() if live[e]}
-    saved = {int(new[e]): np.asarray(a, np.float64) for e, a in tape.saved.items() if live[e]}
+    saved = {}
+    if nds is not None:
+        for e in np.flatnonzero(live & (nds.slot[:n] >= 0)).tolist():
+            saved[int(new[e])] = np.asarray(tape.saved_array(e), np.float64)
     dtype = np.float64 if any(x.dtype is D.float64 for x in inputs + list(outputs)) else np.float32
     meta = {
         "inputs": [[int(new[v]), list(x.shape), x.dtype.name] for v, x in zip(in_nodes, inputs)],
@@ -158,24 +151,6 @@ def _compile(tape, inputs, outputs, single):
     prog["saved_data"] = (np.concatenate([saved[k].reshape(-1) for k in sorted(saved)])
                           if saved else np.zeros(0))
     return Recorded(prog, meta)
-
-
-def _param_slice(tape, e, code, p):
-    """The params of entry e (their length depends on its kind)."""
-    kind = _KIND[code]
-    if kind == "reduce":
-        return tape.params[p:p + len(tape.shape.get(int(tape.ia[e]), ()))]
-    if kind == "strided":
-        return tape.params[p:p + 1 + len(tape.shape.get(e, ()))]
-    if kind == "gather":
-        return tape.params[p:p + int(np.prod(tape.shape.get(e, ())))]
-    if kind == "matmul":
-        return tape.params[p:p + 5]
-    if kind == "scatter":
-        return tape.params[p:p + 1 + len(tape.shape.get(int(tape.ia[e]), ()))]
-    if kind == "scatter_idx":
-        return tape.params[p:p + int(np.prod(tape.shape.get(int(tape.ia[e]), ())))]
-    raise AssertionError(f"unexpected params on {BY_CODE[code].name}")
 
 
 def _threads():
@@ -203,6 +178,7 @@ class Recorded:
     """A recorded tape, compacted into arrays; replays it at new inputs (see module doc)."""
 
     def __init__(self, prog, meta):
+        prog["op"] = np.ascontiguousarray(prog["op"], OPCODE)  # one kernel specialization
         self.prog = prog
         self.meta = meta
         self.dtype = np.dtype(meta["dtype"])

@@ -17,6 +17,7 @@ import numpy as np
 from . import _fastpath, errors
 from . import dtypes as D
 from .dtypes import dtype as DType
+from .kinds import matmul as matmul_kind
 from .ops import OPS, BY_CODE, mentions
 from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
                    bump_version, version_counter, share_version, is_view)
@@ -933,7 +934,7 @@ def where(condition, input, other, _op="where"):
         tape.watch(c_node, cond)
     tape.save(c_node, ca.astype(np.float64))
     t = _result(out, dt, tape, OPS[_op].code, a, b, cst_a if a < 0 else cst_b)
-    tape.add_params(t._node, [c_node])
+    tape.set_cond(t._node, c_node)
     return t
 
 
@@ -1139,8 +1140,10 @@ def _scatter(name, g, shape, flat, params):
 
 
 def cat(tensors, dim=0):
-    """Concatenate along `dim`.  With gradients it is recorded as a sum of index scatters
-    (each one differentiable, with a gather as its adjoint)."""
+    """Concatenate along `dim`.  With gradients it is recorded as one strided scatter per
+    input (its params are the offset and row-major strides of the input's block of the
+    result: O(ndim) integers whatever the size) summed by adds, so each input's gradient is
+    a strided gather of the result's."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
@@ -1154,17 +1157,42 @@ def cat(tensors, dim=0):
         out = np.concatenate([a.astype(dt.np) for a in arrs], axis=d)
     except ValueError as e:
         raise RuntimeError(f"Sizes of tensors must match except in dimension {d}: {e}") from None
-    if _record_start(*tensors) is None:
+    tape = _record_start(*tensors)
+    if tape is None:
         return Tensor._wrap(out, dt)
-    positions = np.arange(out.size).reshape(out.shape)
-    result, start = None, 0
+    strides = [math.prod(out.shape[j + 1:]) for j in range(out.ndim)]
+    oshape = out.shape if out.size != 1 else None
+    scatter, add = OPS["strided_scatter"].code, OPS["add"].code
+    parts, start = [], 0
     for t in tensors:
-        k = t._shape[d]
-        idx = np.take(positions, np.arange(start, start + k), axis=d).reshape(-1)
-        part = index_scatter(t if t._dtype is dt else t.to(dt), out.shape, idx)
-        result = part if result is None else result + part
-        start += k
-    return result
+        if t._dtype is not dt:
+            t = t.to(dt)
+        if t._rg:
+            node = input_node(tape, t)
+        else:  # its block of the result is a constant: replay re-evaluates it from here
+            arr = t._array()
+            if arr.size == 1:
+                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
+            else:
+                node = tape.const_node(arr)
+                tape.watch(node, t)
+                tape.save(node, arr)
+        parts.append((node, [start * strides[d]] + strides))
+        start += t._shape[d]
+    if len(parts) == 1:
+        res = _result(out, dt, tape, scatter, parts[0][0], -1, 0.0)
+        tape.add_params(res._node, parts[0][1])
+        return res
+    one = float(out.reshape(-1)[0]) if oshape is None else 0.0
+    nodes = []
+    for node, params in parts:
+        n = tape.push(scatter, node, -1, 0.0, one, oshape)
+        tape.add_params(n, params)
+        nodes.append(n)
+    acc = nodes[0]
+    for n in nodes[1:-1]:
+        acc = tape.push(add, acc, n, 0.0, one, oshape)
+    return _result(out, dt, tape, add, acc, nodes[-1], 0.0)
 
 
 def stack(tensors, dim=0):
@@ -1258,6 +1286,8 @@ def matmul(x, y, name=None):
     tape.save(b, ya)
     t = _result(out, x._dtype, tape, OPS[name].code, a, b, 0.0)
     tape.add_params(t._node, params)
+    if matmul_kind.runs_on_host(params):
+        tape.set_host(t._node)
     return t
 
 
