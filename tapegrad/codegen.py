@@ -155,11 +155,22 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
     return -1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True)
 def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
     """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
     come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    for e in range(op.shape[0]):
+    return forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0,
+                        np.zeros(op.shape[0], np.uint8))
+
+
+@njit(cache=True, error_model="numpy")
+def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, host):
+    """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
+    the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
+    value and resumes from e + 1."""
+    for e in range(start, op.shape[0]):
+        if host[e] != 0:
+            return -2 - e
         o = op[e]
         a = ia[e]
         b = ib[e]
@@ -220,6 +231,15 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     reach[out] = 1
     sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
           np.zeros(op.shape[0], np.uint8))
+
+
+@njit(cache=True)
+def backward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+                  host):
+    """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
+    return codes)."""
+    return sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+                 OP_SAVES, host)
 
 
 @njit(cache=True)

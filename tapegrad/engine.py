@@ -89,8 +89,9 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, off, size, shp, nd,
         if r >= -1:
             return r
         e = -2 - r
-        needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (int(ia[e]), int(ib[e]))]
-        HOST_VJP[BY_CODE[op[e]].kind](tape, e, off, vals, adj, needs)
+        a, b = int(ia[e]), int(ib[e])
+        needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
+        HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj, needs)
         start = e - 1
 
 

@@ -25,8 +25,9 @@ import numpy as np
 
 from . import dtypes as D
 from .ops import BY_CODE, OPS
+from .kinds import HOST_FORWARD, HOST_VJP
 from .lazy_kernels import K
-from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES
+from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES, _DIFFERENTIABLE
 from .tensor import Tensor
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
@@ -132,6 +133,7 @@ def _compile(tape, inputs, outputs, single):
             par[new[e]] = sum(len(v) for v in params)
             params.append(vals)
     prog["par"] = par
+    prog["host"] = tape.host_flags(n)[keep].copy()
     prog["params"] = np.concatenate(params).astype(np.int64) if params else np.zeros(1, np.int64)
     shapes = {int(new[e]): tuple(s) for e, s in tape.shape.items() if live[e]}
     saved = {}
@@ -205,6 +207,9 @@ class Recorded:
         self.off, self.size, self.shp, self.nd = off, size, shp, nd
         self.scalar = not shapes
         self._freed = np.zeros(n, np.uint8)
+        # entries whose forward and VJP run in numpy between kernel segments (large matmuls)
+        self.host = np.ascontiguousarray(prog.get("host", np.zeros(n, np.uint8)), np.uint8)
+        self._paused = not self.scalar and bool(self.host.any())
         self.inputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["inputs"]]
         self.outputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["outputs"]]
         self.in_offs = np.array([off[node] for node, _, _ in self.inputs], np.int64)
@@ -325,6 +330,8 @@ class Recorded:
         op, ia, ib, cst, par, params = self._args()
         if self.scalar:
             status = K.forward_scalar(op, ia, ib, cst, par, params, vals)
+        elif self._paused:
+            status = self._forward_paused(vals)
         else:
             status = K.forward(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
                                self.nd, vals)
@@ -333,6 +340,39 @@ class Recorded:
         return outs[0] if self.meta["single"] else outs
 
     __call__ = forward
+
+    def _forward_paused(self, vals):
+        """K.forward in segments: host entries' values are computed by numpy in between.
+        Returns -1 or a failed guard."""
+        op, ia, ib, cst, par, params = self._args()
+        e = 0
+        while True:
+            r = K.forward_from(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
+                               self.nd, vals, e, self.host)
+            if r >= -1:
+                return r
+            e = -2 - r
+            HOST_FORWARD[_KIND[op[e]]](params, par[e], int(ia[e]), int(ib[e]), e, self.off, vals)
+            e += 1
+
+    def _backward_paused(self, vals, adj, out):
+        """The reverse sweep from output `out` in segments, host VJPs in between."""
+        op, ia, ib, cst, par, params = self._args()
+        adj[:] = 0.0
+        adj[self.off[out]] = 1.0
+        reach = np.zeros(len(op), np.uint8)
+        reach[out] = 1
+        start = out
+        while True:
+            r = K.backward_from(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
+                                self.nd, vals, adj, start, reach, self._freed, self.host)
+            if r >= -1:
+                return
+            e = -2 - r
+            a, b = int(ia[e]), int(ib[e])
+            needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
+            HOST_VJP[_KIND[op[e]]](params, par[e], a, b, e, self.off, vals, adj, needs)
+            start = e - 1
 
     def _vg_call(self, vals, adj):
         """replay_scalar on this tape's arrays.  After the first call the compiled function is
@@ -388,6 +428,10 @@ class Recorded:
         if self.scalar:
             status = K.replay_scalar(op, ia, ib, cst, par, params, self._static_reach(out),
                                      vals, adj, out)
+        elif self._paused:
+            status = self._forward_paused(vals)
+            if status < 0:
+                self._backward_paused(vals, adj, out)
         else:
             status = K.replay(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
                               self.nd, vals, adj, out, 0, self._freed)

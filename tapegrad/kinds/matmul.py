@@ -1,9 +1,9 @@
-"""matmul kind (dot, mv, mm, bmm, matmul): the host face of its reverse step.
+"""matmul kind (dot, mv, mm, bmm, matmul): the host faces of its forward and reverse steps.
 
 Entry params are [batch, m, k, n, b_batched]: out = a (batch, m, k) @ b ([batch,] k, n) on
-row-major buffers.  Small products stay in the Numba sweep (a loop beats a call into BLAS);
-from `HOST_MIN_MACS` multiply-adds the sweep pauses and numpy's BLAS computes
-gA = g @ Bᵀ and gB = Aᵀ @ g on the arena slices.
+row-major buffers.  Small products stay in the Numba kernels (a loop beats a call into
+BLAS); from `HOST_MIN_MACS` multiply-adds the eager sweep and replay pause at the entry and
+numpy's BLAS computes out = A @ B, gA = g @ Bᵀ and gB = Aᵀ @ g on the arena slices.
 """
 import numpy as np
 
@@ -17,13 +17,25 @@ def runs_on_host(params):
     return nb * m * k * n >= HOST_MIN_MACS
 
 
-def host_vjp(tape, e, off, vals, adj, needs):
-    """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one)."""
-    nb, m, k, n, bb = tape.params_of(e).tolist()
-    a, b = int(tape.ia[e]), int(tape.ib[e])
-    g = adj[off[e]:off[e] + nb * m * n].reshape(nb, m, n)
+def _operands(params, p, a, b, off, vals):
+    nb, m, k, n, bb = params[p:p + 5]
     A = vals[off[a]:off[a] + nb * m * k].reshape(nb, m, k)
     B = vals[off[b]:off[b] + (nb if bb else 1) * k * n].reshape(nb if bb else 1, k, n)
+    return A, B
+
+
+def host_forward(params, p, a, b, e, off, vals):
+    """Write entry e's value: A @ B into its arena slice."""
+    nb, m, k, n, _ = params[p:p + 5]
+    A, B = _operands(params, p, a, b, off, vals)
+    np.matmul(A, B, out=vals[off[e]:off[e] + nb * m * n].reshape(nb, m, n))
+
+
+def host_vjp(params, p, a, b, e, off, vals, adj, needs):
+    """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one)."""
+    nb, m, k, n, bb = params[p:p + 5]
+    A, B = _operands(params, p, a, b, off, vals)
+    g = adj[off[e]:off[e] + nb * m * n].reshape(nb, m, n)
     if needs[0]:
         ga = adj[off[a]:off[a] + nb * m * k].reshape(nb, m, k)
         ga += g @ B.transpose(0, 2, 1)
