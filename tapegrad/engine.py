@@ -231,30 +231,10 @@ def _formula(code, i):
     key = (code, i)
     fn = _formula_cache.get(key)
     if fn is None:
-        ns = {name: _either(name) for name in ("exp", "log", "sqrt", "sin", "cos", "tanh",
-                                                "sigmoid", "sign")}
-        ns.update(where=_where, abs=abs)
-        fn = eval("lambda g, a, b, out, c, cond: " + BY_CODE[code].grads[i], ns)
+        from .tensor import FORMULA_NS
+        fn = eval("lambda g, a, b, out, c, cond: " + BY_CODE[code].grads[i], dict(FORMULA_NS))
         _formula_cache[key] = fn
     return fn
-
-
-def _either(name):
-    """The vocabulary function `name` on a tensor (recorded) or on a constant operand."""
-    from . import scalar_math
-    from .tensor import Tensor
-    scalar = getattr(scalar_math, name)
-
-    def f(x):
-        return getattr(x, name)() if isinstance(x, Tensor) else scalar(x)
-    return f
-
-
-def _where(cond, x, y):
-    from .tensor import Tensor, where
-    if isinstance(cond, Tensor):
-        return where(cond, x, y)
-    return x if cond else y
 
 
 def _handle(tape, node, like):

@@ -7,7 +7,7 @@ and its gradient rule per input as *expressions* over a tiny vocabulary:
     c      the entry's scalar parameter (e.g. the exponent of `x ** 2.5`)
     out    the op's result
     g      the gradient flowing into the result
-    exp log sqrt sin cos tanh sigmoid sign where(cond, x, y)
+    f(x)   a function of the formula vocabulary (tapegrad/vocab.py: exp, log, where(cond, x, y)...)
 
 Conditional expressions (`x if c == 2.0 else y`) may test the constant `c` only.
 

@@ -28,7 +28,7 @@ from .ops import BY_CODE, OPS
 from .kinds import HOST_FORWARD, HOST_VJP
 from .lazy_kernels import K
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES, _DIFFERENTIABLE
-from .tensor import Tensor
+from .tensor import FORMULA_NS, Tensor
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
 
@@ -574,23 +574,14 @@ def _hashable(x):
 
 
 # ---- re-running a recorded program with tensor ops (for derivatives of a tape) -------------------
-def _eager_ns():
-    from . import where
-    from .engine import _either
-    ns = {name: _either(name) for name in ("exp", "log", "sqrt", "sin", "cos", "tanh",
-                                            "sigmoid", "sign")}
-    ns.update(where=lambda c, x, y: where(c, x, y) if isinstance(c, Tensor) else (x if c else y),
-              abs=abs)
-    return ns
-
-
 _EAGER_FWD = {}
 
 
 def _eager_fwd(code):
     fn = _EAGER_FWD.get(code)
     if fn is None:
-        fn = _EAGER_FWD[code] = eval("lambda a, b, c, cond: " + BY_CODE[code].fwd, _eager_ns())
+        fn = _EAGER_FWD[code] = eval("lambda a, b, c, cond: " + BY_CODE[code].fwd,
+                                     dict(FORMULA_NS))
     return fn
 
 

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from . import _fastpath, errors
+from . import _fastpath, errors, vocab
 from . import dtypes as D
 from .dtypes import dtype as DType
 from .kinds import matmul as matmul_kind
@@ -773,15 +773,12 @@ def _operand(x):
     raise TypeError(f"unsupported operand type: {type(x).__name__}")
 
 
-_NP_NS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
-          "tanh": np.tanh, "sign": np.sign, "where": np.where, "abs": np.abs,
-          "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}
 # forwards that do not read every operand (zero, fill, copy, fill_tensor): numpy gives them
 # the shape of what they read, so they are broadcast to the full result shape
 _PARTIAL_FWD = frozenset(
     op.code for op in BY_CODE if op.kind in ("unary", "binary")
     and not all(mentions(op.fwd, v) for v in ("a", "b")[:1 + (op.kind == "binary")]))
-_NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, _NP_NS)
+_NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, dict(vocab.NUMPY))
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
 
@@ -1480,3 +1477,8 @@ def rand_like(x, dtype=None, requires_grad=False):
 
 def randn_like(x, dtype=None, requires_grad=False):
     return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad)
+
+
+# The formula vocabulary on tensors (create_graph's backward, re-running a recorded program):
+# every step is a recorded op, so derivatives of any order come out of the same table.
+FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor))
