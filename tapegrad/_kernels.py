@@ -41,37 +41,6 @@ def same_value(x, y):
 
 
 @njit(cache=True)
-def bcast_index(k, oshape, ond, ishape, ind):
-    """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
-    idx = 0
-    mul = 1
-    rem = k
-    for d in range(ond - 1, -1, -1):
-        od = oshape[d]
-        q = rem % od
-        rem //= od
-        di = d - (ond - ind)
-        if di >= 0:
-            s = ishape[di]
-            if s != 1:
-                idx += q * mul
-            mul *= s
-    return idx
-
-
-@njit(cache=True, inline="always")
-def strided_index(k, oshape, ond, params, p):
-    """Source index of output element k of a strided view: params = [offset, strides...]."""
-    rem = k
-    src = params[p]
-    for d in range(ond - 1, -1, -1):
-        q = rem % oshape[d]
-        rem //= oshape[d]
-        src += q * params[p + 1 + d]
-    return src
-
-
-@njit(cache=True)
 def mark_live(ia, ib, cond, live):
     """Mark (in place) every entry that the entries already marked depend on."""
     for e in range(ia.shape[0] - 1, -1, -1):
@@ -380,68 +349,20 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
-        elif (o == 19 or o == 20 or o == 21 or o == 22):
-            # params: keepdim shape of the output (nd[a] entries); cst = scale (1/count for mean)
-            oa = off[a]
-            p = par[e]
-            scale = cst[e]
-            if size[a] == 1:
-                adj[oa] += scale * adj[oo]
-            elif n == 1:  # a full reduction: every element gets the same gradient
-                g = scale * adj[oo]
-                for k in range(size[a]):
-                    adj[oa + k] += g
-            else:
-                keep = params[p:p + nd[a]]
-                for k in range(size[a]):
-                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):
-            oa = off[a]
-            for k in range(n):
-                adj[oa + k] += adj[oo + k]
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):
-            # params: [offset, stride_0 .. stride_{nd-1}] on the input's row-major buffer
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
-        elif (o == 37):
-            # params: the input's flat index for each output element
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                adj[oa + params[p + k]] += adj[oo + k]
-        elif (o == 52):
-            # adjoint of a strided view: gather back through the same offset/strides
-            oa = off[a]
-            p = par[e]
-            for k in range(size[a]):
-                adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
-        elif (o == 53):
-            oa = off[a]
-            p = par[e]
-            for k in range(size[a]):
-                adj[oa + k] += adj[oo + params[p + k]]
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
-            # params: [batch, m, k, n, b_batched]; out = a (batch,m,k) @ b ([batch,]k,n)
-            p = par[e]
-            nb = params[p]
-            m = params[p + 1]
-            kk = params[p + 2]
-            nn = params[p + 3]
-            bb = params[p + 4]
-            oa = off[a]
-            ob = off[b]
-            for t in range(nb):
-                ao = oa + t * m * kk
-                bo = ob + (t * kk * nn if bb else 0)
-                go = oo + t * m * nn
-                for i in range(m):
-                    for j in range(nn):
-                        g = adj[go + i * nn + j]
-                        for q in range(kk):
-                            adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
-                            adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
+        elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
+            sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
+            sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+            sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 37):  # gather
+            sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 52):  # scatter
+            sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 53):  # scatter_idx
+            sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
+            sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     return -1
 
 
@@ -829,73 +750,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22):
-            oa = off[a]
-            p = par[e]
-            scale = cst[e]
-            if n == 1:
-                acc = 0.0
-                for k in range(size[a]):
-                    acc += vals[oa + k]
-                vals[oo] = acc * scale
-            else:
-                for k in range(n):
-                    vals[oo + k] = 0.0
-                for k in range(size[a]):
-                    vals[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])] += vals[oa + k]
-                for k in range(n):
-                    vals[oo + k] *= scale
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):
-            oa = off[a]
-            for k in range(n):
-                vals[oo + k] = vals[oa + k]
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
-        elif (o == 37):
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = vals[oa + params[p + k]]
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
-            p = par[e]
-            nb = params[p]
-            m = params[p + 1]
-            kk = params[p + 2]
-            nn = params[p + 3]
-            bb = params[p + 4]
-            oa = off[a]
-            ob = off[b]
-            for t in range(nb):
-                ao = oa + t * m * kk
-                bo = ob + (t * kk * nn if bb else 0)
-                go = oo + t * m * nn
-                for i in range(m):
-                    for j in range(nn):
-                        acc = 0.0
-                        for q in range(kk):
-                            acc += vals[ao + i * kk + q] * vals[bo + q * nn + j]
-                        vals[go + i * nn + j] = acc
-        elif (o == 49):
-            oa = off[a]
-            for k in range(n):
-                vals[oo + k] = vals[oa + k]
-        elif (o == 52):
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = 0.0
-            for k in range(size[a]):
-                vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
-        elif (o == 53):
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = 0.0
-            for k in range(size[a]):
-                vals[oo + params[p + k]] += vals[oa + k]
+        elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
+            forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
+            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+            forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 49):  # stopgrad
+            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 37):  # gather
+            forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 52):  # scatter
+            forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 53):  # scatter_idx
+            forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
+            forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -1287,6 +1157,221 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                 for k in range(in_sizes[i]):
                     gradsT[j, p] = adj[in_offs[i] + k]
                     j += 1
+
+
+# ---- copied from tapegrad/kinds/ (edit there, then run codegen) ----
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True)
+def bcast_index(k, oshape, ond, ishape, ind):
+    """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
+    idx = 0
+    mul = 1
+    rem = k
+    for d in range(ond - 1, -1, -1):
+        od = oshape[d]
+        q = rem % od
+        rem //= od
+        di = d - (ond - ind)
+        if di >= 0:
+            s = ishape[di]
+            if s != 1:
+                idx += q * mul
+            mul *= s
+    return idx
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True, inline="always")
+def strided_index(k, oshape, ond, params, p):
+    """Source index of output element k of a strided view: params = [offset, strides...]."""
+    rem = k
+    src = params[p]
+    for d in range(ond - 1, -1, -1):
+        q = rem % oshape[d]
+        rem //= oshape[d]
+        src += q * params[p + 1 + d]
+    return src
+
+
+# from tapegrad/kinds/reduce.py
+@njit(cache=True)
+def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    scale = cst[e]
+    if n == 1:
+        acc = 0.0
+        for k in range(size[a]):
+            acc += vals[oa + k]
+        vals[oo] = acc * scale
+    else:
+        keep = params[par[e]:par[e] + nd[a]]
+        for k in range(n):
+            vals[oo + k] = 0.0
+        for k in range(size[a]):
+            vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+        for k in range(n):
+            vals[oo + k] *= scale
+
+
+# from tapegrad/kinds/view.py
+@njit(cache=True)
+def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    for k in range(n):
+        vals[oo + k] = vals[oa + k]
+
+
+# from tapegrad/kinds/view.py
+@njit(cache=True)
+def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = vals[oa + params[p + k]]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = 0.0
+    for k in range(size[a]):
+        vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = 0.0
+    for k in range(size[a]):
+        vals[oo + params[p + k]] += vals[oa + k]
+
+
+# from tapegrad/kinds/matmul.py
+@njit(cache=True)
+def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    p = par[e]
+    nb = params[p]
+    m = params[p + 1]
+    kk = params[p + 2]
+    nn = params[p + 3]
+    bb = params[p + 4]
+    oa = off[a]
+    ob = off[b]
+    for t in range(nb):
+        ao = oa + t * m * kk
+        bo = ob + (t * kk * nn if bb else 0)
+        go = oo + t * m * nn
+        for i in range(m):
+            for j in range(nn):
+                acc = 0.0
+                for q in range(kk):
+                    acc += vals[ao + i * kk + q] * vals[bo + q * nn + j]
+                vals[go + i * nn + j] = acc
+
+
+# from tapegrad/kinds/reduce.py
+@njit(cache=True)
+def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """g broadcast back over the reduced dims, times the scale."""
+    oa = off[a]
+    scale = cst[e]
+    if size[a] == 1:
+        adj[oa] += scale * adj[oo]
+    elif n == 1:  # a full reduction: every element gets the same gradient
+        g = scale * adj[oo]
+        for k in range(size[a]):
+            adj[oa + k] += g
+    else:
+        keep = params[par[e]:par[e] + nd[a]]
+        for k in range(size[a]):
+            adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+
+
+# from tapegrad/kinds/view.py
+@njit(cache=True)
+def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    oa = off[a]
+    for k in range(n):
+        adj[oa + k] += adj[oo + k]
+
+
+# from tapegrad/kinds/view.py
+@njit(cache=True)
+def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """Scatter-add through the same offset and strides (an expand sums its copies)."""
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    # NOTE: repeated indices accumulate: each use of an element adds its gradient
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        adj[oa + params[p + k]] += adj[oo + k]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """Gather back through the same offset and strides."""
+    oa = off[a]
+    p = par[e]
+    for k in range(size[a]):
+        adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    oa = off[a]
+    p = par[e]
+    for k in range(size[a]):
+        adj[oa + k] += adj[oo + params[p + k]]
+
+
+# from tapegrad/kinds/matmul.py
+@njit(cache=True)
+def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    p = par[e]
+    nb = params[p]
+    m = params[p + 1]
+    kk = params[p + 2]
+    nn = params[p + 3]
+    bb = params[p + 4]
+    oa = off[a]
+    ob = off[b]
+    for t in range(nb):
+        ao = oa + t * m * kk
+        bo = ob + (t * kk * nn if bb else 0)
+        go = oo + t * m * nn
+        for i in range(m):
+            for j in range(nn):
+                g = adj[go + i * nn + j]
+                for q in range(kk):
+                    adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
+                    adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
 
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas

@@ -5,6 +5,7 @@ fails while the checked-in file is stale.  The kernels live in one generated fil
 Numba's on-disk cache is keyed on the defining file: any op-table change rebuilds them.
 """
 import ast
+import inspect
 import os
 import re
 import sys
@@ -18,7 +19,8 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
-from . import vocab  # noqa: E402
+from . import kinds, vocab  # noqa: E402
+from .kinds import gather, index, reduce, view  # noqa: E402,F401  (the kernel pieces)
 from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -65,37 +67,6 @@ def sigmoid(x):
 @njit(cache=True, inline="always")
 def same_value(x, y):
     return x == y or (x != x and y != y)
-
-
-@njit(cache=True)
-def bcast_index(k, oshape, ond, ishape, ind):
-    """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
-    idx = 0
-    mul = 1
-    rem = k
-    for d in range(ond - 1, -1, -1):
-        od = oshape[d]
-        q = rem %% od
-        rem //= od
-        di = d - (ond - ind)
-        if di >= 0:
-            s = ishape[di]
-            if s != 1:
-                idx += q * mul
-            mul *= s
-    return idx
-
-
-@njit(cache=True, inline="always")
-def strided_index(k, oshape, ond, params, p):
-    """Source index of output element k of a strided view: params = [offset, strides...]."""
-    rem = k
-    src = params[p]
-    for d in range(ond - 1, -1, -1):
-        q = rem %% oshape[d]
-        rem //= oshape[d]
-        src += q * params[p + 1 + d]
-    return src
 
 
 @njit(cache=True)
@@ -398,85 +369,6 @@ B_WHERE = """\
                 if b >= 0:
                     adj[ob + kb] += %(gb)s
 """
-B_STRUCT = {
-    "reduce": """\
-        elif %(cond)s:
-            # params: keepdim shape of the output (nd[a] entries); cst = scale (1/count for mean)
-            oa = off[a]
-            p = par[e]
-            scale = cst[e]
-            if size[a] == 1:
-                adj[oa] += scale * adj[oo]
-            elif n == 1:  # a full reduction: every element gets the same gradient
-                g = scale * adj[oo]
-                for k in range(size[a]):
-                    adj[oa + k] += g
-            else:
-                keep = params[p:p + nd[a]]
-                for k in range(size[a]):
-                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
-""",
-    "reshape": """\
-        elif %(cond)s:
-            oa = off[a]
-            for k in range(n):
-                adj[oa + k] += adj[oo + k]
-""",
-    "strided": """\
-        elif %(cond)s:
-            # params: [offset, stride_0 .. stride_{nd-1}] on the input's row-major buffer
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
-""",
-    "gather": """\
-        elif %(cond)s:
-            # params: the input's flat index for each output element
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                adj[oa + params[p + k]] += adj[oo + k]
-""",
-    "scatter": """\
-        elif %(cond)s:
-            # adjoint of a strided view: gather back through the same offset/strides
-            oa = off[a]
-            p = par[e]
-            for k in range(size[a]):
-                adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
-""",
-    "scatter_idx": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(size[a]):
-                adj[oa + k] += adj[oo + params[p + k]]
-""",
-    "matmul": """\
-        elif %(cond)s:
-            # params: [batch, m, k, n, b_batched]; out = a (batch,m,k) @ b ([batch,]k,n)
-            p = par[e]
-            nb = params[p]
-            m = params[p + 1]
-            kk = params[p + 2]
-            nn = params[p + 3]
-            bb = params[p + 4]
-            oa = off[a]
-            ob = off[b]
-            for t in range(nb):
-                ao = oa + t * m * kk
-                bo = ob + (t * kk * nn if bb else 0)
-                go = oo + t * m * nn
-                for i in range(m):
-                    for j in range(nn):
-                        g = adj[go + i * nn + j]
-                        for q in range(kk):
-                            adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
-                            adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
-""",
-}
-
 # --- the forward re-evaluation (general) -----------------------------------------------------------
 F_UNARY = """\
         elif o == %(code)d:  # %(name)s
@@ -504,91 +396,6 @@ F_WHERE = """\
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = %(fwd)s
 """
-F_STRUCT = {
-    "reduce": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            scale = cst[e]
-            if n == 1:
-                acc = 0.0
-                for k in range(size[a]):
-                    acc += vals[oa + k]
-                vals[oo] = acc * scale
-            else:
-                for k in range(n):
-                    vals[oo + k] = 0.0
-                for k in range(size[a]):
-                    vals[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])] += vals[oa + k]
-                for k in range(n):
-                    vals[oo + k] *= scale
-""",
-    "reshape": """\
-        elif %(cond)s:
-            oa = off[a]
-            for k in range(n):
-                vals[oo + k] = vals[oa + k]
-""",
-    "strided": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
-""",
-    "gather": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = vals[oa + params[p + k]]
-""",
-    "matmul": """\
-        elif %(cond)s:
-            p = par[e]
-            nb = params[p]
-            m = params[p + 1]
-            kk = params[p + 2]
-            nn = params[p + 3]
-            bb = params[p + 4]
-            oa = off[a]
-            ob = off[b]
-            for t in range(nb):
-                ao = oa + t * m * kk
-                bo = ob + (t * kk * nn if bb else 0)
-                go = oo + t * m * nn
-                for i in range(m):
-                    for j in range(nn):
-                        acc = 0.0
-                        for q in range(kk):
-                            acc += vals[ao + i * kk + q] * vals[bo + q * nn + j]
-                        vals[go + i * nn + j] = acc
-""",
-    "stopgrad": """\
-        elif %(cond)s:
-            oa = off[a]
-            for k in range(n):
-                vals[oo + k] = vals[oa + k]
-""",
-    "scatter": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = 0.0
-            for k in range(size[a]):
-                vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
-""",
-    "scatter_idx": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = 0.0
-            for k in range(size[a]):
-                vals[oo + params[p + k]] += vals[oa + k]
-""",
-}
 F_GUARDS = """\
         elif o == %(bool)d:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
@@ -728,6 +535,44 @@ def _merged(branches):
     return out
 
 
+# --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
+KIND_MODULES = (kinds.reduce, kinds.view, kinds.gather, kinds.matmul)
+STRUCT_CALL = """\
+        elif %(cond)s:  # %(kind)s
+            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, cst, %(vals)s)
+"""
+STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
+# Numba options of copied functions (default: cache=True)
+KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"'}
+
+
+def _kind_pieces(face):
+    """(kind, function) for each structural kind that has a `face` ("sweep"/"forward")."""
+    for mod in KIND_MODULES:
+        for kind in mod.KINDS:
+            fn = getattr(mod, "%s_%s" % (face, kind), None)
+            if fn is not None:
+                yield kind, fn
+
+
+def _copied_source():
+    """The kinds' kernel pieces and their index helpers as source, each compiled by Numba in
+    the kernel module (one module: its cache sees every change, and a stale copy fails
+    test_codegen)."""
+    fns = [kinds.index.bcast_index, kinds.index.strided_index]
+    for face in ("forward", "sweep"):
+        for _, fn in _kind_pieces(face):
+            if fn not in fns:
+                fns.append(fn)
+    parts = ["\n\n# ---- copied from tapegrad/kinds/ (edit there, then run codegen) ----\n"]
+    for fn in fns:
+        src = inspect.getsource(fn)
+        where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
+        parts.append("\n\n# from %s\n@njit(%s)\n%s" % (
+            where, KERNEL_OPTIONS.get(fn.__name__, "cache=True"), src))
+    return "".join(parts)
+
+
 def generate():
     from .ops import OPS
     back, fwd, sfwd, sback = [], [], [], []
@@ -755,10 +600,10 @@ def generate():
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
     back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
-    for kind, body in B_STRUCT.items():
-        back.append(body % dict(cond=_cond(_codes(kind))))
-    for kind, body in F_STRUCT.items():
-        fwd.append(body % dict(cond=_cond(_codes(kind))))
+    for face, out in (("sweep", back), ("forward", fwd)):
+        for kind, fn in _kind_pieces(face):
+            out.append(STRUCT_CALL % dict(cond=_cond(_codes(kind)), kind=kind, fn=fn.__name__,
+                                          vals=STRUCT_ARGS[face]))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
     fwd.append(F_GUARDS % guards)
     scaled = _cond(_codes("reduce"))
@@ -776,7 +621,7 @@ def generate():
         saves=[saves_mask(op) for op in BY_CODE],
         backward="".join(back).rstrip("\n"), forward="".join(fwd).rstrip("\n"),
         forward_scalar="".join(sfwd).rstrip("\n"), backward_scalar="".join(sback).rstrip("\n")) \
-        + generate_emit()
+        + _copied_source() + generate_emit()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,15 @@
-"""matmul kind (dot, mv, mm, bmm, matmul): the host faces of its forward and reverse steps.
+"""matmul kind (dot, mv, mm, bmm, matmul): out = a (batch, m, k) @ b ([batch,] k, n) on
+row-major buffers; params [batch, m, k, n, b_batched].
 
-Entry params are [batch, m, k, n, b_batched]: out = a (batch, m, k) @ b ([batch,] k, n) on
-row-major buffers.  Small products stay in the Numba kernels (a loop beats a call into
-BLAS); from `HOST_MIN_MACS` multiply-adds the eager sweep and replay pause at the entry and
-numpy's BLAS computes out = A @ B, gA = g @ Bᵀ and gB = Aᵀ @ g on the arena slices.
+Small products run in the Numba kernels (`forward_matmul` / `sweep_matmul`: plain Python that
+codegen compiles into tapegrad/_kernels.py; a loop beats a call into BLAS there).  From
+`HOST_MIN_MACS` multiply-adds the entry is a host entry: the eager sweep and replay pause at it
+and numpy's BLAS computes out = A @ B, gA = g @ Bᵀ and gB = Aᵀ @ g on the arena slices
+(`host_forward` / `host_vjp`).
 """
 import numpy as np
+
+KINDS = ("matmul",)
 
 # Below this many multiply-adds the in-kernel loop wins over pausing the sweep for BLAS
 # (a pause costs one Python round trip and a kernel re-entry, a few microseconds).
@@ -18,31 +22,72 @@ def runs_on_host(params):
 
 
 def _operands(params, p, a, b, off, vals):
+    """A as (batch*m, k) and B as (k, n) when B is shared (one 2-d GEMM: numpy's BLAS path),
+    else A (batch, m, k) and B (batch, k, n)."""
     nb, m, k, n, bb = params[p:p + 5]
-    A = vals[off[a]:off[a] + nb * m * k].reshape(nb, m, k)
-    B = vals[off[b]:off[b] + (nb if bb else 1) * k * n].reshape(nb if bb else 1, k, n)
-    return A, B
+    if bb:
+        return (vals[off[a]:off[a] + nb * m * k].reshape(nb, m, k),
+                vals[off[b]:off[b] + nb * k * n].reshape(nb, k, n))
+    return (vals[off[a]:off[a] + nb * m * k].reshape(nb * m, k),
+            vals[off[b]:off[b] + k * n].reshape(k, n))
 
 
 def host_forward(params, p, a, b, e, off, vals):
     """Write entry e's value: A @ B into its arena slice."""
-    nb, m, k, n, _ = params[p:p + 5]
     A, B = _operands(params, p, a, b, off, vals)
-    np.matmul(A, B, out=vals[off[e]:off[e] + nb * m * n].reshape(nb, m, n))
+    out = vals[off[e]:off[e] + A.shape[-2] * B.shape[-1] * (A.shape[0] if A.ndim == 3 else 1)]
+    np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
 
 
 def host_vjp(params, p, a, b, e, off, vals, adj, needs):
     """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one)."""
-    nb, m, k, n, bb = params[p:p + 5]
     A, B = _operands(params, p, a, b, off, vals)
-    g = adj[off[e]:off[e] + nb * m * n].reshape(nb, m, n)
+    g = adj[off[e]:off[e] + A.size // A.shape[-1] * B.shape[-1]].reshape(A.shape[:-1] + B.shape[-1:])
     if needs[0]:
-        ga = adj[off[a]:off[a] + nb * m * k].reshape(nb, m, k)
-        ga += g @ B.transpose(0, 2, 1)
+        ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
+        ga += g @ B.swapaxes(-1, -2)
     if needs[1]:
-        if bb:
-            gb = adj[off[b]:off[b] + nb * k * n].reshape(nb, k, n)
-            gb += A.transpose(0, 2, 1) @ g
-        else:
-            gb = adj[off[b]:off[b] + k * n].reshape(k, n)
-            gb += A.reshape(nb * m, k).T @ g.reshape(nb * m, n)
+        gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
+        gb += A.swapaxes(-1, -2) @ g
+
+
+def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    p = par[e]
+    nb = params[p]
+    m = params[p + 1]
+    kk = params[p + 2]
+    nn = params[p + 3]
+    bb = params[p + 4]
+    oa = off[a]
+    ob = off[b]
+    for t in range(nb):
+        ao = oa + t * m * kk
+        bo = ob + (t * kk * nn if bb else 0)
+        go = oo + t * m * nn
+        for i in range(m):
+            for j in range(nn):
+                acc = 0.0
+                for q in range(kk):
+                    acc += vals[ao + i * kk + q] * vals[bo + q * nn + j]
+                vals[go + i * nn + j] = acc
+
+
+def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    p = par[e]
+    nb = params[p]
+    m = params[p + 1]
+    kk = params[p + 2]
+    nn = params[p + 3]
+    bb = params[p + 4]
+    oa = off[a]
+    ob = off[b]
+    for t in range(nb):
+        ao = oa + t * m * kk
+        bo = ob + (t * kk * nn if bb else 0)
+        go = oo + t * m * nn
+        for i in range(m):
+            for j in range(nn):
+                g = adj[go + i * nn + j]
+                for q in range(kk):
+                    adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
+                    adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
