@@ -9,7 +9,7 @@ import numpy as np
 
 from . import errors
 from .ops import BY_CODE, mentions
-from .kinds import HOST_VJP
+from .kinds import HOST_VJP, MODULE_OF as KIND_MODULES, tensor_vjp
 from .lazy_kernels import K
 from .tape import _SAVES, _DIFFERENTIABLE
 
@@ -282,7 +282,7 @@ def _sum_to(g, shape):
 
 def _input_grads(tape, e, g):
     """[(node, gradient tensor)] for entry e given the gradient g of its output."""
-    from .tensor import Tensor, strided_scatter, index_scatter
+    from .tensor import Tensor
     op = BY_CODE[tape.op[e]]
     kind = op.kind
     a, b = int(tape.ia[e]), int(tape.ib[e])
@@ -309,41 +309,14 @@ def _input_grads(tape, e, g):
                     gi = Tensor._wrap(np.full(g.shape, float(gi), g._dtype.np), g._dtype)
                 res.append((node, _sum_to(gi, tape.shape.get(node))))
         return res
-    if kind == "reduce":
-        if shape_a is None:
-            return [(a, g * float(tape.cst[e]))]
-        keep = tuple(tape.params_of(e).tolist())
-        return [(a, g.reshape(keep).expand(*shape_a) * float(tape.cst[e]))]
-    if kind == "reshape":
-        return [(a, g.reshape(shape_a) if shape_a is not None else g)]
-    if kind == "strided":
-        if shape_a is None:  # a one-element input: every element of g came from it (expand)
-            return [(a, g if g.numel() == 1 else g.sum())]
-        return [(a, strided_scatter(g, shape_a, tape.params_of(e).tolist()))]
-    if kind == "gather":
-        if shape_a is None:
-            return [(a, g.sum())]
-        return [(a, index_scatter(g, shape_a, tape.params_of(e)))]
-    if kind in ("scatter", "scatter_idx"):
-        flat = g.reshape(-1)
-        if shape_a is None:  # a one-element input sits at the first param (its position)
-            return [(a, flat[int(tape.params_of(e)[0])])]
-        if kind == "scatter":
-            from .tensor import _strided_positions
-            idx = _strided_positions(shape_a, tape.params_of(e).tolist())
-        else:
-            idx = tape.params_of(e)
-        return [(a, flat[idx.tolist()].reshape(shape_a))]
-    if kind == "matmul":
-        nb, m, k, n, bb = tape.params_of(e).tolist()
-        A = _handle(tape, a, g).reshape(nb, m, k)
-        B = _handle(tape, b, g).reshape(nb if bb else 1, k, n)
-        G = g.reshape(nb, m, n)
-        ga = (G @ B.transpose(1, 2)) if bb else (G.reshape(nb * m, n) @ B.reshape(k, n).t())
-        gb = (A.transpose(1, 2) @ G) if bb else (A.reshape(nb * m, k).t() @ G.reshape(nb * m, n))
-        return [(a, ga.reshape(shape_a if shape_a is not None else ())),
-                (b, gb.reshape(tape.shape.get(b, ())))]
-    return []  # compare, guard, stopgrad: no gradient
+    vjp = tensor_vjp(kind) if kind in KIND_MODULES else None
+    if vjp is None:
+        return []  # compare, guard, stopgrad: no gradient
+    from .tensor import KIND_OPS
+    nodes = (a, b)
+    grads = vjp(KIND_OPS, g, lambda i: _handle(tape, nodes[i], g), shape_a,
+                tape.shape.get(b) if b >= 0 else None, tape.params_of(e), float(tape.cst[e]))
+    return [(nodes[i], gi) for i, gi in grads]
 
 
 

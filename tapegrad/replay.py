@@ -25,10 +25,10 @@ import numpy as np
 
 from . import dtypes as D
 from .ops import BY_CODE, OPS
-from .kinds import HOST_FORWARD, HOST_VJP
+from .kinds import HOST_FORWARD, HOST_VJP, MODULE_OF as KIND_MODULES, tensor_forward
 from .lazy_kernels import K
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES, _DIFFERENTIABLE
-from .tensor import FORMULA_NS, Tensor
+from .tensor import FORMULA_NS, KIND_OPS, Tensor
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
 
@@ -588,7 +588,6 @@ def _eager_fwd(code):
 def run_eager(rec, inputs):
     """Evaluate the recorded program `rec` on tensors `inputs` with ordinary (recorded) tensor
     ops: a differentiable re-run, which is how a tape gets its own derivatives (Recorded.hvp)."""
-    from .tensor import strided_scatter, index_scatter, _strided_positions
     p = rec.prog
     op, ia, ib, cst, par, params = (p[k] for k in ("op", "ia", "ib", "cst", "par", "params"))
     shapes = {int(k): tuple(v) for k, v in rec.meta["shapes"].items()}
@@ -610,32 +609,8 @@ def run_eager(rec, inputs):
             r = _eager_fwd(code)(x, y, float(cst[e]), None)
         elif kind == "where":
             r = _eager_fwd(code)(x, y, float(cst[e]), vals[int(params[par[e]])] != 0.0)
-        elif kind == "reduce":
-            xs = tuple(x.shape)
-            dims = tuple(d for d in range(len(xs)) if params[par[e] + d] == 1 and xs[d] != 1)
-            r = (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * float(cst[e])
-        elif kind == "reshape":
-            r = x.reshape(shape)
-        elif kind == "stopgrad":
-            r = x.detach()
-        elif kind == "strided":
-            pos = _strided_positions(shape, params[par[e]:par[e] + 1 + len(shape)])
-            r = x.reshape(-1)[pos.tolist()].reshape(shape)
-        elif kind == "gather":
-            k = int(np.prod(shape))
-            r = x.reshape(-1)[params[par[e]:par[e] + k].tolist()].reshape(shape)
-        elif kind == "scatter":
-            xs = tuple(x.shape)
-            r = strided_scatter(x, shape, params[par[e]:par[e] + 1 + len(xs)].tolist())
-        elif kind == "scatter_idx":
-            r = index_scatter(x, shape, params[par[e]:par[e] + x.numel()].tolist())
-        elif kind == "matmul":
-            nb, m, k, n, bb = (int(v) for v in params[par[e]:par[e] + 5])
-            if bb:
-                r = x.reshape(nb, m, k) @ y.reshape(nb, k, n)
-            else:
-                r = x.reshape(nb * m, k) @ y.reshape(k, n)
-            r = r.reshape(shape)
+        elif kind in KIND_MODULES:
+            r = tensor_forward(kind)(KIND_OPS, x, y, shape, params[par[e]:], float(cst[e]))
         elif kind == "guard":
             if BY_CODE[code].name == "guard_bool":
                 seen = bool(x != 0.0)

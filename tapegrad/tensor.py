@@ -10,6 +10,7 @@ float32 whenever they leave the tensor (item(), tolist(), numpy(), repr) and whe
 array, so results agree with torch to float32 rounding.
 """
 import math
+import types
 import warnings
 
 import numpy as np
@@ -1107,7 +1108,7 @@ def _index(x, key):
 def strided_scatter(g, shape, params):
     """Adjoint of a strided view (params = [offset, strides...] of the view `g` into a
     row-major tensor of `shape`): a tensor of `shape` with g added at the viewed positions."""
-    flat = _strided_positions(g._shape, params)
+    flat = strided_positions(g._shape, params)
     return _scatter("strided_scatter", g, shape, flat, params)
 
 
@@ -1116,7 +1117,8 @@ def index_scatter(g, shape, index):
     return _scatter("index_scatter", g, shape, np.asarray(index, np.int64), index)
 
 
-def _strided_positions(view_shape, params):
+def strided_positions(view_shape, params):
+    """Flat positions of a strided view's elements (params = [offset, strides...])."""
     offset, strides = params[0], params[1:]
     pos = np.full(view_shape, offset, np.int64)
     for d, (s, st) in enumerate(zip(view_shape, strides)):
@@ -1482,3 +1484,6 @@ def randn_like(x, dtype=None, requires_grad=False):
 # The formula vocabulary on tensors (create_graph's backward, re-running a recorded program):
 # every step is a recorded op, so derivatives of any order come out of the same table.
 FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor))
+# The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
+KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
+                                 strided_positions=strided_positions)

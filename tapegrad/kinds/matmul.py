@@ -91,3 +91,24 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
                 for q in range(kk):
                     adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
                     adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
+
+
+# ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
+# (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
+# (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
+def tensor_forward_matmul(T, x, y, shape, params, cst):
+    nb, m, k, n, bb = (int(v) for v in params[:5])
+    if bb:
+        return (x.reshape(nb, m, k) @ y.reshape(nb, k, n)).reshape(shape)
+    return (x.reshape(nb * m, k) @ y.reshape(k, n)).reshape(shape)
+
+
+def tensor_vjp_matmul(T, g, operand, a_shape, b_shape, params, cst):
+    nb, m, k, n, bb = (int(v) for v in params[:5])
+    A = operand(0).reshape(nb, m, k)
+    B = operand(1).reshape(nb if bb else 1, k, n)
+    G = g.reshape(nb, m, n)
+    ga = (G @ B.transpose(1, 2)) if bb else (G.reshape(nb * m, n) @ B.reshape(k, n).t())
+    gb = (A.transpose(1, 2) @ G) if bb else (A.reshape(nb * m, k).t() @ G.reshape(nb * m, n))
+    return [(0, ga.reshape(a_shape if a_shape is not None else ())),
+            (1, gb.reshape(b_shape if b_shape is not None else ()))]

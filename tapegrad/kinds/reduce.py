@@ -41,3 +41,19 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
         keep = params[par[e]:par[e] + nd[a]]
         for k in range(size[a]):
             adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+
+
+# ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
+# (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
+# (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
+def tensor_forward_reduce(T, x, y, shape, params, cst):
+    xs = tuple(x.shape)
+    dims = tuple(d for d in range(len(xs)) if params[d] == 1 and xs[d] != 1)
+    return (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * cst
+
+
+def tensor_vjp_reduce(T, g, operand, a_shape, b_shape, params, cst):
+    if a_shape is None:
+        return [(0, g * cst)]
+    keep = tuple(int(v) for v in params[:len(a_shape)])
+    return [(0, g.reshape(keep).expand(*a_shape) * cst)]

@@ -38,3 +38,29 @@ def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
 
 
 forward_stopgrad = forward_reshape
+
+
+# ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
+# (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
+# (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
+def tensor_forward_reshape(T, x, y, shape, params, cst):
+    return x.reshape(shape)
+
+
+def tensor_vjp_reshape(T, g, operand, a_shape, b_shape, params, cst):
+    return [(0, g.reshape(a_shape) if a_shape is not None else g)]
+
+
+def tensor_forward_strided(T, x, y, shape, params, cst):
+    pos = T.strided_positions(shape, [int(v) for v in params[:1 + len(shape)]])
+    return x.reshape(-1)[pos.tolist()].reshape(shape)
+
+
+def tensor_vjp_strided(T, g, operand, a_shape, b_shape, params, cst):
+    if a_shape is None:  # a one-element input: every element of g came from it (expand)
+        return [(0, g if g.numel() == 1 else g.sum())]
+    return [(0, T.strided_scatter(g, a_shape, [int(v) for v in params[:1 + g.dim()]]))]
+
+
+def tensor_forward_stopgrad(T, x, y, shape, params, cst):
+    return x.detach()
