@@ -291,3 +291,15 @@ def test_replay_runs_host_entries_between_kernel_segments(every_matmul_on_host, 
     for g, t in zip(grads, ts):
         np.testing.assert_allclose(g, t.grad.numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(tape(*new), out.item(), rtol=tol)
+
+
+def test_where_next_functions_as_torch():
+    torch = pytest.importorskip("torch")
+
+    def names(fn):
+        return [(type(f).__name__ if f is not None else None, i) for f, i in fn.next_functions]
+    for build in (lambda m, x: m.where(x > 2, x, x * 2), lambda m, x: m.where(x > 2, x, 0.0),
+                  lambda m, x: m.where(x > 2, 1.0, x)):
+        got = [names(build(m, m.tensor([1.0, 3.0], requires_grad=True)).grad_fn)
+               for m in (tg, torch)]
+        assert got[0] == got[1]
