@@ -8,6 +8,7 @@ leaves every tensor, `.grad` and tape as it was.
 import numpy as np
 
 from . import errors
+from ._jit import kernels
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
 from .tape import _SAVES
@@ -18,8 +19,7 @@ _sweep = None
 def _kernel():
     global _sweep
     if _sweep is None:
-        from ._kernels import sweep
-        _sweep = sweep
+        _sweep = kernels().sweep
     return _sweep
 
 
@@ -37,7 +37,7 @@ def _leads(tape, n, inputs):
     """uint8 per entry: 1 where an operand of the entry depends on (or is) one of `inputs`
     (imports count: the tape they come from may hold inputs).  With `inputs` a backward runs
     only these entries: the gradient stops at an input."""
-    from . import _kernels as K
+    K = kernels()
     leads = np.zeros(n, np.uint8)
     for t in inputs:
         for node in _nodes_in(tape, t):
@@ -126,8 +126,7 @@ def jacobian_rows(outputs, inputs):
 
 
 def _kernel_rows():
-    from ._kernels import sweep_rows
-    return sweep_rows
+    return kernels().sweep_rows
 
 
 def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=None,
@@ -396,8 +395,8 @@ def _record_backward_fast(roots, seeds, inputs):
     """create_graph on a graph of one-element nodes on one tape: `_kernels.record_backward`
     appends the backward entries in one Numba call.  Returns None where it does not apply
     (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
-    from . import _kernels as K
     from .tensor import _new
+    K = kernels()
     tape = roots[0]._tape if roots and roots[0]._tape is not None else None
     if tape is None or tape.frozen:
         return None

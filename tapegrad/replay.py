@@ -24,6 +24,7 @@ import threading
 import numpy as np
 
 from . import dtypes as D
+from ._jit import kernels, launch_parallel
 from .ops import BY_CODE, OPS
 from .tape import STATE, Tape, OP_CONST, WHERE_CODES
 from .tensor import Tensor
@@ -34,8 +35,7 @@ class _LazyKernels:
     """`tapegrad._kernels`, imported on first use so `import tapegrad` stays free of numba."""
 
     def __getattr__(self, name):
-        from . import _kernels
-        value = getattr(_kernels, name)
+        value = getattr(kernels(), name)
         setattr(self, name, value)
         return value
 
@@ -473,9 +473,10 @@ class Recorded:
         status = np.full(B, -1, np.int64)
         blocks = _threads() * BATCH_RUNS_PER_THREAD
         with _dynamic_schedule():
-            K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
-                           self._freed, self.scalar, self._static_reach(out), XT, self.in_offs,
-                           self.in_sizes, out, values, gradsT, status, blocks)
+            launch_parallel(K.replay_batch, *self._args(), self.off, self.size, self.shp,
+                            self.nd, self._vals0, self._freed, self.scalar,
+                            self._static_reach(out), XT, self.in_offs, self.in_sizes, out,
+                            values, gradsT, status, blocks)
         if status.max(initial=-1) >= 0:
             self._check(int(status[status >= 0][0]))
         # The gradients are views or copies of this call's own `gradsT`: nothing of the tape's.

@@ -27,6 +27,7 @@ import weakref
 
 import numpy as np
 
+from ._jit import kernels
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
@@ -419,10 +420,9 @@ class Tape:
 
     def reached(self, roots, n):
         """uint8 per entry (first n): 1 where a gradient from `roots` can arrive."""
-        from ._kernels import mark_live
         reach = np.zeros(n, np.uint8)
         reach[list(roots)] = 1
-        mark_live(*self.dependencies(n), reach)
+        kernels().mark_live(*self.dependencies(n), reach)
         return reach
 
     def param_arrays(self, n):
