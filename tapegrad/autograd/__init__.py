@@ -41,8 +41,11 @@ def _seeds(outputs, grad_outputs, create_graph):
     """The initial gradient for each output, validated as torch does."""
     grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad requires one gradient per output: got {len(grad_outputs)} "
-                           f"gradients and {len(outputs)} outputs")
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
+    for g in grad_outputs:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}")
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not out._rg:
@@ -96,7 +99,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         for t in inputs:  # torch retains the gradient of non-leaf inputs
             t.retain_grad()
         run_backward(outputs, seeds, retain, inputs=list(inputs), publish=_publish,
@@ -160,7 +163,15 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if is_grads_batched:
         raise NotImplementedError("is_grads_batched=True is not implemented")
     outputs = _as_tuple(outputs)
+    if inputs is None:
+        raise TypeError("'NoneType' object is not iterable")
     inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got "
+                               f"{type(t).__name__}")
     for i, t in enumerate(inputs):
         if not t._rg:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
