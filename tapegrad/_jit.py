@@ -105,7 +105,8 @@ def _choose(config, source):
     user = _user_dir()
     candidates.append((user, os.path.join(user, sub), user))
     for root, path, setting in candidates:
-        why = _usable(root, private=root == user) if root is not None else None
+        # directories tapegrad makes are private; __pycache__ is made as Python makes it
+        why = _usable(root, private=True) if root is not None else None
         why = why or _usable(path, private=root is not None)
         if why is None:
             return path, setting, refused

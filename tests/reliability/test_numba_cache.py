@@ -59,12 +59,26 @@ def readonly_install(tmp_path):
     return str(root), str(dst)
 
 
-def _seed(src_pkg_cache, dst_dir, names):
+@pytest.fixture(scope="module")
+def warm_cache():
+    """This process's cache directory, holding the kernels PROGRAM and the corruption test
+    call (compiled here first if needed), or None when caching is off."""
+    import numpy as np
+    from tapegrad import _jit
+    x = tapegrad.tensor([1.0, 2.0], requires_grad=True)
+    ((x * x).sum() * 3.0).backward()
+    reach = np.array([0, 0, 1], np.uint8)
+    _jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.full(3, -1), reach)
+    return _jit.cache_dir()
+
+
+def _seed(src, dst_dir, names):
     """Copy warm cache files of `names` (kernel function names) so a test does not pay their
-    compile; the index stamp is the source's content hash, so they load from the copy."""
+    compile; the index stamp is the source's content hash, so they load from the copy.
+    Without a warm cache the subprocess compiles them (slower, same outcome)."""
     os.makedirs(dst_dir, mode=0o700, exist_ok=True)
     for name in names:
-        for f in glob.glob(os.path.join(src_pkg_cache, f"_kernels.{name}-*")):
+        for f in glob.glob(os.path.join(src or "/nonexistent", f"_kernels.{name}-*")):
             shutil.copy(f, dst_dir)
 
 
@@ -82,11 +96,12 @@ def test_no_writable_location_compiles_without_cache(readonly_install):
     assert err.count("JitWarning") == 1 and "compiled in every process" in err
 
 
-def test_read_only_install_falls_back_to_a_private_user_dir(readonly_install, tmp_path):
+def test_read_only_install_falls_back_to_a_private_user_dir(readonly_install, tmp_path,
+                                                            warm_cache):
     root, dst = readonly_install
     xdg = tmp_path / "xdg"
     target = xdg / "tapegrad" / _subdir(dst)
-    _seed(os.path.join(PKG, "__pycache__"), str(target), ["sweep", "mark_live", "bcast_index"])
+    _seed(warm_cache, str(target), ["sweep"])
     rc, out, err = _run(PROGRAM, path=root, env={"XDG_CACHE_HOME": str(xdg),
                                                 "NUMBA_CACHE_DIR": UNWRITABLE})
     assert rc == 0, err
@@ -103,15 +118,28 @@ def test_directories_tapegrad_makes_are_private(tmp_path):
     assert "world-writable" in _jit._usable(str(d), private=True)
 
 
-def test_corrupted_cache_files_are_detected_and_recompiled(readonly_install, tmp_path):
+def test_corrupted_cache_files_are_detected_and_recompiled(readonly_install, tmp_path,
+                                                           warm_cache):
     """A garbled index (.nbi, of mark_live) and garbled data (.nbc, of the sweep): each is
     removed and recompiled with a warning; the next process loads the repaired cache."""
     root, dst = readonly_install
     cache = tmp_path / "cache"
     target = cache / _subdir(dst)
-    _seed(os.path.join(PKG, "__pycache__"), str(target), ["sweep", "mark_live"])
+    _seed(warm_cache, str(target), ["sweep", "mark_live"])
+    code = PROGRAM + """
+import numpy as np
+reach = np.array([0, 0, 1], np.uint8)
+_jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.full(3, -1), reach)
+assert reach.tolist() == [1, 1, 1], reach
+"""
+    env = {"TAPEGRAD_CACHE_DIR": str(cache)}
     idx = glob.glob(str(target / "_kernels.mark_live-*.nbi"))
     data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
+    if not (idx and data):  # nothing to copy: let a first process fill the cache
+        rc, out, err = _run(code, path=root, env=env)
+        assert rc == 0, err
+        idx = glob.glob(str(target / "_kernels.mark_live-*.nbi"))
+        data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
     assert idx and data
     with open(idx[0], "r+b") as f:  # keep numba's version header, garble the rest
         import pickle
@@ -121,13 +149,6 @@ def test_corrupted_cache_files_are_detected_and_recompiled(readonly_install, tmp
     for p in data:
         with open(p, "wb") as f:
             f.write(b"\x80\x04not a pickle")
-    code = PROGRAM + """
-import numpy as np
-reach = np.array([0, 0, 1], np.uint8)
-_jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.full(3, -1), reach)
-assert reach.tolist() == [1, 1, 1], reach
-"""
-    env = {"TAPEGRAD_CACHE_DIR": str(cache)}
     rc, out, err = _run(code, path=root, env=env)
     assert rc == 0, err
     assert err.count("could not be loaded") == 2 and "recompiling" in err, err
