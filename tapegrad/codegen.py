@@ -20,7 +20,6 @@ if __name__ == "__main__" and not __package__:
     __package__ = "tapegrad"
 
 from . import kinds, vocab  # noqa: E402
-from .kinds import gather, index, reduce, view  # noqa: E402,F401  (the kernel pieces)
 from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -8,10 +8,12 @@ leaves every tensor, `.grad` and tape as it was.
 import numpy as np
 
 from . import errors
+from ._jit import K
+from ._signals import COMMIT
 from .ops import BY_CODE, mentions
 from .kinds import HOST_VJP, MODULE_OF as KIND_MODULES, tensor_vjp
-from .lazy_kernels import K
 from .tape import _SAVES, _DIFFERENTIABLE
+
 
 class _Sweep:
     """The result of sweeping one tape: adjoint arena and reach flags."""
@@ -131,14 +133,16 @@ def jacobian_rows(outputs, inputs):
     return out
 
 
-def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
+def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=None,
+                 publish=None):
     """Sweep from `roots` (tensors requiring grad) seeded with `seeds` (arrays/floats).
 
     With `inputs` None: returns {id(leaf): (leaf, grad ndarray)} for every reached leaf and
     retained non-leaf.  With `inputs` a list of tensors: returns a list of gradients (None
-    where an input was not reached).  Nothing is committed here except buffer release and
-    sealing (which the caller asked for by not retaining the graph); `validate(result)` may
-    raise before even that happens.
+    where an input was not reached).  `validate(result)` may raise before anything is
+    committed; `staged = stage(result)` prepares the caller's commit (new `.grad` values) and
+    `publish(staged)` runs with buffer release and sealing as one step that neither a Ctrl-C
+    nor another thread's backward can split.
     """
     pending = {}          # tape -> list of (node, seed)
     direct = []           # roots that are leaves: their seed is their gradient
@@ -186,12 +190,27 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
 
     if validate is not None:
         validate(out)
-    if not retain_graph:
+    staged = stage(out) if stage is not None else None
+    with COMMIT:
         for r in done:
-            op = r.tape.streams(r.n)[0]
-            r.tape.release(np.flatnonzero(r.ran & (_SAVES[op] != 0)))
-            r.tape.seal()
+            if r.tape.frozen:
+                _check_not_freed_since(r)
+        if publish is not None:
+            publish(staged)
+        if not retain_graph:
+            for r in done:
+                op = r.tape.streams(r.n)[0]
+                r.tape.release(np.flatnonzero(r.ran & (_SAVES[op] != 0)))
+                r.tape.seal()
     return out
+
+
+def _check_not_freed_since(r):
+    """Under the commit lock: another thread's backward may have freed, after this call's
+    sweep checked them, buffers this sweep read; then this call fails as a second backward."""
+    op, _, _, _, freed = r.tape.streams(r.n)
+    if np.any(freed[(r.ran != 0) & (_SAVES[op] != 0)]):
+        raise RuntimeError(errors.BACKWARD_TWICE)
 
 
 def _nodes_in(tape, t):
@@ -365,9 +384,10 @@ def _record_backward_fast(roots, seeds, inputs):
                             reach, has, adj_n, adj_i, adj_v, cnt, wheres)
     if bad >= 0:  # nothing appended counts: the entries past n0 are dropped
         raise RuntimeError(errors.BACKWARD_TWICE)
-    tape.n = int(cnt[0])
-    for k in range(int(cnt[1])):
-        tape.set_cond(int(wheres[k, 0]), int(wheres[k, 1]))
+    with COMMIT:  # the appended entries and their where-params become visible together
+        for k in range(int(cnt[1])):
+            tape.set_cond(int(wheres[k, 0]), int(wheres[k, 1]))
+        tape.n = int(cnt[0])
 
     def grad_tensor(node, like):
         if not has[node]:

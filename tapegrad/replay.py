@@ -24,9 +24,9 @@ import threading
 import numpy as np
 
 from . import dtypes as D
+from ._jit import K, launch_parallel
 from .ops import BY_CODE, OPS
 from .kinds import HOST_FORWARD, HOST_VJP, MODULE_OF as KIND_MODULES, tensor_forward
-from .lazy_kernels import K
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES, _DIFFERENTIABLE
 from .tensor import FORMULA_NS, KIND_OPS, Tensor
 
@@ -493,9 +493,10 @@ class Recorded:
         status = np.full(B, -1, np.int64)
         blocks = _threads() * BATCH_RUNS_PER_THREAD
         with _dynamic_schedule():
-            K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
-                           self._freed, self.scalar, self._static_reach(out), XT, self.in_offs,
-                           self.in_sizes, out, values, gradsT, status, blocks)
+            launch_parallel(K.replay_batch, *self._args(), self.off, self.size, self.shp,
+                            self.nd, self._vals0, self._freed, self.scalar,
+                            self._static_reach(out), XT, self.in_offs, self.in_sizes, out,
+                            values, gradsT, status, blocks)
         if status.max(initial=-1) >= 0:
             self._check(int(status[status >= 0][0]))
         # The gradients are views or copies of this call's own `gradsT`: nothing of the tape's.

@@ -29,7 +29,7 @@ import weakref
 
 import numpy as np
 
-from .lazy_kernels import K
+from ._jit import K
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
@@ -533,7 +533,8 @@ class NdStreams:
 
     def arenas(self, n, reach, val):
         size = self.size[:n]
-        saved = reach & (self.slot[:n] >= 0)
+        slots = self.slot[:n].copy()   # one reading: another thread's release may change it
+        saved = reach & (slots >= 0)
         rest = reach & ~saved
         s1 = np.where(saved, size, 0)
         s2 = np.where(rest, size, 0)
@@ -545,8 +546,12 @@ class NdStreams:
         vals = np.empty(total)
         nodes = np.flatnonzero(saved)
         if len(nodes):
-            np.concatenate([a.reshape(-1) for a in self.objs[self.slot[nodes]]],
-                           out=vals[:t1], casting="unsafe")
+            arrs = self.objs[slots[nodes]]
+            if any(a is None for a in arrs):
+                # released by another thread's backward since `slot` was read: every entry
+                # that saved it is freed, so a sweep that needs it fails as a second backward
+                arrs = [np.full(size[k], np.nan) if a is None else a for k, a in zip(nodes, arrs)]
+            np.concatenate([a.reshape(-1) for a in arrs], out=vals[:t1], casting="unsafe")
         one = np.flatnonzero(rest & (self.nd[:n] == 0))
         vals[off[one]] = val[one]
         return off, size, self.shp[:n], self.nd[:n], vals, total

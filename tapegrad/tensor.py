@@ -36,9 +36,24 @@ class Size(tuple):
         return int(math.prod(self))
 
 
-def _size_args(size):
+def _size_args(size, fn=None):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    if fn is not None:  # creation functions: torch's argument and negative-size errors
+        for k, v in enumerate(size):
+            if not isinstance(v, (int, np.integer, Tensor)):
+                got = type(v).__name__
+                raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, "
+                                + (f"not {got}" if len(size) == 1 else
+                                   f"but found element of type {got} at pos {k}"))
+        size = tuple(int(s) for s in size)
+        for v in size:
+            if v < 0:
+                if fn == "zeros":
+                    raise RuntimeError("zeros: Dimension size must be non-negative.")
+                raise RuntimeError(errors.NEGATIVE_DIM.format(
+                    d=v, shape=", ".join(map(str, size))))
+        return size
     return tuple(int(s) for s in size)
 
 
@@ -107,6 +122,9 @@ class Tensor(metaclass=_TensorMeta):
     def size(self, dim=None):
         if dim is None:
             return Size(self._shape)
+        if not isinstance(dim, int):
+            raise TypeError(f"size(): argument 'dim' (position 1) must be int, not "
+                            f"{type(dim).__name__}")
         return self._shape[_dim(dim, len(self._shape))]
 
     def dim(self):
@@ -183,9 +201,13 @@ class Tensor(metaclass=_TensorMeta):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
                                 f"type {type(value).__name__}")
             if value._shape != self._shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(f"attempting to assign a gradient of size "
+                                   f"'{list(value._shape)}' to a tensor of size "
+                                   f"'{list(self._shape)}'. Please ensure that the gradient "
+                                   f"and the tensor are the same size")
             if value._dtype is not self._dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(errors.GRAD_DTYPE.format(
+                    got=_C_TYPE[value._dtype.name], want=self._dtype.legacy))
         self._grad = value
 
     @grad.deleter
@@ -211,7 +233,7 @@ class Tensor(metaclass=_TensorMeta):
     @data.setter
     def data(self, value):
         if not isinstance(value, Tensor):
-            raise TypeError("data must be a Tensor")
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         self._v = value._materialize() if type(value._v) is not float else value._v
         self._dtype = value._dtype
         self._shape = value._shape
@@ -256,9 +278,13 @@ class Tensor(metaclass=_TensorMeta):
         return v.reshape(-1)[0].item()
 
     def __float__(self):
+        if self.numel() != 1:
+            raise ValueError(errors.ONE_ELEMENT)
         return float(self.item())
 
     def __int__(self):
+        if self.numel() != 1:
+            raise ValueError(errors.ONE_ELEMENT)
         return int(self.item())
 
     def __index__(self):
@@ -322,6 +348,8 @@ class Tensor(metaclass=_TensorMeta):
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
     def to(self, *args, dtype=None, **kwargs):
         for a in args:
+            if isinstance(a, str) and a.split(":")[0] != "cpu":
+                raise RuntimeError(errors.DEVICE_STRING.format(a))
             if isinstance(a, DType):
                 dtype = a
             elif isinstance(a, Tensor):
@@ -333,6 +361,11 @@ class Tensor(metaclass=_TensorMeta):
     def type(self, dtype=None):
         if dtype is None:
             return f"tapegrad.{self._dtype.legacy}Tensor"
+        if isinstance(dtype, str):
+            named = {f"{m}.{d.legacy}Tensor": d for d in D.ALL for m in ("tapegrad", "torch")}
+            if dtype not in named:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = named[dtype]
         return self.to(dtype)
 
     def float(self):
@@ -446,7 +479,12 @@ class Tensor(metaclass=_TensorMeta):
             return self._inplace_recorded(method, other)
         b = other._array() if isinstance(other, Tensor) else other
         with np.errstate(all="ignore"):
-            return self._assign(fn(self._array(), b))
+            try:
+                new = fn(self._array(), b)
+            except ValueError:
+                _check_broadcast(self._shape, np.shape(b))
+                raise
+            return self._assign(new)
 
     def add_(self, other, alpha=1):
         return self._inplace(lambda a, b: a + alpha * b, other,
@@ -585,14 +623,33 @@ class Tensor(metaclass=_TensorMeta):
     matmul = __matmul__
 
     def mm(self, other):
-        if self.dim() != 2 or other.dim() != 2:
+        if self.dim() != 2:
             raise RuntimeError("self must be a matrix")
+        if other.dim() != 2:
+            raise RuntimeError("mat2 must be a matrix")
         return matmul(self, other)
 
     def mv(self, vec):
+        if self.dim() != 2 or vec.dim() != 1 or self._shape[1] != vec._shape[0]:
+            if self.dim() == 2 and vec.dim() == 1:
+                raise RuntimeError(f"size mismatch, got input ({self._shape[0]}), mat "
+                                   f"({self._shape[0]}x{self._shape[1]}), vec ({vec._shape[0]})")
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.dim()}, "
+                               f"{vec.dim()}")
         return matmul(self, vec)
 
     def dot(self, other):
+        if self.dim() != 1 or other.dim() != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.dim()}D and {other.dim()}D "
+                               f"tensors")
+        if self._shape != other._shape:
+            n, k = self._shape[0], other._shape[0]
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{k}] "
+                               f"to have the same number of elements, but got {n} and {k} "
+                               f"elements respectively")
+        if self._dtype is not other._dtype:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{self._dtype.legacy} and {other._dtype.legacy}")
         return matmul(self, other)
 
     def bmm(self, other):
@@ -666,6 +723,8 @@ class Tensor(metaclass=_TensorMeta):
         if nd == 0:
             return self.reshape(1)
         s, e = _dim(start_dim, nd), _dim(end_dim, nd)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         if s == e:
             return self
         shp = self._shape
@@ -711,6 +770,8 @@ class Tensor(metaclass=_TensorMeta):
     def permute(self, *dims):
         dims = _size_args(dims)
         nd = self.dim()
+        if len(dims) == nd and len({_dim(d, nd) for d in dims}) < nd:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
         if sorted(_dim(d, nd) for d in dims) != list(range(nd)):
             raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does "
                                "not match the length of the desired ordering of dimensions i.e. "
@@ -729,7 +790,23 @@ class Tensor(metaclass=_TensorMeta):
     def expand(self, *sizes):
         sizes = _size_args(sizes)
         nd = len(sizes)
-        old = (1,) * (nd - self.dim()) + self._shape
+        if nd < self.dim():
+            raise RuntimeError(f"expand({_tname_legacy(self)}{{{list(self._shape)}}}, "
+                               f"size={list(sizes)}): the number of sizes provided ({nd}) must "
+                               f"be greater or equal to the number of dimensions in the tensor "
+                               f"({self.dim()})")
+        lead = nd - self.dim()
+        for d, s in enumerate(sizes):
+            if s < 0 and (d < lead or s != -1):
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                                   f"leading, non-existing dimension {d}")
+        old = (1,) * lead + self._shape
+        for d, (s, o) in enumerate(zip(sizes, old)):
+            if s != -1 and o != 1 and s != o:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) must match the "
+                                   f"existing size ({o}) at non-singleton dimension {d}.  "
+                                   f"Target sizes: {list(sizes)}.  Tensor sizes: "
+                                   f"{list(self._shape)}")
         target = tuple(o if s == -1 else s for s, o in zip(sizes, old))
         return _strided("expand", self, lambda a: np.broadcast_to(a, target))
 
@@ -746,6 +823,15 @@ def _contiguous(a):
     return a if a.flags.c_contiguous else np.array(a, order="C")
 
 
+# C++ type names torch uses in some messages
+_C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+           "bool": "bool"}
+
+
+def _tname_legacy(t):
+    return f"tapegrad.{t._dtype.legacy}Tensor"
+
+
 def _dim(d, nd):
     if not -max(nd, 1) <= d < max(nd, 1):
         raise IndexError(f"Dimension out of range (expected to be in range of "
@@ -754,11 +840,17 @@ def _dim(d, nd):
 
 
 def _infer_shape(shape, numel):
+    given = shape
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
     if -1 in shape:
         known = int(math.prod(s for s in shape if s != -1))
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    if math.prod(shape) != numel:
-        raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
+        if known == 0 or numel % known:
+            shape = ()  # not inferable: the message below names the shape as given
+        else:
+            shape = tuple(numel // known if s == -1 else s for s in shape)
+    if not shape and given or math.prod(shape) != numel:
+        raise RuntimeError(f"shape '[{', '.join(map(str, given))}]' is invalid for input of size {numel}")
     return shape
 
 
@@ -826,19 +918,48 @@ def _result(arr, dt, tape, op, a, b, c, saves=()):
     return t
 
 
+def _check_broadcast(*shapes):
+    """Raise torch's error for operand shapes that do not broadcast (called where numpy
+    failed, so the success path pays nothing)."""
+    if len(set(shapes)) > 1:
+        msg = errors.broadcast_mismatch(*shapes)
+        if msg:
+            raise RuntimeError(msg)
+
+
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()"}
+
+
+def _operand_error(code, x, y):
+    """Python's message for `x op y` when neither side takes the other (torch returns
+    NotImplemented; tapegrad's generated operators raise this instead)."""
+    sym = _SYMBOL.get(BY_CODE[code].name, BY_CODE[code].name)
+    left, right = type(x).__name__, type(y).__name__
+    if sym == "+" and isinstance(x, (str, list, tuple)):
+        return f'can only concatenate {left} (not "{right}") to {left}'
+    return f"unsupported operand type(s) for {sym}: '{left}' and '{right}'"
+
+
 def _binary(code, x, y):
-    xa, xd, xc = _operand(x)
-    ya, yd, yc = _operand(y)
+    try:
+        xa, xd, xc = _operand(x)
+        ya, yd, yc = _operand(y)
+    except TypeError:
+        raise TypeError(_operand_error(code, x, y)) from None
     dt = D.result_type((xd, xc), (yd, yc))
     op = BY_CODE[code]
     if op.name == "div" and not dt.is_floating_point:  # true division, as torch
         dt = D.get_default_dtype()
     xa = np.asarray(xa, dtype=dt.np)
     ya = np.asarray(ya, dtype=dt.np)
-    with np.errstate(all="ignore"):
-        out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
-    if code in _PARTIAL_FWD:
-        out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
+        if code in _PARTIAL_FWD:
+            out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
     tape = _record_start(x, y)
     if tape is None:
         return Tensor._wrap(out, dt)
@@ -895,7 +1016,11 @@ def _compare(name, x, y):
     ya = y._array() if isinstance(y, Tensor) else y
     if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
         return NotImplemented
-    out = np.asarray(_NP_CMP[name](xa, ya))
+    try:
+        out = np.asarray(_NP_CMP[name](xa, ya))
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
     tape = _tracing(x) or (_tracing(y) if isinstance(y, Tensor) else None)
     if tape is None:
         return Tensor._wrap(out, D.bool_)
@@ -910,9 +1035,13 @@ def where(condition, input, other, _op="where"):
     """Elementwise `input if condition else other`: the branch-free way to select on values,
     which a recorded tape re-evaluates at every replay (an `if` would be baked in)."""
     cond = condition if isinstance(condition, Tensor) else tensor(condition)
+    if cond._dtype is not D.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {cond._dtype.legacy}")
     ca = cond._array().astype(bool)
     xa, xd, xc = _operand(input)
     ya, yd, yc = _operand(other)
+    _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
     dt = D.result_type((xd, xc), (yd, yc))
     out = np.asarray(np.where(ca, np.asarray(xa, dt.np), np.asarray(ya, dt.np)), dtype=dt.np)
     tape = _record_start(input, other, cond)
@@ -1067,8 +1196,40 @@ def _strided(name, x, fn):
 
 
 def _index(x, key):
+    try:
+        return _index_numpy(x, key)
+    except IndexError as e:
+        raise IndexError(_index_message(x, key, str(e))) from None
+
+
+def _index_message(x, key, msg):
+    """torch's text for numpy's indexing errors."""
+    if msg.startswith("too many indices"):
+        if x.dim() == 0:
+            return ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                    "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        return f"too many indices for tensor of dimension {x.dim()}"
+    if msg.startswith("boolean index did not match"):
+        keys = key if isinstance(key, tuple) else (key,)
+        k, mask = next((k, m) for k, m in enumerate(keys) if isinstance(m, Tensor))
+        return (f"The shape of the mask {list(mask._shape)} at index {k} does not match the "
+                f"shape of the indexed tensor {list(x._shape)} at index {k}")
+    if msg.startswith("arrays used as indices must be"):
+        return "tensors used as indices must be long, int, byte or bool tensors"
+    if msg.startswith("only integers, slices"):
+        keys = key if isinstance(key, tuple) else (key,)
+        bad = next((k for k in keys if not isinstance(k, (int, slice, type(None), type(...),
+                                                         Tensor, list, np.ndarray))), None)
+        return ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                f"are valid indices (got {type(bad).__name__})")
+    return msg.replace(" for axis ", " for dimension ")
+
+
+def _index_numpy(x, key):
     if not isinstance(key, tuple):
         key = (key,)
+    if any(isinstance(k, str) for k in key):
+        raise TypeError("new(): invalid data type 'str'")
     for k in key:
         if isinstance(k, Tensor) and k._rg:
             _bake(k, "guard_value")  # indices become constants of the recorded tape
@@ -1145,9 +1306,22 @@ def cat(tensors, dim=0):
     a strided gather of the result's."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     nd = tensors[0].dim()
+    for k, t in enumerate(tensors):
+        if t.dim() == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be "
+                               f"concatenated")
+        if t.dim() != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and "
+                               f"{t.dim()}")
     d = _dim(dim, nd)
+    for k, t in enumerate(tensors):
+        for j in range(nd):
+            if j != d and t._shape[j] != tensors[0]._shape[j]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {tensors[0]._shape[j]} but got size "
+                                   f"{t._shape[j]} for tensor number {k} in the list.")
     arrs = [t._array() for t in tensors]
     dt = tensors[0]._dtype
     for t in tensors[1:]:
@@ -1198,6 +1372,11 @@ def stack(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
+    for k, t in enumerate(tensors):
+        if t._shape != tensors[0]._shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0]._shape)} at entry 0 and {list(t._shape)} at "
+                               f"entry {k}")
     d = _dim(dim, tensors[0].dim() + 1)
     return cat([t.unsqueeze(d) for t in tensors], d)
 
@@ -1215,13 +1394,18 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         keepdim_eff = keepdim
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        seen = set()
+        for d in dims:
+            if isinstance(d, int) and _dim(d, nd) in seen:
+                raise RuntimeError(f"dim {_dim(d, nd)} appears multiple times in the list of dims")
+            seen.add(_dim(d, nd) if isinstance(d, int) else d)
         dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()
         name = "mean_dim" if mean else "sum_dim"
         keepdim_eff = keepdim
     arr = x._array()
     if mean and not x._dtype.is_floating_point and dtype is None:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {x._dtype.name.capitalize()}")
+                           f"floating point or complex dtype. Got: {x._dtype.legacy}")
     dt = dtype or (x._dtype if x._dtype.is_floating_point else D.int64)
     red = (np.mean if mean else np.sum)(arr, axis=dims, keepdims=keepdim_eff, dtype=dt.np)
     out = np.asarray(red, dtype=dt.np)
@@ -1249,6 +1433,9 @@ def matmul(x, y, name=None):
     try:
         out = np.asarray(np.matmul(xa, ya))
     except ValueError:
+        if xa.ndim == 2 and ya.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({xa.shape[0]}), mat "
+                               f"({xa.shape[0]}x{xa.shape[1]}), vec ({ya.shape[0]})") from None
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({'x'.join(map(str, xa.shape))} and {'x'.join(map(str, ya.shape))})") from None
     tape = _record_start(x, y)
@@ -1353,6 +1540,9 @@ def _infer_dtype(data):
     kinds = {type(v) for v in flat}
     if any(isinstance(v, Tensor) for v in flat):
         return None
+    for k in kinds:
+        if not issubclass(k, (bool, int, float, np.number, np.bool_)):
+            _bad_data(data, k)
     if kinds and kinds <= {bool, np.bool_}:
         return D.bool_
     if kinds and all(isinstance(v, (bool, int, np.integer)) for v in flat):
@@ -1360,7 +1550,36 @@ def _infer_dtype(data):
     return D.get_default_dtype()
 
 
+def _bad_data(data, kind):
+    """Raise torch.tensor's error for nested data holding a `kind` it cannot take."""
+    if kind is str:
+        raise TypeError("new(): invalid data type 'str'")
+    if kind not in (list, tuple):
+        raise RuntimeError(f"Could not infer dtype of {kind.__name__}")
+    shape, d = [], data          # torch takes the shape from the first element at each depth
+    while isinstance(d, (list, tuple)):
+        shape.append(len(d))
+        d = d[0] if d else None
+
+    def walk(d, dim):
+        if dim == len(shape):
+            if isinstance(d, (list, tuple)):
+                raise TypeError(f"must be real number, not {type(d).__name__}")
+            return
+        if not isinstance(d, (list, tuple)):
+            raise TypeError("not a sequence")
+        if len(d) != shape[dim]:
+            raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} "
+                             f"(got {len(d)})")
+        for v in d:
+            walk(v, dim + 1)
+    walk(data, 0)
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if dtype is not None and not isinstance(dtype, DType):
+        raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
+                        f"{type(dtype).__name__}")
     if isinstance(data, Tensor):
         arr = np.array(data._array(), copy=True)
         dt = dtype or data._dtype
@@ -1389,48 +1608,51 @@ def from_numpy(arr):
     return t
 
 
-def _filled(size, value, dtype, requires_grad):
+def _filled(size, value, dtype, requires_grad, fn=None):
     dt = dtype or D.get_default_dtype()
-    return _leaf(np.full(_size_args(size), value, dtype=dt.np), dt, requires_grad)
+    return _leaf(np.full(_size_args(size, fn), value, dtype=dt.np), dt, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 0, dtype, requires_grad)
+    return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 1, dtype, requires_grad)
+    return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 0, dtype, requires_grad)
+    return _filled(size, 0, dtype, requires_grad, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
-    return _filled((tuple(size),), fill_value, dtype, requires_grad)
+    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
 
 
-def _like(x, value, dtype, requires_grad):
+def _like(x, value, dtype, requires_grad, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(errors.EXPECTED_TENSOR.format(fn=fn, arg="input", pos=1,
+                                                      got=type(x).__name__))
     dt = dtype or x._dtype
     return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
-    return _like(x, 0, dtype, requires_grad)
+    return _like(x, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
-    return _like(x, 1, dtype, requires_grad)
+    return _like(x, 1, dtype, requires_grad, "ones_like")
 
 
 def empty_like(x, dtype=None, device=None, requires_grad=False):
-    return _like(x, 0, dtype, requires_grad)
+    return _like(x, 0, dtype, requires_grad, "empty_like")
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
-    return _like(x, fill_value, dtype, requires_grad)
+    return _like(x, fill_value, dtype, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -1438,16 +1660,26 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     return _leaf(np.arange(start, end, step).astype(dtype.np), dtype, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     dt = dtype or D.get_default_dtype()
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     return _leaf(np.linspace(start, end, steps).astype(dt.np), dt, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     dt = dtype or D.get_default_dtype()
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)
 
 
@@ -1465,12 +1697,13 @@ def seed():
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     dt = dtype or D.get_default_dtype()
-    return _leaf(_rng[0].random(_size_args(size)).astype(dt.np), dt, requires_grad)
+    return _leaf(_rng[0].random(_size_args(size, "rand")).astype(dt.np), dt, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     dt = dtype or D.get_default_dtype()
-    return _leaf(_rng[0].standard_normal(_size_args(size)).astype(dt.np), dt, requires_grad)
+    return _leaf(_rng[0].standard_normal(_size_args(size, "randn")).astype(dt.np), dt,
+                 requires_grad)
 
 
 def rand_like(x, dtype=None, requires_grad=False):
