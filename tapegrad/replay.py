@@ -17,18 +17,20 @@ or guards depend on, renumbered, with the value arena laid out once (constants, 
 and expected guard values prefilled).  A replay writes the inputs into that arena, runs the
 generated forward kernel, then the reverse sweep, in one call.
 """
-import json
 import math
 import threading
 
 import numpy as np
 
 from . import dtypes as D
-from .ops import BY_CODE, OPS
+from . import tapefile
+from .ops import BY_CODE, KIND_CODE, OPS
+from .tapefile import TapeFormatError
 from .tape import STATE, Tape, OP_CONST, WHERE_CODES
 from .tensor import Tensor
 
-__all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
+__all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError",
+           "TapeFormatError"]
 
 class _LazyKernels:
     """`tapegrad._kernels`, imported on first use so `import tapegrad` stays free of numba."""
@@ -161,21 +163,14 @@ def _compile(tape, inputs, outputs, single):
 
 
 def _param_slice(tape, e, code, p):
-    """The params of entry e (their length depends on its kind)."""
-    kind = _KIND[code]
-    if kind == "reduce":
-        return tape.params[p:p + len(tape.shape.get(int(tape.ia[e]), ()))]
-    if kind == "strided":
-        return tape.params[p:p + 1 + len(tape.shape.get(e, ()))]
-    if kind == "gather":
-        return tape.params[p:p + int(np.prod(tape.shape.get(e, ())))]
-    if kind == "matmul":
-        return tape.params[p:p + 5]
-    if kind == "scatter":
-        return tape.params[p:p + 1 + len(tape.shape.get(int(tape.ia[e]), ()))]
-    if kind == "scatter_idx":
-        return tape.params[p:p + int(np.prod(tape.shape.get(int(tape.ia[e]), ())))]
-    raise AssertionError(f"unexpected params on {BY_CODE[code].name}")
+    """The params of entry e (how many: tapefile.params_needed, the rule load_tape checks)."""
+    a = int(tape.ia[e])
+    in_shape, out_shape = tape.shape.get(a, ()), tape.shape.get(e, ())
+    k = int(tapefile.params_needed(KIND_CODE[_KIND[code]], math.prod(in_shape), len(in_shape),
+                                   math.prod(out_shape), len(out_shape)))
+    if k == 0 and _KIND[code] != "reduce":
+        raise AssertionError(f"unexpected params on {BY_CODE[code].name}")
+    return tape.params[p:p + k]
 
 
 def _threads():
@@ -208,19 +203,14 @@ class Recorded:
         self.dtype = np.dtype(meta["dtype"])
         n = len(prog["op"])
         shapes = {int(k): tuple(v) for k, v in meta["shapes"].items()}
-        size = np.ones(n, np.int64)
-        nd = np.zeros(n, np.int64)
-        shp = np.ones((n, 8), np.int64)
-        for k, s in shapes.items():
-            size[k] = int(np.prod(s))
-            nd[k] = len(s)
-            shp[k, :len(s)] = s
+        size, nd, shp = tapefile.layout(n, shapes)
         off = np.zeros(n, np.int64)
         if n:
             np.cumsum(size[:-1], out=off[1:])
         total = int(off[-1] + size[-1]) if n else 0
         vals0 = np.zeros(total, self.dtype)
-        vals0[off] = prog["val"]
+        held = size > 0     # (a zero-size node's offset may be the arena's end)
+        vals0[off[held]] = prog["val"][held]
         pos = 0
         for k in prog["saved_nodes"].tolist():
             vals0[off[k]:off[k] + size[k]] = prog["saved_data"][pos:pos + size[k]]
@@ -490,16 +480,20 @@ class Recorded:
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path):
-        """Write the tape (a few arrays and a JSON header) to `path` (numpy .npz format)."""
-        with open(path, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(self.meta)), **self.prog)
+        """Write the tape (a few arrays and a JSON header with the format version, the op
+        table's fingerprint and a content digest) to `path` (numpy .npz format)."""
+        tapefile.save(path, self.prog, self.meta)
 
 
-def load_tape(path):
-    """Load a tape written by `Recorded.save`; it replays without the original function."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        prog = {k: z[k] for k in z.files if k != "meta"}
+def load_tape(path, *, max_entries=tapefile.MAX_ENTRIES, max_elements=tapefile.MAX_ELEMENTS):
+    """Load a tape written by `Recorded.save`; it replays without the original function.
+
+    The file is untrusted input: everything is checked before any kernel sees it, and a file
+    that is damaged, was written by another tapegrad (format version, op table), is
+    inconsistent, or has more than `max_entries` entries or `max_elements` elements in its
+    value arena (the memory a replay needs is about 24 bytes per element and 170 per entry)
+    raises `tapegrad.TapeFormatError` saying what is wrong.  `path` may be a binary file."""
+    prog, meta = tapefile.load(path, max_entries=max_entries, max_elements=max_elements)
     return Recorded(prog, meta)
 
 
