@@ -19,6 +19,7 @@ generated forward kernel, then the reverse sweep, in one call.
 """
 import math
 import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -498,53 +499,113 @@ def load_tape(path, *, max_entries=tapefile.MAX_ENTRIES, max_elements=tapefile.M
 
 
 # ---- compile ---------------------------------------------------------------------------------------
-def compile(fn=None, *, strict=False):
+def compile(fn=None, *, strict=False, cache_size=64):
     """Decorator with value_and_grad semantics: `f(*args) -> (value, grads)`.
 
-    Records on the first call for each input signature (tensor shapes and dtypes, and the
-    values of non-tensor arguments), replays afterwards, and re-records when a guard fails;
-    `f.rerecords` counts the re-recordings and `f.tapes` holds the recorded tapes."""
+    Records on the first call for each key, replays afterwards, and re-records when a guard
+    fails; `f.rerecords` counts the re-recordings and `f.tapes` holds the recorded tapes (an
+    ordered mapping, least recently used first).
+
+    The key is what a recording depends on.  Tensor arguments are inputs: they count by shape
+    and dtype (their values are what a replay takes).  Every other argument is baked into the
+    tape, so it counts by value and type: numbers and other hashable values as they compare
+    (floats by their exact bits, so -0.0, 0.0 and nan are told apart, and 1, 1.0 and True are
+    different keys); numpy arrays and tensors inside containers by shape, dtype and bytes, so an
+    array changed in place records again; lists, tuples, dicts and sets by their items,
+    recursively.  An argument whose value cannot be keyed (an unhashable object of another
+    type, an object array) raises TypeError.  What `fn` reads from elsewhere (globals, closed-
+    over arrays) is not part of the key: it stays as it was when the tape was recorded.
+
+    At most `cache_size` tapes are kept (None: no limit); the least recently used one is
+    dropped when a new key records."""
     if fn is None:
-        return lambda f: compile(f, strict=strict)
+        return lambda f: compile(f, strict=strict, cache_size=cache_size)
+    if cache_size is not None and (isinstance(cache_size, bool) or not isinstance(cache_size, int)
+                                   or cache_size < 1):
+        raise ValueError(f"compile: cache_size must be a positive int or None, got {cache_size!r}")
 
-    tapes = {}
-
-    def signature(args):
-        sig = []
-        for a in args:
-            if isinstance(a, Tensor):
-                sig.append(("T", a.shape, a.dtype.name))
-            else:
-                sig.append(("C", a if _hashable(a) else id(a)))
-        return tuple(sig)
+    tapes = OrderedDict()
+    lock = threading.Lock()        # the LRU order and the dict change together
 
     def wrapper(*args):
-        sig = signature(args)
+        sig = _signature(args)
         tensors = [a for a in args if isinstance(a, Tensor)]
-        tape = tapes.get(sig)
+        with lock:
+            tape = tapes.get(sig)
+            if tape is not None:
+                tapes.move_to_end(sig)
         if tape is None:
-            tape = tapes[sig] = record(fn, *args, strict=strict)
+            tape = _remember(sig, record(fn, *args, strict=strict))
         try:
             return tape.value_and_grad(*tensors)
         except BranchChanged:
-            tape = tapes[sig] = record(fn, *args, strict=strict)
+            tape = _remember(sig, record(fn, *args, strict=strict))
             wrapper.rerecords += 1
             return tape.value_and_grad(*tensors)
 
+    def _remember(sig, tape):
+        with lock:
+            tapes[sig] = tape
+            tapes.move_to_end(sig)
+            while cache_size is not None and len(tapes) > cache_size:
+                tapes.popitem(last=False)
+        return tape
+
     wrapper.rerecords = 0
     wrapper.tapes = tapes
+    wrapper.cache_size = cache_size
     wrapper.__name__ = getattr(fn, "__name__", "compiled")
     wrapper.__doc__ = getattr(fn, "__doc__", None)
     wrapper.__wrapped__ = fn
     return wrapper
 
 
-def _hashable(x):
+def _signature(args):
+    """compile's cache key of a call (see compile's doc)."""
+    sig = []
+    for i, a in enumerate(args):
+        t = type(a)
+        if t is Tensor or isinstance(a, Tensor):
+            sig.append(("T", a.shape, a.dtype.name))
+        elif t is float:
+            sig.append((float, a.hex()))
+        elif t is int or t is bool or a is None or t is str:
+            sig.append((t, a))
+        else:
+            try:
+                sig.append(_value_key(a, ()))
+            except TypeError as e:
+                raise TypeError(f"tapegrad.compile: argument {i} ({e}); pass it as a tensor "
+                                f"(an input), or as a hashable value, numpy array, list, tuple "
+                                f"or dict of such values") from None
+    return tuple(sig)
+
+
+def _value_key(x, seen):
+    """A hashable key equal for equal values of the same types (raises TypeError when x's
+    value cannot be keyed)."""
+    t = type(x)
+    if isinstance(x, float):                       # exact bits: -0.0 != 0.0, nan == nan
+        return (t, float(x).hex())
+    if isinstance(x, (np.ndarray, np.generic, Tensor)):
+        arr = np.asarray(x._array() if isinstance(x, Tensor) else x)
+        if arr.dtype.hasobject:
+            raise TypeError("a numpy array of Python objects cannot be keyed by value")
+        return (t, arr.shape, arr.dtype.str, arr.tobytes())
+    if isinstance(x, (list, tuple, dict, set, frozenset)):
+        if id(x) in seen:
+            raise TypeError(f"a {t.__name__} that contains itself cannot be keyed by value")
+        seen = seen + (id(x),)
+        if isinstance(x, dict):
+            return (t, tuple((_value_key(k, seen), _value_key(v, seen)) for k, v in x.items()))
+        if isinstance(x, (set, frozenset)):
+            return (t, frozenset(_value_key(v, seen) for v in x))
+        return (t, tuple(_value_key(v, seen) for v in x))
     try:
         hash(x)
-        return True
     except TypeError:
-        return False
+        raise TypeError(f"a {t.__name__} is not hashable, so its value cannot be keyed") from None
+    return (t, x)
 
 
 # ---- re-running a recorded program with tensor ops (for derivatives of a tape) -------------------
