@@ -486,15 +486,19 @@ class Recorded:
         tapefile.save(path, self.prog, self.meta)
 
 
-def load_tape(path, *, max_entries=tapefile.MAX_ENTRIES, max_elements=tapefile.MAX_ELEMENTS):
+def load_tape(path, *, max_entries=tapefile.MAX_ENTRIES, max_elements=tapefile.MAX_ELEMENTS,
+              max_work=tapefile.MAX_WORK):
     """Load a tape written by `Recorded.save`; it replays without the original function.
 
     The file is untrusted input: everything is checked before any kernel sees it, and a file
     that is damaged, was written by another tapegrad (format version, op table), is
-    inconsistent, or has more than `max_entries` entries or `max_elements` elements in its
-    value arena (the memory a replay needs is about 24 bytes per element and 170 per entry)
-    raises `tapegrad.TapeFormatError` saying what is wrong.  `path` may be a binary file."""
-    prog, meta = tapefile.load(path, max_entries=max_entries, max_elements=max_elements)
+    inconsistent, or exceeds a limit raises `tapegrad.TapeFormatError` saying what is wrong.
+    The limits: `max_entries` entries, `max_elements` elements in the value arena (a replay
+    needs about 24 bytes per element and 170 per entry) and `max_work` element operations per
+    forward replay (each entry's output and operand elements, m*k*n per matmul; 10**9 is about
+    a second).  `path` may be a binary file."""
+    prog, meta = tapefile.load(path, max_entries=max_entries, max_elements=max_elements,
+                               max_work=max_work)
     return Recorded(prog, meta)
 
 

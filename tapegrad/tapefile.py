@@ -11,7 +11,8 @@ A tape file is untrusted input.  Its streams go to Numba kernels that do no boun
   content (a damaged file is refused rather than replayed with changed numbers);
 * the program: opcodes, operands (-1 or an earlier entry), params slices and what they index,
   node shapes and every kind's size rules, inputs and outputs;
-* sizes: entries and arena elements against limits the caller can raise.
+* sizes: entries, arena elements and the work of one replay against limits the caller can
+  raise.
 
 The checks are numpy passes over the whole tape (one mask per rule), not a loop per entry.
 """
@@ -21,6 +22,7 @@ import json
 import math
 import os
 import zipfile
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +32,7 @@ FORMAT = "tapegrad-tape"
 VERSION = 1
 MAX_ENTRIES = 1_000_000     # default limits of load_tape (the caller can raise them)
 MAX_ELEMENTS = 10_000_000
+MAX_WORK = 1_000_000_000    # element operations of one forward replay (about a second)
 MAX_NDIM = 8                # the kernels' shape rows (Recorded.shp) have 8 columns
 
 # name -> dtype of every array member besides the JSON header ("meta")
@@ -119,20 +122,29 @@ def _fail(msg):
     raise TapeFormatError(f"invalid tape file: {msg}")
 
 
-def _limits_note(max_entries, max_elements):
-    return (f"(limits max_entries={max_entries}, max_elements={max_elements}; pass larger ones "
-            f"to load_tape if the file is trusted)")
+class Limits(NamedTuple):
+    """What a tape file may demand; load_tape's max_entries, max_elements, max_work."""
+    entries: int
+    elements: int
+    work: int
+
+    @property
+    def note(self):
+        return (f"(limits max_entries={self.entries}, max_elements={self.elements}, "
+                f"max_work={self.work}; pass larger ones to load_tape if the file is trusted)")
+
+    def file_bytes(self):
+        """The largest file a tape within the limits can be (plus zip and .npy headers)."""
+        streams = 41 * self.entries + 8 * self.entries + 8 * self.elements
+        return streams + 8 * self.params(self.entries) + 4 * _header_chars(self.entries) + (1 << 20)
+
+    def params(self, n):
+        """Most params an n-entry tape can need (gather indices, then at most 9 per entry)."""
+        return self.elements + 16 * n + 1
 
 
 def _header_chars(n):
     return (1 << 20) + 64 * n
-
-
-def _file_limit(max_entries, max_elements):
-    """The largest file a tape within the limits can be (plus zip and .npy headers)."""
-    streams = 41 * max_entries + 8 * max_entries + 8 * max_elements
-    params = 8 * (max_elements + 16 * max_entries)
-    return streams + params + 4 * _header_chars(max_entries) + (1 << 20)
 
 
 def _read_bytes(source, limit):
@@ -185,41 +197,41 @@ def _read_member(zf, name, dtype, max_count, note, exact=None):
     return np.frombuffer(body, dt).copy()   # owned, aligned, writable: what the kernels take
 
 
-def _read_npz(data, max_entries, max_elements):
+def _read_npz(data, limits):
     zf = zipfile.ZipFile(io.BytesIO(data))
     names = zf.namelist()
     expected = {k + ".npy" for k in ("meta", *STREAMS)}
     if len(names) != len(set(names)) or set(names) != expected:
         _fail(f"members {sorted(names)}, expected {sorted(expected)}")
-    note = _limits_note(max_entries, max_elements)
-    op = _read_member(zf, "op", np.int8, max_entries, note)
+    note = limits.note
+    op = _read_member(zf, "op", np.int8, limits.entries, note)
     n = len(op)
     prog = {"op": op}
     for name in PER_ENTRY:
         prog[name] = _read_member(zf, name, STREAMS[name], n, note, exact=n)
-    prog["params"] = _read_member(zf, "params", np.int64, max_elements + 16 * n + 1, note)
+    prog["params"] = _read_member(zf, "params", np.int64, limits.params(n), note)
     prog["saved_nodes"] = _read_member(zf, "saved_nodes", np.int64, n, note)
-    prog["saved_data"] = _read_member(zf, "saved_data", np.float64, max_elements, note)
+    prog["saved_data"] = _read_member(zf, "saved_data", np.float64, limits.elements, note)
     text = _read_member(zf, "meta", None, _header_chars(n), note)
     if text.dtype.itemsize // 4 > _header_chars(n):
         _fail(f"header of {text.dtype.itemsize // 4} characters for {n} entries")
     return prog, str(text.reshape(())[()])
 
 
-def load(source, max_entries=MAX_ENTRIES, max_elements=MAX_ELEMENTS):
+def load(source, max_entries=MAX_ENTRIES, max_elements=MAX_ELEMENTS, max_work=MAX_WORK):
     """(prog, meta) of the tape file `source` (a path or a binary file), checked as described
     in the module doc; raises TapeFormatError."""
-    for name, v in (("max_entries", max_entries), ("max_elements", max_elements)):
+    for name, v in (("max_entries", max_entries), ("max_elements", max_elements),
+                    ("max_work", max_work)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             raise ValueError(f"load_tape: {name} must be a non-negative integer, got {v!r}")
-    max_entries, max_elements = int(max_entries), int(max_elements)
-    limit = _file_limit(max_entries, max_elements)
+    limits = Limits(int(max_entries), int(max_elements), int(max_work))
+    limit = limits.file_bytes()
     data = _read_bytes(os.fspath(source) if not hasattr(source, "read") else source, limit)
     if len(data) > limit:
-        raise TapeFormatError(f"tape too large: the file is over {limit} bytes "
-                              f"{_limits_note(max_entries, max_elements)}")
+        raise TapeFormatError(f"tape too large: the file is over {limit} bytes {limits.note}")
     try:
-        prog, text = _read_npz(data, max_entries, max_elements)
+        prog, text = _read_npz(data, limits)
         meta = check_header(json.loads(text), prog)
     except TapeFormatError:
         raise
@@ -228,7 +240,7 @@ def load(source, max_entries=MAX_ENTRIES, max_elements=MAX_ELEMENTS):
             RecursionError, UnicodeError, SyntaxError) as e:
         # zip, .npy or JSON structure broken (CRC, truncation, bad header literal, nesting...)
         raise TapeFormatError(f"invalid tape file: cannot read it ({type(e).__name__}: {e})") from None
-    check_program(prog, meta, max_entries, max_elements)
+    check_program(prog, meta, limits)
     return prog, meta
 
 
@@ -270,14 +282,13 @@ def _node(x, n, what):
     return x
 
 
-def _shape(s, max_elements, what):
+def _shape(s, limits, what):
     if (not isinstance(s, list) or len(s) > MAX_NDIM
-            or not all(_is_int(d) and 0 <= d <= max_elements for d in s)):
+            or not all(_is_int(d) and 0 <= d <= limits.elements for d in s)):
         _fail(f"{what} {s!r} is not a shape of at most {MAX_NDIM} dims")
-    if math.prod(s) > max_elements:
+    if math.prod(s) > limits.elements:
         raise TapeFormatError(f"tape too large: {what} {s} has {math.prod(s)} elements "
-                              f"(limit max_elements={max_elements}; pass a larger one to "
-                              f"load_tape if the file is trusted)")
+                              f"{limits.note}")
     return tuple(s)
 
 
@@ -322,7 +333,7 @@ def _ranges(starts, counts):
     return starts[owner] + np.arange(int(counts.sum())) - first[owner], owner
 
 
-def check_program(prog, meta, max_entries, max_elements):
+def check_program(prog, meta, limits):
     """Check the streams and header of a tape; everything a kernel indexes with is in range."""
     op, ia, ib, par, params = (prog[k] for k in ("op", "ia", "ib", "par", "params"))
     n = len(op)
@@ -338,12 +349,11 @@ def check_program(prog, meta, max_entries, max_elements):
         _fail("'shapes' is not a mapping")
     shapes = {}
     for k, s in shapes_in.items():
-        shapes[_node(_key(k), n, "shape key")] = _shape(s, max_elements, f"shape of node {k}")
+        shapes[_node(_key(k), n, "shape key")] = _shape(s, limits, f"shape of node {k}")
     size, nd, shp = layout(n, shapes)
     total = int(size.sum())
-    if total > max_elements:
-        raise TapeFormatError(f"tape too large: its nodes hold {total} elements "
-                              f"{_limits_note(max_entries, max_elements)}")
+    if total > limits.elements:
+        raise TapeFormatError(f"tape too large: its nodes hold {total} elements {limits.note}")
 
     # opcodes and operands
     _first((op < 0) | (op >= len(BY_CODE)), "opcode out of the op table")
@@ -360,12 +370,18 @@ def check_program(prog, meta, max_entries, max_elements):
     _first(mm & ((ia < 0) | (ib < 0)), "matmul without two operands")
     a, b = np.maximum(ia, 0), np.maximum(ib, 0)   # safe to index with; masks say which count
 
-    # params: each entry's slice inside params
+    # params: the slices of the entries that have one follow each other in entry order and
+    # fill params, as Recorded's compaction writes them; so none lies outside params or
+    # overlaps another (the checks below then read each params value once)
     need = params_needed(kind, size[a], nd[a], size, nd)
-    m = len(params)
-    _first((par < -1) | (par > m), "params offset outside params")
-    _first((need > 0) & ((par < 0) | (par + need > m)),
-           "params slice outside params (or missing)")
+    _first((need > 0) & (par == -1), "no params for an op that reads them")
+    has = np.flatnonzero(par != -1)
+    start = np.cumsum(need[has]) - need[has]
+    _first(np.isin(e, has[par[has] != start]), "params slice does not start where the one "
+           "before it ends")
+    used = int(need[has].sum())
+    if len(params) != used and not (used == 0 and len(params) == 1):   # ([0] when none)
+        _fail(f"params holds {len(params)} values, its entries read {used}")
     p = np.maximum(par, 0)
 
     # elementwise kinds: same size, or broadcastable operands and the broadcast result
@@ -420,6 +436,7 @@ def check_program(prog, meta, max_entries, max_elements):
 
     # matmul: params [batch, m, k, n, b_batched] consistent with the operand sizes
     rows = np.flatnonzero(mm)
+    products = 0.0   # a matmul's output element sums k products
     if len(rows):
         nb, mm_, kk, nn, bb = (params[p[rows] + j] for j in range(5))
         ok = ((nb >= 0) & (mm_ >= 0) & (kk >= 0) & (nn >= 0) & ((bb == 0) | (bb == 1)))
@@ -427,6 +444,7 @@ def check_program(prog, meta, max_entries, max_elements):
         ok &= _exact_prod(np.where(bb == 1, nb, 1), kk, nn) == size[b[rows]]
         ok &= _exact_prod(nb, mm_, nn) == size[rows]
         _first(np.isin(e, rows[~ok]), "matmul params do not match its operand sizes")
+        products = float(_exact_prod(size[rows], kk).sum())
 
     # saved values prefilled into the arena
     sn, sd = prog["saved_nodes"], prog["saved_data"]
@@ -435,7 +453,14 @@ def check_program(prog, meta, max_entries, max_elements):
     if len(sd) != int(size[sn].sum()):
         _fail(f"saved_data holds {len(sd)} values, its nodes {int(size[sn].sum())}")
 
-    _check_io(meta, n, kind, shapes, size, max_elements)
+    # the work of one forward replay: every entry writes its elements and reads its operands'
+    work = float(size.sum()) + float(np.where(ia >= 0, size[a], 0).sum())
+    work += float(np.where(ib >= 0, size[b], 0).sum()) + products
+    if work > limits.work:
+        raise TapeFormatError(f"tape too large: one replay takes about {work:.3g} element "
+                              f"operations {limits.note}")
+
+    _check_io(meta, n, kind, shapes, size, limits)
 
 
 def _check_broadcast(rows, e, ia, ib, cond, shp, nd):
@@ -458,7 +483,7 @@ def _check_broadcast(rows, e, ia, ib, cond, shp, nd):
            "result shape is not the operands' broadcast shape")
 
 
-def _check_io(meta, n, kind, shapes, size, max_elements):
+def _check_io(meta, n, kind, shapes, size, limits):
     """Inputs are the tape's leaf entries, each once; inputs and outputs have their nodes' shapes."""
     for what, dtypes in (("inputs", INPUT_DTYPES), ("outputs", OUTPUT_DTYPES)):
         items = meta[what]
@@ -468,7 +493,7 @@ def _check_io(meta, n, kind, shapes, size, max_elements):
             if not isinstance(item, list) or len(item) != 3:
                 _fail(f"{what} {i} is not [node, shape, dtype]")
             node = _node(item[0], n, f"node of {what} {i}")
-            shape = _shape(item[1], max_elements, f"shape of {what} {i}")
+            shape = _shape(item[1], limits, f"shape of {what} {i}")
             if item[2] not in dtypes:
                 _fail(f"{what} {i} has dtype {item[2]!r}, expected one of {dtypes}")
             if (shape != shapes[node]) if node in shapes else math.prod(shape) != 1:

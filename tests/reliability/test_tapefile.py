@@ -191,8 +191,23 @@ def test_strided_stride_out_of_range(corpus):
 def test_params_slice_outside_params(corpus):
     def edit(h, a):
         a["par"][first(a, "matmul")] = len(a["params"]) - 2
-    with pytest.raises(tg.TapeFormatError, match="params slice outside params"):
+    with pytest.raises(tg.TapeFormatError, match="params slice does not start where"):
         crafted(corpus, "nd_float64", edit)
+
+
+def test_params_slices_do_not_overlap(corpus):
+    """Two entries reading the same params (a small file whose replay work multiplies) are
+    refused: slices follow each other in entry order and fill params."""
+    def edit(h, a):
+        g = np.flatnonzero(a["op"] == OPS["index"].code)
+        a["par"][g[1]] = a["par"][g[0]]
+    with pytest.raises(tg.TapeFormatError, match="params slice does not start where"):
+        crafted(corpus, "nd_float64", edit)
+
+    def grow(h, a):
+        a["params"] = np.append(a["params"], 0)
+    with pytest.raises(tg.TapeFormatError, match="params holds .* values, its entries read"):
+        crafted(corpus, "nd_float64", grow)
 
 
 def test_where_condition_must_be_an_earlier_entry(corpus):
@@ -253,7 +268,7 @@ def test_a_tiny_file_cannot_demand_a_huge_arena(corpus):
     header["shapes"][str(e)] = [2 ** 15, 2 ** 15]
     data = write(header, arrays)
     assert len(data) < 5000
-    with pytest.raises(tg.TapeFormatError, match="max_elements=10000000.*pass a larger"):
+    with pytest.raises(tg.TapeFormatError, match="max_elements=10000000.*pass larger ones"):
         tg.load_tape(io.BytesIO(data))
     # the same tape at 40 x 40 is a valid program (the sum of 1600 ones): refused below the
     # limit, replayed once the caller raises it
@@ -272,6 +287,9 @@ def test_entry_and_element_limits(corpus):
     with pytest.raises(tg.TapeFormatError, match="max_elements=50"):
         tg.load_tape(path, max_elements=50)
     assert len(tg.load_tape(path, max_entries=len(rec))) == len(rec)
+    with pytest.raises(tg.TapeFormatError, match="one replay takes about .* max_work=300"):
+        tg.load_tape(path, max_work=300)
+    assert len(tg.load_tape(path, max_work=10 ** 5)) == len(rec)
     with pytest.raises(ValueError, match="max_entries must be a non-negative integer"):
         tg.load_tape(path, max_entries=-1)
 
