@@ -9,8 +9,9 @@ A tape file is untrusted input.  Its streams go to Numba kernels that do no boun
 * the header: format name, format version, the op-table fingerprint (a tape recorded against
   another op table is refused, not replayed with the wrong ops) and a sha256 digest of the
   content (a damaged file is refused rather than replayed with changed numbers);
-* the program: opcodes, operands (-1 or an earlier entry), params slices and what they index,
-  node shapes and every kind's size rules, inputs and outputs;
+* the program: opcodes, operands (-1 or an earlier entry), params slices (laid out one after
+  the other, as recorded) and what they index, node shapes and every kind's size rules,
+  inputs and outputs;
 * sizes: entries, arena elements and the work of one replay against limits the caller can
   raise.
 
@@ -26,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .ops import BY_CODE, KIND_CODE, KINDS, OPS
+from .ops import BY_CODE, KIND_CODE, OPS
 
 FORMAT = "tapegrad-tape"
 VERSION = 1
@@ -519,5 +520,5 @@ def _check_io(meta, n, kind, shapes, size, limits):
             _fail(f"guard key {k} is not a guard entry")
 
 
-__all__ = ["TapeFormatError", "load", "save", "FORMAT", "VERSION", "OP_TABLE", "MAX_ENTRIES",
-           "MAX_ELEMENTS", "KINDS"]
+__all__ = ["TapeFormatError", "Limits", "load", "save", "FORMAT", "VERSION", "OP_TABLE",
+           "MAX_ENTRIES", "MAX_ELEMENTS", "MAX_WORK"]

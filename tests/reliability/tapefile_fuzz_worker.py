@@ -21,7 +21,6 @@ import os
 import random
 import sys
 import time
-import zipfile
 
 import numpy as np
 

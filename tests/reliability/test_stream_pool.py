@@ -39,8 +39,7 @@ def test_an_interrupt_while_a_tape_grows_never_shares_its_arrays():
     k, interrupted = 1, 0
     while True:
         T._POOL.clear()
-        spare = T.Tape(cap=2048)            # a pooled set of the size the tape grows to
-        del spare
+        T._give_streams(T._take_streams(2048))   # a pooled set of the size the tape grows to
         t = T.Tape(cap=1024)
         for i in range(1024):
             t.push(0, -1, -1, 0.0, float(i))
