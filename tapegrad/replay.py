@@ -567,18 +567,19 @@ def compile(fn=None, *, strict=False, cache_size=64):
 def _signature(args):
     """compile's cache key of a call (see compile's doc)."""
     sig = []
-    for i, a in enumerate(args):
+    for a in args:
         t = type(a)
-        if t is Tensor or isinstance(a, Tensor):
+        if t is float:
+            sig.append((float, a) if a == a and a != 0.0 else (float, a.hex()))
+        elif t is Tensor or isinstance(a, Tensor):
             sig.append(("T", a.shape, a.dtype.name))
-        elif t is float:
-            sig.append((float, a.hex()))
         elif t is int or t is bool or a is None or t is str:
             sig.append((t, a))
         else:
             try:
                 sig.append(_value_key(a, ()))
             except TypeError as e:
+                i = next(i for i, b in enumerate(args) if b is a)
                 raise TypeError(f"tapegrad.compile: argument {i} ({e}); pass it as a tensor "
                                 f"(an input), or as a hashable value, numpy array, list, tuple "
                                 f"or dict of such values") from None
@@ -589,8 +590,8 @@ def _value_key(x, seen):
     """A hashable key equal for equal values of the same types (raises TypeError when x's
     value cannot be keyed)."""
     t = type(x)
-    if isinstance(x, float):                       # exact bits: -0.0 != 0.0, nan == nan
-        return (t, float(x).hex())
+    if isinstance(x, float):  # == is exact but for zeros (-0.0 == 0.0) and nan (never equal)
+        return (t, x) if x == x and x != 0.0 else (t, float(x).hex())
     if isinstance(x, (np.ndarray, np.generic, Tensor)):
         arr = np.asarray(x._array() if isinstance(x, Tensor) else x)
         if arr.dtype.hasobject:
