@@ -23,6 +23,7 @@ import json
 import math
 import os
 import zipfile
+from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
@@ -79,10 +80,14 @@ def layout(n, shapes):
     size = np.ones(n, np.int64)
     nd = np.zeros(n, np.int64)
     shp = np.ones((n, MAX_NDIM), np.int64)
-    for k, s in shapes.items():
-        size[k] = math.prod(s)
-        nd[k] = len(s)
-        shp[k, :len(s)] = s
+    if shapes:
+        nodes = np.fromiter(shapes.keys(), np.int64, len(shapes))
+        lens = np.fromiter(map(len, shapes.values()), np.int64, len(shapes))
+        flat = np.fromiter(chain.from_iterable(shapes.values()), np.int64, int(lens.sum()))
+        first = np.repeat(np.cumsum(lens) - lens, lens)
+        shp[np.repeat(nodes, lens), np.arange(len(flat)) - first] = flat
+        nd[nodes] = lens
+        size[nodes] = shp[nodes].prod(1)
     return size, nd, shp
 
 
@@ -272,7 +277,7 @@ def _is_int(x):
 
 def _key(k):
     """A JSON object key that is a node number written as json.dumps writes ints."""
-    if not (k.isascii() and k.isdigit() and str(int(k)) == k):
+    if not (k.isascii() and k.isdigit() and len(k) <= 18 and str(int(k)) == k):
         _fail(f"key {k!r} is not a node number")
     return int(k)
 
@@ -285,12 +290,39 @@ def _node(x, n, what):
 
 def _shape(s, limits, what):
     if (not isinstance(s, list) or len(s) > MAX_NDIM
-            or not all(_is_int(d) and 0 <= d <= limits.elements for d in s)):
+            or not all(_is_int(d) and d >= 0 for d in s)):
         _fail(f"{what} {s!r} is not a shape of at most {MAX_NDIM} dims")
-    if math.prod(s) > limits.elements:
+    if max(s, default=0) > limits.elements or math.prod(s) > limits.elements:
         raise TapeFormatError(f"tape too large: {what} {s} has {math.prod(s)} elements "
                               f"{limits.note}")
     return tuple(s)
+
+
+def _shapes(shapes_in, n, limits):
+    """{node: shape} of the header's shapes, checked in a few passes over all of them; the
+    first bad one found by the per-item checks, which name it."""
+    keys, vals = list(shapes_in), list(shapes_in.values())
+    ok = (all(map(str.isdecimal, keys)) and all(map(str.isascii, keys))
+          and max(map(len, keys), default=1) <= 18
+          and not any(len(k) > 1 and k[0] == "0" for k in keys)
+          and all(type(v) is list for v in vals) and max(map(len, vals), default=0) <= MAX_NDIM)
+    if ok:
+        nodes = list(map(int, keys))
+        flat = list(chain.from_iterable(vals))
+        ok = ((not nodes or max(nodes) < n) and set(map(type, flat)) <= {int}
+              and (not flat or (min(flat) >= 0 and max(flat) <= limits.elements)))
+    if ok and vals:
+        lens = np.fromiter(map(len, vals), np.int64, len(vals))
+        pad = np.ones((len(vals), MAX_NDIM), np.float64)
+        first = np.repeat(np.cumsum(lens) - lens, lens)
+        pad[np.repeat(np.arange(len(vals)), lens), np.arange(len(flat)) - first] = flat
+        ok = bool((_exact_prod(*pad.T) <= limits.elements).all())
+    if ok:
+        return dict(zip(nodes, map(tuple, vals)))
+    for k, v in shapes_in.items():     # name the first offender
+        _node(_key(k), n, "shape key")
+        _shape(v, limits, f"shape of node {k}")
+    raise AssertionError("a shape failed the fast checks but none the per-item ones")
 
 
 def _first(mask, what):
@@ -348,9 +380,7 @@ def check_program(prog, meta, limits):
     shapes_in = meta["shapes"]
     if not isinstance(shapes_in, dict):
         _fail("'shapes' is not a mapping")
-    shapes = {}
-    for k, s in shapes_in.items():
-        shapes[_node(_key(k), n, "shape key")] = _shape(s, limits, f"shape of node {k}")
+    shapes = _shapes(shapes_in, n, limits)
     size, nd, shp = layout(n, shapes)
     total = int(size.sum())
     if total > limits.elements:
@@ -466,6 +496,10 @@ def check_program(prog, meta, limits):
 
 def _check_broadcast(rows, e, ia, ib, cond, shp, nd):
     """Operands (and where's condition) of elementwise entries broadcast to the entry's shape."""
+    ranked = nd[rows] > 0          # entries whose nodes all have one element are fine as they are
+    for x in (ia[rows], ib[rows], cond[rows]):
+        ranked |= (x >= 0) & (nd[np.maximum(x, 0)] > 0)
+    rows = rows[ranked]
     if not len(rows):
         return
     out = _aligned(shp[rows], nd[rows])
