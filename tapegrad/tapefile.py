@@ -204,7 +204,11 @@ def _read_member(zf, name, dtype, max_count, note, exact=None):
 
 
 def _read_npz(data, limits):
-    zf = zipfile.ZipFile(io.BytesIO(data))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return _read_members(zf, limits)
+
+
+def _read_members(zf, limits):
     names = zf.namelist()
     expected = {k + ".npy" for k in ("meta", *STREAMS)}
     if len(names) != len(set(names)) or set(names) != expected:
@@ -242,8 +246,8 @@ def load(source, max_entries=MAX_ENTRIES, max_elements=MAX_ELEMENTS, max_work=MA
     except TapeFormatError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, EOFError, OSError, ValueError,
-            TypeError, RuntimeError, NotImplementedError, OverflowError, MemoryError,
-            RecursionError, UnicodeError, SyntaxError) as e:
+            TypeError, RuntimeError, NotImplementedError, OverflowError, RecursionError,
+            UnicodeError, SyntaxError) as e:
         # zip, .npy or JSON structure broken (CRC, truncation, bad header literal, nesting...)
         raise TapeFormatError(f"invalid tape file: cannot read it ({type(e).__name__}: {e})") from None
     check_program(prog, meta, limits)
