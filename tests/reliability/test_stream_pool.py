@@ -44,6 +44,7 @@ def test_an_interrupt_while_a_tape_grows_never_shares_its_arrays():
         for i in range(1024):
             t.push(0, -1, -1, 0.0, float(i))
         trace, count = _interrupt_at(k, codes)
+        outer = sys.gettrace()              # (a coverage tool's tracer, restored below)
         sys.settrace(trace)
         try:
             t.push(0, -1, -1, 0.0, 1024.0)  # grows
@@ -51,7 +52,7 @@ def test_an_interrupt_while_a_tape_grows_never_shares_its_arrays():
         except KeyboardInterrupt:
             fired = True
         finally:
-            sys.settrace(None)
+            sys.settrace(outer)
         mine = _arrays_of(t)
         # the tape is on one consistent set of arrays ...
         assert all(np.shares_memory(np.asarray(v), a)
@@ -65,8 +66,7 @@ def test_an_interrupt_while_a_tape_grows_never_shares_its_arrays():
         n0 = t.n
         for i in range(3000):
             t.push(0, -1, -1, 0.0, float(n0 + i))
-        assert np.array_equal(np.asarray(t.val)[1024:t.n], np.arange(1024, t.n)) or not fired
-        assert np.array_equal(np.asarray(t.val)[:1024], np.arange(1024)), k
+        assert np.array_equal(np.asarray(t.val)[:t.n], np.arange(t.n)), k
         del others, t
         if not fired:
             break
