@@ -14,7 +14,8 @@ from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, e
                      randn, rand_like, randn_like, manual_seed, seed, matmul, bmm, where, cat,
                      stack)
 from . import autograd
-from .replay import record, compile, load_tape, Recorded, BranchChanged, TracingError  # noqa: A004
+from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
+                     TracingError, TapeFormatError)
 from ._format import set_printoptions
 
 float = float32  # noqa: A001

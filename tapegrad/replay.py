@@ -17,20 +17,23 @@ or guards depend on, renumbered, with the value arena laid out once (constants, 
 and expected guard values prefilled).  A replay writes the inputs into that arena, runs the
 generated forward kernel, then the reverse sweep, in one call.
 """
-import json
 import math
 import threading
+from collections import OrderedDict
 
 import numpy as np
 
 from . import dtypes as D
+from . import tapefile
 from ._jit import K, launch_parallel
 from .ops import BY_CODE, OPS
 from .kinds import HOST_FORWARD, HOST_VJP, MODULE_OF as KIND_MODULES, tensor_forward
+from .tapefile import TapeFormatError
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES, _DIFFERENTIABLE
 from .tensor import FORMULA_NS, KIND_OPS, Tensor
 
-__all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
+__all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError",
+           "TapeFormatError"]
 
 _KIND = [op.kind for op in BY_CODE]
 _GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
@@ -186,19 +189,14 @@ class Recorded:
         self.dtype = np.dtype(meta["dtype"])
         n = len(prog["op"])
         shapes = {int(k): tuple(v) for k, v in meta["shapes"].items()}
-        size = np.ones(n, np.int64)
-        nd = np.zeros(n, np.int64)
-        shp = np.ones((n, 8), np.int64)
-        for k, s in shapes.items():
-            size[k] = int(np.prod(s))
-            nd[k] = len(s)
-            shp[k, :len(s)] = s
+        size, nd, shp = tapefile.layout(n, shapes)
         off = np.zeros(n, np.int64)
         if n:
             np.cumsum(size[:-1], out=off[1:])
         total = int(off[-1] + size[-1]) if n else 0
         vals0 = np.zeros(total, self.dtype)
-        vals0[off] = prog["val"]
+        held = size > 0     # (a zero-size node's offset may be the arena's end)
+        vals0[off[held]] = prog["val"][held]
         pos = 0
         for k in prog["saved_nodes"].tolist():
             vals0[off[k]:off[k] + size[k]] = prog["saved_data"][pos:pos + size[k]]
@@ -511,67 +509,136 @@ class Recorded:
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path):
-        """Write the tape (a few arrays and a JSON header) to `path` (numpy .npz format)."""
-        with open(path, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(self.meta)), **self.prog)
+        """Write the tape (a few arrays and a JSON header with the format version, the op
+        table's fingerprint and a content digest) to `path` (numpy .npz format)."""
+        tapefile.save(path, self.prog, self.meta)
 
 
-def load_tape(path):
-    """Load a tape written by `Recorded.save`; it replays without the original function."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        prog = {k: z[k] for k in z.files if k != "meta"}
+def load_tape(path, *, max_entries=tapefile.MAX_ENTRIES, max_elements=tapefile.MAX_ELEMENTS,
+              max_work=tapefile.MAX_WORK):
+    """Load a tape written by `Recorded.save`; it replays without the original function.
+
+    The file is untrusted input: everything is checked before any kernel sees it, and a file
+    that is damaged, was written by another tapegrad (format version, op table), is
+    inconsistent, or exceeds a limit raises `tapegrad.TapeFormatError` saying what is wrong.
+    The limits: `max_entries` entries, `max_elements` elements in the value arena (a replay
+    needs about 24 bytes per element and 170 per entry) and `max_work` element operations per
+    forward replay (each entry's output and operand elements, m*k*n per matmul; 10**9 is about
+    a second).  `path` may be a binary file."""
+    prog, meta = tapefile.load(path, max_entries=max_entries, max_elements=max_elements,
+                               max_work=max_work)
     return Recorded(prog, meta)
 
 
 # ---- compile ---------------------------------------------------------------------------------------
-def compile(fn=None, *, strict=False):
+def compile(fn=None, *, strict=False, cache_size=64):
     """Decorator with value_and_grad semantics: `f(*args) -> (value, grads)`.
 
-    Records on the first call for each input signature (tensor shapes and dtypes, and the
-    values of non-tensor arguments), replays afterwards, and re-records when a guard fails;
-    `f.rerecords` counts the re-recordings and `f.tapes` holds the recorded tapes."""
+    Records on the first call for each key, replays afterwards, and re-records when a guard
+    fails; `f.rerecords` counts the re-recordings and `f.tapes` holds the recorded tapes (an
+    ordered mapping, least recently used first).
+
+    The key is what a recording depends on.  Tensor arguments are inputs: they count by shape
+    and dtype (their values are what a replay takes).  Every other argument is baked into the
+    tape, so it counts by value and type: numbers and other hashable values as they compare
+    (floats by their exact bits, so -0.0, 0.0 and nan are told apart, and 1, 1.0 and True are
+    different keys); numpy arrays and tensors inside containers by shape, dtype and bytes, so an
+    array changed in place records again; lists, tuples, dicts and sets by their items,
+    recursively.  An argument whose value cannot be keyed (an unhashable object of another
+    type, an object array) raises TypeError.  What `fn` reads from elsewhere (globals, closed-
+    over arrays) is not part of the key: it stays as it was when the tape was recorded.
+
+    At most `cache_size` tapes are kept (None: no limit); the least recently used one is
+    dropped when a new key records."""
     if fn is None:
-        return lambda f: compile(f, strict=strict)
+        return lambda f: compile(f, strict=strict, cache_size=cache_size)
+    if cache_size is not None and (isinstance(cache_size, bool) or not isinstance(cache_size, int)
+                                   or cache_size < 1):
+        raise ValueError(f"compile: cache_size must be a positive int or None, got {cache_size!r}")
 
-    tapes = {}
-
-    def signature(args):
-        sig = []
-        for a in args:
-            if isinstance(a, Tensor):
-                sig.append(("T", a.shape, a.dtype.name))
-            else:
-                sig.append(("C", a if _hashable(a) else id(a)))
-        return tuple(sig)
+    tapes = OrderedDict()
+    lock = threading.Lock()        # the LRU order and the dict change together
 
     def wrapper(*args):
-        sig = signature(args)
+        sig = _signature(args)
         tensors = [a for a in args if isinstance(a, Tensor)]
-        tape = tapes.get(sig)
+        with lock:
+            tape = tapes.get(sig)
+            if tape is not None:
+                tapes.move_to_end(sig)
         if tape is None:
-            tape = tapes[sig] = record(fn, *args, strict=strict)
+            tape = _remember(sig, record(fn, *args, strict=strict))
         try:
             return tape.value_and_grad(*tensors)
         except BranchChanged:
-            tape = tapes[sig] = record(fn, *args, strict=strict)
+            tape = _remember(sig, record(fn, *args, strict=strict))
             wrapper.rerecords += 1
             return tape.value_and_grad(*tensors)
 
+    def _remember(sig, tape):
+        with lock:
+            tapes[sig] = tape
+            tapes.move_to_end(sig)
+            while cache_size is not None and len(tapes) > cache_size:
+                tapes.popitem(last=False)
+        return tape
+
     wrapper.rerecords = 0
     wrapper.tapes = tapes
+    wrapper.cache_size = cache_size
     wrapper.__name__ = getattr(fn, "__name__", "compiled")
     wrapper.__doc__ = getattr(fn, "__doc__", None)
     wrapper.__wrapped__ = fn
     return wrapper
 
 
-def _hashable(x):
+def _signature(args):
+    """compile's cache key of a call (see compile's doc)."""
+    sig = []
+    for a in args:
+        t = type(a)
+        if t is float:
+            sig.append((float, a) if a == a and a != 0.0 else (float, a.hex()))
+        elif t is Tensor or isinstance(a, Tensor):
+            sig.append(("T", a.shape, a.dtype.name))
+        elif t is int or t is bool or a is None or t is str:
+            sig.append((t, a))
+        else:
+            try:
+                sig.append(_value_key(a, ()))
+            except TypeError as e:
+                i = next(i for i, b in enumerate(args) if b is a)
+                raise TypeError(f"tapegrad.compile: argument {i} ({e}); pass it as a tensor "
+                                f"(an input), or as a hashable value, numpy array, list, tuple "
+                                f"or dict of such values") from None
+    return tuple(sig)
+
+
+def _value_key(x, seen):
+    """A hashable key equal for equal values of the same types (raises TypeError when x's
+    value cannot be keyed)."""
+    t = type(x)
+    if isinstance(x, float):  # == is exact but for zeros (-0.0 == 0.0) and nan (never equal)
+        return (t, x) if x == x and x != 0.0 else (t, float(x).hex())
+    if isinstance(x, (np.ndarray, np.generic, Tensor)):
+        arr = np.asarray(x._array() if isinstance(x, Tensor) else x)
+        if arr.dtype.hasobject:
+            raise TypeError("a numpy array of Python objects cannot be keyed by value")
+        return (t, arr.shape, arr.dtype.str, arr.tobytes())
+    if isinstance(x, (list, tuple, dict, set, frozenset)):
+        if id(x) in seen:
+            raise TypeError(f"a {t.__name__} that contains itself cannot be keyed by value")
+        seen = seen + (id(x),)
+        if isinstance(x, dict):
+            return (t, tuple((_value_key(k, seen), _value_key(v, seen)) for k, v in x.items()))
+        if isinstance(x, (set, frozenset)):
+            return (t, frozenset(_value_key(v, seen) for v in x))
+        return (t, tuple(_value_key(v, seen) for v in x))
     try:
         hash(x)
-        return True
     except TypeError:
-        return False
+        raise TypeError(f"a {t.__name__} is not hashable, so its value cannot be keyed") from None
+    return (t, x)
 
 
 # ---- re-running a recorded program with tensor ops (for derivatives of a tape) -------------------

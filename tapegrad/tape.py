@@ -78,14 +78,25 @@ STATE = GradState()
 
 # Stream arrays of dead tapes, kept for the next tapes: a loop that makes a graph per step
 # then reuses memory the OS has already mapped instead of allocating (and faulting in) anew.
+# Two tapes must never hold the same arrays.  A set leaves the pool by one list.pop, which is
+# atomic, so no two threads get it; nothing here waits or holds a lock, so an interrupt or a
+# Tape.__del__ run by the garbage collector at any point loses at most a set (allocated anew
+# next time).  A tape gives its arrays back only once it no longer refers to them
+# (Tape._resize).
 _POOL = []
 _POOL_MAX = 4
 
 
 def _take_streams(cap):
-    for i, arrs in enumerate(_POOL):
+    for i, arrs in enumerate(list(_POOL)):
         if len(arrs[0]) == cap:
-            del _POOL[i]
+            try:
+                got = _POOL.pop(i)
+            except IndexError:        # another thread took from the pool meanwhile
+                break
+            if got is not arrs:       # ... and moved what was at i: put it back
+                _POOL.append(got)
+                break
             arrs[5][:] = 0  # freed flags start cleared; the other streams are written first
             return arrs
     return (np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
@@ -151,12 +162,16 @@ class Tape:
         if old is not None:
             for src, arr in zip(old, new):
                 arr[:self.n] = src[:self.n]
-            _give_streams(old)
-        self._arrays = new
-        self.op, self.ia, self.ib, self.cst, self.val = (memoryview(a) for a in new[:5])
-        self.cap = cap
-        if self.nds is not None:
+        if self.nds is not None:   # first: the n-d streams must never be shorter than cap
             self.nds.grow(cap, self.n)
+        views = tuple(memoryview(a) for a in new[:5])
+        # Switch to the new arrays in one statement of plain stores (no call, so no signal
+        # handler runs inside it), and only then pool the old ones: an interrupt anywhere here
+        # leaves this tape on one consistent set of arrays that no other tape can take (at
+        # worst the new set is dropped, or the old one is not pooled).
+        self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap = views + (new, cap)
+        if old is not None:
+            _give_streams(old)
 
     def __del__(self):
         if self._arrays is not None:

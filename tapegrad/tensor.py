@@ -1350,7 +1350,9 @@ def cat(tensors, dim=0):
                 node = tape.const_node(arr)
                 tape.watch(node, t)
                 tape.save(node, arr)
-        parts.append((node, [start * strides[d]] + strides))
+        # [offset, strides...] with one stride per dim of the input as the tape sees it
+        # (none for a one-element input: the kernels treat it as 0-d)
+        parts.append((node, [start * strides[d]] + (strides if t.numel() != 1 else [])))
         start += t._shape[d]
     if len(parts) == 1:
         res = _result(out, dt, tape, scatter, parts[0][0], -1, 0.0)

@@ -303,3 +303,20 @@ def test_where_next_functions_as_torch():
         got = [names(build(m, m.tensor([1.0, 3.0], requires_grad=True)).grad_fn)
                for m in (tg, torch)]
         assert got[0] == got[1]
+
+
+def test_tape_files_keep_host_flags_and_cat_params(tmp_path, every_matmul_on_host):
+    def f(W, s):
+        h = tg.stack([s, s * 2.0, s * s])          # one-element blocks
+        return ((tg.ones(3, 4) @ W).tanh().sum(0) * h.sum()).sum()
+    tape = tg.record(f, tg.ones(4, 5), tg.tensor(0.5))
+    assert tape.host.any()
+    tape.save(tmp_path / "t.npz")
+    back = tg.load_tape(tmp_path / "t.npz")
+    np.testing.assert_array_equal(back.host, tape.host)
+    W, s = np.full((4, 5), 0.3, np.float32), np.float32(0.7)
+    v1, g1 = tape.value_and_grad(W, s)
+    v2, g2 = back.value_and_grad(W, s)
+    assert v1 == v2
+    for a, b in zip(g1, g2):
+        np.testing.assert_array_equal(a, b)
