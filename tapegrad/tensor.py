@@ -784,6 +784,41 @@ _PARTIAL_FWD = frozenset(
 _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, _NP_NS)
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
+# The per-op n-d fast path (_binary_fast, _unary_fast): forwards that read every operand, as
+# numpy ufuncs where the formula is one (a call less than the eval'd lambda), and which saved
+# values each op's entry keeps (a, b, out), looked up once per op instead of filtered per call.
+_NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
+             "a / b": np.true_divide, "a ** b": np.power, "-a": np.negative, "exp(a)": np.exp,
+             "log(a)": np.log, "sqrt(a)": np.sqrt, "sin(a)": np.sin, "cos(a)": np.cos,
+             "tanh(a)": np.tanh, "abs(a)": np.abs}
+_BIN_FAST = {op.code: _NP_UFUNC.get(op.fwd) or (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
+             for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
+# unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
+_UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
+            else ((lambda a, c, f=_NP_FWD[op.code]: f(a, None, c)), True)
+            for op in BY_CODE if op.kind == "unary" and op.code not in _PARTIAL_FWD}
+_SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
+               for op in BY_CODE if op.kind in ("unary", "binary")}
+_EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: the general path)
+
+# Floating-point warnings off for one numpy call, as `np.errstate(all="ignore")` (torch gives
+# inf/nan silently) but without building a context object per op: numpy >= 2 keeps the error
+# state in a context variable, set here to a prebuilt value and reset after the call.  Elsewhere
+# the public errstate decorator does the same.
+try:
+    from numpy._core.umath import _extobj_contextvar, _make_extobj
+    _QUIET, _ERR_SET, _ERR_RESET = _make_extobj(all="ignore"), _extobj_contextvar.set, \
+        _extobj_contextvar.reset
+
+    def _quiet(fn, a, b):
+        token = _ERR_SET(_QUIET)
+        try:
+            return fn(a, b)
+        finally:
+            _ERR_RESET(token)
+except ImportError:  # pragma: no cover - numpy < 2
+    _quiet = np.errstate(all="ignore")(lambda fn, a, b: fn(a, b))
+
 
 def _record_start(*inputs):
     """The tape to record on, or None when no input is recorded or grad mode is off."""
@@ -829,6 +864,63 @@ def _result(arr, dt, tape, op, a, b, c, saves=()):
 
 
 def _binary(code, x, y):
+    # Fast path: a tensor of a float dtype with a tensor of the same dtype or a Python number
+    # (either side): the result has that dtype, so the promotion machinery is skipped.
+    fwd = _BIN_FAST.get(code)
+    if fwd is not None:
+        tx, ty = type(x), type(y)
+        if tx is Tensor:
+            dt = x._dtype
+            if ty is Tensor:
+                if y._dtype is dt and dt.is_floating_point:
+                    return _binary_fast(code, fwd, x, y, dt, x._v, y._v)
+            elif (ty is float or ty is int and -_EXACT_INT <= y <= _EXACT_INT) \
+                    and dt.is_floating_point:
+                return _binary_fast(code, fwd, x, y, dt, x._v, dt.np.type(y))
+        elif ty is Tensor and (tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
+            dt = y._dtype
+            if dt.is_floating_point:
+                return _binary_fast(code, fwd, x, y, dt, dt.np.type(x), y._v)
+    return _binary_general(code, x, y)
+
+
+def _binary_fast(code, fwd, x, y, dt, xa, ya):
+    """_binary where no promotion is involved: x, y tensors of float dtype dt or numbers (xa,
+    ya their values: arrays, Python floats of one-element tensors, numpy scalars of numbers)."""
+    if type(xa) is float:
+        xa = x._array()
+    if type(ya) is float:
+        ya = y._array()
+    out = _quiet(fwd, xa, ya)
+    if type(out) is not np.ndarray or out.dtype != dt.np:   # 0-d operands give numpy scalars
+        out = np.asarray(out, dtype=dt.np)
+    rx = type(x) is Tensor and x._rg
+    ry = type(y) is Tensor and y._rg
+    if not (rx or ry):
+        return Tensor._wrap(out, dt)
+    tape = STATE.tape
+    if tape.sealed:
+        tape = open_tape(x, y)
+        if tape is None:
+            return Tensor._wrap(out, dt)
+    for t in (x, y):
+        if type(t) is Tensor and t._tape is not None and t._tape.serial > tape.serial:
+            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
+                               "supported")
+    a, ca = (input_node(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
+    b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
+    sa, sb, so = _SAVE_ROLES[code]
+    t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
+    if sa:
+        tape.save(a, xa)
+    if sb:
+        tape.save(b, ya)
+    if so:
+        tape.save(t._node, out)
+    return t
+
+
+def _binary_general(code, x, y):
     xa, xd, xc = _operand(x)
     ya, yd, yc = _operand(y)
     dt = D.result_type((xd, xc), (yd, yc))
@@ -854,6 +946,33 @@ def _binary(code, x, y):
 
 
 def _unary(code, x, c=0.0):
+    # Fast path: an array-backed float tensor, an op that reads its operand (ufunc when it is one)
+    fast = _UN_FAST.get(code)
+    xa = x._v
+    dt = x._dtype
+    if fast is not None and type(xa) is not float and dt.is_floating_point:
+        fwd, takes_c = fast
+        out = _quiet(fwd, xa, c if takes_c else None)
+        if type(out) is not np.ndarray or out.dtype != dt.np:
+            out = np.asarray(out, dtype=dt.np)
+        if not x._rg:
+            return Tensor._wrap(out, dt)
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(x)
+            if tape is None:
+                return Tensor._wrap(out, dt)
+        if x._tape is not None and x._tape.serial > tape.serial:
+            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
+                               "supported")
+        a = input_node(tape, x)
+        sa, _, so = _SAVE_ROLES[code]
+        t = _result(out, dt, tape, code, a, -1, c)
+        if sa:
+            tape.save(a, xa)
+        if so:
+            tape.save(t._node, out)
+        return t
     op = BY_CODE[code]
     xa = x._array()
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
