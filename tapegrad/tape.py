@@ -394,11 +394,12 @@ class Tape:
             return
         ops, ia, ib = self._arrays[0], self._arrays[1], self._arrays[2]
         mask = _SAVES[ops[entries]]
-        for src, bit in ((ia[entries], 1), (ib[entries], 2), (entries, 4),
-                         (nds.cond[entries], 8)):
-            nodes = src[(mask & bit) != 0].astype(np.int64)
-            nodes = nodes[nodes >= 0]
-            nds.unkeep(nodes[nds.slot[nodes] >= 0])
+        # the saved nodes of all four roles at once: one unkeep (a few numpy calls per backward)
+        nodes = np.concatenate([src[(mask & bit) != 0] for src, bit in (
+            (ia[entries], 1), (ib[entries], 2), (entries, 4), (nds.cond[entries], 8))],
+            dtype=np.int64, casting="same_kind")
+        nodes = nodes[nodes >= 0]
+        nds.unkeep(nodes[nds.slot[nodes] >= 0])
 
     # -- numpy views for the sweep ------------------------------------------------------------
     def streams(self, n):
@@ -524,8 +525,13 @@ class NdStreams:
 
     def unkeep(self, nodes):
         """One saver fewer for each of `nodes` (repeats count); drop what no saver needs."""
-        np.subtract.at(self.nsaved, nodes, 1)
-        dead = np.unique(nodes[self.nsaved[nodes] <= 0])
+        if not len(nodes):
+            return
+        # bincount over the node range: the entries released are a prefix of the tape anyway
+        count = np.bincount(nodes)
+        left = self.nsaved[:len(count)]
+        np.subtract(left, count, out=left, casting="unsafe")
+        dead = np.flatnonzero((count != 0) & (left <= 0))
         if len(dead):
             self.objs[self.slot[dead]] = None
             self.slot[dead] = -1

@@ -437,29 +437,51 @@ class Tensor(metaclass=_TensorMeta):
         bump_version(self)
         return self
 
-    def _inplace(self, fn, other, method=None):
+    def _inplace(self, fn, other, method=None, ufunc=None):
         if self._check_inplace(other):
             if method is None:
                 raise NotImplementedError("this in-place operation on a tensor that needs "
                                           "autograd history is not implemented yet")
             return self._inplace_recorded(method, other)
+        # Fast path (the optimizer step `p -= lr * p.grad` under no_grad): an array-backed
+        # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
+        # the result into self's memory; no casts, no broadcast checks.
+        sv = self._v
+        if ufunc is not None and type(sv) is np.ndarray and self._dtype.is_floating_point:
+            to = type(other)
+            if to is Tensor:
+                b = other._v if other._dtype is self._dtype and other._shape == self._shape \
+                    else None
+                if type(b) is float:
+                    b = other._array()
+            elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
+                b = self._dtype.np.type(other)
+            else:
+                b = None
+            if b is not None:
+                _quiet(ufunc, sv, b, sv)
+                self._lserial = 0  # a later use records the new value (tape.leaf_node)
+                bump_version(self)
+                return self
         b = other._array() if isinstance(other, Tensor) else other
         with np.errstate(all="ignore"):
             return self._assign(fn(self._array(), b))
 
     def add_(self, other, alpha=1):
-        return self._inplace(lambda a, b: a + alpha * b, other,
-                             (lambda x, y: x + y * alpha) if alpha != 1 else Tensor.__add__)
+        if alpha == 1:
+            return self._inplace(np.add, other, Tensor.__add__, np.add)
+        return self._inplace(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
-        return self._inplace(lambda a, b: a - alpha * b, other,
-                             (lambda x, y: x - y * alpha) if alpha != 1 else Tensor.__sub__)
+        if alpha == 1:
+            return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
+        return self._inplace(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
 
     def mul_(self, other):
-        return self._inplace(np.multiply, other, Tensor.__mul__)
+        return self._inplace(np.multiply, other, Tensor.__mul__, np.multiply)
 
     def div_(self, other):
-        return self._inplace(np.true_divide, other, Tensor.__truediv__)
+        return self._inplace(np.true_divide, other, Tensor.__truediv__, np.true_divide)
 
     def copy_(self, src):
         return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
@@ -476,7 +498,13 @@ class Tensor(metaclass=_TensorMeta):
         return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
 
     def zero_(self):
-        return self._inplace(lambda a, b: np.zeros(a.shape), 0,
+        sv = self._v
+        if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
+            sv.fill(0)
+            self._lserial = 0  # a later use records the new value (tape.leaf_node)
+            bump_version(self)
+            return self
+        return self._inplace(lambda a, b: np.zeros(a.shape, a.dtype), 0,
                              lambda x, v: _unary(OPS["zero"].code, x))
 
     def __setitem__(self, key, value):
@@ -810,23 +838,25 @@ try:
     _QUIET, _ERR_SET, _ERR_RESET = _make_extobj(all="ignore"), _extobj_contextvar.set, \
         _extobj_contextvar.reset
 
-    def _quiet(fn, a, b):
+    def _quiet(fn, *args):
         token = _ERR_SET(_QUIET)
         try:
-            return fn(a, b)
+            return fn(*args)
         finally:
             _ERR_RESET(token)
 except ImportError:  # pragma: no cover - numpy < 2
-    _quiet = np.errstate(all="ignore")(lambda fn, a, b: fn(a, b))
+    _quiet = np.errstate(all="ignore")(lambda fn, *args: fn(*args))
 
 
 def _record_start(*inputs):
     """The tape to record on, or None when no input is recorded or grad mode is off."""
     if not any(isinstance(t, Tensor) and t._rg for t in inputs):
         return None
-    tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
-    if tape is None:
-        return None
+    tape = STATE.tape
+    if tape.sealed:  # else open_tape would return it as it is
+        tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
+        if tape is None:
+            return None
     for t in inputs:
         if isinstance(t, Tensor) and t._tape is not None and t._tape.serial > tape.serial:
             raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
@@ -1359,22 +1389,30 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
 def matmul(x, y, name=None):
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
-    if x.dim() == 0 or y.dim() == 0:
+    nx, ny = len(x._shape), len(y._shape)
+    if nx == 0 or ny == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
-                           f"{x.dim()}D and {y.dim()}D")
+                           f"{nx}D and {ny}D")
     if x._dtype is not y._dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_tname(x._dtype)} != {_tname(y._dtype)}")
-    xa, ya = x._array(), y._array()
+    xa, ya = x._v, y._v
+    if type(xa) is float:
+        xa = x._array()
+    if type(ya) is float:
+        ya = y._array()
     try:
-        out = np.asarray(np.matmul(xa, ya))
+        out = np.matmul(xa, ya)
     except ValueError:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({'x'.join(map(str, xa.shape))} and {'x'.join(map(str, ya.shape))})") from None
+    if type(out) is not np.ndarray:   # vector @ vector: a numpy scalar
+        out = np.asarray(out)
+    if not (x._rg or y._rg):
+        return Tensor._wrap(out, x._dtype)
     tape = _record_start(x, y)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
-    nx, ny = x.dim(), y.dim()
     if nx == 1 and ny == 2:
         # torch: unsqueeze, mm, squeeze
         r = matmul(x.unsqueeze(0), y)
