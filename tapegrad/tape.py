@@ -456,38 +456,53 @@ class NdStreams:
         host[i]  1: the sweep pauses at entry i for a Python VJP (BLAS matmul)
     """
     __slots__ = ("size", "nd", "shp", "par", "npar", "cond", "slot", "nsaved", "host",
-                 "params", "nparams", "objs", "nobjs")
+                 "params", "nparams", "objs", "nobjs", "_cells")
+
+    _FILLS = (("size", 1, np.int64), ("nd", 0, np.int64), ("shp", 1, np.int64),
+              ("par", -1, np.int64), ("npar", 0, np.int64), ("cond", -1, np.int64),
+              ("slot", -1, np.int64), ("nsaved", 0, np.int32), ("host", 0, np.uint8))
+    _blank = {}   # cap -> the streams' initial arrays: a new tape copies them (C memcpy)
 
     def __init__(self, cap):
-        self.size = np.ones(cap, np.int64)
-        self.nd = np.zeros(cap, np.int64)
-        self.shp = np.ones((cap, 8), np.int64)
-        self.par = np.full(cap, -1, np.int64)
-        self.npar = np.zeros(cap, np.int64)
-        self.cond = np.full(cap, -1, np.int64)
-        self.slot = np.full(cap, -1, np.int64)
-        self.nsaved = np.zeros(cap, np.int32)
-        self.host = np.zeros(cap, np.uint8)
+        blank = NdStreams._blank.get(cap)
+        if blank is None:
+            blank = NdStreams._blank[cap] = tuple(
+                np.full((cap, 8) if name == "shp" else cap, fill, dt)
+                for name, fill, dt in NdStreams._FILLS)
+        (self.size, self.nd, self.shp, self.par, self.npar, self.cond, self.slot, self.nsaved,
+         self.host) = (a.copy() for a in blank)
         self.params = np.zeros(256, np.int64)
         self.nparams = 0
         self.objs = np.empty(16, object)
         self.nobjs = 0
+        self._views()
+
+    def _views(self):
+        # memoryviews of size, nd and the flat shape rows: set_shape runs once per n-d op,
+        # and a memoryview store costs a fraction of a numpy item or slice assignment
+        self._cells = (memoryview(self.size), memoryview(self.nd),
+                       memoryview(self.shp.reshape(-1)))
 
     def grow(self, cap, n):
-        for name, fill in (("size", 1), ("nd", 0), ("shp", 1), ("par", -1), ("npar", 0),
-                           ("cond", -1), ("slot", -1), ("nsaved", 0), ("host", 0)):
+        for name, fill, _ in NdStreams._FILLS:
             old = getattr(self, name)
             if len(old) < cap:
                 new = np.full((cap,) + old.shape[1:], fill, old.dtype)
                 new[:n] = old[:n]
                 setattr(self, name, new)
+        self._views()
 
     def set_shape(self, node, shape):
-        if len(shape) > 8:
+        k = len(shape)
+        if k > 8:
             raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
-        self.size[node] = math.prod(shape)
-        self.nd[node] = len(shape)
-        self.shp[node, :len(shape)] = shape
+        size, nd, shp = self._cells
+        size[node] = math.prod(shape)
+        nd[node] = k
+        row = 8 * node
+        for s in shape:
+            shp[row] = s
+            row += 1
 
     def add_params(self, node, values):
         values = np.asarray(values, np.int64).reshape(-1)
