@@ -554,20 +554,22 @@ class NdStreams:
 
     def arenas(self, n, reach, val):
         size = self.size[:n]
-        saved = reach & (self.slot[:n] >= 0)
-        rest = reach & ~saved
-        s1 = np.where(saved, size, 0)
-        s2 = np.where(rest, size, 0)
-        c1 = np.cumsum(s1)
-        c2 = np.cumsum(s2)
-        t1 = int(c1[-1]) if n else 0
-        off = np.where(saved, c1 - s1, c2 - s2 + t1)
-        total = t1 + (int(c2[-1]) if n else 0) + 1  # +1: an empty last node's slot
+        slot = self.slot[:n]
+        saved = reach & (slot >= 0)
+        rest = reach ^ saved
+        # sizes of the saved and of the other reached nodes as two rows, laid out by one
+        # cumsum: saved nodes first (filled by one concatenate), then the rest
+        s = np.where((saved, rest), size, 0)
+        c = s.cumsum(axis=1)
+        t1, t2 = (c[:, -1].tolist() if n else (0, 0))
+        c -= s
+        off = np.where(saved, c[0], c[1] + t1)
+        total = t1 + t2 + 1  # +1: an empty last node's slot
         vals = np.empty(total)
-        nodes = np.flatnonzero(saved)
-        if len(nodes):
-            np.concatenate([a.reshape(-1) for a in self.objs[self.slot[nodes]]],
-                           out=vals[:t1], casting="unsafe")
+        if t1:
+            # axis=None flattens each saved array (any shape) into the arena
+            np.concatenate(self.objs[slot[saved]].tolist(), axis=None, out=vals[:t1],
+                           casting="unsafe")
         one = np.flatnonzero(rest & (self.nd[:n] == 0))
         vals[off[one]] = val[one]
         return off, size, self.shp[:n], self.nd[:n], vals, total
