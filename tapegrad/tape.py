@@ -203,7 +203,7 @@ class Tape:
         of it is sealed: the next op starts a new one."""
         if node >= 0 and node in self.shape:
             nds = self.nds
-            if nds.slot[node] < 0:
+            if nds._cells[5][node] < 0:
                 self.saved_bytes += arr.nbytes
                 if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
                     self.sealed = True
@@ -481,7 +481,8 @@ class NdStreams:
         # memoryviews of size, nd and the flat shape rows: set_shape runs once per n-d op,
         # and a memoryview store costs a fraction of a numpy item or slice assignment
         self._cells = (memoryview(self.size), memoryview(self.nd),
-                       memoryview(self.shp.reshape(-1)))
+                       memoryview(self.shp.reshape(-1)), memoryview(self.par),
+                       memoryview(self.npar), memoryview(self.slot), memoryview(self.nsaved))
 
     def grow(self, cap, n):
         for name, fill, _ in NdStreams._FILLS:
@@ -496,7 +497,7 @@ class NdStreams:
         k = len(shape)
         if k > 8:
             raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
-        size, nd, shp = self._cells
+        size, nd, shp = self._cells[:3]
         size[node] = math.prod(shape)
         nd[node] = k
         row = 8 * node
@@ -505,7 +506,8 @@ class NdStreams:
             row += 1
 
     def add_params(self, node, values):
-        values = np.asarray(values, np.int64).reshape(-1)
+        if type(values) is not list:   # a list of ints (shapes, matmul's sizes) is stored as is
+            values = np.asarray(values, np.int64).reshape(-1)
         k, p = len(values), self.nparams
         if p + k > len(self.params):
             new = np.zeros(max(2 * len(self.params), p + k), np.int64)
@@ -513,7 +515,9 @@ class NdStreams:
             self.params = new
         self.params[p:p + k] = values
         self.nparams = p + k
-        self.par[node], self.npar[node] = p, k
+        cells = self._cells
+        cells[3][node] = p
+        cells[4][node] = k
 
     def set_cond(self, e, node):
         """where's condition operand of entry e: the kernels read it from e's params, the
@@ -527,16 +531,18 @@ class NdStreams:
         return self.params[p:p + self.npar[e]]
 
     def keep(self, node, arr):
-        s = self.slot[node]
+        cells = self._cells
+        slot, nsaved = cells[5], cells[6]
+        s = slot[node]
         if s < 0:
             if self.nobjs == len(self.objs):
                 new = np.empty(2 * len(self.objs), object)
                 new[:self.nobjs] = self.objs[:self.nobjs]
                 self.objs = new
-            s = self.slot[node] = self.nobjs
+            s = slot[node] = self.nobjs
             self.nobjs += 1
         self.objs[s] = arr
-        self.nsaved[node] += 1
+        nsaved[node] += 1
 
     def unkeep(self, nodes):
         """One saver fewer for each of `nodes` (repeats count); drop what no saver needs."""

@@ -914,6 +914,21 @@ def _binary(code, x, y):
     return _binary_general(code, x, y)
 
 
+def _tape_for(x, y):
+    """The tape for an op on x, y of which one is recorded (requires grad), or None under
+    no_grad: _record_start without its scan for a recorded input."""
+    tape = STATE.tape
+    if tape.sealed:
+        tape = open_tape(x, y)
+        if tape is None:
+            return None
+    for t in (x, y):
+        if type(t) is Tensor and t._tape is not None and t._tape.serial > tape.serial:
+            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
+                               "supported")
+    return tape
+
+
 def _binary_fast(code, fwd, x, y, dt, xa, ya):
     """_binary where no promotion is involved: x, y tensors of float dtype dt or numbers (xa,
     ya their values: arrays, Python floats of one-element tensors, numpy scalars of numbers)."""
@@ -928,15 +943,9 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
     ry = type(y) is Tensor and y._rg
     if not (rx or ry):
         return Tensor._wrap(out, dt)
-    tape = STATE.tape
-    if tape.sealed:
-        tape = open_tape(x, y)
-        if tape is None:
-            return Tensor._wrap(out, dt)
-    for t in (x, y):
-        if type(t) is Tensor and t._tape is not None and t._tape.serial > tape.serial:
-            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
-                               "supported")
+    tape = _tape_for(x, y)
+    if tape is None:
+        return Tensor._wrap(out, dt)
     a, ca = (input_node(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
     b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
     sa, sb, so = _SAVE_ROLES[code]
@@ -987,14 +996,9 @@ def _unary(code, x, c=0.0):
             out = np.asarray(out, dtype=dt.np)
         if not x._rg:
             return Tensor._wrap(out, dt)
-        tape = STATE.tape
-        if tape.sealed:
-            tape = open_tape(x)
-            if tape is None:
-                return Tensor._wrap(out, dt)
-        if x._tape is not None and x._tape.serial > tape.serial:
-            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
-                               "supported")
+        tape = _tape_for(x, None)
+        if tape is None:
+            return Tensor._wrap(out, dt)
         a = input_node(tape, x)
         sa, _, so = _SAVE_ROLES[code]
         t = _result(out, dt, tape, code, a, -1, c)
@@ -1410,7 +1414,7 @@ def matmul(x, y, name=None):
         out = np.asarray(out)
     if not (x._rg or y._rg):
         return Tensor._wrap(out, x._dtype)
-    tape = _record_start(x, y)
+    tape = _tape_for(x, y)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
     if nx == 1 and ny == 2:
