@@ -65,12 +65,12 @@ OPERANDS = [  # (x, y): the fast path's cases first, then what falls back
 ]
 
 
-@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow"])
-@pytest.mark.parametrize("case", range(len(OPERANDS)))
+# x - True: torch raises, tapegrad computes (a general-path difference, not this test's)
+@pytest.mark.parametrize("op, case", [(op, case) for op in ["add", "sub", "mul", "div", "pow"]
+                                      for case in range(len(OPERANDS))
+                                      if not (op == "sub" and OPERANDS[case][1] is True)])
 def test_binary_matches_torch(op, case):
     x, y = OPERANDS[case]
-    if op == "sub" and y is True:
-        pytest.skip("x - True: torch raises, tapegrad computes (general path, not this one)")
     fn = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
           "div": lambda a, b: a / b, "pow": lambda a, b: a ** b}[op]
     for grad in (False, True):
@@ -94,12 +94,13 @@ def test_binary_matches_torch(op, case):
                     _same(ta.grad, tb.grad, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
-                                  "abs", "neg", "reciprocal", "square", "sign"])
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+# int square/sign give float here, int64 in torch (general path): left out
+@pytest.mark.parametrize("name, dtype", [
+    (name, dtype) for name in ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+                               "abs", "neg", "reciprocal", "square", "sign"]
+    for dtype in ["float32", "float64", "int64"]
+    if not (dtype == "int64" and name in ("square", "sign"))])
 def test_unary_matches_torch(name, dtype):
-    if dtype == "int64" and name in ("square", "sign"):
-        pytest.skip("int square/sign give float here, int64 in torch (general path)")
     x = _arr((5, 4), dtype)
     if dtype != "int64":
         x = x - x.dtype.type(1.0)    # negatives too
@@ -122,6 +123,7 @@ def test_unary_matches_torch(name, dtype):
 def test_corner_cases_are_silent_and_leave_numpy_error_state_alone():
     """inf/nan as torch, no warning, whatever the caller's np.errstate; the caller's state
     is intact afterwards (the fast path switches warnings off for its own call only)."""
+    before = np.geterr()
     big = np.full((3,), 3e38, np.float32)
     x, xt = _pair(big)
     z, zt = _pair(np.array([0.0, -1.0, 1.0], np.float32), grad=True)
@@ -135,7 +137,7 @@ def test_corner_cases_are_silent_and_leave_numpy_error_state_alone():
             assert np.geterr()["over"] == "raise"
             with pytest.raises(FloatingPointError):
                 np.float32(3e38) * np.float32(10)
-    assert np.geterr()["over"] != "raise" or np.geterr() == {}
+    assert np.geterr() == before
 
 
 def test_zero_dim_array_operands():
@@ -148,15 +150,15 @@ def test_zero_dim_array_operands():
     assert (a * b).item() == 6.0
 
 
-@pytest.mark.parametrize("method", ["add_", "sub_", "mul_", "div_"])
-@pytest.mark.parametrize("other", ["same", "broadcast", "number", "int", "float64", "alpha"])
+@pytest.mark.parametrize("method, other", [
+    (method, other) for method in ["add_", "sub_", "mul_", "div_"]
+    for other in ["same", "broadcast", "number", "int", "float64", "alpha"]
+    if not (other == "alpha" and method in ("mul_", "div_"))])
 def test_no_grad_inplace_matches_torch(method, other):
     base = _arr((4, 3), "float32")
     ov = {"same": _arr((4, 3), "float32"), "broadcast": _arr((3,), "float32"), "number": 0.25,
           "int": 2, "float64": _arr((4, 3), "float64"), "alpha": _arr((4, 3), "float32")}[other]
     kw = {"alpha": 0.5} if other == "alpha" else {}
-    if kw and method in ("mul_", "div_"):
-        pytest.skip("no alpha")
     xa, xb = _pair(base.copy(), grad=True)
     oa, ob = _pair(ov)
     with tapegrad.no_grad():
