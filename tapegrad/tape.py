@@ -51,6 +51,7 @@ _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
 _DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad")
                             for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
+_ROLE_ROWS = np.array([[1], [2], [4], [8]], np.int8)   # saves-mask bits of a, b, out, cond
 
 
 class _Closed:
@@ -394,10 +395,11 @@ class Tape:
             return
         ops, ia, ib = self._arrays[0], self._arrays[1], self._arrays[2]
         mask = _SAVES[ops[entries]]
-        # the saved nodes of all four roles at once: one unkeep (a few numpy calls per backward)
-        nodes = np.concatenate([src[(mask & bit) != 0] for src, bit in (
-            (ia[entries], 1), (ib[entries], 2), (entries, 4), (nds.cond[entries], 8))],
-            dtype=np.int64, casting="same_kind")
+        # the entries' operands as four rows (a, b, out, cond), the saved ones picked by the
+        # op's role bits: every saved node at once, for one unkeep (a few numpy calls)
+        roles = np.concatenate((ia[entries], ib[entries], entries,
+                                nds.cond[entries])).reshape(4, -1)
+        nodes = roles[(mask & _ROLE_ROWS) != 0]
         nodes = nodes[nodes >= 0]
         nds.unkeep(nodes[nds.slot[nodes] >= 0])
 
