@@ -80,7 +80,7 @@ def test_binary_matches_torch(op, case):
         ya, yb = _pair(y, g)
         try:
             want = fn(xb, yb)
-        except RuntimeError as e:   # e.g. int ** negative: torch's error, ours must match
+        except RuntimeError:   # e.g. int ** negative: torch's error, ours must match
             with pytest.raises(RuntimeError):
                 fn(xa, ya)
             continue
