@@ -221,6 +221,40 @@ def mlp_step(mod, params, X, Y, lr=0.05):
     return loss.item()
 
 
+# -- small n-d models and ops, eager (benchmarks/bench_eager_nd.py) ----------------------------
+def two_layer(mod, N=8, D_in=16, H=16, D_out=4, seed=0):
+    """(x, y, w1, w2) of PyTorch's two-layer-net tutorial (float32, drawn with numpy)."""
+    rng = np.random.default_rng(seed)
+    x = mod.tensor(rng.standard_normal((N, D_in)).astype(np.float32))
+    y = mod.tensor(rng.standard_normal((N, D_out)).astype(np.float32))
+    w1 = mod.tensor(rng.standard_normal((D_in, H)).astype(np.float32) * 0.1, requires_grad=True)
+    w2 = mod.tensor(rng.standard_normal((H, D_out)).astype(np.float32) * 0.1, requires_grad=True)
+    return x, y, w1, w2
+
+
+def two_layer_step(mod, x, y, w1, w2, lr=1e-3):
+    """One iteration of the tutorial: forward (relu for its clamp(min=0)), sum of squares,
+    backward, no_grad SGD update and .grad.zero_(); returns the loss."""
+    loss = (x.mm(w1).relu().mm(w2) - y).pow(2).sum()
+    loss.backward()
+    with mod.no_grad():
+        w1 -= lr * w1.grad
+        w2 -= lr * w2.grad
+        w1.grad.zero_()
+        w2.grad.zero_()
+    return loss.item()
+
+
+def small_operands(mod, seed=1):
+    """(a, b, W, g): 32x16, 32x16 and 16x16 float32 tensors requiring grad, and a 16x16 one
+    that does not (an update for W): the operands of the per-op eager figures."""
+    rng = np.random.default_rng(seed)
+    a, b, w, g = (rng.standard_normal(s).astype(np.float32)
+                  for s in ((32, 16), (32, 16), (16, 16), (16, 16)))
+    return (mod.tensor(a, requires_grad=True), mod.tensor(b, requires_grad=True),
+            mod.tensor(w, requires_grad=True), mod.tensor(g))
+
+
 # -- record/replay (compare_replay.py, benchmarks/bench_replay.py) ------------------------------
 REPLAY_SIZES = (10_000, 100_000)   # recurrence steps for the replay figures
 ROSEN_N, ROSEN_POINTS = 1_000, 100  # Rosenbrock leaves, gradients wanted (at different points)

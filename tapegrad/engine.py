@@ -182,7 +182,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             tape, reach = r.tape, r.reach
             for node, leaf in tape.leaves.items():
                 if node < r.n and reach[node]:
-                    _collect(out, leaf, r.grad_of(node, leaf.shape))
+                    _collect(out, leaf, r.grad_of(node, leaf._shape))
             for node, ref in tape.retained.items():
                 t = ref()
                 if t is not None and node < r.n and reach[node]:

@@ -51,6 +51,7 @@ _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
 _DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad")
                             for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
+_ROLE_ROWS = np.array([[1], [2], [4], [8]], np.int8)   # saves-mask bits of a, b, out, cond
 
 
 class _Closed:
@@ -218,7 +219,7 @@ class Tape:
         of it is sealed: the next op starts a new one."""
         if node >= 0 and node in self.shape:
             nds = self.nds
-            if nds.slot[node] < 0:
+            if nds._cells[5][node] < 0:
                 self.saved_bytes += arr.nbytes
                 if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
                     self.sealed = True
@@ -409,11 +410,13 @@ class Tape:
             return
         ops, ia, ib = self._arrays[0], self._arrays[1], self._arrays[2]
         mask = _SAVES[ops[entries]]
-        for src, bit in ((ia[entries], 1), (ib[entries], 2), (entries, 4),
-                         (nds.cond[entries], 8)):
-            nodes = src[(mask & bit) != 0].astype(np.int64)
-            nodes = nodes[nodes >= 0]
-            nds.unkeep(nodes[nds.slot[nodes] >= 0])
+        # the entries' operands as four rows (a, b, out, cond), the saved ones picked by the
+        # op's role bits: every saved node at once, for one unkeep (a few numpy calls)
+        roles = np.concatenate((ia[entries], ib[entries], entries,
+                                nds.cond[entries])).reshape(4, -1)
+        nodes = roles[(mask & _ROLE_ROWS) != 0]
+        nodes = nodes[nodes >= 0]
+        nds.unkeep(nodes[nds.slot[nodes] >= 0])
 
     # -- numpy views for the sweep ------------------------------------------------------------
     def streams(self, n):
@@ -470,41 +473,58 @@ class NdStreams:
         host[i]  1: the sweep pauses at entry i for a Python VJP (BLAS matmul)
     """
     __slots__ = ("size", "nd", "shp", "par", "npar", "cond", "slot", "nsaved", "host",
-                 "params", "nparams", "objs", "nobjs")
+                 "params", "nparams", "objs", "nobjs", "_cells")
+
+    _FILLS = (("size", 1, np.int64), ("nd", 0, np.int64), ("shp", 1, np.int64),
+              ("par", -1, np.int64), ("npar", 0, np.int64), ("cond", -1, np.int64),
+              ("slot", -1, np.int64), ("nsaved", 0, np.int32), ("host", 0, np.uint8))
+    _blank = {}   # cap -> the streams' initial arrays: a new tape copies them (C memcpy)
 
     def __init__(self, cap):
-        self.size = np.ones(cap, np.int64)
-        self.nd = np.zeros(cap, np.int64)
-        self.shp = np.ones((cap, 8), np.int64)
-        self.par = np.full(cap, -1, np.int64)
-        self.npar = np.zeros(cap, np.int64)
-        self.cond = np.full(cap, -1, np.int64)
-        self.slot = np.full(cap, -1, np.int64)
-        self.nsaved = np.zeros(cap, np.int32)
-        self.host = np.zeros(cap, np.uint8)
+        blank = NdStreams._blank.get(cap)
+        if blank is None:
+            blank = NdStreams._blank[cap] = tuple(
+                np.full((cap, 8) if name == "shp" else cap, fill, dt)
+                for name, fill, dt in NdStreams._FILLS)
+        (self.size, self.nd, self.shp, self.par, self.npar, self.cond, self.slot, self.nsaved,
+         self.host) = (a.copy() for a in blank)
         self.params = np.zeros(256, np.int64)
         self.nparams = 0
         self.objs = np.empty(16, object)
         self.nobjs = 0
+        self._views()
+
+    def _views(self):
+        # memoryviews of size, nd and the flat shape rows: set_shape runs once per n-d op,
+        # and a memoryview store costs a fraction of a numpy item or slice assignment
+        self._cells = (memoryview(self.size), memoryview(self.nd),
+                       memoryview(self.shp.reshape(-1)), memoryview(self.par),
+                       memoryview(self.npar), memoryview(self.slot), memoryview(self.nsaved))
 
     def grow(self, cap, n):
-        for name, fill in (("size", 1), ("nd", 0), ("shp", 1), ("par", -1), ("npar", 0),
-                           ("cond", -1), ("slot", -1), ("nsaved", 0), ("host", 0)):
+        for name, fill, _ in NdStreams._FILLS:
             old = getattr(self, name)
             if len(old) < cap:
                 new = np.full((cap,) + old.shape[1:], fill, old.dtype)
                 new[:n] = old[:n]
                 setattr(self, name, new)
+        self._views()
 
     def set_shape(self, node, shape):
-        if len(shape) > 8:
+        k = len(shape)
+        if k > 8:
             raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
-        self.size[node] = math.prod(shape)
-        self.nd[node] = len(shape)
-        self.shp[node, :len(shape)] = shape
+        size, nd, shp = self._cells[:3]
+        size[node] = math.prod(shape)
+        nd[node] = k
+        row = 8 * node
+        for s in shape:
+            shp[row] = s
+            row += 1
 
     def add_params(self, node, values):
-        values = np.asarray(values, np.int64).reshape(-1)
+        if type(values) is not list:   # a list of ints (shapes, matmul's sizes) is stored as is
+            values = np.asarray(values, np.int64).reshape(-1)
         k, p = len(values), self.nparams
         if p + k > len(self.params):
             new = np.zeros(max(2 * len(self.params), p + k), np.int64)
@@ -512,7 +532,9 @@ class NdStreams:
             self.params = new
         self.params[p:p + k] = values
         self.nparams = p + k
-        self.par[node], self.npar[node] = p, k
+        cells = self._cells
+        cells[3][node] = p
+        cells[4][node] = k
 
     def set_cond(self, e, node):
         """where's condition operand of entry e: the kernels read it from e's params, the
@@ -526,21 +548,28 @@ class NdStreams:
         return self.params[p:p + self.npar[e]]
 
     def keep(self, node, arr):
-        s = self.slot[node]
+        cells = self._cells
+        slot, nsaved = cells[5], cells[6]
+        s = slot[node]
         if s < 0:
             if self.nobjs == len(self.objs):
                 new = np.empty(2 * len(self.objs), object)
                 new[:self.nobjs] = self.objs[:self.nobjs]
                 self.objs = new
-            s = self.slot[node] = self.nobjs
+            s = slot[node] = self.nobjs
             self.nobjs += 1
         self.objs[s] = arr
-        self.nsaved[node] += 1
+        nsaved[node] += 1
 
     def unkeep(self, nodes):
         """One saver fewer for each of `nodes` (repeats count); drop what no saver needs."""
-        np.subtract.at(self.nsaved, nodes, 1)
-        dead = np.unique(nodes[self.nsaved[nodes] <= 0])
+        if not len(nodes):
+            return
+        # bincount over the node range: the entries released are a prefix of the tape anyway
+        count = np.bincount(nodes)
+        left = self.nsaved[:len(count)]
+        np.subtract(left, count, out=left, casting="unsafe")
+        dead = np.flatnonzero((count != 0) & (left <= 0))
         if len(dead):
             self.objs[self.slot[dead]] = None
             self.slot[dead] = -1
@@ -548,25 +577,27 @@ class NdStreams:
 
     def arenas(self, n, reach, val):
         size = self.size[:n]
-        slots = self.slot[:n].copy()   # one reading: another thread's release may change it
-        saved = reach & (slots >= 0)
-        rest = reach & ~saved
-        s1 = np.where(saved, size, 0)
-        s2 = np.where(rest, size, 0)
-        c1 = np.cumsum(s1)
-        c2 = np.cumsum(s2)
-        t1 = int(c1[-1]) if n else 0
-        off = np.where(saved, c1 - s1, c2 - s2 + t1)
-        total = t1 + (int(c2[-1]) if n else 0) + 1  # +1: an empty last node's slot
+        slot = self.slot[:n].copy()   # one reading: another thread's release may change it
+        saved = reach & (slot >= 0)
+        rest = reach ^ saved
+        # sizes of the saved and of the other reached nodes as two rows, laid out by one
+        # cumsum: saved nodes first (filled by one concatenate), then the rest
+        s = np.where((saved, rest), size, 0)
+        c = s.cumsum(axis=1)
+        t1, t2 = (c[:, -1].tolist() if n else (0, 0))
+        c -= s
+        off = np.where(saved, c[0], c[1] + t1)
+        total = t1 + t2 + 1  # +1: an empty last node's slot
         vals = np.empty(total)
-        nodes = np.flatnonzero(saved)
-        if len(nodes):
-            arrs = self.objs[slots[nodes]]
+        if t1:
+            arrs = self.objs[slot[saved]].tolist()
             if any(a is None for a in arrs):
                 # released by another thread's backward since `slot` was read: every entry
                 # that saved it is freed, so a sweep that needs it fails as a second backward
-                arrs = [np.full(size[k], np.nan) if a is None else a for k, a in zip(nodes, arrs)]
-            np.concatenate([a.reshape(-1) for a in arrs], out=vals[:t1], casting="unsafe")
+                arrs = [np.full(size[k], np.nan) if a is None else a
+                        for k, a in zip(np.flatnonzero(saved), arrs)]
+            # axis=None flattens each saved array (any shape) into the arena
+            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
         one = np.flatnonzero(rest & (self.nd[:n] == 0))
         vals[off[one]] = val[one]
         return off, size, self.shp[:n], self.nd[:n], vals, total

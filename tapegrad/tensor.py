@@ -471,12 +471,32 @@ class Tensor(metaclass=_TensorMeta):
         bump_version(self)
         return self
 
-    def _inplace(self, fn, other, method=None):
+    def _inplace(self, fn, other, method=None, ufunc=None):
         if self._check_inplace(other):
             if method is None:
                 raise NotImplementedError("this in-place operation on a tensor that needs "
                                           "autograd history is not implemented yet")
             return self._inplace_recorded(method, other)
+        # Fast path (the optimizer step `p -= lr * p.grad` under no_grad): an array-backed
+        # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
+        # the result into self's memory; no casts, no broadcast checks.
+        sv = self._v
+        if ufunc is not None and type(sv) is np.ndarray and self._dtype.is_floating_point:
+            to = type(other)
+            if to is Tensor:
+                b = other._v if other._dtype is self._dtype and other._shape == self._shape \
+                    else None
+                if type(b) is float:
+                    b = other._array()
+            elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
+                b = self._dtype.np.type(other)
+            else:
+                b = None
+            if b is not None:
+                _quiet(ufunc, sv, b, sv)
+                self._lserial = 0  # a later use records the new value (tape.leaf_node)
+                bump_version(self)
+                return self
         b = other._array() if isinstance(other, Tensor) else other
         with np.errstate(all="ignore"):
             try:
@@ -487,18 +507,20 @@ class Tensor(metaclass=_TensorMeta):
             return self._assign(new)
 
     def add_(self, other, alpha=1):
-        return self._inplace(lambda a, b: a + alpha * b, other,
-                             (lambda x, y: x + y * alpha) if alpha != 1 else Tensor.__add__)
+        if alpha == 1:
+            return self._inplace(np.add, other, Tensor.__add__, np.add)
+        return self._inplace(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
-        return self._inplace(lambda a, b: a - alpha * b, other,
-                             (lambda x, y: x - y * alpha) if alpha != 1 else Tensor.__sub__)
+        if alpha == 1:
+            return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
+        return self._inplace(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
 
     def mul_(self, other):
-        return self._inplace(np.multiply, other, Tensor.__mul__)
+        return self._inplace(np.multiply, other, Tensor.__mul__, np.multiply)
 
     def div_(self, other):
-        return self._inplace(np.true_divide, other, Tensor.__truediv__)
+        return self._inplace(np.true_divide, other, Tensor.__truediv__, np.true_divide)
 
     def copy_(self, src):
         return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
@@ -515,7 +537,13 @@ class Tensor(metaclass=_TensorMeta):
         return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
 
     def zero_(self):
-        return self._inplace(lambda a, b: np.zeros(a.shape), 0,
+        sv = self._v
+        if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
+            sv.fill(0)
+            self._lserial = 0  # a later use records the new value (tape.leaf_node)
+            bump_version(self)
+            return self
+        return self._inplace(lambda a, b: np.zeros(a.shape, a.dtype), 0,
                              lambda x, v: _unary(OPS["zero"].code, x))
 
     def __setitem__(self, key, value):
@@ -874,14 +902,51 @@ _PARTIAL_FWD = frozenset(
 _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, dict(vocab.NUMPY))
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
+# The per-op n-d fast path (_binary_fast, _unary_fast): forwards that read every operand, as
+# numpy ufuncs where the formula is one (a call less than the eval'd lambda), and which saved
+# values each op's entry keeps (a, b, out), looked up once per op instead of filtered per call.
+_NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
+             "a / b": np.true_divide, "a ** b": np.power, "-a": np.negative, "exp(a)": np.exp,
+             "log(a)": np.log, "sqrt(a)": np.sqrt, "sin(a)": np.sin, "cos(a)": np.cos,
+             "tanh(a)": np.tanh, "abs(a)": np.abs}
+_BIN_FAST = {op.code: _NP_UFUNC.get(op.fwd) or (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
+             for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
+# unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
+_UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
+            else ((lambda a, c, f=_NP_FWD[op.code]: f(a, None, c)), True)
+            for op in BY_CODE if op.kind == "unary" and op.code not in _PARTIAL_FWD}
+_SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
+               for op in BY_CODE if op.kind in ("unary", "binary")}
+_EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: the general path)
+
+# Floating-point warnings off for one numpy call, as `np.errstate(all="ignore")` (torch gives
+# inf/nan silently) but without building a context object per op: numpy >= 2 keeps the error
+# state in a context variable, set here to a prebuilt value and reset after the call.  Elsewhere
+# the public errstate decorator does the same.
+try:
+    from numpy._core.umath import _extobj_contextvar, _make_extobj
+    _QUIET, _ERR_SET, _ERR_RESET = _make_extobj(all="ignore"), _extobj_contextvar.set, \
+        _extobj_contextvar.reset
+
+    def _quiet(fn, *args):
+        token = _ERR_SET(_QUIET)
+        try:
+            return fn(*args)
+        finally:
+            _ERR_RESET(token)
+except ImportError:  # pragma: no cover - numpy < 2
+    _quiet = np.errstate(all="ignore")(lambda fn, *args: fn(*args))
+
 
 def _record_start(*inputs):
     """The tape to record on, or None when no input is recorded or grad mode is off."""
     if not any(isinstance(t, Tensor) and t._rg for t in inputs):
         return None
-    tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
-    if tape is None:
-        return None
+    tape = STATE.tape
+    if tape.sealed:  # else open_tape would return it as it is
+        tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
+        if tape is None:
+            return None
     for t in inputs:
         if isinstance(t, Tensor) and t._tape is not None and t._tape.serial > tape.serial:
             raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
@@ -941,6 +1006,76 @@ def _operand_error(code, x, y):
 
 
 def _binary(code, x, y):
+    # Fast path: a tensor of a float dtype with a tensor of the same dtype or a Python number
+    # (either side): the result has that dtype, so the promotion machinery is skipped.
+    fwd = _BIN_FAST.get(code)
+    if fwd is not None:
+        tx, ty = type(x), type(y)
+        if tx is Tensor:
+            dt = x._dtype
+            if ty is Tensor:
+                if y._dtype is dt and dt.is_floating_point:
+                    return _binary_fast(code, fwd, x, y, dt, x._v, y._v)
+            elif (ty is float or ty is int and -_EXACT_INT <= y <= _EXACT_INT) \
+                    and dt.is_floating_point:
+                return _binary_fast(code, fwd, x, y, dt, x._v, dt.np.type(y))
+        elif ty is Tensor and (tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
+            dt = y._dtype
+            if dt.is_floating_point:
+                return _binary_fast(code, fwd, x, y, dt, dt.np.type(x), y._v)
+    return _binary_general(code, x, y)
+
+
+def _tape_for(x, y):
+    """The tape for an op on x, y of which one is recorded (requires grad), or None under
+    no_grad: _record_start without its scan for a recorded input."""
+    tape = STATE.tape
+    if tape.sealed:
+        tape = open_tape(x, y)
+        if tape is None:
+            return None
+    for t in (x, y):
+        if type(t) is Tensor and t._tape is not None and t._tape.serial > tape.serial:
+            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
+                               "supported")
+    return tape
+
+
+def _binary_fast(code, fwd, x, y, dt, xa, ya):
+    """_binary where no promotion is involved: x, y tensors of float dtype dt or numbers (xa,
+    ya their values: arrays, Python floats of one-element tensors, numpy scalars of numbers)."""
+    if type(xa) is float:
+        xa = x._array()
+    if type(ya) is float:
+        ya = y._array()
+    try:
+        out = _quiet(fwd, xa, ya)
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
+    if type(out) is not np.ndarray or out.dtype != dt.np:   # 0-d operands give numpy scalars
+        out = np.asarray(out, dtype=dt.np)
+    rx = type(x) is Tensor and x._rg
+    ry = type(y) is Tensor and y._rg
+    if not (rx or ry):
+        return Tensor._wrap(out, dt)
+    tape = _tape_for(x, y)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    a, ca = (input_node(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
+    b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
+    sa, sb, so = _SAVE_ROLES[code]
+    t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
+    if sa:
+        tape.save(a, xa)
+    if sb:
+        tape.save(b, ya)
+    if so:
+        tape.save(t._node, out)
+    return t
+
+
+def _binary_general(code, x, y):
     try:
         xa, xd, xc = _operand(x)
         ya, yd, yc = _operand(y)
@@ -973,6 +1108,28 @@ def _binary(code, x, y):
 
 
 def _unary(code, x, c=0.0):
+    # Fast path: an array-backed float tensor, an op that reads its operand (ufunc when it is one)
+    fast = _UN_FAST.get(code)
+    xa = x._v
+    dt = x._dtype
+    if fast is not None and type(xa) is not float and dt.is_floating_point:
+        fwd, takes_c = fast
+        out = _quiet(fwd, xa, c if takes_c else None)
+        if type(out) is not np.ndarray or out.dtype != dt.np:
+            out = np.asarray(out, dtype=dt.np)
+        if not x._rg:
+            return Tensor._wrap(out, dt)
+        tape = _tape_for(x, None)
+        if tape is None:
+            return Tensor._wrap(out, dt)
+        a = input_node(tape, x)
+        sa, _, so = _SAVE_ROLES[code]
+        t = _result(out, dt, tape, code, a, -1, c)
+        if sa:
+            tape.save(a, xa)
+        if so:
+            tape.save(t._node, out)
+        return t
     op = BY_CODE[code]
     xa = x._array()
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
@@ -1425,25 +1582,33 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
 def matmul(x, y, name=None):
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
-    if x.dim() == 0 or y.dim() == 0:
+    nx, ny = len(x._shape), len(y._shape)
+    if nx == 0 or ny == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
-                           f"{x.dim()}D and {y.dim()}D")
+                           f"{nx}D and {ny}D")
     if x._dtype is not y._dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_tname(x._dtype)} != {_tname(y._dtype)}")
-    xa, ya = x._array(), y._array()
+    xa, ya = x._v, y._v
+    if type(xa) is float:
+        xa = x._array()
+    if type(ya) is float:
+        ya = y._array()
     try:
-        out = np.asarray(np.matmul(xa, ya))
+        out = np.matmul(xa, ya)
     except ValueError:
         if xa.ndim == 2 and ya.ndim == 1:
             raise RuntimeError(f"size mismatch, got input ({xa.shape[0]}), mat "
                                f"({xa.shape[0]}x{xa.shape[1]}), vec ({ya.shape[0]})") from None
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({'x'.join(map(str, xa.shape))} and {'x'.join(map(str, ya.shape))})") from None
-    tape = _record_start(x, y)
+    if type(out) is not np.ndarray:   # vector @ vector: a numpy scalar
+        out = np.asarray(out)
+    if not (x._rg or y._rg):
+        return Tensor._wrap(out, x._dtype)
+    tape = _tape_for(x, y)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
-    nx, ny = x.dim(), y.dim()
     if nx == 1 and ny == 2:
         # torch: unsqueeze, mm, squeeze
         r = matmul(x.unsqueeze(0), y)

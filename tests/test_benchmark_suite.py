@@ -31,4 +31,4 @@ def test_asv_module_imports_as_a_package(name, monkeypatch):
 
 def test_the_suite_has_every_module():
     assert {"bench_scalar", "bench_mlp", "bench_startup", "bench_replay",
-            "bench_higher"} <= set(suite_modules())
+            "bench_higher", "bench_eager_nd"} <= set(suite_modules())
