@@ -225,11 +225,16 @@ def mlp_step(mod, params, X, Y, lr=0.05):
     """Forward, mean squared error, backward and the no_grad SGD update; returns the loss."""
     loss = mlp_loss(params, X, Y)
     loss.backward()
+    sgd(mod, params, lr)
+    return loss.item()
+
+
+def sgd(mod, params, lr=0.05):
+    """The update of every training step here: `p -= lr * p.grad` under no_grad, grad reset."""
     with mod.no_grad():
         for p in params:
             p -= lr * p.grad
             p.grad = None
-    return loss.item()
 
 
 # -- record/replay (compare_replay.py, benchmarks/bench_replay.py) ------------------------------
@@ -645,10 +650,7 @@ def micro_step(mod, layers, xs, ys, lr=0.05):
     parameter.  Returns the loss."""
     loss = micro_loss(layers, xs, ys)
     loss.backward()
-    with mod.no_grad():
-        for p in micro_params(layers):
-            p -= lr * p.grad
-            p.grad = None
+    sgd(mod, micro_params(layers), lr)
     return loss.item()
 
 
@@ -689,16 +691,17 @@ COLD_LIMIT = 10.0          # seconds, issue #8
 def cold_compile(case, cold_cache=True):
     """Seconds of the first call(s) of `case` (a key of _COLD: "backward", "replay",
     "create_graph") in a fresh interpreter, with NUMBA_CACHE_DIR an empty directory when
-    `cold_cache`: (0-d first call, n-d first call after it).  The process imports tapegrad
-    (not timed) and runs nothing else, so the first call pays import numba and every compile
-    that it needs."""
+    `cold_cache`: (0-d first call, n-d first call after it, CPU seconds of both: less
+    sensitive to other load than the wall times).  The process imports tapegrad (not timed)
+    and runs nothing else, so the first call pays import numba and every compile it needs."""
     env = dict(os.environ)
     src = os.path.dirname(os.path.dirname(tapegrad.__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
-    code = "import time\nimport tapegrad\ntimes = []\n" + _COLD[case] + "print(*times)\n"
+    code = ("import time\nimport tapegrad\ntimes = []\nc0 = time.process_time()\n" + _COLD[case]
+            + "print(*times, time.process_time() - c0)\n")
     with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
         if cold_cache:
             env["NUMBA_CACHE_DIR"] = cache
         out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                              capture_output=True, text=True, timeout=900).stdout
-    return tuple(float(v) for v in out.split()[-2:])
+    return tuple(float(v) for v in out.split()[-3:])

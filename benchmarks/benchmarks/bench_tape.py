@@ -186,7 +186,8 @@ class ColdCompile:
     """Seconds of the first backward, the first replay (record + value_and_grad) and the first
     create_graph backward (grad + backward of it), each in a fresh interpreter with an empty
     Numba cache (workloads.cold_compile): a 0-d graph, then an n-d graph in the same process
-    (issue #8: each <= 10 s).  One process per case, once per asv run (setup_cache)."""
+    (issue #8: each <= 10 s; wall time, as the issue states it).  One process per case, once
+    per asv run (setup_cache)."""
 
     def setup_cache(self):
         return {case: W.cold_compile(case) for case in W.COLD_CASES}
