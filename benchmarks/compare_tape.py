@@ -4,7 +4,8 @@
 
 Workloads live in benchmarks/workloads.py (the asv suite, benchmarks/bench_tape.py, runs the
 same code).  torch runs on one thread (workloads.TORCH_THREADS) and so does numpy's BLAS, which
-tapegrad's large matmuls use (workloads sets OPENBLAS_NUM_THREADS=1 before numpy loads).
+tapegrad's large matmuls use (workloads sets OPENBLAS_NUM_THREADS=1, and the limit through
+threadpoolctl when it is installed, for a numpy loaded before).
 Contenders run interleaved, the order reversed every other repetition, gc off while timing,
 and each figure is the best of k repetitions, so that both libraries see the same machine load.
 Where only one phase of a call is the figure (a backward), the call builds its graph untimed
@@ -385,7 +386,7 @@ def main():
     has_torch = "torch" in libs
     print(f"python {platform.python_version()}  tapegrad {W.tapegrad.__version__} "
           f"({os.path.dirname(W.tapegrad.__file__)})  numpy {W.np.__version__} "
-          f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')})  "
+          f"(BLAS threads: {W.blas_threads()})  "
           + (f"torch {libs['torch'].__version__} ({W.TORCH_THREADS} thread)" if has_torch
              else "torch: not importable, torch targets skipped"))
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores\n")

@@ -20,11 +20,27 @@ if importlib.util.find_spec("tapegrad") is None:
     sys.path.insert(0, ROOT)
 
 # tapegrad's large matmuls run on numpy's BLAS (host entries of the sweep); keep it on one
-# thread, as torch is here (TORCH_THREADS), unless the caller chose.  Read when numpy loads
-# OpenBLAS, so it only counts if numpy was not imported before this module.
+# thread, as torch is here (TORCH_THREADS), unless the caller chose.  The variable is read when
+# numpy loads OpenBLAS; when numpy came first (asv's runner imports it), threadpoolctl sets the
+# limit (`blas_threads` says what is in force).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+
+try:
+    import threadpoolctl
+except ImportError:         # then only OPENBLAS_NUM_THREADS (above) limits BLAS
+    threadpoolctl = None
+else:
+    threadpoolctl.threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]), user_api="blas")
+
+
+def blas_threads():
+    """Threads of numpy's BLAS as in force now (a string: "?" without threadpoolctl)."""
+    if threadpoolctl is None:
+        return f"? (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')})"
+    return ",".join(str(i["num_threads"]) for i in threadpoolctl.threadpool_info()
+                    if i["user_api"] == "blas") or "?"
 
 import tapegrad  # noqa: E402
 
