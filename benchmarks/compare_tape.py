@@ -51,6 +51,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 
 import workloads as W   # first: it pins numpy's BLAS to one thread before numpy loads
 
@@ -393,12 +394,16 @@ def main():
     for mod in libs.values():
         W.warm_up(mod)
 
-    training(libs, R)
-    matmul(libs, R)
-    cliffs(libs, R)
-    cat(libs, R)
-    scalar(libs, R)
-    startup(R, cold=not (args.quick or args.no_cold))
+    sections = [("1-2 training", lambda: training(libs, R)), ("3 matmul", lambda: matmul(libs, R)),
+                ("4 cliffs", lambda: cliffs(libs, R)), ("5 cat", lambda: cat(libs, R)),
+                ("6 scalar", lambda: scalar(libs, R)),
+                ("7 start-up", lambda: startup(R, cold=not (args.quick or args.no_cold)))]
+    for name, run in sections:        # a section that raises does not hide the others
+        try:
+            run()
+        except Exception as e:            # noqa: BLE001  (reported, judged FAIL)
+            traceback.print_exc()
+            check(name, "the section ran", f"raised {type(e).__name__}", False)
 
     print(f"\nissue #8 'Done when' ({'quick run: few repetitions' if args.quick else 'full run'})")
     width = max(len(t) for _, t, _, _ in CHECKS)
@@ -413,6 +418,5 @@ if __name__ == "__main__":
     try:
         main()
     except Exception:                       # a report: show the failure, exit 0 regardless
-        import traceback
         traceback.print_exc()
     sys.exit(0)
