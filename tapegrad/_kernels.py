@@ -99,19 +99,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -121,19 +125,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -143,19 +151,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -167,19 +179,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -191,19 +207,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -298,23 +318,27 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             cn = params[par[e]]
             ocn = off[cn]
             scn = size[cn]
             reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
@@ -332,19 +356,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
@@ -393,18 +421,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
@@ -412,18 +444,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
@@ -431,18 +467,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
@@ -450,18 +490,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
@@ -469,18 +513,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
@@ -560,18 +608,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v < b_v else 0.0
@@ -579,18 +631,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v <= b_v else 0.0
@@ -598,18 +654,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v > b_v else 0.0
@@ -617,18 +677,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v >= b_v else 0.0
@@ -636,18 +700,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v == b_v else 0.0
@@ -655,18 +723,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v != b_v else 0.0
@@ -674,21 +746,25 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             cn = params[par[e]]
             ocn = off[cn]
             scn = size[cn]
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -704,18 +780,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
@@ -735,18 +815,22 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
@@ -1195,6 +1279,22 @@ def strided_index(k, oshape, ond, params, p):
     return src
 
 
+# from tapegrad/kinds/index.py
+@njit(cache=True)
+def is_suffix(oshape, ond, ishape, ind):
+    """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
+    aside): then the broadcast index of output element k is simply k % size(ishape)."""
+    s = 0
+    while s < ind and ishape[s] == 1:
+        s += 1
+    if ind - s > ond:
+        return False
+    for d in range(s, ind):
+        if ishape[d] != oshape[ond - ind + d]:
+            return False
+    return True
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True)
 def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
@@ -1209,8 +1309,12 @@ def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         keep = params[par[e]:par[e] + nd[a]]
         for k in range(n):
             vals[oo + k] = 0.0
-        for k in range(size[a]):
-            vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+        if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
+            for k in range(size[a]):
+                vals[oo + k % n] += vals[oa + k]
+        else:
+            for k in range(size[a]):
+                vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
         for k in range(n):
             vals[oo + k] *= scale
 
@@ -1300,8 +1404,12 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
             adj[oa + k] += g
     else:
         keep = params[par[e]:par[e] + nd[a]]
-        for k in range(size[a]):
-            adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+        if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
+            for k in range(size[a]):
+                adj[oa + k] += scale * adj[oo + k % n]
+        else:
+            for k in range(size[a]):
+                adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
 
 
 # from tapegrad/kinds/view.py

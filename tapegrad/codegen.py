@@ -309,23 +309,29 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
 '''
 
 # --- per-kind code: the reverse sweep (general) ---------------------------------------------------
+# (an operand broadcast over leading dims only, a bias for instance, is indexed k % size: no
+# div/mod per dim)
 OPERANDS = """\
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
 """
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
 """
 COND = """\
             cn = params[par[e]]
@@ -558,7 +564,7 @@ def _copied_source():
     """The kinds' kernel pieces and their index helpers as source, each compiled by Numba in
     the kernel module (one module: its cache sees every change, and a stale copy fails
     test_codegen)."""
-    fns = [kinds.index.bcast_index, kinds.index.strided_index]
+    fns = [kinds.index.bcast_index, kinds.index.strided_index, kinds.index.is_suffix]
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
             if fn not in fns:

@@ -29,3 +29,17 @@ def strided_index(k, oshape, ond, params, p):
         rem //= oshape[d]
         src += q * params[p + 1 + d]
     return src
+
+
+def is_suffix(oshape, ond, ishape, ind):
+    """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
+    aside): then the broadcast index of output element k is simply k % size(ishape)."""
+    s = 0
+    while s < ind and ishape[s] == 1:
+        s += 1
+    if ind - s > ond:
+        return False
+    for d in range(s, ind):
+        if ishape[d] != oshape[ond - ind + d]:
+            return False
+    return True

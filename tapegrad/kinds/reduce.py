@@ -4,7 +4,7 @@ Params: the keepdim shape of the output (nd[a] entries); cst: the scale (1/count
 The kernel pieces are plain Python that codegen compiles into tapegrad/_kernels.py, called as
 `forward_reduce(e, a, b, ...)` / `sweep_reduce(e, a, b, ...)` from the opcode dispatch.
 """
-from .index import bcast_index
+from .index import bcast_index, is_suffix
 
 KINDS = ("reduce",)
 
@@ -21,8 +21,12 @@ def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         keep = params[par[e]:par[e] + nd[a]]
         for k in range(n):
             vals[oo + k] = 0.0
-        for k in range(size[a]):
-            vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+        if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
+            for k in range(size[a]):
+                vals[oo + k % n] += vals[oa + k]
+        else:
+            for k in range(size[a]):
+                vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
         for k in range(n):
             vals[oo + k] *= scale
 
@@ -39,8 +43,12 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
             adj[oa + k] += g
     else:
         keep = params[par[e]:par[e] + nd[a]]
-        for k in range(size[a]):
-            adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+        if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
+            for k in range(size[a]):
+                adj[oa + k] += scale * adj[oo + k % n]
+        else:
+            for k in range(size[a]):
+                adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
