@@ -61,3 +61,7 @@ def numel(input):
 
 
 del _name
+
+# inspection tools (read the graph API only; imported last)
+from . import viz  # noqa: E402
+from .summary import tape_summary  # noqa: E402

@@ -3,7 +3,12 @@
 There is no Python object graph behind the tape; these exist for inspection (`name()`,
 `next_functions`, repr) exactly as torch exposes them.
 """
-from ..ops import BY_CODE
+import gc
+
+import numpy as np
+
+from ..ops import BY_CODE, saves_mask, saves_needed
+from ..tape import Tape
 
 _classes = {}
 _CPP_NODES = {"CopySlices", "CopyBackwards"}
@@ -100,3 +105,90 @@ def node_for(tape, n):
         fn._node = n
         tape.grad_fns[n] = fn
     return fn
+
+
+# -- read-only facts for tapegrad.viz and tapegrad.tape_summary ------------------------------
+# (the only place outside tape.py that reads the tape's streams for inspection, so a change of
+# the tape's layout is absorbed here)
+
+_ROLE_NAMES = {"a": "self", "b": "other", "out": "result", "cond": "mask"}
+
+
+def _needs_grad(tape, node):
+    return node >= 0 and BY_CODE[tape.op[node]].kind != "const"
+
+
+def saved_buffers(fn):
+    """What grad_fn `fn`'s backward reads, named as torch's `_saved_*` attributes:
+    a list of (name, shape or None, value or None, alive).  shape is the saved tensor's shape
+    (`()` for one element); a Python-number operand comes with shape None and its value.
+    alive is False once a backward without retain_graph has freed the entry's buffers."""
+    tape, n = fn._tape, fn._node
+    op = BY_CODE[tape.op[n]]
+    if not op.saves or isinstance(fn, AccumulateGrad):
+        return []
+    ia, ib = int(tape.ia[n]), int(tape.ib[n])
+    bits = saves_mask(op)
+    if op.kind in ("unary", "binary", "where", "matmul"):
+        live = (_needs_grad(tape, ia), op.kind in ("binary", "matmul", "where")
+                and _needs_grad(tape, ib))
+        if any(live):
+            bits = saves_needed(op)[{(True, False): 0, (False, True): 1}.get(live, 2)]
+    alive = not tape.freed[n]
+    cond = tape.params[tape.par[n]] if bits & 8 else -1
+    out = []
+    for role, bit, node in (("a", 1, ia), ("b", 2, ib), ("out", 4, n), ("cond", 8, cond)):
+        if not bits & bit:
+            continue
+        name = _ROLE_NAMES[role]
+        if node < 0:
+            if op.name == "pow" and role == "b":
+                name = "exponent"
+            out.append((name, None, float(tape.cst[n]), alive))
+        else:
+            out.append((name, tuple(tape.shape.get(node, ())), None, alive))
+    if op.name == "pow_scalar":  # the exponent is the entry's parameter, saved by torch too
+        out.append(("exponent", None, float(tape.cst[n]), alive))
+    return out
+
+
+def is_freed(fn):
+    """Whether a backward without retain_graph has released `fn`'s saved buffers."""
+    return bool(fn._tape.freed[fn._node])
+
+
+def retained_tensor(fn):
+    """The live non-leaf tensor made by `fn` that called retain_grad(), else None."""
+    ref = fn._tape.retained.get(fn._node)
+    return ref() if ref is not None else None
+
+
+def tape_of(tensor):
+    """The tape that recorded `tensor` (None for a leaf)."""
+    return tensor._tape
+
+
+def tape_stats(tape):
+    """A dict of facts about one tape: entries by opcode name, leaves, n-d nodes, entries that
+    save buffers (alive / freed), bytes held by the streams and by saved n-d arrays."""
+    n = tape.n
+    ops, freed = np.asarray(tape.op[:n]), np.asarray(tape.freed[:n])
+    counts = np.bincount(ops.astype(np.int64), minlength=len(BY_CODE)) if n else ()
+    saves = np.array([bool(op.saves) for op in BY_CODE])[ops.astype(np.int64)] if n else ()
+    by_op = {BY_CODE[code].name: int(k) for code, k in enumerate(counts) if k}
+    stream_bytes = sum(a.nbytes for a in tape._arrays) if tape._arrays is not None else 0
+    return {"serial": tape.serial, "entries": n, "capacity": tape.cap, "by_op": by_op,
+            "leaves": len(tape.leaves), "nd_nodes": len(tape.shape),
+            "saving_entries_alive": int(np.count_nonzero(saves & (freed == 0))) if n else 0,
+            "saving_entries_freed": int(np.count_nonzero(saves & (freed != 0))) if n else 0,
+            "saved_arrays": len(tape.saved),
+            "saved_bytes": sum(a.nbytes for a in tape.saved.values()),
+            "stream_bytes": stream_bytes,
+            "param_bytes": 8 * len(tape.params),
+            "sealed": tape.sealed, "frozen": tape.frozen}
+
+
+def live_tapes():
+    """Every tape still alive in this process (found through the garbage collector, since
+    tapes are referenced only by the tensors they made)."""
+    return sorted((o for o in gc.get_objects() if type(o) is Tape), key=lambda t: t.serial)
