@@ -47,16 +47,19 @@ for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "ab
 
 
 def pow(input, exponent):  # noqa: A001
+    """input ** exponent; either may be a Python number."""
     if isinstance(input, Tensor):
         return input.pow(exponent)
     return exponent.__rpow__(input)
 
 
 def is_tensor(obj):
+    """Whether obj is a tapegrad Tensor."""
     return isinstance(obj, Tensor)
 
 
 def numel(input):
+    """The number of elements of input."""
     return input.numel()
 
 
