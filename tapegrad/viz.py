@@ -11,8 +11,8 @@ facts of `tapegrad.autograd.graph`): drawing never changes a tensor or a tape.
 As in torchviz: light blue boxes are leaves (`AccumulateGrad.variable`, labelled with their
 `params` name and shape), green ones the tensors drawn from, grey boxes the `grad_fn` nodes
 named as torch names them, orange boxes the tensors a node saved for its backward (tapegrad
-adds: dashed and white once a backward without retain_graph freed them), and a node's saved
-Python numbers are listed under its name.  Non-leaf tensors that called `retain_grad()` hang
+adds: dashed and white once a backward without retain_graph freed them, and the node itself
+dashed), and a node's saved Python numbers are listed under its name.  Non-leaf tensors that called `retain_grad()` hang
 off their node in yellow.  Edges run from inputs to the node that consumes them.
 """
 import os
@@ -132,16 +132,17 @@ def to_dot(tensor_or_tensors, params=None):
             dot.edge(vid, me)
         else:
             saved = saved_buffers(fn)
-            numbers = [f"{n}: {v:g}" for n, shape, v, _ in saved if shape is None]
+            numbers = [f"{s.name}: {s.value:g}" for s in saved if s.value is not None]
             if numbers:
                 label += "\n" + "-" * len(label) + "\n" + "\n".join(numbers)
-            tensors = {}
-            for n, shape, _, alive in saved:
-                if shape is not None:
-                    tensors.setdefault((shape, alive), []).append(n)
-            for k, ((shape, alive), roles) in enumerate(tensors.items()):
+            tensors = {}            # one box per saved tensor, listing its roles
+            for s in saved:
+                if s.value is None:
+                    tensors.setdefault((s.node, s.shape, s.alive), []).append(s.name)
+            for k, ((_, shape, alive), roles) in enumerate(tensors.items()):
                 sid = f"{me}_saved{k}"
-                text = f"{', '.join(roles)}\n {_size(shape)}"
+                size = _size(shape) if shape is not None else "1 element"
+                text = f"{', '.join(roles)}\n {size}"
                 if alive:
                     dot.node(sid, text, fillcolor=SAVED)
                 else:
@@ -154,8 +155,9 @@ def to_dot(tensor_or_tensors, params=None):
                 grad = "grad" if kept.grad is not None else "grad None"
                 dot.node(rid, f"retain_grad\n {_size(kept.shape)}\n {grad}", fillcolor=RETAINED)
                 dot.edge(me, rid, style="dotted")
-        dot.node(me, label, **({"color": "gray40", "fontcolor": "gray40"}
-                               if not isinstance(fn, AccumulateGrad) and is_freed(fn) else {}))
+        freed = not isinstance(fn, AccumulateGrad) and is_freed(fn)
+        dot.node(me, label, **({"style": "filled,dashed", "fillcolor": "lightgrey"}
+                               if freed else {}))
         for nxt, _ in fn.next_functions:
             if nxt is not None:
                 dot.edge(add_fn(nxt), me)

@@ -87,6 +87,13 @@ def test_saved_follow_what_torch_saves():
     (exp,) = by_label(nodes, "ExpBackward0")
     assert [nodes[t]["label"] for t, h, a in edges if h == exp and a.get("dir")] == [
         "result\\n (3)"]
+    # x * x saves one tensor in two roles; x * y two tensors
+    y = tg.ones(3, requires_grad=True)
+    for expr, labels in ((x * x, ["self, other\\n (3)"]),
+                         (x * y, ["self\\n (3)", "other\\n (3)"])):
+        n2, e2 = parse(to_dot(expr).source)
+        (m2,) = by_label(n2, "MulBackward0")
+        assert [n2[t]["label"] for t, h, a in e2 if h == m2 and a.get("dir")] == labels
     assert len([k for k, a in nodes.items() if a.get("fillcolor") == "darkolivegreen1"]) == 3
     assert len(by_label(nodes, "AccumulateGrad")) == 1     # one leaf node, shared
 

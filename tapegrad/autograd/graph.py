@@ -4,6 +4,7 @@ There is no Python object graph behind the tape; these exist for inspection (`na
 `next_functions`, repr) exactly as torch exposes them.
 """
 import gc
+from collections import namedtuple
 
 import numpy as np
 
@@ -112,6 +113,7 @@ def node_for(tape, n):
 # the tape's layout is absorbed here)
 
 _ROLE_NAMES = {"a": "self", "b": "other", "out": "result", "cond": "mask"}
+Saved = namedtuple("Saved", "name shape value alive node")
 
 
 def _needs_grad(tape, node):
@@ -120,8 +122,10 @@ def _needs_grad(tape, node):
 
 def saved_buffers(fn):
     """What grad_fn `fn`'s backward reads, named as torch's `_saved_*` attributes:
-    a list of (name, shape or None, value or None, alive).  shape is the saved tensor's shape
-    (`()` for one element); a Python-number operand comes with shape None and its value.
+    a list of `Saved(name, shape, value, alive, node)`.  shape is the saved tensor's shape,
+    None for a one-element value whose shape the tape does not keep; a Python-number operand
+    comes with shape None, its value and node -1.  node identifies the saved value on fn's
+    tape (two roles with one node save the same tensor, as in `x * x`).
     alive is False once a backward without retain_graph has freed the entry's buffers."""
     tape, n = fn._tape, fn._node
     op = BY_CODE[tape.op[n]]
@@ -144,12 +148,24 @@ def saved_buffers(fn):
         if node < 0:
             if op.name == "pow" and role == "b":
                 name = "exponent"
-            out.append((name, None, float(tape.cst[n]), alive))
+            out.append(Saved(name, None, float(tape.cst[n]), alive, -1))
         else:
-            out.append((name, tuple(tape.shape.get(node, ())), None, alive))
+            out.append(Saved(name, _shape(tape, node), None, alive, node))
     if op.name == "pow_scalar":  # the exponent is the entry's parameter, saved by torch too
-        out.append(("exponent", None, float(tape.cst[n]), alive))
+        out.append(Saved("exponent", None, float(tape.cst[n]), alive, -1))
     return out
+
+
+def _shape(tape, node):
+    """A node's shape; for a one-element node the tape keeps none (the sweep treats it as
+    0-d), so it is known only for leaves and values entered for the version check."""
+    if node in tape.shape:
+        return tuple(tape.shape[node])
+    if node in tape.leaves:
+        return tuple(tape.leaves[node].shape)
+    if node in tape.versions:
+        return tuple(tape.versions[node][3])
+    return None
 
 
 def is_freed(fn):
