@@ -12,8 +12,9 @@ As in torchviz: light blue boxes are leaves (`AccumulateGrad.variable`, labelled
 `params` name and shape), green ones the tensors drawn from, grey boxes the `grad_fn` nodes
 named as torch names them, orange boxes the tensors a node saved for its backward (tapegrad
 adds: dashed and white once a backward without retain_graph freed them, and the node itself
-dashed), and a node's saved Python numbers are listed under its name.  Non-leaf tensors that called `retain_grad()` hang
-off their node in yellow.  Edges run from inputs to the node that consumes them.
+dashed), and a node's saved Python numbers are listed under its name.  Non-leaf tensors that
+called `retain_grad()` hang off their node in yellow.  Edges run from inputs to the node that
+consumes them.  (Hooks are not drawn: tapegrad has no hooks yet.)
 """
 import os
 import shutil
