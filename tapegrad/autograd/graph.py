@@ -139,7 +139,7 @@ def saved_buffers(fn):
         if any(live):
             bits = saves_needed(op)[{(True, False): 0, (False, True): 1}.get(live, 2)]
     alive = not tape.freed[n]
-    cond = tape.params[tape.par[n]] if bits & 8 else -1
+    cond = int(tape.nds.cond[n]) if bits & 8 and tape.nds is not None else -1
     out = []
     for role, bit, node in (("a", 1, ia), ("b", 2, ib), ("out", 4, n), ("cond", 8, cond)):
         if not bits & bit:
@@ -193,14 +193,19 @@ def tape_stats(tape):
     saves = np.array([bool(op.saves) for op in BY_CODE])[ops.astype(np.int64)] if n else ()
     by_op = {BY_CODE[code].name: int(k) for code, k in enumerate(counts) if k}
     stream_bytes = sum(a.nbytes for a in tape._arrays) if tape._arrays is not None else 0
+    nds = tape.nds
+    saved = [a for a in nds.objs[:nds.nobjs] if a is not None] if nds is not None else []
+    if nds is not None:   # the n-d streams: per-node arrays and the params array
+        stream_bytes += sum(getattr(nds, k).nbytes for k in
+                            ("size", "nd", "shp", "par", "npar", "cond", "slot", "nsaved", "host"))
     return {"serial": tape.serial, "entries": n, "capacity": tape.cap, "by_op": by_op,
             "leaves": len(tape.leaves), "nd_nodes": len(tape.shape),
             "saving_entries_alive": int(np.count_nonzero(saves & (freed == 0))) if n else 0,
             "saving_entries_freed": int(np.count_nonzero(saves & (freed != 0))) if n else 0,
-            "saved_arrays": len(tape.saved),
-            "saved_bytes": sum(a.nbytes for a in tape.saved.values()),
+            "saved_arrays": len(saved),
+            "saved_bytes": sum(a.nbytes for a in saved),
             "stream_bytes": stream_bytes,
-            "param_bytes": 8 * len(tape.params),
+            "param_bytes": nds.params.nbytes if nds is not None else 0,
             "sealed": tape.sealed, "frozen": tape.frozen}
 
 
