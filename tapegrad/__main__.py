@@ -48,7 +48,11 @@ def bench(quick):
               "\n(or `python -m tapegrad bench` from the checkout's top directory)")
         return 0
     print(f"running {path}" + (" --quick" if quick else ""), flush=True)
-    return subprocess.call([sys.executable, path] + (["--quick"] if quick else []))
+    # the script imports the tapegrad running this demo, not another one on sys.path
+    here = os.path.dirname(os.path.dirname(os.path.abspath(tapegrad.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    return subprocess.call([sys.executable, path] + (["--quick"] if quick else []), env=env)
 
 
 def main(argv=None):
