@@ -176,8 +176,8 @@ def startup(cold_cache=False):
     src = os.path.dirname(os.path.dirname(tapegrad.__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
-        if cold_cache:
-            env["NUMBA_CACHE_DIR"] = cache
+        if cold_cache:   # tapegrad reads TAPEGRAD_CACHE_DIR first (tapegrad/_jit.py)
+            env["NUMBA_CACHE_DIR"] = env["TAPEGRAD_CACHE_DIR"] = cache
         out = subprocess.run([sys.executable, "-c", _STARTUP], env=env, check=True,
                              capture_output=True, text=True, timeout=600).stdout
     return tuple(float(v) for v in out.split()[-4:])
@@ -200,8 +200,8 @@ def first_nd_backward(cold_cache=False):
     src = os.path.dirname(os.path.dirname(tapegrad.__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
-        if cold_cache:
-            env["NUMBA_CACHE_DIR"] = cache
+        if cold_cache:   # tapegrad reads TAPEGRAD_CACHE_DIR first (tapegrad/_jit.py)
+            env["NUMBA_CACHE_DIR"] = env["TAPEGRAD_CACHE_DIR"] = cache
         out = subprocess.run([sys.executable, "-c", _STARTUP_ND], env=env, check=True,
                              capture_output=True, text=True, timeout=600).stdout
     return float(out.split()[-1])
