@@ -197,11 +197,35 @@ def startup(cold_cache=False):
     src = os.path.dirname(os.path.dirname(tapegrad.__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
-        if cold_cache:
-            env["NUMBA_CACHE_DIR"] = cache
+        if cold_cache:   # tapegrad reads TAPEGRAD_CACHE_DIR first (tapegrad/_jit.py)
+            env["NUMBA_CACHE_DIR"] = env["TAPEGRAD_CACHE_DIR"] = cache
         out = subprocess.run([sys.executable, "-c", _STARTUP], env=env, check=True,
                              capture_output=True, text=True, timeout=600).stdout
     return tuple(float(v) for v in out.split()[-4:])
+
+
+_STARTUP_ND = """
+import time
+import tapegrad
+x = tapegrad.ones(3, requires_grad=True); y = (x * x).sum()
+t0 = time.perf_counter(); y.backward()
+t1 = time.perf_counter(); print(t1 - t0)
+"""
+
+
+def first_nd_backward(cold_cache=False):
+    """Seconds of the first backward in a fresh process when it is an n-d one (no scalar
+    backward before it): import numba plus the kernel's cache load, or with `cold_cache`
+    its compile, as a user whose first graph is n-d meets it."""
+    env = dict(os.environ)
+    src = os.path.dirname(os.path.dirname(tapegrad.__file__))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
+        if cold_cache:   # tapegrad reads TAPEGRAD_CACHE_DIR first (tapegrad/_jit.py)
+            env["NUMBA_CACHE_DIR"] = env["TAPEGRAD_CACHE_DIR"] = cache
+        out = subprocess.run([sys.executable, "-c", _STARTUP_ND], env=env, check=True,
+                             capture_output=True, text=True, timeout=600).stdout
+    return float(out.split()[-1])
 
 
 def best_startup(cold_cache=False, repeats=3):

@@ -5,6 +5,7 @@
   ops.py       the op table (one declaration per op)     _kernels.py  Numba sweep (generated)
   engine.py    backward / grad entry points              grad_mode.py no_grad & co
   autograd/    Variable, backward, grad, grad_fn views   errors.py    PyTorch's messages
+  viz.py       to_dot: graph pictures (torchviz's look)  summary.py   tape_summary()
 """
 from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype)
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
@@ -17,6 +18,8 @@ from . import autograd
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)
 from ._format import set_printoptions
+from . import viz                        # to_dot: pictures of the backward graph
+from .summary import tape_summary
 
 float = float32  # noqa: A001
 double = float64
@@ -47,16 +50,19 @@ for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "ab
 
 
 def pow(input, exponent):  # noqa: A001
+    """input ** exponent; either may be a Python number."""
     if isinstance(input, Tensor):
         return input.pow(exponent)
     return exponent.__rpow__(input)
 
 
 def is_tensor(obj):
+    """Whether obj is a tapegrad Tensor."""
     return isinstance(obj, Tensor)
 
 
 def numel(input):
+    """The number of elements of input."""
     return input.numel()
 
 

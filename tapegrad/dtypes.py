@@ -3,6 +3,7 @@ import numpy as np
 
 
 class dtype:
+    """A tensor element type, as `torch.dtype` (`tapegrad.float32`, ...)."""
     __slots__ = ("name", "np", "is_floating_point", "itemsize", "_rank", "is_complex", "is_signed",
                  "legacy")
 
@@ -35,10 +36,12 @@ _default = [float32]
 
 
 def get_default_dtype():
+    """The dtype of tensors made from Python floats (float32 unless changed)."""
     return _default[0]
 
 
 def set_default_dtype(d):
+    """Set the floating dtype used for Python floats (float32 or float64)."""
     if d not in (float32, float64):
         raise TypeError("only floating-point types are supported as the default type")
     _default[0] = d

@@ -9,6 +9,7 @@ from .tape import STATE, CLOSED
 
 
 def is_grad_enabled():
+    """Whether operations are recorded for autograd in this thread."""
     return STATE.enabled
 
 
@@ -51,6 +52,7 @@ class _GradModeContext:
 
 
 class no_grad(_GradModeContext):
+    """Context manager and decorator: operations inside are not recorded."""
     _target = False
 
     def __init__(self, orig_func=None):
@@ -59,6 +61,7 @@ class no_grad(_GradModeContext):
 
 
 class enable_grad(_GradModeContext):
+    """Context manager and decorator: operations inside are recorded (inside no_grad too)."""
     _target = True
 
 

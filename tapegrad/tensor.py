@@ -73,6 +73,8 @@ RETAINS, NODIFF = 1, 2    # Tensor._flags bits
 
 
 class Tensor(metaclass=_TensorMeta):
+    """A multi-dimensional array that records the operations made on it for autograd, as
+    `torch.Tensor`: `requires_grad`, `grad`, `grad_fn`, `is_leaf`, `backward()`."""
     __module__ = "tapegrad"
     __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_flags",
                  "_lserial", "_lnode", "_ver", "__weakref__")
@@ -1528,6 +1530,7 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
+    """Join tensors of one shape along a new dimension `dim`."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -1580,6 +1583,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
 
 
 def matmul(x, y, name=None):
+    """Matrix product with torch.matmul's rules for 1-d, 2-d and batched operands."""
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
     nx, ny = len(x._shape), len(y._shape)
@@ -1744,6 +1748,8 @@ def _bad_data(data, kind):
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
+    floats, int64 for ints)."""
     if dtype is not None and not isinstance(dtype, DType):
         raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
                         f"{type(dtype).__name__}")
@@ -1761,6 +1767,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 
 
 def as_tensor(data, dtype=None, device=None):
+    """`data` as a tensor: returned as is when it already is one with the requested dtype."""
     if isinstance(data, Tensor) and (dtype is None or dtype is data._dtype):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
@@ -1769,6 +1776,7 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def from_numpy(arr):
+    """A tensor sharing memory with the numpy array `arr`."""
     dt = D.from_numpy_dtype(arr.dtype)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, None, False
@@ -1781,18 +1789,22 @@ def _filled(size, value, dtype, requires_grad, fn=None):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    """A tensor of the given size filled with 0."""
     return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+    """A tensor of the given size filled with 1."""
     return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
+    """A tensor of the given size (tapegrad fills it with 0)."""
     return _filled(size, 0, dtype, requires_grad, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of `size` filled with `fill_value`."""
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
     return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
@@ -1807,22 +1819,27 @@ def _like(x, value, dtype, requires_grad, fn):
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    """zeros of `x`'s shape (and dtype unless given)."""
     return _like(x, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
+    """ones of `x`'s shape (and dtype unless given)."""
     return _like(x, 1, dtype, requires_grad, "ones_like")
 
 
 def empty_like(x, dtype=None, device=None, requires_grad=False):
+    """An uninitialized tensor of `x`'s shape (tapegrad fills it with 0)."""
     return _like(x, 0, dtype, requires_grad, "empty_like")
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of `x`'s shape filled with `fill_value`."""
     return _like(x, fill_value, dtype, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -1835,6 +1852,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """`steps` evenly spaced values from `start` to `end` inclusive."""
     dt = dtype or D.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -1842,6 +1860,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """A 2-d tensor with ones on the diagonal."""
     dt = dtype or D.get_default_dtype()
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
@@ -1854,30 +1873,37 @@ _rng = [np.random.default_rng()]
 
 
 def manual_seed(seed):
+    """Seed the generator of rand/randn (tapegrad draws with numpy, so values differ from
+    torch's)."""
     _rng[0] = np.random.default_rng(int(seed))
     return _rng[0]
 
 
 def seed():
+    """Seed the generator of rand/randn from the OS's entropy."""
     _rng[0] = np.random.default_rng()
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    """Uniform samples in [0, 1)."""
     dt = dtype or D.get_default_dtype()
     return _leaf(_rng[0].random(_size_args(size, "rand")).astype(dt.np), dt, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+    """Standard normal samples."""
     dt = dtype or D.get_default_dtype()
     return _leaf(_rng[0].standard_normal(_size_args(size, "randn")).astype(dt.np), dt,
                  requires_grad)
 
 
 def rand_like(x, dtype=None, requires_grad=False):
+    """Uniform samples in [0, 1) of `x`'s shape."""
     return rand(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad)
 
 
 def randn_like(x, dtype=None, requires_grad=False):
+    """Standard normal samples of `x`'s shape."""
     return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad)
 
 

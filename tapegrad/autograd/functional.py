@@ -91,7 +91,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
-    """Jacobian blocks J[i][j] of output i w.r.t. input j, shaped out_i.shape + in_j.shape."""
+    """Jacobian blocks `J[i][j]` of output i w.r.t. input j, shaped out_i.shape + in_j.shape."""
     if strategy != "reverse-mode":
         raise NotImplementedError("jacobian: only strategy='reverse-mode' is implemented")
     from . import grad
@@ -166,7 +166,7 @@ def _jacobian_fast(outs, xs):
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
-    """Hessian of a scalar function: blocks H[i][j] shaped in_i.shape + in_j.shape."""
+    """Hessian of a scalar function: blocks `H[i][j]` shaped in_i.shape + in_j.shape."""
     is_in, xs = _tuple(inputs, "hessian", "inputs")
 
     def grad_fn(*ys):

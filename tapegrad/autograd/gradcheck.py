@@ -5,7 +5,7 @@ from ..tensor import Tensor, from_numpy
 
 
 class GradcheckError(RuntimeError):
-    pass
+    """Raised by gradcheck / gradgradcheck when a gradient does not match (raise_exception=True)."""
 
 
 def _outputs(fn, inputs):

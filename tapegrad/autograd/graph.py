@@ -3,7 +3,13 @@
 There is no Python object graph behind the tape; these exist for inspection (`name()`,
 `next_functions`, repr) exactly as torch exposes them.
 """
-from ..ops import BY_CODE
+import gc
+from collections import namedtuple
+
+import numpy as np
+
+from ..ops import BY_CODE, saves_mask, saves_needed
+from ..tape import Tape
 
 _classes = {}
 _CPP_NODES = {"CopySlices", "CopyBackwards"}
@@ -100,3 +106,110 @@ def node_for(tape, n):
         fn._node = n
         tape.grad_fns[n] = fn
     return fn
+
+
+# -- read-only facts for tapegrad.viz and tapegrad.tape_summary ------------------------------
+# (the only place outside tape.py that reads the tape's streams for inspection, so a change of
+# the tape's layout is absorbed here)
+
+_ROLE_NAMES = {"a": "self", "b": "other", "out": "result", "cond": "mask"}
+Saved = namedtuple("Saved", "name shape value alive node")
+
+
+def _needs_grad(tape, node):
+    return node >= 0 and BY_CODE[tape.op[node]].kind != "const"
+
+
+def saved_buffers(fn):
+    """What grad_fn `fn`'s backward reads, named as torch's `_saved_*` attributes:
+    a list of `Saved(name, shape, value, alive, node)`.  shape is the saved tensor's shape,
+    None for a one-element value whose shape the tape does not keep; a Python-number operand
+    comes with shape None, its value and node -1.  node identifies the saved value on fn's
+    tape (two roles with one node save the same tensor, as in `x * x`).
+    alive is False once a backward without retain_graph has freed the entry's buffers."""
+    tape, n = fn._tape, fn._node
+    op = BY_CODE[tape.op[n]]
+    if not op.saves or isinstance(fn, AccumulateGrad):
+        return []
+    ia, ib = int(tape.ia[n]), int(tape.ib[n])
+    bits = saves_mask(op)
+    if op.kind in ("unary", "binary", "where", "matmul"):
+        live = (_needs_grad(tape, ia), op.kind in ("binary", "matmul", "where")
+                and _needs_grad(tape, ib))
+        if any(live):
+            bits = saves_needed(op)[{(True, False): 0, (False, True): 1}.get(live, 2)]
+    alive = not tape.freed[n]
+    cond = int(tape.nds.cond[n]) if bits & 8 and tape.nds is not None else -1
+    out = []
+    for role, bit, node in (("a", 1, ia), ("b", 2, ib), ("out", 4, n), ("cond", 8, cond)):
+        if not bits & bit:
+            continue
+        name = _ROLE_NAMES[role]
+        if node < 0:
+            if op.name == "pow" and role == "b":
+                name = "exponent"
+            out.append(Saved(name, None, float(tape.cst[n]), alive, -1))
+        else:
+            out.append(Saved(name, _shape(tape, node), None, alive, node))
+    if op.name == "pow_scalar":  # the exponent is the entry's parameter, saved by torch too
+        out.append(Saved("exponent", None, float(tape.cst[n]), alive, -1))
+    return out
+
+
+def _shape(tape, node):
+    """A node's shape; for a one-element node the tape keeps none (the sweep treats it as
+    0-d), so it is known only for leaves and values entered for the version check."""
+    if node in tape.shape:
+        return tuple(tape.shape[node])
+    if node in tape.leaves:
+        return tuple(tape.leaves[node].shape)
+    if node in tape.versions:
+        return tuple(tape.versions[node][3])
+    return None
+
+
+def is_freed(fn):
+    """Whether a backward without retain_graph has released `fn`'s saved buffers."""
+    return bool(fn._tape.freed[fn._node])
+
+
+def retained_tensor(fn):
+    """The live non-leaf tensor made by `fn` that called retain_grad(), else None."""
+    ref = fn._tape.retained.get(fn._node)
+    return ref() if ref is not None else None
+
+
+def tape_of(tensor):
+    """The tape that recorded `tensor` (None for a leaf)."""
+    return tensor._tape
+
+
+def tape_stats(tape):
+    """A dict of facts about one tape: entries by opcode name, leaves, n-d nodes, entries that
+    save buffers (alive / freed), bytes held by the streams and by saved n-d arrays."""
+    n = tape.n
+    ops, freed = np.asarray(tape.op[:n]), np.asarray(tape.freed[:n])
+    counts = np.bincount(ops.astype(np.int64), minlength=len(BY_CODE)) if n else ()
+    saves = np.array([bool(op.saves) for op in BY_CODE])[ops.astype(np.int64)] if n else ()
+    by_op = {BY_CODE[code].name: int(k) for code, k in enumerate(counts) if k}
+    stream_bytes = sum(a.nbytes for a in tape._arrays) if tape._arrays is not None else 0
+    nds = tape.nds
+    saved = [a for a in nds.objs[:nds.nobjs] if a is not None] if nds is not None else []
+    if nds is not None:   # the n-d streams: per-node arrays and the params array
+        stream_bytes += sum(getattr(nds, k).nbytes for k in
+                            ("size", "nd", "shp", "par", "npar", "cond", "slot", "nsaved", "host"))
+    return {"serial": tape.serial, "entries": n, "capacity": tape.cap, "by_op": by_op,
+            "leaves": len(tape.leaves), "nd_nodes": len(tape.shape),
+            "saving_entries_alive": int(np.count_nonzero(saves & (freed == 0))) if n else 0,
+            "saving_entries_freed": int(np.count_nonzero(saves & (freed != 0))) if n else 0,
+            "saved_arrays": len(saved),
+            "saved_bytes": sum(a.nbytes for a in saved),
+            "stream_bytes": stream_bytes,
+            "param_bytes": nds.params.nbytes if nds is not None else 0,
+            "sealed": tape.sealed, "frozen": tape.frozen}
+
+
+def live_tapes():
+    """Every tape still alive in this process (found through the garbage collector, since
+    tapes are referenced only by the tensors they made)."""
+    return sorted((o for o in gc.get_objects() if type(o) is Tape), key=lambda t: t.serial)
