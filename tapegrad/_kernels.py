@@ -40,31 +40,6 @@ def same_value(x, y):
     return x == y or (x != x and y != y)
 
 
-@njit(cache=True)
-def mark_live(ia, ib, cond, live):
-    """Mark (in place) every entry that the entries already marked depend on."""
-    for e in range(ia.shape[0] - 1, -1, -1):
-        if live[e]:
-            if ia[e] >= 0:
-                live[ia[e]] = 1
-            if ib[e] >= 0:
-                live[ib[e]] = 1
-            if cond[e] >= 0:
-                live[cond[e]] = 1
-
-
-@njit(cache=True)
-def mark_leads(ia, ib, cond, leads):
-    """Mark (in place, oldest first) every entry that depends on an entry already marked."""
-    for e in range(ia.shape[0]):
-        if leads[e] == 0:
-            a = ia[e]
-            b = ib[e]
-            c = cond[e]
-            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0) or (c >= 0 and leads[c] != 0):
-                leads[e] = 1
-
-
 @njit(cache=True, error_model="numpy")
 def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
@@ -1243,7 +1218,113 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     j += 1
 
 
-# ---- copied from tapegrad/kinds/ (edit there, then run codegen) ----
+# ---- copied from tapegrad/walks.py and tapegrad/kinds/ (edit there, then run codegen) ----
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def mark_live(ia, ib, cond, live):
+    """Mark (in place) every entry that the entries already marked depend on."""
+    for e in range(ia.shape[0] - 1, -1, -1):
+        if live[e]:
+            if ia[e] >= 0:
+                live[ia[e]] = 1
+            if ib[e] >= 0:
+                live[ib[e]] = 1
+            if cond[e] >= 0:
+                live[cond[e]] = 1
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def mark_leads(ia, ib, cond, leads):
+    """Mark (in place, oldest first) every entry that depends on an entry already marked."""
+    for e in range(ia.shape[0]):
+        if leads[e] == 0:
+            a = ia[e]
+            b = ib[e]
+            c = cond[e]
+            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0) or (c >= 0 and leads[c] != 0):
+                leads[e] = 1
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def arena_layout(ia, ib, cond, size, slot, reach, off, saved, counts):
+    """The layout of a sweep's arenas from the entries marked in `reach`: marks what they
+    reach, gives each reached node its offset `off` (reached saved n-d nodes first, listed in
+    `saved` in that order, so their arrays fill the arena's start with one concatenate), and
+    writes counts = [end of the saved block, arena size, number of saved nodes].  (Numbers
+    out, no array: a kernel returning a new array can be cut by a signal while it is boxed.)"""
+    n = reach.shape[0]
+    mark_live(ia, ib, cond, reach)
+    k = 0
+    t = 0
+    for e in range(n):
+        if reach[e] != 0 and slot[e] >= 0:
+            off[e] = t
+            t += size[e]
+            saved[k] = e
+            k += 1
+    counts[0] = t
+    for e in range(n):
+        if reach[e] != 0 and slot[e] < 0:
+            off[e] = t
+            t += size[e]
+    counts[1] = t + 1   # +1: an empty last node's slot
+    counts[2] = k
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def fill_values(reach, slot, nd, off, val, vals):
+    """Copy the reached one-element nodes' values (the `val` stream) into the value arena."""
+    for e in range(reach.shape[0]):
+        if reach[e] != 0 and slot[e] < 0 and nd[e] == 0:
+            vals[off[e]] = val[e]
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
+    """Release what the entries marked in `ran` saved (a backward without retain_graph): mark
+    them freed, take one saver off each node they saved, and list in `dead` the slots of
+    n-d arrays no unfreed entry needs any more.  Returns how many."""
+    k = 0
+    for e in range(ran.shape[0]):
+        if ran[e] == 0:
+            continue
+        m = op_saves[op[e]]
+        if m == 0:
+            continue
+        freed[e] = 1
+        for j in range(4):
+            if j == 0:
+                node = ia[e]
+            elif j == 1:
+                node = ib[e]
+            elif j == 2:
+                node = e
+            else:
+                node = cond[e]
+            if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
+                nsaved[node] -= 1
+                if nsaved[node] <= 0:
+                    dead[k] = slot[node]
+                    k += 1
+                    slot[node] = -1
+                    nsaved[node] = 0
+    return k
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def any_freed(ran, op, op_saves, freed):
+    """Whether an entry marked in `ran` that saves something has been freed."""
+    for e in range(ran.shape[0]):
+        if ran[e] != 0 and freed[e] != 0 and op_saves[op[e]] != 0:
+            return True
+    return False
 
 
 # from tapegrad/kinds/index.py

@@ -19,7 +19,7 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
-from . import kinds, vocab  # noqa: E402
+from . import kinds, vocab, walks  # noqa: E402
 from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,31 +66,6 @@ def sigmoid(x):
 @njit(cache=True, inline="always")
 def same_value(x, y):
     return x == y or (x != x and y != y)
-
-
-@njit(cache=True)
-def mark_live(ia, ib, cond, live):
-    """Mark (in place) every entry that the entries already marked depend on."""
-    for e in range(ia.shape[0] - 1, -1, -1):
-        if live[e]:
-            if ia[e] >= 0:
-                live[ia[e]] = 1
-            if ib[e] >= 0:
-                live[ib[e]] = 1
-            if cond[e] >= 0:
-                live[cond[e]] = 1
-
-
-@njit(cache=True)
-def mark_leads(ia, ib, cond, leads):
-    """Mark (in place, oldest first) every entry that depends on an entry already marked."""
-    for e in range(ia.shape[0]):
-        if leads[e] == 0:
-            a = ia[e]
-            b = ib[e]
-            c = cond[e]
-            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0) or (c >= 0 and leads[c] != 0):
-                leads[e] = 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -561,15 +536,19 @@ def _kind_pieces(face):
 
 
 def _copied_source():
-    """The kinds' kernel pieces and their index helpers as source, each compiled by Numba in
-    the kernel module (one module: its cache sees every change, and a stale copy fails
-    test_codegen)."""
-    fns = [kinds.index.bcast_index, kinds.index.strided_index, kinds.index.is_suffix]
+    """The tape walks, the kinds' kernel pieces and their index helpers as source, each
+    compiled by Numba in the kernel module (one module: its cache sees every change, and a
+    stale copy fails test_codegen)."""
+    fns = [walks.mark_live, walks.mark_leads, walks.arena_layout, walks.fill_values,
+           walks.release_saved,
+           walks.any_freed, kinds.index.bcast_index, kinds.index.strided_index,
+           kinds.index.is_suffix]
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
             if fn not in fns:
                 fns.append(fn)
-    parts = ["\n\n# ---- copied from tapegrad/kinds/ (edit there, then run codegen) ----\n"]
+    parts = ["\n\n# ---- copied from tapegrad/walks.py and tapegrad/kinds/ (edit there, then run "
+             "codegen) ----\n"]
     for fn in fns:
         src = inspect.getsource(fn)
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))

@@ -194,23 +194,17 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
     with COMMIT:
         for r in done:
             if r.tape.frozen:
-                _check_not_freed_since(r)
+                if r.tape.freed_since(r.ran):
+                    # another thread's backward freed, after this call's sweep checked them,
+                    # buffers it read: this call fails as a second backward
+                    raise RuntimeError(errors.BACKWARD_TWICE)
         if publish is not None:
             publish(staged)
         if not retain_graph:
             for r in done:
-                op = r.tape.streams(r.n)[0]
-                r.tape.release(np.flatnonzero(r.ran & (_SAVES[op] != 0)))
+                r.tape.release(r.ran)
                 r.tape.seal()
     return out
-
-
-def _check_not_freed_since(r):
-    """Under the commit lock: another thread's backward may have freed, after this call's
-    sweep checked them, buffers this sweep read; then this call fails as a second backward."""
-    op, _, _, _, freed = r.tape.streams(r.n)
-    if np.any(freed[(r.ran != 0) & (_SAVES[op] != 0)]):
-        raise RuntimeError(errors.BACKWARD_TWICE)
 
 
 def _nodes_in(tape, t):

@@ -399,24 +399,31 @@ class Tape:
         if STATE.parked is self:
             STATE.parked = CLOSED
 
-    def release(self, entries):
-        """Free the saved buffers of `entries` (ndarray of entry indices that a backward ran
-        without retain_graph): mark them freed, and drop an n-d saved array once no unfreed
-        entry needs it (numpy over the entries, no Python loop).  One-element values live in
-        `val` and go with the tape."""
-        self.freed[entries] = 1
+    def release(self, ran):
+        """Free the saved buffers of the entries a backward without retain_graph ran (`ran`:
+        uint8 per entry): mark those that save something freed, and drop an n-d saved array
+        once no unfreed entry needs it (one kernel pass).  One-element values live in `val`
+        and go with the tape."""
+        a = self._arrays
+        n = len(ran)
         nds = self.nds
-        if nds is None or not nds.nobjs:
+        if nds is None:  # nothing saved by reference: only the freed flags
+            none = _const_fill(n, -1)
+            K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], none, _SAVES, a[5][:n], none,
+                            _NO_COUNTS, _NO_DEAD)
             return
-        ops, ia, ib = self._arrays[0], self._arrays[1], self._arrays[2]
-        mask = _SAVES[ops[entries]]
-        # the entries' operands as four rows (a, b, out, cond), the saved ones picked by the
-        # op's role bits: every saved node at once, for one unkeep (a few numpy calls)
-        roles = np.concatenate((ia[entries], ib[entries], entries,
-                                nds.cond[entries])).reshape(4, -1)
-        nodes = roles[(mask & _ROLE_ROWS) != 0]
-        nodes = nodes[nodes >= 0]
-        nds.unkeep(nodes[nds.slot[nodes] >= 0])
+        dead = np.empty(n * 4, np.int64)
+        k = K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], nds.cond[:n], _SAVES, a[5][:n],
+                            nds.slot, nds.nsaved, dead)
+        if k:
+            nds.objs[dead[:k]] = None
+
+    def freed_since(self, ran):
+        """Whether an entry marked in `ran` that saves something has been freed (by another
+        thread's backward since this one swept)."""
+        a = self._arrays
+        n = len(ran)
+        return bool(K.any_freed(ran, a[0][:n], _SAVES, a[5][:n]))
 
     # -- numpy views for the sweep ------------------------------------------------------------
     def streams(self, n):
@@ -432,16 +439,16 @@ class Tape:
         if self.nds is None:  # all one-element nodes: node i sits at offset i
             return (_const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0),
                     self._arrays[4][:n], n)
-        reach = self.reached(roots, n).view(bool)
-        return self.nds.arenas(n, reach, self._arrays[4])
+        reach = np.zeros(n, np.uint8)
+        reach[np.asarray(roots, np.int64)] = 1
+        a = self._arrays
+        return self.nds.arenas(n, reach, a[1][:n], a[2][:n], a[4][:n])
 
     def dependencies(self, n):
-        """(ia, ib, cond) of the first n entries as int64 arrays: every entry's input nodes,
-        cond being where's condition node (-1 elsewhere).  What the liveness kernels walk."""
-        ia = self._arrays[1][:n].astype(np.int64)
-        ib = self._arrays[2][:n].astype(np.int64)
+        """(ia, ib, cond) of the first n entries (views): every entry's input nodes, cond
+        being where's condition node (-1 elsewhere).  What the liveness kernels walk."""
         cond = self.nds.cond[:n] if self.nds is not None else _const_fill(n, -1)
-        return ia, ib, cond
+        return self._arrays[1][:n], self._arrays[2][:n], cond
 
     def reached(self, roots, n):
         """uint8 per entry (first n): 1 where a gradient from `roots` can arrive."""
@@ -561,52 +568,35 @@ class NdStreams:
         self.objs[s] = arr
         nsaved[node] += 1
 
-    def unkeep(self, nodes):
-        """One saver fewer for each of `nodes` (repeats count); drop what no saver needs."""
-        if not len(nodes):
-            return
-        # bincount over the node range: the entries released are a prefix of the tape anyway
-        count = np.bincount(nodes)
-        left = self.nsaved[:len(count)]
-        np.subtract(left, count, out=left, casting="unsafe")
-        dead = np.flatnonzero((count != 0) & (left <= 0))
-        if len(dead):
-            self.objs[self.slot[dead]] = None
-            self.slot[dead] = -1
-            self.nsaved[dead] = 0
-
-    def arenas(self, n, reach, val):
-        size = self.size[:n]
+    def arenas(self, n, reach, ia, ib, val):
+        """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate."""
+        off = np.zeros(n, np.int64)
+        saved = np.empty(n, np.int64)
+        counts = np.empty(3, np.int64)
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
-        saved = reach & (slot >= 0)
-        rest = reach ^ saved
-        # sizes of the saved and of the other reached nodes as two rows, laid out by one
-        # cumsum: saved nodes first (filled by one concatenate), then the rest
-        s = np.where((saved, rest), size, 0)
-        c = s.cumsum(axis=1)
-        t1, t2 = (c[:, -1].tolist() if n else (0, 0))
-        c -= s
-        off = np.where(saved, c[0], c[1] + t1)
-        total = t1 + t2 + 1  # +1: an empty last node's slot
+        K.arena_layout(ia, ib, self.cond[:n], self.size[:n], slot, reach, off, saved, counts)
+        t1, total, k = counts.tolist()
         vals = np.empty(total)
+        K.fill_values(reach, slot, self.nd[:n], off, val, vals)
         if t1:
-            arrs = self.objs[slot[saved]].tolist()
+            nodes = saved[:k]
+            arrs = self.objs[slot[nodes]].tolist()
             if any(a is None for a in arrs):
                 # released by another thread's backward since `slot` was read: every entry
                 # that saved it is freed, so a sweep that needs it fails as a second backward
-                arrs = [np.full(size[k], np.nan) if a is None else a
-                        for k, a in zip(np.flatnonzero(saved), arrs)]
+                arrs = [np.full(self.size[e], np.nan) if a is None else a
+                        for e, a in zip(nodes, arrs)]
             # axis=None flattens each saved array (any shape) into the arena
             np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
-        one = np.flatnonzero(rest & (self.nd[:n] == 0))
-        vals[off[one]] = val[one]
-        return off, size, self.shp[:n], self.nd[:n], vals, total
+        return off, self.size[:n], self.shp[:n], self.nd[:n], vals, total
 
 
 # Index arrays shared by every sweep of an all-scalar tape (sliced to length, never written).
 _consts = {}
 _NO_SHAPES = np.ones((1, 1), np.int64)
 _NO_PARAMS = np.zeros(1, np.int64)
+# release_saved's nsaved and dead arrays when nothing is saved by reference
+_NO_COUNTS, _NO_DEAD = np.zeros(1, np.int32), np.zeros(1, np.int64)
 
 
 def _const_zeros8(n):
