@@ -1258,6 +1258,28 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     j += 1
 
 
+@njit(cache=True, parallel=True)
+def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
+                   in_sizes, out, values, jac, status, blocks):
+    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
+    the output's values to values[p], d(output)/d(inputs) to jac[p]."""
+    B = XT.shape[1]
+    nb = min(blocks, max(B, 1))
+    run = (B + nb - 1) // nb
+    for t in prange(nb):
+        vals = vals0.copy()
+        for p in range(t * run, min(B, (t + 1) * run)):
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    vals[in_offs[i] + k] = XT[j, p]
+                    j += 1
+            status[p] = jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out,
+                                 freed, in_offs, in_sizes, jac[p])
+            for r in range(size[out]):
+                values[p, r] = vals[off[out] + r]
+
+
 @njit(cache=True, error_model="numpy")
 def scalar_fwd(code, a_v, b_v, c):
     """The forward formula of op `code` on numbers (for folding and for emitted values)."""

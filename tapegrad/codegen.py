@@ -309,6 +309,28 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                 for k in range(in_sizes[i]):
                     gradsT[j, p] = adj[in_offs[i] + k]
                     j += 1
+
+
+@njit(cache=True, parallel=True)
+def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
+                   in_sizes, out, values, jac, status, blocks):
+    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
+    the output's values to values[p], d(output)/d(inputs) to jac[p]."""
+    B = XT.shape[1]
+    nb = min(blocks, max(B, 1))
+    run = (B + nb - 1) // nb
+    for t in prange(nb):
+        vals = vals0.copy()
+        for p in range(t * run, min(B, (t + 1) * run)):
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    vals[in_offs[i] + k] = XT[j, p]
+                    j += 1
+            status[p] = jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out,
+                                 freed, in_offs, in_sizes, jac[p])
+            for r in range(size[out]):
+                values[p, r] = vals[off[out] + r]
 '''
 
 # --- per-kind code: the reverse sweep (general) ---------------------------------------------------
