@@ -32,7 +32,8 @@ from dask.base import tokenize
 
 from .replay import Recorded, to_arrays
 
-__all__ = ["value_and_grad_batch", "jacobian_batch", "hvp_batch", "tape_of"]
+__all__ = ["value_and_grad_batch", "value_and_grad_flat", "jacobian_batch", "hvp_batch",
+           "tape_of"]
 
 
 # ---- the tape as a graph dependency ------------------------------------------------------------
@@ -183,6 +184,12 @@ def _hvp_task(rec, *blocks, threads, mode):
     return (r[0], held) + tuple(r[1])
 
 
+def _flat_task(rec, block, threads, mode):
+    with _NumbaThreads(threads):
+        r = rec.value_and_grad_flat(block, branch_changed=mode)
+    return (r[0], r[2] if mode == "mask" else np.ones(len(r[0]), bool), r[1])
+
+
 def _run(task, recorded, arrays, parts, **kw):
     """Lazy arrays of `parts` of the tuple `task` returns for each chunk of points."""
     name = _NAMES[task]
@@ -192,7 +199,7 @@ def _run(task, recorded, arrays, parts, **kw):
 
 
 _NAMES = {_vg_task: "tapegrad-value-and-grad", _jac_task: "tapegrad-jacobian",
-          _hvp_task: "tapegrad-hvp"}
+          _hvp_task: "tapegrad-hvp", _flat_task: "tapegrad-value-and-grad-flat"}
 
 
 # ---- public --------------------------------------------------------------------------------------
@@ -216,6 +223,30 @@ def value_and_grad_batch(recorded, *Xs, argnums=None, threads=None, branch_chang
                                 mode=mode)
     grads = grads[0] if isinstance(argnums, int) else tuple(grads)
     return (values, grads, held) if mode == "mask" else (values, grads)
+
+
+def value_and_grad_flat(recorded, P, threads=None, branch_changed="mask"):
+    """`Recorded.value_and_grad_flat` on a dask array P of shape (B, n), n the inputs' total
+    element count (flattened and concatenated in order): one array in and one gradient array
+    out, however many inputs the tape has.  For a tape of many 0-d inputs this is far fewer
+    tasks per chunk than one array per input (see benchmarks/compare_dask.py).  Returns
+    `(values, G, held)` (mask) or `(values, G)` (raise), G of shape (B, n)."""
+    _check_tape(recorded)
+    recorded._scalar_output()
+    mode = _mode(branch_changed)
+    _check_threads(threads)
+    n = int(recorded.in_sizes.sum())
+    P = P if isinstance(P, da.Array) else da.asarray(P)
+    if P.ndim != 2 or P.shape[1] != n:
+        raise ValueError(f"expected shape (B, {n}) (the inputs flattened and concatenated), "
+                         f"got {tuple(P.shape)}")
+    if np.isnan(P.shape[0]):
+        raise ValueError("the number of points must be known; call compute_chunk_sizes() first")
+    dt = recorded.dtype
+    parts = [(0, dt, ()), (1, np.dtype(bool), ()), (2, dt, (n,))]
+    values, held, G = _run(_flat_task, recorded, [P.rechunk({1: -1})], parts, threads=threads,
+                           mode=mode)
+    return (values, G, held) if mode == "mask" else (values, G)
 
 
 def jacobian_batch(recorded, *Xs, threads=None, branch_changed="mask"):

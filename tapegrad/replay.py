@@ -467,15 +467,7 @@ class Recorded:
         out = self._scalar_output()
         mask = _branch_mode(branch_changed)
         B, XT = self._stage(Xs)
-        values = np.empty(B, self.dtype)               # the kernel writes every point
-        gradsT = np.empty((len(XT), B), self.dtype)
-        status = np.full(B, -1, np.int64)
-        blocks = _threads() * BATCH_RUNS_PER_THREAD
-        with _dynamic_schedule():
-            K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
-                           self._freed, self.scalar, self._static_reach(out), XT, self.in_offs,
-                           self.in_sizes, out, values, gradsT, status, blocks)
-        held = self._held(status, mask, values, gradsT.T)
+        values, gradsT, held = self._replay_batch(out, XT, mask)
         # The gradients are views or copies of this call's own `gradsT`: nothing of the tape's.
         if self._in_plain:
             grads = list(gradsT)
@@ -486,6 +478,34 @@ class Recorded:
         values = values.astype(self.outputs[0][2].np, copy=False)
         grads = self._select(grads.__getitem__, argnums)
         return (values, grads, held) if mask else (values, grads)
+
+    def value_and_grad_flat(self, P, branch_changed="raise"):
+        """value_and_grad_batch with the inputs flattened and concatenated: P has shape
+        (B, n), n the inputs' total element count (a tape of many 0-d inputs takes one array);
+        returns values (B,) and the gradients in the same layout (B, n), all in the tape's
+        dtype (plus `held` with branch_changed="mask")."""
+        out = self._scalar_output()
+        mask = _branch_mode(branch_changed)
+        n = int(self.in_sizes.sum())
+        if np.ndim(P) != 2 or np.shape(P)[1] != n:
+            raise ValueError(f"expected shape (B, {n}) (the inputs flattened and "
+                             f"concatenated), got {np.shape(P)}")
+        XT = np.ascontiguousarray(np.asarray(P).T, self.dtype)
+        values, gradsT, held = self._replay_batch(out, XT, mask)
+        return (values, gradsT.T, held) if mask else (values, gradsT.T)
+
+    def _replay_batch(self, out, XT, mask):
+        """(values, gradsT, held) of replay_batch at the points XT[:, p]."""
+        B = XT.shape[1]
+        values = np.empty(B, self.dtype)               # the kernel writes every point
+        gradsT = np.empty((len(XT), B), self.dtype)
+        status = np.full(B, -1, np.int64)
+        blocks = _threads() * BATCH_RUNS_PER_THREAD
+        with _dynamic_schedule():
+            K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
+                           self._freed, self.scalar, self._static_reach(out), XT, self.in_offs,
+                           self.in_sizes, out, values, gradsT, status, blocks)
+        return values, gradsT, self._held(status, mask, values, gradsT.T)
 
     def _stage(self, Xs):
         """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p])."""

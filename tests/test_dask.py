@@ -231,3 +231,19 @@ def test_a_worker_killed_mid_run_is_retried(client):
     assert equal(v, ref_v) and equal(g, ref_g) and held.all()
     client.wait_for_workers(2, timeout=60)    # the nanny restarted it (for later tests)
     assert pids[victim] not in client.run(os.getpid).values()
+
+
+def test_flat_layout_equals_one_array_per_input(client):
+    tape = several_tape(tg.float64)
+    Xs = several_points(700, np.float64, seed=6)
+    P = np.concatenate([x.reshape(700, -1) for x in Xs], axis=1)
+    ref_v, ref_g = tape.value_and_grad_batch(*Xs)
+    v, G = tape.value_and_grad_flat(P)
+    assert equal(v, ref_v)
+    assert equal(G, np.concatenate([g.reshape(700, -1) for g in ref_g], axis=1))
+    dv, dG, held = on(client, lambda: tgd.value_and_grad_flat(tape, da.from_array(P, chunks=(100, 4))))
+    assert equal(dv, v) and equal(dG, G) and held.all()
+    with pytest.raises(ValueError, match=r"expected shape \(B, 8\) .*got \(700, 7\)"):
+        tgd.value_and_grad_flat(tape, da.from_array(P[:, :7]))
+    with pytest.raises(ValueError, match=r"expected shape \(B, 8\)"):
+        tape.value_and_grad_flat(P[:, :7])
