@@ -19,7 +19,8 @@ Sections:
    inputs made and persisted on the workers first (not timed), then the same two computations.
    Also: the tape's pickled size, the time to scatter it to both workers, and the cluster's
    start time.
-Overhead per chunk = (dask wall time - in-process wall time on as many cores) / chunks.
+Overhead per chunk = (dask wall time - in-process wall time on as many cores) / chunks; the
+"overhead probe" lines measure it with 200 chunks of 100 points, where it dominates.
 
 Figures are the best of k repetitions (REPS); this machine is shared, so they are noisy; the
 load average is printed at start and end.  Always exits 0: a report, not a test.
@@ -38,6 +39,7 @@ import workloads as W
 
 REPS = {"full": 3, "quick": 1}   # interleaved with the in-process reference: best of each
 CHUNKS = (2_000, 10_000, 50_000)
+PROBE_POINTS, PROBE_CHUNK = 20_000, 100      # 200 tasks of little work each
 
 
 def best_of(fn, reps):
@@ -103,6 +105,10 @@ def threaded(tg, tgd, tape, P, reps, ref):
     import dask
     import dask.array as da
     N = len(P)
+    small = P[:PROBE_POINTS]
+    probe("overhead probe", tgd, tape, da.from_array(small, chunks=(PROBE_CHUNK, -1)),
+          on_threads(2, lambda: tape.value_and_grad_flat(small)), reps,
+          lambda *a: dask.compute(*a, scheduler="threads"))
     for c in CHUNKS:
         if c > N:
             continue
@@ -141,6 +147,14 @@ def cluster(tg, tgd, tape, P, reps, ref, mlp):
         # warm each worker (Numba cache load) outside the timings
         w = tgd.value_and_grad_flat(tape, da.from_array(P[:200], chunks=(100, -1)), threads=1)
         w[0].compute()
+        Xs = da.random.default_rng(1).uniform(-1.5, 1.5, (PROBE_POINTS, n),
+                                              chunks=(PROBE_CHUNK, -1))
+        Xs = client.persist(Xs)                 # made on the workers
+        wait(Xs)
+        small = P[:PROBE_POINTS]
+        probe("overhead probe", tgd, tape, Xs,
+              on_threads(2, lambda: tape.value_and_grad_flat(small)), reps, dask.compute)
+        del Xs
         for c in CHUNKS:
             if c > N:
                 continue
@@ -174,10 +188,12 @@ def cluster(tg, tgd, tape, P, reps, ref, mlp):
                 ref, reps, nch)
         del X, cols
         if mlp is not None:
-            mtape, Ps, mref = mlp
+            mtape, Ps, mref, mtape_arrays = mlp
             M = len(Ps[0])
             c = max(M // 8, 1)
-            arrs = client.persist([da.from_array(p, chunks=(c,) + p.shape[1:]) for p in Ps])
+            rng = da.random.default_rng(3)              # made on the workers, as in section 1
+            arrs = client.persist([(a[None] + 0.1 * rng.standard_normal(
+                (M,) + a.shape, chunks=(c,) + a.shape)).astype(a.dtype) for a in mtape_arrays])
             wait(arrs)
 
             def mlp_reduced():
@@ -204,7 +220,16 @@ def mlp_section(tg, M, reps):
     ok = all(np.allclose(g[7], e, rtol=1e-5, atol=1e-7) for g, e in zip(G, one[1]))
     print(f"  per parameter set on 1 thread: {times[1] / M * 1e6:.1f} µs; batch == single "
           f"replay at point 7: {ok}")
-    return tape, Ps, times
+    return tape, Ps, times, arrays
+
+
+def probe(label, tgd, tape, X, ref, reps, compute):
+    """Many small chunks: what a task costs beyond its points."""
+    def run():
+        v, G, held = tgd.value_and_grad_flat(tape, X, threads=1)
+        return compute(v.sum(), G.sum(axis=0), held.all())
+    against(f"{label}: chunk {X.chunks[0][0]} ({X.numblocks[0]} chunks) reduced", X.shape[0], run,
+            ref, reps, X.numblocks[0])
 
 
 def main():
@@ -237,8 +262,8 @@ def main():
     base = in_process(tg, tape, P, reps)
     mlp = None
     if not args.no_mlp:
-        mtape, Ps, mtimes = mlp_section(tg, max(N // 20, 100), reps)
-        mlp = (mtape, Ps, on_threads(2, lambda: mtape.value_and_grad_batch(*Ps)))
+        mtape, Ps, mtimes, marrays = mlp_section(tg, max(N // 20, 100), reps)
+        mlp = (mtape, Ps, on_threads(2, lambda: mtape.value_and_grad_batch(*Ps)), marrays)
     b2 = on_threads(2, lambda: tape.value_and_grad_flat(P))
     print("\n2. dask threaded scheduler (overhead vs in-process on 2 threads)")
     threaded(tg, tgd, tape, P, reps, b2)
