@@ -274,13 +274,14 @@ def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed,
 
 @njit(cache=True, parallel=True)
 def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
-                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks):
+                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
     """One replay per point p (column p of XT: the inputs flattened and concatenated), across
     cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
     arenas.  Many more runs than threads, taken dynamically (the caller sets a chunk size of 1),
     so a thread that starts late or is slowed by another tenant does not hold up the call.
-    Gradients go to gradsT[:, p]."""
-    B = XT.shape[1]
+    Gradients go to gradsT[:, p].  With `rows`, XT and gradsT are point-major instead (row p
+    is point p: a flat (B, n) array read and written in place, no transposed copies)."""
+    B = XT.shape[0] if rows else XT.shape[1]
     nb = min(blocks, max(B, 1))
     run = (B + nb - 1) // nb
     for t in prange(nb):
@@ -290,7 +291,7 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
             j = 0
             for i in range(in_offs.shape[0]):
                 for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = XT[j, p]
+                    vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
                     j += 1
             if scalar:
                 bad = forward_scalar(op, ia, ib, cst, par, params, vals)
@@ -307,7 +308,10 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
             j = 0
             for i in range(in_offs.shape[0]):
                 for k in range(in_sizes[i]):
-                    gradsT[j, p] = adj[in_offs[i] + k]
+                    if rows:
+                        gradsT[p, j] = adj[in_offs[i] + k]
+                    else:
+                        gradsT[j, p] = adj[in_offs[i] + k]
                     j += 1
 
 

@@ -27,10 +27,11 @@ import weakref
 
 import dask
 import dask.array as da
+import numba
 import numpy as np
 from dask.base import tokenize
 
-from .replay import Recorded, to_arrays
+from .replay import Recorded, _branch_mode, to_arrays
 
 __all__ = ["value_and_grad_batch", "value_and_grad_flat", "jacobian_batch", "hvp_batch",
            "tape_of"]
@@ -97,11 +98,12 @@ def _points(recorded, Xs, what="input"):
 
 
 def _pairs(arrays):
-    """blockwise's (array, index) pairs: axis 0 is 'p' (the points), other axes each their own
-    letter, which blockwise contracts (one chunk each, so a task gets its whole rows)."""
-    letters, pairs = iter("abcdefghijklmnoqrstuvwxyz"), []
+    """blockwise's (array, index) pairs: axis 0 is "p" (the points), every other axis its own
+    index, which blockwise contracts (one chunk each, so a task gets its whole rows)."""
+    pairs, k = [], 0
     for x in arrays:
-        pairs += [x, "p" + "".join(next(letters) for _ in range(x.ndim - 1))]
+        pairs += [x, ("p",) + tuple(f"e{k + d}" for d in range(x.ndim - 1))]
+        k += x.ndim - 1
     return pairs
 
 
@@ -121,8 +123,7 @@ def _item(block, k):
 
 
 def _mode(branch_changed):
-    if branch_changed not in ("raise", "mask"):
-        raise ValueError(f"branch_changed must be 'raise' or 'mask', got {branch_changed!r}")
+    _branch_mode(branch_changed)             # "raise" or "mask", else ValueError
     return branch_changed
 
 
@@ -135,13 +136,11 @@ class _NumbaThreads:
 
     def __enter__(self):
         if self.threads is not None:
-            import numba
             self.saved = numba.get_num_threads()
             numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
 
     def __exit__(self, *exc):
         if self.threads is not None:
-            import numba
             numba.set_num_threads(self.saved)
 
 
@@ -193,7 +192,7 @@ def _flat_task(rec, block, threads, mode):
 def _run(task, recorded, arrays, parts, **kw):
     """Lazy arrays of `parts` of the tuple `task` returns for each chunk of points."""
     name = _NAMES[task]
-    packed = da.blockwise(task, "p", tape_of(recorded), None, *_pairs(arrays), token=name,
+    packed = da.blockwise(task, ("p",), tape_of(recorded), None, *_pairs(arrays), token=name,
                           meta=np.empty((0,), object), concatenate=True, **kw)
     return _unpack(packed, parts, name)
 

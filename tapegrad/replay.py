@@ -490,9 +490,17 @@ class Recorded:
         if np.ndim(P) != 2 or np.shape(P)[1] != n:
             raise ValueError(f"expected shape (B, {n}) (the inputs flattened and "
                              f"concatenated), got {np.shape(P)}")
-        XT = np.ascontiguousarray(np.asarray(P).T, self.dtype)
-        values, gradsT, held = self._replay_batch(out, XT, mask)
-        return (values, gradsT.T, held) if mask else (values, gradsT.T)
+        # read and written point-major as they are: no transposed staging copy (a transpose of
+        # all of P reads it column by column, a cache miss per element once P outgrows the
+        # cache) and each point's inputs and gradients are one contiguous row
+        P = np.ascontiguousarray(P, self.dtype)
+        B = len(P)
+        values = np.empty(B, self.dtype)
+        G = np.empty((B, n), self.dtype)
+        status = np.full(B, -1, np.int64)
+        self._kernel(out, P, values, G, status, rows=True)
+        held = self._held(status, mask, values, G)
+        return (values, G, held) if mask else (values, G)
 
     def _replay_batch(self, out, XT, mask):
         """(values, gradsT, held) of replay_batch at the points XT[:, p]."""
@@ -500,12 +508,15 @@ class Recorded:
         values = np.empty(B, self.dtype)               # the kernel writes every point
         gradsT = np.empty((len(XT), B), self.dtype)
         status = np.full(B, -1, np.int64)
-        blocks = _threads() * BATCH_RUNS_PER_THREAD
+        self._kernel(out, XT, values, gradsT, status)
+        return values, gradsT, self._held(status, mask, values, gradsT.T)
+
+    def _kernel(self, out, XT, values, gradsT, status, rows=False):
         with _dynamic_schedule():
             K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
                            self._freed, self.scalar, self._static_reach(out), XT, self.in_offs,
-                           self.in_sizes, out, values, gradsT, status, blocks)
-        return values, gradsT, self._held(status, mask, values, gradsT.T)
+                           self.in_sizes, out, values, gradsT, status,
+                           _threads() * BATCH_RUNS_PER_THREAD, rows)
 
     def _stage(self, Xs):
         """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p])."""

@@ -107,6 +107,16 @@ def test_inputs_with_different_chunks_and_numpy_inputs():
     assert equal(v, ref_v) and all(equal(a, b) for a, b in zip(g, ref_g))
 
 
+def test_many_nd_inputs():
+    tape = tg.record(lambda *xs: sum((x * x).sin().sum() for x in xs),
+                     *[tg.ones(2, dtype=tg.float64)] * 30)
+    Xs = [np.random.default_rng(i).standard_normal((90, 2)) for i in range(30)]
+    ref_v, ref_g = tape.value_and_grad_batch(*Xs)
+    v, g, _ = tgd.value_and_grad_batch(tape, *chunked(Xs, 40))
+    v, g = dask.compute(v, g, scheduler="threads")
+    assert equal(v, ref_v) and all(equal(a, b) for a, b in zip(g, ref_g))
+
+
 def test_shape_errors_raise_in_the_client():
     tape = several_tape(tg.float64)
     X = [da.from_array(x, chunks=100) for x in several_points(300, np.float64)]
