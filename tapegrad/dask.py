@@ -9,7 +9,9 @@ Every input is a dask array of shape (B,) + the input's shape, chunked along the
 (axis 0; other axes are merged into one chunk).  Each chunk of points is one task that runs
 the in-process batch kernel (`Recorded.value_and_grad_batch`, parallel over the Numba threads
 of the process running it), so the results of a chunk are bit for bit those of the in-process
-call on the same points.  Results are lazy dask arrays chunked like the inputs.
+call on the same points.  Results are lazy dask arrays chunked like the inputs.  A tape of
+many inputs (say 100 scalar leaves) is best fed as one (B, n) array with `value_and_grad_flat`:
+one array per input costs one task per input per chunk (docs/scale.md).
 
 Shipping the tape: `Recorded` pickles as its save format (a few flat arrays and a JSON header,
 never the recorded Python function).  When a `distributed.Client` is active at call time the
