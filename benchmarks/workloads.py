@@ -19,7 +19,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if importlib.util.find_spec("tapegrad") is None:
     sys.path.insert(0, ROOT)
 
+# tapegrad's large matmuls run on numpy's BLAS (host entries of the sweep); keep it on one
+# thread, as torch is here (TORCH_THREADS), unless the caller chose.  The variable is read when
+# numpy loads OpenBLAS; when numpy came first (asv's runner imports it), threadpoolctl sets the
+# limit (`blas_threads` says what is in force).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np  # noqa: E402
+
+try:
+    import threadpoolctl
+except ImportError:         # then only OPENBLAS_NUM_THREADS (above) limits BLAS
+    threadpoolctl = None
+else:
+    threadpoolctl.threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]), user_api="blas")
+
+
+def blas_threads():
+    """Threads of numpy's BLAS as in force now (a string: "?" without threadpoolctl)."""
+    if threadpoolctl is None:
+        return f"? (OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')})"
+    return ",".join(str(i["num_threads"]) for i in threadpoolctl.threadpool_info()
+                    if i["user_api"] == "blas") or "?"
 
 import tapegrad  # noqa: E402
 
@@ -189,16 +210,22 @@ def best_startup(cold_cache=False, repeats=3):
 
 
 # -- a small n-d workload: MLP 2-16-16-1, tanh, batch 32, SGD ----------------------------------
-def mlp(mod, batch=32, sizes=(2, 16, 16, 1), seed=0):
-    """(params, X, Y): the same float32 data for every library (drawn with numpy)."""
+def mlp(mod, batch=32, sizes=(2, 16, 16, 1), seed=0, dtype="float32"):
+    """(params, X, Y): the same data for every library (drawn with numpy), of `dtype`.
+    Y is sin of the row sums of X (one output) or of a fixed random projection of X."""
+    dt = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        w = rng.standard_normal((fan_in, fan_out)).astype(np.float32) / np.float32(math.sqrt(fan_in))
+        w = rng.standard_normal((fan_in, fan_out)).astype(dt) / dt.type(math.sqrt(fan_in))
         params += [mod.tensor(w, requires_grad=True),
-                   mod.tensor(np.zeros(fan_out, np.float32), requires_grad=True)]
-    X = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    Y = np.sin(X.sum(axis=1, keepdims=True)).astype(np.float32)
+                   mod.tensor(np.zeros(fan_out, dt), requires_grad=True)]
+    X = rng.standard_normal((batch, sizes[0])).astype(dt)
+    if sizes[-1] == 1:
+        Y = np.sin(X.sum(axis=1, keepdims=True)).astype(dt)
+    else:
+        R = rng.standard_normal((sizes[0], sizes[-1])) / math.sqrt(sizes[0])
+        Y = np.sin(X @ R).astype(dt)
     return params, mod.tensor(X), mod.tensor(Y)
 
 
@@ -214,11 +241,50 @@ def mlp_step(mod, params, X, Y, lr=0.05):
     """Forward, mean squared error, backward and the no_grad SGD update; returns the loss."""
     loss = mlp_loss(params, X, Y)
     loss.backward()
+    sgd(mod, params, lr)
+    return loss.item()
+
+
+def sgd(mod, params, lr=0.05):
+    """The update of every training step here: `p -= lr * p.grad` under no_grad, grad reset."""
     with mod.no_grad():
         for p in params:
             p -= lr * p.grad
             p.grad = None
+
+
+# -- small n-d models and ops, eager (benchmarks/bench_eager_nd.py) ----------------------------
+def two_layer(mod, N=8, D_in=16, H=16, D_out=4, seed=0):
+    """(x, y, w1, w2) of PyTorch's two-layer-net tutorial (float32, drawn with numpy)."""
+    rng = np.random.default_rng(seed)
+    x = mod.tensor(rng.standard_normal((N, D_in)).astype(np.float32))
+    y = mod.tensor(rng.standard_normal((N, D_out)).astype(np.float32))
+    w1 = mod.tensor(rng.standard_normal((D_in, H)).astype(np.float32) * 0.1, requires_grad=True)
+    w2 = mod.tensor(rng.standard_normal((H, D_out)).astype(np.float32) * 0.1, requires_grad=True)
+    return x, y, w1, w2
+
+
+def two_layer_step(mod, x, y, w1, w2, lr=1e-3):
+    """One iteration of the tutorial: forward (relu for its clamp(min=0)), sum of squares,
+    backward, no_grad SGD update and .grad.zero_(); returns the loss."""
+    loss = (x.mm(w1).relu().mm(w2) - y).pow(2).sum()
+    loss.backward()
+    with mod.no_grad():
+        w1 -= lr * w1.grad
+        w2 -= lr * w2.grad
+        w1.grad.zero_()
+        w2.grad.zero_()
     return loss.item()
+
+
+def small_operands(mod, seed=1):
+    """(a, b, W, g): 32x16, 32x16 and 16x16 float32 tensors requiring grad, and a 16x16 one
+    that does not (an update for W): the operands of the per-op eager figures."""
+    rng = np.random.default_rng(seed)
+    a, b, w, g = (rng.standard_normal(s).astype(np.float32)
+                  for s in ((32, 16), (32, 16), (16, 16), (16, 16)))
+    return (mod.tensor(a, requires_grad=True), mod.tensor(b, requires_grad=True),
+            mod.tensor(w, requires_grad=True), mod.tensor(g))
 
 
 # -- record/replay (compare_replay.py, benchmarks/bench_replay.py) ------------------------------
@@ -510,3 +576,182 @@ def rosen_hessian_np(x):
         H[i + 1, i] += -400 * a
         H[i + 1, i + 1] += 200
     return H
+
+
+# -- tape v2, issue #8 (compare_tape.py, benchmarks/bench_tape.py) ------------------------------
+# Each cliff is split into an untimed build and the timed part, so that the asv suite can put
+# the build in setup and compare_tape.py can time the phases of one call.
+TWO_LAYER = dict(batch=64, sizes=(1000, 100, 10))      # the 1000->100->10 net, N = 64
+SMALL_NET = dict(batch=8, sizes=(16, 16, 4))           # the 16->16->4 net, N = 8
+MATMUL_SIZES = (64, 256, 1024)                          # square float64 matmul backward
+DROPPED = 1000                                          # evaluation graphs left on the tape
+SCALAR_STEPS = 10_000                                   # 40k-entry scalar graph
+NO_GRAD_STEPS = 2_000                                   # recurrence with a no_grad block
+CAT_SHAPE = (1000, 100)                                 # cat of two of these
+MICRO_SIZES, MICRO_SAMPLES = (2, 8, 8, 1), 4            # micrograd-style MLP of 0-d tensors
+
+
+def wide_net(mod, dtype="float32", **kw):
+    """(params, X, Y) of the 1000->100->10 tanh net on a batch of 64 (or `kw`)."""
+    return mlp(mod, **{**TWO_LAYER, **kw}, dtype=dtype)
+
+
+def dropped_then_loss(mod, params, X, Y, k, recorded=True):
+    """Evaluate the MLP loss k times, dropping each graph after `.item()` (they stay on the
+    open tape), then return a loss to differentiate: its backward should not see them.
+    With `recorded=False` the k evaluations run under no_grad (nothing on the tape): the
+    control that does the same work before the backward (the backward right after 1000
+    forwards runs on caches they left cold, in torch too)."""
+    with mod.set_grad_enabled(recorded):
+        for _ in range(k):
+            mlp_loss(params, X, Y).item()
+    return mlp_loss(params, X, Y)
+
+
+def clear_grads(params):
+    for p in params:
+        p.grad = None
+
+
+def scalar_graph(mod, n=SCALAR_STEPS, nd_op=False):
+    """(x, y): the n-step recurrence (4n entries); with `nd_op`, plus one n-d op on the same
+    tape (`y + (v * v).sum()`, v of 3 elements)."""
+    x, y = recurrence(mod, n)
+    if nd_op:
+        v = mod.ones(3, requires_grad=True)
+        y = y + (v * v).sum()
+    return x, y
+
+
+def recurrence_no_grad_blocks(mod, n=NO_GRAD_STEPS, block=True):
+    """(x, y): the README's recurrence, with an empty `with no_grad(): pass` in each step if
+    `block` (a grad-mode switch must not cut the graph into n tapes)."""
+    x = mod.tensor(X0, requires_grad=True)
+    y = mod.tensor(1.0)
+    for _ in range(n):
+        y = y * DECAY + x.sin() * GAIN
+        if block:
+            with mod.no_grad():
+                pass
+    return x, y
+
+
+def cat_leaves(mod, shape=CAT_SHAPE, seed=0):
+    """Two float32 leaves of `shape` for the cat benchmark."""
+    rng = np.random.default_rng(seed)
+    return [mod.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+            for _ in range(2)]
+
+
+def cat_record(mod, a, b):
+    """The recorded part of the cat benchmark: cat along dim 0, then a sum to differentiate."""
+    return mod.cat([a, b]).sum()
+
+
+def matmul_leaves(mod, n, seed=0):
+    """Two float64 (n, n) leaves for the matmul backward benchmark."""
+    rng = np.random.default_rng(seed)
+    return [mod.tensor(rng.standard_normal((n, n)), requires_grad=True) for _ in range(2)]
+
+
+def matmul_loss(A, B):
+    """(A @ B).sum(): its backward is one matmul VJP (two products) and a sum's broadcast."""
+    return (A @ B).sum()
+
+
+def micro_mlp(mod, sizes=MICRO_SIZES, samples=MICRO_SAMPLES, seed=0):
+    """(layers, xs, ys): a micrograd-style MLP whose every weight and bias is a 0-d float32
+    tensor (layers: list of [(weights, bias) per neuron]), and `samples` data points as
+    Python floats."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layers.append([([mod.tensor(v, requires_grad=True) for v in rng.uniform(-1, 1, fan_in).tolist()],
+                        mod.tensor(0.0, requires_grad=True)) for _ in range(fan_out)])
+    xs = rng.uniform(-1, 1, (samples, sizes[0])).tolist()
+    ys = [1.0 if i % 2 == 0 else -1.0 for i in range(samples)]
+    return layers, xs, ys
+
+
+def micro_params(layers):
+    return [p for layer in layers for ws, b in layer for p in (*ws, b)]
+
+
+def micro_loss(layers, xs, ys):
+    """Sum of squared errors; neurons act = b + sum w_i x_i, tanh except on the last layer."""
+    loss = None
+    for x, y in zip(xs, ys):
+        h = x
+        for i, layer in enumerate(layers):
+            out = []
+            for ws, b in layer:
+                act = b
+                for w, v in zip(ws, h):
+                    act = act + w * v
+                out.append(act.tanh() if i < len(layers) - 1 else act)
+            h = out
+        err = (h[0] - y) ** 2
+        loss = err if loss is None else loss + err
+    return loss
+
+
+def micro_step(mod, layers, xs, ys, lr=0.05):
+    """One micrograd-style training step: forward, backward, no_grad SGD on every 0-d
+    parameter.  Returns the loss."""
+    loss = micro_loss(layers, xs, ys)
+    loss.backward()
+    sgd(mod, micro_params(layers), lr)
+    return loss.item()
+
+
+# -- cold compiles, each in a fresh interpreter with an empty Numba cache ------------------------
+_COLD = {
+    # the first backward of a scalar graph, then of an n-d one (and a host-matmul one)
+    "backward": """
+x = tapegrad.tensor(0.5, requires_grad=True); y = x.sin() * 2.0
+t = time.perf_counter(); y.backward(); times.append(time.perf_counter() - t)
+x = tapegrad.ones(3, requires_grad=True); y = (x * x).sum()
+t = time.perf_counter(); y.backward(); times.append(time.perf_counter() - t)
+""",
+    # the first replay (record + value_and_grad) of a 0-d function, then of an n-d one
+    "replay": """
+f = lambda x: (x.sin() * x + 1.0) ** 2
+t = time.perf_counter(); r = tapegrad.record(f, tapegrad.tensor(0.5)); r.value_and_grad(0.7)
+times.append(time.perf_counter() - t)
+g = lambda w, x: ((x @ w).tanh() ** 2).mean()
+w, x = tapegrad.ones(3, 2), tapegrad.ones(4, 3)
+t = time.perf_counter(); r = tapegrad.record(g, w, x); r.value_and_grad(w.numpy(), x.numpy())
+times.append(time.perf_counter() - t)
+""",
+    # the first create_graph backward (and the backward of its result) of a 0-d graph, then
+    # of an n-d one
+    "create_graph": """
+x = tapegrad.tensor(0.5, requires_grad=True)
+t = time.perf_counter(); g, = tapegrad.autograd.grad((x.sin() * x) ** 2, x, create_graph=True)
+g.backward(); times.append(time.perf_counter() - t)
+x = tapegrad.ones(3, requires_grad=True)
+t = time.perf_counter(); g, = tapegrad.autograd.grad((x.sin() * x).pow(2).sum(), x, create_graph=True)
+g.sum().backward(); times.append(time.perf_counter() - t)
+""",
+}
+COLD_CASES = tuple(_COLD)
+COLD_LIMIT = 10.0          # seconds, issue #8
+
+
+def cold_compile(case, cold_cache=True):
+    """Seconds of the first call(s) of `case` (a key of _COLD: "backward", "replay",
+    "create_graph") in a fresh interpreter, with NUMBA_CACHE_DIR an empty directory when
+    `cold_cache`: (0-d first call, n-d first call after it, CPU seconds of both: less
+    sensitive to other load than the wall times).  The process imports tapegrad (not timed)
+    and runs nothing else, so the first call pays import numba and every compile it needs."""
+    env = dict(os.environ)
+    src = os.path.dirname(os.path.dirname(tapegrad.__file__))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    code = ("import time\nimport tapegrad\ntimes = []\nc0 = time.process_time()\n" + _COLD[case]
+            + "print(*times, time.process_time() - c0)\n")
+    with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
+        if cold_cache:
+            env["NUMBA_CACHE_DIR"] = cache
+        out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                             capture_output=True, text=True, timeout=900).stdout
+    return tuple(float(v) for v in out.split()[-3:])

@@ -14,7 +14,8 @@ from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, e
                      randn, rand_like, randn_like, manual_seed, seed, matmul, bmm, where, cat,
                      stack)
 from . import autograd
-from .replay import record, compile, load_tape, Recorded, BranchChanged, TracingError  # noqa: A004
+from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
+                     TracingError, TapeFormatError)
 from ._format import set_printoptions
 
 float = float32  # noqa: A001
@@ -28,6 +29,9 @@ def _fn(name):
     method = getattr(Tensor, name)
 
     def f(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}")
         return method(input, *args, **kwargs)
     f.__name__ = name
     f.__doc__ = f"tapegrad.{name}(input, ...) == input.{name}(...)"

@@ -41,37 +41,6 @@ def same_value(x, y):
 
 
 @njit(cache=True)
-def bcast_index(k, oshape, ond, ishape, ind):
-    """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
-    idx = 0
-    mul = 1
-    rem = k
-    for d in range(ond - 1, -1, -1):
-        od = oshape[d]
-        q = rem % od
-        rem //= od
-        di = d - (ond - ind)
-        if di >= 0:
-            s = ishape[di]
-            if s != 1:
-                idx += q * mul
-            mul *= s
-    return idx
-
-
-@njit(cache=True, inline="always")
-def strided_index(k, oshape, ond, params, p):
-    """Source index of output element k of a strided view: params = [offset, strides...]."""
-    rem = k
-    src = params[p]
-    for d in range(ond - 1, -1, -1):
-        q = rem % oshape[d]
-        rem //= oshape[d]
-        src += q * params[p + 1 + d]
-    return src
-
-
-@njit(cache=True)
 def mark_live(ia, ib, cond, live):
     """Mark (in place) every entry that the entries already marked depend on."""
     for e in range(ia.shape[0] - 1, -1, -1):
@@ -97,13 +66,15 @@ def mark_leads(ia, ib, cond, leads):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves):
-    """Reverse sweep from entry `start` down to 0.
+def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+          host):
+    """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
     `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
-    reached node's gradient.  Returns -1, or the first reached entry whose saved buffers were
-    already freed (Python raises PyTorch's "backward a second time" error; nothing was
-    committed).
+    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    buffers were already freed (Python raises PyTorch's "backward a second time" error;
+    nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
     """
     for e in range(start, -1, -1):
         if reach[e] == 0:
@@ -117,6 +88,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             reach[a] = 1
         if b >= 0:
             reach[b] = 1
+        if host[e] != 0:
+            return -2 - e
         oo = off[e]
         n = size[e]
         if False:
@@ -126,19 +99,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -148,19 +125,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -170,19 +151,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -194,19 +179,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -218,19 +207,23 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -325,23 +318,27 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             cn = params[par[e]]
             ocn = off[cn]
             scn = size[cn]
             reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
@@ -359,88 +356,60 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
-        elif (o == 19 or o == 20 or o == 21 or o == 22):
-            # params: keepdim shape of the output (nd[a] entries); cst = scale (1/count for mean)
-            oa = off[a]
-            p = par[e]
-            scale = cst[e]
-            if size[a] == 1:
-                adj[oa] += scale * adj[oo]
-            else:
-                for k in range(size[a]):
-                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):
-            oa = off[a]
-            for k in range(n):
-                adj[oa + k] += adj[oo + k]
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):
-            # params: [offset, stride_0 .. stride_{nd-1}] on the input's row-major buffer
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
-        elif (o == 37):
-            # params: the input's flat index for each output element
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                adj[oa + params[p + k]] += adj[oo + k]
-        elif (o == 52):
-            # adjoint of a strided view: gather back through the same offset/strides
-            oa = off[a]
-            p = par[e]
-            for k in range(size[a]):
-                adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
-        elif (o == 53):
-            oa = off[a]
-            p = par[e]
-            for k in range(size[a]):
-                adj[oa + k] += adj[oo + params[p + k]]
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
-            # params: [batch, m, k, n, b_batched]; out = a (batch,m,k) @ b ([batch,]k,n)
-            p = par[e]
-            nb = params[p]
-            m = params[p + 1]
-            kk = params[p + 2]
-            nn = params[p + 3]
-            bb = params[p + 4]
-            oa = off[a]
-            ob = off[b]
-            for t in range(nb):
-                ao = oa + t * m * kk
-                bo = ob + (t * kk * nn if bb else 0)
-                go = oo + t * m * nn
-                for i in range(m):
-                    for j in range(nn):
-                        g = adj[go + i * nn + j]
-                        for q in range(kk):
-                            adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
-                            adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
+        elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
+            sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
+            sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+            sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 37):  # gather
+            sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 52):  # scatter
+            sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 53):  # scatter_idx
+            sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
+            sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     return -1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True)
 def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
     """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
     come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    for e in range(op.shape[0]):
+    return forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0,
+                        np.zeros(op.shape[0], np.uint8))
+
+
+@njit(cache=True, error_model="numpy")
+def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, host):
+    """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
+    the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
+    value and resumes from e + 1."""
+    for e in range(start, op.shape[0]):
+        if host[e] != 0:
+            return -2 - e
         o = op[e]
         a = ia[e]
         b = ib[e]
@@ -452,18 +421,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
@@ -471,18 +444,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
@@ -490,18 +467,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
@@ -509,18 +490,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
@@ -528,18 +513,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
@@ -619,18 +608,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v < b_v else 0.0
@@ -638,18 +631,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v <= b_v else 0.0
@@ -657,18 +654,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v > b_v else 0.0
@@ -676,18 +677,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v >= b_v else 0.0
@@ -695,18 +700,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v == b_v else 0.0
@@ -714,18 +723,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v != b_v else 0.0
@@ -733,21 +746,25 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             cn = params[par[e]]
             ocn = off[cn]
             scn = size[cn]
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -763,18 +780,22 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
@@ -794,88 +815,41 @@ def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22):
-            oa = off[a]
-            p = par[e]
-            scale = cst[e]
-            if n == 1:
-                acc = 0.0
-                for k in range(size[a]):
-                    acc += vals[oa + k]
-                vals[oo] = acc * scale
-            else:
-                for k in range(n):
-                    vals[oo + k] = 0.0
-                for k in range(size[a]):
-                    vals[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])] += vals[oa + k]
-                for k in range(n):
-                    vals[oo + k] *= scale
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):
-            oa = off[a]
-            for k in range(n):
-                vals[oo + k] = vals[oa + k]
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
-        elif (o == 37):
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = vals[oa + params[p + k]]
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
-            p = par[e]
-            nb = params[p]
-            m = params[p + 1]
-            kk = params[p + 2]
-            nn = params[p + 3]
-            bb = params[p + 4]
-            oa = off[a]
-            ob = off[b]
-            for t in range(nb):
-                ao = oa + t * m * kk
-                bo = ob + (t * kk * nn if bb else 0)
-                go = oo + t * m * nn
-                for i in range(m):
-                    for j in range(nn):
-                        acc = 0.0
-                        for q in range(kk):
-                            acc += vals[ao + i * kk + q] * vals[bo + q * nn + j]
-                        vals[go + i * nn + j] = acc
-        elif (o == 49):
-            oa = off[a]
-            for k in range(n):
-                vals[oo + k] = vals[oa + k]
-        elif (o == 52):
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = 0.0
-            for k in range(size[a]):
-                vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
-        elif (o == 53):
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = 0.0
-            for k in range(size[a]):
-                vals[oo + params[p + k]] += vals[oa + k]
+        elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
+            forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
+            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+            forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 49):  # stopgrad
+            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 37):  # gather
+            forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 52):  # scatter
+            forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 53):  # scatter_idx
+            forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
+            forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -1161,7 +1135,17 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     adj[off[out] + out_k] = 1.0
     reach = np.zeros(op.shape[0], np.uint8)
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES)
+    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+          np.zeros(op.shape[0], np.uint8))
+
+
+@njit(cache=True)
+def backward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+                  host):
+    """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
+    return codes)."""
+    return sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+                 OP_SAVES, host)
 
 
 @njit(cache=True)
@@ -1172,6 +1156,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
     Returns -1, or an entry whose saved buffers were freed."""
     adj = np.zeros(vals.shape[0])
     reach = np.zeros(op.shape[0], np.uint8)
+    no_host = np.zeros(op.shape[0], np.uint8)
     for r in range(roots.shape[0]):
         adj[:] = 0.0
         reach[:] = 0
@@ -1179,7 +1164,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
         bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
-                    freed, OP_SAVES)
+                    freed, OP_SAVES, no_host)
         if bad >= 0:
             return bad
         j = 0
@@ -1283,6 +1268,249 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]
 
+
+# ---- copied from tapegrad/kinds/ (edit there, then run codegen) ----
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True)
+def bcast_index(k, oshape, ond, ishape, ind):
+    """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
+    idx = 0
+    mul = 1
+    rem = k
+    for d in range(ond - 1, -1, -1):
+        od = oshape[d]
+        q = rem % od
+        rem //= od
+        di = d - (ond - ind)
+        if di >= 0:
+            s = ishape[di]
+            if s != 1:
+                idx += q * mul
+            mul *= s
+    return idx
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True, inline="always")
+def strided_index(k, oshape, ond, params, p):
+    """Source index of output element k of a strided view: params = [offset, strides...]."""
+    rem = k
+    src = params[p]
+    for d in range(ond - 1, -1, -1):
+        q = rem % oshape[d]
+        rem //= oshape[d]
+        src += q * params[p + 1 + d]
+    return src
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True)
+def is_suffix(oshape, ond, ishape, ind):
+    """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
+    aside): then the broadcast index of output element k is simply k % size(ishape)."""
+    s = 0
+    while s < ind and ishape[s] == 1:
+        s += 1
+    if ind - s > ond:
+        return False
+    for d in range(s, ind):
+        if ishape[d] != oshape[ond - ind + d]:
+            return False
+    return True
+
+
+# from tapegrad/kinds/reduce.py
+@njit(cache=True)
+def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    scale = cst[e]
+    if n == 1:
+        acc = 0.0
+        for k in range(size[a]):
+            acc += vals[oa + k]
+        vals[oo] = acc * scale
+    else:
+        keep = params[par[e]:par[e] + nd[a]]
+        for k in range(n):
+            vals[oo + k] = 0.0
+        if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
+            for k in range(size[a]):
+                vals[oo + k % n] += vals[oa + k]
+        else:
+            for k in range(size[a]):
+                vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+        for k in range(n):
+            vals[oo + k] *= scale
+
+
+# from tapegrad/kinds/view.py
+@njit(cache=True)
+def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    for k in range(n):
+        vals[oo + k] = vals[oa + k]
+
+
+# from tapegrad/kinds/view.py
+@njit(cache=True)
+def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = vals[oa + params[p + k]]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = 0.0
+    for k in range(size[a]):
+        vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = 0.0
+    for k in range(size[a]):
+        vals[oo + params[p + k]] += vals[oa + k]
+
+
+# from tapegrad/kinds/matmul.py
+@njit(cache=True)
+def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    p = par[e]
+    nb = params[p]
+    m = params[p + 1]
+    kk = params[p + 2]
+    nn = params[p + 3]
+    bb = params[p + 4]
+    oa = off[a]
+    ob = off[b]
+    for t in range(nb):
+        ao = oa + t * m * kk
+        bo = ob + (t * kk * nn if bb else 0)
+        go = oo + t * m * nn
+        for i in range(m):
+            for j in range(nn):
+                acc = 0.0
+                for q in range(kk):
+                    acc += vals[ao + i * kk + q] * vals[bo + q * nn + j]
+                vals[go + i * nn + j] = acc
+
+
+# from tapegrad/kinds/reduce.py
+@njit(cache=True)
+def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """g broadcast back over the reduced dims, times the scale."""
+    oa = off[a]
+    scale = cst[e]
+    if size[a] == 1:
+        adj[oa] += scale * adj[oo]
+    elif n == 1:  # a full reduction: every element gets the same gradient
+        g = scale * adj[oo]
+        for k in range(size[a]):
+            adj[oa + k] += g
+    else:
+        keep = params[par[e]:par[e] + nd[a]]
+        if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
+            for k in range(size[a]):
+                adj[oa + k] += scale * adj[oo + k % n]
+        else:
+            for k in range(size[a]):
+                adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+
+
+# from tapegrad/kinds/view.py
+@njit(cache=True)
+def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    oa = off[a]
+    for k in range(n):
+        adj[oa + k] += adj[oo + k]
+
+
+# from tapegrad/kinds/view.py
+@njit(cache=True)
+def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """Scatter-add through the same offset and strides (an expand sums its copies)."""
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    # NOTE: repeated indices accumulate: each use of an element adds its gradient
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        adj[oa + params[p + k]] += adj[oo + k]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """Gather back through the same offset and strides."""
+    oa = off[a]
+    p = par[e]
+    for k in range(size[a]):
+        adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
+
+
+# from tapegrad/kinds/gather.py
+@njit(cache=True)
+def sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    oa = off[a]
+    p = par[e]
+    for k in range(size[a]):
+        adj[oa + k] += adj[oo + params[p + k]]
+
+
+# from tapegrad/kinds/matmul.py
+@njit(cache=True)
+def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    p = par[e]
+    nb = params[p]
+    m = params[p + 1]
+    kk = params[p + 2]
+    nn = params[p + 3]
+    bb = params[p + 4]
+    oa = off[a]
+    ob = off[b]
+    for t in range(nb):
+        ao = oa + t * m * kk
+        bo = ob + (t * kk * nn if bb else 0)
+        go = oo + t * m * nn
+        for i in range(m):
+            for j in range(nn):
+                g = adj[go + i * nn + j]
+                for q in range(kk):
+                    adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
+                    adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
+
+
+# Entries record_backward can append per reached entry, by opcode (derived from the formulas
+# by codegen: the caller sizes the tape from it, as Numba checks no bounds).
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4], dtype=np.int64)
 
 @njit(cache=True, error_model="numpy")
 def scalar_fwd(code, a_v, b_v, c):

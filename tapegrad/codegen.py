@@ -5,6 +5,7 @@ fails while the checked-in file is stale.  The kernels live in one generated fil
 Numba's on-disk cache is keyed on the defining file: any op-table change rebuilds them.
 """
 import ast
+import inspect
 import os
 import re
 import sys
@@ -18,6 +19,7 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
+from . import kinds, vocab  # noqa: E402
 from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,7 +40,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from math import exp, log, sqrt, sin, cos, tanh
+from math import %(math_imports)s
 
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array(%(kinds)s, dtype=np.int8)
@@ -67,37 +69,6 @@ def same_value(x, y):
 
 
 @njit(cache=True)
-def bcast_index(k, oshape, ond, ishape, ind):
-    """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
-    idx = 0
-    mul = 1
-    rem = k
-    for d in range(ond - 1, -1, -1):
-        od = oshape[d]
-        q = rem %% od
-        rem //= od
-        di = d - (ond - ind)
-        if di >= 0:
-            s = ishape[di]
-            if s != 1:
-                idx += q * mul
-            mul *= s
-    return idx
-
-
-@njit(cache=True, inline="always")
-def strided_index(k, oshape, ond, params, p):
-    """Source index of output element k of a strided view: params = [offset, strides...]."""
-    rem = k
-    src = params[p]
-    for d in range(ond - 1, -1, -1):
-        q = rem %% oshape[d]
-        rem //= oshape[d]
-        src += q * params[p + 1 + d]
-    return src
-
-
-@njit(cache=True)
 def mark_live(ia, ib, cond, live):
     """Mark (in place) every entry that the entries already marked depend on."""
     for e in range(ia.shape[0] - 1, -1, -1):
@@ -123,13 +94,15 @@ def mark_leads(ia, ib, cond, leads):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves):
-    """Reverse sweep from entry `start` down to 0.
+def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+          host):
+    """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
     `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
-    reached node's gradient.  Returns -1, or the first reached entry whose saved buffers were
-    already freed (Python raises PyTorch's "backward a second time" error; nothing was
-    committed).
+    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    buffers were already freed (Python raises PyTorch's "backward a second time" error;
+    nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
     """
     for e in range(start, -1, -1):
         if reach[e] == 0:
@@ -143,6 +116,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             reach[a] = 1
         if b >= 0:
             reach[b] = 1
+        if host[e] != 0:
+            return -2 - e
         oo = off[e]
         n = size[e]
         if False:
@@ -151,11 +126,22 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
     return -1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True)
 def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
     """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
     come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    for e in range(op.shape[0]):
+    return forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0,
+                        np.zeros(op.shape[0], np.uint8))
+
+
+@njit(cache=True, error_model="numpy")
+def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, host):
+    """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
+    the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
+    value and resumes from e + 1."""
+    for e in range(start, op.shape[0]):
+        if host[e] != 0:
+            return -2 - e
         o = op[e]
         a = ia[e]
         b = ib[e]
@@ -214,7 +200,17 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     adj[off[out] + out_k] = 1.0
     reach = np.zeros(op.shape[0], np.uint8)
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES)
+    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+          np.zeros(op.shape[0], np.uint8))
+
+
+@njit(cache=True)
+def backward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+                  host):
+    """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
+    return codes)."""
+    return sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+                 OP_SAVES, host)
 
 
 @njit(cache=True)
@@ -225,6 +221,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
     Returns -1, or an entry whose saved buffers were freed."""
     adj = np.zeros(vals.shape[0])
     reach = np.zeros(op.shape[0], np.uint8)
+    no_host = np.zeros(op.shape[0], np.uint8)
     for r in range(roots.shape[0]):
         adj[:] = 0.0
         reach[:] = 0
@@ -232,7 +229,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
         bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
-                    freed, OP_SAVES)
+                    freed, OP_SAVES, no_host)
         if bad >= 0:
             return bad
         j = 0
@@ -338,23 +335,29 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
 '''
 
 # --- per-kind code: the reverse sweep (general) ---------------------------------------------------
+# (an operand broadcast over leading dims only, a bias for instance, is indexed k % size: no
+# div/mod per dim)
 OPERANDS = """\
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
             else:
                 oa = -1
                 sa = 1
+                fa = False
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
             else:
                 ob = -1
                 sb = 1
+                fb = False
 """
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else bcast_index(k, shp[e], nd[e], shp[a], nd[a]))
-                kb = k if sb == n else (0 if sb == 1 else bcast_index(k, shp[e], nd[e], shp[b], nd[b]))
+                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
 """
 COND = """\
             cn = params[par[e]]
@@ -397,80 +400,6 @@ B_WHERE = """\
                 if b >= 0:
                     adj[ob + kb] += %(gb)s
 """
-B_STRUCT = {
-    "reduce": """\
-        elif %(cond)s:
-            # params: keepdim shape of the output (nd[a] entries); cst = scale (1/count for mean)
-            oa = off[a]
-            p = par[e]
-            scale = cst[e]
-            if size[a] == 1:
-                adj[oa] += scale * adj[oo]
-            else:
-                for k in range(size[a]):
-                    adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])]
-""",
-    "reshape": """\
-        elif %(cond)s:
-            oa = off[a]
-            for k in range(n):
-                adj[oa + k] += adj[oo + k]
-""",
-    "strided": """\
-        elif %(cond)s:
-            # params: [offset, stride_0 .. stride_{nd-1}] on the input's row-major buffer
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
-""",
-    "gather": """\
-        elif %(cond)s:
-            # params: the input's flat index for each output element
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                adj[oa + params[p + k]] += adj[oo + k]
-""",
-    "scatter": """\
-        elif %(cond)s:
-            # adjoint of a strided view: gather back through the same offset/strides
-            oa = off[a]
-            p = par[e]
-            for k in range(size[a]):
-                adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
-""",
-    "scatter_idx": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(size[a]):
-                adj[oa + k] += adj[oo + params[p + k]]
-""",
-    "matmul": """\
-        elif %(cond)s:
-            # params: [batch, m, k, n, b_batched]; out = a (batch,m,k) @ b ([batch,]k,n)
-            p = par[e]
-            nb = params[p]
-            m = params[p + 1]
-            kk = params[p + 2]
-            nn = params[p + 3]
-            bb = params[p + 4]
-            oa = off[a]
-            ob = off[b]
-            for t in range(nb):
-                ao = oa + t * m * kk
-                bo = ob + (t * kk * nn if bb else 0)
-                go = oo + t * m * nn
-                for i in range(m):
-                    for j in range(nn):
-                        g = adj[go + i * nn + j]
-                        for q in range(kk):
-                            adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
-                            adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
-""",
-}
-
 # --- the forward re-evaluation (general) -----------------------------------------------------------
 F_UNARY = """\
         elif o == %(code)d:  # %(name)s
@@ -498,91 +427,6 @@ F_WHERE = """\
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = %(fwd)s
 """
-F_STRUCT = {
-    "reduce": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            scale = cst[e]
-            if n == 1:
-                acc = 0.0
-                for k in range(size[a]):
-                    acc += vals[oa + k]
-                vals[oo] = acc * scale
-            else:
-                for k in range(n):
-                    vals[oo + k] = 0.0
-                for k in range(size[a]):
-                    vals[oo + bcast_index(k, shp[a], nd[a], params[p:p + nd[a]], nd[a])] += vals[oa + k]
-                for k in range(n):
-                    vals[oo + k] *= scale
-""",
-    "reshape": """\
-        elif %(cond)s:
-            oa = off[a]
-            for k in range(n):
-                vals[oo + k] = vals[oa + k]
-""",
-    "strided": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
-""",
-    "gather": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = vals[oa + params[p + k]]
-""",
-    "matmul": """\
-        elif %(cond)s:
-            p = par[e]
-            nb = params[p]
-            m = params[p + 1]
-            kk = params[p + 2]
-            nn = params[p + 3]
-            bb = params[p + 4]
-            oa = off[a]
-            ob = off[b]
-            for t in range(nb):
-                ao = oa + t * m * kk
-                bo = ob + (t * kk * nn if bb else 0)
-                go = oo + t * m * nn
-                for i in range(m):
-                    for j in range(nn):
-                        acc = 0.0
-                        for q in range(kk):
-                            acc += vals[ao + i * kk + q] * vals[bo + q * nn + j]
-                        vals[go + i * nn + j] = acc
-""",
-    "stopgrad": """\
-        elif %(cond)s:
-            oa = off[a]
-            for k in range(n):
-                vals[oo + k] = vals[oa + k]
-""",
-    "scatter": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = 0.0
-            for k in range(size[a]):
-                vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
-""",
-    "scatter_idx": """\
-        elif %(cond)s:
-            oa = off[a]
-            p = par[e]
-            for k in range(n):
-                vals[oo + k] = 0.0
-            for k in range(size[a]):
-                vals[oo + params[p + k]] += vals[oa + k]
-""",
-}
 F_GUARDS = """\
         elif o == %(bool)d:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
@@ -722,6 +566,44 @@ def _merged(branches):
     return out
 
 
+# --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
+KIND_MODULES = (kinds.reduce, kinds.view, kinds.gather, kinds.matmul)
+STRUCT_CALL = """\
+        elif %(cond)s:  # %(kind)s
+            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, cst, %(vals)s)
+"""
+STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
+# Numba options of copied functions (default: cache=True)
+KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"'}
+
+
+def _kind_pieces(face):
+    """(kind, function) for each structural kind that has a `face` ("sweep"/"forward")."""
+    for mod in KIND_MODULES:
+        for kind in mod.KINDS:
+            fn = getattr(mod, "%s_%s" % (face, kind), None)
+            if fn is not None:
+                yield kind, fn
+
+
+def _copied_source():
+    """The kinds' kernel pieces and their index helpers as source, each compiled by Numba in
+    the kernel module (one module: its cache sees every change, and a stale copy fails
+    test_codegen)."""
+    fns = [kinds.index.bcast_index, kinds.index.strided_index, kinds.index.is_suffix]
+    for face in ("forward", "sweep"):
+        for _, fn in _kind_pieces(face):
+            if fn not in fns:
+                fns.append(fn)
+    parts = ["\n\n# ---- copied from tapegrad/kinds/ (edit there, then run codegen) ----\n"]
+    for fn in fns:
+        src = inspect.getsource(fn)
+        where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
+        parts.append("\n\n# from %s\n@njit(%s)\n%s" % (
+            where, KERNEL_OPTIONS.get(fn.__name__, "cache=True"), src))
+    return "".join(parts)
+
+
 def generate():
     from .ops import OPS
     back, fwd, sfwd, sback = [], [], [], []
@@ -749,10 +631,10 @@ def generate():
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
     back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
-    for kind, body in B_STRUCT.items():
-        back.append(body % dict(cond=_cond(_codes(kind))))
-    for kind, body in F_STRUCT.items():
-        fwd.append(body % dict(cond=_cond(_codes(kind))))
+    for face, out in (("sweep", back), ("forward", fwd)):
+        for kind, fn in _kind_pieces(face):
+            out.append(STRUCT_CALL % dict(cond=_cond(_codes(kind)), kind=kind, fn=fn.__name__,
+                                          vals=STRUCT_ARGS[face]))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
     fwd.append(F_GUARDS % guards)
     scaled = _cond(_codes("reduce"))
@@ -765,11 +647,12 @@ def generate():
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
                                                     "scatter", "scatter_idx"))))
     return HEADER % dict(
+        math_imports=", ".join(vocab.MATH_IMPORTS),
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],
         backward="".join(back).rstrip("\n"), forward="".join(fwd).rstrip("\n"),
         forward_scalar="".join(sfwd).rstrip("\n"), backward_scalar="".join(sback).rstrip("\n")) \
-        + generate_emit()
+        + _copied_source() + generate_emit()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -778,6 +661,10 @@ def generate():
 # emit_where on operand triples (is_node, node, value): an operation on two constants is
 # folded, anything else appends an entry (and its value) to the tape's arrays.
 EMIT_HEADER = '''
+
+# Entries record_backward can append per reached entry, by opcode (derived from the formulas
+# by codegen: the caller sizes the tape from it, as Numba checks no bounds).
+EMIT_BOUND = np.array(%(bounds)s, dtype=np.int64)
 
 @njit(cache=True, error_model="numpy")
 def scalar_fwd(code, a_v, b_v, c):
@@ -887,7 +774,7 @@ def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
            ast.BitAnd: "logical_and"}
 _CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
-_CALLS = {"exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "sign", "abs"}
+_CALLS = vocab.RECORDED   # formula calls that create_graph records as ops of their own
 _ARRAYS = "op, ia, ib, cst, val, cnt"
 
 
@@ -960,6 +847,8 @@ def generate_emit():
             fwd.append("    elif code == %d:  # %s\n        return %s\n" % (op.code, op.name, body))
     ind = " " * 12
     acc = "accumulate(%s, %s, has, adj_n, adj_i, adj_v, " + _ARRAYS + ")"
+    # entries one reached entry can append: one per emit call, one per accumulate (an add)
+    bounds = [0] * len(BY_CODE)
     for op in BY_CODE:
         if op.kind not in ("unary", "binary", "where"):
             continue
@@ -974,8 +863,13 @@ def generate_emit():
             body += [ind + "    " + ln + "\n" for ln in lines]
             body.append(ind + "    " + acc % (role, r) + "\n")
         branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
+        bounds[op.code] = sum(ln.count("emit_") + ln.count("accumulate(") for ln in body)
     copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx")
     scaled = _codes("reduce")
+    for code in copies:
+        bounds[code] = 2   # a mul by the scale, an accumulate
+    for code in _codes("matmul"):
+        bounds[code] = 4   # two muls, two accumulates
     branches.append(
         "        elif %s:  # one-element structural op: the gradient passes (scaled for mean)\n"
         "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(%d, t_g, t_c, 0.0, %s)\n"
@@ -986,7 +880,7 @@ def generate_emit():
             _cond(_codes("matmul")),
             acc % ("a", "emit_bin(%d, t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
             acc % ("b", "emit_bin(%d, t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
-    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"),
+    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"), bounds=bounds,
                               branches="".join(_merged(branches)).rstrip("\n"),
                               const=OPS["const"].code, where=OPS["where"].code, add=OPS["add"].code)
 
@@ -1003,7 +897,7 @@ FAST_TARGET = os.path.join(HERE, "_fastpath.py")
 FAST_HEADER = '''\
 # GENERATED by tapegrad/codegen.py from tapegrad/ops.py -- do not edit by hand.
 """Eager scalar fast path (see codegen.py).  tensor.py binds Tensor, _binary, _unary here."""
-from .scalar_math import exp, log, sqrt, sin, cos, tanh, sigmoid, sign, where
+from .vocab import %(scalar_imports)s
 from .tape import STATE, open_tape, input_node
 
 _new = Tensor = _binary = _unary = None
@@ -1146,7 +1040,8 @@ def _inline(expr, a, b):
 
 def generate_fastpath():
     from .ops import OPS
-    parts = [FAST_HEADER]
+    parts = [FAST_HEADER % dict(scalar_imports=", ".join(
+        f.name for f in vocab.FUNCS.values() if f.numba != "builtin"))]
     for fname, opname, refl in FAST_BINARIES:
         op = OPS[opname]
         a, b = ("ov", "sv") if refl else ("sv", "ov")

@@ -8,18 +8,11 @@ leaves every tensor, `.grad` and tape as it was.
 import numpy as np
 
 from . import errors
+from ._jit import K
+from ._signals import COMMIT
 from .ops import BY_CODE, mentions
-from .tape import _SAVES
-
-_sweep = None
-
-
-def _kernel():
-    global _sweep
-    if _sweep is None:
-        from ._kernels import sweep
-        _sweep = sweep
-    return _sweep
+from .kinds import HOST_VJP, MODULE_OF as KIND_MODULES, tensor_vjp
+from .tape import _SAVES, _DIFFERENTIABLE
 
 
 class _Sweep:
@@ -36,7 +29,6 @@ def _leads(tape, n, inputs):
     """uint8 per entry: 1 where an operand of the entry depends on (or is) one of `inputs`
     (imports count: the tape they come from may hold inputs).  With `inputs` a backward runs
     only these entries: the gradient stops at an input."""
-    from . import _kernels as K
     leads = np.zeros(n, np.uint8)
     for t in inputs:
         for node in _nodes_in(tape, t):
@@ -66,8 +58,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     if inputs is not None:
         leads = _leads(tape, n, inputs)
         freed = freed & leads
-    off, size, shp, nd, total = tape.layout(n)
-    vals = tape.values(n, off, total)
+    off, size, shp, nd, vals, total = tape.arenas(n, [node for node, _ in seeds])
     par, params = tape.param_arrays(n)
     adj = np.zeros(total)
     reach = np.zeros(n, np.uint8)
@@ -75,8 +66,8 @@ def _sweep_tape(tape, seeds, inputs=None):
         o = off[node]
         adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
-    bad = _kernel()(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach,
-                    freed, _SAVES)
+    bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, off, size, shp, nd, vals,
+                     adj, reach, freed)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
@@ -85,6 +76,25 @@ def _sweep_tape(tape, seeds, inputs=None):
     r.tape, r.n, r.off, r.size, r.adj, r.reach = tape, n, off, size, adj, reach
     r.ran = ran
     return r
+
+
+def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj,
+               reach, freed):
+    """The reverse sweep from `start`, in segments: the kernel returns at each reached host
+    entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
+    and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel)."""
+    host = tape.host_flags(n)
+    sweep = K.sweep
+    while True:
+        r = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach,
+                  freed, _SAVES, host)
+        if r >= -1:
+            return r
+        e = -2 - r
+        a, b = int(ia[e]), int(ib[e])
+        needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
+        HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj, needs)
+        start = e - 1
 
 
 def jacobian_rows(outputs, inputs):
@@ -109,13 +119,12 @@ def jacobian_rows(outputs, inputs):
         root_k += list(range(o.numel()))
     n = max(roots) + 1
     op, ia, ib, cst, freed = tape.streams(n)
-    off, size, shp, nd, total = tape.layout(n)
-    vals = tape.values(n, off, total)
+    off, size, shp, nd, vals, total = tape.arenas(n, roots)
     par, params = tape.param_arrays(n)
     targets = np.array([t if t < n else -1 for t in targets], np.int64)
     tsizes = np.array([t.numel() for t in inputs], np.int64)
     out = np.zeros((len(roots), int(tsizes.sum())))
-    bad = _kernel_rows()(op, ia, ib, cst, par, params, off, size, shp, nd, vals,
+    bad = K.sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals,
                          np.array(roots, np.int64), np.array(root_k, np.int64), freed, targets,
                          tsizes, out)
     if bad >= 0:
@@ -124,19 +133,16 @@ def jacobian_rows(outputs, inputs):
     return out
 
 
-def _kernel_rows():
-    from ._kernels import sweep_rows
-    return sweep_rows
-
-
-def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
+def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=None,
+                 publish=None):
     """Sweep from `roots` (tensors requiring grad) seeded with `seeds` (arrays/floats).
 
     With `inputs` None: returns {id(leaf): (leaf, grad ndarray)} for every reached leaf and
     retained non-leaf.  With `inputs` a list of tensors: returns a list of gradients (None
-    where an input was not reached).  Nothing is committed here except buffer release and
-    sealing (which the caller asked for by not retaining the graph); `validate(result)` may
-    raise before even that happens.
+    where an input was not reached).  `validate(result)` may raise before anything is
+    committed; `staged = stage(result)` prepares the caller's commit (new `.grad` values) and
+    `publish(staged)` runs with buffer release and sealing as one step that neither a Ctrl-C
+    nor another thread's backward can split.
     """
     pending = {}          # tape -> list of (node, seed)
     direct = []           # roots that are leaves: their seed is their gradient
@@ -176,7 +182,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
             tape, reach = r.tape, r.reach
             for node, leaf in tape.leaves.items():
                 if node < r.n and reach[node]:
-                    _collect(out, leaf, r.grad_of(node, leaf.shape))
+                    _collect(out, leaf, r.grad_of(node, leaf._shape))
             for node, ref in tape.retained.items():
                 t = ref()
                 if t is not None and node < r.n and reach[node]:
@@ -184,12 +190,27 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None):
 
     if validate is not None:
         validate(out)
-    if not retain_graph:
+    staged = stage(out) if stage is not None else None
+    with COMMIT:
         for r in done:
-            op = r.tape.streams(r.n)[0]
-            r.tape.release(np.flatnonzero(r.ran & (_SAVES[op] != 0)))
-            r.tape.seal()
+            if r.tape.frozen:
+                _check_not_freed_since(r)
+        if publish is not None:
+            publish(staged)
+        if not retain_graph:
+            for r in done:
+                op = r.tape.streams(r.n)[0]
+                r.tape.release(np.flatnonzero(r.ran & (_SAVES[op] != 0)))
+                r.tape.seal()
     return out
+
+
+def _check_not_freed_since(r):
+    """Under the commit lock: another thread's backward may have freed, after this call's
+    sweep checked them, buffers this sweep read; then this call fails as a second backward."""
+    op, _, _, _, freed = r.tape.streams(r.n)
+    if np.any(freed[(r.ran != 0) & (_SAVES[op] != 0)]):
+        raise RuntimeError(errors.BACKWARD_TWICE)
 
 
 def _nodes_in(tape, t):
@@ -222,37 +243,17 @@ def _collect(out, t, g):
 
 _formula_cache = {}
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
-_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import",)], np.int8)
+_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import",)], np.int64)
 
 
 def _formula(code, i):
     key = (code, i)
     fn = _formula_cache.get(key)
     if fn is None:
-        ns = {name: _either(name) for name in ("exp", "log", "sqrt", "sin", "cos", "tanh",
-                                                "sigmoid", "sign")}
-        ns.update(where=_where, abs=abs)
-        fn = eval("lambda g, a, b, out, c, cond: " + BY_CODE[code].grads[i], ns)
+        from .tensor import FORMULA_NS
+        fn = eval("lambda g, a, b, out, c, cond: " + BY_CODE[code].grads[i], dict(FORMULA_NS))
         _formula_cache[key] = fn
     return fn
-
-
-def _either(name):
-    """The vocabulary function `name` on a tensor (recorded) or on a constant operand."""
-    from . import scalar_math
-    from .tensor import Tensor
-    scalar = getattr(scalar_math, name)
-
-    def f(x):
-        return getattr(x, name)() if isinstance(x, Tensor) else scalar(x)
-    return f
-
-
-def _where(cond, x, y):
-    from .tensor import Tensor, where
-    if isinstance(cond, Tensor):
-        return where(cond, x, y)
-    return x if cond else y
 
 
 def _handle(tape, node, like):
@@ -269,7 +270,7 @@ def _handle(tape, node, like):
         return _handle(src, snode, like)
     t = _new()
     if node in tape.shape:
-        arr = tape.saved.get(node)
+        arr = tape.saved_array(node)
         if arr is None:
             raise RuntimeError(errors.BACKWARD_TWICE)
         t._v, t._shape = np.asarray(arr), tuple(tape.shape[node])
@@ -300,7 +301,7 @@ def _sum_to(g, shape):
 
 def _input_grads(tape, e, g):
     """[(node, gradient tensor)] for entry e given the gradient g of its output."""
-    from .tensor import Tensor, strided_scatter, index_scatter
+    from .tensor import Tensor
     op = BY_CODE[tape.op[e]]
     kind = op.kind
     a, b = int(tape.ia[e]), int(tape.ib[e])
@@ -318,7 +319,7 @@ def _input_grads(tape, e, g):
         out = _handle(tape, e, g) if mentions(need, "out") else None
         cond = None
         if kind == "where":
-            cond = _handle(tape, tape.params[tape.par[e]], g) != 0.0
+            cond = _handle(tape, int(tape.nds.cond[e]), g) != 0.0
         res = []
         for i, node in enumerate((a, b) if kind != "unary" else (a,)):
             if node >= 0:
@@ -327,58 +328,22 @@ def _input_grads(tape, e, g):
                     gi = Tensor._wrap(np.full(g.shape, float(gi), g._dtype.np), g._dtype)
                 res.append((node, _sum_to(gi, tape.shape.get(node))))
         return res
-    if kind == "reduce":
-        p = tape.par[e]
-        if shape_a is None:
-            return [(a, g * float(tape.cst[e]))]
-        keep = tuple(tape.params[p:p + len(shape_a)])
-        return [(a, g.reshape(keep).expand(*shape_a) * float(tape.cst[e]))]
-    if kind == "reshape":
-        return [(a, g.reshape(shape_a) if shape_a is not None else g)]
-    if kind == "strided":
-        p = tape.par[e]
-        if shape_a is None:  # a one-element input: every element of g came from it (expand)
-            return [(a, g if g.numel() == 1 else g.sum())]
-        nd = len(tape.shape.get(e, ()))
-        return [(a, strided_scatter(g, shape_a, tape.params[p:p + 1 + nd]))]
-    if kind == "gather":
-        p = tape.par[e]
-        if shape_a is None:
-            return [(a, g.sum())]
-        size = int(np.prod(tape.shape.get(e, (1,))))
-        return [(a, index_scatter(g, shape_a, tape.params[p:p + size]))]
-    if kind in ("scatter", "scatter_idx"):
-        p = tape.par[e]
-        if shape_a is None:
-            return [(a, g)]
-        flat = g.reshape(-1)
-        if kind == "scatter":
-            from .tensor import _strided_positions
-            idx = _strided_positions(shape_a, tape.params[p:p + 1 + len(shape_a)])
-        else:
-            idx = np.asarray(tape.params[p:p + int(np.prod(shape_a))])
-        return [(a, flat[idx.tolist()].reshape(shape_a))]
-    if kind == "matmul":
-        p = tape.par[e]
-        nb, m, k, n, bb = tape.params[p:p + 5]
-        A = _handle(tape, a, g).reshape(nb, m, k)
-        B = _handle(tape, b, g).reshape(nb if bb else 1, k, n)
-        G = g.reshape(nb, m, n)
-        ga = (G @ B.transpose(1, 2)) if bb else (G.reshape(nb * m, n) @ B.reshape(k, n).t())
-        gb = (A.transpose(1, 2) @ G) if bb else (A.reshape(nb * m, k).t() @ G.reshape(nb * m, n))
-        return [(a, ga.reshape(shape_a if shape_a is not None else ())),
-                (b, gb.reshape(tape.shape.get(b, ())))]
-    return []  # compare, guard, stopgrad: no gradient
+    vjp = tensor_vjp(kind) if kind in KIND_MODULES else None
+    if vjp is None:
+        return []  # compare, guard, stopgrad: no gradient
+    from .tensor import KIND_OPS
+    nodes = (a, b)
+    grads = vjp(KIND_OPS, g, lambda i: _handle(tape, nodes[i], g), shape_a,
+                tape.shape.get(b) if b >= 0 else None, tape.params_of(e), float(tape.cst[e]))
+    return [(nodes[i], gi) for i, gi in grads]
 
 
-_MAX_EMIT = 24   # bound on entries one reached entry can append in record_backward
 
 
 def _record_backward_fast(roots, seeds, inputs):
     """create_graph on a graph of one-element nodes on one tape: `_kernels.record_backward`
     appends the backward entries in one Numba call.  Returns None where it does not apply
     (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
-    from . import _kernels as K
     from .tensor import _new
     tape = roots[0]._tape if roots and roots[0]._tape is not None else None
     if tape is None or tape.frozen:
@@ -393,7 +358,7 @@ def _record_backward_fast(roots, seeds, inputs):
     cond = tape.dependencies(n)[2]
     reach = tape.reached([t._node for t in roots], n)
     reached = np.flatnonzero(reach)
-    if any(int(e) in tape.shape for e in reached) or np.any(np.isin(ops[reached], _NO_FAST)):
+    if (tape.nds is not None and tape.nds.nd[reached].any()) or np.any(np.isin(ops[reached], _NO_FAST)):
         return None
     tape.check_versions(n, ran=reach)
     has = np.zeros(n, np.uint8)
@@ -408,20 +373,21 @@ def _record_backward_fast(roots, seeds, inputs):
             return None  # the same root twice: rare, let the Python path add the seeds
         has[k], adj_n[k], adj_i[k], adj_v[k] = 1, node >= 0, node, sv
     n0 = tape.n
-    need = n0 + _MAX_EMIT * len(reached) + 16
+    bound = int(K.EMIT_BOUND[ops[reached]].sum())  # derived from the formulas by codegen
+    need = n0 + bound + 1
     if tape.cap < need:
         tape._resize(max(need, 2 * tape.cap))
     arr = tape._arrays
     cnt = np.array([n0, 0], np.int64)
-    wheres = np.zeros((_MAX_EMIT * len(reached) + 1, 2), np.int64)
+    wheres = np.zeros((bound + 1, 2), np.int64)
     bad = K.record_backward(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5][:n], cond, n - 1,
                             reach, has, adj_n, adj_i, adj_v, cnt, wheres)
     if bad >= 0:  # nothing appended counts: the entries past n0 are dropped
         raise RuntimeError(errors.BACKWARD_TWICE)
-    tape.n = int(cnt[0])
-    for k in range(int(cnt[1])):
-        tape.par[int(wheres[k, 0])] = len(tape.params)
-        tape.params.append(int(wheres[k, 1]))
+    with COMMIT:  # the appended entries and their where-params become visible together
+        for k in range(int(cnt[1])):
+            tape.set_cond(int(wheres[k, 0]), int(wheres[k, 1]))
+        tape.n = int(cnt[0])
 
     def grad_tensor(node, like):
         if not has[node]:

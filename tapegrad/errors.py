@@ -27,3 +27,34 @@ RETAIN_NO_GRAD = "can't retain_grad on Tensor that has requires_grad=False"
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
 ITEM_MANY = "a Tensor with {} elements cannot be converted to Scalar"
 VOLATILE = "volatile was removed and now has no effect. Use `with tapegrad.no_grad():` instead."
+
+
+def broadcast_mismatch(*shapes):
+    """torch's message for shapes that do not broadcast (folded left to right, compared from
+    the last dimension, as torch's infer_size), or None when they do."""
+    cur = tuple(shapes[0])
+    for s in shapes[1:]:
+        s = tuple(s)
+        nd = max(len(cur), len(s))
+        a = (1,) * (nd - len(cur)) + cur
+        b = (1,) * (nd - len(s)) + s
+        for d in range(nd - 1, -1, -1):
+            if a[d] != b[d] and a[d] != 1 and b[d] != 1:
+                return (f"The size of tensor a ({a[d]}) must match the size of tensor b ({b[d]}) "
+                        f"at non-singleton dimension {d}")
+        cur = tuple(max(x, y) for x, y in zip(a, b))
+    return None
+
+
+NEGATIVE_DIM = "Trying to create tensor with negative dimension {d}: [{shape}]"
+ONE_ELEMENT = "only one element tensors can be converted to Python scalars"
+EXPECTED_TENSOR = "{fn}(): argument '{arg}' (position {pos}) must be Tensor, not {got}"
+DEVICE_STRING = ("Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, "
+                 "fpga, maia, xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type "
+                 "at start of device string: {}")
+GRAD_DTYPE = ("attempting to assign a gradient with dtype '{got}' to a tensor with grad_dtype "
+              "'{want}'. The gradient must match the tensor's grad_dtype (defaults to the "
+              "tensor's dtype). You can set the tensor's grad_dtype attribute with a specific "
+              "dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the "
+              "dtypes of a tensor and its gradient may break downstream systems that assume they "
+              "match.")

@@ -13,9 +13,18 @@ def is_grad_enabled():
 
 
 def _set(mode):
-    """Switch grad mode; the open tape is closed so the next op re-reads the mode."""
-    STATE.enabled = mode
-    STATE.tape = CLOSED
+    """Switch grad mode.  Turning it off parks the open tape (ops see `CLOSED` and record
+    nothing); turning it back on reopens the parked tape, so a loop with a `no_grad` block
+    in each step still records one graph on one tape.  (A leaf changed in place meanwhile
+    has its tape cache cleared, so its next use records its new value.)"""
+    st = STATE
+    if mode == st.enabled:
+        return
+    st.enabled = mode
+    if mode:
+        st.tape, st.parked = st.parked, CLOSED
+    else:
+        st.parked, st.tape = st.tape, CLOSED
 
 
 class _GradModeContext:
@@ -58,7 +67,8 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode):
         if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled(): argument 'mode' must be bool, not {type(mode).__name__}")
+            raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be bool, "
+                            f"not {type(mode).__name__}")
         self._prev = STATE.enabled
         self._target = mode
         _set(mode)

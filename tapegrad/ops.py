@@ -7,7 +7,7 @@ and its gradient rule per input as *expressions* over a tiny vocabulary:
     c      the entry's scalar parameter (e.g. the exponent of `x ** 2.5`)
     out    the op's result
     g      the gradient flowing into the result
-    exp log sqrt sin cos tanh sigmoid sign where(cond, x, y)
+    f(x)   a function of the formula vocabulary (tapegrad/vocab.py: exp, log, where(cond, x, y)...)
 
 Conditional expressions (`x if c == 2.0 else y`) may test the constant `c` only.
 
@@ -18,9 +18,11 @@ The same strings are compiled three ways, so no derivative is written twice:
     n-d path (numpy on arrays);
   * into tensor expressions for `create_graph=True` (the backward recorded on the tape).
 
-`saves` lists which values the backward reads ("a", "b", "out"); those are the entry's saved
-buffers, released by a backward without `retain_graph`, and the cause of PyTorch's "backward
-through the graph a second time" error when a later backward needs them.
+`saves` lists which values the backward reads ("a", "b", "out", "cond"); it is derived from
+what the gradient formulas mention (PyTorch's derivatives.yaml rule), so a row states it only
+where it differs (matmul has no formulas; CopySlices keeps its mask with the tape).  Those are
+the entry's saved buffers, released by a backward without `retain_graph`, and the cause of
+PyTorch's "backward through the graph a second time" error when a later backward needs them.
 
 Kinds (see docs/design.md):
   leaf      a leaf tensor's slot; the sweep leaves its gradient there for Python to collect
@@ -51,7 +53,10 @@ class Op:
     grad_fn: str = ""         # PyTorch's node class name, e.g. "MulBackward0"
     fwd: str = ""             # forward expression (unary/binary kinds)
     grads: tuple = ()         # gradient expression per input, in input order
-    saves: tuple = ()         # which of a, b, out the gradient reads
+    # which of a, b, out, cond the backward reads: derived from the gradient formulas
+    # (derivatives.yaml's rule) unless a row says otherwise (kinds without formulas, or a
+    # value that stays with the tape instead of being saved)
+    saves: tuple = None
     # Alternative grad_fn names when an operand is a Python number (torch spells some differently).
     grad_fn_scalar_b: str = ""
     grad_fn_scalar_a: str = ""
@@ -66,31 +71,30 @@ _DECLS = [
     # --- binary elementwise ---------------------------------------------------------------
     Op("add", "binary", "AddBackward0", "a + b", ("g", "g")),
     Op("sub", "binary", "SubBackward0", "a - b", ("g", "-g"), grad_fn_scalar_a="RsubBackward1"),
-    Op("mul", "binary", "MulBackward0", "a * b", ("g * b", "g * a"), ("a", "b")),
+    Op("mul", "binary", "MulBackward0", "a * b", ("g * b", "g * a")),
     # (formulas grouped as torch's: the same rounding, and the same saved tensors)
-    Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * ((a / b) / b)"), ("a", "b")),
+    Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * ((a / b) / b)")),
     Op("pow", "binary", "PowBackward1", "a ** b",
        ("where(b == 0.0, 0.0, g * b * a ** (b - 1.0))",
         "where((a == 0.0) & (b >= 0.0), 0.0, g * out * log(a))"),
-       ("a", "b", "out"), grad_fn_scalar_b="PowBackward0", grad_fn_scalar_a="PowBackward2"),
+       grad_fn_scalar_b="PowBackward0", grad_fn_scalar_a="PowBackward2"),
     # --- unary elementwise ----------------------------------------------------------------
     Op("neg", "unary", "NegBackward0", "-a", ("-g",)),
-    Op("exp", "unary", "ExpBackward0", "exp(a)", ("g * out",), ("out",)),
-    Op("log", "unary", "LogBackward0", "log(a)", ("g / a",), ("a",)),
-    Op("sqrt", "unary", "SqrtBackward0", "sqrt(a)", ("g / (2.0 * out)",), ("out",)),
-    Op("sin", "unary", "SinBackward0", "sin(a)", ("g * cos(a)",), ("a",)),
-    Op("cos", "unary", "CosBackward0", "cos(a)", ("-g * sin(a)",), ("a",)),
-    Op("tanh", "unary", "TanhBackward0", "tanh(a)", ("g * (1.0 - out * out)",), ("out",)),
-    Op("sigmoid", "unary", "SigmoidBackward0", "sigmoid(a)", ("g * out * (1.0 - out)",), ("out",)),
+    Op("exp", "unary", "ExpBackward0", "exp(a)", ("g * out",)),
+    Op("log", "unary", "LogBackward0", "log(a)", ("g / a",)),
+    Op("sqrt", "unary", "SqrtBackward0", "sqrt(a)", ("g / (2.0 * out)",)),
+    Op("sin", "unary", "SinBackward0", "sin(a)", ("g * cos(a)",)),
+    Op("cos", "unary", "CosBackward0", "cos(a)", ("-g * sin(a)",)),
+    Op("tanh", "unary", "TanhBackward0", "tanh(a)", ("g * (1.0 - out * out)",)),
+    Op("sigmoid", "unary", "SigmoidBackward0", "sigmoid(a)", ("g * out * (1.0 - out)",)),
     # relu keeps nan and -0.0 as torch does; its gradient passes where out > 0 or is nan
     Op("relu", "unary", "ReluBackward0", "where(a < 0.0, 0.0, a)",
-       ("where(out <= 0.0, 0.0, g)",), ("out",)),
-    Op("abs", "unary", "AbsBackward0", "abs(a)", ("g * sign(a)",), ("a",)),
+       ("where(out <= 0.0, 0.0, g)",)),
+    Op("abs", "unary", "AbsBackward0", "abs(a)", ("g * sign(a)",)),
     # x ** c with a Python-number exponent c (torch: PowBackward0)
     # x ** c with a Python-number exponent c; squares (the common case) without pow()
     Op("pow_scalar", "unary", "PowBackward0", "a * a if c == 2.0 else a ** c",
-       ("(g * 2.0 * a if c == 2.0 else g * c * a ** (c - 1.0)) if c != 0.0 else 0.0 * g",),
-       ("a",)),
+       ("(g * 2.0 * a if c == 2.0 else g * c * a ** (c - 1.0)) if c != 0.0 else 0.0 * g",)),
     # --- structure ------------------------------------------------------------------------
     Op("sum", "reduce", "SumBackward0"),
     Op("sum_dim", "reduce", "SumBackward1"),
@@ -112,7 +116,7 @@ _DECLS = [
     Op("permute", "strided", "PermuteBackward0"),
     Op("index", "gather", "IndexBackward0"),
     Op("unsafe_view", "reshape", "UnsafeViewBackward0"),
-    Op("reciprocal", "unary", "ReciprocalBackward0", "1.0 / a", ("-g * (out * out)",), ("out",)),
+    Op("reciprocal", "unary", "ReciprocalBackward0", "1.0 / a", ("-g * (out * out)",)),
     # --- comparisons (no gradient; recorded only while tracing for replay) -----------------
     Op("lt", "compare", fwd="a < b"),
     Op("le", "compare", fwd="a <= b"),
@@ -121,7 +125,7 @@ _DECLS = [
     Op("eq", "compare", fwd="a == b"),
     Op("ne", "compare", fwd="a != b"),
     Op("where", "where", "WhereBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), ("cond",)),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
     # --- replay guards: cst holds the expected value (one element) or the guard node's own
     # saved value holds it (n-d) ------------------------------------------------------------
     Op("guard_bool", "guard"),
@@ -147,14 +151,27 @@ _DECLS = [
     # (torch's CopySlices saves nothing, so a second backward works: the mask, a constant,
     # stays with the tape instead of being released)
     Op("copy_slices", "where", "CopySlices", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),                     # basic key
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saves=()),           # basic key
     Op("index_put", "where", "IndexPutBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), ("cond",)),          # advanced key
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),                     # advanced key
 ]
+
+def mentions(expr, name):
+    """Whether formula `expr` reads variable `name` (a, b, out, cond, c, g)."""
+    return re.search(r"\b%s\b" % name, expr) is not None
+
+
+def formula_reads(op):
+    """The values op's gradient formulas read, in saves' vocabulary."""
+    text = " ".join(op.grads)
+    return tuple(v for v in ("a", "b", "out", "cond") if mentions(text, v))
+
 
 OPS = {}
 for _i, _op in enumerate(_DECLS):
     object.__setattr__(_op, "code", _i)
+    if _op.saves is None:
+        object.__setattr__(_op, "saves", formula_reads(_op))
     OPS[_op.name] = _op
 BY_CODE = tuple(_DECLS)
 
@@ -167,11 +184,6 @@ KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # is a change of both.
 VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
                       "slice", "transpose", "t", "expand", "permute", "alias"})
-
-
-def mentions(expr, name):
-    """Whether formula `expr` reads variable `name` (a, b, out, cond, c, g)."""
-    return re.search(r"\b%s\b" % name, expr) is not None
 
 
 def saves_mask(op):

@@ -17,30 +17,24 @@ or guards depend on, renumbered, with the value arena laid out once (constants, 
 and expected guard values prefilled).  A replay writes the inputs into that arena, runs the
 generated forward kernel, then the reverse sweep, in one call.
 """
-import json
 import math
 import threading
+from collections import OrderedDict
 
 import numpy as np
 
 from . import dtypes as D
+from . import tapefile
+from ._jit import K, launch_parallel
 from .ops import BY_CODE, OPS
-from .tape import STATE, Tape, OP_CONST, WHERE_CODES
-from .tensor import Tensor
+from .kinds import HOST_FORWARD, HOST_VJP, MODULE_OF as KIND_MODULES, tensor_forward
+from .tapefile import TapeFormatError
+from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES, _DIFFERENTIABLE
+from .tensor import FORMULA_NS, KIND_OPS, Tensor
 
-__all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError"]
+__all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError",
+           "TapeFormatError"]
 
-class _LazyKernels:
-    """`tapegrad._kernels`, imported on first use so `import tapegrad` stays free of numba."""
-
-    def __getattr__(self, name):
-        from . import _kernels
-        value = getattr(_kernels, name)
-        setattr(self, name, value)
-        return value
-
-
-K = _LazyKernels()
 _KIND = [op.kind for op in BY_CODE]
 _GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
 
@@ -78,12 +72,12 @@ def record(fn, *example_args, strict=False):
         else:
             argspec.append(("const", a))
     call_args = [inputs[spec[1]] if spec[0] == "tensor" else spec[1] for spec in argspec]
-    prev_tape, prev_mode = STATE.tape, STATE.enabled
-    STATE.tape, STATE.enabled = tape, True
+    prev = STATE.tape, STATE.parked, STATE.enabled
+    STATE.tape, STATE.parked, STATE.enabled = tape, CLOSED, True
     try:
         result = fn(*call_args)
     finally:
-        STATE.tape, STATE.enabled = prev_tape, prev_mode
+        STATE.tape, STATE.parked, STATE.enabled = prev
     single = isinstance(result, Tensor)
     outputs = (result,) if single else tuple(result)
     for o in outputs:
@@ -131,20 +125,26 @@ def _compile(tape, inputs, outputs, single):
         return np.where(x >= 0, new[np.maximum(x, 0)], -1)
 
     prog = {"op": op[keep], "ia": remap(ia[keep]), "ib": remap(ib[keep]), "cst": cst[keep]}
-    params, par = [], np.full(len(keep), -1, np.int64)
-    for e in sorted(tape.par):
-        if live[e]:
-            p = tape.par[e]
+    par = np.full(len(keep), -1, np.int64)
+    params = []
+    nds = tape.nds
+    if nds is not None:
+        for e in np.flatnonzero(live & (nds.par[:n] >= 0)).tolist():
+            vals = tape.params_of(e)
             if op[e] in WHERE_CODES:
-                vals = [int(new[tape.params[p]])]
-            else:
-                vals = _param_slice(tape, e, op[e], p)
-            par[new[e]] = len(params)
-            params.extend(vals)
+                vals = new[vals]
+            par[new[e]] = sum(len(v) for v in params)
+            params.append(vals)
     prog["par"] = par
-    prog["params"] = np.array(params or [0], np.int64)
+    prog["host"] = tape.host_flags(n)[keep].copy()
+    # never empty (a 0-d .sum() has params of length 0): readers gather params[par] unmasked
+    params = np.concatenate(params).astype(np.int64) if params else np.zeros(0, np.int64)
+    prog["params"] = params if len(params) else np.zeros(1, np.int64)
     shapes = {int(new[e]): tuple(s) for e, s in tape.shape.items() if live[e]}
-    saved = {int(new[e]): np.asarray(a, np.float64) for e, a in tape.saved.items() if live[e]}
+    saved = {}
+    if nds is not None:
+        for e in np.flatnonzero(live & (nds.slot[:n] >= 0)).tolist():
+            saved[int(new[e])] = np.asarray(tape.saved_array(e), np.float64)
     dtype = np.float64 if any(x.dtype is D.float64 for x in inputs + list(outputs)) else np.float32
     meta = {
         "inputs": [[int(new[v]), list(x.shape), x.dtype.name] for v, x in zip(in_nodes, inputs)],
@@ -158,24 +158,6 @@ def _compile(tape, inputs, outputs, single):
     prog["saved_data"] = (np.concatenate([saved[k].reshape(-1) for k in sorted(saved)])
                           if saved else np.zeros(0))
     return Recorded(prog, meta)
-
-
-def _param_slice(tape, e, code, p):
-    """The params of entry e (their length depends on its kind)."""
-    kind = _KIND[code]
-    if kind == "reduce":
-        return tape.params[p:p + len(tape.shape.get(int(tape.ia[e]), ()))]
-    if kind == "strided":
-        return tape.params[p:p + 1 + len(tape.shape.get(e, ()))]
-    if kind == "gather":
-        return tape.params[p:p + int(np.prod(tape.shape.get(e, ())))]
-    if kind == "matmul":
-        return tape.params[p:p + 5]
-    if kind == "scatter":
-        return tape.params[p:p + 1 + len(tape.shape.get(int(tape.ia[e]), ()))]
-    if kind == "scatter_idx":
-        return tape.params[p:p + int(np.prod(tape.shape.get(int(tape.ia[e]), ())))]
-    raise AssertionError(f"unexpected params on {BY_CODE[code].name}")
 
 
 def _threads():
@@ -210,24 +192,20 @@ class Recorded:
     """A recorded tape, compacted into arrays; replays it at new inputs (see module doc)."""
 
     def __init__(self, prog, meta):
+        prog["op"] = np.ascontiguousarray(prog["op"], OPCODE)  # one kernel specialization
         self.prog = prog
         self.meta = meta
         self.dtype = np.dtype(meta["dtype"])
         n = len(prog["op"])
         shapes = {int(k): tuple(v) for k, v in meta["shapes"].items()}
-        size = np.ones(n, np.int64)
-        nd = np.zeros(n, np.int64)
-        shp = np.ones((n, 8), np.int64)
-        for k, s in shapes.items():
-            size[k] = int(np.prod(s))
-            nd[k] = len(s)
-            shp[k, :len(s)] = s
+        size, nd, shp = tapefile.layout(n, shapes)
         off = np.zeros(n, np.int64)
         if n:
             np.cumsum(size[:-1], out=off[1:])
         total = int(off[-1] + size[-1]) if n else 0
         vals0 = np.zeros(total, self.dtype)
-        vals0[off] = prog["val"]
+        held = size > 0     # (a zero-size node's offset may be the arena's end)
+        vals0[off[held]] = prog["val"][held]
         pos = 0
         for k in prog["saved_nodes"].tolist():
             vals0[off[k]:off[k] + size[k]] = prog["saved_data"][pos:pos + size[k]]
@@ -236,6 +214,9 @@ class Recorded:
         self.off, self.size, self.shp, self.nd = off, size, shp, nd
         self.scalar = not shapes
         self._freed = np.zeros(n, np.uint8)
+        # entries whose forward and VJP run in numpy between kernel segments (large matmuls)
+        self.host = np.ascontiguousarray(prog.get("host", np.zeros(n, np.uint8)), np.uint8)
+        self._paused = not self.scalar and bool(self.host.any())
         self.inputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["inputs"]]
         self.outputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["outputs"]]
         self.in_offs = np.array([off[node] for node, _, _ in self.inputs], np.int64)
@@ -356,6 +337,8 @@ class Recorded:
         op, ia, ib, cst, par, params = self._args()
         if self.scalar:
             status = K.forward_scalar(op, ia, ib, cst, par, params, vals)
+        elif self._paused:
+            status = self._forward_paused(vals)
         else:
             status = K.forward(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
                                self.nd, vals)
@@ -364,6 +347,39 @@ class Recorded:
         return outs[0] if self.meta["single"] else outs
 
     __call__ = forward
+
+    def _forward_paused(self, vals):
+        """K.forward in segments: host entries' values are computed by numpy in between.
+        Returns -1 or a failed guard."""
+        op, ia, ib, cst, par, params = self._args()
+        e = 0
+        while True:
+            r = K.forward_from(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
+                               self.nd, vals, e, self.host)
+            if r >= -1:
+                return r
+            e = -2 - r
+            HOST_FORWARD[_KIND[op[e]]](params, par[e], int(ia[e]), int(ib[e]), e, self.off, vals)
+            e += 1
+
+    def _backward_paused(self, vals, adj, out):
+        """The reverse sweep from output `out` in segments, host VJPs in between."""
+        op, ia, ib, cst, par, params = self._args()
+        adj[:] = 0.0
+        adj[self.off[out]] = 1.0
+        reach = np.zeros(len(op), np.uint8)
+        reach[out] = 1
+        start = out
+        while True:
+            r = K.backward_from(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
+                                self.nd, vals, adj, start, reach, self._freed, self.host)
+            if r >= -1:
+                return
+            e = -2 - r
+            a, b = int(ia[e]), int(ib[e])
+            needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
+            HOST_VJP[_KIND[op[e]]](params, par[e], a, b, e, self.off, vals, adj, needs)
+            start = e - 1
 
     def _vg_call(self, vals, adj):
         """replay_scalar on this tape's arrays.  After the first call the compiled function is
@@ -419,6 +435,10 @@ class Recorded:
         if self.scalar:
             status = K.replay_scalar(op, ia, ib, cst, par, params, self._static_reach(out),
                                      vals, adj, out)
+        elif self._paused:
+            status = self._forward_paused(vals)
+            if status < 0:
+                self._backward_paused(vals, adj, out)
         else:
             status = K.replay(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
                               self.nd, vals, adj, out, 0, self._freed)
@@ -513,10 +533,10 @@ class Recorded:
 
     def _kernel(self, out, XT, values, gradsT, status, rows=False):
         with _dynamic_schedule():
-            K.replay_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
-                           self._freed, self.scalar, self._static_reach(out), XT, self.in_offs,
-                           self.in_sizes, out, values, gradsT, status,
-                           _threads() * BATCH_RUNS_PER_THREAD, rows)
+            launch_parallel(K.replay_batch, *self._args(), self.off, self.size, self.shp,
+                            self.nd, self._vals0, self._freed, self.scalar,
+                            self._static_reach(out), XT, self.in_offs, self.in_sizes, out,
+                            values, gradsT, status, _threads() * BATCH_RUNS_PER_THREAD, rows)
 
     def _stage(self, Xs):
         """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p])."""
@@ -552,9 +572,9 @@ class Recorded:
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path):
-        """Write the tape (a few arrays and a JSON header) to `path` (numpy .npz format)."""
-        with open(path, "wb") as f:
-            np.savez(f, **to_arrays(self))
+        """Write the tape (a few arrays and a JSON header with the format version, the op
+        table's fingerprint and a content digest) to `path` (numpy .npz format)."""
+        tapefile.save(path, self.prog, self.meta)
 
     def __reduce__(self):
         # pickled as its save format (the arrays and the JSON header), never as the recorded
@@ -563,99 +583,160 @@ class Recorded:
 
 
 def to_arrays(rec):
-    """The save format of `rec` as {name: array}: the program's arrays and `meta`, its JSON
-    header as a 0-d string array.  One serializer for files (`save`) and pickling."""
-    return {"meta": np.array(json.dumps(rec.meta)), **rec.prog}
+    """The save format of `rec` as {name: array}: what `save` writes (the program's streams
+    and `meta`, the JSON header as a 0-d string array).  Pickling uses it too."""
+    return tapefile.arrays(rec.prog, rec.meta)
 
 
 def from_arrays(arrays):
-    """The `Recorded` of a mapping written by `to_arrays` (a loaded .npz, or unpickled)."""
-    meta = json.loads(str(arrays["meta"]))
-    prog = {k: np.asarray(arrays[k]) for k in arrays if k != "meta"}
+    """The `Recorded` of a mapping written by `to_arrays`, checked as `load_tape` checks a file
+    (with its default limits); raises `TapeFormatError`."""
+    prog, meta = tapefile.from_arrays(arrays)
     return Recorded(prog, meta)
 
 
-def load_tape(path):
-    """Load a tape written by `Recorded.save`; it replays without the original function."""
-    with np.load(path, allow_pickle=False) as z:
-        return from_arrays({k: z[k] for k in z.files})
+def load_tape(path, *, max_entries=tapefile.MAX_ENTRIES, max_elements=tapefile.MAX_ELEMENTS,
+              max_work=tapefile.MAX_WORK):
+    """Load a tape written by `Recorded.save`; it replays without the original function.
+
+    The file is untrusted input: everything is checked before any kernel sees it, and a file
+    that is damaged, was written by another tapegrad (format version, op table), is
+    inconsistent, or exceeds a limit raises `tapegrad.TapeFormatError` saying what is wrong.
+    The limits: `max_entries` entries, `max_elements` elements in the value arena (a replay
+    needs about 24 bytes per element and 170 per entry) and `max_work` element operations per
+    forward replay (each entry's output and operand elements, m*k*n per matmul; 10**9 is about
+    a second).  `path` may be a binary file."""
+    prog, meta = tapefile.load(path, max_entries=max_entries, max_elements=max_elements,
+                               max_work=max_work)
+    return Recorded(prog, meta)
 
 
 # ---- compile ---------------------------------------------------------------------------------------
-def compile(fn=None, *, strict=False):
+def compile(fn=None, *, strict=False, cache_size=64):
     """Decorator with value_and_grad semantics: `f(*args) -> (value, grads)`.
 
-    Records on the first call for each input signature (tensor shapes and dtypes, and the
-    values of non-tensor arguments), replays afterwards, and re-records when a guard fails;
-    `f.rerecords` counts the re-recordings and `f.tapes` holds the recorded tapes."""
+    Records on the first call for each key, replays afterwards, and re-records when a guard
+    fails; `f.rerecords` counts the re-recordings and `f.tapes` holds the recorded tapes (an
+    ordered mapping, least recently used first).
+
+    The key is what a recording depends on.  Tensor arguments are inputs: they count by shape
+    and dtype (their values are what a replay takes).  Every other argument is baked into the
+    tape, so it counts by value and type: numbers and other hashable values as they compare
+    (floats by their exact bits, so -0.0, 0.0 and nan are told apart, and 1, 1.0 and True are
+    different keys); numpy arrays and tensors inside containers by shape, dtype and bytes, so an
+    array changed in place records again; lists, tuples, dicts and sets by their items,
+    recursively.  An argument whose value cannot be keyed (an unhashable object of another
+    type, an object array) raises TypeError.  What `fn` reads from elsewhere (globals, closed-
+    over arrays) is not part of the key: it stays as it was when the tape was recorded.
+
+    At most `cache_size` tapes are kept (None: no limit); the least recently used one is
+    dropped when a new key records."""
     if fn is None:
-        return lambda f: compile(f, strict=strict)
+        return lambda f: compile(f, strict=strict, cache_size=cache_size)
+    if cache_size is not None and (isinstance(cache_size, bool) or not isinstance(cache_size, int)
+                                   or cache_size < 1):
+        raise ValueError(f"compile: cache_size must be a positive int or None, got {cache_size!r}")
 
-    tapes = {}
-
-    def signature(args):
-        sig = []
-        for a in args:
-            if isinstance(a, Tensor):
-                sig.append(("T", a.shape, a.dtype.name))
-            else:
-                sig.append(("C", a if _hashable(a) else id(a)))
-        return tuple(sig)
+    tapes = OrderedDict()
+    lock = threading.Lock()        # the LRU order and the dict change together
 
     def wrapper(*args):
-        sig = signature(args)
+        sig = _signature(args)
         tensors = [a for a in args if isinstance(a, Tensor)]
-        tape = tapes.get(sig)
+        with lock:
+            tape = tapes.get(sig)
+            if tape is not None:
+                tapes.move_to_end(sig)
         if tape is None:
-            tape = tapes[sig] = record(fn, *args, strict=strict)
+            tape = _remember(sig, record(fn, *args, strict=strict))
         try:
             return tape.value_and_grad(*tensors)
         except BranchChanged:
-            tape = tapes[sig] = record(fn, *args, strict=strict)
+            tape = _remember(sig, record(fn, *args, strict=strict))
             wrapper.rerecords += 1
             return tape.value_and_grad(*tensors)
 
+    def _remember(sig, tape):
+        with lock:
+            tapes[sig] = tape
+            tapes.move_to_end(sig)
+            while cache_size is not None and len(tapes) > cache_size:
+                tapes.popitem(last=False)
+        return tape
+
     wrapper.rerecords = 0
     wrapper.tapes = tapes
+    wrapper.cache_size = cache_size
     wrapper.__name__ = getattr(fn, "__name__", "compiled")
     wrapper.__doc__ = getattr(fn, "__doc__", None)
     wrapper.__wrapped__ = fn
     return wrapper
 
 
-def _hashable(x):
+def _signature(args):
+    """compile's cache key of a call (see compile's doc)."""
+    sig = []
+    for a in args:
+        t = type(a)
+        if t is float:
+            sig.append((float, a) if a == a and a != 0.0 else (float, a.hex()))
+        elif t is Tensor or isinstance(a, Tensor):
+            sig.append(("T", a.shape, a.dtype.name))
+        elif t is int or t is bool or a is None or t is str:
+            sig.append((t, a))
+        else:
+            try:
+                sig.append(_value_key(a, ()))
+            except TypeError as e:
+                i = next(i for i, b in enumerate(args) if b is a)
+                raise TypeError(f"tapegrad.compile: argument {i} ({e}); pass it as a tensor "
+                                f"(an input), or as a hashable value, numpy array, list, tuple "
+                                f"or dict of such values") from None
+    return tuple(sig)
+
+
+def _value_key(x, seen):
+    """A hashable key equal for equal values of the same types (raises TypeError when x's
+    value cannot be keyed)."""
+    t = type(x)
+    if isinstance(x, float):  # == is exact but for zeros (-0.0 == 0.0) and nan (never equal)
+        return (t, x) if x == x and x != 0.0 else (t, float(x).hex())
+    if isinstance(x, (np.ndarray, np.generic, Tensor)):
+        arr = np.asarray(x._array() if isinstance(x, Tensor) else x)
+        if arr.dtype.hasobject:
+            raise TypeError("a numpy array of Python objects cannot be keyed by value")
+        return (t, arr.shape, arr.dtype.str, arr.tobytes())
+    if isinstance(x, (list, tuple, dict, set, frozenset)):
+        if id(x) in seen:
+            raise TypeError(f"a {t.__name__} that contains itself cannot be keyed by value")
+        seen = seen + (id(x),)
+        if isinstance(x, dict):
+            return (t, tuple((_value_key(k, seen), _value_key(v, seen)) for k, v in x.items()))
+        if isinstance(x, (set, frozenset)):
+            return (t, frozenset(_value_key(v, seen) for v in x))
+        return (t, tuple(_value_key(v, seen) for v in x))
     try:
         hash(x)
-        return True
     except TypeError:
-        return False
+        raise TypeError(f"a {t.__name__} is not hashable, so its value cannot be keyed") from None
+    return (t, x)
 
 
 # ---- re-running a recorded program with tensor ops (for derivatives of a tape) -------------------
-def _eager_ns():
-    from . import where
-    from .engine import _either
-    ns = {name: _either(name) for name in ("exp", "log", "sqrt", "sin", "cos", "tanh",
-                                            "sigmoid", "sign")}
-    ns.update(where=lambda c, x, y: where(c, x, y) if isinstance(c, Tensor) else (x if c else y),
-              abs=abs)
-    return ns
-
-
 _EAGER_FWD = {}
 
 
 def _eager_fwd(code):
     fn = _EAGER_FWD.get(code)
     if fn is None:
-        fn = _EAGER_FWD[code] = eval("lambda a, b, c, cond: " + BY_CODE[code].fwd, _eager_ns())
+        fn = _EAGER_FWD[code] = eval("lambda a, b, c, cond: " + BY_CODE[code].fwd,
+                                     dict(FORMULA_NS))
     return fn
 
 
 def run_eager(rec, inputs):
     """Evaluate the recorded program `rec` on tensors `inputs` with ordinary (recorded) tensor
     ops: a differentiable re-run, which is how a tape gets its own derivatives (Recorded.hvp)."""
-    from .tensor import strided_scatter, index_scatter, _strided_positions
     p = rec.prog
     op, ia, ib, cst, par, params = (p[k] for k in ("op", "ia", "ib", "cst", "par", "params"))
     shapes = {int(k): tuple(v) for k, v in rec.meta["shapes"].items()}
@@ -677,32 +758,8 @@ def run_eager(rec, inputs):
             r = _eager_fwd(code)(x, y, float(cst[e]), None)
         elif kind == "where":
             r = _eager_fwd(code)(x, y, float(cst[e]), vals[int(params[par[e]])] != 0.0)
-        elif kind == "reduce":
-            xs = tuple(x.shape)
-            dims = tuple(d for d in range(len(xs)) if params[par[e] + d] == 1 and xs[d] != 1)
-            r = (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * float(cst[e])
-        elif kind == "reshape":
-            r = x.reshape(shape)
-        elif kind == "stopgrad":
-            r = x.detach()
-        elif kind == "strided":
-            pos = _strided_positions(shape, params[par[e]:par[e] + 1 + len(shape)])
-            r = x.reshape(-1)[pos.tolist()].reshape(shape)
-        elif kind == "gather":
-            k = int(np.prod(shape))
-            r = x.reshape(-1)[params[par[e]:par[e] + k].tolist()].reshape(shape)
-        elif kind == "scatter":
-            xs = tuple(x.shape)
-            r = strided_scatter(x, shape, params[par[e]:par[e] + 1 + len(xs)].tolist())
-        elif kind == "scatter_idx":
-            r = index_scatter(x, shape, params[par[e]:par[e] + x.numel()].tolist())
-        elif kind == "matmul":
-            nb, m, k, n, bb = (int(v) for v in params[par[e]:par[e] + 5])
-            if bb:
-                r = x.reshape(nb, m, k) @ y.reshape(nb, k, n)
-            else:
-                r = x.reshape(nb * m, k) @ y.reshape(k, n)
-            r = r.reshape(shape)
+        elif kind in KIND_MODULES:
+            r = tensor_forward(kind)(KIND_OPS, x, y, shape, params[par[e]:], float(cst[e]))
         elif kind == "guard":
             if BY_CODE[code].name == "guard_bool":
                 seen = bool(x != 0.0)
@@ -770,9 +827,9 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
     jac = np.zeros((B, int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
     status = np.full(B, -1, np.int64)
     with _dynamic_schedule():
-        K.jacobian_batch(*self._args(), self.off, self.size, self.shp, self.nd, self._vals0,
-                         self._freed, XT, self.in_offs, self.in_sizes, node, values, jac, status,
-                         _threads() * BATCH_RUNS_PER_THREAD)
+        launch_parallel(K.jacobian_batch, *self._args(), self.off, self.size, self.shp, self.nd,
+                        self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
+                        jac, status, _threads() * BATCH_RUNS_PER_THREAD)
     held = self._held(status, mask, jac)
     out, j = [], 0
     for (_, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):

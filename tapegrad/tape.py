@@ -7,9 +7,11 @@ arrays with no conversion):
     op[i]   opcode (tapegrad.ops)              ia[i], ib[i]  input nodes, -1 = constant operand
     cst[i]  constant operand / scalar param    val[i]        the value when the node has one element
 
-Sparse side tables hold what only n-d entries need: `shape` (node -> shape, size > 1 only),
-`par` (node -> offset into `params`, for reduce/strided/gather/matmul entries) and `saved`
-(node -> ndarray for n-d values some entry saves).
+A tape that holds any n-d node also has per-node n-d streams (`NdStreams`: size, ndim,
+shape rows, params offset and length, where's condition, saved-array slot and count, host
+flag), made when its first n-d fact is recorded, so a backward builds its arenas with numpy
+and kernels, never with a Python loop over the tape.  `shape` (node -> shape, size > 1 only)
+stays as the record-time lookup the per-op Python path uses.
 
 Lifetimes (docs/design.md): every entry saves the buffers its op declares (`Op.saves`).
 A backward without retain_graph marks the entries it ran as freed, drops their n-d saved
@@ -27,9 +29,13 @@ import weakref
 
 import numpy as np
 
+from ._jit import K
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
+# The opcode stream's dtype: the op table must fit (a row past it would wrap silently).
+OPCODE = np.int16
+assert len(BY_CODE) <= np.iinfo(OPCODE).max, "the op table outgrew the opcode stream"
 MAX_SAVED_BYTES = 32 << 20   # an open tape holding this much saved n-d data is sealed
 _serials = itertools.count(1)
 
@@ -45,6 +51,7 @@ _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
 _DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad")
                             for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
+_ROLE_ROWS = np.array([[1], [2], [4], [8]], np.int8)   # saves-mask bits of a, b, out, cond
 
 
 class _Closed:
@@ -64,6 +71,7 @@ class GradState(threading.local):
     lookup per op."""
     enabled = True
     tape = CLOSED
+    parked = CLOSED   # the open tape while grad mode is off (grad_mode._set)
 
 
 STATE = GradState()
@@ -71,17 +79,28 @@ STATE = GradState()
 
 # Stream arrays of dead tapes, kept for the next tapes: a loop that makes a graph per step
 # then reuses memory the OS has already mapped instead of allocating (and faulting in) anew.
+# Two tapes must never hold the same arrays.  A set leaves the pool by one list.pop, which is
+# atomic, so no two threads get it; nothing here waits or holds a lock, so an interrupt or a
+# Tape.__del__ run by the garbage collector at any point loses at most a set (allocated anew
+# next time).  A tape gives its arrays back only once it no longer refers to them
+# (Tape._resize).
 _POOL = []
 _POOL_MAX = 4
 
 
 def _take_streams(cap):
-    for i, arrs in enumerate(_POOL):
+    for i, arrs in enumerate(list(_POOL)):
         if len(arrs[0]) == cap:
-            del _POOL[i]
+            try:
+                got = _POOL.pop(i)
+            except IndexError:        # another thread took from the pool meanwhile
+                break
+            if got is not arrs:       # ... and moved what was at i: put it back
+                _POOL.append(got)
+                break
             arrs[5][:] = 0  # freed flags start cleared; the other streams are written first
             return arrs
-    return (np.empty(cap, np.int8), np.empty(cap, np.int32), np.empty(cap, np.int32),
+    return (np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
             np.empty(cap, np.float64), np.empty(cap, np.float64), np.zeros(cap, np.uint8))
 
 
@@ -91,8 +110,8 @@ def _give_streams(arrs):
 
 
 class Tape:
-    __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "par", "params",
-                 "saved", "nsaved", "serial", "sealed", "leaves", "leaf_of", "imports",
+    __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "nds",
+                 "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "checked",
                  "rebased", "superseded", "__weakref__")
@@ -101,12 +120,9 @@ class Tape:
         self.n = 0
         self.cap = 0
         self._arrays = None
+        self.nds = None         # NdStreams, made with the first n-d fact
         self._resize(cap)
         self.shape = {}
-        self.par = {}
-        self.params = []
-        self.saved = {}
-        self.nsaved = {}
         self.saved_bytes = 0
         self.serial = next(_serials)
         # sealed: no new graph starts here (full, or freed); ops continuing a graph that
@@ -147,10 +163,16 @@ class Tape:
         if old is not None:
             for src, arr in zip(old, new):
                 arr[:self.n] = src[:self.n]
+        if self.nds is not None:   # first: the n-d streams must never be shorter than cap
+            self.nds.grow(cap, self.n)
+        views = tuple(memoryview(a) for a in new[:5])
+        # Switch to the new arrays in one statement of plain stores (no call, so no signal
+        # handler runs inside it), and only then pool the old ones: an interrupt anywhere here
+        # leaves this tape on one consistent set of arrays that no other tape can take (at
+        # worst the new set is dropped, or the old one is not pooled).
+        self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap = views + (new, cap)
+        if old is not None:
             _give_streams(old)
-        self._arrays = new
-        self.op, self.ia, self.ib, self.cst, self.val = (memoryview(a) for a in new[:5])
-        self.cap = cap
 
     def __del__(self):
         if self._arrays is not None:
@@ -181,23 +203,53 @@ class Tape:
         self.n = n + 1
         if shape is not None:
             self.shape[n] = shape
+            self.nd_streams().set_shape(n, shape)
         return n
 
+    def nd_streams(self):
+        nds = self.nds
+        if nds is None:
+            nds = self.nds = NdStreams(self.cap)
+        return nds
+
     def save(self, node, arr):
-        """Keep an n-d value that a backward will read (one count per saving entry).  Saved
-        data of graphs dropped without backward stays until the tape goes, so a tape that
-        holds much of it is sealed: the next op starts a new one."""
+        """Keep an n-d value that a backward will read (one count per saving entry), by
+        reference: a change through `.data` is seen by backward, as in torch.  Saved data of
+        graphs dropped without backward stays until the tape goes, so a tape that holds much
+        of it is sealed: the next op starts a new one."""
         if node >= 0 and node in self.shape:
-            if node not in self.saved:
+            nds = self.nds
+            if nds._cells[5][node] < 0:
                 self.saved_bytes += arr.nbytes
                 if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
                     self.sealed = True
-            self.saved[node] = arr
-            self.nsaved[node] = self.nsaved.get(node, 0) + 1
+            nds.keep(node, arr)
+
+    def saved_array(self, node):
+        """The n-d value saved for `node`, or None (never saved, or released)."""
+        nds = self.nds
+        if nds is None or node >= len(nds.slot) or nds.slot[node] < 0:
+            return None
+        return nds.objs[nds.slot[node]]
 
     def add_params(self, n, values):
-        self.par[n] = len(self.params)
-        self.params.extend(int(v) for v in values)
+        """Entry n's integer params (shape, strides, indices...), appended with one copy."""
+        self.nd_streams().add_params(n, values)
+
+    def set_cond(self, e, node):
+        """where's condition operand of entry e: the kernels read it from e's params, the
+        liveness kernels walk it in the `cond` stream."""
+        nds = self.nd_streams()
+        nds.add_params(e, (node,))
+        nds.cond[e] = node
+
+    def params_of(self, e):
+        """Entry e's params as an int64 array (a view)."""
+        return self.nds.params_of(e)
+
+    def set_host(self, e):
+        """Entry e's VJP runs in Python between segments of the sweep (engine.HOST_VJP)."""
+        self.nd_streams().host[e] = 1
 
     def leaf_node(self, t):
         """A `leaf` entry for leaf tensor `t`, holding its current value.  The tensor caches
@@ -344,26 +396,27 @@ class Tape:
         self.sealed = self.frozen = True
         if STATE.tape is self:  # let it go now, not at this thread's next op
             STATE.tape = CLOSED
+        if STATE.parked is self:
+            STATE.parked = CLOSED
 
     def release(self, entries):
         """Free the saved buffers of `entries` (ndarray of entry indices that a backward ran
         without retain_graph): mark them freed, and drop an n-d saved array once no unfreed
-        entry needs it.  One-element values live in `val` and go with the tape."""
+        entry needs it (numpy over the entries, no Python loop).  One-element values live in
+        `val` and go with the tape."""
         self.freed[entries] = 1
-        if not self.nsaved:
+        nds = self.nds
+        if nds is None or not nds.nobjs:
             return
         ops, ia, ib = self._arrays[0], self._arrays[1], self._arrays[2]
-        for e in entries.tolist():
-            mask = _SAVES[ops[e]]
-            cond = self.params[self.par[e]] if mask & 8 else -1
-            for node, bit in ((int(ia[e]), 1), (int(ib[e]), 2), (e, 4), (cond, 8)):
-                if mask & bit and node in self.nsaved:
-                    k = self.nsaved[node] - 1
-                    if k <= 0:
-                        del self.nsaved[node]
-                        self.saved.pop(node, None)
-                    else:
-                        self.nsaved[node] = k
+        mask = _SAVES[ops[entries]]
+        # the entries' operands as four rows (a, b, out, cond), the saved ones picked by the
+        # op's role bits: every saved node at once, for one unkeep (a few numpy calls)
+        roles = np.concatenate((ia[entries], ib[entries], entries,
+                                nds.cond[entries])).reshape(4, -1)
+        nodes = roles[(mask & _ROLE_ROWS) != 0]
+        nodes = nodes[nodes >= 0]
+        nds.unkeep(nodes[nds.slot[nodes] >= 0])
 
     # -- numpy views for the sweep ------------------------------------------------------------
     def streams(self, n):
@@ -371,74 +424,197 @@ class Tape:
         a = self._arrays
         return a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
 
-    def layout(self, n):
-        """Per-node offsets, sizes and shapes into the flat value/adjoint arenas (first n nodes)."""
-        if not self.shape:  # all one-element nodes: node i sits at offset i
-            return _const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0), n
-        size = np.ones(n, np.int64)
-        nd = np.zeros(n, np.int64)
-        shp = np.ones((n, 8), np.int64)
-        for node, s in self.shape.items():
-            if node < n:
-                size[node] = math.prod(s)
-                nd[node] = len(s)
-                shp[node, :len(s)] = s
-        if self.shape:
-            off = np.zeros(n, np.int64)
-            np.cumsum(size[:-1], out=off[1:])
-            total = int(off[-1] + size[-1]) + 1 if n else 1  # +1: an empty last node's slot
-        else:
-            off = np.arange(n, dtype=np.int64)
-            total = n
-        return off, size, shp, nd, total
-
-    def values(self, n, off, total):
-        """The value arena: every one-element node's value plus the saved n-d buffers."""
-        vals = self._arrays[4][:n]
-        if not self.shape:
-            return vals
-        arena = np.empty(total)
-        arena[off] = vals
-        for node, arr in self.saved.items():
-            if node < n:
-                o = off[node]
-                arena[o:o + arr.size] = np.asarray(arr, dtype=np.float64).reshape(-1)
-        return arena
+    def arenas(self, n, roots):
+        """What a sweep of the first n entries from `roots` reads: (off, size, shp, nd, vals,
+        total).  Only the nodes a gradient from `roots` can reach get arena space, saved n-d
+        values first (one C-level concatenate), so the cost follows the reached graph, not
+        the tape prefix (graphs dropped without backward cost nothing here)."""
+        if self.nds is None:  # all one-element nodes: node i sits at offset i
+            return (_const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0),
+                    self._arrays[4][:n], n)
+        reach = self.reached(roots, n).view(bool)
+        return self.nds.arenas(n, reach, self._arrays[4])
 
     def dependencies(self, n):
         """(ia, ib, cond) of the first n entries as int64 arrays: every entry's input nodes,
         cond being where's condition node (-1 elsewhere).  What the liveness kernels walk."""
         ia = self._arrays[1][:n].astype(np.int64)
         ib = self._arrays[2][:n].astype(np.int64)
-        cond = np.full(n, -1, np.int64)
-        ops = self._arrays[0]
-        for e, p in self.par.items():
-            if e < n and ops[e] in WHERE_CODES:
-                cond[e] = self.params[p]
+        cond = self.nds.cond[:n] if self.nds is not None else _const_fill(n, -1)
         return ia, ib, cond
 
     def reached(self, roots, n):
         """uint8 per entry (first n): 1 where a gradient from `roots` can arrive."""
-        from ._kernels import mark_live
         reach = np.zeros(n, np.uint8)
-        reach[list(roots)] = 1
-        mark_live(*self.dependencies(n), reach)
+        reach[np.asarray(roots, np.int64)] = 1
+        K.mark_live(*self.dependencies(n), reach)
         return reach
 
     def param_arrays(self, n):
-        if not self.par:
+        if self.nds is None:
             return _const_fill(n, -1), _NO_PARAMS
-        par = np.full(n, -1, np.int64)
-        for node, p in self.par.items():
-            if node < n:
-                par[node] = p
-        return par, np.array(self.params, dtype=np.int64) if self.params else np.zeros(1, np.int64)
+        return self.nds.par[:n], self.nds.params[:max(self.nds.nparams, 1)]
+
+    def host_flags(self, n):
+        """uint8 per entry: 1 where the sweep pauses for a Python VJP."""
+        if self.nds is None:
+            return _const_zeros8(n)
+        return self.nds.host[:n]
+
+
+class NdStreams:
+    """Per-node streams of a tape that holds n-d nodes, grown with the tape (numpy arrays,
+    written at record time, read by the sweep as they are):
+
+        size[i]  elements of node i (1 for one-element nodes)   nd[i], shp[i, :8]  its shape
+        par[i], npar[i]  start and length of entry i's slice of `params` (-1, 0: none)
+        cond[i]  where's condition node (-1 elsewhere: the third operand)
+        slot[i]  index of node i's saved n-d array in `objs` (-1: none)  nsaved[i]  its savers
+        host[i]  1: the sweep pauses at entry i for a Python VJP (BLAS matmul)
+    """
+    __slots__ = ("size", "nd", "shp", "par", "npar", "cond", "slot", "nsaved", "host",
+                 "params", "nparams", "objs", "nobjs", "_cells")
+
+    _FILLS = (("size", 1, np.int64), ("nd", 0, np.int64), ("shp", 1, np.int64),
+              ("par", -1, np.int64), ("npar", 0, np.int64), ("cond", -1, np.int64),
+              ("slot", -1, np.int64), ("nsaved", 0, np.int32), ("host", 0, np.uint8))
+    _blank = {}   # cap -> the streams' initial arrays: a new tape copies them (C memcpy)
+
+    def __init__(self, cap):
+        blank = NdStreams._blank.get(cap)
+        if blank is None:
+            blank = NdStreams._blank[cap] = tuple(
+                np.full((cap, 8) if name == "shp" else cap, fill, dt)
+                for name, fill, dt in NdStreams._FILLS)
+        (self.size, self.nd, self.shp, self.par, self.npar, self.cond, self.slot, self.nsaved,
+         self.host) = (a.copy() for a in blank)
+        self.params = np.zeros(256, np.int64)
+        self.nparams = 0
+        self.objs = np.empty(16, object)
+        self.nobjs = 0
+        self._views()
+
+    def _views(self):
+        # memoryviews of size, nd and the flat shape rows: set_shape runs once per n-d op,
+        # and a memoryview store costs a fraction of a numpy item or slice assignment
+        self._cells = (memoryview(self.size), memoryview(self.nd),
+                       memoryview(self.shp.reshape(-1)), memoryview(self.par),
+                       memoryview(self.npar), memoryview(self.slot), memoryview(self.nsaved))
+
+    def grow(self, cap, n):
+        for name, fill, _ in NdStreams._FILLS:
+            old = getattr(self, name)
+            if len(old) < cap:
+                new = np.full((cap,) + old.shape[1:], fill, old.dtype)
+                new[:n] = old[:n]
+                setattr(self, name, new)
+        self._views()
+
+    def set_shape(self, node, shape):
+        k = len(shape)
+        if k > 8:
+            raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
+        size, nd, shp = self._cells[:3]
+        size[node] = math.prod(shape)
+        nd[node] = k
+        row = 8 * node
+        for s in shape:
+            shp[row] = s
+            row += 1
+
+    def add_params(self, node, values):
+        if type(values) is not list:   # a list of ints (shapes, matmul's sizes) is stored as is
+            values = np.asarray(values, np.int64).reshape(-1)
+        k, p = len(values), self.nparams
+        if p + k > len(self.params):
+            new = np.zeros(max(2 * len(self.params), p + k), np.int64)
+            new[:p] = self.params[:p]
+            self.params = new
+        self.params[p:p + k] = values
+        self.nparams = p + k
+        cells = self._cells
+        cells[3][node] = p
+        cells[4][node] = k
+
+    def set_cond(self, e, node):
+        """where's condition operand of entry e: the kernels read it from e's params, the
+        liveness kernels walk it in the `cond` stream."""
+        nds = self.nd_streams()
+        nds.add_params(e, (node,))
+        nds.cond[e] = node
+
+    def params_of(self, e):
+        p = self.par[e]
+        return self.params[p:p + self.npar[e]]
+
+    def keep(self, node, arr):
+        cells = self._cells
+        slot, nsaved = cells[5], cells[6]
+        s = slot[node]
+        if s < 0:
+            if self.nobjs == len(self.objs):
+                new = np.empty(2 * len(self.objs), object)
+                new[:self.nobjs] = self.objs[:self.nobjs]
+                self.objs = new
+            s = slot[node] = self.nobjs
+            self.nobjs += 1
+        self.objs[s] = arr
+        nsaved[node] += 1
+
+    def unkeep(self, nodes):
+        """One saver fewer for each of `nodes` (repeats count); drop what no saver needs."""
+        if not len(nodes):
+            return
+        # bincount over the node range: the entries released are a prefix of the tape anyway
+        count = np.bincount(nodes)
+        left = self.nsaved[:len(count)]
+        np.subtract(left, count, out=left, casting="unsafe")
+        dead = np.flatnonzero((count != 0) & (left <= 0))
+        if len(dead):
+            self.objs[self.slot[dead]] = None
+            self.slot[dead] = -1
+            self.nsaved[dead] = 0
+
+    def arenas(self, n, reach, val):
+        size = self.size[:n]
+        slot = self.slot[:n].copy()   # one reading: another thread's release may change it
+        saved = reach & (slot >= 0)
+        rest = reach ^ saved
+        # sizes of the saved and of the other reached nodes as two rows, laid out by one
+        # cumsum: saved nodes first (filled by one concatenate), then the rest
+        s = np.where((saved, rest), size, 0)
+        c = s.cumsum(axis=1)
+        t1, t2 = (c[:, -1].tolist() if n else (0, 0))
+        c -= s
+        off = np.where(saved, c[0], c[1] + t1)
+        total = t1 + t2 + 1  # +1: an empty last node's slot
+        vals = np.empty(total)
+        if t1:
+            arrs = self.objs[slot[saved]].tolist()
+            if any(a is None for a in arrs):
+                # released by another thread's backward since `slot` was read: every entry
+                # that saved it is freed, so a sweep that needs it fails as a second backward
+                arrs = [np.full(size[k], np.nan) if a is None else a
+                        for k, a in zip(np.flatnonzero(saved), arrs)]
+            # axis=None flattens each saved array (any shape) into the arena
+            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+        one = np.flatnonzero(rest & (self.nd[:n] == 0))
+        vals[off[one]] = val[one]
+        return off, size, self.shp[:n], self.nd[:n], vals, total
 
 
 # Index arrays shared by every sweep of an all-scalar tape (sliced to length, never written).
 _consts = {}
 _NO_SHAPES = np.ones((1, 1), np.int64)
 _NO_PARAMS = np.zeros(1, np.int64)
+
+
+def _const_zeros8(n):
+    arr = _consts.get("zeros8")
+    if arr is None or len(arr) < n:
+        arr = np.zeros(max(n, 2 * len(arr) if arr is not None else 1024), np.uint8)
+        _consts["zeros8"] = arr
+    return arr[:n]
 
 
 # In-place changes made so far, all threads (a list: bumped without a lock, only compared for
@@ -473,6 +649,10 @@ def bump_version(t):
     tape = t._tape
     if tape is not None:
         tape.watch(t._node, t)
+        if STATE.parked is tape:
+            # changed under no_grad: later ops must not save it under the node (and version)
+            # it had, so they start a new tape and see it through an import entry
+            STATE.parked = CLOSED
     c[0] += 1
     BUMPS[0] += 1
 

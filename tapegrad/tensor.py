@@ -10,13 +10,15 @@ float32 whenever they leave the tensor (item(), tolist(), numpy(), repr) and whe
 array, so results agree with torch to float32 rounding.
 """
 import math
+import types
 import warnings
 
 import numpy as np
 
-from . import _fastpath, errors
+from . import _fastpath, errors, vocab
 from . import dtypes as D
 from .dtypes import dtype as DType
+from .kinds import matmul as matmul_kind
 from .ops import OPS, BY_CODE, mentions
 from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
                    bump_version, version_counter, share_version, is_view)
@@ -34,9 +36,24 @@ class Size(tuple):
         return int(math.prod(self))
 
 
-def _size_args(size):
+def _size_args(size, fn=None):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    if fn is not None:  # creation functions: torch's argument and negative-size errors
+        for k, v in enumerate(size):
+            if not isinstance(v, (int, np.integer, Tensor)):
+                got = type(v).__name__
+                raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, "
+                                + (f"not {got}" if len(size) == 1 else
+                                   f"but found element of type {got} at pos {k}"))
+        size = tuple(int(s) for s in size)
+        for v in size:
+            if v < 0:
+                if fn == "zeros":
+                    raise RuntimeError("zeros: Dimension size must be non-negative.")
+                raise RuntimeError(errors.NEGATIVE_DIM.format(
+                    d=v, shape=", ".join(map(str, size))))
+        return size
     return tuple(int(s) for s in size)
 
 
@@ -105,6 +122,9 @@ class Tensor(metaclass=_TensorMeta):
     def size(self, dim=None):
         if dim is None:
             return Size(self._shape)
+        if not isinstance(dim, int):
+            raise TypeError(f"size(): argument 'dim' (position 1) must be int, not "
+                            f"{type(dim).__name__}")
         return self._shape[_dim(dim, len(self._shape))]
 
     def dim(self):
@@ -181,9 +201,13 @@ class Tensor(metaclass=_TensorMeta):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
                                 f"type {type(value).__name__}")
             if value._shape != self._shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(f"attempting to assign a gradient of size "
+                                   f"'{list(value._shape)}' to a tensor of size "
+                                   f"'{list(self._shape)}'. Please ensure that the gradient "
+                                   f"and the tensor are the same size")
             if value._dtype is not self._dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(errors.GRAD_DTYPE.format(
+                    got=_C_TYPE[value._dtype.name], want=self._dtype.legacy))
         self._grad = value
 
     @grad.deleter
@@ -209,7 +233,7 @@ class Tensor(metaclass=_TensorMeta):
     @data.setter
     def data(self, value):
         if not isinstance(value, Tensor):
-            raise TypeError("data must be a Tensor")
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         self._v = value._materialize() if type(value._v) is not float else value._v
         self._dtype = value._dtype
         self._shape = value._shape
@@ -254,9 +278,13 @@ class Tensor(metaclass=_TensorMeta):
         return v.reshape(-1)[0].item()
 
     def __float__(self):
+        if self.numel() != 1:
+            raise ValueError(errors.ONE_ELEMENT)
         return float(self.item())
 
     def __int__(self):
+        if self.numel() != 1:
+            raise ValueError(errors.ONE_ELEMENT)
         return int(self.item())
 
     def __index__(self):
@@ -320,6 +348,8 @@ class Tensor(metaclass=_TensorMeta):
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
     def to(self, *args, dtype=None, **kwargs):
         for a in args:
+            if isinstance(a, str) and a.split(":")[0] != "cpu":
+                raise RuntimeError(errors.DEVICE_STRING.format(a))
             if isinstance(a, DType):
                 dtype = a
             elif isinstance(a, Tensor):
@@ -331,6 +361,11 @@ class Tensor(metaclass=_TensorMeta):
     def type(self, dtype=None):
         if dtype is None:
             return f"tapegrad.{self._dtype.legacy}Tensor"
+        if isinstance(dtype, str):
+            named = {f"{m}.{d.legacy}Tensor": d for d in D.ALL for m in ("tapegrad", "torch")}
+            if dtype not in named:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = named[dtype]
         return self.to(dtype)
 
     def float(self):
@@ -436,29 +471,56 @@ class Tensor(metaclass=_TensorMeta):
         bump_version(self)
         return self
 
-    def _inplace(self, fn, other, method=None):
+    def _inplace(self, fn, other, method=None, ufunc=None):
         if self._check_inplace(other):
             if method is None:
                 raise NotImplementedError("this in-place operation on a tensor that needs "
                                           "autograd history is not implemented yet")
             return self._inplace_recorded(method, other)
+        # Fast path (the optimizer step `p -= lr * p.grad` under no_grad): an array-backed
+        # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
+        # the result into self's memory; no casts, no broadcast checks.
+        sv = self._v
+        if ufunc is not None and type(sv) is np.ndarray and self._dtype.is_floating_point:
+            to = type(other)
+            if to is Tensor:
+                b = other._v if other._dtype is self._dtype and other._shape == self._shape \
+                    else None
+                if type(b) is float:
+                    b = other._array()
+            elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
+                b = self._dtype.np.type(other)
+            else:
+                b = None
+            if b is not None:
+                _quiet(ufunc, sv, b, sv)
+                self._lserial = 0  # a later use records the new value (tape.leaf_node)
+                bump_version(self)
+                return self
         b = other._array() if isinstance(other, Tensor) else other
         with np.errstate(all="ignore"):
-            return self._assign(fn(self._array(), b))
+            try:
+                new = fn(self._array(), b)
+            except ValueError:
+                _check_broadcast(self._shape, np.shape(b))
+                raise
+            return self._assign(new)
 
     def add_(self, other, alpha=1):
-        return self._inplace(lambda a, b: a + alpha * b, other,
-                             (lambda x, y: x + y * alpha) if alpha != 1 else Tensor.__add__)
+        if alpha == 1:
+            return self._inplace(np.add, other, Tensor.__add__, np.add)
+        return self._inplace(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
-        return self._inplace(lambda a, b: a - alpha * b, other,
-                             (lambda x, y: x - y * alpha) if alpha != 1 else Tensor.__sub__)
+        if alpha == 1:
+            return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
+        return self._inplace(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
 
     def mul_(self, other):
-        return self._inplace(np.multiply, other, Tensor.__mul__)
+        return self._inplace(np.multiply, other, Tensor.__mul__, np.multiply)
 
     def div_(self, other):
-        return self._inplace(np.true_divide, other, Tensor.__truediv__)
+        return self._inplace(np.true_divide, other, Tensor.__truediv__, np.true_divide)
 
     def copy_(self, src):
         return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
@@ -475,7 +537,13 @@ class Tensor(metaclass=_TensorMeta):
         return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
 
     def zero_(self):
-        return self._inplace(lambda a, b: np.zeros(a.shape), 0,
+        sv = self._v
+        if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
+            sv.fill(0)
+            self._lserial = 0  # a later use records the new value (tape.leaf_node)
+            bump_version(self)
+            return self
+        return self._inplace(lambda a, b: np.zeros(a.shape, a.dtype), 0,
                              lambda x, v: _unary(OPS["zero"].code, x))
 
     def __setitem__(self, key, value):
@@ -583,14 +651,33 @@ class Tensor(metaclass=_TensorMeta):
     matmul = __matmul__
 
     def mm(self, other):
-        if self.dim() != 2 or other.dim() != 2:
+        if self.dim() != 2:
             raise RuntimeError("self must be a matrix")
+        if other.dim() != 2:
+            raise RuntimeError("mat2 must be a matrix")
         return matmul(self, other)
 
     def mv(self, vec):
+        if self.dim() != 2 or vec.dim() != 1 or self._shape[1] != vec._shape[0]:
+            if self.dim() == 2 and vec.dim() == 1:
+                raise RuntimeError(f"size mismatch, got input ({self._shape[0]}), mat "
+                                   f"({self._shape[0]}x{self._shape[1]}), vec ({vec._shape[0]})")
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.dim()}, "
+                               f"{vec.dim()}")
         return matmul(self, vec)
 
     def dot(self, other):
+        if self.dim() != 1 or other.dim() != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.dim()}D and {other.dim()}D "
+                               f"tensors")
+        if self._shape != other._shape:
+            n, k = self._shape[0], other._shape[0]
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{k}] "
+                               f"to have the same number of elements, but got {n} and {k} "
+                               f"elements respectively")
+        if self._dtype is not other._dtype:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{self._dtype.legacy} and {other._dtype.legacy}")
         return matmul(self, other)
 
     def bmm(self, other):
@@ -664,6 +751,8 @@ class Tensor(metaclass=_TensorMeta):
         if nd == 0:
             return self.reshape(1)
         s, e = _dim(start_dim, nd), _dim(end_dim, nd)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         if s == e:
             return self
         shp = self._shape
@@ -709,6 +798,8 @@ class Tensor(metaclass=_TensorMeta):
     def permute(self, *dims):
         dims = _size_args(dims)
         nd = self.dim()
+        if len(dims) == nd and len({_dim(d, nd) for d in dims}) < nd:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
         if sorted(_dim(d, nd) for d in dims) != list(range(nd)):
             raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does "
                                "not match the length of the desired ordering of dimensions i.e. "
@@ -727,7 +818,23 @@ class Tensor(metaclass=_TensorMeta):
     def expand(self, *sizes):
         sizes = _size_args(sizes)
         nd = len(sizes)
-        old = (1,) * (nd - self.dim()) + self._shape
+        if nd < self.dim():
+            raise RuntimeError(f"expand({_tname_legacy(self)}{{{list(self._shape)}}}, "
+                               f"size={list(sizes)}): the number of sizes provided ({nd}) must "
+                               f"be greater or equal to the number of dimensions in the tensor "
+                               f"({self.dim()})")
+        lead = nd - self.dim()
+        for d, s in enumerate(sizes):
+            if s < 0 and (d < lead or s != -1):
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                                   f"leading, non-existing dimension {d}")
+        old = (1,) * lead + self._shape
+        for d, (s, o) in enumerate(zip(sizes, old)):
+            if s != -1 and o != 1 and s != o:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) must match the "
+                                   f"existing size ({o}) at non-singleton dimension {d}.  "
+                                   f"Target sizes: {list(sizes)}.  Tensor sizes: "
+                                   f"{list(self._shape)}")
         target = tuple(o if s == -1 else s for s, o in zip(sizes, old))
         return _strided("expand", self, lambda a: np.broadcast_to(a, target))
 
@@ -744,6 +851,15 @@ def _contiguous(a):
     return a if a.flags.c_contiguous else np.array(a, order="C")
 
 
+# C++ type names torch uses in some messages
+_C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+           "bool": "bool"}
+
+
+def _tname_legacy(t):
+    return f"tapegrad.{t._dtype.legacy}Tensor"
+
+
 def _dim(d, nd):
     if not -max(nd, 1) <= d < max(nd, 1):
         raise IndexError(f"Dimension out of range (expected to be in range of "
@@ -752,11 +868,17 @@ def _dim(d, nd):
 
 
 def _infer_shape(shape, numel):
+    given = shape
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
     if -1 in shape:
         known = int(math.prod(s for s in shape if s != -1))
-        shape = tuple(numel // known if s == -1 else s for s in shape)
-    if math.prod(shape) != numel:
-        raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
+        if known == 0 or numel % known:
+            shape = ()  # not inferable: the message below names the shape as given
+        else:
+            shape = tuple(numel // known if s == -1 else s for s in shape)
+    if not shape and given or math.prod(shape) != numel:
+        raise RuntimeError(f"shape '[{', '.join(map(str, given))}]' is invalid for input of size {numel}")
     return shape
 
 
@@ -772,25 +894,59 @@ def _operand(x):
     raise TypeError(f"unsupported operand type: {type(x).__name__}")
 
 
-_NP_NS = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
-          "tanh": np.tanh, "sign": np.sign, "where": np.where, "abs": np.abs,
-          "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}
 # forwards that do not read every operand (zero, fill, copy, fill_tensor): numpy gives them
 # the shape of what they read, so they are broadcast to the full result shape
 _PARTIAL_FWD = frozenset(
     op.code for op in BY_CODE if op.kind in ("unary", "binary")
     and not all(mentions(op.fwd, v) for v in ("a", "b")[:1 + (op.kind == "binary")]))
-_NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, _NP_NS)
+_NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, dict(vocab.NUMPY))
            for op in BY_CODE if op.kind in ("unary", "binary")}
+
+# The per-op n-d fast path (_binary_fast, _unary_fast): forwards that read every operand, as
+# numpy ufuncs where the formula is one (a call less than the eval'd lambda), and which saved
+# values each op's entry keeps (a, b, out), looked up once per op instead of filtered per call.
+_NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
+             "a / b": np.true_divide, "a ** b": np.power, "-a": np.negative, "exp(a)": np.exp,
+             "log(a)": np.log, "sqrt(a)": np.sqrt, "sin(a)": np.sin, "cos(a)": np.cos,
+             "tanh(a)": np.tanh, "abs(a)": np.abs}
+_BIN_FAST = {op.code: _NP_UFUNC.get(op.fwd) or (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
+             for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
+# unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
+_UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
+            else ((lambda a, c, f=_NP_FWD[op.code]: f(a, None, c)), True)
+            for op in BY_CODE if op.kind == "unary" and op.code not in _PARTIAL_FWD}
+_SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
+               for op in BY_CODE if op.kind in ("unary", "binary")}
+_EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: the general path)
+
+# Floating-point warnings off for one numpy call, as `np.errstate(all="ignore")` (torch gives
+# inf/nan silently) but without building a context object per op: numpy >= 2 keeps the error
+# state in a context variable, set here to a prebuilt value and reset after the call.  Elsewhere
+# the public errstate decorator does the same.
+try:
+    from numpy._core.umath import _extobj_contextvar, _make_extobj
+    _QUIET, _ERR_SET, _ERR_RESET = _make_extobj(all="ignore"), _extobj_contextvar.set, \
+        _extobj_contextvar.reset
+
+    def _quiet(fn, *args):
+        token = _ERR_SET(_QUIET)
+        try:
+            return fn(*args)
+        finally:
+            _ERR_RESET(token)
+except ImportError:  # pragma: no cover - numpy < 2
+    _quiet = np.errstate(all="ignore")(lambda fn, *args: fn(*args))
 
 
 def _record_start(*inputs):
     """The tape to record on, or None when no input is recorded or grad mode is off."""
     if not any(isinstance(t, Tensor) and t._rg for t in inputs):
         return None
-    tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
-    if tape is None:
-        return None
+    tape = STATE.tape
+    if tape.sealed:  # else open_tape would return it as it is
+        tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
+        if tape is None:
+            return None
     for t in inputs:
         if isinstance(t, Tensor) and t._tape is not None and t._tape.serial > tape.serial:
             raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
@@ -827,19 +983,118 @@ def _result(arr, dt, tape, op, a, b, c, saves=()):
     return t
 
 
+def _check_broadcast(*shapes):
+    """Raise torch's error for operand shapes that do not broadcast (called where numpy
+    failed, so the success path pays nothing)."""
+    if len(set(shapes)) > 1:
+        msg = errors.broadcast_mismatch(*shapes)
+        if msg:
+            raise RuntimeError(msg)
+
+
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()"}
+
+
+def _operand_error(code, x, y):
+    """Python's message for `x op y` when neither side takes the other (torch returns
+    NotImplemented; tapegrad's generated operators raise this instead)."""
+    sym = _SYMBOL.get(BY_CODE[code].name, BY_CODE[code].name)
+    left, right = type(x).__name__, type(y).__name__
+    if sym == "+" and isinstance(x, (str, list, tuple)):
+        return f'can only concatenate {left} (not "{right}") to {left}'
+    return f"unsupported operand type(s) for {sym}: '{left}' and '{right}'"
+
+
 def _binary(code, x, y):
-    xa, xd, xc = _operand(x)
-    ya, yd, yc = _operand(y)
+    # Fast path: a tensor of a float dtype with a tensor of the same dtype or a Python number
+    # (either side): the result has that dtype, so the promotion machinery is skipped.
+    fwd = _BIN_FAST.get(code)
+    if fwd is not None:
+        tx, ty = type(x), type(y)
+        if tx is Tensor:
+            dt = x._dtype
+            if ty is Tensor:
+                if y._dtype is dt and dt.is_floating_point:
+                    return _binary_fast(code, fwd, x, y, dt, x._v, y._v)
+            elif (ty is float or ty is int and -_EXACT_INT <= y <= _EXACT_INT) \
+                    and dt.is_floating_point:
+                return _binary_fast(code, fwd, x, y, dt, x._v, dt.np.type(y))
+        elif ty is Tensor and (tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
+            dt = y._dtype
+            if dt.is_floating_point:
+                return _binary_fast(code, fwd, x, y, dt, dt.np.type(x), y._v)
+    return _binary_general(code, x, y)
+
+
+def _tape_for(x, y):
+    """The tape for an op on x, y of which one is recorded (requires grad), or None under
+    no_grad: _record_start without its scan for a recorded input."""
+    tape = STATE.tape
+    if tape.sealed:
+        tape = open_tape(x, y)
+        if tape is None:
+            return None
+    for t in (x, y):
+        if type(t) is Tensor and t._tape is not None and t._tape.serial > tape.serial:
+            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
+                               "supported")
+    return tape
+
+
+def _binary_fast(code, fwd, x, y, dt, xa, ya):
+    """_binary where no promotion is involved: x, y tensors of float dtype dt or numbers (xa,
+    ya their values: arrays, Python floats of one-element tensors, numpy scalars of numbers)."""
+    if type(xa) is float:
+        xa = x._array()
+    if type(ya) is float:
+        ya = y._array()
+    try:
+        out = _quiet(fwd, xa, ya)
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
+    if type(out) is not np.ndarray or out.dtype != dt.np:   # 0-d operands give numpy scalars
+        out = np.asarray(out, dtype=dt.np)
+    rx = type(x) is Tensor and x._rg
+    ry = type(y) is Tensor and y._rg
+    if not (rx or ry):
+        return Tensor._wrap(out, dt)
+    tape = _tape_for(x, y)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    a, ca = (input_node(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
+    b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
+    sa, sb, so = _SAVE_ROLES[code]
+    t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
+    if sa:
+        tape.save(a, xa)
+    if sb:
+        tape.save(b, ya)
+    if so:
+        tape.save(t._node, out)
+    return t
+
+
+def _binary_general(code, x, y):
+    try:
+        xa, xd, xc = _operand(x)
+        ya, yd, yc = _operand(y)
+    except TypeError:
+        raise TypeError(_operand_error(code, x, y)) from None
     dt = D.result_type((xd, xc), (yd, yc))
     op = BY_CODE[code]
     if op.name == "div" and not dt.is_floating_point:  # true division, as torch
         dt = D.get_default_dtype()
     xa = np.asarray(xa, dtype=dt.np)
     ya = np.asarray(ya, dtype=dt.np)
-    with np.errstate(all="ignore"):
-        out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
-    if code in _PARTIAL_FWD:
-        out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
+        if code in _PARTIAL_FWD:
+            out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
     tape = _record_start(x, y)
     if tape is None:
         return Tensor._wrap(out, dt)
@@ -853,6 +1108,28 @@ def _binary(code, x, y):
 
 
 def _unary(code, x, c=0.0):
+    # Fast path: an array-backed float tensor, an op that reads its operand (ufunc when it is one)
+    fast = _UN_FAST.get(code)
+    xa = x._v
+    dt = x._dtype
+    if fast is not None and type(xa) is not float and dt.is_floating_point:
+        fwd, takes_c = fast
+        out = _quiet(fwd, xa, c if takes_c else None)
+        if type(out) is not np.ndarray or out.dtype != dt.np:
+            out = np.asarray(out, dtype=dt.np)
+        if not x._rg:
+            return Tensor._wrap(out, dt)
+        tape = _tape_for(x, None)
+        if tape is None:
+            return Tensor._wrap(out, dt)
+        a = input_node(tape, x)
+        sa, _, so = _SAVE_ROLES[code]
+        t = _result(out, dt, tape, code, a, -1, c)
+        if sa:
+            tape.save(a, xa)
+        if so:
+            tape.save(t._node, out)
+        return t
     op = BY_CODE[code]
     xa = x._array()
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
@@ -896,7 +1173,11 @@ def _compare(name, x, y):
     ya = y._array() if isinstance(y, Tensor) else y
     if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
         return NotImplemented
-    out = np.asarray(_NP_CMP[name](xa, ya))
+    try:
+        out = np.asarray(_NP_CMP[name](xa, ya))
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
     tape = _tracing(x) or (_tracing(y) if isinstance(y, Tensor) else None)
     if tape is None:
         return Tensor._wrap(out, D.bool_)
@@ -911,9 +1192,13 @@ def where(condition, input, other, _op="where"):
     """Elementwise `input if condition else other`: the branch-free way to select on values,
     which a recorded tape re-evaluates at every replay (an `if` would be baked in)."""
     cond = condition if isinstance(condition, Tensor) else tensor(condition)
+    if cond._dtype is not D.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {cond._dtype.legacy}")
     ca = cond._array().astype(bool)
     xa, xd, xc = _operand(input)
     ya, yd, yc = _operand(other)
+    _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
     dt = D.result_type((xd, xc), (yd, yc))
     out = np.asarray(np.where(ca, np.asarray(xa, dt.np), np.asarray(ya, dt.np)), dtype=dt.np)
     tape = _record_start(input, other, cond)
@@ -933,7 +1218,7 @@ def where(condition, input, other, _op="where"):
         tape.watch(c_node, cond)
     tape.save(c_node, ca.astype(np.float64))
     t = _result(out, dt, tape, OPS[_op].code, a, b, cst_a if a < 0 else cst_b)
-    tape.add_params(t._node, [c_node])
+    tape.set_cond(t._node, c_node)
     return t
 
 
@@ -1068,8 +1353,40 @@ def _strided(name, x, fn):
 
 
 def _index(x, key):
+    try:
+        return _index_numpy(x, key)
+    except IndexError as e:
+        raise IndexError(_index_message(x, key, str(e))) from None
+
+
+def _index_message(x, key, msg):
+    """torch's text for numpy's indexing errors."""
+    if msg.startswith("too many indices"):
+        if x.dim() == 0:
+            return ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                    "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        return f"too many indices for tensor of dimension {x.dim()}"
+    if msg.startswith("boolean index did not match"):
+        keys = key if isinstance(key, tuple) else (key,)
+        k, mask = next((k, m) for k, m in enumerate(keys) if isinstance(m, Tensor))
+        return (f"The shape of the mask {list(mask._shape)} at index {k} does not match the "
+                f"shape of the indexed tensor {list(x._shape)} at index {k}")
+    if msg.startswith("arrays used as indices must be"):
+        return "tensors used as indices must be long, int, byte or bool tensors"
+    if msg.startswith("only integers, slices"):
+        keys = key if isinstance(key, tuple) else (key,)
+        bad = next((k for k in keys if not isinstance(k, (int, slice, type(None), type(...),
+                                                         Tensor, list, np.ndarray))), None)
+        return ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                f"are valid indices (got {type(bad).__name__})")
+    return msg.replace(" for axis ", " for dimension ")
+
+
+def _index_numpy(x, key):
     if not isinstance(key, tuple):
         key = (key,)
+    if any(isinstance(k, str) for k in key):
+        raise TypeError("new(): invalid data type 'str'")
     for k in key:
         if isinstance(k, Tensor) and k._rg:
             _bake(k, "guard_value")  # indices become constants of the recorded tape
@@ -1109,7 +1426,7 @@ def _index(x, key):
 def strided_scatter(g, shape, params):
     """Adjoint of a strided view (params = [offset, strides...] of the view `g` into a
     row-major tensor of `shape`): a tensor of `shape` with g added at the viewed positions."""
-    flat = _strided_positions(g._shape, params)
+    flat = strided_positions(g._shape, params)
     return _scatter("strided_scatter", g, shape, flat, params)
 
 
@@ -1118,7 +1435,8 @@ def index_scatter(g, shape, index):
     return _scatter("index_scatter", g, shape, np.asarray(index, np.int64), index)
 
 
-def _strided_positions(view_shape, params):
+def strided_positions(view_shape, params):
+    """Flat positions of a strided view's elements (params = [offset, strides...])."""
     offset, strides = params[0], params[1:]
     pos = np.full(view_shape, offset, np.int64)
     for d, (s, st) in enumerate(zip(view_shape, strides)):
@@ -1139,13 +1457,28 @@ def _scatter(name, g, shape, flat, params):
 
 
 def cat(tensors, dim=0):
-    """Concatenate along `dim`.  With gradients it is recorded as a sum of index scatters
-    (each one differentiable, with a gather as its adjoint)."""
+    """Concatenate along `dim`.  With gradients it is recorded as one strided scatter per
+    input (its params are the offset and row-major strides of the input's block of the
+    result: O(ndim) integers whatever the size) summed by adds, so each input's gradient is
+    a strided gather of the result's."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     nd = tensors[0].dim()
+    for k, t in enumerate(tensors):
+        if t.dim() == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be "
+                               f"concatenated")
+        if t.dim() != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and "
+                               f"{t.dim()}")
     d = _dim(dim, nd)
+    for k, t in enumerate(tensors):
+        for j in range(nd):
+            if j != d and t._shape[j] != tensors[0]._shape[j]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {tensors[0]._shape[j]} but got size "
+                                   f"{t._shape[j]} for tensor number {k} in the list.")
     arrs = [t._array() for t in tensors]
     dt = tensors[0]._dtype
     for t in tensors[1:]:
@@ -1154,23 +1487,55 @@ def cat(tensors, dim=0):
         out = np.concatenate([a.astype(dt.np) for a in arrs], axis=d)
     except ValueError as e:
         raise RuntimeError(f"Sizes of tensors must match except in dimension {d}: {e}") from None
-    if _record_start(*tensors) is None:
+    tape = _record_start(*tensors)
+    if tape is None:
         return Tensor._wrap(out, dt)
-    positions = np.arange(out.size).reshape(out.shape)
-    result, start = None, 0
+    strides = [math.prod(out.shape[j + 1:]) for j in range(out.ndim)]
+    oshape = out.shape if out.size != 1 else None
+    scatter, add = OPS["strided_scatter"].code, OPS["add"].code
+    parts, start = [], 0
     for t in tensors:
-        k = t._shape[d]
-        idx = np.take(positions, np.arange(start, start + k), axis=d).reshape(-1)
-        part = index_scatter(t if t._dtype is dt else t.to(dt), out.shape, idx)
-        result = part if result is None else result + part
-        start += k
-    return result
+        if t._dtype is not dt:
+            t = t.to(dt)
+        if t._rg:
+            node = input_node(tape, t)
+        else:  # its block of the result is a constant: replay re-evaluates it from here
+            arr = t._array()
+            if arr.size == 1:
+                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
+            else:
+                node = tape.const_node(arr)
+                tape.watch(node, t)
+                tape.save(node, arr)
+        # [offset, strides...] with one stride per dim of the input as the tape sees it
+        # (none for a one-element input: the kernels treat it as 0-d)
+        parts.append((node, [start * strides[d]] + (strides if t.numel() != 1 else [])))
+        start += t._shape[d]
+    if len(parts) == 1:
+        res = _result(out, dt, tape, scatter, parts[0][0], -1, 0.0)
+        tape.add_params(res._node, parts[0][1])
+        return res
+    one = float(out.reshape(-1)[0]) if oshape is None else 0.0
+    nodes = []
+    for node, params in parts:
+        n = tape.push(scatter, node, -1, 0.0, one, oshape)
+        tape.add_params(n, params)
+        nodes.append(n)
+    acc = nodes[0]
+    for n in nodes[1:-1]:
+        acc = tape.push(add, acc, n, 0.0, one, oshape)
+    return _result(out, dt, tape, add, acc, nodes[-1], 0.0)
 
 
 def stack(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
+    for k, t in enumerate(tensors):
+        if t._shape != tensors[0]._shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0]._shape)} at entry 0 and {list(t._shape)} at "
+                               f"entry {k}")
     d = _dim(dim, tensors[0].dim() + 1)
     return cat([t.unsqueeze(d) for t in tensors], d)
 
@@ -1188,13 +1553,18 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         keepdim_eff = keepdim
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        seen = set()
+        for d in dims:
+            if isinstance(d, int) and _dim(d, nd) in seen:
+                raise RuntimeError(f"dim {_dim(d, nd)} appears multiple times in the list of dims")
+            seen.add(_dim(d, nd) if isinstance(d, int) else d)
         dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()
         name = "mean_dim" if mean else "sum_dim"
         keepdim_eff = keepdim
     arr = x._array()
     if mean and not x._dtype.is_floating_point and dtype is None:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {x._dtype.name.capitalize()}")
+                           f"floating point or complex dtype. Got: {x._dtype.legacy}")
     dt = dtype or (x._dtype if x._dtype.is_floating_point else D.int64)
     red = (np.mean if mean else np.sum)(arr, axis=dims, keepdims=keepdim_eff, dtype=dt.np)
     out = np.asarray(red, dtype=dt.np)
@@ -1212,22 +1582,33 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
 def matmul(x, y, name=None):
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
-    if x.dim() == 0 or y.dim() == 0:
+    nx, ny = len(x._shape), len(y._shape)
+    if nx == 0 or ny == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
-                           f"{x.dim()}D and {y.dim()}D")
+                           f"{nx}D and {ny}D")
     if x._dtype is not y._dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_tname(x._dtype)} != {_tname(y._dtype)}")
-    xa, ya = x._array(), y._array()
+    xa, ya = x._v, y._v
+    if type(xa) is float:
+        xa = x._array()
+    if type(ya) is float:
+        ya = y._array()
     try:
-        out = np.asarray(np.matmul(xa, ya))
+        out = np.matmul(xa, ya)
     except ValueError:
+        if xa.ndim == 2 and ya.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({xa.shape[0]}), mat "
+                               f"({xa.shape[0]}x{xa.shape[1]}), vec ({ya.shape[0]})") from None
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({'x'.join(map(str, xa.shape))} and {'x'.join(map(str, ya.shape))})") from None
-    tape = _record_start(x, y)
+    if type(out) is not np.ndarray:   # vector @ vector: a numpy scalar
+        out = np.asarray(out)
+    if not (x._rg or y._rg):
+        return Tensor._wrap(out, x._dtype)
+    tape = _tape_for(x, y)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
-    nx, ny = x.dim(), y.dim()
     if nx == 1 and ny == 2:
         # torch: unsqueeze, mm, squeeze
         r = matmul(x.unsqueeze(0), y)
@@ -1258,6 +1639,8 @@ def matmul(x, y, name=None):
     tape.save(b, ya)
     t = _result(out, x._dtype, tape, OPS[name].code, a, b, 0.0)
     tape.add_params(t._node, params)
+    if matmul_kind.runs_on_host(params):
+        tape.set_host(t._node)
     return t
 
 
@@ -1324,6 +1707,9 @@ def _infer_dtype(data):
     kinds = {type(v) for v in flat}
     if any(isinstance(v, Tensor) for v in flat):
         return None
+    for k in kinds:
+        if not issubclass(k, (bool, int, float, np.number, np.bool_)):
+            _bad_data(data, k)
     if kinds and kinds <= {bool, np.bool_}:
         return D.bool_
     if kinds and all(isinstance(v, (bool, int, np.integer)) for v in flat):
@@ -1331,7 +1717,36 @@ def _infer_dtype(data):
     return D.get_default_dtype()
 
 
+def _bad_data(data, kind):
+    """Raise torch.tensor's error for nested data holding a `kind` it cannot take."""
+    if kind is str:
+        raise TypeError("new(): invalid data type 'str'")
+    if kind not in (list, tuple):
+        raise RuntimeError(f"Could not infer dtype of {kind.__name__}")
+    shape, d = [], data          # torch takes the shape from the first element at each depth
+    while isinstance(d, (list, tuple)):
+        shape.append(len(d))
+        d = d[0] if d else None
+
+    def walk(d, dim):
+        if dim == len(shape):
+            if isinstance(d, (list, tuple)):
+                raise TypeError(f"must be real number, not {type(d).__name__}")
+            return
+        if not isinstance(d, (list, tuple)):
+            raise TypeError("not a sequence")
+        if len(d) != shape[dim]:
+            raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} "
+                             f"(got {len(d)})")
+        for v in d:
+            walk(v, dim + 1)
+    walk(data, 0)
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if dtype is not None and not isinstance(dtype, DType):
+        raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
+                        f"{type(dtype).__name__}")
     if isinstance(data, Tensor):
         arr = np.array(data._array(), copy=True)
         dt = dtype or data._dtype
@@ -1360,48 +1775,51 @@ def from_numpy(arr):
     return t
 
 
-def _filled(size, value, dtype, requires_grad):
+def _filled(size, value, dtype, requires_grad, fn=None):
     dt = dtype or D.get_default_dtype()
-    return _leaf(np.full(_size_args(size), value, dtype=dt.np), dt, requires_grad)
+    return _leaf(np.full(_size_args(size, fn), value, dtype=dt.np), dt, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 0, dtype, requires_grad)
+    return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 1, dtype, requires_grad)
+    return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _filled(size, 0, dtype, requires_grad)
+    return _filled(size, 0, dtype, requires_grad, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
-    return _filled((tuple(size),), fill_value, dtype, requires_grad)
+    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
 
 
-def _like(x, value, dtype, requires_grad):
+def _like(x, value, dtype, requires_grad, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(errors.EXPECTED_TENSOR.format(fn=fn, arg="input", pos=1,
+                                                      got=type(x).__name__))
     dt = dtype or x._dtype
     return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
-    return _like(x, 0, dtype, requires_grad)
+    return _like(x, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
-    return _like(x, 1, dtype, requires_grad)
+    return _like(x, 1, dtype, requires_grad, "ones_like")
 
 
 def empty_like(x, dtype=None, device=None, requires_grad=False):
-    return _like(x, 0, dtype, requires_grad)
+    return _like(x, 0, dtype, requires_grad, "empty_like")
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
-    return _like(x, fill_value, dtype, requires_grad)
+    return _like(x, fill_value, dtype, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -1409,16 +1827,26 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     return _leaf(np.arange(start, end, step).astype(dtype.np), dtype, requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     dt = dtype or D.get_default_dtype()
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     return _leaf(np.linspace(start, end, steps).astype(dt.np), dt, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     dt = dtype or D.get_default_dtype()
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)
 
 
@@ -1436,12 +1864,13 @@ def seed():
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     dt = dtype or D.get_default_dtype()
-    return _leaf(_rng[0].random(_size_args(size)).astype(dt.np), dt, requires_grad)
+    return _leaf(_rng[0].random(_size_args(size, "rand")).astype(dt.np), dt, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     dt = dtype or D.get_default_dtype()
-    return _leaf(_rng[0].standard_normal(_size_args(size)).astype(dt.np), dt, requires_grad)
+    return _leaf(_rng[0].standard_normal(_size_args(size, "randn")).astype(dt.np), dt,
+                 requires_grad)
 
 
 def rand_like(x, dtype=None, requires_grad=False):
@@ -1450,3 +1879,11 @@ def rand_like(x, dtype=None, requires_grad=False):
 
 def randn_like(x, dtype=None, requires_grad=False):
     return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad)
+
+
+# The formula vocabulary on tensors (create_graph's backward, re-running a recorded program):
+# every step is a recorded op, so derivatives of any order come out of the same table.
+FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor))
+# The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
+KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
+                                 strided_positions=strided_positions)

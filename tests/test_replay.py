@@ -406,6 +406,15 @@ def test_pickles_as_its_save_format(tmp_path):
     assert v0 == v1 and np.array_equal(gx0, gx1) and np.array_equal(gy0, gy1)
 
 
+def test_a_zero_d_sum_saves_loads_and_pickles(tmp_path):
+    import pickle
+    tape = tg.record(lambda x: (x * 3.0).sum() + x, tg.tensor(1.0, dtype=tg.float64))
+    path = str(tmp_path / "t.npz")
+    tape.save(path)
+    for copy in (tg.load_tape(path), pickle.loads(pickle.dumps(tape))):
+        assert copy.value_and_grad(2.0) == tape.value_and_grad(2.0) == (8.0, (4.0,))
+
+
 # ---- batch: guards, jacobian, hvp ---------------------------------------------------------------
 def test_batch_mask_marks_changed_branches():
     tape = tg.record(branchy, tg.tensor(1.0, dtype=tg.float64))

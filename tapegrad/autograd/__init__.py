@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from .. import errors
+from .._signals import COMMIT
 from ..engine import run_backward, run_backward_graph
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ..tensor import Tensor, tensor as _tensor
@@ -40,8 +41,11 @@ def _seeds(outputs, grad_outputs, create_graph):
     """The initial gradient for each output, validated as torch does."""
     grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad requires one gradient per output: got {len(grad_outputs)} "
-                           f"gradients and {len(outputs)} outputs")
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
+    for g in grad_outputs:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}")
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not out._rg:
@@ -76,52 +80,80 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             inputs = _as_tuple(inputs)
             for t in inputs:
                 t.retain_grad()
-            for t, g in zip(inputs, run_backward_graph(outputs, seeds, inputs=list(inputs))):
-                if g is not None:
-                    _accumulate_graph(t, g)
-            return
-        for t, g in run_backward_graph(outputs, seeds).values():
-            _accumulate_graph(t, g)
+            pairs = zip(inputs, run_backward_graph(outputs, seeds, inputs=list(inputs)))
+        else:
+            pairs = run_backward_graph(outputs, seeds).values()
+        # the new `.grad` tensors are recorded ops: make them all, then publish in one step
+        new = []
+        for t, g in pairs:
+            if g is not None:
+                g = _graph_grad(t, g)
+                cur = getattr(t, "_grad", None)
+                new.append((t, cur, g, g if cur is None else cur + g))
+        with COMMIT:
+            for t, cur, g, total in new:
+                now = getattr(t, "_grad", None)
+                # another thread published since: add to its result (rare; a recorded op)
+                t._grad = total if now is cur else (g if now is None else now + g)
         return
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         for t in inputs:  # torch retains the gradient of non-leaf inputs
             t.retain_grad()
-        grads = run_backward(outputs, seeds, retain, inputs=list(inputs))
-        for t, g in zip(inputs, grads):
-            if g is not None:
-                _accumulate(t, g)
+        run_backward(outputs, seeds, retain, inputs=list(inputs), publish=_publish,
+                     stage=lambda grads: _stage(zip(inputs, grads)))
         return
-    found = run_backward(outputs, seeds, retain)
-    for t, g in found.values():
-        _accumulate(t, g)
+    run_backward(outputs, seeds, retain, stage=_stage_found, publish=_publish)
 
 
-def _accumulate_graph(t, g):
-    """create_graph: `.grad` becomes a tensor with history, made out of place."""
+def _graph_grad(t, g):
+    """create_graph: the gradient as a tensor shaped and typed like t (a recorded op)."""
     if tuple(g.shape) != t._shape:
         g = g.reshape(t._shape)
     if g._dtype is not t._dtype:
         g = g.to(t._dtype)
-    cur = getattr(t, "_grad", None)
-    t._grad = g if cur is None else cur + g
+    return g
 
 
-def _accumulate(t, g):
-    """Add gradient ndarray g into t.grad (in place when it exists, as torch)."""
-    cur = getattr(t, "_grad", None)
-    g = g.astype(t._dtype.np)
-    if cur is None:
-        t._grad = Tensor._wrap(g.reshape(t._shape), t._dtype)
-        if type(t._grad._v) is float and t._dtype.name == "float32":
-            t._grad._v = float(np.float32(t._grad._v))
-        return
-    if type(cur._v) is float:
-        cur._v = cur._v + float(g.reshape(-1)[0])
-    else:
-        cur._v += g.reshape(cur._shape)
+def _stage_found(found):
+    return _stage(found.values())
+
+
+def _stage(pairs):
+    """The commit of a backward, made before it: each gradient ndarray cast to its tensor's
+    dtype (and the new `.grad` tensor where there is none yet), for `_publish`."""
+    new = []
+    for t, g in pairs:
+        if g is None:
+            continue
+        g = g.astype(t._dtype.np)
+        if g.shape != t._shape:
+            g = g.reshape(t._shape)
+        new.append((t, g, _fresh_grad(t, g) if getattr(t, "_grad", None) is None else None))
+    return new
+
+
+def _publish(new):
+    """Add staged gradients into `.grad` (in place when it exists, as torch, so `.grad.data`
+    aliases see it).  Runs inside COMMIT: it cannot fail half-way or be interrupted."""
+    for t, g, fresh in new:
+        cur = getattr(t, "_grad", None)
+        if cur is None:  # (fresh is None only if another thread's grad went since)
+            t._grad = fresh if fresh is not None else _fresh_grad(t, g)
+        elif type(cur._v) is float:
+            cur._v = cur._v + float(g.reshape(-1)[0])
+        else:
+            cur._v += g.reshape(cur._shape)
+
+
+def _fresh_grad(t, g):
+    """A new `.grad` tensor from g (already t's dtype and shape)."""
+    out = Tensor._wrap(g, t._dtype)
+    if type(out._v) is float and t._dtype.name == "float32":
+        out._v = float(np.float32(out._v))
+    return out
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -131,7 +163,15 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if is_grads_batched:
         raise NotImplementedError("is_grads_batched=True is not implemented")
     outputs = _as_tuple(outputs)
+    if inputs is None:
+        raise TypeError("'NoneType' object is not iterable")
     inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got "
+                               f"{type(t).__name__}")
     for i, t in enumerate(inputs):
         if not t._rg:
             raise RuntimeError("One of the differentiated Tensors does not require grad")

@@ -24,7 +24,9 @@ class Node:
     def next_functions(self):
         tape, n = self._tape, self._node
         op = BY_CODE[tape.op[n]]
-        roles = [tape.ia[n], tape.ib[n]] if op.kind in ("binary", "matmul") else [tape.ia[n]]
+        # where's condition is not an input that takes a gradient: torch lists self and other
+        roles = ([tape.ia[n], tape.ib[n]] if op.kind in ("binary", "matmul", "where")
+                 else [tape.ia[n]])
         out = []
         for i, node in enumerate(roles):
             if node < 0:

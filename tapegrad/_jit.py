@@ -1,0 +1,270 @@
+"""How tapegrad gets its Numba kernels: where they are cached, what happens when that cannot
+work, and when a parallel kernel may be launched.  Every use of `tapegrad._kernels` goes
+through `kernels()`, which runs this setup once, before Numba compiles anything of ours.
+
+Cache location (first usable wins; see docs/reliability.md, "The Numba cache"):
+
+1. `TAPEGRAD_CACHE_DIR` if set (an empty value switches caching off), else `NUMBA_CACHE_DIR`;
+2. `__pycache__` next to `tapegrad/_kernels.py` (Numba's default);
+3. a per-user directory, `$XDG_CACHE_HOME/tapegrad` or `~/.cache/tapegrad`, made mode 0700;
+4. no caching (compiled in every process), with a warning.
+
+A directory is usable when it can be created and written, and is safe: Numba unpickles its
+cache index, so a directory others can write is a code-execution path.  One that is
+world-writable, or owned by another user (root excepted), is refused with a warning.
+
+A cache file that cannot be read back (truncated, overwritten, from a broken disk) is removed
+and its kernel recompiled, with a warning; a cache that cannot be written is skipped.
+"""
+import os
+import stat
+import sys
+import tempfile
+import threading
+import warnings
+
+__all__ = ["K", "kernels", "cache_dir", "launch_parallel", "JitWarning"]
+
+
+class JitWarning(RuntimeWarning):
+    """tapegrad's Numba setup (cache, parallel launch) fell back to a safer path."""
+
+
+_module = None
+_cache_dir = None      # the directory chosen, None: no caching
+_import_lock = threading.Lock()
+_warned = set()
+
+
+def _warn_once(key, text):
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(text, JitWarning, stacklevel=4)
+
+
+def kernels():
+    """The `tapegrad._kernels` module, imported with the cache set up (once per process)."""
+    if _module is None:
+        with _import_lock:
+            if _module is None:
+                _load()
+    return _module
+
+
+class _LazyKernels:
+    """`K.sweep` etc.: attributes of `kernels()`, looked up on first use (so `import tapegrad`
+    stays free of numba) and then cached on this object."""
+
+    def __getattr__(self, name):
+        value = getattr(kernels(), name)
+        setattr(self, name, value)
+        return value
+
+
+K = _LazyKernels()
+
+
+def cache_dir():
+    """The directory holding tapegrad's compiled kernels, or None when caching is off."""
+    kernels()
+    return _cache_dir
+
+
+# ---- choosing the cache directory -----------------------------------------------------------
+def _unsafe(path):
+    """Why `path` (an existing directory) must not hold a cache others could plant, or None."""
+    st = os.stat(path)
+    if st.st_mode & stat.S_IWOTH:  # sticky or not: others could plant files we never wrote
+        return f"{path} is world-writable"
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    if uid is not None and st.st_uid not in (uid, 0):
+        return f"{path} is owned by another user (uid {st.st_uid})"
+    return None
+
+
+def _usable(path, private):
+    """None if `path` can hold the cache (made if missing: mode 0700 when `private`), else why
+    not."""
+    try:
+        os.makedirs(path, mode=0o700 if private else 0o777, exist_ok=True)
+        why = _unsafe(path)
+        if why:
+            return why
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as e:
+        return f"{path} is not writable ({e.strerror or e})"
+    return None
+
+
+def _user_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tapegrad")
+
+
+def _choose(config, source):
+    """(cache dir or None, value for numba's config.CACHE_DIR during our import, refusals)."""
+    from numba.core.caching import UserProvidedCacheLocator
+    sub = UserProvidedCacheLocator.get_suitable_cache_subpath(source)
+    refused = []
+    given = os.environ.get("TAPEGRAD_CACHE_DIR")
+    if given == "":
+        return None, None, refused
+    candidates = []
+    if given or config.CACHE_DIR:
+        root = given or config.CACHE_DIR
+        # Numba writes into a per-source subdirectory: make it private and check both
+        candidates.append((root, os.path.join(root, sub), root))
+    candidates.append((None, os.path.join(os.path.dirname(source), "__pycache__"), ""))
+    user = _user_dir()
+    candidates.append((user, os.path.join(user, sub), user))
+    for root, path, setting in candidates:
+        # directories tapegrad makes are private; __pycache__ is made as Python makes it
+        why = _usable(root, private=True) if root is not None else None
+        why = why or _usable(path, private=root is not None)
+        if why is None:
+            return path, setting, refused
+        refused.append(why)
+    return None, None, refused
+
+
+def _load():
+    global _module, _cache_dir
+    from numba.core import config
+    import numba.core.dispatcher as nd
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernels.py")
+    chosen, setting, refused = _choose(config, source)
+    unsafe = [w for w in refused if "not writable" not in w]
+    if unsafe:
+        _warn_once("unsafe", "tapegrad: refusing to use an unsafe Numba cache directory ("
+                   + "; ".join(unsafe) + "): anyone who can write there can run code in this "
+                   "process; " + (f"caching in {chosen} instead" if chosen else
+                                  "compiling without a cache"))
+    if chosen is None and os.environ.get("TAPEGRAD_CACHE_DIR") != "":
+        _warn_once("nocache", "tapegrad: no writable, private directory for Numba's cache ("
+                   + "; ".join(refused) + "): kernels are compiled in every process (set "
+                   "TAPEGRAD_CACHE_DIR to a private directory to cache them)")
+    saved = config.CACHE_DIR
+    enable = nd.Dispatcher.enable_caching
+    try:
+        if chosen is None:  # @njit(cache=True) then keeps Numba's NullCache
+            nd.Dispatcher.enable_caching = lambda self: None
+        else:
+            config.CACHE_DIR = setting
+        if "tapegrad._kernels" in sys.modules and sys.modules["tapegrad._kernels"] is not None:
+            mod = sys.modules["tapegrad._kernels"]  # imported directly before: as it is
+        else:
+            from . import _kernels as mod
+    finally:
+        config.CACHE_DIR = saved
+        nd.Dispatcher.enable_caching = enable
+    for value in vars(mod).values():
+        if isinstance(value, nd.Dispatcher):
+            _guard(value)
+    _cache_dir = chosen
+    _module = mod
+
+
+# ---- reading and writing the cache --------------------------------------------------------------
+def _guard(disp):
+    """Make a cache file that cannot be loaded mean "recompile", not "fail every call"."""
+    cache = disp._cache
+    if not hasattr(cache, "_cache_file") or getattr(cache, "_tapegrad_guarded", False):
+        return
+    load, save = cache.load_overload, cache.save_overload
+
+    def load_overload(sig, target_context):
+        try:
+            return load(sig, target_context)
+        except Exception as e:  # noqa: BLE001 - any unreadable entry: drop it, recompile
+            removed = _discard(cache)
+            _warn_once(("corrupt", cache._cache_path, disp.py_func.__name__),
+                       f"tapegrad: Numba cache for {disp.py_func.__name__} in "
+                       f"{cache._cache_path} could not be loaded ({type(e).__name__}: {e}); "
+                       f"removed {removed} file(s) and recompiling")
+            return None
+
+    def save_overload(sig, data):
+        try:
+            save(sig, data)
+        except Exception as e:  # noqa: BLE001 - caching is an optimisation
+            _warn_once(("save", cache._cache_path),
+                       f"tapegrad: could not write Numba's cache in {cache._cache_path} "
+                       f"({type(e).__name__}: {e}); kernels stay compiled for this process")
+
+    cache.load_overload, cache.save_overload = load_overload, save_overload
+    cache._tapegrad_guarded = True
+
+
+def _discard(cache):
+    """Remove one function's index and data files; how many went."""
+    f = cache._cache_file
+    index = os.path.basename(f._index_path)
+    stem = index[:-len(".nbi")]
+    n = 0
+    for name in os.listdir(cache._cache_path):
+        if name == index or (name.startswith(stem + ".") and name.endswith(".nbc")):
+            try:
+                os.unlink(os.path.join(cache._cache_path, name))
+                n += 1
+            except OSError:
+                pass
+    return n
+
+
+# ---- parallel launches --------------------------------------------------------------------------
+_launch_lock = threading.Lock()
+_launched_pid = None   # the process that first launched a parallel kernel
+_layer = None          # numba's threading layer once known
+
+
+def _threading_layer():
+    global _layer
+    if _layer is None:
+        import numba
+        try:
+            _layer = numba.threading_layer()
+        except ValueError:  # no parallel launch yet
+            return None
+    return _layer
+
+
+def _fork_unsafe():
+    """True in a child forked after this process used GNU OpenMP (Numba's `omp` layer):
+    its next parallel launch would terminate the process."""
+    if _launched_pid is None or _launched_pid == os.getpid():
+        return False
+    if _threading_layer() != "omp":
+        return False
+    try:
+        from numba.np.ufunc import omppool
+        return getattr(omppool, "openmp_vendor", "GNU") == "GNU"
+    except ImportError:
+        return True
+
+
+def launch_parallel(kernel, *args):
+    """Run a `parallel=True` kernel where that is safe: serially (its Python body, whose
+    calls are still compiled) in a child forked after an OpenMP launch, and one call at a time
+    under Numba's `workqueue` layer, which aborts the process on concurrent launches."""
+    global _launched_pid
+    if _fork_unsafe():
+        _warn_once("fork", "tapegrad: this process was forked after Numba's OpenMP threading "
+                   "layer started, and a parallel launch here would terminate it: "
+                   "value_and_grad_batch runs serially in this process (use the 'tbb' layer, "
+                   "or start processes with 'spawn'/'forkserver', to keep it parallel)")
+        return kernel.py_func(*args)
+    if _launched_pid is None:
+        _launched_pid = os.getpid()
+    layer = _threading_layer()
+    if layer in ("tbb", "omp"):  # threadsafe layers
+        return kernel(*args)
+    if not _launch_lock.acquire(blocking=False):
+        if layer == "workqueue":
+            _warn_once("workqueue", "tapegrad: Numba's 'workqueue' threading layer is not "
+                       "threadsafe; parallel value_and_grad_batch calls from several threads "
+                       "run one at a time (use the 'tbb' or 'omp' layer to run them at once)")
+        _launch_lock.acquire()
+    try:
+        return kernel(*args)
+    finally:
+        _launch_lock.release()

@@ -1,0 +1,30 @@
+"""Structural kinds, one module each, holding every face of the kind: kernel pieces
+(`forward_<kind>` / `sweep_<kind>`, plain Python that codegen copies into _kernels.py), tensor
+faces (`tensor_forward_<kind>` / `tensor_vjp_<kind>`: create_graph and replay's tensor re-run)
+and, for kinds whose steps can run on the host in Python between segments of the paused
+kernels (engine._run_sweep, replay's host loop):
+
+    HOST_FORWARD[kind](params, p, a, b, e, off, vals)             writes entry e's value
+    HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs)     adds its inputs' gradients
+
+`params[p:]` holds the entry's params, `a`/`b` are its operand nodes, `needs[i]` says whether
+operand i wants a gradient."""
+from . import gather, matmul, reduce, view
+
+# kind name -> the module holding its faces (kernel pieces, tensor faces, host faces)
+MODULE_OF = {kind: mod for mod in (reduce, view, gather, matmul) for kind in mod.KINDS}
+
+
+def tensor_forward(kind):
+    """The kind's forward as tensor ops: f(T, x, y, shape, params, cst)."""
+    return getattr(MODULE_OF[kind], "tensor_forward_" + kind)
+
+
+def tensor_vjp(kind):
+    """The kind's VJP as tensor ops: f(T, g, operand, a_shape, b_shape, params, cst) ->
+    [(operand index, gradient)]; None for kinds that pass no gradient."""
+    return getattr(MODULE_OF[kind], "tensor_vjp_" + kind, None)
+
+
+HOST_FORWARD = {"matmul": matmul.host_forward}
+HOST_VJP = {"matmul": matmul.host_vjp}

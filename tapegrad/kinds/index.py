@@ -1,0 +1,45 @@
+"""Index arithmetic on row-major buffers, shared by the kinds' kernel pieces (plain Python,
+compiled into tapegrad/_kernels.py by codegen)."""
+
+
+def bcast_index(k, oshape, ond, ishape, ind):
+    """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
+    idx = 0
+    mul = 1
+    rem = k
+    for d in range(ond - 1, -1, -1):
+        od = oshape[d]
+        q = rem % od
+        rem //= od
+        di = d - (ond - ind)
+        if di >= 0:
+            s = ishape[di]
+            if s != 1:
+                idx += q * mul
+            mul *= s
+    return idx
+
+
+def strided_index(k, oshape, ond, params, p):
+    """Source index of output element k of a strided view: params = [offset, strides...]."""
+    rem = k
+    src = params[p]
+    for d in range(ond - 1, -1, -1):
+        q = rem % oshape[d]
+        rem //= oshape[d]
+        src += q * params[p + 1 + d]
+    return src
+
+
+def is_suffix(oshape, ond, ishape, ind):
+    """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
+    aside): then the broadcast index of output element k is simply k % size(ishape)."""
+    s = 0
+    while s < ind and ishape[s] == 1:
+        s += 1
+    if ind - s > ond:
+        return False
+    for d in range(s, ind):
+        if ishape[d] != oshape[ond - ind + d]:
+            return False
+    return True

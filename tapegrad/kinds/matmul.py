@@ -1,0 +1,114 @@
+"""matmul kind (dot, mv, mm, bmm, matmul): out = a (batch, m, k) @ b ([batch,] k, n) on
+row-major buffers; params [batch, m, k, n, b_batched].
+
+Small products run in the Numba kernels (`forward_matmul` / `sweep_matmul`: plain Python that
+codegen compiles into tapegrad/_kernels.py; a loop beats a call into BLAS there).  From
+`HOST_MIN_MACS` multiply-adds the entry is a host entry: the eager sweep and replay pause at it
+and numpy's BLAS computes out = A @ B, gA = g @ Bᵀ and gB = Aᵀ @ g on the arena slices
+(`host_forward` / `host_vjp`).
+"""
+import numpy as np
+
+KINDS = ("matmul",)
+
+# Below this many multiply-adds the in-kernel loop wins over pausing the sweep for BLAS
+# (a pause costs one Python round trip and a kernel re-entry, a few microseconds).
+HOST_MIN_MACS = 1 << 14
+
+
+def runs_on_host(params):
+    nb, m, k, n, _ = params
+    return nb * m * k * n >= HOST_MIN_MACS
+
+
+def _operands(params, p, a, b, off, vals):
+    """A as (batch*m, k) and B as (k, n) when B is shared (one 2-d GEMM: numpy's BLAS path),
+    else A (batch, m, k) and B (batch, k, n)."""
+    nb, m, k, n, bb = params[p:p + 5]
+    if bb:
+        return (vals[off[a]:off[a] + nb * m * k].reshape(nb, m, k),
+                vals[off[b]:off[b] + nb * k * n].reshape(nb, k, n))
+    return (vals[off[a]:off[a] + nb * m * k].reshape(nb * m, k),
+            vals[off[b]:off[b] + k * n].reshape(k, n))
+
+
+def host_forward(params, p, a, b, e, off, vals):
+    """Write entry e's value: A @ B into its arena slice."""
+    A, B = _operands(params, p, a, b, off, vals)
+    out = vals[off[e]:off[e] + A.shape[-2] * B.shape[-1] * (A.shape[0] if A.ndim == 3 else 1)]
+    np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
+
+
+def host_vjp(params, p, a, b, e, off, vals, adj, needs):
+    """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one)."""
+    A, B = _operands(params, p, a, b, off, vals)
+    g = adj[off[e]:off[e] + A.size // A.shape[-1] * B.shape[-1]].reshape(A.shape[:-1] + B.shape[-1:])
+    if needs[0]:
+        ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
+        ga += g @ B.swapaxes(-1, -2)
+    if needs[1]:
+        gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
+        gb += A.swapaxes(-1, -2) @ g
+
+
+def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    p = par[e]
+    nb = params[p]
+    m = params[p + 1]
+    kk = params[p + 2]
+    nn = params[p + 3]
+    bb = params[p + 4]
+    oa = off[a]
+    ob = off[b]
+    for t in range(nb):
+        ao = oa + t * m * kk
+        bo = ob + (t * kk * nn if bb else 0)
+        go = oo + t * m * nn
+        for i in range(m):
+            for j in range(nn):
+                acc = 0.0
+                for q in range(kk):
+                    acc += vals[ao + i * kk + q] * vals[bo + q * nn + j]
+                vals[go + i * nn + j] = acc
+
+
+def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    p = par[e]
+    nb = params[p]
+    m = params[p + 1]
+    kk = params[p + 2]
+    nn = params[p + 3]
+    bb = params[p + 4]
+    oa = off[a]
+    ob = off[b]
+    for t in range(nb):
+        ao = oa + t * m * kk
+        bo = ob + (t * kk * nn if bb else 0)
+        go = oo + t * m * nn
+        for i in range(m):
+            for j in range(nn):
+                g = adj[go + i * nn + j]
+                for q in range(kk):
+                    adj[ao + i * kk + q] += g * vals[bo + q * nn + j]
+                    adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
+
+
+# ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
+# (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
+# (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
+def tensor_forward_matmul(T, x, y, shape, params, cst):
+    nb, m, k, n, bb = (int(v) for v in params[:5])
+    if bb:
+        return (x.reshape(nb, m, k) @ y.reshape(nb, k, n)).reshape(shape)
+    return (x.reshape(nb * m, k) @ y.reshape(k, n)).reshape(shape)
+
+
+def tensor_vjp_matmul(T, g, operand, a_shape, b_shape, params, cst):
+    nb, m, k, n, bb = (int(v) for v in params[:5])
+    A = operand(0).reshape(nb, m, k)
+    B = operand(1).reshape(nb if bb else 1, k, n)
+    G = g.reshape(nb, m, n)
+    ga = (G @ B.transpose(1, 2)) if bb else (G.reshape(nb * m, n) @ B.reshape(k, n).t())
+    gb = (A.transpose(1, 2) @ G) if bb else (A.reshape(nb * m, k).t() @ G.reshape(nb * m, n))
+    return [(0, ga.reshape(a_shape if a_shape is not None else ())),
+            (1, gb.reshape(b_shape if b_shape is not None else ()))]

@@ -1,0 +1,67 @@
+"""reduce kind (sum, mean; over all dims or some): out = c * sum of a over the reduced dims.
+
+Params: the keepdim shape of the output (nd[a] entries); cst: the scale (1/count for mean).
+The kernel pieces are plain Python that codegen compiles into tapegrad/_kernels.py, called as
+`forward_reduce(e, a, b, ...)` / `sweep_reduce(e, a, b, ...)` from the opcode dispatch.
+"""
+from .index import bcast_index, is_suffix
+
+KINDS = ("reduce",)
+
+
+def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    scale = cst[e]
+    if n == 1:
+        acc = 0.0
+        for k in range(size[a]):
+            acc += vals[oa + k]
+        vals[oo] = acc * scale
+    else:
+        keep = params[par[e]:par[e] + nd[a]]
+        for k in range(n):
+            vals[oo + k] = 0.0
+        if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
+            for k in range(size[a]):
+                vals[oo + k % n] += vals[oa + k]
+        else:
+            for k in range(size[a]):
+                vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+        for k in range(n):
+            vals[oo + k] *= scale
+
+
+def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """g broadcast back over the reduced dims, times the scale."""
+    oa = off[a]
+    scale = cst[e]
+    if size[a] == 1:
+        adj[oa] += scale * adj[oo]
+    elif n == 1:  # a full reduction: every element gets the same gradient
+        g = scale * adj[oo]
+        for k in range(size[a]):
+            adj[oa + k] += g
+    else:
+        keep = params[par[e]:par[e] + nd[a]]
+        if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
+            for k in range(size[a]):
+                adj[oa + k] += scale * adj[oo + k % n]
+        else:
+            for k in range(size[a]):
+                adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+
+
+# ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
+# (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
+# (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
+def tensor_forward_reduce(T, x, y, shape, params, cst):
+    xs = tuple(x.shape)
+    dims = tuple(d for d in range(len(xs)) if params[d] == 1 and xs[d] != 1)
+    return (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * cst
+
+
+def tensor_vjp_reduce(T, g, operand, a_shape, b_shape, params, cst):
+    if a_shape is None:
+        return [(0, g * cst)]
+    keep = tuple(int(v) for v in params[:len(a_shape)])
+    return [(0, g.reshape(keep).expand(*a_shape) * cst)]

@@ -1,0 +1,66 @@
+"""View kinds: reshape (view, reshape, (un)squeeze, clone, dtype casts: the same elements in
+the same order), strided (select, slice, transpose, permute, expand:
+out[i] = a[offset + sum(idx * stride)], params [offset, strides...] on the input's row-major
+buffer) and stopgrad (replay's `detach()`: identity forward, no gradient).
+
+Kernel pieces: plain Python compiled into tapegrad/_kernels.py by codegen.
+"""
+from .index import strided_index
+
+KINDS = ("reshape", "strided", "stopgrad")
+
+
+def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    for k in range(n):
+        vals[oo + k] = vals[oa + k]
+
+
+def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    oa = off[a]
+    for k in range(n):
+        adj[oa + k] += adj[oo + k]
+
+
+def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
+
+
+def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """Scatter-add through the same offset and strides (an expand sums its copies)."""
+    oa = off[a]
+    p = par[e]
+    for k in range(n):
+        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
+
+
+forward_stopgrad = forward_reshape
+
+
+# ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
+# (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
+# (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
+def tensor_forward_reshape(T, x, y, shape, params, cst):
+    return x.reshape(shape)
+
+
+def tensor_vjp_reshape(T, g, operand, a_shape, b_shape, params, cst):
+    return [(0, g.reshape(a_shape) if a_shape is not None else g)]
+
+
+def tensor_forward_strided(T, x, y, shape, params, cst):
+    pos = T.strided_positions(shape, [int(v) for v in params[:1 + len(shape)]])
+    return x.reshape(-1)[pos.tolist()].reshape(shape)
+
+
+def tensor_vjp_strided(T, g, operand, a_shape, b_shape, params, cst):
+    if a_shape is None:  # a one-element input: every element of g came from it (expand)
+        return [(0, g if g.numel() == 1 else g.sum())]
+    return [(0, T.strided_scatter(g, a_shape, [int(v) for v in params[:1 + g.dim()]]))]
+
+
+def tensor_forward_stopgrad(T, x, y, shape, params, cst):
+    return x.detach()

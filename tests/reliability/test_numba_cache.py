@@ -1,0 +1,226 @@
+"""Numba's cache is not a single point of failure (issue #9, item 4).  Each case runs in a
+subprocess: a copy of the package whose `__pycache__` cannot be created (a plain file stands
+there, so this holds as root too), cache directories under /proc (never writable), corrupted
+cache files, world-writable directories, fork() and the workqueue threading layer."""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import tapegrad
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and fork()")
+
+PKG = os.path.dirname(os.path.abspath(tapegrad.__file__))
+UNWRITABLE = "/proc/self/no-such-dir"   # makedirs fails there even for root
+
+PROGRAM = """
+import warnings
+warnings.simplefilter("always")
+import tapegrad as tg
+from tapegrad import _jit
+x = tg.tensor([1.0, 2.0], requires_grad=True)
+((x * x).sum() * 3.0).backward()
+assert x.grad.tolist() == [6.0, 12.0], x.grad
+print("CACHE_DIR", _jit.cache_dir())
+"""
+
+
+def _run(code, env=None, path=None, timeout=600):
+    e = dict(os.environ)
+    for k in ("NUMBA_CACHE_DIR", "TAPEGRAD_CACHE_DIR", "NUMBA_THREADING_LAYER"):
+        e.pop(k, None)
+    e["PYTHONPATH"] = path or os.path.dirname(PKG)
+    e.update(env or {})
+    # cwd: `python -c` puts it first on sys.path
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, cwd=e["PYTHONPATH"],
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def _cache_dir_of(out):
+    line = [l for l in out.splitlines() if l.startswith("CACHE_DIR ")][-1]
+    v = line.split(" ", 1)[1]
+    return None if v == "None" else v
+
+
+@pytest.fixture
+def readonly_install(tmp_path):
+    """A copy of the package where no `__pycache__` can be made (Python's .pyc included)."""
+    root = tmp_path / "site"
+    dst = root / "tapegrad"
+    shutil.copytree(PKG, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    for d in [dst, dst / "autograd"]:
+        (d / "__pycache__").write_text("not a directory")
+    return str(root), str(dst)
+
+
+@pytest.fixture(scope="module")
+def warm_cache():
+    """This process's cache directory, holding the kernels PROGRAM and the corruption test
+    call (compiled here first if needed), or None when caching is off."""
+    import numpy as np
+    from tapegrad import _jit
+    x = tapegrad.tensor([1.0, 2.0], requires_grad=True)
+    ((x * x).sum() * 3.0).backward()
+    reach = np.array([0, 0, 1], np.uint8)
+    _jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.full(3, -1), reach)
+    return _jit.cache_dir()
+
+
+def _seed(src, dst_dir, names):
+    """Copy warm cache files of `names` (kernel function names) so a test does not pay their
+    compile; the index stamp is the source's content hash, so they load from the copy.
+    Without a warm cache the subprocess compiles them (slower, same outcome)."""
+    os.makedirs(dst_dir, mode=0o700, exist_ok=True)
+    for name in names:
+        for f in glob.glob(os.path.join(src or "/nonexistent", f"_kernels.{name}-*")):
+            shutil.copy(f, dst_dir)
+
+
+def _subdir(pkg_dir):
+    from numba.core.caching import UserProvidedCacheLocator
+    return UserProvidedCacheLocator.get_suitable_cache_subpath(os.path.join(pkg_dir, "x.py"))
+
+
+def test_no_writable_location_compiles_without_cache(readonly_install):
+    root, _ = readonly_install
+    rc, out, err = _run(PROGRAM, path=root, env={
+        "NUMBA_CACHE_DIR": UNWRITABLE, "XDG_CACHE_HOME": UNWRITABLE, "HOME": UNWRITABLE})
+    assert rc == 0, err
+    assert _cache_dir_of(out) is None
+    assert err.count("JitWarning") == 1 and "compiled in every process" in err
+
+
+def test_read_only_install_falls_back_to_a_private_user_dir(readonly_install, tmp_path,
+                                                            warm_cache):
+    root, dst = readonly_install
+    xdg = tmp_path / "xdg"
+    target = xdg / "tapegrad" / _subdir(dst)
+    _seed(warm_cache, str(target), ["sweep"])
+    rc, out, err = _run(PROGRAM, path=root, env={"XDG_CACHE_HOME": str(xdg),
+                                                "NUMBA_CACHE_DIR": UNWRITABLE})
+    assert rc == 0, err
+    assert _cache_dir_of(out) == str(target)
+    assert "JitWarning" not in err, err
+
+
+def test_directories_tapegrad_makes_are_private(tmp_path):
+    from tapegrad import _jit
+    d = tmp_path / "a" / "b"
+    assert _jit._usable(str(d), private=True) is None
+    assert os.stat(d).st_mode & 0o777 == 0o700
+    os.chmod(d, 0o777)
+    assert "world-writable" in _jit._usable(str(d), private=True)
+
+
+def test_corrupted_cache_files_are_detected_and_recompiled(readonly_install, tmp_path,
+                                                           warm_cache):
+    """A garbled index (.nbi, of mark_live) and garbled data (.nbc, of the sweep): each is
+    removed and recompiled with a warning; the next process loads the repaired cache."""
+    root, dst = readonly_install
+    cache = tmp_path / "cache"
+    target = cache / _subdir(dst)
+    _seed(warm_cache, str(target), ["sweep", "mark_live"])
+    code = PROGRAM + """
+import numpy as np
+reach = np.array([0, 0, 1], np.uint8)
+_jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.full(3, -1), reach)
+assert reach.tolist() == [1, 1, 1], reach
+"""
+    env = {"TAPEGRAD_CACHE_DIR": str(cache)}
+    idx = glob.glob(str(target / "_kernels.mark_live-*.nbi"))
+    data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
+    if not (idx and data):  # nothing to copy: let a first process fill the cache
+        rc, out, err = _run(code, path=root, env=env)
+        assert rc == 0, err
+        idx = glob.glob(str(target / "_kernels.mark_live-*.nbi"))
+        data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
+    assert idx and data
+    with open(idx[0], "r+b") as f:  # keep numba's version header, garble the rest
+        import pickle
+        pickle.load(f)
+        f.write(b"\x80\x04garbage" * 20)
+        f.truncate()
+    for p in data:
+        with open(p, "wb") as f:
+            f.write(b"\x80\x04not a pickle")
+    rc, out, err = _run(code, path=root, env=env)
+    assert rc == 0, err
+    assert err.count("could not be loaded") == 2 and "recompiling" in err, err
+    assert "mark_live" in err and "sweep" in err
+    assert _cache_dir_of(out) == str(target)
+    rc, out, err = _run(code, path=root, env=env)   # the cache was repaired
+    assert rc == 0 and "JitWarning" not in err, err
+
+
+def test_world_writable_cache_dir_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    rc, out, err = _run(PROGRAM, env={"NUMBA_CACHE_DIR": str(shared)})
+    assert rc == 0, err
+    assert "world-writable" in err and "refusing" in err, err
+    assert _cache_dir_of(out) == os.path.join(PKG, "__pycache__")
+    assert os.listdir(shared) == []   # nothing read or written there
+
+
+def test_other_users_numba_cache_dir_is_left_alone_after_import():
+    """Our setting of numba's CACHE_DIR is scoped to importing tapegrad's kernels."""
+    rc, out, err = _run("""
+        import tapegrad as tg
+        from numba.core import config
+        before = config.CACHE_DIR
+        tg.tensor(2.0, requires_grad=True).exp().backward()
+        assert config.CACHE_DIR == before, (config.CACHE_DIR, before)
+        print("ok")
+    """, env={"TAPEGRAD_CACHE_DIR": ""})
+    assert rc == 0 and "ok" in out, err
+
+
+BATCH = """
+import os, threading, warnings
+import numpy as np
+import tapegrad as tg
+warnings.simplefilter("always")
+tape = tg.record(lambda x: (x * x).sin() * 2.0, tg.tensor(0.5))
+X = np.linspace(0.0, 1.0, 500)
+want = 4.0 * X * np.cos(X * X)
+"""
+
+
+def test_value_and_grad_batch_after_fork():
+    rc, out, err = _run(BATCH + """
+v, (g,) = tape.value_and_grad_batch(X)      # the parent starts the thread pool
+assert np.allclose(g, want)
+pid = os.fork()
+if pid == 0:
+    v2, (g2,) = tape.value_and_grad_batch(X)
+    os._exit(0 if np.array_equal(g2, g) and np.array_equal(v2, v) else 3)
+_, st = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(st))
+""")
+    assert rc == 0, err
+    assert "child 0" in out, (out, err)
+
+
+def test_value_and_grad_batch_from_threads_under_workqueue():
+    rc, out, err = _run(BATCH + """
+bad = []
+def work():
+    for _ in range(30):
+        v, (g,) = tape.value_and_grad_batch(X)
+        if not np.allclose(g, want):
+            bad.append(1)
+ts = [threading.Thread(target=work) for _ in range(4)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+import numba
+print("layer", numba.threading_layer(), "bad", len(bad))
+""", env={"NUMBA_THREADING_LAYER": "workqueue"})
+    assert rc == 0, err
+    assert "layer workqueue bad 0" in out, (out, err)

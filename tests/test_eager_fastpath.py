@@ -1,0 +1,252 @@
+"""The lean per-op n-d paths (tensor._binary_fast, _unary's fast branch, the no_grad in-place
+ufunc path, zero_, matmul without history) against torch, beside the general paths they
+fall back to: broadcasting, mixed dtypes, integer tensors, Python numbers on either side,
+one-element and 0-d operands, IEEE corner cases with numpy's error state set by the caller.
+Each case compares values, dtypes, shapes, grad_fn names and gradients."""
+import importlib
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad
+T = importlib.import_module("tapegrad.tensor")
+
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(7)
+
+
+def _arr(shape, dtype):
+    if dtype in ("int64", "int32"):
+        return np.asarray(RNG.integers(1, 5, size=shape), dtype)
+    if dtype == "bool":
+        return np.asarray(RNG.integers(0, 2, size=shape), bool)
+    return np.asarray(RNG.random(shape) + 0.5, dtype)
+
+
+def _pair(value, grad=False):
+    """(tapegrad tensor, torch tensor) of the same value; Python numbers stay numbers."""
+    if not isinstance(value, np.ndarray):
+        return value, value
+    a = tapegrad.tensor(value)
+    b = torch.tensor(value)
+    if grad:
+        a.requires_grad_(True)
+        b.requires_grad_(True)
+    return a, b
+
+
+def _same(a, b, rtol=1e-6):
+    assert str(a.dtype).split(".")[1] == str(b.dtype).split(".")[1]
+    assert tuple(a.shape) == tuple(b.shape)
+    np.testing.assert_allclose(np.asarray(a.detach().numpy(), np.float64),
+                               b.detach().numpy().astype(np.float64), rtol=rtol, atol=1e-6)
+    if b.grad_fn is not None:
+        assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
+
+
+OPERANDS = [  # (x, y): the fast path's cases first, then what falls back
+    (_arr((4, 3), "float32"), _arr((4, 3), "float32")),
+    (_arr((4, 3), "float64"), _arr((3,), "float64")),          # broadcast
+    (_arr((4, 1), "float32"), _arr((1, 3), "float32")),
+    (_arr((4, 3), "float32"), 2.5),                            # Python number either side
+    (1.5, _arr((4, 3), "float64")),
+    (_arr((4, 3), "float32"), 3),
+    (_arr((4, 3), "float32"), _arr((1,), "float32")),         # one-element tensor operand
+    (_arr((4, 3), "float32"), _arr((), "float32")),
+    (_arr((4, 3), "float32"), _arr((4, 3), "float64")),       # mixed dtypes: general path
+    (_arr((4, 3), "float32"), _arr((), "float64")),
+    (_arr((4, 3), "int64"), _arr((4, 3), "int64")),           # integer tensors
+    (_arr((4, 3), "int64"), 2.5),
+    (_arr((4, 3), "int32"), _arr((4, 3), "float32")),
+    (_arr((4, 3), "float32"), True),
+    (_arr((4, 3), "float32"), 3 ** 40),                       # an int beyond 2**53
+]
+
+
+# x - True: torch raises, tapegrad computes (a general-path difference, not this test's)
+@pytest.mark.parametrize("op, case", [(op, case) for op in ["add", "sub", "mul", "div", "pow"]
+                                      for case in range(len(OPERANDS))
+                                      if not (op == "sub" and OPERANDS[case][1] is True)])
+def test_binary_matches_torch(op, case):
+    x, y = OPERANDS[case]
+    fn = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "div": lambda a, b: a / b, "pow": lambda a, b: a ** b}[op]
+    for grad in (False, True):
+        floating = lambda v: not isinstance(v, np.ndarray) or v.dtype.kind == "f"  # noqa: E731
+        g = grad and floating(x) and floating(y)
+        xa, xb = _pair(x, g)
+        ya, yb = _pair(y, g)
+        try:
+            want = fn(xb, yb)
+        except RuntimeError:   # e.g. int ** negative: torch's error, ours must match
+            with pytest.raises(RuntimeError):
+                fn(xa, ya)
+            continue
+        got = fn(xa, ya)
+        _same(got, want, rtol=1e-5)
+        if g and want.requires_grad:
+            want.sum().backward()
+            got.sum().backward()
+            for ta, tb in ((xa, xb), (ya, yb)):
+                if isinstance(tb, torch.Tensor):
+                    _same(ta.grad, tb.grad, rtol=1e-5)
+
+
+# int square/sign give float here, int64 in torch (general path): left out
+@pytest.mark.parametrize("name, dtype", [
+    (name, dtype) for name in ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+                               "abs", "neg", "reciprocal", "square", "sign"]
+    for dtype in ["float32", "float64", "int64"]
+    if not (dtype == "int64" and name in ("square", "sign"))])
+def test_unary_matches_torch(name, dtype):
+    x = _arr((5, 4), dtype)
+    if dtype != "int64":
+        x = x - x.dtype.type(1.0)    # negatives too
+    for grad in (False, dtype != "int64"):
+        xa, xb = _pair(x, grad)
+        try:
+            want = getattr(xb, name)()
+        except RuntimeError:
+            with pytest.raises(RuntimeError):
+                getattr(xa, name)()
+            continue
+        got = getattr(xa, name)()
+        _same(got, want, rtol=1e-5)
+        if grad:
+            want.sum().backward()
+            got.sum().backward()
+            _same(xa.grad, xb.grad, rtol=1e-5)
+
+
+def test_corner_cases_are_silent_and_leave_numpy_error_state_alone():
+    """inf/nan as torch, no warning, whatever the caller's np.errstate; the caller's state
+    is intact afterwards (the fast path switches warnings off for its own call only)."""
+    before = np.geterr()
+    big = np.full((3,), 3e38, np.float32)
+    x, xt = _pair(big)
+    z, zt = _pair(np.array([0.0, -1.0, 1.0], np.float32), grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            for got, want in ((x * x, xt * xt), (x - (x * x), xt - (xt * xt)),
+                              (1.0 / z, 1.0 / zt), (z.log(), zt.log()), (z / z, zt / zt),
+                              (z ** -1.0, zt ** -1.0), (z.sqrt(), zt.sqrt())):
+                np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+            assert np.geterr()["over"] == "raise"
+            with pytest.raises(FloatingPointError):
+                np.float32(3e38) * np.float32(10)
+    assert np.geterr() == before
+
+
+def test_zero_dim_array_operands():
+    """0-d array-backed operands (after .numpy() shared them) give 0-d results, not numpy
+    scalars."""
+    a, b = tapegrad.tensor(2.0), tapegrad.tensor(3.0)
+    a.numpy(), b.numpy()
+    for r in (a * b, a + 1.0, -a, a.exp()):
+        assert isinstance(r, tapegrad.Tensor) and r.shape == () and r.dtype == tapegrad.float32
+    assert (a * b).item() == 6.0
+
+
+@pytest.mark.parametrize("method, other", [
+    (method, other) for method in ["add_", "sub_", "mul_", "div_"]
+    for other in ["same", "broadcast", "number", "int", "float64", "alpha"]
+    if not (other == "alpha" and method in ("mul_", "div_"))])
+def test_no_grad_inplace_matches_torch(method, other):
+    base = _arr((4, 3), "float32")
+    ov = {"same": _arr((4, 3), "float32"), "broadcast": _arr((3,), "float32"), "number": 0.25,
+          "int": 2, "float64": _arr((4, 3), "float64"), "alpha": _arr((4, 3), "float32")}[other]
+    kw = {"alpha": 0.5} if other == "alpha" else {}
+    xa, xb = _pair(base.copy(), grad=True)
+    oa, ob = _pair(ov)
+    with tapegrad.no_grad():
+        view = xa.detach()
+        v0 = xa._version
+        getattr(xa, method)(oa, **kw)
+    with torch.no_grad():
+        getattr(xb, method)(ob, **kw)
+    _same(xa, xb)
+    assert xa._version == v0 + 1 == view._version
+    np.testing.assert_array_equal(view.numpy(), xa.detach().numpy())   # same memory
+    # the leaf's next use records its new value
+    (xa * xa).sum().backward()
+    (xb * xb).sum().backward()
+    _same(xa.grad, xb.grad)
+
+
+def test_inplace_shape_and_cast_errors_unchanged():
+    x = tapegrad.zeros(3)
+    with pytest.raises(RuntimeError, match=r"output with shape \[3\] doesn't match the "
+                                           r"broadcast shape \[2, 3\]"):
+        x.sub_(tapegrad.ones(2, 3))
+    i = tapegrad.tensor([1, 2, 3])
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
+                                           "output type Long"):
+        i.mul_(0.5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize("shape", [(3, 2), (), (1,)])
+def test_zero_matches_torch(dtype, shape):
+    x = _arr(shape, dtype)
+    xa, xb = _pair(x.copy())
+    v0 = xa._version
+    xa.zero_()
+    xb.zero_()
+    _same(xa, xb)
+    assert xa._version == v0 + 1
+
+
+def test_grad_zero_and_sgd_steps_match_torch():
+    """The two-layer training loop (forward, backward, no_grad update, .grad.zero_()) keeps
+    matching torch step after step: in-place updates reach the leaves' next uses."""
+    rng = np.random.default_rng(3)
+    data = [rng.standard_normal(s).astype(np.float32) for s in ((8, 16), (8, 4), (16, 16), (16, 4))]
+    losses = []
+    for mod in (tapegrad, torch):
+        x, y = mod.tensor(data[0]), mod.tensor(data[1])
+        w1 = mod.tensor(data[2], requires_grad=True)
+        w2 = mod.tensor(data[3], requires_grad=True)
+        out = []
+        for _ in range(5):
+            loss = (x.mm(w1).relu().mm(w2) - y).pow(2).sum()
+            loss.backward()
+            with mod.no_grad():
+                w1 -= 1e-3 * w1.grad
+                w2 -= 1e-3 * w2.grad
+                w1.grad.zero_()
+                w2.grad.zero_()
+            out.append(loss.item())
+        losses.append(out)
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4, 2)), ((4,), (4,)), ((2, 3, 4), (2, 4, 5)),
+                                    ((3,), (3, 2)), ((2, 3), (3,))])
+def test_matmul_matches_torch(shapes):
+    sa, sb = shapes
+    x, y = _arr(sa, "float64"), _arr(sb, "float64")
+    for grad in (False, True):
+        xa, xb = _pair(x, grad)
+        ya, yb = _pair(y, grad)
+        got, want = xa @ ya, xb @ yb
+        _same(got, want)
+        assert isinstance(got.numpy() if not grad else got.detach().numpy(), np.ndarray)
+        if grad:
+            want.sum().backward()
+            got.sum().backward()
+            _same(xa.grad, xb.grad)
+            _same(ya.grad, yb.grad)
+
+
+def test_fast_path_tables_cover_the_op_table():
+    """Every elementwise op whose forward reads all its operands has a fast entry; the
+    others (zero, fill, copy) stay on the general path."""
+    from tapegrad.ops import BY_CODE
+    for op in BY_CODE:
+        if op.kind == "binary":
+            assert (op.code in T._BIN_FAST) == (op.code not in T._PARTIAL_FWD), op.name
+        if op.kind == "unary":
+            assert (op.code in T._UN_FAST) == (op.code not in T._PARTIAL_FWD), op.name

@@ -1,0 +1,322 @@
+"""The n-d tape's streams: backward cost follows the reached graph (counted in Python calls,
+not time), host entries (the sweep pauses for BLAS), grad mode keeps the open tape, cat's
+strided scatters, and the facts the op table derives (saved buffers, create_graph's bound)."""
+import sys
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import ops
+from tapegrad.autograd import gradcheck, gradgradcheck
+from tapegrad.kinds import matmul as matmul_kind
+from tapegrad.tape import OPCODE
+
+import test_ops
+
+
+def python_calls(fn):
+    """How many Python-level function calls `fn()` makes (C calls not counted)."""
+    count = [0]
+
+    def prof(frame, event, arg):
+        if event == "call":
+            count[0] += 1
+    sys.setprofile(prof)
+    try:
+        fn()
+    finally:
+        sys.setprofile(None)
+    return count[0]
+
+
+def mlp_loss(X, Ws):
+    h = X
+    for W in Ws[:-1]:
+        h = (h @ W).tanh()
+    return (h @ Ws[-1]).pow(2).mean()
+
+
+def test_backward_python_work_does_not_grow_with_dropped_graphs():
+    rng = np.random.default_rng(0)
+    X = tg.tensor(rng.standard_normal((32, 2)))
+    Ws = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 16), (16, 16), (16, 1)]]
+    counts = []
+    for dropped in (0, 300):
+        for _ in range(dropped):
+            mlp_loss(X, Ws).item()   # graphs dropped without backward stay on the tape
+        loss = mlp_loss(X, Ws)
+        assert loss._tape.n > 5 * dropped
+        loss.backward(retain_graph=True)  # warm
+        counts.append(python_calls(lambda: loss.backward()))
+    assert counts[0] == counts[1], counts
+
+
+def test_backward_python_work_does_not_grow_with_scalar_prefix():
+    x = tg.tensor(0.5, requires_grad=True)
+    v = tg.ones(3, requires_grad=True)
+    counts = []
+    for steps in (10, 10, 5000):    # the first run warms up lazy imports
+        y = tg.tensor(1.0)
+        for _ in range(steps):
+            y = y * 0.999 + x.sin() * 0.001
+        y = y + (v * v).sum()       # one n-d op on a long scalar tape
+        counts.append(python_calls(lambda: y.backward()))
+    assert counts[1] == counts[2], counts
+
+
+def test_release_drops_arrays_of_reached_entries_only():
+    x = tg.ones(5, requires_grad=True)
+    dropped = (x * 3.0).exp().sum()    # saved exp output, never swept
+    y = (x * x).sum()
+    y.backward()
+    nds = y._tape.nds
+    assert dropped._tape is y._tape
+    kept = [a for a in nds.objs[:nds.nobjs] if a is not None]
+    # exp's output (and x, which `x * 3.0`'s entry holds) are still needed by `dropped`
+    assert any(np.allclose(a, np.exp(3.0)) for a in kept)
+    dropped.backward()
+    assert all(a is None for a in nds.objs)
+
+
+# ---- grad mode keeps the open tape -----------------------------------------------------------
+def test_no_grad_blocks_do_not_cut_the_graph():
+    x = tg.tensor(0.5, requires_grad=True)
+    y = tg.tensor(1.0)
+    tapes = set()
+    for _ in range(50):
+        y = y * 0.999 + x.sin() * 0.001
+        tapes.add(y._tape)
+        with tg.no_grad():
+            z = y * 2.0             # not recorded
+        assert not z.requires_grad
+        with tg.set_grad_enabled(False):
+            pass
+    assert len(tapes) == 1
+    y.backward()
+    assert abs(x.grad.item() - np.cos(0.5) * (1 - 0.999 ** 50)) < 1e-6
+
+
+def test_enable_grad_inside_no_grad_records_on_the_open_tape():
+    x = tg.ones(3, requires_grad=True)
+    y = x * 2.0
+    with tg.no_grad():
+        with tg.enable_grad():
+            z = y.exp()
+    assert z._tape is y._tape
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2.0) * np.ones(3))
+
+
+def test_in_place_change_under_no_grad_is_seen_by_later_ops():
+    x = tg.tensor([2.0, 3.0], requires_grad=True)
+    y = x * 3
+    with tg.no_grad():
+        y.add_(1)
+    (y * y).sum().backward()        # torch: saves y at its new version
+    np.testing.assert_allclose(x.grad.numpy(), [42.0, 60.0])
+
+
+# ---- host entries: matmul's VJP on BLAS between sweep segments --------------------------------
+MATMUL_CASES = [c for c in test_ops.ALL if c[0] in ("dot", "mv", "mm", "bmm", "matmul")]
+
+
+@pytest.fixture
+def every_matmul_on_host(monkeypatch):
+    monkeypatch.setattr(matmul_kind, "HOST_MIN_MACS", 1)
+
+
+@pytest.mark.parametrize("name,cid,fn,shapes,dom,opts", MATMUL_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in MATMUL_CASES])
+def test_host_matmul_gradients(every_matmul_on_host, name, cid, fn, shapes, dom, opts):
+    xs = [tg.tensor(v, requires_grad=True) for v in test_ops._inputs(shapes, dom, 1)]
+    out = fn(tg, *xs)
+    tape = out._tape
+    flagged = np.flatnonzero(tape.host_flags(tape.n))
+    assert any(tape.op[e] == ops.OPS[name].code for e in flagged)
+    assert gradcheck(lambda *a: fn(tg, *a), xs)
+    assert gradgradcheck(lambda *a: fn(tg, *a), xs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_large_matmul_chain_against_torch(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    vals = [rng.standard_normal(s).astype(dtype)
+            for s in [(64, 100), (100, 50), (3, 40, 50), (3, 64, 7)]]
+    res = []
+    for m in (tg, torch):
+        X = m.tensor(vals[0])                     # a constant operand: gets no gradient
+        W1, B, C = (m.tensor(v, requires_grad=True) for v in vals[1:])
+        h = (X @ W1).tanh()                       # mm
+        z = (B @ h.t()).sin()                     # matmul, 3-d @ 2-d
+        out = z.sum(0) @ h                        # mm of two non-leaves
+        loss = (out * out).mean() + ((z @ C) ** 2).sum() * 1e-3   # batched matmul
+        loss.backward()
+        res.append([loss.detach().numpy()] + [t.grad.numpy() for t in (W1, B, C)])
+    tol = dict(rtol=2e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q, **tol)
+
+
+def test_host_entry_freed_twice_raises_and_changes_nothing(every_matmul_on_host):
+    a = tg.ones(4, 4, requires_grad=True)
+    y = (a @ a).sum()
+    y.backward()
+    before = a.grad.clone()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+    np.testing.assert_array_equal(a.grad.numpy(), before.numpy())
+
+
+def test_large_products_are_host_entries_small_ones_are_not():
+    a = tg.ones(64, 64, requires_grad=True)
+    b = tg.ones(4, 4, requires_grad=True)
+    big, small = a @ a, b @ b
+    assert big._tape.host_flags(big._tape.n)[big._node] == 1
+    assert small._tape.host_flags(small._tape.n)[small._node] == 0
+
+
+# ---- cat / stack as strided scatters ----------------------------------------------------------
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cat_gradients_against_torch(dim):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    vals = [rng.standard_normal(s) for s in [(3, 4), (3, 4), (3, 4)]]
+    res = []
+    for m in (tg, torch):
+        a, b = (m.tensor(v, requires_grad=True) for v in vals[:2])
+        c = m.tensor(vals[2])                                   # constant block
+        out = m.cat([a, b * b, c, a.exp()], dim)
+        w = m.tensor(rng.standard_normal(out.shape) if m is tg else res[0][-1])
+        (out * w).sum().backward()
+        res.append([out.detach().numpy(), a.grad.numpy(), b.grad.numpy(), w.numpy()])
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q, rtol=1e-12)
+
+
+def test_cat_records_constant_size_params():
+    a = tg.ones(1000, 100, requires_grad=True)
+    out = tg.cat([a, a * 2.0])
+    assert out._tape.nds.nparams <= 2 * (1 + 2)   # offset + strides per input, not per element
+
+
+def test_stack_of_scalars_and_one_element_cat():
+    x = tg.tensor(1.5, requires_grad=True)
+    y = tg.tensor([2.0], requires_grad=True)
+    assert gradcheck(lambda x, y: tg.stack([x, x * y.sum(), y[0]]), [x.double(), y.double()])
+    assert gradgradcheck(lambda x, y: tg.cat([(x * x).reshape(1), y * x]) ** 2,
+                         [x.double().detach().requires_grad_(), y.double().detach().requires_grad_()])
+
+
+def test_cat_replays():
+    def f(a, b):
+        return (tg.cat([a * a, b, tg.ones(2)]) * tg.arange(7.0)).sum()
+    tape = tg.record(f, tg.ones(3), tg.ones(2))
+    a, b = np.array([1.0, 2.0, 3.0], np.float32), np.array([4.0, 5.0], np.float32)
+    v, (ga, gb) = tape.value_and_grad(a, b)
+    assert v == pytest.approx((np.array([1, 4, 9, 4, 5, 1, 1]) * np.arange(7.0)).sum())
+    np.testing.assert_allclose(ga, 2 * a * np.arange(3.0))
+    np.testing.assert_allclose(gb, [3.0, 4.0])
+
+
+# ---- facts derived from the op table ----------------------------------------------------------
+# Rows whose saved set differs from what their formulas read, and why.
+SAVES_OVERRIDES = {
+    "copy_slices": "its mask stays with the tape (torch's CopySlices saves nothing)",
+}
+
+
+def test_saves_are_what_the_formulas_read():
+    for op in ops.BY_CODE:
+        if op.grads and op.name not in SAVES_OVERRIDES:
+            assert set(op.saves) == set(ops.formula_reads(op)), op.name
+
+
+def test_opcodes_fit_the_opcode_stream():
+    assert len(ops.BY_CODE) <= np.iinfo(OPCODE).max
+    t = tg.ones(2, requires_grad=True) * 2.0
+    assert t._tape._arrays[0].dtype == OPCODE
+
+
+IN_PLACE = {"zero", "fill", "copy", "fill_tensor"}   # recorded by in-place methods only
+
+
+@pytest.mark.parametrize("name", [op.name for op in ops.BY_CODE if op.kind in ("unary", "binary")
+                                  and op.grads and op.name not in IN_PLACE])
+def test_create_graph_appends_within_the_derived_bound(name):
+    from tapegrad import _kernels
+    a = tg.tensor(0.7, requires_grad=True)
+    b = tg.tensor(1.3, requires_grad=True)
+    op = ops.OPS[name]
+    out = _apply(op, a, b)
+    assert out._tape.op[out._node] == op.code
+    tape = out._tape
+    n0 = tape.n
+    tg.autograd.grad(out, [a, b] if op.kind == "binary" else [a], create_graph=True,
+                     allow_unused=True)
+    reached = tape.reached([out._node], out._node + 1)
+    bound = _kernels.EMIT_BOUND[tape._arrays[0][:out._node + 1][reached != 0]].sum()
+    assert tape.n - n0 <= bound
+
+
+def _apply(op, a, b):
+    x, y = a * 1.0, b * 1.0   # non-leaf operands: nothing folds
+    table = {"add": lambda: x + y, "sub": lambda: x - y, "mul": lambda: x * y,
+             "div": lambda: x / y, "pow": lambda: x ** y, "pow_scalar": lambda: x ** 2.5,
+             "neg": lambda: -x}
+    return table.get(op.name, lambda: getattr(x, op.name)())()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_replay_runs_host_entries_between_kernel_segments(every_matmul_on_host, dtype):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((6, 5)).astype(dtype)
+
+    def loss(W1, B, v):
+        h = (tg.tensor(X) @ W1).tanh()          # mm with a baked constant
+        z = (B @ h.t()).sin()                   # matmul, 3-d @ 2-d
+        return ((z @ h).sum(0) @ v).pow(2).sum()    # bmm-style, mv
+
+    args = [rng.standard_normal(s).astype(dtype) for s in [(5, 4), (2, 3, 4), (4,)]]
+    tape = tg.record(loss, *[tg.tensor(a) for a in args])
+    assert tape.host.sum() >= 3
+    new = [a + 0.1 for a in args]
+    value, grads = tape.value_and_grad(*new)
+    ts = [tg.tensor(a, requires_grad=True) for a in new]
+    out = loss(*ts)
+    out.backward()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(value, out.item(), rtol=tol)
+    for g, t in zip(grads, ts):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(tape(*new), out.item(), rtol=tol)
+
+
+def test_where_next_functions_as_torch():
+    torch = pytest.importorskip("torch")
+
+    def names(fn):
+        return [(type(f).__name__ if f is not None else None, i) for f, i in fn.next_functions]
+    for build in (lambda m, x: m.where(x > 2, x, x * 2), lambda m, x: m.where(x > 2, x, 0.0),
+                  lambda m, x: m.where(x > 2, 1.0, x)):
+        got = [names(build(m, m.tensor([1.0, 3.0], requires_grad=True)).grad_fn)
+               for m in (tg, torch)]
+        assert got[0] == got[1]
+
+
+def test_tape_files_keep_host_flags_and_cat_params(tmp_path, every_matmul_on_host):
+    def f(W, s):
+        h = tg.stack([s, s * 2.0, s * s])          # one-element blocks
+        return ((tg.ones(3, 4) @ W).tanh().sum(0) * h.sum()).sum()
+    tape = tg.record(f, tg.ones(4, 5), tg.tensor(0.5))
+    assert tape.host.any()
+    tape.save(tmp_path / "t.npz")
+    back = tg.load_tape(tmp_path / "t.npz")
+    np.testing.assert_array_equal(back.host, tape.host)
+    W, s = np.full((4, 5), 0.3, np.float32), np.float32(0.7)
+    v1, g1 = tape.value_and_grad(W, s)
+    v2, g2 = back.value_and_grad(W, s)
+    assert v1 == v2
+    for a, b in zip(g1, g2):
+        np.testing.assert_array_equal(a, b)
