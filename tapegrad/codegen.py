@@ -169,14 +169,16 @@ def replay_scalar(op, ia, ib, cst, par, params, reach, vals, adj, out):
 
 
 @njit(cache=True)
-def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed):
-    """Reverse sweep of a replayed tape seeded at element `out_k` of node `out`."""
+def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
+                  reach, no_host):
+    """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
+    `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
     adj[:] = 0.0
     adj[off[out] + out_k] = 1.0
-    reach = np.zeros(op.shape[0], np.uint8)
+    reach[:] = 0
     reach[out] = 1
     sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
-          np.zeros(op.shape[0], np.uint8))
+          no_host)
 
 
 @njit(cache=True)
@@ -219,10 +221,12 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
 @njit(cache=True)
 def replay(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed):
     """General forward then reverse; -1 or a failed guard."""
-    bad = forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals)
+    no_host = np.zeros(op.shape[0], np.uint8)
+    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
     if bad >= 0:
         return bad
-    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed)
+    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
+                  np.empty(op.shape[0], np.uint8), no_host)
     return -1
 
 
@@ -230,12 +234,21 @@ def replay(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out
 def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated."""
-    bad = forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals)
+    return jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+                       in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
+                       np.zeros(op.shape[0], np.uint8))
+
+
+@njit(cache=True)
+def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+                in_sizes, jac, adj, reach, no_host):
+    """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
+    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
     if bad >= 0:
         return bad
-    adj = np.zeros_like(vals)
     for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, r, freed)
+        backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, r, freed,
+                      reach, no_host)
         j = 0
         for i in range(in_offs.shape[0]):
             for k in range(in_sizes[i]):
@@ -246,23 +259,26 @@ def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed,
 
 @njit(cache=True, parallel=True)
 def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
-                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks):
+                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
     """One replay per point p (column p of XT: the inputs flattened and concatenated), across
     cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
     arenas.  Many more runs than threads, taken dynamically (the caller sets a chunk size of 1),
     so a thread that starts late or is slowed by another tenant does not hold up the call.
-    Gradients go to gradsT[:, p]."""
-    B = XT.shape[1]
+    Gradients go to gradsT[:, p].  With `rows`, XT and gradsT are point-major instead (row p
+    is point p: a flat (B, n) array read and written in place, no transposed copies)."""
+    B = XT.shape[0] if rows else XT.shape[1]
     nb = min(blocks, max(B, 1))
     run = (B + nb - 1) // nb
     for t in prange(nb):
         vals = vals0.copy()
         adj = np.zeros_like(vals0)
+        reach_nd = np.empty(op.shape[0], np.uint8)
+        no_host = np.zeros(op.shape[0], np.uint8)
         for p in range(t * run, min(B, (t + 1) * run)):
             j = 0
             for i in range(in_offs.shape[0]):
                 for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = XT[j, p]
+                    vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
                     j += 1
             if scalar:
                 bad = forward_scalar(op, ia, ib, cst, par, params, vals)
@@ -271,16 +287,45 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     adj[out] = 1.0
                     backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
             else:
-                bad = forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals)
+                bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0, freed)
+                    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0,
+                                  freed, reach_nd, no_host)
             status[p] = bad
             values[p] = vals[off[out]]
             j = 0
             for i in range(in_offs.shape[0]):
                 for k in range(in_sizes[i]):
-                    gradsT[j, p] = adj[in_offs[i] + k]
+                    if rows:
+                        gradsT[p, j] = adj[in_offs[i] + k]
+                    else:
+                        gradsT[j, p] = adj[in_offs[i] + k]
                     j += 1
+
+
+@njit(cache=True, parallel=True)
+def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
+                   in_sizes, out, values, jac, status, blocks):
+    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
+    the output's values to values[p], d(output)/d(inputs) to jac[p]."""
+    B = XT.shape[1]
+    nb = min(blocks, max(B, 1))
+    run = (B + nb - 1) // nb
+    for t in prange(nb):
+        vals = vals0.copy()
+        adj = np.zeros_like(vals0)
+        reach = np.empty(op.shape[0], np.uint8)
+        no_host = np.zeros(op.shape[0], np.uint8)
+        for p in range(t * run, min(B, (t + 1) * run)):
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    vals[in_offs[i] + k] = XT[j, p]
+                    j += 1
+            status[p] = jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out,
+                                    freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
+            for r in range(size[out]):
+                values[p, r] = vals[off[out] + r]
 '''
 
 # --- per-kind code: the reverse sweep (general) ---------------------------------------------------

@@ -58,3 +58,12 @@ GRAD_DTYPE = ("attempting to assign a gradient with dtype '{got}' to a tensor wi
               "dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the "
               "dtypes of a tensor and its gradient may break downstream systems that assume they "
               "match.")
+
+# torch's C++ argument parser, for a single argument of a type no overload takes
+VIEW_ARGS = ("view() received an invalid combination of arguments - got ({got}), but expected "
+             "one of:\n * (torch.dtype dtype)\n      didn't match because some of the arguments "
+             "have invalid types: (!{got}!)\n * (tuple of ints size)\n      didn't match because "
+             "some of the arguments have invalid types: (!{got}!)\n")
+SUM_ARGS = ("sum() received an invalid combination of arguments - got ({got}), but expected one "
+            "of:\n * (*, torch.dtype dtype = None)\n * (tuple of ints dim, bool keepdim = False, "
+            "*, torch.dtype dtype = None)\n")

@@ -137,7 +137,9 @@ def _compile(tape, inputs, outputs, single):
             params.append(vals)
     prog["par"] = par
     prog["host"] = tape.host_flags(n)[keep].copy()
-    prog["params"] = np.concatenate(params).astype(np.int64) if params else np.zeros(1, np.int64)
+    # never empty (a 0-d .sum() has params of length 0): readers gather params[par] unmasked
+    params = np.concatenate(params).astype(np.int64) if params else np.zeros(0, np.int64)
+    prog["params"] = params if len(params) else np.zeros(1, np.int64)
     shapes = {int(new[e]): tuple(s) for e, s in tape.shape.items() if live[e]}
     saved = {}
     if nds is not None:
@@ -172,6 +174,13 @@ def _dynamic_schedule():
     splits them evenly up front, so one late or slowed thread holds up the whole call)."""
     from numba import parallel_chunksize
     return parallel_chunksize(1)
+
+
+def _branch_mode(branch_changed):
+    """True for "mask", False for "raise" (what a batch does at a point whose branch changed)."""
+    if branch_changed not in ("raise", "mask"):
+        raise ValueError(f"branch_changed must be 'raise' or 'mask', got {branch_changed!r}")
+    return branch_changed == "mask"
 
 
 def _dtype(name):
@@ -465,11 +474,72 @@ class Recorded:
             j += k
         return tuple(out)
 
-    def value_and_grad_batch(self, *Xs, argnums=None):
+    def value_and_grad_batch(self, *Xs, argnums=None, branch_changed="raise"):
         """Replay at B points in parallel across cores (numba prange over points, never inside
         one sweep): each X has shape (B,) + input shape; returns values (B,) and gradients
-        (B,) + input shape (as `value_and_grad`, `argnums` selects)."""
+        (B,) + input shape (as `value_and_grad`, `argnums` selects).
+
+        A point where a guard does not hold (its branch differs from the recorded one) raises
+        `BranchChanged` (`branch_changed="raise"`); with `branch_changed="mask"` the call
+        returns `(values, grads, held)` instead, `held` a boolean (B,) array that is False at
+        those points, whose values and gradients are NaN.  Re-recording (as `compile` does)
+        does not apply inside a batch: re-run the masked points with a tape recorded there."""
         out = self._scalar_output()
+        mask = _branch_mode(branch_changed)
+        B, XT = self._stage(Xs)
+        values, gradsT, held = self._replay_batch(out, XT, mask)
+        # The gradients are views or copies of this call's own `gradsT`: nothing of the tape's.
+        if self._in_plain:
+            grads = list(gradsT)
+        else:
+            rows = np.cumsum([0] + self._in_list_sizes).tolist()
+            grads = [gradsT[rows[i]:rows[i + 1]].T.reshape((B,) + shape).astype(dt.np, copy=False)
+                     for i, (_, shape, dt) in enumerate(self.inputs)]
+        values = values.astype(self.outputs[0][2].np, copy=False)
+        grads = self._select(grads.__getitem__, argnums)
+        return (values, grads, held) if mask else (values, grads)
+
+    def value_and_grad_flat(self, P, branch_changed="raise"):
+        """value_and_grad_batch with the inputs flattened and concatenated: P has shape
+        (B, n), n the inputs' total element count (a tape of many 0-d inputs takes one array);
+        returns values (B,) and the gradients in the same layout (B, n), all in the tape's
+        dtype (plus `held` with branch_changed="mask")."""
+        out = self._scalar_output()
+        mask = _branch_mode(branch_changed)
+        n = int(self.in_sizes.sum())
+        if np.ndim(P) != 2 or np.shape(P)[1] != n:
+            raise ValueError(f"expected shape (B, {n}) (the inputs flattened and "
+                             f"concatenated), got {np.shape(P)}")
+        # read and written point-major as they are: no transposed staging copy (a transpose of
+        # all of P reads it column by column, a cache miss per element once P outgrows the
+        # cache) and each point's inputs and gradients are one contiguous row
+        P = np.ascontiguousarray(P, self.dtype)
+        B = len(P)
+        values = np.empty(B, self.dtype)
+        G = np.empty((B, n), self.dtype)
+        status = np.full(B, -1, np.int64)
+        self._kernel(out, P, values, G, status, rows=True)
+        held = self._held(status, mask, values, G)
+        return (values, G, held) if mask else (values, G)
+
+    def _replay_batch(self, out, XT, mask):
+        """(values, gradsT, held) of replay_batch at the points XT[:, p]."""
+        B = XT.shape[1]
+        values = np.empty(B, self.dtype)               # the kernel writes every point
+        gradsT = np.empty((len(XT), B), self.dtype)
+        status = np.full(B, -1, np.int64)
+        self._kernel(out, XT, values, gradsT, status)
+        return values, gradsT, self._held(status, mask, values, gradsT.T)
+
+    def _kernel(self, out, XT, values, gradsT, status, rows=False):
+        with _dynamic_schedule():
+            launch_parallel(K.replay_batch, *self._args(), self.off, self.size, self.shp,
+                            self.nd, self._vals0, self._freed, self.scalar,
+                            self._static_reach(out), XT, self.in_offs, self.in_sizes, out,
+                            values, gradsT, status, _threads() * BATCH_RUNS_PER_THREAD, rows)
+
+    def _stage(self, Xs):
+        """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p])."""
         if len(Xs) != len(self.inputs):
             raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(Xs)}")
         shapes = [np.shape(a) for a in Xs]
@@ -478,40 +548,51 @@ class Recorded:
             i = next(i for i, s in enumerate(shapes) if s != (B,) + self._in_shapes[i])
             raise ValueError(f"input {i}: expected shape {(B,) + self._in_shapes[i]}, "
                              f"got {shapes[i]}")
-        # Staged one row per input element (XT[j, p]): for 0-d inputs one C-level copy of
-        # all of them, far cheaper than interleaving them point by point.
+        # For 0-d inputs one C-level copy of all of them, far cheaper than interleaving them
+        # point by point.
         if not Xs:
             XT = np.zeros((0, B), self.dtype)
         elif all(s == 1 for s in self._in_list_sizes):
             XT = np.array(Xs, self.dtype).reshape(len(Xs), B)
         else:
             XT = np.concatenate([np.asarray(a, self.dtype).reshape(B, -1).T for a in Xs])
-        values = np.empty(B, self.dtype)               # the kernel writes every point
-        gradsT = np.empty((len(XT), B), self.dtype)
-        status = np.full(B, -1, np.int64)
-        blocks = _threads() * BATCH_RUNS_PER_THREAD
-        with _dynamic_schedule():
-            launch_parallel(K.replay_batch, *self._args(), self.off, self.size, self.shp,
-                            self.nd, self._vals0, self._freed, self.scalar,
-                            self._static_reach(out), XT, self.in_offs, self.in_sizes, out,
-                            values, gradsT, status, blocks)
-        if status.max(initial=-1) >= 0:
+        return B, XT
+
+    def _held(self, status, mask, *results):
+        """Per point: did every guard hold?  Raises BranchChanged at the first point that
+        failed, or (mask) sets that point's rows of `results` to NaN."""
+        if status.max(initial=-1) < 0:
+            return np.ones(len(status), bool)
+        if not mask:
             self._check(int(status[status >= 0][0]))
-        # The gradients are views or copies of this call's own `gradsT`: nothing of the tape's.
-        if self._in_plain:
-            grads = list(gradsT)
-        else:
-            rows = np.cumsum([0] + self._in_list_sizes).tolist()
-            grads = [gradsT[rows[i]:rows[i + 1]].T.reshape((B,) + shape).astype(dt.np, copy=False)
-                     for i, (_, shape, dt) in enumerate(self.inputs)]
-        return values.astype(self.outputs[0][2].np, copy=False), self._select(grads.__getitem__,
-                                                                               argnums)
+        held = status < 0
+        for r in results:
+            r[~held] = np.nan
+        return held
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path):
         """Write the tape (a few arrays and a JSON header with the format version, the op
         table's fingerprint and a content digest) to `path` (numpy .npz format)."""
         tapefile.save(path, self.prog, self.meta)
+
+    def __reduce__(self):
+        # pickled as its save format (the arrays and the JSON header), never as the recorded
+        # Python function: what Dask sends to its workers
+        return from_arrays, (to_arrays(self),)
+
+
+def to_arrays(rec):
+    """The save format of `rec` as {name: array}: what `save` writes (the program's streams
+    and `meta`, the JSON header as a 0-d string array).  Pickling uses it too."""
+    return tapefile.arrays(rec.prog, rec.meta)
+
+
+def from_arrays(arrays):
+    """The `Recorded` of a mapping written by `to_arrays`, checked as `load_tape` checks a file
+    (with its default limits); raises `TapeFormatError`."""
+    prog, meta = tapefile.from_arrays(arrays)
+    return Recorded(prog, meta)
 
 
 def load_tape(path, *, max_entries=tapefile.MAX_ENTRIES, max_elements=tapefile.MAX_ELEMENTS,
@@ -698,15 +779,10 @@ def run_eager(rec, inputs):
     return outs[0] if rec.meta["single"] else outs
 
 
-def _hvp(self, inputs, v):
-    """(value, Hessian-vector product) of a one-output tape at `inputs` along `v` (each a
-    tuple with one entry per input, or bare for a one-input tape).  The first call records a
-    second tape, d/dx <grad f(x), v>, by re-running this one with create_graph=True; later
-    calls replay it."""
-    xs = inputs if isinstance(inputs, tuple) else (inputs,)
-    vs = v if isinstance(v, tuple) else (v,)
-    if len(xs) != len(self.inputs) or len(vs) != len(self.inputs):
-        raise TypeError(f"hvp: this tape takes {len(self.inputs)} inputs and as many vectors")
+def _hvp_program(self, xs, vs):
+    """The tape of d/dx <grad f(x), v> (inputs: this tape's inputs, then as many vectors),
+    recorded once by re-running this tape with create_graph=True at the example point
+    (xs, vs): at a point where this tape's guards hold, so the two take the same branch."""
     if getattr(self, "_hvp_tape", None) is None:
         from .autograd import grad
 
@@ -716,12 +792,87 @@ def _hvp(self, inputs, v):
             f = run_eager(self, x)
             gs = grad(f, x, create_graph=True, allow_unused=True, materialize_grads=True)
             return sum((g * wi).sum() for g, wi in zip(gs, w))
-        examples = [Tensor._wrap(np.zeros(shape, dt.np), dt) for _, shape, dt in self.inputs]
-        self._hvp_tape = record(inner, *examples, *examples)
+        examples = [Tensor._wrap(np.array(a, dt.np).reshape(shape), dt)
+                    for a, (_, shape, dt) in zip(list(xs) + list(vs), self.inputs + self.inputs)]
+        self._hvp_tape = record(inner, *examples)
+    return self._hvp_tape
+
+
+def _hvp(self, inputs, v):
+    """(value, Hessian-vector product) of a one-output tape at `inputs` along `v` (each a
+    tuple with one entry per input, or bare for a one-input tape).  The first call records a
+    second tape, d/dx <grad f(x), v>, by re-running this one with create_graph=True; later
+    calls replay it."""
+    xs = inputs if isinstance(inputs, tuple) else (inputs,)
+    vs = v if isinstance(v, tuple) else (v,)
+    if len(xs) != len(self.inputs) or len(vs) != len(self.inputs):
+        raise TypeError(f"hvp: this tape takes {len(self.inputs)} inputs and as many vectors")
     k = len(self.inputs)
-    value = self.forward(*xs)
-    grads = self._hvp_tape.grad(*xs, *vs, argnums=tuple(range(k)))
+    value = self.forward(*xs)           # checks the inputs and this tape's guards first
+    plain = [a._array() if isinstance(a, Tensor) else a for a in xs + vs]
+    grads = _hvp_program(self, plain[:k], plain[k:]).grad(*xs, *vs, argnums=tuple(range(k)))
     return value, (grads if isinstance(inputs, tuple) else grads[0])
 
 
+def _jacobian_batch(self, *Xs, branch_changed="raise"):
+    """`jacobian` at B points across cores: each X has shape (B,) + input shape; returns for
+    each input d(output)/d(input) at every point, shaped (B,) + output shape + input shape.
+    `branch_changed` as in value_and_grad_batch ("mask" adds `held`, NaN where False)."""
+    if len(self.outputs) != 1:
+        raise TypeError("jacobian needs a function with one output")
+    mask = _branch_mode(branch_changed)
+    node, oshape, _ = self.outputs[0]
+    B, XT = self._stage(Xs)
+    values = np.empty((B, int(self.size[node])), self.dtype)
+    jac = np.zeros((B, int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
+    status = np.full(B, -1, np.int64)
+    with _dynamic_schedule():
+        launch_parallel(K.jacobian_batch, *self._args(), self.off, self.size, self.shp, self.nd,
+                        self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
+                        jac, status, _threads() * BATCH_RUNS_PER_THREAD)
+    held = self._held(status, mask, jac)
+    out, j = [], 0
+    for (_, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):
+        out.append(jac[:, :, j:j + k].astype(idt.np).reshape((B,) + oshape + ishape))
+        j += k
+    return (tuple(out), held) if mask else tuple(out)
+
+
+def _hvp_batch(self, inputs, v, branch_changed="raise"):
+    """`hvp` at B points across cores: `inputs` and `v` as in `hvp`, each array with a leading
+    points axis (B,).  Returns (values (B,), Hessian-vector products shaped like `inputs`); the
+    second tape is recorded at the first point where this tape's guards hold, then both run
+    through value_and_grad_batch.  `branch_changed` as there ("mask" adds `held`)."""
+    xs = inputs if isinstance(inputs, tuple) else (inputs,)
+    vs = v if isinstance(v, tuple) else (v,)
+    k = len(self.inputs)
+    if len(xs) != k or len(vs) != k:
+        raise TypeError(f"hvp: this tape takes {k} inputs and as many vectors")
+    mask = _branch_mode(branch_changed)
+    self._stage(vs)                         # the vectors' shapes checked like the inputs'
+    first = self.value_and_grad_batch(*xs, argnums=(), branch_changed=branch_changed)
+    values = first[0]
+    held = first[2] if mask else np.ones(len(values), bool)   # (raise: raised already)
+    B = len(values)
+    if any(np.shape(a)[:1] != (B,) for a in vs):
+        raise ValueError(f"hvp: v has {np.shape(vs[0])[0]} points, the inputs {B}")
+    if getattr(self, "_hvp_tape", None) is None and held.any():
+        p = int(np.argmax(held))
+        _hvp_program(self, [np.asarray(a)[p] for a in xs], [np.asarray(a)[p] for a in vs])
+    if getattr(self, "_hvp_tape", None) is None:  # no point to record at: all are masked
+        hv = tuple(np.full((B,) + shape, np.nan, dt.np) for _, shape, dt in self.inputs)
+    else:
+        # its guards are this tape's, re-recorded: they hold where this tape's held
+        _, hv, held2 = self._hvp_tape.value_and_grad_batch(*xs, *vs, argnums=tuple(range(k)),
+                                                           branch_changed="mask")
+        held &= held2
+        for h in hv:
+            h[~held] = np.nan
+        values[~held] = np.nan
+    hv = hv if isinstance(inputs, tuple) else hv[0]
+    return (values, hv, held) if mask else (values, hv)
+
+
 Recorded.hvp = _hvp
+Recorded.jacobian_batch = _jacobian_batch
+Recorded.hvp_batch = _hvp_batch

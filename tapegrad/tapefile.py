@@ -114,16 +114,21 @@ def header_of(meta, prog):
     return header
 
 
+def arrays(prog, meta):
+    """What a tape file holds, as {name: array}: the streams and `meta`, the JSON header as a
+    0-d string array (written by `save`; pickled tapes are this too)."""
+    prog = {k: np.ascontiguousarray(prog[k], STREAMS[k]) for k in STREAMS}
+    return {"meta": np.array(json.dumps(header_of(meta, prog))), **prog}
+
+
 def save(path, prog, meta):
     """Write a tape (streams `prog`, header `meta`) to `path` (numpy .npz; a path or a binary
     file)."""
-    prog = {k: np.ascontiguousarray(prog[k], STREAMS[k]) for k in STREAMS}
-    header = header_of(meta, prog)
     if hasattr(path, "write"):
-        np.savez(path, meta=np.array(json.dumps(header)), **prog)
+        np.savez(path, **arrays(prog, meta))
         return
     with open(path, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(header)), **prog)
+        np.savez(f, **arrays(prog, meta))
 
 
 # ---- reading ------------------------------------------------------------------------------------
@@ -253,6 +258,23 @@ def load(source, max_entries=MAX_ENTRIES, max_elements=MAX_ELEMENTS, max_work=MA
             UnicodeError, SyntaxError) as e:
         # zip, .npy or JSON structure broken (CRC, truncation, bad header literal, nesting...)
         raise TapeFormatError(f"invalid tape file: cannot read it ({type(e).__name__}: {e})") from None
+    check_program(prog, meta, limits)
+    return prog, meta
+
+
+def from_arrays(members, limits=None):
+    """(prog, meta) of a mapping written by `arrays` (an unpickled tape), checked as `load`
+    checks a file (default limits); raises TapeFormatError."""
+    limits = limits or Limits(MAX_ENTRIES, MAX_ELEMENTS, MAX_WORK)
+    if set(members) != {"meta", *STREAMS}:
+        _fail(f"members {sorted(members)}, expected {sorted({'meta', *STREAMS})}")
+    try:
+        prog = {k: np.array(members[k], STREAMS[k], copy=True, order="C") for k in STREAMS}
+        meta = check_header(json.loads(str(np.asarray(members["meta"]).reshape(())[()])), prog)
+    except TapeFormatError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
+        raise TapeFormatError(f"invalid tape: cannot read it ({type(e).__name__}: {e})") from None
     check_program(prog, meta, limits)
     return prog, meta
 

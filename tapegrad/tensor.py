@@ -303,7 +303,9 @@ class Tensor(metaclass=_TensorMeta):
             _bake(self, "guard_bool", bool(v))
         return bool(v)
 
-    def tolist(self):
+    def tolist(self, *args):
+        if args:   # torch's is a C method
+            raise TypeError(f"TensorBase.tolist() takes no arguments ({len(args)} given)")
         if self._rg:
             _bake(self, "guard_value")
         return self._array().tolist()
@@ -719,6 +721,9 @@ class Tensor(metaclass=_TensorMeta):
 
     # ---- reductions ------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
+        if not (dim is None or hasattr(dim, "__index__") or isinstance(dim, (tuple, list))) \
+                and keepdim is False and dtype is None:
+            raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
         return _reduce(self, dim, keepdim, mean=False, dtype=dtype)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
@@ -733,6 +738,9 @@ class Tensor(metaclass=_TensorMeta):
         return _reshape_op("view", self, shape)
 
     def view(self, *shape):
+        if len(shape) == 1 and not (hasattr(shape[0], "__index__")
+                                    or isinstance(shape[0], (tuple, list, DType))):
+            raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
         if len(shape) == 1 and isinstance(shape[0], DType):
             raise NotImplementedError("view(dtype) is not implemented")
         v = self._v

@@ -386,6 +386,101 @@ def test_save_load_in_another_process(tmp_path):
     np.testing.assert_array_equal(gy, ey)
 
 
+def test_pickles_as_its_save_format(tmp_path):
+    import pickle
+    tape = tg.record(lambda x, y: (x * y).sin().sum() + tg.where(x > 0, x, 0.0).sum(),
+                     tg.tensor([1.0, -2.0], dtype=tg.float64), tg.tensor([0.5, 0.5], dtype=tg.float64))
+    data = pickle.dumps(tape)
+    assert b"<lambda>" not in data and b"test_replay" not in data     # not the function
+    fn, (arrays,) = tape.__reduce__()
+    path = str(tmp_path / "t.npz")
+    tape.save(path)
+    with np.load(path) as z:                                           # the same content
+        assert sorted(z.files) == sorted(arrays)
+        assert all(np.array_equal(z[k], arrays[k]) for k in z.files)
+    copy = pickle.loads(data)
+    assert isinstance(copy, tg.Recorded) and copy.guards == tape.guards
+    x, y = np.array([0.3, 0.7]), np.array([-1.0, 2.0])
+    v0, (gx0, gy0) = tape.value_and_grad(x, y)
+    v1, (gx1, gy1) = copy.value_and_grad(x, y)
+    assert v0 == v1 and np.array_equal(gx0, gx1) and np.array_equal(gy0, gy1)
+
+
+def test_a_zero_d_sum_saves_loads_and_pickles(tmp_path):
+    import pickle
+    tape = tg.record(lambda x: (x * 3.0).sum() + x, tg.tensor(1.0, dtype=tg.float64))
+    path = str(tmp_path / "t.npz")
+    tape.save(path)
+    for copy in (tg.load_tape(path), pickle.loads(pickle.dumps(tape))):
+        assert copy.value_and_grad(2.0) == tape.value_and_grad(2.0) == (8.0, (4.0,))
+
+
+# ---- batch: guards, jacobian, hvp ---------------------------------------------------------------
+def test_batch_mask_marks_changed_branches():
+    tape = tg.record(branchy, tg.tensor(1.0, dtype=tg.float64))
+    X = np.array([1.0, -2.0, 3.0, -0.5])
+    values, (g,), held = tape.value_and_grad_batch(X, branch_changed="mask")
+    np.testing.assert_array_equal(held, [True, False, True, False])
+    np.testing.assert_array_equal(values, [2.0, np.nan, 6.0, np.nan])
+    np.testing.assert_array_equal(g, [2.0, np.nan, 2.0, np.nan])
+    values, g = tape.value_and_grad_batch(X[::2], argnums=0, branch_changed="mask")[:2]
+    np.testing.assert_array_equal(g, [2.0, 2.0])
+    with pytest.raises(ValueError, match="branch_changed must be 'raise' or 'mask'"):
+        tape.value_and_grad_batch(X, branch_changed="nan")
+
+
+def test_jacobian_batch_equals_jacobian_at_each_point():
+    def f(x, y):
+        if x.sum() > 0:            # a guard
+            return (x.reshape(2, 1) * y).sin() + y
+        return x.reshape(2, 1) * y
+    tape = tg.record(f, tg.tensor([1.0, 2.0], dtype=tg.float64), tg.tensor([0.5, -1.0, 3.0],
+                                                                         dtype=tg.float64))
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((50, 2)), rng.standard_normal((50, 3))
+    (jx, jy), held = tape.jacobian_batch(X, Y, branch_changed="mask")
+    assert jx.shape == (50, 2, 3, 2) and jy.shape == (50, 2, 3, 3)
+    np.testing.assert_array_equal(held, X.sum(1) > 0)
+    for p in range(50):
+        if held[p]:
+            ex, ey = tape.jacobian(X[p], Y[p])
+            np.testing.assert_array_equal(jx[p], ex)
+            np.testing.assert_array_equal(jy[p], ey)
+        else:
+            assert np.isnan(jx[p]).all() and np.isnan(jy[p]).all()
+    with pytest.raises(tg.BranchChanged, match=r"x.sum\(\) > 0"):
+        tape.jacobian_batch(X, Y)
+
+
+def test_hvp_batch_and_hvp_of_a_guarded_tape():
+    def f(x, y):
+        if x > 0:                  # a guard that does not hold at 0
+            return x * x * y + y.sin()
+        return x * y
+    tape = tg.record(f, tg.tensor(1.0, dtype=tg.float64), tg.tensor(2.0, dtype=tg.float64))
+    value, (hx, hy) = tape.hvp((0.5, 0.25), (1.0, 2.0))
+    assert value == pytest.approx(0.0625 + np.sin(0.25))
+    assert (hx, hy) == (pytest.approx(2 * 0.25 + 2 * 0.5 * 2), pytest.approx(2 * 0.5 - np.sin(0.25) * 2))
+    rng = np.random.default_rng(1)
+    X, Y, V, W = rng.uniform(-0.5, 1, 40), rng.standard_normal(40), rng.standard_normal(40), \
+        rng.standard_normal(40)
+    values, (bx, by), held = tape.hvp_batch((X, Y), (V, W), branch_changed="mask")
+    np.testing.assert_array_equal(held, X > 0)
+    for p in range(40):
+        if held[p]:
+            v, (ex, ey) = tape.hvp((X[p], Y[p]), (V[p], W[p]))
+            assert values[p] == v and bx[p] == pytest.approx(ex, rel=1e-14)
+            assert by[p] == pytest.approx(ey, rel=1e-14)
+        else:
+            assert np.isnan([values[p], bx[p], by[p]]).all()
+    with pytest.raises(tg.BranchChanged, match="if x > 0"):
+        tape.hvp_batch((X, Y), (V, W))
+    one = tg.record(lambda x: (x ** 3).sum(), tg.tensor([1.0, 2.0], dtype=tg.float64))
+    P = rng.standard_normal((5, 2))
+    values, h = one.hvp_batch(P, np.ones((5, 2)))
+    np.testing.assert_allclose(h, 6 * P, rtol=1e-14)
+
+
 # ---- derivatives of a tape -------------------------------------------------------------------
 def test_hvp_of_a_recorded_tape_matches_torch():
     torch = pytest.importorskip("torch")

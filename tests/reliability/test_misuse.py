@@ -136,6 +136,8 @@ CASES = {
     "reshape_infer_bad": "m.reshape(-1, 4)",
     "view_numel": "m.view(5)",
     "view_bad_arg": "m.view('a')",
+    "view_float_arg": "m.view(1.5)",
+    "view_none_arg": "m.view(None)",
     "transpose_dim": "m.transpose(0, 2)",
     "transpose_neg_dim": "m.transpose(-3, 0)",
     "t_3d": "torch.ones(2, 2, 2).t()",
@@ -148,6 +150,7 @@ CASES = {
     "mean_dim": "m.mean(5)",
     "mean_int": "i.mean()",
     "sum_dim_str": "m.sum('a')",
+    "sum_dim_float": "m.sum(1.5)",
     "sum_repeat_dims": "m.sum((0, 0))",
     "expand_bad": "x.expand(2, 4)",
     "expand_fewer_dims": "m.expand(3)",
@@ -180,6 +183,7 @@ CASES = {
     "index_many": "[1, 2][torch.tensor([0, 1])]",
     "index_float_scalar": "[1, 2][torch.tensor(1.0)]",
     "tolist_bad_arg": "x.tolist(1)",
+    "tolist_two_args": "x.tolist(1, 2)",
     "to_bad_dtype": "x.to('foo')",
     "type_bad": "x.type('foo')",
     "size_dim": "m.size(2)",
@@ -200,14 +204,8 @@ CASES = {
 }
 
 # Mismatches that need more than a small local change, with the reason.
-_ARGPARSER = ("torch's C++ argument parser words this (it lists the accepted signatures); "
-              "matching it needs an emulation of that parser")
-XFAIL = {
-    "view_bad_arg": _ARGPARSER,
-    "sum_dim_str": _ARGPARSER,
-    "tolist_bad_arg": "a C method's arity message ('takes no arguments (1 given)'); a Python "
-                      "method's differs and cannot be changed without *args emulation",
-}
+# every case matches torch; a known mismatch would be listed here as a strict xfail
+XFAIL = {}
 
 
 def _run(lib, code):

@@ -143,11 +143,12 @@ assert reach.tolist() == [1, 1, 1], reach
         idx = glob.glob(str(target / "_kernels.release_saved-*.nbi"))
         data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
     assert idx and data
-    with open(idx[0], "r+b") as f:  # keep numba's version header, garble the rest
-        import pickle
-        pickle.load(f)
-        f.write(b"\x80\x04garbage" * 20)
-        f.truncate()
+    import pickle
+    for p in idx:   # every index of it (a cache may hold some of older source lines)
+        with open(p, "r+b") as f:  # keep numba's version header, garble the rest
+            pickle.load(f)
+            f.write(b"\x80\x04garbage" * 20)
+            f.truncate()
     for p in data:
         with open(p, "wb") as f:
             f.write(b"\x80\x04not a pickle")
