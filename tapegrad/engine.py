@@ -7,7 +7,7 @@ leaves every tensor, `.grad` and tape as it was.
 """
 import numpy as np
 
-from . import errors
+from . import errors, scratch
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
@@ -16,8 +16,9 @@ from .tape import _SAVES, _DIFFERENTIABLE
 
 
 class _Sweep:
-    """The result of sweeping one tape: adjoint arena and reach flags."""
-    __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran")
+    """The result of sweeping one tape: adjoint arena and reach flags (`bufs`: the scratch
+    buffers its arenas live in, given back when the call is done)."""
+    __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs")
 
     def grad_of(self, node, shape):
         o = self.off[node]
@@ -58,9 +59,15 @@ def _sweep_tape(tape, seeds, inputs=None):
     if inputs is not None:
         leads = _leads(tape, n, inputs)
         freed = freed & leads
-    off, size, shp, nd, vals, total = tape.arenas(n, [node for node, _ in seeds])
+    bufs = []
+
+    def buffer(k):
+        bufs.append(scratch.take(k))
+        return bufs[-1][:k]
+    off, size, shp, nd, vals, total = tape.arenas(n, [node for node, _ in seeds], buffer)
     par, params = tape.param_arrays(n)
-    adj = np.zeros(total)
+    adj = buffer(total)
+    adj[:] = 0.0
     reach = np.zeros(n, np.uint8)
     for node, seed in seeds:
         o = off[node]
@@ -73,7 +80,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     ran = reach if leads is None else reach & leads
     tape.check_versions(n, ran=ran)
     r = _Sweep()
-    r.tape, r.n, r.off, r.size, r.adj, r.reach = tape, n, off, size, adj, reach
+    r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, bufs
     r.ran = ran
     return r
 
@@ -93,7 +100,9 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, off, size, shp, nd,
         e = -2 - r
         a, b = int(ia[e]), int(ib[e])
         needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
-        HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj, needs)
+        # the operands as saved (their own dtype), where the tape holds them by reference
+        HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj, needs,
+                                      tape.saved_array(a), tape.saved_array(b))
         start = e - 1
 
 
@@ -119,7 +128,8 @@ def jacobian_rows(outputs, inputs):
         root_k += list(range(o.numel()))
     n = max(roots) + 1
     op, ia, ib, cst, freed = tape.streams(n)
-    off, size, shp, nd, vals, total = tape.arenas(n, roots)
+    # sweep_rows does not pause: every saved value goes into the arena
+    off, size, shp, nd, vals, total = tape.arenas(n, roots, host=False)
     par, params = tape.param_arrays(n)
     targets = np.array([t if t < n else -1 for t in targets], np.int64)
     tsizes = np.array([t.numel() for t in inputs], np.int64)
@@ -153,58 +163,62 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             pending.setdefault(t._tape, []).append((t._node, s))
 
     done = []
-    while pending:
-        tape = max(pending, key=lambda tp: tp.serial)
-        r = _sweep_tape(tape, pending.pop(tape), inputs)
-        done.append(r)
-        reach = r.reach
-        for node, (src, snode) in tape.imports.items():
-            if node < r.n and reach[node]:
-                pending.setdefault(src, []).append((snode, r.grad_of(node, -1).copy()))
-
-    if inputs is not None:
-        out = []
-        for t in inputs:
-            g = None
-            for tt, s in direct:
-                if tt is t:
-                    g = _add(g, np.asarray(s, np.float64).reshape(t.shape))
-            for r in done:
-                for node in _nodes_in(r.tape, t):
-                    if node < r.n and r.reach[node]:
-                        g = _add(g, r.grad_of(node, t.shape))
-            out.append(g)
-    else:
-        out = {}
-        for t, s in direct:
-            _collect(out, t, np.asarray(s, np.float64).reshape(t.shape))
-        for r in done:
-            tape, reach = r.tape, r.reach
-            for node, leaf in tape.leaves.items():
+    try:
+        while pending:
+            tape = max(pending, key=lambda tp: tp.serial)
+            r = _sweep_tape(tape, pending.pop(tape), inputs)
+            done.append(r)
+            reach = r.reach
+            for node, (src, snode) in tape.imports.items():
                 if node < r.n and reach[node]:
-                    _collect(out, leaf, r.grad_of(node, leaf._shape))
-            for node, ref in tape.retained.items():
-                t = ref()
-                if t is not None and node < r.n and reach[node]:
-                    _collect(out, t, r.grad_of(node, t.shape))
+                    pending.setdefault(src, []).append((snode, r.grad_of(node, -1).copy()))
 
-    if validate is not None:
-        validate(out)
-    staged = stage(out) if stage is not None else None
-    with COMMIT:
-        for r in done:
-            if r.tape.frozen:
-                if r.tape.freed_since(r.ran):
-                    # another thread's backward freed, after this call's sweep checked them,
-                    # buffers it read: this call fails as a second backward
-                    raise RuntimeError(errors.BACKWARD_TWICE)
-        if publish is not None:
-            publish(staged)
-        if not retain_graph:
+        if inputs is not None:
+            out = []
+            for t in inputs:
+                g = None
+                for tt, s in direct:
+                    if tt is t:
+                        g = _add(g, np.asarray(s, np.float64).reshape(t.shape))
+                for r in done:
+                    for node in _nodes_in(r.tape, t):
+                        if node < r.n and r.reach[node]:
+                            g = _add(g, r.grad_of(node, t.shape))
+                out.append(g)
+        else:
+            out = {}
+            for t, s in direct:
+                _collect(out, t, np.asarray(s, np.float64).reshape(t.shape))
             for r in done:
-                r.tape.release(r.ran)
-                r.tape.seal()
-    return out
+                tape, reach = r.tape, r.reach
+                for node, leaf in tape.leaves.items():
+                    if node < r.n and reach[node]:
+                        _collect(out, leaf, r.grad_of(node, leaf._shape))
+                for node, ref in tape.retained.items():
+                    t = ref()
+                    if t is not None and node < r.n and reach[node]:
+                        _collect(out, t, r.grad_of(node, t.shape))
+
+        if validate is not None:
+            validate(out)
+        staged = stage(out) if stage is not None else None
+        with COMMIT:
+            for r in done:
+                if r.tape.frozen:
+                    if r.tape.freed_since(r.ran):
+                        # another thread's backward freed, after this call's sweep checked them,
+                        # buffers it read: this call fails as a second backward
+                        raise RuntimeError(errors.BACKWARD_TWICE)
+            if publish is not None:
+                publish(staged)
+            if not retain_graph:
+                for r in done:
+                    r.tape.release(r.ran)
+                    r.tape.seal()
+        return out
+    finally:   # the arenas' scratch buffers: every result above is a copy
+        for r in done:
+            scratch.give(r.bufs)
 
 
 def _nodes_in(tape, t):

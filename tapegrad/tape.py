@@ -431,9 +431,10 @@ class Tape:
         a = self._arrays
         return a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
 
-    def arenas(self, n, roots):
+    def arenas(self, n, roots, buffer=None, host=True):
         """What a sweep of the first n entries from `roots` reads: (off, size, shp, nd, vals,
-        total).  Only the nodes a gradient from `roots` can reach get arena space, saved n-d
+        total); `buffer(total)`, when given, supplies the value arena; with `host` False
+        (a sweep that does not pause) every saved value is copied in.  Only the nodes a gradient from `roots` can reach get arena space, saved n-d
         values first (one C-level concatenate), so the cost follows the reached graph, not
         the tape prefix (graphs dropped without backward cost nothing here)."""
         if self.nds is None:  # all one-element nodes: node i sits at offset i
@@ -442,7 +443,8 @@ class Tape:
         reach = np.zeros(n, np.uint8)
         reach[np.asarray(roots, np.int64)] = 1
         a = self._arrays
-        return self.nds.arenas(n, reach, a[1][:n], a[2][:n], a[4][:n])
+        flags = self.nds.host[:n] if host else _const_zeros8(n)
+        return self.nds.arenas(n, reach, a[1][:n], a[2][:n], a[4][:n], flags, buffer)
 
     def dependencies(self, n):
         """(ia, ib, cond) of the first n entries (views): every entry's input nodes, cond
@@ -568,15 +570,17 @@ class NdStreams:
         self.objs[s] = arr
         nsaved[node] += 1
 
-    def arenas(self, n, reach, ia, ib, val):
-        """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate."""
+    def arenas(self, n, reach, ia, ib, val, host, buffer=None):
+        """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
+        (into `buffer(total)`'s array when given, else a new one)."""
         off = np.zeros(n, np.int64)
         saved = np.empty(n, np.int64)
         counts = np.empty(3, np.int64)
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
-        K.arena_layout(ia, ib, self.cond[:n], self.size[:n], slot, reach, off, saved, counts)
+        K.arena_layout(ia, ib, self.cond[:n], self.size[:n], slot, host, reach,
+                       np.zeros(n, np.uint8), off, saved, counts)
         t1, total, k = counts.tolist()
-        vals = np.empty(total)
+        vals = buffer(total) if buffer is not None else np.empty(total)
         K.fill_values(reach, slot, self.nd[:n], off, val, vals)
         if t1:
             nodes = saved[:k]

@@ -28,25 +28,36 @@ def mark_leads(ia, ib, cond, leads):
                 leads[e] = 1
 
 
-def arena_layout(ia, ib, cond, size, slot, reach, off, saved, counts):
+def arena_layout(ia, ib, cond, size, slot, host, reach, used, off, saved, counts):
     """The layout of a sweep's arenas from the entries marked in `reach`: marks what they
-    reach, gives each reached node its offset `off` (reached saved n-d nodes first, listed in
-    `saved` in that order, so their arrays fill the arena's start with one concatenate), and
-    writes counts = [end of the saved block, arena size, number of saved nodes].  (Numbers
-    out, no array: a kernel returning a new array can be cut by a signal while it is boxed.)"""
+    reach, gives each reached node its offset `off` and writes counts = [end of the saved
+    block, arena size, number of saved nodes].  Reached saved n-d nodes that a kernel entry
+    uses (`used`, zeros on entry) come first, listed in `saved` in that order, so their
+    arrays fill the arena's start with one concatenate; those only host entries use (flagged
+    in `host`: BLAS reads the saved arrays themselves) are not copied.  (Numbers out, no
+    array: a kernel returning a new array can be cut by a signal while it is boxed.)"""
     n = reach.shape[0]
     mark_live(ia, ib, cond, reach)
+    for e in range(n):
+        if reach[e] != 0 and host[e] == 0:
+            used[e] = 1
+            if ia[e] >= 0:
+                used[ia[e]] = 1
+            if ib[e] >= 0:
+                used[ib[e]] = 1
+            if cond[e] >= 0:
+                used[cond[e]] = 1
     k = 0
     t = 0
     for e in range(n):
-        if reach[e] != 0 and slot[e] >= 0:
+        if reach[e] != 0 and slot[e] >= 0 and used[e] != 0:
             off[e] = t
             t += size[e]
             saved[k] = e
             k += 1
     counts[0] = t
     for e in range(n):
-        if reach[e] != 0 and slot[e] < 0:
+        if reach[e] != 0 and (slot[e] < 0 or used[e] == 0):
             off[e] = t
             t += size[e]
     counts[1] = t + 1   # +1: an empty last node's slot

@@ -5,7 +5,7 @@ and, for kinds whose steps can run on the host in Python between segments of the
 kernels (engine._run_sweep, replay's host loop):
 
     HOST_FORWARD[kind](params, p, a, b, e, off, vals)             writes entry e's value
-    HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs)     adds its inputs' gradients
+    HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs[, A, B])  adds its inputs' gradients
 
 `params[p:]` holds the entry's params, `a`/`b` are its operand nodes, `needs[i]` says whether
 operand i wants a gradient."""

@@ -21,15 +21,18 @@ def runs_on_host(params):
     return nb * m * k * n >= HOST_MIN_MACS
 
 
-def _operands(params, p, a, b, off, vals):
+def _operands(params, p, a, b, off, vals, A=None, B=None):
     """A as (batch*m, k) and B as (k, n) when B is shared (one 2-d GEMM: numpy's BLAS path),
-    else A (batch, m, k) and B (batch, k, n)."""
+    else A (batch, m, k) and B (batch, k, n); from the arena unless given (arrays of any
+    shape and dtype holding them)."""
     nb, m, k, n, bb = params[p:p + 5]
+    if A is None:
+        A = vals[off[a]:off[a] + nb * m * k]
+    if B is None:
+        B = vals[off[b]:off[b] + (nb if bb else 1) * k * n]
     if bb:
-        return (vals[off[a]:off[a] + nb * m * k].reshape(nb, m, k),
-                vals[off[b]:off[b] + nb * k * n].reshape(nb, k, n))
-    return (vals[off[a]:off[a] + nb * m * k].reshape(nb * m, k),
-            vals[off[b]:off[b] + k * n].reshape(k, n))
+        return A.reshape(nb, m, k), B.reshape(nb, k, n)
+    return A.reshape(nb * m, k), B.reshape(k, n)
 
 
 def host_forward(params, p, a, b, e, off, vals):
@@ -39,10 +42,14 @@ def host_forward(params, p, a, b, e, off, vals):
     np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
 
 
-def host_vjp(params, p, a, b, e, off, vals, adj, needs):
-    """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one)."""
-    A, B = _operands(params, p, a, b, off, vals)
+def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None):
+    """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one).  Given the
+    operands as saved (A, B: float32 for a float32 model), the products run in their dtype,
+    as torch's do: sgemm, not dgemm on float64 copies."""
+    A, B = _operands(params, p, a, b, off, vals, A, B)
     g = adj[off[e]:off[e] + A.size // A.shape[-1] * B.shape[-1]].reshape(A.shape[:-1] + B.shape[-1:])
+    if g.dtype != A.dtype:
+        g = g.astype(A.dtype)
     if needs[0]:
         ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
         ga += g @ B.swapaxes(-1, -2)
