@@ -113,7 +113,7 @@ class Tape:
     __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "nds",
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
-                 "guard_src", "baked", "saved_bytes", "frozen", "versions", "checked",
+                 "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
                  "rebased", "superseded", "__weakref__")
 
     def __init__(self, cap=1024, recording=False, strict=False):
@@ -141,6 +141,10 @@ class Tape:
         # that made the tensor or None).  Leaves, imports and n-d constants are entered when
         # recorded; an op's output only when it is first modified in place or viewed.
         self.versions = {}
+        # the same nodes by counter and expected version: {id(counter): (counter, {version:
+        # [nodes]})}, so the check scans counters, not nodes (a constant used by 1000 graphs
+        # on this tape is one counter)
+        self.watched = {}
         self.checked = -1       # BUMPS[0] when no entered counter had moved
         self.rebased = set()    # nodes whose tensor a recorded in-place op moved to a new entry
         # node read as the old value by a recorded in-place op -> (first entry recorded for
@@ -319,6 +323,10 @@ class Tape:
         # grad never gets one (a constant can, by a recorded in-place op)
         ref = None if t._tape is None and t._rg else weakref.ref(t)
         self.versions[node] = (c, c[0], t._dtype, t._shape, ref)
+        group = self.watched.get(id(c))
+        if group is None:
+            group = self.watched[id(c)] = (c, {})
+        group[1].setdefault(c[0], []).append(node)
 
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
@@ -326,7 +334,8 @@ class Tape:
         if not self.versions or self.checked == BUMPS[0]:
             return
         seen = BUMPS[0]
-        stale = [m for m, w in self.versions.items() if m < n and w[0][0] != w[1]]
+        stale = [m for c, by_version in self.watched.values() for v, nodes in by_version.items()
+                 if c[0] != v for m in nodes if m < n]
         if not stale:
             self.checked = seen
             return
