@@ -554,13 +554,6 @@ class NdStreams:
         cells[3][node] = p
         cells[4][node] = k
 
-    def set_cond(self, e, node):
-        """where's condition operand of entry e: the kernels read it from e's params, the
-        liveness kernels walk it in the `cond` stream."""
-        nds = self.nd_streams()
-        nds.add_params(e, (node,))
-        nds.cond[e] = node
-
     def params_of(self, e):
         p = self.par[e]
         return self.params[p:p + self.npar[e]]
