@@ -561,7 +561,6 @@ def _merged(branches):
 
 
 # --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
-KIND_MODULES = (kinds.reduce, kinds.view, kinds.gather, kinds.matmul)
 STRUCT_CALL = """\
         elif %(cond)s:  # %(kind)s
             %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, cst, %(vals)s)
@@ -573,7 +572,7 @@ KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"'}
 
 def _kind_pieces(face):
     """(kind, function) for each structural kind that has a `face` ("sweep"/"forward")."""
-    for mod in KIND_MODULES:
+    for mod in kinds.MODULES:
         for kind in mod.KINDS:
             fn = getattr(mod, "%s_%s" % (face, kind), None)
             if fn is not None:

@@ -12,7 +12,9 @@ from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
 from .kinds import HOST_VJP, MODULE_OF as KIND_MODULES, tensor_vjp
+from .dtypes import from_numpy_dtype
 from .tape import _SAVES, _DIFFERENTIABLE
+from .tensor import FORMULA_NS, KIND_OPS, Tensor, _new
 
 
 class _Sweep:
@@ -258,7 +260,6 @@ def _formula(code, i):
     key = (code, i)
     fn = _formula_cache.get(key)
     if fn is None:
-        from .tensor import FORMULA_NS
         fn = eval("lambda g, a, b, out, c, cond: " + BY_CODE[code].grads[i], dict(FORMULA_NS))
         _formula_cache[key] = fn
     return fn
@@ -268,8 +269,6 @@ def _handle(tape, node, like):
     """A tensor standing for node `node` (so formulas differentiate through it): the leaf
     itself, the imported tensor's node, or a view of the saved value.  `like` (the incoming
     gradient) supplies the dtype of one-element nodes, whose dtype the tape does not keep."""
-    from .tensor import _new
-    from .dtypes import from_numpy_dtype
     kind = BY_CODE[tape.op[node]].kind
     if kind == "leaf":
         return tape.leaves[node]
@@ -309,7 +308,6 @@ def _sum_to(g, shape):
 
 def _input_grads(tape, e, g):
     """[(node, gradient tensor)] for entry e given the gradient g of its output."""
-    from .tensor import Tensor
     op = BY_CODE[tape.op[e]]
     kind = op.kind
     a, b = int(tape.ia[e]), int(tape.ib[e])
@@ -339,7 +337,6 @@ def _input_grads(tape, e, g):
     vjp = tensor_vjp(kind) if kind in KIND_MODULES else None
     if vjp is None:
         return []  # compare, guard, stopgrad: no gradient
-    from .tensor import KIND_OPS
     nodes = (a, b)
     grads = vjp(KIND_OPS, g, lambda i: _handle(tape, nodes[i], g), shape_a,
                 tape.shape.get(b) if b >= 0 else None, tape.params_of(e), float(tape.cst[e]))
@@ -352,7 +349,6 @@ def _record_backward_fast(roots, seeds, inputs):
     """create_graph on a graph of one-element nodes on one tape: `_kernels.record_backward`
     appends the backward entries in one Numba call.  Returns None where it does not apply
     (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
-    from .tensor import _new
     tape = roots[0]._tape if roots and roots[0]._tape is not None else None
     if tape is None or tape.frozen:
         return None

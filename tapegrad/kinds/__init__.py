@@ -11,8 +11,10 @@ kernels (engine._run_sweep, replay's host loop):
 operand i wants a gradient."""
 from . import gather, matmul, reduce, view
 
+# every structural kind's module (codegen compiles their kernel pieces in this order), and
 # kind name -> the module holding its faces (kernel pieces, tensor faces, host faces)
-MODULE_OF = {kind: mod for mod in (reduce, view, gather, matmul) for kind in mod.KINDS}
+MODULES = (reduce, view, gather, matmul)
+MODULE_OF = {kind: mod for mod in MODULES for kind in mod.KINDS}
 
 
 def tensor_forward(kind):
