@@ -193,9 +193,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 _collect(out, t, np.asarray(s, np.float64).reshape(t.shape))
             for r in done:
                 tape, reach = r.tape, r.reach
-                for node, leaf in tape.leaves.items():
-                    if node < r.n and reach[node]:
-                        _collect(out, leaf, r.grad_of(node, leaf._shape))
+                _collect_leaves(out, r)
                 for node, ref in tape.retained.items():
                     t = ref()
                     if t is not None and node < r.n and reach[node]:
@@ -235,6 +233,36 @@ def _nodes_in(tape, t):
 
 def _add(g, x):
     return x.copy() if g is None else g + x
+
+
+def _collect_leaves(out, r):
+    """Add the gradients of the leaves that sweep `r` reached into `out`: one-element leaves
+    as Python floats, read with one fancy index over all of them (a model of 0-d parameters
+    has one leaf entry per parameter per step), others as arrays."""
+    leaves = r.tape.leaves
+    if not leaves:
+        return
+    nodes = np.fromiter(leaves, np.int64, len(leaves))
+    hit = nodes < r.n
+    hit[hit] = r.reach[nodes[hit]] != 0
+    pos = np.flatnonzero(hit)
+    if not len(pos):
+        return
+    nodes = nodes[pos]
+    sizes = r.size[nodes]
+    tensors = list(leaves.values())
+    if (sizes == 1).all():
+        for i, g in zip(pos.tolist(), r.adj[r.off[nodes]].tolist()):
+            t = tensors[i]
+            key = id(t)
+            if key in out:
+                out[key] = (t, out[key][1] + g)
+            else:
+                out[key] = (t, g)
+        return
+    for i, node in zip(pos.tolist(), nodes.tolist()):
+        t = tensors[i]
+        _collect(out, t, r.grad_of(node, t._shape))
 
 
 def _collect(out, t, g):

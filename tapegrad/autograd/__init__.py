@@ -1,4 +1,5 @@
 """`tapegrad.autograd`: Variable, backward, grad (PyTorch's signatures and errors)."""
+import math
 import warnings
 
 import numpy as np
@@ -7,7 +8,7 @@ from .. import errors
 from .._signals import COMMIT
 from ..engine import run_backward, run_backward_graph
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from ..tensor import Tensor, tensor as _tensor
+from ..tensor import Tensor, _new, tensor as _tensor, _F32_PACK, _F32_UNPACK
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import functional
 
@@ -128,6 +129,11 @@ def _stage(pairs):
     for t, g in pairs:
         if g is None:
             continue
+        if type(g) is float:   # a one-element leaf's gradient (engine._collect_leaves)
+            if t._dtype.name == "float32":
+                g = _round_f32(g)
+            new.append((t, g, _scalar_grad(t, g) if getattr(t, "_grad", None) is None else None))
+            continue
         g = g.astype(t._dtype.np)
         if g.shape != t._shape:
             g = g.reshape(t._shape)
@@ -141,11 +147,12 @@ def _publish(new):
     for t, g, fresh in new:
         cur = getattr(t, "_grad", None)
         if cur is None:  # (fresh is None only if another thread's grad went since)
-            t._grad = fresh if fresh is not None else _fresh_grad(t, g)
+            t._grad = fresh if fresh is not None else (
+                _scalar_grad(t, g) if type(g) is float else _fresh_grad(t, g))
         elif type(cur._v) is float:
-            cur._v = cur._v + float(g.reshape(-1)[0])
+            cur._v = cur._v + (g if type(g) is float else float(g.reshape(-1)[0]))
         else:
-            cur._v += g.reshape(cur._shape)
+            cur._v += g if type(g) is float else g.reshape(cur._shape)
 
 
 def _fresh_grad(t, g):
@@ -154,6 +161,20 @@ def _fresh_grad(t, g):
     if type(out._v) is float and t._dtype.name == "float32":
         out._v = float(np.float32(out._v))
     return out
+
+
+def _scalar_grad(t, g):
+    """A new `.grad` tensor holding float g (already rounded to t's dtype), shaped as t."""
+    out = _new()
+    out._v, out._dtype, out._shape, out._tape, out._rg = g, t._dtype, t._shape, None, False
+    return out
+
+
+def _round_f32(g):
+    try:
+        return _F32_UNPACK(_F32_PACK(g))[0]
+    except OverflowError:   # rounds past float32's range: inf, as numpy's cast
+        return math.copysign(math.inf, g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
