@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from .. import errors
+from .. import dtypes as D, errors
 from .._signals import COMMIT
 from ..engine import run_backward, run_backward_graph
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
@@ -126,13 +126,25 @@ def _stage(pairs):
     """The commit of a backward, made before it: each gradient ndarray cast to its tensor's
     dtype (and the new `.grad` tensor where there is none yet), for `_publish`."""
     new = []
+    add = new.append
+    f32 = D.float32
     for t, g in pairs:
-        if g is None:
-            continue
         if type(g) is float:   # a one-element leaf's gradient (engine._collect_leaves)
-            if t._dtype.name == "float32":
-                g = _round_f32(g)
-            new.append((t, g, _scalar_grad(t, g) if getattr(t, "_grad", None) is None else None))
+            dt = t._dtype
+            if dt is f32:
+                try:
+                    g = _F32_UNPACK(_F32_PACK(g))[0]
+                except OverflowError:   # rounds past float32's range: inf, as numpy's cast
+                    g = math.copysign(math.inf, g)
+            if getattr(t, "_grad", None) is None:
+                fresh = _new()
+                fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._rg = \
+                    g, dt, t._shape, None, False
+                add((t, g, fresh))
+            else:
+                add((t, g, None))
+            continue
+        if g is None:
             continue
         g = g.astype(t._dtype.np)
         if g.shape != t._shape:
@@ -168,13 +180,6 @@ def _scalar_grad(t, g):
     out = _new()
     out._v, out._dtype, out._shape, out._tape, out._rg = g, t._dtype, t._shape, None, False
     return out
-
-
-def _round_f32(g):
-    try:
-        return _F32_UNPACK(_F32_PACK(g))[0]
-    except OverflowError:   # rounds past float32's range: inf, as numpy's cast
-        return math.copysign(math.inf, g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
