@@ -1,8 +1,10 @@
 """The per-parameter paths of a training step on one-element tensors (a micrograd-style model
 whose every weight is a 0-d tensor): the unrecorded in-place update `p -= lr * p.grad` under
 no_grad (tensor._inplace_scalar) and the backward's collection of one-element leaf gradients
-as floats (engine._collect_leaves, autograd._stage).  Each is checked bit for bit against the
-numpy path it short-cuts, and against torch."""
+as floats (engine._collect_leaves, autograd._stage).  The update is checked bit for bit
+against the numpy path it short-cuts and against torch, the gradients against torch, and a
+call count shows neither makes a numpy call per parameter."""
+import importlib
 import math
 import random
 
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 
 import tapegrad
-from tapegrad import tensor as T
+T = importlib.import_module("tapegrad.tensor")
 
 torch = pytest.importorskip("torch")
 
@@ -83,48 +85,120 @@ def test_inplace_update_of_a_leaf_is_seen_by_its_next_use():
 
 
 @pytest.mark.parametrize("dt, npdt, tdt", DTYPES)
-def test_one_element_leaf_gradients_as_torch(dt, npdt, tdt):
-    """0-d and (1,)-shaped leaves, array- and float-backed, beside an n-d leaf, used twice
-    (two leaf entries), on one tape and across two tapes; then accumulated into existing
-    `.grad`s (float- and array-backed)."""
-    vals = [0.3, -1.7, 2.2]
+@pytest.mark.parametrize("k", [3, 12])       # below and above engine._BULK_LEAVES
+@pytest.mark.parametrize("nd_leaf", [False, True])
+def test_one_element_leaf_gradients_as_torch(dt, npdt, tdt, k, nd_leaf):
+    """k one-element leaves (0-d and (1,)-shaped, one array-backed), with or without an n-d
+    leaf on the tape; two steps, so the second accumulates into float- and array-backed
+    `.grad`s."""
+    rng = np.random.default_rng(k)
+    vals = rng.uniform(-1, 1, k).tolist()
 
     def build(mod, cast):
-        a = mod.tensor(vals[0], dtype=cast, requires_grad=True)
-        b = mod.tensor([vals[1]], dtype=cast, requires_grad=True)
-        c = mod.tensor([vals[2], 0.5], dtype=cast, requires_grad=True)
-        return a, b, c
+        ps = [mod.tensor(v if i % 3 else [v], dtype=cast, requires_grad=True)
+              for i, v in enumerate(vals)]
+        return ps, mod.tensor([0.5, -0.25], dtype=cast, requires_grad=True)
 
-    def loss(a, b, c):
-        y = (a * b).tanh() * 3.0 + (c * a).sum() + b.sum() * 1e30
+    def loss(ps, c, with_c):
+        y = ps[0] * 0.5
+        for p in ps[1:]:
+            y = (y * p).tanh() + p * 0.25
+        if with_c:
+            y = y + (c * ps[1]).sum()
         return y.sum()
 
-    tg_leaves, t_leaves = build(tapegrad, dt), build(torch, tdt)
-    tg_leaves[1].detach().numpy()   # an array-backed one-element leaf (memory shared)
-    for _ in range(2):
-        loss(*tg_leaves).backward()
-        loss(*t_leaves).backward()
-        for x, y in zip(tg_leaves, t_leaves):
+    (tps, tc), (rps, rc) = build(tapegrad, dt), build(torch, tdt)
+    tps[0].detach().numpy()   # an array-backed one-element leaf (memory shared)
+    assert type(tps[0]._v) is not float
+    for step in range(2):
+        loss(tps, tc, nd_leaf).backward()
+        loss(rps, rc, nd_leaf).backward()
+        for x, y in zip(tps + [tc] * nd_leaf, rps + [rc] * nd_leaf):
             assert x.grad.dtype is dt and tuple(x.grad.shape) == tuple(y.grad.shape)
             # float32: tapegrad's scalar path computes in double, torch in float
             np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(),
-                                       rtol=1e-12 if dt is tapegrad.float64 else 1e-6)
+                                       rtol=1e-12 if dt is tapegrad.float64 else 1e-5)
             g = x.grad.numpy()
-            assert g.dtype == npdt and np.float64(g.reshape(-1)[0]) == float(npdt(g.reshape(-1)[0]))
-    # a leaf on two tapes: the first graph is on a sealed tape, the second imports it
-    a = tapegrad.tensor(0.5, dtype=dt, requires_grad=True)
-    ta = torch.tensor(0.5, dtype=tdt, requires_grad=True)
-    h, th = a * a, ta * ta
-    tapegrad.tape.STATE.tape.sealed = True   # the next graph starts a new tape
-    (h * a).backward()
-    (th * ta).backward()
-    assert a.grad.item() == ta.grad.item()
+            assert g.dtype == npdt   # and its value is representable in that dtype
+            assert np.array_equal(g.astype(np.float64).astype(npdt), g)
 
 
-def test_leaf_gradient_past_float32_range_is_inf():
-    x = tapegrad.tensor(1e30, requires_grad=True)
-    (x * x * 1e10).backward()
-    assert x.grad.item() == math.inf
-    t = torch.tensor(1e30, requires_grad=True)
-    (t * t * 1e10).backward()
-    assert t.grad.item() == math.inf
+@pytest.mark.parametrize("k", [3, 12])
+def test_leaf_with_two_entries_and_a_leaf_on_two_tapes(k):
+    """A leaf changed in place between two uses has two leaf entries, whose gradients add
+    up; a leaf used on two tapes (the second importing the first's graph) gets the sum."""
+    ps = [tapegrad.tensor(0.1 * (i + 1), dtype=tapegrad.float64, requires_grad=True)
+          for i in range(k)]
+    ts = [torch.tensor(0.1 * (i + 1), dtype=torch.float64, requires_grad=True) for i in range(k)]
+    a = ps[0] * 2.0          # saves nothing of ps[0]: changing it later is allowed
+    for p in ps[1:]:
+        a = a + p * p
+    with tapegrad.no_grad():
+        ps[0].add_(0.0)      # its next use records a second leaf entry
+    (a * ps[0]).backward()
+    ta = ts[0] * 2.0
+    for p in ts[1:]:
+        ta = ta + p * p
+    with torch.no_grad():
+        ts[0].add_(0.0)
+    (ta * ts[0]).backward()
+    for x, y in zip(ps, ts):
+        assert math.isclose(x.grad.item(), y.grad.item(), rel_tol=1e-14)
+    # two tapes: the first sealed (full), the second continues from its result
+    for x in ps:
+        x.grad = None
+    h = ps[0] * ps[1]
+    for p in ps[2:]:
+        h = h + p
+    tapegrad.tape.STATE.tape.sealed = True
+    tapegrad.tape.STATE.tape = tapegrad.tape.CLOSED
+    z = ps[0] * 3.0 + ps[1]     # a new tape: these leaves get entries there too
+    (z * h).backward()
+    ts = [t.detach().requires_grad_() for t in ts]
+    ht = ts[0] * ts[1]
+    for p in ts[2:]:
+        ht = ht + p
+    ((ts[0] * 3.0 + ts[1]) * ht).backward()
+    for x, y in zip(ps, ts):
+        assert math.isclose(x.grad.item(), y.grad.item(), rel_tol=1e-14)
+
+
+@pytest.mark.parametrize("k", [1, 12])
+def test_leaf_gradient_past_float32_range_is_inf(k):
+    for mod in (tapegrad, torch):
+        ps = [mod.tensor(1e30, requires_grad=True) for _ in range(k)]
+        y = ps[0] * ps[0] * 1e10
+        for p in ps[1:]:
+            y = y + p * -1e39   # a gradient past float32's range
+        y.backward()
+        assert ps[0].grad.item() == math.inf
+        assert all(p.grad.item() == -math.inf for p in ps[1:])
+
+
+def test_a_step_of_0d_parameters_makes_no_per_parameter_numpy_calls(monkeypatch):
+    """Counting calls, not time: the update never takes the numpy path (Tensor._assign), and
+    the backward reads the leaves' gradients without a per-leaf array (engine._collect /
+    _Sweep.grad_of), however many parameters."""
+    from tapegrad import engine
+    calls = {"assign": 0, "collect": 0, "grad_of": 0}
+
+    def counting(name, fn):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return wrapper
+    monkeypatch.setattr(T.Tensor, "_assign", counting("assign", T.Tensor._assign))
+    monkeypatch.setattr(engine, "_collect", counting("collect", engine._collect))
+    monkeypatch.setattr(engine._Sweep, "grad_of", counting("grad_of", engine._Sweep.grad_of))
+    for k in (20, 200):
+        ps = [tapegrad.tensor(0.01 * i, requires_grad=True) for i in range(k)]
+        for _ in range(2):
+            loss = ps[0] * 1.0
+            for p in ps[1:]:
+                loss = loss + (p * 0.5).tanh()
+            loss.backward()
+            with tapegrad.no_grad():
+                for p in ps:
+                    p -= 0.1 * p.grad
+                    p.grad = None
+    assert calls == {"assign": 0, "collect": 0, "grad_of": 0}
