@@ -8,1352 +8,1431 @@ _new = Tensor = _binary = _unary = None
 
 def op_add(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(3, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(3, self, other)
-        try:
-            v = sv + ov
-        except (ArithmeticError, ValueError):
-            return _binary(3, self, other)
-        if type(v) is not float:
-            return _binary(3, self, other)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(3, self, other)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(3, self, other)
+    try:
+        v = sv + ov
+    except (ArithmeticError, ValueError):
+        return _binary(3, self, other)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 3
-            tape.ia[n] = s
-            tape.ib[n] = o
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(3, self, other)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 3
+        tape.ia[n] = s
+        tape.ib[n] = o
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_radd(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(3, other, self)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(3, other, self)
-        try:
-            v = ov + sv
-        except (ArithmeticError, ValueError):
-            return _binary(3, other, self)
-        if type(v) is not float:
-            return _binary(3, other, self)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(3, other, self)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(3, other, self)
+    try:
+        v = ov + sv
+    except (ArithmeticError, ValueError):
+        return _binary(3, other, self)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 3
-            tape.ia[n] = o
-            tape.ib[n] = s
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(3, other, self)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 3
+        tape.ia[n] = o
+        tape.ib[n] = s
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_sub(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(4, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(4, self, other)
-        try:
-            v = sv - ov
-        except (ArithmeticError, ValueError):
-            return _binary(4, self, other)
-        if type(v) is not float:
-            return _binary(4, self, other)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(4, self, other)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(4, self, other)
+    try:
+        v = sv - ov
+    except (ArithmeticError, ValueError):
+        return _binary(4, self, other)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 4
-            tape.ia[n] = s
-            tape.ib[n] = o
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(4, self, other)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 4
+        tape.ia[n] = s
+        tape.ib[n] = o
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_rsub(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(4, other, self)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(4, other, self)
-        try:
-            v = ov - sv
-        except (ArithmeticError, ValueError):
-            return _binary(4, other, self)
-        if type(v) is not float:
-            return _binary(4, other, self)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(4, other, self)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(4, other, self)
+    try:
+        v = ov - sv
+    except (ArithmeticError, ValueError):
+        return _binary(4, other, self)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 4
-            tape.ia[n] = o
-            tape.ib[n] = s
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(4, other, self)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 4
+        tape.ia[n] = o
+        tape.ib[n] = s
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_mul(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(5, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(5, self, other)
-        try:
-            v = sv * ov
-        except (ArithmeticError, ValueError):
-            return _binary(5, self, other)
-        if type(v) is not float:
-            return _binary(5, self, other)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(5, self, other)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(5, self, other)
+    try:
+        v = sv * ov
+    except (ArithmeticError, ValueError):
+        return _binary(5, self, other)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 5
-            tape.ia[n] = s
-            tape.ib[n] = o
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(5, self, other)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 5
+        tape.ia[n] = s
+        tape.ib[n] = o
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_rmul(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(5, other, self)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(5, other, self)
-        try:
-            v = ov * sv
-        except (ArithmeticError, ValueError):
-            return _binary(5, other, self)
-        if type(v) is not float:
-            return _binary(5, other, self)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(5, other, self)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(5, other, self)
+    try:
+        v = ov * sv
+    except (ArithmeticError, ValueError):
+        return _binary(5, other, self)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 5
-            tape.ia[n] = o
-            tape.ib[n] = s
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(5, other, self)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 5
+        tape.ia[n] = o
+        tape.ib[n] = s
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_div(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(6, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(6, self, other)
-        try:
-            v = sv / ov
-        except (ArithmeticError, ValueError):
-            return _binary(6, self, other)
-        if type(v) is not float:
-            return _binary(6, self, other)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(6, self, other)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(6, self, other)
+    try:
+        v = sv / ov
+    except (ArithmeticError, ValueError):
+        return _binary(6, self, other)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 6
-            tape.ia[n] = s
-            tape.ib[n] = o
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(6, self, other)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 6
+        tape.ia[n] = s
+        tape.ib[n] = o
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_pow(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(7, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(7, self, other)
-        try:
-            v = sv ** ov
-        except (ArithmeticError, ValueError):
-            return _binary(7, self, other)
-        if type(v) is not float:
-            return _binary(7, self, other)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(7, self, other)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(7, self, other)
+    try:
+        v = sv ** ov
+    except (ArithmeticError, ValueError):
+        return _binary(7, self, other)
+    if type(v) is not float:
+        return _binary(7, self, other)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 7
-            tape.ia[n] = s
-            tape.ib[n] = o
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(7, self, other)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 7
+        tape.ia[n] = s
+        tape.ib[n] = o
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_rpow(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(7, other, self)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(7, other, self)
-        try:
-            v = ov ** sv
-        except (ArithmeticError, ValueError):
-            return _binary(7, other, self)
-        if type(v) is not float:
-            return _binary(7, other, self)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(7, other, self)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(7, other, self)
+    try:
+        v = ov ** sv
+    except (ArithmeticError, ValueError):
+        return _binary(7, other, self)
+    if type(v) is not float:
+        return _binary(7, other, self)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        if self._rg:
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
             else:
-                s = -1
-                c = sv
+                s = input_node(tape, self)
             if orq:
                 o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
             else:
                 o = -1
                 c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 7
-            tape.ia[n] = o
-            tape.ib[n] = s
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(7, other, self)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 7
+        tape.ia[n] = o
+        tape.ib[n] = s
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_neg(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(8, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = -sv
-        except (ArithmeticError, ValueError):
-            return _unary(8, self, 0.0)
-        if type(v) is not float:
-            return _unary(8, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 8
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = -sv
+    except (ArithmeticError, ValueError):
+        return _unary(8, self, 0.0)
+    if type(v) is not float:
+        return _unary(8, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(8, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 8
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_exp(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(9, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = exp(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(9, self, 0.0)
-        if type(v) is not float:
-            return _unary(9, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 9
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = exp(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(9, self, 0.0)
+    if type(v) is not float:
+        return _unary(9, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(9, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 9
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_log(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(10, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = log(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(10, self, 0.0)
-        if type(v) is not float:
-            return _unary(10, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 10
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = log(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(10, self, 0.0)
+    if type(v) is not float:
+        return _unary(10, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(10, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 10
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_sqrt(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(11, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = sqrt(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(11, self, 0.0)
-        if type(v) is not float:
-            return _unary(11, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 11
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = sqrt(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(11, self, 0.0)
+    if type(v) is not float:
+        return _unary(11, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(11, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 11
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_sin(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(12, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = sin(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(12, self, 0.0)
-        if type(v) is not float:
-            return _unary(12, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 12
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = sin(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(12, self, 0.0)
+    if type(v) is not float:
+        return _unary(12, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(12, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 12
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_cos(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(13, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = cos(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(13, self, 0.0)
-        if type(v) is not float:
-            return _unary(13, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 13
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = cos(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(13, self, 0.0)
+    if type(v) is not float:
+        return _unary(13, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(13, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 13
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_tanh(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(14, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = tanh(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(14, self, 0.0)
-        if type(v) is not float:
-            return _unary(14, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 14
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = tanh(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(14, self, 0.0)
+    if type(v) is not float:
+        return _unary(14, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(14, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 14
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_sigmoid(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(15, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = sigmoid(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(15, self, 0.0)
-        if type(v) is not float:
-            return _unary(15, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 15
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = sigmoid(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(15, self, 0.0)
+    if type(v) is not float:
+        return _unary(15, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(15, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 15
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_relu(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(16, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = where(sv < 0.0, 0.0, sv)
-        except (ArithmeticError, ValueError):
-            return _unary(16, self, 0.0)
-        if type(v) is not float:
-            return _unary(16, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 16
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = where(sv < 0.0, 0.0, sv)
+    except (ArithmeticError, ValueError):
+        return _unary(16, self, 0.0)
+    if type(v) is not float:
+        return _unary(16, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(16, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 16
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_abs(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(17, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = abs(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(17, self, 0.0)
-        if type(v) is not float:
-            return _unary(17, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 17
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = abs(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(17, self, 0.0)
+    if type(v) is not float:
+        return _unary(17, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(17, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 17
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_pow_scalar(self, c):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(18, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = sv * sv if c == 2.0 else sv ** c
-        except (ArithmeticError, ValueError):
-            return _unary(18, self, c)
-        if type(v) is not float:
-            return _unary(18, self, c)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 18
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = sv * sv if c == 2.0 else sv ** c
+    except (ArithmeticError, ValueError):
+        return _unary(18, self, c)
+    if type(v) is not float:
+        return _unary(18, self, c)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(18, self, c)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 18
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_reciprocal(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(39, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = 1.0 / sv
-        except (ArithmeticError, ValueError):
-            return _unary(39, self, 0.0)
-        if type(v) is not float:
-            return _unary(39, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 39
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = 1.0 / sv
+    except (ArithmeticError, ValueError):
+        return _unary(39, self, 0.0)
+    if type(v) is not float:
+        return _unary(39, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(39, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 39
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_sign(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(50, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = sign(sv)
-        except (ArithmeticError, ValueError):
-            return _unary(50, self, 0.0)
-        if type(v) is not float:
-            return _unary(50, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 50
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = sign(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(50, self, 0.0)
+    if type(v) is not float:
+        return _unary(50, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(50, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 50
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_zero(self):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(60, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = 0.0
-        except (ArithmeticError, ValueError):
-            return _unary(60, self, 0.0)
-        if type(v) is not float:
-            return _unary(60, self, 0.0)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 60
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = 0.0
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = 0.0
+    except (ArithmeticError, ValueError):
+        return _unary(60, self, 0.0)
+    if type(v) is not float:
+        return _unary(60, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(60, self, 0.0)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 60
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 
 
 def op_fill(self, c):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(61, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = c
-        except (ArithmeticError, ValueError):
-            return _unary(61, self, c)
-        if type(v) is not float:
-            return _unary(61, self, c)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
-        if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
-            st = self._tape
-            if st is tape:
-                s = self._node
-            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                s = self._lnode
-            else:
-                s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = 61
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+    try:
+        v = c
+    except (ArithmeticError, ValueError):
+        return _unary(61, self, c)
+    if type(v) is not float:
+        return _unary(61, self, c)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(61, self, c)
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 61
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r

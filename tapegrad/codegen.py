@@ -1,7 +1,9 @@
-"""Generate `tapegrad/_kernels.py` (the Numba reverse sweep) from the op table.
+"""Generate `tapegrad/_kernels.py` (the Numba reverse sweep) and `_fastpath.py` (the eager
+scalar ops) from the op table, and every writer of tape entries (the fast path's, the emit
+kernels', `_push.py`'s `Tape.push`) from the recording protocol (`protocol.py`).
 
 Run `python tapegrad/codegen.py` after changing `tapegrad/ops.py`; `tests/test_codegen.py`
-fails while the checked-in file is stale.  The kernels live in one generated file because
+fails while a checked-in file is stale.  The kernels live in one generated file because
 Numba's on-disk cache is keyed on the defining file: any op-table change rebuilds them.
 """
 import ast
@@ -19,7 +21,7 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
-from . import kinds, vocab, walks  # noqa: E402
+from . import kinds, protocol, vocab, walks  # noqa: E402
 from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -677,13 +679,7 @@ def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
     v = scalar_fwd(code, x[2], y[2], c)
     if not x[0] and not y[0]:
         return (False, np.int64(-1), v)
-    k = cnt[0]
-    op[k] = code
-    ia[k] = x[1] if x[0] else -1
-    ib[k] = y[1] if y[0] else -1
-    cst[k] = c if (x[0] and y[0]) else (y[2] if x[0] else x[2])
-    val[k] = v
-    cnt[0] = k + 1
+%(push_bin)s
     return (True, np.int64(k), v)
 
 
@@ -692,13 +688,7 @@ def emit_un(code, x, c, op, ia, ib, cst, val, cnt):
     v = scalar_fwd(code, x[2], 0.0, c)
     if not x[0]:
         return (False, np.int64(-1), v)
-    k = cnt[0]
-    op[k] = code
-    ia[k] = x[1]
-    ib[k] = -1
-    cst[k] = c
-    val[k] = v
-    cnt[0] = k + 1
+%(push_un)s
     return (True, np.int64(k), v)
 
 
@@ -707,22 +697,10 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     if not cond[0]:
         return x if cond[2] != 0.0 else y
     if not x[0] and not y[0]:  # one constant fits in the entry: the other becomes a const node
-        k = cnt[0]
-        op[k] = %(const)d
-        ia[k] = -1
-        ib[k] = -1
-        cst[k] = 0.0
-        val[k] = y[2]
-        cnt[0] = k + 1
+%(push_const)s
         y = (True, np.int64(k), y[2])
     v = x[2] if cond[2] != 0.0 else y[2]
-    k = cnt[0]
-    op[k] = %(where)d
-    ia[k] = x[1] if x[0] else -1
-    ib[k] = y[1] if y[0] else -1
-    cst[k] = y[2] if x[0] else x[2]
-    val[k] = v
-    cnt[0] = k + 1
+%(push_where)s
     w = cnt[1]
     wheres[w, 0] = k
     wheres[w, 1] = cond[1]
@@ -877,9 +855,20 @@ def generate_emit():
             _cond(_codes("matmul")),
             acc % ("a", "emit_bin(%d, t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
             acc % ("b", "emit_bin(%d, t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
+    push = protocol.numba_push
+    pushes = dict(
+        push_bin=push(dict(op="code", ia="x[1] if x[0] else -1", ib="y[1] if y[0] else -1",
+                           cst="c if (x[0] and y[0]) else (y[2] if x[0] else x[2])", val="v"),
+                      " " * 4),
+        push_un=push(dict(op="code", ia="x[1]", ib=-1, cst="c", val="v"), " " * 4),
+        push_const=push(dict(op=OPS["const"].code, ia=-1, ib=-1, cst="0.0", val="y[2]"), " " * 8),
+        push_where=push(dict(op=OPS["where"].code, ia="x[1] if x[0] else -1",
+                             ib="y[1] if y[0] else -1", cst="y[2] if x[0] else x[2]", val="v"),
+                        " " * 4))
     return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"), bounds=bounds,
                               branches="".join(_merged(branches)).rstrip("\n"),
-                              const=OPS["const"].code, where=OPS["where"].code, add=OPS["add"].code)
+                              add=OPS["add"].code,
+                              **{k: "\n".join(v) for k, v in pushes.items()})
 
 
 
@@ -904,99 +893,46 @@ FAST_BINARY = '''
 
 def op_%(fname)s(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(%(code)d, %(x)s, %(y)s)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(%(code)d, %(x)s, %(y)s)
-        try:
-            v = %(expr)s
-        except (ArithmeticError, ValueError):
-            return _binary(%(code)d, %(x)s, %(y)s)
-        if type(v) is not float:
-            return _binary(%(code)d, %(x)s, %(y)s)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
-            else:
-                s = -1
-                c = sv
-            if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
-            else:
-                o = -1
-                c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = %(code)d
-            tape.ia[n] = %(ia)s
-            tape.ib[n] = %(ib)s
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
-        else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(%(code)d, %(x)s, %(y)s)
-'''
-
-FAST_UNARY = '''
-
-def op_%(fname)s(self%(cparam)s):
-    sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
-        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = %(expr)s
-        except (ArithmeticError, ValueError):
-            return _unary(%(code)d, self, %(c)s)
-        if type(v) is not float:
-            return _unary(%(code)d, self, %(c)s)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(%(code)d, %(x)s, %(y)s)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(%(code)d, %(x)s, %(y)s)
+    try:
+        v = %(expr)s
+    except (ArithmeticError, ValueError):
+        return _binary(%(code)d, %(x)s, %(y)s)
+%(check)s    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
         if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -1004,29 +940,78 @@ def op_%(fname)s(self%(cparam)s):
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = %(code)d
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = %(c)s
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+            if orq:
+                o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
+            else:
+                o = -1
+                c = ov
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(%(code)d, self, %(c)s)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+%(push)s
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
+'''
+
+FAST_UNARY = '''
+
+def op_%(fname)s(self%(cparam)s):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(%(code)d, self, %(c)s)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = %(expr)s
+    except (ArithmeticError, ValueError):
+        return _unary(%(code)d, self, %(c)s)
+    if type(v) is not float:
+        return _unary(%(code)d, self, %(c)s)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+%(push)s
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 '''
 
 # (function name, op, reflected): reflected functions compute `other <op> self`.
 FAST_BINARIES = [("add", "add", False), ("radd", "add", True), ("sub", "sub", False),
                  ("rsub", "sub", True), ("mul", "mul", False), ("rmul", "mul", True),
                  ("div", "div", False), ("pow", "pow", False), ("rpow", "pow", True)]
+
+
+# binary ops whose result on Python floats (or a float and an int) is always a float, when it
+# is not an exception: no type check of the result (pow can make a complex number)
+_FLOAT_CLOSED = ("add", "sub", "mul", "div")
 
 
 def _inline(expr, a, b):
@@ -1042,22 +1027,55 @@ def generate_fastpath():
     for fname, opname, refl in FAST_BINARIES:
         op = OPS[opname]
         a, b = ("ov", "sv") if refl else ("sv", "ov")
+        x, y = ("other", "self") if refl else ("self", "other")
+        push = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
+                                         ib="s" if refl else "o", cst="c", val="v"), " " * 8)
         parts.append(FAST_BINARY % dict(
-            fname=fname, code=op.code, expr=_inline(op.fwd, a, b),
-            x="other" if refl else "self", y="self" if refl else "other",
-            ia="o" if refl else "s", ib="s" if refl else "o"))
+            fname=fname, code=op.code, expr=_inline(op.fwd, a, b), x=x, y=y,
+            check="" if opname in _FLOAT_CLOSED else
+            "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y),
+            push="\n".join(push)))
     for op in BY_CODE:
         if op.kind != "unary":
             continue
         has_c = mentions(op.fwd, "c")
+        push = protocol.python_push(dict(op=op.code, ia="s", ib=-1, cst="c" if has_c else "0.0",
+                                         val="v"), " " * 8)
         parts.append(FAST_UNARY % dict(
             fname=op.name, code=op.code, expr=_inline(op.fwd, "sv", "b"),
-            cparam=", c" if has_c else "", c="c" if has_c else "0.0"))
+            cparam=", c" if has_c else "", c="c" if has_c else "0.0", push="\n".join(push)))
     return "".join(parts)
 
 
+# ---------------------------------------------------------------------------------------------
+# Tape.push: the general path's append (leaf, import and const entries, n-d ops), rendered from
+# the same protocol as the fast path and the emit kernels; tape.py binds it as Tape.push.
+PUSH_TARGET = os.path.join(HERE, "_push.py")
+
+PUSH_SOURCE = '''\
+# GENERATED by tapegrad/codegen.py from tapegrad/protocol.py -- do not edit by hand.
+"""`Tape.push` (tape.py binds it), rendered from the recording protocol like every other writer
+of tape entries."""
+
+
+def push(self, op, a, b, c, v, shape=None):
+    """Append one entry; `shape` is given only for nodes with more than one element."""
+%(push)s
+    if shape is not None:
+        self.shape[n] = shape
+        self.nd_streams().set_shape(n, shape)
+    return n
+'''
+
+
+def generate_push():
+    return PUSH_SOURCE % dict(push="\n".join(protocol.python_push(
+        dict(op="op", ia="a", ib="b", cst="c", val="v"), " " * 4, tape="self")))
+
+
 def write_all():
-    for path, src in ((TARGET, generate()), (FAST_TARGET, generate_fastpath())):
+    for path, src in ((TARGET, generate()), (FAST_TARGET, generate_fastpath()),
+                      (PUSH_TARGET, generate_push())):
         with open(path, "w") as f:
             f.write(src)
         print("wrote", path)

@@ -193,9 +193,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 _collect(out, t, np.asarray(s, np.float64).reshape(t.shape))
             for r in done:
                 tape, reach = r.tape, r.reach
-                for node, leaf in tape.leaves.items():
-                    if node < r.n and reach[node]:
-                        _collect(out, leaf, r.grad_of(node, leaf._shape))
+                _collect_leaves(out, r)
                 for node, ref in tape.retained.items():
                     t = ref()
                     if t is not None and node < r.n and reach[node]:
@@ -235,6 +233,40 @@ def _nodes_in(tape, t):
 
 def _add(g, x):
     return x.copy() if g is None else g + x
+
+
+def _collect_leaves(out, r):
+    """Add the gradients of the leaves that sweep `r` reached into `out`.  On an all-scalar
+    tape with many leaves (a model of 0-d parameters: one leaf entry per parameter per step)
+    one fancy index reads them all, as Python floats; elsewhere (few leaves, n-d ones) a loop
+    over the leaves costs less than the numpy calls."""
+    tape = r.tape
+    leaves = tape.leaves
+    if tape.nds is not None or len(leaves) < _BULK_LEAVES:
+        reach = r.reach
+        for node, leaf in leaves.items():
+            if node < r.n and reach[node]:
+                _collect(out, leaf, r.grad_of(node, leaf._shape))
+        return
+    nodes = np.fromiter(leaves, np.int64, len(leaves))
+    hit = nodes < r.n
+    hit[hit] = r.reach[nodes[hit]] != 0
+    pos = np.flatnonzero(hit)
+    tensors = list(leaves.values())
+    ts = [tensors[i] for i in pos.tolist()] if len(pos) < len(tensors) else tensors
+    gs = r.adj[nodes[pos]].tolist()   # all-scalar tape: node i's adjoint is adj[i]
+    if not out and len(tape.leaf_of) == len(tensors):   # one entry per leaf: nothing to sum
+        out.update(zip(map(id, ts), zip(ts, gs)))
+        return
+    for t, g in zip(ts, gs):
+        key = id(t)
+        if key in out:
+            out[key] = (t, out[key][1] + g)
+        else:
+            out[key] = (t, g)
+
+
+_BULK_LEAVES = 8
 
 
 def _collect(out, t, g):

@@ -29,6 +29,7 @@ import weakref
 
 import numpy as np
 
+from . import _push
 from ._jit import K
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
@@ -194,21 +195,9 @@ class Tape:
         return self._arrays[5]
 
     # -- appending ----------------------------------------------------------------------------
-    def push(self, op, a, b, c, v, shape=None):
-        """Append one entry; `shape` is given only for nodes with more than one element."""
-        n = self.n
-        if n == self.cap:
-            self.grow()
-        self.op[n] = op
-        self.ia[n] = a
-        self.ib[n] = b
-        self.cst[n] = c
-        self.val[n] = v
-        self.n = n + 1
-        if shape is not None:
-            self.shape[n] = shape
-            self.nd_streams().set_shape(n, shape)
-        return n
+    # push(op, a, b, c, v, shape=None): append one entry (`shape` only for nodes with more
+    # than one element); rendered from tapegrad/protocol.py by codegen, as every writer of entries
+    push = _push.push
 
     def nd_streams(self):
         nds = self.nds

@@ -10,6 +10,7 @@ float32 whenever they leave the tensor (item(), tolist(), numpy(), repr) and whe
 array, so results agree with torch to float32 rounding.
 """
 import math
+import struct
 import types
 import warnings
 
@@ -485,6 +486,10 @@ class Tensor(metaclass=_TensorMeta):
         # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
         # the result into self's memory; no casts, no broadcast checks.
         sv = self._v
+        if type(sv) is float and ufunc is not None:
+            done = _inplace_scalar(self, sv, ufunc, other)
+            if done is not None:
+                return done
         if ufunc is not None and type(sv) is np.ndarray and self._dtype.is_floating_point:
             to = type(other)
             if to is Tensor:
@@ -946,6 +951,46 @@ try:
             _ERR_RESET(token)
 except ImportError:  # pragma: no cover - numpy < 2
     _quiet = np.errstate(all="ignore")(lambda fn, *args: fn(*args))
+
+
+# The unrecorded in-place update of a one-element float tensor (`p -= lr * p.grad` under
+# no_grad, once per 0-d parameter per step): Python arithmetic on the stored float; for float32
+# operands and result rounded as the numpy path rounds them (struct's 'f' rounds to nearest, as
+# a C cast; the double result of +-*/ on float32 values rounds to the float32 result).
+_SCALAR_INPLACE = {np.add: float.__add__, np.subtract: float.__sub__,
+                   np.multiply: float.__mul__, np.true_divide: float.__truediv__}
+_F32 = struct.Struct("f")
+_F32_PACK, _F32_UNPACK = _F32.pack, _F32.unpack
+
+
+def _inplace_scalar(t, sv, ufunc, other):
+    """t (float-backed, not recorded) = ufunc(t, other) when other is a number or a
+    one-element float tensor of t's dtype and shape; None where the numpy path must decide
+    (casts, broadcasting, IEEE corner cases)."""
+    fn = _SCALAR_INPLACE.get(ufunc)
+    to = type(other)
+    if to is Tensor:
+        b = other._v
+        if type(b) is not float or other._dtype is not t._dtype or other._shape != t._shape:
+            return None
+    elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
+        b = float(other)
+    else:
+        return None
+    if fn is None or t._dtype is not D.float64 and t._dtype is not D.float32:
+        return None
+    try:
+        if t._dtype is D.float32:   # float32 operands, the exact result rounded: numpy's
+            v = _F32_UNPACK(_F32_PACK(fn(_F32_UNPACK(_F32_PACK(sv))[0],
+                                         _F32_UNPACK(_F32_PACK(b))[0])))[0]
+        else:
+            v = fn(sv, b)
+    except (ArithmeticError, ValueError):   # 1/0, out of float32's range: numpy's inf/nan
+        return None
+    t._v = v
+    t._lserial = 0  # a later use records the new value (tape.leaf_node)
+    bump_version(t)
+    return t
 
 
 def _record_start(*inputs):
