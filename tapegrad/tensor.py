@@ -18,7 +18,7 @@ import numpy as np
 from . import _fastpath, errors, vocab
 from . import dtypes as D
 from .dtypes import dtype as DType
-from .kinds import matmul as matmul_kind
+from .kinds import cat as cat_kind, matmul as matmul_kind
 from .ops import OPS, BY_CODE, mentions
 from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
                    bump_version, version_counter, share_version, is_view)
@@ -1467,10 +1467,8 @@ def _scatter(name, g, shape, flat, params):
 
 
 def cat(tensors, dim=0):
-    """Concatenate along `dim`.  With gradients it is recorded as one strided scatter per
-    input (its params are the offset and row-major strides of the input's block of the
-    result: O(ndim) integers whatever the size) summed by adds, so each input's gradient is
-    a strided gather of the result's."""
+    """Concatenate along `dim`: one `cat` entry whose operands are the N inputs (CatBackward0;
+    tapegrad/kinds/cat.py), so each input's gradient is its block of the result's."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
@@ -1489,56 +1487,14 @@ def cat(tensors, dim=0):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                    f"Expected size {tensors[0]._shape[j]} but got size "
                                    f"{t._shape[j]} for tensor number {k} in the list.")
-    arrs = [t._array() for t in tensors]
-    dt = tensors[0]._dtype
-    for t in tensors[1:]:
-        dt = D.result_type((dt, 2), (t._dtype, 2))
-    try:
-        out = np.concatenate([a.astype(dt.np) for a in arrs], axis=d)
-    except ValueError as e:
-        raise RuntimeError(f"Sizes of tensors must match except in dimension {d}: {e}") from None
-    tape = _record_start(*tensors)
-    if tape is None:
-        return Tensor._wrap(out, dt)
-    strides = [math.prod(out.shape[j + 1:]) for j in range(out.ndim)]
-    oshape = out.shape if out.size != 1 else None
-    scatter, add = OPS["strided_scatter"].code, OPS["add"].code
-    parts, start = [], 0
-    for t in tensors:
-        if t._dtype is not dt:
-            t = t.to(dt)
-        if t._rg:
-            node = input_node(tape, t)
-        else:  # its block of the result is a constant: replay re-evaluates it from here
-            arr = t._array()
-            if arr.size == 1:
-                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
-            else:
-                node = tape.const_node(arr)
-                tape.watch(node, t)
-                tape.save(node, arr)
-        # [offset, strides...] with one stride per dim of the input as the tape sees it
-        # (none for a one-element input: the kernels treat it as 0-d)
-        parts.append((node, [start * strides[d]] + (strides if t.numel() != 1 else [])))
-        start += t._shape[d]
-    if len(parts) == 1:
-        res = _result(out, dt, tape, scatter, parts[0][0], -1, 0.0)
-        tape.add_params(res._node, parts[0][1])
-        return res
-    one = float(out.reshape(-1)[0]) if oshape is None else 0.0
-    nodes = []
-    for node, params in parts:
-        n = tape.push(scatter, node, -1, 0.0, one, oshape)
-        tape.add_params(n, params)
-        nodes.append(n)
-    acc = nodes[0]
-    for n in nodes[1:-1]:
-        acc = tape.push(add, acc, n, 0.0, one, oshape)
-    return _result(out, dt, tape, add, acc, nodes[-1], 0.0)
+    dt = _joined_dtype(tensors)
+    out = np.concatenate([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
+    return _join("cat", tensors, dt, out, [t._shape for t in tensors], d)
 
 
 def stack(tensors, dim=0):
-    """Join tensors of one shape along a new dimension `dim`."""
+    """Join tensors of one shape along a new dimension `dim`: one `stack` entry
+    (StackBackward0), laid out as a cat of the inputs unsqueezed at `dim`."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -1548,7 +1504,47 @@ def stack(tensors, dim=0):
                                f"{list(tensors[0]._shape)} at entry 0 and {list(t._shape)} at "
                                f"entry {k}")
     d = _dim(dim, tensors[0].dim() + 1)
-    return cat([t.unsqueeze(d) for t in tensors], d)
+    dt = _joined_dtype(tensors)
+    out = np.stack([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
+    shape = tensors[0]._shape
+    return _join("stack", tensors, dt, out, [shape[:d] + (1,) + shape[d:]] * len(tensors), d)
+
+
+def _joined_dtype(tensors):
+    dt = tensors[0]._dtype
+    for t in tensors[1:]:
+        dt = D.result_type((dt, 2), (t._dtype, 2))
+    return dt
+
+
+def _join(name, tensors, dt, out, shapes, d):
+    """Wrap cat/stack's result `out`; with a tape, one entry whose operands are the inputs
+    (ia, ib, then the `arg` list) and whose params are their layout along `d` (`shapes`: the
+    inputs' shapes as joined)."""
+    tape = _record_start(*tensors)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    nodes = []
+    for t in tensors:
+        if t._dtype is not dt:
+            t = t.to(dt)
+        if t._rg:
+            node = input_node(tape, t)
+        else:  # a constant operand: replay re-evaluates the result from it
+            arr = t._array()
+            if arr.size == 1:
+                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
+            else:
+                node = tape.const_node(arr)
+                tape.watch(node, t)
+                tape.save(node, arr)
+        nodes.append(node)
+    res = _result(out, dt, tape, OPS[name].code, nodes[0], nodes[1] if len(nodes) > 1 else -1,
+                  0.0)
+    if len(nodes) > 2:
+        tape.add_args(res._node, nodes[2:])
+    tape.add_params(res._node, cat_kind.layout(shapes, d))
+    return res
 
 
 def _reduce(x, dim, keepdim, mean, dtype=None):
@@ -1920,4 +1916,4 @@ def randn_like(x, dtype=None, requires_grad=False):
 FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor))
 # The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
 KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
-                                 strided_positions=strided_positions)
+                                 strided_positions=strided_positions, cat=cat)

@@ -132,6 +132,12 @@ CASES = {
     "matmul": [("nd2d", lambda m, a, b: a @ b, [(2, 2, 3), (3, 4)], ANY),
                ("batched", lambda m, a, b: a @ b, [(2, 2, 3), (2, 3, 4)], ANY),
                ("nd1d", lambda m, a, b: m.matmul(a, b), [(2, 2, 3), (3,)], ANY)],
+    # N operands: ia, ib and the entry's operand list (more than two inputs, one repeated)
+    "cat": [("dim0", lambda m, a, b, c: m.cat([a, b * b, c, a], 0), [(2, 3), (1, 3), (4, 3)], ANY),
+            ("dim1", lambda m, a, b: m.cat([a.sin(), b], -1), [(2, 3, 2), (2, 3, 1)], ANY),
+            ("one", lambda m, a: m.cat([a * a]), [(3,)], ANY)],
+    "stack": [("dim1", lambda m, a, b: m.stack([a, b.exp(), a * b], 1), [(2, 3), (2, 3)], ANY),
+              ("scalars", lambda m, a, b: m.stack([a, b[0], a * a]), [(), (2,)], ANY)],
 }
 
 def _put(t, key, value):
