@@ -242,7 +242,9 @@ def _collect(out, t, g):
     if k in out:
         out[k] = (t, out[k][1] + g)
     else:
-        out[k] = (t, g.copy())
+        # the copy out of the arena is made in t's dtype: one pass, and the commit then
+        # casts nothing (a float32 leaf's gradient was a float64 copy and then a cast)
+        out[k] = (t, g.astype(t._dtype.np))
 
 
 # ---- create_graph=True: the backward recorded on the tape -----------------------------------------

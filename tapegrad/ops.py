@@ -159,6 +159,9 @@ _DECLS = [
     # --- N inputs: the operand list ia, ib, arg... (tapegrad/kinds/cat.py) ------------------
     Op("cat", "cat", "CatBackward0", saves=()),
     Op("stack", "cat", "StackBackward0", saves=()),
+    # --- max/min along a dim: a gather of the returned positions (values; indices need none)
+    Op("max_dim", "gather", "MaxBackward0"),
+    Op("min_dim", "gather", "MinBackward0"),
 ]
 
 def mentions(expr, name):

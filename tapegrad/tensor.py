@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from . import _fastpath, errors, vocab
+from . import _fastpath, errors, return_types, vocab
 from . import dtypes as D
 from .dtypes import dtype as DType
 from .kinds import cat as cat_kind, matmul as matmul_kind
@@ -725,6 +725,14 @@ class Tensor(metaclass=_TensorMeta):
                 and keepdim is False and dtype is None:
             raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
         return _reduce(self, dim, keepdim, mean=False, dtype=dtype)
+
+    def max(self, dim=None, keepdim=False):
+        """max(dim, keepdim=False) -> (values, indices), a return_types.max."""
+        return _max_min(self, dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim=False):
+        """min(dim, keepdim=False) -> (values, indices), a return_types.min."""
+        return _max_min(self, dim, keepdim, "min")
 
     def mean(self, dim=None, keepdim=False, dtype=None):
         return _reduce(self, dim, keepdim, mean=True, dtype=dtype)
@@ -1545,6 +1553,41 @@ def _join(name, tensors, dt, out, shapes, d):
         tape.add_args(res._node, nodes[2:])
     tape.add_params(res._node, cat_kind.layout(shapes, d))
     return res
+
+
+def _max_min(x, dim, keepdim, name):
+    """(values, indices) of max/min along `dim`.  values is one gather entry (MaxBackward0 /
+    MinBackward0) reading the returned positions, so its gradient goes to the returned index
+    (the first extreme, as torch on CPU); indices is int64 and needs no gradient."""
+    if dim is None or isinstance(dim, Tensor):
+        raise NotImplementedError(
+            f"tapegrad: {name}() over all elements and {name}(input, other) are not implemented "
+            f"yet; {name}(dim, keepdim=False) is")
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"(dim={type(dim).__name__}), but expected (int dim, bool keepdim)")
+    nd = len(x._shape)
+    d = _dim(dim.__index__(), nd)
+    if nd and x._shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    arr = x._array()
+    a = arr if nd else arr.reshape(1)
+    pick = np.argmax if name == "max" else np.argmin
+    idx = pick(a, axis=d, keepdims=True)
+    values = np.take_along_axis(a, idx, axis=d)
+    pos = np.take_along_axis(np.arange(a.size).reshape(a.shape), idx, axis=d)
+    if not keepdim or not nd:
+        shape = x._shape[:d] + x._shape[d + 1:] if nd else ()
+        idx, values, pos = idx.reshape(shape), values.reshape(shape), pos.reshape(shape)
+    indices = Tensor._wrap(np.asarray(idx, np.int64), D.int64)
+    pair = return_types.max if name == "max" else return_types.min
+    tape = _record_start(x)
+    if tape is None:
+        return pair((Tensor._wrap(np.asarray(values), x._dtype), indices))
+    t = _result(np.asarray(values), x._dtype, tape, OPS[name + "_dim"].code,
+                input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, pos.reshape(-1))
+    return pair((t, indices))
 
 
 def _reduce(x, dim, keepdim, mean, dtype=None):
