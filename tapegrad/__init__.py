@@ -45,7 +45,7 @@ for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "ab
               "negative", "reciprocal", "square", "sum", "mean", "reshape", "transpose", "t",
               "unsqueeze", "squeeze", "flatten", "permute", "clone", "mm", "mv", "dot",
               "detach", "numel", "add", "sub", "mul", "div", "pow", "subtract", "multiply",
-              "divide", "true_divide", "max", "min"):
+              "divide", "true_divide", "max", "min", "split", "chunk", "unbind"):
     globals()[_name] = _fn(_name)
 
 

@@ -15,9 +15,9 @@ from numba import njit, prange
 from math import exp, log, sqrt, sin, cos, tanh
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -357,7 +357,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
             sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 73):  # strided
             sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif (o == 37 or o == 68 or o == 69):  # gather
             sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
@@ -369,6 +369,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif (o == 66 or o == 67):  # cat
             sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj)
+        elif (o == 70 or o == 71 or o == 72):  # split
+            sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     return -1
 
 
@@ -816,7 +818,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
             forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 73):  # strided
             forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif (o == 49):  # stopgrad
             forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
@@ -830,6 +832,8 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif (o == 66 or o == 67):  # cat
             forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals)
+        elif (o == 70 or o == 71 or o == 72):  # split
+            forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -971,7 +975,7 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             vals[e] = vals[a] * vals[b]
@@ -1089,7 +1093,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += 0.0
             if b >= 0:
                 adj[b] += g
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69):
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
@@ -1575,6 +1579,29 @@ def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, c
         start += params[p + 2 + k]
 
 
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nblk = int(cst[e])
+    total = 0
+    for k in range(nblk):
+        total += params[p + 2 + k]
+    oa = off[a]
+    dst = oo
+    start = 0
+    for k in range(nblk):
+        blk = params[p + 2 + k] * inner
+        for i in range(outer):
+            src = oa + (i * total + start) * inner
+            for j in range(blk):
+                vals[dst + j] = vals[src + j]
+            dst += blk
+        start += params[p + 2 + k]
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True)
 def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
@@ -1690,9 +1717,32 @@ def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst
         start += params[p + 2 + k]
 
 
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nblk = int(cst[e])
+    total = 0
+    for k in range(nblk):
+        total += params[p + 2 + k]
+    oa = off[a]
+    src = oo
+    start = 0
+    for k in range(nblk):
+        blk = params[p + 2 + k] * inner
+        for i in range(outer):
+            dst = oa + (i * total + start) * inner
+            for j in range(blk):
+                adj[dst + j] += adj[src + j]
+            src += blk
+        start += params[p + 2 + k]
+
+
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2], dtype=np.int64)
 
 @njit(cache=True, error_model="numpy")
 def scalar_fwd(code, a_v, b_v, c):
@@ -1998,7 +2048,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69):  # one-element structural op: the gradient passes (scaled for mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1

@@ -643,11 +643,11 @@ def generate():
     matmul = _cond(_codes("matmul"))
     sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul,
                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad",
-                                                   "scatter", "scatter_idx", "cat"))))
+                                                   "scatter", "scatter_idx", "cat", "split"))))
     # stopgrad passes no gradient: it is not among the backward copies
     sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
-                                                    "scatter", "scatter_idx", "cat"))))
+                                                    "scatter", "scatter_idx", "cat", "split"))))
     return HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
@@ -866,8 +866,8 @@ def generate_emit():
             body.append(ind + "    " + acc % (role, r) + "\n")
         branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
         bounds[op.code] = sum(ln.count("emit_") + ln.count("accumulate(") for ln in body)
-    # (a one-element cat/stack has one operand, so it is a copy too)
-    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx", "cat")
+    # (a one-element cat/stack has one operand, a one-element split one piece: copies too)
+    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx", "cat", "split")
     scaled = _codes("reduce")
     for code in copies:
         bounds[code] = 2   # a mul by the scale, an accumulate

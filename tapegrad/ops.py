@@ -43,6 +43,7 @@ Kinds (see docs/design.md):
   scatter   adjoint of strided: out = zeros(params' input shape); out[offset + idx.stride] += a
   scatter_idx  adjoint of gather: out = zeros(...); out[index[i]] += a[i]
   cat       cat/stack of the entry's N operands (ia, ib, then its `arg` list) along one dim
+  split     split/chunk/unbind: the outputs packed in one node (read by `output` entries)
 """
 import re
 from dataclasses import dataclass, field
@@ -162,6 +163,12 @@ _DECLS = [
     # --- max/min along a dim: a gather of the returned positions (values; indices need none)
     Op("max_dim", "gather", "MaxBackward0"),
     Op("min_dim", "gather", "MinBackward0"),
+    # --- several outputs: one split entry holds them packed, one `output` entry per output
+    # (a strided view of its block, cst = output_nr) shows the split entry as its grad_fn
+    Op("split", "split", "SplitBackward0", saves=()),
+    Op("split_with_sizes", "split", "SplitWithSizesBackward0", saves=()),
+    Op("unbind", "split", "UnbindBackward0", saves=()),
+    Op("output", "strided"),
 ]
 
 def mentions(expr, name):
@@ -184,8 +191,11 @@ for _i, _op in enumerate(_DECLS):
 BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
-         "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat")
+         "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
+         "split")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+# An output of a multi-output entry (split): its grad_fn is that entry's, with cst = output_nr.
+OUTPUT_CODE = OPS["output"].code
 
 
 # Ops whose result shares its input's memory (torch's views): an in-place change of either

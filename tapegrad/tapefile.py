@@ -432,7 +432,8 @@ def check_program(prog, meta, limits):
     none = np.isin(kind, [_K["leaf"], _K["const"]])
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",
-                                          "guard", "stopgrad", "scatter", "scatter_idx")])
+                                          "guard", "stopgrad", "scatter", "scatter_idx",
+                                          "split")])
     _first(one & ((ia < 0) | (ib != -1)), "one-operand op without exactly one operand")
     mm = kind == _K["matmul"]
     _first(mm & ((ia < 0) | (ib < 0)), "matmul without two operands")
@@ -461,7 +462,14 @@ def check_program(prog, meta, limits):
     # fill params, as Recorded's compaction writes them; so none lies outside params or
     # overlaps another (the checks below then read each params value once)
     nops = np.where(cat, (ia >= 0).astype(np.int64) + (ib >= 0) + narg, 0)
-    need = np.where(cat, 2 + nops, params_needed(kind, size[a], nd[a], size, nd))
+    # split: cst = its number of pieces K (params [outer, inner, d_0, ..., d_{K-1}])
+    split = kind == _K["split"]
+    cst = prog["cst"]
+    pieces = np.where(split, cst, 0.0)
+    _first(split & ~((pieces >= 0) & (pieces <= len(params)) & (pieces == np.floor(pieces))),
+           "split's piece count is not a whole number of params")
+    nops = np.where(split, pieces.astype(np.int64), nops)
+    need = np.where(cat | split, 2 + nops, params_needed(kind, size[a], nd[a], size, nd))
     _first((need > 0) & (par == -1), "no params for an op that reads them")
     has = np.flatnonzero(par != -1)
     start = np.cumsum(need[has]) - need[has]
@@ -485,6 +493,23 @@ def check_program(prog, meta, limits):
 
     # cat: params [outer, inner, d_0, ...]: operand k is (outer, d_k, inner), the output
     # (outer, sum d_k, inner), so every block the kernels copy lies inside its buffers
+    # split: the same layout read the other way: x is (outer, sum d_k, inner), the packed
+    # node as many elements
+    rows = np.flatnonzero(split)
+    if len(rows):
+        k = nops[rows]
+        outer, inner = params[p[rows]], params[p[rows] + 1]
+        pos, who = _ranges(p[rows] + 2, k)
+        d = params[pos]
+        ok = (outer >= 0) & (inner >= 0)
+        _first(np.isin(e, rows[~ok]), "split params are negative")
+        if (d < 0).any():
+            _fail(f"entry {int(rows[who[np.argmax(d < 0)]])}: split params are negative")
+        tot = np.bincount(who, weights=d.astype(np.float64), minlength=len(rows))
+        whole = _exact_prod(outer, tot, inner)
+        _first(np.isin(e, rows[(whole != size[a[rows]]) | (whole != size[rows])]),
+               "split params do not match its operand and output sizes")
+
     rows = np.flatnonzero(cat)
     cat_reads = 0.0
     if len(rows):

@@ -19,7 +19,7 @@ from . import _fastpath, errors, return_types, vocab
 from . import dtypes as D
 from .dtypes import dtype as DType
 from .kinds import cat as cat_kind, matmul as matmul_kind
-from .ops import OPS, BY_CODE, mentions
+from .ops import OPS, BY_CODE, OUTPUT_CODE, mentions
 from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
                    bump_version, version_counter, share_version, is_view)
 
@@ -725,6 +725,38 @@ class Tensor(metaclass=_TensorMeta):
                 and keepdim is False and dtype is None:
             raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
         return _reduce(self, dim, keepdim, mean=False, dtype=dtype)
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of split_size_or_sections along dim (an int: that size, the last may be
+        smaller; a list: those sizes), as views; one SplitBackward0 for all of them."""
+        return _split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        """At most `chunks` pieces of equal size along dim (SplitBackward0, as torch)."""
+        if not hasattr(chunks, "__index__") or isinstance(chunks, bool):
+            raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
+                            f"{type(chunks).__name__}")
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        if not self._shape:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+        size = self._shape[_dim(dim, len(self._shape))]
+        return _split(self, max(-(-size // chunks), 1) if size else 1, dim)
+
+    def unbind(self, dim=0):
+        """The slices along dim, that dim removed (UnbindBackward0)."""
+        if not self._shape:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        d = _dim(dim, len(self._shape))
+        return _split(self, [1] * self._shape[d], d, name="unbind")
+
+    @property
+    def output_nr(self):
+        """Which output of its grad_fn this tensor is (split's pieces: their position)."""
+        tape = self._tape
+        if tape is None or tape.op[self._node] != OUTPUT_CODE:
+            return 0
+        return int(tape.cst[self._node])
 
     def max(self, dim=None, keepdim=False):
         """max(dim, keepdim=False) -> (values, indices), a return_types.max."""
@@ -1555,6 +1587,63 @@ def _join(name, tensors, dt, out, shapes, d):
     return res
 
 
+def _split(x, sections, dim, name=None):
+    """split / split_with_sizes / unbind: views of x's pieces along dim.  Recorded as one
+    split entry whose node holds the pieces packed, then one `output` entry per piece (a
+    strided view of its block, cst = its output_nr): every piece shows the one split entry as
+    its grad_fn, as torch's."""
+    if not x._shape:
+        raise RuntimeError(f"{'unbind' if name else 'split'} expects at least a 1-dimensional "
+                           f"tensor")
+    nd = len(x._shape)
+    d = _dim(dim, nd)
+    size = x._shape[d]
+    if isinstance(sections, (list, tuple)):
+        sizes = [int(s) for s in sections]
+        if sum(sizes) != size or any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sizes}")
+        name = name or "split_with_sizes"
+    else:
+        if not hasattr(sections, "__index__") or isinstance(sections, bool):
+            raise TypeError(f"split(): argument 'split_size' must be int, not "
+                            f"{type(sections).__name__}")
+        step = int(sections)
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and size != 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [step]
+        name = "split"
+    base = _contiguous(x._array())
+    cuts = np.cumsum(sizes)[:-1]
+    pieces = np.split(base, cuts, axis=d)
+    if name == "unbind":
+        pieces = [p.reshape(p.shape[:d] + p.shape[d + 1:]) for p in pieces]
+    tape = _record_start(x)
+    if tape is None:
+        outs = [Tensor._wrap(p, x._dtype) for p in pieces]
+    else:
+        shape = x._shape
+        packed = np.concatenate([p.reshape(-1) for p in pieces]) if pieces else base.reshape(-1)
+        e = _result(packed, x._dtype, tape, OPS[name].code, input_node(tape, x), -1,
+                    float(len(sizes)))
+        tape.add_params(e._node, cat_kind.layout([shape[:d] + (s,) + shape[d + 1:]
+                                                  for s in sizes], d))
+        outs, start = [], 0
+        for k, p in enumerate(pieces):
+            strides = [math.prod(p.shape[j + 1:]) for j in range(p.ndim)] if p.size != 1 else []
+            t = _result(p, x._dtype, tape, OUTPUT_CODE, e._node, -1, float(k))
+            tape.add_params(t._node, [start] + strides)
+            start += p.size
+            outs.append(t)
+    for t, p in zip(outs, pieces):
+        _as_view(t, x, p)
+    return tuple(outs)
+
+
 def _max_min(x, dim, keepdim, name):
     """(values, indices) of max/min along `dim`.  values is one gather entry (MaxBackward0 /
     MinBackward0) reading the returned positions, so its gradient goes to the returned index
@@ -1576,6 +1665,7 @@ def _max_min(x, dim, keepdim, name):
     idx = pick(a, axis=d, keepdims=True)
     values = np.take_along_axis(a, idx, axis=d)
     pos = np.take_along_axis(np.arange(a.size).reshape(a.shape), idx, axis=d)
+    kidx = idx
     if not keepdim or not nd:
         shape = x._shape[:d] + x._shape[d + 1:] if nd else ()
         idx, values, pos = idx.reshape(shape), values.reshape(shape), pos.reshape(shape)
@@ -1587,7 +1677,23 @@ def _max_min(x, dim, keepdim, name):
     t = _result(np.asarray(values), x._dtype, tape, OPS[name + "_dim"].code,
                 input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, pos.reshape(-1))
+    if tape.recording and nd:
+        _guard_extreme(x, t, kidx, d, name)
     return pair((t, indices))
+
+
+def _guard_extreme(x, values, kidx, d, name):
+    """While recording: the gather reads the positions found now, so a guard checks that
+    they are still the first extreme along d (strictly beyond every element before, at least
+    every one after); a replay where the argmax moved raises BranchChanged."""
+    kshape = list(x._shape)
+    kshape[d] = 1
+    v = values.reshape(kshape)
+    n = x._shape[d]
+    ar = np.arange(n).reshape([n if j == d else 1 for j in range(len(kshape))])
+    before = Tensor._wrap(ar < kidx, D.bool_)
+    strict, loose = (x < v, x <= v) if name == "max" else (x > v, x >= v)
+    bool(where(before, strict, loose).sum() == x.numel())
 
 
 def _reduce(x, dim, keepdim, mean, dtype=None):

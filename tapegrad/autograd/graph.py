@@ -8,7 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..ops import BY_CODE, saves_mask, saves_needed
+from ..ops import BY_CODE, OUTPUT_CODE, saves_mask, saves_needed
 from ..tape import Tape
 
 _classes = {}
@@ -32,7 +32,7 @@ class Node:
         op = BY_CODE[tape.op[n]]
         # where's condition is not an input that takes a gradient: torch lists self and other
         if op.kind == "cat":   # every operand: ia, ib, then the entry's arg list
-            return tuple((_input_fn(tape, int(node)), 0) for node in
+            return tuple((_input_fn(tape, int(node)), output_nr(tape, int(node))) for node in
                          [tape.ia[n], tape.ib[n]][:1 + (tape.ib[n] >= 0)] + tape.args_of(n).tolist())
         roles = ([tape.ia[n], tape.ib[n]] if op.kind in ("binary", "matmul", "where")
                  else [tape.ia[n]])
@@ -43,7 +43,7 @@ class Node:
                 if not scalar_name:
                     out.append((None, 0))
                 continue
-            out.append((_input_fn(tape, node), 0))
+            out.append((_input_fn(tape, node), output_nr(tape, node)))
         return tuple(out)
 
     @property
@@ -97,7 +97,14 @@ def name_entry(tape, n, name):
     tape.grad_fns[n] = fn
 
 
+def output_nr(tape, n):
+    """Which output of its grad_fn node n is (an `output` entry's cst; 0 elsewhere)."""
+    return int(tape.cst[n]) if tape.op[n] == OUTPUT_CODE else 0
+
+
 def node_for(tape, n):
+    if tape.op[n] == OUTPUT_CODE:   # one output of a multi-output entry: that entry's node
+        return node_for(tape, int(tape.ia[n]))
     fn = tape.grad_fns.get(n)
     if fn is None:
         kind = BY_CODE[tape.op[n]].kind

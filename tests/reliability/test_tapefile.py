@@ -336,3 +336,18 @@ def test_deeply_nested_header_is_refused(corpus):
     _, arrays = members(corpus["scalar64"][2])
     with pytest.raises(tg.TapeFormatError, match="cannot read it"):
         tg.load_tape(io.BytesIO(write({}, arrays, reseal=False, raw_header="[" * 200000)))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a, e: a["cst"].__setitem__(e, 2.5), "split's piece count is not a whole number"),
+    (lambda a, e: a["cst"].__setitem__(e, 1e18), "split's piece count is not a whole number"),
+    (lambda a, e: a["cst"].__setitem__(e, np.nan), "split's piece count is not a whole number"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e] + 2, 3), "split params do not match"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e], -2), "split params are negative"),
+    (lambda a, e: a["cst"].__setitem__(e, 1.0), "params slice|params holds"),
+])
+def test_split_entries_are_checked(corpus, edit, message):
+    def go(h, a):
+        edit(a, first(a, "split"))
+    with pytest.raises(tg.TapeFormatError, match=message):
+        crafted(corpus, "nd_float64", go)
