@@ -91,8 +91,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             reach[a] = 1
         if b >= 0:
             reach[b] = 1
-        for j in range(arg_ptr[e], arg_ptr[e + 1]):
-            reach[arg[j]] = 1
         if host[e] != 0:
             return -2 - e
         oo = off[e]
@@ -387,6 +385,7 @@ B_BINARY = """\
 B_WHERE = """\
         elif o == %(code)d:  # %(name)s
 """ + OPERANDS + COND + """\
+            reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
 """ + BCAST + COND_K + """\
@@ -564,7 +563,13 @@ def _merged(branches):
 # --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
 STRUCT_CALL = """\
         elif %(cond)s:  # %(kind)s
-            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, %(args)scst, %(vals)s)
+%(reach)s            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, %(args)scst, %(vals)s)
+"""
+# the sweep marks an entry's ia/ib reached for every kind, its listed operands in the branches
+# of the kinds that have lists (a per-entry check in the loop cost the scalar sweep 7%)
+REACH_LISTED = """\
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                reach[arg[j]] = 1
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # Numba options of copied functions (default: cache=True)
@@ -636,7 +641,9 @@ def generate():
             lists = "arg" in inspect.signature(fn).parameters
             out.append(STRUCT_CALL % dict(cond=_cond(_codes(kind)), kind=kind, fn=fn.__name__,
                                           vals=STRUCT_ARGS[face],
-                                          args="arg_ptr, arg, " if lists else ""))
+                                          args="arg_ptr, arg, " if lists else "",
+                                          reach=REACH_LISTED if lists and face == "sweep"
+                                          else ""))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
     fwd.append(F_GUARDS % guards)
     scaled = _cond(_codes("reduce"))

@@ -8,25 +8,28 @@ kernel: a backward's Python work stays a constant number of calls whatever the t
 
 def mark_live(ia, ib, arg_ptr, arg, live):
     """Mark (in place) every entry that the entries already marked depend on."""
+    lists = arg.shape[0] > 0   # (no operand lists, as on a scalar tape: no per-entry read)
     for e in range(ia.shape[0] - 1, -1, -1):
         if live[e]:
             if ia[e] >= 0:
                 live[ia[e]] = 1
             if ib[e] >= 0:
                 live[ib[e]] = 1
-            for j in range(arg_ptr[e], arg_ptr[e + 1]):
-                live[arg[j]] = 1
+            if lists:
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    live[arg[j]] = 1
 
 
 def mark_leads(ia, ib, arg_ptr, arg, leads):
     """Mark (in place, oldest first) every entry that depends on an entry already marked."""
+    lists = arg.shape[0] > 0
     for e in range(ia.shape[0]):
         if leads[e] == 0:
             a = ia[e]
             b = ib[e]
             if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0):
                 leads[e] = 1
-            else:
+            elif lists:
                 for j in range(arg_ptr[e], arg_ptr[e + 1]):
                     if leads[arg[j]] != 0:
                         leads[e] = 1
@@ -101,23 +104,25 @@ def release_saved(ran, op, ia, ib, arg_ptr, arg, op_saves, freed, slot, nsaved, 
         if m == 0:
             continue
         freed[e] = 1
-        q = arg_ptr[e]
-        for j in range(3 + arg_ptr[e + 1] - q):
-            if j == 0:
-                node = ia[e]
-            elif j == 1:
-                node = ib[e]
-            elif j == 2:
-                node = e
-            else:
-                node = arg[q + j - 3]
-            if (m >> min(j, 3)) & 1 and node >= 0 and slot[node] >= 0:
+        for j in range(3):
+            node = ia[e] if j == 0 else (ib[e] if j == 1 else e)
+            if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
                 nsaved[node] -= 1
                 if nsaved[node] <= 0:
                     dead[k] = slot[node]
                     k += 1
                     slot[node] = -1
                     nsaved[node] = 0
+        if m & 8:   # the listed operands (where's condition)
+            for q in range(arg_ptr[e], arg_ptr[e + 1]):
+                node = arg[q]
+                if slot[node] >= 0:
+                    nsaved[node] -= 1
+                    if nsaved[node] <= 0:
+                        dead[k] = slot[node]
+                        k += 1
+                        slot[node] = -1
+                        nsaved[node] = 0
     return k
 
 
