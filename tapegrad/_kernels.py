@@ -15,9 +15,9 @@ from numba import njit, prange
 from math import exp, log, sqrt, sin, cos, tanh
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11], dtype=np.int8)
-# saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7], dtype=np.int8)
+# saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -41,7 +41,7 @@ def same_value(x, y):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
     """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
@@ -306,7 +306,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 ob = -1
                 sb = 1
                 fb = False
-            cn = params[par[e]]
+            cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
             reach[cn] = 1
@@ -356,9 +356,9 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
             sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 73):  # strided
             sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 37):  # gather
+        elif (o == 37 or o == 68 or o == 69):  # gather
             sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif (o == 52):  # scatter
             sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
@@ -366,19 +366,25 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
             sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif (o == 66 or o == 67):  # cat
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                reach[arg[j]] = 1
+            sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj)
+        elif (o == 70 or o == 71 or o == 72):  # split
+            sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     return -1
 
 
 @njit(cache=True)
-def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
+def forward(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals):
     """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
     come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    return forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0,
+    return forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0,
                         np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True, error_model="numpy")
-def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, host):
+def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
     the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
     value and resumes from e + 1."""
@@ -734,7 +740,7 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 ob = -1
                 sb = 1
                 fb = False
-            cn = params[par[e]]
+            cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
             for k in range(n):
@@ -813,11 +819,11 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
             forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 73):  # strided
             forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif (o == 49):  # stopgrad
             forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 37):  # gather
+        elif (o == 37 or o == 68 or o == 69):  # gather
             forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif (o == 52):  # scatter
             forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
@@ -825,6 +831,10 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
             forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 66 or o == 67):  # cat
+            forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals)
+        elif (o == 70 or o == 71 or o == 72):  # split
+            forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -841,7 +851,7 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
 
 
 @njit(cache=True, error_model="numpy")
-def forward_scalar(op, ia, ib, cst, par, params, vals):
+def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
     """`forward` for tapes whose every node has one element."""
     for e in range(op.shape[0]):
         o = op[e]
@@ -942,7 +952,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if a_v != b_v else 0.0
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            cond_v = vals[params[par[e]]] != 0.0
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = where(cond_v, a_v, b_v)
@@ -966,7 +976,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             vals[e] = vals[a] * vals[b]
@@ -980,7 +990,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
 
 
 @njit(cache=True, error_model="numpy")
-def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
+def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
     """Reverse sweep for one-element tapes over the entries marked in the static `reach`."""
     for e in range(op.shape[0] - 1, -1, -1):
         if reach[e] == 0:
@@ -1071,7 +1081,7 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            cond_v = vals[params[par[e]]] != 0.0
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += where(cond_v, g, 0.0)
             if b >= 0:
@@ -1084,7 +1094,7 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
                 adj[a] += 0.0
             if b >= 0:
                 adj[b] += g
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
@@ -1092,19 +1102,19 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
 
 
 @njit(cache=True)
-def replay_scalar(op, ia, ib, cst, par, params, reach, vals, adj, out):
+def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
     if bad >= 0:
         return bad
     adj[:] = 0.0
     adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
     return -1
 
 
 @njit(cache=True)
-def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
+def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
     `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
@@ -1112,21 +1122,21 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+    sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
           no_host)
 
 
 @njit(cache=True)
-def backward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+def backward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed,
                   host):
     """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
     return codes)."""
-    return sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+    return sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed,
                  OP_SAVES, host)
 
 
 @njit(cache=True)
-def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, root_k, freed,
+def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
     """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
     the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
@@ -1140,7 +1150,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
         root = roots[r]
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
-        bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
+        bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
         if bad >= 0:
             return bad
@@ -1154,35 +1164,35 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
 
 
 @njit(cache=True)
-def replay(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed):
+def replay(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed):
     """General forward then reverse; -1 or a failed guard."""
     no_host = np.zeros(op.shape[0], np.uint8)
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
     if bad >= 0:
         return bad
-    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
+    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   np.empty(op.shape[0], np.uint8), no_host)
     return -1
 
 
 @njit(cache=True)
-def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
+def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated."""
-    return jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+    return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                        in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
                        np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True)
-def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
     """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
     if bad >= 0:
         return bad
     for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, r, freed,
+        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
                       reach, no_host)
         j = 0
         for i in range(in_offs.shape[0]):
@@ -1193,7 +1203,7 @@ def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, fre
 
 
 @njit(cache=True, parallel=True)
-def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
+def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
                  XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
     """One replay per point p (column p of XT: the inputs flattened and concatenated), across
     cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
@@ -1216,15 +1226,15 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
                     j += 1
             if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
             else:
-                bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0,
+                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, 0,
                                   freed, reach_nd, no_host)
             status[p] = bad
             values[p] = vals[off[out]]
@@ -1239,7 +1249,7 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
 
 
 @njit(cache=True, parallel=True)
-def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
+def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, blocks):
     """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
     the output's values to values[p], d(output)/d(inputs) to jac[p]."""
@@ -1257,7 +1267,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
                 for k in range(in_sizes[i]):
                     vals[in_offs[i] + k] = XT[j, p]
                     j += 1
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out,
+            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out,
                                     freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]
@@ -1268,34 +1278,55 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def mark_live(ia, ib, cond, live):
+def mark_live(ia, ib, arg_ptr, arg, live):
     """Mark (in place) every entry that the entries already marked depend on."""
+    lists = arg.shape[0] > 0   # (no operand lists, as on a scalar tape: no per-entry read)
     for e in range(ia.shape[0] - 1, -1, -1):
         if live[e]:
             if ia[e] >= 0:
                 live[ia[e]] = 1
             if ib[e] >= 0:
                 live[ib[e]] = 1
-            if cond[e] >= 0:
-                live[cond[e]] = 1
+            if lists:
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    live[arg[j]] = 1
 
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def mark_leads(ia, ib, cond, leads):
+def mark_leads(ia, ib, arg_ptr, arg, leads):
     """Mark (in place, oldest first) every entry that depends on an entry already marked."""
+    lists = arg.shape[0] > 0
     for e in range(ia.shape[0]):
         if leads[e] == 0:
             a = ia[e]
             b = ib[e]
-            c = cond[e]
-            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0) or (c >= 0 and leads[c] != 0):
+            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0):
                 leads[e] = 1
+            elif lists:
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    if leads[arg[j]] != 0:
+                        leads[e] = 1
+                        break
 
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def arena_layout(ia, ib, cond, size, slot, host, reach, used, off, saved, counts):
+def operand_leads(ia, ib, arg_ptr, arg, leads, runs):
+    """runs[e] = 1 where an operand of entry e is marked in `leads`."""
+    for e in range(ia.shape[0]):
+        a = ia[e]
+        b = ib[e]
+        r = (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0)
+        for j in range(arg_ptr[e], arg_ptr[e + 1]):
+            if leads[arg[j]] != 0:
+                r = True
+        runs[e] = 1 if r else 0
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def arena_layout(ia, ib, arg_ptr, arg, size, slot, host, reach, used, off, saved, counts):
     """The layout of a sweep's arenas from the entries marked in `reach`: marks what they
     reach, gives each reached node its offset `off` and writes counts = [end of the saved
     block, arena size, number of saved nodes].  Reached saved n-d nodes that a kernel entry
@@ -1304,7 +1335,7 @@ def arena_layout(ia, ib, cond, size, slot, host, reach, used, off, saved, counts
     in `host`: BLAS reads the saved arrays themselves) are not copied.  (Numbers out, no
     array: a kernel returning a new array can be cut by a signal while it is boxed.)"""
     n = reach.shape[0]
-    mark_live(ia, ib, cond, reach)
+    mark_live(ia, ib, arg_ptr, arg, reach)
     for e in range(n):
         if reach[e] != 0 and host[e] == 0:
             used[e] = 1
@@ -1312,8 +1343,8 @@ def arena_layout(ia, ib, cond, size, slot, host, reach, used, off, saved, counts
                 used[ia[e]] = 1
             if ib[e] >= 0:
                 used[ib[e]] = 1
-            if cond[e] >= 0:
-                used[cond[e]] = 1
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                used[arg[j]] = 1
     k = 0
     t = 0
     for e in range(n):
@@ -1342,10 +1373,11 @@ def fill_values(reach, slot, nd, off, val, vals):
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
+def release_saved(ran, op, ia, ib, arg_ptr, arg, op_saves, freed, slot, nsaved, dead):
     """Release what the entries marked in `ran` saved (a backward without retain_graph): mark
-    them freed, take one saver off each node they saved, and list in `dead` the slots of
-    n-d arrays no unfreed entry needs any more.  Returns how many."""
+    them freed, take one saver off each node they saved (mask bit 8: the operands beyond
+    ia/ib), and list in `dead` the slots of n-d arrays no unfreed entry needs any more.
+    Returns how many."""
     k = 0
     for e in range(ran.shape[0]):
         if ran[e] == 0:
@@ -1354,15 +1386,8 @@ def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
         if m == 0:
             continue
         freed[e] = 1
-        for j in range(4):
-            if j == 0:
-                node = ia[e]
-            elif j == 1:
-                node = ib[e]
-            elif j == 2:
-                node = e
-            else:
-                node = cond[e]
+        for j in range(3):
+            node = ia[e] if j == 0 else (ib[e] if j == 1 else e)
             if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
                 nsaved[node] -= 1
                 if nsaved[node] <= 0:
@@ -1370,6 +1395,16 @@ def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
                     k += 1
                     slot[node] = -1
                     nsaved[node] = 0
+        if m & 8:   # the listed operands (where's condition)
+            for q in range(arg_ptr[e], arg_ptr[e + 1]):
+                node = arg[q]
+                if slot[node] >= 0:
+                    nsaved[node] -= 1
+                    if nsaved[node] <= 0:
+                        dead[k] = slot[node]
+                        k += 1
+                        slot[node] = -1
+                        nsaved[node] = 0
     return k
 
 
@@ -1527,6 +1562,52 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
                 vals[go + i * nn + j] = acc
 
 
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nops = (1 if b < 0 else 2) + arg_ptr[e + 1] - arg_ptr[e]
+    total = 0
+    for k in range(nops):
+        total += params[p + 2 + k]
+    start = 0
+    for k in range(nops):
+        x = a if k == 0 else (b if k == 1 else arg[arg_ptr[e] + k - 2])
+        blk = params[p + 2 + k] * inner
+        ox = off[x]
+        for i in range(outer):
+            src = ox + i * blk
+            dst = oo + (i * total + start) * inner
+            for j in range(blk):
+                vals[dst + j] = vals[src + j]
+        start += params[p + 2 + k]
+
+
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nblk = int(cst[e])
+    total = 0
+    for k in range(nblk):
+        total += params[p + 2 + k]
+    oa = off[a]
+    dst = oo
+    start = 0
+    for k in range(nblk):
+        blk = params[p + 2 + k] * inner
+        for i in range(outer):
+            src = oa + (i * total + start) * inner
+            for j in range(blk):
+                vals[dst + j] = vals[src + j]
+            dst += blk
+        start += params[p + 2 + k]
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True)
 def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
@@ -1619,9 +1700,55 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
                     adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
 
 
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nops = (1 if b < 0 else 2) + arg_ptr[e + 1] - arg_ptr[e]
+    total = 0
+    for k in range(nops):
+        total += params[p + 2 + k]
+    start = 0
+    for k in range(nops):
+        x = a if k == 0 else (b if k == 1 else arg[arg_ptr[e] + k - 2])
+        blk = params[p + 2 + k] * inner
+        ox = off[x]
+        for i in range(outer):
+            dst = ox + i * blk
+            src = oo + (i * total + start) * inner
+            for j in range(blk):
+                adj[dst + j] += adj[src + j]
+        start += params[p + 2 + k]
+
+
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nblk = int(cst[e])
+    total = 0
+    for k in range(nblk):
+        total += params[p + 2 + k]
+    oa = off[a]
+    src = oo
+    start = 0
+    for k in range(nblk):
+        blk = params[p + 2 + k] * inner
+        for i in range(outer):
+            dst = oa + (i * total + start) * inner
+            for j in range(blk):
+                adj[dst + j] += adj[src + j]
+            src += blk
+        start += params[p + 2 + k]
+
+
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2], dtype=np.int64)
 
 @njit(cache=True, error_model="numpy")
 def scalar_fwd(code, a_v, b_v, c):
@@ -1927,7 +2054,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):  # one-element structural op: the gradient passes (scaled for mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1

@@ -46,7 +46,7 @@ from math import %(math_imports)s
 
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array(%(kinds)s, dtype=np.int8)
-# saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
+# saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
 OP_SAVES = np.array(%(saves)s, dtype=np.int8)
 
 
@@ -71,7 +71,7 @@ def same_value(x, y):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
     """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
@@ -104,15 +104,15 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
 
 
 @njit(cache=True)
-def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
+def forward(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals):
     """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
     come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    return forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0,
+    return forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0,
                         np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True, error_model="numpy")
-def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, host):
+def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
     the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
     value and resumes from e + 1."""
@@ -131,7 +131,7 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
 
 
 @njit(cache=True, error_model="numpy")
-def forward_scalar(op, ia, ib, cst, par, params, vals):
+def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
     """`forward` for tapes whose every node has one element."""
     for e in range(op.shape[0]):
         o = op[e]
@@ -144,7 +144,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
 
 
 @njit(cache=True, error_model="numpy")
-def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
+def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
     """Reverse sweep for one-element tapes over the entries marked in the static `reach`."""
     for e in range(op.shape[0] - 1, -1, -1):
         if reach[e] == 0:
@@ -159,19 +159,19 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
 
 
 @njit(cache=True)
-def replay_scalar(op, ia, ib, cst, par, params, reach, vals, adj, out):
+def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
     if bad >= 0:
         return bad
     adj[:] = 0.0
     adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
     return -1
 
 
 @njit(cache=True)
-def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
+def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
     `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
@@ -179,21 +179,21 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+    sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
           no_host)
 
 
 @njit(cache=True)
-def backward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+def backward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed,
                   host):
     """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
     return codes)."""
-    return sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
+    return sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed,
                  OP_SAVES, host)
 
 
 @njit(cache=True)
-def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, root_k, freed,
+def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
     """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
     the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
@@ -207,7 +207,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
         root = roots[r]
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
-        bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
+        bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
         if bad >= 0:
             return bad
@@ -221,35 +221,35 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
 
 
 @njit(cache=True)
-def replay(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed):
+def replay(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed):
     """General forward then reverse; -1 or a failed guard."""
     no_host = np.zeros(op.shape[0], np.uint8)
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
     if bad >= 0:
         return bad
-    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
+    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   np.empty(op.shape[0], np.uint8), no_host)
     return -1
 
 
 @njit(cache=True)
-def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
+def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated."""
-    return jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+    return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                        in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
                        np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True)
-def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
     """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
     if bad >= 0:
         return bad
     for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, r, freed,
+        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
                       reach, no_host)
         j = 0
         for i in range(in_offs.shape[0]):
@@ -260,7 +260,7 @@ def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, fre
 
 
 @njit(cache=True, parallel=True)
-def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
+def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
                  XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
     """One replay per point p (column p of XT: the inputs flattened and concatenated), across
     cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
@@ -283,15 +283,15 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
                     j += 1
             if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
             else:
-                bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0,
+                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, 0,
                                   freed, reach_nd, no_host)
             status[p] = bad
             values[p] = vals[off[out]]
@@ -306,7 +306,7 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
 
 
 @njit(cache=True, parallel=True)
-def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
+def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, blocks):
     """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
     the output's values to values[p], d(output)/d(inputs) to jac[p]."""
@@ -324,7 +324,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
                 for k in range(in_sizes[i]):
                     vals[in_offs[i] + k] = XT[j, p]
                     j += 1
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out,
+            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out,
                                     freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]
@@ -356,7 +356,7 @@ BCAST = """\
                 kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
 """
 COND = """\
-            cn = params[par[e]]
+            cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
 """
@@ -456,7 +456,7 @@ SF_BINARY = """\
 """
 SF_WHERE = """\
         elif o == %(code)d:  # %(name)s
-            cond_v = vals[params[par[e]]] != 0.0
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
 """ + S_OPERANDS + """\
             vals[e] = %(fwd)s
 """
@@ -486,7 +486,7 @@ SB_BINARY = """\
 """
 SB_WHERE = """\
         elif o == %(code)d:  # %(name)s
-            cond_v = vals[params[par[e]]] != 0.0
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += %(ga)s
             if b >= 0:
@@ -565,7 +565,13 @@ def _merged(branches):
 # --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
 STRUCT_CALL = """\
         elif %(cond)s:  # %(kind)s
-            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, cst, %(vals)s)
+%(reach)s            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, %(args)scst, %(vals)s)
+"""
+# the sweep marks an entry's ia/ib reached for every kind, its listed operands in the branches
+# of the kinds that have lists (a per-entry check in the loop cost the scalar sweep 7%)
+REACH_LISTED = """\
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                reach[arg[j]] = 1
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # Numba options of copied functions (default: cache=True)
@@ -585,7 +591,8 @@ def _copied_source():
     """The tape walks, the kinds' kernel pieces and their index helpers as source, each
     compiled by Numba in the kernel module (one module: its cache sees every change, and a
     stale copy fails test_codegen)."""
-    fns = [walks.mark_live, walks.mark_leads, walks.arena_layout, walks.fill_values,
+    fns = [walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
+           walks.fill_values,
            walks.release_saved,
            walks.any_freed, kinds.index.bcast_index, kinds.index.strided_index,
            kinds.index.is_suffix]
@@ -632,19 +639,24 @@ def generate():
     back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
     for face, out in (("sweep", back), ("forward", fwd)):
         for kind, fn in _kind_pieces(face):
+            # pieces of kinds with operand lists (cat) also take the CSR operand streams
+            lists = "arg" in inspect.signature(fn).parameters
             out.append(STRUCT_CALL % dict(cond=_cond(_codes(kind)), kind=kind, fn=fn.__name__,
-                                          vals=STRUCT_ARGS[face]))
+                                          vals=STRUCT_ARGS[face],
+                                          args="arg_ptr, arg, " if lists else "",
+                                          reach=REACH_LISTED if lists and face == "sweep"
+                                          else ""))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
     fwd.append(F_GUARDS % guards)
     scaled = _cond(_codes("reduce"))
     matmul = _cond(_codes("matmul"))
     sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul,
                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad",
-                                                   "scatter", "scatter_idx"))))
+                                                   "scatter", "scatter_idx", "cat", "split"))))
     # stopgrad passes no gradient: it is not among the backward copies
     sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
-                                                    "scatter", "scatter_idx"))))
+                                                    "scatter", "scatter_idx", "cat", "split"))))
     return HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
@@ -839,7 +851,8 @@ def generate_emit():
             body.append(ind + "    " + acc % (role, r) + "\n")
         branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
         bounds[op.code] = sum(ln.count("emit_") + ln.count("accumulate(") for ln in body)
-    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx")
+    # (a one-element cat/stack has one operand, a one-element split one piece: copies too)
+    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx", "cat", "split")
     scaled = _codes("reduce")
     for code in copies:
         bounds[code] = 2   # a mul by the scale, an accumulate

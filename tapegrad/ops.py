@@ -36,11 +36,14 @@ Kinds (see docs/design.md):
   gather    out[i] = a[index[i]]: advanced (integer-array / mask) indexing
   matmul    (batch, m, k) @ (k, n) or (batch, m, k) @ (batch, k, n) on row-major buffers
   compare   elementwise comparison giving 1.0 / 0.0 (bool tensors); no gradient
-  where     where(cond, a, b); the cond node is the entry's first param (broadcast like a, b)
+  where     where(cond, a, b); cond is the entry's third operand (its `arg` list; broadcast
+            like a, b)
   guard     recording only: checks a node's value on replay (branch taken, value baked in)
   stopgrad  recording only: `detach()` of a traced value, identity forward, no gradient
   scatter   adjoint of strided: out = zeros(params' input shape); out[offset + idx.stride] += a
   scatter_idx  adjoint of gather: out = zeros(...); out[index[i]] += a[i]
+  cat       cat/stack of the entry's N operands (ia, ib, then its `arg` list) along one dim
+  split     split/chunk/unbind: the outputs packed in one node (read by `output` entries)
 """
 import re
 from dataclasses import dataclass, field
@@ -154,6 +157,18 @@ _DECLS = [
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saves=()),           # basic key
     Op("index_put", "where", "IndexPutBackward0", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),                     # advanced key
+    # --- N inputs: the operand list ia, ib, arg... (tapegrad/kinds/cat.py) ------------------
+    Op("cat", "cat", "CatBackward0", saves=()),
+    Op("stack", "cat", "StackBackward0", saves=()),
+    # --- max/min along a dim: a gather of the returned positions (values; indices need none)
+    Op("max_dim", "gather", "MaxBackward0"),
+    Op("min_dim", "gather", "MinBackward0"),
+    # --- several outputs: one split entry holds them packed, one `output` entry per output
+    # (a strided view of its block, cst = output_nr) shows the split entry as its grad_fn
+    Op("split", "split", "SplitBackward0", saves=()),
+    Op("split_with_sizes", "split", "SplitWithSizesBackward0", saves=()),
+    Op("unbind", "split", "UnbindBackward0", saves=()),
+    Op("output", "strided"),
 ]
 
 def mentions(expr, name):
@@ -176,8 +191,11 @@ for _i, _op in enumerate(_DECLS):
 BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
-         "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx")
+         "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
+         "split")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+# An output of a multi-output entry (split): its grad_fn is that entry's, with cst = output_nr.
+OUTPUT_CODE = OPS["output"].code
 
 
 # Ops whose result shares its input's memory (torch's views): an in-place change of either
@@ -187,7 +205,8 @@ VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_di
 
 
 def saves_mask(op):
-    """Bit mask of saved buffers: 1 = a, 2 = b, 4 = out, 8 = cond (where's first param)."""
+    """Bit mask of saved buffers: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib:
+    where's condition)."""
     return (("a" in op.saves) * 1 | ("b" in op.saves) * 2 | ("out" in op.saves) * 4
             | ("cond" in op.saves) * 8)
 

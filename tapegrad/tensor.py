@@ -16,11 +16,11 @@ import warnings
 
 import numpy as np
 
-from . import _fastpath, errors, vocab
+from . import _fastpath, errors, return_types, vocab
 from . import dtypes as D
 from .dtypes import dtype as DType
-from .kinds import matmul as matmul_kind
-from .ops import OPS, BY_CODE, mentions
+from .kinds import cat as cat_kind, matmul as matmul_kind
+from .ops import OPS, BY_CODE, OUTPUT_CODE, mentions
 from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
                    bump_version, version_counter, share_version, is_view)
 
@@ -730,6 +730,46 @@ class Tensor(metaclass=_TensorMeta):
                 and keepdim is False and dtype is None:
             raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
         return _reduce(self, dim, keepdim, mean=False, dtype=dtype)
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of split_size_or_sections along dim (an int: that size, the last may be
+        smaller; a list: those sizes), as views; one SplitBackward0 for all of them."""
+        return _split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        """At most `chunks` pieces of equal size along dim (SplitBackward0, as torch)."""
+        if not hasattr(chunks, "__index__") or isinstance(chunks, bool):
+            raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
+                            f"{type(chunks).__name__}")
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        if not self._shape:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+        size = self._shape[_dim(dim, len(self._shape))]
+        return _split(self, max(-(-size // chunks), 1) if size else 1, dim)
+
+    def unbind(self, dim=0):
+        """The slices along dim, that dim removed (UnbindBackward0)."""
+        if not self._shape:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        d = _dim(dim, len(self._shape))
+        return _split(self, [1] * self._shape[d], d, name="unbind")
+
+    @property
+    def output_nr(self):
+        """Which output of its grad_fn this tensor is (split's pieces: their position)."""
+        tape = self._tape
+        if tape is None or tape.op[self._node] != OUTPUT_CODE:
+            return 0
+        return int(tape.cst[self._node])
+
+    def max(self, dim=None, keepdim=False):
+        """max(dim, keepdim=False) -> (values, indices), a return_types.max."""
+        return _max_min(self, dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim=False):
+        """min(dim, keepdim=False) -> (values, indices), a return_types.min."""
+        return _max_min(self, dim, keepdim, "min")
 
     def mean(self, dim=None, keepdim=False, dtype=None):
         return _reduce(self, dim, keepdim, mean=True, dtype=dtype)
@@ -1512,10 +1552,8 @@ def _scatter(name, g, shape, flat, params):
 
 
 def cat(tensors, dim=0):
-    """Concatenate along `dim`.  With gradients it is recorded as one strided scatter per
-    input (its params are the offset and row-major strides of the input's block of the
-    result: O(ndim) integers whatever the size) summed by adds, so each input's gradient is
-    a strided gather of the result's."""
+    """Concatenate along `dim`: one `cat` entry whose operands are the N inputs (CatBackward0;
+    tapegrad/kinds/cat.py), so each input's gradient is its block of the result's."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
@@ -1534,56 +1572,14 @@ def cat(tensors, dim=0):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                    f"Expected size {tensors[0]._shape[j]} but got size "
                                    f"{t._shape[j]} for tensor number {k} in the list.")
-    arrs = [t._array() for t in tensors]
-    dt = tensors[0]._dtype
-    for t in tensors[1:]:
-        dt = D.result_type((dt, 2), (t._dtype, 2))
-    try:
-        out = np.concatenate([a.astype(dt.np) for a in arrs], axis=d)
-    except ValueError as e:
-        raise RuntimeError(f"Sizes of tensors must match except in dimension {d}: {e}") from None
-    tape = _record_start(*tensors)
-    if tape is None:
-        return Tensor._wrap(out, dt)
-    strides = [math.prod(out.shape[j + 1:]) for j in range(out.ndim)]
-    oshape = out.shape if out.size != 1 else None
-    scatter, add = OPS["strided_scatter"].code, OPS["add"].code
-    parts, start = [], 0
-    for t in tensors:
-        if t._dtype is not dt:
-            t = t.to(dt)
-        if t._rg:
-            node = input_node(tape, t)
-        else:  # its block of the result is a constant: replay re-evaluates it from here
-            arr = t._array()
-            if arr.size == 1:
-                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
-            else:
-                node = tape.const_node(arr)
-                tape.watch(node, t)
-                tape.save(node, arr)
-        # [offset, strides...] with one stride per dim of the input as the tape sees it
-        # (none for a one-element input: the kernels treat it as 0-d)
-        parts.append((node, [start * strides[d]] + (strides if t.numel() != 1 else [])))
-        start += t._shape[d]
-    if len(parts) == 1:
-        res = _result(out, dt, tape, scatter, parts[0][0], -1, 0.0)
-        tape.add_params(res._node, parts[0][1])
-        return res
-    one = float(out.reshape(-1)[0]) if oshape is None else 0.0
-    nodes = []
-    for node, params in parts:
-        n = tape.push(scatter, node, -1, 0.0, one, oshape)
-        tape.add_params(n, params)
-        nodes.append(n)
-    acc = nodes[0]
-    for n in nodes[1:-1]:
-        acc = tape.push(add, acc, n, 0.0, one, oshape)
-    return _result(out, dt, tape, add, acc, nodes[-1], 0.0)
+    dt = _joined_dtype(tensors)
+    out = np.concatenate([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
+    return _join("cat", tensors, dt, out, [t._shape for t in tensors], d)
 
 
 def stack(tensors, dim=0):
-    """Join tensors of one shape along a new dimension `dim`."""
+    """Join tensors of one shape along a new dimension `dim`: one `stack` entry
+    (StackBackward0), laid out as a cat of the inputs unsqueezed at `dim`."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -1593,7 +1589,156 @@ def stack(tensors, dim=0):
                                f"{list(tensors[0]._shape)} at entry 0 and {list(t._shape)} at "
                                f"entry {k}")
     d = _dim(dim, tensors[0].dim() + 1)
-    return cat([t.unsqueeze(d) for t in tensors], d)
+    dt = _joined_dtype(tensors)
+    out = np.stack([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
+    shape = tensors[0]._shape
+    return _join("stack", tensors, dt, out, [shape[:d] + (1,) + shape[d:]] * len(tensors), d)
+
+
+def _joined_dtype(tensors):
+    dt = tensors[0]._dtype
+    for t in tensors[1:]:
+        dt = D.result_type((dt, 2), (t._dtype, 2))
+    return dt
+
+
+def _join(name, tensors, dt, out, shapes, d):
+    """Wrap cat/stack's result `out`; with a tape, one entry whose operands are the inputs
+    (ia, ib, then the `arg` list) and whose params are their layout along `d` (`shapes`: the
+    inputs' shapes as joined)."""
+    tape = _record_start(*tensors)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    nodes = []
+    for t in tensors:
+        if t._dtype is not dt:
+            t = t.to(dt)
+        if t._rg:
+            node = input_node(tape, t)
+        else:  # a constant operand: replay re-evaluates the result from it
+            arr = t._array()
+            if arr.size == 1:
+                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
+            else:
+                node = tape.const_node(arr)
+                tape.watch(node, t)
+                tape.save(node, arr)
+        nodes.append(node)
+    res = _result(out, dt, tape, OPS[name].code, nodes[0], nodes[1] if len(nodes) > 1 else -1,
+                  0.0)
+    if len(nodes) > 2:
+        tape.add_args(res._node, nodes[2:])
+    tape.add_params(res._node, cat_kind.layout(shapes, d))
+    return res
+
+
+def _split(x, sections, dim, name=None):
+    """split / split_with_sizes / unbind: views of x's pieces along dim.  Recorded as one
+    split entry whose node holds the pieces packed, then one `output` entry per piece (a
+    strided view of its block, cst = its output_nr): every piece shows the one split entry as
+    its grad_fn, as torch's."""
+    if not x._shape:
+        raise RuntimeError(f"{'unbind' if name else 'split'} expects at least a 1-dimensional "
+                           f"tensor")
+    nd = len(x._shape)
+    d = _dim(dim, nd)
+    size = x._shape[d]
+    if isinstance(sections, (list, tuple)):
+        sizes = [int(s) for s in sections]
+        if sum(sizes) != size or any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sizes}")
+        name = name or "split_with_sizes"
+    else:
+        if not hasattr(sections, "__index__") or isinstance(sections, bool):
+            raise TypeError(f"split(): argument 'split_size' must be int, not "
+                            f"{type(sections).__name__}")
+        step = int(sections)
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and size != 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [step]
+        name = "split"
+    base = _contiguous(x._array())
+    cuts = np.cumsum(sizes)[:-1]
+    pieces = np.split(base, cuts, axis=d)
+    if name == "unbind":
+        pieces = [p.reshape(p.shape[:d] + p.shape[d + 1:]) for p in pieces]
+    tape = _record_start(x)
+    if tape is None:
+        outs = [Tensor._wrap(p, x._dtype) for p in pieces]
+    else:
+        shape = x._shape
+        packed = np.concatenate([p.reshape(-1) for p in pieces]) if pieces else base.reshape(-1)
+        e = _result(packed, x._dtype, tape, OPS[name].code, input_node(tape, x), -1,
+                    float(len(sizes)))
+        tape.add_params(e._node, cat_kind.layout([shape[:d] + (s,) + shape[d + 1:]
+                                                  for s in sizes], d))
+        outs, start = [], 0
+        for k, p in enumerate(pieces):
+            strides = [math.prod(p.shape[j + 1:]) for j in range(p.ndim)] if p.size != 1 else []
+            t = _result(p, x._dtype, tape, OUTPUT_CODE, e._node, -1, float(k))
+            tape.add_params(t._node, [start] + strides)
+            start += p.size
+            outs.append(t)
+    for t, p in zip(outs, pieces):
+        _as_view(t, x, p)
+    return tuple(outs)
+
+
+def _max_min(x, dim, keepdim, name):
+    """(values, indices) of max/min along `dim`.  values is one gather entry (MaxBackward0 /
+    MinBackward0) reading the returned positions, so its gradient goes to the returned index
+    (the first extreme, as torch on CPU); indices is int64 and needs no gradient."""
+    if dim is None or isinstance(dim, Tensor):
+        raise NotImplementedError(
+            f"tapegrad: {name}() over all elements and {name}(input, other) are not implemented "
+            f"yet; {name}(dim, keepdim=False) is")
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"(dim={type(dim).__name__}), but expected (int dim, bool keepdim)")
+    nd = len(x._shape)
+    d = _dim(dim.__index__(), nd)
+    if nd and x._shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    arr = x._array()
+    a = arr if nd else arr.reshape(1)
+    pick = np.argmax if name == "max" else np.argmin
+    idx = pick(a, axis=d, keepdims=True)
+    values = np.take_along_axis(a, idx, axis=d)
+    pos = np.take_along_axis(np.arange(a.size).reshape(a.shape), idx, axis=d)
+    kidx = idx
+    if not keepdim or not nd:
+        shape = x._shape[:d] + x._shape[d + 1:] if nd else ()
+        idx, values, pos = idx.reshape(shape), values.reshape(shape), pos.reshape(shape)
+    indices = Tensor._wrap(np.asarray(idx, np.int64), D.int64)
+    pair = return_types.max if name == "max" else return_types.min
+    tape = _record_start(x)
+    if tape is None:
+        return pair((Tensor._wrap(np.asarray(values), x._dtype), indices))
+    t = _result(np.asarray(values), x._dtype, tape, OPS[name + "_dim"].code,
+                input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, pos.reshape(-1))
+    if tape.recording and nd:
+        _guard_extreme(x, t, kidx, d, name)
+    return pair((t, indices))
+
+
+def _guard_extreme(x, values, kidx, d, name):
+    """While recording: the gather reads the positions found now, so a guard checks that
+    they are still the first extreme along d (strictly beyond every element before, at least
+    every one after); a replay where the argmax moved raises BranchChanged."""
+    kshape = list(x._shape)
+    kshape[d] = 1
+    v = values.reshape(kshape)
+    n = x._shape[d]
+    ar = np.arange(n).reshape([n if j == d else 1 for j in range(len(kshape))])
+    before = Tensor._wrap(ar < kidx, D.bool_)
+    strict, loose = (x < v, x <= v) if name == "max" else (x > v, x >= v)
+    bool(where(before, strict, loose).sum() == x.numel())
 
 
 def _reduce(x, dim, keepdim, mean, dtype=None):
@@ -1965,4 +2110,4 @@ def randn_like(x, dtype=None, requires_grad=False):
 FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor))
 # The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
 KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
-                                 strided_positions=strided_positions)
+                                 strided_positions=strided_positions, cat=cat)

@@ -132,6 +132,23 @@ CASES = {
     "matmul": [("nd2d", lambda m, a, b: a @ b, [(2, 2, 3), (3, 4)], ANY),
                ("batched", lambda m, a, b: a @ b, [(2, 2, 3), (2, 3, 4)], ANY),
                ("nd1d", lambda m, a, b: m.matmul(a, b), [(2, 2, 3), (3,)], ANY)],
+    # N operands: ia, ib and the entry's operand list (more than two inputs, one repeated)
+    "cat": [("dim0", lambda m, a, b, c: m.cat([a, b * b, c, a], 0), [(2, 3), (1, 3), (4, 3)], ANY),
+            ("dim1", lambda m, a, b: m.cat([a.sin(), b], -1), [(2, 3, 2), (2, 3, 1)], ANY),
+            ("one", lambda m, a: m.cat([a * a]), [(3,)], ANY)],
+    "stack": [("dim1", lambda m, a, b: m.stack([a, b.exp(), a * b], 1), [(2, 3), (2, 3)], ANY),
+              ("scalars", lambda m, a, b: m.stack([a, b[0], a * a]), [(), (2,)], ANY)],
+    "max_dim": [("dim1", lambda m, a: a.max(1).values, [(3, 4)], ANY),
+                ("keep", lambda m, a: m.max(a, -1, keepdim=True)[0], [(2, 3, 2)], ANY)],
+    "min_dim": [("dim0", lambda m, a: a.min(0).values, [(3, 4)], ANY),
+                ("vec", lambda m, a: m.min(a, 0)[0], [(5,)], ANY)],
+    # several outputs: one split entry, an `output` entry per piece
+    "split": [("dim1", lambda m, a: a.split(2, 1)[1], [(3, 5)], ANY),
+              ("chunk", lambda m, a: m.cat(a.chunk(3, 0)[::-1]), [(5, 2)], ANY)],
+    "split_with_sizes": [("sizes", lambda m, a: a.split([1, 3], -1)[1] * 2.0, [(2, 4)], ANY)],
+    "unbind": [("dim1", lambda m, a: m.stack(a.unbind(1)[::-1], 0), [(2, 3)], ANY),
+               ("scalars", lambda m, a: a.unbind()[2] * a.unbind()[0], [(3,)], ANY)],
+    "output": [("pieces", lambda m, a: a.split(1)[0] + a.split(1)[1], [(2, 3)], ANY)],
 }
 
 def _put(t, key, value):

@@ -146,7 +146,7 @@ def _stage(pairs):
             continue
         if g is None:
             continue
-        g = g.astype(t._dtype.np)
+        g = g.astype(t._dtype.np, copy=False)   # (a fresh array: run_backward's copy)
         if g.shape != t._shape:
             g = g.reshape(t._shape)
         new.append((t, g, _fresh_grad(t, g) if getattr(t, "_grad", None) is None else None))

@@ -8,7 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..ops import BY_CODE, saves_mask, saves_needed
+from ..ops import BY_CODE, OUTPUT_CODE, saves_mask, saves_needed
 from ..tape import Tape
 
 _classes = {}
@@ -31,6 +31,9 @@ class Node:
         tape, n = self._tape, self._node
         op = BY_CODE[tape.op[n]]
         # where's condition is not an input that takes a gradient: torch lists self and other
+        if op.kind == "cat":   # every operand: ia, ib, then the entry's arg list
+            return tuple((_input_fn(tape, int(node)), output_nr(tape, int(node))) for node in
+                         [tape.ia[n], tape.ib[n]][:1 + (tape.ib[n] >= 0)] + tape.args_of(n).tolist())
         roles = ([tape.ia[n], tape.ib[n]] if op.kind in ("binary", "matmul", "where")
                  else [tape.ia[n]])
         out = []
@@ -40,7 +43,7 @@ class Node:
                 if not scalar_name:
                     out.append((None, 0))
                 continue
-            out.append((_input_fn(tape, node), 0))
+            out.append((_input_fn(tape, node), output_nr(tape, node)))
         return tuple(out)
 
     @property
@@ -94,7 +97,14 @@ def name_entry(tape, n, name):
     tape.grad_fns[n] = fn
 
 
+def output_nr(tape, n):
+    """Which output of its grad_fn node n is (an `output` entry's cst; 0 elsewhere)."""
+    return int(tape.cst[n]) if tape.op[n] == OUTPUT_CODE else 0
+
+
 def node_for(tape, n):
+    if tape.op[n] == OUTPUT_CODE:   # one output of a multi-output entry: that entry's node
+        return node_for(tape, int(tape.ia[n]))
     fn = tape.grad_fns.get(n)
     if fn is None:
         kind = BY_CODE[tape.op[n]].kind
@@ -139,7 +149,7 @@ def saved_buffers(fn):
         if any(live):
             bits = saves_needed(op)[{(True, False): 0, (False, True): 1}.get(live, 2)]
     alive = not tape.freed[n]
-    cond = int(tape.nds.cond[n]) if bits & 8 and tape.nds is not None else -1
+    cond = int(tape.args_of(n)[0]) if bits & 8 and len(tape.args_of(n)) else -1
     out = []
     for role, bit, node in (("a", 1, ia), ("b", 2, ib), ("out", 4, n), ("cond", 8, cond)):
         if not bits & bit:
@@ -197,7 +207,8 @@ def tape_stats(tape):
     saved = [a for a in nds.objs[:nds.nobjs] if a is not None] if nds is not None else []
     if nds is not None:   # the n-d streams: per-node arrays and the params array
         stream_bytes += sum(getattr(nds, k).nbytes for k in
-                            ("size", "nd", "shp", "par", "npar", "cond", "slot", "nsaved", "host"))
+                            ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host",
+                             "arg_ptr", "arg"))
     return {"serial": tape.serial, "entries": n, "capacity": tape.cap, "by_op": by_op,
             "leaves": len(tape.leaves), "nd_nodes": len(tape.shape),
             "saving_entries_alive": int(np.count_nonzero(saves & (freed == 0))) if n else 0,
