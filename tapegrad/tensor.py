@@ -1586,7 +1586,8 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     kshape = [1 if i in dims else s for i, s in enumerate(shape)]
     t = _result(out, dt, tape, OPS[name].code, input_node(tape, x), -1,
                 (1.0 / count if count else math.nan) if mean else 1.0)
-    tape.add_params(t._node, kshape)
+    # (none for a one-element input: the tape treats it as 0-d, and tape files check that)
+    tape.add_params(t._node, kshape if arr.size != 1 else [])
     return t
 
 

@@ -55,6 +55,8 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 # (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
 def tensor_forward_reduce(T, x, y, shape, params, cst):
+    if x.numel() == 1:   # a one-element input has no params (0-d to the tape)
+        return x.reshape(shape) * cst
     xs = tuple(x.shape)
     dims = tuple(d for d in range(len(xs)) if params[d] == 1 and xs[d] != 1)
     return (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * cst
