@@ -9,11 +9,11 @@ kernels (engine._run_sweep, replay's host loop):
 
 `params[p:]` holds the entry's params, `a`/`b` are its operand nodes, `needs[i]` says whether
 operand i wants a gradient."""
-from . import gather, matmul, reduce, view
+from . import gather, matmul, reduce, shift, view
 
 # every structural kind's module (codegen compiles their kernel pieces in this order), and
 # kind name -> the module holding its faces (kernel pieces, tensor faces, host faces)
-MODULES = (reduce, view, gather, matmul)
+MODULES = (reduce, view, gather, matmul, shift)
 MODULE_OF = {kind: mod for mod in MODULES for kind in mod.KINDS}
 
 
