@@ -485,3 +485,21 @@ def test_shift_entry_is_checked_as_untrusted_input():
         tapefile.from_arrays(edited(lambda a: a["params"].__setitem__(a["par"][e], 5)))
     with pytest.raises(tapefile.TapeFormatError, match="decomposition row"):
         tapefile.from_arrays(edited(lambda a: a["op"].__setitem__(e, OPS["logsumexp"].code)))
+
+
+def test_design_walk_through_quotes_the_code():
+    """docs/design.md's "Adding an op" quotes the rows and the body as they are in the source."""
+    import os
+    import re
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = open(os.path.join(root, "docs", "design.md")).read()
+    section = text.split("## Adding an op: a walk-through")[1].split("\n## ")[0]
+    source = " ".join(open(os.path.join(root, "tapegrad", f)).read()
+                      for f in ("ops.py", "decomps.py", "vocab.py"))
+    source = re.sub(r'"""[\s\S]*?"""', "", source)   # the docs quote code, not docstrings
+    squash = lambda t: re.sub(r"\s+", " ", t).strip()   # noqa: E731
+    quoted = re.findall(r"\n\n((?:       [^\n]*\n)+)", section)   # the indented code blocks
+    quoted += re.findall(r"`(Fn\([^`]*\)|Op\([^`]*\))`", section)
+    assert len(quoted) >= 4
+    for q in quoted:
+        assert squash(q) in squash(source), q
