@@ -506,3 +506,23 @@ def test_design_walk_through_quotes_the_code():
     assert len(quoted) >= 4
     for q in quoted:   # (a quote may end in "...": the rest is elided)
         assert squash(q.split("...")[0]) in squash(source), q
+
+
+def test_decomposition_in_batch_replay_and_functional():
+    """The shift runs in the batch kernels too (points far apart each get their own), and
+    autograd.functional sees the primitives."""
+    torch = pytest.importorskip("torch")
+    tape = tg.record(lambda x: x.logsumexp(0) * x.softmax(0)[1], tg.zeros(4, dtype=tg.float64))
+    X = np.random.default_rng(2).standard_normal((50, 4)) * 300
+    vals, (g,) = tape.value_and_grad_batch(X)
+    for p in (0, 17, 49):
+        x = torch.tensor(X[p], requires_grad=True)
+        v = x.logsumexp(0) * x.softmax(0)[1]
+        v.backward()
+        assert vals[p] == pytest.approx(v.item(), rel=1e-12)
+        np.testing.assert_allclose(g[p], x.grad.numpy(), rtol=1e-9, atol=1e-300)
+    xa = np.random.default_rng(1).standard_normal(4)
+    f = lambda m: lambda x: x.logsumexp(0) + x.softmax(0)[1] * x.log_softmax(0).sum()  # noqa
+    h = tg.autograd.functional.hessian(f(tg), tg.tensor(xa))
+    th = torch.autograd.functional.hessian(f(torch), torch.tensor(xa))
+    np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-10, atol=1e-13)
