@@ -11,8 +11,8 @@ never pays for them) and grown on demand; entries past their end are in no group
 The group of output entry e is the entries j in first[e]..e with first[j] == first[e]: the
 internal entries, which users never see (no tensor they hold is made by one), and e itself.
 Leaf and import entries recorded while the decomposition ran are not members: they stand for
-its inputs.  Its constants (const entries, e.g. the shift of a stable softmax) are members.  A group recorded inside another decomposition (log_softmax using
-logsumexp) is absorbed by the outer one.
+its inputs.  Its constants (const entries, e.g. the shift of a stable softmax) are members.
+A group recorded inside another decomposition is absorbed by the outer one.
 
 The sweeps, replay, create_graph and the liveness walks never read these streams: the
 primitives are ordinary entries with ordinary gradients.  Only the inspection faces (grad_fn

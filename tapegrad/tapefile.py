@@ -72,8 +72,8 @@ def params_needed(kind, size_in, nd_in, size_out, nd_out):
     and ranks of its first input and of its output: the layouts the kernels read."""
     return np.select(
         [(kind == _K["reduce"]) | (kind == _K["shift"]), kind == _K["strided"],
-         kind == _K["gather"], kind == _K["matmul"], kind == _K["scatter"], kind == _K["scatter_idx"],
-         kind == _K["where"]],
+         kind == _K["gather"], kind == _K["matmul"], kind == _K["scatter"],
+         kind == _K["scatter_idx"], kind == _K["where"]],
         [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in, 1], 0)
 
 

@@ -247,13 +247,14 @@ def test_binary_functions_replay(shape):
     np.testing.assert_allclose(hy, ey.numpy(), rtol=1e-10)
 
 
-# ---- decomposition rows: logsumexp, softmax, log_softmax ------------------------------------------
+# ---- decomposition rows: logsumexp, softmax, log_softmax ---------------------------------------
 inf = math.inf
 ROWS = np.array([[1.0, 2.0, 3.0], [-inf, -inf, -inf], [inf, 1.0, 2.0], [1000.0, 1000.0, 999.0],
                  [-1000.0, -999.0, -1001.0], [math.nan, 1.0, 2.0]])
 
 CASES = [  # (name, shape, args)
-    ("logsumexp", (4, 5), (1,)), ("logsumexp", (4, 5), (0, True)), ("logsumexp", (2, 3, 4), ((0, 2),)),
+    ("logsumexp", (4, 5), (1,)), ("logsumexp", (4, 5), (0, True)),
+    ("logsumexp", (2, 3, 4), ((0, 2),)),
     ("logsumexp", (2, 3, 4), ((-1, 0), True)), ("logsumexp", (), (0,)), ("logsumexp", (5,), (-1,)),
     ("logsumexp", (1, 1), (1,)),
     ("softmax", (4, 5), (1,)), ("softmax", (4, 5), (0,)), ("softmax", (2, 3, 4), (1,)),
@@ -526,3 +527,17 @@ def test_decomposition_in_batch_replay_and_functional():
     h = tg.autograd.functional.hessian(f(tg), tg.tensor(xa))
     th = torch.autograd.functional.hessian(f(torch), torch.tensor(xa))
     np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_nested_decomposition_is_absorbed_by_the_outer_one():
+    from tapegrad import decomps
+    from tapegrad.tensor import KIND_OPS
+    x = tg.tensor([[1.0, 2.0, 4.0]], dtype=tg.float64, requires_grad=True)
+    y = decomps.record("log_softmax", lambda T, v, d: v - v.logsumexp(d, keepdim=True),
+                       KIND_OPS, x, 1)
+    assert type(y.grad_fn).__name__ == "LogSoftmaxBackward0"
+    assert [f.variable for f, _ in y.grad_fn.next_functions] == [x]
+    by_op = tg.tape_summary(y).tapes[0]["by_op"]
+    assert by_op.get("log_softmax") == 1 and "logsumexp" not in by_op
+    np.testing.assert_allclose(y.detach().numpy(), x.log_softmax(1).detach().numpy(),
+                               rtol=1e-13)
