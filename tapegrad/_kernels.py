@@ -1562,6 +1562,21 @@ def is_suffix(oshape, ond, ishape, ind):
     return True
 
 
+# from tapegrad/kinds/index.py
+@njit(cache=True)
+def kept_leading(shape, nd, keep):
+    """Whether the keepdim shape `keep` of a reduction of `shape` keeps leading dims and
+    reduces trailing ones (a row sum: (64, 100) -> (64, 1)): then each output element sums a
+    contiguous run of size(shape) / size(keep) input elements."""
+    j = nd
+    while j > 0 and keep[j - 1] == 1:
+        j -= 1
+    for d in range(j):
+        if keep[d] != shape[d]:
+            return False
+    return True
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True)
 def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
@@ -1579,6 +1594,13 @@ def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
                 vals[oo + k % n] += vals[oa + k]
+        elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
+            inner = size[a] // n
+            for j in range(n):
+                acc = 0.0
+                for k in range(j * inner, (j + 1) * inner):
+                    acc += vals[oa + k]
+                vals[oo + j] = acc
         else:
             for k in range(size[a]):
                 vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
@@ -1698,6 +1720,12 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
                 adj[oa + k] += scale * adj[oo + k % n]
+        elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
+            inner = size[a] // n
+            for j in range(n):
+                g = scale * adj[oo + j]
+                for k in range(j * inner, (j + 1) * inner):
+                    adj[oa + k] += g
         else:
             for k in range(size[a]):
                 adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]

@@ -588,7 +588,7 @@ def _copied_source():
     fns = [walks.mark_live, walks.mark_leads, walks.arena_layout, walks.fill_values,
            walks.release_saved,
            walks.any_freed, kinds.index.bcast_index, kinds.index.strided_index,
-           kinds.index.is_suffix]
+           kinds.index.is_suffix, kinds.index.kept_leading]
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
             if fn not in fns:

@@ -533,3 +533,25 @@ def test_reduction_of_a_one_element_nd_tensor_saves_and_replays():
     np.testing.assert_allclose(g, np.full((2, 3), 3.0))
     _, (h,) = tape.hvp((xa,), (np.ones((2, 3)),))    # the tensor re-run of the program
     np.testing.assert_allclose(h, 0.0)
+
+
+@pytest.mark.parametrize("dims", [(0,), (2,), (1, 2), (1,), (0, 2)])
+def test_reductions_over_leading_trailing_and_middle_dims(dims):
+    """The reduce kernel's three index paths (leading dims: k % n; trailing dims: contiguous
+    runs; others: the general broadcast index), eager sweep and replayed forward, agree with
+    numpy."""
+    xa = np.random.default_rng(len(dims)).standard_normal((3, 4, 5))
+    w = np.random.default_rng(7).standard_normal(np.sum(xa, axis=dims, keepdims=True).shape)
+
+    def f(x):
+        return (x.sum(dims, keepdim=True) * tg.tensor(w)).sum() + x.mean(dims).sum()
+    x = tg.tensor(xa, requires_grad=True)
+    f(x).backward()
+    count = np.prod([xa.shape[d] for d in dims])
+    np.testing.assert_allclose(x.grad.numpy(), np.broadcast_to(w, xa.shape) + 1.0 / count,
+                               rtol=1e-12)
+    tape = tg.record(f, tg.zeros(3, 4, 5, dtype=tg.float64))
+    v, (g,) = tape.value_and_grad(xa)
+    assert v == pytest.approx((np.sum(xa, axis=dims, keepdims=True) * w).sum()
+                              + np.mean(xa, axis=dims).sum(), rel=1e-12)
+    np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-12)
