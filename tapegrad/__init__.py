@@ -14,6 +14,8 @@ from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, e
                      zeros_like, ones_like, empty_like, full_like, arange, linspace, eye, rand,
                      randn, rand_like, randn_like, manual_seed, seed, matmul, bmm, where, cat,
                      stack)
+from .tensor import atan2, hypot, logsumexp, softmax, log_softmax
+from .tensor import atan2 as arctan2
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)

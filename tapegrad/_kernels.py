@@ -12,12 +12,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from math import exp, log, sqrt, sin, cos, tanh
+from math import exp, log, sqrt, sin, cos, tanh, atan2, hypot
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -352,6 +352,63 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
+        elif o == 74:  # atan2
+            c = 0.0
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+            else:
+                oa = -1
+                sa = 1
+                fa = False
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+            else:
+                ob = -1
+                sb = 1
+                fb = False
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if a >= 0:
+                    adj[oa + ka] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                if b >= 0:
+                    adj[ob + kb] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+        elif o == 75:  # hypot
+            c = 0.0
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+            else:
+                oa = -1
+                sa = 1
+                fa = False
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+            else:
+                ob = -1
+                sb = 1
+                fb = False
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                out_v = vals[oo + k]
+                if a >= 0:
+                    adj[oa + ka] += g * a_v / out_v
+                if b >= 0:
+                    adj[ob + kb] += g * b_v / out_v
         elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
             sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
@@ -815,6 +872,52 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
+        elif o == 74:  # atan2
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+            else:
+                oa = -1
+                sa = 1
+                fa = False
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+            else:
+                ob = -1
+                sb = 1
+                fb = False
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = atan2(a_v, b_v)
+        elif o == 75:  # hypot
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+            else:
+                oa = -1
+                sa = 1
+                fa = False
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+            else:
+                ob = -1
+                sb = 1
+                fb = False
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = hypot(a_v, b_v)
         elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
             forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
@@ -835,6 +938,8 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals)
         elif (o == 70 or o == 71 or o == 72):  # split
             forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif (o == 76):  # shift
+            forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -976,8 +1081,18 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
+        elif o == 74:  # atan2
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = atan2(a_v, b_v)
+        elif o == 75:  # hypot
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = hypot(a_v, b_v)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
+        elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
+            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             vals[e] = vals[a] * vals[b]
         elif o == 47:
@@ -1094,6 +1209,21 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += 0.0
             if b >= 0:
                 adj[b] += g
+        elif o == 74:  # atan2
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            if a >= 0:
+                adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+            if b >= 0:
+                adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+        elif o == 75:  # hypot
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            out_v = vals[e]
+            if a >= 0:
+                adj[a] += g * a_v / out_v
+            if b >= 0:
+                adj[b] += g * b_v / out_v
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
@@ -1467,6 +1597,21 @@ def is_suffix(oshape, ond, ishape, ind):
     return True
 
 
+# from tapegrad/kinds/index.py
+@njit(cache=True)
+def kept_leading(shape, nd, keep):
+    """Whether the keepdim shape `keep` of a reduction of `shape` keeps leading dims and
+    reduces trailing ones (a row sum: (64, 100) -> (64, 1)): then each output element sums a
+    contiguous run of size(shape) / size(keep) input elements."""
+    j = nd
+    while j > 0 and keep[j - 1] == 1:
+        j -= 1
+    for d in range(j):
+        if keep[d] != shape[d]:
+            return False
+    return True
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True)
 def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
@@ -1484,6 +1629,13 @@ def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
                 vals[oo + k % n] += vals[oa + k]
+        elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
+            inner = size[a] // n
+            for j in range(n):
+                acc = 0.0
+                for k in range(j * inner, (j + 1) * inner):
+                    acc += vals[oa + k]
+                vals[oo + j] = acc
         else:
             for k in range(size[a]):
                 vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
@@ -1608,6 +1760,30 @@ def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         start += params[p + 2 + k]
 
 
+# from tapegrad/kinds/shift.py
+@njit(cache=True)
+def forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    for k in range(n):
+        vals[oo + k] = -math.inf
+    if n == 1:
+        for k in range(size[a]):
+            v = vals[oa + k]
+            if vals[oo] == vals[oo] and (v > vals[oo] or v != v):
+                vals[oo] = v
+    else:
+        keep = params[par[e]:par[e] + nd[a]]
+        for k in range(size[a]):
+            j = oo + bcast_index(k, shp[a], nd[a], keep, nd[a])
+            v = vals[oa + k]
+            if vals[j] == vals[j] and (v > vals[j] or v != v):
+                vals[j] = v
+    if cst[e] != 0.0:
+        for k in range(n):
+            if abs(vals[oo + k]) == math.inf:
+                vals[oo + k] = 0.0
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True)
 def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
@@ -1625,6 +1801,12 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
                 adj[oa + k] += scale * adj[oo + k % n]
+        elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
+            inner = size[a] // n
+            for j in range(n):
+                g = scale * adj[oo + j]
+                for k in range(j * inner, (j + 1) * inner):
+                    adj[oa + k] += g
         else:
             for k in range(size[a]):
                 adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
@@ -1748,7 +1930,7 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0], dtype=np.int64)
 
 @njit(cache=True, error_model="numpy")
 def scalar_fwd(code, a_v, b_v, c):
@@ -1813,6 +1995,10 @@ def scalar_fwd(code, a_v, b_v, c):
         return b_v
     elif code == 63:  # fill_tensor
         return b_v
+    elif code == 74:  # atan2
+        return atan2(a_v, b_v)
+    elif code == 75:  # hypot
+        return hypot(a_v, b_v)
     return math.nan
 
 
@@ -2054,6 +2240,49 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 74:  # atan2
+            if a >= 0:
+                t1 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(5, t_a, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(3, t2, t3, 0.0, op, ia, ib, cst, val, cnt)
+                t5 = (False, np.int64(-1), 0.0)
+                t6 = emit_bin(44, t4, t5, 0.0, op, ia, ib, cst, val, cnt)
+                t7 = (False, np.int64(-1), 0.0)
+                t8 = (False, np.int64(-1), 1.0)
+                t9 = emit_bin(5, t_a, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t10 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t11 = emit_bin(3, t9, t10, 0.0, op, ia, ib, cst, val, cnt)
+                t12 = emit_bin(6, t8, t11, 0.0, op, ia, ib, cst, val, cnt)
+                t13 = emit_where(t6, t7, t12, op, ia, ib, cst, val, cnt, wheres)
+                t14 = emit_bin(5, t1, t13, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t14, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t15 = emit_un(8, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t16 = emit_bin(5, t_g, t15, 0.0, op, ia, ib, cst, val, cnt)
+                t17 = emit_bin(5, t_a, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t18 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t19 = emit_bin(3, t17, t18, 0.0, op, ia, ib, cst, val, cnt)
+                t20 = (False, np.int64(-1), 0.0)
+                t21 = emit_bin(44, t19, t20, 0.0, op, ia, ib, cst, val, cnt)
+                t22 = (False, np.int64(-1), 0.0)
+                t23 = (False, np.int64(-1), 1.0)
+                t24 = emit_bin(5, t_a, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t25 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t26 = emit_bin(3, t24, t25, 0.0, op, ia, ib, cst, val, cnt)
+                t27 = emit_bin(6, t23, t26, 0.0, op, ia, ib, cst, val, cnt)
+                t28 = emit_where(t21, t22, t27, op, ia, ib, cst, val, cnt, wheres)
+                t29 = emit_bin(5, t16, t28, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(b, t29, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 75:  # hypot
+            if a >= 0:
+                t1 = emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(6, t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t3 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(6, t3, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)

@@ -463,6 +463,8 @@ SF_WHERE = """\
 SF_STRUCT = """\
         elif %(copy)s:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if %(scaled)s else 1.0)
+        elif %(shift)s:  # the max of one element (an infinite one is 0 when cst says so)
+            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif %(matmul)s:
             vals[e] = vals[a] * vals[b]
         elif o == %(bool)d:
@@ -595,7 +597,7 @@ def _copied_source():
            walks.fill_values,
            walks.release_saved,
            walks.any_freed, kinds.index.bcast_index, kinds.index.strided_index,
-           kinds.index.is_suffix]
+           kinds.index.is_suffix, kinds.index.kept_leading]
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
             if fn not in fns:
@@ -650,7 +652,8 @@ def generate():
     fwd.append(F_GUARDS % guards)
     scaled = _cond(_codes("reduce"))
     matmul = _cond(_codes("matmul"))
-    sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul,
+    shift = _cond(_codes("shift"))
+    sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul, shift=shift,
                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad",
                                                    "scatter", "scatter_idx", "cat", "split"))))
     # stopgrad passes no gradient: it is not among the backward copies
@@ -815,9 +818,17 @@ def _emit(expr, lines, counter):
             lines.append("%s = emit_where(%s, %s, %s, %s, wheres)" % (v, c, x, y, _ARRAYS))
             return v
         if isinstance(n, ast.Call) and n.func.id in _CALLS:
-            x = visit(n.args[0])
+            args = [visit(arg) for arg in n.args]
+            if len(args) != vocab.FUNCS[n.func.id].arity:
+                raise ValueError("formula vocabulary: %s takes %d argument(s)"
+                                 % (n.func.id, vocab.FUNCS[n.func.id].arity))
             v = fresh()
-            lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (v, OPS[n.func.id].code, x, _ARRAYS))
+            if len(args) == 2:   # a two-argument function is a binary op of its name
+                lines.append("%s = emit_bin(%d, %s, %s, 0.0, %s)" % (
+                    v, OPS[n.func.id].code, args[0], args[1], _ARRAYS))
+            else:
+                lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (
+                    v, OPS[n.func.id].code, args[0], _ARRAYS))
             return v
         raise ValueError("formula vocabulary: cannot record %s" % ast.dump(n))
     return visit(ast.parse(expr, mode="eval").body)
@@ -1019,7 +1030,8 @@ def op_%(fname)s(self%(cparam)s):
 # (function name, op, reflected): reflected functions compute `other <op> self`.
 FAST_BINARIES = [("add", "add", False), ("radd", "add", True), ("sub", "sub", False),
                  ("rsub", "sub", True), ("mul", "mul", False), ("rmul", "mul", True),
-                 ("div", "div", False), ("pow", "pow", False), ("rpow", "pow", True)]
+                 ("div", "div", False), ("pow", "pow", False), ("rpow", "pow", True),
+                 ("atan2", "atan2", False), ("hypot", "hypot", False)]
 
 
 # binary ops whose result on Python floats (or a float and an int) is always a float, when it

@@ -44,6 +44,11 @@ Kinds (see docs/design.md):
   scatter_idx  adjoint of gather: out = zeros(...); out[index[i]] += a[i]
   cat       cat/stack of the entry's N operands (ia, ib, then its `arg` list) along one dim
   split     split/chunk/unbind: the outputs packed in one node (read by `output` entries)
+  shift     max over the dims in params (keepdim shape, as reduce); no gradient (the shift of
+            a stable softmax/logsumexp); recorded only while tracing for replay
+  decomp    a decomposition row: never an entry of its own.  Its op is recorded as primitives
+            (tapegrad/decomps.py) and the tape's decomposition streams (tapegrad/groups.py)
+            make the group show as one grad_fn of the row's name
 """
 import re
 from dataclasses import dataclass, field
@@ -169,6 +174,23 @@ _DECLS = [
     Op("split_with_sizes", "split", "SplitWithSizesBackward0", saves=()),
     Op("unbind", "split", "UnbindBackward0", saves=()),
     Op("output", "strided"),
+    # --- two-argument elementwise functions (vocabulary functions of two arguments) ---------
+    # NOTE: torch's atan2_backward: g * b and g * -a times one reciprocal of a^2 + b^2, taken
+    # as 0 where a^2 + b^2 is 0 (the origin, or underflow): gradients 0 and -0 there, not nan
+    Op("atan2", "binary", "Atan2Backward0", "atan2(a, b)",
+       ("g * b * where(a * a + b * b == 0.0, 0.0, 1.0 / (a * a + b * b))",
+        "g * -a * where(a * a + b * b == 0.0, 0.0, 1.0 / (a * a + b * b))")),
+    Op("hypot", "binary", "HypotBackward0", "hypot(a, b)", ("g * a / out", "g * b / out")),
+    # --- the shift of a stable softmax / logsumexp: max over the dims (params: the keepdim
+    # shape, as reduce); with c == 1.0 infinite maxima become 0 (torch's logsumexp).  No
+    # gradient (the results do not depend on the shift); recorded only while tracing -------
+    Op("max_shift", "shift"),
+    # --- decomposition rows: recorded as the primitives of tapegrad/decomps.py, shown as one
+    # grad_fn of torch's name whose next_functions lead to the decomposition's inputs;
+    # `saves` names what torch's node saves (for grad_fn inspection and pictures) ---------
+    Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out")),
+    Op("softmax", "decomp", "SoftmaxBackward0", saves=("out",)),
+    Op("log_softmax", "decomp", "LogSoftmaxBackward0", saves=("out",)),
 ]
 
 def mentions(expr, name):
@@ -192,7 +214,7 @@ BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
-         "split")
+         "split", "shift", "decomp")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with cst = output_nr.
 OUTPUT_CODE = OPS["output"].code

@@ -49,8 +49,8 @@ _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
-_DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad")
-                            for op in BY_CODE])
+_DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad", "shift",
+                                            "decomp") for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
 _ROLE_ROWS = np.array([[1], [2], [4], [8]], np.int8)   # saves-mask bits of a, b, out, cond
 
@@ -115,13 +115,14 @@ class Tape:
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
-                 "rebased", "superseded", "__weakref__")
+                 "rebased", "superseded", "groups", "__weakref__")
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
         self.cap = 0
         self._arrays = None
         self.nds = None         # NdStreams, made with the first n-d fact
+        self.groups = None      # groups.Groups, made with the first decomposition
         self._resize(cap)
         self.shape = {}
         self.saved_bytes = 0

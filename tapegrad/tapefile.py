@@ -72,8 +72,9 @@ def params_needed(kind, size_in, nd_in, size_out, nd_out):
     """How many params an entry of kind code `kind` reads (numbers or arrays), given the sizes
     and ranks of its first input and of its output: the layouts the kernels read."""
     return np.select(
-        [kind == _K["reduce"], kind == _K["strided"], kind == _K["gather"],
-         kind == _K["matmul"], kind == _K["scatter"], kind == _K["scatter_idx"]],
+        [(kind == _K["reduce"]) | (kind == _K["shift"]), kind == _K["strided"],
+         kind == _K["gather"], kind == _K["matmul"], kind == _K["scatter"],
+         kind == _K["scatter_idx"]],
         [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in], 0)
 
 
@@ -429,11 +430,12 @@ def check_program(prog, meta, limits):
     _first((ia < -1) | (ia >= e), "first operand is neither -1 nor an earlier entry")
     _first((ib < -1) | (ib >= e), "second operand is neither -1 nor an earlier entry")
     _first(kind == _K["import"], "an import entry (a tape file holds no other tape's nodes)")
+    _first(kind == _K["decomp"], "a decomposition row's opcode (its entries are primitives)")
     none = np.isin(kind, [_K["leaf"], _K["const"]])
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",
                                           "guard", "stopgrad", "scatter", "scatter_idx",
-                                          "split")])
+                                          "split", "shift")])
     _first(one & ((ia < 0) | (ib != -1)), "one-operand op without exactly one operand")
     mm = kind == _K["matmul"]
     _first(mm & ((ia < 0) | (ib < 0)), "matmul without two operands")
@@ -535,8 +537,8 @@ def check_program(prog, meta, limits):
                "cat params do not match its output size")
         cat_reads = float(size[node].sum())
 
-    # reduce: params = the keepdim shape of the output (nd[a] entries)
-    rd = np.flatnonzero(kind == _K["reduce"])
+    # reduce (and shift, a max): params = the keepdim shape of the output (nd[a] entries)
+    rd = np.flatnonzero((kind == _K["reduce"]) | (kind == _K["shift"]))
     if len(rd):
         cols = np.arange(MAX_NDIM)
         used = cols[None, :] < nd[a[rd], None]

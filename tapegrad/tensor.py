@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from . import _fastpath, errors, return_types, vocab
+from . import _fastpath, decomps, errors, return_types, vocab
 from . import dtypes as D
 from .dtypes import dtype as DType
 from .kinds import cat as cat_kind, matmul as matmul_kind
@@ -774,6 +774,46 @@ class Tensor(metaclass=_TensorMeta):
     def mean(self, dim=None, keepdim=False, dtype=None):
         return _reduce(self, dim, keepdim, mean=True, dtype=dtype)
 
+    # ---- decomposition rows (tapegrad/decomps.py): primitives shown as one grad_fn ----------
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(self), dim)), computed stably (LogsumexpBackward0)."""
+        dims = _reduce_dims("logsumexp", dim, self.dim())
+        x = self if self._dtype.is_floating_point else self.to(D.get_default_dtype())
+        return decomps.record("logsumexp", decomps.logsumexp, KIND_OPS, x, dims, bool(keepdim))
+
+    def softmax(self, dim, dtype=None):
+        """exp(self) normalized along dim, computed stably (SoftmaxBackward0)."""
+        return _softmax("softmax", self, dim, dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        """log(softmax(self, dim)), computed stably (LogSoftmaxBackward0)."""
+        return _softmax("log_softmax", self, dim, dtype)
+
+    # ---- two-argument elementwise functions -----------------------------------------------
+    def atan2(self, other):
+        """Elementwise atan2(self, other), the angle of (other, self) (Atan2Backward0)."""
+        _tensor_operand("atan2", other, 1)
+        return _fastpath.op_atan2(self, other)
+
+    def atan2_(self, other):
+        """In-place atan2: recorded as Atan2Backward0 on a tensor that needs history."""
+        _tensor_operand("atan2_", other, 1)
+        return self._inplace(np.arctan2, other, Tensor.atan2)
+
+    arctan2, arctan2_ = atan2, atan2_
+
+    def hypot(self, other):
+        """Elementwise sqrt(self**2 + other**2) without overflow (HypotBackward0)."""
+        _tensor_operand("hypot", other, 1)
+        _hypot_dtype(self, other)
+        return _fastpath.op_hypot(self, other)
+
+    def hypot_(self, other):
+        """In-place hypot: recorded as HypotBackward0 on a tensor that needs history."""
+        _tensor_operand("hypot_", other, 1)
+        _hypot_dtype(self, other)
+        return self._inplace(np.hypot, other, Tensor.hypot)
+
     # ---- shape -----------------------------------------------------------------------------
     def reshape(self, *shape):
         shape = _infer_shape(_size_args(shape), self.numel())
@@ -1178,7 +1218,7 @@ def _binary_general(code, x, y):
         raise TypeError(_operand_error(code, x, y)) from None
     dt = D.result_type((xd, xc), (yd, yc))
     op = BY_CODE[code]
-    if op.name == "div" and not dt.is_floating_point:  # true division, as torch
+    if op.name in ("div", "atan2") and not dt.is_floating_point:  # true division, as torch
         dt = D.get_default_dtype()
     xa = np.asarray(xa, dtype=dt.np)
     ya = np.asarray(ya, dtype=dt.np)
@@ -1776,7 +1816,8 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     kshape = [1 if i in dims else s for i, s in enumerate(shape)]
     t = _result(out, dt, tape, OPS[name].code, input_node(tape, x), -1,
                 (1.0 / count if count else math.nan) if mean else 1.0)
-    tape.add_params(t._node, kshape)
+    # (none for a one-element input: the tape treats it as 0-d, and tape files check that)
+    tape.add_params(t._node, kshape if arr.size != 1 else [])
     return t
 
 
@@ -2105,9 +2146,116 @@ def randn_like(x, dtype=None, requires_grad=False):
     return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad)
 
 
+# ---- two-argument functions and decomposition rows: argument checks, and the shift -------------
+def atan2(input, other):
+    """Elementwise atan2(input, other) (Atan2Backward0)."""
+    _tensor_operand("atan2", input, 1, "input")
+    _tensor_operand("atan2", other, 2)
+    return input.atan2(other)
+
+
+def hypot(input, other):
+    """Elementwise sqrt(input**2 + other**2) (HypotBackward0)."""
+    _tensor_operand("hypot", input, 1, "input")
+    _tensor_operand("hypot", other, 2)
+    return input.hypot(other)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input), dim)), computed stably (LogsumexpBackward0)."""
+    _tensor_operand("logsumexp", input, 1, "input")
+    return input.logsumexp(dim, keepdim)
+
+
+def softmax(input, dim, dtype=None):
+    """exp(input) normalized along dim (SoftmaxBackward0)."""
+    _tensor_operand("softmax", input, 1, "input")
+    return input.softmax(dim, dtype)
+
+
+def log_softmax(input, dim, dtype=None):
+    """log(softmax(input, dim)) (LogSoftmaxBackward0)."""
+    _tensor_operand("log_softmax", input, 1, "input")
+    return input.log_softmax(dim, dtype)
+
+
+def _tensor_operand(fname, x, pos, name="other"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument '{name}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+def _hypot_dtype(x, y):
+    dt = D.result_type((x._dtype, 2 if x._shape else 1), (y._dtype, 2 if y._shape else 1))
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"hypot_cpu" not implemented for \'{dt.legacy}\'')
+
+
+def _reduce_dims(fname, dim, nd):
+    """dim (an int or a sequence of ints) as sorted non-negative dims, with torch's errors;
+    () for a 0-d tensor."""
+    if hasattr(dim, "__index__") and not isinstance(dim, bool):
+        dims = [dim]
+    elif isinstance(dim, (tuple, list)) and all(hasattr(d, "__index__") for d in dim):
+        dims = list(dim)
+    else:
+        raise TypeError(f"{fname}(): argument 'dim' (position 1) must be tuple of ints, not "
+                        f"{type(dim).__name__}")
+    if not dims and nd:   # torch's own error for an empty dim list
+        raise RuntimeError(f"output with shape [] doesn't match the broadcast shape {[1] * nd}")
+    seen = []
+    for d in dims:
+        d = _dim(int(d), nd)
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.append(d)
+    return tuple(sorted(seen)) if nd else ()
+
+
+def _softmax(name, x, dim, dtype):
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
+                        f"{type(dim).__name__}")
+    nd = x.dim()
+    d = _dim(int(dim), nd)
+    if dtype is not None:
+        x = x.to(dtype)
+    if not x._dtype.is_floating_point:
+        last = "lastdim_" if d == max(nd, 1) - 1 else ""
+        raise NotImplementedError(f'"{name}_{last}kernel_impl" not implemented for '
+                                  f"'{x._dtype.legacy}'")
+    body = decomps.softmax if name == "softmax" else decomps.log_softmax
+    return decomps.record(name, body, KIND_OPS, x, d)
+
+
+def max_shift(x, dims, zero_inf):
+    """The shift of a stable softmax/logsumexp: the maximum of x over `dims`, keepdim shape,
+    NaN propagating, infinite maxima 0 when `zero_inf` (torch's logsumexp).  A constant (no
+    gradient); recorded as a `max_shift` entry only while tracing, so a replay recomputes it."""
+    arr = x._array()
+    dims = tuple(dims) if x._shape else ()   # a 0-d tensor's dim 0 is itself
+    with np.errstate(invalid="ignore"):
+        m = np.amax(arr, axis=dims, keepdims=True, initial=-np.inf) if dims else arr.copy()
+    if zero_inf:
+        m = np.where(np.isinf(m), 0, m)
+    m = np.asarray(m, dtype=x._dtype.np)
+    tape = _tracing(x)
+    if tape is None:
+        return Tensor._wrap(m, x._dtype)
+    t = _result(m, x._dtype, tape, OPS["max_shift"].code, input_node(tape, x), -1,
+                1.0 if zero_inf else 0.0)
+    # the keepdim shape, as reduce's params (none for a one-element input: 0-d to the tape)
+    tape.add_params(t._node, [1 if d in dims else s for d, s in enumerate(x._shape)]
+                    if arr.size != 1 else [])
+    t._flags = NODIFF
+    return t
+
+
 # The formula vocabulary on tensors (create_graph's backward, re-running a recorded program):
 # every step is a recorded op, so derivatives of any order come out of the same table.
-FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor))
+FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor),
+                                    lambda name, x, y: _binary(OPS[name].code, x, y))
 # The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
 KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
-                                 strided_positions=strided_positions, cat=cat)
+                                 strided_positions=strided_positions, cat=cat,
+                                 max_shift=max_shift)

@@ -265,6 +265,8 @@ def _apply(op, a, b):
     table = {"add": lambda: x + y, "sub": lambda: x - y, "mul": lambda: x * y,
              "div": lambda: x / y, "pow": lambda: x ** y, "pow_scalar": lambda: x ** 2.5,
              "neg": lambda: -x}
+    if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
+        return getattr(x, op.name)(y)
     return table.get(op.name, lambda: getattr(x, op.name)())()
 
 

@@ -8,6 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import groups
 from ..ops import BY_CODE, OUTPUT_CODE, saves_mask, saves_needed
 from ..tape import Tape
 
@@ -29,6 +30,8 @@ class Node:
     @property
     def next_functions(self):
         tape, n = self._tape, self._node
+        if groups.row_at(tape, n) >= 0:   # a decomposition: edges to its inputs
+            return tuple((_input_fn(tape, node), 0) for node in groups.inputs(tape, n))
         op = BY_CODE[tape.op[n]]
         # where's condition is not an input that takes a gradient: torch lists self and other
         if op.kind == "cat":   # every operand: ia, ib, then the entry's arg list
@@ -81,6 +84,9 @@ def _input_fn(tape, node):
 
 
 def entry_name(tape, n):
+    row = groups.row_at(tape, n)
+    if row >= 0:
+        return BY_CODE[row].grad_fn
     op = BY_CODE[tape.op[n]]
     if op.kind == "binary":
         if tape.ib[n] < 0 and op.grad_fn_scalar_b:
@@ -138,8 +144,12 @@ def saved_buffers(fn):
     tape (two roles with one node save the same tensor, as in `x * x`).
     alive is False once a backward without retain_graph has freed the entry's buffers."""
     tape, n = fn._tape, fn._node
+    if isinstance(fn, AccumulateGrad):
+        return []
+    if groups.row_at(tape, n) >= 0:
+        return _group_saved(tape, n)
     op = BY_CODE[tape.op[n]]
-    if not op.saves or isinstance(fn, AccumulateGrad):
+    if not op.saves:
         return []
     ia, ib = int(tape.ia[n]), int(tape.ib[n])
     bits = saves_mask(op)
@@ -166,6 +176,24 @@ def saved_buffers(fn):
     return out
 
 
+def _group_saved(tape, n):
+    """saved_buffers of a decomposition's grad_fn: what torch's node saves (the row's
+    `saves`: its input as self, its result), alive until a member's buffers are freed."""
+    op = BY_CODE[groups.row_at(tape, n)]
+    alive = not is_freed_group(tape, n)
+    ins = groups.inputs(tape, n)
+    out = []
+    if "a" in op.saves and ins:
+        out.append(Saved("self", _shape(tape, ins[0]), None, alive, ins[0]))
+    if "out" in op.saves:
+        out.append(Saved("result", _shape(tape, n), None, alive, n))
+    return out
+
+
+def is_freed_group(tape, n):
+    return bool(np.asarray(tape.freed)[groups.members(tape, n)].any())
+
+
 def _shape(tape, node):
     """A node's shape; for a one-element node the tape keeps none (the sweep treats it as
     0-d), so it is known only for leaves and values entered for the version check."""
@@ -180,6 +208,8 @@ def _shape(tape, node):
 
 def is_freed(fn):
     """Whether a backward without retain_graph has released `fn`'s saved buffers."""
+    if groups.row_at(fn._tape, fn._node) >= 0:
+        return is_freed_group(fn._tape, fn._node)
     return bool(fn._tape.freed[fn._node])
 
 
@@ -199,7 +229,8 @@ def tape_stats(tape):
     save buffers (alive / freed), bytes held by the streams and by saved n-d arrays."""
     n = tape.n
     ops, freed = np.asarray(tape.op[:n]), np.asarray(tape.freed[:n])
-    counts = np.bincount(ops.astype(np.int64), minlength=len(BY_CODE)) if n else ()
+    shown = groups.shown_opcodes(tape, n)   # a decomposition counts once, as its row
+    counts = np.bincount(shown[shown >= 0], minlength=len(BY_CODE)) if n else ()
     saves = np.array([bool(op.saves) for op in BY_CODE])[ops.astype(np.int64)] if n else ()
     by_op = {BY_CODE[code].name: int(k) for code, k in enumerate(counts) if k}
     stream_bytes = sum(a.nbytes for a in tape._arrays) if tape._arrays is not None else 0
