@@ -85,8 +85,10 @@ def inputs(tape, e):
     entries first read them: operands of members that are not members themselves (nor
     constants: an input that needs no gradient has no edge)."""
     mem = members(tape, e)
-    ia, ib, cond = tape.dependencies(e + 1)
-    reads = np.stack([ia[mem], ib[mem], cond[mem]], 1).reshape(-1).astype(np.int64)
+    ia, ib, arg_ptr, arg = tape.dependencies(e + 1)
+    # each member's operand list: ia, ib, then its arg slice (where's condition, cat's rest)
+    reads = np.concatenate([np.concatenate(([ia[m], ib[m]], arg[arg_ptr[m]:arg_ptr[m + 1]]))
+                            for m in mem]).astype(np.int64)
     reads = reads[reads >= 0]
     reads = reads[~np.isin(reads, mem)]
     reads = reads[_KIND[np.asarray(tape._arrays[0])[reads]] != KIND_CODE["const"]]
