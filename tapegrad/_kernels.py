@@ -1307,7 +1307,11 @@ def arena_layout(ia, ib, cond, size, slot, host, reach, used, off, saved, counts
     mark_live(ia, ib, cond, reach)
     for e in range(n):
         if reach[e] != 0 and host[e] == 0:
-            used[e] = 1
+            # an entry reads its own value only if it has operands (an input entry, leaf,
+            # constant or import, reads nothing: a weight only a BLAS product uses is not
+            # copied)
+            if ia[e] >= 0 or ib[e] >= 0 or cond[e] >= 0:
+                used[e] = 1
             if ia[e] >= 0:
                 used[ia[e]] = 1
             if ib[e] >= 0:
@@ -1348,28 +1352,35 @@ def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
     n-d arrays no unfreed entry needs any more.  Returns how many."""
     k = 0
     for e in range(ran.shape[0]):
-        if ran[e] == 0:
-            continue
-        m = op_saves[op[e]]
-        if m == 0:
-            continue
-        freed[e] = 1
-        for j in range(4):
-            if j == 0:
-                node = ia[e]
-            elif j == 1:
-                node = ib[e]
-            elif j == 2:
-                node = e
-            else:
-                node = cond[e]
-            if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
-                nsaved[node] -= 1
-                if nsaved[node] <= 0:
-                    dead[k] = slot[node]
-                    k += 1
-                    slot[node] = -1
-                    nsaved[node] = 0
+        if ran[e] != 0:
+            k = release_entry(e, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead, k)
+    return k
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def release_entry(e, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead, k):
+    """release_saved's step for entry e; returns k plus the slots it listed in `dead`."""
+    m = op_saves[op[e]]
+    if m == 0:
+        return k
+    freed[e] = 1
+    for j in range(4):
+        if j == 0:
+            node = ia[e]
+        elif j == 1:
+            node = ib[e]
+        elif j == 2:
+            node = e
+        else:
+            node = cond[e]
+        if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
+            nsaved[node] -= 1
+            if nsaved[node] <= 0:
+                dead[k] = slot[node]
+                k += 1
+                slot[node] = -1
+                nsaved[node] = 0
     return k
 
 
@@ -1379,6 +1390,112 @@ def any_freed(ran, op, op_saves, freed):
     """Whether an entry marked in `ran` that saves something has been freed."""
     for e in range(ran.shape[0]):
         if ran[e] != 0 and freed[e] != 0 and op_saves[op[e]] != 0:
+            return True
+    return False
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def reach_list(ia, ib, cond, npar, roots, mark, out, counts):
+    """Mark in `mark` (zeros on entry) the `roots` and every entry they reach through their
+    operands, and list them in `out[:r]` oldest first, visiting reached entries only; writes
+    counts = [r, their params' total length].  Ordering: a sort of the list, or one scan of
+    `mark` when most of the prefix is reached (then cheaper)."""
+    r = 0
+    for i in range(roots.shape[0]):
+        x = roots[i]
+        if mark[x] == 0:
+            mark[x] = 1
+            out[r] = x
+            r += 1
+    i = 0
+    p = 0
+    while i < r:
+        e = out[i]
+        i += 1
+        p += npar[e]
+        for j in range(3):
+            if j == 0:
+                x = ia[e]
+            elif j == 1:
+                x = ib[e]
+            else:
+                x = cond[e]
+            if x >= 0 and mark[x] == 0:
+                mark[x] = 1
+                out[r] = x
+                r += 1
+    n = mark.shape[0]
+    if r * 8 >= n:
+        k = 0
+        for e in range(n):
+            if mark[e] != 0:
+                out[k] = e
+                k += 1
+    else:
+        out[:r].sort()
+    counts[0] = r
+    counts[1] = p
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def gather_reached(order, loc, op, ia, ib, cst, cond, size, nd, shp, par, npar, params, slot,
+                   host, freed, val, l_op, l_ia, l_ib, l_cst, l_int, l_shp, l_params, l_flags,
+                   l_val):
+    """The local streams of the entries listed in `order` (see reach_list): operands, where's
+    condition (in `cond` and as the first param) renumbered to local indices (`loc`: entry ->
+    local index, written for the listed entries only); l_int rows: cond, size, nd, par, slot;
+    l_flags rows: host, freed; params copied per entry."""
+    p = 0
+    for i in range(order.shape[0]):
+        loc[order[i]] = i
+    for i in range(order.shape[0]):
+        e = order[i]
+        l_op[i] = op[e]
+        l_ia[i] = loc[ia[e]] if ia[e] >= 0 else -1
+        l_ib[i] = loc[ib[e]] if ib[e] >= 0 else -1
+        l_cst[i] = cst[e]
+        l_val[i] = val[e]
+        c = cond[e]
+        l_int[0, i] = loc[c] if c >= 0 else -1
+        l_int[1, i] = size[e]
+        l_int[2, i] = nd[e]
+        for d in range(nd[e]):
+            l_shp[i, d] = shp[e, d]
+        k = npar[e]
+        if par[e] >= 0:
+            l_int[3, i] = p
+            q = par[e]
+            for j in range(k):
+                l_params[p + j] = params[q + j]
+            if c >= 0:
+                l_params[p] = loc[c]
+            p += k
+        else:
+            l_int[3, i] = -1
+        l_int[4, i] = slot[e]
+        l_flags[0, i] = host[e]
+        l_flags[1, i] = freed[e]
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def release_listed(entries, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
+    """release_saved for the entries listed in `entries` (a backward's reached entries)."""
+    k = 0
+    for i in range(entries.shape[0]):
+        k = release_entry(entries[i], op, ia, ib, cond, op_saves, freed, slot, nsaved, dead, k)
+    return k
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def any_freed_listed(entries, op, op_saves, freed):
+    """any_freed for the entries listed in `entries`."""
+    for i in range(entries.shape[0]):
+        e = entries[i]
+        if freed[e] != 0 and op_saves[op[e]] != 0:
             return True
     return False
 

@@ -52,6 +52,39 @@ def test_backward_python_work_does_not_grow_with_dropped_graphs():
     assert counts[0] == counts[1], counts
 
 
+def test_backward_kernels_see_only_the_reached_entries(monkeypatch):
+    """The sweep, arena layout and release run on the reached entries only: after 300 graphs
+    dropped on the same tape, the streams they get are as long as with none."""
+    from tapegrad._jit import K, kernels
+    seen = []
+    for name in ("sweep", "arena_layout", "release_listed"):
+        fn = getattr(kernels(), name)
+
+        def spy(*args, fn=fn, name=name):
+            seen.append((name, len(args[0])))
+            return fn(*args)
+        monkeypatch.setattr(K, name, spy, raising=False)
+    rng = np.random.default_rng(0)
+    X = tg.tensor(rng.standard_normal((32, 2)))
+    Ws = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 16), (16, 16), (16, 1)]]
+    lengths, grads = [], []
+    for dropped in (0, 300):
+        for _ in range(dropped):
+            mlp_loss(X, Ws).item()
+        loss = mlp_loss(X, Ws)
+        assert loss._tape.n > 5 * dropped
+        seen.clear()
+        loss.backward()
+        lengths.append(sorted(seen))
+        grads.append([W.grad.numpy().copy() for W in Ws])
+        for W in Ws:
+            W.grad = None
+    assert lengths[0] == lengths[1] and len(lengths[0]) == 3, lengths
+    assert dict(lengths[0])["sweep"] == 11   # 3 leaves, X, 3 matmuls, 2 tanh, pow, mean
+    for g0, g1 in zip(*grads):
+        np.testing.assert_array_equal(g0, g1)
+
+
 def test_backward_python_work_does_not_grow_with_scalar_prefix():
     x = tg.tensor(0.5, requires_grad=True)
     v = tg.ones(3, requires_grad=True)
