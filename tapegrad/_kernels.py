@@ -1461,7 +1461,7 @@ def gather_reached(order, loc, op, ia, ib, cst, cond, size, nd, shp, par, npar, 
         l_int[0, i] = loc[c] if c >= 0 else -1
         l_int[1, i] = size[e]
         l_int[2, i] = nd[e]
-        for d in range(nd[e]):
+        for d in range(8):
             l_shp[i, d] = shp[e, d]
         k = npar[e]
         if par[e] >= 0:
@@ -1477,6 +1477,33 @@ def gather_reached(order, loc, op, ia, ib, cst, cond, size, nd, shp, par, npar, 
         l_int[4, i] = slot[e]
         l_flags[0, i] = host[e]
         l_flags[1, i] = freed[e]
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def reached_streams(roots, ia, ib, cond, npar, op, cst, size, nd, shp, par, params, slot,
+                    host, freed, val, mark, order, loc, l_op, l_ia, l_ib, l_f64, l_int, l_shp,
+                    l_params, l_u8, off, saved, counts):
+    """reach_list, gather_reached and arena_layout in one call, into workspace arrays at least
+    as long as the tape prefix (only the first r items are written): l_f64 rows cst, val;
+    l_int rows cond, size, nd, par, slot; l_u8 rows host, freed, every (ones), used (zeros).
+    counts = [r, params length, end of the saved block, arena size, saved nodes]."""
+    reach_list(ia, ib, cond, npar, roots, mark, order, counts)
+    r = counts[0]
+    gather_reached(order[:r], loc, op, ia, ib, cst, cond, size, nd, shp, par, npar, params,
+                   slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_int, l_shp, l_params,
+                   l_u8, l_f64[1])
+    l_u8[2, :r] = 1
+    l_u8[3, :r] = 0
+    arena_layout(l_ia[:r], l_ib[:r], l_int[0, :r], l_int[1, :r], l_int[4, :r], l_u8[0, :r],
+                 l_u8[2, :r], l_u8[3, :r], off[:r], saved[:r], counts[2:5])
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def fill_reached(r, l_int, l_u8, l_f64, off, vals):
+    """fill_values over reached_streams' first r local entries."""
+    fill_values(l_u8[2, :r], l_int[4, :r], l_int[2, :r], off[:r], l_f64[1, :r], vals)
 
 
 # from tapegrad/walks.py

@@ -19,10 +19,12 @@ from .tensor import FORMULA_NS, KIND_OPS, Tensor, _new
 
 class _Sweep:
     """The result of sweeping one tape: adjoint arena and reach flags (`bufs`: the scratch
-    buffers its arenas live in, given back when the call is done).  `loc` maps a node to its
+    buffers its arenas live in, and `space` its reached.Reached workspace or None, given back
+    when the call is done).  `loc` maps a node to its
     index in `off`/`size` (None: the node itself), `entries` lists the entries it ran (None:
     those marked in `ran`)."""
-    __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries")
+    __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries",
+                 "space")
 
     def grad_of(self, node, shape):
         if self.loc is not None:
@@ -100,7 +102,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     tape.check_versions(n, ran=ran)
     r = _Sweep()
     r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, bufs
-    r.ran, r.loc, r.entries = ran, None, None
+    r.ran, r.loc, r.entries, r.space = ran, None, None, None
     return r
 
 
@@ -113,35 +115,42 @@ def _sweep_reached(tape, n, seeds, inputs):
     if inputs is not None:
         leads = _leads(tape, n, inputs)
         freed = freed & leads
-    sub = reached.gather(tape, n, [node for node, _ in seeds], freed)
     bufs = []
 
     def buffer(k):
         bufs.append(scratch.take(k))
         return bufs[-1][:k]
-    off, vals, total = sub.arenas(tape.nds.objs, buffer)
-    adj = buffer(total)
-    adj[:] = 0.0
-    reach = np.zeros(sub.r, np.uint8)
-    for node, seed in seeds:
-        i = sub.loc[node]
-        o = off[i]
-        adj[o:o + sub.size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
-        reach[i] = 1
-    bad = _run_sweep(tape, sub.r, sub.r - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
-                     sub.params, off, sub.size, sub.shp, sub.nd, vals, adj, reach, sub.freed,
-                     host=sub.host, nodes=sub.order)
-    if bad >= 0:
-        raise RuntimeError(errors.BACKWARD_TWICE)
-    ran = reach if leads is None else reach & leads[sub.order]
-    mark = sub.mark              # the reach flags per tape entry: the sweep's, not the walk's
-    mark[sub.order] = reach      # (a where's condition is walked, not reached by a gradient)
-    r = _Sweep()
-    r.reach = mark
-    r.ran = mark if leads is None else mark & leads
-    tape.check_versions(n, ran=r.ran)
-    r.tape, r.n, r.off, r.size, r.adj, r.bufs = tape, n, off, sub.size, adj, bufs
-    r.loc, r.entries = sub.loc, sub.order[ran != 0]
+    sub, vals, total = reached.gather(tape, n, [node for node, _ in seeds], freed, buffer)
+    try:
+        adj = buffer(total)
+        adj[:] = 0.0
+        rn = sub.r
+        reach = np.zeros(rn, np.uint8)
+        loc, size, off = sub.loc, sub.size, sub.off
+        for node, seed in seeds:
+            i = loc[node]
+            o = off[i]
+            adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
+            reach[i] = 1
+        bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
+                         sub.params, off, size, sub.shp, sub.nd, vals, adj, reach, sub.freed,
+                         host=sub.host, nodes=sub.order)
+        if bad >= 0:
+            raise RuntimeError(errors.BACKWARD_TWICE)
+        order = sub.order[:rn]
+        ran = reach if leads is None else reach & leads[order]
+        mark = sub.mark[:n]   # the reach flags per tape entry: the sweep's, not the walk's
+        mark[order] = reach   # (a where's condition is walked, not reached by a gradient)
+        r = _Sweep()
+        r.reach = mark
+        r.ran = mark if leads is None else mark & leads
+        tape.check_versions(n, ran=r.ran)
+    except BaseException:
+        reached.give(sub)
+        scratch.give(bufs)
+        raise
+    r.tape, r.n, r.off, r.size, r.adj, r.bufs = tape, n, off, size, adj, bufs
+    r.loc, r.entries, r.space = loc, order[ran != 0], sub
     return r
 
 
@@ -285,6 +294,8 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
     finally:   # the arenas' scratch buffers: every result above is a copy
         for r in done:
             scratch.give(r.bufs)
+            if r.space is not None:
+                reached.give(r.space)
 
 
 def _nodes_in(tape, t):

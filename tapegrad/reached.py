@@ -1,12 +1,18 @@
 """A backward's reached subgraph as short local streams (engine._sweep_tape, n-d tapes).
 
-The roots' reached entries are found by a walk that visits only them (`reach_list`), then
-gathered into local streams (`gather_reached`): local index i is entry `order[i]`, oldest
-first, operands and where's condition renumbered.  The sweep and the arena layout run on these
-as they would on the tape's own streams, so a backward's work, scratch and arenas follow the
-reached graph, not the tape prefix: graphs dropped on the same tape without backward cost a
-backward nothing but a memset of one byte per entry (the reach flags).
+The roots' reached entries are found by a walk that visits only them, then gathered into
+local streams: local index i is entry `order[i]`, oldest first, operands and where's
+condition renumbered (walks.reached_streams, one kernel call with the arena layout).  The
+sweep runs on these as it would on the tape's own streams, so a backward's work and arenas
+follow the reached graph, not the tape prefix: graphs dropped on the same tape without
+backward cost a backward nothing.
+
+The local streams live in a workspace reused across backwards (one free list per thread, as
+the arenas' scratch buffers): a fresh set of a dozen small arrays per backward was a tenth of
+a small net's backward.  A workspace never leaves the call that took it.
 """
+import threading
+
 import numpy as np
 
 from ._jit import K
@@ -14,64 +20,90 @@ from .tape import OPCODE
 
 
 class Reached:
-    """Local streams of the entries one backward reaches (see the module docstring).  `mark`:
-    uint8 per tape entry, 1 on the reached ones; `loc`: entry -> local index, valid where
-    `mark` is set."""
-    __slots__ = ("r", "order", "loc", "mark", "op", "ia", "ib", "cst", "val", "cond", "size",
-                 "nd", "shp", "par", "params", "slot", "host", "freed")
+    """A workspace: the local streams of the entries one backward reaches (first `r` items
+    valid; the arrays are longer).  `mark`: uint8 per tape entry, 1 on the reached ones (zero
+    past them while the workspace is free); `loc`: entry -> local index, where `mark` is set."""
+    __slots__ = ("cap", "pcap", "r", "n", "order", "loc", "mark", "op", "ia", "ib", "f64",
+                 "cst", "val", "ints", "cond", "size", "nd", "par", "slot", "shp", "params",
+                 "u8", "host", "freed", "off", "saved", "counts", "entries")
 
-    def arenas(self, objs, buffer):
-        """(off, vals, total) as Tape.arenas, over the local streams: saved n-d values first
-        (one concatenate of the arrays in `objs`), then every other reached node."""
-        r = self.r
-        off = np.empty(r, np.int64)
-        saved = np.empty(r, np.int64)
-        counts = np.empty(3, np.int64)
-        every = np.ones(r, np.uint8)
-        K.arena_layout(self.ia, self.ib, self.cond, self.size, self.slot, self.host, every,
-                       np.zeros(r, np.uint8), off, saved, counts)
-        t1, total, k = counts.tolist()
-        vals = buffer(total)
-        K.fill_values(every, self.slot, self.nd, off, self.val, vals)
-        if t1:
-            nodes = saved[:k]
-            arrs = objs[self.slot[nodes]].tolist()
-            if any(a is None for a in arrs):
-                # released by another thread's backward since the slots were read: every
-                # entry that saved it is freed, so a sweep that needs it fails as a second
-                # backward
-                arrs = [np.full(self.size[i], np.nan) if a is None else a
-                        for i, a in zip(nodes, arrs)]
-            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
-        return off, vals, total
+    def __init__(self, cap, pcap):
+        self.cap, self.pcap = cap, pcap
+        self.mark = np.zeros(cap, np.uint8)
+        self.order = np.empty(cap, np.int64)
+        self.loc = np.empty(cap, np.int64)
+        self.op = np.empty(cap, OPCODE)
+        self.ia = np.empty(cap, np.int32)
+        self.ib = np.empty(cap, np.int32)
+        self.f64 = np.empty((2, cap))
+        self.cst, self.val = self.f64
+        self.ints = np.empty((5, cap), np.int64)
+        self.cond, self.size, self.nd, self.par, self.slot = self.ints
+        self.shp = np.empty((cap, 8), np.int64)
+        self.params = np.empty(pcap, np.int64)
+        self.u8 = np.empty((4, cap), np.uint8)
+        self.host, self.freed = self.u8[0], self.u8[1]
+        self.off = np.empty(cap, np.int64)
+        self.saved = np.empty(cap, np.int64)
+        self.counts = np.empty(5, np.int64)
+        self.r = self.n = 0
+        self.entries = None
 
 
-def gather(tape, n, roots, freed):
-    """The Reached of `roots` (nodes) among the first n entries of `tape` (which has n-d
-    streams); `freed`: the freed flags the sweep is to see (uint8 per entry)."""
+class _Free(threading.local):
+    def __init__(self):
+        self.spaces = []
+
+
+_FREE = _Free()
+
+
+def give(space):
+    """Return a workspace from `gather` (its reach flags cleared: O(reached))."""
+    space.mark[space.order[:space.r]] = 0
+    space.r = 0
+    space.entries = None
+    free = _FREE.spaces
+    if len(free) < 2:
+        free.append(space)
+
+
+def gather(tape, n, roots, freed, buffer):
+    """The reached entries of `roots` (nodes) among the first n of `tape` (which has n-d
+    streams) as a workspace of local streams, with their arena layout (`off`) and value arena
+    `vals` = buffer(total): (workspace, vals, total).  `freed`: the flags the sweep is to see
+    (uint8 per entry).  Give the workspace back with `give` when done."""
     nds = tape.nds
+    free = _FREE.spaces
+    s = free.pop() if free else None
+    if s is None or s.cap < n or s.pcap < nds.nparams:
+        s = Reached(max(n, 1024), max(nds.nparams, 256))
     a = tape._arrays
-    ia, ib, cond = a[1][:n], a[2][:n], nds.cond[:n]
-    mark = np.zeros(n, np.uint8)
-    out = np.empty(n, np.int64)
-    counts = np.empty(2, np.int64)
-    K.reach_list(ia, ib, cond, nds.npar[:n], np.asarray(roots, np.int64), mark, out, counts)
-    r, p = counts.tolist()
-    s = Reached()
-    s.r, s.order, s.mark = r, out[:r], mark
-    s.loc = np.empty(n, np.int64)
-    s.op = np.empty(r, OPCODE)
-    s.ia = np.empty(r, np.int32)
-    s.ib = np.empty(r, np.int32)
-    s.cst, s.val = np.empty((2, r))
-    ints = np.empty((5, r), np.int64)
-    s.cond, s.size, s.nd, s.par, s.slot = ints
-    s.shp = np.ones((r, 8), np.int64)
-    s.params = np.empty(max(p, 1), np.int64)
-    flags = np.empty((2, r), np.uint8)
-    s.host, s.freed = flags
-    K.gather_reached(s.order, s.loc, a[0][:n], ia, ib, a[3][:n], cond, nds.size[:n], nds.nd[:n],
-                     nds.shp[:n], nds.par[:n], nds.npar[:n], nds.params, nds.slot[:n],
-                     nds.host[:n], freed, a[4][:n], s.op, s.ia, s.ib, s.cst, ints, s.shp,
-                     s.params, flags, s.val)
-    return s
+    counts = s.counts
+    try:
+        K.reached_streams(np.asarray(roots, np.int64), a[1][:n], a[2][:n], nds.cond[:n],
+                          nds.npar[:n], a[0][:n], a[3][:n], nds.size[:n], nds.nd[:n],
+                          nds.shp[:n], nds.par[:n], nds.params, nds.slot[:n], nds.host[:n],
+                          freed, a[4][:n], s.mark, s.order, s.loc, s.op, s.ia, s.ib, s.f64,
+                          s.ints, s.shp, s.params, s.u8, s.off, s.saved, counts)
+        r, _, t1, total, k = counts.tolist()
+        s.r, s.n = r, n
+        vals = buffer(total)
+        K.fill_reached(r, s.ints, s.u8, s.f64, s.off, vals)
+        if t1:
+            nodes = s.saved[:k]
+            arrs = nds.objs[s.slot[nodes]].tolist()
+            try:
+                np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+            except (TypeError, ValueError):
+                # a None: released by another thread's backward since the slots were read;
+                # every entry that saved it is freed, so a sweep that needs it fails as a
+                # second backward
+                arrs = [np.full(s.size[i], np.nan) if x is None else x
+                        for i, x in zip(nodes, arrs)]
+                np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+    except BaseException:
+        s.mark[:n] = 0   # the walk may have stopped anywhere: clear every flag it could set
+        s.r = 0
+        raise
+    return s, vals, total
