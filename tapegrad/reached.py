@@ -81,11 +81,11 @@ def gather(tape, n, roots, freed, buffer):
     a = tape._arrays
     counts = s.counts
     try:
-        K.reached_streams(np.asarray(roots, np.int64), a[1][:n], a[2][:n], nds.cond[:n],
-                          nds.npar[:n], a[0][:n], a[3][:n], nds.size[:n], nds.nd[:n],
-                          nds.shp[:n], nds.par[:n], nds.params, nds.slot[:n], nds.host[:n],
-                          freed, a[4][:n], s.mark, s.order, s.loc, s.op, s.ia, s.ib, s.f64,
-                          s.ints, s.shp, s.params, s.u8, s.off, s.saved, counts)
+        # whole streams, not [:n] slices: the walk starts at the roots (< n) and goes down
+        K.reached_streams(np.asarray(roots, np.int64), a[1], a[2], nds.cond, nds.npar, a[0],
+                          a[3], nds.size, nds.nd, nds.shp, nds.par, nds.params, nds.slot,
+                          nds.host, freed, a[4], s.mark, s.order, s.loc, s.op, s.ia, s.ib,
+                          s.f64, s.ints, s.shp, s.params, s.u8, s.off, s.saved, counts)
         r, _, t1, total, k = counts.tolist()
         s.r, s.n = r, n
         vals = buffer(total)

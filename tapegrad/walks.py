@@ -132,8 +132,10 @@ def reach_list(ia, ib, cond, npar, roots, mark, out, counts):
     counts = [r, their params' total length].  Ordering: a sort of the list, or one scan of
     `mark` when most of the prefix is reached (then cheaper)."""
     r = 0
+    n = 0   # one past the newest root: the walk sees nothing newer
     for i in range(roots.shape[0]):
         x = roots[i]
+        n = max(n, x + 1)
         if mark[x] == 0:
             mark[x] = 1
             out[r] = x
@@ -155,7 +157,6 @@ def reach_list(ia, ib, cond, npar, roots, mark, out, counts):
                 mark[x] = 1
                 out[r] = x
                 r += 1
-    n = mark.shape[0]
     if r * 8 >= n:
         k = 0
         for e in range(n):
