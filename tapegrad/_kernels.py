@@ -1352,35 +1352,28 @@ def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
     n-d arrays no unfreed entry needs any more.  Returns how many."""
     k = 0
     for e in range(ran.shape[0]):
-        if ran[e] != 0:
-            k = release_entry(e, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead, k)
-    return k
-
-
-# from tapegrad/walks.py
-@njit(cache=True)
-def release_entry(e, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead, k):
-    """release_saved's step for entry e; returns k plus the slots it listed in `dead`."""
-    m = op_saves[op[e]]
-    if m == 0:
-        return k
-    freed[e] = 1
-    for j in range(4):
-        if j == 0:
-            node = ia[e]
-        elif j == 1:
-            node = ib[e]
-        elif j == 2:
-            node = e
-        else:
-            node = cond[e]
-        if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
-            nsaved[node] -= 1
-            if nsaved[node] <= 0:
-                dead[k] = slot[node]
-                k += 1
-                slot[node] = -1
-                nsaved[node] = 0
+        if ran[e] == 0:
+            continue
+        m = op_saves[op[e]]
+        if m == 0:
+            continue
+        freed[e] = 1
+        for j in range(4):
+            if j == 0:
+                node = ia[e]
+            elif j == 1:
+                node = ib[e]
+            elif j == 2:
+                node = e
+            else:
+                node = cond[e]
+            if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
+                nsaved[node] -= 1
+                if nsaved[node] <= 0:
+                    dead[k] = slot[node]
+                    k += 1
+                    slot[node] = -1
+                    nsaved[node] = 0
     return k
 
 
@@ -1482,15 +1475,13 @@ def gather_reached(order, loc, op, ia, ib, cst, cond, size, nd, shp, par, npar, 
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def reached_streams(roots, ia, ib, cond, npar, op, cst, size, nd, shp, par, params, slot,
-                    host, freed, val, mark, order, loc, l_op, l_ia, l_ib, l_f64, l_int, l_shp,
-                    l_params, l_u8, off, saved, counts):
-    """reach_list, gather_reached and arena_layout in one call, into workspace arrays at least
-    as long as the tape prefix (only the first r items are written): l_f64 rows cst, val;
-    l_int rows cond, size, nd, par, slot; l_u8 rows host, freed, every (ones), used (zeros).
-    counts = [r, params length, end of the saved block, arena size, saved nodes]."""
-    reach_list(ia, ib, cond, npar, roots, mark, order, counts)
-    r = counts[0]
+def gather_layout(r, order, loc, op, ia, ib, cst, cond, size, nd, shp, par, npar, params,
+                  slot, host, freed, val, l_op, l_ia, l_ib, l_f64, l_int, l_shp, l_params, l_u8,
+                  off, saved, counts):
+    """gather_reached and arena_layout for the r entries reach_list listed in `order`, into
+    workspace arrays at least r long: l_f64 rows cst, val; l_int rows cond, size, nd, par,
+    slot; l_u8 rows host, freed, every (ones), used (zeros).  counts[2:5] = [end of the saved
+    block, arena size, saved nodes]."""
     gather_reached(order[:r], loc, op, ia, ib, cst, cond, size, nd, shp, par, npar, params,
                    slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_int, l_shp, l_params,
                    l_u8, l_f64[1])
@@ -1503,17 +1494,39 @@ def reached_streams(roots, ia, ib, cond, npar, op, cst, size, nd, shp, par, para
 # from tapegrad/walks.py
 @njit(cache=True)
 def fill_reached(r, l_int, l_u8, l_f64, off, vals):
-    """fill_values over reached_streams' first r local entries."""
+    """fill_values over gather_layout's first r local entries."""
     fill_values(l_u8[2, :r], l_int[4, :r], l_int[2, :r], off[:r], l_f64[1, :r], vals)
 
 
 # from tapegrad/walks.py
 @njit(cache=True)
 def release_listed(entries, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
-    """release_saved for the entries listed in `entries` (a backward's reached entries)."""
+    """release_saved for the entries listed in `entries` (a backward's reached entries).
+    (Its loop body is release_saved's, written out again: as a shared callee it ran 70x
+    slower in release_saved's loop over a 40k-entry scalar tape.)"""
     k = 0
     for i in range(entries.shape[0]):
-        k = release_entry(entries[i], op, ia, ib, cond, op_saves, freed, slot, nsaved, dead, k)
+        e = entries[i]
+        m = op_saves[op[e]]
+        if m == 0:
+            continue
+        freed[e] = 1
+        for j in range(4):
+            if j == 0:
+                node = ia[e]
+            elif j == 1:
+                node = ib[e]
+            elif j == 2:
+                node = e
+            else:
+                node = cond[e]
+            if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
+                nsaved[node] -= 1
+                if nsaved[node] <= 0:
+                    dead[k] = slot[node]
+                    k += 1
+                    slot[node] = -1
+                    nsaved[node] = 0
     return k
 
 

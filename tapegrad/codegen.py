@@ -584,8 +584,8 @@ def _copied_source():
     compiled by Numba in the kernel module (one module: its cache sees every change, and a
     stale copy fails test_codegen)."""
     fns = [walks.mark_live, walks.mark_leads, walks.arena_layout, walks.fill_values,
-           walks.release_saved, walks.release_entry,
-           walks.any_freed, walks.reach_list, walks.gather_reached, walks.reached_streams,
+           walks.release_saved,
+           walks.any_freed, walks.reach_list, walks.gather_reached, walks.gather_layout,
            walks.fill_reached, walks.release_listed,
            walks.any_freed_listed, kinds.index.bcast_index, kinds.index.strided_index,
            kinds.index.is_suffix]

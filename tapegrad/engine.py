@@ -74,7 +74,10 @@ def _sweep_tape(tape, seeds, inputs=None):
     start = max(node for node, _ in seeds)
     n = start + 1
     if tape.nds is not None:
-        return _sweep_reached(tape, n, seeds, inputs)
+        sub = reached.walk(tape, n, [node for node, _ in seeds])
+        if sub.r < n:    # else the local streams would be a copy of the tape's
+            return _sweep_reached(tape, n, seeds, inputs, sub)
+        reached.give(sub)
     op, ia, ib, cst, freed = tape.streams(n)
     leads = None
     if inputs is not None:
@@ -106,22 +109,22 @@ def _sweep_tape(tape, seeds, inputs=None):
     return r
 
 
-def _sweep_reached(tape, n, seeds, inputs):
-    """_sweep_tape for a tape with n-d streams: the sweep runs on the local streams of the
-    reached entries (tapegrad.reached), so its cost follows the reached graph, not the first n
-    entries of the tape."""
-    freed = tape.freed[:n]
-    leads = None
-    if inputs is not None:
-        leads = _leads(tape, n, inputs)
-        freed = freed & leads
+def _sweep_reached(tape, n, seeds, inputs, sub):
+    """_sweep_tape for a tape with n-d streams whose roots reach only part of the first n
+    entries (listed in workspace `sub`): the sweep runs on the local streams of the reached
+    entries (tapegrad.reached), so its cost follows the reached graph, not the tape prefix."""
     bufs = []
 
     def buffer(k):
         bufs.append(scratch.take(k))
         return bufs[-1][:k]
-    sub, vals, total = reached.gather(tape, n, [node for node, _ in seeds], freed, buffer)
     try:
+        freed = tape.freed[:n]
+        leads = None
+        if inputs is not None:
+            leads = _leads(tape, n, inputs)
+            freed = freed & leads
+        vals, total = reached.gather(tape, sub, freed, buffer)
         adj = buffer(total)
         adj[:] = 0.0
         rn = sub.r

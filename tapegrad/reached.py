@@ -1,11 +1,12 @@
 """A backward's reached subgraph as short local streams (engine._sweep_tape, n-d tapes).
 
-The roots' reached entries are found by a walk that visits only them, then gathered into
-local streams: local index i is entry `order[i]`, oldest first, operands and where's
-condition renumbered (walks.reached_streams, one kernel call with the arena layout).  The
-sweep runs on these as it would on the tape's own streams, so a backward's work and arenas
+The roots' reached entries are found by a walk that visits only them (`walk`), then, unless
+they are the whole prefix, gathered into local streams (`gather`): local index i is entry
+`order[i]`, oldest first, operands and where's condition renumbered, with their arena layout
+(walks.gather_layout).  The sweep runs on these as it would on the tape's own streams, so a backward's work and arenas
 follow the reached graph, not the tape prefix: graphs dropped on the same tape without
-backward cost a backward nothing.
+backward cost a backward nothing.  When the roots reach every entry of the prefix the engine
+sweeps the tape's own streams instead (the same layout, without the copy).
 
 The local streams live in a workspace reused across backwards (one free list per thread, as
 the arenas' scratch buffers): a fresh set of a dozen small arrays per backward was a tenth of
@@ -68,42 +69,49 @@ def give(space):
         free.append(space)
 
 
-def gather(tape, n, roots, freed, buffer):
-    """The reached entries of `roots` (nodes) among the first n of `tape` (which has n-d
-    streams) as a workspace of local streams, with their arena layout (`off`) and value arena
-    `vals` = buffer(total): (workspace, vals, total).  `freed`: the flags the sweep is to see
-    (uint8 per entry).  Give the workspace back with `give` when done."""
+def walk(tape, n, roots):
+    """A workspace listing the entries that `roots` (nodes) reach among the first n of `tape`
+    (which has n-d streams): `r` of them in `order`, flagged in `mark`.  Give it back with
+    `give` when done."""
     nds = tape.nds
     free = _FREE.spaces
     s = free.pop() if free else None
     if s is None or s.cap < n or s.pcap < nds.nparams:
         s = Reached(max(n, 1024), max(nds.nparams, 256))
     a = tape._arrays
-    counts = s.counts
     try:
         # whole streams, not [:n] slices: the walk starts at the roots (< n) and goes down
-        K.reached_streams(np.asarray(roots, np.int64), a[1], a[2], nds.cond, nds.npar, a[0],
-                          a[3], nds.size, nds.nd, nds.shp, nds.par, nds.params, nds.slot,
-                          nds.host, freed, a[4], s.mark, s.order, s.loc, s.op, s.ia, s.ib,
-                          s.f64, s.ints, s.shp, s.params, s.u8, s.off, s.saved, counts)
-        r, _, t1, total, k = counts.tolist()
-        s.r, s.n = r, n
-        vals = buffer(total)
-        K.fill_reached(r, s.ints, s.u8, s.f64, s.off, vals)
-        if t1:
-            nodes = s.saved[:k]
-            arrs = nds.objs[s.slot[nodes]].tolist()
-            try:
-                np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
-            except (TypeError, ValueError):
-                # a None: released by another thread's backward since the slots were read;
-                # every entry that saved it is freed, so a sweep that needs it fails as a
-                # second backward
-                arrs = [np.full(s.size[i], np.nan) if x is None else x
-                        for i, x in zip(nodes, arrs)]
-                np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+        K.reach_list(a[1], a[2], nds.cond, nds.npar, np.asarray(roots, np.int64), s.mark,
+                     s.order, s.counts)
     except BaseException:
         s.mark[:n] = 0   # the walk may have stopped anywhere: clear every flag it could set
-        s.r = 0
         raise
-    return s, vals, total
+    s.r, s.n = int(s.counts[0]), n
+    return s
+
+
+def gather(tape, s, freed, buffer):
+    """Fill workspace `s` (from `walk`) with the local streams of its entries and their arena
+    layout (`off`); returns (vals, total), vals = buffer(total) holding the values the sweep
+    reads.  `freed`: the flags the sweep is to see (uint8 per entry)."""
+    nds = tape.nds
+    a = tape._arrays
+    r, counts = s.r, s.counts
+    K.gather_layout(r, s.order, s.loc, a[0], a[1], a[2], a[3], nds.cond, nds.size, nds.nd,
+                    nds.shp, nds.par, nds.npar, nds.params, nds.slot, nds.host, freed, a[4],
+                    s.op, s.ia, s.ib, s.f64, s.ints, s.shp, s.params, s.u8, s.off, s.saved,
+                    counts)
+    t1, total, k = counts[2:5].tolist()
+    vals = buffer(total)
+    K.fill_reached(r, s.ints, s.u8, s.f64, s.off, vals)
+    if t1:
+        nodes = s.saved[:k]
+        arrs = nds.objs[s.slot[nodes]].tolist()
+        try:
+            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+        except (TypeError, ValueError):
+            # a None: released by another thread's backward since the slots were read; every
+            # entry that saved it is freed, so a sweep that needs it fails as a second backward
+            arrs = [np.full(s.size[i], np.nan) if x is None else x for i, x in zip(nodes, arrs)]
+            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+    return vals, total

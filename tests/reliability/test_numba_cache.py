@@ -120,14 +120,14 @@ def test_directories_tapegrad_makes_are_private(tmp_path):
 
 def test_corrupted_cache_files_are_detected_and_recompiled(readonly_install, tmp_path,
                                                            warm_cache):
-    """A garbled index (.nbi, of release_listed, which the backward calls) and garbled data
+    """A garbled index (.nbi, of release_saved, which the backward calls) and garbled data
     (.nbc, of the sweep): each is removed and recompiled with a warning; the next process
-    loads the repaired cache.  (Not mark_live: the n-d backward compiles it as a callee (through
-    arena_layout) of reached_streams, which rewrites its index without reading it.)"""
+    loads the repaired cache.  (Not mark_live: the n-d backward compiles it as a callee of
+    arena_layout, which rewrites its index without reading it.)"""
     root, dst = readonly_install
     cache = tmp_path / "cache"
     target = cache / _subdir(dst)
-    _seed(warm_cache, str(target), ["sweep", "release_listed"])
+    _seed(warm_cache, str(target), ["sweep", "release_saved"])
     code = PROGRAM + """
 import numpy as np
 reach = np.array([0, 0, 1], np.uint8)
@@ -135,12 +135,12 @@ _jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.full(3, -1), r
 assert reach.tolist() == [1, 1, 1], reach
 """
     env = {"TAPEGRAD_CACHE_DIR": str(cache)}
-    idx = glob.glob(str(target / "_kernels.release_listed-*.nbi"))
+    idx = glob.glob(str(target / "_kernels.release_saved-*.nbi"))
     data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
     if not (idx and data):  # nothing to copy: let a first process fill the cache
         rc, out, err = _run(code, path=root, env=env)
         assert rc == 0, err
-        idx = glob.glob(str(target / "_kernels.release_listed-*.nbi"))
+        idx = glob.glob(str(target / "_kernels.release_saved-*.nbi"))
         data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
     assert idx and data
     import pickle
@@ -155,7 +155,7 @@ assert reach.tolist() == [1, 1, 1], reach
     rc, out, err = _run(code, path=root, env=env)
     assert rc == 0, err
     assert err.count("could not be loaded") == 2 and "recompiling" in err, err
-    assert "release_listed" in err and "sweep" in err
+    assert "release_saved" in err and "sweep" in err
     assert _cache_dir_of(out) == str(target)
     rc, out, err = _run(code, path=root, env=env)   # the cache was repaired
     assert rc == 0 and "JitWarning" not in err, err
