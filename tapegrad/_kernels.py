@@ -1389,16 +1389,15 @@ def any_freed(ran, op, op_saves, freed):
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def reach_list(ia, ib, cond, npar, roots, mark, out, counts):
+def reach_list(ia, ib, cond, npar, roots, limit, mark, out, counts):
     """Mark in `mark` (zeros on entry) the `roots` and every entry they reach through their
     operands, and list them in `out[:r]` oldest first, visiting reached entries only; writes
-    counts = [r, their params' total length].  Ordering: a sort of the list, or one scan of
-    `mark` when most of the prefix is reached (then cheaper)."""
+    counts = [r, their params' total length].  Past `limit` entries it stops, clears what it
+    marked and writes r = -1: the caller then sweeps the whole prefix in place, which costs
+    no more than `limit` times a constant."""
     r = 0
-    n = 0   # one past the newest root: the walk sees nothing newer
     for i in range(roots.shape[0]):
         x = roots[i]
-        n = max(n, x + 1)
         if mark[x] == 0:
             mark[x] = 1
             out[r] = x
@@ -1406,6 +1405,12 @@ def reach_list(ia, ib, cond, npar, roots, mark, out, counts):
     i = 0
     p = 0
     while i < r:
+        if r > limit:
+            for j in range(r):
+                mark[out[j]] = 0
+            counts[0] = -1
+            counts[1] = 0
+            return
         e = out[i]
         i += 1
         p += npar[e]
@@ -1420,14 +1425,7 @@ def reach_list(ia, ib, cond, npar, roots, mark, out, counts):
                 mark[x] = 1
                 out[r] = x
                 r += 1
-    if r * 8 >= n:
-        k = 0
-        for e in range(n):
-            if mark[e] != 0:
-                out[k] = e
-                k += 1
-    else:
-        out[:r].sort()
+    out[:r].sort()
     counts[0] = r
     counts[1] = p
 

@@ -75,9 +75,8 @@ def _sweep_tape(tape, seeds, inputs=None):
     n = start + 1
     if tape.nds is not None:
         sub = reached.walk(tape, n, [node for node, _ in seeds])
-        if sub.r < n:    # else the local streams would be a copy of the tape's
+        if sub is not None:   # a small part of the prefix: sweep it as local streams
             return _sweep_reached(tape, n, seeds, inputs, sub)
-        reached.give(sub)
     op, ia, ib, cst, freed = tape.streams(n)
     leads = None
     if inputs is not None:
@@ -110,7 +109,7 @@ def _sweep_tape(tape, seeds, inputs=None):
 
 
 def _sweep_reached(tape, n, seeds, inputs, sub):
-    """_sweep_tape for a tape with n-d streams whose roots reach only part of the first n
+    """_sweep_tape for a tape with n-d streams whose roots reach a small part of the first n
     entries (listed in workspace `sub`): the sweep runs on the local streams of the reached
     entries (tapegrad.reached), so its cost follows the reached graph, not the tape prefix."""
     bufs = []

@@ -1,12 +1,12 @@
 """A backward's reached subgraph as short local streams (engine._sweep_tape, n-d tapes).
 
-The roots' reached entries are found by a walk that visits only them (`walk`), then, unless
-they are the whole prefix, gathered into local streams (`gather`): local index i is entry
+The roots' reached entries are found by a walk that visits only them (`walk`), then, when they
+are a small part of the prefix, gathered into local streams (`gather`): local index i is entry
 `order[i]`, oldest first, operands and where's condition renumbered, with their arena layout
 (walks.gather_layout).  The sweep runs on these as it would on the tape's own streams, so a backward's work and arenas
 follow the reached graph, not the tape prefix: graphs dropped on the same tape without
-backward cost a backward nothing.  When the roots reach every entry of the prefix the engine
-sweeps the tape's own streams instead (the same layout, without the copy).
+backward cost a backward nothing.  When the roots reach 1/DENSE of the prefix or more the
+engine sweeps the tape's own streams instead (the same layout, without the copy).
 
 The local streams live in a workspace reused across backwards (one free list per thread, as
 the arenas' scratch buffers): a fresh set of a dozen small arrays per backward was a tenth of
@@ -69,10 +69,17 @@ def give(space):
         free.append(space)
 
 
+# The local streams are built when the roots reach fewer than this fraction of the prefix;
+# else the in-place sweep of the prefix costs at most this factor more than the reached part
+# (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
+DENSE = 8
+
+
 def walk(tape, n, roots):
     """A workspace listing the entries that `roots` (nodes) reach among the first n of `tape`
-    (which has n-d streams): `r` of them in `order`, flagged in `mark`.  Give it back with
-    `give` when done."""
+    (which has n-d streams): `r` of them in `order`, flagged in `mark`; None when they are at
+    least 1/DENSE of the prefix (the walk stops there).  Give a workspace back with `give`
+    when done."""
     nds = tape.nds
     free = _FREE.spaces
     s = free.pop() if free else None
@@ -81,12 +88,16 @@ def walk(tape, n, roots):
     a = tape._arrays
     try:
         # whole streams, not [:n] slices: the walk starts at the roots (< n) and goes down
-        K.reach_list(a[1], a[2], nds.cond, nds.npar, np.asarray(roots, np.int64), s.mark,
-                     s.order, s.counts)
+        K.reach_list(a[1], a[2], nds.cond, nds.npar, np.asarray(roots, np.int64), n // DENSE,
+                     s.mark, s.order, s.counts)
     except BaseException:
         s.mark[:n] = 0   # the walk may have stopped anywhere: clear every flag it could set
         raise
-    s.r, s.n = int(s.counts[0]), n
+    r = int(s.counts[0])
+    if r < 0:            # dense: the walk cleared its flags
+        _FREE.spaces.append(s)
+        return None
+    s.r, s.n = r, n
     return s
 
 
