@@ -26,7 +26,7 @@ class Reached:
     past them while the workspace is free); `loc`: entry -> local index, where `mark` is set."""
     __slots__ = ("cap", "pcap", "r", "n", "order", "loc", "mark", "op", "ia", "ib", "f64",
                  "cst", "val", "ints", "cond", "size", "nd", "par", "slot", "shp", "params",
-                 "u8", "host", "freed", "off", "saved", "counts", "entries")
+                 "u8", "host", "freed", "off", "saved", "counts")
 
     def __init__(self, cap, pcap):
         self.cap, self.pcap = cap, pcap
@@ -48,7 +48,6 @@ class Reached:
         self.saved = np.empty(cap, np.int64)
         self.counts = np.empty(5, np.int64)
         self.r = self.n = 0
-        self.entries = None
 
 
 class _Free(threading.local):
@@ -63,7 +62,6 @@ def give(space):
     """Return a workspace from `gather` (its reach flags cleared: O(reached))."""
     space.mark[space.order[:space.r]] = 0
     space.r = 0
-    space.entries = None
     free = _FREE.spaces
     if len(free) < 2:
         free.append(space)
