@@ -85,8 +85,13 @@ def inputs(tape, e):
     entries first read them: operands of members that are not members themselves (nor
     constants: an input that needs no gradient has no edge)."""
     mem = members(tape, e)
-    ia, ib, cond = tape.dependencies(e + 1)
-    reads = np.stack([ia[mem], ib[mem], cond[mem]], 1).reshape(-1).astype(np.int64)
+    ia, ib, arg_ptr, arg = tape.dependencies(e + 1)
+    # each member's operand list in order: ia, ib, then its `arg` slice (a group has a few
+    # members, and this runs per next_functions call, not in a backward)
+    reads = np.concatenate([np.array([ia[m], ib[m]], np.int64)
+                            if arg_ptr[m + 1] == arg_ptr[m] else
+                            np.concatenate([[ia[m], ib[m]], arg[arg_ptr[m]:arg_ptr[m + 1]]])
+                            for m in mem.tolist()]).astype(np.int64)
     reads = reads[reads >= 0]
     reads = reads[~np.isin(reads, mem)]
     reads = reads[_KIND[np.asarray(tape._arrays[0])[reads]] != KIND_CODE["const"]]
