@@ -1468,7 +1468,11 @@ def arena_layout(ia, ib, arg_ptr, arg, size, slot, host, reach, used, off, saved
     mark_live(ia, ib, arg_ptr, arg, reach)
     for e in range(n):
         if reach[e] != 0 and host[e] == 0:
-            used[e] = 1
+            # an entry reads its own value only if it has operands (an input entry, leaf,
+            # constant or import, reads nothing: a weight only a BLAS product uses is not
+            # copied)
+            if ia[e] >= 0 or ib[e] >= 0 or arg_ptr[e + 1] > arg_ptr[e]:
+                used[e] = 1
             if ia[e] >= 0:
                 used[ia[e]] = 1
             if ib[e] >= 0:
@@ -1544,6 +1548,174 @@ def any_freed(ran, op, op_saves, freed):
     """Whether an entry marked in `ran` that saves something has been freed."""
     for e in range(ran.shape[0]):
         if ran[e] != 0 and freed[e] != 0 and op_saves[op[e]] != 0:
+            return True
+    return False
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def reach_list(ia, ib, arg_ptr, arg, npar, roots, limit, mark, out, counts):
+    """Mark in `mark` (zeros on entry) the `roots` and every entry they reach through their
+    operands (ia, ib and the `arg` list), and list them in `out[:r]` oldest first, visiting
+    reached entries only; writes counts = [r, their params' total length, their listed
+    operands' total].  Past `limit` entries it stops, clears what it marked and writes
+    r = -1: the caller then sweeps the whole prefix in place, which costs no more than
+    `limit` times a constant."""
+    r = 0
+    for i in range(roots.shape[0]):
+        x = roots[i]
+        if mark[x] == 0:
+            mark[x] = 1
+            out[r] = x
+            r += 1
+    i = 0
+    p = 0
+    q = 0
+    while i < r:
+        if r > limit:
+            for j in range(r):
+                mark[out[j]] = 0
+            counts[0] = -1
+            counts[1] = 0
+            counts[2] = 0
+            return
+        e = out[i]
+        i += 1
+        p += npar[e]
+        x = ia[e]
+        if x >= 0 and mark[x] == 0:
+            mark[x] = 1
+            out[r] = x
+            r += 1
+        x = ib[e]
+        if x >= 0 and mark[x] == 0:
+            mark[x] = 1
+            out[r] = x
+            r += 1
+        q += arg_ptr[e + 1] - arg_ptr[e]
+        for j in range(arg_ptr[e], arg_ptr[e + 1]):
+            x = arg[j]
+            if mark[x] == 0:
+                mark[x] = 1
+                out[r] = x
+                r += 1
+    out[:r].sort()
+    counts[0] = r
+    counts[1] = p
+    counts[2] = q
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar, params,
+                   slot, host, freed, val, l_op, l_ia, l_ib, l_cst, l_arg_ptr, l_arg, l_int,
+                   l_shp, l_params, l_flags, l_val):
+    """The local streams of the entries listed in `order` (see reach_list): operands (ia, ib
+    and the operand lists, as local CSR l_arg_ptr/l_arg) renumbered to local indices (`loc`:
+    entry -> local index, written for the listed entries only); l_int rows: size, nd, par,
+    slot; l_flags rows: host, freed; params copied per entry (they hold no node index)."""
+    p = 0
+    q = 0
+    for i in range(order.shape[0]):
+        loc[order[i]] = i
+    for i in range(order.shape[0]):
+        e = order[i]
+        l_op[i] = op[e]
+        l_ia[i] = loc[ia[e]] if ia[e] >= 0 else -1
+        l_ib[i] = loc[ib[e]] if ib[e] >= 0 else -1
+        l_cst[i] = cst[e]
+        l_val[i] = val[e]
+        l_arg_ptr[i] = q
+        for j in range(arg_ptr[e], arg_ptr[e + 1]):
+            l_arg[q] = loc[arg[j]]
+            q += 1
+        l_int[0, i] = size[e]
+        l_int[1, i] = nd[e]
+        for d in range(8):
+            l_shp[i, d] = shp[e, d]
+        k = npar[e]
+        if par[e] >= 0:
+            l_int[2, i] = p
+            s = par[e]
+            for j in range(k):
+                l_params[p + j] = params[s + j]
+            p += k
+        else:
+            l_int[2, i] = -1
+        l_int[3, i] = slot[e]
+        l_flags[0, i] = host[e]
+        l_flags[1, i] = freed[e]
+    l_arg_ptr[order.shape[0]] = q
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
+                  params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64, l_arg_ptr, l_arg,
+                  l_int, l_shp, l_params, l_u8, off, saved, counts):
+    """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
+    their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
+    l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, every (ones),
+    used (zeros).  counts[3:6] = [end of the saved block, arena size, saved nodes]."""
+    gather_reached(order[:r], loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
+                   params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_arg_ptr,
+                   l_arg, l_int, l_shp, l_params, l_u8, l_f64[1])
+    l_u8[2, :r] = 1
+    l_u8[3, :r] = 0
+    arena_layout(l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
+                 l_int[3, :r], l_u8[0, :r], l_u8[2, :r], l_u8[3, :r], off[:r], saved[:r],
+                 counts[3:6])
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def fill_reached(r, l_int, l_u8, l_f64, off, vals):
+    """fill_values over gather_layout's first r local entries."""
+    fill_values(l_u8[2, :r], l_int[3, :r], l_int[1, :r], off[:r], l_f64[1, :r], vals)
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def release_listed(entries, op, ia, ib, arg_ptr, arg, op_saves, freed, slot, nsaved, dead):
+    """release_saved for the entries listed in `entries` (a backward's reached entries), by
+    the same saves-mask rules.  (Its loop body is release_saved's, written out again: as a
+    shared callee it ran 70x slower in release_saved's loop over a 40k-entry scalar tape.)"""
+    k = 0
+    for i in range(entries.shape[0]):
+        e = entries[i]
+        m = op_saves[op[e]]
+        if m == 0:
+            continue
+        freed[e] = 1
+        for j in range(3):
+            node = ia[e] if j == 0 else (ib[e] if j == 1 else e)
+            if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
+                nsaved[node] -= 1
+                if nsaved[node] <= 0:
+                    dead[k] = slot[node]
+                    k += 1
+                    slot[node] = -1
+                    nsaved[node] = 0
+        if m & 8:   # the listed operands (where's condition)
+            for q in range(arg_ptr[e], arg_ptr[e + 1]):
+                node = arg[q]
+                if slot[node] >= 0:
+                    nsaved[node] -= 1
+                    if nsaved[node] <= 0:
+                        dead[k] = slot[node]
+                        k += 1
+                        slot[node] = -1
+                        nsaved[node] = 0
+    return k
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def any_freed_listed(entries, op, op_saves, freed):
+    """any_freed for the entries listed in `entries`."""
+    for i in range(entries.shape[0]):
+        e = entries[i]
+        if freed[e] != 0 and op_saves[op[e]] != 0:
             return True
     return False
 

@@ -596,8 +596,10 @@ def _copied_source():
     fns = [walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
            walks.fill_values,
            walks.release_saved,
-           walks.any_freed, kinds.index.bcast_index, kinds.index.strided_index,
-           kinds.index.is_suffix, kinds.index.kept_leading]
+           walks.any_freed, walks.reach_list, walks.gather_reached, walks.gather_layout,
+           walks.fill_reached, walks.release_listed, walks.any_freed_listed,
+           kinds.index.bcast_index, kinds.index.strided_index, kinds.index.is_suffix,
+           kinds.index.kept_leading]
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
             if fn not in fns:

@@ -7,7 +7,7 @@ leaves every tensor, `.grad` and tape as it was.
 """
 import numpy as np
 
-from . import errors, scratch
+from . import errors, reached, scratch
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
@@ -19,13 +19,30 @@ from .tensor import FORMULA_NS, KIND_OPS, Tensor, _new
 
 class _Sweep:
     """The result of sweeping one tape: adjoint arena and reach flags (`bufs`: the scratch
-    buffers its arenas live in, given back when the call is done)."""
-    __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs")
+    buffers its arenas live in, and `space` its reached.Reached workspace or None, given back
+    when the call is done).  `loc` maps a node to its
+    index in `off`/`size` (None: the node itself), `entries` lists the entries it ran (None:
+    those marked in `ran`)."""
+    __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries",
+                 "space")
 
     def grad_of(self, node, shape):
+        if self.loc is not None:
+            node = self.loc[node]
         o = self.off[node]
         s = self.size[node]
         return self.adj[o:o + s].reshape(shape)
+
+    def release(self):
+        if self.entries is None:
+            self.tape.release(self.ran)
+        else:
+            self.tape.release_entries(self.entries)
+
+    def freed_since(self):
+        if self.entries is None:
+            return self.tape.freed_since(self.ran)
+        return self.tape.freed_since_entries(self.entries)
 
 
 def _leads(tape, n, inputs):
@@ -54,6 +71,10 @@ def _sweep_tape(tape, seeds, inputs=None):
     the inputs."""
     start = max(node for node, _ in seeds)
     n = start + 1
+    if tape.nds is not None:
+        sub = reached.walk(tape, n, [node for node, _ in seeds])
+        if sub is not None:   # a small part of the prefix: sweep it as local streams
+            return _sweep_reached(tape, n, seeds, inputs, sub)
     op, ia, ib, cst, freed = tape.streams(n)
     leads = None
     if inputs is not None:
@@ -82,16 +103,67 @@ def _sweep_tape(tape, seeds, inputs=None):
     tape.check_versions(n, ran=ran)
     r = _Sweep()
     r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, bufs
-    r.ran = ran
+    r.ran, r.loc, r.entries, r.space = ran, None, None, None
+    return r
+
+
+def _sweep_reached(tape, n, seeds, inputs, sub):
+    """_sweep_tape for a tape with n-d streams whose roots reach a small part of the first n
+    entries (listed in workspace `sub`): the sweep runs on the local streams of the reached
+    entries (tapegrad.reached), so its cost follows the reached graph, not the tape prefix."""
+    bufs = []
+
+    def buffer(k):
+        bufs.append(scratch.take(k))
+        return bufs[-1][:k]
+    try:
+        freed = tape.freed[:n]
+        leads = None
+        if inputs is not None:
+            leads = _leads(tape, n, inputs)
+            freed = freed & leads
+        vals, total = reached.gather(tape, sub, freed, buffer)
+        adj = buffer(total)
+        adj[:] = 0.0
+        rn = sub.r
+        reach = np.zeros(rn, np.uint8)
+        loc, size, off = sub.loc, sub.size, sub.off
+        for node, seed in seeds:
+            i = loc[node]
+            o = off[i]
+            adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
+            reach[i] = 1
+        bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
+                         sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
+                         sub.shp, sub.nd, vals, adj, reach, sub.freed, host=sub.host,
+                         nodes=sub.order)
+        if bad >= 0:
+            raise RuntimeError(errors.BACKWARD_TWICE)
+        order = sub.order[:rn]
+        ran = reach if leads is None else reach & leads[order]
+        mark = sub.mark[:n]   # the reach flags per tape entry: the sweep's, not the walk's
+        mark[order] = reach   # (a where's condition is walked, not reached by a gradient)
+        r = _Sweep()
+        r.reach = mark
+        r.ran = mark if leads is None else mark & leads
+        tape.check_versions(n, ran=r.ran)
+    except BaseException:
+        reached.give(sub)
+        scratch.give(bufs)
+        raise
+    r.tape, r.n, r.off, r.size, r.adj, r.bufs = tape, n, off, size, adj, bufs
+    r.loc, r.entries, r.space = loc, order[ran != 0], sub
     return r
 
 
 def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
-               vals, adj, reach, freed):
+               vals, adj, reach, freed, host=None, nodes=None):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
-    and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel)."""
-    host = tape.host_flags(n)
+    and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
+    With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node."""
+    if host is None:
+        host = tape.host_flags(n)
     sweep = K.sweep
     while True:
         r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
@@ -102,8 +174,9 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         a, b = int(ia[e]), int(ib[e])
         needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
         # the operands as saved (their own dtype), where the tape holds them by reference
+        sa, sb = (a, b) if nodes is None else (int(nodes[a]), int(nodes[b]))
         HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj, needs,
-                                      tape.saved_array(a), tape.saved_array(b))
+                                      tape.saved_array(sa), tape.saved_array(sb))
         start = e - 1
 
 
@@ -205,7 +278,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
         with COMMIT:
             for r in done:
                 if r.tape.frozen:
-                    if r.tape.freed_since(r.ran):
+                    if r.freed_since():
                         # another thread's backward freed, after this call's sweep checked them,
                         # buffers it read: this call fails as a second backward
                         raise RuntimeError(errors.BACKWARD_TWICE)
@@ -213,12 +286,14 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 publish(staged)
             if not retain_graph:
                 for r in done:
-                    r.tape.release(r.ran)
+                    r.release()
                     r.tape.seal()
         return out
     finally:   # the arenas' scratch buffers: every result above is a copy
         for r in done:
             scratch.give(r.bufs)
+            if r.space is not None:
+                reached.give(r.space)
 
 
 def _nodes_in(tape, t):

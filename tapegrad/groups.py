@@ -86,9 +86,12 @@ def inputs(tape, e):
     constants: an input that needs no gradient has no edge)."""
     mem = members(tape, e)
     ia, ib, arg_ptr, arg = tape.dependencies(e + 1)
-    # each member's operand list: ia, ib, then its arg slice (where's condition, cat's rest)
-    reads = np.concatenate([np.concatenate(([ia[m], ib[m]], arg[arg_ptr[m]:arg_ptr[m + 1]]))
-                            for m in mem]).astype(np.int64)
+    # each member's operand list in order: ia, ib, then its `arg` slice (a group has a few
+    # members, and this runs per next_functions call, not in a backward)
+    reads = np.concatenate([np.array([ia[m], ib[m]], np.int64)
+                            if arg_ptr[m + 1] == arg_ptr[m] else
+                            np.concatenate([[ia[m], ib[m]], arg[arg_ptr[m]:arg_ptr[m + 1]]])
+                            for m in mem.tolist()]).astype(np.int64)
     reads = reads[reads >= 0]
     reads = reads[~np.isin(reads, mem)]
     reads = reads[_KIND[np.asarray(tape._arrays[0])[reads]] != KIND_CODE["const"]]

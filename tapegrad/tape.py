@@ -421,6 +421,24 @@ class Tape:
         if k:
             nds.objs[dead[:k]] = None
 
+    def release_entries(self, entries):
+        """release for the entries listed in `entries` (int64; a backward's reached entries
+        of a tape with n-d streams): one kernel pass over them, not over the tape."""
+        a = self._arrays
+        nds = self.nds
+        n = int(entries[-1]) + 1 if len(entries) else 0
+        arg_ptr, arg = nds.operands(n)
+        dead = np.empty(3 * len(entries) + len(arg), np.int64)
+        k = K.release_listed(entries, a[0], a[1], a[2], arg_ptr, arg, _SAVES, a[5], nds.slot,
+                             nds.nsaved, dead)
+        if k:
+            nds.objs[dead[:k]] = None
+
+    def freed_since_entries(self, entries):
+        """freed_since for the entries listed in `entries`."""
+        a = self._arrays
+        return bool(K.any_freed_listed(entries, a[0], _SAVES, a[5]))
+
     def freed_since(self, ran):
         """Whether an entry marked in `ran` that saves something has been freed (by another
         thread's backward since this one swept)."""

@@ -43,26 +43,127 @@ def test_backward_python_work_does_not_grow_with_dropped_graphs():
     Ws = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 16), (16, 16), (16, 1)]]
     mlp_loss(X, Ws).backward()   # warm: every kernel a backward calls is loaded
     counts = []
-    for dropped in (0, 300):
+    # twice each: the first long tape's backward grows the reused workspace (tapegrad.reached)
+    # once; from then on the counts must be equal.  (20 graphs dropped at least: a backward
+    # reaching 1/8 of the prefix or more sweeps the tape's own streams, another path.)
+    for dropped in (20, 300, 20, 300):
         for _ in range(dropped):
             mlp_loss(X, Ws).item()   # graphs dropped without backward stay on the tape
         loss = mlp_loss(X, Ws)
         assert loss._tape.n > 5 * dropped
         counts.append(python_calls(lambda: loss.backward()))
-    assert counts[0] == counts[1], counts
+    assert counts[2] == counts[3], counts
+
+
+def test_backward_kernels_see_only_the_reached_entries(monkeypatch):
+    """The reach walk, the sweep and the release visit the reached entries only: after 300
+    graphs dropped on the same tape, they see as many entries as after 20."""
+    from tapegrad._jit import K, kernels
+    seen = []
+    measures = {"reach_list": lambda args: args[-1][0],        # counts[0]: entries reached
+                "sweep": lambda args: args[14] + 1,             # from `start` down to 0
+                "release_listed": lambda args: len(args[0])}    # the listed entries
+    for name, measure in measures.items():
+        fn = getattr(kernels(), name)
+
+        def spy(*args, fn=fn, name=name, measure=measure):
+            out = fn(*args)
+            seen.append((name, int(measure(args))))
+            return out
+        monkeypatch.setattr(K, name, spy, raising=False)
+    rng = np.random.default_rng(0)
+    X = tg.tensor(rng.standard_normal((32, 2)))
+    Ws = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 16), (16, 16), (16, 1)]]
+    lengths, grads = [], []
+    for dropped in (20, 300):
+        for _ in range(dropped):
+            mlp_loss(X, Ws).item()
+        loss = mlp_loss(X, Ws)
+        assert loss._tape.n > 5 * dropped
+        seen.clear()
+        loss.backward()
+        lengths.append(sorted(seen))
+        grads.append([W.grad.numpy().copy() for W in Ws])
+        for W in Ws:
+            W.grad = None
+    assert lengths[0] == lengths[1] and len(lengths[0]) == 3, lengths
+    assert dict(lengths[0])["sweep"] == 11   # 3 leaves, X, 3 matmuls, 2 tanh, pow, mean
+    for g0, g1 in zip(*grads):
+        np.testing.assert_array_equal(g0, g1)
+
+
+def _operand_graph(lib, x, y, w, keep):
+    """A loss through every entry with an operand list or several outputs: split/chunk/unbind
+    (`output` entries), cat of three, stack, where on a condition the graph computes and on a
+    constant mask, and a matmul (a host entry under every_matmul_on_host)."""
+    a, b = (x * 2.0).split([2, 3], dim=1)
+    top, bottom = y.chunk(2, dim=0)
+    u = lib.cat([b, y.cos(), b * y], dim=0)
+    v = lib.where(u > 0.1, u, u * u)
+    s = lib.stack([a, a.tanh(), y[:, :2]], dim=0)
+    r = y.unbind(1)
+    m = lib.where(keep, x, 0.5 * x) @ w
+    return (v.sum() + (s ** 2).sum() + (r[0] * r[2]).sum() + (top * bottom).exp().sum()
+            + m.sin().sum())
+
+
+@pytest.mark.parametrize("host", [False, True])
+def test_operand_lists_after_dropped_graphs_take_the_reached_path(monkeypatch, host):
+    """cat/stack/where/split graphs recorded after many dropped graphs are swept as local
+    streams (the reached path): gradients as torch's, for backward and autograd.grad, and the
+    release frees what they saved, so a second backward fails as torch's."""
+    torch = pytest.importorskip("torch")
+    from tapegrad import reached
+    if host:
+        monkeypatch.setattr(matmul_kind, "HOST_MIN_MACS", 1)
+    walked = []
+    walk = reached.walk
+
+    def spy(tape, n, roots):
+        s = walk(tape, n, roots)
+        walked.append(s is not None)
+        return s
+    monkeypatch.setattr(reached, "walk", spy)
+    rng = np.random.default_rng(3)
+    xv, yv, wv = rng.standard_normal((4, 5)), rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    keep = rng.standard_normal((4, 5)) > 0
+    tx, ty, tw = (torch.tensor(v, requires_grad=True) for v in (xv, yv, wv))
+    _operand_graph(torch, tx, ty, tw, torch.tensor(keep)).backward()
+    x, y, w = (tg.tensor(v, requires_grad=True) for v in (xv, yv, wv))
+    for _ in range(60):   # graphs dropped without backward, on the same tape
+        _operand_graph(tg, x, y, w, tg.tensor(keep)).item()
+    loss = _operand_graph(tg, x, y, w, tg.tensor(keep))
+    assert loss._tape.n > 30 * 60
+    gx, gy = tg.autograd.grad(loss, [x, y], retain_graph=True)
+    assert walked == [True]
+    np.testing.assert_allclose(gx.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gy.numpy(), ty.grad.numpy(), rtol=1e-12, atol=1e-12)
+    loss.backward()
+    assert walked == [True, True]
+    for t, tt in ((x, tx), (y, ty), (w, tw)):
+        np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    before = [t.grad.numpy().copy() for t in (x, y, w)]
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+    for t, g in zip((x, y, w), before):
+        np.testing.assert_array_equal(t.grad.numpy(), g)
+    # the dropped graphs still hold their saved arrays: the release was the reached entries'
+    nds = loss._tape.nds
+    assert sum(a is not None for a in nds.objs[:nds.nobjs]) > 60
 
 
 def test_backward_python_work_does_not_grow_with_scalar_prefix():
     x = tg.tensor(0.5, requires_grad=True)
     v = tg.ones(3, requires_grad=True)
     counts = []
-    for steps in (10, 10, 5000):    # the first run warms up lazy imports
+    # the first run warms up lazy imports, the first long one grows the reused workspace
+    for steps in (10, 5000, 10, 5000):
         y = tg.tensor(1.0)
         for _ in range(steps):
             y = y * 0.999 + x.sin() * 0.001
         y = y + (v * v).sum()       # one n-d op on a long scalar tape
         counts.append(python_calls(lambda: y.backward()))
-    assert counts[1] == counts[2], counts
+    assert counts[2] == counts[3], counts
 
 
 def test_release_drops_arrays_of_reached_entries_only():

@@ -1,0 +1,130 @@
+"""A backward's reached subgraph as short local streams (engine._sweep_tape, n-d tapes).
+
+The roots' reached entries are found by a walk that visits only them (`walk`), then, when they
+are a small part of the prefix, gathered into local streams (`gather`): local index i is entry
+`order[i]`, oldest first, operands (ia, ib and the CSR operand lists) renumbered, with their
+arena layout (walks.gather_layout).  The sweep runs on these as it would on the tape's own streams, so a backward's work and arenas
+follow the reached graph, not the tape prefix: graphs dropped on the same tape without
+backward cost a backward nothing.  When the roots reach 1/DENSE of the prefix or more the
+engine sweeps the tape's own streams instead (the same layout, without the copy).
+
+The local streams live in a workspace reused across backwards (one free list per thread, as
+the arenas' scratch buffers): a fresh set of a dozen small arrays per backward was a tenth of
+a small net's backward.  A workspace never leaves the call that took it.
+"""
+import threading
+
+import numpy as np
+
+from ._jit import K
+from .tape import OPCODE
+
+
+class Reached:
+    """A workspace: the local streams of the entries one backward reaches (first `r` items
+    valid; the arrays are longer).  `mark`: uint8 per tape entry, 1 on the reached ones (zero
+    past them while the workspace is free); `loc`: entry -> local index, where `mark` is set."""
+    __slots__ = ("cap", "pcap", "acap", "r", "na", "n", "order", "loc", "mark", "op", "ia",
+                 "ib", "f64", "cst", "val", "arg_ptr", "arg", "ints", "size", "nd", "par",
+                 "slot", "shp", "params", "u8", "host", "freed", "off", "saved", "counts")
+
+    def __init__(self, cap, pcap, acap):
+        self.cap, self.pcap, self.acap = cap, pcap, acap
+        self.mark = np.zeros(cap, np.uint8)
+        self.order = np.empty(cap, np.int64)
+        self.loc = np.empty(cap, np.int64)
+        self.op = np.empty(cap, OPCODE)
+        self.ia = np.empty(cap, np.int32)
+        self.ib = np.empty(cap, np.int32)
+        self.f64 = np.empty((2, cap))
+        self.cst, self.val = self.f64
+        self.arg_ptr = np.empty(cap + 1, np.int64)
+        self.arg = np.empty(acap, np.int64)
+        self.ints = np.empty((4, cap), np.int64)
+        self.size, self.nd, self.par, self.slot = self.ints
+        self.shp = np.empty((cap, 8), np.int64)
+        self.params = np.empty(pcap, np.int64)
+        self.u8 = np.empty((4, cap), np.uint8)
+        self.host, self.freed = self.u8[0], self.u8[1]
+        self.off = np.empty(cap, np.int64)
+        self.saved = np.empty(cap, np.int64)
+        self.counts = np.empty(6, np.int64)
+        self.r = self.na = self.n = 0
+
+
+class _Free(threading.local):
+    def __init__(self):
+        self.spaces = []
+
+
+_FREE = _Free()
+
+
+def give(space):
+    """Return a workspace from `gather` (its reach flags cleared: O(reached))."""
+    space.mark[space.order[:space.r]] = 0
+    space.r = 0
+    free = _FREE.spaces
+    if len(free) < 2:
+        free.append(space)
+
+
+# The local streams are built when the roots reach fewer than this fraction of the prefix;
+# else the in-place sweep of the prefix costs at most this factor more than the reached part
+# (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
+DENSE = 8
+
+
+def walk(tape, n, roots):
+    """A workspace listing the entries that `roots` (nodes) reach among the first n of `tape`
+    (which has n-d streams): `r` of them in `order`, flagged in `mark`; None when they are at
+    least 1/DENSE of the prefix (the walk stops there).  Give a workspace back with `give`
+    when done."""
+    nds = tape.nds
+    free = _FREE.spaces
+    s = free.pop() if free else None
+    arg_ptr, arg = nds.operands(n)
+    if s is None or s.cap < n or s.pcap < nds.nparams or s.acap < len(arg):
+        s = Reached(max(n, 1024), max(nds.nparams, 256), max(len(arg), 256))
+    a = tape._arrays
+    try:
+        # whole streams, not [:n] slices: the walk starts at the roots (< n) and goes down
+        K.reach_list(a[1], a[2], arg_ptr, arg, nds.npar, np.asarray(roots, np.int64),
+                     n // DENSE, s.mark, s.order, s.counts)
+    except BaseException:
+        s.mark[:n] = 0   # the walk may have stopped anywhere: clear every flag it could set
+        raise
+    r = int(s.counts[0])
+    if r < 0:            # dense: the walk cleared its flags
+        _FREE.spaces.append(s)
+        return None
+    s.r, s.na, s.n = r, int(s.counts[2]), n
+    return s
+
+
+def gather(tape, s, freed, buffer):
+    """Fill workspace `s` (from `walk`) with the local streams of its entries and their arena
+    layout (`off`); returns (vals, total), vals = buffer(total) holding the values the sweep
+    reads.  `freed`: the flags the sweep is to see (uint8 per entry)."""
+    nds = tape.nds
+    a = tape._arrays
+    r, counts = s.r, s.counts
+    arg_ptr, arg = nds.operands(s.n)
+    K.gather_layout(r, s.na, s.order, s.loc, a[0], a[1], a[2], a[3], arg_ptr, arg, nds.size,
+                    nds.nd, nds.shp, nds.par, nds.npar, nds.params, nds.slot, nds.host, freed,
+                    a[4], s.op, s.ia, s.ib, s.f64, s.arg_ptr, s.arg, s.ints, s.shp, s.params,
+                    s.u8, s.off, s.saved, counts)
+    t1, total, k = counts[3:6].tolist()
+    vals = buffer(total)
+    K.fill_reached(r, s.ints, s.u8, s.f64, s.off, vals)
+    if t1:
+        nodes = s.saved[:k]
+        arrs = nds.objs[s.slot[nodes]].tolist()
+        try:
+            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+        except (TypeError, ValueError):
+            # a None: released by another thread's backward since the slots were read; every
+            # entry that saved it is freed, so a sweep that needs it fails as a second backward
+            arrs = [np.full(s.size[i], np.nan) if x is None else x for i, x in zip(nodes, arrs)]
+            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+    return vals, total
