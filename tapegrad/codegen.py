@@ -22,7 +22,7 @@ if __name__ == "__main__" and not __package__:
     __package__ = "tapegrad"
 
 from . import kinds, protocol, vocab, walks  # noqa: E402
-from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
+from .ops import BY_CODE, KIND_CODE, mentions, OPS, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGET = os.path.join(HERE, "_kernels.py")
@@ -615,7 +615,6 @@ def _copied_source():
 
 
 def generate():
-    from .ops import OPS
     back, fwd, sfwd, sback = [], [], [], []
     for op in BY_CODE:
         d = dict(code=op.code, name=op.name, fwd=_subst(op.fwd))
@@ -772,7 +771,6 @@ _ARRAYS = "op, ia, ib, cst, val, cnt"
 
 def _emit(expr, lines, counter):
     """Append Numba lines computing formula `expr` as a triple; return the triple's name."""
-    from .ops import OPS
 
     def fresh():
         counter[0] += 1
@@ -837,7 +835,6 @@ def _emit(expr, lines, counter):
 
 
 def generate_emit():
-    from .ops import OPS
     fwd, branches = [], []
     for op in BY_CODE:
         if op.kind in ("unary", "binary", "compare"):
@@ -1048,7 +1045,6 @@ def _inline(expr, a, b):
 
 
 def generate_fastpath():
-    from .ops import OPS
     parts = [FAST_HEADER % dict(scalar_imports=", ".join(
         f.name for f in vocab.FUNCS.values() if f.numba != "builtin"))]
     for fname, opname, refl in FAST_BINARIES:

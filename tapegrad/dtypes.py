@@ -1,6 +1,8 @@
 """dtypes (`tapegrad.float32` ...) and PyTorch's type promotion."""
 import numpy as np
 
+from . import _format
+
 
 class dtype:
     """A tensor element type, as `torch.dtype` (`tapegrad.float32`, ...)."""
@@ -45,7 +47,6 @@ def set_default_dtype(d):
     if d not in (float32, float64):
         raise TypeError("only floating-point types are supported as the default type")
     _default[0] = d
-    from . import _format
     _format._default_dtype_name = d.name
 
 

@@ -67,3 +67,7 @@ VIEW_ARGS = ("view() received an invalid combination of arguments - got ({got}),
 SUM_ARGS = ("sum() received an invalid combination of arguments - got ({got}), but expected one "
             "of:\n * (*, torch.dtype dtype = None)\n * (tuple of ints dim, bool keepdim = False, "
             "*, torch.dtype dtype = None)\n")
+
+
+class TracingError(RuntimeError):
+    """Strict recording refused to turn a traced value into a Python value."""

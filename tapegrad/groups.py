@@ -16,7 +16,7 @@ A group recorded inside another decomposition is absorbed by the outer one.
 
 The sweeps, replay, create_graph and the liveness walks never read these streams: the
 primitives are ordinary entries with ordinary gradients.  Only the inspection faces (grad_fn
-names, next_functions, saved buffers, viz, tape_summary: autograd/graph.py) read them, per
+names, next_functions, saved buffers, viz, tape_summary: graph.py) read them, per
 inspected node, with numpy over the group's own entries.
 """
 import numpy as np

@@ -26,9 +26,11 @@ import numpy as np
 from . import dtypes as D
 from . import tapefile
 from ._jit import K, launch_parallel
+from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
 from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES,
                     tensor_forward)
+from .errors import TracingError
 from .tapefile import TapeFormatError
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE
 from .tensor import FORMULA_NS, KIND_OPS, Tensor
@@ -46,10 +48,6 @@ _NUMBER_TYPES = {float, int, np.float64, np.float32, np.int64}
 
 class BranchChanged(RuntimeError):
     """A replay reached a guard whose recorded outcome differs at these inputs."""
-
-
-class TracingError(RuntimeError):
-    """Strict recording refused to turn a traced value into a Python value."""
 
 
 # ---- recording ---------------------------------------------------------------------------------
@@ -798,8 +796,6 @@ def _hvp_program(self, xs, vs):
     recorded once by re-running this tape with create_graph=True at the example point
     (xs, vs): at a point where this tape's guards hold, so the two take the same branch."""
     if getattr(self, "_hvp_tape", None) is None:
-        from .autograd import grad
-
         def inner(*args):
             k = len(self.inputs)
             x, w = args[:k], args[k:]

@@ -5,14 +5,17 @@ loop that keeps one loss tensor per step keeps one graph per step.  The summary 
 live tape: entries by opcode, leaves, n-d nodes, entries whose saved buffers are alive or
 freed, and the bytes held (streams, saved n-d arrays, params).
 """
-from .autograd.graph import live_tapes, tape_of, tape_stats
+import gc
+
+from .graph import tape_of, tape_stats
+from .tape import Tape
 
 __all__ = ["tape_summary", "TapeSummary"]
 
 
 class TapeSummary:
     """The facts of `tape_summary()`: `.tapes` (one dict per tape, see
-    `tapegrad.autograd.graph.tape_stats`) and totals; `str()` gives a table."""
+    `tapegrad.graph.tape_stats`) and totals; `str()` gives a table."""
 
     def __init__(self, tapes):
         self.tapes = tapes
@@ -55,3 +58,9 @@ def tape_summary(tensors=None):
                 seen[id(tape)] = tape
         tapes = sorted(seen.values(), key=lambda tp: tp.serial)
     return TapeSummary([tape_stats(tp) for tp in tapes])
+
+
+def live_tapes():
+    """Every tape still alive in this process (found through the garbage collector, since
+    tapes are referenced only by the tensors they made)."""
+    return sorted((o for o in gc.get_objects() if type(o) is Tape), key=lambda t: t.serial)

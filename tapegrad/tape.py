@@ -31,6 +31,7 @@ import numpy as np
 
 from . import _push
 from ._jit import K
+from .graph import node_for
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
@@ -377,7 +378,6 @@ class Tape:
     def version_error(self, node, saved_output=False):
         c, expected, dtype, shape, ref = self.versions[node]
         # torch names the entry for a saved output, else the tensor's grad_fn as it is now
-        from .autograd.graph import node_for
         fn = None
         if saved_output:
             fn = node_for(self, node)

@@ -188,7 +188,7 @@ class Tensor(metaclass=_TensorMeta):
         tape = self._tape
         if tape is None or getattr(self, "_flags", 0) & NODIFF:
             return None
-        from .autograd.graph import node_for
+        from .graph import node_for
         return node_for(tape, self._node)
 
     @property
@@ -450,7 +450,7 @@ class Tensor(metaclass=_TensorMeta):
         if a >= 0:
             tape.superseded[a] = (before.get(id(tape), 0), r._node)
         else:  # self was a number folded into the entry: still torch's in-place name (SubBackward0)
-            from .autograd.graph import name_entry
+            from .graph import name_entry
             name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
         bump_version(self)                 # the old node: changed since it took its value
         self._tape, self._node, self._rg = r._tape, r._node, True
@@ -1406,7 +1406,7 @@ def _bake(t, kind, truth=None):
         return
     site = _guard_site()
     if tape.strict:
-        from .replay import TracingError
+        from .errors import TracingError
         raise TracingError(f"strict recording: a traced value is converted to a Python value "
                            f"at {site}; use tapegrad.where for value-dependent selection")
     node = input_node(tape, t)

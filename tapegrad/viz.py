@@ -6,7 +6,7 @@
     dot                               # in Jupyter: displayed as SVG
 
 Read from the graph API only (`grad_fn`, `next_functions`, `variable`, and the read-only
-facts of `tapegrad.autograd.graph`): drawing never changes a tensor or a tape.
+facts of `tapegrad.graph`): drawing never changes a tensor or a tape.
 
 As in torchviz: light blue boxes are leaves (`AccumulateGrad.variable`, labelled with their
 `params` name and shape), green ones the tensors drawn from, grey boxes the `grad_fn` nodes
@@ -19,7 +19,7 @@ consumes them.  (Hooks are not drawn: tapegrad has no hooks yet.)
 import os
 import shutil
 
-from .autograd.graph import AccumulateGrad, is_freed, retained_tensor, saved_buffers
+from .graph import AccumulateGrad, is_freed, retained_tensor, saved_buffers
 from .tensor import Tensor
 
 __all__ = ["to_dot", "Dot"]

@@ -381,7 +381,7 @@ def test_decomposition_internals_are_invisible():
 
 
 def test_decomposition_saved_buffers_and_release():
-    from tapegrad.autograd.graph import is_freed, saved_buffers
+    from tapegrad.graph import is_freed, saved_buffers
     x = tg.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
     y = x.logsumexp(1)
     saved = saved_buffers(y.grad_fn)

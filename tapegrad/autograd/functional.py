@@ -4,6 +4,10 @@ import numpy as np
 
 from ..grad_mode import enable_grad
 from ..tensor import Tensor, tensor, zeros_like
+from ..tensor import _new
+from .api import grad
+from ..engine import jacobian_rows
+from ..tensor import stack
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
@@ -25,7 +29,6 @@ def _prepare(inputs, create_graph):
 
 
 def _grad(outputs, inputs, grad_outputs, create_graph, strict):
-    from . import grad
     pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
     if not pairs:
         if strict:
@@ -94,7 +97,6 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     """Jacobian blocks `J[i][j]` of output i w.r.t. input j, shaped out_i.shape + in_j.shape."""
     if strategy != "reverse-mode":
         raise NotImplementedError("jacobian: only strategy='reverse-mode' is implemented")
-    from . import grad
     with enable_grad():
         is_in, xs = _tuple(inputs, "jacobian", "inputs")
         xs = _prepare(xs, create_graph)
@@ -125,7 +127,6 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
                     rows[j].append(g.reshape(-1))
             row = []
             for j, x in enumerate(xs):
-                from .. import stack
                 J = stack(rows[j]) if rows[j] else zeros_like(x).reshape(0, -1)
                 row.append(J.reshape(tuple(o.shape) + tuple(x.shape)))
             blocks.append(tuple(_detach(row, create_graph)))
@@ -136,14 +137,12 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
 
 def _jacobian_fast(outs, xs):
     """All rows from one Numba call (engine.jacobian_rows), split into torch's blocks."""
-    from ..engine import jacobian_rows
     live = [o for o in outs if o.requires_grad]
     if len(live) != len(outs):
         return None
     J = jacobian_rows(outs, xs)
     if J is None:
         return None
-    from ..tensor import _new
     xinfo = [(x.numel(), tuple(x.shape), x.dtype) for x in xs]
     rows = J.tolist()  # Python floats: one-element blocks are made without numpy
     blocks, r = [], 0
@@ -170,7 +169,6 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
     is_in, xs = _tuple(inputs, "hessian", "inputs")
 
     def grad_fn(*ys):
-        from . import grad
         out = func(*ys)
         if not isinstance(out, Tensor) or out.numel() != 1:
             raise RuntimeError("The function given to hessian should return a single Tensor "

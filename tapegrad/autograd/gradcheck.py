@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor, from_numpy
+from .api import grad
 
 
 class GradcheckError(RuntimeError):
@@ -39,7 +40,6 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
 
 
 def analytical_jacobian(fn, inputs):
-    from . import grad
     outs = _outputs(fn, inputs)
     diff = [x for x in inputs if x.requires_grad]
     jac = [[np.zeros((o.numel(), x.numel())) for x in inputs] for o in outs]
@@ -80,7 +80,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   raise_exception=True, **_):
     """Check second derivatives: gradcheck of the function that maps (inputs, grad_outputs) to
     the vector-Jacobian product of `func`, computed with create_graph=True (as torch does)."""
-    from . import grad
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     outs = _outputs(func, inputs)
     if grad_outputs is None:

@@ -3,14 +3,12 @@
 There is no Python object graph behind the tape; these exist for inspection (`name()`,
 `next_functions`, repr) exactly as torch exposes them.
 """
-import gc
 from collections import namedtuple
 
 import numpy as np
 
-from .. import groups
-from ..ops import BY_CODE, OUTPUT_CODE, saves_mask, saves_needed
-from ..tape import Tape
+from . import groups
+from .ops import BY_CODE, OUTPUT_CODE, saves_mask, saves_needed
 
 _classes = {}
 _CPP_NODES = {"CopySlices", "CopyBackwards"}
@@ -249,9 +247,3 @@ def tape_stats(tape):
             "stream_bytes": stream_bytes,
             "param_bytes": nds.params.nbytes if nds is not None else 0,
             "sealed": tape.sealed, "frozen": tape.frozen}
-
-
-def live_tapes():
-    """Every tape still alive in this process (found through the garbage collector, since
-    tapes are referenced only by the tensors they made)."""
-    return sorted((o for o in gc.get_objects() if type(o) is Tape), key=lambda t: t.serial)

@@ -1,0 +1,227 @@
+"""Variable, backward, grad (PyTorch's signatures and errors)."""
+import math
+import warnings
+
+import numpy as np
+
+from .. import dtypes as D, errors
+from .._signals import COMMIT
+from ..engine import run_backward, run_backward_graph
+from ..tensor import Tensor, _new, tensor as _tensor, _F32_PACK, _F32_UNPACK
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """Deprecated wrapper kept for old code: returns `data` as a Tensor (a leaf)."""
+    if volatile:
+        warnings.warn(errors.VOLATILE, UserWarning, stacklevel=2)
+    t = data if isinstance(data, Tensor) else _tensor(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _as_tuple(x):
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _zeros(t):
+    return Tensor._wrap(np.zeros(t._shape, t._dtype.np), t._dtype)
+
+
+def _seeds(outputs, grad_outputs, create_graph):
+    """The initial gradient for each output, validated as torch does."""
+    grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
+    for g in grad_outputs:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}")
+    seeds = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not out._rg:
+            raise RuntimeError(errors.NO_GRAD_FN.format(i))
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError(errors.IMPLICIT_SCALAR)
+            seeds.append(Tensor._wrap(np.ones(out._shape, out._dtype.np), out._dtype)
+                         if create_graph else np.ones(out._shape))
+            continue
+        if not isinstance(g, Tensor):
+            g = _tensor(g)
+        if g._shape != out._shape:
+            raise RuntimeError(errors.SHAPE_MISMATCH.format(
+                i=i, g=f"tapegrad.Size({list(g._shape)})", o=f"tapegrad.Size({list(out._shape)})"))
+        seeds.append(g if create_graph else np.asarray(g._array(), dtype=np.float64))
+    return seeds
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Accumulate d(tensors)/d(leaves) into the leaves' `.grad` (or into `inputs`' only).
+    With create_graph=True the gradients are recorded tensors and `.grad` is replaced out of
+    place (old + new), as torch does."""
+    if grad_variables is not None:
+        grad_tensors = grad_variables
+    outputs = _as_tuple(tensors)
+    seeds = _seeds(outputs, grad_tensors, create_graph)
+    retain = create_graph if retain_graph is None else retain_graph
+    if create_graph:
+        if inputs is not None:
+            inputs = _as_tuple(inputs)
+            for t in inputs:
+                t.retain_grad()
+            pairs = zip(inputs, run_backward_graph(outputs, seeds, inputs=list(inputs)))
+        else:
+            pairs = run_backward_graph(outputs, seeds).values()
+        # the new `.grad` tensors are recorded ops: make them all, then publish in one step
+        new = []
+        for t, g in pairs:
+            if g is not None:
+                g = _graph_grad(t, g)
+                cur = getattr(t, "_grad", None)
+                new.append((t, cur, g, g if cur is None else cur + g))
+        with COMMIT:
+            for t, cur, g, total in new:
+                now = getattr(t, "_grad", None)
+                # another thread published since: add to its result (rare; a recorded op)
+                t._grad = total if now is cur else (g if now is None else now + g)
+        return
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for t in inputs:  # torch retains the gradient of non-leaf inputs
+            t.retain_grad()
+        run_backward(outputs, seeds, retain, inputs=list(inputs), publish=_publish,
+                     stage=lambda grads: _stage(zip(inputs, grads)))
+        return
+    run_backward(outputs, seeds, retain, stage=_stage_found, publish=_publish)
+
+
+def _graph_grad(t, g):
+    """create_graph: the gradient as a tensor shaped and typed like t (a recorded op)."""
+    if tuple(g.shape) != t._shape:
+        g = g.reshape(t._shape)
+    if g._dtype is not t._dtype:
+        g = g.to(t._dtype)
+    return g
+
+
+def _stage_found(found):
+    return _stage(found.values())
+
+
+def _stage(pairs):
+    """The commit of a backward, made before it: each gradient ndarray cast to its tensor's
+    dtype (and the new `.grad` tensor where there is none yet), for `_publish`."""
+    new = []
+    add = new.append
+    f32 = D.float32
+    for t, g in pairs:
+        if type(g) is float:   # a one-element leaf's gradient (engine._collect_leaves)
+            dt = t._dtype
+            if dt is f32:
+                try:
+                    g = _F32_UNPACK(_F32_PACK(g))[0]
+                except OverflowError:   # rounds past float32's range: inf, as numpy's cast
+                    g = math.copysign(math.inf, g)
+            if getattr(t, "_grad", None) is None:
+                fresh = _new()
+                fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._rg = \
+                    g, dt, t._shape, None, False
+                add((t, g, fresh))
+            else:
+                add((t, g, None))
+            continue
+        if g is None:
+            continue
+        g = g.astype(t._dtype.np, copy=False)   # (a fresh array: run_backward's copy)
+        if g.shape != t._shape:
+            g = g.reshape(t._shape)
+        new.append((t, g, _fresh_grad(t, g) if getattr(t, "_grad", None) is None else None))
+    return new
+
+
+def _publish(new):
+    """Add staged gradients into `.grad` (in place when it exists, as torch, so `.grad.data`
+    aliases see it).  Runs inside COMMIT: it cannot fail half-way or be interrupted."""
+    for t, g, fresh in new:
+        cur = getattr(t, "_grad", None)
+        if cur is None:  # (fresh is None only if another thread's grad went since)
+            t._grad = fresh if fresh is not None else (
+                _scalar_grad(t, g) if type(g) is float else _fresh_grad(t, g))
+        elif type(cur._v) is float:
+            cur._v = cur._v + (g if type(g) is float else float(g.reshape(-1)[0]))
+        else:
+            cur._v += g if type(g) is float else g.reshape(cur._shape)
+
+
+def _fresh_grad(t, g):
+    """A new `.grad` tensor from g (already t's dtype and shape)."""
+    out = Tensor._wrap(g, t._dtype)
+    if type(out._v) is float and t._dtype.name == "float32":
+        out._v = float(np.float32(out._v))
+    return out
+
+
+def _scalar_grad(t, g):
+    """A new `.grad` tensor holding float g (already rounded to t's dtype), shaped as t."""
+    out = _new()
+    out._v, out._dtype, out._shape, out._tape, out._rg = g, t._dtype, t._shape, None, False
+    return out
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Return d(outputs)/d(inputs) as a tuple, leaving every `.grad` untouched.  With
+    create_graph=True the results are tensors with history (differentiable again)."""
+    if is_grads_batched:
+        raise NotImplementedError("is_grads_batched=True is not implemented")
+    outputs = _as_tuple(outputs)
+    if inputs is None:
+        raise TypeError("'NoneType' object is not iterable")
+    inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got "
+                               f"{type(t).__name__}")
+    for i, t in enumerate(inputs):
+        if not t._rg:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    seeds = _seeds(outputs, grad_outputs, create_graph)
+    retain = create_graph if retain_graph is None else retain_graph
+
+    def check_used(grads):
+        for i, g in enumerate(grads):
+            if g is None and not allow_unused:
+                raise RuntimeError(errors.UNUSED.format(i))
+
+    if create_graph:
+        grads = run_backward_graph(outputs, seeds, inputs=list(inputs))
+        check_used(grads)
+        out = []
+        for t, g in zip(inputs, grads):
+            if g is None:
+                out.append(_zeros(t) if materialize_grads else None)
+                continue
+            if tuple(g.shape) != t._shape:
+                g = g.reshape(t._shape)
+            out.append(g if g._dtype is t._dtype else g.to(t._dtype))
+        return tuple(out)
+    grads = run_backward(outputs, seeds, retain, inputs=list(inputs), validate=check_used)
+    out = []
+    for t, g in zip(inputs, grads):
+        if g is None:
+            out.append(_zeros(t) if materialize_grads else None)
+        else:
+            out.append(Tensor._wrap(g.astype(t._dtype.np).reshape(t._shape), t._dtype))
+    return tuple(out)
