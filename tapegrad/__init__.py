@@ -10,12 +10,15 @@
 from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype)
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, empty, full,
-                     zeros_like, ones_like, empty_like, full_like, arange, linspace, eye, rand,
-                     randn, rand_like, randn_like, manual_seed, seed, matmul, bmm, where, cat,
-                     stack)
-from .tensor import atan2, hypot, logsumexp, softmax, log_softmax
-from .tensor import atan2 as arctan2
+from .tensor import Tensor, Size
+from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
+                       ones_like, empty_like, full_like, arange, linspace, eye)
+from .random import rand, randn, rand_like, randn_like, manual_seed, seed
+from .views import cat, stack
+from .ndops import matmul, bmm, where
+from .ndops import atan2, hypot, logsumexp, softmax, log_softmax
+from .ndops import atan2 as arctan2
+from . import inplace, tensor_methods  # noqa: F401  (they add Tensor's methods)
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)

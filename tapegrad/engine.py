@@ -14,7 +14,9 @@ from .ops import BY_CODE, mentions
 from .kinds import HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES, tensor_vjp
 from .dtypes import from_numpy_dtype
 from .tape import _SAVES, _DIFFERENTIABLE
-from .tensor import FORMULA_NS, KIND_OPS, Tensor, _new
+from .tensor import Tensor, _new
+from .views import KIND_OPS
+from .ndops import FORMULA_NS
 
 
 class _Sweep:

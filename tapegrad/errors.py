@@ -1,4 +1,5 @@
 """PyTorch's error and warning texts, in one place (tests compare against torch's)."""
+import numpy as np
 
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -71,3 +72,60 @@ SUM_ARGS = ("sum() received an invalid combination of arguments - got ({got}), b
 
 class TracingError(RuntimeError):
     """Strict recording refused to turn a traced value into a Python value."""
+
+
+# ---- error-message builders (moved from tensor.py) ------------------------------------
+# C++ type names torch uses in some messages
+_C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+           "bool": "bool"}
+
+
+def _tname_legacy(t):
+    return f"tapegrad.{t._dtype.legacy}Tensor"
+
+
+def _check_broadcast(*shapes):
+    """Raise torch's error for operand shapes that do not broadcast (called where numpy
+    failed, so the success path pays nothing)."""
+    if len(set(shapes)) > 1:
+        msg = broadcast_mismatch(*shapes)
+        if msg:
+            raise RuntimeError(msg)
+
+
+def _cast_error(src, dst):
+    """torch's error for an in-place result whose dtype cannot go into the tensor."""
+    return RuntimeError(f"result type {src.legacy} can't be cast to the desired output type "
+                        f"{dst.legacy}")
+
+
+def _inplace_shape_error(shape, broadcast):
+    return RuntimeError(f"output with shape [{', '.join(map(str, shape))}] doesn't match the "
+                        f"broadcast shape [{', '.join(map(str, broadcast))}]")
+
+
+def _setitem_shape_error(value, target, dt, advanced):
+    """torch's error when a value of shape `value` cannot fill x[key] of shape `target`."""
+    v, t = ", ".join(map(str, value)), ", ".join(map(str, target))
+    if advanced:
+        try:
+            np.broadcast_shapes(value, target)
+            return None
+        except ValueError:
+            return RuntimeError(f"shape mismatch: value tensor of shape [{v}] cannot be "
+                                f"broadcast to indexing result of shape [{t}]")
+    if len(value) > len(target):
+        return RuntimeError(f"expand(tapegrad.{dt.legacy}Tensor{{[{v}]}}, size=[{t}]): the number "
+                            f"of sizes provided ({len(target)}) must be greater or equal to the "
+                            f"number of dimensions in the tensor ({len(value)})")
+    for i in range(1, len(value) + 1):
+        if value[-i] != 1 and value[-i] != target[-i]:
+            return RuntimeError(f"The expanded size of the tensor ({target[-i]}) must match the "
+                                f"existing size ({value[-i]}) at non-singleton dimension "
+                                f"{len(target) - i}.  Target sizes: [{t}].  Tensor sizes: [{v}]")
+    return None
+
+
+def _tname(dt):
+    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+            "bool": "bool"}[dt.name]

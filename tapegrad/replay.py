@@ -33,7 +33,9 @@ from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KI
 from .errors import TracingError
 from .tapefile import TapeFormatError
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE
-from .tensor import FORMULA_NS, KIND_OPS, Tensor
+from .tensor import Tensor
+from .views import KIND_OPS
+from .ndops import FORMULA_NS
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError",
            "TapeFormatError"]

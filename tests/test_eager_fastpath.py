@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tapegrad
-T = importlib.import_module("tapegrad.tensor")
+T = importlib.import_module("tapegrad.ndops")
 
 torch = pytest.importorskip("torch")
 

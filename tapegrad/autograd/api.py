@@ -7,7 +7,9 @@ import numpy as np
 from .. import dtypes as D, errors
 from .._signals import COMMIT
 from ..engine import run_backward, run_backward_graph
-from ..tensor import Tensor, _new, tensor as _tensor, _F32_PACK, _F32_UNPACK
+from ..tensor import Tensor, _new, tensor_methods
+from ..creation import tensor as _tensor
+from ..inplace import _F32_PACK, _F32_UNPACK
 
 
 def Variable(data, requires_grad=False, volatile=False):
@@ -225,3 +227,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         else:
             out.append(Tensor._wrap(g.astype(t._dtype.np).reshape(t._shape), t._dtype))
     return tuple(out)
+
+
+@tensor_methods
+class _AutogradMethods:
+    """Tensor's autograd entry point (defined here, above the engine it runs)."""
+
+    # ---- autograd --------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)

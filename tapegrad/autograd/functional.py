@@ -3,11 +3,12 @@ signatures, built on `autograd.grad` (create_graph=True where a second derivativ
 import numpy as np
 
 from ..grad_mode import enable_grad
-from ..tensor import Tensor, tensor, zeros_like
+from ..tensor import Tensor
+from ..creation import tensor, zeros_like
 from ..tensor import _new
 from .api import grad
 from ..engine import jacobian_rows
-from ..tensor import stack
+from ..views import stack
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 

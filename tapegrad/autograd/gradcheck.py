@@ -1,7 +1,8 @@
 """`gradcheck`: compare analytical gradients with central finite differences (float64)."""
 import numpy as np
 
-from ..tensor import Tensor, from_numpy
+from ..tensor import Tensor
+from ..creation import from_numpy
 from .api import grad
 
 

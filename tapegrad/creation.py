@@ -1,0 +1,195 @@
+"""Creation functions: `tensor`, `as_tensor`, `from_numpy`, `zeros`/`ones`/`empty`/`full`
+and their `_like` forms, `arange`, `linspace`, `eye`; and the legacy `Tensor(...)` constructor."""
+import numpy as np
+
+from . import dtypes as D, errors
+from .dtypes import dtype as DType
+from .tensor import install, _new, _size_args, Tensor, _TensorMeta
+
+
+@install(_TensorMeta)
+class _LegacyConstructor:
+    """`tapegrad.Tensor(...)`, torch's legacy constructor (the metaclass's `__call__`)."""
+
+    def __call__(cls, *args):
+        """Legacy constructor: Tensor([1, 2]) copies data as float32; Tensor(2, 3) is
+        uninitialized (zeros here)."""
+        if len(args) == 1 and not isinstance(args[0], int):
+            data = args[0]
+            if isinstance(data, Tensor):
+                return data
+            return tensor(data, dtype=D.get_default_dtype())
+        return empty(*args)
+
+
+# ---- creation ------------------------------------------------------------------------------------
+def _leaf(arr, dt, requires_grad):
+    if requires_grad and not dt.is_floating_point:
+        raise RuntimeError(errors.NOT_FLOAT_CREATE)
+    return Tensor._wrap(arr, dt, bool(requires_grad))
+
+
+def _infer_dtype(data):
+    """torch.tensor's dtype inference from nested Python data."""
+    if isinstance(data, np.ndarray):
+        return D.from_numpy_dtype(data.dtype)
+    flat = np.asarray(data, dtype=object).reshape(-1) if not isinstance(data, (bool, int, float)) else [data]
+    kinds = {type(v) for v in flat}
+    if any(isinstance(v, Tensor) for v in flat):
+        return None
+    for k in kinds:
+        if not issubclass(k, (bool, int, float, np.number, np.bool_)):
+            _bad_data(data, k)
+    if kinds and kinds <= {bool, np.bool_}:
+        return D.bool_
+    if kinds and all(isinstance(v, (bool, int, np.integer)) for v in flat):
+        return D.int64
+    return D.get_default_dtype()
+
+
+def _bad_data(data, kind):
+    """Raise torch.tensor's error for nested data holding a `kind` it cannot take."""
+    if kind is str:
+        raise TypeError("new(): invalid data type 'str'")
+    if kind not in (list, tuple):
+        raise RuntimeError(f"Could not infer dtype of {kind.__name__}")
+    shape, d = [], data          # torch takes the shape from the first element at each depth
+    while isinstance(d, (list, tuple)):
+        shape.append(len(d))
+        d = d[0] if d else None
+
+    def walk(d, dim):
+        if dim == len(shape):
+            if isinstance(d, (list, tuple)):
+                raise TypeError(f"must be real number, not {type(d).__name__}")
+            return
+        if not isinstance(d, (list, tuple)):
+            raise TypeError("not a sequence")
+        if len(d) != shape[dim]:
+            raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} "
+                             f"(got {len(d)})")
+        for v in d:
+            walk(v, dim + 1)
+    walk(data, 0)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
+    floats, int64 for ints)."""
+    if dtype is not None and not isinstance(dtype, DType):
+        raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
+                        f"{type(dtype).__name__}")
+    if isinstance(data, Tensor):
+        arr = np.array(data._array(), copy=True)
+        dt = dtype or data._dtype
+    else:
+        dt = dtype or _infer_dtype(data)
+        if dt is None:  # a list of tensors
+            data = [d._array() if isinstance(d, Tensor) else d for d in data]
+            dt = D.get_default_dtype()
+        arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
+    arr = np.array(arr, dtype=dt.np, copy=True)
+    return _leaf(arr, dt, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """`data` as a tensor: returned as is when it already is one with the requested dtype."""
+    if isinstance(data, Tensor) and (dtype is None or dtype is data._dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(arr):
+    """A tensor sharing memory with the numpy array `arr`."""
+    dt = D.from_numpy_dtype(arr.dtype)
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, None, False
+    return t
+
+
+def _filled(size, value, dtype, requires_grad, fn=None):
+    dt = dtype or D.get_default_dtype()
+    return _leaf(np.full(_size_args(size, fn), value, dtype=dt.np), dt, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    """A tensor of the given size filled with 0."""
+    return _filled(size, 0, dtype, requires_grad, "zeros")
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+    """A tensor of the given size filled with 1."""
+    return _filled(size, 1, dtype, requires_grad, "ones")
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
+    """A tensor of the given size (tapegrad fills it with 0)."""
+    return _filled(size, 0, dtype, requires_grad, "empty")
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of `size` filled with `fill_value`."""
+    if dtype is None:
+        dtype = D.scalar_dtype(fill_value)
+    return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
+
+
+def _like(x, value, dtype, requires_grad, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(errors.EXPECTED_TENSOR.format(fn=fn, arg="input", pos=1,
+                                                      got=type(x).__name__))
+    dt = dtype or x._dtype
+    return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
+
+
+def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    """zeros of `x`'s shape (and dtype unless given)."""
+    return _like(x, 0, dtype, requires_grad, "zeros_like")
+
+
+def ones_like(x, dtype=None, device=None, requires_grad=False):
+    """ones of `x`'s shape (and dtype unless given)."""
+    return _like(x, 1, dtype, requires_grad, "ones_like")
+
+
+def empty_like(x, dtype=None, device=None, requires_grad=False):
+    """An uninitialized tensor of `x`'s shape (tapegrad fills it with 0)."""
+    return _like(x, 0, dtype, requires_grad, "empty_like")
+
+
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of `x`'s shape filled with `fill_value`."""
+    return _like(x, fill_value, dtype, requires_grad, "full_like")
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    return _leaf(np.arange(start, end, step).astype(dtype.np), dtype, requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """`steps` evenly spaced values from `start` to `end` inclusive."""
+    dt = dtype or D.get_default_dtype()
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    return _leaf(np.linspace(start, end, steps).astype(dt.np), dt, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """A 2-d tensor with ones on the diagonal."""
+    dt = dtype or D.get_default_dtype()
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
+    return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)

@@ -1,0 +1,290 @@
+"""In-place and version logic: Tensor's in-place methods (`add_`, ..., `x[k] = v`).
+
+They mutate the value (so `.data`/`.grad.data` aliases and views see it) and bump the version
+counter; with autograd history they record the out-of-place op and the tensor moves to its
+entry, as torch's in-place ops rebase a tensor's grad_fn."""
+import struct
+
+import numpy as np
+
+from . import dtypes as D
+from .errors import _cast_error, _check_broadcast, _inplace_shape_error, _setitem_shape_error
+from .graph import name_entry
+from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
+from .ops import BY_CODE, OPS
+from .tape import bump_version, is_view, STATE, Tape
+from .tensor import Tensor, tensor_methods
+from .views import index_scatter
+
+
+@tensor_methods
+class _InplaceMethods:
+    """Tensor's in-place methods: they change the value in its memory and bump the version
+    counter; with autograd history they record the out-of-place op and rebase the tensor."""
+
+    # ---- in-place ops -----------------------------------------------------------------------
+    # They mutate the value (so `.data`/`.grad.data` aliases and views see it).  Where torch
+    # needs no history (no_grad, or nothing involved requires grad) that is all; otherwise
+    # add_/sub_/mul_/div_ record the out-of-place op and the tensor moves to its entry, as
+    # torch's in-place ops rebase a tensor's grad_fn.
+    def _check_inplace(self, other=None):
+        """True when the change must be recorded on the tape."""
+        if not STATE.enabled:
+            return False
+        if self._rg and self._tape is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        if not (self._rg or isinstance(other, Tensor) and other._rg):
+            return False
+        if is_view(self):
+            raise NotImplementedError("in-place operations on views that need autograd "
+                                      "history are not implemented yet (torch rebases the "
+                                      "base's graph: CopySlices)")
+        return True
+
+    def _inplace_recorded(self, method, other):
+        """self = method(self, other), recorded: the entry reads the old value (its own copy,
+        as torch saves a clone of the original self), the new value is written into self's
+        memory, and self becomes that entry's tensor (torch rebases its grad_fn)."""
+        if isinstance(other, Tensor) and other._dtype is not self._dtype \
+                and self._dtype.is_floating_point:
+            other = other.to(self._dtype)    # the result keeps self's dtype (and grad_fn name)
+        storage = self._v
+        if type(storage) is not float:
+            self._v = storage.copy()        # what the entry saves must not be overwritten
+        before = {id(tp): tp.n for tp in (STATE.tape, self._tape, getattr(other, "_tape", None))
+                  if isinstance(tp, Tape)}
+        try:
+            r = method(self, other)
+            if r._dtype is not self._dtype:
+                raise _cast_error(r._dtype, self._dtype)
+            if r._shape != self._shape:
+                raise _inplace_shape_error(self._shape, r._shape)
+        except BaseException:
+            self._v = storage
+            raise
+        if type(storage) is float:
+            self._v = r._v
+        else:
+            storage[...] = r._array()
+            self._v = storage
+        if self._tape is not None:
+            self._tape.rebased.add(self._node)
+        tape = r._tape
+        a = int(tape.ia[r._node])
+        if a >= 0:
+            tape.superseded[a] = (before.get(id(tape), 0), r._node)
+        else:  # self was a number folded into the entry: still torch's in-place name (SubBackward0)
+            name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
+        bump_version(self)                 # the old node: changed since it took its value
+        self._tape, self._node, self._rg = r._tape, r._node, True
+        self._lserial = 0
+        self._tape.watch(self._node, self)  # the new node: its value is this version
+        return self
+
+    def _assign(self, value):
+        """Write `value` (broadcast, cast as torch does for in-place ops) into this tensor."""
+        arr = np.asarray(value)
+        dt = self._dtype
+        if np.result_type(arr.dtype, np.float32 if dt.is_floating_point else dt.np).kind == "f" \
+                and not dt.is_floating_point and arr.dtype.kind == "f":
+            raise _cast_error(D.float32, dt)
+        shape = np.broadcast_shapes(arr.shape, self._shape)
+        if shape != self._shape:
+            raise _inplace_shape_error(self._shape, shape)
+        if type(self._v) is float:
+            self._v = float(arr.reshape(-1)[0]) if arr.size == 1 else float(arr.flat[0])
+        else:
+            self._v[...] = arr.astype(dt.np, copy=False)
+        self._lserial = 0  # a later use records the new value (tape.leaf_node)
+        bump_version(self)
+        return self
+
+    def _inplace(self, fn, other, method=None, ufunc=None):
+        if self._check_inplace(other):
+            if method is None:
+                raise NotImplementedError("this in-place operation on a tensor that needs "
+                                          "autograd history is not implemented yet")
+            return self._inplace_recorded(method, other)
+        # Fast path (the optimizer step `p -= lr * p.grad` under no_grad): an array-backed
+        # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
+        # the result into self's memory; no casts, no broadcast checks.
+        sv = self._v
+        if type(sv) is float and ufunc is not None:
+            done = _inplace_scalar(self, sv, ufunc, other)
+            if done is not None:
+                return done
+        if ufunc is not None and type(sv) is np.ndarray and self._dtype.is_floating_point:
+            to = type(other)
+            if to is Tensor:
+                b = other._v if other._dtype is self._dtype and other._shape == self._shape \
+                    else None
+                if type(b) is float:
+                    b = other._array()
+            elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
+                b = self._dtype.np.type(other)
+            else:
+                b = None
+            if b is not None:
+                _quiet(ufunc, sv, b, sv)
+                self._lserial = 0  # a later use records the new value (tape.leaf_node)
+                bump_version(self)
+                return self
+        b = other._array() if isinstance(other, Tensor) else other
+        with np.errstate(all="ignore"):
+            try:
+                new = fn(self._array(), b)
+            except ValueError:
+                _check_broadcast(self._shape, np.shape(b))
+                raise
+            return self._assign(new)
+
+    def add_(self, other, alpha=1):
+        if alpha == 1:
+            return self._inplace(np.add, other, Tensor.__add__, np.add)
+        return self._inplace(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
+
+    def sub_(self, other, alpha=1):
+        if alpha == 1:
+            return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
+        return self._inplace(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
+
+    def mul_(self, other):
+        return self._inplace(np.multiply, other, Tensor.__mul__, np.multiply)
+
+    def div_(self, other):
+        return self._inplace(np.true_divide, other, Tensor.__truediv__, np.true_divide)
+
+    def copy_(self, src):
+        return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
+                             lambda x, s: _binary(OPS["copy"].code, x, s))
+
+    def fill_(self, value):
+        if isinstance(value, Tensor):
+            if value.dim():
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
+                                   f"tensor with {value.dim()} dimensions.")
+            recorded = lambda x, v: _binary(OPS["fill_tensor"].code, x, v)  # noqa: E731
+        else:
+            recorded = lambda x, v: _unary(OPS["fill"].code, x, float(v))  # noqa: E731
+        return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
+
+    def zero_(self):
+        sv = self._v
+        if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
+            sv.fill(0)
+            self._lserial = 0  # a later use records the new value (tape.leaf_node)
+            bump_version(self)
+            return self
+        return self._inplace(lambda a, b: np.zeros(a.shape, a.dtype), 0,
+                             lambda x, v: _unary(OPS["zero"].code, x))
+
+    def __setitem__(self, key, value):
+        """x[key] = value: an in-place change of the selected elements; on a tensor that
+        needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
+        if STATE.enabled and self._rg and self._tape is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        recorded = self._check_inplace(value)
+        kind = value._dtype if isinstance(value, Tensor) else None
+        raw = value
+        if isinstance(value, Tensor):
+            value = value._array()
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = tuple(k._array() if isinstance(k, Tensor) else k for k in key)
+        advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
+        arr = self._materialize()
+        try:
+            target = np.shape(arr[key])
+        except IndexError as e:
+            raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
+        value = np.asarray(value)
+        err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)
+        if err is not None:
+            raise err
+        if recorded:
+            # the whole tensor (x[...] = v, x[:] = v): torch fills or copies it
+            if all(k is Ellipsis or type(k) is slice and k == slice(None) for k in key):
+                if value.ndim == 0:
+                    self._inplace_recorded(lambda x, v: _binary(OPS["fill_tensor"].code, x, v), raw)
+                else:
+                    self._inplace_recorded(lambda x, v: _binary(OPS["copy"].code, x, v), raw)
+                return
+            self._inplace_recorded(lambda x, v: _put(x, key, v, advanced), raw)
+            return
+        with np.errstate(all="ignore"):
+            arr[key] = value.astype(self._dtype.np, copy=False)
+        self._lserial = 0
+        bump_version(self)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+
+# The unrecorded in-place update of a one-element float tensor (`p -= lr * p.grad` under
+# no_grad, once per 0-d parameter per step): Python arithmetic on the stored float; for float32
+# operands and result rounded as the numpy path rounds them (struct's 'f' rounds to nearest, as
+# a C cast; the double result of +-*/ on float32 values rounds to the float32 result).
+_SCALAR_INPLACE = {np.add: float.__add__, np.subtract: float.__sub__,
+                   np.multiply: float.__mul__, np.true_divide: float.__truediv__}
+_F32 = struct.Struct("f")
+_F32_PACK, _F32_UNPACK = _F32.pack, _F32.unpack
+
+
+def _inplace_scalar(t, sv, ufunc, other):
+    """t (float-backed, not recorded) = ufunc(t, other) when other is a number or a
+    one-element float tensor of t's dtype and shape; None where the numpy path must decide
+    (casts, broadcasting, IEEE corner cases)."""
+    fn = _SCALAR_INPLACE.get(ufunc)
+    to = type(other)
+    if to is Tensor:
+        b = other._v
+        if type(b) is not float or other._dtype is not t._dtype or other._shape != t._shape:
+            return None
+    elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
+        b = float(other)
+    else:
+        return None
+    if fn is None or t._dtype is not D.float64 and t._dtype is not D.float32:
+        return None
+    try:
+        if t._dtype is D.float32:   # float32 operands, the exact result rounded: numpy's
+            v = _F32_UNPACK(_F32_PACK(fn(_F32_UNPACK(_F32_PACK(sv))[0],
+                                         _F32_UNPACK(_F32_PACK(b))[0])))[0]
+        else:
+            v = fn(sv, b)
+    except (ArithmeticError, ValueError):   # 1/0, out of float32's range: numpy's inf/nan
+        return None
+    t._v = v
+    t._lserial = 0  # a later use records the new value (tape.leaf_node)
+    bump_version(t)
+    return t
+
+
+def _put(base, key, value, advanced):
+    """base with base[key] = value, out of place and recorded: one where-kind entry
+    (CopySlices / IndexPutBackward0) choosing between base and the value scattered to the
+    written positions (a gather is the value's adjoint)."""
+    arr = base._array()
+    pos = np.arange(arr.size).reshape(arr.shape)[key]
+    target, flat = np.shape(pos), np.asarray(pos).reshape(-1)
+    if len(np.unique(flat)) != len(flat):
+        raise NotImplementedError("x[index] = value with a repeated index on a tensor that "
+                                  "needs autograd history is not implemented yet")
+    keep = np.ones(arr.shape, bool)
+    keep.reshape(-1)[flat] = False
+    if isinstance(value, Tensor) and value._rg:
+        v = value if value._dtype is base._dtype else value.to(base._dtype)
+        if v._shape != target:
+            v = v.expand(*target)
+        scattered = index_scatter(v.reshape(-1), arr.shape, flat)
+    else:
+        values = np.zeros(arr.shape, base._dtype.np)
+        values.reshape(-1)[flat] = np.broadcast_to(
+            np.asarray(value._array() if isinstance(value, Tensor) else value), target).reshape(-1)
+        scattered = Tensor._wrap(values, base._dtype)
+    return where(Tensor._wrap(keep, D.bool_), base, scattered,
+                 _op="index_put" if advanced else "copy_slices")

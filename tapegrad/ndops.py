@@ -1,0 +1,493 @@
+"""The n-d ops: numpy forward plus their tape entries for elementwise ops (with the
+per-op fast path the generated scalar fast path falls back to), comparisons and `where`, dtype
+casts, reductions and matrix products."""
+import math
+
+import numpy as np
+
+from . import decomps, dtypes as D, errors, _fastpath, return_types, vocab
+from .creation import tensor
+from .errors import _check_broadcast, _tname
+from .kinds import matmul as matmul_kind
+from .ops import BY_CODE, mentions, OPS
+from .recording import _operand, _operand_node, _record_start, _result, _tape_for
+from .tape import input_node, OP_CONST
+from .tensor import _dim, NODIFF, Tensor, _tensor_operand
+from .tracing import _tracing
+from .views import KIND_OPS, _reshape_op
+
+
+# forwards that do not read every operand (zero, fill, copy, fill_tensor): numpy gives them
+# the shape of what they read, so they are broadcast to the full result shape
+_PARTIAL_FWD = frozenset(
+    op.code for op in BY_CODE if op.kind in ("unary", "binary")
+    and not all(mentions(op.fwd, v) for v in ("a", "b")[:1 + (op.kind == "binary")]))
+_NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, dict(vocab.NUMPY))
+           for op in BY_CODE if op.kind in ("unary", "binary")}
+
+# The per-op n-d fast path (_binary_fast, _unary_fast): forwards that read every operand, as
+# numpy ufuncs where the formula is one (a call less than the eval'd lambda), and which saved
+# values each op's entry keeps (a, b, out), looked up once per op instead of filtered per call.
+_NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
+             "a / b": np.true_divide, "a ** b": np.power, "-a": np.negative, "exp(a)": np.exp,
+             "log(a)": np.log, "sqrt(a)": np.sqrt, "sin(a)": np.sin, "cos(a)": np.cos,
+             "tanh(a)": np.tanh, "abs(a)": np.abs}
+_BIN_FAST = {op.code: _NP_UFUNC.get(op.fwd) or (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
+             for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
+# unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
+_UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
+            else ((lambda a, c, f=_NP_FWD[op.code]: f(a, None, c)), True)
+            for op in BY_CODE if op.kind == "unary" and op.code not in _PARTIAL_FWD}
+_SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
+               for op in BY_CODE if op.kind in ("unary", "binary")}
+_EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: the general path)
+
+# Floating-point warnings off for one numpy call, as `np.errstate(all="ignore")` (torch gives
+# inf/nan silently) but without building a context object per op: numpy >= 2 keeps the error
+# state in a context variable, set here to a prebuilt value and reset after the call.  Elsewhere
+# the public errstate decorator does the same.
+try:
+    from numpy._core.umath import _extobj_contextvar, _make_extobj
+    _QUIET, _ERR_SET, _ERR_RESET = _make_extobj(all="ignore"), _extobj_contextvar.set, \
+        _extobj_contextvar.reset
+
+    def _quiet(fn, *args):
+        token = _ERR_SET(_QUIET)
+        try:
+            return fn(*args)
+        finally:
+            _ERR_RESET(token)
+except ImportError:  # pragma: no cover - numpy < 2
+    _quiet = np.errstate(all="ignore")(lambda fn, *args: fn(*args))
+
+
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()"}
+
+
+def _operand_error(code, x, y):
+    """Python's message for `x op y` when neither side takes the other (torch returns
+    NotImplemented; tapegrad's generated operators raise this instead)."""
+    sym = _SYMBOL.get(BY_CODE[code].name, BY_CODE[code].name)
+    left, right = type(x).__name__, type(y).__name__
+    if sym == "+" and isinstance(x, (str, list, tuple)):
+        return f'can only concatenate {left} (not "{right}") to {left}'
+    return f"unsupported operand type(s) for {sym}: '{left}' and '{right}'"
+
+
+def _binary(code, x, y):
+    # Fast path: a tensor of a float dtype with a tensor of the same dtype or a Python number
+    # (either side): the result has that dtype, so the promotion machinery is skipped.
+    fwd = _BIN_FAST.get(code)
+    if fwd is not None:
+        tx, ty = type(x), type(y)
+        if tx is Tensor:
+            dt = x._dtype
+            if ty is Tensor:
+                if y._dtype is dt and dt.is_floating_point:
+                    return _binary_fast(code, fwd, x, y, dt, x._v, y._v)
+            elif (ty is float or ty is int and -_EXACT_INT <= y <= _EXACT_INT) \
+                    and dt.is_floating_point:
+                return _binary_fast(code, fwd, x, y, dt, x._v, dt.np.type(y))
+        elif ty is Tensor and (tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
+            dt = y._dtype
+            if dt.is_floating_point:
+                return _binary_fast(code, fwd, x, y, dt, dt.np.type(x), y._v)
+    return _binary_general(code, x, y)
+
+
+def _binary_fast(code, fwd, x, y, dt, xa, ya):
+    """_binary where no promotion is involved: x, y tensors of float dtype dt or numbers (xa,
+    ya their values: arrays, Python floats of one-element tensors, numpy scalars of numbers)."""
+    if type(xa) is float:
+        xa = x._array()
+    if type(ya) is float:
+        ya = y._array()
+    try:
+        out = _quiet(fwd, xa, ya)
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
+    if type(out) is not np.ndarray or out.dtype != dt.np:   # 0-d operands give numpy scalars
+        out = np.asarray(out, dtype=dt.np)
+    rx = type(x) is Tensor and x._rg
+    ry = type(y) is Tensor and y._rg
+    if not (rx or ry):
+        return Tensor._wrap(out, dt)
+    tape = _tape_for(x, y)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    a, ca = (input_node(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
+    b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
+    sa, sb, so = _SAVE_ROLES[code]
+    t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
+    if sa:
+        tape.save(a, xa)
+    if sb:
+        tape.save(b, ya)
+    if so:
+        tape.save(t._node, out)
+    return t
+
+
+def _binary_general(code, x, y):
+    try:
+        xa, xd, xc = _operand(x)
+        ya, yd, yc = _operand(y)
+    except TypeError:
+        raise TypeError(_operand_error(code, x, y)) from None
+    dt = D.result_type((xd, xc), (yd, yc))
+    op = BY_CODE[code]
+    if op.name in ("div", "atan2") and not dt.is_floating_point:  # true division, as torch
+        dt = D.get_default_dtype()
+    xa = np.asarray(xa, dtype=dt.np)
+    ya = np.asarray(ya, dtype=dt.np)
+    try:
+        with np.errstate(all="ignore"):
+            out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
+        if code in _PARTIAL_FWD:
+            out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
+    tape = _record_start(x, y)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    if not dt.is_floating_point:
+        raise RuntimeError(errors.NOT_FLOAT_CREATE)
+    a, ca = _operand_node(tape, x, xa)
+    b, cb = _operand_node(tape, y, ya)
+    c = ca if a < 0 else cb
+    saves = [("a", a, xa), ("b", b, ya), ("out", None, out)]
+    return _result(out, dt, tape, code, a, b, c, [s for s in saves if s[0] in op.saves])
+
+
+def _unary(code, x, c=0.0):
+    # Fast path: an array-backed float tensor, an op that reads its operand (ufunc when it is one)
+    fast = _UN_FAST.get(code)
+    xa = x._v
+    dt = x._dtype
+    if fast is not None and type(xa) is not float and dt.is_floating_point:
+        fwd, takes_c = fast
+        out = _quiet(fwd, xa, c if takes_c else None)
+        if type(out) is not np.ndarray or out.dtype != dt.np:
+            out = np.asarray(out, dtype=dt.np)
+        if not x._rg:
+            return Tensor._wrap(out, dt)
+        tape = _tape_for(x, None)
+        if tape is None:
+            return Tensor._wrap(out, dt)
+        a = input_node(tape, x)
+        sa, _, so = _SAVE_ROLES[code]
+        t = _result(out, dt, tape, code, a, -1, c)
+        if sa:
+            tape.save(a, xa)
+        if so:
+            tape.save(t._node, out)
+        return t
+    op = BY_CODE[code]
+    xa = x._array()
+    dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
+    if op.name in ("neg", "abs", "relu") and not x._dtype.is_floating_point:
+        dt = x._dtype
+    with np.errstate(all="ignore"):
+        out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c), dtype=dt.np)
+    if code in _PARTIAL_FWD:
+        out = np.array(np.broadcast_to(out, np.shape(xa)))
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    a = input_node(tape, x)
+    saves = [("a", a, xa), ("out", None, out)]
+    return _result(out, dt, tape, code, a, -1, c, [s for s in saves if s[0] in op.saves])
+
+
+_fastpath._binary = _binary
+_fastpath._unary = _unary
+
+
+_NP_CMP = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+           "eq": np.equal, "ne": np.not_equal, "logical_and": np.logical_and}
+
+
+def _compare(name, x, y):
+    xa = x._array()
+    ya = y._array() if isinstance(y, Tensor) else y
+    if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
+        return NotImplemented
+    try:
+        out = np.asarray(_NP_CMP[name](xa, ya))
+    except ValueError:
+        _check_broadcast(np.shape(xa), np.shape(ya))
+        raise
+    tape = _tracing(x) or (_tracing(y) if isinstance(y, Tensor) else None)
+    if tape is None:
+        return Tensor._wrap(out, D.bool_)
+    a, ca = _operand_node(tape, x, xa)
+    b, cb = _operand_node(tape, y, ya)
+    t = _result(out, D.bool_, tape, OPS[name].code, a, b, ca if a < 0 else cb)
+    t._flags = NODIFF
+    return t
+
+
+def where(condition, input, other, _op="where"):
+    """Elementwise `input if condition else other`: the branch-free way to select on values,
+    which a recorded tape re-evaluates at every replay (an `if` would be baked in)."""
+    cond = condition if isinstance(condition, Tensor) else tensor(condition)
+    if cond._dtype is not D.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {cond._dtype.legacy}")
+    ca = cond._array().astype(bool)
+    xa, xd, xc = _operand(input)
+    ya, yd, yc = _operand(other)
+    _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
+    dt = D.result_type((xd, xc), (yd, yc))
+    out = np.asarray(np.where(ca, np.asarray(xa, dt.np), np.asarray(ya, dt.np)), dtype=dt.np)
+    tape = _record_start(input, other, cond)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    a, cst_a = _operand_node(tape, input, xa)
+    b, cst_b = _operand_node(tape, other, ya)
+    if a < 0 and b < 0:  # one constant fits in the entry; the other becomes a const node
+        b = tape.push(OP_CONST, -1, -1, 0.0, cst_b)
+    if cond._rg:
+        c_node = input_node(tape, cond)
+    elif ca.size == 1:
+        c_node = tape.push(OP_CONST, -1, -1, 0.0, float(ca.reshape(-1)[0]))
+    else:
+        c_node = tape.const_node(ca)
+    if isinstance(cond, Tensor) and not cond._rg:
+        tape.watch(c_node, cond)
+    tape.save(c_node, ca.astype(np.float64))
+    t = _result(out, dt, tape, OPS[_op].code, a, b, cst_a if a < 0 else cst_b)
+    tape.set_cond(t._node, c_node)
+    return t
+
+
+def _cast(x, dt):
+    out = x._array().astype(dt.np)
+    tape = _record_start(x) if dt.is_floating_point and x._dtype.is_floating_point else None
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    return _result(out, dt, tape, OPS["to_copy"].code, input_node(tape, x), -1, 0.0)
+
+
+def _max_min(x, dim, keepdim, name):
+    """(values, indices) of max/min along `dim`.  values is one gather entry (MaxBackward0 /
+    MinBackward0) reading the returned positions, so its gradient goes to the returned index
+    (the first extreme, as torch on CPU); indices is int64 and needs no gradient."""
+    if dim is None or isinstance(dim, Tensor):
+        raise NotImplementedError(
+            f"tapegrad: {name}() over all elements and {name}(input, other) are not implemented "
+            f"yet; {name}(dim, keepdim=False) is")
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"(dim={type(dim).__name__}), but expected (int dim, bool keepdim)")
+    nd = len(x._shape)
+    d = _dim(dim.__index__(), nd)
+    if nd and x._shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    arr = x._array()
+    a = arr if nd else arr.reshape(1)
+    pick = np.argmax if name == "max" else np.argmin
+    idx = pick(a, axis=d, keepdims=True)
+    values = np.take_along_axis(a, idx, axis=d)
+    pos = np.take_along_axis(np.arange(a.size).reshape(a.shape), idx, axis=d)
+    kidx = idx
+    if not keepdim or not nd:
+        shape = x._shape[:d] + x._shape[d + 1:] if nd else ()
+        idx, values, pos = idx.reshape(shape), values.reshape(shape), pos.reshape(shape)
+    indices = Tensor._wrap(np.asarray(idx, np.int64), D.int64)
+    pair = return_types.max if name == "max" else return_types.min
+    tape = _record_start(x)
+    if tape is None:
+        return pair((Tensor._wrap(np.asarray(values), x._dtype), indices))
+    t = _result(np.asarray(values), x._dtype, tape, OPS[name + "_dim"].code,
+                input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, pos.reshape(-1))
+    if tape.recording and nd:
+        _guard_extreme(x, t, kidx, d, name)
+    return pair((t, indices))
+
+
+def _guard_extreme(x, values, kidx, d, name):
+    """While recording: the gather reads the positions found now, so a guard checks that
+    they are still the first extreme along d (strictly beyond every element before, at least
+    every one after); a replay where the argmax moved raises BranchChanged."""
+    kshape = list(x._shape)
+    kshape[d] = 1
+    v = values.reshape(kshape)
+    n = x._shape[d]
+    ar = np.arange(n).reshape([n if j == d else 1 for j in range(len(kshape))])
+    before = Tensor._wrap(ar < kidx, D.bool_)
+    strict, loose = (x < v, x <= v) if name == "max" else (x > v, x >= v)
+    bool(where(before, strict, loose).sum() == x.numel())
+
+
+def _reduce(x, dim, keepdim, mean, dtype=None):
+    shape = x._shape
+    nd = len(shape)
+    if dim is None:
+        dims = tuple(range(nd))
+        name = "mean" if mean else "sum"
+        keepdim_eff = False
+    elif isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: all dims, keepdim honoured
+        dims = tuple(range(nd))
+        name = "mean_dim" if mean else "sum_dim"
+        keepdim_eff = keepdim
+    else:
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        seen = set()
+        for d in dims:
+            if isinstance(d, int) and _dim(d, nd) in seen:
+                raise RuntimeError(f"dim {_dim(d, nd)} appears multiple times in the list of dims")
+            seen.add(_dim(d, nd) if isinstance(d, int) else d)
+        dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()
+        name = "mean_dim" if mean else "sum_dim"
+        keepdim_eff = keepdim
+    arr = x._array()
+    if mean and not x._dtype.is_floating_point and dtype is None:
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {x._dtype.legacy}")
+    dt = dtype or (x._dtype if x._dtype.is_floating_point else D.int64)
+    red = (np.mean if mean else np.sum)(arr, axis=dims, keepdims=keepdim_eff, dtype=dt.np)
+    out = np.asarray(red, dtype=dt.np)
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    count = int(math.prod(shape[d] for d in dims)) if dims else 1
+    kshape = [1 if i in dims else s for i, s in enumerate(shape)]
+    t = _result(out, dt, tape, OPS[name].code, input_node(tape, x), -1,
+                (1.0 / count if count else math.nan) if mean else 1.0)
+    # (none for a one-element input: the tape treats it as 0-d, and tape files check that)
+    tape.add_params(t._node, kshape if arr.size != 1 else [])
+    return t
+
+
+def matmul(x, y, name=None):
+    """Matrix product with torch.matmul's rules for 1-d, 2-d and batched operands."""
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
+    nx, ny = len(x._shape), len(y._shape)
+    if nx == 0 or ny == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{nx}D and {ny}D")
+    if x._dtype is not y._dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_tname(x._dtype)} != {_tname(y._dtype)}")
+    xa, ya = x._v, y._v
+    if type(xa) is float:
+        xa = x._array()
+    if type(ya) is float:
+        ya = y._array()
+    try:
+        out = np.matmul(xa, ya)
+    except ValueError:
+        if xa.ndim == 2 and ya.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({xa.shape[0]}), mat "
+                               f"({xa.shape[0]}x{xa.shape[1]}), vec ({ya.shape[0]})") from None
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({'x'.join(map(str, xa.shape))} and {'x'.join(map(str, ya.shape))})") from None
+    if type(out) is not np.ndarray:   # vector @ vector: a numpy scalar
+        out = np.asarray(out)
+    if not (x._rg or y._rg):
+        return Tensor._wrap(out, x._dtype)
+    tape = _tape_for(x, y)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    if nx == 1 and ny == 2:
+        # torch: unsqueeze, mm, squeeze
+        r = matmul(x.unsqueeze(0), y)
+        return _reshape_op("squeeze_mm", r, r._shape[1:])
+    if nx == 1 and ny == 1:
+        name, params = "dot", [1, 1, xa.shape[0], 1, 0]
+    elif nx == 2 and ny == 1:
+        name, params = "mv", [1, xa.shape[0], xa.shape[1], 1, 0]
+    elif nx == 2 and ny == 2:
+        name, params = "mm", [1, xa.shape[0], xa.shape[1], ya.shape[1], 0]
+    elif ny == 2 or (ny == 1 and nx > 2):
+        k = xa.shape[-1]
+        nn = ya.shape[1] if ny == 2 else 1
+        name, params = "matmul", [1, xa.size // k, k, nn, 0]
+    elif xa.shape[:-2] == ya.shape[:-2]:
+        nb = int(math.prod(xa.shape[:-2]))
+        name, params = name or "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
+    else:
+        raise NotImplementedError("matmul with broadcast batch dimensions is not implemented yet")
+    a, b = input_node(tape, x) if x._rg else None, input_node(tape, y) if y._rg else None
+    if a is None:
+        a = tape.const_node(xa)
+        tape.watch(a, x)
+    if b is None:
+        b = tape.const_node(ya)
+        tape.watch(b, y)
+    tape.save(a, xa)
+    tape.save(b, ya)
+    t = _result(out, x._dtype, tape, OPS[name].code, a, b, 0.0)
+    tape.add_params(t._node, params)
+    if matmul_kind.runs_on_host(params):
+        tape.set_host(t._node)
+    return t
+
+
+def bmm(x, y):
+    """Batched matrix product of two 3-d tensors with equal batch size (BmmBackward0)."""
+    if x.dim() != 3 or y.dim() != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if x._shape[0] != y._shape[0] or x._shape[2] != y._shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{x._shape[0]}, {x._shape[2]}] but got: [{y._shape[0]}, {y._shape[1]}].")
+    return matmul(x, y, name="bmm")
+
+
+# ---- two-argument functions and decomposition rows: argument checks, and the shift -------------
+def atan2(input, other):
+    """Elementwise atan2(input, other) (Atan2Backward0)."""
+    _tensor_operand("atan2", input, 1, "input")
+    _tensor_operand("atan2", other, 2)
+    return input.atan2(other)
+
+
+def hypot(input, other):
+    """Elementwise sqrt(input**2 + other**2) (HypotBackward0)."""
+    _tensor_operand("hypot", input, 1, "input")
+    _tensor_operand("hypot", other, 2)
+    return input.hypot(other)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input), dim)), computed stably (LogsumexpBackward0)."""
+    _tensor_operand("logsumexp", input, 1, "input")
+    return input.logsumexp(dim, keepdim)
+
+
+def softmax(input, dim, dtype=None):
+    """exp(input) normalized along dim (SoftmaxBackward0)."""
+    _tensor_operand("softmax", input, 1, "input")
+    return input.softmax(dim, dtype)
+
+
+def log_softmax(input, dim, dtype=None):
+    """log(softmax(input, dim)) (LogSoftmaxBackward0)."""
+    _tensor_operand("log_softmax", input, 1, "input")
+    return input.log_softmax(dim, dtype)
+
+
+# The formula vocabulary on tensors (create_graph's backward, re-running a recorded program):
+# every step is a recorded op, so derivatives of any order come out of the same table.
+FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor),
+                                    lambda name, x, y: _binary(OPS[name].code, x, y))
+
+def _softmax(name, x, dim, dtype):
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
+                        f"{type(dim).__name__}")
+    nd = x.dim()
+    d = _dim(int(dim), nd)
+    if dtype is not None:
+        x = x.to(dtype)
+    if not x._dtype.is_floating_point:
+        last = "lastdim_" if d == max(nd, 1) - 1 else ""
+        raise NotImplementedError(f'"{name}_{last}kernel_impl" not implemented for '
+                                  f"'{x._dtype.legacy}'")
+    body = decomps.softmax if name == "softmax" else decomps.log_softmax
+    return decomps.record(name, body, KIND_OPS, x, d)

@@ -1,0 +1,81 @@
+"""Appending an n-d op's entry to the tape: which tape an op records on
+(`_record_start`, `_tape_for`), the node of each operand (`_operand_node`: the input's own node,
+a number folded into the entry, or a const entry) and the result tensor (`_result`)."""
+import numpy as np
+
+from . import dtypes as D
+from .creation import tensor
+from .tape import input_node, open_tape, STATE
+from .tensor import Tensor
+
+
+def _operand(x):
+    """(value for numpy, dtype, promotion category) of a Tensor or a Python number."""
+    if isinstance(x, Tensor):
+        return x._array(), x._dtype, (2 if x._shape else 1)
+    if isinstance(x, (bool, int, float)):
+        return x, D.scalar_dtype(x), 0
+    if isinstance(x, np.ndarray):
+        t = tensor(x)
+        return t._array(), t._dtype, 2
+    raise TypeError(f"unsupported operand type: {type(x).__name__}")
+
+
+def _record_start(*inputs):
+    """The tape to record on, or None when no input is recorded or grad mode is off."""
+    if not any(isinstance(t, Tensor) and t._rg for t in inputs):
+        return None
+    tape = STATE.tape
+    if tape.sealed:  # else open_tape would return it as it is
+        tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
+        if tape is None:
+            return None
+    for t in inputs:
+        if isinstance(t, Tensor) and t._tape is not None and t._tape.serial > tape.serial:
+            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
+                               "supported")
+    return tape
+
+
+def _operand_node(tape, x, arr):
+    """Node for operand x on tape: its own node, or -1 (Python-number/one-element constant,
+    value in the entry's cst), or a const entry holding an n-d value."""
+    if isinstance(x, Tensor):
+        if x._rg:
+            return input_node(tape, x), 0.0
+        if x.numel() == 1:
+            return -1, float(np.asarray(arr).reshape(-1)[0])
+        node = tape.const_node(np.asarray(arr))
+        tape.save(node, np.asarray(arr))
+        tape.watch(node, x)
+        return node, 0.0
+    return -1, float(x)
+
+
+def _result(arr, dt, tape, op, a, b, c, saves=()):
+    """Wrap a forward result; with a tape, append its entry."""
+    t = Tensor._wrap(arr, dt)
+    if tape is not None:
+        n = tape.push(op, a, b, c, float(arr.reshape(-1)[0]) if arr.size == 1 else 0.0,
+                      arr.shape if arr.size != 1 else None)
+        t._tape = tape
+        t._node = n
+        t._rg = True
+        for role, node, val in saves:
+            tape.save(n if role == "out" else node, val)
+    return t
+
+
+def _tape_for(x, y):
+    """The tape for an op on x, y of which one is recorded (requires grad), or None under
+    no_grad: _record_start without its scan for a recorded input."""
+    tape = STATE.tape
+    if tape.sealed:
+        tape = open_tape(x, y)
+        if tape is None:
+            return None
+    for t in (x, y):
+        if type(t) is Tensor and t._tape is not None and t._tape.serial > tape.serial:
+            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
+                               "supported")
+    return tape

@@ -1,0 +1,335 @@
+"""Tensor's methods that record n-d ops (defined here, above the ops they call, and added
+to the class by `tensor_methods`): dtype conversion, matmul/mm/mv/dot/bmm, comparisons,
+reductions, shape and indexing."""
+import math
+
+import numpy as np
+
+from . import decomps, dtypes as D, errors
+from .creation import tensor
+from .dtypes import dtype as DType
+from .errors import _tname_legacy
+from .ndops import bmm, _cast, _compare, matmul, _max_min, _reduce, _softmax, where
+from .tape import share_version
+from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, _reduce_dims, _size_args, Tensor,
+                     tensor_methods)
+from .tracing import _tracing
+from .views import _index, KIND_OPS, _reshape_op, _split, _strided
+
+
+@tensor_methods
+class _OpMethods:
+    """Tensor's methods that record n-d ops: dtype conversion, matrix products, comparisons,
+    reductions, shape and indexing."""
+
+    def detach(self):
+        tape = _tracing(self)
+        if tape is not None:  # while recording, a detached value still follows the inputs
+            t = _reshape_op("stopgrad", self, self._shape)
+            t._flags = NODIFF
+            return t
+        t = Tensor._share(self, self._materialize())
+        share_version(t, self)   # unlike .data, detach() shares the version counter
+        return t
+
+    # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
+    def to(self, *args, dtype=None, **kwargs):
+        for a in args:
+            if isinstance(a, str) and a.split(":")[0] != "cpu":
+                raise RuntimeError(errors.DEVICE_STRING.format(a))
+            if isinstance(a, DType):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a._dtype
+        if dtype is None or dtype is self._dtype:
+            return self
+        return _cast(self, dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"tapegrad.{self._dtype.legacy}Tensor"
+        if isinstance(dtype, str):
+            named = {f"{m}.{d.legacy}Tensor": d for d in D.ALL for m in ("tapegrad", "torch")}
+            if dtype not in named:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = named[dtype]
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(D.float32)
+
+    def double(self):
+        return self.to(D.float64)
+
+    def long(self):
+        return self.to(D.int64)
+
+    def int(self):
+        return self.to(D.int32)
+
+    def bool(self):
+        return self.to(D.bool_)
+
+    def cpu(self):
+        return self
+
+    def contiguous(self):
+        v = self._v
+        if type(v) is float or v.flags.c_contiguous:
+            return self
+        return _reshape_op("clone", self, self._shape, _contiguous(v))
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(tensor(other), self)
+
+    matmul = __matmul__
+
+    def mm(self, other):
+        if self.dim() != 2:
+            raise RuntimeError("self must be a matrix")
+        if other.dim() != 2:
+            raise RuntimeError("mat2 must be a matrix")
+        return matmul(self, other)
+
+    def mv(self, vec):
+        if self.dim() != 2 or vec.dim() != 1 or self._shape[1] != vec._shape[0]:
+            if self.dim() == 2 and vec.dim() == 1:
+                raise RuntimeError(f"size mismatch, got input ({self._shape[0]}), mat "
+                                   f"({self._shape[0]}x{self._shape[1]}), vec ({vec._shape[0]})")
+            raise RuntimeError(f"vector + matrix @ vector expected, got 1, {self.dim()}, "
+                               f"{vec.dim()}")
+        return matmul(self, vec)
+
+    def dot(self, other):
+        if self.dim() != 1 or other.dim() != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.dim()}D and {other.dim()}D "
+                               f"tensors")
+        if self._shape != other._shape:
+            n, k = self._shape[0], other._shape[0]
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{k}] "
+                               f"to have the same number of elements, but got {n} and {k} "
+                               f"elements respectively")
+        if self._dtype is not other._dtype:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                               f"{self._dtype.legacy} and {other._dtype.legacy}")
+        return matmul(self, other)
+
+    def bmm(self, other):
+        return bmm(self, other)
+
+    # comparisons: bool results, no gradient (traced while recording a tape, for guards/where)
+    def __lt__(self, o):
+        return _compare("lt", self, o)
+
+    def __le__(self, o):
+        return _compare("le", self, o)
+
+    def __gt__(self, o):
+        return _compare("gt", self, o)
+
+    def __ge__(self, o):
+        return _compare("ge", self, o)
+
+    def __eq__(self, o):
+        return _compare("eq", self, o)
+
+    def __ne__(self, o):
+        return _compare("ne", self, o)
+
+    def where(self, condition, other):
+        return where(condition, self, other)
+
+    def __and__(self, o):
+        if self._dtype is not D.bool_ or (isinstance(o, Tensor) and o._dtype is not D.bool_) \
+                or not isinstance(o, (Tensor, bool)):
+            raise NotImplementedError("& is implemented for bool tensors only")
+        return _compare("logical_and", self, o)
+
+    logical_and = __rand__ = __and__
+
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+
+    # ---- reductions ------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        if not (dim is None or hasattr(dim, "__index__") or isinstance(dim, (tuple, list))) \
+                and keepdim is False and dtype is None:
+            raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
+        return _reduce(self, dim, keepdim, mean=False, dtype=dtype)
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of split_size_or_sections along dim (an int: that size, the last may be
+        smaller; a list: those sizes), as views; one SplitBackward0 for all of them."""
+        return _split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        """At most `chunks` pieces of equal size along dim (SplitBackward0, as torch)."""
+        if not hasattr(chunks, "__index__") or isinstance(chunks, bool):
+            raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
+                            f"{type(chunks).__name__}")
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        if not self._shape:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+        size = self._shape[_dim(dim, len(self._shape))]
+        return _split(self, max(-(-size // chunks), 1) if size else 1, dim)
+
+    def unbind(self, dim=0):
+        """The slices along dim, that dim removed (UnbindBackward0)."""
+        if not self._shape:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        d = _dim(dim, len(self._shape))
+        return _split(self, [1] * self._shape[d], d, name="unbind")
+
+    def max(self, dim=None, keepdim=False):
+        """max(dim, keepdim=False) -> (values, indices), a return_types.max."""
+        return _max_min(self, dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim=False):
+        """min(dim, keepdim=False) -> (values, indices), a return_types.min."""
+        return _max_min(self, dim, keepdim, "min")
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        return _reduce(self, dim, keepdim, mean=True, dtype=dtype)
+
+    # ---- decomposition rows (tapegrad/decomps.py): primitives shown as one grad_fn ----------
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(self), dim)), computed stably (LogsumexpBackward0)."""
+        dims = _reduce_dims("logsumexp", dim, self.dim())
+        x = self if self._dtype.is_floating_point else self.to(D.get_default_dtype())
+        return decomps.record("logsumexp", decomps.logsumexp, KIND_OPS, x, dims, bool(keepdim))
+
+    def softmax(self, dim, dtype=None):
+        """exp(self) normalized along dim, computed stably (SoftmaxBackward0)."""
+        return _softmax("softmax", self, dim, dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        """log(softmax(self, dim)), computed stably (LogSoftmaxBackward0)."""
+        return _softmax("log_softmax", self, dim, dtype)
+
+    # ---- shape -----------------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = _infer_shape(_size_args(shape), self.numel())
+        v = self._v
+        if type(v) is not float and not v.flags.c_contiguous:
+            return _reshape_op("unsafe_view", self, shape, _contiguous(v).reshape(shape))
+        return _reshape_op("view", self, shape)
+
+    def view(self, *shape):
+        if len(shape) == 1 and not (hasattr(shape[0], "__index__")
+                                    or isinstance(shape[0], (tuple, list, DType))):
+            raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
+        if len(shape) == 1 and isinstance(shape[0], DType):
+            raise NotImplementedError("view(dtype) is not implemented")
+        v = self._v
+        if type(v) is not float and not v.flags.c_contiguous:
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                               "least one dimension spans across two contiguous subspaces). Use "
+                               ".reshape(...) instead.")
+        return _reshape_op("view", self, _infer_shape(_size_args(shape), self.numel()))
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        nd = self.dim()
+        if nd == 0:
+            return self.reshape(1)
+        s, e = _dim(start_dim, nd), _dim(end_dim, nd)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if s == e:
+            return self
+        shp = self._shape
+        return self.reshape(shp[:s] + (int(math.prod(shp[s:e + 1])),) + shp[e + 1:])
+
+    def unsqueeze(self, dim):
+        d = _dim(dim, self.dim() + 1)
+        shape = self._shape[:d] + (1,) + self._shape[d:]
+        return _reshape_op("unsqueeze", self, shape)
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return _reshape_op("squeeze", self, tuple(s for s in self._shape if s != 1))
+        nd = self.dim()
+        many = isinstance(dim, (tuple, list))
+        dims = {_dim(d, max(nd, 1)) for d in (dim if many else (dim,))}
+        shape = tuple(s for i, s in enumerate(self._shape) if not (i in dims and s == 1))
+        return _reshape_op("squeeze_dims" if many else "squeeze_dim", self, shape)
+
+    def clone(self, memory_format=None):
+        return _reshape_op("clone", self, self._shape, np.array(self._array(), copy=True))
+
+    def transpose(self, dim0, dim1):
+        nd = self.dim()
+        if nd == 0:
+            _dim(dim0, 0), _dim(dim1, 0)  # range checks
+            return _strided("transpose", self, lambda a: a)
+        d0, d1 = _dim(dim0, nd), _dim(dim1, nd)
+        perm = list(range(nd))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return _strided("transpose", self, lambda a: a.transpose(perm))
+
+    swapaxes = transpose
+
+    def t(self):
+        nd = self.dim()
+        if nd > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+        if nd < 2:
+            return _strided("t", self, lambda a: a)
+        return _strided("t", self, lambda a: a.T)
+
+    def permute(self, *dims):
+        dims = _size_args(dims)
+        nd = self.dim()
+        if len(dims) == nd and len({_dim(d, nd) for d in dims}) < nd:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        if sorted(_dim(d, nd) for d in dims) != list(range(nd)):
+            raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does "
+                               "not match the length of the desired ordering of dimensions i.e. "
+                               f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
+        return _strided("permute", self, lambda a: a.transpose([_dim(d, nd) for d in dims]))
+
+    @property
+    def T(self):
+        nd = self.dim()
+        return self.permute(*range(nd - 1, -1, -1)) if nd >= 2 else self
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def expand(self, *sizes):
+        sizes = _size_args(sizes)
+        nd = len(sizes)
+        if nd < self.dim():
+            raise RuntimeError(f"expand({_tname_legacy(self)}{{{list(self._shape)}}}, "
+                               f"size={list(sizes)}): the number of sizes provided ({nd}) must "
+                               f"be greater or equal to the number of dimensions in the tensor "
+                               f"({self.dim()})")
+        lead = nd - self.dim()
+        for d, s in enumerate(sizes):
+            if s < 0 and (d < lead or s != -1):
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                                   f"leading, non-existing dimension {d}")
+        old = (1,) * lead + self._shape
+        for d, (s, o) in enumerate(zip(sizes, old)):
+            if s != -1 and o != 1 and s != o:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) must match the "
+                                   f"existing size ({o}) at non-singleton dimension {d}.  "
+                                   f"Target sizes: {list(sizes)}.  Tensor sizes: "
+                                   f"{list(self._shape)}")
+        target = tuple(o if s == -1 else s for s, o in zip(sizes, old))
+        return _strided("expand", self, lambda a: np.broadcast_to(a, target))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def __getitem__(self, key):
+        return _index(self, key)

@@ -1,0 +1,53 @@
+"""Tracing for replay: while `tapegrad.record` traces a program, a traced value that
+becomes a Python value (`item()`, `bool()`, `tolist()`, an index) is baked into the tape as a
+guard entry, which every replay re-checks (`BranchChanged` when it no longer holds)."""
+import numpy as np
+
+from .errors import TracingError
+from .ops import OPS
+from .tape import input_node, STATE
+
+
+def _tracing(t):
+    """The recording tape when `t` is traced by tapegrad.record, else None."""
+    if not t._rg:
+        return None
+    tape = STATE.tape
+    return tape if tape.recording else None
+
+
+def _guard_site():
+    """'file:line: source' of the first caller outside tapegrad (named in BranchChanged)."""
+    import linecache
+    import os
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    f = sys._getframe(1)
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(here):
+        f = f.f_back
+    if f is None:
+        return "<unknown>"
+    line = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
+    return f"{f.f_code.co_filename}:{f.f_lineno}: {line}"
+
+
+def _bake(t, kind, truth=None):
+    """While recording, a traced value turned into a Python value becomes a guard entry: the
+    replay re-checks it (`bool`: which way the branch went; `value`: the value itself)."""
+    tape = _tracing(t)
+    if tape is None:
+        return
+    site = _guard_site()
+    if tape.strict:
+        raise TracingError(f"strict recording: a traced value is converted to a Python value "
+                           f"at {site}; use tapegrad.where for value-dependent selection")
+    node = input_node(tape, t)
+    arr = t._array()
+    if kind == "guard_bool":
+        n = tape.push(OPS[kind].code, node, -1, 1.0 if truth else 0.0, 0.0)
+    elif arr.size == 1:
+        n = tape.push(OPS[kind].code, node, -1, float(arr.reshape(-1)[0]), 0.0)
+    else:
+        n = tape.push(OPS[kind].code, node, -1, 0.0, 0.0, arr.shape)
+        tape.save(n, np.asarray(arr, dtype=np.float64))
+    tape.guard_src[n] = site

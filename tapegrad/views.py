@@ -1,0 +1,345 @@
+"""Ops that move elements without arithmetic: reshape/view/(un)squeeze/clone, strided
+views (transpose, permute, expand, slicing), indexing, the scatters that are their adjoints,
+`cat` and `stack`."""
+import math
+import types
+
+import numpy as np
+
+from . import dtypes as D
+from .creation import tensor
+from .kinds import cat as cat_kind
+from .ops import OPS, OUTPUT_CODE
+from .recording import _record_start, _result
+from .tape import input_node, OP_CONST, share_version
+from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
+from .tracing import _bake, _tracing
+
+
+def _reshape_op(name, x, shape, out=None):
+    """view/reshape/(un)squeeze/clone: same elements in the same order."""
+    shape = tuple(shape)
+    if out is None:
+        v = x._v
+        if type(v) is float:
+            t = _new()
+            t._v, t._dtype, t._shape, t._tape, t._rg = v, x._dtype, shape, None, False
+            tape = _record_start(x)
+            if tape is not None:
+                n = tape.push(OPS[name].code, input_node(tape, x), -1, 0.0, v)
+                t._tape, t._node, t._rg = tape, n, True
+            return t
+        out = v.reshape(shape)
+    tape = _record_start(x)
+    if tape is None:
+        t = Tensor._wrap(out, x._dtype)
+    else:
+        t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+    if name not in ("clone", "unsafe_view"):
+        _as_view(t, x, out)
+    return t
+
+
+def _as_view(t, x, out):
+    """If result t's array `out` shares x's memory, t is a view of x as in torch: it keeps
+    the array (even with one element, so an in-place change writes through) and shares x's
+    version counter; on a tape both nodes are entered for the in-place checks."""
+    v = x._v
+    if type(v) is float or not np.may_share_memory(out, v):
+        return
+    t._v = out
+    share_version(t, x)
+    tape = t._tape
+    if tape is not None:
+        tape.watch(t._node, t)
+        if x._tape is tape:
+            tape.watch(x._node, x)
+
+
+def _strided(name, x, fn):
+    """An op whose result is a strided view of x: record offset and strides in elements of
+    x's row-major layout, so the sweep can scatter the gradient back."""
+    base = _contiguous(x._array())
+    out = fn(base)
+    tape = _record_start(x)
+    if tape is None:
+        t = Tensor._wrap(out, x._dtype)
+    else:
+        item = base.itemsize
+        offset = (out.__array_interface__["data"][0]
+                  - base.__array_interface__["data"][0]) // item
+        t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+        tape.add_params(t._node, [offset] + [s // item for s in out.strides])
+    _as_view(t, x, out)
+    return t
+
+
+def _index(x, key):
+    try:
+        return _index_numpy(x, key)
+    except IndexError as e:
+        raise IndexError(_index_message(x, key, str(e))) from None
+
+
+def _index_message(x, key, msg):
+    """torch's text for numpy's indexing errors."""
+    if msg.startswith("too many indices"):
+        if x.dim() == 0:
+            return ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                    "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        return f"too many indices for tensor of dimension {x.dim()}"
+    if msg.startswith("boolean index did not match"):
+        keys = key if isinstance(key, tuple) else (key,)
+        k, mask = next((k, m) for k, m in enumerate(keys) if isinstance(m, Tensor))
+        return (f"The shape of the mask {list(mask._shape)} at index {k} does not match the "
+                f"shape of the indexed tensor {list(x._shape)} at index {k}")
+    if msg.startswith("arrays used as indices must be"):
+        return "tensors used as indices must be long, int, byte or bool tensors"
+    if msg.startswith("only integers, slices"):
+        keys = key if isinstance(key, tuple) else (key,)
+        bad = next((k for k in keys if not isinstance(k, (int, slice, type(None), type(...),
+                                                         Tensor, list, np.ndarray))), None)
+        return ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                f"are valid indices (got {type(bad).__name__})")
+    return msg.replace(" for axis ", " for dimension ")
+
+
+def _index_numpy(x, key):
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(isinstance(k, str) for k in key):
+        raise TypeError("new(): invalid data type 'str'")
+    for k in key:
+        if isinstance(k, Tensor) and k._rg:
+            _bake(k, "guard_value")  # indices become constants of the recorded tape
+    key = tuple((int(k.item()) if not k._shape and k._dtype in (D.int64, D.int32) else k._array())
+                if isinstance(k, Tensor) else k for k in key)
+    advanced = any(isinstance(k, (list, np.ndarray)) for k in key)
+    base = _contiguous(x._array())
+    if not advanced:
+        for k in key:
+            if isinstance(k, slice) and k.step is not None and k.step <= 0:
+                raise ValueError("step must be greater than zero")
+        if Ellipsis not in key:
+            key = key + (Ellipsis,)  # numpy then returns a 0-d view, not a scalar copy
+        if any(isinstance(k, (int, np.integer)) for k in key):
+            name = "select"
+        elif any(isinstance(k, slice) for k in key):
+            name = "slice"
+        else:
+            name = "unsqueeze" if any(k is None for k in key) else "alias"
+        try:
+            out = base[key]
+        except IndexError as e:
+            raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
+        if name in ("unsqueeze", "alias"):
+            return _reshape_op(name, x, out.shape)
+        return _strided(name, x, lambda a: a[key])
+    idx = np.arange(base.size).reshape(base.shape)[key]
+    out = base[key]
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(np.asarray(out), x._dtype)
+    t = _result(np.asarray(out), x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, np.asarray(idx).reshape(-1))
+    return t
+
+
+def strided_scatter(g, shape, params):
+    """Adjoint of a strided view (params = [offset, strides...] of the view `g` into a
+    row-major tensor of `shape`): a tensor of `shape` with g added at the viewed positions."""
+    flat = strided_positions(g._shape, params)
+    return _scatter("strided_scatter", g, shape, flat, params)
+
+
+def index_scatter(g, shape, index):
+    """Adjoint of an advanced-indexing gather: g[i] added at flat position index[i]."""
+    return _scatter("index_scatter", g, shape, np.asarray(index, np.int64), index)
+
+
+def strided_positions(view_shape, params):
+    """Flat positions of a strided view's elements (params = [offset, strides...])."""
+    offset, strides = params[0], params[1:]
+    pos = np.full(view_shape, offset, np.int64)
+    for d, (s, st) in enumerate(zip(view_shape, strides)):
+        pos += (np.arange(s) * st).reshape((s,) + (1,) * (len(view_shape) - d - 1))
+    return pos.reshape(-1)
+
+
+def _scatter(name, g, shape, flat, params):
+    out = np.zeros(int(np.prod(shape)), dtype=g._dtype.np)
+    np.add.at(out, flat, g._array().reshape(-1))
+    out = out.reshape(shape)
+    tape = _record_start(g)
+    if tape is None:
+        return Tensor._wrap(out, g._dtype)
+    t = _result(out, g._dtype, tape, OPS[name].code, input_node(tape, g), -1, 0.0)
+    tape.add_params(t._node, list(params))
+    return t
+
+
+def cat(tensors, dim=0):
+    """Concatenate along `dim`: one `cat` entry whose operands are the N inputs (CatBackward0;
+    tapegrad/kinds/cat.py), so each input's gradient is its block of the result's."""
+    tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    nd = tensors[0].dim()
+    for k, t in enumerate(tensors):
+        if t.dim() == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be "
+                               f"concatenated")
+        if t.dim() != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and "
+                               f"{t.dim()}")
+    d = _dim(dim, nd)
+    for k, t in enumerate(tensors):
+        for j in range(nd):
+            if j != d and t._shape[j] != tensors[0]._shape[j]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {tensors[0]._shape[j]} but got size "
+                                   f"{t._shape[j]} for tensor number {k} in the list.")
+    dt = _joined_dtype(tensors)
+    out = np.concatenate([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
+    return _join("cat", tensors, dt, out, [t._shape for t in tensors], d)
+
+
+def stack(tensors, dim=0):
+    """Join tensors of one shape along a new dimension `dim`: one `stack` entry
+    (StackBackward0), laid out as a cat of the inputs unsqueezed at `dim`."""
+    tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for k, t in enumerate(tensors):
+        if t._shape != tensors[0]._shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(tensors[0]._shape)} at entry 0 and {list(t._shape)} at "
+                               f"entry {k}")
+    d = _dim(dim, tensors[0].dim() + 1)
+    dt = _joined_dtype(tensors)
+    out = np.stack([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
+    shape = tensors[0]._shape
+    return _join("stack", tensors, dt, out, [shape[:d] + (1,) + shape[d:]] * len(tensors), d)
+
+
+def _joined_dtype(tensors):
+    dt = tensors[0]._dtype
+    for t in tensors[1:]:
+        dt = D.result_type((dt, 2), (t._dtype, 2))
+    return dt
+
+
+def _join(name, tensors, dt, out, shapes, d):
+    """Wrap cat/stack's result `out`; with a tape, one entry whose operands are the inputs
+    (ia, ib, then the `arg` list) and whose params are their layout along `d` (`shapes`: the
+    inputs' shapes as joined)."""
+    tape = _record_start(*tensors)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    nodes = []
+    for t in tensors:
+        if t._dtype is not dt:
+            t = t.to(dt)
+        if t._rg:
+            node = input_node(tape, t)
+        else:  # a constant operand: replay re-evaluates the result from it
+            arr = t._array()
+            if arr.size == 1:
+                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
+            else:
+                node = tape.const_node(arr)
+                tape.watch(node, t)
+                tape.save(node, arr)
+        nodes.append(node)
+    res = _result(out, dt, tape, OPS[name].code, nodes[0], nodes[1] if len(nodes) > 1 else -1,
+                  0.0)
+    if len(nodes) > 2:
+        tape.add_args(res._node, nodes[2:])
+    tape.add_params(res._node, cat_kind.layout(shapes, d))
+    return res
+
+
+def _split(x, sections, dim, name=None):
+    """split / split_with_sizes / unbind: views of x's pieces along dim.  Recorded as one
+    split entry whose node holds the pieces packed, then one `output` entry per piece (a
+    strided view of its block, cst = its output_nr): every piece shows the one split entry as
+    its grad_fn, as torch's."""
+    if not x._shape:
+        raise RuntimeError(f"{'unbind' if name else 'split'} expects at least a 1-dimensional "
+                           f"tensor")
+    nd = len(x._shape)
+    d = _dim(dim, nd)
+    size = x._shape[d]
+    if isinstance(sections, (list, tuple)):
+        sizes = [int(s) for s in sections]
+        if sum(sizes) != size or any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sizes}")
+        name = name or "split_with_sizes"
+    else:
+        if not hasattr(sections, "__index__") or isinstance(sections, bool):
+            raise TypeError(f"split(): argument 'split_size' must be int, not "
+                            f"{type(sections).__name__}")
+        step = int(sections)
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and size != 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [step]
+        name = "split"
+    base = _contiguous(x._array())
+    cuts = np.cumsum(sizes)[:-1]
+    pieces = np.split(base, cuts, axis=d)
+    if name == "unbind":
+        pieces = [p.reshape(p.shape[:d] + p.shape[d + 1:]) for p in pieces]
+    tape = _record_start(x)
+    if tape is None:
+        outs = [Tensor._wrap(p, x._dtype) for p in pieces]
+    else:
+        shape = x._shape
+        packed = np.concatenate([p.reshape(-1) for p in pieces]) if pieces else base.reshape(-1)
+        e = _result(packed, x._dtype, tape, OPS[name].code, input_node(tape, x), -1,
+                    float(len(sizes)))
+        tape.add_params(e._node, cat_kind.layout([shape[:d] + (s,) + shape[d + 1:]
+                                                  for s in sizes], d))
+        outs, start = [], 0
+        for k, p in enumerate(pieces):
+            strides = [math.prod(p.shape[j + 1:]) for j in range(p.ndim)] if p.size != 1 else []
+            t = _result(p, x._dtype, tape, OUTPUT_CODE, e._node, -1, float(k))
+            tape.add_params(t._node, [start] + strides)
+            start += p.size
+            outs.append(t)
+    for t, p in zip(outs, pieces):
+        _as_view(t, x, p)
+    return tuple(outs)
+
+
+def max_shift(x, dims, zero_inf):
+    """The shift of a stable softmax/logsumexp: the maximum of x over `dims`, keepdim shape,
+    NaN propagating, infinite maxima 0 when `zero_inf` (torch's logsumexp).  A constant (no
+    gradient); recorded as a `max_shift` entry only while tracing, so a replay recomputes it."""
+    arr = x._array()
+    dims = tuple(dims) if x._shape else ()   # a 0-d tensor's dim 0 is itself
+    with np.errstate(invalid="ignore"):
+        m = np.amax(arr, axis=dims, keepdims=True, initial=-np.inf) if dims else arr.copy()
+    if zero_inf:
+        m = np.where(np.isinf(m), 0, m)
+    m = np.asarray(m, dtype=x._dtype.np)
+    tape = _tracing(x)
+    if tape is None:
+        return Tensor._wrap(m, x._dtype)
+    t = _result(m, x._dtype, tape, OPS["max_shift"].code, input_node(tape, x), -1,
+                1.0 if zero_inf else 0.0)
+    # the keepdim shape, as reduce's params (none for a one-element input: 0-d to the tape)
+    tape.add_params(t._node, [1 if d in dims else s for d, s in enumerate(x._shape)]
+                    if arr.size != 1 else [])
+    t._flags = NODIFF
+    return t
+
+
+# The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
+KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
+                                 strided_positions=strided_positions, cat=cat,
+                                 max_shift=max_shift)
