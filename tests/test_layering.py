@@ -1,0 +1,142 @@
+"""The package's imports flow one way (docs/design.md, "Where things live"): no import cycle
+between tapegrad's modules, and no function-level import of a tapegrad module (a late import
+that only dodges a cycle).  The imports are read with `ast`, so nothing here runs the code."""
+import ast
+import pathlib
+
+import tapegrad
+
+PKG = pathlib.Path(tapegrad.__file__).parent
+
+# Function-level imports of tapegrad modules that are there for a reason other than a cycle.
+ALLOWED_LATE = {
+    ("tapegrad._jit", "tapegrad._kernels"):
+        "the kernels import numba (about a second): `import tapegrad` stays free of it until "
+        "the first sweep, and _jit chooses the Numba cache directory before the import",
+}
+
+
+def module_name(path, root):
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def read_package(root):
+    """{module: (is_package, ast)} for every .py file under the package directory `root`."""
+    mods = {}
+    for path in sorted(root.rglob("*.py")):
+        mods[module_name(path, root)] = (path.name == "__init__.py", ast.parse(path.read_text()))
+    return mods
+
+
+def _targets(node, name, is_pkg, mods):
+    """The package modules an import statement in module `name` loads."""
+    if isinstance(node, ast.Import):
+        return {a.name for a in node.names if a.name.split(".")[0] in {m.split(".")[0] for m in mods}}
+    if node.level == 0:
+        base = node.module or ""
+    else:
+        here = name.split(".") if is_pkg else name.split(".")[:-1]
+        here = here[:len(here) - (node.level - 1)]
+        base = ".".join(here + ([node.module] if node.module else []))
+    if base not in mods:
+        return set()
+    out = set()
+    for a in node.names:
+        sub = f"{base}.{a.name}"
+        out.add(sub if sub in mods else base)
+    return out
+
+
+def import_graph(mods):
+    """(edges, late): module-level import edges (with the parent packages an import runs
+    first), and [(module, target, line)] for imports inside functions."""
+    root = min(mods, key=len)
+    edges = {m: set() for m in mods}
+    late = []
+
+    def visit(node, name, is_pkg, in_function):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                for t in _targets(child, name, is_pkg, mods):
+                    if in_function:
+                        late.append((name, t, child.lineno))
+                        continue
+                    edges[name].add(t)
+                    # importing a.b.c runs a.b's __init__ first (unless the importer is inside it)
+                    parts = t.split(".")
+                    for k in range(2, len(parts)):
+                        parent = ".".join(parts[:k])
+                        if parent != root and not (name + ".").startswith(parent + "."):
+                            edges[name].add(parent)
+            visit(child, name, is_pkg,
+                  in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                    ast.Lambda)))
+
+    for name, (is_pkg, tree) in mods.items():
+        visit(tree, name, is_pkg, False)
+    for name in edges:
+        edges[name].discard(name)
+    return edges, late
+
+
+def find_cycle(edges):
+    """One import cycle as a list of modules, or None."""
+    state, stack = {}, []
+
+    def dfs(m):
+        state[m] = 1
+        stack.append(m)
+        for t in sorted(edges.get(m, ())):
+            if state.get(t) == 1:
+                return stack[stack.index(t):] + [t]
+            if t not in state:
+                found = dfs(t)
+                if found:
+                    return found
+        stack.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(edges):
+        if m not in state:
+            found = dfs(m)
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycle():
+    edges, _ = import_graph(read_package(PKG))
+    cycle = find_cycle(edges)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_no_function_level_import_of_a_tapegrad_module():
+    _, late = import_graph(read_package(PKG))
+    bad = [f"{m} line {line} imports {t}" for m, t, line in late if (m, t) not in ALLOWED_LATE]
+    assert not bad, "late imports (import at the top instead):\n" + "\n".join(bad)
+
+
+def test_the_allow_list_is_in_use():
+    _, late = import_graph(read_package(PKG))
+    assert set(ALLOWED_LATE) <= {(m, t) for m, t, _ in late}
+
+
+def test_the_checks_find_cycles_and_late_imports(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from . import a\n")
+    (pkg / "a.py").write_text("from .sub.c import f\n")
+    (pkg / "b.py").write_text("def g():\n    from .a import f\n")
+    (pkg / "sub" / "__init__.py").write_text("from ..a import f\n")
+    (pkg / "sub" / "c.py").write_text("f = 1\n")
+    edges, late = import_graph(read_package(pkg))
+    # a imports sub.c, which runs sub/__init__ first, which imports a
+    assert find_cycle(edges) in (["pkg.a", "pkg.sub", "pkg.a"], ["pkg.sub", "pkg.a", "pkg.sub"])
+    assert late == [("pkg.b", "pkg.a", 2)]
+    (pkg / "sub" / "__init__.py").write_text("")
+    edges, _ = import_graph(read_package(pkg))
+    assert find_cycle(edges) is None
