@@ -1,10 +1,11 @@
 """tapegrad: PyTorch-compatible reverse-mode autograd on a flat tape swept by Numba kernels.
 
 `import tapegrad as torch` runs torch.autograd-style code.  Where things live:
-  tensor.py    the Tensor front end and recording        tape.py      the tape and buffer lifetimes
+  tensor.py    the Tensor class (ndops.py, views.py, ...: the n-d ops; docs/design.md)
+  tape.py      the tape and buffer lifetimes
   ops.py       the op table (one declaration per op)     _kernels.py  Numba sweep (generated)
   engine.py    backward / grad entry points              grad_mode.py no_grad & co
-  autograd/    Variable, backward, grad, grad_fn views   errors.py    PyTorch's messages
+  autograd/    Variable, backward, grad, functional      errors.py    PyTorch's messages
   viz.py       to_dot: graph pictures (torchviz's look)  summary.py   tape_summary()
 """
 from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype)
