@@ -18,6 +18,9 @@ from math import exp, log, sqrt, sin, cos, tanh
 OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
 OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8], dtype=np.int8)
+# 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
+# operands' offsets and broadcast modes once, before the opcode switch
+OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -67,10 +70,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             return -2 - e
         oo = off[e]
         n = size[e]
-        if False:
-            pass
-        elif o == 3:  # add
-            c = 0.0
+        if OP_PAIR[o] != 0:
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
@@ -87,62 +87,34 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 ob = -1
                 sb = 1
                 fb = False
+        if False:
+            pass
+        elif o == 3:  # add
+            c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -151,26 +123,10 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -179,26 +135,10 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -290,30 +230,14 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 out_v = vals[oo + k]
                 adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             cn = params[par[e]]
             ocn = off[cn]
             scn = size[cn]
             reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
@@ -328,26 +252,10 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
@@ -369,14 +277,6 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
     return -1
 
 
-@njit(cache=True)
-def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
-    """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
-    come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    return forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0,
-                        np.zeros(op.shape[0], np.uint8))
-
-
 @njit(cache=True, error_model="numpy")
 def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, host):
     """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
@@ -390,9 +290,7 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
         b = ib[e]
         oo = off[e]
         n = size[e]
-        if False:
-            pass
-        elif o == 3:  # add
+        if OP_PAIR[o] != 0:
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
@@ -409,101 +307,40 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 ob = -1
                 sb = 1
                 fb = False
+        if False:
+            pass
+        elif o == 3:  # add
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
         elif o == 6:  # div
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
@@ -580,166 +417,54 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 a_v = vals[oa + k]
                 vals[oo + k] = 1.0 / a_v
         elif o == 40:  # lt
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v < b_v else 0.0
         elif o == 41:  # le
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v <= b_v else 0.0
         elif o == 42:  # gt
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v > b_v else 0.0
         elif o == 43:  # ge
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v >= b_v else 0.0
         elif o == 44:  # eq
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v == b_v else 0.0
         elif o == 45:  # ne
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v != b_v else 0.0
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             cn = params[par[e]]
             ocn = off[cn]
             scn = size[cn]
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -752,25 +477,9 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 a_v = vals[oa + k]
                 vals[oo + k] = sign(a_v)
         elif o == 51:  # logical_and
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
@@ -787,25 +496,9 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 a_v = vals[oa + k]
                 vals[oo + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
@@ -1091,6 +784,10 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
             adj[b] += g * vals[a]
 
 
+# ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then run codegen) ----
+
+
+# from tapegrad/drivers.py
 @njit(cache=True)
 def replay_scalar(op, ia, ib, cst, par, params, reach, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
@@ -1103,6 +800,7 @@ def replay_scalar(op, ia, ib, cst, par, params, reach, vals, adj, out):
     return -1
 
 
+# from tapegrad/drivers.py
 @njit(cache=True)
 def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
@@ -1116,15 +814,7 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
           no_host)
 
 
-@njit(cache=True)
-def backward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
-                  host):
-    """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
-    return codes)."""
-    return sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
-                 OP_SAVES, host)
-
-
+# from tapegrad/drivers.py
 @njit(cache=True)
 def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
@@ -1153,18 +843,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
     return -1
 
 
-@njit(cache=True)
-def replay(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed):
-    """General forward then reverse; -1 or a failed guard."""
-    no_host = np.zeros(op.shape[0], np.uint8)
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
-    if bad >= 0:
-        return bad
-    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
-                  np.empty(op.shape[0], np.uint8), no_host)
-    return -1
-
-
+# from tapegrad/drivers.py
 @njit(cache=True)
 def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
@@ -1174,6 +853,7 @@ def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed,
                        np.zeros(op.shape[0], np.uint8))
 
 
+# from tapegrad/drivers.py
 @njit(cache=True)
 def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
@@ -1192,6 +872,7 @@ def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, fre
     return -1
 
 
+# from tapegrad/drivers.py
 @njit(cache=True, parallel=True)
 def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
                  XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
@@ -1238,6 +919,7 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     j += 1
 
 
+# from tapegrad/drivers.py
 @njit(cache=True, parallel=True)
 def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, blocks):
@@ -1261,9 +943,6 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
                                     freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]
-
-
-# ---- copied from tapegrad/walks.py and tapegrad/kinds/ (edit there, then run codegen) ----
 
 
 # from tapegrad/walks.py
@@ -1401,6 +1080,18 @@ def bcast_index(k, oshape, ond, ishape, ind):
                 idx += q * mul
             mul *= s
     return idx
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True)
+def operand_index(k, s, suffix, shp, nd, e, x):
+    """Flat index into operand node x (s elements, neither 1 nor entry e's size) read by
+    element k of elementwise entry e: k % s when x only lacks leading dims (`suffix`, a bias
+    for instance), else the general broadcast index.  One call in the per-op loops of the
+    kernels, so that each op's branch stays small to compile."""
+    if suffix:
+        return k % s
+    return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
 
 
 # from tapegrad/kinds/index.py
@@ -1731,7 +1422,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
         cst[k] = 0.0
         val[k] = y[2]
         cnt[0] = k + 1
-        y = (True, np.int64(k), y[2])
+        y = (np.bool_(True), np.int64(k), y[2])
     v = x[2] if cond[2] != 0.0 else y[2]
     k = cnt[0]
     op[k] = 46
@@ -1764,8 +1455,8 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         t_g = (adj_n[e] != 0, adj_i[e], adj_v[e])
         t_a = (True, a, val[a]) if a >= 0 else (False, np.int64(-1), cst[e])
         t_b = (True, b, val[b]) if b >= 0 else (False, np.int64(-1), cst[e])
-        t_out = (True, np.int64(e), val[e])
-        t_c = (False, np.int64(-1), cst[e])
+        t_out = (np.bool_(True), np.int64(e), val[e])
+        t_c = (np.bool_(False), np.int64(-1), cst[e])
         cn = cond_of[e]
         t_cond = (True, cn, val[cn]) if cn >= 0 else (False, np.int64(-1), 0.0)
         if False:
@@ -1779,160 +1470,160 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
             if a >= 0:
                 accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(b, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 5:  # mul
             if a >= 0:
-                t1 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t2 = emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(b, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 6:  # div
             if a >= 0:
-                t1 = emit_bin(6, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(6), t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t2 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(6, t_a, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(6, t3, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t5 = emit_bin(5, t2, t4, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_a, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(6), t3, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(5), t2, t4, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(b, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 7:  # pow
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(44, t_b, t1, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = (False, np.int64(-1), 0.0)
-                t4 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t5 = (False, np.int64(-1), 1.0)
-                t6 = emit_bin(4, t_b, t5, 0.0, op, ia, ib, cst, val, cnt)
-                t7 = emit_bin(7, t_a, t6, 0.0, op, ia, ib, cst, val, cnt)
-                t8 = emit_bin(5, t4, t7, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
+                t2 = emit_bin(np.int64(44), t_b, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = (np.bool_(False), np.int64(-1), 0.0)
+                t4 = emit_bin(np.int64(5), t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t5 = (np.bool_(False), np.int64(-1), 1.0)
+                t6 = emit_bin(np.int64(4), t_b, t5, 0.0, op, ia, ib, cst, val, cnt)
+                t7 = emit_bin(np.int64(7), t_a, t6, 0.0, op, ia, ib, cst, val, cnt)
+                t8 = emit_bin(np.int64(5), t4, t7, 0.0, op, ia, ib, cst, val, cnt)
                 t9 = emit_where(t2, t3, t8, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t9, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t10 = (False, np.int64(-1), 0.0)
-                t11 = emit_bin(44, t_a, t10, 0.0, op, ia, ib, cst, val, cnt)
-                t12 = (False, np.int64(-1), 0.0)
-                t13 = emit_bin(43, t_b, t12, 0.0, op, ia, ib, cst, val, cnt)
-                t14 = emit_bin(51, t11, t13, 0.0, op, ia, ib, cst, val, cnt)
-                t15 = (False, np.int64(-1), 0.0)
-                t16 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t17 = emit_un(10, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t18 = emit_bin(5, t16, t17, 0.0, op, ia, ib, cst, val, cnt)
+                t10 = (np.bool_(False), np.int64(-1), 0.0)
+                t11 = emit_bin(np.int64(44), t_a, t10, 0.0, op, ia, ib, cst, val, cnt)
+                t12 = (np.bool_(False), np.int64(-1), 0.0)
+                t13 = emit_bin(np.int64(43), t_b, t12, 0.0, op, ia, ib, cst, val, cnt)
+                t14 = emit_bin(np.int64(51), t11, t13, 0.0, op, ia, ib, cst, val, cnt)
+                t15 = (np.bool_(False), np.int64(-1), 0.0)
+                t16 = emit_bin(np.int64(5), t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t17 = emit_un(np.int64(10), t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t18 = emit_bin(np.int64(5), t16, t17, 0.0, op, ia, ib, cst, val, cnt)
                 t19 = emit_where(t14, t15, t18, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t19, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 8:  # neg
             if a >= 0:
-                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 9:  # exp
             if a >= 0:
-                t1 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 10:  # log
             if a >= 0:
-                t1 = emit_bin(6, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(6), t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 11:  # sqrt
             if a >= 0:
-                t1 = (False, np.int64(-1), 2.0)
-                t2 = emit_bin(5, t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(6, t_g, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = (np.bool_(False), np.int64(-1), 2.0)
+                t2 = emit_bin(np.int64(5), t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_g, t2, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 12:  # sin
             if a >= 0:
-                t1 = emit_un(13, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(5, t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(13), t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 13:  # cos
             if a >= 0:
-                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_un(12, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(5, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_un(np.int64(12), t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t1, t2, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 14:  # tanh
             if a >= 0:
-                t1 = (False, np.int64(-1), 1.0)
-                t2 = emit_bin(5, t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(4, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(5, t_g, t3, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = (np.bool_(False), np.int64(-1), 1.0)
+                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(4), t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t_g, t3, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 15:  # sigmoid
             if a >= 0:
-                t1 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = (False, np.int64(-1), 1.0)
-                t3 = emit_bin(4, t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(5, t1, t3, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 1.0)
+                t3 = emit_bin(np.int64(4), t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t1, t3, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 16:  # relu
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(41, t_out, t1, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = (False, np.int64(-1), 0.0)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
+                t2 = emit_bin(np.int64(41), t_out, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = (np.bool_(False), np.int64(-1), 0.0)
                 t4 = emit_where(t2, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 17:  # abs
             if a >= 0:
-                t1 = emit_un(50, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(5, t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(50), t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 18:  # pow_scalar
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(45, t_c, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
+                t2 = emit_bin(np.int64(45), t_c, t1, 0.0, op, ia, ib, cst, val, cnt)
                 if t2[2] != 0.0:
-                    t4 = (False, np.int64(-1), 2.0)
-                    t5 = emit_bin(44, t_c, t4, 0.0, op, ia, ib, cst, val, cnt)
+                    t4 = (np.bool_(False), np.int64(-1), 2.0)
+                    t5 = emit_bin(np.int64(44), t_c, t4, 0.0, op, ia, ib, cst, val, cnt)
                     if t5[2] != 0.0:
-                        t7 = (False, np.int64(-1), 2.0)
-                        t8 = emit_bin(5, t_g, t7, 0.0, op, ia, ib, cst, val, cnt)
-                        t9 = emit_bin(5, t8, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                        t7 = (np.bool_(False), np.int64(-1), 2.0)
+                        t8 = emit_bin(np.int64(5), t_g, t7, 0.0, op, ia, ib, cst, val, cnt)
+                        t9 = emit_bin(np.int64(5), t8, t_a, 0.0, op, ia, ib, cst, val, cnt)
                         t6 = t9
                     else:
-                        t10 = emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
-                        t11 = (False, np.int64(-1), 1.0)
-                        t12 = emit_bin(4, t_c, t11, 0.0, op, ia, ib, cst, val, cnt)
-                        t13 = emit_bin(7, t_a, t12, 0.0, op, ia, ib, cst, val, cnt)
-                        t14 = emit_bin(5, t10, t13, 0.0, op, ia, ib, cst, val, cnt)
+                        t10 = emit_bin(np.int64(5), t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
+                        t11 = (np.bool_(False), np.int64(-1), 1.0)
+                        t12 = emit_bin(np.int64(4), t_c, t11, 0.0, op, ia, ib, cst, val, cnt)
+                        t13 = emit_bin(np.int64(7), t_a, t12, 0.0, op, ia, ib, cst, val, cnt)
+                        t14 = emit_bin(np.int64(5), t10, t13, 0.0, op, ia, ib, cst, val, cnt)
                         t6 = t14
                     t3 = t6
                 else:
-                    t15 = (False, np.int64(-1), 0.0)
-                    t16 = emit_bin(5, t15, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                    t15 = (np.bool_(False), np.int64(-1), 0.0)
+                    t16 = emit_bin(np.int64(5), t15, t_g, 0.0, op, ia, ib, cst, val, cnt)
                     t3 = t16
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 39:  # reciprocal
             if a >= 0:
-                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(5, t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(5, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t1, t2, 0.0, op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
                 t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t3 = (False, np.int64(-1), 0.0)
+                t3 = (np.bool_(False), np.int64(-1), 0.0)
                 t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 62 or o == 63:  # copy, fill_tensor
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):  # one-element structural op: the gradient passes (scaled for mean)
-            r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
+            r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1
-            accumulate(a, emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            accumulate(b, emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            accumulate(a, emit_bin(np.int64(5), t_g, t_b, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            accumulate(b, emit_bin(np.int64(5), t_g, t_a, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
     return -1
 
 
@@ -1941,7 +1632,7 @@ def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1
     else:
-        r = emit_bin(3, (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
+        r = emit_bin(np.int64(3), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]

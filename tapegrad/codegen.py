@@ -19,7 +19,7 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
-from . import kinds, vocab, walks  # noqa: E402
+from . import drivers, kinds, vocab, walks  # noqa: E402
 from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,6 +46,9 @@ from math import %(math_imports)s
 OP_KIND = np.array(%(kinds)s, dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
 OP_SAVES = np.array(%(saves)s, dtype=np.int8)
+# 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
+# operands' offsets and broadcast modes once, before the opcode switch
+OP_PAIR = np.array(%(pair)s, dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -95,18 +98,11 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             return -2 - e
         oo = off[e]
         n = size[e]
-        if False:
+        if OP_PAIR[o] != 0:
+%(operands)s        if False:
             pass
 %(backward)s
     return -1
-
-
-@njit(cache=True)
-def forward(op, ia, ib, cst, par, params, off, size, shp, nd, vals):
-    """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
-    come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    return forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0,
-                        np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True, error_model="numpy")
@@ -122,7 +118,8 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
         b = ib[e]
         oo = off[e]
         n = size[e]
-        if False:
+        if OP_PAIR[o] != 0:
+%(operands)s        if False:
             pass
 %(forward)s
     return -1
@@ -154,178 +151,6 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
         if False:
             pass
 %(backward_scalar)s
-
-
-@njit(cache=True)
-def replay_scalar(op, ia, ib, cst, par, params, reach, vals, adj, out):
-    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, vals)
-    if bad >= 0:
-        return bad
-    adj[:] = 0.0
-    adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
-    return -1
-
-
-@njit(cache=True)
-def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
-                  reach, no_host):
-    """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
-    `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
-    adj[:] = 0.0
-    adj[off[out] + out_k] = 1.0
-    reach[:] = 0
-    reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
-          no_host)
-
-
-@njit(cache=True)
-def backward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
-                  host):
-    """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
-    return codes)."""
-    return sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed,
-                 OP_SAVES, host)
-
-
-@njit(cache=True)
-def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, root_k, freed,
-               targets, tsizes, out):
-    """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
-    the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
-    Returns -1, or an entry whose saved buffers were freed."""
-    adj = np.zeros(vals.shape[0])
-    reach = np.zeros(op.shape[0], np.uint8)
-    no_host = np.zeros(op.shape[0], np.uint8)
-    for r in range(roots.shape[0]):
-        adj[:] = 0.0
-        reach[:] = 0
-        root = roots[r]
-        adj[off[root] + root_k[r]] = 1.0
-        reach[root] = 1
-        bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
-                    freed, OP_SAVES, no_host)
-        if bad >= 0:
-            return bad
-        j = 0
-        for i in range(targets.shape[0]):
-            t = targets[i]
-            for k in range(tsizes[i]):
-                out[r, j] = adj[off[t] + k] if (t >= 0 and reach[t] != 0) else 0.0
-                j += 1
-    return -1
-
-
-@njit(cache=True)
-def replay(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed):
-    """General forward then reverse; -1 or a failed guard."""
-    no_host = np.zeros(op.shape[0], np.uint8)
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
-    if bad >= 0:
-        return bad
-    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
-                  np.empty(op.shape[0], np.uint8), no_host)
-    return -1
-
-
-@njit(cache=True)
-def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
-    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
-    flattened and concatenated."""
-    return jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
-                       in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
-                       np.zeros(op.shape[0], np.uint8))
-
-
-@njit(cache=True)
-def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
-                in_sizes, jac, adj, reach, no_host):
-    """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
-    if bad >= 0:
-        return bad
-    for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, r, freed,
-                      reach, no_host)
-        j = 0
-        for i in range(in_offs.shape[0]):
-            for k in range(in_sizes[i]):
-                jac[r, j] = adj[in_offs[i] + k]
-                j += 1
-    return -1
-
-
-@njit(cache=True, parallel=True)
-def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
-                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
-    """One replay per point p (column p of XT: the inputs flattened and concatenated), across
-    cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
-    arenas.  Many more runs than threads, taken dynamically (the caller sets a chunk size of 1),
-    so a thread that starts late or is slowed by another tenant does not hold up the call.
-    Gradients go to gradsT[:, p].  With `rows`, XT and gradsT are point-major instead (row p
-    is point p: a flat (B, n) array read and written in place, no transposed copies)."""
-    B = XT.shape[0] if rows else XT.shape[1]
-    nb = min(blocks, max(B, 1))
-    run = (B + nb - 1) // nb
-    for t in prange(nb):
-        vals = vals0.copy()
-        adj = np.zeros_like(vals0)
-        reach_nd = np.empty(op.shape[0], np.uint8)
-        no_host = np.zeros(op.shape[0], np.uint8)
-        for p in range(t * run, min(B, (t + 1) * run)):
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
-                    j += 1
-            if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, vals)
-                if bad < 0:
-                    adj[:] = 0.0
-                    adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
-            else:
-                bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
-                if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0,
-                                  freed, reach_nd, no_host)
-            status[p] = bad
-            values[p] = vals[off[out]]
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    if rows:
-                        gradsT[p, j] = adj[in_offs[i] + k]
-                    else:
-                        gradsT[j, p] = adj[in_offs[i] + k]
-                    j += 1
-
-
-@njit(cache=True, parallel=True)
-def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
-                   in_sizes, out, values, jac, status, blocks):
-    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
-    the output's values to values[p], d(output)/d(inputs) to jac[p]."""
-    B = XT.shape[1]
-    nb = min(blocks, max(B, 1))
-    run = (B + nb - 1) // nb
-    for t in prange(nb):
-        vals = vals0.copy()
-        adj = np.zeros_like(vals0)
-        reach = np.empty(op.shape[0], np.uint8)
-        no_host = np.zeros(op.shape[0], np.uint8)
-        for p in range(t * run, min(B, (t + 1) * run)):
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = XT[j, p]
-                    j += 1
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out,
-                                    freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
-            for r in range(size[out]):
-                values[p, r] = vals[off[out] + r]
 '''
 
 # --- per-kind code: the reverse sweep (general) ---------------------------------------------------
@@ -350,8 +175,8 @@ OPERANDS = """\
                 fb = False
 """
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
+                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
 """
 COND = """\
             cn = params[par[e]]
@@ -373,7 +198,6 @@ B_UNARY = """\
 B_BINARY = """\
         elif o == %(code)d:  # %(name)s
             c = 0.0
-""" + OPERANDS + """\
             for k in range(n):
                 g = adj[oo + k]
 """ + BCAST + """\
@@ -384,7 +208,7 @@ B_BINARY = """\
 """
 B_WHERE = """\
         elif o == %(code)d:  # %(name)s
-""" + OPERANDS + COND + """\
+""" + COND + """\
             reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
@@ -405,7 +229,6 @@ F_UNARY = """\
 """
 F_BINARY = """\
         elif o == %(code)d:  # %(name)s
-""" + OPERANDS + """\
             for k in range(n):
 """ + BCAST + """\
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -414,7 +237,7 @@ F_BINARY = """\
 """
 F_WHERE = """\
         elif o == %(code)d:  # %(name)s
-""" + OPERANDS + COND + """\
+""" + COND + """\
             for k in range(n):
 """ + BCAST + COND_K + """\
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -567,7 +390,12 @@ STRUCT_CALL = """\
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # Numba options of copied functions (default: cache=True)
-KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"'}
+KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
+                  "replay_batch": "cache=True, parallel=True",
+                  "jacobian_batch": "cache=True, parallel=True"}
+# the hand-written driver kernels (tapegrad/drivers.py), copied in this order
+DRIVERS = (drivers.replay_scalar, drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
+           drivers.jacobian_at, drivers.replay_batch, drivers.jacobian_batch)
 
 
 def _kind_pieces(face):
@@ -580,19 +408,20 @@ def _kind_pieces(face):
 
 
 def _copied_source():
-    """The tape walks, the kinds' kernel pieces and their index helpers as source, each
-    compiled by Numba in the kernel module (one module: its cache sees every change, and a
-    stale copy fails test_codegen)."""
-    fns = [walks.mark_live, walks.mark_leads, walks.arena_layout, walks.fill_values,
+    """The driver kernels, the tape walks, the kinds' kernel pieces and their index helpers as
+    source, each compiled by Numba in the kernel module (one module: its cache sees every
+    change, and a stale copy fails test_codegen)."""
+    fns = list(DRIVERS) + [walks.mark_live, walks.mark_leads, walks.arena_layout, walks.fill_values,
            walks.release_saved,
-           walks.any_freed, kinds.index.bcast_index, kinds.index.strided_index,
+           walks.any_freed, kinds.index.bcast_index, kinds.index.operand_index,
+           kinds.index.strided_index,
            kinds.index.is_suffix]
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
             if fn not in fns:
                 fns.append(fn)
-    parts = ["\n\n# ---- copied from tapegrad/walks.py and tapegrad/kinds/ (edit there, then run "
-             "codegen) ----\n"]
+    parts = ["\n\n# ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then "
+             "run codegen) ----\n"]
     for fn in fns:
         src = inspect.getsource(fn)
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
@@ -647,6 +476,8 @@ def generate():
         math_imports=", ".join(vocab.MATH_IMPORTS),
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],
+        pair=[int(op.kind in ("binary", "compare", "where")) for op in BY_CODE],
+        operands=OPERANDS,
         backward="".join(back).rstrip("\n"), forward="".join(fwd).rstrip("\n"),
         forward_scalar="".join(sfwd).rstrip("\n"), backward_scalar="".join(sback).rstrip("\n")) \
         + _copied_source() + generate_emit()
@@ -714,7 +545,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
         cst[k] = 0.0
         val[k] = y[2]
         cnt[0] = k + 1
-        y = (True, np.int64(k), y[2])
+        y = (np.bool_(True), np.int64(k), y[2])
     v = x[2] if cond[2] != 0.0 else y[2]
     k = cnt[0]
     op[k] = %(where)d
@@ -747,8 +578,8 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         t_g = (adj_n[e] != 0, adj_i[e], adj_v[e])
         t_a = (True, a, val[a]) if a >= 0 else (False, np.int64(-1), cst[e])
         t_b = (True, b, val[b]) if b >= 0 else (False, np.int64(-1), cst[e])
-        t_out = (True, np.int64(e), val[e])
-        t_c = (False, np.int64(-1), cst[e])
+        t_out = (np.bool_(True), np.int64(e), val[e])
+        t_c = (np.bool_(False), np.int64(-1), cst[e])
         cn = cond_of[e]
         t_cond = (True, cn, val[cn]) if cn >= 0 else (False, np.int64(-1), 0.0)
         if False:
@@ -762,7 +593,7 @@ def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1
     else:
-        r = emit_bin(%(add)d, (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
+        r = emit_bin(np.int64(%(add)d), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]
@@ -788,22 +619,22 @@ def _emit(expr, lines, counter):
             return "t_" + n.id
         if isinstance(n, ast.Constant):
             v = fresh()
-            lines.append("%s = (False, np.int64(-1), %r)" % (v, float(n.value)))
+            lines.append("%s = (np.bool_(False), np.int64(-1), %r)" % (v, float(n.value)))
             return v
         if isinstance(n, ast.BinOp):
             x, y = visit(n.left), visit(n.right)
             v = fresh()
-            lines.append("%s = emit_bin(%d, %s, %s, 0.0, %s)" % (v, OPS[_BINOPS[type(n.op)]].code, x, y, _ARRAYS))
+            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s)" % (v, OPS[_BINOPS[type(n.op)]].code, x, y, _ARRAYS))
             return v
         if isinstance(n, ast.Compare):
             x, y = visit(n.left), visit(n.comparators[0])
             v = fresh()
-            lines.append("%s = emit_bin(%d, %s, %s, 0.0, %s)" % (v, OPS[_CMPOPS[type(n.ops[0])]].code, x, y, _ARRAYS))
+            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s)" % (v, OPS[_CMPOPS[type(n.ops[0])]].code, x, y, _ARRAYS))
             return v
         if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
             x = visit(n.operand)
             v = fresh()
-            lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (v, OPS["neg"].code, x, _ARRAYS))
+            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s)" % (v, OPS["neg"].code, x, _ARRAYS))
             return v
         if isinstance(n, ast.IfExp):  # its test is on constants only (ops.py): pick at run time
             t = visit(n.test)
@@ -827,7 +658,7 @@ def _emit(expr, lines, counter):
         if isinstance(n, ast.Call) and n.func.id in _CALLS:
             x = visit(n.args[0])
             v = fresh()
-            lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (v, OPS[n.func.id].code, x, _ARRAYS))
+            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s)" % (v, OPS[n.func.id].code, x, _ARRAYS))
             return v
         raise ValueError("formula vocabulary: cannot record %s" % ast.dump(n))
     return visit(ast.parse(expr, mode="eval").body)
@@ -869,14 +700,14 @@ def generate_emit():
         bounds[code] = 4   # two muls, two accumulates
     branches.append(
         "        elif %s:  # one-element structural op: the gradient passes (scaled for mean)\n"
-        "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(%d, t_g, t_c, 0.0, %s)\n"
+        "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(np.int64(%d), t_g, t_c, 0.0, %s)\n"
         "            %s\n" % (_cond(copies), _cond(scaled), OPS["mul"].code, _ARRAYS, acc % ("a", "r")))
     branches.append(
         "        elif %s:  # 1x1 @ 1x1\n"
         "            %s\n            %s\n" % (
             _cond(_codes("matmul")),
-            acc % ("a", "emit_bin(%d, t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
-            acc % ("b", "emit_bin(%d, t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
+            acc % ("a", "emit_bin(np.int64(%d), t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
+            acc % ("b", "emit_bin(np.int64(%d), t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
     return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"), bounds=bounds,
                               branches="".join(_merged(branches)).rstrip("\n"),
                               const=OPS["const"].code, where=OPS["where"].code, add=OPS["add"].code)
