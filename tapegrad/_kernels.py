@@ -93,8 +93,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -103,8 +103,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -113,8 +113,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -125,8 +125,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -137,8 +137,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -236,8 +236,8 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
@@ -254,25 +254,25 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
-        elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
+        elif OP_KIND[o] == 5:  # reduce
             sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
+        elif OP_KIND[o] == 6:  # reshape
             sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+        elif OP_KIND[o] == 7:  # strided
             sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 37):  # gather
+        elif OP_KIND[o] == 8:  # gather
             sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 52):  # scatter
+        elif OP_KIND[o] == 14:  # scatter
             sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 53):  # scatter_idx
+        elif OP_KIND[o] == 15:  # scatter_idx
             sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
+        elif OP_KIND[o] == 9:  # matmul
             sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     return -1
 
@@ -311,36 +311,36 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             pass
         elif o == 3:  # add
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
         elif o == 6:  # div
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
@@ -418,43 +418,43 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 vals[oo + k] = 1.0 / a_v
         elif o == 40:  # lt
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v < b_v else 0.0
         elif o == 41:  # le
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v <= b_v else 0.0
         elif o == 42:  # gt
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v > b_v else 0.0
         elif o == 43:  # ge
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v >= b_v else 0.0
         elif o == 44:  # eq
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v == b_v else 0.0
         elif o == 45:  # ne
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if a_v != b_v else 0.0
@@ -463,8 +463,8 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             ocn = off[cn]
             scn = size[cn]
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -478,8 +478,8 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 vals[oo + k] = sign(a_v)
         elif o == 51:  # logical_and
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
@@ -497,26 +497,26 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 vals[oo + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
+        elif OP_KIND[o] == 5:  # reduce
             forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
+        elif OP_KIND[o] == 6:  # reshape
             forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36):  # strided
+        elif OP_KIND[o] == 7:  # strided
             forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 49):  # stopgrad
+        elif OP_KIND[o] == 13:  # stopgrad
             forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 37):  # gather
+        elif OP_KIND[o] == 8:  # gather
             forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 52):  # scatter
+        elif OP_KIND[o] == 14:  # scatter
             forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 53):  # scatter_idx
+        elif OP_KIND[o] == 15:  # scatter_idx
             forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
+        elif OP_KIND[o] == 9:  # matmul
             forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
@@ -1080,18 +1080,6 @@ def bcast_index(k, oshape, ond, ishape, ind):
                 idx += q * mul
             mul *= s
     return idx
-
-
-# from tapegrad/kinds/index.py
-@njit(cache=True)
-def operand_index(k, s, suffix, shp, nd, e, x):
-    """Flat index into operand node x (s elements, neither 1 nor entry e's size) read by
-    element k of elementwise entry e: k % s when x only lacks leading dims (`suffix`, a bias
-    for instance), else the general broadcast index.  One call in the per-op loops of the
-    kernels, so that each op's branch stays small to compile."""
-    if suffix:
-        return k % s
-    return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
 
 
 # from tapegrad/kinds/index.py

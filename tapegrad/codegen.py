@@ -175,8 +175,8 @@ OPERANDS = """\
                 fb = False
 """
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else operand_index(k, sa, fa, shp, nd, e, a))
-                kb = k if sb == n else (0 if sb == 1 else operand_index(k, sb, fb, shp, nd, e, b))
+                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
 """
 COND = """\
             cn = params[par[e]]
@@ -227,21 +227,21 @@ F_UNARY = """\
                 a_v = vals[oa + k]
                 vals[oo + k] = %(fwd)s
 """
+F_READS = """\
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+"""
 F_BINARY = """\
         elif o == %(code)d:  # %(name)s
             for k in range(n):
-""" + BCAST + """\
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+""" + BCAST + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
 F_WHERE = """\
         elif o == %(code)d:  # %(name)s
 """ + COND + """\
             for k in range(n):
-""" + BCAST + COND_K + """\
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+""" + BCAST + COND_K + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
 F_GUARDS = """\
@@ -385,7 +385,7 @@ def _merged(branches):
 
 # --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
 STRUCT_CALL = """\
-        elif %(cond)s:  # %(kind)s
+        elif OP_KIND[o] == %(kind_code)d:  # %(kind)s
             %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, cst, %(vals)s)
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
@@ -413,7 +413,7 @@ def _copied_source():
     change, and a stale copy fails test_codegen)."""
     fns = list(DRIVERS) + [walks.mark_live, walks.mark_leads, walks.arena_layout, walks.fill_values,
            walks.release_saved,
-           walks.any_freed, kinds.index.bcast_index, kinds.index.operand_index,
+           walks.any_freed, kinds.index.bcast_index,
            kinds.index.strided_index,
            kinds.index.is_suffix]
     for face in ("forward", "sweep"):
@@ -459,7 +459,7 @@ def generate():
     back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
     for face, out in (("sweep", back), ("forward", fwd)):
         for kind, fn in _kind_pieces(face):
-            out.append(STRUCT_CALL % dict(cond=_cond(_codes(kind)), kind=kind, fn=fn.__name__,
+            out.append(STRUCT_CALL % dict(kind_code=KIND_CODE[kind], kind=kind, fn=fn.__name__,
                                           vals=STRUCT_ARGS[face]))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
     fwd.append(F_GUARDS % guards)

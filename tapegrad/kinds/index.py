@@ -20,16 +20,6 @@ def bcast_index(k, oshape, ond, ishape, ind):
     return idx
 
 
-def operand_index(k, s, suffix, shp, nd, e, x):
-    """Flat index into operand node x (s elements, neither 1 nor entry e's size) read by
-    element k of elementwise entry e: k % s when x only lacks leading dims (`suffix`, a bias
-    for instance), else the general broadcast index.  One call in the per-op loops of the
-    kernels, so that each op's branch stays small to compile."""
-    if suffix:
-        return k % s
-    return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
-
-
 def strided_index(k, oshape, ond, params, p):
     """Source index of output element k of a strided view: params = [offset, strides...]."""
     rem = k
