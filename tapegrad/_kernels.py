@@ -416,48 +416,6 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = 1.0 / a_v
-        elif o == 40:  # lt
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v < b_v else 0.0
-        elif o == 41:  # le
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v <= b_v else 0.0
-        elif o == 42:  # gt
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v > b_v else 0.0
-        elif o == 43:  # ge
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v >= b_v else 0.0
-        elif o == 44:  # eq
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v == b_v else 0.0
-        elif o == 45:  # ne
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v != b_v else 0.0
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             cn = params[par[e]]
             ocn = off[cn]
@@ -476,13 +434,6 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sign(a_v)
-        elif o == 51:  # logical_and
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
         elif o == 60:  # zero
             c = cst[e]
             oa = off[a]
@@ -502,6 +453,29 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
+        elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if o == 40:  # lt
+                    r = a_v < b_v
+                elif o == 41:  # le
+                    r = a_v <= b_v
+                elif o == 42:  # gt
+                    r = a_v > b_v
+                elif o == 43:  # ge
+                    r = a_v >= b_v
+                elif o == 44:  # eq
+                    r = a_v == b_v
+                elif o == 45:  # ne
+                    r = a_v != b_v
+                elif o == 51:  # logical_and
+                    r = (a_v != 0.0) & (b_v != 0.0)
+                else:
+                    r = False
+                vals[oo + k] = 1.0 if r else 0.0
         elif OP_KIND[o] == 5:  # reduce
             forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 6:  # reshape

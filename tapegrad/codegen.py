@@ -244,6 +244,14 @@ F_WHERE = """\
 """ + BCAST + COND_K + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
+F_COMPARE = """\
+        elif OP_KIND[o] == %(kind)d:  # %(names)s
+            for k in range(n):
+""" + BCAST + F_READS + """\
+%(chain)s                else:
+                    r = False
+                vals[oo + k] = 1.0 if r else 0.0
+"""
 F_GUARDS = """\
         elif o == %(bool)d:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
@@ -430,9 +438,19 @@ def _copied_source():
     return "".join(parts)
 
 
+def _compare_branch(compares):
+    """forward_from's one branch for every comparison: they are cheap and rare in hot loops,
+    so one loop choosing the comparison per element beats one copy of the operand and
+    broadcast code per comparison in the kernel's compile time."""
+    chain = "".join("                %s o == %d:  # %s\n                    r = %s\n" % (
+        "if" if i == 0 else "elif", op.code, op.name, _subst(op.fwd)) for i, op in enumerate(compares))
+    return F_COMPARE % dict(kind=KIND_CODE["compare"], names=", ".join(op.name for op in compares),
+                            chain=chain)
+
+
 def generate():
     from .ops import OPS
-    back, fwd, sfwd, sback = [], [], [], []
+    back, fwd, sfwd, sback, compares = [], [], [], [], []
     for op in BY_CODE:
         d = dict(code=op.code, name=op.name, fwd=_subst(op.fwd))
         if op.kind == "unary":
@@ -444,7 +462,10 @@ def generate():
         elif op.kind in ("binary", "compare"):
             if op.kind == "compare":
                 d["fwd"] = "1.0 if %s else 0.0" % d["fwd"]
-            fwd.append(F_BINARY % d)
+            if op.kind == "binary":
+                fwd.append(F_BINARY % d)
+            else:
+                compares.append(op)
             sfwd.append(SF_BINARY % d)
             if op.kind == "binary":
                 d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
@@ -457,6 +478,7 @@ def generate():
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
     back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
+    fwd.append(_compare_branch(compares))
     for face, out in (("sweep", back), ("forward", fwd)):
         for kind, fn in _kind_pieces(face):
             out.append(STRUCT_CALL % dict(kind_code=KIND_CODE[kind], kind=kind, fn=fn.__name__,
