@@ -1276,75 +1276,10 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4], dtype=np.int64)
 
-@njit(cache=True, error_model="numpy")
-def scalar_fwd(code, a_v, b_v, c):
-    """The forward formula of op `code` on numbers (for folding and for emitted values)."""
-    if False:
-        pass
-    elif code == 3:  # add
-        return a_v + b_v
-    elif code == 4:  # sub
-        return a_v - b_v
-    elif code == 5:  # mul
-        return a_v * b_v
-    elif code == 6:  # div
-        return a_v / b_v
-    elif code == 7:  # pow
-        return a_v ** b_v
-    elif code == 8:  # neg
-        return -a_v
-    elif code == 9:  # exp
-        return exp(a_v)
-    elif code == 10:  # log
-        return log(a_v)
-    elif code == 11:  # sqrt
-        return sqrt(a_v)
-    elif code == 12:  # sin
-        return sin(a_v)
-    elif code == 13:  # cos
-        return cos(a_v)
-    elif code == 14:  # tanh
-        return tanh(a_v)
-    elif code == 15:  # sigmoid
-        return sigmoid(a_v)
-    elif code == 16:  # relu
-        return where(a_v < 0.0, 0.0, a_v)
-    elif code == 17:  # abs
-        return abs(a_v)
-    elif code == 18:  # pow_scalar
-        return a_v * a_v if c == 2.0 else a_v ** c
-    elif code == 39:  # reciprocal
-        return 1.0 / a_v
-    elif code == 40:  # lt
-        return 1.0 if a_v < b_v else 0.0
-    elif code == 41:  # le
-        return 1.0 if a_v <= b_v else 0.0
-    elif code == 42:  # gt
-        return 1.0 if a_v > b_v else 0.0
-    elif code == 43:  # ge
-        return 1.0 if a_v >= b_v else 0.0
-    elif code == 44:  # eq
-        return 1.0 if a_v == b_v else 0.0
-    elif code == 45:  # ne
-        return 1.0 if a_v != b_v else 0.0
-    elif code == 50:  # sign
-        return sign(a_v)
-    elif code == 51:  # logical_and
-        return 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-    elif code == 60:  # zero
-        return 0.0
-    elif code == 61:  # fill
-        return c
-    elif code == 62:  # copy
-        return b_v
-    elif code == 63:  # fill_tensor
-        return b_v
-    return math.nan
-
-
 @njit(cache=True)
-def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
-    v = scalar_fwd(code, x[2], y[2], c)
+def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
+    """Append entry `code` on triples x, y with value v (the caller evaluates the op's
+    formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
     if not x[0] and not y[0]:
         return (False, np.int64(-1), v)
     k = cnt[0]
@@ -1358,8 +1293,7 @@ def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
 
 
 @njit(cache=True)
-def emit_un(code, x, c, op, ia, ib, cst, val, cnt):
-    v = scalar_fwd(code, x[2], 0.0, c)
+def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     if not x[0]:
         return (False, np.int64(-1), v)
     k = cnt[0]
@@ -1400,7 +1334,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     return (True, np.int64(k), v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
                     cnt, wheres):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
@@ -1432,134 +1366,134 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
             if a >= 0:
                 accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t1 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 5:  # mul
             if a >= 0:
-                t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t2 = emit_bin(np.int64(5), t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t_a, 0.0, (t_g[2] * t_a[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 6:  # div
             if a >= 0:
-                t1 = emit_bin(np.int64(6), t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(6), t_g, t_b, 0.0, (t_g[2] / t_b[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t2 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(6), t_a, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(np.int64(6), t3, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t5 = emit_bin(np.int64(5), t2, t4, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_a, t_b, 0.0, (t_a[2] / t_b[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(6), t3, t_b, 0.0, (t3[2] / t_b[2]), op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(5), t2, t4, 0.0, (t2[2] * t4[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 7:  # pow
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
-                t2 = emit_bin(np.int64(44), t_b, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(44), t_b, t1, 0.0, (1.0 if t_b[2] == t1[2] else 0.0), op, ia, ib, cst, val, cnt)
                 t3 = (np.bool_(False), np.int64(-1), 0.0)
-                t4 = emit_bin(np.int64(5), t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 t5 = (np.bool_(False), np.int64(-1), 1.0)
-                t6 = emit_bin(np.int64(4), t_b, t5, 0.0, op, ia, ib, cst, val, cnt)
-                t7 = emit_bin(np.int64(7), t_a, t6, 0.0, op, ia, ib, cst, val, cnt)
-                t8 = emit_bin(np.int64(5), t4, t7, 0.0, op, ia, ib, cst, val, cnt)
+                t6 = emit_bin(np.int64(4), t_b, t5, 0.0, (t_b[2] - t5[2]), op, ia, ib, cst, val, cnt)
+                t7 = emit_bin(np.int64(7), t_a, t6, 0.0, (t_a[2] ** t6[2]), op, ia, ib, cst, val, cnt)
+                t8 = emit_bin(np.int64(5), t4, t7, 0.0, (t4[2] * t7[2]), op, ia, ib, cst, val, cnt)
                 t9 = emit_where(t2, t3, t8, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t9, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 t10 = (np.bool_(False), np.int64(-1), 0.0)
-                t11 = emit_bin(np.int64(44), t_a, t10, 0.0, op, ia, ib, cst, val, cnt)
+                t11 = emit_bin(np.int64(44), t_a, t10, 0.0, (1.0 if t_a[2] == t10[2] else 0.0), op, ia, ib, cst, val, cnt)
                 t12 = (np.bool_(False), np.int64(-1), 0.0)
-                t13 = emit_bin(np.int64(43), t_b, t12, 0.0, op, ia, ib, cst, val, cnt)
-                t14 = emit_bin(np.int64(51), t11, t13, 0.0, op, ia, ib, cst, val, cnt)
+                t13 = emit_bin(np.int64(43), t_b, t12, 0.0, (1.0 if t_b[2] >= t12[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t14 = emit_bin(np.int64(51), t11, t13, 0.0, (1.0 if (t11[2] != 0.0) & (t13[2] != 0.0) else 0.0), op, ia, ib, cst, val, cnt)
                 t15 = (np.bool_(False), np.int64(-1), 0.0)
-                t16 = emit_bin(np.int64(5), t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t17 = emit_un(np.int64(10), t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t18 = emit_bin(np.int64(5), t16, t17, 0.0, op, ia, ib, cst, val, cnt)
+                t16 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t17 = emit_un(np.int64(10), t_a, 0.0, (log(t_a[2])), op, ia, ib, cst, val, cnt)
+                t18 = emit_bin(np.int64(5), t16, t17, 0.0, (t16[2] * t17[2]), op, ia, ib, cst, val, cnt)
                 t19 = emit_where(t14, t15, t18, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t19, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 8:  # neg
             if a >= 0:
-                t1 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 9:  # exp
             if a >= 0:
-                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 10:  # log
             if a >= 0:
-                t1 = emit_bin(np.int64(6), t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(6), t_g, t_a, 0.0, (t_g[2] / t_a[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 11:  # sqrt
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 2.0)
-                t2 = emit_bin(np.int64(5), t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(6), t_g, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t1, t_out, 0.0, (t1[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_g, t2, 0.0, (t_g[2] / t2[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 12:  # sin
             if a >= 0:
-                t1 = emit_un(np.int64(13), t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(13), t_a, 0.0, (cos(t_a[2])), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 13:  # cos
             if a >= 0:
-                t1 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_un(np.int64(12), t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(5), t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_un(np.int64(12), t_a, 0.0, (sin(t_a[2])), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 14:  # tanh
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 1.0)
-                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(4), t1, t2, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(np.int64(5), t_g, t3, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(4), t1, t2, 0.0, (t1[2] - t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t_g, t3, 0.0, (t_g[2] * t3[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 15:  # sigmoid
             if a >= 0:
-                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
                 t2 = (np.bool_(False), np.int64(-1), 1.0)
-                t3 = emit_bin(np.int64(4), t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(np.int64(5), t1, t3, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(4), t2, t_out, 0.0, (t2[2] - t_out[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t1, t3, 0.0, (t1[2] * t3[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 16:  # relu
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
-                t2 = emit_bin(np.int64(41), t_out, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(41), t_out, t1, 0.0, (1.0 if t_out[2] <= t1[2] else 0.0), op, ia, ib, cst, val, cnt)
                 t3 = (np.bool_(False), np.int64(-1), 0.0)
                 t4 = emit_where(t2, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 17:  # abs
             if a >= 0:
-                t1 = emit_un(np.int64(50), t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(50), t_a, 0.0, (sign(t_a[2])), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 18:  # pow_scalar
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
-                t2 = emit_bin(np.int64(45), t_c, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(45), t_c, t1, 0.0, (1.0 if t_c[2] != t1[2] else 0.0), op, ia, ib, cst, val, cnt)
                 if t2[2] != 0.0:
                     t4 = (np.bool_(False), np.int64(-1), 2.0)
-                    t5 = emit_bin(np.int64(44), t_c, t4, 0.0, op, ia, ib, cst, val, cnt)
+                    t5 = emit_bin(np.int64(44), t_c, t4, 0.0, (1.0 if t_c[2] == t4[2] else 0.0), op, ia, ib, cst, val, cnt)
                     if t5[2] != 0.0:
                         t7 = (np.bool_(False), np.int64(-1), 2.0)
-                        t8 = emit_bin(np.int64(5), t_g, t7, 0.0, op, ia, ib, cst, val, cnt)
-                        t9 = emit_bin(np.int64(5), t8, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                        t8 = emit_bin(np.int64(5), t_g, t7, 0.0, (t_g[2] * t7[2]), op, ia, ib, cst, val, cnt)
+                        t9 = emit_bin(np.int64(5), t8, t_a, 0.0, (t8[2] * t_a[2]), op, ia, ib, cst, val, cnt)
                         t6 = t9
                     else:
-                        t10 = emit_bin(np.int64(5), t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
+                        t10 = emit_bin(np.int64(5), t_g, t_c, 0.0, (t_g[2] * t_c[2]), op, ia, ib, cst, val, cnt)
                         t11 = (np.bool_(False), np.int64(-1), 1.0)
-                        t12 = emit_bin(np.int64(4), t_c, t11, 0.0, op, ia, ib, cst, val, cnt)
-                        t13 = emit_bin(np.int64(7), t_a, t12, 0.0, op, ia, ib, cst, val, cnt)
-                        t14 = emit_bin(np.int64(5), t10, t13, 0.0, op, ia, ib, cst, val, cnt)
+                        t12 = emit_bin(np.int64(4), t_c, t11, 0.0, (t_c[2] - t11[2]), op, ia, ib, cst, val, cnt)
+                        t13 = emit_bin(np.int64(7), t_a, t12, 0.0, (t_a[2] ** t12[2]), op, ia, ib, cst, val, cnt)
+                        t14 = emit_bin(np.int64(5), t10, t13, 0.0, (t10[2] * t13[2]), op, ia, ib, cst, val, cnt)
                         t6 = t14
                     t3 = t6
                 else:
                     t15 = (np.bool_(False), np.int64(-1), 0.0)
-                    t16 = emit_bin(np.int64(5), t15, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                    t16 = emit_bin(np.int64(5), t15, t_g, 0.0, (t15[2] * t_g[2]), op, ia, ib, cst, val, cnt)
                     t3 = t16
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 39:  # reciprocal
             if a >= 0:
-                t1 = emit_un(np.int64(8), t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(5), t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             if a >= 0:
@@ -1581,11 +1515,11 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):  # one-element structural op: the gradient passes (scaled for mean)
-            r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
+            r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1
-            accumulate(a, emit_bin(np.int64(5), t_g, t_b, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            accumulate(b, emit_bin(np.int64(5), t_g, t_a, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            accumulate(a, emit_bin(np.int64(5), t_g, t_b, 0.0, t_g[2] * t_b[2], op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            accumulate(b, emit_bin(np.int64(5), t_g, t_a, 0.0, t_g[2] * t_a[2], op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
     return -1
 
 
@@ -1594,7 +1528,8 @@ def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1
     else:
-        r = emit_bin(np.int64(3), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
+        r = emit_bin(np.int64(3), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, adj_v[x] + r[2],
+                     op, ia, ib, cst, val, cnt)
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]

@@ -516,18 +516,10 @@ EMIT_HEADER = '''
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array(%(bounds)s, dtype=np.int64)
 
-@njit(cache=True, error_model="numpy")
-def scalar_fwd(code, a_v, b_v, c):
-    """The forward formula of op `code` on numbers (for folding and for emitted values)."""
-    if False:
-        pass
-%(fwd)s
-    return math.nan
-
-
 @njit(cache=True)
-def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
-    v = scalar_fwd(code, x[2], y[2], c)
+def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
+    """Append entry `code` on triples x, y with value v (the caller evaluates the op's
+    formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
     if not x[0] and not y[0]:
         return (False, np.int64(-1), v)
     k = cnt[0]
@@ -541,8 +533,7 @@ def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
 
 
 @njit(cache=True)
-def emit_un(code, x, c, op, ia, ib, cst, val, cnt):
-    v = scalar_fwd(code, x[2], 0.0, c)
+def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     if not x[0]:
         return (False, np.int64(-1), v)
     k = cnt[0]
@@ -583,7 +574,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     return (True, np.int64(k), v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
                     cnt, wheres):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
@@ -615,7 +606,8 @@ def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1
     else:
-        r = emit_bin(np.int64(%(add)d), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
+        r = emit_bin(np.int64(%(add)d), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, adj_v[x] + r[2],
+                     op, ia, ib, cst, val, cnt)
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]
@@ -626,6 +618,16 @@ _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.
 _CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
 _CALLS = vocab.RECORDED   # formula calls that create_graph records as ops of their own
 _ARRAYS = "op, ia, ib, cst, val, cnt"
+
+
+def _value(name, *xs):
+    """Op `name`'s forward formula on the values of triples xs: the value of the entry an
+    emit call appends (or of the constant it folds to), evaluated inline in record_backward."""
+    from .ops import OPS
+    op = OPS[name]
+    roles = dict(zip(("a", "b"), xs))
+    expr = re.sub(r"\b(a|b)\b", lambda m: roles[m.group(1)] + "[2]", op.fwd)
+    return "(1.0 if %s else 0.0)" % expr if op.kind == "compare" else "(%s)" % expr
 
 
 def _emit(expr, lines, counter):
@@ -646,17 +648,22 @@ def _emit(expr, lines, counter):
         if isinstance(n, ast.BinOp):
             x, y = visit(n.left), visit(n.right)
             v = fresh()
-            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s)" % (v, OPS[_BINOPS[type(n.op)]].code, x, y, _ARRAYS))
+            name = _BINOPS[type(n.op)]
+            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
+                v, OPS[name].code, x, y, _value(name, x, y), _ARRAYS))
             return v
         if isinstance(n, ast.Compare):
             x, y = visit(n.left), visit(n.comparators[0])
             v = fresh()
-            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s)" % (v, OPS[_CMPOPS[type(n.ops[0])]].code, x, y, _ARRAYS))
+            name = _CMPOPS[type(n.ops[0])]
+            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
+                v, OPS[name].code, x, y, _value(name, x, y), _ARRAYS))
             return v
         if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
             x = visit(n.operand)
             v = fresh()
-            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s)" % (v, OPS["neg"].code, x, _ARRAYS))
+            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s, %s)" % (
+                v, OPS["neg"].code, x, _value("neg", x), _ARRAYS))
             return v
         if isinstance(n, ast.IfExp):  # its test is on constants only (ops.py): pick at run time
             t = visit(n.test)
@@ -680,7 +687,8 @@ def _emit(expr, lines, counter):
         if isinstance(n, ast.Call) and n.func.id in _CALLS:
             x = visit(n.args[0])
             v = fresh()
-            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s)" % (v, OPS[n.func.id].code, x, _ARRAYS))
+            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s, %s)" % (
+                v, OPS[n.func.id].code, x, _value(n.func.id, x), _ARRAYS))
             return v
         raise ValueError("formula vocabulary: cannot record %s" % ast.dump(n))
     return visit(ast.parse(expr, mode="eval").body)
@@ -688,13 +696,7 @@ def _emit(expr, lines, counter):
 
 def generate_emit():
     from .ops import OPS
-    fwd, branches = [], []
-    for op in BY_CODE:
-        if op.kind in ("unary", "binary", "compare"):
-            body = _subst(op.fwd)
-            if op.kind == "compare":
-                body = "1.0 if %s else 0.0" % body
-            fwd.append("    elif code == %d:  # %s\n        return %s\n" % (op.code, op.name, body))
+    branches = []
     ind = " " * 12
     acc = "accumulate(%s, %s, has, adj_n, adj_i, adj_v, " + _ARRAYS + ")"
     # entries one reached entry can append: one per emit call, one per accumulate (an add)
@@ -722,15 +724,16 @@ def generate_emit():
         bounds[code] = 4   # two muls, two accumulates
     branches.append(
         "        elif %s:  # one-element structural op: the gradient passes (scaled for mean)\n"
-        "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(np.int64(%d), t_g, t_c, 0.0, %s)\n"
+        "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(np.int64(%d), t_g, t_c, 0.0, "
+        "t_g[2] * t_c[2], %s)\n"
         "            %s\n" % (_cond(copies), _cond(scaled), OPS["mul"].code, _ARRAYS, acc % ("a", "r")))
     branches.append(
         "        elif %s:  # 1x1 @ 1x1\n"
         "            %s\n            %s\n" % (
             _cond(_codes("matmul")),
-            acc % ("a", "emit_bin(np.int64(%d), t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
-            acc % ("b", "emit_bin(np.int64(%d), t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
-    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"), bounds=bounds,
+            acc % ("a", "emit_bin(np.int64(%d), t_g, t_b, 0.0, t_g[2] * t_b[2], %s)" % (OPS["mul"].code, _ARRAYS)),
+            acc % ("b", "emit_bin(np.int64(%d), t_g, t_a, 0.0, t_g[2] * t_a[2], %s)" % (OPS["mul"].code, _ARRAYS))))
+    return EMIT_HEADER % dict(bounds=bounds,
                               branches="".join(_merged(branches)).rstrip("\n"),
                               const=OPS["const"].code, where=OPS["where"].code, add=OPS["add"].code)
 
