@@ -14,7 +14,9 @@ from .tensor import (Tensor, Size, tensor, as_tensor, from_numpy, zeros, ones, e
                      zeros_like, ones_like, empty_like, full_like, arange, linspace, eye, rand,
                      randn, rand_like, randn_like, manual_seed, seed, matmul, bmm, where, cat,
                      stack)
-from . import autograd
+from .tensor import atan2, hypot, logsumexp, softmax, log_softmax
+from .tensor import atan2 as arctan2
+from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)
 from ._format import set_printoptions
@@ -45,7 +47,7 @@ for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "ab
               "negative", "reciprocal", "square", "sum", "mean", "reshape", "transpose", "t",
               "unsqueeze", "squeeze", "flatten", "permute", "clone", "mm", "mv", "dot",
               "detach", "numel", "add", "sub", "mul", "div", "pow", "subtract", "multiply",
-              "divide", "true_divide"):
+              "divide", "true_divide", "max", "min", "split", "chunk", "unbind"):
     globals()[_name] = _fn(_name)
 
 

@@ -12,15 +12,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from math import exp, log, sqrt, sin, cos, tanh
+from math import exp, log, sqrt, sin, cos, tanh, atan2, hypot
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11], dtype=np.int8)
-# saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19], dtype=np.int8)
+# saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4], dtype=np.int8)
 # 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
 # operands' offsets and broadcast modes once, before the opcode switch
-OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1], dtype=np.int8)
+OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -44,7 +44,7 @@ def same_value(x, y):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
     """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
@@ -230,7 +230,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                 out_v = vals[oo + k]
                 adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            cn = params[par[e]]
+            cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
             reach[cn] = 1
@@ -260,6 +260,31 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
                     adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
+        elif o == 74:  # atan2
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if a >= 0:
+                    adj[oa + ka] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                if b >= 0:
+                    adj[ob + kb] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+        elif o == 75:  # hypot
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                out_v = vals[oo + k]
+                if a >= 0:
+                    adj[oa + ka] += g * a_v / out_v
+                if b >= 0:
+                    adj[ob + kb] += g * b_v / out_v
         elif OP_KIND[o] == 5:  # reduce
             sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 6:  # reshape
@@ -274,11 +299,17 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
             sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 9:  # matmul
             sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif OP_KIND[o] == 16:  # cat
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                reach[arg[j]] = 1
+            sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj)
+        elif OP_KIND[o] == 17:  # split
+            sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     return -1
 
 
 @njit(cache=True, error_model="numpy")
-def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, host):
+def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
     the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
     value and resumes from e + 1."""
@@ -417,7 +448,7 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 a_v = vals[oa + k]
                 vals[oo + k] = 1.0 / a_v
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            cn = params[par[e]]
+            cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
             for k in range(n):
@@ -453,6 +484,20 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
+        elif o == 74:  # atan2
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = atan2(a_v, b_v)
+        elif o == 75:  # hypot
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = hypot(a_v, b_v)
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -492,6 +537,12 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
             forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 9:  # matmul
             forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_KIND[o] == 16:  # cat
+            forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals)
+        elif OP_KIND[o] == 17:  # split
+            forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_KIND[o] == 18:  # shift
+            forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -508,7 +559,7 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
 
 
 @njit(cache=True, error_model="numpy")
-def forward_scalar(op, ia, ib, cst, par, params, vals):
+def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
     """`forward` for tapes whose every node has one element."""
     for e in range(op.shape[0]):
         o = op[e]
@@ -609,7 +660,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if a_v != b_v else 0.0
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            cond_v = vals[params[par[e]]] != 0.0
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = where(cond_v, a_v, b_v)
@@ -633,8 +684,18 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif o == 74:  # atan2
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = atan2(a_v, b_v)
+        elif o == 75:  # hypot
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = hypot(a_v, b_v)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
+        elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
+            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             vals[e] = vals[a] * vals[b]
         elif o == 47:
@@ -647,7 +708,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
 
 
 @njit(cache=True, error_model="numpy")
-def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
+def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
     """Reverse sweep for one-element tapes over the entries marked in the static `reach`."""
     for e in range(op.shape[0] - 1, -1, -1):
         if reach[e] == 0:
@@ -738,7 +799,7 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            cond_v = vals[params[par[e]]] != 0.0
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += where(cond_v, g, 0.0)
             if b >= 0:
@@ -751,7 +812,22 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
                 adj[a] += 0.0
             if b >= 0:
                 adj[b] += g
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):
+        elif o == 74:  # atan2
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            if a >= 0:
+                adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+            if b >= 0:
+                adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+        elif o == 75:  # hypot
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            out_v = vals[e]
+            if a >= 0:
+                adj[a] += g * a_v / out_v
+            if b >= 0:
+                adj[b] += g * b_v / out_v
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
@@ -763,20 +839,20 @@ def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
 
 # from tapegrad/drivers.py
 @njit(cache=True)
-def replay_scalar(op, ia, ib, cst, par, params, reach, vals, adj, out):
+def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
     if bad >= 0:
         return bad
     adj[:] = 0.0
     adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
     return -1
 
 
 # from tapegrad/drivers.py
 @njit(cache=True)
-def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
+def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
     `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
@@ -784,13 +860,13 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+    sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
           no_host)
 
 
 # from tapegrad/drivers.py
 @njit(cache=True)
-def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, root_k, freed,
+def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
     """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
     the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
@@ -804,7 +880,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
         root = roots[r]
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
-        bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
+        bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
         if bad >= 0:
             return bad
@@ -819,24 +895,24 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
 
 # from tapegrad/drivers.py
 @njit(cache=True)
-def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
+def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated."""
-    return jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+    return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                        in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
                        np.zeros(op.shape[0], np.uint8))
 
 
 # from tapegrad/drivers.py
 @njit(cache=True)
-def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
     """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
     if bad >= 0:
         return bad
     for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, r, freed,
+        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
                       reach, no_host)
         j = 0
         for i in range(in_offs.shape[0]):
@@ -848,7 +924,7 @@ def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, fre
 
 # from tapegrad/drivers.py
 @njit(cache=True, parallel=True)
-def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
+def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
                  XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
     """One replay per point p (column p of XT: the inputs flattened and concatenated), across
     cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
@@ -871,15 +947,15 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
                     j += 1
             if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
             else:
-                bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0,
+                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, 0,
                                   freed, reach_nd, no_host)
             status[p] = bad
             values[p] = vals[off[out]]
@@ -895,7 +971,7 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
 
 # from tapegrad/drivers.py
 @njit(cache=True, parallel=True)
-def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
+def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, blocks):
     """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
     the output's values to values[p], d(output)/d(inputs) to jac[p]."""
@@ -913,7 +989,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
                 for k in range(in_sizes[i]):
                     vals[in_offs[i] + k] = XT[j, p]
                     j += 1
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out,
+            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out,
                                     freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]
@@ -921,34 +997,55 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def mark_live(ia, ib, cond, live):
+def mark_live(ia, ib, arg_ptr, arg, live):
     """Mark (in place) every entry that the entries already marked depend on."""
+    lists = arg.shape[0] > 0   # (no operand lists, as on a scalar tape: no per-entry read)
     for e in range(ia.shape[0] - 1, -1, -1):
         if live[e]:
             if ia[e] >= 0:
                 live[ia[e]] = 1
             if ib[e] >= 0:
                 live[ib[e]] = 1
-            if cond[e] >= 0:
-                live[cond[e]] = 1
+            if lists:
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    live[arg[j]] = 1
 
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def mark_leads(ia, ib, cond, leads):
+def mark_leads(ia, ib, arg_ptr, arg, leads):
     """Mark (in place, oldest first) every entry that depends on an entry already marked."""
+    lists = arg.shape[0] > 0
     for e in range(ia.shape[0]):
         if leads[e] == 0:
             a = ia[e]
             b = ib[e]
-            c = cond[e]
-            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0) or (c >= 0 and leads[c] != 0):
+            if (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0):
                 leads[e] = 1
+            elif lists:
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    if leads[arg[j]] != 0:
+                        leads[e] = 1
+                        break
 
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def arena_layout(ia, ib, cond, size, slot, host, reach, used, off, saved, counts):
+def operand_leads(ia, ib, arg_ptr, arg, leads, runs):
+    """runs[e] = 1 where an operand of entry e is marked in `leads`."""
+    for e in range(ia.shape[0]):
+        a = ia[e]
+        b = ib[e]
+        r = (a >= 0 and leads[a] != 0) or (b >= 0 and leads[b] != 0)
+        for j in range(arg_ptr[e], arg_ptr[e + 1]):
+            if leads[arg[j]] != 0:
+                r = True
+        runs[e] = 1 if r else 0
+
+
+# from tapegrad/walks.py
+@njit(cache=True)
+def arena_layout(ia, ib, arg_ptr, arg, size, slot, host, reach, used, off, saved, counts):
     """The layout of a sweep's arenas from the entries marked in `reach`: marks what they
     reach, gives each reached node its offset `off` and writes counts = [end of the saved
     block, arena size, number of saved nodes].  Reached saved n-d nodes that a kernel entry
@@ -957,7 +1054,7 @@ def arena_layout(ia, ib, cond, size, slot, host, reach, used, off, saved, counts
     in `host`: BLAS reads the saved arrays themselves) are not copied.  (Numbers out, no
     array: a kernel returning a new array can be cut by a signal while it is boxed.)"""
     n = reach.shape[0]
-    mark_live(ia, ib, cond, reach)
+    mark_live(ia, ib, arg_ptr, arg, reach)
     for e in range(n):
         if reach[e] != 0 and host[e] == 0:
             used[e] = 1
@@ -965,8 +1062,8 @@ def arena_layout(ia, ib, cond, size, slot, host, reach, used, off, saved, counts
                 used[ia[e]] = 1
             if ib[e] >= 0:
                 used[ib[e]] = 1
-            if cond[e] >= 0:
-                used[cond[e]] = 1
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                used[arg[j]] = 1
     k = 0
     t = 0
     for e in range(n):
@@ -995,10 +1092,11 @@ def fill_values(reach, slot, nd, off, val, vals):
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
+def release_saved(ran, op, ia, ib, arg_ptr, arg, op_saves, freed, slot, nsaved, dead):
     """Release what the entries marked in `ran` saved (a backward without retain_graph): mark
-    them freed, take one saver off each node they saved, and list in `dead` the slots of
-    n-d arrays no unfreed entry needs any more.  Returns how many."""
+    them freed, take one saver off each node they saved (mask bit 8: the operands beyond
+    ia/ib), and list in `dead` the slots of n-d arrays no unfreed entry needs any more.
+    Returns how many."""
     k = 0
     for e in range(ran.shape[0]):
         if ran[e] == 0:
@@ -1007,15 +1105,8 @@ def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
         if m == 0:
             continue
         freed[e] = 1
-        for j in range(4):
-            if j == 0:
-                node = ia[e]
-            elif j == 1:
-                node = ib[e]
-            elif j == 2:
-                node = e
-            else:
-                node = cond[e]
+        for j in range(3):
+            node = ia[e] if j == 0 else (ib[e] if j == 1 else e)
             if (m >> j) & 1 and node >= 0 and slot[node] >= 0:
                 nsaved[node] -= 1
                 if nsaved[node] <= 0:
@@ -1023,6 +1114,16 @@ def release_saved(ran, op, ia, ib, cond, op_saves, freed, slot, nsaved, dead):
                     k += 1
                     slot[node] = -1
                     nsaved[node] = 0
+        if m & 8:   # the listed operands (where's condition)
+            for q in range(arg_ptr[e], arg_ptr[e + 1]):
+                node = arg[q]
+                if slot[node] >= 0:
+                    nsaved[node] -= 1
+                    if nsaved[node] <= 0:
+                        dead[k] = slot[node]
+                        k += 1
+                        slot[node] = -1
+                        nsaved[node] = 0
     return k
 
 
@@ -1085,6 +1186,21 @@ def is_suffix(oshape, ond, ishape, ind):
     return True
 
 
+# from tapegrad/kinds/index.py
+@njit(cache=True)
+def kept_leading(shape, nd, keep):
+    """Whether the keepdim shape `keep` of a reduction of `shape` keeps leading dims and
+    reduces trailing ones (a row sum: (64, 100) -> (64, 1)): then each output element sums a
+    contiguous run of size(shape) / size(keep) input elements."""
+    j = nd
+    while j > 0 and keep[j - 1] == 1:
+        j -= 1
+    for d in range(j):
+        if keep[d] != shape[d]:
+            return False
+    return True
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True)
 def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
@@ -1102,6 +1218,13 @@ def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
                 vals[oo + k % n] += vals[oa + k]
+        elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
+            inner = size[a] // n
+            for j in range(n):
+                acc = 0.0
+                for k in range(j * inner, (j + 1) * inner):
+                    acc += vals[oa + k]
+                vals[oo + j] = acc
         else:
             for k in range(size[a]):
                 vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
@@ -1180,6 +1303,76 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
                 vals[go + i * nn + j] = acc
 
 
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nops = (1 if b < 0 else 2) + arg_ptr[e + 1] - arg_ptr[e]
+    total = 0
+    for k in range(nops):
+        total += params[p + 2 + k]
+    start = 0
+    for k in range(nops):
+        x = a if k == 0 else (b if k == 1 else arg[arg_ptr[e] + k - 2])
+        blk = params[p + 2 + k] * inner
+        ox = off[x]
+        for i in range(outer):
+            src = ox + i * blk
+            dst = oo + (i * total + start) * inner
+            for j in range(blk):
+                vals[dst + j] = vals[src + j]
+        start += params[p + 2 + k]
+
+
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nblk = int(cst[e])
+    total = 0
+    for k in range(nblk):
+        total += params[p + 2 + k]
+    oa = off[a]
+    dst = oo
+    start = 0
+    for k in range(nblk):
+        blk = params[p + 2 + k] * inner
+        for i in range(outer):
+            src = oa + (i * total + start) * inner
+            for j in range(blk):
+                vals[dst + j] = vals[src + j]
+            dst += blk
+        start += params[p + 2 + k]
+
+
+# from tapegrad/kinds/shift.py
+@njit(cache=True)
+def forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    oa = off[a]
+    for k in range(n):
+        vals[oo + k] = -math.inf
+    if n == 1:
+        for k in range(size[a]):
+            v = vals[oa + k]
+            if vals[oo] == vals[oo] and (v > vals[oo] or v != v):
+                vals[oo] = v
+    else:
+        keep = params[par[e]:par[e] + nd[a]]
+        for k in range(size[a]):
+            j = oo + bcast_index(k, shp[a], nd[a], keep, nd[a])
+            v = vals[oa + k]
+            if vals[j] == vals[j] and (v > vals[j] or v != v):
+                vals[j] = v
+    if cst[e] != 0.0:
+        for k in range(n):
+            if abs(vals[oo + k]) == math.inf:
+                vals[oo + k] = 0.0
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True)
 def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
@@ -1197,6 +1390,12 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
                 adj[oa + k] += scale * adj[oo + k % n]
+        elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
+            inner = size[a] // n
+            for j in range(n):
+                g = scale * adj[oo + j]
+                for k in range(j * inner, (j + 1) * inner):
+                    adj[oa + k] += g
         else:
             for k in range(size[a]):
                 adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
@@ -1272,9 +1471,55 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
                     adj[bo + q * nn + j] += g * vals[ao + i * kk + q]
 
 
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nops = (1 if b < 0 else 2) + arg_ptr[e + 1] - arg_ptr[e]
+    total = 0
+    for k in range(nops):
+        total += params[p + 2 + k]
+    start = 0
+    for k in range(nops):
+        x = a if k == 0 else (b if k == 1 else arg[arg_ptr[e] + k - 2])
+        blk = params[p + 2 + k] * inner
+        ox = off[x]
+        for i in range(outer):
+            dst = ox + i * blk
+            src = oo + (i * total + start) * inner
+            for j in range(blk):
+                adj[dst + j] += adj[src + j]
+        start += params[p + 2 + k]
+
+
+# from tapegrad/kinds/cat.py
+@njit(cache=True)
+def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nblk = int(cst[e])
+    total = 0
+    for k in range(nblk):
+        total += params[p + 2 + k]
+    oa = off[a]
+    src = oo
+    start = 0
+    for k in range(nblk):
+        blk = params[p + 2 + k] * inner
+        for i in range(outer):
+            dst = oa + (i * total + start) * inner
+            for j in range(blk):
+                adj[dst + j] += adj[src + j]
+            src += blk
+        start += params[p + 2 + k]
+
+
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0], dtype=np.int64)
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -1514,7 +1759,50 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54):  # one-element structural op: the gradient passes (scaled for mean)
+        elif o == 74:  # atan2
+            if a >= 0:
+                t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(3), t2, t3, 0.0, (t2[2] + t3[2]), op, ia, ib, cst, val, cnt)
+                t5 = (np.bool_(False), np.int64(-1), 0.0)
+                t6 = emit_bin(np.int64(44), t4, t5, 0.0, (1.0 if t4[2] == t5[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t7 = (np.bool_(False), np.int64(-1), 0.0)
+                t8 = (np.bool_(False), np.int64(-1), 1.0)
+                t9 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t10 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t11 = emit_bin(np.int64(3), t9, t10, 0.0, (t9[2] + t10[2]), op, ia, ib, cst, val, cnt)
+                t12 = emit_bin(np.int64(6), t8, t11, 0.0, (t8[2] / t11[2]), op, ia, ib, cst, val, cnt)
+                t13 = emit_where(t6, t7, t12, op, ia, ib, cst, val, cnt, wheres)
+                t14 = emit_bin(np.int64(5), t1, t13, 0.0, (t1[2] * t13[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t14, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t15 = emit_un(np.int64(8), t_a, 0.0, (-t_a[2]), op, ia, ib, cst, val, cnt)
+                t16 = emit_bin(np.int64(5), t_g, t15, 0.0, (t_g[2] * t15[2]), op, ia, ib, cst, val, cnt)
+                t17 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t18 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t19 = emit_bin(np.int64(3), t17, t18, 0.0, (t17[2] + t18[2]), op, ia, ib, cst, val, cnt)
+                t20 = (np.bool_(False), np.int64(-1), 0.0)
+                t21 = emit_bin(np.int64(44), t19, t20, 0.0, (1.0 if t19[2] == t20[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t22 = (np.bool_(False), np.int64(-1), 0.0)
+                t23 = (np.bool_(False), np.int64(-1), 1.0)
+                t24 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t25 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t26 = emit_bin(np.int64(3), t24, t25, 0.0, (t24[2] + t25[2]), op, ia, ib, cst, val, cnt)
+                t27 = emit_bin(np.int64(6), t23, t26, 0.0, (t23[2] / t26[2]), op, ia, ib, cst, val, cnt)
+                t28 = emit_where(t21, t22, t27, op, ia, ib, cst, val, cnt, wheres)
+                t29 = emit_bin(np.int64(5), t16, t28, 0.0, (t16[2] * t28[2]), op, ia, ib, cst, val, cnt)
+                accumulate(b, t29, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 75:  # hypot
+            if a >= 0:
+                t1 = emit_bin(np.int64(5), t_g, t_a, 0.0, (t_g[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(6), t1, t_out, 0.0, (t1[2] / t_out[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t3 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(6), t3, t_out, 0.0, (t3[2] / t_out[2]), op, ia, ib, cst, val, cnt)
+                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1

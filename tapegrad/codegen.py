@@ -1,7 +1,9 @@
-"""Generate `tapegrad/_kernels.py` (the Numba reverse sweep) from the op table.
+"""Generate `tapegrad/_kernels.py` (the Numba reverse sweep) and `_fastpath.py` (the eager
+scalar ops) from the op table, and every writer of tape entries (the fast path's, the emit
+kernels', `_push.py`'s `Tape.push`) from the recording protocol (`protocol.py`).
 
 Run `python tapegrad/codegen.py` after changing `tapegrad/ops.py`; `tests/test_codegen.py`
-fails while the checked-in file is stale.  The kernels live in one generated file because
+fails while a checked-in file is stale.  The kernels live in one generated file because
 Numba's on-disk cache is keyed on the defining file: any op-table change rebuilds them.
 """
 import ast
@@ -19,7 +21,7 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
-from . import drivers, kinds, vocab, walks  # noqa: E402
+from . import drivers, kinds, protocol, vocab, walks  # noqa: E402
 from .ops import BY_CODE, KIND_CODE, mentions, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,7 +46,7 @@ from math import %(math_imports)s
 
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array(%(kinds)s, dtype=np.int8)
-# saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond
+# saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
 OP_SAVES = np.array(%(saves)s, dtype=np.int8)
 # 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
 # operands' offsets and broadcast modes once, before the opcode switch
@@ -72,7 +74,7 @@ def same_value(x, y):
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
     """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
@@ -106,7 +108,7 @@ def sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, re
 
 
 @njit(cache=True, error_model="numpy")
-def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, host):
+def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
     the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
     value and resumes from e + 1."""
@@ -126,7 +128,7 @@ def forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, start, 
 
 
 @njit(cache=True, error_model="numpy")
-def forward_scalar(op, ia, ib, cst, par, params, vals):
+def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
     """`forward` for tapes whose every node has one element."""
     for e in range(op.shape[0]):
         o = op[e]
@@ -139,7 +141,7 @@ def forward_scalar(op, ia, ib, cst, par, params, vals):
 
 
 @njit(cache=True, error_model="numpy")
-def backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach):
+def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
     """Reverse sweep for one-element tapes over the entries marked in the static `reach`."""
     for e in range(op.shape[0] - 1, -1, -1):
         if reach[e] == 0:
@@ -179,7 +181,7 @@ BCAST = """\
                 kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
 """
 COND = """\
-            cn = params[par[e]]
+            cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
 """
@@ -285,13 +287,15 @@ SF_BINARY = """\
 """
 SF_WHERE = """\
         elif o == %(code)d:  # %(name)s
-            cond_v = vals[params[par[e]]] != 0.0
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
 """ + S_OPERANDS + """\
             vals[e] = %(fwd)s
 """
 SF_STRUCT = """\
         elif %(copy)s:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if %(scaled)s else 1.0)
+        elif %(shift)s:  # the max of one element (an infinite one is 0 when cst says so)
+            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif %(matmul)s:
             vals[e] = vals[a] * vals[b]
         elif o == %(bool)d:
@@ -315,7 +319,7 @@ SB_BINARY = """\
 """
 SB_WHERE = """\
         elif o == %(code)d:  # %(name)s
-            cond_v = vals[params[par[e]]] != 0.0
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += %(ga)s
             if b >= 0:
@@ -394,7 +398,13 @@ def _merged(branches):
 # --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
 STRUCT_CALL = """\
         elif OP_KIND[o] == %(kind_code)d:  # %(kind)s
-            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, cst, %(vals)s)
+%(reach)s            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, %(args)scst, %(vals)s)
+"""
+# the sweep marks an entry's ia/ib reached for every kind, its listed operands in the branches
+# of the kinds that have lists (a per-entry check in the loop cost the scalar sweep 7%)
+REACH_LISTED = """\
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                reach[arg[j]] = 1
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # Numba options of copied functions (default: cache=True)
@@ -419,11 +429,10 @@ def _copied_source():
     """The driver kernels, the tape walks, the kinds' kernel pieces and their index helpers as
     source, each compiled by Numba in the kernel module (one module: its cache sees every
     change, and a stale copy fails test_codegen)."""
-    fns = list(DRIVERS) + [walks.mark_live, walks.mark_leads, walks.arena_layout, walks.fill_values,
-           walks.release_saved,
-           walks.any_freed, kinds.index.bcast_index,
-           kinds.index.strided_index,
-           kinds.index.is_suffix]
+    fns = list(DRIVERS) + [walks.mark_live, walks.mark_leads, walks.operand_leads,
+                           walks.arena_layout, walks.fill_values, walks.release_saved,
+                           walks.any_freed, kinds.index.bcast_index, kinds.index.strided_index,
+                           kinds.index.is_suffix, kinds.index.kept_leading]
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
             if fn not in fns:
@@ -481,19 +490,25 @@ def generate():
     fwd.append(_compare_branch(compares))
     for face, out in (("sweep", back), ("forward", fwd)):
         for kind, fn in _kind_pieces(face):
+            # pieces of kinds with operand lists (cat) also take the CSR operand streams
+            lists = "arg" in inspect.signature(fn).parameters
             out.append(STRUCT_CALL % dict(kind_code=KIND_CODE[kind], kind=kind, fn=fn.__name__,
-                                          vals=STRUCT_ARGS[face]))
+                                          vals=STRUCT_ARGS[face],
+                                          args="arg_ptr, arg, " if lists else "",
+                                          reach=REACH_LISTED if lists and face == "sweep"
+                                          else ""))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
     fwd.append(F_GUARDS % guards)
     scaled = _cond(_codes("reduce"))
     matmul = _cond(_codes("matmul"))
-    sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul,
+    shift = _cond(_codes("shift"))
+    sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul, shift=shift,
                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad",
-                                                   "scatter", "scatter_idx"))))
+                                                   "scatter", "scatter_idx", "cat", "split"))))
     # stopgrad passes no gradient: it is not among the backward copies
     sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
-                                                    "scatter", "scatter_idx"))))
+                                                    "scatter", "scatter_idx", "cat", "split"))))
     return HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
@@ -522,13 +537,7 @@ def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
     formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
     if not x[0] and not y[0]:
         return (False, np.int64(-1), v)
-    k = cnt[0]
-    op[k] = code
-    ia[k] = x[1] if x[0] else -1
-    ib[k] = y[1] if y[0] else -1
-    cst[k] = c if (x[0] and y[0]) else (y[2] if x[0] else x[2])
-    val[k] = v
-    cnt[0] = k + 1
+%(push_bin)s
     return (True, np.int64(k), v)
 
 
@@ -536,13 +545,7 @@ def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
 def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     if not x[0]:
         return (False, np.int64(-1), v)
-    k = cnt[0]
-    op[k] = code
-    ia[k] = x[1]
-    ib[k] = -1
-    cst[k] = c
-    val[k] = v
-    cnt[0] = k + 1
+%(push_un)s
     return (True, np.int64(k), v)
 
 
@@ -551,22 +554,10 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     if not cond[0]:
         return x if cond[2] != 0.0 else y
     if not x[0] and not y[0]:  # one constant fits in the entry: the other becomes a const node
-        k = cnt[0]
-        op[k] = %(const)d
-        ia[k] = -1
-        ib[k] = -1
-        cst[k] = 0.0
-        val[k] = y[2]
-        cnt[0] = k + 1
+%(push_const)s
         y = (np.bool_(True), np.int64(k), y[2])
     v = x[2] if cond[2] != 0.0 else y[2]
-    k = cnt[0]
-    op[k] = %(where)d
-    ia[k] = x[1] if x[0] else -1
-    ib[k] = y[1] if y[0] else -1
-    cst[k] = y[2] if x[0] else x[2]
-    val[k] = v
-    cnt[0] = k + 1
+%(push_where)s
     w = cnt[1]
     wheres[w, 0] = k
     wheres[w, 1] = cond[1]
@@ -685,10 +676,18 @@ def _emit(expr, lines, counter):
             lines.append("%s = emit_where(%s, %s, %s, %s, wheres)" % (v, c, x, y, _ARRAYS))
             return v
         if isinstance(n, ast.Call) and n.func.id in _CALLS:
-            x = visit(n.args[0])
+            args = [visit(arg) for arg in n.args]
+            if len(args) != vocab.FUNCS[n.func.id].arity:
+                raise ValueError("formula vocabulary: %s takes %d argument(s)"
+                                 % (n.func.id, vocab.FUNCS[n.func.id].arity))
             v = fresh()
-            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s, %s)" % (
-                v, OPS[n.func.id].code, x, _value(n.func.id, x), _ARRAYS))
+            if len(args) == 2:   # a two-argument function is a binary op of its name
+                lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
+                    v, OPS[n.func.id].code, args[0], args[1],
+                    _value(n.func.id, args[0], args[1]), _ARRAYS))
+            else:
+                lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s, %s)" % (
+                    v, OPS[n.func.id].code, args[0], _value(n.func.id, args[0]), _ARRAYS))
             return v
         raise ValueError("formula vocabulary: cannot record %s" % ast.dump(n))
     return visit(ast.parse(expr, mode="eval").body)
@@ -716,7 +715,8 @@ def generate_emit():
             body.append(ind + "    " + acc % (role, r) + "\n")
         branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
         bounds[op.code] = sum(ln.count("emit_") + ln.count("accumulate(") for ln in body)
-    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx")
+    # (a one-element cat/stack has one operand, a one-element split one piece: copies too)
+    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx", "cat", "split")
     scaled = _codes("reduce")
     for code in copies:
         bounds[code] = 2   # a mul by the scale, an accumulate
@@ -733,9 +733,20 @@ def generate_emit():
             _cond(_codes("matmul")),
             acc % ("a", "emit_bin(np.int64(%d), t_g, t_b, 0.0, t_g[2] * t_b[2], %s)" % (OPS["mul"].code, _ARRAYS)),
             acc % ("b", "emit_bin(np.int64(%d), t_g, t_a, 0.0, t_g[2] * t_a[2], %s)" % (OPS["mul"].code, _ARRAYS))))
+    push = protocol.numba_push
+    pushes = dict(
+        push_bin=push(dict(op="code", ia="x[1] if x[0] else -1", ib="y[1] if y[0] else -1",
+                           cst="c if (x[0] and y[0]) else (y[2] if x[0] else x[2])", val="v"),
+                      " " * 4),
+        push_un=push(dict(op="code", ia="x[1]", ib=-1, cst="c", val="v"), " " * 4),
+        push_const=push(dict(op=OPS["const"].code, ia=-1, ib=-1, cst="0.0", val="y[2]"), " " * 8),
+        push_where=push(dict(op=OPS["where"].code, ia="x[1] if x[0] else -1",
+                             ib="y[1] if y[0] else -1", cst="y[2] if x[0] else x[2]", val="v"),
+                        " " * 4))
     return EMIT_HEADER % dict(bounds=bounds,
                               branches="".join(_merged(branches)).rstrip("\n"),
-                              const=OPS["const"].code, where=OPS["where"].code, add=OPS["add"].code)
+                              add=OPS["add"].code,
+                              **{k: "\n".join(v) for k, v in pushes.items()})
 
 
 
@@ -760,99 +771,46 @@ FAST_BINARY = '''
 
 def op_%(fname)s(self, other):
     sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _binary(%(code)d, %(x)s, %(y)s)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        to = type(other)
-        if to is float or to is int:
-            ov = other
-            orq = False
-            shp = self._shape
-        elif to is Tensor and other._dtype is self._dtype and (
-                type(other._v) is float or other._v.size == 1):
-            ov = other._v
-            if type(ov) is not float:
-                ov = float(ov.item())
-            orq = other._rg
-            shp = self._shape if len(self._shape) >= len(other._shape) else other._shape
-        else:
+    to = type(other)
+    if to is Tensor:
+        ov = other._v
+        if other._dtype is not self._dtype:
             return _binary(%(code)d, %(x)s, %(y)s)
-        try:
-            v = %(expr)s
-        except (ArithmeticError, ValueError):
-            return _binary(%(code)d, %(x)s, %(y)s)
-        if type(v) is not float:
-            return _binary(%(code)d, %(x)s, %(y)s)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = shp
-        srq = self._rg
-        tape = None
-        if srq or orq:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self, other)
-        if tape is not None:
-            c = 0.0
-            if srq:
-                st = self._tape
-                if st is tape:
-                    s = self._node
-                elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-                    s = self._lnode
-                else:
-                    s = input_node(tape, self)
-            else:
-                s = -1
-                c = sv
-            if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
-            else:
-                o = -1
-                c = ov
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = %(code)d
-            tape.ia[n] = %(ia)s
-            tape.ib[n] = %(ib)s
-            tape.cst[n] = c
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
-        else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _binary(%(code)d, %(x)s, %(y)s)
-'''
-
-FAST_UNARY = '''
-
-def op_%(fname)s(self%(cparam)s):
-    sv = self._v
-    if type(sv) is not float and self._dtype.is_floating_point and sv.size == 1:
-        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    if type(sv) is float:
-        try:
-            v = %(expr)s
-        except (ArithmeticError, ValueError):
-            return _unary(%(code)d, self, %(c)s)
-        if type(v) is not float:
-            return _unary(%(code)d, self, %(c)s)
-        r = _new()
-        r._v = v
-        r._dtype = self._dtype
-        r._shape = self._shape
-        tape = None
+        if type(ov) is not float:
+            if ov.size != 1:
+                return _binary(%(code)d, %(x)s, %(y)s)
+            ov = float(ov.item())
+        orq = other._rg
+        shp = self._shape
+        if shp is not other._shape and len(shp) < len(other._shape):
+            shp = other._shape
+    elif to is float or to is int:
+        ov = other
+        orq = False
+        shp = self._shape
+    else:
+        return _binary(%(code)d, %(x)s, %(y)s)
+    try:
+        v = %(expr)s
+    except (ArithmeticError, ValueError):
+        return _binary(%(code)d, %(x)s, %(y)s)
+%(check)s    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = shp
+    if self._rg or orq:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self, other)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
         if self._rg:
-            tape = STATE.tape
-            if tape.sealed:
-                tape = open_tape(self)
-        if tape is not None:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -860,29 +818,79 @@ def op_%(fname)s(self%(cparam)s):
                 s = self._lnode
             else:
                 s = input_node(tape, self)
-            n = tape.n
-            if n == tape.cap:
-                tape.grow()
-            tape.op[n] = %(code)d
-            tape.ia[n] = s
-            tape.ib[n] = -1
-            tape.cst[n] = %(c)s
-            tape.val[n] = v
-            tape.n = n + 1
-            r._tape = tape
-            r._node = n
-            r._rg = True
+            if orq:
+                o = other._node if other._tape is tape else input_node(tape, other)
+                c = 0.0
+            else:
+                o = -1
+                c = ov
         else:
-            r._tape = None
-            r._rg = False
-        return r
-    return _unary(%(code)d, self, %(c)s)
+            s = -1
+            c = sv
+            o = other._node if other._tape is tape else input_node(tape, other)
+%(push)s
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
+'''
+
+FAST_UNARY = '''
+
+def op_%(fname)s(self%(cparam)s):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(%(code)d, self, %(c)s)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = %(expr)s
+    except (ArithmeticError, ValueError):
+        return _unary(%(code)d, self, %(c)s)
+    if type(v) is not float:
+        return _unary(%(code)d, self, %(c)s)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+%(push)s
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
 '''
 
 # (function name, op, reflected): reflected functions compute `other <op> self`.
 FAST_BINARIES = [("add", "add", False), ("radd", "add", True), ("sub", "sub", False),
                  ("rsub", "sub", True), ("mul", "mul", False), ("rmul", "mul", True),
-                 ("div", "div", False), ("pow", "pow", False), ("rpow", "pow", True)]
+                 ("div", "div", False), ("pow", "pow", False), ("rpow", "pow", True),
+                 ("atan2", "atan2", False), ("hypot", "hypot", False)]
+
+
+# binary ops whose result on Python floats (or a float and an int) is always a float, when it
+# is not an exception: no type check of the result (pow can make a complex number)
+_FLOAT_CLOSED = ("add", "sub", "mul", "div")
 
 
 def _inline(expr, a, b):
@@ -898,22 +906,55 @@ def generate_fastpath():
     for fname, opname, refl in FAST_BINARIES:
         op = OPS[opname]
         a, b = ("ov", "sv") if refl else ("sv", "ov")
+        x, y = ("other", "self") if refl else ("self", "other")
+        push = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
+                                         ib="s" if refl else "o", cst="c", val="v"), " " * 8)
         parts.append(FAST_BINARY % dict(
-            fname=fname, code=op.code, expr=_inline(op.fwd, a, b),
-            x="other" if refl else "self", y="self" if refl else "other",
-            ia="o" if refl else "s", ib="s" if refl else "o"))
+            fname=fname, code=op.code, expr=_inline(op.fwd, a, b), x=x, y=y,
+            check="" if opname in _FLOAT_CLOSED else
+            "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y),
+            push="\n".join(push)))
     for op in BY_CODE:
         if op.kind != "unary":
             continue
         has_c = mentions(op.fwd, "c")
+        push = protocol.python_push(dict(op=op.code, ia="s", ib=-1, cst="c" if has_c else "0.0",
+                                         val="v"), " " * 8)
         parts.append(FAST_UNARY % dict(
             fname=op.name, code=op.code, expr=_inline(op.fwd, "sv", "b"),
-            cparam=", c" if has_c else "", c="c" if has_c else "0.0"))
+            cparam=", c" if has_c else "", c="c" if has_c else "0.0", push="\n".join(push)))
     return "".join(parts)
 
 
+# ---------------------------------------------------------------------------------------------
+# Tape.push: the general path's append (leaf, import and const entries, n-d ops), rendered from
+# the same protocol as the fast path and the emit kernels; tape.py binds it as Tape.push.
+PUSH_TARGET = os.path.join(HERE, "_push.py")
+
+PUSH_SOURCE = '''\
+# GENERATED by tapegrad/codegen.py from tapegrad/protocol.py -- do not edit by hand.
+"""`Tape.push` (tape.py binds it), rendered from the recording protocol like every other writer
+of tape entries."""
+
+
+def push(self, op, a, b, c, v, shape=None):
+    """Append one entry; `shape` is given only for nodes with more than one element."""
+%(push)s
+    if shape is not None:
+        self.shape[n] = shape
+        self.nd_streams().set_shape(n, shape)
+    return n
+'''
+
+
+def generate_push():
+    return PUSH_SOURCE % dict(push="\n".join(protocol.python_push(
+        dict(op="op", ia="a", ib="b", cst="c", val="v"), " " * 4, tape="self")))
+
+
 def write_all():
-    for path, src in ((TARGET, generate()), (FAST_TARGET, generate_fastpath())):
+    for path, src in ((TARGET, generate()), (FAST_TARGET, generate_fastpath()),
+                      (PUSH_TARGET, generate_push())):
         with open(path, "w") as f:
             f.write(src)
         print("wrote", path)

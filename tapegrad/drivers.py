@@ -27,18 +27,18 @@ if TYPE_CHECKING:  # defined in tapegrad/_kernels.py, where these functions are 
     from ._kernels import OP_SAVES, backward_scalar, forward_from, forward_scalar, sweep
 
 
-def replay_scalar(op, ia, ib, cst, par, params, reach, vals, adj, out):
+def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
     if bad >= 0:
         return bad
     adj[:] = 0.0
     adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
     return -1
 
 
-def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, out_k, freed,
+def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
     `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
@@ -46,11 +46,11 @@ def backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, o
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+    sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
           no_host)
 
 
-def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, root_k, freed,
+def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
     """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
     the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
@@ -64,7 +64,7 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
         root = roots[r]
         adj[off[root] + root_k[r]] = 1.0
         reach[root] = 1
-        bad = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, root, reach,
+        bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
         if bad >= 0:
             return bad
@@ -77,22 +77,22 @@ def sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals, roots, ro
     return -1
 
 
-def jacobian(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
+def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated."""
-    return jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+    return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                        in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
                        np.zeros(op.shape[0], np.uint8))
 
 
-def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, freed, in_offs,
+def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
     """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
-    bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
     if bad >= 0:
         return bad
     for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, r, freed,
+        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
                       reach, no_host)
         j = 0
         for i in range(in_offs.shape[0]):
@@ -102,7 +102,7 @@ def jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out, fre
     return -1
 
 
-def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, scalar, reach,
+def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
                  XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
     """One replay per point p (column p of XT: the inputs flattened and concatenated), across
     cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
@@ -125,15 +125,15 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
                     j += 1
             if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, vals)
+                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
                 if bad < 0:
                     adj[:] = 0.0
                     adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, vals, adj, reach)
+                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
             else:
-                bad = forward_from(op, ia, ib, cst, par, params, off, size, shp, nd, vals, 0, no_host)
+                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
                 if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, out, 0,
+                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, 0,
                                   freed, reach_nd, no_host)
             status[p] = bad
             values[p] = vals[off[out]]
@@ -147,7 +147,7 @@ def replay_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed,
                     j += 1
 
 
-def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, freed, XT, in_offs,
+def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, blocks):
     """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
     the output's values to values[p], d(output)/d(inputs) to jac[p]."""
@@ -165,7 +165,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, off, size, shp, nd, vals0, free
                 for k in range(in_sizes[i]):
                     vals[in_offs[i] + k] = XT[j, p]
                     j += 1
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, off, size, shp, nd, vals, out,
+            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out,
                                     freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]

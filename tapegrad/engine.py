@@ -11,7 +11,7 @@ from . import errors, scratch
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
-from .kinds import HOST_VJP, MODULE_OF as KIND_MODULES, tensor_vjp
+from .kinds import HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES, tensor_vjp
 from .dtypes import from_numpy_dtype
 from .tape import _SAVES, _DIFFERENTIABLE
 from .tensor import FORMULA_NS, KIND_OPS, Tensor, _new
@@ -40,12 +40,10 @@ def _leads(tape, n, inputs):
     for node in tape.imports:  # the tape an import comes from may hold inputs
         if node < n:
             leads[node] = 1
-    ia, ib, cond = tape.dependencies(n)
-    K.mark_leads(ia, ib, cond, leads)
-    runs = np.zeros(n, np.uint8)
-    for src in (ia, ib, cond):
-        has = src >= 0
-        runs[has] |= leads[src[has]]
+    deps = tape.dependencies(n)
+    K.mark_leads(*deps, leads)
+    runs = np.empty(n, np.uint8)
+    K.operand_leads(*deps, leads, runs)
     return runs
 
 
@@ -68,6 +66,7 @@ def _sweep_tape(tape, seeds, inputs=None):
         return bufs[-1][:k]
     off, size, shp, nd, vals, total = tape.arenas(n, [node for node, _ in seeds], buffer)
     par, params = tape.param_arrays(n)
+    _, _, arg_ptr, arg = tape.dependencies(n)
     adj = buffer(total)
     adj[:] = 0.0
     reach = np.zeros(n, np.uint8)
@@ -75,8 +74,8 @@ def _sweep_tape(tape, seeds, inputs=None):
         o = off[node]
         adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
-    bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, off, size, shp, nd, vals,
-                     adj, reach, freed)
+    bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
+                     nd, vals, adj, reach, freed)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
@@ -87,16 +86,16 @@ def _sweep_tape(tape, seeds, inputs=None):
     return r
 
 
-def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj,
-               reach, freed):
+def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
+               vals, adj, reach, freed):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel)."""
     host = tape.host_flags(n)
     sweep = K.sweep
     while True:
-        r = sweep(op, ia, ib, cst, par, params, off, size, shp, nd, vals, adj, start, reach,
-                  freed, _SAVES, host)
+        r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                  start, reach, freed, _SAVES, host)
         if r >= -1:
             return r
         e = -2 - r
@@ -133,10 +132,11 @@ def jacobian_rows(outputs, inputs):
     # sweep_rows does not pause: every saved value goes into the arena
     off, size, shp, nd, vals, total = tape.arenas(n, roots, host=False)
     par, params = tape.param_arrays(n)
+    _, _, arg_ptr, arg = tape.dependencies(n)
     targets = np.array([t if t < n else -1 for t in targets], np.int64)
     tsizes = np.array([t.numel() for t in inputs], np.int64)
     out = np.zeros((len(roots), int(tsizes.sum())))
-    bad = K.sweep_rows(op, ia, ib, cst, par, params, off, size, shp, nd, vals,
+    bad = K.sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                          np.array(roots, np.int64), np.array(root_k, np.int64), freed, targets,
                          tsizes, out)
     if bad >= 0:
@@ -193,9 +193,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 _collect(out, t, np.asarray(s, np.float64).reshape(t.shape))
             for r in done:
                 tape, reach = r.tape, r.reach
-                for node, leaf in tape.leaves.items():
-                    if node < r.n and reach[node]:
-                        _collect(out, leaf, r.grad_of(node, leaf._shape))
+                _collect_leaves(out, r)
                 for node, ref in tape.retained.items():
                     t = ref()
                     if t is not None and node < r.n and reach[node]:
@@ -237,12 +235,48 @@ def _add(g, x):
     return x.copy() if g is None else g + x
 
 
+def _collect_leaves(out, r):
+    """Add the gradients of the leaves that sweep `r` reached into `out`.  On an all-scalar
+    tape with many leaves (a model of 0-d parameters: one leaf entry per parameter per step)
+    one fancy index reads them all, as Python floats; elsewhere (few leaves, n-d ones) a loop
+    over the leaves costs less than the numpy calls."""
+    tape = r.tape
+    leaves = tape.leaves
+    if tape.nds is not None or len(leaves) < _BULK_LEAVES:
+        reach = r.reach
+        for node, leaf in leaves.items():
+            if node < r.n and reach[node]:
+                _collect(out, leaf, r.grad_of(node, leaf._shape))
+        return
+    nodes = np.fromiter(leaves, np.int64, len(leaves))
+    hit = nodes < r.n
+    hit[hit] = r.reach[nodes[hit]] != 0
+    pos = np.flatnonzero(hit)
+    tensors = list(leaves.values())
+    ts = [tensors[i] for i in pos.tolist()] if len(pos) < len(tensors) else tensors
+    gs = r.adj[nodes[pos]].tolist()   # all-scalar tape: node i's adjoint is adj[i]
+    if not out and len(tape.leaf_of) == len(tensors):   # one entry per leaf: nothing to sum
+        out.update(zip(map(id, ts), zip(ts, gs)))
+        return
+    for t, g in zip(ts, gs):
+        key = id(t)
+        if key in out:
+            out[key] = (t, out[key][1] + g)
+        else:
+            out[key] = (t, g)
+
+
+_BULK_LEAVES = 8
+
+
 def _collect(out, t, g):
     k = id(t)
     if k in out:
         out[k] = (t, out[k][1] + g)
     else:
-        out[k] = (t, g.copy())
+        # the copy out of the arena is made in t's dtype: one pass, and the commit then
+        # casts nothing (a float32 leaf's gradient was a float64 copy and then a cast)
+        out[k] = (t, g.astype(t._dtype.np))
 
 
 # ---- create_graph=True: the backward recorded on the tape -----------------------------------------
@@ -325,7 +359,7 @@ def _input_grads(tape, e, g):
         out = _handle(tape, e, g) if mentions(need, "out") else None
         cond = None
         if kind == "where":
-            cond = _handle(tape, int(tape.nds.cond[e]), g) != 0.0
+            cond = _handle(tape, int(tape.args_of(e)[0]), g) != 0.0
         res = []
         for i, node in enumerate((a, b) if kind != "unary" else (a,)):
             if node >= 0:
@@ -337,6 +371,10 @@ def _input_grads(tape, e, g):
     vjp = tensor_vjp(kind) if kind in KIND_MODULES else None
     if vjp is None:
         return []  # compare, guard, stopgrad: no gradient
+    if kind in LIST_KINDS:   # the whole operand list: ia, ib, then the entry's arg list
+        nodes = [x for x in (a, b) if x >= 0] + tape.args_of(e).tolist()
+        grads = vjp(KIND_OPS, g, [tape.shape.get(x) for x in nodes], tape.params_of(e))
+        return [(nodes[i], gi) for i, gi in grads if _DIFFERENTIABLE[tape.op[nodes[i]]]]
     nodes = (a, b)
     grads = vjp(KIND_OPS, g, lambda i: _handle(tape, nodes[i], g), shape_a,
                 tape.shape.get(b) if b >= 0 else None, tape.params_of(e), float(tape.cst[e]))
@@ -359,7 +397,7 @@ def _record_backward_fast(roots, seeds, inputs):
             return None
     n = max(t._node for t in roots) + 1
     ops = tape._arrays[0]
-    cond = tape.dependencies(n)[2]
+    cond = tape.first_args(n)
     reach = tape.reached([t._node for t in roots], n)
     reached = np.flatnonzero(reach)
     if (tape.nds is not None and tape.nds.nd[reached].any()) or np.any(np.isin(ops[reached], _NO_FAST)):

@@ -36,11 +36,19 @@ Kinds (see docs/design.md):
   gather    out[i] = a[index[i]]: advanced (integer-array / mask) indexing
   matmul    (batch, m, k) @ (k, n) or (batch, m, k) @ (batch, k, n) on row-major buffers
   compare   elementwise comparison giving 1.0 / 0.0 (bool tensors); no gradient
-  where     where(cond, a, b); the cond node is the entry's first param (broadcast like a, b)
+  where     where(cond, a, b); cond is the entry's third operand (its `arg` list; broadcast
+            like a, b)
   guard     recording only: checks a node's value on replay (branch taken, value baked in)
   stopgrad  recording only: `detach()` of a traced value, identity forward, no gradient
   scatter   adjoint of strided: out = zeros(params' input shape); out[offset + idx.stride] += a
   scatter_idx  adjoint of gather: out = zeros(...); out[index[i]] += a[i]
+  cat       cat/stack of the entry's N operands (ia, ib, then its `arg` list) along one dim
+  split     split/chunk/unbind: the outputs packed in one node (read by `output` entries)
+  shift     max over the dims in params (keepdim shape, as reduce); no gradient (the shift of
+            a stable softmax/logsumexp); recorded only while tracing for replay
+  decomp    a decomposition row: never an entry of its own.  Its op is recorded as primitives
+            (tapegrad/decomps.py) and the tape's decomposition streams (tapegrad/groups.py)
+            make the group show as one grad_fn of the row's name
 """
 import re
 from dataclasses import dataclass, field
@@ -154,6 +162,35 @@ _DECLS = [
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saves=()),           # basic key
     Op("index_put", "where", "IndexPutBackward0", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),                     # advanced key
+    # --- N inputs: the operand list ia, ib, arg... (tapegrad/kinds/cat.py) ------------------
+    Op("cat", "cat", "CatBackward0", saves=()),
+    Op("stack", "cat", "StackBackward0", saves=()),
+    # --- max/min along a dim: a gather of the returned positions (values; indices need none)
+    Op("max_dim", "gather", "MaxBackward0"),
+    Op("min_dim", "gather", "MinBackward0"),
+    # --- several outputs: one split entry holds them packed, one `output` entry per output
+    # (a strided view of its block, cst = output_nr) shows the split entry as its grad_fn
+    Op("split", "split", "SplitBackward0", saves=()),
+    Op("split_with_sizes", "split", "SplitWithSizesBackward0", saves=()),
+    Op("unbind", "split", "UnbindBackward0", saves=()),
+    Op("output", "strided"),
+    # --- two-argument elementwise functions (vocabulary functions of two arguments) ---------
+    # NOTE: torch's atan2_backward: g * b and g * -a times one reciprocal of a^2 + b^2, taken
+    # as 0 where a^2 + b^2 is 0 (the origin, or underflow): gradients 0 and -0 there, not nan
+    Op("atan2", "binary", "Atan2Backward0", "atan2(a, b)",
+       ("g * b * where(a * a + b * b == 0.0, 0.0, 1.0 / (a * a + b * b))",
+        "g * -a * where(a * a + b * b == 0.0, 0.0, 1.0 / (a * a + b * b))")),
+    Op("hypot", "binary", "HypotBackward0", "hypot(a, b)", ("g * a / out", "g * b / out")),
+    # --- the shift of a stable softmax / logsumexp: max over the dims (params: the keepdim
+    # shape, as reduce); with c == 1.0 infinite maxima become 0 (torch's logsumexp).  No
+    # gradient (the results do not depend on the shift); recorded only while tracing -------
+    Op("max_shift", "shift"),
+    # --- decomposition rows: recorded as the primitives of tapegrad/decomps.py, shown as one
+    # grad_fn of torch's name whose next_functions lead to the decomposition's inputs;
+    # `saves` names what torch's node saves (for grad_fn inspection and pictures) ---------
+    Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out")),
+    Op("softmax", "decomp", "SoftmaxBackward0", saves=("out",)),
+    Op("log_softmax", "decomp", "LogSoftmaxBackward0", saves=("out",)),
 ]
 
 def mentions(expr, name):
@@ -176,8 +213,11 @@ for _i, _op in enumerate(_DECLS):
 BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
-         "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx")
+         "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
+         "split", "shift", "decomp")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+# An output of a multi-output entry (split): its grad_fn is that entry's, with cst = output_nr.
+OUTPUT_CODE = OPS["output"].code
 
 
 # Ops whose result shares its input's memory (torch's views): an in-place change of either
@@ -187,7 +227,8 @@ VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_di
 
 
 def saves_mask(op):
-    """Bit mask of saved buffers: 1 = a, 2 = b, 4 = out, 8 = cond (where's first param)."""
+    """Bit mask of saved buffers: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib:
+    where's condition)."""
     return (("a" in op.saves) * 1 | ("b" in op.saves) * 2 | ("out" in op.saves) * 4
             | ("cond" in op.saves) * 8)
 

@@ -26,16 +26,18 @@ import numpy as np
 from . import dtypes as D
 from . import tapefile
 from ._jit import K, launch_parallel
-from .ops import BY_CODE, OPS
-from .kinds import HOST_FORWARD, HOST_VJP, MODULE_OF as KIND_MODULES, tensor_forward
+from .ops import BY_CODE, KIND_CODE, OPS
+from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES,
+                    tensor_forward)
 from .tapefile import TapeFormatError
-from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, WHERE_CODES, _DIFFERENTIABLE
+from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE
 from .tensor import FORMULA_NS, KIND_OPS, Tensor
 
 __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "TracingError",
            "TapeFormatError"]
 
 _KIND = [op.kind for op in BY_CODE]
+_SHAPED = ("reduce", "strided", "scatter")   # kinds whose params count follows ranks
 _GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
 
 
@@ -108,14 +110,14 @@ def _compile(tape, inputs, outputs, single):
     ib = tape._arrays[2][:n].astype(np.int64)
     cst = tape._arrays[3][:n].copy()
     val = tape._arrays[4][:n].copy()
-    _, _, cond = tape.dependencies(n)
+    _, _, arg_ptr, arg = tape.dependencies(n)
 
     # live entries: what the outputs and the guards depend on, plus every input
     live = np.zeros(n, np.uint8)
     live[in_nodes] = 1
     live[out_nodes] = 1
     live[np.isin(op, list(_GUARDS))] = 1
-    K.mark_live(ia, ib, cond, live)
+    K.mark_live(ia, ib, arg_ptr, arg, live)
     live = live.astype(bool)
     keep = np.flatnonzero(live)
     new = np.full(n, -1, np.int64)
@@ -131,11 +133,21 @@ def _compile(tape, inputs, outputs, single):
     if nds is not None:
         for e in np.flatnonzero(live & (nds.par[:n] >= 0)).tolist():
             vals = tape.params_of(e)
-            if op[e] in WHERE_CODES:
-                vals = new[vals]
+            kind = _KIND[op[e]]
+            if kind in _SHAPED:
+                # one-element nodes are 0-d to the kernels, which then read fewer params than
+                # the shapes recorded (a (1, 1) view's strides, a sum of one element's kept
+                # shape): keep what they read, the params slice a tape file allows
+                na, ne = (len(tape.shape.get(x, ())) for x in (int(ia[e]), e))
+                vals = vals[:int(tapefile.params_needed(KIND_CODE[kind], 0, na, 0, ne))]
             par[new[e]] = sum(len(v) for v in params)
             params.append(vals)
     prog["par"] = par
+    # the operand lists of the kept entries, renumbered (CSR: arg_ptr has one item more)
+    counts = np.diff(arg_ptr)
+    owner = np.repeat(np.arange(n), counts)
+    prog["arg"] = new[arg[live[owner]]].astype(np.int64)
+    prog["arg_ptr"] = np.concatenate([[0], np.cumsum(counts[keep])]).astype(np.int64)
     prog["host"] = tape.host_flags(n)[keep].copy()
     # never empty (a 0-d .sum() has params of length 0): readers gather params[par] unmasked
     params = np.concatenate(params).astype(np.int64) if params else np.zeros(0, np.int64)
@@ -225,7 +237,8 @@ class Recorded:
         self._local = threading.local()
         self._owner = threading.get_ident()
         self._vals, self._adj = vals0.copy(), np.zeros_like(vals0)
-        self._kargs = (prog["op"], prog["ia"], prog["ib"], prog["cst"], prog["par"], prog["params"])
+        self._kargs = (prog["op"], prog["ia"], prog["ib"], prog["cst"], prog["par"], prog["params"],
+                       prog["arg_ptr"], prog["arg"])
         # the per-call fast path of value_and_grad: Python numbers in, numpy scalars out
         one = len(self.outputs) == 1 and int(size[self.outputs[0][0]]) == 1
         self._vg_out = self.outputs[0][0] if one else None
@@ -271,12 +284,9 @@ class Recorded:
         r = self._reach.get(out)
         if r is None:
             p = self.prog
-            cond = np.full(len(self), -1, np.int64)
-            w = np.isin(p["op"], list(WHERE_CODES))
-            cond[w] = p["params"][p["par"][w]]
             r = np.zeros(len(self), np.uint8)
             r[out] = 1
-            K.mark_live(p["ia"], p["ib"], cond, r)
+            K.mark_live(p["ia"], p["ib"], p["arg_ptr"], p["arg"], r)
             self._reach[out] = r
         return r
 
@@ -334,9 +344,9 @@ class Recorded:
         """Outputs at new inputs (numpy arrays, or tensors when tensors came in)."""
         vals, _ = self._arena()
         as_tensor = self._load(args, vals)
-        op, ia, ib, cst, par, params = self._args()
+        op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         if self.scalar:
-            status = K.forward_scalar(op, ia, ib, cst, par, params, vals)
+            status = K.forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
         else:
             status = self._forward_paused(vals)
         self._check(status)
@@ -348,10 +358,10 @@ class Recorded:
     def _forward_paused(self, vals):
         """The forward re-evaluation in segments: host entries' values are computed by numpy
         in between.  Returns -1 or a failed guard."""
-        op, ia, ib, cst, par, params = self._args()
+        op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         e = 0
         while True:
-            r = K.forward_from(op, ia, ib, cst, par, params, self.off, self.size, self.shp,
+            r = K.forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size, self.shp,
                                self.nd, vals, e, self.host)
             if r >= -1:
                 return r
@@ -361,15 +371,16 @@ class Recorded:
 
     def _backward_paused(self, vals, adj, out):
         """The reverse sweep from output `out` in segments, host VJPs in between."""
-        op, ia, ib, cst, par, params = self._args()
+        op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         adj[:] = 0.0
         adj[self.off[out]] = 1.0
         reach = np.zeros(len(op), np.uint8)
         reach[out] = 1
         start = out
         while True:
-            r = K.sweep(op, ia, ib, cst, par, params, self.off, self.size, self.shp, self.nd,
-                        vals, adj, start, reach, self._freed, K.OP_SAVES, self.host)
+            r = K.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size,
+                        self.shp, self.nd, vals, adj, start, reach, self._freed, K.OP_SAVES,
+                        self.host)
             if r >= -1:
                 return
             e = -2 - r
@@ -428,9 +439,9 @@ class Recorded:
         out = self._scalar_output()
         vals, adj = self._arena()
         as_tensor = self._load(args, vals)
-        op, ia, ib, cst, par, params = self._args()
+        op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         if self.scalar:
-            status = K.replay_scalar(op, ia, ib, cst, par, params, self._static_reach(out),
+            status = K.replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, self._static_reach(out),
                                      vals, adj, out)
         else:
             # NOTE: the two big kernels called from here, not through one kernel calling both:
@@ -735,7 +746,8 @@ def run_eager(rec, inputs):
     """Evaluate the recorded program `rec` on tensors `inputs` with ordinary (recorded) tensor
     ops: a differentiable re-run, which is how a tape gets its own derivatives (Recorded.hvp)."""
     p = rec.prog
-    op, ia, ib, cst, par, params = (p[k] for k in ("op", "ia", "ib", "cst", "par", "params"))
+    op, ia, ib, cst, par, params, arg_ptr, arg = (
+        p[k] for k in ("op", "ia", "ib", "cst", "par", "params", "arg_ptr", "arg"))
     shapes = {int(k): tuple(v) for k, v in rec.meta["shapes"].items()}
     input_of = {node: i for i, (node, _, _) in enumerate(rec.inputs)}
     vals = {}
@@ -754,7 +766,10 @@ def run_eager(rec, inputs):
         elif kind in ("unary", "binary", "compare"):
             r = _eager_fwd(code)(x, y, float(cst[e]), None)
         elif kind == "where":
-            r = _eager_fwd(code)(x, y, float(cst[e]), vals[int(params[par[e]])] != 0.0)
+            r = _eager_fwd(code)(x, y, float(cst[e]), vals[int(arg[arg_ptr[e]])] != 0.0)
+        elif kind in LIST_KINDS:   # the whole operand list: ia, ib, then the entry's arg list
+            xs = [vals[int(v)] for v in [a, b][:1 + (b >= 0)] + arg[arg_ptr[e]:arg_ptr[e + 1]].tolist()]
+            r = tensor_forward(kind)(KIND_OPS, xs, shape, params[par[e]:])
         elif kind in KIND_MODULES:
             r = tensor_forward(kind)(KIND_OPS, x, y, shape, params[par[e]:], float(cst[e]))
         elif kind == "guard":

@@ -8,8 +8,8 @@ arrays with no conversion):
     cst[i]  constant operand / scalar param    val[i]        the value when the node has one element
 
 A tape that holds any n-d node also has per-node n-d streams (`NdStreams`: size, ndim,
-shape rows, params offset and length, where's condition, saved-array slot and count, host
-flag), made when its first n-d fact is recorded, so a backward builds its arenas with numpy
+shape rows, params offset and length, operands beyond ia/ib as a CSR list (`arg_ptr`/`arg`:
+where's condition, cat's inputs), saved-array slot and count, host flag), made when its first n-d fact is recorded, so a backward builds its arenas with numpy
 and kernels, never with a Python loop over the tape.  `shape` (node -> shape, size > 1 only)
 stays as the record-time lookup the per-op Python path uses.
 
@@ -29,6 +29,7 @@ import weakref
 
 import numpy as np
 
+from . import _push
 from ._jit import K
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
@@ -48,8 +49,8 @@ _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
-_DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad")
-                            for op in BY_CODE])
+_DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad", "shift",
+                                            "decomp") for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
 _ROLE_ROWS = np.array([[1], [2], [4], [8]], np.int8)   # saves-mask bits of a, b, out, cond
 
@@ -114,13 +115,14 @@ class Tape:
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
-                 "rebased", "superseded", "__weakref__")
+                 "rebased", "superseded", "groups", "__weakref__")
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
         self.cap = 0
         self._arrays = None
         self.nds = None         # NdStreams, made with the first n-d fact
+        self.groups = None      # groups.Groups, made with the first decomposition
         self._resize(cap)
         self.shape = {}
         self.saved_bytes = 0
@@ -194,21 +196,9 @@ class Tape:
         return self._arrays[5]
 
     # -- appending ----------------------------------------------------------------------------
-    def push(self, op, a, b, c, v, shape=None):
-        """Append one entry; `shape` is given only for nodes with more than one element."""
-        n = self.n
-        if n == self.cap:
-            self.grow()
-        self.op[n] = op
-        self.ia[n] = a
-        self.ib[n] = b
-        self.cst[n] = c
-        self.val[n] = v
-        self.n = n + 1
-        if shape is not None:
-            self.shape[n] = shape
-            self.nd_streams().set_shape(n, shape)
-        return n
+    # push(op, a, b, c, v, shape=None): append one entry (`shape` only for nodes with more
+    # than one element); rendered from tapegrad/protocol.py by codegen, as every writer of entries
+    push = _push.push
 
     def nd_streams(self):
         nds = self.nds
@@ -240,12 +230,14 @@ class Tape:
         """Entry n's integer params (shape, strides, indices...), appended with one copy."""
         self.nd_streams().add_params(n, values)
 
+    def add_args(self, e, nodes):
+        """Entry e's operands beyond ia/ib (its operand list is ia, ib, then these), appended
+        to the CSR `arg` stream with one copy; e must be the newest entry given operands."""
+        self.nd_streams().add_args(e, nodes)
+
     def set_cond(self, e, node):
-        """where's condition operand of entry e: the kernels read it from e's params, the
-        liveness kernels walk it in the `cond` stream."""
-        nds = self.nd_streams()
-        nds.add_params(e, (node,))
-        nds.cond[e] = node
+        """where's condition of entry e: its operand 3 (the first of its `arg` list)."""
+        self.nd_streams().add_args(e, (node,))
 
     def params_of(self, e):
         """Entry e's params as an int64 array (a view)."""
@@ -342,7 +334,8 @@ class Tape:
         if ran is None:
             ran = self.reached(roots, n)
         ops = self._arrays[0][:n]
-        ia, ib, cond = self.dependencies(n)
+        ia, ib = self.dependencies(n)[:2]
+        cond = self.first_args(n)
         da = (ia >= 0) & _DIFFERENTIABLE[ops[np.maximum(ia, 0)]]
         db = (ib >= 0) & _DIFFERENTIABLE[ops[np.maximum(ib, 0)]]
         mask = _NEEDS[ops, np.where(da & ~db, 0, np.where(db & ~da, 1, 2))]
@@ -418,11 +411,12 @@ class Tape:
         nds = self.nds
         if nds is None:  # nothing saved by reference: only the freed flags
             none = _const_fill(n, -1)
-            K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], none, _SAVES, a[5][:n], none,
-                            _NO_COUNTS, _NO_DEAD)
+            K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], _const_fill(n + 1, 0), _NO_ARGS,
+                            _SAVES, a[5][:n], none, _NO_COUNTS, _NO_DEAD)
             return
-        dead = np.empty(n * 4, np.int64)
-        k = K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], nds.cond[:n], _SAVES, a[5][:n],
+        arg_ptr, arg = nds.operands(n)
+        dead = np.empty(n * 3 + len(arg), np.int64)
+        k = K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], arg_ptr, arg, _SAVES, a[5][:n],
                             nds.slot, nds.nsaved, dead)
         if k:
             nds.objs[dead[:k]] = None
@@ -456,10 +450,25 @@ class Tape:
         return self.nds.arenas(n, reach, a[1][:n], a[2][:n], a[4][:n], flags, buffer)
 
     def dependencies(self, n):
-        """(ia, ib, cond) of the first n entries (views): every entry's input nodes, cond
-        being where's condition node (-1 elsewhere).  What the liveness kernels walk."""
-        cond = self.nds.cond[:n] if self.nds is not None else _const_fill(n, -1)
-        return self._arrays[1][:n], self._arrays[2][:n], cond
+        """(ia, ib, arg_ptr, arg) of the first n entries (views): every entry's operand
+        list, ia, ib and then arg[arg_ptr[e]:arg_ptr[e + 1]] (arg_ptr has n + 1 items).  What
+        the liveness kernels walk."""
+        if self.nds is None:
+            return self._arrays[1][:n], self._arrays[2][:n], _const_fill(n + 1, 0), _NO_ARGS
+        return (self._arrays[1][:n], self._arrays[2][:n]) + self.nds.operands(n)
+
+    def first_args(self, n):
+        """int64 per entry (first n): its first operand beyond ia/ib (where's condition), -1
+        where it has none."""
+        _, _, arg_ptr, arg = self.dependencies(n)
+        has = arg_ptr[1:] > arg_ptr[:-1]
+        return np.where(has, arg[np.where(has, arg_ptr[:-1], 0)] if len(arg) else -1, -1)
+
+    def args_of(self, e):
+        """Entry e's operands beyond ia/ib as an int64 array (a view; empty for none)."""
+        if self.nds is None:
+            return _NO_ARGS[:0]
+        return self.nds.args_of(e)
 
     def reached(self, roots, n):
         """uint8 per entry (first n): 1 where a gradient from `roots` can arrive."""
@@ -486,15 +495,18 @@ class NdStreams:
 
         size[i]  elements of node i (1 for one-element nodes)   nd[i], shp[i, :8]  its shape
         par[i], npar[i]  start and length of entry i's slice of `params` (-1, 0: none)
-        cond[i]  where's condition node (-1 elsewhere: the third operand)
+        arg_ptr[i], arg_ptr[i + 1]  entry i's operands beyond ia/ib: arg[arg_ptr[i]:arg_ptr[i+1]]
+            (CSR; where's condition, cat's inputs past the second).  Entries are given
+            operands in order, so arg_ptr is final up to `argn` and filled on from there when
+            read (`operands`), never written per entry without operands.
         slot[i]  index of node i's saved n-d array in `objs` (-1: none)  nsaved[i]  its savers
         host[i]  1: the sweep pauses at entry i for a Python VJP (BLAS matmul)
     """
-    __slots__ = ("size", "nd", "shp", "par", "npar", "cond", "slot", "nsaved", "host",
-                 "params", "nparams", "objs", "nobjs", "_cells")
+    __slots__ = ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host",
+                 "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells")
 
     _FILLS = (("size", 1, np.int64), ("nd", 0, np.int64), ("shp", 1, np.int64),
-              ("par", -1, np.int64), ("npar", 0, np.int64), ("cond", -1, np.int64),
+              ("par", -1, np.int64), ("npar", 0, np.int64),
               ("slot", -1, np.int64), ("nsaved", 0, np.int32), ("host", 0, np.uint8))
     _blank = {}   # cap -> the streams' initial arrays: a new tape copies them (C memcpy)
 
@@ -504,10 +516,14 @@ class NdStreams:
             blank = NdStreams._blank[cap] = tuple(
                 np.full((cap, 8) if name == "shp" else cap, fill, dt)
                 for name, fill, dt in NdStreams._FILLS)
-        (self.size, self.nd, self.shp, self.par, self.npar, self.cond, self.slot, self.nsaved,
+        (self.size, self.nd, self.shp, self.par, self.npar, self.slot, self.nsaved,
          self.host) = (a.copy() for a in blank)
         self.params = np.zeros(256, np.int64)
         self.nparams = 0
+        self.arg_ptr = np.zeros(cap + 1, np.int64)
+        self.arg = np.zeros(16, np.int64)
+        self.nargs = 0
+        self.argn = 0   # arg_ptr[:argn + 1] is final
         self.objs = np.empty(16, object)
         self.nobjs = 0
         self._views()
@@ -526,6 +542,10 @@ class NdStreams:
                 new = np.full((cap,) + old.shape[1:], fill, old.dtype)
                 new[:n] = old[:n]
                 setattr(self, name, new)
+        if len(self.arg_ptr) < cap + 1:
+            new = np.zeros(cap + 1, np.int64)
+            new[:self.argn + 1] = self.arg_ptr[:self.argn + 1]
+            self.arg_ptr = new
         self._views()
 
     def set_shape(self, node, shape):
@@ -558,6 +578,33 @@ class NdStreams:
         p = self.par[e]
         return self.params[p:p + self.npar[e]]
 
+    def add_args(self, e, nodes):
+        nodes = np.asarray(nodes, np.int64).reshape(-1)
+        if e < self.argn:
+            raise RuntimeError("tapegrad: operands must be given to entries in order")
+        k, p = len(nodes), self.nargs
+        if p + k > len(self.arg):
+            new = np.zeros(max(2 * len(self.arg), p + k), np.int64)
+            new[:p] = self.arg[:p]
+            self.arg = new
+        self.arg[p:p + k] = nodes
+        self.arg_ptr[self.argn + 1:e + 1] = p   # the entries between have none
+        self.arg_ptr[e + 1] = p + k
+        self.nargs = p + k
+        self.argn = e + 1
+
+    def operands(self, n):
+        """(arg_ptr[:n + 1], arg) for the first n entries (arg_ptr completed up to n)."""
+        if self.argn < n:
+            self.arg_ptr[self.argn + 1:n + 1] = self.nargs
+            self.argn = n
+        return self.arg_ptr[:n + 1], self.arg[:self.nargs]
+
+    def args_of(self, e):
+        if e >= self.argn:
+            return self.arg[:0]
+        return self.arg[self.arg_ptr[e]:self.arg_ptr[e + 1]]
+
     def keep(self, node, arr):
         cells = self._cells
         slot, nsaved = cells[5], cells[6]
@@ -579,7 +626,8 @@ class NdStreams:
         saved = np.empty(n, np.int64)
         counts = np.empty(3, np.int64)
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
-        K.arena_layout(ia, ib, self.cond[:n], self.size[:n], slot, host, reach,
+        arg_ptr, arg = self.operands(n)
+        K.arena_layout(ia, ib, arg_ptr, arg, self.size[:n], slot, host, reach,
                        np.zeros(n, np.uint8), off, saved, counts)
         t1, total, k = counts.tolist()
         vals = buffer(total) if buffer is not None else np.empty(total)
@@ -603,6 +651,7 @@ _NO_SHAPES = np.ones((1, 1), np.int64)
 _NO_PARAMS = np.zeros(1, np.int64)
 # release_saved's nsaved and dead arrays when nothing is saved by reference
 _NO_COUNTS, _NO_DEAD = np.zeros(1, np.int32), np.zeros(1, np.int64)
+_NO_ARGS = np.zeros(0, np.int64)   # the operand list of a tape without n-d streams
 
 
 def _const_zeros8(n):

@@ -9,7 +9,8 @@ A tape file is untrusted input.  Its streams go to Numba kernels that do no boun
 * the header: format name, format version, the op-table fingerprint (a tape recorded against
   another op table is refused, not replayed with the wrong ops) and a sha256 digest of the
   content (a damaged file is refused rather than replayed with changed numbers);
-* the program: opcodes, operands (-1 or an earlier entry), params slices (laid out one after
+* the program: opcodes, operands (-1 or an earlier entry; the CSR operand lists `arg_ptr` /
+  `arg` likewise, with the count each kind takes), params slices (laid out one after
   the other, as recorded) and what they index, node shapes and every kind's size rules,
   inputs and outputs;
 * sizes: entries, arena elements and the work of one replay against limits the caller can
@@ -33,7 +34,7 @@ from .ops import BY_CODE, KIND_CODE, OPS
 from .tape import OPCODE
 
 FORMAT = "tapegrad-tape"
-VERSION = 1
+VERSION = 2   # 2: operands beyond ia/ib in `arg_ptr`/`arg` (where's condition left params)
 MAX_ENTRIES = 1_000_000     # default limits of load_tape (the caller can raise them)
 MAX_ELEMENTS = 10_000_000
 MAX_WORK = 1_000_000_000    # element operations of one forward replay (about a second)
@@ -42,7 +43,7 @@ MAX_NDIM = 8                # the kernels' shape rows (Recorded.shp) have 8 colu
 # name -> dtype of every array member besides the JSON header ("meta")
 STREAMS = {"op": OPCODE, "ia": np.int64, "ib": np.int64, "cst": np.float64, "val": np.float64,
            "par": np.int64, "host": np.uint8, "params": np.int64, "saved_nodes": np.int64,
-           "saved_data": np.float64}
+           "saved_data": np.float64, "arg_ptr": np.int64, "arg": np.int64}
 PER_ENTRY = ("ia", "ib", "cst", "val", "par", "host")
 META_KEYS = ("inputs", "outputs", "single", "dtype", "guards", "shapes")
 FORMAT_KEYS = ("format", "version", "op_table", "digest")
@@ -71,10 +72,10 @@ def params_needed(kind, size_in, nd_in, size_out, nd_out):
     """How many params an entry of kind code `kind` reads (numbers or arrays), given the sizes
     and ranks of its first input and of its output: the layouts the kernels read."""
     return np.select(
-        [kind == _K["reduce"], kind == _K["strided"], kind == _K["gather"],
-         kind == _K["matmul"], kind == _K["scatter"], kind == _K["scatter_idx"],
-         kind == _K["where"]],
-        [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in, 1], 0)
+        [(kind == _K["reduce"]) | (kind == _K["shift"]), kind == _K["strided"],
+         kind == _K["gather"], kind == _K["matmul"], kind == _K["scatter"],
+         kind == _K["scatter_idx"]],
+        [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in], 0)
 
 
 def layout(n, shapes):
@@ -149,12 +150,18 @@ class Limits(NamedTuple):
 
     def file_bytes(self):
         """The largest file a tape within the limits can be (plus zip and .npy headers)."""
-        streams = 41 * self.entries + 8 * self.entries + 8 * self.elements
-        return streams + 8 * self.params(self.entries) + 4 * _header_chars(self.entries) + (1 << 20)
+        streams = 49 * self.entries + 8 * self.entries + 8 * self.elements + 8
+        return (streams + 8 * self.params(self.entries) + 8 * self.args(self.entries)
+                + 4 * _header_chars(self.entries) + (1 << 20))
+
+    def args(self, n):
+        """Most operands past ia/ib an n-entry tape may list (cat's inputs)."""
+        return self.elements + 16 * n + 1
 
     def params(self, n):
-        """Most params an n-entry tape can need (gather indices, then at most 9 per entry)."""
-        return self.elements + 16 * n + 1
+        """Most params an n-entry tape can need (gather indices, then at most 9 per entry,
+        and cat's two plus one per operand)."""
+        return self.elements + 16 * n + 1 + self.args(n)
 
 
 def _header_chars(n):
@@ -228,6 +235,8 @@ def _read_members(zf, limits):
     for name in PER_ENTRY:
         prog[name] = _read_member(zf, name, STREAMS[name], n, note, exact=n)
     prog["params"] = _read_member(zf, "params", np.int64, limits.params(n), note)
+    prog["arg_ptr"] = _read_member(zf, "arg_ptr", np.int64, n + 1, note, exact=n + 1)
+    prog["arg"] = _read_member(zf, "arg", np.int64, limits.args(n), note)
     prog["saved_nodes"] = _read_member(zf, "saved_nodes", np.int64, n, note)
     prog["saved_data"] = _read_member(zf, "saved_data", np.float64, limits.elements, note)
     text = _read_member(zf, "meta", None, _header_chars(n), note)
@@ -421,13 +430,31 @@ def check_program(prog, meta, limits):
     _first((ia < -1) | (ia >= e), "first operand is neither -1 nor an earlier entry")
     _first((ib < -1) | (ib >= e), "second operand is neither -1 nor an earlier entry")
     _first(kind == _K["import"], "an import entry (a tape file holds no other tape's nodes)")
+    _first(kind == _K["decomp"], "a decomposition row's opcode (its entries are primitives)")
     none = np.isin(kind, [_K["leaf"], _K["const"]])
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",
-                                          "guard", "stopgrad", "scatter", "scatter_idx")])
+                                          "guard", "stopgrad", "scatter", "scatter_idx",
+                                          "split", "shift")])
     _first(one & ((ia < 0) | (ib != -1)), "one-operand op without exactly one operand")
     mm = kind == _K["matmul"]
     _first(mm & ((ia < 0) | (ib < 0)), "matmul without two operands")
+
+    # operand lists past ia/ib (CSR): arg[arg_ptr[e]:arg_ptr[e + 1]], earlier entries only;
+    # where takes exactly one (its condition), cat any number after ia and ib, others none
+    arg_ptr, arg = prog["arg_ptr"], prog["arg"]
+    if len(arg_ptr) != n + 1 or arg_ptr[0] != 0 or arg_ptr[-1] != len(arg):
+        _fail(f"arg_ptr is not {n + 1} offsets from 0 to the {len(arg)} operands in arg")
+    narg = np.diff(arg_ptr)
+    _first(narg < 0, "operand list with a negative length")
+    owner = np.repeat(e, narg)
+    if len(arg) and ((arg < 0) | (arg >= owner)).any():
+        _fail(f"entry {int(owner[np.argmax((arg < 0) | (arg >= owner))])}: listed operand is "
+              f"not an earlier entry")
+    cat = kind == _K["cat"]
+    _first((kind == _K["where"]) & (narg != 1), "where without exactly one condition operand")
+    _first(~cat & (kind != _K["where"]) & (narg != 0), "operand list on an op that takes none")
+    _first(cat & ((ia < 0) | ((ib < 0) & (narg > 0))), "cat's operands are not a list of entries")
     on_host = np.isin(kind, [_K[k] for k in HOST_FORWARD])
     _first((prog["host"] > 1) | ((prog["host"] == 1) & ~on_host),
            "host flag on an entry whose kind does not run on the host")
@@ -436,7 +463,15 @@ def check_program(prog, meta, limits):
     # params: the slices of the entries that have one follow each other in entry order and
     # fill params, as Recorded's compaction writes them; so none lies outside params or
     # overlaps another (the checks below then read each params value once)
-    need = params_needed(kind, size[a], nd[a], size, nd)
+    nops = np.where(cat, (ia >= 0).astype(np.int64) + (ib >= 0) + narg, 0)
+    # split: cst = its number of pieces K (params [outer, inner, d_0, ..., d_{K-1}])
+    split = kind == _K["split"]
+    cst = prog["cst"]
+    pieces = np.where(split, cst, 0.0)
+    _first(split & ~((pieces >= 0) & (pieces <= len(params)) & (pieces == np.floor(pieces))),
+           "split's piece count is not a whole number of params")
+    nops = np.where(split, pieces.astype(np.int64), nops)
+    need = np.where(cat | split, 2 + nops, params_needed(kind, size[a], nd[a], size, nd))
     _first((need > 0) & (par == -1), "no params for an op that reads them")
     has = np.flatnonzero(par != -1)
     start = np.cumsum(need[has]) - need[has]
@@ -455,12 +490,55 @@ def check_program(prog, meta, limits):
     ew = np.flatnonzero(np.isin(kind, [_K["binary"], _K["compare"], _K["where"]]))
     cond = np.full(n, -1, np.int64)
     wh = ew[kind[ew] == _K["where"]]
-    cond[wh] = params[p[wh]]
-    _first(np.isin(e, wh) & ((cond < 0) | (cond >= e)), "where's condition is not an earlier entry")
+    cond[wh] = arg[arg_ptr[wh]]
     _check_broadcast(ew, e, ia, ib, cond, shp, nd)
 
-    # reduce: params = the keepdim shape of the output (nd[a] entries)
-    rd = np.flatnonzero(kind == _K["reduce"])
+    # cat: params [outer, inner, d_0, ...]: operand k is (outer, d_k, inner), the output
+    # (outer, sum d_k, inner), so every block the kernels copy lies inside its buffers
+    # split: the same layout read the other way: x is (outer, sum d_k, inner), the packed
+    # node as many elements
+    rows = np.flatnonzero(split)
+    if len(rows):
+        k = nops[rows]
+        outer, inner = params[p[rows]], params[p[rows] + 1]
+        pos, who = _ranges(p[rows] + 2, k)
+        d = params[pos]
+        ok = (outer >= 0) & (inner >= 0)
+        _first(np.isin(e, rows[~ok]), "split params are negative")
+        if (d < 0).any():
+            _fail(f"entry {int(rows[who[np.argmax(d < 0)]])}: split params are negative")
+        tot = np.bincount(who, weights=d.astype(np.float64), minlength=len(rows))
+        whole = _exact_prod(outer, tot, inner)
+        _first(np.isin(e, rows[(whole != size[a[rows]]) | (whole != size[rows])]),
+               "split params do not match its operand and output sizes")
+
+    rows = np.flatnonzero(cat)
+    cat_reads = 0.0
+    if len(rows):
+        k = nops[rows]
+        outer, inner = params[p[rows]], params[p[rows] + 1]
+        pos, who = _ranges(p[rows] + 2, k)
+        d = params[pos]
+        ok = (outer >= 0) & (inner >= 0)
+        _first(np.isin(e, rows[~ok]), "cat params are negative")
+        if (d < 0).any():
+            _fail(f"entry {int(rows[who[np.argmax(d < 0)]])}: cat params are negative")
+        # operand j of each row: ia, ib, then its arg list
+        j = np.arange(len(pos)) - np.repeat(np.cumsum(k) - k, k)
+        r = rows[who]
+        node = np.where(j == 0, ia[r], np.where(j == 1, ib[r],
+                        arg[np.clip(arg_ptr[r] + j - 2, 0, len(arg) - 1)] if len(arg)
+                        else -1))
+        good = _exact_prod(outer[who], d, inner[who]) == size[node]
+        if not good.all():
+            _fail(f"entry {int(r[np.argmax(~good)])}: cat params do not match operand sizes")
+        tot = np.bincount(who, weights=d.astype(np.float64), minlength=len(rows))
+        _first(np.isin(e, rows[_exact_prod(outer, tot, inner) != size[rows]]),
+               "cat params do not match its output size")
+        cat_reads = float(size[node].sum())
+
+    # reduce (and shift, a max): params = the keepdim shape of the output (nd[a] entries)
+    rd = np.flatnonzero((kind == _K["reduce"]) | (kind == _K["shift"]))
     if len(rd):
         cols = np.arange(MAX_NDIM)
         used = cols[None, :] < nd[a[rd], None]
@@ -518,7 +596,7 @@ def check_program(prog, meta, limits):
 
     # the work of one forward replay: every entry writes its elements and reads its operands'
     work = float(size.sum()) + float(np.where(ia >= 0, size[a], 0).sum())
-    work += float(np.where(ib >= 0, size[b], 0).sum()) + products
+    work += float(np.where(ib >= 0, size[b], 0).sum()) + products + cat_reads
     if work > limits.work:
         raise TapeFormatError(f"tape too large: one replay takes about {work:.3g} element "
                               f"operations {limits.note}")

@@ -10,16 +10,17 @@ float32 whenever they leave the tensor (item(), tolist(), numpy(), repr) and whe
 array, so results agree with torch to float32 rounding.
 """
 import math
+import struct
 import types
 import warnings
 
 import numpy as np
 
-from . import _fastpath, errors, vocab
+from . import _fastpath, decomps, errors, return_types, vocab
 from . import dtypes as D
 from .dtypes import dtype as DType
-from .kinds import matmul as matmul_kind
-from .ops import OPS, BY_CODE, mentions
+from .kinds import cat as cat_kind, matmul as matmul_kind
+from .ops import OPS, BY_CODE, OUTPUT_CODE, mentions
 from .tape import (STATE, Tape, open_tape, input_node, retain as _retain, OP_CONST,
                    bump_version, version_counter, share_version, is_view)
 
@@ -485,6 +486,10 @@ class Tensor(metaclass=_TensorMeta):
         # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
         # the result into self's memory; no casts, no broadcast checks.
         sv = self._v
+        if type(sv) is float and ufunc is not None:
+            done = _inplace_scalar(self, sv, ufunc, other)
+            if done is not None:
+                return done
         if ufunc is not None and type(sv) is np.ndarray and self._dtype.is_floating_point:
             to = type(other)
             if to is Tensor:
@@ -726,8 +731,88 @@ class Tensor(metaclass=_TensorMeta):
             raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
         return _reduce(self, dim, keepdim, mean=False, dtype=dtype)
 
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of split_size_or_sections along dim (an int: that size, the last may be
+        smaller; a list: those sizes), as views; one SplitBackward0 for all of them."""
+        return _split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        """At most `chunks` pieces of equal size along dim (SplitBackward0, as torch)."""
+        if not hasattr(chunks, "__index__") or isinstance(chunks, bool):
+            raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
+                            f"{type(chunks).__name__}")
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        if not self._shape:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+        size = self._shape[_dim(dim, len(self._shape))]
+        return _split(self, max(-(-size // chunks), 1) if size else 1, dim)
+
+    def unbind(self, dim=0):
+        """The slices along dim, that dim removed (UnbindBackward0)."""
+        if not self._shape:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        d = _dim(dim, len(self._shape))
+        return _split(self, [1] * self._shape[d], d, name="unbind")
+
+    @property
+    def output_nr(self):
+        """Which output of its grad_fn this tensor is (split's pieces: their position)."""
+        tape = self._tape
+        if tape is None or tape.op[self._node] != OUTPUT_CODE:
+            return 0
+        return int(tape.cst[self._node])
+
+    def max(self, dim=None, keepdim=False):
+        """max(dim, keepdim=False) -> (values, indices), a return_types.max."""
+        return _max_min(self, dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim=False):
+        """min(dim, keepdim=False) -> (values, indices), a return_types.min."""
+        return _max_min(self, dim, keepdim, "min")
+
     def mean(self, dim=None, keepdim=False, dtype=None):
         return _reduce(self, dim, keepdim, mean=True, dtype=dtype)
+
+    # ---- decomposition rows (tapegrad/decomps.py): primitives shown as one grad_fn ----------
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(self), dim)), computed stably (LogsumexpBackward0)."""
+        dims = _reduce_dims("logsumexp", dim, self.dim())
+        x = self if self._dtype.is_floating_point else self.to(D.get_default_dtype())
+        return decomps.record("logsumexp", decomps.logsumexp, KIND_OPS, x, dims, bool(keepdim))
+
+    def softmax(self, dim, dtype=None):
+        """exp(self) normalized along dim, computed stably (SoftmaxBackward0)."""
+        return _softmax("softmax", self, dim, dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        """log(softmax(self, dim)), computed stably (LogSoftmaxBackward0)."""
+        return _softmax("log_softmax", self, dim, dtype)
+
+    # ---- two-argument elementwise functions -----------------------------------------------
+    def atan2(self, other):
+        """Elementwise atan2(self, other), the angle of (other, self) (Atan2Backward0)."""
+        _tensor_operand("atan2", other, 1)
+        return _fastpath.op_atan2(self, other)
+
+    def atan2_(self, other):
+        """In-place atan2: recorded as Atan2Backward0 on a tensor that needs history."""
+        _tensor_operand("atan2_", other, 1)
+        return self._inplace(np.arctan2, other, Tensor.atan2)
+
+    arctan2, arctan2_ = atan2, atan2_
+
+    def hypot(self, other):
+        """Elementwise sqrt(self**2 + other**2) without overflow (HypotBackward0)."""
+        _tensor_operand("hypot", other, 1)
+        _hypot_dtype(self, other)
+        return _fastpath.op_hypot(self, other)
+
+    def hypot_(self, other):
+        """In-place hypot: recorded as HypotBackward0 on a tensor that needs history."""
+        _tensor_operand("hypot_", other, 1)
+        _hypot_dtype(self, other)
+        return self._inplace(np.hypot, other, Tensor.hypot)
 
     # ---- shape -----------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -948,6 +1033,46 @@ except ImportError:  # pragma: no cover - numpy < 2
     _quiet = np.errstate(all="ignore")(lambda fn, *args: fn(*args))
 
 
+# The unrecorded in-place update of a one-element float tensor (`p -= lr * p.grad` under
+# no_grad, once per 0-d parameter per step): Python arithmetic on the stored float; for float32
+# operands and result rounded as the numpy path rounds them (struct's 'f' rounds to nearest, as
+# a C cast; the double result of +-*/ on float32 values rounds to the float32 result).
+_SCALAR_INPLACE = {np.add: float.__add__, np.subtract: float.__sub__,
+                   np.multiply: float.__mul__, np.true_divide: float.__truediv__}
+_F32 = struct.Struct("f")
+_F32_PACK, _F32_UNPACK = _F32.pack, _F32.unpack
+
+
+def _inplace_scalar(t, sv, ufunc, other):
+    """t (float-backed, not recorded) = ufunc(t, other) when other is a number or a
+    one-element float tensor of t's dtype and shape; None where the numpy path must decide
+    (casts, broadcasting, IEEE corner cases)."""
+    fn = _SCALAR_INPLACE.get(ufunc)
+    to = type(other)
+    if to is Tensor:
+        b = other._v
+        if type(b) is not float or other._dtype is not t._dtype or other._shape != t._shape:
+            return None
+    elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
+        b = float(other)
+    else:
+        return None
+    if fn is None or t._dtype is not D.float64 and t._dtype is not D.float32:
+        return None
+    try:
+        if t._dtype is D.float32:   # float32 operands, the exact result rounded: numpy's
+            v = _F32_UNPACK(_F32_PACK(fn(_F32_UNPACK(_F32_PACK(sv))[0],
+                                         _F32_UNPACK(_F32_PACK(b))[0])))[0]
+        else:
+            v = fn(sv, b)
+    except (ArithmeticError, ValueError):   # 1/0, out of float32's range: numpy's inf/nan
+        return None
+    t._v = v
+    t._lserial = 0  # a later use records the new value (tape.leaf_node)
+    bump_version(t)
+    return t
+
+
 def _record_start(*inputs):
     """The tape to record on, or None when no input is recorded or grad mode is off."""
     if not any(isinstance(t, Tensor) and t._rg for t in inputs):
@@ -1093,7 +1218,7 @@ def _binary_general(code, x, y):
         raise TypeError(_operand_error(code, x, y)) from None
     dt = D.result_type((xd, xc), (yd, yc))
     op = BY_CODE[code]
-    if op.name == "div" and not dt.is_floating_point:  # true division, as torch
+    if op.name in ("div", "atan2") and not dt.is_floating_point:  # true division, as torch
         dt = D.get_default_dtype()
     xa = np.asarray(xa, dtype=dt.np)
     ya = np.asarray(ya, dtype=dt.np)
@@ -1467,10 +1592,8 @@ def _scatter(name, g, shape, flat, params):
 
 
 def cat(tensors, dim=0):
-    """Concatenate along `dim`.  With gradients it is recorded as one strided scatter per
-    input (its params are the offset and row-major strides of the input's block of the
-    result: O(ndim) integers whatever the size) summed by adds, so each input's gradient is
-    a strided gather of the result's."""
+    """Concatenate along `dim`: one `cat` entry whose operands are the N inputs (CatBackward0;
+    tapegrad/kinds/cat.py), so each input's gradient is its block of the result's."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
@@ -1489,56 +1612,14 @@ def cat(tensors, dim=0):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                    f"Expected size {tensors[0]._shape[j]} but got size "
                                    f"{t._shape[j]} for tensor number {k} in the list.")
-    arrs = [t._array() for t in tensors]
-    dt = tensors[0]._dtype
-    for t in tensors[1:]:
-        dt = D.result_type((dt, 2), (t._dtype, 2))
-    try:
-        out = np.concatenate([a.astype(dt.np) for a in arrs], axis=d)
-    except ValueError as e:
-        raise RuntimeError(f"Sizes of tensors must match except in dimension {d}: {e}") from None
-    tape = _record_start(*tensors)
-    if tape is None:
-        return Tensor._wrap(out, dt)
-    strides = [math.prod(out.shape[j + 1:]) for j in range(out.ndim)]
-    oshape = out.shape if out.size != 1 else None
-    scatter, add = OPS["strided_scatter"].code, OPS["add"].code
-    parts, start = [], 0
-    for t in tensors:
-        if t._dtype is not dt:
-            t = t.to(dt)
-        if t._rg:
-            node = input_node(tape, t)
-        else:  # its block of the result is a constant: replay re-evaluates it from here
-            arr = t._array()
-            if arr.size == 1:
-                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
-            else:
-                node = tape.const_node(arr)
-                tape.watch(node, t)
-                tape.save(node, arr)
-        # [offset, strides...] with one stride per dim of the input as the tape sees it
-        # (none for a one-element input: the kernels treat it as 0-d)
-        parts.append((node, [start * strides[d]] + (strides if t.numel() != 1 else [])))
-        start += t._shape[d]
-    if len(parts) == 1:
-        res = _result(out, dt, tape, scatter, parts[0][0], -1, 0.0)
-        tape.add_params(res._node, parts[0][1])
-        return res
-    one = float(out.reshape(-1)[0]) if oshape is None else 0.0
-    nodes = []
-    for node, params in parts:
-        n = tape.push(scatter, node, -1, 0.0, one, oshape)
-        tape.add_params(n, params)
-        nodes.append(n)
-    acc = nodes[0]
-    for n in nodes[1:-1]:
-        acc = tape.push(add, acc, n, 0.0, one, oshape)
-    return _result(out, dt, tape, add, acc, nodes[-1], 0.0)
+    dt = _joined_dtype(tensors)
+    out = np.concatenate([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
+    return _join("cat", tensors, dt, out, [t._shape for t in tensors], d)
 
 
 def stack(tensors, dim=0):
-    """Join tensors of one shape along a new dimension `dim`."""
+    """Join tensors of one shape along a new dimension `dim`: one `stack` entry
+    (StackBackward0), laid out as a cat of the inputs unsqueezed at `dim`."""
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -1548,7 +1629,156 @@ def stack(tensors, dim=0):
                                f"{list(tensors[0]._shape)} at entry 0 and {list(t._shape)} at "
                                f"entry {k}")
     d = _dim(dim, tensors[0].dim() + 1)
-    return cat([t.unsqueeze(d) for t in tensors], d)
+    dt = _joined_dtype(tensors)
+    out = np.stack([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
+    shape = tensors[0]._shape
+    return _join("stack", tensors, dt, out, [shape[:d] + (1,) + shape[d:]] * len(tensors), d)
+
+
+def _joined_dtype(tensors):
+    dt = tensors[0]._dtype
+    for t in tensors[1:]:
+        dt = D.result_type((dt, 2), (t._dtype, 2))
+    return dt
+
+
+def _join(name, tensors, dt, out, shapes, d):
+    """Wrap cat/stack's result `out`; with a tape, one entry whose operands are the inputs
+    (ia, ib, then the `arg` list) and whose params are their layout along `d` (`shapes`: the
+    inputs' shapes as joined)."""
+    tape = _record_start(*tensors)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    nodes = []
+    for t in tensors:
+        if t._dtype is not dt:
+            t = t.to(dt)
+        if t._rg:
+            node = input_node(tape, t)
+        else:  # a constant operand: replay re-evaluates the result from it
+            arr = t._array()
+            if arr.size == 1:
+                node = tape.push(OP_CONST, -1, -1, 0.0, float(arr.reshape(-1)[0]))
+            else:
+                node = tape.const_node(arr)
+                tape.watch(node, t)
+                tape.save(node, arr)
+        nodes.append(node)
+    res = _result(out, dt, tape, OPS[name].code, nodes[0], nodes[1] if len(nodes) > 1 else -1,
+                  0.0)
+    if len(nodes) > 2:
+        tape.add_args(res._node, nodes[2:])
+    tape.add_params(res._node, cat_kind.layout(shapes, d))
+    return res
+
+
+def _split(x, sections, dim, name=None):
+    """split / split_with_sizes / unbind: views of x's pieces along dim.  Recorded as one
+    split entry whose node holds the pieces packed, then one `output` entry per piece (a
+    strided view of its block, cst = its output_nr): every piece shows the one split entry as
+    its grad_fn, as torch's."""
+    if not x._shape:
+        raise RuntimeError(f"{'unbind' if name else 'split'} expects at least a 1-dimensional "
+                           f"tensor")
+    nd = len(x._shape)
+    d = _dim(dim, nd)
+    size = x._shape[d]
+    if isinstance(sections, (list, tuple)):
+        sizes = [int(s) for s in sections]
+        if sum(sizes) != size or any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {d}), but got "
+                               f"split_sizes={sizes}")
+        name = name or "split_with_sizes"
+    else:
+        if not hasattr(sections, "__index__") or isinstance(sections, bool):
+            raise TypeError(f"split(): argument 'split_size' must be int, not "
+                            f"{type(sections).__name__}")
+        step = int(sections)
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and size != 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
+        sizes = [min(step, size - s) for s in range(0, size, step)] if size else [step]
+        name = "split"
+    base = _contiguous(x._array())
+    cuts = np.cumsum(sizes)[:-1]
+    pieces = np.split(base, cuts, axis=d)
+    if name == "unbind":
+        pieces = [p.reshape(p.shape[:d] + p.shape[d + 1:]) for p in pieces]
+    tape = _record_start(x)
+    if tape is None:
+        outs = [Tensor._wrap(p, x._dtype) for p in pieces]
+    else:
+        shape = x._shape
+        packed = np.concatenate([p.reshape(-1) for p in pieces]) if pieces else base.reshape(-1)
+        e = _result(packed, x._dtype, tape, OPS[name].code, input_node(tape, x), -1,
+                    float(len(sizes)))
+        tape.add_params(e._node, cat_kind.layout([shape[:d] + (s,) + shape[d + 1:]
+                                                  for s in sizes], d))
+        outs, start = [], 0
+        for k, p in enumerate(pieces):
+            strides = [math.prod(p.shape[j + 1:]) for j in range(p.ndim)] if p.size != 1 else []
+            t = _result(p, x._dtype, tape, OUTPUT_CODE, e._node, -1, float(k))
+            tape.add_params(t._node, [start] + strides)
+            start += p.size
+            outs.append(t)
+    for t, p in zip(outs, pieces):
+        _as_view(t, x, p)
+    return tuple(outs)
+
+
+def _max_min(x, dim, keepdim, name):
+    """(values, indices) of max/min along `dim`.  values is one gather entry (MaxBackward0 /
+    MinBackward0) reading the returned positions, so its gradient goes to the returned index
+    (the first extreme, as torch on CPU); indices is int64 and needs no gradient."""
+    if dim is None or isinstance(dim, Tensor):
+        raise NotImplementedError(
+            f"tapegrad: {name}() over all elements and {name}(input, other) are not implemented "
+            f"yet; {name}(dim, keepdim=False) is")
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"(dim={type(dim).__name__}), but expected (int dim, bool keepdim)")
+    nd = len(x._shape)
+    d = _dim(dim.__index__(), nd)
+    if nd and x._shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    arr = x._array()
+    a = arr if nd else arr.reshape(1)
+    pick = np.argmax if name == "max" else np.argmin
+    idx = pick(a, axis=d, keepdims=True)
+    values = np.take_along_axis(a, idx, axis=d)
+    pos = np.take_along_axis(np.arange(a.size).reshape(a.shape), idx, axis=d)
+    kidx = idx
+    if not keepdim or not nd:
+        shape = x._shape[:d] + x._shape[d + 1:] if nd else ()
+        idx, values, pos = idx.reshape(shape), values.reshape(shape), pos.reshape(shape)
+    indices = Tensor._wrap(np.asarray(idx, np.int64), D.int64)
+    pair = return_types.max if name == "max" else return_types.min
+    tape = _record_start(x)
+    if tape is None:
+        return pair((Tensor._wrap(np.asarray(values), x._dtype), indices))
+    t = _result(np.asarray(values), x._dtype, tape, OPS[name + "_dim"].code,
+                input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, pos.reshape(-1))
+    if tape.recording and nd:
+        _guard_extreme(x, t, kidx, d, name)
+    return pair((t, indices))
+
+
+def _guard_extreme(x, values, kidx, d, name):
+    """While recording: the gather reads the positions found now, so a guard checks that
+    they are still the first extreme along d (strictly beyond every element before, at least
+    every one after); a replay where the argmax moved raises BranchChanged."""
+    kshape = list(x._shape)
+    kshape[d] = 1
+    v = values.reshape(kshape)
+    n = x._shape[d]
+    ar = np.arange(n).reshape([n if j == d else 1 for j in range(len(kshape))])
+    before = Tensor._wrap(ar < kidx, D.bool_)
+    strict, loose = (x < v, x <= v) if name == "max" else (x > v, x >= v)
+    bool(where(before, strict, loose).sum() == x.numel())
 
 
 def _reduce(x, dim, keepdim, mean, dtype=None):
@@ -1586,7 +1816,8 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     kshape = [1 if i in dims else s for i, s in enumerate(shape)]
     t = _result(out, dt, tape, OPS[name].code, input_node(tape, x), -1,
                 (1.0 / count if count else math.nan) if mean else 1.0)
-    tape.add_params(t._node, kshape)
+    # (none for a one-element input: the tape treats it as 0-d, and tape files check that)
+    tape.add_params(t._node, kshape if arr.size != 1 else [])
     return t
 
 
@@ -1915,9 +2146,116 @@ def randn_like(x, dtype=None, requires_grad=False):
     return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad)
 
 
+# ---- two-argument functions and decomposition rows: argument checks, and the shift -------------
+def atan2(input, other):
+    """Elementwise atan2(input, other) (Atan2Backward0)."""
+    _tensor_operand("atan2", input, 1, "input")
+    _tensor_operand("atan2", other, 2)
+    return input.atan2(other)
+
+
+def hypot(input, other):
+    """Elementwise sqrt(input**2 + other**2) (HypotBackward0)."""
+    _tensor_operand("hypot", input, 1, "input")
+    _tensor_operand("hypot", other, 2)
+    return input.hypot(other)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input), dim)), computed stably (LogsumexpBackward0)."""
+    _tensor_operand("logsumexp", input, 1, "input")
+    return input.logsumexp(dim, keepdim)
+
+
+def softmax(input, dim, dtype=None):
+    """exp(input) normalized along dim (SoftmaxBackward0)."""
+    _tensor_operand("softmax", input, 1, "input")
+    return input.softmax(dim, dtype)
+
+
+def log_softmax(input, dim, dtype=None):
+    """log(softmax(input, dim)) (LogSoftmaxBackward0)."""
+    _tensor_operand("log_softmax", input, 1, "input")
+    return input.log_softmax(dim, dtype)
+
+
+def _tensor_operand(fname, x, pos, name="other"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument '{name}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+def _hypot_dtype(x, y):
+    dt = D.result_type((x._dtype, 2 if x._shape else 1), (y._dtype, 2 if y._shape else 1))
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"hypot_cpu" not implemented for \'{dt.legacy}\'')
+
+
+def _reduce_dims(fname, dim, nd):
+    """dim (an int or a sequence of ints) as sorted non-negative dims, with torch's errors;
+    () for a 0-d tensor."""
+    if hasattr(dim, "__index__") and not isinstance(dim, bool):
+        dims = [dim]
+    elif isinstance(dim, (tuple, list)) and all(hasattr(d, "__index__") for d in dim):
+        dims = list(dim)
+    else:
+        raise TypeError(f"{fname}(): argument 'dim' (position 1) must be tuple of ints, not "
+                        f"{type(dim).__name__}")
+    if not dims and nd:   # torch's own error for an empty dim list
+        raise RuntimeError(f"output with shape [] doesn't match the broadcast shape {[1] * nd}")
+    seen = []
+    for d in dims:
+        d = _dim(int(d), nd)
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.append(d)
+    return tuple(sorted(seen)) if nd else ()
+
+
+def _softmax(name, x, dim, dtype):
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{name}(): argument 'dim' (position 1) must be int, not "
+                        f"{type(dim).__name__}")
+    nd = x.dim()
+    d = _dim(int(dim), nd)
+    if dtype is not None:
+        x = x.to(dtype)
+    if not x._dtype.is_floating_point:
+        last = "lastdim_" if d == max(nd, 1) - 1 else ""
+        raise NotImplementedError(f'"{name}_{last}kernel_impl" not implemented for '
+                                  f"'{x._dtype.legacy}'")
+    body = decomps.softmax if name == "softmax" else decomps.log_softmax
+    return decomps.record(name, body, KIND_OPS, x, d)
+
+
+def max_shift(x, dims, zero_inf):
+    """The shift of a stable softmax/logsumexp: the maximum of x over `dims`, keepdim shape,
+    NaN propagating, infinite maxima 0 when `zero_inf` (torch's logsumexp).  A constant (no
+    gradient); recorded as a `max_shift` entry only while tracing, so a replay recomputes it."""
+    arr = x._array()
+    dims = tuple(dims) if x._shape else ()   # a 0-d tensor's dim 0 is itself
+    with np.errstate(invalid="ignore"):
+        m = np.amax(arr, axis=dims, keepdims=True, initial=-np.inf) if dims else arr.copy()
+    if zero_inf:
+        m = np.where(np.isinf(m), 0, m)
+    m = np.asarray(m, dtype=x._dtype.np)
+    tape = _tracing(x)
+    if tape is None:
+        return Tensor._wrap(m, x._dtype)
+    t = _result(m, x._dtype, tape, OPS["max_shift"].code, input_node(tape, x), -1,
+                1.0 if zero_inf else 0.0)
+    # the keepdim shape, as reduce's params (none for a one-element input: 0-d to the tape)
+    tape.add_params(t._node, [1 if d in dims else s for d, s in enumerate(x._shape)]
+                    if arr.size != 1 else [])
+    t._flags = NODIFF
+    return t
+
+
 # The formula vocabulary on tensors (create_graph's backward, re-running a recorded program):
 # every step is a recorded op, so derivatives of any order come out of the same table.
-FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor))
+FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor),
+                                    lambda name, x, y: _binary(OPS[name].code, x, y))
 # The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
 KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
-                                 strided_positions=strided_positions)
+                                 strided_positions=strided_positions, cat=cat,
+                                 max_shift=max_shift)

@@ -8,6 +8,9 @@ its implementations in one row, so adding one (say `atan2`) is one row here:
              the kernel header (`codegen.HEADER`)
     method   the Tensor method that records it: create_graph evaluates formulas on tensors
 
+A function takes one argument or, with `arity=2`, two (`atan2(y, x)`, `hypot(x, y)`): every
+face calls it the same way (create_graph records it as a binary op of its name, the tensor
+form goes through the tensor layer's binary recorder, so either argument may be a constant).
 `where(cond, x, y)` is the vocabulary's one conditional; its tensor form needs the module
 function, which the tensor layer passes to `tensor_namespace`.
 """
@@ -60,6 +63,10 @@ def where(cond, x, y):
     return x if cond else y
 
 
+atan2 = math.atan2     # IEEE-754 already: signed zeros, infinities and nan as C's atan2
+hypot = math.hypot
+
+
 # ---- the table --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fn:
@@ -68,6 +75,7 @@ class Fn:
     numpy: Callable
     numba: str       # "math": math.<name>; "header": a helper in the kernel header; "builtin"
     method: str      # Tensor method recording it ("" for where)
+    arity: int = 1   # arguments it takes (2: recorded as a binary op of its name)
 
 
 FUNCS = {f.name: f for f in (
@@ -81,6 +89,8 @@ FUNCS = {f.name: f for f in (
     Fn("sign", sign, np.sign, "header", "sign"),
     Fn("abs", abs, np.abs, "builtin", "abs"),
     Fn("where", where, np.where, "header", ""),
+    Fn("atan2", atan2, np.arctan2, "math", "atan2", arity=2),
+    Fn("hypot", hypot, np.hypot, "math", "hypot", arity=2),
 )}
 
 # what the eager n-d forward evaluates formulas with
@@ -91,12 +101,17 @@ RECORDED = frozenset(name for name, f in FUNCS.items() if f.method)
 MATH_IMPORTS = tuple(name for name, f in FUNCS.items() if f.numba == "math")
 
 
-def tensor_namespace(where_fn, is_tensor):
+def tensor_namespace(where_fn, is_tensor, binary_fn):
     """Formula functions on tensors or constants: a tensor operand goes through its recorded
-    method (so derivatives of derivatives come out of the same table), a constant through the
-    scalar implementation.  `where_fn` is the tensor module's `where`."""
+    method (so derivatives of derivatives come out of the same table), constants through the
+    scalar implementation.  `where_fn` is the tensor module's `where`; `binary_fn(name, x, y)`
+    records the binary op `name` on two operands of which either may be a number (what a
+    two-argument function needs: `atan2(1.0, b)` has no method to call on its first)."""
     def lift(f):
         method, scalar = f.method, f.scalar
+        if f.arity == 2:
+            return lambda x, y: (binary_fn(method, x, y) if is_tensor(x) or is_tensor(y)
+                                 else scalar(x, y))
         return lambda x: getattr(x, method)() if is_tensor(x) else scalar(x)
     ns = {name: lift(f) for name, f in FUNCS.items() if f.method}
     ns["where"] = lambda c, x, y: where_fn(c, x, y) if is_tensor(c) else (x if c else y)

@@ -10,3 +10,8 @@ def test_kernels_current():
 def test_fastpath_current():
     with open(codegen.FAST_TARGET) as f:
         assert f.read() == codegen.generate_fastpath(), "run `python tapegrad/codegen.py`"
+
+
+def test_push_current():
+    with open(codegen.PUSH_TARGET) as f:
+        assert f.read() == codegen.generate_push(), "run `python tapegrad/codegen.py`"

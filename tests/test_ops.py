@@ -132,6 +132,39 @@ CASES = {
     "matmul": [("nd2d", lambda m, a, b: a @ b, [(2, 2, 3), (3, 4)], ANY),
                ("batched", lambda m, a, b: a @ b, [(2, 2, 3), (2, 3, 4)], ANY),
                ("nd1d", lambda m, a, b: m.matmul(a, b), [(2, 2, 3), (3,)], ANY)],
+    # N operands: ia, ib and the entry's operand list (more than two inputs, one repeated)
+    "cat": [("dim0", lambda m, a, b, c: m.cat([a, b * b, c, a], 0), [(2, 3), (1, 3), (4, 3)], ANY),
+            ("dim1", lambda m, a, b: m.cat([a.sin(), b], -1), [(2, 3, 2), (2, 3, 1)], ANY),
+            ("one", lambda m, a: m.cat([a * a]), [(3,)], ANY)],
+    "stack": [("dim1", lambda m, a, b: m.stack([a, b.exp(), a * b], 1), [(2, 3), (2, 3)], ANY),
+              ("scalars", lambda m, a, b: m.stack([a, b[0], a * a]), [(), (2,)], ANY)],
+    "max_dim": [("dim1", lambda m, a: a.max(1).values, [(3, 4)], ANY),
+                ("keep", lambda m, a: m.max(a, -1, keepdim=True)[0], [(2, 3, 2)], ANY)],
+    "min_dim": [("dim0", lambda m, a: a.min(0).values, [(3, 4)], ANY),
+                ("vec", lambda m, a: m.min(a, 0)[0], [(5,)], ANY)],
+    # several outputs: one split entry, an `output` entry per piece
+    "split": [("dim1", lambda m, a: a.split(2, 1)[1], [(3, 5)], ANY),
+              ("chunk", lambda m, a: m.cat(a.chunk(3, 0)[::-1]), [(5, 2)], ANY)],
+    "split_with_sizes": [("sizes", lambda m, a: a.split([1, 3], -1)[1] * 2.0, [(2, 4)], ANY)],
+    "unbind": [("dim1", lambda m, a: m.stack(a.unbind(1)[::-1], 0), [(2, 3)], ANY),
+               ("scalars", lambda m, a: a.unbind()[2] * a.unbind()[0], [(3,)], ANY)],
+    "output": [("pieces", lambda m, a: a.split(1)[0] + a.split(1)[1], [(2, 3)], ANY)],
+    # two-argument vocabulary functions
+    "atan2": [("tt", lambda m, a, b: m.atan2(a, b), [(2, 3), (2, 3)], ANY),
+              ("bcast", lambda m, a, b: a.atan2(b), [(2, 3), (3,)], ANY),
+              ("0d", lambda m, a, b: a.atan2(b), [(), ()], ANY),
+              ("const", lambda m, a: m.atan2(m.tensor(1.5, dtype=a.dtype), a), [(3,)], ANY)],
+    "hypot": [("tt", lambda m, a, b: m.hypot(a, b), [(2, 3), (2, 3)], ANY),
+              ("bcast", lambda m, a, b: a.hypot(b), [(2, 1), (1, 3)], ANY),
+              ("0d", lambda m, a, b: a.hypot(b), [(), ()], ANY)],
+    # decomposition rows: primitives shown as torch's one node
+    "logsumexp": [("d1", lambda m, a: a.logsumexp(1), [(2, 3)], ANY),
+                  ("keep", lambda m, a: m.logsumexp(a, (0, 2), keepdim=True), [(2, 3, 2)], ANY),
+                  ("0d", lambda m, a: a.logsumexp(0) * a, [()], ANY)],
+    "softmax": [("d1", lambda m, a: a.softmax(1), [(2, 3)], ANY),
+                ("d0", lambda m, a: m.softmax(a, 0), [(3, 2)], ANY)],
+    "log_softmax": [("last", lambda m, a: a.log_softmax(-1), [(2, 3)], ANY),
+                    ("fn", lambda m, a: m.log_softmax(a, 0), [(4,)], ANY)],
 }
 
 def _put(t, key, value):
@@ -140,8 +173,10 @@ def _put(t, key, value):
 
 
 # tape-structure entries and ops without a gradient (tested in test_replay.py)
+# (max_shift: the no-gradient shift of softmax/logsumexp, tested in test_decomp.py)
 NOT_DIFFERENTIABLE = {n for n, op in OPS.items()
-                      if op.kind in ("leaf", "import", "const", "compare", "guard", "stopgrad")}
+                      if op.kind in ("leaf", "import", "const", "compare", "guard", "stopgrad",
+                                     "shift")}
 
 
 def test_every_op_has_cases():
@@ -184,12 +219,14 @@ def test_gradcheck_float64(name, cid, fn, shapes, dom, opts):
 
 @pytest.mark.parametrize("name,cid,fn,shapes,dom,opts", ALL, ids=IDS)
 def test_records_the_declared_op(name, cid, fn, shapes, dom, opts):
-    """The case really exercises op `name`: its grad_fn name appears in the graph."""
+    """The case really exercises op `name`: its grad_fn name appears in the graph (a
+    decomposition row as the group it shows as)."""
+    from tapegrad import groups
     xs = [tg.tensor(v, requires_grad=True) for v in _inputs(shapes, dom, 2)]
     out = fn(tg, *xs)
     tape = out._tape
     assert tape is not None
-    codes = set(tape._arrays[0][:tape.n].tolist())
+    codes = set(groups.shown_opcodes(tape, tape.n).tolist())
     assert OPS[name].code in codes
 
 

@@ -26,6 +26,7 @@ ELEMENTWISE = {
     "fill_tensor": lambda x: (x + 1.0).fill_(x.sum() + 1.0),
     "copy_slices": lambda x: _put(x + 1.0, ..., x + 2.0),
     "index_put": lambda x: _put(x.reshape(-1) + 1.0, tg.tensor([0]), (x + 2.0).reshape(-1)[:1]),
+    "atan2": lambda x: x.atan2(tg.tensor(2.0)), "hypot": lambda x: x.hypot(tg.tensor(2.0)),
 }
 
 
@@ -67,6 +68,8 @@ def test_second_backward_matches_torch(name):
             fn = lambda x, m=m: m.where(x > 0, x, -x)
         if name == "index_put":
             fn = lambda x, m=m: _put(x.reshape(-1) + 1.0, m.tensor([0]), (x + 2.0).reshape(-1)[:1])
+        if name in ("atan2", "hypot"):
+            fn = lambda x, m=m, f=name: getattr(x, f)(m.tensor(2.0))
         y = fn(x).sum()
         y.backward()
         try:

@@ -1,13 +1,14 @@
 """`tapegrad.autograd`: Variable, backward, grad (PyTorch's signatures and errors)."""
+import math
 import warnings
 
 import numpy as np
 
-from .. import errors
+from .. import dtypes as D, errors
 from .._signals import COMMIT
 from ..engine import run_backward, run_backward_graph
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from ..tensor import Tensor, tensor as _tensor
+from ..tensor import Tensor, _new, tensor as _tensor, _F32_PACK, _F32_UNPACK
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import functional
 
@@ -125,10 +126,27 @@ def _stage(pairs):
     """The commit of a backward, made before it: each gradient ndarray cast to its tensor's
     dtype (and the new `.grad` tensor where there is none yet), for `_publish`."""
     new = []
+    add = new.append
+    f32 = D.float32
     for t, g in pairs:
+        if type(g) is float:   # a one-element leaf's gradient (engine._collect_leaves)
+            dt = t._dtype
+            if dt is f32:
+                try:
+                    g = _F32_UNPACK(_F32_PACK(g))[0]
+                except OverflowError:   # rounds past float32's range: inf, as numpy's cast
+                    g = math.copysign(math.inf, g)
+            if getattr(t, "_grad", None) is None:
+                fresh = _new()
+                fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._rg = \
+                    g, dt, t._shape, None, False
+                add((t, g, fresh))
+            else:
+                add((t, g, None))
+            continue
         if g is None:
             continue
-        g = g.astype(t._dtype.np)
+        g = g.astype(t._dtype.np, copy=False)   # (a fresh array: run_backward's copy)
         if g.shape != t._shape:
             g = g.reshape(t._shape)
         new.append((t, g, _fresh_grad(t, g) if getattr(t, "_grad", None) is None else None))
@@ -141,11 +159,12 @@ def _publish(new):
     for t, g, fresh in new:
         cur = getattr(t, "_grad", None)
         if cur is None:  # (fresh is None only if another thread's grad went since)
-            t._grad = fresh if fresh is not None else _fresh_grad(t, g)
+            t._grad = fresh if fresh is not None else (
+                _scalar_grad(t, g) if type(g) is float else _fresh_grad(t, g))
         elif type(cur._v) is float:
-            cur._v = cur._v + float(g.reshape(-1)[0])
+            cur._v = cur._v + (g if type(g) is float else float(g.reshape(-1)[0]))
         else:
-            cur._v += g.reshape(cur._shape)
+            cur._v += g if type(g) is float else g.reshape(cur._shape)
 
 
 def _fresh_grad(t, g):
@@ -153,6 +172,13 @@ def _fresh_grad(t, g):
     out = Tensor._wrap(g, t._dtype)
     if type(out._v) is float and t._dtype.name == "float32":
         out._v = float(np.float32(out._v))
+    return out
+
+
+def _scalar_grad(t, g):
+    """A new `.grad` tensor holding float g (already rounded to t's dtype), shaped as t."""
+    out = _new()
+    out._v, out._dtype, out._shape, out._tape, out._rg = g, t._dtype, t._shape, None, False
     return out
 
 

@@ -8,7 +8,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..ops import BY_CODE, saves_mask, saves_needed
+from .. import groups
+from ..ops import BY_CODE, OUTPUT_CODE, saves_mask, saves_needed
 from ..tape import Tape
 
 _classes = {}
@@ -29,8 +30,13 @@ class Node:
     @property
     def next_functions(self):
         tape, n = self._tape, self._node
+        if groups.row_at(tape, n) >= 0:   # a decomposition: edges to its inputs
+            return tuple((_input_fn(tape, node), 0) for node in groups.inputs(tape, n))
         op = BY_CODE[tape.op[n]]
         # where's condition is not an input that takes a gradient: torch lists self and other
+        if op.kind == "cat":   # every operand: ia, ib, then the entry's arg list
+            return tuple((_input_fn(tape, int(node)), output_nr(tape, int(node))) for node in
+                         [tape.ia[n], tape.ib[n]][:1 + (tape.ib[n] >= 0)] + tape.args_of(n).tolist())
         roles = ([tape.ia[n], tape.ib[n]] if op.kind in ("binary", "matmul", "where")
                  else [tape.ia[n]])
         out = []
@@ -40,7 +46,7 @@ class Node:
                 if not scalar_name:
                     out.append((None, 0))
                 continue
-            out.append((_input_fn(tape, node), 0))
+            out.append((_input_fn(tape, node), output_nr(tape, node)))
         return tuple(out)
 
     @property
@@ -78,6 +84,9 @@ def _input_fn(tape, node):
 
 
 def entry_name(tape, n):
+    row = groups.row_at(tape, n)
+    if row >= 0:
+        return BY_CODE[row].grad_fn
     op = BY_CODE[tape.op[n]]
     if op.kind == "binary":
         if tape.ib[n] < 0 and op.grad_fn_scalar_b:
@@ -94,7 +103,14 @@ def name_entry(tape, n, name):
     tape.grad_fns[n] = fn
 
 
+def output_nr(tape, n):
+    """Which output of its grad_fn node n is (an `output` entry's cst; 0 elsewhere)."""
+    return int(tape.cst[n]) if tape.op[n] == OUTPUT_CODE else 0
+
+
 def node_for(tape, n):
+    if tape.op[n] == OUTPUT_CODE:   # one output of a multi-output entry: that entry's node
+        return node_for(tape, int(tape.ia[n]))
     fn = tape.grad_fns.get(n)
     if fn is None:
         kind = BY_CODE[tape.op[n]].kind
@@ -128,8 +144,12 @@ def saved_buffers(fn):
     tape (two roles with one node save the same tensor, as in `x * x`).
     alive is False once a backward without retain_graph has freed the entry's buffers."""
     tape, n = fn._tape, fn._node
+    if isinstance(fn, AccumulateGrad):
+        return []
+    if groups.row_at(tape, n) >= 0:
+        return _group_saved(tape, n)
     op = BY_CODE[tape.op[n]]
-    if not op.saves or isinstance(fn, AccumulateGrad):
+    if not op.saves:
         return []
     ia, ib = int(tape.ia[n]), int(tape.ib[n])
     bits = saves_mask(op)
@@ -139,7 +159,7 @@ def saved_buffers(fn):
         if any(live):
             bits = saves_needed(op)[{(True, False): 0, (False, True): 1}.get(live, 2)]
     alive = not tape.freed[n]
-    cond = int(tape.nds.cond[n]) if bits & 8 and tape.nds is not None else -1
+    cond = int(tape.args_of(n)[0]) if bits & 8 and len(tape.args_of(n)) else -1
     out = []
     for role, bit, node in (("a", 1, ia), ("b", 2, ib), ("out", 4, n), ("cond", 8, cond)):
         if not bits & bit:
@@ -156,6 +176,24 @@ def saved_buffers(fn):
     return out
 
 
+def _group_saved(tape, n):
+    """saved_buffers of a decomposition's grad_fn: what torch's node saves (the row's
+    `saves`: its input as self, its result), alive until a member's buffers are freed."""
+    op = BY_CODE[groups.row_at(tape, n)]
+    alive = not is_freed_group(tape, n)
+    ins = groups.inputs(tape, n)
+    out = []
+    if "a" in op.saves and ins:
+        out.append(Saved("self", _shape(tape, ins[0]), None, alive, ins[0]))
+    if "out" in op.saves:
+        out.append(Saved("result", _shape(tape, n), None, alive, n))
+    return out
+
+
+def is_freed_group(tape, n):
+    return bool(np.asarray(tape.freed)[groups.members(tape, n)].any())
+
+
 def _shape(tape, node):
     """A node's shape; for a one-element node the tape keeps none (the sweep treats it as
     0-d), so it is known only for leaves and values entered for the version check."""
@@ -170,6 +208,8 @@ def _shape(tape, node):
 
 def is_freed(fn):
     """Whether a backward without retain_graph has released `fn`'s saved buffers."""
+    if groups.row_at(fn._tape, fn._node) >= 0:
+        return is_freed_group(fn._tape, fn._node)
     return bool(fn._tape.freed[fn._node])
 
 
@@ -189,7 +229,8 @@ def tape_stats(tape):
     save buffers (alive / freed), bytes held by the streams and by saved n-d arrays."""
     n = tape.n
     ops, freed = np.asarray(tape.op[:n]), np.asarray(tape.freed[:n])
-    counts = np.bincount(ops.astype(np.int64), minlength=len(BY_CODE)) if n else ()
+    shown = groups.shown_opcodes(tape, n)   # a decomposition counts once, as its row
+    counts = np.bincount(shown[shown >= 0], minlength=len(BY_CODE)) if n else ()
     saves = np.array([bool(op.saves) for op in BY_CODE])[ops.astype(np.int64)] if n else ()
     by_op = {BY_CODE[code].name: int(k) for code, k in enumerate(counts) if k}
     stream_bytes = sum(a.nbytes for a in tape._arrays) if tape._arrays is not None else 0
@@ -197,7 +238,8 @@ def tape_stats(tape):
     saved = [a for a in nds.objs[:nds.nobjs] if a is not None] if nds is not None else []
     if nds is not None:   # the n-d streams: per-node arrays and the params array
         stream_bytes += sum(getattr(nds, k).nbytes for k in
-                            ("size", "nd", "shp", "par", "npar", "cond", "slot", "nsaved", "host"))
+                            ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host",
+                             "arg_ptr", "arg"))
     return {"serial": tape.serial, "entries": n, "capacity": tape.cap, "by_op": by_op,
             "leaves": len(tape.leaves), "nd_nodes": len(tape.shape),
             "saving_entries_alive": int(np.count_nonzero(saves & (freed == 0))) if n else 0,

@@ -8,12 +8,16 @@ kernels (engine._run_sweep, replay's host loop):
     HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs[, A, B])  adds its inputs' gradients
 
 `params[p:]` holds the entry's params, `a`/`b` are its operand nodes, `needs[i]` says whether
-operand i wants a gradient."""
-from . import gather, matmul, reduce, view
+operand i wants a gradient.
+
+Kinds in `LISTS` read their whole operand list (ia, ib, then the entry's `arg` slice): their
+kernel pieces also take `arg_ptr, arg`, and their tensor faces take the list
+(`tensor_forward_<kind>(T, xs, shape, params)`, `tensor_vjp_<kind>(T, g, shapes, params)`)."""
+from . import cat, gather, matmul, reduce, shift, view
 
 # every structural kind's module (codegen compiles their kernel pieces in this order), and
 # kind name -> the module holding its faces (kernel pieces, tensor faces, host faces)
-MODULES = (reduce, view, gather, matmul)
+MODULES = (reduce, view, gather, matmul, cat, shift)
 MODULE_OF = {kind: mod for mod in MODULES for kind in mod.KINDS}
 
 
@@ -27,6 +31,9 @@ def tensor_vjp(kind):
     [(operand index, gradient)]; None for kinds that pass no gradient."""
     return getattr(MODULE_OF[kind], "tensor_vjp_" + kind, None)
 
+
+# kinds whose faces take the entry's whole operand list
+LISTS = frozenset({"cat"})
 
 HOST_FORWARD = {"matmul": matmul.host_forward}
 HOST_VJP = {"matmul": matmul.host_vjp}

@@ -43,3 +43,16 @@ def is_suffix(oshape, ond, ishape, ind):
         if ishape[d] != oshape[ond - ind + d]:
             return False
     return True
+
+
+def kept_leading(shape, nd, keep):
+    """Whether the keepdim shape `keep` of a reduction of `shape` keeps leading dims and
+    reduces trailing ones (a row sum: (64, 100) -> (64, 1)): then each output element sums a
+    contiguous run of size(shape) / size(keep) input elements."""
+    j = nd
+    while j > 0 and keep[j - 1] == 1:
+        j -= 1
+    for d in range(j):
+        if keep[d] != shape[d]:
+            return False
+    return True

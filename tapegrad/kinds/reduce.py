@@ -4,7 +4,7 @@ Params: the keepdim shape of the output (nd[a] entries); cst: the scale (1/count
 The kernel pieces are plain Python that codegen compiles into tapegrad/_kernels.py, called as
 `forward_reduce(e, a, b, ...)` / `sweep_reduce(e, a, b, ...)` from the opcode dispatch.
 """
-from .index import bcast_index, is_suffix
+from .index import bcast_index, is_suffix, kept_leading
 
 KINDS = ("reduce",)
 
@@ -24,6 +24,13 @@ def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
                 vals[oo + k % n] += vals[oa + k]
+        elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
+            inner = size[a] // n
+            for j in range(n):
+                acc = 0.0
+                for k in range(j * inner, (j + 1) * inner):
+                    acc += vals[oa + k]
+                vals[oo + j] = acc
         else:
             for k in range(size[a]):
                 vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
@@ -46,6 +53,12 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
                 adj[oa + k] += scale * adj[oo + k % n]
+        elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
+            inner = size[a] // n
+            for j in range(n):
+                g = scale * adj[oo + j]
+                for k in range(j * inner, (j + 1) * inner):
+                    adj[oa + k] += g
         else:
             for k in range(size[a]):
                 adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
@@ -55,6 +68,8 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 # (forward), as ordinary tensor ops.  `T` is `tensor.KIND_OPS`, `params` the entry's params
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
 def tensor_forward_reduce(T, x, y, shape, params, cst):
+    if x.numel() == 1:   # a one-element input has no params (0-d to the tape)
+        return x.reshape(shape) * cst
     xs = tuple(x.shape)
     dims = tuple(d for d in range(len(xs)) if params[d] == 1 and xs[d] != 1)
     return (x.sum(dims, keepdim=True) if dims else x).reshape(shape) * cst

@@ -1,5 +1,5 @@
 """Recorded tapes covering every kind a tape file can hold (scalar and n-d, float32 and
-float64, guards, where, views, gathers, matmul, and an hvp tape with the scatter kinds), with
+float64, guards, where, views, gathers, matmul, cat/stack, split, max(dim), and an hvp tape with the scatter kinds), with
 example inputs.  Shared by the tape-file tests and their fuzz worker."""
 import numpy as np
 
@@ -26,8 +26,12 @@ def _nd(x, y):
     e = y.unsqueeze(0).expand(2, 4)                         # reshape + strided
     m = (g * s.t()).mean(0) + (h * e).permute(1, 0).sum(1).view(2, 2).reshape(4)[:2]
     b = (x.reshape(1, 2, 3) @ w.reshape(1, 3, 4)).squeeze(0).sum()
+    j = tg.cat([x.reshape(6), y * y, w[0], y[:1]]) * 0.5        # cat: 4 operands, one constant
+    k = tg.stack([y, y.exp()], 1)                                 # stack
+    p, q = h.split([1, 3], 1)                                     # split: one entry, two outputs
+    k = k + (p * 2.0).sum() + q.max(1).values.sum() + h.unbind(0)[1].min(0)[0]
     return (tg.where(m > 0, m, -m).sum() + b + x[x > -10].sum() * 0.1
-            + (y ** 2).mean() + y.abs().sqrt().sum())
+            + (y ** 2).mean() + y.abs().sqrt().sum() + j.tanh().sum() + (k * k).mean())
 
 
 def _grad_graph(x):

@@ -68,7 +68,8 @@ def warm_cache():
     x = tapegrad.tensor([1.0, 2.0], requires_grad=True)
     ((x * x).sum() * 3.0).backward()
     reach = np.array([0, 0, 1], np.uint8)
-    _jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.full(3, -1), reach)
+    _jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.zeros(4, np.int64),
+                             np.zeros(0, np.int64), reach)
     return _jit.cache_dir()
 
 
@@ -131,7 +132,8 @@ def test_corrupted_cache_files_are_detected_and_recompiled(readonly_install, tmp
     code = PROGRAM + """
 import numpy as np
 reach = np.array([0, 0, 1], np.uint8)
-_jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.full(3, -1), reach)
+_jit.kernels().mark_live(np.array([-1, 0, 1]), np.full(3, -1), np.zeros(4, np.int64),
+                         np.zeros(0, np.int64), reach)
 assert reach.tolist() == [1, 1, 1], reach
 """
     env = {"TAPEGRAD_CACHE_DIR": str(cache)}

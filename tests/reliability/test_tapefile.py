@@ -70,7 +70,7 @@ def test_header_has_version_fingerprint_and_digest(corpus):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda h, a: h.update(version=2), "format version 2"),
+    (lambda h, a: h.update(version=1), "format version 1"),
     (lambda h, a: h.pop("version"), "format version None"),
     (lambda h, a: h.update(format="npz"), "not a tapegrad tape"),
     (lambda h, a: h.update(op_table="0" * 64), "different op table"),
@@ -213,9 +213,47 @@ def test_params_slices_do_not_overlap(corpus):
 def test_where_condition_must_be_an_earlier_entry(corpus):
     def edit(h, a):
         e = first(a, "where")
-        a["params"][a["par"][e]] = e
-    with pytest.raises(tg.TapeFormatError, match="where's condition is not an earlier entry"):
+        a["arg"][a["arg_ptr"][e]] = e
+    with pytest.raises(tg.TapeFormatError, match="listed operand is not an earlier entry"):
         crafted(corpus, "scalar64", edit)
+
+
+def _shift_operand_list(a, e, k):
+    """Give entry e k more listed operands (node 0), keeping the CSR offsets consistent."""
+    p = a["arg_ptr"][e + 1]
+    a["arg"] = np.insert(a["arg"], p, np.zeros(k, np.int64))
+    a["arg_ptr"][e + 1:] += k
+
+
+@pytest.mark.parametrize("edit, message", [
+    # the CSR offsets themselves
+    (lambda a: a.update(arg_ptr=a["arg_ptr"][:-1]), "arg_ptr"),
+    (lambda a: a["arg_ptr"].__setitem__(-1, a["arg_ptr"][-1] + 1), "arg_ptr is not"),
+    (lambda a: a.update(arg_ptr=np.where(np.arange(len(a["arg_ptr"])) == 1, 5, a["arg_ptr"])),
+     "negative length|arg_ptr is not|operand list on an op"),
+    # counts per kind: where takes one, others none
+    (lambda a: _shift_operand_list(a, first(a, "where"), 1), "exactly one condition"),
+    (lambda a: _shift_operand_list(a, first(a, "unary"), 1), "operand list on an op that takes none"),
+    (lambda a: a["arg"].__setitem__(0, -3), "listed operand is not an earlier entry"),
+])
+def test_operand_lists_are_checked(corpus, edit, message):
+    with pytest.raises(tg.TapeFormatError, match=message):
+        crafted(corpus, "nd_float64", lambda h, a: edit(a))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a, e: a["params"].__setitem__(a["par"][e] + 2, 7), "cat params do not match"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e], -1), "cat params are negative"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e] + 1, 10 ** 12), "cat params do not match"),
+    (lambda a, e: a["ib"].__setitem__(e, -1), "cat's operands are not a list"),
+    (lambda a, e: a["ia"].__setitem__(e, -1), "cat's operands are not a list"),
+    (lambda a, e: _shift_operand_list(a, e, 1), "params slice|params holds|cat params"),
+])
+def test_cat_entries_are_checked(corpus, edit, message):
+    def go(h, a):
+        edit(a, first(a, "cat"))
+    with pytest.raises(tg.TapeFormatError, match=message):
+        crafted(corpus, "nd_float64", go)
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -298,3 +336,18 @@ def test_deeply_nested_header_is_refused(corpus):
     _, arrays = members(corpus["scalar64"][2])
     with pytest.raises(tg.TapeFormatError, match="cannot read it"):
         tg.load_tape(io.BytesIO(write({}, arrays, reseal=False, raw_header="[" * 200000)))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda a, e: a["cst"].__setitem__(e, 2.5), "split's piece count is not a whole number"),
+    (lambda a, e: a["cst"].__setitem__(e, 1e18), "split's piece count is not a whole number"),
+    (lambda a, e: a["cst"].__setitem__(e, np.nan), "split's piece count is not a whole number"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e] + 2, 3), "split params do not match"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e], -2), "split params are negative"),
+    (lambda a, e: a["cst"].__setitem__(e, 1.0), "params slice|params holds"),
+])
+def test_split_entries_are_checked(corpus, edit, message):
+    def go(h, a):
+        edit(a, first(a, "split"))
+    with pytest.raises(tg.TapeFormatError, match=message):
+        crafted(corpus, "nd_float64", go)

@@ -1,0 +1,115 @@
+"""Decomposition groups: the per-entry facts that make an op recorded as several primitive
+entries (a decomposition row of tapegrad/ops.py, e.g. logsumexp) show as the one grad_fn
+torch has (`LogsumexpBackward0`), whose `next_functions` lead to the decomposition's inputs.
+
+Two typed streams per entry, made with a tape's first decomposition (a tape that has none
+never pays for them) and grown on demand; entries past their end are in no group:
+
+    first[i]  int32  the first entry of the group entry i belongs to (-1: in none)
+    row[i]    int16  at a group's output entry, the decomposition's opcode (-1 elsewhere)
+
+The group of output entry e is the entries j in first[e]..e with first[j] == first[e]: the
+internal entries, which users never see (no tensor they hold is made by one), and e itself.
+Leaf and import entries recorded while the decomposition ran are not members: they stand for
+its inputs.  Its constants (const entries, e.g. the shift of a stable softmax) are members.
+A group recorded inside another decomposition is absorbed by the outer one.
+
+The sweeps, replay, create_graph and the liveness walks never read these streams: the
+primitives are ordinary entries with ordinary gradients.  Only the inspection faces (grad_fn
+names, next_functions, saved buffers, viz, tape_summary: autograd/graph.py) read them, per
+inspected node, with numpy over the group's own entries.
+"""
+import numpy as np
+
+from .ops import BY_CODE, KIND_CODE
+
+_KIND = np.array([KIND_CODE[op.kind] for op in BY_CODE], np.int64)
+# entries recorded during a decomposition that are not part of it (its constants are)
+_OUTSIDE = np.array([KIND_CODE[k] for k in ("leaf", "import")], np.int64)
+
+
+class Groups:
+    __slots__ = ("first", "row")
+
+    def __init__(self, cap):
+        self.first = np.full(cap, -1, np.int32)
+        self.row = np.full(cap, -1, np.int16)
+
+    def _fit(self, n):
+        cap = len(self.first)
+        if n > cap:
+            cap = max(n, 2 * cap)
+            first = np.full(cap, -1, np.int32)
+            row = np.full(cap, -1, np.int16)
+            first[:len(self.first)] = self.first
+            row[:len(self.row)] = self.row
+            self.first, self.row = first, row
+
+    def mark(self, ops, start, out, code):
+        """Entries start..out (`ops`: their opcodes) become one group shown as op `code` at
+        its output entry `out`."""
+        self._fit(out + 1)
+        inside = ~np.isin(_KIND[np.asarray(ops, np.int64)], _OUTSIDE)
+        first = self.first[start:out + 1]
+        first[inside] = start
+        self.row[start:out + 1] = -1
+        self.row[out] = code
+
+
+def mark(tape, start, out, code):
+    """Make entries start..out of `tape` the group of decomposition row `code` (out: the
+    entry of its result)."""
+    groups = tape.groups
+    if groups is None:
+        groups = tape.groups = Groups(max(tape.cap, out + 1))
+    groups.mark(tape._arrays[0][start:out + 1], start, out, code)
+
+
+def row_at(tape, e):
+    """The decomposition opcode entry e shows as (it is a group's output), else -1."""
+    groups = tape.groups
+    if groups is None or e >= len(groups.row):
+        return -1
+    return int(groups.row[e])
+
+
+def members(tape, e):
+    """The entries of the group whose output is entry e, ascending (e last)."""
+    first = tape.groups.first
+    s = int(first[e])
+    return s + np.flatnonzero(first[s:e + 1] == s)
+
+
+def inputs(tape, e):
+    """The group's input nodes (what its next_functions lead to), in the order the group's
+    entries first read them: operands of members that are not members themselves (nor
+    constants: an input that needs no gradient has no edge)."""
+    mem = members(tape, e)
+    ia, ib, cond = tape.dependencies(e + 1)
+    reads = np.stack([ia[mem], ib[mem], cond[mem]], 1).reshape(-1).astype(np.int64)
+    reads = reads[reads >= 0]
+    reads = reads[~np.isin(reads, mem)]
+    reads = reads[_KIND[np.asarray(tape._arrays[0])[reads]] != KIND_CODE["const"]]
+    _, first_use = np.unique(reads, return_index=True)
+    return [int(v) for v in reads[np.sort(first_use)]]
+
+
+def is_internal(tape, e):
+    """Whether entry e is inside a group and not its output: invisible to users."""
+    groups = tape.groups
+    return (groups is not None and e < len(groups.first) and groups.first[e] >= 0
+            and groups.row[e] < 0)
+
+
+def shown_opcodes(tape, n):
+    """The opcodes the first n entries show as, -1 for internal entries: what a summary
+    of the tape counts (a decomposition once, by its row's name)."""
+    ops = np.asarray(tape._arrays[0][:n]).astype(np.int64)
+    groups = tape.groups
+    if groups is None:
+        return ops
+    m = min(n, len(groups.first))
+    first, row = groups.first[:m], groups.row[:m].astype(np.int64)
+    shown = ops.copy()
+    shown[:m] = np.where(row >= 0, row, np.where(first >= 0, -1, ops[:m]))
+    return shown

@@ -1,0 +1,166 @@
+"""cat kind (cat, stack): one entry joining N operands along one dim.
+
+The entry's operands are its operand list: ia, ib (-1 when N == 1), then its `arg` slice
+(tape.NdStreams' CSR operand streams), in input order; every operand is a node (an input
+that needs no gradient is a const node).  Seen row-major, the output is (outer, total, inner)
+and operand k is (outer, d_k, inner) with total = sum d_k, so params are
+[outer, inner, d_0, ..., d_{N-1}] (O(N) integers whatever the sizes): operand k's block of
+the output starts at column sum(d_j, j < k).  stack is the same entry with every d_k = 1
+(unsqueeze changes no element's place), shown as StackBackward0.
+
+Forward copies each operand's rows into its block; the VJP adds each block of the output's
+gradient into its operand's (a slice per operand, as torch's CatBackward0 narrows the
+gradient).  Kernel pieces: plain Python that codegen compiles into tapegrad/_kernels.py; they
+take the CSR operand streams (`arg_ptr`, `arg`) besides the two-operand pieces' arguments.
+
+split kind (split, chunk, unbind): the adjoint layout of cat, one entry with several
+outputs.  Its one operand x is seen as (outer, total, inner); the entry's node holds the K
+outputs packed, block k = x[:, start_k:start_k + d_k, :] row-major, one after the other
+(params [outer, inner, d_0, ..., d_{K-1}], cst = K).  Each output tensor is an `output` entry
+(a strided view of the packed node: its block, cst = its output_nr) that shows the split
+entry as its grad_fn with that output_nr, as torch's outputs share one SplitBackward0.
+"""
+KINDS = ("cat", "split")
+
+
+def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nops = (1 if b < 0 else 2) + arg_ptr[e + 1] - arg_ptr[e]
+    total = 0
+    for k in range(nops):
+        total += params[p + 2 + k]
+    start = 0
+    for k in range(nops):
+        x = a if k == 0 else (b if k == 1 else arg[arg_ptr[e] + k - 2])
+        blk = params[p + 2 + k] * inner
+        ox = off[x]
+        for i in range(outer):
+            src = ox + i * blk
+            dst = oo + (i * total + start) * inner
+            for j in range(blk):
+                vals[dst + j] = vals[src + j]
+        start += params[p + 2 + k]
+
+
+def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nops = (1 if b < 0 else 2) + arg_ptr[e + 1] - arg_ptr[e]
+    total = 0
+    for k in range(nops):
+        total += params[p + 2 + k]
+    start = 0
+    for k in range(nops):
+        x = a if k == 0 else (b if k == 1 else arg[arg_ptr[e] + k - 2])
+        blk = params[p + 2 + k] * inner
+        ox = off[x]
+        for i in range(outer):
+            dst = ox + i * blk
+            src = oo + (i * total + start) * inner
+            for j in range(blk):
+                adj[dst + j] += adj[src + j]
+        start += params[p + 2 + k]
+
+
+def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nblk = int(cst[e])
+    total = 0
+    for k in range(nblk):
+        total += params[p + 2 + k]
+    oa = off[a]
+    dst = oo
+    start = 0
+    for k in range(nblk):
+        blk = params[p + 2 + k] * inner
+        for i in range(outer):
+            src = oa + (i * total + start) * inner
+            for j in range(blk):
+                vals[dst + j] = vals[src + j]
+            dst += blk
+        start += params[p + 2 + k]
+
+
+def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+    p = par[e]
+    outer = params[p]
+    inner = params[p + 1]
+    nblk = int(cst[e])
+    total = 0
+    for k in range(nblk):
+        total += params[p + 2 + k]
+    oa = off[a]
+    src = oo
+    start = 0
+    for k in range(nblk):
+        blk = params[p + 2 + k] * inner
+        for i in range(outer):
+            dst = oa + (i * total + start) * inner
+            for j in range(blk):
+                adj[dst + j] += adj[src + j]
+            src += blk
+        start += params[p + 2 + k]
+
+
+def layout(shapes, dim):
+    """params [outer, inner, d_0, ...] of joining operands of `shapes` along `dim` (shapes
+    all of one rank; stack passes them unsqueezed)."""
+    first = shapes[0]
+    outer = 1
+    for s in first[:dim]:
+        outer *= s
+    inner = 1
+    for s in first[dim + 1:]:
+        inner *= s
+    return [outer, inner] + [s[dim] for s in shapes]
+
+
+# ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
+# (forward), as ordinary tensor ops on the whole operand list.  `T` is `tensor.KIND_OPS`,
+# `params` the entry's params, shapes are tuples or None for one-element nodes.
+def tensor_forward_cat(T, xs, shape, params):
+    outer, inner = int(params[0]), int(params[1])
+    parts = [x.reshape(outer, int(d), inner) for x, d in zip(xs, params[2:2 + len(xs)])]
+    return T.cat(parts, 1).reshape(shape)
+
+
+def tensor_vjp_cat(T, g, shapes, params):
+    """[(operand index, gradient)]: operand k's block of g (a slice, recorded as a strided
+    view, so it can be differentiated again)."""
+    outer, inner = int(params[0]), int(params[1])
+    ds = [int(d) for d in params[2:2 + len(shapes)]]
+    G = g.reshape(outer, sum(ds), inner)
+    out, start = [], 0
+    for k, (shape, d) in enumerate(zip(shapes, ds)):
+        out.append((k, G[:, start:start + d, :].reshape(shape if shape is not None else ())))
+        start += d
+    return out
+
+
+def tensor_forward_split(T, x, y, shape, params, cst):
+    """The packed outputs (1-d) of x's blocks."""
+    outer, inner = int(params[0]), int(params[1])
+    ds = [int(d) for d in params[2:2 + int(cst)]]
+    X = x.reshape(outer, sum(ds), inner)
+    parts, start = [], 0
+    for d in ds:
+        parts.append(X[:, start:start + d, :].reshape(-1))
+        start += d
+    return T.cat(parts, 0).reshape(shape)
+
+
+def tensor_vjp_split(T, g, operand, a_shape, b_shape, params, cst):
+    """g (the packed outputs' gradient) put back in x's layout: a cat of its blocks."""
+    outer, inner = int(params[0]), int(params[1])
+    ds = [int(d) for d in params[2:2 + int(cst)]]
+    flat = g.reshape(-1)
+    parts, start = [], 0
+    for d in ds:
+        parts.append(flat[start:start + outer * d * inner].reshape(outer, d, inner))
+        start += outer * d * inner
+    return [(0, T.cat(parts, 1).reshape(a_shape if a_shape is not None else ()))]

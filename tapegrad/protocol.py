@@ -1,0 +1,49 @@
+"""The recording protocol: what appending one entry to a tape does, described once.
+
+An entry is appended in three steps: reserve the next index (growing the streams when the tape
+is full), write one cell of each entry stream, in `STREAMS` order, then publish the entry by
+advancing the count.  Publishing last means an interrupt between the steps leaves no
+half-written entry on the tape (the count never covers an unwritten cell).
+
+Every writer of entries is rendered from this description by `tapegrad/codegen.py`, never
+written by hand:
+
+* `Tape.push` (generated into `tapegrad/_push.py`), the general path's append;
+* the scalar fast path's per-op functions (`tapegrad/_fastpath.py`);
+* the emit kernels of `create_graph`'s recording sweep (`emit_bin`, `emit_un`, `emit_where`,
+  Numba, in `tapegrad/_kernels.py`), which append to the stream arrays themselves and reserve
+  no space: the engine sized the tape from `EMIT_BOUND` before the call.
+
+`tests/test_protocol.py` checks that every copy performs exactly these steps.
+"""
+
+# The entry streams (Tape attributes; Numba kernels take the arrays under the same names) in
+# the order an entry writes them, with what each holds.
+STREAMS = (
+    ("op", "opcode"),
+    ("ia", "first input node, -1: a constant operand"),
+    ("ib", "second input node, -1: a constant operand"),
+    ("cst", "the constant operand or the op's scalar parameter"),
+    ("val", "the node's value when it has one element"),
+)
+NAMES = tuple(name for name, _ in STREAMS)
+
+
+def python_push(values, indent, tape="tape", n="n"):
+    """Source lines of one append from Python: `values` maps each stream to an expression; the
+    new entry's index is left in local `n`."""
+    lines = [f"{n} = {tape}.n",
+             f"if {n} == {tape}.cap:",
+             f"    {tape}.grow()"]
+    lines += [f"{tape}.{name}[{n}] = {values[name]}" for name in NAMES]
+    lines.append(f"{tape}.n = {n} + 1")
+    return [indent + ln for ln in lines]
+
+
+def numba_push(values, indent, k="k", count="cnt[0]"):
+    """Source lines of one append inside a Numba kernel whose stream arrays are locals named as
+    the streams and whose entry count is `count` (space reserved by the caller)."""
+    lines = [f"{k} = {count}"]
+    lines += [f"{name}[{k}] = {values[name]}" for name in NAMES]
+    lines.append(f"{count} = {k} + 1")
+    return [indent + ln for ln in lines]

@@ -1,0 +1,34 @@
+"""torch.return_types: the named tuples of ops with several outputs (`max(dim)`, `min(dim)`),
+tuples whose items are also attributes, with torch's repr."""
+
+__all__ = ["max", "min"]
+
+
+class _StructSeq(tuple):
+    __slots__ = ()
+    _fields = ()
+
+    def __new__(cls, items):
+        items = tuple(items)
+        if len(items) != len(cls._fields):
+            raise TypeError(f"tapegrad.return_types.{cls.__name__} takes a {len(cls._fields)}-"
+                            f"sequence ({len(items)}-sequence given)")
+        return tuple.__new__(cls, items)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"tapegrad.return_types.{type(self).__name__}(\n{body})"
+
+    def __reduce__(self):
+        return type(self), (tuple(self),)
+
+
+def _make(name, fields):
+    ns = {"__slots__": (), "_fields": fields, "__module__": __name__}
+    for i, f in enumerate(fields):
+        ns[f] = property(lambda self, i=i: tuple.__getitem__(self, i))
+    return type(name, (_StructSeq,), ns)
+
+
+max = _make("max", ("values", "indices"))  # noqa: A001
+min = _make("min", ("values", "indices"))  # noqa: A001

@@ -1,0 +1,164 @@
+"""The one recording protocol (tapegrad/protocol.py): every writer of tape entries is rendered
+from it by codegen, and they agree.
+
+* structurally: in `Tape.push`, every scalar fast-path function and the create_graph emit
+  kernels, each append is "reserve, one store per stream in protocol order, publish";
+* by what they write: the fast path, `Tape.push` and the emit kernel put the same five cells
+  on a tape for the same entry."""
+import ast
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import _fastpath, _push, codegen, protocol
+from tapegrad._jit import kernels
+from tapegrad.ops import OPS
+from tapegrad.tape import STATE, CLOSED, Tape
+
+KERNELS_SOURCE = open(codegen.TARGET).read()
+
+
+def _events(fn_node, stream_of):
+    """The function's appends in source order: "reserve", a stream name per store, "publish".
+    `stream_of(target)` names the stream a subscript store writes (or None)."""
+    out = []
+    for node in ast.walk(fn_node):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            tgt, val = node.targets[0], node.value
+            src = ast.unparse(val)
+            if isinstance(tgt, ast.Subscript) and stream_of(tgt) is not None:
+                out.append((node.lineno, stream_of(tgt)))
+            elif src in ("tape.n", "self.n", "cnt[0]") and isinstance(tgt, ast.Name):
+                out.append((node.lineno, "reserve"))
+            elif ast.unparse(tgt) in ("tape.n", "self.n", "cnt[0]"):
+                out.append((node.lineno, "publish"))
+    return [e for _, e in sorted(out)]
+
+
+def _appends_follow_protocol(events):
+    block = ["reserve", *protocol.NAMES, "publish"]
+    assert events, "no append found"
+    assert len(events) % len(block) == 0 and events == block * (len(events) // len(block)), events
+
+
+def _python_stream(tgt):
+    v = tgt.value
+    if isinstance(v, ast.Attribute) and v.attr in protocol.NAMES:
+        return v.attr
+    return None
+
+
+def _numba_stream(tgt):
+    v = tgt.value
+    if isinstance(v, ast.Name) and v.id in protocol.NAMES:
+        return v.id
+    return None
+
+
+def _function(source, name):
+    tree = ast.parse(source)
+    return next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
+
+
+def test_tape_push_is_the_rendered_one():
+    assert Tape.push is _push.push
+    with open(codegen.PUSH_TARGET) as f:
+        assert f.read() == codegen.generate_push(), "run `python tapegrad/codegen.py`"
+    _appends_follow_protocol(_events(_function(inspect.getsource(_push), "push"), _python_stream))
+
+
+@pytest.mark.parametrize("name", [n for n in dir(_fastpath) if n.startswith("op_")])
+def test_fast_path_appends_follow_the_protocol(name):
+    fn = getattr(_fastpath, name)
+    _appends_follow_protocol(_events(_function(inspect.getsource(fn), name), _python_stream))
+
+
+@pytest.mark.parametrize("name", ["emit_bin", "emit_un", "emit_where"])
+def test_emit_kernels_follow_the_protocol(name):
+    _appends_follow_protocol(_events(_function(KERNELS_SOURCE, name), _numba_stream))
+
+
+def test_every_copy_is_rendered_from_the_description(monkeypatch):
+    """Change the description (streams written in another order) and every writer codegen
+    renders changes with it: none of the copies is written by hand."""
+    order = tuple(reversed(protocol.NAMES))
+    monkeypatch.setattr(protocol, "NAMES", order)
+    fast = ast.parse(codegen.generate_fastpath())
+    kern = ast.parse(codegen.generate())
+    push = ast.parse(codegen.generate_push())
+    block = ["reserve", *order, "publish"]
+    for tree, names, stream_of in ((fast, [n for n in dir(_fastpath) if n.startswith("op_")],
+                                    _python_stream),
+                                   (kern, ["emit_bin", "emit_un", "emit_where"], _numba_stream),
+                                   (push, ["push"], _python_stream)):
+        for name in names:
+            fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
+            events = _events(fn, stream_of)
+            assert events and events == block * (len(events) // len(block)), (name, events)
+
+
+def _cells(tape, n):
+    return (int(tape.op[n]), int(tape.ia[n]), int(tape.ib[n]), float(tape.cst[n]),
+            float(tape.val[n]))
+
+
+@pytest.fixture
+def fresh_tape():
+    STATE.tape = CLOSED
+    yield
+    STATE.tape = CLOSED
+
+
+@pytest.mark.parametrize("opname, const_first", [("mul", False), ("sub", True), ("add", False),
+                                                  ("div", False)])
+def test_fast_path_push_and_emit_write_the_same_cells(fresh_tape, opname, const_first):
+    code = OPS[opname].code
+    x = tg.tensor(0.75, dtype=tg.float64, requires_grad=True)
+    c = 1.5
+    # the fast path
+    y = {"mul": lambda: x * c, "add": lambda: x + c, "div": lambda: x / c,
+         "sub": lambda: c - x}[opname]()
+    tape = y._tape
+    a = x._lnode
+    fast = _cells(tape, y._node)
+    # Tape.push with the same operands
+    ia, ib = (-1, a) if const_first else (a, -1)
+    n = tape.push(code, ia, ib, c, float(tape.val[y._node]))
+    assert _cells(tape, n) == fast
+    # the emit kernel (create_graph's recording sweep) on copies of the streams
+    k = kernels()
+    size = tape.n + 4
+    arrs = [np.zeros(size, dt) for dt in (np.int16, np.int32, np.int32, np.float64, np.float64)]
+    arrs[4][a] = 0.75
+    cnt = np.array([tape.n, 0], np.int64)
+    xt = (True, np.int64(a), 0.75)
+    ct = (False, np.int64(-1), c)
+    args = (ct, xt) if const_first else (xt, ct)
+    # (record_backward evaluates the op's formula inline and passes the value)
+    v = {"mul": 0.75 * c, "add": 0.75 + c, "div": 0.75 / c, "sub": c - 0.75}[opname]
+    k.emit_bin(code, *args, 0.0, v, *arrs, cnt)
+    e = tape.n
+    emitted = (int(arrs[0][e]), int(arrs[1][e]), int(arrs[2][e]), float(arrs[3][e]),
+               float(arrs[4][e]))
+    assert cnt[0] == e + 1
+    assert emitted[:4] == fast[:4]
+    assert math.isclose(emitted[4], fast[4], rel_tol=1e-15)
+
+
+def test_unary_fast_path_push_and_emit_write_the_same_cells(fresh_tape):
+    code = OPS["tanh"].code
+    x = tg.tensor(0.3, dtype=tg.float64, requires_grad=True)
+    y = x.tanh()
+    tape = y._tape
+    fast = _cells(tape, y._node)
+    n = tape.push(code, x._lnode, -1, 0.0, math.tanh(0.3))
+    assert _cells(tape, n) == fast
+    arrs = [np.zeros(tape.n + 2, dt) for dt in (np.int16, np.int32, np.int32, np.float64, np.float64)]
+    cnt = np.array([tape.n, 0], np.int64)
+    kernels().emit_un(code, (True, np.int64(x._lnode), 0.3), 0.0, math.tanh(0.3), *arrs, cnt)
+    e = tape.n
+    assert (int(arrs[0][e]), int(arrs[1][e]), int(arrs[2][e]), float(arrs[3][e])) == fast[:4]
+    assert math.isclose(float(arrs[4][e]), fast[4], rel_tol=1e-15)

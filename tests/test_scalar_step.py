@@ -1,0 +1,207 @@
+"""The per-parameter paths of a training step on one-element tensors (a micrograd-style model
+whose every weight is a 0-d tensor): the unrecorded in-place update `p -= lr * p.grad` under
+no_grad (tensor._inplace_scalar) and the backward's collection of one-element leaf gradients
+as floats (engine._collect_leaves, autograd._stage).  The update is checked bit for bit
+against the numpy path it short-cuts and against torch, the gradients against torch, and a
+call count shows neither makes a numpy call per parameter."""
+import importlib
+import math
+import random
+
+import numpy as np
+import pytest
+
+import tapegrad
+T = importlib.import_module("tapegrad.tensor")
+
+torch = pytest.importorskip("torch")
+
+DTYPES = [(tapegrad.float32, np.float32, torch.float32), (tapegrad.float64, np.float64, torch.float64)]
+METHODS = [("add_", np.add), ("sub_", np.subtract), ("mul_", np.multiply), ("div_", np.true_divide)]
+
+
+def _numpy_path(x, method, other):
+    """The same update through the numpy path: x stored as a one-element array."""
+    x._v = np.full(x._shape, x._v, x._dtype.np)
+    getattr(x, method)(other)
+    return float(x._v.reshape(-1)[0])
+
+
+@pytest.mark.parametrize("dt, npdt, tdt", DTYPES)
+@pytest.mark.parametrize("method, ufunc", METHODS)
+def test_inplace_update_equals_numpy_path_and_torch(dt, npdt, tdt, method, ufunc):
+    rng = random.Random(3)
+    for _ in range(300):
+        a, b = rng.uniform(-3, 3), rng.uniform(-3, 3)
+        # the operand: a Python number, or a 0-d tensor whose value a fast-path op left
+        # unrounded (computed in double)
+        for other in (b, tapegrad.tensor(b, dtype=dt) * 1.0000001):
+            x = tapegrad.tensor(a, dtype=dt)
+            v0 = x._version
+            with tapegrad.no_grad():
+                getattr(x, method)(other)
+            assert type(x._v) is float and x._version == v0 + 1
+            want = _numpy_path(tapegrad.tensor(a, dtype=dt), method, other)
+            assert x._v == want
+            o = float(other._v) if isinstance(other, tapegrad.Tensor) else other
+            ref = getattr(torch.tensor(a, dtype=tdt), method)(
+                torch.tensor(o, dtype=tdt) if isinstance(other, tapegrad.Tensor) else o)
+            assert x._v == ref.item()
+
+
+@pytest.mark.parametrize("dt, npdt, tdt", DTYPES)
+def test_inplace_update_corner_cases_take_the_numpy_path(dt, npdt, tdt):
+    for a, method, b in ((1.0, "div_", 0.0), (-1.0, "div_", 0), (3e38, "mul_", 10.0),
+                         (0.0, "div_", 0.0), (1.0, "add_", 2 ** 60), (1.0, "mul_", True)):
+        x = tapegrad.tensor(a, dtype=dt)
+        getattr(x, method)(b)
+        ref = getattr(torch.tensor(a, dtype=tdt), method)(b)
+        got = float(x.item())
+        assert got == ref.item() or math.isnan(got) and math.isnan(ref.item())
+    # shapes that broadcast are refused as torch refuses them
+    x = tapegrad.tensor(1.0, dtype=dt)
+    with pytest.raises(RuntimeError):
+        x.add_(tapegrad.tensor([1.0, 2.0], dtype=dt))
+    # another dtype: cast as torch does
+    x = tapegrad.tensor(1.5, dtype=dt)
+    x.mul_(tapegrad.tensor(3, dtype=tapegrad.int64))
+    assert x.item() == 4.5 and x.dtype is dt
+
+
+def test_inplace_update_of_a_leaf_is_seen_by_its_next_use():
+    w = tapegrad.tensor(2.0, requires_grad=True)
+    (w * 3.0).backward()
+    with tapegrad.no_grad():
+        w -= 0.5 * w.grad
+    assert w.item() == 0.5
+    (w * w).backward()
+    assert w.grad.item() == 3.0 + 1.0
+    # a leaf changed after use: backward refuses, as torch
+    y = w * w
+    with tapegrad.no_grad():
+        w.sub_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+@pytest.mark.parametrize("dt, npdt, tdt", DTYPES)
+@pytest.mark.parametrize("k", [3, 12])       # below and above engine._BULK_LEAVES
+@pytest.mark.parametrize("nd_leaf", [False, True])
+def test_one_element_leaf_gradients_as_torch(dt, npdt, tdt, k, nd_leaf):
+    """k one-element leaves (0-d and (1,)-shaped, one array-backed), with or without an n-d
+    leaf on the tape; two steps, so the second accumulates into float- and array-backed
+    `.grad`s."""
+    rng = np.random.default_rng(k)
+    vals = rng.uniform(-1, 1, k).tolist()
+
+    def build(mod, cast):
+        ps = [mod.tensor(v if i % 3 else [v], dtype=cast, requires_grad=True)
+              for i, v in enumerate(vals)]
+        return ps, mod.tensor([0.5, -0.25], dtype=cast, requires_grad=True)
+
+    def loss(ps, c, with_c):
+        y = ps[0] * 0.5
+        for p in ps[1:]:
+            y = (y * p).tanh() + p * 0.25
+        if with_c:
+            y = y + (c * ps[1]).sum()
+        return y.sum()
+
+    (tps, tc), (rps, rc) = build(tapegrad, dt), build(torch, tdt)
+    tps[0].detach().numpy()   # an array-backed one-element leaf (memory shared)
+    assert type(tps[0]._v) is not float
+    for step in range(2):
+        loss(tps, tc, nd_leaf).backward()
+        loss(rps, rc, nd_leaf).backward()
+        for x, y in zip(tps + [tc] * nd_leaf, rps + [rc] * nd_leaf):
+            assert x.grad.dtype is dt and tuple(x.grad.shape) == tuple(y.grad.shape)
+            # float32: tapegrad's scalar path computes in double, torch in float
+            np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(),
+                                       rtol=1e-12 if dt is tapegrad.float64 else 1e-5)
+            g = x.grad.numpy()
+            assert g.dtype == npdt   # and its value is representable in that dtype
+            assert np.array_equal(g.astype(np.float64).astype(npdt), g)
+
+
+@pytest.mark.parametrize("k", [3, 12])
+def test_leaf_with_two_entries_and_a_leaf_on_two_tapes(k):
+    """A leaf changed in place between two uses has two leaf entries, whose gradients add
+    up; a leaf used on two tapes (the second importing the first's graph) gets the sum."""
+    ps = [tapegrad.tensor(0.1 * (i + 1), dtype=tapegrad.float64, requires_grad=True)
+          for i in range(k)]
+    ts = [torch.tensor(0.1 * (i + 1), dtype=torch.float64, requires_grad=True) for i in range(k)]
+    a = ps[0] * 2.0          # saves nothing of ps[0]: changing it later is allowed
+    for p in ps[1:]:
+        a = a + p * p
+    with tapegrad.no_grad():
+        ps[0].add_(0.0)      # its next use records a second leaf entry
+    (a * ps[0]).backward()
+    ta = ts[0] * 2.0
+    for p in ts[1:]:
+        ta = ta + p * p
+    with torch.no_grad():
+        ts[0].add_(0.0)
+    (ta * ts[0]).backward()
+    for x, y in zip(ps, ts):
+        assert math.isclose(x.grad.item(), y.grad.item(), rel_tol=1e-14)
+    # two tapes: the first sealed (full), the second continues from its result
+    for x in ps:
+        x.grad = None
+    h = ps[0] * ps[1]
+    for p in ps[2:]:
+        h = h + p
+    tapegrad.tape.STATE.tape.sealed = True
+    tapegrad.tape.STATE.tape = tapegrad.tape.CLOSED
+    z = ps[0] * 3.0 + ps[1]     # a new tape: these leaves get entries there too
+    (z * h).backward()
+    ts = [t.detach().requires_grad_() for t in ts]
+    ht = ts[0] * ts[1]
+    for p in ts[2:]:
+        ht = ht + p
+    ((ts[0] * 3.0 + ts[1]) * ht).backward()
+    for x, y in zip(ps, ts):
+        assert math.isclose(x.grad.item(), y.grad.item(), rel_tol=1e-14)
+
+
+# k=1 takes the numpy cast, which warns (test_differential's strict xfail
+# test_no_numpy_warnings_on_float32_overflow); k=12 the bulk read, which does not
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("k", [1, 12])
+def test_leaf_gradient_past_float32_range_is_inf(k):
+    for mod in (tapegrad, torch):
+        ps = [mod.tensor(1e30, requires_grad=True) for _ in range(k)]
+        y = ps[0] * ps[0] * 1e10
+        for p in ps[1:]:
+            y = y + p * -1e39   # a gradient past float32's range
+        y.backward()
+        assert ps[0].grad.item() == math.inf
+        assert all(p.grad.item() == -math.inf for p in ps[1:])
+
+
+def test_a_step_of_0d_parameters_makes_no_per_parameter_numpy_calls(monkeypatch):
+    """Counting calls, not time: the update never takes the numpy path (Tensor._assign), and
+    the backward reads the leaves' gradients without a per-leaf array (engine._collect /
+    _Sweep.grad_of), however many parameters."""
+    from tapegrad import engine
+    calls = {"assign": 0, "collect": 0, "grad_of": 0}
+
+    def counting(name, fn):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return wrapper
+    monkeypatch.setattr(T.Tensor, "_assign", counting("assign", T.Tensor._assign))
+    monkeypatch.setattr(engine, "_collect", counting("collect", engine._collect))
+    monkeypatch.setattr(engine._Sweep, "grad_of", counting("grad_of", engine._Sweep.grad_of))
+    for k in (20, 200):
+        ps = [tapegrad.tensor(0.01 * i, requires_grad=True) for i in range(k)]
+        for _ in range(2):
+            loss = ps[0] * 1.0
+            for p in ps[1:]:
+                loss = loss + (p * 0.5).tanh()
+            loss.backward()
+            with tapegrad.no_grad():
+                for p in ps:
+                    p -= 0.1 * p.grad
+                    p.grad = None
+    assert calls == {"assign": 0, "collect": 0, "grad_of": 0}
