@@ -18,6 +18,9 @@ from math import exp, log, sqrt, sin, cos, tanh, atan2, hypot
 OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
 OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4], dtype=np.int8)
+# 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
+# operands' offsets and broadcast modes once, before the opcode switch
+OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -67,10 +70,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             return -2 - e
         oo = off[e]
         n = size[e]
-        if False:
-            pass
-        elif o == 3:  # add
-            c = 0.0
+        if OP_PAIR[o] != 0:
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
@@ -87,6 +87,10 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 ob = -1
                 sb = 1
                 fb = False
+        if False:
+            pass
+        elif o == 3:  # add
+            c = 0.0
             for k in range(n):
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -97,22 +101,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -123,22 +111,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -151,22 +123,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -179,22 +135,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -290,22 +230,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 out_v = vals[oo + k]
                 adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
@@ -328,22 +252,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -354,22 +262,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g
         elif o == 74:  # atan2
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -382,22 +274,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 75:  # hypot
             c = 0.0
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 g = adj[oo + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
@@ -409,35 +285,27 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa + ka] += g * a_v / out_v
                 if b >= 0:
                     adj[ob + kb] += g * b_v / out_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
+        elif OP_KIND[o] == 5:  # reduce
             sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
+        elif OP_KIND[o] == 6:  # reshape
             sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 73):  # strided
+        elif OP_KIND[o] == 7:  # strided
             sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 37 or o == 68 or o == 69):  # gather
+        elif OP_KIND[o] == 8:  # gather
             sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 52):  # scatter
+        elif OP_KIND[o] == 14:  # scatter
             sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 53):  # scatter_idx
+        elif OP_KIND[o] == 15:  # scatter_idx
             sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
+        elif OP_KIND[o] == 9:  # matmul
             sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif (o == 66 or o == 67):  # cat
+        elif OP_KIND[o] == 16:  # cat
             for j in range(arg_ptr[e], arg_ptr[e + 1]):
                 reach[arg[j]] = 1
             sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj)
-        elif (o == 70 or o == 71 or o == 72):  # split
+        elif OP_KIND[o] == 17:  # split
             sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     return -1
-
-
-@njit(cache=True)
-def forward(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals):
-    """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
-    come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    return forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0,
-                        np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True, error_model="numpy")
@@ -453,9 +321,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         b = ib[e]
         oo = off[e]
         n = size[e]
-        if False:
-            pass
-        elif o == 3:  # add
+        if OP_PAIR[o] != 0:
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
@@ -472,6 +338,9 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 ob = -1
                 sb = 1
                 fb = False
+        if False:
+            pass
+        elif o == 3:  # add
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
@@ -479,22 +348,6 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
@@ -502,22 +355,6 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
@@ -525,22 +362,6 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
         elif o == 6:  # div
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
@@ -548,22 +369,6 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
@@ -642,161 +447,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = 1.0 / a_v
-        elif o == 40:  # lt
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v < b_v else 0.0
-        elif o == 41:  # le
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v <= b_v else 0.0
-        elif o == 42:  # gt
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v > b_v else 0.0
-        elif o == 43:  # ge
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v >= b_v else 0.0
-        elif o == 44:  # eq
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v == b_v else 0.0
-        elif o == 45:  # ne
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if a_v != b_v else 0.0
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
@@ -814,29 +465,6 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sign(a_v)
-        elif o == 51:  # logical_and
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
         elif o == 60:  # zero
             c = cst[e]
             oa = off[a]
@@ -850,22 +478,6 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + k]
                 vals[oo + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
@@ -873,22 +485,6 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
         elif o == 74:  # atan2
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
@@ -896,49 +492,56 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = atan2(a_v, b_v)
         elif o == 75:  # hypot
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
-            else:
-                ob = -1
-                sb = 1
-                fb = False
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = hypot(a_v, b_v)
-        elif (o == 19 or o == 20 or o == 21 or o == 22):  # reduce
+        elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if o == 40:  # lt
+                    r = a_v < b_v
+                elif o == 41:  # le
+                    r = a_v <= b_v
+                elif o == 42:  # gt
+                    r = a_v > b_v
+                elif o == 43:  # ge
+                    r = a_v >= b_v
+                elif o == 44:  # eq
+                    r = a_v == b_v
+                elif o == 45:  # ne
+                    r = a_v != b_v
+                elif o == 51:  # logical_and
+                    r = (a_v != 0.0) & (b_v != 0.0)
+                else:
+                    r = False
+                vals[oo + k] = 1.0 if r else 0.0
+        elif OP_KIND[o] == 5:  # reduce
             forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 38 or o == 54):  # reshape
+        elif OP_KIND[o] == 6:  # reshape
             forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 73):  # strided
+        elif OP_KIND[o] == 7:  # strided
             forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 49):  # stopgrad
+        elif OP_KIND[o] == 13:  # stopgrad
             forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 37 or o == 68 or o == 69):  # gather
+        elif OP_KIND[o] == 8:  # gather
             forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 52):  # scatter
+        elif OP_KIND[o] == 14:  # scatter
             forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 53):  # scatter_idx
+        elif OP_KIND[o] == 15:  # scatter_idx
             forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # matmul
+        elif OP_KIND[o] == 9:  # matmul
             forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 66 or o == 67):  # cat
+        elif OP_KIND[o] == 16:  # cat
             forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals)
-        elif (o == 70 or o == 71 or o == 72):  # split
+        elif OP_KIND[o] == 17:  # split
             forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
-        elif (o == 76):  # shift
+        elif OP_KIND[o] == 18:  # shift
             forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
@@ -1231,6 +834,10 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
             adj[b] += g * vals[a]
 
 
+# ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then run codegen) ----
+
+
+# from tapegrad/drivers.py
 @njit(cache=True)
 def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
@@ -1243,6 +850,7 @@ def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, 
     return -1
 
 
+# from tapegrad/drivers.py
 @njit(cache=True)
 def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
@@ -1256,15 +864,7 @@ def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd
           no_host)
 
 
-@njit(cache=True)
-def backward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed,
-                  host):
-    """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
-    return codes)."""
-    return sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed,
-                 OP_SAVES, host)
-
-
+# from tapegrad/drivers.py
 @njit(cache=True)
 def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
                targets, tsizes, out):
@@ -1293,18 +893,7 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
     return -1
 
 
-@njit(cache=True)
-def replay(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed):
-    """General forward then reverse; -1 or a failed guard."""
-    no_host = np.zeros(op.shape[0], np.uint8)
-    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
-    if bad >= 0:
-        return bad
-    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
-                  np.empty(op.shape[0], np.uint8), no_host)
-    return -1
-
-
+# from tapegrad/drivers.py
 @njit(cache=True)
 def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
@@ -1314,6 +903,7 @@ def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                        np.zeros(op.shape[0], np.uint8))
 
 
+# from tapegrad/drivers.py
 @njit(cache=True)
 def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
@@ -1332,6 +922,7 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
     return -1
 
 
+# from tapegrad/drivers.py
 @njit(cache=True, parallel=True)
 def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
                  XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
@@ -1378,6 +969,7 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     j += 1
 
 
+# from tapegrad/drivers.py
 @njit(cache=True, parallel=True)
 def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, blocks):
@@ -1401,9 +993,6 @@ def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, n
                                     freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
             for r in range(size[out]):
                 values[p, r] = vals[off[out] + r]
-
-
-# ---- copied from tapegrad/walks.py and tapegrad/kinds/ (edit there, then run codegen) ----
 
 
 # from tapegrad/walks.py
@@ -2104,79 +1693,10 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0], dtype=np.int64)
 
-@njit(cache=True, error_model="numpy")
-def scalar_fwd(code, a_v, b_v, c):
-    """The forward formula of op `code` on numbers (for folding and for emitted values)."""
-    if False:
-        pass
-    elif code == 3:  # add
-        return a_v + b_v
-    elif code == 4:  # sub
-        return a_v - b_v
-    elif code == 5:  # mul
-        return a_v * b_v
-    elif code == 6:  # div
-        return a_v / b_v
-    elif code == 7:  # pow
-        return a_v ** b_v
-    elif code == 8:  # neg
-        return -a_v
-    elif code == 9:  # exp
-        return exp(a_v)
-    elif code == 10:  # log
-        return log(a_v)
-    elif code == 11:  # sqrt
-        return sqrt(a_v)
-    elif code == 12:  # sin
-        return sin(a_v)
-    elif code == 13:  # cos
-        return cos(a_v)
-    elif code == 14:  # tanh
-        return tanh(a_v)
-    elif code == 15:  # sigmoid
-        return sigmoid(a_v)
-    elif code == 16:  # relu
-        return where(a_v < 0.0, 0.0, a_v)
-    elif code == 17:  # abs
-        return abs(a_v)
-    elif code == 18:  # pow_scalar
-        return a_v * a_v if c == 2.0 else a_v ** c
-    elif code == 39:  # reciprocal
-        return 1.0 / a_v
-    elif code == 40:  # lt
-        return 1.0 if a_v < b_v else 0.0
-    elif code == 41:  # le
-        return 1.0 if a_v <= b_v else 0.0
-    elif code == 42:  # gt
-        return 1.0 if a_v > b_v else 0.0
-    elif code == 43:  # ge
-        return 1.0 if a_v >= b_v else 0.0
-    elif code == 44:  # eq
-        return 1.0 if a_v == b_v else 0.0
-    elif code == 45:  # ne
-        return 1.0 if a_v != b_v else 0.0
-    elif code == 50:  # sign
-        return sign(a_v)
-    elif code == 51:  # logical_and
-        return 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-    elif code == 60:  # zero
-        return 0.0
-    elif code == 61:  # fill
-        return c
-    elif code == 62:  # copy
-        return b_v
-    elif code == 63:  # fill_tensor
-        return b_v
-    elif code == 74:  # atan2
-        return atan2(a_v, b_v)
-    elif code == 75:  # hypot
-        return hypot(a_v, b_v)
-    return math.nan
-
-
 @njit(cache=True)
-def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
-    v = scalar_fwd(code, x[2], y[2], c)
+def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
+    """Append entry `code` on triples x, y with value v (the caller evaluates the op's
+    formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
     if not x[0] and not y[0]:
         return (False, np.int64(-1), v)
     k = cnt[0]
@@ -2190,8 +1710,7 @@ def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
 
 
 @njit(cache=True)
-def emit_un(code, x, c, op, ia, ib, cst, val, cnt):
-    v = scalar_fwd(code, x[2], 0.0, c)
+def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     if not x[0]:
         return (False, np.int64(-1), v)
     k = cnt[0]
@@ -2216,7 +1735,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
         cst[k] = 0.0
         val[k] = y[2]
         cnt[0] = k + 1
-        y = (True, np.int64(k), y[2])
+        y = (np.bool_(True), np.int64(k), y[2])
     v = x[2] if cond[2] != 0.0 else y[2]
     k = cnt[0]
     op[k] = 46
@@ -2232,7 +1751,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     return (True, np.int64(k), v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
                     cnt, wheres):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
@@ -2249,8 +1768,8 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         t_g = (adj_n[e] != 0, adj_i[e], adj_v[e])
         t_a = (True, a, val[a]) if a >= 0 else (False, np.int64(-1), cst[e])
         t_b = (True, b, val[b]) if b >= 0 else (False, np.int64(-1), cst[e])
-        t_out = (True, np.int64(e), val[e])
-        t_c = (False, np.int64(-1), cst[e])
+        t_out = (np.bool_(True), np.int64(e), val[e])
+        t_c = (np.bool_(False), np.int64(-1), cst[e])
         cn = cond_of[e]
         t_cond = (True, cn, val[cn]) if cn >= 0 else (False, np.int64(-1), 0.0)
         if False:
@@ -2264,203 +1783,203 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
             if a >= 0:
                 accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 5:  # mul
             if a >= 0:
-                t1 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t2 = emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t_a, 0.0, (t_g[2] * t_a[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 6:  # div
             if a >= 0:
-                t1 = emit_bin(6, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(6), t_g, t_b, 0.0, (t_g[2] / t_b[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t2 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(6, t_a, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(6, t3, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t5 = emit_bin(5, t2, t4, 0.0, op, ia, ib, cst, val, cnt)
+                t2 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_a, t_b, 0.0, (t_a[2] / t_b[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(6), t3, t_b, 0.0, (t3[2] / t_b[2]), op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(5), t2, t4, 0.0, (t2[2] * t4[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 7:  # pow
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(44, t_b, t1, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = (False, np.int64(-1), 0.0)
-                t4 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t5 = (False, np.int64(-1), 1.0)
-                t6 = emit_bin(4, t_b, t5, 0.0, op, ia, ib, cst, val, cnt)
-                t7 = emit_bin(7, t_a, t6, 0.0, op, ia, ib, cst, val, cnt)
-                t8 = emit_bin(5, t4, t7, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
+                t2 = emit_bin(np.int64(44), t_b, t1, 0.0, (1.0 if t_b[2] == t1[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t3 = (np.bool_(False), np.int64(-1), 0.0)
+                t4 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t5 = (np.bool_(False), np.int64(-1), 1.0)
+                t6 = emit_bin(np.int64(4), t_b, t5, 0.0, (t_b[2] - t5[2]), op, ia, ib, cst, val, cnt)
+                t7 = emit_bin(np.int64(7), t_a, t6, 0.0, (t_a[2] ** t6[2]), op, ia, ib, cst, val, cnt)
+                t8 = emit_bin(np.int64(5), t4, t7, 0.0, (t4[2] * t7[2]), op, ia, ib, cst, val, cnt)
                 t9 = emit_where(t2, t3, t8, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t9, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t10 = (False, np.int64(-1), 0.0)
-                t11 = emit_bin(44, t_a, t10, 0.0, op, ia, ib, cst, val, cnt)
-                t12 = (False, np.int64(-1), 0.0)
-                t13 = emit_bin(43, t_b, t12, 0.0, op, ia, ib, cst, val, cnt)
-                t14 = emit_bin(51, t11, t13, 0.0, op, ia, ib, cst, val, cnt)
-                t15 = (False, np.int64(-1), 0.0)
-                t16 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t17 = emit_un(10, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t18 = emit_bin(5, t16, t17, 0.0, op, ia, ib, cst, val, cnt)
+                t10 = (np.bool_(False), np.int64(-1), 0.0)
+                t11 = emit_bin(np.int64(44), t_a, t10, 0.0, (1.0 if t_a[2] == t10[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t12 = (np.bool_(False), np.int64(-1), 0.0)
+                t13 = emit_bin(np.int64(43), t_b, t12, 0.0, (1.0 if t_b[2] >= t12[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t14 = emit_bin(np.int64(51), t11, t13, 0.0, (1.0 if (t11[2] != 0.0) & (t13[2] != 0.0) else 0.0), op, ia, ib, cst, val, cnt)
+                t15 = (np.bool_(False), np.int64(-1), 0.0)
+                t16 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t17 = emit_un(np.int64(10), t_a, 0.0, (log(t_a[2])), op, ia, ib, cst, val, cnt)
+                t18 = emit_bin(np.int64(5), t16, t17, 0.0, (t16[2] * t17[2]), op, ia, ib, cst, val, cnt)
                 t19 = emit_where(t14, t15, t18, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t19, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 8:  # neg
             if a >= 0:
-                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 9:  # exp
             if a >= 0:
-                t1 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 10:  # log
             if a >= 0:
-                t1 = emit_bin(6, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(6), t_g, t_a, 0.0, (t_g[2] / t_a[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 11:  # sqrt
             if a >= 0:
-                t1 = (False, np.int64(-1), 2.0)
-                t2 = emit_bin(5, t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(6, t_g, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = (np.bool_(False), np.int64(-1), 2.0)
+                t2 = emit_bin(np.int64(5), t1, t_out, 0.0, (t1[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_g, t2, 0.0, (t_g[2] / t2[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 12:  # sin
             if a >= 0:
-                t1 = emit_un(13, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(5, t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(13), t_a, 0.0, (cos(t_a[2])), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 13:  # cos
             if a >= 0:
-                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_un(12, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(5, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_un(np.int64(12), t_a, 0.0, (sin(t_a[2])), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 14:  # tanh
             if a >= 0:
-                t1 = (False, np.int64(-1), 1.0)
-                t2 = emit_bin(5, t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(4, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(5, t_g, t3, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = (np.bool_(False), np.int64(-1), 1.0)
+                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(4), t1, t2, 0.0, (t1[2] - t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t_g, t3, 0.0, (t_g[2] * t3[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 15:  # sigmoid
             if a >= 0:
-                t1 = emit_bin(5, t_g, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = (False, np.int64(-1), 1.0)
-                t3 = emit_bin(4, t2, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(5, t1, t3, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 1.0)
+                t3 = emit_bin(np.int64(4), t2, t_out, 0.0, (t2[2] - t_out[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t1, t3, 0.0, (t1[2] * t3[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 16:  # relu
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(41, t_out, t1, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = (False, np.int64(-1), 0.0)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
+                t2 = emit_bin(np.int64(41), t_out, t1, 0.0, (1.0 if t_out[2] <= t1[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t3 = (np.bool_(False), np.int64(-1), 0.0)
                 t4 = emit_where(t2, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 17:  # abs
             if a >= 0:
-                t1 = emit_un(50, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(5, t_g, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(50), t_a, 0.0, (sign(t_a[2])), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 18:  # pow_scalar
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
-                t2 = emit_bin(45, t_c, t1, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
+                t2 = emit_bin(np.int64(45), t_c, t1, 0.0, (1.0 if t_c[2] != t1[2] else 0.0), op, ia, ib, cst, val, cnt)
                 if t2[2] != 0.0:
-                    t4 = (False, np.int64(-1), 2.0)
-                    t5 = emit_bin(44, t_c, t4, 0.0, op, ia, ib, cst, val, cnt)
+                    t4 = (np.bool_(False), np.int64(-1), 2.0)
+                    t5 = emit_bin(np.int64(44), t_c, t4, 0.0, (1.0 if t_c[2] == t4[2] else 0.0), op, ia, ib, cst, val, cnt)
                     if t5[2] != 0.0:
-                        t7 = (False, np.int64(-1), 2.0)
-                        t8 = emit_bin(5, t_g, t7, 0.0, op, ia, ib, cst, val, cnt)
-                        t9 = emit_bin(5, t8, t_a, 0.0, op, ia, ib, cst, val, cnt)
+                        t7 = (np.bool_(False), np.int64(-1), 2.0)
+                        t8 = emit_bin(np.int64(5), t_g, t7, 0.0, (t_g[2] * t7[2]), op, ia, ib, cst, val, cnt)
+                        t9 = emit_bin(np.int64(5), t8, t_a, 0.0, (t8[2] * t_a[2]), op, ia, ib, cst, val, cnt)
                         t6 = t9
                     else:
-                        t10 = emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
-                        t11 = (False, np.int64(-1), 1.0)
-                        t12 = emit_bin(4, t_c, t11, 0.0, op, ia, ib, cst, val, cnt)
-                        t13 = emit_bin(7, t_a, t12, 0.0, op, ia, ib, cst, val, cnt)
-                        t14 = emit_bin(5, t10, t13, 0.0, op, ia, ib, cst, val, cnt)
+                        t10 = emit_bin(np.int64(5), t_g, t_c, 0.0, (t_g[2] * t_c[2]), op, ia, ib, cst, val, cnt)
+                        t11 = (np.bool_(False), np.int64(-1), 1.0)
+                        t12 = emit_bin(np.int64(4), t_c, t11, 0.0, (t_c[2] - t11[2]), op, ia, ib, cst, val, cnt)
+                        t13 = emit_bin(np.int64(7), t_a, t12, 0.0, (t_a[2] ** t12[2]), op, ia, ib, cst, val, cnt)
+                        t14 = emit_bin(np.int64(5), t10, t13, 0.0, (t10[2] * t13[2]), op, ia, ib, cst, val, cnt)
                         t6 = t14
                     t3 = t6
                 else:
-                    t15 = (False, np.int64(-1), 0.0)
-                    t16 = emit_bin(5, t15, t_g, 0.0, op, ia, ib, cst, val, cnt)
+                    t15 = (np.bool_(False), np.int64(-1), 0.0)
+                    t16 = emit_bin(np.int64(5), t15, t_g, 0.0, (t15[2] * t_g[2]), op, ia, ib, cst, val, cnt)
                     t3 = t16
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 39:  # reciprocal
             if a >= 0:
-                t1 = emit_un(8, t_g, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(5, t_out, t_out, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(5, t1, t2, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 46 or o == 64 or o == 65:  # where, copy_slices, index_put
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
                 t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t3 = (False, np.int64(-1), 0.0)
+                t3 = (np.bool_(False), np.int64(-1), 0.0)
                 t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 62 or o == 63:  # copy, fill_tensor
             if a >= 0:
-                t1 = (False, np.int64(-1), 0.0)
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 74:  # atan2
             if a >= 0:
-                t1 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(5, t_a, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(3, t2, t3, 0.0, op, ia, ib, cst, val, cnt)
-                t5 = (False, np.int64(-1), 0.0)
-                t6 = emit_bin(44, t4, t5, 0.0, op, ia, ib, cst, val, cnt)
-                t7 = (False, np.int64(-1), 0.0)
-                t8 = (False, np.int64(-1), 1.0)
-                t9 = emit_bin(5, t_a, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t10 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t11 = emit_bin(3, t9, t10, 0.0, op, ia, ib, cst, val, cnt)
-                t12 = emit_bin(6, t8, t11, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(3), t2, t3, 0.0, (t2[2] + t3[2]), op, ia, ib, cst, val, cnt)
+                t5 = (np.bool_(False), np.int64(-1), 0.0)
+                t6 = emit_bin(np.int64(44), t4, t5, 0.0, (1.0 if t4[2] == t5[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t7 = (np.bool_(False), np.int64(-1), 0.0)
+                t8 = (np.bool_(False), np.int64(-1), 1.0)
+                t9 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t10 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t11 = emit_bin(np.int64(3), t9, t10, 0.0, (t9[2] + t10[2]), op, ia, ib, cst, val, cnt)
+                t12 = emit_bin(np.int64(6), t8, t11, 0.0, (t8[2] / t11[2]), op, ia, ib, cst, val, cnt)
                 t13 = emit_where(t6, t7, t12, op, ia, ib, cst, val, cnt, wheres)
-                t14 = emit_bin(5, t1, t13, 0.0, op, ia, ib, cst, val, cnt)
+                t14 = emit_bin(np.int64(5), t1, t13, 0.0, (t1[2] * t13[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t14, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t15 = emit_un(8, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t16 = emit_bin(5, t_g, t15, 0.0, op, ia, ib, cst, val, cnt)
-                t17 = emit_bin(5, t_a, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t18 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t19 = emit_bin(3, t17, t18, 0.0, op, ia, ib, cst, val, cnt)
-                t20 = (False, np.int64(-1), 0.0)
-                t21 = emit_bin(44, t19, t20, 0.0, op, ia, ib, cst, val, cnt)
-                t22 = (False, np.int64(-1), 0.0)
-                t23 = (False, np.int64(-1), 1.0)
-                t24 = emit_bin(5, t_a, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t25 = emit_bin(5, t_b, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t26 = emit_bin(3, t24, t25, 0.0, op, ia, ib, cst, val, cnt)
-                t27 = emit_bin(6, t23, t26, 0.0, op, ia, ib, cst, val, cnt)
+                t15 = emit_un(np.int64(8), t_a, 0.0, (-t_a[2]), op, ia, ib, cst, val, cnt)
+                t16 = emit_bin(np.int64(5), t_g, t15, 0.0, (t_g[2] * t15[2]), op, ia, ib, cst, val, cnt)
+                t17 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t18 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t19 = emit_bin(np.int64(3), t17, t18, 0.0, (t17[2] + t18[2]), op, ia, ib, cst, val, cnt)
+                t20 = (np.bool_(False), np.int64(-1), 0.0)
+                t21 = emit_bin(np.int64(44), t19, t20, 0.0, (1.0 if t19[2] == t20[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t22 = (np.bool_(False), np.int64(-1), 0.0)
+                t23 = (np.bool_(False), np.int64(-1), 1.0)
+                t24 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t25 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t26 = emit_bin(np.int64(3), t24, t25, 0.0, (t24[2] + t25[2]), op, ia, ib, cst, val, cnt)
+                t27 = emit_bin(np.int64(6), t23, t26, 0.0, (t23[2] / t26[2]), op, ia, ib, cst, val, cnt)
                 t28 = emit_where(t21, t22, t27, op, ia, ib, cst, val, cnt, wheres)
-                t29 = emit_bin(5, t16, t28, 0.0, op, ia, ib, cst, val, cnt)
+                t29 = emit_bin(np.int64(5), t16, t28, 0.0, (t16[2] * t28[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t29, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 75:  # hypot
             if a >= 0:
-                t1 = emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(6, t1, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(5), t_g, t_a, 0.0, (t_g[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(6), t1, t_out, 0.0, (t1[2] / t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
-                t3 = emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(6, t3, t_out, 0.0, op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(6), t3, t_out, 0.0, (t3[2] / t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element structural op: the gradient passes (scaled for mean)
-            r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(5, t_g, t_c, 0.0, op, ia, ib, cst, val, cnt)
+            r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1
-            accumulate(a, emit_bin(5, t_g, t_b, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            accumulate(b, emit_bin(5, t_g, t_a, 0.0, op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            accumulate(a, emit_bin(np.int64(5), t_g, t_b, 0.0, t_g[2] * t_b[2], op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            accumulate(b, emit_bin(np.int64(5), t_g, t_a, 0.0, t_g[2] * t_a[2], op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
     return -1
 
 
@@ -2469,7 +1988,8 @@ def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1
     else:
-        r = emit_bin(3, (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
+        r = emit_bin(np.int64(3), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, adj_v[x] + r[2],
+                     op, ia, ib, cst, val, cnt)
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]

@@ -21,7 +21,7 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
-from . import kinds, protocol, vocab, walks  # noqa: E402
+from . import drivers, kinds, protocol, vocab, walks  # noqa: E402
 from .ops import BY_CODE, KIND_CODE, mentions, OPS, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,6 +48,9 @@ from math import %(math_imports)s
 OP_KIND = np.array(%(kinds)s, dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
 OP_SAVES = np.array(%(saves)s, dtype=np.int8)
+# 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
+# operands' offsets and broadcast modes once, before the opcode switch
+OP_PAIR = np.array(%(pair)s, dtype=np.int8)
 
 
 @njit(cache=True, inline="always")
@@ -97,18 +100,11 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             return -2 - e
         oo = off[e]
         n = size[e]
-        if False:
+        if OP_PAIR[o] != 0:
+%(operands)s        if False:
             pass
 %(backward)s
     return -1
-
-
-@njit(cache=True)
-def forward(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals):
-    """Re-evaluate every entry in order into `vals` (leaf, const and expected-guard values
-    come prefilled).  Returns -1, or the first guard entry whose check failed."""
-    return forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0,
-                        np.zeros(op.shape[0], np.uint8))
 
 
 @njit(cache=True, error_model="numpy")
@@ -124,7 +120,8 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         b = ib[e]
         oo = off[e]
         n = size[e]
-        if False:
+        if OP_PAIR[o] != 0:
+%(operands)s        if False:
             pass
 %(forward)s
     return -1
@@ -156,178 +153,6 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
         if False:
             pass
 %(backward_scalar)s
-
-
-@njit(cache=True)
-def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
-    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-    if bad >= 0:
-        return bad
-    adj[:] = 0.0
-    adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-    return -1
-
-
-@njit(cache=True)
-def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
-                  reach, no_host):
-    """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
-    `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
-    adj[:] = 0.0
-    adj[off[out] + out_k] = 1.0
-    reach[:] = 0
-    reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
-          no_host)
-
-
-@njit(cache=True)
-def backward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed,
-                  host):
-    """The reverse sweep of a replayed tape from `start`, pausing at host entries (sweep's
-    return codes)."""
-    return sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed,
-                 OP_SAVES, host)
-
-
-@njit(cache=True)
-def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
-               targets, tsizes, out):
-    """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
-    the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
-    Returns -1, or an entry whose saved buffers were freed."""
-    adj = np.zeros(vals.shape[0])
-    reach = np.zeros(op.shape[0], np.uint8)
-    no_host = np.zeros(op.shape[0], np.uint8)
-    for r in range(roots.shape[0]):
-        adj[:] = 0.0
-        reach[:] = 0
-        root = roots[r]
-        adj[off[root] + root_k[r]] = 1.0
-        reach[root] = 1
-        bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
-                    freed, OP_SAVES, no_host)
-        if bad >= 0:
-            return bad
-        j = 0
-        for i in range(targets.shape[0]):
-            t = targets[i]
-            for k in range(tsizes[i]):
-                out[r, j] = adj[off[t] + k] if (t >= 0 and reach[t] != 0) else 0.0
-                j += 1
-    return -1
-
-
-@njit(cache=True)
-def replay(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed):
-    """General forward then reverse; -1 or a failed guard."""
-    no_host = np.zeros(op.shape[0], np.uint8)
-    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
-    if bad >= 0:
-        return bad
-    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
-                  np.empty(op.shape[0], np.uint8), no_host)
-    return -1
-
-
-@njit(cache=True)
-def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
-    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
-    flattened and concatenated."""
-    return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
-                       in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
-                       np.zeros(op.shape[0], np.uint8))
-
-
-@njit(cache=True)
-def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
-                in_sizes, jac, adj, reach, no_host):
-    """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
-    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
-    if bad >= 0:
-        return bad
-    for r in range(size[out]):
-        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
-                      reach, no_host)
-        j = 0
-        for i in range(in_offs.shape[0]):
-            for k in range(in_sizes[i]):
-                jac[r, j] = adj[in_offs[i] + k]
-                j += 1
-    return -1
-
-
-@njit(cache=True, parallel=True)
-def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
-                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
-    """One replay per point p (column p of XT: the inputs flattened and concatenated), across
-    cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
-    arenas.  Many more runs than threads, taken dynamically (the caller sets a chunk size of 1),
-    so a thread that starts late or is slowed by another tenant does not hold up the call.
-    Gradients go to gradsT[:, p].  With `rows`, XT and gradsT are point-major instead (row p
-    is point p: a flat (B, n) array read and written in place, no transposed copies)."""
-    B = XT.shape[0] if rows else XT.shape[1]
-    nb = min(blocks, max(B, 1))
-    run = (B + nb - 1) // nb
-    for t in prange(nb):
-        vals = vals0.copy()
-        adj = np.zeros_like(vals0)
-        reach_nd = np.empty(op.shape[0], np.uint8)
-        no_host = np.zeros(op.shape[0], np.uint8)
-        for p in range(t * run, min(B, (t + 1) * run)):
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
-                    j += 1
-            if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-                if bad < 0:
-                    adj[:] = 0.0
-                    adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-            else:
-                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
-                if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, 0,
-                                  freed, reach_nd, no_host)
-            status[p] = bad
-            values[p] = vals[off[out]]
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    if rows:
-                        gradsT[p, j] = adj[in_offs[i] + k]
-                    else:
-                        gradsT[j, p] = adj[in_offs[i] + k]
-                    j += 1
-
-
-@njit(cache=True, parallel=True)
-def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
-                   in_sizes, out, values, jac, status, blocks):
-    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
-    the output's values to values[p], d(output)/d(inputs) to jac[p]."""
-    B = XT.shape[1]
-    nb = min(blocks, max(B, 1))
-    run = (B + nb - 1) // nb
-    for t in prange(nb):
-        vals = vals0.copy()
-        adj = np.zeros_like(vals0)
-        reach = np.empty(op.shape[0], np.uint8)
-        no_host = np.zeros(op.shape[0], np.uint8)
-        for p in range(t * run, min(B, (t + 1) * run)):
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = XT[j, p]
-                    j += 1
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out,
-                                    freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
-            for r in range(size[out]):
-                values[p, r] = vals[off[out] + r]
 '''
 
 # --- per-kind code: the reverse sweep (general) ---------------------------------------------------
@@ -375,7 +200,6 @@ B_UNARY = """\
 B_BINARY = """\
         elif o == %(code)d:  # %(name)s
             c = 0.0
-""" + OPERANDS + """\
             for k in range(n):
                 g = adj[oo + k]
 """ + BCAST + """\
@@ -386,7 +210,7 @@ B_BINARY = """\
 """
 B_WHERE = """\
         elif o == %(code)d:  # %(name)s
-""" + OPERANDS + COND + """\
+""" + COND + """\
             reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
@@ -405,23 +229,30 @@ F_UNARY = """\
                 a_v = vals[oa + k]
                 vals[oo + k] = %(fwd)s
 """
-F_BINARY = """\
-        elif o == %(code)d:  # %(name)s
-""" + OPERANDS + """\
-            for k in range(n):
-""" + BCAST + """\
+F_READS = """\
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
+"""
+F_BINARY = """\
+        elif o == %(code)d:  # %(name)s
+            for k in range(n):
+""" + BCAST + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
 F_WHERE = """\
         elif o == %(code)d:  # %(name)s
-""" + OPERANDS + COND + """\
+""" + COND + """\
             for k in range(n):
-""" + BCAST + COND_K + """\
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
+""" + BCAST + COND_K + F_READS + """\
                 vals[oo + k] = %(fwd)s
+"""
+F_COMPARE = """\
+        elif OP_KIND[o] == %(kind)d:  # %(names)s
+            for k in range(n):
+""" + BCAST + F_READS + """\
+%(chain)s                else:
+                    r = False
+                vals[oo + k] = 1.0 if r else 0.0
 """
 F_GUARDS = """\
         elif o == %(bool)d:  # guard_bool: bool() of a one-element value
@@ -566,7 +397,7 @@ def _merged(branches):
 
 # --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
 STRUCT_CALL = """\
-        elif %(cond)s:  # %(kind)s
+        elif OP_KIND[o] == %(kind_code)d:  # %(kind)s
 %(reach)s            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, %(args)scst, %(vals)s)
 """
 # the sweep marks an entry's ia/ib reached for every kind, its listed operands in the branches
@@ -577,7 +408,12 @@ REACH_LISTED = """\
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # Numba options of copied functions (default: cache=True)
-KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"'}
+KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
+                  "replay_batch": "cache=True, parallel=True",
+                  "jacobian_batch": "cache=True, parallel=True"}
+# the hand-written driver kernels (tapegrad/drivers.py), copied in this order
+DRIVERS = (drivers.replay_scalar, drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
+           drivers.jacobian_at, drivers.replay_batch, drivers.jacobian_batch)
 
 
 def _kind_pieces(face):
@@ -590,22 +426,21 @@ def _kind_pieces(face):
 
 
 def _copied_source():
-    """The tape walks, the kinds' kernel pieces and their index helpers as source, each
-    compiled by Numba in the kernel module (one module: its cache sees every change, and a
-    stale copy fails test_codegen)."""
-    fns = [walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
-           walks.fill_values,
-           walks.release_saved,
-           walks.any_freed, walks.reach_list, walks.gather_reached, walks.gather_layout,
-           walks.fill_reached, walks.release_listed, walks.any_freed_listed,
-           kinds.index.bcast_index, kinds.index.strided_index, kinds.index.is_suffix,
-           kinds.index.kept_leading]
+    """The driver kernels, the tape walks, the kinds' kernel pieces and their index helpers as
+    source, each compiled by Numba in the kernel module (one module: its cache sees every
+    change, and a stale copy fails test_codegen)."""
+    fns = list(DRIVERS) + [
+        walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
+        walks.fill_values, walks.release_saved, walks.any_freed, walks.reach_list,
+        walks.gather_reached, walks.gather_layout, walks.fill_reached, walks.release_listed,
+        walks.any_freed_listed, kinds.index.bcast_index, kinds.index.strided_index,
+        kinds.index.is_suffix, kinds.index.kept_leading]
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
             if fn not in fns:
                 fns.append(fn)
-    parts = ["\n\n# ---- copied from tapegrad/walks.py and tapegrad/kinds/ (edit there, then run "
-             "codegen) ----\n"]
+    parts = ["\n\n# ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then "
+             "run codegen) ----\n"]
     for fn in fns:
         src = inspect.getsource(fn)
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
@@ -614,8 +449,18 @@ def _copied_source():
     return "".join(parts)
 
 
+def _compare_branch(compares):
+    """forward_from's one branch for every comparison: they are cheap and rare in hot loops,
+    so one loop choosing the comparison per element beats one copy of the operand and
+    broadcast code per comparison in the kernel's compile time."""
+    chain = "".join("                %s o == %d:  # %s\n                    r = %s\n" % (
+        "if" if i == 0 else "elif", op.code, op.name, _subst(op.fwd)) for i, op in enumerate(compares))
+    return F_COMPARE % dict(kind=KIND_CODE["compare"], names=", ".join(op.name for op in compares),
+                            chain=chain)
+
+
 def generate():
-    back, fwd, sfwd, sback = [], [], [], []
+    back, fwd, sfwd, sback, compares = [], [], [], [], []
     for op in BY_CODE:
         d = dict(code=op.code, name=op.name, fwd=_subst(op.fwd))
         if op.kind == "unary":
@@ -627,7 +472,10 @@ def generate():
         elif op.kind in ("binary", "compare"):
             if op.kind == "compare":
                 d["fwd"] = "1.0 if %s else 0.0" % d["fwd"]
-            fwd.append(F_BINARY % d)
+            if op.kind == "binary":
+                fwd.append(F_BINARY % d)
+            else:
+                compares.append(op)
             sfwd.append(SF_BINARY % d)
             if op.kind == "binary":
                 d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
@@ -640,11 +488,12 @@ def generate():
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
     back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
+    fwd.append(_compare_branch(compares))
     for face, out in (("sweep", back), ("forward", fwd)):
         for kind, fn in _kind_pieces(face):
             # pieces of kinds with operand lists (cat) also take the CSR operand streams
             lists = "arg" in inspect.signature(fn).parameters
-            out.append(STRUCT_CALL % dict(cond=_cond(_codes(kind)), kind=kind, fn=fn.__name__,
+            out.append(STRUCT_CALL % dict(kind_code=KIND_CODE[kind], kind=kind, fn=fn.__name__,
                                           vals=STRUCT_ARGS[face],
                                           args="arg_ptr, arg, " if lists else "",
                                           reach=REACH_LISTED if lists and face == "sweep"
@@ -665,6 +514,8 @@ def generate():
         math_imports=", ".join(vocab.MATH_IMPORTS),
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],
+        pair=[int(op.kind in ("binary", "compare", "where")) for op in BY_CODE],
+        operands=OPERANDS,
         backward="".join(back).rstrip("\n"), forward="".join(fwd).rstrip("\n"),
         forward_scalar="".join(sfwd).rstrip("\n"), backward_scalar="".join(sback).rstrip("\n")) \
         + _copied_source() + generate_emit()
@@ -681,18 +532,10 @@ EMIT_HEADER = '''
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array(%(bounds)s, dtype=np.int64)
 
-@njit(cache=True, error_model="numpy")
-def scalar_fwd(code, a_v, b_v, c):
-    """The forward formula of op `code` on numbers (for folding and for emitted values)."""
-    if False:
-        pass
-%(fwd)s
-    return math.nan
-
-
 @njit(cache=True)
-def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
-    v = scalar_fwd(code, x[2], y[2], c)
+def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
+    """Append entry `code` on triples x, y with value v (the caller evaluates the op's
+    formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
     if not x[0] and not y[0]:
         return (False, np.int64(-1), v)
 %(push_bin)s
@@ -700,8 +543,7 @@ def emit_bin(code, x, y, c, op, ia, ib, cst, val, cnt):
 
 
 @njit(cache=True)
-def emit_un(code, x, c, op, ia, ib, cst, val, cnt):
-    v = scalar_fwd(code, x[2], 0.0, c)
+def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     if not x[0]:
         return (False, np.int64(-1), v)
 %(push_un)s
@@ -714,7 +556,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
         return x if cond[2] != 0.0 else y
     if not x[0] and not y[0]:  # one constant fits in the entry: the other becomes a const node
 %(push_const)s
-        y = (True, np.int64(k), y[2])
+        y = (np.bool_(True), np.int64(k), y[2])
     v = x[2] if cond[2] != 0.0 else y[2]
 %(push_where)s
     w = cnt[1]
@@ -724,7 +566,7 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     return (True, np.int64(k), v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
                     cnt, wheres):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
@@ -741,8 +583,8 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         t_g = (adj_n[e] != 0, adj_i[e], adj_v[e])
         t_a = (True, a, val[a]) if a >= 0 else (False, np.int64(-1), cst[e])
         t_b = (True, b, val[b]) if b >= 0 else (False, np.int64(-1), cst[e])
-        t_out = (True, np.int64(e), val[e])
-        t_c = (False, np.int64(-1), cst[e])
+        t_out = (np.bool_(True), np.int64(e), val[e])
+        t_c = (np.bool_(False), np.int64(-1), cst[e])
         cn = cond_of[e]
         t_cond = (True, cn, val[cn]) if cn >= 0 else (False, np.int64(-1), 0.0)
         if False:
@@ -756,7 +598,8 @@ def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1
     else:
-        r = emit_bin(%(add)d, (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, op, ia, ib, cst, val, cnt)
+        r = emit_bin(np.int64(%(add)d), (adj_n[x] != 0, adj_i[x], adj_v[x]), r, 0.0, adj_v[x] + r[2],
+                     op, ia, ib, cst, val, cnt)
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]
@@ -767,6 +610,15 @@ _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.
 _CMPOPS = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
 _CALLS = vocab.RECORDED   # formula calls that create_graph records as ops of their own
 _ARRAYS = "op, ia, ib, cst, val, cnt"
+
+
+def _value(name, *xs):
+    """Op `name`'s forward formula on the values of triples xs: the value of the entry an
+    emit call appends (or of the constant it folds to), evaluated inline in record_backward."""
+    op = OPS[name]
+    roles = dict(zip(("a", "b"), xs))
+    expr = re.sub(r"\b(a|b)\b", lambda m: roles[m.group(1)] + "[2]", op.fwd)
+    return "(1.0 if %s else 0.0)" % expr if op.kind == "compare" else "(%s)" % expr
 
 
 def _emit(expr, lines, counter):
@@ -781,22 +633,27 @@ def _emit(expr, lines, counter):
             return "t_" + n.id
         if isinstance(n, ast.Constant):
             v = fresh()
-            lines.append("%s = (False, np.int64(-1), %r)" % (v, float(n.value)))
+            lines.append("%s = (np.bool_(False), np.int64(-1), %r)" % (v, float(n.value)))
             return v
         if isinstance(n, ast.BinOp):
             x, y = visit(n.left), visit(n.right)
             v = fresh()
-            lines.append("%s = emit_bin(%d, %s, %s, 0.0, %s)" % (v, OPS[_BINOPS[type(n.op)]].code, x, y, _ARRAYS))
+            name = _BINOPS[type(n.op)]
+            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
+                v, OPS[name].code, x, y, _value(name, x, y), _ARRAYS))
             return v
         if isinstance(n, ast.Compare):
             x, y = visit(n.left), visit(n.comparators[0])
             v = fresh()
-            lines.append("%s = emit_bin(%d, %s, %s, 0.0, %s)" % (v, OPS[_CMPOPS[type(n.ops[0])]].code, x, y, _ARRAYS))
+            name = _CMPOPS[type(n.ops[0])]
+            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
+                v, OPS[name].code, x, y, _value(name, x, y), _ARRAYS))
             return v
         if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
             x = visit(n.operand)
             v = fresh()
-            lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (v, OPS["neg"].code, x, _ARRAYS))
+            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s, %s)" % (
+                v, OPS["neg"].code, x, _value("neg", x), _ARRAYS))
             return v
         if isinstance(n, ast.IfExp):  # its test is on constants only (ops.py): pick at run time
             t = visit(n.test)
@@ -824,24 +681,19 @@ def _emit(expr, lines, counter):
                                  % (n.func.id, vocab.FUNCS[n.func.id].arity))
             v = fresh()
             if len(args) == 2:   # a two-argument function is a binary op of its name
-                lines.append("%s = emit_bin(%d, %s, %s, 0.0, %s)" % (
-                    v, OPS[n.func.id].code, args[0], args[1], _ARRAYS))
+                lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
+                    v, OPS[n.func.id].code, args[0], args[1],
+                    _value(n.func.id, args[0], args[1]), _ARRAYS))
             else:
-                lines.append("%s = emit_un(%d, %s, 0.0, %s)" % (
-                    v, OPS[n.func.id].code, args[0], _ARRAYS))
+                lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s, %s)" % (
+                    v, OPS[n.func.id].code, args[0], _value(n.func.id, args[0]), _ARRAYS))
             return v
         raise ValueError("formula vocabulary: cannot record %s" % ast.dump(n))
     return visit(ast.parse(expr, mode="eval").body)
 
 
 def generate_emit():
-    fwd, branches = [], []
-    for op in BY_CODE:
-        if op.kind in ("unary", "binary", "compare"):
-            body = _subst(op.fwd)
-            if op.kind == "compare":
-                body = "1.0 if %s else 0.0" % body
-            fwd.append("    elif code == %d:  # %s\n        return %s\n" % (op.code, op.name, body))
+    branches = []
     ind = " " * 12
     acc = "accumulate(%s, %s, has, adj_n, adj_i, adj_v, " + _ARRAYS + ")"
     # entries one reached entry can append: one per emit call, one per accumulate (an add)
@@ -870,14 +722,15 @@ def generate_emit():
         bounds[code] = 4   # two muls, two accumulates
     branches.append(
         "        elif %s:  # one-element structural op: the gradient passes (scaled for mean)\n"
-        "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(%d, t_g, t_c, 0.0, %s)\n"
+        "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(np.int64(%d), t_g, t_c, 0.0, "
+        "t_g[2] * t_c[2], %s)\n"
         "            %s\n" % (_cond(copies), _cond(scaled), OPS["mul"].code, _ARRAYS, acc % ("a", "r")))
     branches.append(
         "        elif %s:  # 1x1 @ 1x1\n"
         "            %s\n            %s\n" % (
             _cond(_codes("matmul")),
-            acc % ("a", "emit_bin(%d, t_g, t_b, 0.0, %s)" % (OPS["mul"].code, _ARRAYS)),
-            acc % ("b", "emit_bin(%d, t_g, t_a, 0.0, %s)" % (OPS["mul"].code, _ARRAYS))))
+            acc % ("a", "emit_bin(np.int64(%d), t_g, t_b, 0.0, t_g[2] * t_b[2], %s)" % (OPS["mul"].code, _ARRAYS)),
+            acc % ("b", "emit_bin(np.int64(%d), t_g, t_a, 0.0, t_g[2] * t_a[2], %s)" % (OPS["mul"].code, _ARRAYS))))
     push = protocol.numba_push
     pushes = dict(
         push_bin=push(dict(op="code", ia="x[1] if x[0] else -1", ib="y[1] if y[0] else -1",
@@ -888,7 +741,7 @@ def generate_emit():
         push_where=push(dict(op=OPS["where"].code, ia="x[1] if x[0] else -1",
                              ib="y[1] if y[0] else -1", cst="y[2] if x[0] else x[2]", val="v"),
                         " " * 4))
-    return EMIT_HEADER % dict(fwd="".join(fwd).rstrip("\n"), bounds=bounds,
+    return EMIT_HEADER % dict(bounds=bounds,
                               branches="".join(_merged(branches)).rstrip("\n"),
                               add=OPS["add"].code,
                               **{k: "\n".join(v) for k, v in pushes.items()})

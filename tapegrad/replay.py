@@ -347,11 +347,8 @@ class Recorded:
         op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         if self.scalar:
             status = K.forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-        elif self._paused:
-            status = self._forward_paused(vals)
         else:
-            status = K.forward(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size, self.shp,
-                               self.nd, vals)
+            status = self._forward_paused(vals)
         self._check(status)
         outs = tuple(self._out(vals, k, as_tensor) for k in range(len(self.outputs)))
         return outs[0] if self.meta["single"] else outs
@@ -359,8 +356,8 @@ class Recorded:
     __call__ = forward
 
     def _forward_paused(self, vals):
-        """K.forward in segments: host entries' values are computed by numpy in between.
-        Returns -1 or a failed guard."""
+        """The forward re-evaluation in segments: host entries' values are computed by numpy
+        in between.  Returns -1 or a failed guard."""
         op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         e = 0
         while True:
@@ -381,8 +378,9 @@ class Recorded:
         reach[out] = 1
         start = out
         while True:
-            r = K.backward_from(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size, self.shp,
-                                self.nd, vals, adj, start, reach, self._freed, self.host)
+            r = K.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size,
+                        self.shp, self.nd, vals, adj, start, reach, self._freed, K.OP_SAVES,
+                        self.host)
             if r >= -1:
                 return
             e = -2 - r
@@ -445,13 +443,13 @@ class Recorded:
         if self.scalar:
             status = K.replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, self._static_reach(out),
                                      vals, adj, out)
-        elif self._paused:
+        else:
+            # NOTE: the two big kernels called from here, not through one kernel calling both:
+            # Numba links a callee's code into its caller and compiles it again there, which
+            # made the first n-d replay compile the sweep three times (issue #8, cold start).
             status = self._forward_paused(vals)
             if status < 0:
                 self._backward_paused(vals, adj, out)
-        else:
-            status = K.replay(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size, self.shp,
-                              self.nd, vals, adj, out, 0, self._freed)
         self._check(status)
         value = self._out(vals, 0, as_tensor)
         return value, self._select(lambda i: self._grad(adj, i, as_tensor), argnums)

@@ -137,7 +137,9 @@ def test_fast_path_push_and_emit_write_the_same_cells(fresh_tape, opname, const_
     xt = (True, np.int64(a), 0.75)
     ct = (False, np.int64(-1), c)
     args = (ct, xt) if const_first else (xt, ct)
-    k.emit_bin(code, *args, 0.0, *arrs, cnt)
+    # (record_backward evaluates the op's formula inline and passes the value)
+    v = {"mul": 0.75 * c, "add": 0.75 + c, "div": 0.75 / c, "sub": c - 0.75}[opname]
+    k.emit_bin(code, *args, 0.0, v, *arrs, cnt)
     e = tape.n
     emitted = (int(arrs[0][e]), int(arrs[1][e]), int(arrs[2][e]), float(arrs[3][e]),
                float(arrs[4][e]))
@@ -156,7 +158,7 @@ def test_unary_fast_path_push_and_emit_write_the_same_cells(fresh_tape):
     assert _cells(tape, n) == fast
     arrs = [np.zeros(tape.n + 2, dt) for dt in (np.int16, np.int32, np.int32, np.float64, np.float64)]
     cnt = np.array([tape.n, 0], np.int64)
-    kernels().emit_un(code, (True, np.int64(x._lnode), 0.3), 0.0, *arrs, cnt)
+    kernels().emit_un(code, (True, np.int64(x._lnode), 0.3), 0.0, math.tanh(0.3), *arrs, cnt)
     e = tape.n
     assert (int(arrs[0][e]), int(arrs[1][e]), int(arrs[2][e]), float(arrs[3][e])) == fast[:4]
     assert math.isclose(float(arrs[4][e]), fast[4], rel_tol=1e-15)

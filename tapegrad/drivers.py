@@ -1,0 +1,171 @@
+"""The driver kernels of a recorded tape: one replay, a Jacobian, a batch of replays across
+cores, a Jacobian's rows by reverse sweeps.  Plain Python that codegen copies into
+tapegrad/_kernels.py, where Numba compiles it (one module, so its cache sees every change;
+`codegen.KERNEL_OPTIONS` holds the non-default Numba options: the batches run in parallel).
+Called through `_jit.K`.
+
+They call the per-op kernels that codegen generates from the op table, defined beside them in
+tapegrad/_kernels.py:
+
+    forward_from(...)     re-evaluates entries from `start` on (n-d), pausing at host entries
+    sweep(...)            the reverse sweep from `start` down to 0 (n-d), pausing likewise
+    forward_scalar(...)   / backward_scalar(...): the same for one-element tapes
+
+NOTE: Numba links a callee's code into each jitted caller and compiles it again there, so
+every driver here that calls `sweep` or `forward_from` costs about one more compile of those
+two (seconds each).  The first calls most programs make (`Replay.forward` and
+`Replay.value_and_grad` on n-d tapes, engine's backward) therefore call the generated kernels
+from Python; the drivers serve the calls whose loop must stay in Numba (one sweep per output
+element or per point, and the per-call fast path of one-element tapes, `replay_scalar`).
+"""
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # defined in tapegrad/_kernels.py, where these functions are compiled
+    from numba import prange
+    from ._kernels import OP_SAVES, backward_scalar, forward_from, forward_scalar, sweep
+
+
+def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
+    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
+    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+    if bad >= 0:
+        return bad
+    adj[:] = 0.0
+    adj[out] = 1.0
+    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+    return -1
+
+
+def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
+                  reach, no_host):
+    """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
+    `no_host`: the caller's scratch, so a batch allocates nothing per point)."""
+    adj[:] = 0.0
+    adj[off[out] + out_k] = 1.0
+    reach[:] = 0
+    reach[out] = 1
+    sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
+          no_host)
+
+
+def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
+               targets, tsizes, out):
+    """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
+    the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
+    Returns -1, or an entry whose saved buffers were freed."""
+    adj = np.zeros(vals.shape[0])
+    reach = np.zeros(op.shape[0], np.uint8)
+    no_host = np.zeros(op.shape[0], np.uint8)
+    for r in range(roots.shape[0]):
+        adj[:] = 0.0
+        reach[:] = 0
+        root = roots[r]
+        adj[off[root] + root_k[r]] = 1.0
+        reach[root] = 1
+        bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
+                    freed, OP_SAVES, no_host)
+        if bad >= 0:
+            return bad
+        j = 0
+        for i in range(targets.shape[0]):
+            t = targets[i]
+            for k in range(tsizes[i]):
+                out[r, j] = adj[off[t] + k] if (t >= 0 and reach[t] != 0) else 0.0
+                j += 1
+    return -1
+
+
+def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
+    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
+    flattened and concatenated."""
+    return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
+                       in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
+                       np.zeros(op.shape[0], np.uint8))
+
+
+def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
+                in_sizes, jac, adj, reach, no_host):
+    """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
+    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
+    if bad >= 0:
+        return bad
+    for r in range(size[out]):
+        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, r, freed,
+                      reach, no_host)
+        j = 0
+        for i in range(in_offs.shape[0]):
+            for k in range(in_sizes[i]):
+                jac[r, j] = adj[in_offs[i] + k]
+                j += 1
+    return -1
+
+
+def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
+                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
+    """One replay per point p (column p of XT: the inputs flattened and concatenated), across
+    cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
+    arenas.  Many more runs than threads, taken dynamically (the caller sets a chunk size of 1),
+    so a thread that starts late or is slowed by another tenant does not hold up the call.
+    Gradients go to gradsT[:, p].  With `rows`, XT and gradsT are point-major instead (row p
+    is point p: a flat (B, n) array read and written in place, no transposed copies)."""
+    B = XT.shape[0] if rows else XT.shape[1]
+    nb = min(blocks, max(B, 1))
+    run = (B + nb - 1) // nb
+    for t in prange(nb):
+        vals = vals0.copy()
+        adj = np.zeros_like(vals0)
+        reach_nd = np.empty(op.shape[0], np.uint8)
+        no_host = np.zeros(op.shape[0], np.uint8)
+        for p in range(t * run, min(B, (t + 1) * run)):
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
+                    j += 1
+            if scalar:
+                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                if bad < 0:
+                    adj[:] = 0.0
+                    adj[out] = 1.0
+                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+            else:
+                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
+                if bad < 0:
+                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, 0,
+                                  freed, reach_nd, no_host)
+            status[p] = bad
+            values[p] = vals[off[out]]
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    if rows:
+                        gradsT[p, j] = adj[in_offs[i] + k]
+                    else:
+                        gradsT[j, p] = adj[in_offs[i] + k]
+                    j += 1
+
+
+def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
+                   in_sizes, out, values, jac, status, blocks):
+    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
+    the output's values to values[p], d(output)/d(inputs) to jac[p]."""
+    B = XT.shape[1]
+    nb = min(blocks, max(B, 1))
+    run = (B + nb - 1) // nb
+    for t in prange(nb):
+        vals = vals0.copy()
+        adj = np.zeros_like(vals0)
+        reach = np.empty(op.shape[0], np.uint8)
+        no_host = np.zeros(op.shape[0], np.uint8)
+        for p in range(t * run, min(B, (t + 1) * run)):
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    vals[in_offs[i] + k] = XT[j, p]
+                    j += 1
+            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out,
+                                    freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
+            for r in range(size[out]):
+                values[p, r] = vals[off[out] + r]
