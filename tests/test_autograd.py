@@ -326,3 +326,12 @@ def test_inplace_on_plain_tensors_and_aliases():
     raises("result type Float can't be cast to the desired output type Long", lambda: i.add_(0.5))
     raises("output with shape [3] doesn't match the broadcast shape [2, 3]",
            lambda: a.add_(tg.ones(2, 3)))
+
+
+def test_autograd_graph_node_is_every_grad_fns_base():
+    """`torch.autograd.graph.Node` is the public base class of grad_fn objects."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    assert isinstance(y.grad_fn, tg.autograd.graph.Node)
+    assert isinstance(y.grad_fn.next_functions[0][0], tg.autograd.graph.Node)
+    assert not isinstance(x, tg.autograd.graph.Node)

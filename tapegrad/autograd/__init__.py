@@ -3,7 +3,7 @@ gradcheck and `functional` (jacobian, hessian, vjp, jvp, hvp, vhp)."""
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .api import Variable, backward, grad
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from . import functional
+from . import functional, graph
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "gradcheck", "gradgradcheck", "GradcheckError", "functional"]
+           "gradcheck", "gradgradcheck", "GradcheckError", "functional", "graph"]
