@@ -497,17 +497,22 @@ def check_program(prog, meta, limits):
     # (outer, sum d_k, inner), so every block the kernels copy lies inside its buffers
     # split: the same layout read the other way: x is (outer, sum d_k, inner), the packed
     # node as many elements
-    rows = np.flatnonzero(split)
-    if len(rows):
+    def blocks(rows, what):
+        """outer, inner, the block sizes d (flat), their row numbers `who` and positions in
+        params, of the [outer, inner, d_0, ...] params of `rows`, checked non-negative."""
         k = nops[rows]
         outer, inner = params[p[rows]], params[p[rows] + 1]
         pos, who = _ranges(p[rows] + 2, k)
         d = params[pos]
-        ok = (outer >= 0) & (inner >= 0)
-        _first(np.isin(e, rows[~ok]), "split params are negative")
+        _first(np.isin(e, rows[(outer < 0) | (inner < 0)]), f"{what} params are negative")
         if (d < 0).any():
-            _fail(f"entry {int(rows[who[np.argmax(d < 0)]])}: split params are negative")
+            _fail(f"entry {int(rows[who[np.argmax(d < 0)]])}: {what} params are negative")
         tot = np.bincount(who, weights=d.astype(np.float64), minlength=len(rows))
+        return k, outer, inner, d, pos, who, tot
+
+    rows = np.flatnonzero(split)
+    if len(rows):
+        k, outer, inner, d, pos, who, tot = blocks(rows, "split")
         whole = _exact_prod(outer, tot, inner)
         _first(np.isin(e, rows[(whole != size[a[rows]]) | (whole != size[rows])]),
                "split params do not match its operand and output sizes")
@@ -515,14 +520,7 @@ def check_program(prog, meta, limits):
     rows = np.flatnonzero(cat)
     cat_reads = 0.0
     if len(rows):
-        k = nops[rows]
-        outer, inner = params[p[rows]], params[p[rows] + 1]
-        pos, who = _ranges(p[rows] + 2, k)
-        d = params[pos]
-        ok = (outer >= 0) & (inner >= 0)
-        _first(np.isin(e, rows[~ok]), "cat params are negative")
-        if (d < 0).any():
-            _fail(f"entry {int(rows[who[np.argmax(d < 0)]])}: cat params are negative")
+        k, outer, inner, d, pos, who, tot = blocks(rows, "cat")
         # operand j of each row: ia, ib, then its arg list
         j = np.arange(len(pos)) - np.repeat(np.cumsum(k) - k, k)
         r = rows[who]
@@ -532,7 +530,6 @@ def check_program(prog, meta, limits):
         good = _exact_prod(outer[who], d, inner[who]) == size[node]
         if not good.all():
             _fail(f"entry {int(r[np.argmax(~good)])}: cat params do not match operand sizes")
-        tot = np.bincount(who, weights=d.astype(np.float64), minlength=len(rows))
         _first(np.isin(e, rows[_exact_prod(outer, tot, inner) != size[rows]]),
                "cat params do not match its output size")
         cat_reads = float(size[node].sum())
