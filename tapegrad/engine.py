@@ -71,10 +71,11 @@ def _sweep_tape(tape, seeds, inputs=None):
     With `inputs`, entries that do not lead to them are not checked for freed buffers (their
     adjoints are computed but unused) and are not released: torch runs only what leads to
     the inputs."""
-    start = max(node for node, _ in seeds)
+    roots = [node for node, _ in seeds]
+    start = max(roots)
     n = start + 1
-    if tape.nds is not None:
-        sub = reached.walk(tape, n, [node for node, _ in seeds])
+    if tape.nds is not None and n >= reached.MIN_WALK:
+        sub = reached.walk(tape, n, roots)
         if sub is not None:   # a small part of the prefix: sweep it as local streams
             return _sweep_reached(tape, n, seeds, inputs, sub)
     op, ia, ib, cst, freed = tape.streams(n)
@@ -87,7 +88,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     def buffer(k):
         bufs.append(scratch.take(k))
         return bufs[-1][:k]
-    off, size, shp, nd, vals, total = tape.arenas(n, [node for node, _ in seeds], buffer)
+    off, size, shp, nd, vals, total = tape.arenas(n, roots, buffer)
     par, params = tape.param_arrays(n)
     _, _, arg_ptr, arg = tape.dependencies(n)
     adj = buffer(total)
@@ -242,7 +243,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
     done = []
     try:
         while pending:
-            tape = max(pending, key=lambda tp: tp.serial)
+            tape = next(iter(pending)) if len(pending) == 1 else max(pending, key=_serial)
             r = _sweep_tape(tape, pending.pop(tape), inputs)
             done.append(r)
             reach = r.reach
@@ -296,6 +297,10 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             scratch.give(r.bufs)
             if r.space is not None:
                 reached.give(r.space)
+
+
+def _serial(tape):
+    return tape.serial
 
 
 def _nodes_in(tape, t):

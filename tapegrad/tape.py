@@ -462,7 +462,10 @@ class Tape:
             return (_const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0),
                     self._arrays[4][:n], n)
         reach = np.zeros(n, np.uint8)
-        reach[np.asarray(roots, np.int64)] = 1
+        if len(roots) == 1:
+            reach[roots[0]] = 1
+        else:
+            reach[np.asarray(roots, np.int64)] = 1
         a = self._arrays
         flags = self.nds.host[:n] if host else _const_zeros8(n)
         return self.nds.arenas(n, reach, a[1][:n], a[2][:n], a[4][:n], flags, buffer)
@@ -640,9 +643,8 @@ class NdStreams:
     def arenas(self, n, reach, ia, ib, val, host, buffer=None):
         """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
         (into `buffer(total)`'s array when given, else a new one)."""
-        off = np.zeros(n, np.int64)
-        saved = np.empty(n, np.int64)
-        counts = np.empty(3, np.int64)
+        ints = np.zeros(2 * n + 3, np.int64)   # one allocation for off, saved and counts
+        off, saved, counts = ints[:n], ints[n:2 * n], ints[2 * n:]
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
         arg_ptr, arg = self.operands(n)
         K.arena_layout(ia, ib, arg_ptr, arg, self.size[:n], slot, host, reach,
