@@ -96,7 +96,10 @@ def _sweep_tape(tape, seeds, inputs=None):
     reach = np.zeros(n, np.uint8)
     for node, seed in seeds:
         o = off[node]
-        adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
+        if type(seed) is float:    # a one-element root's implicit seed (autograd._seeds)
+            adj[o] += seed
+        else:
+            adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
                      nd, vals, adj, reach, freed)
@@ -134,7 +137,10 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         for node, seed in seeds:
             i = loc[node]
             o = off[i]
-            adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
+            if type(seed) is float:
+                adj[o] += seed
+            else:
+                adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
             reach[i] = 1
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
@@ -175,7 +181,7 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
             return r
         e = -2 - r
         a, b = int(ia[e]), int(ib[e])
-        needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
+        needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
         # the operands as saved (their own dtype), where the tape holds them by reference
         sa, sb = (a, b) if nodes is None else (int(nodes[a]), int(nodes[b]))
         HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj, needs,
