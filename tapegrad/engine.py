@@ -71,10 +71,11 @@ def _sweep_tape(tape, seeds, inputs=None):
     With `inputs`, entries that do not lead to them are not checked for freed buffers (their
     adjoints are computed but unused) and are not released: torch runs only what leads to
     the inputs."""
-    start = max(node for node, _ in seeds)
+    roots = [node for node, _ in seeds]
+    start = max(roots)
     n = start + 1
-    if tape.nds is not None:
-        sub = reached.walk(tape, n, [node for node, _ in seeds])
+    if tape.nds is not None and n >= reached.MIN_WALK:
+        sub = reached.walk(tape, n, roots)
         if sub is not None:   # a small part of the prefix: sweep it as local streams
             return _sweep_reached(tape, n, seeds, inputs, sub)
     op, ia, ib, cst, freed = tape.streams(n)
@@ -87,7 +88,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     def buffer(k):
         bufs.append(scratch.take(k))
         return bufs[-1][:k]
-    off, size, shp, nd, vals, total = tape.arenas(n, [node for node, _ in seeds], buffer)
+    off, size, shp, nd, vals, total = tape.arenas(n, roots, buffer)
     par, params = tape.param_arrays(n)
     _, _, arg_ptr, arg = tape.dependencies(n)
     adj = buffer(total)
@@ -95,7 +96,10 @@ def _sweep_tape(tape, seeds, inputs=None):
     reach = np.zeros(n, np.uint8)
     for node, seed in seeds:
         o = off[node]
-        adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
+        if type(seed) is float:    # a one-element root's implicit seed (autograd._seeds)
+            adj[o] += seed
+        else:
+            adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
                      nd, vals, adj, reach, freed)
@@ -133,7 +137,10 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         for node, seed in seeds:
             i = loc[node]
             o = off[i]
-            adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
+            if type(seed) is float:
+                adj[o] += seed
+            else:
+                adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
             reach[i] = 1
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
@@ -174,7 +181,7 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
             return r
         e = -2 - r
         a, b = int(ia[e]), int(ib[e])
-        needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
+        needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
         # the operands as saved (their own dtype), where the tape holds them by reference
         sa, sb = (a, b) if nodes is None else (int(nodes[a]), int(nodes[b]))
         HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj, needs,
@@ -242,7 +249,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
     done = []
     try:
         while pending:
-            tape = max(pending, key=lambda tp: tp.serial)
+            tape = next(iter(pending)) if len(pending) == 1 else max(pending, key=_serial)
             r = _sweep_tape(tape, pending.pop(tape), inputs)
             done.append(r)
             reach = r.reach
@@ -296,6 +303,10 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             scratch.give(r.bufs)
             if r.space is not None:
                 reached.give(r.space)
+
+
+def _serial(tape):
+    return tape.serial
 
 
 def _nodes_in(tape, t):

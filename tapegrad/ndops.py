@@ -349,7 +349,8 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x._dtype.legacy}")
     dt = dtype or (x._dtype if x._dtype.is_floating_point else D.int64)
-    red = (np.mean if mean else np.sum)(arr, axis=dims, keepdims=keepdim_eff, dtype=dt.np)
+    # the array's own method: np.sum/np.mean add a Python dispatch layer (~1 µs a call)
+    red = (arr.mean if mean else arr.sum)(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
     out = np.asarray(red, dtype=dt.np)
     tape = _record_start(x)
     if tape is None:

@@ -73,6 +73,10 @@ def give(space):
 # else the in-place sweep of the prefix costs at most this factor more than the reached part
 # (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
 DENSE = 8
+# A prefix shorter than this is swept in place without a walk: the walk's limit, n // DENSE,
+# is then at most 1, which a root and its first operand already pass, and reading a prefix
+# this short costs the sweep less than the walk's calls (a small net's backward).
+MIN_WALK = 2 * DENSE
 
 
 def walk(tape, n, roots):

@@ -184,6 +184,8 @@ class Tape:
     def __del__(self):
         if self._arrays is not None:
             _give_streams(self._arrays)
+        if self.nds is not None:
+            _give_nd(self.nds, self.n)
 
     def grow(self):
         """Called when full: double; past MAX_ENTRIES also seal (new graphs go elsewhere)."""
@@ -204,7 +206,7 @@ class Tape:
     def nd_streams(self):
         nds = self.nds
         if nds is None:
-            nds = self.nds = NdStreams(self.cap)
+            nds = self.nds = _take_nd(self.cap)
         return nds
 
     def save(self, node, arr):
@@ -462,7 +464,10 @@ class Tape:
             return (_const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0),
                     self._arrays[4][:n], n)
         reach = np.zeros(n, np.uint8)
-        reach[np.asarray(roots, np.int64)] = 1
+        if len(roots) == 1:
+            reach[roots[0]] = 1
+        else:
+            reach[np.asarray(roots, np.int64)] = 1
         a = self._arrays
         flags = self.nds.host[:n] if host else _const_zeros8(n)
         return self.nds.arenas(n, reach, a[1][:n], a[2][:n], a[4][:n], flags, buffer)
@@ -507,6 +512,34 @@ class Tape:
         return self.nds.host[:n]
 
 
+# NdStreams of dead tapes, reset to a new tape's state, kept for the next tapes (the same
+# rules as _POOL): a training loop makes a tape with n-d streams per step, and copying in
+# their initial arrays (and their memoryviews) was half of a new tape's fixed cost.  Only
+# small capacities are kept: a reset costs O(entries written), a copy O(capacity).
+_ND_POOL = []
+_ND_POOL_CAP = 4096
+
+
+def _take_nd(cap):
+    for i, nds in enumerate(list(_ND_POOL)):
+        if len(nds.size) == cap:
+            try:
+                got = _ND_POOL.pop(i)
+            except IndexError:        # another thread took from the pool meanwhile
+                break
+            if got is not nds:        # ... and moved what was at i: put it back
+                _ND_POOL.append(got)
+                break
+            return nds
+    return NdStreams(cap)
+
+
+def _give_nd(nds, n):
+    if len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP:
+        nds.reset(n)
+        _ND_POOL.append(nds)   # last: an interrupt in the reset only loses this set
+
+
 class NdStreams:
     """Per-node streams of a tape that holds n-d nodes, grown with the tape (numpy arrays,
     written at record time, read by the sweep as they are):
@@ -545,6 +578,27 @@ class NdStreams:
         self.objs = np.empty(16, object)
         self.nobjs = 0
         self._views()
+
+    def reset(self, n):
+        """Back to a new tape's state, after a tape that wrote its first n entries (every
+        writer writes entries below the tape's count, operand pointers up to n + 1)."""
+        self.size[:n] = 1
+        self.nd[:n] = 0
+        self.shp[:n] = 1
+        self.par[:n] = -1
+        self.npar[:n] = 0
+        self.slot[:n] = -1
+        self.nsaved[:n] = 0
+        self.host[:n] = 0
+        self.arg_ptr[:n + 1] = 0
+        self.objs[:self.nobjs] = None   # the saved arrays go with the tape, as before
+        if len(self.params) > 4096:
+            self.params = np.zeros(256, np.int64)
+        if len(self.arg) > 4096:
+            self.arg = np.zeros(16, np.int64)
+        if len(self.objs) > 4096:
+            self.objs = np.empty(16, object)
+        self.nparams = self.nargs = self.argn = self.nobjs = 0
 
     def _views(self):
         # memoryviews of size, nd and the flat shape rows: set_shape runs once per n-d op,
@@ -640,9 +694,8 @@ class NdStreams:
     def arenas(self, n, reach, ia, ib, val, host, buffer=None):
         """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
         (into `buffer(total)`'s array when given, else a new one)."""
-        off = np.zeros(n, np.int64)
-        saved = np.empty(n, np.int64)
-        counts = np.empty(3, np.int64)
+        ints = np.zeros(2 * n + 3, np.int64)   # one allocation for off, saved and counts
+        off, saved, counts = ints[:n], ints[n:2 * n], ints[2 * n:]
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
         arg_ptr, arg = self.operands(n)
         K.arena_layout(ia, ib, arg_ptr, arg, self.size[:n], slot, host, reach,

@@ -50,8 +50,9 @@ def _seeds(outputs, grad_outputs, create_graph):
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError(errors.IMPLICIT_SCALAR)
+            # (a one-element seed as a float: the engine adds it without numpy calls)
             seeds.append(Tensor._wrap(np.ones(out._shape, out._dtype.np), out._dtype)
-                         if create_graph else np.ones(out._shape))
+                         if create_graph else 1.0)
             continue
         if not isinstance(g, Tensor):
             g = _tensor(g)
