@@ -851,7 +851,7 @@ def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, 
 
 
 # from tapegrad/drivers.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
@@ -1310,7 +1310,7 @@ def any_freed_listed(entries, op, op_saves, freed):
 
 
 # from tapegrad/kinds/index.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def bcast_index(k, oshape, ond, ishape, ind):
     """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
     idx = 0
@@ -1343,7 +1343,7 @@ def strided_index(k, oshape, ond, params, p):
 
 
 # from tapegrad/kinds/index.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def is_suffix(oshape, ond, ishape, ind):
     """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
     aside): then the broadcast index of output element k is simply k % size(ishape)."""
@@ -1359,7 +1359,7 @@ def is_suffix(oshape, ond, ishape, ind):
 
 
 # from tapegrad/kinds/index.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def kept_leading(shape, nd, keep):
     """Whether the keepdim shape `keep` of a reduction of `shape` keeps leading dims and
     reduces trailing ones (a row sum: (64, 100) -> (64, 1)): then each output element sums a
@@ -1374,7 +1374,7 @@ def kept_leading(shape, nd, keep):
 
 
 # from tapegrad/kinds/reduce.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     scale = cst[e]
@@ -1405,7 +1405,7 @@ def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
@@ -1413,7 +1413,7 @@ def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -1422,7 +1422,7 @@ def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -1431,7 +1431,7 @@ def forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -1442,7 +1442,7 @@ def forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -1453,7 +1453,7 @@ def forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, va
 
 
 # from tapegrad/kinds/matmul.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     nb = params[p]
@@ -1476,7 +1476,7 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
     p = par[e]
     outer = params[p]
@@ -1499,7 +1499,7 @@ def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, c
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     outer = params[p]
@@ -1522,7 +1522,7 @@ def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/shift.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
@@ -1546,7 +1546,7 @@ def forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/reduce.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     """g broadcast back over the reduced dims, times the scale."""
     oa = off[a]
@@ -1574,7 +1574,7 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     for k in range(n):
@@ -1582,7 +1582,7 @@ def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Scatter-add through the same offset and strides (an expand sums its copies)."""
     oa = off[a]
@@ -1592,7 +1592,7 @@ def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     # NOTE: repeated indices accumulate: each use of an element adds its gradient
     oa = off[a]
@@ -1602,7 +1602,7 @@ def sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Gather back through the same offset and strides."""
     oa = off[a]
@@ -1612,7 +1612,7 @@ def sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     p = par[e]
@@ -1621,7 +1621,7 @@ def sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals
 
 
 # from tapegrad/kinds/matmul.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     nb = params[p]
@@ -1644,7 +1644,7 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
     p = par[e]
     outer = params[p]
@@ -1667,7 +1667,7 @@ def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     outer = params[p]
@@ -1693,7 +1693,7 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0], dtype=np.int64)
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
     """Append entry `code` on triples x, y with value v (the caller evaluates the op's
     formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
@@ -1723,7 +1723,7 @@ def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     return (True, np.int64(k), v)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     if not cond[0]:
         return x if cond[2] != 0.0 else y
@@ -1983,7 +1983,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1

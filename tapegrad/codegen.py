@@ -407,10 +407,16 @@ REACH_LISTED = """\
                 reach[arg[j]] = 1
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
-# Numba options of copied functions (default: cache=True)
+# Numba options of the kernels only other kernels call: no CPython or C wrapper (Python never
+# calls them), which took about 40% of each small kernel's compile (measured: 0.10 -> 0.06 CPU
+# s for a 13-argument piece); with ~25 of them, a second or more of every cold start
+CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
+CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading")
+# Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "replay_batch": "cache=True, parallel=True",
-                  "jacobian_batch": "cache=True, parallel=True"}
+                  "jacobian_batch": "cache=True, parallel=True",
+                  **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
 DRIVERS = (drivers.replay_scalar, drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
            drivers.jacobian_at, drivers.replay_batch, drivers.jacobian_batch)
@@ -435,17 +441,19 @@ def _copied_source():
         walks.gather_reached, walks.gather_layout, walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, kinds.index.bcast_index, kinds.index.strided_index,
         kinds.index.is_suffix, kinds.index.kept_leading]
+    pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
-            if fn not in fns:
-                fns.append(fn)
+            if fn not in fns and fn not in pieces:
+                pieces.append(fn)
+    fns += pieces
     parts = ["\n\n# ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then "
              "run codegen) ----\n"]
     for fn in fns:
         src = inspect.getsource(fn)
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
-        parts.append("\n\n# from %s\n@njit(%s)\n%s" % (
-            where, KERNEL_OPTIONS.get(fn.__name__, "cache=True"), src))
+        options = CALLEE_OPTIONS if fn in pieces else KERNEL_OPTIONS.get(fn.__name__, "cache=True")
+        parts.append("\n\n# from %s\n@njit(%s)\n%s" % (where, options, src))
     return "".join(parts)
 
 
@@ -532,7 +540,7 @@ EMIT_HEADER = '''
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array(%(bounds)s, dtype=np.int64)
 
-@njit(cache=True)
+@njit(%(callee)s)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
     """Append entry `code` on triples x, y with value v (the caller evaluates the op's
     formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
@@ -550,7 +558,7 @@ def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     return (True, np.int64(k), v)
 
 
-@njit(cache=True)
+@njit(%(callee)s)
 def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     if not cond[0]:
         return x if cond[2] != 0.0 else y
@@ -593,7 +601,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
     return -1
 
 
-@njit(cache=True)
+@njit(%(callee)s)
 def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1
@@ -741,7 +749,7 @@ def generate_emit():
         push_where=push(dict(op=OPS["where"].code, ia="x[1] if x[0] else -1",
                              ib="y[1] if y[0] else -1", cst="y[2] if x[0] else x[2]", val="v"),
                         " " * 4))
-    return EMIT_HEADER % dict(bounds=bounds,
+    return EMIT_HEADER % dict(bounds=bounds, callee=CALLEE_OPTIONS,
                               branches="".join(_merged(branches)).rstrip("\n"),
                               add=OPS["add"].code,
                               **{k: "\n".join(v) for k, v in pushes.items()})
