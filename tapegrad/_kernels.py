@@ -23,22 +23,22 @@ OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0,
 OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0], dtype=np.int8)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def where(cond, x, y):
     return x if cond else y
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sign(x):
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def same_value(x, y):
     return x == y or (x != x and y != y)
 
@@ -74,7 +74,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
             else:
                 oa = -1
                 sa = 1
@@ -82,7 +82,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
             else:
                 ob = -1
                 sb = 1
@@ -93,8 +93,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -103,8 +103,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -113,8 +113,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -125,8 +125,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -137,8 +137,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -236,9 +236,9 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
                     adj[oa + ka] += where(cond_v, g, 0.0)
@@ -254,8 +254,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
@@ -264,8 +264,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -276,8 +276,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -325,7 +325,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
             else:
                 oa = -1
                 sa = 1
@@ -333,7 +333,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
             else:
                 ob = -1
                 sb = 1
@@ -342,36 +342,36 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             pass
         elif o == 3:  # add
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
         elif o == 6:  # div
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
@@ -452,9 +452,9 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             ocn = off[cn]
             scn = size[cn]
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
@@ -479,29 +479,29 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 vals[oo + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
         elif o == 74:  # atan2
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = atan2(a_v, b_v)
         elif o == 75:  # hypot
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = hypot(a_v, b_v)
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if o == 40:  # lt
@@ -1373,6 +1373,22 @@ def kept_leading(shape, nd, keep):
     return True
 
 
+# from tapegrad/kinds/index.py
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def pair_index(k, shp, nd, e, x):
+    """`bcast_index` of operand node x broadcast to entry e's shape, from the tape's shape
+    streams: the elementwise branches of the big kernels call this, so each call site types
+    one call instead of four `shp`/`nd` reads (their compile time grows with typed ops)."""
+    return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def pair_suffix(shp, nd, e, x):
+    """`is_suffix` of operand node x against entry e's shape, from the shape streams."""
+    return is_suffix(shp[e], nd[e], shp[x], nd[x])
+
+
 # from tapegrad/kinds/reduce.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
@@ -1693,7 +1709,7 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0], dtype=np.int64)
 
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
     """Append entry `code` on triples x, y with value v (the caller evaluates the op's
     formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""

@@ -53,22 +53,22 @@ OP_SAVES = np.array(%(saves)s, dtype=np.int8)
 OP_PAIR = np.array(%(pair)s, dtype=np.int8)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def where(cond, x, y):
     return x if cond else y
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sign(x):
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def same_value(x, y):
     return x == y or (x != x and y != y)
 
@@ -162,7 +162,7 @@ OPERANDS = """\
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
             else:
                 oa = -1
                 sa = 1
@@ -170,15 +170,15 @@ OPERANDS = """\
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
             else:
                 ob = -1
                 sb = 1
                 fb = False
 """
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else pair_index(k, shp, nd, e, b)))
 """
 COND = """\
             cn = arg[arg_ptr[e]]
@@ -186,7 +186,7 @@ COND = """\
             scn = size[cn]
 """
 COND_K = """\
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
 """
 B_UNARY = """\
@@ -411,7 +411,8 @@ STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # calls them), which took about 40% of each small kernel's compile (measured: 0.10 -> 0.06 CPU
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
 CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
-CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading")
+CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading", "pair_index",
+           "pair_suffix")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "replay_batch": "cache=True, parallel=True",
@@ -440,7 +441,8 @@ def _copied_source():
         walks.fill_values, walks.release_saved, walks.any_freed, walks.reach_list,
         walks.gather_reached, walks.gather_layout, walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, kinds.index.bcast_index, kinds.index.strided_index,
-        kinds.index.is_suffix, kinds.index.kept_leading]
+        kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.pair_index,
+        kinds.index.pair_suffix]
     pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
@@ -540,7 +542,7 @@ EMIT_HEADER = '''
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array(%(bounds)s, dtype=np.int64)
 
-@njit(%(callee)s)
+@njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
     """Append entry `code` on triples x, y with value v (the caller evaluates the op's
     formula inline: emit_bin stays small, one compile for every opcode); two constants fold."""
