@@ -412,7 +412,7 @@ STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
 CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
 CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading", "pair_index",
-           "pair_suffix")
+           "pair_suffix", "order_marked")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "replay_batch": "cache=True, parallel=True",
@@ -439,7 +439,8 @@ def _copied_source():
     fns = list(DRIVERS) + [
         walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
         walks.fill_values, walks.release_saved, walks.any_freed, walks.reach_list,
-        walks.gather_reached, walks.gather_layout, walks.fill_reached, walks.release_listed,
+        walks.order_marked, walks.gather_reached, walks.gather_layout,
+        walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, kinds.index.bcast_index, kinds.index.strided_index,
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.pair_index,
         kinds.index.pair_suffix]
