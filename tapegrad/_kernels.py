@@ -87,6 +87,9 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 ob = -1
                 sb = 1
                 fb = False
+        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
         if False:
             pass
         elif o == 3:  # add
@@ -147,84 +150,60 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 if b >= 0:
                     adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
         elif o == 8:  # neg
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 adj[oa + k] += -g
         elif o == 9:  # exp
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += g * out_v
         elif o == 10:  # log
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g / a_v
         elif o == 11:  # sqrt
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += g / (2.0 * out_v)
         elif o == 12:  # sin
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * cos(a_v)
         elif o == 13:  # cos
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += -g * sin(a_v)
         elif o == 14:  # tanh
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += where(out_v <= 0.0, 0.0, g)
         elif o == 17:  # abs
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * sign(a_v)
         elif o == 18:  # pow_scalar
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += (g * 2.0 * a_v if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
@@ -245,8 +224,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 if b >= 0:
                     adj[ob + kb] += where(cond_v, 0.0, g)
         elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 adj[oa + k] += 0.0
@@ -338,6 +315,9 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 ob = -1
                 sb = 1
                 fb = False
+        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
         if False:
             pass
         elif o == 3:  # add
@@ -376,74 +356,50 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
         elif o == 8:  # neg
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = -a_v
         elif o == 9:  # exp
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = exp(a_v)
         elif o == 10:  # log
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = log(a_v)
         elif o == 11:  # sqrt
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sqrt(a_v)
         elif o == 12:  # sin
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sin(a_v)
         elif o == 13:  # cos
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = cos(a_v)
         elif o == 14:  # tanh
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = tanh(a_v)
         elif o == 15:  # sigmoid
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sigmoid(a_v)
         elif o == 16:  # relu
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = abs(a_v)
         elif o == 18:  # pow_scalar
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = a_v * a_v if c == 2.0 else a_v ** c
         elif o == 39:  # reciprocal
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = 1.0 / a_v
@@ -460,20 +416,14 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = where(cond_v, a_v, b_v)
         elif o == 50:  # sign
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sign(a_v)
         elif o == 60:  # zero
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = 0.0
         elif o == 61:  # fill
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = c

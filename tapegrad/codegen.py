@@ -101,7 +101,10 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         oo = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
-%(operands)s        if False:
+%(operands)s        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
+        if False:
             pass
 %(backward)s
     return -1
@@ -121,7 +124,10 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         oo = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
-%(operands)s        if False:
+%(operands)s        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
+        if False:
             pass
 %(forward)s
     return -1
@@ -191,8 +197,6 @@ COND_K = """\
 """
 B_UNARY = """\
         elif o == %(code)d:  # %(name)s
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
 %(reads)s                adj[oa + k] += %(ga)s
@@ -223,8 +227,6 @@ B_WHERE = """\
 # --- the forward re-evaluation (general) -----------------------------------------------------------
 F_UNARY = """\
         elif o == %(code)d:  # %(name)s
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = %(fwd)s
