@@ -23,22 +23,22 @@ OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0,
 OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0], dtype=np.int8)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def where(cond, x, y):
     return x if cond else y
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sign(x):
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def same_value(x, y):
     return x == y or (x != x and y != y)
 
@@ -74,7 +74,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
             else:
                 oa = -1
                 sa = 1
@@ -82,19 +82,22 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
             else:
                 ob = -1
                 sb = 1
                 fb = False
+        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
         if False:
             pass
         elif o == 3:  # add
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -103,8 +106,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
@@ -113,8 +116,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -125,8 +128,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -137,8 +140,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -147,84 +150,60 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 if b >= 0:
                     adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
         elif o == 8:  # neg
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 adj[oa + k] += -g
         elif o == 9:  # exp
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += g * out_v
         elif o == 10:  # log
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g / a_v
         elif o == 11:  # sqrt
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += g / (2.0 * out_v)
         elif o == 12:  # sin
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * cos(a_v)
         elif o == 13:  # cos
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += -g * sin(a_v)
         elif o == 14:  # tanh
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
                 adj[oa + k] += where(out_v <= 0.0, 0.0, g)
         elif o == 17:  # abs
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * sign(a_v)
         elif o == 18:  # pow_scalar
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += (g * 2.0 * a_v if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 out_v = vals[oo + k]
@@ -236,17 +215,15 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             reach[cn] = 1
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
                     adj[oa + ka] += where(cond_v, g, 0.0)
                 if b >= 0:
                     adj[ob + kb] += where(cond_v, 0.0, g)
         elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
                 adj[oa + k] += 0.0
@@ -254,8 +231,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
@@ -264,8 +241,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -276,8 +253,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -325,7 +302,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
             else:
                 oa = -1
                 sa = 1
@@ -333,117 +310,96 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
             else:
                 ob = -1
                 sb = 1
                 fb = False
+        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
         if False:
             pass
         elif o == 3:  # add
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
         elif o == 6:  # div
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
         elif o == 8:  # neg
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = -a_v
         elif o == 9:  # exp
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = exp(a_v)
         elif o == 10:  # log
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = log(a_v)
         elif o == 11:  # sqrt
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sqrt(a_v)
         elif o == 12:  # sin
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sin(a_v)
         elif o == 13:  # cos
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = cos(a_v)
         elif o == 14:  # tanh
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = tanh(a_v)
         elif o == 15:  # sigmoid
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sigmoid(a_v)
         elif o == 16:  # relu
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = abs(a_v)
         elif o == 18:  # pow_scalar
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = a_v * a_v if c == 2.0 else a_v ** c
         elif o == 39:  # reciprocal
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = 1.0 / a_v
@@ -452,56 +408,50 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             ocn = off[cn]
             scn = size[cn]
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = where(cond_v, a_v, b_v)
         elif o == 50:  # sign
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = sign(a_v)
         elif o == 60:  # zero
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = 0.0
         elif o == 61:  # fill
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
         elif o == 74:  # atan2
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = atan2(a_v, b_v)
         elif o == 75:  # hypot
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = hypot(a_v, b_v)
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if o == 40:  # lt
@@ -851,7 +801,7 @@ def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, 
 
 
 # from tapegrad/drivers.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
@@ -1188,10 +1138,64 @@ def reach_list(ia, ib, arg_ptr, arg, npar, roots, limit, mark, out, counts):
                 mark[x] = 1
                 out[r] = x
                 r += 1
-    out[:r].sort()
+    order_marked(mark, out, r)
     counts[0] = r
     counts[1] = p
     counts[2] = q
+
+
+# from tapegrad/walks.py
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def order_marked(mark, out, r):
+    """Sort the r entries listed in out[:r], all marked in `mark`, ascending in place.  When
+    they span at most 64 bytes of `mark` per entry, a scan of that span lists them in order
+    (a byte test per entry of the span beats a comparison sort's log r steps: 5x faster than
+    ndarray.sort at r = 1e5); else insertion sort (r <= 16) or heapsort (O(r log r)).  One
+    hand-written kernel because `ndarray.sort` makes Numba compile its quicksort in the first
+    backward of every fresh process."""
+    if r > 16:
+        lo = out[0]
+        hi = out[0]
+        for i in range(1, r):
+            lo = min(lo, out[i])
+            hi = max(hi, out[i])
+        if hi - lo < 64 * r:
+            j = 0
+            for x in range(lo, hi + 1):
+                if mark[x] != 0:
+                    out[j] = x
+                    j += 1
+            return
+        n = r          # heapsort: build a max-heap over out[:r] (i > 0), then move its top
+        i = r // 2     # behind the shrinking heap (n); each step sifts v down from position p
+        while True:
+            if i > 0:
+                i -= 1
+                v = out[i]
+            else:
+                n -= 1
+                if n == 0:
+                    return
+                v = out[n]
+                out[n] = out[0]
+            p = i
+            c = 2 * p + 1
+            while c < n:
+                if c + 1 < n and out[c + 1] > out[c]:
+                    c += 1
+                if out[c] <= v:
+                    break
+                out[p] = out[c]
+                p = c
+                c = 2 * p + 1
+            out[p] = v
+    for i in range(1, r):
+        v = out[i]
+        j = i - 1
+        while j >= 0 and out[j] > v:
+            out[j + 1] = out[j]
+            j -= 1
+        out[j + 1] = v
 
 
 # from tapegrad/walks.py
@@ -1310,7 +1314,7 @@ def any_freed_listed(entries, op, op_saves, freed):
 
 
 # from tapegrad/kinds/index.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def bcast_index(k, oshape, ond, ishape, ind):
     """Flat index into an input of shape `ishape` broadcast to `oshape`, for flat output index k."""
     idx = 0
@@ -1343,7 +1347,7 @@ def strided_index(k, oshape, ond, params, p):
 
 
 # from tapegrad/kinds/index.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def is_suffix(oshape, ond, ishape, ind):
     """Whether `ishape` broadcast to `oshape` only adds leading dims (its own leading 1s
     aside): then the broadcast index of output element k is simply k % size(ishape)."""
@@ -1359,7 +1363,7 @@ def is_suffix(oshape, ond, ishape, ind):
 
 
 # from tapegrad/kinds/index.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def kept_leading(shape, nd, keep):
     """Whether the keepdim shape `keep` of a reduction of `shape` keeps leading dims and
     reduces trailing ones (a row sum: (64, 100) -> (64, 1)): then each output element sums a
@@ -1373,8 +1377,24 @@ def kept_leading(shape, nd, keep):
     return True
 
 
+# from tapegrad/kinds/index.py
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def pair_index(k, shp, nd, e, x):
+    """`bcast_index` of operand node x broadcast to entry e's shape, from the tape's shape
+    streams: the elementwise branches of the big kernels call this, so each call site types
+    one call instead of four `shp`/`nd` reads (their compile time grows with typed ops)."""
+    return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def pair_suffix(shp, nd, e, x):
+    """`is_suffix` of operand node x against entry e's shape, from the shape streams."""
+    return is_suffix(shp[e], nd[e], shp[x], nd[x])
+
+
 # from tapegrad/kinds/reduce.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     scale = cst[e]
@@ -1405,7 +1425,7 @@ def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
@@ -1413,7 +1433,7 @@ def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -1422,7 +1442,7 @@ def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -1431,7 +1451,7 @@ def forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -1442,7 +1462,7 @@ def forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -1453,7 +1473,7 @@ def forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, va
 
 
 # from tapegrad/kinds/matmul.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     nb = params[p]
@@ -1476,7 +1496,7 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
     p = par[e]
     outer = params[p]
@@ -1499,7 +1519,7 @@ def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, c
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     outer = params[p]
@@ -1522,7 +1542,7 @@ def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/shift.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
@@ -1546,7 +1566,7 @@ def forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 
 # from tapegrad/kinds/reduce.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     """g broadcast back over the reduced dims, times the scale."""
     oa = off[a]
@@ -1574,7 +1594,7 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     for k in range(n):
@@ -1582,7 +1602,7 @@ def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Scatter-add through the same offset and strides (an expand sums its copies)."""
     oa = off[a]
@@ -1592,7 +1612,7 @@ def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     # NOTE: repeated indices accumulate: each use of an element adds its gradient
     oa = off[a]
@@ -1602,7 +1622,7 @@ def sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Gather back through the same offset and strides."""
     oa = off[a]
@@ -1612,7 +1632,7 @@ def sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     p = par[e]
@@ -1621,7 +1641,7 @@ def sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals
 
 
 # from tapegrad/kinds/matmul.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     nb = params[p]
@@ -1644,7 +1664,7 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
     p = par[e]
     outer = params[p]
@@ -1667,7 +1687,7 @@ def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     outer = params[p]
@@ -1723,7 +1743,7 @@ def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     return (True, np.int64(k), v)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     if not cond[0]:
         return x if cond[2] != 0.0 else y
@@ -1983,7 +2003,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1

@@ -53,22 +53,22 @@ OP_SAVES = np.array(%(saves)s, dtype=np.int8)
 OP_PAIR = np.array(%(pair)s, dtype=np.int8)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def where(cond, x, y):
     return x if cond else y
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sign(x):
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def same_value(x, y):
     return x == y or (x != x and y != y)
 
@@ -101,7 +101,10 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         oo = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
-%(operands)s        if False:
+%(operands)s        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
+        if False:
             pass
 %(backward)s
     return -1
@@ -121,7 +124,10 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         oo = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
-%(operands)s        if False:
+%(operands)s        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
+        if False:
             pass
 %(forward)s
     return -1
@@ -162,7 +168,7 @@ OPERANDS = """\
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and is_suffix(shp[e], nd[e], shp[a], nd[a])
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
             else:
                 oa = -1
                 sa = 1
@@ -170,15 +176,15 @@ OPERANDS = """\
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and is_suffix(shp[e], nd[e], shp[b], nd[b])
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
             else:
                 ob = -1
                 sb = 1
                 fb = False
 """
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else bcast_index(k, shp[e], nd[e], shp[a], nd[a])))
-                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else bcast_index(k, shp[e], nd[e], shp[b], nd[b])))
+                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else pair_index(k, shp, nd, e, b)))
 """
 COND = """\
             cn = arg[arg_ptr[e]]
@@ -186,13 +192,11 @@ COND = """\
             scn = size[cn]
 """
 COND_K = """\
-                kc = k if scn == n else (0 if scn == 1 else bcast_index(k, shp[e], nd[e], shp[cn], nd[cn]))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
 """
 B_UNARY = """\
         elif o == %(code)d:  # %(name)s
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 g = adj[oo + k]
 %(reads)s                adj[oa + k] += %(ga)s
@@ -223,8 +227,6 @@ B_WHERE = """\
 # --- the forward re-evaluation (general) -----------------------------------------------------------
 F_UNARY = """\
         elif o == %(code)d:  # %(name)s
-            c = cst[e]
-            oa = off[a]
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[oo + k] = %(fwd)s
@@ -407,10 +409,17 @@ REACH_LISTED = """\
                 reach[arg[j]] = 1
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
-# Numba options of copied functions (default: cache=True)
+# Numba options of the kernels only other kernels call: no CPython or C wrapper (Python never
+# calls them), which took about 40% of each small kernel's compile (measured: 0.10 -> 0.06 CPU
+# s for a 13-argument piece); with ~25 of them, a second or more of every cold start
+CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
+CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading", "pair_index",
+           "pair_suffix", "order_marked")
+# Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "replay_batch": "cache=True, parallel=True",
-                  "jacobian_batch": "cache=True, parallel=True"}
+                  "jacobian_batch": "cache=True, parallel=True",
+                  **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
 DRIVERS = (drivers.replay_scalar, drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
            drivers.jacobian_at, drivers.replay_batch, drivers.jacobian_batch)
@@ -432,20 +441,24 @@ def _copied_source():
     fns = list(DRIVERS) + [
         walks.mark_live, walks.mark_leads, walks.operand_leads, walks.arena_layout,
         walks.fill_values, walks.release_saved, walks.any_freed, walks.reach_list,
-        walks.gather_reached, walks.gather_layout, walks.fill_reached, walks.release_listed,
+        walks.order_marked, walks.gather_reached, walks.gather_layout,
+        walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, kinds.index.bcast_index, kinds.index.strided_index,
-        kinds.index.is_suffix, kinds.index.kept_leading]
+        kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.pair_index,
+        kinds.index.pair_suffix]
+    pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
-            if fn not in fns:
-                fns.append(fn)
+            if fn not in fns and fn not in pieces:
+                pieces.append(fn)
+    fns += pieces
     parts = ["\n\n# ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then "
              "run codegen) ----\n"]
     for fn in fns:
         src = inspect.getsource(fn)
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
-        parts.append("\n\n# from %s\n@njit(%s)\n%s" % (
-            where, KERNEL_OPTIONS.get(fn.__name__, "cache=True"), src))
+        options = CALLEE_OPTIONS if fn in pieces else KERNEL_OPTIONS.get(fn.__name__, "cache=True")
+        parts.append("\n\n# from %s\n@njit(%s)\n%s" % (where, options, src))
     return "".join(parts)
 
 
@@ -550,7 +563,7 @@ def emit_un(code, x, c, v, op, ia, ib, cst, val, cnt):
     return (True, np.int64(k), v)
 
 
-@njit(cache=True)
+@njit(%(callee)s)
 def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     if not cond[0]:
         return x if cond[2] != 0.0 else y
@@ -593,7 +606,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
     return -1
 
 
-@njit(cache=True)
+@njit(%(callee)s)
 def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     if has[x] == 0:
         has[x] = 1
@@ -741,7 +754,7 @@ def generate_emit():
         push_where=push(dict(op=OPS["where"].code, ia="x[1] if x[0] else -1",
                              ib="y[1] if y[0] else -1", cst="y[2] if x[0] else x[2]", val="v"),
                         " " * 4))
-    return EMIT_HEADER % dict(bounds=bounds,
+    return EMIT_HEADER % dict(bounds=bounds, callee=CALLEE_OPTIONS,
                               branches="".join(_merged(branches)).rstrip("\n"),
                               add=OPS["add"].code,
                               **{k: "\n".join(v) for k, v in pushes.items()})

@@ -423,3 +423,19 @@ def test_tape_files_keep_host_flags_and_cat_params(tmp_path, every_matmul_on_hos
     assert v1 == v2
     for a, b in zip(g1, g2):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("r, span", [(0, 1), (1, 1), (7, 50), (16, 16), (17, 40), (300, 2000),
+                                     (300, 300 * 64 + 1000), (2000, 2000)])
+def test_reached_list_ordering_matches_a_sort(r, span):
+    """walks.order_marked (the reach walk's ordering; its source is compiled into the
+    kernels) on each of its paths: insertion (r <= 16), scan of the marked span, heapsort."""
+    from tapegrad import walks
+    rng = np.random.default_rng(r + span)
+    picked = rng.choice(span, size=r, replace=False).astype(np.int64)
+    mark = np.zeros(span + 5, np.uint8)
+    mark[picked] = 1
+    out = np.concatenate([picked, np.full(3, -7, np.int64)])
+    walks.order_marked(mark, out, r)
+    assert out[:r].tolist() == sorted(picked.tolist())
+    assert out[r:].tolist() == [-7, -7, -7]

@@ -56,3 +56,15 @@ def kept_leading(shape, nd, keep):
         if keep[d] != shape[d]:
             return False
     return True
+
+
+def pair_index(k, shp, nd, e, x):
+    """`bcast_index` of operand node x broadcast to entry e's shape, from the tape's shape
+    streams: the elementwise branches of the big kernels call this, so each call site types
+    one call instead of four `shp`/`nd` reads (their compile time grows with typed ops)."""
+    return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
+
+
+def pair_suffix(shp, nd, e, x):
+    """`is_suffix` of operand node x against entry e's shape, from the shape streams."""
+    return is_suffix(shp[e], nd[e], shp[x], nd[x])
