@@ -1,5 +1,6 @@
 """Tape lifetimes: saved buffers, "backward a second time", sealing, imports between tapes,
 reclamation of dropped graphs, and failure atomicity."""
+import ctypes
 import gc
 import weakref
 
@@ -155,7 +156,16 @@ def test_dropped_tapes_are_freed():
     assert ref() is None
 
 
+try:   # glibc keeps freed heap pages mapped until trimmed: without a trim, RSS readings
+    # swing by several MB from malloc's own bookkeeping, not from what the loop keeps alive
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):
+    _malloc_trim = None
+
+
 def _rss():
+    if _malloc_trim is not None:
+        _malloc_trim(0)
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
 
@@ -187,7 +197,11 @@ def test_memory_flat_when_graphs_are_dropped_without_backward():
 
     grown, tapes = _growth(loop, 100_000)
     assert tapes <= 2               # the open tape and the one y/v point into, not 10^5 graphs
-    assert grown < 4 * 2 ** 20, grown
+    # Dropped graphs stay on the open tape until it is sealed at MAX_ENTRIES (2^16 entries);
+    # such a tape, with n-d streams, holds ~10 MB at capacity, so RSS at a given step swings
+    # by up to that much with where the tape is in its cycle.  Keeping the 90,000 dropped
+    # graphs (630,000 entries) would take > 60 MB.
+    assert grown < 16 * 2 ** 20, grown
 
 
 def test_memory_flat_in_a_training_loop():
