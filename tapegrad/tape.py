@@ -90,18 +90,27 @@ _POOL = []
 _POOL_MAX = 4
 
 
-def _take_streams(cap):
-    for i, arrs in enumerate(list(_POOL)):
-        if len(arrs[0]) == cap:
+def _pool_take(pool, fits):
+    """An item of `pool` for which fits(item) holds, or None; safe against other threads
+    taking at the same time (list.pop is atomic; an item moved meanwhile is put back)."""
+    for i, item in enumerate(list(pool)):
+        if fits(item):
             try:
-                got = _POOL.pop(i)
+                got = pool.pop(i)
             except IndexError:        # another thread took from the pool meanwhile
-                break
-            if got is not arrs:       # ... and moved what was at i: put it back
-                _POOL.append(got)
-                break
-            arrs[5][:] = 0  # freed flags start cleared; the other streams are written first
-            return arrs
+                return None
+            if got is not item:       # ... and moved what was at i: put it back
+                pool.append(got)
+                return None
+            return item
+    return None
+
+
+def _take_streams(cap):
+    arrs = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
+    if arrs is not None:
+        arrs[5][:] = 0  # freed flags start cleared; the other streams are written first
+        return arrs
     return (np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
             np.empty(cap, np.float64), np.empty(cap, np.float64), np.zeros(cap, np.uint8))
 
@@ -521,17 +530,8 @@ _ND_POOL_CAP = 4096
 
 
 def _take_nd(cap):
-    for i, nds in enumerate(list(_ND_POOL)):
-        if len(nds.size) == cap:
-            try:
-                got = _ND_POOL.pop(i)
-            except IndexError:        # another thread took from the pool meanwhile
-                break
-            if got is not nds:        # ... and moved what was at i: put it back
-                _ND_POOL.append(got)
-                break
-            return nds
-    return NdStreams(cap)
+    nds = _pool_take(_ND_POOL, lambda nds: len(nds.size) == cap)
+    return nds if nds is not None else NdStreams(cap)
 
 
 def _give_nd(nds, n):

@@ -35,7 +35,8 @@ def _interrupt_at(k, codes):
 
 
 def test_an_interrupt_while_a_tape_grows_never_shares_its_arrays():
-    codes = {T.Tape._resize.__code__, T._take_streams.__code__, T._give_streams.__code__}
+    codes = {T.Tape._resize.__code__, T._take_streams.__code__, T._pool_take.__code__,
+             T._give_streams.__code__}
     k, interrupted = 1, 0
     while True:
         T._POOL.clear()
@@ -76,9 +77,9 @@ def test_an_interrupt_while_a_tape_grows_never_shares_its_arrays():
 
 
 def test_threads_never_take_the_same_arrays():
-    """Thread A is paused at each line of _take_streams in turn while thread B takes from the
+    """Thread A is paused at each line of _take_streams (and _pool_take) in turn while thread B takes from the
     pool; A then resumes.  They never end up with the same arrays."""
-    code = T._take_streams.__code__
+    codes = {T._take_streams.__code__, T._pool_take.__code__}
     k = 1
     while True:
         T._POOL.clear()
@@ -95,7 +96,7 @@ def test_threads_never_take_the_same_arrays():
             return local
 
         def a():
-            sys.settrace(lambda f, e, arg: local if f.f_code is code else None)
+            sys.settrace(lambda f, e, arg: local if f.f_code in codes else None)
             try:
                 got.append(T._take_streams(1024))
             finally:
