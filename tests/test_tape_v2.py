@@ -260,6 +260,50 @@ def test_large_matmul_chain_against_torch(dtype):
         np.testing.assert_allclose(p, q, **tol)
 
 
+# Leaves only host matmuls read get their gradient from BLAS in their own dtype, outside the
+# float64 arena (walks.arena_layout's offset -1, kinds.DIRECT): (loss, leaves fed directly)
+DIRECT_CASES = {
+    "one product": (lambda m, X, W, V: ((X @ W).tanh() @ V).pow(2).mean(), 2),
+    "leaf in two products": (lambda m, X, W, V: ((X @ W) @ V).sum() + (X @ W).pow(2).sum(), 2),
+    "leaf through a view": (lambda m, X, W, V: ((X @ W) @ (W.t() @ V)).sum(), 1),
+    "leaf also read by a kernel op": (lambda m, X, W, V: ((X @ W).sum() + (W * W).sum()
+                                                          + (X @ W @ V).mean()), 1),
+    "both operands leaves": (lambda m, X, W, V: (W @ W).sum() + (X @ W @ V).sum(), 2),
+}
+
+
+@pytest.mark.parametrize("dropped", [0, 40], ids=["in place", "reached path"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", list(DIRECT_CASES))
+def test_leaves_fed_by_host_products_skip_the_arena(every_matmul_on_host, monkeypatch, case,
+                                                    dtype, dropped):
+    torch = pytest.importorskip("torch")
+    fn, n_direct = DIRECT_CASES[case]
+    rng = np.random.default_rng(3)
+    vals = [rng.standard_normal(s).astype(dtype) for s in [(5, 6), (6, 6), (6, 3)]]
+    fed = []
+    monkeypatch.setattr(matmul_kind, "_side_add",
+                        lambda side, node, g, real=matmul_kind._side_add:
+                        fed.append(node) or real(side, node, g))
+    res = []
+    for m in (tg, torch):
+        X = m.tensor(vals[0])
+        W, V = (m.tensor(v, requires_grad=True) for v in vals[1:])
+        for _ in range(dropped if m is tg else 0):    # graphs left on the tape: local streams
+            (X @ W).sum().item()
+        fn(m, X, W, V).backward()
+        res.append([W.grad.numpy(), V.grad.numpy()])
+        if m is tg:
+            assert len(set(fed)) == n_direct
+            grads = tg.autograd.grad(fn(m, X, W, V), [W, V])
+            assert [g.dtype for g in grads] == [W.dtype, V.dtype] == [W.grad.dtype] * 2
+            for g, t in zip(grads, (W, V)):
+                np.testing.assert_array_equal(g.numpy(), t.grad.numpy())
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12)
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q, **tol)
+
+
 def test_host_entry_freed_twice_raises_and_changes_nothing(every_matmul_on_host):
     a = tg.ones(4, 4, requires_grad=True)
     y = (a @ a).sum()

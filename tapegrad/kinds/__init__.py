@@ -5,10 +5,13 @@ and, for kinds whose steps can run on the host in Python between segments of the
 kernels (engine._run_sweep, replay's host loop):
 
     HOST_FORWARD[kind](params, p, a, b, e, off, vals)             writes entry e's value
-    HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs[, A, B])  adds its inputs' gradients
+    HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs[, A, B, side])  adds its inputs'
+                                                                    gradients
 
 `params[p:]` holds the entry's params, `a`/`b` are its operand nodes, `needs[i]` says whether
-operand i wants a gradient.
+operand i wants a gradient.  Kinds in `DIRECT` take `side` (a dict, from the eager sweep):
+an operand whose offset is -1 (an input entry only such host entries feed: walks.arena_layout)
+has no arena space, and its gradient goes into side[node] as an array in its own dtype.
 
 Kinds in `LISTS` read their whole operand list (ia, ib, then the entry's `arg` slice): their
 kernel pieces also take `arg_ptr, arg`, and their tensor faces take the list
@@ -37,3 +40,5 @@ LISTS = frozenset({"cat"})
 
 HOST_FORWARD = {"matmul": matmul.host_forward}
 HOST_VJP = {"matmul": matmul.host_vjp}
+# kinds whose HOST_VJP writes the gradient of an operand with offset -1 into `side`
+DIRECT = frozenset({"matmul"})
