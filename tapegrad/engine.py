@@ -116,7 +116,7 @@ def _sweep_tape(tape, seeds, inputs=None):
         else:
             adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
-    side = {}
+    side = _Side(tape, None)
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
                      nd, vals, adj, reach, freed, side)
     if bad >= 0:
@@ -158,7 +158,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
             else:
                 adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
             reach[i] = 1
-        side = {}
+        side = _Side(tape, sub.order)
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
@@ -182,13 +182,34 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
     return r
 
 
+class _Side(dict):
+    """The gradients of a sweep's nodes at offset -1 (input entries only direct host VJPs
+    feed: walks.arena_layout, kinds.DIRECT), node -> an array this call owns, in the node's
+    dtype.  `nodes`: the tape node of each local index (reached streams) or None."""
+    __slots__ = ("tape", "nodes")
+
+    def __init__(self, tape, nodes):
+        super().__init__()
+        self.tape, self.nodes = tape, nodes
+
+    def add(self, node, g):
+        """Add g (an array the caller gives up) to node's gradient."""
+        prev = self.get(node)
+        self[node] = g if prev is None else prev + g
+
+    def dtype_of(self, node):
+        """The numpy dtype node's gradient is wanted in: a leaf's, else float64."""
+        leaf = self.tape.leaves.get(node if self.nodes is None else int(self.nodes[node]))
+        return np.float64 if leaf is None else leaf._dtype.np
+
+
 def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                vals, adj, reach, freed, side, host=None, nodes=None):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
     With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node.
-    `side` (a dict) receives the gradients of nodes at offset -1 (kinds.DIRECT)."""
+    `side` (a _Side) receives the gradients of nodes at offset -1 (kinds.DIRECT)."""
     if host is None:
         host = tape.host_flags(n)
     sweep = K.sweep
@@ -198,11 +219,19 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         if r >= -1:
             return r
         e = -2 - r
+        kind = BY_CODE[op[e]].kind
+        if kind in LIST_KINDS:   # the whole operand list (the kernel marked ia, ib reached)
+            xs = ([int(x) for x in (ia[e], ib[e]) if x >= 0]
+                  + arg[arg_ptr[e]:arg_ptr[e + 1]].tolist())
+            reach[xs] = 1
+            HOST_VJP[kind](params, par[e], xs, e, off, adj,
+                           [_DIFFERENTIABLE[op[x]] for x in xs], side)
+            start = e - 1
+            continue
         a, b = int(ia[e]), int(ib[e])
         needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
         # the operands as saved (their own dtype), where the tape holds them by reference
         sa, sb = (a, b) if nodes is None else (int(nodes[a]), int(nodes[b]))
-        kind = BY_CODE[op[e]].kind
         if kind in DIRECT:
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
                            tape.saved_array(sa), tape.saved_array(sb), side)

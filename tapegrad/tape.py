@@ -47,9 +47,10 @@ OP_IMPORT = OPS["import"].code
 OP_CONST = OPS["const"].code
 WHERE_CODES = frozenset(op.code for op in BY_CODE if op.kind == "where")
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
-# uint8 per opcode: 1 where the op's host VJP hands an input entry it alone feeds its gradient
-# as a fresh array (walks.arena_layout gives such a node no arena space)
-_HOST_DIRECT = np.array([op.kind in _DIRECT_KINDS for op in BY_CODE], np.uint8)
+# uint8 per opcode: nonzero where the op's host VJP hands an input entry it alone feeds its
+# gradient as a fresh array (walks.arena_layout gives such a node no arena space): 1 if it
+# reads that input's saved value, 2 if not (kinds.DIRECT)
+_HOST_DIRECT = np.array([_DIRECT_KINDS.get(op.kind, 0) for op in BY_CODE], np.uint8)
 _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 
 

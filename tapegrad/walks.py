@@ -56,11 +56,12 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     uses (`used` bit 1; `used` is zeros on entry) come first, listed in `saved` in that order,
     so their arrays fill the arena's start with one concatenate; those only host entries use
     (flagged in `host`: BLAS reads the saved arrays themselves) are not copied.
-    A reached input entry (leaf, constant, import: no operands) held by reference whose
-    every reached consumer is a host entry of an opcode flagged in `direct_ok` (bit 4, never
-    bit 2: an entry writing into the adjoint arena) gets no arena space and off = -1: such
-    host VJPs hand it its gradient as a fresh array in its own dtype (engine._Sweep.side),
-    so a float32 weight's gradient never goes through the float64 arena.
+    A reached input entry (leaf, constant, import: no operands) whose every reached consumer
+    is a host entry of an opcode flagged in `direct_ok` (bit 4, never bit 2: an entry writing
+    into the adjoint arena) gets no arena space and off = -1: such host VJPs hand it its
+    gradient as a fresh array in its own dtype (engine._Side), so a float32 weight's gradient
+    never goes through the float64 arena.  Where a consumer reads its value as saved
+    (direct_ok 1: bit 8), the node must be held by reference (slot >= 0).
     (Numbers out, no array: a kernel returning a new array can be cut by a signal while it
     is boxed.)"""
     n = reach.shape[0]
@@ -78,7 +79,7 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
         elif direct_ok[op[e]] == 0:
             u = 2
         else:
-            u = 4
+            u = 12 if direct_ok[op[e]] == 1 else 4
         if ia[e] >= 0:
             used[ia[e]] |= u
         if ib[e] >= 0:
@@ -96,8 +97,8 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     counts[0] = t
     for e in range(n):
         if reach[e] != 0 and (slot[e] < 0 or (used[e] & 1) == 0):
-            if (used[e] & 6) == 4 and slot[e] >= 0 and ia[e] < 0 and ib[e] < 0 \
-                    and arg_ptr[e + 1] == arg_ptr[e]:
+            if (used[e] & 6) == 4 and (slot[e] >= 0 or (used[e] & 8) == 0) and ia[e] < 0 \
+                    and ib[e] < 0 and arg_ptr[e + 1] == arg_ptr[e]:
                 off[e] = -1
             else:
                 off[e] = t
