@@ -342,7 +342,7 @@ def test_cat_gradients_against_torch(dim):
 @pytest.mark.parametrize("dropped", [0, 40], ids=["in place", "reached path"])
 @pytest.mark.parametrize("dim,dtype", [(0, "float32"), (1, "float64"), (-1, "float32")])
 def test_large_cat_is_a_host_entry(monkeypatch, dim, dtype, dropped):
-    """From cat.HOST_MIN_ELEMS output elements an eager cat is a host entry: leaves it alone
+    """From cat.HOST_MIN_ELEMS output elements an eager cat/stack is a host entry: leaves it alone
     feeds get their block in their dtype outside the arena, the other operands (a non-leaf,
     a leaf also read by a kernel op, a constant, operands past ia/ib) through the arena;
     gradients as torch's, for backward and autograd.grad."""
@@ -354,7 +354,7 @@ def test_large_cat_is_a_host_entry(monkeypatch, dim, dtype, dropped):
 
     def loss(m, a, b, c, w):
         out = m.cat([a, b * b, c, b, a.exp()], dim)
-        return (out * w).sum() + (b * 2).sum()
+        return (out * w).sum() + (b * 2).sum() + (m.stack([a, b * 3], dim) ** 2).sum()
     res = []
     for m in (tg, torch):
         a, b = (m.tensor(v, requires_grad=True) for v in vals[:2])
@@ -364,7 +364,9 @@ def test_large_cat_is_a_host_entry(monkeypatch, dim, dtype, dropped):
             for _ in range(dropped):
                 m.cat([a, c], dim).sum().item()
             y = loss(m, a, b, c, w)
-            cat_entries = [e for e in range(y._tape.n) if y._tape.op[e] == ops.OPS["cat"].code]
+            codes = (ops.OPS["cat"].code, ops.OPS["stack"].code)
+            cat_entries = [e for e in range(y._tape.n) if y._tape.op[e] in codes]
+            assert len(cat_entries) == 2 + dropped
             assert all(y._tape.host_flags(y._tape.n)[e] for e in cat_entries)
             ga, gb = tg.autograd.grad(loss(m, a, b, c, w), [a, b])
             assert ga.dtype == a.dtype
