@@ -11,7 +11,7 @@ from . import errors, reached, scratch
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
-from .kinds import HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES, tensor_vjp
+from .kinds import DIRECT, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES, tensor_vjp
 from .dtypes import from_numpy_dtype
 from .tape import _SAVES, _DIFFERENTIABLE
 from .tensor import Tensor, _new
@@ -24,16 +24,31 @@ class _Sweep:
     buffers its arenas live in, and `space` its reached.Reached workspace or None, given back
     when the call is done).  `loc` maps a node to its
     index in `off`/`size` (None: the node itself), `entries` lists the entries it ran (None:
-    those marked in `ran`)."""
+    those marked in `ran`).  `side`: the gradients of nodes at offset -1 (input entries only
+    direct host VJPs feed, walks.arena_layout), fresh arrays in their own dtype."""
     __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries",
-                 "space")
+                 "space", "side")
 
     def grad_of(self, node, shape):
+        """The node's gradient: a view of the arena, or the side array (not to be kept)."""
         if self.loc is not None:
             node = self.loc[node]
         o = self.off[node]
+        if o < 0:
+            return self.side[node].reshape(shape)
         s = self.size[node]
         return self.adj[o:o + s].reshape(shape)
+
+    def grad_copy(self, node, shape, dtype):
+        """The node's gradient as an array of `dtype` the caller owns: a side array is
+        handed over as it is when it has that dtype (no copy: it is fresh and read once)."""
+        if self.loc is not None:
+            node = self.loc[node]
+        o = self.off[node]
+        if o < 0:
+            return self.side[node].reshape(shape).astype(dtype, copy=False)
+        s = self.size[node]
+        return self.adj[o:o + s].reshape(shape).astype(dtype)
 
     def release(self):
         if self.entries is None:
@@ -101,15 +116,16 @@ def _sweep_tape(tape, seeds, inputs=None):
         else:
             adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
+    side = _Side(tape, None)
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
-                     nd, vals, adj, reach, freed)
+                     nd, vals, adj, reach, freed, side)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
     tape.check_versions(n, ran=ran)
     r = _Sweep()
     r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, bufs
-    r.ran, r.loc, r.entries, r.space = ran, None, None, None
+    r.ran, r.loc, r.entries, r.space, r.side = ran, None, None, None, side
     return r
 
 
@@ -142,9 +158,10 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
             else:
                 adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
             reach[i] = 1
+        side = _Side(tape, sub.order)
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
-                         sub.shp, sub.nd, vals, adj, reach, sub.freed, host=sub.host,
+                         sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
                          nodes=sub.order)
         if bad >= 0:
             raise RuntimeError(errors.BACKWARD_TWICE)
@@ -161,16 +178,38 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         scratch.give(bufs)
         raise
     r.tape, r.n, r.off, r.size, r.adj, r.bufs = tape, n, off, size, adj, bufs
-    r.loc, r.entries, r.space = loc, order[ran != 0], sub
+    r.loc, r.entries, r.space, r.side = loc, order[ran != 0], sub, side
     return r
 
 
+class _Side(dict):
+    """The gradients of a sweep's nodes at offset -1 (input entries only direct host VJPs
+    feed: walks.arena_layout, kinds.DIRECT), node -> an array this call owns, in the node's
+    dtype.  `nodes`: the tape node of each local index (reached streams) or None."""
+    __slots__ = ("tape", "nodes")
+
+    def __init__(self, tape, nodes):
+        super().__init__()
+        self.tape, self.nodes = tape, nodes
+
+    def add(self, node, g):
+        """Add g (an array the caller gives up) to node's gradient."""
+        prev = self.get(node)
+        self[node] = g if prev is None else prev + g
+
+    def dtype_of(self, node):
+        """The numpy dtype node's gradient is wanted in: a leaf's, else float64."""
+        leaf = self.tape.leaves.get(node if self.nodes is None else int(self.nodes[node]))
+        return np.float64 if leaf is None else leaf._dtype.np
+
+
 def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
-               vals, adj, reach, freed, host=None, nodes=None):
+               vals, adj, reach, freed, side, host=None, nodes=None):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
-    With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node."""
+    With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node.
+    `side` (a _Side) receives the gradients of nodes at offset -1 (kinds.DIRECT)."""
     if host is None:
         host = tape.host_flags(n)
     sweep = K.sweep
@@ -180,12 +219,25 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         if r >= -1:
             return r
         e = -2 - r
+        kind = BY_CODE[op[e]].kind
+        if kind in LIST_KINDS:   # the whole operand list (the kernel marked ia, ib reached)
+            xs = ([int(x) for x in (ia[e], ib[e]) if x >= 0]
+                  + arg[arg_ptr[e]:arg_ptr[e + 1]].tolist())
+            reach[xs] = 1
+            HOST_VJP[kind](params, par[e], xs, e, off, adj,
+                           [_DIFFERENTIABLE[op[x]] for x in xs], side)
+            start = e - 1
+            continue
         a, b = int(ia[e]), int(ib[e])
         needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
         # the operands as saved (their own dtype), where the tape holds them by reference
         sa, sb = (a, b) if nodes is None else (int(nodes[a]), int(nodes[b]))
-        HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj, needs,
-                                      tape.saved_array(sa), tape.saved_array(sb))
+        if kind in DIRECT:
+            HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
+                           tape.saved_array(sa), tape.saved_array(sb), side)
+        else:
+            HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
+                           tape.saved_array(sa), tape.saved_array(sb))
         start = e - 1
 
 
@@ -334,7 +386,7 @@ def _collect_leaves(out, r):
         reach = r.reach
         for node, leaf in leaves.items():
             if node < r.n and reach[node]:
-                _collect(out, leaf, r.grad_of(node, leaf._shape))
+                _collect_owned(out, leaf, r.grad_copy(node, leaf._shape, leaf._dtype.np))
         return
     nodes = np.fromiter(leaves, np.int64, len(leaves))
     hit = nodes < r.n
@@ -355,6 +407,12 @@ def _collect_leaves(out, r):
 
 
 _BULK_LEAVES = 8
+
+
+def _collect_owned(out, t, g):
+    """_collect of a gradient `g` in t's dtype that the caller owns (no copy)."""
+    k = id(t)
+    out[k] = (t, out[k][1] + g) if k in out else (t, g)
 
 
 def _collect(out, t, g):

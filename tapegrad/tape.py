@@ -32,6 +32,7 @@ import numpy as np
 from . import _push
 from ._jit import K
 from .graph import node_for
+from .kinds import DIRECT as _DIRECT_KINDS
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
@@ -46,6 +47,10 @@ OP_IMPORT = OPS["import"].code
 OP_CONST = OPS["const"].code
 WHERE_CODES = frozenset(op.code for op in BY_CODE if op.kind == "where")
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
+# uint8 per opcode: nonzero where the op's host VJP hands an input entry it alone feeds its
+# gradient as a fresh array (walks.arena_layout gives such a node no arena space): 1 if it
+# reads that input's saved value, 2 if not (kinds.DIRECT)
+_HOST_DIRECT = np.array([_DIRECT_KINDS.get(op.kind, 0) for op in BY_CODE], np.uint8)
 _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 
 
@@ -479,7 +484,7 @@ class Tape:
             reach[np.asarray(roots, np.int64)] = 1
         a = self._arrays
         flags = self.nds.host[:n] if host else _const_zeros8(n)
-        return self.nds.arenas(n, reach, a[1][:n], a[2][:n], a[4][:n], flags, buffer)
+        return self.nds.arenas(n, reach, a[0][:n], a[1][:n], a[2][:n], a[4][:n], flags, buffer)
 
     def dependencies(self, n):
         """(ia, ib, arg_ptr, arg) of the first n entries (views): every entry's operand
@@ -691,15 +696,15 @@ class NdStreams:
         self.objs[s] = arr
         nsaved[node] += 1
 
-    def arenas(self, n, reach, ia, ib, val, host, buffer=None):
+    def arenas(self, n, reach, op, ia, ib, val, host, buffer=None):
         """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
         (into `buffer(total)`'s array when given, else a new one)."""
         ints = np.zeros(2 * n + 3, np.int64)   # one allocation for off, saved and counts
         off, saved, counts = ints[:n], ints[n:2 * n], ints[2 * n:]
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
         arg_ptr, arg = self.operands(n)
-        K.arena_layout(ia, ib, arg_ptr, arg, self.size[:n], slot, host, reach,
-                       np.zeros(n, np.uint8), off, saved, counts)
+        K.arena_layout(op, ia, ib, arg_ptr, arg, self.size[:n], slot, host, _HOST_DIRECT,
+                       reach, np.zeros(n, np.uint8), off, saved, counts)
         t1, total, k = counts.tolist()
         vals = buffer(total) if buffer is not None else np.empty(total)
         K.fill_values(reach, slot, self.nd[:n], off, val, vals)

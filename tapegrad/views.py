@@ -256,6 +256,8 @@ def _join(name, tensors, dt, out, shapes, d):
     if len(nodes) > 2:
         tape.add_args(res._node, nodes[2:])
     tape.add_params(res._node, cat_kind.layout(shapes, d))
+    if not tape.recording and cat_kind.runs_on_host(out.size):   # (replay: kernels only)
+        tape.set_host(res._node)
     return res
 
 

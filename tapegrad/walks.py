@@ -48,42 +48,61 @@ def operand_leads(ia, ib, arg_ptr, arg, leads, runs):
         runs[e] = 1 if r else 0
 
 
-def arena_layout(ia, ib, arg_ptr, arg, size, slot, host, reach, used, off, saved, counts):
+def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, used, off,
+                 saved, counts):
     """The layout of a sweep's arenas from the entries marked in `reach`: marks what they
     reach, gives each reached node its offset `off` and writes counts = [end of the saved
     block, arena size, number of saved nodes].  Reached saved n-d nodes that a kernel entry
-    uses (`used`, zeros on entry) come first, listed in `saved` in that order, so their
-    arrays fill the arena's start with one concatenate; those only host entries use (flagged
-    in `host`: BLAS reads the saved arrays themselves) are not copied.  (Numbers out, no
-    array: a kernel returning a new array can be cut by a signal while it is boxed.)"""
+    uses (`used` bit 1; `used` is zeros on entry) come first, listed in `saved` in that order,
+    so their arrays fill the arena's start with one concatenate; those only host entries use
+    (flagged in `host`: BLAS reads the saved arrays themselves) are not copied.
+    A reached input entry (leaf, constant, import: no operands) whose every reached consumer
+    is a host entry of an opcode flagged in `direct_ok` (bit 4, never bit 2: an entry writing
+    into the adjoint arena) gets no arena space and off = -1: such host VJPs hand it its
+    gradient as a fresh array in its own dtype (engine._Side), so a float32 weight's gradient
+    never goes through the float64 arena.  Where a consumer reads its value as saved
+    (direct_ok 1: bit 8), the node must be held by reference (slot >= 0).
+    (Numbers out, no array: a kernel returning a new array can be cut by a signal while it
+    is boxed.)"""
     n = reach.shape[0]
     mark_live(ia, ib, arg_ptr, arg, reach)
     for e in range(n):
-        if reach[e] != 0 and host[e] == 0:
+        if reach[e] == 0:
+            continue
+        if host[e] == 0:
             # an entry reads its own value only if it has operands (an input entry, leaf,
             # constant or import, reads nothing: a weight only a BLAS product uses is not
             # copied)
             if ia[e] >= 0 or ib[e] >= 0 or arg_ptr[e + 1] > arg_ptr[e]:
-                used[e] = 1
-            if ia[e] >= 0:
-                used[ia[e]] = 1
-            if ib[e] >= 0:
-                used[ib[e]] = 1
-            for j in range(arg_ptr[e], arg_ptr[e + 1]):
-                used[arg[j]] = 1
+                used[e] |= 1
+            u = 3
+        elif direct_ok[op[e]] == 0:
+            u = 2
+        else:
+            u = 12 if direct_ok[op[e]] == 1 else 4
+        if ia[e] >= 0:
+            used[ia[e]] |= u
+        if ib[e] >= 0:
+            used[ib[e]] |= u
+        for j in range(arg_ptr[e], arg_ptr[e + 1]):
+            used[arg[j]] |= u
     k = 0
     t = 0
     for e in range(n):
-        if reach[e] != 0 and slot[e] >= 0 and used[e] != 0:
+        if reach[e] != 0 and slot[e] >= 0 and (used[e] & 1) != 0:
             off[e] = t
             t += size[e]
             saved[k] = e
             k += 1
     counts[0] = t
     for e in range(n):
-        if reach[e] != 0 and (slot[e] < 0 or used[e] == 0):
-            off[e] = t
-            t += size[e]
+        if reach[e] != 0 and (slot[e] < 0 or (used[e] & 1) == 0):
+            if (used[e] & 6) == 4 and (slot[e] >= 0 or (used[e] & 8) == 0) and ia[e] < 0 \
+                    and ib[e] < 0 and arg_ptr[e + 1] == arg_ptr[e]:
+                off[e] = -1
+            else:
+                off[e] = t
+                t += size[e]
     counts[1] = t + 1   # +1: an empty last node's slot
     counts[2] = k
 
@@ -290,8 +309,8 @@ def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par
 
 
 def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
-                  params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64, l_arg_ptr, l_arg,
-                  l_int, l_shp, l_params, l_u8, off, saved, counts):
+                  params, slot, host, freed, val, direct_ok, l_op, l_ia, l_ib, l_f64, l_arg_ptr,
+                  l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
     """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
     their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
     l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, every (ones),
@@ -301,9 +320,9 @@ def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, sh
                    l_arg, l_int, l_shp, l_params, l_u8, l_f64[1])
     l_u8[2, :r] = 1
     l_u8[3, :r] = 0
-    arena_layout(l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
-                 l_int[3, :r], l_u8[0, :r], l_u8[2, :r], l_u8[3, :r], off[:r], saved[:r],
-                 counts[3:6])
+    arena_layout(l_op[:r], l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
+                 l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[2, :r], l_u8[3, :r], off[:r],
+                 saved[:r], counts[3:6])
 
 
 def fill_reached(r, l_int, l_u8, l_f64, off, vals):

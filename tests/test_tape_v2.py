@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import ops
+from tapegrad import engine, ops
 from tapegrad.autograd import gradcheck, gradgradcheck
 from tapegrad.kinds import matmul as matmul_kind
 from tapegrad.tape import OPCODE
@@ -260,6 +260,49 @@ def test_large_matmul_chain_against_torch(dtype):
         np.testing.assert_allclose(p, q, **tol)
 
 
+# Leaves only host matmuls read get their gradient from BLAS in their own dtype, outside the
+# float64 arena (walks.arena_layout's offset -1, kinds.DIRECT): (loss, leaves fed directly)
+DIRECT_CASES = {
+    "one product": (lambda m, X, W, V: ((X @ W).tanh() @ V).pow(2).mean(), 2),
+    "leaf in two products": (lambda m, X, W, V: ((X @ W) @ V).sum() + (X @ W).pow(2).sum(), 2),
+    "leaf through a view": (lambda m, X, W, V: ((X @ W) @ (W.t() @ V)).sum(), 1),
+    "leaf also read by a kernel op": (lambda m, X, W, V: ((X @ W).sum() + (W * W).sum()
+                                                          + (X @ W @ V).mean()), 1),
+    "both operands leaves": (lambda m, X, W, V: (W @ W).sum() + (X @ W @ V).sum(), 2),
+}
+
+
+@pytest.mark.parametrize("dropped", [0, 40], ids=["in place", "reached path"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", list(DIRECT_CASES))
+def test_leaves_fed_by_host_products_skip_the_arena(every_matmul_on_host, monkeypatch, case,
+                                                    dtype, dropped):
+    torch = pytest.importorskip("torch")
+    fn, n_direct = DIRECT_CASES[case]
+    rng = np.random.default_rng(3)
+    vals = [rng.standard_normal(s).astype(dtype) for s in [(5, 6), (6, 6), (6, 3)]]
+    fed = []
+    monkeypatch.setattr(engine._Side, "add", lambda side, node, g, real=engine._Side.add:
+                        fed.append(node) or real(side, node, g))
+    res = []
+    for m in (tg, torch):
+        X = m.tensor(vals[0])
+        W, V = (m.tensor(v, requires_grad=True) for v in vals[1:])
+        for _ in range(dropped if m is tg else 0):    # graphs left on the tape: local streams
+            (X @ W).sum().item()
+        fn(m, X, W, V).backward()
+        res.append([W.grad.numpy(), V.grad.numpy()])
+        if m is tg:
+            assert len(set(fed)) == n_direct
+            grads = tg.autograd.grad(fn(m, X, W, V), [W, V])
+            assert [g.dtype for g in grads] == [W.dtype, V.dtype] == [W.grad.dtype] * 2
+            for g, t in zip(grads, (W, V)):
+                np.testing.assert_array_equal(g.numpy(), t.grad.numpy())
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12)
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q, **tol)
+
+
 def test_host_entry_freed_twice_raises_and_changes_nothing(every_matmul_on_host):
     a = tg.ones(4, 4, requires_grad=True)
     y = (a @ a).sum()
@@ -294,6 +337,60 @@ def test_cat_gradients_against_torch(dim):
         res.append([out.detach().numpy(), a.grad.numpy(), b.grad.numpy(), w.numpy()])
     for p, q in zip(*res):
         np.testing.assert_allclose(p, q, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dropped", [0, 40], ids=["in place", "reached path"])
+@pytest.mark.parametrize("dim,dtype", [(0, "float32"), (1, "float64"), (-1, "float32")])
+def test_large_cat_is_a_host_entry(monkeypatch, dim, dtype, dropped):
+    """From cat.HOST_MIN_ELEMS output elements an eager cat/stack is a host entry: leaves it alone
+    feeds get their block in their dtype outside the arena, the other operands (a non-leaf,
+    a leaf also read by a kernel op, a constant, operands past ia/ib) through the arena;
+    gradients as torch's, for backward and autograd.grad."""
+    torch = pytest.importorskip("torch")
+    from tapegrad.kinds import cat as cat_kind
+    monkeypatch.setattr(cat_kind, "HOST_MIN_ELEMS", 1)
+    rng = np.random.default_rng(4)
+    vals = [rng.standard_normal((3, 4)).astype(dtype) for _ in range(4)]
+
+    def loss(m, a, b, c, w):
+        out = m.cat([a, b * b, c, b, a.exp()], dim)
+        return (out * w).sum() + (b * 2).sum() + (m.stack([a, b * 3], dim) ** 2).sum()
+    res = []
+    for m in (tg, torch):
+        a, b = (m.tensor(v, requires_grad=True) for v in vals[:2])
+        c = m.tensor(vals[2])
+        w = m.tensor(np.tile(vals[3], (1, 5) if dim else (5, 1)))
+        if m is tg:
+            for _ in range(dropped):
+                m.cat([a, c], dim).sum().item()
+            y = loss(m, a, b, c, w)
+            codes = (ops.OPS["cat"].code, ops.OPS["stack"].code)
+            cat_entries = [e for e in range(y._tape.n) if y._tape.op[e] in codes]
+            assert len(cat_entries) == 2 + dropped
+            assert all(y._tape.host_flags(y._tape.n)[e] for e in cat_entries)
+            ga, gb = tg.autograd.grad(loss(m, a, b, c, w), [a, b])
+            assert ga.dtype == a.dtype
+        else:
+            y = loss(m, a, b, c, w)
+        y.backward()
+        res.append([a.grad.numpy(), b.grad.numpy()])
+        if m is tg:
+            np.testing.assert_array_equal(ga.numpy(), a.grad.numpy())
+            np.testing.assert_array_equal(gb.numpy(), b.grad.numpy())
+            assert a.grad.dtype == a.dtype
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12)
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q, **tol)
+
+
+def test_cat_host_entries_are_not_recorded_for_replay(monkeypatch):
+    from tapegrad.kinds import cat as cat_kind
+    monkeypatch.setattr(cat_kind, "HOST_MIN_ELEMS", 1)
+    x = tg.ones(3, 2, requires_grad=True)
+    rec = tg.record(lambda x: tg.cat([x, x * 2]).sum(), x)
+    assert not rec.host.any()
+    value, grad = rec.value_and_grad(np.ones((3, 2), np.float32))
+    np.testing.assert_allclose(grad[0], np.full((3, 2), 3.0))
 
 
 def test_cat_records_constant_size_params():

@@ -4,11 +4,16 @@ faces (`tensor_forward_<kind>` / `tensor_vjp_<kind>`: create_graph and replay's 
 and, for kinds whose steps can run on the host in Python between segments of the paused
 kernels (engine._run_sweep, replay's host loop):
 
-    HOST_FORWARD[kind](params, p, a, b, e, off, vals)             writes entry e's value
-    HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs[, A, B])  adds its inputs' gradients
+    HOST_FORWARD[kind](params, p, a, b, e, off, vals)                 writes entry e's value
+    HOST_VJP[kind](params, p, a, b, e, off, vals, adj, needs[, A, B])  adds its inputs' grads
 
 `params[p:]` holds the entry's params, `a`/`b` are its operand nodes, `needs[i]` says whether
-operand i wants a gradient.
+operand i wants a gradient.  Kinds in `LISTS` take the operand list instead of a, b:
+    HOST_VJP[kind](params, p, nodes, e, off, adj, needs, side)
+Kinds in `DIRECT` take `side` too (engine._Side, from the eager sweep; matmul's after A, B):
+an operand whose offset is -1 (an input entry only such host entries feed:
+walks.arena_layout) has no arena space, and its gradient goes to side.add(node, array), an
+array it owns, in side.dtype_of(node).
 
 Kinds in `LISTS` read their whole operand list (ia, ib, then the entry's `arg` slice): their
 kernel pieces also take `arg_ptr, arg`, and their tensor faces take the list
@@ -36,4 +41,8 @@ def tensor_vjp(kind):
 LISTS = frozenset({"cat"})
 
 HOST_FORWARD = {"matmul": matmul.host_forward}
-HOST_VJP = {"matmul": matmul.host_vjp}
+HOST_VJP = {"matmul": matmul.host_vjp, "cat": cat.host_vjp_cat}
+# kinds whose HOST_VJP hands the gradient of an operand at offset -1 to side.add: 1 where it
+# reads that operand's value as saved (the node must be held by reference), 2 where it reads
+# no operand value
+DIRECT = {"matmul": 1, "cat": 2}

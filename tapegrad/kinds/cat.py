@@ -20,7 +20,40 @@ outputs packed, block k = x[:, start_k:start_k + d_k, :] row-major, one after th
 (a strided view of the packed node: its block, cst = its output_nr) that shows the split
 entry as its grad_fn with that output_nr, as torch's outputs share one SplitBackward0.
 """
+import numpy as np
+
 KINDS = ("cat", "split")
+
+# From this many output elements an eager cat/stack entry is a host entry (not while
+# recording for replay): its VJP slices the output's gradient with numpy, and an input
+# entry only such entries feed gets its block as its gradient, cast once to its dtype,
+# outside the float64 arena (walks.arena_layout, kinds.DIRECT).  Below, the kernel's loop
+# costs less than a pause of the sweep.
+HOST_MIN_ELEMS = 1 << 14
+
+
+def runs_on_host(n_out):
+    return n_out >= HOST_MIN_ELEMS
+
+
+def host_vjp_cat(params, p, nodes, e, off, adj, needs, side):
+    """Entry e's VJP on the host: operand k (nodes[k], `needs[k]`: it wants a gradient) gets
+    its block of the output's gradient, added into the arena, or at offset -1 handed to
+    side.add as a fresh array of the operand's dtype (one pass: the .grad itself)."""
+    outer, inner = int(params[p]), int(params[p + 1])
+    ds = params[p + 2:p + 2 + len(nodes)]
+    width = int(ds.sum()) * inner
+    g = adj[off[e]:off[e] + outer * width].reshape(outer, width)
+    start = 0
+    for k, x in enumerate(nodes):
+        w = int(ds[k]) * inner
+        if needs[k]:
+            blk = g[:, start:start + w]
+            if off[x] < 0:
+                side.add(x, blk.astype(side.dtype_of(x)))
+            else:
+                adj[off[x]:off[x] + outer * w].reshape(outer, w)[...] += blk
+        start += w
 
 
 def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):

@@ -42,20 +42,28 @@ def host_forward(params, p, a, b, e, off, vals):
     np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
 
 
-def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None):
+def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=None):
     """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one).  Given the
     operands as saved (A, B: float32 for a float32 model), the products run in their dtype,
-    as torch's do: sgemm, not dgemm on float64 copies."""
+    as torch's do: sgemm, not dgemm on float64 copies.  An operand at offset -1 (an input
+    entry that only direct host entries feed: walks.arena_layout) gets its gradient by
+    side.add, the product itself (float32 for a float32 weight): no float64 round trip."""
     A, B = _operands(params, p, a, b, off, vals, A, B)
     g = adj[off[e]:off[e] + A.size // A.shape[-1] * B.shape[-1]].reshape(A.shape[:-1] + B.shape[-1:])
     if g.dtype != A.dtype:
         g = g.astype(A.dtype)
     if needs[0]:
-        ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
-        ga += g @ B.swapaxes(-1, -2)
+        if off[a] < 0:
+            side.add(a, g @ B.swapaxes(-1, -2))
+        else:
+            ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
+            ga += g @ B.swapaxes(-1, -2)
     if needs[1]:
-        gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
-        gb += A.swapaxes(-1, -2) @ g
+        if off[b] < 0:
+            side.add(b, A.swapaxes(-1, -2) @ g)
+        else:
+            gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
+            gb += A.swapaxes(-1, -2) @ g
 
 
 def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):

@@ -46,8 +46,11 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
         adj[oa] += scale * adj[oo]
     elif n == 1:  # a full reduction: every element gets the same gradient
         g = scale * adj[oo]
+        # (through a view indexed by the loop variable: Numba then knows the index is not
+        # negative and vectorizes the loop, 4x faster than adj[oa + k] at 200k elements)
+        ga = adj[oa:oa + size[a]]
         for k in range(size[a]):
-            adj[oa + k] += g
+            ga[k] += g
     else:
         keep = params[par[e]:par[e] + nd[a]]
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
