@@ -191,6 +191,10 @@ _DECLS = [
     Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out")),
     Op("softmax", "decomp", "SoftmaxBackward0", saves=("out",)),
     Op("log_softmax", "decomp", "LogSoftmaxBackward0", saves=("out",)),
+    # --- semantics: a view after an in-place op through it (torch regenerates the view from
+    # its base's new node: AsStridedBackward0).  A gather of the base's flat positions
+    # (params), so any layout of the base works (tapegrad/copyslices.py) -------------------
+    Op("as_strided", "gather", "AsStridedBackward0"),
 ]
 
 def mentions(expr, name):
@@ -223,7 +227,7 @@ OUTPUT_CODE = OPS["output"].code
 # Ops whose result shares its input's memory (torch's views): an in-place change of either
 # is a change of both.
 VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
-                      "slice", "transpose", "t", "expand", "permute", "alias"})
+                      "slice", "transpose", "t", "expand", "permute", "alias", "as_strided"})
 
 
 def saves_mask(op):

@@ -158,7 +158,9 @@ class Tape:
         # on this tape is one counter)
         self.watched = {}
         self.checked = -1       # BUMPS[0] when no entered counter had moved
-        self.rebased = set()    # nodes whose tensor a recorded in-place op moved to a new entry
+        # node whose tensor a recorded in-place op moved to a new entry -> the entry count
+        # when that op was done (a view of the node used by a later entry is stale)
+        self.rebased = {}
         # node read as the old value by a recorded in-place op -> (first entry recorded for
         # that op, the op's own entry): see check_versions
         self.superseded = {}
@@ -368,12 +370,23 @@ class Tape:
                 roles[3] &= ~(later & (cond == m))
         live = (ran[:n] != 0) & (self._arrays[5][:n] == 0)
         hit = (roles[0] | roles[1] | roles[2] | roles[3]) & live
-        # A view taken before a recorded in-place op on its base: torch rebases the view onto
-        # the base's new graph; tapegrad does not, so it refuses rather than differentiate
-        # the view's old graph.
+        # A view taken before a recorded in-place op on its base and used after it: the views
+        # tapegrad knows of are regenerated from the base's new node (copyslices.py), as torch
+        # does; a use of one it could not regenerate is refused rather than differentiated
+        # through the view's old graph.  Uses recorded during the op itself read the value
+        # before the change and are fine.
         if self.rebased:
             moved = np.array(sorted(self.rebased), np.int64)
-            views = np.isin(ops, _VIEW_CODES) & np.isin(ia, moved) & live
+            ends = np.array([self.rebased[m] for m in moved.tolist()], np.int64)
+            is_view = np.isin(ops, _VIEW_CODES) & np.isin(ia, moved)
+            end_of = np.full(n, n, np.int64)
+            at = np.flatnonzero(is_view)
+            end_of[at] = ends[np.searchsorted(moved, ia[at])]
+            views = np.zeros(n, bool)
+            for src in (ia, ib, cond):
+                s = np.maximum(src, 0)
+                views |= (src >= 0) & is_view[s] & (idx >= end_of[s])
+            views &= live
             if views.any() and (not hit.any() or np.flatnonzero(views)[-1] > np.flatnonzero(hit)[-1]):
                 raise NotImplementedError(
                     "a view of a tensor that was changed by an in-place operation recorded "
@@ -740,7 +753,8 @@ BUMPS = [0]
 
 def version_counter(t):
     """t's version counter (a one-item list), made on first need.  A view holds its base's
-    list inside a 1-tuple: the same count, and `is_view` can tell it from its base."""
+    list in a tuple (counter, the base it views, never itself a view: torch's `_base`);
+    `detach()` holds it in a 1-tuple (counter,): the same count, but not a view."""
     try:
         c = t._ver
     except AttributeError:
@@ -750,12 +764,35 @@ def version_counter(t):
 
 
 def share_version(view, base):
-    """`view` shares `base`'s memory: one version counter for both, as torch's views."""
-    view._ver = (version_counter(base),)
+    """`view` shares `base`'s memory: one version counter for both, as torch's views; it
+    remembers the tensor at the root of its chain of views (torch's `_base`)."""
+    root = view_base(base)
+    view._ver = (version_counter(base), base if root is None else root)
+
+
+def register_view(t, base):
+    """Remember recorded view t of `base` (weakly, beside their shared count), so a recorded
+    in-place op on the base or a view of it regenerates t from the base's new node."""
+    c = version_counter(base)
+    if len(c) == 1:
+        c.append(weakref.WeakSet())
+    c[1].add(t)
+
+
+def share_counter(t, src):
+    """`t` shares `src`'s version counter but is no view of it (`detach()`)."""
+    t._ver = (version_counter(src),)
 
 
 def is_view(t):
-    return type(getattr(t, "_ver", None)) is tuple
+    v = getattr(t, "_ver", None)
+    return type(v) is tuple and len(v) == 2
+
+
+def view_base(t):
+    """The tensor whose memory view `t` shares (torch's `_base`), else None."""
+    v = getattr(t, "_ver", None)
+    return v[1] if type(v) is tuple and len(v) == 2 else None
 
 
 def bump_version(t):

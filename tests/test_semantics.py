@@ -1,0 +1,189 @@
+"""Issue #10 sections 3 and 4: in-place ops through views (CopySlices), version counters,
+grad mode decorators of generators, Variable, anomaly mode.  Table-driven: each case is a
+snippet over the module name `m`, run once with tapegrad and once with torch, and the
+`show(...)` records of both runs are compared (values, grad_fn names and next_functions,
+error types and messages with `torch.` read as `tapegrad.`)."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+
+def _fn(f):
+    """A grad_fn as its name and its next_functions' names, recursively one level."""
+    if f is None:
+        return None
+    return (type(f).__name__, tuple((None if g is None else type(g).__name__, k)
+                                    for g, k in f.next_functions))
+
+
+def _rec(v):
+    if isinstance(v, (tg.Tensor, torch.Tensor)):
+        vals = [float(f"{e:.5g}") for e in v.detach().double().numpy().reshape(-1)]
+        return ("T", tuple(v.shape), vals, v.requires_grad,
+                _fn(v.grad_fn))
+    if isinstance(v, (tuple, list)):
+        return tuple(_rec(x) for x in v)
+    return v
+
+
+def run(src, m):
+    out = []
+    ns = {"m": m, "show": lambda *v: out.append(_rec(v))}
+    try:
+        exec(src, ns)
+    except Exception as e:   # noqa: BLE001  (the error is part of the behaviour compared)
+        out.append((type(e).__name__, str(e).replace("torch.", "tapegrad.")))
+    return out
+
+
+VIEW_CASES = {
+    "select_mul": """
+x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+y = x * 1
+y[0].mul_(2)
+show(y, y._version)
+(y * y).sum().backward()
+show(x.grad)""",
+    "view_add_then_column_iadd": """
+x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+w = m.tensor([5., 6.], requires_grad=True)
+y = x * 1
+y[0].mul_(2)
+v = y.view(-1)
+v.add_(1)
+show(y, v)
+y[:, 1] += w
+show(y)
+(y * y).sum().backward()
+show(x.grad, w.grad)""",
+    "view_of_view": """
+x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+y = x * 1
+a = y[0]
+b = a[1:]
+b.mul_(3)
+show(y, a, b, y._version, a._version)
+(y * y).sum().backward()
+show(x.grad)""",
+    "transposed_view": """
+x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+y = x * 1
+v = y.t()
+v[0].mul_(2)
+show(y, v)
+(y * y.exp()).sum().backward()
+show(x.grad)""",
+    "ops_through_view": """
+x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+w = m.tensor([5., 6.], requires_grad=True)
+for f in (lambda v: v.zero_(), lambda v: v.copy_(w), lambda v: v.mul_(w),
+          lambda v: v.sub_(w, alpha=2), lambda v: v.fill_(3.), lambda v: v.div_(2.),
+          lambda v: v.__setitem__(0, 7.), lambda v: v.__setitem__(slice(None), w)):
+    y = x * 1
+    v = y[1]
+    f(v)
+    show(y, v)
+    (y * y).sum().backward()
+    show(x.grad, w.grad)
+    x.grad = None
+    w.grad = None""",
+    "constant_base_gets_history": """
+w = m.tensor([5., 6.], requires_grad=True)
+y = m.zeros(2, 2)
+y[0].mul_(w)
+y[1].add_(w)
+show(y)
+y.pow(2).sum().backward()
+show(w.grad)""",
+    "sibling_views_are_regenerated": """
+x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+y = x * 1
+v = y[0]
+u = y[:, 1]
+y.mul_(2)
+show(v, u)
+(v * u).sum().backward()
+show(x.grad)
+x.grad = None
+y = x * 1
+v = y[0]
+u = y.t()
+y[1].mul_(3)
+show(v, u)
+(v * v + u.exp()).sum().backward()
+show(x.grad)""",
+    "earlier_uses_of_a_view_keep_their_value": """
+x = m.tensor([1., 2., 3.], requires_grad=True)
+y = x * 1
+v = y[:2]
+s = (v * v).sum()
+y[2].mul_(5)
+t = (v * y).sum()
+(s + t).backward()
+show(s, t, x.grad)""",
+    "view_saved_then_changed": """
+x = m.tensor([1., 2., 3.], requires_grad=True)
+y = x * 1
+v = y[:2]
+s = v.exp().sum()
+v.mul_(2)
+s.backward()""",
+    "overlapping_view": """
+x = m.tensor([1., 2.], requires_grad=True)
+y = x * 1
+y.unsqueeze(0).expand(3, 2).mul_(2)""",
+    "leaf_view_select": """
+x = m.tensor([1., 2.], requires_grad=True)
+x[0].mul_(2)""",
+    "leaf_view_view": """
+x = m.tensor([1., 2.], requires_grad=True)
+x.view(-1).add_(1)""",
+    "leaf_view_of_view": """
+x = m.tensor([[1., 2.]], requires_grad=True)
+x[0][1:].zero_()""",
+    "leaf_view_no_grad_ok": """
+x = m.tensor([1., 2.], requires_grad=True)
+with m.no_grad():
+    x[0].mul_(2)
+show(x)""",
+    "base_introspection": """
+x = m.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+y = x * 1
+v = y[0]
+show(v._base is y, v[1:]._base is y, y._base is None, v._is_view(), y._is_view(),
+     y.detach()._is_view())""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_CASES))
+def test_inplace_through_views_as_torch(name):
+    src = VIEW_CASES[name]
+    assert run(src, tg) == run(src, torch)
+
+
+DETACH_CASES = {
+    "detach_zero_%s" % k: f"""
+x = m.ones({shape}, requires_grad=True)
+y = x.exp()
+s = y.sum()
+y.detach().zero_()
+show(y)
+s.backward()""" for k, shape in (("0d", "()"), ("1", "1"), ("3", "3"), ("2x2", "2, 2"))}
+DETACH_CASES["detach_shares_version"] = """
+x = m.ones(3, requires_grad=True)
+y = x * 2
+d = y.detach()
+d.add_(1)
+show(y._version, d._version)
+y.sum().backward()
+show(x.grad)"""
+
+
+@pytest.mark.parametrize("name", sorted(DETACH_CASES))
+def test_detach_shares_the_version_counter(name):
+    src = DETACH_CASES[name]
+    got, want = run(src, tg), run(src, torch)
+    assert got == want
