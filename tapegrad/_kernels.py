@@ -202,7 +202,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
-                adj[oa + k] += (g * 2.0 * a_v if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+                adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             for k in range(n):
                 g = adj[oo + k]
@@ -743,7 +743,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
         elif o == 18:  # pow_scalar
             c = cst[e]
             a_v = vals[a]
-            adj[a] += (g * 2.0 * a_v if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+            adj[a] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             c = cst[e]
             out_v = vals[e]
@@ -1711,7 +1711,7 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 11, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2], dtype=np.int64)
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -1911,20 +1911,22 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                     if t5[2] != 0.0:
                         t7 = (np.bool_(False), np.int64(-1), 2.0)
                         t8 = emit_bin(np.int64(5), t_g, t7, 0.0, (t_g[2] * t7[2]), op, ia, ib, cst, val, cnt)
-                        t9 = emit_bin(np.int64(5), t8, t_a, 0.0, (t8[2] * t_a[2]), op, ia, ib, cst, val, cnt)
-                        t6 = t9
+                        t9 = (np.bool_(False), np.int64(-1), 1.0)
+                        t10 = emit_bin(np.int64(7), t_a, t9, 0.0, (t_a[2] ** t9[2]), op, ia, ib, cst, val, cnt)
+                        t11 = emit_bin(np.int64(5), t8, t10, 0.0, (t8[2] * t10[2]), op, ia, ib, cst, val, cnt)
+                        t6 = t11
                     else:
-                        t10 = emit_bin(np.int64(5), t_g, t_c, 0.0, (t_g[2] * t_c[2]), op, ia, ib, cst, val, cnt)
-                        t11 = (np.bool_(False), np.int64(-1), 1.0)
-                        t12 = emit_bin(np.int64(4), t_c, t11, 0.0, (t_c[2] - t11[2]), op, ia, ib, cst, val, cnt)
-                        t13 = emit_bin(np.int64(7), t_a, t12, 0.0, (t_a[2] ** t12[2]), op, ia, ib, cst, val, cnt)
-                        t14 = emit_bin(np.int64(5), t10, t13, 0.0, (t10[2] * t13[2]), op, ia, ib, cst, val, cnt)
-                        t6 = t14
+                        t12 = emit_bin(np.int64(5), t_g, t_c, 0.0, (t_g[2] * t_c[2]), op, ia, ib, cst, val, cnt)
+                        t13 = (np.bool_(False), np.int64(-1), 1.0)
+                        t14 = emit_bin(np.int64(4), t_c, t13, 0.0, (t_c[2] - t13[2]), op, ia, ib, cst, val, cnt)
+                        t15 = emit_bin(np.int64(7), t_a, t14, 0.0, (t_a[2] ** t14[2]), op, ia, ib, cst, val, cnt)
+                        t16 = emit_bin(np.int64(5), t12, t15, 0.0, (t12[2] * t15[2]), op, ia, ib, cst, val, cnt)
+                        t6 = t16
                     t3 = t6
                 else:
-                    t15 = (np.bool_(False), np.int64(-1), 0.0)
-                    t16 = emit_bin(np.int64(5), t15, t_g, 0.0, (t15[2] * t_g[2]), op, ia, ib, cst, val, cnt)
-                    t3 = t16
+                    t17 = (np.bool_(False), np.int64(-1), 0.0)
+                    t18 = emit_bin(np.int64(5), t17, t_g, 0.0, (t17[2] * t_g[2]), op, ia, ib, cst, val, cnt)
+                    t3 = t18
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 39:  # reciprocal
             if a >= 0:

@@ -136,7 +136,7 @@ def is_inference_mode_enabled():
 
 class inference_mode(_GradModeContext):
     """Context manager and decorator, as torch's: with mode=True, nothing is recorded (as
-    no_grad); mode=False leaves grad mode as it is.  Tensors made inside are ordinary tensors here (torch
+    no_grad); mode=False turns grad mode on, as torch's.  Tensors made inside are ordinary tensors here (torch
     marks them as inference tensors and refuses some later uses of them: docs/semantics.md)."""
 
     def __new__(cls, mode=True):
@@ -151,8 +151,7 @@ class inference_mode(_GradModeContext):
         self._prev = STATE.enabled
         self._prev_inf = is_inference_mode_enabled()
         _INFERENCE.on = self.mode
-        if self.mode:
-            _set(False)
+        _set(not self.mode)
 
     def __exit__(self, *exc):
         _INFERENCE.on = self._prev_inf

@@ -101,8 +101,10 @@ _DECLS = [
     Op("abs", "unary", "AbsBackward0", "abs(a)", ("g * sign(a)",)),
     # x ** c with a Python-number exponent c (torch: PowBackward0)
     # x ** c with a Python-number exponent c; squares (the common case) without pow()
+    # NOTE: `a ** 1.0` (LLVM folds it to a) keeps a in the create_graph gradient as torch's
+    # self.pow(exponent - 1), so the second derivative still depends on x (then zeros)
     Op("pow_scalar", "unary", "PowBackward0", "a * a if c == 2.0 else a ** c",
-       ("(g * 2.0 * a if c == 2.0 else g * c * a ** (c - 1.0)) if c != 0.0 else 0.0 * g",)),
+       ("(g * 2.0 * a ** 1.0 if c == 2.0 else g * c * a ** (c - 1.0)) if c != 0.0 else 0.0 * g",)),
     # --- structure ------------------------------------------------------------------------
     Op("sum", "reduce", "SumBackward0"),
     Op("sum_dim", "reduce", "SumBackward1"),

@@ -187,3 +187,79 @@ def test_detach_shares_the_version_counter(name):
     src = DETACH_CASES[name]
     got, want = run(src, tg), run(src, torch)
     assert got == want
+
+
+HIGHER = {f"{k}_{shape}": f"""
+x = m.tensor({val}, requires_grad=True)
+g, = m.autograd.grad(({expr}).sum(), x, create_graph=True)
+h, = m.autograd.grad(g.sum(), x, create_graph=True)
+for v in (g, h):   # (the names of create_graph's deeper nodes differ: docs/semantics.md)
+    show(v.detach(), v.requires_grad, type(v.grad_fn).__name__)
+show(m.autograd.grad(h.sum(), x))""" for k, expr in (("square", "x ** 2"), ("cube", "x ** 3"),
+                                                    ("mul", "x * x"), ("exp", "x.exp()"),
+                                                    ("linear", "3 * x"), ("pow1", "x ** 1"))
+          for shape, val in (("0d", "3."), ("nd", "[3., 2.]"))}
+
+
+@pytest.mark.parametrize("name", sorted(HIGHER))
+def test_create_graph_keeps_gradients_in_the_graph(name):
+    src = HIGHER[name]
+    assert run(src, tg) == run(src, torch)
+
+
+MODES = """
+def gen():
+    got = yield m.is_grad_enabled()
+    show(got, m.is_grad_enabled())
+    try:
+        yield 1
+    except KeyError:
+        show("thrown", m.is_grad_enabled())
+        yield m.is_grad_enabled()
+    return 7
+for deco in (m.no_grad(), m.enable_grad(), m.set_grad_enabled(False), m.inference_mode(),
+             m.inference_mode(False)):
+    for outer in (True, False):
+        m.set_grad_enabled(outer)
+        it = deco(gen)()
+        show(next(it), m.is_grad_enabled())
+        show(it.send("x"), m.is_grad_enabled())
+        show(it.throw(KeyError("k")), m.is_grad_enabled())
+        try:
+            next(it)
+        except StopIteration as e:
+            show("stop", e.value, m.is_grad_enabled())
+        it = deco(gen)()
+        next(it)
+        it.close()
+        show(m.is_grad_enabled())
+m.set_grad_enabled(True)
+
+@m.inference_mode
+def f(v):
+    return v * 2, m.is_inference_mode_enabled(), m.is_grad_enabled()
+y, inf, on = f(m.ones(2, requires_grad=True))
+show(y.requires_grad, inf, on, m.is_inference_mode_enabled())
+with m.inference_mode():
+    with m.inference_mode(False):
+        show(m.is_inference_mode_enabled(), m.is_grad_enabled())
+    show(m.is_inference_mode_enabled(), m.is_grad_enabled())
+"""
+
+
+def test_grad_modes_decorate_generators_as_torch():
+    assert run(MODES, tg) == run(MODES, torch)
+    assert tg.is_grad_enabled()
+
+
+VARIABLE = """
+V = m.autograd.Variable
+t = m.ones(2)
+show(isinstance(t, V), isinstance(t * 2, V), isinstance(3.0, V), isinstance(t.detach(), V))
+v = V(t, requires_grad=True)
+show(type(v) is type(t), v.requires_grad, v.is_leaf, isinstance(v, V))
+"""
+
+
+def test_every_tensor_is_a_variable():
+    assert run(VARIABLE, tg) == run(VARIABLE, torch)
