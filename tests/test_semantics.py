@@ -263,3 +263,34 @@ show(type(v) is type(t), v.requires_grad, v.is_leaf, isinstance(v, V))
 
 def test_every_tensor_is_a_variable():
     assert run(VARIABLE, tg) == run(VARIABLE, torch)
+
+
+NEXT = """
+b = m.tensor([1.5, 2.5], requires_grad=True)
+c = m.tensor(0.5, requires_grad=True)
+for v in (b, c):
+    for f in (lambda v: 2 * v, lambda v: v * 2, lambda v: 2 - v, lambda v: v - 2,
+              lambda v: 2 + v, lambda v: v + 2, lambda v: 2 / v, lambda v: v / 2,
+              lambda v: 2 ** v, lambda v: v ** 2, lambda v: v * v, lambda v: v.exp() * v,
+              lambda v: m.where(v > 0, v, 0.), lambda v: m.where(v > 0, 0., v),
+              lambda v: m.where(v > 0, v, v * 2), lambda v: m.atan2(v, v * 2)):
+        show(f(v))
+"""
+
+
+def test_next_functions_with_scalar_operands_as_torch():
+    assert run(NEXT, tg) == run(NEXT, torch)
+
+
+def test_unsupported_autograd_features_say_why():
+    with pytest.raises(NotImplementedError, match="pack/unpack hooks"):
+        tg.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t)
+    with pytest.raises(NotImplementedError, match="anomaly detection"):
+        tg.autograd.detect_anomaly()
+    with pytest.raises(NotImplementedError, match="anomaly detection"):
+        tg.autograd.set_detect_anomaly(True)
+    with tg.autograd.set_detect_anomaly(False), tg.autograd.graph.save_on_cpu():
+        x = tg.ones(2, requires_grad=True)
+        (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+    assert tg.autograd.is_anomaly_enabled() is False
