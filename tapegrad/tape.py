@@ -397,7 +397,9 @@ class Tape:
         e = int(np.flatnonzero(hit)[-1])   # the sweep meets the newest such entry first
         node, out = next((int(src[e]), k == 2) for k, (src, role)
                          in enumerate(zip((ia, ib, idx, cond), roles)) if role[e])
-        raise RuntimeError(self.version_error(node, out))
+        err = RuntimeError(self.version_error(node, out))
+        err.entry = e     # the entry whose saved value changed (anomaly mode names its stack)
+        raise err
 
     def version_error(self, node, saved_output=False):
         c, expected, dtype, shape, ref = self.versions[node]

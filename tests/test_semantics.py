@@ -21,7 +21,8 @@ def _fn(f):
 
 def _rec(v):
     if isinstance(v, (tg.Tensor, torch.Tensor)):
-        vals = [float(f"{e:.5g}") for e in v.detach().double().numpy().reshape(-1)]
+        vals = [float(f"{e:.5g}") if e == e else "nan"
+                for e in v.detach().double().numpy().reshape(-1)]
         return ("T", tuple(v.shape), vals, v.requires_grad,
                 _fn(v.grad_fn))
     if isinstance(v, (tuple, list)):
@@ -282,15 +283,82 @@ def test_next_functions_with_scalar_operands_as_torch():
     assert run(NEXT, tg) == run(NEXT, torch)
 
 
-def test_unsupported_autograd_features_say_why():
+def test_saved_tensors_hooks_say_why_not():
     with pytest.raises(NotImplementedError, match="pack/unpack hooks"):
         tg.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t)
-    with pytest.raises(NotImplementedError, match="anomaly detection"):
-        tg.autograd.detect_anomaly()
-    with pytest.raises(NotImplementedError, match="anomaly detection"):
-        tg.autograd.set_detect_anomaly(True)
-    with tg.autograd.set_detect_anomaly(False), tg.autograd.graph.save_on_cpu():
+    with tg.autograd.graph.save_on_cpu():   # everything is saved on the CPU already
         x = tg.ones(2, requires_grad=True)
         (x * x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
-    assert tg.autograd.is_anomaly_enabled() is False
+
+
+def run_warned(src, m):
+    """run(), with the warnings raised (their text up to torch's C++ location)."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = run(src, m)
+    return out + [("W", str(w.message).split(" (Triggered")[0].replace("torch.", "tapegrad."))
+                  for w in caught]
+
+
+ANOMALY = {
+    "log_at_zero": """
+x = m.tensor([0.0, 1.0], requires_grad=True)
+with m.autograd.detect_anomaly():
+    y = x.sqrt()
+    s = (x.log() * 0).sum() + (y * 2).sum()
+    show(m.is_anomaly_enabled(), m.is_anomaly_check_nan_enabled())
+    s.backward()""",
+    "scalar_chain": """
+x = m.tensor(0.0, requires_grad=True)
+with m.autograd.set_detect_anomaly(True):
+    y = x.log() * 0.0
+    z = y + x
+    z.backward()""",
+    "nan_forward": """
+x = m.tensor(-1.0, requires_grad=True)
+with m.autograd.detect_anomaly():
+    y = x.sqrt()
+    y.backward()""",
+    "matmul_and_views": """
+w = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+x = m.tensor([[0.0, 1.0]], requires_grad=True)
+with m.autograd.detect_anomaly():
+    h = (x @ w).t()
+    s = (h[0] * x.sqrt()).sum() + (w * 0).sum()
+    s.backward()""",
+    "no_nan_no_error": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+with m.autograd.detect_anomaly():
+    (x.log() * x).sum().backward()
+show(x.grad, m.is_anomaly_enabled())""",
+    "recorded_before_mode_on": """
+x = m.tensor(0.0, requires_grad=True)
+y = x.log() * 0.0
+with m.autograd.set_detect_anomaly(True):
+    y.backward()""",
+    "check_nan_off": """
+x = m.tensor(0.0, requires_grad=True)
+with m.autograd.set_detect_anomaly(True, check_nan=False):
+    show(m.is_anomaly_enabled(), m.is_anomaly_check_nan_enabled())
+    (x.log() * 0.0).backward()
+show(x.grad)""",
+    "version_error": """
+m.autograd.set_detect_anomaly(True, check_nan=False)
+try:
+    a = m.ones(2, requires_grad=True)
+    b = a.exp()
+    c = b.sum()
+    b.mul_(2)
+    c.backward()
+finally:
+    m.autograd.set_detect_anomaly(False)""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ANOMALY))
+def test_anomaly_mode_as_torch(name):
+    src = ANOMALY[name]
+    assert run_warned(src, tg) == run_warned(src, torch)
+    assert not tg.is_anomaly_enabled()

@@ -4,7 +4,8 @@ from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .api import Variable, backward, grad
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import functional, graph
-from .unsupported import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
+from ..anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
+                       is_anomaly_check_nan_enabled)
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "gradcheck", "gradgradcheck", "GradcheckError", "functional", "graph"]

@@ -10,8 +10,6 @@ _SAVED_HOOKS = (
     "would need Python per saved value at record and at backward time, which the tape's "
     "design rules out (docs/semantics.md)")
 
-_ANOMALY = ("anomaly detection (detect_anomaly / set_detect_anomaly) is not implemented yet: "
-            "the tape does not record the Python source line of each entry")
 
 
 class saved_tensors_hooks:
@@ -52,31 +50,3 @@ class save_on_cpu:
 
     def __exit__(self, *exc):
         return False
-
-
-class detect_anomaly:
-    """torch.autograd.detect_anomaly: not implemented (see _ANOMALY)."""
-
-    def __init__(self, check_nan=True):
-        raise NotImplementedError(_ANOMALY)
-
-
-class set_detect_anomaly:
-    """torch.autograd.set_detect_anomaly: turning it off is what tapegrad does already;
-    turning it on raises (see _ANOMALY)."""
-
-    def __init__(self, mode, check_nan=True):
-        if mode:
-            raise NotImplementedError(_ANOMALY)
-        self.mode = mode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def is_anomaly_enabled():
-    """Anomaly mode is never on in tapegrad."""
-    return False
