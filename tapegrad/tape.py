@@ -125,7 +125,7 @@ class Tape:
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
-                 "rebased", "superseded", "groups", "__weakref__")
+                 "rebased", "superseded", "groups", "folded", "__weakref__")
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -164,6 +164,9 @@ class Tape:
         # node read as the old value by a recorded in-place op -> (first entry recorded for
         # that op, the op's own entry): see check_versions
         self.superseded = {}
+        # one-element constant tensors folded into an entry's cst (no node of their own):
+        # (entry, operand bit 1 = a / 2 = b, counter, version, dtype, shape), checked as nodes
+        self.folded = []
         # record/replay (tapegrad.replay): a recording tape is never sealed by size, treats
         # every tensor but its inputs as a constant, and turns Python conversions into guards
         self.recording = recording
@@ -334,15 +337,23 @@ class Tape:
             group = self.watched[id(c)] = (c, {})
         group[1].setdefault(c[0], []).append(node)
 
+    def watch_folded(self, e, t, bit):
+        """Entry e (about to be pushed, or just pushed) folds one-element constant tensor t
+        into its cst as operand a (bit 1) or b (bit 2): a later in-place change of t is an
+        error at backward if the entry saves that operand, as torch."""
+        c = version_counter(t)
+        self.folded.append((e, bit, c, c[0], t._dtype, t._shape))
+
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
         the entries reached from `roots`) saved a value that was changed in place since."""
-        if not self.versions or self.checked == BUMPS[0]:
+        if not self.versions and not self.folded or self.checked == BUMPS[0]:
             return
         seen = BUMPS[0]
         stale = [m for c, by_version in self.watched.values() for v, nodes in by_version.items()
                  if c[0] != v for m in nodes if m < n]
-        if not stale:
+        refolded = [f for f in self.folded if f[2][0] != f[3] and f[0] < n]
+        if not stale and not refolded:
             self.checked = seen
             return
         if ran is None:
@@ -392,6 +403,17 @@ class Tape:
                     "a view of a tensor that was changed by an in-place operation recorded "
                     "afterwards is used in this backward: torch rebases such views onto the "
                     "new graph, which tapegrad does not implement yet")
+        folded_at = -1
+        for f in refolded:   # the newest folded constant whose entry runs and saves it
+            if live[f[0]] and mask[f[0]] & f[1] and f[0] > folded_at:
+                folded_at, folded = f[0], f
+        if folded_at >= 0 and (not hit.any() or folded_at > np.flatnonzero(hit)[-1]):
+            _, _, c, expected, dtype, shape = folded
+            err = RuntimeError(VERSION_ERROR.format(
+                kind=dtype.legacy, shape=", ".join(map(str, shape)), made="", now=c[0],
+                expected=expected))
+            err.entry = folded_at
+            raise err
         if not hit.any():
             return
         e = int(np.flatnonzero(hit)[-1])   # the sweep meets the newest such entry first
