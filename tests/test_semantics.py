@@ -590,3 +590,26 @@ _ONE_ENTRY = {"matmul", "unsafe_view"}
 def test_next_functions_of_every_op_as_torch(op):
     src = PRELUDE + "".join(f"show({e})\n" for e in NEXT_FNS[op])
     assert run(src, tg) == run(src, torch)
+
+
+def test_inplace_through_views_replays():
+    def f(x, w):
+        y = x * 1.0
+        y[0].mul_(w[0])
+        v = y.view(-1)
+        v.add_(w)
+        y[:, 1] += w[1]
+        return (y * y.t()).sum()
+    tape = tg.record(f, tg.tensor([[1., 2.], [3., 4.]], dtype=tg.float64),
+                     tg.tensor([0.5, 2., 1., -1.], dtype=tg.float64))
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        xv, wv = rng.normal(size=(2, 2)), rng.normal(size=4)
+        value, (gx, gw) = tape.value_and_grad(xv, wv)
+        x = torch.tensor(xv, requires_grad=True)
+        w = torch.tensor(wv, requires_grad=True)
+        out = f(x, w)
+        out.backward()
+        assert value == pytest.approx(out.item(), rel=1e-12)
+        np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(gw, w.grad.numpy(), rtol=1e-12)
