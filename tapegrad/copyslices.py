@@ -20,7 +20,7 @@ from .graph import _input_fn, Node, node_for, output_nr
 from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
-from .tape import bump_version, input_node, version_counter, view_base
+from .tape import bump_version, input_node, registered_views, view_base
 from .tensor import Tensor, tensor_methods
 from . import dtypes as D
 from .views import index_scatter
@@ -166,13 +166,12 @@ def regenerate_views(base, done=None):
     """After a recorded in-place op moved `base` to a new entry: each recorded view of it
     (but `done`) becomes an `as_strided` gather of the new node (torch: AsStridedBackward0);
     its earlier uses keep the old node, which held the value they read."""
-    c = version_counter(base)
-    if len(c) == 1:
-        return
-    for u in list(c[1]):
+    for u in registered_views(base):
         if u is done or u._tape is None or view_base(u) is not base:
             continue
         pos = view_positions(base._v, u._v).reshape(-1)
+        if pos.size and pos.min() < 0:   # no longer in the base's memory (`.data = ...`)
+            continue
         g = _gather("as_strided", base, pos, u._shape)
         u._tape, u._node, u._rg, u._lserial = g._tape, g._node, True, 0
         g._tape.watch(u._node, u)

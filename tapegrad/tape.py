@@ -796,11 +796,24 @@ def share_version(view, base):
 
 def register_view(t, base):
     """Remember recorded view t of `base` (weakly, beside their shared count), so a recorded
-    in-place op on the base or a view of it regenerates t from the base's new node."""
+    in-place op on the base or a view of it regenerates t from the base's new node.  Plain
+    weak references (no callback: cheaper than a WeakSet), pruned when the list doubles."""
     c = version_counter(base)
     if len(c) == 1:
-        c.append(weakref.WeakSet())
-    c[1].add(t)
+        c += ([], 8)
+    refs = c[1]
+    refs.append(weakref.ref(t))
+    if len(refs) > c[2]:
+        refs[:] = [r for r in refs if r() is not None]
+        c[2] = max(8, 2 * len(refs))
+
+
+def registered_views(t):
+    """The live recorded views sharing t's count (see register_view)."""
+    c = version_counter(t)
+    if len(c) == 1:
+        return []
+    return [v for v in (r() for r in c[1]) if v is not None]
 
 
 def share_counter(t, src):
