@@ -145,12 +145,22 @@ class _InplaceMethods:
     def add_(self, other, alpha=1):
         if alpha == 1:
             return self._inplace(np.add, other, Tensor.__add__, np.add)
-        return self._inplace(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
+        return self._inplace_alpha(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
         if alpha == 1:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
-        return self._inplace(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
+        return self._inplace_alpha(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
+
+    def _inplace_alpha(self, fn, other, method):
+        """add_/sub_ with alpha: recorded as x +- other * alpha, shown as torch's one node
+        whose edges are self's previous grad_fn and other's (not the product's)."""
+        old = edge_of(self, STATE.tape) if self._tape is not None else (None, 0)
+        r = self._inplace(fn, other, method)
+        if isinstance(other, Tensor) and other._rg and self._tape is not None \
+                and view_base(self) is None:
+            edges_as_torch(self, old, other)
+        return r
 
     def mul_(self, other):
         return self._inplace(np.multiply, other, Tensor.__mul__, np.multiply)

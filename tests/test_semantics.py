@@ -5,6 +5,7 @@ snippet over the module name `m`, run once with tapegrad and once with torch, an
 error types and messages with `torch.` read as `tapegrad.`)."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tapegrad as tg
 
@@ -19,10 +20,19 @@ def _fn(f):
                                     for g, k in f.next_functions))
 
 
+class _Vals(tuple):
+    """A tensor's values: equal when close (float32 rounding), nan equal to nan."""
+
+    def __eq__(self, other):
+        return isinstance(other, _Vals) and len(self) == len(other) and np.allclose(
+            np.array(self, float), np.array(other, float), rtol=1e-4, atol=1e-6, equal_nan=True)
+
+    __hash__ = tuple.__hash__
+
+
 def _rec(v):
     if isinstance(v, (tg.Tensor, torch.Tensor)):
-        vals = [float(f"{e:.5g}") if e == e else "nan"
-                for e in v.detach().double().numpy().reshape(-1)]
+        vals = _Vals(v.detach().double().numpy().reshape(-1).tolist())
         return ("T", tuple(v.shape), vals, v.requires_grad,
                 _fn(v.grad_fn))
     if isinstance(v, (tuple, list)):
@@ -613,3 +623,62 @@ def test_inplace_through_views_replays():
         assert value == pytest.approx(out.item(), rel=1e-12)
         np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-12)
         np.testing.assert_allclose(gw, w.grad.numpy(), rtol=1e-12)
+
+
+# Random programs of views (of views) and in-place ops through them, run with both modules.
+_PROGRAM_HEAD = """
+a = m.tensor([[1., -2., 3., .5], [2., 1.5, -1., 4.], [-3., 2.5, 1., -.5]], requires_grad=True)
+s = m.tensor(1.25, requires_grad=True)
+y = a * 1
+acc = a.sum() * 0
+"""
+
+
+def _program(data):
+    """Lines over `y` (3x4) and views v0, v1, ... of it or of each other; shapes are
+    followed with numpy, so every index is valid."""
+    shapes = {"y": (3, 4)}
+    contiguous = {"y"}
+    lines = []
+    for _ in range(data.draw(st.integers(2, 9), label="steps")):
+        var = data.draw(st.sampled_from(sorted(shapes)), label="var")
+        shp = shapes[var]
+        kind = data.draw(st.sampled_from(["view", "view", "inplace", "inplace", "use"]))
+        if kind == "view" and len(shp) >= 1 and shp[0] > 0:
+            forms = [f"{var}[{data.draw(st.integers(0, shp[0] - 1))}]",
+                     f"{var}[{data.draw(st.integers(0, shp[0] - 1))}:]", f"{var}.unsqueeze(0)"]
+            if len(shp) == 2:
+                forms += [f"{var}[:, {data.draw(st.integers(0, shp[1] - 1))}]", f"{var}.t()"]
+            if var in contiguous:
+                forms.append(f"{var}.view(-1)")
+            expr = data.draw(st.sampled_from(forms))
+            new = f"v{len(shapes)}"
+            probe = np.zeros(shp)
+            local = {var: probe}
+            if expr.endswith(".t()"):
+                shapes[new] = probe.T.shape
+            elif expr.endswith(".unsqueeze(0)"):
+                shapes[new] = (1,) + shp
+            elif expr.endswith(".view(-1)"):
+                shapes[new] = (probe.size,)
+                contiguous.add(new)
+            else:
+                shapes[new] = eval(expr, {}, local).shape    # noqa: S307 (our own index text)
+            lines.append(f"{new} = {expr}")
+        elif kind == "inplace":
+            lines.append(data.draw(st.sampled_from([
+                f"{var}.mul_(s)", f"{var}.add_(1.5)", f"{var}.sub_(s, alpha=2)", f"{var}.zero_()",
+                f"{var}.fill_(s)", f"{var}.div_(2.0)", f"{var}.mul_({var}.detach() + 1)",
+                f"{var}[...] = s * 3" if shp else f"{var}.add_(s)"])))
+        else:
+            lines.append(f"acc = acc + ({var} * {var}).sum()")
+    names = ", ".join(sorted(shapes))
+    return lines + [f"show({names}, acc)", "(acc + (y * y.exp()).sum()).backward()",
+                    "show(a.grad, s.grad)"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_random_view_programs_as_torch(data):
+    src = _PROGRAM_HEAD + "\n".join(_program(data)) + "\n"
+    assert run(src, tg) == run(src, torch), src
