@@ -11,6 +11,8 @@
 from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype)
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .grad_mode import inference_mode, is_inference_mode_enabled
+from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .tensor import Tensor, Size
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
                        ones_like, empty_like, full_like, arange, linspace, eye)

@@ -62,10 +62,13 @@ def op_add(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -139,10 +142,13 @@ def op_radd(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -216,10 +222,13 @@ def op_sub(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -293,10 +302,13 @@ def op_rsub(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -370,10 +382,13 @@ def op_mul(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -447,10 +462,13 @@ def op_rmul(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -524,10 +542,13 @@ def op_div(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -603,10 +624,13 @@ def op_pow(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -682,10 +706,13 @@ def op_rpow(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -761,10 +788,13 @@ def op_atan2(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()
@@ -840,10 +870,13 @@ def op_hypot(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
             tape.grow()

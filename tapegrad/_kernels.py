@@ -15,12 +15,12 @@ from numba import njit, prange
 from math import exp, log, sqrt, sin, cos, tanh, atan2, hypot
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4, 0], dtype=np.int8)
 # 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
 # operands' offsets and broadcast modes once, before the opcode switch
-OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0], dtype=np.int8)
+OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -202,7 +202,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             for k in range(n):
                 g = adj[oo + k]
                 a_v = vals[oa + k]
-                adj[oa + k] += (g * 2.0 * a_v if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+                adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             for k in range(n):
                 g = adj[oo + k]
@@ -642,7 +642,7 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = hypot(a_v, b_v)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
             vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
@@ -743,7 +743,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
         elif o == 18:  # pow_scalar
             c = cst[e]
             a_v = vals[a]
-            adj[a] += (g * 2.0 * a_v if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+            adj[a] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             c = cst[e]
             out_v = vals[e]
@@ -777,7 +777,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += g * a_v / out_v
             if b >= 0:
                 adj[b] += g * b_v / out_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
@@ -1733,7 +1733,7 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 11, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2], dtype=np.int64)
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -1933,20 +1933,22 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                     if t5[2] != 0.0:
                         t7 = (np.bool_(False), np.int64(-1), 2.0)
                         t8 = emit_bin(np.int64(5), t_g, t7, 0.0, (t_g[2] * t7[2]), op, ia, ib, cst, val, cnt)
-                        t9 = emit_bin(np.int64(5), t8, t_a, 0.0, (t8[2] * t_a[2]), op, ia, ib, cst, val, cnt)
-                        t6 = t9
+                        t9 = (np.bool_(False), np.int64(-1), 1.0)
+                        t10 = emit_bin(np.int64(7), t_a, t9, 0.0, (t_a[2] ** t9[2]), op, ia, ib, cst, val, cnt)
+                        t11 = emit_bin(np.int64(5), t8, t10, 0.0, (t8[2] * t10[2]), op, ia, ib, cst, val, cnt)
+                        t6 = t11
                     else:
-                        t10 = emit_bin(np.int64(5), t_g, t_c, 0.0, (t_g[2] * t_c[2]), op, ia, ib, cst, val, cnt)
-                        t11 = (np.bool_(False), np.int64(-1), 1.0)
-                        t12 = emit_bin(np.int64(4), t_c, t11, 0.0, (t_c[2] - t11[2]), op, ia, ib, cst, val, cnt)
-                        t13 = emit_bin(np.int64(7), t_a, t12, 0.0, (t_a[2] ** t12[2]), op, ia, ib, cst, val, cnt)
-                        t14 = emit_bin(np.int64(5), t10, t13, 0.0, (t10[2] * t13[2]), op, ia, ib, cst, val, cnt)
-                        t6 = t14
+                        t12 = emit_bin(np.int64(5), t_g, t_c, 0.0, (t_g[2] * t_c[2]), op, ia, ib, cst, val, cnt)
+                        t13 = (np.bool_(False), np.int64(-1), 1.0)
+                        t14 = emit_bin(np.int64(4), t_c, t13, 0.0, (t_c[2] - t13[2]), op, ia, ib, cst, val, cnt)
+                        t15 = emit_bin(np.int64(7), t_a, t14, 0.0, (t_a[2] ** t14[2]), op, ia, ib, cst, val, cnt)
+                        t16 = emit_bin(np.int64(5), t12, t15, 0.0, (t12[2] * t15[2]), op, ia, ib, cst, val, cnt)
+                        t6 = t16
                     t3 = t6
                 else:
-                    t15 = (np.bool_(False), np.int64(-1), 0.0)
-                    t16 = emit_bin(np.int64(5), t15, t_g, 0.0, (t15[2] * t_g[2]), op, ia, ib, cst, val, cnt)
-                    t3 = t16
+                    t17 = (np.bool_(False), np.int64(-1), 0.0)
+                    t18 = emit_bin(np.int64(5), t17, t_g, 0.0, (t17[2] * t_g[2]), op, ia, ib, cst, val, cnt)
+                    t3 = t18
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 39:  # reciprocal
             if a >= 0:
@@ -2016,7 +2018,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t3 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 t4 = emit_bin(np.int64(6), t3, t_out, 0.0, (t3[2] / t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73):  # one-element structural op: the gradient passes (scaled for mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1

@@ -836,10 +836,13 @@ def op_%(fname)s(self, other):
             else:
                 o = -1
                 c = ov
+                if to is Tensor:   # a one-element constant tensor: its version is checked
+                    tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
             o = other._node if other._tape is tape else input_node(tape, other)
+            tape.watch_folded(tape.n, self, 1)
 %(push)s
         r._tape = tape
         r._node = n

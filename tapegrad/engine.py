@@ -7,7 +7,8 @@ leaves every tensor, `.grad` and tape as it was.
 """
 import numpy as np
 
-from . import errors, reached, scratch
+from . import anomaly, errors, reached, scratch
+from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
@@ -89,7 +90,8 @@ def _sweep_tape(tape, seeds, inputs=None):
     roots = [node for node, _ in seeds]
     start = max(roots)
     n = start + 1
-    if tape.nds is not None and n >= reached.MIN_WALK:
+    anomaly_on = ANOMALY[0]   # its checks read the whole-tape streams, not a reached part
+    if tape.nds is not None and n >= reached.MIN_WALK and not anomaly_on:
         sub = reached.walk(tape, n, roots)
         if sub is not None:   # a small part of the prefix: sweep it as local streams
             return _sweep_reached(tape, n, seeds, inputs, sub)
@@ -122,7 +124,13 @@ def _sweep_tape(tape, seeds, inputs=None):
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
-    tape.check_versions(n, ran=ran)
+    if anomaly_on:
+        anomaly.check_versions(tape, n, ran)
+        if ANOMALY[1]:
+            anomaly.check_nan(tape, n, op, ia, ib, cst, par, params, arg_ptr, arg, off, size,
+                              shp, nd, vals, adj, ran, freed)
+    else:
+        tape.check_versions(n, ran=ran)
     r = _Sweep()
     r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, bufs
     r.ran, r.loc, r.entries, r.space, r.side = ran, None, None, None, side

@@ -1,9 +1,13 @@
-"""Grad mode: `no_grad`, `enable_grad`, `set_grad_enabled`, `is_grad_enabled` (thread-local).
+"""Grad mode: `no_grad`, `enable_grad`, `set_grad_enabled`, `inference_mode`,
+`is_grad_enabled`, `is_inference_mode_enabled` (thread-local).
 
 The flag lives in `tape.STATE`, next to the tape this thread records into, so an op reads
 both from one thread-local object.
 """
 import functools
+import inspect
+import sys
+import threading
 
 from .tape import STATE, CLOSED
 
@@ -41,14 +45,45 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
+        factory = self.clone
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(factory, fn)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with factory():
                 return fn(*args, **kwargs)
         return wrapper
 
     def clone(self):
         return self.__class__()
+
+
+def _wrap_generator(factory, fn):
+    """A decorated generator function: the mode applies inside each resumption of the
+    generator (send, throw, close), not between them, as torch's decorators."""
+    @functools.wraps(fn)
+    def generator_context(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with factory():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with factory():
+                        gen.close()
+                    raise
+                except BaseException:
+                    with factory():
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with factory():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+    return generator_context
 
 
 class no_grad(_GradModeContext):
@@ -85,13 +120,43 @@ class set_grad_enabled(_GradModeContext):
 
     def __call__(self, fn):
         _set(self._prev)
-        mode = self._target
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return super().__call__(fn)
 
     def clone(self):
         return set_grad_enabled(self._target)
+
+
+_INFERENCE = threading.local()
+
+
+def is_inference_mode_enabled():
+    """Whether an `inference_mode()` block is active in this thread."""
+    return getattr(_INFERENCE, "on", False)
+
+
+class inference_mode(_GradModeContext):
+    """Context manager and decorator, as torch's: with mode=True, nothing is recorded (as
+    no_grad); mode=False turns grad mode on, as torch's.  Tensors made inside are ordinary tensors here (torch
+    marks them as inference tensors and refuses some later uses of them: docs/semantics.md)."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)        # `@inference_mode` without parentheses
+
+    def __init__(self, mode=True):
+        self.mode = mode
+
+    def __enter__(self):
+        self._prev = STATE.enabled
+        self._prev_inf = is_inference_mode_enabled()
+        _INFERENCE.on = self.mode
+        _set(not self.mode)
+
+    def __exit__(self, *exc):
+        _INFERENCE.on = self._prev_inf
+        _set(self._prev)
+        return False
+
+    def clone(self):
+        return self.__class__(self.mode)

@@ -12,7 +12,8 @@ from .errors import _cast_error, _check_broadcast, _inplace_shape_error, _setite
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
-from .tape import bump_version, is_view, STATE, Tape
+from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
+from .tape import bump_version, STATE, Tape, view_base
 from .tensor import Tensor, tensor_methods
 from .views import index_scatter
 
@@ -34,18 +35,19 @@ class _InplaceMethods:
         if self._rg and self._tape is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
-        if not (self._rg or isinstance(other, Tensor) and other._rg):
-            return False
-        if is_view(self):
-            raise NotImplementedError("in-place operations on views that need autograd "
-                                      "history are not implemented yet (torch rebases the "
-                                      "base's graph: CopySlices)")
-        return True
+        base = view_base(self)
+        if base is not None and base._rg and base._tape is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        return self._rg or isinstance(other, Tensor) and other._rg
 
     def _inplace_recorded(self, method, other):
         """self = method(self, other), recorded: the entry reads the old value (its own copy,
         as torch saves a clone of the original self), the new value is written into self's
-        memory, and self becomes that entry's tensor (torch rebases its grad_fn)."""
+        memory, and self becomes that entry's tensor (torch rebases its grad_fn).  Through a
+        view, the base is rebased (CopySlices: tapegrad/copyslices.py)."""
+        if view_base(self) is not None:
+            return inplace_on_view(self, method, other)
         if isinstance(other, Tensor) and other._dtype is not self._dtype \
                 and self._dtype.is_floating_point:
             other = other.to(self._dtype)    # the result keeps self's dtype (and grad_fn name)
@@ -69,7 +71,7 @@ class _InplaceMethods:
             storage[...] = r._array()
             self._v = storage
         if self._tape is not None:
-            self._tape.rebased.add(self._node)
+            self._tape.rebased[self._node] = self._tape.n
         tape = r._tape
         a = int(tape.ia[r._node])
         if a >= 0:
@@ -80,6 +82,7 @@ class _InplaceMethods:
         self._tape, self._node, self._rg = r._tape, r._node, True
         self._lserial = 0
         self._tape.watch(self._node, self)  # the new node: its value is this version
+        regenerate_views(self)              # its views follow it (AsStridedBackward0)
         return self
 
     def _assign(self, value):
@@ -142,12 +145,22 @@ class _InplaceMethods:
     def add_(self, other, alpha=1):
         if alpha == 1:
             return self._inplace(np.add, other, Tensor.__add__, np.add)
-        return self._inplace(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
+        return self._inplace_alpha(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
         if alpha == 1:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
-        return self._inplace(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
+        return self._inplace_alpha(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
+
+    def _inplace_alpha(self, fn, other, method):
+        """add_/sub_ with alpha: recorded as x +- other * alpha, shown as torch's one node
+        whose edges are self's previous grad_fn and other's (not the product's)."""
+        old = edge_of(self, STATE.tape) if self._tape is not None else (None, 0)
+        r = self._inplace(fn, other, method)
+        if isinstance(other, Tensor) and other._rg and self._tape is not None \
+                and view_base(self) is None:
+            edges_as_torch(self, old, other)
+        return r
 
     def mul_(self, other):
         return self._inplace(np.multiply, other, Tensor.__mul__, np.multiply)
@@ -211,7 +224,10 @@ class _InplaceMethods:
                 else:
                     self._inplace_recorded(lambda x, v: _binary(OPS["copy"].code, x, v), raw)
                 return
+            old = edge_of(self, STATE.tape) if self._tape is not None else (None, 0)
             self._inplace_recorded(lambda x, v: _put(x, key, v, advanced), raw)
+            if view_base(self) is None:
+                edges_as_torch(self, old, raw)
             return
         with np.errstate(all="ignore"):
             arr[key] = value.astype(self._dtype.np, copy=False)

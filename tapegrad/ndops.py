@@ -120,6 +120,10 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
     b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
     sa, sb, so = _SAVE_ROLES[code]
     t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
+    if a < 0 and type(x) is Tensor:    # a one-element constant tensor folded into cst
+        tape.watch_folded(t._node, x, 1)
+    elif b < 0 and type(y) is Tensor:
+        tape.watch_folded(t._node, y, 2)
     if sa:
         tape.save(a, xa)
     if sb:
@@ -158,7 +162,12 @@ def _binary_general(code, x, y):
     b, cb = _operand_node(tape, y, ya)
     c = ca if a < 0 else cb
     saves = [("a", a, xa), ("b", b, ya), ("out", None, out)]
-    return _result(out, dt, tape, code, a, b, c, [s for s in saves if s[0] in op.saves])
+    t = _result(out, dt, tape, code, a, b, c, [s for s in saves if s[0] in op.saves])
+    if a < 0 and isinstance(x, Tensor):    # a one-element constant tensor folded into cst
+        tape.watch_folded(t._node, x, 1)
+    elif b < 0 and isinstance(y, Tensor):
+        tape.watch_folded(t._node, y, 2)
+    return t
 
 
 def _unary(code, x, c=0.0):

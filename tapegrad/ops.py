@@ -101,8 +101,10 @@ _DECLS = [
     Op("abs", "unary", "AbsBackward0", "abs(a)", ("g * sign(a)",)),
     # x ** c with a Python-number exponent c (torch: PowBackward0)
     # x ** c with a Python-number exponent c; squares (the common case) without pow()
+    # NOTE: `a ** 1.0` (LLVM folds it to a) keeps a in the create_graph gradient as torch's
+    # self.pow(exponent - 1), so the second derivative still depends on x (then zeros)
     Op("pow_scalar", "unary", "PowBackward0", "a * a if c == 2.0 else a ** c",
-       ("(g * 2.0 * a if c == 2.0 else g * c * a ** (c - 1.0)) if c != 0.0 else 0.0 * g",)),
+       ("(g * 2.0 * a ** 1.0 if c == 2.0 else g * c * a ** (c - 1.0)) if c != 0.0 else 0.0 * g",)),
     # --- structure ------------------------------------------------------------------------
     Op("sum", "reduce", "SumBackward0"),
     Op("sum_dim", "reduce", "SumBackward1"),
@@ -191,6 +193,10 @@ _DECLS = [
     Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out")),
     Op("softmax", "decomp", "SoftmaxBackward0", saves=("out",)),
     Op("log_softmax", "decomp", "LogSoftmaxBackward0", saves=("out",)),
+    # --- semantics: a view after an in-place op through it (torch regenerates the view from
+    # its base's new node: AsStridedBackward0).  A gather of the base's flat positions
+    # (params), so any layout of the base works (tapegrad/copyslices.py) -------------------
+    Op("as_strided", "gather", "AsStridedBackward0"),
 ]
 
 def mentions(expr, name):
@@ -223,7 +229,7 @@ OUTPUT_CODE = OPS["output"].code
 # Ops whose result shares its input's memory (torch's views): an in-place change of either
 # is a change of both.
 VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
-                      "slice", "transpose", "t", "expand", "permute", "alias"})
+                      "slice", "transpose", "t", "expand", "permute", "alias", "as_strided"})
 
 
 def saves_mask(op):

@@ -130,7 +130,7 @@ class Tape:
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
-                 "rebased", "superseded", "groups", "__weakref__")
+                 "rebased", "superseded", "groups", "folded", "__weakref__")
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -163,10 +163,15 @@ class Tape:
         # on this tape is one counter)
         self.watched = {}
         self.checked = -1       # BUMPS[0] when no entered counter had moved
-        self.rebased = set()    # nodes whose tensor a recorded in-place op moved to a new entry
+        # node whose tensor a recorded in-place op moved to a new entry -> the entry count
+        # when that op was done (a view of the node used by a later entry is stale)
+        self.rebased = {}
         # node read as the old value by a recorded in-place op -> (first entry recorded for
         # that op, the op's own entry): see check_versions
         self.superseded = {}
+        # one-element constant tensors folded into an entry's cst (no node of their own):
+        # (entry, operand bit 1 = a / 2 = b, counter, version, dtype, shape), checked as nodes
+        self.folded = []
         # record/replay (tapegrad.replay): a recording tape is never sealed by size, treats
         # every tensor but its inputs as a constant, and turns Python conversions into guards
         self.recording = recording
@@ -337,15 +342,23 @@ class Tape:
             group = self.watched[id(c)] = (c, {})
         group[1].setdefault(c[0], []).append(node)
 
+    def watch_folded(self, e, t, bit):
+        """Entry e (about to be pushed, or just pushed) folds one-element constant tensor t
+        into its cst as operand a (bit 1) or b (bit 2): a later in-place change of t is an
+        error at backward if the entry saves that operand, as torch."""
+        c = version_counter(t)
+        self.folded.append((e, bit, c, c[0], t._dtype, t._shape))
+
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
         the entries reached from `roots`) saved a value that was changed in place since."""
-        if not self.versions or self.checked == BUMPS[0]:
+        if not self.versions and not self.folded or self.checked == BUMPS[0]:
             return
         seen = BUMPS[0]
         stale = [m for c, by_version in self.watched.values() for v, nodes in by_version.items()
                  if c[0] != v for m in nodes if m < n]
-        if not stale:
+        refolded = [f for f in self.folded if f[2][0] != f[3] and f[0] < n]
+        if not stale and not refolded:
             self.checked = seen
             return
         if ran is None:
@@ -373,23 +386,47 @@ class Tape:
                 roles[3] &= ~(later & (cond == m))
         live = (ran[:n] != 0) & (self._arrays[5][:n] == 0)
         hit = (roles[0] | roles[1] | roles[2] | roles[3]) & live
-        # A view taken before a recorded in-place op on its base: torch rebases the view onto
-        # the base's new graph; tapegrad does not, so it refuses rather than differentiate
-        # the view's old graph.
+        # A view taken before a recorded in-place op on its base and used after it: the views
+        # tapegrad knows of are regenerated from the base's new node (copyslices.py), as torch
+        # does; a use of one it could not regenerate is refused rather than differentiated
+        # through the view's old graph.  Uses recorded during the op itself read the value
+        # before the change and are fine.
         if self.rebased:
             moved = np.array(sorted(self.rebased), np.int64)
-            views = np.isin(ops, _VIEW_CODES) & np.isin(ia, moved) & live
+            ends = np.array([self.rebased[m] for m in moved.tolist()], np.int64)
+            is_view = np.isin(ops, _VIEW_CODES) & np.isin(ia, moved)
+            end_of = np.full(n, n, np.int64)
+            at = np.flatnonzero(is_view)
+            end_of[at] = ends[np.searchsorted(moved, ia[at])]
+            views = np.zeros(n, bool)
+            for src in (ia, ib, cond):
+                s = np.maximum(src, 0)
+                views |= (src >= 0) & is_view[s] & (idx >= end_of[s])
+            views &= live
             if views.any() and (not hit.any() or np.flatnonzero(views)[-1] > np.flatnonzero(hit)[-1]):
                 raise NotImplementedError(
                     "a view of a tensor that was changed by an in-place operation recorded "
                     "afterwards is used in this backward: torch rebases such views onto the "
                     "new graph, which tapegrad does not implement yet")
+        folded_at = -1
+        for f in refolded:   # the newest folded constant whose entry runs and saves it
+            if live[f[0]] and mask[f[0]] & f[1] and f[0] > folded_at:
+                folded_at, folded = f[0], f
+        if folded_at >= 0 and (not hit.any() or folded_at > np.flatnonzero(hit)[-1]):
+            _, _, c, expected, dtype, shape = folded
+            err = RuntimeError(VERSION_ERROR.format(
+                kind=dtype.legacy, shape=", ".join(map(str, shape)), made="", now=c[0],
+                expected=expected))
+            err.entry = folded_at
+            raise err
         if not hit.any():
             return
         e = int(np.flatnonzero(hit)[-1])   # the sweep meets the newest such entry first
         node, out = next((int(src[e]), k == 2) for k, (src, role)
                          in enumerate(zip((ia, ib, idx, cond), roles)) if role[e])
-        raise RuntimeError(self.version_error(node, out))
+        err = RuntimeError(self.version_error(node, out))
+        err.entry = e     # the entry whose saved value changed (anomaly mode names its stack)
+        raise err
 
     def version_error(self, node, saved_output=False):
         c, expected, dtype, shape, ref = self.versions[node]
@@ -745,7 +782,8 @@ BUMPS = [0]
 
 def version_counter(t):
     """t's version counter (a one-item list), made on first need.  A view holds its base's
-    list inside a 1-tuple: the same count, and `is_view` can tell it from its base."""
+    list in a tuple (counter, the base it views, never itself a view: torch's `_base`);
+    `detach()` holds it in a 1-tuple (counter,): the same count, but not a view."""
     try:
         c = t._ver
     except AttributeError:
@@ -755,12 +793,48 @@ def version_counter(t):
 
 
 def share_version(view, base):
-    """`view` shares `base`'s memory: one version counter for both, as torch's views."""
-    view._ver = (version_counter(base),)
+    """`view` shares `base`'s memory: one version counter for both, as torch's views; it
+    remembers the tensor at the root of its chain of views (torch's `_base`)."""
+    root = view_base(base)
+    view._ver = (version_counter(base), base if root is None else root)
+
+
+def register_view(t, base):
+    """Remember recorded view t of `base` (weakly, beside their shared count), so a recorded
+    in-place op on the base or a view of it regenerates t from the base's new node.  Plain
+    weak references (no callback: cheaper than a WeakSet), pruned when the list doubles."""
+    c = version_counter(base)
+    if len(c) == 1:
+        c += ([], 8)
+    refs = c[1]
+    refs.append(weakref.ref(t))
+    if len(refs) > c[2]:
+        refs[:] = [r for r in refs if r() is not None]
+        c[2] = max(8, 2 * len(refs))
+
+
+def registered_views(t):
+    """The live recorded views sharing t's count (see register_view)."""
+    c = version_counter(t)
+    if len(c) == 1:
+        return []
+    return [v for v in (r() for r in c[1]) if v is not None]
+
+
+def share_counter(t, src):
+    """`t` shares `src`'s version counter but is no view of it (`detach()`)."""
+    t._ver = (version_counter(src),)
 
 
 def is_view(t):
-    return type(getattr(t, "_ver", None)) is tuple
+    v = getattr(t, "_ver", None)
+    return type(v) is tuple and len(v) == 2
+
+
+def view_base(t):
+    """The tensor whose memory view `t` shares (torch's `_base`), else None."""
+    v = getattr(t, "_ver", None)
+    return v[1] if type(v) is tuple and len(v) == 2 else None
 
 
 def bump_version(t):

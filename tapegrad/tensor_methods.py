@@ -10,7 +10,7 @@ from .creation import tensor
 from .dtypes import dtype as DType
 from .errors import _tname_legacy
 from .ndops import bmm, _cast, _compare, matmul, _max_min, _reduce, _softmax, where
-from .tape import share_version
+from .tape import share_counter
 from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, _reduce_dims, _size_args, Tensor,
                      tensor_methods)
 from .tracing import _tracing
@@ -29,7 +29,9 @@ class _OpMethods:
             t._flags = NODIFF
             return t
         t = Tensor._share(self, self._materialize())
-        share_version(t, self)   # unlike .data, detach() shares the version counter
+        share_counter(t, self)   # unlike .data, detach() shares the version counter
+        if self._tape is not None:   # so a change through t is seen by the version check
+            self._tape.watch(self._node, self)
         return t
 
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------

@@ -11,7 +11,7 @@ from .creation import tensor
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result
-from .tape import input_node, OP_CONST, share_version
+from .tape import input_node, OP_CONST, register_view, share_version
 from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
@@ -51,6 +51,7 @@ def _as_view(t, x, out):
     share_version(t, x)
     tape = t._tape
     if tape is not None:
+        register_view(t, x)
         tape.watch(t._node, t)
         if x._tape is tape:
             tape.watch(x._node, x)
@@ -59,18 +60,21 @@ def _as_view(t, x, out):
 def _strided(name, x, fn):
     """An op whose result is a strided view of x: record offset and strides in elements of
     x's row-major layout, so the sweep can scatter the gradient back."""
-    base = _contiguous(x._array())
+    arr = x._array()
+    base = _contiguous(arr)
     out = fn(base)
+    # the value views x's own memory (as torch's), also when the params come from a copy
+    real = out if base is arr else fn(arr)
     tape = _record_start(x)
     if tape is None:
-        t = Tensor._wrap(out, x._dtype)
+        t = Tensor._wrap(real, x._dtype)
     else:
         item = base.itemsize
         offset = (out.__array_interface__["data"][0]
                   - base.__array_interface__["data"][0]) // item
-        t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+        t = _result(real, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
         tape.add_params(t._node, [offset] + [s // item for s in out.strides])
-    _as_view(t, x, out)
+    _as_view(t, x, real)
     return t
 
 

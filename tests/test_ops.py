@@ -122,6 +122,10 @@ CASES = {
              ("bcast", lambda m, a, b: (a + 1.0).copy_(b), [(2, 3), (3,)], ANY),
              ("into_plain", lambda m, a: m.zeros(2, 2, dtype=m.float64).copy_(a), [(2,)], ANY)],
     "fill_tensor": [("f", lambda m, a, b: (a * 2.0).fill_(b) * a, [(3,), ()], ANY)],
+    # a view after an in-place op through it (its base is rebased: CopySlices)
+    "as_strided": [("row", lambda m, a, b: _through_view(a * 1.0, 0, b), [(2, 3), (3,)], ANY),
+                   ("col_of_t", lambda m, a, b: _through_view((a * 2.0).t(), 1, b * b),
+                    [(3, 2), (3,)], ANY)],
     # adjoints of views, recorded by create_graph=True: exercised through a first derivative
     "strided_scatter": [("slice", lambda m, a: m.autograd.grad(
         (a[1:, ::2] ** 3).sum(), a, create_graph=True)[0], [(3, 4)], ANY, dict(names=False))],
@@ -170,6 +174,12 @@ CASES = {
 def _put(t, key, value):
     t[key] = value
     return t
+
+
+def _through_view(t, key, value):
+    v = t[key]
+    v.mul_(value)
+    return v
 
 
 # tape-structure entries and ops without a gradient (tested in test_replay.py)

@@ -12,14 +12,24 @@ from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
 
 
-def Variable(data, requires_grad=False, volatile=False):
-    """Deprecated wrapper kept for old code: returns `data` as a Tensor (a leaf)."""
-    if volatile:
-        warnings.warn(errors.VOLATILE, UserWarning, stacklevel=2)
-    t = data if isinstance(data, Tensor) else _tensor(data)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+class _VariableMeta(type):
+    """torch's trick: every Tensor is an instance of Variable."""
+
+    def __instancecheck__(cls, other):
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """Deprecated wrapper kept for old code: `Variable(data)` returns `data` as a Tensor (a
+    leaf), and `isinstance(t, Variable)` is True for every Tensor, as in torch."""
+
+    def __new__(cls, data, requires_grad=False, volatile=False):
+        if volatile:
+            warnings.warn(errors.VOLATILE, UserWarning, stacklevel=2)
+        t = data if isinstance(data, Tensor) else _tensor(data)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
 
 
 def _as_tuple(x):

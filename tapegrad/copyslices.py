@@ -1,0 +1,189 @@
+"""In-place ops through a view that need history: torch's `CopySlices` rebase of the base.
+
+`v = y[0]; v.mul_(w)` is recorded out of place on the base, in three entries:
+
+    fresh = y_old gathered at v's positions      (index: IndexBackward0, internal)
+    r     = fresh * w                            (the op itself)
+    y_new = where(not v's positions, y_old, r scattered to them)   (CopySlices)
+
+The new values are written into the shared memory (so every alias sees them), the base moves
+to the CopySlices entry and the view to an `as_strided` gather of it (AsStridedBackward0), as
+torch regenerates a view's grad_fn.  The positions are read from the memory layout, so views
+of views (and bases in any layout) are handled the same way.  Other views of the base taken
+before the change keep their old node: a backward through one of them is refused by the
+version check (`Tape.rebased`), not differentiated through the old graph.
+"""
+import numpy as np
+
+from .errors import _cast_error, _inplace_shape_error
+from .graph import _input_fn, Node, node_for, output_nr
+from .ndops import where
+from .ops import OPS
+from .recording import _record_start, _result
+from .tape import bump_version, input_node, registered_views, view_base
+from .tensor import Tensor, tensor_methods
+from . import dtypes as D
+from .views import index_scatter
+
+OVERLAP_ERROR = ("unsupported operation: more than one element of the written-to tensor refers "
+                 "to a single memory location. Please clone() the tensor before performing the "
+                 "operation.")
+
+
+def view_positions(base_arr, view_arr):
+    """Flat row-major positions in `base_arr` of each element of `view_arr` (an array sharing
+    its memory), as an int64 array of the view's shape."""
+    item = base_arr.itemsize
+    lo = min(_low(base_arr), _low(view_arr))
+    hi = max(_low(base_arr) + _span(base_arr), _low(view_arr) + _span(view_arr))
+    labels = np.full((hi - lo) // item + 1, -1, np.int64)
+    _over(labels, base_arr, lo)[...] = np.arange(base_arr.size).reshape(base_arr.shape)
+    return _over(labels, view_arr, lo).copy()
+
+
+def _low(a):
+    """Lowest byte address of a's elements."""
+    return a.__array_interface__["data"][0] + sum(
+        (n - 1) * s for n, s in zip(a.shape, a.strides) if s < 0 and n > 0)
+
+
+def _span(a):
+    return sum((n - 1) * abs(s) for n, s in zip(a.shape, a.strides) if n > 0)
+
+
+def _over(labels, a, lo):
+    """An int64 array laid over `labels` as `a` lies over the memory starting at lo."""
+    item = a.itemsize
+    start = (a.__array_interface__["data"][0] - lo) // item
+    return np.lib.stride_tricks.as_strided(labels[start:], a.shape,
+                                           [s // item * 8 for s in a.strides])
+
+
+def _gather(name, x, flat, shape):
+    """x's elements at flat positions `flat`, shaped `shape`; recorded when x is."""
+    out = np.ascontiguousarray(x._array()).reshape(-1)[flat].reshape(shape)
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, flat)
+    return t
+
+
+class CopySlices(Node):
+    """The base's grad_fn after an in-place op through a view: its edges are the base's
+    previous grad_fn and the op's other inputs (torch's CopySlices wraps the op's node)."""
+    __slots__ = ("_edges",)
+
+    @property
+    def next_functions(self):
+        return self._edges
+
+
+def edge_of(t, tape):
+    """The (grad_fn, output_nr) pair of tensor t as an operand recorded on `tape` (torch's
+    next_functions entry: (None, 0) for what needs no gradient)."""
+    if not isinstance(t, Tensor) or not t._rg:
+        return (None, 0)
+    if t._tape is None and t._lserial != tape.serial:
+        return (None, 0)
+    node = t._lnode if t._tape is None else t._node
+    src = tape if t._tape is None else t._tape
+    return (_input_fn(src, node), output_nr(src, node))
+
+
+def edges_as_torch(t, old_edge, value):
+    """Give t's entry (a recorded `x[key] = value`) torch's edges: x's previous grad_fn and
+    the value's (not the scatter tapegrad records in between)."""
+    tape = t._tape
+    cls = _edged_class(type(node_for(tape, t._node)).__name__)
+    fn = cls.__new__(cls)
+    fn._tape, fn._node = tape, t._node
+    fn._edges = (old_edge, edge_of(value, tape))
+    tape.grad_fns[t._node] = fn
+
+
+_EDGED = {}
+
+
+def _edged_class(name):
+    cls = _EDGED.get(name)
+    if cls is None:
+        cls = _EDGED[name] = type(name, (CopySlices,), {"__slots__": ()})
+    return cls
+
+
+def inplace_on_view(self, method, other):
+    """self (a view) = method(self, other), recorded on self's base (see the module text)."""
+    base = view_base(self)
+    if isinstance(other, Tensor) and other._dtype is not self._dtype \
+            and self._dtype.is_floating_point:
+        other = other.to(self._dtype)
+    pos = view_positions(base._materialize(), self._v)
+    flat = pos.reshape(-1)
+    if flat.size and (flat.min() < 0 or len(np.unique(flat)) != flat.size):
+        raise RuntimeError(OVERLAP_ERROR)
+    fresh = _gather("index", base, flat, self._shape)
+    r = method(fresh, other)
+    if r._dtype is not self._dtype:
+        raise _cast_error(r._dtype, self._dtype)
+    if r._shape != self._shape:
+        raise _inplace_shape_error(self._shape, r._shape)
+    keep = np.ones(base._shape, bool)
+    keep.reshape(-1)[flat] = False
+    rv = r if r._dtype is base._dtype else r.to(base._dtype)
+    new = where(Tensor._wrap(keep, D.bool_), base, index_scatter(rv.reshape(-1), base._shape, flat),
+                _op="copy_slices")
+    tape = new._tape
+    old_edge = edge_of(base, tape)
+    fn = CopySlices.__new__(CopySlices)
+    fn._tape, fn._node = tape, new._node
+    rest = node_for(r._tape, r._node).next_functions
+    rest = rest[1:] if int(r._tape.ia[r._node]) >= 0 else rest
+    if rest and isinstance(other, Tensor):   # the operand itself, not a cast or alpha * it
+        rest = (edge_of(other, tape),) + tuple(rest[1:])
+    fn._edges = (old_edge,) + tuple(rest)
+    view = _gather("as_strided", new, flat, self._shape)
+    # commit: the values into the shared memory, then the base and the view move on
+    self._v[...] = r._array()
+    tape.grad_fns[new._node] = fn
+    if base._tape is not None:
+        base._tape.rebased[base._node] = base._tape.n
+    if self._tape is not None:
+        self._tape.rebased[self._node] = self._tape.n
+    if self._tape is not None:   # the view's old node: a backward expects its old version
+        self._tape.watch(self._node, self)
+    bump_version(base)
+    base._tape, base._node, base._rg, base._lserial = tape, new._node, True, 0
+    tape.watch(base._node, base)
+    self._tape, self._node, self._rg, self._lserial = view._tape, view._node, True, 0
+    view._tape.watch(self._node, self)
+    regenerate_views(base, self)
+    return self
+
+
+def regenerate_views(base, done=None):
+    """After a recorded in-place op moved `base` to a new entry: each recorded view of it
+    (but `done`) becomes an `as_strided` gather of the new node (torch: AsStridedBackward0);
+    its earlier uses keep the old node, which held the value they read."""
+    for u in registered_views(base):
+        if u is done or u._tape is None or view_base(u) is not base:
+            continue
+        pos = view_positions(base._v, u._v).reshape(-1)
+        if pos.size and pos.min() < 0:   # no longer in the base's memory (`.data = ...`)
+            continue
+        g = _gather("as_strided", base, pos, u._shape)
+        u._tape, u._node, u._rg, u._lserial = g._tape, g._node, True, 0
+        g._tape.watch(u._node, u)
+
+
+@tensor_methods
+class _ViewMethods:
+    """torch's view introspection: `_base` and `_is_view()`."""
+
+    @property
+    def _base(self):
+        return view_base(self)
+
+    def _is_view(self):
+        return view_base(self) is not None
