@@ -354,10 +354,9 @@ class Optimizer:
         """Create p's state at its first step; True if something was created."""
         return False
 
-    def _packs_of(self, index, group):
-        """The packs (one per dtype) of the group's parameters that have a gradient; new
-        state made for those stepping the first time; (packs, first-step flags)."""
-        params = [p for p in group["params"] if getattr(p, "_grad", None) is not None]
+    def _packs_of(self, index, group, params):
+        """The packs (one per dtype) of `params` (the group's parameters that have a
+        gradient), with new state made for those stepping the first time."""
         if not params:
             return ()
         packs = self._packs.get(index)
@@ -380,16 +379,24 @@ class Optimizer:
             self._packs.pop(index, None)
         return packs
 
-    def _group_step(self, index, group):
-        packs = self._packs_of(index, group)
+    def _group_step(self, index, group, params=None, load=None):
+        """Update `params` (default: the group's parameters that have a `.grad`) with the
+        gradients `load(pack)` writes into each pack's buffer (default: their `.grad`)."""
+        if params is None:
+            params = [p for p in group["params"] if getattr(p, "_grad", None) is not None]
+        packs = self._packs_of(index, group, params)
         if not packs:
             return
         K = fused()
         for pack in packs:
-            pack.load_grads()
-            for p in pack.params:
-                if p._grad._shape != p._shape:     # (the grad setter checks; .data may not)
-                    raise RuntimeError("a parameter's gradient has another shape")
+            if load is None:
+                for p in pack.params:
+                    if p._grad._shape != p._shape:   # (the grad setter checks; .data may not)
+                        raise RuntimeError(f"a gradient of shape {list(p._grad._shape)} for "
+                                           f"a parameter of shape {list(p._shape)}")
+                pack.load_grads()
+            else:
+                load(pack)
             with COMMIT:
                 if pack.staged:
                     pack.stage_in()
