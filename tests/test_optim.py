@@ -258,3 +258,60 @@ def test_scheduler_warns_when_stepped_before_optimizer():
             sched.get_lr()
         out.append([str(x.message) for x in w])
     assert out[0] == out[1] and len(out[0]) == 2
+
+
+@pytest.mark.parametrize("cls,kw", [CASES[1], CASES[4]], ids=["SGD", "Adam"])
+def test_replayed_step_equals_the_eager_step(cls, kw):
+    """ReplayedStep(opt, loss_fn, x, y)(x, y) == zero_grad; loss_fn(x, y).backward(); step()
+    for the parameters, the optimizer state and the version counters; a scheduler drives it."""
+    x, y = _data(tg, "float64")
+    runs = []
+    for replay in (False, True):
+        ps = [tg.tensor(v.copy(), requires_grad=True) for v in _values("float64")]
+        opt = getattr(tg.optim, cls)(ps, **kw)
+        sched = tg.optim.lr_scheduler.StepLR(opt, 5, gamma=0.5)
+        step = tg.optim.ReplayedStep(opt, lambda a, b: _loss(ps, a, b), x, y) if replay else None
+        losses = []
+        for i in range(12):
+            xi = x * (1.0 + 0.1 * i)      # a new batch each step: an input of the replay
+            if replay:
+                losses.append(float(step(xi, y)))
+            else:
+                opt.zero_grad()
+                loss = _loss(ps, xi, y)
+                loss.backward()
+                opt.step()
+                losses.append(float(loss))
+            sched.step()
+        runs.append((ps, opt, losses))
+    (ps, opt, la), (qs, qopt, lb) = runs
+    np.testing.assert_allclose(la, lb, rtol=1e-12)
+    for p, q in zip(ps, qs):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-11)
+        assert p._version == q._version
+    for i, st in opt.state_dict()["state"].items():
+        for key, v in st.items():
+            np.testing.assert_allclose(v.numpy(), qopt.state_dict()["state"][i][key].numpy(),
+                                       rtol=1e-11)
+    assert qs[0].grad is None      # the replayed step keeps its gradients in the arena
+
+
+def test_replayed_step_guards_and_arguments():
+    w = tg.tensor([0.5, -0.25], requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+
+    def loss_fn(x):
+        if (x * w).sum() > 0:           # a guard: the replay checks the branch
+            return (x * w).sum() ** 2
+        return (x * w).sum()
+
+    step = tg.optim.ReplayedStep(opt, loss_fn, tg.tensor([1.0, 1.0]))
+    step(tg.tensor([1.0, 1.0]))
+    before = w.tolist()
+    with pytest.raises(tg.BranchChanged):
+        step(tg.tensor([-1.0, -1.0]))
+    assert w.tolist() == before and w._version == 1
+    with pytest.raises(TypeError):
+        step(tg.tensor([1.0, 1.0, 1.0]))
+    with pytest.raises(TypeError):
+        tg.optim.ReplayedStep(opt, lambda x: x * w, tg.tensor([1.0, 1.0]))
