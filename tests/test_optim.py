@@ -315,3 +315,41 @@ def test_replayed_step_guards_and_arguments():
         step(tg.tensor([1.0, 1.0, 1.0]))
     with pytest.raises(TypeError):
         tg.optim.ReplayedStep(opt, lambda x: x * w, tg.tensor([1.0, 1.0]))
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("kw", [dict(history_size=5), dict(line_search_fn="strong_wolfe",
+                                                            history_size=10, max_iter=8)],
+                         ids=["plain", "strong_wolfe"])
+def test_lbfgs_matches_torch(kw, dt):
+    """LBFGS with a closure on a Rosenbrock of a vector and a 0-d parameter: losses,
+    parameters, evaluation counts, version counters and the state's keys as torch's."""
+    runs = []
+    for mod in (tg, torch):
+        a = mod.tensor(np.array([-1.2, 1.0, 0.5], dt), requires_grad=True)
+        b = mod.tensor(np.array(0.3, dt), requires_grad=True)
+        opt = mod.optim.LBFGS([a, b], **kw)
+
+        def closure():
+            opt.zero_grad()
+            x = mod.cat([a, b.reshape(1)])
+            loss = (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+            loss.backward()
+            return loss
+        trace = []
+        for _ in range(3):
+            loss = opt.step(closure)
+            trace.append([loss.detach().item()] + a.detach().numpy().tolist() + [b.item()])
+        st = opt.state_dict()["state"][0]
+        runs.append((np.array(trace), a._version, st["func_evals"], st["n_iter"], sorted(st),
+                     repr(opt)))
+    (ours, *rest), (theirs, *trest) = runs
+    _close(ours, theirs, dt) if dt == "float64" else np.testing.assert_allclose(
+        ours, theirs, rtol=1e-3, atol=1e-3)
+    assert rest == trest
+
+
+def test_lbfgs_one_group_only():
+    with pytest.raises(ValueError, match="per-parameter options"):
+        tg.optim.LBFGS([{"params": [tg.ones(1, requires_grad=True)]},
+                        {"params": [tg.ones(1, requires_grad=True)]}])

@@ -170,3 +170,26 @@ def adagrad(P, G, off, SUM, T, like, tlike, lr, lr_decay, eps, weight_decay, max
             s[i] = np.float64(s[i]) + 1.0 * g * g
             std = np.sqrt(np.float64(s[i])) + eps
             p[i] = np.float64(p[i]) + (-clr) * (g / std)
+
+
+@njit(cache=True)
+def add_flat(P, D, off, like, alpha):
+    """p += alpha * D[p's slice] for every parameter (LBFGS's _add_grad)."""
+    for j in range(len(P)):
+        o, n = off[j], off[j + 1] - off[j]
+        p = _at(P[j], n, like)
+        for i in range(n):
+            p[i] = np.float64(p[i]) + alpha * np.float64(D[o + i])
+
+
+@njit(cache=True)
+def copy_flat(P, D, off, like, to_params):
+    """Copy D's slices into the parameters (to_params) or the parameters into D."""
+    for j in range(len(P)):
+        o, n = off[j], off[j + 1] - off[j]
+        p = _at(P[j], n, like)
+        for i in range(n):
+            if to_params:
+                p[i] = D[o + i]
+            else:
+                D[o + i] = p[i]
