@@ -7,7 +7,8 @@ The parameters and the optimizer's state stay where they are (the leaves' own ar
 state tensors' arrays: `.data` aliases and views see the update, as with torch's in-place
 step).  A kernel gets them as int64 data addresses (`P`, `S1`, ...: contiguous arrays, one per
 parameter, kept alive by the caller for the call) and views each as an array of `like`'s
-dtype; the gradients come concatenated in one array `G` (parameter j's at `off[j]:off[j+1]`).
+dtype; the gradients come in one array `G` (parameter j's `off[j+1] - off[j]` values from
+`goff[j]`: the optimizer's concatenated buffer, or a replay's adjoint arena).
 Step counters are torch's 0-d `step` tensors (`T`: addresses of values of `tlike`'s dtype,
 float32 unless the default dtype is float64).
 The addresses never come from outside the process: optim.optimizer takes them from arrays it
@@ -36,11 +37,11 @@ def _at(addr, n, like):
 
 
 @njit(cache=True)
-def sgd(P, G, off, B, first, like, lr, momentum, dampening, weight_decay, nesterov, maximize):
+def sgd(P, G, goff, off, B, first, like, lr, momentum, dampening, weight_decay, nesterov, maximize):
     """SGD for parameters P; B: momentum buffers (first[j]: buffer j is new, it takes the
     gradient), unused when momentum is 0."""
     for j in range(len(P)):
-        o, n = off[j], off[j + 1] - off[j]
+        o, n = goff[j], off[j + 1] - off[j]
         p = _at(P[j], n, like)
         if momentum != 0:
             b = _at(B[j], n, like)
@@ -66,12 +67,12 @@ def sgd(P, G, off, B, first, like, lr, momentum, dampening, weight_decay, nester
 
 
 @njit(cache=True)
-def adam(P, G, off, M, V, VM, T, like, tlike, lr, beta1, beta2, eps, weight_decay, amsgrad,
+def adam(P, G, goff, off, M, V, VM, T, like, tlike, lr, beta1, beta2, eps, weight_decay, amsgrad,
          maximize, decoupled):
     """Adam / AdamW (decoupled weight decay): M, V the moments, VM the running maximum of V
     (amsgrad), T the step counters."""
     for j in range(len(P)):
-        o, n = off[j], off[j + 1] - off[j]
+        o, n = goff[j], off[j + 1] - off[j]
         p = _at(P[j], n, like)
         m = _at(M[j], n, like)
         v = _at(V[j], n, like)
@@ -111,12 +112,12 @@ def adam(P, G, off, M, V, VM, T, like, tlike, lr, beta1, beta2, eps, weight_deca
 
 
 @njit(cache=True)
-def rmsprop(P, G, off, SQ, BUF, GA, T, like, tlike, lr, alpha, eps, weight_decay, momentum,
+def rmsprop(P, G, goff, off, SQ, BUF, GA, T, like, tlike, lr, alpha, eps, weight_decay, momentum,
             centered, maximize):
     """RMSprop: SQ the square averages, BUF the momentum buffers (momentum > 0), GA the
     gradient averages (centered), T the step counters."""
     for j in range(len(P)):
-        o, n = off[j], off[j + 1] - off[j]
+        o, n = goff[j], off[j + 1] - off[j]
         p = _at(P[j], n, like)
         sq = _at(SQ[j], n, like)
         buf = _at(BUF[j], n, like) if momentum > 0 else sq
@@ -152,10 +153,10 @@ def rmsprop(P, G, off, SQ, BUF, GA, T, like, tlike, lr, alpha, eps, weight_decay
 
 
 @njit(cache=True)
-def adagrad(P, G, off, SUM, T, like, tlike, lr, lr_decay, eps, weight_decay, maximize):
+def adagrad(P, G, goff, off, SUM, T, like, tlike, lr, lr_decay, eps, weight_decay, maximize):
     """Adagrad: SUM the accumulated squares, T the step counters."""
     for j in range(len(P)):
-        o, n = off[j], off[j + 1] - off[j]
+        o, n = goff[j], off[j + 1] - off[j]
         p = _at(P[j], n, like)
         s = _at(SUM[j], n, like)
         t = _at(T[j], 1, tlike)

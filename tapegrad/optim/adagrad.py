@@ -52,8 +52,8 @@ class Adagrad(Optimizer):
                                             p._dtype.np), p._dtype)
         return True
 
-    def _run(self, K, group, pack):
+    def _run(self, K, group, pack, G, goff):
         s = pack.state
-        K.adagrad(pack.P, pack.G, pack.off, s["sum"], s["step"], pack.like, pack.tlike,
+        K.adagrad(pack.P, G, goff, pack.off, s["sum"], s["step"], pack.like, pack.tlike,
                   float(group["lr"]), float(group["lr_decay"]), float(group["eps"]),
                   float(group["weight_decay"]), bool(group["maximize"]))

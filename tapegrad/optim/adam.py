@@ -60,11 +60,11 @@ class Adam(Optimizer):
         # torch: param.mul_(1 - lr * weight_decay) before the addcdiv_ when decoupled
         return 2 if group["decoupled_weight_decay"] and group["weight_decay"] != 0 else 1
 
-    def _run(self, K, group, pack):
+    def _run(self, K, group, pack, G, goff):
         s = pack.state
         amsgrad = bool(group["amsgrad"])
         beta1, beta2 = group["betas"]
-        K.adam(pack.P, pack.G, pack.off, s["exp_avg"], s["exp_avg_sq"],
+        K.adam(pack.P, G, goff, pack.off, s["exp_avg"], s["exp_avg_sq"],
                s["max_exp_avg_sq"] if amsgrad else s["exp_avg_sq"], s["step"], pack.like,
                pack.tlike,
                float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),

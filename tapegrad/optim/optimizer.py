@@ -106,7 +106,7 @@ def _addressable(pstate, key, dt, size):
 class _Pack:
     """The parameters of one group (and one dtype) that have a gradient, as the kernels take
     them: data addresses, gradient offsets, staging for float-backed values."""
-    __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "G", "stage", "staged",
+    __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "goff", "G", "stage", "staged",
                  "state", "counters", "leaf", "float_grads", "keep")
 
     def __init__(self, params, dt, state_keys, state):
@@ -117,6 +117,7 @@ class _Pack:
         sizes = np.array([p.numel() for p in params], np.int64)
         self.off = np.zeros(len(params) + 1, np.int64)
         np.cumsum(sizes, out=self.off[1:])
+        self.goff = self.off[:-1]
         self.G = np.empty(int(self.off[-1]), npdt)
         held, staged = [], []
         for j, p in enumerate(params):
@@ -379,9 +380,9 @@ class Optimizer:
             self._packs.pop(index, None)
         return packs
 
-    def _group_step(self, index, group, params=None, load=None):
-        """Update `params` (default: the group's parameters that have a `.grad`) with the
-        gradients `load(pack)` writes into each pack's buffer (default: their `.grad`)."""
+    def _group_step(self, index, group, params=None, grads=None):
+        """Update `params` (default: the group's parameters that have a `.grad`) with their
+        `.grad`, or with the gradients `grads(pack)` says where to find: (array, offsets)."""
         if params is None:
             params = [p for p in group["params"] if getattr(p, "_grad", None) is not None]
         packs = self._packs_of(index, group, params)
@@ -389,23 +390,25 @@ class Optimizer:
             return
         K = fused()
         for pack in packs:
-            if load is None:
+            if grads is None:
                 for p in pack.params:
                     if p._grad._shape != p._shape:   # (the grad setter checks; .data may not)
                         raise RuntimeError(f"a gradient of shape {list(p._grad._shape)} for "
                                            f"a parameter of shape {list(p._shape)}")
                 pack.load_grads()
+                G, goff = pack.G, pack.goff
             else:
-                load(pack)
+                G, goff = grads(pack)
             with COMMIT:
                 if pack.staged:
                     pack.stage_in()
-                self._run(K, group, pack)
+                self._run(K, group, pack, G, goff)
                 if pack.staged:
                     pack.stage_out()
                 pack.bump(self._bumps(group))
 
-    def _run(self, K, group, pack):
+    def _run(self, K, group, pack, G, goff):
+        """One kernel call: pack's parameters updated with the gradients in G from goff."""
         raise NotImplementedError
 
     def _bumps(self, group):

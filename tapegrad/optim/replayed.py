@@ -101,20 +101,20 @@ class ReplayedStep:
                        int(rec.size[nodes[len(self.params) + j]]), rec.inputs[len(self.params) + j])
                       for j in range(len(self._argn))]
         self._gidx = {}
+        spans = self._poff + [x[:2] for x in self._aoff]
+        follow = all(o + n == spans[k + 1][0] for k, (o, n) in enumerate(spans[:-1]))
+        self._span = (spans[0][0], spans[-1][0] + spans[-1][1]) if follow and spans else None
 
     def __repr__(self):
         return (f"<tapegrad.optim.ReplayedStep: {type(self.optimizer).__name__}, "
                 f"{len(self.params)} parameters, {len(self.tape)} entries>")
 
     def _load(self, vals, args):
+        """Write the parameters' current values and the arguments into the arena: one
+        concatenation when the inputs' slices follow each other (they are recorded first)."""
         if len(args) != self._nargs:
             raise TypeError(f"this step takes {self._nargs} arguments, got {len(args)}")
-        for p, (o, n) in zip(self.params, self._poff):
-            v = p._v
-            if type(v) is float:
-                vals[o] = v
-            else:
-                vals[o:o + n] = v.reshape(-1)
+        vs = [p._v for p in self.params]
         for i, (o, n, (_, shape, dt)) in zip(self._argn, self._aoff):
             a = args[i]
             if not isinstance(a, Tensor) or a._dtype is not dt or a._shape != shape:
@@ -122,8 +122,16 @@ class ReplayedStep:
                                 f"{list(shape)}, got " + (
                                     f"{a.dtype} {list(a.shape)}" if isinstance(a, Tensor)
                                     else type(a).__name__))
-            v = a._v
-            if type(v) is float:
+            vs.append(a._v)
+        floats = [type(v) is float for v in vs]
+        if self._span is not None:
+            o0, o1 = self._span
+            if True in floats:
+                vs = [(v,) if f else v for v, f in zip(vs, floats)]
+            np.concatenate(vs, axis=None, out=vals[o0:o1])
+            return
+        for v, f, (o, n) in zip(vs, floats, self._poff + [x[:2] for x in self._aoff]):
+            if f:
                 vals[o] = v
             else:
                 vals[o:o + n] = v.reshape(-1)
@@ -144,20 +152,16 @@ class ReplayedStep:
         for gi, (group, idx) in enumerate(zip(opt.param_groups, self._groups)):
             if idx:
                 params = [self.params[i] for i in idx]
-                opt._group_step(gi, group, params, lambda pack: self._grads(pack, adj))
+                opt._group_step(gi, group, params, lambda pack: (adj, self._goff(pack)))
         opt._opt_called = True     # (lr_scheduler's order check, as the eager step sets it)
         return loss
 
-    def _grads(self, pack, adj):
-        """The pack's gradients from the adjoint arena, into its buffer G (one gather)."""
-        key = id(pack)
-        hit = self._gidx.get(key)
+    def _goff(self, pack):
+        """Where the pack's parameters' gradients start in the adjoint arena: the update
+        kernel reads them there (the arena has the parameters' dtype when the tape has)."""
+        hit = self._gidx.get(id(pack))
         if hit is None or hit[0] is not pack:
             where = {id(p): i for i, p in enumerate(self.params)}
-            idx = np.concatenate([np.arange(o, o + n) for o, n in
-                                  (self._poff[where[id(p)]] for p in pack.params)])
-            hit = self._gidx[key] = (pack, idx.astype(np.int64))
-        if adj.dtype == pack.G.dtype:
-            np.take(adj, hit[1], out=pack.G)
-        else:
-            pack.G[:] = adj[hit[1]]
+            goff = np.array([self._poff[where[id(p)]][0] for p in pack.params], np.int64)
+            hit = self._gidx[id(pack)] = (pack, goff)
+        return hit[1]

@@ -55,11 +55,11 @@ class RMSprop(Optimizer):
             state[key] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
         return True
 
-    def _run(self, K, group, pack):
+    def _run(self, K, group, pack, G, goff):
         s = pack.state
         momentum, centered = float(group["momentum"]), bool(group["centered"])
         sq = s["square_avg"]
-        K.rmsprop(pack.P, pack.G, pack.off, sq, s["momentum_buffer"] if momentum > 0 else sq,
+        K.rmsprop(pack.P, G, goff, pack.off, sq, s["momentum_buffer"] if momentum > 0 else sq,
                   s["grad_avg"] if centered else sq, s["step"], pack.like, pack.tlike,
                   float(group["lr"]), float(group["alpha"]), float(group["eps"]),
                   float(group["weight_decay"]), momentum, centered, bool(group["maximize"]))

@@ -48,7 +48,7 @@ class SGD(Optimizer):
             return True
         return False
 
-    def _run(self, K, group, pack):
+    def _run(self, K, group, pack, G, goff):
         momentum = float(group["momentum"])
         first = np.zeros(len(pack.params), np.uint8)
         if momentum != 0:
@@ -61,6 +61,6 @@ class SGD(Optimizer):
             B = pack.state["momentum_buffer"]
         else:
             B = pack.P
-        K.sgd(pack.P, pack.G, pack.off, B, first, pack.like, float(group["lr"]), momentum,
+        K.sgd(pack.P, G, goff, pack.off, B, first, pack.like, float(group["lr"]), momentum,
               float(group["dampening"]), float(group["weight_decay"]),
               bool(group["nesterov"]), bool(group["maximize"]))
