@@ -107,7 +107,7 @@ class _Pack:
     """The parameters of one group (and one dtype) that have a gradient, as the kernels take
     them: data addresses, gradient offsets, staging for float-backed values."""
     __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "goff", "G", "stage", "staged",
-                 "state", "counters", "leaf", "float_grads", "keep")
+                 "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays")
 
     def __init__(self, params, dt, state_keys, state):
         self.params = params
@@ -159,7 +159,16 @@ class _Pack:
             self.state[key] = np.array([a.ctypes.data for a in arrs], np.int64)
         self.counters = [version_counter(p) for p in params]
         self.leaf = all(p._tape is None for p in params)
-        self.float_grads = None
+        # staged values: (params, stage slice) of floats, (param, start, end) of arrays
+        self.staged_floats = None
+        self.staged_arrays = []
+        if staged:
+            flt = [k for k, j in enumerate(staged) if held[j] is float]
+            if len(flt) == len(staged):          # all floats: one list in, one list out
+                self.staged_floats = [params[j] for j in staged]
+            else:
+                self.staged_arrays = [(params[j], int(soff[k]), int(soff[k + 1]))
+                                      for k, j in enumerate(staged)]
 
     def valid(self, params):
         return (len(params) == len(self.params) and all(map(_is, params, self.params))
@@ -181,29 +190,30 @@ class _Pack:
             np.concatenate([(v,) if k else v for v, k in zip(gv, kinds)], axis=None, out=G)
 
     def stage_in(self):
-        stage, params, off = self.stage, self.params, self.off
-        pos = 0
-        for j in self.staged:
-            n = int(off[j + 1] - off[j])
-            v = params[j]._v
+        """Copy the staged parameters' values into the stage buffer."""
+        if self.staged_floats is not None:
+            self.stage[:] = [p._v for p in self.staged_floats]
+            return
+        stage = self.stage
+        for p, a, b in self.staged_arrays:
+            v = p._v
             if type(v) is float:
-                stage[pos] = v
+                stage[a] = v
             else:
-                stage[pos:pos + n] = v.reshape(-1)
-            pos += n
+                stage[a:b] = v.reshape(-1)
 
     def stage_out(self):
-        stage, params, off = self.stage, self.params, self.off
-        vals = stage.tolist()
-        pos = 0
-        for j in self.staged:
-            n = int(off[j + 1] - off[j])
-            p = params[j]
+        """Write the updated stage buffer back into the staged parameters."""
+        if self.staged_floats is not None:
+            for p, v in zip(self.staged_floats, self.stage.tolist()):
+                p._v = v
+            return
+        stage = self.stage
+        for p, a, b in self.staged_arrays:
             if type(p._v) is float:
-                p._v = vals[pos]
+                p._v = float(stage[a])
             else:
-                p._v[...] = stage[pos:pos + n].reshape(p._shape)
-            pos += n
+                p._v[...] = stage[a:b].reshape(p._shape)
 
     def bump(self, times):
         """The version bumps of `times` in-place ops on every parameter (torch's add_ etc.)."""

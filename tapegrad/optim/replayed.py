@@ -22,6 +22,7 @@ recorded branch goes the other way raises `tapegrad.BranchChanged` before anythi
 """
 import numpy as np
 
+from .._jit import K
 from ..replay import _compile
 from ..tape import CLOSED, STATE, Tape
 from ..tensor import Tensor
@@ -94,13 +95,16 @@ class ReplayedStep:
                 if reach[nodes[k]]:
                     idx.append(k)
                 k += 1
-            self._groups.append(idx)
+            self._groups.append([self.params[i] for i in idx])
         self._poff = [(int(rec.off[nodes[i]]), int(rec.size[nodes[i]]))
                       for i in range(len(self.params))]
         self._aoff = [(int(rec.off[nodes[len(self.params) + j]]),
                        int(rec.size[nodes[len(self.params) + j]]), rec.inputs[len(self.params) + j])
                       for j in range(len(self._argn))]
         self._gidx = {}
+        self._shapes = [p._shape for p in self.params]
+        self._reach = np.zeros(len(rec), np.uint8)
+        self._entries = {}
         spans = self._poff + [x[:2] for x in self._aoff]
         follow = all(o + n == spans[k + 1][0] for k, (o, n) in enumerate(spans[:-1]))
         self._span = (spans[0][0], spans[-1][0] + spans[-1][1]) if follow and spans else None
@@ -138,23 +142,58 @@ class ReplayedStep:
 
     def __call__(self, *args):
         rec = self.tape
+        if [p._shape for p in self.params] != self._shapes:
+            raise RuntimeError("ReplayedStep: a parameter's shape changed since the step was "
+                               "recorded; record it again")
         vals, adj = rec._arena()
         self._load(vals, args)
         if rec.scalar:
             status = rec._vg_call(vals, adj)
             rec._check(status)
-        else:
+        elif rec._paused:      # host entries (large matmuls): the replay's segmented sweeps
             status = rec._forward_paused(vals)
             rec._check(status)
             rec._backward_paused(vals, adj, self._out)
+        else:
+            self._sweeps(vals, adj)
         loss = rec._out(vals, 0, True)
         opt = self.optimizer
-        for gi, (group, idx) in enumerate(zip(opt.param_groups, self._groups)):
-            if idx:
-                params = [self.params[i] for i in idx]
+        for gi, (group, params) in enumerate(zip(opt.param_groups, self._groups)):
+            if params:
                 opt._group_step(gi, group, params, lambda pack: (adj, self._goff(pack)))
         opt._opt_called = True     # (lr_scheduler's order check, as the eager step sets it)
         return loss
+
+    def _sweeps(self, vals, adj):
+        """The forward and reverse sweeps of a tape without host entries: what the replay's
+        _forward_paused/_backward_paused run, each one kernel call here, made through the
+        compiled entry points once known (as Recorded._vg_call: Numba's per-call dispatch
+        on ~17 arguments is a large part of a small tape's replay)."""
+        rec = self.tape
+        fwd_args = rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals, 0, rec.host)
+        status = self._call("forward_from", fwd_args)
+        if status >= 0:
+            rec._check(status)
+        adj[:] = 0.0
+        adj[rec.off[self._out]] = 1.0
+        reach = self._reach
+        reach[:] = 0
+        reach[self._out] = 1
+        self._call("sweep", rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals, adj,
+                                          self._out, reach, rec._freed, K.OP_SAVES, rec.host))
+
+    def _call(self, name, args):
+        entry = self._entries.get(name)
+        if entry is not None:
+            return entry(*args)
+        kernel = getattr(K, name)
+        r = kernel(*args)
+        try:
+            from numba import typeof
+            self._entries[name] = kernel.overloads[tuple(typeof(a) for a in args)].entry_point
+        except Exception:  # noqa: BLE001 - a Numba without `overloads`: keep dispatching
+            self._entries[name] = kernel
+        return r
 
     def _goff(self, pack):
         """Where the pack's parameters' gradients start in the adjoint arena: the update
