@@ -353,3 +353,21 @@ def test_lbfgs_one_group_only():
     with pytest.raises(ValueError, match="per-parameter options"):
         tg.optim.LBFGS([{"params": [tg.ones(1, requires_grad=True)]},
                         {"params": [tg.ones(1, requires_grad=True)]}])
+
+
+def test_fused_kernels_use_tapegrad_numba_cache():
+    """The update kernels are imported through _jit.kernel_module: with the default cache
+    (tapegrad/__pycache__) their cache files sit in tapegrad/optim/__pycache__."""
+    import glob
+    import os
+    from tapegrad import _jit
+    from tapegrad.optim import optimizer as O
+    p = tg.ones(2, requires_grad=True)
+    opt = tg.optim.SGD([p], lr=0.1)
+    (p * p).sum().backward()
+    opt.step()
+    assert O.fused().__name__ == "tapegrad.optim._fused"
+    pkg = os.path.dirname(tg.__file__)
+    if _jit.cache_dir() != os.path.join(pkg, "__pycache__"):
+        pytest.skip("tapegrad's Numba cache is elsewhere here")
+    assert glob.glob(os.path.join(pkg, "optim", "__pycache__", "_fused.sgd-*.nbi"))
