@@ -371,3 +371,21 @@ def test_fused_kernels_use_tapegrad_numba_cache():
     if _jit.cache_dir() != os.path.join(pkg, "__pycache__"):
         pytest.skip("tapegrad's Numba cache is elsewhere here")
     assert glob.glob(os.path.join(pkg, "optim", "__pycache__", "_fused.sgd-*.nbi"))
+
+
+def test_one_kernel_call_per_group_and_dtype(monkeypatch):
+    """Counting, not timing: a step is one update-kernel call per parameter group (and dtype),
+    whatever the number of parameters."""
+    from tapegrad.optim import optimizer as O
+    K = O.fused()
+    calls = []
+    real = K.adam
+    monkeypatch.setattr(K, "adam", lambda *a: (calls.append(len(a[0])), real(*a))[1])
+    ps = [tg.ones(3, 2, requires_grad=True) for _ in range(5)] + \
+        [tg.ones(4, dtype=tg.float64, requires_grad=True)]
+    opt = tg.optim.Adam([{"params": ps[:3]}, {"params": ps[3:], "lr": 0.1}])
+    for _ in range(3):
+        opt.zero_grad()
+        sum((p * p).sum().double() for p in ps).backward()
+        opt.step()
+    assert calls == [3, 2, 1] * 3

@@ -35,3 +35,28 @@ class TapegradReplayedStep(LibBench):
 
     def time_replayed_step(self, name):
         self.step(self.X, self.Y)
+
+
+class TapegradMicroUpdate(LibBench):
+    """The micrograd model's update of its 105 0-d parameters: the no_grad loop
+    `p -= lr * p.grad` (workloads.sgd) against one SGD.step() (lr 0: the values stay put)."""
+
+    def setup(self):
+        super().setup()
+        layers, xs, ys = W.micro_mlp(self.mod)
+        self.params_ = W.micro_params(layers)
+        W.micro_loss(layers, xs, ys).backward()
+        self.grads = [p.grad for p in self.params_]
+        self.opt = self.mod.optim.SGD(self.params_, lr=0.0)
+
+    def _regrad(self):
+        for p, g in zip(self.params_, self.grads):
+            p.grad = g
+
+    def time_loop(self):
+        self._regrad()
+        W.sgd(self.mod, self.params_, 0.0)
+
+    def time_fused(self):
+        self._regrad()
+        self.opt.step()

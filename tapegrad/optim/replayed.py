@@ -103,7 +103,6 @@ class ReplayedStep:
                       for j in range(len(self._argn))]
         self._gidx = {}
         self._shapes = [p._shape for p in self.params]
-        self._reach = np.zeros(len(rec), np.uint8)
         self._entries = {}
         spans = self._poff + [x[:2] for x in self._aoff]
         follow = all(o + n == spans[k + 1][0] for k, (o, n) in enumerate(spans[:-1]))
@@ -176,8 +175,7 @@ class ReplayedStep:
             rec._check(status)
         adj[:] = 0.0
         adj[rec.off[self._out]] = 1.0
-        reach = self._reach
-        reach[:] = 0
+        reach = np.zeros(len(rec), np.uint8)   # (per call: steps may run in several threads)
         reach[self._out] = 1
         self._call("sweep", rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals, adj,
                                           self._out, reach, rec._freed, K.OP_SAVES, rec.host))
