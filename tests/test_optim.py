@@ -389,3 +389,23 @@ def test_one_kernel_call_per_group_and_dtype(monkeypatch):
         sum((p * p).sum().double() for p in ps).backward()
         opt.step()
     assert calls == [3, 2, 1] * 3
+
+
+def test_state_cleared_or_storage_replaced_between_steps():
+    """The fused step's cached addresses follow the parameters and the state: a cleared
+    state restarts (as torch's), a parameter given new storage (.data =) is updated there."""
+    out = []
+    for mod in (tg, torch):
+        w = mod.tensor([1.0, -2.0], requires_grad=True)
+        v = mod.tensor([0.5], dtype=mod.float64, requires_grad=True)
+        opt = mod.optim.Adam([w, v], lr=0.1)
+        for k in range(4):
+            opt.zero_grad()
+            ((w * w).sum() + (v * v).sum().float()).backward()
+            opt.step()
+            if k == 1:
+                opt.state.clear()
+            if k == 2:
+                w.data = mod.tensor([3.0, 4.0])
+        out.append(w.tolist() + v.tolist() + [float(opt.state[w]["step"])])
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-6)

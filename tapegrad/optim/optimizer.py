@@ -106,8 +106,8 @@ def _addressable(pstate, key, dt, size):
 class _Pack:
     """The parameters of one group (and one dtype) that have a gradient, as the kernels take
     them: data addresses, gradient offsets, staging for float-backed values."""
-    __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "goff", "G", "stage", "staged",
-                 "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays")
+    __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "goff", "G", "stage",
+                 "staged", "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays")
 
     def __init__(self, params, dt, state_keys, state):
         self.params = params
@@ -270,7 +270,7 @@ class Optimizer:
         format_string += ")"
         return format_string
 
-    # ---- parameter groups ----------------------------------------------------------------------
+    # ---- parameter groups --------------------------------------------------------------------
     def add_param_group(self, param_group):
         """Add a parameter group (a dict with "params" and any of the defaults)."""
         if not isinstance(param_group, dict):
@@ -327,7 +327,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
-    # ---- gradients ---------------------------------------------------------------------------------
+    # ---- gradients ---------------------------------------------------------------------------
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all optimized tensors: to None (default, as torch 2.x) or to
         zeros in place."""
@@ -355,9 +355,9 @@ class Optimizer:
                 self._group_step(i, group)
         return loss
 
-    # ---- the fused step ----------------------------------------------------------------------------
-    # Subclasses define STATE_KEYS(group) -> state keys the kernel addresses, _init_state(group,
-    # p, state) (torch's lazy state creation), and _run(kernels, group, pack, first).
+    # ---- the fused step ----------------------------------------------------------------------
+    # Subclasses define _state_keys(group) (the state tensors the kernel addresses, in order),
+    # _init_state(group, p, state) (torch's lazy state creation) and _run (the kernel call).
     def _state_keys(self, group):
         return ()
 
@@ -370,9 +370,13 @@ class Optimizer:
         gradient), with new state made for those stepping the first time."""
         if not params:
             return ()
-        packs = self._packs.get(index)
-        if packs is not None and len(packs) == 1 and packs[0].valid(params):
-            return packs
+        cached = self._packs.get(index)
+        if cached is not None:
+            held, packs, nstate = cached
+            # the same parameters, storage and state entries as when the packs were made
+            if (len(held) == len(params) and all(map(_is, params, held))
+                    and nstate == len(self.state) and all(pk.valid(pk.params) for pk in packs)):
+                return packs
         state = self.state
         created = False
         for p in params:
@@ -385,7 +389,7 @@ class Optimizer:
         keys = self._state_keys(group)
         packs = [_Pack(ps, dt, keys, state) for dt, ps in by_dtype.items()]
         if not created:
-            self._packs[index] = packs
+            self._packs[index] = (params, packs, len(state))
         else:
             self._packs.pop(index, None)
         return packs
@@ -425,7 +429,7 @@ class Optimizer:
         """How many in-place ops torch's step makes on each parameter (its version count)."""
         return 1
 
-    # ---- state_dict ---------------------------------------------------------------------------------
+    # ---- state_dict --------------------------------------------------------------------------
     def state_dict(self):
         """{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]} as torch."""
         param_mappings = {}
