@@ -779,3 +779,40 @@ def cold_compile(case, cold_cache=True):
         out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                              capture_output=True, text=True, timeout=900).stdout
     return tuple(float(v) for v in out.split()[-3:])
+
+
+# -- optimizers and the replayed training step (tapegrad.optim; engineer optim, issue #12) ------
+def mlp_optim(mod, name="SGD", **kw):
+    """(params, X, Y, opt): `mlp(mod)` with `mod.optim.<name>` over its parameters, and one
+    step taken (the state exists, .grad holds a gradient: `opt.step()` alone is the update)."""
+    params, X, Y = mlp(mod)
+    opt = getattr(mod.optim, name)(params, **(kw or {"lr": 0.05}))
+    mlp_optim_step(mod, params, X, Y, opt)
+    mlp_loss(params, X, Y).backward()
+    return params, X, Y, opt
+
+
+def mlp_optim_step(mod, params, X, Y, opt):
+    """The eager training step as torch's tutorials write it; returns the loss."""
+    opt.zero_grad()
+    loss = mlp_loss(params, X, Y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def mlp_replayed(mod, name="SGD", **kw):
+    """(step, X, Y): the same training step recorded once, `step(X, Y)` replays it with the
+    optimizer's fused update inside (tapegrad only)."""
+    params, X, Y = mlp(mod)
+    opt = getattr(mod.optim, name)(params, **(kw or {"lr": 0.05}))
+    return mod.optim.ReplayedStep(opt, lambda x, y: mlp_loss(params, x, y), X, Y), X, Y
+
+
+def micro_optim_step(mod, layers, xs, ys, opt):
+    """micro_step with `opt.step()` (one fused update of every 0-d parameter) for the loop."""
+    opt.zero_grad()
+    loss = micro_loss(layers, xs, ys)
+    loss.backward()
+    opt.step()
+    return loss.item()

@@ -28,6 +28,7 @@ from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noq
 from ._format import set_printoptions
 from . import viz                        # to_dot: pictures of the backward graph
 from .summary import tape_summary
+from . import optim                      # optimizers and lr schedulers (engineer optim, #12)
 
 float = float32  # noqa: A001
 double = float64

@@ -23,7 +23,7 @@ import tempfile
 import threading
 import warnings
 
-__all__ = ["K", "kernels", "cache_dir", "launch_parallel", "JitWarning"]
+__all__ = ["K", "kernels", "kernel_module", "cache_dir", "launch_parallel", "JitWarning"]
 
 
 class JitWarning(RuntimeWarning):
@@ -129,9 +129,21 @@ def _choose(config, source):
 
 def _load():
     global _module, _cache_dir
+    _module, _cache_dir = _import_cached("tapegrad._kernels", "_kernels.py", _import_kernels)
+
+
+def _import_kernels():
+    from . import _kernels
+    return _kernels
+
+
+def _import_cached(name, relpath, importer):
+    """(module, cache dir or None): tapegrad's kernel module `name` (source `relpath` under
+    the package, imported by calling `importer`) with Numba's cache placed as the module doc
+    says."""
     from numba.core import config
     import numba.core.dispatcher as nd
-    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_kernels.py")
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), relpath)
     chosen, setting, refused = _choose(config, source)
     unsafe = [w for w in refused if "not writable" not in w]
     if unsafe:
@@ -150,18 +162,33 @@ def _load():
             nd.Dispatcher.enable_caching = lambda self: None
         else:
             config.CACHE_DIR = setting
-        if "tapegrad._kernels" in sys.modules and sys.modules["tapegrad._kernels"] is not None:
-            mod = sys.modules["tapegrad._kernels"]  # imported directly before: as it is
+        if name in sys.modules and sys.modules[name] is not None:
+            mod = sys.modules[name]  # imported directly before: as it is
         else:
-            from . import _kernels as mod
+            mod = importer()
     finally:
         config.CACHE_DIR = saved
         nd.Dispatcher.enable_caching = enable
     for value in vars(mod).values():
         if isinstance(value, nd.Dispatcher):
             _guard(value)
-    _cache_dir = chosen
-    _module = mod
+    return mod, chosen
+
+
+_others = {}
+
+
+def kernel_module(name, relpath, importer):
+    """Another module of Numba kernels (the optimizers' fused updates, tapegrad/optim), set up
+    as `tapegrad._kernels` is, once per process, on first use; `importer()` imports it."""
+    mod = _others.get(name)
+    if mod is None:
+        kernels()      # first: the cache choice and its warnings are made once, there
+        with _import_lock:
+            mod = _others.get(name)
+            if mod is None:
+                mod = _others[name] = _import_cached(name, relpath, importer)[0]
+    return mod
 
 
 # ---- reading and writing the cache --------------------------------------------------------------

@@ -13,6 +13,9 @@ ALLOWED_LATE = {
     ("tapegrad._jit", "tapegrad._kernels"):
         "the kernels import numba (about a second): `import tapegrad` stays free of it until "
         "the first sweep, and _jit chooses the Numba cache directory before the import",
+    ("tapegrad.optim.optimizer", "tapegrad.optim._fused"):
+        "the optimizers' fused kernels import numba likewise: on the first step(), through "
+        "_jit.kernel_module, which places the Numba cache first",
 }
 
 

@@ -1,0 +1,62 @@
+"""tapegrad.optim (issue #12): the optimizer update of all parameters of the MLP 2-16-16-1
+(SGD, Adam), its eager training step, and the step replayed with the update inside."""
+import workloads as W
+
+from ._common import LibBench
+
+
+class TapegradOptim(LibBench):
+    params = ["SGD", "Adam"]
+    param_names = ["optimizer"]
+
+    def setup(self, name):
+        super().setup()
+        self.params_, self.X, self.Y, self.opt = W.mlp_optim(self.mod, name)
+
+    def time_update(self, name):
+        self.opt.step()
+
+    def time_eager_step(self, name):
+        W.mlp_optim_step(self.mod, self.params_, self.X, self.Y, self.opt)
+
+
+class TorchOptim(TapegradOptim):
+    lib = "torch"
+
+
+class TapegradReplayedStep(LibBench):
+    params = ["SGD", "Adam"]
+    param_names = ["optimizer"]
+
+    def setup(self, name):
+        super().setup()
+        self.step, self.X, self.Y = W.mlp_replayed(self.mod, name)
+        self.step(self.X, self.Y)
+
+    def time_replayed_step(self, name):
+        self.step(self.X, self.Y)
+
+
+class TapegradMicroUpdate(LibBench):
+    """The micrograd model's update of its 105 0-d parameters: the no_grad loop
+    `p -= lr * p.grad` (workloads.sgd) against one SGD.step() (lr 0: the values stay put)."""
+
+    def setup(self):
+        super().setup()
+        layers, xs, ys = W.micro_mlp(self.mod)
+        self.params_ = W.micro_params(layers)
+        W.micro_loss(layers, xs, ys).backward()
+        self.grads = [p.grad for p in self.params_]
+        self.opt = self.mod.optim.SGD(self.params_, lr=0.0)
+
+    def _regrad(self):
+        for p, g in zip(self.params_, self.grads):
+            p.grad = g
+
+    def time_loop(self):
+        self._regrad()
+        W.sgd(self.mod, self.params_, 0.0)
+
+    def time_fused(self):
+        self._regrad()
+        self.opt.step()

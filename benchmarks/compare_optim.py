@@ -1,0 +1,76 @@
+"""tapegrad.optim against torch.optim (issue #12): the optimizer update of all parameters,
+the eager training step, and the step recorded once and replayed with the update inside.
+
+    python benchmarks/compare_optim.py [--quick]
+
+Workload: the MLP 2-16-16-1 (tanh, batch 32, float32; workloads.mlp), and the micrograd-style
+MLP of 0-d parameters (workloads.micro_mlp).  Every figure is the best of interleaved
+repetitions in one process (workloads.interleaved), so both libraries see the same load.
+"""
+import sys
+
+import workloads as W
+
+QUICK = "--quick" in sys.argv
+REPS, NUMBER = (2, 20) if QUICK else (9, 300)
+
+
+def main():
+    libs = W.libraries()
+    tg, torch = libs["tapegrad"], libs.get("torch")
+    print(f"tapegrad {tg.__version__} ({tg.__path__[0]}), torch "
+          f"{torch.__version__ if torch else 'not installed'}; BLAS threads {W.blas_threads()}")
+    W.warm_up(tg)
+    rows = []
+    for name, kw in (("SGD", {"lr": 0.05}), ("Adam", {"lr": 0.01})):
+        fns = {}
+        for lib, mod in libs.items():
+            params, X, Y, opt = W.mlp_optim(mod, name, **kw)
+            fns[f"{lib} step()"] = opt.step
+            state = W.mlp_optim(mod, name, **kw)
+            fns[f"{lib} eager"] = (lambda m, s: lambda: W.mlp_optim_step(m, *s))(mod, state)
+        step, X, Y = W.mlp_replayed(tg, name, **kw)
+        step(X, Y)
+        fns["tapegrad replayed"] = lambda step=step, X=X, Y=Y: step(X, Y)
+        best, _ = W.interleaved(fns, REPS, NUMBER, prime=1)
+        print(f"\nMLP 2-16-16-1, {name}: " + ", ".join(
+            f"{k} {v * 1e6:.1f} us" for k, v in best.items()))
+        if torch is not None:
+            rows.append((f"{name}: update of all parameters <= torch step()",
+                         best["tapegrad step()"] / best["torch step()"], 1.0, "<="))
+            rows.append((f"{name}: replayed step >= 4x faster than torch eager",
+                         best["torch eager"] / best["tapegrad replayed"], 4.0, ">="))
+            rows.append((f"{name}: eager step (tapegrad / torch)",
+                         best["tapegrad eager"] / best["torch eager"], 1.0, "<="))
+    # the micrograd step: the no_grad loop of `p -= lr * p.grad` against one fused update
+    layers, xs, ys = W.micro_mlp(tg)
+    params = W.micro_params(layers)
+    opt = tg.optim.SGD(params, lr=0.05)
+    W.micro_optim_step(tg, layers, xs, ys, opt)
+    W.micro_loss(layers, xs, ys).backward()
+    grads = [p.grad for p in params]
+
+    def loop():
+        for p, g in zip(params, grads):
+            p.grad = g
+        W.sgd(tg, params, 0.0)
+
+    def fused():
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.param_groups[0]["lr"] = 0.0
+        opt.step()
+    best, _ = W.interleaved({"loop": loop, "fused": fused}, REPS, max(NUMBER // 10, 5))
+    print(f"\nmicrograd MLP, {len(params)} 0-d parameters, update only (incl. resetting "
+          f".grad): p -= lr * p.grad loop {best['loop'] * 1e6:.1f} us, SGD.step() "
+          f"{best['fused'] * 1e6:.1f} us")
+    rows.append(("micrograd update: SGD.step() <= the no_grad loop",
+                 best["fused"] / best["loop"], 1.0, "<="))
+    print("\nissue #12 'Done when' (optim part)")
+    for label, ratio, target, how in rows:
+        ok = ratio <= target if how == "<=" else ratio >= target
+        print(f"  {label:55s} {ratio:6.2f}x  {'PASS' if ok else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()

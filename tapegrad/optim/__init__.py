@@ -1,0 +1,15 @@
+"""tapegrad.optim: torch.optim's optimizers and learning-rate schedulers.
+
+Every optimizer updates all parameters of a parameter group in one fused Numba call
+(optimizer.py, _fused.py), with torch's arithmetic, state and state_dict format."""
+from .optimizer import Optimizer
+from .sgd import SGD
+from .adam import Adam, AdamW
+from .rmsprop import RMSprop
+from .adagrad import Adagrad
+from .lbfgs import LBFGS
+from .replayed import ReplayedStep
+from . import lr_scheduler
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "ReplayedStep",
+           "lr_scheduler"]

@@ -1,0 +1,59 @@
+"""torch.optim.Adagrad (lr_decay, initial_accumulator_value, weight decay, maximize); one
+fused kernel per group (optimizer.py)."""
+import numpy as np
+
+from .optimizer import Optimizer, state_tensor, step_tensor
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as torch.optim.Adagrad (its state is made at construction, as torch's)."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
+                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value,
+                    "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable, "fused": fused}
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(group, p, self.state[p])
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", None)
+
+    def _state_keys(self, group):
+        return ("step", "sum")
+
+    def _init_state(self, group, p, state):
+        if len(state) != 0:
+            return False
+        state["step"] = step_tensor()
+        state["sum"] = state_tensor(np.full(p._shape, group["initial_accumulator_value"],
+                                            p._dtype.np), p._dtype)
+        return True
+
+    def _run(self, K, group, pack, G, goff):
+        s = pack.state
+        K.adagrad(pack.P, G, goff, pack.off, s["sum"], s["step"], pack.like, pack.tlike,
+                  float(group["lr"]), float(group["lr_decay"]), float(group["eps"]),
+                  float(group["weight_decay"]), bool(group["maximize"]))

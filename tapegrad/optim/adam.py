@@ -1,0 +1,89 @@
+"""torch.optim.Adam and AdamW (amsgrad, weight decay coupled or decoupled, maximize); one
+fused kernel per group (optimizer.py)."""
+import numpy as np
+
+from .optimizer import Optimizer, state_tensor, step_tensor
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam, as torch.optim.Adam (its single-tensor CPU arithmetic)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not (isinstance(betas[0], float) and isinstance(betas[1], float)):
+            raise ValueError("betas must be either both floats or both Tensors")
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
+                    "capturable": capturable, "differentiable": differentiable, "fused": fused,
+                    "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("fused", None)
+
+    def _state_keys(self, group):
+        keys = ("step", "exp_avg", "exp_avg_sq")
+        return keys + ("max_exp_avg_sq",) if group["amsgrad"] else keys
+
+    def _init_state(self, group, p, state):
+        if len(state) != 0:
+            return False
+        state["step"] = step_tensor()
+        state["exp_avg"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["exp_avg_sq"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        return True
+
+    def _bumps(self, group):
+        # torch: param.mul_(1 - lr * weight_decay) before the addcdiv_ when decoupled
+        return 2 if group["decoupled_weight_decay"] and group["weight_decay"] != 0 else 1
+
+    def _run(self, K, group, pack, G, goff):
+        s = pack.state
+        amsgrad = bool(group["amsgrad"])
+        beta1, beta2 = group["betas"]
+        K.adam(pack.P, G, goff, pack.off, s["exp_avg"], s["exp_avg_sq"],
+               s["max_exp_avg_sq"] if amsgrad else s["exp_avg_sq"], s["step"], pack.like,
+               pack.tlike,
+               float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+               float(group["weight_decay"]), amsgrad, bool(group["maximize"]),
+               bool(group["decoupled_weight_decay"]))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, as torch.optim.AdamW."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -1,0 +1,514 @@
+"""`tapegrad.optim.Optimizer`: torch's optimizer base (parameter groups, state, state_dict,
+zero_grad) with a fused step: one Numba call updates all parameters of a group.
+
+How a step reaches the parameters (see _fused.py): the parameters of a group that have a
+gradient are a `_Pack`, built once and reused while they and their storage stay the same.
+It holds the data address of every parameter array and state array, the gradients'
+offsets in one concatenated buffer, and the parameters' version counters.  A step then costs,
+per group: one list of the gradients, one `np.concatenate` into the buffer, one kernel call,
+and the version bumps of an in-place update (torch bumps `p._version` once per step).
+
+One-element parameters held as Python floats (tapegrad's scalar fast path, the micrograd
+case) and non-contiguous arrays are staged: their values are copied into one buffer of the
+pack, updated there by the same kernel, and written back.
+"""
+import operator
+import warnings
+from collections import defaultdict
+from copy import deepcopy
+from itertools import chain
+
+import numpy as np
+
+from .. import dtypes as D
+from .._jit import kernel_module
+from .._signals import COMMIT
+from ..grad_mode import enable_grad, no_grad
+from ..tape import BUMPS, bump_version, version_counter
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """Singleton class representing a required parameter for an Optimizer."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _import_fused():
+    from . import _fused
+    return _fused
+
+
+def fused():
+    """The module of fused update kernels (imported, with numba, on the first step)."""
+    return kernel_module("tapegrad.optim._fused", "optim/_fused.py", _import_fused)
+
+
+def _typename(obj):
+    if isinstance(obj, Tensor):
+        return "tapegrad." + {"float32": "FloatTensor", "float64": "DoubleTensor",
+                              "int64": "LongTensor", "int32": "IntTensor",
+                              "bool": "BoolTensor"}.get(obj.dtype.name, "Tensor")
+    t = type(obj)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def state_tensor(arr, dt):
+    """An optimizer-state tensor around ndarray `arr` (kept array-backed, also with one
+    element, so the kernels can address it)."""
+    t = Tensor._wrap(arr, dt)
+    t._v = arr
+    return t
+
+
+def _step_dtype():
+    """torch's dtype of `state["step"]`: float64 under a float64 default dtype, else float32."""
+    return D.float64 if D.get_default_dtype() is D.float64 else D.float32
+
+
+def step_tensor(value=0.0):
+    dt = _step_dtype()
+    return state_tensor(np.array(value, dt.np), dt)
+
+
+_is = operator.is_
+
+
+def _same(v, held):
+    """Storage v is what the pack holds: the same array, or a float where a float is staged."""
+    return v is held or held is float and type(v) is float
+
+
+def _addressable(pstate, key, dt, size):
+    """The array of state tensor pstate[key] as a kernel may address it: contiguous, of dtype
+    dt and `size` elements.  A loaded state of another dtype (or a float step count) is
+    converted, as torch casts state to its parameter's dtype; another size raises, as the
+    in-place op reading it would in torch."""
+    t = pstate[key]
+    if not isinstance(t, Tensor):     # e.g. an int step from an old state dict
+        t = pstate[key] = state_tensor(np.array(t, dt.np), dt)
+    arr = t._v
+    if type(arr) is float or arr.dtype != dt.np or not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(np.asarray(arr), dt.np).copy()
+        t._v, t._dtype = arr, dt
+    if arr.size != size:
+        raise RuntimeError(f"optimizer state '{key}' has {arr.size} elements where its "
+                           f"parameter has {size}")
+    return arr
+
+
+class _Pack:
+    """The parameters of one group (and one dtype) that have a gradient, as the kernels take
+    them: data addresses, gradient offsets, staging for float-backed values."""
+    __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "goff", "G", "stage",
+                 "staged", "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays")
+
+    def __init__(self, params, dt, state_keys, state):
+        self.params = params
+        self.dt = dt
+        npdt = dt.np
+        self.like = np.zeros(0, npdt)
+        sizes = np.array([p.numel() for p in params], np.int64)
+        self.off = np.zeros(len(params) + 1, np.int64)
+        np.cumsum(sizes, out=self.off[1:])
+        self.goff = self.off[:-1]
+        self.G = np.empty(int(self.off[-1]), npdt)
+        held, staged = [], []
+        for j, p in enumerate(params):
+            v = p._v
+            if type(v) is float:
+                held.append(float)
+                staged.append(j)
+            else:
+                held.append(v)
+                if not (v.flags.c_contiguous and v.dtype == npdt):
+                    staged.append(j)
+        self.held = held
+        self.staged = staged
+        ssz = [int(sizes[j]) for j in staged]
+        self.stage = np.empty(sum(ssz), npdt)
+        soff = np.concatenate([[0], np.cumsum(ssz)]).astype(np.int64) if ssz else None
+        base = self.stage.ctypes.data
+        P = np.empty(len(params), np.int64)
+        for j, v in enumerate(held):
+            if v is not float:
+                P[j] = v.ctypes.data
+        for k, j in enumerate(staged):
+            P[j] = base + int(soff[k]) * np.dtype(npdt).itemsize
+        self.P = P
+        self.keep = []
+        self.state = {}
+        self.tlike = None
+        for key in state_keys:
+            if key == "step":
+                want = state[params[0]]["step"]
+                want = want._dtype if isinstance(want, Tensor) else _step_dtype()
+                want = want if want.is_floating_point else D.float32
+                self.tlike = np.zeros(0, want.np)
+            else:
+                want = dt
+            arrs = [_addressable(state[p], key, want, 1 if key == "step" else p.numel())
+                    for p in params]
+            self.keep.append(arrs)
+            self.state[key] = np.array([a.ctypes.data for a in arrs], np.int64)
+        self.counters = [version_counter(p) for p in params]
+        self.leaf = all(p._tape is None for p in params)
+        # staged values: (params, stage slice) of floats, (param, start, end) of arrays
+        self.staged_floats = None
+        self.staged_arrays = []
+        if staged:
+            flt = [k for k, j in enumerate(staged) if held[j] is float]
+            if len(flt) == len(staged):          # all floats: one list in, one list out
+                self.staged_floats = [params[j] for j in staged]
+            else:
+                self.staged_arrays = [(params[j], int(soff[k]), int(soff[k + 1]))
+                                      for k, j in enumerate(staged)]
+
+    def valid(self, params):
+        return (len(params) == len(self.params) and all(map(_is, params, self.params))
+                and all(map(_same, [p._v for p in params], self.held)))
+
+    def load_grads(self):
+        """Concatenate the gradients into G."""
+        gv = [p._grad._v for p in self.params]
+        kinds = [type(v) is float for v in gv]
+        G = self.G
+        if not any(kinds):
+            if len(gv) == 1:
+                G[:] = gv[0].reshape(-1)
+            else:
+                np.concatenate(gv, axis=None, out=G)
+        elif all(kinds):
+            G[:] = gv
+        else:
+            np.concatenate([(v,) if k else v for v, k in zip(gv, kinds)], axis=None, out=G)
+
+    def stage_in(self):
+        """Copy the staged parameters' values into the stage buffer."""
+        if self.staged_floats is not None:
+            self.stage[:] = [p._v for p in self.staged_floats]
+            return
+        stage = self.stage
+        for p, a, b in self.staged_arrays:
+            v = p._v
+            if type(v) is float:
+                stage[a] = v
+            else:
+                stage[a:b] = v.reshape(-1)
+
+    def stage_out(self):
+        """Write the updated stage buffer back into the staged parameters."""
+        if self.staged_floats is not None:
+            for p, v in zip(self.staged_floats, self.stage.tolist()):
+                p._v = v
+            return
+        stage = self.stage
+        for p, a, b in self.staged_arrays:
+            if type(p._v) is float:
+                p._v = float(stage[a])
+            else:
+                p._v[...] = stage[a:b].reshape(p._shape)
+
+    def bump(self, times):
+        """The version bumps of `times` in-place ops on every parameter (torch's add_ etc.)."""
+        if self.leaf:
+            for p in self.params:
+                p._lserial = 0    # a later use records the new value (tape.leaf_node)
+            for c in self.counters:
+                c[0] += times
+            BUMPS[0] += 1
+        else:
+            for p in self.params:
+                p._lserial = 0
+                for _ in range(times):
+                    bump_version(p)
+
+
+class Optimizer:
+    """Base class of all optimizers (torch.optim.Optimizer): `param_groups`, `state`
+    (keyed by parameter), `zero_grad`, `state_dict`/`load_state_dict`, `add_param_group`."""
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got " + _typename(params))
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        self._packs = {}
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state,
+                "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._packs = {}
+        self.defaults.setdefault("differentiable", False)
+
+    def __repr__(self):
+        format_string = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            format_string += "\n"
+            format_string += f"Parameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    format_string += f"    {key}: {group[key]}\n"
+        format_string += ")"
+        return format_string
+
+    # ---- parameter groups --------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        """Add a parameter group (a dict with "params" and any of the defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+        tensors, names = [], []
+        for param in param_group["params"]:
+            if isinstance(param, tuple):
+                names.append(param[0])
+                tensors.append(param[1])
+            else:
+                tensors.append(param)
+        param_group["params"] = tensors
+        if names:
+            if len(names) == len(tensors):
+                param_group["param_names"] = names
+            else:
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+        for param in param_group["params"]:
+            if not isinstance(param, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(param))
+            if not self.defaults.get("differentiable", None) and not (
+                    param.is_leaf or param.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+        params = param_group["params"]
+        if len(params) != len(set(map(id, params))):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        param_set = set()
+        for group in self.param_groups:
+            param_set.update(map(id, group["params"]))
+            if ("param_names" in param_group) != ("param_names" in group):
+                current = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {current} to the optimizer")
+        if not param_set.isdisjoint(map(id, param_group["params"])):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    # ---- gradients ---------------------------------------------------------------------------
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all optimized tensors: to None (default, as torch 2.x) or to
+        zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = getattr(p, "_grad", None)
+                if g is not None:
+                    if set_to_none:
+                        p._grad = None
+                    else:
+                        if g._tape is not None:
+                            g.detach_()
+                        else:
+                            g.requires_grad_(False)
+                        g.zero_()
+
+    def step(self, closure=None):
+        """One optimization step; `closure` re-evaluates the model and returns the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for i, group in enumerate(self.param_groups):
+                self._group_step(i, group)
+        return loss
+
+    # ---- the fused step ----------------------------------------------------------------------
+    # Subclasses define _state_keys(group) (the state tensors the kernel addresses, in order),
+    # _init_state(group, p, state) (torch's lazy state creation) and _run (the kernel call).
+    def _state_keys(self, group):
+        return ()
+
+    def _init_state(self, group, p, state):
+        """Create p's state at its first step; True if something was created."""
+        return False
+
+    def _packs_of(self, index, group, params):
+        """The packs (one per dtype) of `params` (the group's parameters that have a
+        gradient), with new state made for those stepping the first time."""
+        if not params:
+            return ()
+        cached = self._packs.get(index)
+        if cached is not None:
+            held, packs, nstate = cached
+            # the same parameters, storage and state entries as when the packs were made
+            if (len(held) == len(params) and all(map(_is, params, held))
+                    and nstate == len(self.state) and all(pk.valid(pk.params) for pk in packs)):
+                return packs
+        state = self.state
+        created = False
+        for p in params:
+            created |= self._init_state(group, p, state[p])
+            if not state[p]:
+                del state[p]    # (as torch: no entry for a parameter without state)
+        by_dtype = {}
+        for p in params:
+            by_dtype.setdefault(p._dtype, []).append(p)
+        keys = self._state_keys(group)
+        packs = [_Pack(ps, dt, keys, state) for dt, ps in by_dtype.items()]
+        if not created:
+            self._packs[index] = (params, packs, len(state))
+        else:
+            self._packs.pop(index, None)
+        return packs
+
+    def _group_step(self, index, group, params=None, grads=None):
+        """Update `params` (default: the group's parameters that have a `.grad`) with their
+        `.grad`, or with the gradients `grads(pack)` says where to find: (array, offsets)."""
+        if params is None:
+            params = [p for p in group["params"] if getattr(p, "_grad", None) is not None]
+        packs = self._packs_of(index, group, params)
+        if not packs:
+            return
+        K = fused()
+        for pack in packs:
+            if grads is None:
+                for p in pack.params:
+                    if p._grad._shape != p._shape:   # (the grad setter checks; .data may not)
+                        raise RuntimeError(f"a gradient of shape {list(p._grad._shape)} for "
+                                           f"a parameter of shape {list(p._shape)}")
+                pack.load_grads()
+                G, goff = pack.G, pack.goff
+            else:
+                G, goff = grads(pack)
+            with COMMIT:
+                if pack.staged:
+                    pack.stage_in()
+                self._run(K, group, pack, G, goff)
+                if pack.staged:
+                    pack.stage_out()
+                pack.bump(self._bumps(group))
+
+    def _run(self, K, group, pack, G, goff):
+        """One kernel call: pack's parameters updated with the gradients in G from goff."""
+        raise NotImplementedError
+
+    def _bumps(self, group):
+        """How many in-place ops torch's step makes on each parameter (its version count)."""
+        return 1
+
+    # ---- state_dict --------------------------------------------------------------------------
+    def state_dict(self):
+        """{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]} as torch."""
+        param_mappings = {}
+        start_index = 0
+
+        def pack_group(group):
+            nonlocal start_index
+            packed = {k: v for k, v in group.items() if k != "params"}
+            param_mappings.update({id(p): i for i, p in enumerate(group["params"], start_index)
+                                   if id(p) not in param_mappings})
+            packed["params"] = [param_mappings[id(p)] for p in group["params"]]
+            start_index += len(packed["params"])
+            return packed
+
+        param_groups = [pack_group(g) for g in self.param_groups]
+        packed_state = {(param_mappings[id(k)] if isinstance(k, Tensor) else k): v
+                        for k, v in self.state.items()}
+        return {"state": packed_state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict):
+        """Load a state_dict() (this optimizer's or a torch-format one); state tensors are
+        copied, cast to their parameter's dtype (`step` kept as it is)."""
+        state_dict = state_dict.copy()
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param, value, key=None):
+            if isinstance(value, Tensor) or _is_torch_tensor(value):
+                arr = _as_array(value)
+                if key == "step":
+                    dt = value.dtype if isinstance(value, Tensor) else _dtype_named(arr.dtype)
+                else:
+                    dt = param._dtype if param._dtype.is_floating_point else _dtype_named(
+                        arr.dtype)
+                return state_tensor(np.array(arr, dt.np, copy=True), dt)
+            if isinstance(value, dict):
+                return {k: cast(param, v, key=k) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(param, v) for v in value)
+            return value
+
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = cast(param, v)
+            else:
+                state[k] = v
+
+        def update_group(group, new_group):
+            new_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new_group:
+                new_group["param_names"] = group["param_names"]
+            return new_group
+
+        param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
+        self.__setstate__({"state": state, "param_groups": param_groups})
+
+
+def _is_torch_tensor(value):
+    """A torch.Tensor (a state dict saved by torch), recognised without importing torch."""
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach") \
+        and hasattr(value, "numpy")
+
+
+def _as_array(value):
+    if isinstance(value, Tensor):
+        return value._array()
+    return value.detach().cpu().numpy()
+
+
+def _dtype_named(npdt):
+    return {np.dtype(np.float32): D.float32, np.dtype(np.float64): D.float64,
+            np.dtype(np.int64): D.int64, np.dtype(np.int32): D.int32,
+            np.dtype(np.bool_): D.bool_}[np.dtype(npdt)]

@@ -1,0 +1,65 @@
+"""torch.optim.RMSprop (momentum, centered, alpha, weight decay, maximize); one fused kernel
+per group (optimizer.py)."""
+import numpy as np
+
+from .optimizer import Optimizer, state_tensor, step_tensor
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as torch.optim.RMSprop."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
+                    "centered": centered, "weight_decay": weight_decay,
+                    "capturable": capturable, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("momentum", 0)
+            group.setdefault("centered", False)
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+
+    def _state_keys(self, group):
+        keys = ("step", "square_avg")
+        if group["momentum"] > 0:
+            keys += ("momentum_buffer",)
+        if group["centered"]:
+            keys += ("grad_avg",)
+        return keys
+
+    def _init_state(self, group, p, state):
+        if len(state) != 0:
+            return False
+        state["step"] = step_tensor()
+        for key in self._state_keys(group)[1:]:
+            state[key] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        return True
+
+    def _run(self, K, group, pack, G, goff):
+        s = pack.state
+        momentum, centered = float(group["momentum"]), bool(group["centered"])
+        sq = s["square_avg"]
+        K.rmsprop(pack.P, G, goff, pack.off, sq, s["momentum_buffer"] if momentum > 0 else sq,
+                  s["grad_avg"] if centered else sq, s["step"], pack.like, pack.tlike,
+                  float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+                  float(group["weight_decay"]), momentum, centered, bool(group["maximize"]))

@@ -1,0 +1,66 @@
+"""torch.optim.SGD: momentum, dampening, Nesterov, weight decay, maximize; one fused kernel
+per group (optimizer.py)."""
+import numpy as np
+
+from .optimizer import Optimizer, required, state_tensor
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum), as torch.optim.SGD."""
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        if lr is not required and lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        self._fresh = set()    # momentum buffers not written yet: they take the gradient
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._fresh = set()
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("differentiable", False)
+            group.setdefault("fused", False)
+
+    def _state_keys(self, group):
+        return ("momentum_buffer",) if group["momentum"] != 0 else ()
+
+    def _init_state(self, group, p, state):
+        # torch keeps no state without momentum; the buffer is the first (modified) gradient
+        if group["momentum"] != 0 and state.get("momentum_buffer") is None:
+            state["momentum_buffer"] = state_tensor(np.empty(p._shape, p._dtype.np), p._dtype)
+            self._fresh.add(id(state["momentum_buffer"]))
+            return True
+        return False
+
+    def _run(self, K, group, pack, G, goff):
+        momentum = float(group["momentum"])
+        first = np.zeros(len(pack.params), np.uint8)
+        if momentum != 0:
+            if self._fresh:
+                for j, p in enumerate(pack.params):
+                    buf = id(self.state[p]["momentum_buffer"])
+                    if buf in self._fresh:
+                        first[j] = 1
+                        self._fresh.discard(buf)
+            B = pack.state["momentum_buffer"]
+        else:
+            B = pack.P
+        K.sgd(pack.P, G, goff, pack.off, B, first, pack.like, float(group["lr"]), momentum,
+              float(group["dampening"]), float(group["weight_decay"]),
+              bool(group["nesterov"]), bool(group["maximize"]))

@@ -1,0 +1,411 @@
+"""tapegrad.optim against torch.optim: every optimizer step by step for 100 steps on the same
+problem (float64 to round-off, float32 to float32 round-off), parameter groups, state_dict
+round trips, zero_grad, reprs, errors, version counters, schedulers, and the fused step's
+counts (one kernel call per group)."""
+import copy
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+CASES = [
+    ("SGD", dict(lr=0.05)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("SGD", dict(lr=0.05, momentum=0.8, dampening=0.3, maximize=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.9), maximize=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.05)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9)),
+    # (centered with alpha=0.9 here drives one element's variance to ~0 after ~60 steps,
+    # where sqrt(E[g^2] - E[g]^2) turns torch's and our round-off into 1e-8 differences)
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.1)),
+]
+
+
+def _values(dt):
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((3, 2)).astype(dt), rng.standard_normal(2).astype(dt),
+            np.array(0.7, dt), np.array([0.3], dt)]
+
+
+def _data(mod, dt):
+    rng = np.random.default_rng(1)
+    return mod.tensor(rng.standard_normal((4, 3)).astype(dt)), \
+        mod.tensor(rng.standard_normal((4, 2)).astype(dt))
+
+
+def _loss(ps, x, y, sign=1.0):
+    """A small smooth loss touching a matrix, a vector, a 0-d and a (1,) parameter."""
+    w, b, s, c = ps
+    fit = (((x @ w + b).tanh() * s - y) ** 2).mean()
+    return (fit + (c - 0.5).pow(2).sum() * s * s) * sign
+
+
+def _run(mod, dt, cls, kw, steps, groups=False):
+    ps = [mod.tensor(v.copy(), requires_grad=True) for v in _values(dt)]
+    x, y = _data(mod, dt)
+    params = [{"params": ps[:2]}, {"params": ps[2:], "lr": kw["lr"] * 0.5}] if groups else ps
+    opt = getattr(mod.optim, cls)(params, **kw)
+    sign = -1.0 if kw.get("maximize") else 1.0
+    trace = []
+    for _ in range(steps):
+        opt.zero_grad()
+        _loss(ps, x, y, sign).backward()
+        opt.step()
+        trace.append([p.detach().numpy().copy() for p in ps])
+    return ps, opt, trace
+
+
+def _close(a, b, dt):
+    if dt == "float64":
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    else:
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("cls,kw", CASES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(CASES)])
+def test_optimizer_matches_torch_step_by_step(cls, kw, dt):
+    ps, opt, ours = _run(tg, dt, cls, kw, 100)
+    tps, topt, theirs = _run(torch, dt, cls, kw, 100)
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        for pa, pb in zip(a, b):
+            _close(pa, pb, dt)
+    assert [p._version for p in ps] == [p._version for p in tps]
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert sd["param_groups"] == tsd["param_groups"]
+    assert sd["state"].keys() == tsd["state"].keys()
+    for i in sd["state"]:
+        assert list(sd["state"][i]) == list(tsd["state"][i])
+        for key, v in sd["state"][i].items():
+            tv = tsd["state"][i][key]
+            assert v.dtype.name == str(tv.dtype).split(".")[1] and tuple(v.shape) == tuple(tv.shape)
+            _close(v.numpy(), tv.numpy(), dt)
+    assert repr(opt) == repr(topt)
+
+
+@pytest.mark.parametrize("cls,kw", [CASES[1], CASES[4], CASES[9], CASES[11]],
+                         ids=["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_param_groups_and_state_dict_round_trip(cls, kw):
+    ps, opt, ours = _run(tg, "float64", cls, kw, 30, groups=True)
+    tps, topt, theirs = _run(torch, "float64", cls, kw, 30, groups=True)
+    _close(ours[-1][3], theirs[-1][3], "float64")
+    # our state_dict loaded into a fresh optimizer continues exactly as the original
+    sd = copy.deepcopy(opt.state_dict())
+    ps2 = [tg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ps]
+    opt2 = getattr(tg.optim, cls)([{"params": ps2[:2]}, {"params": ps2[2:]}], **kw)
+    opt2.load_state_dict(sd)
+    assert opt2.param_groups[1]["lr"] == kw["lr"] * 0.5
+    # torch's state dict (torch tensors) loads as well
+    ps3 = [tg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ps]
+    opt3 = getattr(tg.optim, cls)([{"params": ps3[:2]}, {"params": ps3[2:]}], **kw)
+    opt3.load_state_dict(topt.state_dict())
+    x, y = _data(tg, "float64")
+    tx, ty = _data(torch, "float64")
+    for _ in range(5):
+        for o, q in ((opt, ps), (opt2, ps2), (opt3, ps3)):
+            o.zero_grad()
+            _loss(q, x, y).backward()
+            o.step()
+        topt.zero_grad()
+        _loss(tps, tx, ty).backward()
+        topt.step()
+    for a, b, c, d in zip(ps, ps2, ps3, tps):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        _close(c.detach().numpy(), d.detach().numpy(), "float64")
+        _close(a.detach().numpy(), d.detach().numpy(), "float64")
+
+
+def test_parameters_without_grad_are_skipped_and_zero_grad():
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    b = tg.tensor([3.0], requires_grad=True)
+    opt = tg.optim.Adam([a, b], lr=0.1)
+    (a * a).sum().backward()
+    opt.step()
+    assert b.tolist() == [3.0] and b._version == 0 and a._version == 1
+    assert len(opt.state) == 1 and list(opt.state_dict()["state"]) == [0]
+    opt.zero_grad(set_to_none=False)
+    assert a.grad.tolist() == [0.0, 0.0] and b.grad is None
+    opt.zero_grad()
+    assert a.grad is None
+
+
+def test_update_is_in_place_and_counted():
+    w = tg.tensor(np.ones((2, 3)), requires_grad=True)
+    alias = w.data                       # shares w's memory, as torch's .data
+    opt = tg.optim.SGD([w], lr=0.5)
+    (w * 2.0).sum().backward()
+    opt.step()
+    assert alias.tolist() == [[0.0] * 3] * 2 and w._version == 1
+    saved = w * w                        # saves w: the next step changes it in place
+    w.grad = tg.ones(2, 3, dtype=tg.float64)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        saved.sum().backward()
+
+
+def test_micrograd_scalars_one_kernel_call_per_group(monkeypatch):
+    """0-d float-backed parameters (the micrograd step): staged into one buffer, updated by
+    one kernel call, written back with torch's float32 rounding."""
+    vals = np.linspace(-1, 1, 40).astype(np.float32)
+    ps = [tg.tensor(float(v), requires_grad=True) for v in vals]
+    tps = [torch.tensor(float(v), requires_grad=True) for v in vals]
+    opt = tg.optim.SGD(ps, lr=0.05, momentum=0.9)
+    topt = torch.optim.SGD(tps, lr=0.05, momentum=0.9)
+    from tapegrad.optim import optimizer as O
+    K = O.fused()
+    calls = []
+    real = K.sgd
+    monkeypatch.setattr(K, "sgd", lambda *a: (calls.append(1), real(*a))[1])
+    for _ in range(20):
+        for q, o in ((ps, opt), (tps, topt)):
+            o.zero_grad()
+            loss = q[0] * 0.0
+            for i, p in enumerate(q):
+                loss = loss + (p * p).sin() * (i + 1) * 0.1
+            loss.backward()
+            o.step()
+    assert len(calls) == 20
+    np.testing.assert_allclose([p.item() for p in ps], [p.item() for p in tps], rtol=1e-5,
+                               atol=1e-6)
+    assert all(type(p._v) is float for p in ps) and ps[0]._version == 20
+
+
+def test_errors_and_repr_as_torch():
+    p = tg.ones(2, requires_grad=True)
+    tp = torch.ones(2, requires_grad=True)
+    cases = [
+        (lambda m, q: m.optim.SGD(q, lr=0.1), TypeError),
+        (lambda m, q: m.optim.SGD([], lr=0.1), ValueError),
+        (lambda m, q: m.optim.SGD([{"params": {q}}], lr=0.1), TypeError),
+        (lambda m, q: m.optim.SGD([q * 2], lr=0.1), ValueError),
+        (lambda m, q: m.optim.SGD([q], lr=-1.0), ValueError),
+        (lambda m, q: m.optim.SGD([q], lr=0.1, nesterov=True), ValueError),
+        (lambda m, q: m.optim.Adam([q], betas=(1.0, 0.9)), ValueError),
+        (lambda m, q: m.optim.SGD([{"params": [q]}, {"params": [q]}]), ValueError),
+        (lambda m, q: m.optim.RMSprop([q], alpha=-1.0), ValueError),
+        (lambda m, q: m.optim.Adagrad([q], lr_decay=-1.0), ValueError),
+    ]
+    for make, err in cases:
+        with pytest.raises(err) as ours:
+            make(tg, p)
+        with pytest.raises(err) as theirs:
+            make(torch, tp)
+        assert str(ours.value) == str(theirs.value).replace("torch.", "tapegrad.")
+    opt = tg.optim.SGD([{"params": [p]}, {"params": [tg.ones(1, requires_grad=True)],
+                                          "lr": 0.5}], lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD([{"params": [tp]}, {"params": [torch.ones(1, requires_grad=True)],
+                                               "lr": 0.5}], lr=0.1, momentum=0.9)
+    assert repr(opt) == repr(topt)
+    with pytest.raises(ValueError) as ours:
+        opt.load_state_dict({"state": {}, "param_groups": [{"params": [0]}]})
+    with pytest.raises(ValueError) as theirs:
+        topt.load_state_dict({"state": {}, "param_groups": [{"params": [0]}]})
+    assert str(ours.value) == str(theirs.value)
+
+
+SCHEDULERS = [("StepLR", dict(step_size=3, gamma=0.5)), ("ExponentialLR", dict(gamma=0.9)),
+              ("CosineAnnealingLR", dict(T_max=7, eta_min=0.01))]
+
+
+@pytest.mark.parametrize("name,kw", SCHEDULERS, ids=[n for n, _ in SCHEDULERS])
+def test_schedulers_match_torch(name, kw):
+    lrs = []
+    for mod in (tg, torch):
+        p = mod.ones(2, requires_grad=True)
+        opt = mod.optim.SGD([{"params": [p]}, {"params": [mod.ones(1, requires_grad=True)],
+                                                "lr": 0.3}], lr=0.1)
+        sched = getattr(mod.optim.lr_scheduler, name)(opt, **kw)
+        seen = []
+        for _ in range(20):
+            (p * p).sum().backward()
+            opt.step()
+            sched.step()
+            seen.append(sched.get_last_lr())
+        sd = sched.state_dict()
+        again = getattr(mod.optim.lr_scheduler, name)(opt, **kw)
+        again.load_state_dict(sd)
+        seen.append(again.get_last_lr())
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            sched.step(4)
+        seen.append(sched.get_last_lr())
+        seen.append([str(x.message) for x in w])
+        lrs.append((seen, sorted(k for k in sd if not k.startswith("_") or k in (
+            "_last_lr", "_step_count"))))
+    assert lrs[0][1] == [k for k in lrs[1][1] if k in lrs[0][1]]
+    a, b = lrs[0][0], lrs[1][0]
+    assert a[-1] == b[-1]
+    np.testing.assert_allclose(np.array(a[:-1]), np.array(b[:-1]), rtol=1e-15)
+
+
+def test_scheduler_warns_when_stepped_before_optimizer():
+    out = []
+    for mod in (tg, torch):
+        opt = mod.optim.SGD([mod.ones(1, requires_grad=True)], lr=0.1)
+        sched = mod.optim.lr_scheduler.StepLR(opt, 2)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            sched.step()
+            sched.get_lr()
+        out.append([str(x.message) for x in w])
+    assert out[0] == out[1] and len(out[0]) == 2
+
+
+@pytest.mark.parametrize("cls,kw", [CASES[1], CASES[4]], ids=["SGD", "Adam"])
+def test_replayed_step_equals_the_eager_step(cls, kw):
+    """ReplayedStep(opt, loss_fn, x, y)(x, y) == zero_grad; loss_fn(x, y).backward(); step()
+    for the parameters, the optimizer state and the version counters; a scheduler drives it."""
+    x, y = _data(tg, "float64")
+    runs = []
+    for replay in (False, True):
+        ps = [tg.tensor(v.copy(), requires_grad=True) for v in _values("float64")]
+        opt = getattr(tg.optim, cls)(ps, **kw)
+        sched = tg.optim.lr_scheduler.StepLR(opt, 5, gamma=0.5)
+        step = tg.optim.ReplayedStep(opt, lambda a, b: _loss(ps, a, b), x, y) if replay else None
+        losses = []
+        for i in range(12):
+            xi = x * (1.0 + 0.1 * i)      # a new batch each step: an input of the replay
+            if replay:
+                losses.append(float(step(xi, y)))
+            else:
+                opt.zero_grad()
+                loss = _loss(ps, xi, y)
+                loss.backward()
+                opt.step()
+                losses.append(float(loss))
+            sched.step()
+        runs.append((ps, opt, losses))
+    (ps, opt, la), (qs, qopt, lb) = runs
+    np.testing.assert_allclose(la, lb, rtol=1e-12)
+    for p, q in zip(ps, qs):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-11)
+        assert p._version == q._version
+    for i, st in opt.state_dict()["state"].items():
+        for key, v in st.items():
+            np.testing.assert_allclose(v.numpy(), qopt.state_dict()["state"][i][key].numpy(),
+                                       rtol=1e-11)
+    assert qs[0].grad is None      # the replayed step keeps its gradients in the arena
+
+
+def test_replayed_step_guards_and_arguments():
+    w = tg.tensor([0.5, -0.25], requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+
+    def loss_fn(x):
+        if (x * w).sum() > 0:           # a guard: the replay checks the branch
+            return (x * w).sum() ** 2
+        return (x * w).sum()
+
+    step = tg.optim.ReplayedStep(opt, loss_fn, tg.tensor([1.0, 1.0]))
+    step(tg.tensor([1.0, 1.0]))
+    before = w.tolist()
+    with pytest.raises(tg.BranchChanged):
+        step(tg.tensor([-1.0, -1.0]))
+    assert w.tolist() == before and w._version == 1
+    with pytest.raises(TypeError):
+        step(tg.tensor([1.0, 1.0, 1.0]))
+    with pytest.raises(TypeError):
+        tg.optim.ReplayedStep(opt, lambda x: x * w, tg.tensor([1.0, 1.0]))
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("kw", [dict(history_size=5), dict(line_search_fn="strong_wolfe",
+                                                            history_size=10, max_iter=8)],
+                         ids=["plain", "strong_wolfe"])
+def test_lbfgs_matches_torch(kw, dt):
+    """LBFGS with a closure on a Rosenbrock of a vector and a 0-d parameter: losses,
+    parameters, evaluation counts, version counters and the state's keys as torch's."""
+    runs = []
+    for mod in (tg, torch):
+        a = mod.tensor(np.array([-1.2, 1.0, 0.5], dt), requires_grad=True)
+        b = mod.tensor(np.array(0.3, dt), requires_grad=True)
+        opt = mod.optim.LBFGS([a, b], **kw)
+
+        def closure():
+            opt.zero_grad()
+            x = mod.cat([a, b.reshape(1)])
+            loss = (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+            loss.backward()
+            return loss
+        trace = []
+        for _ in range(3):
+            loss = opt.step(closure)
+            trace.append([loss.detach().item()] + a.detach().numpy().tolist() + [b.item()])
+        st = opt.state_dict()["state"][0]
+        runs.append((np.array(trace), a._version, st["func_evals"], st["n_iter"], sorted(st),
+                     repr(opt)))
+    (ours, *rest), (theirs, *trest) = runs
+    _close(ours, theirs, dt) if dt == "float64" else np.testing.assert_allclose(
+        ours, theirs, rtol=1e-3, atol=1e-3)
+    assert rest == trest
+
+
+def test_lbfgs_one_group_only():
+    with pytest.raises(ValueError, match="per-parameter options"):
+        tg.optim.LBFGS([{"params": [tg.ones(1, requires_grad=True)]},
+                        {"params": [tg.ones(1, requires_grad=True)]}])
+
+
+def test_fused_kernels_use_tapegrad_numba_cache():
+    """The update kernels are imported through _jit.kernel_module: with the default cache
+    (tapegrad/__pycache__) their cache files sit in tapegrad/optim/__pycache__."""
+    import glob
+    import os
+    from tapegrad import _jit
+    from tapegrad.optim import optimizer as O
+    p = tg.ones(2, requires_grad=True)
+    opt = tg.optim.SGD([p], lr=0.1)
+    (p * p).sum().backward()
+    opt.step()
+    assert O.fused().__name__ == "tapegrad.optim._fused"
+    pkg = os.path.dirname(tg.__file__)
+    if _jit.cache_dir() != os.path.join(pkg, "__pycache__"):
+        pytest.skip("tapegrad's Numba cache is elsewhere here")
+    assert glob.glob(os.path.join(pkg, "optim", "__pycache__", "_fused.sgd-*.nbi"))
+
+
+def test_one_kernel_call_per_group_and_dtype(monkeypatch):
+    """Counting, not timing: a step is one update-kernel call per parameter group (and dtype),
+    whatever the number of parameters."""
+    from tapegrad.optim import optimizer as O
+    K = O.fused()
+    calls = []
+    real = K.adam
+    monkeypatch.setattr(K, "adam", lambda *a: (calls.append(len(a[0])), real(*a))[1])
+    ps = [tg.ones(3, 2, requires_grad=True) for _ in range(5)] + \
+        [tg.ones(4, dtype=tg.float64, requires_grad=True)]
+    opt = tg.optim.Adam([{"params": ps[:3]}, {"params": ps[3:], "lr": 0.1}])
+    for _ in range(3):
+        opt.zero_grad()
+        sum((p * p).sum().double() for p in ps).backward()
+        opt.step()
+    assert calls == [3, 2, 1] * 3
+
+
+def test_state_cleared_or_storage_replaced_between_steps():
+    """The fused step's cached addresses follow the parameters and the state: a cleared
+    state restarts (as torch's), a parameter given new storage (.data =) is updated there."""
+    out = []
+    for mod in (tg, torch):
+        w = mod.tensor([1.0, -2.0], requires_grad=True)
+        v = mod.tensor([0.5], dtype=mod.float64, requires_grad=True)
+        opt = mod.optim.Adam([w, v], lr=0.1)
+        for k in range(4):
+            opt.zero_grad()
+            ((w * w).sum() + (v * v).sum().float()).backward()
+            opt.step()
+            if k == 1:
+                opt.state.clear()
+            if k == 2:
+                w.data = mod.tensor([3.0, 4.0])
+        out.append(w.tolist() + v.tolist() + [float(opt.state[w]["step"])])
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-6)
