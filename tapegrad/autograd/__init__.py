@@ -1,9 +1,10 @@
 """`tapegrad.autograd`: Variable, backward, grad (PyTorch's signatures and errors), grad mode,
-gradcheck and `functional` (jacobian, hessian, vjp, jvp, hvp, vhp)."""
+gradcheck, `functional` (jacobian, hessian, vjp, jvp, hvp, vhp) and custom `Function`s."""
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .api import Variable, backward, grad
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from . import functional, graph
+from .function import Function
+from . import function, functional, graph
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "gradcheck", "gradgradcheck", "GradcheckError", "functional", "graph"]
+           "gradcheck", "gradgradcheck", "GradcheckError", "functional", "graph", "Function", "function"]
