@@ -413,8 +413,8 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
     o = int(off[e])
     packed = adj[o:o + int(size[e])]
     if nodes is None:
-        def reached(node):
-            return reach[node] != 0
+        def reached(node):   # (an output past the swept prefix is not reached)
+            return node < len(reach) and reach[node] != 0
     else:
         local = nodes[:len(reach)]
 
@@ -468,7 +468,8 @@ def tensor_vjp(tape, e, g, reach):
     def zeros(shape, dt):
         return Tensor._wrap(np.zeros(shape, dt.np), dt)
 
-    grads = _output_grads(ctx, block, lambda node: reach[node] != 0, zeros)
+    grads = _output_grads(ctx, block, lambda node: node < len(reach) and reach[node] != 0,
+                         zeros)
     prev = STATE.enabled
     _set_grad(True)
     try:
