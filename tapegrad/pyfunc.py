@@ -494,6 +494,8 @@ def tensor_vjp(tape, e, g, reach):
 def release(tape, ran, n):
     """A backward without retain_graph ran the entries flagged in `ran` (first n entries):
     the pyfunc entries among them drop their saved tensors."""
+    if not _TAPES:   # no Function recorded anywhere alive: one length check per backward
+        return
     entries = _TAPES.get(tape)
     if not entries:
         return
@@ -504,4 +506,4 @@ def release(tape, ran, n):
 
 def has_functions(tape):
     """Whether a custom Function was recorded on `tape` (one dict lookup)."""
-    return tape in _TAPES
+    return bool(_TAPES) and tape in _TAPES
