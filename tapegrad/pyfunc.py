@@ -75,7 +75,7 @@ class BackwardCFunction(Node, FunctionCtx):
 
     def apply(self, *grads):
         """Run the Function's backward on `grads` (torch's `grad_fn.apply`)."""
-        return self._forward_cls.backward(self, *grads)
+        return _user_backward(self._forward_cls)(self, *grads)
 
     @property
     def saved_tensors(self):
@@ -189,6 +189,15 @@ def _has_setup_context(cls):
     return cls.setup_context is not Function.setup_context
 
 
+def _user_backward(cls):
+    """The Function's backward: `backward` or its alias `vjp`, not both (torch's rule)."""
+    backward, vjp = cls.backward, cls.vjp
+    if backward is not Function.backward and vjp is not Function.vjp:
+        raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is "
+                           "not allowed. You should only implement one of them.")
+    return vjp if vjp is not Function.vjp else backward
+
+
 def once_differentiable(fn):
     """Decorator of `backward`: it runs with grad mode off, and differentiating its results
     again raises (torch.autograd.function.once_differentiable)."""
@@ -263,6 +272,10 @@ def _apply(cls, args):
         return out
     inputs = {id(a) for a in args if isinstance(a, Tensor)}
     dirty = {id(t) for t in ctx.__dict__.get("dirty_tensors", ())}
+    if dirty - inputs:
+        warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only input "
+                      "Tensors that have been mutated should be passed to ctx.mark_dirty().",
+                      UserWarning, stacklevel=3)
     for a in args:
         if id(a) in dirty and isinstance(a, Tensor) and a._rg and a._tape is None:
             raise RuntimeError("a leaf Variable that requires grad has been used in an "
@@ -433,7 +446,7 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
     prev = STATE.enabled
     _set_grad(False)
     try:
-        res = _checked(ctx, type(ctx)._forward_cls.backward(ctx, *grads))
+        res = _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
     finally:
         _set_grad(prev)
     adds = []
@@ -473,7 +486,7 @@ def tensor_vjp(tape, e, g, reach):
     prev = STATE.enabled
     _set_grad(True)
     try:
-        res = _checked(ctx, type(ctx)._forward_cls.backward(ctx, *grads))
+        res = _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
     finally:
         _set_grad(prev)
     out = []

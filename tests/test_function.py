@@ -607,19 +607,25 @@ def test_same_input_twice_and_function_of_function():
 
 
 # ---- the tape: other entries, other tapes, the reached-subgraph sweep, matmul's host entries ----
-def test_function_beside_matmul_host_entries_and_dropped_graphs():
+def test_function_beside_matmul_host_entries_and_dropped_graphs(monkeypatch):
+    from tapegrad import engine
+    calls = []
+    real = engine._sweep_reached
+    monkeypatch.setattr(engine, "_sweep_reached", lambda *a, **k: calls.append(1) or real(*a, **k))
+
     def run(m):
         F = fns(m)
         rng = np.random.default_rng(0)
         W = m.tensor(rng.standard_normal((64, 64)), requires_grad=True)
         X = m.tensor(rng.standard_normal((64, 64)))
-        for _ in range(30):   # graphs dropped without backward: the reached part is small
+        for _ in range(200):   # graphs dropped without backward: the reached part is small
             (W * 2).sum()
         H = F["Sq"].apply(X @ W)
         a, n, b, i = F["Three"].apply(H.sum(0), True)
         ((a * b).sum() + (H @ W).sum()).backward()
         return [_np(W.grad)]
     both(run)
+    assert calls == [1]   # the sweep ran on the reached subgraph's local streams
 
 
 def test_input_from_an_older_frozen_tape():
@@ -663,3 +669,50 @@ def test_no_function_costs_one_check_per_call(monkeypatch):
     y = fns(tg)["Sq"].apply(x)
     (y * y).sum().backward()
     assert calls["host"] == 1
+
+
+def test_vjp_alias_retain_grad_on_outputs_and_mark_dirty_of_a_non_input():
+    def run(m):
+        class Sq(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 2, x * 3
+
+            @staticmethod
+            def vjp(ctx, g, h):
+                x, = ctx.saved_tensors
+                return 2 * x * g + 3 * h
+
+        class Both(Sq):
+            @staticmethod
+            def backward(ctx, g, h):
+                return g
+
+        class D(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x * 2
+                ctx.mark_dirty(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+        x = _x(m)
+        a, b = Sq.apply(x)
+        b.retain_grad()
+        (a * b).sum().backward()
+        out = [_np(x.grad), _np(b.grad), _err(lambda: Both.apply(x)[0].sum().backward())]
+        with pytest.warns(UserWarning, match="not an input"):
+            y = D.apply(x)
+        return out + [y.grad_fn.name()]
+    both(run)
+
+
+def test_pictures_and_summary_show_the_function():
+    F = fns(tg)
+    x = _x(tg)
+    y = F["Sq"].apply(x)
+    assert 'label="SqBackward"' in tg.viz.to_dot(y).source
+    assert tg.graph.tape_stats(y._tape)["by_op"]["pyfunc"] == 1
