@@ -5,6 +5,7 @@ and next_functions, torch's errors, lifetimes of saved tensors, double backward,
 once_differentiable, mark_dirty/mark_non_differentiable/set_materialize_grads, the
 setup_context style, failure atomicity and replay's refusal."""
 import gc
+import json
 import weakref
 
 import numpy as np
@@ -645,12 +646,8 @@ def test_replay_refuses_a_function_with_a_clear_error():
 
     def f(x):
         return F["Sq"].apply(x).sum()
-    with pytest.raises(tg.TracingError if hasattr(tg, "TracingError")
-                       else tg.errors.TracingError, match="Sq"):
+    with pytest.raises(tg.errors.TracingError, match="autograd.Function Sq"):
         tg.record(f, _x(tg))
-    # a tape file never holds one
-    from tapegrad import tapefile
-    assert tapefile._KIND_OF[pyfunc.PYFUNC_CODE] == tg.ops.KIND_CODE["pyfunc"]
 
 
 def test_no_function_costs_one_check_per_call(monkeypatch):
@@ -716,3 +713,29 @@ def test_pictures_and_summary_show_the_function():
     y = F["Sq"].apply(x)
     assert 'label="SqBackward"' in tg.viz.to_dot(y).source
     assert tg.graph.tape_stats(y._tape)["by_op"]["pyfunc"] == 1
+
+
+def test_functional_hessian_and_compile_through_a_function():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        H = m.autograd.functional.hessian(lambda v: F["Cube"].apply(v).sum(), x)
+        return [_np(H)]
+    both(run)
+    F = fns(tg)
+    f = tg.compile(lambda v: F["Sq"].apply(v).sum())
+    with pytest.raises(tg.errors.TracingError, match="autograd.Function Sq"):
+        f(_x(tg))
+
+
+def test_a_tape_file_with_a_function_entry_is_rejected():
+    from tapegrad import replay, tapefile
+    rec = tg.record(lambda v: (v * 2.0).sum(), _x(tg))
+    arrays = dict(replay.to_arrays(rec))
+    meta = json.loads(str(arrays.pop("meta")))
+    arrays["op"] = arrays["op"].copy()
+    arrays["op"][-1] = pyfunc.PYFUNC_CODE
+    meta = {k: v for k, v in meta.items() if k not in tapefile.FORMAT_KEYS}
+    arrays = tapefile.arrays(arrays, meta)    # a valid digest over the edited streams
+    with pytest.raises(tapefile.TapeFormatError, match="custom autograd.Function"):
+        replay.from_arrays(arrays)
