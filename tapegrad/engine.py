@@ -304,7 +304,8 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             if not retain_graph:
                 for r in done:
                     r.release()
-                    pyfunc.release(r.tape, r.ran, r.n)   # custom Functions' saved tensors
+                    if pyfunc.LIVE:   # custom Functions' saved tensors (no call without)
+                        pyfunc.release(r.tape, r.ran, r.n)
                     r.tape.seal()
         return out
     finally:   # the arenas' scratch buffers: every result above is a copy

@@ -41,6 +41,9 @@ PYFUNC_CODE = OPS["pyfunc"].code
 
 # tape -> its pyfunc entries, in recording order (weak: the tape's lifetime is its tensors')
 _TAPES = weakref.WeakKeyDictionary()
+# its underlying dict (never replaced): empty when no Function is alive, so the engine tests
+# it without a Python call (the mapping's __len__ is one)
+LIVE = _TAPES.data
 
 
 class FunctionCtx:
@@ -507,8 +510,8 @@ def tensor_vjp(tape, e, g, reach):
 def release(tape, ran, n):
     """A backward without retain_graph ran the entries flagged in `ran` (first n entries):
     the pyfunc entries among them drop their saved tensors."""
-    if not _TAPES.data:   # no Function alive anywhere: one dict check per backward (the
-        return            # mapping's own __len__ is a Python-level call, ~10x this)
+    if not LIVE:
+        return
     entries = _TAPES.get(tape)
     if not entries:
         return
@@ -519,4 +522,4 @@ def release(tape, ran, n):
 
 def has_functions(tape):
     """Whether a custom Function was recorded on `tape` (one dict lookup)."""
-    return bool(_TAPES.data) and tape in _TAPES
+    return bool(LIVE) and tape in _TAPES
