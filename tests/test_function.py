@@ -13,7 +13,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad import pyfunc
-from tapegrad.autograd.function import BackwardCFunction, Function, FunctionCtx, once_differentiable
+from tapegrad.autograd.function import BackwardCFunction, Function, FunctionCtx
 
 torch = pytest.importorskip("torch")
 MODS = (tg, torch)
@@ -89,8 +89,7 @@ def fns(m):
 
     class SqOnce(Sq):
         @staticmethod
-        @(tg.autograd.function.once_differentiable if m is tg
-          else torch.autograd.function.once_differentiable)
+        @m.autograd.function.once_differentiable
         def backward(ctx, g):
             x, = ctx.saved_tensors
             LOG.append(("once", m.is_grad_enabled(), g.requires_grad))
@@ -466,7 +465,7 @@ def test_a_retry_after_an_exception_in_backward_works():
         z.backward()
 
 
-# ---- lifetimes -------------------------------------------------------------------------------------
+# ---- lifetimes ---------------------------------------------------------------------------------
 def test_saved_tensors_are_freed_by_backward_as_torch():
     def run(m):
         F = fns(m)
