@@ -21,8 +21,9 @@ when no Function was recorded.  Engine hooks: `host_vjp` (the eager sweep), `ten
 (create_graph), `release` (the commit of a backward without retain_graph).
 """
 import functools
-import re
 import inspect
+import math
+import re
 import warnings
 import weakref
 
@@ -320,7 +321,7 @@ def _apply(cls, args):
         node = tape.push(OUTPUT_CODE, e, -1, float(k),
                          float(o._array().reshape(-1)[0]) if size == 1 else 0.0,
                          shape if size != 1 else None)
-        strides = [int(np.prod(shape[j + 1:])) for j in range(len(shape))] if size != 1 else []
+        strides = [math.prod(shape[j + 1:]) for j in range(len(shape))] if size != 1 else []
         tape.add_params(node, [start] + strides)
         nodes.append(node)
         if id(o) in dirty:   # the changed input moves to this entry (torch rebases it)
@@ -439,7 +440,7 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
             return i < len(local) and local[i] == node and reach[i] != 0
 
     def block(start, shape, dt):   # a copy: the arena is scratch reused by later backwards
-        n = int(np.prod(shape))
+        n = math.prod(shape)
         return Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
 
     def zeros(shape, dt):
@@ -477,7 +478,7 @@ def tensor_vjp(tape, e, g, reach):
     flat = g.reshape(-1)
 
     def block(start, shape, dt):
-        n = int(np.prod(shape))
+        n = math.prod(shape)
         b = flat[start:start + n].reshape(shape)
         return b if b._dtype is dt else b.to(dt)
 
