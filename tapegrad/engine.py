@@ -7,7 +7,7 @@ leaves every tensor, `.grad` and tape as it was.
 """
 import numpy as np
 
-from . import anomaly, errors, reached, scratch
+from . import anomaly, errors, pyfunc, reached, scratch
 from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
@@ -120,7 +120,7 @@ def _sweep_tape(tape, seeds, inputs=None):
         reach[node] = 1
     side = _Side(tape, None)
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
-                     nd, vals, adj, reach, freed, side)
+                     nd, vals, adj, reach, freed, side, leads=leads)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
@@ -170,7 +170,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
-                         nodes=sub.order)
+                         nodes=sub.order, leads=leads)
         if bad >= 0:
             raise RuntimeError(errors.BACKWARD_TWICE)
         order = sub.order[:rn]
@@ -212,12 +212,14 @@ class _Side(dict):
 
 
 def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
-               vals, adj, reach, freed, side, host=None, nodes=None):
+               vals, adj, reach, freed, side, host=None, nodes=None, leads=None):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
     With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node.
-    `side` (a _Side) receives the gradients of nodes at offset -1 (kinds.DIRECT)."""
+    `side` (a _Side) receives the gradients of nodes at offset -1 (kinds.DIRECT).
+    `leads` (tape entries whose operands lead to autograd.grad's inputs, or None) only tells
+    a custom Function's entry whether to run its backward."""
     if host is None:
         host = tape.host_flags(n)
     sweep = K.sweep
@@ -227,6 +229,10 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         if r >= -1:
             return r
         e = -2 - r
+        if op[e] == pyfunc.PYFUNC_CODE:   # a custom autograd.Function: its Python backward
+            pyfunc.host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads)
+            start = e - 1
+            continue
         kind = BY_CODE[op[e]].kind
         if kind in LIST_KINDS:   # the whole operand list (the kernel marked ia, ib reached)
             xs = ([int(x) for x in (ia[e], ib[e]) if x >= 0]
@@ -257,6 +263,8 @@ def jacobian_rows(outputs, inputs):
     if len(tapes) != 1:
         return None
     tape = tapes.pop()
+    if pyfunc.has_functions(tape):   # sweep_rows does not pause for a Function's backward
+        return None
     targets = []
     for t in inputs:
         nodes = _nodes_in(tape, t)
@@ -356,6 +364,8 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             if not retain_graph:
                 for r in done:
                     r.release()
+                    if pyfunc.LIVE:   # custom Functions' saved tensors (no call without)
+                        pyfunc.release(r.tape, r.ran, r.n)
                     r.tape.seal()
         return out
     finally:   # the arenas' scratch buffers: every result above is a copy
@@ -441,7 +451,7 @@ def _collect(out, t, g):
 
 _formula_cache = {}
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
-_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import",)], np.int64)
+_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import", "pyfunc")], np.int64)
 
 
 def _formula(code, i):
@@ -675,7 +685,11 @@ def run_backward_graph(roots, seeds, inputs=None):
                 if t is not None:
                     k = id(t)
                     leaf_grads[k] = (t, g)
-            for node, gi in _input_grads(tape, e, g):
+            if kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
+                pairs = pyfunc.tensor_vjp(tape, e, g, reach)
+            else:
+                pairs = _input_grads(tape, e, g)
+            for node, gi in pairs:
                 key = (tape, node)
                 adj[key] = adj[key] + gi if key in adj else gi
     for t, s in direct:

@@ -49,6 +49,8 @@ Kinds (see docs/design.md):
   decomp    a decomposition row: never an entry of its own.  Its op is recorded as primitives
             (tapegrad/decomps.py) and the tape's decomposition streams (tapegrad/groups.py)
             make the group show as one grad_fn of the row's name
+  pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
+            Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
 import re
 from dataclasses import dataclass, field
@@ -197,6 +199,11 @@ _DECLS = [
     # its base's new node: AsStridedBackward0).  A gather of the base's flat positions
     # (params), so any layout of the base works (tapegrad/copyslices.py) -------------------
     Op("as_strided", "gather", "AsStridedBackward0"),
+    # --- engineer "function": a custom autograd.Function (tapegrad/pyfunc.py).  A host entry:
+    # the sweep pauses and Python runs the Function's backward; its operand list holds the
+    # inputs that require grad, its node the outputs packed (read by `output` entries); the
+    # ctx (its grad_fn, named <Name>Backward) holds the saved tensors, not the tape ---------
+    Op("pyfunc", "pyfunc", saves=()),
 ]
 
 def mentions(expr, name):
@@ -220,7 +227,7 @@ BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
-         "split", "shift", "decomp")
+         "split", "shift", "decomp", "pyfunc")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with cst = output_nr.
 OUTPUT_CODE = OPS["output"].code

@@ -75,6 +75,76 @@ def SETTINGS(n):
 
 
 NS = {"inf": math.inf, "nan": math.nan}
+
+
+# Custom autograd Functions (engineer "function", #10): the same classes on either module, as
+# `Fn(m).Name` in a program (a reproducer needs these definitions).
+def _functions(m):
+    F = m.autograd.Function
+
+    class Scale(F):        # a Python-number argument; saves nothing
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.k = k
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    class SinCos(F):       # two outputs; its backward is written with ops (double backward)
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.sin(), x.cos()
+
+        @staticmethod
+        def backward(ctx, gs, gc):
+            x, = ctx.saved_tensors
+            return gs * x.cos() - gc * x.sin()
+
+    class Mul(F):          # broadcast operands: backward's gradients are summed to them
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return g * b, g * a
+
+    class Once(F):         # once_differentiable: a second derivative raises
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @m.autograd.function.once_differentiable
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 2 * x * g
+
+    return {"Scale": Scale, "SinCos": SinCos, "Mul": Mul, "Once": Once}
+
+
+class _Fns:
+    def __init__(self, d):
+        self.__dict__.update(d)
+
+
+_FUNCTIONS = {}
+
+
+def Fn(m):
+    got = _FUNCTIONS.get(m.__name__)
+    if got is None:
+        got = _FUNCTIONS[m.__name__] = _Fns(_functions(m))
+    return got
+
+
+NS["Fn"] = Fn
 F32_MAX = float(np.finfo(np.float32).max)
 F32_TINY = float(np.finfo(np.float32).tiny)
 
@@ -937,6 +1007,38 @@ def test_nd_programs(prog):
     check(prog)
 
 
+def gen_function(b):
+    """A custom autograd.Function applied to live values (Fn above)."""
+    a = b.pick()
+    kind = b.choice(["Scale", "SinCos", "Mul", "Once"])
+    if kind == "Scale":
+        return f"Fn(m).Scale.apply({a}, {num(b.choice([0.5, -2.0, 3.0]))})"
+    if kind == "SinCos":
+        return f"Fn(m).SinCos.apply({a})[{b.integer(0, 1)}]"
+    if kind == "Mul":
+        c = b.pick(lambda v: _broadcastable(tuple(v.shape), tuple(b.val(a).shape)))
+        return f"Fn(m).Mul.apply({a}, {c})"
+    return f"Fn(m).Once.apply({a})"
+
+
+@st.composite
+def nd_programs_with_functions(draw):
+    b = Builder(draw)
+    b.dtypes = draw(st.sampled_from([["float64"], ["float32"], ["float32", "float64"]]))
+    for _ in range(draw(st.integers(1, 3))):
+        b.nd_leaf(_shape(b))
+    for _ in range(draw(st.integers(1, 12))):
+        b.step(ND_STEPS + [(4, gen_function)])
+    b.finish()
+    return b.program()
+
+
+@SETTINGS(100)
+@given(nd_programs_with_functions())
+def test_nd_programs_with_functions(prog):
+    check(prog)
+
+
 # ================================================================================================
 # 3. Autograd semantics under random interleavings
 # ================================================================================================
@@ -1190,6 +1292,35 @@ def sessions(draw):
 @SETTINGS(500)
 @given(sessions())
 def test_autograd_semantics_interleaved(prog):
+    check(prog, state_every_line=True)
+
+
+def act_function(b):
+    """A custom autograd.Function (Fn above) in a session: its saved tensors under the
+    interleaved backwards, retain_graph, create_graph and in-place updates."""
+    expr = gen_function(b)
+    if expr is not None:
+        b.add(expr)
+
+
+@st.composite
+def sessions_with_functions(draw):
+    b = Builder(draw)
+    b.dtypes = [draw(st.sampled_from(["float64", "float32"]))]
+    for _ in range(draw(st.integers(1, 3))):
+        shape = draw(st.sampled_from([(), (), (2,)]))
+        b.nd_leaf(shape, rg=b.coin(0.9))
+    for _ in range(draw(st.integers(1, 3))):
+        act_function(b)
+    acts = [g for w, g in ACTIONS + [(4, act_function)] for _ in range(w)]
+    for _ in range(draw(st.integers(1, 12))):
+        draw(st.sampled_from(acts))(b)
+    return b.program()
+
+
+@SETTINGS(150)
+@given(sessions_with_functions())
+def test_autograd_semantics_with_functions(prog):
     check(prog, state_every_line=True)
 
 

@@ -169,7 +169,37 @@ CASES = {
                 ("d0", lambda m, a: m.softmax(a, 0), [(3, 2)], ANY)],
     "log_softmax": [("last", lambda m, a: a.log_softmax(-1), [(2, 3)], ANY),
                     ("fn", lambda m, a: m.log_softmax(a, 0), [(4,)], ANY)],
+    # a custom autograd.Function (tests/test_function.py has the rest): two outputs, a
+    # broadcast operand, a Python-number argument; its backward written with ops
+    "pyfunc": [("out0", lambda m, a, b: _custom(m).apply(a, b, 1.5)[0], [(2, 3), (3,)], ANY),
+               ("both", lambda m, a, b: _custom(m).apply(a, b, -0.5)[1] * _custom(m).apply(
+                   a, b, 2.0)[0], [(2, 3), (3,)], ANY),
+               ("0d", lambda m, a: _custom(m).apply(a, a, 1.0)[1] * a, [()], ANY)],
 }
+
+
+_CUSTOM = {}
+
+
+def _custom(m):
+    """SinMul on module m's autograd.Function: (sin(x) * y * k, cos(x))."""
+    got = _CUSTOM.get(m.__name__)
+    if got is None:
+        class SinMul(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, y, k):
+                ctx.save_for_backward(x, y)
+                ctx.k = k
+                return x.sin() * y * k, x.cos()
+
+            @staticmethod
+            def backward(ctx, g, h):
+                x, y = ctx.saved_tensors
+                gy = g * x.sin() * ctx.k
+                return g * x.cos() * y * ctx.k - h * x.sin(), (gy.sum(0) if gy.dim() > y.dim()
+                                                               else gy), None
+        got = _CUSTOM[m.__name__] = SinMul
+    return got
 
 def _put(t, key, value):
     t[key] = value

@@ -1,14 +1,15 @@
 """`tapegrad.autograd`: Variable, backward, grad (PyTorch's signatures and errors), grad mode,
-gradcheck and `functional` (jacobian, hessian, vjp, jvp, hvp, vhp)."""
+gradcheck, `functional` (jacobian, hessian, vjp, jvp, hvp, vhp) and custom `Function`s."""
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ..grad_mode import inference_mode
 from .api import Variable, backward, grad
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from . import functional, graph
+from .function import Function
+from . import function, functional, graph
 from ..anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
                        is_anomaly_check_nan_enabled)
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "gradcheck", "gradgradcheck", "GradcheckError", "functional", "graph"]
-__all__ += ["inference_mode", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-            "is_anomaly_check_nan_enabled"]
+           "gradcheck", "gradgradcheck", "GradcheckError", "functional", "graph", "Function",
+           "function", "inference_mode", "detect_anomaly", "set_detect_anomaly",
+           "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]

@@ -1,0 +1,526 @@
+"""Custom autograd Functions (`tapegrad.autograd.Function`, torch's `torch.autograd.Function`).
+
+`MyFn.apply(*args)` runs `MyFn.forward` with grad mode off and, when an input requires grad,
+records ONE entry of kind `pyfunc` (a host entry: the sweep pauses there and Python runs
+`MyFn.backward`), then one `output` entry per differentiable tensor output, as split does:
+
+* the pyfunc entry e: `ia = ib = -1`, its operand list (`arg`) the nodes of the tensor
+  arguments that require grad, in argument order; `cst` = number of outputs.  Its node holds
+  the differentiable outputs packed one after the other (only its adjoint is ever used: the
+  outputs' values live in the output tensors).  The operands are not in ia/ib because the
+  kernel marks ia/ib reached when it pauses; an input whose gradient `backward` returns as
+  None must stay unreached (its `.grad` stays None, `autograd.grad` reports it unused).
+* one `output` entry per differentiable output: a strided view of its block of e's node,
+  `cst` = its output_nr (its position among all outputs, as torch counts).
+
+The ctx object is the grad_fn (`MyFnBackward`, a `BackwardCFunction`, as in torch) and the
+tape holds it in `tape.grad_fns[e]`; `_TAPES` lists each tape's pyfunc entries so a backward
+without retain_graph releases their saved tensors (torch's "backward through the graph a
+second time" error when `ctx.saved_tensors` is read again), with one dict check per swept tape
+when no Function was recorded.  Engine hooks: `host_vjp` (the eager sweep), `tensor_vjp`
+(create_graph), `release` (the commit of a backward without retain_graph).
+"""
+import functools
+import inspect
+import math
+import re
+import warnings
+import weakref
+
+import numpy as np
+
+from . import errors
+from .grad_mode import _set as _set_grad
+from .graph import Node, _input_fn, output_nr
+from .ops import OPS, OUTPUT_CODE
+from .recording import _record_start
+from .tape import (STATE, VERSION_ERROR, bump_version, input_node, share_version,
+                   version_counter)
+from .tensor import Tensor
+
+PYFUNC_CODE = OPS["pyfunc"].code
+
+# tape -> its pyfunc entries, in recording order (weak: the tape's lifetime is its tensors')
+_TAPES = weakref.WeakKeyDictionary()
+# its underlying dict (never replaced): empty when no Function is alive, so the engine tests
+# it without a Python call (the mapping's __len__ is one)
+LIVE = _TAPES.data
+
+
+class FunctionCtx:
+    """What `forward`/`setup_context` receive as `ctx` (torch.autograd.function.FunctionCtx)."""
+
+    def save_for_backward(self, *tensors):
+        """Save tensors (or None) for `backward`, read back as `ctx.saved_tensors`."""
+        self.to_save = tensors
+
+    def save_for_forward(self, *tensors):
+        raise NotImplementedError("tapegrad has no forward-mode AD: save_for_forward (jvp of a "
+                                  "custom autograd.Function) is not supported")
+
+    def mark_dirty(self, *args):
+        """Mark input tensors that `forward` changed in place (they are returned as outputs)."""
+        self.dirty_tensors = args
+
+    def mark_non_differentiable(self, *args):
+        """Mark outputs that do not require grad (their gradient in backward is zeros)."""
+        self.non_differentiable = args
+
+    def set_materialize_grads(self, value):
+        """With False, `backward` gets None (not zeros) for outputs without a gradient."""
+        self.materialize_grads = value
+
+
+class BackwardCFunction(Node, FunctionCtx):
+    """The grad_fn of a custom Function's outputs, and the ctx its forward/backward see
+    (torch: `MyFnBackward`, subclass of BackwardCFunction and FunctionCtx)."""
+    __module__ = "tapegrad.autograd.function"
+    _forward_cls = None
+
+    def apply(self, *grads):
+        """Run the Function's backward on `grads` (torch's `grad_fn.apply`)."""
+        return _user_backward(self._forward_cls)(self, *grads)
+
+    @property
+    def saved_tensors(self):
+        saved = self.__dict__.get("_pf_saved", ())
+        if saved is None:
+            raise RuntimeError(errors.BACKWARD_TWICE)
+        for t, version, fn in saved:
+            if t is not None and version_counter(t)[0] != version:
+                raise RuntimeError(_version_message(t, version, fn))
+        return tuple(item[0] for item in saved)
+
+    saved_variables = saved_tensors
+
+    @property
+    def next_functions(self):
+        # one edge per tensor argument, (None, 0) where it does not require grad (torch's)
+        tape, e = self._tape, self._node
+        nodes = iter(tape.args_of(e).tolist())
+        out = []
+        for pos in self._pf_tensor_pos:
+            if self.needs_input_grad[pos]:
+                node = next(nodes)
+                out.append((_input_fn(tape, node), output_nr(tape, node)))
+            else:
+                out.append((None, 0))
+        return tuple(out)
+
+    def _pf_release(self):
+        if self.__dict__.get("_pf_saved"):
+            self._pf_saved = None
+
+
+def _version_message(t, version, fn):
+    """torch's error for a saved tensor changed in place since it was saved (`fn`: its
+    grad_fn then, named as torch spells it: MulBackward0 -> Mul)."""
+    made = ""
+    if fn is not None:
+        made = f", which is output {t.output_nr} of " + re.sub(
+            r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
+            fn.name()) + ","
+    return VERSION_ERROR.format(kind=t._dtype.legacy, shape=", ".join(map(str, t._shape)),
+                                made=made, now=version_counter(t)[0], expected=version)
+
+
+def _saved(tensors):
+    """(tensor, its version, its grad_fn) per saved tensor: the versions as they are when
+    apply returns, as torch records them."""
+    return [(t, version_counter(t)[0], t.grad_fn) if t is not None else (None, 0, None)
+            for t in tensors]
+
+
+class _FunctionMeta(type):
+    """Makes each Function subclass's grad_fn class, `<Name>Backward` (torch's FunctionMeta)."""
+
+    def __init__(cls, name, bases, attrs):
+        cls._backward_cls = type(name + "Backward", (BackwardCFunction,),
+                                 {"_forward_cls": cls, "__module__": BackwardCFunction.__module__})
+        super().__init__(name, bases, attrs)
+
+
+class Function(FunctionCtx, metaclass=_FunctionMeta):
+    """Base class of custom autograd operations: define static `forward(ctx, *args)` and
+    `backward(ctx, *grads)` (or `forward(*args)` plus `setup_context(ctx, inputs, output)`)
+    and call `MyFn.apply(*args)`, as torch.autograd.Function."""
+    __module__ = "tapegrad.autograd.function"
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd "
+                      f"functions are all static, so you should invoke them on the class itself. "
+                      f"Instantiating an autograd function will raise an error in a future "
+                      f"version of PyTorch.", DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("Legacy autograd function with non-static forward method is "
+                           "deprecated. Please use new-style autograd function with static "
+                           "forward method. (Example: "
+                           "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
+
+    @staticmethod
+    def forward(*args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode AD.")
+
+    vjp = backward
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("tapegrad has no forward-mode AD: jvp of a custom "
+                                  "autograd.Function is not supported")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        if kwargs:   # bound by forward's signature, as torch does
+            sig = inspect.signature(cls.forward)
+            bound = sig.bind(*((None,) if not _has_setup_context(cls) else ()) + args, **kwargs)
+            bound.apply_defaults()
+            args = tuple(bound.args[0 if _has_setup_context(cls) else 1:])
+        return _apply(cls, args)
+
+
+def _has_setup_context(cls):
+    return cls.setup_context is not Function.setup_context
+
+
+def _user_backward(cls):
+    """The Function's backward: `backward` or its alias `vjp`, not both (torch's rule)."""
+    backward, vjp = cls.backward, cls.vjp
+    if backward is not Function.backward and vjp is not Function.vjp:
+        raise RuntimeError("Implementing both 'backward' and 'vjp' for a custom Function is "
+                           "not allowed. You should only implement one of them.")
+    return vjp if vjp is not Function.vjp else backward
+
+
+def once_differentiable(fn):
+    """Decorator of `backward`: it runs with grad mode off, and differentiating its results
+    again raises (torch.autograd.function.once_differentiable)."""
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        prev = STATE.enabled
+        _set_grad(False)
+        try:
+            outputs = fn(ctx, *args)
+        finally:
+            _set_grad(prev)
+        if not prev:
+            return outputs
+        if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            return outputs
+        outs = outputs if isinstance(outputs, tuple) else (outputs,)
+        fake = []
+        for v in outs:
+            if v is not None:
+                v = v.detach()
+                v.requires_grad = True
+            fake.append(v)
+        return DelayedError.apply(_ONCE, *fake)
+    return wrapper
+
+
+_ONCE = "trying to differentiate twice a function that was marked with @once_differentiable"
+
+
+class DelayedError(Function):
+    """once_differentiable's node: its outputs are its inputs; differentiating them raises."""
+
+    @staticmethod
+    def forward(ctx, msg, *xs):
+        ctx.msg = msg
+        return xs if len(xs) != 1 else xs[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(ctx.msg)
+
+
+DelayedError._backward_cls.__name__ = "Error"   # torch's C++ node: torch::autograd::Error
+DelayedError._backward_cls.name = lambda self: "torch::autograd::Error"
+
+
+# ---- apply: forward with grad mode off, then one pyfunc entry and its output entries ----------
+def _apply(cls, args):
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    ctx = cls._backward_cls()
+    ctx.needs_input_grad = needs
+    ctx.materialize_grads = True
+    prev = STATE.enabled
+    _set_grad(False)
+    try:
+        if _has_setup_context(cls):
+            out = cls.forward(*args)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args)
+    finally:
+        _set_grad(prev)
+    single = not isinstance(out, tuple)
+    outs = [out] if single else list(out)
+    to_save = ctx.__dict__.pop("to_save", None) or ()
+    for i, t in enumerate(to_save):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"save_for_backward can only save variables, but argument {i} is "
+                            f"of type {type(t).__name__}")
+    if not (prev and any(needs)):
+        ctx._pf_saved = _saved(to_save)
+        return out
+    inputs = {id(a) for a in args if isinstance(a, Tensor)}
+    dirty = {id(t) for t in ctx.__dict__.get("dirty_tensors", ())}
+    if dirty - inputs:
+        warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only input "
+                      "Tensors that have been mutated should be passed to ctx.mark_dirty().",
+                      UserWarning, stacklevel=3)
+    for a in args:
+        if id(a) in dirty and isinstance(a, Tensor) and a._rg and a._tape is None:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                               "in-place operation.")
+    nodiff = {id(t) for t in ctx.__dict__.get("non_differentiable", ())}
+    tape = _record_start(*[a for a in args if isinstance(a, Tensor)])
+    if tape.recording:
+        raise errors.TracingError(
+            f"tapegrad.record cannot trace the custom autograd.Function {cls.__name__}: its "
+            f"backward is Python code, which a recorded tape cannot replay; call it eagerly")
+    operands = [input_node(tape, a) for a, need in zip(args, needs) if need]
+    # the differentiable outputs: (position, tensor); an input returned as it is becomes a
+    # view of it (torch), unless marked dirty (then the input itself moves to the new entry)
+    diff = []
+    for k, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            continue
+        if id(o) in nodiff or not o._dtype.is_floating_point:
+            if id(o) in inputs and id(o) not in dirty:
+                outs[k] = _alias(o)
+            continue
+        if id(o) not in dirty and (id(o) in inputs or o._tape is not None or o._rg):
+            o = outs[k] = _alias(o)
+        diff.append((k, o))
+    specs, total = [], 0
+    for k, o in diff:
+        specs.append((k, total, o._shape, o._dtype))
+        total += o.numel()
+    if not diff:
+        ctx._pf_saved = _saved(to_save)
+        return out
+    first = float(diff[0][1]._array().reshape(-1)[0]) if total == 1 else 0.0
+    e = tape.push(PYFUNC_CODE, -1, -1, float(len(outs)), first, None if total == 1 else (total,))
+    tape.add_args(e, operands)
+    tape.set_host(e)
+    nodes = []
+    for (k, start, shape, _), (_, o) in zip(specs, diff):
+        size = o.numel()
+        node = tape.push(OUTPUT_CODE, e, -1, float(k),
+                         float(o._array().reshape(-1)[0]) if size == 1 else 0.0,
+                         shape if size != 1 else None)
+        strides = [math.prod(shape[j + 1:]) for j in range(len(shape))] if size != 1 else []
+        tape.add_params(node, [start] + strides)
+        nodes.append(node)
+        if id(o) in dirty:   # the changed input moves to this entry (torch rebases it)
+            bump_version(o)  # apply counts the change again, as torch's
+            if o._tape is not None:
+                o._tape.rebased.add(o._node)
+            o._lserial = 0
+        o._tape, o._node, o._rg = tape, node, True
+        if id(o) in dirty:
+            tape.watch(node, o)
+    ctx._tape, ctx._node = tape, e
+    ctx._pf_nargs = len(args)
+    ctx._pf_tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    ctx._pf_inputs = [(i, a._shape, a._dtype) for i, a in enumerate(args) if needs[i]]
+    ctx._pf_outputs = [(k, start, shape, dt, node)
+                       for (k, start, shape, dt), node in zip(specs, nodes)]
+    ctx._pf_nout = len(outs)
+    ctx._pf_other = [(k, o._shape, o._dtype) for k, o in enumerate(outs)
+                     if isinstance(o, Tensor) and k not in {s[0] for s in specs}]
+    # versions as they are after forward (torch saves them when apply returns)
+    ctx._pf_saved = _saved(to_save)
+    tape.grad_fns[e] = ctx
+    _TAPES.setdefault(tape, []).append(e)
+    return outs[0] if single else tuple(outs)
+
+
+def _alias(t):
+    """A view of t sharing its memory and version counter (what torch returns for an input
+    that forward returned as it is)."""
+    a = Tensor._share(t, t._materialize())
+    share_version(a, t)
+    return a
+
+
+# ---- backward: the Function's gradients as the sweep (or create_graph) needs them -----------
+def _output_grads(ctx, block, reached, make_zeros):
+    """The gradients handed to `backward`, one per output: block(k, start, shape, dtype) for a
+    differentiable output reached by the gradient; zeros (or None without materialize_grads)
+    for the others and for non-differentiable tensor outputs; None for non-tensor outputs."""
+    grads = [None] * ctx._pf_nout
+    mat = ctx.__dict__.get("materialize_grads", True)
+    for k, start, shape, dt, node in ctx._pf_outputs:
+        if reached(node):
+            grads[k] = block(start, shape, dt)
+        elif mat:
+            grads[k] = make_zeros(shape, dt)
+    if mat:
+        for k, shape, dt in ctx._pf_other:
+            grads[k] = make_zeros(shape, dt)
+    return grads
+
+
+def _checked(ctx, res):
+    """backward's result as one item per forward argument, checked as torch checks it."""
+    name = type(ctx).__name__
+    if not isinstance(res, tuple):
+        res = (res,)
+    n = ctx._pf_nargs
+    if len(res) > n and all(r is None for r in res[n:]):
+        res = res[:n]
+    if len(res) != n:
+        raise RuntimeError(f"function {name} returned an incorrect number of gradients "
+                           f"(expected {n}, got {len(res)})")
+    tensor_pos = set(ctx._pf_tensor_pos)
+    for i, g in enumerate(res):
+        if i not in tensor_pos and g is not None:
+            raise RuntimeError(f"function {name} returned a gradient different than None at "
+                               f"position {i + 1}, but the corresponding forward input was not "
+                               f"a Variable")
+        if g is not None and not isinstance(g, Tensor):
+            raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+    return res
+
+
+def _reduce_dims(ctx, i, shape, gshape):
+    """The dims to sum a gradient of shape `gshape` over to get `shape` (torch's sum_to), or
+    raise torch's error when `shape` cannot be expanded to it."""
+    lead = len(gshape) - len(shape)
+    ok = lead >= 0 and all(s == g or s == 1 for s, g in zip(shape, gshape[lead:]))
+    if not ok:
+        index = ctx._pf_tensor_pos.index(i)
+        raise RuntimeError(f"Function {type(ctx).__name__} returned an invalid gradient at index "
+                           f"{index} - got {list(gshape)} but expected shape compatible with "
+                           f"{list(shape)}")
+    return tuple(range(lead)) + tuple(lead + j for j, s in enumerate(shape)
+                                      if s == 1 and gshape[lead + j] != 1)
+
+
+def _leads(leads, nodes, e):
+    if leads is None:
+        return True
+    return bool(leads[e if nodes is None else nodes[e]])
+
+
+def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
+    """The sweep paused at pyfunc entry e (a local index when `nodes` maps local entries to
+    tape nodes): call the Function's backward (grad mode off) on its outputs' gradients, add
+    what it returns into the inputs' adjoints and mark those inputs reached.  Raises (nothing
+    committed: `adj` and `reach` are the call's own) on a bad result.  With `leads` (tape
+    entries whose operands lead to autograd.grad's inputs) an entry that leads nowhere is
+    skipped, as torch does not run such a node."""
+    te = e if nodes is None else int(nodes[e])
+    if not _leads(leads, None, te):
+        return
+    ctx = tape.grad_fns[te]
+    o = int(off[e])
+    packed = adj[o:o + int(size[e])]
+    if nodes is None:
+        def reached(node):   # (an output past the swept prefix is not reached)
+            return node < len(reach) and reach[node] != 0
+    else:
+        local = nodes[:len(reach)]
+
+        def reached(node):
+            i = int(np.searchsorted(local, node))
+            return i < len(local) and local[i] == node and reach[i] != 0
+
+    def block(start, shape, dt):   # a copy: the arena is scratch reused by later backwards
+        n = math.prod(shape)
+        return Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
+
+    def zeros(shape, dt):
+        return Tensor._wrap(np.zeros(shape, dt.np), dt)
+
+    grads = _output_grads(ctx, block, reached, zeros)
+    prev = STATE.enabled
+    _set_grad(False)
+    try:
+        res = _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
+    finally:
+        _set_grad(prev)
+    adds = []
+    for j, (i, shape, dt) in enumerate(ctx._pf_inputs):
+        g = res[i]
+        if g is None:
+            continue
+        arr = g._array()
+        if tuple(arr.shape) != tuple(shape):
+            dims = _reduce_dims(ctx, i, shape, arr.shape)
+            arr = arr.sum(axis=dims, keepdims=True).reshape(shape) if dims else arr.reshape(shape)
+        # torch casts a gradient to its input's dtype before accumulating it
+        adds.append((int(arg[arg_ptr[e] + j]), np.asarray(arr, dt.np).reshape(-1)))
+    for x, arr in adds:   # all checked: now write
+        ox = int(off[x])
+        adj[ox:ox + int(size[x])] += arr
+        reach[x] = 1
+
+
+def tensor_vjp(tape, e, g, reach):
+    """create_graph: [(operand node, gradient tensor)] of pyfunc entry e given its packed
+    gradient `g` (a recorded tensor): backward runs with grad mode on, so what it computes
+    with tapegrad ops is recorded and can be differentiated again."""
+    ctx = tape.grad_fns[e]
+    flat = g.reshape(-1)
+
+    def block(start, shape, dt):
+        n = math.prod(shape)
+        b = flat[start:start + n].reshape(shape)
+        return b if b._dtype is dt else b.to(dt)
+
+    def zeros(shape, dt):
+        return Tensor._wrap(np.zeros(shape, dt.np), dt)
+
+    grads = _output_grads(ctx, block, lambda node: node < len(reach) and reach[node] != 0,
+                         zeros)
+    prev = STATE.enabled
+    _set_grad(True)
+    try:
+        res = _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
+    finally:
+        _set_grad(prev)
+    out = []
+    operands = tape.args_of(e).tolist()
+    for j, (i, shape, dt) in enumerate(ctx._pf_inputs):
+        gi = res[i]
+        if gi is None:
+            continue
+        if gi._shape != tuple(shape):
+            dims = _reduce_dims(ctx, i, shape, gi._shape)
+            gi = (gi.sum(dims, keepdim=True) if dims else gi).reshape(shape)
+        if gi._dtype is not dt:
+            gi = gi.to(dt)
+        out.append((operands[j], gi))
+    return out
+
+
+def release(tape, ran, n):
+    """A backward without retain_graph ran the entries flagged in `ran` (first n entries):
+    the pyfunc entries among them drop their saved tensors."""
+    if not LIVE:
+        return
+    entries = _TAPES.get(tape)
+    if not entries:
+        return
+    for e in entries:
+        if e < n and ran[e]:
+            tape.grad_fns[e]._pf_release()
+
+
+def has_functions(tape):
+    """Whether a custom Function was recorded on `tape` (one dict lookup)."""
+    return bool(LIVE) and tape in _TAPES

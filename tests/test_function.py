@@ -1,0 +1,752 @@
+"""Custom autograd Functions (`tapegrad.autograd.Function`, issue #10 section 2), each behaviour
+run the same way with tapegrad and with torch 2.13 and compared: values, gradients, what
+forward/backward see (grad mode, needs_input_grad, the gradients handed in), grad_fn names
+and next_functions, torch's errors, lifetimes of saved tensors, double backward,
+once_differentiable, mark_dirty/mark_non_differentiable/set_materialize_grads, the
+setup_context style, failure atomicity and replay's refusal."""
+import gc
+import json
+import weakref
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import pyfunc
+from tapegrad.autograd.function import BackwardCFunction, Function, FunctionCtx
+
+torch = pytest.importorskip("torch")
+MODS = (tg, torch)
+
+
+def _np(t):
+    if t is None:
+        return None
+    return t.detach().numpy().copy() if hasattr(t, "detach") else np.asarray(t)
+
+
+def _err(fn):
+    """(type name, message with the library's name taken out) of what fn() raises."""
+    try:
+        fn()
+    except Exception as e:   # noqa: BLE001 - compared below
+        return type(e).__name__, str(e).replace("tapegrad.", "").replace("torch.", "")
+    return None
+
+
+def _same(a, b):
+    """Compare two results structurally (arrays by value)."""
+    a, b = (_np(v) if hasattr(v, "detach") else v for v in (a, b))
+    if isinstance(a, (list, tuple)):
+        assert isinstance(b, (list, tuple)) and len(a) == len(b), (a, b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64),
+                                   rtol=1e-6, atol=1e-7)
+        assert np.asarray(a).shape == np.asarray(b).shape
+    else:
+        assert a == b, (a, b)
+
+
+def both(run):
+    """run(m) with tapegrad and torch, results compared."""
+    LOG.clear()
+    got = run(tg)
+    LOG.clear()
+    _same(got, run(torch))
+
+
+def fns(m):
+    """The Functions of these tests, on module m's autograd.Function."""
+    F = m.autograd.Function
+
+    class Lin(F):   # x * k + y, k a Python number
+        @staticmethod
+        def forward(ctx, x, k, y):
+            ctx.log = [("fwd", m.is_grad_enabled(), ctx.needs_input_grad)]
+            ctx.save_for_backward(x, y)
+            ctx.k = k
+            return x * k + y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            LOG.append(("bwd", m.is_grad_enabled(), tuple(g.shape)))
+            return g * ctx.k, None, g * x
+
+    class Sq(F):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 2
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            LOG.append(("sq", m.is_grad_enabled()))
+            return 2 * x * g
+
+    class SqOnce(Sq):
+        @staticmethod
+        @m.autograd.function.once_differentiable
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            LOG.append(("once", m.is_grad_enabled(), g.requires_grad))
+            return 2 * x * g
+
+    class NoSave(F):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    class Three(F):   # (x*2, a Python number, x*3, integer positions)
+        @staticmethod
+        def forward(ctx, x, materialize):
+            ctx.set_materialize_grads(materialize)
+            idx = m.arange(3)
+            ctx.mark_non_differentiable(idx)
+            return x * 2, 5, x * 3, idx
+
+        @staticmethod
+        def backward(ctx, ga, gn, gb, gi):
+            LOG.append(("three",) + tuple(None if g is None else (tuple(g.shape), str(g.dtype)
+                                                                    .split(".")[-1], _np(g))
+                                          for g in (ga, gn, gb, gi)))
+            out = ga * 2 if ga is not None else None
+            if gb is not None:
+                out = gb * 3 if out is None else out + gb * 3
+            return out, None
+
+    class Pair(F):   # gradients for x only (None for y)
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    class Returns(F):   # backward returns what ctx.result says
+        @staticmethod
+        def forward(ctx, x, k, result):
+            ctx.result = result
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return ctx.result(g)
+
+    class Ident(F):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 5
+
+    class Dirty(F):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    class Non(F):
+        @staticmethod
+        def forward(ctx, x):
+            y = x * 2
+            ctx.mark_non_differentiable(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Raise(F):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            if FAIL:
+                raise ValueError("boom")
+            x, = ctx.saved_tensors
+            return g * x
+
+    class SetupCtx(F):
+        @staticmethod
+        def forward(x, k):
+            LOG.append(("sc-fwd", m.is_grad_enabled()))
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, k = inputs
+            LOG.append(("setup", m.is_grad_enabled(), ctx.needs_input_grad, tuple(output.shape)))
+            ctx.save_for_backward(x)
+            ctx.k = k
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return g * ctx.k * x, None
+
+    class Kw(F):
+        @staticmethod
+        def forward(ctx, x, k=2.0):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 7, None
+
+    class SumTo(F):   # the gradient comes back broadcast: torch sums it to the input's shape
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.expand(2, 3)
+
+    class Cube(F):   # third derivatives through a backward written with ops
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 3 * x * x * g
+
+    return {k: v for k, v in locals().items() if isinstance(v, type)}
+
+
+LOG = []
+FAIL = False
+
+
+@pytest.fixture(autouse=True)
+def _clean_log():
+    global FAIL
+    LOG.clear()
+    FAIL = False
+    yield
+    LOG.clear()
+
+
+def _x(m, vals=(0.5, -1.5, 2.0), rg=True, dtype="float64"):
+    return m.tensor(np.array(vals, dtype=dtype), requires_grad=rg)
+
+
+def _fn_names(fn, depth=2):
+    """grad_fn as (name, [next_functions' names, recursively], output_nr's)."""
+    if fn is None:
+        return None
+    if depth == 0:
+        return type(fn).__name__
+    return (type(fn).__name__, [(_fn_names(f, depth - 1), k) for f, k in fn.next_functions])
+
+
+# ---- basics: values, gradients, grad modes, needs_input_grad, grad_fn ------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_forward_backward_grad_modes_and_grad_fn(dtype):
+    def run(m):
+        F = fns(m)
+        x, y = _x(m, dtype=dtype), _x(m, (1.0, 2.0, 3.0), dtype=dtype)
+        z = F["Lin"].apply(x, 2.0, y)
+        out = [_np(z), z.requires_grad, z.is_leaf, z.output_nr, type(z.grad_fn).__name__,
+               _fn_names(z.grad_fn), z.grad_fn.log, str(z.dtype).split(".")[-1]]
+        z.sum().backward()
+        out += [_np(x.grad), y.grad, list(LOG)]
+        y2 = _x(m, (1.0, 2.0, 3.0), dtype=dtype)
+        z2 = F["Lin"].apply(x.detach(), 3.0, y2)
+        out += [_fn_names(z2.grad_fn), z2.grad_fn.needs_input_grad]
+        (z2 * z2).sum().backward()
+        out.append(_np(y2.grad))
+        return out
+    both(run)
+
+
+def test_ctx_is_the_grad_fn_and_its_classes():
+    F = fns(tg)
+    x = _x(tg)
+    z = F["Sq"].apply(x)
+    ctx = z.grad_fn
+    assert isinstance(ctx, BackwardCFunction) and isinstance(ctx, FunctionCtx)
+    assert isinstance(ctx, tg.autograd.graph.Node)
+    assert type(ctx) is F["Sq"]._backward_cls and type(ctx)._forward_cls is F["Sq"]
+    assert type(ctx).__name__ == "SqBackward" and ctx.name() == "SqBackward"
+    assert issubclass(Function, FunctionCtx)
+    assert tg.autograd.Function is Function
+    assert ctx.saved_tensors[0] is x and ctx.needs_input_grad == (True,)
+    np.testing.assert_allclose(ctx.apply(tg.ones(3)).detach().numpy(), 2 * x.detach().numpy())
+    assert "grad_fn=<SqBackward>" in repr(z)
+
+
+def test_scalar_inputs_on_the_fast_path_and_a_graph_around_the_function():
+    def run(m):
+        F = fns(m)
+        s = m.tensor(1.5, requires_grad=True)
+        t = m.tensor(-0.5, requires_grad=True)
+        u = F["Lin"].apply(s * t + 1.0, 3.0, t.exp())
+        v = F["Sq"].apply(u.sin()) * s
+        v.backward()
+        return [_np(v), _np(s.grad), _np(t.grad)]
+    both(run)
+
+
+def test_several_outputs_non_differentiable_outputs_and_materialized_grads():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        out = []
+        for materialize in (True, False):
+            a, n, b, i = F["Three"].apply(x, materialize)
+            out += [n, a.output_nr, b.output_nr, i.requires_grad, i.grad_fn is None,
+                    a.grad_fn is b.grad_fn, _np(i), str(i.dtype).split('.')[-1]]
+            a.sum().backward()
+            out.append(_np(x.grad))
+            x.grad = None
+            (a * b).sum().backward()
+            out.append(_np(x.grad))
+            x.grad = None
+        y = F["Non"].apply(x)
+        out += [y.requires_grad, y.grad_fn is None, list(LOG)]
+        return out
+    both(run)
+
+
+def test_none_gradients_leave_grad_none_and_count_as_unused():
+    def run(m):
+        F = fns(m)
+        a, b = _x(m), _x(m, (1.0, 2.0, 4.0))
+        F["Pair"].apply(a, b).sum().backward()
+        out = [_np(a.grad), b.grad]
+        out.append(_err(lambda: m.autograd.grad(F["Pair"].apply(a, b).sum(), [b])))
+        out.append(m.autograd.grad(F["Pair"].apply(a, b).sum(), [b], allow_unused=True))
+        g = m.autograd.grad(F["Pair"].apply(a, b).sum(), [a, b], allow_unused=True)
+        out += [_np(g[0]), g[1]]
+        return out
+    both(run)
+
+
+def test_forward_under_no_grad_or_without_inputs_that_require_grad():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        with m.no_grad():
+            z = F["Lin"].apply(x, 2.0, x)
+        w = F["Lin"].apply(x.detach(), 2.0, x.detach())
+        return [z.requires_grad, z.grad_fn is None, z.grad_fn, z.is_leaf, _np(z),
+                w.requires_grad, w.grad_fn is None]
+    both(run)
+
+
+# ---- torch's errors -----------------------------------------------------------------------------
+RESULTS = {
+    "too_few": lambda g: g,
+    "too_many": lambda g: (g, None, g),
+    "extra_nones": lambda g: (g, None, None, None),
+    "not_none_for_number": lambda g: (g, g),
+    "wrong_shape": lambda g: (g[:2], None),
+    "not_a_tensor": lambda g: (3, None),
+    "broadcast": lambda g: (g.expand(4, 3), None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESULTS))
+def test_bad_gradients_raise_torchs_errors(case):
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        x.grad = m.ones(3, dtype=m.float64)
+        err = _err(lambda: F["Returns"].apply(x, 2.0, RESULTS[case]).sum().backward())
+        return [err, _np(x.grad)]
+    both(run)
+
+
+def test_wrong_shape_index_counts_tensor_inputs_only_and_sum_to():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+
+        class Mixed(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, k, x):
+                return x * 2, 5, x * 3
+
+            @staticmethod
+            def backward(ctx, ga, gn, gb):
+                return None, ga[:2]
+        a, n, b = Mixed.apply(2, x)
+        out = [_err(lambda: (a + b).sum().backward()), a.output_nr, b.output_nr]
+        F["SumTo"].apply(x).sum().backward()
+        return out + [_np(x.grad)]
+    both(run)
+
+
+def test_save_for_backward_and_subclass_errors():
+    def run(m):
+        F = m.autograd.Function
+
+        class SaveBad(F):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x, 3)
+                return x * 2
+
+        class NoBackward(F):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+        class NoForward(F):
+            pass
+        x = _x(m)
+        return [_err(lambda: SaveBad.apply(x)),
+                _err(lambda: NoBackward.apply(x).sum().backward()),
+                _err(lambda: NoForward.apply(x))]
+    both(run)
+
+
+def test_legacy_instantiation_warns_and_calling_raises():
+    def run(m):
+        F = fns(m)
+        with pytest.warns(DeprecationWarning, match="should not be instantiated"):
+            f = F["Sq"]()
+        return _err(lambda: f(_x(m)))
+    both(run)
+
+
+def test_exception_in_backward_propagates_and_commits_nothing():
+    def run(m):
+        global FAIL
+        F = fns(m)
+        x = _x(m)
+        x.grad = m.ones(3, dtype=m.float64)
+        keep = x.grad
+        z = (F["Raise"].apply(x) * x).sum()
+        FAIL = True
+        return [_err(lambda: z.backward()), _np(x.grad), x.grad is keep]
+    both(run)
+
+
+def test_a_retry_after_an_exception_in_backward_works():
+    """NOTE: stronger than torch, whose nodes that ran before the failing one have already
+    freed their saved tensors (its retry raises "backward through the graph a second time"):
+    tapegrad commits nothing before every backward of the call has run."""
+    global FAIL
+    F = fns(tg)
+    x = _x(tg)
+    z = (F["Raise"].apply(x) * x).sum()
+    FAIL = True
+    with pytest.raises(ValueError, match="boom"):
+        z.backward()
+    assert x.grad is None and z.grad_fn.next_functions[0][0].next_functions[0][0].saved_tensors
+    FAIL = False
+    z.backward()
+    v = x.detach().numpy()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * v + v * v)   # backward says g * x
+    with pytest.raises(RuntimeError, match="second time"):
+        z.backward()
+
+
+# ---- lifetimes ---------------------------------------------------------------------------------
+def test_saved_tensors_are_freed_by_backward_as_torch():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        y = F["Sq"].apply(x * 1)
+        y.sum().backward(retain_graph=True)
+        y.sum().backward()
+        out = [_np(x.grad), _err(lambda: y.grad_fn.saved_tensors),
+               _err(lambda: y.sum().backward())]
+        z = F["NoSave"].apply(x).sum()   # nothing saved: a second backward works
+        z.backward()
+        z.backward()
+        return out + [_np(x.grad)]
+    both(run)
+
+
+def test_grad_with_inputs_frees_only_what_leads_to_them():
+    def run(m):
+        F = fns(m)
+        x, w = _x(m), _x(m, (1.0, 1.0, 1.0))
+        y = F["Sq"].apply(x * 1)
+        u = F["Sq"].apply(w * 1)
+        s = (y + u * y).sum()
+        g, = m.autograd.grad(s, [x], retain_graph=False)
+        return [_np(g), _np(u.grad_fn.saved_tensors[0]), _err(lambda: y.grad_fn.saved_tensors)]
+    both(run)
+
+
+def test_saved_tensor_changed_in_place_raises_torchs_version_error():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        w = x * 1
+        y = F["Sq"].apply(w)
+        w.mul_(2)
+        return [_err(lambda: y.sum().backward()), x.grad]
+    both(run)
+
+
+def test_a_backward_releases_the_tape_and_ctx():
+    F = fns(tg)
+    x = _x(tg)
+    y = F["Sq"].apply(x * 1)
+    out_ref = weakref.ref(y.grad_fn.saved_tensors[0])
+    tape_ref = weakref.ref(y._tape)
+    y.sum().backward()
+    assert y.grad_fn.__dict__["_pf_saved"] is None
+    del y
+    gc.collect()
+    assert out_ref() is None and tape_ref() is None
+
+
+# ---- higher order: create_graph and once_differentiable -----------------------------------------
+def test_double_and_third_backward_through_a_backward_written_with_ops():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        y = F["Cube"].apply(x)
+        g, = m.autograd.grad(y.sum(), x, create_graph=True)
+        h, = m.autograd.grad(g.sum(), x, create_graph=True)
+        k, = m.autograd.grad(h.sum(), x)
+        s = m.tensor(0.7, requires_grad=True)
+        gs, = m.autograd.grad(F["Sq"].apply(s), s, create_graph=True)
+        gs.backward()
+        return [_np(g), _np(h), _np(k), g.grad_fn.name(), _np(gs), _np(s.grad), list(LOG)]
+    both(run)
+
+
+def test_once_differentiable():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        y = F["SqOnce"].apply(x)
+        g, = m.autograd.grad(y.sum(), x, create_graph=True)   # the seed needs no grad
+        out = [_np(g), g.requires_grad]
+        y = F["SqOnce"].apply(x)
+        v = m.ones(3, dtype=m.float64, requires_grad=True)
+        g, = m.autograd.grad(y, x, grad_outputs=v, create_graph=True)
+        out += [_np(g), g.requires_grad, g.grad_fn.name(), _fn_names(g.grad_fn, 1)]
+        out.append(_err(lambda: g.sum().backward()))
+        out.append(list(LOG))
+        return out
+    both(run)
+
+
+def test_gradcheck_and_gradgradcheck():
+    F = fns(tg)
+    x = _x(tg)
+    assert tg.autograd.gradcheck(F["Cube"].apply, (x,))
+    assert tg.autograd.gradgradcheck(F["Cube"].apply, (x,))
+    J = tg.autograd.functional.jacobian(F["Sq"].apply, x)   # not sweep_rows: it cannot pause
+    np.testing.assert_allclose(J.numpy(), np.diag(2 * x.detach().numpy()))
+
+
+# ---- ctx features: setup_context, mark_dirty, inputs returned, kwargs ---------------------------
+def test_setup_context_style_and_keyword_arguments():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        z = F["SetupCtx"].apply(x, 3.0)
+        z.sum().backward()
+        out = [_np(z), _np(x.grad), z.grad_fn.name(), list(LOG)]
+        x.grad = None
+        F["Kw"].apply(x, k=3.0).sum().backward()
+        out.append(_np(x.grad))
+        out.append(_np(F["Kw"].apply(x)))
+        return out
+    both(run)
+
+
+def test_mark_dirty_and_inputs_returned_as_outputs():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        out = [_err(lambda: F["Dirty"].apply(x))]
+        x = _x(m)
+        w = x * 1
+        r = F["Dirty"].apply(w)
+        out += [r is w, w.grad_fn.name(), w._version, _fn_names(w.grad_fn)]
+        r.sum().backward()
+        out.append(_np(x.grad))
+        x.grad = None
+        v = F["Ident"].apply(x)
+        out += [v is x, v.grad_fn.name(), v.is_leaf]
+        v.sum().backward()
+        out.append(_np(x.grad))
+        return out
+    both(run)
+
+
+def test_same_input_twice_and_function_of_function():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        z = F["Lin"].apply(x, 2.0, x)
+        F["Sq"].apply(F["Sq"].apply(z)).sum().backward()
+        return [_np(x.grad), _fn_names(z.grad_fn)]
+    both(run)
+
+
+# ---- the tape: other entries, other tapes, the reached-subgraph sweep, matmul's host entries ----
+def test_function_beside_matmul_host_entries_and_dropped_graphs(monkeypatch):
+    from tapegrad import engine
+    calls = []
+    real = engine._sweep_reached
+    monkeypatch.setattr(engine, "_sweep_reached", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def run(m):
+        F = fns(m)
+        rng = np.random.default_rng(0)
+        W = m.tensor(rng.standard_normal((64, 64)), requires_grad=True)
+        X = m.tensor(rng.standard_normal((64, 64)))
+        for _ in range(200):   # graphs dropped without backward: the reached part is small
+            (W * 2).sum()
+        H = F["Sq"].apply(X @ W)
+        a, n, b, i = F["Three"].apply(H.sum(0), True)
+        ((a * b).sum() + (H @ W).sum()).backward()
+        return [_np(W.grad)]
+    both(run)
+    assert calls == [1]   # the sweep ran on the reached subgraph's local streams
+
+
+def test_input_from_an_older_frozen_tape():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        h = x.exp()
+        x.sin().sum().backward()    # freezes the tape h lives on (h's entry is not freed)
+        y = F["Sq"].apply(h)        # recorded on a new tape, h through an import entry
+        y.sum().backward()
+        return [_np(x.grad)]
+    both(run)
+
+
+def test_replay_refuses_a_function_with_a_clear_error():
+    F = fns(tg)
+
+    def f(x):
+        return F["Sq"].apply(x).sum()
+    with pytest.raises(tg.errors.TracingError, match="autograd.Function Sq"):
+        tg.record(f, _x(tg))
+
+
+def test_no_function_costs_no_call_into_pyfunc():
+    """Without a live Function the engine makes no Python call into pyfunc during a backward
+    (one dict check per backward); with one, one host_vjp call per reached Function entry."""
+    import sys
+    gc.collect()   # Functions of earlier tests (a saved output is a cycle until released)
+    assert not pyfunc.LIVE
+    calls = []
+
+    def prof(frame, event, arg):
+        if event == "call" and frame.f_code.co_filename == pyfunc.__file__:
+            calls.append(frame.f_code.co_name)
+    x = _x(tg)
+    for make in (lambda: (x * x).exp().sum(), lambda: tg.tensor(0.5, requires_grad=True) * 3.0):
+        y = make()
+        sys.setprofile(prof)
+        try:
+            y.backward()
+        finally:
+            sys.setprofile(None)
+    assert calls == []
+    y = fns(tg)["Sq"].apply(x)
+    z = (y * y).sum()
+    sys.setprofile(prof)
+    try:
+        z.backward()
+    finally:
+        sys.setprofile(None)
+    assert calls.count("host_vjp") == 1 and calls.count("release") == 1
+
+
+def test_vjp_alias_retain_grad_on_outputs_and_mark_dirty_of_a_non_input():
+    def run(m):
+        class Sq(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 2, x * 3
+
+            @staticmethod
+            def vjp(ctx, g, h):
+                x, = ctx.saved_tensors
+                return 2 * x * g + 3 * h
+
+        class Both(Sq):
+            @staticmethod
+            def backward(ctx, g, h):
+                return g
+
+        class D(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x * 2
+                ctx.mark_dirty(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, g):
+                return g
+        x = _x(m)
+        a, b = Sq.apply(x)
+        b.retain_grad()
+        (a * b).sum().backward()
+        out = [_np(x.grad), _np(b.grad), _err(lambda: Both.apply(x)[0].sum().backward())]
+        with pytest.warns(UserWarning, match="not an input"):
+            y = D.apply(x)
+        return out + [y.grad_fn.name()]
+    both(run)
+
+
+def test_pictures_and_summary_show_the_function():
+    F = fns(tg)
+    x = _x(tg)
+    y = F["Sq"].apply(x)
+    assert 'label="SqBackward"' in tg.viz.to_dot(y).source
+    assert tg.graph.tape_stats(y._tape)["by_op"]["pyfunc"] == 1
+
+
+def test_functional_hessian_and_compile_through_a_function():
+    def run(m):
+        F = fns(m)
+        x = _x(m)
+        H = m.autograd.functional.hessian(lambda v: F["Cube"].apply(v).sum(), x)
+        return [_np(H)]
+    both(run)
+    F = fns(tg)
+    f = tg.compile(lambda v: F["Sq"].apply(v).sum())
+    with pytest.raises(tg.errors.TracingError, match="autograd.Function Sq"):
+        f(_x(tg))
+
+
+def test_a_tape_file_with_a_function_entry_is_rejected():
+    from tapegrad import replay, tapefile
+    rec = tg.record(lambda v: (v * 2.0).sum(), _x(tg))
+    arrays = dict(replay.to_arrays(rec))
+    meta = json.loads(str(arrays.pop("meta")))
+    arrays["op"] = arrays["op"].copy()
+    arrays["op"][-1] = pyfunc.PYFUNC_CODE
+    meta = {k: v for k, v in meta.items() if k not in tapefile.FORMAT_KEYS}
+    arrays = tapefile.arrays(arrays, meta)    # a valid digest over the edited streams
+    with pytest.raises(tapefile.TapeFormatError, match="custom autograd.Function"):
+        replay.from_arrays(arrays)
