@@ -7,7 +7,7 @@ leaves every tensor, `.grad` and tape as it was.
 """
 import numpy as np
 
-from . import errors, reached, scratch
+from . import errors, hooks, reached, scratch
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
@@ -102,7 +102,8 @@ def _sweep_tape(tape, seeds, inputs=None):
             adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
-                     nd, vals, adj, reach, freed)
+                     nd, vals, adj, reach, freed,
+                     hooked=_hooked(tape, n, inputs, leads) if tape.hooks else None)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
@@ -145,7 +146,8 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, host=sub.host,
-                         nodes=sub.order)
+                         nodes=sub.order,
+                         hooked=_hooked(tape, n, inputs, leads, sub) if tape.hooks else None)
         if bad >= 0:
             raise RuntimeError(errors.BACKWARD_TWICE)
         order = sub.order[:rn]
@@ -166,20 +168,33 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
 
 
 def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
-               vals, adj, reach, freed, host=None, nodes=None):
+               vals, adj, reach, freed, host=None, nodes=None, hooked=None):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
-    With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node."""
+    With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node.
+    `hooked` ({sweep index: (tape node, hooks.Hooks)}): entries whose hooks run when the
+    sweep reaches them, before their VJP (see _hook_pause)."""
     if host is None:
         host = tape.host_flags(n)
+    flags = host
+    if hooked is not None:   # the kernel pauses at hooked entries too (on a copy of the flags)
+        flags = host.copy()
+        flags[list(hooked)] = 1
     sweep = K.sweep
     while True:
         r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                  start, reach, freed, _SAVES, host)
+                  start, reach, freed, _SAVES, flags)
         if r >= -1:
             return r
         e = -2 - r
+        if hooked is not None and e in hooked:
+            flags[e] = host[e]
+            if not _hook_pause(tape, e, hooked.pop(e), ia, ib, off, size, adj):
+                start = e    # the kernel runs e's VJP (or pauses again for its host VJP)
+                continue
+            start = e - 1    # the hooks ran e's VJP
+            continue
         a, b = int(ia[e]), int(ib[e])
         needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
         # the operands as saved (their own dtype), where the tape holds them by reference
@@ -268,6 +283,10 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                     for node in _nodes_in(r.tape, t):
                         if node < r.n and r.reach[node]:
                             g = _add(g, r.grad_of(node, t.shape))
+                if g is not None and t._tape is None and hooks._LEAF:
+                    h = hooks.leaf_hooks(t)      # a leaf input's hooks run, as in torch
+                    if h is not None and h.tensor:
+                        g = hooks.leaf_grad(h, t, g)
                 out.append(g)
         else:
             out = {}
@@ -280,6 +299,8 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                     t = ref()
                     if t is not None and node < r.n and reach[node]:
                         _collect(out, t, r.grad_of(node, t.shape))
+            if hooks._LEAF:   # leaf hooks: on each leaf's summed gradient, before accumulation
+                hooks.leaf_grads(out)
 
         if validate is not None:
             validate(out)
@@ -476,7 +497,7 @@ def _record_backward_fast(roots, seeds, inputs):
     appends the backward entries in one Numba call.  Returns None where it does not apply
     (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
     tape = roots[0]._tape if roots and roots[0]._tape is not None else None
-    if tape is None or tape.frozen:
+    if tape is None or tape.frozen or _has_hooks(tape):
         return None
     for t, s in zip(roots, seeds):
         if t._tape is not tape or t.numel() != 1 or s.numel() != 1:
@@ -584,10 +605,15 @@ def run_backward_graph(roots, seeds, inputs=None):
         reach = tape.reached(seeds_here, n)
         tape.check_versions(n, ran=reach)
         freed = tape.freed
+        hooked = _hooked(tape, n, inputs, _leads(tape, n, inputs) if inputs is not None
+                         else None) if tape.hooks else None
         for e in np.flatnonzero(reach)[::-1].tolist():
             g = adj.pop((tape, e), None)
             if g is None:
                 continue
+            done = None
+            if hooked is not None and e in hooked:
+                g, done = _graph_hook_pause(tape, e, hooked[e][1], g)
             if (tape, e) in wanted:
                 wanted[(tape, e)] = g
             kind = BY_CODE[tape.op[e]].kind
@@ -609,12 +635,15 @@ def run_backward_graph(roots, seeds, inputs=None):
                 if t is not None:
                     k = id(t)
                     leaf_grads[k] = (t, g)
-            for node, gi in _input_grads(tape, e, g):
+            for node, gi in _input_grads(tape, e, g) if done is None else done:
                 key = (tape, node)
                 adj[key] = adj[key] + gi if key in adj else gi
     for t, s in direct:
         k = id(t)
         leaf_grads[k] = (t, leaf_grads[k][1] + s if k in leaf_grads else s)
+    if hooks._LEAF:   # leaf hooks (autograd.grad: only its inputs' run, as torch)
+        hooks.leaf_grads(leaf_grads, True,
+                         None if inputs is None else {id(t) for t in inputs})
     if inputs is None:
         return leaf_grads
     out = []
@@ -625,3 +654,60 @@ def run_backward_graph(roots, seeds, inputs=None):
         else:
             out.append(wanted.get((t._tape, t._node)))
     return out
+
+
+# ---- hooks (tapegrad.hooks): the sweep pauses at hooked entries -----------------------------
+# A tape with hooked entries (`tape.hooks`) makes _run_sweep pass the kernel a copy of the host
+# flags with those entries set: the kernel stops at one once its gradient is complete, the
+# hooks run on it here, and the kernel resumes at the same entry.  Without hooks nothing here
+# runs: one test of `tape.hooks` per swept tape.
+
+def _hooked(tape, n, inputs, leads, sub=None):
+    """{sweep index: (tape node, Hooks)} of the hooked entries below n that this backward
+    runs.  With `inputs` (autograd.grad), those on a path to an input and the inputs
+    themselves, as torch runs only those nodes.  With `sub` (a reached.Reached), indices are
+    local ones, and only reached entries count."""
+    mine = ()
+    if inputs is not None:
+        mine = {node for t in inputs for node in _nodes_in(tape, t)}
+    out = {}
+    for node, h in tape.hooks.items():
+        if node >= n or not h.active():
+            continue
+        if leads is not None and not leads[node] and node not in mine:
+            continue
+        if sub is not None:
+            if not sub.mark[node]:
+                continue
+            out[int(sub.loc[node])] = (node, h)
+        else:
+            out[node] = (node, h)
+    return out or None
+
+
+def _hook_pause(tape, e, hit, ia, ib, off, size, adj):
+    """Run the hooks of sweep entry e (tape node, Hooks) on its gradient in `adj`.  True when
+    they ran e's VJP too (grad_fn post hooks) and added it into `adj`."""
+    node, h = hit
+    o, s = off[e], size[e]
+    added = hooks.pause(tape, node, h, adj[o:o + s], _input_grads)
+    if added is None:
+        return False
+    local = {int(tape.ia[node]): int(ia[e]), int(tape.ib[node]): int(ib[e])}
+    for operand, arr in added:
+        i = local[operand]
+        adj[off[i]:off[i] + size[i]] += arr.reshape(-1)
+    return True
+
+
+def _graph_hook_pause(tape, e, h, g):
+    """create_graph: (g after e's hooks, [(node, gradient)] when post hooks ran e's VJP)."""
+    return hooks.graph_pause(tape, e, h, g, _input_grads)
+
+
+def _has_hooks(tape):
+    """Whether a create_graph backward over `tape` may run hooks (then not the fast path)."""
+    if tape.hooks:
+        return True
+    return bool(hooks._LEAF) and any(hooks.leaf_hooks(t) is not None
+                                     for t in tape.leaves.values())

@@ -125,7 +125,8 @@ class Tape:
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
-                 "rebased", "superseded", "groups", "__weakref__")
+                 "rebased", "superseded", "groups", "__weakref__",
+                 "hooks")       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -133,6 +134,7 @@ class Tape:
         self._arrays = None
         self.nds = None         # NdStreams, made with the first n-d fact
         self.groups = None      # groups.Groups, made with the first decomposition
+        self.hooks = None       # tapegrad.hooks: hooks of non-leaf tensors/grad_fns, die with it
         self._resize(cap)
         self.shape = {}
         self.saved_bytes = 0
