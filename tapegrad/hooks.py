@@ -96,10 +96,10 @@ def _leaf_record(t, create):
         return None
     key = id(t)
 
-    def gone(_, key=key):
-        got = _LEAF.get(key)
+    def gone(_, key=key, table=_LEAF):    # (the table: module globals go at exit)
+        got = table.get(key)
         if got is not None and got[0]() is None:
-            del _LEAF[key]
+            del table[key]
     h = Hooks(t._dtype, t._shape)
     _LEAF[key] = (weakref.ref(t, gone), h)
     return h
@@ -167,6 +167,9 @@ def _node_target(fn, what):
     h = (tape.hooks or {}).get(n)
     if h is not None:
         return tape, n, h.dtype, h.shape
+    like = getattr(fn, "_like", None)    # set by Tensor.grad_fn
+    if like is not None:
+        return tape, n, like[0], like[1]
     ref = tape.retained.get(n)
     t = ref() if ref is not None else None
     if t is not None:
