@@ -26,7 +26,7 @@ class _Sweep:
     index in `off`/`size` (None: the node itself), `entries` lists the entries it ran (None:
     those marked in `ran`)."""
     __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries",
-                 "space")
+                 "space", "captured")
 
     def grad_of(self, node, shape):
         if self.loc is not None:
@@ -34,6 +34,14 @@ class _Sweep:
         o = self.off[node]
         s = self.size[node]
         return self.adj[o:o + s].reshape(shape)
+
+    def result_of(self, node, shape):
+        """The gradient of node as a retained .grad or an input sees it: as grad_of, unless
+        hooks at node captured another value (tapegrad.hooks.pause)."""
+        cap = self.captured
+        if cap is not None and node in cap:
+            return cap[node].reshape(shape)
+        return self.grad_of(node, shape)
 
     def release(self):
         if self.entries is None:
@@ -101,9 +109,9 @@ def _sweep_tape(tape, seeds, inputs=None):
         else:
             adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
+    hooked = _hooked(tape, n, inputs, leads) if tape.hooks else None
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
-                     nd, vals, adj, reach, freed,
-                     hooked=_hooked(tape, n, inputs, leads) if tape.hooks else None)
+                     nd, vals, adj, reach, freed, hooked=hooked)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
@@ -111,6 +119,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     r = _Sweep()
     r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, bufs
     r.ran, r.loc, r.entries, r.space = ran, None, None, None
+    r.captured = hooked.captured if hooked is not None else None
     return r
 
 
@@ -143,11 +152,11 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
             else:
                 adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
             reach[i] = 1
+        hooked = _hooked(tape, n, inputs, leads, sub) if tape.hooks else None
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, host=sub.host,
-                         nodes=sub.order,
-                         hooked=_hooked(tape, n, inputs, leads, sub) if tape.hooks else None)
+                         nodes=sub.order, hooked=hooked)
         if bad >= 0:
             raise RuntimeError(errors.BACKWARD_TWICE)
         order = sub.order[:rn]
@@ -164,6 +173,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         raise
     r.tape, r.n, r.off, r.size, r.adj, r.bufs = tape, n, off, size, adj, bufs
     r.loc, r.entries, r.space = loc, order[ran != 0], sub
+    r.captured = hooked.captured if hooked is not None else None
     return r
 
 
@@ -190,7 +200,8 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         e = -2 - r
         if hooked is not None and e in hooked:
             flags[e] = host[e]
-            if not _hook_pause(tape, e, hooked.pop(e), ia, ib, off, size, adj):
+            if not _hook_pause(tape, e, hooked.pop(e), ia, ib, off, size, adj,
+                               hooked.captured):
                 start = e    # the kernel runs e's VJP (or pauses again for its host VJP)
                 continue
             start = e - 1    # the hooks ran e's VJP
@@ -282,7 +293,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 for r in done:
                     for node in _nodes_in(r.tape, t):
                         if node < r.n and r.reach[node]:
-                            g = _add(g, r.grad_of(node, t.shape))
+                            g = _add(g, r.result_of(node, t.shape))
                 if g is not None and t._tape is None and hooks._LEAF:
                     h = hooks.leaf_hooks(t)      # a leaf input's hooks run, as in torch
                     if h is not None and h.tensor:
@@ -298,7 +309,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 for node, ref in tape.retained.items():
                     t = ref()
                     if t is not None and node < r.n and reach[node]:
-                        _collect(out, t, r.grad_of(node, t.shape))
+                        _collect(out, t, r.result_of(node, t.shape))
             if hooks._LEAF:   # leaf hooks: on each leaf's summed gradient, before accumulation
                 hooks.leaf_grads(out)
 
@@ -611,11 +622,11 @@ def run_backward_graph(roots, seeds, inputs=None):
             g = adj.pop((tape, e), None)
             if g is None:
                 continue
-            done = None
+            done, seen = None, g
             if hooked is not None and e in hooked:
-                g, done = _graph_hook_pause(tape, e, hooked[e][1], g)
+                g, seen, done = hooks.graph_pause(tape, hooked[e], g, _input_grads)
             if (tape, e) in wanted:
-                wanted[(tape, e)] = g
+                wanted[(tape, e)] = seen
             kind = BY_CODE[tape.op[e]].kind
             if kind == "leaf":
                 leaf = tape.leaves[e]
@@ -634,7 +645,7 @@ def run_backward_graph(roots, seeds, inputs=None):
                 t = tape.retained[e]()
                 if t is not None:
                     k = id(t)
-                    leaf_grads[k] = (t, g)
+                    leaf_grads[k] = (t, seen)
             for node, gi in _input_grads(tape, e, g) if done is None else done:
                 key = (tape, node)
                 adj[key] = adj[key] + gi if key in adj else gi
@@ -663,34 +674,35 @@ def run_backward_graph(roots, seeds, inputs=None):
 # runs: one test of `tape.hooks` per swept tape.
 
 def _hooked(tape, n, inputs, leads, sub=None):
-    """{sweep index: (tape node, Hooks)} of the hooked entries below n that this backward
-    runs.  With `inputs` (autograd.grad), those on a path to an input and the inputs
-    themselves, as torch runs only those nodes.  With `sub` (a reached.Reached), indices are
-    local ones, and only reached entries count."""
+    """hooks.Pauses {sweep index: hooks.Pause} of the hooked entries below n that this
+    backward runs, or None.  With `inputs` only those on a path to an input run their
+    grad_fn's hooks, as torch runs only those nodes, and the inputs themselves their tensor
+    hooks.  With `sub` (a reached.Reached), indices are local ones, of reached entries."""
     mine = ()
     if inputs is not None:
         mine = {node for t in inputs for node in _nodes_in(tape, t)}
-    out = {}
+    out = hooks.Pauses()
     for node, h in tape.hooks.items():
         if node >= n or not h.active():
             continue
-        if leads is not None and not leads[node] and node not in mine:
+        p = hooks.plan(tape, node, h, inputs, leads, mine)
+        if p is None:
             continue
         if sub is not None:
             if not sub.mark[node]:
                 continue
-            out[int(sub.loc[node])] = (node, h)
+            out[int(sub.loc[node])] = p
         else:
-            out[node] = (node, h)
+            out[node] = p
     return out or None
 
 
-def _hook_pause(tape, e, hit, ia, ib, off, size, adj):
-    """Run the hooks of sweep entry e (tape node, Hooks) on its gradient in `adj`.  True when
+def _hook_pause(tape, e, p, ia, ib, off, size, adj, captured):
+    """Run the hooks of sweep entry e (a hooks.Pause) on its gradient in `adj`.  True when
     they ran e's VJP too (grad_fn post hooks) and added it into `adj`."""
-    node, h = hit
+    node = p.node
     o, s = off[e], size[e]
-    added = hooks.pause(tape, node, h, adj[o:o + s], _input_grads)
+    added = hooks.pause(tape, p, adj[o:o + s], _input_grads, captured)
     if added is None:
         return False
     local = {int(tape.ia[node]): int(ia[e]), int(tape.ib[node]): int(ib[e])}
@@ -698,11 +710,6 @@ def _hook_pause(tape, e, hit, ia, ib, off, size, adj):
         i = local[operand]
         adj[off[i]:off[i] + size[i]] += arr.reshape(-1)
     return True
-
-
-def _graph_hook_pause(tape, e, h, g):
-    """create_graph: (g after e's hooks, [(node, gradient)] when post hooks ran e's VJP)."""
-    return hooks.graph_pause(tape, e, h, g, _input_grads)
 
 
 def _has_hooks(tape):

@@ -304,21 +304,71 @@ def _as_tensor(arr, h):
     return Tensor._wrap(arr.astype(h.dtype.np).reshape(h.shape), h.dtype)
 
 
-def pause(tape, node, h, arr, vjp):
-    """Run the hooks of entry `node` at a pause of the sweep.  `arr`: the node's gradient in
-    the adjoint arena (float64, written in place).  Returns None when the kernel is to run the
-    entry's VJP, else [(operand node, float64 array)] to add: with post hooks the VJP runs
-    here, through `vjp(tape, node, g)` (the tensor faces create_graph uses)."""
+class GradInputs(list):
+    """autograd.grad's inputs (a list): their gradients are captured as torch's engine
+    captures them, see `plan`; backward(inputs=...) passes a plain list."""
+    __slots__ = ()
+
+
+class Pauses(dict):
+    """{sweep index: Pause} of one backward over one tape, and `captured`: {node: float64
+    array}, the gradients a retained `.grad` or an input gets where hooks made the arena's
+    value differ from it."""
+    __slots__ = ("captured",)
+
+    def __init__(self):
+        super().__init__()
+        self.captured = {}
+
+
+class Pause:
+    """What runs at one hooked entry: `node` (tape node), `h` (its Hooks), `node_hooks`
+    (whether its grad_fn's pre/post hooks run: its node executes) and `keep`: which value a
+    retained .grad or an input gets, "tensor" (after the tensor hooks, before the grad_fn
+    prehooks), "raw" (before any hook) or None (not asked for)."""
+    __slots__ = ("node", "h", "node_hooks", "keep")
+
+    def __init__(self, node, h, node_hooks, keep):
+        self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
+
+
+def plan(tape, node, h, inputs, leads, mine):
+    """The Pause of hooked entry `node` in a backward (None: nothing runs there).  torch's
+    engine, with `inputs`, executes only the nodes on a path to an input (`leads`); an input
+    whose node does not execute gets its tensor hooks run and then its gradient captured; an
+    autograd.grad input whose node executes (another input lies below it) is captured
+    before its hooks, which then run for the propagation (engine.cpp, evaluate_function)."""
+    if inputs is None:
+        return Pause(node, h, True, "tensor" if node in tape.retained else None)
+    needed = bool(leads[node])
+    if node in mine:
+        return Pause(node, h, needed,
+                     "raw" if needed and isinstance(inputs, GradInputs) else "tensor")
+    return Pause(node, h, True, None) if needed else None
+
+
+def pause(tape, p, arr, vjp, captured):
+    """Run the hooks of a Pause at a pause of the sweep.  `arr`: the node's gradient in the
+    adjoint arena (float64, written in place); `captured` gets the value a retained .grad or
+    an input sees where it differs.  Returns None when the kernel is to run the entry's VJP,
+    else [(operand node, float64 array)] to add: with post hooks the VJP runs here, through
+    `vjp(tape, node, g)` (the tensor faces create_graph uses)."""
+    h, node = p.h, p.node
+    pre, post = p.node_hooks and h.pre, p.node_hooks and h.post
     with set_grad_enabled(False):
+        if p.keep == "raw":
+            captured[node] = arr.copy()
         g0 = _as_tensor(arr, h)
         ref = g0._v if type(g0._v) is float else g0._v.copy()
         g = run_tensor_hooks(h.tensor, g0)
-        if h.pre:
+        if pre:
+            if p.keep == "tensor":   # a retained .grad does not see the prehooks' result
+                captured[node] = np.asarray(g._array(), np.float64).reshape(-1).copy()
             g = run_prehooks(h.pre, g)
         v = g._v
         if g is not g0 or (v != ref if type(v) is float else not np.array_equal(v, ref)):
             arr[:] = np.asarray(g._array(), np.float64).reshape(-1)
-        if not h.post:
+        if not post:
             return None
         slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
         gi = run_posthooks(h.post, gi, g)
@@ -326,18 +376,22 @@ def pause(tape, node, h, arr, vjp):
                 if s >= 0 and x is not None]
 
 
-def graph_pause(tape, node, h, g, vjp):
-    """`pause` for the create_graph walk: g and the results are recorded tensors.  Returns
-    (g after the tensor and pre hooks, [(operand node, gradient)] or None)."""
+def graph_pause(tape, p, g, vjp):
+    """`pause` for the create_graph walk, on recorded tensors: returns (g after the tensor
+    and pre hooks, the value a retained .grad or an input sees, [(operand node, gradient)]
+    when post hooks ran the VJP, else None)."""
+    h, node = p.h, p.node
     with set_grad_enabled(True):
+        raw = g
         g = run_tensor_hooks(h.tensor, g)
-        if h.pre:
+        seen = raw if p.keep == "raw" else g
+        if p.node_hooks and h.pre:
             g = run_prehooks(h.pre, g)
-        if not h.post:
-            return g, None
+        if not (p.node_hooks and h.post):
+            return g, seen, None
         slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
         gi = run_posthooks(h.post, gi, g)
-    return g, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
+    return g, seen, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
 
 
 def leaf_grads(found, create_graph=False, only=None):

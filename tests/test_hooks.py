@@ -272,7 +272,32 @@ def c_several_tapes(m):
     return log, x.grad
 
 
-CASES = [c_nonleaf_replace, c_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
+def c_capture(m):
+    """autograd.grad captures an input whose node runs (another input lies below it) before
+    its hooks, one whose node does not run after its tensor hooks; grad_fn prehooks are
+    never seen by the capture nor by a retained .grad."""
+    x = m.tensor([0.5, 1.5], requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: g * 2)
+    z = y * 1
+    z.grad_fn.register_prehook(lambda go: (go[0] * 10,))
+    out = []
+    for cg in (False, True):
+        out.append(m.autograd.grad((y * 3).sum(), [x, y], retain_graph=True, create_graph=cg))
+        out.append(m.autograd.grad((y * 3).sum(), [y], retain_graph=True, create_graph=cg))
+        out.append(m.autograd.grad((z * 3).sum(), [x, z], retain_graph=True, create_graph=cg))
+        out.append(m.autograd.grad((z * 3).sum(), [z], retain_graph=True, create_graph=cg))
+    z.retain_grad()
+    y.retain_grad()
+    (z * 3).sum().backward(inputs=[x, y], retain_graph=True)
+    out.append((x.grad.clone(), y.grad.clone()))   # (z.grad: retained_with_inputs, a known bug)
+    z.grad = None
+    (z * 3).sum().backward(retain_graph=True)
+    out.append((x.grad, y.grad, z.grad))
+    return out
+
+
+CASES = [c_capture, c_nonleaf_replace, c_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
          c_retain_before, c_grad_leaf_input, c_grad_nonleaf_input, c_grad_off_path,
          c_backward_inputs, c_grad_mode, c_create_graph, c_scalar, c_scalar_dtypes, c_views,
          c_split, c_inplace_after, c_node_hooks, c_node_create_graph, c_post_accumulate,

@@ -215,7 +215,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(errors.UNUSED.format(i))
 
     if create_graph:
-        grads = run_backward_graph(outputs, seeds, inputs=list(inputs))
+        grads = run_backward_graph(outputs, seeds, inputs=hooks.GradInputs(inputs))
         check_used(grads)
         out = []
         for t, g in zip(inputs, grads):
@@ -226,7 +226,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = g.reshape(t._shape)
             out.append(g if g._dtype is t._dtype else g.to(t._dtype))
         return tuple(out)
-    grads = run_backward(outputs, seeds, retain, inputs=list(inputs), validate=check_used)
+    grads = run_backward(outputs, seeds, retain, inputs=hooks.GradInputs(inputs),
+                         validate=check_used)
     out = []
     for t, g in zip(inputs, grads):
         if g is None:
