@@ -120,6 +120,15 @@ def leaf_hooks(t):
     return _leaf_record(t, False) if _LEAF else None
 
 
+def has_hooks(t):
+    """Whether tensor t has tensor hooks or post-accumulate hooks registered."""
+    if t._tape is None:
+        h = leaf_hooks(t)
+        return h is not None and bool(h.tensor or h.accumulate)
+    h = (t._tape.hooks or {}).get(t._node)
+    return h is not None and bool(h.tensor)
+
+
 @tensor_methods
 class _HookMethods:
     def register_hook(self, hook):

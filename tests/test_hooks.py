@@ -512,6 +512,12 @@ def test_replay_refuses_hooks():
         return y.sum()
     with pytest.raises(RuntimeError, match="recorded tape"):
         tapegrad.record(f, tapegrad.ones(2))
+    x = tapegrad.ones(2, requires_grad=True)
+    handle = x.register_hook(lambda g: g * 2)
+    with pytest.raises(RuntimeError, match="argument 0 has hooks"):
+        tapegrad.record(lambda t: (t * t).sum(), x)
+    handle.remove()
+    assert isinstance(tapegrad.record(lambda t: (t * t).sum(), x), tapegrad.Recorded)
 
 
 def test_node_hooks_not_on_the_tape_raise_clearly():
