@@ -297,7 +297,22 @@ def c_capture(m):
     return out
 
 
-CASES = [c_capture, c_nonleaf_replace, c_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
+def c_scalar_leaves(m):
+    """A model of 0-d parameters: the engine reads the leaves' gradients in bulk."""
+    ps = [m.tensor(0.1 * i, requires_grad=True) for i in range(10)]
+    ps[3].register_hook(lambda g: g * 100)
+    log = []
+    ps[5].register_post_accumulate_grad_hook(lambda t: log.append(t.grad.clone()))
+    f32 = m.tensor(0.3, requires_grad=True)
+    f32.register_hook(lambda g: g / 3)
+    s = ps[0] * f32.exp()
+    for p in ps[1:]:
+        s = s * 1.5 + p * p
+    s.backward()
+    return [p.grad for p in ps], f32.grad, log
+
+
+CASES = [c_scalar_leaves, c_capture, c_nonleaf_replace, c_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
          c_retain_before, c_grad_leaf_input, c_grad_nonleaf_input, c_grad_off_path,
          c_backward_inputs, c_grad_mode, c_create_graph, c_scalar, c_scalar_dtypes, c_views,
          c_split, c_inplace_after, c_node_hooks, c_node_create_graph, c_post_accumulate,
