@@ -191,6 +191,7 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
     if hooked is not None:   # the kernel pauses at hooked entries too (on a copy of the flags)
         flags = host.copy()
         flags[list(hooked)] = 1
+        hooked.roots = np.flatnonzero(reach)   # (reach holds only the seeded roots yet)
     sweep = K.sweep
     while True:
         r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
@@ -200,8 +201,8 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         e = -2 - r
         if hooked is not None and e in hooked:
             flags[e] = host[e]
-            if not _hook_pause(tape, e, hooked.pop(e), ia, ib, off, size, adj,
-                               hooked.captured):
+            if not _hook_pause(tape, e, hooked.pop(e), hooked,
+                               (ia, ib, arg_ptr, arg, off, size, adj, reach)):
                 start = e    # the kernel runs e's VJP (or pauses again for its host VJP)
                 continue
             start = e - 1    # the hooks ran e's VJP
@@ -697,19 +698,42 @@ def _hooked(tape, n, inputs, leads, sub=None):
     return out or None
 
 
-def _hook_pause(tape, e, p, ia, ib, off, size, adj, captured):
+def _hook_pause(tape, e, p, pauses, streams):
     """Run the hooks of sweep entry e (a hooks.Pause) on its gradient in `adj`.  True when
     they ran e's VJP too (grad_fn post hooks) and added it into `adj`."""
+    ia, ib, arg_ptr, arg, off, size, adj, reach = streams
     node = p.node
     o, s = off[e], size[e]
-    added = hooks.pause(tape, p, adj[o:o + s], _input_grads, captured)
-    if added is None:
+    res = hooks.pause(tape, p, adj[o:o + s], _input_grads, pauses.captured)
+    if res is None:
         return False
+    added, dropped = res
     local = {int(tape.ia[node]): int(ia[e]), int(tape.ib[node]): int(ib[e])}
     for operand, arr in added:
         i = local[operand]
         adj[off[i]:off[i] + size[i]] += arr.reshape(-1)
+    for operand in dropped:   # a post hook gave it None: no gradient, unless reached elsewhere
+        i = local[operand]
+        if not _reached_above(i, e, ia, ib, arg_ptr, arg, reach, pauses.roots):
+            reach[i] = 0
     return True
+
+
+def _reached_above(i, e, ia, ib, arg_ptr, arg, reach, roots):
+    """Whether node i was reached before the sweep came to entry e: a seeded root, or an
+    operand of a reached later entry (their flags are final by then).  numpy passes over the
+    entries above e: a post hook that drops a gradient is rare."""
+    if (roots == i).any():
+        return True
+    k = len(reach)
+    later = e + 1 + np.flatnonzero((ia[e + 1:k] == i) | (ib[e + 1:k] == i))
+    if reach[later].any():
+        return True
+    if len(arg_ptr) > k and arg_ptr[k] > 0:
+        pos = np.flatnonzero(arg[:arg_ptr[k]] == i)
+        owners = np.searchsorted(arg_ptr[:k + 1], pos, side="right") - 1
+        return bool(reach[owners[owners > e]].any())
+    return False
 
 
 def _has_hooks(tape):

@@ -323,11 +323,12 @@ class Pauses(dict):
     """{sweep index: Pause} of one backward over one tape, and `captured`: {node: float64
     array}, the gradients a retained `.grad` or an input gets where hooks made the arena's
     value differ from it."""
-    __slots__ = ("captured",)
+    __slots__ = ("captured", "roots")
 
     def __init__(self):
         super().__init__()
         self.captured = {}
+        self.roots = None    # the sweep's seeded roots (engine._reached_above)
 
 
 class Pause:
@@ -360,8 +361,9 @@ def pause(tape, p, arr, vjp, captured):
     """Run the hooks of a Pause at a pause of the sweep.  `arr`: the node's gradient in the
     adjoint arena (float64, written in place); `captured` gets the value a retained .grad or
     an input sees where it differs.  Returns None when the kernel is to run the entry's VJP,
-    else [(operand node, float64 array)] to add: with post hooks the VJP runs here, through
-    `vjp(tape, node, g)` (the tensor faces create_graph uses)."""
+    else ([(operand node, float64 array)] to add, {operand nodes the post hooks gave None
+    in every slot}): with post hooks the VJP runs here, through `vjp(tape, node, g)` (the
+    tensor faces create_graph uses)."""
     h, node = p.h, p.node
     pre, post = p.node_hooks and h.pre, p.node_hooks and h.post
     with set_grad_enabled(False):
@@ -381,8 +383,9 @@ def pause(tape, p, arr, vjp, captured):
             return None
         slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
         gi = run_posthooks(h.post, gi, g)
-        return [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
-                if s >= 0 and x is not None]
+        added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
+                 if s >= 0 and x is not None]
+        return added, {s for s in slots if s >= 0} - {s for s, _ in added}
 
 
 def graph_pause(tape, p, g, vjp):
