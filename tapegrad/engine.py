@@ -183,7 +183,7 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
     With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node.
-    `hooked` ({sweep index: (tape node, hooks.Hooks)}): entries whose hooks run when the
+    `hooked` (a hooks.Pauses, {sweep index: hooks.Pause}): entries whose hooks run when the
     sweep reaches them, before their VJP (see _hook_pause)."""
     if host is None:
         host = tape.host_flags(n)
