@@ -7,7 +7,7 @@ leaves every tensor, `.grad` and tape as it was.
 """
 import numpy as np
 
-from . import anomaly, errors, pyfunc, reached, scratch
+from . import anomaly, errors, hooks, pyfunc, reached, scratch
 from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
@@ -28,7 +28,7 @@ class _Sweep:
     those marked in `ran`).  `side`: the gradients of nodes at offset -1 (input entries only
     direct host VJPs feed, walks.arena_layout), fresh arrays in their own dtype."""
     __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries",
-                 "space", "side")
+                 "space", "side", "captured")
 
     def grad_of(self, node, shape):
         """The node's gradient: a view of the arena, or the side array (not to be kept)."""
@@ -50,6 +50,13 @@ class _Sweep:
             return self.side[node].reshape(shape).astype(dtype, copy=False)
         s = self.size[node]
         return self.adj[o:o + s].reshape(shape).astype(dtype)
+    def result_of(self, node, shape):
+        """The gradient of node as a retained .grad or an input sees it: as grad_of, unless
+        hooks at node captured another value (tapegrad.hooks.pause)."""
+        cap = self.captured
+        if cap is not None and node in cap:
+            return cap[node].reshape(shape)
+        return self.grad_of(node, shape)
 
     def release(self):
         if self.entries is None:
@@ -119,8 +126,9 @@ def _sweep_tape(tape, seeds, inputs=None):
             adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
     side = _Side(tape, None)
+    hooked = _hooked(tape, n, inputs, leads) if tape.hooks else None
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
-                     nd, vals, adj, reach, freed, side, leads=leads)
+                     nd, vals, adj, reach, freed, side, leads=leads, hooked=hooked)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
@@ -134,6 +142,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     r = _Sweep()
     r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, bufs
     r.ran, r.loc, r.entries, r.space, r.side = ran, None, None, None, side
+    r.captured = hooked.captured if hooked is not None else None
     return r
 
 
@@ -167,10 +176,11 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
                 adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
             reach[i] = 1
         side = _Side(tape, sub.order)
+        hooked = _hooked(tape, n, inputs, leads, sub) if tape.hooks else None
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
-                         nodes=sub.order, leads=leads)
+                         nodes=sub.order, leads=leads, hooked=hooked)
         if bad >= 0:
             raise RuntimeError(errors.BACKWARD_TWICE)
         order = sub.order[:rn]
@@ -187,6 +197,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         raise
     r.tape, r.n, r.off, r.size, r.adj, r.bufs = tape, n, off, size, adj, bufs
     r.loc, r.entries, r.space, r.side = loc, order[ran != 0], sub, side
+    r.captured = hooked.captured if hooked is not None else None
     return r
 
 
@@ -212,23 +223,38 @@ class _Side(dict):
 
 
 def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
-               vals, adj, reach, freed, side, host=None, nodes=None, leads=None):
+               vals, adj, reach, freed, side, host=None, nodes=None, leads=None, hooked=None):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
     With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node.
     `side` (a _Side) receives the gradients of nodes at offset -1 (kinds.DIRECT).
     `leads` (tape entries whose operands lead to autograd.grad's inputs, or None) only tells
-    a custom Function's entry whether to run its backward."""
+    a custom Function's entry whether to run its backward.
+    `hooked` (a hooks.Pauses, {sweep index: hooks.Pause}): entries whose hooks run when the
+    sweep reaches them, before their VJP (see _hook_pause)."""
     if host is None:
         host = tape.host_flags(n)
+    flags = host
+    if hooked is not None:   # the kernel pauses at hooked entries too (on a copy of the flags)
+        flags = host.copy()
+        flags[list(hooked)] = 1
+        hooked.roots = np.flatnonzero(reach)   # (reach holds only the seeded roots yet)
     sweep = K.sweep
     while True:
         r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                  start, reach, freed, _SAVES, host)
+                  start, reach, freed, _SAVES, flags)
         if r >= -1:
             return r
         e = -2 - r
+        if hooked is not None and e in hooked:
+            flags[e] = host[e]
+            if not _hook_pause(tape, e, hooked.pop(e), hooked,
+                               (ia, ib, arg_ptr, arg, off, size, adj, reach)):
+                start = e    # the kernel runs e's VJP (or pauses again for its host VJP)
+                continue
+            start = e - 1    # the hooks ran e's VJP
+            continue
         if op[e] == pyfunc.PYFUNC_CODE:   # a custom autograd.Function: its Python backward
             pyfunc.host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads)
             start = e - 1
@@ -335,7 +361,11 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 for r in done:
                     for node in _nodes_in(r.tape, t):
                         if node < r.n and r.reach[node]:
-                            g = _add(g, r.grad_of(node, t.shape))
+                            g = _add(g, r.result_of(node, t.shape))
+                if g is not None and t._tape is None and hooks._LEAF:
+                    h = hooks.leaf_hooks(t)      # a leaf input's hooks run, as in torch
+                    if h is not None and h.tensor:
+                        g = hooks.leaf_grad(h, t, g)
                 out.append(g)
         else:
             out = {}
@@ -347,7 +377,9 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 for node, ref in tape.retained.items():
                     t = ref()
                     if t is not None and node < r.n and reach[node]:
-                        _collect(out, t, r.grad_of(node, t.shape))
+                        _collect(out, t, r.result_of(node, t.shape))
+            if hooks._LEAF:   # leaf hooks: on each leaf's summed gradient, before accumulation
+                hooks.leaf_grads(out)
 
         if validate is not None:
             validate(out)
@@ -552,7 +584,7 @@ def _record_backward_fast(roots, seeds, inputs):
     appends the backward entries in one Numba call.  Returns None where it does not apply
     (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
     tape = roots[0]._tape if roots and roots[0]._tape is not None else None
-    if tape is None or tape.frozen:
+    if tape is None or tape.frozen or _has_hooks(tape):
         return None
     for t, s in zip(roots, seeds):
         if t._tape is not tape or t.numel() != 1 or s.numel() != 1:
@@ -660,12 +692,17 @@ def run_backward_graph(roots, seeds, inputs=None):
         reach = tape.reached(seeds_here, n)
         tape.check_versions(n, ran=reach)
         freed = tape.freed
+        hooked = _hooked(tape, n, inputs, _leads(tape, n, inputs) if inputs is not None
+                         else None) if tape.hooks else None
         for e in np.flatnonzero(reach)[::-1].tolist():
             g = adj.pop((tape, e), None)
             if g is None:
                 continue
+            done, seen = None, g
+            if hooked is not None and e in hooked:
+                g, seen, done = hooks.graph_pause(tape, hooked[e], g, _input_grads)
             if (tape, e) in wanted:
-                wanted[(tape, e)] = g
+                wanted[(tape, e)] = seen
             kind = BY_CODE[tape.op[e]].kind
             if kind == "leaf":
                 leaf = tape.leaves[e]
@@ -684,8 +721,10 @@ def run_backward_graph(roots, seeds, inputs=None):
                 t = tape.retained[e]()
                 if t is not None:
                     k = id(t)
-                    leaf_grads[k] = (t, g)
-            if kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
+                    leaf_grads[k] = (t, seen)
+            if done is not None:
+                pairs = done
+            elif kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
                 pairs = pyfunc.tensor_vjp(tape, e, g, reach)
             else:
                 pairs = _input_grads(tape, e, g)
@@ -695,6 +734,9 @@ def run_backward_graph(roots, seeds, inputs=None):
     for t, s in direct:
         k = id(t)
         leaf_grads[k] = (t, leaf_grads[k][1] + s if k in leaf_grads else s)
+    if hooks._LEAF:   # leaf hooks (autograd.grad: only its inputs' run, as torch)
+        hooks.leaf_grads(leaf_grads, True,
+                         None if inputs is None else {id(t) for t in inputs})
     if inputs is None:
         return leaf_grads
     out = []
@@ -705,3 +747,79 @@ def run_backward_graph(roots, seeds, inputs=None):
         else:
             out.append(wanted.get((t._tape, t._node)))
     return out
+
+
+# ---- hooks (tapegrad.hooks): the sweep pauses at hooked entries -----------------------------
+# A tape with hooked entries (`tape.hooks`) makes _run_sweep pass the kernel a copy of the host
+# flags with those entries set: the kernel stops at one once its gradient is complete, the
+# hooks run on it here, and the kernel resumes at the same entry.  Without hooks nothing here
+# runs: one test of `tape.hooks` per swept tape.
+
+def _hooked(tape, n, inputs, leads, sub=None):
+    """hooks.Pauses {sweep index: hooks.Pause} of the hooked entries below n that this
+    backward runs, or None.  With `inputs` only those on a path to an input run their
+    grad_fn's hooks, as torch runs only those nodes, and the inputs themselves their tensor
+    hooks.  With `sub` (a reached.Reached), indices are local ones, of reached entries."""
+    mine = ()
+    if inputs is not None:
+        mine = {node for t in inputs for node in _nodes_in(tape, t)}
+    out = hooks.Pauses()
+    for node, h in tape.hooks.items():
+        if node >= n or not h.active():
+            continue
+        p = hooks.plan(tape, node, h, inputs, leads, mine)
+        if p is None:
+            continue
+        if sub is not None:
+            if not sub.mark[node]:
+                continue
+            out[int(sub.loc[node])] = p
+        else:
+            out[node] = p
+    return out or None
+
+
+def _hook_pause(tape, e, p, pauses, streams):
+    """Run the hooks of sweep entry e (a hooks.Pause) on its gradient in `adj`.  True when
+    they ran e's VJP too (grad_fn post hooks) and added it into `adj`."""
+    ia, ib, arg_ptr, arg, off, size, adj, reach = streams
+    node = p.node
+    o, s = off[e], size[e]
+    res = hooks.pause(tape, p, adj[o:o + s], _input_grads, pauses.captured)
+    if res is None:
+        return False
+    added, dropped = res
+    local = {int(tape.ia[node]): int(ia[e]), int(tape.ib[node]): int(ib[e])}
+    for operand, arr in added:
+        i = local[operand]
+        adj[off[i]:off[i] + size[i]] += arr.reshape(-1)
+    for operand in dropped:   # a post hook gave it None: no gradient, unless reached elsewhere
+        i = local[operand]
+        if not _reached_above(i, e, ia, ib, arg_ptr, arg, reach, pauses.roots):
+            reach[i] = 0
+    return True
+
+
+def _reached_above(i, e, ia, ib, arg_ptr, arg, reach, roots):
+    """Whether node i was reached before the sweep came to entry e: a seeded root, or an
+    operand of a reached later entry (their flags are final by then).  numpy passes over the
+    entries above e: a post hook that drops a gradient is rare."""
+    if (roots == i).any():
+        return True
+    k = len(reach)
+    later = e + 1 + np.flatnonzero((ia[e + 1:k] == i) | (ib[e + 1:k] == i))
+    if reach[later].any():
+        return True
+    if len(arg_ptr) > k and arg_ptr[k] > 0:
+        pos = np.flatnonzero(arg[:arg_ptr[k]] == i)
+        owners = np.searchsorted(arg_ptr[:k + 1], pos, side="right") - 1
+        return bool(reach[owners[owners > e]].any())
+    return False
+
+
+def _has_hooks(tape):
+    """Whether a create_graph backward over `tape` may run hooks (then not the fast path)."""
+    if tape.hooks:
+        return True
+    return bool(hooks._LEAF) and any(hooks.leaf_hooks(t) is not None
+                                     for t in tape.leaves.values())

@@ -15,7 +15,9 @@ _CPP_NODES = {"CopySlices", "CopyBackwards"}
 
 
 class Node:
-    __slots__ = ("_tape", "_node", "__weakref__")
+    # _like: (dtype, shape) of the tensor last seen with this node as its grad_fn (what a
+    # grad_fn hook's gradient looks like: the tape keeps no dtype per node); may be unset
+    __slots__ = ("_tape", "_node", "_like", "__weakref__")
 
     def name(self):
         # torch's hand-written C++ nodes report their C++ name

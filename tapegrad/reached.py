@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from ._jit import K
-from .tape import OPCODE, _HOST_DIRECT
+from .tape import OPCODE, host_direct
 
 
 class Reached:
@@ -116,7 +116,7 @@ def gather(tape, s, freed, buffer):
     arg_ptr, arg = nds.operands(s.n)
     K.gather_layout(r, s.na, s.order, s.loc, a[0], a[1], a[2], a[3], arg_ptr, arg, nds.size,
                     nds.nd, nds.shp, nds.par, nds.npar, nds.params, nds.slot, nds.host, freed,
-                    a[4], _HOST_DIRECT, s.op, s.ia, s.ib, s.f64, s.arg_ptr, s.arg, s.ints,
+                    a[4], host_direct(tape), s.op, s.ia, s.ib, s.f64, s.arg_ptr, s.arg, s.ints,
                     s.shp, s.params, s.u8, s.off, s.saved, counts)
     t1, total, k = counts[3:6].tolist()
     vals = buffer(total)

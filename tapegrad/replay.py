@@ -25,6 +25,7 @@ import numpy as np
 
 from . import dtypes as D
 from . import tapefile
+from . import hooks
 from ._jit import K, launch_parallel
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
@@ -66,6 +67,10 @@ def record(fn, *example_args, strict=False):
             if not a.dtype.is_floating_point:
                 raise TypeError(f"record: tensor argument {i} has dtype {a.dtype}; inputs must be "
                                 f"floating point (pass integer data as a non-tensor constant)")
+            if hooks.has_hooks(a):
+                raise RuntimeError(f"record: tensor argument {i} has hooks registered; a replay "
+                                   f"runs no Python between its kernels, so they would not run "
+                                   f"(remove them, or call the function eagerly)")
             leaf = Tensor._wrap(np.array(a._array(), copy=True), a.dtype, True)
             tape.input_ids.add(id(leaf))
             tape.leaf_node(leaf)

@@ -51,6 +51,15 @@ _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
 # gradient as a fresh array (walks.arena_layout gives such a node no arena space): 1 if it
 # reads that input's saved value, 2 if not (kinds.DIRECT)
 _HOST_DIRECT = np.array([_DIRECT_KINDS.get(op.kind, 0) for op in BY_CODE], np.uint8)
+# ... and none: a tape with hooks keeps every gradient in the arena, where a hook's pause
+# reads and replaces it (tapegrad.hooks)
+_NO_DIRECT = np.zeros_like(_HOST_DIRECT)
+
+
+def host_direct(tape):
+    """The direct-gradient flags a sweep of `tape` uses (_HOST_DIRECT, or _NO_DIRECT when a
+    hook is registered on it)."""
+    return _NO_DIRECT if tape.hooks else _HOST_DIRECT
 _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 
 
@@ -130,7 +139,8 @@ class Tape:
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
-                 "rebased", "superseded", "groups", "folded", "__weakref__")
+                 "rebased", "superseded", "groups", "folded", "__weakref__",
+                 "hooks")       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -138,6 +148,7 @@ class Tape:
         self._arrays = None
         self.nds = None         # NdStreams, made with the first n-d fact
         self.groups = None      # groups.Groups, made with the first decomposition
+        self.hooks = None       # tapegrad.hooks: hooks of non-leaf tensors/grad_fns, die with it
         self._resize(cap)
         self.shape = {}
         self.saved_bytes = 0
@@ -521,7 +532,8 @@ class Tape:
             reach[np.asarray(roots, np.int64)] = 1
         a = self._arrays
         flags = self.nds.host[:n] if host else _const_zeros8(n)
-        return self.nds.arenas(n, reach, a[0][:n], a[1][:n], a[2][:n], a[4][:n], flags, buffer)
+        return self.nds.arenas(n, reach, a[0][:n], a[1][:n], a[2][:n], a[4][:n], flags,
+                               host_direct(self), buffer)
 
     def dependencies(self, n):
         """(ia, ib, arg_ptr, arg) of the first n entries (views): every entry's operand
@@ -733,14 +745,14 @@ class NdStreams:
         self.objs[s] = arr
         nsaved[node] += 1
 
-    def arenas(self, n, reach, op, ia, ib, val, host, buffer=None):
+    def arenas(self, n, reach, op, ia, ib, val, host, direct, buffer=None):
         """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
         (into `buffer(total)`'s array when given, else a new one)."""
         ints = np.zeros(2 * n + 3, np.int64)   # one allocation for off, saved and counts
         off, saved, counts = ints[:n], ints[n:2 * n], ints[2 * n:]
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
         arg_ptr, arg = self.operands(n)
-        K.arena_layout(op, ia, ib, arg_ptr, arg, self.size[:n], slot, host, _HOST_DIRECT,
+        K.arena_layout(op, ia, ib, arg_ptr, arg, self.size[:n], slot, host, direct,
                        reach, np.zeros(n, np.uint8), off, saved, counts)
         t1, total, k = counts.tolist()
         vals = buffer(total) if buffer is not None else np.empty(total)

@@ -183,7 +183,9 @@ class Tensor(metaclass=_TensorMeta):
         tape = self._tape
         if tape is None or getattr(self, "_flags", 0) & NODIFF:
             return None
-        return node_for(tape, self._node)
+        fn = node_for(tape, self._node)
+        fn._like = (self._dtype, self._shape)   # for grad_fn hooks (tapegrad.hooks)
+        return fn
 
     @property
     def grad(self):

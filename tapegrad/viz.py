@@ -14,7 +14,7 @@ named as torch names them, orange boxes the tensors a node saved for its backwar
 adds: dashed and white once a backward without retain_graph freed them, and the node itself
 dashed), and a node's saved Python numbers are listed under its name.  Non-leaf tensors that
 called `retain_grad()` hang off their node in yellow.  Edges run from inputs to the node that
-consumes them.  (Hooks are not drawn: tapegrad has no hooks yet.)
+consumes them.  (Hooks are not drawn, as torchviz draws none.)
 """
 import os
 import shutil

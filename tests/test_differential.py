@@ -21,7 +21,7 @@ alone for the IEEE corner-case programs, whose inf/nan patterns must match exact
   1. random scalar programs (0-d and shape-(1,)), and IEEE corner-case ones;
   2. random n-d programs: broadcasting, reductions, views, indexing, matmul, casts;
   3. autograd semantics under random interleavings of backward / autograd.grad / retain_grad /
-     no_grad / .grad resets / in-place updates / create_graph;
+     no_grad / .grad resets / in-place updates / create_graph / tensor hooks;
   4. reprs (with random print options).
 
 Each discrepancy found has a minimal reproducer at the end of this file: a plain regression
@@ -1270,12 +1270,21 @@ def act_inplace(b):
         b.names = [n for n in b.names if b.val(n).is_leaf]
 
 
+def act_hook(b):
+    """Tensor.register_hook on a value (torch's error where it needs no grad): a hook that
+    replaces the gradient or returns None, now and then removed again at once."""
+    fn = b.choice(["lambda g: g * 2", "lambda g: None", "lambda g: g - 0.5"])
+    _run(b, f"{_root(b)}.register_hook({fn})" + (".remove()" if b.coin(0.2) else ""))
+
+
 ACTIONS = [(4, act_op), (4, act_backward), (3, act_grad), (2, act_retain_grad), (1, act_no_grad),
            (2, act_grad_reset), (1, act_alias), (1, act_detach), (1, act_inplace)]
+# (a list of its own: adding an action to ACTIONS would change every session drawn above)
+HOOK_ACTIONS = ACTIONS + [(3, act_hook)]
 
 
 @st.composite
-def sessions(draw):
+def sessions(draw, actions=ACTIONS):
     b = Builder(draw)
     b.dtypes = [draw(st.sampled_from(["float64", "float32"]))]
     for _ in range(draw(st.integers(1, 3))):
@@ -1283,7 +1292,7 @@ def sessions(draw):
         b.nd_leaf(shape, rg=b.coin(0.9))
     for _ in range(draw(st.integers(0, 4))):
         act_op(b)
-    acts = [g for w, g in ACTIONS for _ in range(w)]
+    acts = [g for w, g in actions for _ in range(w)]
     for _ in range(draw(st.integers(1, 14))):
         draw(st.sampled_from(acts))(b)
     return b.program()
@@ -1321,6 +1330,12 @@ def sessions_with_functions(draw):
 @SETTINGS(150)
 @given(sessions_with_functions())
 def test_autograd_semantics_with_functions(prog):
+    check(prog, state_every_line=True)
+
+
+@SETTINGS(150)
+@given(sessions(HOOK_ACTIONS))
+def test_autograd_semantics_with_hooks(prog):
     check(prog, state_every_line=True)
 
 

@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes as D, errors
+from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
 from ..engine import run_backward, run_backward_graph
 from ..tensor import Tensor, _new, tensor_methods
@@ -103,6 +103,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
                 now = getattr(t, "_grad", None)
                 # another thread published since: add to its result (rare; a recorded op)
                 t._grad = total if now is cur else (g if now is None else now + g)
+        if hooks._LEAF:
+            hooks.post_accumulate(t for t, _, _, _ in new)
         return
     if inputs is not None:
         inputs = _as_tuple(inputs)
@@ -110,10 +112,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         for t in inputs:  # torch retains the gradient of non-leaf inputs
             t.retain_grad()
-        run_backward(outputs, seeds, retain, inputs=list(inputs), publish=_publish,
-                     stage=lambda grads: _stage(zip(inputs, grads)))
+        grads = run_backward(outputs, seeds, retain, inputs=list(inputs), publish=_publish,
+                             stage=lambda grads: _stage(zip(inputs, grads)))
+        if hooks._LEAF:
+            hooks.post_accumulate(t for t, g in zip(inputs, grads) if g is not None)
         return
-    run_backward(outputs, seeds, retain, stage=_stage_found, publish=_publish)
+    found = run_backward(outputs, seeds, retain, stage=_stage_found, publish=_publish)
+    if hooks._LEAF:   # after the commit, as torch's run after accumulation
+        hooks.post_accumulate(t for t, _ in found.values())
 
 
 def _graph_grad(t, g):
@@ -219,7 +225,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(errors.UNUSED.format(i))
 
     if create_graph:
-        grads = run_backward_graph(outputs, seeds, inputs=list(inputs))
+        grads = run_backward_graph(outputs, seeds, inputs=hooks.GradInputs(inputs))
         check_used(grads)
         out = []
         for t, g in zip(inputs, grads):
@@ -230,7 +236,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = g.reshape(t._shape)
             out.append(g if g._dtype is t._dtype else g.to(t._dtype))
         return tuple(out)
-    grads = run_backward(outputs, seeds, retain, inputs=list(inputs), validate=check_used)
+    grads = run_backward(outputs, seeds, retain, inputs=hooks.GradInputs(inputs),
+                         validate=check_used)
     out = []
     for t, g in zip(inputs, grads):
         if g is None:

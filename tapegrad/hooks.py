@@ -1,0 +1,451 @@
+"""Tensor hooks, post-accumulate-grad hooks and `grad_fn` (Node) hooks, as torch's.
+
+Where they live:
+* a non-leaf tensor's hooks, and the pre/post hooks of a `grad_fn`, on the tape that holds
+  its entry: `tape.hooks` maps the entry's node to a `Hooks` record, so they die with the
+  tape (as torch's die with its graph).  A hook stays with the node it was registered on: a
+  later in-place op moves the tensor to a new entry, and the hook still sees the gradient of
+  the value it was registered on (torch's rule);
+* a leaf's hooks in `_LEAF` (id of the leaf -> (weakref, Hooks)), dropped when the leaf dies.
+
+How they run (engine.py, its "hooks" section): a backward over a tape with hooked entries
+passes the sweep kernel a copy of the `host` flags with those entries set, so the kernel
+stops at a hooked entry once its gradient is complete (every consumer of a node has a later
+entry) and before its VJP runs; `pause` runs the hooks on that gradient, writes the result back
+into the adjoint arena and the kernel resumes at the same entry.  Leaf hooks run on a leaf's
+summed gradient before it is accumulated (`leaf_grads`), post-accumulate hooks after `.grad`
+was published (`post_accumulate`).  Without hooks a backward pays one test of `tape.hooks` per
+swept tape and one of `_LEAF` per call: nothing per entry.
+
+Hooks run with grad mode set to `create_graph`, as torch's engine does: the gradient a hook
+gets requires grad only under `create_graph=True`, when it has history.
+"""
+import itertools
+import weakref
+
+import numpy as np
+
+from . import dtypes as D
+from .grad_mode import set_grad_enabled
+from .graph import AccumulateGrad, Node, output_nr
+from .groups import row_at
+from .ops import BY_CODE, OUTPUT_CODE
+from .tensor import Tensor, tensor_methods
+
+HOOK_NO_GRAD = "cannot register a hook on a tensor that doesn't require gradient"
+POST_ACC_NON_LEAF = "post accumulate grad hooks cannot be registered on non-leaf tensors"
+
+_ids = itertools.count()
+
+
+class _Table(dict):
+    """hook id -> callable, in registration order (a dict a handle can refer to weakly)."""
+    __slots__ = ("__weakref__",)
+
+
+class RemovableHandle:
+    """What `register_hook` returns, as torch.utils.hooks.RemovableHandle: `remove()` takes
+    the hook out (a second call does nothing); usable as a context manager."""
+    __slots__ = ("hooks_dict_ref", "id")
+
+    def __init__(self, table):
+        self.hooks_dict_ref = weakref.ref(table)
+        self.id = next(_ids)
+
+    def remove(self):
+        table = self.hooks_dict_ref()
+        if table is not None:
+            table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _add(table, fn):
+    handle = RemovableHandle(table)
+    table[handle.id] = fn
+    return handle
+
+
+class Hooks:
+    """The hooks of one node: `tensor` (Tensor.register_hook), `pre`/`post` (its grad_fn's
+    register_prehook / register_hook), `accumulate` (leaves: post-accumulate-grad); `dtype`
+    and `shape` are those of the gradient handed to them."""
+    __slots__ = ("tensor", "pre", "post", "accumulate", "dtype", "shape")
+
+    def __init__(self, dtype, shape):
+        self.tensor, self.pre, self.post, self.accumulate = _Table(), _Table(), _Table(), _Table()
+        self.dtype, self.shape = dtype, tuple(shape)
+
+    def active(self):
+        return bool(self.tensor or self.pre or self.post)
+
+
+# ---- where hooks are kept --------------------------------------------------------------------
+_LEAF = {}         # id(leaf) -> (weakref to the leaf, Hooks)
+
+
+def _leaf_record(t, create):
+    hit = _LEAF.get(id(t))
+    if hit is not None and hit[0]() is t:
+        return hit[1]
+    if not create:
+        return None
+    key = id(t)
+
+    def gone(_, key=key, table=_LEAF):    # (the table: module globals go at exit)
+        got = table.get(key)
+        if got is not None and got[0]() is None:
+            del table[key]
+    h = Hooks(t._dtype, t._shape)
+    _LEAF[key] = (weakref.ref(t, gone), h)
+    return h
+
+
+def _node_record(tape, node, dtype, shape):
+    hk = tape.hooks
+    if hk is None:
+        hk = tape.hooks = {}
+    h = hk.get(node)
+    if h is None:
+        h = hk[node] = Hooks(dtype, shape)
+    return h
+
+
+def leaf_hooks(t):
+    """The Hooks of leaf t, or None."""
+    return _leaf_record(t, False) if _LEAF else None
+
+
+def has_hooks(t):
+    """Whether tensor t has tensor hooks or post-accumulate hooks registered."""
+    if t._tape is None:
+        h = leaf_hooks(t)
+        return h is not None and bool(h.tensor or h.accumulate)
+    h = (t._tape.hooks or {}).get(t._node)
+    return h is not None and bool(h.tensor)
+
+
+@tensor_methods
+class _HookMethods:
+    def register_hook(self, hook):
+        """Register `hook(grad) -> Tensor or None`, called with this tensor's summed gradient
+        in every backward that reaches it; a returned tensor replaces the gradient.  Returns a
+        handle whose `remove()` takes the hook out."""
+        if not self.requires_grad:
+            raise RuntimeError(HOOK_NO_GRAD)
+        tape = self._tape
+        if tape is None:
+            return _add(_leaf_record(self, True).tensor, hook)
+        if tape.recording:
+            raise RuntimeError(
+                "register_hook: hooks cannot be part of a recorded tape (tapegrad.record / "
+                "compile): a replay runs no Python between kernels; register the hook "
+                "outside the recorded function")
+        return _add(_node_record(tape, self._node, self._dtype, self._shape).tensor, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Register `hook(tensor)` on a leaf, called after its `.grad` was accumulated by
+        `backward()` (not by `autograd.grad`, which accumulates nothing)."""
+        if not self.requires_grad:
+            raise RuntimeError(HOOK_NO_GRAD)
+        if self._tape is not None:
+            raise RuntimeError(POST_ACC_NON_LEAF)
+        return _add(_leaf_record(self, True).accumulate, hook)
+
+
+# ---- grad_fn (Node) hooks --------------------------------------------------------------------
+def _node_target(fn, what):
+    """(tape, node, dtype, shape) of the gradient a hook of grad_fn `fn` sees."""
+    tape, n = fn._tape, fn._node
+    if isinstance(fn, AccumulateGrad):
+        raise NotImplementedError(
+            f"{what} on AccumulateGrad: use Tensor.register_hook (before accumulation) or "
+            f"Tensor.register_post_accumulate_grad_hook (after) on the leaf")
+    op = BY_CODE[tape.op[n]]
+    if op.kind == "split":
+        raise NotImplementedError(
+            f"{what} on a node with several outputs ({type(fn).__name__}): register a hook "
+            f"on the output tensors instead")
+    if tape.recording:
+        raise RuntimeError(f"{what}: hooks cannot be part of a recorded tape (tapegrad.record "
+                           f"/ compile)")
+    h = (tape.hooks or {}).get(n)
+    if h is not None:
+        return tape, n, h.dtype, h.shape
+    like = getattr(fn, "_like", None)    # set by Tensor.grad_fn
+    if like is not None:
+        return tape, n, like[0], like[1]
+    ref = tape.retained.get(n)
+    t = ref() if ref is not None else None
+    if t is not None:
+        return tape, n, t._dtype, t._shape
+    seen = tape.versions.get(n)
+    if seen is not None:
+        return tape, n, seen[2], seen[3]
+    # NOTE: the tape keeps no dtype per node; without a tensor that shows it, the gradient
+    # has the default dtype (the dtype of a one-element float tensor made from a Python float)
+    shape = tape.shape.get(n, ())
+    arr = tape.saved_array(n)
+    dt = D.from_numpy_dtype(arr.dtype) if arr is not None and arr.dtype.kind == "f" else \
+        D.get_default_dtype()
+    return tape, n, dt, tuple(shape)
+
+
+def _register_prehook(self, fn):
+    """Register `fn(grad_outputs) -> tuple or None` on this node: called with its output's
+    gradient (a 1-tuple) before the node's backward runs; a returned tuple replaces it."""
+    tape, n, dt, shape = _node_target(self, "register_prehook")
+    return _add(_node_record(tape, n, dt, shape).pre, fn)
+
+
+def _register_hook(self, fn):
+    """Register `fn(grad_inputs, grad_outputs) -> tuple or None` on this node: called after its
+    backward ran, with the gradients it computed for its inputs (None where an input needs
+    none); a returned tuple replaces them."""
+    tape, n, dt, shape = _node_target(self, "register_hook")
+    kind = BY_CODE[tape.op[n]].kind
+    if row_at(tape, n) >= 0 or kind == "cat" or tape.op[n] == OUTPUT_CODE:
+        raise NotImplementedError(
+            f"register_hook on {type(self).__name__}: its backward is not one tape entry with "
+            f"ia/ib operands (a decomposition or an operand list); use register_prehook or "
+            f"tensor hooks")
+    return _add(_node_record(tape, n, dt, shape).post, fn)
+
+
+# torch's public Node API, added here (above the tensor layer the hooks need) to the class
+# graph.py defines below it
+Node.register_prehook = _register_prehook
+Node.register_hook = _register_hook
+
+
+# ---- running hooks ---------------------------------------------------------------------------
+def _name(fn):
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _checked(fn, got, like):
+    """A tensor hook's replacement, checked as torch checks it."""
+    if not isinstance(got, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(got).__name__}'")
+    if got._shape != like._shape:
+        raise RuntimeError(f"hook '{_name(fn)}' has changed the size of value")
+    if got._dtype is not like._dtype:
+        raise RuntimeError(f"hook '{_name(fn)}' has changed the type of value (was "
+                           f"tapegrad.{like._dtype.legacy}Tensor got "
+                           f"tapegrad.{got._dtype.legacy}Tensor)")
+    return got
+
+
+def _tuple_checked(fn, got, n):
+    if not isinstance(got, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(got).__name__}'")
+    if len(got) != n:
+        raise RuntimeError(f"hook '{_name(fn)}' has returned an incorrect number of values "
+                           f"(got {len(got)}, but expected {n})")
+    return got
+
+
+def run_tensor_hooks(table, g):
+    """Call the hooks in `table` in order on gradient tensor g; returns the last one's
+    replacement (or g)."""
+    for fn in list(table.values()):
+        got = fn(g)
+        if got is not None:
+            g = _checked(fn, got, g)
+    return g
+
+
+def run_prehooks(table, g):
+    """A grad_fn's prehooks on its output gradient g (a 1-tuple each time)."""
+    for fn in list(table.values()):
+        got = fn((g,))
+        if got is not None:
+            g = _checked(fn, _tuple_checked(fn, got, 1)[0], g)
+    return g
+
+
+def run_posthooks(table, grad_inputs, g):
+    """A grad_fn's post hooks: (grad_inputs, (g,)) -> the grad_inputs to propagate."""
+    for fn in list(table.values()):
+        got = fn(grad_inputs, (g,))
+        if got is not None:
+            got = _tuple_checked(fn, got, len(grad_inputs))
+            grad_inputs = tuple(
+                None if x is None else (_checked(fn, x, old) if old is not None else x)
+                for x, old in zip(got, grad_inputs))
+    return grad_inputs
+
+
+def roles(tape, n):
+    """The operand nodes of entry n in torch's order of grad_inputs (next_functions): -1
+    where torch's node has an input that takes no gradient (`(None, 0)`)."""
+    op = BY_CODE[tape.op[n]]
+    both = op.kind in ("binary", "matmul", "where")
+    out = []
+    for i, node in enumerate((int(tape.ia[n]), int(tape.ib[n])) if both else (int(tape.ia[n]),)):
+        if node < 0:
+            if not (op.grad_fn_scalar_a if i == 0 else op.grad_fn_scalar_b):
+                out.append(-1)
+            continue
+        out.append(node if BY_CODE[tape.op[node]].kind != "const" else -1)
+    return out
+
+
+def grad_inputs_of(tape, n, pairs):
+    """The (node, gradient) pairs a VJP of entry n gave, as torch's grad_inputs tuple
+    (pairs matched to operands in order, so `x * x` gives two gradients)."""
+    slots = roles(tape, n)
+    out = [None] * len(slots)
+    for node, gi in pairs:
+        for k, s in enumerate(slots):
+            if s == node and out[k] is None:
+                out[k] = gi
+                break
+    return slots, tuple(out)
+
+
+def _as_tensor(arr, h):
+    """A gradient tensor of h's dtype and shape from float64 arena values (a copy)."""
+    return Tensor._wrap(arr.astype(h.dtype.np).reshape(h.shape), h.dtype)
+
+
+class GradInputs(list):
+    """autograd.grad's inputs (a list): their gradients are captured as torch's engine
+    captures them, see `plan`; backward(inputs=...) passes a plain list."""
+    __slots__ = ()
+
+
+class Pauses(dict):
+    """{sweep index: Pause} of one backward over one tape, and `captured`: {node: float64
+    array}, the gradients a retained `.grad` or an input gets where hooks made the arena's
+    value differ from it."""
+    __slots__ = ("captured", "roots")
+
+    def __init__(self):
+        super().__init__()
+        self.captured = {}
+        self.roots = None    # the sweep's seeded roots (engine._reached_above)
+
+
+class Pause:
+    """What runs at one hooked entry: `node` (tape node), `h` (its Hooks), `node_hooks`
+    (whether its grad_fn's pre/post hooks run: its node executes) and `keep`: which value a
+    retained .grad or an input gets, "tensor" (after the tensor hooks, before the grad_fn
+    prehooks), "raw" (before any hook) or None (not asked for)."""
+    __slots__ = ("node", "h", "node_hooks", "keep")
+
+    def __init__(self, node, h, node_hooks, keep):
+        self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
+
+
+def plan(tape, node, h, inputs, leads, mine):
+    """The Pause of hooked entry `node` in a backward (None: nothing runs there).  torch's
+    engine, with `inputs`, executes only the nodes on a path to an input (`leads`); an input
+    whose node does not execute gets its tensor hooks run and then its gradient captured; an
+    autograd.grad input whose node executes (another input lies below it) is captured
+    before its hooks, which then run for the propagation (engine.cpp, evaluate_function)."""
+    if inputs is None:
+        return Pause(node, h, True, "tensor" if node in tape.retained else None)
+    needed = bool(leads[node])
+    if node in mine:
+        return Pause(node, h, needed,
+                     "raw" if needed and isinstance(inputs, GradInputs) else "tensor")
+    return Pause(node, h, True, None) if needed else None
+
+
+def pause(tape, p, arr, vjp, captured):
+    """Run the hooks of a Pause at a pause of the sweep.  `arr`: the node's gradient in the
+    adjoint arena (float64, written in place); `captured` gets the value a retained .grad or
+    an input sees where it differs.  Returns None when the kernel is to run the entry's VJP,
+    else ([(operand node, float64 array)] to add, {operand nodes the post hooks gave None
+    in every slot}): with post hooks the VJP runs here, through `vjp(tape, node, g)` (the
+    tensor faces create_graph uses)."""
+    h, node = p.h, p.node
+    pre, post = p.node_hooks and h.pre, p.node_hooks and h.post
+    with set_grad_enabled(False):
+        if p.keep == "raw":
+            captured[node] = arr.copy()
+        g0 = _as_tensor(arr, h)
+        ref = g0._v if type(g0._v) is float else g0._v.copy()
+        g = run_tensor_hooks(h.tensor, g0)
+        if pre:
+            if p.keep == "tensor":   # a retained .grad does not see the prehooks' result
+                captured[node] = np.asarray(g._array(), np.float64).reshape(-1).copy()
+            g = run_prehooks(h.pre, g)
+        v = g._v
+        if g is not g0 or (v != ref if type(v) is float else not np.array_equal(v, ref)):
+            arr[:] = np.asarray(g._array(), np.float64).reshape(-1)
+        if not post:
+            return None
+        slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
+        gi = run_posthooks(h.post, gi, g)
+        added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
+                 if s >= 0 and x is not None]
+        return added, {s for s in slots if s >= 0} - {s for s, _ in added}
+
+
+def graph_pause(tape, p, g, vjp):
+    """`pause` for the create_graph walk, on recorded tensors: returns (g after the tensor
+    and pre hooks, the value a retained .grad or an input sees, [(operand node, gradient)]
+    when post hooks ran the VJP, else None)."""
+    h, node = p.h, p.node
+    with set_grad_enabled(True):
+        raw = g
+        g = run_tensor_hooks(h.tensor, g)
+        seen = raw if p.keep == "raw" else g
+        if p.node_hooks and h.pre:
+            g = run_prehooks(h.pre, g)
+        if not (p.node_hooks and h.post):
+            return g, seen, None
+        slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
+        gi = run_posthooks(h.post, gi, g)
+    return g, seen, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
+
+
+def leaf_grads(found, create_graph=False, only=None):
+    """Run leaf tensor hooks on the gradients a backward is about to accumulate: `found`
+    maps id(leaf) -> (leaf, gradient: float, ndarray or, with create_graph, Tensor), and is
+    updated in place.  `only`: ids of the leaves whose hooks run (autograd.grad's inputs)."""
+    for key, (t, g) in list(found.items()):
+        if only is not None and key not in only:
+            continue
+        h = _leaf_record(t, False)
+        if h is None or not h.tensor:
+            continue
+        found[key] = (t, leaf_grad(h, t, g, create_graph))
+
+
+def leaf_grad(h, t, g, create_graph=False):
+    """One leaf's gradient after its tensor hooks, in the form it came in."""
+    with set_grad_enabled(create_graph):
+        if isinstance(g, Tensor):
+            return run_tensor_hooks(h.tensor, g)
+        arr = np.asarray(g)
+        gt = Tensor._wrap(arr.astype(t._dtype.np).reshape(t._shape), t._dtype)
+        out = run_tensor_hooks(h.tensor, gt)
+    if out is gt and type(g) is float:
+        return g
+    res = np.asarray(out._array())
+    if type(g) is float:
+        return float(res.reshape(-1)[0])
+    return res.astype(arr.dtype).reshape(arr.shape)
+
+
+def post_accumulate(leaves):
+    """Call the post-accumulate-grad hooks of `leaves` (after their .grad was published)."""
+    if not _LEAF:
+        return
+    for t in leaves:
+        h = _leaf_record(t, False)
+        if h is None or not h.accumulate:
+            continue
+        with set_grad_enabled(False):
+            for fn in list(h.accumulate.values()):
+                got = fn(t)
+                if got is not None:
+                    raise TypeError(f"expected Variable, but hook returned "
+                                    f"'{type(got).__name__}'")
