@@ -60,6 +60,8 @@ def _unary_method(name):
     def method(self):
         if not self._dtype.is_floating_point:
             if rounding:
+                if self._dtype is D.bool_:
+                    raise NotImplementedError(_INT_ERR.format(fn=name + "_vml", dt="Bool"))
                 return self.clone()
             if name == "frac":
                 raise RuntimeError(_INT_ERR.format(fn="frac", dt=self._dtype.legacy))
@@ -69,11 +71,16 @@ def _unary_method(name):
     return method
 
 
+_DECOMP_INPLACE = ("clamp", "nan_to_num")
+
+
 def _inplace_unary(name):
     """name_: the value replaced by method(self) (recorded as the op on a tensor that needs
     history; an integer tensor whose result is float raises torch's cast error)."""
     def method(self, *args, **kwargs):
         fn = getattr(Tensor, name)
+        if name in _DECOMP_INPLACE:
+            return _inplace_decomp(self, fn, *args, **kwargs)
 
         def value(arr, _):
             return fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
@@ -94,6 +101,24 @@ def _methods():
     return ns
 
 
+def _inplace_decomp(self, method, *args, **kwargs):
+    """self = method(self, ...) for a decomposition row: as `Tensor._inplace`, and when that
+    records, the old self is marked replaced for the group's whole span (`_inplace` marks the
+    output entry's first operand, an internal entry of the group)."""
+    tape, node = self._tape, getattr(self, "_node", -1)
+    start = tape.n if tape is not None else 0
+
+    def value(arr, _):
+        return method(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
+                      **kwargs)._array()
+    # (the body starts with a clone: its first reads of self are no views of it)
+    self._inplace(value, None, lambda x, _: method(x.clone(), *args, **kwargs))
+    if tape is not None and self._tape is tape and self._node >= start:
+        tape.superseded[node] = (start, self._node)
+        tape.grad_fns.pop(self._node, None)   # a name cached before the group was marked
+    return self
+
+
 def _comparison(name):
     def method(self, other):
         return getattr(self, "__%s__" % name)(other)
@@ -108,8 +133,9 @@ class _MathMethods:
     def round(self, decimals=0):
         """Round half to even (RoundBackward0), or to `decimals` digits (RoundBackward1)."""
         if not self._dtype.is_floating_point:
-            if decimals:
-                raise RuntimeError(_INT_ERR.format(fn="round", dt=self._dtype.legacy))
+            if decimals or self._dtype is D.bool_:
+                raise NotImplementedError(_INT_ERR.format(
+                    fn="round" if decimals else "round_vml", dt=self._dtype.legacy))
             return self.clone()
         if decimals:
             return _fastpath.op_round_decimals(self, float(decimals))
@@ -117,8 +143,9 @@ class _MathMethods:
 
     def sgn(self):
         """sign of a real tensor (SgnBackward0, gradient 0)."""
-        if not self._dtype.is_floating_point:
-            return self.sign()
+        if not self._dtype.is_floating_point:   # no gradient: numpy, in the input's dtype
+            arr = self._array()
+            return Tensor._wrap(arr.copy() if arr.dtype == bool else np.sign(arr), self._dtype)
         return _fastpath.op_sgn(self)
 
     # ---- binary rows -----------------------------------------------------------------------
@@ -203,19 +230,13 @@ class _MathMethods:
         return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value)
 
     def lerp_(self, end, weight):
-        return self._inplace(lambda a, b: Tensor.lerp(Tensor._wrap(np.array(a), self._dtype),
-                                                      end, weight)._array(),
-                             None, lambda x, _: x.lerp(end, weight))
+        return _inplace_decomp(self, Tensor.lerp, end, weight)
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
-        return self._inplace(lambda a, b: Tensor._wrap(np.array(a), self._dtype).addcmul(
-            tensor1, tensor2, value=value)._array(), None,
-            lambda x, _: x.addcmul(tensor1, tensor2, value=value))
+        return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value)
 
     def addcdiv_(self, tensor1, tensor2, *, value=1):
-        return self._inplace(lambda a, b: Tensor._wrap(np.array(a), self._dtype).addcdiv(
-            tensor1, tensor2, value=value)._array(), None,
-            lambda x, _: x.addcdiv(tensor1, tensor2, value=value))
+        return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value)
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         """nan, +inf, -inf replaced by nan, posinf (the dtype's max), neginf (its lowest);
@@ -267,12 +288,10 @@ class _MathMethods:
         return _scan(self, dim, dtype, "cumprod")
 
     def cumsum_(self, dim, dtype=None):
-        return self._inplace(lambda a, b: Tensor._wrap(np.array(a), self._dtype).cumsum(
-            dim)._array(), None, lambda x, _: x.cumsum(dim))
+        return _inplace_decomp(self, Tensor.cumsum, dim)
 
     def cumprod_(self, dim, dtype=None):
-        return self._inplace(lambda a, b: Tensor._wrap(np.array(a), self._dtype).cumprod(
-            dim)._array(), None, lambda x, _: x.cumprod(dim))
+        return _inplace_decomp(self, Tensor.cumprod, dim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Variance over dim with `correction` (default 1; `unbiased=False` is 0)
@@ -406,13 +425,27 @@ def _anyall(x, dim, keepdim, is_any):
 def _amax_amin(x, dim, keepdim, is_max):
     name = "amax" if is_max else "amin"
     dims = _dims(name, dim, x.dim())
+    if x.numel() == 0 and (dim is None or dim == () or dim == []):
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           f"== 0. Specify the reduction dim with the 'dim' argument.")
     for d in dims:
         if x.shape and x.shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    if not x._dtype.is_floating_point:
+        return _int_extreme(x, dims, keepdim, is_max)
     return _record(name, DM.extreme, x, dims, bool(keepdim), is_max, False)
 
 
+def _int_extreme(x, dims, keepdim, is_max):
+    """max/min of an integer or bool tensor (never differentiable): numpy's."""
+    arr = x._array()
+    red = (np.amax if is_max else np.amin)(arr, axis=dims, keepdims=bool(keepdim))
+    return Tensor._wrap(np.asarray(red, arr.dtype), x._dtype)
+
+
 def _argext(x, dim, keepdim, pick):
+    if x._dtype is D.bool_:
+        raise RuntimeError(f"{pick.__name__}(): does not support bool input")
     arr = x._array()
     if dim is None:
         if arr.size == 0:
@@ -438,6 +471,8 @@ def max_min(x, dim, keepdim, is_max):
         raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be "
                            f"specified for input.numel() == 0. Specify the reduction dim with "
                            f"the 'dim' argument.")
+    if not x._dtype.is_floating_point:
+        return _int_extreme(x, tuple(range(x.dim())), False, is_max)
     return _record("max_all" if is_max else "min_all", DM.extreme, x, tuple(range(x.dim())),
                    False, is_max, True)
 
@@ -614,7 +649,7 @@ MODULE_FUNCTIONS = {
                                                    "count_nonzero", "logical_or",
                                                    "logical_xor", "remainder", "fmod", "lt",
                                                    "le", "gt", "ge", "eq", "ne", "square",
-                                                   "rsqrt")},
+                                                   "rsqrt", "sign")},
     **{alias: None for alias in _ALIASES if alias not in ("clip", "absolute", "negative")},
 }
 TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin")

@@ -8,6 +8,8 @@ import tapegrad as tg
 from tapegrad.ops import OPS
 from tapegrad.autograd import gradcheck, gradgradcheck
 
+import cases_math
+
 
 
 POS = "pos"     # inputs drawn from (0.5, 2): log, sqrt, pow bases
@@ -166,6 +168,9 @@ CASES = {
     "log_softmax": [("last", lambda m, a: a.log_softmax(-1), [(2, 3)], ANY),
                     ("fn", lambda m, a: m.log_softmax(a, 0), [(4,)], ANY)],
 }
+
+CASES.update(cases_math.CASES)   # issue #11's elementwise/reduction rows (opsmath)
+
 
 def _put(t, key, value):
     t[key] = value
