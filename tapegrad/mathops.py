@@ -584,6 +584,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def clamp(input, min=None, max=None):  # noqa: A002
+    """input limited to [min, max] (numbers or tensors); gradient 1 at the bounds."""
     _tensor_operand("clamp", input, 1, "input")
     return input.clamp(min, max)
 
@@ -598,6 +599,7 @@ def _two(name):
 
 
 def logical_and(input, other):
+    """Elementwise `input and other` of truth values (bool)."""
     _tensor_operand("logical_and", input, 1, "input")
     x = input if input._dtype is D.bool_ else input != 0
     y = other if isinstance(other, Tensor) else tensor(other)
@@ -605,6 +607,7 @@ def logical_and(input, other):
 
 
 def logical_not(input):
+    """Elementwise `not input` (bool)."""
     _tensor_operand("logical_not", input, 1, "input")
     return input.logical_not()
 

@@ -223,7 +223,8 @@ _DECLS = [
        "rint(a * 10.0 ** c) / 10.0 ** c if c >= 0.0 else rint(a / 10.0 ** -c) * 10.0 ** -c",
        ("0.0",)),
     Op("frac", "unary", "FracBackward0", "a - trunc(a)", ("g",)),
-    Op("sgn", "unary", "SgnBackward0", "sign(a)", ("0.0",)),
+    # (torch's SgnBackward0 saves self and result, so a second backward fails as there)
+    Op("sgn", "unary", "SgnBackward0", "sign(a)", ("0.0",), saves=("a", "out")),
     # --- binary: remainders, bounds, extremes ---------------------------------------------------
     Op("remainder", "binary", "RemainderBackward1", "remainder(a, b)", ("g", "-g * floor(a / b)"),
        grad_fn_scalar_b="RemainderBackward0"),

@@ -110,3 +110,18 @@ CASES = {
     "addcdiv": [("v", lambda m, a, b, c: a.addcdiv(b, c, value=-2.0), [(2, 3), (2, 3), (2, 3)], ANY),
                 ("fn", lambda m, a, b, c: m.addcdiv(a, b, c), [(3,), (3,), (3,)], ANY)],
 }
+
+# one use of each of the rows above that is elementwise, for tests/test_tape.py's table
+# (whether a second backward fails follows from the row's saves, as in torch)
+ELEMENTWISE = {
+    **{name: (lambda x, f=name: getattr(x, f)()) for name in (
+        "log1p", "expm1", "log2", "log10", "exp2", "tan", "asin", "acos", "atan", "sinh",
+        "cosh", "asinh", "acosh", "atanh", "erf", "erfc", "erfinv", "lgamma", "digamma",
+        "rsqrt", "floor", "ceil", "trunc", "round", "frac", "sgn")},
+    "round_decimals": lambda x: x.round(decimals=1),
+    "remainder": lambda x: x.remainder(x * 0.3), "fmod": lambda x: x.fmod(x * 0.3),
+    "clamp_min": lambda x: x.clamp_min(0.5), "clamp_max": lambda x: x.clamp_max(x * 0.5),
+    "maximum": lambda x: x.maximum(x * 0.5), "minimum": lambda x: x.minimum(x * 0.5),
+    "fmax": lambda x: x.fmax(x * 0.5), "fmin": lambda x: x.fmin(x * 0.5),
+    "polygamma": lambda x: x.polygamma(1),
+}
