@@ -821,7 +821,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
 OP_EW = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
 def ew_unary_fwd(o, a_v, c):
     if False:
         pass
@@ -882,7 +882,7 @@ def ew_unary_fwd(o, a_v, c):
     return 0.0
 
 
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
 def ew_unary_grad(o, g, a_v, out_v, c):
     if False:
         pass
@@ -933,7 +933,7 @@ def ew_unary_grad(o, g, a_v, out_v, c):
     return 0.0
 
 
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
 def ew_binary_fwd(o, a_v, b_v):
     if False:
         pass
@@ -954,7 +954,7 @@ def ew_binary_fwd(o, a_v, b_v):
     return 0.0
 
 
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
 def ew_binary_grad(o, g, a_v, b_v, out_v):
     if False:
         pass

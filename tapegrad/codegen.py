@@ -497,6 +497,9 @@ def _compare_branch(compares):
 # Measured (first backward, empty cache, CPU s): 6.2 before #11's rows, 12.1 with them as
 # branches, 9.4 as branches of callees, see the commit for this layout's figure.
 OUTLINE_FROM = OPS["log1p"].code
+# the scalar formula functions are inlined into their few callers (Numba IR inlining): as
+# plain callees a call per element cost ~30 ns, 10x a per-op loop's body
+EW_OPTIONS = CALLEE_OPTIONS + ', inline="always"'
 
 EW_SCALAR = """
 
@@ -598,7 +601,7 @@ def _ew_source():
     for fn, params, kind, expr, default in fns:
         branches = _merged(["    elif o == %d:  # %s\n        return %s\n" % (
             op.code, op.name, expr(op)) for op in ops if op.kind == kind])
-        src.append(EW_SCALAR % dict(options=CALLEE_OPTIONS, fn=fn, params=params,
+        src.append(EW_SCALAR % dict(options=EW_OPTIONS, fn=fn, params=params,
                                     branches="".join(branches).rstrip("\n"), default=default))
     bcast = "".join(ln[8:] + "\n" for ln in BCAST.replace("%%", "%").splitlines())
     src.append(EW_LOOPS % dict(options=CALLEE_OPTIONS, bcast=bcast))
