@@ -75,4 +75,9 @@ def numel(input):
     return input.numel()
 
 
-del _name
+# ---- #11 elementwise math, reductions, logical ops (tapegrad/mathops.py) ----
+from . import mathops as _mathops  # noqa: E402
+from . import linalg  # noqa: E402,F401
+for _name, _f in _mathops.MODULE_FUNCTIONS.items():
+    globals()[_name] = _f if _f is not None else _fn(_name)
+del _name, _f

@@ -12,15 +12,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from math import exp, log, sqrt, sin, cos, tanh, atan2, hypot
+from math import exp, log, sqrt, sin, cos, tanh, atan2, hypot, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8, 20], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8, 20, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 10, 10, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4, 0, 0], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4, 0, 0, 1, 4, 1, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 4, 0, 0, 0, 0, 0, 0, 5, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 1, 1, 5, 5, 5, 5, 5, 5, 0, 5, 1, 5, 5, 1, 3, 3, 3, 3], dtype=np.int8)
 # 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
 # operands' offsets and broadcast modes once, before the opcode switch
-OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -262,6 +262,10 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa + ka] += g * a_v / out_v
                 if b >= 0:
                     adj[ob + kb] += g * b_v / out_v
+        elif OP_EW[o] == 1:  # outlined unary ops
+            sweep_ew_unary(o, oo, n, oa, c, vals, adj)
+        elif OP_EW[o] == 2:  # outlined binary ops
+            sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
         elif OP_KIND[o] == 5:  # reduce
             sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 6:  # reshape
@@ -448,7 +452,11 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = hypot(a_v, b_v)
-        elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and
+        elif OP_EW[o] == 1:  # outlined unary ops
+            forward_ew_unary(o, oo, n, oa, c, vals)
+        elif OP_EW[o] == 2:  # outlined binary ops
+            forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
+        elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
@@ -468,6 +476,10 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     r = a_v != b_v
                 elif o == 51:  # logical_and
                     r = (a_v != 0.0) & (b_v != 0.0)
+                elif o == 118:  # logical_or
+                    r = (a_v != 0.0) | (b_v != 0.0)
+                elif o == 119:  # logical_xor
+                    r = (a_v != 0.0) != (b_v != 0.0)
                 else:
                     r = False
                 vals[oo + k] = 1.0 if r else 0.0
@@ -642,6 +654,18 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = hypot(a_v, b_v)
+        elif o == 118:  # logical_or
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
+        elif o == 119:  # logical_xor
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
+        elif OP_EW[o] == 1:  # outlined unary ops
+            vals[e] = ew_unary_fwd(o, vals[a], cst[e])
+        elif OP_EW[o] == 2:  # outlined binary ops
+            vals[e] = ew_binary_fwd(o, vals[a] if a >= 0 else cst[e], vals[b] if b >= 0 else cst[e])
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
@@ -777,6 +801,15 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += g * a_v / out_v
             if b >= 0:
                 adj[b] += g * b_v / out_v
+        elif OP_EW[o] == 1:  # outlined unary ops
+            adj[a] += ew_unary_grad(o, g, vals[a], vals[e], cst[e])
+        elif OP_EW[o] == 2:  # outlined binary ops
+            ga, gb = ew_binary_grad(o, g, vals[a] if a >= 0 else cst[e],
+                                    vals[b] if b >= 0 else cst[e], vals[e])
+            if a >= 0:
+                adj[a] += ga
+            if b >= 0:
+                adj[b] += gb
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
@@ -784,7 +817,378 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
             adj[b] += g * vals[a]
 
 
+# ---- outlined elementwise ops (codegen.OUTLINE_FROM) ----
+OP_EW = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
+def ew_unary_fwd(o, a_v, c):
+    if False:
+        pass
+    elif o == 82:  # log1p
+        return log1p(a_v)
+    elif o == 83:  # expm1
+        return expm1(a_v)
+    elif o == 84:  # log2
+        return log2(a_v)
+    elif o == 85:  # log10
+        return log10(a_v)
+    elif o == 86:  # exp2
+        return exp2(a_v)
+    elif o == 87:  # tan
+        return tan(a_v)
+    elif o == 88:  # asin
+        return asin(a_v)
+    elif o == 89:  # acos
+        return acos(a_v)
+    elif o == 90:  # atan
+        return atan(a_v)
+    elif o == 91:  # sinh
+        return sinh(a_v)
+    elif o == 92:  # cosh
+        return cosh(a_v)
+    elif o == 93:  # asinh
+        return asinh(a_v)
+    elif o == 94:  # acosh
+        return acosh(a_v)
+    elif o == 95:  # atanh
+        return atanh(a_v)
+    elif o == 96:  # erf
+        return erf(a_v)
+    elif o == 97:  # erfc
+        return erfc(a_v)
+    elif o == 98:  # erfinv
+        return erfinv(a_v)
+    elif o == 99:  # lgamma
+        return lgamma(a_v)
+    elif o == 100:  # digamma
+        return digamma(a_v)
+    elif o == 101:  # rsqrt
+        return 1.0 / sqrt(a_v)
+    elif o == 102:  # floor
+        return floor(a_v)
+    elif o == 103:  # ceil
+        return ceil(a_v)
+    elif o == 104:  # trunc
+        return trunc(a_v)
+    elif o == 105:  # round
+        return rint(a_v)
+    elif o == 106:  # round_decimals
+        return rint(a_v * 10.0 ** c) / 10.0 ** c if c >= 0.0 else rint(a_v / 10.0 ** -c) * 10.0 ** -c
+    elif o == 107:  # frac
+        return a_v - trunc(a_v)
+    elif o == 108:  # sgn
+        return sign(a_v)
+    return 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
+def ew_unary_grad(o, g, a_v, out_v, c):
+    if False:
+        pass
+    elif o == 82:  # log1p
+        return g / (a_v + 1.0)
+    elif o == 83:  # expm1
+        return g * (out_v + 1.0)
+    elif o == 84:  # log2
+        return g / (a_v * 0.6931471805599453)
+    elif o == 85:  # log10
+        return g / (a_v * 2.302585092994046)
+    elif o == 86:  # exp2
+        return g * out_v * 0.6931471805599453
+    elif o == 87:  # tan
+        return g * (1.0 + out_v * out_v)
+    elif o == 88:  # asin
+        return g / sqrt(1.0 - a_v * a_v)
+    elif o == 89:  # acos
+        return -g / sqrt(1.0 - a_v * a_v)
+    elif o == 90:  # atan
+        return g / (a_v * a_v + 1.0)
+    elif o == 91:  # sinh
+        return g * cosh(a_v)
+    elif o == 92:  # cosh
+        return g * sinh(a_v)
+    elif o == 93:  # asinh
+        return g / sqrt(a_v * a_v + 1.0)
+    elif o == 94:  # acosh
+        return g / sqrt(a_v * a_v - 1.0)
+    elif o == 95:  # atanh
+        return g / (1.0 - a_v * a_v)
+    elif o == 96:  # erf
+        return g * 1.1283791670955126 * exp(-(a_v * a_v))
+    elif o == 97:  # erfc
+        return -g * 1.1283791670955126 * exp(-(a_v * a_v))
+    elif o == 98:  # erfinv
+        return g * 0.886226925452758 * exp(out_v * out_v)
+    elif o == 99:  # lgamma
+        return g * digamma(a_v)
+    elif o == 100:  # digamma
+        return g * polygamma(1.0, a_v)
+    elif o == 101:  # rsqrt
+        return -0.5 * g * (out_v * out_v * out_v)
+    elif o == 102 or o == 103 or o == 104 or o == 105 or o == 106 or o == 108:  # floor, ceil, trunc, round, round_decimals, sgn
+        return 0.0
+    elif o == 107:  # frac
+        return g
+    return 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
+def ew_binary_fwd(o, a_v, b_v):
+    if False:
+        pass
+    elif o == 109:  # remainder
+        return remainder(a_v, b_v)
+    elif o == 110:  # fmod
+        return fmod(a_v, b_v)
+    elif o == 111 or o == 113:  # clamp_min, maximum
+        return where(a_v >= b_v, a_v, where(a_v != a_v, a_v, b_v))
+    elif o == 112 or o == 114:  # clamp_max, minimum
+        return where(a_v <= b_v, a_v, where(a_v != a_v, a_v, b_v))
+    elif o == 115:  # fmax
+        return where(a_v >= b_v, a_v, where(b_v != b_v, a_v, b_v))
+    elif o == 116:  # fmin
+        return where(a_v <= b_v, a_v, where(b_v != b_v, a_v, b_v))
+    elif o == 117:  # polygamma
+        return polygamma(a_v, b_v)
+    return 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
+def ew_binary_grad(o, g, a_v, b_v, out_v):
+    if False:
+        pass
+    elif o == 109:  # remainder
+        return (g, -g * floor(a_v / b_v))
+    elif o == 110:  # fmod
+        return (g, -g * trunc(a_v / b_v))
+    elif o == 111:  # clamp_min
+        return (where(a_v >= b_v, g, 0.0), where(a_v < b_v, g, 0.0))
+    elif o == 112:  # clamp_max
+        return (where(a_v <= b_v, g, 0.0), where(a_v > b_v, g, 0.0))
+    elif o == 113:  # maximum
+        return (where(a_v < b_v, 0.0, where(a_v == b_v, g * 0.5, g)), where(a_v > b_v, 0.0, where(a_v == b_v, g * 0.5, g)))
+    elif o == 114:  # minimum
+        return (where(a_v > b_v, 0.0, where(a_v == b_v, g * 0.5, g)), where(a_v < b_v, 0.0, where(a_v == b_v, g * 0.5, g)))
+    elif o == 115:  # fmax
+        return (where(a_v >= b_v, g, where(b_v != b_v, g, 0.0)), where(a_v >= b_v, 0.0, where(b_v != b_v, 0.0, g)))
+    elif o == 116:  # fmin
+        return (where(a_v <= b_v, g, where(b_v != b_v, g, 0.0)), where(a_v <= b_v, 0.0, where(b_v != b_v, 0.0, g)))
+    elif o == 117:  # polygamma
+        return (0.0, g * polygamma(a_v + 1.0, b_v))
+    return (0.0, 0.0)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def sweep_ew_unary(o, oo, n, oa, c, vals, adj):
+    sv = OP_SAVES[o]
+    for k in range(n):
+        a_v = vals[oa + k] if sv & 1 else 0.0
+        out_v = vals[oo + k] if sv & 4 else 0.0
+        adj[oa + k] += ew_unary_grad(o, adj[oo + k], a_v, out_v, c)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
+    sv = OP_SAVES[o]
+    for k in range(n):
+        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
+        b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
+        out_v = vals[oo + k] if sv & 4 else 0.0
+        ga, gb = ew_binary_grad(o, adj[oo + k], a_v, b_v, out_v)
+        if a >= 0:
+            adj[oa + ka] += ga
+        if b >= 0:
+            adj[ob + kb] += gb
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def forward_ew_unary(o, oo, n, oa, c, vals):
+    for k in range(n):
+        vals[oo + k] = ew_unary_fwd(o, vals[oa + k], c)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
+    for k in range(n):
+        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+        a_v = vals[oa + ka] if a >= 0 else cst[e]
+        b_v = vals[ob + kb] if b >= 0 else cst[e]
+        vals[oo + k] = ew_binary_fwd(o, a_v, b_v)
+
+
 # ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then run codegen) ----
+
+
+# from tapegrad/_special.py (vocabulary function floor)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def floor(x):
+    return np.floor(x)
+
+
+# from tapegrad/_special.py (vocabulary function ceil)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def ceil(x):
+    return np.ceil(x)
+
+
+# from tapegrad/_special.py (vocabulary function trunc)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def trunc(x):
+    return np.trunc(x)
+
+
+# from tapegrad/_special.py (vocabulary function rint)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def rint(x):
+    return np.rint(x)      # round half to even, as torch.round
+
+
+# from tapegrad/_special.py (vocabulary function fmod)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def fmod(x, y):
+    return np.fmod(x, y)
+
+
+# from tapegrad/_special.py (vocabulary function remainder)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def remainder(x, y):
+    """torch.remainder: fmod moved to the sign of the divisor (a zero keeps fmod's sign)."""
+    r = np.fmod(x, y)
+    if r != 0.0 and (r < 0.0) != (y < 0.0):
+        r += y
+    return r
+
+
+# from tapegrad/_special.py (vocabulary function exp2)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def exp2(x):
+    return 2.0 ** x
+
+
+# from tapegrad/_special.py (vocabulary function erfinv)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def erfinv(y):
+    """Inverse error function: Giles' single-precision approximation, then Newton steps (on
+    log(erfc) above 0.5, where erf has no relative precision left)."""
+    if y != y or y < -1.0 or y > 1.0:
+        return math.nan
+    if y == 1.0:
+        return math.inf
+    if y == -1.0:
+        return -math.inf
+    s = 1.0
+    if y < 0.0:
+        s = -1.0
+        y = -y
+    w = -math.log((1.0 - y) * (1.0 + y))
+    if w < 5.0:
+        w = w - 2.5
+        p = 2.81022636e-08
+        p = 3.43273939e-07 + p * w
+        p = -3.5233877e-06 + p * w
+        p = -4.39150654e-06 + p * w
+        p = 0.00021858087 + p * w
+        p = -0.00125372503 + p * w
+        p = -0.00417768164 + p * w
+        p = 0.246640727 + p * w
+        p = 1.50140941 + p * w
+    else:
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        p = 0.000100950558 + p * w
+        p = 0.00134934322 + p * w
+        p = -0.00367342844 + p * w
+        p = 0.00573950773 + p * w
+        p = -0.0076224613 + p * w
+        p = 0.00943887047 + p * w
+        p = 1.00167406 + p * w
+        p = 2.83297682 + p * w
+    x = p * y
+    for _ in range(8):
+        d = 1.1283791670955126 * math.exp(-x * x)
+        if d == 0.0:
+            break
+        if y > 0.5:   # Newton on log(erfc(x)) = log(1 - y): erfc keeps its relative precision
+            c = math.erfc(x)
+            step = (math.log(1.0 - y) - math.log(c)) * c / d
+        else:
+            step = (math.erf(x) - y) / d
+        x -= step
+        if abs(step) <= 1e-16 * abs(x):
+            break
+    return s * x
+
+
+# from tapegrad/_special.py (vocabulary function digamma)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def digamma(x):
+    """psi(x) = d/dx lgamma(x), as torch: -inf at 0, nan at negative integers and -inf."""
+    if x != x or x == math.inf:
+        return x
+    if x == -math.inf:
+        return math.nan
+    if x == 0.0:
+        return math.copysign(math.inf, -x)
+    result = 0.0
+    if x < 0.0:
+        if x == np.floor(x):
+            return math.nan
+        # reflection: psi(x) = psi(1 - x) - pi / tan(pi x)
+        result = -math.pi / math.tan(math.pi * x)
+        x = 1.0 - x
+    while x < 10.0:
+        result -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    t = f * (-1.0 / 12.0 + f * (1.0 / 120.0 + f * (-1.0 / 252.0 + f * (
+        1.0 / 240.0 + f * (-1.0 / 132.0 + f * (691.0 / 32760.0 + f * (-1.0 / 12.0)))))))
+    return result + math.log(x) - 0.5 / x + t
+
+
+# from tapegrad/_special.py (vocabulary function polygamma)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def polygamma(n, x):
+    """The n-th derivative of digamma (n a non-negative integer): (-1)^(n+1) n! zeta(n+1, x)."""
+    if n == 0.0:
+        return digamma(x)
+    if x == -math.inf:
+        return math.nan
+    sign = 1.0 if np.fmod(n, 2.0) == 1.0 else -1.0
+    return sign * math.gamma(n + 1.0) * hurwitz_zeta(n + 1.0, x)
+
+
+# from tapegrad/_special.py (vocabulary function hurwitz_zeta)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def hurwitz_zeta(s, q):
+    """zeta(s, q) = sum over k >= 0 of (q + k)^-s, s > 1: shifted to q >= 10, then the
+    Euler-Maclaurin tail with eight Bernoulli terms (relative error ~1e-16)."""
+    if q != q:
+        return q
+    if q == math.inf:
+        return 0.0
+    if q <= 0.0 and q == np.floor(q):
+        return math.inf
+    acc = 0.0
+    while q < 10.0:
+        acc += q ** -s
+        q += 1.0
+    acc += q ** (1.0 - s) / (s - 1.0) + 0.5 * q ** -s
+    bern = (1.0 / 6.0, -1.0 / 30.0, 1.0 / 42.0, -1.0 / 30.0, 5.0 / 66.0, -691.0 / 2730.0,
+            7.0 / 6.0, -3617.0 / 510.0)
+    poch = s
+    qp = q ** (-s - 1.0)
+    fac = 2.0
+    for j in range(8):
+        acc += bern[j] / fac * poch * qp
+        k = 2.0 * j + 2.0
+        poch *= (s + k - 1.0) * (s + k)
+        qp /= q * q
+        fac *= (k + 1.0) * (k + 2.0)
+    return acc
 
 
 # from tapegrad/drivers.py
@@ -1733,7 +2137,7 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 11, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2, 0], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 3, 3, 11, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 12, 12, 10, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int64)
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -1965,7 +2369,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t3 = (np.bool_(False), np.int64(-1), 0.0)
                 t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        elif o == 50 or o == 60 or o == 61 or o == 102 or o == 103 or o == 104 or o == 105 or o == 106 or o == 108:  # sign, zero, fill, floor, ceil, trunc, round, round_decimals, sgn
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
@@ -2018,6 +2422,270 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t3 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 t4 = emit_bin(np.int64(6), t3, t_out, 0.0, (t3[2] / t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 82:  # log1p
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 1.0)
+                t2 = emit_bin(np.int64(3), t_a, t1, 0.0, (t_a[2] + t1[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_g, t2, 0.0, (t_g[2] / t2[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 83:  # expm1
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 1.0)
+                t2 = emit_bin(np.int64(3), t_out, t1, 0.0, (t_out[2] + t1[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t_g, t2, 0.0, (t_g[2] * t2[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 84:  # log2
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 0.6931471805599453)
+                t2 = emit_bin(np.int64(5), t_a, t1, 0.0, (t_a[2] * t1[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_g, t2, 0.0, (t_g[2] / t2[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 85:  # log10
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 2.302585092994046)
+                t2 = emit_bin(np.int64(5), t_a, t1, 0.0, (t_a[2] * t1[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(6), t_g, t2, 0.0, (t_g[2] / t2[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 86:  # exp2
+            if a >= 0:
+                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 0.6931471805599453)
+                t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 87:  # tan
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 1.0)
+                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(3), t1, t2, 0.0, (t1[2] + t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t_g, t3, 0.0, (t_g[2] * t3[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 88:  # asin
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 1.0)
+                t2 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(4), t1, t2, 0.0, (t1[2] - t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_un(np.int64(11), t3, 0.0, (sqrt(t3[2])), op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(6), t_g, t4, 0.0, (t_g[2] / t4[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 89:  # acos
+            if a >= 0:
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 1.0)
+                t3 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(4), t2, t3, 0.0, (t2[2] - t3[2]), op, ia, ib, cst, val, cnt)
+                t5 = emit_un(np.int64(11), t4, 0.0, (sqrt(t4[2])), op, ia, ib, cst, val, cnt)
+                t6 = emit_bin(np.int64(6), t1, t5, 0.0, (t1[2] / t5[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t6, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 90:  # atan
+            if a >= 0:
+                t1 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 1.0)
+                t3 = emit_bin(np.int64(3), t1, t2, 0.0, (t1[2] + t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(6), t_g, t3, 0.0, (t_g[2] / t3[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 91:  # sinh
+            if a >= 0:
+                t1 = emit_un(np.int64(92), t_a, 0.0, (cosh(t_a[2])), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 92:  # cosh
+            if a >= 0:
+                t1 = emit_un(np.int64(91), t_a, 0.0, (sinh(t_a[2])), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 93:  # asinh
+            if a >= 0:
+                t1 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 1.0)
+                t3 = emit_bin(np.int64(3), t1, t2, 0.0, (t1[2] + t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_un(np.int64(11), t3, 0.0, (sqrt(t3[2])), op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(6), t_g, t4, 0.0, (t_g[2] / t4[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 94:  # acosh
+            if a >= 0:
+                t1 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 1.0)
+                t3 = emit_bin(np.int64(4), t1, t2, 0.0, (t1[2] - t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_un(np.int64(11), t3, 0.0, (sqrt(t3[2])), op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(6), t_g, t4, 0.0, (t_g[2] / t4[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 95:  # atanh
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 1.0)
+                t2 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(4), t1, t2, 0.0, (t1[2] - t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(6), t_g, t3, 0.0, (t_g[2] / t3[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 96:  # erf
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 1.1283791670955126)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_un(np.int64(8), t3, 0.0, (-t3[2]), op, ia, ib, cst, val, cnt)
+                t5 = emit_un(np.int64(9), t4, 0.0, (exp(t4[2])), op, ia, ib, cst, val, cnt)
+                t6 = emit_bin(np.int64(5), t2, t5, 0.0, (t2[2] * t5[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t6, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 97:  # erfc
+            if a >= 0:
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 1.1283791670955126)
+                t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
+                t5 = emit_un(np.int64(8), t4, 0.0, (-t4[2]), op, ia, ib, cst, val, cnt)
+                t6 = emit_un(np.int64(9), t5, 0.0, (exp(t5[2])), op, ia, ib, cst, val, cnt)
+                t7 = emit_bin(np.int64(5), t3, t6, 0.0, (t3[2] * t6[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t7, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 98:  # erfinv
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 0.886226925452758)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_un(np.int64(9), t3, 0.0, (exp(t3[2])), op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(5), t2, t4, 0.0, (t2[2] * t4[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 99:  # lgamma
+            if a >= 0:
+                t1 = emit_un(np.int64(100), t_a, 0.0, (digamma(t_a[2])), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 100:  # digamma
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 1.0)
+                t2 = emit_bin(np.int64(117), t1, t_a, 0.0, (polygamma(t1[2], t_a[2])), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t_g, t2, 0.0, (t_g[2] * t2[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 101:  # rsqrt
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 0.5)
+                t2 = emit_un(np.int64(8), t1, 0.0, (-t1[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_bin(np.int64(5), t2, t_g, 0.0, (t2[2] * t_g[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(5), t4, t_out, 0.0, (t4[2] * t_out[2]), op, ia, ib, cst, val, cnt)
+                t6 = emit_bin(np.int64(5), t3, t5, 0.0, (t3[2] * t5[2]), op, ia, ib, cst, val, cnt)
+                accumulate(a, t6, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 107:  # frac
+            if a >= 0:
+                accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 109:  # remainder
+            if a >= 0:
+                accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(6), t_a, t_b, 0.0, (t_a[2] / t_b[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_un(np.int64(102), t2, 0.0, (floor(t2[2])), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t1, t3, 0.0, (t1[2] * t3[2]), op, ia, ib, cst, val, cnt)
+                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 110:  # fmod
+            if a >= 0:
+                accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(6), t_a, t_b, 0.0, (t_a[2] / t_b[2]), op, ia, ib, cst, val, cnt)
+                t3 = emit_un(np.int64(104), t2, 0.0, (trunc(t2[2])), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(5), t1, t3, 0.0, (t1[2] * t3[2]), op, ia, ib, cst, val, cnt)
+                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 111:  # clamp_min
+            if a >= 0:
+                t1 = emit_bin(np.int64(43), t_a, t_b, 0.0, (1.0 if t_a[2] >= t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 0.0)
+                t3 = emit_where(t1, t_g, t2, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t4 = emit_bin(np.int64(40), t_a, t_b, 0.0, (1.0 if t_a[2] < t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t5 = (np.bool_(False), np.int64(-1), 0.0)
+                t6 = emit_where(t4, t_g, t5, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t6, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 112:  # clamp_max
+            if a >= 0:
+                t1 = emit_bin(np.int64(41), t_a, t_b, 0.0, (1.0 if t_a[2] <= t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 0.0)
+                t3 = emit_where(t1, t_g, t2, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t4 = emit_bin(np.int64(42), t_a, t_b, 0.0, (1.0 if t_a[2] > t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t5 = (np.bool_(False), np.int64(-1), 0.0)
+                t6 = emit_where(t4, t_g, t5, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t6, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 113:  # maximum
+            if a >= 0:
+                t1 = emit_bin(np.int64(40), t_a, t_b, 0.0, (1.0 if t_a[2] < t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 0.0)
+                t3 = emit_bin(np.int64(44), t_a, t_b, 0.0, (1.0 if t_a[2] == t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t4 = (np.bool_(False), np.int64(-1), 0.5)
+                t5 = emit_bin(np.int64(5), t_g, t4, 0.0, (t_g[2] * t4[2]), op, ia, ib, cst, val, cnt)
+                t6 = emit_where(t3, t5, t_g, op, ia, ib, cst, val, cnt, wheres)
+                t7 = emit_where(t1, t2, t6, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t7, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t8 = emit_bin(np.int64(42), t_a, t_b, 0.0, (1.0 if t_a[2] > t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t9 = (np.bool_(False), np.int64(-1), 0.0)
+                t10 = emit_bin(np.int64(44), t_a, t_b, 0.0, (1.0 if t_a[2] == t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t11 = (np.bool_(False), np.int64(-1), 0.5)
+                t12 = emit_bin(np.int64(5), t_g, t11, 0.0, (t_g[2] * t11[2]), op, ia, ib, cst, val, cnt)
+                t13 = emit_where(t10, t12, t_g, op, ia, ib, cst, val, cnt, wheres)
+                t14 = emit_where(t8, t9, t13, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t14, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 114:  # minimum
+            if a >= 0:
+                t1 = emit_bin(np.int64(42), t_a, t_b, 0.0, (1.0 if t_a[2] > t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t2 = (np.bool_(False), np.int64(-1), 0.0)
+                t3 = emit_bin(np.int64(44), t_a, t_b, 0.0, (1.0 if t_a[2] == t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t4 = (np.bool_(False), np.int64(-1), 0.5)
+                t5 = emit_bin(np.int64(5), t_g, t4, 0.0, (t_g[2] * t4[2]), op, ia, ib, cst, val, cnt)
+                t6 = emit_where(t3, t5, t_g, op, ia, ib, cst, val, cnt, wheres)
+                t7 = emit_where(t1, t2, t6, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t7, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t8 = emit_bin(np.int64(40), t_a, t_b, 0.0, (1.0 if t_a[2] < t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t9 = (np.bool_(False), np.int64(-1), 0.0)
+                t10 = emit_bin(np.int64(44), t_a, t_b, 0.0, (1.0 if t_a[2] == t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t11 = (np.bool_(False), np.int64(-1), 0.5)
+                t12 = emit_bin(np.int64(5), t_g, t11, 0.0, (t_g[2] * t11[2]), op, ia, ib, cst, val, cnt)
+                t13 = emit_where(t10, t12, t_g, op, ia, ib, cst, val, cnt, wheres)
+                t14 = emit_where(t8, t9, t13, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t14, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 115:  # fmax
+            if a >= 0:
+                t1 = emit_bin(np.int64(43), t_a, t_b, 0.0, (1.0 if t_a[2] >= t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(45), t_b, t_b, 0.0, (1.0 if t_b[2] != t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t3 = (np.bool_(False), np.int64(-1), 0.0)
+                t4 = emit_where(t2, t_g, t3, op, ia, ib, cst, val, cnt, wheres)
+                t5 = emit_where(t1, t_g, t4, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t6 = emit_bin(np.int64(43), t_a, t_b, 0.0, (1.0 if t_a[2] >= t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t7 = (np.bool_(False), np.int64(-1), 0.0)
+                t8 = emit_bin(np.int64(45), t_b, t_b, 0.0, (1.0 if t_b[2] != t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t9 = (np.bool_(False), np.int64(-1), 0.0)
+                t10 = emit_where(t8, t9, t_g, op, ia, ib, cst, val, cnt, wheres)
+                t11 = emit_where(t6, t7, t10, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t11, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 116:  # fmin
+            if a >= 0:
+                t1 = emit_bin(np.int64(41), t_a, t_b, 0.0, (1.0 if t_a[2] <= t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(45), t_b, t_b, 0.0, (1.0 if t_b[2] != t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t3 = (np.bool_(False), np.int64(-1), 0.0)
+                t4 = emit_where(t2, t_g, t3, op, ia, ib, cst, val, cnt, wheres)
+                t5 = emit_where(t1, t_g, t4, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(a, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t6 = emit_bin(np.int64(41), t_a, t_b, 0.0, (1.0 if t_a[2] <= t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t7 = (np.bool_(False), np.int64(-1), 0.0)
+                t8 = emit_bin(np.int64(45), t_b, t_b, 0.0, (1.0 if t_b[2] != t_b[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t9 = (np.bool_(False), np.int64(-1), 0.0)
+                t10 = emit_where(t8, t9, t_g, op, ia, ib, cst, val, cnt, wheres)
+                t11 = emit_where(t6, t7, t10, op, ia, ib, cst, val, cnt, wheres)
+                accumulate(b, t11, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        elif o == 117:  # polygamma
+            if a >= 0:
+                t1 = (np.bool_(False), np.int64(-1), 0.0)
+                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+            if b >= 0:
+                t2 = (np.bool_(False), np.int64(-1), 1.0)
+                t3 = emit_bin(np.int64(3), t_a, t2, 0.0, (t_a[2] + t2[2]), op, ia, ib, cst, val, cnt)
+                t4 = emit_bin(np.int64(117), t3, t_b, 0.0, (polygamma(t3[2], t_b[2])), op, ia, ib, cst, val, cnt)
+                t5 = emit_bin(np.int64(5), t_g, t4, 0.0, (t_g[2] * t4[2]), op, ia, ib, cst, val, cnt)
+                accumulate(b, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)

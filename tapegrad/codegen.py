@@ -454,12 +454,26 @@ def _copied_source():
     fns += pieces
     parts = ["\n\n# ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then "
              "run codegen) ----\n"]
+    parts += _vocab_kernels()
     for fn in fns:
         src = inspect.getsource(fn)
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
         options = CALLEE_OPTIONS if fn in pieces else KERNEL_OPTIONS.get(fn.__name__, "cache=True")
         parts.append("\n\n# from %s\n@njit(%s)\n%s" % (where, options, src))
     return "".join(parts)
+
+
+def _vocab_kernels():
+    """The kernel faces of vocabulary functions Numba lacks (tapegrad/_special.py), copied under
+    the vocabulary's names, and the helpers they call."""
+    parts = []
+    for fn, name in ([(f.kernel, f.name) for f in vocab.FUNCS.values() if f.kernel is not None]
+                     + [(h, h.__name__) for h in vocab.KERNEL_HELPERS]):
+        src = re.sub(r"^def \w+\(", "def %s(" % name, inspect.getsource(fn), count=1)
+        where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
+        parts.append("\n\n# from %s (vocabulary function %s)\n@njit(%s)\n%s"
+                     % (where, name, CALLEE_OPTIONS, src))
+    return parts
 
 
 def _compare_branch(compares):
@@ -472,10 +486,134 @@ def _compare_branch(compares):
                             chain=chain)
 
 
+# --- outlined elementwise ops -----------------------------------------------------------------
+# Numba/LLVM compile time grows faster than linearly in a kernel's size, and each loop costs
+# more to compile than an expression: the elementwise rows appended from issue #11 on
+# (`OUTLINE_FROM`) are no branches of their own in the kernels.  Their formulas are branches of
+# four scalar functions (`ew_unary_fwd`, `ew_unary_grad`, `ew_binary_fwd`, `ew_binary_grad`:
+# expressions only), which one loop per kind and kernel calls per element (`sweep_ew_unary`,
+# ...); the one-element kernels call them directly.  A kernel has one branch per kind
+# (`OP_EW[o]`: 1 unary, 2 binary).  Values are read only where the op saves them (OP_SAVES).
+# Measured (first backward, empty cache, CPU s): 6.2 before #11's rows, 12.1 with them as
+# branches, 9.4 as branches of callees, see the commit for this layout's figure.
+OUTLINE_FROM = OPS["log1p"].code
+# the scalar formula functions are inlined into their few callers (Numba IR inlining): as
+# plain callees a call per element cost ~30 ns, 10x a per-op loop's body
+EW_OPTIONS = CALLEE_OPTIONS + ', inline="always"'
+
+EW_SCALAR = """
+
+@njit(%(options)s, error_model="numpy")
+def %(fn)s(%(params)s):
+    if False:
+        pass
+%(branches)s
+    return %(default)s
+"""
+EW_LOOPS = """
+
+@njit(%(options)s, error_model="numpy")
+def sweep_ew_unary(o, oo, n, oa, c, vals, adj):
+    sv = OP_SAVES[o]
+    for k in range(n):
+        a_v = vals[oa + k] if sv & 1 else 0.0
+        out_v = vals[oo + k] if sv & 4 else 0.0
+        adj[oa + k] += ew_unary_grad(o, adj[oo + k], a_v, out_v, c)
+
+
+@njit(%(options)s, error_model="numpy")
+def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
+    sv = OP_SAVES[o]
+    for k in range(n):
+%(bcast)s        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
+        b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
+        out_v = vals[oo + k] if sv & 4 else 0.0
+        ga, gb = ew_binary_grad(o, adj[oo + k], a_v, b_v, out_v)
+        if a >= 0:
+            adj[oa + ka] += ga
+        if b >= 0:
+            adj[ob + kb] += gb
+
+
+@njit(%(options)s, error_model="numpy")
+def forward_ew_unary(o, oo, n, oa, c, vals):
+    for k in range(n):
+        vals[oo + k] = ew_unary_fwd(o, vals[oa + k], c)
+
+
+@njit(%(options)s, error_model="numpy")
+def forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
+    for k in range(n):
+%(bcast)s        a_v = vals[oa + ka] if a >= 0 else cst[e]
+        b_v = vals[ob + kb] if b >= 0 else cst[e]
+        vals[oo + k] = ew_binary_fwd(o, a_v, b_v)
+"""
+# each kernel's branches that hand an outlined op to its callee
+EW_CALLS = {
+    "sweep": """\
+        elif OP_EW[o] == 1:  # outlined unary ops
+            sweep_ew_unary(o, oo, n, oa, c, vals, adj)
+        elif OP_EW[o] == 2:  # outlined binary ops
+            sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
+""",
+    "forward": """\
+        elif OP_EW[o] == 1:  # outlined unary ops
+            forward_ew_unary(o, oo, n, oa, c, vals)
+        elif OP_EW[o] == 2:  # outlined binary ops
+            forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
+""",
+    "forward_scalar": """\
+        elif OP_EW[o] == 1:  # outlined unary ops
+            vals[e] = ew_unary_fwd(o, vals[a], cst[e])
+        elif OP_EW[o] == 2:  # outlined binary ops
+            vals[e] = ew_binary_fwd(o, vals[a] if a >= 0 else cst[e], vals[b] if b >= 0 else cst[e])
+""",
+    "backward_scalar": """\
+        elif OP_EW[o] == 1:  # outlined unary ops
+            adj[a] += ew_unary_grad(o, g, vals[a], vals[e], cst[e])
+        elif OP_EW[o] == 2:  # outlined binary ops
+            ga, gb = ew_binary_grad(o, g, vals[a] if a >= 0 else cst[e],
+                                    vals[b] if b >= 0 else cst[e], vals[e])
+            if a >= 0:
+                adj[a] += ga
+            if b >= 0:
+                adj[b] += gb
+""",
+}
+
+
+def _outlined(op):
+    return op.code >= OUTLINE_FROM and op.kind in ("unary", "binary")
+
+
+def _ew_source():
+    """OP_EW, the scalar formula functions of the outlined ops and the loops calling them."""
+    ops = [op for op in BY_CODE if _outlined(op)]
+    src = ["\n\n# ---- outlined elementwise ops (codegen.OUTLINE_FROM) ----\n",
+           "OP_EW = np.array(%s, dtype=np.int8)\n" % [
+               (1 if op.kind == "unary" else 2) if _outlined(op) else 0 for op in BY_CODE]]
+    fns = (("ew_unary_fwd", "o, a_v, c", "unary", lambda op: _subst(op.fwd), "0.0"),
+           ("ew_unary_grad", "o, g, a_v, out_v, c", "unary",
+            lambda op: _subst(op.grads[0]), "0.0"),
+           ("ew_binary_fwd", "o, a_v, b_v", "binary", lambda op: _subst(op.fwd), "0.0"),
+           ("ew_binary_grad", "o, g, a_v, b_v, out_v", "binary",
+            lambda op: "(%s, %s)" % (_subst(op.grads[0]), _subst(op.grads[1])), "(0.0, 0.0)"))
+    for fn, params, kind, expr, default in fns:
+        branches = _merged(["    elif o == %d:  # %s\n        return %s\n" % (
+            op.code, op.name, expr(op)) for op in ops if op.kind == kind])
+        src.append(EW_SCALAR % dict(options=EW_OPTIONS, fn=fn, params=params,
+                                    branches="".join(branches).rstrip("\n"), default=default))
+    bcast = "".join(ln[8:] + "\n" for ln in BCAST.replace("%%", "%").splitlines())
+    src.append(EW_LOOPS % dict(options=CALLEE_OPTIONS, bcast=bcast))
+    return "".join(src)
+
+
 def generate():
     back, fwd, sfwd, sback, compares = [], [], [], [], []
     for op in BY_CODE:
         d = dict(code=op.code, name=op.name, fwd=_subst(op.fwd))
+        if _outlined(op):
+            continue
         if op.kind == "unary":
             d.update(ga=_subst(op.grads[0]))
             back.append(B_UNARY % dict(d, reads=_reads(op.grads, False)))
@@ -501,6 +639,10 @@ def generate():
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
     back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
+    back.append(EW_CALLS["sweep"])
+    fwd.append(EW_CALLS["forward"])
+    sfwd.append(EW_CALLS["forward_scalar"])
+    sback.append(EW_CALLS["backward_scalar"])
     fwd.append(_compare_branch(compares))
     for face, out in (("sweep", back), ("forward", fwd)):
         for kind, fn in _kind_pieces(face):
@@ -531,7 +673,7 @@ def generate():
         operands=OPERANDS,
         backward="".join(back).rstrip("\n"), forward="".join(fwd).rstrip("\n"),
         forward_scalar="".join(sfwd).rstrip("\n"), backward_scalar="".join(sback).rstrip("\n")) \
-        + _copied_source() + generate_emit()
+        + _ew_source() + _copied_source() + generate_emit()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,8 +19,10 @@ from .tape import STATE, Tape
 
 def record(name, body, T, x, *args):
     """body(T, x, *args) recorded as decomposition row `name`: when its result is on a tape,
-    the entries appended since the call began become one group shown as `name`."""
-    before = {id(tp): tp.n for tp in (STATE.tape, x._tape) if isinstance(tp, Tape)}
+    the entries appended since the call began become one group shown as `name`.  Tensors
+    among `args` are inputs too (their tapes are noted as x's)."""
+    tapes = (STATE.tape, x._tape) + tuple(getattr(v, "_tape", None) for v in args)
+    before = {id(tp): tp.n for tp in tapes if isinstance(tp, Tape)}
     out = body(T, x, *args)
     tape = out._tape
     if tape is not None and out._rg:

@@ -572,8 +572,10 @@ def _input_grads(tape, e, g):
         grads = vjp(KIND_OPS, g, [tape.shape.get(x) for x in nodes], tape.params_of(e))
         return [(nodes[i], gi) for i, gi in grads if _DIFFERENTIABLE[tape.op[nodes[i]]]]
     nodes = (a, b)
+    # (a tape of one-element nodes has no n-d streams: no params)
+    params = tape.params_of(e) if tape.nds is not None else np.zeros(0, np.int64)
     grads = vjp(KIND_OPS, g, lambda i: _handle(tape, nodes[i], g), shape_a,
-                tape.shape.get(b) if b >= 0 else None, tape.params_of(e), float(tape.cst[e]))
+                tape.shape.get(b) if b >= 0 else None, params, float(tape.cst[e]))
     return [(nodes[i], gi) for i, gi in grads]
 
 

@@ -215,7 +215,8 @@ _fastpath._unary = _unary
 
 
 _NP_CMP = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
-           "eq": np.equal, "ne": np.not_equal, "logical_and": np.logical_and}
+           "eq": np.equal, "ne": np.not_equal, "logical_and": np.logical_and,
+           "logical_or": np.logical_or, "logical_xor": np.logical_xor}   # (+ opsmath, #11)
 
 
 def _compare(name, x, y):

@@ -204,6 +204,88 @@ _DECLS = [
     # inputs that require grad, its node the outputs packed (read by `output` entries); the
     # ctx (its grad_fn, named <Name>Backward) holds the saved tensors, not the tape ---------
     Op("pyfunc", "pyfunc", saves=()),
+    # ==== opsmath (#11): elementwise math, reductions, logical ops ============================
+    # --- unary math functions (formulas as torch's derivatives.yaml) ---------------------------
+    Op("log1p", "unary", "Log1PBackward0", "log1p(a)", ("g / (a + 1.0)",)),
+    Op("expm1", "unary", "Expm1Backward0", "expm1(a)", ("g * (out + 1.0)",)),
+    Op("log2", "unary", "Log2Backward0", "log2(a)", ("g / (a * 0.6931471805599453)",)),
+    Op("log10", "unary", "Log10Backward0", "log10(a)", ("g / (a * 2.302585092994046)",)),
+    Op("exp2", "unary", "Exp2Backward0", "exp2(a)", ("g * out * 0.6931471805599453",)),
+    Op("tan", "unary", "TanBackward0", "tan(a)", ("g * (1.0 + out * out)",)),
+    Op("asin", "unary", "AsinBackward0", "asin(a)", ("g / sqrt(1.0 - a * a)",)),
+    Op("acos", "unary", "AcosBackward0", "acos(a)", ("-g / sqrt(1.0 - a * a)",)),
+    Op("atan", "unary", "AtanBackward0", "atan(a)", ("g / (a * a + 1.0)",)),
+    Op("sinh", "unary", "SinhBackward0", "sinh(a)", ("g * cosh(a)",)),
+    Op("cosh", "unary", "CoshBackward0", "cosh(a)", ("g * sinh(a)",)),
+    Op("asinh", "unary", "AsinhBackward0", "asinh(a)", ("g / sqrt(a * a + 1.0)",)),
+    Op("acosh", "unary", "AcoshBackward0", "acosh(a)", ("g / sqrt(a * a - 1.0)",)),
+    Op("atanh", "unary", "AtanhBackward0", "atanh(a)", ("g / (1.0 - a * a)",)),
+    Op("erf", "unary", "ErfBackward0", "erf(a)", ("g * 1.1283791670955126 * exp(-(a * a))",)),
+    Op("erfc", "unary", "ErfcBackward0", "erfc(a)", ("-g * 1.1283791670955126 * exp(-(a * a))",)),
+    Op("erfinv", "unary", "ErfinvBackward0", "erfinv(a)", ("g * 0.886226925452758 * exp(out * out)",)),
+    Op("lgamma", "unary", "LgammaBackward0", "lgamma(a)", ("g * digamma(a)",)),
+    Op("digamma", "unary", "DigammaBackward0", "digamma(a)", ("g * polygamma(1.0, a)",)),
+    Op("rsqrt", "unary", "RsqrtBackward0", "1.0 / sqrt(a)", ("-0.5 * g * (out * out * out)",)),
+    # NOTE: rounding is piecewise constant: gradient 0 everywhere (also at the jumps), as torch
+    Op("floor", "unary", "FloorBackward0", "floor(a)", ("0.0",)),
+    Op("ceil", "unary", "CeilBackward0", "ceil(a)", ("0.0",)),
+    Op("trunc", "unary", "TruncBackward0", "trunc(a)", ("0.0",)),
+    Op("round", "unary", "RoundBackward0", "rint(a)", ("0.0",)),
+    # round(decimals=c), torch's way: by 10^c, or for c < 0 divided by 10^-c (half to even)
+    Op("round_decimals", "unary", "RoundBackward1",
+       "rint(a * 10.0 ** c) / 10.0 ** c if c >= 0.0 else rint(a / 10.0 ** -c) * 10.0 ** -c",
+       ("0.0",)),
+    Op("frac", "unary", "FracBackward0", "a - trunc(a)", ("g",)),
+    # (torch's SgnBackward0 saves self and result, so a second backward fails as there)
+    Op("sgn", "unary", "SgnBackward0", "sign(a)", ("0.0",), saves=("a", "out")),
+    # --- binary: remainders, bounds, extremes ---------------------------------------------------
+    Op("remainder", "binary", "RemainderBackward1", "remainder(a, b)", ("g", "-g * floor(a / b)"),
+       grad_fn_scalar_b="RemainderBackward0"),
+    Op("fmod", "binary", "FmodBackward1", "fmod(a, b)", ("g", "-g * trunc(a / b)"),
+       grad_fn_scalar_b="FmodBackward0"),
+    # NOTE: clamp's gradient is 1 at the bounds (>=, <=), as torch; a nan input or bound gives
+    # nan and passes no gradient to the input
+    Op("clamp_min", "binary", "ClampMinBackward1", "where(a >= b, a, where(a != a, a, b))",
+       ("where(a >= b, g, 0.0)", "where(a < b, g, 0.0)"), grad_fn_scalar_b="ClampMinBackward0"),
+    Op("clamp_max", "binary", "ClampMaxBackward1", "where(a <= b, a, where(a != a, a, b))",
+       ("where(a <= b, g, 0.0)", "where(a > b, g, 0.0)"), grad_fn_scalar_b="ClampMaxBackward0"),
+    # NOTE: maximum/minimum split a tie 0.5/0.5 and propagate nan (both get g), as torch;
+    # fmax/fmin ignore a nan operand and give a tie wholly to the first operand, as torch
+    Op("maximum", "binary", "MaximumBackward0", "where(a >= b, a, where(a != a, a, b))",
+       ("where(a < b, 0.0, where(a == b, g * 0.5, g))",
+        "where(a > b, 0.0, where(a == b, g * 0.5, g))")),
+    Op("minimum", "binary", "MinimumBackward0", "where(a <= b, a, where(a != a, a, b))",
+       ("where(a > b, 0.0, where(a == b, g * 0.5, g))",
+        "where(a < b, 0.0, where(a == b, g * 0.5, g))")),
+    Op("fmax", "binary", "FmaxBackward0", "where(a >= b, a, where(b != b, a, b))",
+       ("where(a >= b, g, where(b != b, g, 0.0))", "where(a >= b, 0.0, where(b != b, 0.0, g))")),
+    Op("fmin", "binary", "FminBackward0", "where(a <= b, a, where(b != b, a, b))",
+       ("where(a <= b, g, where(b != b, g, 0.0))", "where(a <= b, 0.0, where(b != b, 0.0, g))")),
+    # polygamma(n, x): n is always a constant (the entry's cst), no gradient
+    Op("polygamma", "binary", "PolygammaBackward0", "polygamma(a, b)",
+       ("0.0", "g * polygamma(a + 1.0, b)"), grad_fn_scalar_a="PolygammaBackward0"),
+    # --- logical ops (no gradient; recorded only while tracing) -------------------------------
+    Op("logical_or", "compare", fwd="(a != 0.0) | (b != 0.0)"),
+    Op("logical_xor", "compare", fwd="(a != 0.0) != (b != 0.0)"),
+    # --- decomposition rows (tapegrad/decomps.py) ---------------------------------------------
+    Op("clamp", "decomp", "ClampBackward1", saves=("a",)),
+    Op("clamp_tensor", "decomp", "ClampBackward0", saves=("a",)),
+    Op("max_all", "decomp", "MaxBackward1", saves=("a", "out")),
+    Op("min_all", "decomp", "MinBackward1", saves=("a", "out")),
+    Op("amax", "decomp", "AmaxBackward0", saves=("a", "out")),
+    Op("amin", "decomp", "AminBackward0", saves=("a", "out")),
+    Op("prod", "decomp", "ProdBackward0", saves=("a", "out")),
+    Op("prod_dim", "decomp", "ProdBackward1", saves=("a", "out")),
+    Op("cumsum", "decomp", "CumsumBackward0", saves=()),
+    Op("cumprod", "decomp", "CumprodBackward0", saves=("a", "out")),
+    Op("var", "decomp", "VarBackward0", saves=("a",)),
+    Op("std", "decomp", "StdBackward0", saves=("a", "out")),
+    Op("vector_norm", "decomp", "LinalgVectorNormBackward0", saves=("a", "out")),
+    Op("nan_to_num", "decomp", "NanToNumBackward0", saves=("a",)),
+    Op("lerp", "decomp", "LerpBackward0", saves=("a", "b")),
+    Op("lerp_tensor", "decomp", "LerpBackward1", saves=("a", "b")),
+    Op("addcmul", "decomp", "AddcmulBackward0", saves=("a", "b")),
+    Op("addcdiv", "decomp", "AddcdivBackward0", saves=("a", "b")),
 ]
 
 def mentions(expr, name):

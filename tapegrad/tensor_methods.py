@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors
+from . import decomps, dtypes as D, errors, mathops
 from .creation import tensor
 from .dtypes import dtype as DType
 from .errors import _tname_legacy
@@ -186,11 +186,17 @@ class _OpMethods:
         return _split(self, [1] * self._shape[d], d, name="unbind")
 
     def max(self, dim=None, keepdim=False):
-        """max(dim, keepdim=False) -> (values, indices), a return_types.max."""
+        """max() over all elements, max(other) (maximum), or max(dim, keepdim=False) ->
+        (values, indices), a return_types.max."""
+        if dim is None or isinstance(dim, Tensor):
+            return mathops.max_min(self, dim, keepdim, True)
         return _max_min(self, dim, keepdim, "max")
 
     def min(self, dim=None, keepdim=False):
-        """min(dim, keepdim=False) -> (values, indices), a return_types.min."""
+        """min() over all elements, min(other) (minimum), or min(dim, keepdim=False) ->
+        (values, indices), a return_types.min."""
+        if dim is None or isinstance(dim, Tensor):
+            return mathops.max_min(self, dim, keepdim, False)
         return _max_min(self, dim, keepdim, "min")
 
     def mean(self, dim=None, keepdim=False, dtype=None):

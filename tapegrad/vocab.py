@@ -20,6 +20,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import _special as special
+
 inf = math.inf
 nan = math.nan
 
@@ -67,6 +69,66 @@ atan2 = math.atan2     # IEEE-754 already: signed zeros, infinities and nan as C
 hypot = math.hypot
 
 
+# ---- opsmath (#11): scalar faces of the elementwise math functions ------------------------------
+# math's functions raise where torch returns inf or nan; the scalar fast path catches that and
+# takes the numpy path, and constant folding (create_graph) goes through `_ieee`'s fallback.
+def _ieee(f, g):
+    def scalar(*xs):
+        try:
+            return f(*xs)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            with np.errstate(all="ignore"):
+                return float(g(*xs))
+    scalar.__name__ = f.__name__
+    return scalar
+
+
+def _vec(f):
+    """numpy face of a scalar special function (numpy has none): elementwise, float64."""
+    return np.vectorize(f, otypes=[np.float64])
+
+
+def _np_remainder(x, y):
+    r = np.fmod(x, y)
+    return np.where((r != 0) & ((r < 0) != (y < 0)), r + y, r)
+
+
+def _whole(f):
+    """floor/ceil/trunc/round on a float, keeping infinities, nan and the sign of zero."""
+    def scalar(x):
+        return math.copysign(float(f(x)), x) if x - x == 0.0 else x
+    scalar.__name__ = f.__name__
+    return scalar
+
+
+floor, ceil, trunc = _whole(math.floor), _whole(math.ceil), _whole(math.trunc)
+rint = _whole(round)        # Python's round(x) rounds half to even, as torch.round
+fmod = _ieee(math.fmod, np.fmod)
+def _remainder(x, y):
+    r = math.fmod(x, y)
+    return r + y if r != 0.0 and (r < 0.0) != (y < 0.0) else r
+
+
+remainder = _ieee(_remainder, _np_remainder)
+exp2 = _ieee(lambda x: 2.0 ** x, np.exp2)
+log1p = _ieee(math.log1p, np.log1p)
+expm1 = _ieee(math.expm1, np.expm1)
+log2 = _ieee(math.log2, np.log2)
+log10 = _ieee(math.log10, np.log10)
+tan = _ieee(math.tan, np.tan)
+asin = _ieee(math.asin, np.arcsin)
+acos = _ieee(math.acos, np.arccos)
+atan = math.atan
+sinh = _ieee(math.sinh, np.sinh)
+cosh = _ieee(math.cosh, np.cosh)
+asinh = math.asinh
+acosh = _ieee(math.acosh, np.arccosh)
+atanh = _ieee(math.atanh, np.arctanh)
+erf, erfc = math.erf, math.erfc
+erfinv, digamma, polygamma = special.erfinv, special.digamma, special.polygamma
+lgamma = _ieee(math.lgamma, lambda x: math.inf if x <= 0 and x == math.floor(x) else math.nan)
+
+
 # ---- the table --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fn:
@@ -76,6 +138,9 @@ class Fn:
     numba: str       # "math": math.<name>; "header": a helper in the kernel header; "builtin"
     method: str      # Tensor method recording it ("" for where)
     arity: int = 1   # arguments it takes (2: recorded as a binary op of its name)
+    # numba == "copied": the kernel face, plain Python that codegen copies into the kernels
+    # under this function's name (tapegrad/_special.py)
+    kernel: Callable = None
 
 
 FUNCS = {f.name: f for f in (
@@ -91,7 +156,38 @@ FUNCS = {f.name: f for f in (
     Fn("where", where, np.where, "header", ""),
     Fn("atan2", atan2, np.arctan2, "math", "atan2", arity=2),
     Fn("hypot", hypot, np.hypot, "math", "hypot", arity=2),
+    # ---- opsmath (#11) ----
+    Fn("floor", floor, np.floor, "copied", "floor", kernel=special.k_floor),
+    Fn("ceil", ceil, np.ceil, "copied", "ceil", kernel=special.k_ceil),
+    Fn("trunc", trunc, np.trunc, "copied", "trunc", kernel=special.k_trunc),
+    Fn("rint", rint, np.rint, "copied", "round", kernel=special.k_rint),
+    Fn("fmod", fmod, np.fmod, "copied", "fmod", arity=2, kernel=special.k_fmod),
+    Fn("remainder", remainder, _np_remainder, "copied", "remainder", arity=2,
+       kernel=special.k_remainder),
+    Fn("exp2", exp2, np.exp2, "copied", "exp2", kernel=special.k_exp2),
+    Fn("log1p", log1p, np.log1p, "math", "log1p"),
+    Fn("expm1", expm1, np.expm1, "math", "expm1"),
+    Fn("log2", log2, np.log2, "math", "log2"),
+    Fn("log10", log10, np.log10, "math", "log10"),
+    Fn("tan", tan, np.tan, "math", "tan"),
+    Fn("asin", asin, np.arcsin, "math", "asin"),
+    Fn("acos", acos, np.arccos, "math", "acos"),
+    Fn("atan", atan, np.arctan, "math", "atan"),
+    Fn("sinh", sinh, np.sinh, "math", "sinh"),
+    Fn("cosh", cosh, np.cosh, "math", "cosh"),
+    Fn("asinh", asinh, np.arcsinh, "math", "asinh"),
+    Fn("acosh", acosh, np.arccosh, "math", "acosh"),
+    Fn("atanh", atanh, np.arctanh, "math", "atanh"),
+    Fn("erf", erf, _vec(math.erf), "math", "erf"),
+    Fn("erfc", erfc, _vec(math.erfc), "math", "erfc"),
+    Fn("lgamma", lgamma, _vec(lgamma), "math", "lgamma"),
+    Fn("erfinv", erfinv, _vec(erfinv), "copied", "erfinv", kernel=special.erfinv),
+    Fn("digamma", digamma, _vec(digamma), "copied", "digamma", kernel=special.digamma),
+    Fn("polygamma", polygamma, _vec(polygamma), "copied", "polygamma", arity=2,
+       kernel=special.polygamma),
 )}
+# helpers the copied kernel faces call (copied under their own names)
+KERNEL_HELPERS = (special.hurwitz_zeta,)
 
 # what the eager n-d forward evaluates formulas with
 NUMPY = {name: f.numpy for name, f in FUNCS.items()}

@@ -568,6 +568,21 @@ UNARY = {
     "reciprocal": (["{a}.reciprocal()", "m.reciprocal({a})"], NONZERO),
 }
 
+# issue #11's smooth or piecewise-constant unary rows (opsmath)
+UNARY.update({
+    "log1p": (["{a}.log1p()", "m.log1p({a})"], POSITIVE),
+    "expm1": (["{a}.expm1()", "m.expm1({a})"], BELOW5),
+    "log2": (["{a}.log2()", "m.log2({a})"], POSITIVE),
+    "exp2": (["{a}.exp2()", "m.exp2({a})"], BELOW5),
+    "atan": (["{a}.atan()", "m.arctan({a})"], None),
+    "sinh": (["{a}.sinh()", "m.sinh({a})"], SMALL),
+    "asinh": (["{a}.asinh()", "m.asinh({a})"], None),
+    "erf": (["{a}.erf()", "m.erf({a})"], None),
+    "rsqrt": (["{a}.rsqrt()", "m.rsqrt({a})"], POSITIVE),
+    "floor": (["{a}.floor()", "m.floor({a})"], None),
+    "round": (["{a}.round()", "m.round({a})"], None),
+})
+
 # binary ops: operator spellings always; method / function spellings need a tensor on the left
 BINARY = {
     "+": ["{a} + {b}", "{a}.add({b})", "m.add({a}, {b})"],

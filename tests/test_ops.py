@@ -8,6 +8,8 @@ import tapegrad as tg
 from tapegrad.ops import OPS
 from tapegrad.autograd import gradcheck, gradgradcheck
 
+import cases_math
+
 
 
 POS = "pos"     # inputs drawn from (0.5, 2): log, sqrt, pow bases
@@ -200,6 +202,9 @@ def _custom(m):
                                                                else gy), None
         got = _CUSTOM[m.__name__] = SinMul
     return got
+
+CASES.update(cases_math.CASES)   # issue #11's elementwise/reduction rows (opsmath)
+
 
 def _put(t, key, value):
     t[key] = value

@@ -1,0 +1,158 @@
+"""Decomposition bodies of issue #11's reductions and composite ops (see decomps.py): each a
+function of tensor ops recorded as primitives and shown as torch's one grad_fn (the row's).
+
+The bodies take `T` (tensor.KIND_OPS) and validated arguments (tapegrad/mathops.py checks
+them).  Their gradients are the primitives'; where torch's formula differs at a special point
+(a zero norm, a zero standard deviation, ties) the body selects with `where` so that the
+gradient there is torch's, and the forward value stays exact.
+"""
+import math
+
+import numpy as np
+
+from . import dtypes as D
+from .ndops import where
+from .tensor import Tensor
+from .views import cat
+
+
+def _at(d, start, stop):
+    """The index of positions start..stop along dim d."""
+    return (slice(None),) * d + (slice(start, stop),)
+
+
+def _fresh(out, x):
+    """A body must record at least one entry (its group's output): the input itself is
+    returned as a copy."""
+    return out.clone() if out is x else out
+
+
+# NOTE: max/min/amax/amin split the gradient evenly between tied extremes (torch's
+# evenly_distribute_backward / amax's mask / count).  The value is m0 + sum(where(hit, x - m0,
+# 0) / count): exactly the extreme (m0 is the extreme with infinities made 0, so x - m0 stays
+# exact and finite maxima add 0), and its gradient is 1 / count at the hits.  `nan_hits`:
+# max()/min() count nan as the extreme (torch gives it the gradient), amax/amin do not.
+def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
+    """max (is_max) or min of x over dims."""
+    if is_max:
+        m, m0 = T.max_shift(x, dims, False), T.max_shift(x, dims, True)
+    else:
+        nx = -x
+        m, m0 = -T.max_shift(nx, dims, False), -T.max_shift(nx, dims, True)
+    hit = x == m
+    if nan_hits:
+        hit = hit | ((x != x) & (m != m))
+    count = where(hit, 1.0, 0.0).sum(dims, keepdim=True)
+    s = (where(hit, x - m0, 0.0) / count).sum(dims, keepdim=keepdim)
+    return (m0 if keepdim else m0.reshape(s.shape)) + s
+
+
+# NOTE: prod multiplies halves in a tree (log2(n) levels of elementwise products), so its
+# gradient is the product rule's: right with one zero (the product of the others) and with
+# several (0), where torch's formula needs its zero cases.
+def prod(T, x, dim, keepdim):
+    """Product over dim (None: all elements)."""
+    y = x.reshape(-1) if dim is None else x
+    d = 0 if dim is None else dim
+    if not y.shape:          # 0-d, dim 0
+        return _fresh(y, x)
+    n = y.shape[d]
+    if n == 0:
+        return y.sum(d, keepdim=keepdim) + 1
+    while n > 1:
+        h = n // 2
+        z = y[_at(d, 0, h)] * y[_at(d, h, 2 * h)]
+        if n % 2:
+            z = cat([z, y[_at(d, 2 * h, n)]], d)
+        y, n = z, h + n % 2
+    if dim is None:
+        return _fresh(y.reshape(()), x)
+    return _fresh(y if keepdim else y.squeeze(d), x)
+
+
+# NOTE: cumsum/cumprod as a Hillis-Steele scan: log2(n) steps y = y (+|*) y shifted by 2^k
+# (padded with 0 or 1), so cumprod's gradient is the product rule's, right with zeros.
+def scan(T, x, d, mul):
+    """Cumulative sum (mul False) or product along dim d."""
+    if not x.shape:
+        return x.clone()
+    n = x.shape[d]
+    y = x
+    s = 1
+    while s < n:
+        pad_shape = list(x.shape)
+        pad_shape[d] = s
+        pad = Tensor._wrap(np.full(pad_shape, 1 if mul else 0, x.dtype.np), x.dtype)
+        shifted = cat([pad, y[_at(d, 0, n - s)]], d)
+        y = y * shifted if mul else y + shifted
+        s *= 2
+    return _fresh(y, x)
+
+
+def var(T, x, dims, correction, keepdim):
+    """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
+    count = math.prod(x.shape[d] for d in dims) if x.shape else 1
+    dev = x - x.mean(dims, keepdim=True)
+    return (dev * dev).sum(dims, keepdim=keepdim) / max(count - correction, 0)
+
+
+def _sqrt0(s, p=None):
+    """sqrt(s) (or s ** (1 / p)) with torch's gradient 0 where s == 0 (not inf * 0)."""
+    z = s == 0
+    safe = where(z, 1.0, s)
+    return where(z, 0.0, safe.sqrt() if p is None else safe ** (1.0 / p))
+
+
+# NOTE: std and the norms: gradient 0 where the result is 0, as torch's masked formulas
+def std(T, x, dims, correction, keepdim):
+    return _sqrt0(var(T, x, dims, correction, keepdim))
+
+
+def vector_norm(T, x, ord, dims, keepdim):
+    """linalg.vector_norm: (sum |x|^ord)^(1/ord); max/min |x| for +-inf; count of nonzeros
+    for 0."""
+    if ord == 2:
+        return _sqrt0((x * x).sum(dims, keepdim=keepdim))
+    ax = x.abs()
+    if ord == 1:
+        return ax.sum(dims, keepdim=keepdim)
+    if ord == math.inf or ord == -math.inf:
+        return extreme(T, ax, dims, keepdim, ord > 0)
+    if ord == 0:   # no gradient (torch: zeros); x stays an operand so the result has history
+        nonzero = where(x != 0, 1.0, 0.0).sum(dims, keepdim=keepdim).to(x.dtype)
+        none = Tensor._wrap(np.zeros(x.shape, bool), D.bool_)
+        return nonzero + where(none, x, 0.0).sum(dims, keepdim=keepdim)
+    if 0 < ord < 1:   # |x|^p has an infinite slope at 0: torch's gradient there is 0
+        z = ax == 0
+        pw = where(z, 0.0, where(z, 1.0, ax) ** ord)
+    else:
+        pw = ax ** ord
+    return _sqrt0(pw.sum(dims, keepdim=keepdim), ord)
+
+
+def nan_to_num(T, x, nan, posinf, neginf):
+    """nan, +inf and -inf replaced; the gradient passes where x is finite."""
+    return where(x != x, nan, where(x == math.inf, posinf, where(x == -math.inf, neginf, x)))
+
+
+def clamp(T, x, lo, hi):
+    """clamp_max(clamp_min(x, lo), hi): gradient 1 at the bounds, as torch."""
+    y = x if lo is None else x.clamp_min(lo)
+    return y if hi is None else y.clamp_max(hi)
+
+
+def lerp(T, x, end, weight):
+    """torch's two-sided lerp: x + w (end - x) for |w| < 0.5, else end - (end - x)(1 - w)."""
+    diff = end - x
+    if isinstance(weight, Tensor):
+        return where(weight.abs() < 0.5, x + weight * diff, end - diff * (1 - weight))
+    return x + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+
+
+def addcmul(T, x, t1, t2, value):
+    return x + (t1 if value == 1 else t1 * value) * t2
+
+
+def addcdiv(T, x, t1, t2, value):
+    return x + (t1 if value == 1 else t1 * value) / t2
+

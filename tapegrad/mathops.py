@@ -1,0 +1,665 @@
+"""Issue #11's elementwise math, reductions and logical ops: Tensor's methods (added to the
+class with `tensor_methods`), their in-place variants and the module functions, with torch's
+signatures, dtypes and errors.
+
+Elementwise ops are rows of the op table (unary rows through the generated scalar fast path,
+binary rows through `ndops._binary`); reductions and composites are decomposition rows whose
+bodies are in `decomps_math.py`; logical ops and tests (any, isnan, isclose...) give bool
+tensors from compare entries, so a traced program re-evaluates them on replay.
+"""
+import math
+
+import numpy as np
+
+from . import decomps, decomps_math as DM, dtypes as D, _fastpath, return_types
+from .creation import tensor
+from .ndops import _binary, _compare, _NP_FWD, where
+from .ops import OPS
+from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
+from .tracing import _tracing
+from .views import KIND_OPS
+
+_INT_ERR = '"{fn}_cpu" not implemented for \'{dt}\''
+
+
+def _floating(x):
+    """x, or x cast to the default float dtype (integer inputs of float-valued functions)."""
+    return x if x._dtype.is_floating_point else x.to(D.get_default_dtype())
+
+
+def _record(name, body, x, *args):
+    return decomps.record(name, body, KIND_OPS, x, *args)
+
+
+def _dims(fname, dim, nd):
+    """Sorted non-negative dims: all of them for None (or an empty list), else as torch."""
+    if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:
+        return tuple(range(nd))
+    return _reduce_dims(fname, dim, nd)
+
+
+def _bin(name, x, y):
+    return _binary(OPS[name].code, x, y)
+
+
+# ---- unary rows: method name -> row, and torch's aliases ---------------------------------------
+_UNARY = ("log1p", "expm1", "log2", "log10", "exp2", "tan", "asin", "acos", "atan", "sinh",
+          "cosh", "asinh", "acosh", "atanh", "erf", "erfc", "erfinv", "lgamma", "digamma",
+          "rsqrt", "frac")
+_ROUNDING = ("floor", "ceil", "trunc")          # integer tensors: returned as they are
+_ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+            "arccosh": "acosh", "arctanh": "atanh", "fix": "trunc", "clip": "clamp",
+            "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le",
+            "not_equal": "ne", "absolute": "abs", "negative": "neg"}
+
+
+def _unary_method(name):
+    fast = getattr(_fastpath, "op_" + name)
+    rounding = name in _ROUNDING
+
+    def method(self):
+        if not self._dtype.is_floating_point:
+            if rounding:
+                if self._dtype is D.bool_:
+                    raise NotImplementedError(_INT_ERR.format(fn=name + "_vml", dt="Bool"))
+                return self.clone()
+            if name == "frac":
+                raise RuntimeError(_INT_ERR.format(fn="frac", dt=self._dtype.legacy))
+        return fast(self)
+    method.__name__ = name
+    method.__doc__ = f"Elementwise {name} ({OPS[name].grad_fn})."
+    return method
+
+
+_DECOMP_INPLACE = ("clamp", "nan_to_num")
+
+
+def _inplace_unary(name):
+    """name_: the value replaced by method(self) (recorded as the op on a tensor that needs
+    history; an integer tensor whose result is float raises torch's cast error)."""
+    def method(self, *args, **kwargs):
+        fn = getattr(Tensor, name)
+        if name in _DECOMP_INPLACE:
+            return _inplace_decomp(self, fn, *args, **kwargs)
+
+        def value(arr, _):
+            return fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
+                      **kwargs)._array()
+        return self._inplace(value, None, lambda x, _: fn(x, *args, **kwargs))
+    method.__name__ = name + "_"
+    return method
+
+
+def _methods():
+    ns = {name: _unary_method(name) for name in _UNARY + _ROUNDING}
+    for name in _UNARY + _ROUNDING + ("round", "sgn", "clamp", "clamp_min", "clamp_max",
+                                      "nan_to_num", "exp", "log", "sqrt", "sin", "cos", "tanh",
+                                      "sigmoid", "relu", "abs", "neg", "reciprocal", "sign",
+                                      "square"):
+        if not hasattr(Tensor, name + "_"):
+            ns[name + "_"] = _inplace_unary(name)
+    return ns
+
+
+def _inplace_decomp(self, method, *args, **kwargs):
+    """self = method(self, ...) for a decomposition row: as `Tensor._inplace`, and when that
+    records, the old self is marked replaced for the group's whole span (`_inplace` marks the
+    output entry's first operand, an internal entry of the group)."""
+    tape, node = self._tape, getattr(self, "_node", -1)
+    start = tape.n if tape is not None else 0
+
+    def value(arr, _):
+        return method(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
+                      **kwargs)._array()
+    # (the body starts with a clone: its first reads of self are no views of it)
+    self._inplace(value, None, lambda x, _: method(x.clone(), *args, **kwargs))
+    if tape is not None and self._tape is tape and self._node >= start:
+        tape.superseded[node] = (start, self._node)
+        tape.grad_fns.pop(self._node, None)   # a name cached before the group was marked
+    return self
+
+
+def _comparison(name):
+    def method(self, other):
+        return getattr(self, "__%s__" % name)(other)
+    method.__name__ = name
+    return method
+
+
+@tensor_methods
+class _MathMethods:
+    """Tensor's #11 methods (the unary rows and in-place variants: `_methods`)."""
+
+    def round(self, decimals=0):
+        """Round half to even (RoundBackward0), or to `decimals` digits (RoundBackward1)."""
+        if not self._dtype.is_floating_point:
+            if decimals or self._dtype is D.bool_:
+                raise NotImplementedError(_INT_ERR.format(
+                    fn="round" if decimals else "round_vml", dt=self._dtype.legacy))
+            return self.clone()
+        if decimals:
+            return _fastpath.op_round_decimals(self, float(decimals))
+        return _fastpath.op_round(self)
+
+    def sgn(self):
+        """sign of a real tensor (SgnBackward0, gradient 0)."""
+        if not self._dtype.is_floating_point:   # no gradient: numpy, in the input's dtype
+            arr = self._array()
+            return Tensor._wrap(arr.copy() if arr.dtype == bool else np.sign(arr), self._dtype)
+        return _fastpath.op_sgn(self)
+
+    # ---- binary rows -----------------------------------------------------------------------
+    def remainder(self, other):
+        """Python's modulus: the result has the sign of other (RemainderBackward0/1)."""
+        return _bin("remainder", self, other)
+
+    __mod__ = remainder
+
+    def __rmod__(self, other):
+        return _bin("remainder", other, self)
+
+    def remainder_(self, other):
+        return self._inplace(lambda a, b: _NP_FWD[OPS["remainder"].code](a, b, 0.0), other,
+                             Tensor.remainder)
+
+    def fmod(self, other):
+        """C's fmod: the result has the sign of self (FmodBackward0/1)."""
+        return _bin("fmod", self, other)
+
+    def fmod_(self, other):
+        return self._inplace(np.fmod, other, Tensor.fmod)
+
+    def maximum(self, other):
+        """Elementwise maximum, nan propagating; a tie splits the gradient (MaximumBackward0)."""
+        _tensor_operand("maximum", other, 1)
+        return _bin("maximum", self, other)
+
+    def minimum(self, other):
+        """Elementwise minimum, nan propagating; a tie splits the gradient (MinimumBackward0)."""
+        _tensor_operand("minimum", other, 1)
+        return _bin("minimum", self, other)
+
+    def fmax(self, other):
+        """Elementwise maximum ignoring nan (FmaxBackward0)."""
+        _tensor_operand("fmax", other, 1)
+        return _bin("fmax", self, other)
+
+    def fmin(self, other):
+        """Elementwise minimum ignoring nan (FminBackward0)."""
+        _tensor_operand("fmin", other, 1)
+        return _bin("fmin", self, other)
+
+    def clamp_min(self, min):  # noqa: A002  (torch's name)
+        """max(self, min), min a number or a tensor (ClampMinBackward0/1)."""
+        return _bin("clamp_min", self, min)
+
+    def clamp_max(self, max):  # noqa: A002
+        """min(self, max), max a number or a tensor (ClampMaxBackward0/1)."""
+        return _bin("clamp_max", self, max)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        """Values limited to [min, max] (gradient 1 at the bounds); ClampBackward1 for
+        number bounds, ClampBackward0 for tensor bounds."""
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        for b in (min, max):
+            if not (b is None or isinstance(b, (Tensor, int, float)) or hasattr(b, "__float__")):
+                raise TypeError(f"clamp() received an invalid combination of arguments - got "
+                                f"(min={type(b).__name__})")
+        tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
+        return _record("clamp_tensor" if tensors else "clamp", DM.clamp, self, min, max)
+
+    clip = clamp
+
+    def polygamma(self, n):
+        """The n-th derivative of digamma (PolygammaBackward0)."""
+        return polygamma(n, self)
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self) (LerpBackward0 / LerpBackward1 for a tensor weight)."""
+        _tensor_operand("lerp", end, 1, "end")
+        return _record("lerp_tensor" if isinstance(weight, Tensor) else "lerp", DM.lerp,
+                       self, end, weight)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 * tensor2 (AddcmulBackward0)."""
+        return _record("addcmul", DM.addcmul, self, tensor1, tensor2, value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 / tensor2 (AddcdivBackward0)."""
+        return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value)
+
+    def lerp_(self, end, weight):
+        return _inplace_decomp(self, Tensor.lerp, end, weight)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """nan, +inf, -inf replaced by nan, posinf (the dtype's max), neginf (its lowest);
+        the gradient passes where self is finite (NanToNumBackward0)."""
+        if not self._dtype.is_floating_point:
+            return self.clone()
+        info = np.finfo(self._dtype.np)
+        posinf = float(info.max) if posinf is None else posinf
+        neginf = float(info.min) if neginf is None else neginf
+        return _record("nan_to_num", DM.nan_to_num, self, nan, posinf, neginf)
+
+    # ---- reductions ------------------------------------------------------------------------
+    def amax(self, dim=(), keepdim=False):
+        """Maximum over dim (all dims for ()); ties split the gradient (AmaxBackward0)."""
+        return _amax_amin(self, dim, keepdim, True)
+
+    def amin(self, dim=(), keepdim=False):
+        """Minimum over dim (all dims for ()); ties split the gradient (AminBackward0)."""
+        return _amax_amin(self, dim, keepdim, False)
+
+    def argmax(self, dim=None, keepdim=False):
+        """Index of the (first) maximum, over the flattened tensor for dim=None (int64)."""
+        return _argext(self, dim, keepdim, np.argmax)
+
+    def argmin(self, dim=None, keepdim=False):
+        """Index of the (first) minimum, over the flattened tensor for dim=None (int64)."""
+        return _argext(self, dim, keepdim, np.argmin)
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        """Product of all elements (ProdBackward0) or over dim (ProdBackward1); the gradient
+        is right with zeros (one: the others' product; several: 0)."""
+        x = self.to(dtype) if dtype is not None else (
+            self if self._dtype.is_floating_point else self.to(D.int64))
+        if dim is None:
+            return _record("prod", DM.prod, x, None, False)
+        if not hasattr(dim, "__index__") or isinstance(dim, bool):
+            raise TypeError(f"prod(): argument 'dim' (position 1) must be int, not "
+                            f"{type(dim).__name__}")
+        d = _dim(dim.__index__(), x.dim())
+        return _record("prod_dim", DM.prod, x, d if x.dim() else None, bool(keepdim)) \
+            if x.dim() else _record("prod_dim", DM.prod, x, None, False)
+
+    def cumsum(self, dim, dtype=None):
+        """Cumulative sum along dim (CumsumBackward0)."""
+        return _scan(self, dim, dtype, "cumsum")
+
+    def cumprod(self, dim, dtype=None):
+        """Cumulative product along dim, gradient right with zeros (CumprodBackward0)."""
+        return _scan(self, dim, dtype, "cumprod")
+
+    def cumsum_(self, dim, dtype=None):
+        return _inplace_decomp(self, Tensor.cumsum, dim)
+
+    def cumprod_(self, dim, dtype=None):
+        return _inplace_decomp(self, Tensor.cumprod, dim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Variance over dim with `correction` (default 1; `unbiased=False` is 0)
+        (VarBackward0)."""
+        return _moment(self, "var", dim, unbiased, keepdim, correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Standard deviation over dim (StdBackward0); gradient 0 where it is 0, as torch."""
+        return _moment(self, "std", dim, unbiased, keepdim, correction)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The vector p-norm over dim (all elements for None): linalg.vector_norm."""
+        if p == "fro" or p is None:
+            p = 2
+        if isinstance(p, str):
+            raise NotImplementedError(f"tapegrad: norm(p={p!r}) (matrix norms) is not "
+                                      f"implemented")
+        return vector_norm(self, p, dim, keepdim, dtype=dtype)
+
+    # ---- logical and tests -----------------------------------------------------------------
+    def logical_or(self, other):
+        return _logical("logical_or", self, other)
+
+    def logical_xor(self, other):
+        return _logical("logical_xor", self, other)
+
+    def logical_not(self):
+        return _compare("eq", self, 0)
+
+    def __or__(self, other):
+        _bool_only("|", self, other)
+        return _compare("logical_or", self, other)
+
+    def __xor__(self, other):
+        _bool_only("^", self, other)
+        return _compare("logical_xor", self, other)
+
+    __ror__, __rxor__ = __or__, __xor__
+
+    def __invert__(self):
+        _bool_only("~", self, True)
+        return _compare("eq", self, 0)
+
+    bitwise_not = __invert__
+
+    def any(self, dim=None, keepdim=False):
+        """Whether any element (along dim) is nonzero (bool)."""
+        return _anyall(self, dim, keepdim, True)
+
+    def all(self, dim=None, keepdim=False):
+        """Whether every element (along dim) is nonzero (bool)."""
+        return _anyall(self, dim, keepdim, False)
+
+    def isnan(self):
+        return _compare("ne", self, self)
+
+    def isinf(self):
+        if not self._dtype.is_floating_point:
+            return _compare("ne", self, self)
+        return _compare("eq", self.abs(), math.inf)
+
+    def isposinf(self):
+        return _compare("eq", self, math.inf)
+
+    def isneginf(self):
+        return _compare("eq", self, -math.inf)
+
+    def isfinite(self):
+        if not self._dtype.is_floating_point:
+            return _compare("eq", self, self)
+        return _compare("lt", self.abs(), math.inf)
+
+    def count_nonzero(self, dim=None):
+        """The number of nonzero elements (along dim), int64."""
+        return _compare("ne", self, 0).sum(_dims("count_nonzero", dim, self.dim()))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return equal(self, other)
+
+
+tensor_methods(type("_MathUnaryMethods", (), _methods()))
+
+
+def _alias(target):
+    """A method calling `target` (looked up per call: comparisons are defined after this
+    module, in tensor_methods.py)."""
+    def method(self, *args, **kwargs):
+        return getattr(self, target)(*args, **kwargs)
+    method.__name__ = target
+    return method
+
+
+tensor_methods(type("_MathAliases", (), {
+    name: _alias(target) for alias, target in _ALIASES.items()
+    for name, target in ((alias, target), (alias + "_", target + "_"))
+    if not hasattr(Tensor, name) and not (target.endswith("_") and target[:-1] in
+                                          ("gt_", "ge_", "lt_", "le_", "ne_"))}))
+
+
+def _bool_only(sym, x, y):
+    if x._dtype is not D.bool_ or (isinstance(y, Tensor) and y._dtype is not D.bool_) \
+            or not isinstance(y, (Tensor, bool)):
+        raise NotImplementedError(f"tapegrad: {sym} is implemented for bool tensors only "
+                                  f"(bitwise operations on integers are not)")
+
+
+def _logical(name, x, y):
+    y = y if isinstance(y, Tensor) else tensor(y)
+    return _compare(name, x, y)
+
+
+def _anyall(x, dim, keepdim, is_any):
+    dims = _dims("any" if is_any else "all", dim, x.dim())
+    if dim is None:
+        keepdim = False
+    nz = _compare("ne", x, 0)
+    if _tracing(x) is None:   # eager: one numpy reduction
+        arr = nz._array()
+        red = (arr.any if is_any else arr.all)(axis=dims, keepdims=bool(keepdim))
+        return Tensor._wrap(np.asarray(red), D.bool_)
+    n = nz.sum(dims, keepdim=keepdim)
+    return n > 0 if is_any else n == math.prod(x.shape[d] for d in dims)
+
+
+def _amax_amin(x, dim, keepdim, is_max):
+    name = "amax" if is_max else "amin"
+    dims = _dims(name, dim, x.dim())
+    if x.numel() == 0 and (dim is None or dim == () or dim == []):
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           f"== 0. Specify the reduction dim with the 'dim' argument.")
+    for d in dims:
+        if x.shape and x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    if not x._dtype.is_floating_point:
+        return _int_extreme(x, dims, keepdim, is_max)
+    return _record(name, DM.extreme, x, dims, bool(keepdim), is_max, False)
+
+
+def _int_extreme(x, dims, keepdim, is_max):
+    """max/min of an integer or bool tensor (never differentiable): numpy's."""
+    arr = x._array()
+    red = (np.amax if is_max else np.amin)(arr, axis=dims, keepdims=bool(keepdim))
+    return Tensor._wrap(np.asarray(red, arr.dtype), x._dtype)
+
+
+def _argext(x, dim, keepdim, pick):
+    if x._dtype is D.bool_:
+        raise RuntimeError(f"{pick.__name__}(): does not support bool input")
+    arr = x._array()
+    if dim is None:
+        if arr.size == 0:
+            raise RuntimeError(f"{pick.__name__}(): Expected reduction dim to be specified for "
+                               f"input.numel() == 0.")
+        idx = np.asarray(pick(arr.reshape(-1)), np.int64)
+        if keepdim:
+            idx = idx.reshape((1,) * x.dim())
+        return Tensor._wrap(idx, D.int64)
+    d = _dim(dim, x.dim())
+    a = arr if x.dim() else arr.reshape(1)
+    idx = pick(a, axis=d, keepdims=bool(keepdim) and x.dim() > 0)
+    return Tensor._wrap(np.asarray(idx, np.int64).reshape(
+        idx.shape if x.dim() else ()), D.int64)
+
+
+def max_min(x, dim, keepdim, is_max):
+    """max()/min() over all elements (MaxBackward1/MinBackward1, ties split evenly, nan is
+    the extreme), or max(x, other) = maximum (MaximumBackward0)."""
+    if isinstance(dim, Tensor):
+        return x.maximum(dim) if is_max else x.minimum(dim)
+    if x.numel() == 0:
+        raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be "
+                           f"specified for input.numel() == 0. Specify the reduction dim with "
+                           f"the 'dim' argument.")
+    if not x._dtype.is_floating_point:
+        return _int_extreme(x, tuple(range(x.dim())), False, is_max)
+    return _record("max_all" if is_max else "min_all", DM.extreme, x, tuple(range(x.dim())),
+                   False, is_max, True)
+
+
+def _scan(x, dim, dtype, name):
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"(dim={type(dim).__name__})")
+    d = _dim(dim.__index__(), x.dim())
+    if dtype is not None:
+        x = x.to(dtype)
+    elif not x._dtype.is_floating_point:
+        x = x.to(D.int64)
+    return _record(name, DM.scan, x, d, name == "cumprod")
+
+
+def _moment(x, name, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):          # var(unbiased) / std(unbiased)
+        dim, unbiased = None, dim
+    if correction is not None and unbiased is not None:
+        raise RuntimeError(f"{name}: can't specify both `unbiased` and `correction`")
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"{name}(): input dtype should be either floating point or "
+                           f"complex. Got {x._dtype.legacy} instead.")
+    corr = 1 if correction is None and unbiased is None else (
+        correction if correction is not None else int(bool(unbiased)))
+    dims = _dims(name, dim, x.dim())
+    keep = bool(keepdim) and dim is not None
+    count = math.prod(x.shape[d] for d in dims) if x.shape else 1
+    if count - corr <= 0:
+        import warnings
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+                      f"less than the reduction factor (input numel divided by output numel).",
+                      UserWarning, stacklevel=3)
+    return _record(name, DM.std if name == "std" else DM.var, x, dims, corr, keep)
+
+
+# ---- module functions ------------------------------------------------------------------------
+def polygamma(n, input):
+    """The n-th derivative of digamma at input (PolygammaBackward0; no gradient in n)."""
+    _tensor_operand("polygamma", input, 2, "input")
+    if not hasattr(n, "__index__") or isinstance(n, bool) or n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.") if \
+            hasattr(n, "__index__") else TypeError(
+                f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+    return _bin("polygamma", float(n.__index__()), _floating(input))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """linalg.vector_norm: (sum |x|^ord)^(1/ord) over dim (all elements for None); ord inf /
+    -inf: max / min of |x|; 0: the count of nonzeros.  Gradient at a zero norm: 0, as torch
+    (LinalgVectorNormBackward0)."""
+    _tensor_operand("linalg.vector_norm", x, 1, "input")
+    if dtype is not None:
+        x = x.to(dtype)
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
+                           f"as input. Got {x._dtype.legacy}")
+    if isinstance(ord, str) or not isinstance(ord, (int, float)):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
+                        f"{type(ord).__name__}")
+    dims = _dims("linalg.vector_norm", dim, x.dim())
+    keep = bool(keepdim)
+    if ord < 0 or ord == math.inf:
+        for d in dims:
+            if x.shape and x.shape[d] == 0:
+                raise IndexError(f"linalg.vector_norm cannot compute the {ord} norm on the "
+                                 f"empty tensor because the operation does not have an "
+                                 f"identity")
+    return _record("vector_norm", DM.vector_norm, x, float(ord), dims, keep)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """torch.norm: vector norms (p a number or 'fro' over all dims or a dim)."""
+    _tensor_operand("norm", input, 1, "input")
+    if out is not None:
+        raise NotImplementedError("tapegrad: norm(out=...) is not implemented")
+    return input.norm(p, dim, keepdim, dtype)
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """linalg.norm for vector norms: ord None is the 2-norm of the flattened input (the
+    Frobenius norm of a matrix); a number with a 1-d input or one dim is vector_norm; matrix
+    norms raise NotImplementedError."""
+    _tensor_operand("linalg.norm", A, 1, "input")
+    one_dim = isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1)
+    if ord is None or ord == "fro" and (dim is None or len(dim) == 2):
+        if ord is None and dim is None or ord == "fro" or not one_dim:
+            return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if isinstance(ord, (int, float)) and (one_dim or (dim is None and A.dim() == 1)):
+        return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+    if ord is None and one_dim:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    raise NotImplementedError(f"tapegrad: linalg.norm(ord={ord!r}) of a matrix (matrix norms) "
+                              f"is not implemented; linalg.vector_norm is")
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean).  NOTE: recorded as VarBackward0 and MeanBackward0/1 (torch: one
+    VarMeanBackward0 node with two outputs)."""
+    return (input.var(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim if dim is not None else (), keepdim=keepdim and dim is not None))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean), as var_mean."""
+    return (input.std(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim if dim is not None else (), keepdim=keepdim and dim is not None))
+
+
+def clamp(input, min=None, max=None):  # noqa: A002
+    """input limited to [min, max] (numbers or tensors); gradient 1 at the bounds."""
+    _tensor_operand("clamp", input, 1, "input")
+    return input.clamp(min, max)
+
+
+def _two(name):
+    def f(input, other):
+        _tensor_operand(name, input, 1, "input")
+        return getattr(input, name)(other)
+    f.__name__ = name
+    f.__doc__ = f"tapegrad.{name}(input, other) == input.{name}(other)"
+    return f
+
+
+def logical_and(input, other):
+    """Elementwise `input and other` of truth values (bool)."""
+    _tensor_operand("logical_and", input, 1, "input")
+    x = input if input._dtype is D.bool_ else input != 0
+    y = other if isinstance(other, Tensor) else tensor(other)
+    return x.logical_and(y if y._dtype is D.bool_ else y != 0)
+
+
+def logical_not(input):
+    """Elementwise `not input` (bool)."""
+    _tensor_operand("logical_not", input, 1, "input")
+    return input.logical_not()
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other| elementwise, infinities close to themselves
+    (bool; traced as comparisons)."""
+    _tensor_operand("isclose", input, 1, "input")
+    _tensor_operand("isclose", other, 2)
+    if input._dtype is not other._dtype:
+        raise RuntimeError(f"{input._dtype.legacy} did not match {other._dtype.legacy}")
+    if _tracing(input) is None and _tracing(other) is None:
+        out = np.isclose(input._array(), other._array(), rtol, atol, equal_nan)
+        return Tensor._wrap(np.asarray(out), D.bool_)
+    close = ((input - other).abs() <= atol + rtol * other.abs()) | (input == other)
+    if equal_nan:
+        close = close | ((input != input) & (other != other))
+    return close
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element of input is close to other's (isclose), a Python bool."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+def equal(input, other):
+    """Whether input and other have the same shape and elements, a Python bool."""
+    _tensor_operand("equal", input, 1, "input")
+    _tensor_operand("equal", other, 2)
+    if input.shape != other.shape:
+        return False
+    return bool((input == other).all())
+
+
+MODULE_FUNCTIONS = {
+    **{name: None for name in _UNARY + _ROUNDING + ("round", "sgn", "clip", "clamp_min",
+                                                   "clamp_max", "nan_to_num", "amax", "amin",
+                                                   "argmax", "argmin", "prod", "cumsum",
+                                                   "cumprod", "var", "std", "lerp", "addcmul",
+                                                   "addcdiv", "any", "all", "isnan", "isinf",
+                                                   "isposinf", "isneginf", "isfinite",
+                                                   "count_nonzero", "logical_or",
+                                                   "logical_xor", "remainder", "fmod", "lt",
+                                                   "le", "gt", "ge", "eq", "ne", "square",
+                                                   "rsqrt", "sign")},
+    **{alias: None for alias in _ALIASES if alias not in ("clip", "absolute", "negative")},
+}
+TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin")
+for _name in TWO_TENSOR:
+    MODULE_FUNCTIONS[_name] = _two(_name)
+MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, var_mean=var_mean, std_mean=std_mean,
+                        clamp=clamp, logical_and=logical_and, logical_not=logical_not,
+                        isclose=isclose, allclose=allclose, equal=equal)
+del _name
+__all__ = ["MODULE_FUNCTIONS", "max_min", "vector_norm", "linalg_norm", "return_types"]

@@ -1,0 +1,105 @@
+"""docs/ops.md, the op table as users see it: generated from tapegrad/ops.py (one line per
+row: its torch name(s), grad_fn, kind and what its backward saves) and checked current by
+tests/test_optable.py.  Run `python -m tapegrad.optable` after changing the table."""
+import os
+
+import tapegrad
+from .ops import BY_CODE
+from .tensor import Tensor
+
+TARGET = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                      "ops.md")
+
+# How torch spells the rows whose name is not a function or method of that name (one source:
+# every other row's torch name is its own, looked up in tapegrad's namespace).
+TORCH_NAMES = {
+    "add": "`+`, `torch.add`", "sub": "`-`, `torch.sub`, `torch.subtract`",
+    "mul": "`*`, `torch.mul`, `torch.multiply`",
+    "div": "`/`, `torch.div`, `torch.divide`, `torch.true_divide`",
+    "pow": "`**` (tensor exponent), `torch.pow`", "pow_scalar": "`x ** c`, `Tensor.pow(c)`, `torch.square`",
+    "neg": "unary `-`, `torch.neg`, `torch.negative`", "abs": "`abs()`, `torch.abs`",
+    "reciprocal": "`torch.reciprocal`, `c / x`", "sum": "`torch.sum(x)`",
+    "sum_dim": "`torch.sum(x, dim)`", "mean": "`torch.mean(x)`", "mean_dim": "`torch.mean(x, dim)`",
+    "view": "`view`, `reshape`, `flatten`", "squeeze_dim": "`squeeze(dim)`",
+    "squeeze_dims": "`squeeze(dims)`", "squeeze_mm": "`vector @ matrix`",
+    "to_copy": "`to(dtype)`, `float()`, `double()`", "select": "`x[i]`",
+    "slice": "`x[a:b]`", "index": "`x[int tensor]`, `x[mask]`",
+    "unsafe_view": "`reshape` of a non-contiguous tensor", "lt": "`<`, `torch.lt`",
+    "le": "`<=`, `torch.le`", "gt": "`>`, `torch.gt`", "ge": "`>=`, `torch.ge`",
+    "eq": "`==`, `torch.eq`", "ne": "`!=`, `torch.ne`", "where": "`torch.where(c, x, y)`",
+    "guard_bool": "`bool()` of a traced value (replay guard)",
+    "guard_value": "`item()`/`float()` of a traced value (replay guard)",
+    "stopgrad": "`detach()` while tracing", "logical_and": "`&`, `torch.logical_and`",
+    "strided_scatter": "backward of views (create_graph)",
+    "index_scatter": "backward of indexing (create_graph)", "alias": "`x[...]`",
+    "dot": "`torch.dot`, `1-d @ 1-d`", "mv": "`torch.mv`, `2-d @ 1-d`", "mm": "`torch.mm`, `2-d @ 2-d`",
+    "matmul": "`@`, `torch.matmul` (batched)", "zero": "`zero_()`", "fill": "`fill_(number)`",
+    "copy": "`copy_()`", "fill_tensor": "`fill_(0-d tensor)`", "copy_slices": "`x[key] = v`",
+    "index_put": "`x[index] = v`", "max_dim": "`torch.max(x, dim)`", "min_dim": "`torch.min(x, dim)`",
+    "split": "`split(int)`, `chunk`", "split_with_sizes": "`split(list)`",
+    "output": "one output of a multi-output op", "max_shift": "the shift of softmax/logsumexp",
+    "round": "`torch.round(x)`", "round_decimals": "`torch.round(x, decimals=d)`",
+    "remainder": "`%`, `torch.remainder`", "clamp_min": "`torch.clamp_min`",
+    "clamp_max": "`torch.clamp_max`", "maximum": "`torch.maximum`, `torch.max(x, other)`",
+    "minimum": "`torch.minimum`, `torch.min(x, other)`",
+    "logical_or": "`|`, `torch.logical_or`", "logical_xor": "`^`, `torch.logical_xor`",
+    "clamp": "`torch.clamp`, `torch.clip` (number bounds)",
+    "clamp_tensor": "`torch.clamp`, `torch.clip` (tensor bounds)",
+    "max_all": "`torch.max(x)`", "min_all": "`torch.min(x)`", "prod": "`torch.prod(x)`",
+    "prod_dim": "`torch.prod(x, dim)`",
+    "vector_norm": "`torch.linalg.vector_norm`, `torch.linalg.norm`, `torch.norm`, `Tensor.norm`",
+    "lerp": "`torch.lerp` (number weight)", "lerp_tensor": "`torch.lerp` (tensor weight)",
+    "asin": "`torch.asin`, `torch.arcsin`", "acos": "`torch.acos`, `torch.arccos`",
+    "atan": "`torch.atan`, `torch.arctan`", "asinh": "`torch.asinh`, `torch.arcsinh`",
+    "acosh": "`torch.acosh`, `torch.arccosh`", "atanh": "`torch.atanh`, `torch.arctanh`",
+    "atan2": "`torch.atan2`, `torch.arctan2`", "trunc": "`torch.trunc`, `torch.fix`",
+}
+INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
+            "const": "a constant operand"}
+
+
+def torch_name(op):
+    if op.name in TORCH_NAMES:
+        return TORCH_NAMES[op.name]
+    if op.name in INTERNAL:
+        return "(" + INTERNAL[op.name] + ")"
+    names = []
+    if hasattr(tapegrad, op.name):
+        names.append("`torch.%s`" % op.name)
+    if hasattr(Tensor, op.name):
+        names.append("`Tensor.%s`" % op.name)
+    return ", ".join(names) or "(internal)"
+
+
+def render():
+    lines = [
+        "# Op table",
+        "",
+        "Generated from `tapegrad/ops.py` by `python -m tapegrad.optable` (a test checks it is",
+        "current).  One row per op of the tape: what torch calls it, the `grad_fn` it shows",
+        "(a second name when an operand is a Python number), its kind (how the kernels treat",
+        "it: docs/design.md) and what its backward saves.  Rows of kind `decomp` are recorded",
+        "as primitives and shown as one node (`tapegrad/decomps.py`, `decomps_math.py`).",
+        "In-place variants (`exp_`, `clamp_`, ...) record the same row.",
+        "",
+        "| # | op | torch | grad_fn | kind | saves |",
+        "|---|---|---|---|---|---|",
+    ]
+    for op in BY_CODE:
+        fn = op.grad_fn or "-"
+        extra = [n for n in (op.grad_fn_scalar_b, op.grad_fn_scalar_a) if n and n != op.grad_fn]
+        if extra:
+            fn += " / " + " / ".join(dict.fromkeys(extra))
+        lines.append("| %d | `%s` | %s | %s | %s | %s |" % (
+            op.code, op.name, torch_name(op), fn, op.kind, ", ".join(op.saves) or "-"))
+    return "\n".join(lines) + "\n"
+
+
+def write():
+    with open(TARGET, "w") as f:
+        f.write(render())
+    print("wrote", TARGET)
+
+
+if __name__ == "__main__":
+    write()

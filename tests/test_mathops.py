@@ -1,0 +1,336 @@
+"""Issue #11's elementwise, reduction and logical ops beyond tests/test_ops.py's table (whose
+cases are in tests/cases_math.py): replay against torch, special points (0, ties, +-inf, nan,
+empty), integer and bool dtypes, in-place variants, logical ops and errors, all against torch."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from cases_math import CASES
+from test_ops import _inputs, _scalarize
+
+torch = pytest.importorskip("torch")
+
+inf, nan = math.inf, math.nan
+ALL = [(name, cid, fn, shapes, dom) for name, cases in CASES.items()
+       for cid, fn, shapes, dom, *_ in cases]
+
+
+# ---- replayed (tapegrad.record) against torch at a new point, float32 and float64 ------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,cid,fn,shapes,dom", ALL, ids=[f"{a}-{b}" for a, b, *_ in ALL])
+def test_replay_against_torch(name, cid, fn, shapes, dom, dtype):
+    npdt = getattr(np, dtype)
+    x0 = [tg.tensor(v) for v in _inputs(shapes, dom, 3, npdt)]
+    x1 = _inputs(shapes, dom, 12, npdt)
+    tape = tg.record(lambda *a: _scalarize(fn(tg, *a)), *x0)
+    value, grads = tape.value_and_grad(*[v.copy() for v in x1])
+    ts = [torch.tensor(v, requires_grad=True) for v in x1]
+    out = _scalarize(fn(torch, *ts))
+    out.backward()
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(value), out.item(), **tol)
+    for g, t in zip(grads, ts):
+        np.testing.assert_allclose(np.asarray(g), t.grad.numpy(), **tol)
+
+
+# ---- special points: values and gradients against torch -------------------------------------
+SPECIAL = [
+    ("log1p", lambda m, a: a.log1p(), [[-1.0, -0.5, 0.0, inf, nan, -2.0]]),
+    ("expm1", lambda m, a: a.expm1(), [[0.0, -inf, inf, nan, 800.0]]),
+    ("log2", lambda m, a: a.log2(), [[0.0, -1.0, inf, 1.0, nan]]),
+    ("log10", lambda m, a: a.log10(), [[0.0, -1.0, inf, 100.0, nan]]),
+    ("exp2", lambda m, a: a.exp2(), [[-inf, inf, 0.0, nan, 2000.0, -3.0]]),
+    ("tan", lambda m, a: a.tan(), [[0.0, inf, nan, -0.0]]),
+    ("asin", lambda m, a: a.asin(), [[1.0, -1.0, 1.5, 0.0, nan]]),
+    ("acos", lambda m, a: a.acos(), [[1.0, -1.0, 1.5, 0.0, nan]]),
+    ("atan", lambda m, a: a.atan(), [[inf, -inf, 0.0, nan]]),
+    ("sinh", lambda m, a: a.sinh(), [[0.0, inf, -inf, 800.0, nan]]),
+    ("cosh", lambda m, a: a.cosh(), [[0.0, inf, -inf, -800.0, nan]]),
+    ("asinh", lambda m, a: a.asinh(), [[inf, -inf, 0.0, nan]]),
+    ("acosh", lambda m, a: a.acosh(), [[1.0, 0.5, inf, nan]]),
+    ("atanh", lambda m, a: a.atanh(), [[1.0, -1.0, 0.0, 2.0, nan]]),
+    ("erf", lambda m, a: a.erf(), [[inf, -inf, 0.0, nan, 6.0]]),
+    ("erfc", lambda m, a: a.erfc(), [[inf, -inf, 0.0, nan, 30.0]]),
+    ("erfinv", lambda m, a: a.erfinv(), [[1.0, -1.0, 0.0, 0.999999, 2.0, nan, -0.7]]),
+    ("lgamma", lambda m, a: a.lgamma(), [[0.0, -1.0, 1.0, 2.0, 0.5, inf, nan, -2.5]]),
+    # (not at negative integers: torch's trigamma there is finite in float32)
+    ("digamma", lambda m, a: a.digamma(), [[0.0, 1.0, 0.5, inf, nan, -2.5, 30.0]]),
+    ("rsqrt", lambda m, a: a.rsqrt(), [[0.0, -1.0, inf, nan, 4.0]]),
+    ("floor", lambda m, a: a.floor(), [[-0.5, 0.5, -0.0, inf, nan, 2.0]]),
+    ("ceil", lambda m, a: a.ceil(), [[-0.5, 0.5, -0.0, -inf, nan, 2.0]]),
+    ("trunc", lambda m, a: a.trunc(), [[-0.5, 1.5, -2.5, inf, nan]]),
+    ("round", lambda m, a: a.round(), [[0.5, 1.5, 2.5, -0.5, -2.5, inf, nan, -0.3]]),
+    ("round2", lambda m, a: a.round(decimals=2), [[0.125, 1.005, -2.675, inf, nan, 7.0]]),
+    ("round-1", lambda m, a: a.round(decimals=-1), [[15.0, 25.0, -35.0, 1234.5]]),
+    ("frac", lambda m, a: a.frac(), [[1.5, -1.5, 0.0, inf, nan]]),
+    ("sgn", lambda m, a: a.sgn(), [[-2.0, 0.0, -0.0, 3.0, inf]]),
+    ("remainder", lambda m, a, b: a.remainder(b),
+     [[5.0, -5.0, 5.0, -6.0, 1.0, nan, 0.0], [3.0, 3.0, -3.0, 3.0, 0.0, 1.0, -2.0]]),
+    ("fmod", lambda m, a, b: a.fmod(b),
+     [[5.0, -5.0, 5.0, -6.0, 1.0, inf, nan, 0.0], [3.0, 3.0, -3.0, 3.0, 0.0, 2.0, 1.0, -2.0]]),
+    ("clamp", lambda m, a: a.clamp(0.0, 1.0), [[0.0, 1.0, 0.5, 2.0, -1.0, nan, inf]]),
+    ("clamp-empty-range", lambda m, a: a.clamp(1.0, 0.0), [[0.0, 0.5, 2.0]]),
+    ("clamp_min", lambda m, a, b: a.clamp_min(b), [[1.0, 2.0, nan, 3.0], [2.0, 2.0, 1.0, nan]]),
+    ("clamp_max", lambda m, a, b: a.clamp_max(b), [[1.0, 2.0, nan, 3.0], [2.0, 2.0, 1.0, nan]]),
+    ("clamp-tensors", lambda m, a, b, c: a.clamp(b, c),
+     [[0.0, 1.0, 0.5, 2.0, -1.0], [0.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0]]),
+    ("maximum", lambda m, a, b: m.maximum(a, b), [[1.0, 2.0, nan, 3.0, inf], [1.0, 3.0, 1.0, nan, inf]]),
+    ("minimum", lambda m, a, b: m.minimum(a, b), [[1.0, 2.0, nan, 3.0, -inf], [1.0, 3.0, 1.0, nan, -inf]]),
+    ("fmax", lambda m, a, b: m.fmax(a, b), [[1.0, 2.0, nan, 3.0, nan], [1.0, 3.0, 1.0, nan, nan]]),
+    ("fmin", lambda m, a, b: m.fmin(a, b), [[1.0, 2.0, nan, 3.0, nan], [1.0, 3.0, 1.0, nan, nan]]),
+    ("max-ties", lambda m, a: a.max(), [[1.0, 3.0, 3.0]]),
+    ("max-nan", lambda m, a: a.max(), [[1.0, nan, 3.0]]),
+    ("max-inf", lambda m, a: a.max(), [[1.0, inf, inf]]),
+    ("min-ninf", lambda m, a: a.min(), [[-inf, 2.0, -inf]]),
+    ("amax-ties", lambda m, a: a.amax(1), [[[1.0, 3.0, 3.0], [2.0, 1.0, 2.0]]]),
+    ("amax-inf", lambda m, a: a.amax(0), [[[-inf, -inf], [-inf, 1.0]]]),
+    ("amin-ties", lambda m, a: a.amin(), [[[1.0, 3.0], [1.0, 1.0]]]),
+    ("prod-one-zero", lambda m, a: a.prod(), [[2.0, 0.0, 3.0]]),
+    ("prod-two-zeros", lambda m, a: a.prod(), [[0.0, 2.0, 0.0]]),
+    ("prod-dim-zeros", lambda m, a: a.prod(1), [[[0.0, 2.0, 3.0], [1.0, 0.0, 0.0], [1.0, 2.0, 3.0]]]),
+    ("prod-empty", lambda m, a: a.prod(), [[]]),
+    ("cumprod-zeros", lambda m, a: a.cumprod(0), [[2.0, 0.0, 3.0, 0.0, 5.0]]),
+    ("cumprod-one-zero", lambda m, a: a.cumprod(0), [[2.0, 3.0, 0.0, 4.0]]),
+    ("cumsum-inf", lambda m, a: a.cumsum(0), [[1.0, inf, -inf, 2.0]]),
+    ("cumsum-empty", lambda m, a: a.cumsum(0), [[]]),
+    ("std-zero", lambda m, a: a.std(), [[1.0, 1.0, 1.0]]),
+    ("std-dim-zero", lambda m, a: a.std(1), [[[1.0, 1.0], [1.0, 2.0]]]),
+    ("norm-zero", lambda m, a: a.norm(), [[0.0, 0.0]]),
+    ("norm1-zero", lambda m, a: a.norm(1), [[0.0, 0.0]]),
+    ("norm3-zero", lambda m, a: a.norm(3), [[0.0, 0.0]]),
+    ("norm-half-zero", lambda m, a: a.norm(0.5), [[0.0, 1.0]]),
+    ("norm-neg", lambda m, a: a.norm(-1), [[2.0, 1.0]]),
+    ("norm-inf-tie", lambda m, a: a.norm(inf), [[1.0, -3.0, 3.0]]),
+    ("norm-ninf", lambda m, a: m.linalg.vector_norm(a, -inf), [[1.0, -1.0, 3.0]]),
+    ("norm-0", lambda m, a: a.norm(0), [[1.0, 0.0, 3.0]]),
+    ("norm-dim-zero-row", lambda m, a: m.linalg.vector_norm(a, dim=1), [[[0.0, 0.0], [3.0, 4.0]]]),
+    ("nan_to_num", lambda m, a: a.nan_to_num(), [[nan, inf, -inf, 1.0]]),
+    ("nan_to_num-vals", lambda m, a: a.nan_to_num(1.0, 2.0, -3.0), [[nan, inf, -inf, 1.0]]),
+    ("lerp-inf", lambda m, a, b: a.lerp(b, 0.75), [[0.0, 1.0], [inf, 2.0]]),
+    ("addcdiv-zero", lambda m, a, b, c: a.addcdiv(b, c), [[1.0, 1.0], [1.0, 0.0], [0.0, 0.0]]),
+]
+
+
+def _grads(m, fn, vals, dtype):
+    xs = [m.tensor(v, dtype=getattr(m, dtype), requires_grad=True) for v in vals]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(m, *xs)
+        if out.requires_grad:
+            (out * m.ones(tuple(out.shape), dtype=out.dtype)).sum().backward()
+    to_np = (lambda t: t.detach().numpy(force=True)) if m is torch else (lambda t: t.numpy())
+    gs = [np.zeros(np.shape(v)) if x.grad is None else to_np(x.grad) for x, v in zip(xs, vals)]
+    return out, to_np(out.detach()), gs
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cid,fn,vals", SPECIAL, ids=[c[0] for c in SPECIAL])
+def test_special_points_against_torch(cid, fn, vals, dtype):
+    out, v, gs = _grads(tg, fn, vals, dtype)
+    tout, tv, tgs = _grads(torch, fn, vals, dtype)
+    assert out.dtype.name == str(tout.dtype).replace("torch.", "")
+    assert type(out.grad_fn).__name__ == type(tout.grad_fn).__name__
+    tol = dict(rtol=2e-6, atol=1e-6) if dtype == "float32" else dict(rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(v, tv, equal_nan=True, **tol)
+    np.testing.assert_array_equal(np.signbit(v[v == 0]), np.signbit(tv[tv == 0]))
+    for g, t in zip(gs, tgs):
+        np.testing.assert_allclose(g, t, equal_nan=True, **tol)
+
+
+# ---- dtypes: integer and bool inputs ---------------------------------------------------------
+DTYPES = [
+    ("floor", lambda m, a: a.floor()), ("ceil", lambda m, a: m.ceil(a)),
+    ("round", lambda m, a: a.round()), ("trunc", lambda m, a: a.trunc()),
+    ("sgn", lambda m, a: a.sgn()), ("erf", lambda m, a: a.erf()), ("log1p", lambda m, a: a.log1p()),
+    ("maximum", lambda m, a: m.maximum(a, a[[3, 2, 1, 0]])), ("fmin", lambda m, a: m.fmin(a, a * 2)),
+    ("remainder", lambda m, a: a.remainder(3)), ("fmod", lambda m, a: a.fmod(-3)),
+    ("rmod", lambda m, a: 7 % (a + 10)),
+    ("clamp", lambda m, a: a.clamp(0, 2)), ("clamp-float", lambda m, a: a.clamp(0.5)),
+    ("clamp_min", lambda m, a: a.clamp_min(1)),
+    ("prod", lambda m, a: a.prod()), ("prod-dim", lambda m, a: a.reshape(2, 2).prod(0)),
+    ("cumsum", lambda m, a: a.cumsum(0)), ("cumprod", lambda m, a: m.cumprod(a, 0)),
+    ("amax", lambda m, a: a.amax()), ("max", lambda m, a: a.max()), ("min", lambda m, a: a.min()),
+    ("argmax", lambda m, a: a.argmax()), ("argmin-dim", lambda m, a: a.reshape(2, 2).argmin(1)),
+    ("argmax-keep", lambda m, a: m.argmax(a.reshape(2, 2), dim=0, keepdim=True)),
+    ("any", lambda m, a: a.any()), ("all-dim", lambda m, a: a.reshape(2, 2).all(1)),
+    ("isnan", lambda m, a: a.isnan()), ("isinf", lambda m, a: m.isinf(a)),
+    ("isfinite", lambda m, a: a.isfinite()), ("count_nonzero", lambda m, a: a.count_nonzero()),
+    ("count_nonzero-dim", lambda m, a: m.count_nonzero(a.reshape(2, 2), dim=0)),
+    ("logical_not", lambda m, a: a.logical_not()), ("logical_or", lambda m, a: m.logical_or(a, a[[3, 2, 1, 0]])),
+    ("logical_xor", lambda m, a: a.logical_xor(a[[3, 2, 1, 0]])),
+    ("logical_and", lambda m, a: m.logical_and(a, a[[3, 2, 1, 0]])),
+    ("nan_to_num", lambda m, a: a.nan_to_num()),
+    ("lt-fn", lambda m, a: m.lt(a, 1)), ("ge-fn", lambda m, a: m.greater_equal(a, 1)),
+    ("ne-method", lambda m, a: a.not_equal(a[[3, 2, 1, 0]])),
+]
+
+
+@pytest.mark.parametrize("dt", ["int64", "int32", "bool"])
+@pytest.mark.parametrize("cid,fn", DTYPES, ids=[c[0] for c in DTYPES])
+def test_integer_and_bool_inputs(cid, fn, dt):
+    vals = [0, 2, -3, 1] if dt != "bool" else [False, True, True, False]
+    results = []
+    for m in (tg, torch):
+        try:
+            r = fn(m, m.tensor(vals, dtype=getattr(m, dt)))
+            results.append(("ok", str(r.dtype).split(".")[-1], repr(r.numpy().tolist())))
+        except Exception as exc:   # noqa: BLE001  (compare the error with torch's)
+            results.append(("error", type(exc).__name__))
+    if results[1][0] == "error" and results[0][0] == "error":
+        return
+    assert results[0] == results[1]
+
+
+# ---- in-place variants -----------------------------------------------------------------------
+INPLACE = ["exp_", "log1p_", "expm1_", "sin_", "tan_", "atan_", "sinh_", "erf_", "floor_",
+           "ceil_", "trunc_", "round_", "frac_", "sqrt_", "abs_", "neg_", "sigmoid_", "tanh_",
+           "rsqrt_", "reciprocal_", "sign_", "arctan_", "square_", "relu_"]
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace_variants(name):
+    vals = np.array([0.3, 1.7, 2.5], np.float64)
+    for history in (False, True):
+        outs = []
+        for m in (tg, torch):
+            x = m.tensor(vals, requires_grad=history)
+            y = x * 1.0 if history else x.clone()
+            r = getattr(y, name)()
+            assert r is y
+            if history:
+                (y * m.tensor([1.0, 2.0, 3.0], dtype=m.float64)).sum().backward()
+                outs.append((type(y.grad_fn).__name__, y.detach().numpy().copy(),
+                             x.grad.numpy().copy()))
+            else:
+                outs.append((y.numpy().copy(),))
+        assert outs[0][0] == outs[1][0] if history else True
+        for a, b in zip(outs[0][1 - (not history):], outs[1][1 - (not history):]):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.clamp_(0.2, 0.5), lambda m, x: x.clamp_(min=0.4), lambda m, x: x.clip_(max=1.0),
+    lambda m, x: x.clamp_min_(0.5), lambda m, x: x.remainder_(0.4), lambda m, x: x.fmod_(0.4),
+    lambda m, x: x.lerp_(m.ones(3, dtype=m.float64), 0.3),
+    lambda m, x: x.addcmul_(x * 1.0, x * 2.0, value=0.5), lambda m, x: x.addcdiv_(x * 1.0, x + 1.0),
+    lambda m, x: x.cumsum_(0), lambda m, x: x.nan_to_num_(), lambda m, x: x.round_(decimals=1),
+], ids=["clamp", "clamp_min_kw", "clip", "clamp_min", "remainder", "fmod", "lerp", "addcmul",
+        "addcdiv", "cumsum", "nan_to_num", "round_dec"])
+def test_inplace_with_arguments(call):
+    res = []
+    for m in (tg, torch):
+        x = m.tensor([0.3, 0.77, 1.25], dtype=m.float64, requires_grad=True)
+        y = x * 1.0
+        call(m, y)
+        (y * m.tensor([1.0, -2.0, 3.0], dtype=m.float64)).sum().backward()
+        res.append((type(y.grad_fn).__name__, y.detach().numpy().copy(), x.grad.numpy().copy()))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-12)
+    np.testing.assert_allclose(res[0][2], res[1][2], rtol=1e-12)
+
+
+def test_inplace_on_integer_tensor_raises_cast_error():
+    for m in (tg, torch):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            m.tensor([1, 2]).exp_()
+
+
+# ---- logical ops, comparisons, closeness -----------------------------------------------------
+def test_bool_operators_and_closeness():
+    a = [True, False, True, False]
+    b = [True, True, False, False]
+    for expr in (lambda m, x, y: x | y, lambda m, x, y: x ^ y, lambda m, x, y: ~x,
+                 lambda m, x, y: x & y, lambda m, x, y: m.logical_xor(x, y)):
+        r = [expr(m, m.tensor(a), m.tensor(b)).numpy().tolist() for m in (tg, torch)]
+        assert r[0] == r[1]
+    x = [1.0, nan, inf, 2.0]
+    y = [1.0 + 1e-9, nan, inf, 2.1]
+    for m in (tg, torch):
+        assert m.isclose(m.tensor(x), m.tensor(y)).numpy().tolist() == [True, False, True, False]
+        assert m.isclose(m.tensor(x), m.tensor(y), equal_nan=True).numpy().tolist()[1]
+        assert not m.allclose(m.tensor(x), m.tensor(y))
+        assert m.allclose(m.tensor(x[:1]), m.tensor(y[:1]))
+        assert m.equal(m.tensor([1, 2]), m.tensor([1, 2]))
+        assert not m.equal(m.tensor([1, 2]), m.tensor([1, 2, 3]))
+    with pytest.raises(NotImplementedError):
+        tg.tensor([1, 2]) | tg.tensor([2, 3])
+
+
+def test_max_min_return_types_and_full_reductions():
+    x = tg.tensor([[1.0, 5.0], [5.0, 2.0]], requires_grad=True)
+    t = torch.tensor([[1.0, 5.0], [5.0, 2.0]], requires_grad=True)
+    assert repr(x.max()) == repr(t.max()).replace("torch", "tapegrad")
+    assert x.max(1).indices.tolist() == t.max(1).indices.tolist()
+    assert tg.max(x, x * 0.5).grad_fn.name() == "MaximumBackward0"
+    with pytest.raises(RuntimeError, match="numel"):
+        tg.tensor([]).max()
+
+
+def test_replay_follows_the_extreme_and_the_clamp():
+    """A replay re-evaluates where the maximum is and which side of a bound a value is on."""
+    f = lambda x: x.amax() + x.clamp(-1.0, 1.0).sum() + x.prod()  # noqa: E731
+    tape = tg.record(f, tg.tensor([0.5, 3.0, -2.0], dtype=tg.float64))
+    for pt in ([4.0, 0.2, 0.3], [-0.5, -0.5, 2.0], [0.0, 1.0, 1.0]):
+        v, (g,) = tape.value_and_grad(np.array(pt))
+        t = torch.tensor(pt, dtype=torch.float64, requires_grad=True)
+        f(t).backward()
+        assert v == pytest.approx(f(t).item())
+        np.testing.assert_allclose(g, t.grad.numpy())
+
+
+def test_traced_tests_are_reevaluated():
+    f = lambda x: tg.where(x.isnan() | (x > 1.0), 0.0, x).sum() + \
+        x.isfinite().count_nonzero() * 1.0 + tg.where(x.any(), 1.0, 0.0)  # noqa: E731
+    tape = tg.record(f, tg.tensor([0.5, 3.0, nan], dtype=tg.float64))
+    for pt in ([0.25, 0.5, 2.0], [nan, inf, 0.0]):
+        v, _ = tape.value_and_grad(np.array(pt))
+        assert v == pytest.approx(f(tg.tensor(pt, dtype=tg.float64)).item())
+
+
+# ---- errors and signatures -------------------------------------------------------------------
+@pytest.mark.parametrize("call", [
+    lambda m: m.tensor([1.0]).clamp(), lambda m: m.maximum(m.tensor([1.0]), 2.0),
+    lambda m: m.tensor([1, 2]).frac(), lambda m: m.tensor([1, 2]).var(),
+    lambda m: m.linalg.vector_norm(m.tensor([1, 2])), lambda m: m.tensor([]).amax(),
+    lambda m: m.tensor([1.0]).cumsum(1), lambda m: m.polygamma(-1, m.tensor([1.0])),
+])
+def test_errors_as_torch(call):
+    errs = []
+    for m in (tg, torch):
+        with pytest.raises(Exception) as info:
+            call(m)
+        errs.append(type(info.value))
+    assert issubclass(errs[0], errs[1]) or issubclass(errs[1], errs[0]) or \
+        errs[0].__mro__[1] is errs[1].__mro__[1]
+
+
+MODULE = ["log1p", "expm1", "log2", "log10", "exp2", "tan", "asin", "acos", "atan", "arcsin",
+          "arccos", "arctan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsinh", "arccosh",
+          "arctanh", "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "square",
+          "rsqrt", "floor", "ceil", "round", "trunc", "fix", "frac", "sgn", "sign",
+          "remainder", "fmod", "clamp", "clamp_min", "clamp_max", "clip", "maximum", "minimum",
+          "fmax", "fmin", "max", "min", "amax", "amin", "argmax", "argmin", "prod", "cumsum",
+          "cumprod", "std", "var", "std_mean", "var_mean", "norm", "lerp", "addcmul", "addcdiv",
+          "lt", "le", "gt", "ge", "eq", "ne", "greater", "less", "greater_equal", "less_equal",
+          "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "any", "all",
+          "isnan", "isinf", "isfinite", "isposinf", "isneginf", "nan_to_num", "allclose",
+          "isclose", "equal", "count_nonzero"]
+
+
+def test_namespace_has_torch_functions():
+    missing = [n for n in MODULE if hasattr(torch, n) and not hasattr(tg, n)]
+    assert not missing
+    assert hasattr(tg.linalg, "norm") and hasattr(tg.linalg, "vector_norm")
+
+
+def test_var_mean_and_std_mean_values():
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    for fn in ("var_mean", "std_mean"):
+        a = getattr(tg, fn)(tg.tensor(x), 1, keepdim=True)
+        b = getattr(torch, fn)(torch.tensor(x), 1, keepdim=True)
+        for u, v in zip(a, b):
+            assert tuple(u.shape) == tuple(v.shape)
+            np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=1e-12)
