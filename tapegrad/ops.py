@@ -191,6 +191,47 @@ _DECLS = [
     Op("logsumexp", "decomp", "LogsumexpBackward0", saves=("a", "out")),
     Op("softmax", "decomp", "SoftmaxBackward0", saves=("out",)),
     Op("log_softmax", "decomp", "LogSoftmaxBackward0", saves=("out",)),
+    # --- opsstruct (#11): structural / indexing / sort ops ----------------------------------
+    # gathers: params = the input's flat position of each output element (tapegrad/structops.py
+    # computes them); repeated positions accumulate in the backward
+    Op("flip", "gather", "FlipBackward0"),
+    Op("roll", "gather", "RollBackward0"),
+    Op("repeat", "gather", "RepeatBackward0"),
+    Op("index_select", "gather", "IndexSelectBackward0"),
+    Op("gather", "gather", "GatherBackward0"),
+    Op("take", "gather", "TakeBackward0"),
+    Op("masked_select", "gather", "MaskedSelectBackward0"),
+    Op("diag", "gather", "DiagonalBackward0_copy"),       # torch.diag of a matrix
+    # sort & co: values are a gather of the returned indices (the gradient goes there)
+    Op("sort", "gather", "SortBackward0"),
+    Op("topk", "gather", "TopkBackward0"),
+    Op("kthvalue", "gather", "KthvalueBackward0"),
+    Op("median", "gather", "MedianBackward0"),
+    Op("median_dim", "gather", "MedianBackward1"),
+    Op("diagonal", "strided", "DiagonalBackward0"),
+    Op("diag_embed", "scatter_idx", "DiagEmbedBackward0"),
+    # masks: where(keep, input, value), keep a constant.  torch's Tril/TriuBackward0 save
+    # nothing (the mask stays with the tape); masked_fill & co save their mask
+    Op("tril", "where", "TrilBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saves=()),
+    Op("triu", "where", "TriuBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saves=()),
+    Op("masked_fill", "where", "MaskedFillBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+    Op("masked_fill_tensor", "where", "MaskedFillBackward1", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+    Op("scatter_value", "where", "ScatterBackward1", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+    Op("index_fill", "where", "IndexFillBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+    # decomposition rows (bodies in tapegrad/structops.py)
+    Op("trace", "decomp", "TraceBackward0", saves=()),
+    Op("addmm", "decomp", "AddmmBackward0", saves=()),
+    Op("cross", "decomp", "LinalgCrossBackward0", saves=()),
+    Op("scatter", "decomp", "ScatterBackward0", saves=()),
+    Op("scatter_add", "decomp", "ScatterAddBackward0", saves=()),
+    Op("index_add", "decomp", "IndexAddBackward0", saves=()),
+    Op("index_copy", "decomp", "IndexCopyBackward0", saves=()),
 ]
 
 def mentions(expr, name):

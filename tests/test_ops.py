@@ -167,6 +167,11 @@ CASES = {
                     ("fn", lambda m, a: m.log_softmax(a, 0), [(4,)], ANY)],
 }
 
+# the structural / indexing / sort rows (opsstruct, #11): their own table, merged here
+from cases_struct import STRUCT_CASES  # noqa: E402
+CASES.update(STRUCT_CASES)
+
+
 def _put(t, key, value):
     t[key] = value
     return t
