@@ -206,26 +206,29 @@ _DECLS = [
     Op("sort", "gather", "SortBackward0"),
     Op("topk", "gather", "TopkBackward0"),
     Op("kthvalue", "gather", "KthvalueBackward0"),
-    Op("median", "gather", "MedianBackward0"),
     Op("median_dim", "gather", "MedianBackward1"),
     Op("diagonal", "strided", "DiagonalBackward0"),
     Op("diag_embed", "scatter_idx", "DiagEmbedBackward0"),
     # masks: where(keep, input, value), keep a constant.  torch's Tril/TriuBackward0 save
-    # nothing (the mask stays with the tape); masked_fill & co save their mask
+    # nothing (the mask stays with the tape); masked_fill & co save their mask.  A number
+    # value is no edge of torch's node (grad_fn_scalar_b: the same name, no (None, 0) edge)
     Op("tril", "where", "TrilBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saves=()),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TrilBackward0", saves=()),
     Op("triu", "where", "TriuBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saves=()),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TriuBackward0", saves=()),
     Op("masked_fill", "where", "MaskedFillBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="MaskedFillBackward0"),
     Op("masked_fill_tensor", "where", "MaskedFillBackward1", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
     Op("scatter_value", "where", "ScatterBackward1", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="ScatterBackward1"),
     Op("index_fill", "where", "IndexFillBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="IndexFillBackward0"),
     # decomposition rows (bodies in tapegrad/structops.py)
     Op("trace", "decomp", "TraceBackward0", saves=()),
+    # median of all elements: the mean of the elements equal to it (torch splits the
+    # gradient evenly among ties)
+    Op("median", "decomp", "MedianBackward0", saves=()),
     Op("addmm", "decomp", "AddmmBackward0", saves=()),
     Op("cross", "decomp", "LinalgCrossBackward0", saves=()),
     Op("scatter", "decomp", "ScatterBackward0", saves=()),

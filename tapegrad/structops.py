@@ -196,6 +196,32 @@ def _kth(name, x, k, d, keepdim, tuple_type):
     return values if tuple_type is None else tuple_type((values, indices))
 
 
+def _median_all(x):
+    """The lower median of all elements (NaN if any is NaN); as torch, its gradient is split
+    evenly among the elements equal to it (the NaNs, for a NaN): a decomposition, the mean
+    of a gather of those elements."""
+    n = x.numel()
+    if n == 0:
+        return Tensor._wrap(np.asarray(math.nan, x._dtype.np), x._dtype)
+    arr = x._array().reshape(-1)
+    nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(n, bool)
+    k = (n + 1) // 2
+    value = arr[np.argsort(arr, kind="stable")[k - 1]]
+    ties = np.flatnonzero(nan if nan.any() else arr == value)
+    if not x._rg or _record_start(x) is None:
+        return Tensor._wrap(np.asarray(arr[ties[0]]), x._dtype)
+
+    def body(T, t):
+        return _gather("take", t, ties).mean()
+    out = decomps.record("median", body, KIND_OPS, x)
+    if _tracing(out) is not None and not nan.any():
+        # the tied elements found are still the median's, and no other element equals it
+        _all((x < out).sum() <= k - 1)
+        _all((x <= out).sum() >= k)
+        bool((x == out).sum() == len(ties))
+    return out
+
+
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
     d = _dim_arg("kthvalue", input, dim)
@@ -209,22 +235,7 @@ def median(input, dim=None, keepdim=False):
     """The lower median: of all elements (MedianBackward0, a 0-d tensor) or along dim
     ((values, indices), MedianBackward1); NaN propagates.  The gradient goes to the index."""
     if dim is None:
-        if input.numel() == 0:
-            return tensor(math.nan, dtype=input._dtype)
-        flat = input.reshape(-1)
-        n = flat.numel()
-        v = _kth("median", input, (n + 1) // 2, 0, False, None) if not input.dim() else None
-        if v is not None:
-            return v
-        idx = np.take(_argsorted(flat, 0, False), [(n + 1) // 2 - 1])
-        arr = flat._array()
-        if arr.dtype.kind == "f" and np.isnan(arr).any():
-            idx = np.array([int(np.argmax(np.isnan(arr)))])
-        value = _gather("median", input, _positions(input).reshape(-1)[idx].reshape(()))
-        if _tracing(value) is not None and n > 1:
-            _all((input < value).sum() <= (n + 1) // 2 - 1)
-            _all((input <= value).sum() >= (n + 1) // 2)
-        return value
+        return _median_all(input)
     d = _dim_arg("median", input, dim)
     n = input._shape[d] if input.dim() else 1
     if n == 0:
