@@ -90,9 +90,10 @@ def _where_mask(name, x, keep, value):
 
 
 def _pre_read(x):
-    """A decomposition's first entry reading x (an alias), so that its grad_fn lists x as
-    the first of next_functions (groups list inputs in the order the members read them)."""
-    return x[...] if x._rg else x
+    """A decomposition's first entry reading x (a copy: not a view, so an in-place op that
+    rebases x onto the decomposition's result leaves no view behind), so that its grad_fn
+    lists x first in next_functions (groups list inputs in the order the members read them)."""
+    return x.clone() if x._rg else x
 
 
 # ---- sort & co ----------------------------------------------------------------------------
@@ -481,11 +482,15 @@ def triu(input, diagonal=0):
     return _triangle("triu", input, diagonal)
 
 
+_C_NAME = {D.int64: "long int", D.int32: "int", D.float32: "float", D.float64: "double"}
+
+
 def masked_fill(input, mask, value):
     """input with value where mask is True (MaskedFillBackward0; MaskedFillBackward1 for a
     0-d tensor value, which gets the sum of the filled positions' gradients)."""
     if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
-        got = mask._dtype.legacy if isinstance(mask, Tensor) else type(mask).__name__
+        got = _C_NAME.get(mask._dtype, mask._dtype.legacy) if isinstance(mask, Tensor) \
+            else type(mask).__name__
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{got}")
     if np.broadcast_shapes(input._shape, mask._shape) != input._shape:
@@ -607,7 +612,8 @@ def _add_at(name, input, src, out_pos, src_pos, alpha=1):
     IndexAddBackward0 as a decomposition (input read first, then src)."""
     if not (input._rg or src._rg) or _record_start(input, src) is None:
         out = np.array(input._array())
-        vals = src._array().reshape(-1)[src_pos] * alpha
+        vals = src._array().reshape(-1)
+        vals = (vals if src_pos is None else vals[src_pos]) * alpha
         np.add.at(out.reshape(-1), out_pos, vals.astype(out.dtype))
         return Tensor._wrap(out, input._dtype)
     _same_dtype(name, input, src)
