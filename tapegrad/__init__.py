@@ -29,6 +29,7 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         kron, cross, einsum, hstack, vstack, narrow, movedim, unflatten)
 from .structops import outer as ger, movedim as moveaxis, where_ as where  # noqa: F811
 from . import linalg  # noqa: E402  (torch.linalg)
+from .linalg import det, inv as inverse  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)

@@ -235,6 +235,11 @@ _DECLS = [
     Op("scatter_add", "decomp", "ScatterAddBackward0", saves=()),
     Op("index_add", "decomp", "IndexAddBackward0", saves=()),
     Op("index_copy", "decomp", "IndexCopyBackward0", saves=()),
+    # torch.linalg as decompositions (tapegrad/linalg.py: elimination, column Cholesky)
+    Op("det", "decomp", "LinalgDetBackward0", saves=()),
+    Op("inv", "decomp", "LinalgInvExBackward0", saves=()),
+    Op("solve", "decomp", "LinalgSolveExBackward0", saves=()),
+    Op("cholesky", "decomp", "LinalgCholeskyExBackward0", saves=()),
 ]
 
 def mentions(expr, name):

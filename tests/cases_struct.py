@@ -12,6 +12,11 @@ def _i(m, v):
     return m.tensor(v)
 
 
+def _eye(m, a, n, c=4.0):
+    """c * I in a's dtype: keeps random matrices well conditioned."""
+    return m.eye(n, dtype=a.dtype) * c
+
+
 def _mask(m, v):
     return m.tensor(v, dtype=m.bool)
 
@@ -87,4 +92,20 @@ STRUCT_CASES = {
                    [(2, 3), (2, 2)], ANY)],
     "index_copy": [("c", lambda m, a, b: a.index_copy(0, _i(m, [2, 0]), b), [(3, 2), (2, 2)],
                     ANY)],
+    # torch.linalg (tapegrad/linalg.py)
+    "det": [("3x3", lambda m, a: m.linalg.det(a), [(3, 3)], ANY),
+            ("batch", lambda m, a: m.det(a + _eye(m, a, 2, 1.0)), [(2, 2, 2)], ANY),
+            ("method", lambda m, a: a.det() * a, [(1, 1)], ANY)],
+    "inv": [("inv", lambda m, a: m.linalg.inv(a + _eye(m, a, 3)), [(3, 3)], ANY),
+            ("method", lambda m, a: a.inverse(), [(2, 2)], ANY),
+            ("batch", lambda m, a: m.inverse(a + _eye(m, a, 2)), [(2, 2, 2)], ANY)],
+    "solve": [("mat", lambda m, a, b: m.linalg.solve(a + _eye(m, a, 3), b), [(3, 3), (3, 2)],
+               ANY),
+              ("vec", lambda m, a, b: m.linalg.solve(a + _eye(m, a, 2), b), [(2, 2), (2,)], ANY)],
+    "cholesky": [("spd", lambda m, a: m.linalg.cholesky(a @ a.mT + _eye(m, a, 3, 1.0)),
+                  [(3, 3)], ANY),
+                 ("upper", lambda m, a: m.linalg.cholesky(a @ a.mT + _eye(m, a, 2, 1.0),
+                                                          upper=True), [(2, 2)], ANY),
+                 ("sym", lambda m, a: m.linalg.cholesky(a + a.mT + _eye(m, a, 2, 6.0)),
+                  [(2, 2)], ANY)],
 }

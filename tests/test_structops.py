@@ -349,3 +349,39 @@ def test_errors_like_torch(k):
             fn(m, m.ones(2, 3))
         msgs.append(str(info.value).split("\n")[0])
     assert msgs[0] == msgs[1]
+
+
+def test_cholesky_reads_the_lower_triangle_with_a_symmetric_gradient():
+    """As torch: the factor of a non-symmetric input is that of its lower triangle, and the
+    gradient is symmetric (the function is taken on symmetric matrices)."""
+    a = np.array([[4.0, 7.0, -1.0], [1.0, 5.0, 9.0], [0.5, 1.5, 6.0]])
+    w = np.arange(9.0).reshape(3, 3)
+    res = []
+    for m in (tg, torch):
+        x = m.tensor(a, requires_grad=True)
+        out = m.linalg.cholesky(x)
+        (out * m.tensor(w)).sum().backward()
+        res.append((out.detach().numpy(), x.grad.numpy()))
+    for u, v in zip(*res):
+        np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("fn,msg", [
+    (lambda m: m.linalg.inv(m.ones(3, 3)), "linalg.inv: The diagonal element 2 is zero"),
+    (lambda m: m.linalg.solve(m.ones(3, 3), m.ones(3)), "torch.linalg.solve: The solver failed"),
+    (lambda m: m.linalg.cholesky(-m.eye(2)), "linalg.cholesky: The factorization could not"),
+    (lambda m: m.linalg.det(m.ones(2, 3)), "linalg.det: A must be batches of square"),
+])
+def test_linalg_errors_like_torch(fn, msg):
+    for m in (tg, torch):
+        with pytest.raises(RuntimeError, match=msg):
+            fn(m)
+
+
+def test_det_of_singular_matrix_is_zero():
+    for m in (tg, torch):
+        x = m.ones(3, 3, dtype=m.float64, requires_grad=True)
+        d = m.linalg.det(x)
+        assert d.item() == 0.0
+        d.backward()
+        assert np.isfinite(x.grad.numpy()).all()
