@@ -26,7 +26,8 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         tile, index_select, gather, take, masked_select, diagonal, diag,
                         diag_embed, diagflat, trace, tril, triu, masked_fill, index_fill, scatter,
                         scatter_add, index_add, index_copy, nonzero, addmm, outer, tensordot,
-                        kron, cross, einsum, hstack, vstack, narrow, movedim, unflatten)
+                        kron, cross, einsum, hstack, vstack, narrow, movedim, unflatten,
+                        fliplr, flipud)
 from .structops import outer as ger, movedim as moveaxis, where_ as where  # noqa: F811
 from . import linalg  # noqa: E402  (torch.linalg)
 from .linalg import det, inv as inverse  # noqa: E402

@@ -245,6 +245,16 @@ def median(input, dim=None, keepdim=False):
 
 
 # ---- gathers ------------------------------------------------------------------------------
+def fliplr(input):
+    """input reversed along dim 1 (FlipBackward0)."""
+    return input.fliplr()
+
+
+def flipud(input):
+    """input reversed along dim 0 (FlipBackward0)."""
+    return input.flipud()
+
+
 def flip(input, dims):
     """input reversed along dims (FlipBackward0)."""
     dims = _size_args((dims,)) if isinstance(dims, (tuple, list)) else (dims,)
@@ -386,10 +396,8 @@ def masked_select(input, mask):
     shape = np.broadcast_shapes(input._shape, mask._shape)
     if mask._rg:
         _bake(mask, "guard_value")
-    x = input if input._shape == shape else input.expand(*shape)
     m = np.broadcast_to(mask._array(), shape)
-    return _gather("masked_select", x if x is input else input,
-                   np.broadcast_to(_positions(input), shape)[m])
+    return _gather("masked_select", input, np.broadcast_to(_positions(input), shape)[m])
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
@@ -1129,4 +1137,4 @@ class _StructMethods:
         return unflatten(self, dim, sizes)
 
     def ravel(self):
-        return self.reshape(-1)
+        return self.contiguous().view(-1)   # torch's: a clone when not contiguous, a view

@@ -42,13 +42,11 @@ def test_replay_equals_eager(name, cid, fn, shapes):
     re-check it), so both points use the same signs and ranks."""
     v0 = _vals(shapes, 1)
     v1 = [np.asarray(v * 1.25 + 0.01 * np.sign(v)) for v in v0]   # same order and signs
-    w = None
 
     def prog(*xs):
         out = fn(tg, *xs)
         return (out * tg.tensor(_weights(out))).sum()
     rec = tg.record(prog, *[tg.tensor(v) for v in v0])
-    del w
     for point in (v0, v1):
         value, grads = rec.value_and_grad(*[tg.tensor(v) for v in point])
         ev, eg = _eager(fn, point)
@@ -98,6 +96,8 @@ COMPOSED = [
     ("narrow_neg", lambda m, a: m.narrow(a, 0, -2, 1), [(3, 2)]),
     ("swapdims", lambda m, a: a.swapdims(0, 1), [(2, 3)]),
     ("flipud", lambda m, a: a.flipud(), [(3, 2)]),
+    ("fliplr_fn", lambda m, a: m.fliplr(a), [(2, 3)]),
+    ("ravel", lambda m, a: a.t().ravel(), [(2, 3)]),
 ]
 
 
@@ -128,8 +128,7 @@ def test_composed_against_torch(cid, fn, shapes, dtype):
 
 @pytest.mark.parametrize("cid,fn,shapes", COMPOSED[::3], ids=[c[0] for c in COMPOSED[::3]])
 def test_composed_replay(cid, fn, shapes):
-    ROW = [("c", cid, fn, shapes)]
-    test_replay_equals_eager(*ROW[0])
+    test_replay_equals_eager("composed", cid, fn, shapes)
 
 
 # ---- special points -------------------------------------------------------------------------
