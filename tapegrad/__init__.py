@@ -22,6 +22,17 @@ from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax
 from .ndops import atan2 as arctan2
 from . import inplace, tensor_methods  # noqa: F401  (they add Tensor's methods)
+# structural / indexing / sort ops (#11, opsstruct); where(cond) alone is nonzero(as_tuple)
+from . import structops  # noqa: F401  (adds Tensor's methods)
+from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll, repeat_interleave,
+                        tile, index_select, gather, take, masked_select, diagonal, diag,
+                        diag_embed, diagflat, trace, tril, triu, masked_fill, index_fill, scatter,
+                        scatter_add, index_add, index_copy, nonzero, addmm, outer, tensordot,
+                        kron, cross, einsum, hstack, vstack, narrow, movedim, unflatten,
+                        fliplr, flipud)
+from .structops import outer as ger, movedim as moveaxis, where_ as where  # noqa: F811
+from . import linalg  # noqa: E402  (torch.linalg)
+from .linalg import det, inv as inverse  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)

@@ -286,6 +286,55 @@ _DECLS = [
     Op("lerp_tensor", "decomp", "LerpBackward1", saves=("a", "b")),
     Op("addcmul", "decomp", "AddcmulBackward0", saves=("a", "b")),
     Op("addcdiv", "decomp", "AddcdivBackward0", saves=("a", "b")),
+    # --- opsstruct (#11): structural / indexing / sort ops ----------------------------------
+    # gathers: params = the input's flat position of each output element (tapegrad/structops.py
+    # computes them); repeated positions accumulate in the backward
+    Op("flip", "gather", "FlipBackward0"),
+    Op("roll", "gather", "RollBackward0"),
+    Op("repeat", "gather", "RepeatBackward0"),
+    Op("index_select", "gather", "IndexSelectBackward0"),
+    Op("gather", "gather", "GatherBackward0"),
+    Op("take", "gather", "TakeBackward0"),
+    Op("masked_select", "gather", "MaskedSelectBackward0"),
+    Op("diag", "gather", "DiagonalBackward0_copy"),       # torch.diag of a matrix
+    # sort & co: values are a gather of the returned indices (the gradient goes there)
+    Op("sort", "gather", "SortBackward0"),
+    Op("topk", "gather", "TopkBackward0"),
+    Op("kthvalue", "gather", "KthvalueBackward0"),
+    Op("median_dim", "gather", "MedianBackward1"),
+    Op("diagonal", "strided", "DiagonalBackward0"),
+    Op("diag_embed", "scatter_idx", "DiagEmbedBackward0"),
+    # masks: where(keep, input, value), keep a constant.  torch's Tril/TriuBackward0 save
+    # nothing (the mask stays with the tape); masked_fill & co save their mask.  A number
+    # value is no edge of torch's node (grad_fn_scalar_b: the same name, no (None, 0) edge)
+    Op("tril", "where", "TrilBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TrilBackward0", saves=()),
+    Op("triu", "where", "TriuBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TriuBackward0", saves=()),
+    Op("masked_fill", "where", "MaskedFillBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="MaskedFillBackward0"),
+    Op("masked_fill_tensor", "where", "MaskedFillBackward1", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+    Op("scatter_value", "where", "ScatterBackward1", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="ScatterBackward1"),
+    Op("index_fill", "where", "IndexFillBackward0", "where(cond, a, b)",
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="IndexFillBackward0"),
+    # decomposition rows (bodies in tapegrad/structops.py)
+    Op("trace", "decomp", "TraceBackward0", saves=()),
+    # median of all elements: the mean of the elements equal to it (torch splits the
+    # gradient evenly among ties)
+    Op("median", "decomp", "MedianBackward0", saves=()),
+    Op("addmm", "decomp", "AddmmBackward0", saves=()),
+    Op("cross", "decomp", "LinalgCrossBackward0", saves=()),
+    Op("scatter", "decomp", "ScatterBackward0", saves=()),
+    Op("scatter_add", "decomp", "ScatterAddBackward0", saves=()),
+    Op("index_add", "decomp", "IndexAddBackward0", saves=()),
+    Op("index_copy", "decomp", "IndexCopyBackward0", saves=()),
+    # torch.linalg as decompositions (tapegrad/linalg.py: elimination, column Cholesky)
+    Op("det", "decomp", "LinalgDetBackward0", saves=()),
+    Op("inv", "decomp", "LinalgInvExBackward0", saves=()),
+    Op("solve", "decomp", "LinalgSolveExBackward0", saves=()),
+    Op("cholesky", "decomp", "LinalgCholeskyExBackward0", saves=()),
 ]
 
 def mentions(expr, name):

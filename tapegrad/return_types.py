@@ -32,3 +32,10 @@ def _make(name, fields):
 
 max = _make("max", ("values", "indices"))  # noqa: A001
 min = _make("min", ("values", "indices"))  # noqa: A001
+
+# sort & co (tapegrad/structops.py)
+__all__ += ["sort", "topk", "kthvalue", "median"]
+sort = _make("sort", ("values", "indices"))
+topk = _make("topk", ("values", "indices"))
+kthvalue = _make("kthvalue", ("values", "indices"))
+median = _make("median", ("values", "indices"))

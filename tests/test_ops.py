@@ -204,6 +204,9 @@ def _custom(m):
     return got
 
 CASES.update(cases_math.CASES)   # issue #11's elementwise/reduction rows (opsmath)
+# the structural / indexing / sort rows (opsstruct, #11): their own table, merged here
+from cases_struct import STRUCT_CASES  # noqa: E402
+CASES.update(STRUCT_CASES)
 
 
 def _put(t, key, value):

@@ -30,6 +30,12 @@ ELEMENTWISE = {
     "copy_slices": lambda x: _put(x + 1.0, ..., x + 2.0),
     "index_put": lambda x: _put(x.reshape(-1) + 1.0, tg.tensor([0]), (x + 2.0).reshape(-1)[:1]),
     "atan2": lambda x: x.atan2(tg.tensor(2.0)), "hypot": lambda x: x.hypot(tg.tensor(2.0)),
+    # where rows of the structural ops (opsstruct): masks made from x, so torch runs them too
+    "tril": lambda x: x.reshape(1, -1).tril(), "triu": lambda x: x.reshape(1, -1).triu(1),
+    "masked_fill": lambda x: x.masked_fill(x > 2.0, 0.5),
+    "masked_fill_tensor": lambda x: x.masked_fill(x > 2.0, x.sum()),
+    "scatter_value": lambda x: x.reshape(-1).scatter(0, (x.reshape(-1) * 0).long(), 2.0),
+    "index_fill": lambda x: x.reshape(-1).index_fill(0, (x.reshape(-1)[:1] * 0).long(), 2.0),
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
 

@@ -1,0 +1,1140 @@
+"""Structural, indexing and sorting ops of issue #11 (torch's names, signatures and grad_fns),
+on the existing kinds: no new kernel code.
+
+  gather rows      flip, roll, repeat/tile, index_select, gather, take, masked_select, diag of a
+                   matrix, and the values of sort/topk/kthvalue/median: one `gather` entry whose
+                   params are the input's flat position of each output element (computed here
+                   with numpy on an arange), so the gradient goes to exactly those positions and
+                   repeated positions accumulate
+  strided rows     diagonal (a view: offset and strides), narrow (SliceBackward0), movedim
+                   (PermuteBackward0)
+  scatter_idx      diag_embed / diag of a vector (zeros, the input added at its positions)
+  where rows       tril, triu, masked_fill, scatter(value), index_fill: where(keep, input, value)
+                   with `keep` a constant mask
+  decompositions   trace, addmm, cross, scatter(src), scatter_add, index_add, index_copy
+                   (tapegrad/decomps.py: primitives shown as torch's one node)
+  compositions     outer, einsum, tensordot, kron, hstack/vstack, tile, repeat_interleave,
+                   unflatten: what torch's own composite implementations record
+
+sort & co return index-valued results.  While `tapegrad.record` traces, the positions they
+found are baked into the tape, so each records a guard (a comparison count the replay
+re-checks: `BranchChanged` when the order or the selection changed).  Value-dependent shapes
+(masked_select with a traced mask, nonzero, where(cond)) bake the mask as a value guard, as
+`x[mask]` does (`TracingError` with `record(strict=True)`).
+"""
+import math
+import string
+
+import numpy as np
+
+from . import decomps, dtypes as D, return_types
+from .creation import tensor
+from .ndops import matmul, where
+from .ops import OPS
+from .recording import _record_start, _result
+from .tape import input_node
+from .tensor import _contiguous, _dim, _size_args, Tensor, tensor_methods
+from .tracing import _bake, _tracing
+from .views import _reshape_op, _strided, cat, index_scatter, KIND_OPS
+
+
+# ---- helpers ------------------------------------------------------------------------------
+def _positions(x):
+    """Flat position of every element of x, in x's shape (int64)."""
+    return np.arange(x.numel(), dtype=np.int64).reshape(x._shape)
+
+
+def _gather(name, x, pos):
+    """x's elements at flat positions `pos` (an int array of the result's shape): one gather
+    entry of op `name` whose params are the positions."""
+    pos = np.asarray(pos, np.int64)
+    out = np.array(x._array().reshape(-1)[pos.reshape(-1)].reshape(pos.shape))
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
+    tape.add_params(t._node, pos.reshape(-1))
+    return t
+
+
+def _index_array(fn, index, name="index"):
+    """An integer index tensor's values (torch's dtype check); traced indices are baked into
+    the recorded tape with a value guard, as `x[index]`'s."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(index).__name__}")
+    if index._dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"{fn}(): Expected dtype int64 for {name}" if fn != "index_select"
+                           else "index_select(): Expected dtype int32 or int64 for index")
+    return index._array().astype(np.int64)
+
+
+def _all(cond):
+    """bool(all of cond) through the tensor ops, so that while recording it is a guard."""
+    return bool(cond.sum() == cond.numel())
+
+
+def _where_mask(name, x, keep, value):
+    """where(keep, x, value) recorded as op `name` (a where-kind row); `keep` a bool array or
+    a (possibly traced) bool tensor.  Without history: numpy, keeping x's dtype."""
+    vrg = isinstance(value, Tensor) and value._rg
+    if not (x._rg or vrg) or _record_start(x, value if vrg else None) is None:
+        ka = keep._array() if isinstance(keep, Tensor) else keep
+        v = value._array() if isinstance(value, Tensor) else value
+        out = np.where(ka, x._array(), np.asarray(v).astype(x._dtype.np))
+        return Tensor._wrap(np.array(np.broadcast_to(out, x._shape), x._dtype.np), x._dtype)
+    if not isinstance(keep, Tensor):
+        keep = Tensor._wrap(np.asarray(keep, bool), D.bool_)
+    if isinstance(value, Tensor) and value._dtype is not x._dtype:
+        value = value.to(x._dtype)
+    return where(keep, x, value, _op=name)
+
+
+def _pre_read(x):
+    """A decomposition's first entry reading x (a copy: not a view, so an in-place op that
+    rebases x onto the decomposition's result leaves no view behind), so that its grad_fn
+    lists x first in next_functions (groups list inputs in the order the members read them)."""
+    return x.clone() if x._rg else x
+
+
+# ---- sort & co ----------------------------------------------------------------------------
+def _argsort(arr, d, descending):
+    """Stable argsort along d; NaN is the largest value (first when descending), as torch."""
+    if not descending:
+        return np.argsort(arr, axis=d, kind="stable")
+    n = arr.shape[d]
+    rev = np.flip(arr, d)
+    return n - 1 - np.flip(np.argsort(rev, axis=d, kind="stable"), d)
+
+
+def _dim_arg(fn, x, dim):
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"{fn}(): argument 'dim' must be int, not {type(dim).__name__}")
+    return _dim(dim.__index__(), x.dim())
+
+
+def _select(name, x, d, idx, keepdim=True):
+    """(values, indices) for positions `idx` along d (int array, keepdim layout): values a
+    gather entry of op `name`, indices int64."""
+    pos = np.take_along_axis(_positions(x) if x.dim() else _positions(x).reshape(1), idx, d)
+    if not keepdim:
+        pos, idx = np.squeeze(pos, d), np.squeeze(idx, d)
+    if not x.dim():
+        pos, idx = pos.reshape(()), idx.reshape(())
+    return _gather(name, x, pos), Tensor._wrap(np.asarray(idx, np.int64), D.int64)
+
+
+def _argsorted(x, d, descending):
+    arr = x._array()
+    return _argsort(arr if arr.ndim else arr.reshape(1), d, descending)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices) sorted along dim (SortBackward0); ties keep their order, NaN sorts
+    as the largest value.  The gradient goes to each value's index."""
+    d = _dim_arg("sort", input, dim)
+    values, indices = _select("sort", input, d, _argsorted(input, d, descending))
+    if _tracing(values) is not None and input.dim() and input._shape[d] > 1:
+        _guard_sorted(values, d, descending)
+    return return_types.sort((values, indices))
+
+
+def _guard_sorted(values, d, descending):
+    n = values._shape[d]
+    lo, hi = values.narrow(d, 0, n - 1), values.narrow(d, 1, n - 1)
+    _all(hi <= lo if descending else hi >= lo)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The indices that sort input along dim (int64, no gradient)."""
+    d = _dim_arg("argsort", input, dim)
+    if _tracing(input) is not None:
+        return sort(input, d, descending).indices
+    idx = _argsorted(input, d, descending)
+    return Tensor._wrap(np.asarray(idx if input.dim() else idx.reshape(()), np.int64), D.int64)
+
+
+def msort(input):
+    """input sorted along its first dim (SortBackward0)."""
+    return sort(input, 0).values
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """(values, indices) of the k largest (smallest) elements along dim (TopkBackward0),
+    sorted; among ties the first."""
+    d = _dim_arg("topk", input, dim)
+    n = input._shape[d] if input.dim() else 1
+    if not hasattr(k, "__index__") or not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    idx = _argsorted(input, d, largest)
+    idx = np.take(idx, np.arange(k), axis=d)
+    values, indices = _select("topk", input, d, idx)
+    if _tracing(values) is not None and 0 < k < n and input.dim():
+        # the k found are still the top k: sorted, and every element beyond the k-th is among
+        # them (each row has at least as many as its top-k part: the totals are equal iff
+        # every row's are)
+        _guard_sorted(values, d, largest)
+        m = values.narrow(d, k - 1, 1)
+        beyond = (input > m, values > m) if largest else (input < m, values < m)
+        bool(beyond[0].sum() == beyond[1].sum())
+    return return_types.topk((values, indices))
+
+
+def _kth(name, x, k, d, keepdim, tuple_type):
+    n = x._shape[d] if x.dim() else 1
+    idx = np.take(_argsorted(x, d, False), [k - 1], axis=d)
+    arr = x._array()
+    if name in ("median", "median_dim") and arr.dtype.kind == "f" and n:
+        # torch's median propagates NaN: the first NaN of a row is its median
+        a = arr if arr.ndim else arr.reshape(1)
+        nan = np.isnan(a)
+        has = nan.any(axis=d, keepdims=True)
+        idx = np.where(has, np.argmax(nan, axis=d, keepdims=True), idx)
+    values, indices = _select(name, x, d, idx, keepdim)
+    if _tracing(values) is not None and n > 1:
+        v = values if keepdim or not x.dim() else values.unsqueeze(d)
+        _all((x < v).sum(d) <= k - 1)
+        _all((x <= v).sum(d) >= k)
+    return values if tuple_type is None else tuple_type((values, indices))
+
+
+def _median_all(x):
+    """The lower median of all elements (NaN if any is NaN); as torch, its gradient is split
+    evenly among the elements equal to it (the NaNs, for a NaN): a decomposition, the mean
+    of a gather of those elements."""
+    n = x.numel()
+    if n == 0:
+        return Tensor._wrap(np.asarray(math.nan, x._dtype.np), x._dtype)
+    arr = x._array().reshape(-1)
+    nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(n, bool)
+    k = (n + 1) // 2
+    value = arr[np.argsort(arr, kind="stable")[k - 1]]
+    ties = np.flatnonzero(nan if nan.any() else arr == value)
+    if not x._rg or _record_start(x) is None:
+        return Tensor._wrap(np.asarray(arr[ties[0]]), x._dtype)
+
+    def body(T, t):
+        return _gather("take", t, ties).mean()
+    out = decomps.record("median", body, KIND_OPS, x)
+    if _tracing(out) is not None and not nan.any():
+        # the tied elements found are still the median's, and no other element equals it
+        _all((x < out).sum() <= k - 1)
+        _all((x <= out).sum() >= k)
+        bool((x == out).sum() == len(ties))
+    return out
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
+    d = _dim_arg("kthvalue", input, dim)
+    n = input._shape[d] if input.dim() else 1
+    if not hasattr(k, "__index__") or not 1 <= k <= n:
+        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+    return _kth("kthvalue", input, int(k), d, keepdim, return_types.kthvalue)
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median: of all elements (MedianBackward0, a 0-d tensor) or along dim
+    ((values, indices), MedianBackward1); NaN propagates.  The gradient goes to the index."""
+    if dim is None:
+        return _median_all(input)
+    d = _dim_arg("median", input, dim)
+    n = input._shape[d] if input.dim() else 1
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    return _kth("median_dim", input, (n + 1) // 2, d, keepdim, return_types.median)
+
+
+# ---- gathers ------------------------------------------------------------------------------
+def fliplr(input):
+    """input reversed along dim 1 (FlipBackward0)."""
+    return input.fliplr()
+
+
+def flipud(input):
+    """input reversed along dim 0 (FlipBackward0)."""
+    return input.flipud()
+
+
+def flip(input, dims):
+    """input reversed along dims (FlipBackward0)."""
+    dims = _size_args((dims,)) if isinstance(dims, (tuple, list)) else (dims,)
+    nd = input.dim()
+    ds = [_dim(int(d), nd) for d in dims]
+    for d in ds:
+        if ds.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    pos = _positions(input)
+    return _gather("flip", input, np.flip(pos, ds) if nd else pos)
+
+
+def roll(input, shifts, dims=None):
+    """input rolled by shifts along dims (flattened when dims is None: RollBackward0)."""
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    pos = _positions(input)
+    if dims is None or (isinstance(dims, (tuple, list)) and not dims):
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                               f"dims:0")
+        return _gather("roll", input, np.roll(pos, int(shifts[0])))
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
+                           f"{len(dims)}")
+    ds = tuple(_dim(int(d), input.dim()) for d in dims)
+    return _gather("roll", input, np.roll(pos, tuple(int(s) for s in shifts), ds)
+                   if input.dim() else pos)
+
+
+def repeat(input, *sizes):
+    """input tiled sizes times along each dim (RepeatBackward0)."""
+    sizes = tuple(int(s) for s in _size_args(sizes))
+    if len(sizes) < input.dim():
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: "
+                           f"{list(sizes)}")
+    return _gather("repeat", input, np.tile(_positions(input), sizes))
+
+
+def tile(input, dims):
+    """repeat with dims padded by leading 1s to input's rank (RepeatBackward0)."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    dims = (1,) * (input.dim() - len(dims)) + tuple(int(s) for s in dims)
+    return repeat(input, dims)
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element repeated `repeats` times along dim (flattened first when dim is None),
+    recorded as torch's: unsqueeze, expand, clone, view for an int; index_select for a
+    tensor of repeats."""
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else _dim(dim, x.dim())
+    if isinstance(repeats, Tensor) and repeats.numel() != 1:
+        r = repeats._array().astype(np.int64).reshape(-1)
+        n = x._shape[d] if x.dim() else 1
+        if len(r) != n:
+            raise RuntimeError("repeats must have the same size as input along dim")
+        if (r < 0).any():
+            raise RuntimeError("repeats can not be negative")
+        idx = np.repeat(np.arange(n), r)
+        return index_select(x, d, Tensor._wrap(idx.astype(np.int64), D.int64))
+    r = int(repeats.item() if isinstance(repeats, Tensor) else repeats)
+    if r < 0:
+        raise RuntimeError("repeats can not be negative")
+    if not x.dim():
+        x = x.reshape(1)
+    shape = x._shape
+    y = x.unsqueeze(d + 1).expand(*(shape[:d + 1] + (r,) + shape[d + 1:])).clone()
+    return y.reshape(shape[:d] + (shape[d] * r,) + shape[d + 1:])
+
+
+def index_select(input, dim, index):
+    """input's slices along dim at the 1-d index (IndexSelectBackward0; repeated indices
+    accumulate their gradients)."""
+    idx = _index_array("index_select", index)
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if isinstance(index, Tensor) and index._rg:
+        _bake(index, "guard_value")
+    nd = input.dim()
+    d = _dim(dim, nd)
+    n = input._shape[d] if nd else 1
+    idx = idx.reshape(-1)
+    bad = idx[(idx < 0) | (idx >= n)]
+    if bad.size:
+        raise IndexError("index out of range in self")
+    pos = _positions(input)
+    return _gather("index_select", input, np.take(pos, idx, axis=d) if nd else pos.reshape(-1)[idx])
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """out[i][j] = input[i][index[i][j]] for dim=1 (GatherBackward0)."""
+    idx = _index_array("gather", index)
+    nd = input.dim()
+    d = _dim(dim, nd)
+    if idx.ndim != max(nd, 1) and not (nd == 0 and idx.ndim == 0):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input "
+                           "tensor")
+    pos = _positions(input) if nd else _positions(input).reshape(1)
+    ix = idx if nd or idx.ndim else idx.reshape(1)
+    for k in range(ix.ndim):
+        if k != d and ix.shape[k] > pos.shape[k]:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index "
+                               f"{list(ix.shape)} to be no larger than self {list(pos.shape)} "
+                               f"apart from dimension {d}")
+    bad = ix[(ix < 0) | (ix >= pos.shape[d])]
+    if bad.size:
+        raise RuntimeError(f"index {int(bad[0])} is out of bounds for dimension {d} with size "
+                           f"{pos.shape[d]}")
+    if isinstance(index, Tensor) and index._rg:
+        _bake(index, "guard_value")
+    sub = pos[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
+    out = np.take_along_axis(sub, ix, d)
+    return _gather("gather", input, out.reshape(idx.shape))
+
+
+def take(input, index):
+    """input read as 1-d at index, in index's shape (TakeBackward0)."""
+    idx = _index_array("take", index)
+    n = input.numel()
+    bad = idx[(idx < -n) | (idx >= n)]
+    if bad.size:
+        raise IndexError(f"out of range: tried to access index {int(bad.reshape(-1)[0])} on a "
+                         f"tensor of {n} elements.")
+    if isinstance(index, Tensor) and index._rg:
+        _bake(index, "guard_value")
+    return _gather("take", input, np.where(idx < 0, idx + n, idx))
+
+
+def masked_select(input, mask):
+    """The elements of input (broadcast with mask) where mask is True, as a 1-d tensor
+    (MaskedSelectBackward0).  Its shape depends on the mask: a traced mask is baked into a
+    recorded tape with a value guard."""
+    if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+    shape = np.broadcast_shapes(input._shape, mask._shape)
+    if mask._rg:
+        _bake(mask, "guard_value")
+    m = np.broadcast_to(mask._array(), shape)
+    return _gather("masked_select", input, np.broadcast_to(_positions(input), shape)[m])
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal of the dim1, dim2 planes, a view, as the last dim (DiagonalBackward0)."""
+    nd = input.dim()
+    if nd < 2:
+        raise RuntimeError(f"diagonal dimensions requires ndim larger than 1, got {nd}")
+    d1, d2 = _dim(dim1, nd), _dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+
+    def view(a):
+        o = np.diagonal(a, offset, d1, d2)
+        if o.size == 0:
+            return o
+        start = (o.__array_interface__["data"][0] - a.__array_interface__["data"][0])
+        return np.ndarray(o.shape, a.dtype, buffer=a, offset=start, strides=o.strides)
+    return _strided("diagonal", input, view)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """A tensor whose last two dims hold input's last dim on a diagonal, zeros elsewhere
+    (DiagEmbedBackward0)."""
+    if (dim1, dim2) not in ((-2, -1), (input.dim() - 1, input.dim())):
+        raise NotImplementedError("tapegrad: diag_embed with dims other than the last two is "
+                                  "not implemented")
+    n = input._shape[-1] if input.dim() else 1
+    m = n + abs(offset)
+    batch = input._shape[:-1]
+    out_shape = batch + (m, m)
+    k = np.arange(n)
+    rows, cols = (k, k + offset) if offset >= 0 else (k - offset, k)
+    base = (np.arange(int(math.prod(batch))) * m * m).reshape(batch + (1,))
+    pos = (base + rows * m + cols).reshape(-1)
+    out = np.zeros(int(math.prod(out_shape)), input._dtype.np)
+    out[pos] = input._array().reshape(-1)
+    out = out.reshape(out_shape)
+    tape = _record_start(input)
+    if tape is None:
+        return Tensor._wrap(out, input._dtype)
+    t = _result(out, input._dtype, tape, OPS["diag_embed"].code, input_node(tape, input), -1,
+                0.0)
+    tape.add_params(t._node, pos)
+    return t
+
+
+def diag(input, diagonal=0):
+    """A vector's diagonal matrix (DiagEmbedBackward0), or a matrix's diagonal as a new
+    tensor (torch records DiagonalBackward0_copy)."""
+    if input.dim() == 1:
+        return diag_embed(input, diagonal)
+    if input.dim() != 2:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got "
+                           f"{input.dim()}D")
+    return _gather("diag", input, np.diagonal(_positions(input), diagonal))
+
+
+def diagflat(input, offset=0):
+    """input flattened, as the diagonal of a matrix (DiagEmbedBackward0)."""
+    return diag_embed(input.reshape(-1), offset)
+
+
+def trace(input):
+    """The sum of a matrix's diagonal (TraceBackward0)."""
+    if input.dim() != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
+    if not input._rg:
+        a = input._array()
+        dt = input._dtype if input._dtype.is_floating_point else D.int64
+        return Tensor._wrap(np.asarray(np.trace(a), dt.np), dt)
+    return decomps.record("trace", lambda T, x: x.diagonal().sum(), KIND_OPS, input)
+
+
+# ---- masks --------------------------------------------------------------------------------
+def _triangle(name, input, diagonal):
+    if input.dim() < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    ones = np.ones(input._shape[-2:], bool)
+    keep = (np.tril if name == "tril" else np.triu)(ones, diagonal)
+    return _where_mask(name, input, np.broadcast_to(keep, input._shape), 0)
+
+
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dims, zeros above (TrilBackward0)."""
+    return _triangle("tril", input, diagonal)
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dims, zeros below (TriuBackward0)."""
+    return _triangle("triu", input, diagonal)
+
+
+_C_NAME = {D.int64: "long int", D.int32: "int", D.float32: "float", D.float64: "double"}
+
+
+def masked_fill(input, mask, value):
+    """input with value where mask is True (MaskedFillBackward0; MaskedFillBackward1 for a
+    0-d tensor value, which gets the sum of the filled positions' gradients)."""
+    if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
+        got = _C_NAME.get(mask._dtype, mask._dtype.legacy) if isinstance(mask, Tensor) \
+            else type(mask).__name__
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{got}")
+    if np.broadcast_shapes(input._shape, mask._shape) != input._shape:
+        raise RuntimeError(f"The size of tensor a ({input._shape[-1] if input._shape else 1}) "
+                           f"must match the size of tensor b ({mask._shape[-1]}) at "
+                           f"non-singleton dimension {input.dim() - 1}")
+    name = "masked_fill"
+    if isinstance(value, Tensor):
+        if value.dim():
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.dim()} dimension(s).")
+        if value._rg:
+            name = "masked_fill_tensor"
+        else:
+            value = value.item()
+    keep = (mask == False) if _tracing(mask) is not None else ~mask._array()  # noqa: E712
+    return _where_mask(name, input, keep, value)
+
+
+def _index_grid(shape, d, idx):
+    """Flat positions in a tensor of `shape` of the elements of a block of idx's extent along
+    d whose coordinate along d is replaced by idx (index_add / index_copy / index_fill)."""
+    block = shape[:d] + (len(idx),) + shape[d + 1:]
+    grid = list(np.indices(block, sparse=True))
+    grid[d] = idx.reshape([-1 if k == d else 1 for k in range(len(shape))])
+    return np.ravel_multi_index(tuple(np.broadcast_arrays(*grid)), shape) if shape else \
+        np.zeros(len(idx), np.int64)
+
+
+def _scatter_grid(shape, d, idx):
+    """Flat positions in `shape` of scatter's index elements (their own coordinates, the one
+    along d replaced by the index's value)."""
+    grid = list(np.indices(idx.shape))
+    grid[d] = idx
+    return np.ravel_multi_index(tuple(grid), shape)
+
+
+def _checked_index(fn, input, dim, index, vector):
+    idx = _index_array(fn, index)
+    nd = input.dim()
+    d = _dim(dim, nd)
+    n = input._shape[d] if nd else 1
+    if vector and idx.ndim > 1:
+        raise IndexError(f"{fn}(): Index is supposed to be a vector")
+    if not vector and idx.ndim != max(nd, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as self "
+                           "tensor")
+    bad = idx[(idx < 0) | (idx >= n)] if not vector else idx[(idx < -n) | (idx >= n)]
+    if bad.size:
+        raise IndexError(f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} "
+                         f"with size {n}")
+    if isinstance(index, Tensor) and index._rg:
+        _bake(index, "guard_value")
+    return (np.where(idx < 0, idx + n, idx).reshape(-1) if vector else idx), d
+
+
+def index_fill(input, dim, index, value):
+    """input with value at the index along dim (IndexFillBackward0)."""
+    idx, d = _checked_index("index_fill", input, dim, index, True)
+    if isinstance(value, Tensor):
+        if value._rg:
+            raise NotImplementedError("tapegrad: index_fill with a value tensor that requires "
+                                      "grad is not implemented")
+        value = value.item()
+    keep = np.ones(input._shape, bool)
+    if input.dim():
+        keep[(slice(None),) * d + (idx,)] = False
+    else:
+        keep[...] = not idx.size
+    return _where_mask("index_fill", input, keep, value)
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """input with src's elements (or value) written at index along dim (ScatterBackward0, or
+    ScatterBackward1 for a value).  A repeated index writes the last of its values; its
+    gradient then goes to that one (torch: to every one written there)."""
+    if reduce is not None:
+        raise NotImplementedError("tapegrad: scatter with reduce= is not implemented; use "
+                                  "scatter_add")
+    if src is None and value is None:
+        raise TypeError("scatter() missing required argument 'src' or 'value'")
+    if src is not None and not isinstance(src, Tensor):
+        src, value = None, src
+    idx, d = _checked_index("scatter", input, dim, index, False)
+    out_pos = _scatter_grid(input._shape or (1,), d, idx) if idx.size else idx.reshape(-1)
+    if src is None:
+        keep = np.ones(input.numel(), bool)
+        keep[out_pos.reshape(-1)] = False
+        v = value.item() if isinstance(value, Tensor) else value
+        return _where_mask("scatter_value", input, keep.reshape(input._shape), v)
+    src_pos = _scatter_grid(src._shape or (1,), d, np.indices(idx.shape)[d]) if idx.size \
+        else idx.reshape(-1)
+    flat_out, flat_src = out_pos.reshape(-1), src_pos.reshape(-1)
+    # the last write to each position wins
+    tgt, first = np.unique(flat_out[::-1], return_index=True)
+    sel = flat_src[::-1][first]
+    if not (input._rg or src._rg) or _record_start(input, src) is None:
+        out = np.array(input._array())
+        out.reshape(-1)[tgt] = src._array().reshape(-1)[sel].astype(out.dtype)
+        return Tensor._wrap(out, input._dtype)
+    _same_dtype("scatter", input, src)
+    keep = np.ones(input.numel(), bool)
+    keep[tgt] = False
+
+    def body(T, x, s):
+        base = _pre_read(x)
+        put = index_scatter(_gather("take", s, sel), x._shape, tgt)
+        return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
+    return decomps.record("scatter", body, KIND_OPS, input, src)
+
+
+def _same_dtype(fn, input, src):
+    if src._dtype is not input._dtype:
+        raise RuntimeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
+
+
+def _add_at(name, input, src, out_pos, src_pos, alpha=1):
+    """input + alpha * (src's elements at src_pos added at out_pos): ScatterAddBackward0 /
+    IndexAddBackward0 as a decomposition (input read first, then src)."""
+    if not (input._rg or src._rg) or _record_start(input, src) is None:
+        out = np.array(input._array())
+        vals = src._array().reshape(-1)
+        vals = (vals if src_pos is None else vals[src_pos]) * alpha
+        np.add.at(out.reshape(-1), out_pos, vals.astype(out.dtype))
+        return Tensor._wrap(out, input._dtype)
+    _same_dtype(name, input, src)
+
+    def body(T, x, s):
+        base = _pre_read(x)
+        picked = s.reshape(-1) if src_pos is None else _gather("take", s, src_pos)
+        put = index_scatter(picked if alpha == 1 else picked * alpha, x._shape, out_pos)
+        return base + put
+    return decomps.record(name, body, KIND_OPS, input, src)
+
+
+def scatter_add(input, dim, index, src):
+    """input with src's elements added at index along dim; repeated indices accumulate
+    (ScatterAddBackward0)."""
+    idx, d = _checked_index("scatter_add", input, dim, index, False)
+    if not idx.size:
+        return input.clone()
+    out_pos = _scatter_grid(input._shape or (1,), d, idx).reshape(-1)
+    src_pos = _scatter_grid(src._shape or (1,), d, np.indices(idx.shape)[d]).reshape(-1)
+    return _add_at("scatter_add", input, src, out_pos, src_pos)
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """input with alpha * source's slices added at index along dim (IndexAddBackward0)."""
+    idx, d = _checked_index("index_add", input, dim, index, True)
+    shape = input._shape
+    expect = shape[:d] + (len(idx),) + shape[d + 1:] if shape else (len(idx),) if len(idx) != 1 \
+        else source._shape
+    if source._shape != expect and source.numel() != int(math.prod(expect)):
+        raise RuntimeError(f"index_add_(): Number of indices ({len(idx)}) should be equal to "
+                           f"source.size(dim) ({source._shape[d] if source.dim() else 1})")
+    out_pos = _index_grid(shape, d, idx).reshape(-1)
+    return _add_at("index_add", input, source, out_pos, None, alpha)
+
+
+def index_copy(input, dim, index, source):
+    """input with source's slices written at index along dim (IndexCopyBackward0)."""
+    idx, d = _checked_index("index_copy", input, dim, index, True)
+    out_pos = _index_grid(input._shape, d, idx).reshape(-1)
+    tgt, first = np.unique(out_pos[::-1], return_index=True)
+    sel = np.arange(len(out_pos))[::-1][first]
+    if not (input._rg or source._rg) or _record_start(input, source) is None:
+        out = np.array(input._array())
+        out.reshape(-1)[tgt] = source._array().reshape(-1)[sel]
+        return Tensor._wrap(out, input._dtype)
+    _same_dtype("index_copy", input, source)
+    keep = np.ones(input.numel(), bool)
+    keep[tgt] = False
+
+    def body(T, x, s):
+        base = _pre_read(x)
+        put = index_scatter(_gather("take", s, sel), x._shape, tgt)
+        return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
+    return decomps.record("index_copy", body, KIND_OPS, input, source)
+
+
+# ---- values without gradient --------------------------------------------------------------
+def nonzero(input, *, as_tuple=False):
+    """The indices of the nonzero elements: (n, ndim) int64, or one vector per dim.  The
+    count depends on the values: a traced input is baked in with a value guard."""
+    arr = input._array()
+    if _tracing(input) is not None:
+        _bake(input != 0, "guard_value")
+    nz = np.nonzero(arr if arr.ndim else arr.reshape(1))
+    if as_tuple:
+        if not arr.ndim:
+            return (Tensor._wrap(np.asarray(nz[0], np.int64), D.int64),)
+        return tuple(Tensor._wrap(np.asarray(v, np.int64), D.int64) for v in nz)
+    cols = [np.asarray(v, np.int64) for v in nz] if arr.ndim else []
+    out = np.stack(cols, axis=1) if cols else np.zeros((len(nz[0]), 0), np.int64)
+    return Tensor._wrap(np.ascontiguousarray(out, np.int64), D.int64)
+
+
+def where_(condition, input=None, other=None):
+    """torch.where: where(condition, input, other), or with the condition alone
+    nonzero(condition, as_tuple=True)."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    return where(condition, input, other)
+
+
+# ---- products -----------------------------------------------------------------------------
+def _matrix(fn, name, t):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if t.dim() != 2:
+        raise RuntimeError(f"{name} must be a matrix, got {t.dim()}-D tensor")
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2) (AddmmBackward0)."""
+    _matrix("addmm", "mat1", mat1)
+    _matrix("addmm", "mat2", mat2)
+
+    def body(T, x, m1, m2):
+        base = x * beta if beta != 1 else _pre_read(x)
+        prod = matmul(m1, m2)
+        return base + (prod * alpha if alpha != 1 else prod)
+    if not (input._rg or mat1._rg or mat2._rg):
+        return body(None, input, mat1, mat2)
+    return decomps.record("addmm", body, KIND_OPS, input, mat1, mat2)
+
+
+def outer(input, vec2):
+    """The outer product of two vectors, recorded as torch's: a view times a vector."""
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v.dim() != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.dim()}-D")
+    return input.reshape(-1, 1) * vec2
+
+
+def tensordot(a, b, dims=2):
+    """The contraction of a's dims with b's (an int: a's last, b's first), recorded as
+    torch's: permute, reshape, mm, view."""
+    if isinstance(dims, int) or hasattr(dims, "__index__"):
+        n = int(dims)
+        if n < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={n}")
+        da, db = list(range(a.dim() - n, a.dim())), list(range(n))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    da = [_dim(d, a.dim()) for d in da]
+    db = [_dim(d, b.dim()) for d in db]
+    for x, y in zip(da, db):
+        if a._shape[x] != b._shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a._shape[x]} in dim {x} and second has size {b._shape[y]} in "
+                               f"dim {y}")
+    fa = [d for d in range(a.dim()) if d not in da]
+    fb = [d for d in range(b.dim()) if d not in db]
+    k = int(math.prod(a._shape[d] for d in da))
+    ma = int(math.prod(a._shape[d] for d in fa))
+    nb = int(math.prod(b._shape[d] for d in fb))
+    pa = a.permute(*(fa + da)) if fa + da != list(range(a.dim())) else a
+    pb = b.permute(*(db + fb)) if db + fb != list(range(b.dim())) else b
+    r = matmul(pa.reshape(ma, k), pb.reshape(k, nb))
+    return r.reshape(tuple(a._shape[d] for d in fa) + tuple(b._shape[d] for d in fb))
+
+
+def kron(input, other):
+    """The Kronecker product, recorded as torch's: a product of views, then an unsafe view."""
+    nd = max(input.dim(), other.dim())
+    a = input.reshape((1,) * (nd - input.dim()) + input._shape)
+    b = other.reshape((1,) * (nd - other.dim()) + other._shape)
+    sa = sum(((s, 1) for s in a._shape), ())
+    sb = sum(((1, s) for s in b._shape), ())
+    p = a.reshape(sa) * b.reshape(sb)
+    shape = tuple(x * y for x, y in zip(a._shape, b._shape))
+    return _reshape_op("unsafe_view", p, shape, np.array(p._array()).reshape(shape))
+
+
+def cross(input, other, dim=None):
+    """The cross product of 3-vectors along dim (LinalgCrossBackward0); torch.cross's
+    default dim is the first of size 3."""
+    shape = np.broadcast_shapes(input._shape, other._shape)
+    if dim is None:
+        dim = next((d for d, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return linalg_cross(input, other, dim=dim)
+
+
+def linalg_cross(input, other, *, dim=-1):
+    """torch.linalg.cross: the cross product along dim (default the last)."""
+    if input.dim() != other.dim():
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
+    shape = np.broadcast_shapes(input._shape, other._shape)
+    d = _dim(dim, len(shape))
+    if input._shape[d] != 3 or other._shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got "
+                           f"{input._shape[d]} and {other._shape[d]}")
+
+    def body(T, a, b):
+        a1, b2 = a.roll(-1, d), b.roll(-2, d)
+        a2, b1 = a.roll(-2, d), b.roll(-1, d)
+        return a1 * b2 - a2 * b1
+    if not (input._rg or other._rg):
+        return body(None, input, other)
+    return decomps.record("cross", body, KIND_OPS, input, other)
+
+
+def einsum(equation, *operands):
+    """Einstein summation over one or more operands, as permute/reshape/sum/diagonal and
+    (batched) matrix products, contracted left to right (so it rides the BLAS host entries)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError(f"einsum(): more operands were provided than specified in the "
+                           f"equation" if len(operands) > len(terms) else
+                           "einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    free = [c for c in string.ascii_uppercase if c not in eq][::-1]
+    ell = None
+    for i, (t, x) in enumerate(zip(terms, operands)):
+        if "..." in t:
+            k = x.dim() - (len(t) - 3)
+            if ell is None:
+                ell = "".join(free.pop() for _ in range(k))
+            elif len(ell) < k:
+                ell = "".join(free.pop() for _ in range(k - len(ell))) + ell
+            terms[i] = t.replace("...", ell[len(ell) - k:])
+        if len(terms[i]) != x.dim():
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                               f"({len(terms[i])}) does not match the number of dimensions "
+                               f"({x.dim()}) for operand {i} and no ellipsis was given")
+    if arrow:
+        out = out.replace("...", ell or "")
+    else:
+        labels = "".join(terms)
+        out = (ell or "") + "".join(sorted(c for c in set(labels) if labels.count(c) == 1
+                                           and c not in (ell or "")))
+    ops = [(_einsum_diagonal(x, t)) for x, t in zip(operands, terms)]
+    # sum out labels no other operand nor the output needs, then contract left to right
+    ops = [_einsum_sum(x, t, out + "".join(u for j, (_, u) in enumerate(ops) if j != i))
+           for i, (x, t) in enumerate(ops)]
+    x, t = ops[0]
+    for i in range(1, len(ops)):
+        y, u = ops[i]
+        keep = out + "".join(v for _, v in ops[i + 1:])
+        x, t = _einsum_pair(x, t, y, u, keep)
+    x, t = _einsum_sum(x, t, out)
+    if t != out:
+        x = x.permute(*[t.index(c) for c in out])
+    return x
+
+
+def _einsum_diagonal(x, t):
+    """Repeated labels within one operand: take the diagonal (e.g. 'ii')."""
+    while len(set(t)) < len(t):
+        c = next(c for c in t if t.count(c) > 1)
+        i = t.index(c)
+        j = t.index(c, i + 1)
+        x = x.diagonal(0, i, j)
+        t = t[:i] + t[i + 1:j] + t[j + 1:] + c
+    return x, t
+
+
+def _einsum_sum(x, t, needed):
+    dims = [i for i, c in enumerate(t) if c not in needed]
+    if not dims:
+        return x, t
+    return x.sum(dims), "".join(c for c in t if c in needed)
+
+
+def _einsum_pair(x, t, y, u, keep):
+    """Contract x (labels t) with y (labels u), keeping the labels in `keep`: batch labels
+    (in both, kept), contracted (in both, not kept), and each side's own."""
+    batch = [c for c in t if c in u and c in keep]
+    contr = [c for c in t if c in u and c not in keep]
+    xo = [c for c in t if c not in u]
+    yo = [c for c in u if c not in t]
+    size = {c: s for c, s in zip(t, x._shape)}
+    size.update({c: s for c, s in zip(u, y._shape) if size.get(c, 1) == 1})
+    px = [t.index(c) for c in batch + xo + contr]
+    py = [u.index(c) for c in batch + contr + yo]
+    xp = x.permute(*px) if px != list(range(len(t))) else x
+    yp = y.permute(*py) if py != list(range(len(u))) else y
+    nb = int(math.prod(size[c] for c in batch))
+    m = int(math.prod(size[c] for c in xo))
+    k = int(math.prod(size[c] for c in contr))
+    n = int(math.prod(size[c] for c in yo))
+    xs = tuple(x._shape[t.index(c)] for c in batch)
+    ys = tuple(y._shape[u.index(c)] for c in batch)
+    if xs != ys:   # a broadcast batch label: expand the side of size 1
+        full = tuple(max(p, q) for p, q in zip(xs, ys))
+        xp = xp.expand(*(full + xp._shape[len(batch):]))
+        yp = yp.expand(*(full + yp._shape[len(batch):]))
+    if batch:
+        r = matmul(xp.reshape(nb, m, k), yp.reshape(nb, k, n))
+    else:
+        r = matmul(xp.reshape(m, k), yp.reshape(k, n))
+    labels = batch + xo + yo
+    return r.reshape(tuple(size[c] for c in labels)), "".join(labels)
+
+
+# ---- joins and shapes ---------------------------------------------------------------------
+def _atleast(t, nd):
+    if t.dim() >= nd:
+        return t
+    if t.dim() == 0:
+        return t.reshape((1,) * nd)
+    return t.unsqueeze(0)
+
+
+def hstack(tensors):
+    """Concatenate along dim 1 (dim 0 for vectors) (CatBackward0)."""
+    ts = [_atleast(t if isinstance(t, Tensor) else tensor(t), 1) for t in tensors]
+    return cat(ts, 0 if ts and ts[0].dim() == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenate along dim 0, vectors as rows (CatBackward0)."""
+    return cat([_atleast(t if isinstance(t, Tensor) else tensor(t), 2) for t in tensors], 0)
+
+
+def narrow(input, dim, start, length):
+    """The length-long slice from start along dim, a view (SliceBackward0)."""
+    d = _dim(dim, input.dim())
+    size = input._shape[d]
+    start = int(start.item() if isinstance(start, Tensor) else start)
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                         f"but got {start})")
+    start %= max(size, 1) if start < 0 else size + 1
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return _strided("slice", input, lambda a: a[key])
+
+
+def movedim(input, source, destination):
+    """input with dims moved from source to destination (PermuteBackward0)."""
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) "
+                           f"should contain the same number of dims as destination ({dst} "
+                           f"dims)")
+    nd = input.dim()
+    rest = [d for d in range(nd) if d not in [_dim(s, nd) for s in src]]
+    out = [None] * nd
+    for s, d in zip(src, dst):
+        out[_dim(d, nd)] = _dim(s, nd)
+    it = iter(rest)
+    out = [o if o is not None else next(it) for o in out]
+    return input.permute(*out)
+
+
+def unflatten(input, dim, sizes):
+    """dim split into sizes (one may be -1), a view (ViewBackward0)."""
+    d = _dim(dim, input.dim())
+    sizes = tuple(int(s) for s in sizes)
+    n = input._shape[d]
+    if sizes.count(-1) == 1:
+        known = int(math.prod(s for s in sizes if s != -1))
+        sizes = tuple(n // known if s == -1 else s for s in sizes)
+    if int(math.prod(sizes)) != n:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({n}) in the input tensor")
+    return input.reshape(input._shape[:d] + sizes + input._shape[d + 1:])
+
+
+# ---- Tensor methods -----------------------------------------------------------------------
+def _inplace_via(self, fn, other=None):
+    """self = fn(self), in place: recorded as the out-of-place op with self rebased onto it
+    (as torch's in-place ops); without history the new value is written into self."""
+    from_np = lambda a, b: fn(Tensor._wrap(a, self._dtype))._array()  # noqa: E731
+    return self._inplace(from_np, other, lambda x, o: fn(x))
+
+
+@tensor_methods
+class _StructMethods:
+    """Tensor's structural, indexing and sorting methods (tapegrad/structops.py)."""
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return argsort(self, dim, descending, stable)
+
+    def msort(self):
+        return msort(self)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return median(self, dim, keepdim)
+
+    def flip(self, *dims):
+        return flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def fliplr(self):
+        if self.dim() < 2:
+            raise RuntimeError("Input must be >= 2-d.")
+        return flip(self, 1)
+
+    def flipud(self):
+        if self.dim() < 1:
+            raise RuntimeError("Input must be >= 1-d.")
+        return flip(self, 0)
+
+    def roll(self, shifts, dims=None):
+        return roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        return repeat(self, *sizes)
+
+    def tile(self, *dims):
+        return tile(self, dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list))
+                    else dims)
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return repeat_interleave(self, repeats, dim)
+
+    def index_select(self, dim, index):
+        return index_select(self, dim, index)
+
+    def gather(self, dim, index, *, sparse_grad=False):
+        return gather(self, dim, index)
+
+    def take(self, index):
+        return take(self, index)
+
+    def masked_select(self, mask):
+        return masked_select(self, mask)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        return diag(self, diagonal)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return diag_embed(self, offset, dim1, dim2)
+
+    def trace(self):
+        return trace(self)
+
+    def tril(self, diagonal=0):
+        return tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return triu(self, diagonal)
+
+    def tril_(self, diagonal=0):
+        return _inplace_via(self, lambda x: tril(x, diagonal))
+
+    def triu_(self, diagonal=0):
+        return _inplace_via(self, lambda x: triu(x, diagonal))
+
+    def masked_fill(self, mask, value):
+        return masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return _inplace_via(self, lambda x: masked_fill(x, mask, value),
+                            value if isinstance(value, Tensor) else None)
+
+    def index_fill(self, dim, index, value):
+        return index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value):
+        return _inplace_via(self, lambda x: index_fill(x, dim, index, value))
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        return scatter(self, dim, index, src, value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        other = src if isinstance(src, Tensor) else None
+        return _inplace_via(self, lambda x: scatter(x, dim, index, src, value, reduce=reduce),
+                            other)
+
+    def scatter_add(self, dim, index, src):
+        return scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return _inplace_via(self, lambda x: scatter_add(x, dim, index, src), src)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return _inplace_via(self, lambda x: index_add(x, dim, index, source, alpha=alpha),
+                            source)
+
+    def index_copy(self, dim, index, source):
+        return index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        return _inplace_via(self, lambda x: index_copy(x, dim, index, source), source)
+
+    def nonzero(self, *, as_tuple=False):
+        return nonzero(self, as_tuple=as_tuple)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def outer(self, vec2):
+        return outer(self, vec2)
+
+    ger = outer
+
+    def kron(self, other):
+        return kron(self, other)
+
+    def cross(self, other, dim=None):
+        return cross(self, other, dim)
+
+    def narrow(self, dim, start, length):
+        return narrow(self, dim, start, length)
+
+    def movedim(self, source, destination):
+        return movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapdims(self, dim0, dim1):
+        return self.transpose(dim0, dim1)
+
+    def unflatten(self, dim, sizes):
+        return unflatten(self, dim, sizes)
+
+    def ravel(self):
+        return self.contiguous().view(-1)   # torch's: a clone when not contiguous, a view

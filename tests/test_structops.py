@@ -1,0 +1,386 @@
+"""Structural / indexing / sort ops (tapegrad/structops.py): every row of tests/cases_struct.py
+replayed and compared with eager, the compositions that have no row of their own (einsum,
+tensordot, kron, outer, hstack/vstack, ...) against finite differences and torch, the special
+points (ties, NaN, empty tensors, duplicate indices), advanced indexing, in-place variants and
+the value-dependent results under record."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.autograd import gradcheck, gradgradcheck
+from cases_struct import STRUCT_CASES
+
+torch = pytest.importorskip("torch")
+
+ROWS = [(name, cid, fn, shapes) for name, cases in STRUCT_CASES.items()
+        for cid, fn, shapes, *_ in cases]
+
+
+def _vals(shapes, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return [np.asarray(rng.uniform(0.2, 2.0, s) * rng.choice([-1.0, 1.0], s), dtype)
+            for s in shapes]
+
+
+def _weights(out):
+    n = out.numel()
+    return np.arange(1, n + 1, dtype=np.float64).reshape(tuple(out.shape)) / max(n, 1)
+
+
+def _eager(fn, vals):
+    xs = [tg.tensor(v, requires_grad=True) for v in vals]
+    out = fn(tg, *xs)
+    s = (out * tg.tensor(_weights(out))).sum()
+    s.backward()
+    return s.item(), [x.grad.numpy() for x in xs]
+
+
+@pytest.mark.parametrize("name,cid,fn,shapes", ROWS, ids=[f"{r[0]}-{r[1]}" for r in ROWS])
+def test_replay_equals_eager(name, cid, fn, shapes):
+    """Recorded once, replayed at another point: value and gradients as eager there.  The
+    points differ in the order of their elements only where a guard allows (sort & co
+    re-check it), so both points use the same signs and ranks."""
+    v0 = _vals(shapes, 1)
+    v1 = [np.asarray(v * 1.25 + 0.01 * np.sign(v)) for v in v0]   # same order and signs
+
+    def prog(*xs):
+        out = fn(tg, *xs)
+        return (out * tg.tensor(_weights(out))).sum()
+    rec = tg.record(prog, *[tg.tensor(v) for v in v0])
+    for point in (v0, v1):
+        value, grads = rec.value_and_grad(*[tg.tensor(v) for v in point])
+        ev, eg = _eager(fn, point)
+        np.testing.assert_allclose(float(value), ev, rtol=1e-12, atol=1e-12)
+        for g, e in zip(grads, eg):
+            np.testing.assert_allclose(np.asarray(g), e, rtol=1e-12, atol=1e-12)
+
+
+# ---- compositions: ops with no row of their own (torch records them as other nodes) -------
+COMPOSED = [
+    ("outer", lambda m, a, b: m.outer(a, b), [(3,), (4,)]),
+    ("ger", lambda m, a, b: a.ger(b), [(2,), (3,)]),
+    ("einsum_mm", lambda m, a, b: m.einsum("ij,jk->ik", a, b), [(2, 3), (3, 4)]),
+    ("einsum_bmm", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), [(2, 2, 3), (2, 3, 2)]),
+    ("einsum_dot", lambda m, a, b: m.einsum("i,i->", a, b), [(3,), (3,)]),
+    ("einsum_outer", lambda m, a, b: m.einsum("i,j", a, b), [(2,), (3,)]),
+    ("einsum_rowdot", lambda m, a, b: m.einsum("ij,ij->i", a, b), [(2, 3), (2, 3)]),
+    ("einsum_trace", lambda m, a: m.einsum("ii", a), [(3, 3)]),
+    ("einsum_diag", lambda m, a: m.einsum("ii->i", a), [(3, 3)]),
+    ("einsum_sum", lambda m, a: m.einsum("ij->j", a), [(2, 3)]),
+    ("einsum_t", lambda m, a: m.einsum("ij->ji", a), [(2, 3)]),
+    ("einsum_three", lambda m, a, b, c: m.einsum("ij,jk,k->i", a, b, c), [(2, 3), (3, 4), (4,)]),
+    ("einsum_three_b", lambda m, a, b, c: m.einsum("bi,bj,bk->bijk", a, b, c),
+     [(2, 2), (2, 3), (2, 2)]),
+    ("einsum_ellipsis", lambda m, a, b: m.einsum("...ij,...jk->...ik", a, b),
+     [(2, 2, 3), (2, 3, 2)]),
+    ("einsum_list", lambda m, a, b: m.einsum("ij,kj->ik", [a, b]), [(2, 3), (4, 3)]),
+    ("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([1], [1])), [(3, 4), (2, 4)]),
+    ("tensordot2", lambda m, a, b: m.tensordot(a, b), [(2, 3, 4), (3, 4, 2)]),
+    ("tensordot0", lambda m, a, b: m.tensordot(a, b, 0), [(2,), (3,)]),
+    ("kron", lambda m, a, b: m.kron(a, b), [(2, 3), (2, 2)]),
+    ("kron_vec", lambda m, a, b: a.kron(b), [(2,), (3,)]),
+    ("hstack", lambda m, a, b: m.hstack([a, b]), [(2, 3), (2, 1)]),
+    ("hstack_vec", lambda m, a, b: m.hstack((a, b)), [(2,), (3,)]),
+    ("vstack", lambda m, a, b: m.vstack([a, b]), [(3,), (3,)]),
+    ("vstack_mat", lambda m, a, b: m.vstack([a, b]), [(2, 3), (1, 3)]),
+    ("expand_as", lambda m, a, b: a.expand_as(b) * b, [(3,), (2, 3)]),
+    ("rep_int", lambda m, a: a.repeat_interleave(2), [(2, 3)]),
+    ("rep_int_dim", lambda m, a: m.repeat_interleave(a, 3, dim=1), [(2, 2)]),
+    ("tile", lambda m, a: a.tile((2, 1, 2)), [(2, 3)]),
+    ("flatten", lambda m, a: m.flatten(a, 1), [(2, 3, 2)]),
+    ("unflatten", lambda m, a: a.unflatten(1, (2, -1)), [(3, 4)]),
+    ("movedim", lambda m, a: m.movedim(a, 0, 2), [(2, 3, 4)]),
+    ("moveaxis", lambda m, a: a.moveaxis((0, 1), (1, 0)), [(2, 3)]),
+    ("contiguous", lambda m, a: a.t().contiguous(), [(2, 3)]),
+    ("narrow", lambda m, a: a.narrow(1, 1, 2), [(2, 4)]),
+    ("narrow_neg", lambda m, a: m.narrow(a, 0, -2, 1), [(3, 2)]),
+    ("swapdims", lambda m, a: a.swapdims(0, 1), [(2, 3)]),
+    ("flipud", lambda m, a: a.flipud(), [(3, 2)]),
+    ("fliplr_fn", lambda m, a: m.fliplr(a), [(2, 3)]),
+    ("ravel", lambda m, a: a.t().ravel(), [(2, 3)]),
+]
+
+
+@pytest.mark.parametrize("cid,fn,shapes", COMPOSED, ids=[c[0] for c in COMPOSED])
+def test_composed_gradcheck(cid, fn, shapes):
+    xs = [tg.tensor(v, requires_grad=True) for v in _vals(shapes, 2)]
+    assert gradcheck(lambda *a: fn(tg, *a), xs)
+    assert gradgradcheck(lambda *a: fn(tg, *a), xs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cid,fn,shapes", COMPOSED, ids=[c[0] for c in COMPOSED])
+def test_composed_against_torch(cid, fn, shapes, dtype):
+    vals = _vals(shapes, 3, getattr(np, dtype))
+    xs = [tg.tensor(v, requires_grad=True) for v in vals]
+    ts = [torch.tensor(v, requires_grad=True) for v in vals]
+    out, tout = fn(tg, *xs), fn(torch, *ts)
+    assert tuple(out.shape) == tuple(tout.shape)
+    assert type(out.grad_fn).__name__ == type(tout.grad_fn).__name__ or cid.startswith("einsum")
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), **tol)
+    w = _weights(out)
+    (out * tg.tensor(w, dtype=out.dtype)).sum().backward()
+    (tout * torch.tensor(w, dtype=tout.dtype)).sum().backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("cid,fn,shapes", COMPOSED[::3], ids=[c[0] for c in COMPOSED[::3]])
+def test_composed_replay(cid, fn, shapes):
+    test_replay_equals_eager("composed", cid, fn, shapes)
+
+
+# ---- special points -------------------------------------------------------------------------
+NAN = float("nan")
+TIES = [[1., 2., 1., 2., 0.], [3., 3., 3., 1., 1.], [NAN, 1., 2., NAN, 0.],
+        [2., 2., 2., 2., 2.]]
+# indices of ties are torch's for these (topk's and kthvalue's choice among ties is an
+# implementation detail of torch's CPU kernels; tapegrad takes the first, values agree)
+SPECIAL = {
+    "sort": lambda m, x: x.sort(1),
+    "sort_desc": lambda m, x: x.sort(1, descending=True),
+    "sort_stable": lambda m, x: x.sort(stable=True, dim=0),
+    "median_dim": lambda m, x: x.median(1),
+    "median_all": lambda m, x: (x[:2].median(), None),
+    "median_nan": lambda m, x: (x.median(), None),
+    "argsort": lambda m, x: (None, x.argsort(1, descending=True)),
+    "topk_values": lambda m, x: (x.topk(3, 1).values, None),
+    "kthvalue_values": lambda m, x: (x.kthvalue(2, 1).values, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECIAL))
+def test_ties_and_nan_like_torch(name):
+    got = []
+    for m in (tg, torch):
+        x = m.tensor(TIES, dtype=m.float64, requires_grad=True)
+        v, i = SPECIAL[name](m, x)
+        res = []
+        if i is not None:
+            res.append(i.numpy().tolist())
+            assert i.dtype == m.int64
+        if v is not None:
+            res.append(np.nan_to_num(v.detach().numpy(), nan=-99.0).tolist())
+            if not name.endswith("_values"):
+                w = m.arange(1, v.numel() + 1, dtype=m.float64).reshape(v.shape)
+                (v * w).sum().backward()
+                res.append(x.grad.numpy().tolist())
+        got.append(res)
+    assert got[0] == got[1]
+
+
+def test_duplicate_indices_accumulate():
+    for m in (tg, torch):
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        i = m.tensor([2, 0, 2, 2])
+        (x.index_select(0, i).sum() + x.take(i).sum() + x[i].sum()
+         + x.gather(0, i).sum()).backward()
+        assert x.grad.tolist() == [4.0, 0.0, 12.0]
+
+
+EMPTY = [
+    ("sort", lambda m, x: x.sort(0).values),
+    ("flip", lambda m, x: x.flip(0)),
+    ("index_select", lambda m, x: x.index_select(0, m.tensor([], dtype=m.int64))),
+    ("masked_select", lambda m, x: x.masked_select(x > 100)),
+    ("tril", lambda m, x: x.reshape(0, 2).tril()),
+    ("repeat", lambda m, x: x.repeat(3)),
+    ("roll", lambda m, x: x.roll(1)),
+]
+
+
+@pytest.mark.parametrize("cid,fn", EMPTY, ids=[e[0] for e in EMPTY])
+def test_empty_tensors(cid, fn):
+    res = []
+    for m in (tg, torch):
+        x = m.zeros(0, dtype=m.float64, requires_grad=True)
+        out = fn(m, x)
+        out.sum().backward()
+        res.append((tuple(out.shape), tuple(x.grad.shape), type(out.grad_fn).__name__))
+    assert res[0] == res[1]
+
+
+# ---- advanced indexing completeness (IndexBackward0) -----------------------------------------
+KEYS = [
+    ("dup", lambda m: [0, 2, 0]),
+    ("tensor_dup", lambda m: m.tensor([[1, 1], [0, 2]])),
+    ("neg", lambda m: m.tensor([-1, 0])),
+    ("mask", lambda m: m.tensor([True, False, True])),
+    ("mask2d", lambda m: m.tensor([[True, False, True, False]] * 3)),
+    ("two", lambda m: (m.tensor([0, 2]), m.tensor([1, 3]))),
+    ("bcast", lambda m: (m.tensor([[0], [2]]), m.tensor([1, 3, 1]))),
+    ("slice_adv", lambda m: (slice(None), m.tensor([3, 0, 3]))),
+    ("ellipsis", lambda m: (..., m.tensor([1, 1]))),
+    ("none", lambda m: (None, m.tensor([0, 1]), slice(1, 3))),
+    ("int_adv", lambda m: (1, m.tensor([0, 3, 3]))),
+    ("split_adv", lambda m: (m.tensor([0, 1]), slice(None), m.tensor([1, 0]))),
+    ("mask_and_int", lambda m: (m.tensor([True, False, True]), 2)),
+]
+
+
+@pytest.mark.parametrize("cid,key", KEYS, ids=[k[0] for k in KEYS])
+def test_advanced_indexing_like_torch(cid, key):
+    vals = np.arange(24, dtype=np.float64).reshape(3, 4, 2) * 0.5 - 3.0
+    if cid in ("mask2d", "two", "bcast", "slice_adv", "int_adv", "mask_and_int"):
+        vals = vals[..., 0]
+    res = []
+    for m in (tg, torch):
+        x = m.tensor(vals, requires_grad=True)
+        out = x[key(m)]
+        w = m.tensor(_weights(out))
+        (out * w).sum().backward()
+        res.append((tuple(out.shape), out.detach().numpy().tolist(), x.grad.numpy().tolist(),
+                    type(out.grad_fn).__name__))
+    assert res[0] == res[1]
+    x = tg.tensor(vals, requires_grad=True)
+    assert gradcheck(lambda t: t[key(tg)], [x])
+
+
+# ---- in-place variants -----------------------------------------------------------------------
+INPLACE = [
+    ("masked_fill_", lambda m, x, y: x.masked_fill_(m.tensor([True, False, True]), 2.0)),
+    ("masked_fill_t", lambda m, x, y: x.masked_fill_(m.tensor([False, True, True]), y[0, 0])),
+    ("index_add_", lambda m, x, y: x.index_add_(0, m.tensor([1, 1]), y)),
+    ("index_copy_", lambda m, x, y: x.index_copy_(0, m.tensor([1, 0]), y)),
+    ("index_fill_", lambda m, x, y: x.index_fill_(1, m.tensor([2]), -1.0)),
+    ("scatter_", lambda m, x, y: x.scatter_(1, m.tensor([[0, 2, 1], [1, 0, 2]]), y)),
+    ("scatter_v", lambda m, x, y: x.scatter_(1, m.tensor([[0], [2]]), 0.25)),
+    ("scatter_add_", lambda m, x, y: x.scatter_add_(0, m.tensor([[1, 1, 0]]), y)),
+    ("tril_", lambda m, x, y: x.tril_()),
+    ("triu_", lambda m, x, y: x.triu_(1)),
+]
+
+
+@pytest.mark.parametrize("cid,fn", INPLACE, ids=[c[0] for c in INPLACE])
+def test_inplace_like_torch(cid, fn):
+    a, b = _vals([(2, 3), (2, 3)], 5)
+    if cid == "scatter_add_":
+        b = b[:1]
+    res = []
+    for m in (tg, torch):
+        x = m.tensor(a, requires_grad=True)
+        y = m.tensor(b, requires_grad=True)
+        z = x * 1.0
+        r = fn(m, z, y)
+        assert r is z
+        (z * m.tensor(_weights(z))).sum().backward()
+        res.append((z.detach().numpy(), x.grad.numpy(),
+                    None if y.grad is None else y.grad.numpy(), type(z.grad_fn).__name__,
+                    z._version if m is torch else None))
+        with m.no_grad():   # without history: the value only
+            p = m.tensor(a)
+            fn(m, p, m.tensor(b))
+            res[-1] += (p.numpy(),)
+    for u, v in zip(res[0], res[1]):
+        if isinstance(u, np.ndarray) or isinstance(v, np.ndarray):
+            np.testing.assert_allclose(u, v, rtol=1e-12)
+        elif u is not None and v is not None:
+            assert u == v
+
+
+# ---- values with no gradient; shapes that depend on values -------------------------------------
+def test_nonzero_where_argsort_like_torch():
+    vals = [[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]]
+    for f in (lambda m, x: x.nonzero(), lambda m, x: m.nonzero(x, as_tuple=True),
+              lambda m, x: m.where(x > 0), lambda m, x: x.argsort(0),
+              lambda m, x: m.nonzero(x[0, 1]), lambda m, x: x.sort(1).indices):
+        a, b = f(tg, tg.tensor(vals)), f(torch, torch.tensor(vals))
+        for u, v in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+            assert u.dtype == tg.int64 and u.numpy().tolist() == v.numpy().tolist()
+            assert tuple(u.shape) == tuple(v.shape)
+
+
+def test_value_dependent_shapes_under_record():
+    """masked_select with a traced mask and nonzero of a traced value bake the mask in:
+    BranchChanged when it changes at a replay, TracingError under strict recording."""
+    def prog(x):
+        return x.masked_select(x > 0).sum() + x.nonzero().shape[0] * 0.0
+    rec = tg.record(prog, tg.tensor([1.0, -2.0, 3.0]))
+    value, (g,) = rec.value_and_grad(tg.tensor([2.0, -1.0, 0.5]))
+    assert float(value) == 2.5 and np.asarray(g).tolist() == [1.0, 0.0, 1.0]
+    with pytest.raises(tg.BranchChanged):
+        rec.value_and_grad(tg.tensor([-1.0, 2.0, 3.0]))
+    with pytest.raises(tg.TracingError):
+        tg.record(prog, tg.tensor([1.0, -2.0, 3.0]), strict=True)
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.sort(0).values, lambda x: x.topk(2).values,
+                                lambda x: x.kthvalue(2).values, lambda x: x.median(0).values,
+                                lambda x: x.median()],
+                         ids=["sort", "topk", "kthvalue", "median_dim", "median"])
+def test_sort_family_guards_on_replay(fn):
+    """The positions found at recording are re-checked: a replay where the order changed
+    raises BranchChanged; one where it holds replays."""
+    w = tg.tensor([1.0, 2.0, 3.0, 4.0])
+    rec = tg.record(lambda x: (fn(x) * w[:fn(x).numel()]).sum(), tg.tensor([4.0, 1.0, 3.0, 2.0]))
+    point = tg.tensor([8.0, 1.5, 5.0, 2.5])
+    value, (g,) = rec.value_and_grad(point)
+    x = point.clone().requires_grad_()
+    out = (fn(x) * w[:fn(x).numel()]).sum()
+    out.backward()
+    assert float(value) == out.item() and np.asarray(g).tolist() == x.grad.tolist()
+    with pytest.raises(tg.BranchChanged):
+        rec.value_and_grad(tg.tensor([1.0, 4.0, 2.0, 3.0]))
+
+
+ERRORS = [
+    (lambda m, x: x.index_select(0, m.tensor([3])), IndexError),
+    (lambda m, x: x.gather(1, m.tensor([[5]])), RuntimeError),
+    (lambda m, x: x.gather(1, m.tensor([0])), RuntimeError),
+    (lambda m, x: x.repeat(2), RuntimeError),
+    (lambda m, x: x.topk(5), RuntimeError),
+    (lambda m, x: x.trace() if x.dim() != 2 else x[0].trace(), RuntimeError),
+    (lambda m, x: x.masked_fill(m.tensor([1, 0, 1]), 0.0), RuntimeError),
+    (lambda m, x: x.narrow(1, 2, 2), RuntimeError),
+    (lambda m, x: m.outer(x, x), RuntimeError),
+    (lambda m, x: x.flip(0, 0), RuntimeError),
+    (lambda m, x: x[0].tril(), RuntimeError),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_errors_like_torch(k):
+    fn, exc = ERRORS[k]
+    msgs = []
+    for m in (tg, torch):
+        with pytest.raises(exc) as info:
+            fn(m, m.ones(2, 3))
+        msgs.append(str(info.value).split("\n")[0])
+    assert msgs[0] == msgs[1]
+
+
+def test_cholesky_reads_the_lower_triangle_with_a_symmetric_gradient():
+    """As torch: the factor of a non-symmetric input is that of its lower triangle, and the
+    gradient is symmetric (the function is taken on symmetric matrices)."""
+    a = np.array([[4.0, 7.0, -1.0], [1.0, 5.0, 9.0], [0.5, 1.5, 6.0]])
+    w = np.arange(9.0).reshape(3, 3)
+    res = []
+    for m in (tg, torch):
+        x = m.tensor(a, requires_grad=True)
+        out = m.linalg.cholesky(x)
+        (out * m.tensor(w)).sum().backward()
+        res.append((out.detach().numpy(), x.grad.numpy()))
+    for u, v in zip(*res):
+        np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("fn,msg", [
+    (lambda m: m.linalg.inv(m.ones(3, 3)), "linalg.inv: The diagonal element 2 is zero"),
+    (lambda m: m.linalg.solve(m.ones(3, 3), m.ones(3)), "torch.linalg.solve: The solver failed"),
+    (lambda m: m.linalg.cholesky(-m.eye(2)), "linalg.cholesky: The factorization could not"),
+    (lambda m: m.linalg.det(m.ones(2, 3)), "linalg.det: A must be batches of square"),
+])
+def test_linalg_errors_like_torch(fn, msg):
+    for m in (tg, torch):
+        with pytest.raises(RuntimeError, match=msg):
+            fn(m)
+
+
+def test_det_of_singular_matrix_is_zero():
+    for m in (tg, torch):
+        x = m.ones(3, 3, dtype=m.float64, requires_grad=True)
+        d = m.linalg.det(x)
+        assert d.item() == 0.0
+        d.backward()
+        assert np.isfinite(x.grad.numpy()).all()
