@@ -20,7 +20,7 @@ from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Gene
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
                         inf, nan, allclose)
-from . import backends, cuda, func
+from . import backends, cuda, func, nn
 from .views import cat, stack
 from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax
