@@ -207,9 +207,27 @@ class Module:
                                    remove_duplicate)
 
     def parameters(self, recurse=True):
-        """The parameters of this module and (recurse) its submodules, each once."""
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        """The parameters of this module and (recurse) its submodules, each once (an
+        iterator over a list: training loops call this every step)."""
+        seen, out = set(), []
+        for m in (self._module_list() if recurse else (self,)):
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    out.append(p)
+        return iter(out)
+
+    def _module_list(self):
+        """self and its submodules, depth first, each once (named_modules' order)."""
+        seen, out, stack = set(), [], [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append(m)
+            stack.extend(c for c in reversed(m._modules.values()) if c is not None)
+        return out
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
         return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
