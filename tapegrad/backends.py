@@ -1,7 +1,8 @@
 """`tapegrad.backends`: the feature queries programs make (`backends.mps.is_available()`,
-`backends.cudnn.enabled`, ...), answered as torch's CPU build answers them.  Flags that
-programs set (`cudnn.benchmark = True`, `deterministic`) are plain attributes: setting them
-changes nothing, as on torch's CPU build."""
+`backends.cudnn.enabled`, ...): tapegrad has none of these backends, so every
+`is_available()` / `is_built()` is False.  Flags that programs set (`cudnn.benchmark = True`,
+`deterministic`) are plain attributes: setting them changes nothing, as on torch's CPU
+build."""
 
 
 class _Backend:

@@ -211,6 +211,13 @@ _DECLS = [
     Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",)),
     Op("embedding", "decomp", "EmbeddingBackward0", saves=()),
     Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=()),
+    Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",)),
+    Op("reflect_pad2d", "decomp", "ReflectionPad2DBackward0", saves=("a",)),
+    Op("reflect_pad3d", "decomp", "ReflectionPad3DBackward0", saves=("a",)),
+    Op("replicate_pad1d", "decomp", "ReplicationPad1DBackward0", saves=("a",)),
+    Op("replicate_pad2d", "decomp", "ReplicationPad2DBackward0", saves=("a",)),
+    Op("replicate_pad3d", "decomp", "ReplicationPad3DBackward0", saves=("a",)),
+    Op("circular_pad", "decomp", "CopySlices", saves=()),
 ]
 
 def mentions(expr, name):

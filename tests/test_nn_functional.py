@@ -101,6 +101,15 @@ CASES = {
                            [(X, 1)]),
     "pad": (lambda F, M, x: F.pad(x, (1, 2)), [(X, 1)]),
     "pad_2d_value_crop": (lambda F, M, x: F.pad(x, (1, -1, -1, 2), value=3.5), [(X, 1)]),
+    "pad_reflect": (lambda F, M, x: F.pad(x.reshape(1, 3, 4), (2, 3), mode="reflect"),
+                    [(X, 1)]),
+    "pad_reflect_2d": (lambda F, M, x: F.pad(x.reshape(1, 1, 3, 4), (1, 2, 2, 1),
+                                             mode="reflect"), [(X, 1)]),
+    "pad_replicate": (lambda F, M, x: F.pad(x, (-1, 2), mode="replicate"), [(X, 1)]),
+    "pad_replicate_3d": (lambda F, M, x: F.pad(x.reshape(1, 1, 3, 2, 2), (1, 0, 2, 1, 1, 1),
+                                               mode="replicate"), [(X, 1)]),
+    "pad_circular": (lambda F, M, x: F.pad(x.reshape(1, 1, 3, 4), (4, 1, 0, 2),
+                                           mode="circular"), [(X, 1)]),
     "layer_norm": (lambda F, M, x: F.layer_norm(x, (4,)), [(X, 1)]),
     "layer_norm_affine": (lambda F, M, x, w, b: F.layer_norm(x.reshape(3, 2, 2), (2, 2), w, b,
                                                              eps=1e-3),
@@ -187,6 +196,10 @@ def _errors(M, F):
              lambda: F.layer_norm(x, (3,)),
              lambda: F.embedding(M.tensor([5]), x),
              lambda: F.pad(x, (1,)),
+             lambda: F.pad(x.reshape(1, 3, 4), (4, 1), mode="reflect"),
+             lambda: F.pad(x.reshape(1, 3, 4), (1, 1, 1, 1, 1, 1), mode="reflect"),
+             lambda: F.pad(x.reshape(1, 3, 4), (5, 0), mode="circular"),
+             lambda: F.pad(x, (1, 1), mode="foo"),
              lambda: F.gelu(x, approximate="foo")]
     out = []
     for c in calls:

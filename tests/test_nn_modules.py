@@ -321,6 +321,28 @@ def test_functional_call_as_torch():
                                       (tapegrad.ones(1, 3),), strict=True)
 
 
+def test_model_recorded_once_replays_as_eager():
+    """A model's loss recorded with tapegrad.record replays at new inputs (its decomposition
+    rows are primitives, its masks tensor comparisons) with eager's value and gradient."""
+    tapegrad.manual_seed(0)
+    m = tnn.Sequential(tnn.Linear(3, 4), tnn.GELU(), tnn.LayerNorm(4), tnn.LeakyReLU(0.1),
+                       tnn.Linear(4, 3))
+    target = tapegrad.tensor([0, 2, 1, 1, 0])
+
+    def f(x):
+        return tnn.functional.cross_entropy(m(x), target, label_smoothing=0.1)
+    rng = np.random.default_rng(5)
+    rec = tapegrad.record(f, tapegrad.tensor(rng.standard_normal((5, 3)).astype(np.float32)))
+    for _ in range(2):
+        x1 = rng.standard_normal((5, 3)).astype(np.float32)
+        v, (g,) = rec.value_and_grad(x1)
+        xe = tapegrad.tensor(x1, requires_grad=True)
+        loss = f(xe)
+        loss.backward()
+        np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
+        np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
 TUTORIAL = """
 # In the spirit of the official nn tutorial (polynomial fit, then a small classifier):
 # fixed initial weights so that both libraries start from the same point.

@@ -204,3 +204,13 @@ def constant_pad_nd(T, x, pads, value, cat, full):
         if len(parts) > 1:
             out = cat(parts, d)
     return out
+
+
+def index_pad(T, x, index_per_dim):
+    """x with each of its last dims gathered at an index list (reflect / replicate / circular
+    padding): one advanced-indexing entry per padded dim; repeated positions accumulate."""
+    out = x
+    for d, idx in index_per_dim:
+        key = (slice(None),) * d + (idx,)
+        out = out[key]
+    return out

@@ -406,19 +406,50 @@ def one_hot(tensor, num_classes=-1):
 
 
 def pad(input, pad, mode="constant", value=None):
-    """`input` padded by `pad` (pairs for the last dims, last dim first); 'constant' mode
-    (ConstantPadNdBackward0).  Negative pads crop."""
+    """`input` padded by `pad` (pairs for the last dims, last dim first): 'constant' (value;
+    negative pads crop), 'reflect', 'replicate' or 'circular', with torch's grad_fn names."""
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.dim():
         raise RuntimeError("Padding length should be less than or equal to two times the input "
                            "dimension but got padding length {} and input of dimension {}"
                            .format(len(pad), input.dim()))
-    if mode != "constant":
-        raise NotImplementedError(f"tapegrad: pad mode '{mode}' is not implemented yet "
-                                  f"(only 'constant')")
-    return _record("constant_pad_nd", B.constant_pad_nd, input, tuple(int(v) for v in pad),
-                   0.0 if value is None else value, cat, full)
+    pad = tuple(int(v) for v in pad)
+    if mode == "constant":
+        return _record("constant_pad_nd", B.constant_pad_nd, input, pad,
+                       0.0 if value is None else value, cat, full)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    index = []
+    for j in range(k):
+        d = input.dim() - 1 - j
+        n, lo, hi = input.shape[d], pad[2 * j], pad[2 * j + 1]
+        pos = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            if lo >= n or hi >= n:
+                raise RuntimeError(f"Argument #4: Padding size should be less than the "
+                                   f"corresponding input dimension, but got: padding "
+                                   f"({lo}, {hi}) at dimension {d} of input "
+                                   f"{list(input.shape)}")
+            pos = np.abs(pos)
+            pos = np.where(pos > n - 1, 2 * (n - 1) - pos, pos)
+        elif mode == "replicate":
+            pos = np.clip(pos, 0, n - 1)
+        else:
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            pos = pos % n
+        index.append((d, _tensor_of(pos.astype(np.int64))))
+    name = "circular_pad" if mode == "circular" else f"{mode}_pad{k}d"
+    return _record(name, B.index_pad, input, index)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
