@@ -1,13 +1,16 @@
 """The rest of torch's namespace that autograd programs touch: the legacy tensor types
 (`FloatTensor`, `DoubleTensor`, `LongTensor`, `IntTensor`, `BoolTensor`: constructors,
 `isinstance` and `.type(...)`), the constants `pi`, `e`, `inf`, `nan`, `allclose`, and
-Tensor's `new_*` / `type_as` / `ndimension` / `element_size` methods."""
+Tensor's `new_*` / `type_as` / `ndimension` / `element_size` methods and its in-place random
+fills `uniform_` / `normal_` / `bernoulli_` (tapegrad's generators: values differ from
+torch's)."""
 import math
 
 import numpy as np
 
 from . import devices as _device, dtypes as D, errors
 from .creation import empty, tensor
+from .random import default_generator, Generator
 from .tensor import _size_args, Tensor, tensor_methods
 
 pi = math.pi
@@ -110,3 +113,31 @@ class _NamespaceMethods:
 
     def element_size(self):
         return self._dtype.itemsize
+
+    # ---- in-place random fills (init code: `w.data.normal_(0, 0.02)`) ------------------------
+    def _fill_random(self, values):
+        self.copy_(tensor(np.asarray(values).astype(self._dtype.np), dtype=self._dtype))
+        return self
+
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
+        from_, to = kw.pop("from", from_), kw.pop("to", to)
+        if not self._dtype.is_floating_point:
+            raise NotImplementedError(f'"check_uniform_bounds" not implemented for '
+                                      f"'{self._dtype.legacy}'")
+        if from_ > to:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={from_:g} > to={to:g}")
+        return self._fill_random(_gen(generator).uniform(from_, to, self._shape))
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        return self._fill_random(_gen(generator).normal(mean, std, self._shape))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        prob = p._array() if isinstance(p, Tensor) else p
+        return self._fill_random(_gen(generator).random(self._shape) < prob)
+
+
+def _gen(generator):
+    return (generator if isinstance(generator, Generator) else default_generator)._np

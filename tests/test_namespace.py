@@ -71,6 +71,11 @@ p(torch.normal(0., 1., (2,)).dtype, torch.normal(torch.zeros(2), 1.).shape, torc
 torch.randint(5, 2, (2,))
 torch.normal(0., -1., (2,))
 torch.randperm(-1)
+x = torch.zeros(3, requires_grad=True); x.uniform_()
+y = torch.zeros(2, 3); p(y.uniform_(-1, 1) is y, y.normal_(0, 2).shape, sorted(set(torch.zeros(40).bernoulli_(0.5).tolist())))
+torch.zeros(2).uniform_(2, 1)
+torch.zeros(2).normal_(0, -1)
+torch.zeros(2, dtype=torch.int64).uniform_()
 g = torch.Generator(); p(g.manual_seed(3) is g, g.initial_seed(), g.device)
 p(type(torch.manual_seed(0)).__name__, torch.initial_seed())
 """,
@@ -102,6 +107,12 @@ def test_generators_repeat_and_are_independent():
     g.set_state(state)
     assert np.array_equal(a.numpy(), tapegrad.rand(4, generator=g).numpy())
     assert sorted(tapegrad.randperm(6).tolist()) == list(range(6))
+    w = tapegrad.empty(400, 100)
+    v = w.uniform_(-2.0, 3.0, generator=g).numpy()
+    assert v.min() >= -2.0 and v.max() < 3.0 and abs(v.mean() - 0.5) < 0.05
+    v = w.normal_(1.0, 0.5).numpy()
+    assert abs(v.mean() - 1.0) < 0.01 and abs(v.std() - 0.5) < 0.01
+    assert abs(w.bernoulli_(0.25).numpy().mean() - 0.25) < 0.01
     ints = tapegrad.randint(3, 6, (200,)).numpy()
     assert ints.min() >= 3 and ints.max() <= 5
     with pytest.raises(TypeError, match="must be torch.Generator"):
