@@ -13,7 +13,7 @@ NO_CUDA = "Torch not compiled with CUDA enabled"
 class device:
     """A device, as `torch.device`: `device("cpu")`, `device("cuda:0")`, `device("cuda", 1)`.
     Only CPU tensors exist; other devices can be named (and compared) but not used."""
-    __slots__ = ("type", "index")
+    __slots__ = ("type", "index", "_saved")
     __module__ = "tapegrad"
 
     def __init__(self, type, index=None):  # noqa: A002  (torch's argument name)
@@ -38,6 +38,8 @@ class device:
         object.__setattr__(self, "index", index)
 
     def __setattr__(self, name, value):
+        if name == "_saved":
+            return object.__setattr__(self, name, value)
         raise AttributeError(f"attribute '{name}' of 'torch.device' objects is not writable")
 
     def __repr__(self):
@@ -57,6 +59,15 @@ class device:
 
     def __reduce__(self):
         return device, (self.type, self.index)
+
+    def __enter__(self):
+        """`with device("cpu"):` makes it the default device for the block."""
+        self._saved = _default[0]
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        _default[0] = self._saved
 
 
 CPU = device("cpu")

@@ -42,6 +42,7 @@ torch.ones(2, device=torch.device('cuda', 0))
 p(torch.zeros(2, device='cpu'), torch.tensor([1.0], device=torch.device('cpu')))
 p(torch.cuda.is_available(), torch.cuda.device_count(), torch.backends.mps.is_available())
 torch.set_default_device('cpu'); p(torch.get_default_device())
+with torch.device('cpu') as d: p(d, torch.zeros(1).device, torch.get_default_device())
 """,
     "legacy": """
 p(torch.FloatTensor([1, 2]), torch.DoubleTensor([1]), torch.LongTensor([1.5, 2]), torch.BoolTensor([1, 0]))
