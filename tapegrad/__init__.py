@@ -16,7 +16,13 @@ from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .tensor import Tensor, Size
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
                        ones_like, empty_like, full_like, arange, linspace, eye)
-from .random import rand, randn, rand_like, randn_like, manual_seed, seed
+from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
+                     default_generator, initial_seed, get_rng_state, set_rng_state, randint,
+                     randint_like, randperm, normal)
+from .devices import device, set_default_device, get_default_device
+from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
+                        inf, nan, allclose)
+from . import backends, cuda, func, nn
 from .views import cat, stack
 from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax

@@ -2,7 +2,7 @@
 and their `_like` forms, `arange`, `linspace`, `eye`; and the legacy `Tensor(...)` constructor."""
 import numpy as np
 
-from . import dtypes as D, errors
+from . import devices as _device, dtypes as D, errors
 from .dtypes import dtype as DType
 from .tensor import install, _new, _size_args, Tensor, _TensorMeta
 
@@ -76,6 +76,7 @@ def _bad_data(data, kind):
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
     floats, int64 for ints)."""
+    _device.check(device)
     if dtype is not None and not isinstance(dtype, DType):
         raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
                         f"{type(dtype).__name__}")
@@ -94,6 +95,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 
 def as_tensor(data, dtype=None, device=None):
     """`data` as a tensor: returned as is when it already is one with the requested dtype."""
+    _device.check(device)
     if isinstance(data, Tensor) and (dtype is None or dtype is data._dtype):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
@@ -116,21 +118,25 @@ def _filled(size, value, dtype, requires_grad, fn=None):
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
     """A tensor of the given size filled with 0."""
+    _device.check(device)
     return _filled(size, 0, dtype, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
     """A tensor of the given size filled with 1."""
+    _device.check(device)
     return _filled(size, 1, dtype, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
     """A tensor of the given size (tapegrad fills it with 0)."""
+    _device.check(device)
     return _filled(size, 0, dtype, requires_grad, "empty")
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     """A tensor of `size` filled with `fill_value`."""
+    _device.check(device)
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
     return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
@@ -146,26 +152,31 @@ def _like(x, value, dtype, requires_grad, fn):
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
     """zeros of `x`'s shape (and dtype unless given)."""
+    _device.check(device)
     return _like(x, 0, dtype, requires_grad, "zeros_like")
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
     """ones of `x`'s shape (and dtype unless given)."""
+    _device.check(device)
     return _like(x, 1, dtype, requires_grad, "ones_like")
 
 
 def empty_like(x, dtype=None, device=None, requires_grad=False):
     """An uninitialized tensor of `x`'s shape (tapegrad fills it with 0)."""
+    _device.check(device)
     return _like(x, 0, dtype, requires_grad, "empty_like")
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
     """A tensor of `x`'s shape filled with `fill_value`."""
+    _device.check(device)
     return _like(x, fill_value, dtype, requires_grad, "full_like")
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
+    _device.check(device)
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -179,6 +190,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
+    _device.check(device)
     dt = dtype or D.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -187,6 +199,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     """A 2-d tensor with ones on the diagonal."""
+    _device.check(device)
     dt = dtype or D.get_default_dtype()
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")

@@ -335,6 +335,33 @@ _DECLS = [
     Op("inv", "decomp", "LinalgInvExBackward0", saves=()),
     Op("solve", "decomp", "LinalgSolveExBackward0", saves=()),
     Op("cholesky", "decomp", "LinalgCholeskyExBackward0", saves=()),
+    # --- engineer "nn": tapegrad.nn.functional's decomposition rows (bodies in
+    # tapegrad/nn/_decomps.py), shown with torch's grad_fn names ----------------------------
+    Op("linear", "decomp", "AddmmBackward0", saves=("a", "b")),
+    Op("leaky_relu", "decomp", "LeakyReluBackward0", saves=("a",)),
+    Op("elu", "decomp", "EluBackward0", saves=("a",)),
+    Op("gelu", "decomp", "GeluBackward0", saves=("a",)),
+    Op("silu", "decomp", "SiluBackward0", saves=("a",)),
+    Op("softplus", "decomp", "SoftplusBackward0", saves=("a",)),
+    Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b")),
+    Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b")),
+    Op("huber_loss", "decomp", "HuberLossBackward0", saves=("a", "b")),
+    Op("nll_loss", "decomp", "NllLossBackward0", saves=("a",)),
+    Op("nll_loss2d", "decomp", "NllLoss2DBackward0", saves=("a",)),
+    Op("div_by_number", "decomp", "DivBackward1", saves=()),      # torch's div(Tensor, Scalar)
+    Op("binary_cross_entropy", "decomp", "BinaryCrossEntropyBackward0", saves=("a", "b")),
+    Op("binary_cross_entropy_with_logits", "decomp", "BinaryCrossEntropyWithLogitsBackward0",
+       saves=("a", "b")),
+    Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",)),
+    Op("embedding", "decomp", "EmbeddingBackward0", saves=()),
+    Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=()),
+    Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",)),
+    Op("reflect_pad2d", "decomp", "ReflectionPad2DBackward0", saves=("a",)),
+    Op("reflect_pad3d", "decomp", "ReflectionPad3DBackward0", saves=("a",)),
+    Op("replicate_pad1d", "decomp", "ReplicationPad1DBackward0", saves=("a",)),
+    Op("replicate_pad2d", "decomp", "ReplicationPad2DBackward0", saves=("a",)),
+    Op("replicate_pad3d", "decomp", "ReplicationPad3DBackward0", saves=("a",)),
+    Op("circular_pad", "decomp", "CopySlices", saves=()),
 ]
 
 def mentions(expr, name):

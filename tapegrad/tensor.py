@@ -20,6 +20,7 @@ import numpy as np
 
 from . import dtypes as D, errors, _fastpath
 from ._format import format_tensor
+from .devices import CPU
 from .errors import _C_TYPE
 from .graph import node_for
 from .ops import OUTPUT_CODE
@@ -141,7 +142,7 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def device(self):
-        return "cpu"
+        return CPU
 
     def is_floating_point(self):
         return self._dtype.is_floating_point

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, mathops
+from . import decomps, devices as _device, dtypes as D, errors, mathops
 from .creation import tensor
 from .dtypes import dtype as DType
 from .errors import _tname_legacy
@@ -35,16 +35,17 @@ class _OpMethods:
         return t
 
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        _device.check(device)
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] != "cpu":
-                raise RuntimeError(errors.DEVICE_STRING.format(a))
-            if isinstance(a, DType):
+            if isinstance(a, (str, _device.device, int)) and not isinstance(a, bool):
+                _device.check(a)   # a CPU device changes nothing; others raise
+            elif isinstance(a, DType):
                 dtype = a
             elif isinstance(a, Tensor):
                 dtype = a._dtype
         if dtype is None or dtype is self._dtype:
-            return self
+            return self.clone() if copy else self
         return _cast(self, dtype)
 
     def type(self, dtype=None):
@@ -55,6 +56,8 @@ class _OpMethods:
             if dtype not in named:
                 raise ValueError(f"invalid type: '{dtype}'")
             dtype = named[dtype]
+        elif isinstance(getattr(dtype, "dtype", None), DType):   # FloatTensor & co
+            dtype = dtype.dtype
         return self.to(dtype)
 
     def float(self):
@@ -72,8 +75,12 @@ class _OpMethods:
     def bool(self):
         return self.to(D.bool_)
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """Raises: tapegrad has no CUDA backend (torch's CPU build's error)."""
+        raise AssertionError(_device.NO_CUDA)
 
     def contiguous(self):
         v = self._v

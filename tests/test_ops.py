@@ -207,6 +207,55 @@ CASES.update(cases_math.CASES)   # issue #11's elementwise/reduction rows (opsma
 # the structural / indexing / sort rows (opsstruct, #11): their own table, merged here
 from cases_struct import STRUCT_CASES  # noqa: E402
 CASES.update(STRUCT_CASES)
+# --- engineer "nn": nn.functional's decomposition rows (tests/test_nn_functional.py has more
+# cases per functional, incl. float32, edge inputs and errors) ------------------------------
+F_ = lambda m: m.nn.functional  # noqa: E731
+CASES.update({
+    "linear": [("2d", lambda m, x, w, b: F_(m).linear(x, w, b), [(3, 4), (2, 4), (2,)], ANY)],
+    "leaky_relu": [("d", lambda m, a: F_(m).leaky_relu(a, 0.1), [(2, 3)], ANY)],
+    "elu": [("d", lambda m, a: F_(m).elu(a, 1.3), [(2, 3)], ANY)],
+    "gelu": [("erf", lambda m, a: F_(m).gelu(a), [(2, 3)], ANY),
+             ("tanh", lambda m, a: F_(m).gelu(a, approximate="tanh"), [(3,)], ANY)],
+    "silu": [("d", lambda m, a: F_(m).silu(a), [(2, 3)], ANY)],
+    "softplus": [("beta", lambda m, a: F_(m).softplus(a, beta=1.5), [(2, 3)], ANY)],
+    "mse_loss": [("mean", lambda m, a, b: F_(m).mse_loss(a, b), [(2, 3), (2, 3)], ANY)],
+    "smooth_l1_loss": [("beta", lambda m, a, b: F_(m).smooth_l1_loss(a, b, beta=0.5),
+                        [(2, 3), (2, 3)], ANY)],
+    "huber_loss": [("delta", lambda m, a, b: F_(m).huber_loss(a, b, delta=0.8),
+                    [(2, 3), (2, 3)], ANY)],
+    "nll_loss": [("weight", lambda m, a: F_(m).nll_loss(
+        a, m.tensor([0, 2]), weight=m.tensor([1.0, 0.5, 2.0], dtype=a.dtype)), [(2, 3)], ANY)],
+    "nll_loss2d": [("3d", lambda m, a: F_(m).nll_loss(a, m.tensor([[0, 2], [1, 1]])),
+                    [(2, 3, 2)], ANY)],
+    "div_by_number": [("ce_prob", lambda m, a, b: F_(m).cross_entropy(a, b.softmax(1)),
+                       [(2, 3), (2, 3)], ANY)],
+    "binary_cross_entropy": [("d", lambda m, a, b: F_(m).binary_cross_entropy(
+        a.sigmoid(), b.sigmoid()), [(2, 3), (2, 3)], ANY)],
+    "binary_cross_entropy_with_logits": [("pos_weight", lambda m, a, b: F_(
+        m).binary_cross_entropy_with_logits(a, b.sigmoid(), pos_weight=m.tensor(
+            [1.0, 2.0, 0.5], dtype=a.dtype)), [(2, 3), (2, 3)], ANY)],
+    "layer_norm": [("affine", lambda m, a, w, b: F_(m).layer_norm(a, (3,), w, b),
+                    [(2, 3), (3,), (3,)], ANY)],
+    # (padding_idx's zero gradient is not the derivative: tests/test_nn_functional.py)
+    "embedding": [("repeats", lambda m, w: F_(m).embedding(m.tensor([[0, 2], [2, 1]]), w),
+                   [(3, 2)], ANY)],
+    "constant_pad_nd": [("crop", lambda m, a: F_(m).pad(a, (1, -1, 2, 0), value=0.5),
+                         [(2, 3)], ANY)],
+    "reflect_pad1d": [("d", lambda m, a: F_(m).pad(a, (2, 1), mode="reflect"), [(1, 2, 3)],
+                       ANY)],
+    "reflect_pad2d": [("d", lambda m, a: F_(m).pad(a, (1, 1, 1, 0), mode="reflect"),
+                       [(1, 2, 3)], ANY)],
+    "reflect_pad3d": [("d", lambda m, a: F_(m).pad(a, (1, 0, 0, 1, 1, 0), mode="reflect"),
+                       [(1, 2, 2, 3)], ANY)],
+    "replicate_pad1d": [("d", lambda m, a: F_(m).pad(a, (2, 1), mode="replicate"),
+                         [(1, 2, 3)], ANY)],
+    "replicate_pad2d": [("d", lambda m, a: F_(m).pad(a, (1, 2, 1, 0), mode="replicate"),
+                         [(1, 2, 3)], ANY)],
+    "replicate_pad3d": [("d", lambda m, a: F_(m).pad(a, (1, 0, 0, 1, 1, 0),
+                                                     mode="replicate"), [(1, 2, 2, 3)], ANY)],
+    "circular_pad": [("d", lambda m, a: F_(m).pad(a, (1, 2), mode="circular"), [(1, 2, 3)],
+                      ANY)],
+})
 
 
 def _put(t, key, value):

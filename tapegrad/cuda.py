@@ -1,0 +1,37 @@
+"""`tapegrad.cuda`: the queries programs make before choosing a device.  tapegrad has no CUDA
+backend: `is_available()` is False (programs then pick the CPU), and calls that would need a
+GPU raise torch's CPU build's error."""
+from .devices import NO_CUDA
+
+
+def is_available():
+    """False: tapegrad computes on the CPU only."""
+    return False
+
+
+def device_count():
+    """0: no CUDA devices."""
+    return 0
+
+
+def is_initialized():
+    """False: there is no CUDA state."""
+    return False
+
+
+def manual_seed(seed):
+    """Does nothing without CUDA (as torch's CPU build)."""
+
+
+def manual_seed_all(seed):
+    """Does nothing without CUDA (as torch's CPU build)."""
+
+
+def synchronize(device=None):
+    """torch's CPU build raises: there is nothing to synchronize with."""
+    raise AssertionError(NO_CUDA)
+
+
+def current_device():
+    """torch's CPU build raises: there is no current CUDA device."""
+    raise AssertionError(NO_CUDA)

@@ -1,0 +1,216 @@
+"""The bodies of nn.functional's decomposition rows (tapegrad/ops.py, the block of engineer
+"nn"): each is a function of tensor ops, recorded by `decomps.record` as one group that shows
+as torch's grad_fn (`MseLossBackward0`, ...), so forward, gradient, create_graph, replay and
+tape files are those of the primitives.
+
+The bodies receive validated arguments (nn/functional.py checks them).  Data-dependent masks
+are tensor comparisons (recorded while tracing, so a replay recomputes them), never numpy
+computed from a recorded value.  Where a branch of a `where` could overflow or divide by
+zero, its input is first made safe with another `where`, so the unused branch gets a zero
+gradient, not 0 * inf = nan.
+"""
+import math
+
+from ..ndops import where
+
+# NOTE: gradients are the primitives'; they equal torch's formulas mathematically (the rows'
+# tests compare them with torch in float64), except where the notes below say otherwise.
+
+
+def linear(T, x, weight, bias):
+    """x @ weight.T + bias (AddmmBackward0 for 2-d x with a bias)."""
+    out = x.matmul(weight.t())
+    return out if bias is None else out + bias
+
+
+def leaky_relu(T, x, slope):
+    """x where x > 0, else slope * x (torch's gradient at 0: the slope)."""
+    return where(x > 0.0, x, x * slope)
+
+
+def elu(T, x, alpha):
+    """x where x > 0, else alpha * (exp(x) - 1); exp reads min(x, 0) so large x cannot
+    overflow in the unused branch."""
+    neg = where(x > 0.0, 0.0, x)
+    return where(x > 0.0, x, (neg.exp() - 1.0) * alpha)
+
+
+def log1p(u):
+    """log(1 + u) to full precision for small u: log(w) plus the first-order correction for
+    the rounding of w = 1 + u (its gradient is 1 / w)."""
+    w = u + 1.0
+    return w.log() + (u - (w - 1.0)) / w
+
+
+def softplus_stable(z):
+    """log(1 + exp(z)) without overflow: z + log1p(exp(-z)) for z > 0, log1p(exp(z)) else
+    (gradient sigmoid(z), 1/2 at 0)."""
+    pos = z > 0.0
+    base = log1p(where(pos, -z, z).exp())
+    return where(pos, z + base, base)
+
+
+def softplus(T, x, beta, threshold):
+    """log(1 + exp(beta * x)) / beta, x itself where beta * x > threshold (torch's rule)."""
+    s = x * beta if beta != 1.0 else x
+    lin = s > threshold
+    soft = softplus_stable(where(lin, 0.0, s))
+    if beta != 1.0:
+        soft = soft / beta
+    return where(lin, x, soft)
+
+
+def silu(T, x):
+    """x * sigmoid(x)."""
+    return x * x.sigmoid()
+
+
+# Numerical Recipes' Chebyshev fit of erfc (3rd ed., Erf.erfccheb): relative error < 1.2e-16
+# on z >= 0, so the exact GELU is right to float64 rounding.  (tapegrad has no erf op yet;
+# when one lands, gelu should use it: this costs ~90 entries per call.)
+_ERFC_COF = (-1.3026537197817094, 6.4196979235649026e-1, 1.9476473204185836e-2,
+             -9.561514786808631e-3, -9.46595344482036e-4, 3.66839497852761e-4,
+             4.2523324806907e-5, -2.0278578112534e-5, -1.624290004647e-6, 1.303655835580e-6,
+             1.5626441722e-8, -8.5238095915e-8, 6.529054439e-9, 5.059343495e-9,
+             -9.91364156e-10, -2.27365122e-10, 9.6467911e-11, 2.394038e-12, -6.886027e-12,
+             8.94487e-13, 3.13092e-13, -1.12708e-13, 3.81e-16, 7.106e-15, -1.523e-15,
+             -9.4e-17, 1.21e-16, -2.8e-17)
+
+
+def erfc_nonneg(z):
+    """erfc(z) for z >= 0 (Clenshaw's recurrence over _ERFC_COF)."""
+    t = 2.0 / (z + 2.0)
+    ty = t * 4.0 - 2.0
+    d, dd = 0.0, 0.0
+    for c in _ERFC_COF[:0:-1]:
+        d, dd = ty * d - dd + c, d
+    return t * (-(z * z) + (ty * d + _ERFC_COF[0]) * 0.5 - dd).exp()
+
+
+def gelu(T, x, approximate):
+    """x * Phi(x): Phi from erfc (approximate='none') or torch's tanh form ('tanh')."""
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * 0.5 * (inner.tanh() + 1.0)
+    neg = x < 0.0
+    e = erfc_nonneg(where(neg, -x, x) * (1.0 / math.sqrt(2.0)))
+    return x * (where(neg, e, 2.0 - e) * 0.5)
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def mse_loss(T, x, target, reduction):
+    d = x - target
+    return _reduce(d * d, reduction)
+
+
+def smooth_l1_loss(T, x, target, reduction, beta):
+    d = x - target
+    ad = d.abs()
+    if beta == 0.0:
+        return _reduce(ad, reduction)
+    return _reduce(where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+
+
+def huber_loss(T, x, target, reduction, delta):
+    d = x - target
+    ad = d.abs()
+    return _reduce(where(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta), reduction)
+
+
+def nll_loss(T, x, onehot, wt, reduction, cdim):
+    """-x[target] * weight[target]: `onehot` the target's one-hot mask over the class dim
+    `cdim` (False on ignored entries), `wt` the weight of each target (0 where ignored; None:
+    all weights 1)."""
+    picked = where(onehot, x, 0.0).sum(cdim)
+    loss = -(picked * wt) if wt is not None else -picked
+    if reduction == "mean" and wt is not None:
+        return loss.sum() / wt.sum()
+    return _reduce(loss, reduction)
+
+
+def div_by_number(T, x, number):
+    """x / number with a Python number (torch's DivBackward1)."""
+    return x / number
+
+
+def binary_cross_entropy(T, x, target, weight, reduction):
+    """-(t log x + (1 - t) log(1 - x)), each log at least -100 (torch's clamp)."""
+    floor = math.exp(-100.0)
+
+    def clamped_log(v):
+        ok = v > floor
+        return where(ok, where(ok, v, 1.0).log(), -100.0)
+    loss = -(target * clamped_log(x) + (1.0 - target) * clamped_log(1.0 - x))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(T, x, target, weight, pos_weight, reduction):
+    """(1 - t) x + (1 + (pw - 1) t) softplus(-x), softplus computed stably."""
+    sp = softplus_stable(-x)
+    if pos_weight is not None:
+        sp = sp * ((pos_weight - 1.0) * target + 1.0)
+    loss = (1.0 - target) * x + sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def layer_norm(T, x, dims, weight, bias, eps):
+    """(x - mean) / sqrt(var + eps) over the last dims (biased variance), then * w + b."""
+    xc = x - x.mean(dims, keepdim=True)
+    y = xc / ((xc * xc).mean(dims, keepdim=True) + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def embedding(T, weight, index, pad_mask):
+    """weight[index]; rows looked up at padding_idx get no gradient."""
+    out = weight[index]
+    if pad_mask is not None:
+        out = where(pad_mask, out.detach(), out)
+    return out
+
+
+def constant_pad_nd(T, x, pads, value, cat, full):
+    """x padded (or cropped, for negative pads) by `pads` (torch's order: last dim first)."""
+    out = x
+    for k in range(len(pads) // 2):
+        d = out.dim() - 1 - k
+        lo, hi = pads[2 * k], pads[2 * k + 1]
+        if lo < 0 or hi < 0:
+            idx = [slice(None)] * out.dim()
+            idx[d] = slice(max(-lo, 0), out.shape[d] - max(-hi, 0))
+            out = out[tuple(idx)]
+        parts = []
+        for n in (max(lo, 0), None, max(hi, 0)):
+            if n is None:
+                parts.append(out)
+            elif n:
+                shape = list(out.shape)
+                shape[d] = n
+                parts.append(full(shape, value, dtype=out.dtype))
+        if len(parts) > 1:
+            out = cat(parts, d)
+    return out
+
+
+def index_pad(T, x, index_per_dim):
+    """x with each of its last dims gathered at an index list (reflect / replicate / circular
+    padding): one advanced-indexing entry per padded dim; repeated positions accumulate."""
+    out = x
+    for d, idx in index_per_dim:
+        key = (slice(None),) * d + (idx,)
+        out = out[key]
+    return out

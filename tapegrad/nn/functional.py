@@ -1,0 +1,487 @@
+"""`tapegrad.nn.functional`: torch.nn.functional's activations, losses and layers with torch's
+signatures, defaults, dtypes and error messages.
+
+Each is built from tapegrad's ops; the ones torch records as one node of their own are
+decomposition rows (tapegrad/ops.py, bodies in nn/_decomps.py) so their grad_fn carries
+torch's name (`MseLossBackward0`, `NllLossBackward0`, `AddmmBackward0` for `linear`); the ones
+torch itself decomposes (`l1_loss`, `kl_div`, `normalize`, `dropout`, cross_entropy with
+probabilities or label smoothing) are the same decompositions as torch's, so their grad_fn
+names agree too.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from .. import decomps, dtypes as D
+from ..creation import arange, full, tensor as _tensor_of
+from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
+from ..random import default_generator, Generator
+from ..tensor import Tensor
+from ..views import cat, KIND_OPS
+from . import _decomps as B
+
+__all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
+           "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
+           "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "normalize",
+           "one_hot", "pad", "layer_norm", "embedding"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _record(name, body, x, *args):
+    return decomps.record(name, body, KIND_OPS, x, *args)
+
+
+def _tensor(fn, x, name="input", pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+def _reduction(reduction, size_average=None, reduce=None):
+    if size_average is not None or reduce is not None:   # torch's legacy arguments
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      "reduction='{}' instead.".format(
+                          _legacy_reduction(size_average, reduce)), stacklevel=3)
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _legacy_reduction(size_average, reduce):
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+# ---- linear layers ---------------------------------------------------------------------------
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias (AddmmBackward0 for a 2-d input with a bias, as torch)."""
+    _tensor("linear", input)
+    _tensor("linear", weight, "weight", 2)
+    if input.dim() == 0 or input.shape[-1] != weight.shape[-1]:
+        rows = math.prod(input.shape[:-1]) if input.dim() else 1
+        cols = input.shape[-1] if input.dim() else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
+                           f"{weight.shape[-1]}x{weight.shape[0]})")
+    if bias is None:
+        return B.linear(None, input, weight, bias)
+    if input.dim() == 2:
+        return _record("linear", B.linear, input, weight, bias)
+    # torch: a 2-d addmm on the flattened input, viewed back (ViewBackward0)
+    out = _record("linear", B.linear, input.reshape(-1, input.shape[-1]), weight, bias)
+    return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_k = x1 @ weight[k] @ x2 + bias[k] over the last dims (weight: out x in1 x in2)."""
+    lead = tuple(input1.shape[:-1])
+    n_out, in1, in2 = weight.shape
+    w = weight.permute(1, 0, 2).reshape(in1, n_out * in2)
+    t = input1.reshape(-1, in1).matmul(w).reshape(-1, n_out, in2)
+    y = (t * input2.reshape(-1, 1, in2)).sum(-1).reshape(lead + (n_out,))
+    return y if bias is None else y + bias
+
+
+# ---- activations -----------------------------------------------------------------------------
+def relu(input, inplace=False):
+    """max(input, 0) (ReluBackward0)."""
+    return input.relu()
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """input where input > 0, else negative_slope * input (LeakyReluBackward0)."""
+    _tensor("leaky_relu", input)
+    return _record("leaky_relu", B.leaky_relu, input, float(negative_slope))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """input where input > 0, else alpha * (exp(input) - 1) (EluBackward0)."""
+    _tensor("elu", input)
+    return _record("elu", B.elu, input, float(alpha))
+
+
+def gelu(input, approximate="none"):
+    """input * Phi(input), Phi the standard normal CDF (or torch's tanh approximation with
+    approximate='tanh') (GeluBackward0)."""
+    _tensor("gelu", input)
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return _record("gelu", B.gelu, input, approximate)
+
+
+def silu(input, inplace=False):
+    """input * sigmoid(input) (SiluBackward0)."""
+    _tensor("silu", input)
+    return _record("silu", B.silu, input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * input)) / beta, linear above `threshold` (SoftplusBackward0)."""
+    _tensor("softplus", input)
+    return _record("softplus", B.softplus, input, float(beta), float(threshold))
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-input))."""
+    return input.sigmoid()
+
+
+def tanh(input):
+    """tanh(input)."""
+    return input.tanh()
+
+
+def _softmax_dim(name, ndim, stacklevel):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  f"to include dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(input) / sum(exp(input), dim) (SoftmaxBackward0)."""
+    if dim is None:
+        dim = _softmax_dim("softmax", input.dim(), _stacklevel)
+    return _softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """log(softmax(input, dim)) (LogSoftmaxBackward0)."""
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
+    return _log_softmax(input, dim, dtype)
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zeros each element with probability p and scales the rest by 1 / (1 - p) while
+    training (MulBackward0, as torch); the input itself otherwise.  The mask is drawn from
+    tapegrad's generator (numpy's), so it differs from torch's for the same seed."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    rng = (generator if isinstance(generator, Generator) else default_generator)._np
+    if p == 1.0:
+        scale = np.zeros(tuple(input.shape))
+    else:
+        scale = (rng.random(tuple(input.shape)) >= p) * (1.0 / (1.0 - p))
+    return input * _tensor_of(scale, dtype=input.dtype)
+
+
+# ---- losses ----------------------------------------------------------------------------------
+def _same_size(input, target, fn, warn=True):
+    if tuple(target.shape) != tuple(input.shape):
+        if not warn:
+            raise ValueError(f"Using a target size ({target.shape}) that is different to the "
+                             f"input size ({input.shape}) is deprecated. Please ensure they "
+                             f"have the same size.")
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                      f"size ({input.shape}). This will likely lead to incorrect results due to "
+                      f"broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean (or sum, or none) of (input - target)^2 (MseLossBackward0)."""
+    _same_size(input, target, "mse_loss")
+    reduction = _reduction(reduction, size_average, reduce)
+    if weight is not None:
+        return B._reduce((input - target) ** 2 * weight, reduction)
+    return _record("mse_loss", B.mse_loss, input, target, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean (or sum, or none) of |input - target| (torch's decomposition: MeanBackward0)."""
+    _same_size(input, target, "l1_loss")
+    reduction = _reduction(reduction, size_average, reduce)
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return B._reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (SmoothL1LossBackward0)."""
+    _same_size(input, target, "smooth_l1_loss")
+    reduction = _reduction(reduction, size_average, reduce)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    return _record("smooth_l1_loss", B.smooth_l1_loss, input, target, reduction, float(beta))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere (HuberLossBackward0)."""
+    _same_size(input, target, "huber_loss")
+    reduction = _reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    return _record("huber_loss", B.huber_loss, input, target, reduction, float(delta))
+
+
+def _class_masks(input, target, weight, ignore_index):
+    """The one-hot mask of `target` over the class dim of `input` (tensor ops, so a replay
+    recomputes it) and the weight of each target (None: no weight and nothing ignored)."""
+    if target.dtype is not D.int64:
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{target.dtype.legacy}")
+    cdim = 1 if input.dim() > 1 else 0
+    n_cls = input.shape[cdim]
+    tv = target._array()
+    bad = (tv != ignore_index) & ((tv < 0) | (tv >= n_cls))
+    if np.any(bad):
+        raise IndexError(f"Target {int(tv[bad].reshape(-1)[0])} is out of bounds.")
+    shape = [1] * input.dim()
+    shape[cdim] = n_cls
+    classes = arange(n_cls).reshape(shape)
+    t = target.unsqueeze(1) if cdim else target.reshape(1)
+    onehot = classes == t
+    if weight is None and not np.any(tv == ignore_index):
+        return onehot, None, cdim
+    keep = (t != ignore_index).to(input.dtype)
+    if weight is None:
+        wt = keep
+    else:
+        wt = where(onehot, weight.reshape(shape).to(input.dtype), 0.0).sum(
+            cdim, keepdim=True) * keep
+    return onehot, wt.squeeze(cdim) if cdim else wt.reshape(()), cdim
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """-input[n, target[n]] * weight[target[n]], averaged over the weights of the targets
+    (entries whose target is ignore_index count nothing) (NllLossBackward0; inputs of 3 or
+    more dims NllLoss2DBackward0, as torch)."""
+    _tensor("nll_loss", input)
+    reduction = _reduction(reduction, size_average, reduce)
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if input.dim() > 1 and target.dim() > 0 and input.shape[0] != target.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0]}).")
+    if input.dim() >= 3 and input.dim() != 4 and reduction == "none":
+        # torch: the 2-d loss of a 4-d view, viewed back (ViewBackward0)
+        n, c, d1 = input.shape[:3]
+        rest = math.prod(input.shape[3:])
+        loss = nll_loss(input.reshape(n, c, d1, rest), target.reshape(n, d1, rest), weight,
+                        ignore_index=ignore_index, reduction="none")
+        return loss.view(tuple(target.shape))
+    onehot, wt, cdim = _class_masks(input, target, weight, ignore_index)
+    name = "nll_loss2d" if input.dim() >= 3 else "nll_loss"
+    return _record(name, B.nll_loss, input, onehot, wt, reduction, cdim)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """nll_loss(log_softmax(input, 1), target) for class indices; -(target * log_softmax)
+    summed over classes for class probabilities (float target of input's shape), both with
+    torch's label smoothing and weights."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing}")
+    cdim = 1 if input.dim() > 1 else 0
+    logp = _log_softmax(input, cdim)
+    n_cls = input.shape[cdim]
+    if tuple(target.shape) == tuple(input.shape):      # class probabilities
+        if not target.dtype.is_floating_point:
+            raise RuntimeError(f"Expected floating point type for target with class "
+                               f"probabilities, got {target.dtype.legacy}")
+        if label_smoothing > 0.0:
+            target = target * (1.0 - label_smoothing) + label_smoothing / n_cls
+        prod = logp * target
+        if weight is not None:
+            shape = [1] * input.dim()
+            shape[cdim] = n_cls
+            prod = prod * weight.reshape(shape)
+        if reduction == "mean":
+            return _record("div_by_number", B.div_by_number, -prod.sum(),
+                           input.numel() / n_cls)
+        if reduction == "sum":
+            return -prod.sum()
+        return -prod.sum(cdim)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0.0:
+        return nll
+    ignore = target == ignore_index
+    if weight is not None:
+        shape = [1] * input.dim()
+        shape[cdim] = n_cls
+        smooth = -(logp * weight.reshape(shape)).sum(cdim)
+    else:
+        smooth = -logp.sum(cdim)
+    smooth = where(ignore, 0.0, smooth)
+    if reduction == "mean":
+        if weight is not None:
+            tv = target._array()
+            kept = tv[tv != ignore_index]
+            ret = smooth.sum() / float(weight._array()[kept].sum())
+        else:
+            ret = smooth.sum() / float(np.count_nonzero(target._array() != ignore_index))
+    elif reduction == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    return nll * (1.0 - label_smoothing) + ret * (label_smoothing / n_cls)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """-(target log(input) + (1 - target) log(1 - input)), logs clamped at -100
+    (BinaryCrossEntropyBackward0)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    _same_size(input, target, "binary_cross_entropy", warn=False)
+    v = input._array()
+    if np.any((v < 0) | (v > 1)) or np.any(np.isnan(v)):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    return _record("binary_cross_entropy", B.binary_cross_entropy, input, target, weight,
+                   reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """binary_cross_entropy(sigmoid(input), target), computed stably from the logits
+    (BinaryCrossEntropyWithLogitsBackward0)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    return _record("binary_cross_entropy_with_logits", B.binary_cross_entropy_with_logits,
+                   input, target, weight, pos_weight, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """target * (log(target) - input) summed as `reduction` says ('batchmean': divided by the
+    batch size); torch's decomposition."""
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    if reduction != "batchmean":
+        reduction = _reduction(reduction, size_average, reduce)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        pos = target > 0.0
+        xlogy = where(pos, target * where(pos, target, 1.0).log(), 0.0)
+        loss = xlogy - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() else loss.sum()
+    return B._reduce(loss, reduction)
+
+
+# ---- other -----------------------------------------------------------------------------------
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p over dim, eps) (torch's decomposition: DivBackward0)."""
+    if p <= 0:
+        raise NotImplementedError("tapegrad: normalize with p <= 0 is not implemented")
+    if p == 2.0:
+        s = (input * input).sum(dim, keepdim=True)
+        nz = s > 0.0
+        norm = where(nz, where(nz, s, 1.0).sqrt(), 0.0)
+    else:
+        s = (input.abs() ** p).sum(dim, keepdim=True)
+        nz = s > 0.0
+        norm = where(nz, where(nz, s, 1.0) ** (1.0 / p), 0.0)
+    denom = where(norm < eps, eps, norm)
+    return input / denom.expand(tuple(input.shape))
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 one-hot rows of `tensor`'s class indices (num_classes=-1: max + 1)."""
+    if tensor.dtype is not D.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    v = tensor._array()
+    if num_classes == -1:
+        num_classes = int(v.max()) + 1 if v.size else 0
+    if v.size and v.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if v.size and v.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return _tensor_of((v[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def pad(input, pad, mode="constant", value=None):
+    """`input` padded by `pad` (pairs for the last dims, last dim first): 'constant' (value;
+    negative pads crop), 'reflect', 'replicate' or 'circular', with torch's grad_fn names."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           "dimension but got padding length {} and input of dimension {}"
+                           .format(len(pad), input.dim()))
+    pad = tuple(int(v) for v in pad)
+    if mode == "constant":
+        return _record("constant_pad_nd", B.constant_pad_nd, input, pad,
+                       0.0 if value is None else value, cat, full)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    index = []
+    for j in range(k):
+        d = input.dim() - 1 - j
+        n, lo, hi = input.shape[d], pad[2 * j], pad[2 * j + 1]
+        pos = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            if lo >= n or hi >= n:
+                raise RuntimeError(f"Argument #4: Padding size should be less than the "
+                                   f"corresponding input dimension, but got: padding "
+                                   f"({lo}, {hi}) at dimension {d} of input "
+                                   f"{list(input.shape)}")
+            pos = np.abs(pos)
+            pos = np.where(pos > n - 1, 2 * (n - 1) - pos, pos)
+        elif mode == "replicate":
+            pos = np.clip(pos, 0, n - 1)
+        else:
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            pos = pos % n
+        index.append((d, _tensor_of(pos.astype(np.int64))))
+    name = "circular_pad" if mode == "circular" else f"{mode}_pad{k}d"
+    return _record(name, B.index_pad, input, index)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    """(input - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape)
+    dims (NativeLayerNormBackward0)."""
+    ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.dim() - len(ns):]) != ns or len(ns) > input.dim():
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*, {', '.join(map(str, ns))}], but got input of size"
+                           f"{list(input.shape)}")
+    dims = tuple(range(input.dim() - len(ns), input.dim()))
+    return _record("layer_norm", B.layer_norm, input, dims, weight, bias, float(eps))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """The rows of `weight` at the indices `input` (EmbeddingBackward0); the row at
+    padding_idx gets no gradient."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("tapegrad: embedding's max_norm, scale_grad_by_freq and "
+                                  "sparse are not implemented")
+    if input.dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"{'tapegrad.' + input.dtype.legacy}Tensor instead (while checking "
+                           f"arguments for embedding)")
+    v = input._array()
+    if v.size and (v.min() < -weight.shape[0] or v.max() >= weight.shape[0]):
+        raise IndexError("index out of range in self")
+    mask = None
+    if padding_idx is not None:
+        if padding_idx < 0:
+            padding_idx += weight.shape[0]
+        mask = (input == padding_idx).unsqueeze(-1)
+    return _record("embedding", B.embedding, weight, input, mask)

@@ -1,0 +1,151 @@
+"""#11 section 2: the namespace around the ops (devices, legacy types, constants, generators,
+new_* constructors, torch.func), each snippet run with torch and with tapegrad and compared
+(reprs with `torch.` read as `tapegrad.`)."""
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad
+
+torch = pytest.importorskip("torch")
+
+
+def _run(src, m):
+    """Run `src` with module `m` as `torch`; the printed lines, errors as 'Type: message'."""
+    out = []
+    env = {"torch": m, "p": lambda *a: out.append(" ".join(map(str, a)))}
+    for line in src.strip().splitlines():
+        try:
+            exec(line, env)
+        except Exception as e:  # noqa: BLE001  (compared with torch's)
+            out.append(f"{type(e).__name__}: {e}")
+    return [s.replace("torch.", "tapegrad.").replace("'torch.", "'tapegrad.") for s in out]
+
+
+SNIPPETS = {
+    "device": """
+d = torch.device('cpu'); p(repr(d), d, d.type, d.index)
+p(repr(torch.device('cuda', 1)), torch.device('cuda:0'), torch.device('cpu') == torch.device('cpu'))
+p(torch.device('cpu') == torch.device('cuda'), hash(torch.device('cpu')) == hash(torch.device('cpu')))
+torch.device('foo')
+torch.device('cuda:x')
+torch.device('cuda', -1)
+torch.device('cuda:0', 1)
+x = torch.ones(2); p(repr(x.device), x.device == torch.device('cpu'), x.device.type)
+p(x.to('cpu') is x, x.to(torch.device('cpu')) is x, x.cpu() is x, x.to('cpu', torch.float64).dtype)
+p(x.to(device='cpu', dtype=torch.float64).dtype, x.to(x.double()).dtype, x.to('cpu', copy=True) is x)
+x.to('cuda')
+x.cuda()
+torch.zeros(2, device='cuda')
+torch.ones(2, device=torch.device('cuda', 0))
+p(torch.zeros(2, device='cpu'), torch.tensor([1.0], device=torch.device('cpu')))
+p(torch.cuda.is_available(), torch.cuda.device_count(), torch.backends.mps.is_available())
+torch.set_default_device('cpu'); p(torch.get_default_device())
+with torch.device('cpu') as d: p(d, torch.zeros(1).device, torch.get_default_device())
+""",
+    "legacy": """
+p(torch.FloatTensor([1, 2]), torch.DoubleTensor([1]), torch.LongTensor([1.5, 2]), torch.BoolTensor([1, 0]))
+p(torch.LongTensor(2, 3).shape, torch.FloatTensor().shape, torch.IntTensor([3]).dtype)
+p(torch.FloatTensor(torch.ones(2)))
+x = torch.ones(2); p(x.type(torch.DoubleTensor), x.type(torch.LongTensor).dtype, x.type('torch.DoubleTensor').dtype)
+p(isinstance(x, torch.FloatTensor), isinstance(x.double(), torch.FloatTensor), isinstance(x.long(), torch.LongTensor))
+p(torch.pi, torch.e, torch.inf, torch.nan)
+""",
+    "new": """
+x = torch.ones(2, dtype=torch.float64)
+p(x.new_zeros(2, 3), x.new_ones((2,)), x.new_full((2,), 7), x.new_empty(3).shape, x.new_empty(3).dtype)
+p(x.new_tensor([1, 2]), x.new_zeros(2, dtype=torch.int64), x.new_tensor(3.5, requires_grad=True))
+p(x.new_ones(2, requires_grad=True).is_leaf, x.new_tensor([1.0]).requires_grad)
+p(torch.ones(2).type_as(x), x.ndimension(), x.nelement(), x.element_size(), torch.ones(1, dtype=torch.bool).element_size())
+p(x.is_floating_point(), x.long().is_floating_point(), torch.ones(3).int().element_size())
+p(torch.allclose(torch.ones(2), torch.ones(2) + 1e-9), torch.allclose(torch.ones(2), torch.ones(1)))
+p(torch.allclose(torch.tensor([float('nan')]), torch.tensor([float('nan')]), equal_nan=True))
+torch.allclose(torch.ones(2), torch.ones(2, dtype=torch.float64))
+torch.allclose(torch.ones(2), torch.ones(3))
+""",
+    "random": """
+p(torch.randn(size=(2, 3)).shape, torch.rand(size=[2]).shape, torch.randn(2, 3, dtype=torch.float64).dtype)
+p(torch.randint(5, (3,)).dtype, torch.randint(2, 5, (4,)).shape, torch.randint(5, size=(2,)).shape)
+p(torch.randint(0, 10, (2,), dtype=torch.float32).dtype, torch.randperm(4).dtype, torch.randperm(4).shape)
+p(torch.normal(0., 1., (2,)).dtype, torch.normal(torch.zeros(2), 1.).shape, torch.normal(torch.zeros(2), torch.ones(3, 2)).shape)
+torch.randint(5, 2, (2,))
+torch.normal(0., -1., (2,))
+torch.randperm(-1)
+x = torch.zeros(3, requires_grad=True); x.uniform_()
+y = torch.zeros(2, 3); p(y.uniform_(-1, 1) is y, y.normal_(0, 2).shape, sorted(set(torch.zeros(40).bernoulli_(0.5).tolist())))
+torch.zeros(2).uniform_(2, 1)
+torch.zeros(2).normal_(0, -1)
+torch.zeros(2, dtype=torch.int64).uniform_()
+g = torch.Generator(); p(g.manual_seed(3) is g, g.initial_seed(), g.device)
+p(type(torch.manual_seed(0)).__name__, torch.initial_seed())
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SNIPPETS))
+def test_namespace_as_torch(name):
+    assert _run(SNIPPETS[name], tapegrad) == _run(SNIPPETS[name], torch)
+
+
+def test_generators_repeat_and_are_independent():
+    g = tapegrad.Generator().manual_seed(1)
+    draws = [f(generator=g) for f in (lambda **k: tapegrad.rand(3, **k),
+                                      lambda **k: tapegrad.randn(2, 2, **k),
+                                      lambda **k: tapegrad.randint(0, 9, (4,), **k),
+                                      lambda **k: tapegrad.randperm(5, **k),
+                                      lambda **k: tapegrad.normal(0.0, 2.0, (3,), **k))]
+    g.manual_seed(1)
+    tapegrad.manual_seed(123)     # the default generator does not disturb g
+    tapegrad.rand(10)
+    again = [tapegrad.rand(3, generator=g), tapegrad.randn(2, 2, generator=g),
+             tapegrad.randint(0, 9, (4,), generator=g), tapegrad.randperm(5, generator=g),
+             tapegrad.normal(0.0, 2.0, (3,), generator=g)]
+    for a, b in zip(draws, again):
+        assert np.array_equal(a.numpy(), b.numpy())
+    state = g.get_state()
+    a = tapegrad.rand(4, generator=g)
+    g.set_state(state)
+    assert np.array_equal(a.numpy(), tapegrad.rand(4, generator=g).numpy())
+    assert sorted(tapegrad.randperm(6).tolist()) == list(range(6))
+    w = tapegrad.empty(400, 100)
+    v = w.uniform_(-2.0, 3.0, generator=g).numpy()
+    assert v.min() >= -2.0 and v.max() < 3.0 and abs(v.mean() - 0.5) < 0.05
+    v = w.normal_(1.0, 0.5).numpy()
+    assert abs(v.mean() - 1.0) < 0.01 and abs(v.std() - 0.5) < 0.01
+    assert abs(w.bernoulli_(0.25).numpy().mean() - 0.25) < 0.01
+    ints = tapegrad.randint(3, 6, (200,)).numpy()
+    assert ints.min() >= 3 and ints.max() <= 5
+    with pytest.raises(TypeError, match="must be torch.Generator"):
+        tapegrad.rand(2, generator=3)
+
+
+FUNC = """
+x = torch.tensor([1., 2., 3.], dtype=torch.float64)
+y = torch.tensor([0.5, -1., 2.], dtype=torch.float64)
+f = lambda x, y: (x.sin() * y * x).sum()
+p(torch.func.grad(f)(x, y), torch.func.grad(f, argnums=1)(x, y))
+p(torch.func.grad(f, argnums=(0, 1))(x, y))
+p(torch.func.grad_and_value(f)(x, y))
+p(torch.func.grad_and_value(lambda x: (f(x, y), x * 2), has_aux=True)(x))
+p(torch.func.grad(lambda d: (d['a'] * d['b'].exp()).sum())({'a': x, 'b': y}))
+p(torch.func.grad(lambda x: (x.detach() * 2).sum())(x), x.requires_grad)
+o, fn = torch.func.vjp(lambda x, y: x * y.exp(), x, y); p(o, fn(torch.ones(3, dtype=torch.float64)))
+p(fn(y))
+p(torch.func.vjp(lambda x: (x ** 2, x.sin()), x)[1]((torch.ones(3, dtype=torch.float64), y)))
+p(torch.func.jacrev(lambda x: x.sin() * x.sum())(x))
+p(torch.func.jacrev(lambda x, y: (x * y, x + y), argnums=(0, 1))(x, y))
+p(torch.func.jacrev(lambda x, y: (x * y).sum(), argnums=1)(x, y))
+p(torch.func.hessian(lambda x: (x.sin() * x * x).sum())(x))
+p(torch.func.hessian(f, argnums=1)(x, y))
+torch.func.grad(lambda x: x ** 3)(x)
+torch.func.grad(lambda x: 3.0)(x)
+torch.func.grad(lambda x: x.sum(), argnums=2)(x)
+xr = x.clone().requires_grad_(); g = torch.func.grad(lambda x: (x ** 3).sum())(xr); p(g.requires_grad)
+g.sum().backward(); p(xr.grad)
+"""
+
+
+def test_func_transforms_as_torch():
+    import torch.func  # noqa: F401  (torch.func is a submodule)
+    assert _run(FUNC, tapegrad) == _run(FUNC, torch)

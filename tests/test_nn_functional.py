@@ -1,0 +1,238 @@
+"""tapegrad.nn.functional against torch.nn.functional: values, gradients (float64 to round-off,
+float32 to float32 rounding) and grad_fn names for every functional, plus torch's errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad
+import tapegrad.nn.functional as TF
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as PF  # noqa: E402
+
+R = np.random.default_rng(0)
+X = R.standard_normal((3, 4)) * 2           # logits / activations inputs
+Y = R.standard_normal((3, 4))               # regression targets
+P = 1 / (1 + np.exp(-R.standard_normal((3, 4))))   # probabilities
+Q = np.exp(Y) / np.exp(Y).sum(1, keepdims=True)   # class probabilities
+W = R.standard_normal((5, 4))
+B = R.standard_normal(5)
+CLS = np.array([0, 3, 1])
+CLS_IGN = np.array([0, -100, 2])
+CW = np.array([0.5, 2.0, 1.0, 1.5])
+IDX = np.array([[1, 0], [4, 1]])
+EDGE = np.array([[-30.0, -1.0, 0.0, 1e-3], [2.0, 19.5, 25.0, 800.0], [-800.0, -1e-8, 3.0, -3.0]])
+
+# name -> (function of (F, M, *tensors), inputs [(array, requires_grad)])
+CASES = {
+    "linear": (lambda F, M, x, w, b: F.linear(x, w, b), [(X, 1), (W, 1), (B, 1)]),
+    "linear_nobias": (lambda F, M, x, w: F.linear(x, w), [(X, 1), (W, 1)]),
+    "linear_1d": (lambda F, M, x, w, b: F.linear(x[0], w, b), [(X, 1), (W, 1), (B, 1)]),
+    "linear_3d": (lambda F, M, x, w, b: F.linear(x.reshape(3, 1, 4), w, b),
+                  [(X, 1), (W, 1), (B, 1)]),
+    "bilinear": (lambda F, M, x, y, w, b: F.bilinear(x, y, w, b),
+                 [(X, 1), (Y, 1), (R.standard_normal((2, 4, 4)), 1), (B[:2], 1)]),
+    "relu": (lambda F, M, x: F.relu(x), [(X, 1)]),
+    "leaky_relu": (lambda F, M, x: F.leaky_relu(x, 0.2), [(EDGE, 1)]),
+    "elu": (lambda F, M, x: F.elu(x, 1.5), [(EDGE, 1)]),
+    "gelu": (lambda F, M, x: F.gelu(x), [(EDGE / 10, 1)]),
+    "gelu_wide": (lambda F, M, x: F.gelu(x), [(X * 3, 1)]),
+    "gelu_tanh": (lambda F, M, x: F.gelu(x, approximate="tanh"), [(X, 1)]),
+    "silu": (lambda F, M, x: F.silu(x), [(X, 1)]),
+    "softplus": (lambda F, M, x: F.softplus(x), [(EDGE, 1)]),
+    "softplus_beta": (lambda F, M, x: F.softplus(x, beta=2.0, threshold=5.0), [(X, 1)]),
+    "sigmoid": (lambda F, M, x: F.sigmoid(x), [(X, 1)]),
+    "tanh": (lambda F, M, x: F.tanh(x), [(X, 1)]),
+    "softmax": (lambda F, M, x: F.softmax(x, dim=1), [(X, 1)]),
+    "log_softmax": (lambda F, M, x: F.log_softmax(x, dim=0), [(X, 1)]),
+    "mse_loss": (lambda F, M, x, y: F.mse_loss(x, y), [(X, 1), (Y, 1)]),
+    "mse_loss_sum": (lambda F, M, x, y: F.mse_loss(x, y, reduction="sum"), [(X, 1), (Y, 0)]),
+    "mse_loss_none": (lambda F, M, x, y: F.mse_loss(x, y, reduction="none"), [(X, 1), (Y, 1)]),
+    "l1_loss": (lambda F, M, x, y: F.l1_loss(x, y), [(X, 1), (Y, 1)]),
+    "l1_loss_none": (lambda F, M, x, y: F.l1_loss(x, y, reduction="none"), [(X, 1), (Y, 0)]),
+    "smooth_l1_loss": (lambda F, M, x, y: F.smooth_l1_loss(x, y, beta=0.5), [(X, 1), (Y, 1)]),
+    "smooth_l1_sum": (lambda F, M, x, y: F.smooth_l1_loss(x, y, reduction="sum"),
+                      [(X, 1), (Y, 0)]),
+    "huber_loss": (lambda F, M, x, y: F.huber_loss(x, y, delta=0.7), [(X, 1), (Y, 1)]),
+    "nll_loss": (lambda F, M, x, t: F.nll_loss(F.log_softmax(x, 1), t), [(X, 1), (CLS, 0)]),
+    "nll_loss_weight": (lambda F, M, x, t, w: F.nll_loss(x, t, weight=w),
+                        [(X, 1), (CLS, 0), (CW, 0)]),
+    "nll_loss_ignore_sum": (lambda F, M, x, t: F.nll_loss(x, t, reduction="sum"),
+                            [(X, 1), (CLS_IGN, 0)]),
+    "nll_loss_none": (lambda F, M, x, t, w: F.nll_loss(x, t, w, ignore_index=1,
+                                                       reduction="none"),
+                      [(X, 1), (CLS, 0), (CW, 0)]),
+    "nll_loss_1d": (lambda F, M, x, t: F.nll_loss(x[0], t[0]), [(X, 1), (CLS, 0)]),
+    "nll_loss_kdim": (lambda F, M, x, t: F.nll_loss(x.reshape(1, 4, 3), t.reshape(1, 3)),
+                      [(X, 1), (np.array([3, 0, 2]), 0)]),
+    "cross_entropy": (lambda F, M, x, t: F.cross_entropy(x, t), [(X, 1), (CLS, 0)]),
+    "cross_entropy_w_ign": (lambda F, M, x, t, w: F.cross_entropy(x, t, weight=w),
+                            [(X, 1), (CLS_IGN, 0), (CW, 0)]),
+    "cross_entropy_ls": (lambda F, M, x, t: F.cross_entropy(x, t, label_smoothing=0.1),
+                         [(X, 1), (CLS_IGN, 0)]),
+    "cross_entropy_ls_w": (lambda F, M, x, t, w: F.cross_entropy(
+        x, t, weight=w, label_smoothing=0.2), [(X, 1), (CLS_IGN, 0), (CW, 0)]),
+    "cross_entropy_ls_none": (lambda F, M, x, t: F.cross_entropy(
+        x, t, label_smoothing=0.3, reduction="none"), [(X, 1), (CLS, 0)]),
+    "cross_entropy_prob": (lambda F, M, x, q: F.cross_entropy(x, q), [(X, 1), (Q, 1)]),
+    "cross_entropy_prob_sum_w": (lambda F, M, x, q, w: F.cross_entropy(
+        x, q, weight=w, reduction="sum", label_smoothing=0.1), [(X, 1), (Q, 1), (CW, 0)]),
+    "cross_entropy_prob_none": (lambda F, M, x, q: F.cross_entropy(x, q, reduction="none"),
+                                [(X, 1), (Q, 0)]),
+    "bce": (lambda F, M, p, q: F.binary_cross_entropy(p, q), [(P, 1), (Q, 1)]),
+    "bce_weight_none": (lambda F, M, p, q, w: F.binary_cross_entropy(p, q, w, reduction="none"),
+                        [(P, 1), (Q, 0), (CW, 0)]),
+    "bce_logits": (lambda F, M, x, q: F.binary_cross_entropy_with_logits(x, q),
+                   [(EDGE, 1), (P, 1)]),
+    "bce_logits_pos_weight": (lambda F, M, x, q, w: F.binary_cross_entropy_with_logits(
+        x, q, pos_weight=w, reduction="sum"), [(X, 1), (P, 0), (CW, 0)]),
+    "kl_div_batchmean": (lambda F, M, x, q: F.kl_div(F.log_softmax(x, 1), q,
+                                                     reduction="batchmean"),
+                         [(X, 1), (Q, 1)]),
+    "kl_div_sum_zero_target": (lambda F, M, x, q: F.kl_div(x, q * (q > 0.3), reduction="sum"),
+                               [(X, 1), (Q, 0)]),
+    "kl_div_log_target": (lambda F, M, x, q: F.kl_div(x, q, reduction="none",
+                                                      log_target=True), [(X, 1), (Y, 1)]),
+    "normalize": (lambda F, M, x: F.normalize(x), [(X, 1)]),
+    "normalize_p1_dim0": (lambda F, M, x: F.normalize(x, p=1.0, dim=0), [(X, 1)]),
+    "normalize_zero_row": (lambda F, M, x: F.normalize(x * M.tensor([[0.], [1.], [1.]],
+                                                                     dtype=x.dtype)),
+                           [(X, 1)]),
+    "pad": (lambda F, M, x: F.pad(x, (1, 2)), [(X, 1)]),
+    "pad_2d_value_crop": (lambda F, M, x: F.pad(x, (1, -1, -1, 2), value=3.5), [(X, 1)]),
+    "pad_reflect": (lambda F, M, x: F.pad(x.reshape(1, 3, 4), (2, 3), mode="reflect"),
+                    [(X, 1)]),
+    "pad_reflect_2d": (lambda F, M, x: F.pad(x.reshape(1, 1, 3, 4), (1, 2, 2, 1),
+                                             mode="reflect"), [(X, 1)]),
+    "pad_replicate": (lambda F, M, x: F.pad(x, (-1, 2), mode="replicate"), [(X, 1)]),
+    "pad_replicate_3d": (lambda F, M, x: F.pad(x.reshape(1, 1, 3, 2, 2), (1, 0, 2, 1, 1, 1),
+                                               mode="replicate"), [(X, 1)]),
+    "pad_circular": (lambda F, M, x: F.pad(x.reshape(1, 1, 3, 4), (4, 1, 0, 2),
+                                           mode="circular"), [(X, 1)]),
+    "layer_norm": (lambda F, M, x: F.layer_norm(x, (4,)), [(X, 1)]),
+    "layer_norm_affine": (lambda F, M, x, w, b: F.layer_norm(x.reshape(3, 2, 2), (2, 2), w, b,
+                                                             eps=1e-3),
+                          [(X, 1), (Y[0].reshape(2, 2), 1), (Y[1].reshape(2, 2), 1)]),
+    "embedding": (lambda F, M, w, i: F.embedding(i, w), [(W, 1), (IDX, 0)]),
+    "embedding_padding": (lambda F, M, w, i: F.embedding(i, w, padding_idx=1),
+                          [(W, 1), (IDX, 0)]),
+    "dropout_eval": (lambda F, M, x: F.dropout(x, 0.5, training=False), [(X, 1)]),
+    "dropout_p0": (lambda F, M, x: F.dropout(x, 0.0) * 1.0, [(X, 1)]),
+}
+
+
+def _inputs(M, specs, dtype):
+    out = []
+    for arr, rg in specs:
+        if arr.dtype.kind == "i":
+            out.append(M.tensor(arr))
+        else:
+            out.append(M.tensor(arr, dtype=dtype, requires_grad=bool(rg)))
+    return out
+
+
+def _run(M, F, case, dtype):
+    fn, specs = CASES[case]
+    ins = _inputs(M, specs, getattr(M, dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(F, M, *ins)
+    name = type(out.grad_fn).__name__ if out.grad_fn is not None else None
+    g = np.cos(np.arange(out.numel())).reshape(tuple(out.shape)) + 1.5
+    leaves = [t for t in ins if t.requires_grad]
+    grads = M.autograd.grad(out, leaves, M.tensor(g, dtype=out.dtype), allow_unused=True) \
+        if out.requires_grad else []
+    arr = lambda t: None if t is None else np.array(t.detach().numpy(), dtype=np.float64)
+    return arr(out), str(out.dtype).split(".")[-1], name, [arr(t) for t in grads]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_functional_matches_torch(case, dtype):
+    out, dt, name, grads = _run(tapegrad, TF, case, dtype)
+    t_out, t_dt, t_name, t_grads = _run(torch, PF, case, dtype)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
+    assert (dt, name) == (t_dt, t_name)
+    np.testing.assert_allclose(out, t_out, **tol)
+    assert len(grads) == len(t_grads)
+    for g, tg in zip(grads, t_grads):
+        np.testing.assert_allclose(g, tg, **tol)
+
+
+def test_dropout_scales_kept_elements_and_matches_its_mask():
+    x = tapegrad.ones(200, 50, dtype=tapegrad.float64, requires_grad=True)
+    y = TF.dropout(x, 0.25)
+    v = y.detach().numpy()
+    assert set(np.unique(v)) <= {0.0, 1 / 0.75}
+    assert abs((v == 0).mean() - 0.25) < 0.02
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), v)       # d(x * mask)/dx = mask
+    assert type(y.grad_fn).__name__ == "MulBackward0"
+    assert TF.dropout(x, 0.3, training=False) is x
+    assert np.all(TF.dropout(x, 1.0).detach().numpy() == 0)
+
+
+def test_one_hot_as_torch():
+    for args in ((np.array([0, 2, 1]),), (np.array([[1], [0]]), 4)):
+        a = TF.one_hot(tapegrad.tensor(args[0]), *args[1:])
+        b = PF.one_hot(torch.tensor(args[0]), *args[1:])
+        assert a.dtype is tapegrad.int64 and a.tolist() == b.tolist()
+
+
+def _errors(M, F):
+    x = M.tensor(X)
+    calls = [lambda: F.nll_loss(x, M.tensor([0, 1])),
+             lambda: F.nll_loss(x, M.tensor([0, 1, 7])),
+             lambda: F.cross_entropy(x, M.tensor([0., 1, 2])),
+             lambda: F.binary_cross_entropy(x, x),
+             lambda: F.binary_cross_entropy(x.sigmoid(), x[0].sigmoid()),
+             lambda: F.binary_cross_entropy_with_logits(x, x[0]),
+             lambda: F.mse_loss(x, x, reduction="foo"),
+             lambda: F.linear(x, M.ones(5, 3, dtype=x.dtype)),
+             lambda: F.one_hot(M.tensor([0, 3]), 3),
+             lambda: F.one_hot(M.tensor([0., 3])),
+             lambda: F.dropout(x, 1.5),
+             lambda: F.layer_norm(x, (3,)),
+             lambda: F.embedding(M.tensor([5]), x),
+             lambda: F.pad(x, (1,)),
+             lambda: F.pad(x.reshape(1, 3, 4), (4, 1), mode="reflect"),
+             lambda: F.pad(x.reshape(1, 3, 4), (1, 1, 1, 1, 1, 1), mode="reflect"),
+             lambda: F.pad(x.reshape(1, 3, 4), (5, 0), mode="circular"),
+             lambda: F.pad(x, (1, 1), mode="foo"),
+             lambda: F.gelu(x, approximate="foo")]
+    out = []
+    for c in calls:
+        try:
+            c()
+            out.append("no error")
+        except Exception as e:  # noqa: BLE001  (compared with torch's)
+            out.append(f"{type(e).__name__}: {e}".replace("torch.", "tapegrad."))
+    return out
+
+
+def test_errors_as_torch():
+    assert _errors(tapegrad, TF) == _errors(torch, PF)
+
+
+def test_warnings_as_torch():
+    for M, F in ((tapegrad, TF), (torch, PF)):
+        x = M.tensor(X)
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+            F.softmax(x)
+        with pytest.warns(UserWarning, match="that is different to the input size"):
+            F.mse_loss(x, x[0])
+        with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+            F.kl_div(x, x)
+
+
+def test_create_graph_through_a_decomposition_row():
+    """Second derivatives of a loss recorded as a decomposition row (the primitives')."""
+    outs = []
+    for M, F in ((tapegrad, TF), (torch, PF)):
+        x = M.tensor(X, dtype=M.float64, requires_grad=True)
+        loss = F.cross_entropy(x, M.tensor(CLS)) + F.softplus(x).sum()
+        g, = M.autograd.grad(loss, x, create_graph=True)
+        h, = M.autograd.grad((g * g).sum(), x)
+        outs.append(h.detach().numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-10)
