@@ -65,36 +65,13 @@ def silu(T, x):
     return x * x.sigmoid()
 
 
-# Numerical Recipes' Chebyshev fit of erfc (3rd ed., Erf.erfccheb): relative error < 1.2e-16
-# on z >= 0, so the exact GELU is right to float64 rounding.  (tapegrad has no erf op yet;
-# when one lands, gelu should use it: this costs ~90 entries per call.)
-_ERFC_COF = (-1.3026537197817094, 6.4196979235649026e-1, 1.9476473204185836e-2,
-             -9.561514786808631e-3, -9.46595344482036e-4, 3.66839497852761e-4,
-             4.2523324806907e-5, -2.0278578112534e-5, -1.624290004647e-6, 1.303655835580e-6,
-             1.5626441722e-8, -8.5238095915e-8, 6.529054439e-9, 5.059343495e-9,
-             -9.91364156e-10, -2.27365122e-10, 9.6467911e-11, 2.394038e-12, -6.886027e-12,
-             8.94487e-13, 3.13092e-13, -1.12708e-13, 3.81e-16, 7.106e-15, -1.523e-15,
-             -9.4e-17, 1.21e-16, -2.8e-17)
-
-
-def erfc_nonneg(z):
-    """erfc(z) for z >= 0 (Clenshaw's recurrence over _ERFC_COF)."""
-    t = 2.0 / (z + 2.0)
-    ty = t * 4.0 - 2.0
-    d, dd = 0.0, 0.0
-    for c in _ERFC_COF[:0:-1]:
-        d, dd = ty * d - dd + c, d
-    return t * (-(z * z) + (ty * d + _ERFC_COF[0]) * 0.5 - dd).exp()
-
-
 def gelu(T, x, approximate):
-    """x * Phi(x): Phi from erfc (approximate='none') or torch's tanh form ('tanh')."""
+    """x * Phi(x): Phi from erf (approximate='none', torch's formula) or torch's tanh form
+    ('tanh')."""
     if approximate == "tanh":
         inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
         return x * 0.5 * (inner.tanh() + 1.0)
-    neg = x < 0.0
-    e = erfc_nonneg(where(neg, -x, x) * (1.0 / math.sqrt(2.0)))
-    return x * (where(neg, e, 2.0 - e) * 0.5)
+    return x * 0.5 * ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0)
 
 
 def _reduce(loss, reduction):
