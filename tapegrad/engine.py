@@ -665,9 +665,24 @@ def _record_backward_fast(roots, seeds, inputs):
     return found
 
 
+def _anomaly_dry_run(roots, seeds, inputs):
+    """Anomaly mode's checks for a create_graph backward: the same sweep without recording
+    (nothing is committed), so a nan is reported as for a plain backward; other failures are
+    left to the recording backward itself."""
+    plain = [s if type(s) is float else np.asarray(s._array() if isinstance(s, Tensor) else s,
+                                                   np.float64) for s in seeds]
+    try:
+        run_backward(roots, plain, True, inputs=None if inputs is None else list(inputs))
+    except RuntimeError as e:
+        if str(e).startswith("Function '"):
+            raise
+
+
 def run_backward_graph(roots, seeds, inputs=None):
     """Like run_backward, with gradients as recorded tensors (create_graph=True).  Returns
     {id(tensor): (tensor, grad Tensor)} or, with `inputs`, a list of grad Tensors / None."""
+    if ANOMALY[0] and ANOMALY[1]:
+        _anomaly_dry_run(roots, seeds, inputs)
     fast = _record_backward_fast(roots, seeds, inputs)
     if fast is not None:
         return fast

@@ -343,6 +343,13 @@ x = m.tensor([1.0, 2.0], requires_grad=True)
 with m.autograd.detect_anomaly():
     (x.log() * x).sum().backward()
 show(x.grad, m.is_anomaly_enabled())""",
+    "create_graph": """
+x = m.tensor([0.0, 1.0], requires_grad=True)
+with m.autograd.detect_anomaly():
+    g, = m.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    show(m.autograd.grad(g.sum(), x))
+    s = (x.log() * 0).sum()
+    m.autograd.grad(s, x, create_graph=True)""",
     "recorded_before_mode_on": """
 x = m.tensor(0.0, requires_grad=True)
 y = x.log() * 0.0
