@@ -66,6 +66,21 @@ def main():
           f"{best['fused'] * 1e6:.1f} us")
     rows.append(("micrograd update: SGD.step() <= the no_grad loop",
                  best["fused"] / best["loop"], 1.0, "<="))
+    # the whole micrograd training step: eager (loop or SGD.step()) and replayed (0-d tape)
+    fns = {"tapegrad eager, loop": lambda: W.micro_step(tg, layers, xs, ys),
+           "tapegrad eager, SGD.step()": lambda: W.micro_optim_step(tg, layers, xs, ys, opt)}
+    step = W.micro_replayed(tg)
+    step()
+    fns["tapegrad replayed"] = step
+    if torch is not None:
+        tl, txs, tys = W.micro_mlp(torch)
+        fns["torch eager"] = lambda: W.micro_step(torch, tl, txs, tys)
+    best, _ = W.interleaved(fns, REPS, max(NUMBER // 30, 3), prime=1)
+    print("micrograd MLP, whole step: " + ", ".join(
+        f"{k} {v * 1e6:.1f} us" for k, v in best.items()))
+    if torch is not None:
+        rows.append(("micrograd step replayed, x torch eager (information)",
+                     best["torch eager"] / best["tapegrad replayed"], 1.0, ">="))
     print("\nissue #12 'Done when' (optim part)")
     for label, ratio, target, how in rows:
         ok = ratio <= target if how == "<=" else ratio >= target

@@ -809,6 +809,14 @@ def mlp_replayed(mod, name="SGD", **kw):
     return mod.optim.ReplayedStep(opt, lambda x, y: mlp_loss(params, x, y), X, Y), X, Y
 
 
+def micro_replayed(mod, lr=0.05):
+    """The micrograd step (its SGD on the 0-d parameters inside) recorded once: a 0-d tape
+    replayed by one Numba call, then one fused update (tapegrad only)."""
+    layers, xs, ys = micro_mlp(mod)
+    opt = mod.optim.SGD(micro_params(layers), lr=lr)
+    return mod.optim.ReplayedStep(opt, lambda: micro_loss(layers, xs, ys))
+
+
 def micro_optim_step(mod, layers, xs, ys, opt):
     """micro_step with `opt.step()` (one fused update of every 0-d parameter) for the loop."""
     opt.zero_grad()

@@ -60,3 +60,16 @@ class TapegradMicroUpdate(LibBench):
     def time_fused(self):
         self._regrad()
         self.opt.step()
+
+
+class TapegradMicroReplayed(LibBench):
+    """The micrograd training step recorded once and replayed (compare bench_scalar's eager
+    micro step of both libraries)."""
+
+    def setup(self):
+        super().setup()
+        self.step = W.micro_replayed(self.mod)
+        self.step()
+
+    def time_step(self):
+        self.step()
