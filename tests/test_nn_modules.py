@@ -282,6 +282,21 @@ def test_clip_grad_norm_as_torch(norm_type):
     assert res[0][3].split(".")[-1] == res[1][3].split(".")[-1]
 
 
+def test_parameters_to_vector_and_back_as_torch():
+    res = []
+    for M in (tapegrad, torch):
+        m = M.nn.Linear(3, 2)
+        with M.no_grad():
+            m.weight.copy_(M.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+            m.bias.copy_(M.tensor([7.0, 8.0]))
+        v = M.nn.utils.parameters_to_vector(m.parameters())
+        (v * M.arange(8.0)).sum().backward()
+        M.nn.utils.vector_to_parameters(M.arange(8.0) * 10, m.parameters())
+        res.append((v.tolist(), type(v.grad_fn).__name__, m.weight.grad.tolist(),
+                    m.weight.tolist(), m.bias.tolist(), type(m.weight).__name__))
+    assert res[0] == res[1]
+
+
 def test_zero_grad_deepcopy_pickle():
     m = tnn.Sequential(tnn.Linear(2, 2), tnn.Tanh(), tnn.Linear(2, 1))
     m(tapegrad.ones(1, 2)).sum().backward()
