@@ -33,10 +33,10 @@ from . import structops  # noqa: F401  (adds Tensor's methods)
 from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll, repeat_interleave,
                         tile, index_select, gather, take, masked_select, diagonal, diag,
                         diag_embed, diagflat, trace, tril, triu, masked_fill, index_fill, scatter,
-                        scatter_add, index_add, index_copy, nonzero, addmm, outer, tensordot,
-                        kron, cross, einsum, hstack, vstack, narrow, movedim, unflatten,
-                        fliplr, flipud)
-from .structops import outer as ger, movedim as moveaxis, where_ as where  # noqa: F811
+                        scatter_add, index_add, index_copy, nonzero, hstack, vstack, narrow,
+                        movedim, unflatten, fliplr, flipud)
+from .structops import movedim as moveaxis, where_ as where  # noqa: F811
+from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum
 from . import linalg  # noqa: E402  (torch.linalg)
 from .linalg import det, inv as inverse  # noqa: E402
 from . import autograd, return_types

@@ -14,7 +14,7 @@ import numpy as np
 from . import decomps, dtypes as D
 from .mathops import linalg_norm as norm, vector_norm  # noqa: F401  (torch.linalg's norms)
 from .ndops import matmul, where
-from .structops import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
+from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
 from .tensor import Tensor, tensor_methods
 from .views import KIND_OPS, stack
 

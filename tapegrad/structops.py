@@ -11,10 +11,11 @@ on the existing kinds: no new kernel code.
   scatter_idx      diag_embed / diag of a vector (zeros, the input added at its positions)
   where rows       tril, triu, masked_fill, scatter(value), index_fill: where(keep, input, value)
                    with `keep` a constant mask
-  decompositions   trace, addmm, cross, scatter(src), scatter_add, index_add, index_copy
+  decompositions   trace, median(), scatter(src), scatter_add, index_add, index_copy
                    (tapegrad/decomps.py: primitives shown as torch's one node)
-  compositions     outer, einsum, tensordot, kron, hstack/vstack, tile, repeat_interleave,
-                   unflatten: what torch's own composite implementations record
+  compositions     hstack/vstack, tile, repeat_interleave, unflatten: what torch's own
+                   composite implementations record
+(products: addmm, outer, einsum, tensordot, kron, cross are in tapegrad/products.py)
 
 sort & co return index-valued results.  While `tapegrad.record` traces, the positions they
 found are baked into the tape, so each records a guard (a comparison count the replay
@@ -23,19 +24,18 @@ re-checks: `BranchChanged` when the order or the selection changed).  Value-depe
 `x[mask]` does (`TracingError` with `record(strict=True)`).
 """
 import math
-import string
 
 import numpy as np
 
 from . import decomps, dtypes as D, return_types
 from .creation import tensor
-from .ndops import matmul, where
+from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
 from .tape import input_node
-from .tensor import _contiguous, _dim, _size_args, Tensor, tensor_methods
+from .tensor import _dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing
-from .views import _reshape_op, _strided, cat, index_scatter, KIND_OPS
+from .views import _strided, cat, index_scatter, KIND_OPS
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def masked_select(input, mask):
     (MaskedSelectBackward0).  Its shape depends on the mask: a traced mask is baked into a
     recorded tape with a value guard."""
     if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = np.broadcast_shapes(input._shape, mask._shape)
     if mask._rg:
         _bake(mask, "guard_value")
@@ -704,207 +704,6 @@ def where_(condition, input=None, other=None):
     return where(condition, input, other)
 
 
-# ---- products -----------------------------------------------------------------------------
-def _matrix(fn, name, t):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(t).__name__}")
-    if t.dim() != 2:
-        raise RuntimeError(f"{name} must be a matrix, got {t.dim()}-D tensor")
-
-
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
-    """beta * input + alpha * (mat1 @ mat2) (AddmmBackward0)."""
-    _matrix("addmm", "mat1", mat1)
-    _matrix("addmm", "mat2", mat2)
-
-    def body(T, x, m1, m2):
-        base = x * beta if beta != 1 else _pre_read(x)
-        prod = matmul(m1, m2)
-        return base + (prod * alpha if alpha != 1 else prod)
-    if not (input._rg or mat1._rg or mat2._rg):
-        return body(None, input, mat1, mat2)
-    return decomps.record("addmm", body, KIND_OPS, input, mat1, mat2)
-
-
-def outer(input, vec2):
-    """The outer product of two vectors, recorded as torch's: a view times a vector."""
-    for name, v in (("self", input), ("vec2", vec2)):
-        if v.dim() != 1:
-            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.dim()}-D")
-    return input.reshape(-1, 1) * vec2
-
-
-def tensordot(a, b, dims=2):
-    """The contraction of a's dims with b's (an int: a's last, b's first), recorded as
-    torch's: permute, reshape, mm, view."""
-    if isinstance(dims, int) or hasattr(dims, "__index__"):
-        n = int(dims)
-        if n < 0:
-            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={n}")
-        da, db = list(range(a.dim() - n, a.dim())), list(range(n))
-    else:
-        da, db = dims
-        da = [da] if isinstance(da, int) else list(da)
-        db = [db] if isinstance(db, int) else list(db)
-    if len(da) != len(db):
-        raise RuntimeError("both dimension lists should have same length")
-    da = [_dim(d, a.dim()) for d in da]
-    db = [_dim(d, b.dim()) for d in db]
-    for x, y in zip(da, db):
-        if a._shape[x] != b._shape[y]:
-            raise RuntimeError(f"contracted dimensions need to match, but first has size "
-                               f"{a._shape[x]} in dim {x} and second has size {b._shape[y]} in "
-                               f"dim {y}")
-    fa = [d for d in range(a.dim()) if d not in da]
-    fb = [d for d in range(b.dim()) if d not in db]
-    k = int(math.prod(a._shape[d] for d in da))
-    ma = int(math.prod(a._shape[d] for d in fa))
-    nb = int(math.prod(b._shape[d] for d in fb))
-    pa = a.permute(*(fa + da)) if fa + da != list(range(a.dim())) else a
-    pb = b.permute(*(db + fb)) if db + fb != list(range(b.dim())) else b
-    r = matmul(pa.reshape(ma, k), pb.reshape(k, nb))
-    return r.reshape(tuple(a._shape[d] for d in fa) + tuple(b._shape[d] for d in fb))
-
-
-def kron(input, other):
-    """The Kronecker product, recorded as torch's: a product of views, then an unsafe view."""
-    nd = max(input.dim(), other.dim())
-    a = input.reshape((1,) * (nd - input.dim()) + input._shape)
-    b = other.reshape((1,) * (nd - other.dim()) + other._shape)
-    sa = sum(((s, 1) for s in a._shape), ())
-    sb = sum(((1, s) for s in b._shape), ())
-    p = a.reshape(sa) * b.reshape(sb)
-    shape = tuple(x * y for x, y in zip(a._shape, b._shape))
-    return _reshape_op("unsafe_view", p, shape, np.array(p._array()).reshape(shape))
-
-
-def cross(input, other, dim=None):
-    """The cross product of 3-vectors along dim (LinalgCrossBackward0); torch.cross's
-    default dim is the first of size 3."""
-    shape = np.broadcast_shapes(input._shape, other._shape)
-    if dim is None:
-        dim = next((d for d, s in enumerate(shape) if s == 3), None)
-        if dim is None:
-            raise RuntimeError("no dimension of size 3 in input")
-    return linalg_cross(input, other, dim=dim)
-
-
-def linalg_cross(input, other, *, dim=-1):
-    """torch.linalg.cross: the cross product along dim (default the last)."""
-    if input.dim() != other.dim():
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
-    shape = np.broadcast_shapes(input._shape, other._shape)
-    d = _dim(dim, len(shape))
-    if input._shape[d] != 3 or other._shape[d] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got "
-                           f"{input._shape[d]} and {other._shape[d]}")
-
-    def body(T, a, b):
-        a1, b2 = a.roll(-1, d), b.roll(-2, d)
-        a2, b1 = a.roll(-2, d), b.roll(-1, d)
-        return a1 * b2 - a2 * b1
-    if not (input._rg or other._rg):
-        return body(None, input, other)
-    return decomps.record("cross", body, KIND_OPS, input, other)
-
-
-def einsum(equation, *operands):
-    """Einstein summation over one or more operands, as permute/reshape/sum/diagonal and
-    (batched) matrix products, contracted left to right (so it rides the BLAS host entries)."""
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
-    eq = equation.replace(" ", "")
-    lhs, arrow, out = eq.partition("->")
-    terms = lhs.split(",")
-    if len(terms) != len(operands):
-        raise RuntimeError(f"einsum(): more operands were provided than specified in the "
-                           f"equation" if len(operands) > len(terms) else
-                           "einsum(): fewer operands were provided than specified in the "
-                           "equation")
-    free = [c for c in string.ascii_uppercase if c not in eq][::-1]
-    ell = None
-    for i, (t, x) in enumerate(zip(terms, operands)):
-        if "..." in t:
-            k = x.dim() - (len(t) - 3)
-            if ell is None:
-                ell = "".join(free.pop() for _ in range(k))
-            elif len(ell) < k:
-                ell = "".join(free.pop() for _ in range(k - len(ell))) + ell
-            terms[i] = t.replace("...", ell[len(ell) - k:])
-        if len(terms[i]) != x.dim():
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation "
-                               f"({len(terms[i])}) does not match the number of dimensions "
-                               f"({x.dim()}) for operand {i} and no ellipsis was given")
-    if arrow:
-        out = out.replace("...", ell or "")
-    else:
-        labels = "".join(terms)
-        out = (ell or "") + "".join(sorted(c for c in set(labels) if labels.count(c) == 1
-                                           and c not in (ell or "")))
-    ops = [(_einsum_diagonal(x, t)) for x, t in zip(operands, terms)]
-    # sum out labels no other operand nor the output needs, then contract left to right
-    ops = [_einsum_sum(x, t, out + "".join(u for j, (_, u) in enumerate(ops) if j != i))
-           for i, (x, t) in enumerate(ops)]
-    x, t = ops[0]
-    for i in range(1, len(ops)):
-        y, u = ops[i]
-        keep = out + "".join(v for _, v in ops[i + 1:])
-        x, t = _einsum_pair(x, t, y, u, keep)
-    x, t = _einsum_sum(x, t, out)
-    if t != out:
-        x = x.permute(*[t.index(c) for c in out])
-    return x
-
-
-def _einsum_diagonal(x, t):
-    """Repeated labels within one operand: take the diagonal (e.g. 'ii')."""
-    while len(set(t)) < len(t):
-        c = next(c for c in t if t.count(c) > 1)
-        i = t.index(c)
-        j = t.index(c, i + 1)
-        x = x.diagonal(0, i, j)
-        t = t[:i] + t[i + 1:j] + t[j + 1:] + c
-    return x, t
-
-
-def _einsum_sum(x, t, needed):
-    dims = [i for i, c in enumerate(t) if c not in needed]
-    if not dims:
-        return x, t
-    return x.sum(dims), "".join(c for c in t if c in needed)
-
-
-def _einsum_pair(x, t, y, u, keep):
-    """Contract x (labels t) with y (labels u), keeping the labels in `keep`: batch labels
-    (in both, kept), contracted (in both, not kept), and each side's own."""
-    batch = [c for c in t if c in u and c in keep]
-    contr = [c for c in t if c in u and c not in keep]
-    xo = [c for c in t if c not in u]
-    yo = [c for c in u if c not in t]
-    size = {c: s for c, s in zip(t, x._shape)}
-    size.update({c: s for c, s in zip(u, y._shape) if size.get(c, 1) == 1})
-    px = [t.index(c) for c in batch + xo + contr]
-    py = [u.index(c) for c in batch + contr + yo]
-    xp = x.permute(*px) if px != list(range(len(t))) else x
-    yp = y.permute(*py) if py != list(range(len(u))) else y
-    nb = int(math.prod(size[c] for c in batch))
-    m = int(math.prod(size[c] for c in xo))
-    k = int(math.prod(size[c] for c in contr))
-    n = int(math.prod(size[c] for c in yo))
-    xs = tuple(x._shape[t.index(c)] for c in batch)
-    ys = tuple(y._shape[u.index(c)] for c in batch)
-    if xs != ys:   # a broadcast batch label: expand the side of size 1
-        full = tuple(max(p, q) for p, q in zip(xs, ys))
-        xp = xp.expand(*(full + xp._shape[len(batch):]))
-        yp = yp.expand(*(full + yp._shape[len(batch):]))
-    if batch:
-        r = matmul(xp.reshape(nb, m, k), yp.reshape(nb, k, n))
-    else:
-        r = matmul(xp.reshape(m, k), yp.reshape(k, n))
-    labels = batch + xo + yo
-    return r.reshape(tuple(size[c] for c in labels)), "".join(labels)
-
-
 # ---- joins and shapes ---------------------------------------------------------------------
 def _atleast(t, nd):
     if t.dim() >= nd:
@@ -1107,20 +906,6 @@ class _StructMethods:
 
     def nonzero(self, *, as_tuple=False):
         return nonzero(self, as_tuple=as_tuple)
-
-    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
-        return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
-
-    def outer(self, vec2):
-        return outer(self, vec2)
-
-    ger = outer
-
-    def kron(self, other):
-        return kron(self, other)
-
-    def cross(self, other, dim=None):
-        return cross(self, other, dim)
 
     def narrow(self, dim, start, length):
         return narrow(self, dim, start, length)
