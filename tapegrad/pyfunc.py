@@ -327,7 +327,7 @@ def _apply(cls, args):
         if id(o) in dirty:   # the changed input moves to this entry (torch rebases it)
             bump_version(o)  # apply counts the change again, as torch's
             if o._tape is not None:
-                o._tape.rebased.add(o._node)
+                o._tape.rebased[o._node] = o._tape.n
             o._lserial = 0
         o._tape, o._node, o._rg = tape, node, True
         if id(o) in dirty:
