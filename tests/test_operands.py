@@ -317,8 +317,8 @@ def test_max_min_dim_as_torch(call):
                 ).startswith("tapegrad.return_types.")
 
 
-@pytest.mark.parametrize("call", ["x.max(2)", "x.min(-3)", "x.max(dim=1.5)", "x.max()",
-                                  "m.max(x, x)", "m.zeros(2, 0).max(1)"])
+@pytest.mark.parametrize("call", ["x.max(2)", "x.min(-3)", "x.max(dim=1.5)",
+                                  "m.zeros(2, 0).max(1)"])   # (max(), max(x, x): test_mathops)
 def test_max_min_errors(call):
     errs = []
     for m in (tg, torch):

@@ -424,6 +424,7 @@ SAVES_OVERRIDES = {
     "copy_slices": "its mask stays with the tape (torch's CopySlices saves nothing)",
     "tril": "its mask stays with the tape (torch's TrilBackward0 saves nothing)",
     "triu": "its mask stays with the tape (torch's TriuBackward0 saves nothing)",
+    "sgn": "torch's SgnBackward0 saves self and result (a second backward fails there too)",
 }
 
 
@@ -464,7 +465,8 @@ def _apply(op, a, b):
     x, y = a * 1.0, b * 1.0   # non-leaf operands: nothing folds
     table = {"add": lambda: x + y, "sub": lambda: x - y, "mul": lambda: x * y,
              "div": lambda: x / y, "pow": lambda: x ** y, "pow_scalar": lambda: x ** 2.5,
-             "neg": lambda: -x}
+             "neg": lambda: -x, "round_decimals": lambda: x.round(decimals=1),
+             "polygamma": lambda: tg.polygamma(1, x)}
     if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
         return getattr(x, op.name)(y)
     return table.get(op.name, lambda: getattr(x, op.name)())()

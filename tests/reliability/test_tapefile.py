@@ -136,7 +136,7 @@ def _set(name, value, at=lambda a: -1):
 
 
 OPERAND_CASES = [
-    ("op", 127, "opcode out of the op table"),
+    ("op", 32000, "opcode out of the op table"),
     ("op", -1, "opcode out of the op table"),
     ("ia", lambda a: len(a["op"]) - 1, "first operand is neither -1 nor an earlier entry"),
     ("ia", -2, "first operand is neither -1 nor an earlier entry"),
