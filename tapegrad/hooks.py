@@ -27,7 +27,7 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import set_grad_enabled
-from .graph import AccumulateGrad, Node, output_nr
+from .graph import AccumulateGrad, Node
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
