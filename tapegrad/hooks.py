@@ -6,7 +6,8 @@ Where they live:
   tape (as torch's die with its graph).  A hook stays with the node it was registered on: a
   later in-place op moves the tensor to a new entry, and the hook still sees the gradient of
   the value it was registered on (torch's rule);
-* a leaf's hooks in `_LEAF` (id of the leaf -> (weakref, Hooks)), dropped when the leaf dies.
+* a leaf's hooks in the leaf itself (its `_hooks` slot), so they die with it; `_LEAF`, weak
+  references to the leaves that have some, tells a backward whether to look.
 
 How they run (engine.py, its "hooks" section): a backward over a tape with hooked entries
 passes the sweep kernel a copy of the `host` flags with those entries set, so the kernel
@@ -27,7 +28,7 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import set_grad_enabled
-from .graph import AccumulateGrad, Node, output_nr
+from .graph import AccumulateGrad, Node
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
@@ -85,23 +86,22 @@ class Hooks:
 
 
 # ---- where hooks are kept --------------------------------------------------------------------
-_LEAF = {}         # id(leaf) -> (weakref to the leaf, Hooks)
+# A leaf's Hooks sit in its own `_hooks` slot (a global table holding them would keep alive
+# everything a hook's closure refers to, the leaf's graphs included); `_LEAF` only answers
+# "may any leaf have hooks?" once per backward, without keeping a leaf alive.
+_LEAF = {}    # id(leaf) -> weakref to the leaf (removed when it dies); truth-tested per backward
 
 
 def _leaf_record(t, create):
-    hit = _LEAF.get(id(t))
-    if hit is not None and hit[0]() is t:
-        return hit[1]
-    if not create:
-        return None
-    key = id(t)
+    h = getattr(t, "_hooks", None)
+    if h is None and create:
+        h = t._hooks = Hooks(t._dtype, t._shape)
+        key = id(t)
 
-    def gone(_, key=key, table=_LEAF):    # (the table: module globals go at exit)
-        got = table.get(key)
-        if got is not None and got[0]() is None:
-            del table[key]
-    h = Hooks(t._dtype, t._shape)
-    _LEAF[key] = (weakref.ref(t, gone), h)
+        def gone(ref, key=key, table=_LEAF):    # (the table: module globals go at exit)
+            if table.get(key) is ref:
+                del table[key]
+        _LEAF[key] = weakref.ref(t, gone)
     return h
 
 
@@ -117,7 +117,7 @@ def _node_record(tape, node, dtype, shape):
 
 def leaf_hooks(t):
     """The Hooks of leaf t, or None."""
-    return _leaf_record(t, False) if _LEAF else None
+    return getattr(t, "_hooks", None) if _LEAF else None
 
 
 def has_hooks(t):

@@ -74,7 +74,9 @@ class Tensor(metaclass=_TensorMeta):
     `torch.Tensor`: `requires_grad`, `grad`, `grad_fn`, `is_leaf`, `backward()`."""
     __module__ = "tapegrad"
     __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_flags",
-                 "_lserial", "_lnode", "_ver", "__weakref__")
+                 "_lserial", "_lnode", "_ver", "__weakref__",
+                 "_hooks")   # a leaf's hooks.Hooks (unset: none); owned by the leaf, so a
+    # hook that refers to the leaf's own graph makes a cycle the GC collects
     # _rg: recorded by the ops that use it (requires grad, or traced while recording a tape);
     # _flags (unset = 0): RETAINS (retain_grad() was called), NODIFF (traced but not
     # differentiable: comparisons, detach() while recording).  One slot for rare marks keeps

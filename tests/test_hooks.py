@@ -511,12 +511,15 @@ def test_hooks_die_with_the_tape_and_leaf():
     assert list(y._tape.hooks) == [y._node]
     y.sum().backward()     # seals the tape: the next graph starts another
     leaf = tapegrad.ones(2, requires_grad=True)
-    leaf.register_hook(lambda g: g)
-    assert id(leaf) in hooks._LEAF
+    z = leaf * 3
+    leaf.register_hook(lambda g: g * z)   # leaf -> hook -> z -> its tape -> leaf: a cycle
+    assert hooks._LEAF[id(leaf)]() is leaf
     key = id(leaf)
-    del y, leaf
+    ref, ztape = weakref.ref(leaf), weakref.ref(z._tape)
+    z.sum().backward()                    # (seals z's tape)
+    del y, leaf, z
     gc.collect()
-    assert tape() is None
+    assert tape() is None and ref() is None and ztape() is None
     assert key not in hooks._LEAF
 
 
