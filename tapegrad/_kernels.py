@@ -1408,8 +1408,8 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     so their arrays fill the arena's start with one concatenate; those only host entries use
     (flagged in `host`: BLAS reads the saved arrays themselves) are not copied.
     A reached input entry (leaf, constant, import: no operands) whose every reached consumer
-    is a host entry of an opcode flagged in `direct_ok` (bit 4, never bit 2: an entry writing
-    into the adjoint arena) gets no arena space and off = -1: such host VJPs hand it its
+    is a host entry of an opcode flagged in `direct_ok` (bit 4, never bits 1 or 2: an entry
+    writing into the adjoint arena) gets no arena space and off = -1: such host VJPs hand it its
     gradient as a fresh array in its own dtype (engine._Side), so a float32 weight's gradient
     never goes through the float64 arena.  Where a consumer reads its value as saved
     (direct_ok 1: bit 8), the node must be held by reference (slot >= 0).
@@ -1418,25 +1418,28 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     n = reach.shape[0]
     mark_live(ia, ib, arg_ptr, arg, reach)
     for e in range(n):
-        if reach[e] == 0:
-            continue
-        if host[e] == 0:
+        if reach[e] != 0 and host[e] == 0:
             # an entry reads its own value only if it has operands (an input entry, leaf,
             # constant or import, reads nothing: a weight only a BLAS product uses is not
-            # copied)
+            # copied).  (Plain stores of bit 1 here, the common case: bit 1 also means the
+            # operand's adjoint is in the arena, whatever bits a host consumer set.)
             if ia[e] >= 0 or ib[e] >= 0 or arg_ptr[e + 1] > arg_ptr[e]:
-                used[e] |= 1
-            u = 3
-        elif direct_ok[op[e]] == 0:
-            u = 2
-        else:
-            u = 12 if direct_ok[op[e]] == 1 else 4
-        if ia[e] >= 0:
-            used[ia[e]] |= u
-        if ib[e] >= 0:
-            used[ib[e]] |= u
-        for j in range(arg_ptr[e], arg_ptr[e + 1]):
-            used[arg[j]] |= u
+                used[e] = 1
+            if ia[e] >= 0:
+                used[ia[e]] = 1
+            if ib[e] >= 0:
+                used[ib[e]] = 1
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                used[arg[j]] = 1
+        elif reach[e] != 0:   # a host entry: bit 2 (adds into the arena) or 4 (+8) (direct)
+            u = 2 if direct_ok[op[e]] == 0 else (12 if direct_ok[op[e]] == 1 else 4)
+            if ia[e] >= 0 and used[ia[e]] != 1:
+                used[ia[e]] |= u
+            if ib[e] >= 0 and used[ib[e]] != 1:
+                used[ib[e]] |= u
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                if used[arg[j]] != 1:
+                    used[arg[j]] |= u
     k = 0
     t = 0
     for e in range(n):
@@ -1448,8 +1451,8 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     counts[0] = t
     for e in range(n):
         if reach[e] != 0 and (slot[e] < 0 or (used[e] & 1) == 0):
-            if (used[e] & 6) == 4 and (slot[e] >= 0 or (used[e] & 8) == 0) and ia[e] < 0 \
-                    and ib[e] < 0 and arg_ptr[e + 1] == arg_ptr[e]:
+            if used[e] >= 4 and (used[e] & 7) == 4 and (slot[e] >= 0 or (used[e] & 8) == 0) \
+                    and ia[e] < 0 and ib[e] < 0 and arg_ptr[e + 1] == arg_ptr[e]:
                 off[e] = -1
             else:
                 off[e] = t
