@@ -21,7 +21,7 @@ from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Gene
                      randint_like, randperm, normal)
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
-                        inf, nan, allclose)
+                        inf, nan)
 from . import backends, cuda, func, nn
 from .views import cat, stack
 from .ndops import matmul, bmm, where

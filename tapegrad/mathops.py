@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from . import decomps, decomps_math as DM, dtypes as D, _fastpath, return_types
+from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, return_types
 from .creation import tensor
-from .ndops import _binary, _compare, _NP_FWD, where
+from .ndops import _binary, _compare, _NP_FWD
 from .ops import OPS
 from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
 from .tracing import _tracing
@@ -619,6 +619,10 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     _tensor_operand("isclose", other, 2)
     if input._dtype is not other._dtype:
         raise RuntimeError(f"{input._dtype.legacy} did not match {other._dtype.legacy}")
+    try:
+        np.broadcast_shapes(input._shape, other._shape)
+    except ValueError:
+        raise RuntimeError(errors.broadcast_mismatch(input._shape, other._shape)) from None
     if _tracing(input) is None and _tracing(other) is None:
         out = np.isclose(input._array(), other._array(), rtol, atol, equal_nan)
         return Tensor._wrap(np.asarray(out), D.bool_)

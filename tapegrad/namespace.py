@@ -1,6 +1,6 @@
 """The rest of torch's namespace that autograd programs touch: the legacy tensor types
 (`FloatTensor`, `DoubleTensor`, `LongTensor`, `IntTensor`, `BoolTensor`: constructors,
-`isinstance` and `.type(...)`), the constants `pi`, `e`, `inf`, `nan`, `allclose`, and
+`isinstance` and `.type(...)`), the constants `pi`, `e`, `inf`, `nan`, and
 Tensor's `new_*` / `type_as` / `ndimension` / `element_size` methods and its in-place random
 fills `uniform_` / `normal_` / `bernoulli_` (tapegrad's generators: values differ from
 torch's)."""
@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import devices as _device, dtypes as D, errors
+from . import devices as _device, dtypes as D
 from .creation import empty, tensor
 from .random import default_generator, Generator
 from .tensor import _size_args, Tensor, tensor_methods
@@ -57,21 +57,6 @@ DoubleTensor = _legacy(D.float64)
 LongTensor = _legacy(D.int64)
 IntTensor = _legacy(D.int32)
 BoolTensor = _legacy(D.bool_)
-
-
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Whether |input - other| <= atol + rtol * |other| everywhere (broadcast), as torch."""
-    for pos, (name, t) in enumerate((("input", input), ("other", other)), 1):
-        if not isinstance(t, Tensor):
-            raise TypeError(errors.EXPECTED_TENSOR.format(fn="allclose", arg=name, pos=pos,
-                                                          got=type(t).__name__))
-    if input._dtype is not other._dtype:
-        raise RuntimeError(f"{input._dtype.legacy} did not match {other._dtype.legacy}")
-    try:
-        a, b = np.broadcast_arrays(input._array(), other._array())
-    except ValueError:
-        raise RuntimeError(errors.broadcast_mismatch(input._shape, other._shape)) from None
-    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 @tensor_methods

@@ -2,8 +2,11 @@
 row: its torch name(s), grad_fn, kind and what its backward saves) and checked current by
 tests/test_optable.py.  Run `python -m tapegrad.optable` after changing the table."""
 import os
+import types
 
 import tapegrad
+import tapegrad.linalg
+import tapegrad.nn.functional
 from .ops import BY_CODE
 from .tensor import Tensor
 
@@ -53,6 +56,15 @@ TORCH_NAMES = {
     "atan": "`torch.atan`, `torch.arctan`", "asinh": "`torch.asinh`, `torch.arcsinh`",
     "acosh": "`torch.acosh`, `torch.arccosh`", "atanh": "`torch.atanh`, `torch.arctanh`",
     "atan2": "`torch.atan2`, `torch.arctan2`", "trunc": "`torch.trunc`, `torch.fix`",
+    "as_strided": "a view read after an in-place op through another view of its base",
+    "pyfunc": "`autograd.Function.apply`", "median_dim": "`torch.median(x, dim)`",
+    "masked_fill_tensor": "`masked_fill(mask, 0-d tensor)`",
+    "scatter_value": "`scatter(dim, index, number)`",
+    "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",
+    "div_by_number": "`x / number` in nn.functional's losses (`DivBackward1`)",
+    "constant_pad_nd": "`F.pad(mode='constant')`", "circular_pad": "`F.pad(mode='circular')`",
+    **{f"{m}_pad{k}d": f"`F.pad(mode='{m}')` over {k} dims"
+       for m in ("reflect", "replicate") for k in (1, 2, 3)},
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}
@@ -64,10 +76,11 @@ def torch_name(op):
     if op.name in INTERNAL:
         return "(" + INTERNAL[op.name] + ")"
     names = []
-    if hasattr(tapegrad, op.name):
-        names.append("`torch.%s`" % op.name)
-    if hasattr(Tensor, op.name):
-        names.append("`Tensor.%s`" % op.name)
+    for prefix, space in (("torch", tapegrad), ("torch.linalg", tapegrad.linalg),
+                          ("F", tapegrad.nn.functional), ("Tensor", Tensor)):
+        fn = getattr(space, op.name, None)
+        if fn is not None and not isinstance(fn, types.ModuleType):
+            names.append("`%s.%s`" % (prefix, op.name))
     return ", ".join(names) or "(internal)"
 
 
