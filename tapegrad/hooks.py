@@ -170,6 +170,10 @@ def _node_target(fn, what):
         raise NotImplementedError(
             f"{what} on a node with several outputs ({type(fn).__name__}): register a hook "
             f"on the output tensors instead")
+    if op.kind == "pyfunc":   # its backward is Python run by pyfunc, not a VJP hooks can wrap
+        raise NotImplementedError(
+            f"{what} on a custom Function's node ({type(fn).__name__}): register a hook on "
+            f"its output tensors (Tensor.register_hook) instead")
     if tape.recording:
         raise RuntimeError(f"{what}: hooks cannot be part of a recorded tape (tapegrad.record "
                            f"/ compile)")

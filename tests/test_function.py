@@ -750,3 +750,42 @@ def test_a_tape_file_with_a_function_entry_is_rejected():
     arrays = tapefile.arrays(arrays, meta)    # a valid digest over the edited streams
     with pytest.raises(tapefile.TapeFormatError, match="custom autograd.Function"):
         replay.from_arrays(arrays)
+
+
+def test_hooks_on_a_function_output_and_its_node():
+    """A tensor hook on a Function's output runs as torch's; hooks on the Function's node
+    itself (its backward is Python) raise NotImplementedError rather than misfire."""
+    grads = []
+    for m in (tg, torch):
+        class Sq(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return 2 * x * g
+
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = Sq.apply(x)
+        y.register_hook(lambda g: g * 10)
+        (y * 3).sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1]
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+
+    class Cube(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    node = Cube.apply(x).grad_fn
+    for register in (node.register_hook, node.register_prehook):
+        with pytest.raises(NotImplementedError, match="custom Function's node"):
+            register(lambda *a: None)
