@@ -571,6 +571,24 @@ def index_fill(input, dim, index, value):
     return _where_mask("index_fill", input, keep, value)
 
 
+
+def _write_last(name, input, src, tgt, sel):
+    """input with flat positions `tgt` replaced by src's flat elements `sel` (each position's
+    last write), recorded as decomposition row `name` when either needs a gradient."""
+    if not (input._rg or src._rg) or _record_start(input, src) is None:
+        out = np.array(input._array())
+        out.reshape(-1)[tgt] = src._array().reshape(-1)[sel].astype(out.dtype)
+        return Tensor._wrap(out, input._dtype)
+    _same_dtype(name, input, src)
+    keep = np.ones(input.numel(), bool)
+    keep[tgt] = False
+
+    def body(T, x, s):
+        base = _pre_read(x)
+        put = index_scatter(_gather("take", s, sel), x._shape, tgt)
+        return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
+    return decomps.record(name, body, KIND_OPS, input, src)
+
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with src's elements (or value) written at index along dim (ScatterBackward0, or
     ScatterBackward1 for a value).  A repeated index writes the last of its values; its
@@ -595,19 +613,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     # the last write to each position wins
     tgt, first = np.unique(flat_out[::-1], return_index=True)
     sel = flat_src[::-1][first]
-    if not (input._rg or src._rg) or _record_start(input, src) is None:
-        out = np.array(input._array())
-        out.reshape(-1)[tgt] = src._array().reshape(-1)[sel].astype(out.dtype)
-        return Tensor._wrap(out, input._dtype)
-    _same_dtype("scatter", input, src)
-    keep = np.ones(input.numel(), bool)
-    keep[tgt] = False
-
-    def body(T, x, s):
-        base = _pre_read(x)
-        put = index_scatter(_gather("take", s, sel), x._shape, tgt)
-        return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
-    return decomps.record("scatter", body, KIND_OPS, input, src)
+    return _write_last("scatter", input, src, tgt, sel)
 
 
 def _same_dtype(fn, input, src):
@@ -664,19 +670,7 @@ def index_copy(input, dim, index, source):
     out_pos = _index_grid(input._shape, d, idx).reshape(-1)
     tgt, first = np.unique(out_pos[::-1], return_index=True)
     sel = np.arange(len(out_pos))[::-1][first]
-    if not (input._rg or source._rg) or _record_start(input, source) is None:
-        out = np.array(input._array())
-        out.reshape(-1)[tgt] = source._array().reshape(-1)[sel]
-        return Tensor._wrap(out, input._dtype)
-    _same_dtype("index_copy", input, source)
-    keep = np.ones(input.numel(), bool)
-    keep[tgt] = False
-
-    def body(T, x, s):
-        base = _pre_read(x)
-        put = index_scatter(_gather("take", s, sel), x._shape, tgt)
-        return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
-    return decomps.record("index_copy", body, KIND_OPS, input, source)
+    return _write_last("index_copy", input, source, tgt, sel)
 
 
 # ---- values without gradient --------------------------------------------------------------
