@@ -866,8 +866,13 @@ def generate_emit():
             body.append(ind + "if %s >= 0:\n" % role)
             body += [ind + "    " + ln + "\n" for ln in lines]
             body.append(ind + "    " + acc % (role, r) + "\n")
-        branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
         bounds[op.code] = sum(ln.count("emit_") + ln.count("accumulate(") for ln in body)
+        if _outlined(op):
+            # NOTE: outlined rows have no branch here: each emit call site costs Numba typing
+            # time (#11's rows took the cold first create_graph from 8.5 s to 15 s); graphs
+            # holding one take the tensor path (engine._record_backward_fast declines them)
+            continue
+        branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
     # (a one-element cat/stack has one operand, a one-element split one piece: copies too)
     copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx", "cat", "split")
     scaled = _codes("reduce")

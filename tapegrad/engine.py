@@ -600,6 +600,8 @@ def _record_backward_fast(roots, seeds, inputs):
     reached = np.flatnonzero(reach)
     if (tape.nds is not None and tape.nds.nd[reached].any()) or np.any(np.isin(ops[reached], _NO_FAST)):
         return None
+    if K.OP_EW[ops[reached]].any():   # outlined rows (codegen.OUTLINE_FROM): no emit branch
+        return None
     tape.check_versions(n, ran=reach)
     has = np.zeros(n, np.uint8)
     adj_n = np.zeros(n, np.uint8)
