@@ -40,11 +40,24 @@ def _infer_dtype(data):
     for k in kinds:
         if not issubclass(k, (bool, int, float, np.number, np.bool_)):
             _bad_data(data, k)
-    if kinds and kinds <= {bool, np.bool_}:
-        return D.bool_
-    if kinds and all(isinstance(v, (bool, int, np.integer)) for v in flat):
-        return D.int64
-    return D.get_default_dtype()
+    if not kinds:
+        return D.get_default_dtype()
+    # each item's dtype (a numpy scalar keeps its own, as torch), promoted across the items
+    dt = None
+    for k in kinds:
+        kd = _item_dtype(k)
+        dt = kd if dt is None else D._promote_same_category(dt, kd)
+    return dt
+
+
+def _item_dtype(kind):
+    """The dtype torch.tensor gives an item of Python or numpy scalar type `kind`."""
+    if issubclass(kind, np.generic):
+        d = D.BY_NP.get(np.dtype(kind))
+        if d is not None:
+            return d
+        kind = bool if issubclass(kind, np.bool_) else int if issubclass(kind, np.integer) else float
+    return D.scalar_dtype(kind())
 
 
 def _bad_data(data, kind):

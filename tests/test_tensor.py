@@ -124,3 +124,22 @@ def test_module_level_functions():
     assert tg.reshape(x, (2, 1)).shape == (2, 1) and tg.transpose(tg.ones(2, 3), 0, 1).shape == (3, 2)
     assert tg.matmul(tg.ones(2, 3), tg.ones(3)).tolist() == [3.0, 3.0]
     assert tg.is_tensor(x) and not tg.is_tensor(1.0) and tg.numel(x) == 2
+
+
+@pytest.mark.parametrize("data", [
+    np.float64(1.5), np.float32(1.5), np.int32(3), np.int64(3), np.bool_(True),
+    [np.float64(1.5)], [1.0, np.float64(2.0)], [np.float32(1.0), np.float64(2.0)],
+    [np.int32(1), 2], [np.int32(1), 2.0], [np.float32(1.0), 2], [np.float64(1.0), True],
+    [True, 1], [[1, 2], [3, 4.0]], 2.5, 3, True], ids=repr)
+def test_tensor_infers_dtype_from_numpy_scalars_as_torch(data):
+    """A numpy scalar keeps its dtype and the items' dtypes are promoted (np.float64 gave
+    float32 before)."""
+    torch = pytest.importorskip("torch")
+    for default in (tg.float32, tg.float64):
+        tg.set_default_dtype(default)
+        torch.set_default_dtype(getattr(torch, str(default).split(".")[1]))
+        try:
+            assert str(tg.tensor(data).dtype).split(".")[1] == str(torch.tensor(data).dtype).split(".")[1]
+        finally:
+            tg.set_default_dtype(tg.float32)
+            torch.set_default_dtype(torch.float32)
