@@ -416,6 +416,21 @@ def _leads(leads, nodes, e):
     return bool(leads[e if nodes is None else nodes[e]])
 
 
+def _zeros(shape, dt):
+    return Tensor._wrap(np.zeros(shape, dt.np), dt)
+
+
+def _run_backward(ctx, grads, grad_mode):
+    """The Function's backward on `grads` with grad mode `grad_mode` (on under create_graph:
+    what it computes is recorded), its result checked as torch does."""
+    prev = STATE.enabled
+    _set_grad(grad_mode)
+    try:
+        return _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
+    finally:
+        _set_grad(prev)
+
+
 def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
     """The sweep paused at pyfunc entry e (a local index when `nodes` maps local entries to
     tape nodes): call the Function's backward (grad mode off) on its outputs' gradients, add
@@ -443,16 +458,8 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
         n = math.prod(shape)
         return Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
 
-    def zeros(shape, dt):
-        return Tensor._wrap(np.zeros(shape, dt.np), dt)
-
-    grads = _output_grads(ctx, block, reached, zeros)
-    prev = STATE.enabled
-    _set_grad(False)
-    try:
-        res = _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
-    finally:
-        _set_grad(prev)
+    grads = _output_grads(ctx, block, reached, _zeros)
+    res = _run_backward(ctx, grads, False)
     adds = []
     for j, (i, shape, dt) in enumerate(ctx._pf_inputs):
         g = res[i]
@@ -482,17 +489,9 @@ def tensor_vjp(tape, e, g, reach):
         b = flat[start:start + n].reshape(shape)
         return b if b._dtype is dt else b.to(dt)
 
-    def zeros(shape, dt):
-        return Tensor._wrap(np.zeros(shape, dt.np), dt)
-
     grads = _output_grads(ctx, block, lambda node: node < len(reach) and reach[node] != 0,
-                         zeros)
-    prev = STATE.enabled
-    _set_grad(True)
-    try:
-        res = _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
-    finally:
-        _set_grad(prev)
+                          _zeros)
+    res = _run_backward(ctx, grads, True)
     out = []
     operands = tape.args_of(e).tolist()
     for j, (i, shape, dt) in enumerate(ctx._pf_inputs):

@@ -31,6 +31,15 @@ class _Numbered(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
 
 class Sequential(_Numbered):
     """Modules called one after another: Sequential(m1, m2, ...) or Sequential(OrderedDict)."""
@@ -53,15 +62,6 @@ class Sequential(_Numbered):
         key = list(self._modules)[_index(idx, len(self))]
         setattr(self, key, module)
 
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
 
     def insert(self, index, module):
         n = len(self)
@@ -104,15 +104,6 @@ class ModuleList(_Numbered):
 
     def __add__(self, other):
         return ModuleList(list(self) + list(other))
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
 
     def insert(self, index, module):
         vals = list(self._modules.values())
