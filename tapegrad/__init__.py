@@ -38,7 +38,7 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
 from .structops import movedim as moveaxis, where_ as where  # noqa: F811
 from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum
 from . import linalg  # noqa: E402  (torch.linalg)
-from .linalg import det, inv as inverse  # noqa: E402
+from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)

@@ -12,7 +12,7 @@ from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
-from .kinds import DIRECT, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES, tensor_vjp
+from .kinds import DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES, tensor_vjp
 from .dtypes import from_numpy_dtype
 from .tape import _SAVES, _DIFFERENTIABLE
 from .tensor import Tensor, _new
@@ -275,9 +275,10 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         if kind in DIRECT:
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
                            tape.saved_array(sa), tape.saved_array(sb), side)
-        else:
+        else:   # (linalg: its output as saved too)
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
-                           tape.saved_array(sa), tape.saved_array(sb))
+                           tape.saved_array(sa), tape.saved_array(sb),
+                           tape.saved_array(e if nodes is None else int(nodes[e])))
         start = e - 1
 
 
@@ -291,6 +292,9 @@ def jacobian_rows(outputs, inputs):
     tape = tapes.pop()
     if pyfunc.has_functions(tape):   # sweep_rows does not pause for a Function's backward
         return None
+    host = tape.host_flags(tape.n)
+    if host.any() and np.isin(tape.streams(tape.n)[0][host != 0], _HOST_ONLY_CODES).any():
+        return None   # nor for a LAPACK entry (kinds.HOST_ONLY): autograd.grad does
     targets = []
     for t in inputs:
         nodes = _nodes_in(tape, t)
@@ -483,7 +487,9 @@ def _collect(out, t, g):
 
 _formula_cache = {}
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
-_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import", "pyfunc")], np.int64)
+_HOST_ONLY_CODES = np.array([op.code for op in BY_CODE if op.kind in HOST_ONLY], np.int64)
+_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import", "pyfunc")
+                     or op.kind in HOST_ONLY], np.int64)
 
 
 def _formula(code, i):
@@ -571,7 +577,7 @@ def _input_grads(tape, e, g):
         nodes = [x for x in (a, b) if x >= 0] + tape.args_of(e).tolist()
         grads = vjp(KIND_OPS, g, [tape.shape.get(x) for x in nodes], tape.params_of(e))
         return [(nodes[i], gi) for i, gi in grads if _DIFFERENTIABLE[tape.op[nodes[i]]]]
-    nodes = (a, b)
+    nodes = (a, b, e)   # (operand 2: the entry's own output, which linalg's VJPs read)
     # (a tape of one-element nodes has no n-d streams: no params)
     params = tape.params_of(e) if tape.nds is not None else np.zeros(0, np.int64)
     grads = vjp(KIND_OPS, g, lambda i: _handle(tape, nodes[i], g), shape_a,

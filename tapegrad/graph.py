@@ -38,7 +38,7 @@ class Node:
             return tuple((_input_fn(tape, int(node)), output_nr(tape, int(node))) for node in
                          [tape.ia[n], tape.ib[n]][:1 + (tape.ib[n] >= 0)] + tape.args_of(n).tolist())
         roles = ([tape.ia[n], tape.ib[n]] if op.kind in ("binary", "matmul", "where")
-                 else [tape.ia[n]])
+                 or (op.kind == "linalg" and tape.ib[n] >= 0) else [tape.ia[n]])
         if op.kind == "binary" and roles[0] < 0 <= roles[1] and not op.grad_fn_scalar_a:
             roles = roles[::-1]   # `2 * b` is b.mul(2) in torch: (b's grad_fn, 0), (None, 0)
         out = []

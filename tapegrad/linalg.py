@@ -1,33 +1,48 @@
-"""torch.linalg: norm, vector_norm, cross, det, inv, solve, cholesky (and torch.det / inverse /
-cholesky).
+"""torch.linalg: det, slogdet, inv, solve, cholesky, svdvals on numpy's LAPACK, matrix norms
+and cond built on them, and the vector norms and cross product of other modules.
 
-det, inv, solve and cholesky are decomposition rows (tapegrad/decomps.py): Gauss-Jordan
-elimination with partial pivoting and the column Cholesky algorithm, recorded as selects,
-rank-1 updates and matrix products, shown as torch's one node (LinalgDetBackward0, ...).
-Their gradients, derivatives of any order, replay and tape files are those of the primitives.
-The pivot rows are chosen from the values at the call (numpy), and a replay keeps them: still
-exact, only less stable far from the recorded point (an exact zero pivot there gives inf/nan).
-Batched inputs run the algorithm per matrix.  Cost: O(n) recorded steps of O(n^2) work, so
-these suit the small systems of autograd programs, not large factorizations."""
+det, slogdet, inv, solve, cholesky and svdvals record one host entry each (kind `linalg`,
+tapegrad/kinds/linalg.py): np.linalg computes the value at the call, the sweep pauses at the
+entry and numpy computes its VJP (g * det * A^-T, -X^T g X^T, A^-T g ...), replay's forward
+and reverse sweeps pause there too, and create_graph records the VJP with these same entries,
+so derivatives of every order come out (svdvals: first order only).  Batches are stacks of
+matrices; solve broadcasts A's and B's batch dims as torch (with expand entries)."""
+import math
+
 import numpy as np
 
-from . import decomps, dtypes as D
-from .mathops import linalg_norm as norm, vector_norm  # noqa: F401  (torch.linalg's norms)
-from .ndops import matmul, where
+from . import dtypes as D
+from .kinds import linalg as K
+from .kinds.linalg import LinAlgError
+from .mathops import linalg_norm as _vector_or_fro, vector_norm
+from .ndops import where
+from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
+from .recording import _record_start, _result
+from .return_types import _make
+
+_RT = {name: _make(name, fields) for name, fields in (
+    ("linalg_slogdet", ("sign", "logabsdet")), ("slogdet", ("sign", "logabsdet")),
+    ("linalg_inv_ex", ("inverse", "info")), ("linalg_solve_ex", ("result", "info")),
+    ("linalg_cholesky_ex", ("L", "info")))}
+from .tape import input_node
 from .tensor import Tensor, tensor_methods
-from .views import KIND_OPS, stack
+from .views import KIND_OPS
 
-__all__ = ["norm", "vector_norm", "cross", "det", "inv", "solve", "cholesky", "inv_ex", "cholesky_ex"]
+__all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv", "inv_ex",
+           "solve", "solve_ex", "cholesky", "cholesky_ex", "svdvals", "cond", "LinAlgError"]
+
+_ROW = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
 
 
-def _square(fn, A):
+def _matrix_arg(fn, A, square=True, name="A", position=1):
     if not isinstance(A, Tensor):
-        raise TypeError(f"linalg_{fn}(): argument 'A' (position 1) must be Tensor, not "
-                        f"{type(A).__name__}")
+        raise TypeError(f"linalg_{fn}(): argument '{name}' (position {position}) must be "
+                        f"Tensor, not {type(A).__name__}")
     if A.dim() < 2:
-        raise RuntimeError(f"linalg.{fn}: The input tensor A must have at least 2 dimensions.")
-    if A._shape[-1] != A._shape[-2]:
+        what = "svd" if fn in ("svdvals", "cond") else fn
+        raise RuntimeError(f"linalg.{what}: The input tensor A must have at least 2 dimensions.")
+    if square and A._shape[-1] != A._shape[-2]:
         raise RuntimeError(f"linalg.{fn}: A must be batches of square matrices, but they are "
                            f"{A._shape[-2]} by {A._shape[-1]} matrices")
     if not A._dtype.is_floating_point:
@@ -35,175 +50,248 @@ def _square(fn, A):
                            f"input. Got {A._dtype.legacy}")
 
 
-def _batched(fn, A, *rest):
-    """fn per matrix of a batch (the pivots differ per matrix), stacked back."""
-    if A.dim() == 2:
-        return fn(A, *rest)
-    batch = A._shape[:-2]
-    flat = A.reshape((-1,) + A._shape[-2:])
-    others = [r.reshape((-1,) + r._shape[len(batch):]) for r in rest]
-    outs = [fn(flat[i], *[o[i] for o in others]) for i in range(flat._shape[0])]
-    out = stack(outs)
-    return out.reshape(batch + out._shape[1:])
+def _lapack(which, A, B=None, flag=0):
+    """One linalg entry on A (..., n, n) (svdvals: (..., m, n)) and, for solve, B with A's
+    batch dims ((..., n, k), left=False (..., k, n), or a vector batch (..., n)): the value
+    from np.linalg, recorded as a host entry when an operand requires grad."""
+    shape = A._shape
+    nb = math.prod(shape[:-2])
+    n, kA = shape[-2], shape[-1]
+    Aa = A._array().reshape(nb, n, kA)
+    Ba = None
+    k = kA
+    if which == K.SOLVE:   # B: a vector batch (k = 1), or (..., n, k) / left=False (..., k, n)
+        k = 1 if B.dim() == A.dim() - 1 else B._shape[-2 if flag else -1]
+        Ba = B._array().reshape((nb, k, n) if flag else (nb, n, k))
+    out = K.forward(which, flag, Aa, Ba)
+    if which in (K.DET, K.LOGDET):
+        oshape = shape[:-2]
+    elif which == K.SOLVE:
+        oshape = B._shape
+    elif which == K.SVDVALS:
+        oshape = shape[:-2] + (min(n, kA),)
+    else:
+        oshape = shape
+    out = np.asarray(out, A._dtype.np).reshape(oshape)
+    tape = _record_start(A, B) if B is not None else _record_start(A)
+    if tape is None:
+        return Tensor._wrap(out, A._dtype)
+    a = _node(tape, A, Aa)
+    b = _node(tape, B, Ba) if B is not None else -1
+    row = OPS[_ROW[which]]
+    saves = [("a", a, Aa), ("b", b, Ba), ("out", None, out)]
+    t = _result(out, A._dtype, tape, row.code, a, b, 0.0,
+                [s for s in saves if s[0] in row.saves])
+    tape.add_params(t._node, [which, nb, n, k, flag])
+    tape.set_host(t._node)
+    return t
 
 
-def _eliminate(X, Y, singular):
-    """Gauss-Jordan with partial pivoting on the 2-d X (n x n) and Y (n x k or n): returns
-    (X reduced to the identity, X^-1 Y, the pivots, the sign of the row swaps).  A zero
-    pivot calls singular(k) (det: stop there; inv/solve: raise torch's error)."""
-    n = X._shape[0]
-    pivots, sign = [], 1.0
-    for k in range(n):
-        col = np.abs(X._array()[k:, k])
-        p = k + int(np.argmax(col))
-        if col[p - k] == 0:
-            singular(k)
-            pivots.append(X[k, k])
-            return X, Y, pivots, sign, False
-        if p != k:
-            perm = np.arange(n)
-            perm[k], perm[p] = p, k
-            idx = Tensor._wrap(perm, D.int64)
-            X = X.index_select(0, idx)
-            Y = Y.index_select(0, idx) if Y is not None else None
-            sign = -sign
-        piv = X[k, k]
-        pivots.append(piv)
-        if k == n - 1 and Y is None:
-            break
-        row = np.zeros(n, bool)
-        row[k] = True
-        keep = Tensor._wrap(row.reshape(n, 1), D.bool_)
-        f = X[:, k].reshape(n, 1)
-        rx = X[k] / piv
-        X = where(keep, rx, X - f * rx)
-        if Y is not None:
-            ry = Y[k] / piv
-            if Y.dim() == 1:
-                Y = where(Tensor._wrap(row, D.bool_), ry, Y - f.reshape(n) * ry)
-            else:
-                Y = where(keep, ry, Y - f * ry)
-    return X, Y, pivots, sign, True
+def _node(tape, x, arr):
+    """x's node on tape: its own (requires grad) or a const node holding its value."""
+    if x._rg:
+        return input_node(tape, x)
+    node = tape.const_node(np.asarray(arr).reshape(x._shape))
+    tape.save(node, np.asarray(arr).reshape(x._shape))
+    tape.watch(node, x)
+    return node
 
 
-def _det2(A):
-    def zero(k):
-        pass
-    _, _, pivots, sign, _ = _eliminate(A, None, zero)
-    out = pivots[0]
-    for p in pivots[1:]:
-        out = out * p
-    return out * sign if sign < 0 else out
+# the tensor faces of the linalg kind record their entries through this (create_graph, replay)
+KIND_OPS.lapack = _lapack
 
 
-def det(A):
-    """The determinant of square matrices (LinalgDetBackward0)."""
-    _square("det", A)
-    if A._shape[-1] == 0:
-        return Tensor._wrap(np.ones(A._shape[:-2], A._dtype.np), A._dtype)
-    return _record("det", lambda T, x: _batched(_det2, x), A)
+def det(A, *, out=None):
+    """The determinant of square matrices (LinalgDetBackward0).  Its gradient on an exactly
+    singular matrix is zero, as torch's."""
+    _no_out("det", out)
+    _matrix_arg("det", A)
+    return _lapack(K.DET, A)
 
 
-def _singular_inv(k):
-    raise RuntimeError(f"linalg.inv: The diagonal element {k + 1} is zero, the inversion could "
-                       f"not be completed because the input matrix is singular.")
+def slogdet(A, *, out=None):
+    """(sign, logabsdet) of square matrices (LinalgSlogdetBackward0 on logabsdet; the sign of
+    a real matrix is a constant: its gradient is zero)."""
+    _no_out("slogdet", out)
+    _matrix_arg("slogdet", A)
+    sign = np.sign(np.linalg.det(A._array())).astype(A._dtype.np) if A.numel() else \
+        np.ones(A._shape[:-2], A._dtype.np)
+    return _RT["linalg_slogdet"]((Tensor._wrap(np.asarray(sign).reshape(A._shape[:-2]), A._dtype),
+                  _lapack(K.LOGDET, A)))
 
 
-def _singular_solve(k):
-    raise RuntimeError("torch.linalg.solve: The solver failed because the input matrix is "
-                       "singular.")
+def torch_slogdet(A):
+    """torch.slogdet: linalg.slogdet as a torch.return_types.slogdet."""
+    return _RT["slogdet"](slogdet(A))
 
 
-def _inv2(A):
-    n = A._shape[0]
-    eye = Tensor._wrap(np.eye(n, dtype=A._dtype.np), A._dtype)
-    return _eliminate(A, eye, _singular_inv)[1]
+def logdet(A):
+    """log(det(A)): nan where det < 0, -inf where det == 0 (torch's WhereBackward0 node)."""
+    _matrix_arg("logdet", A)
+    sign, logabs = slogdet(A)
+    if not logabs.requires_grad:
+        return Tensor._wrap(np.where(sign._array() < 0, np.nan, logabs._array()), A._dtype)
+    return where(sign < 0, math.nan, logabs)
 
 
-def inv(A):
-    """The inverse of square matrices (LinalgInvExBackward0)."""
-    _square("inv", A)
-    return _record("inv", lambda T, x: _batched(_inv2, x), A)
+def inv(A, *, out=None):
+    """The inverse of square matrices (LinalgInvExBackward0); torch's LinAlgError when one is
+    singular."""
+    _no_out("inv", out)
+    _matrix_arg("inv", A)
+    return _lapack(K.INV, A)
 
 
-def inv_ex(A, *, check_errors=False):
+def inv_ex(A, *, check_errors=False, out=None):
     """(inverse, info) as torch.linalg.inv_ex (info 0: this raises on a singular input)."""
-    return inv(A), Tensor._wrap(np.zeros(A._shape[:-2], np.int32), D.int32)
+    return _RT["linalg_inv_ex"]((inv(A, out=out), _info(A)))
 
 
-def solve(A, B, *, left=True):
-    """X with A @ X = B (LinalgSolveExBackward0); B a vector or a matrix (batches as A's)."""
-    _square("solve", A)
-    if not left:
-        raise NotImplementedError("tapegrad: linalg.solve(left=False) is not implemented")
+def _info(A):
+    return Tensor._wrap(np.zeros(A._shape[:-2], np.int32), D.int32)
+
+
+def _no_out(fn, out):
+    if out is not None:
+        raise NotImplementedError(f"tapegrad: linalg.{fn}(out=...) is not implemented")
+
+
+def solve(A, B, *, left=True, out=None):
+    """X with A @ X = B (left=False: X @ A = B) (LinalgSolveExBackward0); B a vector or a
+    matrix as torch decides, batch dims broadcast; torch's LinAlgError for a singular A."""
+    _no_out("solve", out)
+    _matrix_arg("solve", A)
     if not isinstance(B, Tensor):
         raise TypeError(f"linalg_solve(): argument 'B' (position 2) must be Tensor, not "
                         f"{type(B).__name__}")
-    vector = B.dim() == A.dim() - 1 or B.dim() == 1
-    n = A._shape[-1]
-    if (B._shape[-1] if vector else B._shape[-2]) != n:
-        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
-                           f"AX = B ({'x'.join(map(str, A._shape[-2:]))} and "
-                           f"{'x'.join(map(str, B._shape[-1:] if vector else B._shape[-2:]))})")
     if B._dtype is not A._dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {A._dtype.legacy} and B of type {B._dtype.legacy} "
                            f"instead")
-
-    def one(a, b):
-        return _eliminate(a, b, _singular_solve)[1]
-
-    def body(T, a, b):
-        if a.dim() > 2 and b.dim() == 1:   # one vector for every matrix of the batch
-            b = b.expand(*(a._shape[:-2] + b._shape))
-        return _batched(one, a, b)
-    return _record("solve", body, A, B)
-
-
-def _chol2(A):
-    n = A._shape[0]
-    # the value from the lower triangle (as LAPACK's), the gradient symmetric (torch's):
-    # A_s = (A + A^T) / 2 carries the gradient, the lower triangle's difference is constant
-    sym = (A + A.transpose(0, 1)) * 0.5
-    low = A.tril()
-    lower = low + low.tril(-1).transpose(0, 1)
-    A_eff = sym + (lower - sym).detach()
-    cols = []
-    for j in range(n):
-        v = A_eff[:, j]
-        if cols:
-            C = stack(cols, 1)
-            v = v - matmul(C, C[j])
-        d = float(v._array()[j])
-        if not d > 0:
-            raise RuntimeError(f"linalg.cholesky: The factorization could not be completed "
-                               f"because the input is not positive-definite (the leading minor "
-                               f"of order {j + 1} is not positive-definite).")
-        mask = np.zeros(n, bool)
-        mask[j:] = True
-        cols.append(where(Tensor._wrap(mask, D.bool_), v / v[j].sqrt(), 0.0))
-    return stack(cols, 1)
+    n = A._shape[-1]
+    vector = B.dim() == 1 or (B.dim() == A.dim() - 1 and B._shape == A._shape[:-1])
+    rows, cols = ((B._shape[-1], 1) if vector else B._shape[-2:]) if B.dim() else (1, 1)
+    if B.dim() < 1 or (not vector and B.dim() < 2):
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
+    if (rows if left else cols) != n or (vector and not left and n != 1):
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"{eq} ({n}x{n} and {rows}x{cols})")
+    b_batch = B._shape[:-1] if vector else B._shape[:-2]
+    try:
+        batch = np.broadcast_shapes(A._shape[:-2], b_batch)
+    except ValueError:
+        raise RuntimeError(f"linalg.solve: The batch dimensions of A {list(A._shape[:-2])} and "
+                           f"B {list(b_batch)} are not broadcastable") from None
+    if A._shape[:-2] != batch:
+        A = A.expand(*(batch + A._shape[-2:]))
+    if b_batch != batch:
+        B = B.expand(*(batch + B._shape[len(b_batch):]))
+    return _lapack(K.SOLVE, A, B, 0 if left else 1)
 
 
-def cholesky(A, *, upper=False):
+def solve_ex(A, B, *, left=True, check_errors=False, out=None):
+    """(result, info) as torch.linalg.solve_ex (info 0: this raises on a singular input)."""
+    X = solve(A, B, left=left, out=out)
+    return _RT["linalg_solve_ex"]((X, _info(A)))
+
+
+def cholesky(A, *, upper=False, out=None):
     """The Cholesky factor L (A = L L^T) of symmetric positive-definite matrices, read from
-    the lower triangle (LinalgCholeskyExBackward0); its gradient is symmetric, as torch's."""
-    _square("cholesky", A)
+    the lower triangle (upper=True: U = L^T, read from the upper triangle), as torch's
+    (LinalgCholeskyExBackward0; its gradient is symmetric); torch's LinAlgError naming the
+    order of the first leading minor that is not positive-definite."""
+    _no_out("cholesky", out)
+    _matrix_arg("cholesky", A)
+    return _lapack(K.CHOLESKY, A, None, 1 if upper else 0)
 
-    def body(T, x):
-        out = _batched(_chol2, x)
-        return out.transpose(-2, -1) if upper else out
-    return _record("cholesky", body, A)
 
-
-def cholesky_ex(A, *, upper=False, check_errors=False):
+def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     """(L, info) as torch.linalg.cholesky_ex (info 0: this raises on a failed factorization)."""
-    return cholesky(A, upper=upper), Tensor._wrap(np.zeros(A._shape[:-2], np.int32), D.int32)
+    return _RT["linalg_cholesky_ex"]((cholesky(A, upper=upper, out=out), _info(A)))
+
+
+def svdvals(A, *, driver=None, out=None):
+    """The singular values of matrices, descending (LinalgSvdBackward0; gradient U diag(g)
+    V^T, first order only)."""
+    _no_out("svdvals", out)
+    _matrix_arg("svdvals", A, square=False)
+    return _lapack(K.SVDVALS, A)
+
+
+_MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    """Matrix norms over the two dims `dim`: 'fro' and 'nuc' (the sum of the singular values),
+    2 / -2 (the largest / smallest singular value), 1 / -1 (max / min column sum of |A|),
+    inf / -inf (the same over rows), as torch's compositions."""
+    _no_out("matrix_norm", out)
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg_matrix_norm(): argument 'input' (position 1) must be Tensor, "
+                        f"not {type(A).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if ord not in _MATRIX_ORDS:
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if not A._dtype.is_floating_point:
+        raise RuntimeError(f"linalg.matrix_norm: Expected a floating point or complex tensor "
+                           f"as input. Got {A._dtype.legacy}")
+    if dtype is not None:
+        A = A.to(dtype)
+    nd = A.dim()
+    d0, d1 = (int(d) % nd for d in dim)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
+                           f"{dim[1]})")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        M = A.movedim((d0, d1), (-2, -1))
+        s = svdvals(M)
+        r = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        if keepdim:
+            lo, hi = sorted((d0, d1))
+            r = r.unsqueeze(lo).unsqueeze(hi)
+        return r
+    # 1 / -1: the 1-norm over rows (d0) then max/min over columns; inf / -inf the other way
+    # (torch's composition: LinalgVectorNormBackward0 then AmaxBackward0 / AminBackward0)
+    over, across = (d0, d1) if abs(ord) == 1 else (d1, d0)
+    if not keepdim and over < across:
+        across -= 1
+    s = vector_norm(A, 1, over, keepdim)
+    return s.amax(across, keepdim) if ord > 0 else s.amin(across, keepdim)
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """torch.linalg.norm: a vector norm (1-d input or one dim, or ord None over everything),
+    or a matrix norm (2-d input with dim None, or two dims)."""
+    _no_out("norm", out)
+    if isinstance(A, Tensor) and ord is not None and not isinstance(ord, str) and \
+            ((dim is None and A.dim() == 2) or (isinstance(dim, (tuple, list)) and len(dim) == 2)):
+        return matrix_norm(A, ord, (-2, -1) if dim is None else tuple(dim), keepdim, dtype=dtype)
+    if isinstance(ord, str) and ord != "fro" or ord == "fro" and dim is not None and \
+            len(dim) == 2:
+        return matrix_norm(A, ord, (-2, -1) if dim is None else tuple(dim), keepdim, dtype=dtype)
+    return _vector_or_fro(A, ord, dim, keepdim, dtype=dtype)
+
+
+def cond(A, p=None, *, out=None):
+    """The condition number of matrices in the norm p: for p None / 2 / -2 a ratio of
+    singular values, else matrix_norm(A, p) * matrix_norm(inv(A), p)."""
+    _no_out("cond", out)
+    _matrix_arg("cond", A, square=p not in (None, 2, -2))
+    if p in (None, 2, -2):
+        s = svdvals(A)   # descending: torch divides the first by the last
+        big, small = s.narrow(-1, 0, 1), s.narrow(-1, s._shape[-1] - 1, 1)
+        return (big / small if p != -2 else small / big).squeeze(-1)
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
 
 
 @tensor_methods
 class _LinalgMethods:
-    """Tensor.det(), Tensor.inverse()."""
+    """Tensor.det(), Tensor.inverse(), Tensor.logdet(), Tensor.slogdet()."""
 
     def det(self):
         return det(self)
@@ -211,8 +299,8 @@ class _LinalgMethods:
     def inverse(self):
         return inv(self)
 
+    def logdet(self):
+        return logdet(self)
 
-def _record(name, body, x, *args):
-    if not any(isinstance(t, Tensor) and t._rg for t in (x,) + args):
-        return body(None, x, *args)
-    return decomps.record(name, body, KIND_OPS, x, *args)
+    def slogdet(self):
+        return slogdet(self)

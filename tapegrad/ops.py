@@ -49,6 +49,8 @@ Kinds (see docs/design.md):
   decomp    a decomposition row: never an entry of its own.  Its op is recorded as primitives
             (tapegrad/decomps.py) and the tape's decomposition streams (tapegrad/groups.py)
             make the group show as one grad_fn of the row's name
+  linalg    LAPACK host entries (det, slogdet, inv, solve, cholesky, svdvals: numpy's
+            np.linalg, tapegrad/kinds/linalg.py); always flagged `host`, no kernel piece
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -330,11 +332,11 @@ _DECLS = [
     Op("scatter_add", "decomp", "ScatterAddBackward0", saves=()),
     Op("index_add", "decomp", "IndexAddBackward0", saves=()),
     Op("index_copy", "decomp", "IndexCopyBackward0", saves=()),
-    # torch.linalg as decompositions (tapegrad/linalg.py: elimination, column Cholesky)
-    Op("det", "decomp", "LinalgDetBackward0", saves=()),
-    Op("inv", "decomp", "LinalgInvExBackward0", saves=()),
-    Op("solve", "decomp", "LinalgSolveExBackward0", saves=()),
-    Op("cholesky", "decomp", "LinalgCholeskyExBackward0", saves=()),
+    # torch.linalg on LAPACK: host entries of the linalg kind (tapegrad/kinds/linalg.py)
+    Op("det", "linalg", "LinalgDetBackward0", saves=("a", "out")),
+    Op("inv", "linalg", "LinalgInvExBackward0", saves=("out",)),
+    Op("solve", "linalg", "LinalgSolveExBackward0", saves=("a", "b", "out")),
+    Op("cholesky", "linalg", "LinalgCholeskyExBackward0", saves=("out",)),
     # --- engineer "nn": tapegrad.nn.functional's decomposition rows (bodies in
     # tapegrad/nn/_decomps.py), shown with torch's grad_fn names ----------------------------
     Op("linear", "decomp", "AddmmBackward0", saves=("a", "b")),
@@ -362,6 +364,10 @@ _DECLS = [
     Op("replicate_pad2d", "decomp", "ReplicationPad2DBackward0", saves=("a",)),
     Op("replicate_pad3d", "decomp", "ReplicationPad3DBackward0", saves=("a",)),
     Op("circular_pad", "decomp", "CopySlices", saves=()),
+    # --- engineer "linalg": more LAPACK host entries (tapegrad/kinds/linalg.py) -------------
+    # slogdet's log|det| (its sign is a constant), svdvals (the matrix norms 'nuc', 2, -2)
+    Op("slogdet", "linalg", "LinalgSlogdetBackward0", saves=("a",)),
+    Op("svdvals", "linalg", "LinalgSvdBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):
@@ -385,7 +391,7 @@ BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
-         "split", "shift", "decomp", "pyfunc")
+         "split", "shift", "decomp", "pyfunc", "linalg")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with cst = output_nr.
 OUTPUT_CODE = OPS["output"].code

@@ -29,7 +29,7 @@ from . import hooks
 from ._jit import K, launch_parallel
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
-from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES,
+from .kinds import (HOST_FORWARD, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES,
                     tensor_forward)
 from .errors import TracingError
 from .tapefile import TapeFormatError
@@ -44,6 +44,7 @@ __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "Traci
 _KIND = [op.kind for op in BY_CODE]
 _SHAPED = ("reduce", "strided", "scatter")   # kinds whose params count follows ranks
 _GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
+_HOST_ONLY_CODES = np.array([op.code for op in BY_CODE if op.kind in HOST_ONLY], np.int64)
 
 
 _NUMBER_TYPES = {float, int, np.float64, np.float32, np.int64}
@@ -229,10 +230,14 @@ class Recorded:
             pos += size[k]
         self._vals0 = vals0
         self.off, self.size, self.shp, self.nd = off, size, shp, nd
-        self.scalar = not shapes
         self._freed = np.zeros(n, np.uint8)
-        # entries whose forward and VJP run in numpy between kernel segments (large matmuls)
+        # entries whose forward and VJP run in numpy between kernel segments (large matmuls,
+        # LAPACK): a tape with one takes the n-d kernels, which pause, even if all its nodes
+        # have one element (a 1x1 matrix)
         self.host = np.ascontiguousarray(prog.get("host", np.zeros(n, np.uint8)), np.uint8)
+        self.scalar = not shapes and not self.host.any()
+        lapack = np.flatnonzero(np.isin(prog["op"], _HOST_ONLY_CODES))
+        self._host_only = BY_CODE[int(prog["op"][lapack[0]])].name if len(lapack) else None
         self._paused = not self.scalar and bool(self.host.any())
         self.inputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["inputs"]]
         self.outputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["outputs"]]
@@ -411,6 +416,16 @@ class Recorded:
             self._vg_entry = K.replay_scalar
         return status
 
+    def _no_host_only(self, what):
+        """Refuse a kernel that does not pause (one Numba call per point or per row) on a
+        tape holding a LAPACK entry: it has no kernel piece, so the kernel would skip it."""
+        if self._host_only is not None:
+            raise NotImplementedError(
+                f"tapegrad: Recorded.{what} runs the whole tape inside Numba kernels, which "
+                f"cannot call LAPACK, and this tape holds linalg.{self._host_only} (a host "
+                f"entry); call value_and_grad per point (it pauses for LAPACK), or "
+                f"autograd.functional.jacobian on the eager function")
+
     def _scalar_output(self):
         if len(self.outputs) != 1 or math.prod(self.outputs[0][1]) != 1:
             raise TypeError("value_and_grad needs a function with one one-element output; use "
@@ -473,6 +488,7 @@ class Recorded:
         """For each input, d(output)/d(input) shaped output.shape + input.shape (torch's layout)."""
         if len(self.outputs) != 1:
             raise TypeError("jacobian needs a function with one output")
+        self._no_host_only("jacobian")
         node, oshape, odt = self.outputs[0]
         vals, _ = self._arena()
         as_tensor = self._load(args, vals)
@@ -545,6 +561,7 @@ class Recorded:
         return values, gradsT, self._held(status, mask, values, gradsT.T)
 
     def _kernel(self, out, XT, values, gradsT, status, rows=False):
+        self._no_host_only("value_and_grad_batch")
         with _dynamic_schedule():
             launch_parallel(K.replay_batch, *self._args(), self.off, self.size, self.shp,
                             self.nd, self._vals0, self._freed, self.scalar,
@@ -835,6 +852,7 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
     `branch_changed` as in value_and_grad_batch ("mask" adds `held`, NaN where False)."""
     if len(self.outputs) != 1:
         raise TypeError("jacobian needs a function with one output")
+    self._no_host_only("jacobian_batch")
     mask = _branch_mode(branch_changed)
     node, oshape, _ = self.outputs[0]
     B, XT = self._stage(Xs)

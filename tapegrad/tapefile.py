@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kinds import HOST_FORWARD
+from .kinds import HOST_FORWARD, linalg as linalg_kind
 from .ops import BY_CODE, KIND_CODE, OPS
 from .tape import OPCODE
 
@@ -74,8 +74,8 @@ def params_needed(kind, size_in, nd_in, size_out, nd_out):
     return np.select(
         [(kind == _K["reduce"]) | (kind == _K["shift"]), kind == _K["strided"],
          kind == _K["gather"], kind == _K["matmul"], kind == _K["scatter"],
-         kind == _K["scatter_idx"]],
-        [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in], 0)
+         kind == _K["scatter_idx"], kind == _K["linalg"]],
+        [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in, linalg_kind.NPARAMS], 0)
 
 
 def layout(n, shapes):
@@ -585,6 +585,35 @@ def check_program(prog, meta, limits):
         _first(np.isin(e, rows[~ok]), "matmul params do not match its operand sizes")
         products = float(_exact_prod(size[rows], kk).sum())
 
+    # linalg (LAPACK host entries): params [which, nb, n, k, flag] name the entry's own
+    # opcode and match its operand and output sizes; the entry must pause (host flag), as
+    # no kernel computes it
+    rows = np.flatnonzero(kind == _K["linalg"])
+    lapack_work = 0.0
+    if len(rows):
+        which, nb, nn, kk, flag = (params[p[rows] + j] for j in range(linalg_kind.NPARAMS))
+        expect = np.array([OPS[name].code for name in linalg_kind.NAMES])
+        ok = (which >= 0) & (which < len(expect))
+        w = np.where(ok, which, 0)
+        ok &= expect[w] == op[rows]
+        ok &= (nb >= 0) & (nn >= 0) & (kk >= 0) & ((flag == 0) | (flag == 1))
+        ok &= (flag == 0) | (w == linalg_kind.SOLVE) | (w == linalg_kind.CHOLESKY)
+        ok &= (kk == nn) | (w == linalg_kind.SOLVE) | (w == linalg_kind.SVDVALS)
+        solve = w == linalg_kind.SOLVE
+        ok &= (ia[rows] >= 0) & (solve == (ib[rows] >= 0))
+        a_size = np.where(w == linalg_kind.SVDVALS, _exact_prod(nb, nn, kk), _exact_prod(nb, nn, nn))
+        ok &= a_size == size[a[rows]]
+        ok &= ~solve | (_exact_prod(nb, nn, kk) == size[b[rows]])
+        out = np.select([np.isin(w, [linalg_kind.DET, linalg_kind.LOGDET]), solve,
+                         w == linalg_kind.SVDVALS],
+                        [nb, _exact_prod(nb, nn, kk), _exact_prod(nb, np.minimum(nn, kk))],
+                        _exact_prod(nb, nn, nn))
+        ok &= out == size[rows]
+        _first(np.isin(e, rows[~ok]), "linalg params do not match its opcode or operand sizes")
+        _first(np.isin(e, rows[prog["host"][rows] != 1]), "linalg entry without its host flag")
+        lapack_work = float(_exact_prod(nb, nn, nn).astype(np.float64) @
+                            np.maximum(nn, kk).astype(np.float64))
+
     # saved values prefilled into the arena
     sn, sd = prog["saved_nodes"], prog["saved_data"]
     if len(sn) and (sn.min() < 0 or sn.max() >= n or (np.diff(sn) <= 0).any()):
@@ -594,7 +623,7 @@ def check_program(prog, meta, limits):
 
     # the work of one forward replay: every entry writes its elements and reads its operands'
     work = float(size.sum()) + float(np.where(ia >= 0, size[a], 0).sum())
-    work += float(np.where(ib >= 0, size[b], 0).sum()) + products + cat_reads
+    work += float(np.where(ib >= 0, size[b], 0).sum()) + products + cat_reads + lapack_work
     if work > limits.work:
         raise TapeFormatError(f"tape too large: one replay takes about {work:.3g} element "
                               f"operations {limits.note}")

@@ -18,11 +18,11 @@ array it owns, in side.dtype_of(node).
 Kinds in `LISTS` read their whole operand list (ia, ib, then the entry's `arg` slice): their
 kernel pieces also take `arg_ptr, arg`, and their tensor faces take the list
 (`tensor_forward_<kind>(T, xs, shape, params)`, `tensor_vjp_<kind>(T, g, shapes, params)`)."""
-from . import cat, gather, matmul, reduce, shift, view
+from . import cat, gather, linalg, matmul, reduce, shift, view
 
 # every structural kind's module (codegen compiles their kernel pieces in this order), and
 # kind name -> the module holding its faces (kernel pieces, tensor faces, host faces)
-MODULES = (reduce, view, gather, matmul, cat, shift)
+MODULES = (reduce, view, gather, matmul, cat, shift, linalg)
 MODULE_OF = {kind: mod for mod in MODULES for kind in mod.KINDS}
 
 
@@ -40,8 +40,11 @@ def tensor_vjp(kind):
 # kinds whose faces take the entry's whole operand list
 LISTS = frozenset({"cat"})
 
-HOST_FORWARD = {"matmul": matmul.host_forward}
-HOST_VJP = {"matmul": matmul.host_vjp, "cat": cat.host_vjp_cat}
+HOST_FORWARD = {"matmul": matmul.host_forward, "linalg": linalg.host_forward}
+HOST_VJP = {"matmul": matmul.host_vjp, "cat": cat.host_vjp_cat, "linalg": linalg.host_vjp}
+# kinds that run only on the host (no kernel piece: LAPACK): kernels that do not pause
+# (value_and_grad_batch, jacobian, sweep_rows, replay_scalar) must not meet them
+HOST_ONLY = frozenset({"linalg"})
 # kinds whose HOST_VJP hands the gradient of an operand at offset -1 to side.add: 1 where it
 # reads that operand's value as saved (the node must be held by reference), 2 where it reads
 # no operand value

@@ -1,0 +1,306 @@
+"""linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals): LAPACK host entries.
+
+One entry per call, on numpy's LAPACK (np.linalg), never a loop in the Numba kernels: every
+entry of this kind carries the `host` flag, so the eager sweep and replay's forward and
+reverse sweeps pause at it and run the faces below on the arena slices (kinds.HOST_FORWARD,
+kinds.HOST_VJP).  Kernels that do not pause (value_and_grad_batch's prange, jacobian,
+sweep_rows, replay_scalar) have no piece for this kind: their callers refuse such tapes
+(`HOST_ONLY`), as a loop there would silently leave the entry's value and gradient at zero.
+
+params [which, nb, n, k, flag], on row-major buffers:
+    DET, LOGDET  A (nb, n, n) -> (nb,)                  (k = n)
+    INV          A (nb, n, n) -> (nb, n, n)
+    SOLVE        A (nb, n, n), B (nb, n, k) -> X (nb, n, k): A X = B; flag 1: left=False,
+                 B and X (nb, k, n), X A = B.  A vector B is (nb, n, 1) (k = 1) row-major.
+    CHOLESKY     A (nb, n, n) -> L (nb, n, n) from A's lower triangle; flag 1: upper (L^T)
+    SVDVALS      A (nb, n, k) -> (nb, min(n, k))
+Batches are broadcast before the entry (expand entries), so A and B share nb.
+
+Faces: `forward` (numpy, torch's errors), `vjp` (numpy, what the sweep adds), `jvp` (numpy,
+the tangent map beside it, for forward mode), `tensor_vjp_linalg` (the VJP as recorded tensor
+ops for create_graph: composed of these same entries, so every order differentiates) and
+`tensor_forward_linalg` (replay's tensor re-run).  T.lapack(which, A, B, flag) records one
+entry of this kind (tapegrad/linalg.py hands it in through views.KIND_OPS).
+"""
+import numpy as np
+
+KINDS = ("linalg",)
+
+DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS = range(6)
+NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
+NPARAMS = 5
+
+
+class LinAlgError(RuntimeError):
+    """torch.linalg.LinAlgError: a singular matrix in inv/solve, a matrix that is not
+    positive-definite in cholesky (a RuntimeError, as torch's)."""
+
+
+# ---- shapes --------------------------------------------------------------------------------
+def in_sizes(which, nb, n, k, flag):
+    """Element counts of A, B (0: none) and the output."""
+    if which == SVDVALS:
+        return nb * n * k, 0, nb * min(n, k)
+    if which in (DET, LOGDET):
+        return nb * n * n, 0, nb
+    if which == SOLVE:
+        return nb * n * n, nb * n * k, nb * n * k
+    return nb * n * n, 0, nb * n * n
+
+
+def _shapes(which, nb, n, k, flag):
+    """(A's, B's, out's) 3-d shapes of the entry's buffers."""
+    if which == SVDVALS:
+        return (nb, n, k), None, (nb, min(n, k))
+    if which in (DET, LOGDET):
+        return (nb, n, n), None, (nb,)
+    if which == SOLVE:
+        b = (nb, k, n) if flag else (nb, n, k)
+        return (nb, n, n), b, b
+    return (nb, n, n), None, (nb, n, n)
+
+
+def _batch_prefix(nb, i):
+    return f"(Batch element {i}): " if nb > 1 else ""
+
+
+# ---- errors as torch's (found again on the failing path only: numpy does not say where) -------
+def _first_zero_pivot(M):
+    """The 1-based index of the first zero diagonal element of U in LU with partial pivoting
+    (LAPACK getrf's info), or 0."""
+    U = np.array(M, dtype=np.float64)
+    n = U.shape[0]
+    for j in range(n):
+        p = j + int(np.argmax(np.abs(U[j:, j])))
+        if U[p, j] == 0.0:
+            return j + 1
+        if p != j:
+            U[[j, p]] = U[[p, j]]
+        U[j + 1:, j:] -= np.outer(U[j + 1:, j] / U[j, j], U[j, j:])
+    return 0
+
+
+def _singular(which, A):
+    nb = A.shape[0]
+    for i in range(nb):
+        j = _first_zero_pivot(A[i])
+        if j:
+            if which == INV:
+                return LinAlgError(f"linalg.inv: {_batch_prefix(nb, i)}The diagonal element "
+                                   f"{j} is zero, the inversion could not be completed "
+                                   f"because the input matrix is singular.")
+            return LinAlgError(f"torch.linalg.solve: {_batch_prefix(nb, i)}The solver failed "
+                               f"because the input matrix is singular.")
+    return LinAlgError(f"linalg.{NAMES[which]}: the input matrix is singular.")
+
+
+def _not_positive_definite(A):
+    nb, n = A.shape[0], A.shape[1]
+    for i in range(nb):
+        try:
+            np.linalg.cholesky(A[i])
+            continue
+        except np.linalg.LinAlgError:
+            pass
+        lo, hi = 1, n          # the smallest order whose leading minor fails
+        while lo < hi:
+            mid = (lo + hi) // 2
+            try:
+                np.linalg.cholesky(A[i, :mid, :mid])
+                lo = mid + 1
+            except np.linalg.LinAlgError:
+                hi = mid
+        return LinAlgError(f"linalg.cholesky: {_batch_prefix(nb, i)}The factorization could "
+                           f"not be completed because the input is not positive-definite (the "
+                           f"leading minor of order {lo} is not positive-definite).")
+    return LinAlgError("linalg.cholesky: the input is not positive-definite.")
+
+
+# ---- the numpy faces ---------------------------------------------------------------------------
+def forward(which, flag, A, B=None):
+    """The entry's value from 3-d A (and B), in their dtype; torch's errors."""
+    try:
+        if which == DET:
+            return np.linalg.det(A)
+        if which == LOGDET:
+            return np.linalg.slogdet(A)[1]
+        if which == INV:
+            return np.linalg.inv(A)
+        if which == SOLVE:
+            if flag:
+                return np.linalg.solve(A.swapaxes(-1, -2), B.swapaxes(-1, -2)).swapaxes(-1, -2)
+            return np.linalg.solve(A, B)
+        if which == CHOLESKY:   # upper: U = L^T of the upper triangle's matrix, as torch
+            return np.linalg.cholesky(A.swapaxes(-1, -2)).swapaxes(-1, -2) if flag \
+                else np.linalg.cholesky(A)
+        return np.linalg.svd(A, compute_uv=False)
+    except np.linalg.LinAlgError:
+        if which == CHOLESKY:
+            raise _not_positive_definite(A.swapaxes(-1, -2) if flag else A) from None
+        raise _singular(which, A) from None
+
+
+def _inv_t(A, det=None):
+    """A^-T per matrix; with `det`, zero where det == 0 (see vjp: torch's value there)."""
+    if det is None:
+        return np.linalg.inv(A).swapaxes(-1, -2)
+    out = np.zeros_like(A)
+    ok = det != 0
+    if ok.any():
+        out[ok] = np.linalg.inv(A[ok]).swapaxes(-1, -2)
+    return out
+
+
+def _phi(P):
+    """The lower triangle of P with half its diagonal (Cholesky's derivative map)."""
+    P = np.tril(P)
+    d = np.einsum("...ii->...i", P)
+    d *= 0.5
+    return P
+
+
+def vjp(which, flag, g, A, B, out, needs):
+    """(gA, gB) (None where not needed) of the entry given g, its output's gradient, all 3-d
+    (det: 1-d) arrays in one dtype."""
+    gA = gB = None
+    if which == DET:
+        # NOTE: g * det * A^-T; on an exactly singular matrix torch's backward (an LU solve of
+        # det * I, det = 0) gives zeros, not the cofactor matrix; so do we
+        gA = (g * out)[:, None, None] * _inv_t(A, out)
+    elif which == LOGDET:
+        gA = g[:, None, None] * _inv_t(A)
+    elif which == INV:
+        Xt = out.swapaxes(-1, -2)
+        gA = -(Xt @ g @ Xt)
+    elif which == SOLVE:
+        if flag:   # X A = B: gB = g A^-T, gA = -X^T gB
+            gB = np.linalg.solve(A, g.swapaxes(-1, -2)).swapaxes(-1, -2)
+            if needs[0]:
+                gA = -(out.swapaxes(-1, -2) @ gB)
+        else:      # A X = B: gB = A^-T g, gA = -gB X^T
+            gB = np.linalg.solve(A.swapaxes(-1, -2), g)
+            if needs[0]:
+                gA = -(gB @ out.swapaxes(-1, -2))
+    elif which == CHOLESKY:
+        # torch's cholesky_backward: gA = L^-T Phi L^-1, Phi = (P + tril(P, -1)^T) / 2 with
+        # P = tril(L^T gL): symmetric (the function is taken on symmetric matrices)
+        L, gL = (out.swapaxes(-1, -2), g.swapaxes(-1, -2)) if flag else (out, g)
+        P = np.tril(L.swapaxes(-1, -2) @ gL)
+        P = 0.5 * (P + np.tril(P, -1).swapaxes(-1, -2))
+        Lt = L.swapaxes(-1, -2)
+        Y = np.linalg.solve(Lt, P)
+        gA = np.linalg.solve(Lt, Y.swapaxes(-1, -2)).swapaxes(-1, -2)
+    else:
+        U, _, Vh = np.linalg.svd(A, full_matrices=False)
+        gA = U @ (g[:, :, None] * Vh)
+    return gA, gB
+
+
+def jvp(which, flag, A, B, out, dA, dB):
+    """The output's tangent given the operands' tangents dA (and dB; None: zero)."""
+    if which in (DET, LOGDET):
+        tr = np.einsum("bij,bji->b", np.linalg.inv(A), dA)
+        return out * tr if which == DET else tr
+    if which == INV:
+        return -(out @ dA @ out)
+    if which == SOLVE:
+        if flag:   # X A = B: dX = (dB - X dA) A^-1
+            r = (dB if dB is not None else 0.0) - out @ dA
+            return np.linalg.solve(A.swapaxes(-1, -2), r.swapaxes(-1, -2)).swapaxes(-1, -2)
+        r = (dB if dB is not None else 0.0) - dA @ out
+        return np.linalg.solve(A, r)
+    if which == CHOLESKY:
+        # dA symmetrized from the triangle the value reads (upper: its upper one)
+        dA = dA.swapaxes(-1, -2) if flag else dA
+        low = np.tril(dA)
+        dS = low + np.tril(dA, -1).swapaxes(-1, -2)
+        L = out.swapaxes(-1, -2) if flag else out
+        Linv = np.linalg.inv(L)
+        dL = L @ _phi(Linv @ dS @ Linv.swapaxes(-1, -2))
+        return dL.swapaxes(-1, -2) if flag else dL
+    U, _, Vh = np.linalg.svd(A, full_matrices=False)
+    return np.einsum("bji,bjk,bik->bi", U, dA, Vh)   # u_i^T dA v_i
+
+
+# ---- host faces (kinds.HOST_FORWARD / HOST_VJP) ---------------------------------------------------
+def _arena(vals, off, node, count, shape, given=None):
+    if given is not None:
+        return np.asarray(given).reshape(shape)
+    return vals[off[node]:off[node] + count].reshape(shape)
+
+
+def host_forward(params, p, a, b, e, off, vals):
+    """Write entry e's value into its arena slice (replay's forward)."""
+    which, nb, n, k, flag = (int(v) for v in params[p:p + NPARAMS])
+    sa, sb, so = in_sizes(which, nb, n, k, flag)
+    ash, bsh, osh = _shapes(which, nb, n, k, flag)
+    A = _arena(vals, off, a, sa, ash)
+    B = _arena(vals, off, b, sb, bsh) if which == SOLVE else None
+    vals[off[e]:off[e] + so] = forward(which, flag, A, B).reshape(-1)
+
+
+def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, out=None):
+    """Add entry e's input gradients into `adj`.  A, B, out: the values as saved (their own
+    dtype: float32 LAPACK for a float32 model, as torch's), else read from the arena (replay,
+    one-element nodes)."""
+    which, nb, n, k, flag = (int(v) for v in params[p:p + NPARAMS])
+    sa, sb, so = in_sizes(which, nb, n, k, flag)
+    ash, bsh, osh = _shapes(which, nb, n, k, flag)
+    A = _arena(vals, off, a, sa, ash, A)
+    B = _arena(vals, off, b, sb, bsh, B) if which == SOLVE else None
+    out = _arena(vals, off, e, so, osh, out)
+    dt = np.result_type(A.dtype, out.dtype)
+    g = adj[off[e]:off[e] + so].reshape(osh).astype(dt)
+    gA, gB = vjp(which, flag, g, A.astype(dt, copy=False), B, out.astype(dt, copy=False), needs)
+    if needs[0] and gA is not None:
+        adj[off[a]:off[a] + sa] += gA.reshape(-1)
+    if which == SOLVE and needs[1] and gB is not None:
+        adj[off[b]:off[b] + sb] += gB.reshape(-1)
+
+
+# ---- tensor faces (create_graph, replay's tensor re-run) -------------------------------------------
+def tensor_forward_linalg(T, x, y, shape, params, cst):
+    which, nb, n, k, flag = (int(v) for v in params[:NPARAMS])
+    ash, bsh, _ = _shapes(which, nb, n, k, flag)
+    yb = y.reshape(bsh) if which == SOLVE else None
+    return T.lapack(which, x.reshape(ash), yb, flag).reshape(shape)
+
+
+def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, cst):
+    which, nb, n, k, flag = (int(v) for v in params[:NPARAMS])
+    ash, bsh, osh = _shapes(which, nb, n, k, flag)
+    # operand(2) is the entry's output, as saved (torch's VJPs read `result` too), so the
+    # recorded gradient differentiates through it
+    G = g.reshape(osh)
+    res = []
+    if which in (DET, LOGDET):
+        A = operand(0).reshape(ash)
+        Ainv_t = T.lapack(INV, A, None, 0).mT
+        scale = G * operand(2).reshape(osh) if which == DET else G
+        res.append((0, scale.reshape(nb, 1, 1) * Ainv_t))
+    elif which == INV:
+        Xt = operand(2).reshape(osh).mT
+        res.append((0, -(Xt @ G @ Xt)))
+    elif which == SOLVE:
+        A = operand(0).reshape(ash)
+        X = operand(2).reshape(osh)
+        if flag:
+            gB = T.lapack(SOLVE, A.mT, G, 1)           # g A^-T: Y A^T = g
+            gA = -(X.mT @ gB)
+        else:
+            gB = T.lapack(SOLVE, A.mT, G, 0)
+            gA = -(gB @ X.mT)
+        res += [(0, gA), (1, gB)]
+    elif which == CHOLESKY:
+        L = operand(2).reshape(osh)
+        L, gL = (L.mT, G.mT) if flag else (L, G)
+        P = (L.mT @ gL).tril()
+        P = (P + P.tril(-1).mT) * 0.5
+        Y = T.lapack(SOLVE, L.mT, P, 0)
+        res.append((0, T.lapack(SOLVE, L.mT, Y.mT, 0).mT))
+    else:
+        raise NotImplementedError("tapegrad: the second derivative of linalg.svdvals (and of "
+                                  "the matrix norms 'nuc', 2, -2 and linalg.cond built on it) "
+                                  "is not implemented; first derivatives are")
+    shapes = (a_shape, b_shape)
+    return [(i, gi.reshape(shapes[i] if shapes[i] is not None else ())) for i, gi in res]
