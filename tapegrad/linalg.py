@@ -247,13 +247,12 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
                            f"{dim[1]})")
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
-    if ord in ("nuc", 2, -2):
-        M = A.movedim((d0, d1), (-2, -1))
-        s = svdvals(M)
+    if ord in ("nuc", 2, -2):   # torch's: the two dims permuted last, and back for keepdim
+        perm = [d for d in range(nd) if d not in (d0, d1)] + [d0, d1]
+        s = svdvals(A.permute(perm))
         r = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
-            lo, hi = sorted((d0, d1))
-            r = r.unsqueeze(lo).unsqueeze(hi)
+            r = r.unsqueeze(-1).unsqueeze(-1).permute(list(np.argsort(perm)))
         return r
     # 1 / -1: the 1-norm over rows (d0) then max/min over columns; inf / -inf the other way
     # (torch's composition: LinalgVectorNormBackward0 then AmaxBackward0 / AminBackward0)
@@ -286,7 +285,25 @@ def cond(A, p=None, *, out=None):
         s = svdvals(A)   # descending: torch divides the first by the last
         big, small = s.narrow(-1, 0, 1), s.narrow(-1, s._shape[-1] - 1, 1)
         return (big / small if p != -2 else small / big).squeeze(-1)
-    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    try:
+        Ainv = inv(A)
+    except LinAlgError:   # torch: inf for a singular matrix (its backward raises there)
+        return _cond_singular(A, p)
+    # torch's composition ends with nan_to_num (NanToNumBackward0); infs pass through
+    return (matrix_norm(A, p) * matrix_norm(Ainv, p)).nan_to_num(math.inf, math.inf, -math.inf)
+
+
+def _cond_singular(A, p):
+    """cond(A, p) of a batch holding a singular matrix: inf there, no gradient (torch's
+    backward raises on it)."""
+    a = A._array()
+    out = np.empty(A._shape[:-2], A._dtype.np).reshape(-1)
+    for i, M in enumerate(a.reshape((-1,) + a.shape[-2:])):
+        try:
+            out[i] = np.linalg.norm(M, p) * np.linalg.norm(np.linalg.inv(M), p)
+        except np.linalg.LinAlgError:
+            out[i] = math.inf
+    return Tensor._wrap(out.reshape(A._shape[:-2]), A._dtype)
 
 
 @tensor_methods

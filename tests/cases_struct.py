@@ -107,5 +107,24 @@ STRUCT_CASES = {
                  ("upper", lambda m, a: m.linalg.cholesky(a @ a.mT + _eye(m, a, 2, 1.0),
                                                           upper=True), [(2, 2)], ANY),
                  ("sym", lambda m, a: m.linalg.cholesky(a + a.mT + _eye(m, a, 2, 6.0)),
-                  [(2, 2)], ANY)],
+                  [(2, 2)], ANY),
+                 ("batch", lambda m, a: m.linalg.cholesky(a @ a.mT + _eye(m, a, 2, 1.0)),
+                  [(2, 2, 2)], ANY)],
+    # engineer "linalg": LAPACK host entries (tapegrad/kinds/linalg.py)
+    "slogdet": [("logabs", lambda m, a: m.linalg.slogdet(a + _eye(m, a, 3)).logabsdet,
+                 [(3, 3)], ANY),
+                ("batch", lambda m, a: m.slogdet(a)[1], [(2, 2, 2)], ANY)],
+    # svdvals' second derivative raises NotImplementedError (first_order: checked so)
+    "svdvals": [("wide", lambda m, a: m.linalg.svdvals(a), [(2, 3)], ANY,
+                 dict(first_order=True)),
+                ("batch", lambda m, a: m.linalg.svdvals(a), [(2, 3, 2)], ANY,
+                 dict(first_order=True))],
 }
+STRUCT_CASES["solve"] += [
+    ("right", lambda m, a, b: m.linalg.solve(a + _eye(m, a, 3), b, left=False),
+     [(3, 3), (2, 3)], ANY),
+    ("bcast", lambda m, a, b: m.linalg.solve(a + _eye(m, a, 2), b), [(2, 2, 2), (2, 1)], ANY),
+    ("vecbatch", lambda m, a, b: m.linalg.solve(a + _eye(m, a, 2), b), [(2, 2, 2), (2, 2)],
+     ANY)]
+STRUCT_CASES["inv"] += [("ex", lambda m, a: m.linalg.inv_ex(a + _eye(m, a, 2)).inverse,
+                         [(2, 2)], ANY)]

@@ -1,0 +1,351 @@
+"""torch.linalg on LAPACK host entries (tapegrad/kinds/linalg.py, tapegrad/linalg.py).
+
+The rows themselves (det, slogdet, inv, solve, cholesky, svdvals) are in tests/cases_struct.py,
+checked by test_ops.py's table (gradcheck, gradgradcheck, third derivative, torch float32 /
+float64, hvp) and test_structops.py's replay.  Here: the compositions built on them (matrix
+norms, cond, logdet), torch's errors, the faces no table reaches (JVP, replay of every entry,
+kernels that do not pause, tape files, saved-value lifetimes) and what a call records."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import tapefile
+from tapegrad.autograd import gradcheck
+from tapegrad.kinds import linalg as LK
+from tapegrad.ops import OPS
+
+INF = math.inf
+
+
+def _spd(m, a):
+    return a @ a.mT + m.eye(a.shape[-1], dtype=a.dtype)
+
+
+def _eye(m, a, c=3.0):
+    return m.eye(a.shape[-1], dtype=a.dtype) * c
+
+
+# (id, fn(module, *tensors), input shapes): compositions on the linalg rows, as torch's
+COMPOSED = [(f"matrix_norm-{o}", lambda m, a, o=o: m.linalg.matrix_norm(a, o), [(2, 3, 4)])
+            for o in ("fro", "nuc", 2, -2, 1, -1, INF, -INF)] + [
+    ("matrix_norm-dims-keep", lambda m, a: m.linalg.matrix_norm(a, 1, dim=(2, 0), keepdim=True),
+     [(3, 2, 4)]),
+    ("matrix_norm-nuc-keep", lambda m, a: m.linalg.matrix_norm(a, "nuc", dim=(0, 2),
+                                                               keepdim=True), [(3, 2, 4)]),
+    ("norm-2", lambda m, a: m.linalg.norm(a, 2), [(3, 4)]),
+    ("norm-inf-dim", lambda m, a: m.linalg.norm(a, -INF, dim=(1, 0)), [(3, 4)]),
+    ("norm-fro", lambda m, a: m.linalg.norm(a, "fro"), [(3, 4)]),
+    ("norm-nuc", lambda m, a: m.linalg.norm(a, "nuc"), [(4, 3)]),
+    ("cond", lambda m, a: m.linalg.cond(a + _eye(m, a)), [(3, 3)]),
+    # (torch's own backward of cond(A, p) for these p raises: its inverse is changed in place)
+    ("cond-1", lambda m, a: m.linalg.cond(a + _eye(m, a), 1), [(2, 3, 3)], False),
+    ("cond-fro", lambda m, a: m.linalg.cond(a + _eye(m, a), "fro"), [(3, 3)], False),
+    ("logdet", lambda m, a: m.logdet(_spd(m, a)), [(2, 3, 3)]),
+    ("torch-slogdet", lambda m, a: m.slogdet(a + _eye(m, a)).logabsdet, [(3, 3)]),
+    ("solve_ex", lambda m, a, b: m.linalg.solve_ex(a + _eye(m, a), b).result, [(3, 3), (3,)]),
+    ("cholesky_ex", lambda m, a: m.linalg.cholesky_ex(_spd(m, a), upper=True).L, [(3, 3)]),
+    ("solve-bcast-A", lambda m, a, b: m.linalg.solve(a + _eye(m, a), b), [(3, 3), (2, 3, 2)]),
+    ("chain", lambda m, a, b: m.linalg.inv(a + _eye(m, a)) @ m.linalg.cholesky(_spd(m, b)),
+     [(3, 3), (3, 3)]),
+]
+COMPOSED = [c if len(c) == 4 else c + (True,) for c in COMPOSED]
+IDS = [c[0] for c in COMPOSED]
+
+
+def _vals(shapes, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(0.2, 2.0, s).astype(dtype) * rng.choice([-1.0, 1.0], s).astype(dtype)
+            for s in shapes]
+
+
+def _w(out):
+    return np.random.default_rng(5).normal(size=tuple(out.shape))
+
+
+@pytest.mark.parametrize("cid,fn,shapes,torch_grad", COMPOSED, ids=IDS)
+def test_composed_gradcheck(cid, fn, shapes, torch_grad):
+    xs = [tg.tensor(v, requires_grad=True) for v in _vals(shapes, 1)]
+    assert gradcheck(lambda *a: fn(tg, *a), xs)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cid,fn,shapes,torch_grad", COMPOSED, ids=IDS)
+def test_composed_against_torch(cid, fn, shapes, torch_grad, dtype):
+    """Value, gradient, dtypes and grad_fn name as torch's, eager and replayed."""
+    torch = pytest.importorskip("torch")
+    vals = _vals(shapes, 2, getattr(np, dtype))
+    res = []
+    for m in (tg, torch):
+        xs = [m.tensor(v, requires_grad=True) for v in vals]
+        out = fn(m, *xs)
+        if torch_grad or m is tg:
+            (out * m.tensor(_w(out), dtype=out.dtype)).sum().backward()
+        res.append((out, [x.grad for x in xs]))
+    (out, grads), (tout, tgrads) = res
+    assert type(out.grad_fn).__name__ == type(tout.grad_fn).__name__
+    assert out.dtype.name == str(tout.dtype).replace("torch.", "")
+    tol = dict(rtol=2e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), **tol)
+    for g, t in zip(grads, tgrads if torch_grad else ()):
+        assert g.dtype.name == str(t.dtype).replace("torch.", "")
+        np.testing.assert_allclose(g.numpy(), t.numpy(), **tol)
+    # replayed at the point it was recorded at and at another one
+    w = tg.tensor(_w(out), dtype=out.dtype)
+    rec = tg.record(lambda *a: (fn(tg, *a) * w).sum(), *[tg.tensor(v) for v in vals])
+    for point in (vals, [v * np.asarray(1.1, v.dtype) for v in vals]):
+        xs = [tg.tensor(v, requires_grad=True) for v in point]
+        e = (fn(tg, *xs) * w).sum()
+        e.backward()
+        value, rgrads = rec.value_and_grad(*point)
+        np.testing.assert_allclose(value, e.item(), **tol)
+        for g, x in zip(rgrads, xs):
+            np.testing.assert_allclose(g, x.grad.numpy(), **tol)
+
+
+def _torch_and_ours(fn):
+    torch = pytest.importorskip("torch")
+    out = []
+    for m in (tg, torch):
+        with pytest.raises(Exception) as info:
+            fn(m)
+        out.append(info.value)
+    return out
+
+
+ERRORS = [
+    lambda m: m.linalg.inv(m.ones(3, 3)),
+    lambda m: m.linalg.inv(m.stack([m.eye(2), m.tensor([[1.0, 2.0], [2.0, 4.0]])])),
+    lambda m: m.linalg.inv(m.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])),
+    lambda m: m.linalg.solve(m.ones(3, 3), m.ones(3)),
+    lambda m: m.linalg.solve(m.stack([m.eye(2), m.zeros(2, 2)]), m.ones(2), left=True),
+    lambda m: m.linalg.cholesky(m.tensor([[1.0, 2.0, 0], [2.0, 1.0, 0], [0, 0, 1.0]])),
+    lambda m: m.linalg.cholesky(m.stack([m.eye(3), -m.eye(3)])),
+    lambda m: m.linalg.cholesky(m.tensor([[4.0, 7.0], [1.0, 5.0]]), upper=True),
+    lambda m: m.linalg.cholesky(m.ones(2, 3)),
+    lambda m: m.linalg.det(m.ones(3)),
+    lambda m: m.linalg.svdvals(m.ones(3)),
+    lambda m: m.linalg.slogdet(m.ones(3, 2)),
+    lambda m: m.linalg.inv(m.ones(2, 2, dtype=m.int64)),
+    lambda m: m.linalg.solve(m.eye(3), m.ones(2)),
+    lambda m: m.linalg.solve(m.eye(3), m.ones(2, 2, 3)),
+    lambda m: m.linalg.solve(m.eye(3), m.ones(3), left=False),
+    lambda m: m.linalg.solve(m.eye(3), m.ones(3, 2, dtype=m.float64)),
+    lambda m: m.linalg.solve(m.eye(3), m.ones(2, 3, 4), left=False),
+    lambda m: m.linalg.matrix_norm(m.ones(3), "fro"),
+    lambda m: m.linalg.matrix_norm(m.ones(3, 3), 3),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_errors_like_torch(k):
+    ours, theirs = _torch_and_ours(ERRORS[k])
+    assert str(ours).split("\n")[0] == str(theirs).split("\n")[0]
+    torch = pytest.importorskip("torch")
+    # LinAlgError where torch raises its LinAlgError, a RuntimeError both
+    assert isinstance(ours, tg.linalg.LinAlgError) == isinstance(theirs, torch.linalg.LinAlgError)
+    assert isinstance(ours, RuntimeError) == isinstance(theirs, RuntimeError)
+
+
+def test_a_failing_call_records_nothing():
+    a = tg.ones(3, 3, requires_grad=True)
+    b = a * 1.0
+    n = b._tape.n
+    with pytest.raises(tg.linalg.LinAlgError):
+        tg.linalg.inv(b)
+    assert b._tape.n == n
+
+
+def test_det_gradient_on_singular_matrices_as_torch():
+    """torch's backward gives zeros on an exactly singular matrix (not the cofactors)."""
+    torch = pytest.importorskip("torch")
+    for v in ([[1.0, 2.0], [2.0, 4.0]], [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]]):
+        grads = []
+        for m in (tg, torch):
+            x = m.tensor(v, dtype=m.float64, requires_grad=True)
+            d = m.linalg.det(x)
+            assert d.item() == 0.0
+            d.backward()
+            grads.append(x.grad.numpy())
+        np.testing.assert_array_equal(*grads)
+
+
+JVP = [(LK.DET, 0, [(2, 3, 3)]), (LK.LOGDET, 0, [(2, 3, 3)]), (LK.INV, 0, [(2, 3, 3)]),
+       (LK.SOLVE, 0, [(2, 3, 3), (2, 3, 2)]), (LK.SOLVE, 1, [(2, 3, 3), (2, 2, 3)]),
+       (LK.CHOLESKY, 0, [(2, 3, 3)]), (LK.CHOLESKY, 1, [(2, 3, 3)]),
+       (LK.SVDVALS, 0, [(2, 3, 4)])]
+
+
+@pytest.mark.parametrize("which,flag,shapes", JVP)
+def test_jvp_matches_finite_differences_and_vjp(which, flag, shapes):
+    """The JVP rule beside the VJP: central differences, and <vjp(g), d> == <g, jvp(d)>."""
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=shapes[0])
+    if which in (LK.CHOLESKY, LK.LOGDET):
+        A = A @ A.swapaxes(-1, -2) + np.eye(A.shape[-1])
+    elif which != LK.SVDVALS:
+        A = A + 3 * np.eye(A.shape[-1])
+    B = rng.normal(size=shapes[1]) if len(shapes) > 1 else None
+    dA = rng.normal(size=A.shape)
+    dB = rng.normal(size=B.shape) if B is not None else None
+    out = LK.forward(which, flag, A, B)
+    h = 1e-6
+
+    def at(s):
+        return LK.forward(which, flag, A + s * dA, None if B is None else B + s * dB)
+    fd = (at(h) - at(-h)) / (2 * h)
+    if which == LK.CHOLESKY:    # the value reads one triangle: the FD of a symmetric dA
+        dA = dA + dA.swapaxes(-1, -2)
+        fd = (at(h) - at(-h)) / (2 * h)
+    jv = LK.jvp(which, flag, A, B, out, dA, dB)
+    np.testing.assert_allclose(jv, fd, rtol=1e-6, atol=1e-7)
+    g = rng.normal(size=out.shape)
+    gA, gB = LK.vjp(which, flag, g, A, B, out, (True, True))
+    lhs = (gA * dA).sum() + (0.0 if gB is None else (gB * dB).sum())
+    np.testing.assert_allclose(lhs, (g * jv).sum(), rtol=1e-9)
+
+
+def _lapack_tape():
+    A = np.random.default_rng(0).normal(size=(3, 3)) + 3 * np.eye(3)
+    B = np.random.default_rng(1).normal(size=(3, 2))
+
+    def f(a, b):
+        return (tg.linalg.solve(a, b, left=True).sum() + tg.linalg.det(a)
+                + tg.linalg.inv(a).sum() + tg.linalg.cholesky(_spd(tg, a), upper=True).sum()
+                + tg.linalg.svdvals(a).sum() + tg.linalg.slogdet(a)[1])
+    return f, A, B, tg.record(f, tg.tensor(A), tg.tensor(B))
+
+
+def test_replay_saved_to_a_file_pauses_at_every_lapack_entry(tmp_path):
+    f, A, B, rec = _lapack_tape()
+    assert int(rec.host.sum()) == 6      # one host entry per call
+    path = tmp_path / "t.npz"
+    rec.save(path)
+    loaded = tg.load_tape(path)
+    A2 = A * 1.1
+    x, y = tg.tensor(A2, requires_grad=True), tg.tensor(B, requires_grad=True)
+    e = f(x, y)
+    e.backward()
+    for r in (rec, loaded):
+        v, (ga, gb) = r.value_and_grad(A2, B)
+        np.testing.assert_allclose(v, e.item(), rtol=1e-12)
+        np.testing.assert_allclose(ga, x.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gb, y.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(r(A2, B), e.item(), rtol=1e-12)
+    # a singular matrix at replay: torch's error, from the host forward
+    with pytest.raises(tg.linalg.LinAlgError, match="torch.linalg.solve: The solver failed"):
+        rec.value_and_grad(np.ones((3, 3)), B)
+
+
+@pytest.mark.parametrize("call", ["jacobian", "value_and_grad_batch", "value_and_grad_flat",
+                                  "jacobian_batch", "hvp_batch"])
+def test_kernels_that_do_not_pause_refuse_lapack_entries(call):
+    """They run every entry in Numba, which has no LAPACK piece: an error naming the op and
+    the alternative, never values that skipped the entry."""
+    _, A, B, rec = _lapack_tape()
+    calls = {"jacobian": lambda: rec.jacobian(A, B),
+             "value_and_grad_batch": lambda: rec.value_and_grad_batch(A[None], B[None]),
+             "value_and_grad_flat": lambda: rec.value_and_grad_flat(np.zeros((1, 15))),
+             "jacobian_batch": lambda: rec.jacobian_batch(A[None], B[None]),
+             "hvp_batch": lambda: rec.hvp_batch((A[None], B[None]), (A[None], B[None]))}
+    with pytest.raises(NotImplementedError, match=r"linalg\.solve.*value_and_grad per point"):
+        calls[call]()
+
+
+def test_one_element_matrices_replay_through_the_pausing_kernels():
+    rec = tg.record(lambda a: tg.linalg.inv(a).sum() * tg.linalg.det(a),
+                    tg.tensor([[2.0]], dtype=tg.float64))
+    assert not rec.scalar
+    v, (g,) = rec.value_and_grad(np.array([[4.0]]))
+    assert v == pytest.approx(1.0) and g[0, 0] == pytest.approx(0.0)   # det(a) / a
+
+
+def test_jacobian_functions_fall_back_from_sweep_rows():
+    torch = pytest.importorskip("torch")
+    A = np.random.default_rng(2).normal(size=(3, 3)) + 3 * np.eye(3)
+    ours = tg.autograd.functional.jacobian(tg.linalg.inv, tg.tensor(A))
+    theirs = torch.autograd.functional.jacobian(torch.linalg.inv, torch.tensor(A))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    ours = tg.func.jacrev(tg.linalg.det)(tg.tensor(A))
+    np.testing.assert_allclose(ours.numpy(), torch.func.jacrev(torch.linalg.det)(
+        torch.tensor(A)).numpy(), rtol=1e-12)
+
+
+def _members(rec):
+    return tapefile.arrays(rec.prog, rec.meta)
+
+
+def _edited(members, edit):
+    """What an attacker writes: the streams edited, the digest recomputed."""
+    arrs = {k: v.copy() for k, v in members.items() if k != "meta"}
+    edit(arrs)
+    header = json.loads(str(members["meta"]))
+    header["digest"] = tapefile.digest(header, arrs)
+    return dict(arrs, meta=np.array(json.dumps(header)))
+
+
+@pytest.mark.parametrize("edit,msg", [
+    (lambda a, e: a["params"].__setitem__(a["par"][e], LK.DET), "linalg params"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e] + 2, 4), "linalg params"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e] + 4, 2), "linalg params"),
+    (lambda a, e: a["params"].__setitem__(a["par"][e], 99), "linalg params"),
+    (lambda a, e: a["ib"].__setitem__(e, -1), "linalg params"),
+    (lambda a, e: a["host"].__setitem__(e, 0), "without its host flag"),
+])
+def test_tape_files_check_lapack_entries(edit, msg):
+    rec = tg.record(lambda a, b: tg.linalg.solve(a, b).sum(), tg.eye(3, dtype=tg.float64) * 2,
+                    tg.ones(3, 2, dtype=tg.float64))
+    members = _members(rec)
+    e = int(np.flatnonzero(members["op"] == OPS["solve"].code)[0])
+    tapefile.from_arrays(_edited(members, lambda a: None))   # intact: loads
+    with pytest.raises(tapefile.TapeFormatError, match=msg):
+        tapefile.from_arrays(_edited(members, lambda a: edit(a, e)))
+
+
+def test_saved_values_follow_torchs_lifetimes():
+    torch = pytest.importorskip("torch")
+    for m in (tg, torch):
+        a = m.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
+        x = m.linalg.inv(a)
+        x.sum().backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            x.sum().backward()
+        x = m.linalg.cholesky(a)
+        x.sum().backward(retain_graph=True)
+        x.sum().backward()       # retained: a second backward works
+        np.testing.assert_allclose(a.grad.numpy() if m is tg else a.grad.numpy(),
+                                   a.grad.numpy())
+        x = m.linalg.inv(a)
+        with m.no_grad():
+            x.mul_(2.0)          # inv saves its result: changed in place, backward refuses
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            x.sum().backward()
+
+
+def test_one_entry_per_call_whatever_the_size():
+    """A host entry each: inv of a 64x64 matrix is one entry (the decomposition it replaced
+    recorded O(n) steps), and the backward runs it once."""
+    a = tg.tensor(np.eye(64) * 2.0, requires_grad=True)
+    x = tg.linalg.inv(a)
+    assert x._node == a._lnode + 1       # the leaf's entry, then the inv entry
+    assert type(x.grad_fn).__name__ == "LinalgInvExBackward0"
+    x.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), -np.full((64, 64), 0.25))
+
+
+def test_next_functions_as_torch():
+    torch = pytest.importorskip("torch")
+    names = []
+    for m in (tg, torch):
+        a = m.eye(3, dtype=m.float64, requires_grad=True)
+        b = m.ones(3, 2, dtype=m.float64, requires_grad=True)
+        c = m.ones(3, 2, dtype=m.float64)
+        row = []
+        for out in (m.linalg.solve(a, b), m.linalg.solve(a, c), m.linalg.solve(a.detach(), b),
+                    m.linalg.det(a), m.linalg.slogdet(a)[1]):
+            row.append([(type(f).__name__ if f is not None else None, k)
+                        for f, k in out.grad_fn.next_functions])
+        names.append(row)
+    assert names[0] == names[1]
