@@ -824,3 +824,29 @@ def micro_optim_step(mod, layers, xs, ys, opt):
     loss.backward()
     opt.step()
     return loss.item()
+
+
+# -- engineer "linalg": torch.linalg on LAPACK host entries (issue #11) ------------------------
+LINALG_OPS = ("inv", "solve", "det", "cholesky")
+LINALG_SIZES = (8, 64)
+
+
+def linalg_leaves(mod, n, seed=0):
+    """(A, B): a well-conditioned float64 (n, n) leaf (a symmetric positive-definite one for
+    cholesky's sake) and a float64 (n, 4) right-hand side, both requiring grad."""
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((n, n))
+    A = M @ M.T / n + np.eye(n)
+    return (mod.tensor(A, requires_grad=True),
+            mod.tensor(rng.standard_normal((n, 4)), requires_grad=True))
+
+
+def linalg_loss(mod, op, A, B):
+    """The scalar whose backward is one linalg VJP (plus a sum's broadcast)."""
+    if op == "inv":
+        return mod.linalg.inv(A).sum()
+    if op == "solve":
+        return mod.linalg.solve(A, B).sum()
+    if op == "det":
+        return mod.linalg.slogdet(A)[1]   # (det of a 64x64 matrix under/overflows)
+    return mod.linalg.cholesky(A).sum()
