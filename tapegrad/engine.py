@@ -275,9 +275,9 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         if kind in DIRECT:
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
                            tape.saved_array(sa), tape.saved_array(sb), side)
-        else:   # (linalg: its output as saved too)
+        else:   # linalg: its output as saved too, and no second operand but solve's
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
-                           tape.saved_array(sa), tape.saved_array(sb),
+                           tape.saved_array(sa), tape.saved_array(sb) if b >= 0 else None,
                            tape.saved_array(e if nodes is None else int(nodes[e])))
         start = e - 1
 

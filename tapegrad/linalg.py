@@ -114,7 +114,7 @@ def slogdet(A, *, out=None):
     a real matrix is a constant: its gradient is zero)."""
     _no_out("slogdet", out)
     _matrix_arg("slogdet", A)
-    sign = np.sign(np.linalg.det(A._array())).astype(A._dtype.np) if A.numel() else \
+    sign = np.linalg.slogdet(A._array())[0].astype(A._dtype.np) if A.numel() else \
         np.ones(A._shape[:-2], A._dtype.np)
     return _RT["linalg_slogdet"]((Tensor._wrap(np.asarray(sign).reshape(A._shape[:-2]), A._dtype),
                   _lapack(K.LOGDET, A)))

@@ -349,3 +349,43 @@ def test_next_functions_as_torch():
                         for f, k in out.grad_fn.next_functions])
         names.append(row)
     assert names[0] == names[1]
+
+
+def test_hooks_anomaly_and_hessians_as_torch():
+    """A tensor hook and a grad_fn post hook on a LAPACK entry (the sweep pauses twice, the
+    post hook runs the VJP through the tensor faces), anomaly mode, and Hessians (the
+    create_graph VJP differentiated)."""
+    torch = pytest.importorskip("torch")
+    A0 = np.random.default_rng(0).normal(size=(3, 3)) + 3 * np.eye(3)
+    res = []
+    for m in (tg, torch):
+        a = m.tensor(A0, requires_grad=True)
+        x = m.linalg.inv(a)
+        seen = []
+        x.register_hook(lambda g: seen.append(g.sum().item()) or g * 2)
+        x.grad_fn.register_hook(lambda gi, go: None)
+        (x * x).sum().backward()
+        with m.autograd.detect_anomaly():
+            b = m.tensor(A0, requires_grad=True)
+            m.linalg.det(b).backward()
+        h1 = m.autograd.functional.hessian(lambda v: m.linalg.det(v).exp(), m.tensor(A0))
+        h2 = m.func.hessian(lambda v: m.linalg.slogdet(v)[1])(m.tensor(A0))
+        res.append([a.grad.numpy(), np.array(seen), b.grad.numpy(), h1.numpy(), h2.numpy()])
+    for u, v in zip(*res):
+        np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-12)
+
+
+def test_backward_on_the_reached_part_of_a_long_tape():
+    """Graphs dropped before on the same tape: the sweep runs on local streams (reached.py),
+    whose node numbers the host VJP maps back to the tape's saved values."""
+    A0 = np.random.default_rng(4).normal(size=(2, 3, 3)) + 3 * np.eye(3)
+    a = tg.tensor(A0, requires_grad=True)
+    for _ in range(300):
+        (a * 2.0).sum()                  # dropped: left on the tape
+    (tg.linalg.det(a) + tg.linalg.slogdet(a)[1]).sum().backward(retain_graph=True)
+    (tg.linalg.inv(a).sum() * 0.5).backward()
+    inv = np.linalg.inv(A0)
+    det = np.linalg.det(A0)
+    expect = (det[:, None, None] + 1.0) * inv.swapaxes(-1, -2) \
+        - 0.5 * (inv.swapaxes(-1, -2) @ np.ones((3, 3)) @ inv.swapaxes(-1, -2))
+    np.testing.assert_allclose(a.grad.numpy(), expect, rtol=1e-10)

@@ -140,11 +140,9 @@ def forward(which, flag, A, B=None):
         raise _singular(which, A) from None
 
 
-def _inv_t(A, det=None):
-    """A^-T per matrix; with `det`, zero where det == 0 (see vjp: torch's value there)."""
-    if det is None:
-        return np.linalg.inv(A).swapaxes(-1, -2)
-    out = np.zeros_like(A)
+def _inv_t(A, det, fill):
+    """A^-T per matrix, `fill` where det == 0 (see vjp)."""
+    out = np.full_like(A, fill)
     ok = det != 0
     if ok.any():
         out[ok] = np.linalg.inv(A[ok]).swapaxes(-1, -2)
@@ -166,9 +164,10 @@ def vjp(which, flag, g, A, B, out, needs):
     if which == DET:
         # NOTE: g * det * A^-T; on an exactly singular matrix torch's backward (an LU solve of
         # det * I, det = 0) gives zeros, not the cofactor matrix; so do we
-        gA = (g * out)[:, None, None] * _inv_t(A, out)
+        gA = (g * out)[:, None, None] * _inv_t(A, out, 0.0)
     elif which == LOGDET:
-        gA = g[:, None, None] * _inv_t(A)
+        # NOTE: nan on an exactly singular matrix (torch: +-inf from a perturbed LU solve)
+        gA = g[:, None, None] * _inv_t(A, np.linalg.det(A), np.nan)
     elif which == INV:
         Xt = out.swapaxes(-1, -2)
         gA = -(Xt @ g @ Xt)
