@@ -254,8 +254,11 @@ def _own_nan(tape, e, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
     if r == -2 - e:     # e's VJP runs in Python (a host entry)
         a, b = int(ia[e]), int(ib[e])
         needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
-        HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj2, needs,
-                                      tape.saved_array(a), tape.saved_array(b))
+        kind = BY_CODE[op[e]].kind
+        # (linalg: no second operand but solve's; its output as saved, not in the arena)
+        extra = (tape.saved_array(e),) if kind == "linalg" else ()
+        HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj2, needs,
+                       tape.saved_array(a), tape.saved_array(b) if b >= 0 else None, *extra)
     k = 0
     for src in (int(ia[e]), int(ib[e])):
         if src < 0:

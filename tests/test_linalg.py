@@ -389,3 +389,13 @@ def test_backward_on_the_reached_part_of_a_long_tape():
     expect = (det[:, None, None] + 1.0) * inv.swapaxes(-1, -2) \
         - 0.5 * (inv.swapaxes(-1, -2) @ np.ones((3, 3)) @ inv.swapaxes(-1, -2))
     np.testing.assert_allclose(a.grad.numpy(), expect, rtol=1e-10)
+
+
+def test_anomaly_mode_names_the_lapack_entry_that_made_a_nan():
+    x = tg.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=tg.float64, requires_grad=True)
+    y = tg.tensor([[3.0, 1.0], [1.0, 2.0]], dtype=tg.float64, requires_grad=True)
+    with pytest.warns(UserWarning), tg.autograd.detect_anomaly():
+        loss = tg.linalg.slogdet(x)[1] + tg.linalg.det(y) + tg.linalg.inv(y).sum()
+        with pytest.raises(RuntimeError, match="'LinalgSlogdetBackward0' returned nan values "
+                                               "in its 0th output"):
+            loss.backward()
