@@ -18,19 +18,21 @@ from .mathops import linalg_norm as _vector_or_fro, vector_norm
 from .ndops import where
 from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
+from .pyfunc import Function
 from .recording import _record_start, _result
 from .return_types import _make
 
 _RT = {name: _make(name, fields) for name, fields in (
     ("linalg_slogdet", ("sign", "logabsdet")), ("slogdet", ("sign", "logabsdet")),
     ("linalg_inv_ex", ("inverse", "info")), ("linalg_solve_ex", ("result", "info")),
-    ("linalg_cholesky_ex", ("L", "info")))}
+    ("linalg_cholesky_ex", ("L", "info")), ("linalg_svd", ("U", "S", "Vh")))}
 from .tape import input_node
 from .tensor import Tensor, tensor_methods
 from .views import KIND_OPS
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv", "inv_ex",
-           "solve", "solve_ex", "cholesky", "cholesky_ex", "svdvals", "cond", "LinAlgError"]
+           "solve", "solve_ex", "cholesky", "cholesky_ex", "svd", "svdvals", "cond",
+           "LinAlgError"]
 
 _ROW = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
 
@@ -217,6 +219,87 @@ def svdvals(A, *, driver=None, out=None):
     _no_out("svdvals", out)
     _matrix_arg("svdvals", A, square=False)
     return _lapack(K.SVDVALS, A)
+
+
+class LinalgSvd(Function):
+    """linalg.svd as one node with three outputs (LinalgSvdBackward0), on the custom-Function
+    machinery: numpy's LAPACK forward, torch's svd_backward in tapegrad ops (so it
+    differentiates again; svdvals' create_graph VJP goes through it)."""
+
+    @staticmethod
+    def forward(ctx, A, full_matrices):
+        U, S, Vh = np.linalg.svd(A._array(), full_matrices=full_matrices)
+        dt = A._dtype
+        U, S, Vh = (Tensor._wrap(np.ascontiguousarray(x, dt.np), dt) for x in (U, S, Vh))
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(U, S, Vh)
+        ctx.full = full_matrices
+        return U, S, Vh
+
+    @staticmethod
+    def backward(ctx, gU, gS, gVh):
+        U, S, Vh = ctx.saved_tensors
+        k = S._shape[-1]
+        if ctx.full:   # torch: the gradient of the first k columns / rows only
+            U, Vh = U.narrow(-1, 0, k), Vh.narrow(-2, 0, k)
+            gU = gU.narrow(-1, 0, k) if gU is not None else None
+            gVh = gVh.narrow(-2, 0, k) if gVh is not None else None
+        return _svd_backward(gU, gS, gVh, U, S, Vh), None
+
+
+LinalgSvd._backward_cls.__name__ = "LinalgSvdBackward0"
+LinalgSvd._backward_cls.name = lambda self: "LinalgSvdBackward0"
+
+
+def _svd_backward(gU, gS, gVh, U, S, Vh):
+    """torch's svd_backward (FunctionsManual.cpp), real case, reduced U (m, k), Vh (k, n)."""
+    m, n = U._shape[-2], Vh._shape[-1]
+    if gU is None and gVh is None:
+        return U @ (gS.unsqueeze(-1) * Vh) if gS is not None else None
+    V = Vh.mT
+    gV = gVh.mT if gVh is not None else None
+    S2 = S * S
+    E = S2.unsqueeze(-2) - S2.unsqueeze(-1)
+    eye = Tensor._wrap(np.eye(S._shape[-1], dtype=S._dtype.np), S._dtype)
+    E = E + eye                        # (its diagonal set to 1)
+    if gU is not None:
+        UhgU = U.mT @ gU
+        UhgU = UhgU - UhgU.mT
+    if gV is not None:
+        VhgV = Vh @ gV
+        VhgV = VhgV - VhgV.mT
+    if gU is not None and gV is not None:
+        gA = (UhgU * S.unsqueeze(-2) + S.unsqueeze(-1) * VhgV) / E
+    elif gU is not None:
+        gA = UhgU * (S.unsqueeze(-2) / E)
+    else:
+        gA = S.unsqueeze(-1) * (VhgV / E)
+    if gS is not None:
+        gA = gA + gS.diag_embed()
+    if m > n and gU is not None:
+        gA = U @ gA
+        gUSinv = gU / S.unsqueeze(-2)
+        gA = gA + gUSinv - U @ (U.mT @ gUSinv)
+        return gA @ Vh
+    if m < n and gV is not None:
+        gA = gA @ Vh
+        SinvgVh = gV.mT / S.unsqueeze(-1)
+        gA = gA + SinvgVh - (SinvgVh @ V) @ Vh
+        return U @ gA
+    return U @ (gA @ Vh)
+
+
+def svd(A, full_matrices=True, *, driver=None, out=None):
+    """(U, S, Vh) with A = U diag(S) Vh (LinalgSvdBackward0, torch's gradient; with
+    full_matrices the gradient of the first min(m, n) singular vectors).  One custom-Function
+    node: a tape holding it does not replay (record refuses it)."""
+    _no_out("svd", out)
+    _matrix_arg("svd", A, square=False)
+    return _RT["linalg_svd"](LinalgSvd.apply(A, bool(full_matrices)))
+
+
+# svdvals' create_graph VJP reads the singular vectors through this (kinds/linalg.py)
+KIND_OPS.svd = lambda A: LinalgSvd.apply(A, False)
 
 
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)

@@ -399,3 +399,38 @@ def test_anomaly_mode_names_the_lapack_entry_that_made_a_nan():
         with pytest.raises(RuntimeError, match="'LinalgSlogdetBackward0' returned nan values "
                                                "in its 0th output"):
             loss.backward()
+
+
+def _svd_loss(m, a, full):
+    """A loss of all three outputs that does not depend on the singular vectors' signs."""
+    U, S, Vh = m.linalg.svd(a, full_matrices=full)
+    k = S.shape[-1]
+    P = (U[..., :k] * S.unsqueeze(-2)) @ Vh[..., :k, :]
+    W = m.tensor(np.random.default_rng(1).normal(size=tuple(P.shape)), dtype=a.dtype)
+    return (P * W).sum() + (S ** 3).sum() + (U[..., :k] ** 4).sum() + (Vh[..., :k, :] ** 4).sum()
+
+
+SVD = [((4, 3), False), ((3, 4), False), ((3, 3), True), ((4, 3), True), ((2, 3, 5), False)]
+
+
+@pytest.mark.parametrize("shape,full", SVD)
+def test_svd_first_and_second_derivatives_as_torch(shape, full):
+    torch = pytest.importorskip("torch")
+    A0 = np.random.default_rng(6).normal(size=shape)
+    res = []
+    for m in (tg, torch):
+        a = m.tensor(A0, requires_grad=True)
+        out = m.linalg.svd(a, full_matrices=full)
+        assert [type(t.grad_fn).__name__ for t in out] == ["LinalgSvdBackward0"] * 3
+        g, = m.autograd.grad(_svd_loss(m, a, full), a, create_graph=True)
+        g2, = m.autograd.grad((g ** 2).sum(), a)
+        res.append([x.detach().numpy() for x in (*out, g, g2)])
+    for u, v in zip(*res):
+        np.testing.assert_allclose(np.abs(u), np.abs(v), rtol=1e-9, atol=1e-11)
+    a = tg.tensor(A0, requires_grad=True)
+    assert gradcheck(lambda x: _svd_loss(tg, x, full), [a])
+
+
+def test_svd_refuses_recording_with_a_clear_error():
+    with pytest.raises(tg.TracingError, match="custom autograd.Function"):
+        tg.record(lambda a: tg.linalg.svd(a)[1].sum(), tg.ones(3, 2, dtype=tg.float64))

@@ -20,7 +20,8 @@ Faces: `forward` (numpy, torch's errors), `vjp` (numpy, what the sweep adds), `j
 the tangent map beside it, for forward mode), `tensor_vjp_linalg` (the VJP as recorded tensor
 ops for create_graph: composed of these same entries, so every order differentiates) and
 `tensor_forward_linalg` (replay's tensor re-run).  T.lapack(which, A, B, flag) records one
-entry of this kind (tapegrad/linalg.py hands it in through views.KIND_OPS).
+entry of this kind, T.svd(A) linalg.svd's node (tapegrad/linalg.py hands both in through
+views.KIND_OPS).
 """
 import numpy as np
 
@@ -297,9 +298,8 @@ def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, cst):
         P = (P + P.tril(-1).mT) * 0.5
         Y = T.lapack(SOLVE, L.mT, P, 0)
         res.append((0, T.lapack(SOLVE, L.mT, Y.mT, 0).mT))
-    else:
-        raise NotImplementedError("tapegrad: the second derivative of linalg.svdvals (and of "
-                                  "the matrix norms 'nuc', 2, -2 and linalg.cond built on it) "
-                                  "is not implemented; first derivatives are")
+    else:   # U diag(g) V^T with U, Vh of linalg.svd's node (T.svd): it differentiates again
+        U, _, Vh = T.svd(operand(0).reshape(ash))
+        res.append((0, U @ (G.reshape(osh + (1,)) * Vh)))
     shapes = (a_shape, b_shape)
     return [(i, gi.reshape(shapes[i] if shapes[i] is not None else ())) for i, gi in res]
