@@ -350,6 +350,12 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """torch.linalg.norm: a vector norm (1-d input or one dim, or ord None over everything),
     or a matrix norm (2-d input with dim None, or two dims)."""
     _no_out("norm", out)
+    if isinstance(A, Tensor) and ord is not None and dim is None and A.dim() not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {A.dim()}D.")
+    if isinstance(A, Tensor) and ord is not None and dim is None and A.dim() == 1 and \
+            isinstance(ord, str):
+        return matrix_norm(A, ord)      # (torch's error: a matrix norm of a vector)
     if isinstance(A, Tensor) and ord is not None and not isinstance(ord, str) and \
             ((dim is None and A.dim() == 2) or (isinstance(dim, (tuple, list)) and len(dim) == 2)):
         return matrix_norm(A, ord, (-2, -1) if dim is None else tuple(dim), keepdim, dtype=dtype)

@@ -136,6 +136,10 @@ ERRORS = [
     lambda m: m.linalg.solve(m.eye(3), m.ones(2, 3, 4), left=False),
     lambda m: m.linalg.matrix_norm(m.ones(3), "fro"),
     lambda m: m.linalg.matrix_norm(m.ones(3, 3), 3),
+    lambda m: m.linalg.norm(m.ones(2, 3, 4), 0.5),
+    lambda m: m.linalg.norm(m.ones(2, 3, 4), "fro"),
+    lambda m: m.linalg.norm(m.ones(3), "fro"),
+    lambda m: m.linalg.norm(m.ones(2, 3), 0.5, dim=(0, 1)),
 ]
 
 
