@@ -12,7 +12,8 @@ from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, mentions
-from .kinds import DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES, tensor_vjp
+from .kinds import (DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
+                    MODULE_OF as KIND_MODULES, tensor_vjp)
 from .dtypes import from_numpy_dtype
 from .tape import _SAVES, _DIFFERENTIABLE
 from .tensor import Tensor, _new

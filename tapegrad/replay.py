@@ -29,8 +29,8 @@ from . import hooks
 from ._jit import K, launch_parallel
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
-from .kinds import (HOST_FORWARD, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS, MODULE_OF as KIND_MODULES,
-                    tensor_forward)
+from .kinds import (HOST_FORWARD, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
+                    MODULE_OF as KIND_MODULES, tensor_forward)
 from .errors import TracingError
 from .tapefile import TapeFormatError
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE
