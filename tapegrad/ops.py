@@ -362,6 +362,11 @@ _DECLS = [
     Op("replicate_pad2d", "decomp", "ReplicationPad2DBackward0", saves=("a",)),
     Op("replicate_pad3d", "decomp", "ReplicationPad3DBackward0", saves=("a",)),
     Op("circular_pad", "decomp", "CopySlices", saves=()),
+    # ==== opsgaps (#11): the remaining op-surface gaps ======================================
+    # var_mean / std_mean: one node, two outputs (tapegrad/moments.py: the results stacked,
+    # each an `output` entry of the group's output)
+    Op("var_mean", "decomp", "VarMeanBackward0", saves=("a",)),
+    Op("std_mean", "decomp", "StdMeanBackward0", saves=("a", "out")),
 ]
 
 def mentions(expr, name):
