@@ -101,3 +101,7 @@ for _name, _f in _mathops.MODULE_FUNCTIONS.items():
     globals()[_name] = _f if _f is not None else _fn(_name)
 del _name, _f
 from .moments import var_mean, std_mean  # noqa: E402  (one node, two outputs)
+from . import bitwise as _bitwise  # noqa: E402  (& | ^ ~ << >>, bitwise_*)
+for _name, _f in _bitwise.MODULE_FUNCTIONS.items():
+    globals()[_name] = _f
+del _name, _f

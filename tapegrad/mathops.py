@@ -327,21 +327,7 @@ class _MathMethods:
     def logical_not(self):
         return _compare("eq", self, 0)
 
-    def __or__(self, other):
-        _bool_only("|", self, other)
-        return _compare("logical_or", self, other)
-
-    def __xor__(self, other):
-        _bool_only("^", self, other)
-        return _compare("logical_xor", self, other)
-
-    __ror__, __rxor__ = __or__, __xor__
-
-    def __invert__(self):
-        _bool_only("~", self, True)
-        return _compare("eq", self, 0)
-
-    bitwise_not = __invert__
+    # (| ^ ~ and the bitwise ops: tapegrad/bitwise.py)
 
     def any(self, dim=None, keepdim=False):
         """Whether any element (along dim) is nonzero (bool)."""
@@ -401,13 +387,6 @@ tensor_methods(type("_MathAliases", (), {
     for name, target in ((alias, target), (alias + "_", target + "_"))
     if not hasattr(Tensor, name) and not (target.endswith("_") and target[:-1] in
                                           ("gt_", "ge_", "lt_", "le_", "ne_"))}))
-
-
-def _bool_only(sym, x, y):
-    if x._dtype is not D.bool_ or (isinstance(y, Tensor) and y._dtype is not D.bool_) \
-            or not isinstance(y, (Tensor, bool)):
-        raise NotImplementedError(f"tapegrad: {sym} is implemented for bool tensors only "
-                                  f"(bitwise operations on integers are not)")
 
 
 def _logical(name, x, y):

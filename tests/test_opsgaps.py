@@ -195,3 +195,54 @@ def test_integer_results_are_not_baked_into_a_replay(f, x0, x1):
         got, _ = step(tg.tensor(xv, dtype=tg.float64))
         assert float(got) == pytest.approx(f(torch.tensor(xv, dtype=torch.float64)).item())
     assert step.rerecords >= 1
+
+
+# ---- bitwise ops on integer and bool tensors ---------------------------------------------------
+BITS = """
+f = m.tensor([1., 2.]); i = m.tensor([1, 2]); b = m.tensor([True, False])
+i32 = m.tensor([3, 4], dtype=m.int32); n = m.tensor([-8, 5])
+"""
+BITWISE = [
+    "i & 3", "b & b", "b & i", "b | 1", "~b", "~i", "~n", "i << 2", "i >> 1", "1 << i",
+    "m.bitwise_and(i, i32)", "i32 & 3", "i32 & b", "m.bitwise_left_shift(i, i32)", "i ^ i32",
+    "3 & i", "m.bitwise_xor(b, True)", "m.bitwise_and(3, i)", "n >> 1", "n << 70", "n >> 70",
+    "i.bitwise_or(i32)", "b ^ b", "True ^ b", "i.bitwise_not()", "m.bitwise_not(b)",
+    "m.bitwise_right_shift(i32, 1)", "i | m.tensor(3)", "i & m.tensor([[1], [2]])",
+    "f.logical_and(f)", "m.logical_and(f, i)",
+    # errors
+    "f & f", "f & i", "i & f", "i & 2.5", "~f", "f << 1", "i << 1.5", "m.bitwise_not(f)",
+    "i.bitwise_and(f)", "f.double() | i", "i & m.tensor([1, 2, 3])",
+]
+
+
+@pytest.mark.parametrize("expr", BITWISE)
+def test_bitwise_as_torch(expr):
+    src = BITS + f"show({expr})\n"
+    assert run(src, tg) == run(src, torch)
+
+
+@pytest.mark.parametrize("src", [
+    "x = i.clone(); x &= 1; show(x); x <<= 2; show(x); x.bitwise_xor_(5); show(x)",
+    "x = i32.clone(); x |= i; show(x)", "x = b.clone(); x ^= True; show(x)",
+    "x = b.clone(); x.bitwise_not_(); show(x)", "x = n.clone(); x >>= 1; show(x, x._version)",
+    "x = i.clone(); v = x[1:]; v |= 4; show(x)",
+    "f &= 1", "x = b.clone(); x |= i", "x = i.clone(); x &= 1.5",
+])
+def test_bitwise_inplace_as_torch(src):
+    assert run(BITS + src, tg) == run(BITS + src, torch)
+
+
+def test_bool_masks_combined_bitwise_replay():
+    """Masks combined with & | ^ ~ while recording are entries a replay re-evaluates."""
+    def f(x):
+        keep = ((x > 0) & ~(x > 2)) | ((x < -1) ^ (x < -3))
+        return tg.where(keep, x * x, 0.5 * x).sum()
+    rec = tg.record(f, tg.tensor([0.5, 3.0, -2.0, -4.0], dtype=tg.float64))
+    xv = np.array([2.5, 1.0, -5.0, -1.5])
+    value, (g,) = rec.value_and_grad(xv)
+    xt = torch.tensor(xv, requires_grad=True)
+    keep = ((xt > 0) & ~(xt > 2)) | ((xt < -1) ^ (xt < -3))
+    out = torch.where(keep, xt * xt, 0.5 * xt).sum()
+    out.backward()
+    assert value == pytest.approx(out.item())
+    np.testing.assert_allclose(g, xt.grad.numpy())
