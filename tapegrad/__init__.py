@@ -105,3 +105,5 @@ from . import bitwise as _bitwise  # noqa: E402  (& | ^ ~ << >>, bitwise_*)
 for _name, _f in _bitwise.MODULE_FUNCTIONS.items():
     globals()[_name] = _f
 del _name, _f
+from . import special  # noqa: E402  (torch.special)
+from .special import xlogy, sinc, logit, mvlgamma, i0  # noqa: E402
