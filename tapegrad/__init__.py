@@ -28,6 +28,8 @@ from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax
 from .ndops import atan2 as arctan2
 from . import inplace, tensor_methods  # noqa: F401  (they add Tensor's methods)
+from . import arith  # noqa: F401  (add/sub with alpha; before the module functions)
+from .arith import rsub
 # structural / indexing / sort ops (#11, opsstruct); where(cond) alone is nonzero(as_tuple)
 from . import structops  # noqa: F401  (adds Tensor's methods)
 from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll, repeat_interleave,
@@ -98,3 +100,10 @@ from . import linalg  # noqa: E402,F401
 for _name, _f in _mathops.MODULE_FUNCTIONS.items():
     globals()[_name] = _f if _f is not None else _fn(_name)
 del _name, _f
+from .moments import var_mean, std_mean  # noqa: E402  (one node, two outputs)
+from . import bitwise as _bitwise  # noqa: E402  (& | ^ ~ << >>, bitwise_*)
+for _name, _f in _bitwise.MODULE_FUNCTIONS.items():
+    globals()[_name] = _f
+del _name, _f
+from . import special  # noqa: E402  (torch.special)
+from .special import xlogy, sinc, logit, mvlgamma, i0  # noqa: E402

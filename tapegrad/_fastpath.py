@@ -2951,3 +2951,248 @@ def op_sgn(self):
         r._tape = None
         r._rg = False
     return r
+
+
+def op_entr(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(200, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv > 0.0, -sv * log(sv), where(sv < 0.0, log(0.0 * sv), sv * 0.0))
+    except (ArithmeticError, ValueError):
+        return _unary(200, self, 0.0)
+    if type(v) is not float:
+        return _unary(200, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 200
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
+
+
+def op_sinc(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(201, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv == 0.0, 1.0, sin(3.141592653589793 * sv) / (3.141592653589793 * sv))
+    except (ArithmeticError, ValueError):
+        return _unary(201, self, 0.0)
+    if type(v) is not float:
+        return _unary(201, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 201
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
+
+
+def op_ndtri(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(202, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = 1.4142135623730951 * erfinv(2.0 * sv - 1.0)
+    except (ArithmeticError, ValueError):
+        return _unary(202, self, 0.0)
+    if type(v) is not float:
+        return _unary(202, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 202
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
+
+
+def op_log_ndtr(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(203, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv > 0.0, log1p(-0.5 * erfc(sv * 0.7071067811865476)), where(sv < -20.0, -0.5 * sv * sv - log(-sv) - 0.9189385332046727 + log1p(-1.0 / (sv * sv) + 3.0 / (sv * sv * sv * sv) - 15.0 / (sv * sv * sv * sv * sv * sv) + 105.0 / (sv * sv * sv * sv * sv * sv * sv * sv)), log(0.5 * erfc(-sv * 0.7071067811865476))))
+    except (ArithmeticError, ValueError):
+        return _unary(203, self, 0.0)
+    if type(v) is not float:
+        return _unary(203, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 203
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = 0.0
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r
+
+
+def op_logit(self, c):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(204, self, c)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = log(sv / (1.0 - sv)) if c < 0.0 else log(where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv)) / (1.0 - where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv))))
+    except (ArithmeticError, ValueError):
+        return _unary(204, self, c)
+    if type(v) is not float:
+        return _unary(204, self, c)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._rg:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._rg = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n == tape.cap:
+            tape.grow()
+        tape.op[n] = 204
+        tape.ia[n] = s
+        tape.ib[n] = -1
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._rg = True
+    else:
+        r._tape = None
+        r._rg = False
+    return r

@@ -13,14 +13,18 @@ validated arguments (the Tensor methods check them).  They shift by the maximum
 overflow; a replay recomputes the shift at its own point.
 """
 from . import groups
+from .graph import show_edges
 from .ops import OPS
 from .tape import STATE, Tape
 
 
-def record(name, body, T, x, *args):
+def record(name, body, T, x, *args, edges=None):
     """body(T, x, *args) recorded as decomposition row `name`: when its result is on a tape,
     the entries appended since the call began become one group shown as `name`.  Tensors
-    among `args` are inputs too (their tapes are noted as x's)."""
+    among `args` are inputs too (their tapes are noted as x's).  `edges`: torch's inputs of
+    the node in torch's order (tensors, or None where torch has an empty edge), when its
+    next_functions are not the group's inputs in first-use order (a repeated input, an input
+    that needs no gradient)."""
     tapes = (STATE.tape, x._tape) + tuple(getattr(v, "_tape", None) for v in args)
     before = {id(tp): tp.n for tp in tapes if isinstance(tp, Tape)}
     out = body(T, x, *args)
@@ -29,6 +33,8 @@ def record(name, body, T, x, *args):
         start = before.get(id(tape), 0)   # a tape opened by the body holds only its entries
         if out._node >= start:
             groups.mark(tape, start, out._node, OPS[name].code)
+            if edges is not None:
+                show_edges(tape, out._node, edges)
     return out
 
 

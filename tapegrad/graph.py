@@ -68,6 +68,46 @@ class AccumulateGrad(Node):
         return ()
 
 
+class Edged(Node):
+    """A decomposition's grad_fn whose edges are torch's inputs in torch's order, one per input
+    (repeated inputs repeated, (None, 0) for one that needs no gradient), fixed when the
+    decomposition was recorded (`edge_to`); the group's other faces read the tape as usual."""
+    __slots__ = ("_edges",)
+
+    @property
+    def next_functions(self):
+        return self._edges
+
+
+_edged = {}
+
+
+def edge_to(tape, t):
+    """torch's next_functions entry for tensor t as an input of a node recorded on `tape`:
+    (its grad_fn, output_nr), AccumulateGrad for a leaf used on `tape`, (None, 0) for what
+    needs no gradient."""
+    if not getattr(t, "_rg", False):
+        return (None, 0)
+    if t._tape is not None:
+        return (node_for(t._tape, t._node), output_nr(t._tape, t._node))
+    if t._lserial == tape.serial:
+        return (node_for(tape, t._lnode), 0)
+    return (None, 0)
+
+
+def show_edges(tape, n, inputs, name=None):
+    """Entry n (a decomposition's output, or an op recorded as two entries) shows torch's
+    edges: one per input in `inputs` (and torch's node name `name`, if given)."""
+    name = name or entry_name(tape, n)
+    cls = _edged.get(name)
+    if cls is None:
+        cls = _edged[name] = type(name, (Edged,), {"__slots__": ()})
+    fn = cls.__new__(cls)
+    fn._tape, fn._node = tape, n
+    fn._edges = tuple(edge_to(tape, t) for t in inputs)
+    tape.grad_fns[n] = fn
+
+
 def _class(name):
     cls = _classes.get(name)
     if cls is None:

@@ -27,8 +27,8 @@ def _floating(x):
     return x if x._dtype.is_floating_point else x.to(D.get_default_dtype())
 
 
-def _record(name, body, x, *args):
-    return decomps.record(name, body, KIND_OPS, x, *args)
+def _record(name, body, x, *args, edges=None):
+    return decomps.record(name, body, KIND_OPS, x, *args, edges=edges)
 
 
 def _dims(fname, dim, nd):
@@ -207,7 +207,10 @@ class _MathMethods:
                 raise TypeError(f"clamp() received an invalid combination of arguments - got "
                                 f"(min={type(b).__name__})")
         tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
-        return _record("clamp_tensor" if tensors else "clamp", DM.clamp, self, min, max)
+        if not tensors:
+            return _record("clamp", DM.clamp, self, min, max)
+        # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
+        return _record("clamp_tensor", DM.clamp, self, min, max, edges=(self, min, max))
 
     clip = clamp
 
@@ -218,16 +221,19 @@ class _MathMethods:
     def lerp(self, end, weight):
         """self + weight * (end - self) (LerpBackward0 / LerpBackward1 for a tensor weight)."""
         _tensor_operand("lerp", end, 1, "end")
-        return _record("lerp_tensor" if isinstance(weight, Tensor) else "lerp", DM.lerp,
-                       self, end, weight)
+        tw = isinstance(weight, Tensor)
+        return _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
+                       edges=(self, end, weight) if tw else (self, end))
 
     def addcmul(self, tensor1, tensor2, *, value=1):
         """self + value * tensor1 * tensor2 (AddcmulBackward0)."""
-        return _record("addcmul", DM.addcmul, self, tensor1, tensor2, value)
+        return _record("addcmul", DM.addcmul, self, tensor1, tensor2, value,
+                       edges=(self, tensor1, tensor2))
 
     def addcdiv(self, tensor1, tensor2, *, value=1):
         """self + value * tensor1 / tensor2 (AddcdivBackward0)."""
-        return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value)
+        return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value,
+                       edges=(self, tensor1, tensor2))
 
     def lerp_(self, end, weight):
         return _inplace_decomp(self, Tensor.lerp, end, weight)
@@ -321,21 +327,7 @@ class _MathMethods:
     def logical_not(self):
         return _compare("eq", self, 0)
 
-    def __or__(self, other):
-        _bool_only("|", self, other)
-        return _compare("logical_or", self, other)
-
-    def __xor__(self, other):
-        _bool_only("^", self, other)
-        return _compare("logical_xor", self, other)
-
-    __ror__, __rxor__ = __or__, __xor__
-
-    def __invert__(self):
-        _bool_only("~", self, True)
-        return _compare("eq", self, 0)
-
-    bitwise_not = __invert__
+    # (| ^ ~ and the bitwise ops: tapegrad/bitwise.py)
 
     def any(self, dim=None, keepdim=False):
         """Whether any element (along dim) is nonzero (bool)."""
@@ -397,13 +389,6 @@ tensor_methods(type("_MathAliases", (), {
                                           ("gt_", "ge_", "lt_", "le_", "ne_"))}))
 
 
-def _bool_only(sym, x, y):
-    if x._dtype is not D.bool_ or (isinstance(y, Tensor) and y._dtype is not D.bool_) \
-            or not isinstance(y, (Tensor, bool)):
-        raise NotImplementedError(f"tapegrad: {sym} is implemented for bool tensors only "
-                                  f"(bitwise operations on integers are not)")
-
-
 def _logical(name, x, y):
     y = y if isinstance(y, Tensor) else tensor(y)
     return _compare(name, x, y)
@@ -446,6 +431,13 @@ def _int_extreme(x, dims, keepdim, is_max):
 def _argext(x, dim, keepdim, pick):
     if x._dtype is D.bool_:
         raise RuntimeError(f"{pick.__name__}(): does not support bool input")
+    if _tracing(x) is not None and x._dtype.is_floating_point and x.numel():
+        # (opsgaps) while recording, the position comes from max/min(dim), whose guard makes
+        # a replay check it is still the first extreme (BranchChanged), not bake it silently
+        flat = x.reshape(-1) if dim is None else x
+        ext = flat.max if pick is np.argmax else flat.min
+        idx = ext(0 if dim is None else dim, keepdim=bool(keepdim) and dim is not None).indices
+        return idx.reshape((1,) * x.dim()) if dim is None and keepdim else idx
     arr = x._array()
     if dim is None:
         if arr.size == 0:
@@ -500,7 +492,7 @@ def _moment(x, name, dim, unbiased, keepdim, correction):
     corr = 1 if correction is None and unbiased is None else (
         correction if correction is not None else int(bool(unbiased)))
     dims = _dims(name, dim, x.dim())
-    keep = bool(keepdim) and dim is not None
+    keep = bool(keepdim)   # (torch 2.x: keepdim applies to dim=None too)
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1
     if count - corr <= 0:
         import warnings
@@ -568,19 +560,6 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
         return vector_norm(A, 2, dim, keepdim, dtype=dtype)
     raise NotImplementedError(f"tapegrad: linalg.norm(ord={ord!r}) of a matrix (matrix norms) "
                               f"is not implemented; linalg.vector_norm is")
-
-
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(var, mean).  NOTE: recorded as VarBackward0 and MeanBackward0/1 (torch: one
-    VarMeanBackward0 node with two outputs)."""
-    return (input.var(dim, unbiased, keepdim, correction=correction),
-            input.mean(dim if dim is not None else (), keepdim=keepdim and dim is not None))
-
-
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(std, mean), as var_mean."""
-    return (input.std(dim, unbiased, keepdim, correction=correction),
-            input.mean(dim if dim is not None else (), keepdim=keepdim and dim is not None))
 
 
 def clamp(input, min=None, max=None):  # noqa: A002
@@ -662,7 +641,7 @@ MODULE_FUNCTIONS = {
 TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin")
 for _name in TWO_TENSOR:
     MODULE_FUNCTIONS[_name] = _two(_name)
-MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, var_mean=var_mean, std_mean=std_mean,
+MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm,
                         clamp=clamp, logical_and=logical_and, logical_not=logical_not,
                         isclose=isclose, allclose=allclose, equal=equal)
 del _name

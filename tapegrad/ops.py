@@ -368,6 +368,52 @@ _DECLS = [
     # slogdet's log|det| (its sign is a constant), svdvals (the matrix norms 'nuc', 2, -2)
     Op("slogdet", "linalg", "LinalgSlogdetBackward0", saves=("a",)),
     Op("svdvals", "linalg", "LinalgSvdBackward0", saves=("a",)),
+    # ==== opsgaps (#11): the remaining op-surface gaps ======================================
+    # var_mean / std_mean: one node, two outputs (tapegrad/moments.py: the results stacked,
+    # each an `output` entry of the group's output)
+    Op("var_mean", "decomp", "VarMeanBackward0", saves=("a",)),
+    Op("std_mean", "decomp", "StdMeanBackward0", saves=("a", "out")),
+    # --- torch.special's cheap functions (tapegrad/special.py), formulas as derivatives.yaml
+    # NOTE: xlogy/xlog1py are 0 at x == 0 (nan when y is nan); their x-gradient is torch's
+    # xlogy(g, y) masked to 0 where x == 0 and y <= 0 (y <= -1 for xlog1py): finite at the
+    # origin; the y-gradient g * x / y stays nan at x == y == 0, as torch
+    Op("xlogy", "binary", "XlogyBackward0", "where(a == 0.0, where(b != b, b, 0.0), a * log(b))",
+       ("where((a == 0.0) & (b <= 0.0), 0.0, where(g == 0.0, where(b != b, b, 0.0), g * log(b)))",
+        "g * a / b"),
+       grad_fn_scalar_a="XlogyBackward1", grad_fn_scalar_b="XlogyBackward2"),
+    Op("xlog1py", "binary", "SpecialXlog1PyBackward0",
+       "where(a == 0.0, where(b != b, b, 0.0), a * log1p(b))",
+       ("where((a == 0.0) & (b <= -1.0), 0.0,"
+        " where(g == 0.0, where(b != b, b, 0.0), g * log1p(b)))", "g * a / (b + 1.0)"),
+       grad_fn_scalar_a="SpecialXlog1PyBackward1", grad_fn_scalar_b="SpecialXlog1PyBackward2"),
+    # entr: -x log x for x > 0, 0 at 0, -inf below (log(0.0 * a) is log(-0.0) = -inf there)
+    Op("entr", "unary", "SpecialEntrBackward0",
+       "where(a > 0.0, -a * log(a), where(a < 0.0, log(0.0 * a), a * 0.0))",
+       ("-g * (1.0 + log(a))",)),
+    Op("sinc", "unary", "SincBackward0",
+       "where(a == 0.0, 1.0, sin(3.141592653589793 * a) / (3.141592653589793 * a))",
+       ("g * where(a == 0.0, 0.0, (3.141592653589793 * a * cos(3.141592653589793 * a)"
+        " - sin(3.141592653589793 * a)) / (3.141592653589793 * a * a))",)),
+    Op("ndtri", "unary", "SpecialNdtriBackward0", "1.4142135623730951 * erfinv(2.0 * a - 1.0)",
+       ("g * 2.5066282746310002 * exp(0.5 * out * out)",)),
+    # log_ndtr: log1p(-ndtr(-x)) above 0, log(ndtr(x)) below, the asymptotic series below -20
+    # (where erfc underflows)
+    Op("log_ndtr", "unary", "SpecialLogNdtrBackward0",
+       "where(a > 0.0, log1p(-0.5 * erfc(a * 0.7071067811865476)), where(a < -20.0,"
+       " -0.5 * a * a - log(-a) - 0.9189385332046727 + log1p(-1.0 / (a * a) + 3.0 / (a * a * a * a)"
+       " - 15.0 / (a * a * a * a * a * a) + 105.0 / (a * a * a * a * a * a * a * a)),"
+       " log(0.5 * erfc(-a * 0.7071067811865476))))",
+       ("g * 0.3989422804014327 * exp(-(out + 0.5 * a * a))",)),
+    # logit(x, eps): c is eps, or -1.0 for None (x not clamped); gradient 0 outside
+    # [eps, 1-eps], or nan outside [0, 1] without eps (log(0 * a - 1) is nan), as torch
+    Op("logit", "unary", "LogitBackward0",
+       "log(a / (1.0 - a)) if c < 0.0 else log(where(a < c, c, where(a > 1.0 - c, 1.0 - c, a))"
+       " / (1.0 - where(a < c, c, where(a > 1.0 - c, 1.0 - c, a))))",
+       ("where(a < 0.0, log(0.0 * a - 1.0), where(a > 1.0, log(0.0 * a - 1.0),"
+        " g / (a * (1.0 - a)))) if c < 0.0 else"
+        " where(a < c, 0.0, where(a > 1.0 - c, 0.0, g / (a * (1.0 - a))))",)),
+    # multigammaln(x, p): sum_j lgamma(x - j / 2) + const (tapegrad/special.py)
+    Op("mvlgamma", "decomp", "MvlgammaBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):

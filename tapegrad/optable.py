@@ -7,6 +7,7 @@ import types
 import tapegrad
 import tapegrad.linalg
 import tapegrad.nn.functional
+import tapegrad.special
 from .ops import BY_CODE
 from .tensor import Tensor
 
@@ -77,6 +78,7 @@ def torch_name(op):
         return "(" + INTERNAL[op.name] + ")"
     names = []
     for prefix, space in (("torch", tapegrad), ("torch.linalg", tapegrad.linalg),
+                          ("torch.special", tapegrad.special),
                           ("F", tapegrad.nn.functional), ("Tensor", Tensor)):
         fn = getattr(space, op.name, None)
         if fn is not None and not isinstance(fn, types.ModuleType):

@@ -32,7 +32,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         return base + (prod * alpha if alpha != 1 else prod)
     if not (input._rg or mat1._rg or mat2._rg):
         return body(None, input, mat1, mat2)
-    return decomps.record("addmm", body, KIND_OPS, input, mat1, mat2)
+    return decomps.record("addmm", body, KIND_OPS, input, mat1, mat2,
+                          edges=(input, mat1, mat2))
 
 
 def outer(input, vec2):
@@ -114,7 +115,7 @@ def linalg_cross(input, other, *, dim=-1):
         return a1 * b2 - a2 * b1
     if not (input._rg or other._rg):
         return body(None, input, other)
-    return decomps.record("cross", body, KIND_OPS, input, other)
+    return decomps.record("cross", body, KIND_OPS, input, other, edges=(input, other))
 
 
 def einsum(equation, *operands):

@@ -587,7 +587,7 @@ def _write_last(name, input, src, tgt, sel):
         base = _pre_read(x)
         put = index_scatter(_gather("take", s, sel), x._shape, tgt)
         return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
-    return decomps.record(name, body, KIND_OPS, input, src)
+    return decomps.record(name, body, KIND_OPS, input, src, edges=(input, src))
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with src's elements (or value) written at index along dim (ScatterBackward0, or
@@ -637,7 +637,7 @@ def _add_at(name, input, src, out_pos, src_pos, alpha=1):
         picked = s.reshape(-1) if src_pos is None else _gather("take", s, src_pos)
         put = index_scatter(picked if alpha == 1 else picked * alpha, x._shape, out_pos)
         return base + put
-    return decomps.record(name, body, KIND_OPS, input, src)
+    return decomps.record(name, body, KIND_OPS, input, src, edges=(input, src))
 
 
 def scatter_add(input, dim, index, src):

@@ -380,8 +380,7 @@ class Tensor(metaclass=_TensorMeta):
     def square(self):
         return self.pow(2)
 
-    add = __add__
-    sub = subtract = __sub__
+    # (add, sub, subtract with torch's alpha: tapegrad/arith.py)
     mul = multiply = __mul__
     div = divide = true_divide = __truediv__
 

@@ -151,13 +151,9 @@ class _OpMethods:
     def where(self, condition, other):
         return where(condition, self, other)
 
-    def __and__(self, o):
-        if self._dtype is not D.bool_ or (isinstance(o, Tensor) and o._dtype is not D.bool_) \
-                or not isinstance(o, (Tensor, bool)):
-            raise NotImplementedError("& is implemented for bool tensors only")
-        return _compare("logical_and", self, o)
-
-    logical_and = __rand__ = __and__
+    def logical_and(self, o):
+        # (& and the other bitwise operators: tapegrad/bitwise.py)
+        return _compare("logical_and", self, o if isinstance(o, Tensor) else tensor(o))
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 

@@ -207,6 +207,9 @@ CASES.update(cases_math.CASES)   # issue #11's elementwise/reduction rows (opsma
 # the structural / indexing / sort rows (opsstruct, #11): their own table, merged here
 from cases_struct import STRUCT_CASES  # noqa: E402
 CASES.update(STRUCT_CASES)
+# the rows of engineer "opsgaps" (#11)
+from cases_gaps import GAP_CASES  # noqa: E402
+CASES.update(GAP_CASES)
 # --- engineer "nn": nn.functional's decomposition rows (tests/test_nn_functional.py has more
 # cases per functional, incl. float32, edge inputs and errors) ------------------------------
 F_ = lambda m: m.nn.functional  # noqa: E731

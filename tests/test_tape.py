@@ -11,6 +11,7 @@ import tapegrad as tg
 from tapegrad import tape as tapemod
 from tapegrad.ops import OPS
 
+import cases_gaps
 import cases_math
 
 SECOND_TIME = "Trying to backward through the graph a second time"
@@ -38,6 +39,7 @@ ELEMENTWISE = {
     "index_fill": lambda x: x.reshape(-1).index_fill(0, (x.reshape(-1)[:1] * 0).long(), 2.0),
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
+ELEMENTWISE.update(cases_gaps.ELEMENTWISE)   # torch.special's rows (opsgaps)
 
 
 def _put(t, key, value):

@@ -1,0 +1,195 @@
+"""torch.special, and the top-level functions and Tensor methods of the same ops
+(`xlogy`, `sinc`, `logit`, `mvlgamma`).
+
+Functions tapegrad has are the same ops under torch.special's names (`expit` is sigmoid,
+`gammaln` lgamma, `psi` digamma, ...).  The cheap ones it lacked are op rows (xlogy, xlog1py,
+entr, sinc, ndtri, log_ndtr, logit: formulas with torch's gradients) or a decomposition
+(multigammaln); `ndtr` is torch's own composite (1 + erf(x / sqrt 2)) / 2.  The Bessel
+functions, orthogonal polynomials, incomplete gammas, zeta, erfcx and airy_ai raise
+NotImplementedError: each needs series/continued-fraction kernels (and torch implements no
+gradient for most of them), which tapegrad does not have.
+"""
+import math
+
+import numpy as np
+
+from . import decomps, dtypes as D, _fastpath
+from .ndops import _binary, log_softmax as _log_softmax, logsumexp as _logsumexp
+from .ndops import softmax as _softmax
+from .ops import OPS
+from .tensor import Tensor, _tensor_operand, tensor_methods
+from .views import KIND_OPS, stack
+
+
+def _floating(x):
+    return x if x._dtype.is_floating_point else x.to(D.get_default_dtype())
+
+
+def _unary(name, doc):
+    fast = getattr(_fastpath, "op_" + name)
+
+    def f(input):
+        _tensor_operand(name, input, 1, "input")
+        return fast(_floating(input))
+    f.__name__ = name
+    f.__doc__ = doc
+    return f
+
+
+entr = _unary("entr", "-x log(x) elementwise (0 at 0, -inf below) (SpecialEntrBackward0).")
+sinc = _unary("sinc", "sin(pi x) / (pi x), 1 at 0 (SincBackward0).")
+ndtri = _unary("ndtri", "The inverse of ndtr: the standard normal quantile (SpecialNdtriBackward0).")
+log_ndtr = _unary("log_ndtr", "log of the standard normal CDF, accurate in both tails "
+                              "(SpecialLogNdtrBackward0).")
+
+
+def _two(name, doc):
+    code = OPS[name].code
+
+    def f(input, other):
+        if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({type(input).__name__}, {type(other).__name__})")
+        x = _floating(input) if isinstance(input, Tensor) else input
+        y = _floating(other) if isinstance(other, Tensor) else other
+        return _binary(code, x, y)
+    f.__name__ = name
+    f.__doc__ = doc
+    return f
+
+
+xlogy = _two("xlogy", "x * log(y), 0 where x == 0 (unless y is nan) (XlogyBackward0).")
+xlog1py = _two("xlog1py", "x * log1p(y), 0 where x == 0 (unless y is nan) "
+                          "(SpecialXlog1PyBackward0).")
+
+
+def logit(input, eps=None):
+    """log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given (LogitBackward0)."""
+    _tensor_operand("logit", input, 1, "input")
+    return _fastpath.op_logit(_floating(input), -1.0 if eps is None else float(eps))
+
+
+def ndtr(input):
+    """The standard normal CDF, torch's composite (1 + erf(x / sqrt 2)) / 2."""
+    _tensor_operand("ndtr", input, 1, "input")
+    return ((_floating(input) * 0.7071067811865476).erf() + 1.0) * 0.5
+
+
+def _mvlgamma_body(T, x, p):
+    shifts = [x - j / 2 for j in range(p)]
+    return stack(shifts, -1).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+
+def multigammaln(input, p):
+    """The multivariate log-gamma of dimension p (MvlgammaBackward0)."""
+    _tensor_operand("mvlgamma", input, 1, "input")
+    if not hasattr(p, "__index__") or p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    return decomps.record("mvlgamma", _mvlgamma_body, KIND_OPS, _floating(input), int(p))
+
+
+mvlgamma = multigammaln
+
+
+@tensor_methods
+class _Methods:
+    def xlogy(self, other):
+        """self * log(other), 0 where self == 0 (XlogyBackward0)."""
+        return xlogy(self, other)
+
+    def sinc(self):
+        return sinc(self)
+
+    def logit(self, eps=None):
+        return logit(self, eps)
+
+    def mvlgamma(self, p):
+        return multigammaln(self, p)
+
+    def xlogy_(self, other):
+        return self._inplace(lambda a, b: xlogy(Tensor._wrap(np.array(a), self._dtype),
+                                                 other)._array(), None,
+                             lambda x, _: xlogy(x, other))
+
+    def sinc_(self):
+        return self._inplace(lambda a, b: sinc(Tensor._wrap(np.array(a), self._dtype))._array(),
+                             None, lambda x, _: sinc(x))
+
+    def logit_(self, eps=None):
+        return self._inplace(lambda a, b: logit(Tensor._wrap(np.array(a), self._dtype),
+                                                 eps)._array(), None,
+                             lambda x, _: logit(x, eps))
+
+
+# ---- torch.special's names for ops tapegrad has ------------------------------------------
+def _method(name, doc):
+    def f(input, *args, **kwargs):
+        _tensor_operand(name, input, 1, "input")
+        return getattr(input, name)(*args, **kwargs)
+    f.__doc__ = doc
+    return f
+
+
+expit = _method("sigmoid", "1 / (1 + exp(-x)) (SigmoidBackward0).")
+erf = _method("erf", "The error function (ErfBackward0).")
+erfc = _method("erfc", "1 - erf(x) (ErfcBackward0).")
+erfinv = _method("erfinv", "The inverse error function (ErfinvBackward0).")
+expm1 = _method("expm1", "exp(x) - 1 (Expm1Backward0).")
+exp2 = _method("exp2", "2 ** x (Exp2Backward0).")
+log1p = _method("log1p", "log(1 + x) (Log1PBackward0).")
+gammaln = _method("lgamma", "log |gamma(x)| (LgammaBackward0).")
+digamma = psi = _method("digamma", "The logarithmic derivative of gamma (DigammaBackward0).")
+round = _method("round", "Rounding half to even, with `decimals` (RoundBackward0/1).")  # noqa: A001
+
+
+def polygamma(n, input):
+    """The n-th derivative of digamma (PolygammaBackward0)."""
+    return input.polygamma(n)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input), dim)), computed stably (LogsumexpBackward0)."""
+    return _logsumexp(input, dim, keepdim)
+
+
+def softmax(input, dim, *, dtype=None):
+    """softmax along dim (SoftmaxBackward0)."""
+    return _softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    """log_softmax along dim (LogSoftmaxBackward0)."""
+    return _log_softmax(input, dim, dtype=dtype)
+
+
+# ---- not implemented: named, with the reason ---------------------------------------------
+_MISSING = ("airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+            "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+            "chebyshev_polynomial_w", "erfcx", "gammainc", "gammaincc",
+            "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e",
+            "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
+            "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+            "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+            "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+            "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w",
+            "spherical_bessel_j0", "zeta")
+
+
+def _missing(name):
+    def f(*args, **kwargs):
+        raise NotImplementedError(
+            f"tapegrad: torch.special.{name} is not implemented (it needs series / continued-"
+            f"fraction kernels tapegrad does not have); the special functions tapegrad has: "
+            f"{', '.join(sorted(IMPLEMENTED))}")
+    f.__name__ = name
+    f.__doc__ = f"torch.special.{name}: not implemented in tapegrad (raises NotImplementedError)."
+    return f
+
+
+IMPLEMENTED = ("entr", "sinc", "ndtri", "log_ndtr", "xlogy", "xlog1py", "logit", "ndtr",
+               "multigammaln", "expit", "erf", "erfc", "erfinv", "expm1", "exp2", "log1p",
+               "gammaln", "digamma", "psi", "round", "polygamma", "logsumexp", "softmax",
+               "log_softmax")
+for _name in _MISSING:
+    globals()[_name] = _missing(_name)
+del _name

@@ -1,0 +1,53 @@
+"""Cases of the op rows added by engineer "opsgaps" (#11), in tests/test_ops.py's table style:
+op name -> list of (id, fn(module, *tensors), input shapes, domain[, options])."""
+import sys
+
+ANY = "any"
+POS = "pos"
+
+
+def _both(r):
+    """Both outputs of var_mean/std_mean into one result (weights tell them apart)."""
+    return r[0] * 2.0 + r[1]
+
+
+GAP_CASES = {
+    "var_mean": [("d1", lambda m, a: _both(m.var_mean(a, 1)), [(2, 3)], ANY),
+                 ("mean", lambda m, a: m.var_mean(a, 0, keepdim=True)[1], [(2, 3)], ANY),
+                 ("all", lambda m, a: m.var_mean(a, correction=0)[0], [(2, 3)], ANY)],
+    "std_mean": [("d1", lambda m, a: _both(m.std_mean(a, 1, unbiased=False)), [(2, 3)], ANY),
+                 ("std", lambda m, a: m.std_mean(a)[0], [(4,)], ANY)],
+    # torch.special's rows (tapegrad/special.py)
+    "xlogy": [("tt", lambda m, a, b: m.xlogy(a, b), [(2, 3), (2, 3)], POS),
+              ("bcast", lambda m, a, b: a.xlogy(b), [(2, 3), (3,)], POS),
+              ("scalar_a", lambda m, a: m.special.xlogy(2.0, a), [(3,)], POS),
+              ("scalar_b", lambda m, a: m.special.xlogy(a, 1.5), [()], POS)],
+    "xlog1py": [("tt", lambda m, a, b: m.special.xlog1py(a, b), [(2, 3), (3,)], POS),
+                ("scalar_b", lambda m, a: m.special.xlog1py(a, 0.5), [(3,)], ANY)],
+    "entr": [("nd", lambda m, a: m.special.entr(a), [(2, 3)], POS),
+             ("0d", lambda m, a: m.special.entr(a * 0.3), [()], POS)],
+    "sinc": [("nd", lambda m, a: a.sinc(), [(2, 3)], ANY),
+             ("0d", lambda m, a: m.sinc(a), [()], ANY)],
+    "ndtri": [("nd", lambda m, a: m.special.ndtri(a * 0.2 + 0.5), [(2, 3)], ANY)],
+    "log_ndtr": [("nd", lambda m, a: m.special.log_ndtr(a * 3.0), [(2, 3)], ANY),
+                 ("0d", lambda m, a: m.special.log_ndtr(a), [()], ANY)],
+    "logit": [("nd", lambda m, a: (a * 0.2 + 0.5).logit(), [(2, 3)], ANY),
+              ("eps", lambda m, a: m.logit(a * 0.3 + 0.5, eps=0.2), [(3,)], ANY),
+              ("0d", lambda m, a: m.special.logit(a * 0.2 + 0.5), [()], ANY)],
+    "mvlgamma": [("p3", lambda m, a: m.special.multigammaln(a + 1.5, 3), [(2, 3)], POS),
+                 ("method", lambda m, a: (a + 1.0).mvlgamma(2), [(3,)], POS)],
+}
+
+
+def _sp(x):
+    """x's module's torch.special (tapegrad.special or torch.special)."""
+    return sys.modules[type(x).__module__.split(".")[0]].special
+
+
+# one use of each elementwise row above, for tests/test_tape.py's table (values near 1.5)
+ELEMENTWISE = {
+    "xlogy": lambda x: x.xlogy(x * 0.5), "xlog1py": lambda x: _sp(x).xlog1py(x, x * 0.5),
+    "entr": lambda x: _sp(x).entr(x), "sinc": lambda x: x.sinc(),
+    "ndtri": lambda x: _sp(x).ndtri(x * 0.5), "log_ndtr": lambda x: _sp(x).log_ndtr(x),
+    "logit": lambda x: (x * 0.5).logit(),
+}
