@@ -362,6 +362,19 @@ _DECLS = [
     Op("replicate_pad2d", "decomp", "ReplicationPad2DBackward0", saves=("a",)),
     Op("replicate_pad3d", "decomp", "ReplicationPad3DBackward0", saves=("a",)),
     Op("circular_pad", "decomp", "CopySlices", saves=()),
+    # --- engineer "surface12": more nn.functional decomposition rows (bodies in
+    # tapegrad/nn/_decomps_ext.py); the in-place activations show torch's Backward1 names -------
+    Op("leaky_relu_", "decomp", "LeakyReluBackward1", saves=("out",)),
+    Op("elu_", "decomp", "EluBackward1", saves=("out",)),
+    Op("hardtanh", "decomp", "HardtanhBackward0", saves=("a",)),
+    Op("hardswish", "decomp", "HardswishBackward0", saves=("a",)),
+    Op("hardsigmoid", "decomp", "HardsigmoidBackward0", saves=("a",)),
+    Op("mish", "decomp", "MishBackward0", saves=("a",)),
+    Op("celu", "decomp", "CeluBackward0", saves=("a",)),
+    Op("celu_", "decomp", "CeluBackward1", saves=("out",)),
+    Op("logsigmoid", "decomp", "LogSigmoidBackward0", saves=("a",)),
+    Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",)),
+    Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):

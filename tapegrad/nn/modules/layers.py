@@ -1,4 +1,5 @@
-"""Shape and regularization layers: `Flatten`, `Dropout`, `Embedding`, `LayerNorm`."""
+"""Shape and regularization layers: `Flatten`, `Unflatten`, `Dropout`, `Embedding`,
+`LayerNorm`."""
 from ... import devices as _device, dtypes as D
 from ...creation import empty
 from .. import functional as F, init
@@ -19,6 +20,28 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Unflattens dim `dim` into unflattened_size (ViewBackward0, as torch)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, int):
+            if not isinstance(unflattened_size, (tuple, list)) or not all(
+                    isinstance(s, int) for s in unflattened_size):
+                raise TypeError("unflattened_size must be tuple of ints, but found type "
+                                f"{type(unflattened_size).__name__}")
+        else:
+            raise TypeError("invalid argument type for dim parameter")
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, input):
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Dropout(Module):
