@@ -7,8 +7,8 @@ from ..ndops import where
 from ._decomps import softplus_stable
 
 # NOTE: the gradients are the primitives'.  At the kinks they follow torch's kernels:
-# hardtanh and hardsigmoid pass no gradient at their bounds, hardswish's is x/3 + 1/2 on
-# [-3, 3] (so -1/2 at -3, 3/2 at 3), leaky_relu / elu as nn/_decomps.py.
+# hardtanh and hardsigmoid pass no gradient at their bounds, hardswish's is x/3 + 1/2
+# strictly inside (-3, 3) (0 at -3, 1 at 3), leaky_relu / elu as nn/_decomps.py.
 
 
 def hardtanh(T, x, lo, hi):
@@ -18,7 +18,7 @@ def hardtanh(T, x, lo, hi):
 
 def hardswish(T, x):
     """x * relu6(x + 3) / 6: 0 below -3, x itself above 3."""
-    return where(x < -3.0, 0.0, where(x <= 3.0, x * (x + 3.0) / 6.0, x))
+    return where(x <= -3.0, 0.0, where(x < 3.0, x * (x + 3.0) / 6.0, x))
 
 
 def hardsigmoid(T, x):

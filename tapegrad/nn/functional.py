@@ -675,7 +675,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         count = input.numel() // c
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
-                             f"input size {list(input.shape)}")
+                             f"input size {input.shape}")
         out = _record("batch_norm", X.batch_norm, input, dims, None, None, weight, bias,
                       float(eps), shape)
         if running_mean is not None or running_var is not None:
