@@ -13,7 +13,7 @@ from .autograd.api import grad as _autograd_grad
 from .creation import zeros_like
 from .grad_mode import enable_grad
 from .tensor import Tensor
-from .vmap import vmap
+from .mapping import vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_call", "vmap",
            "jvp", "jacfwd"]
@@ -113,6 +113,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
         g = res[0] if isinstance(argnums, int) else tuple(res)
         value = out if nested else out.detach()
         return (g, (value, _plain(aux, nested))) if has_aux else (g, value)
+    wrapper._tg_grad = (func, argnums, has_aux, True)    # (vmap's batch-replay path)
+    wrapper.__wrapped_gv__ = wrapper
     return wrapper
 
 
@@ -124,6 +126,8 @@ def grad(func, argnums=0, has_aux=False):
     def wrapper(*args, **kwargs):
         g, value = gv(*args, **kwargs)
         return (g, value[1]) if has_aux else g
+    wrapper._tg_grad = (func, argnums, has_aux, False)   # (vmap's batch-replay path)
+    wrapper.__wrapped_gv__ = gv
     return wrapper
 
 

@@ -127,3 +127,53 @@ def test_jvp_and_jacfwd_match_torch():
     assert res[0][-1] == res[1][-1]
     for a, b in zip(res[0][:-1], res[1][:-1]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def _loss(w, x, y):
+    return ((x * w).sum() - y) ** 2
+
+
+def _loss_branch(w, x, y):
+    s = (x * w).sum()
+    if s.item() > 0:                   # a recorded branch: the other samples are re-run
+        return (s - y) ** 2
+    return (s - y).abs()
+
+
+@pytest.mark.parametrize("fn", [_loss, _loss_branch], ids=["plain", "branch"])
+def test_vmap_of_grad_takes_the_batch_replay_path(fn, monkeypatch):
+    calls = []
+    real = tg.replay.Recorded.value_and_grad_batch
+    monkeypatch.setattr(tg.replay.Recorded, "value_and_grad_batch",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    w, x, y = RNG.normal(size=3), RNG.normal(size=(9, 3)), RNG.normal(size=9)
+    ours = tg.func.vmap(tg.func.grad_and_value(fn, argnums=(0, 1)), in_dims=(None, 0, 0))(
+        tg.tensor(w), tg.tensor(x), tg.tensor(y))
+    g = tg.func.vmap(tg.func.grad(fn), in_dims=(None, 0, 0))(tg.tensor(w), tg.tensor(x),
+                                                            tg.tensor(y))
+    assert calls == [1, 1]
+    ref = [torch.func.grad_and_value(fn, argnums=(0, 1))(
+        torch.tensor(w), torch.tensor(x[i]), torch.tensor(y[i])) for i in range(9)]
+    np.testing.assert_allclose(ours[0][0].numpy(), np.stack([r[0][0].numpy() for r in ref]),
+                               rtol=1e-13)
+    np.testing.assert_allclose(ours[0][1].numpy(), np.stack([r[0][1].numpy() for r in ref]),
+                               rtol=1e-13)
+    np.testing.assert_allclose(ours[1].numpy(), np.stack([r[1].numpy() for r in ref]),
+                               rtol=1e-13)
+    np.testing.assert_array_equal(g.numpy(), ours[0][0].numpy())
+    assert ours[1].dtype == tg.float64 and g.shape == (9, 3)
+
+
+def test_vmap_of_grad_falls_back_to_the_loop():
+    calls = []
+    tg.manual_seed(0)
+    x = tg.tensor(A)
+    with pytest.raises(RuntimeError, match="randomness error mode"):   # a random draw
+        tg.func.vmap(tg.func.grad(lambda a: (a * tg.rand(3)).sum()))(x)
+    nested = tg.tensor(A, requires_grad=True)                          # a graph is wanted
+    g = tg.func.vmap(tg.func.grad(lambda a: (a ** 3).sum()))(nested)
+    g.sum().backward()
+    np.testing.assert_allclose(nested.grad.numpy(), 6 * A, rtol=1e-14)
+    aux = tg.func.vmap(tg.func.grad(lambda a: ((a * a).sum(), calls.append(1) or a.sum()),
+                                    has_aux=True))(x)                  # has_aux
+    assert len(calls) == 4 and aux[0].shape == (4, 3) and aux[1].shape == (4,)

@@ -1,16 +1,32 @@
-"""`tapegrad.func.vmap`: torch.func.vmap's semantics, "map then stack": the function runs
-once per sample on the inputs' slices along `in_dims` and its outputs are stacked along
-`out_dims` with tensor ops (select, stack), so gradients flow through a vmap, a vmap of `grad`
-gives per-sample gradients, and vmaps nest.  torch's argument checks and error messages;
-`randomness`: 'error' (a random draw in the function raises torch's error, the generator
-left as it was), 'different' (each sample draws its own), 'same' (every sample draws the
-same numbers).  `chunk_size` is accepted (the loop already runs one sample at a time).
+"""`tapegrad.func.vmap` (also `tapegrad.vmap`): torch.func.vmap's semantics, "map then
+stack": the function runs once per sample on the inputs' slices along `in_dims` and its
+outputs are stacked along `out_dims` with tensor ops (indexing, stack), so gradients flow
+through a vmap, a vmap of `grad` gives per-sample gradients, and vmaps nest.  torch's
+argument checks and error messages; `randomness`: 'error' (a random draw in the function
+raises torch's error, the generator left as it was), 'different' (each sample draws its
+own), 'same' (every sample draws the same numbers).  `chunk_size` is accepted (the loop
+already runs one sample at a time).
+
+vmap of `func.grad(f)` / `func.grad_and_value(f)` (the per-sample gradient case) takes the
+batch-replay path when it can: f is recorded once at the first sample (`tapegrad.record`)
+and `Recorded.value_and_grad_batch` replays it at every sample in one parallel kernel call;
+samples where a recorded branch does not hold, and every case the path does not cover
+(nested transforms, has_aux, pytrees, a random draw, a function that does not record), run
+the loop above.  Its results carry no graph, as the loop's (grad detaches them).  f is
+recorded at every call (a cached recording would keep stale values of tensors f reads from
+its closure): B = 200 per-sample gradients of a 3-weight linear loss take 18 ms against the
+loop's 125 ms (torch's vectorized vmap: 0.2 ms).
 
 Differences from torch, by construction: the function runs B times (its Python side effects
 happen B times), and `.item()` on a sample works where torch's batched tensors refuse it."""
 import functools
 
+import numpy as np
+
+from .creation import tensor
 from .random import default_generator
+from .replay import record
+from .tape import STATE
 from .tensor import Tensor
 from .views import stack
 
@@ -105,6 +121,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         if len(set(sizes)) > 1:
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
                              f"dimension, got sizes {sizes} for the mapped dimension")
+        fast = _batched_grad(func, args, kwargs, leaves, dims, sizes[0], out_dims,
+                             randomness)
+        if fast is not None:
+            return fast
         outs, state = [], default_generator.get_state()
         for i in range(sizes[0]):
             if randomness == "same":
@@ -139,3 +159,48 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 result.append(stack([p[j] for p in per], d))
         return out_rebuild(result)
     return wrapped
+
+
+def _batched_grad(func, args, kwargs, leaves, dims, size, out_dims, randomness):
+    """vmap(grad(f)) by batch replay (module doc), or None where that path does not apply."""
+    spec = getattr(func, "_tg_grad", None)
+    if (spec is None or kwargs or out_dims != 0 or randomness == "same" or size < 2
+            or getattr(STATE.tape, "recording", False)):
+        return None
+    f, argnums, has_aux, with_value = spec
+    if has_aux or len(leaves) != len(args) or any(
+            not isinstance(x, Tensor) or not x.dtype.is_floating_point or x.requires_grad
+            or d not in (0, None) for x, d in zip(leaves, dims)):
+        return None
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums or any(not isinstance(a, int) or not -len(args) <= a < len(args)
+                       for a in nums):
+        return None
+    sample = [x[0] if d == 0 else x for x, d in zip(leaves, dims)]
+    state = default_generator.get_state()
+    try:
+        rec = record(f, *sample)
+    except Exception:                   # noqa: BLE001 (the loop gives the error, if any)
+        return None
+    finally:
+        drew = default_generator._np.bit_generator.state != state["bit_generator"]
+        default_generator.set_state(state)
+    if drew or len(rec.outputs) != 1 or rec.outputs[0][1] not in ((), (1,)):
+        return None
+    xs = [np.ascontiguousarray(x._array()) if d == 0 else
+          np.broadcast_to(x._array(), (size,) + tuple(x.shape)) for x, d in zip(leaves, dims)]
+    values, grads, held = rec.value_and_grad_batch(
+        *xs, argnums=tuple(a % len(args) for a in nums), branch_changed="mask")
+    grads = list(grads)
+    if not held.all():                  # those samples once more, eagerly
+        for i in np.flatnonzero(~held).tolist():
+            g, v = func.__wrapped_gv__(*[x[i] if d == 0 else x for x, d in zip(leaves, dims)])
+            for k, gk in enumerate(g if not isinstance(argnums, int) else (g,)):
+                grads[k][i] = gk._array()
+            values[i] = v.item()
+    out = [tensor(g, dtype=leaves[a % len(args)].dtype) for g, a in zip(grads, nums)]
+    g = out[0] if isinstance(argnums, int) else tuple(out)
+    if with_value:
+        return g, tensor(values.reshape((size,) + rec.outputs[0][1]),
+                         dtype=rec.outputs[0][2])
+    return g
