@@ -277,3 +277,22 @@ def test_embedding_sparse_is_not_implemented():
     assert repr(e) == repr(torch.nn.Embedding(4, 2, sparse=True))
     with pytest.raises(NotImplementedError, match="sparse"):
         e(tg.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("fn", [lambda F, v: F.relu_(v), lambda F, v: F.leaky_relu_(v, 0.1),
+                                lambda F, v: F.hardtanh_(v, -2.0, 2.0),
+                                lambda F, v: F.elu_(v)], ids=["relu_", "leaky", "hardtanh",
+                                                             "elu"])
+def test_inplace_activation_through_a_view_as_torch(fn):
+    out = []
+    for mod in (tg, torch):
+        a = mod.tensor(X[:, 1:4], requires_grad=True)
+        x = a * 1.0
+        v = x[0]
+        fn(mod.nn.functional, v)
+        (x * mod.tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+        out.append((_names(x)[0], _names(v)[0], x._version, x.detach().numpy().round(12),
+                    a.grad.numpy().round(12)))
+    assert out[0][:3] == out[1][:3]
+    np.testing.assert_array_equal(out[0][3], out[1][3])
+    np.testing.assert_array_equal(out[0][4], out[1][4])
