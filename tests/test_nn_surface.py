@@ -296,3 +296,22 @@ def test_inplace_activation_through_a_view_as_torch(fn):
     assert out[0][:3] == out[1][:3]
     np.testing.assert_array_equal(out[0][3], out[1][3])
     np.testing.assert_array_equal(out[0][4], out[1][4])
+
+
+@pytest.mark.parametrize("name,shape", [("Dropout1d", (3, 4, 5)), ("Dropout1d", (4, 5)),
+                                        ("Dropout2d", (2, 3, 2, 2)), ("Dropout3d", (2, 2, 1, 2, 3)),
+                                        ("Dropout3d", (3, 1, 2, 2))])
+def test_channel_dropout(name, shape):
+    m = getattr(tg.nn, name)(p=0.5)
+    assert repr(m) == repr(getattr(torch.nn, name)(p=0.5))
+    a = tg.tensor(np.random.default_rng(2).uniform(1, 2, shape), requires_grad=True)
+    y = m(a * 1.0)
+    y.sum().backward()
+    lead = 1 if len(shape) in (2, 4) and name != "Dropout2d" else 2
+    kept = (y.detach().numpy() != 0).reshape(shape[:lead] + (-1,))
+    assert (kept.all(-1) | ~kept.any(-1)).all()         # whole channels kept or dropped
+    np.testing.assert_allclose(a.grad.numpy(), 2.0 * (y.detach().numpy() != 0))
+    assert _names(y)[0] == "MulBackward0"
+    assert m.eval()(a) is a
+    with pytest.raises(RuntimeError, match="Expected 2D or 3D input"):
+        tg.nn.functional.dropout1d(tg.ones(2))

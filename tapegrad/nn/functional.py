@@ -27,9 +27,10 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "normalize",
            "one_hot", "pad", "layer_norm", "embedding",
            # engineer "surface12"
-           "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu", "selu_", "celu_",
-           "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign", "tanhshrink",
-           "softmin", "batch_norm", "group_norm", "cosine_similarity", "pairwise_distance"]
+           "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
+           "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
+           "tanhshrink", "softmin", "batch_norm", "group_norm", "cosine_similarity",
+           "pairwise_distance", "dropout1d", "dropout2d", "dropout3d"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -732,3 +733,61 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """||x1 - x2 + eps||_p over the last dim."""
     d = x1 - x2 + eps
     return d.norm(p, -1, keepdim=keepdim)
+
+
+def _feature_dropout(input, p, training, inplace, batched):
+    """Zero whole channels (dim 1, or dim 0 of an unbatched input) with probability p and
+    scale the rest by 1 / (1 - p) (MulBackward0)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    lead = 2 if batched else 1
+    shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
+    if p == 1.0:
+        scale = np.zeros(shape)
+    else:
+        scale = (default_generator._np.random(shape) >= p) * (1.0 / (1.0 - p))
+    mask = _tensor_of(scale, dtype=input.dtype)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, L) or (C, L) inputs."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a "
+                           f"{input.dim()}D input. Note that dropout1d exists to provide "
+                           f"channel-wise dropout on inputs with 1 spatial dimension, a channel "
+                           f"dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _feature_dropout(input, p, training, inplace, input.dim() == 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, H, W) inputs (a 3-d input: (N, C, L), as torch)."""
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch "
+                      "dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, input.dim() >= 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W) inputs."""
+    if input.dim() not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch "
+                      "dimension (i.e. 4D or 5D inputs).", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, input.dim() == 5)

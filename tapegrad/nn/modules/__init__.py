@@ -5,7 +5,8 @@ from .linear import Identity, Linear, Bilinear
 from .activation import (ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Softmax,
                          LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Mish,
                          LogSigmoid, Softsign, Tanhshrink, Softmin)
-from .layers import Flatten, Unflatten, Dropout, Embedding, LayerNorm
+from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding,
+                     LayerNorm)
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm
 from .distance import CosineSimilarity, PairwiseDistance
 from .paramcontainer import ParameterList, ParameterDict
@@ -20,4 +21,4 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "Hardtanh", "ReLU6", "SELU", "CELU", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",
            "Softsign", "Tanhshrink", "Softmin", "Unflatten", "BatchNorm1d", "BatchNorm2d",
            "BatchNorm3d", "GroupNorm", "CosineSimilarity", "PairwiseDistance", "ParameterList",
-           "ParameterDict"]
+           "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d"]

@@ -61,6 +61,29 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class _DropoutNd(Dropout):
+    """Channel-wise dropout: forward = F.<fn>(input, p, training, inplace)."""
+    _fn = None
+
+    def forward(self, input):
+        return getattr(F, self._fn)(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Zeros whole channels of (N, C, L) / (C, L) inputs while training."""
+    _fn = "dropout1d"
+
+
+class Dropout2d(_DropoutNd):
+    """Zeros whole channels of (N, C, H, W) inputs while training."""
+    _fn = "dropout2d"
+
+
+class Dropout3d(_DropoutNd):
+    """Zeros whole channels of (N, C, D, H, W) / (C, D, H, W) inputs while training."""
+    _fn = "dropout3d"
+
+
 class Embedding(Module):
     """A lookup table of num_embeddings rows of size embedding_dim, initialized N(0, 1)
     (the padding_idx row zero)."""
