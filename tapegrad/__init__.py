@@ -23,6 +23,7 @@ from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
                         inf, nan)
 from . import backends, cuda, func, nn
+from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
 from .views import cat, stack
 from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax

@@ -13,8 +13,10 @@ from .autograd.api import grad as _autograd_grad
 from .creation import zeros_like
 from .grad_mode import enable_grad
 from .tensor import Tensor
+from .mapping import vmap
 
-__all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_call"]
+__all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_call", "vmap",
+           "jvp", "jacfwd"]
 
 
 # ---- pytrees of tensors ----------------------------------------------------------------------
@@ -111,6 +113,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
         g = res[0] if isinstance(argnums, int) else tuple(res)
         value = out if nested else out.detach()
         return (g, (value, _plain(aux, nested))) if has_aux else (g, value)
+    wrapper._tg_grad = (func, argnums, has_aux, True)    # (vmap's batch-replay path)
+    wrapper.__wrapped_gv__ = wrapper
     return wrapper
 
 
@@ -122,6 +126,8 @@ def grad(func, argnums=0, has_aux=False):
     def wrapper(*args, **kwargs):
         g, value = gv(*args, **kwargs)
         return (g, value[1]) if has_aux else g
+    wrapper._tg_grad = (func, argnums, has_aux, False)   # (vmap's batch-replay path)
+    wrapper.__wrapped_gv__ = gv
     return wrapper
 
 
@@ -191,6 +197,36 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
             J = J[0]
         return (J, _plain(aux[0], nested)) if has_aux else J
     return wrapper
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """(func(*primals), the Jacobian-vector product with `tangents`).  tapegrad has no
+    forward mode: the product is computed by reverse mode twice (autograd.functional.jvp),
+    with the same values; Python control flow in `func` runs as for a reverse pass."""
+    if not isinstance(primals, tuple):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. "
+                           "it should be valid to call f(*primals).")
+    if not isinstance(tangents, tuple) or len(tangents) != len(primals):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have "
+                           "the same python structure.")
+    aux = []
+
+    def f(*xs):
+        out = func(*xs)
+        if has_aux:
+            out, a = out
+            aux.append(a)
+        return out
+    nested = any(isinstance(p, Tensor) and p.requires_grad for p in primals)
+    out, tangent_out = AF.jvp(f, primals, tangents, create_graph=nested, strict=strict)
+    return (out, tangent_out, _plain(aux[0], nested)) if has_aux else (out, tangent_out)
+
+
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
+    """The Jacobian of `func` w.r.t. its `argnums` arguments, as torch.func.jacfwd returns it
+    (output.shape + input.shape).  tapegrad has no forward mode: computed by jacrev (the same
+    values; reverse mode costs a pass per output element instead of per input element)."""
+    return jacrev(func, argnums, has_aux=has_aux)
 
 
 def hessian(func, argnums=0):

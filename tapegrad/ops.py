@@ -414,6 +414,19 @@ _DECLS = [
         " where(a < c, 0.0, where(a > 1.0 - c, 0.0, g / (a * (1.0 - a))))",)),
     # multigammaln(x, p): sum_j lgamma(x - j / 2) + const (tapegrad/special.py)
     Op("mvlgamma", "decomp", "MvlgammaBackward0", saves=("a",)),
+    # --- engineer "surface12": more nn.functional decomposition rows (bodies in
+    # tapegrad/nn/_decomps_ext.py); the in-place activations show torch's Backward1 names -------
+    Op("leaky_relu_", "decomp", "LeakyReluBackward1", saves=("out",)),
+    Op("elu_", "decomp", "EluBackward1", saves=("out",)),
+    Op("hardtanh", "decomp", "HardtanhBackward0", saves=("a",)),
+    Op("hardswish", "decomp", "HardswishBackward0", saves=("a",)),
+    Op("hardsigmoid", "decomp", "HardsigmoidBackward0", saves=("a",)),
+    Op("mish", "decomp", "MishBackward0", saves=("a",)),
+    Op("celu", "decomp", "CeluBackward0", saves=("a",)),
+    Op("celu_", "decomp", "CeluBackward1", saves=("out",)),
+    Op("logsigmoid", "decomp", "LogSigmoidBackward0", saves=("a",)),
+    Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",)),
+    Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):

@@ -334,8 +334,12 @@ class Tensor(metaclass=_TensorMeta):
     __str__ = __repr__
 
     def __format__(self, spec):
-        if self.numel() == 1 and spec:
+        # as torch: a 0-d tensor formats as its Python number (f"{t}" too), others as repr
+        if self._shape == () and type(self) is Tensor:
             return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to {type(self).__name__}"
+                            f".__format__")
         return repr(self)
 
     # ---- arithmetic: scalar fast path from _fastpath, general path in ndops.py -------------

@@ -19,13 +19,18 @@ from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..random import default_generator, Generator
 from ..tensor import Tensor
 from ..views import cat, KIND_OPS
-from . import _decomps as B
+from . import _decomps as B, _decomps_ext as X
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
            "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "normalize",
-           "one_hot", "pad", "layer_norm", "embedding"]
+           "one_hot", "pad", "layer_norm", "embedding",
+           # engineer "surface12"
+           "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
+           "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
+           "tanhshrink", "softmin", "batch_norm", "group_norm", "cosine_similarity",
+           "pairwise_distance", "dropout1d", "dropout2d", "dropout3d"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -90,19 +95,23 @@ def bilinear(input1, input2, weight, bias=None):
 
 # ---- activations -----------------------------------------------------------------------------
 def relu(input, inplace=False):
-    """max(input, 0) (ReluBackward0)."""
-    return input.relu()
+    """max(input, 0) (ReluBackward0); in place with inplace=True."""
+    return input.relu_() if inplace else input.relu()
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input where input > 0, else negative_slope * input (LeakyReluBackward0)."""
     _tensor("leaky_relu", input)
+    if inplace:
+        return _inplace_row(input, "leaky_relu_", X.leaky_relu, float(negative_slope))
     return _record("leaky_relu", B.leaky_relu, input, float(negative_slope))
 
 
 def elu(input, alpha=1.0, inplace=False):
     """input where input > 0, else alpha * (exp(input) - 1) (EluBackward0)."""
     _tensor("elu", input)
+    if inplace:
+        return _inplace_row(input, "elu_", X.elu, float(alpha), 1.0, 1.0)
     return _record("elu", B.elu, input, float(alpha))
 
 
@@ -118,6 +127,8 @@ def gelu(input, approximate="none"):
 def silu(input, inplace=False):
     """input * sigmoid(input) (SiluBackward0)."""
     _tensor("silu", input)
+    if inplace:
+        return _inplace_row(input, "silu", B.silu)
     return _record("silu", B.silu, input)
 
 
@@ -170,6 +181,8 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         scale = np.zeros(tuple(input.shape))
     else:
         scale = (rng.random(tuple(input.shape)) >= p) * (1.0 / (1.0 - p))
+    if inplace:
+        return input.mul_(_tensor_of(scale, dtype=input.dtype))
     return input * _tensor_of(scale, dtype=input.dtype)
 
 
@@ -467,10 +480,15 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """The rows of `weight` at the indices `input` (EmbeddingBackward0); the row at
-    padding_idx gets no gradient."""
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("tapegrad: embedding's max_norm, scale_grad_by_freq and "
-                                  "sparse are not implemented")
+    padding_idx gets no gradient.  With max_norm, the looked-up rows whose norm_type-norm
+    exceeds it are first scaled to it in place, under no_grad (torch's embedding_renorm_)."""
+    if sparse:
+        raise NotImplementedError("tapegrad: embedding(sparse=True) is not implemented (tapegrad "
+                                  "has no sparse tensors); use sparse=False: the dense "
+                                  "gradient has the same values")
+    if scale_grad_by_freq:
+        raise NotImplementedError("tapegrad: embedding(scale_grad_by_freq=True) is not "
+                                  "implemented")
     if input.dtype not in (D.int64, D.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
@@ -479,9 +497,297 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     v = input._array()
     if v.size and (v.min() < -weight.shape[0] or v.max() >= weight.shape[0]):
         raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _embedding_renorm_(weight, v, float(max_norm), float(norm_type))
     mask = None
     if padding_idx is not None:
         if padding_idx < 0:
             padding_idx += weight.shape[0]
         mask = (input == padding_idx).unsqueeze(-1)
     return _record("embedding", B.embedding, weight, input, mask)
+
+
+# ---- engineer "surface12": in-place activations, more activations, batch / group norm,
+# distances (bodies in nn/_decomps_ext.py) --------------------------------------------------
+def _inplace_row(x, name, body, *args):
+    """x = body(x, *args) in place, recorded as decomposition row `name` when x needs
+    history (then x's grad_fn is the row's, its edge x's previous node, as torch's in-place
+    activations); torch's errors for a leaf that requires grad; the version bumps once."""
+    tape, node = x._tape, getattr(x, "_node", -1)
+    start = tape.n if tape is not None else 0
+
+    def value(arr, _):
+        return body(KIND_OPS, x._wrap(np.array(arr, copy=True), x.dtype), *args)._array()
+    x._inplace(value, None, lambda t, _: _record(name, body, t, *args))
+    if tape is not None and x._tape is tape and x._node >= start:
+        tape.superseded[node] = (start, x._node)   # (the group's entries read the old x)
+        tape.grad_fns.pop(x._node, None)
+    return x
+
+
+def _embedding_renorm_(weight, index, max_norm, norm_type):
+    """torch.embedding_renorm_: the rows of weight at `index` (once each) whose norm
+    exceeds max_norm scaled by max_norm / (norm + 1e-7), in place; not recorded (torch runs
+    it under no_grad), one version bump."""
+    w = weight.detach()
+    rows = np.unique(index.reshape(-1) % weight.shape[0])
+    vals = w._array()[rows].astype(np.float64)
+    if norm_type == math.inf:
+        norms = np.abs(vals).max(axis=1)
+    elif norm_type == 0:
+        norms = (vals != 0).sum(axis=1).astype(np.float64)
+    else:
+        norms = (np.abs(vals) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    big = norms > max_norm
+    new = w._array().copy()
+    new[rows[big]] = vals[big] * (max_norm / (norms[big] + 1e-7))[:, None]
+    w._assign(new)
+
+
+def relu_(input):
+    """relu in place (ReluBackward0)."""
+    return input.relu_()
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """leaky_relu in place (LeakyReluBackward1)."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    """elu in place (EluBackward1)."""
+    return elu(input, alpha, inplace=True)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """min(max(input, min_val), max_val) (HardtanhBackward0)."""
+    _tensor("hardtanh", input)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return _inplace_row(input, "hardtanh", X.hardtanh, float(min_val), float(max_val))
+    return _record("hardtanh", X.hardtanh, input, float(min_val), float(max_val))
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """hardtanh in place."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input, inplace=False):
+    """min(max(input, 0), 6) (HardtanhBackward0, as torch)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(input, alpha) with torch's constants (EluBackward0; in place
+    EluBackward1)."""
+    _tensor("selu", input)
+    if inplace:
+        return _inplace_row(input, "elu_", X.elu, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    return _record("elu", X.elu, input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (CeluBackward0; in place
+    CeluBackward1)."""
+    _tensor("celu", input)
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    alpha = float(alpha)
+    if inplace:
+        return _inplace_row(input, "celu_", X.elu, alpha, 1.0, 1.0 / alpha)
+    return _record("celu", X.elu, input, alpha, 1.0, 1.0 / alpha)
+
+
+def selu_(input):
+    """selu in place (EluBackward1)."""
+    return selu(input, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    """celu in place (CeluBackward1)."""
+    return celu(input, alpha, inplace=True)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6 (HardswishBackward0)."""
+    _tensor("hardswish", input)
+    if inplace:
+        return _inplace_row(input, "hardswish", X.hardswish)
+    return _record("hardswish", X.hardswish, input)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6 (HardsigmoidBackward0)."""
+    _tensor("hardsigmoid", input)
+    if inplace:
+        return _inplace_row(input, "hardsigmoid", X.hardsigmoid)
+    return _record("hardsigmoid", X.hardsigmoid, input)
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x)) (MishBackward0)."""
+    _tensor("mish", input)
+    if inplace:
+        return _inplace_row(input, "mish", X.mish)
+    return _record("mish", X.mish, input)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) (LogSigmoidBackward0)."""
+    _tensor("logsigmoid", input)
+    return _record("logsigmoid", X.logsigmoid, input)
+
+
+def softsign(input):
+    """x / (1 + |x|) (torch's decomposition: DivBackward0)."""
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input):
+    """x - tanh(x) (torch's decomposition: SubBackward0)."""
+    return input - input.tanh()
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-input, dim) (SoftmaxBackward0 of NegBackward0, as torch)."""
+    if dim is None:
+        dim = _softmax_dim("softmin", input.dim(), _stacklevel)
+    return _softmax(-input, dim, dtype)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-05):
+    """Normalize over every dim but the channels (dim 1) with the batch statistics
+    (training; running_mean/var, when given, updated in place under no_grad with the
+    unbiased variance, as torch) or with the running statistics (NativeBatchNormBackward0)."""
+    _tensor("batch_norm", input)
+    if input.dim() < 2:
+        raise ValueError(f"Expected 2D or 3D input (got {input.dim()}D input)")
+    c = input.shape[1]
+    shape = (1, c) + (1,) * (input.dim() - 2)
+    dims = (0,) + tuple(range(2, input.dim()))
+    if training:
+        count = input.numel() // c
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size {input.shape}")
+        out = _record("batch_norm", X.batch_norm, input, dims, None, None, weight, bias,
+                      float(eps), shape)
+        if running_mean is not None or running_var is not None:
+            v = input._array().astype(np.float64)
+            axes = dims
+            mean = v.mean(axis=axes)
+            var = v.var(axis=axes, ddof=1)
+            m = float(momentum)
+            if running_mean is not None:
+                running_mean._assign(running_mean._array() * (1.0 - m) + mean * m)
+            if running_var is not None:
+                running_var._assign(running_var._array() * (1.0 - m) + var * m)
+        return out
+    if running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    return _record("batch_norm", X.batch_norm, input, dims, running_mean.detach(),
+                   running_var.detach(), weight, bias, float(eps), shape)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+    """Normalize each of num_groups groups of channels over its channels and positions,
+    then * weight + bias per channel (NativeGroupNormBackward0)."""
+    _tensor("group_norm", input)
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    c = input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    shape = (1, c) + (1,) * (input.dim() - 2)
+    return _record("group_norm", X.group_norm, input, num_groups, weight, bias, float(eps),
+                   shape)
+
+
+def _clamped_norm(x, dim, eps):
+    """||x||_2 over dim (kept), raised to eps where smaller; the gradient is the norm's,
+    as torch's clamp_min_ under no_grad."""
+    n = x.norm(2, dim, keepdim=True)
+    nd = n.detach()
+    return n + (where(nd < eps, eps, nd) - nd)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps), dim) (torch's decomposition:
+    SumBackward1)."""
+    shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    a, b = x1.expand(shape), x2.expand(shape)
+    return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim."""
+    d = x1 - x2 + eps
+    return d.norm(p, -1, keepdim=keepdim)
+
+
+def _feature_dropout(input, p, training, inplace, batched):
+    """Zero whole channels (dim 1, or dim 0 of an unbatched input) with probability p and
+    scale the rest by 1 / (1 - p) (MulBackward0)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    lead = 2 if batched else 1
+    shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
+    if p == 1.0:
+        scale = np.zeros(shape)
+    else:
+        scale = (default_generator._np.random(shape) >= p) * (1.0 / (1.0 - p))
+    mask = _tensor_of(scale, dtype=input.dtype)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, L) or (C, L) inputs."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a "
+                           f"{input.dim()}D input. Note that dropout1d exists to provide "
+                           f"channel-wise dropout on inputs with 1 spatial dimension, a channel "
+                           f"dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _feature_dropout(input, p, training, inplace, input.dim() == 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, H, W) inputs (a 3-d input: (N, C, L), as torch)."""
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch "
+                      "dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, input.dim() >= 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, D, H, W) or (C, D, H, W) inputs."""
+    if input.dim() not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch "
+                      "dimension (i.e. 4D or 5D inputs).", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, input.dim() == 5)

@@ -3,6 +3,7 @@
 Every optimizer updates all parameters of a parameter group in one fused Numba call
 (optimizer.py, _fused.py), with torch's arithmetic, state and state_dict format."""
 from .optimizer import Optimizer
+from . import optimizer  # noqa: F401  (torch.optim.optimizer: the global step hooks)
 from .sgd import SGD
 from .adam import Adam, AdamW
 from .rmsprop import RMSprop

@@ -2,6 +2,7 @@
 fused kernel per group (optimizer.py)."""
 import numpy as np
 
+from .hooks import check_fused, check_lr
 from .optimizer import Optimizer, state_tensor, step_tensor
 
 __all__ = ["Adagrad"]
@@ -13,6 +14,7 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
                  initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
                  differentiable=False, fused=None):
+        check_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= lr_decay:
@@ -29,6 +31,7 @@ class Adagrad(Optimizer):
                     "foreach": foreach, "maximize": maximize,
                     "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(group, p, self.state[p])
@@ -47,7 +50,7 @@ class Adagrad(Optimizer):
     def _init_state(self, group, p, state):
         if len(state) != 0:
             return False
-        state["step"] = step_tensor()
+        state["step"] = step_tensor(fused=bool(group["fused"]))
         state["sum"] = state_tensor(np.full(p._shape, group["initial_accumulator_value"],
                                             p._dtype.np), p._dtype)
         return True

@@ -2,6 +2,7 @@
 fused kernel per group (optimizer.py)."""
 import numpy as np
 
+from .hooks import check_fused, check_lr
 from .optimizer import Optimizer, state_tensor, step_tensor
 
 __all__ = ["Adam", "AdamW"]
@@ -13,6 +14,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
+        check_lr(lr, foreach, capturable, tensor_lr_foreach=True)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -30,6 +32,7 @@ class Adam(Optimizer):
                     "capturable": capturable, "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -49,7 +52,7 @@ class Adam(Optimizer):
     def _init_state(self, group, p, state):
         if len(state) != 0:
             return False
-        state["step"] = step_tensor()
+        state["step"] = step_tensor(fused=bool(group["fused"]))
         state["exp_avg"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
         state["exp_avg_sq"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
         if group["amsgrad"]:

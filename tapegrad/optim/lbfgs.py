@@ -8,6 +8,7 @@ import numpy as np
 from .._signals import COMMIT
 from ..grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
+from .hooks import check_lr
 from .optimizer import Optimizer, _dtype_named, _Pack, fused, state_tensor
 
 __all__ = ["LBFGS"]
@@ -132,6 +133,7 @@ class LBFGS(Optimizer):
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
+        check_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if max_eval is None:

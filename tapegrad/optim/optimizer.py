@@ -26,8 +26,11 @@ from .._signals import COMMIT
 from ..grad_mode import enable_grad, no_grad
 from ..tape import BUMPS, bump_version, version_counter
 from ..tensor import Tensor
+from .hooks import (OptimizerHooks, register_optimizer_step_post_hook,  # noqa: F401
+                    register_optimizer_step_pre_hook)
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
 
 
 class _RequiredParameter:
@@ -72,8 +75,9 @@ def _step_dtype():
     return D.float64 if D.get_default_dtype() is D.float64 else D.float32
 
 
-def step_tensor(value=0.0):
-    dt = _step_dtype()
+def step_tensor(value=0.0, fused=False):
+    """A `state["step"]` tensor; float32 for fused=True, as torch's fused kernels keep it."""
+    dt = D.float32 if fused else _step_dtype()
     return state_tensor(np.array(value, dt.np), dt)
 
 
@@ -230,12 +234,14 @@ class _Pack:
                     bump_version(p)
 
 
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class of all optimizers (torch.optim.Optimizer): `param_groups`, `state`
-    (keyed by parameter), `zero_grad`, `state_dict`/`load_state_dict`, `add_param_group`."""
+    (keyed by parameter), `zero_grad`, `state_dict`/`load_state_dict`, `add_param_group`,
+    step and state_dict hooks (hooks.py)."""
 
     def __init__(self, params, defaults):
         self.defaults = defaults
+        self._init_hooks()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got " + _typename(params))
@@ -256,6 +262,7 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self._init_hooks()
         self._packs = {}
         self.defaults.setdefault("differentiable", False)
 
@@ -346,6 +353,7 @@ class Optimizer:
 
     def step(self, closure=None):
         """One optimization step; `closure` re-evaluates the model and returns the loss."""
+        self._check_step_flags()
         loss = None
         if closure is not None:
             with enable_grad():
@@ -432,6 +440,7 @@ class Optimizer:
     # ---- state_dict --------------------------------------------------------------------------
     def state_dict(self):
         """{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]} as torch."""
+        self._state_dict_pre()
         param_mappings = {}
         start_index = 0
 
@@ -447,12 +456,12 @@ class Optimizer:
         param_groups = [pack_group(g) for g in self.param_groups]
         packed_state = {(param_mappings[id(k)] if isinstance(k, Tensor) else k): v
                         for k, v in self.state.items()}
-        return {"state": packed_state, "param_groups": param_groups}
+        return self._state_dict_post({"state": packed_state, "param_groups": param_groups})
 
     def load_state_dict(self, state_dict):
         """Load a state_dict() (this optimizer's or a torch-format one); state tensors are
         copied, cast to their parameter's dtype (`step` kept as it is)."""
-        state_dict = state_dict.copy()
+        state_dict = self._load_state_dict_pre(state_dict.copy())
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -494,6 +503,7 @@ class Optimizer:
 
         param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
         self.__setstate__({"state": state, "param_groups": param_groups})
+        self._load_state_dict_post()
 
 
 def _is_torch_tensor(value):

@@ -2,6 +2,7 @@
 per group (optimizer.py)."""
 import numpy as np
 
+from .hooks import check_lr
 from .optimizer import Optimizer, state_tensor, step_tensor
 
 __all__ = ["RMSprop"]
@@ -13,6 +14,7 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
+        check_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:

@@ -2,6 +2,7 @@
 per group (optimizer.py)."""
 import numpy as np
 
+from .hooks import check_fused, check_lr
 from .optimizer import Optimizer, required, state_tensor
 
 __all__ = ["SGD"]
@@ -13,6 +14,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
+        check_lr(lr)
         if lr is not required and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -26,6 +28,7 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         self._fresh = set()    # momentum buffers not written yet: they take the gradient
         super().__init__(params, defaults)
+        check_fused(fused, foreach, differentiable)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -3,8 +3,13 @@ from .module import Module, RemovableHandle
 from .container import Sequential, ModuleList, ModuleDict
 from .linear import Identity, Linear, Bilinear
 from .activation import (ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Softmax,
-                         LogSoftmax)
-from .layers import Flatten, Dropout, Embedding, LayerNorm
+                         LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Mish,
+                         LogSigmoid, Softsign, Tanhshrink, Softmin)
+from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding,
+                     LayerNorm)
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm
+from .distance import CosineSimilarity, PairwiseDistance
+from .paramcontainer import ParameterList, ParameterDict
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss,
                    BCELoss, BCEWithLogitsLoss, KLDivLoss)
 
@@ -12,4 +17,8 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "Linear", "Bilinear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Flatten", "Dropout", "Embedding",
            "LayerNorm", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss",
-           "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
+           "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
+           "Hardtanh", "ReLU6", "SELU", "CELU", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",
+           "Softsign", "Tanhshrink", "Softmin", "Unflatten", "BatchNorm1d", "BatchNorm2d",
+           "BatchNorm3d", "GroupNorm", "CosineSimilarity", "PairwiseDistance", "ParameterList",
+           "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d"]

@@ -1,4 +1,5 @@
-"""Shape and regularization layers: `Flatten`, `Dropout`, `Embedding`, `LayerNorm`."""
+"""Shape and regularization layers: `Flatten`, `Unflatten`, `Dropout`, `Embedding`,
+`LayerNorm`."""
 from ... import devices as _device, dtypes as D
 from ...creation import empty
 from .. import functional as F, init
@@ -21,6 +22,28 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Unflattens dim `dim` into unflattened_size (ViewBackward0, as torch)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, int):
+            if not isinstance(unflattened_size, (tuple, list)) or not all(
+                    isinstance(s, int) for s in unflattened_size):
+                raise TypeError("unflattened_size must be tuple of ints, but found type "
+                                f"{type(unflattened_size).__name__}")
+        else:
+            raise TypeError("invalid argument type for dim parameter")
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, input):
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Dropout(Module):
     """F.dropout while training, the identity in eval mode."""
 
@@ -36,6 +59,29 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _DropoutNd(Dropout):
+    """Channel-wise dropout: forward = F.<fn>(input, p, training, inplace)."""
+    _fn = None
+
+    def forward(self, input):
+        return getattr(F, self._fn)(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Zeros whole channels of (N, C, L) / (C, L) inputs while training."""
+    _fn = "dropout1d"
+
+
+class Dropout2d(_DropoutNd):
+    """Zeros whole channels of (N, C, H, W) inputs while training."""
+    _fn = "dropout2d"
+
+
+class Dropout3d(_DropoutNd):
+    """Zeros whole channels of (N, C, D, H, W) / (C, D, H, W) inputs while training."""
+    _fn = "dropout3d"
 
 
 class Embedding(Module):

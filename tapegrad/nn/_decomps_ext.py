@@ -1,0 +1,81 @@
+"""The bodies of the decomposition rows of engineer "surface12" (tapegrad/ops.py, the last
+block): more activations (hardtanh, hardswish, hardsigmoid, mish, celu, logsigmoid, the
+in-place leaky_relu_ / elu_ / celu_ torch names ...Backward1) and batch / group norm.  As in
+nn/_decomps.py, each is a function of tensor ops recorded as one group with torch's grad_fn
+name; masks are tensor comparisons, so a replay recomputes them."""
+from ..ndops import where
+from ._decomps import softplus_stable
+
+# NOTE: the gradients are the primitives'.  At the kinks they follow torch's kernels:
+# hardtanh and hardsigmoid pass no gradient at their bounds, hardswish's is x/3 + 1/2
+# strictly inside (-3, 3) (0 at -3, 1 at 3), leaky_relu / elu as nn/_decomps.py.
+
+
+def hardtanh(T, x, lo, hi):
+    """min(max(x, lo), hi); gradient 1 strictly inside (lo, hi), 0 elsewhere."""
+    return where(x > lo, where(x < hi, x, hi), lo)
+
+
+def hardswish(T, x):
+    """x * relu6(x + 3) / 6: 0 below -3, x itself above 3."""
+    return where(x <= -3.0, 0.0, where(x < 3.0, x * (x + 3.0) / 6.0, x))
+
+
+def hardsigmoid(T, x):
+    """relu6(x + 3) / 6; gradient 1/6 strictly inside (-3, 3)."""
+    return where(x <= -3.0, 0.0, where(x >= 3.0, 1.0, x / 6.0 + 0.5))
+
+
+def mish(T, x):
+    """x * tanh(softplus(x))."""
+    return x * softplus_stable(x).tanh()
+
+
+def elu(T, x, alpha, scale, input_scale):
+    """scale * (x where x > 0, else alpha * (exp(input_scale * x) - 1)) (elu, selu, celu);
+    exp reads min(x, 0), so large x cannot overflow in the unused branch."""
+    pos = x > 0.0
+    neg = where(pos, 0.0, x)
+    if input_scale != 1.0:
+        neg = neg * input_scale
+    out = where(pos, x, (neg.exp() - 1.0) * alpha)
+    return out * scale if scale != 1.0 else out
+
+
+def leaky_relu(T, x, slope):
+    """x where x > 0, else slope * x (the in-place form: LeakyReluBackward1)."""
+    return where(x > 0.0, x, x * slope)
+
+
+def logsigmoid(T, x):
+    """log(sigmoid(x)) = -softplus(-x), without overflow."""
+    return -softplus_stable(-x)
+
+
+def batch_norm(T, x, dims, mean, var, weight, bias, eps, shape):
+    """(x - mean) / sqrt(var + eps) * weight + bias.  Training: `mean`/`var` None, the batch
+    statistics over `dims` (biased variance) are used; eval: the running statistics."""
+    if mean is None:
+        xc = x - x.mean(dims, keepdim=True)
+        y = xc / ((xc * xc).mean(dims, keepdim=True) + eps).sqrt()
+    else:
+        y = (x - mean.reshape(shape)) / (var.reshape(shape) + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def group_norm(T, x, groups, weight, bias, eps, shape):
+    """x's channels in `groups` groups, each normalized over its channels and positions
+    (biased variance), then * weight + bias per channel."""
+    n = x.shape[0]
+    g = x.reshape(n, groups, -1)
+    gc = g - g.mean(2, keepdim=True)
+    y = (gc / ((gc * gc).mean(2, keepdim=True) + eps).sqrt()).reshape(tuple(x.shape))
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y

@@ -1,0 +1,317 @@
+"""The nn surface of engineer "surface12" against torch 2.13: in-place activations (in place,
+version counters, grad_fn names and edges, torch's errors), the new modules (values,
+gradients, reprs, state dicts), BatchNorm's running statistics, Embedding's max_norm."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+X = np.array([[-4.0, -3.0, -1.5, -0.25, 0.0], [0.4, 1.0, 2.5, 3.0, 6.5]])
+
+
+def _names(y):
+    return (type(y.grad_fn).__name__,
+            [None if f is None else type(f).__name__.replace("torch::autograd::", "")
+             for f, _ in y.grad_fn.next_functions])
+
+
+INPLACE = [
+    ("relu", lambda F, x: F.relu(x, inplace=True)),
+    ("relu_", lambda F, x: F.relu_(x)),
+    ("leaky_relu", lambda F, x: F.leaky_relu(x, 0.2, inplace=True)),
+    ("leaky_relu_", lambda F, x: F.leaky_relu_(x, 0.2)),
+    ("elu", lambda F, x: F.elu(x, 0.8, inplace=True)),
+    ("elu_", lambda F, x: F.elu_(x)),
+    ("selu", lambda F, x: F.selu(x, inplace=True)),
+    ("celu_", lambda F, x: F.celu_(x, 1.5)),
+    ("hardtanh_", lambda F, x: F.hardtanh_(x, -2.0, 2.0)),
+    ("relu6", lambda F, x: F.relu6(x, inplace=True)),
+    ("silu", lambda F, x: F.silu(x, inplace=True)),
+    ("hardswish", lambda F, x: F.hardswish(x, inplace=True)),
+    ("hardsigmoid", lambda F, x: F.hardsigmoid(x, inplace=True)),
+    ("mish", lambda F, x: F.mish(x, inplace=True)),
+    ("dropout-eval", lambda F, x: F.dropout(x, 0.5, training=False, inplace=True)),
+    ("dropout-p0", lambda F, x: F.dropout(x, 0.0, inplace=True)),
+]
+
+
+def _run_inplace(mod, fn, dtype):
+    a = mod.tensor(X, dtype=dtype, requires_grad=True)
+    b = a * 1.0
+    v = b._version
+    y = fn(mod.nn.functional, b)
+    (y * mod.tensor(np.arange(1.0, 11.0).reshape(2, 5), dtype=dtype)).sum().backward()
+    return (y is b, b._version - v, _names(y), y.detach().numpy().copy(),
+            a.grad.numpy().copy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,fn", INPLACE, ids=[n for n, _ in INPLACE])
+def test_inplace_activation_as_torch(name, fn, dtype):
+    ours = _run_inplace(tg, fn, getattr(tg, dtype))
+    theirs = _run_inplace(torch, fn, getattr(torch, dtype))
+    assert ours[:3] == theirs[:3]
+    tol = dict(rtol=2e-6, atol=1e-6) if dtype == "float32" else dict(rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(ours[3], theirs[3], **tol)
+    np.testing.assert_allclose(ours[4], theirs[4], **tol)
+
+
+def test_inplace_dropout_training_mask_and_gradient():
+    a = tg.tensor(X + 10.0, requires_grad=True)       # (no zeros: y == 0 iff dropped)
+    b = a * 1.0
+    y = tg.nn.functional.dropout(b, 0.5, inplace=True)
+    assert y is b and b._version == 1 and _names(y) == ("MulBackward0", ["MulBackward0", None])
+    y.sum().backward()
+    kept = y.detach().numpy() != 0
+    np.testing.assert_array_equal(y.detach().numpy(), np.where(kept, 2 * (X + 10.0), 0.0))
+    np.testing.assert_array_equal(a.grad.numpy(), np.where(kept, 2.0, 0.0))
+
+
+def _errors(mod):
+    F = mod.nn.functional
+    out = []
+    leaf = mod.tensor(X, requires_grad=True)
+    for fn in (lambda: F.relu_(leaf), lambda: F.leaky_relu(leaf, inplace=True),
+               lambda: F.elu_(leaf), lambda: F.hardtanh_(leaf),
+               lambda: F.silu(leaf, inplace=True)):
+        with pytest.raises(RuntimeError) as e:
+            fn()
+        out.append(str(e.value))
+    # a saved value changed in place: torch's backward error
+    for make in (lambda t: t.sigmoid(), lambda t: t.exp(), lambda t: t.tanh()):
+        s = make(leaf)
+        F.relu_(s)
+        with pytest.raises(RuntimeError) as e:
+            s.sum().backward()
+        out.append(str(e.value).split(" Hint")[0].replace("torch.", "tapegrad."))
+    # under no_grad the value changes (and the version) without history
+    t = mod.tensor(X)
+    with mod.no_grad():
+        F.leaky_relu_(leaf.detach(), 0.5)
+        F.elu(t, inplace=True)
+    out.append((t._version, t.numpy().round(6).tolist(), leaf._version))
+    return out
+
+
+def test_inplace_errors_as_torch():
+    assert _errors(tg) == _errors(torch)
+
+
+MODULES = [
+    ("Hardtanh", (), {}), ("Hardtanh", (-2.0, 3.0, True), {}), ("ReLU6", (True,), {}),
+    ("SELU", (), {}), ("CELU", (0.5,), {}), ("Hardswish", (), {}), ("Hardsigmoid", (), {}),
+    ("Mish", (), {}), ("LogSigmoid", (), {}), ("Softsign", (), {}), ("Tanhshrink", (), {}),
+    ("Softmin", (1,), {}), ("ReLU", (True,), {}), ("LeakyReLU", (0.2, True), {}),
+    ("ELU", (1.0, True), {}), ("SiLU", (True,), {}), ("Dropout", (0.3, True), {}),
+]
+
+
+@pytest.mark.parametrize("name,args,kw", MODULES, ids=[f"{n}{a}" for n, a, _ in MODULES])
+def test_activation_module_as_torch(name, args, kw):
+    out = []
+    for mod in (tg, torch):
+        m = getattr(mod.nn, name)(*args, **kw).eval()
+        a = mod.tensor(X, dtype=mod.float64, requires_grad=True)
+        y = m(a * 1.0)
+        (y * y).sum().backward()
+        out.append((repr(m), _names(y)[0], y.detach().numpy(), a.grad.numpy()))
+    assert out[0][:2] == out[1][:2]
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out[0][3], out[1][3], rtol=1e-7, atol=1e-15)
+
+
+def test_hardtanh_checks_its_bounds_as_torch():
+    out = []
+    for mod in (tg, torch):
+        with pytest.raises(AssertionError) as e:
+            mod.nn.Hardtanh(1.0, 1.0)
+        out.append(str(e.value))
+        with pytest.raises(ValueError) as e:
+            mod.nn.functional.hardtanh(mod.ones(2), 2.0, 1.0)
+        out.append(str(e.value))
+    assert out[:2] == out[2:]
+
+
+def _bn_run(mod, cls, shape, dtype, **kw):
+    rng = np.random.default_rng(0)
+    m = getattr(mod.nn, cls)(shape[1], **kw)
+    if m.weight is not None:
+        with mod.no_grad():
+            m.weight.copy_(mod.tensor(rng.uniform(0.5, 1.5, shape[1]), dtype=m.weight.dtype))
+            if m.bias is not None:
+                m.bias.copy_(mod.tensor(rng.uniform(-0.5, 0.5, shape[1]), dtype=m.bias.dtype))
+    m = m.to(dtype)
+    seen = []
+    for step in range(3):
+        x = mod.tensor(rng.normal(size=shape) * 2 + 1, dtype=dtype, requires_grad=True)
+        y = m(x)
+        (y * mod.tensor(rng.normal(size=shape), dtype=dtype)).sum().backward()
+        seen.append((y.detach().numpy(), x.grad.numpy()))
+    # (the node and its input's edge: torch also lists None for an absent weight / bias,
+    # tapegrad's decomposition rows list the inputs present; see the report)
+    names = _names(y)[0], _names(y)[1][:1]
+    m.eval()
+    x = mod.tensor(rng.normal(size=shape), dtype=dtype, requires_grad=True)
+    y = m(x)
+    y.sum().backward()
+    seen.append((y.detach().numpy(), x.grad.numpy()))
+    sd = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+    grads = [p.grad.numpy() for p in m.parameters()]
+    return repr(m), names, _names(y)[0], seen, sd, grads
+
+
+BN = [("BatchNorm1d", (6, 3), {}), ("BatchNorm1d", (4, 3, 5), dict(momentum=None)),
+      ("BatchNorm2d", (2, 3, 2, 2), dict(affine=False)),
+      ("BatchNorm1d", (5, 2), dict(track_running_stats=False, eps=1e-3)),
+      ("BatchNorm3d", (2, 2, 2, 1, 2), dict(bias=False, momentum=0.3))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cls,shape,kw", BN, ids=[f"{c}{s}" for c, s, _ in BN])
+def test_batch_norm_as_torch(cls, shape, kw, dtype):
+    ours = _bn_run(tg, cls, shape, getattr(tg, dtype), **kw)
+    theirs = _bn_run(torch, cls, shape, getattr(torch, dtype), **kw)
+    assert ours[:3] == theirs[:3]
+    tol = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    for (y, g), (ty, tgr) in zip(ours[3], theirs[3]):
+        np.testing.assert_allclose(y, ty, **tol)
+        np.testing.assert_allclose(g, tgr, **tol)
+    assert list(ours[4]) == list(theirs[4])
+    for k in ours[4]:
+        assert ours[4][k].dtype == theirs[4][k].dtype
+        np.testing.assert_allclose(ours[4][k], theirs[4][k], **tol)
+    for a, b in zip(ours[5], theirs[5]):
+        np.testing.assert_allclose(a, b, **tol)
+
+
+def test_batch_norm_errors_and_state_dict_round_trip():
+    out = []
+    for mod in (tg, torch):
+        m = mod.nn.BatchNorm1d(3)
+        for bad in (mod.ones(2, 3, 4, 5), mod.ones(1, 3)):
+            with pytest.raises(ValueError) as e:
+                m(bad)
+            out.append(str(e.value).replace("torch.", "tapegrad."))
+        m(mod.tensor(X[:, :3], dtype=mod.float32))
+        again = mod.nn.BatchNorm1d(3)
+        again.load_state_dict(m.state_dict())
+        out.append((int(again.num_batches_tracked), again.running_var.numpy().round(6).tolist()))
+    assert out[:3] == out[3:]
+
+
+def test_group_norm_and_distances_as_torch():
+    rng = np.random.default_rng(1)
+    v, w = rng.normal(size=(3, 4, 2)), rng.normal(size=(3, 4, 2))
+    out = []
+    for mod in (tg, torch):
+        a = mod.tensor(v, requires_grad=True)
+        b = mod.tensor(w, requires_grad=True)
+        gn = mod.nn.GroupNorm(2, 4).double()
+        res = [gn(a), mod.nn.GroupNorm(4, 4, affine=False, eps=1e-3).double()(a),
+               mod.nn.CosineSimilarity()(a, b), mod.nn.CosineSimilarity(dim=-1, eps=0.5)(a, b),
+               mod.nn.PairwiseDistance()(a, b), mod.nn.PairwiseDistance(1.0, keepdim=True)(a, b),
+               mod.nn.functional.cosine_similarity(a[0], b, dim=1)]
+        total = sum((r * r).sum() for r in res)
+        total.backward()
+        out.append(([r.detach().numpy() for r in res], a.grad.numpy(), b.grad.numpy(),
+                    [_names(r)[0] for r in res[:4]], repr(gn),
+                    repr(mod.nn.PairwiseDistance()), repr(mod.nn.CosineSimilarity())))
+    for x, y in zip(out[0][0], out[1][0]):
+        np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-9, atol=1e-12)
+    assert out[0][3:] == out[1][3:]
+    with pytest.raises(ValueError, match="must be divisible"):
+        tg.nn.GroupNorm(3, 4)
+
+
+def test_unflatten_and_parameter_containers_as_torch():
+    out = []
+    for mod in (tg, torch):
+        m = mod.nn.Module()
+        m.pl = mod.nn.ParameterList([mod.nn.Parameter(mod.ones(2)), mod.zeros(2, 3)])
+        m.pl.append(mod.ones(1))
+        m.pd = mod.nn.ParameterDict({"b": mod.ones(3), "a": mod.nn.Parameter(mod.ones(2))})
+        m.pd["c"] = mod.zeros(1, dtype=mod.float64)
+        m.un = mod.nn.Unflatten(1, (2, 3))
+        y = m.un(mod.ones(4, 6, requires_grad=True))
+        with pytest.raises(IndexError) as e:
+            m.pl[5]
+        with pytest.raises(RuntimeError) as e2:
+            m.pl(1)
+        sliced = m.pl[1:]
+        popped = m.pd.pop("b")
+        out.append((repr(m).replace("torch.", "tapegrad."), sorted(m.state_dict()),
+                    len(list(m.parameters())), tuple(y.shape), _names(y)[0], str(e.value),
+                    str(e2.value), len(sliced), type(popped).__name__, list(m.pd.keys()),
+                    "a" in m.pd, len(m.pd)))
+    assert out[0] == out[1]
+
+
+def _embedding(mod, **kw):
+    w = mod.tensor(np.arange(20.0).reshape(5, 4) / 5)
+    e = mod.nn.Embedding.from_pretrained(w, freeze=False, **kw)
+    idx = mod.tensor([[0, 3, 3], [1, 4, -1 + 5]])
+    v = e.weight._version
+    y = e(idx)
+    (y * y).sum().backward()
+    return (repr(e), _names(y)[0], e.weight._version - v, e.weight.detach().numpy(),
+            e.weight.grad.numpy())
+
+
+@pytest.mark.parametrize("kw", [dict(max_norm=2.0), dict(max_norm=1.5, norm_type=1.0),
+                                dict(max_norm=3.0, padding_idx=1),
+                                dict(max_norm=1.0, norm_type=float("inf"))],
+                         ids=["l2", "l1", "padding", "inf"])
+def test_embedding_max_norm_as_torch(kw):
+    ours, theirs = _embedding(tg, **kw), _embedding(torch, **kw)
+    assert ours[:3] == theirs[:3]
+    np.testing.assert_allclose(ours[3], theirs[3], rtol=1e-6)
+    np.testing.assert_allclose(ours[4], theirs[4], rtol=1e-6)
+
+
+def test_embedding_sparse_is_not_implemented():
+    e = tg.nn.Embedding(4, 2, sparse=True)
+    assert repr(e) == repr(torch.nn.Embedding(4, 2, sparse=True))
+    with pytest.raises(NotImplementedError, match="sparse"):
+        e(tg.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("fn", [lambda F, v: F.relu_(v), lambda F, v: F.leaky_relu_(v, 0.1),
+                                lambda F, v: F.hardtanh_(v, -2.0, 2.0),
+                                lambda F, v: F.elu_(v)], ids=["relu_", "leaky", "hardtanh",
+                                                             "elu"])
+def test_inplace_activation_through_a_view_as_torch(fn):
+    out = []
+    for mod in (tg, torch):
+        a = mod.tensor(X[:, 1:4], requires_grad=True)
+        x = a * 1.0
+        v = x[0]
+        fn(mod.nn.functional, v)
+        (x * mod.tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+        out.append((_names(x)[0], _names(v)[0], x._version, x.detach().numpy().round(12),
+                    a.grad.numpy().round(12)))
+    assert out[0][:3] == out[1][:3]
+    np.testing.assert_array_equal(out[0][3], out[1][3])
+    np.testing.assert_array_equal(out[0][4], out[1][4])
+
+
+@pytest.mark.parametrize("name,shape", [("Dropout1d", (3, 4, 5)), ("Dropout1d", (4, 5)),
+                                        ("Dropout2d", (2, 3, 2, 2)), ("Dropout3d", (2, 2, 1, 2, 3)),
+                                        ("Dropout3d", (3, 1, 2, 2))])
+def test_channel_dropout(name, shape):
+    m = getattr(tg.nn, name)(p=0.5)
+    assert repr(m) == repr(getattr(torch.nn, name)(p=0.5))
+    a = tg.tensor(np.random.default_rng(2).uniform(1, 2, shape), requires_grad=True)
+    y = m(a * 1.0)
+    y.sum().backward()
+    lead = 1 if len(shape) in (2, 4) and name != "Dropout2d" else 2
+    kept = (y.detach().numpy() != 0).reshape(shape[:lead] + (-1,))
+    assert (kept.all(-1) | ~kept.any(-1)).all()         # whole channels kept or dropped
+    np.testing.assert_allclose(a.grad.numpy(), 2.0 * (y.detach().numpy() != 0))
+    assert _names(y)[0] == "MulBackward0"
+    assert m.eval()(a) is a
+    with pytest.raises(RuntimeError, match="Expected 2D or 3D input"):
+        tg.nn.functional.dropout1d(tg.ones(2))
