@@ -91,3 +91,97 @@ def test_linear_layer_with_parameters_matches_torch():
             out.sum().backward()
     for a, b in zip(*grads):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ---- nn.functional.linear's one-pass writer (nn/_fastlinear.py) against the decomposition ----
+def _facts(tape, keep):
+    """Everything a tape holds about its entries, comparable across two tapes: the streams,
+    shapes, params, saved values, host flags, version watches, leaves and groups."""
+    n = tape.n
+    nds = tape.nds
+    ids = {id(t): k for k, t in enumerate(keep)}    # tensors by role, not identity
+    versions = {node: (v[1], v[2], v[3], ids.get(id(v[4]() if v[4] else None), v[4] is None))
+                for node, v in tape.versions.items()}
+    saved = [None if (a := tape.saved_array(e)) is None else (a.shape, a.tobytes())
+             for e in range(n)]
+    return dict(
+        streams=[np.asarray(s[:n]).tolist() for s in tape._arrays[:5]],
+        shape=dict(tape.shape), size=nds.size[:n].tolist(), nd=nds.nd[:n].tolist(),
+        shp=nds.shp[:n].tolist(), params=[nds.params_of(e).tolist() for e in range(n)],
+        nsaved=nds.nsaved[:n].tolist(), host=nds.host[:n].tolist(), saved=saved,
+        versions=versions, leaves={k: ids[id(t)] for k, t in tape.leaves.items()},
+        first=tape.groups.first[:n].tolist(), row=tape.groups.row[:n].tolist())
+
+
+def _scenario(fast, dtype, x_kind, out_features, twice):
+    """A fresh tape, then linear (the one-pass writer or the decomposition) as a layer sees
+    it; returns (tape facts, output values, gradients after backward)."""
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps as B
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(5)
+    xa = rng.standard_normal((3, 4)).astype(dtype)
+    w = nn.Parameter(tapegrad.tensor(rng.standard_normal((out_features, 4)).astype(dtype)))
+    b = nn.Parameter(tapegrad.tensor(rng.standard_normal(out_features).astype(dtype)))
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=x_kind != "constant")
+    x = x0 * 2.0 if x_kind == "non-leaf" else x0
+
+    def lin(x):
+        if fast:
+            out = tapegrad.nn.functional.linear(x, w, b)
+            assert out is not None
+            return out
+        return decomps.record("linear", B.linear, KIND_OPS, x, w, b)
+    y = lin(x)
+    if twice:
+        y = lin(y.tanh()[:, :4] if out_features >= 4 else y.expand(3, 4).tanh())
+    keep = [x0, x, w, b, y]
+    facts = _facts(y._tape, keep)
+    assert type(y.grad_fn).__name__ == "AddmmBackward0"
+    y.pow(2).sum().backward()
+    grads = [None if t.grad is None else t.grad.numpy() for t in (x0, w, b)]
+    return facts, y.detach().numpy(), grads
+
+
+@pytest.mark.parametrize("dtype,x_kind,out_features,twice", [
+    ("float32", "leaf", 5, False), ("float32", "non-leaf", 5, True),
+    ("float64", "constant", 5, True), ("float32", "leaf", 1, True),
+    ("float64", "non-leaf", 1, False)])
+def test_fast_linear_writes_the_decompositions_entries(dtype, x_kind, out_features, twice):
+    fast = _scenario(True, dtype, x_kind, out_features, twice)
+    slow = _scenario(False, dtype, x_kind, out_features, twice)
+    assert fast[0] == slow[0]
+    np.testing.assert_array_equal(fast[1], slow[1])
+    for g, h in zip(fast[2], slow[2]):
+        assert (g is None) == (h is None)
+        if g is not None:
+            np.testing.assert_array_equal(g, h)
+
+
+def test_fast_linear_falls_back_outside_its_case(monkeypatch):
+    """Cases the one-pass writer leaves to the decomposition: no bias, a 1-d or 3-d input,
+    a frozen weight, mixed dtypes, a recording tape; all still AddmmBackward0 (or torch's
+    view of it) and equal to torch."""
+    from tapegrad.nn import _fastlinear
+    taken = []
+    real = _fastlinear.linear
+    monkeypatch.setattr(_fastlinear, "linear", lambda *a: taken.append(r := real(*a)) or r)
+    F, tF = tapegrad.nn.functional, torch.nn.functional
+    for shape, rg_w in (((5, 4), False), ((4,), True), ((2, 5, 4), True)):
+        x = RNG.standard_normal(shape).astype(np.float32)
+        out = F.linear(tapegrad.tensor(x, requires_grad=True),
+                       nn.Parameter(tapegrad.tensor(W), rg_w), nn.Parameter(tapegrad.tensor(B)))
+        ref = tF.linear(torch.tensor(x, requires_grad=True),
+                        torch.nn.Parameter(torch.tensor(W), rg_w),
+                        torch.nn.Parameter(torch.tensor(B)))
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5)
+        assert type(out.grad_fn).__name__ == type(ref.grad_fn).__name__
+    assert taken == [None, None, None]
+    rec = tapegrad.record(lambda x: F.linear(x, nn.Parameter(tapegrad.tensor(W)),
+                                             nn.Parameter(tapegrad.tensor(B))).sum(),
+                          tapegrad.tensor(X))
+    assert taken[-1] is None
+    np.testing.assert_allclose(rec(X).numpy() if hasattr(rec(X), "numpy") else rec(X),
+                               (X @ W.T + B).sum(), rtol=1e-5)
