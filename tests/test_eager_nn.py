@@ -93,7 +93,7 @@ def test_linear_layer_with_parameters_matches_torch():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-# ---- nn.functional.linear's one-pass writer (nn/_fastlinear.py) against the decomposition ----
+# ---- nn.functional.linear's one-pass writer (nn/_onepass.py) against the decomposition ----
 def _facts(tape, keep):
     """Everything a tape holds about its entries, comparable across two tapes: the streams,
     shapes, params, saved values, host flags, version watches, leaves and groups."""
@@ -164,10 +164,10 @@ def test_fast_linear_falls_back_outside_its_case(monkeypatch):
     """Cases the one-pass writer leaves to the decomposition: no bias, a 1-d or 3-d input,
     a frozen weight, mixed dtypes, a recording tape; all still AddmmBackward0 (or torch's
     view of it) and equal to torch."""
-    from tapegrad.nn import _fastlinear
+    from tapegrad.nn import _onepass
     taken = []
-    real = _fastlinear.linear
-    monkeypatch.setattr(_fastlinear, "linear", lambda *a: taken.append(r := real(*a)) or r)
+    real = _onepass.linear
+    monkeypatch.setattr(_onepass, "linear", lambda *a: taken.append(r := real(*a)) or r)
     F, tF = tapegrad.nn.functional, torch.nn.functional
     for shape, rg_w in (((5, 4), False), ((4,), True), ((2, 5, 4), True)):
         x = RNG.standard_normal(shape).astype(np.float32)
@@ -185,3 +185,62 @@ def test_fast_linear_falls_back_outside_its_case(monkeypatch):
     assert taken[-1] is None
     np.testing.assert_allclose(rec(X).numpy() if hasattr(rec(X), "numpy") else rec(X),
                                (X @ W.T + B).sum(), rtol=1e-5)
+
+
+def _mse_scenario(fast, dtype, x_kind, shape, reduction):
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps as B
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(6)
+    xa, ya = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=True)
+    x = x0.tanh() if x_kind == "non-leaf" else x0
+    y = tapegrad.tensor(ya)
+    if fast:
+        out = tapegrad.nn.functional.mse_loss(x, y, reduction=reduction)
+    else:
+        out = decomps.record("mse_loss", B.mse_loss, KIND_OPS, x, y, reduction)
+    facts = _facts(out._tape, [x0, x, y, out])
+    assert type(out.grad_fn).__name__ == "MseLossBackward0"
+    out.backward()
+    return facts, out.detach().numpy(), x0.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype,x_kind,shape,reduction", [
+    ("float32", "leaf", (4, 3), "mean"), ("float32", "non-leaf", (32, 1), "mean"),
+    ("float64", "non-leaf", (5,), "sum"), ("float64", "leaf", (2, 3, 2), "mean")])
+def test_fast_mse_loss_writes_the_decompositions_entries(dtype, x_kind, shape, reduction):
+    fast = _mse_scenario(True, dtype, x_kind, shape, reduction)
+    slow = _mse_scenario(False, dtype, x_kind, shape, reduction)
+    assert fast[0] == slow[0]
+    np.testing.assert_array_equal(fast[1], slow[1])
+    np.testing.assert_array_equal(fast[2], slow[2])
+
+
+def test_fast_mse_loss_falls_back_outside_its_case(monkeypatch):
+    """reduction="none", a target that requires grad, one element, mixed dtypes: the row's
+    body (values, grad_fn names and gradients as torch's)."""
+    from tapegrad.nn import _onepass
+    taken = []
+    real = _onepass.mse_loss
+    monkeypatch.setattr(_onepass, "mse_loss", lambda *a: taken.append(r := real(*a)) or r)
+    for shape, red, target_rg, tdt in (((4, 3), "none", False, "float32"),
+                                       ((4, 3), "mean", True, "float32"),
+                                       ((1,), "mean", False, "float32"),
+                                       ((4, 3), "sum", False, "float64")):
+        xa = RNG.standard_normal(shape).astype(np.float32)
+        ya = RNG.standard_normal(shape).astype(tdt)
+        outs = []
+        for lib in (tapegrad, torch):
+            x = lib.tensor(xa, requires_grad=True)
+            y = lib.tensor(ya, requires_grad=target_rg)
+            out = lib.nn.functional.mse_loss(x, y, reduction=red)
+            out.sum().backward()
+            outs.append((out, x.grad.numpy()))
+        (a, ga), (b, gb) = outs
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5)
+        np.testing.assert_allclose(ga, gb, rtol=1e-5)
+        assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
+    assert taken == [None] * 4
