@@ -244,3 +244,18 @@ def test_fast_mse_loss_falls_back_outside_its_case(monkeypatch):
         np.testing.assert_allclose(ga, gb, rtol=1e-5)
         assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
     assert taken == [None] * 4
+
+
+@pytest.mark.parametrize("shape,axis,keepdims,dtype", [
+    ((32, 1), (0, 1), False, "float32"), ((4, 3), (0,), True, "float32"),
+    ((2, 3, 4), (0, 2), False, "float64"), ((5,), (0,), False, "float16"),
+    ((), (), False, "float32"), ((4, 3), (1,), False, "float64")])
+def test_mean_without_numpys_python_layer_is_numpys_bit_for_bit(shape, axis, keepdims, dtype):
+    a = (np.random.default_rng(8).standard_normal(shape) * 37).astype(dtype)
+    for scale in (1.0, 1e-3, 1e2):
+        b = (a * scale).astype(dtype)
+        want = b.mean(axis=axis, keepdims=keepdims, dtype=dtype)
+        got = ndops._np_mean(b, axis, keepdims, np.dtype(dtype))
+        assert type(got) is type(want)
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        assert np.asarray(got).tobytes() == np.asarray(want).tobytes()

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import groups
 from ..kinds import matmul as matmul_kind
-from ..ndops import _quiet, _SAVE_ROLES
+from ..ndops import _np_mean, _quiet, _SAVE_ROLES
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
@@ -109,8 +109,9 @@ def mse_loss(x, y, reduction):
     d = _quiet(np.subtract, xa, ya)
     sq = _quiet(np.multiply, d, d)
     mean = code == _REDUCE["mean"]
-    out = np.asarray((sq.mean if mean else sq.sum)(axis=tuple(range(sq.ndim)), keepdims=False,
-                                                   dtype=dt.np), dtype=dt.np)
+    dims = tuple(range(sq.ndim))
+    out = np.asarray(_np_mean(sq, dims, False, dt.np) if mean else
+                     sq.sum(axis=dims, keepdims=False, dtype=dt.np), dtype=dt.np)
     tape = _tape_for(x, y) if x._rg else None
     if tape is None:
         return Tensor._wrap(out, dt)
