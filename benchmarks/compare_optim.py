@@ -3,7 +3,8 @@ the eager training step, and the step recorded once and replayed with the update
 
     python benchmarks/compare_optim.py [--quick]
 
-Workload: the MLP 2-16-16-1 (tanh, batch 32, float32; workloads.mlp), and the micrograd-style
+Workload: the MLP 2-16-16-1 (tanh, batch 32, float32; workloads.mlp), the same MLP of nn
+modules (workloads.nn_mlp: nn.Linear + nn.Tanh + nn.MSELoss + SGD), and the micrograd-style
 MLP of 0-d parameters (workloads.micro_mlp).  Every figure is the best of interleaved
 repetitions in one process (workloads.interleaved), so both libraries see the same load.
 """
@@ -42,6 +43,17 @@ def main():
                          best["torch eager"] / best["tapegrad replayed"], 4.0, ">="))
             rows.append((f"{name}: eager step (tapegrad / torch)",
                          best["tapegrad eager"] / best["torch eager"], 1.0, "<="))
+    # the same MLP built from nn modules: nn.Linear + nn.Tanh + nn.MSELoss + optim.SGD
+    fns = {}
+    for lib, mod in libs.items():
+        state = W.nn_mlp(mod)
+        fns[f"{lib} nn step"] = (lambda s: lambda: W.nn_mlp_step(*s))(state)
+    best, _ = W.interleaved(fns, REPS * 10, max(NUMBER // 30, 3), prime=1)
+    print("\nMLP 2-16-16-1 of nn.Linear + nn.Tanh, nn.MSELoss, SGD, eager step: " + ", ".join(
+        f"{k} {v * 1e6:.1f} us" for k, v in best.items()))
+    if torch is not None:
+        rows.append(("nn MLP step (Linear+Tanh+MSELoss+SGD), eager <= torch",
+                     best["tapegrad nn step"] / best["torch nn step"], 1.0, "<="))
     # the micrograd step: the no_grad loop of `p -= lr * p.grad` against one fused update
     layers, xs, ys = W.micro_mlp(tg)
     params = W.micro_params(layers)

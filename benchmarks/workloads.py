@@ -781,6 +781,33 @@ def cold_compile(case, cold_cache=True):
     return tuple(float(v) for v in out.split()[-3:])
 
 
+# -- the same MLP built from nn modules (issue #12's "Done when": eager <= torch) ---------------
+def nn_mlp(mod, batch=32, sizes=(2, 16, 16, 1), seed=0, dtype="float32", lr=0.05):
+    """(model, loss_fn, opt, X, Y): nn.Linear layers with nn.Tanh between them in an
+    nn.Sequential, nn.MSELoss and optim.SGD, the weights and data of `mlp(mod)` (the weights
+    transposed into Linear's (out, in) layout)."""
+    params, X, Y = mlp(mod, batch, sizes, seed, dtype)
+    nn = mod.nn
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = nn.Linear(fan_in, fan_out, dtype=getattr(mod, dtype))
+        with mod.no_grad():
+            lin.weight.copy_(params[2 * i].detach().t())
+            lin.bias.copy_(params[2 * i + 1].detach())
+        layers += [lin, nn.Tanh()]
+    model = nn.Sequential(*layers[:-1])
+    return model, nn.MSELoss(), mod.optim.SGD(model.parameters(), lr=lr), X, Y
+
+
+def nn_mlp_step(model, loss_fn, opt, X, Y):
+    """The training step of torch's tutorials: zero_grad, forward, loss, backward, step."""
+    opt.zero_grad()
+    loss = loss_fn(model(X), Y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
 # -- optimizers and the replayed training step (tapegrad.optim; engineer optim, issue #12) ------
 def mlp_optim(mod, name="SGD", **kw):
     """(params, X, Y, opt): `mlp(mod)` with `mod.optim.<name>` over its parameters, and one

@@ -49,14 +49,28 @@ class Groups:
             self.first, self.row = first, row
 
     def mark(self, ops, start, out, code):
-        """Entries start..out (`ops`: their opcodes) become one group shown as op `code` at
-        its output entry `out`."""
+        """Entries start..out (`ops`: their opcodes, a sequence of ints) become one group
+        shown as op `code` at its output entry `out`."""
         self._fit(out + 1)
-        inside = _MEMBER[np.asarray(ops, np.int64)]
-        first = self.first[start:out + 1]
-        first[inside] = start
-        self.row[start:out + 1] = -1
+        if out - start < _SMALL:   # a layer's few entries: item stores beat numpy's calls
+            first, row = self.first, self.row
+            for j in range(start, out + 1):
+                if _MEMBER_LIST[ops[j - start]]:
+                    first[j] = start
+                row[j] = -1
+        else:
+            inside = _MEMBER[np.asarray(ops)]
+            first = self.first[start:out + 1]
+            first[inside] = start
+            self.row[start:out + 1] = -1
         self.row[out] = code
+
+
+_SMALL = 8
+_MEMBER_LIST = _MEMBER.tolist()
+# Streams start this long (and double as needed): a tape's first decomposition, once per
+# training step, then costs two small fills, not two of the tape's capacity
+_FIRST_CAP = 256
 
 
 def mark(tape, start, out, code):
@@ -64,8 +78,8 @@ def mark(tape, start, out, code):
     entry of its result)."""
     groups = tape.groups
     if groups is None:
-        groups = tape.groups = Groups(max(tape.cap, out + 1))
-    groups.mark(tape._arrays[0][start:out + 1], start, out, code)
+        groups = tape.groups = Groups(max(_FIRST_CAP, out + 1))
+    groups.mark(tape.op[start:out + 1], start, out, code)
 
 
 def row_at(tape, e):

@@ -10,6 +10,7 @@ from .creation import tensor
 from .errors import _check_broadcast, _tname
 from .kinds import matmul as matmul_kind
 from .ops import BY_CODE, mentions, OPS
+from .parameter import Parameter
 from .recording import _operand, _operand_node, _record_start, _result, _tape_for
 from .tape import input_node, OP_CONST
 from .tensor import _dim, NODIFF, Tensor, _tensor_operand
@@ -77,18 +78,21 @@ def _operand_error(code, x, y):
 def _binary(code, x, y):
     # Fast path: a tensor of a float dtype with a tensor of the same dtype or a Python number
     # (either side): the result has that dtype, so the promotion machinery is skipped.
+    # A Parameter is a plain Tensor here (it changes no op); other subclasses take the
+    # general path.
     fwd = _BIN_FAST.get(code)
     if fwd is not None:
         tx, ty = type(x), type(y)
-        if tx is Tensor:
+        if tx is Tensor or tx is Parameter:
             dt = x._dtype
-            if ty is Tensor:
+            if ty is Tensor or ty is Parameter:
                 if y._dtype is dt and dt.is_floating_point:
                     return _binary_fast(code, fwd, x, y, dt, x._v, y._v)
             elif (ty is float or ty is int and -_EXACT_INT <= y <= _EXACT_INT) \
                     and dt.is_floating_point:
                 return _binary_fast(code, fwd, x, y, dt, x._v, dt.np.type(y))
-        elif ty is Tensor and (tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
+        elif (ty is Tensor or ty is Parameter) and (
+                tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
             dt = y._dtype
             if dt.is_floating_point:
                 return _binary_fast(code, fwd, x, y, dt, dt.np.type(x), y._v)
@@ -97,7 +101,8 @@ def _binary(code, x, y):
 
 def _binary_fast(code, fwd, x, y, dt, xa, ya):
     """_binary where no promotion is involved: x, y tensors of float dtype dt or numbers (xa,
-    ya their values: arrays, Python floats of one-element tensors, numpy scalars of numbers)."""
+    ya their values: arrays, Python floats of one-element tensors, numpy scalars of numbers;
+    a tensor is a Tensor or a Parameter, a number a float or an int)."""
     if type(xa) is float:
         xa = x._array()
     if type(ya) is float:
@@ -109,8 +114,11 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
         raise
     if type(out) is not np.ndarray or out.dtype != dt.np:   # 0-d operands give numpy scalars
         out = np.asarray(out, dtype=dt.np)
-    rx = type(x) is Tensor and x._rg
-    ry = type(y) is Tensor and y._rg
+    tx, ty = type(x), type(y)
+    xt = tx is not float and tx is not int
+    yt = ty is not float and ty is not int
+    rx = xt and x._rg
+    ry = yt and y._rg
     if not (rx or ry):
         return Tensor._wrap(out, dt)
     tape = _tape_for(x, y)
@@ -120,9 +128,9 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
     b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
     sa, sb, so = _SAVE_ROLES[code]
     t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
-    if a < 0 and type(x) is Tensor:    # a one-element constant tensor folded into cst
+    if a < 0 and xt:    # a one-element constant tensor folded into cst
         tape.watch_folded(t._node, x, 1)
-    elif b < 0 and type(y) is Tensor:
+    elif b < 0 and yt:
         tape.watch_folded(t._node, y, 2)
     if sa:
         tape.save(a, xa)
@@ -333,6 +341,22 @@ def _guard_extreme(x, values, kidx, d, name):
     bool(where(before, strict, loose).sum() == x.numel())
 
 
+def _np_mean(arr, axis, keepdims, dtype):
+    """arr.mean(axis=axis, keepdims=keepdims, dtype=dtype), bit for bit, without numpy's
+    Python-level _mean (~2 µs of a 32-element mean): the sum in `dtype`, divided by the
+    count as an intp, as numpy divides (a numpy scalar's quotient in float64, cast back).  An
+    empty reduction goes to numpy itself (its warning and nan)."""
+    items = 1
+    for d in axis:
+        items *= arr.shape[d]
+    if items == 0:
+        return arr.mean(axis=axis, keepdims=keepdims, dtype=dtype)
+    ret = np.add.reduce(arr, axis, dtype, None, keepdims)
+    if type(ret) is np.ndarray:
+        return np.true_divide(ret, np.intp(items), out=ret, casting="unsafe")
+    return ret.dtype.type(ret / np.intp(items))
+
+
 def _reduce(x, dim, keepdim, mean, dtype=None):
     shape = x._shape
     nd = len(shape)
@@ -359,8 +383,9 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x._dtype.legacy}")
     dt = dtype or (x._dtype if x._dtype.is_floating_point else D.int64)
-    # the array's own method: np.sum/np.mean add a Python dispatch layer (~1 µs a call)
-    red = (arr.mean if mean else arr.sum)(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
+    # the array's own sum: np.sum adds a Python dispatch layer (~1 µs a call); mean: _np_mean
+    red = _np_mean(arr, dims, keepdim_eff, dt.np) if mean else \
+        arr.sum(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
     out = np.asarray(red, dtype=dt.np)
     tape = _record_start(x)
     if tape is None:

@@ -5,6 +5,7 @@ import numpy as np
 
 from . import dtypes as D
 from .creation import tensor
+from .parameter import Parameter
 from .tape import input_node, open_tape, STATE
 from .tensor import Tensor
 
@@ -75,7 +76,8 @@ def _tape_for(x, y):
         if tape is None:
             return None
     for t in (x, y):
-        if type(t) is Tensor and t._tape is not None and t._tape.serial > tape.serial:
+        if (type(t) is Tensor or type(t) is Parameter) and t._tape is not None \
+                and t._tape.serial > tape.serial:
             raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
                                "supported")
     return tape

@@ -16,3 +16,19 @@ class TapegradMLP(LibBench):
 
 class TorchMLP(TapegradMLP):
     lib = "torch"
+
+
+class TapegradNNMLP(LibBench):
+    """The same step built from nn modules: nn.Sequential of nn.Linear and nn.Tanh,
+    nn.MSELoss, optim.SGD (zero_grad, forward, loss, backward, step)."""
+    def setup(self):
+        super().setup()
+        self.state = W.nn_mlp(self.mod)
+        W.nn_mlp_step(*self.state)
+
+    def time_step(self):
+        W.nn_mlp_step(*self.state)
+
+
+class TorchNNMLP(TapegradNNMLP):
+    lib = "torch"

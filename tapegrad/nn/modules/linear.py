@@ -46,6 +46,14 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
+        # self.weight / self.bias reach the registered parameters through Module.__getattr__,
+        # after a failed ordinary lookup (~0.7 us each); read the table directly when nothing
+        # else could answer first: a plain Linear with no instance attribute of those names
+        d = self.__dict__
+        params = d["_parameters"]
+        if (type(self) is Linear and "weight" in params and "bias" in params
+                and "weight" not in d and "bias" not in d):
+            return F.linear(input, params["weight"], params["bias"])
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):

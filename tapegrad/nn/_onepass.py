@@ -1,0 +1,139 @@
+"""nn.functional's common training cases in one pass: what `decomps.record` of a decomposition
+row records, without the generic per-op dispatch between its entries.
+
+* `linear`: the `t` view of the weight, `mm`, the bias `add`, one group shown as
+  AddmmBackward0.  The case: a 2-d input, a 2-d weight and a 1-d bias of one float dtype with
+  matching sizes, weight and bias leaves that require grad (a layer being trained), no result
+  of one element.
+* `mse_loss`: `input - target` (the target a const entry), the square as `d * d`, `mean` or
+  `sum`, one group shown as MseLossBackward0.  The case: input and target of one float dtype
+  and shape with more than one element, a target that needs no gradient, reduction "mean" or
+  "sum".
+
+Each writes the very entries, in the same order, with the same operands, params, saved values,
+version watches and group as the row's body (tests/test_eager_nn.py compares the tape streams
+of both), so backward, replay, create_graph, tape files and the inspection faces see no
+difference: a faster writer of the row, not another op.  The rows (ops.py) and their bodies
+(nn/_decomps.py) stay the one definition; everything outside the cases above (and a tape that
+is recording for replay) goes through them.  A function returns None to say "not my case"."""
+import numpy as np
+
+from .. import groups
+from ..kinds import matmul as matmul_kind
+from ..ndops import _np_mean, _quiet, _SAVE_ROLES
+from ..ops import OPS
+from ..parameter import Parameter
+from ..recording import _tape_for
+from ..tape import input_node, share_version
+from ..tensor import _new, Tensor
+
+_T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
+    "t", "mm", "add", "linear", "sub", "mul", "mse_loss", "const"))
+_REDUCE = {"mean": OPS["mean"].code, "sum": OPS["sum"].code}
+# the saves written below (a, b, out) are these ops' own: checked, not assumed
+assert _SAVE_ROLES[_ADD] == _SAVE_ROLES[_SUB] == (False, False, False)
+assert _SAVE_ROLES[_MUL] == (True, True, False)
+
+
+def linear(x, w, b):
+    """The result of linear(x, w, b), or None when the case above does not hold."""
+    tx, tw, tb = type(x), type(w), type(b)
+    if not ((tx is Tensor or tx is Parameter) and (tw is Parameter or tw is Tensor)
+            and (tb is Parameter or tb is Tensor)):
+        return None
+    dt = x._dtype
+    xa, wa = x._v, w._v
+    xs, ws = x._shape, w._shape
+    if (w._dtype is not dt or b._dtype is not dt or not dt.is_floating_point
+            or type(xa) is not np.ndarray or type(wa) is not np.ndarray
+            or len(xs) != 2 or len(ws) != 2 or b._shape != (ws[0],) or xs[1] != ws[1]
+            or xs[0] * ws[0] == 1 or not (w._rg and b._rg)
+            or w._tape is not None or b._tape is not None):
+        return None
+    wt = wa.T
+    ba = b._v
+    if type(ba) is float:
+        ba = b._array()
+    tape = _tape_for(w, None)     # as w.t() finds it (a sealed tape: a new one, as there)
+    if tape is None:                                    # grad mode is off
+        return Tensor._wrap(_quiet(np.add, np.matmul(xa, wt), ba), dt)
+    xtape = x._tape
+    if tape.recording or xtape is not None and xtape.serial > tape.serial:
+        return None               # baked constants, guards; another thread's graph: the row
+    start = tape.n
+    # w.t(): a strided view of w (offset 0, strides (1, in)), sharing w's version counter
+    v = _new()
+    v._v, v._dtype, v._shape = wt, dt, wt.shape
+    n_t = tape.push(_T, input_node(tape, w), -1, 0.0, 0.0, wt.shape)
+    v._tape, v._node, v._rg = tape, n_t, True
+    tape.add_params(n_t, [0, 1, ws[1]])
+    share_version(v, w)
+    tape.watch(n_t, v)
+    # x @ w.t(): mm, saving both operands
+    mm = np.matmul(xa, wt)
+    if x._rg:
+        a = input_node(tape, x)
+    else:
+        a = tape.const_node(xa)
+        tape.watch(a, x)
+    tape.save(a, xa)
+    tape.save(n_t, wt)
+    n_mm = tape.push(_MM, a, n_t, 0.0, 0.0, mm.shape)
+    params = [1, xs[0], xs[1], ws[0], 0]
+    tape.add_params(n_mm, params)
+    if matmul_kind.runs_on_host(params):
+        tape.set_host(n_mm)
+    # + b, then the group shown as AddmmBackward0
+    out = _quiet(np.add, mm, ba)
+    n_b = input_node(tape, b)
+    t = _new()
+    t._v, t._dtype, t._shape = out, dt, out.shape
+    n = tape.push(_ADD, n_mm, n_b, 0.0, 0.0, out.shape)
+    t._tape, t._node, t._rg = tape, n, True
+    groups.mark(tape, start, n, _LINEAR)
+    return t
+
+
+def mse_loss(x, y, reduction):
+    """The result of mse_loss(x, y, reduction=reduction), or None outside the case above."""
+    tx, ty = type(x), type(y)
+    if not ((tx is Tensor or tx is Parameter) and (ty is Tensor or ty is Parameter)):
+        return None
+    dt = x._dtype
+    xa, ya = x._v, y._v
+    code = _REDUCE.get(reduction)
+    if (code is None or y._dtype is not dt or not dt.is_floating_point or y._rg
+            or type(xa) is not np.ndarray or type(ya) is not np.ndarray
+            or x._shape != y._shape):
+        return None
+    d = _quiet(np.subtract, xa, ya)
+    sq = _quiet(np.multiply, d, d)
+    mean = code == _REDUCE["mean"]
+    dims = tuple(range(sq.ndim))
+    out = np.asarray(_np_mean(sq, dims, False, dt.np) if mean else
+                     sq.sum(axis=dims, keepdims=False, dtype=dt.np), dtype=dt.np)
+    tape = _tape_for(x, y) if x._rg else None
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    if tape.recording:
+        return None
+    start = tape.n
+    # x - y: y a const entry (saved, its version watched)
+    a = input_node(tape, x)
+    b = tape.push(_CONST, -1, -1, 0.0, 0.0, ya.shape)
+    tape.save(b, ya)
+    tape.watch(b, y)
+    n_d = tape.push(_SUB, a, b, 0.0, 0.0, d.shape)
+    # d * d, saving d as both operands
+    n_sq = tape.push(_MUL, n_d, n_d, 0.0, 0.0, sq.shape)
+    tape.save(n_d, d)
+    tape.save(n_d, d)
+    # the reduction, then the group shown as MseLossBackward0
+    count = sq.size
+    v = float(out.reshape(-1)[0])
+    n = tape.push(code, n_sq, -1, 1.0 / count if mean else 1.0, v, None)
+    tape.add_params(n, [1] * sq.ndim)
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._rg = v, dt, (), tape, n, True
+    groups.mark(tape, start, n, _MSE)
+    return t

@@ -1,0 +1,261 @@
+"""The eager per-op paths with nn.Parameter operands (#8/#12): a Parameter changes no op, so
+the n-d fast paths take it as a plain Tensor (counted: the general path is not entered), and
+the results, grad_fn names and gradients equal torch's; a subclass of Parameter (which may
+override behaviour) still takes the general path."""
+import importlib
+
+import numpy as np
+import pytest
+
+import tapegrad
+from tapegrad import nn
+
+ndops = importlib.import_module("tapegrad.ndops")
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(3)
+X = RNG.standard_normal((5, 4)).astype(np.float32)
+W = RNG.standard_normal((4, 4)).astype(np.float32)
+B = RNG.standard_normal(4).astype(np.float32)
+
+
+class Sub(nn.Parameter):
+    """A subclass of Parameter (it could override behaviour): not taken as a plain Tensor."""
+    __slots__ = ()
+
+
+def _count_general(monkeypatch):
+    calls = []
+    general = ndops._binary_general
+
+    def counting(code, x, y):
+        calls.append(code)
+        return general(code, x, y)
+    monkeypatch.setattr(ndops, "_binary_general", counting)
+    return calls
+
+
+BINARY = [lambda x, p: x + p, lambda x, p: p * x, lambda x, p: x - p, lambda x, p: p / 2.0,
+          lambda x, p: 3 * p, lambda x, p: x ** 2 + p]
+
+
+@pytest.mark.parametrize("k", range(len(BINARY)))
+def test_parameter_operands_take_the_fast_path(monkeypatch, k):
+    fn = BINARY[k]
+    calls = _count_general(monkeypatch)
+    x = tapegrad.tensor(X, requires_grad=True)
+    p = nn.Parameter(tapegrad.tensor(B))
+    out = fn(x, p)
+    assert calls == []
+    tx = torch.tensor(X, requires_grad=True)
+    tp = torch.nn.Parameter(torch.tensor(B))
+    ref = fn(tx, tp)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-6)
+    assert type(out) is tapegrad.Tensor
+    assert type(out.grad_fn).__name__ == type(ref.grad_fn).__name__
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-6)
+    assert (x.grad is None) == (tx.grad is None)
+    if tx.grad is not None:
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+
+
+def test_other_subclasses_take_the_general_path(monkeypatch):
+    calls = _count_general(monkeypatch)
+    s = Sub(tapegrad.tensor(X))
+    assert type(s) is Sub
+    out = s * tapegrad.tensor(X)
+    assert calls == [ndops.OPS["mul"].code]
+    np.testing.assert_allclose(out.detach().numpy(), X * X)
+
+
+def test_linear_layer_with_parameters_matches_torch():
+    """A Linear step on the fast paths: values, grad_fn names, gradients, and a version
+    error when a saved parameter is changed in place before backward."""
+    grads = []
+    for lib in (tapegrad, torch):
+        lin = lib.nn.Linear(4, 4)
+        with lib.no_grad():
+            lin.weight.copy_(lib.tensor(W))
+            lin.bias.copy_(lib.tensor(B))
+        x = lib.tensor(X, requires_grad=True)
+        y = lib.nn.functional.mse_loss(lin(x).tanh(), lib.tensor(X))
+        assert type(y.grad_fn).__name__ == "MseLossBackward0"
+        y.backward()
+        grads.append([t.numpy() for t in (x.grad, lin.weight.grad, lin.bias.grad, y.detach())])
+        out = lin(x)
+        with lib.no_grad():
+            lin.weight.mul_(2.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ---- nn.functional.linear's one-pass writer (nn/_onepass.py) against the decomposition ----
+def _facts(tape, keep):
+    """Everything a tape holds about its entries, comparable across two tapes: the streams,
+    shapes, params, saved values, host flags, version watches, leaves and groups."""
+    n = tape.n
+    nds = tape.nds
+    ids = {id(t): k for k, t in enumerate(keep)}    # tensors by role, not identity
+    versions = {node: (v[1], v[2], v[3], ids.get(id(v[4]() if v[4] else None), v[4] is None))
+                for node, v in tape.versions.items()}
+    saved = [None if (a := tape.saved_array(e)) is None else (a.shape, a.tobytes())
+             for e in range(n)]
+    return dict(
+        streams=[np.asarray(s[:n]).tolist() for s in tape._arrays[:5]],
+        shape=dict(tape.shape), size=nds.size[:n].tolist(), nd=nds.nd[:n].tolist(),
+        shp=nds.shp[:n].tolist(), params=[nds.params_of(e).tolist() for e in range(n)],
+        nsaved=nds.nsaved[:n].tolist(), host=nds.host[:n].tolist(), saved=saved,
+        versions=versions, leaves={k: ids[id(t)] for k, t in tape.leaves.items()},
+        first=tape.groups.first[:n].tolist(), row=tape.groups.row[:n].tolist())
+
+
+def _scenario(fast, dtype, x_kind, out_features, twice):
+    """A fresh tape, then linear (the one-pass writer or the decomposition) as a layer sees
+    it; returns (tape facts, output values, gradients after backward)."""
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps as B
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(5)
+    xa = rng.standard_normal((3, 4)).astype(dtype)
+    w = nn.Parameter(tapegrad.tensor(rng.standard_normal((out_features, 4)).astype(dtype)))
+    b = nn.Parameter(tapegrad.tensor(rng.standard_normal(out_features).astype(dtype)))
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=x_kind != "constant")
+    x = x0 * 2.0 if x_kind == "non-leaf" else x0
+
+    def lin(x):
+        if fast:
+            out = tapegrad.nn.functional.linear(x, w, b)
+            assert out is not None
+            return out
+        return decomps.record("linear", B.linear, KIND_OPS, x, w, b)
+    y = lin(x)
+    if twice:
+        y = lin(y.tanh()[:, :4] if out_features >= 4 else y.expand(3, 4).tanh())
+    keep = [x0, x, w, b, y]
+    facts = _facts(y._tape, keep)
+    assert type(y.grad_fn).__name__ == "AddmmBackward0"
+    y.pow(2).sum().backward()
+    grads = [None if t.grad is None else t.grad.numpy() for t in (x0, w, b)]
+    return facts, y.detach().numpy(), grads
+
+
+@pytest.mark.parametrize("dtype,x_kind,out_features,twice", [
+    ("float32", "leaf", 5, False), ("float32", "non-leaf", 5, True),
+    ("float64", "constant", 5, True), ("float32", "leaf", 1, True),
+    ("float64", "non-leaf", 1, False)])
+def test_fast_linear_writes_the_decompositions_entries(dtype, x_kind, out_features, twice):
+    fast = _scenario(True, dtype, x_kind, out_features, twice)
+    slow = _scenario(False, dtype, x_kind, out_features, twice)
+    assert fast[0] == slow[0]
+    np.testing.assert_array_equal(fast[1], slow[1])
+    for g, h in zip(fast[2], slow[2]):
+        assert (g is None) == (h is None)
+        if g is not None:
+            np.testing.assert_array_equal(g, h)
+
+
+def test_fast_linear_falls_back_outside_its_case(monkeypatch):
+    """Cases the one-pass writer leaves to the decomposition: no bias, a 1-d or 3-d input,
+    a frozen weight, mixed dtypes, a recording tape; all still AddmmBackward0 (or torch's
+    view of it) and equal to torch."""
+    from tapegrad.nn import _onepass
+    taken = []
+    real = _onepass.linear
+    monkeypatch.setattr(_onepass, "linear", lambda *a: taken.append(r := real(*a)) or r)
+    F, tF = tapegrad.nn.functional, torch.nn.functional
+    for shape, rg_w in (((5, 4), False), ((4,), True), ((2, 5, 4), True)):
+        x = RNG.standard_normal(shape).astype(np.float32)
+        out = F.linear(tapegrad.tensor(x, requires_grad=True),
+                       nn.Parameter(tapegrad.tensor(W), rg_w), nn.Parameter(tapegrad.tensor(B)))
+        ref = tF.linear(torch.tensor(x, requires_grad=True),
+                        torch.nn.Parameter(torch.tensor(W), rg_w),
+                        torch.nn.Parameter(torch.tensor(B)))
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5)
+        assert type(out.grad_fn).__name__ == type(ref.grad_fn).__name__
+    assert taken == [None, None, None]
+    rec = tapegrad.record(lambda x: F.linear(x, nn.Parameter(tapegrad.tensor(W)),
+                                             nn.Parameter(tapegrad.tensor(B))).sum(),
+                          tapegrad.tensor(X))
+    assert taken[-1] is None
+    np.testing.assert_allclose(rec(X).numpy() if hasattr(rec(X), "numpy") else rec(X),
+                               (X @ W.T + B).sum(), rtol=1e-5)
+
+
+def _mse_scenario(fast, dtype, x_kind, shape, reduction):
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps as B
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(6)
+    xa, ya = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=True)
+    x = x0.tanh() if x_kind == "non-leaf" else x0
+    y = tapegrad.tensor(ya)
+    if fast:
+        out = tapegrad.nn.functional.mse_loss(x, y, reduction=reduction)
+    else:
+        out = decomps.record("mse_loss", B.mse_loss, KIND_OPS, x, y, reduction)
+    facts = _facts(out._tape, [x0, x, y, out])
+    assert type(out.grad_fn).__name__ == "MseLossBackward0"
+    out.backward()
+    return facts, out.detach().numpy(), x0.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype,x_kind,shape,reduction", [
+    ("float32", "leaf", (4, 3), "mean"), ("float32", "non-leaf", (32, 1), "mean"),
+    ("float64", "non-leaf", (5,), "sum"), ("float64", "leaf", (2, 3, 2), "mean")])
+def test_fast_mse_loss_writes_the_decompositions_entries(dtype, x_kind, shape, reduction):
+    fast = _mse_scenario(True, dtype, x_kind, shape, reduction)
+    slow = _mse_scenario(False, dtype, x_kind, shape, reduction)
+    assert fast[0] == slow[0]
+    np.testing.assert_array_equal(fast[1], slow[1])
+    np.testing.assert_array_equal(fast[2], slow[2])
+
+
+def test_fast_mse_loss_falls_back_outside_its_case(monkeypatch):
+    """reduction="none", a target that requires grad, one element, mixed dtypes: the row's
+    body (values, grad_fn names and gradients as torch's)."""
+    from tapegrad.nn import _onepass
+    taken = []
+    real = _onepass.mse_loss
+    monkeypatch.setattr(_onepass, "mse_loss", lambda *a: taken.append(r := real(*a)) or r)
+    for shape, red, target_rg, tdt in (((4, 3), "none", False, "float32"),
+                                       ((4, 3), "mean", True, "float32"),
+                                       ((1,), "mean", False, "float32"),
+                                       ((4, 3), "sum", False, "float64")):
+        xa = RNG.standard_normal(shape).astype(np.float32)
+        ya = RNG.standard_normal(shape).astype(tdt)
+        outs = []
+        for lib in (tapegrad, torch):
+            x = lib.tensor(xa, requires_grad=True)
+            y = lib.tensor(ya, requires_grad=target_rg)
+            out = lib.nn.functional.mse_loss(x, y, reduction=red)
+            out.sum().backward()
+            outs.append((out, x.grad.numpy()))
+        (a, ga), (b, gb) = outs
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5)
+        np.testing.assert_allclose(ga, gb, rtol=1e-5)
+        assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
+    assert taken == [None] * 4
+
+
+@pytest.mark.parametrize("shape,axis,keepdims,dtype", [
+    ((32, 1), (0, 1), False, "float32"), ((4, 3), (0,), True, "float32"),
+    ((2, 3, 4), (0, 2), False, "float64"), ((5,), (0,), False, "float16"),
+    ((), (), False, "float32"), ((4, 3), (1,), False, "float64")])
+def test_mean_without_numpys_python_layer_is_numpys_bit_for_bit(shape, axis, keepdims, dtype):
+    a = (np.random.default_rng(8).standard_normal(shape) * 37).astype(dtype)
+    for scale in (1.0, 1e-3, 1e2):
+        b = (a * scale).astype(dtype)
+        want = b.mean(axis=axis, keepdims=keepdims, dtype=dtype)
+        got = ndops._np_mean(b, axis, keepdims, np.dtype(dtype))
+        assert type(got) is type(want)
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
