@@ -666,7 +666,14 @@ def compile(fn=None, *, strict=False, cache_size=64):
     over arrays) is not part of the key: it stays as it was when the tape was recorded.
 
     At most `cache_size` tapes are kept (None: no limit); the least recently used one is
-    dropped when a new key records."""
+    dropped when a new key records.
+
+    A training step: when `fn` calls `backward()`, `zero_grad()` or an optimizer's `step()`,
+    the call returns what `fn` returns (its tensors as values) and each call has the eager
+    step's effects on the parameters (the tensors that require grad and that fn reads, read
+    as they are at each call), `.grad`, the optimizer's state and the version counters: the
+    forward, the reverse sweep and the fused update replay with no Python per op (see
+    tapegrad/trainstep.py).  What such a trace cannot hold raises `TracingError`."""
     if fn is None:
         return lambda f: compile(f, strict=strict, cache_size=cache_size)
     if cache_size is not None and (isinstance(cache_size, bool) or not isinstance(cache_size, int)
@@ -678,10 +685,15 @@ def compile(fn=None, *, strict=False, cache_size=64):
 
     def wrapper(*args):
         sig = _signature(args)
-        with lock:
-            tape = tapes.get(sig)
-            if tape is not None:
-                tapes.move_to_end(sig)
+        last = wrapper._last
+        if last[0] == sig and tapes.get(sig) is last[1]:   # the same key again: no reorder
+            tape = last[1]
+        else:
+            with lock:
+                tape = tapes.get(sig)
+                if tape is not None:
+                    tapes.move_to_end(sig)
+                    wrapper._last = (sig, tape)
         if tape is None:
             tape = _remember(sig, _record_compiled(fn, args, strict))
         try:
@@ -693,6 +705,7 @@ def compile(fn=None, *, strict=False, cache_size=64):
 
     def _remember(sig, tape):
         with lock:
+            wrapper._last = (sig, tape)
             tapes[sig] = tape
             tapes.move_to_end(sig)
             while cache_size is not None and len(tapes) > cache_size:
@@ -700,6 +713,7 @@ def compile(fn=None, *, strict=False, cache_size=64):
         return tape
 
     wrapper.rerecords = 0
+    wrapper._last = (None, None)
     wrapper.tapes = tapes
     wrapper.cache_size = cache_size
     wrapper.__name__ = getattr(fn, "__name__", "compiled")

@@ -42,7 +42,7 @@ from .errors import TracingError
 from .grad_mode import enable_grad
 from .steptrace import TRACE
 from .tape import OP_LEAF
-from .tensor import Tensor
+from .tensor import Tensor, _new
 
 __all__ = ["StepTrace", "StepProgram", "ArenaStep"]
 
@@ -311,8 +311,12 @@ class StepProgram(ArenaStep):
             self._gspan = (tg[0][0], tg[-1][0] + tg[-1][1])
         self._where = {id(params[k]): self.spans[k][0] for k in self.targets}
         self._tparams = [params[k] for k in self.targets]
+        self._tids = {id(p) for p in self._tparams}
         self._one = [params[k].numel() == 1 and type(params[k]._v) is float
                      for k in self.targets]
+        o0 = self._gspan[0] if self._gspan is not None else 0
+        self._gslices = [(self.spans[k][0] - o0, self.spans[k][0] - o0 + self.spans[k][1],
+                          params[k]._shape, one) for k, one in zip(self.targets, self._one)]
 
     def __repr__(self):
         return (f"<tapegrad.StepProgram: {len(self.rec)} entries, {len(self.params)} "
@@ -341,36 +345,46 @@ class StepProgram(ArenaStep):
         them (new tensors where .grad is None, in place otherwise); returns (buffer, the new
         .grad tensors) when they are views of one fresh buffer, else None."""
         params = self._tparams
-        fresh = all(getattr(p, "_grad", None) is None for p in params)
-        if self._gspan is not None:
+        fresh = all([getattr(p, "_grad", None) is None for p in params])
+        if fresh and self._gspan is not None:
+            # the usual step (zero_grad(set_to_none=True) before): every .grad a new tensor,
+            # the arrays views of one copy of the arena's gradients, as the eager engine's
             o0, o1 = self._gspan
             buf = adj[o0:o1].copy()
-            grads = []
-            for p, k, one in zip(params, self.targets, self._one):
-                a = self.spans[k][0] - o0
-                grads.append(float(buf[a]) if one else buf[a:a + self.spans[k][1]])
+            made = []
+            for p, (a, b, shape, one) in zip(params, self._gslices):
+                g = _new()
+                g._v = float(buf[a]) if one else buf[a:b].reshape(shape)
+                g._dtype, g._shape, g._tape, g._rg = p._dtype, shape, None, False
+                p._grad = g
+                made.append((p, g, g._v))
+            return buf, made
+        if self._gspan is not None:     # (a copy: .grad must not alias the arena)
+            o0, o1 = self._gspan
+            buf = adj[o0:o1].copy()
+            grads = [float(buf[a]) if one else buf[a:b] for a, b, _, one in self._gslices]
         else:
-            buf = None
             grads = [float(adj[self.spans[k][0]]) if one else
                      adj[self.spans[k][0]:self.spans[k][0] + self.spans[k][1]].astype(
                          self.params[k]._dtype.np)
                      for k, one in zip(self.targets, self._one)]
         _publish(_stage(zip(params, grads)))
-        if buf is None or not fresh:
-            return None
-        return buf, [(p, p._grad, g if one else None)
-                     for p, g, one in zip(params, grads, self._one)]
+        return None
 
     def _step(self, opt, buf):
         """opt.step() on the gradients in `.grad`: read from this call's buffer (no copy)
-        while `.grad` still holds what the backward put there (views of the buffer, or for
-        one-element parameters the same value), else from `.grad` as the eager step reads."""
-        fast = () if buf is None else {
-            id(p) for p, g, v in buf[1]
-            if getattr(p, "_grad", None) is g and (v is None or g._v == v)}
+        while `.grad` still holds what the backward put there (the same tensors with the same
+        storage: views of the buffer, or floats), else from `.grad` as the eager step reads."""
+        fast = buf is not None
+        if fast:
+            for p, g, v in buf[1]:
+                if getattr(p, "_grad", None) is not g or g._v is not v:
+                    fast = False
+                    break
+        tids = self._tids
         for gi, group in enumerate(opt.param_groups):
             params = [p for p in group["params"] if getattr(p, "_grad", None) is not None]
-            if fast and all(id(p) in fast for p in params):
+            if fast and all([id(p) in tids for p in params]):
                 array, base = buf[0], self._gspan[0]
                 opt._group_step(gi, group, params,
                                 lambda pack: (array, self.goff(pack, base, self._where)))

@@ -41,6 +41,8 @@ def _step_fn(ps, opt, pattern):
             opt.zero_grad(set_to_none=False)
         loss = _loss(ps, x, y)
         loss.backward()
+        if pattern == "zero_between":      # (the update then sees zeros: weight decay only)
+            opt.zero_grad(set_to_none=False)
         opt.step()
         if pattern == "zero_after":
             opt.zero_grad()
@@ -78,6 +80,7 @@ CASES = [
     ("SGD", dict(lr=0.02, momentum=0.8, dampening=0.3), "zero_in_place", 0),
     ("SGD", dict(lr=0.01), "accumulate", 0),
     ("SGD", dict(lr=0.01, maximize=True), "accumulate", 1),
+    ("SGD", dict(lr=0.05, momentum=0.9, weight_decay=0.1), "zero_between", 1),
     ("Adam", dict(lr=0.01), "zero_after", 0),
     ("Adam", dict(lr=0.01, weight_decay=0.1), "zero_first", 1),
     ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.05), "zero_first", 0),
