@@ -770,7 +770,8 @@ def _run_compiled(tape, args):
         return what
     where, items = what
     it = iter(outs)
-    return how(next(it) if w else x for w, x in zip(where, items))
+    items = [next(it) if w else x for w, x in zip(where, items)]
+    return how._make(items) if hasattr(how, "_make") else how(items)   # (a namedtuple)
 
 
 def _signature(args):

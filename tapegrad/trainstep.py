@@ -207,6 +207,8 @@ class ArenaStep:
         self._span = (self.spans[0][0], self.spans[-1][0] + self.spans[-1][1]) \
             if follow and self.spans else None
         self.reach = rec._static_reach(out) if out is not None else None
+        self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
+        self._argc = None
         self._goffs = {}
 
     def load(self, vals, tensors):
@@ -252,17 +254,32 @@ class ArenaStep:
             if out is not None:
                 rec._backward_paused(vals, adj, out)
             return
-        status = self._call("forward_from", rec._kargs + (rec.off, rec.size, rec.shp, rec.nd,
-                                                          vals, 0, rec.host))
-        rec._check(status)
+        fwd, swp, reach = self._nd_args(vals, adj)
+        status = self._call("forward_from", fwd)
+        if status >= 0:
+            rec._check(status)
         if out is None:
             return
-        adj[:] = 0.0
-        adj[rec.off[out]] = 1.0
-        reach = np.zeros(len(rec), np.uint8)   # (per call: steps may run in several threads)
+        adj.fill(0.0)
+        adj[self._seed] = 1.0
+        reach.fill(0)
         reach[out] = 1
-        self._call("sweep", rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals, adj,
-                                          out, reach, rec._freed, K.OP_SAVES, rec.host))
+        self._call("sweep", swp)
+
+    def _nd_args(self, vals, adj):
+        """The forward's and the sweep's argument tuples on this arena, and the sweep's reach
+        array (made once per arena: a thread's arena stays the same)."""
+        c = self._argc
+        if c is not None and c[0] is vals and c[1] is adj:
+            return c[2:]
+        rec = self.rec
+        reach = np.zeros(len(rec), np.uint8)
+        head = rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals)
+        fwd = head + (0, rec.host)
+        swp = head + (adj, self.out if self.out is not None else -1, reach, rec._freed,
+                      K.OP_SAVES, rec.host)
+        self._argc = (vals, adj, fwd, swp, reach)
+        return fwd, swp, reach
 
     def _call(self, name, args):
         """Kernel `name` through its compiled entry point once known (Numba's per-call type

@@ -280,3 +280,36 @@ def test_eager_backward_and_step_unaffected_after_a_trace():
     (w * w).sum().backward()
     opt.step()
     assert w.tolist() == [0.0, 0.0]
+
+
+def test_closure_backward_only_and_none_results():
+    """opt.step(closure) traces the closure; a step with only backward() accumulates .grad
+    call after call, as eager; a step returning None returns None."""
+    runs = []
+    for compiled in (False, True):
+        ps = _params(mixed=False)
+        opt = tg.optim.SGD(ps, lr=0.05, momentum=0.9)
+
+        def with_closure(x, y):
+            def closure():
+                opt.zero_grad()
+                loss = _loss(ps, x, y)
+                loss.backward()
+                return loss
+            return opt.step(closure)
+
+        def accumulate(x, y):
+            _loss(ps, x, y).backward()
+
+        fns = [with_closure, accumulate]
+        if compiled:
+            fns = [tg.compile(f) for f in fns]
+        out = []
+        for x, y in _batches(5):
+            out.append(float(fns[0](x, y)))
+        opt.zero_grad()
+        for x, y in _batches(3):
+            assert fns[1](x, y) is None
+        runs.append((out, _state(ps, opt)))
+    assert runs[0][0] == pytest.approx(runs[1][0], rel=1e-12)
+    _assert_same(runs[0][1], runs[1][1])
