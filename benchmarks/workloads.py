@@ -836,6 +836,30 @@ def mlp_replayed(mod, name="SGD", **kw):
     return mod.optim.ReplayedStep(opt, lambda x, y: mlp_loss(params, x, y), X, Y), X, Y
 
 
+def nn_mlp_step(mod, name="SGD", compiled=False, **kw):
+    """(step, X, Y): the issue #12 MLP 2-16-16-1 as tutorials write it (nn.Linear + Tanh,
+    MSELoss, `mod.optim.<name>`) and its training step `step(X, Y)` (zero_grad, forward,
+    backward, step; returns the loss tensor); `compiled`: the same function through
+    `tapegrad.compile` (recorded on the first call, replayed after)."""
+    params, X, Y = mlp(mod)
+    nn = mod.nn
+    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
+                          nn.Linear(16, 1))
+    with mod.no_grad():
+        for p, v in zip(model.parameters(), params):   # the same weights in every library
+            p.copy_(v.detach().T if v.dim() == 2 else v.detach())
+    opt = getattr(mod.optim, name)(model.parameters(), **(kw or {"lr": 0.05}))
+    loss_fn = nn.MSELoss()
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return (mod.compile(step) if compiled else step), X, Y
+
+
 def micro_replayed(mod, lr=0.05):
     """The micrograd step (its SGD on the 0-d parameters inside) recorded once: a 0-d tape
     replayed by one Numba call, then one fused update (tapegrad only)."""

@@ -35,6 +35,8 @@ from .errors import TracingError
 from .tapefile import TapeFormatError
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE
 from .tensor import Tensor
+from .steptrace import TRACE
+from .trainstep import StepProgram, StepTrace
 from .views import KIND_OPS
 from .ndops import FORMULA_NS
 
@@ -61,8 +63,16 @@ def record(fn, *example_args, strict=False):
     Tensor arguments (floating point) are the inputs, in order; every other argument is a
     constant.  With `strict=True`, any conversion of a traced value to a Python value raises
     `TracingError` instead of recording a guard."""
+    tape, inputs, _ = _input_leaves(example_args, strict)
+    result = _traced_call(fn, tape, inputs, example_args)
+    single, outputs = _as_outputs(result)
+    return _compile(tape, inputs, outputs, single)
+
+
+def _input_leaves(example_args, strict):
+    """(recording tape, a fresh leaf per tensor argument, the arguments' positions)."""
     tape = Tape(recording=True, strict=strict)
-    inputs, argspec = [], []
+    inputs, argn = [], []
     for i, a in enumerate(example_args):
         if isinstance(a, Tensor):
             if not a.dtype.is_floating_point:
@@ -76,22 +86,29 @@ def record(fn, *example_args, strict=False):
             tape.input_ids.add(id(leaf))
             tape.leaf_node(leaf)
             inputs.append(leaf)
-            argspec.append(("tensor", len(inputs) - 1))
-        else:
-            argspec.append(("const", a))
-    call_args = [inputs[spec[1]] if spec[0] == "tensor" else spec[1] for spec in argspec]
+            argn.append(i)
+    return tape, inputs, argn
+
+
+def _traced_call(fn, tape, inputs, example_args):
+    """fn called on the recording tape with the tensor arguments replaced by their leaves."""
+    it = iter(inputs)
+    call_args = [next(it) if isinstance(a, Tensor) else a for a in example_args]
     prev = STATE.tape, STATE.parked, STATE.enabled
     STATE.tape, STATE.parked, STATE.enabled = tape, CLOSED, True
     try:
-        result = fn(*call_args)
+        return fn(*call_args)
     finally:
         STATE.tape, STATE.parked, STATE.enabled = prev
+
+
+def _as_outputs(result):
     single = isinstance(result, Tensor)
     outputs = (result,) if single else tuple(result)
     for o in outputs:
         if not isinstance(o, Tensor):
             raise TypeError(f"record: fn must return tensors, got {type(o).__name__}")
-    return _compile(tape, inputs, outputs, single)
+    return single, outputs
 
 
 def _output_node(tape, t):
@@ -107,7 +124,10 @@ def _output_node(tape, t):
     return n
 
 
-def _compile(tape, inputs, outputs, single):
+def _compile(tape, inputs, outputs, single, inputs_first=False):
+    """The Recorded program of `outputs` (tensors of recording tape `tape`) as functions of
+    the leaves `inputs`.  With `inputs_first`, the inputs' entries come first, in order (their
+    arena slices then follow each other: a step program writes them with one copy)."""
     in_nodes = [tape.leaf_of[id(x)][0] for x in inputs]
     out_nodes = [_output_node(tape, o) for o in outputs]
     n = tape.n
@@ -126,6 +146,9 @@ def _compile(tape, inputs, outputs, single):
     K.mark_live(ia, ib, arg_ptr, arg, live)
     live = live.astype(bool)
     keep = np.flatnonzero(live)
+    if inputs_first:   # (input entries have no operands: any place keeps the order valid)
+        first = np.asarray(in_nodes, np.int64)
+        keep = np.concatenate([first, keep[~np.isin(keep, first)]])
     new = np.full(n, -1, np.int64)
     new[keep] = np.arange(len(keep))
 
@@ -660,7 +683,14 @@ def compile(fn=None, *, strict=False, cache_size=64):
     over arrays) is not part of the key: it stays as it was when the tape was recorded.
 
     At most `cache_size` tapes are kept (None: no limit); the least recently used one is
-    dropped when a new key records."""
+    dropped when a new key records.
+
+    A training step: when `fn` calls `backward()`, `zero_grad()` or an optimizer's `step()`,
+    the call returns what `fn` returns (its tensors as values) and each call has the eager
+    step's effects on the parameters (the tensors that require grad and that fn reads, read
+    as they are at each call), `.grad`, the optimizer's state and the version counters: the
+    forward, the reverse sweep and the fused update replay with no Python per op (see
+    tapegrad/trainstep.py).  What such a trace cannot hold raises `TracingError`."""
     if fn is None:
         return lambda f: compile(f, strict=strict, cache_size=cache_size)
     if cache_size is not None and (isinstance(cache_size, bool) or not isinstance(cache_size, int)
@@ -672,22 +702,27 @@ def compile(fn=None, *, strict=False, cache_size=64):
 
     def wrapper(*args):
         sig = _signature(args)
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        with lock:
-            tape = tapes.get(sig)
-            if tape is not None:
-                tapes.move_to_end(sig)
+        last = wrapper._last
+        if last[0] == sig and tapes.get(sig) is last[1]:   # the same key again: no reorder
+            tape = last[1]
+        else:
+            with lock:
+                tape = tapes.get(sig)
+                if tape is not None:
+                    tapes.move_to_end(sig)
+                    wrapper._last = (sig, tape)
         if tape is None:
-            tape = _remember(sig, record(fn, *args, strict=strict))
+            tape = _remember(sig, _record_compiled(fn, args, strict))
         try:
-            return tape.value_and_grad(*tensors)
+            return _run_compiled(tape, args)
         except BranchChanged:
-            tape = _remember(sig, record(fn, *args, strict=strict))
+            tape = _remember(sig, _record_compiled(fn, args, strict))
             wrapper.rerecords += 1
-            return tape.value_and_grad(*tensors)
+            return _run_compiled(tape, args)
 
     def _remember(sig, tape):
         with lock:
+            wrapper._last = (sig, tape)
             tapes[sig] = tape
             tapes.move_to_end(sig)
             while cache_size is not None and len(tapes) > cache_size:
@@ -695,12 +730,65 @@ def compile(fn=None, *, strict=False, cache_size=64):
         return tape
 
     wrapper.rerecords = 0
+    wrapper._last = (None, None)
     wrapper.tapes = tapes
     wrapper.cache_size = cache_size
     wrapper.__name__ = getattr(fn, "__name__", "compiled")
     wrapper.__doc__ = getattr(fn, "__doc__", None)
     wrapper.__wrapped__ = fn
     return wrapper
+
+
+def _record_compiled(fn, args, strict):
+    """compile's recording of one call: a `Recorded` (value_and_grad semantics), or a
+    `trainstep.StepProgram` when fn called backward(), zero_grad() or an optimizer's step()
+    (a training step; see trainstep.py).  While fn runs, nothing it asks of autograd or of an
+    optimizer changes any state: the trace notes it."""
+    tape, inputs, argn = _input_leaves(args, strict)
+    trace = StepTrace(tape, inputs, [args[i].requires_grad for i in argn])
+    prev = TRACE.current
+    TRACE.current = trace
+    try:
+        result = _traced_call(fn, tape, inputs, args)
+    finally:
+        TRACE.current = prev
+    if not trace.events:
+        single, outputs = _as_outputs(result)
+        return _compile(tape, inputs, outputs, single)
+    params = trace.finish()
+    shape, outputs = _step_outputs(result)
+    loss = [trace.loss] if trace.loss is not None else []
+    rec = _compile(tape, params + inputs, list(outputs) + loss, False, inputs_first=True)
+    prog = StepProgram(rec, params, trace, len(outputs), argn)
+    prog.result_shape = shape
+    return prog
+
+
+def _step_outputs(result):
+    """(how to rebuild the result, its tensors): a step returns a tensor, a tuple or list of
+    tensors and other values, or any other value; what is not a tensor is returned as the
+    trace saw it (a Python number made from a traced value is guarded, as in record)."""
+    if isinstance(result, Tensor):
+        return ("tensor", None), (result,)
+    if isinstance(result, (tuple, list)):
+        where = tuple(isinstance(r, Tensor) for r in result)
+        return (type(result), (where, list(result))), tuple(r for r in result if isinstance(r, Tensor))
+    return ("value", result), ()
+
+
+def _run_compiled(tape, args):
+    if type(tape) is not StepProgram:
+        return tape.value_and_grad(*[a for a in args if isinstance(a, Tensor)])
+    outs = tape(args)
+    how, what = tape.result_shape
+    if how == "tensor":
+        return outs[0]
+    if how == "value":
+        return what
+    where, items = what
+    it = iter(outs)
+    items = [next(it) if w else x for w, x in zip(where, items)]
+    return how._make(items) if hasattr(how, "_make") else how(items)   # (a namedtuple)
 
 
 def _signature(args):
@@ -711,7 +799,7 @@ def _signature(args):
         if t is float:
             sig.append((float, a) if a == a and a != 0.0 else (float, a.hex()))
         elif t is Tensor or isinstance(a, Tensor):
-            sig.append(("T", a.shape, a.dtype.name))
+            sig.append(("T", a._shape, a._dtype))
         elif t is int or t is bool or a is None or t is str:
             sig.append((t, a))
         else:

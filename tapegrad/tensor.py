@@ -24,6 +24,7 @@ from .devices import CPU
 from .errors import _C_TYPE
 from .graph import node_for
 from .ops import OUTPUT_CODE
+from .steptrace import TRACE
 from .tape import retain as _retain, version_counter
 from .tracing import _bake
 
@@ -192,12 +193,16 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def grad(self):
+        if TRACE.current is not None:   # tracing for tapegrad.compile: refused (trainstep)
+            TRACE.current.grad_access(self)
         if self._tape is not None and not getattr(self, "_flags", 0) & RETAINS:
             warnings.warn(errors.NON_LEAF_GRAD, UserWarning, stacklevel=2)
         return getattr(self, "_grad", None)
 
     @grad.setter
     def grad(self, value):
+        if TRACE.current is not None:
+            TRACE.current.grad_access(self)
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
@@ -214,6 +219,8 @@ class Tensor(metaclass=_TensorMeta):
 
     @grad.deleter
     def grad(self):
+        if TRACE.current is not None:
+            TRACE.current.grad_access(self)
         self._grad = None
 
     @property

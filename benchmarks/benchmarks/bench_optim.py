@@ -37,6 +37,28 @@ class TapegradReplayedStep(LibBench):
         self.step(self.X, self.Y)
 
 
+class TapegradCompiledStep(LibBench):
+    """The nn MLP training step (zero_grad, forward, backward, step) through
+    tapegrad.compile, replayed with the update inside; TorchEagerStep is the same function
+    eagerly in torch (issue #12: compiled >= 4x faster)."""
+    params = ["SGD", "Adam"]
+    param_names = ["optimizer"]
+    compiled = True
+
+    def setup(self, name):
+        super().setup()
+        self.step, self.X, self.Y = W.nn_mlp_step(self.mod, name, compiled=self.compiled)
+        self.step(self.X, self.Y)
+
+    def time_step(self, name):
+        self.step(self.X, self.Y)
+
+
+class TorchEagerStep(TapegradCompiledStep):
+    lib = "torch"
+    compiled = False
+
+
 class TapegradMicroUpdate(LibBench):
     """The micrograd model's update of its 105 0-d parameters: the no_grad loop
     `p -= lr * p.grad` (workloads.sgd) against one SGD.step() (lr 0: the values stay put)."""

@@ -10,6 +10,7 @@ from ..engine import run_backward, run_backward_graph
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
+from ..steptrace import TRACE
 
 
 class _VariableMeta(type):
@@ -80,6 +81,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     place (old + new), as torch does."""
     if grad_variables is not None:
         grad_tensors = grad_variables
+    trace = TRACE.current
+    if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
+        return trace.backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
     outputs = _as_tuple(tensors)
     seeds = _seeds(outputs, grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph

@@ -25,6 +25,16 @@ def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
 def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
+    if nd[e] == 2:   # (a transpose or slice of a matrix: two loops, no division per element)
+        c = shp[e][1]
+        s0 = params[p + 1]
+        s1 = params[p + 2]
+        for i in range(shp[e][0]):
+            src = oa + params[p] + i * s0
+            dst = oo + i * c
+            for j in range(c):
+                vals[dst + j] = vals[src + j * s1]
+        return
     for k in range(n):
         vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
 
@@ -33,6 +43,16 @@ def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
     """Scatter-add through the same offset and strides (an expand sums its copies)."""
     oa = off[a]
     p = par[e]
+    if nd[e] == 2:   # (as forward_strided; the same order of additions as the loop below)
+        c = shp[e][1]
+        s0 = params[p + 1]
+        s1 = params[p + 2]
+        for i in range(shp[e][0]):
+            src = oa + params[p] + i * s0
+            dst = oo + i * c
+            for j in range(c):
+                adj[src + j * s1] += adj[dst + j]
+        return
     for k in range(n):
         adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
 

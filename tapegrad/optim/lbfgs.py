@@ -6,6 +6,7 @@ tensors, floats) under the first parameter."""
 import numpy as np
 
 from .._signals import COMMIT
+from ..steptrace import TRACE
 from ..grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 from .hooks import check_lr
@@ -213,6 +214,9 @@ class LBFGS(Optimizer):
 
     def step(self, closure):
         """Up to max_iter L-BFGS iterations; `closure` re-evaluates the loss (with backward)."""
+        if TRACE.current is not None:
+            TRACE.current.unsupported("LBFGS.step() (its closure runs a data-dependent number "
+                                      "of times)")
         with no_grad():
             return self._step(closure)
 

@@ -24,6 +24,7 @@ from .. import dtypes as D
 from .._jit import kernel_module
 from .._signals import COMMIT
 from ..grad_mode import enable_grad, no_grad
+from ..steptrace import TRACE
 from ..tape import BUMPS, bump_version, version_counter
 from ..tensor import Tensor
 from .hooks import (OptimizerHooks, register_optimizer_step_post_hook,  # noqa: F401
@@ -338,6 +339,9 @@ class Optimizer(OptimizerHooks):
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all optimized tensors: to None (default, as torch 2.x) or to
         zeros in place."""
+        trace = TRACE.current
+        if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
+            return trace.optimizer_zero_grad(self, set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 g = getattr(p, "_grad", None)
@@ -354,6 +358,9 @@ class Optimizer(OptimizerHooks):
     def step(self, closure=None):
         """One optimization step; `closure` re-evaluates the model and returns the loss."""
         self._check_step_flags()
+        trace = TRACE.current
+        if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
+            return trace.optimizer_step(self, closure)
         loss = None
         if closure is not None:
             with enable_grad():

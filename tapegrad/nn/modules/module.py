@@ -6,6 +6,7 @@ from collections import OrderedDict, namedtuple
 
 from ... import devices as _device, dtypes as D
 from ...grad_mode import no_grad
+from ...steptrace import TRACE
 from ...tensor import Tensor
 from ..parameter import Parameter
 
@@ -306,6 +307,9 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset the parameters' gradients: to None (default), or to zeros in place."""
+        trace = TRACE.current
+        if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
+            return trace.zero_grad(self.parameters(), set_to_none)
         for p in self.parameters():
             if p.grad is not None:
                 if set_to_none:

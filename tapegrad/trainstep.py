@@ -1,0 +1,425 @@
+"""A training step compiled: `tapegrad.compile` of a function that calls `backward()` and an
+optimizer's `step()` (the CUDA-graphs / jax.jit analogue; design in docs/design.md, "Compiled
+training steps").
+
+    @tapegrad.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+While compile traces the function (replay.compile opens a `StepTrace` in steptrace.TRACE),
+nothing that changes state runs: `backward()` marks its tensor as the program's loss,
+`zero_grad()` (an optimizer's or a module's) and `opt.step()` are noted as host steps, in
+order.  When the trace ends, every leaf that requires grad and that the function read (the
+parameters: tensors from outside, which a plain recording bakes in as constants) becomes an
+input of the program, read as it is at each call.  A call (`StepProgram`) then writes the
+parameters and the tensor arguments into the replay's arena, runs the recorded forward (its
+guards first: a changed branch raises BranchChanged before anything changes) and the reverse
+sweep from the loss, and replays the host steps: `zero_grad` as the eager one, the backward as
+one copy of the parameters' gradients out of the adjoint arena into `.grad` (torch's
+accumulation rules), `step()` as the optimizer's fused update reading those gradients.  So
+after each call the parameters, `.grad`, the optimizer's state, the version counters and the
+returned values are the eager step's; an lr scheduler stepped between calls is seen, since
+the hyperparameters are read per call.
+
+What a trace cannot hold raises `TracingError` (never a silent difference): a second
+backward, `create_graph`, `inputs=`, a gradient argument, hooks on a parameter, reading or
+assigning `.grad` inside the step (`clip_grad_norm_` included), a step function that reads a
+parameter after `opt.step()` or changes an optimizer's hyperparameters, backward through a
+tensor computed outside the function, a tensor argument that requires grad, LBFGS.
+"""
+import numpy as np
+
+from . import errors
+from . import hooks
+from ._jit import K
+from ._signals import COMMIT
+from .autograd.api import _publish, _stage
+from .errors import TracingError
+from .grad_mode import enable_grad
+from .steptrace import TRACE
+from .tape import OP_LEAF
+from .tensor import Tensor, _new
+
+__all__ = ["StepTrace", "StepProgram", "ArenaStep"]
+
+
+def _fail(what):
+    raise TracingError(f"tapegrad.compile: {what}")
+
+
+def _hyper(opt):
+    """What an optimizer's step reads besides the gradients: its groups' settings."""
+    return [([id(p) for p in g["params"]], {k: v for k, v in g.items() if k != "params"})
+            for g in opt.param_groups]
+
+
+class StepTrace:
+    """The host steps a compile trace saw (see the module doc).  `events` in order:
+    ("zero", params, set_to_none), ("backward",), ("step", optimizer)."""
+
+    def __init__(self, tape, arg_leaves, arg_requires_grad):
+        self.tape = tape
+        self.events = []
+        self.loss = None
+        self.reach = None
+        self.arg_leaves = arg_leaves
+        self.arg_rg = arg_requires_grad
+        self.optimizers = {}      # id -> (optimizer, its settings when the trace saw it)
+        self.stepped = {}         # id(param) -> its baked node, for params a step() updates
+
+    # -- what the intercepted calls do while tracing ------------------------------------------
+    def grad_access(self, t):
+        _fail("a compiled step cannot read or assign `.grad` (the gradients exist only when "
+              "the step runs; clip_grad_norm_ and manual updates read them): call "
+              "opt.zero_grad()/opt.step() inside the step, or run this step eagerly")
+
+    def backward(self, tensors, grad_tensors, retain_graph, create_graph, inputs):
+        if create_graph:
+            _fail("backward(create_graph=True) inside a compiled step is not supported (the "
+                  "replay's reverse sweep records no graph); run it eagerly")
+        if inputs is not None:
+            _fail("backward(inputs=...) inside a compiled step is not supported")
+        if self.loss is not None:
+            _fail("a second backward() in one compiled step is not supported (the program "
+                  "has one reverse sweep, from one loss)")
+        if isinstance(tensors, (tuple, list)):
+            if len(tensors) != 1:
+                _fail("backward() of several tensors inside a compiled step is not supported")
+            tensors = tensors[0]
+        if grad_tensors is not None:
+            _fail("backward(gradient=...) inside a compiled step is not supported")
+        t = tensors
+        if t._tape is not self.tape:
+            if not t.requires_grad:
+                raise RuntimeError(errors.NO_GRAD_FN.format(0))
+            _fail("backward() of a tensor computed outside the compiled function")
+        if t.numel() != 1:
+            raise RuntimeError(errors.IMPLICIT_SCALAR)
+        tape = self.tape
+        reach = tape.reached([t._node], tape.n)
+        for i, leaf in enumerate(self.arg_leaves):
+            if self.arg_rg[i] and reach[tape.leaf_of[id(leaf)][0]]:
+                _fail(f"tensor argument {i} requires grad and the loss depends on it: its "
+                      f".grad is not supported in a compiled step (detach it)")
+        grads = False
+        for x in tape.baked:
+            node = tape.import_of.get(("baked", id(x)))
+            if node is None or not reach[node] or not x.requires_grad:
+                continue
+            if x._tape is not None:
+                _fail("the loss depends on a tensor computed with grad history outside the "
+                      "compiled function; backward cannot reach through it (compute it inside)")
+            if hooks.has_hooks(x):
+                _fail("a parameter has hooks registered: a replay runs no Python between its "
+                      "kernels, so they would not run (remove them, or step eagerly)")
+            grads = True
+        if not grads:
+            raise RuntimeError(errors.NO_GRAD_FN.format(0))
+        self.loss, self.reach = t, reach
+        self.events.append(("backward",))
+
+    def zero_grad(self, params, set_to_none):
+        self.events.append(("zero", list(params), bool(set_to_none)))
+
+    def optimizer_zero_grad(self, opt, set_to_none):
+        self._seen(opt)
+        self.zero_grad([p for g in opt.param_groups for p in g["params"]], set_to_none)
+
+    def optimizer_step(self, opt, closure):
+        """opt.step(closure) inside the trace: the closure runs (traced), the update is noted."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._seen(opt)
+        self.events.append(("step", opt))
+        baked = self.tape.import_of
+        for g in opt.param_groups:
+            for p in g["params"]:
+                # forget the parameter's constant: a later read makes a new one, refused at end
+                node = baked.pop(("baked", id(p)), None)
+                if node is not None:
+                    self.stepped[id(p)] = (p, node)
+        return loss
+
+    def unsupported(self, what):
+        _fail(f"{what} cannot be compiled into a step; run it eagerly")
+
+    def _seen(self, opt):
+        if id(opt) not in self.optimizers:
+            self.optimizers[id(opt)] = (opt, _hyper(opt))
+
+    # -- the end of the trace -----------------------------------------------------------------
+    def finish(self):
+        """Check what the trace did and turn the parameters it read into leaf inputs; returns
+        them (tensors from outside that require grad, in the order they were first read)."""
+        tape = self.tape
+        for key, (p, _) in self.stepped.items():
+            if ("baked", key) in tape.import_of:
+                _fail("the step function reads a parameter after opt.step(); the program would "
+                      "read its value from before the update (return values computed before the "
+                      "step, or compute them outside)")
+        for opt, seen in self.optimizers.values():
+            if _hyper(opt) != seen:
+                _fail(f"the step function changed the settings of {type(opt).__name__} (an lr "
+                      f"scheduler's step() inside it?); they are read at each call: change "
+                      f"them outside the compiled step")
+        params, nodes = [], []
+        held = {id(p): (p, n) for p, n in self.stepped.values()}
+        for x in tape.baked:
+            hit = held.get(id(x))
+            node = tape.import_of.get(("baked", id(x))) if hit is None else hit[1]
+            if node is None or x._tape is not None or not x.requires_grad:
+                continue
+            if any(n == node for n in nodes):
+                continue
+            params.append(x)
+            nodes.append(node)
+        for x, node in zip(params, nodes):
+            # NOTE: the constant entry becomes a leaf entry (same value and shape; a saved copy
+            # stays as the arena's initial value): the replay writes its current value per call
+            tape.op[node] = OP_LEAF
+            tape.input_ids.add(id(x))
+            tape.leaf_of[id(x)] = [node]
+        return params
+
+
+# ---- running the program ---------------------------------------------------------------------
+class ArenaStep:
+    """A Recorded program whose first inputs are `params` (then `nargs` tensor arguments),
+    run per call through the kernels' compiled entry points: forward, then the reverse sweep
+    from `out` (or none).  Shared by StepProgram and optim.ReplayedStep."""
+
+    def __init__(self, rec, params, out):
+        self.rec = rec
+        self.params = params
+        self.out = out
+        self._shapes = [(p._shape, p._dtype) for p in params]
+        self._entries = {}
+        nodes = [node for node, _, _ in rec.inputs]
+        self.spans = [(int(rec.off[v]), int(rec.size[v])) for v in nodes]
+        self.arg_specs = rec.inputs[len(params):]
+        follow = all(o + n == self.spans[k + 1][0] for k, (o, n) in enumerate(self.spans[:-1]))
+        self._span = (self.spans[0][0], self.spans[-1][0] + self.spans[-1][1]) \
+            if follow and self.spans else None
+        self.reach = rec._static_reach(out) if out is not None else None
+        self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
+        self._argc = None
+        self._goffs = {}
+
+    def load(self, vals, tensors):
+        """Write the parameters' current values and the tensor arguments into the arena: one
+        concatenation when the inputs' slices follow each other."""
+        if [(p._shape, p._dtype) for p in self.params] != self._shapes:
+            raise RuntimeError("a parameter's shape or dtype changed since the step was "
+                               "recorded; record it again")
+        vs = [p._v for p in self.params]
+        for i, (a, (_, shape, dt)) in enumerate(zip(tensors, self.arg_specs)):
+            if not isinstance(a, Tensor) or a._dtype is not dt or a._shape != shape:
+                raise TypeError(f"argument {i}: expected a {dt} tensor of shape "
+                                f"{list(shape)}, got " + (
+                                    f"{a.dtype} {list(a.shape)}" if isinstance(a, Tensor)
+                                    else type(a).__name__))
+            vs.append(a._v)
+        floats = [type(v) is float for v in vs]
+        if self._span is not None:
+            o0, o1 = self._span
+            if True in floats:
+                vs = [(v,) if f else v for v, f in zip(vs, floats)]
+            np.concatenate(vs, axis=None, out=vals[o0:o1])
+            return
+        for v, f, (o, n) in zip(vs, floats, self.spans):
+            if f:
+                vals[o] = v
+            else:
+                vals[o:o + n] = v.reshape(-1)
+
+    def run(self, vals, adj):
+        """Forward (guards checked: BranchChanged before anything changes), then the reverse
+        sweep from `out` into adj."""
+        rec, out = self.rec, self.out
+        if rec.scalar:
+            if out is None:
+                status = self._call("forward_scalar", rec._kargs + (vals,))
+            else:
+                status = self._call("replay_scalar", rec._kargs + (self.reach, vals, adj, out))
+            rec._check(status)
+            return
+        if rec._paused:      # host entries (large matmuls): the replay's segmented sweeps
+            rec._check(rec._forward_paused(vals))
+            if out is not None:
+                rec._backward_paused(vals, adj, out)
+            return
+        fwd, swp, reach = self._nd_args(vals, adj)
+        status = self._call("forward_from", fwd)
+        if status >= 0:
+            rec._check(status)
+        if out is None:
+            return
+        adj.fill(0.0)
+        adj[self._seed] = 1.0
+        reach.fill(0)
+        reach[out] = 1
+        self._call("sweep", swp)
+
+    def _nd_args(self, vals, adj):
+        """The forward's and the sweep's argument tuples on this arena, and the sweep's reach
+        array (made once per arena: a thread's arena stays the same)."""
+        c = self._argc
+        if c is not None and c[0] is vals and c[1] is adj:
+            return c[2:]
+        rec = self.rec
+        reach = np.zeros(len(rec), np.uint8)
+        head = rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals)
+        fwd = head + (0, rec.host)
+        swp = head + (adj, self.out if self.out is not None else -1, reach, rec._freed,
+                      K.OP_SAVES, rec.host)
+        self._argc = (vals, adj, fwd, swp, reach)
+        return fwd, swp, reach
+
+    def _call(self, name, args):
+        """Kernel `name` through its compiled entry point once known (Numba's per-call type
+        dispatch on ~17 arguments is a large part of a small tape's replay)."""
+        entry = self._entries.get(name)
+        if entry is not None:
+            return entry(*args)
+        kernel = getattr(K, name)
+        r = kernel(*args)
+        try:
+            from numba import typeof
+            self._entries[name] = kernel.overloads[tuple(typeof(a) for a in args)].entry_point
+        except Exception:  # noqa: BLE001 - a Numba without `overloads`: keep dispatching
+            self._entries[name] = kernel
+        return r
+
+    def goff(self, pack, base, where):
+        """Where the pack's parameters' gradients start in an array whose parameter k's
+        gradient starts at where[id(param k)] - base (cached per pack)."""
+        hit = self._goffs.get(id(pack))
+        if hit is None or hit[0] is not pack or hit[1] != base:
+            goff = np.array([where[id(p)] - base for p in pack.params], np.int64)
+            hit = self._goffs[id(pack)] = (pack, base, goff)
+        return hit[2]
+
+
+class StepProgram(ArenaStep):
+    """One compiled training step (see the module doc): `prog(*args)` returns what the step
+    function returned (its tensors as values, without a graph)."""
+
+    def __init__(self, rec, params, trace, n_user_outputs, argn):
+        loss = rec.outputs[-1][0] if trace.loss is not None else None
+        super().__init__(rec, params, loss)
+        self.events = trace.events
+        self.argn = argn                      # positions of the tensor arguments
+        self.n_out = n_user_outputs
+        reach = self.reach
+        # the parameters whose .grad the backward writes (those the loss reaches)
+        self.targets = [k for k, (v, _, _) in enumerate(rec.inputs[:len(params)])
+                        if reach is not None and reach[v]]
+        tg = [self.spans[k] for k in self.targets]
+        dts = {np.dtype(params[k]._dtype.np) for k in self.targets}
+        self._gspan = None
+        if tg and dts == {rec.dtype} and all(
+                o + n == tg[j + 1][0] for j, (o, n) in enumerate(tg[:-1])):
+            self._gspan = (tg[0][0], tg[-1][0] + tg[-1][1])
+        self._where = {id(params[k]): self.spans[k][0] for k in self.targets}
+        self._tparams = [params[k] for k in self.targets]
+        self._tids = {id(p) for p in self._tparams}
+        self._one = [params[k].numel() == 1 and type(params[k]._v) is float
+                     for k in self.targets]
+        o0 = self._gspan[0] if self._gspan is not None else 0
+        self._gslices = [(self.spans[k][0] - o0, self.spans[k][0] - o0 + self.spans[k][1],
+                          params[k]._shape, one) for k, one in zip(self.targets, self._one)]
+
+    def __repr__(self):
+        return (f"<tapegrad.StepProgram: {len(self.rec)} entries, {len(self.params)} "
+                f"parameters, steps {[e[0] for e in self.events]}>")
+
+    def __call__(self, args):
+        rec = self.rec
+        vals, adj = rec._arena()
+        self.load(vals, [args[i] for i in self.argn])
+        self.run(vals, adj)
+        buf = None      # this call's gradients, as written into .grad (when one array)
+        with COMMIT:
+            for ev in self.events:
+                kind = ev[0]
+                if kind == "backward":
+                    buf = self._accumulate(adj)
+                elif kind == "zero":
+                    _zero(ev[1], ev[2])
+                else:
+                    self._step(ev[1], buf)
+        outs = tuple(rec._out(vals, k, True) for k in range(self.n_out))
+        return outs
+
+    def _accumulate(self, adj):
+        """backward's effect on `.grad`: this call's gradients added as the eager engine adds
+        them (new tensors where .grad is None, in place otherwise); returns (buffer, the new
+        .grad tensors) when they are views of one fresh buffer, else None."""
+        params = self._tparams
+        fresh = all([getattr(p, "_grad", None) is None for p in params])
+        if fresh and self._gspan is not None:
+            # the usual step (zero_grad(set_to_none=True) before): every .grad a new tensor,
+            # the arrays views of one copy of the arena's gradients, as the eager engine's
+            o0, o1 = self._gspan
+            buf = adj[o0:o1].copy()
+            made = []
+            for p, (a, b, shape, one) in zip(params, self._gslices):
+                g = _new()
+                g._v = float(buf[a]) if one else buf[a:b].reshape(shape)
+                g._dtype, g._shape, g._tape, g._rg = p._dtype, shape, None, False
+                p._grad = g
+                made.append((p, g, g._v))
+            return buf, made
+        if self._gspan is not None:     # (a copy: .grad must not alias the arena)
+            o0, o1 = self._gspan
+            buf = adj[o0:o1].copy()
+            grads = [float(buf[a]) if one else buf[a:b] for a, b, _, one in self._gslices]
+        else:
+            grads = [float(adj[self.spans[k][0]]) if one else
+                     adj[self.spans[k][0]:self.spans[k][0] + self.spans[k][1]].astype(
+                         self.params[k]._dtype.np)
+                     for k, one in zip(self.targets, self._one)]
+        _publish(_stage(zip(params, grads)))
+        return None
+
+    def _step(self, opt, buf):
+        """opt.step() on the gradients in `.grad`: read from this call's buffer (no copy)
+        while `.grad` still holds what the backward put there (the same tensors with the same
+        storage: views of the buffer, or floats), else from `.grad` as the eager step reads."""
+        fast = buf is not None
+        if fast:
+            for p, g, v in buf[1]:
+                if getattr(p, "_grad", None) is not g or g._v is not v:
+                    fast = False
+                    break
+        tids = self._tids
+        for gi, group in enumerate(opt.param_groups):
+            params = [p for p in group["params"] if getattr(p, "_grad", None) is not None]
+            if fast and all([id(p) in tids for p in params]):
+                array, base = buf[0], self._gspan[0]
+                opt._group_step(gi, group, params,
+                                lambda pack: (array, self.goff(pack, base, self._where)))
+            else:
+                opt._group_step(gi, group, params)
+        opt._opt_called = True     # (lr_scheduler's order check, as the eager step sets it)
+
+
+def _zero(params, set_to_none):
+    """zero_grad's effect (Optimizer.zero_grad / Module.zero_grad)."""
+    for p in params:
+        g = getattr(p, "_grad", None)
+        if g is not None:
+            if set_to_none:
+                p._grad = None
+            else:
+                if g._tape is not None:
+                    g.detach_()
+                else:
+                    g.requires_grad_(False)
+                g.zero_()

@@ -1,0 +1,315 @@
+"""tapegrad.compile of a training step (a function calling backward() and opt.step()):
+after every call, the parameters, .grad, the optimizer's state, the version counters and the
+returned loss equal the eager step's (float64 round-off, 100 steps); what a trace cannot hold
+raises TracingError and changes nothing."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import nn
+
+torch = pytest.importorskip("torch")
+
+
+def _params(dt="float64", mixed=True):
+    """With `mixed`, the 0-d parameter is float-backed (its gradient too), else (1, 1)."""
+    rng = np.random.default_rng(0)
+    vals = [rng.standard_normal((3, 2)), rng.standard_normal(2),
+            np.array(0.7) if mixed else np.array([[0.7]]), np.array([0.3])]
+    return [tg.tensor(v.astype(dt), requires_grad=True) for v in vals]
+
+
+def _loss(ps, x, y):
+    """A matrix, a vector, a 0-d (float-backed) and a (1,) parameter."""
+    w, b, s, c = ps
+    fit = (((x @ w + b).tanh() * s - y) ** 2).mean()
+    return fit + ((c - 0.5).pow(2) * s * s).sum()
+
+
+def _batches(n, rows=4, dt="float64"):
+    rng = np.random.default_rng(1)
+    return [(tg.tensor(rng.standard_normal((rows, 3)).astype(dt)),
+             tg.tensor(rng.standard_normal((rows, 2)).astype(dt))) for _ in range(n)]
+
+
+def _step_fn(ps, opt, pattern):
+    """The step as tutorials write it, in several orders of zero_grad/backward/step."""
+    def step(x, y):
+        if pattern == "zero_first":
+            opt.zero_grad()
+        elif pattern == "zero_in_place":
+            opt.zero_grad(set_to_none=False)
+        loss = _loss(ps, x, y)
+        loss.backward()
+        if pattern == "zero_between":      # (the update then sees zeros: weight decay only)
+            opt.zero_grad(set_to_none=False)
+        opt.step()
+        if pattern == "zero_after":
+            opt.zero_grad()
+        return loss     # ("accumulate": no zero_grad, .grad sums over the steps)
+    return step
+
+
+def _state(ps, opt):
+    grads = [None if p.grad is None else p.grad.numpy().copy() for p in ps]
+    st = {i: {k: np.array(v.numpy()) if isinstance(v, tg.Tensor) else v for k, v in s.items()}
+          for i, s in opt.state_dict()["state"].items()}
+    return ([p.detach().numpy().copy() for p in ps], grads, [p._version for p in ps], st,
+            [g["lr"] for g in opt.param_groups])
+
+
+def _assert_same(a, b):
+    for x, y in zip(a[0], b[0]):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-14)
+    for x, y in zip(a[1], b[1]):
+        assert (x is None) == (y is None)
+        if x is not None:
+            np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-14)
+    assert a[2] == b[2]
+    assert a[3].keys() == b[3].keys()
+    for i in a[3]:
+        assert a[3][i].keys() == b[3][i].keys()
+        for k in a[3][i]:
+            np.testing.assert_allclose(a[3][i][k], b[3][i][k], rtol=1e-12, atol=1e-14)
+    assert a[4] == b[4]
+
+
+CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01), "zero_first", 0),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01), "zero_first", 1),
+    ("SGD", dict(lr=0.02, momentum=0.8, dampening=0.3), "zero_in_place", 0),
+    ("SGD", dict(lr=0.01), "accumulate", 0),
+    ("SGD", dict(lr=0.01, maximize=True), "accumulate", 1),
+    ("SGD", dict(lr=0.05, momentum=0.9, weight_decay=0.1), "zero_between", 1),
+    ("Adam", dict(lr=0.01), "zero_after", 0),
+    ("Adam", dict(lr=0.01, weight_decay=0.1), "zero_first", 1),
+    ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.05), "zero_first", 0),
+    ("RMSprop", dict(lr=0.01, momentum=0.5), "zero_first", 1),
+]
+
+
+@pytest.mark.parametrize("cls,kw,pattern,mixed", CASES,
+                         ids=[f"{c}-{p}-{'mixed' if m else 'arrays'}" for c, _, p, m in CASES])
+def test_compiled_step_equals_the_eager_step(cls, kw, pattern, mixed):
+    """100 steps on changing batches, a StepLR scheduler between calls, two parameter groups
+    (SGD), compared after every step; zero_grad(set_to_none=False) keeps each .grad tensor."""
+    batches = _batches(100)
+    runs = []
+    for compiled in (False, True):
+        ps = _params(mixed=bool(mixed))
+        groups = [{"params": ps[:2]}, {"params": ps[2:], "lr": kw["lr"] * 0.5}]
+        opt = getattr(tg.optim, cls)(groups if cls == "SGD" else ps, **kw)
+        sched = tg.optim.lr_scheduler.StepLR(opt, 7, gamma=0.5)
+        step = _step_fn(ps, opt, pattern)
+        if compiled:
+            step = tg.compile(step)
+        trace = []
+        first = None
+        for x, y in batches:
+            loss = step(x, y)
+            sched.step()
+            trace.append((float(loss), _state(ps, opt)))
+            if pattern == "zero_in_place":
+                first = first or [p.grad for p in ps]
+                assert all(p.grad is g for p, g in zip(ps, first))
+        runs.append(trace)
+        if compiled:
+            assert len(step.tapes) == 1 and step.rerecords == 0
+            prog = next(iter(step.tapes.values()))
+            assert type(prog).__name__ == "StepProgram"
+    for (la, a), (lb, b) in zip(*runs):
+        assert la == pytest.approx(lb, rel=1e-12)
+        _assert_same(a, b)
+
+
+def _mlp(lib, dt):
+    lib.manual_seed(0)
+    return lib.nn.Sequential(lib.nn.Linear(2, 16), lib.nn.Tanh(), lib.nn.Linear(16, 16),
+                             lib.nn.Tanh(), lib.nn.Linear(16, 1)).to(getattr(lib, dt))
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+def test_compiled_nn_step_as_torch(dt):
+    """The issue's MLP (nn.Linear + Tanh + MSELoss + SGD, model.zero_grad()) compiled, against
+    torch's eager step with the same weights and batches; the batch size changes once (a new
+    signature: a second program)."""
+    rng = np.random.default_rng(2)
+    data = [rng.standard_normal((32 if i < 30 else 8, 2)).astype(dt) for i in range(40)]
+    out = {}
+    for lib in (tg, torch):
+        model = _mlp(tg, dt)
+        if lib is torch:
+            ref = model
+            model = _mlp(torch, dt)
+            with torch.no_grad():
+                for p, q in zip(model.parameters(), ref.parameters()):
+                    p.copy_(torch.tensor(q.detach().numpy()))
+        opt = lib.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        loss_fn = lib.nn.MSELoss()
+
+        def step(x, y):
+            model.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        if lib is tg:
+            step = tg.compile(step)
+        losses = []
+        for X in data:
+            x = lib.tensor(X)
+            losses.append(float(step(x, x.sum(1, keepdim=True).sin())))
+        out[lib.__name__] = (losses, [p.detach().numpy().copy() for p in model.parameters()],
+                             [p.grad.numpy().copy() for p in model.parameters()])
+        if lib is tg:
+            assert len(step.tapes) == 2
+    tol = dict(rtol=1e-10, atol=1e-12) if dt == "float64" else dict(rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(out["tapegrad"][0], out["torch"][0], **tol)
+    for i in (1, 2):
+        for a, b in zip(out["tapegrad"][i], out["torch"][i]):
+            np.testing.assert_allclose(a, b, **tol)
+
+
+def test_branch_change_records_again_and_changes_nothing_first():
+    """A guard that fails re-records (compile's rule) before anything of the failed call
+    changes: the results still equal the eager step's."""
+    runs = []
+    for compiled in (False, True):
+        w = tg.tensor([0.5, -0.25], requires_grad=True)
+        opt = tg.optim.SGD([w], lr=0.1, momentum=0.5)
+
+        def step(x):
+            opt.zero_grad()
+            z = (x * w).sum()
+            loss = z ** 2 if z > 0 else -z * 3.0
+            loss.backward()
+            opt.step()
+            return loss
+        if compiled:
+            step = tg.compile(step)
+        out = [float(step(tg.tensor([s, 1.0]))) for s in (1.0, 2.0, -3.0, -2.0, 4.0, 1.0)]
+        runs.append((out, w.tolist(), w.grad.tolist(), w._version,
+                     opt.state[w]["momentum_buffer"].tolist()))
+        if compiled:
+            assert step.rerecords >= 2
+    assert runs[0][0] == pytest.approx(runs[1][0], rel=1e-6)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-6)
+    np.testing.assert_allclose(runs[0][2], runs[1][2], rtol=1e-6)
+    assert runs[0][3] == runs[1][3]
+    np.testing.assert_allclose(runs[0][4], runs[1][4], rtol=1e-6)
+
+
+def test_returns_and_grad_tensors_as_eager():
+    """The step returns what the function returns (tensors as values, constants as they
+    were); each call's .grad is a new tensor (set_to_none), one the user holds keeps its
+    value; a scheduler between calls is seen."""
+    ps = _params()
+    opt = tg.optim.Adam(ps, lr=0.1)
+
+    @tg.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = _loss(ps, x, y)
+        loss.backward()
+        opt.step()
+        return loss, "tag", loss * 2
+
+    (x, y), = _batches(1)
+    loss, tag, twice = step(x, y)
+    assert tag == "tag" and float(twice) == pytest.approx(2 * float(loss))
+    assert not loss.requires_grad and loss.shape == ()
+    g0 = ps[0].grad
+    held = g0.numpy().copy()
+    step(x, y)
+    assert ps[0].grad is not g0
+    np.testing.assert_array_equal(g0.numpy(), held)
+    assert int(opt.state[ps[0]]["step"]) == 2
+
+
+@pytest.mark.parametrize("case", ["create_graph", "second_backward", "grad_read", "clip",
+                                  "grad_write", "scheduler_inside", "read_after_step",
+                                  "hook", "lbfgs", "arg_requires_grad", "outside_history"])
+def test_what_a_step_trace_cannot_hold_raises(case):
+    w = tg.tensor([0.5, -0.25], requires_grad=True)
+    w.grad = tg.tensor([1.0, 1.0])
+    opt = tg.optim.SGD([w], lr=0.1)
+    sched = tg.optim.lr_scheduler.StepLR(opt, 1)
+    outside = w * 2.0
+    x = tg.tensor([1.0, 2.0], requires_grad=case == "arg_requires_grad")
+    if case == "hook":
+        w.register_hook(lambda g: g)
+
+    def step(x):
+        opt.zero_grad()
+        loss = ((outside if case == "outside_history" else x * w) ** 2).sum()
+        loss.backward(create_graph=case == "create_graph")
+        if case == "second_backward":
+            (x * w).sum().backward()
+        if case == "grad_read":
+            float(w.grad.sum())
+        if case == "clip":
+            nn.utils.clip_grad_norm_([w], 1.0)
+        if case == "grad_write":
+            w.grad = None
+        if case == "lbfgs":
+            tg.optim.LBFGS([w]).step(lambda: (x * w).sum())
+        opt.step()
+        if case == "scheduler_inside":
+            sched.step()
+        if case == "read_after_step":
+            return loss + w.sum()
+        return loss
+
+    before = (w.tolist(), w.grad.tolist(), w._version)
+    with pytest.raises(tg.TracingError, match="compile"):
+        tg.compile(step)(x)
+    assert (w.tolist(), w.grad.tolist(), w._version) == before
+    assert not opt.state
+
+
+def test_eager_backward_and_step_unaffected_after_a_trace():
+    """A trace that failed leaves no trace open: eager backward and step work after it."""
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.5)
+
+    def bad(x):
+        loss = (x * w).sum()
+        loss.backward(create_graph=True)
+    with pytest.raises(tg.TracingError):
+        tg.compile(bad)(tg.tensor([1.0, 1.0]))
+    (w * w).sum().backward()
+    opt.step()
+    assert w.tolist() == [0.0, 0.0]
+
+
+def test_closure_backward_only_and_none_results():
+    """opt.step(closure) traces the closure; a step with only backward() accumulates .grad
+    call after call, as eager; a step returning None returns None."""
+    runs = []
+    for compiled in (False, True):
+        ps = _params(mixed=False)
+        opt = tg.optim.SGD(ps, lr=0.05, momentum=0.9)
+
+        def with_closure(x, y):
+            def closure():
+                opt.zero_grad()
+                loss = _loss(ps, x, y)
+                loss.backward()
+                return loss
+            return opt.step(closure)
+
+        def accumulate(x, y):
+            _loss(ps, x, y).backward()
+
+        fns = [with_closure, accumulate]
+        if compiled:
+            fns = [tg.compile(f) for f in fns]
+        out = []
+        for x, y in _batches(5):
+            out.append(float(fns[0](x, y)))
+        opt.zero_grad()
+        for x, y in _batches(3):
+            assert fns[1](x, y) is None
+        runs.append((out, _state(ps, opt)))
+    assert runs[0][0] == pytest.approx(runs[1][0], rel=1e-12)
+    _assert_same(runs[0][1], runs[1][1])
