@@ -39,28 +39,8 @@ for _f in (track_import_time, track_first_backward_warm_cache, track_first_backw
     _f.timeout = 300
 
 
-# -- the three cold first uses of issue #8 (each <= 10 s), empty Numba cache, fresh interpreter.
-# Each returns the wall seconds of the 0-d first call, or of the n-d call right after it
-# (workloads.cold_compile); the CPU figures are steadier on a loaded machine.
-def _cold(case, which):
-    def track():
-        return W.cold_compile(case)[which]
-    name = "track_cold_first_%s_%s" % (case, ("0d", "nd", "cpu")[which])
-    track.__name__ = track.__qualname__ = name
-    track.__doc__ = ("Cold first %s, %s (workloads.cold_compile)."
-                     % (case, ("0-d call", "n-d call after the 0-d one",
-                               "CPU seconds of both calls")[which]))
-    track.unit = "seconds"
-    track.timeout = 900
-    return track
-
-
-for _case in W.COLD_CASES:
-    for _which in (0, 1, 2):
-        _t = _cold(_case, _which)
-        globals()[_t.__name__] = _t
-
-
+# -- the first replay of a process when it is an n-d one (the three cold first uses of issue #8,
+# 0-d then n-d, are bench_tape.ColdCompile)
 def track_cold_first_nd_replay():
     """The first replay in a fresh interpreter when it is an n-d one (record +
     value_and_grad), empty Numba cache: forward and sweep kernels and their pieces."""
