@@ -259,6 +259,7 @@ class Recorded:
         self._vg_reach = self._static_reach(self._vg_out) if one else None
         self._vg_entry = None
         self._scalar_pair = None
+        self._tier = None
 
     # -- bookkeeping ------------------------------------------------------------------------
     def __len__(self):
@@ -285,6 +286,14 @@ class Recorded:
             vals = self._local.vals = self._vals0.copy()
             self._local.adj = np.zeros_like(vals)
         return vals, self._local.adj
+
+    def _kernel_tier(self):
+        """The highest kernel tier an op of this n-d tape needs (tapegrad.tiers): its replays
+        call that tier's kernels (one compile, no lower kernel compiled just to stop)."""
+        tier = self._tier
+        if tier is None:
+            tier = self._tier = int(K.OP_TIER[self.prog["op"]].max(initial=0))
+        return tier
 
     def _scalar_kernels(self):
         """(replay_scalar, forward_scalar) for this one-element tape: their core copies unless
@@ -381,7 +390,7 @@ class Recorded:
         e = 0
         while True:
             r = tiers.forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size, self.shp,
-                               self.nd, vals, e, self.host)
+                               self.nd, vals, e, self.host, tier=self._kernel_tier())
             if r >= -1:
                 return r
             e = -2 - r
@@ -399,7 +408,7 @@ class Recorded:
         while True:
             r = tiers.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size,
                         self.shp, self.nd, vals, adj, start, reach, self._freed, K.OP_SAVES,
-                        self.host)
+                        self.host, tier=self._kernel_tier())
             if r >= -1:
                 return
             e = -2 - r
