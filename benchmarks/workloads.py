@@ -768,17 +768,34 @@ def cold_compile(case, cold_cache=True):
     `cold_cache`: (0-d first call, n-d first call after it, CPU seconds of both: less
     sensitive to other load than the wall times).  The process imports tapegrad (not timed)
     and runs nothing else, so the first call pays import numba and every compile it needs."""
+    return _cold_run(_COLD[case], cold_cache)
+
+
+# the first replay when it is an n-d one: nothing compiled before it in the process
+_COLD_ND_REPLAY = "g = lambda" + _COLD["replay"].split("g = lambda", 1)[1]
+
+
+def cold_first_nd_replay(cold_cache=True):
+    """(seconds, CPU seconds) of the first replay (record + value_and_grad) in a fresh
+    interpreter when it is an n-d one, with an empty Numba cache when `cold_cache`."""
+    return _cold_run(_COLD_ND_REPLAY, cold_cache)
+
+
+def _cold_run(body, cold_cache):
+    """The times `body` appends to `times`, then the CPU seconds of the whole body, from a
+    fresh interpreter importing this tapegrad (NUMBA_CACHE_DIR empty when `cold_cache`)."""
     env = dict(os.environ)
     src = os.path.dirname(os.path.dirname(tapegrad.__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
-    code = ("import time\nimport tapegrad\ntimes = []\nc0 = time.process_time()\n" + _COLD[case]
-            + "print(*times, time.process_time() - c0)\n")
+    env.pop("TAPEGRAD_CACHE_DIR", None)   # (it would win over NUMBA_CACHE_DIR: tapegrad/_jit.py)
+    code = ("import time\nimport tapegrad\ntimes = []\nc0 = time.process_time()\n" + body
+            + "print('@@', *times, time.process_time() - c0)\n")
     with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
         if cold_cache:
             env["NUMBA_CACHE_DIR"] = cache
         out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                              capture_output=True, text=True, timeout=900).stdout
-    return tuple(float(v) for v in out.split()[-3:])
+    return tuple(float(v) for v in out.rsplit("@@", 1)[1].split())
 
 
 # -- the same MLP built from nn modules (issue #12's "Done when": eager <= torch) ---------------

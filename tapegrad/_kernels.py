@@ -21,6 +21,9 @@ OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0,
 # 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
 # operands' offsets and broadcast modes once, before the opcode switch
 OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+# the lowest tier of n-d kernels that has each opcode (codegen.tier): a kernel of a lower tier
+# hands the rest of the call to that tier's kernel at the first such entry (tapegrad.tiers)
+OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 2, 2, 2, 1, 2, 2, 0, 0, 0, 0, 1, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -60,8 +63,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         o = op[e]
         if freed[e] != 0 and op_saves[o] != 0:
             return e
-        a = ia[e]
-        b = ib[e]
+        a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
+        b = np.int64(ib[e])
         if a >= 0:
             reach[a] = 1
         if b >= 0:
@@ -290,6 +293,414 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
 
 
 @njit(cache=True, error_model="numpy")
+def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+          host):
+    """`sweep` for the ops of tiers 0-1 (codegen.tier), from `start` down to 0.
+
+    `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
+    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    buffers were already freed (Python raises PyTorch's "backward a second time" error;
+    nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
+    """
+    for e in range(start, -1, -1):
+        if reach[e] == 0:
+            continue
+        o = op[e]
+        if freed[e] != 0 and op_saves[o] != 0:
+            return e
+        a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
+        b = np.int64(ib[e])
+        if a >= 0:
+            reach[a] = 1
+        if b >= 0:
+            reach[b] = 1
+        if host[e] != 0:
+            return -2 - e
+        oo = off[e]
+        n = size[e]
+        if OP_PAIR[o] != 0:
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+            else:
+                oa = -1
+                sa = 1
+                fa = False
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+            else:
+                ob = -1
+                sb = 1
+                fb = False
+        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
+        if False:
+            pass
+        elif o == 3:  # add
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                if a >= 0:
+                    adj[oa + ka] += g
+                if b >= 0:
+                    adj[ob + kb] += g
+        elif o == 4:  # sub
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                if a >= 0:
+                    adj[oa + ka] += g
+                if b >= 0:
+                    adj[ob + kb] += -g
+        elif o == 5:  # mul
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if a >= 0:
+                    adj[oa + ka] += g * b_v
+                if b >= 0:
+                    adj[ob + kb] += g * a_v
+        elif o == 6:  # div
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if a >= 0:
+                    adj[oa + ka] += g / b_v
+                if b >= 0:
+                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
+        elif o == 7:  # pow
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                out_v = vals[oo + k]
+                if a >= 0:
+                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                if b >= 0:
+                    adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+        elif o == 8:  # neg
+            for k in range(n):
+                g = adj[oo + k]
+                adj[oa + k] += -g
+        elif o == 9:  # exp
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += g * out_v
+        elif o == 10:  # log
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += g / a_v
+        elif o == 11:  # sqrt
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += g / (2.0 * out_v)
+        elif o == 12:  # sin
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += g * cos(a_v)
+        elif o == 13:  # cos
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += -g * sin(a_v)
+        elif o == 14:  # tanh
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += g * (1.0 - out_v * out_v)
+        elif o == 15:  # sigmoid
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += g * out_v * (1.0 - out_v)
+        elif o == 16:  # relu
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += where(out_v <= 0.0, 0.0, g)
+        elif o == 17:  # abs
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += g * sign(a_v)
+        elif o == 18:  # pow_scalar
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+        elif o == 39:  # reciprocal
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += -g * (out_v * out_v)
+        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+            cn = arg[arg_ptr[e]]
+            ocn = off[cn]
+            scn = size[cn]
+            reach[cn] = 1
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
+                cond_v = vals[ocn + kc] != 0.0
+                if a >= 0:
+                    adj[oa + ka] += where(cond_v, g, 0.0)
+                if b >= 0:
+                    adj[ob + kb] += where(cond_v, 0.0, g)
+        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+            for k in range(n):
+                g = adj[oo + k]
+                adj[oa + k] += 0.0
+        elif o == 62 or o == 63:  # copy, fill_tensor
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                if a >= 0:
+                    adj[oa + ka] += 0.0
+                if b >= 0:
+                    adj[ob + kb] += g
+        elif OP_KIND[o] == 5:  # reduce
+            sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif OP_KIND[o] == 6:  # reshape
+            sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif OP_KIND[o] == 7:  # strided
+            sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif OP_KIND[o] == 8:  # gather
+            sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif OP_KIND[o] == 9:  # matmul
+            sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif OP_TIER[o] > 1:  # a kernel of a higher tier has this op: it resumes from e
+            return -2 - op.shape[0] - e
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+          host):
+    """`sweep` for the ops of tier 0 (codegen.tier), from `start` down to 0.
+
+    `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
+    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    buffers were already freed (Python raises PyTorch's "backward a second time" error;
+    nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
+    """
+    for e in range(start, -1, -1):
+        if reach[e] == 0:
+            continue
+        o = op[e]
+        if freed[e] != 0 and op_saves[o] != 0:
+            return e
+        a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
+        b = np.int64(ib[e])
+        if a >= 0:
+            reach[a] = 1
+        if b >= 0:
+            reach[b] = 1
+        if host[e] != 0:
+            return -2 - e
+        oo = off[e]
+        n = size[e]
+        if OP_PAIR[o] != 0:
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+            else:
+                oa = -1
+                sa = 1
+                fa = False
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+            else:
+                ob = -1
+                sb = 1
+                fb = False
+        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
+        if False:
+            pass
+        elif o == 3:  # add
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                if a >= 0:
+                    adj[oa + ka] += g
+                if b >= 0:
+                    adj[ob + kb] += g
+        elif o == 4:  # sub
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                if a >= 0:
+                    adj[oa + ka] += g
+                if b >= 0:
+                    adj[ob + kb] += -g
+        elif o == 5:  # mul
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if a >= 0:
+                    adj[oa + ka] += g * b_v
+                if b >= 0:
+                    adj[ob + kb] += g * a_v
+        elif o == 6:  # div
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if a >= 0:
+                    adj[oa + ka] += g / b_v
+                if b >= 0:
+                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
+        elif o == 7:  # pow
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                out_v = vals[oo + k]
+                if a >= 0:
+                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                if b >= 0:
+                    adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+        elif o == 8:  # neg
+            for k in range(n):
+                g = adj[oo + k]
+                adj[oa + k] += -g
+        elif o == 9:  # exp
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += g * out_v
+        elif o == 10:  # log
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += g / a_v
+        elif o == 11:  # sqrt
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += g / (2.0 * out_v)
+        elif o == 12:  # sin
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += g * cos(a_v)
+        elif o == 13:  # cos
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += -g * sin(a_v)
+        elif o == 14:  # tanh
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += g * (1.0 - out_v * out_v)
+        elif o == 15:  # sigmoid
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += g * out_v * (1.0 - out_v)
+        elif o == 16:  # relu
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += where(out_v <= 0.0, 0.0, g)
+        elif o == 17:  # abs
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += g * sign(a_v)
+        elif o == 18:  # pow_scalar
+            for k in range(n):
+                g = adj[oo + k]
+                a_v = vals[oa + k]
+                adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+        elif o == 39:  # reciprocal
+            for k in range(n):
+                g = adj[oo + k]
+                out_v = vals[oo + k]
+                adj[oa + k] += -g * (out_v * out_v)
+        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+            cn = arg[arg_ptr[e]]
+            ocn = off[cn]
+            scn = size[cn]
+            reach[cn] = 1
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
+                cond_v = vals[ocn + kc] != 0.0
+                if a >= 0:
+                    adj[oa + ka] += where(cond_v, g, 0.0)
+                if b >= 0:
+                    adj[ob + kb] += where(cond_v, 0.0, g)
+        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+            for k in range(n):
+                g = adj[oo + k]
+                adj[oa + k] += 0.0
+        elif o == 62 or o == 63:  # copy, fill_tensor
+            c = 0.0
+            for k in range(n):
+                g = adj[oo + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                if a >= 0:
+                    adj[oa + ka] += 0.0
+                if b >= 0:
+                    adj[ob + kb] += g
+        elif OP_TIER[o] > 0:  # a kernel of a higher tier has this op: it resumes from e
+            return -2 - op.shape[0] - e
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
 def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
     the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
@@ -298,8 +709,8 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         if host[e] != 0:
             return -2 - e
         o = op[e]
-        a = ia[e]
-        b = ib[e]
+        a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
+        b = np.int64(ib[e])
         oo = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
@@ -517,6 +928,213 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 for k in range(n):
                     if not same_value(vals[oa + k], vals[oo + k]):
                         return e
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
+    """`forward_from` for the ops of tiers 0-1 (codegen.tier), from `start` on.  Returns -1 when done,
+    the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
+    value and resumes from e + 1."""
+    for e in range(start, op.shape[0]):
+        if host[e] != 0:
+            return -2 - e
+        o = op[e]
+        a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
+        b = np.int64(ib[e])
+        oo = off[e]
+        n = size[e]
+        if OP_PAIR[o] != 0:
+            if a >= 0:
+                oa = off[a]
+                sa = size[a]
+                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+            else:
+                oa = -1
+                sa = 1
+                fa = False
+            if b >= 0:
+                ob = off[b]
+                sb = size[b]
+                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+            else:
+                ob = -1
+                sb = 1
+                fb = False
+        else:  # (one read here, not one per branch: fewer operations for Numba to type)
+            oa = off[a]
+        c = cst[e]
+        if False:
+            pass
+        elif o == 3:  # add
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = a_v + b_v
+        elif o == 4:  # sub
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = a_v - b_v
+        elif o == 5:  # mul
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = a_v * b_v
+        elif o == 6:  # div
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = a_v / b_v
+        elif o == 7:  # pow
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = a_v ** b_v
+        elif o == 8:  # neg
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = -a_v
+        elif o == 9:  # exp
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = exp(a_v)
+        elif o == 10:  # log
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = log(a_v)
+        elif o == 11:  # sqrt
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = sqrt(a_v)
+        elif o == 12:  # sin
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = sin(a_v)
+        elif o == 13:  # cos
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = cos(a_v)
+        elif o == 14:  # tanh
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = tanh(a_v)
+        elif o == 15:  # sigmoid
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = sigmoid(a_v)
+        elif o == 16:  # relu
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = where(a_v < 0.0, 0.0, a_v)
+        elif o == 17:  # abs
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = abs(a_v)
+        elif o == 18:  # pow_scalar
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = a_v * a_v if c == 2.0 else a_v ** c
+        elif o == 39:  # reciprocal
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = 1.0 / a_v
+        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+            cn = arg[arg_ptr[e]]
+            ocn = off[cn]
+            scn = size[cn]
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
+                cond_v = vals[ocn + kc] != 0.0
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = where(cond_v, a_v, b_v)
+        elif o == 50:  # sign
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = sign(a_v)
+        elif o == 60:  # zero
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = 0.0
+        elif o == 61:  # fill
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = c
+        elif o == 62 or o == 63:  # copy, fill_tensor
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[oo + k] = b_v
+        elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                if o == 40:  # lt
+                    r = a_v < b_v
+                elif o == 41:  # le
+                    r = a_v <= b_v
+                elif o == 42:  # gt
+                    r = a_v > b_v
+                elif o == 43:  # ge
+                    r = a_v >= b_v
+                elif o == 44:  # eq
+                    r = a_v == b_v
+                elif o == 45:  # ne
+                    r = a_v != b_v
+                elif o == 51:  # logical_and
+                    r = (a_v != 0.0) & (b_v != 0.0)
+                elif o == 118:  # logical_or
+                    r = (a_v != 0.0) | (b_v != 0.0)
+                elif o == 119:  # logical_xor
+                    r = (a_v != 0.0) != (b_v != 0.0)
+                else:
+                    r = False
+                vals[oo + k] = 1.0 if r else 0.0
+        elif OP_KIND[o] == 5:  # reduce
+            forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_KIND[o] == 6:  # reshape
+            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_KIND[o] == 7:  # strided
+            forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_KIND[o] == 13:  # stopgrad
+            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_KIND[o] == 8:  # gather
+            forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_KIND[o] == 9:  # matmul
+            forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_KIND[o] == 18:  # shift
+            forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+        elif o == 47:  # guard_bool: bool() of a one-element value
+            if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
+                return e
+        elif o == 48:  # guard_value: float()/item()/tolist() baked this value in
+            oa = off[a]
+            if size[a] == 1:
+                if not same_value(vals[oa], cst[e]):
+                    return e
+            else:
+                for k in range(n):
+                    if not same_value(vals[oa + k], vals[oo + k]):
+                        return e
+        elif OP_TIER[o] > 1:  # a kernel of a higher tier has this op: it resumes from e
+            return -2 - op.shape[0] - e
     return -1
 
 
@@ -810,6 +1428,290 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += ga
             if b >= 0:
                 adj[b] += gb
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151):
+            adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+            adj[a] += g * vals[b]
+            adj[b] += g * vals[a]
+
+
+@njit(cache=True, error_model="numpy")
+def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
+    """`forward` for tapes whose every node has one element and none of the outlined rows (OP_EW)."""
+    for e in range(op.shape[0]):
+        o = op[e]
+        a = ia[e]
+        b = ib[e]
+        if False:
+            pass
+        elif o == 3:  # add
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v + b_v
+        elif o == 4:  # sub
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v - b_v
+        elif o == 5:  # mul
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v * b_v
+        elif o == 6:  # div
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v / b_v
+        elif o == 7:  # pow
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v ** b_v
+        elif o == 8:  # neg
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = -a_v
+        elif o == 9:  # exp
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = exp(a_v)
+        elif o == 10:  # log
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = log(a_v)
+        elif o == 11:  # sqrt
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sqrt(a_v)
+        elif o == 12:  # sin
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sin(a_v)
+        elif o == 13:  # cos
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = cos(a_v)
+        elif o == 14:  # tanh
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = tanh(a_v)
+        elif o == 15:  # sigmoid
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sigmoid(a_v)
+        elif o == 16:  # relu
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = where(a_v < 0.0, 0.0, a_v)
+        elif o == 17:  # abs
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = abs(a_v)
+        elif o == 18:  # pow_scalar
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = a_v * a_v if c == 2.0 else a_v ** c
+        elif o == 39:  # reciprocal
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = 1.0 / a_v
+        elif o == 40:  # lt
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v < b_v else 0.0
+        elif o == 41:  # le
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v <= b_v else 0.0
+        elif o == 42:  # gt
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v > b_v else 0.0
+        elif o == 43:  # ge
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v >= b_v else 0.0
+        elif o == 44:  # eq
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v == b_v else 0.0
+        elif o == 45:  # ne
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v != b_v else 0.0
+        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = where(cond_v, a_v, b_v)
+        elif o == 50:  # sign
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sign(a_v)
+        elif o == 51:  # logical_and
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+        elif o == 60:  # zero
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = 0.0
+        elif o == 61:  # fill
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = c
+        elif o == 62 or o == 63:  # copy, fill_tensor
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = b_v
+        elif o == 74:  # atan2
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = atan2(a_v, b_v)
+        elif o == 75:  # hypot
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = hypot(a_v, b_v)
+        elif o == 118:  # logical_or
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
+        elif o == 119:  # logical_xor
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+            vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
+        elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
+            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+            vals[e] = vals[a] * vals[b]
+        elif o == 47:
+            if (vals[a] != 0.0) != (cst[e] != 0.0):
+                return e
+        elif o == 48:
+            if not same_value(vals[a], cst[e]):
+                return e
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
+    """Reverse sweep for one-element tapes over the entries marked in the static `reach` and none of the outlined rows (OP_EW)."""
+    for e in range(op.shape[0] - 1, -1, -1):
+        if reach[e] == 0:
+            continue
+        o = op[e]
+        a = ia[e]
+        b = ib[e]
+        g = adj[e]
+        if False:
+            pass
+        elif o == 3:  # add
+            if a >= 0:
+                adj[a] += g
+            if b >= 0:
+                adj[b] += g
+        elif o == 4:  # sub
+            if a >= 0:
+                adj[a] += g
+            if b >= 0:
+                adj[b] += -g
+        elif o == 5:  # mul
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            if a >= 0:
+                adj[a] += g * b_v
+            if b >= 0:
+                adj[b] += g * a_v
+        elif o == 6:  # div
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            if a >= 0:
+                adj[a] += g / b_v
+            if b >= 0:
+                adj[b] += -g * ((a_v / b_v) / b_v)
+        elif o == 7:  # pow
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            out_v = vals[e]
+            if a >= 0:
+                adj[a] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+            if b >= 0:
+                adj[b] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+        elif o == 8:  # neg
+            c = cst[e]
+            adj[a] += -g
+        elif o == 9:  # exp
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += g * out_v
+        elif o == 10:  # log
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += g / a_v
+        elif o == 11:  # sqrt
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += g / (2.0 * out_v)
+        elif o == 12:  # sin
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += g * cos(a_v)
+        elif o == 13:  # cos
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += -g * sin(a_v)
+        elif o == 14:  # tanh
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += g * (1.0 - out_v * out_v)
+        elif o == 15:  # sigmoid
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += g * out_v * (1.0 - out_v)
+        elif o == 16:  # relu
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += where(out_v <= 0.0, 0.0, g)
+        elif o == 17:  # abs
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += g * sign(a_v)
+        elif o == 18:  # pow_scalar
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+        elif o == 39:  # reciprocal
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += -g * (out_v * out_v)
+        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
+            if a >= 0:
+                adj[a] += where(cond_v, g, 0.0)
+            if b >= 0:
+                adj[b] += where(cond_v, 0.0, g)
+        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+            c = cst[e]
+            adj[a] += 0.0
+        elif o == 62 or o == 63:  # copy, fill_tensor
+            if a >= 0:
+                adj[a] += 0.0
+            if b >= 0:
+                adj[b] += g
+        elif o == 74:  # atan2
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            if a >= 0:
+                adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+            if b >= 0:
+                adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+        elif o == 75:  # hypot
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            out_v = vals[e]
+            if a >= 0:
+                adj[a] += g * a_v / out_v
+            if b >= 0:
+                adj[b] += g * b_v / out_v
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
@@ -1229,6 +2131,19 @@ def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, 
     adj[:] = 0.0
     adj[out] = 1.0
     backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+    return -1
+
+
+# from tapegrad/drivers.py, on the core one-element kernels
+@njit(cache=True)
+def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
+    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
+    bad = forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+    if bad >= 0:
+        return bad
+    adj[:] = 0.0
+    adj[out] = 1.0
+    backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
     return -1
 
 

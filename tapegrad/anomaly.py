@@ -28,7 +28,7 @@ import weakref
 
 import numpy as np
 
-from ._jit import K
+from . import tiers
 from .graph import node_for
 from .kinds import HOST_VJP
 from .ops import BY_CODE
@@ -247,7 +247,7 @@ def _own_nan(tape, e, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
     own = tape.host_flags(n)[e]
     host[e] = own
     try:
-        r = K.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj2,
+        r = tiers.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj2,
                     e, reach2, freed, _SAVES, host[:n])
     finally:
         host[e] = 1

@@ -51,6 +51,9 @@ OP_SAVES = np.array(%(saves)s, dtype=np.int8)
 # 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
 # operands' offsets and broadcast modes once, before the opcode switch
 OP_PAIR = np.array(%(pair)s, dtype=np.int8)
+# the lowest tier of n-d kernels that has each opcode (codegen.tier): a kernel of a lower tier
+# hands the rest of the call to that tier's kernel at the first such entry (tapegrad.tiers)
+OP_TIER = np.array(%(tiers)s, dtype=np.int8)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -73,10 +76,45 @@ def same_value(x, y):
     return x == y or (x != x and y != y)
 
 
+%(tiered)s%(scalar)s'''
+
+# --- the one-element kernels' template: the full pair, and the core pair without the outlined
+# rows, which a Recorded tape without them calls (through `replay_scalar_core`) ---------------
+SCALAR = '''\
 @njit(cache=True, error_model="numpy")
-def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
+def forward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
+    """`forward` for tapes whose every node has one element%(which)s."""
+    for e in range(op.shape[0]):
+        o = op[e]
+        a = ia[e]
+        b = ib[e]
+        if False:
+            pass
+%(forward_scalar)s
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def backward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
+    """Reverse sweep for one-element tapes over the entries marked in the static `reach`%(which)s."""
+    for e in range(op.shape[0] - 1, -1, -1):
+        if reach[e] == 0:
+            continue
+        o = op[e]
+        a = ia[e]
+        b = ib[e]
+        g = adj[e]
+        if False:
+            pass
+%(backward_scalar)s
+'''
+SCALAR_WHICH = {"": "", "_core": " and none of the outlined rows (OP_EW)"}
+# --- the n-d kernels' templates, generated once per tier (see TIERED) --------------------------
+SWEEP = '''\
+@njit(cache=True, error_model="numpy")
+def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
-    """Reverse sweep from entry `start` down to 0, pausing at host entries.
+    """%(title)s
 
     `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
     reached node's gradient.  Returns -1 when done; the first reached entry whose saved
@@ -90,8 +128,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         o = op[e]
         if freed[e] != 0 and op_saves[o] != 0:
             return e
-        a = ia[e]
-        b = ib[e]
+        a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
+        b = np.int64(ib[e])
         if a >= 0:
             reach[a] = 1
         if b >= 0:
@@ -107,20 +145,22 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         if False:
             pass
 %(backward)s
-    return -1
+%(miss)s    return -1
 
 
+'''
+FORWARD = '''\
 @njit(cache=True, error_model="numpy")
-def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
-    """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
+def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
+    """%(title)s  Returns -1 when done,
     the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
     value and resumes from e + 1."""
     for e in range(start, op.shape[0]):
         if host[e] != 0:
             return -2 - e
         o = op[e]
-        a = ia[e]
-        b = ib[e]
+        a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
+        b = np.int64(ib[e])
         oo = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
@@ -130,37 +170,10 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         if False:
             pass
 %(forward)s
-    return -1
+%(miss)s    return -1
 
 
-@njit(cache=True, error_model="numpy")
-def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
-    """`forward` for tapes whose every node has one element."""
-    for e in range(op.shape[0]):
-        o = op[e]
-        a = ia[e]
-        b = ib[e]
-        if False:
-            pass
-%(forward_scalar)s
-    return -1
-
-
-@njit(cache=True, error_model="numpy")
-def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach):
-    """Reverse sweep for one-element tapes over the entries marked in the static `reach`."""
-    for e in range(op.shape[0] - 1, -1, -1):
-        if reach[e] == 0:
-            continue
-        o = op[e]
-        a = ia[e]
-        b = ib[e]
-        g = adj[e]
-        if False:
-            pass
-%(backward_scalar)s
 '''
-
 # --- per-kind code: the reverse sweep (general) ---------------------------------------------------
 # (an operand broadcast over leading dims only, a bias for instance, is indexed k % size: no
 # div/mod per dim)
@@ -460,6 +473,10 @@ def _copied_source():
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
         options = CALLEE_OPTIONS if fn in pieces else KERNEL_OPTIONS.get(fn.__name__, "cache=True")
         parts.append("\n\n# from %s\n@njit(%s)\n%s" % (where, options, src))
+        if fn is drivers.replay_scalar:   # and its copy on the core one-element kernels
+            core = re.sub(r"\b(replay_scalar|forward_scalar|backward_scalar)\(", r"\1_core(", src)
+            parts.append("\n\n# from %s, on the core one-element kernels\n@njit(%s)\n%s"
+                         % (where, options, core))
     return "".join(parts)
 
 
@@ -608,53 +625,108 @@ def _ew_source():
     return "".join(src)
 
 
+# --- tiers of the n-d kernels ----------------------------------------------------------------
+# A kernel's cold compile grows with every branch (and every callee Numba links into it and
+# compiles again there), so the n-d kernels come in tiers, each holding the ops of a tier
+# (`tier(op)`) and those of the tiers below it:
+#   0 the elementwise ops of the tape v2 table (and ops with no branch): `sweep_ew`;
+#   1 the structural kinds but FULL_KINDS: `sweep_core`, `forward_core`;
+#   2 every op (the outlined rows, FULL_KINDS, FULL_OPS): `sweep`, `forward_from`.
+# Python calls the lowest tier it has needed (`tapegrad.tiers`); a kernel that meets an entry e
+# of a higher tier returns -2 - len(op) - e, and Python resumes from e with the kernel of that
+# entry's tier, so a process whose graphs are one-element ones never compiles the structural
+# kinds' pieces, and one that uses the common ops never compiles the full kernels.  Rows
+# appended to ops.py are outlined elementwise rows (tier 2) or rows of an existing kind
+# (dispatched by kind code: no new branch in any tier); a new kind's pieces go into the core
+# kernels unless the kind is named in FULL_KINDS.
+FULL_KINDS = ("cat", "split", "scatter", "scatter_idx")
+FULL_OPS = ("atan2", "hypot")   # rows of the v2 table that are rare in first graphs
+MISS = """\
+        elif OP_TIER[o] > %d:  # a kernel of a higher tier has this op: it resumes from e
+            return -2 - op.shape[0] - e
+"""
+TITLES = {
+    "sweep": "Reverse sweep from entry `start` down to 0, pausing at host entries.",
+    "sweep_core": "`sweep` for the ops of tiers 0-1 (codegen.tier), from `start` down to 0.",
+    "sweep_ew": "`sweep` for the ops of tier 0 (codegen.tier), from `start` down to 0.",
+    "forward_from": "Re-evaluate entries from `start` on, pausing at host entries.",
+    "forward_core": "`forward_from` for the ops of tiers 0-1 (codegen.tier), from `start` on.",
+}
+# (name, face, tier) of each n-d kernel
+TIERED = (("sweep", "backward", 2), ("sweep_core", "backward", 1), ("sweep_ew", "backward", 0),
+          ("forward_from", "forward", 2), ("forward_core", "forward", 1))
+
+
+def full_only(op):
+    """True for an op whose n-d branch only the full kernels (`sweep`, `forward_from`) have."""
+    return _outlined(op) or op.kind in FULL_KINDS or op.name in FULL_OPS
+
+
+def tier(op):
+    """The lowest tier of n-d kernels that has `op` (see TIERED)."""
+    if full_only(op):
+        return 2
+    return 1 if any(kind == op.kind for kind, _ in _kind_pieces("sweep")) else 0
+
+
+def _tiered(back, fwd):
+    """Source of the n-d kernels, from (branch, tier) pairs of each face."""
+    out = []
+    for name, face, level in TIERED:
+        kept = _merged([text for text, t in (back if face == "backward" else fwd)
+                        if t <= level])
+        out.append((SWEEP if face == "backward" else FORWARD) % {
+            "name": name, "title": TITLES[name], "operands": OPERANDS,
+            face: "".join(kept).rstrip("\n"), "miss": MISS % level if level < 2 else ""})
+    return "".join(out)
+
+
 def generate():
     back, fwd, sfwd, sback, compares = [], [], [], [], []
     for op in BY_CODE:
         d = dict(code=op.code, name=op.name, fwd=_subst(op.fwd))
         if _outlined(op):
             continue
+        level = tier(op)
         if op.kind == "unary":
             d.update(ga=_subst(op.grads[0]))
-            back.append(B_UNARY % dict(d, reads=_reads(op.grads, False)))
-            fwd.append(F_UNARY % d)
+            back.append((B_UNARY % dict(d, reads=_reads(op.grads, False)), level))
+            fwd.append((F_UNARY % d, level))
             sfwd.append(SF_UNARY % d)
             sback.append(SB_UNARY % dict(d, reads=_reads(op.grads, False, True)))
         elif op.kind in ("binary", "compare"):
             if op.kind == "compare":
                 d["fwd"] = "1.0 if %s else 0.0" % d["fwd"]
             if op.kind == "binary":
-                fwd.append(F_BINARY % d)
+                fwd.append((F_BINARY % d, level))
             else:
                 compares.append(op)
             sfwd.append(SF_BINARY % d)
             if op.kind == "binary":
                 d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
-                back.append(B_BINARY % dict(d, reads=_reads(op.grads, True)))
+                back.append((B_BINARY % dict(d, reads=_reads(op.grads, True)), level))
                 sback.append(SB_BINARY % dict(d, reads=_reads(op.grads, True, True)))
         elif op.kind == "where":
             d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
-            back.append(B_WHERE % d)
-            fwd.append(F_WHERE % d)
+            back.append((B_WHERE % d, level))
+            fwd.append((F_WHERE % d, level))
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
-    back, fwd, sfwd, sback = (_merged(x) for x in (back, fwd, sfwd, sback))
-    back.append(EW_CALLS["sweep"])
-    fwd.append(EW_CALLS["forward"])
-    sfwd.append(EW_CALLS["forward_scalar"])
-    sback.append(EW_CALLS["backward_scalar"])
-    fwd.append(_compare_branch(compares))
+    sfwd, sback = _merged(sfwd), _merged(sback)
+    back.append((EW_CALLS["sweep"], 2))
+    fwd.append((EW_CALLS["forward"], 2))
+    fwd.append((_compare_branch(compares), 0))
     for face, out in (("sweep", back), ("forward", fwd)):
         for kind, fn in _kind_pieces(face):
             # pieces of kinds with operand lists (cat) also take the CSR operand streams
             lists = "arg" in inspect.signature(fn).parameters
-            out.append(STRUCT_CALL % dict(kind_code=KIND_CODE[kind], kind=kind, fn=fn.__name__,
-                                          vals=STRUCT_ARGS[face],
-                                          args="arg_ptr, arg, " if lists else "",
-                                          reach=REACH_LISTED if lists and face == "sweep"
-                                          else ""))
+            out.append((STRUCT_CALL % dict(kind_code=KIND_CODE[kind], kind=kind, fn=fn.__name__,
+                                           vals=STRUCT_ARGS[face],
+                                           args="arg_ptr, arg, " if lists else "",
+                                           reach=REACH_LISTED if lists and face == "sweep"
+                                           else ""), 2 if kind in FULL_KINDS else 1))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
-    fwd.append(F_GUARDS % guards)
+    fwd.append((F_GUARDS % guards, 0))
     scaled = _cond(_codes("reduce"))
     matmul = _cond(_codes("matmul"))
     shift = _cond(_codes("shift"))
@@ -665,14 +737,22 @@ def generate():
     sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
                                                     "scatter", "scatter_idx", "cat", "split"))))
+    # the full pair has the outlined rows' branches before the structural ones
+    scalar = "".join(SCALAR % dict(
+        suffix=suffix, which=SCALAR_WHICH[suffix],
+        forward_scalar="".join(f).rstrip("\n"), backward_scalar="".join(bk).rstrip("\n"))
+        + ("\n\n" if suffix == "" else "")
+        for suffix, f, bk in (("", sfwd[:-1] + [EW_CALLS["forward_scalar"]] + sfwd[-1:],
+                               sback[:-1] + [EW_CALLS["backward_scalar"]] + sback[-1:]),
+                              ("_core", sfwd, sback)))
     return HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],
         pair=[int(op.kind in ("binary", "compare", "where")) for op in BY_CODE],
-        operands=OPERANDS,
-        backward="".join(back).rstrip("\n"), forward="".join(fwd).rstrip("\n"),
-        forward_scalar="".join(sfwd).rstrip("\n"), backward_scalar="".join(sback).rstrip("\n")) \
+        tiers=[tier(op) for op in BY_CODE],
+        tiered=_tiered(back, fwd),
+        scalar=scalar) \
         + _ew_source() + _copied_source() + generate_emit()
 
 

@@ -7,7 +7,7 @@ leaves every tensor, `.grad` and tape as it was.
 """
 import numpy as np
 
-from . import anomaly, errors, hooks, pyfunc, reached, scratch
+from . import anomaly, errors, hooks, pyfunc, reached, scratch, tiers
 from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
@@ -241,7 +241,7 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         flags = host.copy()
         flags[list(hooked)] = 1
         hooked.roots = np.flatnonzero(reach)   # (reach holds only the seeded roots yet)
-    sweep = K.sweep
+    sweep = tiers.sweep
     while True:
         r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                   start, reach, freed, _SAVES, flags)

@@ -26,6 +26,7 @@ import numpy as np
 from . import dtypes as D
 from . import tapefile
 from . import hooks
+from . import tiers
 from ._jit import K, launch_parallel
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
@@ -285,6 +286,8 @@ class Recorded:
         self._out_off = int(off[self._vg_out]) if one else -1
         self._vg_reach = self._static_reach(self._vg_out) if one else None
         self._vg_entry = None
+        self._scalar_pair = None
+        self._tier = None
 
     # -- bookkeeping ------------------------------------------------------------------------
     def __len__(self):
@@ -311,6 +314,26 @@ class Recorded:
             vals = self._local.vals = self._vals0.copy()
             self._local.adj = np.zeros_like(vals)
         return vals, self._local.adj
+
+    def _kernel_tier(self):
+        """The highest kernel tier an op of this n-d tape needs (tapegrad.tiers): its replays
+        call that tier's kernels (one compile, no lower kernel compiled just to stop)."""
+        tier = self._tier
+        if tier is None:
+            tier = self._tier = int(K.OP_TIER[self.prog["op"]].max(initial=0))
+        return tier
+
+    def _scalar_kernels(self):
+        """(replay_scalar, forward_scalar) for this one-element tape: their core copies unless
+        an outlined row is on it (fewer branches to compile: docs/design.md, "Kernel tiers")."""
+        kernels = self._scalar_pair
+        if kernels is None:
+            if K.OP_EW[self.prog["op"]].any():
+                kernels = (K.replay_scalar, K.forward_scalar)
+            else:
+                kernels = (K.replay_scalar_core, K.forward_scalar_core)
+            self._scalar_pair = kernels
+        return kernels
 
     def _static_reach(self, out):
         """Entries the gradient of `out` passes through (the replay's backward skips the rest)."""
@@ -379,7 +402,7 @@ class Recorded:
         as_tensor = self._load(args, vals)
         op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         if self.scalar:
-            status = K.forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+            status = self._scalar_kernels()[1](op, ia, ib, cst, par, params, arg_ptr, arg, vals)
         else:
             status = self._forward_paused(vals)
         self._check(status)
@@ -394,8 +417,8 @@ class Recorded:
         op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         e = 0
         while True:
-            r = K.forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size, self.shp,
-                               self.nd, vals, e, self.host)
+            r = tiers.forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size, self.shp,
+                               self.nd, vals, e, self.host, tier=self._kernel_tier())
             if r >= -1:
                 return r
             e = -2 - r
@@ -411,9 +434,9 @@ class Recorded:
         reach[out] = 1
         start = out
         while True:
-            r = K.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size,
+            r = tiers.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size,
                         self.shp, self.nd, vals, adj, start, reach, self._freed, K.OP_SAVES,
-                        self.host)
+                        self.host, tier=self._kernel_tier())
             if r >= -1:
                 return
             e = -2 - r
@@ -430,13 +453,14 @@ class Recorded:
         entry = self._vg_entry
         if entry is not None:
             return entry(*args)
-        status = K.replay_scalar(*args)
+        kernel = self._scalar_kernels()[0]
+        status = kernel(*args)
         try:
             from numba import typeof
             sig = tuple(typeof(a) for a in args)
-            self._vg_entry = K.replay_scalar.overloads[sig].entry_point
+            self._vg_entry = kernel.overloads[sig].entry_point
         except Exception:  # a Numba without `overloads`: keep dispatching
-            self._vg_entry = K.replay_scalar
+            self._vg_entry = kernel
         return status
 
     def _no_host_only(self, what):
@@ -484,8 +508,8 @@ class Recorded:
         as_tensor = self._load(args, vals)
         op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         if self.scalar:
-            status = K.replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, self._static_reach(out),
-                                     vals, adj, out)
+            status = self._scalar_kernels()[0](op, ia, ib, cst, par, params, arg_ptr, arg,
+                                               self._static_reach(out), vals, adj, out)
         else:
             # NOTE: the two big kernels called from here, not through one kernel calling both:
             # Numba links a callee's code into its caller and compiles it again there, which

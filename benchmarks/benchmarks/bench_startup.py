@@ -37,3 +37,21 @@ for _f in (track_import_time, track_first_backward_warm_cache, track_first_backw
            track_first_nd_backward_cold_cache, track_nd_backward_after_scalar_cold_cache):
     _f.unit = "seconds"
     _f.timeout = 300
+
+
+# -- the first replay of a process when it is an n-d one (the three cold first uses of issue #8,
+# 0-d then n-d, are bench_tape.ColdCompile)
+def track_cold_first_nd_replay():
+    """The first replay in a fresh interpreter when it is an n-d one (record +
+    value_and_grad), empty Numba cache: forward and sweep kernels and their pieces."""
+    return W.cold_first_nd_replay()[0]
+
+
+def track_cold_first_nd_replay_cpu():
+    """CPU seconds of track_cold_first_nd_replay (steadier under load than wall time)."""
+    return W.cold_first_nd_replay()[1]
+
+
+for _f in (track_cold_first_nd_replay, track_cold_first_nd_replay_cpu):
+    _f.unit = "seconds"
+    _f.timeout = 900

@@ -211,6 +211,17 @@ class ColdCompile:
     def track_then_nd_create_graph(self, cache):
         return cache["create_graph"][1]
 
+    def track_cpu_backward(self, cache):
+        """CPU seconds of both backward calls (steadier than wall time on a loaded machine)."""
+        return cache["backward"][2]
+
+    def track_cpu_replay(self, cache):
+        return cache["replay"][2]
+
+    def track_cpu_create_graph(self, cache):
+        return cache["create_graph"][2]
+
+    track_cpu_backward.unit = track_cpu_replay.unit = track_cpu_create_graph.unit = "seconds"
     track_first_backward.unit = track_first_replay.unit = track_first_create_graph.unit = "seconds"
     track_then_nd_backward.unit = track_then_nd_replay.unit = "seconds"
     track_then_nd_create_graph.unit = "seconds"

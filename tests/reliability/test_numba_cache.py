@@ -122,13 +122,13 @@ def test_directories_tapegrad_makes_are_private(tmp_path):
 def test_corrupted_cache_files_are_detected_and_recompiled(readonly_install, tmp_path,
                                                            warm_cache):
     """A garbled index (.nbi, of release_saved, which the backward calls) and garbled data
-    (.nbc, of the sweep): each is removed and recompiled with a warning; the next process
+    (.nbc, of the sweep: sweep_core, the tier a core-op backward runs): each is removed and recompiled with a warning; the next process
     loads the repaired cache.  (Not mark_live: the n-d backward compiles it as a callee of
     arena_layout, which rewrites its index without reading it.)"""
     root, dst = readonly_install
     cache = tmp_path / "cache"
     target = cache / _subdir(dst)
-    _seed(warm_cache, str(target), ["sweep", "release_saved"])
+    _seed(warm_cache, str(target), ["sweep_core", "release_saved"])
     code = PROGRAM + """
 import numpy as np
 reach = np.array([0, 0, 1], np.uint8)
@@ -138,12 +138,12 @@ assert reach.tolist() == [1, 1, 1], reach
 """
     env = {"TAPEGRAD_CACHE_DIR": str(cache)}
     idx = glob.glob(str(target / "_kernels.release_saved-*.nbi"))
-    data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
+    data = glob.glob(str(target / "_kernels.sweep_core-*.nbc"))
     if not (idx and data):  # nothing to copy: let a first process fill the cache
         rc, out, err = _run(code, path=root, env=env)
         assert rc == 0, err
         idx = glob.glob(str(target / "_kernels.release_saved-*.nbi"))
-        data = glob.glob(str(target / "_kernels.sweep-*.nbc"))
+        data = glob.glob(str(target / "_kernels.sweep_core-*.nbc"))
     assert idx and data
     import pickle
     for p in idx:   # every index of it (a cache may hold some of older source lines)
@@ -157,7 +157,7 @@ assert reach.tolist() == [1, 1, 1], reach
     rc, out, err = _run(code, path=root, env=env)
     assert rc == 0, err
     assert err.count("could not be loaded") == 2 and "recompiling" in err, err
-    assert "release_saved" in err and "sweep" in err
+    assert "release_saved" in err and "sweep_core" in err
     assert _cache_dir_of(out) == str(target)
     rc, out, err = _run(code, path=root, env=env)   # the cache was repaired
     assert rc == 0 and "JitWarning" not in err, err

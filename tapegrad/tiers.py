@@ -1,0 +1,54 @@
+"""The n-d kernels in tiers (codegen.TIERED): `sweep_ew` (elementwise ops), `sweep_core`
+(and the common structural kinds), `sweep` (every op); `forward_core`, `forward_from`.  A
+lower tier compiles in a fraction of the time.  A call starts from the highest of: the tier
+this process has needed so far, the caller's `tier` (a recorded tape's highest, known once
+per tape) and, for a sweep, the tier of the entry it starts from (an n-d backward's root is
+mostly a reduction: no elementwise-only kernel is compiled just to stop there).  A kernel
+that meets an entry e of a higher tier (`OP_TIER`) returns -2 - len(op) - e, and the call
+resumes from e with the kernel of e's tier, which runs first from then on (it is compiled,
+and one call per segment is cheaper than two).  So a process whose graphs are one-element
+ones never compiles the structural kinds' pieces, and one whose graphs use the common ops
+never compiles the full kernels.
+
+Both functions take and return what the full kernels do (docs/design.md, "Kernel tiers")."""
+from ._jit import K
+
+__all__ = ["sweep", "forward_from"]
+
+SWEEPS = ("sweep_ew", "sweep_core", "sweep")
+FORWARDS = ("forward_core", "forward_core", "forward_from")    # (no tier-0 forward kernel)
+# sweep's and forward_from's `start` argument (the entry they resume from)
+_SWEEP_START = 14
+_FORWARD_START = 13
+# the tier each face starts from: the highest one this process has needed
+_level = {"sweep": 0, "forward": 1}
+
+
+def _tiered(face, names, start, args, level):
+    if level > _level[face]:
+        _level[face] = level
+    else:
+        level = _level[face]
+    while True:
+        r = getattr(K, names[level])(*args)
+        miss = -2 - len(args[0])     # a kernel returns miss - e at an entry e it lacks
+        if r > miss:
+            return r
+        e = miss - r
+        level = max(level + 1, int(K.OP_TIER[args[0][e]]))
+        _level[face] = level
+        args = args[:start] + (e,) + args[start + 1:]
+
+
+def sweep(*args, tier=0):
+    """K.sweep(*args), through the lowest tier that has the entries swept (at least `tier`)."""
+    e = args[_SWEEP_START]
+    if e >= 0:
+        tier = max(tier, int(K.OP_TIER[args[0][e]]))
+    return _tiered("sweep", SWEEPS, _SWEEP_START, args, tier)
+
+
+def forward_from(*args, tier=1):
+    """K.forward_from(*args), through the lowest tier that has the entries evaluated (at
+    least `tier`)."""
+    return _tiered("forward", FORWARDS, _FORWARD_START, args, tier)

@@ -1,0 +1,127 @@
+"""The n-d kernels' tiers (tapegrad.tiers, codegen.TIERED): a kernel holds the ops of its tier
+and the lower ones, hands the rest of a call to a higher tier's kernel at the first entry of
+one, and a process that never meets one never calls (so never compiles) that kernel."""
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import tapegrad as tg
+from tapegrad import codegen, tiers
+from tapegrad._jit import K, kernels
+from tapegrad.ops import BY_CODE
+
+NAMES = ("sweep", "sweep_core", "sweep_ew", "forward_from", "forward_core")
+
+
+def _branch_codes(name):
+    """Opcodes with a branch of their own in kernel `name` of the generated module."""
+    src = open(kernels().__file__).read()
+    body = src.split("\ndef %s(" % name, 1)[1].split("\n@njit", 1)[0]
+    return {int(c) for c in re.findall(r"\bo == (\d+)", body)}
+
+
+@pytest.mark.parametrize("name, level", [(name, level) for name, _, level in codegen.TIERED])
+def test_each_tier_holds_the_ops_of_its_tier_and_below(name, level):
+    assert kernels().OP_TIER.tolist() == [codegen.tier(op) for op in BY_CODE]
+    full = "sweep" if name.startswith("sweep") else "forward_from"
+    above = {op.code for op in BY_CODE if codegen.tier(op) > level}
+    assert _branch_codes(name) == _branch_codes(full) - above
+    assert level == 2 or _branch_codes(full) & above   # (e.g. atan2 has a branch of its own)
+    assert all(codegen.tier(op) == 2 for op in BY_CODE if op.code >= codegen.OUTLINE_FROM
+               and op.kind in ("unary", "binary"))    # appended rows: no lower tier grows
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """The kernel tiers called, in order, with tiers' state as in a fresh process."""
+    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 1})
+    seen = []
+    for name in NAMES:
+        def spy(*args, fn=getattr(kernels(), name), name=name):
+            seen.append(name)
+            return fn(*args)
+        monkeypatch.setattr(K, name, spy, raising=False)
+    return seen
+
+
+def _graph(lib, w, x, full):
+    h = (x @ w).tanh()                       # a host or matmul entry, then a core op
+    if full:                                 # cat and log1p: full-only kinds/rows
+        h = lib.cat([h, h.exp()], 1).log1p()
+    return (h * h).mean()
+
+
+def _inputs(lib):
+    rng = np.random.default_rng(0)
+    return (lib.tensor(rng.standard_normal((3, 2)), requires_grad=True),
+            lib.tensor(rng.standard_normal((4, 3)), requires_grad=True))
+
+
+def _torch_grads(full):
+    w, x = _inputs(torch)
+    _graph(torch, w, x, full).backward()
+    return w.grad.numpy(), x.grad.numpy()
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_backward_runs_the_lowest_tiers_the_graph_needs(calls, full):
+    x0 = tg.tensor(0.5, requires_grad=True)
+    (x0.sin() * x0).backward()                          # one-element ops: tier 0 only
+    assert calls == ["sweep_ew"]
+    assert x0.grad.item() == pytest.approx(np.sin(0.5) + 0.5 * np.cos(0.5), rel=1e-6)
+    del calls[:]
+    w, x = _inputs(tg)
+    _graph(tg, w, x, full).backward()
+    for got, want in zip((w.grad, x.grad), _torch_grads(full)):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    # the root (mean) is a reduce: the sweep starts in tier 1; cat and log1p are tier 2
+    assert calls == ["sweep_core"] + ["sweep"] * full
+    assert tiers._level["sweep"] == 1 + full
+    del calls[:]   # from then on the highest tier needed runs first
+    (x0.sin() * x0).backward()
+    assert calls == [("sweep_ew", "sweep_core", "sweep")[1 + full]]
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_replay_runs_the_tier_its_tape_needs(calls, full):
+    w, x = _inputs(tg)
+    r = tg.record(lambda w, x: _graph(tg, w, x, full), w.detach(), x.detach())
+    del calls[:]
+    value, grads = r.value_and_grad(w.detach().numpy(), x.detach().numpy())
+    tw, tx = _inputs(torch)
+    np.testing.assert_allclose(value, _graph(torch, tw, tx, full).item(), rtol=1e-12)
+    for got, want in zip(grads, _torch_grads(full)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    forwards = [c for c in calls if c.startswith("forward")]
+    sweeps = [c for c in calls if c.startswith("sweep")]
+    # a recorded tape's kernels are those of its highest tier: no lower one is compiled
+    assert forwards == [("forward_core", "forward_from")[full]]
+    assert sweeps == [("sweep_core", "sweep")[full]]
+
+
+@pytest.mark.parametrize("fn, core", [(lambda x: (x.sin() * x + 1.0) ** 2, True),
+                                      (lambda x: (x.log1p() * x + 1.0) ** 2, False)])
+def test_one_element_replay_calls_the_core_kernels_unless_an_outlined_row_is_on_it(fn, core):
+    r = tg.record(fn, tg.tensor(0.5, dtype=tg.float64))
+    value, (grad,) = r.value_and_grad(0.7)
+    x = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    y = fn(x)
+    y.backward()
+    assert value == pytest.approx(y.item(), rel=1e-15)
+    assert grad == pytest.approx(x.grad.item(), rel=1e-15)
+    assert r(0.7) == pytest.approx(y.item(), rel=1e-15)
+    names = [k.py_func.__name__ for k in r._scalar_kernels()]
+    assert names == [n + "_core" * core for n in ("replay_scalar", "forward_scalar")]
+
+
+def test_a_sweep_resumes_in_each_higher_tier_it_meets(calls):
+    """From tier 0 up: a one-element graph whose root is elementwise, with a reduction and a
+    full-only row below it."""
+    x = tg.tensor([0.3, 0.4], requires_grad=True, dtype=tg.float64)
+    y = x.log1p().sum().sin() * 2.0
+    y.backward()
+    assert calls == ["sweep_ew", "sweep_core", "sweep"]
+    np.testing.assert_allclose(x.grad.numpy(), 2.0 * np.cos(np.log1p([0.3, 0.4]).sum())
+                               / (1.0 + np.array([0.3, 0.4])), rtol=1e-14)
