@@ -255,7 +255,8 @@ def _own_nan(tape, e, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
         a, b = int(ia[e]), int(ib[e])
         needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
         HOST_VJP[BY_CODE[op[e]].kind](params, par[e], a, b, e, off, vals, adj2, needs,
-                                      tape.saved_array(a), tape.saved_array(b))
+                                      tape.saved_array(a), tape.saved_array(b),
+                                      c=float(cst[e]), size=size)
     k = 0
     for src in (int(ia[e]), int(ib[e])):
         if src < 0:
