@@ -2356,9 +2356,16 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     gradient as a fresh array in its own dtype (engine._Side), so a float32 weight's gradient
     never goes through the float64 arena.  Where a consumer reads its value as saved
     (direct_ok 1: bit 8), the node must be held by reference (slot >= 0).
+    A reached host entry whose opcode has direct_ok bit 4 (its host VJP reads its own
+    gradient from the side when its offset is -1: cat) gets off = -1 on the same terms, when
+    it is not a root (bit 16 of `used`: the entries marked in `reach` on entry): a large sum
+    hands a cat its gradient as a broadcast, never written out in the float64 arena.
     (Numbers out, no array: a kernel returning a new array can be cut by a signal while it
     is boxed.)"""
     n = reach.shape[0]
+    for e in range(n):
+        if reach[e] != 0:
+            used[e] = 16   # a root: its seed goes into the arena
     mark_live(ia, ib, arg_ptr, arg, reach)
     for e in range(n):
         if reach[e] != 0 and host[e] == 0:
@@ -2375,7 +2382,8 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
             for j in range(arg_ptr[e], arg_ptr[e + 1]):
                 used[arg[j]] = 1
         elif reach[e] != 0:   # a host entry: bit 2 (adds into the arena) or 4 (+8) (direct)
-            u = 2 if direct_ok[op[e]] == 0 else (12 if direct_ok[op[e]] == 1 else 4)
+            d = direct_ok[op[e]] & 3
+            u = 2 if d == 0 else (12 if d == 1 else 4)
             if ia[e] >= 0 and used[ia[e]] != 1:
                 used[ia[e]] |= u
             if ib[e] >= 0 and used[ib[e]] != 1:
@@ -2395,7 +2403,9 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     for e in range(n):
         if reach[e] != 0 and (slot[e] < 0 or (used[e] & 1) == 0):
             if used[e] >= 4 and (used[e] & 7) == 4 and (slot[e] >= 0 or (used[e] & 8) == 0) \
-                    and ia[e] < 0 and ib[e] < 0 and arg_ptr[e + 1] == arg_ptr[e]:
+                    and ((ia[e] < 0 and ib[e] < 0 and arg_ptr[e + 1] == arg_ptr[e])
+                         or (host[e] != 0 and (direct_ok[op[e]] & 4) != 0
+                             and (used[e] & 16) == 0)):
                 off[e] = -1
             else:
                 off[e] = t

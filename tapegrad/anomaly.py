@@ -255,10 +255,12 @@ def _own_nan(tape, e, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
         a, b = int(ia[e]), int(ib[e])
         needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
         kind = BY_CODE[op[e]].kind
-        # (linalg: no second operand but solve's; its output as saved, not in the arena)
-        extra = (tape.saved_array(e),) if kind == "linalg" else ()
-        HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj2, needs,
-                       tape.saved_array(a), tape.saved_array(b) if b >= 0 else None, *extra)
+        if kind == "linalg":   # no second operand but solve's; its output as saved, not in the arena
+            HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj2, needs, tape.saved_array(a),
+                           tape.saved_array(b) if b >= 0 else None, tape.saved_array(e))
+        else:
+            HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj2, needs,
+                           tape.saved_array(a), tape.saved_array(b), c=float(cst[e]), size=size)
     k = 0
     for src in (int(ia[e]), int(ib[e])):
         if src < 0:

@@ -48,7 +48,9 @@ class _Sweep:
             node = self.loc[node]
         o = self.off[node]
         if o < 0:
-            return self.side[node].reshape(shape).astype(dtype, copy=False)
+            g = self.side[node].reshape(shape)
+            # (a broadcast a host reduction handed over is read-only: copied out)
+            return g.astype(dtype, copy=not g.flags.writeable)
         s = self.size[node]
         return self.adj[o:o + s].reshape(shape).astype(dtype)
     def result_of(self, node, shape):
@@ -213,9 +215,10 @@ class _Side(dict):
         self.tape, self.nodes = tape, nodes
 
     def add(self, node, g):
-        """Add g (an array the caller gives up) to node's gradient."""
+        """Add g (an array the caller gives up, of the node's size, any shape) to node's
+        gradient."""
         prev = self.get(node)
-        self[node] = g if prev is None else prev + g
+        self[node] = g if prev is None else prev + g.reshape(prev.shape)
 
     def dtype_of(self, node):
         """The numpy dtype node's gradient is wanted in: a leaf's, else float64."""
@@ -275,7 +278,8 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         sa, sb = (a, b) if nodes is None else (int(nodes[a]), int(nodes[b]))
         if kind in DIRECT:
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
-                           tape.saved_array(sa), tape.saved_array(sb), side)
+                           tape.saved_array(sa), tape.saved_array(sb), side, c=float(cst[e]),
+                           size=size)
         else:   # linalg: its output as saved too, and no second operand but solve's
             HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs,
                            tape.saved_array(sa), tape.saved_array(sb) if b >= 0 else None,

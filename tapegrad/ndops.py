@@ -8,7 +8,8 @@ import numpy as np
 from . import decomps, dtypes as D, errors, _fastpath, return_types, vocab
 from .creation import tensor
 from .errors import _check_broadcast, _tname
-from .kinds import matmul as matmul_kind
+from ._jit import kernel_module
+from .kinds import matmul as matmul_kind, reduce as reduce_kind
 from .ops import BY_CODE, mentions, OPS
 from .parameter import Parameter
 from .recording import _operand, _operand_node, _record_start, _result, _tape_for
@@ -357,6 +358,22 @@ def _np_mean(arr, axis, keepdims, dtype):
     return ret.dtype.type(ret / np.intp(items))
 
 
+# From this many elements a float sum/mean over every element runs in tapegrad._sums' loop
+# (vectorized, float64 accumulator) instead of numpy's pairwise sum (not vectorized for
+# float32: 4x slower at 200k elements).
+_FAST_SUM_MIN = 1 << 12
+
+
+def _sums():
+    """tapegrad._sums, imported (with numba) on the first large sum."""
+    return kernel_module("tapegrad._sums", "_sums.py", _import_sums)
+
+
+def _import_sums():
+    from . import _sums
+    return _sums
+
+
 def _reduce(x, dim, keepdim, mean, dtype=None):
     shape = x._shape
     nd = len(shape)
@@ -383,10 +400,15 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {x._dtype.legacy}")
     dt = dtype or (x._dtype if x._dtype.is_floating_point else D.int64)
-    # the array's own sum: np.sum adds a Python dispatch layer (~1 µs a call); mean: _np_mean
-    red = _np_mean(arr, dims, keepdim_eff, dt.np) if mean else \
-        arr.sum(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
-    out = np.asarray(red, dtype=dt.np)
+    if (arr.size >= _FAST_SUM_MIN and len(dims) == nd and arr.dtype == dt.np
+            and arr.dtype.kind == "f" and arr.flags.c_contiguous):
+        s = _sums().total(arr.reshape(-1))
+        out = np.full((1,) * nd if keepdim_eff else (), s / arr.size if mean else s, dt.np)
+    else:
+        # the array's own sum: np.sum adds a Python dispatch layer (~1 µs a call); mean: _np_mean
+        red = _np_mean(arr, dims, keepdim_eff, dt.np) if mean else \
+            arr.sum(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
+        out = np.asarray(red, dtype=dt.np)
     tape = _record_start(x)
     if tape is None:
         return Tensor._wrap(out, dt)
@@ -396,6 +418,8 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
                 (1.0 / count if count else math.nan) if mean else 1.0)
     # (none for a one-element input: the tape treats it as 0-d, and tape files check that)
     tape.add_params(t._node, kshape if arr.size != 1 else [])
+    if not tape.recording and reduce_kind.runs_on_host(arr.size, out.size):   # (replay: kernels)
+        tape.set_host(t._node)
     return t
 
 

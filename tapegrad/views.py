@@ -193,24 +193,30 @@ def cat(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    nd = tensors[0].dim()
-    for k, t in enumerate(tensors):
-        if t.dim() == 0:
-            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be "
-                               f"concatenated")
-        if t.dim() != nd:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and "
-                               f"{t.dim()}")
+    shapes = [t._shape for t in tensors]
+    first = shapes[0]
+    nd = len(first)
+    # (one comparison per input on the common paths; the loops find what to report)
+    if not nd or any(len(s) != nd for s in shapes):
+        for k, s in enumerate(shapes):
+            if not s:
+                raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be "
+                                   f"concatenated")
+            if len(s) != nd:
+                raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} "
+                                   f"and {len(s)}")
     d = _dim(dim, nd)
-    for k, t in enumerate(tensors):
-        for j in range(nd):
-            if j != d and t._shape[j] != tensors[0]._shape[j]:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
-                                   f"Expected size {tensors[0]._shape[j]} but got size "
-                                   f"{t._shape[j]} for tensor number {k} in the list.")
+    rest = first[:d] + first[d + 1:]
+    if any(s[:d] + s[d + 1:] != rest for s in shapes):
+        for k, s in enumerate(shapes):
+            for j in range(nd):
+                if j != d and s[j] != first[j]:
+                    raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                       f"Expected size {first[j]} but got size {s[j]} for "
+                                       f"tensor number {k} in the list.")
     dt = _joined_dtype(tensors)
     out = np.concatenate([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
-    return _join("cat", tensors, dt, out, [t._shape for t in tensors], d)
+    return _join("cat", tensors, dt, out, shapes, d)
 
 
 def stack(tensors, dim=0):
@@ -234,7 +240,8 @@ def stack(tensors, dim=0):
 def _joined_dtype(tensors):
     dt = tensors[0]._dtype
     for t in tensors[1:]:
-        dt = D.result_type((dt, 2), (t._dtype, 2))
+        if t._dtype is not dt:
+            dt = D.result_type((dt, 2), (t._dtype, 2))
     return dt
 
 

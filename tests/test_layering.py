@@ -16,6 +16,9 @@ ALLOWED_LATE = {
     ("tapegrad.optim.optimizer", "tapegrad.optim._fused"):
         "the optimizers' fused kernels import numba likewise: on the first step(), through "
         "_jit.kernel_module, which places the Numba cache first",
+    ("tapegrad.ndops", "tapegrad._sums"):
+        "the record-time sum kernel imports numba likewise: on the first large sum, through "
+        "_jit.kernel_module",
 }
 
 

@@ -542,3 +542,90 @@ def test_reached_list_ordering_matches_a_sort(r, span):
     walks.order_marked(mark, out, r)
     assert out[:r].tolist() == sorted(picked.tolist())
     assert out[r:].tolist() == [-7, -7, -7]
+
+
+# ---- large full reductions: host entries handing their one value over as a broadcast ---------
+# (perf8) With reduce.HOST_MIN_ELEMS and cat.HOST_MIN_ELEMS at 1 every full sum/mean and every
+# cat is a host entry: a cat only such reductions (and host products) read gets no arena space
+# (walks.arena_layout, off -1), its gradient is the reduction's broadcast in the side, and the
+# leaves get fills in their dtype.  Cases: (loss of (m, a, b, W), retain the cat's grad).
+HOST_SUM_CASES = {
+    "cat then sum": lambda m, a, b, W: m.cat([a, b]).sum(),
+    "cat then mean": lambda m, a, b, W: m.cat([a, b], 1).mean(),
+    "two reductions of one cat": lambda m, a, b, W: (lambda c: c.sum() * 3 + c.mean())(
+        m.cat([a, b * 2])),
+    "cat read by a kernel op too": lambda m, a, b, W: (lambda c: c.sum() + (c * c).sum())(
+        m.cat([a, b])),
+    "cat read by a product too": lambda m, a, b, W: (lambda c: c.mean() + (c @ W).sum())(
+        m.cat([a, b])),
+    "sum of a leaf": lambda m, a, b, W: a.sum() * 2 + b.mean(),
+}
+
+
+@pytest.mark.parametrize("dropped", [0, 40], ids=["in place", "reached path"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", list(HOST_SUM_CASES))
+def test_host_reductions_hand_a_broadcast(monkeypatch, every_matmul_on_host, case, dtype,
+                                          dropped):
+    torch = pytest.importorskip("torch")
+    from tapegrad.kinds import cat as cat_kind, reduce as reduce_kind
+    monkeypatch.setattr(cat_kind, "HOST_MIN_ELEMS", 1)
+    monkeypatch.setattr(reduce_kind, "HOST_MIN_ELEMS", 1)
+    fn = HOST_SUM_CASES[case]
+    rng = np.random.default_rng(5)
+    vals = [rng.standard_normal(s).astype(dtype) for s in [(3, 4), (3, 4), (4, 2)]]
+    res = []
+    for m in (tg, torch):
+        a, b, W = (m.tensor(v, requires_grad=True) for v in vals)
+        if m is tg:
+            for _ in range(dropped):
+                m.cat([a, b]).sum().item()
+            y = fn(m, a, b, W)
+            sums = [e for e in range(y._tape.n) if y._tape.op[e] in
+                    (ops.OPS["sum"].code, ops.OPS["mean"].code)]
+            assert sums and all(y._tape.host_flags(y._tape.n)[e] for e in sums)
+            grads = tg.autograd.grad(fn(m, a, b, W), [a, b])
+        else:
+            y = fn(m, a, b, W)
+        y.backward()
+        res.append([y.detach().numpy()] + [t.grad.numpy() for t in (a, b)])
+        if m is tg:
+            for g, t in zip(grads, (a, b)):
+                assert g.dtype == t.grad.dtype == t.dtype
+                assert t.grad.numpy().flags.writeable
+                np.testing.assert_array_equal(g.numpy(), t.grad.numpy())
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12)
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q, **tol)
+
+
+def test_cat_between_host_entries_is_off_the_arena_unless_a_root(monkeypatch):
+    """The cat of `cat(...).sum()` takes its gradient from the sum's broadcast (no arena
+    space); a retained or seeded cat still gets the right gradient."""
+    torch = pytest.importorskip("torch")
+    from tapegrad.kinds import cat as cat_kind, reduce as reduce_kind
+    monkeypatch.setattr(cat_kind, "HOST_MIN_ELEMS", 1)
+    monkeypatch.setattr(reduce_kind, "HOST_MIN_ELEMS", 1)
+    res = []
+    for m in (tg, torch):
+        a, b = m.ones(2, 3, requires_grad=True), m.ones(2, 3, requires_grad=True)
+        c = m.cat([a, b * 2])
+        c.retain_grad()
+        y = c.sum() * 3
+        if m is tg:
+            tape = y._tape
+            off = tape.arenas(tape.n, [y._node])[0]
+            assert off[c._node] == -1
+        m.autograd.backward([y, c], [m.tensor(1.0), m.full((4, 3), 0.5)])
+        res.append([c.grad.numpy(), a.grad.numpy(), b.grad.numpy()])
+    for p, q in zip(*res):
+        np.testing.assert_allclose(p, q)
+
+
+def test_large_sums_are_host_entries_not_while_recording():
+    x = tg.ones(200, 100, requires_grad=True)
+    big, small = x.sum(), x[:2].sum()
+    assert big._tape.host_flags(big._tape.n)[big._node] == 1
+    assert small._tape.host_flags(small._tape.n)[small._node] == 0
+    rec = tg.record(lambda x: x.sum(), x)
+    assert not rec.host.any()

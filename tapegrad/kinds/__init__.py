@@ -10,10 +10,11 @@ kernels (engine._run_sweep, replay's host loop):
 `params[p:]` holds the entry's params, `a`/`b` are its operand nodes, `needs[i]` says whether
 operand i wants a gradient.  Kinds in `LISTS` take the operand list instead of a, b:
     HOST_VJP[kind](params, p, nodes, e, off, adj, needs, side)
-Kinds in `DIRECT` take `side` too (engine._Side, from the eager sweep; matmul's after A, B):
-an operand whose offset is -1 (an input entry only such host entries feed:
-walks.arena_layout) has no arena space, and its gradient goes to side.add(node, array), an
-array it owns, in side.dtype_of(node).
+Kinds in `DIRECT` take `side` too (engine._Side, from the eager sweep; after A, B) and the
+entry's constant `c` (keyword): an operand whose offset is -1 (an input entry only such host
+entries feed, or a cat entry only they read: walks.arena_layout) has no arena space, and its
+gradient goes to side.add(node, array), an array it owns, in side.dtype_of(node) (a
+read-only broadcast for a cat's gradient: engine._Side.grad_copy copies what it hands out).
 
 Kinds in `LISTS` read their whole operand list (ia, ib, then the entry's `arg` slice): their
 kernel pieces also take `arg_ptr, arg`, and their tensor faces take the list
@@ -41,11 +42,14 @@ def tensor_vjp(kind):
 LISTS = frozenset({"cat"})
 
 HOST_FORWARD = {"matmul": matmul.host_forward, "linalg": linalg.host_forward}
-HOST_VJP = {"matmul": matmul.host_vjp, "cat": cat.host_vjp_cat, "linalg": linalg.host_vjp}
+HOST_VJP = {"matmul": matmul.host_vjp, "cat": cat.host_vjp_cat, "reduce": reduce.host_vjp,
+            "linalg": linalg.host_vjp}
 # kinds that run only on the host (no kernel piece: LAPACK): kernels that do not pause
 # (value_and_grad_batch, jacobian, sweep_rows, replay_scalar) must not meet them
 HOST_ONLY = frozenset({"linalg"})
 # kinds whose HOST_VJP hands the gradient of an operand at offset -1 to side.add: 1 where it
 # reads that operand's value as saved (the node must be held by reference), 2 where it reads
-# no operand value
-DIRECT = {"matmul": 1, "cat": 2}
+# no operand value; + 4 where it also reads its own gradient from the side when its own
+# offset is -1 (side.get(e)), so that an entry between two such host entries needs no arena
+# space either (walks.arena_layout)
+DIRECT = {"matmul": 1, "cat": 2 + 4, "reduce": 2}

@@ -39,20 +39,39 @@ def runs_on_host(n_out):
 def host_vjp_cat(params, p, nodes, e, off, adj, needs, side):
     """Entry e's VJP on the host: operand k (nodes[k], `needs[k]`: it wants a gradient) gets
     its block of the output's gradient, added into the arena, or at offset -1 handed to
-    side.add as a fresh array of the operand's dtype (one pass: the .grad itself)."""
-    outer, inner = int(params[p]), int(params[p + 1])
-    ds = params[p + 2:p + 2 + len(nodes)]
-    width = int(ds.sum()) * inner
-    g = adj[off[e]:off[e] + outer * width].reshape(outer, width)
+    side.add as a fresh array of the operand's dtype (one pass: the .grad itself).  The
+    output's own gradient is in the arena, or at offset -1 in the side (a sum's broadcast:
+    walks.arena_layout)."""
+    lay = params[p:p + 2 + len(nodes)].tolist()
+    outer, inner = lay[0], lay[1]
+    width = sum(lay[2:]) * inner
+    o = off[e]
+    if o >= 0:
+        g = adj[o:o + outer * width].reshape(outer, width)
+    else:   # no arena space (kinds.DIRECT bit 4): what its host consumers handed over
+        g = side.get(e)
+        if g is None:
+            return
+        g = g.reshape(outer, width)
+    # one value everywhere (a broadcast: strides 0): blocks are fills, not strided casts,
+    # which numpy runs 3-4x slower
+    value = g.reshape(-1)[0] if g.size and not any(g.strides) else None
     start = 0
     for k, x in enumerate(nodes):
-        w = int(ds[k]) * inner
+        w = lay[2 + k] * inner
         if needs[k]:
-            blk = g[:, start:start + w]
-            if off[x] < 0:
-                side.add(x, blk.astype(side.dtype_of(x)))
+            ox = off[x]
+            if value is not None:
+                if ox < 0:
+                    blk = np.empty((outer, w), side.dtype_of(x))
+                    blk.fill(value)
+                    side.add(x, blk)
+                else:
+                    adj[ox:ox + outer * w] += value
+            elif ox < 0:
+                side.add(x, g[:, start:start + w].astype(side.dtype_of(x)))
             else:
-                adj[off[x]:off[x] + outer * w].reshape(outer, w)[...] += blk
+                adj[ox:ox + outer * w].reshape(outer, w)[...] += g[:, start:start + w]
         start += w
 
 

@@ -42,12 +42,14 @@ def host_forward(params, p, a, b, e, off, vals):
     np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
 
 
-def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=None):
+def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=None, c=0.0,
+             size=None):
     """Add entry e's input gradients into `adj` (`needs[i]`: operand i wants one).  Given the
     operands as saved (A, B: float32 for a float32 model), the products run in their dtype,
     as torch's do: sgemm, not dgemm on float64 copies.  An operand at offset -1 (an input
     entry that only direct host entries feed: walks.arena_layout) gets its gradient by
-    side.add, the product itself (float32 for a float32 weight): no float64 round trip."""
+    side.add, the product itself (float32 for a float32 weight): no float64 round trip.
+    (`c`, `size`: the DIRECT protocol's, unused here.)"""
     A, B = _operands(params, p, a, b, off, vals, A, B)
     g = adj[off[e]:off[e] + A.size // A.shape[-1] * B.shape[-1]].reshape(A.shape[:-1] + B.shape[-1:])
     if g.dtype != A.dtype:

@@ -4,9 +4,42 @@ Params: the keepdim shape of the output (nd[a] entries); cst: the scale (1/count
 The kernel pieces are plain Python that codegen compiles into tapegrad/_kernels.py, called as
 `forward_reduce(e, a, b, ...)` / `sweep_reduce(e, a, b, ...)` from the opcode dispatch.
 """
+import numpy as np
+
 from .index import bcast_index, is_suffix, kept_leading
 
 KINDS = ("reduce",)
+
+# From this many input elements an eager reduction over every element is a host entry (not
+# while recording for replay): its gradient is one value, which the host VJP hands to an
+# operand at offset -1 (a cat's output, a leaf: walks.arena_layout) as a broadcast or one
+# fill in the operand's dtype, where the kernel would fill the float64 arena (and the arena
+# be zeroed first).  Below, the kernel's loop costs less than a pause of the sweep.
+HOST_MIN_ELEMS = 1 << 14
+
+
+def runs_on_host(n_in, n_out):
+    return n_out == 1 and n_in >= HOST_MIN_ELEMS
+
+
+def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=None, c=1.0,
+             size=None):
+    """Entry e (a reduction to one element, scale `c`; `size`: the sweep's size stream) on
+    the host: operand a's gradient is c times e's, everywhere.  At offset -1 it goes to
+    side.add as a read-only broadcast (no array written: a cat's host VJP slices it, a
+    leaf's .grad is made from it in the leaf's dtype, engine._Side.grad_copy); in the arena,
+    one numpy add."""
+    if not needs[0]:
+        return
+    g = c * adj[off[e]]
+    oa, n = off[a], int(size[a])
+    if oa >= 0:
+        adj[oa:oa + n] += g
+    elif side is not None:   # (anomaly's nan check reruns a VJP without one)
+        # (np.broadcast_to's argument checks cost twice this)
+        bc = np.ndarray((n,), np.float64, np.array([g]), strides=(0,))
+        bc.flags.writeable = False
+        side.add(a, bc)
 
 
 def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
