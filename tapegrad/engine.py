@@ -267,13 +267,19 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         if kind in LIST_KINDS:   # the whole operand list (the kernel marked ia, ib reached)
             xs = ([int(x) for x in (ia[e], ib[e]) if x >= 0]
                   + arg[arg_ptr[e]:arg_ptr[e + 1]].tolist())
-            reach[xs] = 1
+            for x in xs:     # (a few operands: item stores cost less than a fancy index)
+                reach[x] = 1
             HOST_VJP[kind](params, par[e], xs, e, off, adj,
                            [_DIFFERENTIABLE[op[x]] for x in xs], side)
             start = e - 1
             continue
         a, b = int(ia[e]), int(ib[e])
         needs = (a >= 0 and _DIFFERENTIABLE[op[a]], b >= 0 and _DIFFERENTIABLE[op[b]])
+        if DIRECT.get(kind, 0) & 3 == 2:   # a direct VJP that reads no operand value
+            HOST_VJP[kind](params, par[e], a, b, e, off, vals, adj, needs, None, None, side,
+                           c=float(cst[e]), size=size)
+            start = e - 1
+            continue
         # the operands as saved (their own dtype), where the tape holds them by reference
         sa, sb = (a, b) if nodes is None else (int(nodes[a]), int(nodes[b]))
         if kind in DIRECT:

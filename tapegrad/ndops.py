@@ -412,8 +412,11 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     tape = _record_start(x)
     if tape is None:
         return Tensor._wrap(out, dt)
-    count = int(math.prod(shape[d] for d in dims)) if dims else 1
-    kshape = [1 if i in dims else s for i, s in enumerate(shape)]
+    if len(dims) == nd:   # over every element (the common loss): no per-dim work
+        count, kshape = arr.size, [1] * nd
+    else:
+        count = int(math.prod(shape[d] for d in dims)) if dims else 1
+        kshape = [1 if i in dims else s for i, s in enumerate(shape)]
     t = _result(out, dt, tape, OPS[name].code, input_node(tape, x), -1,
                 (1.0 / count if count else math.nan) if mean else 1.0)
     # (none for a one-element input: the tape treats it as 0-d, and tape files check that)
