@@ -341,6 +341,9 @@ class StepProgram(ArenaStep):
         self._where = {id(params[k]): self.spans[k][0] for k in self.targets}
         self._tparams = [params[k] for k in self.targets]
         self._tids = {id(p) for p in self._tparams}
+        # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
+        self._reached_args = [] if reach is None else [
+            i for i, (v, _, _) in zip(argn, rec.inputs[len(params):]) if reach[v]]
         self._one = [params[k].numel() == 1 and type(params[k]._v) is float
                      for k in self.targets]
         o0 = self._gspan[0] if self._gspan is not None else 0
@@ -353,6 +356,10 @@ class StepProgram(ArenaStep):
 
     def __call__(self, args):
         rec = self.rec
+        for i in self._reached_args:
+            if args[i].requires_grad:
+                _fail(f"tensor argument {i} requires grad and the loss depends on it: its "
+                      f".grad is not supported in a compiled step (detach it)")
         vals, adj = rec._arena()
         self.load(vals, [args[i] for i in self.argn])
         self.run(vals, adj)

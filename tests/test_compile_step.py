@@ -270,6 +270,24 @@ def test_what_a_step_trace_cannot_hold_raises(case):
     assert not opt.state
 
 
+def test_an_argument_that_requires_grad_later_is_refused():
+    """The cache key does not hold requires_grad: a call whose argument requires grad, where
+    the trace's did not, raises instead of leaving the argument's .grad unset."""
+    w = tg.tensor([0.5, -0.25], requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+
+    @tg.compile
+    def step(x):
+        opt.zero_grad()
+        (x * w).sum().backward()
+        opt.step()
+    step(tg.tensor([1.0, 2.0]))
+    before = (w.tolist(), w.grad.tolist(), w._version)
+    with pytest.raises(tg.TracingError, match="argument 0 requires grad"):
+        step(tg.tensor([1.0, 2.0], requires_grad=True))
+    assert (w.tolist(), w.grad.tolist(), w._version) == before
+
+
 def test_eager_backward_and_step_unaffected_after_a_trace():
     """A trace that failed leaves no trace open: eager backward and step work after it."""
     w = tg.tensor([1.0, 2.0], requires_grad=True)
