@@ -29,7 +29,8 @@ What a trace cannot hold raises `TracingError` (never a silent difference): a se
 backward, `create_graph`, `inputs=`, a gradient argument, hooks on a parameter, reading or
 assigning `.grad` inside the step (`clip_grad_norm_` included), a step function that reads a
 parameter after `opt.step()` or changes an optimizer's hyperparameters, backward through a
-tensor computed outside the function, a tensor argument that requires grad, LBFGS.
+tensor computed outside the function, a tensor argument that requires grad, LBFGS, a draw
+from the default random generator (dropout: the replay would reuse the trace's draws).
 """
 import numpy as np
 
@@ -40,6 +41,7 @@ from ._signals import COMMIT
 from .autograd.api import _publish, _stage
 from .errors import TracingError
 from .grad_mode import enable_grad
+from .random import default_generator
 from .steptrace import TRACE
 from .tape import OP_LEAF
 from .tensor import Tensor, _new
@@ -49,6 +51,11 @@ __all__ = ["StepTrace", "StepProgram", "ArenaStep"]
 
 def _fail(what):
     raise TracingError(f"tapegrad.compile: {what}")
+
+
+def _rng_state():
+    """The default generator's state (a draw or a reseed while tracing changes it)."""
+    return default_generator._np.bit_generator.state
 
 
 def _hyper(opt):
@@ -69,6 +76,7 @@ class StepTrace:
         self.arg_leaves = arg_leaves
         self.arg_rg = arg_requires_grad
         self.optimizers = {}      # id -> (optimizer, its settings when the trace saw it)
+        self.rng = _rng_state()
         self.stepped = {}         # id(param) -> its baked node, for params a step() updates
 
     # -- what the intercepted calls do while tracing ------------------------------------------
@@ -158,6 +166,10 @@ class StepTrace:
         """Check what the trace did and turn the parameters it read into leaf inputs; returns
         them (tensors from outside that require grad, in the order they were first read)."""
         tape = self.tape
+        if _rng_state() != self.rng:
+            _fail("the step function draws random numbers (dropout in training mode, rand, "
+                  "...): a replay would reuse the trace's draws at every call; run the step "
+                  "eagerly, or draw the numbers outside and pass them in")
         for key, (p, _) in self.stepped.items():
             if ("baked", key) in tape.import_of:
                 _fail("the step function reads a parameter after opt.step(); the program would "
@@ -329,6 +341,9 @@ class StepProgram(ArenaStep):
         self._where = {id(params[k]): self.spans[k][0] for k in self.targets}
         self._tparams = [params[k] for k in self.targets]
         self._tids = {id(p) for p in self._tparams}
+        # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
+        self._reached_args = [] if reach is None else [
+            i for i, (v, _, _) in zip(argn, rec.inputs[len(params):]) if reach[v]]
         self._one = [params[k].numel() == 1 and type(params[k]._v) is float
                      for k in self.targets]
         o0 = self._gspan[0] if self._gspan is not None else 0
@@ -341,6 +356,10 @@ class StepProgram(ArenaStep):
 
     def __call__(self, args):
         rec = self.rec
+        for i in self._reached_args:
+            if args[i].requires_grad:
+                _fail(f"tensor argument {i} requires grad and the loss depends on it: its "
+                      f".grad is not supported in a compiled step (detach it)")
         vals, adj = rec._arena()
         self.load(vals, [args[i] for i in self.argn])
         self.run(vals, adj)

@@ -228,7 +228,8 @@ def test_returns_and_grad_tensors_as_eager():
 
 @pytest.mark.parametrize("case", ["create_graph", "second_backward", "grad_read", "clip",
                                   "grad_write", "scheduler_inside", "read_after_step",
-                                  "hook", "lbfgs", "arg_requires_grad", "outside_history"])
+                                  "hook", "lbfgs", "arg_requires_grad", "outside_history",
+                                  "dropout"])
 def test_what_a_step_trace_cannot_hold_raises(case):
     w = tg.tensor([0.5, -0.25], requires_grad=True)
     w.grad = tg.tensor([1.0, 1.0])
@@ -242,6 +243,8 @@ def test_what_a_step_trace_cannot_hold_raises(case):
     def step(x):
         opt.zero_grad()
         loss = ((outside if case == "outside_history" else x * w) ** 2).sum()
+        if case == "dropout":
+            loss = nn.functional.dropout(x * w, 0.5).sum()
         loss.backward(create_graph=case == "create_graph")
         if case == "second_backward":
             (x * w).sum().backward()
@@ -265,6 +268,24 @@ def test_what_a_step_trace_cannot_hold_raises(case):
         tg.compile(step)(x)
     assert (w.tolist(), w.grad.tolist(), w._version) == before
     assert not opt.state
+
+
+def test_an_argument_that_requires_grad_later_is_refused():
+    """The cache key does not hold requires_grad: a call whose argument requires grad, where
+    the trace's did not, raises instead of leaving the argument's .grad unset."""
+    w = tg.tensor([0.5, -0.25], requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+
+    @tg.compile
+    def step(x):
+        opt.zero_grad()
+        (x * w).sum().backward()
+        opt.step()
+    step(tg.tensor([1.0, 2.0]))
+    before = (w.tolist(), w.grad.tolist(), w._version)
+    with pytest.raises(tg.TracingError, match="argument 0 requires grad"):
+        step(tg.tensor([1.0, 2.0], requires_grad=True))
+    assert (w.tolist(), w.grad.tolist(), w._version) == before
 
 
 def test_eager_backward_and_step_unaffected_after_a_trace():
