@@ -334,3 +334,32 @@ def test_closure_backward_only_and_none_results():
         runs.append((out, _state(ps, opt)))
     assert runs[0][0] == pytest.approx(runs[1][0], rel=1e-12)
     _assert_same(runs[0][1], runs[1][1])
+
+
+@pytest.mark.parametrize("scope", ["optimizer", "global"])
+def test_optimizer_step_hooks_are_refused(scope):
+    # a compiled step runs the update without Python, so a hook would run only once
+    torch = tg
+    model = torch.nn.Linear(2, 1).double()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+    hook = (lambda o, a, k: calls.append(1))
+    handle = (opt.register_step_post_hook(hook) if scope == "optimizer"
+              else torch.optim.optimizer.register_optimizer_step_post_hook(hook))
+    try:
+        @torch.compile
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        before = [p.detach().clone() for p in model.parameters()]
+        x, y = torch.randn(4, 2, dtype=torch.float64), torch.randn(4, 1, dtype=torch.float64)
+        with pytest.raises(tg.TracingError, match="step hooks"):
+            step(x, y)
+        assert calls == []
+        assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+    finally:
+        handle.remove()

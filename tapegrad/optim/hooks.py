@@ -11,6 +11,7 @@ from collections import OrderedDict
 from itertools import chain
 
 from ..hooks import RemovableHandle
+from ..steptrace import TRACE
 from ..tensor import Tensor
 
 __all__ = ["register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
@@ -54,6 +55,9 @@ def _hooked_step(func):
         post = self._optimizer_step_post_hooks
         if not (pre or post or _global_optimizer_pre_hooks or _global_optimizer_post_hooks):
             return func(*args, **kwargs)
+        if TRACE.current is not None:
+            # a compiled step replays the update without Python: the hooks would run once
+            TRACE.current.unsupported("opt.step() of an optimizer with step hooks")
         # NOTE: as torch's, the hooks' `args` start with the optimizer itself
         for hook in chain(_global_optimizer_pre_hooks.values(), pre.values()):
             result = hook(self, args, kwargs)
