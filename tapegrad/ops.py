@@ -408,6 +408,10 @@ _DECLS = [
         " where(a < c, 0.0, where(a > 1.0 - c, 0.0, g / (a * (1.0 - a))))",)),
     # multigammaln(x, p): sum_j lgamma(x - j / 2) + const (tapegrad/special.py)
     Op("mvlgamma", "decomp", "MvlgammaBackward0", saves=("a",)),
+    # scatter_reduce / index_reduce: a reduction over a constant table of candidates
+    # (tapegrad/scatter_reduce.py)
+    Op("scatter_reduce", "decomp", "ScatterReduceBackward0", saves=("a", "b", "out")),
+    Op("index_reduce", "decomp", "IndexReduceBackward0", saves=("a", "b", "out")),
 ]
 
 def mentions(expr, name):
