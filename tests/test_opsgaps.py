@@ -289,6 +289,8 @@ SPECIAL = [
     "show(m.special.sinc(m.tensor([0, 1, 2])), m.special.entr(m.tensor([0, 1, 2])))",
     "x.sinc_()", "r = (x * 1).sinc_(); show(r, grads(r, x))",
     "r = (y * 1).xlogy_(x.abs() + 1); show(r)", "r = (p * 0.5).logit_(); show(r)",
+    "c = m.tensor([0., 1., 2., 3., 0., 1., 1.], dtype=m.float64); r = c.xlogy_(y.abs() + 1); "
+    "show(r, grads(r, y))",
 ]
 
 
