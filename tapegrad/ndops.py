@@ -470,7 +470,7 @@ def matmul(x, y, name=None):
     elif ny == 2 or (ny == 1 and nx > 2):
         k = xa.shape[-1]
         nn = ya.shape[1] if ny == 2 else 1
-        name, params = "matmul", [1, xa.size // k, k, nn, 0]
+        name, params = "matmul", [1, math.prod(xa.shape[:-1]), k, nn, 0]   # (k may be 0)
     elif xa.shape[:-2] == ya.shape[:-2]:
         nb = int(math.prod(xa.shape[:-2]))
         name, params = name or "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]

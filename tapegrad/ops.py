@@ -427,6 +427,10 @@ _DECLS = [
     Op("logsigmoid", "decomp", "LogSigmoidBackward0", saves=("a",)),
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",)),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",)),
+    # scatter_reduce / index_reduce: a reduction over a constant table of candidates
+    # (tapegrad/scatter_reduce.py)
+    Op("scatter_reduce", "decomp", "ScatterReduceBackward0", saves=("a", "b", "out")),
+    Op("index_reduce", "decomp", "IndexReduceBackward0", saves=("a", "b", "out")),
 ]
 
 def mentions(expr, name):

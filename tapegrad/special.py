@@ -108,8 +108,7 @@ class _Methods:
 
     def xlogy_(self, other):
         return self._inplace(lambda a, b: xlogy(Tensor._wrap(np.array(a), self._dtype),
-                                                 other)._array(), None,
-                             lambda x, _: xlogy(x, other))
+                                                 other)._array(), other, xlogy)
 
     def sinc_(self):
         return self._inplace(lambda a, b: sinc(Tensor._wrap(np.array(a), self._dtype))._array(),

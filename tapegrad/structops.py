@@ -419,19 +419,28 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    """A tensor whose last two dims hold input's last dim on a diagonal, zeros elsewhere
-    (DiagEmbedBackward0)."""
-    if (dim1, dim2) not in ((-2, -1), (input.dim() - 1, input.dim())):
-        raise NotImplementedError("tapegrad: diag_embed with dims other than the last two is "
-                                  "not implemented")
+    """A tensor whose dims dim1, dim2 hold input's last dim on a diagonal (offset above it),
+    zeros elsewhere (DiagEmbedBackward0)."""
     n = input._shape[-1] if input.dim() else 1
     m = n + abs(offset)
     batch = input._shape[:-1]
-    out_shape = batch + (m, m)
-    k = np.arange(n)
-    rows, cols = (k, k + offset) if offset >= 0 else (k - offset, k)
-    base = (np.arange(int(math.prod(batch))) * m * m).reshape(batch + (1,))
-    pos = (base + rows * m + cols).reshape(-1)
+    nd = len(batch) + 2
+    d1, d2 = _dim(dim1, nd), _dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    # (opsgaps) the diagonal in dims d1 (row), d2 (column); input's batch dims fill the others
+    others = [d for d in range(nd) if d not in (d1, d2)]
+    out_shape = [m] * nd
+    for d, size in zip(others, batch):
+        out_shape[d] = size
+    out_shape = tuple(out_shape)
+    grid = np.indices(batch + (n,)) if input.dim() else np.zeros((1, 1), np.int64)
+    k = grid[-1]
+    coords = [None] * nd
+    for d, g in zip(others, grid[:-1]):
+        coords[d] = g
+    coords[d1], coords[d2] = (k, k + offset) if offset >= 0 else (k - offset, k)
+    pos = np.ravel_multi_index(tuple(coords), out_shape).reshape(-1)
     out = np.zeros(int(math.prod(out_shape)), input._dtype.np)
     out[pos] = input._array().reshape(-1)
     out = out.reshape(out_shape)
@@ -593,9 +602,9 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with src's elements (or value) written at index along dim (ScatterBackward0, or
     ScatterBackward1 for a value).  A repeated index writes the last of its values; its
     gradient then goes to that one (torch: to every one written there)."""
-    if reduce is not None:
-        raise NotImplementedError("tapegrad: scatter with reduce= is not implemented; use "
-                                  "scatter_add")
+    if reduce is not None:   # (the reduce forms: tapegrad/scatter_reduce.py)
+        raise NotImplementedError("tapegrad: structops.scatter is the plain form; "
+                                  "tapegrad.scatter takes reduce=")
     if src is None and value is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
     if src is not None and not isinstance(src, Tensor):
@@ -871,13 +880,7 @@ class _StructMethods:
     def index_fill_(self, dim, index, value):
         return _inplace_via(self, lambda x: index_fill(x, dim, index, value))
 
-    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
-        return scatter(self, dim, index, src, value, reduce=reduce)
-
-    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
-        other = src if isinstance(src, Tensor) else None
-        return _inplace_via(self, lambda x: scatter(x, dim, index, src, value, reduce=reduce),
-                            other)
+    # (scatter, scatter_ with reduce=: tapegrad/scatter_reduce.py)
 
     def scatter_add(self, dim, index, src):
         return scatter_add(self, dim, index, src)

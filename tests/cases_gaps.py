@@ -36,6 +36,23 @@ GAP_CASES = {
               ("0d", lambda m, a: m.special.logit(a * 0.2 + 0.5), [()], ANY)],
     "mvlgamma": [("p3", lambda m, a: m.special.multigammaln(a + 1.5, 3), [(2, 3)], POS),
                  ("method", lambda m, a: (a + 1.0).mvlgamma(2), [(3,)], POS)],
+    # scatter_reduce / index_reduce (tapegrad/scatter_reduce.py)
+    "scatter_reduce": [
+        ("sum", lambda m, a, b: a.scatter_reduce(1, m.tensor([[0, 0], [2, 1]]), b, "sum"),
+         [(2, 3), (2, 2)], ANY),
+        ("prod", lambda m, a, b: a.scatter_reduce(0, m.tensor([[1, 0, 1], [1, 1, 0]]), b, "prod",
+                                                  include_self=False), [(2, 3), (2, 3)], ANY),
+        ("mean", lambda m, a, b: m.scatter_reduce(a, 0, m.tensor([1, 1, 3]), b, "mean"),
+         [(4,), (3,)], ANY),
+        ("amax", lambda m, a, b: a.scatter_reduce(1, m.tensor([[1, 1], [0, 2]]), b, "amax",
+                                                  include_self=False), [(2, 3), (2, 2)], ANY),
+        ("amin", lambda m, a, b: a.scatter_reduce(1, m.tensor([[1, 1], [0, 2]]), b, "amin"),
+         [(2, 3), (2, 2)], ANY)],
+    "index_reduce": [
+        ("prod", lambda m, a, b: a.index_reduce(0, m.tensor([0, 2, 0]), b, "prod"),
+         [(3, 2), (3, 2)], ANY),
+        ("amax", lambda m, a, b: a.index_reduce(1, m.tensor([1, 1]), b, "amax",
+                                                include_self=False), [(2, 3), (2, 2)], ANY)],
 }
 
 

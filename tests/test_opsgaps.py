@@ -289,6 +289,8 @@ SPECIAL = [
     "show(m.special.sinc(m.tensor([0, 1, 2])), m.special.entr(m.tensor([0, 1, 2])))",
     "x.sinc_()", "r = (x * 1).sinc_(); show(r, grads(r, x))",
     "r = (y * 1).xlogy_(x.abs() + 1); show(r)", "r = (p * 0.5).logit_(); show(r)",
+    "c = m.tensor([0., 1., 2., 3., 0., 1., 1.], dtype=m.float64); r = c.xlogy_(y.abs() + 1); "
+    "show(r, grads(r, y))",
 ]
 
 
@@ -314,3 +316,82 @@ def test_special_namespace_covers_torch():
                 getattr(special, n)(tg.tensor([0.5]))
     with pytest.raises(NotImplementedError, match="i0"):
         tg.i0(tg.tensor([1.0]))
+
+
+# ---- scatter(reduce=), scatter_reduce, index_reduce, diag_embed's dims -----------------------
+SCATTER_PRELUDE = """
+x = m.tensor([[1., 2., 3.], [4., 5., 6.]], requires_grad=True)
+s = m.tensor([[2., 3.], [4., 5.]], requires_grad=True)
+i = m.tensor([[0, 0], [2, 1]])
+w = m.arange(6.).reshape(2, 3)
+def run(r, *ts):
+    (r * w.reshape(r.shape) if r.numel() == 6 else r).sum().backward()
+    return (r,) + tuple(t.grad for t in ts)
+"""
+SCATTER = [f"show(run(x.scatter_reduce(1, i, s, {red!r}, include_self={inc}), x, s))"
+           for red in ("sum", "prod", "mean", "amax", "amin") for inc in (True, False)] + [
+    "z = m.tensor([[0., 2., 0.], [4., 0., 6.]], requires_grad=True); "
+    "t = m.tensor([[0., 3.], [4., 0.]], requires_grad=True); "
+    "show(run(z.scatter_reduce(1, i, t, 'prod'), z, t))",
+    "t = m.tensor([[2., 2.], [6., 6.]], requires_grad=True); "
+    "show(run(x.scatter_reduce(1, i, t, 'amax'), x, t))",
+    "show(m.ones(3, dtype=m.long).scatter_reduce(0, m.tensor([0, 0, 1]), m.tensor([3, 4, 5]), 'mean'))",
+    "show(m.scatter_reduce(x, 1, i, s, reduce='amin', include_self=False))",
+    "show(x.detach().scatter(1, i, s.detach(), reduce='add'))",
+    "show(x.detach().scatter(1, i, 2.0, reduce='multiply'))",
+    "r = x.scatter(1, i, s, reduce='add'); show(r.requires_grad, r.detach()); r.sum().backward()",
+    "x.scatter(1, i, s, reduce='sum')", "x.scatter_reduce(1, i, s, 'add')",
+    "x.scatter_reduce(1, i, s.double(), 'sum')",
+    "q = x.detach().clone(); q.scatter_reduce_(1, i, s.detach(), 'amax'); show(q)",
+    "q = x * 1; q.scatter_reduce_(1, i, s, 'prod'); show(run(q, x, s))",
+    "q = x.detach().clone(); q.scatter_(1, i, s.detach(), reduce='multiply'); show(q)",
+] + [f"y = m.ones(3, 2, requires_grad=True); src = m.tensor([[1., 5.], [3., -1.], [2., 2.]], "
+     f"requires_grad=True); r = y.index_reduce(0, m.tensor([0, 2, 0]), src, {red!r}, "
+     f"include_self={inc}); (r * m.arange(6.).reshape(3, 2)).sum().backward(); "
+     f"show(r, y.grad, src.grad)" for red in ("prod", "mean", "amax", "amin")
+     for inc in (True, False)] + [
+    "m.ones(2).index_reduce(0, m.tensor([0]), m.ones(1), 'sum')",
+]
+
+
+@pytest.mark.parametrize("src", SCATTER)
+def test_scatter_reduce_as_torch(src):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (torch: index_reduce is beta, scatter(reduce=) old)
+        assert run(SCATTER_PRELUDE + src, tg) == run(SCATTER_PRELUDE + src, torch)
+
+
+def test_scatter_reduce_replays_at_new_inputs():
+    idx = [[1, 1, 0], [0, 2, 2]]
+
+    def f(m, x, s):
+        i = m.tensor(idx)
+        return (x.scatter_reduce(1, i, s, "amax", include_self=False) *
+                x.scatter_reduce(1, i, s * s, "mean")).sum() + \
+            x.scatter_reduce(1, i, s, "prod").sum()
+    rec = tg.record(lambda x, s: f(tg, x, s), tg.ones(2, 3, dtype=tg.float64),
+                    tg.ones(2, 3, dtype=tg.float64))
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        xv, sv = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+        value, (gx, gs) = rec.value_and_grad(xv, sv)
+        xt, st_ = (torch.tensor(v, requires_grad=True) for v in (xv, sv))
+        out = f(torch, xt, st_)
+        out.backward()
+        assert value == pytest.approx(out.item(), rel=1e-12)
+        np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(gs, st_.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("args", [(), (1,), (-1,), (1, 0, 2), (0, 0, 1), (-1, 2, 0), (2, -1, 0),
+                                  (-2, 0, -1), (0, 1, 1)])
+def test_diag_embed_dims_as_torch(args):
+    src = ("a = m.arange(6., dtype=m.float64).reshape(2, 3).requires_grad_()\n"
+           f"r = m.diag_embed(a, *{args!r})\n"
+           "(r * m.arange(r.numel(), dtype=r.dtype).reshape(r.shape)).sum().backward()\n"
+           "show(r, a.grad)\n")
+    assert run(src, tg) == run(src, torch)
+    x = tg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    if args[1:2] != args[2:3] or len(args) < 3:
+        assert tg.autograd.gradcheck(lambda t: tg.diag_embed(t, *args), [x])

@@ -468,7 +468,10 @@ def _apply(op, a, b):
     table = {"add": lambda: x + y, "sub": lambda: x - y, "mul": lambda: x * y,
              "div": lambda: x / y, "pow": lambda: x ** y, "pow_scalar": lambda: x ** 2.5,
              "neg": lambda: -x, "round_decimals": lambda: x.round(decimals=1),
-             "polygamma": lambda: tg.polygamma(1, x)}
+             "polygamma": lambda: tg.polygamma(1, x),
+             # torch.special's rows that are no Tensor methods (as in torch)
+             "xlog1py": lambda: tg.special.xlog1py(x, y), "entr": lambda: tg.special.entr(x),
+             "ndtri": lambda: tg.special.ndtri(x), "log_ndtr": lambda: tg.special.log_ndtr(x)}
     if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
         return getattr(x, op.name)(y)
     return table.get(op.name, lambda: getattr(x, op.name)())()
