@@ -375,6 +375,12 @@ _DECLS = [
     Op("logsigmoid", "decomp", "LogSigmoidBackward0", saves=("a",)),
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",)),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",)),
+    Op("prelu", "decomp", "PreluKernelBackward0", saves=("a", "b")),
+    Op("threshold", "decomp", "ThresholdBackward0", saves=("a",)),
+    Op("threshold_", "decomp", "ThresholdBackward1", saves=("out",)),
+    Op("glu", "decomp", "GluBackward0", saves=("a",)),
+    Op("softshrink", "decomp", "SoftshrinkBackward0", saves=("a",)),
+    Op("hardshrink", "decomp", "HardshrinkBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):

@@ -27,6 +27,7 @@ INPLACE = [
     ("selu", lambda F, x: F.selu(x, inplace=True)),
     ("celu_", lambda F, x: F.celu_(x, 1.5)),
     ("hardtanh_", lambda F, x: F.hardtanh_(x, -2.0, 2.0)),
+    ("threshold_", lambda F, x: F.threshold_(x, 0.4, -7.0)),
     ("relu6", lambda F, x: F.relu6(x, inplace=True)),
     ("silu", lambda F, x: F.silu(x, inplace=True)),
     ("hardswish", lambda F, x: F.hardswish(x, inplace=True)),
@@ -105,6 +106,8 @@ MODULES = [
     ("Mish", (), {}), ("LogSigmoid", (), {}), ("Softsign", (), {}), ("Tanhshrink", (), {}),
     ("Softmin", (1,), {}), ("ReLU", (True,), {}), ("LeakyReLU", (0.2, True), {}),
     ("ELU", (1.0, True), {}), ("SiLU", (True,), {}), ("Dropout", (0.3, True), {}),
+    ("Threshold", (0.5, -2.0), {}), ("Threshold", (-1.0, 3.0, True), {}), ("GLU", (-2,), {}),
+    ("GLU", (0,), {}), ("Softshrink", (), {}), ("Hardshrink", (1.2,), {}),
 ]
 
 
@@ -315,3 +318,33 @@ def test_channel_dropout(name, shape):
     assert m.eval()(a) is a
     with pytest.raises(RuntimeError, match="Expected 2D or 3D input"):
         tg.nn.functional.dropout1d(tg.ones(2))
+
+
+def test_prelu_module_as_torch():
+    out = []
+    for mod in (tg, torch):
+        m = mod.nn.PReLU(5, init=0.1).double()
+        single = mod.nn.PReLU().double()
+        a = mod.tensor(X, requires_grad=True)
+        y = m(a) + single(a * 2.0)
+        (y * y).sum().backward()
+        out.append((repr(m), _names(m(a))[0], sorted(m.state_dict()), y.detach().numpy(),
+                    a.grad.numpy(), m.weight.grad.numpy(), single.weight.grad.numpy()))
+        with pytest.raises(RuntimeError) as e:
+            mod.nn.PReLU(3)(mod.ones(2, 5))
+        out[-1] += (str(e.value),)
+    assert out[0][:3] == out[1][:3] and out[0][-1] == out[1][-1]
+    for a, b in zip(out[0][3:-1], out[1][3:-1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_glu_and_shrink_errors_as_torch():
+    out = []
+    for mod in (tg, torch):
+        F = mod.nn.functional
+        for call in (lambda: F.glu(mod.ones(3)), lambda: F.softshrink(mod.ones(3), -1),
+                     lambda: F.softshrink(mod.ones(3, dtype=mod.float64), -0.5)):
+            with pytest.raises(RuntimeError) as e:
+                call()
+            out.append(str(e.value))
+    assert out[:3] == out[3:]

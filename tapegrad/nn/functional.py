@@ -30,7 +30,8 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
            "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
            "tanhshrink", "softmin", "batch_norm", "group_norm", "cosine_similarity",
-           "pairwise_distance", "dropout1d", "dropout2d", "dropout3d"]
+           "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "prelu", "threshold",
+           "threshold_", "glu", "softshrink", "hardshrink"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -791,3 +792,67 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
                       "spatial dimensions, a channel dimension, and an optional batch "
                       "dimension (i.e. 4D or 5D inputs).", stacklevel=2)
     return _feature_dropout(input, p, training, inplace, input.dim() == 5)
+
+
+def prelu(input, weight):
+    """input where input > 0, else weight * input, weight one value or one per channel
+    (dim 1; dim 0 of a 1-d input) (PreluKernelBackward0)."""
+    _tensor("prelu", input)
+    n = weight.numel()
+    if n != 1:
+        c = input.shape[1] if input.dim() >= 2 else (input.shape[0] if input.dim() else 1)
+        if n != c:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {n} and channel size = {c}.")
+        shape = (1, c) + (1,) * (input.dim() - 2) if input.dim() >= 2 else (c,)
+    else:
+        shape = (1,) * input.dim()
+    return _record("prelu", X.prelu, input, weight, shape)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """input where input > threshold, else value (ThresholdBackward0; in place
+    ThresholdBackward1)."""
+    _tensor("threshold", input)
+    if inplace:
+        return _inplace_row(input, "threshold_", X.threshold, float(threshold), float(value))
+    return _record("threshold", X.threshold, input, float(threshold), float(value))
+
+
+def threshold_(input, threshold, value):
+    """threshold in place (ThresholdBackward1)."""
+    _tensor("threshold_", input)
+    return _inplace_row(input, "threshold_", X.threshold, float(threshold), float(value))
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), a and b the two halves of input along dim (GluBackward0)."""
+    _tensor("glu", input)
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % input.dim()
+    if input.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
+                           f"{input.shape[d]}")
+    return _record("glu", X.glu, input, d)
+
+
+def _shrink_check(input, lambd):
+    if lambd < 0:
+        name, top = (("Double", "1.79769e+308") if input.dtype is D.float64
+                     else ("Float", "3.40282e+38"))
+        raise RuntimeError(f"lambda must be in range [0, {top}] for input dtype {name}, but "
+                           f"found {lambd:g}")
+
+
+def softshrink(input, lambd=0.5):
+    """input -+ lambd outside [-lambd, lambd], 0 inside (SoftshrinkBackward0)."""
+    _tensor("softshrink", input)
+    _shrink_check(input, lambd)
+    return _record("softshrink", X.softshrink, input, float(lambd))
+
+
+def hardshrink(input, lambd=0.5):
+    """input outside [-lambd, lambd], 0 inside (HardshrinkBackward0)."""
+    _tensor("hardshrink", input)
+    return _record("hardshrink", X.hardshrink, input, float(lambd))

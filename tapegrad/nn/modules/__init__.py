@@ -4,7 +4,8 @@ from .container import Sequential, ModuleList, ModuleDict
 from .linear import Identity, Linear, Bilinear
 from .activation import (ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Softmax,
                          LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Mish,
-                         LogSigmoid, Softsign, Tanhshrink, Softmin)
+                         LogSigmoid, Softsign, Tanhshrink, Softmin, PReLU, Threshold, GLU,
+                         Softshrink, Hardshrink)
 from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding,
                      LayerNorm)
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm
@@ -21,4 +22,5 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "Hardtanh", "ReLU6", "SELU", "CELU", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",
            "Softsign", "Tanhshrink", "Softmin", "Unflatten", "BatchNorm1d", "BatchNorm2d",
            "BatchNorm3d", "GroupNorm", "CosineSimilarity", "PairwiseDistance", "ParameterList",
-           "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d"]
+           "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d", "PReLU", "Threshold", "GLU",
+           "Softshrink", "Hardshrink"]
