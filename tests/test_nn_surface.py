@@ -348,3 +348,44 @@ def test_glu_and_shrink_errors_as_torch():
                 call()
             out.append(str(e.value))
     assert out[:3] == out[3:]
+
+
+LOSSES = [
+    ("MarginRankingLoss", dict(margin=0.3), 3), ("MarginRankingLoss", dict(reduction="sum"), 3),
+    ("HingeEmbeddingLoss", dict(margin=0.5), 2), ("HingeEmbeddingLoss", dict(reduction="none"), 2),
+    ("PoissonNLLLoss", {}, 2), ("PoissonNLLLoss", dict(log_input=False, full=True), 2),
+    ("GaussianNLLLoss", {}, "var"), ("GaussianNLLLoss", dict(full=True, reduction="sum"), "var1"),
+    ("GaussianNLLLoss", dict(eps=0.5), "var"),
+]
+
+
+@pytest.mark.parametrize("name,kw,arity", LOSSES, ids=[f"{n}{k}" for n, k, _ in LOSSES])
+def test_composed_losses_as_torch(name, kw, arity):
+    rng = np.random.default_rng(4)
+    x1, x2 = rng.uniform(0.1, 2.0, (4, 3)), rng.normal(size=(4, 3))
+    sign = np.where(rng.normal(size=(4, 3)) > 0, 1.0, -1.0)
+    counts = rng.integers(0, 5, (4, 3)).astype(float)
+    var = rng.uniform(0.2, 1.5, (4, 3)) if arity == "var" else rng.uniform(0.2, 1.5, (4,))
+    out = []
+    for mod in (tg, torch):
+        m = getattr(mod.nn, name)(**kw)
+        a = mod.tensor(x1, requires_grad=True)
+        b = mod.tensor(x2, requires_grad=True)
+        v = mod.tensor(var, requires_grad=True)
+        if name == "MarginRankingLoss":
+            y = m(a, b, mod.tensor(sign))
+        elif name == "HingeEmbeddingLoss":
+            y = m(b, mod.tensor(sign))
+        elif name == "PoissonNLLLoss":
+            y = m(a if kw.get("log_input") is False else b, mod.tensor(counts))
+        else:
+            y = m(b, a, v)
+        (y * y).sum().backward()
+        out.append((repr(m), type(y.grad_fn).__name__, y.detach().numpy(),
+                    [None if t.grad is None else t.grad.numpy() for t in (a, b, v)]))
+    assert out[0][:2] == out[1][:2]
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-12)
+    for g, h in zip(out[0][3], out[1][3]):
+        assert (g is None) == (h is None)
+        if g is not None:
+            np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-14)

@@ -31,7 +31,8 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
            "tanhshrink", "softmin", "batch_norm", "group_norm", "cosine_similarity",
            "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "prelu", "threshold",
-           "threshold_", "glu", "softshrink", "hardshrink"]
+           "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
+           "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -856,3 +857,74 @@ def hardshrink(input, lambd=0.5):
     """input outside [-lambd, lambd], 0 inside (HardshrinkBackward0)."""
     _tensor("hardshrink", input)
     return _record("hardshrink", X.hardshrink, input, float(lambd))
+
+
+# ---- losses torch composes from other ops (their grad_fn: MeanBackward0 / SumBackward0) ----
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin), reduced."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {input1.shape}, input2: {input2.shape}, "
+                           f"target: {target.shape} ")
+    loss = (-target * (input1 - input2) + margin).clamp_min(0)
+    return B._reduce(loss, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """input where target is 1, max(0, margin - input) where target is -1, reduced."""
+    reduction = _reduction(reduction, size_average, reduce)
+    clamp = (margin - input).clamp_min(0)
+    loss = where(target != 1, clamp, 0.0) + where(target != -1, input, 0.0)
+    return B._reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """exp(input) - target * input (log_input), or input - target * log(input + eps); with
+    full, Stirling's term where target > 1."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        t = target.detach()
+        big = t > 1
+        safe = where(big, t, 2.0)
+        loss = loss + where(big, safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log(),
+                            0.0)
+    return B._reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log(max(var, eps)) + (input - target)^2 / max(var, eps)) (+ log(2 pi) / 2 with
+    full), reduced; var may be one dim short of input or broadcast in one dim (torch's
+    homoscedastic cases).  The clamp is torch's in-place clamp under no_grad: the gradient
+    reaches var unclamped."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = _tensor_of(np.full(tuple(input.shape), var), dtype=input.dtype)
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.dim() == var.dim() and sum(
+                y for x, y in zip(input.shape, var.shape) if x != y) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    v = var.clone()
+    vd = v.detach()
+    v = v + (where(vd < eps, eps, vd) - vd)
+    loss = 0.5 * (v.log() + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return B._reduce(loss, reduction)

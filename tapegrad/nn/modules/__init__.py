@@ -12,7 +12,8 @@ from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm
 from .distance import CosineSimilarity, PairwiseDistance
 from .paramcontainer import ParameterList, ParameterDict
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss,
-                   BCELoss, BCEWithLogitsLoss, KLDivLoss)
+                   BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
+                   PoissonNLLLoss, GaussianNLLLoss)
 
 __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "Identity",
            "Linear", "Bilinear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
@@ -23,4 +24,5 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "Softsign", "Tanhshrink", "Softmin", "Unflatten", "BatchNorm1d", "BatchNorm2d",
            "BatchNorm3d", "GroupNorm", "CosineSimilarity", "PairwiseDistance", "ParameterList",
            "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d", "PReLU", "Threshold", "GLU",
-           "Softshrink", "Hardshrink"]
+           "Softshrink", "Hardshrink", "MarginRankingLoss", "HingeEmbeddingLoss",
+           "PoissonNLLLoss", "GaussianNLLLoss"]
