@@ -427,6 +427,12 @@ _DECLS = [
     Op("logsigmoid", "decomp", "LogSigmoidBackward0", saves=("a",)),
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",)),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",)),
+    Op("prelu", "decomp", "PreluKernelBackward0", saves=("a", "b")),
+    Op("threshold", "decomp", "ThresholdBackward0", saves=("a",)),
+    Op("threshold_", "decomp", "ThresholdBackward1", saves=("out",)),
+    Op("glu", "decomp", "GluBackward0", saves=("a",)),
+    Op("softshrink", "decomp", "SoftshrinkBackward0", saves=("a",)),
+    Op("hardshrink", "decomp", "HardshrinkBackward0", saves=("a",)),
     # scatter_reduce / index_reduce: a reduction over a constant table of candidates
     # (tapegrad/scatter_reduce.py)
     Op("scatter_reduce", "decomp", "ScatterReduceBackward0", saves=("a", "b", "out")),

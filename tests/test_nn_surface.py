@@ -27,6 +27,7 @@ INPLACE = [
     ("selu", lambda F, x: F.selu(x, inplace=True)),
     ("celu_", lambda F, x: F.celu_(x, 1.5)),
     ("hardtanh_", lambda F, x: F.hardtanh_(x, -2.0, 2.0)),
+    ("threshold_", lambda F, x: F.threshold_(x, 0.4, -7.0)),
     ("relu6", lambda F, x: F.relu6(x, inplace=True)),
     ("silu", lambda F, x: F.silu(x, inplace=True)),
     ("hardswish", lambda F, x: F.hardswish(x, inplace=True)),
@@ -105,6 +106,8 @@ MODULES = [
     ("Mish", (), {}), ("LogSigmoid", (), {}), ("Softsign", (), {}), ("Tanhshrink", (), {}),
     ("Softmin", (1,), {}), ("ReLU", (True,), {}), ("LeakyReLU", (0.2, True), {}),
     ("ELU", (1.0, True), {}), ("SiLU", (True,), {}), ("Dropout", (0.3, True), {}),
+    ("Threshold", (0.5, -2.0), {}), ("Threshold", (-1.0, 3.0, True), {}), ("GLU", (-2,), {}),
+    ("GLU", (0,), {}), ("Softshrink", (), {}), ("Hardshrink", (1.2,), {}),
 ]
 
 
@@ -315,3 +318,74 @@ def test_channel_dropout(name, shape):
     assert m.eval()(a) is a
     with pytest.raises(RuntimeError, match="Expected 2D or 3D input"):
         tg.nn.functional.dropout1d(tg.ones(2))
+
+
+def test_prelu_module_as_torch():
+    out = []
+    for mod in (tg, torch):
+        m = mod.nn.PReLU(5, init=0.1).double()
+        single = mod.nn.PReLU().double()
+        a = mod.tensor(X, requires_grad=True)
+        y = m(a) + single(a * 2.0)
+        (y * y).sum().backward()
+        out.append((repr(m), _names(m(a))[0], sorted(m.state_dict()), y.detach().numpy(),
+                    a.grad.numpy(), m.weight.grad.numpy(), single.weight.grad.numpy()))
+        with pytest.raises(RuntimeError) as e:
+            mod.nn.PReLU(3)(mod.ones(2, 5))
+        out[-1] += (str(e.value),)
+    assert out[0][:3] == out[1][:3] and out[0][-1] == out[1][-1]
+    for a, b in zip(out[0][3:-1], out[1][3:-1]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_glu_and_shrink_errors_as_torch():
+    out = []
+    for mod in (tg, torch):
+        F = mod.nn.functional
+        for call in (lambda: F.glu(mod.ones(3)), lambda: F.softshrink(mod.ones(3), -1),
+                     lambda: F.softshrink(mod.ones(3, dtype=mod.float64), -0.5)):
+            with pytest.raises(RuntimeError) as e:
+                call()
+            out.append(str(e.value))
+    assert out[:3] == out[3:]
+
+
+LOSSES = [
+    ("MarginRankingLoss", dict(margin=0.3), 3), ("MarginRankingLoss", dict(reduction="sum"), 3),
+    ("HingeEmbeddingLoss", dict(margin=0.5), 2), ("HingeEmbeddingLoss", dict(reduction="none"), 2),
+    ("PoissonNLLLoss", {}, 2), ("PoissonNLLLoss", dict(log_input=False, full=True), 2),
+    ("GaussianNLLLoss", {}, "var"), ("GaussianNLLLoss", dict(full=True, reduction="sum"), "var1"),
+    ("GaussianNLLLoss", dict(eps=0.5), "var"),
+]
+
+
+@pytest.mark.parametrize("name,kw,arity", LOSSES, ids=[f"{n}{k}" for n, k, _ in LOSSES])
+def test_composed_losses_as_torch(name, kw, arity):
+    rng = np.random.default_rng(4)
+    x1, x2 = rng.uniform(0.1, 2.0, (4, 3)), rng.normal(size=(4, 3))
+    sign = np.where(rng.normal(size=(4, 3)) > 0, 1.0, -1.0)
+    counts = rng.integers(0, 5, (4, 3)).astype(float)
+    var = rng.uniform(0.2, 1.5, (4, 3)) if arity == "var" else rng.uniform(0.2, 1.5, (4,))
+    out = []
+    for mod in (tg, torch):
+        m = getattr(mod.nn, name)(**kw)
+        a = mod.tensor(x1, requires_grad=True)
+        b = mod.tensor(x2, requires_grad=True)
+        v = mod.tensor(var, requires_grad=True)
+        if name == "MarginRankingLoss":
+            y = m(a, b, mod.tensor(sign))
+        elif name == "HingeEmbeddingLoss":
+            y = m(b, mod.tensor(sign))
+        elif name == "PoissonNLLLoss":
+            y = m(a if kw.get("log_input") is False else b, mod.tensor(counts))
+        else:
+            y = m(b, a, v)
+        (y * y).sum().backward()
+        out.append((repr(m), type(y.grad_fn).__name__, y.detach().numpy(),
+                    [None if t.grad is None else t.grad.numpy() for t in (a, b, v)]))
+    assert out[0][:2] == out[1][:2]
+    np.testing.assert_allclose(out[0][2], out[1][2], rtol=1e-12)
+    for g, h in zip(out[0][3], out[1][3]):
+        assert (g is None) == (h is None)
+        if g is not None:
+            np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-14)

@@ -284,6 +284,13 @@ CASES.update({
          [(2, 3, 2), (3,)], ANY)],
     "group_norm": [("d", lambda m, a, w, b: F_(m).group_norm(a, 2, w, b),
                     [(2, 4, 3), (4,), (4,)], ANY)],
+    "prelu": [("channels", lambda m, a, w: F_(m).prelu(a, w), [(2, 3, 2), (3,)], ANY),
+              ("one", lambda m, a, w: F_(m).prelu(a, w), [(4,), (1,)], ANY)],
+    "threshold": [("d", lambda m, a: F_(m).threshold(a, 0.5, -2.0), [(2, 3)], ANY)],
+    "threshold_": [("d", lambda m, a: F_(m).threshold_(a * 1.0, 0.5, -2.0), [(2, 3)], ANY)],
+    "glu": [("d", lambda m, a: F_(m).glu(a, 0), [(4, 3)], ANY)],
+    "softshrink": [("d", lambda m, a: F_(m).softshrink(a, 0.7), [(2, 3)], ANY)],
+    "hardshrink": [("d", lambda m, a: F_(m).hardshrink(a, 0.7), [(2, 3)], ANY)],
 })
 
 

@@ -1,6 +1,7 @@
 """The bodies of the decomposition rows of engineer "surface12" (tapegrad/ops.py, the last
-block): more activations (hardtanh, hardswish, hardsigmoid, mish, celu, logsigmoid, the
-in-place leaky_relu_ / elu_ / celu_ torch names ...Backward1) and batch / group norm.  As in
+block): more activations (hardtanh, hardswish, hardsigmoid, mish, celu, logsigmoid, prelu,
+threshold, glu, softshrink, hardshrink, the in-place leaky_relu_ / elu_ / celu_ /
+threshold_ torch names ...Backward1) and batch / group norm.  As in
 nn/_decomps.py, each is a function of tensor ops recorded as one group with torch's grad_fn
 name; masks are tensor comparisons, so a replay recomputes them."""
 from ..ndops import where
@@ -79,3 +80,29 @@ def group_norm(T, x, groups, weight, bias, eps, shape):
     if bias is not None:
         y = y + bias.reshape(shape)
     return y
+
+
+def prelu(T, x, weight, shape):
+    """x where x > 0, else weight * x (weight per channel; gradient weight at 0, as torch)."""
+    return where(x > 0.0, x, x * weight.reshape(shape))
+
+
+def threshold(T, x, th, value):
+    """x where x > th, else value."""
+    return where(x > th, x, value)
+
+
+def glu(T, x, dim):
+    """a * sigmoid(b), a and b the halves of x along dim."""
+    a, b = x.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def softshrink(T, x, lambd):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0.0))
+
+
+def hardshrink(T, x, lambd):
+    """x where |x| > lambd, else 0."""
+    return where(x > lambd, x, where(x < -lambd, x, 0.0))

@@ -30,7 +30,9 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
            "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
            "tanhshrink", "softmin", "batch_norm", "group_norm", "cosine_similarity",
-           "pairwise_distance", "dropout1d", "dropout2d", "dropout3d"]
+           "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "prelu", "threshold",
+           "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
+           "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -799,3 +801,138 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
                       "spatial dimensions, a channel dimension, and an optional batch "
                       "dimension (i.e. 4D or 5D inputs).", stacklevel=2)
     return _feature_dropout(input, p, training, inplace, input.dim() == 5)
+
+
+def prelu(input, weight):
+    """input where input > 0, else weight * input, weight one value or one per channel
+    (dim 1; dim 0 of a 1-d input) (PreluKernelBackward0)."""
+    _tensor("prelu", input)
+    n = weight.numel()
+    if n != 1:
+        c = input.shape[1] if input.dim() >= 2 else (input.shape[0] if input.dim() else 1)
+        if n != c:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {n} and channel size = {c}.")
+        shape = (1, c) + (1,) * (input.dim() - 2) if input.dim() >= 2 else (c,)
+    else:
+        shape = (1,) * input.dim()
+    return _record("prelu", X.prelu, input, weight, shape)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """input where input > threshold, else value (ThresholdBackward0; in place
+    ThresholdBackward1)."""
+    _tensor("threshold", input)
+    if inplace:
+        return _inplace_row(input, "threshold_", X.threshold, float(threshold), float(value))
+    return _record("threshold", X.threshold, input, float(threshold), float(value))
+
+
+def threshold_(input, threshold, value):
+    """threshold in place (ThresholdBackward1)."""
+    _tensor("threshold_", input)
+    return _inplace_row(input, "threshold_", X.threshold, float(threshold), float(value))
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), a and b the two halves of input along dim (GluBackward0)."""
+    _tensor("glu", input)
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % input.dim()
+    if input.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
+                           f"{input.shape[d]}")
+    return _record("glu", X.glu, input, d)
+
+
+def _shrink_check(input, lambd):
+    if lambd < 0:
+        name, top = (("Double", "1.79769e+308") if input.dtype is D.float64
+                     else ("Float", "3.40282e+38"))
+        raise RuntimeError(f"lambda must be in range [0, {top}] for input dtype {name}, but "
+                           f"found {lambd:g}")
+
+
+def softshrink(input, lambd=0.5):
+    """input -+ lambd outside [-lambd, lambd], 0 inside (SoftshrinkBackward0)."""
+    _tensor("softshrink", input)
+    _shrink_check(input, lambd)
+    return _record("softshrink", X.softshrink, input, float(lambd))
+
+
+def hardshrink(input, lambd=0.5):
+    """input outside [-lambd, lambd], 0 inside (HardshrinkBackward0)."""
+    _tensor("hardshrink", input)
+    return _record("hardshrink", X.hardshrink, input, float(lambd))
+
+
+# ---- losses torch composes from other ops (their grad_fn: MeanBackward0 / SumBackward0) ----
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin), reduced."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {input1.shape}, input2: {input2.shape}, "
+                           f"target: {target.shape} ")
+    loss = (-target * (input1 - input2) + margin).clamp_min(0)
+    return B._reduce(loss, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """input where target is 1, max(0, margin - input) where target is -1, reduced."""
+    reduction = _reduction(reduction, size_average, reduce)
+    clamp = (margin - input).clamp_min(0)
+    loss = where(target != 1, clamp, 0.0) + where(target != -1, input, 0.0)
+    return B._reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """exp(input) - target * input (log_input), or input - target * log(input + eps); with
+    full, Stirling's term where target > 1."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        t = target.detach()
+        big = t > 1
+        safe = where(big, t, 2.0)
+        loss = loss + where(big, safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log(),
+                            0.0)
+    return B._reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log(max(var, eps)) + (input - target)^2 / max(var, eps)) (+ log(2 pi) / 2 with
+    full), reduced; var may be one dim short of input or broadcast in one dim (torch's
+    homoscedastic cases).  The clamp is torch's in-place clamp under no_grad: the gradient
+    reaches var unclamped."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = _tensor_of(np.full(tuple(input.shape), var), dtype=input.dtype)
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.dim() == var.dim() and sum(
+                y for x, y in zip(input.shape, var.shape) if x != y) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    v = var.clone()
+    vd = v.detach()
+    v = v + (where(vd < eps, eps, vd) - vd)
+    loss = 0.5 * (v.log() + (input - target) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return B._reduce(loss, reduction)

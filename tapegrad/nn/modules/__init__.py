@@ -4,14 +4,16 @@ from .container import Sequential, ModuleList, ModuleDict
 from .linear import Identity, Linear, Bilinear
 from .activation import (ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Softmax,
                          LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Mish,
-                         LogSigmoid, Softsign, Tanhshrink, Softmin)
+                         LogSigmoid, Softsign, Tanhshrink, Softmin, PReLU, Threshold, GLU,
+                         Softshrink, Hardshrink)
 from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding,
                      LayerNorm)
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm
 from .distance import CosineSimilarity, PairwiseDistance
 from .paramcontainer import ParameterList, ParameterDict
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss,
-                   BCELoss, BCEWithLogitsLoss, KLDivLoss)
+                   BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
+                   PoissonNLLLoss, GaussianNLLLoss)
 
 __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "Identity",
            "Linear", "Bilinear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
@@ -21,4 +23,6 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "Hardtanh", "ReLU6", "SELU", "CELU", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",
            "Softsign", "Tanhshrink", "Softmin", "Unflatten", "BatchNorm1d", "BatchNorm2d",
            "BatchNorm3d", "GroupNorm", "CosineSimilarity", "PairwiseDistance", "ParameterList",
-           "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d"]
+           "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d", "PReLU", "Threshold", "GLU",
+           "Softshrink", "Hardshrink", "MarginRankingLoss", "HingeEmbeddingLoss",
+           "PoissonNLLLoss", "GaussianNLLLoss"]
