@@ -129,7 +129,26 @@ def _choose(config, source):
 
 def _load():
     global _module, _cache_dir
+    _bound_omp_spinning()
     _module, _cache_dir = _import_cached("tapegrad._kernels", "_kernels.py", _import_kernels)
+
+
+# GNU OpenMP (Numba's 'omp' layer) keeps each worker spinning for GOMP_SPINCOUNT turns after a
+# parallel region before it sleeps: 300000 by default, milliseconds here.  Between back-to-back
+# batch calls that keeps the worker hot, but on a shared machine every call leaves that much
+# CPU burnt that others (the next call's main thread among them) wait for.  Measured on this
+# 2-vCPU VM at load average ~12 (compare_replay.py section 4's paired samples, the batch
+# replay's 2-thread speedup divided by the control loop's in the same sample, median of 50):
+# 0.63-0.67 at 300000 (and unset), 0.86 at 30000, 0.91 at 3000, 0.98 at 0 (passive waiting).
+# 30000 still spans the gap between consecutive calls, where waking a sleeping worker would
+# cost a quiet machine.  Read once, when libgomp loads (Numba's first parallel launch);
+# a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone.
+OMP_SPINCOUNT = "30000"
+
+
+def _bound_omp_spinning():
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = OMP_SPINCOUNT
 
 
 def _import_kernels():
