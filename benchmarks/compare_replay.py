@@ -338,15 +338,20 @@ def paired(tape, Xs, X, out, samples):
     1-/2-thread samples of the batch replay and the control loop, moments apart (see
     workloads.paired_speedups), as distributions; counts of what a call allocates."""
     load = os.getloadavg()[0]
+    times = {}
     sp = W.paired_speedups({"tape": lambda: tape.value_and_grad_batch(*Xs),
-                            "control": lambda: H.parallel_control(X, out)}, samples=samples)
+                            "control": lambda: H.parallel_control(X, out)}, samples=samples,
+                           times=times)
+    med = {name: np.median(t, axis=0) * 1e3 for name, t in times.items()}
     s = W.speedup_summary(sp["tape"], sp["control"])
     print(f"  paired samples: {samples} x (1 untimed + {W.SCALING_CALLS} timed calls on 1 and on 2 "
           f"threads), batch replay and control in each; load average {load:.1f} -> "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"    batch replay speedup  median {s['median']:.2f}x   10th percentile {s['p10']:.2f}x")
+    print(f"    batch replay speedup  median {s['median']:.2f}x   10th percentile {s['p10']:.2f}x"
+          f"   (median ms per call: {med['tape'][0]:.2f} on 1 thread, {med['tape'][1]:.2f} on 2)")
     print(f"    control loop speedup  median {s['control median']:.2f}x   10th percentile "
-          f"{s['control p10']:.2f}x")
+          f"{s['control p10']:.2f}x   (median ms per call: {med['control'][0]:.2f} on 1 thread, "
+          f"{med['control'][1]:.2f} on 2)")
     print(f"    replay / control, per sample: median {s['relative median']:.2f}   10th percentile "
           f"{s['relative p10']:.2f}")
     print(f"    samples where the control got >= {W.QUIET_CONTROL:g}x (second core free): "

@@ -832,14 +832,16 @@ SCALING_CALLS = 3       # timed consecutive calls per thread count in a sample
 QUIET_CONTROL = 1.9     # a sample whose control got at least this from 2 threads: the core was free
 
 
-def paired_speedups(fns, threads=(1, 2), samples=SCALING_SAMPLES, calls=SCALING_CALLS):
+def paired_speedups(fns, threads=(1, 2), samples=SCALING_SAMPLES, calls=SCALING_CALLS,
+                    times=None):
     """{name: array of per-sample speedups t(threads[0]) / t(threads[1])} of the callables
     {name: fn} on Numba thread counts, measured so that every speedup compares two timings
     taken moments apart: in each sample, every fn runs on both thread counts back to back
     (fns and thread counts in an order reversed every other sample, so that a load change
     within a sample favours neither), each as one untimed call (which brings an idle core
     back up) and `calls` timed ones.  A fn run next to another in the same sample (a control
-    loop) shows whether the second core was free at that moment.  gc is off while timing."""
+    loop) shows whether the second core was free at that moment.  gc is off while timing.
+    `times`, a dict, receives {name: (samples, len(threads)) array of seconds per call}."""
     import numba
     saved = numba.get_num_threads()
     out = {name: np.empty(samples) for name in fns}
@@ -861,6 +863,9 @@ def paired_speedups(fns, threads=(1, 2), samples=SCALING_SAMPLES, calls=SCALING_
                     gc.enable()
             for name in fns:
                 out[name][s] = t[name, threads[0]] / t[name, threads[1]]
+                if times is not None:
+                    times.setdefault(name, np.empty((samples, len(threads))))[s] = [
+                        t[name, k] / calls for k in threads]
     finally:
         numba.set_num_threads(saved)
     return out

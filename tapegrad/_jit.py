@@ -133,17 +133,22 @@ def _load():
     _module, _cache_dir = _import_cached("tapegrad._kernels", "_kernels.py", _import_kernels)
 
 
-# GNU OpenMP (Numba's 'omp' layer) keeps each worker spinning for GOMP_SPINCOUNT turns after a
-# parallel region before it sleeps: 300000 by default, milliseconds here.  Between back-to-back
-# batch calls that keeps the worker hot, but on a shared machine every call leaves that much
-# CPU burnt that others (the next call's main thread among them) wait for.  Measured on this
-# 2-vCPU VM at load average ~12 (compare_replay.py section 4's paired samples, the batch
-# replay's 2-thread speedup divided by the control loop's in the same sample, median of 50):
-# 0.63-0.67 at 300000 (and unset), 0.86 at 30000, 0.91 at 3000, 0.98 at 0 (passive waiting).
-# 30000 still spans the gap between consecutive calls, where waking a sleeping worker would
-# cost a quiet machine.  Read once, when libgomp loads (Numba's first parallel launch);
-# a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone.
-OMP_SPINCOUNT = "30000"
+# GNU OpenMP (Numba's 'omp' layer) keeps a waiting thread spinning for GOMP_SPINCOUNT turns
+# (default 300000: more than 3 ms here) before it sleeps: the worker after each parallel region,
+# the main thread in the region's end barrier.  On a quiet machine that keeps the worker hot
+# between calls; on a shared one a spinning waiter holds a core that the thread it waits for
+# (or the next call, or another process) needs.  Measured on this 2-vCPU VM at load ~12:
+# - batch replay's 2-thread speedup / the control loop's, per paired sample (compare_replay.py
+#   section 4), median of 50: 0.63-0.67 at 300000 (and unset), 0.86 at 30000, 0.91 at 3000,
+#   0.98 at 0;
+# - a tiny 2-thread parallel call after an idle gap, best of 150: 30000 gave 1 us up to a
+#   50 us gap and ~700 us beyond (the woken worker queued behind the spinning main thread);
+#   0 gave 7 us at every gap; 300000 gave 1-3 us (the worker never slept).
+# So waiting threads sleep at once: a few microseconds per call on a quiet machine, instead
+# of milliseconds of stolen CPU on a busy one (Dask workers sharing a node included).  Read
+# once, when libgomp loads (Numba's first parallel launch); a user's OMP_WAIT_POLICY or
+# GOMP_SPINCOUNT is left alone (OMP_WAIT_POLICY=active restores the spinning).
+OMP_SPINCOUNT = "0"
 
 
 def _bound_omp_spinning():

@@ -197,14 +197,18 @@ def _chunk(B, threads, itemsize):
     return max(per_line, -(-c // per_line) * per_line)
 
 
-def _aligned_empty(shape, dtype):
-    """np.empty whose data starts on a cache line (numpy guarantees 16 bytes): with chunks of
-    whole lines, the outputs' lines each belong to one chunk."""
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    raw = np.empty(nbytes + _LINE, np.uint8)
+def _aligned_empty(*specs):
+    """np.empty arrays of the (shape, dtype) `specs`, each starting on a cache line (numpy
+    guarantees 16 bytes): with chunks of whole lines, the outputs' lines each belong to one
+    chunk.  One allocation for all of them (they are freed together)."""
+    sizes = [math.prod(shape) * np.dtype(dt).itemsize for shape, dt in specs]
+    raw = np.empty(sum(-(-n // _LINE) * _LINE for n in sizes) + _LINE, np.uint8)
     start = -raw.ctypes.data % _LINE
-    return raw[start:start + nbytes].view(dtype).reshape(shape)
+    out = []
+    for (shape, dt), n in zip(specs, sizes):
+        out.append(raw[start:start + n].view(dt).reshape(shape))
+        start += -(-n // _LINE) * _LINE
+    return out
 
 
 class _Work:
@@ -219,11 +223,10 @@ class _Work:
     def __init__(self, threads, n, total, dtype):
         pad = _LINE // np.dtype(dtype).itemsize
         width = -(-max(total, 1) // pad) * pad
-        self.vals = _aligned_empty((threads, width), dtype)
-        self.adj = _aligned_empty((threads, width), dtype)
-        self.reach = _aligned_empty((threads, -(-max(n, 1) // _LINE) * _LINE), np.uint8)
+        self.vals, self.adj, self.reach, self.counter = _aligned_empty(
+            ((threads, width), dtype), ((threads, width), dtype),
+            ((threads, -(-max(n, 1) // _LINE) * _LINE), np.uint8), ((_LINE // 8,), np.int64))
         self.no_host = np.zeros(n, np.uint8)
-        self.counter = _aligned_empty((_LINE // 8,), np.int64)
 
     def args(self):
         return self.vals, self.adj, self.reach, self.no_host, self.counter
@@ -565,9 +568,8 @@ class Recorded:
         # cache) and each point's inputs and gradients are one contiguous row
         P = np.ascontiguousarray(P, self.dtype)
         B = len(P)
-        values = _aligned_empty((B,), self.dtype)
-        G = _aligned_empty((B, n), self.dtype)
-        status = _aligned_empty((B,), np.int64)
+        values, G, status = _aligned_empty(((B,), self.dtype), ((B, n), self.dtype),
+                                           ((B,), np.int64))
         self._kernel(out, P, values, G, status, rows=True)
         held = self._held(status, mask, values, G)
         return (values, G, held) if mask else (values, G)
@@ -576,10 +578,10 @@ class Recorded:
         """(values, gradsT, held) of replay_batch at the points XT[:, p]."""
         B = XT.shape[1]
         per_line = _LINE // self.dtype.itemsize
-        values = _aligned_empty((B,), self.dtype)       # the kernel writes every point
-        # each gradient row starts on a cache line (row length padded to whole lines)
-        gradsT = _aligned_empty((len(XT), -(-B // per_line) * per_line), self.dtype)
-        status = _aligned_empty((B,), np.int64)
+        # the kernel writes every point; each gradient row starts on a cache line (its length
+        # padded to whole lines)
+        values, status, gradsT = _aligned_empty(((B,), self.dtype), ((B,), np.int64),
+                                                ((len(XT), -(-B // per_line) * per_line), self.dtype))
         self._kernel(out, XT, values, gradsT, status)
         gradsT = gradsT[:, :B]
         return values, gradsT, self._held(status, mask, values, gradsT.T)
@@ -895,9 +897,10 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
     mask = _branch_mode(branch_changed)
     node, oshape, _ = self.outputs[0]
     B, XT = self._stage(Xs)
-    values = _aligned_empty((B, int(self.size[node])), self.dtype)
-    jac = _aligned_empty((B, int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
-    status = _aligned_empty((B,), np.int64)      # (the kernel writes every point's rows)
+    m = int(self.size[node])                    # (the kernel writes every point's rows)
+    values, jac, status = _aligned_empty(((B, m), self.dtype),
+                                         ((B, m, int(self.in_sizes.sum())), self.dtype),
+                                         ((B,), np.int64))
     self._launch_batch(K.jacobian_batch, B, *self._args(), self.off, self.size, self.shp, self.nd,
                        self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
                        jac, status)
