@@ -33,6 +33,13 @@ printed on their own, never mixed into the figures.
    milliseconds to bring an idle vCPU back to speed.  Best of 40 samples (~20 s), so that a
    moment when the second core is free is likely to be among them.  Reported apart, not in the
    target: a single call made right after the second core idled for ~20 ms.
+   Then the same as distributions robust to other tenants (workloads.paired_speedups): 120
+   samples, each timing the batch replay and the control on 1 and on 2 threads moments apart;
+   median and 10th percentile of each speedup, of their quotient per sample (the replay
+   against what the machine gave at that moment) and of the replay's over the samples where
+   the control got >= 1.9x (the second core was free).  Target: that 10th percentile >= 1.8x,
+   n/a when fewer than 10 samples found the core free.  Plus counts per call (Numba runtime
+   allocations, page faults).
 
 torch runs on one thread (workloads.TORCH_THREADS).  jax runs with its defaults (x64 on).
 Without --jax the jax figures are skipped (its compile alone takes ~100 s here).  Always exits 0:
@@ -57,6 +64,8 @@ FIXED_COST_MAX = 2e-6       # seconds per value_and_grad call of a 1-entry tape
 TORCH_SPEEDUP_MIN = 100.0   # Rosenbrock: torch eager total / tapegrad record + replays total
 BATCH_SPEEDUP_MIN = 1.8     # value_and_grad_batch: 1 thread / 2 threads (issue #14)
 BATCH_CALLS = 5             # consecutive value_and_grad_batch calls per sample
+BATCH_PAIRED_PER_REP = 3    # paired 1-/2-thread samples per repetition of section 4
+BATCH_QUIET_MIN = 10        # samples with a free second core needed for a verdict
 GRAD_RTOL = 1e-12           # gradients vs the exact one: max |error| / max |exact|
 
 # Repetitions (best of k).  This shared machine switches between a fast and a ~1.8x slower
@@ -268,6 +277,7 @@ def batch(tg, reps, first):
     X, out = H.control_buffers(B)
     first["batch replay"] = first_call(lambda: tape.value_and_grad_batch(*Xs))[0]
     first["parallel control"] = first_call(lambda: H.parallel_control(X, out))[0]
+    samples = reps * BATCH_PAIRED_PER_REP
     print(f"4. batch replay: Rosenbrock over {n} leaves ({len(tape)} entries), "
           f"value_and_grad_batch at B = {B} points; best of {reps} x {BATCH_CALLS} "
           f"consecutive calls")
@@ -320,6 +330,44 @@ def batch(tg, reps, first):
         print(f"  (inconclusive: the control loop got {control:.2f}x too, so the second core was "
               f"busy; rerun on a quiet machine)")
     target(f"gradients match the exact ones (rel {GRAD_RTOL:g})", f"{ge:.1e}", ge <= GRAD_RTOL)
+    paired(tape, Xs, X, out, samples)
+
+
+def paired(tape, Xs, X, out, samples):
+    """Section 4's scaling measured so that other tenants cannot fake or hide it: paired
+    1-/2-thread samples of the batch replay and the control loop, moments apart (see
+    workloads.paired_speedups), as distributions; counts of what a call allocates."""
+    load = os.getloadavg()[0]
+    times = {}
+    sp = W.paired_speedups({"tape": lambda: tape.value_and_grad_batch(*Xs),
+                            "control": lambda: H.parallel_control(X, out)}, samples=samples,
+                           times=times)
+    med = {name: np.median(t, axis=0) * 1e3 for name, t in times.items()}
+    s = W.speedup_summary(sp["tape"], sp["control"])
+    print(f"  paired samples: {samples} x (1 untimed + {W.SCALING_CALLS} timed calls on 1 and on 2 "
+          f"threads), batch replay and control in each; load average {load:.1f} -> "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"    batch replay speedup  median {s['median']:.2f}x   10th percentile {s['p10']:.2f}x"
+          f"   (median ms per call: {med['tape'][0]:.2f} on 1 thread, {med['tape'][1]:.2f} on 2)")
+    print(f"    control loop speedup  median {s['control median']:.2f}x   10th percentile "
+          f"{s['control p10']:.2f}x   (median ms per call: {med['control'][0]:.2f} on 1 thread, "
+          f"{med['control'][1]:.2f} on 2)")
+    print(f"    replay / control, per sample: median {s['relative median']:.2f}   10th percentile "
+          f"{s['relative p10']:.2f}")
+    print(f"    samples where the control got >= {W.QUIET_CONTROL:g}x (second core free): "
+          f"{s['quiet samples']}" + (f"; batch replay there: median {s['quiet median']:.2f}x   "
+                                      f"10th percentile {s['quiet p10']:.2f}x"
+                                      if s["quiet samples"] else ""))
+    counts = W.call_counts(lambda: tape.value_and_grad_batch(*Xs))
+    print("    per call on 2 threads: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    enough = s["quiet samples"] >= BATCH_QUIET_MIN
+    target(f"2 threads >= {BATCH_SPEEDUP_MIN:g}x in the samples the control got >= "
+           f"{W.QUIET_CONTROL:g}x (10th percentile)",
+           f"{s['quiet p10']:.2f}x" if enough else f"{s['quiet samples']} samples",
+           s["quiet p10"] >= BATCH_SPEEDUP_MIN if enough else None)
+    if not enough:
+        print(f"  (n/a: fewer than {BATCH_QUIET_MIN} samples found the second core free; the "
+              f"replay / control figures above still compare the two)")
 
 
 def main():

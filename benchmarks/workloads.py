@@ -918,3 +918,90 @@ def linalg_loss(mod, op, A, B):
     if op == "det":
         return mod.linalg.slogdet(A)[1]   # (det of a 64x64 matrix under/overflows)
     return mod.linalg.cholesky(A).sum()
+# -- 2-thread scaling measured on a shared machine (issue #14; engineer batch14) ------------------
+SCALING_SAMPLES = 120   # paired samples (~0.1 s each at B = 2000)
+SCALING_CALLS = 3       # timed consecutive calls per thread count in a sample
+QUIET_CONTROL = 1.9     # a sample whose control got at least this from 2 threads: the core was free
+
+
+def paired_speedups(fns, threads=(1, 2), samples=SCALING_SAMPLES, calls=SCALING_CALLS,
+                    times=None):
+    """{name: array of per-sample speedups t(threads[0]) / t(threads[1])} of the callables
+    {name: fn} on Numba thread counts, measured so that every speedup compares two timings
+    taken moments apart: in each sample, every fn runs on both thread counts back to back
+    (fns and thread counts in an order reversed every other sample, so that a load change
+    within a sample favours neither), each as one untimed call (which brings an idle core
+    back up) and `calls` timed ones.  A fn run next to another in the same sample (a control
+    loop) shows whether the second core was free at that moment.  gc is off while timing.
+    `times`, a dict, receives {name: (samples, len(threads)) array of seconds per call}."""
+    import numba
+    saved = numba.get_num_threads()
+    out = {name: np.empty(samples) for name in fns}
+    order = [(name, k) for name in fns for k in threads]
+    try:
+        for s in range(samples):
+            t = {}
+            for name, k in (order if s % 2 == 0 else order[::-1]):
+                fn = fns[name]
+                numba.set_num_threads(k)
+                fn()
+                gc.disable()
+                try:
+                    t0 = time.perf_counter()
+                    for _ in range(calls):
+                        fn()
+                    t[name, k] = time.perf_counter() - t0
+                finally:
+                    gc.enable()
+            for name in fns:
+                out[name][s] = t[name, threads[0]] / t[name, threads[1]]
+                if times is not None:
+                    times.setdefault(name, np.empty((samples, len(threads))))[s] = [
+                        t[name, k] / calls for k in threads]
+    finally:
+        numba.set_num_threads(saved)
+    return out
+
+
+def speedup_summary(speedups, control, quiet=QUIET_CONTROL):
+    """Figures of paired_speedups' arrays for a measured fn against the control measured in
+    the same samples: median and 10th percentile of each, of their per-sample quotient, and
+    of the fn over the quiet samples only (control >= quiet), with their count."""
+    quiet_mask = control >= quiet
+    rel = speedups / control
+    return {"median": float(np.median(speedups)), "p10": float(np.percentile(speedups, 10)),
+            "control median": float(np.median(control)),
+            "control p10": float(np.percentile(control, 10)),
+            "relative median": float(np.median(rel)), "relative p10": float(np.percentile(rel, 10)),
+            "quiet samples": int(quiet_mask.sum()),
+            "quiet median": float(np.median(speedups[quiet_mask])) if quiet_mask.any() else math.nan,
+            "quiet p10": (float(np.percentile(speedups[quiet_mask], 10)) if quiet_mask.any()
+                          else math.nan)}
+
+
+def call_counts(fn, calls=20, threads=2):
+    """{what: count per call} of fn() on `threads` Numba threads, after one call: allocations
+    by Numba's runtime (arrays made inside kernels; "n/a" where this Numba cannot count them)
+    and minor page faults (memory touched for the first time: fresh allocations)."""
+    import resource
+    import numba
+    try:
+        from numba.core.runtime import _nrt_python, rtsys
+        _nrt_python.memsys_enable_stats()
+        nrt = rtsys.get_allocation_stats
+    except (ImportError, AttributeError, RuntimeError):
+        nrt = None
+    saved = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        fn()
+        a0 = nrt().alloc if nrt else 0
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(calls):
+            fn()
+        faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / calls
+        allocs = (nrt().alloc - a0) / calls if nrt else None
+    finally:
+        numba.set_num_threads(saved)
+    return {"Numba runtime allocations": "n/a" if allocs is None else f"{allocs:.0f}",
+            "minor page faults": f"{faults:.1f}"}

@@ -129,7 +129,31 @@ def _choose(config, source):
 
 def _load():
     global _module, _cache_dir
+    _bound_omp_spinning()
     _module, _cache_dir = _import_cached("tapegrad._kernels", "_kernels.py", _import_kernels)
+
+
+# GNU OpenMP (Numba's 'omp' layer) keeps a waiting thread spinning for GOMP_SPINCOUNT turns
+# (default 300000: more than 3 ms here) before it sleeps: the worker after each parallel region,
+# the main thread in the region's end barrier.  On a quiet machine that keeps the worker hot
+# between calls; on a shared one a spinning waiter holds a core that the thread it waits for
+# (or the next call, or another process) needs.  Measured on this 2-vCPU VM at load ~12:
+# - batch replay's 2-thread speedup / the control loop's, per paired sample (compare_replay.py
+#   section 4), median of 50: 0.63-0.67 at 300000 (and unset), 0.86 at 30000, 0.91 at 3000,
+#   0.98 at 0;
+# - a tiny 2-thread parallel call after an idle gap, best of 150: 30000 gave 1 us up to a
+#   50 us gap and ~700 us beyond (the woken worker queued behind the spinning main thread);
+#   0 gave 7 us at every gap; 300000 gave 1-3 us (the worker never slept).
+# So waiting threads sleep at once: a few microseconds per call on a quiet machine, instead
+# of milliseconds of stolen CPU on a busy one (Dask workers sharing a node included).  Read
+# once, when libgomp loads (Numba's first parallel launch); a user's OMP_WAIT_POLICY or
+# GOMP_SPINCOUNT is left alone (OMP_WAIT_POLICY=active restores the spinning).
+OMP_SPINCOUNT = "0"
+
+
+def _bound_omp_spinning():
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = OMP_SPINCOUNT
 
 
 def _import_kernels():

@@ -42,6 +42,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._atomic import fetch_add  # the batch kernels' work counter
 from math import %(math_imports)s
 
 # kind of each opcode (see tapegrad/ops.py)

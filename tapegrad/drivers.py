@@ -24,7 +24,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # defined in tapegrad/_kernels.py, where these functions are compiled
     from numba import prange
-    from ._kernels import OP_SAVES, backward_scalar, forward_from, forward_scalar, sweep
+    from ._kernels import OP_SAVES, backward_scalar, fetch_add, forward_from, forward_scalar, sweep
 
 
 def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
@@ -103,69 +103,80 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
 
 
 def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
-                 XT, in_offs, in_sizes, out, values, gradsT, status, blocks, rows):
+                 XT, in_offs, in_sizes, out, values, gradsT, status, chunk, rows, work_vals, work_adj, work_reach,
+                 no_host, counter):
     """One replay per point p (column p of XT: the inputs flattened and concatenated), across
-    cores.  Points are cut into `blocks` runs of consecutive points; each run reuses one pair of
-    arenas.  Many more runs than threads, taken dynamically (the caller sets a chunk size of 1),
-    so a thread that starts late or is slowed by another tenant does not hold up the call.
-    Gradients go to gradsT[:, p].  With `rows`, XT and gradsT are point-major instead (row p
-    is point p: a flat (B, n) array read and written in place, no transposed copies)."""
+    cores.  One prange iteration per thread (row t of the `work_*` arrays: that thread's arenas,
+    kept by the caller across calls, each row on cache lines of its own); each thread takes
+    its next `chunk` consecutive points from `counter` until none are left, so a thread that
+    starts late or is slowed by another tenant does fewer chunks instead of holding up the
+    call.  Gradients go to gradsT[:, p].  With `rows`, XT and gradsT are point-major instead
+    (row p is point p: a flat (B, n) array read and written in place, no transposed copies)."""
     B = XT.shape[0] if rows else XT.shape[1]
-    nb = min(blocks, max(B, 1))
-    run = (B + nb - 1) // nb
-    for t in prange(nb):
-        vals = vals0.copy()
-        adj = np.zeros_like(vals0)
-        reach_nd = np.empty(op.shape[0], np.uint8)
-        no_host = np.zeros(op.shape[0], np.uint8)
-        for p in range(t * run, min(B, (t + 1) * run)):
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
-                    j += 1
-            if scalar:
-                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-                if bad < 0:
-                    adj[:] = 0.0
-                    adj[out] = 1.0
-                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-            else:
-                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
-                if bad < 0:
-                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, 0,
-                                  freed, reach_nd, no_host)
-            status[p] = bad
-            values[p] = vals[off[out]]
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    if rows:
-                        gradsT[p, j] = adj[in_offs[i] + k]
-                    else:
-                        gradsT[j, p] = adj[in_offs[i] + k]
-                    j += 1
+    chunks = (B + chunk - 1) // chunk
+    counter[0] = 0
+    for t in prange(work_vals.shape[0]):
+        vals = work_vals[t, :vals0.shape[0]]
+        vals[:] = vals0
+        adj = work_adj[t, :vals0.shape[0]]
+        reach_nd = work_reach[t, :op.shape[0]]
+        while True:
+            c = fetch_add(counter, 1)
+            if c >= chunks:
+                break
+            for p in range(c * chunk, min(B, (c + 1) * chunk)):
+                j = 0
+                for i in range(in_offs.shape[0]):
+                    for k in range(in_sizes[i]):
+                        vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
+                        j += 1
+                if scalar:
+                    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                    if bad < 0:
+                        adj[:] = 0.0
+                        adj[out] = 1.0
+                        backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+                else:
+                    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0,
+                                       no_host)
+                    if bad < 0:
+                        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                      out, 0, freed, reach_nd, no_host)
+                status[p] = bad
+                values[p] = vals[off[out]]
+                j = 0
+                for i in range(in_offs.shape[0]):
+                    for k in range(in_sizes[i]):
+                        if rows:
+                            gradsT[p, j] = adj[in_offs[i] + k]
+                        else:
+                            gradsT[j, p] = adj[in_offs[i] + k]
+                        j += 1
 
 
 def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
-                   in_sizes, out, values, jac, status, blocks):
+                   in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter):
     """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
     the output's values to values[p], d(output)/d(inputs) to jac[p]."""
     B = XT.shape[1]
-    nb = min(blocks, max(B, 1))
-    run = (B + nb - 1) // nb
-    for t in prange(nb):
-        vals = vals0.copy()
-        adj = np.zeros_like(vals0)
-        reach = np.empty(op.shape[0], np.uint8)
-        no_host = np.zeros(op.shape[0], np.uint8)
-        for p in range(t * run, min(B, (t + 1) * run)):
-            j = 0
-            for i in range(in_offs.shape[0]):
-                for k in range(in_sizes[i]):
-                    vals[in_offs[i] + k] = XT[j, p]
-                    j += 1
-            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out,
-                                    freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
-            for r in range(size[out]):
-                values[p, r] = vals[off[out] + r]
+    chunks = (B + chunk - 1) // chunk
+    counter[0] = 0
+    for t in prange(work_vals.shape[0]):
+        vals = work_vals[t, :vals0.shape[0]]
+        vals[:] = vals0
+        adj = work_adj[t, :vals0.shape[0]]
+        reach = work_reach[t, :op.shape[0]]
+        while True:
+            c = fetch_add(counter, 1)
+            if c >= chunks:
+                break
+            for p in range(c * chunk, min(B, (c + 1) * chunk)):
+                j = 0
+                for i in range(in_offs.shape[0]):
+                    for k in range(in_sizes[i]):
+                        vals[in_offs[i] + k] = XT[j, p]
+                        j += 1
+                status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                        out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
+                for r in range(size[out]):
+                    values[p, r] = vals[off[out] + r]

@@ -207,15 +207,54 @@ def _threads():
     return get_num_threads()
 
 
-# value_and_grad_batch cuts the points into this many runs per thread, handed out dynamically.
-BATCH_RUNS_PER_THREAD = 16
+# The batch kernels hand each thread chunks of consecutive points from a shared counter: about
+# this many chunks per thread (more balance the end of a call better; each costs one atomic add)
+BATCH_CHUNKS_PER_THREAD = 32
+_LINE = 64      # bytes in a cache line
 
 
-def _dynamic_schedule():
-    """numba's prange hands out iterations one at a time while this is active (its default
-    splits them evenly up front, so one late or slowed thread holds up the whole call)."""
-    from numba import parallel_chunksize
-    return parallel_chunksize(1)
+def _chunk(B, threads, itemsize):
+    """Points per chunk of a batch kernel: ~BATCH_CHUNKS_PER_THREAD chunks per thread, and a
+    whole number of cache lines of the outputs a point writes one element of (values, status
+    and, column-major, each gradient row), so that no cache line is written by two threads."""
+    per_line = _LINE // min(itemsize, 8)        # status is int64
+    c = -(-B // (threads * BATCH_CHUNKS_PER_THREAD))
+    return max(per_line, -(-c // per_line) * per_line)
+
+
+def _aligned_empty(*specs):
+    """np.empty arrays of the (shape, dtype) `specs`, each starting on a cache line (numpy
+    guarantees 16 bytes): with chunks of whole lines, the outputs' lines each belong to one
+    chunk.  One allocation for all of them (they are freed together)."""
+    sizes = [math.prod(shape) * np.dtype(dt).itemsize for shape, dt in specs]
+    raw = np.empty(sum(-(-n // _LINE) * _LINE for n in sizes) + _LINE, np.uint8)
+    start = -raw.ctypes.data % _LINE
+    out = []
+    for (shape, dt), n in zip(specs, sizes):
+        out.append(raw[start:start + n].view(dt).reshape(shape))
+        start += -(-n // _LINE) * _LINE
+    return out
+
+
+class _Work:
+    """A batch kernel's per-thread scratch for one tape: row t of each array is thread t's
+    (value arena, adjoint arena, reached flags), each row padded to whole cache lines so no two
+    threads write one line; plus the shared host flags (all zero: a batch never pauses) and
+    the chunk counter on a line of its own.  Kept across calls in `Recorded._work_pool` (per thread count), so a
+    call allocates and first-touches no arena (the kernel used to allocate four arrays per
+    run of points: 64-128 per call)."""
+    __slots__ = ("vals", "adj", "reach", "no_host", "counter")
+
+    def __init__(self, threads, n, total, dtype):
+        pad = _LINE // np.dtype(dtype).itemsize
+        width = -(-max(total, 1) // pad) * pad
+        self.vals, self.adj, self.reach, self.counter = _aligned_empty(
+            ((threads, width), dtype), ((threads, width), dtype),
+            ((threads, -(-max(n, 1) // _LINE) * _LINE), np.uint8), ((_LINE // 8,), np.int64))
+        self.no_host = np.zeros(n, np.uint8)
+
+    def args(self):
+        return self.vals, self.adj, self.reach, self.no_host, self.counter
 
 
 def _branch_mode(branch_changed):
@@ -288,6 +327,7 @@ class Recorded:
         self._vg_entry = None
         self._scalar_pair = None
         self._tier = None
+        self._work_pool = {}    # {threads: [_Work not in use]} (see _launch_batch)
 
     # -- bookkeeping ------------------------------------------------------------------------
     def __len__(self):
@@ -591,9 +631,8 @@ class Recorded:
         # cache) and each point's inputs and gradients are one contiguous row
         P = np.ascontiguousarray(P, self.dtype)
         B = len(P)
-        values = np.empty(B, self.dtype)
-        G = np.empty((B, n), self.dtype)
-        status = np.full(B, -1, np.int64)
+        values, G, status = _aligned_empty(((B,), self.dtype), ((B, n), self.dtype),
+                                           ((B,), np.int64))
         self._kernel(out, P, values, G, status, rows=True)
         held = self._held(status, mask, values, G)
         return (values, G, held) if mask else (values, G)
@@ -601,19 +640,37 @@ class Recorded:
     def _replay_batch(self, out, XT, mask):
         """(values, gradsT, held) of replay_batch at the points XT[:, p]."""
         B = XT.shape[1]
-        values = np.empty(B, self.dtype)               # the kernel writes every point
-        gradsT = np.empty((len(XT), B), self.dtype)
-        status = np.full(B, -1, np.int64)
+        per_line = _LINE // self.dtype.itemsize
+        # the kernel writes every point; each gradient row starts on a cache line (its length
+        # padded to whole lines)
+        values, status, gradsT = _aligned_empty(((B,), self.dtype), ((B,), np.int64),
+                                                ((len(XT), -(-B // per_line) * per_line), self.dtype))
         self._kernel(out, XT, values, gradsT, status)
+        gradsT = gradsT[:, :B]
         return values, gradsT, self._held(status, mask, values, gradsT.T)
 
     def _kernel(self, out, XT, values, gradsT, status, rows=False):
         self._no_host_only("value_and_grad_batch")
-        with _dynamic_schedule():
-            launch_parallel(K.replay_batch, *self._args(), self.off, self.size, self.shp,
-                            self.nd, self._vals0, self._freed, self.scalar,
-                            self._static_reach(out), XT, self.in_offs, self.in_sizes, out,
-                            values, gradsT, status, _threads() * BATCH_RUNS_PER_THREAD, rows)
+        B = XT.shape[0] if rows else XT.shape[1]
+        self._launch_batch(K.replay_batch, B, *self._args(), self.off, self.size, self.shp,
+                           self.nd, self._vals0, self._freed, self.scalar,
+                           self._static_reach(out), XT, self.in_offs, self.in_sizes, out,
+                           values, gradsT, status, rows=rows)
+
+    def _launch_batch(self, kernel, B, *args, **flags):
+        """Run a batch kernel on the current Numba thread count with this tape's per-thread
+        scratch: taken from the pool (a call from another Python thread at the same time gets
+        a set of its own) and put back after."""
+        threads = _threads()
+        pool = self._work_pool.setdefault(threads, [])
+        try:
+            work = pool.pop()
+        except IndexError:
+            work = _Work(threads, len(self), len(self._vals0), self.dtype)
+        launch_parallel(kernel, *args, _chunk(B, threads, self.dtype.itemsize),
+                        *flags.values(), *work.args())
+        if len(pool) < 2:
+            pool.append(work)
 
     def _stage(self, Xs):
         """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p])."""
@@ -632,7 +689,9 @@ class Recorded:
         elif all(s == 1 for s in self._in_list_sizes):
             XT = np.array(Xs, self.dtype).reshape(len(Xs), B)
         else:
-            XT = np.concatenate([np.asarray(a, self.dtype).reshape(B, -1).T for a in Xs])
+            # (sizes spelled out: reshape(B, -1) cannot infer one when B is 0)
+            XT = np.concatenate([np.asarray(a, self.dtype).reshape(B, k).T
+                                 for a, k in zip(Xs, self._in_list_sizes)])
         return B, XT
 
     def _held(self, status, mask, *results):
@@ -968,13 +1027,13 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
     mask = _branch_mode(branch_changed)
     node, oshape, _ = self.outputs[0]
     B, XT = self._stage(Xs)
-    values = np.empty((B, int(self.size[node])), self.dtype)
-    jac = np.zeros((B, int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
-    status = np.full(B, -1, np.int64)
-    with _dynamic_schedule():
-        launch_parallel(K.jacobian_batch, *self._args(), self.off, self.size, self.shp, self.nd,
-                        self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
-                        jac, status, _threads() * BATCH_RUNS_PER_THREAD)
+    m = int(self.size[node])                    # (the kernel writes every point's rows)
+    values, jac, status = _aligned_empty(((B, m), self.dtype),
+                                         ((B, m, int(self.in_sizes.sum())), self.dtype),
+                                         ((B,), np.int64))
+    self._launch_batch(K.jacobian_batch, B, *self._args(), self.off, self.size, self.shp, self.nd,
+                       self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
+                       jac, status)
     held = self._held(status, mask, jac)
     out, j = [], 0
     for (_, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):

@@ -262,6 +262,101 @@ def test_batch_many_points_on_every_thread_count():
     assert values[0] == pytest.approx(exact[0][0], rel=1e-14)
 
 
+def test_batch_scratch_is_reused_and_never_stale():
+    # The batch kernels keep per-thread arenas across calls (Recorded._work_pool).  Calls with
+    # other B, thread counts, kernels and masked points in between must give what a single
+    # replay gives at each point, bit for bit.
+    import numba
+
+    def f(W, v):
+        if (W.sum() > 0).item():              # a guard: some points are masked
+            return ((W @ v).tanh() * 2.0).sum() + (v * v).sum()
+        return (W * W).sum() + v.sum()
+    rng = np.random.default_rng(7)
+    for dt in (np.float32, np.float64):
+        tape = tg.record(f, tg.tensor(np.ones((3, 2)), dtype=getattr(tg, dt.__name__)),
+                         tg.tensor(np.ones(2), dtype=getattr(tg, dt.__name__)))
+        saved = numba.get_num_threads()
+        try:
+            for B, k in [(37, 2), (1, 1), (200, 2), (0, 2), (37, 1), (9, 2)]:
+                numba.set_num_threads(min(k, numba.config.NUMBA_NUM_THREADS))
+                W, v = rng.normal(size=(B, 3, 2)).astype(dt), rng.normal(size=(B, 2)).astype(dt)
+                values, (gW, gv), held = tape.value_and_grad_batch(W, v, branch_changed="mask")
+                (jW, jv), jheld = tape.jacobian_batch(W, v, branch_changed="mask")
+                P = np.concatenate([W.reshape(B, 6), v], axis=1)
+                fvalues, G, fheld = tape.value_and_grad_flat(P, branch_changed="mask")
+                np.testing.assert_array_equal(held, W.reshape(B, 6).sum(1) > 0)
+                np.testing.assert_array_equal(jheld, held)
+                np.testing.assert_array_equal(fheld, held)
+                for b in range(B):
+                    if not held[b]:
+                        assert np.isnan(values[b]) and np.isnan(gW[b]).all()
+                        continue
+                    val, (sW, sv) = tape.value_and_grad(W[b], v[b])
+                    assert values[b] == val and fvalues[b] == val
+                    np.testing.assert_array_equal(gW[b], sW)
+                    np.testing.assert_array_equal(gv[b], sv)
+                    np.testing.assert_array_equal(G[b], np.concatenate([sW.reshape(-1), sv]))
+                    np.testing.assert_array_equal(jW[b], sW)
+                    np.testing.assert_array_equal(jv[b], sv)
+        finally:
+            numba.set_num_threads(saved)
+        # one scratch set per thread count is kept and reused: a call allocates no arenas
+        k = numba.get_num_threads()
+        assert [len(pool) for pool in tape._work_pool.values()] == [1] * len(tape._work_pool)
+        work = tape._work_pool[k][0]
+        tape.value_and_grad_batch(W, v, branch_changed="mask")
+        assert tape._work_pool[k] == [work]
+
+
+def test_batch_calls_from_two_python_threads_at_once():
+    import threading
+    tape = tg.record(lambda x, y: (x * y).sin() + x ** 3, tg.tensor(0.5, dtype=tg.float64),
+                     tg.tensor(0.25, dtype=tg.float64))
+    rng = np.random.default_rng(8)
+    inputs = [(rng.normal(size=300), rng.normal(size=300)) for _ in range(2)]
+    expect = [tape.value_and_grad_batch(*xy) for xy in inputs]
+    errors = []
+
+    def run(i):
+        try:
+            for _ in range(20):
+                values, grads = tape.value_and_grad_batch(*inputs[i])
+                np.testing.assert_array_equal(values, expect[i][0])
+                np.testing.assert_array_equal(grads[0], expect[i][1][0])
+                np.testing.assert_array_equal(grads[1], expect[i][1][1])
+        except Exception as e:          # reported below, in the test's thread
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_batch_serial_fallback_runs_the_kernel_body():
+    # after a fork from an OpenMP process, launch_parallel runs a batch kernel's Python body:
+    # its work counter (fetch_add) must work there too, and give the same results
+    from tapegrad import _jit, replay
+    tape = tg.record(lambda x, y: x * y.exp(), tg.tensor(1.0, dtype=tg.float64),
+                     tg.tensor(2.0, dtype=tg.float64))
+    x, y = np.linspace(-1, 1, 21), np.linspace(0, 2, 21)
+    values, grads = tape.value_and_grad_batch(x, y)
+    saved = _jit._fork_unsafe
+    _jit._fork_unsafe = lambda: True
+    try:
+        with pytest.warns(_jit.JitWarning, match="runs serially"):
+            v2, g2 = tape.value_and_grad_batch(x, y)
+    finally:
+        _jit._fork_unsafe = saved
+        _jit._warned.discard("fork")
+    np.testing.assert_array_equal(v2, values)
+    np.testing.assert_array_equal(g2[0], grads[0])
+    np.testing.assert_array_equal(g2[1], grads[1])
+    assert replay._chunk(2000, 2, 8) == 32 and replay._chunk(10, 2, 4) == 16
+
+
 def test_batch_results_are_fresh_and_inputs_untouched():
     tape = tg.record(lambda x, y: x * y, tg.tensor(1.0, dtype=tg.float64),
                      tg.tensor(2.0, dtype=tg.float64))

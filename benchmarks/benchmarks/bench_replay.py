@@ -181,3 +181,45 @@ class ParallelControl(_OnThreads):
 
     def time_parallel_control(self, threads):
         H.parallel_control(self.X, self.out)
+
+
+class BatchScaling:
+    """BatchReplay's 2-thread speedup as distributions robust to other tenants: paired samples
+    of the batch replay and the control loop on 1 and 2 threads, moments apart
+    (workloads.paired_speedups, as compare_replay.py section 4).  Measured once per asv run
+    (setup_cache, ~15 s); "quiet" counts only the samples where the control got >= 1.9x."""
+    timeout = 600
+
+    def setup_cache(self):
+        import tapegrad
+        if numba.config.NUMBA_NUM_THREADS < 2:
+            raise NotImplementedError(f"Numba has {numba.config.NUMBA_NUM_THREADS} thread")
+        tape, Xs = W.batch_rosenbrock(tapegrad)
+        X, out = H.control_buffers(len(Xs[0]))
+        tape.value_and_grad_batch(*Xs)
+        H.parallel_control(X, out)
+        sp = W.paired_speedups({"tape": lambda: tape.value_and_grad_batch(*Xs),
+                                "control": lambda: H.parallel_control(X, out)})
+        return W.speedup_summary(sp["tape"], sp["control"])
+
+    def track_speedup_median(self, s):
+        return s["median"]
+
+    def track_speedup_p10(self, s):
+        return s["p10"]
+
+    def track_control_median(self, s):
+        return s["control median"]
+
+    def track_relative_to_control_median(self, s):
+        return s["relative median"]
+
+    def track_quiet_speedup_p10(self, s):
+        return s["quiet p10"] if s["quiet samples"] else None
+
+    def track_quiet_samples(self, s):
+        return s["quiet samples"]
+
+    track_speedup_median.unit = track_speedup_p10.unit = track_control_median.unit = "x"
+    track_relative_to_control_median.unit = track_quiet_speedup_p10.unit = "x"
+    track_quiet_samples.unit = "samples"
