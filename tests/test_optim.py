@@ -317,6 +317,28 @@ def test_replayed_step_guards_and_arguments():
         tg.optim.ReplayedStep(opt, lambda x: x * w, tg.tensor([1.0, 1.0]))
 
 
+def test_replayed_step_runs_the_step_hooks():
+    """ReplayedStep's update runs the optimizer's and the global step hooks as opt.step()
+    does: pre hooks before the parameters change, post hooks after, once per call."""
+    w = tg.tensor([0.5, -0.25], dtype=tg.float64, requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+    seen = []
+    h1 = opt.register_step_pre_hook(lambda o, a, k: seen.append(("pre", w.tolist(), a[0] is o)))
+    h2 = tg.optim.optimizer.register_optimizer_step_post_hook(
+        lambda o, a, k: seen.append(("post", w.tolist(), a[0] is o)))
+    try:
+        x = tg.tensor([1.0, 1.0], dtype=tg.float64)
+        step = tg.optim.ReplayedStep(opt, lambda x: ((x * w).sum()) ** 2, x)
+        step(x)
+        assert seen == [("pre", [0.5, -0.25], True), ("post", [0.45, -0.3], True)]
+        h1.remove()
+        step(x)
+        assert [s[0] for s in seen] == ["pre", "post", "post"]
+    finally:
+        h1.remove()
+        h2.remove()
+
+
 @pytest.mark.parametrize("dt", ["float64", "float32"])
 @pytest.mark.parametrize("kw", [dict(history_size=5), dict(line_search_fn="strong_wolfe",
                                                             history_size=10, max_iter=8)],

@@ -15,7 +15,8 @@ from ..steptrace import TRACE
 from ..tensor import Tensor
 
 __all__ = ["register_optimizer_step_pre_hook", "register_optimizer_step_post_hook",
-           "OptimizerHooks", "check_lr", "check_fused"]
+           "OptimizerHooks", "check_lr", "check_fused", "has_step_hooks",
+           "run_with_step_hooks"]
 
 _global_optimizer_pre_hooks = OrderedDict()
 _global_optimizer_post_hooks = OrderedDict()
@@ -73,6 +74,18 @@ def _hooked_step(func):
         return out
     step.hooked = True
     return step
+
+
+def has_step_hooks(opt):
+    """Whether a step of `opt` runs any step pre/post hook (its own or a global one)."""
+    return bool(opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks
+                or _global_optimizer_pre_hooks or _global_optimizer_post_hooks)
+
+
+def run_with_step_hooks(opt, update):
+    """update() between opt's step pre and post hooks, as `opt.step()` runs them (for a
+    step whose update is not `opt.step()` itself: tapegrad.optim.ReplayedStep)."""
+    return _hooked_step(lambda self: update())(opt)
 
 
 class OptimizerHooks:

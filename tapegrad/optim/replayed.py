@@ -26,6 +26,7 @@ from ..replay import _compile
 from ..tape import CLOSED, STATE, Tape
 from ..tensor import Tensor
 from ..trainstep import ArenaStep
+from .hooks import has_step_hooks, run_with_step_hooks
 from .optimizer import Optimizer
 
 __all__ = ["ReplayedStep"]
@@ -106,9 +107,15 @@ class ReplayedStep:
         run.run(vals, adj)
         loss = self.tape._out(vals, 0, True)
         opt = self.optimizer
-        for gi, (group, params) in enumerate(zip(opt.param_groups, self._groups)):
-            if params:
-                opt._group_step(gi, group, params,
-                                lambda pack: (adj, run.goff(pack, 0, self._where)))
+
+        def update():
+            for gi, (group, params) in enumerate(zip(opt.param_groups, self._groups)):
+                if params:
+                    opt._group_step(gi, group, params,
+                                    lambda pack: (adj, run.goff(pack, 0, self._where)))
+        if has_step_hooks(opt):    # torch's step hooks around the update, as opt.step() runs them
+            run_with_step_hooks(opt, update)
+        else:
+            update()
         opt._opt_called = True     # (lr_scheduler's order check, as the eager step sets it)
         return loss
