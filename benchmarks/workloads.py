@@ -1,8 +1,9 @@
 """Workloads and measuring helpers shared by `compare.py` and the asv suite (`benchmarks/`).
 
 Every workload takes the autograd module as its first argument (`tapegrad` or `torch`), so the
-two libraries run the very same code.  Importing this module makes `tapegrad` importable: if it
-is neither installed nor on PYTHONPATH, the repository this file lives in is put on sys.path.
+two libraries run the very same code.  Importing this module makes `tapegrad` importable:
+outside asv (or when tapegrad is not installed) the repository this file lives in comes first
+on sys.path, so a script measures its own checkout.
 """
 import ctypes
 import gc
@@ -16,7 +17,11 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if importlib.util.find_spec("tapegrad") is None:
+# A script run from a checkout measures that checkout, even when another tapegrad is installed
+# (asv, which sets ASV_ENV_DIR, measures the one it installed).
+if (importlib.util.find_spec("tapegrad") is None
+        or ("ASV_ENV_DIR" not in os.environ
+            and os.path.isfile(os.path.join(ROOT, "tapegrad", "__init__.py")))):
     sys.path.insert(0, ROOT)
 
 # tapegrad's large matmuls run on numpy's BLAS (host entries of the sweep); keep it on one
