@@ -86,7 +86,7 @@ def main():
     fns = {}
     for lib, mod in libs.items():
         state = W.nn_mlp(mod)
-        fns[f"{lib} nn step"] = (lambda s: lambda: W.nn_mlp_step(*s))(state)
+        fns[f"{lib} nn step"] = (lambda s: lambda: W.nn_mlp_train_step(*s))(state)
     best, _ = W.interleaved(fns, REPS * 10, max(NUMBER // 30, 3), prime=1)
     print("\nMLP 2-16-16-1 of nn.Linear + nn.Tanh, nn.MSELoss, SGD, eager step: " + ", ".join(
         f"{k} {v * 1e6:.1f} us" for k, v in best.items()))

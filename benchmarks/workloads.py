@@ -821,7 +821,7 @@ def nn_mlp(mod, batch=32, sizes=(2, 16, 16, 1), seed=0, dtype="float32", lr=0.05
     return model, nn.MSELoss(), mod.optim.SGD(model.parameters(), lr=lr), X, Y
 
 
-def nn_mlp_step(model, loss_fn, opt, X, Y):
+def nn_mlp_train_step(model, loss_fn, opt, X, Y):
     """The training step of torch's tutorials: zero_grad, forward, loss, backward, step."""
     opt.zero_grad()
     loss = loss_fn(model(X), Y)

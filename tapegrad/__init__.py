@@ -35,7 +35,7 @@ from .arith import rsub
 from . import structops  # noqa: F401  (adds Tensor's methods)
 from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll, repeat_interleave,
                         tile, index_select, gather, take, masked_select, diagonal, diag,
-                        diag_embed, diagflat, trace, tril, triu, masked_fill, index_fill, scatter,
+                        diag_embed, diagflat, trace, tril, triu, masked_fill, index_fill,
                         scatter_add, index_add, index_copy, nonzero, hstack, vstack, narrow,
                         movedim, unflatten, fliplr, flipud)
 from .structops import movedim as moveaxis, where_ as where  # noqa: F811
@@ -97,7 +97,6 @@ def numel(input):
 
 # ---- #11 elementwise math, reductions, logical ops (tapegrad/mathops.py) ----
 from . import mathops as _mathops  # noqa: E402
-from . import linalg  # noqa: E402,F401
 for _name, _f in _mathops.MODULE_FUNCTIONS.items():
     globals()[_name] = _f if _f is not None else _fn(_name)
 del _name, _f

@@ -150,8 +150,8 @@ def vjp(func, *primals, has_aux=False):
     def vjp_fn(cotangents):
         cots, _ = _flatten(cotangents)
         if len(cots) != len(outs):
-            raise RuntimeError(f"Expected pytree structure of cotangents to be the same as "
-                               f"pytree structure of outputs to the function")
+            raise RuntimeError("Expected pytree structure of cotangents to be the same as "
+                               "pytree structure of outputs to the function")
         for c, o in zip(cots, outs):
             if tuple(c.shape) != tuple(o.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "

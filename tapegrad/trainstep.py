@@ -42,7 +42,6 @@ from .autograd.api import _publish, _stage
 from .errors import TracingError
 from .grad_mode import enable_grad
 from .random import default_generator
-from .steptrace import TRACE
 from .tape import OP_LEAF
 from .tensor import Tensor, _new
 

@@ -24,10 +24,10 @@ class TapegradNNMLP(LibBench):
     def setup(self):
         super().setup()
         self.state = W.nn_mlp(self.mod)
-        W.nn_mlp_step(*self.state)
+        W.nn_mlp_train_step(*self.state)
 
     def time_step(self):
-        W.nn_mlp_step(*self.state)
+        W.nn_mlp_train_step(*self.state)
 
 
 class TorchNNMLP(TapegradNNMLP):
