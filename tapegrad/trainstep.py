@@ -45,7 +45,7 @@ from .random import default_generator
 from .tape import OP_LEAF
 from .tensor import Tensor, _new
 
-__all__ = ["StepTrace", "StepProgram", "ArenaStep"]
+__all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
 
 
 def _fail(what):
@@ -369,7 +369,7 @@ class StepProgram(ArenaStep):
                 if kind == "backward":
                     buf = self._accumulate(adj)
                 elif kind == "zero":
-                    _zero(ev[1], ev[2])
+                    zero_grads(ev[1], ev[2])
                 else:
                     self._step(ev[1], buf)
         outs = tuple(rec._out(vals, k, True) for k in range(self.n_out))
@@ -428,8 +428,9 @@ class StepProgram(ArenaStep):
         opt._opt_called = True     # (lr_scheduler's order check, as the eager step sets it)
 
 
-def _zero(params, set_to_none):
-    """zero_grad's effect (Optimizer.zero_grad / Module.zero_grad)."""
+def zero_grads(params, set_to_none):
+    """zero_grad's effect, as torch's Optimizer.zero_grad and Module.zero_grad: each .grad to
+    None, or detached (in place) and zeroed."""
     for p in params:
         g = getattr(p, "_grad", None)
         if g is not None:

@@ -27,6 +27,7 @@ from ..grad_mode import enable_grad, no_grad
 from ..steptrace import TRACE
 from ..tape import BUMPS, bump_version, version_counter
 from ..tensor import Tensor
+from ..trainstep import zero_grads
 from .hooks import (OptimizerHooks, register_optimizer_step_post_hook,  # noqa: F401
                     register_optimizer_step_pre_hook)
 
@@ -343,17 +344,7 @@ class Optimizer(OptimizerHooks):
         if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
             return trace.optimizer_zero_grad(self, set_to_none)
         for group in self.param_groups:
-            for p in group["params"]:
-                g = getattr(p, "_grad", None)
-                if g is not None:
-                    if set_to_none:
-                        p._grad = None
-                    else:
-                        if g._tape is not None:
-                            g.detach_()
-                        else:
-                            g.requires_grad_(False)
-                        g.zero_()
+            zero_grads(group["params"], set_to_none)
 
     def step(self, closure=None):
         """One optimization step; `closure` re-evaluates the model and returns the loss."""

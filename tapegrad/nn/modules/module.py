@@ -8,6 +8,7 @@ from ... import devices as _device, dtypes as D
 from ...grad_mode import no_grad
 from ...steptrace import TRACE
 from ...tensor import Tensor
+from ...trainstep import zero_grads
 from ..parameter import Parameter
 
 
@@ -310,16 +311,7 @@ class Module:
         trace = TRACE.current
         if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
             return trace.zero_grad(self.parameters(), set_to_none)
-        for p in self.parameters():
-            if p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    g = p.grad
-                    if g.grad_fn is not None:
-                        g = g.detach()
-                        p.grad = g
-                    g.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
