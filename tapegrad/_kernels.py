@@ -2358,7 +2358,8 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
                  saved, counts):
     """The layout of a sweep's arenas from the entries marked in `reach`: marks what they
     reach, gives each reached node its offset `off` and writes counts = [end of the saved
-    block, arena size, number of saved nodes].  Reached saved n-d nodes that a kernel entry
+    block, arena size, number of saved nodes, the lowest reached entry with operands (n:
+    none)]: below it a sweep has nothing left to do (input entries only).  Reached saved n-d nodes that a kernel entry
     uses (`used` bit 1; `used` is zeros on entry) come first, listed in `saved` in that order,
     so their arrays fill the arena's start with one concatenate; those only host entries use
     (flagged in `host`: BLAS reads the saved arrays themselves) are not copied.
@@ -2405,7 +2406,11 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
                     used[arg[j]] |= u
     k = 0
     t = 0
+    low = n
     for e in range(n):
+        if low == n and reach[e] != 0 and (ia[e] >= 0 or ib[e] >= 0
+                                           or arg_ptr[e + 1] > arg_ptr[e]):
+            low = e
         if reach[e] != 0 and slot[e] >= 0 and (used[e] & 1) != 0:
             off[e] = t
             t += size[e]
@@ -2424,6 +2429,7 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
                 t += size[e]
     counts[1] = t + 1   # +1: an empty last node's slot
     counts[2] = k
+    counts[3] = low
 
 
 # from tapegrad/walks.py
@@ -2640,7 +2646,8 @@ def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, sh
     """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
     their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
     l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, every (ones),
-    used (zeros).  counts[3:6] = [end of the saved block, arena size, saved nodes]."""
+    used (zeros).  counts[3:7] = [end of the saved block, arena size, saved nodes, lowest
+    entry with operands]."""
     gather_reached(order[:r], loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
                    params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_arg_ptr,
                    l_arg, l_int, l_shp, l_params, l_u8, l_f64[1])
@@ -2648,7 +2655,7 @@ def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, sh
     l_u8[3, :r] = 0
     arena_layout(l_op[:r], l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
                  l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[2, :r], l_u8[3, :r], off[:r],
-                 saved[:r], counts[3:6])
+                 saved[:r], counts[3:7])
 
 
 # from tapegrad/walks.py

@@ -115,7 +115,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     def buffer(k):
         bufs.append(scratch.take(k))
         return bufs[-1][:k]
-    off, size, shp, nd, vals, total = tape.arenas(n, roots, buffer)
+    off, size, shp, nd, vals, total, low = tape.arenas(n, roots, buffer)
     par, params = tape.param_arrays(n)
     _, _, arg_ptr, arg = tape.dependencies(n)
     adj = buffer(total)
@@ -131,7 +131,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     side = _Side(tape, None)
     hooked = _hooked(tape, n, inputs, leads) if tape.hooks else None
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
-                     nd, vals, adj, reach, freed, side, leads=leads, hooked=hooked)
+                     nd, vals, adj, reach, freed, side, leads=leads, hooked=hooked, low=low)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     ran = reach if leads is None else reach & leads
@@ -164,7 +164,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         if inputs is not None:
             leads = _leads(tape, n, inputs)
             freed = freed & leads
-        vals, total = reached.gather(tape, sub, freed, buffer)
+        vals, total, low = reached.gather(tape, sub, freed, buffer)
         adj = buffer(total)
         adj[:] = 0.0
         rn = sub.r
@@ -183,7 +183,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
-                         nodes=sub.order, leads=leads, hooked=hooked)
+                         nodes=sub.order, leads=leads, hooked=hooked, low=low)
         if bad >= 0:
             raise RuntimeError(errors.BACKWARD_TWICE)
         order = sub.order[:rn]
@@ -227,7 +227,8 @@ class _Side(dict):
 
 
 def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
-               vals, adj, reach, freed, side, host=None, nodes=None, leads=None, hooked=None):
+               vals, adj, reach, freed, side, host=None, nodes=None, leads=None, hooked=None,
+               low=0):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
@@ -236,7 +237,12 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
     `leads` (tape entries whose operands lead to autograd.grad's inputs, or None) only tells
     a custom Function's entry whether to run its backward.
     `hooked` (a hooks.Pauses, {sweep index: hooks.Pause}): entries whose hooks run when the
-    sweep reaches them, before their VJP (see _hook_pause)."""
+    sweep reaches them, before their VJP (see _hook_pause).
+    `low`: the lowest reached entry with operands (walks.arena_layout); below it are input
+    entries only, where the kernel has nothing to do, so it is not called for them.  A
+    reached host entry next in line (a root, or right below the host entry just run) is
+    paused at here, as the kernel would (its freed check, its operands marked reached),
+    without a kernel call: `cat(...).sum()` or a first layer's matmul call no kernel."""
     if host is None:
         host = tape.host_flags(n)
     flags = host
@@ -244,13 +250,25 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
         flags = host.copy()
         flags[list(hooked)] = 1
         hooked.roots = np.flatnonzero(reach)   # (reach holds only the seeded roots yet)
+        low = 0
     sweep = tiers.sweep
     while True:
-        r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                  start, reach, freed, _SAVES, flags)
-        if r >= -1:
-            return r
-        e = -2 - r
+        if start < low:
+            return -1
+        if reach[start] != 0 and flags[start] != 0:   # the kernel would pause right there
+            e = start
+            if freed[e] != 0 and _SAVES[op[e]] != 0:
+                return e
+            if ia[e] >= 0:
+                reach[ia[e]] = 1
+            if ib[e] >= 0:
+                reach[ib[e]] = 1
+        else:
+            r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                      adj, start, reach, freed, _SAVES, flags)
+            if r >= -1:
+                return r
+            e = -2 - r
         if hooked is not None and e in hooked:
             flags[e] = host[e]
             if not _hook_pause(tape, e, hooked.pop(e), hooked,
@@ -321,7 +339,7 @@ def jacobian_rows(outputs, inputs):
     n = max(roots) + 1
     op, ia, ib, cst, freed = tape.streams(n)
     # sweep_rows does not pause: every saved value goes into the arena
-    off, size, shp, nd, vals, total = tape.arenas(n, roots, host=False)
+    off, size, shp, nd, vals, total, _ = tape.arenas(n, roots, host=False)
     par, params = tape.param_arrays(n)
     _, _, arg_ptr, arg = tape.dependencies(n)
     targets = np.array([t if t < n else -1 for t in targets], np.int64)

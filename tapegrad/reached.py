@@ -5,8 +5,9 @@ are a small part of the prefix, gathered into local streams (`gather`): local in
 `order[i]`, oldest first, operands (ia, ib and the CSR operand lists) renumbered, with their
 arena layout (walks.gather_layout).  The sweep runs on these as it would on the tape's own streams, so a backward's work and arenas
 follow the reached graph, not the tape prefix: graphs dropped on the same tape without
-backward cost a backward nothing.  When the roots reach 1/DENSE of the prefix or more the
-engine sweeps the tape's own streams instead (the same layout, without the copy).
+backward cost a backward nothing.  When the roots reach 1/DENSE of the prefix or more (and
+more than SMALL entries) the engine sweeps the tape's own streams instead (the same layout,
+without the copy).
 
 The local streams live in a workspace reused across backwards (one free list per thread, as
 the arenas' scratch buffers): a fresh set of a dozen small arrays per backward was a tenth of
@@ -48,7 +49,7 @@ class Reached:
         self.host, self.freed = self.u8[0], self.u8[1]
         self.off = np.empty(cap, np.int64)
         self.saved = np.empty(cap, np.int64)
-        self.counts = np.empty(6, np.int64)
+        self.counts = np.empty(7, np.int64)
         self.r = self.na = self.n = 0
 
 
@@ -77,12 +78,17 @@ DENSE = 8
 # is then at most 1, which a root and its first operand already pass, and reading a prefix
 # this short costs the sweep less than the walk's calls (a small net's backward).
 MIN_WALK = 2 * DENSE
+# Up to this many reached entries the local streams are built whatever the prefix: a small
+# graph's backward then takes the same path whether or not dropped graphs precede it on the
+# tape (it costs the same as the in-place sweep when warm; after many dropped graphs, in
+# the caches they left cold, one path's code is all a backward touches).
+SMALL = 256
 
 
 def walk(tape, n, roots):
     """A workspace listing the entries that `roots` (nodes) reach among the first n of `tape`
-    (which has n-d streams): `r` of them in `order`, flagged in `mark`; None when they are at
-    least 1/DENSE of the prefix (the walk stops there).  Give a workspace back with `give`
+    (which has n-d streams): `r` of them in `order`, flagged in `mark`; None when they are
+    more than SMALL and at least 1/DENSE of the prefix (the walk stops there).  Give a workspace back with `give`
     when done."""
     nds = tape.nds
     free = _FREE.spaces
@@ -94,7 +100,7 @@ def walk(tape, n, roots):
     try:
         # whole streams, not [:n] slices: the walk starts at the roots (< n) and goes down
         K.reach_list(a[1], a[2], arg_ptr, arg, nds.npar, np.asarray(roots, np.int64),
-                     n // DENSE, s.mark, s.order, s.counts)
+                     max(n // DENSE, SMALL), s.mark, s.order, s.counts)
     except BaseException:
         s.mark[:n] = 0   # the walk may have stopped anywhere: clear every flag it could set
         raise
@@ -108,8 +114,8 @@ def walk(tape, n, roots):
 
 def gather(tape, s, freed, buffer):
     """Fill workspace `s` (from `walk`) with the local streams of its entries and their arena
-    layout (`off`); returns (vals, total), vals = buffer(total) holding the values the sweep
-    reads.  `freed`: the flags the sweep is to see (uint8 per entry)."""
+    layout (`off`); returns (vals, total, low), vals = buffer(total) holding the values the
+    sweep reads, low the lowest local entry with operands (walks.arena_layout).  `freed`: the flags the sweep is to see (uint8 per entry)."""
     nds = tape.nds
     a = tape._arrays
     r, counts = s.r, s.counts
@@ -118,7 +124,7 @@ def gather(tape, s, freed, buffer):
                     nds.nd, nds.shp, nds.par, nds.npar, nds.params, nds.slot, nds.host, freed,
                     a[4], host_direct(tape), s.op, s.ia, s.ib, s.f64, s.arg_ptr, s.arg, s.ints,
                     s.shp, s.params, s.u8, s.off, s.saved, counts)
-    t1, total, k = counts[3:6].tolist()
+    t1, total, k, low = counts[3:7].tolist()
     vals = buffer(total)
     K.fill_reached(r, s.ints, s.u8, s.f64, s.off, vals)
     if t1:
@@ -131,4 +137,4 @@ def gather(tape, s, freed, buffer):
             # entry that saved it is freed, so a sweep that needs it fails as a second backward
             arrs = [np.full(s.size[i], np.nan) if x is None else x for i, x in zip(nodes, arrs)]
             np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
-    return vals, total
+    return vals, total, low

@@ -518,13 +518,13 @@ class Tape:
 
     def arenas(self, n, roots, buffer=None, host=True):
         """What a sweep of the first n entries from `roots` reads: (off, size, shp, nd, vals,
-        total); `buffer(total)`, when given, supplies the value arena; with `host` False
-        (a sweep that does not pause) every saved value is copied in.  Only the nodes a gradient from `roots` can reach get arena space, saved n-d
+        total, low: the lowest reached entry with operands, walks.arena_layout);
+        `buffer(total)`, when given, supplies the value arena; with `host` False (a sweep that does not pause) every saved value is copied in.  Only the nodes a gradient from `roots` can reach get arena space, saved n-d
         values first (one C-level concatenate), so the cost follows the reached graph, not
         the tape prefix (graphs dropped without backward cost nothing here)."""
         if self.nds is None:  # all one-element nodes: node i sits at offset i
             return (_const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0),
-                    self._arrays[4][:n], n)
+                    self._arrays[4][:n], n, 0)
         reach = np.zeros(n, np.uint8)
         if len(roots) == 1:
             reach[roots[0]] = 1
@@ -720,7 +720,11 @@ class NdStreams:
         self.argn = e + 1
 
     def operands(self, n):
-        """(arg_ptr[:n + 1], arg) for the first n entries (arg_ptr completed up to n)."""
+        """(arg_ptr[:n + 1], arg) for the first n entries (arg_ptr completed up to n).
+        Without any operand list, a shared zero array: completing arg_ptr wrote 8 bytes per
+        entry of the prefix (100 KB behind 1000 dropped graphs) in every backward."""
+        if self.nargs == 0:
+            return _const_fill(n + 1, 0), self.arg[:0]
         if self.argn < n:
             self.arg_ptr[self.argn + 1:n + 1] = self.nargs
             self.argn = n
@@ -748,13 +752,13 @@ class NdStreams:
     def arenas(self, n, reach, op, ia, ib, val, host, direct, buffer=None):
         """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
         (into `buffer(total)`'s array when given, else a new one)."""
-        ints = np.zeros(2 * n + 3, np.int64)   # one allocation for off, saved and counts
+        ints = np.zeros(2 * n + 4, np.int64)   # one allocation for off, saved and counts
         off, saved, counts = ints[:n], ints[n:2 * n], ints[2 * n:]
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
         arg_ptr, arg = self.operands(n)
         K.arena_layout(op, ia, ib, arg_ptr, arg, self.size[:n], slot, host, direct,
                        reach, np.zeros(n, np.uint8), off, saved, counts)
-        t1, total, k = counts.tolist()
+        t1, total, k, low = counts.tolist()
         vals = buffer(total) if buffer is not None else np.empty(total)
         K.fill_values(reach, slot, self.nd[:n], off, val, vals)
         if t1:
@@ -767,7 +771,7 @@ class NdStreams:
                         for e, a in zip(nodes, arrs)]
             # axis=None flattens each saved array (any shape) into the arena
             np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
-        return off, self.size[:n], self.shp[:n], self.nd[:n], vals, total
+        return off, self.size[:n], self.shp[:n], self.nd[:n], vals, total, low
 
 
 # Index arrays shared by every sweep of an all-scalar tape (sliced to length, never written).
