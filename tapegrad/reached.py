@@ -124,17 +124,17 @@ def gather(tape, s, freed, buffer):
                     nds.nd, nds.shp, nds.par, nds.npar, nds.params, nds.slot, nds.host, freed,
                     a[4], host_direct(tape), s.op, s.ia, s.ib, s.f64, s.arg_ptr, s.arg, s.ints,
                     s.shp, s.params, s.u8, s.off, s.saved, counts)
-    t1, total, k, low = counts[3:7].tolist()
+    s0, total, k, low = counts[3:7].tolist()
     vals = buffer(total)
     K.fill_reached(r, s.ints, s.u8, s.f64, s.off, vals)
-    if t1:
+    if k:   # the saved block: the arena's end, but its last (empty) slot
         nodes = s.saved[:k]
         arrs = nds.objs[s.slot[nodes]].tolist()
         try:
-            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+            np.concatenate(arrs, axis=None, out=vals[s0:total - 1], casting="unsafe")
         except (TypeError, ValueError):
             # a None: released by another thread's backward since the slots were read; every
             # entry that saved it is freed, so a sweep that needs it fails as a second backward
             arrs = [np.full(s.size[i], np.nan) if x is None else x for i, x in zip(nodes, arrs)]
-            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+            np.concatenate(arrs, axis=None, out=vals[s0:total - 1], casting="unsafe")
     return vals, total, low

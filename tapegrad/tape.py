@@ -752,16 +752,17 @@ class NdStreams:
     def arenas(self, n, reach, op, ia, ib, val, host, direct, buffer=None):
         """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
         (into `buffer(total)`'s array when given, else a new one)."""
-        ints = np.zeros(2 * n + 4, np.int64)   # one allocation for off, saved and counts
+        ints = np.empty(2 * n + 4, np.int64)   # one allocation for off, saved and counts
         off, saved, counts = ints[:n], ints[n:2 * n], ints[2 * n:]
+        off[:] = 0   # (unreached nodes' offsets: never read, but defined)
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
         arg_ptr, arg = self.operands(n)
         K.arena_layout(op, ia, ib, arg_ptr, arg, self.size[:n], slot, host, direct,
                        reach, np.zeros(n, np.uint8), off, saved, counts)
-        t1, total, k, low = counts.tolist()
+        s0, total, k, low = counts.tolist()
         vals = buffer(total) if buffer is not None else np.empty(total)
         K.fill_values(reach, slot, self.nd[:n], off, val, vals)
-        if t1:
+        if k:
             nodes = saved[:k]
             arrs = self.objs[slot[nodes]].tolist()
             if any(a is None for a in arrs):
@@ -770,7 +771,7 @@ class NdStreams:
                 arrs = [np.full(self.size[e], np.nan) if a is None else a
                         for e, a in zip(nodes, arrs)]
             # axis=None flattens each saved array (any shape) into the arena
-            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+            np.concatenate(arrs, axis=None, out=vals[s0:total - 1], casting="unsafe")
         return off, self.size[:n], self.shp[:n], self.nd[:n], vals, total, low
 
 
