@@ -56,13 +56,16 @@ def test_backward_python_work_does_not_grow_with_dropped_graphs():
 
 
 def test_backward_kernels_see_only_the_reached_entries(monkeypatch):
-    """The reach walk, the sweep and the release visit the reached entries only: after 300
-    graphs dropped on the same tape, they see as many entries as after 20."""
+    """The reach walk, the gather and layout, the value fill, the sweep and the release visit
+    the reached entries only: after 300 graphs dropped on the same tape, they see as many
+    entries as after 20 (counted from the kernels' arguments, not timed)."""
     from tapegrad._jit import K, kernels
     seen = []
     measures = {"reach_list": lambda args: args[-1][0],        # counts[0]: entries reached
                 "sweep": lambda args: args[14] + 1,             # from `start` down to 0
-                "release_listed": lambda args: len(args[0])}    # the listed entries
+                "release_listed": lambda args: len(args[0]),    # the listed entries
+                "gather_layout": lambda args: args[0],          # entries gathered, laid out
+                "fill_reached": lambda args: args[0]}           # values filled
     measures["sweep_core"] = measures["sweep"]   # (tiers: whichever sweep tier runs; this
     monkeypatch.setattr(tiers, "_level", {"sweep": 1, "forward": 1})   # graph's is core)
     for name, measure in measures.items():
@@ -91,7 +94,7 @@ def test_backward_kernels_see_only_the_reached_entries(monkeypatch):
         grads.append([W.grad.numpy().copy() for W in Ws])
         for W in Ws:
             W.grad = None
-    assert lengths[0] == lengths[1] and len(lengths[0]) == 3, lengths
+    assert lengths[0] == lengths[1] and len(lengths[0]) == 5, lengths
     assert dict(lengths[0])["sweep"] == 11   # 3 leaves, X, 3 matmuls, 2 tanh, pow, mean
     for g0, g1 in zip(*grads):
         np.testing.assert_array_equal(g0, g1)
