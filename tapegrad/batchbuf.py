@@ -53,6 +53,13 @@ def aligned_empty(*specs):
     return _views(np.empty(total, np.uint8), specs, sizes)
 
 
+def _refs(buffers):
+    """sys.getrefcount of `buffers.out`, always taken through this one code path: compared
+    with _ALONE (the same count of a block nothing else references), so that it does not
+    depend on how an interpreter counts its own temporary references."""
+    return sys.getrefcount(buffers.out)
+
+
 class BatchBuffers:
     """One batch call's staging buffer and output block, kept for a later call (see the
     module doc).  A call takes a set from `Recorded._io_pool` and puts it back after, so
@@ -77,11 +84,8 @@ class BatchBuffers:
     def outputs(self, *specs):
         """aligned_empty(*specs), in the last call's block when it has the same layout and
         no array of it is referenced any more (its reference count is ours alone)."""
-        raw = self.out
-        # (2: self.out and getrefcount's argument; `raw` above makes it 3)
-        if raw is not None and self.out_key == specs and sys.getrefcount(raw) == 3:
-            sizes = _layout(specs)[0]
-            return _views(raw, specs, sizes)
+        if self.out is not None and self.out_key == specs and _refs(self) == _ALONE:
+            return _views(self.out, specs, _layout(specs)[0])
         sizes, total = _layout(specs)
         raw = np.empty(total, np.uint8)
         if total <= KEEP_BYTES:
@@ -89,3 +93,12 @@ class BatchBuffers:
         else:
             self.out = self.out_key = None
         return _views(raw, specs, sizes)
+
+
+def _alone():
+    b = BatchBuffers()
+    b.out = np.empty(LINE, np.uint8)
+    return _refs(b)
+
+
+_ALONE = _alone()   # _refs of a kept block that no returned array references
