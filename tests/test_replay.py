@@ -429,6 +429,18 @@ def test_batch_buffers_kept_across_calls_never_stale_or_shared():
         (jx, jy) = tape.jacobian_batch(x, y)
         np.testing.assert_array_equal(jx, single(x, y)[1][0])
         np.testing.assert_array_equal(jy, single(x, y)[1][1])
+    # buffers above batchbuf.KEEP_BYTES are fresh per call and not kept
+    from tapegrad import batchbuf
+    saved = batchbuf.KEEP_BYTES
+    batchbuf.KEEP_BYTES = 0
+    try:
+        values, (gx, gy) = tape.value_and_grad_batch(x, y)
+        values2, (gx2, gy2) = tape.value_and_grad_batch(y, x)
+        np.testing.assert_array_equal(gx, single(x, y)[1][0])
+        np.testing.assert_array_equal(gx2, single(y, x)[1][0])
+        assert tape._io_pool and all(io.out is None for io in tape._io_pool)
+    finally:
+        batchbuf.KEEP_BYTES = saved
 
 
 def test_batch_bad_inputs_and_branch_changes():
