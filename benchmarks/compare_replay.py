@@ -1,6 +1,6 @@
 """tapegrad record/replay against hand-written Numba, torch eager and jax.jit, in one run.
 
-    python benchmarks/compare_replay.py [--quick] [--jax]
+    python benchmarks/compare_replay.py [--quick] [--jax] [--batch]
 
 Workloads in benchmarks/workloads.py (the hand-written Numba baselines in handwritten.py).
 Within each section the contenders run interleaved (the order reversed every other
@@ -37,9 +37,14 @@ printed on their own, never mixed into the figures.
    samples, each timing the batch replay and the control on 1 and on 2 threads moments apart;
    median and 10th percentile of each speedup, of their quotient per sample (the replay
    against what the machine gave at that moment) and of the replay's over the samples where
-   the control got >= 1.9x (the second core was free).  Target: that 10th percentile >= 1.8x,
-   n/a when fewer than 10 samples found the core free.  Plus counts per call (Numba runtime
+   the control got >= 1.9x (the second core was free).  Plus counts per call (Numba runtime
    allocations, page faults).
+   The target, "2 threads >= 1.8x one thread, robustly" (issue #14), is read from these 120
+   paired samples: the replay's median AND its 10th percentile both >= 1.8x.  It is judged
+   only on a quiet machine, one where the control's own 10th percentile is >= 1.9x (the
+   second core was free in at least 9 samples of 10); otherwise the verdict is n/a and the
+   figures say how busy the machine was (the load average is printed beside them).
+   `--batch` runs this section alone, with best of 10 instead of 40 (~35 s on a quiet machine).
 
 torch runs on one thread (workloads.TORCH_THREADS).  jax runs with its defaults (x64 on).
 Without --jax the jax figures are skipped (its compile alone takes ~100 s here).  Always exits 0:
@@ -65,7 +70,8 @@ TORCH_SPEEDUP_MIN = 100.0   # Rosenbrock: torch eager total / tapegrad record + 
 BATCH_SPEEDUP_MIN = 1.8     # value_and_grad_batch: 1 thread / 2 threads (issue #14)
 BATCH_CALLS = 5             # consecutive value_and_grad_batch calls per sample
 BATCH_PAIRED_PER_REP = 3    # paired 1-/2-thread samples per repetition of section 4
-BATCH_QUIET_MIN = 10        # samples with a free second core needed for a verdict
+BATCH_QUIET_MIN = 10        # samples with a free second core needed for the quiet-sample figures
+BATCH_ONLY_REPS = 10        # best-of repetitions of section 4 under --batch (the paired samples stay 120)
 GRAD_RTOL = 1e-12           # gradients vs the exact one: max |error| / max |exact|
 
 # Repetitions (best of k).  This shared machine switches between a fast and a ~1.8x slower
@@ -270,14 +276,14 @@ def mlp(tg, torch, steps, reps, first):
 
 
 # -- 4. batch replay ---------------------------------------------------------------------------
-def batch(tg, reps, first):
+def batch(tg, reps, first, samples=None):
     tape, Xs = W.batch_rosenbrock(tg)
     B, n = len(Xs[0]), len(Xs)
     saved = numba.get_num_threads()
     X, out = H.control_buffers(B)
     first["batch replay"] = first_call(lambda: tape.value_and_grad_batch(*Xs))[0]
     first["parallel control"] = first_call(lambda: H.parallel_control(X, out))[0]
-    samples = reps * BATCH_PAIRED_PER_REP
+    samples = samples or reps * BATCH_PAIRED_PER_REP
     print(f"4. batch replay: Rosenbrock over {n} leaves ({len(tape)} entries), "
           f"value_and_grad_batch at B = {B} points; best of {reps} x {BATCH_CALLS} "
           f"consecutive calls")
@@ -360,19 +366,25 @@ def paired(tape, Xs, X, out, samples):
                                       if s["quiet samples"] else ""))
     counts = W.call_counts(lambda: tape.value_and_grad_batch(*Xs))
     print("    per call on 2 threads: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    enough = s["quiet samples"] >= BATCH_QUIET_MIN
-    target(f"2 threads >= {BATCH_SPEEDUP_MIN:g}x in the samples the control got >= "
-           f"{W.QUIET_CONTROL:g}x (10th percentile)",
-           f"{s['quiet p10']:.2f}x" if enough else f"{s['quiet samples']} samples",
-           s["quiet p10"] >= BATCH_SPEEDUP_MIN if enough else None)
-    if not enough:
-        print(f"  (n/a: fewer than {BATCH_QUIET_MIN} samples found the second core free; the "
-              f"replay / control figures above still compare the two)")
+    quiet = s["control p10"] >= W.QUIET_CONTROL
+    ok = s["median"] >= BATCH_SPEEDUP_MIN and s["p10"] >= BATCH_SPEEDUP_MIN
+    target(f"robustly: median and 10th percentile of {samples} paired samples >= "
+           f"{BATCH_SPEEDUP_MIN:g}x", f"{s['median']:.2f}x, {s['p10']:.2f}x",
+           ok if quiet else None)
+    if not quiet:
+        print(f"  (n/a: the machine was not quiet: the control's 10th percentile was "
+              f"{s['control p10']:.2f}x < {W.QUIET_CONTROL:g}x, so another tenant held the second "
+              f"core in more than 1 sample of 10; rerun on a quiet machine.  Indicative: the "
+              f"replay over the {s['quiet samples']} samples with a free core got "
+              + (f"{s['quiet median']:.2f}x median, {s['quiet p10']:.2f}x 10th percentile)"
+                 if s["quiet samples"] >= BATCH_QUIET_MIN else "too few to say)"))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    ap.add_argument("--batch", action="store_true",
+                    help="section 4 alone (2-thread batch scaling, ~35 s on a quiet machine)")
     ap.add_argument("--jax", action="store_true",
                     help=f"include jax (compile ~100 s, capped at {W.JAX_COMPILE_TIMEOUT:.0f} s)")
     args = ap.parse_args()
@@ -393,6 +405,8 @@ def main():
                 lambda: rosenbrock(tg, torch, args.jax, r["rosen"], r["rosen_eager"], r["rosen_jax"]),
                 lambda: mlp(tg, torch, r["mlp_steps"], r["mlp"], first),
                 lambda: batch(tg, r["batch"], first)]
+    if args.batch:
+        sections = [lambda: batch(tg, BATCH_ONLY_REPS, first, W.SCALING_SAMPLES)]
     for section in sections:
         t = time.perf_counter()
         try:

@@ -27,6 +27,7 @@ from . import dtypes as D
 from . import tapefile
 from . import hooks
 from . import tiers
+from .batchbuf import BatchBuffers, aligned_empty as _aligned_empty
 from ._jit import K, launch_parallel
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
@@ -222,20 +223,6 @@ def _chunk(B, threads, itemsize):
     return max(per_line, -(-c // per_line) * per_line)
 
 
-def _aligned_empty(*specs):
-    """np.empty arrays of the (shape, dtype) `specs`, each starting on a cache line (numpy
-    guarantees 16 bytes): with chunks of whole lines, the outputs' lines each belong to one
-    chunk.  One allocation for all of them (they are freed together)."""
-    sizes = [math.prod(shape) * np.dtype(dt).itemsize for shape, dt in specs]
-    raw = np.empty(sum(-(-n // _LINE) * _LINE for n in sizes) + _LINE, np.uint8)
-    start = -raw.ctypes.data % _LINE
-    out = []
-    for (shape, dt), n in zip(specs, sizes):
-        out.append(raw[start:start + n].view(dt).reshape(shape))
-        start += -(-n // _LINE) * _LINE
-    return out
-
-
 class _Work:
     """A batch kernel's per-thread scratch for one tape: row t of each array is thread t's
     (value arena, adjoint arena, reached flags), each row padded to whole cache lines so no two
@@ -328,6 +315,7 @@ class Recorded:
         self._scalar_pair = None
         self._tier = None
         self._work_pool = {}    # {threads: [_Work not in use]} (see _launch_batch)
+        self._io_pool = []      # [BatchBuffers not in use] (see _io)
 
     # -- bookkeeping ------------------------------------------------------------------------
     def __len__(self):
@@ -602,16 +590,21 @@ class Recorded:
         does not apply inside a batch: re-run the masked points with a tape recorded there."""
         out = self._scalar_output()
         mask = _branch_mode(branch_changed)
-        B, XT = self._stage(Xs)
-        values, gradsT, held = self._replay_batch(out, XT, mask)
-        # The gradients are views or copies of this call's own `gradsT`: nothing of the tape's.
+        io = self._io()
+        B, XT = self._stage(Xs, io)
+        values, gradsT, held = self._replay_batch(out, XT, mask, io)
+        self._io_pool.append(io)
+        # The gradients are views or copies of this call's own `gradsT` (an output block no
+        # array of an earlier call still uses): nothing of the tape's.
+        values = values.astype(self.outputs[0][2].np, copy=False)
         if self._in_plain:
             grads = list(gradsT)
+            if argnums is None:
+                return (values, tuple(grads), held) if mask else (values, tuple(grads))
         else:
             rows = np.cumsum([0] + self._in_list_sizes).tolist()
             grads = [gradsT[rows[i]:rows[i + 1]].T.reshape((B,) + shape).astype(dt.np, copy=False)
                      for i, (_, shape, dt) in enumerate(self.inputs)]
-        values = values.astype(self.outputs[0][2].np, copy=False)
         grads = self._select(grads.__getitem__, argnums)
         return (values, grads, held) if mask else (values, grads)
 
@@ -631,20 +624,32 @@ class Recorded:
         # cache) and each point's inputs and gradients are one contiguous row
         P = np.ascontiguousarray(P, self.dtype)
         B = len(P)
-        values, G, status = _aligned_empty(((B,), self.dtype), ((B, n), self.dtype),
-                                           ((B,), np.int64))
+        io = self._io()
+        values, G, status = io.outputs(((B,), self.dtype), ((B, n), self.dtype),
+                                       ((B,), np.int64))
         self._kernel(out, P, values, G, status, rows=True)
+        self._io_pool.append(io)
         held = self._held(status, mask, values, G)
         return (values, G, held) if mask else (values, G)
 
-    def _replay_batch(self, out, XT, mask):
-        """(values, gradsT, held) of replay_batch at the points XT[:, p]."""
+    def _io(self):
+        """A set of buffers for one batch call (batchbuf.BatchBuffers): this tape's from its
+        last call, or a new one when another call (another Python thread) has that.  The call
+        puts it back in `_io_pool` when done (one that fails just drops it)."""
+        try:
+            return self._io_pool.pop()
+        except IndexError:
+            return BatchBuffers()
+
+    def _replay_batch(self, out, XT, mask, io):
+        """(values, gradsT, held) of replay_batch at the points XT[:, p], in `io`'s output
+        block."""
         B = XT.shape[1]
         per_line = _LINE // self.dtype.itemsize
         # the kernel writes every point; each gradient row starts on a cache line (its length
         # padded to whole lines)
-        values, status, gradsT = _aligned_empty(((B,), self.dtype), ((B,), np.int64),
-                                                ((len(XT), -(-B // per_line) * per_line), self.dtype))
+        values, status, gradsT = io.outputs(((B,), self.dtype), ((B,), np.int64),
+                                            ((len(XT), -(-B // per_line) * per_line), self.dtype))
         self._kernel(out, XT, values, gradsT, status)
         gradsT = gradsT[:, :B]
         return values, gradsT, self._held(status, mask, values, gradsT.T)
@@ -672,26 +677,31 @@ class Recorded:
         if len(pool) < 2:
             pool.append(work)
 
-    def _stage(self, Xs):
-        """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p])."""
+    def _stage(self, Xs, io=None):
+        """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p]),
+        in `io`'s staging buffer (without `io`: only checked, XT is None)."""
         if len(Xs) != len(self.inputs):
             raise TypeError(f"this tape takes {len(self.inputs)} inputs, got {len(Xs)}")
-        shapes = [np.shape(a) for a in Xs]
+        shapes = [a.shape if type(a) is np.ndarray else np.shape(a) for a in Xs]
         B = shapes[0][0] if Xs and shapes[0] else 0
-        if [s[1:] for s in shapes] != self._in_shapes or any(s[:1] != (B,) for s in shapes):
+        if (shapes.count((B,)) != len(shapes) if self._in_plain else
+                [s[1:] for s in shapes] != self._in_shapes or any(s[:1] != (B,) for s in shapes)):
             i = next(i for i, s in enumerate(shapes) if s != (B,) + self._in_shapes[i])
             raise ValueError(f"input {i}: expected shape {(B,) + self._in_shapes[i]}, "
                              f"got {shapes[i]}")
+        if io is None:
+            return B, None
+        n = int(sum(self._in_list_sizes))
+        XT = io.staging((n, B), self.dtype)
         # For 0-d inputs one C-level copy of all of them, far cheaper than interleaving them
-        # point by point.
-        if not Xs:
-            XT = np.zeros((0, B), self.dtype)
-        elif all(s == 1 for s in self._in_list_sizes):
-            XT = np.array(Xs, self.dtype).reshape(len(Xs), B)
+        # point by point (casting as np.array(Xs, dtype) does)
+        if all(s == 1 for s in self._in_list_sizes):
+            if Xs:
+                np.concatenate(Xs, out=XT.reshape(-1), casting="unsafe")
         else:
             # (sizes spelled out: reshape(B, -1) cannot infer one when B is 0)
-            XT = np.concatenate([np.asarray(a, self.dtype).reshape(B, k).T
-                                 for a, k in zip(Xs, self._in_list_sizes)])
+            np.concatenate([np.asarray(a).reshape(B, k).T for a, k in zip(Xs, self._in_list_sizes)],
+                           out=XT, casting="unsafe")
         return B, XT
 
     def _held(self, status, mask, *results):
@@ -1026,14 +1036,16 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
     self._no_host_only("jacobian_batch")
     mask = _branch_mode(branch_changed)
     node, oshape, _ = self.outputs[0]
-    B, XT = self._stage(Xs)
+    io = self._io()
+    B, XT = self._stage(Xs, io)
     m = int(self.size[node])                    # (the kernel writes every point's rows)
-    values, jac, status = _aligned_empty(((B, m), self.dtype),
-                                         ((B, m, int(self.in_sizes.sum())), self.dtype),
-                                         ((B,), np.int64))
+    values, jac, status = io.outputs(((B, m), self.dtype),
+                                     ((B, m, int(self.in_sizes.sum())), self.dtype),
+                                     ((B,), np.int64))
     self._launch_batch(K.jacobian_batch, B, *self._args(), self.off, self.size, self.shp, self.nd,
                        self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
                        jac, status)
+    self._io_pool.append(io)
     held = self._held(status, mask, jac)
     out, j = [], 0
     for (_, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):

@@ -373,6 +373,76 @@ def test_batch_results_are_fresh_and_inputs_untouched():
     np.testing.assert_array_equal(y, y0)
 
 
+def test_batch_buffers_kept_across_calls_never_stale_or_shared():
+    # A batch call stages its inputs in a buffer the tape keeps, and reuses the last call's
+    # output block when the caller has dropped every array of it (batchbuf.BatchBuffers).
+    # Consecutive calls with other B, dtypes, layouts and inputs must see no stale data, and
+    # no array a caller still holds may be written by a later call.
+    def f(x, y):
+        return (x * y).sin() + x * x
+    rng = np.random.default_rng(11)
+    for dt in (np.float32, np.float64):
+        tape = tg.record(f, tg.tensor(0.5, dtype=getattr(tg, dt.__name__)),
+                         tg.tensor(0.25, dtype=getattr(tg, dt.__name__)))
+
+        def single(x, y):               # every point by single replays: the reference
+            rows = [tape.value_and_grad(a, b) for a, b in zip(x, y)]
+            return (np.array([float(v) for v, _ in rows], dt),
+                    [np.array([float(g[i]) for _, g in rows], dt) for i in (0, 1)])
+        held = []                       # results kept by "the caller", with copies
+        for B in (40, 40, 7, 40, 64, 0, 40, 40):
+            x, y = rng.normal(size=B).astype(dt), rng.normal(size=B).astype(dt)
+            values, (gx, gy) = tape.value_and_grad_batch(x, y)
+            v1, (g1x, g1y) = single(x, y)
+            np.testing.assert_array_equal(values, v1)
+            np.testing.assert_array_equal(gx, g1x)
+            np.testing.assert_array_equal(gy, g1y)
+            G = tape.value_and_grad_flat(np.stack([y, x], axis=1))[1]   # swapped inputs
+            np.testing.assert_array_equal(G, np.stack(single(y, x)[1], axis=1))
+            if B % 2 == 0:              # keep one array of this call, drop the others
+                held.append((gy, gy.copy()))
+            del values, gx, gy, G
+        for arr, copy in held:
+            np.testing.assert_array_equal(arr, copy)
+        assert len({arr.ctypes.data for arr, _ in held}) == len(held)
+        # with nothing held, a call at the same B writes into the last call's block: the
+        # steady state allocates no output memory (reuse is counted, not timed)
+        held.clear()
+        x, y = rng.normal(size=40).astype(dt), rng.normal(size=40).astype(dt)
+        first = tape.value_and_grad_batch(x, y)[1][0].ctypes.data
+        reused = [tape.value_and_grad_batch(x, y)[1][0].ctypes.data for _ in range(3)]
+        assert reused == [first] * 3
+        # a returned gradient passed back as the next call's input is read, not overwritten
+        values, (gx, gy) = tape.value_and_grad_batch(x, y)
+        keep = gx.copy()
+        v2, (h2x, h2y) = tape.value_and_grad_batch(gx, y)
+        np.testing.assert_array_equal(gx, keep)
+        np.testing.assert_array_equal(h2y, single(keep, y)[1][1])
+        # the flat layout: its input P is a previous call's G still held
+        P = rng.normal(size=(40, 2)).astype(dt)
+        G = tape.value_and_grad_flat(P)[1]
+        Gk = G.copy()
+        G2 = tape.value_and_grad_flat(G)[1]
+        np.testing.assert_array_equal(G, Gk)
+        np.testing.assert_array_equal(G2, np.stack(single(Gk[:, 0], Gk[:, 1])[1], axis=1))
+        # the Jacobians likewise, after calls of other kinds on the same buffers
+        (jx, jy) = tape.jacobian_batch(x, y)
+        np.testing.assert_array_equal(jx, single(x, y)[1][0])
+        np.testing.assert_array_equal(jy, single(x, y)[1][1])
+    # buffers above batchbuf.KEEP_BYTES are fresh per call and not kept
+    from tapegrad import batchbuf
+    saved = batchbuf.KEEP_BYTES
+    batchbuf.KEEP_BYTES = 0
+    try:
+        values, (gx, gy) = tape.value_and_grad_batch(x, y)
+        values2, (gx2, gy2) = tape.value_and_grad_batch(y, x)
+        np.testing.assert_array_equal(gx, single(x, y)[1][0])
+        np.testing.assert_array_equal(gx2, single(y, x)[1][0])
+        assert tape._io_pool and all(io.out is None for io in tape._io_pool)
+    finally:
+        batchbuf.KEEP_BYTES = saved
+
+
 def test_batch_bad_inputs_and_branch_changes():
     tape = tg.record(lambda x, y: x * y, tg.tensor(1.0), tg.tensor(2.0))
     with pytest.raises(TypeError, match="takes 2 inputs, got 1"):
