@@ -37,9 +37,8 @@ def op_add(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = sv + ov
+            v = sv + other
         except (ArithmeticError, ValueError):
             return _binary(3, self, other)
         r = _new()
@@ -67,7 +66,7 @@ def op_add(self, other):
             tape.op[n] = 3
             tape.ia[n] = s
             tape.ib[n] = -1
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -165,9 +164,8 @@ def op_radd(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = ov + sv
+            v = other + sv
         except (ArithmeticError, ValueError):
             return _binary(3, other, self)
         r = _new()
@@ -195,7 +193,7 @@ def op_radd(self, other):
             tape.op[n] = 3
             tape.ia[n] = -1
             tape.ib[n] = s
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -293,9 +291,8 @@ def op_sub(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = sv - ov
+            v = sv - other
         except (ArithmeticError, ValueError):
             return _binary(4, self, other)
         r = _new()
@@ -323,7 +320,7 @@ def op_sub(self, other):
             tape.op[n] = 4
             tape.ia[n] = s
             tape.ib[n] = -1
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -421,9 +418,8 @@ def op_rsub(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = ov - sv
+            v = other - sv
         except (ArithmeticError, ValueError):
             return _binary(4, other, self)
         r = _new()
@@ -451,7 +447,7 @@ def op_rsub(self, other):
             tape.op[n] = 4
             tape.ia[n] = -1
             tape.ib[n] = s
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -549,9 +545,8 @@ def op_mul(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = sv * ov
+            v = sv * other
         except (ArithmeticError, ValueError):
             return _binary(5, self, other)
         r = _new()
@@ -579,7 +574,7 @@ def op_mul(self, other):
             tape.op[n] = 5
             tape.ia[n] = s
             tape.ib[n] = -1
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -677,9 +672,8 @@ def op_rmul(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = ov * sv
+            v = other * sv
         except (ArithmeticError, ValueError):
             return _binary(5, other, self)
         r = _new()
@@ -707,7 +701,7 @@ def op_rmul(self, other):
             tape.op[n] = 5
             tape.ia[n] = -1
             tape.ib[n] = s
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -805,9 +799,8 @@ def op_div(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = sv / ov
+            v = sv / other
         except (ArithmeticError, ValueError):
             return _binary(6, self, other)
         r = _new()
@@ -835,7 +828,7 @@ def op_div(self, other):
             tape.op[n] = 6
             tape.ia[n] = s
             tape.ib[n] = -1
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -933,9 +926,8 @@ def op_pow(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = sv ** ov
+            v = sv ** other
         except (ArithmeticError, ValueError):
             return _binary(7, self, other)
         if type(v) is not float:
@@ -965,7 +957,7 @@ def op_pow(self, other):
             tape.op[n] = 7
             tape.ia[n] = s
             tape.ib[n] = -1
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -1065,9 +1057,8 @@ def op_rpow(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = ov ** sv
+            v = other ** sv
         except (ArithmeticError, ValueError):
             return _binary(7, other, self)
         if type(v) is not float:
@@ -1097,7 +1088,7 @@ def op_rpow(self, other):
             tape.op[n] = 7
             tape.ia[n] = -1
             tape.ib[n] = s
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -1197,9 +1188,8 @@ def op_atan2(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = atan2(sv, ov)
+            v = atan2(sv, other)
         except (ArithmeticError, ValueError):
             return _binary(74, self, other)
         if type(v) is not float:
@@ -1229,7 +1219,7 @@ def op_atan2(self, other):
             tape.op[n] = 74
             tape.ia[n] = s
             tape.ib[n] = -1
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape
@@ -1329,9 +1319,8 @@ def op_hypot(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = hypot(sv, ov)
+            v = hypot(sv, other)
         except (ArithmeticError, ValueError):
             return _binary(75, self, other)
         if type(v) is not float:
@@ -1361,7 +1350,7 @@ def op_hypot(self, other):
             tape.op[n] = 75
             tape.ia[n] = s
             tape.ib[n] = -1
-            tape.cst[n] = ov
+            tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
             r._tape = tape

@@ -1022,9 +1022,8 @@ def op_%(fname)s(self, other):
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
-        ov = other
         try:
-            v = %(expr)s
+            v = %(expr_num)s
         except (ArithmeticError, ValueError):
             return _binary(%(code)d, %(x)s, %(y)s)
 %(check_num)s        r = _new()
@@ -1216,12 +1215,13 @@ def generate_fastpath():
         push = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
                                          ib="s" if refl else "o", cst="c", val="v"), " " * 8)
         push_num = protocol.python_push(dict(op=op.code, ia="-1" if refl else "s",
-                                             ib="s" if refl else "-1", cst="ov", val="v"),
+                                             ib="s" if refl else "-1", cst="other", val="v"),
                                         " " * 12)
         check = "" if opname in _FLOAT_CLOSED else \
             "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y)
         parts.append(FAST_BINARY % dict(
             fname=fname, code=op.code, expr=_fast_expr(op.fwd, a, b), x=x, y=y, check=check,
+            expr_num=_fast_expr(op.fwd, *(("other", "sv") if refl else ("sv", "other"))),
             check_num=textwrap.indent(check, "    "), push="\n".join(push),
             push_num="\n".join(push_num)))
     for op in BY_CODE:
