@@ -7,6 +7,9 @@ its implementations in one row, so adding one (say `atan2`) is one row here:
     numba    how the generated kernels spell it: a `math` function, or a helper defined in
              the kernel header (`codegen.HEADER`)
     method   the Tensor method that records it: create_graph evaluates formulas on tensors
+    fast     (optional) a C function equal to `scalar` wherever it returns, raising where
+             `scalar` gives inf or nan: the scalar fast path calls it (no Python frame) and
+             takes the numpy path when it raises
 
 A function takes one argument or, with `arity=2`, two (`atan2(y, x)`, `hypot(x, y)`): every
 face calls it the same way (create_graph records it as a binary op of its name, the tensor
