@@ -2,7 +2,29 @@
 """Eager scalar fast path (see codegen.py).  tensor.py binds _new and Tensor here, parameter.py
 Parameter (taken as a Tensor), ndops.py _binary and _unary (the general path it falls back to)."""
 from .vocab import exp, log, sqrt, sin, cos, tanh, sigmoid, sign, where, atan2, hypot, floor, ceil, trunc, rint, fmod, remainder, exp2, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma, erfinv, digamma, polygamma
+from .vocab import FUNCS as _FUNCS
 from .tape import STATE, open_tape, input_node
+
+# the C faces (vocab.Fn.fast) of the vocabulary's functions: a direct call, no Python frame
+exp_c = _FUNCS['exp'].fast
+log_c = _FUNCS['log'].fast
+sqrt_c = _FUNCS['sqrt'].fast
+sin_c = _FUNCS['sin'].fast
+cos_c = _FUNCS['cos'].fast
+tanh_c = _FUNCS['tanh'].fast
+log1p_c = _FUNCS['log1p'].fast
+expm1_c = _FUNCS['expm1'].fast
+log2_c = _FUNCS['log2'].fast
+log10_c = _FUNCS['log10'].fast
+tan_c = _FUNCS['tan'].fast
+asin_c = _FUNCS['asin'].fast
+acos_c = _FUNCS['acos'].fast
+atan_c = _FUNCS['atan'].fast
+sinh_c = _FUNCS['sinh'].fast
+cosh_c = _FUNCS['cosh'].fast
+asinh_c = _FUNCS['asinh'].fast
+acosh_c = _FUNCS['acosh'].fast
+atanh_c = _FUNCS['atanh'].fast
 
 _new = Tensor = Parameter = _binary = _unary = None
 
@@ -14,24 +36,55 @@ def op_add(self, other):
             return _binary(3, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = sv + other
+        except (ArithmeticError, ValueError):
             return _binary(3, self, other)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(3, self, other)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 3
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(3, self, other)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(3, self, other)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(3, self, other)
+        ov = float(ov.item())
     try:
         v = sv + ov
     except (ArithmeticError, ValueError):
@@ -39,8 +92,13 @@ def op_add(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -48,7 +106,7 @@ def op_add(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -57,18 +115,28 @@ def op_add(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -95,24 +163,55 @@ def op_radd(self, other):
             return _binary(3, other, self)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = other + sv
+        except (ArithmeticError, ValueError):
             return _binary(3, other, self)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(3, other, self)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 3
+            tape.ia[n] = -1
+            tape.ib[n] = s
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(3, other, self)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(3, other, self)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(3, other, self)
+        ov = float(ov.item())
     try:
         v = ov + sv
     except (ArithmeticError, ValueError):
@@ -120,8 +219,13 @@ def op_radd(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -129,7 +233,7 @@ def op_radd(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -138,18 +242,28 @@ def op_radd(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -176,24 +290,55 @@ def op_sub(self, other):
             return _binary(4, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = sv - other
+        except (ArithmeticError, ValueError):
             return _binary(4, self, other)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(4, self, other)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 4
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(4, self, other)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(4, self, other)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(4, self, other)
+        ov = float(ov.item())
     try:
         v = sv - ov
     except (ArithmeticError, ValueError):
@@ -201,8 +346,13 @@ def op_sub(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -210,7 +360,7 @@ def op_sub(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -219,18 +369,28 @@ def op_sub(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -257,24 +417,55 @@ def op_rsub(self, other):
             return _binary(4, other, self)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = other - sv
+        except (ArithmeticError, ValueError):
             return _binary(4, other, self)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(4, other, self)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 4
+            tape.ia[n] = -1
+            tape.ib[n] = s
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(4, other, self)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(4, other, self)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(4, other, self)
+        ov = float(ov.item())
     try:
         v = ov - sv
     except (ArithmeticError, ValueError):
@@ -282,8 +473,13 @@ def op_rsub(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -291,7 +487,7 @@ def op_rsub(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -300,18 +496,28 @@ def op_rsub(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -338,24 +544,55 @@ def op_mul(self, other):
             return _binary(5, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = sv * other
+        except (ArithmeticError, ValueError):
             return _binary(5, self, other)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(5, self, other)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 5
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(5, self, other)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(5, self, other)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(5, self, other)
+        ov = float(ov.item())
     try:
         v = sv * ov
     except (ArithmeticError, ValueError):
@@ -363,8 +600,13 @@ def op_mul(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -372,7 +614,7 @@ def op_mul(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -381,18 +623,28 @@ def op_mul(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -419,24 +671,55 @@ def op_rmul(self, other):
             return _binary(5, other, self)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = other * sv
+        except (ArithmeticError, ValueError):
             return _binary(5, other, self)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(5, other, self)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 5
+            tape.ia[n] = -1
+            tape.ib[n] = s
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(5, other, self)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(5, other, self)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(5, other, self)
+        ov = float(ov.item())
     try:
         v = ov * sv
     except (ArithmeticError, ValueError):
@@ -444,8 +727,13 @@ def op_rmul(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -453,7 +741,7 @@ def op_rmul(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -462,18 +750,28 @@ def op_rmul(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -500,24 +798,55 @@ def op_div(self, other):
             return _binary(6, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = sv / other
+        except (ArithmeticError, ValueError):
             return _binary(6, self, other)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(6, self, other)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 6
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(6, self, other)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(6, self, other)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(6, self, other)
+        ov = float(ov.item())
     try:
         v = sv / ov
     except (ArithmeticError, ValueError):
@@ -525,8 +854,13 @@ def op_div(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -534,7 +868,7 @@ def op_div(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -543,18 +877,28 @@ def op_div(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -581,24 +925,57 @@ def op_pow(self, other):
             return _binary(7, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = sv ** other
+        except (ArithmeticError, ValueError):
             return _binary(7, self, other)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(7, self, other)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        if type(v) is not float:
+            return _binary(7, self, other)
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 7
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(7, self, other)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(7, self, other)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(7, self, other)
+        ov = float(ov.item())
     try:
         v = sv ** ov
     except (ArithmeticError, ValueError):
@@ -608,8 +985,13 @@ def op_pow(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -617,7 +999,7 @@ def op_pow(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -626,18 +1008,28 @@ def op_pow(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -664,24 +1056,57 @@ def op_rpow(self, other):
             return _binary(7, other, self)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = other ** sv
+        except (ArithmeticError, ValueError):
             return _binary(7, other, self)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(7, other, self)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        if type(v) is not float:
+            return _binary(7, other, self)
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 7
+            tape.ia[n] = -1
+            tape.ib[n] = s
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(7, other, self)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(7, other, self)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(7, other, self)
+        ov = float(ov.item())
     try:
         v = ov ** sv
     except (ArithmeticError, ValueError):
@@ -691,8 +1116,13 @@ def op_rpow(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -700,7 +1130,7 @@ def op_rpow(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -709,18 +1139,28 @@ def op_rpow(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -747,24 +1187,57 @@ def op_atan2(self, other):
             return _binary(74, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = atan2(sv, other)
+        except (ArithmeticError, ValueError):
             return _binary(74, self, other)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(74, self, other)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        if type(v) is not float:
+            return _binary(74, self, other)
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 74
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(74, self, other)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(74, self, other)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(74, self, other)
+        ov = float(ov.item())
     try:
         v = atan2(sv, ov)
     except (ArithmeticError, ValueError):
@@ -774,8 +1247,13 @@ def op_atan2(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -783,7 +1261,7 @@ def op_atan2(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -792,18 +1270,28 @@ def op_atan2(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -830,24 +1318,57 @@ def op_hypot(self, other):
             return _binary(75, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = hypot(sv, other)
+        except (ArithmeticError, ValueError):
             return _binary(75, self, other)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(75, self, other)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+        if type(v) is not float:
+            return _binary(75, self, other)
+        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+            n = tape.n
+            if n == tape.cap:
+                tape.grow()
+            tape.op[n] = 75
+            tape.ia[n] = s
+            tape.ib[n] = -1
+            tape.cst[n] = other
+            tape.val[n] = v
+            tape.n = n + 1
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(75, self, other)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(75, self, other)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(75, self, other)
+        ov = float(ov.item())
     try:
         v = hypot(sv, ov)
     except (ArithmeticError, ValueError):
@@ -857,8 +1378,13 @@ def op_hypot(self, other):
     r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -866,7 +1392,7 @@ def op_hypot(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -875,18 +1401,28 @@ def op_hypot(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
         if n == tape.cap:
@@ -962,10 +1498,8 @@ def op_exp(self):
             return _unary(9, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = exp(sv)
+        v = exp_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(9, self, 0.0)
-    if type(v) is not float:
         return _unary(9, self, 0.0)
     r = _new()
     r._v = v
@@ -1011,10 +1545,8 @@ def op_log(self):
             return _unary(10, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = log(sv)
+        v = log_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(10, self, 0.0)
-    if type(v) is not float:
         return _unary(10, self, 0.0)
     r = _new()
     r._v = v
@@ -1060,10 +1592,8 @@ def op_sqrt(self):
             return _unary(11, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = sqrt(sv)
+        v = sqrt_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(11, self, 0.0)
-    if type(v) is not float:
         return _unary(11, self, 0.0)
     r = _new()
     r._v = v
@@ -1109,10 +1639,8 @@ def op_sin(self):
             return _unary(12, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = sin(sv)
+        v = sin_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(12, self, 0.0)
-    if type(v) is not float:
         return _unary(12, self, 0.0)
     r = _new()
     r._v = v
@@ -1158,10 +1686,8 @@ def op_cos(self):
             return _unary(13, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = cos(sv)
+        v = cos_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(13, self, 0.0)
-    if type(v) is not float:
         return _unary(13, self, 0.0)
     r = _new()
     r._v = v
@@ -1207,10 +1733,8 @@ def op_tanh(self):
             return _unary(14, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = tanh(sv)
+        v = tanh_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(14, self, 0.0)
-    if type(v) is not float:
         return _unary(14, self, 0.0)
     r = _new()
     r._v = v
@@ -1648,10 +2172,8 @@ def op_log1p(self):
             return _unary(82, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = log1p(sv)
+        v = log1p_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(82, self, 0.0)
-    if type(v) is not float:
         return _unary(82, self, 0.0)
     r = _new()
     r._v = v
@@ -1697,10 +2219,8 @@ def op_expm1(self):
             return _unary(83, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = expm1(sv)
+        v = expm1_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(83, self, 0.0)
-    if type(v) is not float:
         return _unary(83, self, 0.0)
     r = _new()
     r._v = v
@@ -1746,10 +2266,8 @@ def op_log2(self):
             return _unary(84, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = log2(sv)
+        v = log2_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(84, self, 0.0)
-    if type(v) is not float:
         return _unary(84, self, 0.0)
     r = _new()
     r._v = v
@@ -1795,10 +2313,8 @@ def op_log10(self):
             return _unary(85, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = log10(sv)
+        v = log10_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(85, self, 0.0)
-    if type(v) is not float:
         return _unary(85, self, 0.0)
     r = _new()
     r._v = v
@@ -1893,10 +2409,8 @@ def op_tan(self):
             return _unary(87, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = tan(sv)
+        v = tan_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(87, self, 0.0)
-    if type(v) is not float:
         return _unary(87, self, 0.0)
     r = _new()
     r._v = v
@@ -1942,10 +2456,8 @@ def op_asin(self):
             return _unary(88, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = asin(sv)
+        v = asin_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(88, self, 0.0)
-    if type(v) is not float:
         return _unary(88, self, 0.0)
     r = _new()
     r._v = v
@@ -1991,10 +2503,8 @@ def op_acos(self):
             return _unary(89, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = acos(sv)
+        v = acos_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(89, self, 0.0)
-    if type(v) is not float:
         return _unary(89, self, 0.0)
     r = _new()
     r._v = v
@@ -2040,10 +2550,8 @@ def op_atan(self):
             return _unary(90, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = atan(sv)
+        v = atan_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(90, self, 0.0)
-    if type(v) is not float:
         return _unary(90, self, 0.0)
     r = _new()
     r._v = v
@@ -2089,10 +2597,8 @@ def op_sinh(self):
             return _unary(91, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = sinh(sv)
+        v = sinh_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(91, self, 0.0)
-    if type(v) is not float:
         return _unary(91, self, 0.0)
     r = _new()
     r._v = v
@@ -2138,10 +2644,8 @@ def op_cosh(self):
             return _unary(92, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = cosh(sv)
+        v = cosh_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(92, self, 0.0)
-    if type(v) is not float:
         return _unary(92, self, 0.0)
     r = _new()
     r._v = v
@@ -2187,10 +2691,8 @@ def op_asinh(self):
             return _unary(93, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = asinh(sv)
+        v = asinh_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(93, self, 0.0)
-    if type(v) is not float:
         return _unary(93, self, 0.0)
     r = _new()
     r._v = v
@@ -2236,10 +2738,8 @@ def op_acosh(self):
             return _unary(94, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = acosh(sv)
+        v = acosh_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(94, self, 0.0)
-    if type(v) is not float:
         return _unary(94, self, 0.0)
     r = _new()
     r._v = v
@@ -2285,10 +2785,8 @@ def op_atanh(self):
             return _unary(95, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = atanh(sv)
+        v = atanh_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(95, self, 0.0)
-    if type(v) is not float:
         return _unary(95, self, 0.0)
     r = _new()
     r._v = v
@@ -2579,7 +3077,7 @@ def op_rsqrt(self):
             return _unary(101, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = 1.0 / sqrt(sv)
+        v = 1.0 / sqrt_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(101, self, 0.0)
     if type(v) is not float:
@@ -2971,7 +3469,7 @@ def op_entr(self):
             return _unary(200, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > 0.0, -sv * log(sv), where(sv < 0.0, log(0.0 * sv), sv * 0.0))
+        v = where(sv > 0.0, -sv * log_c(sv), where(sv < 0.0, log_c(0.0 * sv), sv * 0.0))
     except (ArithmeticError, ValueError):
         return _unary(200, self, 0.0)
     if type(v) is not float:
@@ -3020,7 +3518,7 @@ def op_sinc(self):
             return _unary(201, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv == 0.0, 1.0, sin(3.141592653589793 * sv) / (3.141592653589793 * sv))
+        v = where(sv == 0.0, 1.0, sin_c(3.141592653589793 * sv) / (3.141592653589793 * sv))
     except (ArithmeticError, ValueError):
         return _unary(201, self, 0.0)
     if type(v) is not float:
@@ -3118,7 +3616,7 @@ def op_log_ndtr(self):
             return _unary(203, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > 0.0, log1p(-0.5 * erfc(sv * 0.7071067811865476)), where(sv < -20.0, -0.5 * sv * sv - log(-sv) - 0.9189385332046727 + log1p(-1.0 / (sv * sv) + 3.0 / (sv * sv * sv * sv) - 15.0 / (sv * sv * sv * sv * sv * sv) + 105.0 / (sv * sv * sv * sv * sv * sv * sv * sv)), log(0.5 * erfc(-sv * 0.7071067811865476))))
+        v = where(sv > 0.0, log1p_c(-0.5 * erfc(sv * 0.7071067811865476)), where(sv < -20.0, -0.5 * sv * sv - log_c(-sv) - 0.9189385332046727 + log1p_c(-1.0 / (sv * sv) + 3.0 / (sv * sv * sv * sv) - 15.0 / (sv * sv * sv * sv * sv * sv) + 105.0 / (sv * sv * sv * sv * sv * sv * sv * sv)), log_c(0.5 * erfc(-sv * 0.7071067811865476))))
     except (ArithmeticError, ValueError):
         return _unary(203, self, 0.0)
     if type(v) is not float:
@@ -3167,7 +3665,7 @@ def op_logit(self, c):
             return _unary(204, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = log(sv / (1.0 - sv)) if c < 0.0 else log(where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv)) / (1.0 - where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv))))
+        v = log_c(sv / (1.0 - sv)) if c < 0.0 else log_c(where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv)) / (1.0 - where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv))))
     except (ArithmeticError, ValueError):
         return _unary(204, self, c)
     if type(v) is not float:

@@ -11,6 +11,7 @@ import inspect
 import os
 import re
 import sys
+import textwrap
 
 if __name__ == "__main__" and not __package__:
     # Run as `python tapegrad/codegen.py`: import the package's modules without running
@@ -1002,7 +1003,11 @@ FAST_HEADER = '''\
 """Eager scalar fast path (see codegen.py).  tensor.py binds _new and Tensor here, parameter.py
 Parameter (taken as a Tensor), ndops.py _binary and _unary (the general path it falls back to)."""
 from .vocab import %(scalar_imports)s
+from .vocab import FUNCS as _FUNCS
 from .tape import STATE, open_tape, input_node
+
+# the C faces (vocab.Fn.fast) of the vocabulary's functions: a direct call, no Python frame
+%(fast_faces)s
 
 _new = Tensor = Parameter = _binary = _unary = None
 '''
@@ -1016,24 +1021,47 @@ def op_%(fname)s(self, other):
             return _binary(%(code)d, %(x)s, %(y)s)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
-    if to is Tensor or to is Parameter:
-        ov = other._v
-        if other._dtype is not self._dtype:
+    if to is float or to is int:   # a Python number: folded into the entry (cst)
+        try:
+            v = %(expr_num)s
+        except (ArithmeticError, ValueError):
             return _binary(%(code)d, %(x)s, %(y)s)
-        if type(ov) is not float:
-            if ov.size != 1:
-                return _binary(%(code)d, %(x)s, %(y)s)
-            ov = float(ov.item())
-        orq = other._rg
-        shp = self._shape
-        if shp is not other._shape and len(shp) < len(other._shape):
-            shp = other._shape
-    elif to is float or to is int:
-        ov = other
-        orq = False
-        shp = self._shape
-    else:
+%(check_num)s        r = _new()
+        r._v = v
+        r._dtype = self._dtype
+        r._shape = self._shape
+        if self._rg:
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(self, other)
+                if tape is None:   # grad mode is off
+                    r._tape = None
+                    r._rg = False
+                    return r
+            st = self._tape
+            if st is tape:
+                s = self._node
+            elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+                s = self._lnode
+            else:
+                s = input_node(tape, self)
+%(push_num)s
+            r._tape = tape
+            r._node = n
+            r._rg = True
+        else:
+            r._tape = None
+            r._rg = False
+        return r
+    if to is not Tensor and to is not Parameter:
         return _binary(%(code)d, %(x)s, %(y)s)
+    ov = other._v
+    if other._dtype is not self._dtype:
+        return _binary(%(code)d, %(x)s, %(y)s)
+    if type(ov) is not float:
+        if ov.size != 1:
+            return _binary(%(code)d, %(x)s, %(y)s)
+        ov = float(ov.item())
     try:
         v = %(expr)s
     except (ArithmeticError, ValueError):
@@ -1041,8 +1069,13 @@ def op_%(fname)s(self, other):
 %(check)s    r = _new()
     r._v = v
     r._dtype = self._dtype
+    shp = self._shape
+    if shp is not other._shape and len(shp) < len(other._shape):
+        shp = other._shape
     r._shape = shp
-    if self._rg or orq:
+    srq = self._rg
+    orq = other._rg
+    if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
@@ -1050,7 +1083,7 @@ def op_%(fname)s(self, other):
                 r._tape = None
                 r._rg = False
                 return r
-        if self._rg:
+        if srq:
             st = self._tape
             if st is tape:
                 s = self._node
@@ -1059,18 +1092,28 @@ def op_%(fname)s(self, other):
             else:
                 s = input_node(tape, self)
             if orq:
-                o = other._node if other._tape is tape else input_node(tape, other)
+                ot = other._tape
+                if ot is tape:
+                    o = other._node
+                elif ot is None and other._lserial == tape.serial:
+                    o = other._lnode
+                else:
+                    o = input_node(tape, other)
                 c = 0.0
-            else:
+            else:   # a one-element constant tensor: folded, its version is checked
                 o = -1
                 c = ov
-                if to is Tensor or to is Parameter:   # a one-element constant tensor: its
-                    # version is checked
-                    tape.watch_folded(tape.n, other, 2)
+                tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
-            o = other._node if other._tape is tape else input_node(tape, other)
+            ot = other._tape
+            if ot is tape:
+                o = other._node
+            elif ot is None and other._lserial == tape.serial:
+                o = other._lnode
+            else:
+                o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
 %(push)s
         r._tape = tape
@@ -1094,9 +1137,7 @@ def op_%(fname)s(self%(cparam)s):
         v = %(expr)s
     except (ArithmeticError, ValueError):
         return _unary(%(code)d, self, %(c)s)
-    if type(v) is not float:
-        return _unary(%(code)d, self, %(c)s)
-    r = _new()
+%(check)s    r = _new()
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
@@ -1143,28 +1184,57 @@ def _inline(expr, a, b):
     return expr
 
 
+_FAST = [f.name for f in vocab.FUNCS.values() if f.fast is not None]
+
+
+def _fast_expr(expr, a, b):
+    """A formula inlined on the fast path: operands a, b, and each vocabulary function that has
+    one called through its C face (which raises where the scalar face returns inf or nan: the
+    fast path then takes the general path, as for 1/0)."""
+    expr = _inline(expr, a, b)
+    for name in _FAST:
+        expr = re.sub(rf"\b{name}\(", f"{name}_c(", expr)
+    return expr
+
+
+def _always_float(expr):
+    """Whether a fast-path expression returns a float whenever it returns: one call of a
+    C face (math's functions return floats)."""
+    m = re.fullmatch(r"(\w+)_c\(sv\)", expr)
+    return m is not None and m.group(1) in _FAST
+
+
 def generate_fastpath():
+    faces = "\n".join(f"{name}_c = _FUNCS[{name!r}].fast" for name in _FAST)
     parts = [FAST_HEADER % dict(scalar_imports=", ".join(
-        f.name for f in vocab.FUNCS.values() if f.numba != "builtin"))]
+        f.name for f in vocab.FUNCS.values() if f.numba != "builtin"), fast_faces=faces)]
     for fname, opname, refl in FAST_BINARIES:
         op = OPS[opname]
         a, b = ("ov", "sv") if refl else ("sv", "ov")
         x, y = ("other", "self") if refl else ("self", "other")
         push = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
                                          ib="s" if refl else "o", cst="c", val="v"), " " * 8)
+        push_num = protocol.python_push(dict(op=op.code, ia="-1" if refl else "s",
+                                             ib="s" if refl else "-1", cst="other", val="v"),
+                                        " " * 12)
+        check = "" if opname in _FLOAT_CLOSED else \
+            "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y)
         parts.append(FAST_BINARY % dict(
-            fname=fname, code=op.code, expr=_inline(op.fwd, a, b), x=x, y=y,
-            check="" if opname in _FLOAT_CLOSED else
-            "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y),
-            push="\n".join(push)))
+            fname=fname, code=op.code, expr=_fast_expr(op.fwd, a, b), x=x, y=y, check=check,
+            expr_num=_fast_expr(op.fwd, *(("other", "sv") if refl else ("sv", "other"))),
+            check_num=textwrap.indent(check, "    "), push="\n".join(push),
+            push_num="\n".join(push_num)))
     for op in BY_CODE:
         if op.kind != "unary":
             continue
         has_c = mentions(op.fwd, "c")
         push = protocol.python_push(dict(op=op.code, ia="s", ib=-1, cst="c" if has_c else "0.0",
                                          val="v"), " " * 8)
+        expr = _fast_expr(op.fwd, "sv", "b")
         parts.append(FAST_UNARY % dict(
-            fname=op.name, code=op.code, expr=_inline(op.fwd, "sv", "b"),
+            fname=op.name, code=op.code, expr=expr,
+            check="" if _always_float(expr) else "    if type(v) is not float:\n"
+            "        return _unary(%d, self, %s)\n" % (op.code, "c" if has_c else "0.0"),
             cparam=", c" if has_c else "", c="c" if has_c else "0.0", push="\n".join(push)))
     return "".join(parts)
 

@@ -248,30 +248,35 @@ _SCALAR_INPLACE = {np.add: float.__add__, np.subtract: float.__sub__,
                    np.multiply: float.__mul__, np.true_divide: float.__truediv__}
 _F32 = struct.Struct("f")
 _F32_PACK, _F32_UNPACK = _F32.pack, _F32.unpack
+_F32X2 = struct.Struct("ff")          # both operands rounded in one pack/unpack
+_F32X2_PACK, _F32X2_UNPACK = _F32X2.pack, _F32X2.unpack
+_F64, _F32D = D.float64, D.float32
 
 
 def _inplace_scalar(t, sv, ufunc, other):
     """t (float-backed, not recorded) = ufunc(t, other) when other is a number or a
     one-element float tensor of t's dtype and shape; None where the numpy path must decide
     (casts, broadcasting, IEEE corner cases)."""
-    fn = _SCALAR_INPLACE.get(ufunc)
+    dt = t._dtype
     to = type(other)
     if to is Tensor:
         b = other._v
-        if type(b) is not float or other._dtype is not t._dtype or other._shape != t._shape:
+        if type(b) is not float or other._dtype is not dt or other._shape != t._shape:
             return None
     elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
         b = float(other)
     else:
         return None
-    if fn is None or t._dtype is not D.float64 and t._dtype is not D.float32:
+    fn = _SCALAR_INPLACE.get(ufunc)
+    if fn is None:
         return None
     try:
-        if t._dtype is D.float32:   # float32 operands, the exact result rounded: numpy's
-            v = _F32_UNPACK(_F32_PACK(fn(_F32_UNPACK(_F32_PACK(sv))[0],
-                                         _F32_UNPACK(_F32_PACK(b))[0])))[0]
-        else:
+        if dt is _F32D:   # float32 operands, the exact result rounded: numpy's
+            v = _F32_UNPACK(_F32_PACK(fn(*_F32X2_UNPACK(_F32X2_PACK(sv, b)))))[0]
+        elif dt is _F64:
             v = fn(sv, b)
+        else:
+            return None
     except (ArithmeticError, ValueError):   # 1/0, out of float32's range: numpy's inf/nan
         return None
     t._v = v

@@ -7,6 +7,9 @@ its implementations in one row, so adding one (say `atan2`) is one row here:
     numba    how the generated kernels spell it: a `math` function, or a helper defined in
              the kernel header (`codegen.HEADER`)
     method   the Tensor method that records it: create_graph evaluates formulas on tensors
+    fast     (optional) a C function equal to `scalar` wherever it returns, raising where
+             `scalar` gives inf or nan: the scalar fast path calls it (no Python frame) and
+             takes the numpy path when it raises
 
 A function takes one argument or, with `arity=2`, two (`atan2(y, x)`, `hypot(x, y)`): every
 face calls it the same way (create_graph records it as a binary op of its name, the tensor
@@ -141,15 +144,19 @@ class Fn:
     # numba == "copied": the kernel face, plain Python that codegen copies into the kernels
     # under this function's name (tapegrad/_special.py)
     kernel: Callable = None
+    # the eager scalar fast path's face: a C function (math's) equal to `scalar` wherever it
+    # returns, raising (ValueError, OverflowError) where `scalar` gives inf or nan; the fast path
+    # then takes the general (numpy) path, which gives those.  None: the fast path calls `scalar`
+    fast: Callable = None
 
 
 FUNCS = {f.name: f for f in (
-    Fn("exp", exp, np.exp, "math", "exp"),
-    Fn("log", log, np.log, "math", "log"),
-    Fn("sqrt", sqrt, np.sqrt, "math", "sqrt"),
-    Fn("sin", sin, np.sin, "math", "sin"),
-    Fn("cos", cos, np.cos, "math", "cos"),
-    Fn("tanh", tanh, np.tanh, "math", "tanh"),
+    Fn("exp", exp, np.exp, "math", "exp", fast=math.exp),
+    Fn("log", log, np.log, "math", "log", fast=math.log),
+    Fn("sqrt", sqrt, np.sqrt, "math", "sqrt", fast=math.sqrt),
+    Fn("sin", sin, np.sin, "math", "sin", fast=math.sin),
+    Fn("cos", cos, np.cos, "math", "cos", fast=math.cos),
+    Fn("tanh", tanh, np.tanh, "math", "tanh", fast=math.tanh),
     Fn("sigmoid", sigmoid, lambda a: 1.0 / (1.0 + np.exp(-a)), "header", "sigmoid"),
     Fn("sign", sign, np.sign, "header", "sign"),
     Fn("abs", abs, np.abs, "builtin", "abs"),
@@ -165,19 +172,19 @@ FUNCS = {f.name: f for f in (
     Fn("remainder", remainder, _np_remainder, "copied", "remainder", arity=2,
        kernel=special.k_remainder),
     Fn("exp2", exp2, np.exp2, "copied", "exp2", kernel=special.k_exp2),
-    Fn("log1p", log1p, np.log1p, "math", "log1p"),
-    Fn("expm1", expm1, np.expm1, "math", "expm1"),
-    Fn("log2", log2, np.log2, "math", "log2"),
-    Fn("log10", log10, np.log10, "math", "log10"),
-    Fn("tan", tan, np.tan, "math", "tan"),
-    Fn("asin", asin, np.arcsin, "math", "asin"),
-    Fn("acos", acos, np.arccos, "math", "acos"),
-    Fn("atan", atan, np.arctan, "math", "atan"),
-    Fn("sinh", sinh, np.sinh, "math", "sinh"),
-    Fn("cosh", cosh, np.cosh, "math", "cosh"),
-    Fn("asinh", asinh, np.arcsinh, "math", "asinh"),
-    Fn("acosh", acosh, np.arccosh, "math", "acosh"),
-    Fn("atanh", atanh, np.arctanh, "math", "atanh"),
+    Fn("log1p", log1p, np.log1p, "math", "log1p", fast=math.log1p),
+    Fn("expm1", expm1, np.expm1, "math", "expm1", fast=math.expm1),
+    Fn("log2", log2, np.log2, "math", "log2", fast=math.log2),
+    Fn("log10", log10, np.log10, "math", "log10", fast=math.log10),
+    Fn("tan", tan, np.tan, "math", "tan", fast=math.tan),
+    Fn("asin", asin, np.arcsin, "math", "asin", fast=math.asin),
+    Fn("acos", acos, np.arccos, "math", "acos", fast=math.acos),
+    Fn("atan", atan, np.arctan, "math", "atan", fast=math.atan),
+    Fn("sinh", sinh, np.sinh, "math", "sinh", fast=math.sinh),
+    Fn("cosh", cosh, np.cosh, "math", "cosh", fast=math.cosh),
+    Fn("asinh", asinh, np.arcsinh, "math", "asinh", fast=math.asinh),
+    Fn("acosh", acosh, np.arccosh, "math", "acosh", fast=math.acosh),
+    Fn("atanh", atanh, np.arctanh, "math", "atanh", fast=math.atanh),
     Fn("erf", erf, _vec(math.erf), "math", "erf"),
     Fn("erfc", erfc, _vec(math.erfc), "math", "erfc"),
     Fn("lgamma", lgamma, _vec(lgamma), "math", "lgamma"),
