@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from ._jit import K
-from .tape import OPCODE, host_direct
+from .tape import OPCODE, host_direct, _joined
 
 
 class Reached:
@@ -73,10 +73,11 @@ def give(space):
 # else the in-place sweep of the prefix costs at most this factor more than the reached part
 # (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
 DENSE = 8
-# A prefix shorter than this is swept in place without a walk: the walk's limit, n // DENSE,
-# is then at most 1, which a root and its first operand already pass, and reading a prefix
-# this short costs the sweep less than the walk's calls (a small net's backward).
-MIN_WALK = 2 * DENSE
+# A prefix shorter than this is swept in place without a walk: reading a prefix this short
+# (a layout and a sweep kernel pass over a few hundred entries, ~1 ns each when unreached)
+# costs less than the walk's fixed ~3 µs of calls, which a small net's backward (20 to 100
+# entries) paid for nothing: its roots reach most of it.
+MIN_WALK = 256
 
 
 def walk(tape, n, roots):
@@ -125,10 +126,10 @@ def gather(tape, s, freed, buffer):
         nodes = s.saved[:k]
         arrs = nds.objs[s.slot[nodes]].tolist()
         try:
-            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+            vals[:t1] = _joined(arrs)
         except (TypeError, ValueError):
             # a None: released by another thread's backward since the slots were read; every
             # entry that saved it is freed, so a sweep that needs it fails as a second backward
             arrs = [np.full(s.size[i], np.nan) if x is None else x for i, x in zip(nodes, arrs)]
-            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+            vals[:t1] = _joined(arrs)
     return vals, total

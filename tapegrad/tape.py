@@ -760,14 +760,23 @@ class NdStreams:
         if t1:
             nodes = saved[:k]
             arrs = self.objs[slot[nodes]].tolist()
-            if any(a is None for a in arrs):
-                # released by another thread's backward since `slot` was read: every entry
-                # that saved it is freed, so a sweep that needs it fails as a second backward
+            try:
+                vals[:t1] = _joined(arrs)
+            except (TypeError, ValueError):
+                # a None: released by another thread's backward since `slot` was read: every
+                # entry that saved it is freed, so a sweep that needs it fails as a second
+                # backward
                 arrs = [np.full(self.size[e], np.nan) if a is None else a
                         for e, a in zip(nodes, arrs)]
-            # axis=None flattens each saved array (any shape) into the arena
-            np.concatenate(arrs, axis=None, out=vals[:t1], casting="unsafe")
+                vals[:t1] = _joined(arrs)
         return off, self.size[:n], self.shp[:n], self.nd[:n], vals, total
+
+
+def _joined(arrs):
+    """The saved arrays `arrs` flattened end to end, in their common dtype (float32 for a
+    float32 model), for one cast into the float64 arena: a concatenate that casts each
+    array on its way in costs twice as much (~0.5 µs an array)."""
+    return np.concatenate(arrs, axis=None)
 
 
 # Index arrays shared by every sweep of an all-scalar tape (sliced to length, never written).

@@ -44,9 +44,10 @@ def test_backward_python_work_does_not_grow_with_dropped_graphs():
     mlp_loss(X, Ws).backward()   # warm: every kernel a backward calls is loaded
     counts = []
     # twice each: the first long tape's backward grows the reused workspace (tapegrad.reached)
-    # once; from then on the counts must be equal.  (20 graphs dropped at least: a backward
-    # reaching 1/8 of the prefix or more sweeps the tape's own streams, another path.)
-    for dropped in (20, 300, 20, 300):
+    # once; from then on the counts must be equal.  (40 graphs dropped at least: a backward
+    # reaching 1/8 of the prefix or more, or one of a prefix shorter than reached.MIN_WALK,
+    # sweeps the tape's own streams, another path.)
+    for dropped in (40, 300, 40, 300):
         for _ in range(dropped):
             mlp_loss(X, Ws).item()   # graphs dropped without backward stay on the tape
         loss = mlp_loss(X, Ws)
@@ -57,7 +58,8 @@ def test_backward_python_work_does_not_grow_with_dropped_graphs():
 
 def test_backward_kernels_see_only_the_reached_entries(monkeypatch):
     """The reach walk, the sweep and the release visit the reached entries only: after 300
-    graphs dropped on the same tape, they see as many entries as after 20."""
+    graphs dropped on the same tape, they see as many entries as after 40 (a prefix past
+    reached.MIN_WALK: a shorter one is swept in place)."""
     from tapegrad._jit import K, kernels
     seen = []
     measures = {"reach_list": lambda args: args[-1][0],        # counts[0]: entries reached
@@ -77,7 +79,7 @@ def test_backward_kernels_see_only_the_reached_entries(monkeypatch):
     X = tg.tensor(rng.standard_normal((32, 2)))
     Ws = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 16), (16, 16), (16, 1)]]
     lengths, grads = [], []
-    for dropped in (20, 300):
+    for dropped in (40, 300):
         for _ in range(dropped):
             mlp_loss(X, Ws).item()
         loss = mlp_loss(X, Ws)
@@ -158,8 +160,9 @@ def test_backward_python_work_does_not_grow_with_scalar_prefix():
     x = tg.tensor(0.5, requires_grad=True)
     v = tg.ones(3, requires_grad=True)
     counts = []
-    # the first run warms up lazy imports, the first long one grows the reused workspace
-    for steps in (10, 5000, 10, 5000):
+    # the first run warms up lazy imports, the first long one grows the reused workspace;
+    # the short prefix is past reached.MIN_WALK (below it the sweep reads it in place)
+    for steps in (100, 5000, 100, 5000):
         y = tg.tensor(1.0)
         for _ in range(steps):
             y = y * 0.999 + x.sin() * 0.001
