@@ -120,13 +120,28 @@ def _pool_take(pool, fits):
     return None
 
 
+class _Streams(tuple):
+    """A tape's six stream arrays, with `views`: memoryviews of the first five, pooled with
+    them (making five memoryviews was a fifth of a new tape's cost)."""
+
+
 def _take_streams(cap):
-    arrs = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
-    if arrs is not None:
-        arrs[5][:] = 0  # freed flags start cleared; the other streams are written first
-        return arrs
-    return (np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
-            np.empty(cap, np.float64), np.empty(cap, np.float64), np.zeros(cap, np.uint8))
+    got = None
+    try:
+        got = _POOL.pop()   # atomic: the usual case (every tape of a loop has one capacity)
+    except IndexError:
+        pass
+    if got is not None and len(got[0]) != cap:
+        _POOL.append(got)
+        got = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
+    if got is not None:
+        got[5][:] = 0  # freed flags start cleared; the other streams are written first
+        return got
+    arrs = _Streams((np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
+                     np.empty(cap, np.float64), np.empty(cap, np.float64),
+                     np.zeros(cap, np.uint8)))
+    arrs.views = tuple(memoryview(a) for a in arrs[:5])
+    return arrs
 
 
 def _give_streams(arrs):
@@ -196,13 +211,13 @@ class Tape:
 
     def _resize(self, cap):
         new = _take_streams(cap)
+        views = new.views
         old = self._arrays
         if old is not None:
             for src, arr in zip(old, new):
                 arr[:self.n] = src[:self.n]
         if self.nds is not None:   # first: the n-d streams must never be shorter than cap
             self.nds.grow(cap, self.n)
-        views = tuple(memoryview(a) for a in new[:5])
         # Switch to the new arrays in one statement of plain stores (no call, so no signal
         # handler runs inside it), and only then pool the old ones: an interrupt anywhere here
         # leaves this tape on one consistent set of arrays that no other tape can take (at
@@ -607,44 +622,45 @@ class NdStreams:
         slot[i]  index of node i's saved n-d array in `objs` (-1: none)  nsaved[i]  its savers
         host[i]  1: the sweep pauses at entry i for a Python VJP (BLAS matmul)
     """
-    __slots__ = ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host",
+    __slots__ = ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host", "ints",
                  "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells")
 
-    _FILLS = (("size", 1, np.int64), ("nd", 0, np.int64), ("shp", 1, np.int64),
-              ("par", -1, np.int64), ("npar", 0, np.int64),
-              ("slot", -1, np.int64), ("nsaved", 0, np.int32), ("host", 0, np.uint8))
+    # size, nd, par, npar, slot and arg_ptr are the rows of one int64 block (`ints`, cap + 1
+    # columns; arg_ptr is the full row), so a reset for the next tape is one broadcast store
+    _INT_FILL = np.array([1, 0, -1, 0, -1, 0], np.int64)[:, None]
     _blank = {}   # cap -> the streams' initial arrays: a new tape copies them (C memcpy)
 
     def __init__(self, cap):
         blank = NdStreams._blank.get(cap)
         if blank is None:
-            blank = NdStreams._blank[cap] = tuple(
-                np.full((cap, 8) if name == "shp" else cap, fill, dt)
-                for name, fill, dt in NdStreams._FILLS)
-        (self.size, self.nd, self.shp, self.par, self.npar, self.slot, self.nsaved,
-         self.host) = (a.copy() for a in blank)
+            ints = np.empty((6, cap + 1), np.int64)
+            ints[:] = NdStreams._INT_FILL
+            blank = NdStreams._blank[cap] = (ints, np.ones((cap, 8), np.int64),
+                                             np.zeros(cap, np.int32), np.zeros(cap, np.uint8))
+        self.ints, self.shp, self.nsaved, self.host = (a.copy() for a in blank)
         self.params = np.zeros(256, np.int64)
         self.nparams = 0
-        self.arg_ptr = np.zeros(cap + 1, np.int64)
         self.arg = np.zeros(16, np.int64)
         self.nargs = 0
         self.argn = 0   # arg_ptr[:argn + 1] is final
         self.objs = np.empty(16, object)
         self.nobjs = 0
+        self._rows()
+
+    def _rows(self):
+        ints = self.ints
+        cap = ints.shape[1] - 1
+        self.size, self.nd, self.par, self.npar, self.slot = (ints[i, :cap] for i in range(5))
+        self.arg_ptr = ints[5]
         self._views()
 
     def reset(self, n):
         """Back to a new tape's state, after a tape that wrote its first n entries (every
         writer writes entries below the tape's count, operand pointers up to n + 1)."""
-        self.size[:n] = 1
-        self.nd[:n] = 0
+        self.ints[:, :n + 1] = NdStreams._INT_FILL
         self.shp[:n] = 1
-        self.par[:n] = -1
-        self.npar[:n] = 0
-        self.slot[:n] = -1
         self.nsaved[:n] = 0
         self.host[:n] = 0
-        self.arg_ptr[:n + 1] = 0
         self.objs[:self.nobjs] = None   # the saved arrays go with the tape, as before
         if len(self.params) > 4096:
             self.params = np.zeros(256, np.int64)
@@ -662,17 +678,20 @@ class NdStreams:
                        memoryview(self.npar), memoryview(self.slot), memoryview(self.nsaved))
 
     def grow(self, cap, n):
-        for name, fill, _ in NdStreams._FILLS:
+        old = self.ints
+        if old.shape[1] < cap + 1:
+            new = np.empty((6, cap + 1), np.int64)
+            new[:] = NdStreams._INT_FILL
+            new[:5, :n] = old[:5, :n]
+            new[5, :self.argn + 1] = old[5, :self.argn + 1]
+            self.ints = new
+        for name, fill in (("shp", 1), ("nsaved", 0), ("host", 0)):
             old = getattr(self, name)
             if len(old) < cap:
                 new = np.full((cap,) + old.shape[1:], fill, old.dtype)
                 new[:n] = old[:n]
                 setattr(self, name, new)
-        if len(self.arg_ptr) < cap + 1:
-            new = np.zeros(cap + 1, np.int64)
-            new[:self.argn + 1] = self.arg_ptr[:self.argn + 1]
-            self.arg_ptr = new
-        self._views()
+        self._rows()
 
     def set_shape(self, node, shape):
         k = len(shape)
