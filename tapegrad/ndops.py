@@ -12,7 +12,8 @@ from ._jit import kernel_module
 from .kinds import matmul as matmul_kind, reduce as reduce_kind
 from .ops import BY_CODE, mentions, OPS
 from .parameter import Parameter
-from .recording import _operand, _operand_node, _record_start, _result, _tape_for
+from .recording import (_node_of, _open_for, _operand, _operand_node, _record_start,
+                        _result)
 from .tape import input_node, OP_CONST
 from .tensor import _dim, NODIFF, Tensor, _tensor_operand
 from .tracing import _tracing
@@ -122,11 +123,11 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
     ry = yt and y._rg
     if not (rx or ry):
         return Tensor._wrap(out, dt)
-    tape = _tape_for(x, y)
+    tape = _open_for(x, y)
     if tape is None:
         return Tensor._wrap(out, dt)
-    a, ca = (input_node(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
-    b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
+    a, ca = (_node_of(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
+    b, cb = (_node_of(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
     sa, sb, so = _SAVE_ROLES[code]
     t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
     if a < 0 and xt:    # a one-element constant tensor folded into cst
@@ -191,10 +192,10 @@ def _unary(code, x, c=0.0):
             out = np.asarray(out, dtype=dt.np)
         if not x._rg:
             return Tensor._wrap(out, dt)
-        tape = _tape_for(x, None)
+        tape = _open_for(x, None)
         if tape is None:
             return Tensor._wrap(out, dt)
-        a = input_node(tape, x)
+        a = _node_of(tape, x)
         sa, _, so = _SAVE_ROLES[code]
         t = _result(out, dt, tape, code, a, -1, c)
         if sa:
@@ -454,7 +455,7 @@ def matmul(x, y, name=None):
         out = np.asarray(out)
     if not (x._rg or y._rg):
         return Tensor._wrap(out, x._dtype)
-    tape = _tape_for(x, y)
+    tape = _open_for(x, y)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
     if nx == 1 and ny == 2:
@@ -476,13 +477,13 @@ def matmul(x, y, name=None):
         name, params = name or "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
     else:
         raise NotImplementedError("matmul with broadcast batch dimensions is not implemented yet")
-    a, b = input_node(tape, x) if x._rg else None, input_node(tape, y) if y._rg else None
+    a, b = _node_of(tape, x) if x._rg else None, _node_of(tape, y) if y._rg else None
     if a is None:
         a = tape.const_node(xa)
-        tape.watch(a, x)
+        tape._watch_new(a, x)
     if b is None:
         b = tape.const_node(ya)
-        tape.watch(b, y)
+        tape._watch_new(b, y)
     tape.save(a, xa)
     tape.save(b, ya)
     t = _result(out, x._dtype, tape, OPS[name].code, a, b, 0.0)

@@ -7,7 +7,7 @@ from . import dtypes as D
 from .creation import tensor
 from .parameter import Parameter
 from .tape import input_node, open_tape, STATE
-from .tensor import Tensor
+from .tensor import Tensor, _new
 
 
 def _operand(x):
@@ -46,15 +46,23 @@ def _operand_node(tape, x, arr):
             return input_node(tape, x), 0.0
         if x.numel() == 1:
             return -1, float(np.asarray(arr).reshape(-1)[0])
-        node = tape.const_node(np.asarray(arr))
-        tape.save(node, np.asarray(arr))
-        tape.watch(node, x)
+        arr = np.asarray(arr)
+        node = tape.const_node(arr)
+        tape.save(node, arr)
+        tape._watch_new(node, x)
         return node, 0.0
     return -1, float(x)
 
 
 def _result(arr, dt, tape, op, a, b, c, saves=()):
     """Wrap a forward result; with a tape, append its entry."""
+    if tape is not None and arr.size != 1:   # the n-d case, without Tensor._wrap's detour
+        t = _new()
+        t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, tape, True
+        t._node = n = tape.push(op, a, b, c, 0.0, arr.shape)
+        for role, node, val in saves:
+            tape.save(n if role == "out" else node, val)
+        return t
     t = Tensor._wrap(arr, dt)
     if tape is not None:
         n = tape.push(op, a, b, c, float(arr.reshape(-1)[0]) if arr.size == 1 else 0.0,
@@ -65,6 +73,36 @@ def _result(arr, dt, tape, op, a, b, c, saves=()):
         for role, node, val in saves:
             tape.save(n if role == "out" else node, val)
     return t
+
+
+def _open_for(x, y):
+    """The open tape for an op on x, y (tensors or numbers, one of them recorded), or None
+    under no_grad; raises, before anything is recorded, if an operand lives on a newer tape
+    (another thread's graph).  _tape_for, for the per-op fast paths."""
+    tape = STATE.tape
+    if tape.sealed:
+        tape = open_tape(x, y)
+        if tape is None:
+            return None
+    for t in (x, y):
+        if type(t) is Tensor or type(t) is Parameter:
+            src = t._tape
+            if src is not None and src is not tape and src.serial > tape.serial:
+                raise RuntimeError(_MIXED)
+    return tape
+
+
+def _node_of(tape, t):
+    """input_node(tape, t) with its usual case (t on `tape`, or a leaf already there) first."""
+    src = t._tape
+    if src is tape:
+        return t._node
+    if src is None and t._lserial == tape.serial:
+        return t._lnode
+    return input_node(tape, t)
+
+
+_MIXED = "tapegrad: combining graphs recorded in different threads is not supported"
 
 
 def _tape_for(x, y):

@@ -303,7 +303,7 @@ class Tape:
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
         n = self._push_input(OP_LEAF, t)
-        self.watch(n, t)
+        self._watch_new(n, t)
         self.leaves[n] = t
         self.leaf_of.setdefault(id(t), []).append(n)
         t._lserial = self.serial
@@ -356,17 +356,32 @@ class Tape:
     def watch(self, node, t):
         """Enter tensor t, whose value node `node` holds, with its version now (first entry
         wins: that is the version the node's value has)."""
-        if node in self.versions:
-            return
-        c = version_counter(t)
+        if node not in self.versions:
+            self._watch_new(node, t)
+
+    def _watch_new(self, node, t):
+        """watch() of a node not entered yet (one just pushed)."""
+        try:
+            c = t._ver
+        except AttributeError:
+            c = t._ver = [0]
+        else:
+            if type(c) is not list:
+                c = c[0]
+        v = c[0]
         # the tensor itself only for naming its grad_fn in the error: a leaf that requires
         # grad never gets one (a constant can, by a recorded in-place op)
-        ref = None if t._tape is None and t._rg else weakref.ref(t)
-        self.versions[node] = (c, c[0], t._dtype, t._shape, ref)
+        self.versions[node] = (c, v, t._dtype, t._shape,
+                               None if t._tape is None and t._rg else weakref.ref(t))
         group = self.watched.get(id(c))
         if group is None:
-            group = self.watched[id(c)] = (c, {})
-        group[1].setdefault(c[0], []).append(node)
+            self.watched[id(c)] = (c, {v: [node]})
+        else:
+            nodes = group[1].get(v)
+            if nodes is None:
+                group[1][v] = [node]
+            else:
+                nodes.append(node)
 
     def watch_folded(self, e, t, bit):
         """Entry e (about to be pushed, or just pushed) folds one-element constant tensor t
