@@ -37,8 +37,20 @@ _NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
              "tanh(a)": np.tanh, "abs(a)": np.abs}
 _BIN_FAST = {op.code: _NP_UFUNC.get(op.fwd) or (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
              for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
+
+
+def _np_relu(a, c):
+    """relu's formula `where(a < 0.0, 0.0, a)` with the zero in a's dtype: the same values
+    (nan and -0.0 kept), without numpy's conversion of a Python float (2x the call)."""
+    zero = a.dtype.type(0)
+    return np.where(a < zero, zero, a)
+
+
+# formulas with a Python number in them, as numpy calls in the operand's dtype (same values)
+_NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu}
 # unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
 _UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
+            else (_NP_FORMULA[op.fwd], True) if op.fwd in _NP_FORMULA
             else ((lambda a, c, f=_NP_FWD[op.code]: f(a, None, c)), True)
             for op in BY_CODE if op.kind == "unary" and op.code not in _PARTIAL_FWD}
 _SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
