@@ -422,7 +422,10 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         red = _np_mean(arr, dims, keepdim_eff, dt.np) if mean else \
             arr.sum(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
         out = np.asarray(red, dtype=dt.np)
-    tape = _record_start(x)
+    if type(x) is Tensor or type(x) is Parameter:   # (_record_start's usual case)
+        tape = _open_for(x, None) if x._rg else None
+    else:
+        tape = _record_start(x)
     if tape is None:
         return Tensor._wrap(out, dt)
     if len(dims) == nd:   # over every element (the common loss): no per-dim work

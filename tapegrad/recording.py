@@ -56,10 +56,16 @@ def _operand_node(tape, x, arr):
 
 def _result(arr, dt, tape, op, a, b, c, saves=()):
     """Wrap a forward result; with a tape, append its entry."""
-    if tape is not None and arr.size != 1:   # the n-d case, without Tensor._wrap's detour
+    if tape is not None:   # without Tensor._wrap's detour (its cases, inline)
         t = _new()
-        t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, tape, True
-        t._node = n = tape.push(op, a, b, c, 0.0, arr.shape)
+        if arr.size != 1:
+            t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, tape, True
+            t._node = n = tape.push(op, a, b, c, 0.0, arr.shape)
+        else:   # a one-element result (a loss): its value in the entry, a float if it can be
+            v = float(arr.reshape(-1)[0])
+            t._v, t._dtype, t._shape, t._tape, t._rg = (
+                v if dt.is_floating_point else arr), dt, arr.shape, tape, True
+            t._node = n = tape.push(op, a, b, c, v, None)
         for role, node, val in saves:
             tape.save(n if role == "out" else node, val)
         return t
