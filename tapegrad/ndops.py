@@ -138,8 +138,11 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
     tape = _open_for(x, y)
     if tape is None:
         return Tensor._wrap(out, dt)
-    a, ca = (_node_of(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
-    b, cb = (_node_of(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
+    # (an operand made on this tape, the usual case, without the call)
+    a, ca = ((x._node if x._tape is tape else _node_of(tape, x)), 0.0) if rx else \
+        _operand_node(tape, x, xa)
+    b, cb = ((y._node if y._tape is tape else _node_of(tape, y)), 0.0) if ry else \
+        _operand_node(tape, y, ya)
     sa, sb, so = _SAVE_ROLES[code]
     t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
     if a < 0 and xt:    # a one-element constant tensor folded into cst
@@ -207,7 +210,7 @@ def _unary(code, x, c=0.0):
         tape = _open_for(x, None)
         if tape is None:
             return Tensor._wrap(out, dt)
-        a = _node_of(tape, x)
+        a = x._node if x._tape is tape else _node_of(tape, x)
         sa, _, so = _SAVE_ROLES[code]
         t = _result(out, dt, tape, code, a, -1, c)
         if sa:

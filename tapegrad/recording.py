@@ -103,8 +103,10 @@ def _node_of(tape, t):
     src = t._tape
     if src is tape:
         return t._node
-    if src is None and t._lserial == tape.serial:
-        return t._lnode
+    if src is None:
+        if t._lserial == tape.serial:
+            return t._lnode
+        return tape.leaf_node(t)
     return input_node(tape, t)
 
 
