@@ -12,8 +12,7 @@ from ._jit import kernel_module
 from .kinds import matmul as matmul_kind, reduce as reduce_kind
 from .ops import BY_CODE, mentions, OPS
 from .parameter import Parameter
-from .recording import (_node_of, _open_for, _operand, _operand_node, _record_start,
-                        _result)
+from .recording import _operand, _operand_node, _record_start, _result, _tape_for
 from .tape import input_node, OP_CONST
 from .tensor import _dim, NODIFF, Tensor, _tensor_operand
 from .tracing import _tracing
@@ -135,13 +134,13 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
     ry = yt and y._rg
     if not (rx or ry):
         return Tensor._wrap(out, dt)
-    tape = _open_for(x, y)
+    tape = _tape_for(x, y)
     if tape is None:
         return Tensor._wrap(out, dt)
     # (an operand made on this tape, the usual case, without the call)
-    a, ca = ((x._node if x._tape is tape else _node_of(tape, x)), 0.0) if rx else \
+    a, ca = ((x._node if x._tape is tape else input_node(tape, x)), 0.0) if rx else \
         _operand_node(tape, x, xa)
-    b, cb = ((y._node if y._tape is tape else _node_of(tape, y)), 0.0) if ry else \
+    b, cb = ((y._node if y._tape is tape else input_node(tape, y)), 0.0) if ry else \
         _operand_node(tape, y, ya)
     sa, sb, so = _SAVE_ROLES[code]
     t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
@@ -207,10 +206,10 @@ def _unary(code, x, c=0.0):
             out = np.asarray(out, dtype=dt.np)
         if not x._rg:
             return Tensor._wrap(out, dt)
-        tape = _open_for(x, None)
+        tape = _tape_for(x, None)
         if tape is None:
             return Tensor._wrap(out, dt)
-        a = x._node if x._tape is tape else _node_of(tape, x)
+        a = x._node if x._tape is tape else input_node(tape, x)
         sa, _, so = _SAVE_ROLES[code]
         t = _result(out, dt, tape, code, a, -1, c)
         if sa:
@@ -426,7 +425,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
             arr.sum(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
         out = np.asarray(red, dtype=dt.np)
     if type(x) is Tensor or type(x) is Parameter:   # (_record_start's usual case)
-        tape = _open_for(x, None) if x._rg else None
+        tape = _tape_for(x, None) if x._rg else None
     else:
         tape = _record_start(x)
     if tape is None:
@@ -473,7 +472,7 @@ def matmul(x, y, name=None):
         out = np.asarray(out)
     if not (x._rg or y._rg):
         return Tensor._wrap(out, x._dtype)
-    tape = _open_for(x, y)
+    tape = _tape_for(x, y)
     if tape is None:
         return Tensor._wrap(out, x._dtype)
     if nx == 1 and ny == 2:
@@ -495,7 +494,7 @@ def matmul(x, y, name=None):
         name, params = name or "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
     else:
         raise NotImplementedError("matmul with broadcast batch dimensions is not implemented yet")
-    a, b = _node_of(tape, x) if x._rg else None, _node_of(tape, y) if y._rg else None
+    a, b = input_node(tape, x) if x._rg else None, input_node(tape, y) if y._rg else None
     if a is None:
         a = tape.const_node(xa)
         tape._watch_new(a, x)
