@@ -261,11 +261,15 @@ class Tape:
         of it is sealed: the next op starts a new one."""
         if node >= 0 and node in self.shape:
             nds = self.nds
-            if nds._cells[5][node] < 0:
+            cells = nds._cells
+            s = cells[5][node]
+            if s < 0:
                 self.saved_bytes += arr.nbytes
                 if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
                     self.sealed = True
-            nds.keep(node, arr)
+                s = nds.new_slot(node)
+            nds.objs[s] = arr
+            cells[6][node] += 1
 
     def saved_array(self, node):
         """The n-d value saved for `node`, or None (never saved, or released)."""
@@ -276,7 +280,7 @@ class Tape:
 
     def add_params(self, n, values):
         """Entry n's integer params (shape, strides, indices...), appended with one copy."""
-        self.nd_streams().add_params(n, values)
+        (self.nds or self.nd_streams()).add_params(n, values)
 
     def add_args(self, e, nodes):
         """Entry e's operands beyond ia/ib (its operand list is ia, ib, then these), appended
@@ -302,7 +306,11 @@ class Tape:
         gradients of all of a leaf's entries add up)."""
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
-        n = self._push_input(OP_LEAF, t)
+        v = t._v
+        if type(v) is not float and v.size != 1:   # (_push_input's usual case, inline)
+            n = self.push(OP_LEAF, -1, -1, 0.0, 0.0, v.shape)
+        else:
+            n = self._push_input(OP_LEAF, t)
         self._watch_new(n, t)
         self.leaves[n] = t
         self.leaf_of.setdefault(id(t), []).append(n)
@@ -765,19 +773,16 @@ class NdStreams:
             return self.arg[:0]
         return self.arg[self.arg_ptr[e]:self.arg_ptr[e + 1]]
 
-    def keep(self, node, arr):
-        cells = self._cells
-        slot, nsaved = cells[5], cells[6]
-        s = slot[node]
-        if s < 0:
-            if self.nobjs == len(self.objs):
-                new = np.empty(2 * len(self.objs), object)
-                new[:self.nobjs] = self.objs[:self.nobjs]
-                self.objs = new
-            s = slot[node] = self.nobjs
-            self.nobjs += 1
-        self.objs[s] = arr
-        nsaved[node] += 1
+    def new_slot(self, node):
+        """A slot in `objs` for node's saved array (Tape.save fills it and counts the
+        saver: once per saving entry, the slot once per node)."""
+        if self.nobjs == len(self.objs):
+            new = np.empty(2 * len(self.objs), object)
+            new[:self.nobjs] = self.objs[:self.nobjs]
+            self.objs = new
+        s = self._cells[5][node] = self.nobjs
+        self.nobjs += 1
+        return s
 
     def arenas(self, n, reach, op, ia, ib, val, host, direct, buffer=None):
         """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
