@@ -466,10 +466,12 @@ def _collect_leaves(out, r):
     tape = r.tape
     leaves = tape.leaves
     if tape.nds is not None or len(leaves) < _BULK_LEAVES:
-        reach = r.reach
+        reach, n = r.reach, r.n
         for node, leaf in leaves.items():
-            if node < r.n and reach[node]:
-                _collect_owned(out, leaf, r.grad_copy(node, leaf._shape, leaf._dtype.np))
+            if node < n and reach[node]:
+                g = r.grad_copy(node, leaf._shape, leaf._dtype.np)
+                k = id(leaf)     # (_collect_owned, inline: once per leaf per backward)
+                out[k] = (leaf, out[k][1] + g) if k in out else (leaf, g)
         return
     nodes = np.fromiter(leaves, np.int64, len(leaves))
     hit = nodes < r.n

@@ -31,19 +31,27 @@ _OUTSIDE = np.array([KIND_CODE[k] for k in ("leaf", "import")], np.int64)
 _MEMBER = ~np.isin(_KIND, _OUTSIDE)
 
 
+def _minus_ones(cap, dtype):
+    """np.full(cap, -1, dtype) without np.full's Python layer (a third of the cost: the
+    streams are made once per training step of an nn model)."""
+    arr = np.empty(cap, dtype)
+    arr.fill(-1)
+    return arr
+
+
 class Groups:
     __slots__ = ("first", "row")
 
     def __init__(self, cap):
-        self.first = np.full(cap, -1, np.int32)
-        self.row = np.full(cap, -1, np.int16)
+        self.first = _minus_ones(cap, np.int32)
+        self.row = _minus_ones(cap, np.int16)
 
     def _fit(self, n):
         cap = len(self.first)
         if n > cap:
             cap = max(n, 2 * cap)
-            first = np.full(cap, -1, np.int32)
-            row = np.full(cap, -1, np.int16)
+            first = _minus_ones(cap, np.int32)
+            row = _minus_ones(cap, np.int16)
             first[:len(self.first)] = self.first
             row[:len(self.row)] = self.row
             self.first, self.row = first, row

@@ -36,8 +36,20 @@ _NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
              "tanh(a)": np.tanh, "abs(a)": np.abs}
 _BIN_FAST = {op.code: _NP_UFUNC.get(op.fwd) or (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
              for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
+
+
+def _np_relu(a, c):
+    """relu's formula `where(a < 0.0, 0.0, a)` with the zero in a's dtype: the same values
+    (nan and -0.0 kept), without numpy's conversion of a Python float (2x the call)."""
+    zero = a.dtype.type(0)
+    return np.where(a < zero, zero, a)
+
+
+# formulas with a Python number in them, as numpy calls in the operand's dtype (same values)
+_NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu}
 # unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
 _UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
+            else (_NP_FORMULA[op.fwd], True) if op.fwd in _NP_FORMULA
             else ((lambda a, c, f=_NP_FWD[op.code]: f(a, None, c)), True)
             for op in BY_CODE if op.kind == "unary" and op.code not in _PARTIAL_FWD}
 _SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
@@ -125,8 +137,11 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
     tape = _tape_for(x, y)
     if tape is None:
         return Tensor._wrap(out, dt)
-    a, ca = (input_node(tape, x), 0.0) if rx else _operand_node(tape, x, xa)
-    b, cb = (input_node(tape, y), 0.0) if ry else _operand_node(tape, y, ya)
+    # (an operand made on this tape, the usual case, without the call)
+    a, ca = ((x._node if x._tape is tape else input_node(tape, x)), 0.0) if rx else \
+        _operand_node(tape, x, xa)
+    b, cb = ((y._node if y._tape is tape else input_node(tape, y)), 0.0) if ry else \
+        _operand_node(tape, y, ya)
     sa, sb, so = _SAVE_ROLES[code]
     t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
     if a < 0 and xt:    # a one-element constant tensor folded into cst
@@ -194,7 +209,7 @@ def _unary(code, x, c=0.0):
         tape = _tape_for(x, None)
         if tape is None:
             return Tensor._wrap(out, dt)
-        a = input_node(tape, x)
+        a = x._node if x._tape is tape else input_node(tape, x)
         sa, _, so = _SAVE_ROLES[code]
         t = _result(out, dt, tape, code, a, -1, c)
         if sa:
@@ -409,7 +424,10 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         red = _np_mean(arr, dims, keepdim_eff, dt.np) if mean else \
             arr.sum(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
         out = np.asarray(red, dtype=dt.np)
-    tape = _record_start(x)
+    if type(x) is Tensor or type(x) is Parameter:   # (_record_start's usual case)
+        tape = _tape_for(x, None) if x._rg else None
+    else:
+        tape = _record_start(x)
     if tape is None:
         return Tensor._wrap(out, dt)
     if len(dims) == nd:   # over every element (the common loss): no per-dim work
@@ -479,10 +497,10 @@ def matmul(x, y, name=None):
     a, b = input_node(tape, x) if x._rg else None, input_node(tape, y) if y._rg else None
     if a is None:
         a = tape.const_node(xa)
-        tape.watch(a, x)
+        tape._watch_new(a, x)
     if b is None:
         b = tape.const_node(ya)
-        tape.watch(b, y)
+        tape._watch_new(b, y)
     tape.save(a, xa)
     tape.save(b, ya)
     t = _result(out, x._dtype, tape, OPS[name].code, a, b, 0.0)

@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from ._jit import K
-from .tape import OPCODE, host_direct
+from .tape import OPCODE, host_direct, _joined
 
 
 class Reached:
@@ -131,10 +131,10 @@ def gather(tape, s, freed, buffer):
         nodes = s.saved[:k]
         arrs = nds.objs[s.slot[nodes]].tolist()
         try:
-            np.concatenate(arrs, axis=None, out=vals[s0:total - 1], casting="unsafe")
+            vals[s0:total - 1] = _joined(arrs)
         except (TypeError, ValueError):
             # a None: released by another thread's backward since the slots were read; every
             # entry that saved it is freed, so a sweep that needs it fails as a second backward
             arrs = [np.full(s.size[i], np.nan) if x is None else x for i, x in zip(nodes, arrs)]
-            np.concatenate(arrs, axis=None, out=vals[s0:total - 1], casting="unsafe")
+            vals[s0:total - 1] = _joined(arrs)
     return vals, total, low

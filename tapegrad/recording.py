@@ -7,7 +7,9 @@ from . import dtypes as D
 from .creation import tensor
 from .parameter import Parameter
 from .tape import input_node, open_tape, STATE
-from .tensor import Tensor
+from .tensor import Tensor, _new
+
+_MIXED = "tapegrad: combining graphs recorded in different threads is not supported"
 
 
 def _operand(x):
@@ -33,8 +35,7 @@ def _record_start(*inputs):
             return None
     for t in inputs:
         if isinstance(t, Tensor) and t._tape is not None and t._tape.serial > tape.serial:
-            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
-                               "supported")
+            raise RuntimeError(_MIXED)
     return tape
 
 
@@ -46,38 +47,44 @@ def _operand_node(tape, x, arr):
             return input_node(tape, x), 0.0
         if x.numel() == 1:
             return -1, float(np.asarray(arr).reshape(-1)[0])
-        node = tape.const_node(np.asarray(arr))
-        tape.save(node, np.asarray(arr))
-        tape.watch(node, x)
+        arr = np.asarray(arr)
+        node = tape.const_node(arr)
+        tape.save(node, arr)
+        tape._watch_new(node, x)
         return node, 0.0
     return -1, float(x)
 
 
 def _result(arr, dt, tape, op, a, b, c, saves=()):
     """Wrap a forward result; with a tape, append its entry."""
-    t = Tensor._wrap(arr, dt)
-    if tape is not None:
-        n = tape.push(op, a, b, c, float(arr.reshape(-1)[0]) if arr.size == 1 else 0.0,
-                      arr.shape if arr.size != 1 else None)
-        t._tape = tape
-        t._node = n
-        t._rg = True
-        for role, node, val in saves:
-            tape.save(n if role == "out" else node, val)
+    if tape is None:
+        return Tensor._wrap(arr, dt)
+    t = _new()   # (Tensor._wrap's cases, inline: this runs once per recorded op)
+    if arr.size != 1:
+        t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, tape, True
+        t._node = n = tape.push(op, a, b, c, 0.0, arr.shape)
+    else:   # a one-element result (a loss): its value in the entry, a float if it can be
+        v = float(arr.reshape(-1)[0])
+        t._v, t._dtype, t._shape, t._tape, t._rg = (
+            v if dt.is_floating_point else arr), dt, arr.shape, tape, True
+        t._node = n = tape.push(op, a, b, c, v, None)
+    for role, node, val in saves:
+        tape.save(n if role == "out" else node, val)
     return t
 
 
 def _tape_for(x, y):
     """The tape for an op on x, y of which one is recorded (requires grad), or None under
-    no_grad: _record_start without its scan for a recorded input."""
+    no_grad: _record_start without its scan for a recorded input.  Raises, before anything
+    is recorded, if an operand lives on a newer tape (another thread's graph)."""
     tape = STATE.tape
     if tape.sealed:
         tape = open_tape(x, y)
         if tape is None:
             return None
     for t in (x, y):
-        if (type(t) is Tensor or type(t) is Parameter) and t._tape is not None \
-                and t._tape.serial > tape.serial:
-            raise RuntimeError("tapegrad: combining graphs recorded in different threads is not "
-                               "supported")
+        if type(t) is Tensor or type(t) is Parameter:
+            src = t._tape
+            if src is not None and src is not tape and src.serial > tape.serial:
+                raise RuntimeError(_MIXED)
     return tape

@@ -120,13 +120,28 @@ def _pool_take(pool, fits):
     return None
 
 
+class _Streams(tuple):
+    """A tape's six stream arrays, with `views`: memoryviews of the first five, pooled with
+    them (making five memoryviews was a fifth of a new tape's cost)."""
+
+
 def _take_streams(cap):
-    arrs = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
-    if arrs is not None:
-        arrs[5][:] = 0  # freed flags start cleared; the other streams are written first
-        return arrs
-    return (np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
-            np.empty(cap, np.float64), np.empty(cap, np.float64), np.zeros(cap, np.uint8))
+    got = None
+    try:
+        got = _POOL.pop()   # atomic: the usual case (every tape of a loop has one capacity)
+    except IndexError:
+        pass
+    if got is not None and len(got[0]) != cap:
+        _POOL.append(got)
+        got = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
+    if got is not None:
+        got[5][:] = 0  # freed flags start cleared; the other streams are written first
+        return got
+    arrs = _Streams((np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
+                     np.empty(cap, np.float64), np.empty(cap, np.float64),
+                     np.zeros(cap, np.uint8)))
+    arrs.views = tuple(memoryview(a) for a in arrs[:5])
+    return arrs
 
 
 def _give_streams(arrs):
@@ -196,13 +211,13 @@ class Tape:
 
     def _resize(self, cap):
         new = _take_streams(cap)
+        views = new.views
         old = self._arrays
         if old is not None:
             for src, arr in zip(old, new):
                 arr[:self.n] = src[:self.n]
         if self.nds is not None:   # first: the n-d streams must never be shorter than cap
             self.nds.grow(cap, self.n)
-        views = tuple(memoryview(a) for a in new[:5])
         # Switch to the new arrays in one statement of plain stores (no call, so no signal
         # handler runs inside it), and only then pool the old ones: an interrupt anywhere here
         # leaves this tape on one consistent set of arrays that no other tape can take (at
@@ -246,11 +261,15 @@ class Tape:
         of it is sealed: the next op starts a new one."""
         if node >= 0 and node in self.shape:
             nds = self.nds
-            if nds._cells[5][node] < 0:
+            cells = nds._cells
+            s = cells[5][node]
+            if s < 0:
                 self.saved_bytes += arr.nbytes
                 if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
                     self.sealed = True
-            nds.keep(node, arr)
+                s = nds.new_slot(node)
+            nds.objs[s] = arr
+            cells[6][node] += 1
 
     def saved_array(self, node):
         """The n-d value saved for `node`, or None (never saved, or released)."""
@@ -261,7 +280,7 @@ class Tape:
 
     def add_params(self, n, values):
         """Entry n's integer params (shape, strides, indices...), appended with one copy."""
-        self.nd_streams().add_params(n, values)
+        (self.nds or self.nd_streams()).add_params(n, values)
 
     def add_args(self, e, nodes):
         """Entry e's operands beyond ia/ib (its operand list is ia, ib, then these), appended
@@ -287,8 +306,12 @@ class Tape:
         gradients of all of a leaf's entries add up)."""
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
-        n = self._push_input(OP_LEAF, t)
-        self.watch(n, t)
+        v = t._v
+        if type(v) is not float and v.size != 1:   # (_push_input's usual case, inline)
+            n = self.push(OP_LEAF, -1, -1, 0.0, 0.0, v.shape)
+        else:
+            n = self._push_input(OP_LEAF, t)
+        self._watch_new(n, t)
         self.leaves[n] = t
         self.leaf_of.setdefault(id(t), []).append(n)
         t._lserial = self.serial
@@ -341,17 +364,32 @@ class Tape:
     def watch(self, node, t):
         """Enter tensor t, whose value node `node` holds, with its version now (first entry
         wins: that is the version the node's value has)."""
-        if node in self.versions:
-            return
-        c = version_counter(t)
+        if node not in self.versions:
+            self._watch_new(node, t)
+
+    def _watch_new(self, node, t):
+        """watch() of a node not entered yet (one just pushed)."""
+        try:
+            c = t._ver
+        except AttributeError:
+            c = t._ver = [0]
+        else:
+            if type(c) is not list:
+                c = c[0]
+        v = c[0]
         # the tensor itself only for naming its grad_fn in the error: a leaf that requires
         # grad never gets one (a constant can, by a recorded in-place op)
-        ref = None if t._tape is None and t._rg else weakref.ref(t)
-        self.versions[node] = (c, c[0], t._dtype, t._shape, ref)
+        self.versions[node] = (c, v, t._dtype, t._shape,
+                               None if t._tape is None and t._rg else weakref.ref(t))
         group = self.watched.get(id(c))
         if group is None:
-            group = self.watched[id(c)] = (c, {})
-        group[1].setdefault(c[0], []).append(node)
+            self.watched[id(c)] = (c, {v: [node]})
+        else:
+            nodes = group[1].get(v)
+            if nodes is None:
+                group[1][v] = [node]
+            else:
+                nodes.append(node)
 
     def watch_folded(self, e, t, bit):
         """Entry e (about to be pushed, or just pushed) folds one-element constant tensor t
@@ -607,44 +645,45 @@ class NdStreams:
         slot[i]  index of node i's saved n-d array in `objs` (-1: none)  nsaved[i]  its savers
         host[i]  1: the sweep pauses at entry i for a Python VJP (BLAS matmul)
     """
-    __slots__ = ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host",
+    __slots__ = ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host", "ints",
                  "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells")
 
-    _FILLS = (("size", 1, np.int64), ("nd", 0, np.int64), ("shp", 1, np.int64),
-              ("par", -1, np.int64), ("npar", 0, np.int64),
-              ("slot", -1, np.int64), ("nsaved", 0, np.int32), ("host", 0, np.uint8))
+    # size, nd, par, npar, slot and arg_ptr are the rows of one int64 block (`ints`, cap + 1
+    # columns; arg_ptr is the full row), so a reset for the next tape is one broadcast store
+    _INT_FILL = np.array([1, 0, -1, 0, -1, 0], np.int64)[:, None]
     _blank = {}   # cap -> the streams' initial arrays: a new tape copies them (C memcpy)
 
     def __init__(self, cap):
         blank = NdStreams._blank.get(cap)
         if blank is None:
-            blank = NdStreams._blank[cap] = tuple(
-                np.full((cap, 8) if name == "shp" else cap, fill, dt)
-                for name, fill, dt in NdStreams._FILLS)
-        (self.size, self.nd, self.shp, self.par, self.npar, self.slot, self.nsaved,
-         self.host) = (a.copy() for a in blank)
+            ints = np.empty((6, cap + 1), np.int64)
+            ints[:] = NdStreams._INT_FILL
+            blank = NdStreams._blank[cap] = (ints, np.ones((cap, 8), np.int64),
+                                             np.zeros(cap, np.int32), np.zeros(cap, np.uint8))
+        self.ints, self.shp, self.nsaved, self.host = (a.copy() for a in blank)
         self.params = np.zeros(256, np.int64)
         self.nparams = 0
-        self.arg_ptr = np.zeros(cap + 1, np.int64)
         self.arg = np.zeros(16, np.int64)
         self.nargs = 0
         self.argn = 0   # arg_ptr[:argn + 1] is final
         self.objs = np.empty(16, object)
         self.nobjs = 0
+        self._rows()
+
+    def _rows(self):
+        ints = self.ints
+        cap = ints.shape[1] - 1
+        self.size, self.nd, self.par, self.npar, self.slot = (ints[i, :cap] for i in range(5))
+        self.arg_ptr = ints[5]
         self._views()
 
     def reset(self, n):
         """Back to a new tape's state, after a tape that wrote its first n entries (every
         writer writes entries below the tape's count, operand pointers up to n + 1)."""
-        self.size[:n] = 1
-        self.nd[:n] = 0
+        self.ints[:, :n + 1] = NdStreams._INT_FILL
         self.shp[:n] = 1
-        self.par[:n] = -1
-        self.npar[:n] = 0
-        self.slot[:n] = -1
         self.nsaved[:n] = 0
         self.host[:n] = 0
-        self.arg_ptr[:n + 1] = 0
         self.objs[:self.nobjs] = None   # the saved arrays go with the tape, as before
         if len(self.params) > 4096:
             self.params = np.zeros(256, np.int64)
@@ -662,17 +701,20 @@ class NdStreams:
                        memoryview(self.npar), memoryview(self.slot), memoryview(self.nsaved))
 
     def grow(self, cap, n):
-        for name, fill, _ in NdStreams._FILLS:
+        old = self.ints
+        if old.shape[1] < cap + 1:
+            new = np.empty((6, cap + 1), np.int64)
+            new[:] = NdStreams._INT_FILL
+            new[:5, :n] = old[:5, :n]
+            new[5, :self.argn + 1] = old[5, :self.argn + 1]
+            self.ints = new
+        for name, fill in (("shp", 1), ("nsaved", 0), ("host", 0)):
             old = getattr(self, name)
             if len(old) < cap:
                 new = np.full((cap,) + old.shape[1:], fill, old.dtype)
                 new[:n] = old[:n]
                 setattr(self, name, new)
-        if len(self.arg_ptr) < cap + 1:
-            new = np.zeros(cap + 1, np.int64)
-            new[:self.argn + 1] = self.arg_ptr[:self.argn + 1]
-            self.arg_ptr = new
-        self._views()
+        self._rows()
 
     def set_shape(self, node, shape):
         k = len(shape)
@@ -735,19 +777,16 @@ class NdStreams:
             return self.arg[:0]
         return self.arg[self.arg_ptr[e]:self.arg_ptr[e + 1]]
 
-    def keep(self, node, arr):
-        cells = self._cells
-        slot, nsaved = cells[5], cells[6]
-        s = slot[node]
-        if s < 0:
-            if self.nobjs == len(self.objs):
-                new = np.empty(2 * len(self.objs), object)
-                new[:self.nobjs] = self.objs[:self.nobjs]
-                self.objs = new
-            s = slot[node] = self.nobjs
-            self.nobjs += 1
-        self.objs[s] = arr
-        nsaved[node] += 1
+    def new_slot(self, node):
+        """A slot in `objs` for node's saved array (Tape.save fills it and counts the
+        saver: once per saving entry, the slot once per node)."""
+        if self.nobjs == len(self.objs):
+            new = np.empty(2 * len(self.objs), object)
+            new[:self.nobjs] = self.objs[:self.nobjs]
+            self.objs = new
+        s = self._cells[5][node] = self.nobjs
+        self.nobjs += 1
+        return s
 
     def arenas(self, n, reach, op, ia, ib, val, host, direct, buffer=None):
         """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
@@ -765,14 +804,23 @@ class NdStreams:
         if k:
             nodes = saved[:k]
             arrs = self.objs[slot[nodes]].tolist()
-            if any(a is None for a in arrs):
-                # released by another thread's backward since `slot` was read: every entry
-                # that saved it is freed, so a sweep that needs it fails as a second backward
+            try:
+                vals[s0:total - 1] = _joined(arrs)
+            except (TypeError, ValueError):
+                # a None: released by another thread's backward since `slot` was read: every
+                # entry that saved it is freed, so a sweep that needs it fails as a second
+                # backward
                 arrs = [np.full(self.size[e], np.nan) if a is None else a
                         for e, a in zip(nodes, arrs)]
-            # axis=None flattens each saved array (any shape) into the arena
-            np.concatenate(arrs, axis=None, out=vals[s0:total - 1], casting="unsafe")
+                vals[s0:total - 1] = _joined(arrs)
         return off, self.size[:n], self.shp[:n], self.nd[:n], vals, total, low
+
+
+def _joined(arrs):
+    """The saved arrays `arrs` flattened end to end, in their common dtype (float32 for a
+    float32 model), for one cast into the float64 arena: a concatenate that casts each
+    array on its way in costs twice as much (~0.5 µs an array)."""
+    return np.concatenate(arrs, axis=None)
 
 
 # Index arrays shared by every sweep of an all-scalar tape (sliced to length, never written).

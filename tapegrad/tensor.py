@@ -105,8 +105,10 @@ class Tensor(metaclass=_TensorMeta):
     def _array(self):
         """The value as an ndarray of the tensor's dtype (a view when array-backed)."""
         v = self._v
-        if type(v) is float:
-            return np.full(self._shape, v, dtype=self._dtype.np)
+        if type(v) is float:   # (np.full's Python layer doubles the cost of this)
+            arr = np.empty(self._shape, self._dtype.np)
+            arr.fill(v)
+            return arr
         return v
 
     def _materialize(self):

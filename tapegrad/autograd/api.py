@@ -166,7 +166,15 @@ def _stage(pairs):
         g = g.astype(t._dtype.np, copy=False)   # (a fresh array: run_backward's copy)
         if g.shape != t._shape:
             g = g.reshape(t._shape)
-        new.append((t, g, _fresh_grad(t, g) if getattr(t, "_grad", None) is None else None))
+        if getattr(t, "_grad", None) is not None:
+            add((t, g, None))
+        elif g.size != 1:   # _fresh_grad's n-d case, inline (once per leaf per backward)
+            fresh = _new()
+            fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._rg = \
+                g, t._dtype, g.shape, None, False
+            add((t, g, fresh))
+        else:
+            add((t, g, _fresh_grad(t, g)))
     return new
 
 
