@@ -13,7 +13,8 @@ import numpy as np
 from numba import njit, prange
 
 from ._atomic import fetch_add  # the batch kernels' work counter
-from math import exp, log, sqrt, sin, cos, tanh, atan2, hypot, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma
+from math import exp, log, sqrt, sin, cos, atan2, hypot, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma
+from ._mathf32 import tanh  # float32 faces (vectorizable; float64: math's)
 
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8, 20, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 10, 10, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 7, 15, 11, 11, 11, 11, 11, 11, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 21, 21, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 19, 19, 4, 4, 3, 3, 3, 3, 3, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19], dtype=np.int8)
@@ -98,30 +99,42 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             pass
         elif o == 3:  # add
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -130,10 +143,14 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -142,10 +159,14 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -217,10 +238,14 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             ocn = off[cn]
             scn = size[cn]
             reach[cn] = 1
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
@@ -233,20 +258,28 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
         elif o == 74:  # atan2
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -255,10 +288,14 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 75:  # hypot
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -344,30 +381,42 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             pass
         elif o == 3:  # add
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -376,10 +425,14 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -388,10 +441,14 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -463,10 +520,14 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             ocn = off[cn]
             scn = size[cn]
             reach[cn] = 1
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
@@ -479,10 +540,14 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
@@ -553,30 +618,42 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             pass
         elif o == 3:  # add
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -585,10 +662,14 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -597,10 +678,14 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[oo + k]
@@ -672,10 +757,14 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             ocn = off[cn]
             scn = size[cn]
             reach[cn] = 1
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
@@ -688,10 +777,14 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
+            ra = 0
+            rb = 0
             for k in range(n):
                 g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
@@ -737,130 +830,196 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         if False:
             pass
         elif o == 3:  # add
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
         elif o == 6:  # div
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
         elif o == 8:  # neg
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = -a_v
+                a_v = src[k]
+                dst[k] = -a_v
         elif o == 9:  # exp
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = exp(a_v)
+                a_v = src[k]
+                dst[k] = exp(a_v)
         elif o == 10:  # log
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = log(a_v)
+                a_v = src[k]
+                dst[k] = log(a_v)
         elif o == 11:  # sqrt
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = sqrt(a_v)
+                a_v = src[k]
+                dst[k] = sqrt(a_v)
         elif o == 12:  # sin
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = sin(a_v)
+                a_v = src[k]
+                dst[k] = sin(a_v)
         elif o == 13:  # cos
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = cos(a_v)
+                a_v = src[k]
+                dst[k] = cos(a_v)
         elif o == 14:  # tanh
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = tanh(a_v)
+                a_v = src[k]
+                dst[k] = tanh(a_v)
         elif o == 15:  # sigmoid
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = sigmoid(a_v)
+                a_v = src[k]
+                dst[k] = sigmoid(a_v)
         elif o == 16:  # relu
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = where(a_v < 0.0, 0.0, a_v)
+                a_v = src[k]
+                dst[k] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = abs(a_v)
+                a_v = src[k]
+                dst[k] = abs(a_v)
         elif o == 18:  # pow_scalar
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = a_v * a_v if c == 2.0 else a_v ** c
+                a_v = src[k]
+                dst[k] = a_v * a_v if c == 2.0 else a_v ** c
         elif o == 39:  # reciprocal
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = 1.0 / a_v
+                a_v = src[k]
+                dst[k] = 1.0 / a_v
         elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = where(cond_v, a_v, b_v)
         elif o == 50:  # sign
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = sign(a_v)
+                a_v = src[k]
+                dst[k] = sign(a_v)
         elif o == 60:  # zero
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = 0.0
+                a_v = src[k]
+                dst[k] = 0.0
         elif o == 61:  # fill
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = c
+                a_v = src[k]
+                dst[k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
         elif o == 74:  # atan2
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = atan2(a_v, b_v)
         elif o == 75:  # hypot
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = hypot(a_v, b_v)
@@ -869,9 +1028,13 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         elif OP_EW[o] == 2:  # outlined binary ops
             forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if o == 40:  # lt
@@ -968,123 +1131,185 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         if False:
             pass
         elif o == 3:  # add
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v * b_v
         elif o == 6:  # div
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = a_v ** b_v
         elif o == 8:  # neg
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = -a_v
+                a_v = src[k]
+                dst[k] = -a_v
         elif o == 9:  # exp
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = exp(a_v)
+                a_v = src[k]
+                dst[k] = exp(a_v)
         elif o == 10:  # log
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = log(a_v)
+                a_v = src[k]
+                dst[k] = log(a_v)
         elif o == 11:  # sqrt
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = sqrt(a_v)
+                a_v = src[k]
+                dst[k] = sqrt(a_v)
         elif o == 12:  # sin
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = sin(a_v)
+                a_v = src[k]
+                dst[k] = sin(a_v)
         elif o == 13:  # cos
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = cos(a_v)
+                a_v = src[k]
+                dst[k] = cos(a_v)
         elif o == 14:  # tanh
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = tanh(a_v)
+                a_v = src[k]
+                dst[k] = tanh(a_v)
         elif o == 15:  # sigmoid
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = sigmoid(a_v)
+                a_v = src[k]
+                dst[k] = sigmoid(a_v)
         elif o == 16:  # relu
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = where(a_v < 0.0, 0.0, a_v)
+                a_v = src[k]
+                dst[k] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = abs(a_v)
+                a_v = src[k]
+                dst[k] = abs(a_v)
         elif o == 18:  # pow_scalar
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = a_v * a_v if c == 2.0 else a_v ** c
+                a_v = src[k]
+                dst[k] = a_v * a_v if c == 2.0 else a_v ** c
         elif o == 39:  # reciprocal
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = 1.0 / a_v
+                a_v = src[k]
+                dst[k] = 1.0 / a_v
         elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = where(cond_v, a_v, b_v)
         elif o == 50:  # sign
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = sign(a_v)
+                a_v = src[k]
+                dst[k] = sign(a_v)
         elif o == 60:  # zero
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = 0.0
+                a_v = src[k]
+                dst[k] = 0.0
         elif o == 61:  # fill
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = c
+                a_v = src[k]
+                dst[k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[oo + k] = b_v
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
+            ra = 0
+            rb = 0
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if o == 40:  # lt
@@ -1922,9 +2147,13 @@ def sweep_ew_unary(o, oo, n, oa, c, vals, adj):
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
     sv = OP_SAVES[o]
+    ra = 0
+    rb = 0
     for k in range(n):
-        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+        ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+        kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+        ra = ra + 1 if ra + 1 != sa else 0
+        rb = rb + 1 if rb + 1 != sb else 0
         a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
         b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
         out_v = vals[oo + k] if sv & 4 else 0.0
@@ -1943,9 +2172,13 @@ def forward_ew_unary(o, oo, n, oa, c, vals):
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
+    ra = 0
+    rb = 0
     for k in range(n):
-        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+        ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+        kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+        ra = ra + 1 if ra + 1 != sa else 0
+        rb = rb + 1 if rb + 1 != sb else 0
         a_v = vals[oa + ka] if a >= 0 else cst[e]
         b_v = vals[ob + kb] if b >= 0 else cst[e]
         vals[oo + k] = ew_binary_fwd(o, a_v, b_v)
@@ -2888,6 +3121,31 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     # float64 and over q in ascending order: the same sums, rounded the same, as one dot
     # product per element.  The rows are slices, whose indices Numba knows are in range:
     # without wraparound checks the inner loops vectorize (4-5x faster at 32x16x16).
+    if nn < 4 and m >= 8:
+        # a narrow product (a column: the last layer of a regression MLP): rows of length nn
+        # do not vectorize, so column j accumulates A's columns scaled by B[q, j], from a
+        # transposed copy of A (the same sums in the same order: 1.7 -> 0.4 us at 32x16x1)
+        at = np.empty(kk * m, vals.dtype)
+        acc = np.zeros(m)
+        for t in range(nb):
+            ao = oa + t * m * kk
+            bo = ob + (t * kk * nn if bb else 0)
+            go = oo + t * m * nn
+            for i in range(m):
+                arow = vals[ao + i * kk:ao + i * kk + kk]
+                for q in range(kk):
+                    at[q * m + i] = arow[q]
+            for j in range(nn):
+                acc[:] = 0.0
+                for q in range(kk):
+                    bv = vals[bo + q * nn + j]
+                    acol = at[q * m:q * m + m]
+                    for i in range(m):
+                        acc[i] += acol[i] * bv
+                out = vals[go:go + m * nn]
+                for i in range(m):
+                    out[i * nn + j] = acc[i]
+        return
     acc = np.zeros(nn)
     for t in range(nb):
         ao = oa + t * m * kk
@@ -3075,22 +3333,39 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
     bb = params[p + 4]
     oa = off[a]
     ob = off[b]
+    # NOTE: gA[i, q] = sum_j g[i, j] B[q, j], summed in float64 over j ascending and added
+    # once; gB[q, j] += A[i, q] g[i, j] for i ascending.  A dot product per gA element is a
+    # serial chain of float64 adds (no reordering allowed: it does not vectorize), so row i
+    # of gA accumulates the rows of a transposed copy of B scaled by g[i, j] instead: the
+    # same sums in the same order (bit for bit), vectorized (5.8 -> 1.6 us at 32x16x16).
+    bt = np.empty(kk * nn, vals.dtype)
+    acc = np.zeros(kk)
     for t in range(nb):
         ao = oa + t * m * kk
         bo = ob + (t * kk * nn if bb else 0)
         go = oo + t * m * nn
+        if t == 0 or bb:
+            for q in range(kk):
+                brow = vals[bo + q * nn:bo + q * nn + nn]
+                for j in range(nn):
+                    bt[j * kk + q] = brow[j]
         for i in range(m):
             grow = adj[go + i * nn:go + i * nn + nn]
+            acc[:] = 0.0
+            for j in range(nn):
+                g = grow[j]
+                btrow = bt[j * kk:j * kk + kk]
+                for q in range(kk):
+                    acc[q] += g * btrow[q]
+            arow = vals[ao + i * kk:ao + i * kk + kk]
             for q in range(kk):
-                av = vals[ao + i * kk + q]
-                brow = vals[bo + q * nn:bo + q * nn + nn]
+                av = arow[q]
                 gbrow = adj[bo + q * nn:bo + q * nn + nn]
-                s = 0.0      # gA[i, q] = sum_j g[i, j] B[q, j], added once
                 for j in range(nn):
-                    g = grow[j]
-                    s += g * brow[j]
-                    gbrow[j] += g * av     # gB[q, j] += A[i, q] g[i, j]
-                adj[ao + i * kk + q] += s
+                    gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
+            garow = adj[ao + i * kk:ao + i * kk + kk]
+            for q in range(kk):
+                garow[q] += acc[q]
 
 
 # from tapegrad/kinds/cat.py

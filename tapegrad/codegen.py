@@ -44,6 +44,7 @@ from numba import njit, prange
 
 from ._atomic import fetch_add  # the batch kernels' work counter
 from math import %(math_imports)s
+from ._mathf32 import %(f32_imports)s  # float32 faces (vectorizable; float64: math's)
 
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array(%(kinds)s, dtype=np.int8)
@@ -196,9 +197,17 @@ OPERANDS = """\
                 sb = 1
                 fb = False
 """
+# (k %% sa of a suffix broadcast is `ra`, counted along: a division per element cost a
+# 32x16 + bias add 1 us of its 1.2; RUNS sets the counts to 0 before each loop)
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                ra = ra + 1 if ra + 1 != sa else 0
+                rb = rb + 1 if rb + 1 != sb else 0
+"""
+RUNS = """\
+            ra = 0
+            rb = 0
 """
 COND = """\
             cn = arg[arg_ptr[e]]
@@ -218,6 +227,7 @@ B_UNARY = """\
 B_BINARY = """\
         elif o == %(code)d:  # %(name)s
             c = 0.0
+""" + RUNS + """\
             for k in range(n):
                 g = adj[oo + k]
 """ + BCAST + """\
@@ -230,6 +240,7 @@ B_WHERE = """\
         elif o == %(code)d:  # %(name)s
 """ + COND + """\
             reach[cn] = 1
+""" + RUNS + """\
             for k in range(n):
                 g = adj[oo + k]
 """ + BCAST + COND_K + """\
@@ -239,11 +250,15 @@ B_WHERE = """\
                     adj[ob + kb] += %(gb)s
 """
 # --- the forward re-evaluation (general) -----------------------------------------------------------
+# (on slices, whose indices Numba knows are in range: without wraparound checks the loop
+# vectorizes where the formula does, e.g. the float32 tanh of tapegrad/_mathf32.py)
 F_UNARY = """\
         elif o == %(code)d:  # %(name)s
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = %(fwd)s
+                a_v = src[k]
+                dst[k] = %(fwd)s
 """
 F_READS = """\
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -251,19 +266,21 @@ F_READS = """\
 """
 F_BINARY = """\
         elif o == %(code)d:  # %(name)s
+""" + RUNS + """\
             for k in range(n):
 """ + BCAST + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
 F_WHERE = """\
         elif o == %(code)d:  # %(name)s
-""" + COND + """\
+""" + COND + RUNS + """\
             for k in range(n):
 """ + BCAST + COND_K + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
 F_COMPARE = """\
         elif OP_KIND[o] == %(kind)d:  # %(names)s
+""" + RUNS + """\
             for k in range(n):
 """ + BCAST + F_READS + """\
 %(chain)s                else:
@@ -542,6 +559,8 @@ def sweep_ew_unary(o, oo, n, oa, c, vals, adj):
 @njit(%(options)s, error_model="numpy")
 def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
     sv = OP_SAVES[o]
+    ra = 0
+    rb = 0
     for k in range(n):
 %(bcast)s        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
         b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
@@ -561,6 +580,8 @@ def forward_ew_unary(o, oo, n, oa, c, vals):
 
 @njit(%(options)s, error_model="numpy")
 def forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
+    ra = 0
+    rb = 0
     for k in range(n):
 %(bcast)s        a_v = vals[oa + ka] if a >= 0 else cst[e]
         b_v = vals[ob + kb] if b >= 0 else cst[e]
@@ -748,6 +769,7 @@ def generate():
                               ("_core", sfwd, sback)))
     return HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
+        f32_imports=", ".join(vocab.F32_IMPORTS),
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],
         pair=[int(op.kind in ("binary", "compare", "where")) for op in BY_CODE],
