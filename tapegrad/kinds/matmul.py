@@ -77,14 +77,16 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     bb = params[p + 4]
     oa = off[a]
     ob = off[b]
-    # NOTE: row i of the product accumulates rows of B scaled by A[i, q] (i-q-j order), in
-    # float64 and over q in ascending order: the same sums, rounded the same, as one dot
-    # product per element.  The rows are slices, whose indices Numba knows are in range:
-    # without wraparound checks the inner loops vectorize (4-5x faster at 32x16x16).
-    if nn < 4 and m >= 8:
-        # a narrow product (a column: the last layer of a regression MLP): rows of length nn
-        # do not vectorize, so column j accumulates A's columns scaled by B[q, j], from a
-        # transposed copy of A (the same sums in the same order: 1.7 -> 0.4 us at 32x16x1)
+    # NOTE: each element is one sum over q ascending, of the products A[i, q] B[q, j] in
+    # float64: what one dot product per element computes, rounded the same.  A dot product is
+    # a serial chain of adds (no reordering allowed: it does not vectorize), so the loops run
+    # over whole rows of slices instead (whose indices Numba knows are in range: without
+    # wraparound checks the inner loops vectorize): row i accumulates the rows of B scaled by
+    # A[i, q] (inner loop over j), or, when the product has more rows than columns, column j
+    # accumulates the columns of A (from a transposed copy) scaled by B[q, j] (inner loop over
+    # i).  Small products cost their inner loops' starts more than their arithmetic: the
+    # longer inner loop halves them at 32x16x16 and removes them at 32x16x1 (1.7 -> 0.4 us).
+    if m > nn:
         at = np.empty(kk * m, vals.dtype)
         acc = np.zeros(m)
         for t in range(nb):
@@ -95,6 +97,7 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
                 arow = vals[ao + i * kk:ao + i * kk + kk]
                 for q in range(kk):
                     at[q * m + i] = arow[q]
+            out = vals[go:go + m * nn]
             for j in range(nn):
                 acc[:] = 0.0
                 for q in range(kk):
@@ -102,7 +105,6 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
                     acol = at[q * m:q * m + m]
                     for i in range(m):
                         acc[i] += acol[i] * bv
-                out = vals[go:go + m * nn]
                 for i in range(m):
                     out[i * nn + j] = acc[i]
         return
@@ -134,38 +136,85 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
     oa = off[a]
     ob = off[b]
     # NOTE: gA[i, q] = sum_j g[i, j] B[q, j], summed in float64 over j ascending and added
-    # once; gB[q, j] += A[i, q] g[i, j] for i ascending.  A dot product per gA element is a
-    # serial chain of float64 adds (no reordering allowed: it does not vectorize), so row i
-    # of gA accumulates the rows of a transposed copy of B scaled by g[i, j] instead: the
-    # same sums in the same order (bit for bit), vectorized (5.8 -> 1.6 us at 32x16x16).
-    bt = np.empty(kk * nn, vals.dtype)
-    acc = np.zeros(kk)
+    # once; gB[q, j] += g[i, j] A[i, q] in the adjoint arena's dtype, i ascending (t, then i,
+    # when B is shared by a batch).  As in forward_matmul, each runs its inner loop over
+    # the longer of its two free dimensions, on slices (transposed copies where that
+    # dimension is not contiguous): gA over i (columns of g, from a transposed copy) or over
+    # q (rows of B transposed); gB over j (rows of g) or over q (rows of A, into gB
+    # transposed).  The same sums in the same order, bit for bit (measured at 32x2x16, whose
+    # gA took 512 loops of 2: 1.8 -> 0.4 us).
+    ga_i = m > kk
+    gb_q = kk > nn
+    gt = np.empty(nn * m if ga_i else nn * kk, adj.dtype)   # g or B transposed (gA's)
+    acc = np.zeros(kk * m if ga_i else kk)
+    gbt = np.empty(nn * kk if gb_q else 0, adj.dtype)        # gB transposed
     for t in range(nb):
         ao = oa + t * m * kk
         bo = ob + (t * kk * nn if bb else 0)
         go = oo + t * m * nn
-        if t == 0 or bb:
+        # gB
+        if gb_q:
             for q in range(kk):
-                brow = vals[bo + q * nn:bo + q * nn + nn]
-                for j in range(nn):
-                    bt[j * kk + q] = brow[j]
-        for i in range(m):
-            grow = adj[go + i * nn:go + i * nn + nn]
-            acc[:] = 0.0
-            for j in range(nn):
-                g = grow[j]
-                btrow = bt[j * kk:j * kk + kk]
-                for q in range(kk):
-                    acc[q] += g * btrow[q]
-            arow = vals[ao + i * kk:ao + i * kk + kk]
-            for q in range(kk):
-                av = arow[q]
                 gbrow = adj[bo + q * nn:bo + q * nn + nn]
                 for j in range(nn):
-                    gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
-            garow = adj[ao + i * kk:ao + i * kk + kk]
+                    gbt[j * kk + q] = gbrow[j]
+            for i in range(m):
+                arow = vals[ao + i * kk:ao + i * kk + kk]
+                grow = adj[go + i * nn:go + i * nn + nn]
+                for j in range(nn):
+                    g = grow[j]
+                    gcol = gbt[j * kk:j * kk + kk]
+                    for q in range(kk):
+                        gcol[q] += g * arow[q]
             for q in range(kk):
-                garow[q] += acc[q]
+                gbrow = adj[bo + q * nn:bo + q * nn + nn]
+                for j in range(nn):
+                    gbrow[j] = gbt[j * kk + q]
+        else:
+            for i in range(m):
+                arow = vals[ao + i * kk:ao + i * kk + kk]
+                grow = adj[go + i * nn:go + i * nn + nn]
+                for q in range(kk):
+                    av = arow[q]
+                    gbrow = adj[bo + q * nn:bo + q * nn + nn]
+                    for j in range(nn):
+                        gbrow[j] += grow[j] * av
+        # gA
+        if ga_i:
+            for i in range(m):
+                grow = adj[go + i * nn:go + i * nn + nn]
+                for j in range(nn):
+                    gt[j * m + i] = grow[j]
+            acc[:] = 0.0
+            for q in range(kk):
+                brow = vals[bo + q * nn:bo + q * nn + nn]
+                accq = acc[q * m:q * m + m]
+                for j in range(nn):
+                    bv = brow[j]
+                    gcol = gt[j * m:j * m + m]
+                    for i in range(m):
+                        accq[i] += gcol[i] * bv
+            for i in range(m):
+                garow = adj[ao + i * kk:ao + i * kk + kk]
+                for q in range(kk):
+                    garow[q] += acc[q * m + i]
+        else:
+            if t == 0 or bb:
+                for q in range(kk):
+                    brow = vals[bo + q * nn:bo + q * nn + nn]
+                    for j in range(nn):
+                        gt[j * kk + q] = brow[j]
+            for i in range(m):
+                grow = adj[go + i * nn:go + i * nn + nn]
+                acc[:] = 0.0
+                for j in range(nn):
+                    g = grow[j]
+                    btrow = gt[j * kk:j * kk + kk]
+                    for q in range(kk):
+                        acc[q] += g * btrow[q]
+                garow = adj[ao + i * kk:ao + i * kk + kk]
+                for q in range(kk):
+                    garow[q] += acc[q]
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
