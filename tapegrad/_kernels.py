@@ -92,6 +92,9 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
@@ -99,81 +102,163 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             pass
         elif o == 3:  # add
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += -g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += -g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g * b_v
-                if b >= 0:
-                    adj[ob + kb] += g * a_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        gas[j] += g * b_v
+                        gbs[j] += g * a_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    if a >= 0:
+                        adj[oa + ka] += g * b_v
+                    if b >= 0:
+                        adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g / b_v
-                if b >= 0:
-                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        gas[j] += g / b_v
+                        gbs[j] += -g * ((a_v / b_v) / b_v)
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    if a >= 0:
+                        adj[oa + ka] += g / b_v
+                    if b >= 0:
+                        adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
-                if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
-                if b >= 0:
-                    adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        out_v = vo[j]
+                        gas[j] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                        gbs[j] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    out_v = vals[oo + k]
+                    if a >= 0:
+                        adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                    if b >= 0:
+                        adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
                 g = adj[oo + k]
@@ -258,51 +343,101 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += 0.0
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += 0.0
+                        gbs[j] += g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += 0.0
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif o == 74:  # atan2
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
-                if b >= 0:
-                    adj[ob + kb] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        gas[j] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                        gbs[j] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    if a >= 0:
+                        adj[oa + ka] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+                    if b >= 0:
+                        adj[ob + kb] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 75:  # hypot
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
-                if a >= 0:
-                    adj[oa + ka] += g * a_v / out_v
-                if b >= 0:
-                    adj[ob + kb] += g * b_v / out_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        out_v = vo[j]
+                        gas[j] += g * a_v / out_v
+                        gbs[j] += g * b_v / out_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    out_v = vals[oo + k]
+                    if a >= 0:
+                        adj[oa + ka] += g * a_v / out_v
+                    if b >= 0:
+                        adj[ob + kb] += g * b_v / out_v
         elif OP_EW[o] == 1:  # outlined unary ops
             sweep_ew_unary(o, oo, n, oa, c, vals, adj)
         elif OP_EW[o] == 2:  # outlined binary ops
@@ -374,6 +509,9 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
@@ -381,81 +519,163 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             pass
         elif o == 3:  # add
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += -g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += -g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g * b_v
-                if b >= 0:
-                    adj[ob + kb] += g * a_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        gas[j] += g * b_v
+                        gbs[j] += g * a_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    if a >= 0:
+                        adj[oa + ka] += g * b_v
+                    if b >= 0:
+                        adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g / b_v
-                if b >= 0:
-                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        gas[j] += g / b_v
+                        gbs[j] += -g * ((a_v / b_v) / b_v)
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    if a >= 0:
+                        adj[oa + ka] += g / b_v
+                    if b >= 0:
+                        adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
-                if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
-                if b >= 0:
-                    adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        out_v = vo[j]
+                        gas[j] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                        gbs[j] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    out_v = vals[oo + k]
+                    if a >= 0:
+                        adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                    if b >= 0:
+                        adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
                 g = adj[oo + k]
@@ -540,18 +760,33 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += 0.0
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += 0.0
+                        gbs[j] += g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += 0.0
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif OP_KIND[o] == 5:  # reduce
             sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 6:  # reshape
@@ -611,6 +846,9 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
@@ -618,81 +856,163 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             pass
         elif o == 3:  # add
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += -g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += -g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g * b_v
-                if b >= 0:
-                    adj[ob + kb] += g * a_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        gas[j] += g * b_v
+                        gbs[j] += g * a_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    if a >= 0:
+                        adj[oa + ka] += g * b_v
+                    if b >= 0:
+                        adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g / b_v
-                if b >= 0:
-                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        gas[j] += g / b_v
+                        gbs[j] += -g * ((a_v / b_v) / b_v)
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    if a >= 0:
+                        adj[oa + ka] += g / b_v
+                    if b >= 0:
+                        adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
-                if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
-                if b >= 0:
-                    adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        out_v = vo[j]
+                        gas[j] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                        gbs[j] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    out_v = vals[oo + k]
+                    if a >= 0:
+                        adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                    if b >= 0:
+                        adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
                 g = adj[oo + k]
@@ -777,18 +1097,33 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
-            ra = 0
-            rb = 0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                if a >= 0:
-                    adj[oa + ka] += 0.0
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += 0.0
+                        gbs[j] += g
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    if a >= 0:
+                        adj[oa + ka] += 0.0
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif OP_TIER[o] > 0:  # a kernel of a higher tier has this op: it resumes from e
             return -2 - op.shape[0] - e
     return -1
@@ -824,66 +1159,129 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
         if False:
             pass
         elif o == 3:  # add
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v + b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v + b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v - b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v - b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v * b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v * b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v * b_v
         elif o == 6:  # div
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v / b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v / b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v ** b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v ** b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v ** b_v
         elif o == 8:  # neg
             src = vals[oa:oa + n]
             dst = vals[oo:oo + n]
@@ -991,38 +1389,74 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = src[k]
                 dst[k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = b_v
         elif o == 74:  # atan2
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = atan2(a_v, b_v)
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = atan2(a_v, b_v)
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = atan2(a_v, b_v)
         elif o == 75:  # hypot
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = hypot(a_v, b_v)
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = hypot(a_v, b_v)
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = hypot(a_v, b_v)
         elif OP_EW[o] == 1:  # outlined unary ops
             forward_ew_unary(o, oo, n, oa, c, vals)
         elif OP_EW[o] == 2:  # outlined binary ops
@@ -1125,66 +1559,129 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
         if False:
             pass
         elif o == 3:  # add
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v + b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v + b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v - b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v - b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v - b_v
         elif o == 5:  # mul
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v * b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v * b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v * b_v
         elif o == 6:  # div
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v / b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v / b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v / b_v
         elif o == 7:  # pow
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v ** b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v ** b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v ** b_v
         elif o == 8:  # neg
             src = vals[oa:oa + n]
             dst = vals[oo:oo + n]
@@ -1292,16 +1789,28 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = src[k]
                 dst[k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
-            ra = 0
-            rb = 0
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = b_v
+            else:
+                ra = 0
+                rb = 0
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
+                    ra = ra + 1 if ra + 1 != sa else 0
+                    rb = rb + 1 if rb + 1 != sb else 0
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = b_v
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
             ra = 0
             rb = 0

@@ -10,6 +10,7 @@ import ast
 import inspect
 import os
 import re
+import textwrap
 import sys
 
 if __name__ == "__main__" and not __package__:
@@ -196,6 +197,9 @@ OPERANDS = """\
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
 """
 # (k %% sa of a suffix broadcast is `ra`, counted along: a division per element cost a
 # 32x16 + bias add 1 us of its 1.2; RUNS sets the counts to 0 before each loop)
@@ -224,10 +228,17 @@ B_UNARY = """\
                 g = adj[oo + k]
 %(reads)s                adj[oa + k] += %(ga)s
 """
-B_BINARY = """\
-        elif o == %(code)d:  # %(name)s
-            c = 0.0
-""" + RUNS + """\
+# Binary ops whose operands are whole or broadcast over leading dims only (x + bias: `rl`
+# set in OPERANDS) run row by row over slices, whose loops vectorize: the same values in
+# the same order per element as the general loop (operands read as float64, as it reads
+# them), measured 0.75 -> 0.3 us for a 32x16 + bias add
+ROW_HEAD = """\
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 %% sa)
+                    pb = ob + (k0 if sb == n else k0 %% sb)
+"""
+B_BINARY_LOOP = RUNS + """\
             for k in range(n):
                 g = adj[oo + k]
 """ + BCAST + """\
@@ -236,6 +247,22 @@ B_BINARY = """\
                 if b >= 0:
                     adj[ob + kb] += %(gb)s
 """
+B_BINARY = """\
+        elif o == %(code)d:  # %(name)s
+            c = 0.0
+""" + ROW_HEAD + """\
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+%(row_reads)s                        gas[j] += %(ga)s
+                        gbs[j] += %(gb)s
+            else:
+%(loop)s"""
 B_WHERE = """\
         elif o == %(code)d:  # %(name)s
 """ + COND + """\
@@ -264,13 +291,23 @@ F_READS = """\
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
 """
-F_BINARY = """\
-        elif o == %(code)d:  # %(name)s
-""" + RUNS + """\
+F_BINARY_LOOP = RUNS + """\
             for k in range(n):
 """ + BCAST + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
+F_BINARY = """\
+        elif o == %(code)d:  # %(name)s
+""" + ROW_HEAD + """\
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = %(fwd)s
+            else:
+""" + textwrap.indent(F_BINARY_LOOP, "    ")
 F_WHERE = """\
         elif o == %(code)d:  # %(name)s
 """ + COND + RUNS + """\
@@ -384,6 +421,15 @@ def _reads(exprs, binary, scalar=False):
         if mentions(text, name):
             lines.append(line)
     return "".join(ind + ln + "\n" for ln in lines)
+
+
+def _row_reads(exprs):
+    """`_reads` of a binary op's gradients in ROWS' loop (the general loop's types: operands
+    as float64, the output as stored)."""
+    text = " ".join(exprs)
+    reads = {"a": "a_v = np.float64(va[j])", "b": "b_v = np.float64(vb[j])",
+             "out": "out_v = vo[j]"}
+    return "".join(" " * 24 + line + "\n" for name, line in reads.items() if mentions(text, name))
 
 
 def _subst(expr):
@@ -726,7 +772,9 @@ def generate():
             sfwd.append(SF_BINARY % d)
             if op.kind == "binary":
                 d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
-                back.append((B_BINARY % dict(d, reads=_reads(op.grads, True)), level))
+                loop = B_BINARY_LOOP % dict(d, reads=_reads(op.grads, True))
+                back.append((B_BINARY % dict(d, row_reads=_row_reads(op.grads),
+                                             loop=textwrap.indent(loop, "    ")), level))
                 sback.append(SB_BINARY % dict(d, reads=_reads(op.grads, True, True)))
         elif op.kind == "where":
             d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))

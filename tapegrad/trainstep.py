@@ -32,7 +32,7 @@ parameter after `opt.step()` or changes an optimizer's hyperparameters, backward
 tensor computed outside the function, a tensor argument that requires grad, LBFGS, a draw
 from the default random generator (dropout: the replay would reuse the trace's draws).
 """
-from operator import is_ as _is
+from operator import attrgetter, is_ as _is
 
 import numpy as np
 
@@ -48,6 +48,9 @@ from .tape import OP_LEAF
 from .tensor import Tensor, _new
 
 __all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
+
+
+_shape_dtype = attrgetter("_shape", "_dtype")
 
 
 def _fail(what):
@@ -223,21 +226,15 @@ class ArenaStep:
         self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
         self._argc = None
         self._goffs = {}
-        self._held = None     # (arena, the parameters' storage, any float) as last checked
 
     def load(self, vals, tensors):
         """Write the parameters' current values and the tensor arguments into the arena: one
         concatenation when the inputs' slices follow each other and every value is an array,
         else one copy per input into views of the arena shaped as the input."""
+        if list(map(_shape_dtype, self.params)) != self._shapes:
+            raise RuntimeError("a parameter's shape or dtype changed since the step was "
+                               "recorded; record it again")
         vs = [p._v for p in self.params]
-        held = self._held
-        if held is None or held[0] is not vals or not all(map(_is, vs, held[1])):
-            # new storage (or a new arena): check shapes and dtypes (a parameter's shape
-            # changes only with its storage, so the same arrays need no second look)
-            if [(p._shape, p._dtype) for p in self.params] != self._shapes:
-                raise RuntimeError("a parameter's shape or dtype changed since the step was "
-                                   "recorded; record it again")
-            self._held = held = (vals, vs, float in map(type, vs))
         specs = self.arg_specs
         for i, a in enumerate(tensors):
             _, shape, dt = specs[i]
@@ -247,7 +244,7 @@ class ArenaStep:
                                     f"{a.dtype} {list(a.shape)}" if isinstance(a, Tensor)
                                     else type(a).__name__))
             vs.append(a._v)
-        floats = held[2] or float in map(type, vs[len(held[1]):])
+        floats = float in map(type, vs)
         if self._span is not None:
             o0, o1 = self._span
             if floats:
@@ -351,6 +348,7 @@ class StepProgram(ArenaStep):
         self._where = {id(params[k]): self.spans[k][0] for k in self.targets}
         self._tparams = [params[k] for k in self.targets]
         self._tids = {id(p) for p in self._tparams}
+        self._full = {}     # id(group's params) -> (the list, its params): all targets
         # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
         self._reached_args = [] if reach is None else [
             i for i, (v, _, _) in zip(argn, rec.inputs[len(params):]) if reach[v]]
@@ -449,8 +447,18 @@ class StepProgram(ArenaStep):
                     break
         tids = self._tids
         for gi, group in enumerate(opt.param_groups):
-            params = [p for p in group["params"] if getattr(p, "_grad", None) is not None]
-            if fast and all([id(p) in tids for p in params]):
+            gp = group["params"]
+            full = self._full.get(id(gp)) if fast else None
+            if full is not None and full[0] is gp and len(gp) == len(full[1]) and all(
+                    map(_is, gp, full[1])):
+                params = full[1]  # every one is a target: each has this call's gradient
+                ours = True
+            else:
+                params = [p for p in gp if getattr(p, "_grad", None) is not None]
+                ours = fast and all([id(p) in tids for p in params])
+                if ours and len(params) == len(gp):
+                    self._full[id(gp)] = (gp, params)
+            if ours:
                 array, base = buf[0], self._gspan[0]
                 opt._group_step(gi, group, params,
                                 lambda pack: (array, self.goff(pack, base, self._where)))

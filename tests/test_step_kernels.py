@@ -71,7 +71,7 @@ def test_matmul_kernels_sum_in_order(m, k, n):
 
 @pytest.mark.parametrize("xs,bs", [((4, 3), (3,)), ((2, 3, 4), (3, 4)), ((2, 3, 4), (4,)),
                                    ((3, 1), (3, 1)), ((5, 2), (1,))])
-@pytest.mark.parametrize("op", ["add", "mul"])
+@pytest.mark.parametrize("op", ["add", "mul", "radd"])
 def test_suffix_broadcast_loops(xs, bs, op):
     """Elementwise entries with a suffix-broadcast operand (a bias): forward values exact, and
     the broadcast operand's gradient summed over the leading rows in order, in float32."""
@@ -80,19 +80,19 @@ def test_suffix_broadcast_loops(xs, bs, op):
     Bv = rng.standard_normal(bs).astype(np.float32)
     C = rng.standard_normal(xs).astype(np.float32)
     c = tg.tensor(C)
-    f = (lambda x, b: x + b) if op == "add" else (lambda x, b: x * b)
+    f = {"add": lambda x, b: x + b, "mul": lambda x, b: x * b, "radd": lambda x, b: b + x}[op]
     np.testing.assert_array_equal(tg.record(f, tg.tensor(X), tg.tensor(Bv))(X, Bv), f(X, Bv))
     tape = tg.record(lambda x, b: (f(x, b) * c).sum(), tg.tensor(X), tg.tensor(Bv))
     _, (gX, gB) = tape.value_and_grad(X, Bv)
     Bb = np.broadcast_to(Bv, xs)
-    np.testing.assert_array_equal(gX, C if op == "add" else C * Bb)
+    np.testing.assert_array_equal(gX, C * Bb if op == "mul" else C)
     # row by row into the float32 arena; mul's product g * x is taken in float64 (an operand
     # read is float64 where it may be a constant) and rounded as it is added
     g = C.reshape(-1, Bv.size).astype(np.float64)
     x = X.reshape(-1, Bv.size).astype(np.float64)
     ref = np.zeros(Bv.size, np.float32)
     for r in range(g.shape[0]):
-        ref = (ref + (g[r] if op == "add" else g[r] * x[r])).astype(np.float32)
+        ref = (ref + (g[r] * x[r] if op == "mul" else g[r])).astype(np.float32)
     np.testing.assert_array_equal(gB, ref.reshape(bs))
 
 
