@@ -201,17 +201,9 @@ OPERANDS = """\
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
                 rl = sa if sa < sb else sb
 """
-# (k %% sa of a suffix broadcast is `ra`, counted along: a division per element cost a
-# 32x16 + bias add 1 us of its 1.2; RUNS sets the counts to 0 before each loop)
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else (ra if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (rb if fb else pair_index(k, shp, nd, e, b)))
-                ra = ra + 1 if ra + 1 != sa else 0
-                rb = rb + 1 if rb + 1 != sb else 0
-"""
-RUNS = """\
-            ra = 0
-            rb = 0
+                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else pair_index(k, shp, nd, e, b)))
 """
 COND = """\
             cn = arg[arg_ptr[e]]
@@ -228,17 +220,20 @@ B_UNARY = """\
                 g = adj[oo + k]
 %(reads)s                adj[oa + k] += %(ga)s
 """
-# Binary ops whose operands are whole or broadcast over leading dims only (x + bias: `rl`
-# set in OPERANDS) run row by row over slices, whose loops vectorize: the same values in
-# the same order per element as the general loop (operands read as float64, as it reads
-# them), measured 0.75 -> 0.3 us for a 32x16 + bias add
+# The ops of ROW_OPS (a layer's bias add), when their operands are whole or broadcast over
+# leading dims only (`rl` set in OPERANDS), run row by row over slices, whose loops
+# vectorize: the same values in the same order per element as the general loop (operands
+# read as float64, as it reads them), measured 0.75 -> 0.3 us for a 32x16 + bias add.
+# Only those: each vectorized loop costs LLVM compile time in every kernel that has it
+# (all binary ops so made added ~4 s CPU to the first n-d replay's cold compile).
+ROW_OPS = ("add",)
 ROW_HEAD = """\
             if rl > 0:
                 for k0 in range(0, n, rl):
                     pa = oa + (k0 if sa == n else k0 %% sa)
                     pb = ob + (k0 if sb == n else k0 %% sb)
 """
-B_BINARY_LOOP = RUNS + """\
+B_BINARY_LOOP = """\
             for k in range(n):
                 g = adj[oo + k]
 """ + BCAST + """\
@@ -248,6 +243,10 @@ B_BINARY_LOOP = RUNS + """\
                     adj[ob + kb] += %(gb)s
 """
 B_BINARY = """\
+        elif o == %(code)d:  # %(name)s
+            c = 0.0
+%(loop)s"""
+B_BINARY_ROWS = """\
         elif o == %(code)d:  # %(name)s
             c = 0.0
 """ + ROW_HEAD + """\
@@ -267,7 +266,6 @@ B_WHERE = """\
         elif o == %(code)d:  # %(name)s
 """ + COND + """\
             reach[cn] = 1
-""" + RUNS + """\
             for k in range(n):
                 g = adj[oo + k]
 """ + BCAST + COND_K + """\
@@ -277,9 +275,16 @@ B_WHERE = """\
                     adj[ob + kb] += %(gb)s
 """
 # --- the forward re-evaluation (general) -----------------------------------------------------------
-# (on slices, whose indices Numba knows are in range: without wraparound checks the loop
-# vectorizes where the formula does, e.g. the float32 tanh of tapegrad/_mathf32.py)
 F_UNARY = """\
+        elif o == %(code)d:  # %(name)s
+            for k in range(n):
+                a_v = vals[oa + k]
+                vals[oo + k] = %(fwd)s
+"""
+# the unary ops whose formula calls a vectorizable float32 face (vocab numba="f32", the
+# float32 tanh of tapegrad/_mathf32.py): on slices, whose indices Numba knows are in range,
+# so that without wraparound checks the loop vectorizes (only those: compile time)
+F_UNARY_SLICES = """\
         elif o == %(code)d:  # %(name)s
             src = vals[oa:oa + n]
             dst = vals[oo:oo + n]
@@ -291,12 +296,15 @@ F_READS = """\
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
 """
-F_BINARY_LOOP = RUNS + """\
+F_BINARY_LOOP = """\
             for k in range(n):
 """ + BCAST + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
 F_BINARY = """\
+        elif o == %(code)d:  # %(name)s
+""" + F_BINARY_LOOP
+F_BINARY_ROWS = """\
         elif o == %(code)d:  # %(name)s
 """ + ROW_HEAD + """\
                     va = vals[pa:pa + rl]
@@ -310,14 +318,13 @@ F_BINARY = """\
 """ + textwrap.indent(F_BINARY_LOOP, "    ")
 F_WHERE = """\
         elif o == %(code)d:  # %(name)s
-""" + COND + RUNS + """\
+""" + COND + """\
             for k in range(n):
 """ + BCAST + COND_K + F_READS + """\
                 vals[oo + k] = %(fwd)s
 """
 F_COMPARE = """\
         elif OP_KIND[o] == %(kind)d:  # %(names)s
-""" + RUNS + """\
             for k in range(n):
 """ + BCAST + F_READS + """\
 %(chain)s                else:
@@ -605,8 +612,6 @@ def sweep_ew_unary(o, oo, n, oa, c, vals, adj):
 @njit(%(options)s, error_model="numpy")
 def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
     sv = OP_SAVES[o]
-    ra = 0
-    rb = 0
     for k in range(n):
 %(bcast)s        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
         b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
@@ -626,8 +631,6 @@ def forward_ew_unary(o, oo, n, oa, c, vals):
 
 @njit(%(options)s, error_model="numpy")
 def forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
-    ra = 0
-    rb = 0
     for k in range(n):
 %(bcast)s        a_v = vals[oa + ka] if a >= 0 else cst[e]
         b_v = vals[ob + kb] if b >= 0 else cst[e]
@@ -759,22 +762,26 @@ def generate():
         if op.kind == "unary":
             d.update(ga=_subst(op.grads[0]))
             back.append((B_UNARY % dict(d, reads=_reads(op.grads, False)), level))
-            fwd.append((F_UNARY % d, level))
+            vec = any(mentions(op.fwd, name) for name in vocab.F32_IMPORTS)
+            fwd.append(((F_UNARY_SLICES if vec else F_UNARY) % d, level))
             sfwd.append(SF_UNARY % d)
             sback.append(SB_UNARY % dict(d, reads=_reads(op.grads, False, True)))
         elif op.kind in ("binary", "compare"):
             if op.kind == "compare":
                 d["fwd"] = "1.0 if %s else 0.0" % d["fwd"]
             if op.kind == "binary":
-                fwd.append((F_BINARY % d, level))
+                fwd.append(((F_BINARY_ROWS if op.name in ROW_OPS else F_BINARY) % d, level))
             else:
                 compares.append(op)
             sfwd.append(SF_BINARY % d)
             if op.kind == "binary":
                 d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
                 loop = B_BINARY_LOOP % dict(d, reads=_reads(op.grads, True))
-                back.append((B_BINARY % dict(d, row_reads=_row_reads(op.grads),
-                                             loop=textwrap.indent(loop, "    ")), level))
+                if op.name in ROW_OPS:
+                    back.append((B_BINARY_ROWS % dict(d, row_reads=_row_reads(op.grads),
+                                                      loop=textwrap.indent(loop, "    ")), level))
+                else:
+                    back.append((B_BINARY % dict(d, loop=loop), level))
                 sback.append(SB_BINARY % dict(d, reads=_reads(op.grads, True, True)))
         elif op.kind == "where":
             d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
