@@ -229,8 +229,7 @@ class ArenaStep:
 
     def load(self, vals, tensors):
         """Write the parameters' current values and the tensor arguments into the arena: one
-        concatenation when the inputs' slices follow each other and every value is an array,
-        else one copy per input into views of the arena shaped as the input."""
+        concatenation when the inputs' slices follow each other."""
         if list(map(_shape_dtype, self.params)) != self._shapes:
             raise RuntimeError("a parameter's shape or dtype changed since the step was "
                                "recorded; record it again")
@@ -387,13 +386,14 @@ class StepProgram(ArenaStep):
                     zero_grads(ev[1], ev[2])
                 else:
                     self._step(ev[1], buf)
-        return tuple([self._value(vals, k, o) if o is not None else rec._out(vals, k, True)
+        return tuple([self._value(vals, o) if o is not None else rec._out(vals, k, True)
                       for k, o in enumerate(self._outs)])
 
     @staticmethod
-    def _value(vals, k, o):
-        """Output k as Recorded._out makes it, for a one-element output of the arena's dtype
-        (a float-backed tensor, one read: the general path makes an array first)."""
+    def _value(vals, o):
+        """A returned value as Recorded._out makes it, for a one-element output of the
+        arena's dtype: a float-backed tensor, one read (the general path makes an array
+        first); `o` is (offset, dtype, shape)."""
         t = _new()
         t._v = float(vals[o[0]])
         t._dtype, t._shape, t._tape, t._rg = o[1], o[2], None, False
