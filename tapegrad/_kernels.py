@@ -92,7 +92,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 ob = -1
                 sb = 1
                 fb = False
-            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
@@ -356,7 +356,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 ob = -1
                 sb = 1
                 fb = False
-            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
@@ -583,7 +583,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 ob = -1
                 sb = 1
                 fb = False
-            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
@@ -786,7 +786,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 ob = -1
                 sb = 1
                 fb = False
-            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
@@ -1034,7 +1034,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 ob = -1
                 sb = 1
                 fb = False
-            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)

@@ -45,8 +45,7 @@ from numba import njit, prange
 
 from ._atomic import fetch_add  # the batch kernels' work counter
 from math import %(math_imports)s
-from ._mathf32 import %(f32_imports)s  # float32 faces (vectorizable; float64: math's)
-
+%(f32_imports)s
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array(%(kinds)s, dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
@@ -197,7 +196,7 @@ OPERANDS = """\
                 ob = -1
                 sb = 1
                 fb = False
-            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROWS)
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
                 rl = sa if sa < sb else sb
 """
@@ -225,7 +224,7 @@ B_UNARY = """\
 # vectorize: the same values in the same order per element as the general loop (operands
 # read as float64, as it reads them), measured 0.75 -> 0.3 us for a 32x16 + bias add.
 # Only those: each vectorized loop costs LLVM compile time in every kernel that has it
-# (all binary ops so made added ~4 s CPU to the first n-d replay's cold compile).
+# (all binary ops so made added seconds of CPU to the first n-d replay's cold compile).
 ROW_OPS = ("add",)
 ROW_HEAD = """\
             if rl > 0:
@@ -824,7 +823,8 @@ def generate():
                               ("_core", sfwd, sback)))
     return HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
-        f32_imports=", ".join(vocab.F32_IMPORTS),
+        f32_imports="from ._mathf32 import %s  # float32 faces (vectorizable; float64: "
+                    "math's)\n" % ", ".join(vocab.F32_IMPORTS) if vocab.F32_IMPORTS else "",
         kinds=[KIND_CODE[op.kind] for op in BY_CODE],
         saves=[saves_mask(op) for op in BY_CODE],
         pair=[int(op.kind in ("binary", "compare", "where")) for op in BY_CODE],
