@@ -13,7 +13,8 @@ import numpy as np
 from numba import njit, prange
 
 from ._atomic import fetch_add  # the batch kernels' work counter
-from math import exp, log, sqrt, sin, cos, tanh, atan2, hypot, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma
+from math import exp, log, sqrt, sin, cos, atan2, hypot, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma
+from ._mathf32 import tanh  # float32 faces (vectorizable; float64: math's)
 
 # kind of each opcode (see tapegrad/ops.py)
 OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8, 20, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 10, 10, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 7, 15, 11, 11, 11, 11, 11, 11, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 21, 21, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 19, 19, 4, 4, 3, 3, 3, 3, 3, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19], dtype=np.int8)
@@ -91,6 +92,9 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
@@ -98,14 +102,29 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             pass
         elif o == 3:  # add
             c = 0.0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += g
+            else:
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
             for k in range(n):
@@ -337,6 +356,9 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
@@ -344,14 +366,29 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             pass
         elif o == 3:  # add
             c = 0.0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += g
+            else:
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
             for k in range(n):
@@ -546,6 +583,9 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
@@ -553,14 +593,29 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             pass
         elif o == 3:  # add
             c = 0.0
-            for k in range(n):
-                g = adj[oo + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += g
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    gs = adj[oo + k0:oo + k0 + rl]
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    vo = vals[oo + k0:oo + k0 + rl]
+                    gas = adj[pa:pa + rl]
+                    gbs = adj[pb:pb + rl]
+                    for j in range(rl):
+                        g = gs[j]
+                        gas[j] += g
+                        gbs[j] += g
+            else:
+                for k in range(n):
+                    g = adj[oo + k]
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                    if a >= 0:
+                        adj[oa + ka] += g
+                    if b >= 0:
+                        adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
             for k in range(n):
@@ -731,18 +786,33 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
         if False:
             pass
         elif o == 3:  # add
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v + b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v + b_v
+            else:
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -796,9 +866,11 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + k]
                 vals[oo + k] = cos(a_v)
         elif o == 14:  # tanh
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = tanh(a_v)
+                a_v = src[k]
+                dst[k] = tanh(a_v)
         elif o == 15:  # sigmoid
             for k in range(n):
                 a_v = vals[oa + k]
@@ -962,18 +1034,33 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 ob = -1
                 sb = 1
                 fb = False
+            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+                rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
         c = cst[e]
         if False:
             pass
         elif o == 3:  # add
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v + b_v
+            if rl > 0:
+                for k0 in range(0, n, rl):
+                    pa = oa + (k0 if sa == n else k0 % sa)
+                    pb = ob + (k0 if sb == n else k0 % sb)
+                    va = vals[pa:pa + rl]
+                    vb = vals[pb:pb + rl]
+                    dst = vals[oo + k0:oo + k0 + rl]
+                    for j in range(rl):
+                        a_v = np.float64(va[j])
+                        b_v = np.float64(vb[j])
+                        dst[j] = a_v + b_v
+            else:
+                for k in range(n):
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                    a_v = vals[oa + ka] if a >= 0 else cst[e]
+                    b_v = vals[ob + kb] if b >= 0 else cst[e]
+                    vals[oo + k] = a_v + b_v
         elif o == 4:  # sub
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -1027,9 +1114,11 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + k]
                 vals[oo + k] = cos(a_v)
         elif o == 14:  # tanh
+            src = vals[oa:oa + n]
+            dst = vals[oo:oo + n]
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[oo + k] = tanh(a_v)
+                a_v = src[k]
+                dst[k] = tanh(a_v)
         elif o == 15:  # sigmoid
             for k in range(n):
                 a_v = vals[oa + k]
@@ -2916,10 +3005,37 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     bb = params[p + 4]
     oa = off[a]
     ob = off[b]
-    # NOTE: row i of the product accumulates rows of B scaled by A[i, q] (i-q-j order), in
-    # float64 and over q in ascending order: the same sums, rounded the same, as one dot
-    # product per element.  The rows are slices, whose indices Numba knows are in range:
-    # without wraparound checks the inner loops vectorize (4-5x faster at 32x16x16).
+    # NOTE: each element is one sum over q ascending, of the products A[i, q] B[q, j] in
+    # float64: what one dot product per element computes, rounded the same.  A dot product is
+    # a serial chain of adds (no reordering allowed: it does not vectorize), so the loops run
+    # over whole rows of slices instead (whose indices Numba knows are in range: without
+    # wraparound checks the inner loops vectorize): row i accumulates the rows of B scaled by
+    # A[i, q] (inner loop over j), or, when the product has more rows than columns, column j
+    # accumulates the columns of A (from a transposed copy) scaled by B[q, j] (inner loop over
+    # i).  Small products cost their inner loops' starts more than their arithmetic: the
+    # longer inner loop halves them at 32x16x16 and removes them at 32x16x1 (1.7 -> 0.4 us).
+    if m > nn:
+        at = np.empty(kk * m, vals.dtype)
+        acc = np.zeros(m)
+        for t in range(nb):
+            ao = oa + t * m * kk
+            bo = ob + (t * kk * nn if bb else 0)
+            go = oo + t * m * nn
+            for i in range(m):
+                arow = vals[ao + i * kk:ao + i * kk + kk]
+                for q in range(kk):
+                    at[q * m + i] = arow[q]
+            out = vals[go:go + m * nn]
+            for j in range(nn):
+                acc[:] = 0.0
+                for q in range(kk):
+                    bv = vals[bo + q * nn + j]
+                    acol = at[q * m:q * m + m]
+                    for i in range(m):
+                        acc[i] += acol[i] * bv
+                for i in range(m):
+                    out[i * nn + j] = acc[i]
+        return
     acc = np.zeros(nn)
     for t in range(nb):
         ao = oa + t * m * kk
@@ -3107,22 +3223,41 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
     bb = params[p + 4]
     oa = off[a]
     ob = off[b]
+    # NOTE: gA[i, q] = sum_j g[i, j] B[q, j], summed in float64 over j ascending and added
+    # once; gB[q, j] += A[i, q] g[i, j] for i ascending.  A dot product per gA element is a
+    # serial chain of float64 adds (no reordering allowed: it does not vectorize), so row i
+    # of gA accumulates the rows of a transposed copy of B scaled by g[i, j] instead: the
+    # same sums in the same order (bit for bit), vectorized (5.8 -> 2.4 us at 32x16x16).
+    # (Choosing each loop order by shape, as forward_matmul does, saved another 1.2 us at
+    # 32x2x16 but cost ~0.9 s of CPU in the first n-d replay's cold compile.)
+    bt = np.empty(kk * nn, vals.dtype)
+    acc = np.zeros(kk)
     for t in range(nb):
         ao = oa + t * m * kk
         bo = ob + (t * kk * nn if bb else 0)
         go = oo + t * m * nn
+        if t == 0 or bb:
+            for q in range(kk):
+                brow = vals[bo + q * nn:bo + q * nn + nn]
+                for j in range(nn):
+                    bt[j * kk + q] = brow[j]
         for i in range(m):
             grow = adj[go + i * nn:go + i * nn + nn]
+            acc[:] = 0.0
+            for j in range(nn):
+                g = grow[j]
+                btrow = bt[j * kk:j * kk + kk]
+                for q in range(kk):
+                    acc[q] += g * btrow[q]
+            arow = vals[ao + i * kk:ao + i * kk + kk]
             for q in range(kk):
-                av = vals[ao + i * kk + q]
-                brow = vals[bo + q * nn:bo + q * nn + nn]
+                av = arow[q]
                 gbrow = adj[bo + q * nn:bo + q * nn + nn]
-                s = 0.0      # gA[i, q] = sum_j g[i, j] B[q, j], added once
                 for j in range(nn):
-                    g = grow[j]
-                    s += g * brow[j]
-                    gbrow[j] += g * av     # gB[q, j] += A[i, q] g[i, j]
-                adj[ao + i * kk + q] += s
+                    gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
+            garow = adj[ao + i * kk:ao + i * kk + kk]
+            for q in range(kk):
+                garow[q] += acc[q]
 
 
 # from tapegrad/kinds/cat.py

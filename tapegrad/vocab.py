@@ -4,8 +4,9 @@ its implementations in one row, so adding one (say `atan2`) is one row here:
     scalar   on Python floats, IEEE-754 as torch (Python's math raises where torch returns
              inf or nan): the eager scalar fast path and constant folding
     numpy    on arrays: the eager n-d forward
-    numba    how the generated kernels spell it: a `math` function, or a helper defined in
-             the kernel header (`codegen.HEADER`)
+    numba    how the generated kernels spell it: a `math` function, a helper defined in
+             the kernel header (`codegen.HEADER`), or "f32": `math`'s with a float32 face
+             of its own (tapegrad/_mathf32.py: vectorizable, for float32 replays)
     method   the Tensor method that records it: create_graph evaluates formulas on tensors
     fast     (optional) a C function equal to `scalar` wherever it returns, raising where
              `scalar` gives inf or nan: the scalar fast path calls it (no Python frame) and
@@ -138,7 +139,8 @@ class Fn:
     name: str
     scalar: Callable
     numpy: Callable
-    numba: str       # "math": math.<name>; "header": a helper in the kernel header; "builtin"
+    numba: str       # "math": math.<name>; "f32": math's + a float32 face (_mathf32.py);
+    #                  "header": a helper in the kernel header; "builtin"
     method: str      # Tensor method recording it ("" for where)
     arity: int = 1   # arguments it takes (2: recorded as a binary op of its name)
     # numba == "copied": the kernel face, plain Python that codegen copies into the kernels
@@ -156,7 +158,7 @@ FUNCS = {f.name: f for f in (
     Fn("sqrt", sqrt, np.sqrt, "math", "sqrt", fast=math.sqrt),
     Fn("sin", sin, np.sin, "math", "sin", fast=math.sin),
     Fn("cos", cos, np.cos, "math", "cos", fast=math.cos),
-    Fn("tanh", tanh, np.tanh, "math", "tanh", fast=math.tanh),
+    Fn("tanh", tanh, np.tanh, "f32", "tanh", fast=math.tanh),
     Fn("sigmoid", sigmoid, lambda a: 1.0 / (1.0 + np.exp(-a)), "header", "sigmoid"),
     Fn("sign", sign, np.sign, "header", "sign"),
     Fn("abs", abs, np.abs, "builtin", "abs"),
@@ -202,6 +204,8 @@ NUMPY = {name: f.numpy for name, f in FUNCS.items()}
 RECORDED = frozenset(name for name, f in FUNCS.items() if f.method)
 # the generated kernels' `from math import ...`
 MATH_IMPORTS = tuple(name for name, f in FUNCS.items() if f.numba == "math")
+# ... and their `from ._mathf32 import ...`
+F32_IMPORTS = tuple(name for name, f in FUNCS.items() if f.numba == "f32")
 
 
 def tensor_namespace(where_fn, is_tensor, binary_fn):

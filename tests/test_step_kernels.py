@@ -1,0 +1,151 @@
+"""The replay kernels' loops that the compiled training step spends its time in (issue #12,
+step >= 4x torch eager): the float32 tanh, the matmul loop orders and the suffix-broadcast
+elementwise loops.  Each is checked bit for bit against the sums it must compute, in the
+order it must compute them (sequential numpy accumulations), so a faster loop cannot round
+differently; and the compiled step's per-call input checks against storage swaps."""
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+
+def _f32_tanh_reference(x):
+    return np.tanh(x.astype(np.float64)).astype(np.float32)
+
+
+def test_float32_tanh_is_correctly_rounded():
+    """A float32 replay's tanh (tapegrad/_mathf32.py) equals float32(tanh(float64(x))): zeros
+    keep their sign, infinities give +-1, nan stays nan, tiny values stay themselves."""
+    rng = np.random.default_rng(0)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-30, 3e-8, 0.5, 1.0,
+               8.9, 9.0, 9.01, 9.1, 9.2, 20.0, -9.05, 3.4e38, -3.4e38]
+    x = np.concatenate([special, rng.standard_normal(4000) * 3, rng.uniform(-10, 10, 4000),
+                        np.exp(rng.uniform(-80, 2.5, 4000)) * rng.choice([-1, 1], 4000)])
+    x = x.astype(np.float32)
+    tape = tg.record(lambda t: t.tanh(), tg.zeros(len(x), dtype=tg.float32))
+    got = tape(x)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, _f32_tanh_reference(x))
+    assert np.signbit(got[1]) and not np.signbit(got[0])
+    # the gradient reads the saved output: 1 - tanh^2, in float32
+    tape2 = tg.record(lambda t: t.tanh().sum(), tg.zeros(64, dtype=tg.float32))
+    _, (g,) = tape2.value_and_grad(x[20:84])
+    t = _f32_tanh_reference(x[20:84])
+    np.testing.assert_array_equal(g, np.float32(1.0) - t * t)
+
+
+def test_float64_tanh_is_libms():
+    x = np.random.default_rng(1).standard_normal(200) * 4
+    tape = tg.record(lambda t: t.tanh(), tg.zeros(200, dtype=tg.float64))
+    np.testing.assert_array_equal(tape(x), [math.tanh(v) for v in x])
+
+
+def _seq_matmul(A, B):
+    """out[i, j] = sum_q A[i, q] B[q, j]: float32 products summed in float64, q ascending."""
+    prod = (A[:, :, None] * B[None, :, :]).astype(np.float64)   # (m, k, n), float32 products
+    return np.cumsum(prod, axis=1)[:, -1, :].astype(A.dtype)
+
+
+@pytest.mark.parametrize("m,k,n", [(32, 16, 1), (32, 16, 2), (32, 16, 16), (5, 4, 3), (9, 2, 5)])
+def test_matmul_kernels_sum_in_order(m, k, n):
+    """forward_matmul (both loop orders) and sweep_matmul compute, bit for bit: out as one
+    float64 dot product per element; gA[i, q] = sum_j g[i, j] B[q, j] in float64 over j
+    ascending; gB[q, j] accumulated in the arena's float32 over i ascending."""
+    rng = np.random.default_rng(m * 100 + k * 10 + n)
+    A = rng.standard_normal((m, k)).astype(np.float32)
+    B = rng.standard_normal((k, n)).astype(np.float32)
+    C = rng.standard_normal((m, n)).astype(np.float32)
+    c = tg.tensor(C)
+    tape = tg.record(lambda x, w: ((x @ w) * c).sum(), tg.tensor(A), tg.tensor(B))
+    out_tape = tg.record(lambda x, w: x @ w, tg.tensor(A), tg.tensor(B))
+    np.testing.assert_array_equal(out_tape(A, B), _seq_matmul(A, B))
+    _, (gA, gB) = tape.value_and_grad(A, B)
+    # g = C exactly (sum's then mul's backward); gA = g @ B^T as above, gB = A^T @ g
+    gA_ref = np.cumsum((C[:, None, :] * B[None, :, :]).astype(np.float64), axis=2)[:, :, -1]
+    np.testing.assert_array_equal(gA, gA_ref.astype(np.float32))
+    gB_ref = np.add.accumulate(C[:, None, :] * A[:, :, None], axis=0, dtype=np.float32)[-1]
+    np.testing.assert_array_equal(gB, gB_ref)
+
+
+@pytest.mark.parametrize("xs,bs", [((4, 3), (3,)), ((2, 3, 4), (3, 4)), ((2, 3, 4), (4,)),
+                                   ((3, 1), (3, 1)), ((5, 2), (1,))])
+@pytest.mark.parametrize("op", ["add", "mul", "radd"])
+def test_suffix_broadcast_loops(xs, bs, op):
+    """Elementwise entries with a suffix-broadcast operand (a bias): forward values exact, and
+    the broadcast operand's gradient summed over the leading rows in order, in float32."""
+    rng = np.random.default_rng(len(xs) * 7 + len(bs))
+    X = rng.standard_normal(xs).astype(np.float32)
+    Bv = rng.standard_normal(bs).astype(np.float32)
+    C = rng.standard_normal(xs).astype(np.float32)
+    c = tg.tensor(C)
+    f = {"add": lambda x, b: x + b, "mul": lambda x, b: x * b, "radd": lambda x, b: b + x}[op]
+    np.testing.assert_array_equal(tg.record(f, tg.tensor(X), tg.tensor(Bv))(X, Bv), f(X, Bv))
+    tape = tg.record(lambda x, b: (f(x, b) * c).sum(), tg.tensor(X), tg.tensor(Bv))
+    _, (gX, gB) = tape.value_and_grad(X, Bv)
+    Bb = np.broadcast_to(Bv, xs)
+    np.testing.assert_array_equal(gX, C * Bb if op == "mul" else C)
+    # row by row into the float32 arena; mul's product g * x is taken in float64 (an operand
+    # read is float64 where it may be a constant) and rounded as it is added
+    g = C.reshape(-1, Bv.size).astype(np.float64)
+    x = X.reshape(-1, Bv.size).astype(np.float64)
+    ref = np.zeros(Bv.size, np.float32)
+    for r in range(g.shape[0]):
+        ref = (ref + (g[r] * x[r] if op == "mul" else g[r])).astype(np.float32)
+    np.testing.assert_array_equal(gB, ref.reshape(bs))
+
+
+def _step_program(dtype=tg.float32):
+    tg.manual_seed(0)
+    model = tg.nn.Sequential(tg.nn.Linear(2, 4), tg.nn.Tanh(), tg.nn.Linear(4, 1)).to(dtype)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = tg.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, step
+
+
+def test_compiled_step_reads_new_parameter_storage():
+    """The step reuses its check of the parameters' shapes while their storage is the same
+    arrays; a parameter given new storage is read from it (and checked again), as eagerly."""
+    rng = np.random.default_rng(3)
+    X = tg.tensor(rng.standard_normal((8, 2)).astype(np.float32))
+    Y = tg.tensor(rng.standard_normal((8, 1)).astype(np.float32))
+    runs = []
+    for compiled in (False, True):
+        model, opt, step = _step_program()
+        if compiled:
+            step = tg.compile(step)
+        losses = [step(X, Y).item() for _ in range(3)]
+        with tg.no_grad():
+            model[0].weight.data = model[0].weight.detach() * 0.5   # new storage, same shape
+        losses += [step(X, Y).item() for _ in range(3)]
+        runs.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
+    # (eager float32 sums round differently: numpy's BLAS and tanh)
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_compiled_step_refuses_a_reshaped_parameter_first():
+    rng = np.random.default_rng(4)
+    X = tg.tensor(rng.standard_normal((8, 2)).astype(np.float32))
+    Y = tg.tensor(rng.standard_normal((8, 1)).astype(np.float32))
+    model, opt, step = _step_program()
+    step = tg.compile(step)
+    step(X, Y)
+    step(X, Y)
+    w = model[2].bias
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    with tg.no_grad():
+        w.data = tg.zeros(2)
+    with pytest.raises(RuntimeError, match="shape or dtype changed"):
+        step(X, Y)
+    after = [p.detach().numpy().copy() for p in model.parameters()]
+    for a, b in zip(before[:3], after[:3]):
+        np.testing.assert_array_equal(a, b)
