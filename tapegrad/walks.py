@@ -77,6 +77,7 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     t = 0       # the unsaved nodes' block, from offset 0
     k = 0
     low = n
+    lists = arg.shape[0] > 0   # (no operand lists, as on a scalar tape: no arg_ptr reads)
     for e in range(n - 1, -1, -1):
         r = reach[e]
         if r == 0:
@@ -86,8 +87,11 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
             u |= 16   # a root: its seed goes into the arena
         a = ia[e]
         b = ib[e]
-        p0 = arg_ptr[e]
-        p1 = arg_ptr[e + 1]
+        p0 = 0
+        p1 = 0
+        if lists:
+            p0 = arg_ptr[e]
+            p1 = arg_ptr[e + 1]
         operands = a >= 0 or b >= 0 or p1 > p0
         if operands:
             low = e
@@ -267,6 +271,7 @@ def reach_list(ia, ib, arg_ptr, arg, npar, roots, limit, mark, out, counts):
     operands' total].  Past `limit` entries it stops, clears what it marked and writes
     r = -1: the caller then sweeps the whole prefix in place, which costs no more than
     `limit` times a constant."""
+    lists = arg.shape[0] > 0   # (no operand lists, as on a scalar tape: no arg_ptr reads)
     r = 0
     for i in range(roots.shape[0]):
         x = roots[i]
@@ -298,13 +303,14 @@ def reach_list(ia, ib, arg_ptr, arg, npar, roots, limit, mark, out, counts):
             mark[x] = 1
             out[r] = x
             r += 1
-        q += arg_ptr[e + 1] - arg_ptr[e]
-        for j in range(arg_ptr[e], arg_ptr[e + 1]):
-            x = arg[j]
-            if mark[x] == 0:
-                mark[x] = 1
-                out[r] = x
-                r += 1
+        if lists:
+            q += arg_ptr[e + 1] - arg_ptr[e]
+            for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                x = arg[j]
+                if mark[x] == 0:
+                    mark[x] = 1
+                    out[r] = x
+                    r += 1
     order_marked(mark, out, r)
     counts[0] = r
     counts[1] = p
