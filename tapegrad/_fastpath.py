@@ -65,7 +65,6 @@ def op_add(self, other):
                 tape.grow()
             tape.op[n] = 3
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -122,11 +121,22 @@ def op_add(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 3
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -249,11 +259,22 @@ def op_radd(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 3
+                tape.ia[n] = o
+                tape.ib[n] = s
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -319,7 +340,6 @@ def op_sub(self, other):
                 tape.grow()
             tape.op[n] = 4
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -376,11 +396,22 @@ def op_sub(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 4
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -503,11 +534,22 @@ def op_rsub(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 4
+                tape.ia[n] = o
+                tape.ib[n] = s
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -573,7 +615,6 @@ def op_mul(self, other):
                 tape.grow()
             tape.op[n] = 5
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -630,11 +671,22 @@ def op_mul(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 5
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -757,11 +809,22 @@ def op_rmul(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 5
+                tape.ia[n] = o
+                tape.ib[n] = s
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -827,7 +890,6 @@ def op_div(self, other):
                 tape.grow()
             tape.op[n] = 6
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -884,11 +946,22 @@ def op_div(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 6
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -956,7 +1029,6 @@ def op_pow(self, other):
                 tape.grow()
             tape.op[n] = 7
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -1015,11 +1087,22 @@ def op_pow(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 7
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1146,11 +1229,22 @@ def op_rpow(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 7
+                tape.ia[n] = o
+                tape.ib[n] = s
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1218,7 +1312,6 @@ def op_atan2(self, other):
                 tape.grow()
             tape.op[n] = 74
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -1277,11 +1370,22 @@ def op_atan2(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 74
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1349,7 +1453,6 @@ def op_hypot(self, other):
                 tape.grow()
             tape.op[n] = 75
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -1408,11 +1511,22 @@ def op_hypot(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n == tape.cap:
+                    tape.grow()
+                tape.op[n] = 75
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1478,8 +1592,6 @@ def op_neg(self):
             tape.grow()
         tape.op[n] = 8
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1525,8 +1637,6 @@ def op_exp(self):
             tape.grow()
         tape.op[n] = 9
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1572,8 +1682,6 @@ def op_log(self):
             tape.grow()
         tape.op[n] = 10
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1619,8 +1727,6 @@ def op_sqrt(self):
             tape.grow()
         tape.op[n] = 11
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1666,8 +1772,6 @@ def op_sin(self):
             tape.grow()
         tape.op[n] = 12
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1713,8 +1817,6 @@ def op_cos(self):
             tape.grow()
         tape.op[n] = 13
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1760,8 +1862,6 @@ def op_tanh(self):
             tape.grow()
         tape.op[n] = 14
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1809,8 +1909,6 @@ def op_sigmoid(self):
             tape.grow()
         tape.op[n] = 15
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1858,8 +1956,6 @@ def op_relu(self):
             tape.grow()
         tape.op[n] = 16
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1907,8 +2003,6 @@ def op_abs(self):
             tape.grow()
         tape.op[n] = 17
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1956,7 +2050,6 @@ def op_pow_scalar(self, c):
             tape.grow()
         tape.op[n] = 18
         tape.ia[n] = s
-        tape.ib[n] = -1
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
@@ -2005,8 +2098,6 @@ def op_reciprocal(self):
             tape.grow()
         tape.op[n] = 39
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2054,8 +2145,6 @@ def op_sign(self):
             tape.grow()
         tape.op[n] = 50
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2103,8 +2192,6 @@ def op_zero(self):
             tape.grow()
         tape.op[n] = 60
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2152,7 +2239,6 @@ def op_fill(self, c):
             tape.grow()
         tape.op[n] = 61
         tape.ia[n] = s
-        tape.ib[n] = -1
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
@@ -2199,8 +2285,6 @@ def op_log1p(self):
             tape.grow()
         tape.op[n] = 82
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2246,8 +2330,6 @@ def op_expm1(self):
             tape.grow()
         tape.op[n] = 83
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2293,8 +2375,6 @@ def op_log2(self):
             tape.grow()
         tape.op[n] = 84
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2340,8 +2420,6 @@ def op_log10(self):
             tape.grow()
         tape.op[n] = 85
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2389,8 +2467,6 @@ def op_exp2(self):
             tape.grow()
         tape.op[n] = 86
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2436,8 +2512,6 @@ def op_tan(self):
             tape.grow()
         tape.op[n] = 87
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2483,8 +2557,6 @@ def op_asin(self):
             tape.grow()
         tape.op[n] = 88
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2530,8 +2602,6 @@ def op_acos(self):
             tape.grow()
         tape.op[n] = 89
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2577,8 +2647,6 @@ def op_atan(self):
             tape.grow()
         tape.op[n] = 90
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2624,8 +2692,6 @@ def op_sinh(self):
             tape.grow()
         tape.op[n] = 91
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2671,8 +2737,6 @@ def op_cosh(self):
             tape.grow()
         tape.op[n] = 92
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2718,8 +2782,6 @@ def op_asinh(self):
             tape.grow()
         tape.op[n] = 93
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2765,8 +2827,6 @@ def op_acosh(self):
             tape.grow()
         tape.op[n] = 94
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2812,8 +2872,6 @@ def op_atanh(self):
             tape.grow()
         tape.op[n] = 95
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2861,8 +2919,6 @@ def op_erf(self):
             tape.grow()
         tape.op[n] = 96
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2910,8 +2966,6 @@ def op_erfc(self):
             tape.grow()
         tape.op[n] = 97
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2959,8 +3013,6 @@ def op_erfinv(self):
             tape.grow()
         tape.op[n] = 98
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3008,8 +3060,6 @@ def op_lgamma(self):
             tape.grow()
         tape.op[n] = 99
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3057,8 +3107,6 @@ def op_digamma(self):
             tape.grow()
         tape.op[n] = 100
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3106,8 +3154,6 @@ def op_rsqrt(self):
             tape.grow()
         tape.op[n] = 101
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3155,8 +3201,6 @@ def op_floor(self):
             tape.grow()
         tape.op[n] = 102
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3204,8 +3248,6 @@ def op_ceil(self):
             tape.grow()
         tape.op[n] = 103
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3253,8 +3295,6 @@ def op_trunc(self):
             tape.grow()
         tape.op[n] = 104
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3302,8 +3342,6 @@ def op_round(self):
             tape.grow()
         tape.op[n] = 105
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3351,7 +3389,6 @@ def op_round_decimals(self, c):
             tape.grow()
         tape.op[n] = 106
         tape.ia[n] = s
-        tape.ib[n] = -1
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
@@ -3400,8 +3437,6 @@ def op_frac(self):
             tape.grow()
         tape.op[n] = 107
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3449,8 +3484,6 @@ def op_sgn(self):
             tape.grow()
         tape.op[n] = 108
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3498,8 +3531,6 @@ def op_entr(self):
             tape.grow()
         tape.op[n] = 200
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3547,8 +3578,6 @@ def op_sinc(self):
             tape.grow()
         tape.op[n] = 201
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3596,8 +3625,6 @@ def op_ndtri(self):
             tape.grow()
         tape.op[n] = 202
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3645,8 +3672,6 @@ def op_log_ndtr(self):
             tape.grow()
         tape.op[n] = 203
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3694,7 +3719,6 @@ def op_logit(self, c):
             tape.grow()
         tape.op[n] = 204
         tape.ia[n] = s
-        tape.ib[n] = -1
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1

@@ -8,11 +8,15 @@ def push(self, op, a, b, c, v, shape=None):
     n = self.n
     if n == self.cap:
         self.grow()
-    self.op[n] = op
-    self.ia[n] = a
-    self.ib[n] = b
-    self.cst[n] = c
-    self.val[n] = v
+    try:
+        self.op[n] = op
+        self.ia[n] = a
+        self.ib[n] = b
+        self.cst[n] = c
+        self.val[n] = v
+    except BaseException:   # a value that does not convert: the defaults back (protocol.DEFAULTS)
+        self.clear_cells(n, n + 1)
+        raise
     self.n = n + 1
     if shape is not None:
         self.shape[n] = shape

@@ -135,13 +135,23 @@ def _take_streams(cap):
         _POOL.append(got)
         got = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
     if got is not None:
-        got[5][:] = 0  # freed flags start cleared; the other streams are written first
+        got[5][:] = 0  # freed flags start cleared; op, ia and val are written first
+        clear_cells(got, 0, cap)
         return got
-    arrs = _Streams((np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
-                     np.empty(cap, np.float64), np.empty(cap, np.float64),
+    # ib and cst hold protocol.DEFAULTS in every cell no entry was written to (the fast path
+    # skips storing them); freed flags start cleared
+    arrs = _Streams((np.empty(cap, OPCODE), np.empty(cap, np.int32), np.full(cap, -1, np.int32),
+                     np.zeros(cap, np.float64), np.empty(cap, np.float64),
                      np.zeros(cap, np.uint8)))
     arrs.views = tuple(memoryview(a) for a in arrs[:5])
     return arrs
+
+
+def clear_cells(arrs, lo, hi):
+    """Put protocol.DEFAULTS back into cells lo..hi-1 of the ib and cst streams `arrs` (a
+    tape's _arrays): for a writer that stored entries there and does not publish them."""
+    arrs[2][lo:hi] = -1
+    arrs[3][lo:hi] = 0.0
 
 
 def _give_streams(arrs):
@@ -247,6 +257,10 @@ class Tape:
     # push(op, a, b, c, v, shape=None): append one entry (`shape` only for nodes with more
     # than one element); rendered from tapegrad/protocol.py by codegen, as every writer of entries
     push = _push.push
+
+    def clear_cells(self, lo, hi):
+        """Put protocol.DEFAULTS back into cells lo..hi-1 (past the count: not published)."""
+        clear_cells(self._arrays, lo, hi)
 
     def nd_streams(self):
         nds = self.nds
