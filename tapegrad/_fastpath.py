@@ -61,7 +61,7 @@ def op_add(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 3
             tape.ia[n] = s
@@ -122,7 +122,7 @@ def op_add(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 3
                 tape.ia[n] = s
@@ -149,7 +149,7 @@ def op_add(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 3
         tape.ia[n] = s
@@ -198,7 +198,7 @@ def op_radd(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 3
             tape.ia[n] = -1
@@ -260,7 +260,7 @@ def op_radd(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 3
                 tape.ia[n] = o
@@ -287,7 +287,7 @@ def op_radd(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 3
         tape.ia[n] = o
@@ -336,7 +336,7 @@ def op_sub(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 4
             tape.ia[n] = s
@@ -397,7 +397,7 @@ def op_sub(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 4
                 tape.ia[n] = s
@@ -424,7 +424,7 @@ def op_sub(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 4
         tape.ia[n] = s
@@ -473,7 +473,7 @@ def op_rsub(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 4
             tape.ia[n] = -1
@@ -535,7 +535,7 @@ def op_rsub(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 4
                 tape.ia[n] = o
@@ -562,7 +562,7 @@ def op_rsub(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 4
         tape.ia[n] = o
@@ -611,7 +611,7 @@ def op_mul(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 5
             tape.ia[n] = s
@@ -672,7 +672,7 @@ def op_mul(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 5
                 tape.ia[n] = s
@@ -699,7 +699,7 @@ def op_mul(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 5
         tape.ia[n] = s
@@ -748,7 +748,7 @@ def op_rmul(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 5
             tape.ia[n] = -1
@@ -810,7 +810,7 @@ def op_rmul(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 5
                 tape.ia[n] = o
@@ -837,7 +837,7 @@ def op_rmul(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 5
         tape.ia[n] = o
@@ -886,7 +886,7 @@ def op_div(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 6
             tape.ia[n] = s
@@ -947,7 +947,7 @@ def op_div(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 6
                 tape.ia[n] = s
@@ -974,7 +974,7 @@ def op_div(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 6
         tape.ia[n] = s
@@ -1025,7 +1025,7 @@ def op_pow(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 7
             tape.ia[n] = s
@@ -1088,7 +1088,7 @@ def op_pow(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 7
                 tape.ia[n] = s
@@ -1115,7 +1115,7 @@ def op_pow(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 7
         tape.ia[n] = s
@@ -1166,7 +1166,7 @@ def op_rpow(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 7
             tape.ia[n] = -1
@@ -1230,7 +1230,7 @@ def op_rpow(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 7
                 tape.ia[n] = o
@@ -1257,7 +1257,7 @@ def op_rpow(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 7
         tape.ia[n] = o
@@ -1308,7 +1308,7 @@ def op_atan2(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 74
             tape.ia[n] = s
@@ -1371,7 +1371,7 @@ def op_atan2(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 74
                 tape.ia[n] = s
@@ -1398,7 +1398,7 @@ def op_atan2(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 74
         tape.ia[n] = s
@@ -1449,7 +1449,7 @@ def op_hypot(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 75
             tape.ia[n] = s
@@ -1512,7 +1512,7 @@ def op_hypot(self, other):
                 else:
                     o = input_node(tape, other)
                 n = tape.n
-                if n == tape.cap:
+                if n >= tape.lim:
                     tape.grow()
                 tape.op[n] = 75
                 tape.ia[n] = s
@@ -1539,7 +1539,7 @@ def op_hypot(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 75
         tape.ia[n] = s
@@ -1588,7 +1588,7 @@ def op_neg(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 8
         tape.ia[n] = s
@@ -1633,7 +1633,7 @@ def op_exp(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 9
         tape.ia[n] = s
@@ -1678,7 +1678,7 @@ def op_log(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 10
         tape.ia[n] = s
@@ -1723,7 +1723,7 @@ def op_sqrt(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 11
         tape.ia[n] = s
@@ -1768,7 +1768,7 @@ def op_sin(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 12
         tape.ia[n] = s
@@ -1813,7 +1813,7 @@ def op_cos(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 13
         tape.ia[n] = s
@@ -1858,7 +1858,7 @@ def op_tanh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 14
         tape.ia[n] = s
@@ -1905,7 +1905,7 @@ def op_sigmoid(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 15
         tape.ia[n] = s
@@ -1952,7 +1952,7 @@ def op_relu(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 16
         tape.ia[n] = s
@@ -1999,7 +1999,7 @@ def op_abs(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 17
         tape.ia[n] = s
@@ -2046,7 +2046,7 @@ def op_pow_scalar(self, c):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 18
         tape.ia[n] = s
@@ -2094,7 +2094,7 @@ def op_reciprocal(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 39
         tape.ia[n] = s
@@ -2141,7 +2141,7 @@ def op_sign(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 50
         tape.ia[n] = s
@@ -2188,7 +2188,7 @@ def op_zero(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 60
         tape.ia[n] = s
@@ -2235,7 +2235,7 @@ def op_fill(self, c):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 61
         tape.ia[n] = s
@@ -2281,7 +2281,7 @@ def op_log1p(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 82
         tape.ia[n] = s
@@ -2326,7 +2326,7 @@ def op_expm1(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 83
         tape.ia[n] = s
@@ -2371,7 +2371,7 @@ def op_log2(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 84
         tape.ia[n] = s
@@ -2416,7 +2416,7 @@ def op_log10(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 85
         tape.ia[n] = s
@@ -2463,7 +2463,7 @@ def op_exp2(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 86
         tape.ia[n] = s
@@ -2508,7 +2508,7 @@ def op_tan(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 87
         tape.ia[n] = s
@@ -2553,7 +2553,7 @@ def op_asin(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 88
         tape.ia[n] = s
@@ -2598,7 +2598,7 @@ def op_acos(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 89
         tape.ia[n] = s
@@ -2643,7 +2643,7 @@ def op_atan(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 90
         tape.ia[n] = s
@@ -2688,7 +2688,7 @@ def op_sinh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 91
         tape.ia[n] = s
@@ -2733,7 +2733,7 @@ def op_cosh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 92
         tape.ia[n] = s
@@ -2778,7 +2778,7 @@ def op_asinh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 93
         tape.ia[n] = s
@@ -2823,7 +2823,7 @@ def op_acosh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 94
         tape.ia[n] = s
@@ -2868,7 +2868,7 @@ def op_atanh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 95
         tape.ia[n] = s
@@ -2915,7 +2915,7 @@ def op_erf(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 96
         tape.ia[n] = s
@@ -2962,7 +2962,7 @@ def op_erfc(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 97
         tape.ia[n] = s
@@ -3009,7 +3009,7 @@ def op_erfinv(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 98
         tape.ia[n] = s
@@ -3056,7 +3056,7 @@ def op_lgamma(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 99
         tape.ia[n] = s
@@ -3103,7 +3103,7 @@ def op_digamma(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 100
         tape.ia[n] = s
@@ -3150,7 +3150,7 @@ def op_rsqrt(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 101
         tape.ia[n] = s
@@ -3197,7 +3197,7 @@ def op_floor(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 102
         tape.ia[n] = s
@@ -3244,7 +3244,7 @@ def op_ceil(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 103
         tape.ia[n] = s
@@ -3291,7 +3291,7 @@ def op_trunc(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 104
         tape.ia[n] = s
@@ -3338,7 +3338,7 @@ def op_round(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 105
         tape.ia[n] = s
@@ -3385,7 +3385,7 @@ def op_round_decimals(self, c):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 106
         tape.ia[n] = s
@@ -3433,7 +3433,7 @@ def op_frac(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 107
         tape.ia[n] = s
@@ -3480,7 +3480,7 @@ def op_sgn(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 108
         tape.ia[n] = s
@@ -3527,7 +3527,7 @@ def op_entr(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 200
         tape.ia[n] = s
@@ -3574,7 +3574,7 @@ def op_sinc(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 201
         tape.ia[n] = s
@@ -3621,7 +3621,7 @@ def op_ndtri(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 202
         tape.ia[n] = s
@@ -3668,7 +3668,7 @@ def op_log_ndtr(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 203
         tape.ia[n] = s
@@ -3715,7 +3715,7 @@ def op_logit(self, c):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 204
         tape.ia[n] = s

@@ -6,7 +6,7 @@ of tape entries."""
 def push(self, op, a, b, c, v, shape=None):
     """Append one entry; `shape` is given only for nodes with more than one element."""
     n = self.n
-    if n == self.cap:
+    if n >= self.lim:
         self.grow()
     try:
         self.op[n] = op

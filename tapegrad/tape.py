@@ -135,16 +135,19 @@ def _take_streams(cap):
         _POOL.append(got)
         got = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
     if got is not None:
-        got[5][:] = 0  # freed flags start cleared; op, ia and val are written first
-        clear_cells(got, 0, cap)
+        got[5][:] = 0  # freed flags start cleared; the other streams are written first
         return got
-    # ib and cst hold protocol.DEFAULTS in every cell no entry was written to (the fast path
-    # skips storing them); freed flags start cleared
-    arrs = _Streams((np.empty(cap, OPCODE), np.empty(cap, np.int32), np.full(cap, -1, np.int32),
-                     np.zeros(cap, np.float64), np.empty(cap, np.float64),
+    arrs = _Streams((np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
+                     np.empty(cap, np.float64), np.empty(cap, np.float64),
                      np.zeros(cap, np.uint8)))
     arrs.views = tuple(memoryview(a) for a in arrs[:5])
     return arrs
+
+
+# Cells [n, lim) of a tape's ib and cst streams hold protocol.DEFAULTS (the fast path does not
+# store those values); Tape.grow fills them this many entries ahead, so the defaults touch
+# no memory the graph does not reach (filling whole new arrays cost ~10 B/op of RSS).
+_CLEAN_AHEAD = 1024
 
 
 def clear_cells(arrs, lo, hi):
@@ -160,7 +163,7 @@ def _give_streams(arrs):
 
 
 class Tape:
-    __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "nds",
+    __slots__ = ("n", "cap", "lim", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "nds",
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
@@ -170,6 +173,7 @@ class Tape:
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
         self.cap = 0
+        self.lim = 0            # cells [n, lim) of ib and cst hold protocol.DEFAULTS (grow)
         self._arrays = None
         self.nds = None         # NdStreams, made with the first n-d fact
         self.groups = None      # groups.Groups, made with the first decomposition
@@ -232,7 +236,9 @@ class Tape:
         # handler runs inside it), and only then pool the old ones: an interrupt anywhere here
         # leaves this tape on one consistent set of arrays that no other tape can take (at
         # worst the new set is dropped, or the old one is not pooled).
-        self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap = views + (new, cap)
+        # (lim: the new arrays hold the defaults past n only once grow fills them)
+        self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap, self.lim = \
+            views + (new, cap, self.n)
         if old is not None:
             _give_streams(old)
 
@@ -243,10 +249,16 @@ class Tape:
             _give_nd(self.nds, self.n)
 
     def grow(self):
-        """Called when full: double; past MAX_ENTRIES also seal (new graphs go elsewhere)."""
-        if self.cap >= MAX_ENTRIES and not self.recording:
-            self.sealed = True
-        self._resize(2 * self.cap)
+        """Called by every append when n reaches lim: when full, double (past MAX_ENTRIES also
+        seal: new graphs go elsewhere); then put protocol.DEFAULTS into the next cells."""
+        n = self.n
+        if n >= self.cap:
+            if self.cap >= MAX_ENTRIES and not self.recording:
+                self.sealed = True
+            self._resize(2 * self.cap)
+        hi = min(n + _CLEAN_AHEAD, self.cap)
+        clear_cells(self._arrays, n, hi)
+        self.lim = hi   # after the fill: an interrupt before this leaves lim lower (safe)
 
     @property
     def freed(self):

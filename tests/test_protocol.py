@@ -191,14 +191,16 @@ def test_unary_fast_path_push_and_emit_write_the_same_cells(fresh_tape):
 
 
 def _defaults_past_count(tape):
+    """Cells n..lim-1 hold protocol.DEFAULTS (what a lean append leaves unstored)."""
     a = tape._arrays
-    return bool((a[2][tape.n:] == int(protocol.DEFAULTS["ib"])).all()
-                and (a[3][tape.n:] == float(protocol.DEFAULTS["cst"])).all())
+    assert tape.n <= tape.lim <= tape.cap
+    return bool((a[2][tape.n:tape.lim] == int(protocol.DEFAULTS["ib"])).all()
+                and (a[3][tape.n:tape.lim] == float(protocol.DEFAULTS["cst"])).all())
 
 
 def test_cells_past_the_count_hold_the_defaults(fresh_tape):
-    """The fast path skips storing protocol.DEFAULTS: every cell past a tape's count holds
-    them, on new stream arrays, on pooled ones a dead tape wrote, and after growing."""
+    """The fast path skips storing protocol.DEFAULTS: cells n..lim-1 hold them, on new
+    stream arrays, on pooled ones a dead tape wrote, and after growing."""
     x = tg.tensor(0.5, requires_grad=True)
     w = tg.tensor(2.0, requires_grad=True)
     y = x
@@ -210,8 +212,17 @@ def test_cells_past_the_count_hold_the_defaults(fresh_tape):
     y.backward()
     del y, tape
     STATE.tape = CLOSED   # the dead tape's streams go back to the pool
-    t = Tape(cap)          # ... and this one takes them
-    assert t.n == 0 and _defaults_past_count(t)
+    t = Tape(cap)          # ... and this one takes them, dirty
+    assert t.n == 0 and t.lim == 0 and (t._arrays[2] != -1).any()
+    for k in range(1500):  # lean appends through the dirty cells, and past lim
+        t.push(OPS["mul"].code, k - 1, k, 0.5, 1.0) if k % 2 else None
+        n = t.n
+        if n >= t.lim:
+            t.grow()
+        assert _defaults_past_count(t)
+        t.op[n], t.ia[n], t.val[n] = OPS["sin"].code, n - 1, 0.25
+        t.n = n + 1
+        assert _cells(t, n)[1:4] == (n - 1, -1, 0.0)
     del t
     STATE.tape = CLOSED
     z = x.sin()            # lean stores on a fresh tape: ib and cst come from the defaults
