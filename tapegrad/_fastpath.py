@@ -61,11 +61,10 @@ def op_add(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 3
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -122,11 +121,22 @@ def op_add(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 3
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -139,7 +149,7 @@ def op_add(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 3
         tape.ia[n] = s
@@ -188,7 +198,7 @@ def op_radd(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 3
             tape.ia[n] = -1
@@ -249,11 +259,22 @@ def op_radd(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 3
+                tape.ia[n] = o
+                tape.ib[n] = s
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -266,7 +287,7 @@ def op_radd(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 3
         tape.ia[n] = o
@@ -315,11 +336,10 @@ def op_sub(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 4
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -376,11 +396,22 @@ def op_sub(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 4
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -393,7 +424,7 @@ def op_sub(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 4
         tape.ia[n] = s
@@ -442,7 +473,7 @@ def op_rsub(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 4
             tape.ia[n] = -1
@@ -503,11 +534,22 @@ def op_rsub(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 4
+                tape.ia[n] = o
+                tape.ib[n] = s
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -520,7 +562,7 @@ def op_rsub(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 4
         tape.ia[n] = o
@@ -569,11 +611,10 @@ def op_mul(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 5
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -630,11 +671,22 @@ def op_mul(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 5
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -647,7 +699,7 @@ def op_mul(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 5
         tape.ia[n] = s
@@ -696,7 +748,7 @@ def op_rmul(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 5
             tape.ia[n] = -1
@@ -757,11 +809,22 @@ def op_rmul(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 5
+                tape.ia[n] = o
+                tape.ib[n] = s
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -774,7 +837,7 @@ def op_rmul(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 5
         tape.ia[n] = o
@@ -823,11 +886,10 @@ def op_div(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 6
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -884,11 +946,22 @@ def op_div(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 6
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -901,7 +974,7 @@ def op_div(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 6
         tape.ia[n] = s
@@ -952,11 +1025,10 @@ def op_pow(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 7
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -1015,11 +1087,22 @@ def op_pow(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 7
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1032,7 +1115,7 @@ def op_pow(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 7
         tape.ia[n] = s
@@ -1083,7 +1166,7 @@ def op_rpow(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 7
             tape.ia[n] = -1
@@ -1146,11 +1229,22 @@ def op_rpow(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 7
+                tape.ia[n] = o
+                tape.ib[n] = s
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1163,7 +1257,7 @@ def op_rpow(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 7
         tape.ia[n] = o
@@ -1214,11 +1308,10 @@ def op_atan2(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 74
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -1277,11 +1370,22 @@ def op_atan2(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 74
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1294,7 +1398,7 @@ def op_atan2(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 74
         tape.ia[n] = s
@@ -1345,11 +1449,10 @@ def op_hypot(self, other):
             else:
                 s = input_node(tape, self)
             n = tape.n
-            if n == tape.cap:
+            if n >= tape.lim:
                 tape.grow()
             tape.op[n] = 75
             tape.ia[n] = s
-            tape.ib[n] = -1
             tape.cst[n] = other
             tape.val[n] = v
             tape.n = n + 1
@@ -1408,11 +1511,22 @@ def op_hypot(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+                n = tape.n
+                if n >= tape.lim:
+                    tape.grow()
+                tape.op[n] = 75
+                tape.ia[n] = s
+                tape.ib[n] = o
+                tape.val[n] = v
+                tape.n = n + 1
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1425,7 +1539,7 @@ def op_hypot(self, other):
                 o = input_node(tape, other)
             tape.watch_folded(tape.n, self, 1)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 75
         tape.ia[n] = s
@@ -1474,12 +1588,10 @@ def op_neg(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 8
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1521,12 +1633,10 @@ def op_exp(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 9
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1568,12 +1678,10 @@ def op_log(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 10
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1615,12 +1723,10 @@ def op_sqrt(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 11
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1662,12 +1768,10 @@ def op_sin(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 12
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1709,12 +1813,10 @@ def op_cos(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 13
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1756,12 +1858,10 @@ def op_tanh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 14
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1805,12 +1905,10 @@ def op_sigmoid(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 15
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1854,12 +1952,10 @@ def op_relu(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 16
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1903,12 +1999,10 @@ def op_abs(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 17
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -1952,11 +2046,10 @@ def op_pow_scalar(self, c):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 18
         tape.ia[n] = s
-        tape.ib[n] = -1
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
@@ -2001,12 +2094,10 @@ def op_reciprocal(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 39
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2050,12 +2141,10 @@ def op_sign(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 50
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2099,12 +2188,10 @@ def op_zero(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 60
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2148,11 +2235,10 @@ def op_fill(self, c):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 61
         tape.ia[n] = s
-        tape.ib[n] = -1
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
@@ -2195,12 +2281,10 @@ def op_log1p(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 82
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2242,12 +2326,10 @@ def op_expm1(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 83
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2289,12 +2371,10 @@ def op_log2(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 84
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2336,12 +2416,10 @@ def op_log10(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 85
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2385,12 +2463,10 @@ def op_exp2(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 86
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2432,12 +2508,10 @@ def op_tan(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 87
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2479,12 +2553,10 @@ def op_asin(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 88
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2526,12 +2598,10 @@ def op_acos(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 89
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2573,12 +2643,10 @@ def op_atan(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 90
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2620,12 +2688,10 @@ def op_sinh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 91
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2667,12 +2733,10 @@ def op_cosh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 92
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2714,12 +2778,10 @@ def op_asinh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 93
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2761,12 +2823,10 @@ def op_acosh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 94
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2808,12 +2868,10 @@ def op_atanh(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 95
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2857,12 +2915,10 @@ def op_erf(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 96
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2906,12 +2962,10 @@ def op_erfc(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 97
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -2955,12 +3009,10 @@ def op_erfinv(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 98
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3004,12 +3056,10 @@ def op_lgamma(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 99
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3053,12 +3103,10 @@ def op_digamma(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 100
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3102,12 +3150,10 @@ def op_rsqrt(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 101
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3151,12 +3197,10 @@ def op_floor(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 102
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3200,12 +3244,10 @@ def op_ceil(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 103
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3249,12 +3291,10 @@ def op_trunc(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 104
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3298,12 +3338,10 @@ def op_round(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 105
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3347,11 +3385,10 @@ def op_round_decimals(self, c):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 106
         tape.ia[n] = s
-        tape.ib[n] = -1
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
@@ -3396,12 +3433,10 @@ def op_frac(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 107
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3445,12 +3480,10 @@ def op_sgn(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 108
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3494,12 +3527,10 @@ def op_entr(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 200
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3543,12 +3574,10 @@ def op_sinc(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 201
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3592,12 +3621,10 @@ def op_ndtri(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 202
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3641,12 +3668,10 @@ def op_log_ndtr(self):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 203
         tape.ia[n] = s
-        tape.ib[n] = -1
-        tape.cst[n] = 0.0
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3690,11 +3715,10 @@ def op_logit(self, c):
         else:
             s = input_node(tape, self)
         n = tape.n
-        if n == tape.cap:
+        if n >= tape.lim:
             tape.grow()
         tape.op[n] = 204
         tape.ia[n] = s
-        tape.ib[n] = -1
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1

@@ -6,13 +6,17 @@ of tape entries."""
 def push(self, op, a, b, c, v, shape=None):
     """Append one entry; `shape` is given only for nodes with more than one element."""
     n = self.n
-    if n == self.cap:
+    if n >= self.lim:
         self.grow()
-    self.op[n] = op
-    self.ia[n] = a
-    self.ib[n] = b
-    self.cst[n] = c
-    self.val[n] = v
+    try:
+        self.op[n] = op
+        self.ia[n] = a
+        self.ib[n] = b
+        self.cst[n] = c
+        self.val[n] = v
+    except BaseException:   # a value that does not convert: the defaults back (protocol.DEFAULTS)
+        self.clear_cells(n, n + 1)
+        raise
     self.n = n + 1
     if shape is not None:
         self.shape[n] = shape

@@ -1176,11 +1176,15 @@ def op_%(fname)s(self, other):
                     o = other._lnode
                 else:
                     o = input_node(tape, other)
-                c = 0.0
-            else:   # a one-element constant tensor: folded, its version is checked
-                o = -1
-                c = ov
-                tape.watch_folded(tape.n, other, 2)
+%(push_tt)s
+                r._tape = tape
+                r._node = n
+                r._rg = True
+                return r
+            # a one-element constant tensor: folded, its version is checked
+            o = -1
+            c = ov
+            tape.watch_folded(tape.n, other, 2)
         else:
             s = -1
             c = sv
@@ -1293,20 +1297,24 @@ def generate_fastpath():
                                          ib="s" if refl else "o", cst="c", val="v"), " " * 8)
         push_num = protocol.python_push(dict(op=op.code, ia="-1" if refl else "s",
                                              ib="s" if refl else "-1", cst="other", val="v"),
-                                        " " * 12)
+                                        " " * 12, lean=True)
+        # both operands recorded: no constant, so the cst store is skipped (protocol.DEFAULTS)
+        push_tt = protocol.python_push(dict(op=op.code, ia="o" if refl else "s",
+                                            ib="s" if refl else "o", cst="0.0", val="v"),
+                                       " " * 16, lean=True)
         check = "" if opname in _FLOAT_CLOSED else \
             "    if type(v) is not float:\n        return _binary(%d, %s, %s)\n" % (op.code, x, y)
         parts.append(FAST_BINARY % dict(
             fname=fname, code=op.code, expr=_fast_expr(op.fwd, a, b), x=x, y=y, check=check,
             expr_num=_fast_expr(op.fwd, *(("other", "sv") if refl else ("sv", "other"))),
             check_num=textwrap.indent(check, "    "), push="\n".join(push),
-            push_num="\n".join(push_num)))
+            push_num="\n".join(push_num), push_tt="\n".join(push_tt)))
     for op in BY_CODE:
         if op.kind != "unary":
             continue
         has_c = mentions(op.fwd, "c")
         push = protocol.python_push(dict(op=op.code, ia="s", ib=-1, cst="c" if has_c else "0.0",
-                                         val="v"), " " * 8)
+                                         val="v"), " " * 8, lean=True)
         expr = _fast_expr(op.fwd, "sv", "b")
         parts.append(FAST_UNARY % dict(
             fname=op.name, code=op.code, expr=expr,
@@ -1329,7 +1337,13 @@ of tape entries."""
 
 def push(self, op, a, b, c, v, shape=None):
     """Append one entry; `shape` is given only for nodes with more than one element."""
-%(push)s
+%(reserve)s
+    try:
+%(stores)s
+    except BaseException:   # a value that does not convert: the defaults back (protocol.DEFAULTS)
+        self.clear_cells(n, n + 1)
+        raise
+%(publish)s
     if shape is not None:
         self.shape[n] = shape
         self.nd_streams().set_shape(n, shape)
@@ -1338,8 +1352,11 @@ def push(self, op, a, b, c, v, shape=None):
 
 
 def generate_push():
-    return PUSH_SOURCE % dict(push="\n".join(protocol.python_push(
-        dict(op="op", ia="a", ib="b", cst="c", val="v"), " " * 4, tape="self")))
+    lines = protocol.python_push(dict(op="op", ia="a", ib="b", cst="c", val="v"), "",
+                                 tape="self")
+    return PUSH_SOURCE % dict(reserve=textwrap.indent("\n".join(lines[:3]), " " * 4),
+                              stores=textwrap.indent("\n".join(lines[3:-1]), " " * 8),
+                              publish="    " + lines[-1])
 
 
 def write_all():

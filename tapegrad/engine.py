@@ -15,7 +15,7 @@ from .ops import BY_CODE, mentions
 from .kinds import (DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .dtypes import from_numpy_dtype
-from .tape import _SAVES, _DIFFERENTIABLE
+from .tape import _SAVES, _DIFFERENTIABLE, clear_cells
 from .tensor import Tensor, _new
 from .views import KIND_OPS
 from .ndops import FORMULA_NS
@@ -659,14 +659,19 @@ def _record_backward_fast(roots, seeds, inputs):
     arr = tape._arrays
     cnt = np.array([n0, 0], np.int64)
     wheres = np.zeros((bound + 1, 2), np.int64)
-    bad = K.record_backward(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5][:n], cond, n - 1,
-                            reach, has, adj_n, adj_i, adj_v, cnt, wheres)
-    if bad >= 0:  # nothing appended counts: the entries past n0 are dropped
-        raise RuntimeError(errors.BACKWARD_TWICE)
-    with COMMIT:  # the appended entries and their where-params become visible together
-        for k in range(int(cnt[1])):
-            tape.set_cond(int(wheres[k, 0]), int(wheres[k, 1]))
-        tape.n = int(cnt[0])
+    try:
+        bad = K.record_backward(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5][:n], cond,
+                                n - 1, reach, has, adj_n, adj_i, adj_v, cnt, wheres)
+        if bad >= 0:  # nothing appended counts: the entries past n0 are dropped
+            raise RuntimeError(errors.BACKWARD_TWICE)
+        with COMMIT:  # the appended entries and their where-params become visible together
+            for k in range(int(cnt[1])):
+                tape.set_cond(int(wheres[k, 0]), int(wheres[k, 1]))
+            tape.n = int(cnt[0])
+    except BaseException:
+        if tape.n == n0:   # dropped: cells past the count hold the defaults again (protocol)
+            clear_cells(arr, n0, need)
+        raise
 
     def grad_tensor(node, like):
         if not has[node]:

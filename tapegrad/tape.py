@@ -144,13 +144,26 @@ def _take_streams(cap):
     return arrs
 
 
+# Cells [n, lim) of a tape's ib and cst streams hold protocol.DEFAULTS (the fast path does not
+# store those values); Tape.grow fills them this many entries ahead, so the defaults touch
+# no memory the graph does not reach (filling whole new arrays cost ~10 B/op of RSS).
+_CLEAN_AHEAD = 1024
+
+
+def clear_cells(arrs, lo, hi):
+    """Put protocol.DEFAULTS back into cells lo..hi-1 of the ib and cst streams `arrs` (a
+    tape's _arrays): for a writer that stored entries there and does not publish them."""
+    arrs[2][lo:hi] = -1
+    arrs[3][lo:hi] = 0.0
+
+
 def _give_streams(arrs):
     if len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES:
         _POOL.append(arrs)
 
 
 class Tape:
-    __slots__ = ("n", "cap", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "nds",
+    __slots__ = ("n", "cap", "lim", "op", "ia", "ib", "cst", "val", "_arrays", "shape", "nds",
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
@@ -160,6 +173,7 @@ class Tape:
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
         self.cap = 0
+        self.lim = 0            # cells [n, lim) of ib and cst hold protocol.DEFAULTS (grow)
         self._arrays = None
         self.nds = None         # NdStreams, made with the first n-d fact
         self.groups = None      # groups.Groups, made with the first decomposition
@@ -222,7 +236,9 @@ class Tape:
         # handler runs inside it), and only then pool the old ones: an interrupt anywhere here
         # leaves this tape on one consistent set of arrays that no other tape can take (at
         # worst the new set is dropped, or the old one is not pooled).
-        self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap = views + (new, cap)
+        # (lim: the new arrays hold the defaults past n only once grow fills them)
+        self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap, self.lim = \
+            views + (new, cap, self.n)
         if old is not None:
             _give_streams(old)
 
@@ -233,10 +249,16 @@ class Tape:
             _give_nd(self.nds, self.n)
 
     def grow(self):
-        """Called when full: double; past MAX_ENTRIES also seal (new graphs go elsewhere)."""
-        if self.cap >= MAX_ENTRIES and not self.recording:
-            self.sealed = True
-        self._resize(2 * self.cap)
+        """Called by every append when n reaches lim: when full, double (past MAX_ENTRIES also
+        seal: new graphs go elsewhere); then put protocol.DEFAULTS into the next cells."""
+        n = self.n
+        if n >= self.cap:
+            if self.cap >= MAX_ENTRIES and not self.recording:
+                self.sealed = True
+            self._resize(2 * self.cap)
+        hi = min(n + _CLEAN_AHEAD, self.cap)
+        clear_cells(self._arrays, n, hi)
+        self.lim = hi   # after the fill: an interrupt before this leaves lim lower (safe)
 
     @property
     def freed(self):
@@ -247,6 +269,10 @@ class Tape:
     # push(op, a, b, c, v, shape=None): append one entry (`shape` only for nodes with more
     # than one element); rendered from tapegrad/protocol.py by codegen, as every writer of entries
     push = _push.push
+
+    def clear_cells(self, lo, hi):
+        """Put protocol.DEFAULTS back into cells lo..hi-1 (past the count: not published)."""
+        clear_cells(self._arrays, lo, hi)
 
     def nd_streams(self):
         nds = self.nds

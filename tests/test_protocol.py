@@ -38,10 +38,37 @@ def _events(fn_node, stream_of):
     return [e for _, e in sorted(out)]
 
 
-def _appends_follow_protocol(events):
-    block = ["reserve", *protocol.NAMES, "publish"]
-    assert events, "no append found"
-    assert len(events) % len(block) == 0 and events == block * (len(events) // len(block)), events
+def _blocks(events):
+    """The appends of an event list: each from a "reserve" to the next "publish"."""
+    out, cur = [], None
+    for e in events:
+        if e == "reserve":
+            assert cur is None, events
+            cur = [e]
+        else:
+            assert cur is not None, events
+            cur.append(e)
+            if e == "publish":
+                out.append(cur)
+                cur = None
+    assert cur is None, events
+    return out
+
+
+def _appends_follow_protocol(events, lean=False, names=None):
+    """Every append is "reserve", one store per stream in protocol order, "publish"; with
+    `lean` (the fast path) the store of a stream in protocol.DEFAULTS may be left out (the
+    cell already holds the default)."""
+    names = protocol.NAMES if names is None else names
+    blocks = _blocks(events)
+    assert blocks, "no append found"
+    for b in blocks:
+        stores = b[1:-1]
+        if lean:
+            assert stores == [n for n in names if n in stores], events
+            assert set(names) - set(stores) <= set(protocol.DEFAULTS), events
+        else:
+            assert stores == list(names), events
 
 
 def _python_stream(tgt):
@@ -73,7 +100,8 @@ def test_tape_push_is_the_rendered_one():
 @pytest.mark.parametrize("name", [n for n in dir(_fastpath) if n.startswith("op_")])
 def test_fast_path_appends_follow_the_protocol(name):
     fn = getattr(_fastpath, name)
-    _appends_follow_protocol(_events(_function(inspect.getsource(fn), name), _python_stream))
+    _appends_follow_protocol(_events(_function(inspect.getsource(fn), name), _python_stream),
+                             lean=True)
 
 
 @pytest.mark.parametrize("name", ["emit_bin", "emit_un", "emit_where"])
@@ -89,15 +117,13 @@ def test_every_copy_is_rendered_from_the_description(monkeypatch):
     fast = ast.parse(codegen.generate_fastpath())
     kern = ast.parse(codegen.generate())
     push = ast.parse(codegen.generate_push())
-    block = ["reserve", *order, "publish"]
-    for tree, names, stream_of in ((fast, [n for n in dir(_fastpath) if n.startswith("op_")],
-                                    _python_stream),
-                                   (kern, ["emit_bin", "emit_un", "emit_where"], _numba_stream),
-                                   (push, ["push"], _python_stream)):
+    for tree, names, stream_of, lean in (
+            (fast, [n for n in dir(_fastpath) if n.startswith("op_")], _python_stream, True),
+            (kern, ["emit_bin", "emit_un", "emit_where"], _numba_stream, False),
+            (push, ["push"], _python_stream, False)):
         for name in names:
             fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name)
-            events = _events(fn, stream_of)
-            assert events and events == block * (len(events) // len(block)), (name, events)
+            _appends_follow_protocol(_events(fn, stream_of), lean=lean, names=order)
 
 
 def _cells(tape, n):
@@ -162,3 +188,89 @@ def test_unary_fast_path_push_and_emit_write_the_same_cells(fresh_tape):
     e = tape.n
     assert (int(arrs[0][e]), int(arrs[1][e]), int(arrs[2][e]), float(arrs[3][e])) == fast[:4]
     assert math.isclose(float(arrs[4][e]), fast[4], rel_tol=1e-15)
+
+
+def _defaults_past_count(tape):
+    """Cells n..lim-1 hold protocol.DEFAULTS (what a lean append leaves unstored)."""
+    a = tape._arrays
+    assert tape.n <= tape.lim <= tape.cap
+    return bool((a[2][tape.n:tape.lim] == int(protocol.DEFAULTS["ib"])).all()
+                and (a[3][tape.n:tape.lim] == float(protocol.DEFAULTS["cst"])).all())
+
+
+def test_cells_past_the_count_hold_the_defaults(fresh_tape):
+    """The fast path skips storing protocol.DEFAULTS: cells n..lim-1 hold them, on new
+    stream arrays, on pooled ones a dead tape wrote, and after growing."""
+    x = tg.tensor(0.5, requires_grad=True)
+    w = tg.tensor(2.0, requires_grad=True)
+    y = x
+    for _ in range(3000):   # binary entries with ib >= 0 and cst != 0 in most cells; grows
+        y = y * w + 1.5
+    tape = y._tape
+    assert tape.cap > 1024 and _defaults_past_count(tape)
+    cap = tape.cap
+    y.backward()
+    del y, tape
+    STATE.tape = CLOSED   # the dead tape's streams go back to the pool
+    t = Tape(cap)          # ... and this one takes them, dirty
+    assert t.n == 0 and t.lim == 0 and (t._arrays[2] != -1).any()
+    for k in range(1500):  # lean appends through the dirty cells, and past lim
+        t.push(OPS["mul"].code, k - 1, k, 0.5, 1.0) if k % 2 else None
+        n = t.n
+        if n >= t.lim:
+            t.grow()
+        assert _defaults_past_count(t)
+        t.op[n], t.ia[n], t.val[n] = OPS["sin"].code, n - 1, 0.25
+        t.n = n + 1
+        assert _cells(t, n)[1:4] == (n - 1, -1, 0.0)
+    del t
+    STATE.tape = CLOSED
+    z = x.sin()            # lean stores on a fresh tape: ib and cst come from the defaults
+    s = x * 3.0
+    u = z + s
+    tape = u._tape
+    assert _cells(tape, z._node)[1:4] == (x._lnode, -1, 0.0)
+    assert _cells(tape, s._node)[2:4] == (-1, 3.0)
+    assert _cells(tape, u._node)[1:4] == (z._node, s._node, 0.0)
+    assert _defaults_past_count(tape)
+
+
+def test_dropped_create_graph_entries_leave_the_defaults(fresh_tape, monkeypatch):
+    """create_graph's recording sweep writes entries past the count before it publishes them:
+    when the call fails (here Ctrl-C just before publishing) they are dropped and the cells
+    hold the defaults again."""
+    from tapegrad import engine
+
+    class Interrupted:
+        def __enter__(self):
+            raise KeyboardInterrupt
+
+        def __exit__(self, *exc):
+            return False
+
+    x = tg.tensor(0.5, dtype=tg.float64, requires_grad=True)
+    y = (x * x * 3.0).sin()
+    tape = y._tape
+    n = tape.n
+    monkeypatch.setattr(engine, "COMMIT", Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        tg.autograd.grad(y, x, create_graph=True)
+    assert tape.n == n and _defaults_past_count(tape)
+    monkeypatch.undo()
+    (g,) = tg.autograd.grad(y, x, create_graph=True)
+    assert math.isclose(float(g), math.cos(0.75) * 3.0, rel_tol=1e-12)
+    assert _defaults_past_count(tape)
+
+
+def test_a_failing_push_leaves_the_defaults(fresh_tape):
+    """Tape.push stores every stream; a value that does not convert fails after ib and cst
+    were stored, and the cells hold the defaults again (a lean append may follow)."""
+    x = tg.tensor(0.5, dtype=tg.float64, requires_grad=True)
+    y = x * 2.0
+    tape = y._tape
+    n = tape.n
+    with pytest.raises(TypeError):
+        tape.push(OPS["mul"].code, y._node, y._node, 2.5, "not a float")
+    assert tape.n == n and _defaults_past_count(tape)
+    z = y.sin()
+    assert _cells(tape, z._node)[1:4] == (y._node, -1, 0.0)
