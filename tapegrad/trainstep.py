@@ -53,6 +53,11 @@ __all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
 _shape_dtype = attrgetter("_shape", "_dtype")
 
 
+def _same(v, held):
+    """Storage v is what an optimizer pack holds (optim.optimizer._same)."""
+    return v is held or held is float and type(v) is float
+
+
 def _fail(what):
     raise TracingError(f"tapegrad.compile: {what}")
 
@@ -348,6 +353,7 @@ class StepProgram(ArenaStep):
         self._tparams = [params[k] for k in self.targets]
         self._tids = {id(p) for p in self._tparams}
         self._full = {}     # id(group's params) -> (the list, its params): all targets
+        self._plans = {}    # id(optimizer) -> its step's plan (see _planned_step)
         # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
         self._reached_args = [] if reach is None else [
             i for i, (v, _, _) in zip(argn, rec.inputs[len(params):]) if reach[v]]
@@ -384,7 +390,8 @@ class StepProgram(ArenaStep):
                     buf = self._accumulate(adj)
                 elif kind == "zero":
                     zero_grads(ev[1], ev[2])
-                else:
+                    buf = None      # (.grad is no longer this call's buffer)
+                elif buf is None or not self._planned_step(ev[1], buf[0]):
                     self._step(ev[1], buf)
         return tuple([self._value(vals, o) if o is not None else rec._out(vals, k, True)
                       for k, o in enumerate(self._outs)])
@@ -435,6 +442,30 @@ class StepProgram(ArenaStep):
         _publish(_stage(zip(params, grads)))
         return None
 
+    def _planned_step(self, opt, array):
+        """opt.step() as the plan made by the last _step of opt says (its groups, packs and
+        gradient offsets into this call's buffer), when nothing it rests on changed: the same
+        groups holding the same parameters and storage, and the same packs in the optimizer's
+        cache (load_state_dict or new state replaces them).  False: not run, take _step.
+        Only called while .grad holds this call's buffer (no zero_grad since the backward)."""
+        plan = self._plans.get(id(opt))
+        if plan is None or plan[0] is not opt:
+            return False
+        _, groups, packs, nstate, items = plan
+        pg = opt.param_groups
+        if len(pg) != len(groups) or len(opt.state) != nstate or opt._packs is not packs:
+            return False
+        for gi, (group, (g0, gp, params, cached)) in enumerate(zip(pg, groups)):
+            if (group is not g0 or group["params"] is not gp or len(gp) != len(params)
+                    or not all(map(_is, gp, params)) or packs.get(gi) is not cached):
+                return False
+        for _, pack, _ in items:
+            if not all(map(_same, [p._v for p in pack.params], pack.held)):
+                return False
+        opt._step_packs(items, array)
+        opt._opt_called = True
+        return True
+
     def _step(self, opt, buf):
         """opt.step() on the gradients in `.grad`: read from this call's buffer (no copy)
         while `.grad` still holds what the backward put there (the same tensors with the same
@@ -446,6 +477,8 @@ class StepProgram(ArenaStep):
                     fast = False
                     break
         tids = self._tids
+        plan = []       # (group, its params list, params, the packs' cache entry), all ours
+        items = []      # (group, pack, gradient offsets)
         for gi, group in enumerate(opt.param_groups):
             gp = group["params"]
             full = self._full.get(id(gp)) if fast else None
@@ -460,11 +493,24 @@ class StepProgram(ArenaStep):
                     self._full[id(gp)] = (gp, params)
             if ours:
                 array, base = buf[0], self._gspan[0]
-                opt._group_step(gi, group, params,
-                                lambda pack: (array, self.goff(pack, base, self._where)))
+
+                def grads(pack, group=group):
+                    goff = self.goff(pack, base, self._where)
+                    items.append((group, pack, goff))
+                    return array, goff
+                opt._group_step(gi, group, params, grads)
+                plan.append((group, gp, params, opt._packs.get(gi)))
             else:
                 opt._group_step(gi, group, params)
+                plan.append(None)
         opt._opt_called = True     # (lr_scheduler's order check, as the eager step sets it)
+        # the next calls' plan (_planned_step): when every group took this call's buffer, and
+        # its packs are cached in the optimizer (not made new for state created this step)
+        if plan and all(e is not None and e[3] is not None
+                        and [it[1] for it in items if it[0] is e[0]] == e[3][1] for e in plan):
+            self._plans[id(opt)] = (opt, plan, opt._packs, len(opt.state), items)
+        else:
+            self._plans.pop(id(opt), None)
 
 
 def zero_grads(params, set_to_none):

@@ -363,3 +363,44 @@ def test_optimizer_step_hooks_are_refused(scope):
         assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
     finally:
         handle.remove()
+
+
+def _reload(ps, opt):
+    opt.load_state_dict(opt.state_dict())
+
+
+def _new_storage(ps, opt):
+    ps[0].data = ps[0].data.clone()
+
+
+def _clear_state(ps, opt):
+    opt.state.clear()
+
+
+def _new_group_list(ps, opt):
+    opt.param_groups[0]["params"] = list(opt.param_groups[0]["params"])
+
+
+@pytest.mark.parametrize("change", [_reload, _new_storage, _clear_state, _new_group_list])
+def test_the_step_plan_follows_changes_between_calls(change):
+    """A compiled step reuses its update plan (packs, gradient offsets) from call to call;
+    a change to the optimizer or the parameters' storage between calls must be seen."""
+    batches = _batches(8)
+    runs = []
+    for compiled in (False, True):
+        ps = _params()
+        opt = tg.optim.SGD(ps, lr=0.05, momentum=0.9)
+        step = _step_fn(ps, opt, "zero_first")
+        if compiled:
+            step = tg.compile(step)
+        trace = []
+        for i, (x, y) in enumerate(batches):
+            if i in (3, 6):
+                change(ps, opt)
+            trace.append((float(step(x, y)), _state(ps, opt)))
+        runs.append(trace)
+        if compiled:
+            assert next(iter(step.tapes.values()))._plans   # (the plan was made and kept)
+    for (la, a), (lb, b) in zip(*runs):
+        assert la == pytest.approx(lb, rel=1e-12)
+        _assert_same(a, b)

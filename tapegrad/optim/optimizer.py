@@ -427,6 +427,19 @@ class Optimizer(OptimizerHooks):
                     pack.stage_out()
                 pack.bump(self._bumps(group))
 
+    def _step_packs(self, items, G):
+        """The update of _group_step for packs already made and checked (a compiled step's
+        plan, trainstep.StepProgram): items are (group, pack, gradient offsets into G)."""
+        K = fused()
+        with COMMIT:
+            for group, pack, goff in items:
+                if pack.staged:
+                    pack.stage_in()
+                self._run(K, group, pack, G, goff)
+                if pack.staged:
+                    pack.stage_out()
+                pack.bump(self._bumps(group))
+
     def _run(self, K, group, pack, G, goff):
         """One kernel call: pack's parameters updated with the gradients in G from goff."""
         raise NotImplementedError
