@@ -231,6 +231,7 @@ class ArenaStep:
         self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
         self._argc = None
         self._goffs = {}
+        self._flat = None   # (arena, inputs' arrays, their 1-d views, arena slice): load
 
     def load(self, vals, tensors):
         """Write the parameters' current values and the tensor arguments into the arena: one
@@ -248,9 +249,15 @@ class ArenaStep:
                                     f"{a.dtype} {list(a.shape)}" if isinstance(a, Tensor)
                                     else type(a).__name__))
             vs.append(a._v)
-        floats = float in map(type, vs)
         if self._span is not None:
             o0, o1 = self._span
+            c = self._flat
+            if c is not None and c[0] is vals:
+                np.concatenate(self._flat_views(vs, c[1], c[2]), out=c[3])
+                return
+            if c is None:       # (the first call on this arena: the views from now on)
+                self._flat = (vals, [None] * len(vs), [None] * len(vs), vals[o0:o1])
+            floats = float in map(type, vs)
             if floats:
                 vs = [(v,) if type(v) is float else v for v in vs]
             np.concatenate(vs, axis=None, out=vals[o0:o1])
@@ -260,6 +267,22 @@ class ArenaStep:
                 vals[o] = v
             else:
                 vals[o:o + n] = v.reshape(-1)
+
+    def _flat_views(self, vs, src, flat):
+        """The inputs' values as 1-d arrays for one concatenation into the arena: the view
+        made for an input's array when it is still that array (a contiguous one: the view sees
+        its values), a one-element array holding a float-backed value.  (Concatenating 1-d
+        views costs half of axis=None, which flattens each input at every call.)"""
+        for k, v in enumerate(vs):
+            if v is not src[k]:
+                if type(v) is float:
+                    if src[k] is not float:
+                        src[k], flat[k] = float, np.empty(1, self.rec.dtype)
+                    flat[k][0] = v
+                    continue
+                f = v.reshape(-1)
+                src[k], flat[k] = (v if v.flags.c_contiguous else None), f
+        return flat
 
     def run(self, vals, adj):
         """Forward (guards checked: BranchChanged before anything changes), then the reverse
