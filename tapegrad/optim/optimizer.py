@@ -113,7 +113,8 @@ class _Pack:
     """The parameters of one group (and one dtype) that have a gradient, as the kernels take
     them: data addresses, gradient offsets, staging for float-backed values."""
     __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "goff", "G", "stage",
-                 "staged", "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays")
+                 "staged", "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays",
+                 "zeros8")
 
     def __init__(self, params, dt, state_keys, state):
         self.params = params
@@ -124,6 +125,7 @@ class _Pack:
         self.off = np.zeros(len(params) + 1, np.int64)
         np.cumsum(sizes, out=self.off[1:])
         self.goff = self.off[:-1]
+        self.zeros8 = np.zeros(len(params), np.uint8)   # (a kernel's all-false flags)
         self.G = np.empty(int(self.off[-1]), npdt)
         held, staged = [], []
         for j, p in enumerate(params):
@@ -429,16 +431,16 @@ class Optimizer(OptimizerHooks):
 
     def _step_packs(self, items, G):
         """The update of _group_step for packs already made and checked (a compiled step's
-        plan, trainstep.StepProgram): items are (group, pack, gradient offsets into G)."""
+        plan, trainstep.StepProgram): items are (group, pack, gradient offsets into G).  The
+        caller holds COMMIT (a Ctrl-C waits until the whole step is done)."""
         K = fused()
-        with COMMIT:
-            for group, pack, goff in items:
-                if pack.staged:
-                    pack.stage_in()
-                self._run(K, group, pack, G, goff)
-                if pack.staged:
-                    pack.stage_out()
-                pack.bump(self._bumps(group))
+        for group, pack, goff in items:
+            if pack.staged:
+                pack.stage_in()
+            self._run(K, group, pack, G, goff)
+            if pack.staged:
+                pack.stage_out()
+            pack.bump(self._bumps(group))
 
     def _run(self, K, group, pack, G, goff):
         """One kernel call: pack's parameters updated with the gradients in G from goff."""
