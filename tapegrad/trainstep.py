@@ -231,15 +231,25 @@ class ArenaStep:
         self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
         self._argc = None
         self._goffs = {}
-        self._flat = None   # (arena, inputs' arrays, their 1-d views, arena slice): load
+        # load's [arena, inputs' arrays, their 1-d views, arena slice, float-backed params]
+        self._flat = None
+        self.loads = 0      # calls of load, and whether the parameters' storage was kept
+        self.kept = False
 
     def load(self, vals, tensors):
         """Write the parameters' current values and the tensor arguments into the arena: one
-        concatenation when the inputs' slices follow each other."""
-        if list(map(_shape_dtype, self.params)) != self._shapes:
+        concatenation when the inputs' slices follow each other.  Sets `kept`: every
+        parameter holds the storage the previous load saw (the same array, or a float)."""
+        params = self.params
+        vs = [p._v for p in params]
+        c = self._flat
+        self.loads += 1
+        self.kept = kept = c is not None and c[0] is vals and all(map(_same, vs, c[1]))
+        # (a parameter still holding the array the last call checked has its shape and dtype)
+        if list(map(_shape_dtype, [params[k] for k in c[4]] if kept else params)) != (
+                [self._shapes[k] for k in c[4]] if kept else self._shapes):
             raise RuntimeError("a parameter's shape or dtype changed since the step was "
                                "recorded; record it again")
-        vs = [p._v for p in self.params]
         specs = self.arg_specs
         for i, a in enumerate(tensors):
             _, shape, dt = specs[i]
@@ -251,12 +261,13 @@ class ArenaStep:
             vs.append(a._v)
         if self._span is not None:
             o0, o1 = self._span
-            c = self._flat
             if c is not None and c[0] is vals:
                 np.concatenate(self._flat_views(vs, c[1], c[2]), out=c[3])
+                if not kept:
+                    c[4] = [k for k in range(len(params)) if c[1][k] is float]
                 return
             if c is None:       # (the first call on this arena: the views from now on)
-                self._flat = (vals, [None] * len(vs), [None] * len(vs), vals[o0:o1])
+                self._flat = [vals, [None] * len(vs), [None] * len(vs), vals[o0:o1], []]
             floats = float in map(type, vs)
             if floats:
                 vs = [(v,) if type(v) is float else v for v in vs]
@@ -377,6 +388,7 @@ class StepProgram(ArenaStep):
         self._tids = {id(p) for p in self._tparams}
         self._full = {}     # id(group's params) -> (the list, its params): all targets
         self._plans = {}    # id(optimizer) -> its step's plan (see _planned_step)
+        self._checked = {}  # id(optimizer) -> the load (call) whose step ran or made its plan
         # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
         self._reached_args = [] if reach is None else [
             i for i, (v, _, _) in zip(argn, rec.inputs[len(params):]) if reach[v]]
@@ -482,11 +494,15 @@ class StepProgram(ArenaStep):
             if (group is not g0 or group["params"] is not gp or len(gp) != len(params)
                     or not all(map(_is, gp, params)) or packs.get(gi) is not cached):
                 return False
-        for _, pack, _ in items:
-            if not all(map(_same, [p._v for p in pack.params], pack.held)):
-                return False
+        # the parameters' storage: as the plan's packs hold it, unless the last call ran the
+        # plan and this call's load found every parameter's storage as the last call's
+        if not (self.kept and self._checked.get(id(opt)) == self.loads - 1):
+            for _, pack, _ in items:
+                if not all(map(_same, [p._v for p in pack.params], pack.held)):
+                    return False
         opt._step_packs(items, array)
         opt._opt_called = True
+        self._checked[id(opt)] = self.loads
         return True
 
     def _step(self, opt, buf):
@@ -532,6 +548,7 @@ class StepProgram(ArenaStep):
         if plan and all(e is not None and e[3] is not None
                         and [it[1] for it in items if it[0] is e[0]] == e[3][1] for e in plan):
             self._plans[id(opt)] = (opt, plan, opt._packs, len(opt.state), items)
+            self._checked[id(opt)] = self.loads
         else:
             self._plans.pop(id(opt), None)
 
