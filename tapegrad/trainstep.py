@@ -387,6 +387,9 @@ class StepProgram(ArenaStep):
         self._tparams = [params[k] for k in self.targets]
         self._tids = {id(p) for p in self._tparams}
         self._full = {}     # id(group's params) -> (the list, its params): all targets
+        # per event: a zero_grad(set_to_none=True) of every parameter the backward writes
+        self._clears = [e[0] == "zero" and e[2] and self._tids <= {id(p) for p in e[1]}
+                        for e in self.events]
         self._plans = {}    # id(optimizer) -> its step's plan (see _planned_step)
         self._checked = {}  # id(optimizer) -> the load (call) whose step ran or made its plan
         # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
@@ -418,14 +421,17 @@ class StepProgram(ArenaStep):
         self.load(vals, [args[i] for i in self.argn])
         self.run(vals, adj)
         buf = None      # this call's gradients, as written into .grad (when one array)
+        none = False    # every target's .grad is None (a zero_grad(set_to_none) of them all)
         with COMMIT:
-            for ev in self.events:
+            for ev, clears in zip(self.events, self._clears):
                 kind = ev[0]
                 if kind == "backward":
-                    buf = self._accumulate(adj)
+                    buf = self._accumulate(adj, none)
+                    none = False
                 elif kind == "zero":
                     zero_grads(ev[1], ev[2])
                     buf = None      # (.grad is no longer this call's buffer)
+                    none = none or clears
                 elif buf is None or not self._planned_step(ev[1], buf[0]):
                     self._step(ev[1], buf)
         return tuple([self._value(vals, o) if o is not None else rec._out(vals, k, True)
@@ -441,12 +447,12 @@ class StepProgram(ArenaStep):
         t._dtype, t._shape, t._tape, t._rg = o[1], o[2], None, False
         return t
 
-    def _accumulate(self, adj):
+    def _accumulate(self, adj, none=False):
         """backward's effect on `.grad`: this call's gradients added as the eager engine adds
         them (new tensors where .grad is None, in place otherwise); returns (buffer, the new
         .grad tensors) when they are views of one fresh buffer, else None."""
         params = self._tparams
-        fresh = all([getattr(p, "_grad", None) is None for p in params])
+        fresh = none or all([getattr(p, "_grad", None) is None for p in params])
         if fresh and self._gspan is not None:
             # the usual step (zero_grad(set_to_none=True) before): every .grad a new tensor,
             # the arrays views of one copy of the arena's gradients, as the eager engine's
