@@ -199,8 +199,12 @@ class _Pack:
 
     def stage_in(self):
         """Copy the staged parameters' values into the stage buffer."""
-        if self.staged_floats is not None:
-            self.stage[:] = [p._v for p in self.staged_floats]
+        sf = self.staged_floats
+        if sf is not None:
+            if len(sf) == 1:            # (one float: no list)
+                self.stage[0] = sf[0]._v
+            else:
+                self.stage[:] = [p._v for p in sf]
             return
         stage = self.stage
         for p, a, b in self.staged_arrays:
@@ -212,9 +216,13 @@ class _Pack:
 
     def stage_out(self):
         """Write the updated stage buffer back into the staged parameters."""
-        if self.staged_floats is not None:
-            for p, v in zip(self.staged_floats, self.stage.tolist()):
-                p._v = v
+        sf = self.staged_floats
+        if sf is not None:
+            if len(sf) == 1:
+                sf[0]._v = self.stage.item(0)
+            else:
+                for p, v in zip(sf, self.stage.tolist()):
+                    p._v = v
             return
         stage = self.stage
         for p, a, b in self.staged_arrays:
