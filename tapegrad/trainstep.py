@@ -53,6 +53,11 @@ __all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
 _shape_dtype = attrgetter("_shape", "_dtype")
 
 
+def _same(v, held):
+    """Storage v is what an optimizer pack holds (optim.optimizer._same)."""
+    return v is held or held is float and type(v) is float
+
+
 def _fail(what):
     raise TracingError(f"tapegrad.compile: {what}")
 
@@ -226,14 +231,25 @@ class ArenaStep:
         self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
         self._argc = None
         self._goffs = {}
+        # load's [arena, inputs' arrays, their 1-d views, arena slice, float-backed params]
+        self._flat = None
+        self.loads = 0      # calls of load, and whether the parameters' storage was kept
+        self.kept = False
 
     def load(self, vals, tensors):
         """Write the parameters' current values and the tensor arguments into the arena: one
-        concatenation when the inputs' slices follow each other."""
-        if list(map(_shape_dtype, self.params)) != self._shapes:
+        concatenation when the inputs' slices follow each other.  Sets `kept`: every
+        parameter holds the storage the previous load saw (the same array, or a float)."""
+        params = self.params
+        vs = [p._v for p in params]
+        c = self._flat
+        self.loads += 1
+        self.kept = kept = c is not None and c[0] is vals and all(map(_same, vs, c[1]))
+        # (a parameter still holding the array the last call checked has its shape and dtype)
+        if list(map(_shape_dtype, [params[k] for k in c[4]] if kept else params)) != (
+                [self._shapes[k] for k in c[4]] if kept else self._shapes):
             raise RuntimeError("a parameter's shape or dtype changed since the step was "
                                "recorded; record it again")
-        vs = [p._v for p in self.params]
         specs = self.arg_specs
         for i, a in enumerate(tensors):
             _, shape, dt = specs[i]
@@ -243,9 +259,16 @@ class ArenaStep:
                                     f"{a.dtype} {list(a.shape)}" if isinstance(a, Tensor)
                                     else type(a).__name__))
             vs.append(a._v)
-        floats = float in map(type, vs)
         if self._span is not None:
             o0, o1 = self._span
+            if c is not None and c[0] is vals:
+                np.concatenate(self._flat_views(vs, c[1], c[2]), out=c[3])
+                if not kept:
+                    c[4] = [k for k in range(len(params)) if c[1][k] is float]
+                return
+            if c is None:       # (the first call on this arena: the views from now on)
+                self._flat = [vals, [None] * len(vs), [None] * len(vs), vals[o0:o1], []]
+            floats = float in map(type, vs)
             if floats:
                 vs = [(v,) if type(v) is float else v for v in vs]
             np.concatenate(vs, axis=None, out=vals[o0:o1])
@@ -255,6 +278,22 @@ class ArenaStep:
                 vals[o] = v
             else:
                 vals[o:o + n] = v.reshape(-1)
+
+    def _flat_views(self, vs, src, flat):
+        """The inputs' values as 1-d arrays for one concatenation into the arena: the view
+        made for an input's array when it is still that array (a contiguous one: the view sees
+        its values), a one-element array holding a float-backed value.  (Concatenating 1-d
+        views costs half of axis=None, which flattens each input at every call.)"""
+        for k, v in enumerate(vs):
+            if v is not src[k]:
+                if type(v) is float:
+                    if src[k] is not float:
+                        src[k], flat[k] = float, np.empty(1, self.rec.dtype)
+                    flat[k][0] = v
+                    continue
+                f = v.reshape(-1)
+                src[k], flat[k] = (v if v.flags.c_contiguous else None), f
+        return flat
 
     def run(self, vals, adj):
         """Forward (guards checked: BranchChanged before anything changes), then the reverse
@@ -348,6 +387,11 @@ class StepProgram(ArenaStep):
         self._tparams = [params[k] for k in self.targets]
         self._tids = {id(p) for p in self._tparams}
         self._full = {}     # id(group's params) -> (the list, its params): all targets
+        # per event: a zero_grad(set_to_none=True) of every parameter the backward writes
+        self._clears = [e[0] == "zero" and e[2] and self._tids <= {id(p) for p in e[1]}
+                        for e in self.events]
+        self._plans = {}    # id(optimizer) -> its step's plan (see _planned_step)
+        self._checked = {}  # id(optimizer) -> the load (call) whose step ran or made its plan
         # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
         self._reached_args = [] if reach is None else [
             i for i, (v, _, _) in zip(argn, rec.inputs[len(params):]) if reach[v]]
@@ -377,14 +421,18 @@ class StepProgram(ArenaStep):
         self.load(vals, [args[i] for i in self.argn])
         self.run(vals, adj)
         buf = None      # this call's gradients, as written into .grad (when one array)
+        none = False    # every target's .grad is None (a zero_grad(set_to_none) of them all)
         with COMMIT:
-            for ev in self.events:
+            for ev, clears in zip(self.events, self._clears):
                 kind = ev[0]
                 if kind == "backward":
-                    buf = self._accumulate(adj)
+                    buf = self._accumulate(adj, none)
+                    none = False
                 elif kind == "zero":
                     zero_grads(ev[1], ev[2])
-                else:
+                    buf = None      # (.grad is no longer this call's buffer)
+                    none = none or clears
+                elif buf is None or not self._planned_step(ev[1], buf[0]):
                     self._step(ev[1], buf)
         return tuple([self._value(vals, o) if o is not None else rec._out(vals, k, True)
                       for k, o in enumerate(self._outs)])
@@ -399,12 +447,12 @@ class StepProgram(ArenaStep):
         t._dtype, t._shape, t._tape, t._rg = o[1], o[2], None, False
         return t
 
-    def _accumulate(self, adj):
+    def _accumulate(self, adj, none=False):
         """backward's effect on `.grad`: this call's gradients added as the eager engine adds
         them (new tensors where .grad is None, in place otherwise); returns (buffer, the new
         .grad tensors) when they are views of one fresh buffer, else None."""
         params = self._tparams
-        fresh = all([getattr(p, "_grad", None) is None for p in params])
+        fresh = none or all([getattr(p, "_grad", None) is None for p in params])
         if fresh and self._gspan is not None:
             # the usual step (zero_grad(set_to_none=True) before): every .grad a new tensor,
             # the arrays views of one copy of the arena's gradients, as the eager engine's
@@ -435,6 +483,34 @@ class StepProgram(ArenaStep):
         _publish(_stage(zip(params, grads)))
         return None
 
+    def _planned_step(self, opt, array):
+        """opt.step() as the plan made by the last _step of opt says (its groups, packs and
+        gradient offsets into this call's buffer), when nothing it rests on changed: the same
+        groups holding the same parameters and storage, and the same packs in the optimizer's
+        cache (load_state_dict or new state replaces them).  False: not run, take _step.
+        Only called while .grad holds this call's buffer (no zero_grad since the backward)."""
+        plan = self._plans.get(id(opt))
+        if plan is None or plan[0] is not opt:
+            return False
+        _, groups, packs, nstate, items = plan
+        pg = opt.param_groups
+        if len(pg) != len(groups) or len(opt.state) != nstate or opt._packs is not packs:
+            return False
+        for gi, (group, (g0, gp, params, cached)) in enumerate(zip(pg, groups)):
+            if (group is not g0 or group["params"] is not gp or len(gp) != len(params)
+                    or not all(map(_is, gp, params)) or packs.get(gi) is not cached):
+                return False
+        # the parameters' storage: as the plan's packs hold it, unless the last call ran the
+        # plan and this call's load found every parameter's storage as the last call's
+        if not (self.kept and self._checked.get(id(opt)) == self.loads - 1):
+            for _, pack, _ in items:
+                if not all(map(_same, [p._v for p in pack.params], pack.held)):
+                    return False
+        opt._step_packs(items, array)
+        opt._opt_called = True
+        self._checked[id(opt)] = self.loads
+        return True
+
     def _step(self, opt, buf):
         """opt.step() on the gradients in `.grad`: read from this call's buffer (no copy)
         while `.grad` still holds what the backward put there (the same tensors with the same
@@ -446,6 +522,8 @@ class StepProgram(ArenaStep):
                     fast = False
                     break
         tids = self._tids
+        plan = []       # (group, its params list, params, the packs' cache entry), all ours
+        items = []      # (group, pack, gradient offsets)
         for gi, group in enumerate(opt.param_groups):
             gp = group["params"]
             full = self._full.get(id(gp)) if fast else None
@@ -460,11 +538,25 @@ class StepProgram(ArenaStep):
                     self._full[id(gp)] = (gp, params)
             if ours:
                 array, base = buf[0], self._gspan[0]
-                opt._group_step(gi, group, params,
-                                lambda pack: (array, self.goff(pack, base, self._where)))
+
+                def grads(pack, group=group):
+                    goff = self.goff(pack, base, self._where)
+                    items.append((group, pack, goff))
+                    return array, goff
+                opt._group_step(gi, group, params, grads)
+                plan.append((group, gp, params, opt._packs.get(gi)))
             else:
                 opt._group_step(gi, group, params)
+                plan.append(None)
         opt._opt_called = True     # (lr_scheduler's order check, as the eager step sets it)
+        # the next calls' plan (_planned_step): when every group took this call's buffer, and
+        # its packs are cached in the optimizer (not made new for state created this step)
+        if plan and all(e is not None and e[3] is not None
+                        and [it[1] for it in items if it[0] is e[0]] == e[3][1] for e in plan):
+            self._plans[id(opt)] = (opt, plan, opt._packs, len(opt.state), items)
+            self._checked[id(opt)] = self.loads
+        else:
+            self._plans.pop(id(opt), None)
 
 
 def zero_grads(params, set_to_none):

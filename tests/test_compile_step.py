@@ -363,3 +363,54 @@ def test_optimizer_step_hooks_are_refused(scope):
         assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
     finally:
         handle.remove()
+
+
+
+def _reload(ps, opt, x):
+    opt.load_state_dict(opt.state_dict())
+
+
+def _new_storage(ps, opt, x):
+    ps[0].data = ps[0].data.clone()
+
+
+def _clear_state(ps, opt, x):
+    opt.state.clear()
+
+
+def _new_group_list(ps, opt, x):
+    opt.param_groups[0]["params"] = list(opt.param_groups[0]["params"])
+
+
+def _in_place(ps, opt, x):
+    with tg.no_grad():
+        ps[0].mul_(0.5)
+        ps[2].add_(0.25)      # (float-backed: a new value object)
+        x.mul_(-1.0)          # (the batch, an argument of every call)
+
+
+@pytest.mark.parametrize("change", [_reload, _new_storage, _clear_state, _new_group_list,
+                                    _in_place])
+def test_the_step_plan_follows_changes_between_calls(change):
+    """A compiled step reuses its update plan (packs, gradient offsets) and its views of the
+    inputs from call to call; a change to the optimizer, the parameters' storage or values, or
+    the batch between calls must be seen.  Full batch: the same x, y at every call."""
+    runs = []
+    for compiled in (False, True):
+        ps = _params()
+        (x, y), = _batches(1)
+        opt = tg.optim.SGD(ps, lr=0.05, momentum=0.9)
+        step = _step_fn(ps, opt, "zero_first")
+        if compiled:
+            step = tg.compile(step)
+        trace = []
+        for i in range(8):
+            if i in (3, 6):
+                change(ps, opt, x)
+            trace.append((float(step(x, y)), _state(ps, opt)))
+        runs.append(trace)
+        if compiled:
+            assert next(iter(step.tapes.values()))._plans   # (the plan was made and kept)
+    for (la, a), (lb, b) in zip(*runs):
+        assert la == pytest.approx(lb, rel=1e-12)
+        _assert_same(a, b)

@@ -113,7 +113,8 @@ class _Pack:
     """The parameters of one group (and one dtype) that have a gradient, as the kernels take
     them: data addresses, gradient offsets, staging for float-backed values."""
     __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "goff", "G", "stage",
-                 "staged", "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays")
+                 "staged", "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays",
+                 "zeros8")
 
     def __init__(self, params, dt, state_keys, state):
         self.params = params
@@ -124,6 +125,7 @@ class _Pack:
         self.off = np.zeros(len(params) + 1, np.int64)
         np.cumsum(sizes, out=self.off[1:])
         self.goff = self.off[:-1]
+        self.zeros8 = np.zeros(len(params), np.uint8)   # (a kernel's all-false flags)
         self.G = np.empty(int(self.off[-1]), npdt)
         held, staged = [], []
         for j, p in enumerate(params):
@@ -197,8 +199,12 @@ class _Pack:
 
     def stage_in(self):
         """Copy the staged parameters' values into the stage buffer."""
-        if self.staged_floats is not None:
-            self.stage[:] = [p._v for p in self.staged_floats]
+        sf = self.staged_floats
+        if sf is not None:
+            if len(sf) == 1:            # (one float: no list)
+                self.stage[0] = sf[0]._v
+            else:
+                self.stage[:] = [p._v for p in sf]
             return
         stage = self.stage
         for p, a, b in self.staged_arrays:
@@ -210,9 +216,13 @@ class _Pack:
 
     def stage_out(self):
         """Write the updated stage buffer back into the staged parameters."""
-        if self.staged_floats is not None:
-            for p, v in zip(self.staged_floats, self.stage.tolist()):
-                p._v = v
+        sf = self.staged_floats
+        if sf is not None:
+            if len(sf) == 1:
+                sf[0]._v = self.stage.item(0)
+            else:
+                for p, v in zip(sf, self.stage.tolist()):
+                    p._v = v
             return
         stage = self.stage
         for p, a, b in self.staged_arrays:
@@ -426,6 +436,19 @@ class Optimizer(OptimizerHooks):
                 if pack.staged:
                     pack.stage_out()
                 pack.bump(self._bumps(group))
+
+    def _step_packs(self, items, G):
+        """The update of _group_step for packs already made and checked (a compiled step's
+        plan, trainstep.StepProgram): items are (group, pack, gradient offsets into G).  The
+        caller holds COMMIT (a Ctrl-C waits until the whole step is done)."""
+        K = fused()
+        for group, pack, goff in items:
+            if pack.staged:
+                pack.stage_in()
+            self._run(K, group, pack, G, goff)
+            if pack.staged:
+                pack.stage_out()
+            pack.bump(self._bumps(group))
 
     def _run(self, K, group, pack, G, goff):
         """One kernel call: pack's parameters updated with the gradients in G from goff."""

@@ -53,9 +53,10 @@ class SGD(Optimizer):
 
     def _run(self, K, group, pack, G, goff):
         momentum = float(group["momentum"])
-        first = np.zeros(len(pack.params), np.uint8)
+        first = pack.zeros8     # (read only by the kernel: new flags only for new buffers)
         if momentum != 0:
             if self._fresh:
+                first = np.zeros(len(pack.params), np.uint8)
                 for j, p in enumerate(pack.params):
                     buf = id(self.state[p]["momentum_buffer"])
                     if buf in self._fresh:
