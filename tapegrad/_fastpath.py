@@ -45,13 +45,13 @@ def op_add(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -70,10 +70,10 @@ def op_add(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(3, self, other)
@@ -95,15 +95,15 @@ def op_add(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -131,7 +131,7 @@ def op_add(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -159,10 +159,10 @@ def op_add(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -182,13 +182,13 @@ def op_radd(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -208,10 +208,10 @@ def op_radd(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(3, other, self)
@@ -233,15 +233,15 @@ def op_radd(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -269,7 +269,7 @@ def op_radd(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -297,10 +297,10 @@ def op_radd(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -320,13 +320,13 @@ def op_sub(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -345,10 +345,10 @@ def op_sub(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(4, self, other)
@@ -370,15 +370,15 @@ def op_sub(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -406,7 +406,7 @@ def op_sub(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -434,10 +434,10 @@ def op_sub(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -457,13 +457,13 @@ def op_rsub(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -483,10 +483,10 @@ def op_rsub(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(4, other, self)
@@ -508,15 +508,15 @@ def op_rsub(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -544,7 +544,7 @@ def op_rsub(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -572,10 +572,10 @@ def op_rsub(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -595,13 +595,13 @@ def op_mul(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -620,10 +620,10 @@ def op_mul(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(5, self, other)
@@ -645,15 +645,15 @@ def op_mul(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -681,7 +681,7 @@ def op_mul(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -709,10 +709,10 @@ def op_mul(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -732,13 +732,13 @@ def op_rmul(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -758,10 +758,10 @@ def op_rmul(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(5, other, self)
@@ -783,15 +783,15 @@ def op_rmul(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -819,7 +819,7 @@ def op_rmul(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -847,10 +847,10 @@ def op_rmul(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -870,13 +870,13 @@ def op_div(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -895,10 +895,10 @@ def op_div(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(6, self, other)
@@ -920,15 +920,15 @@ def op_div(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -956,7 +956,7 @@ def op_div(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -984,10 +984,10 @@ def op_div(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1009,13 +1009,13 @@ def op_pow(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -1034,10 +1034,10 @@ def op_pow(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(7, self, other)
@@ -1061,15 +1061,15 @@ def op_pow(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -1097,7 +1097,7 @@ def op_pow(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -1125,10 +1125,10 @@ def op_pow(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1150,13 +1150,13 @@ def op_rpow(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -1176,10 +1176,10 @@ def op_rpow(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(7, other, self)
@@ -1203,15 +1203,15 @@ def op_rpow(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -1239,7 +1239,7 @@ def op_rpow(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -1267,10 +1267,10 @@ def op_rpow(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1292,13 +1292,13 @@ def op_atan2(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -1317,10 +1317,10 @@ def op_atan2(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(74, self, other)
@@ -1344,15 +1344,15 @@ def op_atan2(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -1380,7 +1380,7 @@ def op_atan2(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -1408,10 +1408,10 @@ def op_atan2(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1433,13 +1433,13 @@ def op_hypot(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -1458,10 +1458,10 @@ def op_hypot(self, other):
             tape.n = n + 1
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(75, self, other)
@@ -1485,15 +1485,15 @@ def op_hypot(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -1521,7 +1521,7 @@ def op_hypot(self, other):
                 tape.n = n + 1
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -1549,10 +1549,10 @@ def op_hypot(self, other):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1572,13 +1572,13 @@ def op_neg(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1596,10 +1596,10 @@ def op_neg(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1617,13 +1617,13 @@ def op_exp(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1641,10 +1641,10 @@ def op_exp(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1662,13 +1662,13 @@ def op_log(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1686,10 +1686,10 @@ def op_log(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1707,13 +1707,13 @@ def op_sqrt(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1731,10 +1731,10 @@ def op_sqrt(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1752,13 +1752,13 @@ def op_sin(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1776,10 +1776,10 @@ def op_sin(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1797,13 +1797,13 @@ def op_cos(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1821,10 +1821,10 @@ def op_cos(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1842,13 +1842,13 @@ def op_tanh(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1866,10 +1866,10 @@ def op_tanh(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1889,13 +1889,13 @@ def op_sigmoid(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1913,10 +1913,10 @@ def op_sigmoid(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1936,13 +1936,13 @@ def op_relu(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1960,10 +1960,10 @@ def op_relu(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -1983,13 +1983,13 @@ def op_abs(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2007,10 +2007,10 @@ def op_abs(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2030,13 +2030,13 @@ def op_pow_scalar(self, c):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2055,10 +2055,10 @@ def op_pow_scalar(self, c):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2078,13 +2078,13 @@ def op_reciprocal(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2102,10 +2102,10 @@ def op_reciprocal(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2125,13 +2125,13 @@ def op_sign(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2149,10 +2149,10 @@ def op_sign(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2172,13 +2172,13 @@ def op_zero(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2196,10 +2196,10 @@ def op_zero(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2219,13 +2219,13 @@ def op_fill(self, c):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2244,10 +2244,10 @@ def op_fill(self, c):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2265,13 +2265,13 @@ def op_log1p(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2289,10 +2289,10 @@ def op_log1p(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2310,13 +2310,13 @@ def op_expm1(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2334,10 +2334,10 @@ def op_expm1(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2355,13 +2355,13 @@ def op_log2(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2379,10 +2379,10 @@ def op_log2(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2400,13 +2400,13 @@ def op_log10(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2424,10 +2424,10 @@ def op_log10(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2447,13 +2447,13 @@ def op_exp2(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2471,10 +2471,10 @@ def op_exp2(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2492,13 +2492,13 @@ def op_tan(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2516,10 +2516,10 @@ def op_tan(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2537,13 +2537,13 @@ def op_asin(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2561,10 +2561,10 @@ def op_asin(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2582,13 +2582,13 @@ def op_acos(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2606,10 +2606,10 @@ def op_acos(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2627,13 +2627,13 @@ def op_atan(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2651,10 +2651,10 @@ def op_atan(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2672,13 +2672,13 @@ def op_sinh(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2696,10 +2696,10 @@ def op_sinh(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2717,13 +2717,13 @@ def op_cosh(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2741,10 +2741,10 @@ def op_cosh(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2762,13 +2762,13 @@ def op_asinh(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2786,10 +2786,10 @@ def op_asinh(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2807,13 +2807,13 @@ def op_acosh(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2831,10 +2831,10 @@ def op_acosh(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2852,13 +2852,13 @@ def op_atanh(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2876,10 +2876,10 @@ def op_atanh(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2899,13 +2899,13 @@ def op_erf(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2923,10 +2923,10 @@ def op_erf(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2946,13 +2946,13 @@ def op_erfc(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -2970,10 +2970,10 @@ def op_erfc(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -2993,13 +2993,13 @@ def op_erfinv(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3017,10 +3017,10 @@ def op_erfinv(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3040,13 +3040,13 @@ def op_lgamma(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3064,10 +3064,10 @@ def op_lgamma(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3087,13 +3087,13 @@ def op_digamma(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3111,10 +3111,10 @@ def op_digamma(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3134,13 +3134,13 @@ def op_rsqrt(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3158,10 +3158,10 @@ def op_rsqrt(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3181,13 +3181,13 @@ def op_floor(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3205,10 +3205,10 @@ def op_floor(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3228,13 +3228,13 @@ def op_ceil(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3252,10 +3252,10 @@ def op_ceil(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3275,13 +3275,13 @@ def op_trunc(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3299,10 +3299,10 @@ def op_trunc(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3322,13 +3322,13 @@ def op_round(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3346,10 +3346,10 @@ def op_round(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3369,13 +3369,13 @@ def op_round_decimals(self, c):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3394,10 +3394,10 @@ def op_round_decimals(self, c):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3417,13 +3417,13 @@ def op_frac(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3441,10 +3441,10 @@ def op_frac(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3464,13 +3464,13 @@ def op_sgn(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3488,10 +3488,10 @@ def op_sgn(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3511,13 +3511,13 @@ def op_entr(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3535,10 +3535,10 @@ def op_entr(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3558,13 +3558,13 @@ def op_sinc(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3582,10 +3582,10 @@ def op_sinc(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3605,13 +3605,13 @@ def op_ndtri(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3629,10 +3629,10 @@ def op_ndtri(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3652,13 +3652,13 @@ def op_log_ndtr(self):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3676,10 +3676,10 @@ def op_log_ndtr(self):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 
 
@@ -3699,13 +3699,13 @@ def op_logit(self, c):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -3724,8 +3724,8 @@ def op_logit(self, c):
         tape.n = n + 1
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r

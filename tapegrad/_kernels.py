@@ -73,7 +73,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             reach[b] = 1
         if host[e] != 0:
             return -2 - e
-        oo = off[e]
+        out_off = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
             if a >= 0:
@@ -106,10 +106,10 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 for k0 in range(0, n, rl):
                     pa = oa + (k0 if sa == n else k0 % sa)
                     pb = ob + (k0 if sb == n else k0 % sb)
-                    gs = adj[oo + k0:oo + k0 + rl]
+                    gs = adj[out_off + k0:out_off + k0 + rl]
                     va = vals[pa:pa + rl]
                     vb = vals[pb:pb + rl]
-                    vo = vals[oo + k0:oo + k0 + rl]
+                    vo = vals[out_off + k0:out_off + k0 + rl]
                     gas = adj[pa:pa + rl]
                     gbs = adj[pb:pb + rl]
                     for j in range(rl):
@@ -118,7 +118,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                         gbs[j] += g
             else:
                 for k in range(n):
-                    g = adj[oo + k]
+                    g = adj[out_off + k]
                     ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                     kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     if a >= 0:
@@ -128,7 +128,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         elif o == 4:  # sub
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
@@ -138,7 +138,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         elif o == 5:  # mul
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -150,7 +150,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         elif o == 6:  # div
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -162,74 +162,74 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         elif o == 7:  # pow
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
+                out_v = vals[out_off + k]
                 if a >= 0:
                     adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
                 if b >= 0:
                     adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 adj[oa + k] += -g
         elif o == 9:  # exp
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * out_v
         elif o == 10:  # log
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g / a_v
         elif o == 11:  # sqrt
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g / (2.0 * out_v)
         elif o == 12:  # sin
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * cos(a_v)
         elif o == 13:  # cos
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += -g * sin(a_v)
         elif o == 14:  # tanh
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += where(out_v <= 0.0, 0.0, g)
         elif o == 17:  # abs
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * sign(a_v)
         elif o == 18:  # pow_scalar
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
@@ -237,7 +237,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             scn = size[cn]
             reach[cn] = 1
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
@@ -248,12 +248,12 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += where(cond_v, 0.0, g)
         elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
@@ -263,7 +263,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         elif o == 74:  # atan2
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -275,40 +275,40 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         elif o == 75:  # hypot
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
+                out_v = vals[out_off + k]
                 if a >= 0:
                     adj[oa + ka] += g * a_v / out_v
                 if b >= 0:
                     adj[ob + kb] += g * b_v / out_v
         elif OP_EW[o] == 1:  # outlined unary ops
-            sweep_ew_unary(o, oo, n, oa, c, vals, adj)
+            sweep_ew_unary(o, out_off, n, oa, c, vals, adj)
         elif OP_EW[o] == 2:  # outlined binary ops
-            sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
+            sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
         elif OP_KIND[o] == 5:  # reduce
-            sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 6:  # reshape
-            sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 7:  # strided
-            sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 8:  # gather
-            sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 14:  # scatter
-            sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 15:  # scatter_idx
-            sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 9:  # matmul
-            sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 16:  # cat
             for j in range(arg_ptr[e], arg_ptr[e + 1]):
                 reach[arg[j]] = 1
-            sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj)
+            sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj)
         elif OP_KIND[o] == 17:  # split
-            sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
     return -1
 
 
@@ -337,7 +337,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             reach[b] = 1
         if host[e] != 0:
             return -2 - e
-        oo = off[e]
+        out_off = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
             if a >= 0:
@@ -370,10 +370,10 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 for k0 in range(0, n, rl):
                     pa = oa + (k0 if sa == n else k0 % sa)
                     pb = ob + (k0 if sb == n else k0 % sb)
-                    gs = adj[oo + k0:oo + k0 + rl]
+                    gs = adj[out_off + k0:out_off + k0 + rl]
                     va = vals[pa:pa + rl]
                     vb = vals[pb:pb + rl]
-                    vo = vals[oo + k0:oo + k0 + rl]
+                    vo = vals[out_off + k0:out_off + k0 + rl]
                     gas = adj[pa:pa + rl]
                     gbs = adj[pb:pb + rl]
                     for j in range(rl):
@@ -382,7 +382,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                         gbs[j] += g
             else:
                 for k in range(n):
-                    g = adj[oo + k]
+                    g = adj[out_off + k]
                     ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                     kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     if a >= 0:
@@ -392,7 +392,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         elif o == 4:  # sub
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
@@ -402,7 +402,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         elif o == 5:  # mul
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -414,7 +414,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         elif o == 6:  # div
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -426,74 +426,74 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         elif o == 7:  # pow
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
+                out_v = vals[out_off + k]
                 if a >= 0:
                     adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
                 if b >= 0:
                     adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 adj[oa + k] += -g
         elif o == 9:  # exp
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * out_v
         elif o == 10:  # log
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g / a_v
         elif o == 11:  # sqrt
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g / (2.0 * out_v)
         elif o == 12:  # sin
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * cos(a_v)
         elif o == 13:  # cos
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += -g * sin(a_v)
         elif o == 14:  # tanh
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += where(out_v <= 0.0, 0.0, g)
         elif o == 17:  # abs
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * sign(a_v)
         elif o == 18:  # pow_scalar
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
@@ -501,7 +501,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             scn = size[cn]
             reach[cn] = 1
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
@@ -512,12 +512,12 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[ob + kb] += where(cond_v, 0.0, g)
         elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
@@ -525,15 +525,15 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 if b >= 0:
                     adj[ob + kb] += g
         elif OP_KIND[o] == 5:  # reduce
-            sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 6:  # reshape
-            sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 7:  # strided
-            sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 8:  # gather
-            sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 9:  # matmul
-            sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
+            sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_TIER[o] > 1:  # a kernel of a higher tier has this op: it resumes from e
             return -2 - op.shape[0] - e
     return -1
@@ -564,7 +564,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             reach[b] = 1
         if host[e] != 0:
             return -2 - e
-        oo = off[e]
+        out_off = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
             if a >= 0:
@@ -597,10 +597,10 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 for k0 in range(0, n, rl):
                     pa = oa + (k0 if sa == n else k0 % sa)
                     pb = ob + (k0 if sb == n else k0 % sb)
-                    gs = adj[oo + k0:oo + k0 + rl]
+                    gs = adj[out_off + k0:out_off + k0 + rl]
                     va = vals[pa:pa + rl]
                     vb = vals[pb:pb + rl]
-                    vo = vals[oo + k0:oo + k0 + rl]
+                    vo = vals[out_off + k0:out_off + k0 + rl]
                     gas = adj[pa:pa + rl]
                     gbs = adj[pb:pb + rl]
                     for j in range(rl):
@@ -609,7 +609,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                         gbs[j] += g
             else:
                 for k in range(n):
-                    g = adj[oo + k]
+                    g = adj[out_off + k]
                     ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                     kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     if a >= 0:
@@ -619,7 +619,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         elif o == 4:  # sub
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
@@ -629,7 +629,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         elif o == 5:  # mul
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -641,7 +641,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         elif o == 6:  # div
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
@@ -653,74 +653,74 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         elif o == 7:  # pow
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[oo + k]
+                out_v = vals[out_off + k]
                 if a >= 0:
                     adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
                 if b >= 0:
                     adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 adj[oa + k] += -g
         elif o == 9:  # exp
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * out_v
         elif o == 10:  # log
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g / a_v
         elif o == 11:  # sqrt
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g / (2.0 * out_v)
         elif o == 12:  # sin
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * cos(a_v)
         elif o == 13:  # cos
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += -g * sin(a_v)
         elif o == 14:  # tanh
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * (1.0 - out_v * out_v)
         elif o == 15:  # sigmoid
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += g * out_v * (1.0 - out_v)
         elif o == 16:  # relu
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += where(out_v <= 0.0, 0.0, g)
         elif o == 17:  # abs
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += g * sign(a_v)
         elif o == 18:  # pow_scalar
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 a_v = vals[oa + k]
                 adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
         elif o == 39:  # reciprocal
             for k in range(n):
-                g = adj[oo + k]
-                out_v = vals[oo + k]
+                g = adj[out_off + k]
+                out_v = vals[out_off + k]
                 adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
@@ -728,7 +728,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             scn = size[cn]
             reach[cn] = 1
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
@@ -739,12 +739,12 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[ob + kb] += where(cond_v, 0.0, g)
         elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
@@ -767,7 +767,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         o = op[e]
         a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
         b = np.int64(ib[e])
-        oo = off[e]
+        out_off = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
             if a >= 0:
@@ -801,7 +801,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     pb = ob + (k0 if sb == n else k0 % sb)
                     va = vals[pa:pa + rl]
                     vb = vals[pb:pb + rl]
-                    dst = vals[oo + k0:oo + k0 + rl]
+                    dst = vals[out_off + k0:out_off + k0 + rl]
                     for j in range(rl):
                         a_v = np.float64(va[j])
                         b_v = np.float64(vb[j])
@@ -812,85 +812,85 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     a_v = vals[oa + ka] if a >= 0 else cst[e]
                     b_v = vals[ob + kb] if b >= 0 else cst[e]
-                    vals[oo + k] = a_v + b_v
+                    vals[out_off + k] = a_v + b_v
         elif o == 4:  # sub
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v - b_v
+                vals[out_off + k] = a_v - b_v
         elif o == 5:  # mul
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v * b_v
+                vals[out_off + k] = a_v * b_v
         elif o == 6:  # div
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v / b_v
+                vals[out_off + k] = a_v / b_v
         elif o == 7:  # pow
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v ** b_v
+                vals[out_off + k] = a_v ** b_v
         elif o == 8:  # neg
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = -a_v
+                vals[out_off + k] = -a_v
         elif o == 9:  # exp
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = exp(a_v)
+                vals[out_off + k] = exp(a_v)
         elif o == 10:  # log
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = log(a_v)
+                vals[out_off + k] = log(a_v)
         elif o == 11:  # sqrt
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = sqrt(a_v)
+                vals[out_off + k] = sqrt(a_v)
         elif o == 12:  # sin
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = sin(a_v)
+                vals[out_off + k] = sin(a_v)
         elif o == 13:  # cos
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = cos(a_v)
+                vals[out_off + k] = cos(a_v)
         elif o == 14:  # tanh
             src = vals[oa:oa + n]
-            dst = vals[oo:oo + n]
+            dst = vals[out_off:out_off + n]
             for k in range(n):
                 a_v = src[k]
                 dst[k] = tanh(a_v)
         elif o == 15:  # sigmoid
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = sigmoid(a_v)
+                vals[out_off + k] = sigmoid(a_v)
         elif o == 16:  # relu
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = where(a_v < 0.0, 0.0, a_v)
+                vals[out_off + k] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = abs(a_v)
+                vals[out_off + k] = abs(a_v)
         elif o == 18:  # pow_scalar
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = a_v * a_v if c == 2.0 else a_v ** c
+                vals[out_off + k] = a_v * a_v if c == 2.0 else a_v ** c
         elif o == 39:  # reciprocal
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = 1.0 / a_v
+                vals[out_off + k] = 1.0 / a_v
         elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
@@ -902,44 +902,44 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = where(cond_v, a_v, b_v)
+                vals[out_off + k] = where(cond_v, a_v, b_v)
         elif o == 50:  # sign
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = sign(a_v)
+                vals[out_off + k] = sign(a_v)
         elif o == 60:  # zero
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = 0.0
+                vals[out_off + k] = 0.0
         elif o == 61:  # fill
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = c
+                vals[out_off + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = b_v
+                vals[out_off + k] = b_v
         elif o == 74:  # atan2
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = atan2(a_v, b_v)
+                vals[out_off + k] = atan2(a_v, b_v)
         elif o == 75:  # hypot
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = hypot(a_v, b_v)
+                vals[out_off + k] = hypot(a_v, b_v)
         elif OP_EW[o] == 1:  # outlined unary ops
-            forward_ew_unary(o, oo, n, oa, c, vals)
+            forward_ew_unary(o, out_off, n, oa, c, vals)
         elif OP_EW[o] == 2:  # outlined binary ops
-            forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
+            forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -966,29 +966,29 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     r = (a_v != 0.0) != (b_v != 0.0)
                 else:
                     r = False
-                vals[oo + k] = 1.0 if r else 0.0
+                vals[out_off + k] = 1.0 if r else 0.0
         elif OP_KIND[o] == 5:  # reduce
-            forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 6:  # reshape
-            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 7:  # strided
-            forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 13:  # stopgrad
-            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 8:  # gather
-            forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 14:  # scatter
-            forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 15:  # scatter_idx
-            forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 9:  # matmul
-            forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 16:  # cat
-            forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals)
+            forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals)
         elif OP_KIND[o] == 17:  # split
-            forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 18:  # shift
-            forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -999,7 +999,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     return e
             else:
                 for k in range(n):
-                    if not same_value(vals[oa + k], vals[oo + k]):
+                    if not same_value(vals[oa + k], vals[out_off + k]):
                         return e
     return -1
 
@@ -1015,7 +1015,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         o = op[e]
         a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
         b = np.int64(ib[e])
-        oo = off[e]
+        out_off = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
             if a >= 0:
@@ -1049,7 +1049,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     pb = ob + (k0 if sb == n else k0 % sb)
                     va = vals[pa:pa + rl]
                     vb = vals[pb:pb + rl]
-                    dst = vals[oo + k0:oo + k0 + rl]
+                    dst = vals[out_off + k0:out_off + k0 + rl]
                     for j in range(rl):
                         a_v = np.float64(va[j])
                         b_v = np.float64(vb[j])
@@ -1060,85 +1060,85 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     a_v = vals[oa + ka] if a >= 0 else cst[e]
                     b_v = vals[ob + kb] if b >= 0 else cst[e]
-                    vals[oo + k] = a_v + b_v
+                    vals[out_off + k] = a_v + b_v
         elif o == 4:  # sub
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v - b_v
+                vals[out_off + k] = a_v - b_v
         elif o == 5:  # mul
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v * b_v
+                vals[out_off + k] = a_v * b_v
         elif o == 6:  # div
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v / b_v
+                vals[out_off + k] = a_v / b_v
         elif o == 7:  # pow
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = a_v ** b_v
+                vals[out_off + k] = a_v ** b_v
         elif o == 8:  # neg
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = -a_v
+                vals[out_off + k] = -a_v
         elif o == 9:  # exp
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = exp(a_v)
+                vals[out_off + k] = exp(a_v)
         elif o == 10:  # log
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = log(a_v)
+                vals[out_off + k] = log(a_v)
         elif o == 11:  # sqrt
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = sqrt(a_v)
+                vals[out_off + k] = sqrt(a_v)
         elif o == 12:  # sin
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = sin(a_v)
+                vals[out_off + k] = sin(a_v)
         elif o == 13:  # cos
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = cos(a_v)
+                vals[out_off + k] = cos(a_v)
         elif o == 14:  # tanh
             src = vals[oa:oa + n]
-            dst = vals[oo:oo + n]
+            dst = vals[out_off:out_off + n]
             for k in range(n):
                 a_v = src[k]
                 dst[k] = tanh(a_v)
         elif o == 15:  # sigmoid
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = sigmoid(a_v)
+                vals[out_off + k] = sigmoid(a_v)
         elif o == 16:  # relu
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = where(a_v < 0.0, 0.0, a_v)
+                vals[out_off + k] = where(a_v < 0.0, 0.0, a_v)
         elif o == 17:  # abs
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = abs(a_v)
+                vals[out_off + k] = abs(a_v)
         elif o == 18:  # pow_scalar
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = a_v * a_v if c == 2.0 else a_v ** c
+                vals[out_off + k] = a_v * a_v if c == 2.0 else a_v ** c
         elif o == 39:  # reciprocal
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = 1.0 / a_v
+                vals[out_off + k] = 1.0 / a_v
         elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
@@ -1150,26 +1150,26 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = where(cond_v, a_v, b_v)
+                vals[out_off + k] = where(cond_v, a_v, b_v)
         elif o == 50:  # sign
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = sign(a_v)
+                vals[out_off + k] = sign(a_v)
         elif o == 60:  # zero
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = 0.0
+                vals[out_off + k] = 0.0
         elif o == 61:  # fill
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = c
+                vals[out_off + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[oo + k] = b_v
+                vals[out_off + k] = b_v
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -1196,21 +1196,21 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     r = (a_v != 0.0) != (b_v != 0.0)
                 else:
                     r = False
-                vals[oo + k] = 1.0 if r else 0.0
+                vals[out_off + k] = 1.0 if r else 0.0
         elif OP_KIND[o] == 5:  # reduce
-            forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 6:  # reshape
-            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 7:  # strided
-            forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 13:  # stopgrad
-            forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 8:  # gather
-            forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 9:  # matmul
-            forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif OP_KIND[o] == 18:  # shift
-            forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals)
+            forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -1221,7 +1221,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     return e
             else:
                 for k in range(n):
-                    if not same_value(vals[oa + k], vals[oo + k]):
+                    if not same_value(vals[oa + k], vals[out_off + k]):
                         return e
         elif OP_TIER[o] > 1:  # a kernel of a higher tier has this op: it resumes from e
             return -2 - op.shape[0] - e
@@ -2000,24 +2000,24 @@ def ew_binary_grad(o, g, a_v, b_v, out_v):
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_ew_unary(o, oo, n, oa, c, vals, adj):
+def sweep_ew_unary(o, out_off, n, oa, c, vals, adj):
     sv = OP_SAVES[o]
     for k in range(n):
         a_v = vals[oa + k] if sv & 1 else 0.0
-        out_v = vals[oo + k] if sv & 4 else 0.0
-        adj[oa + k] += ew_unary_grad(o, adj[oo + k], a_v, out_v, c)
+        out_v = vals[out_off + k] if sv & 4 else 0.0
+        adj[oa + k] += ew_unary_grad(o, adj[out_off + k], a_v, out_v, c)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
+def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
     sv = OP_SAVES[o]
     for k in range(n):
         ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
         kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
         a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
         b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
-        out_v = vals[oo + k] if sv & 4 else 0.0
-        ga, gb = ew_binary_grad(o, adj[oo + k], a_v, b_v, out_v)
+        out_v = vals[out_off + k] if sv & 4 else 0.0
+        ga, gb = ew_binary_grad(o, adj[out_off + k], a_v, b_v, out_v)
         if a >= 0:
             adj[oa + ka] += ga
         if b >= 0:
@@ -2025,19 +2025,19 @@ def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, val
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_ew_unary(o, oo, n, oa, c, vals):
+def forward_ew_unary(o, out_off, n, oa, c, vals):
     for k in range(n):
-        vals[oo + k] = ew_unary_fwd(o, vals[oa + k], c)
+        vals[out_off + k] = ew_unary_fwd(o, vals[oa + k], c)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
-def forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
+def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
     for k in range(n):
         ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
         kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
         a_v = vals[oa + ka] if a >= 0 else cst[e]
         b_v = vals[ob + kb] if b >= 0 else cst[e]
-        vals[oo + k] = ew_binary_fwd(o, a_v, b_v)
+        vals[out_off + k] = ew_binary_fwd(o, a_v, b_v)
 
 
 # ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then run codegen) ----
@@ -2913,46 +2913,46 @@ def pair_suffix(shp, nd, e, x):
 
 # from tapegrad/kinds/reduce.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     scale = cst[e]
     if n == 1:
         acc = 0.0
         for k in range(size[a]):
             acc += vals[oa + k]
-        vals[oo] = acc * scale
+        vals[out_off] = acc * scale
     else:
         keep = params[par[e]:par[e] + nd[a]]
         for k in range(n):
-            vals[oo + k] = 0.0
+            vals[out_off + k] = 0.0
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
-                vals[oo + k % n] += vals[oa + k]
+                vals[out_off + k % n] += vals[oa + k]
         elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
             inner = size[a] // n
             for j in range(n):
                 acc = 0.0
                 for k in range(j * inner, (j + 1) * inner):
                     acc += vals[oa + k]
-                vals[oo + j] = acc
+                vals[out_off + j] = acc
         else:
             for k in range(size[a]):
-                vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+                vals[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
         for k in range(n):
-            vals[oo + k] *= scale
+            vals[out_off + k] *= scale
 
 
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
-        vals[oo + k] = vals[oa + k]
+        vals[out_off + k] = vals[oa + k]
 
 
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
     if nd[e] == 2:   # (a transpose or slice of a matrix: two loops, no division per element)
@@ -2961,53 +2961,53 @@ def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         s1 = params[p + 2]
         for i in range(shp[e][0]):
             src = oa + params[p] + i * s0
-            dst = oo + i * c
+            dst = out_off + i * c
             for j in range(c):
                 vals[dst + j] = vals[src + j * s1]
         return
     for k in range(n):
-        vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
+        vals[out_off + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
 
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
-        vals[oo + k] = vals[oa + params[p + k]]
+        vals[out_off + k] = vals[oa + params[p + k]]
 
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
-        vals[oo + k] = 0.0
+        vals[out_off + k] = 0.0
     for k in range(size[a]):
-        vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
+        vals[out_off + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
 
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
-        vals[oo + k] = 0.0
+        vals[out_off + k] = 0.0
     for k in range(size[a]):
-        vals[oo + params[p + k]] += vals[oa + k]
+        vals[out_off + params[p + k]] += vals[oa + k]
 
 
 # from tapegrad/kinds/matmul.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     nb = params[p]
     m = params[p + 1]
-    kk = params[p + 2]
-    nn = params[p + 3]
+    depth = params[p + 2]
+    cols = params[p + 3]
     bb = params[p + 4]
     oa = off[a]
     ob = off[b]
@@ -3020,49 +3020,49 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     # accumulates the columns of A (from a transposed copy) scaled by B[q, j] (inner loop over
     # i).  Small products cost their inner loops' starts more than their arithmetic: the
     # longer inner loop halves them at 32x16x16 and removes them at 32x16x1 (1.7 -> 0.4 us).
-    if m > nn:
-        at = np.empty(kk * m, vals.dtype)
+    if m > cols:
+        at = np.empty(depth * m, vals.dtype)
         acc = np.zeros(m)
         for t in range(nb):
-            ao = oa + t * m * kk
-            bo = ob + (t * kk * nn if bb else 0)
-            go = oo + t * m * nn
+            ao = oa + t * m * depth
+            bo = ob + (t * depth * cols if bb else 0)
+            go = out_off + t * m * cols
             for i in range(m):
-                arow = vals[ao + i * kk:ao + i * kk + kk]
-                for q in range(kk):
+                arow = vals[ao + i * depth:ao + i * depth + depth]
+                for q in range(depth):
                     at[q * m + i] = arow[q]
-            out = vals[go:go + m * nn]
-            for j in range(nn):
+            out = vals[go:go + m * cols]
+            for j in range(cols):
                 acc[:] = 0.0
-                for q in range(kk):
-                    bv = vals[bo + q * nn + j]
+                for q in range(depth):
+                    bv = vals[bo + q * cols + j]
                     acol = at[q * m:q * m + m]
                     for i in range(m):
                         acc[i] += acol[i] * bv
                 for i in range(m):
-                    out[i * nn + j] = acc[i]
+                    out[i * cols + j] = acc[i]
         return
-    acc = np.zeros(nn)
+    acc = np.zeros(cols)
     for t in range(nb):
-        ao = oa + t * m * kk
-        bo = ob + (t * kk * nn if bb else 0)
-        go = oo + t * m * nn
+        ao = oa + t * m * depth
+        bo = ob + (t * depth * cols if bb else 0)
+        go = out_off + t * m * cols
         for i in range(m):
             acc[:] = 0.0
-            arow = vals[ao + i * kk:ao + i * kk + kk]
-            for q in range(kk):
+            arow = vals[ao + i * depth:ao + i * depth + depth]
+            for q in range(depth):
                 av = arow[q]
-                brow = vals[bo + q * nn:bo + q * nn + nn]
-                for j in range(nn):
+                brow = vals[bo + q * cols:bo + q * cols + cols]
+                for j in range(cols):
                     acc[j] += av * brow[j]
-            out = vals[go + i * nn:go + i * nn + nn]
-            for j in range(nn):
+            out = vals[go + i * cols:go + i * cols + cols]
+            for j in range(cols):
                 out[j] = acc[j]
 
 
 # from tapegrad/kinds/cat.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -3077,7 +3077,7 @@ def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, c
         ox = off[x]
         for i in range(outer):
             src = ox + i * blk
-            dst = oo + (i * total + start) * inner
+            dst = out_off + (i * total + start) * inner
             for j in range(blk):
                 vals[dst + j] = vals[src + j]
         start += params[p + 2 + k]
@@ -3085,7 +3085,7 @@ def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, c
 
 # from tapegrad/kinds/cat.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -3094,7 +3094,7 @@ def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     for k in range(nblk):
         total += params[p + 2 + k]
     oa = off[a]
-    dst = oo
+    dst = out_off
     start = 0
     for k in range(nblk):
         blk = params[p + 2 + k] * inner
@@ -3108,38 +3108,38 @@ def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
 
 # from tapegrad/kinds/shift.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
-        vals[oo + k] = -math.inf
+        vals[out_off + k] = -math.inf
     if n == 1:
         for k in range(size[a]):
             v = vals[oa + k]
-            if vals[oo] == vals[oo] and (v > vals[oo] or v != v):
-                vals[oo] = v
+            if vals[out_off] == vals[out_off] and (v > vals[out_off] or v != v):
+                vals[out_off] = v
     else:
         keep = params[par[e]:par[e] + nd[a]]
         for k in range(size[a]):
-            j = oo + bcast_index(k, shp[a], nd[a], keep, nd[a])
+            j = out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])
             v = vals[oa + k]
             if vals[j] == vals[j] and (v > vals[j] or v != v):
                 vals[j] = v
     if cst[e] != 0.0:
         for k in range(n):
-            if abs(vals[oo + k]) == math.inf:
-                vals[oo + k] = 0.0
+            if abs(vals[out_off + k]) == math.inf:
+                vals[out_off + k] = 0.0
 
 
 # from tapegrad/kinds/reduce.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """g broadcast back over the reduced dims, times the scale."""
     oa = off[a]
     scale = cst[e]
     if size[a] == 1:
-        adj[oa] += scale * adj[oo]
+        adj[oa] += scale * adj[out_off]
     elif n == 1:  # a full reduction: every element gets the same gradient
-        g = scale * adj[oo]
+        g = scale * adj[out_off]
         # (through a view indexed by the loop variable: Numba then knows the index is not
         # negative and vectorizes the loop, 4x faster than adj[oa + k] at 200k elements)
         ga = adj[oa:oa + size[a]]
@@ -3149,29 +3149,29 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
         keep = params[par[e]:par[e] + nd[a]]
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
-                adj[oa + k] += scale * adj[oo + k % n]
+                adj[oa + k] += scale * adj[out_off + k % n]
         elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
             inner = size[a] // n
             for j in range(n):
-                g = scale * adj[oo + j]
+                g = scale * adj[out_off + j]
                 for k in range(j * inner, (j + 1) * inner):
                     adj[oa + k] += g
         else:
             for k in range(size[a]):
-                adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+                adj[oa + k] += scale * adj[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])]
 
 
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     for k in range(n):
-        adj[oa + k] += adj[oo + k]
+        adj[oa + k] += adj[out_off + k]
 
 
 # from tapegrad/kinds/view.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Scatter-add through the same offset and strides (an expand sums its copies)."""
     oa = off[a]
     p = par[e]
@@ -3181,51 +3181,51 @@ def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
         s1 = params[p + 2]
         for i in range(shp[e][0]):
             src = oa + params[p] + i * s0
-            dst = oo + i * c
+            dst = out_off + i * c
             for j in range(c):
                 adj[src + j * s1] += adj[dst + j]
         return
     for k in range(n):
-        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
+        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[out_off + k]
 
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     # NOTE: repeated indices accumulate: each use of an element adds its gradient
     oa = off[a]
     p = par[e]
     for k in range(n):
-        adj[oa + params[p + k]] += adj[oo + k]
+        adj[oa + params[p + k]] += adj[out_off + k]
 
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Gather back through the same offset and strides."""
     oa = off[a]
     p = par[e]
     for k in range(size[a]):
-        adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
+        adj[oa + k] += adj[out_off + strided_index(k, shp[a], nd[a], params, p)]
 
 
 # from tapegrad/kinds/gather.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     p = par[e]
     for k in range(size[a]):
-        adj[oa + k] += adj[oo + params[p + k]]
+        adj[oa + k] += adj[out_off + params[p + k]]
 
 
 # from tapegrad/kinds/matmul.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     nb = params[p]
     m = params[p + 1]
-    kk = params[p + 2]
-    nn = params[p + 3]
+    depth = params[p + 2]
+    cols = params[p + 3]
     bb = params[p + 4]
     oa = off[a]
     ob = off[b]
@@ -3236,39 +3236,39 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
     # same sums in the same order (bit for bit), vectorized (5.8 -> 2.4 us at 32x16x16).
     # (Choosing each loop order by shape, as forward_matmul does, saved another 1.2 us at
     # 32x2x16 but cost ~0.9 s of CPU in the first n-d replay's cold compile.)
-    bt = np.empty(kk * nn, vals.dtype)
-    acc = np.zeros(kk)
+    bt = np.empty(depth * cols, vals.dtype)
+    acc = np.zeros(depth)
     for t in range(nb):
-        ao = oa + t * m * kk
-        bo = ob + (t * kk * nn if bb else 0)
-        go = oo + t * m * nn
+        ao = oa + t * m * depth
+        bo = ob + (t * depth * cols if bb else 0)
+        go = out_off + t * m * cols
         if t == 0 or bb:
-            for q in range(kk):
-                brow = vals[bo + q * nn:bo + q * nn + nn]
-                for j in range(nn):
-                    bt[j * kk + q] = brow[j]
+            for q in range(depth):
+                brow = vals[bo + q * cols:bo + q * cols + cols]
+                for j in range(cols):
+                    bt[j * depth + q] = brow[j]
         for i in range(m):
-            grow = adj[go + i * nn:go + i * nn + nn]
+            grow = adj[go + i * cols:go + i * cols + cols]
             acc[:] = 0.0
-            for j in range(nn):
+            for j in range(cols):
                 g = grow[j]
-                btrow = bt[j * kk:j * kk + kk]
-                for q in range(kk):
+                btrow = bt[j * depth:j * depth + depth]
+                for q in range(depth):
                     acc[q] += g * btrow[q]
-            arow = vals[ao + i * kk:ao + i * kk + kk]
-            for q in range(kk):
+            arow = vals[ao + i * depth:ao + i * depth + depth]
+            for q in range(depth):
                 av = arow[q]
-                gbrow = adj[bo + q * nn:bo + q * nn + nn]
-                for j in range(nn):
+                gbrow = adj[bo + q * cols:bo + q * cols + cols]
+                for j in range(cols):
                     gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
-            garow = adj[ao + i * kk:ao + i * kk + kk]
-            for q in range(kk):
+            garow = adj[ao + i * depth:ao + i * depth + depth]
+            for q in range(depth):
                 garow[q] += acc[q]
 
 
 # from tapegrad/kinds/cat.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -3283,7 +3283,7 @@ def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst
         ox = off[x]
         for i in range(outer):
             dst = ox + i * blk
-            src = oo + (i * total + start) * inner
+            src = out_off + (i * total + start) * inner
             for j in range(blk):
                 adj[dst + j] += adj[src + j]
         start += params[p + 2 + k]
@@ -3291,7 +3291,7 @@ def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst
 
 # from tapegrad/kinds/cat.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -3300,7 +3300,7 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     for k in range(nblk):
         total += params[p + 2 + k]
     oa = off[a]
-    src = oo
+    src = out_off
     start = 0
     for k in range(nblk):
         blk = params[p + 2 + k] * inner

@@ -29,7 +29,7 @@ def _check_alpha(x, other, alpha):
 
 def _shown(r, name, inputs):
     """r's entry shows as torch's node `name` with one edge per input."""
-    if r._tape is not None and r._rg:
+    if r._tape is not None and r._recorded:
         show_edges(r._tape, r._node, inputs, name)
     return r
 

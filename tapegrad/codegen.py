@@ -139,7 +139,7 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             reach[b] = 1
         if host[e] != 0:
             return -2 - e
-        oo = off[e]
+        out_off = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
 %(operands)s        else:  # (one read here, not one per branch: fewer operations for Numba to type)
@@ -164,7 +164,7 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         o = op[e]
         a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
         b = np.int64(ib[e])
-        oo = off[e]
+        out_off = off[e]
         n = size[e]
         if OP_PAIR[o] != 0:
 %(operands)s        else:  # (one read here, not one per branch: fewer operations for Numba to type)
@@ -217,7 +217,7 @@ COND_K = """\
 B_UNARY = """\
         elif o == %(code)d:  # %(name)s
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
 %(reads)s                adj[oa + k] += %(ga)s
 """
 # The ops of ROW_OPS (a layer's bias add), when their operands are whole or broadcast over
@@ -235,7 +235,7 @@ ROW_HEAD = """\
 """
 B_BINARY_LOOP = """\
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
 """ + BCAST + """\
 %(reads)s                if a >= 0:
                     adj[oa + ka] += %(ga)s
@@ -250,10 +250,10 @@ B_BINARY_ROWS = """\
         elif o == %(code)d:  # %(name)s
             c = 0.0
 """ + ROW_HEAD + """\
-                    gs = adj[oo + k0:oo + k0 + rl]
+                    gs = adj[out_off + k0:out_off + k0 + rl]
                     va = vals[pa:pa + rl]
                     vb = vals[pb:pb + rl]
-                    vo = vals[oo + k0:oo + k0 + rl]
+                    vo = vals[out_off + k0:out_off + k0 + rl]
                     gas = adj[pa:pa + rl]
                     gbs = adj[pb:pb + rl]
                     for j in range(rl):
@@ -267,7 +267,7 @@ B_WHERE = """\
 """ + COND + """\
             reach[cn] = 1
             for k in range(n):
-                g = adj[oo + k]
+                g = adj[out_off + k]
 """ + BCAST + COND_K + """\
                 if a >= 0:
                     adj[oa + ka] += %(ga)s
@@ -279,7 +279,7 @@ F_UNARY = """\
         elif o == %(code)d:  # %(name)s
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[oo + k] = %(fwd)s
+                vals[out_off + k] = %(fwd)s
 """
 # the unary ops whose formula calls a vectorizable float32 face (vocab numba="f32", the
 # float32 tanh of tapegrad/_mathf32.py): on slices, whose indices Numba knows are in range,
@@ -287,7 +287,7 @@ F_UNARY = """\
 F_UNARY_SLICES = """\
         elif o == %(code)d:  # %(name)s
             src = vals[oa:oa + n]
-            dst = vals[oo:oo + n]
+            dst = vals[out_off:out_off + n]
             for k in range(n):
                 a_v = src[k]
                 dst[k] = %(fwd)s
@@ -299,7 +299,7 @@ F_READS = """\
 F_BINARY_LOOP = """\
             for k in range(n):
 """ + BCAST + F_READS + """\
-                vals[oo + k] = %(fwd)s
+                vals[out_off + k] = %(fwd)s
 """
 F_BINARY = """\
         elif o == %(code)d:  # %(name)s
@@ -309,7 +309,7 @@ F_BINARY_ROWS = """\
 """ + ROW_HEAD + """\
                     va = vals[pa:pa + rl]
                     vb = vals[pb:pb + rl]
-                    dst = vals[oo + k0:oo + k0 + rl]
+                    dst = vals[out_off + k0:out_off + k0 + rl]
                     for j in range(rl):
                         a_v = np.float64(va[j])
                         b_v = np.float64(vb[j])
@@ -321,7 +321,7 @@ F_WHERE = """\
 """ + COND + """\
             for k in range(n):
 """ + BCAST + COND_K + F_READS + """\
-                vals[oo + k] = %(fwd)s
+                vals[out_off + k] = %(fwd)s
 """
 F_COMPARE = """\
         elif OP_KIND[o] == %(kind)d:  # %(names)s
@@ -329,7 +329,7 @@ F_COMPARE = """\
 """ + BCAST + F_READS + """\
 %(chain)s                else:
                     r = False
-                vals[oo + k] = 1.0 if r else 0.0
+                vals[out_off + k] = 1.0 if r else 0.0
 """
 F_GUARDS = """\
         elif o == %(bool)d:  # guard_bool: bool() of a one-element value
@@ -342,7 +342,7 @@ F_GUARDS = """\
                     return e
             else:
                 for k in range(n):
-                    if not same_value(vals[oa + k], vals[oo + k]):
+                    if not same_value(vals[oa + k], vals[out_off + k]):
                         return e
 """
 
@@ -422,7 +422,7 @@ def _reads(exprs, binary, scalar=False):
     else:
         a_read = "a_v = vals[oa + ka] if a >= 0 else cst[e]" if binary else "a_v = vals[oa + k]"
         reads = {"a": a_read, "b": "b_v = vals[ob + kb] if b >= 0 else cst[e]",
-                 "out": "out_v = vals[oo + k]"}
+                 "out": "out_v = vals[out_off + k]"}
         ind = " " * 16
     for name, line in reads.items():
         if mentions(text, name):
@@ -484,7 +484,7 @@ def _merged(branches):
 # --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
 STRUCT_CALL = """\
         elif OP_KIND[o] == %(kind_code)d:  # %(kind)s
-%(reach)s            %(fn)s(e, a, b, oo, n, off, size, shp, nd, par, params, %(args)scst, %(vals)s)
+%(reach)s            %(fn)s(e, a, b, out_off, n, off, size, shp, nd, par, params, %(args)scst, %(vals)s)
 """
 # the sweep marks an entry's ia/ib reached for every kind, its listed operands in the branches
 # of the kinds that have lists (a per-entry check in the loop cost the scalar sweep 7%)
@@ -601,22 +601,22 @@ def %(fn)s(%(params)s):
 EW_LOOPS = """
 
 @njit(%(options)s, error_model="numpy")
-def sweep_ew_unary(o, oo, n, oa, c, vals, adj):
+def sweep_ew_unary(o, out_off, n, oa, c, vals, adj):
     sv = OP_SAVES[o]
     for k in range(n):
         a_v = vals[oa + k] if sv & 1 else 0.0
-        out_v = vals[oo + k] if sv & 4 else 0.0
-        adj[oa + k] += ew_unary_grad(o, adj[oo + k], a_v, out_v, c)
+        out_v = vals[out_off + k] if sv & 4 else 0.0
+        adj[oa + k] += ew_unary_grad(o, adj[out_off + k], a_v, out_v, c)
 
 
 @njit(%(options)s, error_model="numpy")
-def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
+def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
     sv = OP_SAVES[o]
     for k in range(n):
 %(bcast)s        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
         b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
-        out_v = vals[oo + k] if sv & 4 else 0.0
-        ga, gb = ew_binary_grad(o, adj[oo + k], a_v, b_v, out_v)
+        out_v = vals[out_off + k] if sv & 4 else 0.0
+        ga, gb = ew_binary_grad(o, adj[out_off + k], a_v, b_v, out_v)
         if a >= 0:
             adj[oa + ka] += ga
         if b >= 0:
@@ -624,31 +624,31 @@ def sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, val
 
 
 @njit(%(options)s, error_model="numpy")
-def forward_ew_unary(o, oo, n, oa, c, vals):
+def forward_ew_unary(o, out_off, n, oa, c, vals):
     for k in range(n):
-        vals[oo + k] = ew_unary_fwd(o, vals[oa + k], c)
+        vals[out_off + k] = ew_unary_fwd(o, vals[oa + k], c)
 
 
 @njit(%(options)s, error_model="numpy")
-def forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
+def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
     for k in range(n):
 %(bcast)s        a_v = vals[oa + ka] if a >= 0 else cst[e]
         b_v = vals[ob + kb] if b >= 0 else cst[e]
-        vals[oo + k] = ew_binary_fwd(o, a_v, b_v)
+        vals[out_off + k] = ew_binary_fwd(o, a_v, b_v)
 """
 # each kernel's branches that hand an outlined op to its callee
 EW_CALLS = {
     "sweep": """\
         elif OP_EW[o] == 1:  # outlined unary ops
-            sweep_ew_unary(o, oo, n, oa, c, vals, adj)
+            sweep_ew_unary(o, out_off, n, oa, c, vals, adj)
         elif OP_EW[o] == 2:  # outlined binary ops
-            sweep_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
+            sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
 """,
     "forward": """\
         elif OP_EW[o] == 1:  # outlined unary ops
-            forward_ew_unary(o, oo, n, oa, c, vals)
+            forward_ew_unary(o, out_off, n, oa, c, vals)
         elif OP_EW[o] == 2:  # outlined binary ops
-            forward_ew_binary(o, e, a, b, oo, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
+            forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
 """,
     "forward_scalar": """\
         elif OP_EW[o] == 1:  # outlined unary ops
@@ -1107,13 +1107,13 @@ def op_%(fname)s(self, other):
         r._v = v
         r._dtype = self._dtype
         r._shape = self._shape
-        if self._rg:
+        if self._recorded:
             tape = STATE.tape
             if tape.sealed:
                 tape = open_tape(self, other)
                 if tape is None:   # grad mode is off
                     r._tape = None
-                    r._rg = False
+                    r._recorded = False
                     return r
             st = self._tape
             if st is tape:
@@ -1125,10 +1125,10 @@ def op_%(fname)s(self, other):
 %(push_num)s
             r._tape = tape
             r._node = n
-            r._rg = True
+            r._recorded = True
         else:
             r._tape = None
-            r._rg = False
+            r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
         return _binary(%(code)d, %(x)s, %(y)s)
@@ -1150,15 +1150,15 @@ def op_%(fname)s(self, other):
     if shp is not other._shape and len(shp) < len(other._shape):
         shp = other._shape
     r._shape = shp
-    srq = self._rg
-    orq = other._rg
+    srq = self._recorded
+    orq = other._recorded
     if srq or orq:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self, other)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         if srq:
             st = self._tape
@@ -1179,7 +1179,7 @@ def op_%(fname)s(self, other):
 %(push_tt)s
                 r._tape = tape
                 r._node = n
-                r._rg = True
+                r._recorded = True
                 return r
             # a one-element constant tensor: folded, its version is checked
             o = -1
@@ -1199,10 +1199,10 @@ def op_%(fname)s(self, other):
 %(push)s
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 '''
 
@@ -1222,13 +1222,13 @@ def op_%(fname)s(self%(cparam)s):
     r._v = v
     r._dtype = self._dtype
     r._shape = self._shape
-    if self._rg:
+    if self._recorded:
         tape = STATE.tape
         if tape.sealed:
             tape = open_tape(self)
             if tape is None:   # grad mode is off
                 r._tape = None
-                r._rg = False
+                r._recorded = False
                 return r
         st = self._tape
         if st is tape:
@@ -1240,10 +1240,10 @@ def op_%(fname)s(self%(cparam)s):
 %(push)s
         r._tape = tape
         r._node = n
-        r._rg = True
+        r._recorded = True
     else:
         r._tape = None
-        r._rg = False
+        r._recorded = False
     return r
 '''
 

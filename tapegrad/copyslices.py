@@ -83,7 +83,7 @@ class CopySlices(Node):
 def edge_of(t, tape):
     """The (grad_fn, output_nr) pair of tensor t as an operand recorded on `tape` (torch's
     next_functions entry: (None, 0) for what needs no gradient)."""
-    if not isinstance(t, Tensor) or not t._rg:
+    if not isinstance(t, Tensor) or not t._recorded:
         return (None, 0)
     if t._tape is None and t._lserial != tape.serial:
         return (None, 0)
@@ -154,9 +154,9 @@ def inplace_on_view(self, method, other):
     if self._tape is not None:   # the view's old node: a backward expects its old version
         self._tape.watch(self._node, self)
     bump_version(base)
-    base._tape, base._node, base._rg, base._lserial = tape, new._node, True, 0
+    base._tape, base._node, base._recorded, base._lserial = tape, new._node, True, 0
     tape.watch(base._node, base)
-    self._tape, self._node, self._rg, self._lserial = view._tape, view._node, True, 0
+    self._tape, self._node, self._recorded, self._lserial = view._tape, view._node, True, 0
     view._tape.watch(self._node, self)
     regenerate_views(base, self)
     return self
@@ -173,7 +173,7 @@ def regenerate_views(base, done=None):
         if pos.size and pos.min() < 0:   # no longer in the base's memory (`.data = ...`)
             continue
         g = _gather("as_strided", base, pos, u._shape)
-        u._tape, u._node, u._rg, u._lserial = g._tape, g._node, True, 0
+        u._tape, u._node, u._recorded, u._lserial = g._tape, g._node, True, 0
         g._tape.watch(u._node, u)
 
 

@@ -120,7 +120,7 @@ def from_numpy(arr):
     """A tensor sharing memory with the numpy array `arr`."""
     dt = D.from_numpy_dtype(arr.dtype)
     t = _new()
-    t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, None, False
+    t._v, t._dtype, t._shape, t._tape, t._recorded = arr, dt, arr.shape, None, False
     return t
 
 

@@ -29,7 +29,7 @@ def record(name, body, T, x, *args, edges=None):
     before = {id(tp): tp.n for tp in tapes if isinstance(tp, Tape)}
     out = body(T, x, *args)
     tape = out._tape
-    if tape is not None and out._rg:
+    if tape is not None and out._recorded:
         start = before.get(id(tape), 0)   # a tape opened by the body holds only its entries
         if out._node >= start:
             groups.mark(tape, start, out._node, OPS[name].code)

@@ -552,9 +552,9 @@ def _handle(tape, node, like):
     else:
         t._v, t._shape, t._dtype = float(tape.val[node]), (), like._dtype
     if kind == "const":
-        t._tape, t._rg = None, False
+        t._tape, t._recorded = None, False
     else:
-        t._tape, t._node, t._rg = tape, node, True
+        t._tape, t._node, t._recorded = tape, node, True
     return t
 
 
@@ -628,7 +628,7 @@ def _record_backward_fast(roots, seeds, inputs):
     for t, s in zip(roots, seeds):
         if t._tape is not tape or t.numel() != 1 or s.numel() != 1:
             return None
-        if s._rg and s._tape is not tape:
+        if s._recorded and s._tape is not tape:
             return None
     n = max(t._node for t in roots) + 1
     ops = tape._arrays[0]
@@ -647,7 +647,7 @@ def _record_backward_fast(roots, seeds, inputs):
     for t, s in zip(roots, seeds):
         k = t._node
         sv = float(s._array().reshape(-1)[0])
-        node = (s._node if s._tape is tape else -1) if s._rg else -1
+        node = (s._node if s._tape is tape else -1) if s._recorded else -1
         if has[k]:
             return None  # the same root twice: rare, let the Python path add the seeds
         has[k], adj_n[k], adj_i[k], adj_v[k] = 1, node >= 0, node, sv
@@ -679,9 +679,9 @@ def _record_backward_fast(roots, seeds, inputs):
         t = _new()
         t._v, t._shape, t._dtype = float(adj_v[node]), tuple(like._shape), like._dtype
         if adj_n[node]:
-            t._tape, t._node, t._rg = tape, int(adj_i[node]), True
+            t._tape, t._node, t._recorded = tape, int(adj_i[node]), True
         else:
-            t._tape, t._rg = None, False
+            t._tape, t._recorded = None, False
         return t
 
     if inputs is not None:

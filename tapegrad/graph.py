@@ -86,7 +86,7 @@ def edge_to(tape, t):
     """torch's next_functions entry for tensor t as an input of a node recorded on `tape`:
     (its grad_fn, output_nr), AccumulateGrad for a leaf used on `tape`, (None, 0) for what
     needs no gradient."""
-    if not getattr(t, "_rg", False):
+    if not getattr(t, "_recorded", False):
         return (None, 0)
     if t._tape is not None:
         return (node_for(t._tape, t._node), output_nr(t._tape, t._node))

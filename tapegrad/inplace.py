@@ -32,14 +32,14 @@ class _InplaceMethods:
         """True when the change must be recorded on the tape."""
         if not STATE.enabled:
             return False
-        if self._rg and self._tape is None:
+        if self._recorded and self._tape is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
         base = view_base(self)
-        if base is not None and base._rg and base._tape is None:
+        if base is not None and base._recorded and base._tape is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
-        return self._rg or isinstance(other, Tensor) and other._rg
+        return self._recorded or isinstance(other, Tensor) and other._recorded
 
     def _inplace_recorded(self, method, other):
         """self = method(self, other), recorded: the entry reads the old value (its own copy,
@@ -79,7 +79,7 @@ class _InplaceMethods:
         else:  # self was a number folded into the entry: still torch's in-place name (SubBackward0)
             name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
         bump_version(self)                 # the old node: changed since it took its value
-        self._tape, self._node, self._rg = r._tape, r._node, True
+        self._tape, self._node, self._recorded = r._tape, r._node, True
         self._lserial = 0
         self._tape.watch(self._node, self)  # the new node: its value is this version
         regenerate_views(self)              # its views follow it (AsStridedBackward0)
@@ -157,7 +157,7 @@ class _InplaceMethods:
         whose edges are self's previous grad_fn and other's (not the product's)."""
         old = edge_of(self, STATE.tape) if self._tape is not None else (None, 0)
         r = self._inplace(fn, other, method)
-        if isinstance(other, Tensor) and other._rg and self._tape is not None \
+        if isinstance(other, Tensor) and other._recorded and self._tape is not None \
                 and view_base(self) is None:
             edges_as_torch(self, old, other)
         return r
@@ -195,7 +195,7 @@ class _InplaceMethods:
     def __setitem__(self, key, value):
         """x[key] = value: an in-place change of the selected elements; on a tensor that
         needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
-        if STATE.enabled and self._rg and self._tape is None:
+        if STATE.enabled and self._recorded and self._tape is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         recorded = self._check_inplace(value)
@@ -297,7 +297,7 @@ def _put(base, key, value, advanced):
                                   "needs autograd history is not implemented yet")
     keep = np.ones(arr.shape, bool)
     keep.reshape(-1)[flat] = False
-    if isinstance(value, Tensor) and value._rg:
+    if isinstance(value, Tensor) and value._recorded:
         v = value if value._dtype is base._dtype else value.to(base._dtype)
         if v._shape != target:
             v = v.expand(*target)

@@ -91,7 +91,7 @@ def _lapack(which, A, B=None, flag=0):
 
 def _node(tape, x, arr):
     """x's node on tape: its own (requires grad) or a const node holding its value."""
-    if x._rg:
+    if x._recorded:
         return input_node(tape, x)
     node = tape.const_node(np.asarray(arr).reshape(x._shape))
     tape.save(node, np.asarray(arr).reshape(x._shape))

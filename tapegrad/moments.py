@@ -27,7 +27,7 @@ def _moment_mean(name, input, dim, unbiased, keepdim, correction):
         return stack([stat(x, dim, unbiased, keepdim, correction=correction),
                       x.mean(mdim, keepdim=bool(keepdim))])
 
-    if not input._rg:
+    if not input._recorded:
         both = body(None, input)
         return both[0], both[1]
     packed = decomps.record(f"{name}_mean", body, KIND_OPS, input)

@@ -130,8 +130,8 @@ def _binary_fast(code, fwd, x, y, dt, xa, ya):
     tx, ty = type(x), type(y)
     xt = tx is not float and tx is not int
     yt = ty is not float and ty is not int
-    rx = xt and x._rg
-    ry = yt and y._rg
+    rx = xt and x._recorded
+    ry = yt and y._recorded
     if not (rx or ry):
         return Tensor._wrap(out, dt)
     tape = _tape_for(x, y)
@@ -204,7 +204,7 @@ def _unary(code, x, c=0.0):
         out = _quiet(fwd, xa, c if takes_c else None)
         if type(out) is not np.ndarray or out.dtype != dt.np:
             out = np.asarray(out, dtype=dt.np)
-        if not x._rg:
+        if not x._recorded:
             return Tensor._wrap(out, dt)
         tape = _tape_for(x, None)
         if tape is None:
@@ -283,13 +283,13 @@ def where(condition, input, other, _op="where"):
     b, cst_b = _operand_node(tape, other, ya)
     if a < 0 and b < 0:  # one constant fits in the entry; the other becomes a const node
         b = tape.push(OP_CONST, -1, -1, 0.0, cst_b)
-    if cond._rg:
+    if cond._recorded:
         c_node = input_node(tape, cond)
     elif ca.size == 1:
         c_node = tape.push(OP_CONST, -1, -1, 0.0, float(ca.reshape(-1)[0]))
     else:
         c_node = tape.const_node(ca)
-    if isinstance(cond, Tensor) and not cond._rg:
+    if isinstance(cond, Tensor) and not cond._recorded:
         tape.watch(c_node, cond)
     tape.save(c_node, ca.astype(np.float64))
     t = _result(out, dt, tape, OPS[_op].code, a, b, cst_a if a < 0 else cst_b)
@@ -425,7 +425,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
             arr.sum(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
         out = np.asarray(red, dtype=dt.np)
     if type(x) is Tensor or type(x) is Parameter:   # (_record_start's usual case)
-        tape = _tape_for(x, None) if x._rg else None
+        tape = _tape_for(x, None) if x._recorded else None
     else:
         tape = _record_start(x)
     if tape is None:
@@ -470,7 +470,7 @@ def matmul(x, y, name=None):
                            f"({'x'.join(map(str, xa.shape))} and {'x'.join(map(str, ya.shape))})") from None
     if type(out) is not np.ndarray:   # vector @ vector: a numpy scalar
         out = np.asarray(out)
-    if not (x._rg or y._rg):
+    if not (x._recorded or y._recorded):
         return Tensor._wrap(out, x._dtype)
     tape = _tape_for(x, y)
     if tape is None:
@@ -494,7 +494,7 @@ def matmul(x, y, name=None):
         name, params = name or "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
     else:
         raise NotImplementedError("matmul with broadcast batch dimensions is not implemented yet")
-    a, b = input_node(tape, x) if x._rg else None, input_node(tape, y) if y._rg else None
+    a, b = input_node(tape, x) if x._recorded else None, input_node(tape, y) if y._recorded else None
     if a is None:
         a = tape.const_node(xa)
         tape._watch_new(a, x)

@@ -29,7 +29,7 @@ class _ParameterMeta(_TensorMeta):
         p._dtype = data._dtype
         p._shape = data._shape
         p._tape = None
-        p._rg = False
+        p._recorded = False
         if requires_grad:
             p._set_requires_grad(True, errors.NOT_FLOAT_CREATE)
         return p

@@ -30,7 +30,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         base = x * beta if beta != 1 else _pre_read(x)
         prod = matmul(m1, m2)
         return base + (prod * alpha if alpha != 1 else prod)
-    if not (input._rg or mat1._rg or mat2._rg):
+    if not (input._recorded or mat1._recorded or mat2._recorded):
         return body(None, input, mat1, mat2)
     return decomps.record("addmm", body, KIND_OPS, input, mat1, mat2,
                           edges=(input, mat1, mat2))
@@ -113,7 +113,7 @@ def linalg_cross(input, other, *, dim=-1):
         a1, b2 = a.roll(-1, d), b.roll(-2, d)
         a2, b1 = a.roll(-2, d), b.roll(-1, d)
         return a1 * b2 - a2 * b1
-    if not (input._rg or other._rg):
+    if not (input._recorded or other._recorded):
         return body(None, input, other)
     return decomps.record("cross", body, KIND_OPS, input, other, edges=(input, other))
 

@@ -281,7 +281,7 @@ def _apply(cls, args):
                       "Tensors that have been mutated should be passed to ctx.mark_dirty().",
                       UserWarning, stacklevel=3)
     for a in args:
-        if id(a) in dirty and isinstance(a, Tensor) and a._rg and a._tape is None:
+        if id(a) in dirty and isinstance(a, Tensor) and a._recorded and a._tape is None:
             raise RuntimeError("a leaf Variable that requires grad has been used in an "
                                "in-place operation.")
     nodiff = {id(t) for t in ctx.__dict__.get("non_differentiable", ())}
@@ -301,7 +301,7 @@ def _apply(cls, args):
             if id(o) in inputs and id(o) not in dirty:
                 outs[k] = _alias(o)
             continue
-        if id(o) not in dirty and (id(o) in inputs or o._tape is not None or o._rg):
+        if id(o) not in dirty and (id(o) in inputs or o._tape is not None or o._recorded):
             o = outs[k] = _alias(o)
         diff.append((k, o))
     specs, total = [], 0
@@ -329,7 +329,7 @@ def _apply(cls, args):
             if o._tape is not None:
                 o._tape.rebased[o._node] = o._tape.n
             o._lserial = 0
-        o._tape, o._node, o._rg = tape, node, True
+        o._tape, o._node, o._recorded = tape, node, True
         if id(o) in dirty:
             tape.watch(node, o)
     ctx._tape, ctx._node = tape, e

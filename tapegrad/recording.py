@@ -26,7 +26,7 @@ def _operand(x):
 
 def _record_start(*inputs):
     """The tape to record on, or None when no input is recorded or grad mode is off."""
-    if not any(isinstance(t, Tensor) and t._rg for t in inputs):
+    if not any(isinstance(t, Tensor) and t._recorded for t in inputs):
         return None
     tape = STATE.tape
     if tape.sealed:  # else open_tape would return it as it is
@@ -43,7 +43,7 @@ def _operand_node(tape, x, arr):
     """Node for operand x on tape: its own node, or -1 (Python-number/one-element constant,
     value in the entry's cst), or a const entry holding an n-d value."""
     if isinstance(x, Tensor):
-        if x._rg:
+        if x._recorded:
             return input_node(tape, x), 0.0
         if x.numel() == 1:
             return -1, float(np.asarray(arr).reshape(-1)[0])
@@ -61,11 +61,11 @@ def _result(arr, dt, tape, op, a, b, c, saves=()):
         return Tensor._wrap(arr, dt)
     t = _new()   # (Tensor._wrap's cases, inline: this runs once per recorded op)
     if arr.size != 1:
-        t._v, t._dtype, t._shape, t._tape, t._rg = arr, dt, arr.shape, tape, True
+        t._v, t._dtype, t._shape, t._tape, t._recorded = arr, dt, arr.shape, tape, True
         t._node = n = tape.push(op, a, b, c, 0.0, arr.shape)
     else:   # a one-element result (a loss): its value in the entry, a float if it can be
         v = float(arr.reshape(-1)[0])
-        t._v, t._dtype, t._shape, t._tape, t._rg = (
+        t._v, t._dtype, t._shape, t._tape, t._recorded = (
             v if dt.is_floating_point else arr), dt, arr.shape, tape, True
         t._node = n = tape.push(op, a, b, c, v, None)
     for role, node, val in saves:

@@ -69,7 +69,7 @@ def _reduce_at(name, input, src, out_pos, src_pos, reduce, include_self):
     T = np.where(T < 0, pad, T)
     ident = _identity(reduce, input._dtype)
     shape = input._shape
-    if not ((input._rg or src._rg) and is_grad_enabled() and input._dtype.is_floating_point):
+    if not ((input._recorded or src._recorded) and is_grad_enabled() and input._dtype.is_floating_point):
         V = np.concatenate([input._array().reshape(-1), src._array().reshape(-1),
                             np.array([ident], input._dtype.np)])
         C = V[T]
@@ -177,7 +177,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     out_pos, src_pos = _scatter_positions("scatter", input, dim, index, s)
     red = "sum" if reduce == "add" else "prod"
     plain = _reduce_at("scatter_reduce", input.detach(), s.detach(), out_pos, src_pos, red, True)
-    if (input._rg or s._rg) and is_grad_enabled():
+    if (input._recorded or s._recorded) and is_grad_enabled():
         return NotImplemented.apply(input, s, plain)
     return plain
 

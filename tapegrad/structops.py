@@ -76,8 +76,8 @@ def _all(cond):
 def _where_mask(name, x, keep, value):
     """where(keep, x, value) recorded as op `name` (a where-kind row); `keep` a bool array or
     a (possibly traced) bool tensor.  Without history: numpy, keeping x's dtype."""
-    vrg = isinstance(value, Tensor) and value._rg
-    if not (x._rg or vrg) or _record_start(x, value if vrg else None) is None:
+    vrg = isinstance(value, Tensor) and value._recorded
+    if not (x._recorded or vrg) or _record_start(x, value if vrg else None) is None:
         ka = keep._array() if isinstance(keep, Tensor) else keep
         v = value._array() if isinstance(value, Tensor) else value
         out = np.where(ka, x._array(), np.asarray(v).astype(x._dtype.np))
@@ -93,7 +93,7 @@ def _pre_read(x):
     """A decomposition's first entry reading x (a copy: not a view, so an in-place op that
     rebases x onto the decomposition's result leaves no view behind), so that its grad_fn
     lists x first in next_functions (groups list inputs in the order the members read them)."""
-    return x.clone() if x._rg else x
+    return x.clone() if x._recorded else x
 
 
 # ---- sort & co ----------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def _median_all(x):
     k = (n + 1) // 2
     value = arr[np.argsort(arr, kind="stable")[k - 1]]
     ties = np.flatnonzero(nan if nan.any() else arr == value)
-    if not x._rg or _record_start(x) is None:
+    if not x._recorded or _record_start(x) is None:
         return Tensor._wrap(np.asarray(arr[ties[0]]), x._dtype)
 
     def body(T, t):
@@ -335,7 +335,7 @@ def index_select(input, dim, index):
     idx = _index_array("index_select", index)
     if idx.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    if isinstance(index, Tensor) and index._rg:
+    if isinstance(index, Tensor) and index._recorded:
         _bake(index, "guard_value")
     nd = input.dim()
     d = _dim(dim, nd)
@@ -367,7 +367,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     if bad.size:
         raise RuntimeError(f"index {int(bad[0])} is out of bounds for dimension {d} with size "
                            f"{pos.shape[d]}")
-    if isinstance(index, Tensor) and index._rg:
+    if isinstance(index, Tensor) and index._recorded:
         _bake(index, "guard_value")
     sub = pos[tuple(slice(0, s) if k != d else slice(None) for k, s in enumerate(ix.shape))]
     out = np.take_along_axis(sub, ix, d)
@@ -382,7 +382,7 @@ def take(input, index):
     if bad.size:
         raise IndexError(f"out of range: tried to access index {int(bad.reshape(-1)[0])} on a "
                          f"tensor of {n} elements.")
-    if isinstance(index, Tensor) and index._rg:
+    if isinstance(index, Tensor) and index._recorded:
         _bake(index, "guard_value")
     return _gather("take", input, np.where(idx < 0, idx + n, idx))
 
@@ -394,7 +394,7 @@ def masked_select(input, mask):
     if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = np.broadcast_shapes(input._shape, mask._shape)
-    if mask._rg:
+    if mask._recorded:
         _bake(mask, "guard_value")
     m = np.broadcast_to(mask._array(), shape)
     return _gather("masked_select", input, np.broadcast_to(_positions(input), shape)[m])
@@ -473,7 +473,7 @@ def trace(input):
     """The sum of a matrix's diagonal (TraceBackward0)."""
     if input.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
-    if not input._rg:
+    if not input._recorded:
         a = input._array()
         dt = input._dtype if input._dtype.is_floating_point else D.int64
         return Tensor._wrap(np.asarray(np.trace(a), dt.np), dt)
@@ -519,7 +519,7 @@ def masked_fill(input, mask, value):
         if value.dim():
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.dim()} dimension(s).")
-        if value._rg:
+        if value._recorded:
             name = "masked_fill_tensor"
         else:
             value = value.item()
@@ -559,7 +559,7 @@ def _checked_index(fn, input, dim, index, vector):
     if bad.size:
         raise IndexError(f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} "
                          f"with size {n}")
-    if isinstance(index, Tensor) and index._rg:
+    if isinstance(index, Tensor) and index._recorded:
         _bake(index, "guard_value")
     return (np.where(idx < 0, idx + n, idx).reshape(-1) if vector else idx), d
 
@@ -568,7 +568,7 @@ def index_fill(input, dim, index, value):
     """input with value at the index along dim (IndexFillBackward0)."""
     idx, d = _checked_index("index_fill", input, dim, index, True)
     if isinstance(value, Tensor):
-        if value._rg:
+        if value._recorded:
             raise NotImplementedError("tapegrad: index_fill with a value tensor that requires "
                                       "grad is not implemented")
         value = value.item()
@@ -584,7 +584,7 @@ def index_fill(input, dim, index, value):
 def _write_last(name, input, src, tgt, sel):
     """input with flat positions `tgt` replaced by src's flat elements `sel` (each position's
     last write), recorded as decomposition row `name` when either needs a gradient."""
-    if not (input._rg or src._rg) or _record_start(input, src) is None:
+    if not (input._recorded or src._recorded) or _record_start(input, src) is None:
         out = np.array(input._array())
         out.reshape(-1)[tgt] = src._array().reshape(-1)[sel].astype(out.dtype)
         return Tensor._wrap(out, input._dtype)
@@ -633,7 +633,7 @@ def _same_dtype(fn, input, src):
 def _add_at(name, input, src, out_pos, src_pos, alpha=1):
     """input + alpha * (src's elements at src_pos added at out_pos): ScatterAddBackward0 /
     IndexAddBackward0 as a decomposition (input read first, then src)."""
-    if not (input._rg or src._rg) or _record_start(input, src) is None:
+    if not (input._recorded or src._recorded) or _record_start(input, src) is None:
         out = np.array(input._array())
         vals = src._array().reshape(-1)
         vals = (vals if src_pos is None else vals[src_pos]) * alpha

@@ -406,7 +406,7 @@ class Tape:
         # the tensor itself only for naming its grad_fn in the error: a leaf that requires
         # grad never gets one (a constant can, by a recorded in-place op)
         self.versions[node] = (c, v, t._dtype, t._shape,
-                               None if t._tape is None and t._rg else weakref.ref(t))
+                               None if t._tape is None and t._recorded else weakref.ref(t))
         group = self.watched.get(id(c))
         if group is None:
             self.watched[id(c)] = (c, {v: [node]})

@@ -577,13 +577,13 @@ def check_program(prog, meta, limits):
     rows = np.flatnonzero(mm)
     products = 0.0   # a matmul's output element sums k products
     if len(rows):
-        nb, mm_, kk, nn, bb = (params[p[rows] + j] for j in range(5))
-        ok = ((nb >= 0) & (mm_ >= 0) & (kk >= 0) & (nn >= 0) & ((bb == 0) | (bb == 1)))
-        ok &= _exact_prod(nb, mm_, kk) == size[a[rows]]
-        ok &= _exact_prod(np.where(bb == 1, nb, 1), kk, nn) == size[b[rows]]
-        ok &= _exact_prod(nb, mm_, nn) == size[rows]
+        nb, m_dim, k_dim, n_dim, bb = (params[p[rows] + j] for j in range(5))
+        ok = ((nb >= 0) & (m_dim >= 0) & (k_dim >= 0) & (n_dim >= 0) & ((bb == 0) | (bb == 1)))
+        ok &= _exact_prod(nb, m_dim, k_dim) == size[a[rows]]
+        ok &= _exact_prod(np.where(bb == 1, nb, 1), k_dim, n_dim) == size[b[rows]]
+        ok &= _exact_prod(nb, m_dim, n_dim) == size[rows]
         _first(np.isin(e, rows[~ok]), "matmul params do not match its operand sizes")
-        products = float(_exact_prod(size[rows], kk).sum())
+        products = float(_exact_prod(size[rows], k_dim).sum())
 
     # linalg (LAPACK host entries): params [which, nb, n, k, flag] name the entry's own
     # opcode and match its operand and output sizes; the entry must pause (host flag), as
@@ -591,28 +591,28 @@ def check_program(prog, meta, limits):
     rows = np.flatnonzero(kind == _K["linalg"])
     lapack_work = 0.0
     if len(rows):
-        which, nb, nn, kk, flag = (params[p[rows] + j] for j in range(linalg_kind.NPARAMS))
+        which, nb, n_dim, k_dim, flag = (params[p[rows] + j] for j in range(linalg_kind.NPARAMS))
         expect = np.array([OPS[name].code for name in linalg_kind.NAMES])
         ok = (which >= 0) & (which < len(expect))
         w = np.where(ok, which, 0)
         ok &= expect[w] == op[rows]
-        ok &= (nb >= 0) & (nn >= 0) & (kk >= 0) & ((flag == 0) | (flag == 1))
+        ok &= (nb >= 0) & (n_dim >= 0) & (k_dim >= 0) & ((flag == 0) | (flag == 1))
         ok &= (flag == 0) | (w == linalg_kind.SOLVE) | (w == linalg_kind.CHOLESKY)
-        ok &= (kk == nn) | (w == linalg_kind.SOLVE) | (w == linalg_kind.SVDVALS)
+        ok &= (k_dim == n_dim) | (w == linalg_kind.SOLVE) | (w == linalg_kind.SVDVALS)
         solve = w == linalg_kind.SOLVE
         ok &= (ia[rows] >= 0) & (solve == (ib[rows] >= 0))
-        a_size = np.where(w == linalg_kind.SVDVALS, _exact_prod(nb, nn, kk), _exact_prod(nb, nn, nn))
+        a_size = np.where(w == linalg_kind.SVDVALS, _exact_prod(nb, n_dim, k_dim), _exact_prod(nb, n_dim, n_dim))
         ok &= a_size == size[a[rows]]
-        ok &= ~solve | (_exact_prod(nb, nn, kk) == size[b[rows]])
+        ok &= ~solve | (_exact_prod(nb, n_dim, k_dim) == size[b[rows]])
         out = np.select([np.isin(w, [linalg_kind.DET, linalg_kind.LOGDET]), solve,
                          w == linalg_kind.SVDVALS],
-                        [nb, _exact_prod(nb, nn, kk), _exact_prod(nb, np.minimum(nn, kk))],
-                        _exact_prod(nb, nn, nn))
+                        [nb, _exact_prod(nb, n_dim, k_dim), _exact_prod(nb, np.minimum(n_dim, k_dim))],
+                        _exact_prod(nb, n_dim, n_dim))
         ok &= out == size[rows]
         _first(np.isin(e, rows[~ok]), "linalg params do not match its opcode or operand sizes")
         _first(np.isin(e, rows[prog["host"][rows] != 1]), "linalg entry without its host flag")
-        lapack_work = float(_exact_prod(nb, nn, nn).astype(np.float64) @
-                            np.maximum(nn, kk).astype(np.float64))
+        lapack_work = float(_exact_prod(nb, n_dim, n_dim).astype(np.float64) @
+                            np.maximum(n_dim, k_dim).astype(np.float64))
 
     # saved values prefilled into the arena
     sn, sd = prog["saved_nodes"], prog["saved_data"]

@@ -74,11 +74,11 @@ class Tensor(metaclass=_TensorMeta):
     """A multi-dimensional array that records the operations made on it for autograd, as
     `torch.Tensor`: `requires_grad`, `grad`, `grad_fn`, `is_leaf`, `backward()`."""
     __module__ = "tapegrad"
-    __slots__ = ("_v", "_dtype", "_shape", "_rg", "_tape", "_node", "_grad", "_flags",
+    __slots__ = ("_v", "_dtype", "_shape", "_recorded", "_tape", "_node", "_grad", "_flags",
                  "_lserial", "_lnode", "_ver", "__weakref__",
                  "_hooks")   # a leaf's hooks.Hooks (unset: none); owned by the leaf, so a
     # hook that refers to the leaf's own graph makes a cycle the GC collects
-    # _rg: recorded by the ops that use it (requires grad, or traced while recording a tape);
+    # _recorded: recorded by the ops that use it (requires grad, or traced while recording a tape);
     # _flags (unset = 0): RETAINS (retain_grad() was called), NODIFF (traced but not
     # differentiable: comparisons, detach() while recording).  One slot for rare marks keeps
     # a Tensor at 112 bytes.
@@ -96,7 +96,7 @@ class Tensor(metaclass=_TensorMeta):
         t._dtype = dt
         t._shape = arr.shape
         t._tape = None
-        t._rg = rg
+        t._recorded = rg
         if rg:
             t._lserial = 0
         return t
@@ -154,7 +154,7 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def requires_grad(self):
-        return self._rg and not getattr(self, "_flags", 0) & NODIFF
+        return self._recorded and not getattr(self, "_flags", 0) & NODIFF
 
     @requires_grad.setter
     def requires_grad(self, flag):
@@ -171,7 +171,7 @@ class Tensor(metaclass=_TensorMeta):
             raise RuntimeError(errors.NON_LEAF_FLAG)
         if flag and not self._dtype.is_floating_point:
             raise RuntimeError(msg)
-        self._rg = flag
+        self._recorded = flag
         if flag:
             self._lserial = 0
 
@@ -230,7 +230,7 @@ class Tensor(metaclass=_TensorMeta):
         return self._tape is not None and getattr(self, "_flags", 0) & RETAINS != 0
 
     def retain_grad(self):
-        if not self._rg:
+        if not self._recorded:
             raise RuntimeError(errors.RETAIN_NO_GRAD)
         if self._tape is None or getattr(self, "_flags", 0) & RETAINS:
             return
@@ -257,13 +257,13 @@ class Tensor(metaclass=_TensorMeta):
         t._dtype = src._dtype
         t._shape = src._shape
         t._tape = None
-        t._rg = False
+        t._recorded = False
         return t
 
     def detach_(self):
         if self._tape is not None:
             self._tape = None
-        self._rg = False
+        self._recorded = False
         return self
 
     # ---- conversion ------------------------------------------------------------------------
@@ -272,7 +272,7 @@ class Tensor(metaclass=_TensorMeta):
         n = self.numel()
         if n != 1:
             raise RuntimeError(errors.ITEM_MANY.format(n))
-        if self._rg:
+        if self._recorded:
             _bake(self, "guard_value")
         if type(v) is float:
             return float(np.float32(v)) if self._dtype is D.float32 else v
@@ -298,19 +298,19 @@ class Tensor(metaclass=_TensorMeta):
         if n != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         v = self._array().reshape(-1)[0]
-        if self._rg:
+        if self._recorded:
             _bake(self, "guard_bool", bool(v))
         return bool(v)
 
     def tolist(self, *args):
         if args:   # torch's is a C method
             raise TypeError(f"TensorBase.tolist() takes no arguments ({len(args)} given)")
-        if self._rg:
+        if self._recorded:
             _bake(self, "guard_value")
         return self._array().tolist()
 
     def numpy(self, force=False):
-        if self._rg and not force:
+        if self._recorded and not force:
             raise RuntimeError(errors.NUMPY_GRAD)
         return self._materialize()
 

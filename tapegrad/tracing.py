@@ -10,7 +10,7 @@ from .tape import input_node, STATE
 
 def _tracing(t):
     """The recording tape when `t` is traced by tapegrad.record, else None."""
-    if not t._rg:
+    if not t._recorded:
         return None
     tape = STATE.tape
     return tape if tape.recording else None

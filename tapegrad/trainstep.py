@@ -444,7 +444,7 @@ class StepProgram(ArenaStep):
         first); `o` is (offset, dtype, shape)."""
         t = _new()
         t._v = float(vals[o[0]])
-        t._dtype, t._shape, t._tape, t._rg = o[1], o[2], None, False
+        t._dtype, t._shape, t._tape, t._recorded = o[1], o[2], None, False
         return t
 
     def _accumulate(self, adj, none=False):
@@ -467,7 +467,7 @@ class StepProgram(ArenaStep):
                     v = buf[a:b]
                     v.shape = shape      # (a fresh view: 3x cheaper than reshape)
                     g._v = v
-                g._dtype, g._shape, g._tape, g._rg = p._dtype, shape, None, False
+                g._dtype, g._shape, g._tape, g._recorded = p._dtype, shape, None, False
                 p._grad = g
                 made.append((p, g, v))
             return buf, made

@@ -23,11 +23,11 @@ def _reshape_op(name, x, shape, out=None):
         v = x._v
         if type(v) is float:
             t = _new()
-            t._v, t._dtype, t._shape, t._tape, t._rg = v, x._dtype, shape, None, False
+            t._v, t._dtype, t._shape, t._tape, t._recorded = v, x._dtype, shape, None, False
             tape = _record_start(x)
             if tape is not None:
                 n = tape.push(OPS[name].code, input_node(tape, x), -1, 0.0, v)
-                t._tape, t._node, t._rg = tape, n, True
+                t._tape, t._node, t._recorded = tape, n, True
             return t
         out = v.reshape(shape)
     tape = _record_start(x)
@@ -70,7 +70,7 @@ def _strided(name, x, fn):
     out = fn(base)
     # the value views x's own memory (as torch's), also when the params come from a copy
     real = out if base is arr else fn(arr)
-    tape = _tape_for(x, None) if x._rg else None
+    tape = _tape_for(x, None) if x._recorded else None
     if tape is None:
         t = Tensor._wrap(real, x._dtype)
     else:
@@ -119,7 +119,7 @@ def _index_numpy(x, key):
     if any(isinstance(k, str) for k in key):
         raise TypeError("new(): invalid data type 'str'")
     for k in key:
-        if isinstance(k, Tensor) and k._rg:
+        if isinstance(k, Tensor) and k._recorded:
             _bake(k, "guard_value")  # indices become constants of the recorded tape
     key = tuple((int(k.item()) if not k._shape and k._dtype in (D.int64, D.int32) else k._array())
                 if isinstance(k, Tensor) else k for k in key)
@@ -256,7 +256,7 @@ def _join(name, tensors, dt, out, shapes, d):
     for t in tensors:
         if t._dtype is not dt:
             t = t.to(dt)
-        if t._rg:
+        if t._recorded:
             node = input_node(tape, t)
         else:  # a constant operand: replay re-evaluates the result from it
             arr = t._array()

@@ -94,7 +94,7 @@ def test_create_graph_emits_two_argument_calls_as_binary_entries():
 def test_generated_faces_call_the_two_argument_functions():
     src = open(codegen.TARGET).read()
     for name in ("atan2", "hypot"):
-        assert f"vals[oo + k] = {name}(a_v, b_v)" in src          # numba forward
+        assert f"vals[out_off + k] = {name}(a_v, b_v)" in src          # numba forward
         # create_graph's recording sweep: the emitted entry's value, evaluated inline
         assert codegen._value(name, "x", "y") == f"({name}(x[2], y[2]))"
     fast = open(codegen.FAST_TARGET).read()

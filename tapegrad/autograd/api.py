@@ -56,7 +56,7 @@ def _seeds(outputs, grad_outputs, create_graph):
                             f"{type(g).__name__}")
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if not out._rg:
+        if not out._recorded:
             raise RuntimeError(errors.NO_GRAD_FN.format(i))
         if g is None:
             if out.numel() != 1:
@@ -155,7 +155,7 @@ def _stage(pairs):
                     g = math.copysign(math.inf, g)
             if getattr(t, "_grad", None) is None:
                 fresh = _new()
-                fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._rg = \
+                fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._recorded = \
                     g, dt, t._shape, None, False
                 add((t, g, fresh))
             else:
@@ -170,7 +170,7 @@ def _stage(pairs):
             add((t, g, None))
         elif g.size != 1:   # _fresh_grad's n-d case, inline (once per leaf per backward)
             fresh = _new()
-            fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._rg = \
+            fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._recorded = \
                 g, t._dtype, g.shape, None, False
             add((t, g, fresh))
         else:
@@ -203,7 +203,7 @@ def _fresh_grad(t, g):
 def _scalar_grad(t, g):
     """A new `.grad` tensor holding float g (already rounded to t's dtype), shaped as t."""
     out = _new()
-    out._v, out._dtype, out._shape, out._tape, out._rg = g, t._dtype, t._shape, None, False
+    out._v, out._dtype, out._shape, out._tape, out._recorded = g, t._dtype, t._shape, None, False
     return out
 
 
@@ -224,7 +224,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got "
                                f"{type(t).__name__}")
     for i, t in enumerate(inputs):
-        if not t._rg:
+        if not t._recorded:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     if allow_unused is None:
         allow_unused = materialize_grads

@@ -153,7 +153,7 @@ def _jacobian_fast(outs, xs):
         for xn, xshape, xdt in xinfo:
             if on == 1 and xn == 1 and xdt.is_floating_point:
                 t = _new()
-                t._v, t._dtype, t._shape, t._tape, t._rg = rows[r][c], xdt, oshape + xshape, None, False
+                t._v, t._dtype, t._shape, t._tape, t._recorded = rows[r][c], xdt, oshape + xshape, None, False
             else:
                 block = J[r:r + on, c:c + xn].astype(xdt.np)
                 t = Tensor._wrap(block.reshape(oshape + xshape), xdt)

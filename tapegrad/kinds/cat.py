@@ -75,7 +75,7 @@ def host_vjp_cat(params, p, nodes, e, off, adj, needs, side):
         start += w
 
 
-def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -90,13 +90,13 @@ def forward_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, c
         ox = off[x]
         for i in range(outer):
             src = ox + i * blk
-            dst = oo + (i * total + start) * inner
+            dst = out_off + (i * total + start) * inner
             for j in range(blk):
                 vals[dst + j] = vals[src + j]
         start += params[p + 2 + k]
 
 
-def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -111,13 +111,13 @@ def sweep_cat(e, a, b, oo, n, off, size, shp, nd, par, params, arg_ptr, arg, cst
         ox = off[x]
         for i in range(outer):
             dst = ox + i * blk
-            src = oo + (i * total + start) * inner
+            src = out_off + (i * total + start) * inner
             for j in range(blk):
                 adj[dst + j] += adj[src + j]
         start += params[p + 2 + k]
 
 
-def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -126,7 +126,7 @@ def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     for k in range(nblk):
         total += params[p + 2 + k]
     oa = off[a]
-    dst = oo
+    dst = out_off
     start = 0
     for k in range(nblk):
         blk = params[p + 2 + k] * inner
@@ -138,7 +138,7 @@ def forward_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         start += params[p + 2 + k]
 
 
-def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     outer = params[p]
     inner = params[p + 1]
@@ -147,7 +147,7 @@ def sweep_split(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj)
     for k in range(nblk):
         total += params[p + 2 + k]
     oa = off[a]
-    src = oo
+    src = out_off
     start = 0
     for k in range(nblk):
         blk = params[p + 2 + k] * inner

@@ -12,52 +12,52 @@ from .index import strided_index
 KINDS = ("gather", "scatter", "scatter_idx")
 
 
-def forward_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
-        vals[oo + k] = vals[oa + params[p + k]]
+        vals[out_off + k] = vals[oa + params[p + k]]
 
 
-def sweep_gather(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     # NOTE: repeated indices accumulate: each use of an element adds its gradient
     oa = off[a]
     p = par[e]
     for k in range(n):
-        adj[oa + params[p + k]] += adj[oo + k]
+        adj[oa + params[p + k]] += adj[out_off + k]
 
 
-def forward_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
-        vals[oo + k] = 0.0
+        vals[out_off + k] = 0.0
     for k in range(size[a]):
-        vals[oo + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
+        vals[out_off + strided_index(k, shp[a], nd[a], params, p)] += vals[oa + k]
 
 
-def sweep_scatter(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Gather back through the same offset and strides."""
     oa = off[a]
     p = par[e]
     for k in range(size[a]):
-        adj[oa + k] += adj[oo + strided_index(k, shp[a], nd[a], params, p)]
+        adj[oa + k] += adj[out_off + strided_index(k, shp[a], nd[a], params, p)]
 
 
-def forward_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
     for k in range(n):
-        vals[oo + k] = 0.0
+        vals[out_off + k] = 0.0
     for k in range(size[a]):
-        vals[oo + params[p + k]] += vals[oa + k]
+        vals[out_off + params[p + k]] += vals[oa + k]
 
 
-def sweep_scatter_idx(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     p = par[e]
     for k in range(size[a]):
-        adj[oa + k] += adj[oo + params[p + k]]
+        adj[oa + k] += adj[out_off + params[p + k]]
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records

@@ -68,12 +68,12 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
             gb += A.swapaxes(-1, -2) @ g
 
 
-def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     nb = params[p]
     m = params[p + 1]
-    kk = params[p + 2]
-    nn = params[p + 3]
+    depth = params[p + 2]
+    cols = params[p + 3]
     bb = params[p + 4]
     oa = off[a]
     ob = off[b]
@@ -86,52 +86,52 @@ def forward_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
     # accumulates the columns of A (from a transposed copy) scaled by B[q, j] (inner loop over
     # i).  Small products cost their inner loops' starts more than their arithmetic: the
     # longer inner loop halves them at 32x16x16 and removes them at 32x16x1 (1.7 -> 0.4 us).
-    if m > nn:
-        at = np.empty(kk * m, vals.dtype)
+    if m > cols:
+        at = np.empty(depth * m, vals.dtype)
         acc = np.zeros(m)
         for t in range(nb):
-            ao = oa + t * m * kk
-            bo = ob + (t * kk * nn if bb else 0)
-            go = oo + t * m * nn
+            ao = oa + t * m * depth
+            bo = ob + (t * depth * cols if bb else 0)
+            go = out_off + t * m * cols
             for i in range(m):
-                arow = vals[ao + i * kk:ao + i * kk + kk]
-                for q in range(kk):
+                arow = vals[ao + i * depth:ao + i * depth + depth]
+                for q in range(depth):
                     at[q * m + i] = arow[q]
-            out = vals[go:go + m * nn]
-            for j in range(nn):
+            out = vals[go:go + m * cols]
+            for j in range(cols):
                 acc[:] = 0.0
-                for q in range(kk):
-                    bv = vals[bo + q * nn + j]
+                for q in range(depth):
+                    bv = vals[bo + q * cols + j]
                     acol = at[q * m:q * m + m]
                     for i in range(m):
                         acc[i] += acol[i] * bv
                 for i in range(m):
-                    out[i * nn + j] = acc[i]
+                    out[i * cols + j] = acc[i]
         return
-    acc = np.zeros(nn)
+    acc = np.zeros(cols)
     for t in range(nb):
-        ao = oa + t * m * kk
-        bo = ob + (t * kk * nn if bb else 0)
-        go = oo + t * m * nn
+        ao = oa + t * m * depth
+        bo = ob + (t * depth * cols if bb else 0)
+        go = out_off + t * m * cols
         for i in range(m):
             acc[:] = 0.0
-            arow = vals[ao + i * kk:ao + i * kk + kk]
-            for q in range(kk):
+            arow = vals[ao + i * depth:ao + i * depth + depth]
+            for q in range(depth):
                 av = arow[q]
-                brow = vals[bo + q * nn:bo + q * nn + nn]
-                for j in range(nn):
+                brow = vals[bo + q * cols:bo + q * cols + cols]
+                for j in range(cols):
                     acc[j] += av * brow[j]
-            out = vals[go + i * nn:go + i * nn + nn]
-            for j in range(nn):
+            out = vals[go + i * cols:go + i * cols + cols]
+            for j in range(cols):
                 out[j] = acc[j]
 
 
-def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     nb = params[p]
     m = params[p + 1]
-    kk = params[p + 2]
-    nn = params[p + 3]
+    depth = params[p + 2]
+    cols = params[p + 3]
     bb = params[p + 4]
     oa = off[a]
     ob = off[b]
@@ -142,33 +142,33 @@ def sweep_matmul(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
     # same sums in the same order (bit for bit), vectorized (5.8 -> 2.4 us at 32x16x16).
     # (Choosing each loop order by shape, as forward_matmul does, saved another 1.2 us at
     # 32x2x16 but cost ~0.9 s of CPU in the first n-d replay's cold compile.)
-    bt = np.empty(kk * nn, vals.dtype)
-    acc = np.zeros(kk)
+    bt = np.empty(depth * cols, vals.dtype)
+    acc = np.zeros(depth)
     for t in range(nb):
-        ao = oa + t * m * kk
-        bo = ob + (t * kk * nn if bb else 0)
-        go = oo + t * m * nn
+        ao = oa + t * m * depth
+        bo = ob + (t * depth * cols if bb else 0)
+        go = out_off + t * m * cols
         if t == 0 or bb:
-            for q in range(kk):
-                brow = vals[bo + q * nn:bo + q * nn + nn]
-                for j in range(nn):
-                    bt[j * kk + q] = brow[j]
+            for q in range(depth):
+                brow = vals[bo + q * cols:bo + q * cols + cols]
+                for j in range(cols):
+                    bt[j * depth + q] = brow[j]
         for i in range(m):
-            grow = adj[go + i * nn:go + i * nn + nn]
+            grow = adj[go + i * cols:go + i * cols + cols]
             acc[:] = 0.0
-            for j in range(nn):
+            for j in range(cols):
                 g = grow[j]
-                btrow = bt[j * kk:j * kk + kk]
-                for q in range(kk):
+                btrow = bt[j * depth:j * depth + depth]
+                for q in range(depth):
                     acc[q] += g * btrow[q]
-            arow = vals[ao + i * kk:ao + i * kk + kk]
-            for q in range(kk):
+            arow = vals[ao + i * depth:ao + i * depth + depth]
+            for q in range(depth):
                 av = arow[q]
-                gbrow = adj[bo + q * nn:bo + q * nn + nn]
-                for j in range(nn):
+                gbrow = adj[bo + q * cols:bo + q * cols + cols]
+                for j in range(cols):
                     gbrow[j] += grow[j] * av     # gB[q, j] += A[i, q] g[i, j]
-            garow = adj[ao + i * kk:ao + i * kk + kk]
-            for q in range(kk):
+            garow = adj[ao + i * depth:ao + i * depth + depth]
+            for q in range(depth):
                 garow[q] += acc[q]
 
 

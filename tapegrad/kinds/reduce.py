@@ -42,43 +42,43 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
         side.add(a, bc)
 
 
-def forward_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     scale = cst[e]
     if n == 1:
         acc = 0.0
         for k in range(size[a]):
             acc += vals[oa + k]
-        vals[oo] = acc * scale
+        vals[out_off] = acc * scale
     else:
         keep = params[par[e]:par[e] + nd[a]]
         for k in range(n):
-            vals[oo + k] = 0.0
+            vals[out_off + k] = 0.0
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
-                vals[oo + k % n] += vals[oa + k]
+                vals[out_off + k % n] += vals[oa + k]
         elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
             inner = size[a] // n
             for j in range(n):
                 acc = 0.0
                 for k in range(j * inner, (j + 1) * inner):
                     acc += vals[oa + k]
-                vals[oo + j] = acc
+                vals[out_off + j] = acc
         else:
             for k in range(size[a]):
-                vals[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+                vals[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
         for k in range(n):
-            vals[oo + k] *= scale
+            vals[out_off + k] *= scale
 
 
-def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """g broadcast back over the reduced dims, times the scale."""
     oa = off[a]
     scale = cst[e]
     if size[a] == 1:
-        adj[oa] += scale * adj[oo]
+        adj[oa] += scale * adj[out_off]
     elif n == 1:  # a full reduction: every element gets the same gradient
-        g = scale * adj[oo]
+        g = scale * adj[out_off]
         # (through a view indexed by the loop variable: Numba then knows the index is not
         # negative and vectorizes the loop, 4x faster than adj[oa + k] at 200k elements)
         ga = adj[oa:oa + size[a]]
@@ -88,16 +88,16 @@ def sweep_reduce(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj
         keep = params[par[e]:par[e] + nd[a]]
         if is_suffix(shp[a], nd[a], keep, nd[a]):   # reduced over leading dims only
             for k in range(size[a]):
-                adj[oa + k] += scale * adj[oo + k % n]
+                adj[oa + k] += scale * adj[out_off + k % n]
         elif kept_leading(shp[a], nd[a], keep):     # over trailing dims: contiguous runs
             inner = size[a] // n
             for j in range(n):
-                g = scale * adj[oo + j]
+                g = scale * adj[out_off + j]
                 for k in range(j * inner, (j + 1) * inner):
                     adj[oa + k] += g
         else:
             for k in range(size[a]):
-                adj[oa + k] += scale * adj[oo + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+                adj[oa + k] += scale * adj[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])]
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records

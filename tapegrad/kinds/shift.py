@@ -18,26 +18,26 @@ from .index import bcast_index
 KINDS = ("shift",)
 
 
-def forward_shift(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
-        vals[oo + k] = -math.inf
+        vals[out_off + k] = -math.inf
     if n == 1:
         for k in range(size[a]):
             v = vals[oa + k]
-            if vals[oo] == vals[oo] and (v > vals[oo] or v != v):
-                vals[oo] = v
+            if vals[out_off] == vals[out_off] and (v > vals[out_off] or v != v):
+                vals[out_off] = v
     else:
         keep = params[par[e]:par[e] + nd[a]]
         for k in range(size[a]):
-            j = oo + bcast_index(k, shp[a], nd[a], keep, nd[a])
+            j = out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])
             v = vals[oa + k]
             if vals[j] == vals[j] and (v > vals[j] or v != v):
                 vals[j] = v
     if cst[e] != 0.0:
         for k in range(n):
-            if abs(vals[oo + k]) == math.inf:
-                vals[oo + k] = 0.0
+            if abs(vals[out_off + k]) == math.inf:
+                vals[out_off + k] = 0.0
 
 
 # ---- tensor face: what replay's tensor re-run records (no VJP: it passes no gradient).

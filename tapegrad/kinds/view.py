@@ -10,19 +10,19 @@ from .index import strided_index
 KINDS = ("reshape", "strided", "stopgrad")
 
 
-def forward_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
-        vals[oo + k] = vals[oa + k]
+        vals[out_off + k] = vals[oa + k]
 
 
-def sweep_reshape(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     for k in range(n):
-        adj[oa + k] += adj[oo + k]
+        adj[oa + k] += adj[out_off + k]
 
 
-def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
+def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
     if nd[e] == 2:   # (a transpose or slice of a matrix: two loops, no division per element)
@@ -31,15 +31,15 @@ def forward_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals):
         s1 = params[p + 2]
         for i in range(shp[e][0]):
             src = oa + params[p] + i * s0
-            dst = oo + i * c
+            dst = out_off + i * c
             for j in range(c):
                 vals[dst + j] = vals[src + j * s1]
         return
     for k in range(n):
-        vals[oo + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
+        vals[out_off + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
 
 
-def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, adj):
+def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Scatter-add through the same offset and strides (an expand sums its copies)."""
     oa = off[a]
     p = par[e]
@@ -49,12 +49,12 @@ def sweep_strided(e, a, b, oo, n, off, size, shp, nd, par, params, cst, vals, ad
         s1 = params[p + 2]
         for i in range(shp[e][0]):
             src = oa + params[p] + i * s0
-            dst = oo + i * c
+            dst = out_off + i * c
             for j in range(c):
                 adj[src + j * s1] += adj[dst + j]
         return
     for k in range(n):
-        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[oo + k]
+        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[out_off + k]
 
 
 forward_stopgrad = forward_reshape

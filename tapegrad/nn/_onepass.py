@@ -47,7 +47,7 @@ def linear(x, w, b):
     if (w._dtype is not dt or b._dtype is not dt or not dt.is_floating_point
             or type(xa) is not np.ndarray or type(wa) is not np.ndarray
             or len(xs) != 2 or len(ws) != 2 or b._shape != (ws[0],) or xs[1] != ws[1]
-            or xs[0] * ws[0] == 1 or not (w._rg and b._rg)
+            or xs[0] * ws[0] == 1 or not (w._recorded and b._recorded)
             or w._tape is not None or b._tape is not None):
         return None
     wt = wa.T
@@ -65,13 +65,13 @@ def linear(x, w, b):
     v = _new()
     v._v, v._dtype, v._shape = wt, dt, wt.shape
     n_t = tape.push(_T, input_node(tape, w), -1, 0.0, 0.0, wt.shape)
-    v._tape, v._node, v._rg = tape, n_t, True
+    v._tape, v._node, v._recorded = tape, n_t, True
     tape.add_params(n_t, [0, 1, ws[1]])
     share_version(v, w)
     tape.watch(n_t, v)
     # x @ w.t(): mm, saving both operands
     mm = np.matmul(xa, wt)
-    if x._rg:
+    if x._recorded:
         a = input_node(tape, x)
     else:
         a = tape.const_node(xa)
@@ -89,7 +89,7 @@ def linear(x, w, b):
     t = _new()
     t._v, t._dtype, t._shape = out, dt, out.shape
     n = tape.push(_ADD, n_mm, n_b, 0.0, 0.0, out.shape)
-    t._tape, t._node, t._rg = tape, n, True
+    t._tape, t._node, t._recorded = tape, n, True
     groups.mark(tape, start, n, _LINEAR)
     return t
 
@@ -102,7 +102,7 @@ def mse_loss(x, y, reduction):
     dt = x._dtype
     xa, ya = x._v, y._v
     code = _REDUCE.get(reduction)
-    if (code is None or y._dtype is not dt or not dt.is_floating_point or y._rg
+    if (code is None or y._dtype is not dt or not dt.is_floating_point or y._recorded
             or type(xa) is not np.ndarray or type(ya) is not np.ndarray
             or x._shape != y._shape):
         return None
@@ -112,7 +112,7 @@ def mse_loss(x, y, reduction):
     dims = tuple(range(sq.ndim))
     out = np.asarray(_np_mean(sq, dims, False, dt.np) if mean else
                      sq.sum(axis=dims, keepdims=False, dtype=dt.np), dtype=dt.np)
-    tape = _tape_for(x, y) if x._rg else None
+    tape = _tape_for(x, y) if x._recorded else None
     if tape is None:
         return Tensor._wrap(out, dt)
     if tape.recording:
@@ -134,6 +134,6 @@ def mse_loss(x, y, reduction):
     n = tape.push(code, n_sq, -1, 1.0 / count if mean else 1.0, v, None)
     tape.add_params(n, [1] * sq.ndim)
     t = _new()
-    t._v, t._dtype, t._shape, t._tape, t._node, t._rg = v, dt, (), tape, n, True
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = v, dt, (), tape, n, True
     groups.mark(tape, start, n, _MSE)
     return t
