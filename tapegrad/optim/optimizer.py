@@ -418,7 +418,6 @@ class Optimizer(OptimizerHooks):
         packs = self._packs_of(index, group, params)
         if not packs:
             return
-        K = fused()
         for pack in packs:
             if grads is None:
                 for p in pack.params:
@@ -430,12 +429,7 @@ class Optimizer(OptimizerHooks):
             else:
                 G, goff = grads(pack)
             with COMMIT:
-                if pack.staged:
-                    pack.stage_in()
-                self._run(K, group, pack, G, goff)
-                if pack.staged:
-                    pack.stage_out()
-                pack.bump(self._bumps(group))
+                self._step_packs(((group, pack, goff),), G)
 
     def _step_packs(self, items, G):
         """The update of _group_step for packs already made and checked (a compiled step's
