@@ -390,6 +390,14 @@ class StepProgram(ArenaStep):
         # per event: a zero_grad(set_to_none=True) of every parameter the backward writes
         self._clears = [e[0] == "zero" and e[2] and self._tids <= {id(p) for p in e[1]}
                         for e in self.events]
+        # ... and of no other, right before that backward, whose .grads are then all new
+        # tensors (the one-buffer path of _accumulate): setting them to None first is not
+        # observable inside the step (no hook, no read in between), so it is skipped
+        self._replaced = [
+            clears and self._gspan is not None and j + 1 < len(self.events)
+            and self.events[j + 1][0] == "backward"
+            and {id(p) for p in self.events[j][1]} == self._tids
+            for j, clears in enumerate(self._clears)]
         self._plans = {}    # id(optimizer) -> its step's plan (see _planned_step)
         self._checked = {}  # id(optimizer) -> the load (call) whose step ran or made its plan
         # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
@@ -423,13 +431,14 @@ class StepProgram(ArenaStep):
         buf = None      # this call's gradients, as written into .grad (when one array)
         none = False    # every target's .grad is None (a zero_grad(set_to_none) of them all)
         with COMMIT:
-            for ev, clears in zip(self.events, self._clears):
+            for ev, clears, replaced in zip(self.events, self._clears, self._replaced):
                 kind = ev[0]
                 if kind == "backward":
                     buf = self._accumulate(adj, none)
                     none = False
                 elif kind == "zero":
-                    zero_grads(ev[1], ev[2])
+                    if not replaced:
+                        zero_grads(ev[1], ev[2])
                     buf = None      # (.grad is no longer this call's buffer)
                     none = none or clears
                 elif buf is None or not self._planned_step(ev[1], buf[0]):
