@@ -10,7 +10,6 @@ import ast
 import inspect
 import os
 import re
-import textwrap
 import sys
 import textwrap
 
@@ -501,12 +500,13 @@ CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading", "pair_in
            "pair_suffix", "order_marked")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
+                  "load_point": 'cache=True, inline="always"',
                   "replay_batch": "cache=True, parallel=True",
                   "jacobian_batch": "cache=True, parallel=True",
                   **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
 DRIVERS = (drivers.replay_scalar, drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
-           drivers.jacobian_at, drivers.replay_batch, drivers.jacobian_batch)
+           drivers.jacobian_at, drivers.load_point, drivers.replay_batch, drivers.jacobian_batch)
 
 
 def _kind_pieces(face):

@@ -102,6 +102,16 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
     return -1
 
 
+def load_point(vals, XT, p, in_offs, in_sizes, rows):
+    """Write point p's inputs (column p of XT, or row p with `rows`) into the arena `vals`
+    at the inputs' offsets: the batch drivers' shared first step (inlined into each)."""
+    j = 0
+    for i in range(in_offs.shape[0]):
+        for k in range(in_sizes[i]):
+            vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
+            j += 1
+
+
 def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
                  XT, in_offs, in_sizes, out, values, gradsT, status, chunk, rows, work_vals, work_adj, work_reach,
                  no_host, counter):
@@ -125,11 +135,7 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if c >= chunks:
                 break
             for p in range(c * chunk, min(B, (c + 1) * chunk)):
-                j = 0
-                for i in range(in_offs.shape[0]):
-                    for k in range(in_sizes[i]):
-                        vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
-                        j += 1
+                load_point(vals, XT, p, in_offs, in_sizes, rows)
                 if scalar:
                     bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
                     if bad < 0:
@@ -171,11 +177,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, n
             if c >= chunks:
                 break
             for p in range(c * chunk, min(B, (c + 1) * chunk)):
-                j = 0
-                for i in range(in_offs.shape[0]):
-                    for k in range(in_sizes[i]):
-                        vals[in_offs[i] + k] = XT[j, p]
-                        j += 1
+                load_point(vals, XT, p, in_offs, in_sizes, False)
                 status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                         out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
                 for r in range(size[out]):
