@@ -275,3 +275,26 @@ def test_leaf_changed_in_place_between_uses_on_one_tape():
     assert x.grad.item() == 2 * 3.0
     (g,) = tg.autograd.grad(tg.tensor(1.0, requires_grad=True) * 0 + x * 1.0, [x])
     assert g.item() == 1.0
+
+
+def test_dropped_graphs_saved_data_seals_the_tape():
+    # Graphs dropped without backward keep their saved arrays until their tape goes; a tape
+    # holding MAX_SAVED_BYTES of data it computed is sealed, so the next graph starts a new
+    # one and the old data can go.  Leaf and constant values are the caller's memory: saving
+    # them (here the 512 KB constant x, in every graph) does not count.
+    w = tg.ones(64, requires_grad=True)
+    x = tg.tensor(np.ones((1024, 64)))                 # 512 KB constant, saved by the product
+    per_graph = 1024 * 64 * 8                            # tanh(w * x), saved by its backward
+    tapes = set()
+    for _ in range(5 * tapemod.MAX_SAVED_BYTES // per_graph):
+        loss = (w * x).tanh().sum()
+        tapes.add(loss._tape.serial)
+        assert loss._tape.saved_bytes <= tapemod.MAX_SAVED_BYTES + per_graph
+    assert len(tapes) >= 3
+    loss.backward()
+    assert w.grad.shape == (64,)
+    # only constants and leaves saved: never sealed by size
+    first = (w * x).sum()
+    for _ in range(8):
+        loss = (w * x).sum()
+    assert loss._tape is first._tape and loss._tape.saved_bytes == 0
