@@ -122,7 +122,9 @@ def _pool_take(pool, fits):
 
 class _Streams(tuple):
     """A tape's six stream arrays, with `views`: memoryviews of the first five, pooled with
-    them (making five memoryviews was a fifth of a new tape's cost)."""
+    them (making five memoryviews was a fifth of a new tape's cost), and `clean`: cells below
+    it of ib and cst hold protocol.DEFAULTS (the freed flags are all 0 in a set from the pool
+    or new), so a new tape on a pooled set fills nothing before its first append."""
 
 
 def _take_streams(cap):
@@ -135,12 +137,12 @@ def _take_streams(cap):
         _POOL.append(got)
         got = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
     if got is not None:
-        got[5][:] = 0  # freed flags start cleared; the other streams are written first
         return got
     arrs = _Streams((np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
                      np.empty(cap, np.float64), np.empty(cap, np.float64),
                      np.zeros(cap, np.uint8)))
     arrs.views = tuple(memoryview(a) for a in arrs[:5])
+    arrs.clean = 0
     return arrs
 
 
@@ -157,9 +159,16 @@ def clear_cells(arrs, lo, hi):
     arrs[3][lo:hi] = 0.0
 
 
-def _give_streams(arrs):
+def _give_streams(arrs, n, lim):
+    """Pool the stream arrays of a tape that wrote n entries and whose cells [n, lim) hold the
+    defaults: cleaned here (O(entries written)), so the next tape starts with lim cells ready
+    and its freed flags clear.  Only sets no tape refers to any more come here."""
     if len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES:
-        _POOL.append(arrs)
+        if n:
+            clear_cells(arrs, 0, n)
+            arrs[5][:n] = 0
+        arrs.clean = max(n, lim)
+        _POOL.append(arrs)   # last: an interrupt in the cleaning only loses this set
 
 
 class Tape:
@@ -227,24 +236,27 @@ class Tape:
         new = _take_streams(cap)
         views = new.views
         old = self._arrays
+        n = self.n
         if old is not None:
             for src, arr in zip(old, new):
-                arr[:self.n] = src[:self.n]
+                arr[:n] = src[:n]
         if self.nds is not None:   # first: the n-d streams must never be shorter than cap
-            self.nds.grow(cap, self.n)
+            self.nds.grow(cap, n)
         # Switch to the new arrays in one statement of plain stores (no call, so no signal
         # handler runs inside it), and only then pool the old ones: an interrupt anywhere here
         # leaves this tape on one consistent set of arrays that no other tape can take (at
         # worst the new set is dropped, or the old one is not pooled).
-        # (lim: the new arrays hold the defaults past n only once grow fills them)
+        # (lim: the new arrays hold the defaults past n up to their `clean` mark, else only
+        # once grow fills them)
+        lim, old_lim = max(n, new.clean), self.lim
         self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap, self.lim = \
-            views + (new, cap, self.n)
+            views + (new, cap, lim)
         if old is not None:
-            _give_streams(old)
+            _give_streams(old, n, old_lim)
 
     def __del__(self):
         if self._arrays is not None:
-            _give_streams(self._arrays)
+            _give_streams(self._arrays, self.n, self.lim)
         if self.nds is not None:
             _give_nd(self.nds, self.n)
 
@@ -333,13 +345,50 @@ class Tape:
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
         v = t._v
-        if type(v) is not float and v.size != 1:   # (_push_input's usual case, inline)
-            n = self.push(OP_LEAF, -1, -1, 0.0, 0.0, v.shape)
-        else:
+        if type(v) is float or v.size == 1:
             n = self._push_input(OP_LEAF, t)
-        self._watch_new(n, t)
+        else:
+            # (push with a shape, then set_shape, inline: every leaf of every training step
+            # comes here once)
+            shape = v.shape
+            k = len(shape)
+            if k > 8:
+                raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
+            n = self.push(OP_LEAF, -1, -1, 0.0, 0.0)
+            self.shape[n] = shape
+            size, nd, shp = (self.nds or self.nd_streams())._cells[:3]
+            size[n] = v.size
+            nd[n] = k
+            row = 8 * n
+            for s in shape:
+                shp[row] = s
+                row += 1
+        # the version watch (_watch_new, inline): a leaf that requires grad never gets a
+        # grad_fn, so its entry names no tensor
+        try:
+            c = t._ver
+        except AttributeError:
+            c = t._ver = [0]
+        else:
+            if type(c) is not list:
+                c = c[0]
+        ver = c[0]
+        self.versions[n] = (c, ver, t._dtype, t._shape, None if t._recorded else weakref.ref(t))
+        group = self.watched.get(id(c))
+        if group is None:
+            self.watched[id(c)] = (c, {ver: [n]})
+        else:
+            nodes = group[1].get(ver)
+            if nodes is None:
+                group[1][ver] = [n]
+            else:
+                nodes.append(n)
         self.leaves[n] = t
-        self.leaf_of.setdefault(id(t), []).append(n)
+        nodes = self.leaf_of.get(id(t))
+        if nodes is None:
+            self.leaf_of[id(t)] = [n]
+        else:
+            nodes.append(n)
         t._lserial = self.serial
         t._lnode = n
         return n
@@ -648,7 +697,14 @@ _ND_POOL_CAP = 4096
 
 
 def _take_nd(cap):
-    nds = _pool_take(_ND_POOL, lambda nds: len(nds.size) == cap)
+    nds = None
+    try:
+        nds = _ND_POOL.pop()   # atomic: the usual case, as _take_streams
+    except IndexError:
+        pass
+    if nds is not None and len(nds.size) != cap:
+        _ND_POOL.append(nds)
+        nds = _pool_take(_ND_POOL, lambda nds: len(nds.size) == cap)
     return nds if nds is not None else NdStreams(cap)
 
 
