@@ -24,13 +24,14 @@ tensors they produced (and newer tapes importing from them) refer to them.
 import itertools
 import math
 import re
+import sys
 import threading
 import weakref
 
 import numpy as np
 
 from . import _push
-from ._jit import K
+from ._jit import K, loaded
 from .graph import node_for
 from .kinds import DIRECT as _DIRECT_KINDS
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
@@ -159,16 +160,39 @@ def clear_cells(arrs, lo, hi):
     arrs[3][lo:hi] = 0.0
 
 
-def _give_streams(arrs, n, lim):
+def _give_streams(arrs, n, lim, cleaned=False):
     """Pool the stream arrays of a tape that wrote n entries and whose cells [n, lim) hold the
-    defaults: cleaned here (O(entries written)), so the next tape starts with lim cells ready
-    and its freed flags clear.  Only sets no tape refers to any more come here."""
-    if len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES:
-        if n:
+    defaults: cleaned here (O(entries written)) unless `cleaned` says _recycle did, so the
+    next tape starts with lim cells ready and its freed flags clear.  Only sets no tape
+    refers to any more come here."""
+    if _pooled(arrs):
+        if n and not cleaned:
             clear_cells(arrs, 0, n)
             arrs[5][:n] = 0
         arrs.clean = max(n, lim)
         _POOL.append(arrs)   # last: an interrupt in the cleaning only loses this set
+
+
+def _pooled(arrs):
+    return len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES
+
+
+def _recycle(arrs, n, lim, nds):
+    """Tape.__del__: pool a dead tape's stream arrays and n-d streams, their first n entries
+    put back to a new tape's state by one kernel call when the kernels are loaded (a
+    destructor must not cause their first compile; numpy fills otherwise)."""
+    cleaned = False
+    if n and loaded():
+        keep = _pooled(arrs)
+        rows = nds is not None and _nd_pooled(nds)
+        if keep or rows:
+            K.reset_streams(arrs[2], arrs[3], arrs[5], n if keep else 0,
+                            *((nds.ints, nds.shp, nds.nsaved, nds.host) if rows else _NO_ROWS),
+                            n if rows else 0)
+            cleaned = True
+    _give_streams(arrs, n, lim, cleaned)
+    if nds is not None:
+        _give_nd(nds, n, cleaned)
 
 
 class Tape:
@@ -255,10 +279,8 @@ class Tape:
             _give_streams(old, n, old_lim)
 
     def __del__(self):
-        if self._arrays is not None:
-            _give_streams(self._arrays, self.n, self.lim)
-        if self.nds is not None:
-            _give_nd(self.nds, self.n)
+        if self._arrays is not None and not sys.is_finalizing():   # (no pooling at exit)
+            _recycle(self._arrays, self.n, self.lim, self.nds)
 
     def grow(self):
         """Called by every append when n reaches lim: when full, double (past MAX_ENTRIES also
@@ -708,10 +730,19 @@ def _take_nd(cap):
     return nds if nds is not None else NdStreams(cap)
 
 
-def _give_nd(nds, n):
-    if len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP:
-        nds.reset(n)
+def _nd_pooled(nds):
+    return len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP
+
+
+def _give_nd(nds, n, cleaned=False):
+    if _nd_pooled(nds):
+        nds.reset(n, rows=not cleaned)
         _ND_POOL.append(nds)   # last: an interrupt in the reset only loses this set
+
+
+# reset_streams' n-d rows when it resets only a tape's stream arrays (never written)
+_NO_ROWS = (np.ones((6, 1), np.int64), np.ones((1, 8), np.int64), np.zeros(1, np.int32),
+            np.zeros(1, np.uint8))
 
 
 class NdStreams:
@@ -759,13 +790,15 @@ class NdStreams:
         self.arg_ptr = ints[5]
         self._views()
 
-    def reset(self, n):
+    def reset(self, n, rows=True):
         """Back to a new tape's state, after a tape that wrote its first n entries (every
-        writer writes entries below the tape's count, operand pointers up to n + 1)."""
-        self.ints[:, :n + 1] = NdStreams._INT_FILL
-        self.shp[:n] = 1
-        self.nsaved[:n] = 0
-        self.host[:n] = 0
+        writer writes entries below the tape's count, operand pointers up to n + 1); `rows`
+        False: walks.reset_streams already reset the per-node rows."""
+        if rows:
+            self.ints[:, :n + 1] = NdStreams._INT_FILL
+            self.shp[:n] = 1
+            self.nsaved[:n] = 0
+            self.host[:n] = 0
         self.objs[:self.nobjs] = None   # the saved arrays go with the tape, as before
         if len(self.params) > 4096:
             self.params = np.zeros(256, np.int64)
