@@ -160,39 +160,17 @@ def clear_cells(arrs, lo, hi):
     arrs[3][lo:hi] = 0.0
 
 
-def _give_streams(arrs, n, lim, cleaned=False):
+def _give_streams(arrs, n=0, lim=0):
     """Pool the stream arrays of a tape that wrote n entries and whose cells [n, lim) hold the
-    defaults: cleaned here (O(entries written)) unless `cleaned` says _recycle did, so the
-    next tape starts with lim cells ready and its freed flags clear.  Only sets no tape
-    refers to any more come here."""
-    if _pooled(arrs):
-        if n and not cleaned:
+    defaults (Tape._resize; Tape.__del__ does the same inline): cleaned here (O(entries
+    written)), so the next tape starts with lim cells ready and its freed flags clear.  Only
+    sets no tape refers to any more come here."""
+    if len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES:
+        if n:
             clear_cells(arrs, 0, n)
             arrs[5][:n] = 0
         arrs.clean = max(n, lim)
         _POOL.append(arrs)   # last: an interrupt in the cleaning only loses this set
-
-
-def _pooled(arrs):
-    return len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES
-
-
-def _recycle(arrs, n, lim, nds):
-    """Tape.__del__: pool a dead tape's stream arrays and n-d streams, their first n entries
-    put back to a new tape's state by one kernel call when the kernels are loaded (a
-    destructor must not cause their first compile; numpy fills otherwise)."""
-    cleaned = False
-    if n and loaded():
-        keep = _pooled(arrs)
-        rows = nds is not None and _nd_pooled(nds)
-        if keep or rows:
-            K.reset_streams(arrs[2], arrs[3], arrs[5], n if keep else 0,
-                            *((nds.ints, nds.shp, nds.nsaved, nds.host) if rows else _NO_ROWS),
-                            n if rows else 0)
-            cleaned = True
-    _give_streams(arrs, n, lim, cleaned)
-    if nds is not None:
-        _give_nd(nds, n, cleaned)
 
 
 class Tape:
@@ -279,8 +257,31 @@ class Tape:
             _give_streams(old, n, old_lim)
 
     def __del__(self):
-        if self._arrays is not None and not sys.is_finalizing():   # (no pooling at exit)
-            _recycle(self._arrays, self.n, self.lim, self.nds)
+        """Pool the stream arrays and n-d streams (each when its pool has room and it is not
+        too big), their first n entries put back to a new tape's state by one kernel call
+        (walks.reset_streams) once the kernels are loaded: a destructor must not cause their
+        first compile (numpy fills until then).  Nothing is pooled at interpreter exit."""
+        arrs = self._arrays
+        if arrs is None or sys.is_finalizing():
+            return
+        n, nds = self.n, self.nds
+        keep = len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES
+        keep_nd = nds is not None and len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP
+        cleaned = False
+        if n and (keep or keep_nd) and loaded():
+            K.reset_streams(arrs[2], arrs[3], arrs[5], n if keep else 0,
+                            *((nds.ints, nds.shp, nds.nsaved, nds.host) if keep_nd else _NO_ROWS),
+                            n if keep_nd else 0)
+            cleaned = True
+        if keep:
+            if n and not cleaned:
+                clear_cells(arrs, 0, n)
+                arrs[5][:n] = 0
+            arrs.clean = max(n, self.lim)
+            _POOL.append(arrs)      # last: an interrupt in the cleaning only loses this set
+        if keep_nd:
+            nds.reset(n, rows=not cleaned)
+            _ND_POOL.append(nds)    # (the same)
 
     def grow(self):
         """Called by every append when n reaches lim: when full, double (past MAX_ENTRIES also
@@ -728,16 +729,6 @@ def _take_nd(cap):
         _ND_POOL.append(nds)
         nds = _pool_take(_ND_POOL, lambda nds: len(nds.size) == cap)
     return nds if nds is not None else NdStreams(cap)
-
-
-def _nd_pooled(nds):
-    return len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP
-
-
-def _give_nd(nds, n, cleaned=False):
-    if _nd_pooled(nds):
-        nds.reset(n, rows=not cleaned)
-        _ND_POOL.append(nds)   # last: an interrupt in the reset only loses this set
 
 
 # reset_streams' n-d rows when it resets only a tape's stream arrays (never written)
