@@ -183,13 +183,15 @@ class Tape:
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
-        self.cap = 0
-        self.lim = 0            # cells [n, lim) of ib and cst hold protocol.DEFAULTS (grow)
-        self._arrays = None
+        self._arrays = None     # (set last below: __del__ pools nothing of a failed __init__)
         self.nds = None         # NdStreams, made with the first n-d fact
         self.groups = None      # groups.Groups, made with the first decomposition
         self.hooks = None       # tapegrad.hooks: hooks of non-leaf tensors/grad_fns, die with it
-        self._resize(cap)
+        # (_resize from nothing, inline): cells [n, lim) of ib and cst hold protocol.DEFAULTS
+        # (up to a pooled set's clean mark, else from the first append's grow)
+        arrs = _take_streams(cap)
+        self.op, self.ia, self.ib, self.cst, self.val = arrs.views
+        self.lim, self.cap, self._arrays = arrs.clean, cap, arrs
         self.shape = {}
         self.saved_bytes = 0
         self.serial = next(_serials)
