@@ -261,8 +261,11 @@ class Tape:
     def __del__(self):
         """Pool the stream arrays and n-d streams (each when its pool has room and it is not
         too big), their first n entries put back to a new tape's state by one kernel call
-        (walks.reset_streams) once the kernels are loaded: a destructor must not cause their
-        first compile (numpy fills until then).  Nothing is pooled at interpreter exit."""
+        (walks.reset_streams) once the kernels are loaded and _KERNEL_AFTER tapes have died
+        (numpy fills until then: a destructor must not cause the kernel module's first
+        import, and the reset kernel's own compile is paid by loops that make many tapes,
+        not by a short program's first backward or replay).  Nothing is pooled at
+        interpreter exit."""
         arrs = self._arrays
         if arrs is None or sys.is_finalizing():
             return
@@ -270,11 +273,13 @@ class Tape:
         keep = len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES
         keep_nd = nds is not None and len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP
         cleaned = False
-        if n and (keep or keep_nd) and loaded():
+        if n and (keep or keep_nd) and loaded() and _DEATHS[0] >= _KERNEL_AFTER:
             K.reset_streams(arrs[2], arrs[3], arrs[5], n if keep else 0,
                             *((nds.ints, nds.shp, nds.nsaved, nds.host) if keep_nd else _NO_ROWS),
                             n if keep_nd else 0)
             cleaned = True
+        elif _DEATHS[0] < _KERNEL_AFTER:
+            _DEATHS[0] += 1
         if keep:
             if n and not cleaned:
                 clear_cells(arrs, 0, n)
@@ -732,6 +737,13 @@ def _take_nd(cap):
         nds = _pool_take(_ND_POOL, lambda nds: len(nds.size) == cap)
     return nds if nds is not None else NdStreams(cap)
 
+
+# Tape.__del__ resets pooled arrays with numpy until this many tapes have died (counted in
+# _DEATHS, a list: no global statement; a lost update under threads only delays the switch),
+# then with walks.reset_streams (compiled ~1 s with an empty Numba cache, then 2.5x cheaper
+# per dead tape than the eight numpy fills)
+_KERNEL_AFTER = 64
+_DEATHS = [0]
 
 # reset_streams' n-d rows when it resets only a tape's stream arrays (never written)
 _NO_ROWS = (np.ones((6, 1), np.int64), np.ones((1, 8), np.int64), np.zeros(1, np.int32),

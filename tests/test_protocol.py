@@ -205,7 +205,9 @@ def test_cells_past_the_count_hold_the_defaults(fresh_tape, monkeypatch, kernel)
     kernel or, before the kernels are loaded, by numpy), and after growing."""
     from tapegrad import tape as tape_module
     monkeypatch.setattr(tape_module, "_POOL", [])   # room for the dead tape's set
-    if not kernel:
+    if kernel:
+        monkeypatch.setattr(tape_module, "_KERNEL_AFTER", 0)
+    else:
         monkeypatch.setattr(tape_module, "loaded", lambda: False)
     x = tg.tensor(0.5, requires_grad=True)
     w = tg.tensor(2.0, requires_grad=True)

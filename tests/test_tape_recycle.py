@@ -32,7 +32,9 @@ def _step(w, b, x):
 
 @pytest.mark.parametrize("kernel", [True, False])
 def test_a_dead_tapes_arrays_come_back_as_a_new_tapes(fresh_pools, monkeypatch, kernel):
-    if not kernel:   # before the kernels are loaded the destructor cleans with numpy
+    if kernel:       # (past the first _KERNEL_AFTER dead tapes)
+        monkeypatch.setattr(T, "_KERNEL_AFTER", 0)
+    else:            # before the kernels are loaded the destructor cleans with numpy
         monkeypatch.setattr(T, "loaded", lambda: False)
     rng = np.random.default_rng(0)
     w = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
@@ -85,9 +87,13 @@ def test_a_leaf_of_too_many_dims_leaves_the_tape_as_it_was(fresh_pools):
 
 
 def test_a_dying_tape_loads_no_kernels():
-    """A destructor must not cause the kernel module's import (and compile)."""
+    """A destructor must not cause the kernel module's import (and compile), and the first
+    dead tapes after a backward do not compile the reset kernel."""
     code = ("import tapegrad as tg, gc; from tapegrad import _jit\n"
             "w = tg.ones((3, 2), requires_grad=True)\n"
             "y = (w * 2.0).tanh(); del y; gc.collect()\n"
-            "assert not _jit.loaded(), 'kernels loaded'\n")
+            "assert not _jit.loaded(), 'kernels loaded'\n"
+            "for _ in range(3):\n"
+            "    y = (w * 2.0).sum(); y.backward(); del y\n"
+            "assert _jit.loaded() and not _jit.K.reset_streams.signatures\n")
     subprocess.run([sys.executable, "-c", code], check=True)
