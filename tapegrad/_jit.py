@@ -23,7 +23,7 @@ import tempfile
 import threading
 import warnings
 
-__all__ = ["K", "kernels", "kernel_module", "cache_dir", "launch_parallel", "JitWarning"]
+__all__ = ["K", "kernels", "loaded", "kernel_module", "cache_dir", "launch_parallel", "JitWarning"]
 
 
 class JitWarning(RuntimeWarning):
@@ -49,6 +49,12 @@ def kernels():
             if _module is None:
                 _load()
     return _module
+
+
+def loaded():
+    """Whether the kernel module is loaded: a caller that must not cause the first import and
+    compile (a destructor, tape.Tape.__del__) checks this first."""
+    return _module is not None
 
 
 class _LazyKernels:

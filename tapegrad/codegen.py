@@ -527,7 +527,7 @@ def _copied_source():
         walks.fill_values, walks.release_saved, walks.any_freed, walks.reach_list,
         walks.order_marked, walks.gather_reached, walks.gather_layout,
         walks.fill_reached, walks.release_listed,
-        walks.any_freed_listed, kinds.index.bcast_index, kinds.index.strided_index,
+        walks.any_freed_listed, walks.reset_streams, kinds.index.bcast_index, kinds.index.strided_index,
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.pair_index,
         kinds.index.pair_suffix]
     pieces = []

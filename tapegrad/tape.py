@@ -24,13 +24,14 @@ tensors they produced (and newer tapes importing from them) refer to them.
 import itertools
 import math
 import re
+import sys
 import threading
 import weakref
 
 import numpy as np
 
 from . import _push
-from ._jit import K
+from ._jit import K, loaded
 from .graph import node_for
 from .kinds import DIRECT as _DIRECT_KINDS
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
@@ -129,7 +130,9 @@ def _pool_take(pool, fits):
 
 class _Streams(tuple):
     """A tape's six stream arrays, with `views`: memoryviews of the first five, pooled with
-    them (making five memoryviews was a fifth of a new tape's cost)."""
+    them (making five memoryviews was a fifth of a new tape's cost), and `clean`: cells below
+    it of ib and cst hold protocol.DEFAULTS (the freed flags are all 0 in a set from the pool
+    or new), so a new tape on a pooled set fills nothing before its first append."""
 
 
 def _take_streams(cap):
@@ -142,12 +145,12 @@ def _take_streams(cap):
         _POOL.append(got)
         got = _pool_take(_POOL, lambda arrs: len(arrs[0]) == cap)
     if got is not None:
-        got[5][:] = 0  # freed flags start cleared; the other streams are written first
         return got
     arrs = _Streams((np.empty(cap, OPCODE), np.empty(cap, np.int32), np.empty(cap, np.int32),
                      np.empty(cap, np.float64), np.empty(cap, np.float64),
                      np.zeros(cap, np.uint8)))
     arrs.views = tuple(memoryview(a) for a in arrs[:5])
+    arrs.clean = 0
     return arrs
 
 
@@ -164,9 +167,17 @@ def clear_cells(arrs, lo, hi):
     arrs[3][lo:hi] = 0.0
 
 
-def _give_streams(arrs):
+def _give_streams(arrs, n=0, lim=0):
+    """Pool the stream arrays of a tape that wrote n entries and whose cells [n, lim) hold the
+    defaults (Tape._resize; Tape.__del__ does the same inline): cleaned here (O(entries
+    written)), so the next tape starts with lim cells ready and its freed flags clear.  Only
+    sets no tape refers to any more come here."""
     if len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES:
-        _POOL.append(arrs)
+        if n:
+            clear_cells(arrs, 0, n)
+            arrs[5][:n] = 0
+        arrs.clean = max(n, lim)
+        _POOL.append(arrs)   # last: an interrupt in the cleaning only loses this set
 
 
 class Tape:
@@ -179,13 +190,15 @@ class Tape:
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
-        self.cap = 0
-        self.lim = 0            # cells [n, lim) of ib and cst hold protocol.DEFAULTS (grow)
-        self._arrays = None
+        self._arrays = None     # (set last below: __del__ pools nothing of a failed __init__)
         self.nds = None         # NdStreams, made with the first n-d fact
         self.groups = None      # groups.Groups, made with the first decomposition
         self.hooks = None       # tapegrad.hooks: hooks of non-leaf tensors/grad_fns, die with it
-        self._resize(cap)
+        # (_resize from nothing, inline): cells [n, lim) of ib and cst hold protocol.DEFAULTS
+        # (up to a pooled set's clean mark, else from the first append's grow)
+        arrs = _take_streams(cap)
+        self.op, self.ia, self.ib, self.cst, self.val = arrs.views
+        self.lim, self.cap, self._arrays = arrs.clean, cap, arrs
         self.shape = {}
         self.saved_bytes = 0
         self.serial = next(_serials)
@@ -234,26 +247,55 @@ class Tape:
         new = _take_streams(cap)
         views = new.views
         old = self._arrays
+        n = self.n
         if old is not None:
             for src, arr in zip(old, new):
-                arr[:self.n] = src[:self.n]
+                arr[:n] = src[:n]
         if self.nds is not None:   # first: the n-d streams must never be shorter than cap
-            self.nds.grow(cap, self.n)
+            self.nds.grow(cap, n)
         # Switch to the new arrays in one statement of plain stores (no call, so no signal
         # handler runs inside it), and only then pool the old ones: an interrupt anywhere here
         # leaves this tape on one consistent set of arrays that no other tape can take (at
         # worst the new set is dropped, or the old one is not pooled).
-        # (lim: the new arrays hold the defaults past n only once grow fills them)
+        # (lim: the new arrays hold the defaults past n up to their `clean` mark, else only
+        # once grow fills them)
+        lim, old_lim = max(n, new.clean), self.lim
         self.op, self.ia, self.ib, self.cst, self.val, self._arrays, self.cap, self.lim = \
-            views + (new, cap, self.n)
+            views + (new, cap, lim)
         if old is not None:
-            _give_streams(old)
+            _give_streams(old, n, old_lim)
 
     def __del__(self):
-        if self._arrays is not None:
-            _give_streams(self._arrays)
-        if self.nds is not None:
-            _give_nd(self.nds, self.n)
+        """Pool the stream arrays and n-d streams (each when its pool has room and it is not
+        too big), their first n entries put back to a new tape's state by one kernel call
+        (walks.reset_streams) once the kernels are loaded and _KERNEL_AFTER tapes have died
+        (numpy fills until then: a destructor must not cause the kernel module's first
+        import, and the reset kernel's own compile is paid by loops that make many tapes,
+        not by a short program's first backward or replay).  Nothing is pooled at
+        interpreter exit."""
+        arrs = self._arrays
+        if arrs is None or sys.is_finalizing():
+            return
+        n, nds = self.n, self.nds
+        keep = len(_POOL) < _POOL_MAX and len(arrs[0]) <= MAX_ENTRIES
+        keep_nd = nds is not None and len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP
+        cleaned = False
+        if n and (keep or keep_nd) and loaded() and _DEATHS[0] >= _KERNEL_AFTER:
+            K.reset_streams(arrs[2], arrs[3], arrs[5], n if keep else 0,
+                            *((nds.ints, nds.shp, nds.nsaved, nds.host) if keep_nd else _NO_ROWS),
+                            n if keep_nd else 0)
+            cleaned = True
+        elif _DEATHS[0] < _KERNEL_AFTER:
+            _DEATHS[0] += 1
+        if keep:
+            if n and not cleaned:
+                clear_cells(arrs, 0, n)
+                arrs[5][:n] = 0
+            arrs.clean = max(n, self.lim)
+            _POOL.append(arrs)      # last: an interrupt in the cleaning only loses this set
+        if keep_nd:
+            nds.reset(n, rows=not cleaned)
+            _ND_POOL.append(nds)    # (the same)
 
     def grow(self):
         """Called by every append when n reaches lim: when full, double (past MAX_ENTRIES also
@@ -341,13 +383,50 @@ class Tape:
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
         v = t._v
-        if type(v) is not float and v.size != 1:   # (_push_input's usual case, inline)
-            n = self.push(OP_LEAF, -1, -1, 0.0, 0.0, v.shape)
-        else:
+        if type(v) is float or v.size == 1:
             n = self._push_input(OP_LEAF, t)
-        self._watch_new(n, t)
+        else:
+            # (push with a shape, then set_shape, inline: every leaf of every training step
+            # comes here once)
+            shape = v.shape
+            k = len(shape)
+            if k > 8:
+                raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
+            n = self.push(OP_LEAF, -1, -1, 0.0, 0.0)
+            self.shape[n] = shape
+            size, nd, shp = (self.nds or self.nd_streams())._cells[:3]
+            size[n] = v.size
+            nd[n] = k
+            row = 8 * n
+            for s in shape:
+                shp[row] = s
+                row += 1
+        # the version watch (_watch_new, inline): a leaf that requires grad never gets a
+        # grad_fn, so its entry names no tensor
+        try:
+            c = t._ver
+        except AttributeError:
+            c = t._ver = [0]
+        else:
+            if type(c) is not list:
+                c = c[0]
+        ver = c[0]
+        self.versions[n] = (c, ver, t._dtype, t._shape, None if t._recorded else weakref.ref(t))
+        group = self.watched.get(id(c))
+        if group is None:
+            self.watched[id(c)] = (c, {ver: [n]})
+        else:
+            nodes = group[1].get(ver)
+            if nodes is None:
+                group[1][ver] = [n]
+            else:
+                nodes.append(n)
         self.leaves[n] = t
-        self.leaf_of.setdefault(id(t), []).append(n)
+        nodes = self.leaf_of.get(id(t))
+        if nodes is None:
+            self.leaf_of[id(t)] = [n]
+        else:
+            nodes.append(n)
         t._lserial = self.serial
         t._lnode = n
         return n
@@ -656,14 +735,27 @@ _ND_POOL_CAP = 4096
 
 
 def _take_nd(cap):
-    nds = _pool_take(_ND_POOL, lambda nds: len(nds.size) == cap)
+    nds = None
+    try:
+        nds = _ND_POOL.pop()   # atomic: the usual case, as _take_streams
+    except IndexError:
+        pass
+    if nds is not None and len(nds.size) != cap:
+        _ND_POOL.append(nds)
+        nds = _pool_take(_ND_POOL, lambda nds: len(nds.size) == cap)
     return nds if nds is not None else NdStreams(cap)
 
 
-def _give_nd(nds, n):
-    if len(_ND_POOL) < _POOL_MAX and len(nds.size) <= _ND_POOL_CAP:
-        nds.reset(n)
-        _ND_POOL.append(nds)   # last: an interrupt in the reset only loses this set
+# Tape.__del__ resets pooled arrays with numpy until this many tapes have died (counted in
+# _DEATHS, a list: no global statement; a lost update under threads only delays the switch),
+# then with walks.reset_streams (compiled ~1 s with an empty Numba cache, then 2.5x cheaper
+# per dead tape than the eight numpy fills)
+_KERNEL_AFTER = 64
+_DEATHS = [0]
+
+# reset_streams' n-d rows when it resets only a tape's stream arrays (never written)
+_NO_ROWS = (np.ones((6, 1), np.int64), np.ones((1, 8), np.int64), np.zeros(1, np.int32),
+            np.zeros(1, np.uint8))
 
 
 class NdStreams:
@@ -711,13 +803,15 @@ class NdStreams:
         self.arg_ptr = ints[5]
         self._views()
 
-    def reset(self, n):
+    def reset(self, n, rows=True):
         """Back to a new tape's state, after a tape that wrote its first n entries (every
-        writer writes entries below the tape's count, operand pointers up to n + 1)."""
-        self.ints[:, :n + 1] = NdStreams._INT_FILL
-        self.shp[:n] = 1
-        self.nsaved[:n] = 0
-        self.host[:n] = 0
+        writer writes entries below the tape's count, operand pointers up to n + 1); `rows`
+        False: walks.reset_streams already reset the per-node rows."""
+        if rows:
+            self.ints[:, :n + 1] = NdStreams._INT_FILL
+            self.shp[:n] = 1
+            self.nsaved[:n] = 0
+            self.host[:n] = 0
         self.objs[:self.nobjs] = None   # the saved arrays go with the tape, as before
         if len(self.params) > 4096:
             self.params = np.zeros(256, np.int64)

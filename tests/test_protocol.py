@@ -198,9 +198,17 @@ def _defaults_past_count(tape):
                 and (a[3][tape.n:tape.lim] == float(protocol.DEFAULTS["cst"])).all())
 
 
-def test_cells_past_the_count_hold_the_defaults(fresh_tape):
+@pytest.mark.parametrize("kernel", [True, False])
+def test_cells_past_the_count_hold_the_defaults(fresh_tape, monkeypatch, kernel):
     """The fast path skips storing protocol.DEFAULTS: cells n..lim-1 hold them, on new
-    stream arrays, on pooled ones a dead tape wrote, and after growing."""
+    stream arrays, on pooled ones a dead tape wrote (cleaned when given back, by the reset
+    kernel or, before the kernels are loaded, by numpy), and after growing."""
+    from tapegrad import tape as tape_module
+    monkeypatch.setattr(tape_module, "_POOL", [])   # room for the dead tape's set
+    if kernel:
+        monkeypatch.setattr(tape_module, "_KERNEL_AFTER", 0)
+    else:
+        monkeypatch.setattr(tape_module, "loaded", lambda: False)
     x = tg.tensor(0.5, requires_grad=True)
     w = tg.tensor(2.0, requires_grad=True)
     y = x
@@ -208,13 +216,14 @@ def test_cells_past_the_count_hold_the_defaults(fresh_tape):
         y = y * w + 1.5
     tape = y._tape
     assert tape.cap > 1024 and _defaults_past_count(tape)
-    cap = tape.cap
+    cap, written = tape.cap, tape.n
     y.backward()
     del y, tape
     STATE.tape = CLOSED   # the dead tape's streams go back to the pool
-    t = Tape(cap)          # ... and this one takes them, dirty
-    assert t.n == 0 and t.lim == 0 and (t._arrays[2] != -1).any()
-    for k in range(1500):  # lean appends through the dirty cells, and past lim
+    t = Tape(cap)          # ... and this one takes them, cleaned up to their `clean` mark
+    assert t.n == 0 and t.lim >= written and _defaults_past_count(t)
+    assert not t._arrays[5].any()
+    for k in range(t.lim + 1500):  # lean appends through the cleaned cells, and past lim
         t.push(OPS["mul"].code, k - 1, k, 0.5, 1.0) if k % 2 else None
         n = t.n
         if n >= t.lim:

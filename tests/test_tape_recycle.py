@@ -1,0 +1,99 @@
+"""A training step's fixed tape cost (tape.py): a dead tape's arrays go back to the pools in a
+new tape's state, and a leaf entry is recorded as `Tape.push` with a shape would record it."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad import tape as T
+from tapegrad.ops import OPS
+from tapegrad.tape import CLOSED, STATE, NdStreams, Tape
+
+
+@pytest.fixture
+def fresh_pools(monkeypatch):
+    monkeypatch.setattr(T, "_POOL", [])
+    monkeypatch.setattr(T, "_ND_POOL", [])
+    STATE.tape = CLOSED
+    yield
+    STATE.tape = CLOSED
+
+
+def _step(w, b, x):
+    """A graph with leaves, saved arrays, params (matmul, sum), an operand list (cat) and a
+    host entry when BLAS matmul is one."""
+    h = (x @ w + b).tanh()
+    loss = (tg.cat([h, h * 2.0, h * 3.0]) ** 2).sum()
+    loss.backward()
+    return loss
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_a_dead_tapes_arrays_come_back_as_a_new_tapes(fresh_pools, monkeypatch, kernel):
+    if kernel:       # (past the first _KERNEL_AFTER dead tapes)
+        monkeypatch.setattr(T, "_KERNEL_AFTER", 0)
+    else:            # before the kernels are loaded the destructor cleans with numpy
+        monkeypatch.setattr(T, "loaded", lambda: False)
+    rng = np.random.default_rng(0)
+    w = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    b = tg.tensor(rng.standard_normal(4), requires_grad=True)
+    x = tg.tensor(rng.standard_normal((5, 3)))
+    loss = _step(w, b, x)
+    g = (w.grad.numpy().copy(), b.grad.numpy().copy())
+    tape = loss._tape
+    arrs, nds, n, lim, cap = tape._arrays, tape.nds, tape.n, tape.lim, tape.cap
+    assert nds.nobjs and nds.nparams and nds.nargs and n > 8
+    del loss, tape
+    assert T._POOL == [arrs] and T._ND_POOL == [nds]
+    assert arrs.clean == max(n, lim)
+    assert (arrs[2][:arrs.clean] == -1).all() and (arrs[3][:arrs.clean] == 0.0).all()
+    assert not arrs[5].any()
+    blank = NdStreams(cap)
+    for name in ("ints", "shp", "nsaved", "host"):
+        assert np.array_equal(getattr(nds, name), getattr(blank, name)), name
+    assert nds.nparams == nds.nargs == nds.argn == nds.nobjs == 0
+    assert all(o is None for o in nds.objs)
+    # the next step takes them and computes what it computed on new arrays
+    w.grad = b.grad = None
+    loss = _step(w, b, x)
+    assert loss._tape._arrays is arrs and loss._tape.nds is nds
+    assert np.array_equal(w.grad.numpy(), g[0]) and np.array_equal(b.grad.numpy(), g[1])
+
+
+def test_leaf_entry_is_what_push_with_a_shape_records(fresh_pools):
+    w = tg.zeros((2, 3, 4), requires_grad=True)
+    a, b = Tape(), Tape()
+    n = a.leaf_node(w)
+    m = b.push(OPS["leaf"].code, -1, -1, 0.0, 0.0, w._v.shape)
+    assert (n, w._lserial, w._lnode) == (m, a.serial, n)
+    for k in range(5):
+        assert a._arrays[k][n] == b._arrays[k][m]
+    assert a.shape == b.shape == {n: (2, 3, 4)}
+    for name in ("size", "nd", "shp"):
+        assert np.array_equal(getattr(a.nds, name)[n], getattr(b.nds, name)[m]), name
+    b._watch_new(m, w)
+    assert a.versions == b.versions and a.watched == b.watched
+    assert a.leaves == {n: w} and a.leaf_of == {id(w): [n]}
+
+
+def test_a_leaf_of_too_many_dims_leaves_the_tape_as_it_was(fresh_pools):
+    w = tg.zeros((2,) * 9, requires_grad=True)
+    t = Tape()
+    with pytest.raises(RuntimeError, match="at most 8 dimensions"):
+        t.leaf_node(w)
+    assert t.n == 0 and not t.leaves and not t.versions and not t.shape
+
+
+def test_a_dying_tape_loads_no_kernels():
+    """A destructor must not cause the kernel module's import (and compile), and the first
+    dead tapes after a backward do not compile the reset kernel."""
+    code = ("import tapegrad as tg, gc; from tapegrad import _jit\n"
+            "w = tg.ones((3, 2), requires_grad=True)\n"
+            "y = (w * 2.0).tanh(); del y; gc.collect()\n"
+            "assert not _jit.loaded(), 'kernels loaded'\n"
+            "for _ in range(3):\n"
+            "    y = (w * 2.0).sum(); y.backward(); del y\n"
+            "assert _jit.loaded() and not _jit.K.reset_streams.signatures\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
