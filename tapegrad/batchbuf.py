@@ -19,12 +19,13 @@ Only buffers of at most KEEP_BYTES are kept, so a tape does not hold on to the m
 huge call; larger calls allocate as before (their faults are spread over both threads inside
 the kernel, apart from the staging).
 """
+import ctypes
 import math
 import sys
 
 import numpy as np
 
-__all__ = ["LINE", "KEEP_BYTES", "aligned_empty", "BatchBuffers"]
+__all__ = ["LINE", "KEEP_BYTES", "DATA_OFFSET", "aligned_empty", "BatchBuffers", "sources"]
 
 LINE = 64                   # bytes in a cache line
 KEEP_BYTES = 32 << 20       # the largest buffer a tape keeps between batch calls
@@ -102,3 +103,53 @@ def _alone():
 
 
 _ALONE = _alone()   # _refs of a kept block that no returned array references
+
+
+# -- the inputs of a batch call, read in place ----------------------------------------------------
+def _data_offset():
+    """Byte offset of the data address inside a numpy array object (numpy's C struct
+    PyArrayObject_fields: the object header, then `char *data`, read by every compiled numpy
+    extension through PyArray_DATA, so fixed for a numpy ABI), or None where it cannot be
+    confirmed: found by reading each candidate offset of three probe arrays (of different
+    dtypes and sizes, one a view) and kept only when every probe's `ctypes.data` is there.
+    Only CPython's id() is an object's address."""
+    if sys.implementation.name != "cpython":
+        return None
+    base = np.arange(7.0)
+    probes = (base, base[3:], np.empty(5, np.float32), np.empty(0, np.int64))
+    step = ctypes.sizeof(ctypes.c_void_p)
+    for off in range(step, 16 * step, step):
+        if all(ctypes.c_void_p.from_address(id(a) + off).value == a.ctypes.data for a in probes):
+            return off
+    return None
+
+
+DATA_OFFSET = _data_offset()
+
+
+def sources(Xs, sizes, B, dtype, buffers):
+    """(src, deref, keep): where replay_batch reads each input of a batch call (see its doc):
+    `src` an int64 array of one entry per input, `deref` as the kernel takes it, `keep` the
+    arrays it points into (alive until the kernel returns).  Xs are the inputs, already
+    checked to have shape (B,) + the input's shape, `sizes` their elements per point.
+
+    An input that is an ndarray of `dtype`, C-contiguous and aligned is read where it is (0
+    bytes copied); any other (another dtype, strided, a list, a Tensor) is copied (cast as
+    np.concatenate(casting="unsafe") would) into `buffers`' kept staging buffer, point-major.
+    The check is three attribute reads per input (~7 us for 100), the addresses one id() each
+    (~3 us), against ~80 us for 100 `ctypes.data` reads."""
+    keep = list(Xs)
+    # (`is` first: an array's dtype is almost always numpy's own instance, and == costs 5x)
+    direct = [type(a) is np.ndarray and (a.dtype is dtype or a.dtype == dtype)
+              and (f := a.flags).c_contiguous and f.aligned for a in Xs]
+    if not all(direct):
+        stage = buffers.staging((sum(k for k, d in zip(sizes, direct) if not d) * B,), dtype)
+        start = 0
+        for i, (a, k, d) in enumerate(zip(Xs, sizes, direct)):
+            if not d:
+                keep[i] = stage[start:start + k * B].reshape(B, k)
+                np.copyto(keep[i], np.asarray(a).reshape(B, k), casting="unsafe")
+                start += k * B
+    if DATA_OFFSET is None:
+        return np.array([a.ctypes.data for a in keep], np.int64), -1, keep
+    return np.fromiter(map(id, keep), np.int64, len(keep)), DATA_OFFSET, keep

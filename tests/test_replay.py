@@ -373,6 +373,46 @@ def test_batch_results_are_fresh_and_inputs_untouched():
     np.testing.assert_array_equal(y, y0)
 
 
+def test_batch_inputs_read_in_place_or_staged_alike():
+    # value_and_grad_batch reads each input where the caller's array is (batchbuf.sources: the
+    # kernel gets the array's id() and reads its data address from the object); an input
+    # that is not a C-contiguous aligned ndarray of the tape's dtype is staged (cast) first.
+    # Every layout gives the results of contiguous inputs bit for bit, and with the address
+    # read from Python instead (DATA_OFFSET None) too.
+    from tapegrad import batchbuf
+    assert batchbuf.DATA_OFFSET is not None        # CPython: found and checked at import
+    tape = tg.record(lambda x, m: (x.tanh() * m).sum() + x[0] * x[1],
+                     tg.ones(3, dtype=tg.float64), tg.ones(2, 3, dtype=tg.float64))
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(9, 3)).astype(np.float32).astype(np.float64)    # float32-exact
+    m = rng.normal(size=(9, 2, 3))
+    ref = tape.value_and_grad_batch(x, m)
+    io = batchbuf.BatchBuffers()
+    src, deref, keep = batchbuf.sources((x, m), [3, 6], 9, np.dtype(np.float64), io)
+    assert keep[0] is x and keep[1] is m and io.stage.nbytes == 0      # 0 bytes copied
+    assert deref == batchbuf.DATA_OFFSET and src.tolist() == [id(x), id(m)]
+    raw = np.zeros(9 * 3 * 8 + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, np.float64, 27, offset=1).reshape(9, 3)
+    unaligned[...] = x
+    ro = m.copy()
+    ro.flags.writeable = False
+    for layout in (lambda: (np.asfortranarray(x), m), lambda: (x.astype(np.float32), m.tolist()),
+                   lambda: (unaligned, ro), lambda: (np.repeat(x, 2, 0)[::2], m)):
+        values, grads = tape.value_and_grad_batch(*layout())
+        np.testing.assert_array_equal(values, ref[0])
+        for g, r in zip(grads, ref[1]):
+            np.testing.assert_array_equal(g, r)
+    saved = batchbuf.DATA_OFFSET
+    batchbuf.DATA_OFFSET = None
+    try:
+        values, grads = tape.value_and_grad_batch(x, m)
+        _, G = tape.value_and_grad_flat(np.concatenate([x, m.reshape(9, 6)], 1))
+    finally:
+        batchbuf.DATA_OFFSET = saved
+    np.testing.assert_array_equal(values, ref[0])
+    np.testing.assert_array_equal(G, np.concatenate([ref[1][0], ref[1][1].reshape(9, 6)], 1))
+
+
 def test_batch_buffers_kept_across_calls_never_stale_or_shared():
     # A batch call stages its inputs in a buffer the tape keeps, and reuses the last call's
     # output block when the caller has dropped every array of it (batchbuf.BatchBuffers).
