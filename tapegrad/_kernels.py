@@ -2351,7 +2351,8 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
     id() and its data address is read from the object, `deref` bytes in (batchbuf.DATA_OFFSET,
     read here on the calling thread before the threads start).  The caller keeps the arrays
     alive and checked (dtype, contiguity, extent).  Gradients go to gradsT[:, p], or with
-    `rows` to gradsT[p, :] (point-major: a flat (B, n) array written in place)."""
+    `rows` to gradsT[p, :] (point-major: a flat (B, n) array written in place).  Returns the
+    first point whose guard failed (its status >= 0), or -1."""
     chunks = (B + chunk - 1) // chunk
     counter[0] = 0
     addr = np.empty(src.shape[0], np.int64)
@@ -2391,6 +2392,10 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                         else:
                             gradsT[j, p] = adj[in_offs[i] + k]
                         j += 1
+    for p in range(B):      # (cheaper here than a numpy reduction on cold caches after the call)
+        if status[p] >= 0:
+            return p
+    return -1
 
 
 # from tapegrad/drivers.py

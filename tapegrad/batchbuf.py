@@ -55,22 +55,33 @@ def aligned_empty(*specs):
 
 
 def _refs(buffers):
-    """sys.getrefcount of `buffers.out`, always taken through this one code path: compared
-    with _ALONE (the same count of a block nothing else references), so that it does not
-    depend on how an interpreter counts its own temporary references."""
-    return sys.getrefcount(buffers.out)
+    """(sys.getrefcount of `buffers.out`, of each of `buffers.views`), always taken through
+    this one code path: compared with _ALONE (the same counts of a block and views nothing
+    else references), so that it does not depend on how an interpreter counts its own
+    temporary references."""
+    return sys.getrefcount(buffers.out), [sys.getrefcount(v) for v in buffers.views]
+
+
+def _free(buffers):
+    """Is no array cut from the kept block referenced but by `buffers`?  Every view of the
+    block (numpy collapses a view's base to the block) holds a reference to the block; the
+    kept views themselves never leave `outputs`, but are checked all the same."""
+    block, views = _refs(buffers)
+    return block == _ALONE[0] + len(views) and all(c == _ALONE[1] for c in views)
 
 
 class BatchBuffers:
     """One batch call's staging buffer and output block, kept for a later call (see the
     module doc).  A call takes a set from `Recorded._io_pool` and puts it back after, so
     calls from several Python threads at once each use a set of their own."""
-    __slots__ = ("stage", "out", "out_key")
+    __slots__ = ("stage", "out", "out_key", "views")
 
     def __init__(self):
         self.stage = np.empty(0, np.uint8)
         self.out = None         # the last output block (uint8), or None
         self.out_key = None     # its layout: the specs it was cut into
+        self.views = None       # the arrays it was cut into (cutting them anew each call
+                                # cost ~25 us on the caches a kernel call leaves cold)
 
     def staging(self, shape, dtype):
         """An uninitialized array of `shape` and `dtype` in the kept staging buffer (grown
@@ -83,26 +94,34 @@ class BatchBuffers:
         return self.stage[:n].view(dtype).reshape(shape)
 
     def outputs(self, *specs):
-        """aligned_empty(*specs), in the last call's block when it has the same layout and
-        no array of it is referenced any more (its reference count is ours alone)."""
-        if self.out is not None and self.out_key == specs and _refs(self) == _ALONE:
-            return _views(self.out, specs, _layout(specs)[0])
-        sizes, total = _layout(specs)
-        raw = np.empty(total, np.uint8)
-        if total <= KEEP_BYTES:
-            self.out, self.out_key = raw, specs
+        """aligned_empty(*specs) as a tuple: the last call's arrays when they have the same
+        layout and none of them, nor any view of their block, is referenced any more (the
+        reference counts are ours alone)."""
+        if self.out is not None and self.out_key == specs and _free(self):
+            views = self.views
         else:
-            self.out = self.out_key = None
-        return _views(raw, specs, sizes)
+            sizes, total = _layout(specs)
+            raw = np.empty(total, np.uint8)
+            views = tuple(_views(raw, specs, sizes))
+            if total <= KEEP_BYTES:
+                self.out, self.out_key, self.views = raw, specs, views
+            else:
+                self.out = self.out_key = self.views = None
+        # new array objects on the kept views: a caller that sets an array's shape, strides
+        # or flags changes its own object, never the next call's
+        return tuple(map(np.ndarray.view, views))
 
 
 def _alone():
     b = BatchBuffers()
     b.out = np.empty(LINE, np.uint8)
-    return _refs(b)
+    b.views = (b.out[:1],)
+    block, views = _refs(b)
+    return block - 1, views[0]
 
 
-_ALONE = _alone()   # _refs of a kept block that no returned array references
+_ALONE = _alone()   # _refs of a kept block (less its views' references) and of a kept view
+                    # that nothing else references
 
 
 # -- the inputs of a batch call, read in place ----------------------------------------------------

@@ -633,10 +633,10 @@ class Recorded:
                                        ((B,), np.int64))
         # every input's elements are a column run of P's rows (one array, read in place)
         src, deref, _ = sources((P,), (n,), B, self.dtype, io)
-        self._kernel(out, B, np.repeat(src, len(self.inputs)), deref, self._flat_off,
-                     self._flat_step, values, G, status, rows=True)
+        first = self._kernel(out, B, np.repeat(src, len(self.inputs)), deref, self._flat_off,
+                             self._flat_step, values, G, status, rows=True)
         self._io_pool.append(io)
-        held = self._held(status, mask, values, G)
+        held = self._held(status, mask, values, G, first=first)
         return (values, G, held) if mask else (values, G)
 
     def _io(self):
@@ -658,14 +658,15 @@ class Recorded:
         values, status, gradsT = io.outputs(((B,), self.dtype), ((B,), np.int64),
                                             ((n, -(-B // per_line) * per_line), self.dtype))
         src, deref, keep = sources(Xs, self._in_list_sizes, B, self.dtype, io)
-        self._kernel(out, B, src, deref, self._zero_off, self.in_sizes, values, gradsT, status)
+        first = self._kernel(out, B, src, deref, self._zero_off, self.in_sizes, values, gradsT,
+                             status)
         del keep    # (the arrays src points into: alive until the kernel has returned)
         gradsT = gradsT[:, :B]
-        return values, gradsT, self._held(status, mask, values, gradsT.T)
+        return values, gradsT, self._held(status, mask, values, gradsT.T, first=first)
 
     def _kernel(self, out, B, src, deref, src_off, src_step, values, gradsT, status, rows=False):
         self._no_host_only("value_and_grad_batch")
-        self._launch_batch(K.replay_batch, B, *self._args(), self.off, self.size, self.shp,
+        return self._launch_batch(K.replay_batch, B, *self._args(), self.off, self.size, self.shp,
                            self.nd, self._vals0, self._freed, self.scalar,
                            self._static_reach(out), B, src, deref, src_off, src_step,
                            self.in_offs, self.in_sizes, out, values, gradsT, status, rows=rows)
@@ -680,10 +681,11 @@ class Recorded:
             work = pool.pop()
         except IndexError:
             work = _Work(threads, len(self), len(self._vals0), self.dtype)
-        launch_parallel(kernel, *args, _chunk(B, threads, self.dtype.itemsize),
-                        *flags.values(), *work.args())
+        result = launch_parallel(kernel, *args, _chunk(B, threads, self.dtype.itemsize),
+                                 *flags.values(), *work.args())
         if len(pool) < 2:
             pool.append(work)
+        return result
 
     def _stage(self, Xs, io=None):
         """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p]),
@@ -712,13 +714,16 @@ class Recorded:
                            out=XT, casting="unsafe")
         return B, XT
 
-    def _held(self, status, mask, *results):
-        """Per point: did every guard hold?  Raises BranchChanged at the first point that
-        failed, or (mask) sets that point's rows of `results` to NaN."""
-        if status.max(initial=-1) < 0:
-            return np.ones(len(status), bool)
+    def _held(self, status, mask, *results, first=None):
+        """Per point: did every guard hold (None when not `mask` and all did)?  Raises
+        BranchChanged at the first point that failed, or (mask) sets that point's rows of
+        `results` to NaN.  `first`: the first point that failed or -1, when the kernel said."""
+        if first is None:
+            first = int(np.argmax(status >= 0)) if status.max(initial=-1) >= 0 else -1
+        if first < 0:
+            return np.ones(len(status), bool) if mask else None
         if not mask:
-            self._check(int(status[status >= 0][0]))
+            self._check(int(status[first]))
         held = status < 0
         for r in results:
             r[~held] = np.nan
