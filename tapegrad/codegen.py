@@ -508,7 +508,8 @@ KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
 DRIVERS = (drivers.replay_scalar, drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
-           drivers.jacobian_at, drivers.load_point, drivers.load_point_at, drivers.replay_batch,
+           drivers.jacobian_at, drivers.load_point, drivers.load_point_at, drivers.chunk_starts,
+           drivers.replay_batch,
            drivers.jacobian_batch)
 
 

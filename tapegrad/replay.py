@@ -214,11 +214,17 @@ BATCH_CHUNKS_PER_THREAD = 32
 _LINE = 64      # bytes in a cache line
 
 
+def _line_points(itemsize):
+    """Points per cache line of the outputs a point writes one element of (values, status and,
+    column-major, each gradient row): chunks of whole lines are written by one thread each."""
+    return _LINE // min(itemsize, 8)        # status is int64
+
+
 def _chunk(B, threads, itemsize):
     """Points per chunk of a batch kernel: ~BATCH_CHUNKS_PER_THREAD chunks per thread, and a
     whole number of cache lines of the outputs a point writes one element of (values, status
     and, column-major, each gradient row), so that no cache line is written by two threads."""
-    per_line = _LINE // min(itemsize, 8)        # status is int64
+    per_line = _line_points(itemsize)
     c = -(-B // (threads * BATCH_CHUNKS_PER_THREAD))
     return max(per_line, -(-c // per_line) * per_line)
 
@@ -669,7 +675,8 @@ class Recorded:
         return self._launch_batch(K.replay_batch, B, *self._args(), self.off, self.size, self.shp,
                            self.nd, self._vals0, self._freed, self.scalar,
                            self._static_reach(out), B, src, deref, src_off, src_step,
-                           self.in_offs, self.in_sizes, out, values, gradsT, status, rows=rows)
+                           self.in_offs, self.in_sizes, out, values, gradsT, status,
+                           line=_line_points(self.dtype.itemsize), rows=rows)
 
     def _launch_batch(self, kernel, B, *args, **flags):
         """Run a batch kernel on the current Numba thread count with this tape's per-thread

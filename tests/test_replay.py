@@ -357,6 +357,21 @@ def test_batch_serial_fallback_runs_the_kernel_body():
     assert replay._chunk(2000, 2, 8) == 32 and replay._chunk(10, 2, 4) == 16
 
 
+def test_batch_chunks_cover_the_points_and_shrink_at_the_end():
+    # replay_batch's chunks (drivers.chunk_starts, run here as Python): every point once, in
+    # whole cache lines of the outputs but the last, none above `chunk`, and small at the end
+    from tapegrad import drivers
+    for B, chunk, line, threads in [(2000, 32, 8, 2), (2000, 32, 8, 1), (10**6, 15632, 8, 2),
+                                    (129, 8, 8, 2), (100, 16, 16, 4), (7, 8, 8, 2), (0, 8, 8, 2)]:
+        starts = drivers.chunk_starts(B, chunk, line, threads)
+        sizes = np.diff(starts)
+        assert starts[0] == 0 and starts[-1] == B and (sizes > 0).all()
+        assert (starts[:-1] % line == 0).all() and sizes.max(initial=0) <= chunk
+        if B > 2 * threads * chunk:
+            assert sizes[-1] <= line and (sizes[:B // chunk - 2 * threads] == chunk).all()
+    assert np.diff(drivers.chunk_starts(2000, 32, 8, 2)).tolist()[-7:] == [32, 24, 16, 16, 8, 8, 8]
+
+
 def test_batch_results_are_fresh_and_inputs_untouched():
     tape = tg.record(lambda x, y: x * y, tg.tensor(1.0, dtype=tg.float64),
                      tg.tensor(2.0, dtype=tg.float64))
