@@ -638,9 +638,11 @@ class Recorded:
         values, G, status = io.outputs(((B,), self.dtype), ((B, n), self.dtype),
                                        ((B,), np.int64))
         # every input's elements are a column run of P's rows (one array, read in place)
-        src, deref, _ = sources((P,), (n,), B, self.dtype, io)
+        src, deref, keep = sources((P,), (n,), B, self.dtype, io)
         first = self._kernel(out, B, np.repeat(src, len(self.inputs)), deref, self._flat_off,
                              self._flat_step, values, G, status, rows=True)
+        del keep    # (what src points into, a staged copy of P if P is not aligned: alive
+                    # until the kernel has returned)
         self._io_pool.append(io)
         held = self._held(status, mask, values, G, first=first)
         return (values, G, held) if mask else (values, G)

@@ -417,15 +417,24 @@ def test_batch_inputs_read_in_place_or_staged_alike():
         np.testing.assert_array_equal(values, ref[0])
         for g, r in zip(grads, ref[1]):
             np.testing.assert_array_equal(g, r)
+    flat = np.concatenate([ref[1][0], ref[1][1].reshape(9, 6)], 1)
+    P = np.concatenate([x, m.reshape(9, 6)], 1)
+    raw = np.zeros(P.nbytes + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, np.float64, P.size, offset=1).reshape(P.shape)
+    unaligned[...] = P
+    for layout in (P, unaligned, np.repeat(P, 2, 0)[::2], np.asfortranarray(P)):
+        values, G = tape.value_and_grad_flat(layout)
+        np.testing.assert_array_equal(values, ref[0])
+        np.testing.assert_array_equal(G, flat)
     saved = batchbuf.DATA_OFFSET
     batchbuf.DATA_OFFSET = None
     try:
         values, grads = tape.value_and_grad_batch(x, m)
-        _, G = tape.value_and_grad_flat(np.concatenate([x, m.reshape(9, 6)], 1))
+        _, G = tape.value_and_grad_flat(P)
     finally:
         batchbuf.DATA_OFFSET = saved
     np.testing.assert_array_equal(values, ref[0])
-    np.testing.assert_array_equal(G, np.concatenate([ref[1][0], ref[1][1].reshape(9, 6)], 1))
+    np.testing.assert_array_equal(G, flat)
 
 
 def test_batch_buffers_kept_across_calls_never_stale_or_shared():
