@@ -1,15 +1,17 @@
 """Memory of the batch kernels' calls (`Recorded.value_and_grad_batch`, `value_and_grad_flat`,
-`jacobian_batch`): cache-line-aligned output arrays, and the buffers one call keeps for the
-next call of the same tape.
+`jacobian_batch`): cache-line-aligned output arrays, the buffers one call keeps for the
+next call of the same tape, and where `replay_batch` reads its inputs (`sources`: in the
+caller's arrays, found by their id(), staged only when they are not C-contiguous aligned
+arrays of the tape's dtype; `jacobian_batch` still stages all of them).
 
-Why keep them: a batch call at B = 2000 points of a 100-input tape stages 1.6 MB of inputs and
-returns 1.6 MB of gradients.  Fresh arrays of that size come from glibc either as warm heap
+Why keep them: a batch call at B = 2000 points of a 100-input tape may stage 1.6 MB of inputs
+and returns 1.6 MB of gradients.  Fresh arrays of that size come from glibc either as warm heap
 memory or as new pages, depending on the process's history (its dynamic mmap and trim
 thresholds): measured, 0 page faults per call in one process and ~750 in another, at ~2 us
 per fault on this VM, i.e. ~1.5 ms on a 6 ms call, and the staging faults fall in the serial
 part of the call.  So a steady stream of calls should touch no new memory:
 
-- the staged inputs go to a buffer kept across calls (never returned to the caller);
+- the staged inputs (if any) go to a buffer kept across calls (never returned to the caller);
 - the outputs are one block per call; the next call with the same layout reuses it only when
   nothing else references the block, that is, when the caller has dropped every array it got
   (each is a view of the block, so each holds a reference to it).  An output the caller still
