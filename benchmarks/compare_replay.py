@@ -38,7 +38,9 @@ printed on their own, never mixed into the figures.
    median and 10th percentile of each speedup, of their quotient per sample (the replay
    against what the machine gave at that moment) and of the replay's over the samples where
    the control got >= 1.9x (the second core was free).  Plus counts per call (Numba runtime
-   allocations, page faults).
+   allocations, page faults), and the serial part of a call measured on one thread (the
+   call's thread CPU time less the kernel's, timed around the kernel inside the same call;
+   it holds up the second thread on 2) with the bytes the call staged (copied) its inputs in.
    The target, "2 threads >= 1.8x one thread, robustly" (issue #14), is read from these 120
    paired samples: the replay's median AND its 10th percentile both >= 1.8x.  It is judged
    only on a quiet machine, one where the control's own 10th percentile is >= 1.9x (the
@@ -339,6 +341,39 @@ def batch(tg, reps, first, samples=None):
     paired(tape, Xs, X, out, samples)
 
 
+def serial_part(tape, Xs, calls=300):
+    """Print the serial part of value_and_grad_batch on one thread: per call, its thread CPU
+    time less the kernel's (timed around tapegrad.replay.launch_parallel within the same
+    call), min and median of `calls`; and the bytes the tape's kept buffers staged inputs in
+    (0 when every input is read in place)."""
+    from tapegrad import replay
+    real, inner, serial = replay.launch_parallel, [], []
+
+    def timed(*args):
+        t = time.thread_time()
+        try:
+            return real(*args)
+        finally:
+            inner.append(time.thread_time() - t)
+    saved = numba.get_num_threads()
+    replay.launch_parallel = timed
+    try:
+        numba.set_num_threads(1)
+        for k in range(calls + 10):
+            inner.clear()
+            t = time.thread_time()
+            tape.value_and_grad_batch(*Xs)
+            if k >= 10:
+                serial.append(time.thread_time() - t - sum(inner))
+    finally:
+        replay.launch_parallel = real
+        numba.set_num_threads(saved)
+    staged = max((io.stage.nbytes for io in tape._io_pool), default=0)
+    print(f"    serial part per call on 1 thread (call less kernel, thread CPU time, {calls} "
+          f"calls): min {min(serial) * 1e6:.0f} µs, median {np.median(serial) * 1e6:.0f} µs; "
+          f"inputs staged: {staged} bytes")
+
+
 def paired(tape, Xs, X, out, samples):
     """Section 4's scaling measured so that other tenants cannot fake or hide it: paired
     1-/2-thread samples of the batch replay and the control loop, moments apart (see
@@ -366,6 +401,7 @@ def paired(tape, Xs, X, out, samples):
                                       if s["quiet samples"] else ""))
     counts = W.call_counts(lambda: tape.value_and_grad_batch(*Xs))
     print("    per call on 2 threads: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    serial_part(tape, Xs)
     quiet = s["control p10"] >= W.QUIET_CONTROL
     ok = s["median"] >= BATCH_SPEEDUP_MIN and s["p10"] >= BATCH_SPEEDUP_MIN
     target(f"robustly: median and 10th percentile of {samples} paired samples >= "

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._atomic import fetch_add  # the batch kernels' work counter
+from ._address import load_at  # replay_batch reads its inputs in the caller's arrays
 from math import exp, log, sqrt, sin, cos, atan2, hypot, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma
 from ._mathf32 import tanh  # float32 faces (vectorizable; float64: math's)
 
@@ -2311,31 +2312,78 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
 
 # from tapegrad/drivers.py
 @njit(cache=True, inline="always")
-def load_point(vals, XT, p, in_offs, in_sizes, rows):
-    """Write point p's inputs (column p of XT, or row p with `rows`) into the arena `vals`
-    at the inputs' offsets: the batch drivers' shared first step (inlined into each)."""
+def load_point(vals, XT, p, in_offs, in_sizes):
+    """Write point p's inputs (column p of XT) into the arena `vals` at the inputs' offsets:
+    jacobian_batch's first step per point (inlined into it)."""
     j = 0
     for i in range(in_offs.shape[0]):
         for k in range(in_sizes[i]):
-            vals[in_offs[i] + k] = XT[p, j] if rows else XT[j, p]
+            vals[in_offs[i] + k] = XT[j, p]
             j += 1
+
+
+# from tapegrad/drivers.py
+@njit(cache=True, inline="always")
+def load_point_at(vals, addr, step, p, in_offs, in_sizes):
+    """Write point p's inputs into the arena `vals` at the inputs' offsets, reading input i's
+    elements p * step[i] + k of the array at address addr[i] (replay_batch's first step per
+    point, inlined into it)."""
+    for i in range(in_offs.shape[0]):
+        base = p * step[i]
+        for k in range(in_sizes[i]):
+            vals[in_offs[i] + k] = load_at(addr[i], base + k, vals)
+
+
+# from tapegrad/drivers.py
+@njit(cache=True)
+def chunk_starts(B, chunk, line, threads):
+    """The first point of each chunk of a batch call, then B: chunks of `chunk` points until
+    fewer than 2 * threads * chunk are left, then ever smaller ones, a quarter of the rest per
+    two threads rounded up to `line` points (a whole number of the outputs' cache lines),
+    down to one `line`: the threads run out of work within a small chunk of each other.  At
+    B = 2000 on 2 threads: 60 chunks of 32 points, then 24, 16, 16, 8, 8 and 8 (the last
+    chunks used to be 32 points, ~90 us of one thread's work, for which the other thread
+    idled half of on average)."""
+    starts = np.empty(B // chunk + 2 * threads * chunk // line + 3, np.int64)
+    n = 0
+    start = 0
+    starts[0] = 0
+    while start < B:
+        rest = B - start
+        want = -(-rest // (2 * threads))
+        start = min(B, start + min(chunk, max(line, -(-want // line) * line)))
+        n += 1
+        starts[n] = start
+    return starts[:n + 1]
 
 
 # from tapegrad/drivers.py
 @njit(cache=True, parallel=True)
 def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, scalar, reach,
-                 XT, in_offs, in_sizes, out, values, gradsT, status, chunk, rows, work_vals, work_adj, work_reach,
-                 no_host, counter):
-    """One replay per point p (column p of XT: the inputs flattened and concatenated), across
-    cores.  One prange iteration per thread (row t of the `work_*` arrays: that thread's arenas,
-    kept by the caller across calls, each row on cache lines of its own); each thread takes
-    its next `chunk` consecutive points from `counter` until none are left, so a thread that
+                 B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
+                 rows, work_vals, work_adj, work_reach, no_host, counter):
+    """One replay per point p, across cores.  One prange iteration per thread (row t of the
+    `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on cache
+    lines of its own); each thread takes its next chunk of consecutive points (chunk_starts:
+    `chunk` points, smaller at the end) from `counter` until none are left, so a thread that
     starts late or is slowed by another tenant does fewer chunks instead of holding up the
-    call.  Gradients go to gradsT[:, p].  With `rows`, XT and gradsT are point-major instead
-    (row p is point p: a flat (B, n) array read and written in place, no transposed copies)."""
-    B = XT.shape[0] if rows else XT.shape[1]
-    chunks = (B + chunk - 1) // chunk
+    call.
+
+    The inputs are read where the caller's arrays are, never staged: input i's elements at
+    point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
+    array of vals0's dtype at address src[i]; with `deref` >= 0, src[i] is the array object's
+    id() and its data address is read from the object, `deref` bytes in (batchbuf.DATA_OFFSET,
+    read here on the calling thread before the threads start).  The caller keeps the arrays
+    alive and checked (dtype, contiguity, extent).  Gradients go to gradsT[:, p], or with
+    `rows` to gradsT[p, :] (point-major: a flat (B, n) array written in place).  Returns the
+    first point whose guard failed (its status >= 0), or -1."""
+    starts = chunk_starts(B, chunk, line, work_vals.shape[0])
+    chunks = starts.shape[0] - 1
     counter[0] = 0
+    addr = np.empty(src.shape[0], np.int64)
+    for s in range(src.shape[0]):
+        data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
+        addr[s] = data + src_off[s] * vals0.itemsize
     for t in prange(work_vals.shape[0]):
         vals = work_vals[t, :vals0.shape[0]]
         vals[:] = vals0
@@ -2345,8 +2393,8 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             c = fetch_add(counter, 1)
             if c >= chunks:
                 break
-            for p in range(c * chunk, min(B, (c + 1) * chunk)):
-                load_point(vals, XT, p, in_offs, in_sizes, rows)
+            for p in range(starts[c], starts[c + 1]):
+                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
                 if scalar:
                     bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
                     if bad < 0:
@@ -2369,6 +2417,10 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                         else:
                             gradsT[j, p] = adj[in_offs[i] + k]
                         j += 1
+    for p in range(B):      # (cheaper here than a numpy reduction on cold caches after the call)
+        if status[p] >= 0:
+            return p
+    return -1
 
 
 # from tapegrad/drivers.py
@@ -2390,7 +2442,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, n
             if c >= chunks:
                 break
             for p in range(c * chunk, min(B, (c + 1) * chunk)):
-                load_point(vals, XT, p, in_offs, in_sizes, False)
+                load_point(vals, XT, p, in_offs, in_sizes)
                 status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                         out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
                 for r in range(size[out]):

@@ -44,6 +44,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._atomic import fetch_add  # the batch kernels' work counter
+from ._address import load_at  # replay_batch reads its inputs in the caller's arrays
 from math import %(math_imports)s
 %(f32_imports)s
 # kind of each opcode (see tapegrad/ops.py)
@@ -501,12 +502,15 @@ CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading", "pair_in
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "load_point": 'cache=True, inline="always"',
+                  "load_point_at": 'cache=True, inline="always"',
                   "replay_batch": "cache=True, parallel=True",
                   "jacobian_batch": "cache=True, parallel=True",
                   **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
 DRIVERS = (drivers.replay_scalar, drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
-           drivers.jacobian_at, drivers.load_point, drivers.replay_batch, drivers.jacobian_batch)
+           drivers.jacobian_at, drivers.load_point, drivers.load_point_at, drivers.chunk_starts,
+           drivers.replay_batch,
+           drivers.jacobian_batch)
 
 
 def _kind_pieces(face):

@@ -27,7 +27,7 @@ from . import dtypes as D
 from . import tapefile
 from . import hooks
 from . import tiers
-from .batchbuf import BatchBuffers, aligned_empty as _aligned_empty
+from .batchbuf import BatchBuffers, aligned_empty as _aligned_empty, sources
 from ._jit import K, launch_parallel
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
@@ -214,11 +214,17 @@ BATCH_CHUNKS_PER_THREAD = 32
 _LINE = 64      # bytes in a cache line
 
 
+def _line_points(itemsize):
+    """Points per cache line of the outputs a point writes one element of (values, status and,
+    column-major, each gradient row): chunks of whole lines are written by one thread each."""
+    return _LINE // min(itemsize, 8)        # status is int64
+
+
 def _chunk(B, threads, itemsize):
     """Points per chunk of a batch kernel: ~BATCH_CHUNKS_PER_THREAD chunks per thread, and a
     whole number of cache lines of the outputs a point writes one element of (values, status
     and, column-major, each gradient row), so that no cache line is written by two threads."""
-    per_line = _LINE // min(itemsize, 8)        # status is int64
+    per_line = _line_points(itemsize)
     c = -(-B // (threads * BATCH_CHUNKS_PER_THREAD))
     return max(per_line, -(-c // per_line) * per_line)
 
@@ -316,6 +322,10 @@ class Recorded:
         self._tier = None
         self._work_pool = {}    # {threads: [_Work not in use]} (see _launch_batch)
         self._io_pool = []      # [BatchBuffers not in use] (see _io)
+        # replay_batch's input layouts (see its doc): per input array, or columns of one (B, n)
+        self._zero_off = np.zeros(len(self.inputs), np.int64)
+        self._flat_off = np.cumsum([0] + self._in_list_sizes, dtype=np.int64)[:-1]
+        self._flat_step = np.full(len(self.inputs), sum(self._in_list_sizes), np.int64)
 
     # -- bookkeeping ------------------------------------------------------------------------
     def __len__(self):
@@ -590,9 +600,9 @@ class Recorded:
         does not apply inside a batch: re-run the masked points with a tape recorded there."""
         out = self._scalar_output()
         mask = _branch_mode(branch_changed)
+        B, _ = self._stage(Xs)
         io = self._io()
-        B, XT = self._stage(Xs, io)
-        values, gradsT, held = self._replay_batch(out, XT, mask, io)
+        values, gradsT, held = self._replay_batch(out, B, Xs, mask, io)
         self._io_pool.append(io)
         # The gradients are views or copies of this call's own `gradsT` (an output block no
         # array of an earlier call still uses): nothing of the tape's.
@@ -627,9 +637,14 @@ class Recorded:
         io = self._io()
         values, G, status = io.outputs(((B,), self.dtype), ((B, n), self.dtype),
                                        ((B,), np.int64))
-        self._kernel(out, P, values, G, status, rows=True)
+        # every input's elements are a column run of P's rows (one array, read in place)
+        src, deref, keep = sources((P,), (n,), B, self.dtype, io)
+        first = self._kernel(out, B, np.repeat(src, len(self.inputs)), deref, self._flat_off,
+                             self._flat_step, values, G, status, rows=True)
+        del keep    # (what src points into, a staged copy of P if P is not aligned: alive
+                    # until the kernel has returned)
         self._io_pool.append(io)
-        held = self._held(status, mask, values, G)
+        held = self._held(status, mask, values, G, first=first)
         return (values, G, held) if mask else (values, G)
 
     def _io(self):
@@ -641,26 +656,29 @@ class Recorded:
         except IndexError:
             return BatchBuffers()
 
-    def _replay_batch(self, out, XT, mask, io):
-        """(values, gradsT, held) of replay_batch at the points XT[:, p], in `io`'s output
-        block."""
-        B = XT.shape[1]
+    def _replay_batch(self, out, B, Xs, mask, io):
+        """(values, gradsT, held) of replay_batch at the B points of the inputs Xs (shapes
+        checked), read where they are (batchbuf.sources), in `io`'s output block."""
         per_line = _LINE // self.dtype.itemsize
+        n = int(sum(self._in_list_sizes))
         # the kernel writes every point; each gradient row starts on a cache line (its length
         # padded to whole lines)
         values, status, gradsT = io.outputs(((B,), self.dtype), ((B,), np.int64),
-                                            ((len(XT), -(-B // per_line) * per_line), self.dtype))
-        self._kernel(out, XT, values, gradsT, status)
+                                            ((n, -(-B // per_line) * per_line), self.dtype))
+        src, deref, keep = sources(Xs, self._in_list_sizes, B, self.dtype, io)
+        first = self._kernel(out, B, src, deref, self._zero_off, self.in_sizes, values, gradsT,
+                             status)
+        del keep    # (the arrays src points into: alive until the kernel has returned)
         gradsT = gradsT[:, :B]
-        return values, gradsT, self._held(status, mask, values, gradsT.T)
+        return values, gradsT, self._held(status, mask, values, gradsT.T, first=first)
 
-    def _kernel(self, out, XT, values, gradsT, status, rows=False):
+    def _kernel(self, out, B, src, deref, src_off, src_step, values, gradsT, status, rows=False):
         self._no_host_only("value_and_grad_batch")
-        B = XT.shape[0] if rows else XT.shape[1]
-        self._launch_batch(K.replay_batch, B, *self._args(), self.off, self.size, self.shp,
+        return self._launch_batch(K.replay_batch, B, *self._args(), self.off, self.size, self.shp,
                            self.nd, self._vals0, self._freed, self.scalar,
-                           self._static_reach(out), XT, self.in_offs, self.in_sizes, out,
-                           values, gradsT, status, rows=rows)
+                           self._static_reach(out), B, src, deref, src_off, src_step,
+                           self.in_offs, self.in_sizes, out, values, gradsT, status,
+                           line=_line_points(self.dtype.itemsize), rows=rows)
 
     def _launch_batch(self, kernel, B, *args, **flags):
         """Run a batch kernel on the current Numba thread count with this tape's per-thread
@@ -672,10 +690,11 @@ class Recorded:
             work = pool.pop()
         except IndexError:
             work = _Work(threads, len(self), len(self._vals0), self.dtype)
-        launch_parallel(kernel, *args, _chunk(B, threads, self.dtype.itemsize),
-                        *flags.values(), *work.args())
+        result = launch_parallel(kernel, *args, _chunk(B, threads, self.dtype.itemsize),
+                                 *flags.values(), *work.args())
         if len(pool) < 2:
             pool.append(work)
+        return result
 
     def _stage(self, Xs, io=None):
         """(B, XT): the batch's inputs checked and staged one row per input element (XT[j, p]),
@@ -704,13 +723,16 @@ class Recorded:
                            out=XT, casting="unsafe")
         return B, XT
 
-    def _held(self, status, mask, *results):
-        """Per point: did every guard hold?  Raises BranchChanged at the first point that
-        failed, or (mask) sets that point's rows of `results` to NaN."""
-        if status.max(initial=-1) < 0:
-            return np.ones(len(status), bool)
+    def _held(self, status, mask, *results, first=None):
+        """Per point: did every guard hold (None when not `mask` and all did)?  Raises
+        BranchChanged at the first point that failed, or (mask) sets that point's rows of
+        `results` to NaN.  `first`: the first point that failed or -1, when the kernel said."""
+        if first is None:
+            first = int(np.argmax(status >= 0)) if status.max(initial=-1) >= 0 else -1
+        if first < 0:
+            return np.ones(len(status), bool) if mask else None
         if not mask:
-            self._check(int(status[status >= 0][0]))
+            self._check(int(status[first]))
         held = status < 0
         for r in results:
             r[~held] = np.nan

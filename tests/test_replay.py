@@ -357,6 +357,21 @@ def test_batch_serial_fallback_runs_the_kernel_body():
     assert replay._chunk(2000, 2, 8) == 32 and replay._chunk(10, 2, 4) == 16
 
 
+def test_batch_chunks_cover_the_points_and_shrink_at_the_end():
+    # replay_batch's chunks (drivers.chunk_starts, run here as Python): every point once, in
+    # whole cache lines of the outputs but the last, none above `chunk`, and small at the end
+    from tapegrad import drivers
+    for B, chunk, line, threads in [(2000, 32, 8, 2), (2000, 32, 8, 1), (10**6, 15632, 8, 2),
+                                    (129, 8, 8, 2), (100, 16, 16, 4), (7, 8, 8, 2), (0, 8, 8, 2)]:
+        starts = drivers.chunk_starts(B, chunk, line, threads)
+        sizes = np.diff(starts)
+        assert starts[0] == 0 and starts[-1] == B and (sizes > 0).all()
+        assert (starts[:-1] % line == 0).all() and sizes.max(initial=0) <= chunk
+        if B > 2 * threads * chunk:
+            assert sizes[-1] <= line and (sizes[:B // chunk - 2 * threads] == chunk).all()
+    assert np.diff(drivers.chunk_starts(2000, 32, 8, 2)).tolist()[-7:] == [32, 24, 16, 16, 8, 8, 8]
+
+
 def test_batch_results_are_fresh_and_inputs_untouched():
     tape = tg.record(lambda x, y: x * y, tg.tensor(1.0, dtype=tg.float64),
                      tg.tensor(2.0, dtype=tg.float64))
@@ -371,6 +386,55 @@ def test_batch_results_are_fresh_and_inputs_untouched():
     np.testing.assert_array_equal(gx, y)                # d(xy)/dx = y
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(y, y0)
+
+
+def test_batch_inputs_read_in_place_or_staged_alike():
+    # value_and_grad_batch reads each input where the caller's array is (batchbuf.sources: the
+    # kernel gets the array's id() and reads its data address from the object); an input
+    # that is not a C-contiguous aligned ndarray of the tape's dtype is staged (cast) first.
+    # Every layout gives the results of contiguous inputs bit for bit, and with the address
+    # read from Python instead (DATA_OFFSET None) too.
+    from tapegrad import batchbuf
+    assert batchbuf.DATA_OFFSET is not None        # CPython: found and checked at import
+    tape = tg.record(lambda x, m: (x.tanh() * m).sum() + x[0] * x[1],
+                     tg.ones(3, dtype=tg.float64), tg.ones(2, 3, dtype=tg.float64))
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(9, 3)).astype(np.float32).astype(np.float64)    # float32-exact
+    m = rng.normal(size=(9, 2, 3))
+    ref = tape.value_and_grad_batch(x, m)
+    io = batchbuf.BatchBuffers()
+    src, deref, keep = batchbuf.sources((x, m), [3, 6], 9, np.dtype(np.float64), io)
+    assert keep[0] is x and keep[1] is m and io.stage.nbytes == 0      # 0 bytes copied
+    assert deref == batchbuf.DATA_OFFSET and src.tolist() == [id(x), id(m)]
+    raw = np.zeros(9 * 3 * 8 + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, np.float64, 27, offset=1).reshape(9, 3)
+    unaligned[...] = x
+    ro = m.copy()
+    ro.flags.writeable = False
+    for layout in (lambda: (np.asfortranarray(x), m), lambda: (x.astype(np.float32), m.tolist()),
+                   lambda: (unaligned, ro), lambda: (np.repeat(x, 2, 0)[::2], m)):
+        values, grads = tape.value_and_grad_batch(*layout())
+        np.testing.assert_array_equal(values, ref[0])
+        for g, r in zip(grads, ref[1]):
+            np.testing.assert_array_equal(g, r)
+    flat = np.concatenate([ref[1][0], ref[1][1].reshape(9, 6)], 1)
+    P = np.concatenate([x, m.reshape(9, 6)], 1)
+    raw = np.zeros(P.nbytes + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, np.float64, P.size, offset=1).reshape(P.shape)
+    unaligned[...] = P
+    for layout in (P, unaligned, np.repeat(P, 2, 0)[::2], np.asfortranarray(P)):
+        values, G = tape.value_and_grad_flat(layout)
+        np.testing.assert_array_equal(values, ref[0])
+        np.testing.assert_array_equal(G, flat)
+    saved = batchbuf.DATA_OFFSET
+    batchbuf.DATA_OFFSET = None
+    try:
+        values, grads = tape.value_and_grad_batch(x, m)
+        _, G = tape.value_and_grad_flat(P)
+    finally:
+        batchbuf.DATA_OFFSET = saved
+    np.testing.assert_array_equal(values, ref[0])
+    np.testing.assert_array_equal(G, flat)
 
 
 def test_batch_buffers_kept_across_calls_never_stale_or_shared():
