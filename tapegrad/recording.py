@@ -60,9 +60,10 @@ def _result(arr, dt, tape, op, a, b, c, saves=()):
     if tape is None:
         return Tensor._wrap(arr, dt)
     t = _new()   # (Tensor._wrap's cases, inline: this runs once per recorded op)
-    if arr.size != 1:
+    size = arr.size
+    if size != 1:
         t._v, t._dtype, t._shape, t._tape, t._recorded = arr, dt, arr.shape, tape, True
-        t._node = n = tape.push(op, a, b, c, 0.0, arr.shape)
+        t._node = n = tape.push_nd(op, a, b, c, arr.shape, size)
     else:   # a one-element result (a loss): its value in the entry, a float if it can be
         v = float(arr.reshape(-1)[0])
         t._v, t._dtype, t._shape, t._tape, t._recorded = (
@@ -82,9 +83,14 @@ def _tape_for(x, y):
         tape = open_tape(x, y)
         if tape is None:
             return None
+    _check_mixed(tape, x, y)
+    return tape
+
+
+def _check_mixed(tape, x, y):
+    """Raise if operand x or y lives on a tape newer than `tape` (another thread's graph)."""
     for t in (x, y):
         if type(t) is Tensor or type(t) is Parameter:
             src = t._tape
             if src is not None and src is not tape and src.serial > tape.serial:
                 raise RuntimeError(_MIXED)
-    return tape

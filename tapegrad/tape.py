@@ -269,6 +269,8 @@ class Tape:
     # push(op, a, b, c, v, shape=None): append one entry (`shape` only for nodes with more
     # than one element); rendered from tapegrad/protocol.py by codegen, as every writer of entries
     push = _push.push
+    # push_nd(op, a, b, c, shape, size): an n-d op's entry and its shape in one call (ndops)
+    push_nd = _push.push_nd
 
     def clear_cells(self, lo, hi):
         """Put protocol.DEFAULTS back into cells lo..hi-1 (past the count: not published)."""
