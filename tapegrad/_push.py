@@ -25,9 +25,10 @@ def push(self, op, a, b, c, v, shape=None):
 
 
 def push_nd(self, op, a, b, c, shape, size):
-    """Append one entry of an n-d op (`shape`: its result's shape tuple, `size` its element
-    count, more than one): push's stores and `NdStreams.set_shape`'s in one call, the n-d
-    streams after the count as in push.  Raises, before any store, past 8 dimensions."""
+    """push(op, a, b, c, 0.0, shape) for an entry whose node has a shape (`size`: its element
+    count, given by the caller, which has it): push's stores and `NdStreams.set_shape`'s in
+    one call, the n-d streams after the count as in push.  Raises, before any store, past 8
+    dimensions."""
     k = len(shape)
     if k > 8:
         raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")

@@ -12,7 +12,8 @@ from ._jit import kernel_module
 from .kinds import matmul as matmul_kind, reduce as reduce_kind
 from .ops import BY_CODE, mentions, OPS
 from .parameter import Parameter
-from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, _tape_for
+from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
+    _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, STATE
 from .tensor import _dim, _new, NODIFF, Tensor, _tensor_operand
 from .tracing import _tracing
@@ -159,7 +160,7 @@ def _binary(code, x, y):
         a = x._node if src is tape else (
             x._lnode if src is None and x._lserial == tape.serial else -2)
     elif xt:
-        a = -2
+        a = -3 if xa.size != 1 else -2
     else:
         a, c = -1, float(x)
     if ry:
@@ -167,9 +168,15 @@ def _binary(code, x, y):
         b = y._node if src is tape else (
             y._lnode if src is None and y._lserial == tape.serial else -2)
     elif yt:
-        b = -2
+        b = -3 if ya.size != 1 else -2
     else:
         b, c = -1, float(y)
+    # -3: an n-d constant tensor (data, targets) with an operand already on this tape: its
+    # const entry here (no other-thread check is needed: neither lives on another tape)
+    if a == -3 and b >= 0 and x._tape is None:
+        a = const_operand(tape, x, xa)
+    elif b == -3 and a >= 0 and y._tape is None:
+        b = const_operand(tape, y, ya)
     if a == -2 or b == -2:
         return _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry)
     shape = out.shape
@@ -466,7 +473,7 @@ def _import_sums():
 
 
 _ALL_DIMS = tuple(tuple(range(k)) for k in range(9))
-_HOST_MIN_ELEMS = reduce_kind.HOST_MIN_ELEMS
+_ONES_ROWS = tuple(memoryview(np.ones(k, np.int64)) for k in range(9))   # (the keepdim shape)
 _SUM, _MEAN = OPS["sum"].code, OPS["mean"].code
 _add_reduce = np.add.reduce
 
@@ -506,8 +513,8 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
             t._v, t._dtype, t._shape, t._tape, t._recorded = v, x._dtype, (), tape, True
             t._node = e = tape.push(_MEAN if mean else _SUM, a, -1,
                                     1.0 / size if mean else 1.0, v, None)
-            tape.nd_streams().add_params(e, [1] * nd)
-            if size >= _HOST_MIN_ELEMS and not tape.recording:   # (reduce_kind.runs_on_host)
+            tape.nd_streams().add_param_row(e, _ONES_ROWS[nd])
+            if size >= reduce_kind.HOST_MIN_ELEMS and not tape.recording:   # (runs_on_host)
                 tape.set_host(e)
             return t
     if dim is None:
@@ -562,8 +569,15 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     return t
 
 
-_HOST_MIN_MACS = matmul_kind.HOST_MIN_MACS
 _MM = OPS["mm"].code
+_MM_ROWS = {}   # (m, k, n) -> mm's params row [1, m, k, n, 0] (NdStreams.add_param_row)
+
+
+def _mm_row(m, k, n):
+    if len(_MM_ROWS) > 4096:
+        _MM_ROWS.clear()
+    row = _MM_ROWS[m, k, n] = memoryview(np.array([1, m, k, n, 0], np.int64))
+    return row
 
 
 def matmul(x, y, name=None):
@@ -592,6 +606,10 @@ def matmul(x, y, name=None):
                     b = y._node if src is tape else (
                         y._lnode if src is None and y._lserial == tape.serial else -2) \
                         if ry else -2
+                    if a == -2 and not rx and b != -2 and x._tape is None:
+                        a = _mm_const(tape, x, xa)   # (data times a weight)
+                    elif b == -2 and not ry and a != -2 and y._tape is None:
+                        b = _mm_const(tape, y, ya)
                     if a != -2 and b != -2:
                         shape = out.shape
                         e = tape.push_nd(_MM, a, b, 0.0, shape, m * n)
@@ -600,8 +618,11 @@ def matmul(x, y, name=None):
                             out, x._dtype, shape, tape, True, e
                         tape.save(a, xa)
                         tape.save(b, ya)
-                        tape.nds.add_params(e, [1, m, k, n, 0])
-                        if m * k * n >= _HOST_MIN_MACS:
+                        row = _MM_ROWS.get((m, k, n))
+                        if row is None:
+                            row = _mm_row(m, k, n)
+                        tape.nds.add_param_row(e, row)
+                        if m * k * n >= matmul_kind.HOST_MIN_MACS:   # (runs_on_host)
                             tape.set_host(e)
                         return t
                 return _matmul_record(x, y, xa, ya, out, 2, 2, name)
@@ -635,6 +656,13 @@ def matmul(x, y, name=None):
 
 
 _np_matmul = np.matmul
+
+
+def _mm_const(tape, x, xa):
+    """matmul's const entry for tensor x (not recorded), whose value the product saves."""
+    node = tape.push_nd(OP_CONST, -1, -1, 0.0, xa.shape, xa.size)
+    tape._watch_new(node, x)
+    return node
 
 
 def _matmul_record(x, y, xa, ya, out, nx, ny, name):

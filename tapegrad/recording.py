@@ -6,7 +6,7 @@ import numpy as np
 from . import dtypes as D
 from .creation import tensor
 from .parameter import Parameter
-from .tape import input_node, open_tape, STATE
+from .tape import input_node, OP_CONST, open_tape, STATE
 from .tensor import Tensor, _new
 
 _MIXED = "tapegrad: combining graphs recorded in different threads is not supported"
@@ -47,12 +47,17 @@ def _operand_node(tape, x, arr):
             return input_node(tape, x), 0.0
         if x.numel() == 1:
             return -1, float(np.asarray(arr).reshape(-1)[0])
-        arr = np.asarray(arr)
-        node = tape.const_node(arr)
-        tape.save(node, arr)
-        tape._watch_new(node, x)
-        return node, 0.0
+        return const_operand(tape, x, np.asarray(arr)), 0.0
     return -1, float(x)
+
+
+def const_operand(tape, x, arr):
+    """Node of a const entry for tensor x (not recorded, n-d), value `arr`: pushed, saved for
+    the entries reading it, its version entered (the const_node, save, _watch_new steps)."""
+    node = tape.push_nd(OP_CONST, -1, -1, 0.0, arr.shape, arr.size)
+    tape.save(node, arr)
+    tape._watch_new(node, x)
+    return node
 
 
 def _result(arr, dt, tape, op, a, b, c, saves=()):
