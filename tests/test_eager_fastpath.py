@@ -302,3 +302,17 @@ def test_a_leaf_read_twice_by_one_op_has_one_leaf_entry(fn):
     w = tapegrad.tensor(_arr((3, 3), "float64"), requires_grad=True)
     out = fn(w)
     assert len(out._tape.leaf_of[id(w)]) == 1
+
+
+def test_formula_functions_equal_the_formulas():
+    """ndops._NP_FORMULA's functions give the op row's formula's bits (eval'd: _NP_FWD)."""
+    from tapegrad.ops import BY_CODE
+    x = np.array([-2.5, -0.0, 0.0, 0.3, 1.7, np.nan, np.inf, -np.inf], np.float32)
+    for op in BY_CODE:
+        if op.fwd in T._NP_FORMULA:
+            for c in (2.0, 3.0, 0.5, -1.0):
+                with np.errstate(all="ignore"):
+                    got = T._NP_FORMULA[op.fwd](x, c)
+                    want = np.asarray(T._NP_FWD[op.code](x, None, c), np.float32)
+                np.testing.assert_array_equal(got, want)
+                assert got.dtype == want.dtype
