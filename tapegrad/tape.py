@@ -295,7 +295,12 @@ class Tape:
                 self.saved_bytes += arr.nbytes
                 if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
                     self.sealed = True
-                s = nds.new_slot(node)
+                s = nds.nobjs   # (new_slot, inline: in a training step every save is a first)
+                if s == len(nds.objs):
+                    s = nds.new_slot(node)
+                else:
+                    cells[5][node] = s
+                    nds.nobjs = s + 1
             nds.objs[s] = arr
             cells[6][node] += 1
 
