@@ -20,7 +20,10 @@ def push(self, op, a, b, c, v, shape=None):
     self.n = n + 1
     if shape is not None:
         self.shape[n] = shape
-        self.nd_streams().set_shape(n, shape)
+        nds = self.nds
+        if nds is None:
+            nds = self.nd_streams()
+        nds.set_shape(n, shape)
     return n
 
 

@@ -162,13 +162,11 @@ def _binary(code, x, y):
         tape = open_tape(x, y)
         if tape is None:
             return Tensor._wrap(out, dt)
-    # the operands' nodes when both are already on this tape (else the checks and entries of
-    # _binary_entry's path: another thread's tape, leaves, imports, constants)
-    # (-2: not found that way; a Python number is -1 with its value in the entry's cst)
+    # the operands' nodes (-2: another tape's or a one-element constant: _binary_entry's
+    # path; -3: an n-d constant tensor (data, targets), -4: a leaf not yet on this tape: their
+    # entries are made below, once neither operand can raise; a Python number is -1, its
+    # value in the entry's cst)
     c = 0.0
-    # (-2: another tape's or a one-element constant: _binary_entry's path; -3: an n-d constant
-    # tensor (data, targets), -4: a leaf not yet on this tape: their entries are made below,
-    # once neither operand can raise; a Python number is -1, its value in the entry's cst)
     if rx:
         src = x._tape
         a = x._node if src is tape else (

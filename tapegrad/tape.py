@@ -756,9 +756,10 @@ class NdStreams:
         k = len(shape)
         if k > 8:
             raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
-        size, nd, shp = self._cells[:3]
-        size[node] = math.prod(shape)
-        nd[node] = k
+        cells = self._cells
+        cells[0][node] = math.prod(shape)
+        cells[1][node] = k
+        shp = cells[2]
         row = 8 * node
         for s in shape:
             shp[row] = s
