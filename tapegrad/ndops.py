@@ -28,7 +28,7 @@ _PARTIAL_FWD = frozenset(
 _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, dict(vocab.NUMPY))
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
-# The per-op n-d fast path (_binary_fast, _unary_fast): forwards that read every operand, as
+# The per-op n-d fast path (_binary, _unary): forwards that read every operand, as
 # numpy ufuncs where the formula is one (a call less than the eval'd lambda), and which saved
 # values each op's entry keeps (a, b, out), looked up once per op instead of filtered per call.
 _NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,

@@ -1,4 +1,4 @@
-"""The lean per-op n-d paths (tensor._binary_fast, _unary's fast branch, the no_grad in-place
+"""The lean per-op n-d paths (ndops._binary, _unary's fast branch, the no_grad in-place
 ufunc path, zero_, matmul without history) against torch, beside the general paths they
 fall back to: broadcasting, mixed dtypes, integer tensors, Python numbers on either side,
 one-element and 0-d operands, IEEE corner cases with numpy's error state set by the caller.
