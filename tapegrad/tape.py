@@ -781,7 +781,7 @@ class NdStreams:
         p = self.nparams
         new = np.zeros(max(2 * len(self.params), need), np.int64)
         new[:p] = self.params[:p]
-        self.params, self._pmv = new, memoryview(new)   # (plain stores in one statement, as _resize)
+        self.params, self._pmv = new, memoryview(new)   # (one statement of stores: _resize)
 
     def add_param_row(self, node, row):
         """add_params for a memoryview of int64 (a row ndops keeps per shape): one buffer
