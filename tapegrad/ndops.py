@@ -625,10 +625,15 @@ def matmul(x, y, name=None):
                     (y._lnode if y._lserial == tape.serial else -4) if src is None else -2)) \
                     if ry else (-3 if src is None else -2)
                 if a != -2 and b != -2:
-                    if a < -1:
-                        a = input_node(tape, x) if a == -4 else _mm_const(tape, x, xa)
-                    if b < -1:
-                        b = input_node(tape, y) if b == -4 else _mm_const(tape, y, ya)
+                    # (as the general path: the leaves' entries first, then the constants')
+                    if a == -4:
+                        a = input_node(tape, x)
+                    if b == -4:
+                        b = input_node(tape, y)
+                    if a == -3:
+                        a = _mm_const(tape, x, xa)
+                    if b == -3:
+                        b = _mm_const(tape, y, ya)
                     shape = out.shape
                     e = tape.push_nd(_MM, a, b, 0.0, shape, m * n)
                     t = _new()
