@@ -20,5 +20,48 @@ def push(self, op, a, b, c, v, shape=None):
     self.n = n + 1
     if shape is not None:
         self.shape[n] = shape
-        self.nd_streams().set_shape(n, shape)
+        nds = self.nds
+        if nds is None:
+            nds = self.nd_streams()
+        nds.set_shape(n, shape)
+    return n
+
+
+def push_nd(self, op, a, b, c, shape, size):
+    """push(op, a, b, c, 0.0, shape) for an entry whose node has a shape (`size`: its element
+    count, given by the caller, which has it): push's stores and `NdStreams.set_shape`'s in
+    one call, the n-d streams after the count as in push.  Raises, before any store, past 8
+    dimensions."""
+    k = len(shape)
+    if k > 8:
+        raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
+    nds = self.nds
+    if nds is None:
+        nds = self.nd_streams()
+    n = self.n
+    if n >= self.lim:
+        self.grow()
+    try:
+        self.op[n] = op
+        self.ia[n] = a
+        self.ib[n] = b
+        self.cst[n] = c
+        self.val[n] = 0.0
+    except BaseException:   # a value that does not convert: the defaults back (protocol.DEFAULTS)
+        self.clear_cells(n, n + 1)
+        raise
+    self.n = n + 1
+    self.shape[n] = shape
+    cells = nds._cells
+    cells[0][n] = size
+    cells[1][n] = k
+    shp = cells[2]
+    row = 8 * n
+    if k == 2:   # (the common case, unrolled)
+        shp[row] = shape[0]
+        shp[row + 1] = shape[1]
+    else:
+        for s in shape:
+            shp[row] = s
+            row += 1
     return n

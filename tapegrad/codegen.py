@@ -1350,7 +1350,44 @@ def push(self, op, a, b, c, v, shape=None):
 %(publish)s
     if shape is not None:
         self.shape[n] = shape
-        self.nd_streams().set_shape(n, shape)
+        nds = self.nds
+        if nds is None:
+            nds = self.nd_streams()
+        nds.set_shape(n, shape)
+    return n
+
+
+def push_nd(self, op, a, b, c, shape, size):
+    """push(op, a, b, c, 0.0, shape) for an entry whose node has a shape (`size`: its element
+    count, given by the caller, which has it): push's stores and `NdStreams.set_shape`'s in
+    one call, the n-d streams after the count as in push.  Raises, before any store, past 8
+    dimensions."""
+    k = len(shape)
+    if k > 8:
+        raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
+    nds = self.nds
+    if nds is None:
+        nds = self.nd_streams()
+%(reserve)s
+    try:
+%(stores_nd)s
+    except BaseException:   # a value that does not convert: the defaults back (protocol.DEFAULTS)
+        self.clear_cells(n, n + 1)
+        raise
+%(publish)s
+    self.shape[n] = shape
+    cells = nds._cells
+    cells[0][n] = size
+    cells[1][n] = k
+    shp = cells[2]
+    row = 8 * n
+    if k == 2:   # (the common case, unrolled)
+        shp[row] = shape[0]
+        shp[row + 1] = shape[1]
+    else:
+        for s in shape:
+            shp[row] = s
+            row += 1
     return n
 '''
 
@@ -1358,8 +1395,11 @@ def push(self, op, a, b, c, v, shape=None):
 def generate_push():
     lines = protocol.python_push(dict(op="op", ia="a", ib="b", cst="c", val="v"), "",
                                  tape="self")
+    nd = protocol.python_push(dict(op="op", ia="a", ib="b", cst="c", val="0.0"), "",
+                              tape="self")   # (push_nd: an n-d node's val cell holds 0.0)
     return PUSH_SOURCE % dict(reserve=textwrap.indent("\n".join(lines[:3]), " " * 4),
                               stores=textwrap.indent("\n".join(lines[3:-1]), " " * 8),
+                              stores_nd=textwrap.indent("\n".join(nd[3:-1]), " " * 8),
                               publish="    " + lines[-1])
 
 

@@ -12,9 +12,10 @@ from ._jit import kernel_module
 from .kinds import matmul as matmul_kind, reduce as reduce_kind
 from .ops import BY_CODE, mentions, OPS
 from .parameter import Parameter
-from .recording import _operand, _operand_node, _record_start, _result, _tape_for
-from .tape import input_node, OP_CONST
-from .tensor import _dim, NODIFF, Tensor, _tensor_operand
+from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
+    _tape_for, const_operand
+from .tape import input_node, OP_CONST, open_tape, STATE
+from .tensor import _dim, _new, NODIFF, Tensor, _tensor_operand
 from .tracing import _tracing
 from .views import KIND_OPS, _reshape_op
 
@@ -27,7 +28,7 @@ _PARTIAL_FWD = frozenset(
 _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, dict(vocab.NUMPY))
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
-# The per-op n-d fast path (_binary_fast, _unary_fast): forwards that read every operand, as
+# The per-op n-d fast path (_binary, _unary): forwards that read every operand, as
 # numpy ufuncs where the formula is one (a call less than the eval'd lambda), and which saved
 # values each op's entry keeps (a, b, out), looked up once per op instead of filtered per call.
 _NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
@@ -45,13 +46,24 @@ def _np_relu(a, c):
     return np.where(a < zero, zero, a)
 
 
+def _np_pow_scalar(a, c):
+    """pow_scalar's formula `a * a if c == 2.0 else a ** c`, as a function (a frame less
+    than the eval'd formula)."""
+    return a * a if c == 2.0 else a ** c
+
+
 # formulas with a Python number in them, as numpy calls in the operand's dtype (same values)
-_NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu}
+_NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu, "a * a if c == 2.0 else a ** c": _np_pow_scalar}
 # unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
 _UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
             else (_NP_FORMULA[op.fwd], True) if op.fwd in _NP_FORMULA
             else ((lambda a, c, f=_NP_FWD[op.code]: f(a, None, c)), True)
             for op in BY_CODE if op.kind == "unary" and op.code not in _PARTIAL_FWD}
+# unary forwards that raise no floating-point flag on any float input (nan, inf and subnormal
+# included; checked under np.seterr(all="raise") in tests/test_eager_fastpath.py): no
+# errstate around them (~0.15 us an op)
+_NO_FP_FLAGS = frozenset(op.code for op in BY_CODE if op.kind == "unary" and op.fwd in (
+    "-a", "tanh(a)", "abs(a)", "where(a < 0.0, 0.0, a)"))
 _SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
                for op in BY_CODE if op.kind in ("unary", "binary")}
 _EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: the general path)
@@ -73,6 +85,8 @@ try:
             _ERR_RESET(token)
 except ImportError:  # pragma: no cover - numpy < 2
     _quiet = np.errstate(all="ignore")(lambda fn, *args: fn(*args))
+    _QUIET, _ERR_SET = "ignore", lambda q: np.seterr(all=q)
+    _ERR_RESET = lambda old: np.seterr(**old)
 
 
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()"}
@@ -92,52 +106,109 @@ def _binary(code, x, y):
     # Fast path: a tensor of a float dtype with a tensor of the same dtype or a Python number
     # (either side): the result has that dtype, so the promotion machinery is skipped.
     # A Parameter is a plain Tensor here (it changes no op); other subclasses take the
-    # general path.
+    # general path.  One frame from the operands to the result tensor and its entry (the
+    # numpy call, the tape, the nodes, Tape.push_nd, the saves): this runs once per n-d op.
     fwd = _BIN_FAST.get(code)
-    if fwd is not None:
-        tx, ty = type(x), type(y)
-        if tx is Tensor or tx is Parameter:
-            dt = x._dtype
-            if ty is Tensor or ty is Parameter:
-                if y._dtype is dt and dt.is_floating_point:
-                    return _binary_fast(code, fwd, x, y, dt, x._v, y._v)
-            elif (ty is float or ty is int and -_EXACT_INT <= y <= _EXACT_INT) \
-                    and dt.is_floating_point:
-                return _binary_fast(code, fwd, x, y, dt, x._v, dt.np.type(y))
-        elif (ty is Tensor or ty is Parameter) and (
-                tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
-            dt = y._dtype
-            if dt.is_floating_point:
-                return _binary_fast(code, fwd, x, y, dt, dt.np.type(x), y._v)
-    return _binary_general(code, x, y)
-
-
-def _binary_fast(code, fwd, x, y, dt, xa, ya):
-    """_binary where no promotion is involved: x, y tensors of float dtype dt or numbers (xa,
-    ya their values: arrays, Python floats of one-element tensors, numpy scalars of numbers;
-    a tensor is a Tensor or a Parameter, a number a float or an int)."""
+    if fwd is None:
+        return _binary_general(code, x, y)
+    tx, ty = type(x), type(y)
+    xt = tx is Tensor or tx is Parameter
+    yt = ty is Tensor or ty is Parameter
+    if xt:
+        dt = x._dtype
+        xa = x._v
+        if yt:
+            if y._dtype is not dt:
+                return _binary_general(code, x, y)
+            ya = y._v
+        elif ty is float or ty is int and -_EXACT_INT <= y <= _EXACT_INT:
+            ya = dt.np.type(y) if dt.is_floating_point else y
+        else:
+            return _binary_general(code, x, y)
+    elif yt and (tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
+        dt = y._dtype
+        ya = y._v
+        xa = dt.np.type(x) if dt.is_floating_point else x
+    else:
+        return _binary_general(code, x, y)
+    if not dt.is_floating_point:
+        return _binary_general(code, x, y)
     if type(xa) is float:
         xa = x._array()
     if type(ya) is float:
         ya = y._array()
+    token = _ERR_SET(_QUIET)
     try:
-        out = _quiet(fwd, xa, ya)
+        out = fwd(xa, ya)
     except ValueError:
         _check_broadcast(np.shape(xa), np.shape(ya))
         raise
-    if type(out) is not np.ndarray or out.dtype != dt.np:   # 0-d operands give numpy scalars
-        out = np.asarray(out, dtype=dt.np)
-    tx, ty = type(x), type(y)
-    xt = tx is not float and tx is not int
-    yt = ty is not float and ty is not int
+    finally:
+        _ERR_RESET(token)
+    dtn = dt.np
+    if type(out) is not np.ndarray or out.dtype is not dtn and out.dtype != dtn:
+        out = np.asarray(out, dtype=dtn)   # (0-d operands give numpy scalars)
     rx = xt and x._recorded
     ry = yt and y._recorded
-    if not (rx or ry):
+    size = out.size
+    if not (rx or ry) or size == 1:
+        if rx or ry:   # a one-element result: _result's case (its value in the entry)
+            tape = _tape_for(x, y)
+            if tape is not None:
+                return _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry)
         return Tensor._wrap(out, dt)
-    tape = _tape_for(x, y)
-    if tape is None:
-        return Tensor._wrap(out, dt)
-    # (an operand made on this tape, the usual case, without the call)
+    tape = STATE.tape
+    if tape.sealed:
+        tape = open_tape(x, y)
+        if tape is None:
+            return Tensor._wrap(out, dt)
+    # the operands' nodes (-2: another tape's or a one-element constant: _binary_entry's
+    # path; -3: an n-d constant tensor (data, targets), -4: a leaf not yet on this tape: their
+    # entries are made below, once neither operand can raise; a Python number is -1, its
+    # value in the entry's cst)
+    c = 0.0
+    if rx:
+        src = x._tape
+        a = x._node if src is tape else (
+            (x._lnode if x._lserial == tape.serial else -4) if src is None else -2)
+    elif xt:
+        a = -3 if xa.size != 1 and x._tape is None else -2
+    else:
+        a, c = -1, float(x)
+    if ry:
+        src = y._tape
+        b = y._node if src is tape else (
+            (y._lnode if y._lserial == tape.serial else -4) if src is None else -2)
+    elif yt:
+        b = -3 if ya.size != 1 and y._tape is None else -2
+    else:
+        b, c = -1, float(y)
+    if a == -2 or b == -2:
+        return _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry)
+    if a < -1:   # (in operand order, as _binary_entry)
+        a = input_node(tape, x) if a == -4 else const_operand(tape, x, xa)
+    if b < -1:
+        b = input_node(tape, y) if b == -4 else const_operand(tape, y, ya)   # (y may be x)
+    shape = out.shape
+    n = tape.push_nd(code, a, b, c, shape, size)
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._recorded, t._node = out, dt, shape, tape, True, n
+    sa, sb, so = _SAVE_ROLES[code]
+    if sa:
+        tape.save(a, xa)
+    if sb:
+        tape.save(b, ya)
+    if so:
+        tape.save(n, out)
+    return t
+
+
+def _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry):
+    """_binary's entry when an operand is not yet a node of `tape` (or the result has one
+    element): the other-thread check first, then leaf, import and const entries as needed."""
+    _check_mixed(tape, x, y)
+    xt = not (type(x) is float or type(x) is int)
+    yt = not (type(y) is float or type(y) is int)
     a, ca = ((x._node if x._tape is tape else input_node(tape, x)), 0.0) if rx else \
         _operand_node(tape, x, xa)
     b, cb = ((y._node if y._tape is tape else input_node(tape, y)), 0.0) if ry else \
@@ -200,18 +271,43 @@ def _unary(code, x, c=0.0):
     xa = x._v
     dt = x._dtype
     if fast is not None and type(xa) is not float and dt.is_floating_point:
+        # (one frame to the result and its entry, as _binary's fast path)
         fwd, takes_c = fast
-        out = _quiet(fwd, xa, c if takes_c else None)
-        if type(out) is not np.ndarray or out.dtype != dt.np:
-            out = np.asarray(out, dtype=dt.np)
+        if code in _NO_FP_FLAGS:
+            out = fwd(xa, c if takes_c else None)
+        else:
+            token = _ERR_SET(_QUIET)
+            try:
+                out = fwd(xa, c if takes_c else None)
+            finally:
+                _ERR_RESET(token)
+        dtn = dt.np
+        if type(out) is not np.ndarray or out.dtype is not dtn and out.dtype != dtn:
+            out = np.asarray(out, dtype=dtn)
         if not x._recorded:
             return Tensor._wrap(out, dt)
-        tape = _tape_for(x, None)
-        if tape is None:
-            return Tensor._wrap(out, dt)
-        a = x._node if x._tape is tape else input_node(tape, x)
+        size = out.size
+        tape = STATE.tape
+        if tape.sealed or size == 1:
+            tape = _tape_for(x, None)
+            if tape is None:
+                return Tensor._wrap(out, dt)
+        src = x._tape
+        if src is tape:
+            a = x._node
+        elif src is None and x._lserial == tape.serial:
+            a = x._lnode
+        else:
+            _check_mixed(tape, x, None)
+            a = input_node(tape, x)
         sa, _, so = _SAVE_ROLES[code]
-        t = _result(out, dt, tape, code, a, -1, c)
+        if size == 1:
+            t = _result(out, dt, tape, code, a, -1, c)
+        else:
+            shape = out.shape
+            t = _new()
+            t._v, t._dtype, t._shape, t._tape, t._recorded = out, dt, shape, tape, True
+            t._node = tape.push_nd(code, a, -1, c, shape, size)
         if sa:
             tape.save(a, xa)
         if so:
@@ -389,9 +485,51 @@ def _import_sums():
     return _sums
 
 
+_ALL_DIMS = tuple(tuple(range(k)) for k in range(9))
+_ONES_ROWS = tuple(memoryview(np.ones(k, np.int64)) for k in range(9))   # (the keepdim shape)
+_SUM, _MEAN = OPS["sum"].code, OPS["mean"].code
+_add_reduce = np.add.reduce
+
+
 def _reduce(x, dim, keepdim, mean, dtype=None):
     shape = x._shape
     nd = len(shape)
+    # Fast path: sum()/mean() over every element of a small array-backed float tensor (a
+    # loss), recorded on the open tape: _reduce's general steps for that case in one frame
+    # (the same numpy calls, so the same bits)
+    xa = x._v
+    if dim is None and dtype is None and type(xa) is not float and 0 < nd <= 8 and \
+            x._dtype.is_floating_point and (type(x) is Tensor or type(x) is Parameter):
+        size = xa.size
+        if 1 < size < _FAST_SUM_MIN and xa.itemsize >= 4:   # (16-bit floats: general path)
+            dtn = x._dtype.np
+            red = _add_reduce(xa, _ALL_DIMS[nd], dtn, None, False)
+            if mean:   # _np_mean's quotient (in float64, rounded once to dtn) without numpy
+                red = dtn.type(float(red) / size)   # scalar arithmetic (~1 us)
+            v = float(red)
+            if not x._recorded:
+                return Tensor._wrap(np.asarray(red, dtype=dtn), x._dtype)
+            tape = STATE.tape
+            if tape.sealed:
+                tape = open_tape(x)
+                if tape is None:
+                    return Tensor._wrap(np.asarray(red, dtype=dtn), x._dtype)
+            src = x._tape
+            if src is tape:
+                a = x._node
+            elif src is None and x._lserial == tape.serial:
+                a = x._lnode
+            else:
+                _check_mixed(tape, x, None)
+                a = input_node(tape, x)
+            t = _new()
+            t._v, t._dtype, t._shape, t._tape, t._recorded = v, x._dtype, (), tape, True
+            t._node = e = tape.push(_MEAN if mean else _SUM, a, -1,
+                                    1.0 / size if mean else 1.0, v, None)
+            tape.nd_streams().add_param_row(e, _ONES_ROWS[nd])
+            if size >= reduce_kind.HOST_MIN_ELEMS and not tape.recording:   # (runs_on_host)
+                tape.set_host(e)
+            return t
     if dim is None:
         dims = tuple(range(nd))
         name = "mean" if mean else "sum"
@@ -444,8 +582,73 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     return t
 
 
+_MM = OPS["mm"].code
+_MM_ROWS = {}   # (m, k, n) -> mm's params row [1, m, k, n, 0] (NdStreams.add_param_row)
+
+
+def _mm_row(m, k, n):
+    if len(_MM_ROWS) > 4096:
+        _MM_ROWS.clear()
+    row = _MM_ROWS[m, k, n] = memoryview(np.array([1, m, k, n, 0], np.int64))
+    return row
+
+
 def matmul(x, y, name=None):
     """Matrix product with torch.matmul's rules for 1-d, 2-d and batched operands."""
+    # Fast path: two array-backed 2-d tensors of one dtype (mm), recorded operands already on
+    # the open tape: the product, its entry, params and saves in this frame (once per op).
+    tx, ty = type(x), type(y)
+    if (tx is Tensor or tx is Parameter) and (ty is Tensor or ty is Parameter) and \
+            name is None and x._dtype is y._dtype:
+        xa, ya = x._v, y._v
+        if type(xa) is not float and type(ya) is not float and xa.ndim == 2 and ya.ndim == 2:
+            m, k = xa.shape
+            n = ya.shape[1]
+            if ya.shape[0] == k and m * n != 1:
+                out = _np_matmul(xa, ya)
+                rx, ry = x._recorded, y._recorded
+                if not (rx or ry):
+                    return Tensor._wrap(out, x._dtype)
+                tape = STATE.tape
+                if tape.sealed:
+                    tape = open_tape(x, y)
+                    if tape is None:
+                        return Tensor._wrap(out, x._dtype)
+                # (as _binary: -2 takes _matmul_record's path, -3 a const entry here, -4 a
+                # leaf entry)
+                src = x._tape
+                a = (x._node if src is tape else (
+                    (x._lnode if x._lserial == tape.serial else -4) if src is None else -2)) \
+                    if rx else (-3 if src is None else -2)
+                src = y._tape
+                b = (y._node if src is tape else (
+                    (y._lnode if y._lserial == tape.serial else -4) if src is None else -2)) \
+                    if ry else (-3 if src is None else -2)
+                if a != -2 and b != -2:
+                    # (as the general path: the leaves' entries first, then the constants')
+                    if a == -4:
+                        a = input_node(tape, x)
+                    if b == -4:
+                        b = input_node(tape, y)
+                    if a == -3:
+                        a = _mm_const(tape, x, xa)
+                    if b == -3:
+                        b = _mm_const(tape, y, ya)
+                    shape = out.shape
+                    e = tape.push_nd(_MM, a, b, 0.0, shape, m * n)
+                    t = _new()
+                    t._v, t._dtype, t._shape, t._tape, t._recorded, t._node = \
+                        out, x._dtype, shape, tape, True, e
+                    tape.save(a, xa)
+                    tape.save(b, ya)
+                    row = _MM_ROWS.get((m, k, n))
+                    if row is None:
+                        row = _mm_row(m, k, n)
+                    tape.nds.add_param_row(e, row)
+                    if m * k * n >= matmul_kind.HOST_MIN_MACS:   # (runs_on_host)
+                        tape.set_host(e)
+                    return t
+                return _matmul_record(x, y, xa, ya, out, 2, 2, name)
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
     nx, ny = len(x._shape), len(y._shape)
@@ -472,6 +675,21 @@ def matmul(x, y, name=None):
         out = np.asarray(out)
     if not (x._recorded or y._recorded):
         return Tensor._wrap(out, x._dtype)
+    return _matmul_record(x, y, xa, ya, out, nx, ny, name)
+
+
+_np_matmul = np.matmul
+
+
+def _mm_const(tape, x, xa):
+    """matmul's const entry for tensor x (not recorded), whose value the product saves."""
+    node = tape.push_nd(OP_CONST, -1, -1, 0.0, xa.shape, xa.size)
+    tape._watch_new(node, x)
+    return node
+
+
+def _matmul_record(x, y, xa, ya, out, nx, ny, name):
+    """matmul's entry (one of x, y recorded; `out` their product)."""
     tape = _tape_for(x, y)
     if tape is None:
         return Tensor._wrap(out, x._dtype)

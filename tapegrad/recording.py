@@ -6,7 +6,7 @@ import numpy as np
 from . import dtypes as D
 from .creation import tensor
 from .parameter import Parameter
-from .tape import input_node, open_tape, STATE
+from .tape import input_node, OP_CONST, open_tape, STATE
 from .tensor import Tensor, _new
 
 _MIXED = "tapegrad: combining graphs recorded in different threads is not supported"
@@ -47,12 +47,17 @@ def _operand_node(tape, x, arr):
             return input_node(tape, x), 0.0
         if x.numel() == 1:
             return -1, float(np.asarray(arr).reshape(-1)[0])
-        arr = np.asarray(arr)
-        node = tape.const_node(arr)
-        tape.save(node, arr)
-        tape._watch_new(node, x)
-        return node, 0.0
+        return const_operand(tape, x, np.asarray(arr)), 0.0
     return -1, float(x)
+
+
+def const_operand(tape, x, arr):
+    """Node of a const entry for tensor x (not recorded, n-d), value `arr`: pushed, saved for
+    the entries reading it, its version entered (the const_node, save, _watch_new steps)."""
+    node = tape.push_nd(OP_CONST, -1, -1, 0.0, arr.shape, arr.size)
+    tape.save(node, arr)
+    tape._watch_new(node, x)
+    return node
 
 
 def _result(arr, dt, tape, op, a, b, c, saves=()):
@@ -60,9 +65,10 @@ def _result(arr, dt, tape, op, a, b, c, saves=()):
     if tape is None:
         return Tensor._wrap(arr, dt)
     t = _new()   # (Tensor._wrap's cases, inline: this runs once per recorded op)
-    if arr.size != 1:
+    size = arr.size
+    if size != 1:
         t._v, t._dtype, t._shape, t._tape, t._recorded = arr, dt, arr.shape, tape, True
-        t._node = n = tape.push(op, a, b, c, 0.0, arr.shape)
+        t._node = n = tape.push_nd(op, a, b, c, arr.shape, size)
     else:   # a one-element result (a loss): its value in the entry, a float if it can be
         v = float(arr.reshape(-1)[0])
         t._v, t._dtype, t._shape, t._tape, t._recorded = (
@@ -82,9 +88,14 @@ def _tape_for(x, y):
         tape = open_tape(x, y)
         if tape is None:
             return None
+    _check_mixed(tape, x, y)
+    return tape
+
+
+def _check_mixed(tape, x, y):
+    """Raise if operand x or y lives on a tape newer than `tape` (another thread's graph)."""
     for t in (x, y):
         if type(t) is Tensor or type(t) is Parameter:
             src = t._tape
             if src is not None and src is not tape and src.serial > tape.serial:
                 raise RuntimeError(_MIXED)
-    return tape

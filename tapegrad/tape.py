@@ -318,6 +318,8 @@ class Tape:
     # push(op, a, b, c, v, shape=None): append one entry (`shape` only for nodes with more
     # than one element); rendered from tapegrad/protocol.py by codegen, as every writer of entries
     push = _push.push
+    # push_nd(op, a, b, c, shape, size): an n-d op's entry and its shape in one call (ndops)
+    push_nd = _push.push_nd
 
     def clear_cells(self, lo, hi):
         """Put protocol.DEFAULTS back into cells lo..hi-1 (past the count: not published)."""
@@ -343,7 +345,12 @@ class Tape:
                     self.saved_bytes += arr.nbytes
                     if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
                         self.sealed = True
-                s = nds.new_slot(node)
+                s = nds.nobjs   # (new_slot, inline: in a training step every save is a first)
+                if s == len(nds.objs):
+                    s = nds.new_slot(node)
+                else:
+                    cells[5][node] = s
+                    nds.nobjs = s + 1
             nds.objs[s] = arr
             cells[6][node] += 1
 
@@ -386,21 +393,7 @@ class Tape:
         if type(v) is float or v.size == 1:
             n = self._push_input(OP_LEAF, t)
         else:
-            # (push with a shape, then set_shape, inline: every leaf of every training step
-            # comes here once)
-            shape = v.shape
-            k = len(shape)
-            if k > 8:
-                raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
-            n = self.push(OP_LEAF, -1, -1, 0.0, 0.0)
-            self.shape[n] = shape
-            size, nd, shp = (self.nds or self.nd_streams())._cells[:3]
-            size[n] = v.size
-            nd[n] = k
-            row = 8 * n
-            for s in shape:
-                shp[row] = s
-                row += 1
+            n = self.push_nd(OP_LEAF, -1, -1, 0.0, v.shape, v.size)
         # the version watch (_watch_new, inline): a leaf that requires grad never gets a
         # grad_fn, so its entry names no tensor
         try:
@@ -471,7 +464,7 @@ class Tape:
 
     def const_node(self, arr):
         """An n-d operand that needs no gradient: stored once, saved for the entries reading it."""
-        return self.push(OP_CONST, -1, -1, 0.0, 0.0, arr.shape)
+        return self.push_nd(OP_CONST, -1, -1, 0.0, arr.shape, arr.size)
 
     # -- version counters ---------------------------------------------------------------------
     def watch(self, node, t):
@@ -772,7 +765,8 @@ class NdStreams:
         host[i]  1: the sweep pauses at entry i for a Python VJP (BLAS matmul)
     """
     __slots__ = ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host", "ints",
-                 "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells")
+                 "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells",
+                 "_pmv")   # a memoryview of params (add_param_row's stores)
 
     # size, nd, par, npar, slot and arg_ptr are the rows of one int64 block (`ints`, cap + 1
     # columns; arg_ptr is the full row), so a reset for the next tape is one broadcast store
@@ -788,6 +782,7 @@ class NdStreams:
                                              np.zeros(cap, np.int32), np.zeros(cap, np.uint8))
         self.ints, self.shp, self.nsaved, self.host = (a.copy() for a in blank)
         self.params = np.zeros(256, np.int64)
+        self._pmv = memoryview(self.params)
         self.nparams = 0
         self.arg = np.zeros(16, np.int64)
         self.nargs = 0
@@ -815,6 +810,7 @@ class NdStreams:
         self.objs[:self.nobjs] = None   # the saved arrays go with the tape, as before
         if len(self.params) > 4096:
             self.params = np.zeros(256, np.int64)
+            self._pmv = memoryview(self.params)
         if len(self.arg) > 4096:
             self.arg = np.zeros(16, np.int64)
         if len(self.objs) > 4096:
@@ -848,9 +844,10 @@ class NdStreams:
         k = len(shape)
         if k > 8:
             raise RuntimeError("tapegrad supports tensors of at most 8 dimensions")
-        size, nd, shp = self._cells[:3]
-        size[node] = math.prod(shape)
-        nd[node] = k
+        cells = self._cells
+        cells[0][node] = math.prod(shape)
+        cells[1][node] = k
+        shp = cells[2]
         row = 8 * node
         for s in shape:
             shp[row] = s
@@ -861,10 +858,26 @@ class NdStreams:
             values = np.asarray(values, np.int64).reshape(-1)
         k, p = len(values), self.nparams
         if p + k > len(self.params):
-            new = np.zeros(max(2 * len(self.params), p + k), np.int64)
-            new[:p] = self.params[:p]
-            self.params = new
+            self._grow_params(p + k)
         self.params[p:p + k] = values
+        self.nparams = p + k
+        cells = self._cells
+        cells[3][node] = p
+        cells[4][node] = k
+
+    def _grow_params(self, need):
+        p = self.nparams
+        new = np.zeros(max(2 * len(self.params), need), np.int64)
+        new[:p] = self.params[:p]
+        self.params, self._pmv = new, memoryview(new)   # (one statement of stores: _resize)
+
+    def add_param_row(self, node, row):
+        """add_params for a memoryview of int64 (a row ndops keeps per shape): one buffer
+        copy instead of a list's conversion (~0.25 us of a matmul's record cost)."""
+        k, p = len(row), self.nparams
+        if p + k > len(self.params):
+            self._grow_params(p + k)
+        self._pmv[p:p + k] = row
         self.nparams = p + k
         cells = self._cells
         cells[3][node] = p

@@ -1,4 +1,4 @@
-"""The lean per-op n-d paths (tensor._binary_fast, _unary's fast branch, the no_grad in-place
+"""The lean per-op n-d paths (ndops._binary, _unary's fast branch, the no_grad in-place
 ufunc path, zero_, matmul without history) against torch, beside the general paths they
 fall back to: broadcasting, mixed dtypes, integer tensors, Python numbers on either side,
 one-element and 0-d operands, IEEE corner cases with numpy's error state set by the caller.
@@ -250,3 +250,69 @@ def test_fast_path_tables_cover_the_op_table():
             assert (op.code in T._BIN_FAST) == (op.code not in T._PARTIAL_FWD), op.name
         if op.kind == "unary":
             assert (op.code in T._UN_FAST) == (op.code not in T._PARTIAL_FWD), op.name
+
+
+def test_no_fp_flag_forwards_raise_no_flag():
+    """The unary forwards run without an errstate (ndops._NO_FP_FLAGS) raise no
+    floating-point flag on nan, inf, subnormals or huge values: numpy checks the flags after
+    every loop, so under all="raise" a flag would be an error."""
+    from tapegrad.ops import BY_CODE
+    assert {BY_CODE[c].name for c in T._NO_FP_FLAGS} == {"neg", "tanh", "abs", "relu"}
+    for dtype in (np.float32, np.float64):
+        info = np.finfo(dtype)
+        x = np.array([np.nan, np.inf, -np.inf, info.smallest_subnormal, -info.tiny, -0.0, 0.0,
+                      info.max, -info.max, 88.8, -1000.0, 0.5] * 9, dtype)
+        for code in T._NO_FP_FLAGS:
+            fwd, takes_c = T._UN_FAST[code]
+            for arr in (x, x[::2], x.reshape(-1, 2)[:, 0], x.reshape(9, 12)):
+                with np.errstate(all="raise"):
+                    fwd(arr, 0.0 if takes_c else None)
+
+
+# (x requires grad, y a constant n-d tensor): a fresh tape, then an open one; either side
+@pytest.mark.parametrize("fn", [lambda a, b: a + b, lambda a, b: b - a, lambda a, b: a * b,
+                                lambda a, b: b / a, lambda a, b: a @ b.T, lambda a, b: b @ a.T,
+                                lambda a, b: (a * b).tanh().mean(), lambda a, b: (b - a) ** 2])
+def test_leaves_and_constants_on_fresh_and_open_tapes(fn):
+    x, y = _arr((3, 4), "float32"), _arr((3, 4), "float32")
+    xa, xb = _pair(x, True)
+    ya, yb = _pair(y)
+    for _ in range(2):    # the second forward: on the tape the first one left open
+        xa.grad = xb.grad = None
+        got, want = fn(xa, ya), fn(xb, yb)
+        _same(got, want, rtol=1e-5)
+        got.sum().backward()
+        want.sum().backward()
+        _same(xa.grad, xb.grad, rtol=1e-5)
+    got, want = fn(xa, ya), fn(xb, yb)
+    with tapegrad.no_grad():
+        ya.add_(1.0)   # a constant the graph saved, changed: torch's error if it is read
+    yb.add_(1.0)
+    try:
+        want.sum().backward()
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            got.sum().backward()
+    else:
+        got.sum().backward()
+
+
+@pytest.mark.parametrize("fn", [lambda w: w * w, lambda w: w @ w, lambda w: w + w.tanh()])
+def test_a_leaf_read_twice_by_one_op_has_one_leaf_entry(fn):
+    w = tapegrad.tensor(_arr((3, 3), "float64"), requires_grad=True)
+    out = fn(w)
+    assert len(out._tape.leaf_of[id(w)]) == 1
+
+
+def test_formula_functions_equal_the_formulas():
+    """ndops._NP_FORMULA's functions give the op row's formula's bits (eval'd: _NP_FWD)."""
+    from tapegrad.ops import BY_CODE
+    x = np.array([-2.5, -0.0, 0.0, 0.3, 1.7, np.nan, np.inf, -np.inf], np.float32)
+    for op in BY_CODE:
+        if op.fwd in T._NP_FORMULA:
+            for c in (2.0, 3.0, 0.5, -1.0):
+                with np.errstate(all="ignore"):
+                    got = T._NP_FORMULA[op.fwd](x, c)
+                    want = np.asarray(T._NP_FWD[op.code](x, None, c), np.float32)
+                np.testing.assert_array_equal(got, want)
+                assert got.dtype == want.dtype

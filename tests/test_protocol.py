@@ -91,10 +91,31 @@ def _function(source, name):
 
 
 def test_tape_push_is_the_rendered_one():
-    assert Tape.push is _push.push
+    assert Tape.push is _push.push and Tape.push_nd is _push.push_nd
     with open(codegen.PUSH_TARGET) as f:
         assert f.read() == codegen.generate_push(), "run `python tapegrad/codegen.py`"
-    _appends_follow_protocol(_events(_function(inspect.getsource(_push), "push"), _python_stream))
+    for name in ("push", "push_nd"):
+        _appends_follow_protocol(_events(_function(inspect.getsource(_push), name),
+                                         _python_stream))
+
+
+def test_push_nd_writes_what_push_writes(fresh_tape):
+    """push_nd(op, a, b, c, shape, size) leaves the same cells, shape and n-d streams as
+    push(op, a, b, c, 0.0, shape); past 8 dimensions it raises before any store."""
+    tapes = []
+    for fn in (lambda t: t.push(5, 0, 0, 0.0, 0.0, (3, 4)),
+               lambda t: t.push_nd(5, 0, 0, 0.0, (3, 4), 12)):
+        t = Tape()
+        t.push(OPS["leaf"].code, -1, -1, 0.0, 0.0, (3, 4))
+        fn(t)
+        tapes.append(t)
+    a, b = tapes
+    assert a.n == b.n == 2 and _cells(a, 1) == _cells(b, 1) and a.shape == b.shape
+    for name in ("size", "nd", "shp", "par", "npar", "slot"):
+        np.testing.assert_array_equal(getattr(a.nds, name)[:2], getattr(b.nds, name)[:2])
+    with pytest.raises(RuntimeError, match="at most 8 dimensions"):
+        b.push_nd(5, 0, 0, 0.0, (1,) * 9, 1)
+    assert b.n == 2 and _cells(b, 2)[2:4] == (-1, 0.0)   # (the defaults past the count)
 
 
 @pytest.mark.parametrize("name", [n for n in dir(_fastpath) if n.startswith("op_")])

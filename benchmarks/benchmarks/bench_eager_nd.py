@@ -1,6 +1,12 @@
 """Small n-d models and single ops, eager: what a few-µs-per-op front end costs beside torch.
 The two-layer net (N=8, 16->16->4) step; per op on 32x16 float32 tensors requiring grad:
-x * y, x.tanh(), x @ W (recorded), and the no_grad update W -= 1e-9 * g."""
+x * y, x.tanh(), x @ W (recorded), x.mean(), x - a constant, and the no_grad update
+W -= 1e-9 * g; the MLP 2-16-16-1 forward (workloads.mlp_loss) on the tape left open, and for
+tapegrad the Python calls that forward makes (the record path's per-op work, counted)."""
+import sys
+
+import numpy as np
+
 import workloads as W
 
 from ._common import LibBench
@@ -26,6 +32,7 @@ class TapegradOps(LibBench):
     def setup(self):
         super().setup()
         self.a, self.b, self.w, self.g = W.small_operands(self.mod)
+        self.c = self.mod.tensor(np.ones((32, 16), np.float32))   # data: no grad
 
     def time_mul(self):
         self.a * self.b
@@ -40,6 +47,50 @@ class TapegradOps(LibBench):
         with self.mod.no_grad():
             self.w -= 1e-9 * self.g
 
+    def time_mean(self):
+        self.a.mean()
+
+    def time_sub_constant(self):
+        self.a - self.c
+
 
 class TorchOps(TapegradOps):
     lib = "torch"
+
+
+class TapegradMLPForward(LibBench):
+    number = 200
+
+    def setup(self):
+        super().setup()
+        self.params, self.X, self.Y = W.mlp(self.mod)
+        W.mlp_loss(self.params, self.X, self.Y)
+
+    def time_forward(self):
+        W.mlp_loss(self.params, self.X, self.Y)
+
+
+class TorchMLPForward(TapegradMLPForward):
+    lib = "torch"
+
+
+def track_mlp_forward_python_calls():
+    """Python function calls of one tapegrad MLP 2-16-16-1 forward on an open tape (11 ops;
+    141 before the one-frame n-d record path, 58 after)."""
+    mod = W.load("tapegrad")
+    params, X, Y = W.mlp(mod)
+    W.mlp_loss(params, X, Y)
+    calls = [0]
+
+    def count(frame, event, arg):
+        if event == "call":
+            calls[0] += 1
+    sys.setprofile(count)
+    try:
+        W.mlp_loss(params, X, Y)
+    finally:
+        sys.setprofile(None)
+    return calls[0]
+
+
+track_mlp_forward_python_calls.unit = "calls"
