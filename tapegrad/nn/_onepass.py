@@ -72,10 +72,12 @@ def linear(x, w, b):
     # x @ w.t(): mm, saving both operands
     mm = np.matmul(xa, wt)
     if x._recorded:
-        a = input_node(tape, x)
+        a = input_node(tape, x)             # its own entry, a leaf or an import: no member
+        members = None
     else:
-        a = tape.const_node(xa)
+        a = tape.const_node(xa)             # a constant: a member
         tape.watch(a, x)
+        members = (n_t, a)
     tape.save(a, xa)
     tape.save(n_t, wt)
     n_mm = tape.push(_MM, a, n_t, 0.0, 0.0, mm.shape)
@@ -90,7 +92,8 @@ def linear(x, w, b):
     t._v, t._dtype, t._shape = out, dt, out.shape
     n = tape.push(_ADD, n_mm, n_b, 0.0, 0.0, out.shape)
     t._tape, t._node, t._recorded = tape, n, True
-    groups.mark(tape, start, n, _LINEAR)
+    groups.mark_members(tape, start, n, (n_t, n_mm, n) if members is None else
+                        members + (n_mm, n), _LINEAR)
     return t
 
 
@@ -135,5 +138,5 @@ def mse_loss(x, y, reduction):
     tape.add_params(n, [1] * sq.ndim)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = v, dt, (), tape, n, True
-    groups.mark(tape, start, n, _MSE)
+    groups.mark_members(tape, start, n, (b, n_d, n_sq, n), _MSE)   # (a: no member)
     return t
