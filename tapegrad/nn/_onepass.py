@@ -68,7 +68,7 @@ def linear(x, w, b):
     v._tape, v._node, v._recorded = tape, n_t, True
     tape.add_params(n_t, [0, 1, ws[1]])
     share_version(v, w)
-    tape.watch(n_t, v)
+    tape._watch_new(n_t, v)               # (watch() of an entry just pushed)
     # x @ w.t(): mm, saving both operands
     mm = np.matmul(xa, wt)
     if x._recorded:
@@ -76,7 +76,7 @@ def linear(x, w, b):
         members = None
     else:
         a = tape.const_node(xa)             # a constant: a member
-        tape.watch(a, x)
+        tape._watch_new(a, x)
         members = (n_t, a)
     tape.save(a, xa)
     tape.save(n_t, wt)
@@ -125,7 +125,7 @@ def mse_loss(x, y, reduction):
     a = input_node(tape, x)
     b = tape.push(_CONST, -1, -1, 0.0, 0.0, ya.shape)
     tape.save(b, ya)
-    tape.watch(b, y)
+    tape._watch_new(b, y)
     n_d = tape.push(_SUB, a, b, 0.0, 0.0, d.shape)
     # d * d, saving d as both operands
     n_sq = tape.push(_MUL, n_d, n_d, 0.0, 0.0, sq.shape)
