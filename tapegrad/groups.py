@@ -43,8 +43,11 @@ class Groups:
     __slots__ = ("first", "row", "_first_mv", "_row_mv")
 
     def __init__(self, cap):
-        self.first = _minus_ones(cap, np.int32)
-        self.row = _minus_ones(cap, np.int16)
+        if cap == _FIRST_CAP:   # a tape's first decomposition (once per training step)
+            self.first, self.row = _FIRST_FILLED.copy(), _ROW_FILLED.copy()
+        else:
+            self.first = _minus_ones(cap, np.int32)
+            self.row = _minus_ones(cap, np.int16)
         self._views()
 
     def _views(self):
@@ -90,6 +93,9 @@ _MEMBER_LIST = _MEMBER.tolist()
 # Streams start this long (and double as needed): a tape's first decomposition, once per
 # training step, then costs two small fills, not two of the tape's capacity
 _FIRST_CAP = 256
+# copied for a new tape's streams: one copy each (~0.1 us), not np.empty and fill (~0.55 us)
+_FIRST_FILLED = _minus_ones(_FIRST_CAP, np.int32)
+_ROW_FILLED = _minus_ones(_FIRST_CAP, np.int16)
 
 
 def mark(tape, start, out, code):

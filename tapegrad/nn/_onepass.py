@@ -30,6 +30,9 @@ from ..tensor import _new, Tensor
 _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
     "t", "mm", "add", "linear", "sub", "mul", "mse_loss", "const"))
 _REDUCE = {"mean": OPS["mean"].code, "sum": OPS["sum"].code}
+# the operand types handled here: not subclasses (a __torch_function__ or overridden method
+# could expect the generic path)
+_PLAIN = frozenset((Tensor, Parameter))
 # the saves written below (a, b, out) are these ops' own: checked, not assumed
 assert _SAVE_ROLES[_ADD] == _SAVE_ROLES[_SUB] == (False, False, False)
 assert _SAVE_ROLES[_MUL] == (True, True, False)
@@ -37,9 +40,7 @@ assert _SAVE_ROLES[_MUL] == (True, True, False)
 
 def linear(x, w, b):
     """The result of linear(x, w, b), or None when the case above does not hold."""
-    tx, tw, tb = type(x), type(w), type(b)
-    if not ((tx is Tensor or tx is Parameter) and (tw is Parameter or tw is Tensor)
-            and (tb is Parameter or tb is Tensor)):
+    if type(x) not in _PLAIN or type(w) not in _PLAIN or type(b) not in _PLAIN:
         return None
     dt = x._dtype
     xa, wa = x._v, w._v
@@ -99,8 +100,7 @@ def linear(x, w, b):
 
 def mse_loss(x, y, reduction):
     """The result of mse_loss(x, y, reduction=reduction), or None outside the case above."""
-    tx, ty = type(x), type(y)
-    if not ((tx is Tensor or tx is Parameter) and (ty is Tensor or ty is Parameter)):
+    if type(x) not in _PLAIN or type(y) not in _PLAIN:
         return None
     dt = x._dtype
     xa, ya = x._v, y._v
