@@ -133,6 +133,23 @@ print(torch.allclose(lin(x), lin.bias.expand(3, 2)))
 h4.remove(); h2.remove()
 with lin.register_forward_hook(lambda m, a, kw, out: out + kw['bump'], with_kwargs=True):
     pass
+# hooks on a Sequential's children run (Sequential calls a hook-free child's forward itself)
+seq = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Sequential(nn.ReLU()))
+hs = [seq[1].register_forward_hook(lambda m, args, out: out + 1),
+      seq[0].register_forward_pre_hook(lambda m, args: (args[0] * 2,)),
+      seq[2][0].register_forward_hook(lambda m, args, out: seen.append(('inner', tuple(out.shape))))]
+print(torch.allclose(seq(x), torch.relu(torch.tanh(seq[0].forward(x * 2)) + 1)), seen[-1])
+for h in hs:
+    h.remove()
+print(torch.allclose(seq(x), torch.relu(torch.tanh(seq[0](x)))), len(seen))
+class Doubled(nn.Module):   # a child that overrides __call__ itself
+    def __call__(self, *args, **kwargs):
+        return 2 * super().__call__(*args, **kwargs)
+    def forward(self, x, scale=1.0, shift=0.0):
+        return x * scale + shift
+print(torch.allclose(nn.Sequential(Doubled(), Doubled())(x), 4 * x))
+print(torch.allclose(Doubled()(x, 3.0), 6 * x), torch.allclose(Doubled()(x, shift=1.0), 2 * x + 2))
+print(torch.allclose(Doubled()(x, 3.0, 1.0), 6 * x + 2), nn.MSELoss()(x, x * 0).item())
 names = []
 m = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU()))
 print(m.apply(lambda mod: names.append(type(mod).__name__)) is m, names)

@@ -30,6 +30,9 @@ from ..tensor import _new, Tensor
 _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
     "t", "mm", "add", "linear", "sub", "mul", "mse_loss", "const"))
 _REDUCE = {"mean": OPS["mean"].code, "sum": OPS["sum"].code}
+# the operand types handled here: not subclasses (a __torch_function__ or overridden method
+# could expect the generic path)
+_PLAIN = frozenset((Tensor, Parameter))
 # the saves written below (a, b, out) are these ops' own: checked, not assumed
 assert _SAVE_ROLES[_ADD] == _SAVE_ROLES[_SUB] == (False, False, False)
 assert _SAVE_ROLES[_MUL] == (True, True, False)
@@ -37,9 +40,7 @@ assert _SAVE_ROLES[_MUL] == (True, True, False)
 
 def linear(x, w, b):
     """The result of linear(x, w, b), or None when the case above does not hold."""
-    tx, tw, tb = type(x), type(w), type(b)
-    if not ((tx is Tensor or tx is Parameter) and (tw is Parameter or tw is Tensor)
-            and (tb is Parameter or tb is Tensor)):
+    if type(x) not in _PLAIN or type(w) not in _PLAIN or type(b) not in _PLAIN:
         return None
     dt = x._dtype
     xa, wa = x._v, w._v
@@ -68,14 +69,16 @@ def linear(x, w, b):
     v._tape, v._node, v._recorded = tape, n_t, True
     tape.add_params(n_t, [0, 1, ws[1]])
     share_version(v, w)
-    tape.watch(n_t, v)
+    tape._watch_new(n_t, v)               # (watch() of an entry just pushed)
     # x @ w.t(): mm, saving both operands
     mm = np.matmul(xa, wt)
     if x._recorded:
-        a = input_node(tape, x)
+        a = input_node(tape, x)             # its own entry, a leaf or an import: no member
+        members = None
     else:
-        a = tape.const_node(xa)
-        tape.watch(a, x)
+        a = tape.const_node(xa)             # a constant: a member
+        tape._watch_new(a, x)
+        members = (n_t, a)
     tape.save(a, xa)
     tape.save(n_t, wt)
     n_mm = tape.push(_MM, a, n_t, 0.0, 0.0, mm.shape)
@@ -90,14 +93,14 @@ def linear(x, w, b):
     t._v, t._dtype, t._shape = out, dt, out.shape
     n = tape.push(_ADD, n_mm, n_b, 0.0, 0.0, out.shape)
     t._tape, t._node, t._recorded = tape, n, True
-    groups.mark(tape, start, n, _LINEAR)
+    groups.mark_members(tape, start, n, (n_t, n_mm, n) if members is None else
+                        members + (n_mm, n), _LINEAR)
     return t
 
 
 def mse_loss(x, y, reduction):
     """The result of mse_loss(x, y, reduction=reduction), or None outside the case above."""
-    tx, ty = type(x), type(y)
-    if not ((tx is Tensor or tx is Parameter) and (ty is Tensor or ty is Parameter)):
+    if type(x) not in _PLAIN or type(y) not in _PLAIN:
         return None
     dt = x._dtype
     xa, ya = x._v, y._v
@@ -122,7 +125,7 @@ def mse_loss(x, y, reduction):
     a = input_node(tape, x)
     b = tape.push(_CONST, -1, -1, 0.0, 0.0, ya.shape)
     tape.save(b, ya)
-    tape.watch(b, y)
+    tape._watch_new(b, y)
     n_d = tape.push(_SUB, a, b, 0.0, 0.0, d.shape)
     # d * d, saving d as both operands
     n_sq = tape.push(_MUL, n_d, n_d, 0.0, 0.0, sq.shape)
@@ -135,5 +138,5 @@ def mse_loss(x, y, reduction):
     tape.add_params(n, [1] * sq.ndim)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = v, dt, (), tape, n, True
-    groups.mark(tape, start, n, _MSE)
+    groups.mark_members(tape, start, n, (b, n_d, n_sq, n), _MSE)   # (a: no member)
     return t

@@ -5,6 +5,8 @@ from collections import OrderedDict
 
 from .module import Module, _addindent
 
+_MODULE_CALL = Module.__call__
+
 
 def _index(idx, n):
     idx = operator.index(idx)
@@ -78,7 +80,14 @@ class Sequential(_Numbered):
 
     def forward(self, input):
         for m in self._modules.values():
-            input = m(input)
+            # a child without hooks (and Module's own __call__) runs its forward directly:
+            # what its __call__ would do, without that call's ~0.25 us (a call through C)
+            d = m.__dict__
+            if (type(m).__call__ is _MODULE_CALL and not d.get("_forward_hooks", True)
+                    and not d.get("_forward_pre_hooks", True)):
+                input = m.forward(input)
+            else:
+                input = m(input)
         return input
 
 

@@ -317,7 +317,20 @@ class Module:
     def __call__(self, *args, **kwargs):
         d = self.__dict__
         if not (d["_forward_hooks"] or d["_forward_pre_hooks"]):
+            # NOTE: forward(*args) is a call through C in CPython 3.11 (~0.1 us more than a
+            # plain call, which runs inline): the usual one- and two-argument calls skip it
+            if not kwargs:
+                n = len(args)
+                if n == 1:
+                    return self.forward(args[0])
+                if n == 2:
+                    return self.forward(args[0], args[1])
             return self.forward(*args, **kwargs)
+        return self._call_hooked(args, kwargs)
+
+    def _call_hooked(self, args, kwargs):
+        """__call__ of a module with forward (pre-)hooks."""
+        d = self.__dict__
         for hid, hook in list(d["_forward_pre_hooks"].items()):
             if d["_forward_pre_hooks_with_kwargs"].get(hid):
                 res = hook(self, args, kwargs)
