@@ -51,6 +51,9 @@ __all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
 
 
 _shape_dtype = attrgetter("_shape", "_dtype")
+_get_v = attrgetter("_v")
+_concatenate = np.concatenate
+_copyto = np.copyto
 
 
 def _same(v, held):
@@ -231,7 +234,7 @@ class ArenaStep:
         self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
         self._argc = None
         self._goffs = {}
-        # load's [arena, inputs' arrays, their 1-d views, arena slice, float-backed params]
+        # load's views and checks, per arena (see load)
         self._flat = None
         self.loads = 0      # calls of load, and whether the parameters' storage was kept
         self.kept = False
@@ -241,13 +244,14 @@ class ArenaStep:
         concatenation when the inputs' slices follow each other.  Sets `kept`: every
         parameter holds the storage the previous load saw (the same array, or a float)."""
         params = self.params
-        vs = [p._v for p in params]
+        vs = list(map(_get_v, params))
         c = self._flat
         self.loads += 1
-        self.kept = kept = c is not None and c[0] is vals and all(map(_same, vs, c[1]))
+        # kept: the same arrays (identity), and floats where floats were (their types)
+        self.kept = kept = c is not None and c[0] is vals and list(
+            map(_is, vs, c[1])) == c[5] and list(map(type, vs)) == c[6]
         # (a parameter still holding the array the last call checked has its shape and dtype)
-        if list(map(_shape_dtype, [params[k] for k in c[4]] if kept else params)) != (
-                [self._shapes[k] for k in c[4]] if kept else self._shapes):
+        if list(map(_shape_dtype, c[7] if kept else params)) != (c[8] if kept else self._shapes):
             raise RuntimeError("a parameter's shape or dtype changed since the step was "
                                "recorded; record it again")
         specs = self.arg_specs
@@ -261,13 +265,33 @@ class ArenaStep:
             vs.append(a._v)
         if self._span is not None:
             o0, o1 = self._span
+            if kept:    # only the floats' cells and the arguments can need new views
+                src, flat = c[1], c[2]
+                for k in c[4]:
+                    flat[k][0] = vs[k]
+                for k in range(len(params), len(vs)):
+                    if vs[k] is not src[k]:
+                        self._flat_view(k, vs[k], src, flat)
+                _concatenate(flat, out=c[3])
+                return
             if c is not None and c[0] is vals:
-                np.concatenate(self._flat_views(vs, c[1], c[2]), out=c[3])
-                if not kept:
-                    c[4] = [k for k in range(len(params)) if c[1][k] is float]
+                for k, v in enumerate(vs):
+                    if v is not c[1][k]:
+                        self._flat_view(k, v, c[1], c[2])
+                _concatenate(c[2], out=c[3])
+                held = c[1][:len(params)]
+                c[4] = [k for k, h in enumerate(held) if h is float]
+                c[7], c[8] = [params[k] for k in c[4]], [self._shapes[k] for k in c[4]]
+                # (None for a non-contiguous array: its copy is made at every call)
+                c[5] = [False if h is float else None if h is None else True for h in held]
+                c[6] = [float if h is float else np.ndarray for h in held]
                 return
             if c is None:       # (the first call on this arena: the views from now on)
-                self._flat = [vals, [None] * len(vs), [None] * len(vs), vals[o0:o1], []]
+                # [arena, inputs' arrays (float: a float), their 1-d views, arena slice,
+                #  float-backed params' indices, per param: array kept (is), per param: its
+                #  type, the float-backed params, their (shape, dtype)]
+                self._flat = [vals, [None] * len(vs), [None] * len(vs), vals[o0:o1], [],
+                              None, None, [], []]
             floats = float in map(type, vs)
             if floats:
                 vs = [(v,) if type(v) is float else v for v in vs]
@@ -279,21 +303,17 @@ class ArenaStep:
             else:
                 vals[o:o + n] = v.reshape(-1)
 
-    def _flat_views(self, vs, src, flat):
-        """The inputs' values as 1-d arrays for one concatenation into the arena: the view
-        made for an input's array when it is still that array (a contiguous one: the view sees
-        its values), a one-element array holding a float-backed value.  (Concatenating 1-d
+    def _flat_view(self, k, v, src, flat):
+        """Input k's value v as a 1-d array for the one concatenation into the arena: a view
+        of its array, kept while it is still that array (a contiguous one: the view sees its
+        values), or a one-element array holding a float-backed value.  (Concatenating 1-d
         views costs half of axis=None, which flattens each input at every call.)"""
-        for k, v in enumerate(vs):
-            if v is not src[k]:
-                if type(v) is float:
-                    if src[k] is not float:
-                        src[k], flat[k] = float, np.empty(1, self.rec.dtype)
-                    flat[k][0] = v
-                    continue
-                f = v.reshape(-1)
-                src[k], flat[k] = (v if v.flags.c_contiguous else None), f
-        return flat
+        if type(v) is float:
+            if src[k] is not float:
+                src[k], flat[k] = float, np.empty(1, self.rec.dtype)
+            flat[k][0] = v
+            return
+        src[k], flat[k] = (v if v.flags.c_contiguous else None), v.reshape(-1)
 
     def run(self, vals, adj):
         """Forward (guards checked: BranchChanged before anything changes), then the reverse
@@ -312,16 +332,19 @@ class ArenaStep:
                 rec._backward_paused(vals, adj, out)
             return
         fwd, swp, reach, zadj, zreach = self._nd_args(vals, adj)
-        status = self._call("forward_from", fwd)
+        entries = self._entries
+        kernel = entries.get("forward_from")
+        status = kernel(*fwd) if kernel is not None else self._call("forward_from", fwd)
         if status >= 0:
             rec._check(status)
         if out is None:
             return
-        np.copyto(adj, zadj)        # (a copy of zeros: 3x faster than fill(0.0) on float32)
+        _copyto(adj, zadj)        # (a copy of zeros: 3x faster than fill(0.0) on float32)
         adj[self._seed] = 1.0
-        np.copyto(reach, zreach)
+        _copyto(reach, zreach)
         reach[out] = 1
-        self._call("sweep", swp)
+        kernel = entries.get("sweep")
+        kernel(*swp) if kernel is not None else self._call("sweep", swp)
 
     def _nd_args(self, vals, adj):
         """The forward's and the sweep's argument tuples on this arena, and the sweep's reach
