@@ -331,7 +331,7 @@ class ArenaStep:
             if out is not None:
                 rec._backward_paused(vals, adj, out)
             return
-        fwd, swp, reach, zadj, zreach = self._nd_args(vals, adj)
+        fwd, swp, zadj = self._nd_args(vals, adj)
         entries = self._entries
         kernel = entries.get("forward_from")
         status = kernel(*fwd) if kernel is not None else self._call("forward_from", fwd)
@@ -341,24 +341,28 @@ class ArenaStep:
             return
         _copyto(adj, zadj)        # (a copy of zeros: 3x faster than fill(0.0) on float32)
         adj[self._seed] = 1.0
-        _copyto(reach, zreach)
-        reach[out] = 1
         kernel = entries.get("sweep")
         kernel(*swp) if kernel is not None else self._call("sweep", swp)
 
     def _nd_args(self, vals, adj):
-        """The forward's and the sweep's argument tuples on this arena, and the sweep's reach
-        array (made once per arena: a thread's arena stays the same)."""
+        """The forward's and the sweep's argument tuples on this arena, and zeros to reset
+        the adjoints from (made once per arena: a thread's arena stays the same).
+        NOTE: the sweep's `reach` is not reset between calls: the sweep marks an entry's
+        operands before it reaches them (descending order), from the graph alone, so marks
+        left by the last sweep of this program (a subset of what this one marks) change
+        nothing it does; they spare one reset per call."""
         c = self._argc
         if c is not None and c[0] is vals and c[1] is adj:
             return c[2:]
         rec = self.rec
         reach = np.zeros(len(rec), np.uint8)
+        if self.out is not None:
+            reach[self.out] = 1
         head = rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals)
         fwd = head + (0, rec.host)
         swp = head + (adj, self.out if self.out is not None else -1, reach, rec._freed,
                       K.OP_SAVES, rec.host)
-        self._argc = (vals, adj, fwd, swp, reach, np.zeros_like(adj), np.zeros_like(reach))
+        self._argc = (vals, adj, fwd, swp, np.zeros_like(adj))
         return self._argc[2:]
 
     def _call(self, name, args):
@@ -421,6 +425,12 @@ class StepProgram(ArenaStep):
             and self.events[j + 1][0] == "backward"
             and {id(p) for p in self.events[j][1]} == self._tids
             for j, clears in enumerate(self._clears)]
+        # the usual step function (zero_grad of the targets, replaced; backward; step()s):
+        # its optimizers, run by __call__ without walking the events
+        ev = self.events
+        self._usual = [e[1] for e in ev[2:]] if (
+            len(ev) > 2 and self._replaced[0] and ev[1][0] == "backward"
+            and all(e[0] == "step" for e in ev[2:])) else None
         self._plans = {}    # id(optimizer) -> its step's plan (see _planned_step)
         self._checked = {}  # id(optimizer) -> the load (call) whose step ran or made its plan
         # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
@@ -431,6 +441,10 @@ class StepProgram(ArenaStep):
         o0 = self._gspan[0] if self._gspan is not None else 0
         self._gslices = [(self.spans[k][0] - o0, self.spans[k][0] - o0 + self.spans[k][1],
                           params[k]._shape, one) for k, one in zip(self.targets, self._one)]
+        # per target: what its new .grad is made of (the parameter, its slice of the buffer,
+        # shape, float-backed, dtype)
+        self._gmake = [(p, a, b, shape, one, p._dtype)
+                       for p, (a, b, shape, one) in zip(self._tparams, self._gslices)]
         # per returned tensor: (offset, dtype, shape) when one element of the arena's dtype
         self._outs = []
         for node, shape, dt in rec.outputs[:n_user_outputs]:
@@ -454,6 +468,13 @@ class StepProgram(ArenaStep):
         buf = None      # this call's gradients, as written into .grad (when one array)
         none = False    # every target's .grad is None (a zero_grad(set_to_none) of them all)
         with COMMIT:
+            if self._usual is not None:     # zero_grad (not carried out), backward, step()s
+                buf = self._accumulate(adj, True)
+                for opt in self._usual:
+                    if not self._planned_step(opt, buf[0]):
+                        self._step(opt, buf)
+                return tuple([self._value(vals, o) if o is not None
+                              else rec._out(vals, k, True) for k, o in enumerate(self._outs)])
             for ev, clears, replaced in zip(self.events, self._clears, self._replaced):
                 kind = ev[0]
                 if kind == "backward":
@@ -491,7 +512,7 @@ class StepProgram(ArenaStep):
             o0, o1 = self._gspan
             buf = adj[o0:o1].copy()
             made = []
-            for p, (a, b, shape, one) in zip(params, self._gslices):
+            for p, a, b, shape, one, dt in self._gmake:
                 g = _new()
                 if one:
                     g._v = v = float(buf[a])
@@ -499,7 +520,7 @@ class StepProgram(ArenaStep):
                     v = buf[a:b]
                     v.shape = shape      # (a fresh view: 3x cheaper than reshape)
                     g._v = v
-                g._dtype, g._shape, g._tape, g._recorded = p._dtype, shape, None, False
+                g._dtype, g._shape, g._tape, g._recorded = dt, shape, None, False
                 p._grad = g
                 made.append((p, g, v))
             return buf, made
