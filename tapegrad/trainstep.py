@@ -469,9 +469,11 @@ class StepProgram(ArenaStep):
         none = False    # every target's .grad is None (a zero_grad(set_to_none) of them all)
         with COMMIT:
             if self._usual is not None:     # zero_grad (not carried out), backward, step()s
-                buf = self._accumulate(adj, True)
+                buf = self._accumulate(adj, True, False)
                 for opt in self._usual:
                     if not self._planned_step(opt, buf[0]):
+                        if buf[1] is None:  # (.grad is as the backward left it: no step sets it)
+                            buf = (buf[0], [(p, p._grad, p._grad._v) for p in self._tparams])
                         self._step(opt, buf)
                 return tuple([self._value(vals, o) if o is not None
                               else rec._out(vals, k, True) for k, o in enumerate(self._outs)])
@@ -500,10 +502,11 @@ class StepProgram(ArenaStep):
         t._dtype, t._shape, t._tape, t._recorded = o[1], o[2], None, False
         return t
 
-    def _accumulate(self, adj, none=False):
+    def _accumulate(self, adj, none=False, listed=True):
         """backward's effect on `.grad`: this call's gradients added as the eager engine adds
         them (new tensors where .grad is None, in place otherwise); returns (buffer, the new
-        .grad tensors) when they are views of one fresh buffer, else None."""
+        .grad tensors as (param, tensor, its value), or None unless `listed`) when they are
+        views of one fresh buffer, else None."""
         params = self._tparams
         fresh = none or all([getattr(p, "_grad", None) is None for p in params])
         if fresh and self._gspan is not None:
@@ -511,7 +514,7 @@ class StepProgram(ArenaStep):
             # the arrays views of one copy of the arena's gradients, as the eager engine's
             o0, o1 = self._gspan
             buf = adj[o0:o1].copy()
-            made = []
+            made = [] if listed else None
             for p, a, b, shape, one, dt in self._gmake:
                 g = _new()
                 if one:
@@ -520,9 +523,13 @@ class StepProgram(ArenaStep):
                     v = buf[a:b]
                     v.shape = shape      # (a fresh view: 3x cheaper than reshape)
                     g._v = v
-                g._dtype, g._shape, g._tape, g._recorded = dt, shape, None, False
+                g._dtype = dt
+                g._shape = shape
+                g._tape = None
+                g._recorded = False
                 p._grad = g
-                made.append((p, g, v))
+                if listed:
+                    made.append((p, g, v))
             return buf, made
         if self._gspan is not None:     # (a copy: .grad must not alias the arena)
             o0, o1 = self._gspan
