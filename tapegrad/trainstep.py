@@ -451,6 +451,7 @@ class StepProgram(ArenaStep):
             one = int(rec.size[node]) == 1 and np.dtype(dt.np) == rec.dtype \
                 and dt.is_floating_point
             self._outs.append((int(rec.off[node]), dt, shape) if one else None)
+        self._one_out = self._outs[0] if len(self._outs) == 1 else None
 
     def __repr__(self):
         return (f"<tapegrad.StepProgram: {len(self.rec)} entries, {len(self.params)} "
@@ -459,7 +460,7 @@ class StepProgram(ArenaStep):
     def __call__(self, args):
         rec = self.rec
         for i in self._reached_args:
-            if args[i].requires_grad:
+            if args[i]._recorded and args[i].requires_grad:   # (_recorded: no property call)
                 _fail(f"tensor argument {i} requires grad and the loss depends on it: its "
                       f".grad is not supported in a compiled step (detach it)")
         vals, adj = rec._arena()
@@ -475,6 +476,8 @@ class StepProgram(ArenaStep):
                         if buf[1] is None:  # (.grad is as the backward left it: no step sets it)
                             buf = (buf[0], [(p, p._grad, p._grad._v) for p in self._tparams])
                         self._step(opt, buf)
+                if self._one_out is not None:   # (the loss alone, say)
+                    return (self._value(vals, self._one_out),)
                 return tuple([self._value(vals, o) if o is not None
                               else rec._out(vals, k, True) for k, o in enumerate(self._outs)])
             for ev, clears, replaced in zip(self.events, self._clears, self._replaced):
