@@ -51,6 +51,9 @@ __all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
 
 
 _shape_dtype = attrgetter("_shape", "_dtype")
+_get_v = attrgetter("_v")
+_concatenate = np.concatenate
+_copyto = np.copyto
 
 
 def _same(v, held):
@@ -231,7 +234,7 @@ class ArenaStep:
         self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
         self._argc = None
         self._goffs = {}
-        # load's [arena, inputs' arrays, their 1-d views, arena slice, float-backed params]
+        # load's views and checks, per arena (see load)
         self._flat = None
         self.loads = 0      # calls of load, and whether the parameters' storage was kept
         self.kept = False
@@ -241,13 +244,14 @@ class ArenaStep:
         concatenation when the inputs' slices follow each other.  Sets `kept`: every
         parameter holds the storage the previous load saw (the same array, or a float)."""
         params = self.params
-        vs = [p._v for p in params]
+        vs = list(map(_get_v, params))
         c = self._flat
         self.loads += 1
-        self.kept = kept = c is not None and c[0] is vals and all(map(_same, vs, c[1]))
+        # kept: the same arrays (identity), and floats where floats were (their types)
+        self.kept = kept = c is not None and c[0] is vals and list(
+            map(_is, vs, c[1])) == c[5] and list(map(type, vs)) == c[6]
         # (a parameter still holding the array the last call checked has its shape and dtype)
-        if list(map(_shape_dtype, [params[k] for k in c[4]] if kept else params)) != (
-                [self._shapes[k] for k in c[4]] if kept else self._shapes):
+        if list(map(_shape_dtype, c[7] if kept else params)) != (c[8] if kept else self._shapes):
             raise RuntimeError("a parameter's shape or dtype changed since the step was "
                                "recorded; record it again")
         specs = self.arg_specs
@@ -261,13 +265,33 @@ class ArenaStep:
             vs.append(a._v)
         if self._span is not None:
             o0, o1 = self._span
+            if kept:    # only the floats' cells and the arguments can need new views
+                src, flat = c[1], c[2]
+                for k in c[4]:
+                    flat[k][0] = vs[k]
+                for k in range(len(params), len(vs)):
+                    if vs[k] is not src[k]:
+                        self._flat_view(k, vs[k], src, flat)
+                _concatenate(flat, out=c[3])
+                return
             if c is not None and c[0] is vals:
-                np.concatenate(self._flat_views(vs, c[1], c[2]), out=c[3])
-                if not kept:
-                    c[4] = [k for k in range(len(params)) if c[1][k] is float]
+                for k, v in enumerate(vs):
+                    if v is not c[1][k]:
+                        self._flat_view(k, v, c[1], c[2])
+                _concatenate(c[2], out=c[3])
+                held = c[1][:len(params)]
+                c[4] = [k for k, h in enumerate(held) if h is float]
+                c[7], c[8] = [params[k] for k in c[4]], [self._shapes[k] for k in c[4]]
+                # (None for a non-contiguous array: its copy is made at every call)
+                c[5] = [False if h is float else None if h is None else True for h in held]
+                c[6] = [float if h is float else np.ndarray for h in held]
                 return
             if c is None:       # (the first call on this arena: the views from now on)
-                self._flat = [vals, [None] * len(vs), [None] * len(vs), vals[o0:o1], []]
+                # [arena, inputs' arrays (float: a float), their 1-d views, arena slice,
+                #  float-backed params' indices, per param: array kept (is), per param: its
+                #  type, the float-backed params, their (shape, dtype)]
+                self._flat = [vals, [None] * len(vs), [None] * len(vs), vals[o0:o1], [],
+                              None, None, [], []]
             floats = float in map(type, vs)
             if floats:
                 vs = [(v,) if type(v) is float else v for v in vs]
@@ -279,21 +303,17 @@ class ArenaStep:
             else:
                 vals[o:o + n] = v.reshape(-1)
 
-    def _flat_views(self, vs, src, flat):
-        """The inputs' values as 1-d arrays for one concatenation into the arena: the view
-        made for an input's array when it is still that array (a contiguous one: the view sees
-        its values), a one-element array holding a float-backed value.  (Concatenating 1-d
+    def _flat_view(self, k, v, src, flat):
+        """Input k's value v as a 1-d array for the one concatenation into the arena: a view
+        of its array, kept while it is still that array (a contiguous one: the view sees its
+        values), or a one-element array holding a float-backed value.  (Concatenating 1-d
         views costs half of axis=None, which flattens each input at every call.)"""
-        for k, v in enumerate(vs):
-            if v is not src[k]:
-                if type(v) is float:
-                    if src[k] is not float:
-                        src[k], flat[k] = float, np.empty(1, self.rec.dtype)
-                    flat[k][0] = v
-                    continue
-                f = v.reshape(-1)
-                src[k], flat[k] = (v if v.flags.c_contiguous else None), f
-        return flat
+        if type(v) is float:
+            if src[k] is not float:
+                src[k], flat[k] = float, np.empty(1, self.rec.dtype)
+            flat[k][0] = v
+            return
+        src[k], flat[k] = (v if v.flags.c_contiguous else None), v.reshape(-1)
 
     def run(self, vals, adj):
         """Forward (guards checked: BranchChanged before anything changes), then the reverse
@@ -311,31 +331,38 @@ class ArenaStep:
             if out is not None:
                 rec._backward_paused(vals, adj, out)
             return
-        fwd, swp, reach, zadj, zreach = self._nd_args(vals, adj)
-        status = self._call("forward_from", fwd)
+        fwd, swp, zadj = self._nd_args(vals, adj)
+        entries = self._entries
+        kernel = entries.get("forward_from")
+        status = kernel(*fwd) if kernel is not None else self._call("forward_from", fwd)
         if status >= 0:
             rec._check(status)
         if out is None:
             return
-        np.copyto(adj, zadj)        # (a copy of zeros: 3x faster than fill(0.0) on float32)
+        _copyto(adj, zadj)        # (a copy of zeros: 3x faster than fill(0.0) on float32)
         adj[self._seed] = 1.0
-        np.copyto(reach, zreach)
-        reach[out] = 1
-        self._call("sweep", swp)
+        kernel = entries.get("sweep")
+        kernel(*swp) if kernel is not None else self._call("sweep", swp)
 
     def _nd_args(self, vals, adj):
-        """The forward's and the sweep's argument tuples on this arena, and the sweep's reach
-        array (made once per arena: a thread's arena stays the same)."""
+        """The forward's and the sweep's argument tuples on this arena, and zeros to reset
+        the adjoints from (made once per arena: a thread's arena stays the same).
+        NOTE: the sweep's `reach` is not reset between calls: the sweep marks an entry's
+        operands before it reaches them (descending order), from the graph alone, so marks
+        left by the last sweep of this program (a subset of what this one marks) change
+        nothing it does; they spare one reset per call."""
         c = self._argc
         if c is not None and c[0] is vals and c[1] is adj:
             return c[2:]
         rec = self.rec
         reach = np.zeros(len(rec), np.uint8)
+        if self.out is not None:
+            reach[self.out] = 1
         head = rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals)
         fwd = head + (0, rec.host)
         swp = head + (adj, self.out if self.out is not None else -1, reach, rec._freed,
                       K.OP_SAVES, rec.host)
-        self._argc = (vals, adj, fwd, swp, reach, np.zeros_like(adj), np.zeros_like(reach))
+        self._argc = (vals, adj, fwd, swp, np.zeros_like(adj))
         return self._argc[2:]
 
     def _call(self, name, args):
@@ -398,6 +425,12 @@ class StepProgram(ArenaStep):
             and self.events[j + 1][0] == "backward"
             and {id(p) for p in self.events[j][1]} == self._tids
             for j, clears in enumerate(self._clears)]
+        # the usual step function (zero_grad of the targets, replaced; backward; step()s):
+        # its optimizers, run by __call__ without walking the events
+        ev = self.events
+        self._usual = [e[1] for e in ev[2:]] if (
+            len(ev) > 2 and self._replaced[0] and ev[1][0] == "backward"
+            and all(e[0] == "step" for e in ev[2:])) else None
         self._plans = {}    # id(optimizer) -> its step's plan (see _planned_step)
         self._checked = {}  # id(optimizer) -> the load (call) whose step ran or made its plan
         # the tensor arguments the loss reaches (one requiring grad is refused, as in the trace)
@@ -408,12 +441,17 @@ class StepProgram(ArenaStep):
         o0 = self._gspan[0] if self._gspan is not None else 0
         self._gslices = [(self.spans[k][0] - o0, self.spans[k][0] - o0 + self.spans[k][1],
                           params[k]._shape, one) for k, one in zip(self.targets, self._one)]
+        # per target: what its new .grad is made of (the parameter, its slice of the buffer,
+        # shape, float-backed, dtype)
+        self._gmake = [(p, a, b, shape, one, p._dtype)
+                       for p, (a, b, shape, one) in zip(self._tparams, self._gslices)]
         # per returned tensor: (offset, dtype, shape) when one element of the arena's dtype
         self._outs = []
         for node, shape, dt in rec.outputs[:n_user_outputs]:
             one = int(rec.size[node]) == 1 and np.dtype(dt.np) == rec.dtype \
                 and dt.is_floating_point
             self._outs.append((int(rec.off[node]), dt, shape) if one else None)
+        self._one_out = self._outs[0] if len(self._outs) == 1 else None
 
     def __repr__(self):
         return (f"<tapegrad.StepProgram: {len(self.rec)} entries, {len(self.params)} "
@@ -422,7 +460,7 @@ class StepProgram(ArenaStep):
     def __call__(self, args):
         rec = self.rec
         for i in self._reached_args:
-            if args[i].requires_grad:
+            if args[i]._recorded and args[i].requires_grad:   # (_recorded: no property call)
                 _fail(f"tensor argument {i} requires grad and the loss depends on it: its "
                       f".grad is not supported in a compiled step (detach it)")
         vals, adj = rec._arena()
@@ -431,6 +469,17 @@ class StepProgram(ArenaStep):
         buf = None      # this call's gradients, as written into .grad (when one array)
         none = False    # every target's .grad is None (a zero_grad(set_to_none) of them all)
         with COMMIT:
+            if self._usual is not None:     # zero_grad (not carried out), backward, step()s
+                buf = self._accumulate(adj, True, False)
+                for opt in self._usual:
+                    if not self._planned_step(opt, buf[0]):
+                        if buf[1] is None:  # (.grad is as the backward left it: no step sets it)
+                            buf = (buf[0], [(p, p._grad, p._grad._v) for p in self._tparams])
+                        self._step(opt, buf)
+                if self._one_out is not None:   # (the loss alone, say)
+                    return (self._value(vals, self._one_out),)
+                return tuple([self._value(vals, o) if o is not None
+                              else rec._out(vals, k, True) for k, o in enumerate(self._outs)])
             for ev, clears, replaced in zip(self.events, self._clears, self._replaced):
                 kind = ev[0]
                 if kind == "backward":
@@ -456,10 +505,11 @@ class StepProgram(ArenaStep):
         t._dtype, t._shape, t._tape, t._recorded = o[1], o[2], None, False
         return t
 
-    def _accumulate(self, adj, none=False):
+    def _accumulate(self, adj, none=False, listed=True):
         """backward's effect on `.grad`: this call's gradients added as the eager engine adds
         them (new tensors where .grad is None, in place otherwise); returns (buffer, the new
-        .grad tensors) when they are views of one fresh buffer, else None."""
+        .grad tensors as (param, tensor, its value), or None unless `listed`) when they are
+        views of one fresh buffer, else None."""
         params = self._tparams
         fresh = none or all([getattr(p, "_grad", None) is None for p in params])
         if fresh and self._gspan is not None:
@@ -467,8 +517,8 @@ class StepProgram(ArenaStep):
             # the arrays views of one copy of the arena's gradients, as the eager engine's
             o0, o1 = self._gspan
             buf = adj[o0:o1].copy()
-            made = []
-            for p, (a, b, shape, one) in zip(params, self._gslices):
+            made = [] if listed else None
+            for p, a, b, shape, one, dt in self._gmake:
                 g = _new()
                 if one:
                     g._v = v = float(buf[a])
@@ -476,9 +526,13 @@ class StepProgram(ArenaStep):
                     v = buf[a:b]
                     v.shape = shape      # (a fresh view: 3x cheaper than reshape)
                     g._v = v
-                g._dtype, g._shape, g._tape, g._recorded = p._dtype, shape, None, False
+                g._dtype = dt
+                g._shape = shape
+                g._tape = None
+                g._recorded = False
                 p._grad = g
-                made.append((p, g, v))
+                if listed:
+                    made.append((p, g, v))
             return buf, made
         if self._gspan is not None:     # (a copy: .grad must not alias the arena)
             o0, o1 = self._gspan

@@ -374,6 +374,11 @@ def _new_storage(ps, opt, x):
     ps[0].data = ps[0].data.clone()
 
 
+def _strided_storage(ps, opt, x):
+    # (a non-contiguous array of the same shape: its values are copied in at every call)
+    ps[0].data = ps[0].data.T.contiguous().T
+
+
 def _clear_state(ps, opt, x):
     opt.state.clear()
 
@@ -389,8 +394,8 @@ def _in_place(ps, opt, x):
         x.mul_(-1.0)          # (the batch, an argument of every call)
 
 
-@pytest.mark.parametrize("change", [_reload, _new_storage, _clear_state, _new_group_list,
-                                    _in_place])
+@pytest.mark.parametrize("change", [_reload, _new_storage, _strided_storage, _clear_state,
+                                    _new_group_list, _in_place])
 def test_the_step_plan_follows_changes_between_calls(change):
     """A compiled step reuses its update plan (packs, gradient offsets) and its views of the
     inputs from call to call; a change to the optimizer, the parameters' storage or values, or
