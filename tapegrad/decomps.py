@@ -13,7 +13,7 @@ validated arguments (the Tensor methods check them).  They shift by the maximum
 overflow; a replay recomputes the shift at its own point.
 """
 from . import groups
-from .graph import show_edges
+from .graph import show_edges, torch_edges
 from .ops import OPS
 from .tape import STATE, Tape
 
@@ -33,6 +33,8 @@ def record(name, body, T, x, *args, edges=None):
         start = before.get(id(tape), 0)   # a tape opened by the body holds only its entries
         if out._node >= start:
             groups.mark(tape, start, out._node, OPS[name].code)
+            if edges is None:
+                edges = torch_edges(name, (x,) + args)
             if edges is not None:
                 show_edges(tape, out._node, edges)
     return out
