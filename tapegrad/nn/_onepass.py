@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import groups
 from ..kinds import matmul as matmul_kind
-from ..ndops import _np_mean, _quiet, _SAVE_ROLES
+from ..ndops import _MM_ROWS, _mm_row, _np_mean, _quiet, _SAVE_ROLES
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
@@ -38,6 +38,14 @@ _PLAIN = frozenset((Tensor, Parameter))
 # the saves written below (a, b, out) are these ops' own: checked, not assumed
 assert _SAVE_ROLES[_ADD] == _SAVE_ROLES[_SUB] == (False, False, False)
 assert _SAVE_ROLES[_MUL] == (True, True, False)
+_T_ROWS = {}    # in_features -> t's params row [0, 1, in] of a weight's view (add_param_row)
+
+
+def _t_row(k):
+    if len(_T_ROWS) > 4096:
+        _T_ROWS.clear()
+    row = _T_ROWS[k] = memoryview(np.array([0, 1, k], np.int64))
+    return row
 
 
 def linear(x, w, b):
@@ -76,7 +84,10 @@ def linear(x, w, b):
                        wt.shape, wa.size)
     v._tape, v._node, v._recorded = tape, n_t, True
     nds = tape.nds
-    nds.add_params(n_t, [0, 1, ws[1]])
+    row = _T_ROWS.get(ws[1])
+    if row is None:
+        row = _t_row(ws[1])
+    nds.add_param_row(n_t, row)
     c = getattr(w, "_ver", None)
     if type(c) is list:                   # share_version(v, w): w is no view
         v._ver = (c, w)
@@ -106,9 +117,12 @@ def linear(x, w, b):
     tape.save(a, xa)
     tape.save(n_t, wt)
     n_mm = tape.push_nd(_MM, a, n_t, 0.0, mm.shape, mm.size)
-    params = [1, xs[0], xs[1], ws[0], 0]
-    nds.add_params(n_mm, params)
-    if matmul_kind.runs_on_host(params):
+    m, k, o = xs[0], xs[1], ws[0]
+    row = _MM_ROWS.get((m, k, o))       # params [1, m, k, o, 0], one row per shape (ndops')
+    if row is None:
+        row = _mm_row(m, k, o)
+    nds.add_param_row(n_mm, row)
+    if m * k * o >= matmul_kind.HOST_MIN_MACS:          # (runs_on_host)
         tape.set_host(n_mm)
     # + b, then the group shown as AddmmBackward0
     out = _quiet(np.add, mm, ba)
