@@ -259,3 +259,26 @@ def test_mean_without_numpys_python_layer_is_numpys_bit_for_bit(shape, axis, kee
         assert type(got) is type(want)
         assert np.asarray(got).dtype == np.asarray(want).dtype
         assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
+
+
+def test_fast_linear_weight_sharing_a_counter_matches_torch():
+    """A weight whose version counter is another tensor's (a detached view of a base, made a
+    leaf): the writer's shared-counter branch.  Same values and AddmmBackward0 as torch, and
+    an in-place change of the base after the forward is the version error at backward."""
+    from tapegrad.nn import _onepass
+    for lib in (tapegrad, torch):
+        base = lib.tensor(np.concatenate([W, W[:1]]))
+        w = base[:4].detach().requires_grad_()
+        b = lib.tensor(B, requires_grad=True)
+        x = lib.tensor(X, requires_grad=True)          # (so that the weight's view is saved)
+        if lib is tapegrad:
+            out = _onepass.linear(x, w, b)
+            assert out is not None                      # the writer's case, not the row's
+        else:
+            out = lib.nn.functional.linear(x, w, b)
+        assert type(out.grad_fn).__name__ == "AddmmBackward0"
+        np.testing.assert_allclose(out.detach().numpy(), X @ W.T + B, rtol=1e-5)
+        with lib.no_grad():
+            base.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()

@@ -16,15 +16,17 @@ of both), so backward, replay, create_graph, tape files and the inspection faces
 difference: a faster writer of the row, not another op.  The rows (ops.py) and their bodies
 (nn/_decomps.py) stay the one definition; everything outside the cases above (and a tape that
 is recording for replay) goes through them.  A function returns None to say "not my case"."""
+import weakref
+
 import numpy as np
 
 from .. import groups
 from ..kinds import matmul as matmul_kind
-from ..ndops import _np_mean, _quiet, _SAVE_ROLES
+from ..ndops import _MM_ROWS, _mm_row, _np_mean, _quiet, _SAVE_ROLES
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
-from ..tape import input_node, share_version
+from ..tape import STATE, input_node, open_tape, share_version
 from ..tensor import _new, Tensor
 
 _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
@@ -36,6 +38,14 @@ _PLAIN = frozenset((Tensor, Parameter))
 # the saves written below (a, b, out) are these ops' own: checked, not assumed
 assert _SAVE_ROLES[_ADD] == _SAVE_ROLES[_SUB] == (False, False, False)
 assert _SAVE_ROLES[_MUL] == (True, True, False)
+_T_ROWS = {}    # in_features -> t's params row [0, 1, in] of a weight's view (add_param_row)
+
+
+def _t_row(k):
+    if len(_T_ROWS) > 4096:
+        _T_ROWS.clear()
+    row = _T_ROWS[k] = memoryview(np.array([0, 1, k], np.int64))
+    return row
 
 
 def linear(x, w, b):
@@ -55,21 +65,46 @@ def linear(x, w, b):
     ba = b._v
     if type(ba) is float:
         ba = b._array()
-    tape = _tape_for(w, None)     # as w.t() finds it (a sealed tape: a new one, as there)
-    if tape is None:                                    # grad mode is off
+    # _tape_for(w, None), inline (w is a leaf: no newer tape to refuse), as w.t() finds it
+    tape = STATE.tape
+    if tape.sealed:                     # (a new one, as there; None: grad mode is off)
+        tape = open_tape(w, None)
+    if tape is None:
         return Tensor._wrap(_quiet(np.add, np.matmul(xa, wt), ba), dt)
     xtape = x._tape
     if tape.recording or xtape is not None and xtape.serial > tape.serial:
         return None               # baked constants, guards; another thread's graph: the row
     start = tape.n
-    # w.t(): a strided view of w (offset 0, strides (1, in)), sharing w's version counter
+    # w.t(): a strided view of w (offset 0, strides (1, in)), sharing w's version counter;
+    # push_nd, share_version and _watch_new inline (a leaf's counter is its own list)
     v = _new()
     v._v, v._dtype, v._shape = wt, dt, wt.shape
-    n_t = tape.push(_T, input_node(tape, w), -1, 0.0, 0.0, wt.shape)
+    serial = tape.serial                  # input_node(tape, w), inline: w is a leaf
+    n_t = tape.push_nd(_T, w._lnode if w._lserial == serial else tape.leaf_node(w), -1, 0.0,
+                       wt.shape, wa.size)
     v._tape, v._node, v._recorded = tape, n_t, True
-    tape.add_params(n_t, [0, 1, ws[1]])
-    share_version(v, w)
-    tape._watch_new(n_t, v)               # (watch() of an entry just pushed)
+    nds = tape.nds
+    row = _T_ROWS.get(ws[1])
+    if row is None:
+        row = _t_row(ws[1])
+    nds.add_param_row(n_t, row)
+    c = getattr(w, "_ver", None)
+    if type(c) is list:                   # share_version(v, w): w is no view
+        v._ver = (c, w)
+        ver = c[0]
+        tape.versions[n_t] = (c, ver, dt, wt.shape, weakref.ref(v))
+        group = tape.watched.get(id(c))
+        if group is None:
+            tape.watched[id(c)] = (c, {ver: [n_t]})
+        else:
+            nodes = group[1].get(ver)
+            if nodes is None:
+                group[1][ver] = [n_t]
+            else:
+                nodes.append(n_t)
+    else:
+        share_version(v, w)
+        tape._watch_new(n_t, v)           # (watch() of an entry just pushed)
     # x @ w.t(): mm, saving both operands
     mm = np.matmul(xa, wt)
     if x._recorded:
@@ -81,17 +116,20 @@ def linear(x, w, b):
         members = (n_t, a)
     tape.save(a, xa)
     tape.save(n_t, wt)
-    n_mm = tape.push(_MM, a, n_t, 0.0, 0.0, mm.shape)
-    params = [1, xs[0], xs[1], ws[0], 0]
-    tape.add_params(n_mm, params)
-    if matmul_kind.runs_on_host(params):
+    n_mm = tape.push_nd(_MM, a, n_t, 0.0, mm.shape, mm.size)
+    m, k, o = xs[0], xs[1], ws[0]
+    row = _MM_ROWS.get((m, k, o))       # params [1, m, k, o, 0], one row per shape (ndops')
+    if row is None:
+        row = _mm_row(m, k, o)
+    nds.add_param_row(n_mm, row)
+    if m * k * o >= matmul_kind.HOST_MIN_MACS:          # (runs_on_host)
         tape.set_host(n_mm)
     # + b, then the group shown as AddmmBackward0
     out = _quiet(np.add, mm, ba)
-    n_b = input_node(tape, b)
+    n_b = b._lnode if b._lserial == serial else tape.leaf_node(b)   # (input_node, inline)
     t = _new()
     t._v, t._dtype, t._shape = out, dt, out.shape
-    n = tape.push(_ADD, n_mm, n_b, 0.0, 0.0, out.shape)
+    n = tape.push_nd(_ADD, n_mm, n_b, 0.0, out.shape, out.size)
     t._tape, t._node, t._recorded = tape, n, True
     groups.mark_members(tape, start, n, (n_t, n_mm, n) if members is None else
                         members + (n_mm, n), _LINEAR)
@@ -123,12 +161,12 @@ def mse_loss(x, y, reduction):
     start = tape.n
     # x - y: y a const entry (saved, its version watched)
     a = input_node(tape, x)
-    b = tape.push(_CONST, -1, -1, 0.0, 0.0, ya.shape)
+    b = tape.push_nd(_CONST, -1, -1, 0.0, ya.shape, ya.size)
     tape.save(b, ya)
     tape._watch_new(b, y)
-    n_d = tape.push(_SUB, a, b, 0.0, 0.0, d.shape)
+    n_d = tape.push_nd(_SUB, a, b, 0.0, d.shape, d.size)
     # d * d, saving d as both operands
-    n_sq = tape.push(_MUL, n_d, n_d, 0.0, 0.0, sq.shape)
+    n_sq = tape.push_nd(_MUL, n_d, n_d, 0.0, sq.shape, sq.size)
     tape.save(n_d, d)
     tape.save(n_d, d)
     # the reduction, then the group shown as MseLossBackward0
