@@ -8,7 +8,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import groups
-from .ops import BY_CODE, OUTPUT_CODE, saves_mask, saves_needed
+from .ops import BY_CODE, OPS, OUTPUT_CODE, saves_mask, saves_needed
 
 _classes = {}
 _CPP_NODES = {"CopySlices", "CopyBackwards"}
@@ -95,20 +95,12 @@ def edge_to(tape, t):
     return (None, 0)
 
 
-# decomposition rows whose torch node has one edge per tensor argument of the op, also for
-# an argument that needs no gradient or is None ((None, 0)), where the group's inputs in
-# first-use order would drop or reorder it: positions among decomps.record's operands
-# (0: x, i: its args[i - 1]).  torch: NativeLayerNormBackward0 (input, weight, bias),
-# BinaryCrossEntropyBackward0 (self, target), PreluKernelBackward0 (self, weight),
-# AddmmBackward0 (bias, input, weight.t()).
-TORCH_EDGES = {"binary_cross_entropy": (0, 1), "binary_cross_entropy_with_logits": (0, 1),
-               "layer_norm": (0, 2, 3), "batch_norm": (0, 4, 5), "group_norm": (0, 2, 3),
-               "prelu": (0, 1), "linear": (2, 0, 1)}
-
-
 def torch_edges(name, operands):
-    """torch's inputs of decomposition row `name`'s node, or None (the group's inputs)."""
-    pos = TORCH_EDGES.get(name)
+    """torch's inputs of decomposition row `name`'s node (its `Op.edges`: NativeLayerNorm-
+    Backward0's input, weight, bias; AddmmBackward0's bias, input, weight.t(); ...), or None
+    (the group's inputs in first-use order, which would drop an argument that needs no
+    gradient or is None, or reorder one)."""
+    pos = OPS[name].edges
     return None if pos is None else [operands[i] for i in pos]
 
 

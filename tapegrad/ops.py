@@ -72,6 +72,10 @@ class Op:
     # Alternative grad_fn names when an operand is a Python number (torch spells some differently).
     grad_fn_scalar_b: str = ""
     grad_fn_scalar_a: str = ""
+    # decomposition rows whose torch node has one edge per tensor argument, also for one that
+    # needs no gradient or is None: their positions among decomps.record's operands (0: x,
+    # i: its args[i - 1]), in torch's order (graph.torch_edges); None: the group's inputs
+    edges: tuple = None
     code: int = field(default=-1, compare=False)
 
 
@@ -339,7 +343,7 @@ _DECLS = [
     Op("cholesky", "linalg", "LinalgCholeskyExBackward0", saves=("out",)),
     # --- engineer "nn": tapegrad.nn.functional's decomposition rows (bodies in
     # tapegrad/nn/_decomps.py), shown with torch's grad_fn names ----------------------------
-    Op("linear", "decomp", "AddmmBackward0", saves=("a", "b")),
+    Op("linear", "decomp", "AddmmBackward0", saves=("a", "b"), edges=(2, 0, 1)),
     Op("leaky_relu", "decomp", "LeakyReluBackward0", saves=("a",)),
     Op("elu", "decomp", "EluBackward0", saves=("a",)),
     Op("gelu", "decomp", "GeluBackward0", saves=("a",)),
@@ -351,10 +355,11 @@ _DECLS = [
     Op("nll_loss", "decomp", "NllLossBackward0", saves=("a",)),
     Op("nll_loss2d", "decomp", "NllLoss2DBackward0", saves=("a",)),
     Op("div_by_number", "decomp", "DivBackward1", saves=()),      # torch's div(Tensor, Scalar)
-    Op("binary_cross_entropy", "decomp", "BinaryCrossEntropyBackward0", saves=("a", "b")),
+    Op("binary_cross_entropy", "decomp", "BinaryCrossEntropyBackward0", saves=("a", "b"),
+       edges=(0, 1)),
     Op("binary_cross_entropy_with_logits", "decomp", "BinaryCrossEntropyWithLogitsBackward0",
-       saves=("a", "b")),
-    Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",)),
+       saves=("a", "b"), edges=(0, 1)),
+    Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",), edges=(0, 2, 3)),
     Op("embedding", "decomp", "EmbeddingBackward0", saves=()),
     Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=()),
     Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",)),
@@ -425,9 +430,9 @@ _DECLS = [
     Op("celu", "decomp", "CeluBackward0", saves=("a",)),
     Op("celu_", "decomp", "CeluBackward1", saves=("out",)),
     Op("logsigmoid", "decomp", "LogSigmoidBackward0", saves=("a",)),
-    Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",)),
-    Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",)),
-    Op("prelu", "decomp", "PreluKernelBackward0", saves=("a", "b")),
+    Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5)),
+    Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3)),
+    Op("prelu", "decomp", "PreluKernelBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("threshold", "decomp", "ThresholdBackward0", saves=("a",)),
     Op("threshold_", "decomp", "ThresholdBackward1", saves=("out",)),
     Op("glu", "decomp", "GluBackward0", saves=("a",)),

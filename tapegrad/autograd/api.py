@@ -47,28 +47,22 @@ def _zeros(t):
 
 def _seeds(outputs, grad_outputs, create_graph):
     """The initial gradient for each output, validated as torch does."""
-    if grad_outputs is None and not create_graph:   # the usual `loss.backward()`
-        seeds = []
-        for i, out in enumerate(outputs):
-            if not out._recorded:
-                raise RuntimeError(errors.NO_GRAD_FN.format(i))
-            if out._shape and out.numel() != 1:   # (a 0-d output: no product to take)
-                raise RuntimeError(errors.IMPLICIT_SCALAR)
-            seeds.append(1.0)
-        return seeds
-    grad_outputs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outputs)
-    if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
-    for g in grad_outputs:
-        if g is not None and not isinstance(g, Tensor):
-            raise TypeError(f"gradients can be either Tensors or None, but got "
-                            f"{type(g).__name__}")
+    if grad_outputs is None:   # the usual `loss.backward()`: nothing to check
+        grad_outputs = (None,) * len(outputs)
+    else:
+        grad_outputs = _as_tuple(grad_outputs)
+        if len(grad_outputs) != len(outputs):
+            raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
+        for g in grad_outputs:
+            if g is not None and not isinstance(g, Tensor):
+                raise TypeError(f"gradients can be either Tensors or None, but got "
+                                f"{type(g).__name__}")
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not out._recorded:
             raise RuntimeError(errors.NO_GRAD_FN.format(i))
         if g is None:
-            if out.numel() != 1:
+            if out._shape and out.numel() != 1:   # (a 0-d output: no product to take)
                 raise RuntimeError(errors.IMPLICIT_SCALAR)
             # (a one-element seed as a float: the engine adds it without numpy calls)
             seeds.append(Tensor._wrap(np.ones(out._shape, out._dtype.np), out._dtype)
