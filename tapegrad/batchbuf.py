@@ -27,33 +27,35 @@ import sys
 
 import numpy as np
 
-__all__ = ["LINE", "KEEP_BYTES", "DATA_OFFSET", "aligned_empty", "BatchBuffers", "sources"]
+__all__ = ["LINE", "PAGE", "KEEP_BYTES", "DATA_OFFSET", "aligned_empty", "BatchBuffers", "sources"]
 
 LINE = 64                   # bytes in a cache line
+PAGE = 4096                 # bytes in a page: no hardware prefetcher reads across one
 KEEP_BYTES = 32 << 20       # the largest buffer a tape keeps between batch calls
 
 
-def _layout(specs):
-    """(bytes of each (shape, dtype) spec, total bytes with each one line-aligned)."""
+def _layout(specs, align=LINE):
+    """(bytes of each (shape, dtype) spec, total bytes with each one `align`-aligned)."""
     sizes = [math.prod(shape) * np.dtype(dt).itemsize for shape, dt in specs]
-    return sizes, sum(-(-n // LINE) * LINE for n in sizes) + LINE
+    return sizes, sum(-(-n // align) * align for n in sizes) + align
 
 
-def _views(raw, specs, sizes):
-    start = -raw.ctypes.data % LINE
+def _views(raw, specs, sizes, align=LINE):
+    start = -raw.ctypes.data % align
     out = []
     for (shape, dt), n in zip(specs, sizes):
         out.append(raw[start:start + n].view(dt).reshape(shape))
-        start += -(-n // LINE) * LINE
+        start += -(-n // align) * align
     return out
 
 
-def aligned_empty(*specs):
-    """np.empty arrays of the (shape, dtype) `specs`, each starting on a cache line (numpy
-    guarantees 16 bytes): with chunks of whole lines, the outputs' lines each belong to one
-    chunk.  One allocation for all of them (they are freed together)."""
-    sizes, total = _layout(specs)
-    return _views(np.empty(total, np.uint8), specs, sizes)
+def aligned_empty(*specs, align=LINE):
+    """np.empty arrays of the (shape, dtype) `specs`, each starting on a multiple of `align`
+    bytes (numpy guarantees 16): on a cache line by default, so that with chunks of whole
+    lines the outputs' lines each belong to one chunk.  One allocation for all of them (they
+    are freed together)."""
+    sizes, total = _layout(specs, align)
+    return _views(np.empty(total, np.uint8), specs, sizes, align)
 
 
 def _refs(buffers):

@@ -148,9 +148,9 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter):
     """One replay per point p, across cores.  One prange iteration per thread (row t of the
-    `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on cache
-    lines of its own); each thread takes its next chunk of consecutive points (chunk_starts:
-    `chunk` points, smaller at the end) from `counter` until none are left, so a thread that
+    `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
+    of its own: replay._Work); each thread takes its next chunk of consecutive points
+    (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are left, so a thread that
     starts late or is slowed by another tenant does fewer chunks instead of holding up the
     call.
 

@@ -372,6 +372,21 @@ def test_batch_chunks_cover_the_points_and_shrink_at_the_end():
     assert np.diff(drivers.chunk_starts(2000, 32, 8, 2)).tolist()[-7:] == [32, 24, 16, 16, 8, 8, 8]
 
 
+def test_batch_thread_arenas_are_on_pages_of_their_own():
+    # each thread's value, adjoint and reach row starts on a page and none shares one with
+    # another thread's (a prefetcher running past the end of a row stops at a page boundary;
+    # rows padded to cache lines only let it take the next thread's lines: replay._Work)
+    from tapegrad import batchbuf, replay
+    for threads, n, total, dtype in [(2, 891, 891, np.float64), (3, 5, 7, np.float32),
+                                     (2, 1, 1, np.float64), (4, 5000, 9000, np.float64)]:
+        work = replay._Work(threads, n, total, dtype)
+        for rows, width in [(work.vals, total), (work.adj, total), (work.reach, n)]:
+            assert rows.shape[0] == threads and rows.shape[1] >= width
+            assert rows.strides[0] % batchbuf.PAGE == 0
+            assert all(rows[t].ctypes.data % batchbuf.PAGE == 0 for t in range(threads))
+        assert work.counter.ctypes.data % batchbuf.PAGE == 0
+
+
 def test_batch_results_are_fresh_and_inputs_untouched():
     tape = tg.record(lambda x, y: x * y, tg.tensor(1.0, dtype=tg.float64),
                      tg.tensor(2.0, dtype=tg.float64))
