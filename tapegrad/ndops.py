@@ -501,11 +501,16 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     if dim is None and dtype is None and type(xa) is not float and 0 < nd <= 8 and \
             x._dtype.is_floating_point and (type(x) is Tensor or type(x) is Parameter):
         size = xa.size
-        if 1 < size < _FAST_SUM_MIN and xa.itemsize >= 4:   # (16-bit floats: general path)
+        # (16-bit floats, and large arrays that are not C-contiguous: general path)
+        if 1 < size and xa.itemsize >= 4 and (size < _FAST_SUM_MIN or xa.flags.c_contiguous):
             dtn = x._dtype.np
-            red = _add_reduce(xa, _ALL_DIMS[nd], dtn, None, False)
-            if mean:   # _np_mean's quotient (in float64, rounded once to dtn) without numpy
-                red = dtn.type(float(red) / size)   # scalar arithmetic (~1 us)
+            if size < _FAST_SUM_MIN:
+                red = _add_reduce(xa, _ALL_DIMS[nd], dtn, None, False)
+                if mean:   # _np_mean's quotient (in float64, rounded once to dtn) without numpy
+                    red = dtn.type(float(red) / size)   # scalar arithmetic (~1 us)
+            else:      # the general path's _sums loop, its float64 total rounded once to dtn
+                total = _sums().total(xa.reshape(-1))
+                red = dtn.type(total / size if mean else total)
             v = float(red)
             if not x._recorded:
                 return Tensor._wrap(np.asarray(red, dtype=dtn), x._dtype)

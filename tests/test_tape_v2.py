@@ -650,3 +650,28 @@ def test_large_sums_are_host_entries_not_while_recording():
     assert small._tape.host_flags(small._tape.n)[small._node] == 0
     rec = tg.record(lambda x: x.sum(), x)
     assert not rec.host.any()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_large_full_sums_take_one_path_bit_for_bit(dtype):
+    # sum()/mean() of a large contiguous tensor is recorded by _reduce's fast path; its value
+    # is the general path's (dim = every dim: tapegrad._sums' float64 total, rounded once),
+    # and a transposed (non-contiguous) operand, which takes the general path (numpy's own
+    # summation order), agrees to round-off
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((300, 200)).astype(dtype)
+    x = tg.tensor(a, requires_grad=True)
+    for mean in (False, True):
+        fast = x.mean() if mean else x.sum()
+        every = x.mean(dim=(0, 1)) if mean else x.sum(dim=(0, 1))
+        assert fast.item() == every.item()
+        np.testing.assert_allclose(fast.item(), a.astype(np.float64).sum() / (a.size if mean else 1),
+                                   rtol=1e-6 if dtype == "float32" else 1e-12)
+        assert fast._tape.host_flags(fast._tape.n)[fast._node] == 1
+        assert fast.grad_fn.name() == ("MeanBackward0" if mean else "SumBackward0")
+        fast.backward()
+        np.testing.assert_array_equal(x.grad.numpy(), np.full(a.shape, 1 / a.size if mean else 1,
+                                                               dtype))
+        x.grad = None
+    xt = tg.tensor(a.T.copy(), requires_grad=True).t()
+    np.testing.assert_allclose(xt.sum().item(), x.sum().item(), rtol=1e-6)
