@@ -442,6 +442,9 @@ _DECLS = [
     # (tapegrad/scatter_reduce.py)
     Op("scatter_reduce", "decomp", "ScatterReduceBackward0", saves=("a", "b", "out")),
     Op("index_reduce", "decomp", "IndexReduceBackward0", saves=("a", "b", "out")),
+    # --- basic indexing whose last view op is a None after ints or slices (x[1:, None]): a
+    # strided view, named as torch's last op (tapegrad/views.py _last_view_op) -------------
+    Op("unsqueeze_strided", "strided", "UnsqueezeBackward0"),
 ]
 
 def mentions(expr, name):
@@ -474,7 +477,8 @@ OUTPUT_CODE = OPS["output"].code
 # Ops whose result shares its input's memory (torch's views): an in-place change of either
 # is a change of both.
 VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
-                      "slice", "transpose", "t", "expand", "permute", "alias", "as_strided"})
+                      "slice", "transpose", "t", "expand", "permute", "alias", "as_strided",
+                      "unsqueeze_strided"})
 
 
 def saves_mask(op):

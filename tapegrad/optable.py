@@ -28,6 +28,7 @@ TORCH_NAMES = {
     "squeeze_dims": "`squeeze(dims)`", "squeeze_mm": "`vector @ matrix`",
     "to_copy": "`to(dtype)`, `float()`, `double()`", "select": "`x[i]`",
     "slice": "`x[a:b]`", "index": "`x[int tensor]`, `x[mask]`",
+    "unsqueeze_strided": "`x[a:b, None]`, `x[i, None]` (a None after a slice or int)",
     "unsafe_view": "`reshape` of a non-contiguous tensor", "lt": "`<`, `torch.lt`",
     "le": "`<=`, `torch.le`", "gt": "`>`, `torch.gt`", "ge": "`>=`, `torch.ge`",
     "eq": "`==`, `torch.eq`", "ne": "`!=`, `torch.ne`", "where": "`torch.where(c, x, y)`",

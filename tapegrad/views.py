@@ -2,6 +2,7 @@
 views (transpose, permute, expand, slicing), indexing, the scatters that are their adjoints,
 `cat` and `stack`."""
 import math
+import operator
 import types
 
 import numpy as np
@@ -114,7 +115,8 @@ def _index_message(x, key, msg):
 
 
 def _index_numpy(x, key):
-    if not isinstance(key, tuple):
+    bare = not isinstance(key, tuple)
+    if bare:
         key = (key,)
     if any(isinstance(k, str) for k in key):
         raise TypeError("new(): invalid data type 'str'")
@@ -131,19 +133,14 @@ def _index_numpy(x, key):
                 raise ValueError("step must be greater than zero")
         if Ellipsis not in key:
             key = key + (Ellipsis,)  # numpy then returns a 0-d view, not a scalar copy
-        if any(isinstance(k, (int, np.integer)) for k in key):
-            name = "select"
-        elif any(isinstance(k, slice) for k in key):
-            name = "slice"
-        else:
-            name = "unsqueeze" if any(k is None for k in key) else "alias"
         try:
             out = base[key]
         except IndexError as e:
             raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
-        if name in ("unsqueeze", "alias"):
-            return _reshape_op(name, x, out.shape)
-        return _strided(name, x, lambda a: a[key])
+        name, moved = _last_view_op(key, base.shape, bare)
+        if not moved:   # only new dims of size 1: the same elements in the same order
+            return _reshape_op(name or "alias", x, out.shape)
+        return _strided(_STRIDED_ROW.get(name, name), x, lambda a: a[key])
     idx = np.arange(base.size).reshape(base.shape)[key]
     out = base[key]
     tape = _record_start(x)
@@ -152,6 +149,48 @@ def _index_numpy(x, key):
     t = _result(np.asarray(out), x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, np.asarray(idx).reshape(-1))
     return t
+
+
+# the strided row of an index whose last view op is unsqueeze but whose earlier ints or
+# slices moved elements (x[1:, None]): a strided entry named UnsqueezeBackward0
+_STRIDED_ROW = {"unsqueeze": "unsqueeze_strided"}
+
+
+def _last_view_op(key, shape, bare):
+    """torch's grad_fn for a basic index (ints, slices, None, Ellipsis) of a tensor of
+    `shape`, and whether anything but new dims of size 1 happens.  torch applies the key's
+    elements left to right, one view op each, and the result's grad_fn is the last op it
+    recorded: select for an int, slice for a slice, unsqueeze for None; nothing for
+    Ellipsis, nor for a slice in a tuple key that keeps its whole dimension in order (start
+    None or 0, step None or 1, stop None or >= the size: `:`, `0:n`, `:n+5`, not `-n:`).
+    A key that is one slice alone is always recorded (x[:] is SliceBackward0).  With nothing
+    recorded the name is None (torch returns an alias: AliasBackward0).  A Python bool counts
+    as an int that takes no dimension, a numpy bool as nothing (torch indexes with either as
+    with a mask, IndexBackward0: not reproduced here)."""
+    taken = sum(1 for k in key if k is not None and k is not Ellipsis
+                and not isinstance(k, (bool, np.bool_)))
+    name, moved, d = None, False, 0
+    for k in key:
+        if k is None:
+            name = "unsqueeze"
+        elif k is Ellipsis:
+            d += len(shape) - taken
+        elif isinstance(k, slice):
+            if bare or not _keeps_dim(k, shape[d]):
+                name, moved = "slice", True
+            d += 1
+        elif isinstance(k, (int, np.integer)):
+            name, moved = "select", True
+            d += not isinstance(k, bool)
+    return name, moved
+
+
+def _keeps_dim(k, n):
+    """Whether slice k keeps all n elements of its dimension in order, as torch's applySlice
+    tests it (so it records no op): start 0, step 1, stop at least n."""
+    start = 0 if k.start is None else operator.index(k.start)
+    step = 1 if k.step is None else operator.index(k.step)
+    return start == 0 and step == 1 and (k.stop is None or operator.index(k.stop) >= n)
 
 
 def strided_scatter(g, shape, params):

@@ -49,7 +49,6 @@ KNOWN_BUGS = {
     "T_1d": True,                 # test_T_of_1d
     "inputs_prune": False,        # test_grad_with_inputs_sweeps_only_needed_nodes (fixed)
     "const_tensor_grad_fn": True,  # test_grad_fn_name_with_one_element_constant_tensor
-    "index_grad_fn_name": True,   # test_basic_index_grad_fn_name
     "neg_zero_grad": True,        # test_negative_zero_gradient
     "grad_association": False,    # test_grad_formulas_associate_like_torch (fixed)
     "higher_order_names": True,   # test_higher_order_grad_fn_names
@@ -921,17 +920,7 @@ def gen_index_basic(b):
         parts.insert(b.integer(0, len(parts)), "None")
     if b.coin(0.3):
         parts.insert(b.integer(0, len(parts)), "...")
-    expr = f"{a}[{', '.join(parts) or '...'}]"
-    if KNOWN_BUGS["index_grad_fn_name"]:
-        # tapegrad names the result by the kinds of index present, torch by the last view op
-        # it applied (or AliasBackward0 when there is none)
-        v = b.peek(expr)
-        guess = ("SelectBackward0" if any(p.lstrip("-").isdigit() for p in parts) else
-                 "SliceBackward0" if any(":" in p for p in parts) else
-                 "UnsqueezeBackward0" if "None" in parts else "AliasBackward0")
-        if v is not None and v.grad_fn is not None and type(v.grad_fn).__name__ != guess:
-            return None
-    return expr
+    return f"{a}[{', '.join(parts) or '...'}]"
 
 
 def gen_index_advanced(b):
@@ -1534,6 +1523,92 @@ def test_sum_over_empty_dim_tuple():
                      "x.mean(dim=(), keepdim=True)"])
 
 
+# basic keys (ints, slices, None, Ellipsis) over a (2, 3) tensor: torch applies a key left to
+# right, one view op per element (select, slice, unsqueeze; nothing for `...` nor for a slice
+# of a tuple key that keeps its whole dimension in order), grad_fn is the last one applied
+# (AliasBackward0 when none); tapegrad records one entry of that name
+BASIC_KEYS = [
+    # nothing applied
+    "[...]", "[:, :]", "[..., :]", "[:, ...]", "[0:2, :]", "[:, 0:3]", "[:, :4]", "[:, ::1]",
+    "[0:, :3:1]", "[(slice(None),)]", "[(Ellipsis,)]",
+    # a slice alone is always applied, also when it keeps everything
+    "[:]", "[0:2]", "[::1]", "[:7]", "[-2:]",
+    # slices applied: not from 0, not to the end, a step, negative bounds
+    "[1:]", "[:, 1:]", "[:, :-1]", "[:, -3:]", "[:, ::2]", "[:, 0:3:2]", "[-5:, :]", "[1:1]",
+    "[:, 3:]", "[2:, :]", "[:-0]",
+    # ints, negative ints
+    "[0]", "[-1]", "[0, 1]", "[:, -1]", "[..., 0]", "[0, ...]", "[(0,)]", "[0, :]",
+    "[0, 0:3]",
+    # None in each place, alone and after or before the others
+    "[None]", "[(None,)]", "[None, None]", "[:, None]", "[None, :, :, None]", "[..., None]",
+    "[None, ...]", "[..., None, :]", "[:, None, :]", "[None, :]", "[:, 0:3, None]",
+    "[1:, None]", "[0, None]", "[None, 0]", "[:, 0, None]", "[:, 1:, None]", "[0, None, 1:]",
+    "[None, 1:, 0]", "[None, 0, None]", "[0, None, 0]", "[-1, None, ::2]", "[..., 1, None]",
+    "[0:2, None]", "[1:, None, -1]", "[-1:, ::2, None, None]",
+    # torch's errors
+    "[0, 0, 0]", "[2]", "[:, -4]",
+]
+
+
+@pytest.mark.parametrize("setup", [
+    "y = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)",
+    "x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True); y = x * 1",
+    "x = m.tensor([[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]], requires_grad=True); y = (x * 1).t()",
+    "y = m.tensor([[1, 2, 3], [4, 5, 6]])"], ids=["leaf", "nonleaf", "transposed", "int"])
+def test_basic_index_grad_fn_name(setup):
+    each_like_torch(setup, [f"y{k}" for k in BASIC_KEYS])
+
+
+def test_basic_index_grad_fn_name_3d_and_zero_size():
+    each_like_torch("x = m.ones(2, 3, 4, requires_grad=True); z = m.ones(2, 0, requires_grad=True)",
+                    ["x[1:, None, 0]", "x[..., None, 1:2]", "x[0, :, None, 1]", "x[:, :, :4]",
+                     "x[:, -1:, None, ...]", "x[None, :, 2, :]", "x[:, None, :, None, :3]",
+                     "z[:, :]", "z[:, 0:0]", "z[:, 1:]", "z[None, :, :]", "z[1, None]",
+                     "z[..., None, :]", "z[0:2, ::2, None]"])
+
+
+def test_basic_index_which_slices_apply_no_op():
+    """Exactly the slices of a tuple key with start None or 0, step None or 1 and stop None
+    or at least the size apply nothing (a bare slice key always applies one)."""
+    for n in (0, 1, 3):
+        bounds = [None, *range(-n - 2, n + 3)]
+        exprs = []
+        for a in bounds:
+            for b in bounds:
+                for c in (None, 1, 2):
+                    s = f"slice({a}, {b}, {c})"
+                    exprs += [f"x[:, {s}]", f"x[{s}]", f"x[0, {s}, None]", f"x[:, {s}, None]"]
+        each_like_torch(f"x = m.ones(2, {n}, requires_grad=True) * 1", exprs)
+
+
+def test_basic_index_gradients_and_views():
+    """Backward through the keys whose name follows torch's last op equals torch's, also
+    with create_graph, and an in-place change through such a view behaves as torch's."""
+    keys = ["[:, None]", "[None, :, :, None]", "[1:, None]", "[0, None]", "[:, :]",
+            "[0, 1:]", "[0, None, 1:]", "[:, 0, None]", "[..., 1, None]", "[:, ::2, None]",
+            "[-1, None, ::2]", "[0:2, 0:3]"]
+
+    def fn(m):
+        out = []
+        for k in keys:
+            x = m.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]], dtype=m.float64,
+                         requires_grad=True)
+            y = x * 1.5
+            v = eval("y" + k)
+            w = m.arange(1.0, v.numel() + 1, dtype=m.float64).reshape(v.shape)
+            g, = m.autograd.grad((v * v * w).sum(), x, create_graph=True)
+            (g * g).sum().backward()
+            out += [k, v, g, x.grad, [type(f).__name__ for f, _ in v.grad_fn.next_functions]
+                    if k in ("[:, None]", "[:, :]", "[0:2, 0:3]") else None]
+            x.grad = None
+            v.mul_(w)
+            out += [v, y, y._version, v._version]
+            (y * y).sum().backward()
+            out.append(x.grad)
+        return out
+    like_torch(fn)
+
+
 # ================================================================================================
 # Known discrepancies (strict xfail: they flip when fixed; then drop the mark and the
 # KNOWN_BUGS entry, and move the test up)
@@ -1591,14 +1666,6 @@ def test_grad_fn_name_with_one_element_constant_tensor():
     each_like_torch("x = m.tensor(2.0, requires_grad=True)\nc = m.tensor(3.0)\n"
                     "d = m.tensor([3.0])\nv = m.tensor([1.0, 2.0], requires_grad=True)",
                     ["c - x", "c ** x", "x ** c", "d - x", "v ** c", "c - v"])
-
-
-@xfail("basic indexing names grad_fn by the kinds of index present; torch names the last "
-       "view it applied (AliasBackward0 when none)")
-def test_basic_index_grad_fn_name():
-    each_like_torch("x = m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)",
-                    ["x[...]", "x[:, :]", "x[:, None]", "x[0, None]", "x[0, 1:]", "x[1:, None]",
-                     "x[None, 1:, 0]"])
 
 
 @xfail("gradients are added into a zeroed arena, so a -0.0 gradient arrives as +0.0")

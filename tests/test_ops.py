@@ -68,7 +68,10 @@ CASES = {
              ("reshape", lambda m, a: a.reshape(-1), [(2, 3)], ANY),
              ("flatten", lambda m, a: a.flatten(), [(2, 3, 2)], ANY)],
     "unsqueeze": [("u", lambda m, a: a.unsqueeze(1), [(2, 3)], ANY),
-                  ("none", lambda m, a: a[None], [(3,)], ANY)],
+                  ("none", lambda m, a: a[None], [(3,)], ANY),
+                  # basic indexing that adds dims only: full slices apply no op
+                  ("full_none", lambda m, a: a[None, :, :, None], [(2, 3)], ANY),
+                  ("col_none", lambda m, a: a[:, None], [(2, 3)], ANY)],
     "squeeze": [("all", lambda m, a: a.squeeze(), [(2, 1, 3)], ANY)],
     "squeeze_dim": [("d", lambda m, a: a.squeeze(1), [(2, 1, 3)], ANY)],
     "squeeze_dims": [("ds", lambda m, a: a.squeeze((0, 2)), [(1, 3, 1)], ANY)],
@@ -82,10 +85,18 @@ CASES = {
     "select": [("int", lambda m, a: a[1], [(3, 2)], ANY),
                ("int2", lambda m, a: a[0, 1], [(3, 2)], ANY),
                ("col", lambda m, a: a[:, 1], [(3, 2)], ANY),
-               ("neg", lambda m, a: a[-1], [(4,)], ANY)],
+               ("neg", lambda m, a: a[-1], [(4,)], ANY),
+               ("none_int", lambda m, a: a[None, 1:, 0], [(3, 2)], ANY)],
     "slice": [("range", lambda m, a: a[1:3], [(4, 2)], ANY),
               ("step", lambda m, a: a[::2], [(5,)], ANY),
-              ("2d", lambda m, a: a[:, 1:], [(2, 3)], ANY)],
+              ("2d", lambda m, a: a[:, 1:], [(2, 3)], ANY),
+              ("bare_full", lambda m, a: a[:], [(2, 3)], ANY),   # torch records a bare slice
+              ("int_slice", lambda m, a: a[0, None, 1:], [(2, 3)], ANY)],
+    # basic indexing whose last op is None after a slice or int: a strided UnsqueezeBackward0
+    "unsqueeze_strided": [("slice", lambda m, a: a[1:, None], [(3, 2)], ANY),
+                          ("int", lambda m, a: a[0, None], [(3, 2)], ANY),
+                          ("step", lambda m, a: a[:, ::2, None], [(2, 3)], ANY),
+                          ("ellipsis", lambda m, a: a[..., 1, None], [(2, 3, 2)], ANY)],
     "transpose": [("t01", lambda m, a: a.transpose(0, 1), [(2, 3)], ANY),
                   ("3d", lambda m, a: a.transpose(0, 2) * 2.0, [(2, 3, 2)], ANY)],
     "t": [("t", lambda m, a: a.t(), [(2, 3)], ANY), ("1d", lambda m, a: a.t(), [(3,)], ANY)],
@@ -108,7 +119,8 @@ CASES = {
               ("scalar", lambda m, a: m.where(a > 0, a, 0.0), [(4,)], ANY),
               ("method", lambda m, a, b: a.where(a < b, b), [(), ()], ANY)],
     "sign": [("s", lambda m, a: a.sign() * a, [(3,)], ANY)],
-    "alias": [("ellipsis", lambda m, a: a[...] * 2.0, [(2, 3)], ANY)],
+    "alias": [("ellipsis", lambda m, a: a[...] * 2.0, [(2, 3)], ANY),
+              ("full", lambda m, a: a[:, 0:3], [(2, 3)], ANY)],   # slices that keep all
     # in-place overwrites of a tensor that needs history (recorded as new entries)
     "zero": [("nd", lambda m, a: (a * 2.0).zero_() + a * a, [(2, 3)], ANY),
              ("0d", lambda m, a: (a * 2.0).zero_(), [()], ANY)],

@@ -532,17 +532,20 @@ NEXT_FNS = {
     "reciprocal": ["a.reciprocal()"], "sign": ["a.sign()"],
     "sum": ["a.sum()"], "sum_dim": ["a.sum(1)", "a.sum(0, keepdim=True)"],
     "mean": ["a.mean()"], "mean_dim": ["a.mean(1)"],
-    "view": ["a.view(6)", "a.reshape(3, 2)"], "unsqueeze": ["a.unsqueeze(0)", "v[None]"],
+    "view": ["a.view(6)", "a.reshape(3, 2)"],
+    "unsqueeze": ["a.unsqueeze(0)", "v[None]", "a[:, None]", "a[..., None]"],
     "squeeze": ["a.unsqueeze(0).squeeze()"], "squeeze_dim": ["a.unsqueeze(0).squeeze(0)"],
     "squeeze_dims": ["a.unsqueeze(0).squeeze((0, 1))"], "squeeze_mm": ["v @ a.t()"],
     "clone": ["a.clone()"], "to_copy": ["a.double()", "a.to(m.float64)"],
-    "select": ["a[0]", "a[:, 1]"], "slice": ["a[:, 1:]", "a[1:]"],
+    "select": ["a[0]", "a[:, 1]", "a[0, :]", "a[..., 1]"],
+    "slice": ["a[:, 1:]", "a[1:]", "a[:]", "a[0:2]", "a[:, -3:]"],
     "transpose": ["a.transpose(0, 1)"], "t": ["a.t()"], "expand": ["v.expand(2, 3)"],
     "permute": ["a.permute(1, 0)"], "index": ["a[[0, 1, 1]]", "a[a > 3]"],
     "unsafe_view": ["a.t().reshape(6)"],
     "where": ["m.where(a > 2, a, b)", "m.where(a > 2, a, 0.)", "m.where(a > 2, 0., a)",
               "m.where(a > 2, c, a)"],
-    "alias": ["a[...]"], "dot": ["v.dot(v)", "v @ v"], "mv": ["a.mv(v)", "a @ v"],
+    "alias": ["a[...]", "a[:, :]", "a[:, 0:3]", "a[..., :5]", "a[(slice(None),)]"],
+    "dot": ["v.dot(v)", "v @ v"], "mv": ["a.mv(v)", "a @ v"],
     "mm": ["a.mm(a.t())", "a @ b.t()"], "bmm": ["a[None].bmm(b.t()[None])"],
     "matmul": ["a[None] @ b.t()"],
     "zero": ["(a * 1).zero_()"], "fill": ["(a * 1).fill_(2.)"], "copy": ["(a * 1).copy_(b)"],
@@ -638,6 +641,7 @@ NEXT_FNS = {
     "hardshrink": ["F.hardshrink(b)"],
     "scatter_reduce": ["a.scatter_reduce(1, m.tensor([[0, 0], [2, 1]]), b, 'amax')"],
     "index_reduce": ["a.index_reduce(0, m.tensor([1, 0]), b, 'prod')"],
+    "unsqueeze_strided": ["a[1:, None]", "a[0, None]", "a[:, ::2, None]"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",
@@ -690,9 +694,9 @@ def test_every_op_row_has_a_next_functions_case():
 
 
 # torch records these as several nodes (mm + _unsafe_view; clone + _unsafe_view; a view of
-# prelu's weight; circular pad's cat of slices), tapegrad as one entry of the outer node's
-# name: docs/semantics.md, "Known differences"
-_ONE_ENTRY = {"matmul", "unsafe_view", "prelu", "circular_pad"}
+# prelu's weight; circular pad's cat of slices; a slice or select, then unsqueeze), tapegrad
+# as one entry of the outer node's name: docs/semantics.md, "Known differences"
+_ONE_ENTRY = {"matmul", "unsafe_view", "prelu", "circular_pad", "unsqueeze_strided"}
 
 
 @pytest.mark.filterwarnings("ignore:index_reduce\\(\\) is in beta")   # torch's own warning
