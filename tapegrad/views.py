@@ -109,8 +109,11 @@ def _index_message(x, key, msg):
         keys = key if isinstance(key, tuple) else (key,)
         bad = next((k for k in keys if not isinstance(k, (int, slice, type(None), type(...),
                                                          Tensor, list, np.ndarray))), None)
+        kind = type(bad)       # (named as Python's type slot names it: numpy.bool, float)
+        name = kind.__name__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
         return ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                f"are valid indices (got {type(bad).__name__})")
+                f"are valid indices (got {name})")
     return msg.replace(" for axis ", " for dimension ")
 
 
@@ -120,11 +123,16 @@ def _index_numpy(x, key):
         key = (key,)
     if any(isinstance(k, str) for k in key):
         raise TypeError("new(): invalid data type 'str'")
+    if any(isinstance(k, np.bool_) for k in key):   # numpy takes it as a mask; torch does not
+        raise IndexError("only integers, slices")      # (_index_message completes it)
     for k in key:
         if isinstance(k, Tensor) and k._recorded:
             _bake(k, "guard_value")  # indices become constants of the recorded tape
+    # a Python bool is a 0-d mask (adds a dim of size 1 or 0: advanced indexing, IndexBackward0
+    # as torch), never the int it subclasses
     key = tuple((int(k.item()) if not k._shape and k._dtype in (D.int64, D.int32) else k._array())
-                if isinstance(k, Tensor) else k for k in key)
+                if isinstance(k, Tensor) else
+                np.asarray(k) if type(k) is bool else k for k in key)
     advanced = any(isinstance(k, (list, np.ndarray)) for k in key)
     base = _contiguous(x._array())
     if not advanced:

@@ -1609,6 +1609,35 @@ def test_basic_index_gradients_and_views():
     like_torch(fn)
 
 
+def test_python_bool_keys_are_masks():
+    """A Python bool in a key is a 0-d mask, as in torch (a dim of size 1 or 0, IndexBackward0,
+    a copy), never the int bool subclasses: it used to become a bogus strided view (zero
+    gradients, or a crash in the sweep); a numpy bool is rejected as torch rejects it."""
+    keys = ["[True]", "[False]", "[0, True]", "[True, 0]", "[None, True]", "[True, 1:]",
+            "[:, False]", "[..., True]", "[1, True, 2]", "[True, True]"]
+
+    def fn(m):
+        out = []
+        for k in keys:
+            x = m.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]], dtype=m.float64,
+                         requires_grad=True)
+            v = eval("y" + k, {"y": x * 1.5})
+            w = m.arange(1.0, v.numel() + 1, dtype=m.float64).reshape(v.shape)
+            (v * w).sum().backward()
+            out += [k, v, v.grad_fn.name(), x.grad]
+        s = m.tensor(2.0, requires_grad=True)
+        t = s[True] * 3
+        t.sum().backward()
+        out += [t, s.grad]
+        z = m.zeros(2, 3)
+        z[True] = 1.0
+        z[0, False] = 5.0
+        out.append(z)
+        return out
+    like_torch(fn)
+    each_like_torch("import numpy as np; y = m.ones(2, 3)", ["y[np.True_]", "y[0, np.False_]"])
+
+
 # ================================================================================================
 # Known discrepancies (strict xfail: they flip when fixed; then drop the mark and the
 # KNOWN_BUGS entry, and move the test up)
