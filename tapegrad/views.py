@@ -172,11 +172,9 @@ def _last_view_op(key, shape, bare):
     Ellipsis, nor for a slice in a tuple key that keeps its whole dimension in order (start
     None or 0, step None or 1, stop None or >= the size: `:`, `0:n`, `:n+5`, not `-n:`).
     A key that is one slice alone is always recorded (x[:] is SliceBackward0).  With nothing
-    recorded the name is None (torch returns an alias: AliasBackward0).  A Python bool counts
-    as an int that takes no dimension, a numpy bool as nothing (torch indexes with either as
-    with a mask, IndexBackward0: not reproduced here)."""
-    taken = sum(1 for k in key if k is not None and k is not Ellipsis
-                and not isinstance(k, (bool, np.bool_)))
+    recorded the name is None (torch returns an alias: AliasBackward0).  (Bools never get
+    here: _index_numpy makes a Python bool a mask and rejects a numpy one.)"""
+    taken = sum(1 for k in key if k is not None and k is not Ellipsis)
     name, moved, d = None, False, 0
     for k in key:
         if k is None:
@@ -189,7 +187,7 @@ def _last_view_op(key, shape, bare):
             d += 1
         elif isinstance(k, (int, np.integer)):
             name, moved = "select", True
-            d += not isinstance(k, bool)
+            d += 1
     return name, moved
 
 
