@@ -148,7 +148,10 @@ def _index_numpy(x, key):
         name, moved = _last_view_op(key, base.shape, bare)
         if not moved:   # only new dims of size 1: the same elements in the same order
             return _reshape_op(name or "alias", x, out.shape)
-        return _strided(_STRIDED_ROW.get(name, name), x, lambda a: a[key])
+        # (a None last after ints or slices that moved elements, x[1:, None]: a strided entry
+        # named UnsqueezeBackward0, row unsqueeze_strided)
+        return _strided("unsqueeze_strided" if name == "unsqueeze" else name, x,
+                        lambda a: a[key])
     idx = np.arange(base.size).reshape(base.shape)[key]
     out = base[key]
     tape = _record_start(x)
@@ -157,11 +160,6 @@ def _index_numpy(x, key):
     t = _result(np.asarray(out), x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, np.asarray(idx).reshape(-1))
     return t
-
-
-# the strided row of an index whose last view op is unsqueeze but whose earlier ints or
-# slices moved elements (x[1:, None]): a strided entry named UnsqueezeBackward0
-_STRIDED_ROW = {"unsqueeze": "unsqueeze_strided"}
 
 
 def _last_view_op(key, shape, bare):
