@@ -663,6 +663,8 @@ def matmul(x, y, name=None):
     if x._dtype is not y._dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_tname(x._dtype)} != {_tname(y._dtype)}")
+    if ny > 2 and (nx < 3 or x._shape[:-2] != y._shape[:-2]):
+        return _matmul_batched(x, y)
     xa, ya = x._v, y._v
     if type(xa) is float:
         xa = x._array()
@@ -671,11 +673,18 @@ def matmul(x, y, name=None):
     try:
         out = np.matmul(xa, ya)
     except ValueError:
-        if xa.ndim == 2 and ya.ndim == 1:
-            raise RuntimeError(f"size mismatch, got input ({xa.shape[0]}), mat "
-                               f"({xa.shape[0]}x{xa.shape[1]}), vec ({ya.shape[0]})") from None
+        # (a batch times a matrix or vector is folded into one mm / mv, as torch's message says)
+        rows = math.prod(xa.shape[:-1])
+        if xa.ndim >= 2 and ya.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({rows}), mat "
+                               f"({rows}x{xa.shape[-1]}), vec ({ya.shape[0]})") from None
+        if xa.ndim == 1 and ya.ndim == 1:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{xa.shape[0]}] and "
+                               f"src [{ya.shape[0]}] to have the same number of elements, but "
+                               f"got {xa.shape[0]} and {ya.shape[0]} elements respectively") from None
+        mat1 = (rows, xa.shape[-1]) if xa.ndim != 2 else xa.shape   # (a vector: one row)
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({'x'.join(map(str, xa.shape))} and {'x'.join(map(str, ya.shape))})") from None
+                           f"({'x'.join(map(str, mat1))} and {'x'.join(map(str, ya.shape))})") from None
     if type(out) is not np.ndarray:   # vector @ vector: a numpy scalar
         out = np.asarray(out)
     if not (x._recorded or y._recorded):
@@ -712,11 +721,9 @@ def _matmul_record(x, y, xa, ya, out, nx, ny, name):
         k = xa.shape[-1]
         nn = ya.shape[1] if ny == 2 else 1
         name, params = "matmul", [1, math.prod(xa.shape[:-1]), k, nn, 0]   # (k may be 0)
-    elif xa.shape[:-2] == ya.shape[:-2]:
+    else:   # equal batch shapes (matmul hands the others to _matmul_batched)
         nb = int(math.prod(xa.shape[:-2]))
         name, params = name or "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
-    else:
-        raise NotImplementedError("matmul with broadcast batch dimensions is not implemented yet")
     a, b = input_node(tape, x) if x._recorded else None, input_node(tape, y) if y._recorded else None
     if a is None:
         a = tape.const_node(xa)
@@ -731,6 +738,49 @@ def _matmul_record(x, y, xa, ya, out, nx, ny, name):
     if matmul_kind.runs_on_host(params):
         tape.set_host(t._node)
     return t
+
+
+def _matmul_batched(x, y):
+    """x @ y where y is a batch (3-d or more) and x a vector, a matrix or a batch of another
+    batch shape: composed of views, mm/mv/bmm and an unsafe view as torch's `_matmul_impl`
+    composes it, so the result's grad_fn, the chain below it and the error messages are
+    torch's.  A matrix or vector x that requires grad is multiplied into y's batch folded into
+    one matrix (torch's `should_fold`: the gradient of x is then one product, not a batch of
+    them summed); otherwise both sides are expanded to the broadcast batch for one bmm."""
+    nx, ny = len(x._shape), len(y._shape)
+    if nx < 3 and _folds(x, y):
+        t1 = y.mT                       # (*batch, p, m)
+        lead = t1._shape[:-1]
+        folded = t1.reshape(math.prod(lead), t1._shape[-1])
+        if nx == 1:
+            return _reshape_op("unsafe_view", folded.mv(x), lead)
+        out = _reshape_op("unsafe_view", folded.mm(x.t()), lead + (x._shape[0],))
+        return out.mT.contiguous()
+    n = x._shape[-2] if nx > 1 else 1
+    m1, m2, p = x._shape[-1], y._shape[-2], y._shape[-1]
+    bx, by = x._shape[:max(nx - 2, 0)], y._shape[:-2]
+    _check_broadcast(bx, by)
+    batch = tuple(np.broadcast_shapes(bx, by))
+    count = math.prod(batch)
+    x3 = x.expand(*batch, n, m1).reshape(count, n, m1)
+    y3 = y.expand(*batch, m2, p).reshape(count, m2, p)
+    shape = batch + ((n,) if nx > 1 else ()) + (p,)
+    return _reshape_op("unsafe_view", bmm(x3, y3), shape)
+
+
+def _folds(x, y):
+    """torch's `should_fold` for x (1-d or 2-d) @ y (a batch): x requires grad, or x is a
+    vector and y's batch folds into the rows of y.mT without a copy."""
+    if x.requires_grad:
+        return True
+    if len(x._shape) == 2:
+        return False
+    if y.numel() == 0:
+        return True
+    shape = y._shape[:-2] + (y._shape[-1], y._shape[-2])
+    strides = y.stride()
+    strides = strides[:-2] + (strides[-1], strides[-2])
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(len(shape) - 2))
 
 
 def bmm(x, y):

@@ -129,7 +129,29 @@ class Tensor(metaclass=_TensorMeta):
         if not isinstance(dim, int):
             raise TypeError(f"size(): argument 'dim' (position 1) must be int, not "
                             f"{type(dim).__name__}")
-        return self._shape[_dim(dim, len(self._shape))]
+        return self._shape[_layout_dim(dim, len(self._shape))]
+
+    def stride(self, dim=None):
+        """The step in elements between neighbours along each dimension (a tuple), or along
+        `dim`: the array's own layout (a tensor holding its one value as a number is
+        contiguous)."""
+        v = self._v
+        if type(v) is float:
+            strides = tuple(math.prod(self._shape[d + 1:]) for d in range(len(self._shape)))
+        else:
+            strides = tuple(s // v.itemsize for s in v.strides)
+        if dim is None:
+            return strides
+        if not isinstance(dim, int):
+            raise TypeError(f"stride(): argument 'dim' (position 1) must be int, not "
+                            f"{type(dim).__name__}")
+        return strides[_layout_dim(dim, len(self._shape))]
+
+    def is_contiguous(self):
+        """Whether the elements lie in row-major order with no gaps (dimensions of size 1
+        and empty tensors never break it, as in torch)."""
+        v = self._v
+        return type(v) is float or v.flags.c_contiguous
 
     def dim(self):
         return len(self._shape)
@@ -442,6 +464,14 @@ def _dim(d, nd):
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[{-max(nd, 1)}, {max(nd, 1) - 1}], but got {d})")
     return d % max(nd, 1)
+
+
+def _layout_dim(d, nd):
+    """A dimension of size(dim) / stride(dim): a 0-d tensor has none (no wrap-around as
+    reductions allow)."""
+    if nd == 0:
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+    return _dim(d, nd)
 
 
 def _infer_shape(shape, numel):

@@ -110,10 +110,14 @@ CASES = {
     "dot": [("d", lambda m, a, b: a @ b, [(3,), (3,)], ANY),
             ("meth", lambda m, a, b: a.dot(b), [(4,), (4,)], ANY)],
     "mv": [("mv", lambda m, a, b: a @ b, [(2, 3), (3,)], ANY),
-           ("meth", lambda m, a, b: a.mv(b), [(2, 3), (3,)], ANY)],
+           ("meth", lambda m, a, b: a.mv(b), [(2, 3), (3,)], ANY),
+           # vector @ batch, the vector requiring grad: the batch folded into one mv (torch's)
+           ("vec_batch", lambda m, a, b: a @ b, [(3,), (2, 3, 4)], ANY)],
     "mm": [("mm", lambda m, a, b: a @ b, [(2, 3), (3, 4)], ANY),
            ("meth", lambda m, a, b: a.mm(b), [(1, 3), (3, 1)], ANY),
-           ("same", lambda m, a: a @ a.t(), [(2, 3)], ANY)],
+           ("same", lambda m, a: a @ a.t(), [(2, 3)], ANY),
+           # matrix @ batch, the matrix requiring grad: the batch folded into one mm (torch's)
+           ("mat_batch", lambda m, a, b: a @ b, [(2, 3), (4, 3, 2)], ANY)],
     "where": [("tt", lambda m, a, b: m.where(a > 0, a, b), [(2, 3), (2, 3)], ANY),
               ("bcast", lambda m, a, b: m.where(b > 0, a, b * 2.0), [(2, 3), (3,)], ANY),
               ("scalar", lambda m, a: m.where(a > 0, a, 0.0), [(4,)], ANY),
@@ -146,7 +150,15 @@ CASES = {
     "index_scatter": [("idx", lambda m, a: m.autograd.grad(
         (a[[0, 2, 0]] ** 3).sum(), a, create_graph=True)[0], [(3,)], ANY, dict(names=False))],
     "bmm": [("bmm", lambda m, a, b: a.bmm(b), [(2, 2, 3), (2, 3, 4)], ANY),
-            ("fn", lambda m, a, b: m.bmm(a, b), [(1, 3, 3), (1, 3, 1)], ANY)],
+            ("fn", lambda m, a, b: m.bmm(a, b), [(1, 3, 3), (1, 3, 1)], ANY),
+            # matmul of batches that broadcast, or of a constant matrix or vector and a batch:
+            # both sides expanded to the broadcast batch, one bmm (torch's composition)
+            ("bcast", lambda m, a, b: a @ b, [(2, 1, 2, 3), (4, 3, 2)], ANY),
+            ("bcast_lead", lambda m, a, b: m.matmul(a, b), [(1, 2, 3), (2, 1, 3, 2)], ANY),
+            ("const_mat", lambda m, b: m.full((2, 3), 0.5, dtype=b.dtype) @ b, [(4, 3, 2)],
+             ANY),
+            ("const_vec", lambda m, b: m.full((3,), 0.5, dtype=b.dtype) @ b, [(2, 3, 4)],
+             ANY)],
     "matmul": [("nd2d", lambda m, a, b: a @ b, [(2, 2, 3), (3, 4)], ANY),
                ("batched", lambda m, a, b: a @ b, [(2, 2, 3), (2, 3, 4)], ANY),
                ("nd1d", lambda m, a, b: m.matmul(a, b), [(2, 2, 3), (3,)], ANY)],
