@@ -747,7 +747,7 @@ def _matmul_batched(x, y):
     torch's.  A matrix or vector x that requires grad is multiplied into y's batch folded into
     one matrix (torch's `should_fold`: the gradient of x is then one product, not a batch of
     them summed); otherwise both sides are expanded to the broadcast batch for one bmm."""
-    nx, ny = len(x._shape), len(y._shape)
+    nx = len(x._shape)
     if nx < 3 and _folds(x, y):
         t1 = y.mT                       # (*batch, p, m)
         lead = t1._shape[:-1]
