@@ -66,7 +66,7 @@ def where(cond, x, y):
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sign(x):
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)

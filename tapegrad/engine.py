@@ -369,7 +369,9 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
     where an input was not reached).  `validate(result)` may raise before anything is
     committed; `staged = stage(result)` prepares the caller's commit (new `.grad` values) and
     `publish(staged)` runs with buffer release and sealing as one step that neither a Ctrl-C
-    nor another thread's backward can split.
+    nor another thread's backward can split.  With `inputs`, `stage(result, kept)` also gets
+    the (tensor, gradient) pairs of the retained non-leaves (not inputs) whose entries the
+    run executed: torch fills their `.grad` too.
     """
     pending = {}          # tape -> list of (node, seed)
     direct = []           # roots that are leaves: their seed is their gradient
@@ -406,6 +408,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                     if h is not None and h.tensor:
                         g = hooks.leaf_grad(h, t, g)
                 out.append(g)
+            kept = _retained(done, inputs, out, roots) if stage is not None else None
         else:
             out = {}
             for t, s in direct:
@@ -422,7 +425,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
 
         if validate is not None:
             validate(out)
-        staged = stage(out) if stage is not None else None
+        staged = None if stage is None else stage(out) if inputs is None else stage(out, kept)
         with COMMIT:
             for r in done:
                 if r.tape.frozen:
@@ -444,6 +447,29 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             scratch.give(r.bufs)
             if r.space is not None:
                 reached.give(r.space)
+
+
+def _retained(done, inputs, grads, roots):
+    """(tensor, gradient) of each retained non-leaf whose gradient a run with `inputs`
+    computed: one of the inputs (`grads`: theirs), a root (its seed), or one whose entry the
+    run executed (it leads to the inputs).  torch's retain_grad hook fires wherever a
+    tensor's gradient arrives, autograd.grad and backward(inputs=...) included."""
+    given = {id(t): g for t, g in zip(inputs, grads)}
+    rooted = {(t._tape, t._node) for t in roots if t._tape is not None}
+    out = {}
+    for r in done:
+        tape, ran, reach = r.tape, r.ran, r.reach
+        for node, ref in tape.retained.items():
+            t = ref()
+            if t is None or node >= r.n:
+                continue
+            k = id(t)
+            if k in given:
+                if given[k] is not None and k not in out:
+                    _collect(out, t, given[k])
+            elif ran[node] or reach[node] and (tape, node) in rooted:
+                _collect(out, t, r.result_of(node, t.shape))
+    return list(out.values())
 
 
 def _serial(tape):

@@ -1,4 +1,6 @@
 """PyTorch's error and warning texts, in one place (tests compare against torch's)."""
+import warnings
+
 import numpy as np
 
 BACKWARD_TWICE = (
@@ -47,6 +49,11 @@ def broadcast_mismatch(*shapes):
     return None
 
 
+T_NOT_2D = ("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
+            "reverse the dimensions of a tensor.")
+T_0D = "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
 NEGATIVE_DIM = "Trying to create tensor with negative dimension {d}: [{shape}]"
 ONE_ELEMENT = "only one element tensors can be converted to Python scalars"
 EXPECTED_TENSOR = "{fn}(): argument '{arg}' (position {pos}) must be Tensor, not {got}"
@@ -129,3 +136,14 @@ def _setitem_shape_error(value, target, dt, advanced):
 def _tname(dt):
     return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
             "bool": "bool"}[dt.name]
+
+
+_WARNED = set()
+
+
+def warn_once(message):
+    """A UserWarning given once per process, as torch's TORCH_WARN_ONCE (pointing at the
+    caller of the function that calls this)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, UserWarning, stacklevel=3)

@@ -316,7 +316,7 @@ def _unary(code, x, c=0.0):
     op = BY_CODE[code]
     xa = x._array()
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
-    if op.name in ("neg", "abs", "relu") and not x._dtype.is_floating_point:
+    if op.name in ("neg", "abs", "relu", "sign") and not x._dtype.is_floating_point:
         dt = x._dtype
     with np.errstate(all="ignore"):
         out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c), dtype=dt.np)
@@ -661,8 +661,7 @@ def matmul(x, y, name=None):
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{nx}D and {ny}D")
     if x._dtype is not y._dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{_tname(x._dtype)} != {_tname(y._dtype)}")
+        raise RuntimeError(_mixed_dtypes(x, y))
     if ny > 2 and (nx < 3 or x._shape[:-2] != y._shape[:-2]):
         return _matmul_batched(x, y)
     xa, ya = x._v, y._v
@@ -748,7 +747,7 @@ def _matmul_batched(x, y):
     one matrix (torch's `should_fold`: the gradient of x is then one product, not a batch of
     them summed); otherwise both sides are expanded to the broadcast batch for one bmm."""
     nx = len(x._shape)
-    if nx < 3 and _folds(x, y):
+    if _folds(x, y):
         t1 = y.mT                       # (*batch, p, m)
         lead = t1._shape[:-1]
         folded = t1.reshape(math.prod(lead), t1._shape[-1])
@@ -769,18 +768,45 @@ def _matmul_batched(x, y):
 
 
 def _folds(x, y):
-    """torch's `should_fold` for x (1-d or 2-d) @ y (a batch): x requires grad, or x is a
-    vector and y's batch folds into the rows of y.mT without a copy."""
-    if x.requires_grad:
-        return True
-    if len(x._shape) == 2:
+    """torch's `should_fold` for x @ y, one side a batch (3-d or more), the other 1-d or 2-d:
+    the batch is folded into the rows of one matrix (x's as it is, y's transposed) for one mm
+    or mv when the small side requires grad (its gradient is then one product, not a batch of
+    them summed), or when that fold needs no copy and x is not a matrix (whose product would
+    then need a transposed copy)."""
+    nx, ny = len(x._shape), len(y._shape)
+    big, small = (x, y) if nx >= ny else (y, x)
+    if len(big._shape) < 3 or len(small._shape) > 2:
         return False
-    if y.numel() == 0:
+    if small.requires_grad:
         return True
-    shape = y._shape[:-2] + (y._shape[-1], y._shape[-2])
-    strides = y.stride()
-    strides = strides[:-2] + (strides[-1], strides[-2])
+    if nx == 2:
+        return False
+    if big.numel() == 0:
+        return True
+    shape, strides = big._shape, big.stride()
+    if big is y:   # (y.mT)
+        shape = shape[:-2] + (shape[-1], shape[-2])
+        strides = strides[:-2] + (strides[-1], strides[-2])
     return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(len(shape) - 2))
+
+
+def _mixed_dtypes(x, y):
+    """torch's message for x @ y of two dtypes: that of the product its matmul reaches (dot,
+    mv, mm or bmm, on the operands as folded or expanded there, in that order)."""
+    nx, ny = len(x._shape), len(y._shape)
+    if nx == 1 and ny == 1:
+        return (f"dot : expected both vectors to have same dtype, but found {x._dtype.legacy} "
+                f"and {y._dtype.legacy}")
+    if max(nx, ny) > 2 and not _folds(x, y):
+        return f"expected scalar type {x._dtype.legacy} but found {y._dtype.legacy}"   # bmm
+    # mv(x, y), mm(x, y) (a vector x as one row); a batch x folds as it is, a batch y
+    # transposed: mv(y.mT, x), mm(y.mT, x.t())
+    mat, vec = (x, y) if nx > ny or max(nx, ny) == 2 else (y, x)
+    if len(vec._shape) == 1 and len(mat._shape) > 1:
+        return (f"addmv input tensors must have the same dtype, but got {vec._dtype.legacy}, "
+                f"{mat._dtype.legacy}, and {vec._dtype.legacy}")
+    return (f"expected m1 and m2 to have the same dtype, but got: {_tname(mat._dtype)} != "
+            f"{_tname(vec._dtype)}")
 
 
 def bmm(x, y):

@@ -309,8 +309,12 @@ class _OpMethods:
 
     @property
     def T(self):
+        """The dimensions reversed (PermuteBackward0); torch warns (once) for any but a
+        matrix."""
         nd = self.dim()
-        return self.permute(*range(nd - 1, -1, -1)) if nd >= 2 else self
+        if nd != 2:
+            errors.warn_once(errors.T_0D if nd == 0 else errors.T_NOT_2D)
+        return self.permute(*range(nd - 1, -1, -1))
 
     @property
     def mT(self):

@@ -61,8 +61,20 @@ def sigmoid(x):
     return 1.0 / (1.0 + exp(-x))
 
 
+# NOTE: sign is (x > 0) - (x < 0), as torch's: 0 at +-0.0 and at nan, so abs's gradient is 0
+# at the kink and at nan (and sign(nan) is 0, not nan)
 def sign(x):
-    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0 * x)
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
+def _np_sign(a):
+    """sign() on an array, in its dtype: (a > 0) - (a < 0), as `sign` (np.sign keeps nan
+    and -0.0)."""
+    if a.dtype == bool:
+        return a.copy()
+    out = (a > 0).astype(a.dtype)
+    out -= a < 0
+    return out
 
 
 def where(cond, x, y):
@@ -160,7 +172,7 @@ FUNCS = {f.name: f for f in (
     Fn("cos", cos, np.cos, "math", "cos", fast=math.cos),
     Fn("tanh", tanh, np.tanh, "f32", "tanh", fast=math.tanh),
     Fn("sigmoid", sigmoid, lambda a: 1.0 / (1.0 + np.exp(-a)), "header", "sigmoid"),
-    Fn("sign", sign, np.sign, "header", "sign"),
+    Fn("sign", sign, _np_sign, "header", "sign"),
     Fn("abs", abs, np.abs, "builtin", "abs"),
     Fn("where", where, np.where, "header", ""),
     Fn("atan2", atan2, np.arctan2, "math", "atan2", arity=2),

@@ -31,7 +31,10 @@ When a fix makes an xfail pass: drop its mark, set its `KNOWN_BUGS` entry to Fal
 delete the entry and the code it guards) and move the test to the regression section.
 """
 import math
+import os
 import re
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -44,9 +47,7 @@ import tapegrad  # noqa: E402
 # Each entry switches off the generator feature that triggers one known discrepancy; the xfail
 # test named in the comment reproduces it.  Set an entry to False once the bug is fixed.
 KNOWN_BUGS = {
-    "abs_grad_nan": True,         # test_abs_grad_at_nan
     "float32_in_double": True,    # test_float32_scalars_compute_in_double
-    "T_1d": True,                 # test_T_of_1d
     "inputs_prune": False,        # test_grad_with_inputs_sweeps_only_needed_nodes (fixed)
     "const_tensor_grad_fn": True,  # test_grad_fn_name_with_one_element_constant_tensor
     "neg_zero_grad": True,        # test_negative_zero_gradient
@@ -56,14 +57,12 @@ KNOWN_BUGS = {
     "create_graph_freed": True,   # test_create_graph_without_retain_graph_frees
     "inplace_with_grad_fn": False,  # test_inplace_on_tensor_with_grad_fn (fixed)
     "create_graph_sealed": True,  # test_create_graph_through_a_swept_tape
-    "retained_grad_inplace": True,  # test_retained_grad_accumulates_out_of_place
     "pow_half": True,             # test_pow_half_exponents_at_negative_inf_and_zero
     "pow_nan_mask": True,         # test_pow_gradient_masks_with_nan_incoming
-    "matmul_dtype_messages": True,  # test_matmul_mixed_dtype_messages
     "layout": True,               # test_contiguity_follows_torch
     "numpy_warnings": True,       # test_no_numpy_warnings_on_float32_overflow
     "grad_check_order": True,     # test_argument_checks_order
-    "retained_with_inputs": True,  # test_retained_grad_filled_with_inputs_and_autograd_grad
+    "retained_create_graph": True,  # test_retained_grad_filled_with_inputs_create_graph
     "torch_partial_failure": True,  # test_failed_calls_leave_no_trace
 }
 
@@ -649,8 +648,6 @@ def gen_unary(b):
         if op in ("sin", "cos") and KNOWN_BUGS["float32_in_double"] and \
                 v.dtype == torch.float32 and bool((v.isfinite() & (v.abs() > 1e3)).any()):
             return None   # tapegrad's double-precision value differs after float32 rounding
-        if op == "abs" and KNOWN_BUGS["abs_grad_nan"] and bool(v.isnan().any()):
-            return None
         if op in ("reciprocal", "sigmoid") and _extreme(b, a):
             return None
     x = b.guarded(a, domain)
@@ -869,7 +866,7 @@ def gen_t(b):
         return None
     nd = b.val(a).dim()
     spellings = ["{a}.t()", "m.t({a})"]
-    if nd == 2 or (nd == 1 and not KNOWN_BUGS["T_1d"]):
+    if nd == 2:   # (of a vector it warns once per process: test_T_of_1d, not programs here)
         spellings.append("{a}.T")
     if nd >= 2:
         spellings.append("{a}.mT")
@@ -965,9 +962,6 @@ def gen_matmul(b):
     rhs = b.pick(lambda v: tuple(v.shape) == sb and v.dtype == b.val(a).dtype)
     if rhs is None or b.coin(0.3):
         other = dt if b.coin(0.9) else None
-        if KNOWN_BUGS["matmul_dtype_messages"] and \
-                (len(sa), len(sb)) not in ((2, 2), (3, 2), (1, 2)):
-            other = dt   # torch words the dtype error differently for dot, mv, bmm
         rhs = b.nd_leaf(sb, dtype=other)
     spellings = ["{a} @ {b}", "m.matmul({a}, {b})", "{a}.matmul({b})"]
     spellings += {(1, 1): ["{a}.dot({b})", "m.dot({a}, {b})"], (2, 1): ["{a}.mv({b})"],
@@ -1174,7 +1168,8 @@ def act_backward(b):
     for opt in (rg, cg):
         if opt:
             args.append(opt)
-    if b.coin(0.3) and not (KNOWN_BUGS["retained_with_inputs"] and _retained_under(b, [root])):
+    if b.coin(0.3) and not (cg and KNOWN_BUGS["retained_create_graph"]
+                            and _retained_under(b, [root])):
         args.append(f"inputs=[{', '.join(_inputs(b, [root], b.names))}]")
     b.loose_grads |= bool(cg) and KNOWN_BUGS["higher_order_names"]
     if b.coin(0.8):
@@ -1185,8 +1180,6 @@ def act_backward(b):
 
 def act_grad(b):
     roots = _subset(b, b.names) if b.coin(0.2) else [_root(b)]
-    if KNOWN_BUGS["retained_with_inputs"] and _retained_under(b, roots):
-        return   # torch fills retained tensors' .grad in autograd.grad too, tapegrad does not
     pool = b.names
     if KNOWN_BUGS["grad_check_order"] and not all(b.val(r).requires_grad for r in roots):
         # torch rejects outputs that need no grad before inputs that need none; tapegrad
@@ -1201,6 +1194,8 @@ def act_grad(b):
                 for r in roots]
         args.append(f"grad_outputs=[{', '.join(outs)}]")
     cg = b.choice(["", "", "create_graph=True"]) if _create_graph_ok(b, roots) else ""
+    if cg and KNOWN_BUGS["retained_create_graph"] and _retained_under(b, roots):
+        cg = ""   # (test_retained_grad_filled_with_inputs_create_graph)
     rg = b.choice(["", "retain_graph=True", "retain_graph=False"])
     if cg and rg == "retain_graph=False" and KNOWN_BUGS["create_graph_freed"]:
         rg = ""   # (test_create_graph_without_retain_graph_frees)
@@ -1250,10 +1245,7 @@ def act_grad_reset(b):
 
 def act_alias(b):
     name = b.fresh()
-    # (aliases of a retained non-leaf's .grad would see tapegrad's in-place accumulation:
-    # test_retained_grad_accumulates_out_of_place)
-    _run(b, f"{name} = {b.pick(lambda v: v.is_leaf or not KNOWN_BUGS['retained_grad_inplace'])}"
-            f".grad")
+    _run(b, f"{name} = {b.pick()}.grad")
     if b.loose_grads:
         b.loose.add(name)
 
@@ -1472,6 +1464,122 @@ def test_relu_of_nan_and_negative_zero():
     like_torch(fn)
 
 
+def test_abs_grad_at_nan():
+    """sign is (x > 0) - (x < 0) as torch's: abs's gradient at nan is 0, sign(nan) is 0,
+    sign(-0.0) is +0.0, and an integer or bool tensor's sign keeps its dtype."""
+    def fn(m):
+        x = m.tensor(math.nan, requires_grad=True)
+        x.abs().backward()
+        y = m.tensor([math.nan, 1.0], requires_grad=True)
+        y.abs().sum().backward()
+        z = m.tensor([math.nan, -0.0, 0.0, -math.inf, 2.5], dtype=m.float64,
+                     requires_grad=True)
+        s = z.sign()
+        (s * z).sum().backward()
+        return [x.grad, y.grad, s, 1.0 / s, z.sgn(), z.grad, m.tensor(math.nan).sign(),
+                1.0 / m.tensor(-0.0).sign(), m.tensor([-2, 0, 3]).sign(),
+                m.tensor([True, False]).sign(), m.sign(m.tensor([-1.5, math.nan]))]
+    like_torch(fn)
+
+
+def test_T_of_1d():
+    """x.T of anything but a matrix: a permute (PermuteBackward0), and torch's UserWarnings,
+    each once per process (TORCH_WARN_ONCE: compared in a fresh interpreter per library)."""
+    def fn(m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # (given once per process: compared below)
+            return [m.tensor([1.0, 2.0], requires_grad=True).T,
+                    m.tensor(1.5, requires_grad=True).T, m.ones(2, 3, 4).T.shape,
+                    m.ones(2, 3, requires_grad=True).T]
+    like_torch(fn)
+    script = ("import sys, warnings\nm = __import__(sys.argv[1])\n"
+              "with warnings.catch_warnings(record=True) as ws:\n"
+              "    warnings.simplefilter('always')\n"
+              "    for shape in [(2,), (), (2,), (3, 4, 5), (), (2, 3)]:\n"
+              "        m.ones(shape).T\n"
+              "for w in ws:\n"
+              "    print(w.category.__name__, str(w.message).split(' (Triggered')[0])\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root,
+                                                                    os.environ.get("PYTHONPATH")])))
+    seen = [subprocess.run([sys.executable, "-c", script, name], capture_output=True, text=True,
+                           check=True, env=env).stdout.replace("torch.", "tapegrad.")
+            for name in ("tapegrad", "torch")]
+    assert seen[0] == seen[1] and seen[0].count("UserWarning") == 2, seen
+
+
+def test_matmul_mixed_dtype_messages():
+    """Operands of two dtypes: the message of the product torch's matmul reaches (dot, mv, mm
+    or bmm, on the folded or expanded operands, in that order)."""
+    each_like_torch("f = m.ones(3, requires_grad=True)\nF = m.ones(2, 3, requires_grad=True)\n"
+                    "B = m.ones(2, 2, 3, requires_grad=True)\nd = m.float64",
+                    ["f @ m.ones(3, dtype=d)", "F @ m.ones(3, dtype=d)", "F.mv(m.ones(3, dtype=d))",
+                     "B @ m.ones(2, 3, 2, dtype=d)", "B.bmm(m.ones(2, 3, 2, dtype=d))",
+                     "f @ m.ones(3, 2, dtype=d)", "F @ m.ones(3, 2, dtype=d)",
+                     "B @ m.ones(3, dtype=d)", "B @ m.ones(3, 2, dtype=d)",
+                     "B.mT @ m.ones(2, dtype=d)", "f @ m.ones(4, 3, 2, dtype=d)",
+                     "F @ m.ones(4, 3, 2, dtype=d)", "m.ones(3) @ m.ones(4, 3, 2, dtype=d)",
+                     "m.ones(2, 3) @ m.ones(4, 3, 2, dtype=d)", "f.dot(m.ones(3, dtype=d))",
+                     "m.ones(2, 1, 2, 3) @ m.ones(2, 3, 2, dtype=d)",
+                     "m.ones(3, dtype=m.int64) @ m.ones(3)"])
+
+
+def test_retained_grad_accumulates_out_of_place():
+    """A retained non-leaf's .grad is replaced (grad + new), so an alias taken before keeps
+    the old value; a leaf's accumulates in place (the alias sees the sum)."""
+    def fn(m):
+        x = m.tensor(0.5, requires_grad=True)
+        y = x * 3
+        y.retain_grad()
+        y.backward(retain_graph=True)
+        alias = y.grad
+        (y * y).backward()
+        return [alias, y.grad]
+    like_torch(fn)
+
+    def nd(m):
+        x = m.tensor([0.5, -1.0], requires_grad=True)
+        y = x * 3
+        y.retain_grad()
+        y.sum().backward(retain_graph=True)
+        aliases = [y.grad, x.grad]
+        (y * y).sum().backward()
+        return aliases + [y.grad, x.grad, aliases[1] is x.grad, aliases[0] is y.grad]
+    like_torch(nd)
+
+
+def test_retained_grad_filled_with_inputs_and_autograd_grad():
+    """autograd.grad and backward(inputs=...) fill the .grad of the retained non-leaves whose
+    nodes the run executes (those leading to the inputs), as torch's retain_grad hook does;
+    a retained tensor off the path to the inputs gets none."""
+    def via_grad(m):
+        x = m.tensor(1.5, requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        m.autograd.grad(y * y, [x])
+        return [y.grad, x.grad]
+
+    def via_inputs(m):
+        x = m.tensor(1.5, requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        (y * y).backward(inputs=[x])
+        return [y.grad, x.grad]
+
+    def off_path(m):
+        x = m.tensor([1.5, 2.0], requires_grad=True)
+        z = m.tensor(2.0, requires_grad=True)
+        y, w = x * x, z * 3
+        y.retain_grad()
+        w.retain_grad()
+        (y * w).sum().backward(inputs=[x], retain_graph=True)
+        y.sum().backward(inputs=[y])
+        return [y.grad, w.grad, x.grad, z.grad]
+    like_torch(via_grad)
+    like_torch(via_inputs)
+    like_torch(off_path)
+
+
 def test_div_grad_of_divisor_overflows():
     def fn(m):
         a = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
@@ -1642,17 +1750,6 @@ def test_python_bool_keys_are_masks():
 # Known discrepancies (strict xfail: they flip when fixed; then drop the mark and the
 # KNOWN_BUGS entry, and move the test up)
 # ================================================================================================
-@xfail("abs'(nan) is nan (torch: sgn(nan) = 0, so the gradient is 0)")
-def test_abs_grad_at_nan():
-    def fn(m):
-        x = m.tensor(math.nan, requires_grad=True)
-        x.abs().backward()
-        y = m.tensor([math.nan, 1.0], requires_grad=True)
-        y.abs().sum().backward()
-        return [x.grad, y.grad]
-    like_torch(fn)
-
-
 @xfail("float32 one-element tensors compute in double and round only on the way out: no "
        "float32 overflow/underflow, Python numbers not rounded to float32")
 def test_float32_scalars_compute_in_double():
@@ -1662,11 +1759,6 @@ def test_float32_scalars_compute_in_double():
         return [big * big * 0, m.tensor(100.0).exp().log(), small * small * 1e30,
                 (big * big) / (big * big), big - 1e30, (small ** -1).cos()]
     like_torch(fn)
-
-
-@xfail("x.T of a 1-d tensor returns x itself (torch: PermuteBackward0, with a UserWarning)")
-def test_T_of_1d():
-    like_torch(lambda m: [m.tensor([1.0, 2.0], requires_grad=True).T])
 
 
 def test_grad_with_inputs_sweeps_only_needed_nodes():
@@ -1723,24 +1815,16 @@ def test_argument_checks_order():
     like_torch(backward_wrong_shape_no_grad)
 
 
-@xfail("retained tensors get no .grad from autograd.grad or backward(inputs=...); torch fills "
-       "those its run reaches")
-def test_retained_grad_filled_with_inputs_and_autograd_grad():
+@xfail("with create_graph=True, retained tensors get no .grad from autograd.grad or "
+       "backward(inputs=...); torch fills those its run reaches (without it they get theirs)")
+def test_retained_grad_filled_with_inputs_create_graph():
     def via_grad(m):
         x = m.tensor(1.5, requires_grad=True)
         y = x * x
         y.retain_grad()
-        m.autograd.grad(y * y, [x])
-        return [y.grad]
-
-    def via_inputs(m):
-        x = m.tensor(1.5, requires_grad=True)
-        y = x * x
-        y.retain_grad()
-        (y * y).backward(inputs=[x])
-        return [y.grad, x.grad]
+        m.autograd.grad(y * y, [x], create_graph=True)
+        return [y.grad.detach()]
     like_torch(via_grad)
-    like_torch(via_inputs)
 
 
 @xfail("a failing call changes nothing (design.md: failure atomicity), torch keeps what it "
@@ -1780,14 +1864,6 @@ def test_no_numpy_warnings_on_float32_overflow():
         return [m.tensor(1e200, dtype=m.float32), x.grad, big * big,
                 m.tensor([1e300], dtype=m.float64).float(), m.tensor([1.0])[:0].mean()]
     like_torch(fn)
-
-
-@xfail("dot / mv / bmm of mixed dtypes raise mm's message; torch words each differently")
-def test_matmul_mixed_dtype_messages():
-    each_like_torch("f = m.ones(3, requires_grad=True)\nF = m.ones(2, 3, requires_grad=True)\n"
-                    "B = m.ones(2, 2, 3, requires_grad=True)",
-                    ["f @ m.ones(3, dtype=m.float64)", "F @ m.ones(3, dtype=m.float64)",
-                     "B @ m.ones(2, 3, 2, dtype=m.float64)"])
 
 
 @xfail("strides follow numpy, not torch: advanced-index results, strided ops of non-contiguous "
@@ -1962,20 +2038,6 @@ def test_create_graph_through_a_swept_tape():
         y.backward(m.ones(2, dtype=m.float64))
         (y * y).backward(m.ones(2, dtype=m.float64), create_graph=True)
         return [x.grad]
-    like_torch(fn)
-
-
-@xfail("a retained non-leaf's .grad accumulates in place; torch replaces it (grad + new), "
-       "so an alias taken before keeps the old value")
-def test_retained_grad_accumulates_out_of_place():
-    def fn(m):
-        x = m.tensor(0.5, requires_grad=True)
-        y = x * 3
-        y.retain_grad()
-        y.backward(retain_graph=True)
-        alias = y.grad
-        (y * y).backward()
-        return [alias, y.grad]
     like_torch(fn)
 
 

@@ -368,6 +368,12 @@ def test_lbfgs_matches_torch(kw, dt):
     (ours, *rest), (theirs, *trest) = runs
     _close(ours, theirs, dt) if dt == "float64" else np.testing.assert_allclose(
         ours, theirs, rtol=1e-3, atol=1e-3)
+    if dt == "float32":
+        # in float32 the line search's stopping tests see torch's rounding, which follows the
+        # CPU's vector width (an AVX-512 machine took one evaluation more): counts within one
+        (ve, fe, it), (tve, tfe, tit) = rest[:3], trest[:3]
+        assert abs(ve - tve) <= 1 and abs(fe - tfe) <= 1 and abs(it - tit) <= 1, (rest, trest)
+        rest, trest = rest[3:], trest[3:]
     assert rest == trest
 
 

@@ -119,8 +119,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         for t in inputs:  # torch retains the gradient of non-leaf inputs
             t.retain_grad()
+        given = {id(t) for t in inputs}   # (retained inputs: staged once, as inputs)
         grads = run_backward(outputs, seeds, retain, inputs=list(inputs), publish=_publish,
-                             stage=lambda grads: _stage(zip(inputs, grads)))
+                             stage=lambda grads, kept: _stage(list(zip(inputs, grads)) + [
+                                 (t, g) for t, g in kept if id(t) not in given]))
         if hooks._LEAF:
             hooks.post_accumulate(t for t, g in zip(inputs, grads) if g is not None)
         return
@@ -144,7 +146,9 @@ def _stage_found(found):
 
 def _stage(pairs):
     """The commit of a backward, made before it: each gradient ndarray cast to its tensor's
-    dtype (and the new `.grad` tensor where there is none yet), for `_publish`."""
+    dtype, the new `.grad` tensor where there is none yet, and a retained non-leaf's next
+    `.grad` (old + new), for `_publish`: (tensor, gradient, new .grad or None, the .grad the
+    new one was computed from or None)."""
     new = []
     add = new.append
     f32 = D.float32
@@ -156,38 +160,52 @@ def _stage(pairs):
                     g = _F32_UNPACK(_F32_PACK(g))[0]
                 except OverflowError:   # rounds past float32's range: inf, as numpy's cast
                     g = math.copysign(math.inf, g)
-            if getattr(t, "_grad", None) is None:
+            cur = getattr(t, "_grad", None)
+            if cur is None:
                 fresh = _new()
                 fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._recorded = \
                     g, dt, t._shape, None, False
-                add((t, g, fresh))
+                add((t, g, fresh, None))
             else:
-                add((t, g, None))
+                add((t, g, _replaced(t, cur, g), cur) if t._tape is not None else
+                    (t, g, None, None))
             continue
         if g is None:
             continue
         g = g.astype(t._dtype.np, copy=False)   # (a fresh array: run_backward's copy)
         if g.shape != t._shape:
             g = g.reshape(t._shape)
-        if getattr(t, "_grad", None) is not None:
-            add((t, g, None))
+        cur = getattr(t, "_grad", None)
+        if cur is not None:
+            add((t, g, _replaced(t, cur, g), cur) if t._tape is not None else (t, g, None, None))
         elif g.size != 1:   # _fresh_grad's n-d case, inline (once per leaf per backward)
             fresh = _new()
             fresh._v, fresh._dtype, fresh._shape, fresh._tape, fresh._recorded = \
                 g, t._dtype, g.shape, None, False
-            add((t, g, fresh))
+            add((t, g, fresh, None))
         else:
-            add((t, g, _fresh_grad(t, g)))
+            add((t, g, _fresh_grad(t, g), None))
     return new
+
+
+def _replaced(t, cur, g):
+    """A retained non-leaf's next `.grad`: cur + g as a new tensor.  torch's retain_grad hook
+    replaces the gradient out of place (a leaf's accumulates in place), so an alias of the old
+    `.grad` keeps its value."""
+    total = cur._array() + (g if type(g) is float else g.reshape(cur._shape))
+    return _fresh_grad(t, np.asarray(total, dtype=t._dtype.np))
 
 
 def _publish(new):
     """Add staged gradients into `.grad` (in place when it exists, as torch, so `.grad.data`
-    aliases see it).  Runs inside COMMIT: it cannot fail half-way or be interrupted."""
-    for t, g, fresh in new:
+    aliases see it; a retained non-leaf's replaced).  Runs inside COMMIT: it cannot fail
+    half-way or be interrupted."""
+    for t, g, fresh, base in new:
         cur = getattr(t, "_grad", None)
-        if cur is None:  # (fresh is None only if another thread's grad went since)
-            t._grad = fresh if fresh is not None else (
+        if base is not None and cur is base:
+            t._grad = fresh
+        elif cur is None:  # (fresh is None only if another thread's grad went since)
+            t._grad = fresh if fresh is not None and base is None else (
                 _scalar_grad(t, g) if type(g) is float else _fresh_grad(t, g))
         elif type(cur._v) is float:
             cur._v = cur._v + (g if type(g) is float else float(g.reshape(-1)[0]))
@@ -251,8 +269,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 g = g.reshape(t._shape)
             out.append(g if g._dtype is t._dtype else g.to(t._dtype))
         return tuple(out)
+    # (inputs' .grad untouched; retained non-leaves the run reaches get theirs, as in torch)
     grads = run_backward(outputs, seeds, retain, inputs=hooks.GradInputs(inputs),
-                         validate=check_used)
+                         validate=check_used, stage=lambda grads, kept: _stage(kept),
+                         publish=_publish)
     out = []
     for t, g in zip(inputs, grads):
         if g is None:
