@@ -370,8 +370,8 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
     committed; `staged = stage(result)` prepares the caller's commit (new `.grad` values) and
     `publish(staged)` runs with buffer release and sealing as one step that neither a Ctrl-C
     nor another thread's backward can split.  With `inputs`, `stage(result, kept)` also gets
-    the (tensor, gradient) pairs of the retained non-leaves (not inputs) whose entries the
-    run executed: torch fills their `.grad` too.
+    the (tensor, gradient) pairs of the retained non-leaves whose gradient the run computed
+    (`_retained`): torch fills their `.grad` too.
     """
     pending = {}          # tape -> list of (node, seed)
     direct = []           # roots that are leaves: their seed is their gradient
@@ -451,11 +451,13 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
 
 def _retained(done, inputs, grads, roots):
     """(tensor, gradient) of each retained non-leaf whose gradient a run with `inputs`
-    computed: one of the inputs (`grads`: theirs), a root (its seed), or one whose entry the
-    run executed (it leads to the inputs).  torch's retain_grad hook fires wherever a
-    tensor's gradient arrives, autograd.grad and backward(inputs=...) included."""
+    computed: one of the inputs (`grads`: theirs), one whose entry the run executed (it leads
+    to the inputs), or the run's only root (its seed: torch then starts at the root's own node,
+    whose hooks run; several roots hang under one root node, which passes nothing to a node
+    that leads nowhere).  torch's retain_grad hook fires wherever a tensor's gradient
+    arrives, autograd.grad and backward(inputs=...) included."""
     given = {id(t): g for t, g in zip(inputs, grads)}
-    rooted = {(t._tape, t._node) for t in roots if t._tape is not None}
+    rooted = {(t._tape, t._node) for t in roots[:1] if len(roots) == 1 and t._tape is not None}
     out = {}
     for r in done:
         tape, ran, reach = r.tape, r.ran, r.reach

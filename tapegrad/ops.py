@@ -105,7 +105,7 @@ _DECLS = [
     Op("sigmoid", "unary", "SigmoidBackward0", "sigmoid(a)", ("g * out * (1.0 - out)",)),
     # relu keeps nan and -0.0 as torch does; its gradient passes where out > 0 or is nan
     Op("relu", "unary", "ReluBackward0", "where(a < 0.0, 0.0, a)",
-       ("where(out <= 0.0, 0.0, g)",)),
+       ("threshold_backward(g, out)",)),
     Op("abs", "unary", "AbsBackward0", "abs(a)", ("g * sign(a)",)),
     # x ** c with a Python-number exponent c (torch: PowBackward0)
     # x ** c with a Python-number exponent c; squares (the common case) without pow()
@@ -445,6 +445,10 @@ _DECLS = [
     # --- basic indexing whose last view op is a None after ints or slices (x[1:, None]): a
     # strided view, named as torch's last op (tapegrad/views.py _last_view_op) -------------
     Op("unsqueeze_strided", "strided", "UnsqueezeBackward0"),
+    # relu's gradient (vocab.threshold_backward) as create_graph records it: 0 where b <= 0,
+    # else a; its derivative in b is 0 (torch's threshold_backward, ThresholdBackwardBackward0)
+    Op("threshold_backward", "binary", "ThresholdBackwardBackward0", "threshold_backward(a, b)",
+       ("threshold_backward(g, b)", "0.0")),
 ]
 
 def mentions(expr, name):

@@ -81,6 +81,18 @@ def where(cond, x, y):
     return x if cond else y
 
 
+# NOTE: relu's gradient is torch's threshold_backward(g, out, 0): 0 where out <= 0 (the kink
+# included), g elsewhere (nan passes).  A function of its own, create_graph records it as an
+# op (ThresholdBackwardBackward0) that reads out, so a relu's gradient requires grad as
+# torch's does (its derivative in out is 0)
+def threshold_backward(g, x):
+    return 0.0 if x <= 0.0 else g
+
+
+def _np_threshold_backward(g, x):
+    return np.where(x <= 0.0, 0.0, g)
+
+
 atan2 = math.atan2     # IEEE-754 already: signed zeros, infinities and nan as C's atan2
 hypot = math.hypot
 
@@ -177,6 +189,8 @@ FUNCS = {f.name: f for f in (
     Fn("where", where, np.where, "header", ""),
     Fn("atan2", atan2, np.arctan2, "math", "atan2", arity=2),
     Fn("hypot", hypot, np.hypot, "math", "hypot", arity=2),
+    Fn("threshold_backward", threshold_backward, _np_threshold_backward, "header",
+       "threshold_backward", arity=2),
     # ---- opsmath (#11) ----
     Fn("floor", floor, np.floor, "copied", "floor", kernel=special.k_floor),
     Fn("ceil", ceil, np.ceil, "copied", "ceil", kernel=special.k_ceil),

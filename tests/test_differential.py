@@ -53,7 +53,6 @@ KNOWN_BUGS = {
     "neg_zero_grad": True,        # test_negative_zero_gradient
     "grad_association": False,    # test_grad_formulas_associate_like_torch (fixed)
     "higher_order_names": True,   # test_higher_order_grad_fn_names
-    "relu_double_backward": True,  # test_relu_gradient_graph_requires_grad
     "create_graph_freed": True,   # test_create_graph_without_retain_graph_frees
     "inplace_with_grad_fn": False,  # test_inplace_on_tensor_with_grad_fn (fixed)
     "create_graph_sealed": True,  # test_create_graph_through_a_swept_tape
@@ -1098,13 +1097,9 @@ def _inputs(b, roots, pool):
 
 
 def _create_graph_ok(b, roots):
-    """create_graph=True, unless the graph has a relu (tapegrad's n-d relu gradient then does
-    not require grad: test_relu_gradient_graph_requires_grad) or a value from before a backward
-    that freed its graph (test_create_graph_through_a_swept_tape)."""
+    """create_graph=True, unless the graph has a value from before a backward that freed its
+    graph (test_create_graph_through_a_swept_tape)."""
     nodes = _graph(b, roots)[0]
-    if KNOWN_BUGS["relu_double_backward"] and any(
-            type(fn).__name__ == "ReluBackward0" for fn in nodes):
-        return False
     return not (KNOWN_BUGS["create_graph_sealed"] and any(
         b.val(n).grad_fn is fn for n in b.swept if n in b.ns for fn in nodes))
 
@@ -1575,9 +1570,35 @@ def test_retained_grad_filled_with_inputs_and_autograd_grad():
         (y * w).sum().backward(inputs=[x], retain_graph=True)
         y.sum().backward(inputs=[y])
         return [y.grad, w.grad, x.grad, z.grad]
+    def roots(m):   # one root: its seed fills it; among several roots: only on the path
+        out = []
+        for call in ("grad([v3, v1], [v3])", "grad([v1], [v3], allow_unused=True)",
+                     "backward([v3, v1], inputs=[v3])", "backward([v1], inputs=[v3])"):
+            v0 = m.tensor(-0.95, dtype=m.float64, requires_grad=True)
+            v1 = v0 + v0
+            v3 = (v1 * v1) * (v1 * v1)
+            v1.retain_grad()
+            eval("m.autograd." + call, dict(m=m, v1=v1, v3=v3))
+            out.append(v1.grad)
+        return out
     like_torch(via_grad)
     like_torch(via_inputs)
     like_torch(off_path)
+    like_torch(roots)
+
+
+def test_relu_gradient_graph_requires_grad():
+    """relu's gradient with create_graph=True is torch's threshold_backward of the output: it
+    requires grad (ThresholdBackwardBackward0) and differentiates to zeros, n-d and 0-d."""
+    def fn(m):
+        x = m.tensor([0.7, -1.3, 0.0], dtype=m.float64, requires_grad=True)
+        g, = m.autograd.grad(x.relu().sum(), x, create_graph=True)
+        g.sum().backward()
+        s = m.tensor(0.7, dtype=m.float64, requires_grad=True)
+        h, = m.autograd.grad(s.relu() * s, s, create_graph=True)
+        h.backward()
+        return [g, x.grad, h, s.grad]
+    like_torch(fn)
 
 
 def test_div_grad_of_divisor_overflows():
@@ -1939,17 +1960,6 @@ def test_higher_order_grad_fn_names():
         z.retain_grad()
         (z * z).sum().backward(create_graph=True)
         return out + [x.grad.grad_fn.name(), z.grad.grad_fn.name()]
-    like_torch(fn)
-
-
-@xfail("with create_graph=True the gradient of an n-d relu does not require grad (torch: "
-       "ThresholdBackwardBackward0), so differentiating it again raises")
-def test_relu_gradient_graph_requires_grad():
-    def fn(m):
-        x = m.tensor([0.7, -1.3], dtype=m.float64, requires_grad=True)
-        g, = m.autograd.grad(x.relu().sum(), x, create_graph=True)
-        g.sum().backward()
-        return [g, x.grad]
     like_torch(fn)
 
 

@@ -652,6 +652,7 @@ INTERNAL = {
     "guard_bool": "replay guards", "guard_value": "",
     "stopgrad": "detach() while tracing", "max_shift": "softmax's shift while tracing",
     "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
+    "threshold_backward": "",
     "output": "an output of a multi-output entry: the split cases",
 }
 ROWS_AT_WRITING = set(NEXT_FNS) | set(INTERNAL)

@@ -31,6 +31,7 @@ ELEMENTWISE = {
     "copy_slices": lambda x: _put(x + 1.0, ..., x + 2.0),
     "index_put": lambda x: _put(x.reshape(-1) + 1.0, tg.tensor([0]), (x + 2.0).reshape(-1)[:1]),
     "atan2": lambda x: x.atan2(tg.tensor(2.0)), "hypot": lambda x: x.hypot(tg.tensor(2.0)),
+    "threshold_backward": lambda x: _relu_grad(x),
     # where rows of the structural ops (opsstruct): masks made from x, so torch runs them too
     "tril": lambda x: x.reshape(1, -1).tril(), "triu": lambda x: x.reshape(1, -1).triu(1),
     "masked_fill": lambda x: x.masked_fill(x > 2.0, 0.5),
@@ -40,6 +41,12 @@ ELEMENTWISE = {
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
 ELEMENTWISE.update(cases_gaps.ELEMENTWISE)   # torch.special's rows (opsgaps)
+
+
+def _relu_grad(x):
+    """relu's gradient as create_graph records it (the threshold_backward row), in x's module."""
+    m = tg if isinstance(x, tg.Tensor) else __import__("torch")
+    return m.autograd.grad((x.relu() * x).sum(), x, create_graph=True)[0]
 
 
 def _put(t, key, value):

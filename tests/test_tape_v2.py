@@ -11,6 +11,7 @@ from tapegrad import engine, ops, tiers
 from tapegrad import tape as tapemod
 from tapegrad.autograd import gradcheck, gradgradcheck
 from tapegrad.kinds import matmul as matmul_kind
+from tapegrad.ndops import FORMULA_NS
 from tapegrad.tape import OPCODE
 
 import test_ops
@@ -489,7 +490,9 @@ def _apply(op, a, b):
              "polygamma": lambda: tg.polygamma(1, x),
              # torch.special's rows that are no Tensor methods (as in torch)
              "xlog1py": lambda: tg.special.xlog1py(x, y), "entr": lambda: tg.special.entr(x),
-             "ndtri": lambda: tg.special.ndtri(x), "log_ndtr": lambda: tg.special.log_ndtr(x)}
+             "ndtri": lambda: tg.special.ndtri(x), "log_ndtr": lambda: tg.special.log_ndtr(x),
+             # relu's gradient, recorded as create_graph records it (no Tensor method)
+             "threshold_backward": lambda: FORMULA_NS["threshold_backward"](x, y)}
     if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
         return getattr(x, op.name)(y)
     return table.get(op.name, lambda: getattr(x, op.name)())()
