@@ -4,6 +4,7 @@ import numpy as np
 
 from . import devices as _device, dtypes as D, errors
 from .dtypes import dtype as DType
+from .fpstate import quiet
 from .tensor import install, _new, _size_args, Tensor, _TensorMeta
 
 
@@ -102,7 +103,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             data = [d._array() if isinstance(d, Tensor) else d for d in data]
             dt = D.get_default_dtype()
         arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
-    arr = np.array(arr, dtype=dt.np, copy=True)
+    arr = quiet(np.array, arr, dt.np)   # (a copy; a float32 cast that overflows: inf, silently)
     return _leaf(arr, dt, requires_grad)
 
 

@@ -15,6 +15,7 @@ from .ops import BY_CODE, mentions
 from .kinds import (DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .dtypes import from_numpy_dtype
+from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .tape import _SAVES, _DIFFERENTIABLE, clear_cells
 from .tensor import Tensor, _new
 from .views import KIND_OPS
@@ -361,7 +362,7 @@ def jacobian_rows(outputs, inputs):
 
 
 def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=None,
-                 publish=None):
+                 publish=None, run_inputs=False):
     """Sweep from `roots` (tensors requiring grad) seeded with `seeds` (arrays/floats).
 
     With `inputs` None: returns {id(leaf): (leaf, grad ndarray)} for every reached leaf and
@@ -371,7 +372,9 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
     `publish(staged)` runs with buffer release and sealing as one step that neither a Ctrl-C
     nor another thread's backward can split.  With `inputs`, `stage(result, kept)` also gets
     the (tensor, gradient) pairs of the retained non-leaves whose gradient the run computed
-    (`_retained`): torch fills their `.grad` too.
+    (`_retained`): torch fills their `.grad` too.  `run_inputs` (backward(inputs=...)): the
+    non-leaf inputs' own entries count as run (torch executes their nodes), so one whose
+    saved buffers a backward freed fails the call as a second backward.
     """
     pending = {}          # tape -> list of (node, seed)
     direct = []           # roots that are leaves: their seed is their gradient
@@ -391,6 +394,8 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             for node, (src, snode) in tape.imports.items():
                 if node < r.n and reach[node]:
                     pending.setdefault(src, []).append((snode, r.grad_of(node, -1).copy()))
+        if run_inputs:
+            _check_inputs_run(done, inputs)
 
         if inputs is not None:
             out = []
@@ -449,6 +454,21 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 reached.give(r.space)
 
 
+def _check_inputs_run(done, inputs):
+    """Raise torch's "backward a second time" error for a non-leaf input of backward(inputs=...)
+    that the sweep reached and whose entry's saved buffers are freed: torch runs the input's
+    own node (its gradient is taken there), which reads them."""
+    for t in inputs:
+        tape = t._tape
+        if tape is None:
+            continue
+        for r in done:
+            node = t._node
+            if r.tape is tape and node < r.n and r.reach[node] and tape.freed[node] \
+                    and _SAVES[tape.op[node]]:
+                raise RuntimeError(errors.BACKWARD_TWICE)
+
+
 def _retained(done, inputs, grads, roots):
     """(tensor, gradient) of each retained non-leaf whose gradient a run with `inputs`
     computed: one of the inputs (`grads`: theirs), one whose entry the run executed (it leads
@@ -500,20 +520,11 @@ def _collect_leaves(out, r):
     tape = r.tape
     leaves = tape.leaves
     if tape.nds is not None or len(leaves) < _BULK_LEAVES:
-        reach, n = r.reach, r.n
-        loc, off, size, adj, side = r.loc, r.off, r.size, r.adj, r.side
-        for node, leaf in leaves.items():
-            if node < n and reach[node]:
-                # (grad_copy, inline, on Python ints: once per leaf per backward, ~0.5 µs)
-                i = node if loc is None else int(loc[node])
-                o = int(off[i])
-                if o < 0:
-                    g = side[i].reshape(leaf._shape)
-                    g = g.astype(leaf._dtype.np, copy=not g.flags.writeable)
-                else:
-                    g = adj[o:o + int(size[i])].astype(leaf._dtype.np).reshape(leaf._shape)
-                k = id(leaf)     # (_collect_owned, inline: once per leaf per backward)
-                out[k] = (leaf, out[k][1] + g) if k in out else (leaf, g)
+        token = ERR_SET(QUIET)   # (a float32 cast that overflows: inf, silently as torch)
+        try:
+            _collect_each(out, r, leaves)
+        finally:
+            ERR_RESET(token)
         return
     nodes = np.fromiter(leaves, np.int64, len(leaves))
     hit = nodes < r.n
@@ -531,6 +542,25 @@ def _collect_leaves(out, r):
             out[key] = (t, out[key][1] + g)
         else:
             out[key] = (t, g)
+
+
+def _collect_each(out, r, leaves):
+    """_collect_leaves' loop over the leaves: each reached one's gradient copied out in its
+    dtype."""
+    reach, n = r.reach, r.n
+    loc, off, size, adj, side = r.loc, r.off, r.size, r.adj, r.side
+    for node, leaf in leaves.items():
+        if node < n and reach[node]:
+            # (grad_copy, inline, on Python ints: once per leaf per backward, ~0.5 µs)
+            i = node if loc is None else int(loc[node])
+            o = int(off[i])
+            if o < 0:
+                g = side[i].reshape(leaf._shape)
+                g = g.astype(leaf._dtype.np, copy=not g.flags.writeable)
+            else:
+                g = adj[o:o + int(size[i])].astype(leaf._dtype.np).reshape(leaf._shape)
+            k = id(leaf)     # (_collect_owned, inline: once per leaf per backward)
+            out[k] = (leaf, out[k][1] + g) if k in out else (leaf, g)
 
 
 _BULK_LEAVES = 8

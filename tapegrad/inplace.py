@@ -125,7 +125,7 @@ class _InplaceMethods:
                 if type(b) is float:
                     b = other._array()
             elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
-                b = self._dtype.np.type(other)
+                b = _quiet(self._dtype.np.type, other)   # (overflow: inf, silently)
             else:
                 b = None
             if b is not None:

@@ -8,6 +8,8 @@ import numpy as np
 from . import decomps, dtypes as D, errors, _fastpath, return_types, vocab
 from .creation import tensor
 from .errors import _check_broadcast, _tname
+from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F32_MAX, \
+    QUIET as _QUIET, quiet as _quiet
 from ._jit import kernel_module
 from .kinds import matmul as matmul_kind, reduce as reduce_kind
 from .ops import BY_CODE, mentions, OPS
@@ -68,25 +70,6 @@ _SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
                for op in BY_CODE if op.kind in ("unary", "binary")}
 _EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: the general path)
 
-# Floating-point warnings off for one numpy call, as `np.errstate(all="ignore")` (torch gives
-# inf/nan silently) but without building a context object per op: numpy >= 2 keeps the error
-# state in a context variable, set here to a prebuilt value and reset after the call.  Elsewhere
-# the public errstate decorator does the same.
-try:
-    from numpy._core.umath import _extobj_contextvar, _make_extobj
-    _QUIET, _ERR_SET, _ERR_RESET = _make_extobj(all="ignore"), _extobj_contextvar.set, \
-        _extobj_contextvar.reset
-
-    def _quiet(fn, *args):
-        token = _ERR_SET(_QUIET)
-        try:
-            return fn(*args)
-        finally:
-            _ERR_RESET(token)
-except ImportError:  # pragma: no cover - numpy < 2
-    _quiet = np.errstate(all="ignore")(lambda fn, *args: fn(*args))
-    _QUIET, _ERR_SET = "ignore", lambda q: np.seterr(all=q)
-    _ERR_RESET = lambda old: np.seterr(**old)
 
 
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()"}
@@ -122,13 +105,15 @@ def _binary(code, x, y):
                 return _binary_general(code, x, y)
             ya = y._v
         elif ty is float or ty is int and -_EXACT_INT <= y <= _EXACT_INT:
-            ya = dt.np.type(y) if dt.is_floating_point else y
+            ya = y if not dt.is_floating_point else dt.np.type(y) if (
+                -_F32_MAX <= y <= _F32_MAX) else _quiet(dt.np.type, y)   # (overflow: inf)
         else:
             return _binary_general(code, x, y)
     elif yt and (tx is float or tx is int and -_EXACT_INT <= x <= _EXACT_INT):
         dt = y._dtype
         ya = y._v
-        xa = dt.np.type(x) if dt.is_floating_point else x
+        xa = x if not dt.is_floating_point else dt.np.type(x) if (
+            -_F32_MAX <= x <= _F32_MAX) else _quiet(dt.np.type, x)   # (overflow: inf)
     else:
         return _binary_general(code, x, y)
     if not dt.is_floating_point:
@@ -394,7 +379,7 @@ def where(condition, input, other, _op="where"):
 
 
 def _cast(x, dt):
-    out = x._array().astype(dt.np)
+    out = _quiet(x._array().astype, dt.np)   # (a float32 cast that overflows: inf, silently)
     tape = _record_start(x) if dt.is_floating_point and x._dtype.is_floating_point else None
     if tape is None:
         return Tensor._wrap(out, dt)
@@ -457,12 +442,12 @@ def _np_mean(arr, axis, keepdims, dtype):
     """arr.mean(axis=axis, keepdims=keepdims, dtype=dtype), bit for bit, without numpy's
     Python-level _mean (~2 µs of a 32-element mean): the sum in `dtype`, divided by the
     count as an intp, as numpy divides (a numpy scalar's quotient in float64, cast back).  An
-    empty reduction goes to numpy itself (its warning and nan)."""
+    empty reduction gives nan without numpy's warning, as torch."""
     items = 1
     for d in axis:
         items *= arr.shape[d]
-    if items == 0:
-        return arr.mean(axis=axis, keepdims=keepdims, dtype=dtype)
+    if items == 0:   # nan, silently as torch (numpy's mean warns "Mean of empty slice")
+        return _quiet(np.true_divide, np.add.reduce(arr, axis, dtype, None, keepdims), 0)
     ret = np.add.reduce(arr, axis, dtype, None, keepdims)
     if type(ret) is np.ndarray:
         return np.true_divide(ret, np.intp(items), out=ret, casting="unsafe")

@@ -22,6 +22,7 @@ from . import dtypes as D, errors, _fastpath
 from ._format import format_tensor
 from .devices import CPU
 from .errors import _C_TYPE
+from .fpstate import F32_MAX as _F32_MAX, quiet
 from .graph import node_for
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
@@ -107,7 +108,10 @@ class Tensor(metaclass=_TensorMeta):
         v = self._v
         if type(v) is float:   # (np.full's Python layer doubles the cost of this)
             arr = np.empty(self._shape, self._dtype.np)
-            arr.fill(v)
+            if -_F32_MAX <= v <= _F32_MAX or self._dtype is not D.float32:
+                arr.fill(v)
+            else:   # (a float32 value held in double past float32's range: inf, silently)
+                quiet(arr.fill, v)
             return arr
         return v
 

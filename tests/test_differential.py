@@ -59,7 +59,6 @@ KNOWN_BUGS = {
     "pow_half": True,             # test_pow_half_exponents_at_negative_inf_and_zero
     "pow_nan_mask": True,         # test_pow_gradient_masks_with_nan_incoming
     "layout": True,               # test_contiguity_follows_torch
-    "numpy_warnings": True,       # test_no_numpy_warnings_on_float32_overflow
     "grad_check_order": True,     # test_argument_checks_order
     "retained_create_graph": True,  # test_retained_grad_filled_with_inputs_create_graph
     "torch_partial_failure": True,  # test_failed_calls_leave_no_trace
@@ -329,6 +328,14 @@ def check(prog, state_every_line=False):
                 raise Mismatch(f"{where}: tapegrad raises {err_a}, torch raises {err_b}")
             if w_a != w_b:
                 raise Mismatch(f"{where}: tapegrad warns {w_a}, torch warns {w_b}")
+            if err_a is not None and KNOWN_BUGS["torch_partial_failure"] and (
+                    "backward(" in prog.lines[i].code or "autograd.grad(" in prog.lines[i].code):
+                # both failed alike, but torch keeps what it did before failing (filled .grad,
+                # freed buffers) where tapegrad changes nothing (test_failed_calls_leave_no_trace):
+                # what follows runs on states that differ by that known difference.  (The
+                # generator drops such calls when it sees torch's state move; a state it did not
+                # see move can still differ later.)
+                return
             if out_a is not None:
                 _compare(out_a, out_b, tol, where, prog.lines[i].name in prog.loose, loose_grad)
         else:
@@ -717,8 +724,6 @@ def scalar_programs(draw, corner=False):
     for _ in range(draw(st.integers(1, 4))):
         value = draw(CORNER_VALUES if corner else SCALAR_VALUES)
         dtype = b.dtype()
-        if dtype == "float32" and abs(value) > F32_MAX and KNOWN_BUGS["numpy_warnings"]:
-            continue  # tapegrad warns "overflow encountered in cast" where torch is silent
         b.leaf(value if b.coin(0.6) else [value], dtype, b.coin(0.75))
     if not b.names:
         b.leaf(0.0, b.dtype(), True)
@@ -774,8 +779,6 @@ def gen_reduce(b):
     a = b.pick()
     nd = b.val(a).dim()
     fn = b.choice(["sum", "mean"])
-    if fn == "mean" and b.val(a).numel() == 0 and KNOWN_BUGS["numpy_warnings"]:
-        fn = "sum"   # numpy warns "Mean of empty slice"
     kind = b.choice(["all", "int", "tuple"])
     if kind == "all":
         return b.choice(["{a}.{f}()", "m.{f}({a})"]).format(a=a, f=fn)
@@ -1601,6 +1604,21 @@ def test_relu_gradient_graph_requires_grad():
     like_torch(fn)
 
 
+def test_no_numpy_warnings_on_float32_overflow():
+    """float32 overflow gives inf and an empty mean nan silently, as torch: numpy's warnings
+    stay inside (creation, casts, Python numbers as operands, backward's copies, reprs)."""
+    def fn(m):
+        x = m.tensor(1.0, requires_grad=True)
+        (x * 1e300).backward()
+        big = m.tensor(1e30)
+        y = m.ones(2, requires_grad=True)
+        (y * 1e300).sum().backward()
+        return [m.tensor(1e200, dtype=m.float32), x.grad, big * big,
+                m.tensor([1e300], dtype=m.float64).float(), m.tensor([1.0])[:0].mean(),
+                m.ones(2, 0).mean(1), m.ones(2) * 1e300, 1e300 - m.ones(2), y.grad]
+    like_torch(fn)
+
+
 def test_div_grad_of_divisor_overflows():
     def fn(m):
         a = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
@@ -1874,17 +1892,6 @@ def test_failed_calls_leave_no_trace():
         return [x.grad]
     like_torch(retained_then_fail)
     like_torch(unused_then_backward)
-
-
-@xfail("numpy warnings leak: casts to float32 that overflow, mean of an empty tensor")
-def test_no_numpy_warnings_on_float32_overflow():
-    def fn(m):
-        x = m.tensor(1.0, requires_grad=True)
-        (x * 1e300).backward()
-        big = m.tensor(1e30)
-        return [m.tensor(1e200, dtype=m.float32), x.grad, big * big,
-                m.tensor([1e300], dtype=m.float64).float(), m.tensor([1.0])[:0].mean()]
-    like_torch(fn)
 
 
 @xfail("strides follow numpy, not torch: advanced-index results, strided ops of non-contiguous "

@@ -7,6 +7,7 @@ import numpy as np
 from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
 from ..engine import run_backward, run_backward_graph
+from ..fpstate import quiet
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
@@ -104,7 +105,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             if g is not None:
                 g = _graph_grad(t, g)
                 cur = getattr(t, "_grad", None)
-                new.append((t, cur, g, g if cur is None else cur + g))
+                # (a first .grad is a copy, as torch's: one gradient tensor can be several
+                # inputs' (add passes g on), and a leaf's .grad later accumulates in place)
+                new.append((t, cur, g, g.clone() if cur is None else cur + g))
         with COMMIT:
             for t, cur, g, total in new:
                 now = getattr(t, "_grad", None)
@@ -122,7 +125,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         given = {id(t) for t in inputs}   # (retained inputs: staged once, as inputs)
         grads = run_backward(outputs, seeds, retain, inputs=list(inputs), publish=_publish,
                              stage=lambda grads, kept: _stage(list(zip(inputs, grads)) + [
-                                 (t, g) for t, g in kept if id(t) not in given]))
+                                 (t, g) for t, g in kept if id(t) not in given]),
+                             run_inputs=True)
         if hooks._LEAF:
             hooks.post_accumulate(t for t, g in zip(inputs, grads) if g is not None)
         return
@@ -172,7 +176,8 @@ def _stage(pairs):
             continue
         if g is None:
             continue
-        g = g.astype(t._dtype.np, copy=False)   # (a fresh array: run_backward's copy)
+        # (a fresh array: run_backward's copy; a float32 cast that overflows: inf, silently)
+        g = quiet(g.astype, t._dtype.np, "K", "unsafe", True, False)
         if g.shape != t._shape:
             g = g.reshape(t._shape)
         cur = getattr(t, "_grad", None)
