@@ -1619,6 +1619,43 @@ def test_no_numpy_warnings_on_float32_overflow():
     like_torch(fn)
 
 
+def test_backward_inputs_runs_the_inputs_own_node():
+    """backward(inputs=[y]) runs y's own node, as torch: a non-leaf y whose saved buffers a
+    backward freed raises "backward through the graph a second time"; autograd.grad(z, [y])
+    does not, nor does a y whose node saves nothing."""
+    def fn(m):
+        out = []
+        for make in (lambda v: v * v, lambda v: v + 1, lambda v: v.exp()):
+            for call in ("grad", "backward"):
+                v0 = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+                y = make(v0)
+                y.backward()
+                z = y * y
+                try:
+                    if call == "grad":
+                        out.append(m.autograd.grad(z, [y])[0])
+                    else:
+                        z.backward(inputs=[y])
+                        out.append(y.grad)
+                except RuntimeError as e:
+                    out.append(norm(e))
+        return out
+    like_torch(fn)
+
+
+def test_create_graph_first_grads_are_copies():
+    """With create_graph=True a first .grad is a copy: inputs given one gradient tensor (add
+    passes g on) do not share a .grad that a later backward accumulates into."""
+    def fn(m):
+        v0 = m.tensor([0.55, -0.92], dtype=m.float64, requires_grad=True)
+        v1 = v0 + 1
+        m.autograd.backward(v1, m.ones(2, dtype=m.float64), create_graph=True, inputs=[v0, v1])
+        same = v0.grad is v1.grad
+        (v0.sin() ** 4).sum().backward()
+        return [same, v0.grad.detach(), v1.grad.detach()]
+    like_torch(fn)
+
+
 def test_div_grad_of_divisor_overflows():
     def fn(m):
         a = m.tensor([1e200, 1e-200], dtype=m.float64, requires_grad=True)
