@@ -7,7 +7,7 @@ import numpy as np
 from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
 from ..engine import run_backward, run_backward_graph
-from ..fpstate import quiet
+from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
@@ -153,6 +153,15 @@ def _stage(pairs):
     dtype, the new `.grad` tensor where there is none yet, and a retained non-leaf's next
     `.grad` (old + new), for `_publish`: (tensor, gradient, new .grad or None, the .grad the
     new one was computed from or None)."""
+    token = ERR_SET(QUIET)   # (a float32 cast that overflows: inf, silently as torch)
+    try:
+        return _stage_each(pairs)
+    finally:
+        ERR_RESET(token)
+
+
+def _stage_each(pairs):
+    """_stage's loop over the (tensor, gradient) pairs."""
     new = []
     add = new.append
     f32 = D.float32
@@ -176,8 +185,7 @@ def _stage(pairs):
             continue
         if g is None:
             continue
-        # (a fresh array: run_backward's copy; a float32 cast that overflows: inf, silently)
-        g = quiet(g.astype, t._dtype.np, "K", "unsafe", True, False)
+        g = g.astype(t._dtype.np, copy=False)   # (a fresh array: run_backward's copy)
         if g.shape != t._shape:
             g = g.reshape(t._shape)
         cur = getattr(t, "_grad", None)
