@@ -374,7 +374,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
     the (tensor, gradient) pairs of the retained non-leaves whose gradient the run computed
     (`_retained`): torch fills their `.grad` too.  `run_inputs` (backward(inputs=...)): the
     non-leaf inputs' own entries count as run (torch executes their nodes), so one whose
-    saved buffers a backward freed fails the call as a second backward.
+    saved buffers a backward freed fails the call as a second backward (`_run_inputs`).
     """
     pending = {}          # tape -> list of (node, seed)
     direct = []           # roots that are leaves: their seed is their gradient
@@ -395,7 +395,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 if node < r.n and reach[node]:
                     pending.setdefault(src, []).append((snode, r.grad_of(node, -1).copy()))
         if run_inputs:
-            _check_inputs_run(done, inputs)
+            _run_inputs(done, inputs)
 
         if inputs is not None:
             out = []
@@ -454,19 +454,28 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 reached.give(r.space)
 
 
-def _check_inputs_run(done, inputs):
-    """Raise torch's "backward a second time" error for a non-leaf input of backward(inputs=...)
-    that the sweep reached and whose entry's saved buffers are freed: torch runs the input's
-    own node (its gradient is taken there), which reads them."""
+def _run_inputs(done, inputs):
+    """backward(inputs=...) runs each reached non-leaf input's own node, as torch does (its
+    gradient is taken there): raise torch's "backward a second time" error if a backward freed
+    that entry's saved buffers, else count the entry as run (released with the others)."""
+    hits = []
     for t in inputs:
         tape = t._tape
         if tape is None:
             continue
+        node = t._node
         for r in done:
-            node = t._node
-            if r.tape is tape and node < r.n and r.reach[node] and tape.freed[node] \
-                    and _SAVES[tape.op[node]]:
-                raise RuntimeError(errors.BACKWARD_TWICE)
+            if r.tape is tape and node < r.n and r.reach[node]:
+                if tape.freed[node] and _SAVES[tape.op[node]]:
+                    raise RuntimeError(errors.BACKWARD_TWICE)
+                hits.append((r, node))
+    for r, node in hits:
+        if not r.ran[node]:
+            if r.ran is r.reach:
+                r.ran = r.ran.copy()
+            r.ran[node] = 1
+            if r.entries is not None:
+                r.entries = np.append(r.entries, node)
 
 
 def _retained(done, inputs, grads, roots):
