@@ -103,7 +103,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             data = [d._array() if isinstance(d, Tensor) else d for d in data]
             dt = D.get_default_dtype()
         arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
-    arr = quiet(np.array, arr, dt.np)   # (a copy; a float32 cast that overflows: inf, silently)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > dt.np.itemsize:
+        arr = quiet(np.array, arr, dt.np)   # (a narrowing cast may overflow: inf, silently)
+    else:
+        arr = np.array(arr, dtype=dt.np, copy=True)
     return _leaf(arr, dt, requires_grad)
 
 

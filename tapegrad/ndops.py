@@ -379,7 +379,9 @@ def where(condition, input, other, _op="where"):
 
 
 def _cast(x, dt):
-    out = _quiet(x._array().astype, dt.np)   # (a float32 cast that overflows: inf, silently)
+    xa = x._array()
+    # (a narrowing cast may overflow: inf, silently as torch)
+    out = _quiet(xa.astype, dt.np) if xa.itemsize > dt.np.itemsize else xa.astype(dt.np)
     tape = _record_start(x) if dt.is_floating_point and x._dtype.is_floating_point else None
     if tape is None:
         return Tensor._wrap(out, dt)

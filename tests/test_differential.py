@@ -1935,13 +1935,17 @@ def test_retained_grad_filled_with_inputs_create_graph():
     like_torch(via_grad)
 
 
+def _unrelated_leaf_and_square(m):
+    """(v0, v1 * v1): a leaf and the square of another, which v0 does not reach."""
+    v1 = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+    return m.tensor(0.55, dtype=m.float64, requires_grad=True), v1 * v1
+
+
 @xfail("a retained root with tensor hooks that leads to none of the inputs of autograd.grad / "
        "backward(inputs=...): torch fills its .grad with the hooked seed, tapegrad with the seed")
 def test_hooked_retained_root_with_inputs():
     def fn(m):
-        v0 = m.tensor(0.55, dtype=m.float64, requires_grad=True)
-        v1 = m.tensor(0.55, dtype=m.float64, requires_grad=True)
-        v2 = v1 * v1
+        v0, v2 = _unrelated_leaf_and_square(m)
         v2.retain_grad()
         v2.register_hook(lambda g: g * 2)
         m.autograd.grad(v2, [v0], allow_unused=True, retain_graph=True)
@@ -1954,9 +1958,7 @@ def test_hooked_retained_root_with_inputs():
        "time'")
 def test_unreached_inputs_over_a_freed_graph():
     def fn(m):
-        v0 = m.tensor(0.55, dtype=m.float64, requires_grad=True)
-        v1 = m.tensor(0.55, dtype=m.float64, requires_grad=True)
-        v2 = v1 * v1
+        v0, v2 = _unrelated_leaf_and_square(m)
         m.autograd.backward(v2, inputs=[v0])
         v4 = (v2 * v2) * (v2 * v2)
         v4.backward()
