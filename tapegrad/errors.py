@@ -16,8 +16,9 @@ NON_LEAF_FLAG = (
     "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
 IMPLICIT_SCALAR = "grad can be implicitly created only for scalar outputs"
 NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
-SHAPE_MISMATCH = ("Mismatch in shape: grad_output[{i}] has a shape of {g} and output[{i}] has a "
+SHAPE_MISMATCH = ("Mismatch in shape: grad_output[{i}] has a shape of {g} and output[{j}] has a "
                   "shape of {o}.")
+GRAD_INPUT_NO_GRAD = "One of the differentiated Tensors does not require grad"
 UNUSED = ("The differentiated Tensor at index {} appears to not have been used in the graph. "
           "Set allow_unused=True if this is the desired behavior.")
 NON_LEAF_GRAD = (

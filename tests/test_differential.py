@@ -59,7 +59,6 @@ KNOWN_BUGS = {
     "pow_half": True,             # test_pow_half_exponents_at_negative_inf_and_zero
     "pow_nan_mask": True,         # test_pow_gradient_masks_with_nan_incoming
     "layout": True,               # test_contiguity_follows_torch
-    "grad_check_order": True,     # test_argument_checks_order
     "retained_create_graph": True,  # test_retained_grad_filled_with_inputs_create_graph
     "hooked_retained_root": True,  # test_hooked_retained_root_with_inputs
     "unreached_inputs_freed": True,  # test_unreached_inputs_over_a_freed_graph
@@ -1177,7 +1176,7 @@ def act_backward(b):
     args = []
     if v.numel() != 1 or b.coin(0.2):
         dt = str(v.dtype).rsplit(".", 1)[-1]
-        wrong = b.coin(0.1) and (v.requires_grad or not KNOWN_BUGS["grad_check_order"])
+        wrong = b.coin(0.1)
         args.append("m.ones(3)" if wrong else f"m.ones({tuple(v.shape)}, dtype=m.{dt})")
     cg = b.choice(["", "", "", "create_graph=True"]) if _create_graph_ok(b, [root]) else ""
     rg = b.choice(["", "retain_graph=True", "retain_graph=False"])
@@ -1200,14 +1199,7 @@ def act_backward(b):
 
 def act_grad(b):
     roots = _subset(b, b.names) if b.coin(0.2) else [_root(b)]
-    pool = b.names
-    if KNOWN_BUGS["grad_check_order"] and not all(b.val(r).requires_grad for r in roots):
-        # torch rejects outputs that need no grad before inputs that need none; tapegrad
-        # checks the inputs first
-        pool = [n for n in pool if b.val(n).requires_grad]
-        if not pool:
-            return
-    inputs = _inputs(b, roots, pool)
+    inputs = _inputs(b, roots, b.names)
     if _inputs_differ(b, roots, inputs):
         return
     args = [f"[{', '.join(roots)}]" if len(roots) > 1 else roots[0], f"[{', '.join(inputs)}]"]
@@ -1474,6 +1466,38 @@ def xfail(reason):
 # ================================================================================================
 # Discrepancies found by the tests above and fixed since (regression tests)
 # ================================================================================================
+def test_argument_checks_order():
+    """torch's order: gradients against outputs pair by pair (shape, type, implicit scalar;
+    extra gradients dropped), then the count, each output's requires_grad, then each input's
+    type and requires_grad, so the same message wins."""
+    setup = "x = m.tensor([1.0, 2.0], requires_grad=True)\nc = m.tensor(1.0)"
+    each_like_torch(setup, [
+        "m.autograd.grad(c * 2, [c])",
+        "(c * m.ones(2)).backward(m.ones(3))",
+        "m.autograd.grad(x * 2, [c])",
+        "m.autograd.grad(x * 2, [c], m.ones(3))",
+        "m.autograd.grad(x * 2, [x], [m.ones(2), m.ones(2)])",
+        "m.autograd.grad([x * 2, x * 3], [x], [m.ones(3)])",
+        "m.autograd.grad([x * 2, x * 3], [x], [m.ones(2)])",
+        "m.autograd.grad([x * 2, x * 3], [x], [m.ones(3), [1.0]])",
+        "m.autograd.grad([x * 2, x * 3], [x], [[1.0], m.ones(3)])",
+        "m.autograd.grad([c * 3], [x, 3])",
+        "m.autograd.grad([x.sum()], [c, 3])",
+        "m.autograd.grad([x.sum()], [3, c])",
+        "m.autograd.grad(x * 2, [c], create_graph=True)",
+        "m.autograd.grad(x * 2, [x, 'a'])",
+        "(x * 2).backward(inputs=[c])",
+        "x.sum().backward(inputs=[c])",
+        "(c * 2).backward(inputs=[x])",
+        "x.sum().backward(inputs=[3])",
+        "x.sum().backward(inputs=[x, c], create_graph=True)",
+        "m.autograd.backward([x.sum(), x.sum()], [m.ones(())])",
+        "m.autograd.backward([c * 1, x.sum()], [m.ones(())])",
+        "m.autograd.backward([x, x], [m.ones(2), 5])",
+        "m.autograd.backward([x, x], [5, m.ones(3)])",
+    ])
+
+
 def test_relu_of_nan_and_negative_zero():
     def fn(m):
         x = m.tensor([math.nan, -0.0, 1.0], dtype=m.float64, requires_grad=True)
@@ -1906,21 +1930,6 @@ def test_negative_zero_gradient():
         (s * -0.0).backward()
         return [x.grad, s.grad]
     like_torch(fn)
-
-
-@xfail("argument checks run in another order than torch's, so another message wins: "
-       "grad() checks inputs before outputs, backward() requires_grad before the shape")
-def test_argument_checks_order():
-    def grad_no_grad_anywhere(m):
-        c = m.tensor(1.0)
-        return list(m.autograd.grad(c * 2, [c]))
-
-    def backward_wrong_shape_no_grad(m):
-        c = m.tensor([1.0, 2.0])
-        (c * 2).backward(m.ones(3))
-        return []
-    like_torch(grad_no_grad_anywhere)
-    like_torch(backward_wrong_shape_no_grad)
 
 
 @xfail("with create_graph=True, retained tensors get no .grad from autograd.grad or "

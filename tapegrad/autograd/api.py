@@ -47,19 +47,29 @@ def _zeros(t):
 
 
 def _seeds(outputs, grad_outputs, create_graph):
-    """The initial gradient for each output, validated as torch does."""
+    """The initial gradient for each output, validated in torch's order: its `_make_grads`
+    pair by pair (zip: gradients past the outputs are dropped), then the engine's count and
+    each output's requires_grad.  (The inputs' checks come after: `_check_inputs`.)"""
     if grad_outputs is None:   # the usual `loss.backward()`: nothing to check
-        grad_outputs = (None,) * len(outputs)
+        grads = (None,) * len(outputs)
     else:
-        grad_outputs = _as_tuple(grad_outputs)
-        if len(grad_outputs) != len(outputs):
-            raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
-        for g in grad_outputs:
-            if g is not None and not isinstance(g, Tensor):
+        grads = _as_tuple(grad_outputs)
+        for out, g in zip(outputs, grads):
+            if isinstance(g, Tensor):
+                if g._shape != out._shape:
+                    # (torch's indices: `.index`, so a repeated gradient names its first slot)
+                    raise RuntimeError(errors.SHAPE_MISMATCH.format(
+                        i=grads.index(g), g=f"tapegrad.Size({list(g._shape)})",
+                        j=outputs.index(out), o=f"tapegrad.Size({list(out._shape)})"))
+            elif g is not None:
                 raise TypeError(f"gradients can be either Tensors or None, but got "
                                 f"{type(g).__name__}")
+            elif out._recorded and out._shape and out.numel() != 1:
+                raise RuntimeError(errors.IMPLICIT_SCALAR)
+        if len(grads) < len(outputs):
+            raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     seeds = []
-    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+    for i, (out, g) in enumerate(zip(outputs, grads)):
         if not out._recorded:
             raise RuntimeError(errors.NO_GRAD_FN.format(i))
         if g is None:
@@ -68,14 +78,20 @@ def _seeds(outputs, grad_outputs, create_graph):
             # (a one-element seed as a float: the engine adds it without numpy calls)
             seeds.append(Tensor._wrap(np.ones(out._shape, out._dtype.np), out._dtype)
                          if create_graph else 1.0)
-            continue
-        if not isinstance(g, Tensor):
-            g = _tensor(g)
-        if g._shape != out._shape:
-            raise RuntimeError(errors.SHAPE_MISMATCH.format(
-                i=i, g=f"tapegrad.Size({list(g._shape)})", o=f"tapegrad.Size({list(out._shape)})"))
-        seeds.append(g if create_graph else np.asarray(g._array(), dtype=np.float64))
+        else:
+            seeds.append(g if create_graph else np.asarray(g._array(), dtype=np.float64))
     return seeds
+
+
+def _check_inputs(inputs, no_grad_message):
+    """torch's engine checks of `inputs`, each in turn: a Tensor, then one that requires
+    grad (`no_grad_message`: grad()'s, or backward()'s from the retain_grad it calls)."""
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got "
+                               f"{type(t).__name__}")
+        if not t._recorded:
+            raise RuntimeError(no_grad_message)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
@@ -89,11 +105,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
         return trace.backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
     outputs = _as_tuple(tensors)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     seeds = _seeds(outputs, grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
     if create_graph:
         if inputs is not None:
-            inputs = _as_tuple(inputs)
+            _check_inputs(inputs, errors.RETAIN_NO_GRAD)
             for t in inputs:
                 t.retain_grad()
             pairs = zip(inputs, run_backward_graph(outputs, seeds, inputs=list(inputs)))
@@ -117,9 +137,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             hooks.post_accumulate(t for t, _, _, _ in new)
         return
     if inputs is not None:
-        inputs = _as_tuple(inputs)
-        if not inputs:
-            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        _check_inputs(inputs, errors.RETAIN_NO_GRAD)
         for t in inputs:  # torch retains the gradient of non-leaf inputs
             t.retain_grad()
         given = {id(t) for t in inputs}   # (retained inputs: staged once, as inputs)
@@ -253,16 +271,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = _as_tuple(inputs)
     if not inputs:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
-    for t in inputs:
-        if not isinstance(t, Tensor):
-            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got "
-                               f"{type(t).__name__}")
-    for i, t in enumerate(inputs):
-        if not t._recorded:
-            raise RuntimeError("One of the differentiated Tensors does not require grad")
     if allow_unused is None:
         allow_unused = materialize_grads
     seeds = _seeds(outputs, grad_outputs, create_graph)
+    _check_inputs(inputs, errors.GRAD_INPUT_NO_GRAD)
     retain = create_graph if retain_graph is None else retain_graph
 
     def check_used(grads):
