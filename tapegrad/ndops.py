@@ -444,13 +444,14 @@ def _np_mean(arr, axis, keepdims, dtype):
     """arr.mean(axis=axis, keepdims=keepdims, dtype=dtype), bit for bit, without numpy's
     Python-level _mean (~2 µs of a 32-element mean): the sum in `dtype`, divided by the
     count as an intp, as numpy divides (a numpy scalar's quotient in float64, cast back).  An
-    empty reduction gives nan without numpy's warning, as torch."""
+    empty reduction gives nan, and a sum of opposite infinities nan, without numpy's
+    warnings, as torch."""
     items = 1
     for d in axis:
         items *= arr.shape[d]
     if items == 0:   # nan, silently as torch (numpy's mean warns "Mean of empty slice")
         return _quiet(np.true_divide, np.add.reduce(arr, axis, dtype, None, keepdims), 0)
-    ret = np.add.reduce(arr, axis, dtype, None, keepdims)
+    ret = _quiet(_add_reduce, arr, axis, dtype, None, keepdims)
     if type(ret) is np.ndarray:
         return np.true_divide(ret, np.intp(items), out=ret, casting="unsafe")
     return ret.dtype.type(ret / np.intp(items))
@@ -492,7 +493,8 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         if 1 < size and xa.itemsize >= 4 and (size < _FAST_SUM_MIN or xa.flags.c_contiguous):
             dtn = x._dtype.np
             if size < _FAST_SUM_MIN:
-                red = _add_reduce(xa, _ALL_DIMS[nd], dtn, None, False)
+                # (inf + -inf: nan, silently as torch)
+                red = _quiet(_add_reduce, xa, _ALL_DIMS[nd], dtn, None, False)
                 if mean:   # _np_mean's quotient (in float64, rounded once to dtn) without numpy
                     red = dtn.type(float(red) / size)   # scalar arithmetic (~1 us)
             else:      # the general path's _sums loop, its float64 total rounded once to dtn
@@ -552,7 +554,7 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     else:
         # the array's own sum: np.sum adds a Python dispatch layer (~1 µs a call); mean: _np_mean
         red = _np_mean(arr, dims, keepdim_eff, dt.np) if mean else \
-            arr.sum(axis=dims, keepdims=keepdim_eff, dtype=dt.np)
+            _quiet(_add_reduce, arr, dims, dt.np, None, keepdim_eff)
         out = np.asarray(red, dtype=dt.np)
     if type(x) is Tensor or type(x) is Parameter:   # (_record_start's usual case)
         tape = _tape_for(x, None) if x._recorded else None

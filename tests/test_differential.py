@@ -1667,6 +1667,23 @@ def test_no_numpy_warnings_on_float32_overflow():
     like_torch(fn)
 
 
+def test_no_numpy_warnings_on_sums_of_opposite_infinities():
+    """inf + -inf in a reduction gives nan silently, as torch (sum, mean, var, std over all
+    elements or one dim, and their gradients)."""
+    def fn(m):
+        out = []
+        for dt in (m.float32, m.float64):
+            x = m.tensor([math.inf, -math.inf, 1.0, 2.0], dtype=dt, requires_grad=True)
+            y = m.tensor([[math.inf, -math.inf], [1.0, 2.0]], dtype=dt, requires_grad=True)
+            out += [x.sum(), x.mean(), x.sum(0), x.mean(0), x.var(), x.std(), y.sum(),
+                    y.mean(), y.sum(1), y.mean(1), y.var(1), y.logsumexp(1)]
+            (x.sum() + x.mean() + x.var()).backward()
+            y.logsumexp(1).sum().backward()
+            out += [x.grad, y.grad]
+        return out
+    like_torch(fn)
+
+
 def test_backward_inputs_runs_the_inputs_own_node():
     """backward(inputs=[y]) runs y's own node, as torch: a non-leaf y whose saved buffers a
     backward freed raises "backward through the graph a second time"; autograd.grad(z, [y])
