@@ -3,7 +3,9 @@
 There is no Python object graph behind the tape; these exist for inspection (`name()`,
 `next_functions`, repr) exactly as torch exposes them.
 """
+import bisect
 from collections import namedtuple
+from operator import itemgetter
 
 import numpy as np
 
@@ -11,7 +13,7 @@ from . import groups
 from .ops import BY_CODE, OPS, OUTPUT_CODE, saves_mask, saves_needed
 
 _classes = {}
-_CPP_NODES = {"CopySlices", "CopyBackwards"}
+_CPP_NODES = {"CopySlices", "CopyBackwards", "AccumulateGrad"}
 
 
 class Node:
@@ -37,19 +39,8 @@ class Node:
         if op.kind == "cat":   # every operand: ia, ib, then the entry's arg list
             return tuple((_input_fn(tape, int(node)), output_nr(tape, int(node))) for node in
                          [tape.ia[n], tape.ib[n]][:1 + (tape.ib[n] >= 0)] + tape.args_of(n).tolist())
-        roles = ([tape.ia[n], tape.ib[n]] if op.kind in ("binary", "matmul", "where")
-                 or (op.kind == "linalg" and tape.ib[n] >= 0) else [tape.ia[n]])
-        if op.kind == "binary" and roles[0] < 0 <= roles[1] and not op.grad_fn_scalar_a:
-            roles = roles[::-1]   # `2 * b` is b.mul(2) in torch: (b's grad_fn, 0), (None, 0)
-        out = []
-        for i, node in enumerate(roles):
-            if node < 0:
-                scalar_name = op.grad_fn_scalar_a if i == 0 else op.grad_fn_scalar_b
-                if not scalar_name:
-                    out.append((None, 0))
-                continue
-            out.append((_input_fn(tape, node), output_nr(tape, node)))
-        return tuple(out)
+        return tuple((None, 0) if node < 0 else (_input_fn(tape, node), output_nr(tape, node))
+                     for node in torch_inputs(tape, n, op))
 
     @property
     def metadata(self):
@@ -134,17 +125,55 @@ def _input_fn(tape, node):
     return node_for(tape, node)
 
 
+_FOLDED_ENTRY = itemgetter(0)
+
+
 def entry_name(tape, n):
     row = groups.row_at(tape, n)
     if row >= 0:
         return BY_CODE[row].grad_fn
     op = BY_CODE[tape.op[n]]
     if op.kind == "binary":
-        if tape.ib[n] < 0 and op.grad_fn_scalar_b:
-            return op.grad_fn_scalar_b
-        if tape.ia[n] < 0 and op.grad_fn_scalar_a:
-            return op.grad_fn_scalar_a
+        return ((tape.ib[n] < 0 and number_name(tape, n, op, 1))
+                or (tape.ia[n] < 0 and number_name(tape, n, op, 0)) or op.grad_fn)
     return op.grad_fn
+
+
+def torch_inputs(tape, n, op):
+    """Entry n's operand nodes in the order of torch's node inputs (next_functions,
+    grad_inputs), -1 where torch's input takes no gradient (its `(None, 0)` edge); a number
+    given to a scalar overload is no input of torch's node."""
+    nodes = ([int(tape.ia[n]), int(tape.ib[n])] if op.kind in ("binary", "matmul", "where")
+             or (op.kind == "linalg" and tape.ib[n] >= 0) else [int(tape.ia[n])])
+    names = [number_name(tape, n, op, i) if node < 0 else "" for i, node in enumerate(nodes)]
+    if (op.kind == "binary" and nodes[0] < 0 <= nodes[1] and not op.grad_fn_scalar_a
+            and not folded(tape, n, 0)):
+        nodes, names = nodes[::-1], names[::-1]   # `2 * b` is b.mul(2) in torch
+    return [node for node, name in zip(nodes, names) if node >= 0 or not name]
+
+
+def folded(tape, n, i):
+    """Whether operand i (a: 0, b: 1) of entry n is a one-element constant tensor folded into
+    the entry's cst (Tape.watch_folded; the list is in entry order)."""
+    fold = tape.folded
+    if not fold:
+        return False
+    bit = 1 << i
+    k = bisect.bisect_left(fold, n, key=_FOLDED_ENTRY)
+    while k < len(fold) and fold[k][0] == n:
+        if fold[k][1] == bit:
+            return True
+        k += 1
+    return False
+
+
+def number_name(tape, n, op, i):
+    """The grad_fn name of torch's scalar overload when operand i of entry n (op `op`) is a
+    number (`2 - x`: RsubBackward1), or "" where torch's node takes a tensor there: the op has
+    no such overload, or the number is a folded one-element tensor (`c - x` with c a tensor:
+    SubBackward0, whose edge for c is (None, 0))."""
+    name = op.grad_fn_scalar_a if i == 0 else op.grad_fn_scalar_b
+    return "" if not name or folded(tape, n, i) else name
 
 
 def name_entry(tape, n, name):

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import set_grad_enabled
-from .graph import AccumulateGrad, Node
+from .graph import AccumulateGrad, Node, torch_inputs
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
@@ -287,16 +287,8 @@ def run_posthooks(table, grad_inputs, g):
 def roles(tape, n):
     """The operand nodes of entry n in torch's order of grad_inputs (next_functions): -1
     where torch's node has an input that takes no gradient (`(None, 0)`)."""
-    op = BY_CODE[tape.op[n]]
-    both = op.kind in ("binary", "matmul", "where")
-    out = []
-    for i, node in enumerate((int(tape.ia[n]), int(tape.ib[n])) if both else (int(tape.ia[n]),)):
-        if node < 0:
-            if not (op.grad_fn_scalar_a if i == 0 else op.grad_fn_scalar_b):
-                out.append(-1)
-            continue
-        out.append(node if BY_CODE[tape.op[node]].kind != "const" else -1)
-    return out
+    return [node if node < 0 or BY_CODE[tape.op[node]].kind != "const" else -1
+            for node in torch_inputs(tape, n, BY_CODE[tape.op[n]])]
 
 
 def grad_inputs_of(tape, n, pairs):

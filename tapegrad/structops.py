@@ -519,10 +519,7 @@ def masked_fill(input, mask, value):
         if value.dim():
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.dim()} dimension(s).")
-        if value._recorded:
-            name = "masked_fill_tensor"
-        else:
-            value = value.item()
+        name = "masked_fill_tensor"   # (needing no grad: torch's (None, 0) edge)
     keep = (mask == False) if _tracing(mask) is not None else ~mask._array()  # noqa: E712
     return _where_mask(name, input, keep, value)
 

@@ -49,7 +49,6 @@ import tapegrad  # noqa: E402
 KNOWN_BUGS = {
     "float32_in_double": True,    # test_float32_scalars_compute_in_double
     "inputs_prune": False,        # test_grad_with_inputs_sweeps_only_needed_nodes (fixed)
-    "const_tensor_grad_fn": True,  # test_grad_fn_name_with_one_element_constant_tensor
     "neg_zero_grad": True,        # test_negative_zero_gradient
     "grad_association": False,    # test_grad_formulas_associate_like_torch (fixed)
     "higher_order_names": True,   # test_higher_order_grad_fn_names
@@ -622,14 +621,6 @@ def _src(x):
     return num(x) if isinstance(x, (int, float)) else x
 
 
-def _const_tensor_bug(b, lhs, rhs):
-    """tapegrad records a one-element operand that needs no grad as a Python number, and names
-    grad_fn as for one (RsubBackward1, PowBackward0/2 instead of SubBackward0/PowBackward1)."""
-    va, vb = b.val(lhs), b.val(rhs)
-    return KNOWN_BUGS["const_tensor_grad_fn"] and va.requires_grad != vb.requires_grad and \
-        (va if vb.requires_grad else vb).numel() == 1
-
-
 def _extreme(b, *operands):
     """Operands with finite magnitudes beyond 1e100 or below 1e-100 (1e10 in float32): there
     tapegrad's gradient formulas, associated left to right, over/underflow where torch's do
@@ -669,8 +660,6 @@ def gen_binary(b, rhs_tensor=None):
         lhs = b.pick()
         rhs = rhs_tensor(lhs) if rhs_tensor else b.pick()
         if rhs is None:
-            return None
-        if op in ("-", "**") and _const_tensor_bug(b, lhs, rhs):
             return None
     else:
         t = b.pick()
@@ -1153,10 +1142,7 @@ def _call(b, code):
 def _session_op(b):
     a = b.pick()
     c = b.pick(lambda v: _broadcastable(tuple(v.shape), tuple(b.val(a).shape)))
-    op = b.choice(SESSION_OPS)
-    if op == "{a} - {b}" and _const_tensor_bug(b, a, c):
-        op = "{a} + {b}"
-    return op.format(a=a, b=c)
+    return b.choice(SESSION_OPS).format(a=a, b=c)
 
 
 def act_op(b):
@@ -1466,6 +1452,41 @@ def xfail(reason):
 # ================================================================================================
 # Discrepancies found by the tests above and fixed since (regression tests)
 # ================================================================================================
+def test_node_hook_grad_inputs_in_torchs_order_with_numbers():
+    """A node hook's grad_inputs follow torch's inputs: `2 * x` is x.mul(2) (x first), a
+    folded one-element tensor is an input that takes no gradient (None), a number given to a
+    scalar overload (`2 - x`: RsubBackward1) is none."""
+    def fn(m):
+        x, c = m.tensor(2.0, requires_grad=True), m.tensor(3.0)
+        seen = []
+        for y in (2 * x, c * x, x * c, c - x, 2 - x, x ** c, 2 + x, x - 2, 2 ** x):
+            y.grad_fn.register_hook(lambda gi, go: seen.append(
+                [None if g is None else g.item() for g in gi]))
+            y.backward()
+        return seen
+    like_torch(fn)
+
+
+def test_grad_fn_name_with_one_element_constant_tensor():
+    """A one-element operand that needs no grad is folded into the entry as a number, but its
+    node is named and linked as torch's tensor overload (SubBackward0 with a (None, 0) edge,
+    not RsubBackward1)."""
+    exprs = ["c - x", "c ** x", "x ** c", "d - x", "v ** c", "c - v", "2 - x", "2 ** x",
+             "x ** 2", "c * x", "2 * x", "x.remainder(c)", "x.clamp_min(c)", "x.fmod(c)",
+             "v.masked_fill(v > 1, c)", "v.masked_fill(v > 1, 2.0)"]
+
+    def fn(m):
+        ns = dict(x=m.tensor(2.0, requires_grad=True), c=m.tensor(3.0), d=m.tensor([3.0]),
+                  v=m.tensor([1.0, 2.0], requires_grad=True))
+        out = []
+        for e in exprs:
+            r = eval(e, ns)
+            out.append((e, r.grad_fn.name(), tuple(r.shape),
+                        [f if f is None else f.name() for f, _ in r.grad_fn.next_functions]))
+        return out
+    like_torch(fn)
+
+
 def test_argument_checks_order():
     """torch's order: gradients against outputs pair by pair (shape, type, implicit scalar;
     extra gradients dropped), then the count, each output's requires_grad, then each input's
@@ -1928,14 +1949,6 @@ def test_grad_with_inputs_sweeps_only_needed_nodes():
         return list(m.autograd.grad(z, [y]))   # needs only z's node
     like_torch(freed_side_branch)
     like_torch(freed_below_input)
-
-
-@xfail("a one-element operand that needs no grad is recorded as a Python number: grad_fn is "
-       "RsubBackward1 / PowBackward0 / PowBackward2 (torch: SubBackward0, PowBackward1)")
-def test_grad_fn_name_with_one_element_constant_tensor():
-    each_like_torch("x = m.tensor(2.0, requires_grad=True)\nc = m.tensor(3.0)\n"
-                    "d = m.tensor([3.0])\nv = m.tensor([1.0, 2.0], requires_grad=True)",
-                    ["c - x", "c ** x", "x ** c", "d - x", "v ** c", "c - v"])
 
 
 @xfail("gradients are added into a zeroed arena, so a -0.0 gradient arrives as +0.0")

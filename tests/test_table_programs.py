@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 
 import test_ops  # noqa: E402  (the op table's cases)
 from tapegrad.ops import OPS  # noqa: E402
-from test_differential import (KNOWN_BUGS, ND_STEPS, NS, SETTINGS, Builder,  # noqa: E402
+from test_differential import (ND_STEPS, NS, SETTINGS, Builder,  # noqa: E402
                                _bcast_shape, _shape, check)
 
 CASES = test_ops.CASES
@@ -100,14 +100,6 @@ def gen_table_op(b):
     dtype = b.dtype()
     args = [_operand(b, s, dom, dtype if name not in ELEMENTWISE else b.dtype())
             for s in shapes]
-    loose = False
-    if KNOWN_BUGS["const_tensor_grad_fn"]:
-        # a one-element operand that needs no grad is recorded as a number, and the node
-        # named as for one (test_differential's test_grad_fn_name_with_one_element_...)
-        vals = [b.peek(a) for a in args]
-        loose |= any(v is not None and v.numel() == 1 and not v.requires_grad for v in vals)
-    if loose:
-        b.loose.add(f"v{b.count}")
     if name not in ELEMENTWISE:
         # torch's result may be laid out otherwise (solve: column-major), which its reshape
         # shows (test_differential's test_contiguity_follows_torch); the n-d steps know
