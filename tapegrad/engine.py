@@ -622,17 +622,37 @@ def _handle(tape, node, like):
         return tape.leaves[node]
     if kind == "import":
         src, snode = tape.imports[node]
+        while BY_CODE[src.op[snode]].kind == "import":
+            src, snode = src.imports[snode]
+        if (node in tape.shape and snode in src.shape and BY_CODE[src.op[snode]].kind != "leaf"
+                and src.saved_array(snode) is None):
+            # a backward freed the value there, but this tape saved its own copy for the
+            # entries that read it: that copy, standing for the node there (torch's saved
+            # tensor is the value, whatever happened to the graph that made it)
+            arr = tape.saved_array(node)
+            if arr is not None:
+                return _handle_of(src, snode, np.asarray(arr), tape.shape[node], like)
         return _handle(src, snode, like)
-    t = _new()
     if node in tape.shape:
         arr = tape.saved_array(node)
         if arr is None:
             raise RuntimeError(errors.BACKWARD_TWICE)
-        t._v, t._shape = np.asarray(arr), tuple(tape.shape[node])
-        t._dtype = from_numpy_dtype(t._v.dtype) if t._v.dtype.kind == "f" else like._dtype
-    else:
-        t._v, t._shape, t._dtype = float(tape.val[node]), (), like._dtype
+        return _handle_of(tape, node, np.asarray(arr), tape.shape[node], like)
+    t = _new()
+    t._v, t._shape, t._dtype = float(tape.val[node]), (), like._dtype
     if kind == "const":
+        t._tape, t._recorded = None, False
+    else:
+        t._tape, t._node, t._recorded = tape, node, True
+    return t
+
+
+def _handle_of(tape, node, arr, shape, like):
+    """A tensor of n-d value `arr` standing for `node` of `tape` (a constant for a const)."""
+    t = _new()
+    t._v, t._shape = arr, tuple(shape)
+    t._dtype = from_numpy_dtype(arr.dtype) if arr.dtype.kind == "f" else like._dtype
+    if BY_CODE[tape.op[node]].kind == "const":
         t._tape, t._recorded = None, False
     else:
         t._tape, t._node, t._recorded = tape, node, True
