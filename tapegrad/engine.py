@@ -792,7 +792,17 @@ def _record_backward_fast(roots, seeds, inputs):
             if len(nodes) > 1:
                 return None  # several entries of one leaf: the Python path adds them
             out.append(grad_tensor(nodes[0], t) if nodes else None)
-        return out
+        kept = []
+        if tape.retained:
+            leads, given = _leads(tape, n, inputs), {id(t) for t in inputs}
+            for node, ref in tape.retained.items():
+                t = ref()
+                if (t is not None and node < n and id(t) not in given
+                        and _fills_retained(leads, tape, node, roots)):
+                    g = grad_tensor(node, t)
+                    if g is not None:
+                        kept.append((t, g))
+        return out, kept
     found = {}
     for node, leaf in tape.leaves.items():
         if node < n:
@@ -825,7 +835,8 @@ def _anomaly_dry_run(roots, seeds, inputs):
 
 def run_backward_graph(roots, seeds, inputs=None):
     """Like run_backward, with gradients as recorded tensors (create_graph=True).  Returns
-    {id(tensor): (tensor, grad Tensor)} or, with `inputs`, a list of grad Tensors / None."""
+    {id(tensor): (tensor, grad Tensor)} or, with `inputs`, (a list of grad Tensors / None,
+    [(retained non-leaf, grad Tensor)] of the other retained tensors the run fills)."""
     if ANOMALY[0] and ANOMALY[1]:
         _anomaly_dry_run(roots, seeds, inputs)
     fast = _record_backward_fast(roots, seeds, inputs)
@@ -846,6 +857,8 @@ def run_backward_graph(roots, seeds, inputs=None):
             if t._tape is not None:
                 wanted[(t._tape, t._node)] = None
     leaf_grads = {}
+    kept = {}                     # with inputs: id -> (retained non-leaf, its gradient)
+    given = set() if inputs is None else {id(t) for t in inputs}
     while pending:
         tape = max(pending, key=lambda tp: tp.serial)
         pending.discard(tape)
@@ -854,8 +867,9 @@ def run_backward_graph(roots, seeds, inputs=None):
         reach = tape.reached(seeds_here, n)
         tape.check_versions(n, ran=reach)
         freed = tape.freed
-        hooked = _hooked(tape, n, inputs, _leads(tape, n, inputs) if inputs is not None
-                         else None) if tape.hooks else None
+        leads = _leads(tape, n, inputs) if inputs is not None and (
+            tape.retained or tape.hooks) else None
+        hooked = _hooked(tape, n, inputs, leads) if tape.hooks else None
         for e in np.flatnonzero(reach)[::-1].tolist():
             g = adj.pop((tape, e), None)
             if g is None:
@@ -881,9 +895,12 @@ def run_backward_graph(roots, seeds, inputs=None):
                 raise RuntimeError(errors.BACKWARD_TWICE)
             if e in tape.retained:
                 t = tape.retained[e]()
-                if t is not None:
-                    k = id(t)
-                    leaf_grads[k] = (t, seen)
+                if t is None:
+                    pass
+                elif inputs is None:
+                    leaf_grads[id(t)] = (t, seen)
+                elif id(t) not in given and _fills_retained(leads, tape, e, roots):
+                    kept[id(t)] = (t, seen)   # (an input's is returned as the input's)
             if done is not None:
                 pairs = done
             elif kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
@@ -908,7 +925,14 @@ def run_backward_graph(roots, seeds, inputs=None):
             out.append(hit[1] if hit else None)
         else:
             out.append(wanted.get((t._tape, t._node)))
-    return out
+    return out, list(kept.values())
+
+
+def _fills_retained(leads, tape, node, roots):
+    """Whether a create_graph run with inputs fills the retained tensor of entry `node` (as
+    _retained's rule): the entry leads to the inputs (`leads`: _leads), or it is the run's
+    only root."""
+    return leads[node] or len(roots) == 1 and roots[0]._tape is tape and roots[0]._node == node
 
 
 # ---- hooks (tapegrad.hooks): the sweep pauses at hooked entries -----------------------------

@@ -57,7 +57,6 @@ KNOWN_BUGS = {
     "pow_half": True,             # test_pow_half_exponents_at_negative_inf_and_zero
     "pow_nan_mask": True,         # test_pow_gradient_masks_with_nan_incoming
     "layout": True,               # test_contiguity_follows_torch
-    "retained_create_graph": True,  # test_retained_grad_filled_with_inputs_create_graph
     "hooked_retained_root": True,  # test_hooked_retained_root_with_inputs
     "unreached_inputs_freed": True,  # test_unreached_inputs_over_a_freed_graph
     "torch_partial_failure": True,  # test_failed_calls_leave_no_trace
@@ -1071,12 +1070,6 @@ def _graph(b, roots):
     return nodes, [n for n in b.names if id(b.val(n)) in leaves]
 
 
-def _retained_under(b, roots):
-    nodes, _ = _graph(b, roots)
-    return any(b.val(n).retains_grad and any(b.val(n).grad_fn is x for x in nodes)
-               for n in b.names)
-
-
 def _inputs_differ(b, roots, inputs):
     """Whether a call with `inputs` falls on a known difference: a retained root with tensor
     hooks (torch fills its .grad with the hooked seed where it leads to no input, tapegrad
@@ -1162,8 +1155,7 @@ def act_backward(b):
     for opt in (rg, cg):
         if opt:
             args.append(opt)
-    if b.coin(0.3) and not (cg and KNOWN_BUGS["retained_create_graph"]
-                            and _retained_under(b, [root])):
+    if b.coin(0.3):
         inputs = _inputs(b, [root], b.names)
         if not _inputs_differ(b, [root], inputs):
             args.append(f"inputs=[{', '.join(inputs)}]")
@@ -1185,8 +1177,6 @@ def act_grad(b):
                 for r in roots]
         args.append(f"grad_outputs=[{', '.join(outs)}]")
     cg = b.choice(["", "", "create_graph=True"])
-    if cg and KNOWN_BUGS["retained_create_graph"] and _retained_under(b, roots):
-        cg = ""   # (test_retained_grad_filled_with_inputs_create_graph)
     rg = b.choice(["", "retain_graph=True", "retain_graph=False"])
     if cg and rg == "retain_graph=False" and KNOWN_BUGS["create_graph_freed"]:
         rg = ""   # (test_create_graph_without_retain_graph_frees)
@@ -1443,6 +1433,35 @@ def xfail(reason):
 # ================================================================================================
 # Discrepancies found by the tests above and fixed since (regression tests)
 # ================================================================================================
+def test_retained_grad_filled_with_inputs_create_graph():
+    """With create_graph=True, autograd.grad and backward(inputs=...) fill the .grad of the
+    retained tensors their run reaches (leading to the inputs, a retained input, the only
+    root) with recorded tensors, as without it, and as torch."""
+    def run(m, call, root_retained, input_is_y):
+        x = m.tensor([1.5, -0.5], dtype=m.float64, requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        w = y.exp()
+        w.retain_grad()
+        side = (x * 3).sum()
+        side.retain_grad()
+        z = (w * y).sum() + side
+        if root_retained:
+            z.retain_grad()
+        target = [y] if input_is_y else [x]
+        if call == "grad":
+            m.autograd.grad(z, target, create_graph=True)
+        else:
+            z.backward(inputs=target, create_graph=True)
+        return [t.grad if t.grad is None else (t.grad.detach(), t.grad.grad_fn is not None)
+                for t in (y, w, side) + ((z,) if root_retained else ())]
+
+    def fn(m):
+        return [run(m, call, root, input_y) for call in ("grad", "backward")
+                for root in (False, True) for input_y in (False, True)]
+    like_torch(fn)
+
+
 def test_create_graph_through_a_swept_tape():
     """create_graph through a value whose own graph a backward freed: the formulas read the
     copy the later entries saved (torch's saved tensor), so it works where nothing freed is
@@ -1972,18 +1991,6 @@ def test_negative_zero_gradient():
         (s * -0.0).backward()
         return [x.grad, s.grad]
     like_torch(fn)
-
-
-@xfail("with create_graph=True, retained tensors get no .grad from autograd.grad or "
-       "backward(inputs=...); torch fills those its run reaches (without it they get theirs)")
-def test_retained_grad_filled_with_inputs_create_graph():
-    def via_grad(m):
-        x = m.tensor(1.5, requires_grad=True)
-        y = x * x
-        y.retain_grad()
-        m.autograd.grad(y * y, [x], create_graph=True)
-        return [y.grad.detach()]
-    like_torch(via_grad)
 
 
 def _unrelated_leaf_and_square(m):

@@ -116,25 +116,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             _check_inputs(inputs, errors.RETAIN_NO_GRAD)
             for t in inputs:
                 t.retain_grad()
-            pairs = zip(inputs, run_backward_graph(outputs, seeds, inputs=list(inputs)))
+            grads, kept = run_backward_graph(outputs, seeds, inputs=list(inputs))
+            pairs = list(zip(inputs, grads)) + kept
         else:
             pairs = run_backward_graph(outputs, seeds).values()
-        # the new `.grad` tensors are recorded ops: make them all, then publish in one step
-        new = []
-        for t, g in pairs:
-            if g is not None:
-                g = _graph_grad(t, g)
-                cur = getattr(t, "_grad", None)
-                # (a first .grad is a copy, as torch's: one gradient tensor can be several
-                # inputs' (add passes g on), and a leaf's .grad later accumulates in place)
-                new.append((t, cur, g, g.clone() if cur is None else cur + g))
-        with COMMIT:
-            for t, cur, g, total in new:
-                now = getattr(t, "_grad", None)
-                # another thread published since: add to its result (rare; a recorded op)
-                t._grad = total if now is cur else (g if now is None else now + g)
+        published = _publish_graph(pairs)
         if hooks._LEAF:
-            hooks.post_accumulate(t for t, _, _, _ in new)
+            hooks.post_accumulate(published)
         return
     if inputs is not None:
         _check_inputs(inputs, errors.RETAIN_NO_GRAD)
@@ -151,6 +139,25 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     found = run_backward(outputs, seeds, retain, stage=_stage_found, publish=_publish)
     if hooks._LEAF:   # after the commit, as torch's run after accumulation
         hooks.post_accumulate(t for t, _ in found.values())
+
+
+def _publish_graph(pairs):
+    """create_graph: each (tensor, gradient) into the tensor's `.grad`, out of place (a first
+    `.grad` is a copy, as torch's: one gradient tensor can be several tensors' (add passes g
+    on), and a leaf's `.grad` later accumulates in place).  The new `.grad` tensors are
+    recorded ops: all are made first, then published in one step.  Returns the tensors."""
+    new = []
+    for t, g in pairs:
+        if g is not None:
+            g = _graph_grad(t, g)
+            cur = getattr(t, "_grad", None)
+            new.append((t, cur, g, g.clone() if cur is None else cur + g))
+    with COMMIT:
+        for t, cur, g, total in new:
+            now = getattr(t, "_grad", None)
+            # another thread published since: add to its result (rare; a recorded op)
+            t._grad = total if now is cur else (g if now is None else now + g)
+    return [t for t, _, _, _ in new]
 
 
 def _graph_grad(t, g):
@@ -283,8 +290,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(errors.UNUSED.format(i))
 
     if create_graph:
-        grads = run_backward_graph(outputs, seeds, inputs=hooks.GradInputs(inputs))
+        grads, kept = run_backward_graph(outputs, seeds, inputs=hooks.GradInputs(inputs))
         check_used(grads)
+        # (inputs' .grad untouched but for retained non-leaves, which get theirs, as the
+        # other retained tensors the run fills: as without create_graph, and as torch)
+        _publish_graph([(t, g) for t, g in zip(inputs, grads) if t._tape is not None
+                        and t.retains_grad] + kept)
         out = []
         for t, g in zip(inputs, grads):
             if g is None:
