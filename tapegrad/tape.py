@@ -570,7 +570,7 @@ class Tape:
         if folded_at >= 0 and (not hit.any() or folded_at > np.flatnonzero(hit)[-1]):
             _, _, c, expected, dtype, shape = folded
             err = RuntimeError(VERSION_ERROR.format(
-                kind=dtype.legacy, shape=", ".join(map(str, shape)), made="", now=c[0],
+                kind=_type_name(dtype), shape=", ".join(map(str, shape)), made="", now=c[0],
                 expected=expected))
             err.entry = folded_at
             raise err
@@ -597,7 +597,7 @@ class Tape:
             made = ", which is output 0 of " + re.sub(
                 r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
                 fn.name()) + ","
-        return VERSION_ERROR.format(kind=dtype.legacy, shape=", ".join(map(str, shape)),
+        return VERSION_ERROR.format(kind=_type_name(dtype), shape=", ".join(map(str, shape)),
                                     made=made, now=c[0], expected=expected)
 
     # -- lifetimes ----------------------------------------------------------------------------
@@ -1060,9 +1060,15 @@ def bump_version(t):
 
 VERSION_ERROR = (
     "one of the variables needed for gradient computation has been modified by an inplace "
-    "operation: [tapegrad.{kind}Tensor [{shape}]]{made} is at version {now}; expected version "
+    "operation: [{kind} [{shape}]]{made} is at version {now}; expected version "
     "{expected} instead. Hint: enable anomaly detection to find the operation that failed to "
     "compute its gradient, with tapegrad.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def _type_name(dtype):
+    """torch's name of a CPU tensor type in messages: its Python name (torch.FloatTensor), but
+    for bool, which torch's C++-to-Python name table leaves as the C++ CPUBoolType."""
+    return "CPUBoolType" if dtype.legacy == "Bool" else f"tapegrad.{dtype.legacy}Tensor"
 
 
 def _const_fill(n, value):

@@ -506,10 +506,7 @@ _ALIAS_COPIES = {"scalar_data_alias", "scalar_numpy_view", "scalar_leaf_data_cha
 @pytest.mark.parametrize("name", [
     pytest.param(k, marks=pytest.mark.xfail(strict=True, reason="one-element values are copied "
                                             "onto the tape: docs/semantics.md"))
-    if k in _ALIAS_COPIES else
-    pytest.param(k, marks=pytest.mark.xfail(strict=True, reason="torch names a bool tensor "
-                                            "CPUBoolType in this message"))
-    if k == "where_cond" else k for k in sorted(SAVED_VALUE_PATHS)])
+    if k in _ALIAS_COPIES else k for k in sorted(SAVED_VALUE_PATHS)])
 def test_changed_saved_values_as_torch(name):
     src = SAVED_VALUE_PATHS[name]
     assert run(src, tg) == run(src, torch)
