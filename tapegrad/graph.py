@@ -98,14 +98,18 @@ def torch_edges(name, operands):
 def show_edges(tape, n, inputs, name=None):
     """Entry n (a decomposition's output, or an op recorded as two entries) shows torch's
     edges: one per input in `inputs` (and torch's node name `name`, if given)."""
-    name = name or entry_name(tape, n)
-    cls = _edged.get(name)
-    if cls is None:
-        cls = _edged[name] = type(name, (Edged,), {"__slots__": ()})
+    cls = _edged_class(name or entry_name(tape, n))
     fn = cls.__new__(cls)
     fn._tape, fn._node = tape, n
     fn._edges = tuple(edge_to(tape, t) for t in inputs)
     tape.grad_fns[n] = fn
+
+
+def _edged_class(name):
+    cls = _edged.get(name)
+    if cls is None:
+        cls = _edged[name] = type(name, (Edged,), {"__slots__": ()})
+    return cls
 
 
 def _class(name):
@@ -196,6 +200,12 @@ def node_for(tape, n):
         kind = BY_CODE[tape.op[n]].kind
         if kind == "leaf":
             fn = AccumulateGrad.__new__(AccumulateGrad)
+        elif tape.edge_nodes is not None and n in tape.edge_nodes:
+            # a group written by nn/_onepass.py: the edges decomps.record shows with
+            # show_edges, made here on first access instead of on every call
+            fn = _edged_class(entry_name(tape, n)).__new__(_edged_class(entry_name(tape, n)))
+            fn._edges = tuple((None, 0) if k < 0 else (_input_fn(tape, k), output_nr(tape, k))
+                              for k in tape.edge_nodes[n])
         else:
             fn = _class(entry_name(tape, n)).__new__(_class(entry_name(tape, n)))
         fn._tape = tape

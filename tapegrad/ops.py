@@ -349,9 +349,9 @@ _DECLS = [
     Op("gelu", "decomp", "GeluBackward0", saves=("a",)),
     Op("silu", "decomp", "SiluBackward0", saves=("a",)),
     Op("softplus", "decomp", "SoftplusBackward0", saves=("a",)),
-    Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b")),
-    Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b")),
-    Op("huber_loss", "decomp", "HuberLossBackward0", saves=("a", "b")),
+    Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b"), edges=(0, 1)),
+    Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b"), edges=(0, 1)),
+    Op("huber_loss", "decomp", "HuberLossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("nll_loss", "decomp", "NllLossBackward0", saves=("a",)),
     Op("nll_loss2d", "decomp", "NllLoss2DBackward0", saves=("a",)),
     Op("div_by_number", "decomp", "DivBackward1", saves=()),      # torch's div(Tensor, Scalar)

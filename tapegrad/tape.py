@@ -186,7 +186,8 @@ class Tape:
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
                  "rebased", "superseded", "groups", "folded", "__weakref__",
-                 "hooks")       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
+                 "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
+                 "edge_nodes")  # graph.node_for: {group output: torch's input nodes} (_onepass)
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -194,6 +195,7 @@ class Tape:
         self.nds = None         # NdStreams, made with the first n-d fact
         self.groups = None      # groups.Groups, made with the first decomposition
         self.hooks = None       # tapegrad.hooks: hooks of non-leaf tensors/grad_fns, die with it
+        self.edge_nodes = None  # {group output: its torch input nodes, -1: (None, 0)}, or None
         # (_resize from nothing, inline): cells [n, lim) of ib and cst hold protocol.DEFAULTS
         # (up to a pooled set's clean mark, else from the first append's grow)
         arrs = _take_streams(cap)

@@ -133,13 +133,15 @@ def _scenario(fast, dtype, x_kind, out_features, twice):
             out = tapegrad.nn.functional.linear(x, w, b)
             assert out is not None
             return out
-        return decomps.record("linear", B.linear, KIND_OPS, x, w, b)
+        return decomps.record("linear", B.linear, KIND_OPS, x, w.t(), b)
     y = lin(x)
     if twice:
         y = lin(y.tanh()[:, :4] if out_features >= 4 else y.expand(3, 4).tanh())
     keep = [x0, x, w, b, y]
     facts = _facts(y._tape, keep)
     assert type(y.grad_fn).__name__ == "AddmmBackward0"
+    # torch's edges: bias, input (None for a constant), weight.t()
+    facts["edges"] = [None if f is None else f.name() for f, _ in y.grad_fn.next_functions]
     y.pow(2).sum().backward()
     grads = [None if t.grad is None else t.grad.numpy() for t in (x0, w, b)]
     return facts, y.detach().numpy(), grads
@@ -204,6 +206,7 @@ def _mse_scenario(fast, dtype, x_kind, shape, reduction):
         out = decomps.record("mse_loss", B.mse_loss, KIND_OPS, x, y, reduction)
     facts = _facts(out._tape, [x0, x, y, out])
     assert type(out.grad_fn).__name__ == "MseLossBackward0"
+    facts["edges"] = [None if f is None else f.name() for f, _ in out.grad_fn.next_functions]
     out.backward()
     return facts, out.detach().numpy(), x0.grad.numpy()
 

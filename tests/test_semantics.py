@@ -596,10 +596,13 @@ NEXT_FNS = {
     "index_copy": ["a.index_copy(0, m.tensor([1, 0]), b)"], "det": ["q.det()", "m.linalg.det(q)"],
     "inv": ["q.inverse()", "m.linalg.inv(q)"], "solve": ["m.linalg.solve(q, a)"],
     "cholesky": ["m.linalg.cholesky(q)"],
-    "linear": ["F.linear(a, b)", "F.linear(a[None], b * 1, v[:2])"], "leaky_relu": ["F.leaky_relu(b)"],
+    "linear": ["F.linear(a, b)", "F.linear(a[None], b * 1, v[:2])", "F.linear(a, b, v[:2])",
+               "F.linear(a, b * 1, v[:2])", "F.linear(c, b, v[:2])"], "leaky_relu": ["F.leaky_relu(b)"],
     "elu": ["F.elu(b)"], "gelu": ["F.gelu(b)"], "silu": ["F.silu(b)"],
-    "softplus": ["F.softplus(b)"], "mse_loss": ["F.mse_loss(a, b)"],
-    "smooth_l1_loss": ["F.smooth_l1_loss(a, b)"], "huber_loss": ["F.huber_loss(a, b)"],
+    "softplus": ["F.softplus(b)"], "mse_loss": ["F.mse_loss(a, b)",
+                                                      "F.mse_loss(a * 2, c)"],
+    "smooth_l1_loss": ["F.smooth_l1_loss(a, b)", "F.smooth_l1_loss(a, c)"],
+    "huber_loss": ["F.huber_loss(a, b)", "F.huber_loss(a, c)"],
     "nll_loss": ["F.nll_loss(a.log_softmax(1), m.tensor([2, 0]))"],
     "nll_loss2d": ["F.nll_loss(a.log_softmax(1).reshape(1, 2, 3, 1),"
                    " m.tensor([[[1], [0], [1]]]))"],
@@ -709,8 +712,6 @@ def test_next_functions_of_every_op_as_torch(op):
 # cases of rows above that differ from torch (docs/semantics.md, "Known differences"):
 # case -> (expressions, why)
 NEXT_FNS_DIFFER = {
-    "linear_bias": (["F.linear(a, b, v[:2])", "F.linear(a, b * 1, v[:2])"],
-                    "torch's addmm reads weight.t(): a TBackward0 node of its own"),
     "slogdet_sign": (["q.slogdet()[0]", "m.linalg.slogdet(q).sign"],
                      "slogdet's sign is recorded as a constant (no grad_fn)"),
 }

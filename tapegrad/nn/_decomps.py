@@ -17,10 +17,11 @@ from ..ndops import where
 # tests compare them with torch in float64), except where the notes below say otherwise.
 
 
-def linear(T, x, weight, bias):
-    """x @ weight.T + bias (AddmmBackward0 for 2-d x with a bias)."""
-    out = x.matmul(weight.t())
-    return out if bias is None else out + bias
+def linear(T, x, weight_t, bias):
+    """x @ weight_t + bias (AddmmBackward0 for 2-d x with a bias): the caller records
+    weight.t() before the group, since torch's addmm reads it as a node of its own
+    (TBackward0)."""
+    return x.matmul(weight_t) + bias
 
 
 def leaky_relu(T, x, slope):

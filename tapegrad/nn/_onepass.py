@@ -1,8 +1,8 @@
 """nn.functional's common training cases in one pass: what `decomps.record` of a decomposition
 row records, without the generic per-op dispatch between its entries.
 
-* `linear`: the `t` view of the weight, `mm`, the bias `add`, one group shown as
-  AddmmBackward0.  The case: a 2-d input, a 2-d weight and a 1-d bias of one float dtype with
+* `linear`: the `t` view of the weight (TBackward0, outside the group, as torch's addmm
+  reads it), then `mm` and the bias `add`, one group shown as AddmmBackward0.  The case: a 2-d input, a 2-d weight and a 1-d bias of one float dtype with
   matching sizes, weight and bias leaves that require grad (a layer being trained), no result
   of one element.
 * `mse_loss`: `input - target` (the target a const entry), the square as `d * d`, `mean` or
@@ -74,7 +74,6 @@ def linear(x, w, b):
     xtape = x._tape
     if tape.recording or xtape is not None and xtape.serial > tape.serial:
         return None               # baked constants, guards; another thread's graph: the row
-    start = tape.n
     # w.t(): a strided view of w (offset 0, strides (1, in)), sharing w's version counter;
     # push_nd, share_version and _watch_new inline (a leaf's counter is its own list)
     v = _new()
@@ -105,7 +104,9 @@ def linear(x, w, b):
     else:
         share_version(v, w)
         tape._watch_new(n_t, v)           # (watch() of an entry just pushed)
-    # x @ w.t(): mm, saving both operands
+    # x @ w.t(): mm, saving both operands; the group starts here (torch's addmm reads w.t()
+    # as a node of its own, TBackward0)
+    start = tape.n
     mm = np.matmul(xa, wt)
     if x._recorded:
         a = input_node(tape, x)             # its own entry, a leaf or an import: no member
@@ -113,7 +114,7 @@ def linear(x, w, b):
     else:
         a = tape.const_node(xa)             # a constant: a member
         tape._watch_new(a, x)
-        members = (n_t, a)
+        members = (a,)
     tape.save(a, xa)
     tape.save(n_t, wt)
     n_mm = tape.push_nd(_MM, a, n_t, 0.0, mm.shape, mm.size)
@@ -131,8 +132,9 @@ def linear(x, w, b):
     t._v, t._dtype, t._shape = out, dt, out.shape
     n = tape.push_nd(_ADD, n_mm, n_b, 0.0, out.shape, out.size)
     t._tape, t._node, t._recorded = tape, n, True
-    groups.mark_members(tape, start, n, (n_t, n_mm, n) if members is None else
+    groups.mark_members(tape, start, n, (n_mm, n) if members is None else
                         members + (n_mm, n), _LINEAR)
+    _edges(tape, n, (n_b, -1 if members else a, n_t))   # torch's: bias, input, weight.t()
     return t
 
 
@@ -177,4 +179,14 @@ def mse_loss(x, y, reduction):
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = v, dt, (), tape, n, True
     groups.mark_members(tape, start, n, (b, n_d, n_sq, n), _MSE)   # (a: no member)
+    _edges(tape, n, (a, -1))                                        # torch's: input, target
     return t
+
+
+def _edges(tape, n, nodes):
+    """Group output n shows torch's edges to `nodes` (-1: (None, 0)), as decomps.record's
+    show_edges does for the row, but made on first access (graph.node_for), not here."""
+    edge_nodes = tape.edge_nodes
+    if edge_nodes is None:
+        edge_nodes = tape.edge_nodes = {}
+    edge_nodes[n] = nodes
