@@ -34,8 +34,8 @@ from .grad_mode import _set as _set_grad
 from .graph import Node, _input_fn, output_nr
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start
-from .tape import (STATE, VERSION_ERROR, bump_version, input_node, share_version,
-                   version_counter)
+from .tape import (STATE, bump_version, input_node, share_version, version_counter,
+                   version_message)
 from .tensor import Tensor
 
 PYFUNC_CODE = OPS["pyfunc"].code
@@ -120,8 +120,7 @@ def _version_message(t, version, fn):
         made = f", which is output {t.output_nr} of " + re.sub(
             r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
             fn.name()) + ","
-    return VERSION_ERROR.format(kind=t._dtype.legacy, shape=", ".join(map(str, t._shape)),
-                                made=made, now=version_counter(t)[0], expected=version)
+    return version_message(t._dtype, t._shape, made, version_counter(t)[0], version)
 
 
 def _saved(tensors):

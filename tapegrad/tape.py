@@ -571,9 +571,7 @@ class Tape:
                 folded_at, folded = f[0], f
         if folded_at >= 0 and (not hit.any() or folded_at > np.flatnonzero(hit)[-1]):
             _, _, c, expected, dtype, shape = folded
-            err = RuntimeError(VERSION_ERROR.format(
-                kind=_type_name(dtype), shape=", ".join(map(str, shape)), made="", now=c[0],
-                expected=expected))
+            err = RuntimeError(version_message(dtype, shape, "", c[0], expected))
             err.entry = folded_at
             raise err
         if not hit.any():
@@ -599,8 +597,7 @@ class Tape:
             made = ", which is output 0 of " + re.sub(
                 r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
                 fn.name()) + ","
-        return VERSION_ERROR.format(kind=_type_name(dtype), shape=", ".join(map(str, shape)),
-                                    made=made, now=c[0], expected=expected)
+        return version_message(dtype, shape, made, c[0], expected)
 
     # -- lifetimes ----------------------------------------------------------------------------
     def seal(self):
@@ -1067,10 +1064,13 @@ VERSION_ERROR = (
     "compute its gradient, with tapegrad.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
-def _type_name(dtype):
-    """torch's name of a CPU tensor type in messages: its Python name (torch.FloatTensor), but
-    for bool, which torch's C++-to-Python name table leaves as the C++ CPUBoolType."""
-    return "CPUBoolType" if dtype.legacy == "Bool" else f"tapegrad.{dtype.legacy}Tensor"
+def version_message(dtype, shape, made, now, expected):
+    """VERSION_ERROR for a saved tensor of `dtype` and `shape` (`made`: ", which is output k
+    of Op," or "").  torch names the type by its Python name (torch.FloatTensor), but a bool
+    tensor CPUBoolType: its table of C++-to-Python names has no entry for bool."""
+    kind = "CPUBoolType" if dtype.legacy == "Bool" else f"tapegrad.{dtype.legacy}Tensor"
+    return VERSION_ERROR.format(kind=kind, shape=", ".join(map(str, shape)), made=made,
+                                now=now, expected=expected)
 
 
 def _const_fill(n, value):
