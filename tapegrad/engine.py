@@ -5,6 +5,8 @@ hands its gradient to the tape it came from), and only when every sweep has succ
 accumulate into `.grad`, free saved buffers and seal the tapes.  A failing call therefore
 leaves every tensor, `.grad` and tape as it was.
 """
+import heapq
+
 import numpy as np
 
 from . import anomaly, errors, hooks, pyfunc, reached, scratch, tiers
@@ -74,26 +76,60 @@ class _Sweep:
         return self.tape.freed_since_entries(self.entries)
 
 
-def _leads(tape, n, inputs):
-    """uint8 per entry: 1 where an operand of the entry depends on (or is) one of `inputs`
-    (imports count: the tape they come from may hold inputs).  With `inputs` a backward runs
-    only these entries: the gradient stops at an input."""
-    leads = np.zeros(n, np.uint8)
-    for t in inputs:
-        for node in _nodes_in(tape, t):
-            if node < n:
-                leads[node] = 1
-    for node in tape.imports:  # the tape an import comes from may hold inputs
-        if node < n:
-            leads[node] = 1
-    deps = tape.dependencies(n)
-    K.mark_leads(*deps, leads)
+def _leads(tape, n, inputs, memo=None):
+    """uint8 per entry: 1 where an operand of the entry depends on (or is) one of `inputs`.
+    With `inputs` a backward runs only these entries: the gradient stops at an input.
+    `memo`: _marks' for the other tapes of the same backward."""
+    marks = _marks(tape, n, inputs, {} if memo is None else memo)
     runs = np.empty(n, np.uint8)
-    K.operand_leads(*deps, leads, runs)
+    K.operand_leads(*tape.dependencies(n), marks[:n], runs)
     return runs
 
 
-def _sweep_tape(tape, seeds, inputs=None):
+def _marks(tape, n, inputs, memo):
+    """uint8 per node (at least n of `tape`'s): 1 where the node is or depends on one of
+    `inputs`, across tapes: an import node where its source node is (torch runs no node of a
+    graph that leads to no input).  The tapes imports come from are older: they are marked
+    first, each once per backward (`memo`: {id(tape): marks}; marks of more entries hold
+    those of fewer, the walk being oldest first)."""
+    got = memo.get(id(tape))
+    if got is not None and len(got) >= n:
+        return got
+    need = {id(tape): (tape, n)}      # every tape the imports below n lead to, and how far
+    heap = [(-tape.serial, id(tape))]
+    order = []
+    while heap:                       # newest first: a tape's own need is final when popped
+        _, key = heapq.heappop(heap)
+        tp, k = need[key]
+        order.append(tp)
+        for node, (src, snode) in tp.imports.items():
+            if node >= k:
+                continue
+            sk = id(src)
+            have = memo.get(sk)
+            if have is not None and len(have) > snode:
+                continue
+            if sk not in need:
+                need[sk] = (src, snode + 1)
+                heapq.heappush(heap, (-src.serial, sk))
+            elif need[sk][1] <= snode:
+                need[sk] = (src, snode + 1)
+    for tp in reversed(order):        # oldest first
+        k = need[id(tp)][1]
+        marks = np.zeros(k, np.uint8)
+        for t in inputs:
+            for node in _nodes_in(tp, t):
+                if node < k:
+                    marks[node] = 1
+        for node, (src, snode) in tp.imports.items():
+            if node < k and memo[id(src)][snode]:
+                marks[node] = 1
+        K.mark_leads(*tp.dependencies(k), marks)
+        memo[id(tp)] = marks
+    return memo[id(tape)]
+
+
+def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     """seeds: list of (node, float or ndarray).  Returns a _Sweep or raises (nothing changed).
     With `inputs`, entries that do not lead to them are not checked for freed buffers (their
     adjoints are computed but unused) and are not released: torch runs only what leads to
@@ -105,11 +141,11 @@ def _sweep_tape(tape, seeds, inputs=None):
     if tape.nds is not None and n >= reached.MIN_WALK and not anomaly_on:
         sub = reached.walk(tape, n, roots)
         if sub is not None:   # a small part of the prefix: sweep it as local streams
-            return _sweep_reached(tape, n, seeds, inputs, sub)
+            return _sweep_reached(tape, n, seeds, inputs, sub, memo, root)
     op, ia, ib, cst, freed = tape.streams(n)
     leads = None
     if inputs is not None:
-        leads = _leads(tape, n, inputs)
+        leads = _leads(tape, n, inputs, memo)
         freed = freed & leads
     bufs = []
 
@@ -130,7 +166,7 @@ def _sweep_tape(tape, seeds, inputs=None):
             adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
         reach[node] = 1
     side = _Side(tape, None)
-    hooked = _hooked(tape, n, inputs, leads) if tape.hooks else None
+    hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
                      nd, vals, adj, reach, freed, side, leads=leads, hooked=hooked, low=low)
     if bad >= 0:
@@ -150,7 +186,7 @@ def _sweep_tape(tape, seeds, inputs=None):
     return r
 
 
-def _sweep_reached(tape, n, seeds, inputs, sub):
+def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
     """_sweep_tape for a tape with n-d streams whose roots reach a small part of the first n
     entries (listed in workspace `sub`): the sweep runs on the local streams of the reached
     entries (tapegrad.reached), so its cost follows the reached graph, not the tape prefix."""
@@ -165,7 +201,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
         freed = tape.freed[:n]
         leads = None
         if inputs is not None:
-            leads = _leads(tape, n, inputs)
+            leads = _leads(tape, n, inputs, memo)
             freed = freed & leads
         vals, total, low = reached.gather(tape, sub, freed, buffer)
         adj = bufs[0][total:2 * total] if total <= _PAIRED else buffer(total)
@@ -182,7 +218,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub):
                 adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
             reach[i] = 1
         side = _Side(tape, sub.order)
-        hooked = _hooked(tape, n, inputs, leads, sub) if tape.hooks else None
+        hooked = _hooked(tape, n, inputs, leads, sub, root) if tape.hooks else None
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
@@ -385,10 +421,13 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             pending.setdefault(t._tape, []).append((t._node, s))
 
     done = []
+    memo = {}             # with inputs: _marks of each tape, for the next tapes' sweeps
+    only = roots[0] if len(roots) == 1 and roots[0]._tape is not None else None
     try:
         while pending:
             tape = next(iter(pending)) if len(pending) == 1 else max(pending, key=_serial)
-            r = _sweep_tape(tape, pending.pop(tape), inputs)
+            r = _sweep_tape(tape, pending.pop(tape), inputs, memo,
+                            only._node if only is not None and only._tape is tape else -1)
             done.append(r)
             reach = r.reach
             for node, (src, snode) in tape.imports.items():
@@ -857,6 +896,7 @@ def run_backward_graph(roots, seeds, inputs=None):
             if t._tape is not None:
                 wanted[(t._tape, t._node)] = None
     leaf_grads = {}
+    memo = {}                     # with inputs: _marks of each tape
     kept = {}                     # with inputs: id -> (retained non-leaf, its gradient)
     given = set() if inputs is None else {id(t) for t in inputs}
     while pending:
@@ -865,11 +905,13 @@ def run_backward_graph(roots, seeds, inputs=None):
         seeds_here = [node for (tp, node) in adj if tp is tape]
         n = max(seeds_here) + 1
         reach = tape.reached(seeds_here, n)
-        tape.check_versions(n, ran=reach)
+        # with inputs, only what leads to them runs (is checked, differentiated), as torch
+        leads = None if inputs is None else _leads(tape, n, inputs, memo)
+        marks = None if inputs is None else memo[id(tape)]
+        tape.check_versions(n, ran=reach if leads is None else reach & leads)
         freed = tape.freed
-        leads = _leads(tape, n, inputs) if inputs is not None and (
-            tape.retained or tape.hooks) else None
-        hooked = _hooked(tape, n, inputs, leads) if tape.hooks else None
+        root = roots[0]._node if len(roots) == 1 and roots[0]._tape is tape else -1
+        hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
         for e in np.flatnonzero(reach)[::-1].tolist():
             g = adj.pop((tape, e), None)
             if g is None:
@@ -886,12 +928,15 @@ def run_backward_graph(roots, seeds, inputs=None):
                 leaf_grads[k] = (leaf, leaf_grads[k][1] + g if k in leaf_grads else g)
                 continue
             if kind == "import":
+                if marks is not None and not marks[e]:
+                    continue      # its graph leads to no input
                 src, snode = tape.imports[e]
                 key = (src, snode)
                 adj[key] = adj[key] + g if key in adj else g
                 pending.add(src)
                 continue
-            if freed[e] and _SAVES[tape.op[e]]:
+            runs = leads is None or leads[e]
+            if runs and freed[e] and _SAVES[tape.op[e]]:
                 raise RuntimeError(errors.BACKWARD_TWICE)
             if e in tape.retained:
                 t = tape.retained[e]()
@@ -901,6 +946,8 @@ def run_backward_graph(roots, seeds, inputs=None):
                     leaf_grads[id(t)] = (t, seen)
                 elif id(t) not in given and _fills_retained(leads, tape, e, roots):
                     kept[id(t)] = (t, seen)   # (an input's is returned as the input's)
+            if not runs:
+                continue
             if done is not None:
                 pairs = done
             elif kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
@@ -941,7 +988,7 @@ def _fills_retained(leads, tape, node, roots):
 # hooks run on it here, and the kernel resumes at the same entry.  Without hooks nothing here
 # runs: one test of `tape.hooks` per swept tape.
 
-def _hooked(tape, n, inputs, leads, sub=None):
+def _hooked(tape, n, inputs, leads, sub=None, root=-1):
     """hooks.Pauses {sweep index: hooks.Pause} of the hooked entries below n that this
     backward runs, or None.  With `inputs` only those on a path to an input run their
     grad_fn's hooks, as torch runs only those nodes, and the inputs themselves their tensor
@@ -953,7 +1000,7 @@ def _hooked(tape, n, inputs, leads, sub=None):
     for node, h in tape.hooks.items():
         if node >= n or not h.active():
             continue
-        p = hooks.plan(tape, node, h, inputs, leads, mine)
+        p = hooks.plan(tape, node, h, inputs, leads, mine, root)
         if p is None:
             continue
         if sub is not None:

@@ -338,19 +338,23 @@ class Pause:
         self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
 
 
-def plan(tape, node, h, inputs, leads, mine):
+def plan(tape, node, h, inputs, leads, mine, root=-1):
     """The Pause of hooked entry `node` in a backward (None: nothing runs there).  torch's
     engine, with `inputs`, executes only the nodes on a path to an input (`leads`); an input
     whose node does not execute gets its tensor hooks run and then its gradient captured; an
     autograd.grad input whose node executes (another input lies below it) is captured
-    before its hooks, which then run for the propagation (engine.cpp, evaluate_function)."""
+    before its hooks, which then run for the propagation (engine.cpp, evaluate_function).
+    The run's only root (`root`: its node on this tape, else -1) is evaluated even when it
+    leads to no input: its tensor hooks run there, and a retained .grad sees their result."""
     if inputs is None:
         return Pause(node, h, True, "tensor" if node in tape.retained else None)
     needed = bool(leads[node])
     if node in mine:
         return Pause(node, h, needed,
                      "raw" if needed and isinstance(inputs, GradInputs) else "tensor")
-    return Pause(node, h, True, None) if needed else None
+    if needed:
+        return Pause(node, h, True, None)
+    return Pause(node, h, False, None) if node == root else None
 
 
 def pause(tape, p, arr, vjp, captured):

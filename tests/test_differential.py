@@ -57,8 +57,6 @@ KNOWN_BUGS = {
     "pow_half": True,             # test_pow_half_exponents_at_negative_inf_and_zero
     "pow_nan_mask": True,         # test_pow_gradient_masks_with_nan_incoming
     "layout": True,               # test_contiguity_follows_torch
-    "hooked_retained_root": True,  # test_hooked_retained_root_with_inputs
-    "unreached_inputs_freed": True,  # test_unreached_inputs_over_a_freed_graph
     "torch_partial_failure": True,  # test_failed_calls_leave_no_trace
 }
 
@@ -384,7 +382,6 @@ class Builder:
         self.lowp = False
         self.loose = set()
         self.loose_grads = False
-        self.swept = set()     # non-leaf values that existed when a backward freed its graph
 
     # -- drawing helpers ------------------------------------------------------------------------
     def choice(self, seq):
@@ -1070,24 +1067,6 @@ def _graph(b, roots):
     return nodes, [n for n in b.names if id(b.val(n)) in leaves]
 
 
-def _inputs_differ(b, roots, inputs):
-    """Whether a call with `inputs` falls on a known difference: a retained root with tensor
-    hooks (torch fills its .grad with the hooked seed where it leads to no input, tapegrad
-    with the seed: test_hooked_retained_root_with_inputs), or inputs the roots do not reach
-    over a graph a backward freed (torch runs nothing, tapegrad raises:
-    test_unreached_inputs_over_a_freed_graph)."""
-    if KNOWN_BUGS["hooked_retained_root"] and any(
-            b.val(r).retains_grad and b.val(r)._backward_hooks for r in roots):
-        return True
-    if not KNOWN_BUGS["unreached_inputs_freed"]:
-        return False
-    nodes, leaves = _graph(b, roots)
-    freed = any(b.val(n).grad_fn is fn for n in b.swept if n in b.ns for fn in nodes)
-    reached = any(id(b.val(n)) in leaves or any(b.val(n).grad_fn is fn for fn in nodes)
-                  for n in inputs)
-    return freed and not reached
-
-
 def _inputs(b, roots, pool):
     """A random `inputs` list.  With KNOWN_BUGS["inputs_prune"] it also holds every leaf the
     roots depend on: torch then runs every node tapegrad sweeps (tapegrad sweeps, checks and
@@ -1112,8 +1091,6 @@ def _call(b, code):
     """Emit a backward / autograd.grad call (run on the oracle first)."""
     before = _grads(b)
     err = _run(b, code)
-    if err is None and "retain_graph=True" not in code and "create_graph=True" not in code:
-        b.swept |= {n for n in b.names if not b.val(n).is_leaf}
     if err is not None and KNOWN_BUGS["torch_partial_failure"] and (
             _grads(b) != before or ("not have been used" in str(err) and
                                     "retain_graph=True" not in code)):
@@ -1156,9 +1133,7 @@ def act_backward(b):
         if opt:
             args.append(opt)
     if b.coin(0.3):
-        inputs = _inputs(b, [root], b.names)
-        if not _inputs_differ(b, [root], inputs):
-            args.append(f"inputs=[{', '.join(inputs)}]")
+        args.append(f"inputs=[{', '.join(_inputs(b, [root], b.names))}]")
     b.loose_grads |= bool(cg) and KNOWN_BUGS["higher_order_names"]
     if b.coin(0.8):
         _call(b, f"{root}.backward({', '.join(args)})")
@@ -1169,8 +1144,6 @@ def act_backward(b):
 def act_grad(b):
     roots = _subset(b, b.names) if b.coin(0.2) else [_root(b)]
     inputs = _inputs(b, roots, b.names)
-    if _inputs_differ(b, roots, inputs):
-        return
     args = [f"[{', '.join(roots)}]" if len(roots) > 1 else roots[0], f"[{', '.join(inputs)}]"]
     if any(b.val(r).numel() != 1 for r in roots):
         outs = [f"m.ones({tuple(b.val(r).shape)}, dtype=m.{str(b.val(r).dtype)[6:]})"
@@ -1433,6 +1406,55 @@ def xfail(reason):
 # ================================================================================================
 # Discrepancies found by the tests above and fixed since (regression tests)
 # ================================================================================================
+def test_hooked_retained_root_with_inputs():
+    """The only root of a run with inputs is evaluated even where it leads to none of them:
+    its tensor hooks run, and its retained .grad is the hooked seed (autograd.grad and
+    backward(inputs=), with and without create_graph)."""
+    def fn(m):
+        out = []
+        for call in ("grad", "backward"):
+            for cg in (False, True):
+                v0, v2 = _unrelated_leaf_and_square(m)
+                v2.retain_grad()
+                calls = []
+                v2.register_hook(lambda g: calls.append(1) or g * 2)
+                if call == "grad":
+                    m.autograd.grad(v2, [v0], allow_unused=True, retain_graph=True,
+                                    create_graph=cg)
+                else:
+                    m.autograd.backward(v2, inputs=[v0], retain_graph=True, create_graph=cg)
+                out += [v2.grad.detach(), len(calls), v0.grad]
+        return out
+    like_torch(fn)
+
+
+def test_unreached_inputs_over_a_freed_graph():
+    """With inputs, only what leads to them runs, across tapes: an import leads where its
+    source node does.  A graph a backward freed that leads to no input is not swept (torch
+    returns None), and backward(inputs=...) neither checks nor frees an older tape's entries
+    that lead nowhere (a later backward through them works)."""
+    def fn(m):
+        v0, v2 = _unrelated_leaf_and_square(m)
+        m.autograd.backward(v2, inputs=[v0])
+        v4 = (v2 * v2) * (v2 * v2)
+        v4.backward()
+        v7 = (v4 * v4) * (v4 * v4)
+        return list(m.autograd.grad(v7, [v0], allow_unused=True))
+
+    def other_tape_kept(m):
+        x = m.tensor(1.0, requires_grad=True)
+        y = m.tensor(2.0, requires_grad=True)
+        a, b = x.exp(), y.exp()
+        a.backward()                  # a new tape for what follows: b is imported
+        c = b * b
+        (c + x * 3).backward(inputs=[x])
+        g, = m.autograd.grad(c + x * 3, [x], create_graph=True)
+        c.backward()                  # c's and b's nodes did not run: their values are kept
+        return [x.grad, y.grad, g]
+    like_torch(fn)
+    like_torch(other_tape_kept)
+
+
 def test_retained_grad_filled_with_inputs_create_graph():
     """With create_graph=True, autograd.grad and backward(inputs=...) fill the .grad of the
     retained tensors their run reaches (leading to the inputs, a retained input, the only
@@ -1997,32 +2019,6 @@ def _unrelated_leaf_and_square(m):
     """(v0, v1 * v1): a leaf and the square of another, which v0 does not reach."""
     v1 = m.tensor(0.55, dtype=m.float64, requires_grad=True)
     return m.tensor(0.55, dtype=m.float64, requires_grad=True), v1 * v1
-
-
-@xfail("a retained root with tensor hooks that leads to none of the inputs of autograd.grad / "
-       "backward(inputs=...): torch fills its .grad with the hooked seed, tapegrad with the seed")
-def test_hooked_retained_root_with_inputs():
-    def fn(m):
-        v0, v2 = _unrelated_leaf_and_square(m)
-        v2.retain_grad()
-        v2.register_hook(lambda g: g * 2)
-        m.autograd.grad(v2, [v0], allow_unused=True, retain_graph=True)
-        return [v2.grad]
-    like_torch(fn)
-
-
-@xfail("inputs the roots do not reach, over a graph a backward freed: torch runs no node and "
-       "returns None, tapegrad sweeps the graph and raises 'backward through the graph a second "
-       "time'")
-def test_unreached_inputs_over_a_freed_graph():
-    def fn(m):
-        v0, v2 = _unrelated_leaf_and_square(m)
-        m.autograd.backward(v2, inputs=[v0])
-        v4 = (v2 * v2) * (v2 * v2)
-        v4.backward()
-        v7 = (v4 * v4) * (v4 * v4)
-        return list(m.autograd.grad(v7, [v0], allow_unused=True))
-    like_torch(fn)
 
 
 @xfail("a failing call changes nothing (design.md: failure atomicity), torch keeps what it "
