@@ -758,7 +758,7 @@ def _input_grads(tape, e, g):
 
 
 
-def _record_backward_fast(roots, seeds, inputs):
+def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
     """create_graph on a graph of one-element nodes on one tape: `_kernels.record_backward`
     appends the backward entries in one Numba call.  Returns None where it does not apply
     (n-d nodes, several tapes, a frozen tape): the Python path below handles those."""
@@ -832,8 +832,9 @@ def _record_backward_fast(roots, seeds, inputs):
                 return None  # several entries of one leaf: the Python path adds them
             out.append(grad_tensor(nodes[0], t) if nodes else None)
         kept = []
+        leads = _leads(tape, n, inputs) if tape.retained or not retain_graph else None
         if tape.retained:
-            leads, given = _leads(tape, n, inputs), {id(t) for t in inputs}
+            given = {id(t) for t in inputs}
             for node, ref in tape.retained.items():
                 t = ref()
                 if (t is not None and node < n and id(t) not in given
@@ -841,7 +842,7 @@ def _record_backward_fast(roots, seeds, inputs):
                     g = grad_tensor(node, t)
                     if g is not None:
                         kept.append((t, g))
-        return out, kept
+        return (out, kept), [] if retain_graph else [(tape, reach & leads)]
     found = {}
     for node, leaf in tape.leaves.items():
         if node < n:
@@ -856,7 +857,7 @@ def _record_backward_fast(roots, seeds, inputs):
             g = grad_tensor(node, t)
             if g is not None:
                 found[id(t)] = (t, g)
-    return found
+    return found, [] if retain_graph else [(tape, reach)]
 
 
 def _anomaly_dry_run(roots, seeds, inputs):
@@ -872,13 +873,16 @@ def _anomaly_dry_run(roots, seeds, inputs):
             raise
 
 
-def run_backward_graph(roots, seeds, inputs=None):
+def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
     """Like run_backward, with gradients as recorded tensors (create_graph=True).  Returns
-    {id(tensor): (tensor, grad Tensor)} or, with `inputs`, (a list of grad Tensors / None,
-    [(retained non-leaf, grad Tensor)] of the other retained tensors the run fills)."""
+    (result, swept): result {id(tensor): (tensor, grad Tensor)} or, with `inputs`, (a list
+    of grad Tensors / None, [(retained non-leaf, grad Tensor)] of the other retained tensors
+    the run fills); swept, without retain_graph, [(tape, ran)] for `release_swept` to free
+    in the caller's commit (torch frees the graph: differentiating the result again then
+    fails where it needs a freed value), else []."""
     if ANOMALY[0] and ANOMALY[1]:
         _anomaly_dry_run(roots, seeds, inputs)
-    fast = _record_backward_fast(roots, seeds, inputs)
+    fast = _record_backward_fast(roots, seeds, inputs, retain_graph)
     if fast is not None:
         return fast
     adj = {}                      # (tape, node) -> Tensor
@@ -896,6 +900,7 @@ def run_backward_graph(roots, seeds, inputs=None):
             if t._tape is not None:
                 wanted[(t._tape, t._node)] = None
     leaf_grads = {}
+    swept = []                    # without retain_graph: (tape, entries run)
     memo = {}                     # with inputs: _marks of each tape
     kept = {}                     # with inputs: id -> (retained non-leaf, its gradient)
     given = set() if inputs is None else {id(t) for t in inputs}
@@ -908,7 +913,10 @@ def run_backward_graph(roots, seeds, inputs=None):
         # with inputs, only what leads to them runs (is checked, differentiated), as torch
         leads = None if inputs is None else _leads(tape, n, inputs, memo)
         marks = None if inputs is None else memo[id(tape)]
-        tape.check_versions(n, ran=reach if leads is None else reach & leads)
+        ran = reach if leads is None else reach & leads
+        tape.check_versions(n, ran=ran)
+        if not retain_graph:
+            swept.append((tape, ran))
         freed = tape.freed
         root = roots[0]._node if len(roots) == 1 and roots[0]._tape is tape else -1
         hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
@@ -964,7 +972,7 @@ def run_backward_graph(roots, seeds, inputs=None):
         hooks.leaf_grads(leaf_grads, True,
                          None if inputs is None else {id(t) for t in inputs})
     if inputs is None:
-        return leaf_grads
+        return leaf_grads, swept
     out = []
     for t in inputs:
         if t._tape is None:
@@ -972,7 +980,17 @@ def run_backward_graph(roots, seeds, inputs=None):
             out.append(hit[1] if hit else None)
         else:
             out.append(wanted.get((t._tape, t._node)))
-    return out, list(kept.values())
+    return (out, list(kept.values())), swept
+
+
+def release_swept(swept):
+    """Free what a create_graph run without retain_graph ran (run_backward_graph's `swept`),
+    as run_backward frees its own: in the caller's commit, after its results are published."""
+    for tape, ran in swept:
+        tape.release(ran)
+        if pyfunc.LIVE:   # custom Functions' saved tensors (no call without)
+            pyfunc.release(tape, ran, len(ran))
+        tape.seal()
 
 
 def _fills_retained(leads, tape, node, roots):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
-from ..engine import run_backward, run_backward_graph
+from ..engine import release_swept, run_backward, run_backward_graph
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
@@ -116,11 +116,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             _check_inputs(inputs, errors.RETAIN_NO_GRAD)
             for t in inputs:
                 t.retain_grad()
-            grads, kept = run_backward_graph(outputs, seeds, inputs=list(inputs))
+            (grads, kept), swept = run_backward_graph(outputs, seeds, inputs=list(inputs),
+                                                      retain_graph=retain)
             pairs = list(zip(inputs, grads)) + kept
         else:
-            pairs = run_backward_graph(outputs, seeds).values()
-        published = _publish_graph(pairs)
+            found, swept = run_backward_graph(outputs, seeds, retain_graph=retain)
+            pairs = found.values()
+        published = _publish_graph(pairs, swept)
         if hooks._LEAF:
             hooks.post_accumulate(published)
         return
@@ -141,11 +143,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         hooks.post_accumulate(t for t, _ in found.values())
 
 
-def _publish_graph(pairs):
+def _publish_graph(pairs, swept):
     """create_graph: each (tensor, gradient) into the tensor's `.grad`, out of place (a first
     `.grad` is a copy, as torch's: one gradient tensor can be several tensors' (add passes g
     on), and a leaf's `.grad` later accumulates in place).  The new `.grad` tensors are
-    recorded ops: all are made first, then published in one step.  Returns the tensors."""
+    recorded ops: all are made first, then published in one step, with the release of what
+    the run freed (`swept`: engine.release_swept).  Returns the tensors."""
     new = []
     for t, g in pairs:
         if g is not None:
@@ -157,6 +160,7 @@ def _publish_graph(pairs):
             now = getattr(t, "_grad", None)
             # another thread published since: add to its result (rare; a recorded op)
             t._grad = total if now is cur else (g if now is None else now + g)
+        release_swept(swept)
     return [t for t, _, _, _ in new]
 
 
@@ -290,12 +294,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(errors.UNUSED.format(i))
 
     if create_graph:
-        grads, kept = run_backward_graph(outputs, seeds, inputs=hooks.GradInputs(inputs))
+        (grads, kept), swept = run_backward_graph(
+            outputs, seeds, inputs=hooks.GradInputs(inputs), retain_graph=retain)
         check_used(grads)
         # (inputs' .grad untouched but for retained non-leaves, which get theirs, as the
         # other retained tensors the run fills: as without create_graph, and as torch)
         _publish_graph([(t, g) for t, g in zip(inputs, grads) if t._tape is not None
-                        and t.retains_grad] + kept)
+                        and t.retains_grad] + kept, swept)
         out = []
         for t, g in zip(inputs, grads):
             if g is None:
