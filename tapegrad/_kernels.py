@@ -175,9 +175,9 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[out_off + k]
                 if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
                 if b >= 0:
-                    adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+                    adj[ob + kb] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
                 g = adj[out_off + k]
@@ -231,7 +231,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             for k in range(n):
                 g = adj[out_off + k]
                 a_v = vals[oa + k]
-                adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+                adj[oa + k] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
             for k in range(n):
                 g = adj[out_off + k]
@@ -439,9 +439,9 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[out_off + k]
                 if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
                 if b >= 0:
-                    adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+                    adj[ob + kb] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
                 g = adj[out_off + k]
@@ -495,7 +495,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             for k in range(n):
                 g = adj[out_off + k]
                 a_v = vals[oa + k]
-                adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+                adj[oa + k] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
             for k in range(n):
                 g = adj[out_off + k]
@@ -666,9 +666,9 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[out_off + k]
                 if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
                 if b >= 0:
-                    adj[ob + kb] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+                    adj[ob + kb] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             for k in range(n):
                 g = adj[out_off + k]
@@ -722,7 +722,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             for k in range(n):
                 g = adj[out_off + k]
                 a_v = vals[oa + k]
-                adj[oa + k] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+                adj[oa + k] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
             for k in range(n):
                 g = adj[out_off + k]
@@ -892,7 +892,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         elif o == 18:  # pow_scalar
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[out_off + k] = a_v * a_v if c == 2.0 else a_v ** c
+                vals[out_off + k] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
         elif o == 39:  # reciprocal
             for k in range(n):
                 a_v = vals[oa + k]
@@ -1140,7 +1140,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         elif o == 18:  # pow_scalar
             for k in range(n):
                 a_v = vals[oa + k]
-                vals[out_off + k] = a_v * a_v if c == 2.0 else a_v ** c
+                vals[out_off + k] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
         elif o == 39:  # reciprocal
             for k in range(n):
                 a_v = vals[oa + k]
@@ -1306,7 +1306,7 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
         elif o == 18:  # pow_scalar
             c = cst[e]
             a_v = vals[a]
-            vals[e] = a_v * a_v if c == 2.0 else a_v ** c
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
         elif o == 39:  # reciprocal
             c = cst[e]
             a_v = vals[a]
@@ -1436,9 +1436,9 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
             b_v = vals[b] if b >= 0 else cst[e]
             out_v = vals[e]
             if a >= 0:
-                adj[a] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
-                adj[b] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+                adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             c = cst[e]
             adj[a] += -g
@@ -1481,7 +1481,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
         elif o == 18:  # pow_scalar
             c = cst[e]
             a_v = vals[a]
-            adj[a] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+            adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
             c = cst[e]
             out_v = vals[e]
@@ -1603,7 +1603,7 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
         elif o == 18:  # pow_scalar
             c = cst[e]
             a_v = vals[a]
-            vals[e] = a_v * a_v if c == 2.0 else a_v ** c
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
         elif o == 39:  # reciprocal
             c = cst[e]
             a_v = vals[a]
@@ -1729,9 +1729,9 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
             b_v = vals[b] if b >= 0 else cst[e]
             out_v = vals[e]
             if a >= 0:
-                adj[a] += where(b_v == 0.0, 0.0, g * b_v * a_v ** (b_v - 1.0))
+                adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
-                adj[b] += where((a_v == 0.0) & (b_v >= 0.0), 0.0, g * out_v * log(a_v))
+                adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             c = cst[e]
             adj[a] += -g
@@ -1774,7 +1774,7 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
         elif o == 18:  # pow_scalar
             c = cst[e]
             a_v = vals[a]
-            adj[a] += (g * 2.0 * a_v ** 1.0 if c == 2.0 else g * c * a_v ** (c - 1.0)) if c != 0.0 else 0.0 * g
+            adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
         elif o == 39:  # reciprocal
             c = cst[e]
             out_v = vals[e]
@@ -3405,7 +3405,7 @@ def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals,
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 11, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 12, 12, 10, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14, 16, 5, 14, 6, 8, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 12, 12, 10, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14, 16, 5, 14, 6, 8, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3], dtype=np.int64)
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -3521,11 +3521,11 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
                 t2 = emit_bin(np.int64(44), t_b, t1, 0.0, (1.0 if t_b[2] == t1[2] else 0.0), op, ia, ib, cst, val, cnt)
                 t3 = (np.bool_(False), np.int64(-1), 0.0)
-                t4 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
-                t5 = (np.bool_(False), np.int64(-1), 1.0)
-                t6 = emit_bin(np.int64(4), t_b, t5, 0.0, (t_b[2] - t5[2]), op, ia, ib, cst, val, cnt)
-                t7 = emit_bin(np.int64(7), t_a, t6, 0.0, (t_a[2] ** t6[2]), op, ia, ib, cst, val, cnt)
-                t8 = emit_bin(np.int64(5), t4, t7, 0.0, (t4[2] * t7[2]), op, ia, ib, cst, val, cnt)
+                t4 = (np.bool_(False), np.int64(-1), 1.0)
+                t5 = emit_bin(np.int64(4), t_b, t4, 0.0, (t_b[2] - t4[2]), op, ia, ib, cst, val, cnt)
+                t6 = emit_bin(np.int64(7), t_a, t5, 0.0, (t_a[2] ** t5[2]), op, ia, ib, cst, val, cnt)
+                t7 = emit_bin(np.int64(5), t_b, t6, 0.0, (t_b[2] * t6[2]), op, ia, ib, cst, val, cnt)
+                t8 = emit_bin(np.int64(5), t_g, t7, 0.0, (t_g[2] * t7[2]), op, ia, ib, cst, val, cnt)
                 t9 = emit_where(t2, t3, t8, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(a, t9, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
@@ -3535,10 +3535,10 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t13 = emit_bin(np.int64(43), t_b, t12, 0.0, (1.0 if t_b[2] >= t12[2] else 0.0), op, ia, ib, cst, val, cnt)
                 t14 = emit_bin(np.int64(51), t11, t13, 0.0, (1.0 if (t11[2] != 0.0) & (t13[2] != 0.0) else 0.0), op, ia, ib, cst, val, cnt)
                 t15 = (np.bool_(False), np.int64(-1), 0.0)
-                t16 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
-                t17 = emit_un(np.int64(10), t_a, 0.0, (log(t_a[2])), op, ia, ib, cst, val, cnt)
-                t18 = emit_bin(np.int64(5), t16, t17, 0.0, (t16[2] * t17[2]), op, ia, ib, cst, val, cnt)
-                t19 = emit_where(t14, t15, t18, op, ia, ib, cst, val, cnt, wheres)
+                t16 = emit_un(np.int64(10), t_a, 0.0, (log(t_a[2])), op, ia, ib, cst, val, cnt)
+                t17 = emit_bin(np.int64(5), t_out, t16, 0.0, (t_out[2] * t16[2]), op, ia, ib, cst, val, cnt)
+                t18 = emit_where(t14, t15, t17, op, ia, ib, cst, val, cnt, wheres)
+                t19 = emit_bin(np.int64(5), t_g, t18, 0.0, (t_g[2] * t18[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t19, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 8:  # neg
             if a >= 0:
@@ -3595,29 +3595,28 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
         elif o == 18:  # pow_scalar
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
-                t2 = emit_bin(np.int64(45), t_c, t1, 0.0, (1.0 if t_c[2] != t1[2] else 0.0), op, ia, ib, cst, val, cnt)
+                t2 = emit_bin(np.int64(44), t_c, t1, 0.0, (1.0 if t_c[2] == t1[2] else 0.0), op, ia, ib, cst, val, cnt)
                 if t2[2] != 0.0:
-                    t4 = (np.bool_(False), np.int64(-1), 2.0)
-                    t5 = emit_bin(np.int64(44), t_c, t4, 0.0, (1.0 if t_c[2] == t4[2] else 0.0), op, ia, ib, cst, val, cnt)
-                    if t5[2] != 0.0:
-                        t7 = (np.bool_(False), np.int64(-1), 2.0)
-                        t8 = emit_bin(np.int64(5), t_g, t7, 0.0, (t_g[2] * t7[2]), op, ia, ib, cst, val, cnt)
+                    t4 = (np.bool_(False), np.int64(-1), 0.0)
+                    t3 = t4
+                else:
+                    t5 = (np.bool_(False), np.int64(-1), 2.0)
+                    t6 = emit_bin(np.int64(44), t_c, t5, 0.0, (1.0 if t_c[2] == t5[2] else 0.0), op, ia, ib, cst, val, cnt)
+                    if t6[2] != 0.0:
+                        t8 = (np.bool_(False), np.int64(-1), 2.0)
                         t9 = (np.bool_(False), np.int64(-1), 1.0)
                         t10 = emit_bin(np.int64(7), t_a, t9, 0.0, (t_a[2] ** t9[2]), op, ia, ib, cst, val, cnt)
                         t11 = emit_bin(np.int64(5), t8, t10, 0.0, (t8[2] * t10[2]), op, ia, ib, cst, val, cnt)
-                        t6 = t11
+                        t12 = emit_bin(np.int64(5), t_g, t11, 0.0, (t_g[2] * t11[2]), op, ia, ib, cst, val, cnt)
+                        t7 = t12
                     else:
-                        t12 = emit_bin(np.int64(5), t_g, t_c, 0.0, (t_g[2] * t_c[2]), op, ia, ib, cst, val, cnt)
                         t13 = (np.bool_(False), np.int64(-1), 1.0)
                         t14 = emit_bin(np.int64(4), t_c, t13, 0.0, (t_c[2] - t13[2]), op, ia, ib, cst, val, cnt)
                         t15 = emit_bin(np.int64(7), t_a, t14, 0.0, (t_a[2] ** t14[2]), op, ia, ib, cst, val, cnt)
-                        t16 = emit_bin(np.int64(5), t12, t15, 0.0, (t12[2] * t15[2]), op, ia, ib, cst, val, cnt)
-                        t6 = t16
-                    t3 = t6
-                else:
-                    t17 = (np.bool_(False), np.int64(-1), 0.0)
-                    t18 = emit_bin(np.int64(5), t17, t_g, 0.0, (t17[2] * t_g[2]), op, ia, ib, cst, val, cnt)
-                    t3 = t18
+                        t16 = emit_bin(np.int64(5), t_c, t15, 0.0, (t_c[2] * t15[2]), op, ia, ib, cst, val, cnt)
+                        t17 = emit_bin(np.int64(5), t_g, t16, 0.0, (t_g[2] * t16[2]), op, ia, ib, cst, val, cnt)
+                        t7 = t17
+                    t3 = t7
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 39:  # reciprocal
             if a >= 0:

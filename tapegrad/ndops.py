@@ -12,7 +12,7 @@ from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F
     QUIET as _QUIET, quiet as _quiet
 from ._jit import kernel_module
 from .kinds import matmul as matmul_kind, reduce as reduce_kind
-from .ops import BY_CODE, mentions, OPS
+from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
 from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
@@ -49,13 +49,24 @@ def _np_relu(a, c):
 
 
 def _np_pow_scalar(a, c):
-    """pow_scalar's formula `a * a if c == 2.0 else a ** c`, as a function (a frame less
-    than the eval'd formula)."""
-    return a * a if c == 2.0 else a ** c
+    """pow_scalar's formula (ops.POW_SCALAR: torch's special exponents), as a function (a
+    frame less than the eval'd formula); np.power for the others (numpy's own `**` would take
+    sqrt and reciprocal paths of its own)."""
+    if c == 2.0:
+        return a * a
+    if c == 0.5:
+        return np.sqrt(a)
+    if c == -0.5:
+        return _quiet(np.divide, 1.0, np.sqrt(a))
+    if c == 3.0:
+        return a * a * a
+    if c == -2.0:
+        return _quiet(np.divide, 1.0, a * a)
+    return _quiet(np.power, a, a.dtype.type(c) if a.dtype.kind == "f" else c)
 
 
 # formulas with a Python number in them, as numpy calls in the operand's dtype (same values)
-_NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu, "a * a if c == 2.0 else a ** c": _np_pow_scalar}
+_NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu, POW_SCALAR: _np_pow_scalar}
 # unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
 _UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
             else (_NP_FORMULA[op.fwd], True) if op.fwd in _NP_FORMULA

@@ -79,6 +79,10 @@ class Op:
     code: int = field(default=-1, compare=False)
 
 
+# pow_scalar's forward (ndops evaluates it as _np_pow_scalar, keyed by this string)
+POW_SCALAR = ("a * a if c == 2.0 else (sqrt(a) if c == 0.5 else (1.0 / sqrt(a) if c == -0.5 "
+              "else (a * a * a if c == 3.0 else (1.0 / (a * a) if c == -2.0 else a ** c))))")
+
 # Order matters only for the opcode numbers; append new ops at the end.
 _DECLS = [
     Op("leaf", "leaf", "AccumulateGrad"),
@@ -90,9 +94,11 @@ _DECLS = [
     Op("mul", "binary", "MulBackward0", "a * b", ("g * b", "g * a")),
     # (formulas grouped as torch's: the same rounding, and the same saved tensors)
     Op("div", "binary", "DivBackward0", "a / b", ("g / b", "-g * ((a / b) / b)")),
+    # NOTE: torch's pow_backward_self / _exponent: the exponent's gradient is g * where(...),
+    # so a nan g stays nan where the base is 0; the base's masks it where the exponent is 0
     Op("pow", "binary", "PowBackward1", "a ** b",
-       ("where(b == 0.0, 0.0, g * b * a ** (b - 1.0))",
-        "where((a == 0.0) & (b >= 0.0), 0.0, g * out * log(a))"),
+       ("where(b == 0.0, 0.0, g * (b * a ** (b - 1.0)))",
+        "g * where((a == 0.0) & (b >= 0.0), 0.0, out * log(a))"),
        grad_fn_scalar_b="PowBackward0", grad_fn_scalar_a="PowBackward2"),
     # --- unary elementwise ----------------------------------------------------------------
     Op("neg", "unary", "NegBackward0", "-a", ("-g",)),
@@ -111,8 +117,15 @@ _DECLS = [
     # x ** c with a Python-number exponent c; squares (the common case) without pow()
     # NOTE: `a ** 1.0` (LLVM folds it to a) keeps a in the create_graph gradient as torch's
     # self.pow(exponent - 1), so the second derivative still depends on x (then zeros)
-    Op("pow_scalar", "unary", "PowBackward0", "a * a if c == 2.0 else a ** c",
-       ("(g * 2.0 * a ** 1.0 if c == 2.0 else g * c * a ** (c - 1.0)) if c != 0.0 else 0.0 * g",)),
+    # NOTE: a Python-number exponent is torch's pow(Tensor, Scalar): its CPU kernel computes
+    # c = 0.5, -0.5, 2, 3, -2 as sqrt, 1 / sqrt, a * a, a * a * a, 1 / (a * a) (so -0.0 ** 0.5
+    # is -0.0, -inf ** 0.5 nan, and x ** 3 rounds as a * a * a), other exponents with C pow.
+    # The gradient is torch's g * (c * a.pow(c - 1)), zeros for c = 0 whatever g is (a nan g
+    # included); a.pow(c - 1) is a pow_scalar entry under create_graph (torch's graph) but C
+    # pow in the kernels, so at -0.0 and -inf for c = 0.5, 1.5, and in the last bit for c = 4,
+    # -1, the first-order gradient is C pow's (docs/semantics.md)
+    Op("pow_scalar", "unary", "PowBackward0", POW_SCALAR,
+       ("0.0 if c == 0.0 else (g * (2.0 * a ** 1.0) if c == 2.0 else g * (c * a ** (c - 1.0)))",)),
     # --- structure ------------------------------------------------------------------------
     Op("sum", "reduce", "SumBackward0"),
     Op("sum_dim", "reduce", "SumBackward1"),
