@@ -49,6 +49,7 @@ from ._format import set_printoptions
 from . import viz                        # to_dot: pictures of the backward graph
 from .summary import tape_summary
 from . import optim                      # optimizers and lr schedulers (engineer optim, #12)
+from . import utils                      # torch.utils.checkpoint
 
 float = float32  # noqa: A001
 double = float64

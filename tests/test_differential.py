@@ -1601,6 +1601,22 @@ def test_grad_fn_name_with_one_element_constant_tensor():
     like_torch(fn)
 
 
+def test_deprecated_arguments_warn_as_torch():
+    """grad(only_inputs=False) and backward(grad_variables=...) warn FutureWarning as torch;
+    grad_variables beside grad_tensors raises."""
+    def fn(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        g = m.autograd.grad((x * x).sum(), [x], only_inputs=False)
+        m.autograd.backward((x * x).sum(), grad_variables=m.tensor(1.0))
+        try:
+            m.autograd.backward((x * x).sum(), grad_tensors=m.tensor(1.0),
+                                grad_variables=m.tensor(1.0))
+        except RuntimeError as e:
+            return [g[0], x.grad, str(e)]
+        return [g[0], x.grad]
+    like_torch(fn)
+
+
 def test_argument_checks_order():
     """torch's order: gradients against outputs pair by pair (shape, type, implicit scalar;
     extra gradients dropped), then the count, each output's requires_grad, then each input's

@@ -2,7 +2,7 @@
 gradcheck, `functional` (jacobian, hessian, vjp, jvp, hvp, vhp) and custom `Function`s."""
 from ..grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ..grad_mode import inference_mode
-from .api import Variable, backward, grad
+from .api import Variable, backward, grad, _is_checkpoint_valid
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .function import Function
 from . import function, functional, graph

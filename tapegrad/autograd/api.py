@@ -1,5 +1,7 @@
 """Variable, backward, grad (PyTorch's signatures and errors)."""
+import contextlib
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -12,6 +14,27 @@ from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
 from ..steptrace import TRACE
+
+
+# torch's checkpoint_valid of the running backward: False while autograd.grad or
+# backward(inputs=...) runs (a reentrant checkpoint's backward cannot serve them), per thread
+_CHECKPOINT = threading.local()
+
+
+def _is_checkpoint_valid():
+    """Whether a reentrant checkpoint may run its backward now (torch's
+    autograd._is_checkpoint_valid)."""
+    return getattr(_CHECKPOINT, "valid", True)
+
+
+@contextlib.contextmanager
+def _checkpoint_valid(valid):
+    before = getattr(_CHECKPOINT, "valid", True)
+    _CHECKPOINT.valid = valid
+    try:
+        yield
+    finally:
+        _CHECKPOINT.valid = before
 
 
 class _VariableMeta(type):
@@ -100,7 +123,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     With create_graph=True the gradients are recorded tensors and `.grad` is replaced out of
     place (old + new), as torch does."""
     if grad_variables is not None:
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.",
+                      FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both "
+                               "passed to `backward()`. Please only use `grad_tensors`.")
         grad_tensors = grad_variables
+    with _checkpoint_valid(inputs is None):
+        _backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+
+
+def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
     trace = TRACE.current
     if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
         return trace.backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
@@ -274,6 +307,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Return d(outputs)/d(inputs) as a tuple, leaving every `.grad` untouched.  With
     create_graph=True the results are tensors with history (differentiable again)."""
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). "
+                      "To accumulate gradient for other parts of the graph, please use "
+                      "torch.autograd.backward.", FutureWarning, stacklevel=2)
+    with _checkpoint_valid(False):
+        return _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                     is_grads_batched, materialize_grads)
+
+
+def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+          is_grads_batched, materialize_grads):
     if is_grads_batched:
         raise NotImplementedError("is_grads_batched=True is not implemented")
     outputs = _as_tuple(outputs)
