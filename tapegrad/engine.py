@@ -170,7 +170,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
                      nd, vals, adj, reach, freed, side, leads=leads, hooked=hooked, low=low)
     if bad >= 0:
-        raise RuntimeError(errors.BACKWARD_TWICE)
+        raise _second_backward(tape, n, reach if leads is None else reach & leads, bad)
     ran = reach if leads is None else reach & leads
     if anomaly_on:
         anomaly.check_versions(tape, n, ran)
@@ -184,6 +184,20 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     r.ran, r.loc, r.entries, r.space, r.side = ran, None, None, None, side
     r.captured = hooked.captured if hooked is not None else None
     return r
+
+
+def _second_backward(tape, n, ran, bad):
+    """The error of a sweep that met entry `bad`, whose saved buffers a backward freed:
+    torch's "modified by an inplace operation" error instead where an entry the sweep ran
+    before it (a newer one) read a value changed since, as torch's nodes unpack their saved
+    values in that order; else "backward through the graph a second time"."""
+    ran = ran.copy()
+    ran[:bad + 1] = 0      # (older entries were not run: the sweep stopped at `bad`)
+    try:
+        tape.check_versions(n, ran=ran)
+    except RuntimeError as err:
+        return err
+    return RuntimeError(errors.BACKWARD_TWICE)
 
 
 def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
@@ -223,9 +237,12 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
                          nodes=sub.order, leads=leads, hooked=hooked, low=low)
-        if bad >= 0:
-            raise RuntimeError(errors.BACKWARD_TWICE)
         order = sub.order[:rn]
+        if bad >= 0:
+            mark = np.zeros(n, np.uint8)
+            mark[order] = reach
+            raise _second_backward(tape, n, mark if leads is None else mark & leads,
+                                   int(order[bad]))
         ran = reach if leads is None else reach & leads[order]
         mark = sub.mark[:n]   # the reach flags per tape entry: the sweep's, not the walk's
         mark[order] = reach   # (a where's condition is walked, not reached by a gradient)

@@ -1617,6 +1617,51 @@ def test_deprecated_arguments_warn_as_torch():
     like_torch(fn)
 
 
+def test_increment_version_as_torch():
+    """autograd.graph.increment_version counts an unseen in-place change: the version moves
+    and a backward reading the old value raises torch's error (one tensor, a list, 0-d)."""
+    def fn(m):
+        out = []
+        for shape in ((2,), ()):
+            x = m.ones(shape, requires_grad=True)
+            y = x * 2
+            z = (y * y).sum()
+            w = (y + 1).sum()
+            m.autograd.graph.increment_version(y)
+            m.autograd.graph.increment_version([y, x])
+            out += [y._version, x._version]
+            w.backward()        # add saves nothing: unaffected
+            out.append(x.grad)
+            try:
+                z.backward()
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    like_torch(fn)
+
+
+def test_version_error_wins_over_a_freed_older_node():
+    """A backward meeting a changed saved value (newer node) before a freed one (older node)
+    raises the version error, as torch's nodes run newest first; the other way round the
+    freed node's error (n-d and 0-d, through the reached-subgraph sweep too)."""
+    def fn(m):
+        out = []
+        for shape in ((3,), ()):
+            for newer_changed in (True, False):
+                x = m.ones(shape, requires_grad=True)
+                y = x * 2
+                z = (y * y).sum() if newer_changed else (y.exp() * 3).sum()
+                (y + 1).sum().backward()      # frees x * 2's saved operand
+                with m.no_grad():
+                    y.mul_(2)
+                try:
+                    z.backward()
+                except RuntimeError as e:
+                    out.append(str(e)[:80])
+        return out
+    like_torch(fn)
+
+
 def test_argument_checks_order():
     """torch's order: gradients against outputs pair by pair (shape, type, implicit scalar;
     extra gradients dropped), then the count, each output's requires_grad, then each input's
