@@ -84,7 +84,9 @@ class Sequential(_Numbered):
             # what its __call__ would do, without that call's ~0.25 us (a call through C)
             d = m.__dict__
             if (type(m).__call__ is _MODULE_CALL and not d.get("_forward_hooks", True)
-                    and not d.get("_forward_pre_hooks", True)):
+                    and not d.get("_forward_pre_hooks", True)
+                    and not d.get("_backward_hooks", True)
+                    and not d.get("_backward_pre_hooks", True)):
                 input = m.forward(input)
             else:
                 input = m(input)

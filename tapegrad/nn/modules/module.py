@@ -2,6 +2,7 @@
 traversal, train/eval, state_dict round trips, dtype conversion, `apply`, forward (pre-)hooks
 and torch's repr."""
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 
 from ... import devices as _device, dtypes as D
@@ -10,6 +11,7 @@ from ...steptrace import TRACE
 from ...tensor import Tensor
 from ...trainstep import zero_grads
 from ..parameter import Parameter
+from ._functions import BackwardHook
 
 
 class RemovableHandle:
@@ -78,6 +80,8 @@ class Module:
         d["_forward_hooks_with_kwargs"] = {}
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_pre_hooks_with_kwargs"] = {}
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     def forward(self, *input):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -316,7 +320,8 @@ class Module:
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not (d["_forward_hooks"] or d["_forward_pre_hooks"]):
+        if not (d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"]
+                or d["_backward_pre_hooks"]):
             # NOTE: forward(*args) is a call through C in CPython 3.11 (~0.1 us more than a
             # plain call, which runs inline): the usual one- and two-argument calls skip it
             if not kwargs:
@@ -329,7 +334,9 @@ class Module:
         return self._call_hooked(args, kwargs)
 
     def _call_hooked(self, args, kwargs):
-        """__call__ of a module with forward (pre-)hooks."""
+        """__call__ of a module with forward (pre-)hooks or full backward (pre-)hooks, in
+        torch's order: forward pre hooks, the inputs' backward hook node, forward, forward
+        hooks, the outputs' backward hook node."""
         d = self.__dict__
         for hid, hook in list(d["_forward_pre_hooks"].items()):
             if d["_forward_pre_hooks_with_kwargs"].get(hid):
@@ -340,6 +347,11 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        bw_hook = None
+        if d["_backward_hooks"] or d["_backward_pre_hooks"]:
+            bw_hook = BackwardHook(self, list(d["_backward_hooks"].values()),
+                                   list(d["_backward_pre_hooks"].values()))
+            args = bw_hook.setup_input_hook(args)
         out = self.forward(*args, **kwargs)
         for hid, hook in list(d["_forward_hooks"].items()):
             if d["_forward_hooks_with_kwargs"].get(hid):
@@ -348,7 +360,32 @@ class Module:
                 res = hook(self, args, out)
             if res is not None:
                 out = res
+        if bw_hook is not None:
+            if not isinstance(out, (Tensor, tuple)):
+                warnings.warn("For backward hooks to be called, module output should be a "
+                              f"Tensor or a tuple of Tensors but received {type(out)}")
+            out = bw_hook.setup_output_hook(out)
         return out
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) runs when the gradients of the module's tensor
+        inputs are computed (grad_input: one per positional input, None where it is not a
+        tensor or needs no gradient); a non-None result replaces grad_input.  Returns a handle
+        whose remove() unregisters it."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) runs when the gradients of the module's outputs are
+        computed, before the full backward hooks; a non-None result replaces grad_output."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
                               always_call=False):

@@ -1,0 +1,74 @@
+"""nn.Module's full backward hooks and backward pre hooks against torch: the gradients the
+hooks see, their replacements, a module whose inputs need no gradient (torch's warning), a
+module in a Sequential, several inputs with a non-tensor among them, the outputs' node
+(BackwardHookFunctionBackward) and handle.remove()."""
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad
+
+torch = pytest.importorskip("torch")
+
+
+def _scenario(m):
+    def setup(lin):
+        with m.no_grad():
+            lin.weight.copy_(m.tensor(np.cos(np.arange(lin.weight.numel())).reshape(
+                tuple(lin.weight.shape))))
+            lin.bias.copy_(m.tensor(np.sin(np.arange(lin.bias.numel()))))
+        return lin
+
+    def fmt(t):
+        return None if t is None else [round(v, 5) for v in t.detach().reshape(-1).tolist()]
+    out = []
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        for x_rg in (True, False):
+            lin = setup(m.nn.Linear(3, 2))
+            seen = []
+            h = lin.register_full_backward_hook(lambda mod, gi, go: seen.append(
+                ("hook", [fmt(g) for g in gi], [fmt(g) for g in go])))
+            p = lin.register_full_backward_pre_hook(lambda mod, go: seen.append(
+                ("pre", [fmt(g) for g in go])))
+            x = m.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]], requires_grad=x_rg)
+            y = lin(x)
+            out.append(y.grad_fn.name())
+            (y * y).sum().backward()
+            out.append((seen, fmt(x.grad), fmt(lin.weight.grad)))
+            h.remove(); p.remove()
+            y = lin(x); out.append(y.grad_fn.name())
+        # replacing grad_input / grad_output
+        lin = setup(m.nn.Linear(3, 2))
+        lin.register_full_backward_pre_hook(lambda mod, go: (go[0] * 10,))
+        lin.register_full_backward_hook(lambda mod, gi, go: (gi[0] + 1,))
+        x = m.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+        lin(x).sum().backward()
+        out.append((fmt(x.grad), fmt(lin.weight.grad)))
+        # in a Sequential, a module with two tensor inputs and a non-tensor
+        seq = m.nn.Sequential(setup(m.nn.Linear(3, 3)), m.nn.Tanh(), setup(m.nn.Linear(3, 1)))
+        seen = []
+        seq[1].register_full_backward_hook(
+            lambda mod, gi, go: seen.append([fmt(g) for g in gi + go]))
+        x = m.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+        seq(x).sum().backward()
+        out.append((seen, fmt(x.grad)))
+        class Two(m.nn.Module):
+            def forward(self, a, k, b):
+                return a * k + b.exp(), a - b
+        two = Two()
+        seen = []
+        two.register_full_backward_hook(lambda mod, gi, go: seen.append(
+            (len(gi), [fmt(g) for g in gi], [fmt(g) for g in go])))
+        a = m.tensor([1.0, 2.0], requires_grad=True); b = m.tensor([0.5, 0.25])
+        r1, r2 = two(a, 3.0, b)
+        (r1.sum() + (r2 * r2).sum()).backward()
+        out.append((seen, fmt(a.grad), r1.grad_fn.name(), r2.grad_fn.name()))
+    return out, [re.sub("torch|tapegrad", "M", str(w.message))[:100] for w in ws
+                 if "create_graph" not in str(w.message)]
+
+
+def test_full_backward_hooks_as_torch():
+    assert _scenario(tapegrad) == _scenario(torch)
