@@ -1,0 +1,322 @@
+"""torch functions that are compositions of recorded ops, written as torch's own
+implementations compose them, so results, gradients, grad_fn chains and error messages are
+torch's: aliases (absolute, swapaxes, swapdims, concat, concatenate), shapes (atleast_1d/2d/3d,
+broadcast_to, broadcast_tensors, broadcast_shapes), selections and splits (select,
+tensor_split, hsplit, vsplit, dsplit, take_along_dim), diff, matrix_power, positive,
+float_power, signbit, and the predicates is_floating_point, is_complex, is_nonzero."""
+import numpy as np
+
+from . import dtypes as D
+from .creation import eye
+from .linalg import inv
+from .tensor import _dim, Size, Tensor, tensor_methods
+from .views import cat
+
+__all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast_1d",
+           "atleast_2d", "atleast_3d", "broadcast_to", "broadcast_tensors", "broadcast_shapes",
+           "select", "tensor_split", "hsplit", "vsplit", "dsplit", "take_along_dim", "diff",
+           "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
+           "is_complex", "is_nonzero", "ravel"]
+
+
+def absolute(input):
+    return input.abs()
+
+
+def swapaxes(input, axis0, axis1):
+    return input.transpose(axis0, axis1)
+
+
+def swapdims(input, dim0, dim1):
+    return input.transpose(dim0, dim1)
+
+
+def ravel(input):
+    return input.ravel()
+
+
+def concat(tensors, dim=0):
+    return cat(tensors, dim)
+
+
+def concatenate(tensors, axis=0):
+    return cat(tensors, axis)
+
+
+def _each(fn, tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(fn(t) for t in tensors[0])
+    if len(tensors) == 1:
+        return fn(tensors[0])
+    return tuple(fn(t) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least one dimension (a 0-d one reshaped, others as they are)."""
+    return _each(lambda t: t.reshape(1) if t.dim() == 0 else t, tensors)
+
+
+def atleast_2d(*tensors):
+    def one(t):
+        return t.reshape(1, 1) if t.dim() == 0 else (t.unsqueeze(0) if t.dim() == 1 else t)
+    return _each(one, tensors)
+
+
+def atleast_3d(*tensors):
+    def one(t):
+        nd = t.dim()
+        if nd == 0:
+            return t.reshape(1, 1, 1)
+        if nd == 1:
+            return t.unsqueeze(0).unsqueeze(-1)
+        return t.unsqueeze(-1) if nd == 2 else t
+    return _each(one, tensors)
+
+
+def broadcast_to(input, size):
+    return input.expand(*size)
+
+
+def broadcast_shapes(*shapes):
+    """The shape the given shapes broadcast to, as a Size (torch's error where they do not)."""
+    sizes = [tuple(s) if isinstance(s, (tuple, list, Size)) else (int(s),) for s in shapes]
+    out = [1] * max((len(s) for s in sizes), default=0)
+    for k, s in enumerate(sizes):
+        for i in range(-1, -len(s) - 1, -1):
+            if s[i] == out[i] or s[i] == 1:
+                continue
+            if out[i] != 1:
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {s[i]} at {i}! Mismatching "
+                    f"argument at index {k} had {shapes[k]}; but expected shape should be "
+                    f"broadcastable to {list(out)}")
+            out[i] = s[i]
+    return Size(out)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common shape (one already of that shape as it is)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = tuple(broadcast_shapes(*[t.shape for t in tensors]))
+    return tuple(t if tuple(t.shape) == shape else t.expand(*shape) for t in tensors)
+
+
+def select(input, dim, index):
+    """input's slice at `index` along `dim`, without that dimension (SelectBackward0)."""
+    nd = input.dim()
+    d = _dim(dim, nd)
+    size = input.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {dim}")
+    return input[(slice(None),) * d + (index,)]
+
+
+def _split_points(size, indices_or_sections, fn="tensor_split"):
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = (indices_or_sections.item() if indices_or_sections.dim() == 0
+                               else indices_or_sections.tolist())
+    if isinstance(indices_or_sections, (int, np.integer)):
+        n = int(indices_or_sections)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        small, extra = divmod(size, n)
+        bounds, at = [0], 0
+        for k in range(n):
+            at += small + (1 if k < extra else 0)
+            bounds.append(at)
+        return bounds
+    return [0] + [min(max(int(i), 0), size) for i in indices_or_sections] + [size]
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    """Views of input along dim: `n` sections (the first size % n one longer), or cut at the
+    given indices (SliceBackward0 each)."""
+    d = _dim(dim, input.dim())
+    size = input.shape[d]
+    bounds = _split_points(size, indices_or_sections)
+    return tuple(input.narrow(d, lo, max(hi, lo) - lo) for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+
+def _dir_split(name, input, indices_or_sections, dim, need):
+    if input.dim() < need:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {need} dimension, but "
+                           f"got a tensor with {input.dim()} dimensions!")
+    if isinstance(indices_or_sections, (int, np.integer)):
+        size = input.shape[dim]
+        if indices_or_sections == 0 or size % indices_or_sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the "
+                               f"size of the dimension {size} is not divisible by the "
+                               f"split_size {indices_or_sections}!")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input, indices_or_sections):
+    return _dir_split("hsplit", input, indices_or_sections, 1 if input.dim() >= 2 else 0, 1)
+
+
+def vsplit(input, indices_or_sections):
+    return _dir_split("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input, indices_or_sections):
+    return _dir_split("dsplit", input, indices_or_sections, 2, 3)
+
+
+def take_along_dim(input, indices, dim=None):
+    """input's elements at `indices` along dim (broadcast against input elsewhere), or at the
+    flat positions `indices` with dim=None (GatherBackward0)."""
+    if dim is None:
+        return input.reshape(-1).gather(0, indices.reshape(-1))
+    nd = input.dim()
+    d = _dim(dim, nd)
+    shape_in = list(input.shape)
+    shape_ix = list(indices.shape)
+    shape_in[d] = shape_ix[d] = 1
+    common = list(broadcast_shapes(shape_in, shape_ix))
+    want_in, want_ix = list(common), list(common)
+    want_in[d], want_ix[d] = input.shape[d], indices.shape[d]
+    if list(input.shape) != want_in:
+        input = input.expand(*want_in)
+    if list(indices.shape) != want_ix:
+        indices = indices.expand(*want_ix)
+    return input.gather(d, indices)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along dim (after prepending / appending), as torch's
+    diff_helper: input.narrow(1, L - 1) - input.narrow(0, L - 1), n times (at most L; xor
+    for bool); n = 0 is a copy of input, prepend and append left out."""
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    if input.dim() == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = _dim(dim, input.dim())
+    if n == 0:
+        out = input.new_zeros(tuple(input.shape))
+        return out.copy_(input)
+    parts = [t for t in (prepend, input, append) if t is not None]
+    if len(parts) > 1:
+        input = cat(parts, d)
+    length = input.shape[d] - 1
+    for _ in range(min(n, input.shape[d])):
+        hi, lo = input.narrow(d, 1, length), input.narrow(d, 0, length)
+        input = (hi != lo) if input.dtype is D.bool_ else hi - lo
+        length -= 1
+    return input
+
+
+def matrix_power(input, n):
+    """input @ input @ ... (n times) over the last two dims, by torch's binary
+    decomposition: a copy of the identity for n = 0, the inverse's power for n < 0."""
+    if input.dim() < 2 or input.shape[-1] != input.shape[-2]:
+        rows, cols = (input.shape[-2], input.shape[-1]) if input.dim() >= 2 else (0, 0)
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but "
+                           f"they are {rows} by {cols} matrices")
+    if n == 0:
+        out = input.clone()
+        return out.copy_(eye(input.shape[-1], dtype=input.dtype).expand(*input.shape))
+    if n < 0:
+        input, n = inv(input), -n
+    if n == 1:
+        return input.clone()
+    if n == 2:
+        return input.matmul(input)
+    if n == 3:
+        return input.matmul(input).matmul(input)
+    z = result = None
+    while n > 0:
+        bit, n = n % 2, n // 2
+        z = input if z is None else z.matmul(z)
+        if bit:
+            result = z if result is None else result.matmul(z)
+    return result
+
+
+def positive(input):
+    """input itself (torch's unary +), refused for bool."""
+    if input.dtype is D.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def float_power(input, exponent):
+    """input ** exponent in double precision (both converted to float64)."""
+    if isinstance(input, Tensor):
+        input = input.double()
+    if isinstance(exponent, Tensor):
+        exponent = exponent.double()
+        if not isinstance(input, Tensor):
+            return exponent.__rpow__(float(input))
+    return input ** exponent
+
+
+def signbit(input):
+    """Whether each element's sign bit is set (-0.0 and -nan included): a bool tensor."""
+    return Tensor._wrap(np.signbit(input.detach().numpy()), D.bool_)
+
+
+def is_floating_point(input):
+    return input.dtype.is_floating_point
+
+
+def is_complex(input):
+    return False        # tapegrad has no complex dtypes
+
+
+def is_nonzero(input):
+    """Whether the one element of input is nonzero (torch's errors otherwise)."""
+    n = input.numel()
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.detach().reshape(-1)[0].item() != 0)
+
+
+@tensor_methods
+class _ComposedMethods:
+    """The Tensor methods of the functions above (torch has them as methods too)."""
+
+    def select(self, dim, index):
+        return select(self, dim, index)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections):
+        return hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections):
+        return vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections):
+        return dsplit(self, indices_or_sections)
+
+    def take_along_dim(self, indices, dim=None):
+        return take_along_dim(self, indices, dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return diff(self, n, dim, prepend, append)
+
+    def matrix_power(self, n):
+        return matrix_power(self, n)
+
+    def positive(self):
+        return positive(self)
+
+    def float_power(self, exponent):
+        return float_power(self, exponent)
+
+    def signbit(self):
+        return signbit(self)
+
+    def is_complex(self):
+        return False
+
+    def is_nonzero(self):
+        return is_nonzero(self)
+
+    def broadcast_to(self, size):
+        return broadcast_to(self, size)

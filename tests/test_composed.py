@@ -1,0 +1,101 @@
+"""tapegrad.composed (torch functions composed of recorded ops) against torch: values,
+dtypes, grad_fn names and gradients of every expression, torch's errors, and gradcheck."""
+import re
+
+import numpy as np
+import pytest
+
+import tapegrad
+from tapegrad.autograd import gradcheck
+
+torch = pytest.importorskip("torch")
+
+SETUP = """
+x = m.tensor([[1.0, -2.0, 3.0], [4.0, 0.5, -6.0]], dtype=m.float64, requires_grad=True)
+v = m.tensor([0.5, 2.0, -1.0], dtype=m.float64, requires_grad=True)
+s = m.tensor(1.5, dtype=m.float64, requires_grad=True)
+q = m.tensor([[1.0, 0.5], [-0.25, 2.0]], dtype=m.float64, requires_grad=True)
+b = m.tensor([[[1.0, 0.5], [0.0, 2.0]], [[0.3, 1.0], [1.0, 0.0]]], dtype=m.float64,
+             requires_grad=True)
+"""
+EXPRS = [
+    "m.absolute(x)", "m.swapaxes(x, 0, 1)", "m.swapdims(x, 1, 0)", "m.ravel(x)",
+    "m.concat([x, x])", "m.concatenate([x, x], axis=1)", "m.atleast_1d(s)", "m.atleast_1d(x)",
+    "m.atleast_2d(v)", "m.atleast_2d(s)", "m.atleast_3d(x)", "m.atleast_3d(v)",
+    "m.atleast_1d(s, v)[0]", "m.atleast_2d([s, v])[1]", "m.broadcast_to(v, (2, 3))",
+    "v.broadcast_to((4, 2, 3))", "m.broadcast_tensors(x, v)[1]", "m.broadcast_tensors(x, v)[0]",
+    "m.select(x, 1, -1)", "x.select(0, 1)", "m.tensor_split(x, 3, dim=1)[2]",
+    "m.tensor_split(x, 2, dim=1)[0]", "x.tensor_split([1, 5], dim=1)[1]",
+    "m.tensor_split(x, [0, 2])[1]", "m.hsplit(x, 3)[1]", "m.hsplit(x, [1])[1]",
+    "m.vsplit(x, 2)[1]", "m.dsplit(b[None], 2)[1]", "m.hsplit(v, 3)[2]",
+    "m.take_along_dim(x, m.tensor([[2], [0]]), 1)", "m.take_along_dim(x, m.tensor([5, 0, 3]))",
+    "x.take_along_dim(m.tensor([[1, 0, 1]]), 0)", "m.take_along_dim(x, m.tensor([[0], [2]]))",
+    "m.diff(x)", "m.diff(x, dim=0)", "m.diff(x, n=2, dim=1, prepend=x, append=x)", "v.diff(n=3)",
+    "m.diff(v > 0)", "m.diff(x, n=0)", "m.matrix_power(q, 0)", "m.matrix_power(q, 1)",
+    "m.matrix_power(q, 2)", "m.matrix_power(q, 3)", "q.matrix_power(5)", "m.matrix_power(b, 6)",
+    "m.matrix_power(q, -2)", "m.positive(x)", "x.positive()", "m.float_power(x, 2)",
+    "m.float_power(x.float(), 2)", "m.float_power(2, v)", "x.float_power(v)",
+    "m.signbit(m.tensor([-0.0, 0.0, -1.0, 2.0]))", "x.signbit()", "m.signbit(m.tensor([-1, 0]))",
+    "m.is_floating_point(x)", "m.is_complex(x)", "m.is_nonzero(m.tensor([0.5]))",
+    "x.is_complex()", "m.broadcast_shapes((2, 1), (1, 3), (3,))", "m.broadcast_shapes()",
+]
+ERRORS = [
+    "m.matrix_power(x, 2)", "m.select(x, 0, 5)", "m.select(x, 2, 0)", "m.vsplit(v, 2)",
+    "m.hsplit(x, 2)", "m.positive(v > 0)", "m.broadcast_shapes((2, 3), (4, 3))",
+    "m.is_nonzero(v)", "m.is_nonzero(v[:0])", "m.tensor_split(x, 0)", "m.dsplit(x, 2)",
+    "m.diff(x, n=-1)", "m.broadcast_to(x, (3,))", "m.diff(s)",
+]
+
+
+def _show(r):
+    if isinstance(r, (bool, tuple)) and not hasattr(r, "grad_fn"):
+        return repr(tuple(r)) if isinstance(r, tuple) else repr(r)
+    if isinstance(r, tuple):
+        return tuple(_show(t) for t in r)
+    fn = r.grad_fn
+    return (repr(r.detach().numpy().tolist()), str(r.dtype).split(".")[-1], tuple(r.shape),
+            None if fn is None else fn.name().replace("torch::autograd::", ""))
+
+
+def _run(m, exprs):
+    ns = {"m": m}
+    exec(SETUP, ns)
+    out = []
+    for e in exprs:
+        try:
+            r = eval(e, ns)
+            shown = _show(r)
+            grads = None
+            if hasattr(r, "requires_grad") and r.requires_grad:
+                leaves = [ns[k] for k in "xvsqb"]
+                gs = m.autograd.grad((r * r).sum(), leaves, allow_unused=True)
+                grads = [None if g is None else np.round(g.numpy(), 10).tolist() for g in gs]
+            out.append((e, shown, grads))
+        except Exception as ex:  # noqa: BLE001
+            out.append((e, type(ex).__name__, re.sub("torch|tapegrad", "M", str(ex))))
+    return out
+
+
+@pytest.mark.parametrize("k", range(len(EXPRS)))
+def test_expression_as_torch(k):
+    e = EXPRS[k:k + 1]
+    got, want = _run(tapegrad, e), _run(torch, e)
+    assert got[0][:2] == want[0][:2]
+    if got[0][2] is not None or want[0][2] is not None:
+        for g, w in zip(got[0][2], want[0][2]):
+            assert (g is None) == (w is None)
+            if g is not None:
+                np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_errors_as_torch():
+    assert _run(tapegrad, ERRORS) == _run(torch, ERRORS)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: tapegrad.diff(a, n=2, dim=1), lambda a: tapegrad.matrix_power(a[:, :2], 5),
+    lambda a: tapegrad.take_along_dim(a, tapegrad.tensor([[2, 1, 0]]), 1),
+    lambda a: tapegrad.tensor_split(a, 2, dim=1)[0], lambda a: tapegrad.float_power(a, 3)])
+def test_gradcheck(fn):
+    a = tapegrad.tensor(np.random.default_rng(2).standard_normal((2, 3)), requires_grad=True)
+    assert gradcheck(fn, (a,))
