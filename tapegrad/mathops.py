@@ -42,10 +42,16 @@ def _bin(name, x, y):
     return _binary(OPS[name].code, x, y)
 
 
+def _float_pair(x):
+    """An integer or bool operand of a floating-only binary op in the default float dtype (torch
+    computes logaddexp of two integer tensors in float)."""
+    return x if x._dtype.is_floating_point else x.to(D.get_default_dtype())
+
+
 # ---- unary rows: method name -> row, and torch's aliases ---------------------------------------
 _UNARY = ("log1p", "expm1", "log2", "log10", "exp2", "tan", "asin", "acos", "atan", "sinh",
           "cosh", "asinh", "acosh", "atanh", "erf", "erfc", "erfinv", "lgamma", "digamma",
-          "rsqrt", "frac")
+          "rsqrt", "frac", "rad2deg", "deg2rad")
 _ROUNDING = ("floor", "ceil", "trunc")          # integer tensors: returned as they are
 _ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
             "arccosh": "acosh", "arctanh": "atanh", "fix": "trunc", "clip": "clamp",
@@ -178,6 +184,16 @@ class _MathMethods:
         """Elementwise minimum, nan propagating; a tie splits the gradient (MinimumBackward0)."""
         _tensor_operand("minimum", other, 1)
         return _bin("minimum", self, other)
+
+    def logaddexp(self, other):
+        """log(exp(self) + exp(other)) without overflow (LogaddexpBackward0)."""
+        _tensor_operand("logaddexp", other, 1)
+        return _bin("logaddexp", _float_pair(self), _float_pair(other))
+
+    def logaddexp2(self, other):
+        """log2(2**self + 2**other) without overflow (Logaddexp2Backward0)."""
+        _tensor_operand("logaddexp2", other, 1)
+        return _bin("logaddexp2", _float_pair(self), _float_pair(other))
 
     def fmax(self, other):
         """Elementwise maximum ignoring nan (FmaxBackward0)."""
@@ -638,7 +654,7 @@ MODULE_FUNCTIONS = {
                                                    "rsqrt", "sign")},
     **{alias: None for alias in _ALIASES if alias not in ("clip", "absolute", "negative")},
 }
-TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin")
+TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2")
 for _name in TWO_TENSOR:
     MODULE_FUNCTIONS[_name] = _two(_name)
 MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm,

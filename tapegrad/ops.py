@@ -462,6 +462,19 @@ _DECLS = [
     # else a; its derivative in b is 0 (torch's threshold_backward, ThresholdBackwardBackward0)
     Op("threshold_backward", "binary", "ThresholdBackwardBackward0", "threshold_backward(a, b)",
        ("threshold_backward(g, b)", "0.0")),
+    # NOTE: logaddexp(2) as torch's kernel: max + log1p(exp(-|a - b|)) (exp2, over ln 2), the
+    # operand itself where both are the same infinity; gradients torch's g / (1 + exp(b - a)),
+    # nan at equal infinities as there
+    Op("logaddexp", "binary", "LogaddexpBackward0",
+       "where((a == b) & (a - a != 0.0), a, where(a < b, b, a) + log1p(exp(-abs(a - b))))",
+       ("g / (1.0 + exp(b - a))", "g / (1.0 + exp(a - b))")),
+    Op("logaddexp2", "binary", "Logaddexp2Backward0",
+       "where((a == b) & (a - a != 0.0), a, where(a < b, b, a) + log1p(exp2(-abs(a - b))) * "
+       "1.4426950408889634)", ("g / (1.0 + exp2(b - a))", "g / (1.0 + exp2(a - b))")),
+    Op("rad2deg", "unary", "Rad2DegBackward0", "a * 57.29577951308232",
+       ("g * 57.29577951308232",)),
+    Op("deg2rad", "unary", "Deg2RadBackward0", "a * 0.017453292519943295",
+       ("g * 0.017453292519943295",)),
 ]
 
 def mentions(expr, name):

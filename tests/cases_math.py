@@ -9,6 +9,14 @@ TRIGAMMA = dict(torch_rtol=1e-8)
 
 CASES = {
     # ---- unary rows ----
+    "rad2deg": [("nd", lambda m, a: a.rad2deg(), [(2, 3)], ANY), ("0d", lambda m, a: m.rad2deg(a), [()], ANY)],
+    "deg2rad": [("nd", lambda m, a: m.deg2rad(a * 30), [(3,)], ANY),
+                ("inplace", lambda m, a: (a * 1).deg2rad_(), [()], ANY)],
+    "logaddexp": [("tt", lambda m, a, b: m.logaddexp(a, b), [(2, 3), (2, 3)], ANY),
+                  ("bcast", lambda m, a, b: a.logaddexp(b * 3), [(2, 3), (3,)], ANY),
+                  ("0d", lambda m, a, b: a.logaddexp(b), [(), ()], ANY)],
+    "logaddexp2": [("tt", lambda m, a, b: m.logaddexp2(a, b), [(2, 3), (2, 3)], ANY),
+                   ("bcast", lambda m, a, b: a.logaddexp2(b * 3), [(3,), (2, 3)], ANY)],
     "log1p": [("nd", lambda m, a: a.log1p(), [(2, 3)], POS), ("0d", lambda m, a: m.log1p(a), [()], POS)],
     "expm1": [("nd", lambda m, a: a.expm1(), [(2, 3)], ANY), ("0d", lambda m, a: m.expm1(a), [()], ANY)],
     "log2": [("nd", lambda m, a: a.log2(), [(3,)], POS), ("0d", lambda m, a: m.log2(a), [()], POS)],
@@ -124,4 +132,6 @@ ELEMENTWISE = {
     "maximum": lambda x: x.maximum(x * 0.5), "minimum": lambda x: x.minimum(x * 0.5),
     "fmax": lambda x: x.fmax(x * 0.5), "fmin": lambda x: x.fmin(x * 0.5),
     "polygamma": lambda x: x.polygamma(1),
+    "rad2deg": lambda x: x.rad2deg(), "deg2rad": lambda x: x.deg2rad(),
+    "logaddexp": lambda x: x.logaddexp(x * 0.5), "logaddexp2": lambda x: x.logaddexp2(x * 0.5),
 }

@@ -624,6 +624,8 @@ NEXT_FNS = {
     "var_mean": ["m.var_mean(a)[0]", "m.var_mean(a, 1)[1]"],
     "std_mean": ["m.std_mean(a)[0]", "m.std_mean(a, 1)[1]"],
     "xlogy": ["m.xlogy(a, b.abs())", "m.special.xlogy(a, 2.)"],
+    "logaddexp": ["m.logaddexp(a, b)", "a.logaddexp(c)"], "logaddexp2": ["m.logaddexp2(a, b)"],
+    "rad2deg": ["m.rad2deg(a)"], "deg2rad": ["a.deg2rad()"],
     "xlog1py": ["m.special.xlog1py(a, a)"], "entr": ["m.special.entr(u)"], "sinc": ["a.sinc()"],
     "ndtri": ["m.special.ndtri(u.abs())"], "log_ndtr": ["m.special.log_ndtr(b)"],
     "logit": ["u.abs().logit()", "a.logit(eps=.1)"], "mvlgamma": ["a.mvlgamma(2)"],
