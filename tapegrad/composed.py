@@ -20,26 +20,32 @@ __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast
 
 
 def absolute(input):
+    """abs(input) (AbsBackward0)."""
     return input.abs()
 
 
 def swapaxes(input, axis0, axis1):
+    """input.transpose(axis0, axis1) (TransposeBackward0)."""
     return input.transpose(axis0, axis1)
 
 
 def swapdims(input, dim0, dim1):
+    """input.transpose(dim0, dim1) (TransposeBackward0)."""
     return input.transpose(dim0, dim1)
 
 
 def ravel(input):
+    """input flattened to one dimension (ViewBackward0 when it is a view)."""
     return input.ravel()
 
 
 def concat(tensors, dim=0):
+    """cat(tensors, dim) (CatBackward0)."""
     return cat(tensors, dim)
 
 
 def concatenate(tensors, axis=0):
+    """cat(tensors, axis) (CatBackward0)."""
     return cat(tensors, axis)
 
 
@@ -57,12 +63,16 @@ def atleast_1d(*tensors):
 
 
 def atleast_2d(*tensors):
+    """Each tensor with at least two dimensions (a 0-d one reshaped, a 1-d one unsqueezed
+    in front)."""
     def one(t):
         return t.reshape(1, 1) if t.dim() == 0 else (t.unsqueeze(0) if t.dim() == 1 else t)
     return _each(one, tensors)
 
 
 def atleast_3d(*tensors):
+    """Each tensor with at least three dimensions (torch's placement: a 1-d one in the
+    middle, a 2-d one in front)."""
     def one(t):
         nd = t.dim()
         if nd == 0:
@@ -74,6 +84,7 @@ def atleast_3d(*tensors):
 
 
 def broadcast_to(input, size):
+    """input expanded to `size` (ExpandBackward0)."""
     return input.expand(*size)
 
 
@@ -153,14 +164,17 @@ def _dir_split(name, input, indices_or_sections, dim, need):
 
 
 def hsplit(input, indices_or_sections):
+    """tensor_split along dimension 1 (0 for a 1-d input), sections dividing it exactly."""
     return _dir_split("hsplit", input, indices_or_sections, 1 if input.dim() >= 2 else 0, 1)
 
 
 def vsplit(input, indices_or_sections):
+    """tensor_split along dimension 0 of an input of at least 2 dimensions."""
     return _dir_split("vsplit", input, indices_or_sections, 0, 2)
 
 
 def dsplit(input, indices_or_sections):
+    """tensor_split along dimension 2 of an input of at least 3 dimensions."""
     return _dir_split("dsplit", input, indices_or_sections, 2, 3)
 
 
@@ -258,11 +272,13 @@ def signbit(input):
 
 
 def is_floating_point(input):
+    """Whether input's dtype is a floating-point one."""
     return input.dtype.is_floating_point
 
 
 def is_complex(input):
-    return False        # tapegrad has no complex dtypes
+    """Whether input's dtype is complex: never (tapegrad has none)."""
+    return False
 
 
 def is_nonzero(input):
