@@ -89,6 +89,21 @@ def scan(T, x, d, mul):
     return _fresh(y, x)
 
 
+def nansum(T, x, dims, keepdim):
+    """The sum over dims with nan taken as 0 (whose gradient is then 0, as torch's)."""
+    return where(x != x, 0.0, x).sum(dims, keepdim=keepdim)
+
+
+def vdot(T, x, y):
+    """x . y of two 1-d tensors (real: no conjugate)."""
+    return x.dot(y)
+
+
+def dist(T, x, y, p):
+    """The p-norm of x - y (broadcast)."""
+    return (x - y).norm(p)
+
+
 def var(T, x, dims, correction, keepdim):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1

@@ -301,6 +301,32 @@ class _MathMethods:
         return _record("prod_dim", DM.prod, x, d if x.dim() else None, bool(keepdim)) \
             if x.dim() else _record("prod_dim", DM.prod, x, None, False)
 
+    def nansum(self, dim=None, keepdim=False, dtype=None):
+        """Sum over dim treating nan as 0 (NansumBackward0); integer tensors as sum."""
+        x = self.to(dtype) if dtype is not None else self
+        if not x._dtype.is_floating_point:
+            return x.sum(dim, keepdim)
+        return _record("nansum", DM.nansum, x, _dims("nansum", dim, x.dim()), bool(keepdim))
+
+    def nanmean(self, dim=None, keepdim=False, dtype=None):
+        """Mean over dim of the elements that are not nan: nansum / their count."""
+        x = self.to(dtype) if dtype is not None else self
+        if not x._dtype.is_floating_point:
+            raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
+                               f"dtype but got {x._dtype.legacy}")
+        count = (x == x).sum(dim, keepdim)
+        return x.nansum(dim, keepdim) / count
+
+    def vdot(self, other):
+        """The dot product of two 1-d tensors (VdotBackward0; real tensors: dot's value)."""
+        _tensor_operand("vdot", other, 1)
+        return _record("vdot", DM.vdot, self, other)   # (dot's checks: torch's vdot's too)
+
+    def dist(self, other, p=2):
+        """The p-norm of self - other (DistBackward0)."""
+        _tensor_operand("dist", other, 1)
+        return _record("dist", DM.dist, self, other, p)
+
     def cumsum(self, dim, dtype=None):
         """Cumulative sum along dim (CumsumBackward0)."""
         return _scan(self, dim, dtype, "cumsum")
@@ -651,10 +677,11 @@ MODULE_FUNCTIONS = {
                                                    "count_nonzero", "logical_or",
                                                    "logical_xor", "remainder", "fmod", "lt",
                                                    "le", "gt", "ge", "eq", "ne", "square",
-                                                   "rsqrt", "sign")},
+                                                   "rsqrt", "sign", "nansum", "nanmean",
+                                                   "dist")},
     **{alias: None for alias in _ALIASES if alias not in ("clip", "absolute", "negative")},
 }
-TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2")
+TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "vdot")
 for _name in TWO_TENSOR:
     MODULE_FUNCTIONS[_name] = _two(_name)
 MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm,

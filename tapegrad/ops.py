@@ -475,6 +475,11 @@ _DECLS = [
        ("g * 57.29577951308232",)),
     Op("deg2rad", "unary", "Deg2RadBackward0", "a * 0.017453292519943295",
        ("g * 0.017453292519943295",)),
+    # nansum: nan taken as 0 (so its gradient is 0 there); vdot (real: dot); dist: the p-norm
+    # of the difference (tapegrad/decomps_math.py)
+    Op("nansum", "decomp", "NansumBackward0", saves=("a",)),
+    Op("vdot", "decomp", "VdotBackward0", saves=("a", "b"), edges=(0, 1)),
+    Op("dist", "decomp", "DistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
 ]
 
 def mentions(expr, name):

@@ -38,12 +38,15 @@ EXPRS = [
     "m.signbit(m.tensor([-0.0, 0.0, -1.0, 2.0]))", "x.signbit()", "m.signbit(m.tensor([-1, 0]))",
     "m.is_floating_point(x)", "m.is_complex(x)", "m.is_nonzero(m.tensor([0.5]))",
     "x.is_complex()", "m.broadcast_shapes((2, 1), (1, 3), (3,))", "m.broadcast_shapes()",
+    "m.nanmean(m.where(x > 0, x, m.tensor(float('nan'), dtype=x.dtype)), 1)", "x.nanmean()",
+    "m.nanmean(v, 0, keepdim=True)",
 ]
 ERRORS = [
     "m.matrix_power(x, 2)", "m.select(x, 0, 5)", "m.select(x, 2, 0)", "m.vsplit(v, 2)",
     "m.hsplit(x, 2)", "m.positive(v > 0)", "m.broadcast_shapes((2, 3), (4, 3))",
     "m.is_nonzero(v)", "m.is_nonzero(v[:0])", "m.tensor_split(x, 0)", "m.dsplit(x, 2)",
-    "m.diff(x, n=-1)", "m.broadcast_to(x, (3,))", "m.diff(s)",
+    "m.diff(x, n=-1)", "m.broadcast_to(x, (3,))", "m.diff(s)", "m.nanmean(m.tensor([1, 2]))",
+    "m.vdot(x, v)", "m.vdot(v, v[:2])", "m.vdot(v, v.float())", "m.dist(x, x[:, :2])",
 ]
 
 

@@ -626,6 +626,8 @@ NEXT_FNS = {
     "xlogy": ["m.xlogy(a, b.abs())", "m.special.xlogy(a, 2.)"],
     "logaddexp": ["m.logaddexp(a, b)", "a.logaddexp(c)"], "logaddexp2": ["m.logaddexp2(a, b)"],
     "rad2deg": ["m.rad2deg(a)"], "deg2rad": ["a.deg2rad()"],
+    "nansum": ["m.nansum(a)", "a.nansum(1)"], "vdot": ["m.vdot(v, v)", "v.vdot(c[0])"],
+    "dist": ["m.dist(a, b)", "a.dist(c, 1)"],
     "xlog1py": ["m.special.xlog1py(a, a)"], "entr": ["m.special.entr(u)"], "sinc": ["a.sinc()"],
     "ndtri": ["m.special.ndtri(u.abs())"], "log_ndtr": ["m.special.log_ndtr(b)"],
     "logit": ["u.abs().logit()", "a.logit(eps=.1)"], "mvlgamma": ["a.mvlgamma(2)"],
