@@ -1,5 +1,4 @@
 """Variable, backward, grad (PyTorch's signatures and errors)."""
-import contextlib
 import math
 import threading
 import warnings
@@ -25,16 +24,6 @@ def _is_checkpoint_valid():
     """Whether a reentrant checkpoint may run its backward now (torch's
     autograd._is_checkpoint_valid)."""
     return getattr(_CHECKPOINT, "valid", True)
-
-
-@contextlib.contextmanager
-def _checkpoint_valid(valid):
-    before = getattr(_CHECKPOINT, "valid", True)
-    _CHECKPOINT.valid = valid
-    try:
-        yield
-    finally:
-        _CHECKPOINT.valid = before
 
 
 class _VariableMeta(type):
@@ -129,8 +118,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both "
                                "passed to `backward()`. Please only use `grad_tensors`.")
         grad_tensors = grad_variables
-    with _checkpoint_valid(inputs is None):
+    if inputs is None:   # (a plain backward leaves checkpoint validity as it is: True)
         _backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+        return
+    before = getattr(_CHECKPOINT, "valid", True)
+    _CHECKPOINT.valid = False
+    try:
+        _backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+    finally:
+        _CHECKPOINT.valid = before
 
 
 def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
@@ -311,9 +307,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). "
                       "To accumulate gradient for other parts of the graph, please use "
                       "torch.autograd.backward.", FutureWarning, stacklevel=2)
-    with _checkpoint_valid(False):
+    before = getattr(_CHECKPOINT, "valid", True)
+    _CHECKPOINT.valid = False
+    try:
         return _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                      is_grads_batched, materialize_grads)
+    finally:
+        _CHECKPOINT.valid = before
 
 
 def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,

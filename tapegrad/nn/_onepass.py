@@ -134,7 +134,10 @@ def linear(x, w, b):
     t._tape, t._node, t._recorded = tape, n, True
     groups.mark_members(tape, start, n, (n_mm, n) if members is None else
                         members + (n_mm, n), _LINEAR)
-    _edges(tape, n, (n_b, -1 if members else a, n_t))   # torch's: bias, input, weight.t()
+    edge_nodes = tape.edge_nodes      # (_edges, inline: torch's bias, input, weight.t())
+    if edge_nodes is None:
+        edge_nodes = tape.edge_nodes = {}
+    edge_nodes[n] = (n_b, -1 if members else a, n_t)
     return t
 
 
