@@ -439,12 +439,10 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
 
     done = []
     memo = {}             # with inputs: _marks of each tape, for the next tapes' sweeps
-    only = roots[0] if len(roots) == 1 and roots[0]._tape is not None else None
     try:
         while pending:
             tape = next(iter(pending)) if len(pending) == 1 else max(pending, key=_serial)
-            r = _sweep_tape(tape, pending.pop(tape), inputs, memo,
-                            only._node if only is not None and only._tape is tape else -1)
+            r = _sweep_tape(tape, pending.pop(tape), inputs, memo, _only_root(roots, tape))
             done.append(r)
             reach = r.reach
             for node, (src, snode) in tape.imports.items():
@@ -542,10 +540,10 @@ def _retained(done, inputs, grads, roots):
     that leads nowhere).  torch's retain_grad hook fires wherever a tensor's gradient
     arrives, autograd.grad and backward(inputs=...) included."""
     given = {id(t): g for t, g in zip(inputs, grads)}
-    rooted = {(t._tape, t._node) for t in roots[:1] if len(roots) == 1 and t._tape is not None}
     out = {}
     for r in done:
         tape, ran, reach = r.tape, r.ran, r.reach
+        root = _only_root(roots, tape)
         for node, ref in tape.retained.items():
             t = ref()
             if t is None or node >= r.n:
@@ -554,7 +552,7 @@ def _retained(done, inputs, grads, roots):
             if k in given:
                 if given[k] is not None and k not in out:
                     _collect(out, t, given[k])
-            elif ran[node] or reach[node] and (tape, node) in rooted:
+            elif ran[node] or reach[node] and node == root:
                 _collect(out, t, r.result_of(node, t.shape))
     return list(out.values())
 
@@ -851,11 +849,11 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
         kept = []
         leads = _leads(tape, n, inputs) if tape.retained or not retain_graph else None
         if tape.retained:
-            given = {id(t) for t in inputs}
+            given, root = {id(t) for t in inputs}, _only_root(roots, tape)
             for node, ref in tape.retained.items():
                 t = ref()
                 if (t is not None and node < n and id(t) not in given
-                        and _fills_retained(leads, tape, node, roots)):
+                        and _fills_retained(leads, node, root)):
                     g = grad_tensor(node, t)
                     if g is not None:
                         kept.append((t, g))
@@ -935,7 +933,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
         if not retain_graph:
             swept.append((tape, ran))
         freed = tape.freed
-        root = roots[0]._node if len(roots) == 1 and roots[0]._tape is tape else -1
+        root = _only_root(roots, tape)
         hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
         for e in np.flatnonzero(reach)[::-1].tolist():
             g = adj.pop((tape, e), None)
@@ -969,7 +967,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                     pass
                 elif inputs is None:
                     leaf_grads[id(t)] = (t, seen)
-                elif id(t) not in given and _fills_retained(leads, tape, e, roots):
+                elif id(t) not in given and _fills_retained(leads, e, root):
                     kept[id(t)] = (t, seen)   # (an input's is returned as the input's)
             if not runs:
                 continue
@@ -1010,11 +1008,17 @@ def release_swept(swept):
         tape.seal()
 
 
-def _fills_retained(leads, tape, node, roots):
+def _only_root(roots, tape):
+    """The node on `tape` of a run's only root, else -1 (torch evaluates that root's node even
+    where it leads to none of the inputs: its hooks run, its retained .grad is filled)."""
+    return roots[0]._node if len(roots) == 1 and roots[0]._tape is tape else -1
+
+
+def _fills_retained(leads, node, root):
     """Whether a create_graph run with inputs fills the retained tensor of entry `node` (as
     _retained's rule): the entry leads to the inputs (`leads`: _leads), or it is the run's
-    only root."""
-    return leads[node] or len(roots) == 1 and roots[0]._tape is tape and roots[0]._node == node
+    only root (`root`: _only_root)."""
+    return leads[node] or node == root
 
 
 # ---- hooks (tapegrad.hooks): the sweep pauses at hooked entries -----------------------------

@@ -203,7 +203,8 @@ def node_for(tape, n):
         elif tape.edge_nodes is not None and n in tape.edge_nodes:
             # a group written by nn/_onepass.py: the edges decomps.record shows with
             # show_edges, made here on first access instead of on every call
-            fn = _edged_class(entry_name(tape, n)).__new__(_edged_class(entry_name(tape, n)))
+            cls = _edged_class(entry_name(tape, n))
+            fn = cls.__new__(cls)
             fn._edges = tuple((None, 0) if k < 0 else (_input_fn(tape, k), output_nr(tape, k))
                               for k in tape.edge_nodes[n])
         else:

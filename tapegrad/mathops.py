@@ -42,12 +42,6 @@ def _bin(name, x, y):
     return _binary(OPS[name].code, x, y)
 
 
-def _float_pair(x):
-    """An integer or bool operand of a floating-only binary op in the default float dtype (torch
-    computes logaddexp of two integer tensors in float)."""
-    return x if x._dtype.is_floating_point else x.to(D.get_default_dtype())
-
-
 # ---- unary rows: method name -> row, and torch's aliases ---------------------------------------
 _UNARY = ("log1p", "expm1", "log2", "log10", "exp2", "tan", "asin", "acos", "atan", "sinh",
           "cosh", "asinh", "acosh", "atanh", "erf", "erfc", "erfinv", "lgamma", "digamma",
@@ -188,12 +182,12 @@ class _MathMethods:
     def logaddexp(self, other):
         """log(exp(self) + exp(other)) without overflow (LogaddexpBackward0)."""
         _tensor_operand("logaddexp", other, 1)
-        return _bin("logaddexp", _float_pair(self), _float_pair(other))
+        return _bin("logaddexp", _floating(self), _floating(other))
 
     def logaddexp2(self, other):
         """log2(2**self + 2**other) without overflow (Logaddexp2Backward0)."""
         _tensor_operand("logaddexp2", other, 1)
-        return _bin("logaddexp2", _float_pair(self), _float_pair(other))
+        return _bin("logaddexp2", _floating(self), _floating(other))
 
     def fmax(self, other):
         """Elementwise maximum ignoring nan (FmaxBackward0)."""
