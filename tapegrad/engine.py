@@ -557,6 +557,68 @@ def _retained(done, inputs, grads, roots):
     return list(out.values())
 
 
+def graph_marks(roots):
+    """{id(tape): (tape, uint8 marks)}: the entries the graphs of `roots` (tensors, or GradientEdge
+    stand-ins) reach, across tapes, newest tape first (torch: the nodes of the running graph
+    task).  For register_multi_grad_hook, once per backward that has such hooks."""
+    need = {}
+    for t in roots:
+        if t._tape is not None:
+            need.setdefault(id(t._tape), (t._tape, []))[1].append(t._node)
+    heap = [(-tape.serial, key) for key, (tape, _) in need.items()]
+    heapq.heapify(heap)
+    marks = {}
+    while heap:       # newest first: every import into a tape is known when it is popped
+        _, key = heapq.heappop(heap)
+        tape, nodes = need[key]
+        n = max(nodes) + 1
+        live = np.zeros(n, np.uint8)
+        live[nodes] = 1
+        K.mark_live(*tape.dependencies(n), live)
+        marks[key] = (tape, live)
+        for node, (src, snode) in tape.imports.items():
+            if node < n and live[node]:
+                if id(src) not in need:
+                    need[id(src)] = (src, [])
+                    heapq.heappush(heap, (-src.serial, id(src)))
+                need[id(src)][1].append(snode)
+    return marks
+
+
+def node_executes(task, tape, node):
+    """Whether the backward `task` (hooks.Task) runs entry `node` of `tape` (torch's
+    _will_engine_execute_node of its grad_fn): reached from the roots and, with inputs, one of
+    them or leading to one."""
+    got = task.graph().get(id(tape))
+    if got is None or node >= len(got[1]) or not got[1][node]:
+        return False
+    if task.inputs is None:
+        # NOTE: torch's engine skips its dummy root node when there is one root, so that
+        # root's own node is then not among the graph task's nodes (its hooks still run)
+        root = task.roots[0]
+        return len(task.roots) > 1 or root._tape is not tape or root._node != node
+    if any(t._tape is tape and t._node == node for t in task.inputs):
+        return True
+    return bool(_leads(tape, len(got[1]), task.inputs, task.memo)[node])
+
+
+def leaf_executes(task, t):
+    """node_executes for leaf t's AccumulateGrad: reached (without inputs) or one of the
+    inputs of backward(inputs=...); torch refuses the question under autograd.grad."""
+    if task.inputs is not None:
+        if not any(x is t for x in task.inputs):
+            return False
+        if not task.accumulate:
+            raise RuntimeError(errors.LEAF_WILL_EXECUTE)
+        return True
+    if any(r is t for r in task.roots):
+        return True
+    for tape, live in task.graph().values():
+        if any(node < len(live) and live[node] for node in tape.leaf_of.get(id(t), ())):
+            return True
+    return False
+
+
 def _serial(tape):
     return tape.serial
 

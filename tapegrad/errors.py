@@ -27,6 +27,8 @@ NON_LEAF_GRAD = (
     "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
     "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
     "github.com/pytorch/pytorch/pull/30531 for more information.")
+LEAF_WILL_EXECUTE = ("A leaf node was passed to _will_engine_execute_node but we are currently "
+                     "running autograd.grad(). This is currently not supported.")
 RETAIN_NO_GRAD = "can't retain_grad on Tensor that has requires_grad=False"
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
 ITEM_MANY = "a Tensor with {} elements cannot be converted to Scalar"

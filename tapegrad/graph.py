@@ -4,6 +4,7 @@ There is no Python object graph behind the tape; these exist for inspection (`na
 `next_functions`, repr) exactly as torch exposes them.
 """
 import bisect
+import weakref
 from collections import namedtuple
 from operator import itemgetter
 
@@ -57,6 +58,42 @@ class AccumulateGrad(Node):
     @property
     def next_functions(self):
         return ()
+
+
+_LEAF_NODES = {}   # id(leaf) -> weakref to its LeafAccumulateGrad
+
+
+class LeafAccumulateGrad(AccumulateGrad):
+    """A leaf's AccumulateGrad that no tape entry stands behind (get_gradient_edge of a leaf
+    not used on a tape yet): shown as AccumulateGrad, `variable` the leaf."""
+    __slots__ = ("_leaf",)
+
+    @classmethod
+    def of(cls, leaf):
+        """The leaf's node: the same object while one is alive, as torch's accumulator (the
+        node holds the leaf; the table holds the node weakly)."""
+        key = id(leaf)
+        ref = _LEAF_NODES.get(key)
+        fn = ref() if ref is not None else None
+        if fn is None:
+            fn = cls.__new__(cls)
+            fn._tape, fn._node, fn._leaf = None, -1, leaf
+
+            def gone(ref, key=key, table=_LEAF_NODES):   # (the table: module globals go at exit)
+                if table.get(key) is ref:
+                    del table[key]
+            _LEAF_NODES[key] = weakref.ref(fn, gone)
+        return fn
+
+    @property
+    def variable(self):
+        return self._leaf
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
 
 
 class Edged(Node):

@@ -22,6 +22,7 @@ Hooks run with grad mode set to `create_graph`, as torch's engine does: the grad
 gets requires grad only under `create_graph=True`, when it has history.
 """
 import itertools
+import threading
 import weakref
 
 import numpy as np
@@ -83,6 +84,37 @@ class Hooks:
 
     def active(self):
         return bool(self.tensor or self.pre or self.post)
+
+
+# ---- the running backward, for register_multi_grad_hook ------------------------------------
+class Task:
+    """The backward call running on this thread (torch's graph task), made only once a
+    multi-grad hook was registered (`MULTI`): its roots and inputs (tensors, GradientEdges
+    as their stand-ins), whether it accumulates (.backward) or returns (autograd.grad), and
+    `state`, each multi-grad hook's progress in this call, keyed by the hook.  `graph()`: the
+    entries the roots reach ({id(tape): (tape, marks)}), walked on first use by `walk`."""
+    __slots__ = ("roots", "inputs", "accumulate", "memo", "state", "_walk", "_marks")
+
+    def __init__(self, roots, inputs, accumulate, walk):
+        self.roots, self.inputs, self.accumulate = roots, inputs, accumulate
+        self.memo, self.state = {}, {}
+        self._walk, self._marks = walk, None
+
+    def graph(self):
+        if self._marks is None:
+            self._marks = self._walk(self.roots)
+        return self._marks
+
+
+TASK = threading.local()    # .current: the Task of the backward running on this thread
+# True once a multi-grad hook was registered: until then a backward makes no Task (its
+# per-call cost stays that of a plain backward)
+MULTI = [False]
+
+
+def current_task():
+    """The Task of the backward running on this thread, or None."""
+    return getattr(TASK, "current", None)
 
 
 # ---- where hooks are kept --------------------------------------------------------------------
@@ -158,8 +190,9 @@ class _HookMethods:
 
 
 # ---- grad_fn (Node) hooks --------------------------------------------------------------------
-def _node_target(fn, what):
-    """(tape, node, dtype, shape) of the gradient a hook of grad_fn `fn` sees."""
+def gradient_like(fn, what):
+    """(tape, node, dtype, shape) of the gradient a hook of grad_fn `fn` sees (`what`: the
+    caller, for the errors: what fn cannot be)."""
     tape, n = fn._tape, fn._node
     if isinstance(fn, AccumulateGrad):
         raise NotImplementedError(
@@ -202,7 +235,7 @@ def _node_target(fn, what):
 def _register_prehook(self, fn):
     """Register `fn(grad_outputs) -> tuple or None` on this node: called with its output's
     gradient (a 1-tuple) before the node's backward runs; a returned tuple replaces it."""
-    tape, n, dt, shape = _node_target(self, "register_prehook")
+    tape, n, dt, shape = gradient_like(self, "register_prehook")
     return _add(_node_record(tape, n, dt, shape).pre, fn)
 
 
@@ -210,7 +243,7 @@ def _register_hook(self, fn):
     """Register `fn(grad_inputs, grad_outputs) -> tuple or None` on this node: called after its
     backward ran, with the gradients it computed for its inputs (None where an input needs
     none); a returned tuple replaces them."""
-    tape, n, dt, shape = _node_target(self, "register_hook")
+    tape, n, dt, shape = gradient_like(self, "register_hook")
     kind = BY_CODE[tape.op[n]].kind
     if row_at(tape, n) >= 0 or kind == "cat" or tape.op[n] == OUTPUT_CODE:
         raise NotImplementedError(

@@ -7,12 +7,13 @@ import numpy as np
 
 from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
-from ..engine import release_swept, run_backward, run_backward_graph
+from ..engine import graph_marks, release_swept, run_backward, run_backward_graph
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
 from ..steptrace import TRACE
+from .graph import GradientEdge, edge_tensor
 
 
 # torch's checkpoint_valid of the running backward: False while autograd.grad or
@@ -47,11 +48,25 @@ class Variable(metaclass=_VariableMeta):
 
 
 def _as_tuple(x):
+    """Tensors (or GradientEdges, as the tensors they stand for) as a tuple."""
     if x is None:
         return ()
     if isinstance(x, Tensor):
         return (x,)
-    return tuple(x)
+    if isinstance(x, GradientEdge):
+        return (edge_tensor(x),)
+    return tuple(edge_tensor(v) if isinstance(v, GradientEdge) else v for v in x)
+
+
+def _in_task(run, outputs, inputs, accumulate, *args):
+    """run(outputs, inputs, *args) as the thread's running hooks.Task (for multi-grad hooks;
+    only once one was registered)."""
+    prev = hooks.current_task()
+    hooks.TASK.current = hooks.Task(outputs, inputs, accumulate, graph_marks)
+    try:
+        return run(outputs, inputs, *args)
+    finally:
+        hooks.TASK.current = prev
 
 
 def _zeros(t):
@@ -138,6 +153,13 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
         inputs = _as_tuple(inputs)
         if not inputs:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    if hooks.MULTI[0]:
+        return _in_task(_run_backward, outputs, inputs, True, grad_tensors, retain_graph,
+                        create_graph)
+    return _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph)
+
+
+def _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph):
     seeds = _seeds(outputs, grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
     if create_graph:
@@ -328,6 +350,15 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if allow_unused is None:
         allow_unused = materialize_grads
+    if hooks.MULTI[0]:
+        return _in_task(_run_grad, outputs, inputs, False, grad_outputs, retain_graph,
+                        create_graph, allow_unused, materialize_grads)
+    return _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                     materialize_grads)
+
+
+def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+              materialize_grads):
     seeds = _seeds(outputs, grad_outputs, create_graph)
     _check_inputs(inputs, errors.GRAD_INPUT_NO_GRAD)
     retain = create_graph if retain_graph is None else retain_graph

@@ -1,0 +1,152 @@
+"""torch.autograd.graph's edges and multi-grad hooks on tapegrad, against torch:
+`register_multi_grad_hook` (modes "all" and "any": which gradients arrive, when the hook
+runs, per backward), `get_gradient_edge` / `GradientEdge` as inputs and outputs of
+autograd.grad and backward, and their errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad
+
+torch = pytest.importorskip("torch")
+
+A = np.linspace(0.5, 1.5, 6).reshape(2, 3)
+B = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+
+
+def _arrived(m, call, mode="all"):
+    """What a multi-grad hook on (a, b, c, d) saw in `call(m, a, b, c, d)`: per run of the
+    hook, which gradients were given (mode "all") or the gradient (mode "any"); an error's
+    type and message instead of the log when the call raised."""
+    a = m.tensor(A, requires_grad=True)
+    b = m.tensor(B, requires_grad=True)
+    c, d = a * b, a * b
+    log = []
+
+    def fn(grads):
+        if mode == "all":
+            log.append([None if g is None else g.detach().numpy().round(12).tolist()
+                        for g in grads])
+        else:
+            log.append(grads.detach().numpy().round(12).tolist())
+    handle = m.autograd.graph.register_multi_grad_hook((a, b, c, d), fn, mode=mode)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call(m, a, b, c, d)
+    except RuntimeError as err:
+        return type(err).__name__, str(err)
+    finally:
+        handle.remove()
+    call_after = len(log)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (a * b).sum().backward()   # removed: not called again
+    except RuntimeError:
+        pass
+    assert len(log) == call_after
+    return log
+
+
+CALLS = {
+    "backward": lambda m, a, b, c, d: c.sum().backward(),
+    "backward inputs leaf": lambda m, a, b, c, d: c.sum().backward(inputs=(a,)),
+    "backward inputs nonleaf": lambda m, a, b, c, d: (c * c).sum().backward(inputs=[c]),
+    "grad of a leaf": lambda m, a, b, c, d: m.autograd.grad(c.sum(), (a,)),
+    "grad of a non-leaf": lambda m, a, b, c, d: m.autograd.grad(c.sum(), (c,)),
+    "grad of both": lambda m, a, b, c, d: m.autograd.grad(c.sum(), (a, c)),
+    "two roots": lambda m, a, b, c, d: (c.sum() + d.sum()).backward(),
+    "twice": lambda m, a, b, c, d: (c.sum().backward(retain_graph=True), c.sum().backward()),
+    "the other": lambda m, a, b, c, d: (d * 3).sum().backward(),
+    "create_graph": lambda m, a, b, c, d: (c * c).sum().backward(create_graph=True),
+    "grad create_graph": lambda m, a, b, c, d: m.autograd.grad((c * c).sum(), (c,),
+                                                               create_graph=True),
+    "unreached": lambda m, a, b, c, d: (a * 2).sum().backward(),
+    "root is a hooked tensor": lambda m, a, b, c, d: c.backward(m.ones(2, 3)),
+    "one of two roots hooked": lambda m, a, b, c, d: m.autograd.backward(
+        [c, (a * 3).sum()], [m.ones(2, 3), None]),
+    "nothing": lambda m, a, b, c, d: None,
+}
+
+
+@pytest.mark.parametrize("mode", ["all", "any"])
+@pytest.mark.parametrize("name", list(CALLS))
+def test_multi_grad_hook_as_torch(name, mode):
+    assert _arrived(tapegrad, CALLS[name], mode) == _arrived(torch, CALLS[name], mode)
+
+
+def _across_tapes(m):
+    """A graph spanning tapes: a backward seals y's tape, so z's ops go to a new one that
+    imports y; the hook waits for the gradients on both."""
+    x = m.tensor([0.5, 1.5], requires_grad=True)
+    y = x + 2                  # (saves nothing: a second backward through it is allowed)
+    y.sum().backward()
+    z = y * 3
+    w = z.tanh()
+    if m is tapegrad:
+        assert z._tape is not y._tape
+    got = []
+    m.autograd.graph.register_multi_grad_hook((x, y, z, w), lambda gs: got.append(
+        [g.numpy().round(12).tolist() for g in gs]))
+    w.sum().backward()
+    return got, x.grad.numpy().round(12).tolist()
+
+
+def test_multi_grad_hook_across_tapes():
+    assert _across_tapes(tapegrad) == _across_tapes(torch)
+
+
+def test_multi_grad_hook_errors():
+    for m in (tapegrad, torch):
+        a = m.tensor([1.0], requires_grad=True)
+        with pytest.raises(ValueError, match=r"Expects mode to be one of \('all', 'any'\) but "
+                                             r"got x"):
+            m.autograd.graph.register_multi_grad_hook((a,), print, mode="x")
+        with pytest.raises(AssertionError, match="Expected gradient function to be set"):
+            m.autograd.graph.register_multi_grad_hook((a, m.tensor([2.0])), print)
+        # mode "any" skips tensors that need no gradient
+        m.autograd.graph.register_multi_grad_hook((a, m.tensor([2.0])), print, mode="any")
+
+
+def _edges(m):
+    ge = m.autograd.graph.get_gradient_edge
+    a = m.tensor([1.0, 2.0], requires_grad=True)
+    y = a * 2
+    z = (y * 3).sum()
+    e = ge(y)
+    out = [e.output_nr, e.node.name(), ge(a).node.name(), ge(a).node.variable is a,
+           type(e).__name__, len(e), e.ownership_token, ge(a) == ge(a), e.node is y.grad_fn]
+    out += [g.numpy().tolist() for g in m.autograd.grad(z, [e, a], retain_graph=True)]
+    y.mul_(1)                  # the edge is the node, not the tensor's current version
+    out += [g.numpy().tolist() for g in m.autograd.grad(z, e, retain_graph=True)]
+    z.backward(inputs=[e, a])  # an edge takes part, accumulates nowhere
+    out.append(a.grad.numpy().tolist())
+    w = a * 3
+    out += [g.numpy().tolist() for g in m.autograd.grad(ge(w), a, grad_outputs=m.ones(2))]
+    u = m.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True).split(2)
+    out += [ge(u[1]).output_nr, ge(u[1]).node.name()]
+    out += [g.numpy().tolist() for g in m.autograd.grad(u[0].sum() + u[1].sum() * 2,
+                                                        [ge(u[1]), ge(u[0])])]
+    s = (a * 2).sum()
+    out += [g.numpy().tolist() for g in m.autograd.grad(s, ge(s))]
+    errors = []
+    for bad in (lambda: ge(m.tensor([1.0])), lambda: m.autograd.grad(ge(a * 3), a)):
+        try:
+            bad()
+        except RuntimeError as err:
+            errors.append(str(err))
+    return out, errors
+
+
+def test_gradient_edges_as_torch():
+    assert _edges(tapegrad) == _edges(torch)
+
+
+def test_no_multi_hook_no_task():
+    """Until a multi-grad hook exists a backward makes no Task: its per-call cost stays."""
+    from tapegrad import hooks
+    a = tapegrad.tensor([1.0], requires_grad=True)
+    (a * 2).sum().backward()
+    assert hooks.current_task() is None
