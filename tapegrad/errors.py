@@ -29,6 +29,11 @@ NON_LEAF_GRAD = (
     "github.com/pytorch/pytorch/pull/30531 for more information.")
 LEAF_WILL_EXECUTE = ("A leaf node was passed to _will_engine_execute_node but we are currently "
                      "running autograd.grad(). This is currently not supported.")
+CREATE_GRAPH_CYCLE = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter "
+    "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
+    "creating the graph to avoid this. If you have to use this function, make sure to reset the "
+    ".grad fields of your parameters to None after use to break the cycle and avoid the leak.")
 RETAIN_NO_GRAD = "can't retain_grad on Tensor that has requires_grad=False"
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
 ITEM_MANY = "a Tensor with {} elements cannot be converted to Scalar"

@@ -1,5 +1,7 @@
 """Autograd semantics as PyTorch defines them: flags, leaves, errors, accumulation,
 autograd.grad, grad mode.  Messages are PyTorch's (compared with torch when installed)."""
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -335,3 +337,29 @@ def test_autograd_graph_node_is_every_grad_fns_base():
     assert isinstance(y.grad_fn, tg.autograd.graph.Node)
     assert isinstance(y.grad_fn.next_functions[0][0], tg.autograd.graph.Node)
     assert not isinstance(x, tg.autograd.graph.Node)
+
+
+def test_backward_create_graph_warns_once_as_torch():
+    """torch's engine warns, once per process, that backward(create_graph=True) makes a
+    reference cycle through .grad (autograd.grad does not warn)."""
+    torch = pytest.importorskip("torch")
+    from tapegrad import errors
+    errors._WARNED.discard(errors.CREATE_GRAPH_CYCLE)
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        tg.autograd.grad((x * x).sum(), x, create_graph=True)
+        (x * x).sum().backward(create_graph=True)
+        (x * x).sum().backward(create_graph=True)
+    got = [str(w.message) for w in ws]
+    assert got == [errors.CREATE_GRAPH_CYCLE]
+    assert all(w.category is UserWarning for w in ws)
+    code = ("import warnings, torch\nwarnings.simplefilter('always')\n"
+            "x = torch.tensor([1.0, 2.0], requires_grad=True)\n"
+            "with warnings.catch_warnings(record=True) as ws:\n"
+            "    warnings.simplefilter('always')\n"
+            "    (x * x).sum().backward(create_graph=True)\n"
+            "print(str(ws[0].message))")
+    want = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout
+    assert want.startswith(errors.CREATE_GRAPH_CYCLE)

@@ -163,6 +163,8 @@ def _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph):
     seeds = _seeds(outputs, grad_tensors, create_graph)
     retain = create_graph if retain_graph is None else retain_graph
     if create_graph:
+        # (torch's engine warns once per process, whether or not .grad then holds a graph)
+        errors.warn_once(errors.CREATE_GRAPH_CYCLE)
         if inputs is not None:
             _check_inputs(inputs, errors.RETAIN_NO_GRAD)
             for t in inputs:
