@@ -2,14 +2,17 @@
 same weights copied across, outputs and the gradients of every parameter and input in float32
 and float64 over the options (layers, bidirectional, batch_first, bias, unbatched input, h0
 given or not, nonlinearity, LSTM projections, dropout), grad_fn chains, gradcheck in float64,
-reprs, state dicts, torch's errors, and a short training run that must give torch's losses.
+reprs, state dicts, torch's errors, and a short training run that must give torch's losses;
+nn.utils.rnn's packing helpers and the layers on PackedSequence input likewise.
 
 Known differences in the grad_fn chains (no op row of torch's name in tapegrad): the gate
 chunks show SplitBackward0 (torch: UnsafeSplitBackward0), a batch_first RNN/GRU output
 TransposeBackward0 (torch transposes in place: TransposeBackward1), and a no-bias linear map
 of a 3-d input one UnsafeViewBackward0 node with both operands as edges (torch: UnsafeView
 then Mm).  torch's LSTM on CPU runs its oneDNN kernel (MkldnnRnnLayerBackward0); its
-composite path (oneDNN off) is the one compared here, and the gradients of both agree."""
+composite path (oneDNN off) is the one compared here, and the gradients of both agree.
+Packed data shows IndexBackward0 (torch: PackPaddedSequenceBackward0), so the packing
+utilities' test prints their tensors without grad_fn."""
 import contextlib
 import io
 import math
@@ -515,3 +518,128 @@ def test_linear_of_a_non_contiguous_sequence_as_torch():
     assert out[0][0] == out[1][0]
     for a, b in zip(out[0][1:], out[1][1:]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+# ---- packed sequences ------------------------------------------------------------------------
+PACK = """
+U = nn.utils.rnn
+x = torch.tensor(np.arange(30.0).reshape(5, 3, 2))
+ps = U.pack_padded_sequence(x, [5, 3, 2])
+print(ps)
+print(ps.batch_sizes.dtype, type(ps).__name__, isinstance(ps, tuple), ps._fields)
+ps = U.pack_padded_sequence(x, torch.tensor([2.0, 5.0, 3.0]), enforce_sorted=False)
+print(ps)
+print(U.pad_packed_sequence(ps))
+print(U.pad_packed_sequence(ps, batch_first=True, padding_value=-1.0, total_length=6))
+print(U.pack_padded_sequence(x.transpose(0, 1), [3, 5, 1], batch_first=True, enforce_sorted=False))
+print(U.pad_sequence([x[:2, 0], x[:4, 1], x[:1, 2]]))
+print(U.pad_sequence([x[:2, 0], x[:4, 1]], batch_first=True, padding_value=9.0, padding_side='left'))
+print(U.pad_sequence(x[:2]).shape, U.pad_sequence((s for s in [x[0], x[1, :2]])).shape)
+print(U.pack_sequence([x[:2, 0], x[:4, 1], x[:1, 2]], enforce_sorted=False))
+print(U.unpack_sequence(ps))
+padded, lengths = U.pad_packed_sequence(ps, batch_first=True)
+print(U.unpad_sequence(padded, lengths, batch_first=True))
+print(U.unpad_sequence(U.pad_packed_sequence(ps)[0], lengths))
+print(U.invert_permutation(torch.tensor([2, 0, 3, 1])), U.invert_permutation(None))
+print(ps.double().data.dtype, ps.float().data.dtype, ps.to(torch.float64).unsorted_indices, ps.to(torch.float64).to(torch.float64).data.dtype, ps.is_cuda)
+print(U.PackedSequence(ps.data, ps.batch_sizes) == (ps.data, ps.batch_sizes, None, None), U.PackedSequence((ps.data, ps.batch_sizes)).batch_sizes)
+
+def t(f):
+    try:
+        print('ok', f())
+    except Exception as e:
+        print(type(e).__name__, ':', e)
+t(lambda: U.pack_padded_sequence(x, [4, 2]))
+t(lambda: U.pack_padded_sequence(x, [4, 2, 0]))
+t(lambda: U.pack_padded_sequence(x, [2, 4, 1]))
+t(lambda: U.pack_padded_sequence(torch.zeros(0, 3, 2), [2, 4, 1]))
+t(lambda: U.pack_padded_sequence(torch.zeros(4), [4]))
+t(lambda: U.pad_packed_sequence(U.pack_padded_sequence(x, [4, 2, 1]), total_length=3))
+t(lambda: U.pad_sequence([]))
+t(lambda: U.pad_sequence(3))
+t(lambda: U.pad_sequence([x[0], x[1]], padding_side='middle'))
+t(lambda: U.PackedSequence(x))
+"""
+
+
+def test_packing_utilities_as_torch():
+    assert _exec(PACK, tg) == _exec(PACK, torch)
+
+
+def _packed_run(M, m, arrays, lengths, with_h, lstm, enforce_sorted, batch_first):
+    dt = m.weight_ih_l0.dtype
+    U = M.nn.utils.rnn
+    x, h0, c0 = (M.tensor(a, dtype=dt, requires_grad=True) for a in arrays)
+    ps = U.pack_padded_sequence(x, lengths, batch_first, enforce_sorted)
+    hx = None if not with_h else ((h0, c0) if lstm else h0)
+    with _composite(M):
+        out, h = m(ps, hx)
+    hs = list(h) if lstm else [h]
+    padded, lens = U.pad_packed_sequence(out, batch_first)
+    loss = (padded * padded).sum() + sum((t * t * t).sum() for t in hs)
+    loss.backward()
+    return (type(out).__name__, [padded.detach().numpy()] + [t.detach().numpy() for t in hs],
+            [x.grad.numpy()] + ([h0.grad.numpy()] if with_h else []),
+            {n: p.grad.numpy() for n, p in m.named_parameters()},
+            [_chain(out.data.grad_fn, 5)] + [_chain(t.grad_fn, 5) for t in hs],
+            lens.tolist(), out.batch_sizes.tolist())
+
+
+PACKED = [("RNN", {}), ("RNN", {"nonlinearity": "relu", "num_layers": 2, "batch_first": True}),
+          ("GRU", {"num_layers": 2, "bidirectional": True}),
+          ("LSTM", {"bidirectional": True, "proj_size": 2, "batch_first": True}),
+          ("LSTM", {"num_layers": 2, "bias": False})]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("sort", [True, False], ids=["sorted", "unsorted"])
+@pytest.mark.parametrize("with_h", [False, True], ids=["no-h0", "h0"])
+@pytest.mark.parametrize("name,kw", PACKED, ids=[_net_id(c) for c in PACKED])
+def test_packed_input_matches_torch(name, kw, with_h, sort, dtype):
+    lstm, bf = name == "LSTM", kw.get("batch_first", False)
+    lengths = [5, 3, 3, 1] if sort else [3, 5, 1, 3]
+    n = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    arrays = [RNG.standard_normal((4, 5, I) if bf else (5, 4, I)),
+              RNG.standard_normal((n, 4, kw.get("proj_size") or H)),
+              RNG.standard_normal((n, 4, H))]
+    torch.manual_seed(0)
+    pm = getattr(torch.nn, name)(I, H, **kw).to(getattr(torch, dtype))
+    tm = getattr(tg.nn, name)(I, H, **kw).to(getattr(tg, dtype))
+    _copy_weights(tm, pm)
+    ours = _packed_run(tg, tm, arrays, lengths, with_h, lstm, sort, bf)
+    theirs = _packed_run(torch, pm, arrays, lengths, with_h, lstm, sort, bf)
+    assert ours[0] == theirs[0] == "PackedSequence"
+    assert ours[4:] == theirs[4:]
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
+    for a, b in zip(ours[1] + ours[2], theirs[1] + theirs[2]):
+        np.testing.assert_allclose(a, b, **tol)
+    for k in theirs[3]:
+        np.testing.assert_allclose(ours[3][k], theirs[3][k], **tol, err_msg=k)
+
+
+def test_packed_errors_as_torch():
+    src = """
+U = nn.utils.rnn
+ps = U.pack_padded_sequence(torch.randn(5, 3, 2), [5, 3, 2])
+for m, hx in [(nn.GRU(2, 4), torch.zeros(1, 2, 4)), (nn.RNN(3, 4), None), (nn.LSTM(2, 4), (torch.zeros(1, 3, 4), torch.zeros(1, 2, 4))),
+              (nn.LSTM(2, 4, proj_size=1), (torch.zeros(1, 3, 4), torch.zeros(1, 3, 4))), (nn.GRU(2, 4).double(), None)]:
+    try:
+        m(ps, hx)
+    except Exception as e:
+        print(type(e).__name__, e)
+"""
+    assert _exec(src, tg) == _exec(src, torch)
+
+
+def test_gradcheck_packed():
+    m = tg.nn.LSTM(2, 3, bidirectional=True).double()
+    U = tg.nn.utils.rnn
+
+    def f(x, h0, c0):
+        out, (h, c) = m(U.pack_padded_sequence(x, [1, 3, 2], enforce_sorted=False), (h0, c0))
+        return U.pad_packed_sequence(out)[0], h, c
+
+    ins = (tg.randn(3, 3, 2, dtype=tg.float64, requires_grad=True),
+           tg.randn(2, 3, 3, dtype=tg.float64, requires_grad=True),
+           tg.randn(2, 3, 3, dtype=tg.float64, requires_grad=True))
+    assert tg.autograd.gradcheck(f, ins)

@@ -6,7 +6,10 @@ the same order, so values round alike and the grad_fn chains carry torch's names
 A full layer applies the input map to the whole sequence at once (one addmm), unbinds it by
 time step, runs the cell on each step with the precomputed input and stacks the outputs
 (StackBackward0); a bidirectional layer runs a second layer over the reversed steps and cats
-the two outputs on the last dim; dropout (training only) goes between layers.
+the two outputs on the last dim; dropout (training only) goes between layers.  Packed
+sequences (PackedSequence's data and batch sizes) run aten's packed layers: each step takes
+the first batch_sizes[t] rows, the batch shrinking as sequences end (forward) or growing as
+they start (reverse), and the outputs are concatenated in packed order.
 
 Where tapegrad's graph differs from torch's (no op row of that name): the gates are `chunk`
 views (SplitBackward0; torch's unsafe_chunk shows UnsafeSplitBackward0), and a batch_first
@@ -124,6 +127,84 @@ def _full_layer(step, inputs, hidden, p, reverse, lstm):
     return stack(outputs, 0), hidden
 
 
+def _hidden_slice(hidden, start, end, lstm):
+    if lstm:
+        return hidden[0].narrow(0, start, end - start), hidden[1].narrow(0, start, end - start)
+    return hidden.narrow(0, start, end - start)
+
+
+def _hidden_concat(hiddens, lstm):
+    if lstm:
+        return cat([h for h, _ in hiddens], 0), cat([c for _, c in hiddens], 0)
+    return cat(hiddens, 0)
+
+
+def _packed_layer(step, data, batch_sizes, hidden, p, lstm):
+    """One layer forward over packed data (steps of shrinking batch sizes): (packed outputs,
+    final hidden of every sequence).  A sequence's final state is set aside as the batch
+    shrinks past it (aten's PackedLayer)."""
+    xw = F.linear(data, p.w_ih, p.b_ih)
+    outputs, finals = [], []
+    offset, last = 0, batch_sizes[0]
+    for b in batch_sizes:
+        x = xw.narrow(0, offset, b)
+        offset += b
+        if last > b:
+            finals.append(_hidden_slice(hidden, b, last, lstm))
+            hidden = _hidden_slice(hidden, 0, b, lstm)
+        last = b
+        hidden = step(x, hidden, p)
+        outputs.append(hidden[0] if lstm else hidden)
+    finals.append(hidden)
+    finals.reverse()
+    return cat(outputs, 0), _hidden_concat(finals, lstm)
+
+
+def _reversed_packed_layer(step, data, batch_sizes, input_hidden, p, lstm):
+    """One layer backward over packed data: from the last step (smallest batch), growing
+    the batch with the initial states of the sequences that start later (aten's
+    ReversedPackedLayer)."""
+    xw = F.linear(data, p.w_ih, p.b_ih)
+    outputs = []
+    offset, last = data.shape[0], batch_sizes[-1]
+    hidden = _hidden_slice(input_hidden, 0, last, lstm)
+    for b in reversed(batch_sizes):
+        if b > last:
+            hidden = _hidden_concat([hidden, _hidden_slice(input_hidden, last, b, lstm)], lstm)
+        x = xw.narrow(0, offset - b, b)
+        offset -= b
+        last = b
+        hidden = step(x, hidden, p)
+        outputs.append(hidden[0] if lstm else hidden)
+    outputs.reverse()
+    return cat(outputs, 0), hidden
+
+
+def rnn_packed(mode, data, batch_sizes, hiddens, params, num_layers, dropout, train,
+               bidirectional):
+    """`rnn` over a PackedSequence's data and batch sizes (a list of ints): (packed output
+    data, the final states in hiddens' order)."""
+    step, lstm = STEPS[mode], mode == "LSTM"
+    finals = []
+    layer_input = data
+    for layer in range(num_layers):
+        if bidirectional:
+            fw, fw_h = _packed_layer(step, layer_input, batch_sizes, hiddens[2 * layer],
+                                     params[2 * layer], lstm)
+            bw, bw_h = _reversed_packed_layer(step, layer_input, batch_sizes,
+                                              hiddens[2 * layer + 1], params[2 * layer + 1],
+                                              lstm)
+            layer_input = cat([fw, bw], -1)
+            finals += [fw_h, bw_h]
+        else:
+            layer_input, h = _packed_layer(step, layer_input, batch_sizes, hiddens[layer],
+                                           params[layer], lstm)
+            finals.append(h)
+        if dropout != 0 and train and layer < num_layers - 1:
+            layer_input = F.dropout(layer_input, dropout, True)
+    return layer_input, finals
+
+
 def rnn(mode, input, hiddens, params, num_layers, dropout, train, bidirectional,
         batch_first):
     """Run `num_layers` (bidirectional: pairs of) layers of cell `mode` over the sequence
@@ -150,19 +231,30 @@ def rnn(mode, input, hiddens, params, num_layers, dropout, train, bidirectional,
     return output, finals
 
 
-def rnn_forward(mode, input, hx, params, num_layers, dropout, train, bidirectional,
-                batch_first):
-    """torch._VF.rnn_tanh / rnn_relu / gru: (output, h_n) from hx (L * D, B, H)."""
-    output, finals = rnn(mode, input, hx.unbind(0), params, num_layers, dropout, train,
-                         bidirectional, batch_first)
+def _run(mode, input, batch_sizes, hiddens, params, num_layers, dropout, train,
+         bidirectional, batch_first):
+    if batch_sizes is None:
+        return rnn(mode, input, hiddens, params, num_layers, dropout, train, bidirectional,
+                   batch_first)
+    return rnn_packed(mode, input, batch_sizes, hiddens, params, num_layers, dropout, train,
+                      bidirectional)
+
+
+def rnn_forward(mode, input, batch_sizes, hx, params, num_layers, dropout, train,
+                bidirectional, batch_first):
+    """torch._VF.rnn_tanh / rnn_relu / gru: (output, h_n) from hx (L * D, B, H); packed
+    data when batch_sizes (a list of ints) is given."""
+    output, finals = _run(mode, input, batch_sizes, hx.unbind(0), params, num_layers,
+                          dropout, train, bidirectional, batch_first)
     return output, stack(finals, 0)
 
 
-def lstm_forward(input, hx, params, num_layers, dropout, train, bidirectional, batch_first):
+def lstm_forward(input, batch_sizes, hx, params, num_layers, dropout, train, bidirectional,
+                 batch_first):
     """torch._VF.lstm: (output, h_n, c_n) from hx = (h0, c0)."""
     hiddens = list(zip(hx[0].unbind(0), hx[1].unbind(0)))
-    output, finals = rnn("LSTM", input, hiddens, params, num_layers, dropout, train,
-                         bidirectional, batch_first)
+    output, finals = _run("LSTM", input, batch_sizes, hiddens, params, num_layers, dropout,
+                          train, bidirectional, batch_first)
     return output, stack([h for h, _ in finals], 0), stack([c for _, c in finals], 0)
 
 

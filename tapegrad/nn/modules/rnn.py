@@ -1,6 +1,6 @@
 """Recurrent layers as torch.nn's: `RNN`, `LSTM`, `GRU` (multi-layer, bidirectional,
-batch_first, dropout between layers, LSTM projections) and the cells `RNNCell`, `LSTMCell`,
-`GRUCell`; parameters named, shaped, ordered and initialized as torch's
+batch_first, dropout between layers, LSTM projections, PackedSequence input) and the cells
+`RNNCell`, `LSTMCell`, `GRUCell`; parameters named, shaped, ordered and initialized as torch's
 (U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))).  The computation is tapegrad/nn/_rnn.py."""
 import math
 import numbers
@@ -8,9 +8,9 @@ import warnings
 
 from ... import devices as _device, dtypes as D
 from ...creation import empty
-from ...tensor import Tensor
 from .. import _rnn, init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -133,7 +133,10 @@ class RNNBase(Module):
 
     def get_expected_hidden_size(self, input, batch_sizes):
         """(num_layers * num_directions, batch, proj_size or hidden_size)."""
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        if batch_sizes is not None:
+            mini_batch = int(batch_sizes[0])
+        else:
+            mini_batch = input.size(0) if self.batch_first else input.size(1)
         num_directions = 2 if self.bidirectional else 1
         size = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * num_directions, mini_batch, size)
@@ -154,36 +157,48 @@ class RNNBase(Module):
             return hx
         return hx.index_select(1, permutation)
 
-    def _prepare(self, input, hx, name):
-        """Unbatched input to a batch of one, hx checked (or zeros): (input, hx, batched)."""
-        if not isinstance(input, Tensor):
-            raise NotImplementedError(f"{name}: only Tensor inputs are supported "
-                                      f"(PackedSequence is not implemented in tapegrad)")
-        if input.dim() not in (2, 3):
-            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D "
-                             + ("tensor instead" if name == "RNN" else "instead"))
-        batched = input.dim() == 3
+    def _forward(self, input, hx, name):
+        """RNN's and GRU's forward: (output, h_n) for a (T, B, I) / (B, T, I) / (T, I)
+        tensor or a PackedSequence, from hx (zeros when None)."""
+        orig_input = input
+        batch_sizes = sorted_indices = unsorted_indices = None
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        if isinstance(orig_input, PackedSequence):
+            input, batch_sizes, sorted_indices, unsorted_indices = orig_input
+            if hx is None:
+                hx = _rnn.zero_state(layers, int(batch_sizes[0]), self.hidden_size, like=input)
+            else:
+                hx = self.permute_hidden(hx, sorted_indices)
+        else:
+            if input.dim() not in (2, 3):
+                raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D "
+                                 + ("tensor instead" if name == "RNN" else "instead"))
+            batched = input.dim() == 3
+            batch_dim = 0 if self.batch_first else 1
+            if not batched:
+                input = input.unsqueeze(batch_dim)
+                if hx is not None:
+                    if hx.dim() != 2:
+                        raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D "
+                                           f"but got {hx.dim()}-D tensor")
+                    hx = hx.unsqueeze(1)
+            elif hx is not None and hx.dim() != 3:
+                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
+                                   f"{hx.dim()}-D tensor")
+            if hx is None:
+                hx = _rnn.zero_state(layers, input.size(batch_dim), self.hidden_size,
+                                     like=input)
+        self.check_forward_args(input, hx, batch_sizes)
+        params = _rnn.gather_params(self._flat_weights, self.bias, self.proj_size > 0)
+        output, hidden = _rnn.rnn_forward(
+            self.mode, input, None if batch_sizes is None else batch_sizes.tolist(), hx,
+            params, self.num_layers, self.dropout, self.training, self.bidirectional,
+            self.batch_first)
+        if batch_sizes is not None:
+            return (PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices),
+                    self.permute_hidden(hidden, unsorted_indices))
         if not batched:
-            input = input.unsqueeze(0 if self.batch_first else 1)
-            if hx is not None:
-                if hx.dim() != 2:
-                    raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but "
-                                       f"got {hx.dim()}-D tensor")
-                hx = hx.unsqueeze(1)
-        elif hx is not None and hx.dim() != 3:
-            raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
-                               f"{hx.dim()}-D tensor")
-        if hx is None:
-            batch = input.size(0) if self.batch_first else input.size(1)
-            hx = _rnn.zero_state(self.num_layers * (2 if self.bidirectional else 1), batch,
-                                 self.hidden_size, like=input)
-        self.check_forward_args(input, hx, None)
-        return input, hx, batched
-
-    def _finish(self, output, hidden, batched):
-        if not batched:
-            output = output.squeeze(0 if self.batch_first else 1)
-            hidden = hidden.squeeze(1)
+            return output.squeeze(batch_dim), hidden.squeeze(1)
         return output, hidden
 
     def extra_repr(self):
@@ -201,11 +216,6 @@ class RNNBase(Module):
         if self.bidirectional is not False:
             s += ", bidirectional={bidirectional}"
         return s.format(**self.__dict__)
-
-    def _run(self, input, hx):
-        params = _rnn.gather_params(self._flat_weights, self.bias, self.proj_size > 0)
-        return _rnn.rnn_forward(self.mode, input, hx, params, self.num_layers, self.dropout,
-                                self.training, self.bidirectional, self.batch_first)
 
 
 class RNN(RNNBase):
@@ -230,8 +240,7 @@ class RNN(RNNBase):
         super().__init__(mode, *args, **kwargs)
 
     def forward(self, input, hx=None):
-        input, hx, batched = self._prepare(input, hx, "RNN")
-        return self._finish(*self._run(input, hx), batched)
+        return self._forward(input, hx, "RNN")
 
 
 class GRU(RNNBase):
@@ -244,8 +253,7 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
     def forward(self, input, hx=None):
-        input, hx, batched = self._prepare(input, hx, "GRU")
-        return self._finish(*self._run(input, hx), batched)
+        return self._forward(input, hx, "GRU")
 
 
 class LSTM(RNNBase):
@@ -259,7 +267,10 @@ class LSTM(RNNBase):
 
     def get_expected_cell_size(self, input, batch_sizes):
         """(num_layers * num_directions, batch, hidden_size)."""
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        if batch_sizes is not None:
+            mini_batch = int(batch_sizes[0])
+        else:
+            mini_batch = input.size(0) if self.batch_first else input.size(1)
         num_directions = 2 if self.bidirectional else 1
         return (self.num_layers * num_directions, mini_batch, self.hidden_size)
 
@@ -278,33 +289,50 @@ class LSTM(RNNBase):
         return hx[0].index_select(1, permutation), hx[1].index_select(1, permutation)
 
     def forward(self, input, hx=None):
-        if not isinstance(input, Tensor):
-            raise NotImplementedError("LSTM: only Tensor inputs are supported "
-                                      "(PackedSequence is not implemented in tapegrad)")
-        if input.dim() not in (2, 3):
-            raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D instead")
-        batched = input.dim() == 3
-        batch_dim = 0 if self.batch_first else 1
-        if not batched:
-            input = input.unsqueeze(batch_dim)
-        if hx is None:
-            batch = input.size(0) if self.batch_first else input.size(1)
-            layers = self.num_layers * (2 if self.bidirectional else 1)
-            real_hidden_size = self.proj_size if self.proj_size > 0 else self.hidden_size
-            hx = (_rnn.zero_state(layers, batch, real_hidden_size, like=input),
-                  _rnn.zero_state(layers, batch, self.hidden_size, like=input))
+        orig_input = input
+        batch_sizes = sorted_indices = unsorted_indices = None
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        real_hidden_size = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if isinstance(orig_input, PackedSequence):
+            input, batch_sizes, sorted_indices, unsorted_indices = orig_input
+            if hx is None:
+                batch = int(batch_sizes[0])
+                hx = (_rnn.zero_state(layers, batch, real_hidden_size, like=input),
+                      _rnn.zero_state(layers, batch, self.hidden_size, like=input))
+            else:
+                hx = self.permute_hidden(hx, sorted_indices)
+            # (as torch: no size checks here; projections are read off the states' sizes)
+            if (hx[0].size(2) != hx[1].size(2)) != (self.proj_size > 0):
+                raise RuntimeError("got an incorrect number of RNN parameters")
         else:
-            nd = 3 if batched else 2
-            if hx[0].dim() != nd or hx[1].dim() != nd:
-                raise RuntimeError(
-                    f"For {'batched 3-D' if batched else 'unbatched 2-D'} input, hx and cx "
-                    f"should also be {nd}-D but got ({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
+            if input.dim() not in (2, 3):
+                raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D "
+                                 f"instead")
+            batched = input.dim() == 3
+            batch_dim = 0 if self.batch_first else 1
             if not batched:
-                hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
-        self.check_forward_args(input, hx, None)
+                input = input.unsqueeze(batch_dim)
+            if hx is None:
+                batch = input.size(batch_dim)
+                hx = (_rnn.zero_state(layers, batch, real_hidden_size, like=input),
+                      _rnn.zero_state(layers, batch, self.hidden_size, like=input))
+            else:
+                nd = 3 if batched else 2
+                if hx[0].dim() != nd or hx[1].dim() != nd:
+                    raise RuntimeError(
+                        f"For {'batched 3-D' if batched else 'unbatched 2-D'} input, hx and "
+                        f"cx should also be {nd}-D but got ({hx[0].dim()}-D, "
+                        f"{hx[1].dim()}-D) tensors")
+                if not batched:
+                    hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+            self.check_forward_args(input, hx, batch_sizes)
         params = _rnn.gather_params(self._flat_weights, self.bias, self.proj_size > 0)
-        output, h, c = _rnn.lstm_forward(input, hx, params, self.num_layers, self.dropout,
-                                         self.training, self.bidirectional, self.batch_first)
+        output, h, c = _rnn.lstm_forward(
+            input, None if batch_sizes is None else batch_sizes.tolist(), hx, params,
+            self.num_layers, self.dropout, self.training, self.bidirectional, self.batch_first)
+        if batch_sizes is not None:
+            return (PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices),
+                    self.permute_hidden((h, c), unsorted_indices))
         if not batched:
             return output.squeeze(batch_dim), (h.squeeze(1), c.squeeze(1))
         return output, (h, c)
