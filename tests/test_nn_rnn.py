@@ -542,6 +542,11 @@ print(U.unpad_sequence(padded, lengths, batch_first=True))
 print(U.unpad_sequence(U.pad_packed_sequence(ps)[0], lengths))
 print(U.invert_permutation(torch.tensor([2, 0, 3, 1])), U.invert_permutation(None))
 print(ps.double().data.dtype, ps.float().data.dtype, ps.to(torch.float64).unsorted_indices, ps.to(torch.float64).to(torch.float64).data.dtype, ps.is_cuda)
+a, b = torch.ones(3, 2, requires_grad=True), torch.ones(1, 2, requires_grad=True)
+for bf in (False, True):
+    s = U.pad_sequence([a, b * 2], batch_first=bf, padding_side='left')
+    s.backward(torch.arange(12.0).reshape(s.shape))
+    print(s.grad_fn.name(), [type(f).__name__ for f, _ in s.grad_fn.next_functions], a.grad, b.grad)
 print(U.PackedSequence(ps.data, ps.batch_sizes) == (ps.data, ps.batch_sizes, None, None), U.PackedSequence((ps.data, ps.batch_sizes)).batch_sizes)
 
 def t(f):
@@ -558,6 +563,10 @@ t(lambda: U.pad_packed_sequence(U.pack_padded_sequence(x, [4, 2, 1]), total_leng
 t(lambda: U.pad_sequence([]))
 t(lambda: U.pad_sequence(3))
 t(lambda: U.pad_sequence([x[0], x[1]], padding_side='middle'))
+t(lambda: U.pad_sequence([x[:2, 0], x[:1, 1, :1]]))
+t(lambda: U.pad_sequence([x[:2, 0], x[:1, 1, :1]], batch_first=True))
+t(lambda: U.pad_sequence([torch.zeros(2, 3), torch.zeros(1, 2)], batch_first=True))
+t(lambda: U.pad_sequence([torch.zeros(2, 3, 2), torch.zeros(1, 3)]))
 t(lambda: U.PackedSequence(x))
 """
 

@@ -215,10 +215,11 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     for i, seq in enumerate(sequences):
         length = seq.shape[0]
         start = max_len - length if padding_side == "left" else 0
+        # (copy_ into a view, as torch: CopySlices, and copy_'s broadcasting errors)
         if batch_first:
-            out[i, start:start + length] = seq
+            out.select(0, i).narrow(0, start, length).copy_(seq)
         else:
-            out[start:start + length, i] = seq
+            out.narrow(0, start, length).select(1, i).copy_(seq)
     return out
 
 
