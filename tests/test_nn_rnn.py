@@ -297,6 +297,34 @@ def test_gradcheck_with_dropout():
     assert tg.autograd.gradcheck(f, (tg.randn(3, 2, 2, dtype=tg.float64, requires_grad=True),))
 
 
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+def test_second_derivatives_as_torch(name):
+    """create_graph through the recurrence: the gradient of a gradient norm, as torch."""
+    torch.manual_seed(0)
+    pm = getattr(torch.nn, name)(I, H, bidirectional=True).double()
+    tm = getattr(tg.nn, name)(I, H, bidirectional=True).double()
+    _copy_weights(tm, pm)
+    xs = RNG.standard_normal((4, B, I))
+    out = []
+    for M, m in ((tg, tm), (torch, pm)):
+        x = M.tensor(xs, requires_grad=True)
+        with _composite(M):
+            o = m(x)[0]
+        g, = M.autograd.grad((o ** 2).sum(), x, create_graph=True)
+        (g ** 2).sum().backward()
+        out.append((g.detach().numpy(), x.grad.numpy(), m.weight_hh_l0.grad.numpy()))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_gradgradcheck_gru_cell():
+    tg.manual_seed(0)
+    m = tg.nn.GRUCell(2, 3).double()
+    x = tg.randn(2, 2, dtype=tg.float64, requires_grad=True)
+    h = tg.randn(2, 3, dtype=tg.float64, requires_grad=True)
+    assert tg.autograd.gradgradcheck(lambda x, h: m(x, h), (x, h))
+
+
 # ---- module surface --------------------------------------------------------------------------
 def _exec(src, M):
     """exec `src` with M as torch; what it prints, errors as 'Type: message'."""
