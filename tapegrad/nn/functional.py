@@ -84,6 +84,9 @@ def linear(input, weight, bias=None):
         return input.matmul(weight.t())
     if input.dim() == 2:
         return _record("linear", B.linear, input, weight.t(), bias)
+    if input.dim() > 2 and not input.is_contiguous():
+        # torch: matmul, then the bias added (AddBackward0), for a non-contiguous input
+        return input.matmul(weight.t()) + bias
     # torch: a 2-d addmm on the flattened input, viewed back (ViewBackward0)
     out = _record("linear", B.linear, input.reshape(-1, input.shape[-1]), weight.t(), bias)
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))

@@ -1,4 +1,5 @@
-"""The nn.Module classes: the base class, containers, layers, activations, losses."""
+"""The nn.Module classes: the base class, containers, layers, activations, recurrent layers,
+losses."""
 from .module import Module, RemovableHandle
 from .container import Sequential, ModuleList, ModuleDict
 from .linear import Identity, Linear, Bilinear
@@ -11,6 +12,7 @@ from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm
 from .distance import CosineSimilarity, PairwiseDistance
 from .paramcontainer import ParameterList, ParameterDict
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss,
                    BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
                    PoissonNLLLoss, GaussianNLLLoss)
@@ -25,4 +27,5 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "BatchNorm3d", "GroupNorm", "CosineSimilarity", "PairwiseDistance", "ParameterList",
            "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d", "PReLU", "Threshold", "GLU",
            "Softshrink", "Hardshrink", "MarginRankingLoss", "HingeEmbeddingLoss",
-           "PoissonNLLLoss", "GaussianNLLLoss"]
+           "PoissonNLLLoss", "GaussianNLLLoss", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase",
+           "RNNCell", "LSTMCell", "GRUCell"]

@@ -1,0 +1,263 @@
+"""The recurrences behind nn.RNN / LSTM / GRU and their cells, composed of tapegrad's ops as
+torch's CPU reference composes them (aten/src/ATen/native/RNN.cpp, what `_VF.rnn_tanh_cell`,
+`_VF.lstm`... run): the same linear maps, gate chunks, elementwise steps, stacks and cats in
+the same order, so values round alike and the grad_fn chains carry torch's names.
+
+A full layer applies the input map to the whole sequence at once (one addmm), unbinds it by
+time step, runs the cell on each step with the precomputed input and stacks the outputs
+(StackBackward0); a bidirectional layer runs a second layer over the reversed steps and cats
+the two outputs on the last dim; dropout (training only) goes between layers.  Packed
+sequences (PackedSequence's data and batch sizes) run aten's packed layers: each step takes
+the first batch_sizes[t] rows, the batch shrinking as sequences end (forward) or growing as
+they start (reverse), and the outputs are concatenated in packed order.
+
+Where tapegrad's graph differs from torch's (no op row of that name): the gates are `chunk`
+views (SplitBackward0; torch's unsafe_chunk shows UnsafeSplitBackward0), and a batch_first
+output is an out-of-place transpose (TransposeBackward0; torch's in-place transpose_ shows
+TransposeBackward1)."""
+from collections import namedtuple
+
+from ..creation import zeros
+from ..views import cat, stack
+from . import functional as F
+
+# one layer-direction's weights, as aten's CellParams (b_ih, b_hh, w_hr may be None)
+CellParams = namedtuple("CellParams", ["w_ih", "w_hh", "b_ih", "b_hh", "w_hr"])
+
+
+# ---- one step, the input map already applied (x = input @ w_ih.T + b_ih) -------------------
+def _tanh_step(x, h, p):
+    return (F.linear(h, p.w_hh, p.b_hh) + x).tanh()
+
+
+def _relu_step(x, h, p):
+    return (F.linear(h, p.w_hh, p.b_hh) + x).relu()
+
+
+def _lstm_step(x, hidden, p):
+    h, c = hidden
+    ingate, forgetgate, cellgate, outgate = (F.linear(h, p.w_hh, p.b_hh) + x).chunk(4, 1)
+    ingate, forgetgate = ingate.sigmoid(), forgetgate.sigmoid()
+    cellgate, outgate = cellgate.tanh(), outgate.sigmoid()
+    cy = forgetgate * c + ingate * cellgate
+    hy = outgate * cy.tanh()
+    if p.w_hr is not None:           # projections: hy @ w_hr.T (MmBackward0)
+        hy = hy.matmul(p.w_hr.t())
+    return hy, cy
+
+
+def _gru_step(x, h, p):
+    igates = x.chunk(3, 1)
+    hgates = F.linear(h, p.w_hh, p.b_hh).chunk(3, 1)
+    reset_gate = (hgates[0] + igates[0]).sigmoid()
+    input_gate = (hgates[1] + igates[1]).sigmoid()
+    new_gate = (igates[2] + hgates[2] * reset_gate).tanh()
+    return (h - new_gate) * input_gate + new_gate
+
+
+STEPS = {"RNN_TANH": _tanh_step, "RNN_RELU": _relu_step, "LSTM": _lstm_step, "GRU": _gru_step}
+
+
+# ---- the cells (torch.rnn_tanh_cell, lstm_cell, gru_cell): 2-d input and hidden ------------
+def _check_cell_input(input, input_size):
+    if input.shape[1] != input_size:
+        raise RuntimeError(f"input has inconsistent input_size: got {input.shape[1]} expected "
+                           f"{input_size}")
+
+
+def _check_cell_hidden(input, hx, hidden_size, label):
+    if input.shape[0] != hx.shape[0]:
+        raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{label} "
+                           f"batch size {hx.shape[0]}")
+    if hx.shape[1] != hidden_size:
+        raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got {hx.shape[1]}, "
+                           f"expected {hidden_size}")
+
+
+def rnn_cell(mode, input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One step of an Elman cell ("RNN_TANH" / "RNN_RELU") or a GRU cell ("GRU"):
+    torch.rnn_tanh_cell / rnn_relu_cell / gru_cell on a 2-d input and hidden state."""
+    _check_cell_input(input, w_ih.shape[1])
+    _check_cell_hidden(input, hx, w_hh.shape[1], 0)
+    p = CellParams(w_ih, w_hh, b_ih, b_hh, None)
+    return STEPS[mode](F.linear(input, w_ih, b_ih), hx, p)
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step, torch.lstm_cell: (h, c) from a 2-d input and hx = (h0, c0)."""
+    if not isinstance(hx, (tuple, list)):
+        raise TypeError(f"lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, "
+                        f"not {type(hx).__name__}")
+    if len(hx) != 2:
+        raise RuntimeError("lstm_cell expects two hidden states")
+    _check_cell_input(input, w_ih.shape[1])
+    _check_cell_hidden(input, hx[0], w_hh.shape[1], 0)
+    _check_cell_hidden(input, hx[1], w_hh.shape[1], 1)
+    p = CellParams(w_ih, w_hh, b_ih, b_hh, None)
+    return _lstm_step(F.linear(input, w_ih, b_ih), tuple(hx), p)
+
+
+# ---- whole sequences (torch._VF.rnn_tanh / rnn_relu / lstm / gru) --------------------------
+def gather_params(flat_weights, has_biases, has_projections=False):
+    """The flat weight list (w_ih, w_hh[, b_ih, b_hh][, w_hr] per layer-direction) grouped
+    into CellParams."""
+    n = 2 + 2 * bool(has_biases) + bool(has_projections)
+    out = []
+    for k in range(0, len(flat_weights), n):
+        w = flat_weights[k:k + n]
+        b_ih, b_hh = (w[2], w[3]) if has_biases else (None, None)
+        out.append(CellParams(w[0], w[1], b_ih, b_hh, w[-1] if has_projections else None))
+    return out
+
+
+def _full_layer(step, inputs, hidden, p, reverse, lstm):
+    """One direction of one layer over a (T, B, I) sequence: (stacked outputs, final
+    hidden)."""
+    if inputs.shape[0] == 0:
+        raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+    steps = F.linear(inputs, p.w_ih, p.b_ih).unbind(0)
+    if reverse:
+        steps = steps[::-1]
+    outputs = []
+    for x in steps:
+        hidden = step(x, hidden, p)
+        outputs.append(hidden[0] if lstm else hidden)
+    if reverse:
+        outputs.reverse()
+    return stack(outputs, 0), hidden
+
+
+def _hidden_slice(hidden, start, end, lstm):
+    if lstm:
+        return hidden[0].narrow(0, start, end - start), hidden[1].narrow(0, start, end - start)
+    return hidden.narrow(0, start, end - start)
+
+
+def _hidden_concat(hiddens, lstm):
+    if lstm:
+        return cat([h for h, _ in hiddens], 0), cat([c for _, c in hiddens], 0)
+    return cat(hiddens, 0)
+
+
+def _packed_layer(step, data, batch_sizes, hidden, p, lstm):
+    """One layer forward over packed data (steps of shrinking batch sizes): (packed outputs,
+    final hidden of every sequence).  A sequence's final state is set aside as the batch
+    shrinks past it (aten's PackedLayer)."""
+    xw = F.linear(data, p.w_ih, p.b_ih)
+    outputs, finals = [], []
+    offset, last = 0, batch_sizes[0]
+    for b in batch_sizes:
+        x = xw.narrow(0, offset, b)
+        offset += b
+        if last > b:
+            finals.append(_hidden_slice(hidden, b, last, lstm))
+            hidden = _hidden_slice(hidden, 0, b, lstm)
+        last = b
+        hidden = step(x, hidden, p)
+        outputs.append(hidden[0] if lstm else hidden)
+    finals.append(hidden)
+    finals.reverse()
+    return cat(outputs, 0), _hidden_concat(finals, lstm)
+
+
+def _reversed_packed_layer(step, data, batch_sizes, input_hidden, p, lstm):
+    """One layer backward over packed data: from the last step (smallest batch), growing
+    the batch with the initial states of the sequences that start later (aten's
+    ReversedPackedLayer)."""
+    xw = F.linear(data, p.w_ih, p.b_ih)
+    outputs = []
+    offset, last = data.shape[0], batch_sizes[-1]
+    hidden = _hidden_slice(input_hidden, 0, last, lstm)
+    for b in reversed(batch_sizes):
+        if b > last:
+            hidden = _hidden_concat([hidden, _hidden_slice(input_hidden, last, b, lstm)], lstm)
+        x = xw.narrow(0, offset - b, b)
+        offset -= b
+        last = b
+        hidden = step(x, hidden, p)
+        outputs.append(hidden[0] if lstm else hidden)
+    outputs.reverse()
+    return cat(outputs, 0), hidden
+
+
+def rnn_packed(mode, data, batch_sizes, hiddens, params, num_layers, dropout, train,
+               bidirectional):
+    """`rnn` over a PackedSequence's data and batch sizes (a list of ints): (packed output
+    data, the final states in hiddens' order)."""
+    step, lstm = STEPS[mode], mode == "LSTM"
+    finals = []
+    layer_input = data
+    for layer in range(num_layers):
+        if bidirectional:
+            fw, fw_h = _packed_layer(step, layer_input, batch_sizes, hiddens[2 * layer],
+                                     params[2 * layer], lstm)
+            bw, bw_h = _reversed_packed_layer(step, layer_input, batch_sizes,
+                                              hiddens[2 * layer + 1], params[2 * layer + 1],
+                                              lstm)
+            layer_input = cat([fw, bw], -1)
+            finals += [fw_h, bw_h]
+        else:
+            layer_input, h = _packed_layer(step, layer_input, batch_sizes, hiddens[layer],
+                                           params[layer], lstm)
+            finals.append(h)
+        if dropout != 0 and train and layer < num_layers - 1:
+            layer_input = F.dropout(layer_input, dropout, True)
+    return layer_input, finals
+
+
+def rnn(mode, input, hiddens, params, num_layers, dropout, train, bidirectional,
+        batch_first):
+    """Run `num_layers` (bidirectional: pairs of) layers of cell `mode` over the sequence
+    `input` ((T, B, I), or (B, T, I) when batch_first) from the per-layer-direction initial
+    states `hiddens`, with dropout between layers while training.  Returns (output, the
+    final states in hiddens' order)."""
+    step, lstm = STEPS[mode], mode == "LSTM"
+    if batch_first:
+        input = input.transpose(0, 1)
+    finals = []
+    layer_input = input
+    dirs = 2 if bidirectional else 1
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            out, final = _full_layer(step, layer_input, hiddens[k], params[k], d == 1, lstm)
+            outs.append(out)
+            finals.append(final)
+        layer_input = outs[0] if dirs == 1 else cat(outs, outs[0].dim() - 1)
+        if dropout != 0 and train and layer < num_layers - 1:
+            layer_input = F.dropout(layer_input, dropout, True)
+    output = layer_input.transpose(0, 1) if batch_first else layer_input
+    return output, finals
+
+
+def _run(mode, input, batch_sizes, hiddens, params, num_layers, dropout, train,
+         bidirectional, batch_first):
+    if batch_sizes is None:
+        return rnn(mode, input, hiddens, params, num_layers, dropout, train, bidirectional,
+                   batch_first)
+    return rnn_packed(mode, input, batch_sizes, hiddens, params, num_layers, dropout, train,
+                      bidirectional)
+
+
+def rnn_forward(mode, input, batch_sizes, hx, params, num_layers, dropout, train,
+                bidirectional, batch_first):
+    """torch._VF.rnn_tanh / rnn_relu / gru: (output, h_n) from hx (L * D, B, H); packed
+    data when batch_sizes (a list of ints) is given."""
+    output, finals = _run(mode, input, batch_sizes, hx.unbind(0), params, num_layers,
+                          dropout, train, bidirectional, batch_first)
+    return output, stack(finals, 0)
+
+
+def lstm_forward(input, batch_sizes, hx, params, num_layers, dropout, train, bidirectional,
+                 batch_first):
+    """torch._VF.lstm: (output, h_n, c_n) from hx = (h0, c0)."""
+    hiddens = list(zip(hx[0].unbind(0), hx[1].unbind(0)))
+    output, finals = _run("LSTM", input, batch_sizes, hiddens, params, num_layers, dropout,
+                          train, bidirectional, batch_first)
+    return output, stack([h for h, _ in finals], 0), stack([c for _, c in finals], 0)
+
+
+def zero_state(*shape, like):
+    """Zeros of `shape` in the dtype of tensor `like` (a default initial state)."""
+    return zeros(*shape, dtype=like.dtype)

@@ -1,0 +1,708 @@
+"""tapegrad.nn's recurrent layers (RNN, LSTM, GRU and their cells) against torch 2.13: the
+same weights copied across, outputs and the gradients of every parameter and input in float32
+and float64 over the options (layers, bidirectional, batch_first, bias, unbatched input, h0
+given or not, nonlinearity, LSTM projections, dropout), grad_fn chains, gradcheck in float64,
+reprs, state dicts, torch's errors, and a short training run that must give torch's losses;
+nn.utils.rnn's packing helpers and the layers on PackedSequence input likewise.
+
+Known differences in the grad_fn chains (no op row of torch's name in tapegrad): the gate
+chunks show SplitBackward0 (torch: UnsafeSplitBackward0), a batch_first RNN/GRU output
+TransposeBackward0 (torch transposes in place: TransposeBackward1), and a no-bias linear map
+of a 3-d input one UnsafeViewBackward0 node with both operands as edges (torch: UnsafeView
+then Mm).  torch's LSTM on CPU runs its oneDNN kernel (MkldnnRnnLayerBackward0); its
+composite path (oneDNN off) is the one compared here, and the gradients of both agree.
+Packed data shows IndexBackward0 (torch: PackPaddedSequenceBackward0), so the packing
+utilities' test prints their tensors without grad_fn."""
+import contextlib
+import io
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+I, H, T, B = 3, 4, 5, 2
+RNG = np.random.default_rng(0)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+_RENAME = {"UnsafeSplitBackward0": "SplitBackward0", "TransposeBackward1": "TransposeBackward0"}
+
+
+def _chain(fn, depth):
+    """grad_fn names to `depth` levels, torch's spelled as tapegrad's (the docstring's list)."""
+    if fn is None or depth == 0:
+        return None
+    name = type(fn).__name__.replace("torch::autograd::", "")
+    name = _RENAME.get(name, name)
+    if name == "UnsafeViewBackward0":
+        return (name, [])
+    return (name, [_chain(f, depth - 1) for f, _ in fn.next_functions])
+
+
+@contextlib.contextmanager
+def _composite(M):
+    """torch with oneDNN off (its LSTM takes the composite path, as tapegrad's)."""
+    if M is torch:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with torch.backends.mkldnn.flags(enabled=False):
+                yield
+    else:
+        yield
+
+
+def _copy_weights(tmod, pmod):
+    tmod.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in pmod.state_dict().items()})
+
+
+def _flat(out):
+    """A module's outputs as a flat list of tensors."""
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flat(o)]
+    return [out]
+
+
+def _args(M, ts, lstm):
+    """(input,) / (input, h) / (input, (h, c)) from the tensors ts."""
+    if len(ts) == 1:
+        return ts
+    return (ts[0], (ts[1], ts[2])) if lstm else (ts[0], ts[1])
+
+
+def _run(M, make, arrays, dtype, lstm, composite=False, depth=6):
+    """Outputs, parameter and input gradients and grad_fn chains of make(M.nn) on arrays."""
+    dt = getattr(M, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = make(M.nn).to(dt)
+    xs = [M.tensor(a, dtype=dt, requires_grad=True) for a in arrays]
+    ctx = _composite(M) if composite else contextlib.nullcontext()
+    with ctx:
+        outs = _flat(m(*_args(M, xs, lstm)))
+    loss = 0
+    for o in outs:
+        w = np.linspace(-1.0, 2.0, o.numel()).reshape(tuple(o.shape))
+        loss = loss + (o * M.tensor(w, dtype=dt)).sum()
+    loss.backward()
+    return dict(module=m, outs=[o.detach().numpy() for o in outs],
+                shapes=[tuple(o.shape) for o in outs],
+                pgrads={n: p.grad.numpy() for n, p in m.named_parameters()},
+                xgrads=[x.grad.numpy() for x in xs],
+                chains=[_chain(o.grad_fn, depth) for o in outs])
+
+
+def _compare(make, arrays, dtype, lstm=False, composite=False, depth=6):
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = make(torch.nn)
+        tm = make(tg.nn)
+    _copy_weights(tm, pm)
+    sd = {k: v.clone() for k, v in pm.state_dict().items()}
+    ours = _run(tg, lambda nn: tm, arrays, dtype, lstm, depth=depth)
+    theirs = _run(torch, lambda nn: pm, arrays, dtype, lstm, composite, depth)
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
+    assert ours["shapes"] == theirs["shapes"]
+    for a, b in zip(ours["outs"], theirs["outs"]):
+        np.testing.assert_allclose(a, b, **tol)
+    assert list(ours["pgrads"]) == list(theirs["pgrads"])
+    for n in theirs["pgrads"]:
+        np.testing.assert_allclose(ours["pgrads"][n], theirs["pgrads"][n], **tol, err_msg=n)
+    for a, b in zip(ours["xgrads"], theirs["xgrads"]):
+        np.testing.assert_allclose(a, b, **tol)
+    assert all(torch.equal(v, sd[k]) for k, v in pm.state_dict().items())
+    return ours, theirs
+
+
+# ---- cells -----------------------------------------------------------------------------------
+CELLS = [
+    ("RNNCell", lambda nn: nn.RNNCell(I, H)),
+    ("RNNCell-relu", lambda nn: nn.RNNCell(I, H, nonlinearity="relu")),
+    ("RNNCell-nobias", lambda nn: nn.RNNCell(I, H, bias=False)),
+    ("LSTMCell", lambda nn: nn.LSTMCell(I, H)),
+    ("LSTMCell-nobias", lambda nn: nn.LSTMCell(I, H, False)),
+    ("GRUCell", lambda nn: nn.GRUCell(I, H)),
+    ("GRUCell-nobias", lambda nn: nn.GRUCell(I, H, bias=False)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("with_h", [False, True], ids=["no-hx", "hx"])
+@pytest.mark.parametrize("name,make", CELLS, ids=[c[0] for c in CELLS])
+def test_cell_matches_torch(name, make, with_h, batched, dtype):
+    lstm = name.startswith("LSTM")
+    lead = (B,) if batched else ()
+    arrays = [RNG.standard_normal(lead + (I,))]
+    if with_h:
+        arrays += [RNG.standard_normal(lead + (H,)) for _ in range(2 if lstm else 1)]
+    ours, theirs = _compare(make, arrays, dtype, lstm, depth=8)
+    assert ours["chains"] == theirs["chains"]
+
+
+def test_cell_grad_fn_names_as_torch():
+    x = tg.randn(2, I)
+    assert type(tg.nn.RNNCell(I, H)(x).grad_fn).__name__ == "TanhBackward0"
+    assert type(tg.nn.RNNCell(I, H, nonlinearity="relu")(x).grad_fn).__name__ == "ReluBackward0"
+    h, c = tg.nn.LSTMCell(I, H)(x)
+    assert (type(h.grad_fn).__name__, type(c.grad_fn).__name__) == ("MulBackward0",
+                                                                      "AddBackward0")
+    assert type(tg.nn.GRUCell(I, H)(x).grad_fn).__name__ == "AddBackward0"
+    assert type(tg.nn.GRUCell(I, H)(tg.randn(I)).grad_fn).__name__ == "SqueezeBackward1"
+
+
+# ---- RNN, LSTM, GRU --------------------------------------------------------------------------
+NETS = [
+    ("RNN", {}),
+    ("RNN", {"nonlinearity": "relu"}),
+    ("RNN", {"num_layers": 2, "bidirectional": True}),
+    ("RNN", {"batch_first": True, "bias": False}),
+    ("RNN", {"num_layers": 3, "nonlinearity": "relu", "batch_first": True,
+             "bidirectional": True}),
+    ("GRU", {}),
+    ("GRU", {"num_layers": 2, "bidirectional": True, "batch_first": True}),
+    ("GRU", {"bias": False, "num_layers": 2}),
+    ("LSTM", {}),
+    ("LSTM", {"num_layers": 2, "bidirectional": True}),
+    ("LSTM", {"batch_first": True, "bias": False}),
+    ("LSTM", {"proj_size": 2}),
+    ("LSTM", {"proj_size": 3, "num_layers": 2, "bidirectional": True, "batch_first": True}),
+]
+
+
+def _net_arrays(kw, batched, with_h, lstm):
+    lead = (B,) if batched else ()
+    x = RNG.standard_normal(((B, T) if batched and kw.get("batch_first") else (T,) + lead)
+                            + (I,))
+    if not with_h:
+        return [x]
+    n = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    arrays = [x, RNG.standard_normal((n,) + lead + (kw.get("proj_size") or H,))]
+    if lstm:
+        arrays.append(RNG.standard_normal((n,) + lead + (H,)))
+    return arrays
+
+
+def _net_id(c):
+    return c[0] + "".join(f"-{k}={v}" for k, v in c[1].items())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("with_h", [False, True], ids=["no-h0", "h0"])
+@pytest.mark.parametrize("name,kw", NETS, ids=[_net_id(c) for c in NETS])
+def test_rnn_matches_torch(name, kw, with_h, batched, dtype):
+    lstm = name == "LSTM"
+    arrays = _net_arrays(kw, batched, with_h, lstm)
+    ours, theirs = _compare(lambda nn: getattr(nn, name)(I, H, **kw), arrays, dtype, lstm,
+                            composite=lstm, depth=5)
+    assert ours["chains"] == theirs["chains"]
+
+
+def test_lstm_matches_torchs_default_cpu_path():
+    """torch's default CPU LSTM: in float32 its oneDNN kernel (grad_fn
+    MkldnnRnnLayerBackward0; tapegrad shows the composite path's StackBackward0), in float64
+    the composite path; the same values and gradients to round-off either way."""
+    for dtype in ("float64", "float32"):
+        for kw in ({}, {"num_layers": 2, "bidirectional": True}):
+            arrays = _net_arrays(kw, True, True, True)
+            ours, theirs = _compare(lambda nn: nn.LSTM(I, H, **kw), arrays, dtype, True)
+            top = ["CatBackward0" if kw else "StackBackward0", "StackBackward0",
+                   "StackBackward0"]
+            assert [c[0] for c in ours["chains"]] == top
+            if dtype == "float64":
+                assert ours["chains"] == theirs["chains"]
+            else:
+                inner = theirs["chains"][0] if not kw else theirs["chains"][0][1][0]
+                assert inner[0] == "MkldnnRnnLayerBackward0"
+
+
+def test_dropout_between_layers():
+    """p = 1 (deterministic: the next layer sees zeros) in training as torch; eval mode and
+    a single layer ignore it; the masks are tapegrad's generator's."""
+    arrays = _net_arrays({"num_layers": 2}, True, True, False)
+    for name in ("RNN", "GRU", "LSTM"):
+        lstm = name == "LSTM"
+        arrays = _net_arrays({"num_layers": 3}, True, True, lstm)
+        ours, theirs = _compare(lambda nn: getattr(nn, name)(I, H, num_layers=3, dropout=1.0),
+                                arrays, "float64", lstm, composite=lstm, depth=7)
+        assert ours["chains"] == theirs["chains"]
+        _compare(lambda nn: getattr(nn, name)(I, H, num_layers=3, dropout=0.4).eval(), arrays,
+                 "float64", lstm)
+    m = tg.nn.GRU(I, H, num_layers=2, dropout=0.5)
+    x = tg.randn(T, B, I)
+    tg.manual_seed(3)
+    a = m(x)[0]
+    tg.manual_seed(3)
+    b = m(x)[0]
+    c = m(x)[0]
+    assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+    assert not np.array_equal(a.detach().numpy(), c.detach().numpy())
+    assert np.array_equal(m.eval()(x)[0].detach().numpy(), m(x)[0].detach().numpy())
+
+
+# ---- gradcheck -------------------------------------------------------------------------------
+def _gradcheck(m, inputs, lstm):
+    names = [n for n, _ in m.named_parameters()]
+    params = [p.detach().clone().requires_grad_() for p in m.parameters()]
+    k = len(inputs)
+
+    def f(*ts):
+        out = tg.func.functional_call(m, dict(zip(names, ts[k:])), _args(tg, ts[:k], lstm))
+        return tuple(_flat(out))
+
+    assert tg.autograd.gradcheck(f, tuple(inputs) + tuple(params))
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_gradcheck_cells(name):
+    tg.manual_seed(0)
+    lstm = name == "LSTMCell"
+    m = getattr(tg.nn, name)(2, 3).double()
+    ins = [tg.randn(2, 2, dtype=tg.float64, requires_grad=True)]
+    ins += [tg.randn(2, 3, dtype=tg.float64, requires_grad=True) for _ in range(1 + lstm)]
+    _gradcheck(m, ins, lstm)
+
+
+@pytest.mark.parametrize("name,kw", [("RNN", {"num_layers": 2, "bidirectional": True}),
+                                     ("GRU", {"batch_first": True}),
+                                     ("LSTM", {"bidirectional": True, "proj_size": 2}),
+                                     ("LSTM", {"num_layers": 2})])
+def test_gradcheck_rnns(name, kw):
+    tg.manual_seed(0)
+    lstm = name == "LSTM"
+    m = getattr(tg.nn, name)(2, 3, **kw).double()
+    n = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    ins = [tg.randn(*((2, 3) if kw.get("batch_first") else (3, 2)), 2, dtype=tg.float64,
+                    requires_grad=True),
+           tg.randn(n, 2, kw.get("proj_size") or 3, dtype=tg.float64, requires_grad=True)]
+    if lstm:
+        ins.append(tg.randn(n, 2, 3, dtype=tg.float64, requires_grad=True))
+    _gradcheck(m, ins, lstm)
+
+
+def test_gradcheck_with_dropout():
+    m = tg.nn.LSTM(2, 3, num_layers=2, dropout=0.5).double()
+
+    def f(x):
+        tg.manual_seed(7)      # the same masks at every evaluation
+        out, (h, c) = m(x)
+        return out, h, c
+
+    assert tg.autograd.gradcheck(f, (tg.randn(3, 2, 2, dtype=tg.float64, requires_grad=True),))
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+def test_second_derivatives_as_torch(name):
+    """create_graph through the recurrence: the gradient of a gradient norm, as torch."""
+    torch.manual_seed(0)
+    pm = getattr(torch.nn, name)(I, H, bidirectional=True).double()
+    tm = getattr(tg.nn, name)(I, H, bidirectional=True).double()
+    _copy_weights(tm, pm)
+    xs = RNG.standard_normal((4, B, I))
+    out = []
+    for M, m in ((tg, tm), (torch, pm)):
+        x = M.tensor(xs, requires_grad=True)
+        with _composite(M):
+            o = m(x)[0]
+        g, = M.autograd.grad((o ** 2).sum(), x, create_graph=True)
+        (g ** 2).sum().backward()
+        out.append((g.detach().numpy(), x.grad.numpy(), m.weight_hh_l0.grad.numpy()))
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_gradgradcheck_gru_cell():
+    tg.manual_seed(0)
+    m = tg.nn.GRUCell(2, 3).double()
+    x = tg.randn(2, 2, dtype=tg.float64, requires_grad=True)
+    h = tg.randn(2, 3, dtype=tg.float64, requires_grad=True)
+    assert tg.autograd.gradgradcheck(lambda x, h: m(x, h), (x, h))
+
+
+# ---- module surface --------------------------------------------------------------------------
+def _exec(src, M):
+    """exec `src` with M as torch; what it prints, errors as 'Type: message'."""
+    buf = io.StringIO()
+    env = {"torch": M, "nn": M.nn, "math": math, "np": np}
+    with contextlib.redirect_stdout(buf), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in src.strip().split("\n\n"):
+            try:
+                exec(block, env)
+            except Exception as e:  # noqa: BLE001  (compared with torch's)
+                print(f"{type(e).__name__}: {e}")
+    return buf.getvalue().replace("torch.", "tapegrad.")
+
+
+SURFACE = """
+for m in [nn.RNN(3, 4), nn.RNN(3, 4, nonlinearity='relu'), nn.RNN(3, 4, 2, 'relu', False, True, 0.5, True),
+          nn.LSTM(3, 4, proj_size=2, num_layers=2, dropout=1), nn.GRU(3, 4, bias=False, bidirectional=True),
+          nn.LSTM(3, 4, 1, True, True, 0.0, True, 2), nn.RNNCell(3, 4), nn.RNNCell(3, 4, False, 'relu'),
+          nn.LSTMCell(3, 4), nn.GRUCell(3, 4, False), nn.Sequential(nn.LSTM(3, 4), nn.GRUCell(4, 2))]:
+    print(m)
+    print([(n, tuple(p.shape)) for n, p in m.named_parameters()])
+    print(list(m.state_dict()), m.training)
+
+for m in [nn.LSTM(3, 4, proj_size=2, num_layers=2, bidirectional=True), nn.GRU(3, 5, bias=False), nn.RNN(2, 3)]:
+    print(m._flat_weights_names, m._all_weights, m.mode, m.flatten_parameters())
+    print([[tuple(p.shape) for p in ws] for ws in m.all_weights])
+    print([tuple(w.shape) for w in m._flat_weights], m.dropout, m.proj_size, m.input_size, m.hidden_size)
+    print(m.all_weights[0][0] is m.weight_ih_l0, m.double().all_weights[0][0].dtype, m._flat_weights[0].dtype)
+
+m = nn.RNN(3, 4)
+print(m.nonlinearity, nn.RNN(3, 4, 1, 'relu').nonlinearity, nn.RNNCell(3, 4).nonlinearity)
+print(isinstance(m, nn.RNNBase), isinstance(nn.GRUCell(1, 2), nn.RNNCellBase), issubclass(nn.LSTM, nn.RNNBase))
+
+for make in [lambda: nn.RNN(3, 4, proj_size=2), lambda: nn.GRU(3, 4, proj_size=2),
+             lambda: nn.LSTM(3, 4, proj_size=4), lambda: nn.LSTM(3, 4, proj_size=-1),
+             lambda: nn.LSTM(3, 4, dropout=2), lambda: nn.LSTM(3, 4, dropout=True),
+             lambda: nn.GRU(3, 4, dropout='a'), lambda: nn.LSTM(3, 4, num_layers=0),
+             lambda: nn.LSTM(3, 0), lambda: nn.LSTM(0, 3), lambda: nn.LSTM(3.0, 3),
+             lambda: nn.RNN(3, 4.5), lambda: nn.LSTM(3, 4, bias=1), lambda: nn.LSTM(3, 4, batch_first=1),
+             lambda: nn.RNN(3, 4, nonlinearity='sigmoid'), lambda: nn.RNNBase('FOO', 3, 4),
+             lambda: nn.RNNCell(3, 4, nonlinearity='foo')]:
+    try:
+        print(make())
+    except Exception as e:
+        print(type(e).__name__, e)
+
+import warnings
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter('always')
+    nn.LSTM(3, 4, dropout=0.5)
+    nn.GRU(3, 4, dropout=0.5, num_layers=2)
+print([(x.category.__name__, str(x.message)) for x in w])
+"""
+
+
+def test_surface_as_torch():
+    assert _exec(SURFACE, tg) == _exec(SURFACE, torch)
+
+
+ERRORS = """
+def t(f):
+    try:
+        r = f()
+        print('ok', [tuple(o.shape) for o in (r if isinstance(r, tuple) else (r,)) if hasattr(o, 'shape')])
+    except Exception as e:
+        print(type(e).__name__, ':', e)
+
+c = nn.RNNCell(3, 4)
+t(lambda: c(torch.randn(2, 5)))
+t(lambda: c(torch.randn(2, 3), torch.randn(3, 4)))
+t(lambda: c(torch.randn(2, 3), torch.randn(2, 5)))
+t(lambda: c(torch.randn(2, 3, 3)))
+t(lambda: c(torch.randn(2, 3), torch.randn(2, 3, 4)))
+t(lambda: c(torch.randn(3), torch.randn(2, 4)))
+t(lambda: c(torch.randn(2, 3), torch.randn(4)))
+t(lambda: nn.RNNCell(3, 4, nonlinearity='foo')(torch.randn(2, 3)))
+
+l = nn.LSTMCell(3, 4)
+t(lambda: l(torch.randn(2, 3), (torch.randn(2, 4), torch.randn(3, 4))))
+t(lambda: l(torch.randn(2, 3), (torch.randn(2, 4), torch.randn(2, 5))))
+t(lambda: l(torch.randn(2, 3), (torch.randn(2, 4),)))
+t(lambda: l(torch.randn(2, 3, 1)))
+t(lambda: l(torch.randn(2, 3), (torch.randn(2, 4), torch.randn(2, 4, 1))))
+t(lambda: l(torch.randn(3), (torch.randn(4), torch.randn(4))))
+
+g = nn.GRUCell(3, 4)
+t(lambda: g(torch.randn(2, 5)))
+t(lambda: g(torch.randn(2, 3), torch.randn(3, 4)))
+t(lambda: g(torch.randn(2, 3, 1)))
+t(lambda: g(torch.randn(2, 3), torch.randn(2, 3, 1)))
+
+for name in ['RNN', 'GRU']:
+    r = getattr(nn, name)(3, 4)
+    t(lambda: r(torch.randn(5, 2, 3, 1)))
+    t(lambda: r(torch.randn(5)))
+    t(lambda: r(torch.randn(5, 2, 5)))
+    t(lambda: r(torch.randn(5, 2, 3), torch.randn(1, 3, 4)))
+    t(lambda: r(torch.randn(5, 2, 3), torch.randn(2, 4)))
+    t(lambda: r(torch.randn(5, 3), torch.randn(1, 2, 4)))
+    t(lambda: r(torch.randn(5, 3), torch.randn(2, 4)))
+    t(lambda: r(torch.randn(5, 2, 3).double()))
+    t(lambda: r(torch.randn(0, 2, 3)))
+
+l = nn.LSTM(3, 4)
+t(lambda: l(torch.randn(5, 2, 3), (torch.randn(1, 2, 4), torch.randn(1, 2, 5))))
+t(lambda: l(torch.randn(5, 2, 3), (torch.randn(1, 3, 4), torch.randn(1, 2, 4))))
+t(lambda: l(torch.randn(5, 2, 3), (torch.randn(2, 4), torch.randn(1, 2, 4))))
+t(lambda: l(torch.randn(5, 3), (torch.randn(1, 2, 4), torch.randn(1, 2, 4))))
+t(lambda: l(torch.randn(5, 2, 3, 3)))
+t(lambda: l(torch.randn(5, 2, 3).double()))
+t(lambda: l(torch.randn(0, 2, 3)))
+t(lambda: nn.LSTM(3, 4, proj_size=2)(torch.randn(5, 2, 3), (torch.randn(1, 2, 4), torch.randn(1, 2, 4))))
+t(lambda: nn.LSTM(3, 4, 2, bidirectional=True, proj_size=2)(torch.randn(5, 3), (torch.randn(4, 2), torch.randn(4, 4))))
+t(lambda: nn.GRU(3, 4, 2, batch_first=True)(torch.randn(2, 5, 3), torch.randn(2, 5, 4)))
+"""
+
+
+def test_errors_as_torch():
+    ours, theirs = _exec(ERRORS, tg), _exec(ERRORS, torch)
+    assert ours == theirs
+
+
+def test_default_init_is_torchs_distribution():
+    tg.manual_seed(0)
+    for m in (tg.nn.LSTM(20, 100, num_layers=2, bidirectional=True, proj_size=50),
+              tg.nn.GRUCell(20, 100)):
+        bound = 1 / math.sqrt(100)
+        for n, p in m.named_parameters():
+            a = np.abs(p.detach().numpy())
+            assert a.max() <= bound and a.max() > 0.98 * bound, n
+            assert p.dtype == tg.float32 and p.requires_grad
+    m = tg.nn.GRU(3, 4, dtype=tg.float64)
+    assert {p.dtype for p in m.parameters()} == {tg.float64}
+
+
+def test_state_dict_round_trip_from_torch():
+    torch.manual_seed(1)
+    pm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
+    tm = tg.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
+    assert str(tm.load_state_dict({k: tg.tensor(v.numpy()) for k, v in
+                                   pm.state_dict().items()})) == "<All keys matched successfully>"
+    sd = tm.state_dict()
+    assert list(sd) == list(pm.state_dict())
+    for k, v in pm.state_dict().items():
+        assert np.array_equal(sd[k].numpy(), v.numpy())
+    back = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
+    back.load_state_dict({k: torch.tensor(v.numpy()) for k, v in sd.items()})
+    x = torch.randn(5, 2, 3)
+    assert torch.equal(back(x)[0], pm(x)[0])
+
+
+def test_replaced_weights_are_used():
+    """functional_call and assignment reach the recurrence (no stale flat-weight cache)."""
+    m = tg.nn.GRU(3, 4)
+    x = tg.randn(5, 2, 3)
+    zeros = {n: tg.zeros(*p.shape) for n, p in m.named_parameters()}
+    out = tg.func.functional_call(m, zeros, (x,))[0]
+    np.testing.assert_array_equal(out.detach().numpy(), 0.0)
+    m.weight_ih_l0 = tg.nn.Parameter(tg.zeros(12, 3))
+    m.weight_hh_l0 = tg.nn.Parameter(tg.zeros(12, 4))
+    assert m._flat_weights[0] is m.weight_ih_l0
+    np.testing.assert_array_equal(m(x)[0].detach().numpy(), m(x * 2)[0].detach().numpy())
+
+
+# ---- end to end ------------------------------------------------------------------------------
+def _train(M, state, dtype, steps=6):
+    dt = getattr(M, dtype)
+
+    class Seq(M.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = M.nn.LSTM(3, 8, num_layers=2, batch_first=True)
+            self.head = M.nn.Linear(8, 1)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    model = Seq().to(dt)
+    model.load_state_dict({k: M.tensor(v) for k, v in state.items()})
+    opt = M.optim.Adam(model.parameters(), lr=0.01)
+    x = M.tensor(np.sin(np.linspace(0, 6, 4 * 7 * 3)).reshape(4, 7, 3), dtype=dt)
+    y = M.tensor(np.cos(np.arange(4.0)).reshape(4, 1), dtype=dt)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = M.nn.MSELoss()(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_training_an_lstm_gives_torchs_losses(dtype):
+    torch.manual_seed(0)
+    lstm, head = torch.nn.LSTM(3, 8, num_layers=2, batch_first=True), torch.nn.Linear(8, 1)
+    state = {**{"lstm." + k: v.numpy() for k, v in lstm.state_dict().items()},
+             **{"head." + k: v.numpy() for k, v in head.state_dict().items()}}
+    ours, theirs = _train(tg, state, dtype), _train(torch, state, dtype)
+    assert ours[-1] < ours[0]
+    tol = dict(rtol=1e-10) if dtype == "float64" else dict(rtol=1e-4)
+    np.testing.assert_allclose(ours, theirs, **tol)
+
+
+def test_linear_of_a_non_contiguous_sequence_as_torch():
+    """The input map of a batch_first sequence (a transposed, non-contiguous input): torch's
+    linear runs matmul then adds the bias (AddBackward0), not the flattened addmm."""
+    out = []
+    arrays = [RNG.standard_normal((2, 5, 3)), RNG.standard_normal((4, 3)),
+              RNG.standard_normal(4)]
+    for M in (tg, torch):
+        x, w, b = (M.tensor(a, requires_grad=True) for a in arrays)
+        ys = [M.nn.functional.linear(x.transpose(0, 1), w, b), M.nn.functional.linear(x, w, b)]
+        (ys[0].sum() + (ys[1] * ys[1]).sum()).backward()
+        out.append(([_chain(y.grad_fn, 3) for y in ys], ys[0].detach().numpy(),
+                    x.grad.numpy(), w.grad.numpy(), b.grad.numpy()))
+    assert out[0][0] == out[1][0]
+    for a, b in zip(out[0][1:], out[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+# ---- packed sequences ------------------------------------------------------------------------
+PACK = """
+U = nn.utils.rnn
+x = torch.tensor(np.arange(30.0).reshape(5, 3, 2))
+ps = U.pack_padded_sequence(x, [5, 3, 2])
+print(ps)
+print(ps.batch_sizes.dtype, type(ps).__name__, isinstance(ps, tuple), ps._fields)
+ps = U.pack_padded_sequence(x, torch.tensor([2.0, 5.0, 3.0]), enforce_sorted=False)
+print(ps)
+print(U.pad_packed_sequence(ps))
+print(U.pad_packed_sequence(ps, batch_first=True, padding_value=-1.0, total_length=6))
+print(U.pack_padded_sequence(x.transpose(0, 1), [3, 5, 1], batch_first=True, enforce_sorted=False))
+print(U.pad_sequence([x[:2, 0], x[:4, 1], x[:1, 2]]))
+print(U.pad_sequence([x[:2, 0], x[:4, 1]], batch_first=True, padding_value=9.0, padding_side='left'))
+print(U.pad_sequence(x[:2]).shape, U.pad_sequence((s for s in [x[0], x[1, :2]])).shape)
+print(U.pack_sequence([x[:2, 0], x[:4, 1], x[:1, 2]], enforce_sorted=False))
+print(U.unpack_sequence(ps))
+padded, lengths = U.pad_packed_sequence(ps, batch_first=True)
+print(U.unpad_sequence(padded, lengths, batch_first=True))
+print(U.unpad_sequence(U.pad_packed_sequence(ps)[0], lengths))
+print(U.invert_permutation(torch.tensor([2, 0, 3, 1])), U.invert_permutation(None))
+print(ps.double().data.dtype, ps.float().data.dtype, ps.to(torch.float64).unsorted_indices, ps.to(torch.float64).to(torch.float64).data.dtype, ps.is_cuda)
+a, b = torch.ones(3, 2, requires_grad=True), torch.ones(1, 2, requires_grad=True)
+for bf in (False, True):
+    s = U.pad_sequence([a, b * 2], batch_first=bf, padding_side='left')
+    s.backward(torch.arange(12.0).reshape(s.shape))
+    print(s.grad_fn.name(), [type(f).__name__ for f, _ in s.grad_fn.next_functions], a.grad, b.grad)
+print(U.PackedSequence(ps.data, ps.batch_sizes) == (ps.data, ps.batch_sizes, None, None), U.PackedSequence((ps.data, ps.batch_sizes)).batch_sizes)
+
+def t(f):
+    try:
+        print('ok', f())
+    except Exception as e:
+        print(type(e).__name__, ':', e)
+t(lambda: U.pack_padded_sequence(x, [4, 2]))
+t(lambda: U.pack_padded_sequence(x, [4, 2, 0]))
+t(lambda: U.pack_padded_sequence(x, [2, 4, 1]))
+t(lambda: U.pack_padded_sequence(torch.zeros(0, 3, 2), [2, 4, 1]))
+t(lambda: U.pack_padded_sequence(torch.zeros(4), [4]))
+t(lambda: U.pad_packed_sequence(U.pack_padded_sequence(x, [4, 2, 1]), total_length=3))
+t(lambda: U.pad_sequence([]))
+t(lambda: U.pad_sequence(3))
+t(lambda: U.pad_sequence([x[0], x[1]], padding_side='middle'))
+t(lambda: U.pad_sequence([x[:2, 0], x[:1, 1, :1]]))
+t(lambda: U.pad_sequence([x[:2, 0], x[:1, 1, :1]], batch_first=True))
+t(lambda: U.pad_sequence([torch.zeros(2, 3), torch.zeros(1, 2)], batch_first=True))
+t(lambda: U.pad_sequence([torch.zeros(2, 3, 2), torch.zeros(1, 3)]))
+t(lambda: U.PackedSequence(x))
+"""
+
+
+def test_packing_utilities_as_torch():
+    assert _exec(PACK, tg) == _exec(PACK, torch)
+
+
+def _packed_run(M, m, arrays, lengths, with_h, lstm, enforce_sorted, batch_first):
+    dt = m.weight_ih_l0.dtype
+    U = M.nn.utils.rnn
+    x, h0, c0 = (M.tensor(a, dtype=dt, requires_grad=True) for a in arrays)
+    ps = U.pack_padded_sequence(x, lengths, batch_first, enforce_sorted)
+    hx = None if not with_h else ((h0, c0) if lstm else h0)
+    with _composite(M):
+        out, h = m(ps, hx)
+    hs = list(h) if lstm else [h]
+    padded, lens = U.pad_packed_sequence(out, batch_first)
+    loss = (padded * padded).sum() + sum((t * t * t).sum() for t in hs)
+    loss.backward()
+    return (type(out).__name__, [padded.detach().numpy()] + [t.detach().numpy() for t in hs],
+            [x.grad.numpy()] + ([h0.grad.numpy()] if with_h else []),
+            {n: p.grad.numpy() for n, p in m.named_parameters()},
+            [_chain(out.data.grad_fn, 5)] + [_chain(t.grad_fn, 5) for t in hs],
+            lens.tolist(), out.batch_sizes.tolist())
+
+
+PACKED = [("RNN", {}), ("RNN", {"nonlinearity": "relu", "num_layers": 2, "batch_first": True}),
+          ("GRU", {"num_layers": 2, "bidirectional": True}),
+          ("LSTM", {"bidirectional": True, "proj_size": 2, "batch_first": True}),
+          ("LSTM", {"num_layers": 2, "bias": False})]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("sort", [True, False], ids=["sorted", "unsorted"])
+@pytest.mark.parametrize("with_h", [False, True], ids=["no-h0", "h0"])
+@pytest.mark.parametrize("name,kw", PACKED, ids=[_net_id(c) for c in PACKED])
+def test_packed_input_matches_torch(name, kw, with_h, sort, dtype):
+    lstm, bf = name == "LSTM", kw.get("batch_first", False)
+    lengths = [5, 3, 3, 1] if sort else [3, 5, 1, 3]
+    n = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    arrays = [RNG.standard_normal((4, 5, I) if bf else (5, 4, I)),
+              RNG.standard_normal((n, 4, kw.get("proj_size") or H)),
+              RNG.standard_normal((n, 4, H))]
+    torch.manual_seed(0)
+    pm = getattr(torch.nn, name)(I, H, **kw).to(getattr(torch, dtype))
+    tm = getattr(tg.nn, name)(I, H, **kw).to(getattr(tg, dtype))
+    _copy_weights(tm, pm)
+    ours = _packed_run(tg, tm, arrays, lengths, with_h, lstm, sort, bf)
+    theirs = _packed_run(torch, pm, arrays, lengths, with_h, lstm, sort, bf)
+    assert ours[0] == theirs[0] == "PackedSequence"
+    assert ours[4:] == theirs[4:]
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
+    for a, b in zip(ours[1] + ours[2], theirs[1] + theirs[2]):
+        np.testing.assert_allclose(a, b, **tol)
+    for k in theirs[3]:
+        np.testing.assert_allclose(ours[3][k], theirs[3][k], **tol, err_msg=k)
+
+
+def test_packed_errors_as_torch():
+    src = """
+U = nn.utils.rnn
+ps = U.pack_padded_sequence(torch.randn(5, 3, 2), [5, 3, 2])
+for m, hx in [(nn.GRU(2, 4), torch.zeros(1, 2, 4)), (nn.RNN(3, 4), None), (nn.LSTM(2, 4), (torch.zeros(1, 3, 4), torch.zeros(1, 2, 4))),
+              (nn.LSTM(2, 4, proj_size=1), (torch.zeros(1, 3, 4), torch.zeros(1, 3, 4))), (nn.GRU(2, 4).double(), None)]:
+    try:
+        m(ps, hx)
+    except Exception as e:
+        print(type(e).__name__, e)
+"""
+    assert _exec(src, tg) == _exec(src, torch)
+
+
+def test_gradcheck_packed():
+    m = tg.nn.LSTM(2, 3, bidirectional=True).double()
+    U = tg.nn.utils.rnn
+
+    def f(x, h0, c0):
+        out, (h, c) = m(U.pack_padded_sequence(x, [1, 3, 2], enforce_sorted=False), (h0, c0))
+        return U.pad_packed_sequence(out)[0], h, c
+
+    ins = (tg.randn(3, 3, 2, dtype=tg.float64, requires_grad=True),
+           tg.randn(2, 3, 3, dtype=tg.float64, requires_grad=True),
+           tg.randn(2, 3, 3, dtype=tg.float64, requires_grad=True))
+    assert tg.autograd.gradcheck(f, ins)
+
+
+def test_compiled_training_step_matches_eager():
+    """tapegrad.compile of a GRU + LSTM training step replays the eager step's losses."""
+    x = tg.tensor(RNG.standard_normal((6, 3, 2)))
+    y = tg.tensor(RNG.standard_normal((3, 1)))
+    runs = []
+    for compiled in (False, True):
+        tg.manual_seed(0)
+        gru = tg.nn.GRU(2, 4, bidirectional=True).double()
+        lstm = tg.nn.LSTM(8, 3, proj_size=1, batch_first=True).double()
+        params = list(gru.parameters()) + list(lstm.parameters())
+        opt = tg.optim.Adam(params, lr=0.05)
+
+        def step(x, y):
+            opt.zero_grad()
+            out, _ = lstm(gru(x)[0].transpose(0, 1))
+            loss = ((out[:, -1] - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.compile(step) if compiled else step
+        runs.append([float(f(x, y)) for _ in range(4)])
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12)
+    assert runs[0][-1] < runs[0][0]
