@@ -342,7 +342,7 @@ def test_autograd_graph_node_is_every_grad_fns_base():
 def test_backward_create_graph_warns_once_as_torch():
     """torch's engine warns, once per process, that backward(create_graph=True) makes a
     reference cycle through .grad (autograd.grad does not warn)."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from tapegrad import errors
     errors._WARNED.discard(errors.CREATE_GRAPH_CYCLE)
     x = tg.tensor([1.0, 2.0], requires_grad=True)
