@@ -10,7 +10,8 @@ import tapegrad as tg
 
 torch = pytest.importorskip("torch")
 
-OPTS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
+OPTS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta",
+        "Rprop", "ASGD"]
 
 
 def _fit(mod, name, steps=15, **kw):
