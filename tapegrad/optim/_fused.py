@@ -401,6 +401,8 @@ def asgd(P, G, goff, off, AX, T, ETA, MU, like, tlike, elike, mlike, lr, lambd, 
                 ax[i] = p[i]
         step = np.float64(t[0])
         if chain:       # lr / (1 + lambd * lr * step) ** alpha with step a tensor
+            # (alpha 0.5: torch's tensor ** 0.5 is its sqrt kernel, which can be an ulp off
+            # the correctly rounded value: eta then differs by an ulp of the step's dtype)
             r = tlike.dtype.type
             c = r(np.float64(r(step * np.float64(r(lambd * lr)))) + 1.0)
             c = r(np.float64(c) ** alpha)
