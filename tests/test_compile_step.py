@@ -85,6 +85,12 @@ CASES = [
     ("Adam", dict(lr=0.01, weight_decay=0.1), "zero_first", 1),
     ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.05), "zero_first", 0),
     ("RMSprop", dict(lr=0.01, momentum=0.5), "zero_first", 1),
+    ("NAdam", dict(lr=0.01, weight_decay=0.05, decoupled_weight_decay=True), "zero_first", 1),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1), "zero_after", 0),
+    ("Adamax", dict(lr=0.01, maximize=True), "zero_in_place", 1),
+    ("Adadelta", dict(lr=0.5, weight_decay=0.1), "accumulate", 0),
+    ("Rprop", dict(lr=0.01), "zero_first", 1),
+    ("ASGD", dict(lr=0.05, lambd=0.01, t0=20), "zero_first", 1),
 ]
 
 

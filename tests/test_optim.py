@@ -27,6 +27,26 @@ CASES = [
     ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1)),
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01, maximize=True)),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.05, decoupled_weight_decay=True)),
+    # (RAdam: plain momentum for the first 5 steps, where rho_t <= 5, then rectified)
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.05, decoupled_weight_decay=True)),
+    ("Adamax", dict(lr=0.01)),
+    # (eps=1e-3: once a gradient is ~eps, m / exp_inf amplifies float32 round-off; with
+    # eps=1e-6 torch's float32 values and ours part by 1e-4 after ~80 steps, float64 agrees)
+    ("Adamax", dict(lr=0.02, betas=(0.8, 0.9), eps=1e-3, weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1, maximize=True)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.02, etas=(0.3, 1.5), step_sizes=(1e-3, 0.05), maximize=True)),
+    ("ASGD", dict(lr=0.05)),
+    # (t0=20: the average starts at step 21)
+    # (foreach: torch's multi-tensor ASGD has its own arithmetic and version count)
+    ("ASGD", dict(lr=0.05, lambd=0.01, t0=20, weight_decay=0.1, foreach=True)),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=20, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -124,6 +144,126 @@ def test_param_groups_and_state_dict_round_trip(cls, kw):
         _close(a.detach().numpy(), d.detach().numpy(), "float64")
 
 
+NEW = dict(CASES[12:])      # the last case of each optimizer added after Adagrad
+
+
+@pytest.mark.parametrize("cls", ["NAdam", "RAdam", "Adamax", "Adadelta", "Rprop", "ASGD"])
+def test_state_dict_round_trips_as_torch(cls):
+    """Two parameter groups, 30 steps, then each state dict loaded into a fresh optimizer (ours
+    into ours and ours into torch, torch's into ours and into torch): the loaded state's keys,
+    dtypes (loading casts NAdam's mu_product and ASGD's eta and mu to the parameter's dtype,
+    as torch's) and 5 more steps agree with torch's."""
+    kw = NEW[cls]
+    ps, opt, _ = _run(tg, "float64", cls, kw, 30, groups=True)
+    tps, topt, _ = _run(torch, "float64", cls, kw, 30, groups=True)
+    sd, tsd = copy.deepcopy(opt.state_dict()), copy.deepcopy(topt.state_dict())
+
+    def fresh(mod, like, sd):
+        q = [mod.tensor(p.detach().numpy().copy(), requires_grad=True) for p in like]
+        o = getattr(mod.optim, cls)([{"params": q[:2]}, {"params": q[2:]}], **kw)
+        o.load_state_dict(sd)
+        return q, o
+    runs = [(ps, opt, tg), (tps, topt, torch), fresh(tg, ps, sd) + (tg,),
+            fresh(tg, ps, tsd) + (tg,), fresh(torch, tps, tsd) + (torch,)]
+    mine, theirs = runs[2][1], runs[4][1]
+    assert mine.param_groups[1]["lr"] == kw["lr"] * 0.5 == theirs.param_groups[1]["lr"]
+    for o in (mine, runs[3][1]):
+        for i, st in o.state_dict()["state"].items():
+            tst = theirs.state_dict()["state"][i]
+            assert list(st) == list(tst)
+            assert [v.dtype.name for v in st.values()] == [
+                str(v.dtype).split(".")[1] for v in tst.values()]
+    for _ in range(5):
+        for q, o, mod in runs:
+            x, y = _data(mod, "float64")
+            o.zero_grad()
+            _loss(q, x, y, -1.0 if kw.get("maximize") else 1.0).backward()
+            o.step()
+    for k in range(4):
+        _close(ps[k].detach().numpy(), tps[k].detach().numpy(), "float64")
+        for a, b in ((2, 4), (3, 4)):
+            _close(runs[a][0][k].detach().numpy(), runs[b][0][k].detach().numpy(), "float64")
+
+
+@pytest.mark.parametrize("cls,kw", [("NAdam", NEW["NAdam"]), ("ASGD", NEW["ASGD"]),
+                                    ("ASGD", dict(NEW["ASGD"], foreach=True))],
+                         ids=["NAdam", "ASGD", "ASGD-foreach"])
+def test_scalar_state_under_float64_default_dtype(cls, kw):
+    """Under set_default_dtype(float64) torch keeps step, mu_product, eta and mu in float64 and
+    makes ASGD's new eta and mu without a float32 rounding: as tapegrad does."""
+    runs = []
+    for mod in (tg, torch):
+        old = mod.get_default_dtype()
+        mod.set_default_dtype(mod.float64)
+        try:
+            ps, opt, trace = _run(mod, "float64", cls, kw, 40)
+        finally:
+            mod.set_default_dtype(old)
+        runs.append((trace, opt.state_dict()["state"]))
+    (ours, st), (theirs, tst) = runs
+    for a, b in zip(ours, theirs):
+        for pa, pb in zip(a, b):
+            _close(pa, pb, "float64")
+    for i in st:
+        for key, v in st[i].items():
+            assert v.dtype.name == str(tst[i][key].dtype).split(".")[1]
+            _close(v.numpy(), tst[i][key].numpy(), "float64")
+
+
+@pytest.mark.parametrize("cls", ["NAdam", "ASGD", "Rprop"])
+def test_state_dict_with_numbers_for_scalar_state_loads_as_torch(cls):
+    """An old-style state dict holding Python numbers for the one-element state (step,
+    mu_product, eta, mu) loads as torch's __setstate__ makes it: 0-d tensors of the scalar
+    dtype, and the steps continue alike."""
+    out = []
+    for mod in (tg, torch):
+        p = mod.tensor([1.0, -2.0, 0.5], dtype=mod.float64, requires_grad=True)
+        opt = getattr(mod.optim, cls)([p], lr=0.01)
+        for k in range(8):
+            opt.zero_grad()
+            ((p * p).sum() + p.sum()).backward()
+            opt.step()
+            if k == 3:
+                sd = opt.state_dict()
+                sd["state"][0] = {k: (float(v) if v.numel() == 1 and k != "ax" else v)
+                                  for k, v in sd["state"][0].items()}
+                opt.load_state_dict(sd)
+                st = opt.state[p]
+                out.append([(k, str(v.dtype).split(".")[-1], tuple(v.shape))
+                            for k, v in st.items()])
+        out.append(p.detach().numpy().copy())
+    assert out[0] == out[2]
+    _close(out[1], out[3], "float64")
+
+
+ADDED_GROUP = {"NAdam": dict(momentum_decay=0.02, betas=(0.8, 0.9)),
+               "RAdam": dict(weight_decay=0.1, decoupled_weight_decay=True),
+               "Adamax": dict(betas=(0.7, 0.8), eps=1e-4), "Adadelta": dict(rho=0.5),
+               "Rprop": dict(etas=(0.4, 1.1), step_sizes=(1e-4, 0.5)),
+               "ASGD": dict(t0=5, lambd=0.1, alpha=0.6)}
+
+
+@pytest.mark.parametrize("cls", list(ADDED_GROUP))
+def test_add_param_group_as_torch(cls):
+    """A group added after construction with its own lr and options: its defaults filled in,
+    the repr, state_dict()'s groups and 20 steps of both groups as torch's."""
+    out = []
+    for mod in (tg, torch):
+        ps = [mod.tensor(v.copy(), requires_grad=True) for v in _values("float64")]
+        x, y = _data(mod, "float64")
+        opt = getattr(mod.optim, cls)(ps[:2], lr=0.02)
+        opt.add_param_group(dict(params=ps[2:], lr=0.01, **ADDED_GROUP[cls]))
+        for _ in range(20):
+            opt.zero_grad()
+            _loss(ps, x, y).backward()
+            opt.step()
+        out.append((repr(opt), opt.state_dict()["param_groups"],
+                    [p.detach().numpy().copy() for p in ps]))
+    assert out[0][:2] == out[1][:2]
+    for a, b in zip(out[0][2], out[1][2]):
+        _close(a, b, "float64")
+
+
 def test_parameters_without_grad_are_skipped_and_zero_grad():
     a = tg.tensor([1.0, 2.0], requires_grad=True)
     b = tg.tensor([3.0], requires_grad=True)
@@ -193,6 +333,20 @@ def test_errors_and_repr_as_torch():
         (lambda m, q: m.optim.SGD([{"params": [q]}, {"params": [q]}]), ValueError),
         (lambda m, q: m.optim.RMSprop([q], alpha=-1.0), ValueError),
         (lambda m, q: m.optim.Adagrad([q], lr_decay=-1.0), ValueError),
+        (lambda m, q: m.optim.NAdam([q], momentum_decay=-1.0), ValueError),
+        (lambda m, q: m.optim.NAdam([q], betas=(0.9, 1.0)), ValueError),
+        (lambda m, q: m.optim.RAdam([q], eps=-1.0), ValueError),
+        (lambda m, q: m.optim.RAdam([q], weight_decay=-1.0), ValueError),
+        (lambda m, q: m.optim.Adamax([q], betas=(-0.1, 0.9)), ValueError),
+        (lambda m, q: m.optim.Adamax([q], lr=-1.0), ValueError),
+        (lambda m, q: m.optim.Adadelta([q], rho=1.5), ValueError),
+        (lambda m, q: m.optim.Adadelta([q], eps=-1.0), ValueError),
+        (lambda m, q: m.optim.Rprop([q], etas=(1.2, 0.5)), ValueError),
+        (lambda m, q: m.optim.Rprop([q], lr=-1.0), ValueError),
+        (lambda m, q: m.optim.ASGD([q], weight_decay=-1.0), ValueError),
+        (lambda m, q: m.optim.ASGD([q], lr=m.tensor([0.1, 0.2])), ValueError),
+        (lambda m, q: m.optim.NAdam([q], fused=True), TypeError),
+        (lambda m, q: m.optim.Rprop([q], 0.1, (0.5, 1.2), (1e-6, 50), True), TypeError),
     ]
     for make, err in cases:
         with pytest.raises(err) as ours:
@@ -260,7 +414,9 @@ def test_scheduler_warns_when_stepped_before_optimizer():
     assert out[0] == out[1] and len(out[0]) == 2
 
 
-@pytest.mark.parametrize("cls,kw", [CASES[1], CASES[4]], ids=["SGD", "Adam"])
+@pytest.mark.parametrize("cls,kw", [CASES[1], CASES[4], ("NAdam", NEW["NAdam"]),
+                                    ("ASGD", NEW["ASGD"]), ("Rprop", NEW["Rprop"])],
+                         ids=["SGD", "Adam", "NAdam", "ASGD", "Rprop"])
 def test_replayed_step_equals_the_eager_step(cls, kw):
     """ReplayedStep(opt, loss_fn, x, y)(x, y) == zero_grad; loss_fn(x, y).backward(); step()
     for the parameters, the optimizer state and the version counters; a scheduler drives it."""
@@ -412,6 +568,29 @@ def test_one_kernel_call_per_group_and_dtype(monkeypatch):
     ps = [tg.ones(3, 2, requires_grad=True) for _ in range(5)] + \
         [tg.ones(4, dtype=tg.float64, requires_grad=True)]
     opt = tg.optim.Adam([{"params": ps[:3]}, {"params": ps[3:], "lr": 0.1}])
+    for _ in range(3):
+        opt.zero_grad()
+        sum((p * p).sum().double() for p in ps).backward()
+        opt.step()
+    assert calls == [3, 2, 1] * 3
+
+
+KERNELS = {"NAdam": "nadam", "RAdam": "radam", "Adamax": "adamax", "Adadelta": "adadelta",
+           "Rprop": "rprop", "ASGD": "asgd"}
+
+
+@pytest.mark.parametrize("cls", list(KERNELS))
+def test_added_optimizers_one_kernel_call_per_group(cls, monkeypatch):
+    """The optimizers added after Adagrad update a group's parameters in one call of their
+    kernel too (two groups, one of two dtypes: three calls a step)."""
+    from tapegrad.optim import optimizer as O
+    K = O.fused()
+    calls = []
+    real = getattr(K, KERNELS[cls])
+    monkeypatch.setattr(K, KERNELS[cls], lambda *a: (calls.append(len(a[0])), real(*a))[1])
+    ps = [tg.ones(3, 2, requires_grad=True) for _ in range(5)] + \
+        [tg.ones(4, dtype=tg.float64, requires_grad=True)]
+    opt = getattr(tg.optim, cls)([{"params": ps[:3]}, {"params": ps[3:], "lr": 0.1}])
     for _ in range(3):
         opt.zero_grad()
         sum((p * p).sum().double() for p in ps).backward()

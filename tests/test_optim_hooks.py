@@ -10,7 +10,8 @@ import tapegrad as tg
 
 torch = pytest.importorskip("torch")
 
-OPTS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
+OPTS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta",
+        "Rprop", "ASGD"]
 
 
 def _fit(mod, name, steps=15, **kw):
@@ -31,7 +32,8 @@ def _fit(mod, name, steps=15, **kw):
 
 
 FLAGS = [dict(foreach=True), dict(foreach=False), dict(fused=True), dict(fused=False),
-         dict(capturable=True), dict(differentiable=True), dict(fused=True, foreach=True),
+         dict(capturable=True), dict(capturable=True, foreach=True), dict(differentiable=True),
+         dict(fused=True, foreach=True),
          dict(fused=True, differentiable=True), dict(lr="0-d"), dict(lr="2"),
          dict(lr="0-d", foreach=True), dict(lr="1")]
 

@@ -173,6 +173,251 @@ def adagrad(P, G, goff, off, SUM, T, like, tlike, lr, lr_decay, eps, weight_deca
             p[i] = np.float64(p[i]) + (-clr) * (g / std)
 
 
+@njit(cache=True, inline="always")
+def _lerp(a, i, g, w):
+    """a[i].lerp_(g, w) with torch's two formulas (w below 0.5 in magnitude, or not)."""
+    ai = np.float64(a[i])
+    if abs(w) < 0.5:
+        a[i] = ai + w * (g - ai)
+    else:
+        a[i] = g - (g - ai) * (1.0 - w)
+
+
+@njit(cache=True, inline="always")
+def _scale(a, x):
+    """a[0] *= x for a one-element state tensor: x rounded to a's dtype first, as torch
+    converts a Python number multiplying a tensor."""
+    old = np.float64(a[0])
+    a[0] = x
+    a[0] = old * np.float64(a[0])
+
+
+@njit(cache=True)
+def nadam(P, G, goff, off, M, V, MP, T, like, tlike, mplike, lr, beta1, beta2, eps,
+          weight_decay, momentum_decay, maximize, decoupled):
+    """NAdam / NAdamW (decoupled weight decay): M, V the moments, MP the momentum products
+    (mu_product: one element each, of mplike's dtype), T the step counters."""
+    for j in range(len(P)):
+        o, n = goff[j], off[j + 1] - off[j]
+        p = _at(P[j], n, like)
+        m = _at(M[j], n, like)
+        v = _at(V[j], n, like)
+        mp = _at(MP[j], 1, mplike)
+        t = _at(T[j], 1, tlike)
+        t[0] += 1.0
+        step = np.float64(t[0])
+        bc2 = 1.0 - beta2 ** step
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1.0) * momentum_decay)))
+        _scale(mp, mu)
+        mpv = np.float64(mp[0])
+        c_grad = -lr * (1.0 - mu) / (1.0 - mpv)
+        c_avg = (-lr * mu_next) / (1.0 - mpv * mu_next)
+        for i in range(n):
+            g = np.float64(G[o + i])
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                if decoupled:
+                    p[i] = np.float64(p[i]) * (1.0 - lr * weight_decay)
+                else:
+                    g = g + weight_decay * np.float64(p[i])
+            _lerp(m, i, g, 1.0 - beta1)
+            v[i] = np.float64(v[i]) * beta2
+            v[i] = np.float64(v[i]) + (1.0 - beta2) * g * g
+            denom = np.sqrt(np.float64(v[i]) / bc2) + eps
+            p[i] = np.float64(p[i]) + c_grad * g / denom       # two addcdiv_, as torch
+            p[i] = np.float64(p[i]) + c_avg * np.float64(m[i]) / denom
+
+
+@njit(cache=True)
+def radam(P, G, goff, off, M, V, T, like, tlike, lr, beta1, beta2, eps, weight_decay, maximize,
+          decoupled):
+    """RAdam (decoupled weight decay or not): M, V the moments, T the step counters; the
+    rectified adaptive step once the SMA length rho_t exceeds 5, plain momentum before."""
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    for j in range(len(P)):
+        o, n = goff[j], off[j + 1] - off[j]
+        p = _at(P[j], n, like)
+        m = _at(M[j], n, like)
+        v = _at(V[j], n, like)
+        t = _at(T[j], 1, tlike)
+        t[0] += 1.0
+        step = np.float64(t[0])
+        bc1 = 1.0 - beta1 ** step
+        bc2 = 1.0 - beta2 ** step
+        rho_t = rho_inf - 2.0 * step * (beta2 ** step) / bc2
+        adaptive = rho_t > 5.0
+        rect = 0.0
+        if adaptive:
+            rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                    / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)) ** 0.5
+        bc2_sqrt = bc2 ** 0.5
+        for i in range(n):
+            g = np.float64(G[o + i])
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                if decoupled:
+                    p[i] = np.float64(p[i]) * (1.0 - lr * weight_decay)
+                else:
+                    g = g + weight_decay * np.float64(p[i])
+            _lerp(m, i, g, 1.0 - beta1)
+            v[i] = np.float64(v[i]) * beta2
+            v[i] = np.float64(v[i]) + (1.0 - beta2) * g * g
+            u = np.float64(m[i]) / bc1 * lr
+            if adaptive:
+                u = u * (bc2_sqrt / (np.sqrt(np.float64(v[i])) + eps)) * rect
+            p[i] = np.float64(p[i]) + (-1.0) * u
+
+
+@njit(cache=True)
+def adamax(P, G, goff, off, M, U, T, like, tlike, lr, beta1, beta2, eps, weight_decay,
+           maximize):
+    """Adamax: M the first moments, U the infinity norms (exp_inf), T the step counters."""
+    for j in range(len(P)):
+        o, n = goff[j], off[j + 1] - off[j]
+        p = _at(P[j], n, like)
+        m = _at(M[j], n, like)
+        u = _at(U[j], n, like)
+        t = _at(T[j], 1, tlike)
+        t[0] += 1.0
+        clr = lr / (1.0 - beta1 ** np.float64(t[0]))
+        for i in range(n):
+            g = np.float64(G[o + i])
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g + weight_decay * np.float64(p[i])
+            _lerp(m, i, g, 1.0 - beta1)
+            u[i] = np.float64(u[i]) * beta2
+            a = abs(g) + eps
+            if a > u[i] or a != a:          # torch.maximum: NaN wins
+                u[i] = a
+            p[i] = np.float64(p[i]) + (-clr) * np.float64(m[i]) / np.float64(u[i])
+
+
+@njit(cache=True)
+def adadelta(P, G, goff, off, SQ, ACC, T, like, tlike, lr, rho, eps, weight_decay, maximize):
+    """Adadelta: SQ the square averages, ACC the accumulated updates (acc_delta), T the step
+    counters."""
+    for j in range(len(P)):
+        o, n = goff[j], off[j + 1] - off[j]
+        p = _at(P[j], n, like)
+        sq = _at(SQ[j], n, like)
+        acc = _at(ACC[j], n, like)
+        t = _at(T[j], 1, tlike)
+        t[0] += 1.0
+        for i in range(n):
+            g = np.float64(G[o + i])
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g + weight_decay * np.float64(p[i])
+            sq[i] = np.float64(sq[i]) * rho
+            sq[i] = np.float64(sq[i]) + (1.0 - rho) * g * g
+            std = np.sqrt(np.float64(sq[i]) + eps)
+            delta = np.sqrt(np.float64(acc[i]) + eps) / std * g
+            acc[i] = np.float64(acc[i]) * rho
+            acc[i] = np.float64(acc[i]) + (1.0 - rho) * delta * delta
+            p[i] = np.float64(p[i]) + (-lr) * delta
+
+
+@njit(cache=True)
+def rprop(P, G, goff, off, PREV, SS, T, like, tlike, etaminus, etaplus, step_min, step_max,
+          maximize):
+    """Rprop: PREV the previous gradients (0 where the sign flipped), SS the step sizes, T the
+    step counters; etas and step-size bounds come rounded to the parameters' dtype."""
+    for j in range(len(P)):
+        o, n = goff[j], off[j + 1] - off[j]
+        p = _at(P[j], n, like)
+        prev = _at(PREV[j], n, like)
+        ss = _at(SS[j], n, like)
+        t = _at(T[j], 1, tlike)
+        t[0] += 1.0
+        for i in range(n):
+            g = np.float64(G[o + i])
+            if maximize:
+                g = -g
+            prev[i] = g * np.float64(prev[i])     # grad.mul(prev) in p's dtype: its sign
+            prod = prev[i]
+            if prod > 0:
+                s = etaplus
+            elif prod < 0:
+                s = etaminus
+            elif prod == 0:
+                s = 1.0
+            else:
+                s = np.nan
+            ss[i] = np.float64(ss[i]) * s
+            if ss[i] < step_min:                   # clamp_: NaN stays
+                ss[i] = step_min
+            if ss[i] > step_max:
+                ss[i] = step_max
+            if prod < 0:
+                g = 0.0
+            sg = np.sign(g)
+            p[i] = np.float64(p[i]) + (-1.0) * sg * np.float64(ss[i])
+            prev[i] = g
+
+
+@njit(cache=True)
+def asgd(P, G, goff, off, AX, T, ETA, MU, like, tlike, elike, mlike, lr, lambd, alpha, t0,
+         weight_decay, maximize, eta32, mu32, foreach, chain):
+    """ASGD: AX the averaged parameters, T the step counters, ETA and MU the one-element
+    step sizes and averaging weights (new values rounded through float32 when eta32 / mu32:
+    torch makes them as float32 tensors first).  `foreach`: torch's multi-tensor arithmetic,
+    which differs (one addcmul_ for decay and step); `chain`: its new eta computed on the
+    step tensor, op by op in the step's dtype (a float lr)."""
+    for j in range(len(P)):
+        o, n = goff[j], off[j + 1] - off[j]
+        p = _at(P[j], n, like)
+        ax = _at(AX[j], n, like)
+        e = _at(ETA[j], 1, elike)
+        mu_t = _at(MU[j], 1, mlike)
+        t = _at(T[j], 1, tlike)
+        t[0] += 1.0
+        eta = np.float64(e[0])
+        mu = np.float64(mu_t[0])
+        for i in range(n):
+            g = np.float64(G[o + i])
+            if maximize:
+                g = -g
+            if foreach:
+                if weight_decay != 0:
+                    g = np.float64(like.dtype.type(g + weight_decay * np.float64(p[i])))
+                g = g + lambd * np.float64(p[i])
+                p[i] = np.float64(p[i]) + (-1.0 * g) * eta
+                d = np.float64(like.dtype.type(np.float64(p[i]) - np.float64(ax[i])))
+                ax[i] = np.float64(ax[i]) + d * mu
+                continue
+            if weight_decay != 0:
+                g = g + weight_decay * np.float64(p[i])
+            p[i] = np.float64(p[i]) * (1.0 - lambd * eta)
+            p[i] = np.float64(p[i]) + (-eta) * g
+            if mu != 1:
+                ax[i] = np.float64(ax[i]) + (np.float64(p[i]) - np.float64(ax[i])) * mu
+            else:
+                ax[i] = p[i]
+        step = np.float64(t[0])
+        if chain:       # lr / (1 + lambd * lr * step) ** alpha with step a tensor
+            # (alpha 0.5: torch's tensor ** 0.5 is its sqrt kernel, which can be an ulp off
+            # the correctly rounded value: eta then differs by an ulp of the step's dtype)
+            r = tlike.dtype.type
+            c = r(np.float64(r(step * np.float64(r(lambd * lr)))) + 1.0)
+            c = r(np.float64(c) ** alpha)
+            new_eta = np.float64(r(np.float64(r(1.0 / np.float64(c))) * np.float64(r(lr))))
+        else:
+            new_eta = lr / ((1.0 + lambd * lr * step) ** alpha)
+            if eta32:
+                new_eta = np.float64(np.float32(new_eta))
+        new_mu = 1.0 / max(1.0, step - t0)
+        if mu32:
+            new_mu = np.float64(np.float32(new_mu))
+        e[0] = new_eta
+        mu_t[0] = new_mu
+
+
 @njit(cache=True)
 def add_flat(P, D, off, like, alpha):
     """p += alpha * D[p's slice] for every parameter (LBFGS's _add_grad)."""

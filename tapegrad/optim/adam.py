@@ -10,6 +10,7 @@ __all__ = ["Adam", "AdamW"]
 
 class Adam(Optimizer):
     """Adam, as torch.optim.Adam (its single-tensor CPU arithmetic)."""
+    _capturable = (("params and state_steps", True), ("params and state_steps", False))
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,

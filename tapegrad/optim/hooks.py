@@ -145,13 +145,18 @@ class OptimizerHooks:
         for hook in self._optimizer_load_state_dict_post_hooks.values():
             hook(self)
 
+    # capturable=True on CPU: torch's AssertionError names what its check reads and the
+    # devices it allows, per path: (what, with xla) of the single-tensor and the foreach path
+    _capturable = (("params and state_steps", True), ("params and state_steps", True))
+
     def _check_step_flags(self):
         """torch's errors at step() for options a CPU step cannot honour."""
         for group in self.param_groups:
             if group.get("capturable"):
-                raise AssertionError("If capturable=True, params and state_steps must be on "
-                                     "supported devices: ['cuda', 'xpu', 'hpu', "
-                                     "'privateuseone', 'xla'].")
+                what, xla = self._capturable[bool(group.get("foreach"))]
+                devices = ["cuda", "xpu", "hpu", "privateuseone"] + (["xla"] if xla else [])
+                raise AssertionError(f"If capturable=True, {what} must be on supported "
+                                     f"devices: {devices}.")
             if group.get("differentiable"):
                 if any(p.is_leaf and p.requires_grad for p in group["params"]):
                     raise RuntimeError("a leaf Variable that requires grad is being used in an "

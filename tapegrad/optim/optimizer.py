@@ -83,6 +83,17 @@ def step_tensor(value=0.0, fused=False):
     return state_tensor(np.array(value, dt.np), dt)
 
 
+def tensor_scalar_state(opt, keys):
+    """torch's __setstate__ of an optimizer with one-element state: a number held under one
+    of `keys` (an old state dict's step count) becomes a 0-d tensor of the scalar dtype."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p)
+            for key in keys if st else ():
+                if key in st and not isinstance(st[key], Tensor):
+                    st[key] = step_tensor(float(st[key]))
+
+
 _is = operator.is_
 
 
@@ -112,11 +123,11 @@ def _addressable(pstate, key, dt, size):
 class _Pack:
     """The parameters of one group (and one dtype) that have a gradient, as the kernels take
     them: data addresses, gradient offsets, staging for float-backed values."""
-    __slots__ = ("params", "held", "dt", "like", "tlike", "P", "off", "goff", "G", "stage",
-                 "staged", "state", "counters", "leaf", "keep", "staged_floats", "staged_arrays",
-                 "zeros8")
+    __slots__ = ("params", "held", "dt", "like", "tlike", "slike", "P", "off", "goff", "G",
+                 "stage", "staged", "state", "counters", "leaf", "keep", "staged_floats",
+                 "staged_arrays", "zeros8")
 
-    def __init__(self, params, dt, state_keys, state):
+    def __init__(self, params, dt, state_keys, state, scalars=("step",)):
         self.params = params
         self.dt = dt
         npdt = dt.np
@@ -152,19 +163,20 @@ class _Pack:
         self.P = P
         self.keep = []
         self.state = {}
-        self.tlike = None
+        self.slike = {}     # one-element state (`scalars`: step, NAdam's mu_product...): its dtype
         for key in state_keys:
-            if key == "step":
-                want = state[params[0]]["step"]
+            if key in scalars:
+                want = state[params[0]][key]
                 want = want._dtype if isinstance(want, Tensor) else _step_dtype()
                 want = want if want.is_floating_point else D.float32
-                self.tlike = np.zeros(0, want.np)
+                self.slike[key] = np.zeros(0, want.np)
             else:
                 want = dt
-            arrs = [_addressable(state[p], key, want, 1 if key == "step" else p.numel())
+            arrs = [_addressable(state[p], key, want, 1 if key in scalars else p.numel())
                     for p in params]
             self.keep.append(arrs)
             self.state[key] = np.array([a.ctypes.data for a in arrs], np.int64)
+        self.tlike = self.slike.get("step")
         self.counters = [version_counter(p) for p in params]
         self.leaf = all(p._tape is None for p in params)
         # staged values: (params, stage slice) of floats, (param, start, end) of arrays
@@ -373,7 +385,10 @@ class Optimizer(OptimizerHooks):
 
     # ---- the fused step ----------------------------------------------------------------------
     # Subclasses define _state_keys(group) (the state tensors the kernel addresses, in order),
-    # _init_state(group, p, state) (torch's lazy state creation) and _run (the kernel call).
+    # _init_state(group, p, state) (torch's lazy state creation) and _run (the kernel call);
+    # _scalar_state: the keys of one-element state tensors of their own dtype (not p's).
+    _scalar_state = ("step",)
+
     def _state_keys(self, group):
         return ()
 
@@ -403,7 +418,7 @@ class Optimizer(OptimizerHooks):
         for p in params:
             by_dtype.setdefault(p._dtype, []).append(p)
         keys = self._state_keys(group)
-        packs = [_Pack(ps, dt, keys, state) for dt, ps in by_dtype.items()]
+        packs = [_Pack(ps, dt, keys, state, self._scalar_state) for dt, ps in by_dtype.items()]
         if not created:
             self._packs[index] = (params, packs, len(state))
         else:

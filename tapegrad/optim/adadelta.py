@@ -1,0 +1,55 @@
+"""torch.optim.Adadelta (rho, weight decay, maximize); one fused kernel per group
+(optimizer.py)."""
+import numpy as np
+
+from .hooks import check_lr
+from .optimizer import Optimizer, state_tensor, step_tensor, tensor_scalar_state
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    """Adadelta, as torch.optim.Adadelta (its single-tensor CPU arithmetic)."""
+    _capturable = (("params and state_steps", False), ("params and state_steps", False))
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                    "maximize": maximize, "capturable": capturable, "foreach": foreach,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        tensor_scalar_state(self, self._scalar_state)
+
+    def _state_keys(self, group):
+        return ("step", "square_avg", "acc_delta")
+
+    def _init_state(self, group, p, state):
+        if len(state) != 0:
+            return False
+        state["step"] = step_tensor()
+        state["square_avg"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["acc_delta"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        return True
+
+    def _run(self, K, group, pack, G, goff):
+        s = pack.state
+        K.adadelta(pack.P, G, goff, pack.off, s["square_avg"], s["acc_delta"], s["step"],
+                   pack.like, pack.tlike, float(group["lr"]), float(group["rho"]),
+                   float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))

@@ -1,0 +1,58 @@
+"""torch.optim.Adamax (Adam with the infinity norm; weight decay, maximize); one fused kernel
+per group (optimizer.py)."""
+import numpy as np
+
+from .hooks import check_lr
+from .optimizer import Optimizer, state_tensor, step_tensor, tensor_scalar_state
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    """Adamax, as torch.optim.Adamax (its single-tensor CPU arithmetic)."""
+    _capturable = (("params and state_steps", True), ("params and state_steps", False))
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable, "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        tensor_scalar_state(self, self._scalar_state)
+
+    def _state_keys(self, group):
+        return ("step", "exp_avg", "exp_inf")
+
+    def _init_state(self, group, p, state):
+        if len(state) != 0:
+            return False
+        state["step"] = step_tensor()
+        state["exp_avg"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["exp_inf"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        return True
+
+    def _run(self, K, group, pack, G, goff):
+        s = pack.state
+        beta1, beta2 = group["betas"]
+        K.adamax(pack.P, G, goff, pack.off, s["exp_avg"], s["exp_inf"], s["step"], pack.like,
+                 pack.tlike, float(group["lr"]), float(beta1), float(beta2),
+                 float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))

@@ -1,0 +1,74 @@
+"""torch.optim.NAdam (momentum_decay, weight decay coupled or decoupled: NAdamW, maximize);
+one fused kernel per group (optimizer.py)."""
+import numpy as np
+
+from .hooks import check_lr
+from .optimizer import Optimizer, state_tensor, step_tensor, tensor_scalar_state
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    """NAdam (Adam with Nesterov momentum), as torch.optim.NAdam (its single-tensor CPU
+    arithmetic); `mu_product` is a 0-d tensor of the step's dtype, as torch's."""
+    _scalar_state = ("step", "mu_product")
+    _capturable = (("params, mu_products and state_steps", True),
+                   ("params, mu_products, and state_steps", False))
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "momentum_decay": momentum_decay,
+                    "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,
+                    "foreach": foreach, "capturable": capturable,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+        tensor_scalar_state(self, self._scalar_state)
+
+    def _state_keys(self, group):
+        return ("step", "mu_product", "exp_avg", "exp_avg_sq")
+
+    def _init_state(self, group, p, state):
+        if len(state) != 0:
+            return False
+        state["step"] = step_tensor()
+        state["mu_product"] = step_tensor(1.0)
+        state["exp_avg"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["exp_avg_sq"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        return True
+
+    def _bumps(self, group):
+        # torch: two addcdiv_, after a param.mul_ for decoupled weight decay
+        return 3 if group["decoupled_weight_decay"] and group["weight_decay"] != 0 else 2
+
+    def _run(self, K, group, pack, G, goff):
+        s = pack.state
+        beta1, beta2 = group["betas"]
+        K.nadam(pack.P, G, goff, pack.off, s["exp_avg"], s["exp_avg_sq"], s["mu_product"],
+                s["step"], pack.like, pack.tlike, pack.slike["mu_product"],
+                float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                float(group["weight_decay"]), float(group["momentum_decay"]),
+                bool(group["maximize"]), bool(group["decoupled_weight_decay"]))

@@ -1,0 +1,66 @@
+"""torch.optim.RAdam (weight decay coupled or decoupled, maximize); one fused kernel per group
+(optimizer.py)."""
+import numpy as np
+
+from .hooks import check_lr
+from .optimizer import Optimizer, state_tensor, step_tensor, tensor_scalar_state
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    """RAdam (rectified Adam), as torch.optim.RAdam (its single-tensor CPU arithmetic)."""
+    _capturable = (("params and state_steps", True), ("params and state_steps", False))
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
+                 capturable=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                    "maximize": maximize, "foreach": foreach, "capturable": capturable,
+                    "decoupled_weight_decay": decoupled_weight_decay,
+                    "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("capturable", False)
+        tensor_scalar_state(self, self._scalar_state)
+
+    def _state_keys(self, group):
+        return ("step", "exp_avg", "exp_avg_sq")
+
+    def _init_state(self, group, p, state):
+        if len(state) != 0:
+            return False
+        state["step"] = step_tensor()
+        state["exp_avg"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["exp_avg_sq"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        return True
+
+    def _bumps(self, group):
+        # torch: param.mul_(1 - lr * weight_decay) before the add_ when decoupled
+        return 2 if group["decoupled_weight_decay"] and group["weight_decay"] != 0 else 1
+
+    def _run(self, K, group, pack, G, goff):
+        s = pack.state
+        beta1, beta2 = group["betas"]
+        K.radam(pack.P, G, goff, pack.off, s["exp_avg"], s["exp_avg_sq"], s["step"], pack.like,
+                pack.tlike, float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                float(group["weight_decay"]), bool(group["maximize"]),
+                bool(group["decoupled_weight_decay"]))

@@ -1,0 +1,57 @@
+"""torch.optim.Rprop (etas, step_sizes, maximize); one fused kernel per group
+(optimizer.py)."""
+import numpy as np
+
+from .hooks import check_lr
+from .optimizer import Optimizer, state_tensor, step_tensor, tensor_scalar_state
+
+__all__ = ["Rprop"]
+
+
+class Rprop(Optimizer):
+    """Resilient backpropagation, as torch.optim.Rprop (its single-tensor CPU arithmetic):
+    per element, a step size grown by etas[1] while the gradient keeps its sign and shrunk by
+    etas[0] when it flips, within step_sizes; the step is -sign(grad) * step size."""
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        check_lr(lr)
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        defaults = {"lr": lr, "etas": etas, "step_sizes": step_sizes, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable,
+                    "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        tensor_scalar_state(self, self._scalar_state)
+
+    def _state_keys(self, group):
+        return ("step", "prev", "step_size")
+
+    def _init_state(self, group, p, state):
+        if len(state) != 0:
+            return False
+        state["step"] = step_tensor()
+        state["prev"] = state_tensor(np.zeros(p._shape, p._dtype.np), p._dtype)
+        state["step_size"] = state_tensor(np.full(p._shape, float(group["lr"]), p._dtype.np),
+                                          p._dtype)
+        return True
+
+    def _run(self, K, group, pack, G, goff):
+        s = pack.state
+        # (torch compares and clamps in the parameters' dtype: the constants rounded to it)
+        r = pack.like.dtype.type
+        etaminus, etaplus = group["etas"]
+        step_min, step_max = group["step_sizes"]
+        K.rprop(pack.P, G, goff, pack.off, s["prev"], s["step_size"], s["step"], pack.like,
+                pack.tlike, float(r(etaminus)), float(r(etaplus)), float(r(step_min)),
+                float(r(step_max)), bool(group["maximize"]))
