@@ -39,14 +39,17 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         scatter_add, index_add, index_copy, nonzero, hstack, vstack, narrow,
                         movedim, unflatten, fliplr, flipud)
 from .structops import movedim as moveaxis, where_ as where  # noqa: F811
-from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum
+from .products import (addmm, outer, outer as ger, tensordot, kron, cross, einsum, inner,
+                       chain_matmul)
 from . import linalg  # noqa: E402  (torch.linalg)
 from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noqa: E402
                        atleast_1d, atleast_2d, atleast_3d, broadcast_to,
                        broadcast_tensors, broadcast_shapes, select, tensor_split, hsplit,
                        vsplit, dsplit, take_along_dim, diff, matrix_power, positive,
                        float_power, signbit, is_floating_point, is_complex, is_nonzero,
-                       ravel)
+                       ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations,
+                       vander)
+from .correlation import cov, corrcoef  # noqa: E402
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
