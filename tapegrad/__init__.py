@@ -15,7 +15,9 @@ from .grad_mode import inference_mode, is_inference_mode_enabled
 from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .tensor import Tensor, Size
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
-                       ones_like, empty_like, full_like, arange, linspace, eye)
+                       ones_like, empty_like, full_like, arange, linspace, eye, logspace,
+                       tril_indices, triu_indices)
+from .creation import torch_range as range  # noqa: A004  (torch.range)
 from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
                      default_generator, initial_seed, get_rng_state, set_rng_state, randint,
                      randint_like, randperm, normal)
@@ -50,6 +52,8 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations,
                        vander)
 from .correlation import cov, corrcoef  # noqa: E402
+from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc,  # noqa: E402
+                        unravel_index, gcd, lcm, isreal)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004

@@ -1,0 +1,251 @@
+"""torch's non-differentiable utilities (tapegrad/searching.py, creation.py, dtypes.py and the
+real-tensor identities of composed.py) against torch: values, dtypes, shapes, requires_grad,
+warnings and errors of each expression."""
+import re
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad
+
+torch = pytest.importorskip("torch")
+
+SETUP = """
+a = m.tensor([[1, 2], [3, 4]])
+f = m.tensor([1.5, 2.0, float('nan'), 3.0])
+b = m.tensor([1.0, 2.0, 3.0])
+bi = m.tensor([1, 3, 5])
+g = m.tensor([0.5, 2.0, -1.0], dtype=m.float64, requires_grad=True)
+rows = m.tensor([[1, 3, 5], [2, 4, 6]])
+"""
+EXPRS = [
+    # isin
+    "m.isin(a, m.tensor([2, 3]))", "m.isin(a, 2)", "m.isin(2, a)", "m.isin(a, 2.5)",
+    "m.isin(a, m.tensor([2, 3]), invert=True)", "m.isin(a, m.tensor([2., 3.5]))",
+    "m.isin(f, m.tensor([float('nan'), 2]))", "m.isin(a, m.tensor([2, 3]), assume_unique=True)",
+    "m.isin(elements=a, test_elements=a[0])", "m.isin(a.int(), a.double())", "m.isin(g, g[1:])",
+    "m.isin(b[:0], b)", "m.isin(b, b[:0])",
+    # bucketize
+    "m.bucketize(f, b)", "m.bucketize(f, b, right=True)", "m.bucketize(f, b, out_int32=True)",
+    "m.bucketize(2.0, b)", "m.bucketize(a, bi)", "m.bucketize(a, bi.double())",
+    "m.bucketize(a, bi, right=True, out_int32=True)", "m.bucketize(m.tensor(2.5), b)",
+    "m.bucketize(b > 1, b)", "m.bucketize(f, b > 1)", "m.bucketize(g, g.detach())",
+    "m.bucketize(b, b[:0])",
+    # searchsorted
+    "m.searchsorted(b, f)", "m.searchsorted(b, f, right=True)",
+    "m.searchsorted(b, f, side='right')", "m.searchsorted(b, f, side='right', right=False)",
+    "m.searchsorted(b, f, side='left')", "m.searchsorted(b, 2.0)", "m.searchsorted(b, 2)",
+    "m.searchsorted(bi, 2.5)", "m.searchsorted(rows, m.tensor([[3], [3]]))",
+    "m.searchsorted(rows, m.tensor([[3, 4, 1], [3, 7, 0]]), right=True)",
+    "m.searchsorted(rows, m.tensor([[3, 4, 1], [3, 7, 0]]), out_int32=True)",
+    "m.searchsorted(m.tensor([5, 1, 3]), m.tensor([2, 4]), sorter=m.tensor([1, 2, 0]))",
+    "m.searchsorted(m.tensor([[5, 1, 3]]), m.tensor([[2, 4]]), sorter=m.tensor([[1, 2, 0]]))",
+    "m.searchsorted(b, f, out_int32=True, right=True, side='right', sorter=m.tensor([0, 1, 2]))",
+    "m.searchsorted(b, m.tensor([1, 2]))", "m.searchsorted(bi, f)", "m.searchsorted(b, f.reshape(2, 2))",
+    "m.searchsorted(b[:0], f)", "m.searchsorted(b, b > 1)", "m.searchsorted(g.detach(), g)",
+    "m.searchsorted(b, f[:0])", "m.searchsorted(rows.double(), m.tensor([[2.5], [2.5]]))",
+    # argwhere
+    "m.argwhere(a)", "m.argwhere(m.tensor(3))", "m.argwhere(m.tensor(0))", "m.argwhere(f)",
+    "m.argwhere(b[:0])", "m.argwhere(a > 2)", "a.argwhere()", "m.argwhere(g)",
+    "m.argwhere(m.zeros(2, 0, 3))",
+    # bincount
+    "m.bincount(m.tensor([1, 1, 3]))", "m.bincount(m.tensor([1, 1, 3]), minlength=6)",
+    "m.bincount(m.tensor([1, 1, 3]), weights=m.tensor([0.5, 1.0, 2.0]))",
+    "m.bincount(m.tensor([1, 1, 3]), weights=m.tensor([0.5, 1.0, 2.0], dtype=m.float64))",
+    "m.bincount(m.tensor([1, 1, 3]), weights=m.tensor([1, 2, 3]))",
+    "m.bincount(m.tensor([1, 1, 3]), weights=m.tensor([1, 2, 3], dtype=m.int32))",
+    "m.bincount(m.tensor([1, 1, 3]), weights=m.tensor([True, False, True]))",
+    "m.bincount(m.tensor([1, 1, 3], dtype=m.int32))", "m.bincount(m.tensor([], dtype=m.long))",
+    "m.bincount(m.tensor([], dtype=m.long), minlength=3)",
+    "m.bincount(m.tensor([], dtype=m.long), weights=m.tensor([]))",
+    "m.tensor([2, 0, 2]).bincount(minlength=2)", "m.tensor([2, 0]).bincount(b[:2], 4)",
+    # histc
+    "m.histc(b)", "m.histc(b, bins=4, min=0, max=3)", "m.histc(b, 4, 0, 3)",
+    "m.histc(b.double(), bins=3)", "m.histc(m.tensor([1.0, 1.0]), bins=3)",
+    "m.histc(m.tensor([]), bins=3)", "m.histc(b, bins=3, min=2, max=2)",
+    "m.histc(m.tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]), bins=7, min=0.1, max=0.7)",
+    "m.histc(b.reshape(3, 1), bins=2)", "m.histc(m.tensor([1.0, 2.0, 2.5, 10.0]), bins=3, min=2, max=3)",
+    "m.histc(m.tensor([1.0, float('nan')]), min=0, max=2)", "m.histc(b, min=0.5, max=1e30)",
+    "m.histc(b, min=-1.5, max=1.25)", "m.histc(m.tensor([1e-45, 1.0]), bins=3)",
+    "m.histc(g)", "b.histc(5)", "m.histc(m.tensor([1, 2]).float(), min=1, max=2, bins=1)",
+    "m.histc(m.linspace(-3, 3, 1001), bins=37)", "m.histc(m.linspace(-3, 3, 1001).double(), bins=37)",
+    "m.histc(m.linspace(0, 1, 999), bins=10, min=0.1, max=0.9)",
+    # unravel_index
+    "m.unravel_index(m.tensor(4), (3, 2))", "m.unravel_index(m.tensor([4, 1]), (3, 2))",
+    "m.unravel_index(m.tensor([[4], [1]]), (3, 2))", "m.unravel_index(m.tensor([4, 1]), 5)",
+    "m.unravel_index(m.tensor([4, 1]), m.Size([5]))", "m.unravel_index(m.tensor([4, 1]), [5, 1])",
+    "m.unravel_index(m.tensor([4, 6]), (3, 2))", "m.unravel_index(m.tensor([-1, -6]), (3, 2))",
+    "m.unravel_index(m.tensor([-7]), (3, 2))", "m.unravel_index(m.tensor([1], dtype=m.int32), (3, 2))",
+    "m.unravel_index(m.tensor([1]), ())", "m.unravel_index(m.tensor([1, 22]), (2, 3, 4))",
+    # gcd, lcm, isreal
+    "m.gcd(m.tensor([12, -18, 0, 7]), m.tensor([8, 12, 0, -14]))",
+    "m.gcd(m.tensor([12, 18]), m.tensor(8))",
+    "m.gcd(m.tensor([12, 18], dtype=m.int32), m.tensor([8, 12]))",
+    "m.gcd(m.tensor([12, 18], dtype=m.int32), m.tensor(8))", "m.tensor([12, 18]).gcd(m.tensor([8, 12]))",
+    "m.gcd(m.tensor([-2**63]), m.tensor([0]))", "m.gcd(m.tensor([[4], [6]]), m.tensor([6, 9]))",
+    "m.lcm(m.tensor([12, -18, 0, 7]), m.tensor([8, 12, 0, -14]))",
+    "m.lcm(m.tensor([12, 18], dtype=m.int32), m.tensor(8))", "m.lcm(m.tensor([2**62]), m.tensor([3]))",
+    "m.lcm(m.tensor([-2**63]), m.tensor([1]))", "m.tensor([4, 6]).lcm(m.tensor([6, 4]))",
+    "m.lcm(m.tensor([2**30], dtype=m.int32), m.tensor([3], dtype=m.int32))",
+    "m.isreal(b)", "m.isreal(a)", "m.isreal(a > 1)", "m.isreal(m.tensor(1.0))", "g.isreal()",
+    # tril_indices, triu_indices, logspace, range
+    "m.tril_indices(3, 3)", "m.tril_indices(3, 4, 1)", "m.tril_indices(4, 3, -1)",
+    "m.tril_indices(3, 3, offset=-5)", "m.tril_indices(3, 3, 10)", "m.tril_indices(0, 3)",
+    "m.tril_indices(3, 0)", "m.tril_indices(3, 3, dtype=m.int32)", "m.tril_indices(3, 3, device='cpu')",
+    "m.triu_indices(3, 3)", "m.triu_indices(3, 4, 1)", "m.triu_indices(4, 3, -1)",
+    "m.triu_indices(3, 3, -10)", "m.triu_indices(3, 3, 10)", "m.triu_indices(5, 2, dtype=m.int32)",
+    "m.logspace(0, 2, 3)", "m.logspace(0, 2, 3, base=2)", "m.logspace(0, 2, 3, dtype=m.float64)",
+    "m.logspace(0, 2, 3, dtype=m.int64)", "m.logspace(0, 2, 3, dtype=m.int32, base=3)",
+    "m.logspace(0, 1, 5, dtype=m.int64)", "m.logspace(-1, 1, 3)", "m.logspace(0, 2, 1)",
+    "m.logspace(0, 2, 0)", "m.logspace(m.tensor(0), 2, 3)", "m.logspace(0, 2, 3, requires_grad=True)",
+    "m.logspace(0, 1, 4, base=10.5)", "m.logspace(0.5, 1.7, 7)", "m.logspace(0.5, 1.7, 7, dtype=m.float64)",
+    "m.logspace(0, 40, 5)", "m.logspace(0, 3, 4, dtype=m.int64, base=-2)", "m.logspace(0, 3, 4, base=-2)",
+    "m.logspace(0, 3, 4, base=0)", "m.logspace(0.7, 2.9, 5, dtype=m.int64)",
+    "m.logspace(2.5, 0, 4, dtype=m.int32, base=2.5)", "m.logspace(-3.3, 7.1, 24)",
+    "m.logspace(-3.3, 7.1, 25, dtype=m.float64, base=1.7)", "m.logspace(1.5, 3, 1, dtype=m.int64)",
+    "m.range(0, 3)", "m.range(0, 3, 0.5)", "m.range(1, 4, 2)", "m.range(0, 3, dtype=m.int64)",
+    "m.range(0.5, 3)", "m.range(3, 0, -1)", "m.range(0, 3, requires_grad=True)", "m.range(0, 1, 0.1)",
+    "m.range(start=0, end=2)", "m.range(0.5, 3.7, 1.5, dtype=m.int64)",
+    "m.range(0, 3.5, 1.5, dtype=m.int32)", "m.range(-2.5, 3.5, 2, dtype=m.int32)",
+    "m.range(0, 10**10, 10**9, dtype=m.int64)", "m.range(0, 2, dtype=m.float64)",
+    "m.range(-1, 1, 0.3, dtype=m.float64)", "m.range(2, 2)",
+]
+ERRORS = [
+    "m.isin(a, m.tensor([True]))", "m.isin(a > 2, m.tensor([True]))", "m.isin(b, m.tensor([True]))",
+    "m.isin(True, b)", "m.isin(b, True)",
+    "m.bucketize(a, b.reshape(1, 3))", "m.bucketize(a, m.tensor(2))",
+    "m.searchsorted(b, f, side='left', right=True)", "m.searchsorted(b, f, side='middle')",
+    "m.searchsorted(rows, m.tensor([3, 3]))", "m.searchsorted(rows, m.tensor([[3], [3], [3]]))",
+    "m.searchsorted(m.tensor([5, 1, 3]), m.tensor([2, 4]), sorter=m.tensor([1, 2]))",
+    "m.searchsorted(m.tensor([5, 1, 3]), m.tensor([2, 4]), sorter=m.tensor([1., 2, 0]))",
+    "m.searchsorted(m.tensor([5, 1, 3]), m.tensor([2, 4]), sorter=m.tensor([1, 2, 5]))",
+    "m.searchsorted(m.tensor([5, 1, 3]), m.tensor([2, 4]), sorter=m.tensor([[1, 2, 0]]))",
+    "m.searchsorted(m.tensor(1.), f)", "m.searchsorted(b > 1, m.tensor([True]))",
+    "m.searchsorted(rows, 2)",
+    "m.bincount(m.tensor([-1, 1]))", "m.bincount(m.tensor([1., 2.]))", "m.bincount(m.tensor([[1, 2]]))",
+    "m.bincount(m.tensor([1, 2]), minlength=-1)", "m.bincount(m.tensor([1, 2]), weights=m.tensor([1.0]))",
+    "m.bincount(m.tensor([1, 2]), weights=m.tensor([[1.0, 2.0]]))", "m.bincount(m.tensor([True, False]))",
+    "m.bincount(m.tensor(1))",
+    "m.histc(f)", "m.histc(b, bins=0)", "m.histc(b, bins=-1)", "m.histc(b, min=3, max=1)", "m.histc(a)",
+    "m.histc(m.tensor([float('inf'), 1.0]))", "m.histc(b, min=float('nan'))",
+    "m.histc(m.tensor([1.0, float('nan')]))", "m.histc(b, bins=0, min=3, max=1)",
+    "m.histc(b, bins=3, min=1, max=float('inf'))", "m.histc(b, bins=2.5)", "m.histc(b > 1)",
+    "m.histc(a.int())", "m.histc(m.tensor([-float('inf'), 1.0]), min=5, max=-5)",
+    "m.unravel_index(m.tensor([1.0]), (3, 2))", "m.unravel_index(m.tensor([True]), (3, 2))",
+    "m.unravel_index(m.tensor([1]), (3, -2))", "m.unravel_index(m.tensor([1]), (3, 2.0))",
+    "m.unravel_index(m.tensor([1]), (0, 2))", "m.unravel_index(m.tensor([1]), (2, 0))",
+    "m.unravel_index(m.tensor([1]), 2.0)",
+    "m.gcd(m.tensor([12.]), m.tensor([8.]))", "m.gcd(m.tensor([True]), m.tensor([True]))",
+    "m.gcd(m.tensor([12]), 8)", "m.gcd(m.tensor([12]), m.tensor([8.]))",
+    "m.gcd(m.tensor([12, 3]), m.tensor([8, 3, 4]))", "m.lcm(m.tensor([12.]), m.tensor([8.]))",
+    "m.tril_indices(3, 3, dtype=m.float32)", "m.tril_indices(3, 3, dtype=m.bool)",
+    "m.tril_indices(-1, 3)", "m.tril_indices(3, -1)", "m.triu_indices(3, 3, dtype=m.float64)",
+    "m.triu_indices(3, 3, requires_grad=True)", "m.tril_indices(-1, 3, dtype=m.float32)",
+    "m.logspace(0, 2, -1)", "m.logspace(0, 2, 3, dtype=m.bool)",
+    "m.logspace(0, 2, 3, dtype=m.int64, requires_grad=True)",
+    "m.range(3, 0)", "m.range(0, 3, 0)", "m.range(0, 3, dtype=m.bool)", "m.range(0, float('inf'))",
+    "m.range(0, 2, dtype=m.int64, requires_grad=True)",
+]
+
+
+def _show(r):
+    if isinstance(r, tuple):
+        return tuple(_show(t) for t in r)
+    if hasattr(r, "grad_fn"):
+        a = r.detach().numpy()
+        return (repr(a.tolist()), str(r.dtype).split(".")[-1], tuple(r.shape), r.requires_grad,
+                r.grad_fn is None)
+    return re.sub("torch|tapegrad", "M", repr(r))
+
+
+def _run(m, exprs):
+    ns = {"m": m}
+    exec(SETUP, ns)
+    out = []
+    for e in exprs:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")   # (test_warnings_as_torch compares them)
+                out.append((e, _show(eval(e, ns))))
+        except Exception as ex:  # noqa: BLE001
+            out.append((e, type(ex).__name__, re.sub("torch|tapegrad", "M", str(ex))))
+    return out
+
+
+@pytest.mark.parametrize("k", range(len(EXPRS)))
+def test_expression_as_torch(k):
+    e = EXPRS[k:k + 1]
+    assert _run(tapegrad, e) == _run(torch, e)
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_error_as_torch(k):
+    e = ERRORS[k:k + 1]
+    got, want = _run(tapegrad, e), _run(torch, e)
+    assert len(want[0]) == 3, want   # (torch raises)
+    assert got == want
+
+
+def test_histc_random_as_torch():
+    """histc's bins, in the input's dtype, at random values, edges and bin counts."""
+    rng = np.random.default_rng(5)
+    for dt in ("float32", "float64"):
+        for _ in range(30):
+            x = rng.standard_normal(int(rng.integers(1, 400))).astype(dt)
+            bins = int(rng.integers(1, 60))
+            lo, hi = sorted(rng.uniform(-2, 2, 2).tolist())
+            for kw in ({"bins": bins}, {"bins": bins, "min": lo, "max": hi}):
+                got = tapegrad.histc(tapegrad.from_numpy(x), **kw).numpy()
+                np.testing.assert_array_equal(got, torch.histc(torch.from_numpy(x), **kw).numpy())
+
+
+def test_searchsorted_random_as_torch():
+    rng = np.random.default_rng(6)
+    for _ in range(20):
+        bnd = np.sort(rng.integers(0, 20, (3, 8)), axis=-1)
+        val = rng.integers(-2, 22, (3, 5))
+        for right in (False, True):
+            got = tapegrad.searchsorted(tapegrad.from_numpy(bnd), tapegrad.from_numpy(val),
+                                        right=right)
+            want = torch.searchsorted(torch.from_numpy(bnd), torch.from_numpy(val), right=right)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+WARNED = """
+import warnings, {m} as m
+b = m.tensor([[1.0, 2.0, 3.0]]).expand(2, 3)
+f = m.tensor([[1.5, 2.0], [3.0, 0.0]])
+s = m.tensor([1, 9, 2, 9, 0, 9])[::2]
+for e in ("m.searchsorted(b, f.t())", "m.searchsorted(b, f.t())", "m.searchsorted(b[0], 1.0)",
+          "m.searchsorted(m.tensor([5, 1, 3]), m.tensor([2, 4]), sorter=s)",
+          "m.bucketize(f.t(), b[0, ::2])"):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        eval(e)
+    print(e, [(x.category.__name__, str(x.message).split(" (Triggered")[0]) for x in w])
+"""
+
+
+def test_range_warns_each_call():
+    for m in (tapegrad, torch):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            m.range(0, 1)
+            m.range(0, 1)
+        assert [x.category for x in w] == [UserWarning] * 2
+        assert w[0].filename == __file__
+        assert str(w[0].message).startswith("torch.range is deprecated and will be removed")
+
+
+def test_warnings_as_torch():
+    """searchsorted's non-contiguous warnings (TORCH_WARN_ONCE: fresh processes)."""
+    def run(name):
+        out = subprocess.run([sys.executable, "-c", WARNED.format(m=name)], capture_output=True,
+                             text=True, check=True).stdout
+        return re.sub("torch|tapegrad", "M", out)
+    got = run("tapegrad")
+    assert got == run("torch")
+    assert got.count("UserWarning") == 3
