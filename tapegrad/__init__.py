@@ -8,7 +8,9 @@
   autograd/    Variable, backward, grad, functional      errors.py    PyTorch's messages
   viz.py       to_dot: graph pictures (torchviz's look)  summary.py   tape_summary()
 """
-from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype)
+from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype,
+                     promote_types, can_cast, finfo, iinfo)
+from .dtypes import torch_result_type as result_type
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .grad_mode import inference_mode, is_inference_mode_enabled
@@ -50,7 +52,8 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        vsplit, dsplit, take_along_dim, diff, matrix_power, positive,
                        float_power, signbit, is_floating_point, is_complex, is_nonzero,
                        ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations,
-                       vander)
+                       vander, real, imag, conj, conj_physical, resolve_conj, resolve_neg,
+                       is_conj, is_neg)
 from .correlation import cov, corrcoef  # noqa: E402
 from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc,  # noqa: E402
                         unravel_index, gcd, lcm, isreal)

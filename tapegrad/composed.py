@@ -4,7 +4,9 @@ torch's: aliases (absolute, swapaxes, swapdims, concat, concatenate), shapes (at
 broadcast_to, broadcast_tensors, broadcast_shapes), selections and splits (select,
 tensor_split, hsplit, vsplit, dsplit, take_along_dim), diff, matrix_power, positive,
 float_power, signbit, the predicates is_floating_point, is_complex, is_nonzero, stacks
-(column_stack, dstack), grids (meshgrid, cartesian_prod, combinations) and vander."""
+(column_stack, dstack), grids (meshgrid, cartesian_prod, combinations), vander, and the
+complex-number views that are the tensor itself for real dtypes (real, conj, conj_physical,
+resolve_conj, resolve_neg; is_conj, is_neg)."""
 import warnings
 
 import numpy as np
@@ -21,7 +23,8 @@ __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast
            "select", "tensor_split", "hsplit", "vsplit", "dsplit", "take_along_dim", "diff",
            "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
            "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
-           "cartesian_prod", "combinations", "vander"]
+           "cartesian_prod", "combinations", "vander", "real", "imag", "conj", "conj_physical",
+           "resolve_conj", "resolve_neg", "is_conj", "is_neg"]
 
 
 def absolute(input):
@@ -419,6 +422,94 @@ def vander(x, N=None, increasing=False):
     if not increasing:
         return result.flip([1])
     return result
+
+
+# ---- complex views of real tensors: tapegrad has no complex dtype, so each is the input ----
+def _input(fn, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return input
+
+
+def real(input):
+    """The real part: the tensor itself for a real dtype."""
+    return _input("real", input)
+
+
+def imag(input):
+    """The imaginary part: refused for a real dtype, as in torch."""
+    _input("imag", input)
+    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+
+def conj(input):
+    """The complex conjugate (a lazy view in torch): the tensor itself for a real dtype."""
+    return _input("conj", input)
+
+
+def conj_physical(input):
+    """The complex conjugate, materialized: the tensor itself for a real dtype."""
+    return _input("conj_physical", input)
+
+
+def resolve_conj(input):
+    """input with a lazy conjugation materialized: the tensor itself (never conjugated)."""
+    return _input("resolve_conj", input)
+
+
+def resolve_neg(input):
+    """input with a lazy negation materialized: the tensor itself (never negated)."""
+    return _input("resolve_neg", input)
+
+
+def is_conj(input):
+    """Whether input's conjugate bit is set: never for a real dtype."""
+    _input("is_conj", input)
+    return False
+
+
+def is_neg(input):
+    """Whether input's negative bit is set: never for a real dtype."""
+    _input("is_neg", input)
+    return False
+
+
+@tensor_methods
+class _ComplexViews:
+    """Tensor.real / imag and the methods of the functions above."""
+
+    @property
+    def real(self):
+        """The real part: the tensor itself (assigning copies into it)."""
+        return self
+
+    @real.setter
+    def real(self, value):
+        self.copy_(value)
+
+    @property
+    def imag(self):
+        """The imaginary part: refused for a real dtype."""
+        return imag(self)
+
+    def conj(self):
+        return self
+
+    def conj_physical(self):
+        return self
+
+    def resolve_conj(self):
+        return self
+
+    def resolve_neg(self):
+        return self
+
+    def is_conj(self):
+        return False
+
+    def is_neg(self):
+        return False
 
 
 @tensor_methods

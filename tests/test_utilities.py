@@ -20,6 +20,9 @@ b = m.tensor([1.0, 2.0, 3.0])
 bi = m.tensor([1, 3, 5])
 g = m.tensor([0.5, 2.0, -1.0], dtype=m.float64, requires_grad=True)
 rows = m.tensor([[1, 3, 5], [2, 4, 6]])
+DTS = [m.bool, m.int32, m.int64, m.float32, m.float64]
+FINFO = ('bits', 'eps', 'max', 'min', 'tiny', 'smallest_normal', 'resolution', 'dtype')
+IINFO = ('bits', 'max', 'min', 'dtype')
 """
 EXPRS = [
     # isin
@@ -112,6 +115,35 @@ EXPRS = [
     "m.range(0, 3.5, 1.5, dtype=m.int32)", "m.range(-2.5, 3.5, 2, dtype=m.int32)",
     "m.range(0, 10**10, 10**9, dtype=m.int64)", "m.range(0, 2, dtype=m.float64)",
     "m.range(-1, 1, 0.3, dtype=m.float64)", "m.range(2, 2)",
+    # dtype helpers
+    "m.result_type(a, b)", "m.result_type(a, 1.0)", "m.result_type(1, 1.0)", "m.result_type(True, 1)",
+    "m.result_type(a.int(), 5)", "m.result_type(a.int(), m.tensor(5))",
+    "m.result_type(a.int(), m.tensor(5.))", "m.result_type(m.tensor(5.), a.double())",
+    "m.result_type(2, a)", "m.result_type(True, False)", "m.result_type(1.5, 2)",
+    "m.result_type(a > 1, True)", "m.result_type(a > 1, 2)", "m.result_type(m.tensor(True), a.int())",
+    "m.result_type(m.tensor(1.), b.double())", "m.result_type(m.tensor(1, dtype=m.int32), m.tensor(2))",
+    "m.result_type(a.int(), np.float64(2.0))", "m.result_type(g, 1)",
+    "[m.promote_types(p, q) for p in DTS for q in DTS]",
+    "m.promote_types(type1=m.bool, type2=m.bool)",
+    "[m.can_cast(p, q) for p in DTS for q in DTS]", "m.can_cast(from_=m.int32, to=m.float32)",
+    "m.finfo(m.float32)", "m.finfo()", "m.finfo(m.float64)", "str(m.finfo(m.float32))",
+    "m.finfo(type=m.float64)", "m.iinfo(m.int32)", "m.iinfo(m.int64)", "str(m.iinfo(m.int64))",
+    "[getattr(m.finfo(m.float32), k) for k in FINFO]", "[getattr(m.finfo(m.float64), k) for k in FINFO]",
+    "[type(getattr(m.finfo(m.float64), k)).__name__ for k in FINFO]",
+    "[getattr(m.iinfo(m.int32), k) for k in IINFO]", "[getattr(m.iinfo(m.int64), k) for k in IINFO]",
+    "[type(getattr(m.iinfo(m.int64), k)).__name__ for k in IINFO]", "m.iinfo(type=m.int32).bits",
+    "m.finfo(m.float32) == m.finfo(m.float32)", "m.finfo(m.float32) == m.finfo(m.float64)",
+    "m.finfo(m.float32) != m.finfo(m.float32)", "m.iinfo(m.int32) == m.iinfo(m.int32)",
+    "m.finfo(m.float32) == 3", "m.finfo(m.float32) is m.finfo(m.float32)",
+    "isinstance(m.finfo(m.float32), m.finfo)", "(m.finfo.__name__, m.finfo.__module__)",
+    "[k for k in dir(m.finfo(m.float32)) if not k.startswith('_')]",
+    "[k for k in dir(m.iinfo(m.int32)) if not k.startswith('_')]",
+    # complex views of real tensors
+    "m.real(g) is g", "g.real is g", "m.conj(g) is g", "g.conj() is g", "m.conj_physical(g) is g",
+    "g.conj_physical() is g", "m.resolve_conj(g) is g", "g.resolve_conj() is g",
+    "m.resolve_neg(g) is g", "g.resolve_neg() is g", "m.real(a > 1)", "m.conj(a)",
+    "(m.is_conj(g), g.is_conj(), m.is_neg(a), a.is_neg())", "(g * 2).real",
+    "m.resolve_conj(g * 2)", "m.conj(g[1:])",
 ]
 ERRORS = [
     "m.isin(a, m.tensor([True]))", "m.isin(a > 2, m.tensor([True]))", "m.isin(b, m.tensor([True]))",
@@ -148,6 +180,13 @@ ERRORS = [
     "m.logspace(0, 2, 3, dtype=m.int64, requires_grad=True)",
     "m.range(3, 0)", "m.range(0, 3, 0)", "m.range(0, 3, dtype=m.bool)", "m.range(0, float('inf'))",
     "m.range(0, 2, dtype=m.int64, requires_grad=True)",
+    "m.promote_types(m.int32, 1)", "m.can_cast(1, m.bool)", "m.can_cast(m.bool, 'int32')",
+    "m.finfo(m.int32)", "m.finfo(m.bool)", "m.finfo('float32')", "m.iinfo(m.bool)",
+    "m.iinfo(m.float32)", "m.iinfo()", "m.iinfo(m.int32, m.int64)", "m.iinfo(m.int32).eps",
+    "hash(m.finfo(m.float32))", "setattr(m.finfo(m.float32), 'eps', 1.0)",
+    "setattr(m.iinfo(m.int32), 'foo', 1)",
+    "g.imag", "m.imag(b)", "m.conj(1.0)", "m.resolve_neg([1])", "m.is_conj(1)", "m.real(2)",
+    "setattr(g, 'real', b)",
 ]
 
 
@@ -162,7 +201,7 @@ def _show(r):
 
 
 def _run(m, exprs):
-    ns = {"m": m}
+    ns = {"m": m, "np": np}
     exec(SETUP, ns)
     out = []
     for e in exprs:
@@ -249,3 +288,10 @@ def test_warnings_as_torch():
     got = run("tapegrad")
     assert got == run("torch")
     assert got.count("UserWarning") == 3
+
+
+def test_real_assignment_copies():
+    for m in (tapegrad, torch):
+        t = m.ones(3)
+        t.real = m.tensor([1.0, 2.0, 3.0])
+        assert t.tolist() == [1.0, 2.0, 3.0]
