@@ -8,6 +8,7 @@ import numpy as np
 
 from . import dtypes as D, errors
 from .fpstate import quiet
+from .grad_mode import is_grad_enabled
 from .tensor import Tensor, tensor_methods
 
 __all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc",
@@ -140,7 +141,7 @@ def argwhere(input):
 def bincount(input, weights=None, minlength=0):
     """The count of each value of a 1-d non-negative integer tensor (length max + 1, at least
     minlength), or the sum of the `weights` at each value (float64, or weights' float
-    dtype)."""
+    dtype).  Not differentiable: weights that require grad are refused outside no_grad."""
     if input.dtype not in (D.int32, D.int64):
         raise _not_implemented("bincount_cpu", input.dtype)
     if minlength < 0:
@@ -150,6 +151,10 @@ def bincount(input, weights=None, minlength=0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if weights is not None and (weights.dim() != 1 or weights.shape[0] != arr.size):
         raise RuntimeError("weights should be 1-d and have the same length as input")
+    if weights is not None and weights.requires_grad and is_grad_enabled():
+        # torch records a NotImplemented node whose backward raises this; tapegrad has no
+        # such node, so it refuses here rather than give a result without the dependence
+        raise RuntimeError("derivative for aten::bincount is not implemented")
     if weights is None or arr.size == 0:   # (no input: an int64 result, weights or not)
         return _wrap(np.bincount(arr, minlength=minlength), D.int64)
     dt = weights.dtype if weights.dtype.is_floating_point else D.float64

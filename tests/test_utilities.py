@@ -295,3 +295,15 @@ def test_real_assignment_copies():
         t = m.ones(3)
         t.real = m.tensor([1.0, 2.0, 3.0])
         assert t.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_bincount_weights_requiring_grad():
+    """torch's result has a NotImplemented grad_fn whose backward raises; tapegrad, which has
+    no such node, raises the same error at the call (and counts under no_grad, as torch)."""
+    idx = [0, 2]
+    for m in (tapegrad, torch):
+        w = m.tensor([0.5, 1.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="derivative for aten::bincount is not implemented"):
+            m.bincount(m.tensor(idx), weights=w).sum().backward()
+        with m.no_grad():
+            assert m.bincount(m.tensor(idx), weights=w).tolist() == [0.5, 0.0, 1.0]
