@@ -193,3 +193,38 @@ def test_vander_backward_as_torch():
         assert out.grad_fn.next_functions[0][0].name().endswith("CopySlices")
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
+
+
+def _chain(fn, depth=8):
+    """A grad_fn and its next_functions, recursively, as a string (AccumulateGrad as 'leaf')."""
+    if fn is None:
+        return "None"
+    name = fn.name().replace("torch::autograd::", "")
+    if name == "AccumulateGrad" or depth == 0:
+        return "leaf" if name == "AccumulateGrad" else name
+    return name + "(" + ",".join(_chain(f, depth - 1) for f, _ in fn.next_functions) + ")"
+
+
+# whole backward graphs as torch's.  Below the top node three differ, from tapegrad's
+# primitives: cartesian_prod (a reshape of an expanded grid records no CloneBackward0), inner
+# (tensordot skips identity permutes and views differently) and cov with aweights that require
+# grad (`correction * sum` shows MulBackward0: tapegrad has no MulBackward1)
+CHAINS = [
+    "m.column_stack((x.t(), v, s.reshape(1, 1).expand(3, 1)))", "m.dstack([v, s.expand(3)])",
+    "m.meshgrid([v, v[:2], s], indexing='xy')[1]", "m.combinations(v, 3, True)",
+    "m.vander(v)", "m.vander(v, 4, increasing=True)", "m.chain_matmul(q, q, q, x, x.t(), q)",
+    "m.chain_matmul(x.t(), x, x.t())", "m.chain_matmul(x)", "m.cov(x)", "m.cov(v)",
+    "m.cov(x, fweights=fw)", "m.cov(x, aweights=aw)", "m.cov(x, fweights=fw, aweights=aw)",
+    "m.corrcoef(x)", "m.corrcoef(v)", "m.inner(s, x)",
+]
+
+
+@pytest.mark.parametrize("e", CHAINS)
+def test_chain_as_torch(e):
+    def run(m):
+        ns = {"m": m}
+        exec(SETUP, ns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _chain(eval(e, ns).grad_fn)
+    assert run(tapegrad) == run(torch)
