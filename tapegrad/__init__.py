@@ -56,7 +56,8 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        is_conj, is_neg)
 from .correlation import cov, corrcoef  # noqa: E402
 from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc,  # noqa: E402
-                        unravel_index, gcd, lcm, isreal)
+                        unravel_index, gcd, lcm, isreal, unique, unique_consecutive)
+from .floordiv import floor_divide  # noqa: E402
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004

@@ -1,18 +1,18 @@
 """Set, search and counting utilities, none of them differentiable (as in torch): isin,
-bucketize, searchsorted, argwhere, bincount, histc, unravel_index, and the integer and
-predicate elementwise functions gcd, lcm and isreal.  Results, dtypes, warnings and errors
-are torch's."""
+bucketize, searchsorted, argwhere, bincount, histc, unravel_index, unique,
+unique_consecutive, and the integer and predicate elementwise functions gcd, lcm and isreal.
+Results, dtypes, warnings and errors are torch's; where torch records a node that only
+raises in backward (bincount's weights, unique's values), so does tapegrad/nodiff.py."""
 import math
 
 import numpy as np
 
-from . import dtypes as D, errors
+from . import dtypes as D, errors, nodiff
 from .fpstate import quiet
-from .grad_mode import is_grad_enabled
-from .tensor import Tensor, tensor_methods
+from .tensor import _dim, Tensor, tensor_methods
 
 __all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc",
-           "unravel_index", "gcd", "lcm", "isreal"]
+           "unravel_index", "gcd", "lcm", "isreal", "unique", "unique_consecutive"]
 
 
 def _wrap(arr, dt):
@@ -141,7 +141,8 @@ def argwhere(input):
 def bincount(input, weights=None, minlength=0):
     """The count of each value of a 1-d non-negative integer tensor (length max + 1, at least
     minlength), or the sum of the `weights` at each value (float64, or weights' float
-    dtype).  Not differentiable: weights that require grad are refused outside no_grad."""
+    dtype).  Not differentiable: with weights that require grad, torch's NotImplemented
+    node, whose backward raises."""
     if input.dtype not in (D.int32, D.int64):
         raise _not_implemented("bincount_cpu", input.dtype)
     if minlength < 0:
@@ -151,16 +152,13 @@ def bincount(input, weights=None, minlength=0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if weights is not None and (weights.dim() != 1 or weights.shape[0] != arr.size):
         raise RuntimeError("weights should be 1-d and have the same length as input")
-    if weights is not None and weights.requires_grad and is_grad_enabled():
-        # torch records a NotImplemented node whose backward raises this; tapegrad has no
-        # such node, so it refuses here rather than give a result without the dependence
-        raise RuntimeError("derivative for aten::bincount is not implemented")
     if weights is None or arr.size == 0:   # (no input: an int64 result, weights or not)
         return _wrap(np.bincount(arr, minlength=minlength), D.int64)
     dt = weights.dtype if weights.dtype.is_floating_point else D.float64
     out = np.bincount(arr, weights=weights.detach().numpy().astype(np.float64),
                       minlength=minlength)
-    return _wrap(out, dt)
+    return nodiff.result("NotImplemented", out, dt, (weights,),
+                         (RuntimeError, "derivative for aten::bincount is not implemented"))
 
 
 def _cpp_double(x, from_data=False):
@@ -272,10 +270,96 @@ def isreal(input):
     return _wrap(np.ones(input.shape, dtype=bool), D.bool_)
 
 
+def _unique_dim(input, dim):
+    """input's slices along dim as rows of a 2-d array, and the normalized dim."""
+    if input.dim() == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    d = _dim(dim, input.dim())
+    if input.numel() == 0 and input.shape[d] != 0:
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
+                           "cannot be applied")
+    arr = np.moveaxis(input.detach().numpy(), d, 0)
+    return arr.reshape(arr.shape[0], math.prod(arr.shape[1:])), arr.shape, d
+
+
+def _groups(starts):
+    """(group of each row, counts) given the boolean `starts` of the groups."""
+    group = np.cumsum(starts) - 1
+    counts = np.diff(np.append(np.flatnonzero(starts), len(starts)))
+    return group, counts
+
+
+def _unique_result(node, fn, input, out, inverse, counts, return_inverse, return_counts):
+    dt = input.dtype
+    values = nodiff.result(node, out, dt, (input,),
+                           (NotImplementedError, f"the derivative for '{fn}' is not "
+                                                 f"implemented."))
+    extra = []
+    if return_inverse:
+        extra.append(_wrap(inverse, D.int64))
+    if return_counts:
+        extra.append(_wrap(counts, D.int64))
+    return (values, *extra) if extra else values
+
+
+def _unique_rows(rows, consecutive):
+    """(order of the rows, group of each ordered row, counts) for unique along a dimension:
+    rows sorted lexicographically (unless consecutive), equal neighbours (==, so nan never
+    and -0.0 with 0.0) one group."""
+    order = np.arange(len(rows)) if consecutive else np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    starts = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
+        starts[1:] = ~(ordered[1:] == ordered[:-1]).all(axis=1)
+    return order, *_groups(starts)
+
+
+def _unique_along(node, fn, input, dim, consecutive, return_inverse, return_counts):
+    rows, shape, d = _unique_dim(input, dim)
+    order, group, counts = _unique_rows(rows, consecutive)
+    firsts = order[np.flatnonzero(np.append(True, np.diff(group) != 0))] if len(rows) else order
+    out = np.moveaxis(rows[firsts].reshape((len(firsts),) + shape[1:]), 0, d)
+    inverse = np.empty(len(rows), dtype=np.int64)
+    inverse[order] = group
+    return _unique_result(node, fn, input, out, inverse, counts, return_inverse,
+                          return_counts)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """The unique elements of input, sorted (torch's CPU kernels sort whatever `sorted`
+    says; each nan is its own), or its unique slices along `dim`; with return_inverse each
+    element's index into them (input's shape, or along dim), with return_counts their
+    counts (int64)."""
+    if dim is not None:
+        return _unique_along("UniqueDimBackward0", "unique_dim", input, dim, False,
+                             return_inverse, return_counts)
+    arr = input.detach().numpy()
+    out, inverse, counts = np.unique(arr.reshape(-1), return_inverse=True, return_counts=True,
+                                     equal_nan=False)
+    return _unique_result("Unique2Backward0", "_unique2", input, out,
+                          inverse.reshape(arr.shape), counts, return_inverse, return_counts)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """input with each run of equal consecutive elements (or slices along `dim`) kept once;
+    with return_inverse each element's run index, with return_counts the runs' lengths."""
+    if dim is not None:
+        return _unique_along("UniqueConsecutiveBackward0", "unique_consecutive", input, dim,
+                             True, return_inverse, return_counts)
+    arr = input.detach().numpy()
+    flat = arr.reshape(-1)
+    starts = np.ones(flat.size, dtype=bool)
+    starts[1:] = flat[1:] != flat[:-1]
+    group, counts = _groups(starts)
+    return _unique_result("UniqueConsecutiveBackward0", "unique_consecutive", input,
+                          flat[starts], group.reshape(arr.shape), counts, return_inverse,
+                          return_counts)
+
+
 @tensor_methods
 class _SearchingMethods:
-    """Tensor.argwhere, bincount, histc, gcd, lcm, isreal (torch has no method form of isin,
-    bucketize, searchsorted or unravel_index)."""
+    """Tensor.argwhere, bincount, histc, gcd, lcm, isreal, unique, unique_consecutive (torch
+    has no method form of isin, bucketize, searchsorted or unravel_index)."""
 
     def argwhere(self):
         return argwhere(self)
@@ -294,4 +378,10 @@ class _SearchingMethods:
 
     def isreal(self):
         return isreal(self)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+        return unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return unique_consecutive(self, return_inverse, return_counts, dim)
 

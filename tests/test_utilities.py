@@ -94,6 +94,63 @@ EXPRS = [
     "m.lcm(m.tensor([-2**63]), m.tensor([1]))", "m.tensor([4, 6]).lcm(m.tensor([6, 4]))",
     "m.lcm(m.tensor([2**30], dtype=m.int32), m.tensor([3], dtype=m.int32))",
     "m.isreal(b)", "m.isreal(a)", "m.isreal(a > 1)", "m.isreal(m.tensor(1.0))", "g.isreal()",
+    # unique, unique_consecutive
+    "m.unique(m.tensor([3, 1, 2, 1, 5, 3]), sorted=False)", "m.unique(m.tensor([3, 1, 2, 1, 5, 3]))",
+    "m.unique(m.tensor([3., 1, 2, 1, 5, 3, 10, 7, 8, 2, 100, -4]), sorted=False)",
+    "m.unique(m.tensor([3, 1, 2, 1, 5, 3]), sorted=False, return_inverse=True)",
+    "m.unique(m.tensor([3, 1, 2, 1, 5, 3]), return_counts=True)",
+    "m.unique(m.tensor([3, 1, 2, 1, 5, 3]), return_inverse=True, return_counts=True)",
+    "m.unique(m.tensor([[3, 1], [2, 1]]), return_inverse=True)",
+    "m.unique(m.tensor([float('nan'), 1.0, float('nan'), 1.0]), return_counts=True)",
+    "m.unique(m.tensor([0.0, -0.0, 2, -0.0, float('nan'), 1, float('nan')]), return_inverse=True, return_counts=True)",
+    "m.unique(m.tensor([True, False, True]), sorted=False, return_inverse=True)",
+    "m.unique(m.tensor(3))", "m.unique(m.tensor(3), return_inverse=True)",
+    "m.unique(m.tensor([], dtype=m.long), return_inverse=True, return_counts=True)",
+    "m.unique(rows.t(), dim=0)", "m.unique(m.tensor([[1, 2], [1, 2], [0, 5]]), dim=0)",
+    "m.unique(m.tensor([[1, 2], [1, 2], [0, 5]]), dim=0, return_inverse=True, return_counts=True)",
+    "m.unique(m.tensor([[1, 2, 1], [1, 2, 1], [0, 5, 0]]), dim=1, return_inverse=True, return_counts=True)",
+    "m.unique(m.tensor([[1, 2, 1], [1, 2, 1], [0, 5, 0]]), dim=-1)",
+    "m.unique(m.tensor([[1, 2], [1, 2], [0, 5]]), dim=0, sorted=False)",
+    "m.unique(m.zeros(0, 3), dim=0, return_inverse=True, return_counts=True)",
+    "m.unique(m.zeros(2, 0), dim=1, return_inverse=True, return_counts=True)",
+    "m.unique(m.tensor([[1.0, -0.0], [1.0, 0.0]]), dim=0)", "m.unique(m.tensor([-0.0, 0.0]))",
+    "m.unique(m.tensor([[[1, 2], [3, 4]], [[1, 2], [3, 4]], [[0, 9], [3, 4]]]), dim=0, return_inverse=True)",
+    "m.unique(m.tensor([[[1, 2], [3, 4]], [[1, 2], [3, 4]], [[0, 9], [3, 4]]]), dim=2, return_inverse=True)",
+    "m.unique(m.tensor([[[1, 2], [3, 4]], [[1, 2], [0, 4]], [[1, 2], [3, 4]]]), dim=1, return_counts=True)",
+    "m.unique(m.tensor([[2, 1], [1, 9], [2, 0], [1, 9]]), dim=0, return_inverse=True)",
+    "m.tensor([3, 1, 3]).unique(return_counts=True)", "m.unique(g)", "m.unique(g, return_inverse=True)",
+    "m.unique(g.reshape(3, 1), dim=0, return_counts=True)", "m.unique(a > 2, dim=1)",
+    "m.unique_consecutive(m.tensor([1, 1, 2, 2, 3, 1, 1, 2]))",
+    "m.unique_consecutive(m.tensor([1, 1, 2, 2, 3, 1, 1, 2]), return_inverse=True, return_counts=True)",
+    "m.unique_consecutive(m.tensor([1, 1, 2, 2, 3, 1, 1, 2]), return_counts=True)",
+    "m.unique_consecutive(m.tensor([[1, 1], [2, 2]]), return_inverse=True)",
+    "m.unique_consecutive(m.tensor([[1, 2], [1, 2], [0, 5], [1, 2]]), dim=0, return_inverse=True, return_counts=True)",
+    "m.unique_consecutive(m.tensor([[1, 1, 2], [3, 3, 4]]), dim=1, return_inverse=True, return_counts=True)",
+    "m.unique_consecutive(m.tensor([float('nan'), float('nan'), 1.0]))",
+    "m.unique_consecutive(m.tensor(3))", "m.unique_consecutive(m.tensor(3), return_inverse=True, return_counts=True)",
+    "m.unique_consecutive(m.tensor([], dtype=m.long), return_inverse=True, return_counts=True)",
+    "m.unique_consecutive(m.zeros(0, 2), dim=0, return_inverse=True, return_counts=True)",
+    "m.tensor([3, 1, 3]).unique_consecutive(return_counts=True)", "m.unique_consecutive(g)",
+    "m.unique_consecutive(m.tensor([-0.0, 0.0, 0.0, 1.0]), return_counts=True)",
+    # floor_divide and //
+    "m.floor_divide(m.tensor([7, -7, 7, -7]), m.tensor([2, 2, -2, -2]))",
+    "m.floor_divide(m.tensor([7., -7., 7.5, -0.0, 1.0, -1.0, 0.0]), m.tensor([2., 2., -2., 3., 0., 0., 0.]))",
+    "m.floor_divide(m.tensor([7, -7]), 2)", "m.floor_divide(m.tensor([7, -7]), 2.5)",
+    "m.floor_divide(m.tensor([7, -7], dtype=m.int32), m.tensor(2))",
+    "m.floor_divide(m.tensor([7, -7], dtype=m.int32), 2)", "m.floor_divide(7, m.tensor([2, 3]))",
+    "m.floor_divide(m.tensor([True, False]), 2)", "m.floor_divide(m.tensor([5.]), True)",
+    "m.floor_divide(m.tensor([1e300], dtype=m.float64), 1e-300)",
+    "m.floor_divide(m.tensor([5.5, -5.5, float('inf'), float('nan'), -float('inf')]), float('inf'))",
+    "m.floor_divide(m.tensor([float('inf'), float('nan'), -0.0]), 2.0)",
+    "m.tensor([7, -7]) // 2", "2 // m.tensor([3, -3])", "7.5 // m.tensor([2, -2])", "g // 0.7",
+    "m.tensor([7., -7.]).floor_divide(2)", "m.tensor([7., -7.]).floor_divide_(2)",
+    "m.floor_divide(m.tensor([-2**63]), -1)", "m.floor_divide(m.tensor([-2**31], dtype=m.int32), -1)",
+    "m.floor_divide(m.tensor([2**62]), 0.5)", "m.floor_divide(m.tensor([7.]), m.tensor([2.], dtype=m.float64))",
+    "m.floor_divide(m.tensor(7.), m.tensor([2, 3]))", "m.floor_divide(m.tensor(7.5), 2)",
+    "m.tensor(-7.5) // m.tensor(2.)", "m.floor_divide(m.linspace(-5, 5, 41), 0.3)",
+    "m.floor_divide(m.linspace(-5, 5, 41).double(), -0.3)", "m.floor_divide(g, g.detach() * 0.3)",
+    "m.floor_divide(g.detach(), 2)", "m.floor_divide(2, 3)", "m.floor_divide(7.5, 2)",
+    "m.floor_divide(True, 2)",
     # tril_indices, triu_indices, logspace, range
     "m.tril_indices(3, 3)", "m.tril_indices(3, 4, 1)", "m.tril_indices(4, 3, -1)",
     "m.tril_indices(3, 3, offset=-5)", "m.tril_indices(3, 3, 10)", "m.tril_indices(0, 3)",
@@ -185,6 +242,13 @@ ERRORS = [
     "m.iinfo(m.float32)", "m.iinfo()", "m.iinfo(m.int32, m.int64)", "m.iinfo(m.int32).eps",
     "hash(m.finfo(m.float32))", "setattr(m.finfo(m.float32), 'eps', 1.0)",
     "setattr(m.iinfo(m.int32), 'foo', 1)",
+    "m.unique(m.tensor([[1, 2], [1, 2], [0, 5]]), dim=2)", "m.unique(m.tensor(3), dim=0)",
+    "m.unique(m.zeros(2, 0), dim=0)", "m.unique_consecutive(m.tensor([[1, 2]]), dim=3)",
+    "m.unique_consecutive(m.tensor(3), dim=0)", "m.unique_consecutive(m.zeros(2, 0), dim=0)",
+    "m.floor_divide(m.tensor([7, -7]), m.tensor([0, 1]))", "m.tensor([7, 1]) // 0",
+    "m.floor_divide(m.tensor([True, False]), m.tensor([True, True]))",
+    "m.tensor([7, -7]).floor_divide_(2.5)", "m.tensor([7, -7]).floor_divide(m.tensor([2, 3, 4]))",
+    "m.tensor([1]) // 'a'", "'a' // m.tensor([1])",
     "g.imag", "m.imag(b)", "m.conj(1.0)", "m.resolve_neg([1])", "m.is_conj(1)", "m.real(2)",
     "setattr(g, 'real', b)",
 ]
@@ -298,12 +362,89 @@ def test_real_assignment_copies():
 
 
 def test_bincount_weights_requiring_grad():
-    """torch's result has a NotImplemented grad_fn whose backward raises; tapegrad, which has
-    no such node, raises the same error at the call (and counts under no_grad, as torch)."""
+    """torch's result has a NotImplemented grad_fn (an edge to the weights) whose backward
+    raises; under no_grad it is a plain count."""
     idx = [0, 2]
+    got = []
     for m in (tapegrad, torch):
-        w = m.tensor([0.5, 1.0], requires_grad=True)
-        with pytest.raises(RuntimeError, match="derivative for aten::bincount is not implemented"):
-            m.bincount(m.tensor(idx), weights=w).sum().backward()
+        w = m.tensor([0.5, 1.0, 2.0], requires_grad=True)
+        r = m.bincount(m.tensor(idx), weights=w[:2])
+        fn = r.grad_fn
+        got.append((r.requires_grad, r.is_leaf, fn.name(), type(fn).__name__,
+                    [f.name() for f, _ in fn.next_functions]))
+        with pytest.raises(RuntimeError, match="^derivative for aten::bincount is not implemented$"):
+            (r.sum() + w.sum()).backward()
         with m.no_grad():
-            assert m.bincount(m.tensor(idx), weights=w).tolist() == [0.5, 0.0, 1.0]
+            assert m.bincount(m.tensor(idx), weights=w[:2]).tolist() == [0.5, 0.0, 1.0]
+    assert got[0] == got[1]
+
+
+
+@pytest.mark.parametrize("call", [
+    "m.unique(x)", "m.unique(x, return_inverse=True, return_counts=True)[0]",
+    "m.unique(x.reshape(3, 1), dim=0)", "m.unique_consecutive(x)",
+    "m.unique_consecutive(x.reshape(3, 1), dim=0, return_counts=True)[0]"])
+def test_unique_node_as_torch(call):
+    """unique's values keep an edge to an input that requires grad, through torch's node
+    (whose backward raises torch's NotImplementedError); inverse and counts do not."""
+    got = []
+    for m in (tapegrad, torch):
+        x = m.tensor([3.0, 1.0, 3.0], requires_grad=True)
+        r = eval(call, {"m": m, "x": x})
+        fn = r.grad_fn
+        with pytest.raises(NotImplementedError) as err:
+            r.sum().backward()
+        got.append((fn.name(), [f.name() for f, _ in fn.next_functions], str(err.value)))
+        with m.no_grad():
+            assert eval(call, {"m": m, "x": x}).grad_fn is None
+    assert got[0] == got[1]
+
+
+def test_unique_random_as_torch():
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        x = rng.integers(0, 3, (int(rng.integers(1, 7)), int(rng.integers(1, 4))))
+        x = x.astype(rng.choice(["int64", "float64"]))
+        for dim in (None, 0, 1, -1):
+            for name in ("unique", "unique_consecutive"):
+                got = getattr(tapegrad, name)(tapegrad.from_numpy(x), return_inverse=True,
+                                              return_counts=True, dim=dim)
+                want = getattr(torch, name)(torch.from_numpy(x), return_inverse=True,
+                                            return_counts=True, dim=dim)
+                for g, w in zip(got, want):
+                    np.testing.assert_array_equal(g.numpy(), w.numpy())
+
+
+
+def test_floor_divide_node_as_torch():
+    """torch has no derivative for floor_divide: its NotImplemented node has an edge to each
+    input that requires grad; backward raises; `//=` works in place."""
+    got = []
+    for m in (tapegrad, torch):
+        x = m.tensor([1.5, -2.5], requires_grad=True)
+        y = m.tensor([0.5, 2.0], requires_grad=True)
+        row = []
+        for r in (m.floor_divide(x, y), x // 2, 3.0 // x, m.floor_divide(m.tensor([2.0, 2.0]), x),
+                  m.floor_divide(x, m.tensor(2.0))):
+            row.append((r.grad_fn.name(), type(r.grad_fn).__name__,
+                        [f.name() for f, _ in r.grad_fn.next_functions], r.tolist()))
+        with pytest.raises(RuntimeError, match="^derivative for aten::floor_divide is not "
+                                               "implemented$"):
+            (x // y).sum().backward()
+        t = m.tensor([7, -7])
+        u = t
+        t //= 2
+        row.append((t is u, t.tolist()))
+        got.append(row)
+    assert got[0] == got[1]
+
+
+def test_floor_divide_random_as_torch():
+    rng = np.random.default_rng(8)
+    for dt in ("float32", "float64", "int32", "int64"):
+        a = (rng.standard_normal(500) * 50).astype(dt)
+        b = (rng.standard_normal(500) * 5).astype(dt)
+        b[b == 0] = 3
+        got = tapegrad.floor_divide(tapegrad.from_numpy(a), tapegrad.from_numpy(b)).numpy()
+        want = torch.floor_divide(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+        np.testing.assert_array_equal(got, want)
