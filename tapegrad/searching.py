@@ -130,6 +130,9 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     if boundaries.dim() != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got "
                            f"dim({boundaries.dim()})")
+    if isinstance(input, Tensor):
+        _warn_contiguous("input value", input)
+    _warn_contiguous("boundary", boundaries)
     return _search(boundaries, input, right, None, out_int32)
 
 

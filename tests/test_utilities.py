@@ -343,15 +343,28 @@ def test_range_warns_each_call():
         assert str(w[0].message).startswith("torch.range is deprecated and will be removed")
 
 
-def test_warnings_as_torch():
-    """searchsorted's non-contiguous warnings (TORCH_WARN_ONCE: fresh processes)."""
+BUCKETIZE_WARNED = """
+import warnings, {m} as m
+f = m.tensor([[1.5, 2.0], [3.0, 0.0]])
+b = m.tensor([1.0, 0.0, 2.0, 0.0, 3.0])
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    m.bucketize(f.t(), b[::2])
+print([(x.category.__name__, str(x.message).split(" (Triggered")[0]) for x in w])
+"""
+
+
+@pytest.mark.parametrize("src,count", [(WARNED, 3), (BUCKETIZE_WARNED, 2)])
+def test_warnings_as_torch(src, count):
+    """searchsorted's (and bucketize's) non-contiguous warnings (TORCH_WARN_ONCE: fresh
+    processes)."""
     def run(name):
-        out = subprocess.run([sys.executable, "-c", WARNED.format(m=name)], capture_output=True,
+        out = subprocess.run([sys.executable, "-c", src.format(m=name)], capture_output=True,
                              text=True, check=True).stdout
         return re.sub("torch|tapegrad", "M", out)
     got = run("tapegrad")
     assert got == run("torch")
-    assert got.count("UserWarning") == 3
+    assert got.count("UserWarning") == count
 
 
 def test_real_assignment_copies():
