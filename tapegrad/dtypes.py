@@ -105,6 +105,9 @@ def _operand(x):
         return dt, 2 if x.dim() else 1
     if isinstance(x, (bool, int, float)):
         return scalar_dtype(x), 0
+    if isinstance(x, (np.integer, np.floating, np.bool_)):
+        # numpy scalars as torch reads them: integers as int, the rest (np.bool_ too) as float
+        return scalar_dtype(int(x) if isinstance(x, np.integer) else 0.0), 0
     raise TypeError(f"result_type(): expected Tensor or Number arguments, got "
                     f"{type(x).__name__}")
 

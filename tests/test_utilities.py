@@ -180,6 +180,8 @@ EXPRS = [
     "m.result_type(a > 1, True)", "m.result_type(a > 1, 2)", "m.result_type(m.tensor(True), a.int())",
     "m.result_type(m.tensor(1.), b.double())", "m.result_type(m.tensor(1, dtype=m.int32), m.tensor(2))",
     "m.result_type(a.int(), np.float64(2.0))", "m.result_type(g, 1)",
+    "m.result_type(a.int(), np.int64(2))", "m.result_type(a.int(), np.bool_(True))",
+    "m.result_type(a.int(), np.float32(2))", "m.result_type(np.int64(2), np.float32(1))",
     "[m.promote_types(p, q) for p in DTS for q in DTS]",
     "m.promote_types(type1=m.bool, type2=m.bool)",
     "[m.can_cast(p, q) for p in DTS for q in DTS]", "m.can_cast(from_=m.int32, to=m.float32)",
