@@ -292,8 +292,9 @@ RANGE_DEPRECATED = ("torch.range is deprecated and will be removed in a future r
 
 def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
                 requires_grad=False):
-    """torch.range: values from start to end inclusive by step (default dtype unless given), computed in
-    double (or int64 for an integer dtype, the bounds truncated); deprecated, as in torch."""
+    """torch.range: values from start to end inclusive by step (default dtype unless given),
+    computed in double (or int64 for an integer dtype, the bounds truncated); deprecated, as
+    in torch."""
     warnings.warn(RANGE_DEPRECATED, UserWarning, stacklevel=2)
     _device.check(device)
     dt = dtype or D.get_default_dtype()
@@ -301,11 +302,13 @@ def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
         raise NotImplementedError("\"range_cpu\" not implemented for 'Bool'")
     start, end, step = _number(start), _number(end), _number(step)
     acc = float if dt.is_floating_point else int
+    if not (math.isfinite(start) and math.isfinite(end)):
+        if acc is int:   # (int64 accumulation: the conversion fails first)
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
+        raise RuntimeError(f"unsupported range: {float(start):g} -> {float(end):g}")
     xstart, xend, xstep = acc(start), acc(end), acc(step)
     if xstep == 0:
         raise RuntimeError("step must be nonzero")
-    if not (math.isfinite(xstart) and math.isfinite(xend)):
-        raise RuntimeError(f"unsupported range: {xstart:g} -> {xend:g}")
     if not (xstep > 0 and xend >= xstart or xstep < 0 and xend <= xstart):
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if acc is int:

@@ -272,7 +272,8 @@ def _multi_dot(given):
     for i in range(1, n):
         if tensors[i].dtype is not tensors[0].dtype:
             raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor "
-                               f"0 is {_tname(tensors[0].dtype)} and tensor {i} {_tname(tensors[i].dtype)}")
+                               f"0 is {_tname(tensors[0].dtype)} and tensor {i} "
+                               f"{_tname(tensors[i].dtype)}")
         if tensors[i - 1].shape[-1] != tensors[i].shape[0]:
             raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes "
                                f"{list(given[i - 1].shape)} and {list(given[i].shape)} cannot "

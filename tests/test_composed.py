@@ -57,7 +57,8 @@ EXPRS = [
     "m.combinations(v, 4)", "m.combinations(v, with_replacement=True)",
     "m.combinations(v, 3, True)", "m.combinations(m.tensor([3, 1, 2]))", "m.combinations(v[:0])",
     "m.vander(v.detach())", "m.vander(v.detach(), 4, increasing=True)", "m.vander(v, N=1)",
-    "m.vander(v, 0)", "m.vander(m.tensor([1, 2, 3]))", "m.vander(m.tensor([1, 2], dtype=m.int32), 3)",
+    "m.vander(v, 0)", "m.vander(m.tensor([1, 2, 3]))",
+    "m.vander(m.tensor([1, 2], dtype=m.int32), 3)",
     "m.vander(m.tensor([True, False]))", "m.vander(v.detach().float(), 2)",
     # products and statistics
     "m.inner(x, x)", "m.inner(v, v)", "m.inner(x, v)", "x.inner(v[:1].expand(4, 3))",
