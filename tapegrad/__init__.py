@@ -8,14 +8,18 @@
   autograd/    Variable, backward, grad, functional      errors.py    PyTorch's messages
   viz.py       to_dot: graph pictures (torchviz's look)  summary.py   tape_summary()
 """
-from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype)
+from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype,
+                     promote_types, can_cast, finfo, iinfo)
+from .dtypes import torch_result_type as result_type
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .grad_mode import inference_mode, is_inference_mode_enabled
 from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .tensor import Tensor, Size
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
-                       ones_like, empty_like, full_like, arange, linspace, eye)
+                       ones_like, empty_like, full_like, arange, linspace, eye, logspace,
+                       tril_indices, triu_indices)
+from .creation import torch_range as range  # noqa: A004  (torch.range)
 from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
                      default_generator, initial_seed, get_rng_state, set_rng_state, randint,
                      randint_like, randperm, normal)
@@ -39,14 +43,21 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         scatter_add, index_add, index_copy, nonzero, hstack, vstack, narrow,
                         movedim, unflatten, fliplr, flipud)
 from .structops import movedim as moveaxis, where_ as where  # noqa: F811
-from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum
+from .products import (addmm, outer, outer as ger, tensordot, kron, cross, einsum, inner,
+                       chain_matmul)
 from . import linalg  # noqa: E402  (torch.linalg)
 from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noqa: E402
                        atleast_1d, atleast_2d, atleast_3d, broadcast_to,
                        broadcast_tensors, broadcast_shapes, select, tensor_split, hsplit,
                        vsplit, dsplit, take_along_dim, diff, matrix_power, positive,
                        float_power, signbit, is_floating_point, is_complex, is_nonzero,
-                       ravel)
+                       ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations,
+                       vander, real, imag, conj, conj_physical, resolve_conj, resolve_neg,
+                       is_conj, is_neg)
+from .correlation import cov, corrcoef  # noqa: E402
+from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc,  # noqa: E402
+                        unravel_index, gcd, lcm, isreal, unique, unique_consecutive)
+from .floordiv import floor_divide  # noqa: E402
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004

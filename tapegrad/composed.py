@@ -3,20 +3,28 @@ implementations compose them, so results, gradients, grad_fn chains and error me
 torch's: aliases (absolute, swapaxes, swapdims, concat, concatenate), shapes (atleast_1d/2d/3d,
 broadcast_to, broadcast_tensors, broadcast_shapes), selections and splits (select,
 tensor_split, hsplit, vsplit, dsplit, take_along_dim), diff, matrix_power, positive,
-float_power, signbit, and the predicates is_floating_point, is_complex, is_nonzero."""
+float_power, signbit, the predicates is_floating_point, is_complex, is_nonzero, stacks
+(column_stack, dstack), grids (meshgrid, cartesian_prod, combinations), vander, and the
+complex-number views that are the tensor itself for real dtypes (real, conj, conj_physical,
+resolve_conj, resolve_neg; is_conj, is_neg)."""
+import warnings
+
 import numpy as np
 
 from . import dtypes as D
-from .creation import eye
+from .creation import arange, empty, eye, full
 from .linalg import inv
+from .structops import hstack
 from .tensor import _dim, Size, Tensor, tensor_methods
-from .views import cat
+from .views import cat, stack
 
 __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast_1d",
            "atleast_2d", "atleast_3d", "broadcast_to", "broadcast_tensors", "broadcast_shapes",
            "select", "tensor_split", "hsplit", "vsplit", "dsplit", "take_along_dim", "diff",
            "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
-           "is_complex", "is_nonzero", "ravel"]
+           "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
+           "cartesian_prod", "combinations", "vander", "real", "imag", "conj", "conj_physical",
+           "resolve_conj", "resolve_neg", "is_conj", "is_neg"]
 
 
 def absolute(input):
@@ -289,6 +297,219 @@ def is_nonzero(input):
     if n > 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(input.detach().reshape(-1)[0].item() != 0)
+
+
+def _tensor_list(tensors):
+    """A list of tensors given as *tensors or as one list / tuple."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return list(tensors[0])
+    return list(tensors)
+
+
+def column_stack(tensors):
+    """hstack of the tensors with 0-d and 1-d ones reshaped to columns (CatBackward0)."""
+    if not tensors:
+        raise RuntimeError("column_stack expects a non-empty TensorList")
+    return hstack([t.reshape(t.numel(), 1) if t.dim() <= 1 else t for t in tensors])
+
+
+def dstack(tensors):
+    """cat of the tensors made at least 3-d, along dimension 2 (CatBackward0)."""
+    if not tensors:
+        raise RuntimeError("dstack expects a non-empty TensorList")
+    return cat(atleast_3d(list(tensors)), 2)
+
+
+_MESHGRID_WARNING = ("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                     "indexing argument.")
+_meshgrid_warned = []
+
+
+def _meshgrid(tensors, indexing):
+    """torch's meshgrid: each 0-d / 1-d tensor viewed along its own dimension and expanded to
+    the grid (ExpandBackward0 of ViewBackward0); "xy" swaps the first two dimensions."""
+    n = len(tensors)
+    if n == 0:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for a, b in zip(tensors, tensors[1:]):
+        if a.dtype is not b.dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    order = list(range(n))
+    swap = indexing == "xy" and n >= 2
+    if swap:
+        order[0], order[1] = 1, 0
+    elif indexing not in ("xy", "ij"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but '
+                           f'received: {indexing}')
+    refs = [tensors[k] for k in order]
+    for t in refs:
+        if t.dim() > 1:
+            # torch prints the tensor in ATen's format here; the shape and type stand for it
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list "
+                               f"but got: [ tapegrad.{t.dtype.legacy}Tensor"
+                               f"{{{','.join(map(str, t.shape))}}} ]")
+    shape = [t.numel() for t in refs]
+    grids = []
+    for i, t in enumerate(refs):
+        view = [1] * n
+        view[i] = -1
+        grids.append(t.view(*view).expand(*shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids of 0-d / 1-d tensors, "ij" (matrix) or "xy" (Cartesian) indexing;
+    without `indexing`, "ij" and torch's one-time warning."""
+    if indexing is None and not _meshgrid_warned:
+        _meshgrid_warned.append(True)
+        warnings.warn(_MESHGRID_WARNING, UserWarning, stacklevel=2)
+    return _meshgrid(_tensor_list(tensors), "ij" if indexing is None else indexing)
+
+
+def cartesian_prod(*tensors):
+    """The Cartesian product of 1-d tensors as rows (StackBackward0 of flattened grids); one
+    tensor is returned as it is."""
+    for t in tensors:
+        if t.dim() != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.flatten() for g in _meshgrid(list(tensors), "ij")], 1)
+
+
+def _triu_mask(n, dims, diagonal):
+    """The bool grid whose indices i, j, k... rise strictly (or weakly, `diagonal`)."""
+    grids = _meshgrid([arange(n)] * dims, "ij")
+    mask = full(tuple(grids[0].shape), True, dtype=D.bool_)
+    for a, b in zip(grids, grids[1:]):
+        mask = mask * ((a <= b) if diagonal else (a < b))
+    return mask
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-r combinations of a 1-d tensor's elements, as rows (StackBackward0 of
+    masked selections of its grids)."""
+    if input.dim() != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return empty(0, dtype=input.dtype)
+    mask = _triu_mask(input.numel(), r, with_replacement)
+    return stack([g.masked_select(mask) for g in _meshgrid([input] * r, "ij")], 1)
+
+
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix of a 1-d tensor (columns x ** 0 ... x ** (N - 1), reversed
+    unless `increasing`), as torch builds it: a ones column, then the cumulative product of
+    x's copies written in place (CopySlices); integer and bool inputs give int64."""
+    if x.dim() != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0]
+    if N is not None:
+        n = N
+        if n < 0:
+            raise RuntimeError("N must be non-negative.")
+    dt = x.dtype if x.dtype.is_floating_point else D.int64
+    result = empty(x.shape[0], n, dtype=dt)
+    if n > 0:
+        result.select(1, 0).fill_(1)
+        if n > 1:
+            result[:, 1:].copy_(x.unsqueeze(1))
+            result[:, 1:].copy_(result[:, 1:].cumprod(1))
+    if not increasing:
+        return result.flip([1])
+    return result
+
+
+# ---- complex views of real tensors: tapegrad has no complex dtype, so each is the input ----
+def _input(fn, input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return input
+
+
+def real(input):
+    """The real part: the tensor itself for a real dtype."""
+    return _input("real", input)
+
+
+def imag(input):
+    """The imaginary part: refused for a real dtype, as in torch."""
+    _input("imag", input)
+    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+
+def conj(input):
+    """The complex conjugate (a lazy view in torch): the tensor itself for a real dtype."""
+    return _input("conj", input)
+
+
+def conj_physical(input):
+    """The complex conjugate, materialized: the tensor itself for a real dtype."""
+    return _input("conj_physical", input)
+
+
+def resolve_conj(input):
+    """input with a lazy conjugation materialized: the tensor itself (never conjugated)."""
+    return _input("resolve_conj", input)
+
+
+def resolve_neg(input):
+    """input with a lazy negation materialized: the tensor itself (never negated)."""
+    return _input("resolve_neg", input)
+
+
+def is_conj(input):
+    """Whether input's conjugate bit is set: never for a real dtype."""
+    _input("is_conj", input)
+    return False
+
+
+def is_neg(input):
+    """Whether input's negative bit is set: never for a real dtype."""
+    _input("is_neg", input)
+    return False
+
+
+@tensor_methods
+class _ComplexViews:
+    """Tensor.real / imag and the methods of the functions above."""
+
+    @property
+    def real(self):
+        """The real part: the tensor itself (assigning copies into it)."""
+        return self
+
+    @real.setter
+    def real(self, value):
+        self.copy_(value)
+
+    @property
+    def imag(self):
+        """The imaginary part: refused for a real dtype."""
+        return imag(self)
+
+    def conj(self):
+        return self
+
+    def conj_physical(self):
+        return self
+
+    def resolve_conj(self):
+        return self
+
+    def resolve_neg(self):
+        return self
+
+    def is_conj(self):
+        return False
+
+    def is_neg(self):
+        return False
 
 
 @tensor_methods

@@ -1,5 +1,9 @@
 """Creation functions: `tensor`, `as_tensor`, `from_numpy`, `zeros`/`ones`/`empty`/`full`
-and their `_like` forms, `arange`, `linspace`, `eye`; and the legacy `Tensor(...)` constructor."""
+and their `_like` forms, `arange`, `linspace`, `logspace`, `range` (deprecated), `eye`,
+`tril_indices`/`triu_indices`; and the legacy `Tensor(...)` constructor."""
+import math
+import warnings
+
 import numpy as np
 
 from . import devices as _device, dtypes as D, errors
@@ -223,3 +227,100 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     if m is not None and m < 0:
         raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _leaf(np.eye(n, m).astype(dt.np), dt, requires_grad)
+
+
+def _index_pairs(name, rows, cols, dtype, requires_grad, pick):
+    if rows < 0:
+        raise RuntimeError(f"row must be non-negative, got{rows}")
+    if cols < 0:
+        raise RuntimeError(f"col must be non-negative, got{cols}")
+    if dtype not in (D.int32, D.int64):
+        raise NotImplementedError(f'"{name}" not implemented for \'{dtype.legacy}\'')
+    return _leaf(np.array(pick(rows, cols), dtype=dtype.np).reshape(2, -1), dtype, requires_grad)
+
+
+def tril_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
+                 requires_grad=False):
+    """The coordinates (2 x N, row-major) of the lower triangle of a row x col matrix: the
+    elements with column - row <= offset."""
+    _device.check(device)
+    return _index_pairs("tril_indices", row, col, dtype, requires_grad,
+                        lambda r, c: np.tril_indices(r, offset, c))
+
+
+def triu_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
+                 requires_grad=False):
+    """The coordinates (2 x N, row-major) of the upper triangle of a row x col matrix: the
+    elements with column - row >= offset."""
+    _device.check(device)
+    return _index_pairs("triu_indices", row, col, dtype, requires_grad,
+                        lambda r, c: np.triu_indices(r, offset, c))
+
+
+def _number(x):
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=None,
+             requires_grad=False):
+    """`steps` values from base ** start to base ** end, exponents evenly spaced, computed
+    as torch does: in double precision from start and end converted to the dtype (so an
+    integer dtype truncates them, and the powers), each half from its own end."""
+    _device.check(device)
+    dt = dtype or D.get_default_dtype()
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    if dt is D.bool_:
+        raise NotImplementedError("\"logspace_cpu\" not implemented for 'Bool'")
+    start, end = _number(start), _number(end)
+    if steps == 1:
+        exps = np.array([float(start)])
+    else:
+        lo, hi = dt.np.type(start), dt.np.type(end)   # (C++'s start.to<scalar_t>())
+        step = float(hi - lo) / (steps - 1)
+        i = np.arange(steps)
+        half = steps // 2
+        exps = np.where(i < half, float(lo) + step * i, float(hi) - step * (steps - i - 1))
+    out = quiet(np.power, np.float64(base), exps)
+    return _leaf(quiet(out.astype, dt.np), dt, requires_grad)
+
+
+RANGE_DEPRECATED = ("torch.range is deprecated and will be removed in a future release because "
+                    "its behavior is inconsistent with Python's range builtin. Instead, use "
+                    "torch.arange, which produces values in [start, end).")
+
+
+def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
+                requires_grad=False):
+    """torch.range: values from start to end inclusive by step (default dtype unless given),
+    computed in double (or int64 for an integer dtype, the bounds truncated); deprecated, as
+    in torch."""
+    warnings.warn(RANGE_DEPRECATED, UserWarning, stacklevel=2)
+    _device.check(device)
+    dt = dtype or D.get_default_dtype()
+    if dt is D.bool_:
+        raise NotImplementedError("\"range_cpu\" not implemented for 'Bool'")
+    start, end, step = _number(start), _number(end), _number(step)
+    acc = float if dt.is_floating_point else int
+    if not (math.isfinite(start) and math.isfinite(end)):
+        if acc is int:   # (int64 accumulation: the conversion fails first)
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
+        raise RuntimeError(f"unsupported range: {float(start):g} -> {float(end):g}")
+    xstart, xend, xstep = acc(start), acc(end), acc(step)
+    if xstep == 0:
+        raise RuntimeError("step must be nonzero")
+    if not (xstep > 0 and xend >= xstart or xstep < 0 and xend <= xstart):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if acc is int:
+        size = _trunc_div(xend - xstart, xstep) + 1
+        out = xstart + np.arange(size, dtype=np.int64) * xstep
+    else:
+        size = int((xend - xstart) / xstep + 1)
+        out = xstart + np.arange(size, dtype=np.float64) * xstep
+    return _leaf(out.astype(dt.np), dt, requires_grad)
+
+
+def _trunc_div(a, b):
+    """C++'s integer division: the quotient truncated toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q

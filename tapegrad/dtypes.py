@@ -1,4 +1,5 @@
-"""dtypes (`tapegrad.float32` ...) and PyTorch's type promotion."""
+"""dtypes (`tapegrad.float32` ...), PyTorch's type promotion, and torch's dtype helpers
+(`result_type`, `promote_types`, `can_cast`, `finfo`, `iinfo`)."""
 import numpy as np
 
 from . import _format
@@ -88,3 +89,160 @@ def result_type(a, b):
         # a lower category wins only by a higher kind; a Python float takes the default dtype
         return get_default_dtype() if lo[1] == 0 and lo[0]._rank == 2 else lo[0]
     return hi[0]
+
+
+# ---- torch's dtype helpers: result_type, promote_types, can_cast, finfo, iinfo ----------------
+def _check_dtype(fn, arg, pos, value):
+    if not isinstance(value, dtype):
+        raise TypeError(f"{fn}(): argument '{arg}' (position {pos}) must be tapegrad.dtype, not "
+                        f"{type(value).__name__}")
+
+
+def _operand(x):
+    """(dtype, category) of a tensor (anything with a tapegrad dtype) or a Python number."""
+    dt = getattr(x, "dtype", None)
+    if isinstance(dt, dtype):
+        return dt, 2 if x.dim() else 1
+    if isinstance(x, (bool, int, float)):
+        return scalar_dtype(x), 0
+    if isinstance(x, (np.integer, np.floating, np.bool_)):
+        # numpy scalars as torch reads them: integers as int, the rest (np.bool_ too) as float
+        return scalar_dtype(int(x) if isinstance(x, np.integer) else 0.0), 0
+    raise TypeError(f"result_type(): expected Tensor or Number arguments, got "
+                    f"{type(x).__name__}")
+
+
+def torch_result_type(tensor1, tensor2):
+    """torch.result_type: the dtype an arithmetic op on the two operands (tensors or Python
+    numbers) gives, by torch's promotion (dimensioned tensors, then 0-d ones, then
+    numbers: a lower category counts only with a higher kind)."""
+    return result_type(_operand(tensor1), _operand(tensor2))
+
+
+def promote_types(type1, type2):
+    """The smallest dtype both dtypes convert to without loss of kind (bool < integer <
+    floating point, then size)."""
+    _check_dtype("promote_types", "type1", 1, type1)
+    _check_dtype("promote_types", "type2", 2, type2)
+    return _promote_same_category(type1, type2)
+
+
+def can_cast(from_, to):
+    """Whether torch's casting rules allow from_ -> to in an in-place op: not floating point
+    to integer, nor anything but bool to bool."""
+    _check_dtype("can_cast", "from_", 1, from_)
+    _check_dtype("can_cast", "to", 2, to)
+    if from_.is_floating_point and not to.is_floating_point and to is not bool_:
+        return False
+    return not (to is bool_ and from_ is not bool_)
+
+
+class _TypeInfo:
+    """The common face of finfo and iinfo: read-only attributes, equality by dtype, torch's
+    repr."""
+    __slots__ = ("_dt",)
+    _FIELDS = ()
+
+    def __hash__(self):   # (as torch's: equal by value, unhashable)
+        raise TypeError(f"unhashable type: 'tapegrad.{type(self).__name__}'")
+
+    def __getattr__(self, name):   # (only for a name that is not there)
+        raise AttributeError(f"'tapegrad.{type(self).__name__}' object has no attribute "
+                             f"'{name}'")
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._dt is other._dt
+
+    def __setattr__(self, name, value):
+        kind = type(self).__name__
+        if name == "_dt" and not hasattr(self, "_dt"):
+            object.__setattr__(self, name, value)
+        elif hasattr(type(self), name):
+            raise AttributeError(f"attribute '{name}' of 'tapegrad.{kind}' objects is not "
+                                 f"writable")
+        else:
+            raise AttributeError(f"'tapegrad.{kind}' object has no attribute '{name}'")
+
+    @property
+    def bits(self):
+        return self._dt.itemsize * 8
+
+    @property
+    def dtype(self):
+        return self._dt.name
+
+    def __repr__(self):
+        body = ", ".join(f"{f}={getattr(self, f):g}" for f in self._FIELDS)
+        return f"{type(self).__name__}({body}, dtype={self.dtype})"
+
+
+class finfo(_TypeInfo):
+    """The numerical properties of a floating-point dtype (the default dtype if none):
+    bits, eps, max, min, tiny (= smallest_normal), resolution (10 ** -decimal digits),
+    dtype (its name)."""
+    __slots__ = ()
+    _FIELDS = ("resolution", "min", "max", "eps", "smallest_normal", "tiny")
+
+    def __init__(self, type=None):  # noqa: A002  (torch's name)
+        if type is None:
+            type = get_default_dtype()
+        _check_dtype("finfo", "type", 1, type)
+        if not type.is_floating_point:
+            raise TypeError("tapegrad.finfo() requires a floating point input type. Use "
+                            "tapegrad.iinfo to handle 'tapegrad.finfo'")
+        self._dt = type
+
+    @property
+    def eps(self):
+        return float(np.finfo(self._dt.np).eps)
+
+    @property
+    def max(self):
+        return float(np.finfo(self._dt.np).max)
+
+    @property
+    def min(self):
+        return float(np.finfo(self._dt.np).min)
+
+    @property
+    def tiny(self):
+        return float(np.finfo(self._dt.np).smallest_normal)
+
+    smallest_normal = tiny
+
+    @property
+    def resolution(self):
+        return 10.0 ** -int(np.finfo(self._dt.np).precision)
+
+
+class iinfo(_TypeInfo):
+    """The numerical properties of an integer dtype: bits, max, min, dtype (its name)."""
+    __slots__ = ()
+    _FIELDS = ("min", "max")
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > 1:
+            raise TypeError(f"iinfo() takes 1 positional argument but {len(args)} were given")
+        if len(args) + len(kwargs) != 1 or kwargs and "type" not in kwargs:
+            raise TypeError('iinfo() missing 1 required positional arguments: "type"')
+        type = args[0] if args else kwargs["type"]  # noqa: A001
+        _check_dtype("iinfo", "type", 1, type)
+        if type is bool_:
+            raise TypeError("tapegrad.bool is not supported by tapegrad.iinfo")
+        if type.is_floating_point:
+            raise TypeError("tapegrad.iinfo() requires an integer input type. Use "
+                            "tapegrad.finfo to handle 'tapegrad.iinfo'")
+        self._dt = type
+
+    @property
+    def max(self):
+        return int(np.iinfo(self._dt.np).max)
+
+    @property
+    def min(self):
+        return int(np.iinfo(self._dt.np).min)
+
+
+finfo.__module__ = iinfo.__module__ = "tapegrad"

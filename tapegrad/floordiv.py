@@ -1,0 +1,83 @@
+"""floor_divide and the `//` operators: the quotient rounded toward -inf, computed as torch's
+kernels compute it (integers: Python's floor division, a zero divisor refused; floating
+point: c10's div_floor from fmod, so inf // 2 is nan), with torch's promotion.  torch has no
+derivative for it: an input that requires grad gets torch's NotImplemented node
+(tapegrad/nodiff.py), whose backward raises."""
+import numpy as np
+
+from . import dtypes as D, errors, nodiff
+from .fpstate import quiet
+from .tensor import Tensor, tensor_methods
+
+__all__ = ["floor_divide"]
+
+
+def _operand(x):
+    if isinstance(x, Tensor):
+        return x.dtype, 2 if x.dim() else 1
+    return D.scalar_dtype(x), 0
+
+
+def _div_floor(a, b):
+    """c10::div_floor_floating on arrays of one floating dtype."""
+    mod = np.fmod(a, b)
+    div = (a - mod) / b
+    div = np.where((mod != 0) & ((b < 0) != (mod < 0)), div - 1, div)
+    floor = np.floor(div)
+    floor = np.where(div - floor > 0.5, floor + 1, floor)
+    out = np.where(div != 0, floor, np.copysign(np.zeros_like(div), a / b))
+    return np.where(b == 0, a / b, out)
+
+
+def floor_divide(input, other):
+    """input // other elementwise (either or both may be Python numbers), rounded toward
+    -inf."""
+    for x in (input, other):
+        if not isinstance(x, (Tensor, bool, int, float)):
+            raise TypeError(f"floor_divide() received an invalid combination of arguments - "
+                            f"got ({type(input).__name__}, {type(other).__name__})")
+    dt = D.result_type(_operand(input), _operand(other))
+    if dt is D.bool_:
+        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
+    vals = [x.detach().numpy() if isinstance(x, Tensor) else np.array(x)
+            for x in (input, other)]
+    try:
+        a, b = np.broadcast_arrays(*(v.astype(dt.np, copy=False) for v in vals))
+    except ValueError:
+        errors._check_broadcast(*(np.shape(v) for v in vals))
+        raise
+    if dt.is_floating_point:
+        out = quiet(_div_floor, a, b)
+    else:
+        if (b == 0).any():
+            raise RuntimeError("ZeroDivisionError")
+        out = quiet(np.floor_divide, a, b)
+    return nodiff.result("NotImplemented", out, dt, (input, other),
+                         (RuntimeError, "derivative for aten::floor_divide is not implemented"))
+
+
+@tensor_methods
+class _FloorDivideMethods:
+    """Tensor.floor_divide / floor_divide_ and the `//` operators."""
+
+    def floor_divide(self, other):
+        return floor_divide(self, other)
+
+    def floor_divide_(self, other):
+        # in place without history (with it: the NotImplementedError of tapegrad's other
+        # in-place ops that have no recorded form)
+        return self._inplace(
+            lambda a, b: floor_divide(Tensor._wrap(a, self.dtype), other)._array(), other)
+
+    def __floordiv__(self, other):
+        if not isinstance(other, (Tensor, bool, int, float)):
+            return NotImplemented
+        return floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        if not isinstance(other, (bool, int, float)):
+            return NotImplemented
+        return floor_divide(other, self)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)

@@ -1,0 +1,47 @@
+"""torch's nodes for ops that have no derivative: when an input requires grad, torch still
+records a node (torch::autograd::NotImplemented for bincount's weights and floor_divide,
+Unique2Backward0 / UniqueDimBackward0 / UniqueConsecutiveBackward0 for unique's values)
+whose backward raises.  Each is a custom Function here (tapegrad/pyfunc.py) named as torch's
+node, with an edge to each input that requires grad (torch's), whose backward raises torch's
+error; no op row is needed, since no gradient is ever computed."""
+import numpy as np
+
+from .grad_mode import is_grad_enabled
+from .pyfunc import Function
+from .tensor import Tensor
+
+
+class _NoDerivative(Function):
+    """Its output: a precomputed result; its backward: the op's error."""
+
+    @staticmethod
+    def forward(ctx, values, dt, error, *inputs):
+        ctx.error = error
+        return Tensor._wrap(np.array(values, dtype=dt.np), dt)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        kind, message = ctx.error
+        raise kind(message)
+
+
+def _node(name, cpp):
+    fn = type(name, (_NoDerivative,), {"__module__": __name__})
+    full = "torch::autograd::" + name if cpp else name
+    fn._backward_cls.__name__ = name
+    fn._backward_cls.name = lambda self: full
+    return fn
+
+
+NODES = {name: _node(name, name == "NotImplemented") for name in (
+    "NotImplemented", "Unique2Backward0", "UniqueDimBackward0", "UniqueConsecutiveBackward0")}
+
+
+def result(node, values, dt, inputs, error):
+    """`values` (an array) as a tensor of dtype dt; when grad mode is on and some of `inputs`
+    requires grad, the output of torch's node `node` with an edge to each such input, whose
+    backward raises `error`: (exception class, message), as torch's."""
+    need = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if need and is_grad_enabled() and dt.is_floating_point:
+        return NODES[node].apply(values, dt, error, *need)
+    return Tensor._wrap(np.array(values, dtype=dt.np), dt)

@@ -1,0 +1,391 @@
+"""Set, search and counting utilities, none of them differentiable (as in torch): isin,
+bucketize, searchsorted, argwhere, bincount, histc, unravel_index, unique,
+unique_consecutive, and the integer and predicate elementwise functions gcd, lcm and isreal.
+Results, dtypes, warnings and errors are torch's; where torch records a node that only
+raises in backward (bincount's weights, unique's values), so does tapegrad/nodiff.py."""
+import math
+
+import numpy as np
+
+from . import dtypes as D, errors, nodiff
+from .fpstate import quiet
+from .tensor import _dim, Tensor, tensor_methods
+
+__all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc",
+           "unravel_index", "gcd", "lcm", "isreal", "unique", "unique_consecutive"]
+
+
+def _wrap(arr, dt):
+    return Tensor._wrap(np.array(arr, dtype=dt.np), dt)
+
+
+def _not_implemented(kernel, dt):
+    return NotImplementedError(f'"{kernel}" not implemented for \'{dt.legacy}\'')
+
+
+def _operand_dtype(x):
+    """(dtype, category) of a tensor or Python number, as type promotion reads it."""
+    if isinstance(x, Tensor):
+        return x.dtype, 2 if x.dim() else 1
+    return D.scalar_dtype(x), 0
+
+
+def _values(x, dt):
+    """x's elements (a tensor's array, or a number as a 0-d array) in dtype dt."""
+    arr = x.detach().numpy() if isinstance(x, Tensor) else np.array(x)
+    return arr.astype(dt.np, copy=False)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each of `elements` occurs in `test_elements` (either may be a number): a bool
+    tensor of elements' shape, compared in the promoted dtype (nan matches nothing)."""
+    for x in (elements, test_elements):
+        if isinstance(x, bool) or isinstance(x, Tensor) and x.dtype is D.bool_:
+            raise RuntimeError("Unsupported input type encountered for isin(): Bool")
+    dt = D.result_type(_operand_dtype(elements), _operand_dtype(test_elements))
+    out = np.isin(_values(elements, dt), _values(test_elements, dt), invert=invert)
+    return _wrap(out, D.bool_)
+
+
+def _warn_contiguous(name, t):
+    if t is not None and not t.is_contiguous():
+        errors.warn_once(f"torch.searchsorted(): {name} tensor is non-contiguous, this will "
+                         f"lower the performance due to extra data copy when converting "
+                         f"non-contiguous tensor to contiguous, please use contiguous {name} "
+                         f"tensor if possible. This message will only appear once per program.")
+
+
+def _search(boundaries, values, right, sorter, out_int32):
+    """Insertion points of `values` in each sorted row of `boundaries` (via `sorter`, its
+    sorting permutation, if given)."""
+    dt = D.result_type(_operand_dtype(boundaries), _operand_dtype(values))
+    if dt is D.bool_:
+        raise _not_implemented("searchsorted_out_cpu", dt)
+    b = _values(boundaries, dt)
+    if sorter is not None:
+        b = np.take_along_axis(b, sorter.numpy(), -1)
+    v = _values(values, dt)
+    side = "right" if right else "left"
+    if b.ndim == 1:
+        out = np.searchsorted(b, v, side=side)
+    else:
+        rows_b = b.reshape(-1, b.shape[-1])
+        rows_v = v.reshape(rows_b.shape[0], -1)
+        out = np.stack([np.searchsorted(p, q, side=side) for p, q in zip(rows_b, rows_v)])
+        out = out.reshape(v.shape)
+    return _wrap(out, D.int32 if out_int32 else D.int64)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
+                 sorter=None):
+    """The indices where `input`'s values would be inserted into the innermost dimension of
+    `sorted_sequence` to keep it sorted (the first such place, or the last with right=True /
+    side="right"); int64, or int32 with out_int32.  `sorter` sorts an unsorted sequence."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to "
+                               "opposites, got side of left while right was True")
+        right = side == "right"
+    scalar = not isinstance(input, Tensor)
+    bshape = list(sorted_sequence.shape)
+    if sorter is not None:
+        if sorter.dtype is not D.int64:
+            raise RuntimeError(f"torch.searchsorted(): sorter must be a tensor of long dtype "
+                               f"but got dtype {sorter.dtype.legacy}")
+        if list(sorter.shape) != bshape:
+            raise RuntimeError(f"torch.searchsorted(): boundary and sorter must have the same "
+                               f"size, but got boundary tensor {bshape}and got sorter tensor "
+                               f"{list(sorter.shape)}")
+    if not bshape:
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive "
+                           "dimension, but got 0 dimension")
+    if scalar:
+        if len(bshape) != 1:
+            raise RuntimeError(f"torch.searchsorted(): input value can be a scalar only when "
+                               f"boundaries tensor dimension is 1, but we got boundaries "
+                               f"tensor dim({len(bshape)}) and input value's dim(0) numel(1)")
+    elif len(bshape) != 1 and bshape[:-1] != list(input.shape)[:-1]:
+        raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or "
+                           f"the first N-1 dimensions of boundaries tensor and input value "
+                           f"tensor must match, but we got boundaries tensor {bshape} and "
+                           f"input value tensor {list(input.shape)}")
+    if sorter is not None and sorter.numel():
+        s = sorter.numpy()
+        if s.min() < 0 or s.max() >= bshape[-1]:
+            raise RuntimeError("torch.searchsorted(): sorter index out of range")
+    if not scalar:
+        _warn_contiguous("input value", input)
+    _warn_contiguous("boundary", sorted_sequence)
+    _warn_contiguous("sorter", sorter)
+    return _search(sorted_sequence, input, right, sorter, out_int32)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The index of the bucket of 1-d, sorted `boundaries` each of input's values falls in:
+    boundaries[i-1] < x <= boundaries[i] (right=False) or boundaries[i-1] <= x <
+    boundaries[i] (right=True); int64, or int32 with out_int32."""
+    if boundaries.dim() != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got "
+                           f"dim({boundaries.dim()})")
+    if isinstance(input, Tensor):
+        _warn_contiguous("input value", input)
+    _warn_contiguous("boundary", boundaries)
+    return _search(boundaries, input, right, None, out_int32)
+
+
+def argwhere(input):
+    """The indices of input's nonzero elements, one row each (int64, numel-by-ndim)."""
+    return _wrap(np.argwhere(input.detach().numpy()), D.int64)
+
+
+def bincount(input, weights=None, minlength=0):
+    """The count of each value of a 1-d non-negative integer tensor (length max + 1, at least
+    minlength), or the sum of the `weights` at each value (float64, or weights' float
+    dtype).  Not differentiable: with weights that require grad, torch's NotImplemented
+    node, whose backward raises."""
+    if input.dtype not in (D.int32, D.int64):
+        raise _not_implemented("bincount_cpu", input.dtype)
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    arr = input.numpy()
+    if input.dim() != 1 or arr.size and arr.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is not None and (weights.dim() != 1 or weights.shape[0] != arr.size):
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    if weights is None or arr.size == 0:   # (no input: an int64 result, weights or not)
+        return _wrap(np.bincount(arr, minlength=minlength), D.int64)
+    dt = weights.dtype if weights.dtype.is_floating_point else D.float64
+    out = np.bincount(arr, weights=weights.detach().numpy().astype(np.float64),
+                      minlength=minlength)
+    return nodiff.result("NotImplemented", out, dt, (weights,),
+                         (RuntimeError, "derivative for aten::bincount is not implemented"))
+
+
+def _cpp_double(x, from_data=False):
+    """A double as C++'s ostream prints it (6 significant digits; x86's reductions give
+    -nan)."""
+    if math.isnan(x):
+        return "-nan" if from_data or math.copysign(1.0, x) < 0 else "nan"
+    return "%g" % x
+
+
+def histc(input, bins=100, min=0, max=0):  # noqa: A002  (torch's names)
+    """The histogram of input's values in `bins` equal bins over [min, max] (the data's range
+    when both are equal), values outside ignored; input's floating dtype."""
+    if not isinstance(bins, int) or isinstance(bins, bool):
+        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    dt = input.dtype
+    if dt is D.bool_:
+        raise _not_implemented("linspace_cpu", dt)
+    if not dt.is_floating_point:
+        raise _not_implemented("histogram_cpu", dt)
+    if bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
+                           f"dimension 0")
+    arr = input.detach().numpy().reshape(-1)
+    lo, hi, from_data = float(min), float(max), False
+    if lo == hi and arr.size:
+        from_data = True
+        lo, hi = float(np.min(arr)), float(np.max(arr))
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        nan = from_data and (math.isnan(lo) or math.isnan(hi))
+        raise RuntimeError(f"torch.histc: range of [{_cpp_double(lo, nan)}, "
+                           f"{_cpp_double(hi, nan)}] is not finite")
+    if lo >= hi:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    # torch's linear interpolation, in the input's dtype: (x - lo) * bins / (hi - lo)
+    left, right = dt.np.type(lo), dt.np.type(hi)
+    inside = arr[(arr >= left) & (arr <= right)]
+    pos = quiet(lambda: ((inside - left) * dt.np.type(bins) / (right - left)).astype(np.int64))
+    pos[pos == bins] = bins - 1
+    return _wrap(np.bincount(pos, minlength=bins), dt)
+
+
+def unravel_index(indices, shape):
+    """The coordinates, in a tensor of `shape`, of the flat `indices`: one int64 tensor per
+    dimension, each of indices' shape (torch.unravel_index's floor_divide and remainder, so
+    out-of-range and negative indices wrap)."""
+    if indices.dtype.is_floating_point or indices.dtype is D.bool_:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got tapegrad."
+                        f"{indices.dtype.name}")
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    elif not isinstance(shape, (tuple, list)):
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got "
+                        f"{type(shape)}")
+    for d in shape:
+        if not isinstance(d, int):
+            raise TypeError(f"expected 'shape' sequence to only contain ints, but got "
+                            f"{type(d)}")
+    shape = tuple(shape)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    if 0 in shape[1:]:
+        raise RuntimeError("ZeroDivisionError")
+    coefs = [math.prod(shape[k + 1:]) for k in range(len(shape))]
+    flat = indices.numpy().astype(np.int64)[..., None]
+    if 0 in shape:
+        raise RuntimeError("ZeroDivisionError")
+    out = flat // np.array(coefs, dtype=np.int64) % np.array(shape, dtype=np.int64)
+    return tuple(_wrap(out[..., k], D.int64) for k in range(len(shape)))
+
+
+def _integer_pair(name, input, other):
+    for pos, (arg, x) in enumerate((("input", input), ("other", other)), 1):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                            f"{type(x).__name__}")
+    dt = D.result_type(_operand_dtype(input), _operand_dtype(other))
+    if dt not in (D.int32, D.int64):
+        raise _not_implemented(f"{name}_cpu", dt)
+    try:
+        a, b = np.broadcast_arrays(_values(input, dt), _values(other, dt))
+    except ValueError:
+        errors._check_broadcast(input._shape, other._shape)
+        raise
+    return a, b, dt
+
+
+def gcd(input, other):
+    """The elementwise greatest common divisor of two integer tensors (non-negative; gcd(0,
+    0) = 0)."""
+    a, b, dt = _integer_pair("gcd", input, other)
+    return _wrap(np.gcd(a, b), dt)
+
+
+def lcm(input, other):
+    """The elementwise least common multiple of two integer tensors, as torch computes it:
+    |a / gcd(a, b) * b| (0 where the gcd is 0; wrapping on overflow)."""
+    a, b, dt = _integer_pair("lcm", input, other)
+    g = np.gcd(a, b)
+    with np.errstate(all="ignore"):
+        out = np.abs(a // np.where(g == 0, 1, g) * b)
+    return _wrap(np.where(g == 0, 0, out), dt)
+
+
+def isreal(input):
+    """Whether each element is real: all of them (tapegrad has no complex dtype)."""
+    return _wrap(np.ones(input.shape, dtype=bool), D.bool_)
+
+
+def _unique_dim(input, dim):
+    """input's slices along dim as rows of a 2-d array, and the normalized dim."""
+    if input.dim() == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    d = _dim(dim, input.dim())
+    if input.numel() == 0 and input.shape[d] != 0:
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
+                           "cannot be applied")
+    arr = np.moveaxis(input.detach().numpy(), d, 0)
+    return arr.reshape(arr.shape[0], math.prod(arr.shape[1:])), arr.shape, d
+
+
+def _groups(starts):
+    """(group of each row, counts) given the boolean `starts` of the groups."""
+    group = np.cumsum(starts) - 1
+    counts = np.diff(np.append(np.flatnonzero(starts), len(starts)))
+    return group, counts
+
+
+def _unique_result(node, fn, input, out, inverse, counts, return_inverse, return_counts):
+    dt = input.dtype
+    values = nodiff.result(node, out, dt, (input,),
+                           (NotImplementedError, f"the derivative for '{fn}' is not "
+                                                 f"implemented."))
+    extra = []
+    if return_inverse:
+        extra.append(_wrap(inverse, D.int64))
+    if return_counts:
+        extra.append(_wrap(counts, D.int64))
+    return (values, *extra) if extra else values
+
+
+def _unique_rows(rows, consecutive):
+    """(order of the rows, group of each ordered row, counts) for unique along a dimension:
+    rows sorted lexicographically (unless consecutive), equal neighbours (==, so nan never
+    and -0.0 with 0.0) one group."""
+    order = np.arange(len(rows)) if consecutive else np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    starts = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
+        starts[1:] = ~(ordered[1:] == ordered[:-1]).all(axis=1)
+    return order, *_groups(starts)
+
+
+def _unique_along(node, fn, input, dim, consecutive, return_inverse, return_counts):
+    rows, shape, d = _unique_dim(input, dim)
+    order, group, counts = _unique_rows(rows, consecutive)
+    firsts = order[np.flatnonzero(np.append(True, np.diff(group) != 0))] if len(rows) else order
+    out = np.moveaxis(rows[firsts].reshape((len(firsts),) + shape[1:]), 0, d)
+    inverse = np.empty(len(rows), dtype=np.int64)
+    inverse[order] = group
+    return _unique_result(node, fn, input, out, inverse, counts, return_inverse,
+                          return_counts)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """The unique elements of input, sorted (torch's CPU kernels sort whatever `sorted`
+    says; each nan is its own), or its unique slices along `dim`; with return_inverse each
+    element's index into them (input's shape, or along dim), with return_counts their
+    counts (int64)."""
+    if dim is not None:
+        return _unique_along("UniqueDimBackward0", "unique_dim", input, dim, False,
+                             return_inverse, return_counts)
+    arr = input.detach().numpy()
+    out, inverse, counts = np.unique(arr.reshape(-1), return_inverse=True, return_counts=True,
+                                     equal_nan=False)
+    return _unique_result("Unique2Backward0", "_unique2", input, out,
+                          inverse.reshape(arr.shape), counts, return_inverse, return_counts)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """input with each run of equal consecutive elements (or slices along `dim`) kept once;
+    with return_inverse each element's run index, with return_counts the runs' lengths."""
+    if dim is not None:
+        return _unique_along("UniqueConsecutiveBackward0", "unique_consecutive", input, dim,
+                             True, return_inverse, return_counts)
+    arr = input.detach().numpy()
+    flat = arr.reshape(-1)
+    starts = np.ones(flat.size, dtype=bool)
+    starts[1:] = flat[1:] != flat[:-1]
+    group, counts = _groups(starts)
+    return _unique_result("UniqueConsecutiveBackward0", "unique_consecutive", input,
+                          flat[starts], group.reshape(arr.shape), counts, return_inverse,
+                          return_counts)
+
+
+@tensor_methods
+class _SearchingMethods:
+    """Tensor.argwhere, bincount, histc, gcd, lcm, isreal, unique, unique_consecutive (torch
+    has no method form of isin, bucketize, searchsorted or unravel_index)."""
+
+    def argwhere(self):
+        return argwhere(self)
+
+    def bincount(self, weights=None, minlength=0):
+        return bincount(self, weights, minlength)
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002
+        return histc(self, bins, min, max)
+
+    def gcd(self, other):
+        return gcd(self, other)
+
+    def lcm(self, other):
+        return lcm(self, other)
+
+    def isreal(self):
+        return isreal(self)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False,  # noqa: A002
+               dim=None):
+        return unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return unique_consecutive(self, return_inverse, return_counts, dim)
+
