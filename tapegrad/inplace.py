@@ -169,6 +169,15 @@ class _InplaceMethods:
         return self._inplace(np.true_divide, other, Tensor.__truediv__, np.true_divide)
 
     def copy_(self, src):
+        shape = getattr(src, "_shape", None)
+        if shape is not None and shape != self._shape:
+            try:
+                wide = np.broadcast_shapes(self._shape, shape)
+            except ValueError:
+                wide = None      # (the size mismatch: torch's message comes from the op below)
+            if wide is not None and wide != self._shape:
+                raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the "
+                                   f"broadcast shape {list(wide)}")
         return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
                              lambda x, s: _binary(OPS["copy"].code, x, s))
 

@@ -350,6 +350,8 @@ def _split(x, sections, dim, name=None):
                                f"dimension size of {size}")
         sizes = [min(step, size - s) for s in range(0, size, step)] if size else [step]
         name = "split"
+    if name == "unbind" and size == 0:
+        return ()
     base = _contiguous(x._array())
     cuts = np.cumsum(sizes)[:-1]
     pieces = np.split(base, cuts, axis=d)

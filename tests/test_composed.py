@@ -24,6 +24,7 @@ fw = m.tensor([1, 2, 1])
 aw = m.tensor([0.5, 1.0, 2.0], dtype=m.float64)
 """
 EXPRS = [
+    "m.zeros(0, 3).unbind(0)", "x[:, :0].unbind(1)", "m.zeros(3).copy_(m.ones(1))",
     "m.absolute(x)", "m.swapaxes(x, 0, 1)", "m.swapdims(x, 1, 0)", "m.ravel(x)",
     "m.concat([x, x])", "m.concatenate([x, x], axis=1)", "m.atleast_1d(s)", "m.atleast_1d(x)",
     "m.atleast_2d(v)", "m.atleast_2d(s)", "m.atleast_3d(x)", "m.atleast_3d(v)",
@@ -75,6 +76,8 @@ EXPRS = [
     "m.corrcoef(x[:, :1])",
 ]
 ERRORS = [
+    "m.zeros(1, 3).copy_(m.ones(2, 3))", "m.zeros(3).copy_(x)", "m.zeros(2, 1).copy_(m.ones(2, 3))",
+    "m.zeros(2, 3).copy_(m.ones(4))", "m.zeros(2, 3).copy_(m.ones(1, 2, 3))",
     "m.matrix_power(x, 2)", "m.select(x, 0, 5)", "m.select(x, 2, 0)", "m.vsplit(v, 2)",
     "m.hsplit(x, 2)", "m.positive(v > 0)", "m.broadcast_shapes((2, 3), (4, 3))",
     "m.is_nonzero(v)", "m.is_nonzero(v[:0])", "m.tensor_split(x, 0)", "m.dsplit(x, 2)",
