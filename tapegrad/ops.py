@@ -480,6 +480,11 @@ _DECLS = [
     Op("nansum", "decomp", "NansumBackward0", saves=("a",)),
     Op("vdot", "decomp", "VdotBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("dist", "decomp", "DistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
+    # beta * input + alpha * a product (tapegrad/products.py): edges input, then the factors
+    Op("addmv", "decomp", "AddmvBackward0", saves=(), edges=(0, 1, 2)),
+    Op("addr", "decomp", "AddrBackward0", saves=(), edges=(0, 1, 2)),
+    Op("baddbmm", "decomp", "BaddbmmBackward0", saves=(), edges=(0, 1, 2)),
+    Op("addbmm", "decomp", "AddbmmBackward0", saves=(), edges=(0, 1, 2)),
 ]
 
 def mentions(expr, name):

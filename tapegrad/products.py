@@ -1,16 +1,18 @@
 """Products of issue #11: addmm and linalg.cross (decomposition rows shown as torch's
-AddmmBackward0 / LinalgCrossBackward0), and outer, tensordot, kron and einsum recorded as
-torch's own compositions record them (views, products, mm/bmm), so large contractions ride
-the BLAS host entries of the matmul kind."""
+AddmmBackward0 / LinalgCrossBackward0), addmv, addr, baddbmm and addbmm (rows of their own
+torch names), and outer, tensordot, kron and einsum recorded as torch's own compositions
+record them (views, products, mm/bmm), so large contractions ride the BLAS host entries of
+the matmul kind."""
 import math
 import string
 
 import numpy as np
 
-from . import decomps
-from .ndops import matmul
+from . import decomps, dtypes as D
+from .errors import _tname
+from .ndops import matmul, where
 from .structops import _pre_read
-from .tensor import _dim, Tensor, tensor_methods
+from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
 from .views import _reshape_op, KIND_OPS
 
 
@@ -34,6 +36,156 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         return body(None, input, mat1, mat2)
     return decomps.record("addmm", body, KIND_OPS, input, mat1, mat2,
                           edges=(input, mat1, mat2))
+
+
+# ---- beta * input + alpha * product: addmv, addr, baddbmm, addbmm --------------------------
+_C_TYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int"}
+
+
+def _scale_args(dt, beta, alpha):
+    """torch's error for a complex beta or alpha (converted to the tensors' C type)."""
+    for c in (beta, alpha):
+        if isinstance(c, complex):
+            raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} "
+                               f"without overflow")
+
+
+def _scaled_sum(T, x, prod, beta, alpha):
+    """beta * x + alpha * prod (x broadcast to prod's shape).  beta == 0 ignores x's values
+    (nan included) as torch, its gradient then 0; beta == 1 reads x first (next_functions)."""
+    if beta == 0:
+        base = where(Tensor._wrap(np.ones(x._shape, bool), D.bool_), 0.0, x)
+    else:
+        base = x * beta if beta != 1 else _pre_read(x)
+    return base + (prod * alpha if alpha != 1 else prod)
+
+
+def _fused(name, fn_prod, input, m1, m2, beta, alpha):
+    """The row `name` of input, m1, m2 (one dtype): floating point tensors recorded as the
+    body, integer ones (never differentiable) as numpy's, beta and alpha taken as ints."""
+    if not input._dtype.is_floating_point:
+        prod = fn_prod(m1, m2)._array()
+        out = int(beta) * input._array() + int(alpha) * prod
+        return Tensor._wrap(np.asarray(out, input._dtype.np), input._dtype)
+
+    def body(T, x, a, b):
+        return _scaled_sum(T, x, fn_prod(a, b), beta, alpha)
+    if not (input._recorded or m1._recorded or m2._recorded):
+        return body(None, input, m1, m2)
+    return decomps.record(name, body, KIND_OPS, input, m1, m2, edges=(input, m1, m2))
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec), input broadcast to mat's rows (AddmvBackward0)."""
+    for pos, (name, t) in enumerate((("input", input), ("mat", mat), ("vec", vec)), 1):
+        _tensor_operand("addmv", t, pos, name)
+    if not (mat.dim() == 2 and vec.dim() == 1 and input.dim() <= 1):
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.dim()}, "
+                           f"{mat.dim()}, {vec.dim()}")
+    n, k = mat._shape
+    if k != vec._shape[0] or (input.numel() != n and input.numel() != 1):
+        raise RuntimeError(f"size mismatch, got input ({input.size(0)}), mat ({n}x{k}), vec "
+                           f"({vec._shape[0]})")
+    if not input._dtype is mat._dtype is vec._dtype:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{input._dtype.legacy}, {mat._dtype.legacy}, and "
+                           f"{vec._dtype.legacy}")
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"addmv_impl_cpu\" not implemented for 'Bool'")
+    _scale_args(input._dtype, beta, alpha)
+    return _fused("addmv", matmul, input, mat, vec, beta, alpha)
+
+
+def _outer(a, b):
+    return a.reshape(-1, 1) * b
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2), input broadcast to the outer product's
+    shape, the three promoted to one dtype (AddrBackward0)."""
+    for pos, (name, t) in enumerate((("input", input), ("vec1", vec1), ("vec2", vec2)), 1):
+        _tensor_operand("addr", t, pos, name)
+    for name, v in (("vec1", vec1), ("vec2", vec2)):
+        if v.dim() != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.dim()}-D")
+    dt = D.result_type((D.result_type((input._dtype, 2), (vec1._dtype, 2)), 2),
+                       (vec2._dtype, 2))
+    for name, c in (("beta", beta), ("alpha", alpha)):
+        if isinstance(c, bool) and dt is not D.bool_:
+            raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
+        if isinstance(c, (float, complex)) and not dt.is_floating_point:
+            raise RuntimeError(f"For integral input tensors, argument {name} must not be a "
+                               f"floating point number.")
+    _scale_args(dt, beta, alpha)
+    shape = (vec1._shape[0], vec2._shape[0])
+    input.detach().expand(shape)                     # (torch's error when it does not fit)
+    input, vec1, vec2 = (t if t._dtype is dt else t.to(dt) for t in (input, vec1, vec2))
+    if dt is D.bool_:
+        out = np.broadcast_to(input._array() & bool(beta), shape) | \
+            (np.outer(vec1._array(), vec2._array()) & bool(alpha))
+        return Tensor._wrap(np.array(out), dt)
+    return _fused("addr", _outer, input, vec1, vec2, beta, alpha)
+
+
+def _batch_checks(fn, input, batch1, batch2):
+    for pos, (name, t) in enumerate((("input", input), ("batch1", batch1), ("batch2", batch2)),
+                                    1):
+        _tensor_operand(fn, t, pos, name)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * bmm(batch1, batch2), input broadcast to the product's shape
+    (BaddbmmBackward0)."""
+    _batch_checks("baddbmm", input, batch1, batch2)
+    input.detach().expand(batch1.size(0), batch1.size(1), batch2.size(2))
+    if not input._dtype is batch1._dtype is batch2._dtype:
+        raise RuntimeError(f"Input dtypes must be the same, got: input {_tname(input._dtype)}, "
+                           f"batch1: {_tname(batch1._dtype)}, batch2: "
+                           f"{_tname(batch2._dtype)}")
+    for name, t in (("batch1", batch1), ("batch2", batch2)):
+        if t.dim() != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    bs, _, k = batch1._shape
+    if batch2._shape[:2] != (bs, k):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{bs}, {k}] but got: [{batch2._shape[0]}, {batch2._shape[1]}].")
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"baddbmm\" not implemented for 'Bool'")
+    _scale_args(input._dtype, beta, alpha)
+    return _fused("baddbmm", _bmm, input, batch1, batch2, beta, alpha)
+
+
+def _bmm(a, b):
+    return matmul(a, b, name="bmm")
+
+
+def _bmm_sum(a, b):
+    return matmul(a, b, name="bmm").sum(0)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * (the sum over the batch of batch1[i] @ batch2[i]), input
+    broadcast to the product's shape (AddbmmBackward0)."""
+    _batch_checks("addbmm", input, batch1, batch2)
+    input.detach().expand(batch1.size(1), batch2.size(2))
+    for name, t in (("batch1", batch1), ("batch2", batch2)):
+        if t.dim() != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    (b1, n, k), (b2, k2, p) = batch1._shape, batch2._shape
+    if b1 != b2:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got {b1} and "
+                           f"{b2}")
+    if k != k2:
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({n}x{k} and {k2}x{p})")
+    for names, (s, t) in (("self and mat2", (input, batch2)),
+                          ("mat1 and mat2", (batch1, batch2))):
+        if s._dtype is not t._dtype:
+            raise RuntimeError(f"{names} must have the same dtype, but got {s._dtype.legacy} "
+                               f"and {t._dtype.legacy}")
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    _scale_args(input._dtype, beta, alpha)
+    return _fused("addbmm", _bmm_sum, input, batch1, batch2, beta, alpha)
 
 
 def outer(input, vec2):
@@ -217,10 +369,22 @@ def _einsum_pair(x, t, y, u, keep):
 
 @tensor_methods
 class _ProductMethods:
-    """Tensor.addmm, outer/ger, kron, cross."""
+    """Tensor.addmm, addmv, addr, baddbmm, addbmm, outer/ger, kron, cross."""
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     def outer(self, vec2):
         return outer(self, vec2)
