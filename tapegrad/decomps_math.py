@@ -89,6 +89,23 @@ def scan(T, x, d, mul):
     return _fresh(y, x)
 
 
+# NOTE: logcumsumexp as the same scan with logaddexp: each step combines disjoint ranges, so
+# no element is shifted by a far larger one and lost (log(cumsum(exp(x - max))) underflows to
+# -inf before the maximum); the first s positions are kept as they are (no -inf padding, whose
+# create_graph derivatives are nan).  Its gradient is logaddexp's.
+def logcumsumexp(T, x, d):
+    """log(cumsum(exp(x))) along dim d."""
+    if not x.shape:
+        return x.clone()
+    n = x.shape[d]
+    y = x
+    s = 1
+    while s < n:
+        y = cat([y[_at(d, 0, s)], y[_at(d, s, n)].logaddexp(y[_at(d, 0, n - s)])], d)
+        s *= 2
+    return _fresh(y, x)
+
+
 def nansum(T, x, dims, keepdim):
     """The sum over dims with nan taken as 0 (whose gradient is then 0, as torch's)."""
     return where(x != x, 0.0, x).sum(dims, keepdim=keepdim)

@@ -485,6 +485,11 @@ _DECLS = [
     Op("addr", "decomp", "AddrBackward0", saves=(), edges=(0, 1, 2)),
     Op("baddbmm", "decomp", "BaddbmmBackward0", saves=(), edges=(0, 1, 2)),
     Op("addbmm", "decomp", "AddbmmBackward0", saves=(), edges=(0, 1, 2)),
+    # scans (tapegrad/scans.py): the running extremes' values a gather of their positions;
+    # logcumsumexp a scan of logaddexp (tapegrad/decomps_math.py)
+    Op("cummax", "gather", "CummaxBackward0"),
+    Op("cummin", "gather", "CumminBackward0"),
+    Op("logcumsumexp", "decomp", "LogcumsumexpBackward0", saves=("a", "out")),
 ]
 
 def mentions(expr, name):

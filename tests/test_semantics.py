@@ -632,6 +632,8 @@ NEXT_FNS = {
     "addr": ["m.addr(a, q[0], v)", "a.addr(q[1], v.detach(), alpha=2)", "m.addr(c, v[:2], v)"],
     "baddbmm": ["m.baddbmm(q, a[None], b.t()[None])", "s.baddbmm(q[None], q[None], beta=2)"],
     "addbmm": ["m.addbmm(q, a[None], b.t()[None])", "c.addbmm(q[None].detach(), a[None])"],
+    "cummax": ["m.cummax(a, 1).values", "(a * b).cummax(0)[0]", "s.cummax(0)[0]"],
+    "cummin": ["a.cummin(-1).values"], "logcumsumexp": ["m.logcumsumexp(a, 0)", "b.exp().logcumsumexp(1)"],
     "xlog1py": ["m.special.xlog1py(a, a)"], "entr": ["m.special.entr(u)"], "sinc": ["a.sinc()"],
     "ndtri": ["m.special.ndtri(u.abs())"], "log_ndtr": ["m.special.log_ndtr(b)"],
     "logit": ["u.abs().logit()", "a.logit(eps=.1)"], "mvlgamma": ["a.mvlgamma(2)"],
