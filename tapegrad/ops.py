@@ -490,6 +490,10 @@ _DECLS = [
     Op("cummax", "gather", "CummaxBackward0"),
     Op("cummin", "gather", "CumminBackward0"),
     Op("logcumsumexp", "decomp", "LogcumsumexpBackward0", saves=("a", "out")),
+    # input with a view of it replaced by src (tapegrad/view_scatter.py): edges input, src
+    Op("select_scatter", "decomp", "SelectScatterBackward0", saves=(), edges=(0, 1)),
+    Op("slice_scatter", "decomp", "SliceScatterBackward0", saves=(), edges=(0, 1)),
+    Op("diagonal_scatter", "decomp", "DiagonalScatterBackward0", saves=(), edges=(0, 1)),
 ]
 
 def mentions(expr, name):

@@ -91,9 +91,13 @@ def cummin(input, dim):
     return _cum_extreme("cummin", input, dim)
 
 
-def logcumsumexp(input, dim, _pos=2):
+def logcumsumexp(input, dim):
     """log(cumsum(exp(input), dim)), computed stably (LogcumsumexpBackward0)."""
-    d = _dim_arg("logcumsumexp", input, dim, _pos)
+    return _logcumsumexp(input, dim, 2)
+
+
+def _logcumsumexp(input, dim, pos):
+    d = _dim_arg("logcumsumexp", input, dim, pos)
     if not input._dtype.is_floating_point:
         raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
                                   f"'{input._dtype.legacy}'")
@@ -111,4 +115,4 @@ class _ScanMethods:
         return _cum_extreme("cummin", self, dim, 1)
 
     def logcumsumexp(self, dim):
-        return logcumsumexp(self, dim, 1)
+        return _logcumsumexp(self, dim, 1)

@@ -51,6 +51,12 @@ EXPRS = [
     "m.baddbmm(s, b, b[:, :, :1])", "m.baddbmm(q[0].long(), b.long(), b.long(), beta=2.5)",
     "m.addbmm(q, b, b)", "q[0].addbmm(b, b, alpha=2)", "m.addbmm(s, b[:0], b[:0])",
     "m.addbmm(q.long(), b.long(), b.long(), alpha=2)", "m.addmv(v[:2], x[:, :0], v[:0])",
+    "m.select_scatter(x, v.float(), 0, 1)", "m.select_scatter(x, m.tensor([1, 2]), 1, 0)",
+    "m.select_scatter(x.long(), v.long(), 0, -1)", "x.select_scatter(x[0] * 3, 0, 0)",
+    "m.slice_scatter(x, q, 1, -10, 2)", "m.slice_scatter(x, x[:, :0], 1, 5, 9)",
+    "m.slice_scatter(x, q, 1, None, None, 2)", "x.slice_scatter(x[:1], start=-1)",
+    "m.diagonal_scatter(x, q[0])", "m.diagonal_scatter(x, v[:1], 2)", "m.diagonal_scatter(x, v[:0], 5)",
+    "m.diagonal_scatter(b, q, 0, -1, 0)", "x.t().diagonal_scatter(v[:2] > 0)",
 ]
 ERRORS = [
     "m.matrix_power(x, 2)", "m.select(x, 0, 5)", "m.select(x, 2, 0)", "m.vsplit(v, 2)",
@@ -74,6 +80,14 @@ ERRORS = [
     "m.addbmm(q, b, m.ones(2, 3, 2, dtype=m.float64))", "m.addbmm(q.float(), b, b)",
     "m.addbmm(q, b.float(), b)", "m.addbmm(q, b, b.float())", "m.addbmm(q.bool(), b.bool(), b.bool())",
     "m.addbmm(q, m.ones(1, 2, 2, 2), b)",
+    "m.select_scatter(x, v[:2], 0, 1)", "m.select_scatter(x, v, 0, 2)", "m.select_scatter(x, v, 2, 0)",
+    "m.select_scatter(x, v[:, None], 0, 1)", "m.select_scatter(s, s, 0, 0)", "m.select_scatter(x, 1.0, 0, 1)",
+    "m.select_scatter(x, v, 0, True)", "m.select_scatter(x, v, 0, -3)", "x.select_scatter(v, 1.0, 0)",
+    "m.slice_scatter(x, q, 1, 0, 3, 0)", "m.slice_scatter(x, v, 1)", "m.slice_scatter(x, q, 2)",
+    "m.slice_scatter(s, s)", "m.slice_scatter(x, q, 1, 1.5)", "m.slice_scatter(x, x, 0, None, None, None)",
+    "x.slice_scatter(q, 1, 0, 2, -1)", "m.diagonal_scatter(x, v)", "m.diagonal_scatter(x, q, 0, 0, 1)",
+    "m.diagonal_scatter(x, q[0], 0, 0, -2)", "m.diagonal_scatter(v, v)", "m.diagonal_scatter(x, q[0], 1.5)",
+    "x.diagonal_scatter(q[0], 0, 0, 2)",
 ]
 
 
