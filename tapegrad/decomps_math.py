@@ -121,6 +121,39 @@ def dist(T, x, y, p):
     return (x - y).norm(p)
 
 
+# NOTE: renorm as torch's forward: the factor maxnorm / (norm + 1e-7) where the norm exceeds
+# maxnorm, else 1 (a constant: gradient g there); its gradient where it scales is the product
+# rule through the norm, torch's renorm_backward.
+def renorm(T, x, p, dims, maxnorm):
+    """x with each slice over dims scaled so that its p-norm is at most maxnorm."""
+    norm = x.norm(p, dims, keepdim=True)
+    return x * where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+
+
+# NOTE: torch's gradient of ldexp's x is g * pow(2, e): for an integer e an integer power,
+# 0 where e < 0 (so the gradient is 0 there, though the value is x * 2 ** e); kept as torch's.
+def ldexp(T, x, e, dt):
+    """x * 2 ** e in dtype dt (torch's mul(x, pow(2.0, e))); an integer e's powers exact."""
+    x = x if x.dtype is dt else x.to(dt)
+    if e.dtype.is_floating_point:
+        return x * 2.0 ** (e if e.dtype is dt else e.to(dt))
+    ea = e._array()
+    with np.errstate(over="ignore"):
+        pw = Tensor._wrap(np.asarray(np.ldexp(np.ones((), dt.np), ea), dt.np), dt)
+    neg = ea < 0
+    if not neg.any():
+        return x * pw
+    return where(Tensor._wrap(np.asarray(neg), D.bool_), x.detach() * pw, x * pw)
+
+
+def frexp(T, x, exponent):
+    """frexp's mantissa: x / 2 ** exponent (exact: a power of two; gradient g / 2 ** e, as
+    torch's)."""
+    with np.errstate(over="ignore"):
+        scale = np.ldexp(np.ones((), x.dtype.np), exponent._array().astype(np.int64))
+    return x / Tensor._wrap(np.asarray(scale, x.dtype.np), x.dtype)
+
+
 def var(T, x, dims, correction, keepdim):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1

@@ -494,6 +494,11 @@ _DECLS = [
     Op("select_scatter", "decomp", "SelectScatterBackward0", saves=(), edges=(0, 1)),
     Op("slice_scatter", "decomp", "SliceScatterBackward0", saves=(), edges=(0, 1)),
     Op("diagonal_scatter", "decomp", "DiagonalScatterBackward0", saves=(), edges=(0, 1)),
+    # renorm: slices scaled to p-norm at most maxnorm; ldexp: x * 2 ** e (edges x, e, also an
+    # integer e); frexp's mantissa x / 2 ** exponent (tapegrad/decomps_math.py)
+    Op("renorm", "decomp", "RenormBackward0", saves=("a",)),
+    Op("ldexp", "decomp", "LdexpBackward0", saves=("a", "b"), edges=(0, 1)),
+    Op("frexp", "decomp", "FrexpBackward0", saves=()),
 ]
 
 def mentions(expr, name):

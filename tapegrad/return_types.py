@@ -44,3 +44,7 @@ median = _make("median", ("values", "indices"))
 __all__ += ["cummax", "cummin"]
 cummax = _make("cummax", ("values", "indices"))
 cummin = _make("cummin", ("values", "indices"))
+
+# frexp (tapegrad/mathops.py)
+__all__ += ["frexp"]
+frexp = _make("frexp", ("mantissa", "exponent"))

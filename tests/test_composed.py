@@ -57,6 +57,15 @@ EXPRS = [
     "m.slice_scatter(x, q, 1, None, None, 2)", "x.slice_scatter(x[:1], start=-1)",
     "m.diagonal_scatter(x, q[0])", "m.diagonal_scatter(x, v[:1], 2)", "m.diagonal_scatter(x, v[:0], 5)",
     "m.diagonal_scatter(b, q, 0, -1, 0)", "x.t().diagonal_scatter(v[:2] > 0)",
+    "m.renorm(x, 2, 0, 1.0)", "m.renorm(x, 1, 1, 5)", "x.renorm(0.5, -1, 0.1)", "m.renorm(b, 2, 1, 0.0)",
+    "m.renorm(x, True, 0, 1.0)", "m.ldexp(x, m.tensor([1, -2, 0]))", "m.ldexp(v.float(), v)",
+    "x.ldexp(m.tensor([1, 2, 3]).int())", "m.ldexp(m.tensor([1, 2]), m.tensor([3, -1]))",
+    "m.ldexp(s.float(), m.tensor(2.0))", "m.ldexp(m.tensor([1.0, 2.0]), m.tensor([1024, -1080]))",
+    "m.frexp(x)[0]", "m.frexp(x).exponent", "x.float().frexp().mantissa",
+    "m.frexp(m.tensor([0.0, -0.0, 1e-310, float('inf'), float('nan')], dtype=m.float64))[0]",
+    "m.frexp(m.tensor([0.0, -0.0, 1e-310, float('inf'), float('nan')], dtype=m.float64))[1]",
+    "m.heaviside(m.tensor([0.0, -0.0, float('nan'), -1.0]), m.tensor(2.0))",
+    "m.heaviside(m.tensor([0, 3, -1]), m.tensor([7]))", "m.heaviside(m.tensor([True, False]), m.tensor([False, True]))",
 ]
 ERRORS = [
     "m.matrix_power(x, 2)", "m.select(x, 0, 5)", "m.select(x, 2, 0)", "m.vsplit(v, 2)",
@@ -88,6 +97,12 @@ ERRORS = [
     "x.slice_scatter(q, 1, 0, 2, -1)", "m.diagonal_scatter(x, v)", "m.diagonal_scatter(x, q, 0, 0, 1)",
     "m.diagonal_scatter(x, q[0], 0, 0, -2)", "m.diagonal_scatter(v, v)", "m.diagonal_scatter(x, q[0], 1.5)",
     "x.diagonal_scatter(q[0], 0, 0, 2)",
+    "m.renorm(x, 0, 0, 1.0)", "m.renorm(x, -1, 0, 1.0)", "m.renorm(x, 2, 0, -1.0)", "m.renorm(x, 2, 0, -0.5)",
+    "m.renorm(x, 1j, 0, 1.0)", "m.renorm(x, 2, 0, 1j)", "m.renorm(v, 2, 0, 1.0)", "m.renorm(s, 2, 0, 1.0)",
+    "m.renorm(x, 2, 2, 1.0)", "m.renorm(x.long(), 2, 0, 1.0)", "m.ldexp(x, 2)", "m.ldexp(2.0, v)",
+    "m.ldexp(x, q)", "m.ldexp(v, v > 0)", "m.frexp(v.long())", "m.heaviside(x, 0.5)",
+    "m.heaviside(x, v.float())", "m.heaviside(x, q)", "m.heaviside(1.0, v)", "x.heaviside(x.long())",
+    "m.heaviside(x, m.tensor(0.5, dtype=m.float64))", "m.heaviside(x.detach(), v)", "x.heaviside(x)",
 ]
 
 
