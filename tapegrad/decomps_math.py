@@ -154,6 +154,16 @@ def frexp(T, x, exponent):
     return x / Tensor._wrap(np.asarray(scale, x.dtype.np), x.dtype)
 
 
+def mul_number(T, x, c):
+    """x * c with a Python number c (torch's mul(Tensor, Scalar))."""
+    return x * c
+
+
+def div_number(T, x, c):
+    """x / c with a Python number c (torch's div(Tensor, Scalar))."""
+    return x / c
+
+
 def var(T, x, dims, correction, keepdim):
     """sum((x - mean)^2) / (N - correction) over dims (inf or nan when N <= correction)."""
     count = math.prod(x.shape[d] for d in dims) if x.shape else 1

@@ -499,6 +499,8 @@ _DECLS = [
     Op("renorm", "decomp", "RenormBackward0", saves=("a",)),
     Op("ldexp", "decomp", "LdexpBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("frexp", "decomp", "FrexpBackward0", saves=()),
+    # torch's mul(Tensor, Scalar) as its C++ compositions call it (trapezoid: integration.py)
+    Op("mul_by_number", "decomp", "MulBackward1", saves=()),
 ]
 
 def mentions(expr, name):

@@ -61,6 +61,9 @@ CASES = {
     # (inputs kept within one binade per element, so that a replay keeps the exponents)
     "frexp": [("nd", lambda m, a: m.frexp(a.sign() * 3 + a * 0.05).mantissa, [(2, 3)], ANY),
               ("method", lambda m, a: (a.sign() * 0.75 + a * 0.01).frexp()[0], [(4,)], ANY)],
+    # torch's mul(Tensor, Scalar) inside its compositions (trapezoid: tapegrad/integration.py)
+    "mul_by_number": [("trapezoid", lambda m, a: m.trapezoid(a, dx=0.5), [(2, 4)], ANY),
+                      ("cumulative", lambda m, a: m.cumulative_trapezoid(a, dim=0), [(3, 2)], ANY)],
     "logaddexp2": [("tt", lambda m, a, b: m.logaddexp2(a, b), [(2, 3), (2, 3)], ANY),
                    ("bcast", lambda m, a, b: a.logaddexp2(b * 3), [(3,), (2, 3)], ANY)],
     "log1p": [("nd", lambda m, a: a.log1p(), [(2, 3)], POS), ("0d", lambda m, a: m.log1p(a), [()], POS)],

@@ -65,6 +65,12 @@ EXPRS = [
     "m.frexp(m.tensor([0.0, -0.0, 1e-310, float('inf'), float('nan')], dtype=m.float64))[0]",
     "m.frexp(m.tensor([0.0, -0.0, 1e-310, float('inf'), float('nan')], dtype=m.float64))[1]",
     "m.heaviside(m.tensor([0.0, -0.0, float('nan'), -1.0]), m.tensor(2.0))",
+    "m.trapezoid(x)", "m.trapezoid(x, dx=0.5, dim=0)", "m.trapezoid(x, v)", "m.trapezoid(x, x * x)",
+    "m.trapezoid(x, v.detach())", "m.trapezoid(x, q[0], dim=0)", "m.trapezoid(x[:, :1])", "m.trapezoid(x[:, :0])",
+    "m.trapezoid(x.long(), dx=2)", "m.trapezoid(x.long(), v.long())", "m.trapezoid(x, v.long())",
+    "m.trapz(x)", "m.trapz(x, dx=3)", "m.trapz(x, v, dim=1)", "m.cumulative_trapezoid(x)",
+    "m.cumulative_trapezoid(x, dx=2.0, dim=0)", "m.cumulative_trapezoid(x, v)", "m.cumulative_trapezoid(x, x.exp(), dim=-1)",
+    "m.cumulative_trapezoid(x[:, :1])", "m.cumulative_trapezoid(x[:, :0])", "m.cumulative_trapezoid(x.long())",
     "m.heaviside(m.tensor([0, 3, -1]), m.tensor([7]))", "m.heaviside(m.tensor([True, False]), m.tensor([False, True]))",
 ]
 ERRORS = [
@@ -103,6 +109,12 @@ ERRORS = [
     "m.ldexp(x, q)", "m.ldexp(v, v > 0)", "m.frexp(v.long())", "m.heaviside(x, 0.5)",
     "m.heaviside(x, v.float())", "m.heaviside(x, q)", "m.heaviside(1.0, v)", "x.heaviside(x.long())",
     "m.heaviside(x, m.tensor(0.5, dtype=m.float64))", "m.heaviside(x.detach(), v)", "x.heaviside(x)",
+    "m.trapezoid(x, v, dx=1.0)", "m.trapezoid(x, dx=True)", "m.trapezoid(x, dx=1j)", "m.trapezoid(x > 0)",
+    "m.trapezoid(x, v > 0)", "m.trapezoid(x, v[:2])", "m.trapezoid(x, m.ones(3, 3, dtype=m.float64))",
+    "m.trapezoid(x, dim=2)", "m.trapezoid(s)", "m.trapezoid(1.0)", "m.trapezoid(x, 2.0)", "m.trapezoid(x, dx=v)",
+    "m.trapz(x > 0)", "m.trapz(x, v, dx=2.0)", "m.trapz(x, dim=1.5)", "m.cumulative_trapezoid(x, dx=True)",
+    "m.cumulative_trapezoid(x > 0)", "m.cumulative_trapezoid(x, v[:2])", "m.cumulative_trapezoid(x, v > 0)",
+    "m.cumulative_trapezoid(x, v, dx=1.0)", "m.trapezoid(v, v[None])",
 ]
 
 

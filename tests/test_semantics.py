@@ -640,6 +640,7 @@ NEXT_FNS = {
     "renorm": ["m.renorm(a, 2, 0, 1.0)", "(a * b).renorm(1, 1, 2.0)"],
     "ldexp": ["m.ldexp(a, b)", "a.ldexp(m.tensor([1, 2, 3]))", "c.ldexp(v)", "m.ldexp(s, v.double())"],
     "frexp": ["m.frexp(a).mantissa", "(a * b).frexp()[0]"],
+    "mul_by_number": ["m.trapezoid(a)", "m.cumulative_trapezoid(a, dx=2.0)", "m.trapz(b, dim=0)"],
     "cummin": ["a.cummin(-1).values"], "logcumsumexp": ["m.logcumsumexp(a, 0)", "b.exp().logcumsumexp(1)"],
     "xlog1py": ["m.special.xlog1py(a, a)"], "entr": ["m.special.entr(u)"], "sinc": ["a.sinc()"],
     "ndtri": ["m.special.ndtri(u.abs())"], "log_ndtr": ["m.special.log_ndtr(b)"],
