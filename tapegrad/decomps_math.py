@@ -154,6 +154,34 @@ def frexp(T, x, exponent):
     return x / Tensor._wrap(np.asarray(scale, x.dtype.np), x.dtype)
 
 
+# NOTE: cdist's gradient is torch's _cdist_backward: 0 where a distance is 0 (p = 2: the
+# norm's _sqrt0; p < 1: 0 where a difference is 0); for p = inf every difference tied at the
+# maximum gets the whole gradient (torch's, not max's even split): the value is m0 + sum of
+# (|d| - m0) at the hits, m0 the maximum with infinities 0.
+def cdist(T, x1, x2, p):
+    """The p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M)."""
+    d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if p != math.inf:
+        return d.norm(p, -1)
+    ad = d.abs()
+    last = (ad.dim() - 1,)
+    m0 = T.max_shift(ad, last, True)
+    s = where(ad == T.max_shift(ad, last, False), ad - m0, 0.0).sum(-1)
+    return m0.reshape(s.shape) + s
+
+
+def euclidean_dist(T, x1, x2):
+    """torch's _euclidean_dist: sqrt(max(|a|^2 - 2 a.b + |b|^2, 0)) of each row pair, by one
+    matrix product (gradient 0 where the distance is 0, as torch's)."""
+    n1 = (x1 * x1).sum(-1, keepdim=True)
+    n2 = (x2 * x2).sum(-1, keepdim=True)
+    one1 = Tensor._wrap(np.ones(n1.shape, x1.dtype.np), x1.dtype)
+    one2 = Tensor._wrap(np.ones(n2.shape, x2.dtype.np), x2.dtype)
+    a = cat([x1 * -2, n1, one1], -1)
+    b = cat([x2, one2, n2], -1)
+    return _sqrt0((a @ b.transpose(-1, -2)).clamp_min(0.0))
+
+
 def mul_number(T, x, c):
     """x * c with a Python number c (torch's mul(Tensor, Scalar))."""
     return x * c

@@ -501,6 +501,10 @@ _DECLS = [
     Op("frexp", "decomp", "FrexpBackward0", saves=()),
     # torch's mul(Tensor, Scalar) as its C++ compositions call it (trapezoid: integration.py)
     Op("mul_by_number", "decomp", "MulBackward1", saves=()),
+    # cdist (tapegrad/distances.py): torch's _cdist_forward, and its matrix-product path
+    Op("cdist", "decomp", "CdistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
+    Op("euclidean_dist", "decomp", "EuclideanDistBackward0", saves=("a", "b", "out"),
+       edges=(0, 1)),
 ]
 
 def mentions(expr, name):

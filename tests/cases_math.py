@@ -64,6 +64,18 @@ CASES = {
     # torch's mul(Tensor, Scalar) inside its compositions (trapezoid: tapegrad/integration.py)
     "mul_by_number": [("trapezoid", lambda m, a: m.trapezoid(a, dx=0.5), [(2, 4)], ANY),
                       ("cumulative", lambda m, a: m.cumulative_trapezoid(a, dim=0), [(3, 2)], ANY)],
+    # (torch's CdistBackward0 has no double backward: its hvp is not compared)
+    "cdist": [("p2", lambda m, a, b: m.cdist(a, b), [(3, 2), (4, 2)], ANY, {"torch_hvp": False}),
+              ("p1", lambda m, a, b: m.cdist(a, b, p=1), [(2, 3, 2), (1, 4, 2)], ANY,
+               {"torch_hvp": False}),
+              ("p3", lambda m, a, b: m.cdist(a, b, 3.0), [(3, 2), (2, 2)], ANY, {"torch_hvp": False}),
+              ("inf", lambda m, a, b: m.cdist(a, b, float("inf")), [(3, 2), (4, 2)], ANY,
+               {"torch_hvp": False})],
+    "euclidean_dist": [("mm", lambda m, a, b: m.cdist(a, b, compute_mode="use_mm_for_euclid_dist"),
+                        [(3, 2), (4, 2)], ANY),
+                       ("large", lambda m, a, b: m.cdist(a, b), [(26, 2), (3, 2)], ANY),
+                       ("batch", lambda m, a, b: m.cdist(a, b, 2, "use_mm_for_euclid_dist"),
+                        [(2, 1, 3, 2), (3, 2, 2)], ANY)],
     "logaddexp2": [("tt", lambda m, a, b: m.logaddexp2(a, b), [(2, 3), (2, 3)], ANY),
                    ("bcast", lambda m, a, b: a.logaddexp2(b * 3), [(3,), (2, 3)], ANY)],
     "log1p": [("nd", lambda m, a: a.log1p(), [(2, 3)], POS), ("0d", lambda m, a: m.log1p(a), [()], POS)],
