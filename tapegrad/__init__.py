@@ -40,7 +40,7 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         movedim, unflatten, fliplr, flipud)
 from .structops import movedim as moveaxis, where_ as where  # noqa: F811
 from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum
-from .products import addmv, addr, baddbmm, addbmm
+from .products import addmv, addmv_, addr, baddbmm, addbmm
 from .scans import cummax, cummin, logcumsumexp
 from .view_scatter import select_scatter, slice_scatter, diagonal_scatter
 from .integration import trapezoid, trapz, cumulative_trapezoid

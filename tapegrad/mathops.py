@@ -14,6 +14,7 @@ import numpy as np
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, return_types
 from .creation import tensor
 from .grad_mode import is_grad_enabled
+from .graph import Edged
 from .ndops import _binary, _compare, _NP_FWD, where
 from .ops import OPS
 from .pyfunc import Function
@@ -103,21 +104,28 @@ def _methods():
     return ns
 
 
-def _inplace_decomp(self, method, *args, **kwargs):
+def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
     """self = method(self, ...) for a decomposition row: as `Tensor._inplace`, and when that
     records, the old self is marked replaced for the group's whole span (`_inplace` marks the
-    output entry's first operand, an internal entry of the group)."""
+    output entry's first operand, an internal entry of the group).  `_clone`: the body reads
+    a clone of self (for bodies whose first reads of self could be views of it); `_inputs`:
+    the tensor arguments whose history makes the change recorded (torch's), as self's."""
     tape, node = self._tape, getattr(self, "_node", -1)
     start = tape.n if tape is not None else 0
+    other = next((t for t in _inputs if isinstance(t, Tensor) and t._recorded), None)
 
     def value(arr, _):
         return method(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
                       **kwargs)._array()
     # (the body starts with a clone: its first reads of self are no views of it)
-    self._inplace(value, None, lambda x, _: method(x.clone(), *args, **kwargs))
+    self._inplace(value, other, lambda x, _: method(x.clone() if _clone else x, *args,
+                                                    **kwargs))
     if tape is not None and self._tape is tape and self._node >= start:
         tape.superseded[node] = (start, self._node)
-        tape.grad_fns.pop(self._node, None)   # a name cached before the group was marked
+        # a name cached before the group was marked (kept: the edges a body without a clone
+        # showed, which name self's old node)
+        if _clone or not isinstance(tape.grad_fns.get(self._node), Edged):
+            tape.grad_fns.pop(self._node, None)
     return self
 
 
@@ -331,6 +339,14 @@ class _MathMethods:
     def ldexp(self, other):
         """self * 2 ** other (LdexpBackward0)."""
         return _ldexp(self, other, 1)
+
+    def renorm_(self, p, dim, maxnorm):
+        """renorm in place (RenormBackward0)."""
+        return _inplace_decomp(self, Tensor.renorm, p, dim, maxnorm, _clone=False)
+
+    def ldexp_(self, other):
+        """self = self * 2 ** other in place (LdexpBackward0)."""
+        return _ldexp_inplace(self, other, 1)
 
     def frexp(self):
         """(mantissa, exponent): self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1)
@@ -571,6 +587,24 @@ def _ldexp(x, other, pos):
     return _record("ldexp", DM.ldexp, x, other, dt, edges=(x, other))
 
 
+def _ldexp_inplace(x, other, pos):
+    _tensor_operand("ldexp_", other, pos + 1)
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"ldexp can't be cast to the desired output type {x._dtype.legacy}")
+    if other._dtype is D.bool_:
+        raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
+
+    def into(t, e):   # (computed in self's dtype, the result's in torch's in-place ldexp_)
+        return _record("ldexp", DM.ldexp, t, e, t._dtype, edges=(t, e))
+    return _inplace_decomp(x, into, other, _clone=False, _inputs=(other,))
+
+
+def ldexp_(input, other):
+    """input = input * 2 ** other, in place (LdexpBackward0)."""
+    _tensor_operand("ldexp_", input, 1, "input")
+    return _ldexp_inplace(input, other, 1)
+
+
 def ldexp(input, other):
     """input * 2 ** other (LdexpBackward0)."""
     _tensor_operand("ldexp", input, 1, "input")
@@ -803,7 +837,8 @@ MODULE_FUNCTIONS = {
 TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "vdot")
 for _name in TWO_TENSOR:
     MODULE_FUNCTIONS[_name] = _two(_name)
-MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, ldexp=ldexp, heaviside=heaviside,
+MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, ldexp=ldexp, ldexp_=ldexp_,
+                        heaviside=heaviside,
                         clamp=clamp, logical_and=logical_and, logical_not=logical_not,
                         isclose=isclose, allclose=allclose, equal=equal)
 del _name

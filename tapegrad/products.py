@@ -10,6 +10,7 @@ import numpy as np
 
 from . import decomps, dtypes as D
 from .errors import _tname
+from .mathops import _inplace_decomp
 from .ndops import matmul, where
 from .structops import _pre_read
 from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
@@ -186,6 +187,41 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     _scale_args(input._dtype, beta, alpha)
     return _fused("addbmm", _bmm_sum, input, batch1, batch2, beta, alpha)
+
+
+def _inplace_product(self, fn, args, beta, alpha):
+    """self = fn(self, *args, beta, alpha) in place (torch's addmv_, addr_, baddbmm_): the
+    row's grad_fn, recorded when self or an argument needs history."""
+    self._check_inplace()                     # (a leaf that requires grad: torch's error first)
+    if fn is addr:
+        for pos, (name, v) in enumerate((("vec1", args[0]), ("vec2", args[1])), 1):
+            _tensor_operand("addr_", v, pos, name)
+            if v.dim() != 1:
+                raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.dim()}-D")
+        if self.dim() != 2:
+            raise RuntimeError(f"2D tensor expected, got {self.dim()}D tensor for input")
+        if self._shape != (args[0]._shape[0], args[1]._shape[0]):
+            raise RuntimeError(f"size mismatch, input: {list(self._shape)}, v1: "
+                               f"{list(args[0]._shape)}, v2: {list(args[1]._shape)}")
+    out = fn(self.detach(), *(a.detach() if isinstance(a, Tensor) else a for a in args),
+             beta=beta, alpha=alpha)          # (torch's argument errors, the result's shape)
+    if fn is addr:
+        if out._dtype.is_floating_point and not self._dtype.is_floating_point:
+            raise RuntimeError(f"result type {out._dtype.legacy} can't be cast to the desired "
+                               f"output type {self._dtype.legacy}")
+        if self._dtype.is_floating_point:
+            args = tuple(a if a._dtype is self._dtype else a.to(self._dtype) for a in args)
+    elif out._shape != self._shape:
+        raise RuntimeError(f"Bad in-place call: input tensor size {list(self._shape)} and "
+                           f"output tensor size {list(out._shape)} should match")
+    return _inplace_decomp(self, fn, *args, beta=beta, alpha=alpha, _clone=False,
+                           _inputs=args)
+
+
+def addmv_(input, mat, vec, *, beta=1, alpha=1):
+    """input = beta * input + alpha * (mat @ vec), in place (AddmvBackward0)."""
+    _tensor_operand("addmv_", input, 1, "input")
+    return _inplace_product(input, addmv, (mat, vec), beta, alpha)
 
 
 def outer(input, vec2):
@@ -369,7 +405,8 @@ def _einsum_pair(x, t, y, u, keep):
 
 @tensor_methods
 class _ProductMethods:
-    """Tensor.addmm, addmv, addr, baddbmm, addbmm, outer/ger, kron, cross."""
+    """Tensor.addmm, addmv, addr, baddbmm, addbmm (and in place: addmv_, addr_, baddbmm_),
+    outer/ger, kron, cross."""
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
@@ -379,6 +416,15 @@ class _ProductMethods:
 
     def addr(self, vec1, vec2, *, beta=1, alpha=1):
         return addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return _inplace_product(self, addmv, (mat, vec), beta, alpha)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return _inplace_product(self, addr, (vec1, vec2), beta, alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _inplace_product(self, baddbmm, (batch1, batch2), beta, alpha)
 
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         return baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
