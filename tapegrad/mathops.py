@@ -338,7 +338,7 @@ class _MathMethods:
 
     def ldexp(self, other):
         """self * 2 ** other (LdexpBackward0)."""
-        return _ldexp(self, other, 1)
+        return _ldexp(self, other, 0)
 
     def renorm_(self, p, dim, maxnorm):
         """renorm in place (RenormBackward0)."""
@@ -346,7 +346,17 @@ class _MathMethods:
 
     def ldexp_(self, other):
         """self = self * 2 ** other in place (LdexpBackward0)."""
-        return _ldexp_inplace(self, other, 1)
+        return _ldexp_inplace(self, other, 0)
+
+    def heaviside_(self, values):
+        """heaviside in place (no derivative, as torch: backward raises)."""
+        _tensor_operand("heaviside_", values, 1, "values")
+        other = values if isinstance(values, Tensor) and values._recorded else None
+
+        def value(arr, _):
+            return _heaviside(Tensor._wrap(np.array(arr, copy=True), self._dtype), values,
+                              0)._array()
+        return self._inplace(value, other, lambda x, _: _heaviside(x, values, 0, "heaviside_"))
 
     def frexp(self):
         """(mantissa, exponent): self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1)
@@ -356,7 +366,7 @@ class _MathMethods:
     def heaviside(self, values):
         """0 where self < 0, values where self == 0, 1 where self > 0 (torch has no derivative:
         backward raises its error)."""
-        return _heaviside(self, values, 1)
+        return _heaviside(self, values, 0)
 
     def cumsum(self, dim, dtype=None):
         """Cumulative sum along dim (CumsumBackward0)."""
@@ -574,6 +584,7 @@ def _renorm(x, p, dim, maxnorm):
 
 
 def _ldexp(x, other, pos):
+    """(pos: the position of x's argument: 1 for the function, 0 for the method)"""
     _tensor_operand("ldexp", other, pos + 1)
     if other._dtype is D.bool_:
         raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
@@ -640,19 +651,20 @@ class _HeavisideNotImplemented(Function):
     it, so backward raises torch's error.  Its edges are the inputs that need a gradient."""
 
     @staticmethod
-    def forward(ctx, value, dtype, *inputs):
+    def forward(ctx, value, dtype, op, *inputs):
+        ctx.op = op
         return Tensor._wrap(value, dtype)
 
     @staticmethod
     def backward(ctx, *grads):
-        raise RuntimeError("derivative for aten::heaviside is not implemented")
+        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
 
 
 _HeavisideNotImplemented._backward_cls.__name__ = "NotImplemented"   # torch's C++ node
 _HeavisideNotImplemented._backward_cls.name = lambda self: "torch::autograd::NotImplemented"
 
 
-def _heaviside(x, values, pos):
+def _heaviside(x, values, pos, op="heaviside"):
     _tensor_operand("heaviside", values, pos + 1, "values")
     if x._dtype is not values._dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different "
@@ -666,7 +678,7 @@ def _heaviside(x, values, pos):
     grads = [t for t in (x, values) if t.requires_grad]
     if not grads or not is_grad_enabled():
         return Tensor._wrap(out, x._dtype)
-    return _HeavisideNotImplemented.apply(out, x._dtype, *grads)
+    return _HeavisideNotImplemented.apply(out, x._dtype, op, *grads)
 
 
 def heaviside(input, values):

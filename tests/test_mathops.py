@@ -339,7 +339,9 @@ def test_var_mean_and_std_mean_values():
 
 # ---- heaviside: values, and torch's NotImplemented node (no derivative) ----------------------
 @pytest.mark.parametrize("expr", ["m.heaviside(x, m.tensor(0.5))", "m.heaviside(x.detach(), y)",
-                                  "x.heaviside(x)", "m.heaviside(x, y)"])
+                                  "x.heaviside(x)", "m.heaviside(x, y)",
+                                  "(x * 1).heaviside_(m.tensor([0.5]))",
+                                  "x.detach().clone().heaviside_(y)", "(x * 2).heaviside_(y)"])
 def test_heaviside_node_as_torch(expr):
     out = []
     for m in (tg, torch):
@@ -354,6 +356,25 @@ def test_heaviside_node_as_torch(expr):
     assert repr(out[0]) == repr(out[1])
     with tg.no_grad():
         assert tg.heaviside(tg.ones(2, requires_grad=True), tg.ones(1)).grad_fn is None
+        w = tg.tensor([0.0, 1.0, -1.0], requires_grad=True)
+        assert w.heaviside_(tg.tensor([0.5])).tolist() == [0.5, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("expr", ["m.ones(3).heaviside_(m.ones(2, 3))",
+                                  "m.ones(3).heaviside_(m.ones(3).double())",
+                                  "m.ones(3, requires_grad=True).heaviside_(m.ones(1))",
+                                  "m.ones(3).heaviside_(0.5)", "m.ones(3).heaviside(0.5)",
+                                  "m.heaviside(m.ones(3), 0.5)", "m.ones(3).ldexp(2)",
+                                  "m.ldexp(m.ones(3), 2)", "m.ones(3).ldexp_(2)",
+                                  "m.ldexp_(m.ones(3), 2)"])
+def test_heaviside_inplace_errors_as_torch(expr):
+    out = []
+    for m in (tg, torch):
+        with pytest.raises(Exception) as info:
+            eval(expr, {"m": m})
+        out.append((info.type.__name__, str(info.value).replace("torch", "M")
+                    .replace("tapegrad", "M")))
+    assert out[0] == out[1]
 
 
 def test_frexp_exponents_are_guarded_on_replay():
