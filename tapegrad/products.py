@@ -190,8 +190,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 def _inplace_product(self, fn, args, beta, alpha):
-    """self = fn(self, *args, beta, alpha) in place (torch's addmv_, addr_, baddbmm_): the
-    row's grad_fn, recorded when self or an argument needs history."""
+    """self = fn(self, *args, beta, alpha) in place (torch's addmv_, addr_, baddbmm_,
+    addbmm_): the row's grad_fn, recorded when self or an argument needs history."""
     self._check_inplace()                     # (a leaf that requires grad: torch's error first)
     if fn is addr:
         for pos, (name, v) in enumerate((("vec1", args[0]), ("vec2", args[1])), 1):
@@ -211,6 +211,10 @@ def _inplace_product(self, fn, args, beta, alpha):
                                f"output type {self._dtype.legacy}")
         if self._dtype.is_floating_point:
             args = tuple(a if a._dtype is self._dtype else a.to(self._dtype) for a in args)
+    elif fn is addbmm and out._shape != self._shape:
+        raise NotImplementedError(f"tapegrad: addbmm_ of a tensor of size {list(self._shape)}, "
+                                  f"not the product's {list(out._shape)} (torch resizes it), "
+                                  f"is not implemented")
     elif out._shape != self._shape:
         raise RuntimeError(f"Bad in-place call: input tensor size {list(self._shape)} and "
                            f"output tensor size {list(out._shape)} should match")
@@ -405,8 +409,8 @@ def _einsum_pair(x, t, y, u, keep):
 
 @tensor_methods
 class _ProductMethods:
-    """Tensor.addmm, addmv, addr, baddbmm, addbmm (and in place: addmv_, addr_, baddbmm_),
-    outer/ger, kron, cross."""
+    """Tensor.addmm, addmv, addr, baddbmm, addbmm (and in place: addmv_, addr_, baddbmm_,
+    addbmm_), outer/ger, kron, cross."""
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
@@ -425,6 +429,9 @@ class _ProductMethods:
 
     def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
         return _inplace_product(self, baddbmm, (batch1, batch2), beta, alpha)
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _inplace_product(self, addbmm, (batch1, batch2), beta, alpha)
 
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         return baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)

@@ -73,6 +73,7 @@ EXPRS = [
     "m.cumulative_trapezoid(x[:, :1])", "m.cumulative_trapezoid(x[:, :0])", "m.cumulative_trapezoid(x.long())",
     "(v[:2] * 1).addmv_(x, v, beta=0.5)", "m.addmv_(v[:2].detach().clone(), x, v)",
     "(x * 2).addr_(q[0], v, alpha=2)", "x.detach().clone().addr_(q[0], v)", "(b * 1).baddbmm_(b, b, beta=0)",
+    "(q * 1).addbmm_(b, b, alpha=2)", "q.detach().clone().addbmm_(b, b)",
     "(x * 1).renorm_(2, 0, 1.0)", "(x * 1).ldexp_(m.tensor([1, -1, 2]))", "(x * 1).ldexp_(v)",
     "x.detach().clone().ldexp_(v)", "m.ldexp_(x * 1, v)", "m.ldexp_((x * 1)[1], v)[None] * x",
     "(lambda y: (y[0].addmv_(x, v), y)[1])((x * 1)[:, :2].t())", "m.ones(2, 3).long().addr_(q[0].long(), v.long())",
@@ -122,7 +123,8 @@ ERRORS = [
     "m.cumulative_trapezoid(x, v, dx=1.0)", "m.trapezoid(v, v[None])",
     "x.addmv_(x, v)", "v.addmv_(x, v)", "(v[:1] * 1).addmv_(x, v)", "(v[:2] * 1).addmv_(x, x)",
     "(q[0] * 1).addr_(q[0], v)", "(x[:1] * 1).addr_(q[0], v)", "x.detach().long().addr_(q[0], v)",
-    "(q * 1).baddbmm_(b, b[:, :1])", "(q * 1).baddbmm_(b, b)", "(v * 1).ldexp_(x)", "v.long().ldexp_(v)",
+    "(q * 1).baddbmm_(b, b[:, :1])", "(q * 1).baddbmm_(b, b)", "q.addbmm_(b, b)",
+    "(q * 1).addbmm_(b, b[:1])", "(v * 1).ldexp_(x)", "v.long().ldexp_(v)",
     "(x * 1).renorm_(2, 0, -1.0)", "m.addmv_(1.0, x, v)", "x.renorm_(2, 0, 1.0)",
 ]
 
