@@ -45,6 +45,11 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
 from .structops import movedim as moveaxis, where_ as where  # noqa: F811
 from .products import (addmm, outer, outer as ger, tensordot, kron, cross, einsum, inner,
                        chain_matmul)
+from .products import addmv, addmv_, addr, baddbmm, addbmm
+from .scans import cummax, cummin, logcumsumexp
+from .view_scatter import select_scatter, slice_scatter, diagonal_scatter
+from .integration import trapezoid, trapz, cumulative_trapezoid
+from .distances import cdist
 from . import linalg  # noqa: E402  (torch.linalg)
 from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noqa: E402
                        atleast_1d, atleast_2d, atleast_3d, broadcast_to,

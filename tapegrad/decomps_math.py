@@ -89,6 +89,23 @@ def scan(T, x, d, mul):
     return _fresh(y, x)
 
 
+# NOTE: logcumsumexp as the same scan with logaddexp: each step combines disjoint ranges, so
+# no element is shifted by a far larger one and lost (log(cumsum(exp(x - max))) underflows to
+# -inf before the maximum); the first s positions are kept as they are (no -inf padding, whose
+# create_graph derivatives are nan).  Its gradient is logaddexp's.
+def logcumsumexp(T, x, d):
+    """log(cumsum(exp(x))) along dim d."""
+    if not x.shape:
+        return x.clone()
+    n = x.shape[d]
+    y = x
+    s = 1
+    while s < n:
+        y = cat([y[_at(d, 0, s)], y[_at(d, s, n)].logaddexp(y[_at(d, 0, n - s)])], d)
+        s *= 2
+    return _fresh(y, x)
+
+
 def nansum(T, x, dims, keepdim):
     """The sum over dims with nan taken as 0 (whose gradient is then 0, as torch's)."""
     return where(x != x, 0.0, x).sum(dims, keepdim=keepdim)
@@ -102,6 +119,77 @@ def vdot(T, x, y):
 def dist(T, x, y, p):
     """The p-norm of x - y (broadcast)."""
     return (x - y).norm(p)
+
+
+# NOTE: renorm as torch's forward: the factor maxnorm / (norm + 1e-7) where the norm exceeds
+# maxnorm, else 1 (a constant: gradient g there); its gradient where it scales is the product
+# rule through the norm, torch's renorm_backward.
+def renorm(T, x, p, dims, maxnorm):
+    """x with each slice over dims scaled so that its p-norm is at most maxnorm."""
+    norm = x.norm(p, dims, keepdim=True)
+    return x * where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+
+
+# NOTE: torch's gradient of ldexp's x is g * pow(2, e): for an integer e an integer power,
+# 0 where e < 0 (so the gradient is 0 there, though the value is x * 2 ** e); kept as torch's.
+def ldexp(T, x, e, dt):
+    """x * 2 ** e in dtype dt (torch's mul(x, pow(2.0, e))); an integer e's powers exact."""
+    x = x if x.dtype is dt else x.to(dt)
+    if e.dtype.is_floating_point:
+        return x * 2.0 ** (e if e.dtype is dt else e.to(dt))
+    ea = e._array()
+    with np.errstate(over="ignore"):
+        pw = Tensor._wrap(np.asarray(np.ldexp(np.ones((), dt.np), ea), dt.np), dt)
+    neg = ea < 0
+    if not neg.any():
+        return x * pw
+    return where(Tensor._wrap(np.asarray(neg), D.bool_), x.detach() * pw, x * pw)
+
+
+def frexp(T, x, exponent):
+    """frexp's mantissa: x / 2 ** exponent (exact: a power of two; gradient g / 2 ** e, as
+    torch's)."""
+    with np.errstate(over="ignore"):
+        scale = np.ldexp(np.ones((), x.dtype.np), exponent._array().astype(np.int64))
+    return x / Tensor._wrap(np.asarray(scale, x.dtype.np), x.dtype)
+
+
+# NOTE: cdist's gradient is torch's _cdist_backward: 0 where a distance is 0 (p = 2: the
+# norm's _sqrt0; p < 1: 0 where a difference is 0); for p = inf every difference tied at the
+# maximum gets the whole gradient (torch's, not max's even split): the value is m0 + sum of
+# (|d| - m0) at the hits, m0 the maximum with infinities 0.
+def cdist(T, x1, x2, p):
+    """The p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M)."""
+    d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if p != math.inf:
+        return d.norm(p, -1)
+    ad = d.abs()
+    last = (ad.dim() - 1,)
+    m0 = T.max_shift(ad, last, True)
+    s = where(ad == T.max_shift(ad, last, False), ad - m0, 0.0).sum(-1)
+    return m0.reshape(s.shape) + s
+
+
+def euclidean_dist(T, x1, x2):
+    """torch's _euclidean_dist: sqrt(max(|a|^2 - 2 a.b + |b|^2, 0)) of each row pair, by one
+    matrix product (gradient 0 where the distance is 0, as torch's)."""
+    n1 = (x1 * x1).sum(-1, keepdim=True)
+    n2 = (x2 * x2).sum(-1, keepdim=True)
+    one1 = Tensor._wrap(np.ones(n1.shape, x1.dtype.np), x1.dtype)
+    one2 = Tensor._wrap(np.ones(n2.shape, x2.dtype.np), x2.dtype)
+    a = cat([x1 * -2, n1, one1], -1)
+    b = cat([x2, one2, n2], -1)
+    return _sqrt0((a @ b.transpose(-1, -2)).clamp_min(0.0))
+
+
+def mul_number(T, x, c):
+    """x * c with a Python number c (torch's mul(Tensor, Scalar))."""
+    return x * c
+
+
+def div_number(T, x, c):
+    """x / c with a Python number c (torch's div(Tensor, Scalar))."""
+    return x / c
 
 
 def var(T, x, dims, correction, keepdim):

@@ -13,8 +13,11 @@ import numpy as np
 
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, return_types
 from .creation import tensor
-from .ndops import _binary, _compare, _NP_FWD
+from .grad_mode import is_grad_enabled
+from .graph import Edged
+from .ndops import _binary, _compare, _NP_FWD, where
 from .ops import OPS
+from .pyfunc import Function
 from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
 from .tracing import _tracing
 from .views import KIND_OPS
@@ -101,21 +104,28 @@ def _methods():
     return ns
 
 
-def _inplace_decomp(self, method, *args, **kwargs):
+def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
     """self = method(self, ...) for a decomposition row: as `Tensor._inplace`, and when that
     records, the old self is marked replaced for the group's whole span (`_inplace` marks the
-    output entry's first operand, an internal entry of the group)."""
+    output entry's first operand, an internal entry of the group).  `_clone`: the body reads
+    a clone of self (for bodies whose first reads of self could be views of it); `_inputs`:
+    the tensor arguments whose history makes the change recorded (torch's), as self's."""
     tape, node = self._tape, getattr(self, "_node", -1)
     start = tape.n if tape is not None else 0
+    other = next((t for t in _inputs if isinstance(t, Tensor) and t._recorded), None)
 
     def value(arr, _):
         return method(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
                       **kwargs)._array()
     # (the body starts with a clone: its first reads of self are no views of it)
-    self._inplace(value, None, lambda x, _: method(x.clone(), *args, **kwargs))
+    self._inplace(value, other, lambda x, _: method(x.clone() if _clone else x, *args,
+                                                    **kwargs))
     if tape is not None and self._tape is tape and self._node >= start:
         tape.superseded[node] = (start, self._node)
-        tape.grad_fns.pop(self._node, None)   # a name cached before the group was marked
+        # a name cached before the group was marked (kept: the edges a body without a clone
+        # showed, which name self's old node)
+        if _clone or not isinstance(tape.grad_fns.get(self._node), Edged):
+            tape.grad_fns.pop(self._node, None)
     return self
 
 
@@ -321,6 +331,43 @@ class _MathMethods:
         _tensor_operand("dist", other, 1)
         return _record("dist", DM.dist, self, other, p)
 
+    def renorm(self, p, dim, maxnorm):
+        """self with each slice along dim whose p-norm exceeds maxnorm scaled to norm maxnorm
+        (RenormBackward0)."""
+        return _renorm(self, p, dim, maxnorm)
+
+    def ldexp(self, other):
+        """self * 2 ** other (LdexpBackward0)."""
+        return _ldexp(self, other, 0)
+
+    def renorm_(self, p, dim, maxnorm):
+        """renorm in place (RenormBackward0)."""
+        return _inplace_decomp(self, Tensor.renorm, p, dim, maxnorm, _clone=False)
+
+    def ldexp_(self, other):
+        """self = self * 2 ** other in place (LdexpBackward0)."""
+        return _ldexp_inplace(self, other, 0)
+
+    def heaviside_(self, values):
+        """heaviside in place (no derivative, as torch: backward raises)."""
+        _tensor_operand("heaviside_", values, 1, "values")
+        other = values if isinstance(values, Tensor) and values._recorded else None
+
+        def value(arr, _):
+            return _heaviside(Tensor._wrap(np.array(arr, copy=True), self._dtype), values,
+                              0)._array()
+        return self._inplace(value, other, lambda x, _: _heaviside(x, values, 0, "heaviside_"))
+
+    def frexp(self):
+        """(mantissa, exponent): self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1)
+        (FrexpBackward0; exponent int32, no gradient)."""
+        return _frexp(self)
+
+    def heaviside(self, values):
+        """0 where self < 0, values where self == 0, 1 where self > 0 (torch has no derivative:
+        backward raises its error)."""
+        return _heaviside(self, values, 0)
+
     def cumsum(self, dim, dtype=None):
         """Cumulative sum along dim (CumsumBackward0)."""
         return _scan(self, dim, dtype, "cumsum")
@@ -517,6 +564,130 @@ def _scan(x, dim, dtype, name):
     return _record(name, DM.scan, x, d, name == "cumprod")
 
 
+def _renorm(x, p, dim, maxnorm):
+    for name, c in (("p", p), ("maxnorm", maxnorm)):
+        if isinstance(c, complex):
+            raise RuntimeError(f"renorm: {name} must be real-valued")
+        if name == "p" and not float(c) > 0:
+            raise RuntimeError("renorm: non-positive-norm not supported")
+        if name == "maxnorm" and not float(c) >= 0:
+            raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {float(c):g}")
+    if x.dim() < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.dim()} "
+                           f"dimensions")
+    d = _dim(dim, x.dim())
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
+                           f"as input. Got {x._dtype.legacy}")
+    dims = tuple(i for i in range(x.dim()) if i != d)
+    return _record("renorm", DM.renorm, x, float(p), dims, float(maxnorm))
+
+
+def _ldexp(x, other, pos):
+    """(pos: the position of x's argument: 1 for the function, 0 for the method)"""
+    _tensor_operand("ldexp", other, pos + 1)
+    if other._dtype is D.bool_:
+        raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
+    # torch's input * pow(2.0, other): the power is other's dtype (or the default float)
+    pw = other._dtype if other._dtype.is_floating_point else D.get_default_dtype()
+    dt = D.result_type((x._dtype, 2 if x._shape else 1), (pw, 2 if other._shape else 1))
+    try:
+        np.broadcast_shapes(x._shape, other._shape)
+    except ValueError:
+        errors._check_broadcast(x._shape, other._shape)
+    return _record("ldexp", DM.ldexp, x, other, dt, edges=(x, other))
+
+
+def _ldexp_inplace(x, other, pos):
+    _tensor_operand("ldexp_", other, pos + 1)
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"ldexp can't be cast to the desired output type {x._dtype.legacy}")
+    if other._dtype is D.bool_:
+        raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
+
+    def into(t, e):   # (computed in self's dtype, the result's in torch's in-place ldexp_)
+        return _record("ldexp", DM.ldexp, t, e, t._dtype, edges=(t, e))
+    return _inplace_decomp(x, into, other, _clone=False, _inputs=(other,))
+
+
+def ldexp_(input, other):
+    """input = input * 2 ** other, in place (LdexpBackward0)."""
+    _tensor_operand("ldexp_", input, 1, "input")
+    return _ldexp_inplace(input, other, 1)
+
+
+def ldexp(input, other):
+    """input * 2 ** other (LdexpBackward0)."""
+    _tensor_operand("ldexp", input, 1, "input")
+    return _ldexp(input, other, 1)
+
+
+def _frexp(x):
+    if not x._dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    mantissa, exponent = np.frexp(x._array())
+    exponent = Tensor._wrap(np.asarray(exponent, np.int32), D.int32)
+    if not x._recorded:
+        return return_types.frexp((Tensor._wrap(np.asarray(mantissa, x._dtype.np), x._dtype),
+                                   exponent))
+    mantissa = _record("frexp", DM.frexp, x, exponent)
+    if _tracing(mantissa) is not None:
+        _guard_frexp(x, mantissa)
+    return return_types.frexp((mantissa, exponent))
+
+
+def _guard_frexp(x, m):
+    """While recording: the exponents found now still put each finite nonzero mantissa in
+    [0.5, 1) (and leave 0, inf and nan as they are), or a replay raises BranchChanged."""
+    a = m.abs()
+    normal = where(a >= 0.5, a < 1.0, a >= 0.5)
+    special = where(x == x, m == x, x != x)
+    ok = where(where(x != 0, x.abs() < math.inf, x != 0), normal, special)
+    bool(ok.sum() == ok.numel())
+
+
+class _HeavisideNotImplemented(Function):
+    """heaviside's node while a gradient is recorded: torch implements no derivative for
+    it, so backward raises torch's error.  Its edges are the inputs that need a gradient."""
+
+    @staticmethod
+    def forward(ctx, value, dtype, op, *inputs):
+        ctx.op = op
+        return Tensor._wrap(value, dtype)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
+
+
+_HeavisideNotImplemented._backward_cls.__name__ = "NotImplemented"   # torch's C++ node
+_HeavisideNotImplemented._backward_cls.name = lambda self: "torch::autograd::NotImplemented"
+
+
+def _heaviside(x, values, pos, op="heaviside"):
+    _tensor_operand("heaviside", values, pos + 1, "values")
+    if x._dtype is not values._dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different "
+                           "dtypes.")
+    try:
+        shape = np.broadcast_shapes(x._shape, values._shape)
+    except ValueError:
+        errors._check_broadcast(x._shape, values._shape)
+    a, v = x._array(), values._array()
+    out = np.array(np.broadcast_to(np.where(a == 0, v, a > 0), shape), x._dtype.np)
+    grads = [t for t in (x, values) if t.requires_grad]
+    if not grads or not is_grad_enabled():
+        return Tensor._wrap(out, x._dtype)
+    return _HeavisideNotImplemented.apply(out, x._dtype, op, *grads)
+
+
+def heaviside(input, values):
+    """0 where input < 0, values where input == 0, 1 where input > 0 (no derivative, as
+    torch: backward raises)."""
+    _tensor_operand("heaviside", input, 1, "input")
+    return _heaviside(input, values, 1)
+
+
 def _moment(x, name, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):          # var(unbiased) / std(unbiased)
         dim, unbiased = None, dim
@@ -672,13 +843,14 @@ MODULE_FUNCTIONS = {
                                                    "logical_xor", "remainder", "fmod", "lt",
                                                    "le", "gt", "ge", "eq", "ne", "square",
                                                    "rsqrt", "sign", "nansum", "nanmean",
-                                                   "dist")},
+                                                   "dist", "renorm", "frexp")},
     **{alias: None for alias in _ALIASES if alias not in ("clip", "absolute", "negative")},
 }
 TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "vdot")
 for _name in TWO_TENSOR:
     MODULE_FUNCTIONS[_name] = _two(_name)
-MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm,
+MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, ldexp=ldexp, ldexp_=ldexp_,
+                        heaviside=heaviside,
                         clamp=clamp, logical_and=logical_and, logical_not=logical_not,
                         isclose=isclose, allclose=allclose, equal=equal)
 del _name

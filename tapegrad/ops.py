@@ -480,6 +480,31 @@ _DECLS = [
     Op("nansum", "decomp", "NansumBackward0", saves=("a",)),
     Op("vdot", "decomp", "VdotBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("dist", "decomp", "DistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
+    # beta * input + alpha * a product (tapegrad/products.py): edges input, then the factors
+    Op("addmv", "decomp", "AddmvBackward0", saves=(), edges=(0, 1, 2)),
+    Op("addr", "decomp", "AddrBackward0", saves=(), edges=(0, 1, 2)),
+    Op("baddbmm", "decomp", "BaddbmmBackward0", saves=(), edges=(0, 1, 2)),
+    Op("addbmm", "decomp", "AddbmmBackward0", saves=(), edges=(0, 1, 2)),
+    # scans (tapegrad/scans.py): the running extremes' values a gather of their positions;
+    # logcumsumexp a scan of logaddexp (tapegrad/decomps_math.py)
+    Op("cummax", "gather", "CummaxBackward0"),
+    Op("cummin", "gather", "CumminBackward0"),
+    Op("logcumsumexp", "decomp", "LogcumsumexpBackward0", saves=("a", "out")),
+    # input with a view of it replaced by src (tapegrad/view_scatter.py): edges input, src
+    Op("select_scatter", "decomp", "SelectScatterBackward0", saves=(), edges=(0, 1)),
+    Op("slice_scatter", "decomp", "SliceScatterBackward0", saves=(), edges=(0, 1)),
+    Op("diagonal_scatter", "decomp", "DiagonalScatterBackward0", saves=(), edges=(0, 1)),
+    # renorm: slices scaled to p-norm at most maxnorm; ldexp: x * 2 ** e (edges x, e, also an
+    # integer e); frexp's mantissa x / 2 ** exponent (tapegrad/decomps_math.py)
+    Op("renorm", "decomp", "RenormBackward0", saves=("a",)),
+    Op("ldexp", "decomp", "LdexpBackward0", saves=("a", "b"), edges=(0, 1)),
+    Op("frexp", "decomp", "FrexpBackward0", saves=()),
+    # torch's mul(Tensor, Scalar) as its C++ compositions call it (trapezoid: integration.py)
+    Op("mul_by_number", "decomp", "MulBackward1", saves=()),
+    # cdist (tapegrad/distances.py): torch's _cdist_forward, and its matrix-product path
+    Op("cdist", "decomp", "CdistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
+    Op("euclidean_dist", "decomp", "EuclideanDistBackward0", saves=("a", "b", "out"),
+       edges=(0, 1)),
 ]
 
 def mentions(expr, name):

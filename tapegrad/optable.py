@@ -64,7 +64,11 @@ TORCH_NAMES = {
     "masked_fill_tensor": "`masked_fill(mask, 0-d tensor)`",
     "scatter_value": "`scatter(dim, index, number)`",
     "nll_loss2d": "`F.nll_loss`, `F.cross_entropy` on (N, C, d1, ...) input",
-    "div_by_number": "`x / number` in nn.functional's losses (`DivBackward1`)",
+    "div_by_number": "`x / number` in nn.functional's losses and `torch.trapezoid` (`DivBackward1`)",
+    "euclidean_dist": "`torch.cdist` for p = 2 over more than 25 rows, or with "
+                      "compute_mode='use_mm_for_euclid_dist'",
+    "mul_by_number": "`x * number` in `torch.trapezoid`, `trapz`, `cumulative_trapezoid` "
+                     "(`MulBackward1`)",
     "constant_pad_nd": "`F.pad(mode='constant')`", "circular_pad": "`F.pad(mode='circular')`",
     **{f"{m}_pad{k}d": f"`F.pad(mode='{m}')` over {k} dims"
        for m in ("reflect", "replicate") for k in (1, 2, 3)},

@@ -1,18 +1,20 @@
 """Products of issue #11: addmm and linalg.cross (decomposition rows shown as torch's
-AddmmBackward0 / LinalgCrossBackward0), and outer, tensordot, kron, einsum, inner and
-chain_matmul recorded as torch's own compositions record them (views, products, mm/bmm), so
-large contractions ride the BLAS host entries of the matmul kind."""
+AddmmBackward0 / LinalgCrossBackward0), addmv, addr, baddbmm and addbmm (rows of their own
+torch names), and outer, tensordot, kron, einsum, inner and chain_matmul recorded as torch's
+own compositions record them (views, products, mm/bmm), so large contractions ride the BLAS
+host entries of the matmul kind."""
 import math
 import string
 import warnings
 
 import numpy as np
 
-from . import decomps
+from . import decomps, dtypes as D
 from .errors import _tname
-from .ndops import matmul
+from .mathops import _inplace_decomp
+from .ndops import matmul, where
 from .structops import _pre_read
-from .tensor import _dim, Tensor, tensor_methods
+from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
 from .views import _reshape_op, KIND_OPS
 
 
@@ -36,6 +38,195 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         return body(None, input, mat1, mat2)
     return decomps.record("addmm", body, KIND_OPS, input, mat1, mat2,
                           edges=(input, mat1, mat2))
+
+
+# ---- beta * input + alpha * product: addmv, addr, baddbmm, addbmm --------------------------
+_C_TYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int"}
+
+
+def _scale_args(dt, beta, alpha):
+    """torch's error for a complex beta or alpha (converted to the tensors' C type)."""
+    for c in (beta, alpha):
+        if isinstance(c, complex):
+            raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} "
+                               f"without overflow")
+
+
+def _scaled_sum(T, x, prod, beta, alpha):
+    """beta * x + alpha * prod (x broadcast to prod's shape).  beta == 0 ignores x's values
+    (nan included) as torch, its gradient then 0; beta == 1 reads x first (next_functions)."""
+    if beta == 0:
+        base = where(Tensor._wrap(np.ones(x._shape, bool), D.bool_), 0.0, x)
+    else:
+        base = x * beta if beta != 1 else _pre_read(x)
+    return base + (prod * alpha if alpha != 1 else prod)
+
+
+def _fused(name, fn_prod, input, m1, m2, beta, alpha):
+    """The row `name` of input, m1, m2 (one dtype): floating point tensors recorded as the
+    body, integer ones (never differentiable) as numpy's, beta and alpha taken as ints."""
+    if not input._dtype.is_floating_point:
+        prod = fn_prod(m1, m2)._array()
+        out = int(beta) * input._array() + int(alpha) * prod
+        return Tensor._wrap(np.asarray(out, input._dtype.np), input._dtype)
+
+    def body(T, x, a, b):
+        return _scaled_sum(T, x, fn_prod(a, b), beta, alpha)
+    if not (input._recorded or m1._recorded or m2._recorded):
+        return body(None, input, m1, m2)
+    return decomps.record(name, body, KIND_OPS, input, m1, m2, edges=(input, m1, m2))
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec), input broadcast to mat's rows (AddmvBackward0)."""
+    for pos, (name, t) in enumerate((("input", input), ("mat", mat), ("vec", vec)), 1):
+        _tensor_operand("addmv", t, pos, name)
+    if not (mat.dim() == 2 and vec.dim() == 1 and input.dim() <= 1):
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.dim()}, "
+                           f"{mat.dim()}, {vec.dim()}")
+    n, k = mat._shape
+    if k != vec._shape[0] or (input.numel() != n and input.numel() != 1):
+        raise RuntimeError(f"size mismatch, got input ({input.size(0)}), mat ({n}x{k}), vec "
+                           f"({vec._shape[0]})")
+    if not input._dtype is mat._dtype is vec._dtype:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{input._dtype.legacy}, {mat._dtype.legacy}, and "
+                           f"{vec._dtype.legacy}")
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"addmv_impl_cpu\" not implemented for 'Bool'")
+    _scale_args(input._dtype, beta, alpha)
+    return _fused("addmv", matmul, input, mat, vec, beta, alpha)
+
+
+def _outer(a, b):
+    return a.reshape(-1, 1) * b
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2), input broadcast to the outer product's
+    shape, the three promoted to one dtype (AddrBackward0)."""
+    for pos, (name, t) in enumerate((("input", input), ("vec1", vec1), ("vec2", vec2)), 1):
+        _tensor_operand("addr", t, pos, name)
+    for name, v in (("vec1", vec1), ("vec2", vec2)):
+        if v.dim() != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.dim()}-D")
+    dt = D.result_type((D.result_type((input._dtype, 2), (vec1._dtype, 2)), 2),
+                       (vec2._dtype, 2))
+    for name, c in (("beta", beta), ("alpha", alpha)):
+        if isinstance(c, bool) and dt is not D.bool_:
+            raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
+        if isinstance(c, (float, complex)) and not dt.is_floating_point:
+            raise RuntimeError(f"For integral input tensors, argument {name} must not be a "
+                               f"floating point number.")
+    _scale_args(dt, beta, alpha)
+    shape = (vec1._shape[0], vec2._shape[0])
+    input.detach().expand(shape)                     # (torch's error when it does not fit)
+    input, vec1, vec2 = (t if t._dtype is dt else t.to(dt) for t in (input, vec1, vec2))
+    if dt is D.bool_:
+        out = np.broadcast_to(input._array() & bool(beta), shape) | \
+            (np.outer(vec1._array(), vec2._array()) & bool(alpha))
+        return Tensor._wrap(np.array(out), dt)
+    return _fused("addr", _outer, input, vec1, vec2, beta, alpha)
+
+
+def _batch_checks(fn, input, batch1, batch2):
+    for pos, (name, t) in enumerate((("input", input), ("batch1", batch1), ("batch2", batch2)),
+                                    1):
+        _tensor_operand(fn, t, pos, name)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * bmm(batch1, batch2), input broadcast to the product's shape
+    (BaddbmmBackward0)."""
+    _batch_checks("baddbmm", input, batch1, batch2)
+    input.detach().expand(batch1.size(0), batch1.size(1), batch2.size(2))
+    if not input._dtype is batch1._dtype is batch2._dtype:
+        raise RuntimeError(f"Input dtypes must be the same, got: input {_tname(input._dtype)}, "
+                           f"batch1: {_tname(batch1._dtype)}, batch2: "
+                           f"{_tname(batch2._dtype)}")
+    for name, t in (("batch1", batch1), ("batch2", batch2)):
+        if t.dim() != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    bs, _, k = batch1._shape
+    if batch2._shape[:2] != (bs, k):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{bs}, {k}] but got: [{batch2._shape[0]}, {batch2._shape[1]}].")
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"baddbmm\" not implemented for 'Bool'")
+    _scale_args(input._dtype, beta, alpha)
+    return _fused("baddbmm", _bmm, input, batch1, batch2, beta, alpha)
+
+
+def _bmm(a, b):
+    return matmul(a, b, name="bmm")
+
+
+def _bmm_sum(a, b):
+    return matmul(a, b, name="bmm").sum(0)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * (the sum over the batch of batch1[i] @ batch2[i]), input
+    broadcast to the product's shape (AddbmmBackward0)."""
+    _batch_checks("addbmm", input, batch1, batch2)
+    input.detach().expand(batch1.size(1), batch2.size(2))
+    for name, t in (("batch1", batch1), ("batch2", batch2)):
+        if t.dim() != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    (b1, n, k), (b2, k2, p) = batch1._shape, batch2._shape
+    if b1 != b2:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got {b1} and "
+                           f"{b2}")
+    if k != k2:
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({n}x{k} and {k2}x{p})")
+    for names, (s, t) in (("self and mat2", (input, batch2)),
+                          ("mat1 and mat2", (batch1, batch2))):
+        if s._dtype is not t._dtype:
+            raise RuntimeError(f"{names} must have the same dtype, but got {s._dtype.legacy} "
+                               f"and {t._dtype.legacy}")
+    if input._dtype is D.bool_:
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    _scale_args(input._dtype, beta, alpha)
+    return _fused("addbmm", _bmm_sum, input, batch1, batch2, beta, alpha)
+
+
+def _inplace_product(self, fn, args, beta, alpha):
+    """self = fn(self, *args, beta, alpha) in place (torch's addmv_, addr_, baddbmm_,
+    addbmm_): the row's grad_fn, recorded when self or an argument needs history."""
+    self._check_inplace()                     # (a leaf that requires grad: torch's error first)
+    if fn is addr:
+        for pos, (name, v) in enumerate((("vec1", args[0]), ("vec2", args[1])), 1):
+            _tensor_operand("addr_", v, pos, name)
+            if v.dim() != 1:
+                raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.dim()}-D")
+        if self.dim() != 2:
+            raise RuntimeError(f"2D tensor expected, got {self.dim()}D tensor for input")
+        if self._shape != (args[0]._shape[0], args[1]._shape[0]):
+            raise RuntimeError(f"size mismatch, input: {list(self._shape)}, v1: "
+                               f"{list(args[0]._shape)}, v2: {list(args[1]._shape)}")
+    out = fn(self.detach(), *(a.detach() if isinstance(a, Tensor) else a for a in args),
+             beta=beta, alpha=alpha)          # (torch's argument errors, the result's shape)
+    if fn is addr:
+        if out._dtype.is_floating_point and not self._dtype.is_floating_point:
+            raise RuntimeError(f"result type {out._dtype.legacy} can't be cast to the desired "
+                               f"output type {self._dtype.legacy}")
+        if self._dtype.is_floating_point:
+            args = tuple(a if a._dtype is self._dtype else a.to(self._dtype) for a in args)
+    elif fn is addbmm and out._shape != self._shape:
+        raise NotImplementedError(f"tapegrad: addbmm_ of a tensor of size {list(self._shape)}, "
+                                  f"not the product's {list(out._shape)} (torch resizes it), "
+                                  f"is not implemented")
+    elif out._shape != self._shape:
+        raise RuntimeError(f"Bad in-place call: input tensor size {list(self._shape)} and "
+                           f"output tensor size {list(out._shape)} should match")
+    return _inplace_decomp(self, fn, *args, beta=beta, alpha=alpha, _clone=False,
+                           _inputs=args)
+
+
+def addmv_(input, mat, vec, *, beta=1, alpha=1):
+    """input = beta * input + alpha * (mat @ vec), in place (AddmvBackward0)."""
+    _tensor_operand("addmv_", input, 1, "input")
+    return _inplace_product(input, addmv, (mat, vec), beta, alpha)
 
 
 def outer(input, vec2):
@@ -316,10 +507,35 @@ def chain_matmul(*matrices, out=None):
 
 @tensor_methods
 class _ProductMethods:
-    """Tensor.addmm, outer/ger, kron, cross, inner."""
+    """Tensor.addmm, addmv, addr, baddbmm, addbmm (and in place: addmv_, addr_, baddbmm_,
+    addbmm_), outer/ger, kron, cross, inner."""
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return _inplace_product(self, addmv, (mat, vec), beta, alpha)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return _inplace_product(self, addr, (vec1, vec2), beta, alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _inplace_product(self, baddbmm, (batch1, batch2), beta, alpha)
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return _inplace_product(self, addbmm, (batch1, batch2), beta, alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     def outer(self, vec2):
         return outer(self, vec2)

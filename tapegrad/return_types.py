@@ -39,3 +39,12 @@ sort = _make("sort", ("values", "indices"))
 topk = _make("topk", ("values", "indices"))
 kthvalue = _make("kthvalue", ("values", "indices"))
 median = _make("median", ("values", "indices"))
+
+# cummax / cummin (tapegrad/scans.py)
+__all__ += ["cummax", "cummin"]
+cummax = _make("cummax", ("values", "indices"))
+cummin = _make("cummin", ("values", "indices"))
+
+# frexp (tapegrad/mathops.py)
+__all__ += ["frexp"]
+frexp = _make("frexp", ("mantissa", "exponent"))

@@ -75,6 +75,12 @@ STRUCT_CASES = {
     "index_fill": [("f", lambda m, a: a.index_fill(1, _i(m, [0, 2]), -2.0), [(2, 3)], ANY)],
     "trace": [("t", lambda m, a: a.trace(), [(3, 3)], ANY),
               ("rect", lambda m, a: m.trace(a * a), [(2, 3)], ANY)],
+    # the running extremes (tapegrad/scans.py): gather rows as sort's
+    "cummax": [("d1", lambda m, a: m.cummax(a, 1).values, [(2, 4)], ANY),
+               ("ties", lambda m, a: m.cat([a, a[:1], a], 0).cummax(0)[0], [(3,)], ANY),
+               ("0d", lambda m, a: a.cummax(0)[0], [()], ANY)],
+    "cummin": [("d0", lambda m, a: a.cummin(0).values, [(4, 2)], ANY),
+               ("ties", lambda m, a: m.cummin(m.cat([a, a]), -1)[0], [(3,)], ANY)],
     "addmm": [("mat", lambda m, a, b, c: m.addmm(a, b, c), [(2, 4), (2, 3), (3, 4)], ANY),
               ("vec", lambda m, a, b, c: a.addmm(b, c, beta=0.5, alpha=2.0), [(4,), (2, 3),
                                                                                (3, 4)], ANY)],

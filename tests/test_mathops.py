@@ -335,3 +335,60 @@ def test_var_mean_and_std_mean_values():
         for u, v in zip(a, b):
             assert tuple(u.shape) == tuple(v.shape)
             np.testing.assert_allclose(u.numpy(), v.numpy(), rtol=1e-12)
+
+
+# ---- heaviside: values, and torch's NotImplemented node (no derivative) ----------------------
+@pytest.mark.parametrize("expr", ["m.heaviside(x, m.tensor(0.5))", "m.heaviside(x.detach(), y)",
+                                  "x.heaviside(x)", "m.heaviside(x, y)",
+                                  "(x * 1).heaviside_(m.tensor([0.5]))",
+                                  "x.detach().clone().heaviside_(y)", "(x * 2).heaviside_(y)"])
+def test_heaviside_node_as_torch(expr):
+    out = []
+    for m in (tg, torch):
+        x = m.tensor([[0.0, -0.0, nan, -1.0, inf, 2.0]], requires_grad=True)
+        y = m.tensor([1.5, -2.0, 0.0, 3.0, 4.0, 0.5], requires_grad=True)
+        r = eval(expr, {"m": m, "x": x, "y": y})
+        fn = r.grad_fn
+        edges = [(type(f).__name__ if f is not None else None, i) for f, i in fn.next_functions]
+        with pytest.raises(RuntimeError) as info:
+            r.sum().backward()
+        out.append((r.detach().numpy().tolist(), fn.name(), edges, str(info.value)))
+    assert repr(out[0]) == repr(out[1])
+    with tg.no_grad():
+        assert tg.heaviside(tg.ones(2, requires_grad=True), tg.ones(1)).grad_fn is None
+        w = tg.tensor([0.0, 1.0, -1.0], requires_grad=True)
+        assert w.heaviside_(tg.tensor([0.5])).tolist() == [0.5, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("expr", ["m.ones(3).heaviside_(m.ones(2, 3))",
+                                  "m.ones(3).heaviside_(m.ones(3).double())",
+                                  "m.ones(3, requires_grad=True).heaviside_(m.ones(1))",
+                                  "m.ones(3).heaviside_(0.5)", "m.ones(3).heaviside(0.5)",
+                                  "m.heaviside(m.ones(3), 0.5)", "m.ones(3).ldexp(2)",
+                                  "m.ldexp(m.ones(3), 2)", "m.ones(3).ldexp_(2)",
+                                  "m.ldexp_(m.ones(3), 2)"])
+def test_heaviside_inplace_errors_as_torch(expr):
+    out = []
+    for m in (tg, torch):
+        with pytest.raises(Exception) as info:
+            eval(expr, {"m": m})
+        out.append((info.type.__name__, str(info.value).replace("torch", "M")
+                    .replace("tapegrad", "M")))
+    assert out[0] == out[1]
+
+
+def test_frexp_exponents_are_guarded_on_replay():
+    """The exponents found while recording are constants of the tape: a replay where one no
+    longer gives a mantissa in [0.5, 1) (or leaves 0 as 0) raises BranchChanged."""
+    def prog(x):
+        return (x.frexp().mantissa * tg.tensor([1.0, 2.0, 3.0])).sum()
+    rec = tg.record(prog, tg.tensor([3.0, 0.0, 0.6]))
+    point = tg.tensor([2.5, 0.0, 0.7])
+    value, (g,) = rec.value_and_grad(point)
+    x = point.clone().requires_grad_()
+    out = prog(x)
+    out.backward()
+    assert float(value) == out.item() and np.asarray(g).tolist() == x.grad.tolist()
+    for moved in ([5.0, 0.0, 0.6], [3.0, 1.0, 0.6], [3.0, 0.0, 1.5]):
+        with pytest.raises(tg.BranchChanged):
+            rec.value_and_grad(tg.tensor(moved))
