@@ -256,13 +256,15 @@ class _MathMethods:
                        edges=(self, tensor1, tensor2))
 
     def lerp_(self, end, weight):
-        return _inplace_decomp(self, Tensor.lerp, end, weight)
+        return _inplace_decomp(self, Tensor.lerp, end, weight, _inputs=(end, weight))
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
-        return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value)
+        return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value,
+                               _inputs=(tensor1, tensor2))
 
     def addcdiv_(self, tensor1, tensor2, *, value=1):
-        return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value)
+        return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value,
+                               _inputs=(tensor1, tensor2))
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         """nan, +inf, -inf replaced by nan, posinf (the dtype's max), neginf (its lowest);

@@ -123,3 +123,27 @@ def test_recorded_setitem_copy_and_fill_replay():
         out.backward()
         assert value == pytest.approx(out.item(), rel=1e-13)
         np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-12)
+
+
+def _inplace_from_arguments(m):
+    """An in-place decomposition on a tensor with no history whose arguments need grad: the
+    change is recorded (torch's node, edges) and the arguments get their gradients."""
+    out = []
+    f64 = m.float64     # (float32 gradients differ from torch's in the last bit)
+    y = m.tensor([1.0, 2.0], dtype=f64, requires_grad=True)
+    calls = (lambda x: x.addcmul_(y, y, value=2), lambda x: x.addcdiv_(y, y + 1),
+             lambda x: x.lerp_(y, 0.3), lambda x: x.lerp_(y, m.tensor([0.5, 0.2], dtype=f64)),
+             lambda x: x.lerp_(m.tensor([1.0, 1.0], dtype=f64), y))
+    for call in calls:
+        r = call(m.tensor([3.0, 4.0], dtype=f64))
+        y.grad = None
+        (r * r).sum().backward()
+        out.append((r.grad_fn.name(), [None if f is None else f.name()
+                                       for f, _ in r.grad_fn.next_functions],
+                    r.detach().numpy().round(12).tolist(), y.grad.numpy().round(12).tolist()))
+    return out
+
+
+def test_inplace_decomposition_recorded_from_its_arguments():
+    torch = pytest.importorskip("torch")
+    assert _inplace_from_arguments(tg) == _inplace_from_arguments(torch)
