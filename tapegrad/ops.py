@@ -480,6 +480,18 @@ _DECLS = [
     Op("nansum", "decomp", "NansumBackward0", saves=("a",)),
     Op("vdot", "decomp", "VdotBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("dist", "decomp", "DistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
+    # --- engineer "conv": Tensor.unfold, a sliding-window view (strided: the same kernel
+    # pieces; overlapping windows add up in the backward), and nn.functional's convolution
+    # and pooling rows (bodies in tapegrad/nn/_decomps_conv.py: windows, one batched matmul;
+    # max pooling a gather of the maxima torch's kernel picks) ------------------------------
+    Op("unfold", "strided", "UnfoldBackward0"),
+    Op("convolution", "decomp", "ConvolutionBackward0", saves=("a", "b"), edges=(0, 1, 2)),
+    Op("max_pool2d", "decomp", "MaxPool2DWithIndicesBackward0", saves=("a",)),
+    Op("max_pool3d", "decomp", "MaxPool3DWithIndicesBackward0", saves=("a",)),
+    Op("avg_pool2d", "decomp", "AvgPool2DBackward0", saves=("a",)),
+    Op("avg_pool3d", "decomp", "AvgPool3DBackward0", saves=("a",)),
+    Op("adaptive_avg_pool2d", "decomp", "AdaptiveAvgPool2DBackward0", saves=("a",)),
+    Op("adaptive_avg_pool3d", "decomp", "AdaptiveAvgPool3DBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):
@@ -513,7 +525,7 @@ OUTPUT_CODE = OPS["output"].code
 # is a change of both.
 VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
                       "slice", "transpose", "t", "expand", "permute", "alias", "as_strided",
-                      "unsqueeze_strided"})
+                      "unsqueeze_strided", "unfold"})
 
 
 def saves_mask(op):

@@ -657,6 +657,18 @@ INTERNAL = {
     "stopgrad": "detach() while tracing", "max_shift": "softmax's shift while tracing",
     "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
     "threshold_backward": "",
+    "unfold": ["a.unfold(1, 2, 1)", "b.unfold(0, 1, 1)"],
+    "convolution": ["F.conv1d(a[None], b[:, :, None])", "F.conv1d(a, b[:, None], v[:2])",
+                    "F.conv1d(c[None], b[:, :, None], v[:2], padding='same')",
+                    "F.conv2d(a[None, None], b[None, None, :, :2], None, 1, 1)"],
+    "max_pool2d": ["F.max_pool2d(a[None], 2, 1)", "F.max_pool1d(a, 2)",
+                   "F.max_pool1d(a[None], 2, return_indices=True)[0]"],
+    "max_pool3d": ["F.max_pool3d(a[None, None], 1)"],
+    "avg_pool2d": ["F.avg_pool2d(a[None], 2, 1, 1)", "F.avg_pool1d(a, 2)"],
+    "avg_pool3d": ["F.avg_pool3d(a[None, None], 1)"],
+    "adaptive_avg_pool2d": ["F.adaptive_avg_pool2d(a[None], (2, 2))",
+                            "F.adaptive_avg_pool1d(a, 2)", "F.adaptive_avg_pool2d(a[None], 1)"],
+    "adaptive_avg_pool3d": ["F.adaptive_avg_pool3d(a[None, None], (1, 2, 2))"],
     "output": "an output of a multi-output entry: the split cases",
 }
 ROWS_AT_WRITING = set(NEXT_FNS) | set(INTERNAL)

@@ -1,0 +1,189 @@
+"""The bodies of nn.functional's convolution and pooling rows (tapegrad/ops.py, the block of
+engineer "conv"), recorded by `decomps.record` as one group shown as torch's node
+(`ConvolutionBackward0`, `MaxPool2DWithIndicesBackward0`, ...), so forward, gradients of any
+order, replay and tape files are those of the primitives.
+
+A convolution is im2col and one batched matmul: the input's sliding windows are one strided
+view (`windows`: an `unfold` entry, no copy in the forward), reshaped to (N * groups, C/groups
+* kernel, positions) and multiplied by the weight, so BLAS does the work; the backward of the
+view adds overlapping windows back up.  Max pooling is one gather of the maxima the front end
+found with torch's kernel's rule; average pooling a sum over the windows view, divided.
+
+The bodies receive validated arguments (nn/_conv.py checks them).
+"""
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..creation import full
+from ..ndops import _guard_extreme
+from ..structops import _gather
+from ..views import _strided, cat
+from . import _decomps as B
+
+
+def windows(x, kernel, stride, dilation, kernel_last=False):
+    """The sliding windows of x (N, C, *spatial) as one strided view of x (row `unfold`):
+    shape (N, C, *kernel, *positions), or (N, C, *positions, *kernel) with kernel_last."""
+    k = len(kernel)
+    sizes = tuple(x.shape[2:])
+    out = tuple((sizes[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+                for i in range(k))
+
+    def view(a):
+        st = a.strides
+        ks = tuple(st[2 + i] * dilation[i] for i in range(k))
+        os = tuple(st[2 + i] * stride[i] for i in range(k))
+        if kernel_last:
+            return as_strided(a, a.shape[:2] + out + tuple(kernel), st[:2] + os + ks,
+                              writeable=False)
+        return as_strided(a, a.shape[:2] + tuple(kernel) + out, st[:2] + ks + os,
+                          writeable=False)
+    return _strided("unfold", x, view)
+
+
+def _pad(T, x, pads, value):
+    """x padded on its spatial dims by pads ((lo, hi) per dim, first dim first) with value."""
+    flat = [v for lo_hi in reversed(pads) for v in lo_hi]
+    if not any(flat):
+        return x
+    return B.constant_pad_nd(T, x, flat, value, cat, full)
+
+
+def convolution(T, x, weight, bias, stride, padding, dilation, groups):
+    """x (N, C, *spatial) convolved with weight (OC, C / groups, *kernel), plus bias: the
+    padded input's windows (N * groups, C / groups * K, L) times the weight (N * groups,
+    OC / groups, C / groups * K), one batched matmul, viewed as (N, OC, *positions)."""
+    k = weight.dim() - 2
+    xp = _pad(T, x, [(p, p) for p in padding], 0.0)
+    n, c = x.shape[0], x.shape[1]
+    oc = weight.shape[0]
+    kernel = tuple(weight.shape[2:])
+    cols = windows(xp, kernel, stride, dilation)
+    positions = tuple(cols.shape[2 + k:])
+    cg, og = c // groups, oc // groups
+    depth = cg * math.prod(kernel)
+    cols = cols.reshape(n * groups, depth, math.prod(positions))
+    w = weight.reshape(1, groups, og, depth).expand(n, groups, og, depth)
+    out = w.reshape(n * groups, og, depth).matmul(cols).reshape(n, oc, cols.shape[-1])
+    if bias is not None:   # (expanded over the positions: a trailing broadcast is the fast one)
+        out = out + bias.reshape(oc, 1).expand(oc, cols.shape[-1])
+    return out.reshape((n, oc) + positions)
+
+
+# NOTE: max pooling's gradient goes to the one element torch's kernel picks in each window
+# (its loop `if (val > maxval || isnan(val))` over the window in row-major order, padding
+# skipped): the first maximum on ties, the last nan of a window holding nans, the first
+# element of a window of -inf.  The front end finds those positions (`max_positions`); the
+# gather adds the gradients of overlapping windows that pick the same element.
+def max_pool(T, x, pos, guard):
+    """The elements of x at flat positions pos (the windows' maxima).  While recording for
+    replay, `guard` = (kernel, stride, padding, dilation, extra, kidx): a guard checks that
+    each window's maximum is still where it was (else a replay raises BranchChanged)."""
+    out = _gather("max_dim", x, pos)
+    if guard is not None:
+        kernel, stride, padding, dilation, extra, kidx = guard
+        x4 = x if x.dim() == len(kernel) + 2 else x.unsqueeze(0)
+        xp = _pad(T, x4, [(p, p + e) for p, e in zip(padding, extra)], -math.inf)
+        win = windows(xp, kernel, stride, dilation, kernel_last=True)
+        flat = win.reshape(tuple(win.shape[:2 + len(kernel)]) + (-1,))
+        _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
+    return out
+
+
+def max_positions(arr, kernel, stride, padding, dilation, out):
+    """The position torch's max pooling kernel picks in each window of arr (N, C, *spatial):
+    (flat positions into arr, indices within each (n, c) plane, window index), each of shape
+    (N, C, *out)."""
+    k = len(kernel)
+    sizes = arr.shape[2:]
+    extra = [max((out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
+                 - sizes[i] - 2 * padding[i], 0) for i in range(k)]
+    low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
+    padded = np.pad(arr, [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(padding, extra)],
+                    constant_values=low)
+    st = padded.strides
+    win = as_strided(padded, padded.shape[:2] + tuple(out) + tuple(kernel),
+                     st[:2] + tuple(st[2 + i] * stride[i] for i in range(k))
+                     + tuple(st[2 + i] * dilation[i] for i in range(k)), writeable=False)
+    K = math.prod(kernel)
+    win = win.reshape(arr.shape[:2] + tuple(out) + (K,))
+    # the input coordinate of window element j of output position o, per dim (-1: padding)
+    coords = []
+    valid = np.ones(tuple(out) + (K,), bool)
+    for i in range(k):
+        o = np.arange(out[i]).reshape([-1 if j == i else 1 for j in range(k)] + [1])
+        j = np.unravel_index(np.arange(K), kernel)[i]
+        c = o * stride[i] - padding[i] + j * dilation[i]
+        valid &= (c >= 0) & (c < sizes[i])
+        coords.append(np.broadcast_to(c, tuple(out) + (K,)))
+    w = np.where(valid, win, low)
+    m = w.max(-1, keepdims=True)
+    idx = np.argmax((w == m) & valid, -1)
+    if arr.dtype.kind == "f":
+        isnan = np.isnan(w)
+        idx = np.where(isnan.any(-1), K - 1 - np.argmax(isnan[..., ::-1], -1), idx)
+    plane = np.zeros(idx.shape, np.int64)
+    for i in range(k):
+        ci = np.take_along_axis(np.broadcast_to(coords[i], w.shape), idx[..., None], -1)[..., 0]
+        plane = plane * sizes[i] + ci
+    size = math.prod(sizes)
+    base = np.arange(arr.shape[0] * arr.shape[1], dtype=np.int64).reshape(
+        arr.shape[:2] + (1,) * k) * size
+    return base + plane, plane, idx, extra
+
+
+def avg_pool(T, x, kernel, stride, padding, extra, divisor):
+    """The sums over the windows of x (zero-padded) divided by `divisor` (a number, or a
+    constant tensor of the output's spatial shape)."""
+    k = len(kernel)
+    batched = x.dim() == k + 2
+    xp = _pad(T, x if batched else x.unsqueeze(0), [(p, p + e) for p, e in zip(padding, extra)],
+              0.0)
+    win = windows(xp, kernel, stride, (1,) * k, kernel_last=True)
+    out = win.sum(tuple(range(2 + k, 2 + 2 * k))) / divisor
+    return out if batched else out.squeeze(0)
+
+
+def int_avg_pool(arr, kernel, stride, padding, extra, divisor):
+    """avg_pool of an int64 array (no gradient): the window sums divided by divisor (a
+    number or an array of the output's spatial shape), truncated toward zero as torch's."""
+    k = len(kernel)
+    batched = arr.ndim == k + 2
+    a = arr if batched else arr[None]
+    a = np.pad(a, [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(padding, extra)])
+    st = a.strides
+    out = tuple((a.shape[2 + i] - kernel[i]) // stride[i] + 1 for i in range(k))
+    win = as_strided(a, a.shape[:2] + out + tuple(kernel),
+                     st[:2] + tuple(st[2 + i] * stride[i] for i in range(k)) + st[2:],
+                     writeable=False)
+    s = win.sum(tuple(range(2 + k, 2 + 2 * k)))
+    q = np.trunc(s / divisor).astype(np.int64)
+    return q if batched else q[0]
+
+
+def adaptive_avg_pool(T, x, out, sums, counts):
+    """The means over torch's adaptive windows (start floor(i * S / O), end ceil((i + 1) * S
+    / O) per dim): each spatial dim summed by a 0/1 matrix (`sums`, a constant (O, S) tensor
+    per dim; None: uniform windows, summed over a windows view), then divided by `counts`
+    (the windows' sizes, a constant tensor)."""
+    k = len(out)
+    lead = tuple(x.shape[:x.dim() - k])
+    if sums is None:
+        kernel = tuple(x.shape[x.dim() - k + i] // out[i] for i in range(k))
+        x4 = x.reshape((math.prod(lead), 1) + tuple(x.shape[x.dim() - k:]))
+        win = windows(x4, kernel, kernel, (1,) * k, kernel_last=True)
+        y = win.sum(tuple(range(2 + k, 2 + 2 * k))).reshape(lead + tuple(out))
+        return y / counts
+    y = x
+    for i in reversed(range(k)):
+        d = y.dim() - k + i
+        pre, size = math.prod(y.shape[:d]), y.shape[d]
+        post = math.prod(y.shape[d + 1:])
+        if post == 1:
+            z = y.reshape(pre, size).matmul(sums[i].t())
+        else:
+            z = sums[i].matmul(y.reshape(pre, size, post))
+        y = z.reshape(tuple(y.shape[:d]) + (out[i],) + tuple(y.shape[d + 1:]))
+    return y / counts
