@@ -492,6 +492,12 @@ _DECLS = [
     Op("avg_pool3d", "decomp", "AvgPool3DBackward0", saves=("a",)),
     Op("adaptive_avg_pool2d", "decomp", "AdaptiveAvgPool2DBackward0", saves=("a",)),
     Op("adaptive_avg_pool3d", "decomp", "AdaptiveAvgPool3DBackward0", saves=("a",)),
+    # F.pixel_shuffle / pixel_unshuffle (reshape, permute, reshape), F.unfold (im2col: the
+    # convolution's windows) and F.fold (col2im: their adjoint, a strided scatter-add)
+    Op("pixel_shuffle", "decomp", "PixelShuffleBackward0", saves=()),
+    Op("pixel_unshuffle", "decomp", "PixelUnshuffleBackward0", saves=()),
+    Op("im2col", "decomp", "Im2ColBackward0", saves=()),
+    Op("col2im", "decomp", "Col2ImBackward0", saves=()),
 ]
 
 def mentions(expr, name):

@@ -343,6 +343,15 @@ CASES.update({
                              ANY)],
     "adaptive_avg_pool3d": [("d", lambda m, a: F_(m).adaptive_avg_pool3d(a, (2, 1, 3)),
                              [(1, 1, 3, 2, 4)], ANY)],
+    "pixel_shuffle": [("d", lambda m, a: F_(m).pixel_shuffle(a, 2), [(1, 4, 2, 3)], ANY)],
+    "pixel_unshuffle": [("d", lambda m, a: F_(m).pixel_unshuffle(a, 2), [(2, 2, 4)], ANY)],
+    "im2col": [("pad", lambda m, a: F_(m).unfold(a, 2, padding=1, stride=2), [(1, 2, 3, 4)],
+                ANY),
+               ("3d", lambda m, a: F_(m).unfold(a, (2, 1), dilation=(1, 2)), [(2, 3, 4)], ANY)],
+    "col2im": [("overlap", lambda m, a: F_(m).fold(a, (3, 4), 2, padding=1, stride=1),
+                [(1, 8, 20)], ANY),
+               ("2d", lambda m, a: F_(m).fold(a, (3, 3), (2, 1), stride=(1, 2)), [(4, 4)],
+                ANY)],
 })
 
 

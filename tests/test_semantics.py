@@ -646,17 +646,6 @@ NEXT_FNS = {
     "scatter_reduce": ["a.scatter_reduce(1, m.tensor([[0, 0], [2, 1]]), b, 'amax')"],
     "index_reduce": ["a.index_reduce(0, m.tensor([1, 0]), b, 'prod')"],
     "unsqueeze_strided": ["a[1:, None]", "a[0, None]", "a[:, ::2, None]"],
-}
-INTERNAL = {
-    "leaf": "AccumulateGrad: the next_functions of every other case",
-    "import": "a node of an older tape: shows that tape's grad_fn",
-    "const": "a constant operand: (None, 0) in the cases above",
-    "lt": "comparisons record no gradient", "le": "", "gt": "", "ge": "", "eq": "", "ne": "",
-    "logical_and": "", "logical_or": "", "logical_xor": "",
-    "guard_bool": "replay guards", "guard_value": "",
-    "stopgrad": "detach() while tracing", "max_shift": "softmax's shift while tracing",
-    "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
-    "threshold_backward": "",
     "unfold": ["a.unfold(1, 2, 1)", "b.unfold(0, 1, 1)"],
     "convolution": ["F.conv1d(a[None], b[:, :, None])", "F.conv1d(a, b[:, None], v[:2])",
                     "F.conv1d(c[None], b[:, :, None], v[:2], padding='same')",
@@ -669,6 +658,21 @@ INTERNAL = {
     "adaptive_avg_pool2d": ["F.adaptive_avg_pool2d(a[None], (2, 2))",
                             "F.adaptive_avg_pool1d(a, 2)", "F.adaptive_avg_pool2d(a[None], 1)"],
     "adaptive_avg_pool3d": ["F.adaptive_avg_pool3d(a[None, None], (1, 2, 2))"],
+    "pixel_shuffle": ["F.pixel_shuffle(a[None, None], 1)"],
+    "pixel_unshuffle": ["F.pixel_unshuffle(b[None, None], 1)"],
+    "im2col": ["F.unfold(a[None, None], 2)", "F.unfold(a[None], 1, padding=1)"],
+    "col2im": ["F.fold(a, (2, 2), (1, 2))", "F.fold(F.unfold(a[None, None], 2), (2, 3), 2)"],
+}
+INTERNAL = {
+    "leaf": "AccumulateGrad: the next_functions of every other case",
+    "import": "a node of an older tape: shows that tape's grad_fn",
+    "const": "a constant operand: (None, 0) in the cases above",
+    "lt": "comparisons record no gradient", "le": "", "gt": "", "ge": "", "eq": "", "ne": "",
+    "logical_and": "", "logical_or": "", "logical_xor": "",
+    "guard_bool": "replay guards", "guard_value": "",
+    "stopgrad": "detach() while tracing", "max_shift": "softmax's shift while tracing",
+    "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
+    "threshold_backward": "",
     "output": "an output of a multi-output entry: the split cases",
 }
 ROWS_AT_WRITING = set(NEXT_FNS) | set(INTERNAL)

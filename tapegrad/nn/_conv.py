@@ -21,7 +21,8 @@ from . import _decomps as B, _decomps_conv as C
 __all__ = ["conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "max_pool3d",
            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_avg_pool3d"]
+           "adaptive_avg_pool2d", "adaptive_avg_pool3d", "pixel_shuffle", "pixel_unshuffle",
+           "unfold", "fold"]
 
 _WORDS = {1: "one", 2: "two", 3: "three"}
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int"}
@@ -558,3 +559,145 @@ def adaptive_avg_pool3d(input, output_size):
     """The means of an output_size grid of windows spread evenly over (D, H, W)
     (AdaptiveAvgPool3DBackward0; MeanBackward1 for (1, 1, 1))."""
     return _adaptive(3, input, output_size)
+
+
+# ---- pixel shuffle, im2col / col2im ----------------------------------------------------------
+def pixel_shuffle(input, upscale_factor):
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r), r = upscale_factor
+    (PixelShuffleBackward0)."""
+    _tensor("pixel_shuffle", input)
+    r = int(upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    c = input.shape[-3]
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                           f"is not divisible by {r * r}")
+    return _record("pixel_shuffle", C.pixel_shuffle, input, r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W), r = downscale_factor
+    (PixelUnshuffleBackward0)."""
+    _tensor("pixel_unshuffle", input)
+    r = int(downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    for name, d in (("height", -2), ("width", -1)):
+        if input.shape[d] % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "
+                               f"downscale_factor, but input.size({d})={input.shape[d]} is not "
+                               f"divisible by {r}")
+    return _record("pixel_unshuffle", C.pixel_unshuffle, input, r)
+
+
+def _fold_args(kernel_size, dilation, padding, stride):
+    out = []
+    for name, v in (("kernel_size", kernel_size), ("dilation", dilation),
+                    ("padding", padding), ("stride", stride)):
+        v = _ints("im2col", name, v, 2)
+        if len(v) != 2:
+            raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(v)}")
+        out.append(v)
+    kernel, dilation, padding, stride = out
+    if kernel[0] <= 0 or kernel[1] <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{kernel[0]} kernel_width: {kernel[1]}")
+    return kernel, dilation, padding, stride
+
+
+def _check_dilation_padding(dilation, padding):
+    if dilation[0] <= 0 or dilation[1] <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: "
+                           f"{dilation[0]} dilation_width: {dilation[1]}")
+    if padding[0] < 0 or padding[1] < 0:
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: "
+                           f"{padding[0]} pad_width: {padding[1]}")
+
+
+def _check_stride(stride):
+    if stride[0] <= 0 or stride[1] <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: "
+                           f"{stride[0]} stride_width: {stride[1]}")
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding kernel_size blocks of (N, C, H, W) or (C, H, W) input as columns:
+    (N, C * kH * kW, L) (Im2ColBackward0)."""
+    _tensor("unfold", input)
+    kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
+    _check_dilation_padding(dilation, padding)
+    _check_stride(stride)
+    s = input.shape
+    if input.dim() < 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-input.dim()}, {input.dim() - 1}], but got 2)")
+    valid = s[1] != 0 and s[2] != 0
+    if not ((input.dim() == 3 and s[0] and valid) or (input.dim() == 4 and valid and s[3])):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size "
+                           f"and other non-zero dimensions for input, but got: {_sizes(input)}")
+    h, w = s[-2], s[-1]
+    blocks = [(v + 2 * p - (d * (k - 1) + 1)) // st + 1
+              for v, p, d, k, st in zip((h, w), padding, dilation, kernel, stride)]
+    if blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(f"Given input with spatial size ({h}, {w}), kernel_size="
+                           f"({kernel[0]}, {kernel[1]}), dilation=({dilation[0]}, "
+                           f"{dilation[1]}), padding=({padding[0]}, {padding[1]}), calculated "
+                           f"shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), "
+                           f"but its components must be at least one.")
+    args = (tuple(kernel), tuple(dilation), tuple(padding), tuple(stride))
+    return _record("im2col", C.im2col if input.dim() == 4 else _unbatched(C.im2col), input,
+                   *args)
+
+
+def _unbatched(body):
+    """body on an unbatched input: run on unsqueeze(0), squeezed (inside the group, as
+    torch's kernels take both)."""
+    def run(T, x, *args):
+        return body(T, x.unsqueeze(0), *args).squeeze(0)
+    return run
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The columns (N, C * kH * kW, L) or (C * kH * kW, L) summed back into an (N, C,
+    *output_size) image, overlapping blocks adding up (Col2ImBackward0): unfold's
+    adjoint."""
+    _tensor("fold", input)
+    out = _ints("col2im", "output_size", output_size, 2)
+    if len(out) != 2:
+        raise RuntimeError(f"It is expected output_size equals to 2, but got size {len(out)}")
+    kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
+    _check_stride(stride)
+    _check_dilation_padding(dilation, padding)
+    s = input.shape
+    if input.dim() not in (2, 3) or any(v == 0 for v in s[input.dim() - 2:]):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           f"batch size and non-zero dimensions for input, but got: "
+                           f"{_sizes(input)}")
+    planes, length = s[-2], s[-1]
+    if planes % (kernel[0] * kernel[1]):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product "
+                           f"of kernel_size, but got input.size(1)={planes} and kernel_size="
+                           f"({kernel[0]}, {kernel[1]}).")
+    blocks = [(o + 2 * p - d * (k - 1) - 1) // st + 1
+              for o, p, d, k, st in zip(out, padding, dilation, kernel, stride)]
+    where = (f"Given output_size=({out[0]}, {out[1]}), kernel_size=({kernel[0]}, {kernel[1]}), "
+             f"dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, {padding[1]}), "
+             f"stride=({stride[0]}, {stride[1]}), ")
+    if length != blocks[0] * blocks[1]:
+        raise RuntimeError(f"{where}expected size of input's dimension 2 to match the calculated "
+                           f"number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size(2)={length}.")
+    if blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(f"{where}calculated shape of the array of sliding blocks as "
+                           f"({blocks[0]}, {blocks[1]}), which is too small (non-positive)")
+    args = (tuple(out), tuple(kernel), tuple(dilation), tuple(padding), tuple(stride))
+    return _record("col2im", C.col2im if input.dim() == 3 else _unbatched(C.col2im), input,
+                   *args)

@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..creation import full
 from ..ndops import _guard_extreme
 from ..structops import _gather
-from ..views import _strided, cat
+from ..views import _strided, cat, strided_scatter
 from . import _decomps as B
 
 
@@ -187,3 +187,52 @@ def adaptive_avg_pool(T, x, out, sums, counts):
             z = sums[i].matmul(y.reshape(pre, size, post))
         y = z.reshape(tuple(y.shape[:d]) + (out[i],) + tuple(y.shape[d + 1:]))
     return y / counts
+
+
+def pixel_shuffle(T, x, r):
+    """(*, C * r * r, H, W) -> (*, C, H * r, W * r): channel blocks of r x r spread over the
+    positions."""
+    lead, (c, h, w) = tuple(x.shape[:-3]), tuple(x.shape[-3:])
+    n = len(lead)
+    y = x.reshape(lead + (c // (r * r), r, r, h, w))
+    y = y.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return y.reshape(lead + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(T, x, r):
+    """(*, C, H * r, W * r) -> (*, C * r * r, H, W), pixel_shuffle's inverse."""
+    lead, (c, h, w) = tuple(x.shape[:-3]), tuple(x.shape[-3:])
+    n = len(lead)
+    y = x.reshape(lead + (c, h // r, r, w // r, r))
+    y = y.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return y.reshape(lead + (c * r * r, h // r, w // r))
+
+
+def im2col(T, x, kernel, dilation, padding, stride):
+    """(N, C, H, W) -> (N, C * kH * kW, L): the padded input's sliding windows, one column
+    per position (the convolution's im2col)."""
+    n, c = x.shape[0], x.shape[1]
+    xp = _pad(T, x, [(p, p) for p in padding], 0.0)
+    cols = windows(xp, kernel, stride, dilation)
+    return cols.reshape(n, c * math.prod(kernel), -1)
+
+
+# NOTE: fold (col2im) adds each column's elements into the padded output at the windows'
+# positions (one strided scatter: overlapping windows add up), then crops the padding; its
+# gradient is the windows view of the padded gradient, im2col's forward.
+def col2im(T, x, out, kernel, dilation, padding, stride):
+    """(N, C * kH * kW, L) -> (N, C, *out): the sums of the columns' elements over the
+    windows that cover each position."""
+    n = x.shape[0]
+    c = x.shape[1] // math.prod(kernel)
+    padded = tuple(o + 2 * p for o, p in zip(out, padding))
+    blocks = tuple((padded[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+                   for i in range(2))
+    cols = x.reshape((n, c) + tuple(kernel) + blocks)
+    plane = padded[0] * padded[1]
+    params = [0, c * plane, plane, dilation[0] * padded[1], dilation[1],
+              stride[0] * padded[1], stride[1]]
+    y = strided_scatter(cols, (n, c) + padded, params)
+    if any(padding):
+        y = y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]].contiguous()
+    return y
