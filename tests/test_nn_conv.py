@@ -536,7 +536,7 @@ def test_conv_default_init_is_torchs_distribution():
 
 
 # ---- replay ----------------------------------------------------------------------------------
-def test_cnn_recorded_once_replays_as_eager_and_guards_its_maxima():
+def test_cnn_recorded_once_replays_as_eager_and_guards_its_maxima(tmp_path):
     tg.manual_seed(0)
     net = tnn.Sequential(tnn.Conv2d(2, 3, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
                          tnn.AvgPool2d(2, ceil_mode=True), tnn.Flatten(), tnn.Linear(3 * 2 * 2, 2))
@@ -545,14 +545,41 @@ def test_cnn_recorded_once_replays_as_eager_and_guards_its_maxima():
     def f(x):
         return net(x).square().sum()
     rec = tg.record(f, tg.tensor(x0))
-    v, (g,) = rec.value_and_grad(x0)
+    rec.save(tmp_path / "cnn.tape")
+    v, (g,) = tg.load_tape(tmp_path / "cnn.tape").value_and_grad(x0)
     xe = tg.tensor(x0, requires_grad=True)
+    loss = f(xe)
+    loss.backward()
+    np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+    x1 = x0 + np.float32(1e-4) * R.standard_normal(x0.shape).astype(np.float32)
+    v, (g,) = rec.value_and_grad(x1)     # (the maxima stay where they were)
+    xe = tg.tensor(x1, requires_grad=True)
     loss = f(xe)
     loss.backward()
     np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
     np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
     with pytest.raises(tg.replay.BranchChanged):
         rec.value_and_grad(R.standard_normal((2, 2, 7, 8)).astype(np.float32))
+
+
+def test_conv1d_model_replays_at_new_inputs_and_in_batches():
+    tg.manual_seed(1)
+    net = tnn.Sequential(tnn.Conv1d(2, 4, 3, padding="same"), tnn.Tanh(),
+                         tnn.AdaptiveAvgPool1d(3), tnn.AvgPool1d(2, 1), tnn.Flatten(),
+                         tnn.Linear(8, 1))
+
+    def f(x):
+        return net(x).square().sum()
+    rec = tg.record(f, tg.tensor(R.standard_normal((3, 2, 9)).astype(np.float32)))
+    ys = R.standard_normal((4, 3, 2, 9)).astype(np.float32)
+    vb, (gb,) = rec.value_and_grad_batch(ys)
+    for y, v, g in zip(ys, np.asarray(vb), np.asarray(gb)):
+        t = tg.tensor(y, requires_grad=True)
+        loss = f(t)
+        loss.backward()
+        np.testing.assert_allclose(v, loss.item(), rtol=1e-5)
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
 # ---- end to end ------------------------------------------------------------------------------
