@@ -7,6 +7,7 @@ import contextlib
 import io
 import itertools
 import math
+import re
 import warnings
 
 import numpy as np
@@ -129,6 +130,53 @@ def test_conv_as_torch(k, sp, kern, kw, bias, batched, dtype):
     else:
         fn = lambda M, x, w: getattr(M.nn.functional, conv)(x, w, **kw)  # noqa: E731
         _compare(fn, [x, w], dtype)
+
+
+def _conv_transpose_cases():
+    cases = []
+    for k in (1, 2, 3):
+        grid = [dict(), dict(stride=2), dict(stride=2, padding=1, output_padding=1),
+                dict(groups=2, dilation=2), dict(stride=3, padding=2, dilation=2,
+                                                 output_padding=2), dict(padding=1)]
+        if k == 3:
+            grid = grid[1:4]
+        for kw, bias, batched in itertools.product(grid, (True, False), (True, False)):
+            if not batched and (kw or not bias):
+                continue
+            cases.append((k, kw, bias, batched))
+    return cases
+
+
+CONVT = _conv_transpose_cases()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("k,kw,bias,batched", CONVT,
+                         ids=[f"{c[0]}d-{c[1]}-b{int(c[2])}-n{int(c[3])}" for c in CONVT])
+def test_conv_transpose_as_torch(k, kw, bias, batched, dtype):
+    g = kw.get("groups", 1)
+    sp = {1: (5,), 2: (4, 5), 3: (3, 4, 3)}[k]
+    kern = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[k]
+    x = R.standard_normal(((2,) if batched else ()) + (4,) + sp)
+    w = R.standard_normal((4, 6 // g) + kern) * 0.5
+    b = R.standard_normal(6)
+    conv = f"conv_transpose{k}d"
+    if bias:
+        fn = lambda M, x, w, b: getattr(M.nn.functional, conv)(x, w, b, **kw)  # noqa: E731
+        _compare(fn, [x, w, b], dtype)
+    else:
+        fn = lambda M, x, w: getattr(M.nn.functional, conv)(x, w, **kw)  # noqa: E731
+        _compare(fn, [x, w], dtype)
+
+
+def test_conv_transpose_gradcheck_and_gradgradcheck():
+    x = tg.tensor(R.standard_normal((1, 4, 3, 4)), requires_grad=True)
+    w = tg.tensor(R.standard_normal((4, 1, 2, 3)), requires_grad=True)
+    b = tg.tensor(R.standard_normal(2), requires_grad=True)
+    f = lambda x, w, b: tg.nn.functional.conv_transpose2d(  # noqa: E731
+        x, w, b, stride=2, padding=1, output_padding=1, groups=2)
+    assert gradcheck(f, [x, w, b])
+    assert gradgradcheck(f, [x, w, b])
 
 
 def test_conv_edges_when_inputs_need_no_gradient():
@@ -403,7 +451,20 @@ ERRORS = [
     "F.fold(m.randn(2, 12, 20), (5, 6), 2, dilation=0)", "F.fold(m.randn(2, 12, 20), 5, 2)",
     "F.fold(m.randn(2, 2, 12, 20), (5, 6), 2)", "F.fold(m.randn(2, 12, 20), (1, 1), 2)",
     "F.fold(m.randn(2, 12, 20), (5, 6, 1), 2)", "nn.Softmax2d()(x[0, 0])",
-    "nn.CircularPad2d(1)(x[0, 0])",
+    "nn.CircularPad2d(1)(x[0, 0])", "F.conv_transpose2d(x, w, output_padding=2)",
+    "F.conv_transpose2d(x, w, stride=2, output_padding=2)", "F.conv_transpose2d(x, w[:3])",
+    "F.conv_transpose2d(x, w, padding='same')", "F.conv_transpose2d(x[:, :, :4], w, m.randn(4))",
+    "F.conv_transpose2d(x, w, groups=2)", "F.conv_transpose2d(x, w, groups=0)",
+    "F.conv_transpose2d(x[0, 0], w)", "F.conv_transpose2d(x, w.double())",
+    "F.conv_transpose2d(x[:, :, :4], m.randn(3, 2, 3, 3).double())",
+    "F.conv2d(x, m.randn(4, 2, 3, 3).double())", "F.conv_transpose2d(x.double(), w[:3])",
+    "F.conv_transpose2d(x, w, m.randn(4).double())", "F.conv_transpose2d(x.double(), w)",
+    "F.conv_transpose2d(x, w, stride=0)", "F.conv_transpose2d(x, w, padding=-1)",
+    "F.conv_transpose2d(x, w, output_padding=-1)", "F.conv_transpose2d(x, w, stride=(1, 1, 1))",
+    "F.conv_transpose1d(x, w)", "nn.ConvTranspose2d(4, 6, 3, padding_mode='reflect')",
+    "nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(20, 17))",
+    "nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(17,))",
+    "list(nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(2, 6, 18, 17)).shape)",
 ]
 
 
@@ -416,7 +477,10 @@ def _errors(M):
             r = eval(src, env)
             out.append(f"{src}: {r if isinstance(r, list) else 'no error'}")
         except Exception as e:  # noqa: BLE001  (compared with torch's)
-            out.append(f"{src}: {type(e).__name__}: {e}".replace("torch.", "tapegrad."))
+            # (a set in a message prints in its hash order, which differs between processes)
+            msg = re.sub(r"\{([^{}]*)\}", lambda g: "{" + ", ".join(sorted(
+                g.group(1).split(", "))) + "}", str(e))
+            out.append(f"{src}: {type(e).__name__}: {msg}".replace("torch.", "tapegrad."))
     return out
 
 
@@ -441,7 +505,9 @@ for m in [nn.Conv2d(3, 8, 3), nn.Conv2d(4, 8, (3, 5), stride=2, padding=1, dilat
           nn.ConstantPad2d(1, -1.5), nn.ConstantPad3d((1, 0, 0, 1, 2, 0), 0.5),
           nn.ReflectionPad1d(2), nn.ReflectionPad2d((1, 0, 2, 1)), nn.ReflectionPad3d(1),
           nn.ReplicationPad1d((0, 2)), nn.ReplicationPad2d(1), nn.ReplicationPad3d(1),
-          nn.CircularPad1d(1), nn.CircularPad2d((1, 2, 0, 1)), nn.CircularPad3d(1)]:
+          nn.CircularPad1d(1), nn.CircularPad2d((1, 2, 0, 1)), nn.CircularPad3d(1),
+          nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2, output_padding=1),
+          nn.ConvTranspose1d(2, 3, 3), nn.ConvTranspose3d(2, 4, 2, dilation=2, bias=False)]:
     print(m, [(n, tuple(p.shape)) for n, p in m.named_parameters()], list(m.state_dict()))
 
 m = nn.Conv2d(4, 8, (3, 5), groups=2)
@@ -486,6 +552,9 @@ MODULES = [
     ("AdaptiveAvgPool1d", (3,), dict(), (2, 3, 8)),
     ("AdaptiveAvgPool2d", ((3, None),), dict(), (2, 3, 7, 6)),
     ("AdaptiveAvgPool3d", (2,), dict(), (2, 2, 4, 5, 4)),
+    ("ConvTranspose1d", (3, 4, 3), dict(stride=2, padding=1, output_padding=1), (2, 3, 5)),
+    ("ConvTranspose2d", (4, 6, (2, 3)), dict(groups=2, dilation=(1, 2)), (4, 3, 5)),
+    ("ConvTranspose3d", (2, 2, 2), dict(stride=2), (1, 2, 2, 3, 2)),
     ("PixelShuffle", (2,), dict(), (2, 8, 3, 2)), ("PixelUnshuffle", (2,), dict(), (2, 2, 4, 6)),
     ("Softmax2d", (), dict(), (2, 3, 4, 5)), ("Unfold", (2,), dict(padding=1), (2, 3, 4, 5)),
     ("ZeroPad2d", ((1, 0, 2, 1),), dict(), (2, 3, 4, 5)),

@@ -327,7 +327,10 @@ CASES.update({
     "convolution": [("2d", lambda m, x, w, b: F_(m).conv2d(x, w, b, stride=2, padding=1),
                      [(2, 2, 4, 4), (3, 2, 2, 2), (3,)], ANY),
                     ("1d_groups", lambda m, x, w: F_(m).conv1d(x, w, groups=2, dilation=2),
-                     [(1, 4, 6), (2, 2, 2)], ANY)],
+                     [(1, 4, 6), (2, 2, 2)], ANY),
+                    ("transposed", lambda m, x, w, b: F_(m).conv_transpose2d(
+                        x, w, b, stride=2, padding=1, output_padding=1),
+                     [(1, 2, 2, 3), (2, 3, 2, 2), (3,)], ANY)],
     "max_pool2d": [("pad", lambda m, a: F_(m).max_pool2d(a, 2, 1, 1), [(1, 2, 3, 4)], ANY),
                    ("1d", lambda m, a: F_(m).max_pool1d(a, 3, 2, ceil_mode=True), [(2, 2, 6)],
                     ANY)],

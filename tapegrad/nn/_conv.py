@@ -22,7 +22,7 @@ __all__ = ["conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "max_pool3d
            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_avg_pool3d", "pixel_shuffle", "pixel_unshuffle",
-           "unfold", "fold"]
+           "unfold", "fold", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 _WORDS = {1: "one", 2: "two", 3: "three"}
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int"}
@@ -118,17 +118,23 @@ def _conv(k, input, weight, bias, stride, padding, dilation, groups):
             pads = [v for e in reversed(extra) for v in (0, e)]
             x = _record("constant_pad_nd", B.constant_pad_nd, x, pads, 0.0, cat, full)
     padding = _expand("padding", padding, dim)
-    if x.dtype is not weight.dtype:
-        if x.dtype is D.float32:
-            raise RuntimeError(f"Input type (tapegrad.{x.dtype.legacy}Tensor) and weight type "
-                               f"(tapegrad.{weight.dtype.legacy}Tensor) should be the same or "
-                               f"input should be a MKLDNN tensor and weight is a dense tensor")
-        raise RuntimeError(f"expected scalar type {x.dtype.legacy} but found "
-                           f"{weight.dtype.legacy}")
     _check_conv_shape(x, weight, bias, stride, padding, dilation, groups)
+    _check_dtypes(x, weight, None)
     out = _record("convolution", C.convolution, x, weight, bias, tuple(stride),
                   tuple(padding), tuple(dilation), int(groups))
     return out if batched else out.squeeze(0)
+
+
+def _check_dtypes(x, weight, bias):
+    """torch's check_input_same_type_as_parameters (after the shape checks)."""
+    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not x.dtype):
+        other, name = (weight, "weight") if x.dtype is not weight.dtype else (bias, "bias")
+        if x.dtype is D.float32:
+            raise RuntimeError(f"Input type (tapegrad.{x.dtype.legacy}Tensor) and {name} type "
+                               f"(tapegrad.{other.dtype.legacy}Tensor) should be the same or "
+                               f"input should be a MKLDNN tensor and {name} is a dense tensor")
+        raise RuntimeError(f"expected scalar type {x.dtype.legacy} but found "
+                           f"{other.dtype.legacy}")
 
 
 def _check_conv_shape(x, weight, bias, stride, padding, dilation, groups):
@@ -184,6 +190,103 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-d convolution (cross-correlation) of (N, C_in, D, H, W) or (C_in, D, H, W) input with
     weight (C_out, C_in / groups, kD, kH, kW) (ConvolutionBackward0)."""
     return _conv(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation):
+    """torch's conv_transpose{k}d: its checks, then the convolution row (transposed)."""
+    fn = f"conv_transpose{k}d"
+    _tensor(fn, input)
+    _tensor(fn, weight, "weight", 2)
+    if bias is not None:
+        _tensor(fn, bias, "bias", 3)
+    stride, padding, output_padding, dilation = (
+        _ints(fn, name, v, k) for name, v in (("stride", stride), ("padding", padding),
+                                              ("output_padding", output_padding),
+                                              ("dilation", dilation)))
+    if input.dim() not in (k + 1, k + 2):
+        raise RuntimeError(f"Expected {k + 1}D (unbatched) or {k + 2}D (batched) input to "
+                           f"{fn}, but got input of size: {_sizes(input)}")
+    batched = input.dim() == k + 2
+    x = input if batched else input.unsqueeze(0)
+    dim = weight.dim() - 2
+    if dim <= 0:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    stride, padding, output_padding, dilation = (
+        _expand(name, v, dim) for name, v in (("stride", stride), ("padding", padding),
+                                              ("output_padding", output_padding),
+                                              ("dilation", dilation)))
+    ws = list(weight.shape)
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if len(ws) != x.dim():
+        raise RuntimeError(f"Expected {len(ws)}-dimensional input for {len(ws)}-dimensional "
+                           f"weight {ws}, but got {x.dim()}-dimensional input of size "
+                           f"{_sizes(x)} instead")
+    if ws[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} "
+                           f"at dimension 0, but got weight of size {ws} instead")
+    if ws[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size [{ws}] instead")
+    if x.shape[1] != ws[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected input"
+                           f"{_sizes(x)} to have {ws[0]} channels, but got {x.shape[1]} "
+                           f"channels instead")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != ws[1] * groups):
+        raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected bias to be "
+                           f"1-dimensional with {ws[1] * groups} elements, but got bias of "
+                           f"size {_sizes(bias)} instead")
+    _check_dtypes(x, weight, bias)
+    if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
+        names = ("depth", "height", "width")[3 - dim:] if dim <= 3 else ()
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got " + " ".join(
+                [f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)]
+                + [f"stride_{n}: {v}" for n, v in zip(names, stride)]
+                + [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]))
+    out = [(x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ws[2 + i] - 1)
+           + output_padding[i] + 1 for i in range(dim)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Given input size per channel: "
+                           f"({' x '.join(str(v) for v in x.shape[2:])}). Calculated output "
+                           f"size per channel: ({' x '.join(map(str, out))}). Output size is "
+                           f"too small")
+    y = _record("convolution", C.conv_transpose, x, weight, bias, tuple(stride),
+                tuple(padding), tuple(output_padding), int(groups), tuple(dilation))
+    return y if batched else y.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """1-d transposed convolution ("deconvolution") of (N, C_in, L) or (C_in, L) input with
+    weight (C_in, C_out / groups, kW) (ConvolutionBackward0)."""
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """2-d transposed convolution of (N, C_in, H, W) or (C_in, H, W) input with weight
+    (C_in, C_out / groups, kH, kW) (ConvolutionBackward0): conv2d's input gradient."""
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """3-d transposed convolution of (N, C_in, D, H, W) or (C_in, D, H, W) input with weight
+    (C_in, C_out / groups, kD, kH, kW) (ConvolutionBackward0)."""
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
 
 
 # ---- pooling: torch's argument checks --------------------------------------------------------

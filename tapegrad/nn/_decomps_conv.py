@@ -229,10 +229,51 @@ def col2im(T, x, out, kernel, dilation, padding, stride):
     blocks = tuple((padded[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
                    for i in range(2))
     cols = x.reshape((n, c) + tuple(kernel) + blocks)
-    plane = padded[0] * padded[1]
-    params = [0, c * plane, plane, dilation[0] * padded[1], dilation[1],
-              stride[0] * padded[1], stride[1]]
-    y = strided_scatter(cols, (n, c) + padded, params)
+    y = _add_windows(cols, padded, kernel, stride, dilation)
     if any(padding):
         y = y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]].contiguous()
+    return y
+
+
+def _add_windows(cols, image, kernel, stride, dilation):
+    """cols (N, C, *kernel, *positions) added into a zero image (N, C, *image) at the windows'
+    elements (one strided scatter: overlapping windows add up)."""
+    k = len(kernel)
+    rows = [math.prod(image[i + 1:]) for i in range(k)]
+    plane = math.prod(image)
+    params = ([0, cols.shape[1] * plane, plane] + [dilation[i] * rows[i] for i in range(k)]
+              + [stride[i] * rows[i] for i in range(k)])
+    return strided_scatter(cols, tuple(cols.shape[:2]) + tuple(image), params)
+
+
+# NOTE: a transposed convolution is the convolution's input gradient: the weight (per group,
+# transposed) times the input's positions gives each position's window of output elements
+# (one batched matmul), added into the output by a strided scatter (overlaps add up), then
+# the padding is cropped; torch's slow_conv_transpose is the same gemm and col2im.
+def conv_transpose(T, x, weight, bias, stride, padding, output_padding, groups, dilation):
+    """x (N, C_in, *spatial) transposed-convolved with weight (C_in, C_out / groups,
+    *kernel), plus bias."""
+    k = weight.dim() - 2
+    n, cin = x.shape[0], x.shape[1]
+    kernel = tuple(weight.shape[2:])
+    sizes = tuple(x.shape[2:])
+    cg, og = cin // groups, weight.shape[1]
+    depth = og * math.prod(kernel)
+    w = weight.reshape(groups, cg, depth).transpose(1, 2)
+    w = w.reshape(1, groups, depth, cg).expand(n, groups, depth, cg).reshape(
+        n * groups, depth, cg)
+    cols = w.matmul(x.reshape(n * groups, cg, math.prod(sizes)))
+    cols = cols.reshape((n, og * groups) + kernel + sizes)
+    full = [(sizes[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 for i in range(k)]
+    out = [full[i] - 2 * padding[i] + output_padding[i] for i in range(k)]
+    image = [max(full[i], padding[i] + out[i]) for i in range(k)]
+    y = _add_windows(cols, image, kernel, stride, dilation)
+    if any(padding) or image != out:
+        y = y[(slice(None), slice(None)) + tuple(slice(p, p + o) for p, o in
+                                                 zip(padding, out))].contiguous()
+    oc = og * groups
+    if bias is not None:
+        y = y.reshape(n, oc, -1)
+        y = y + bias.reshape(oc, 1).expand(oc, y.shape[-1])
+        y = y.reshape((n, oc) + tuple(out))
     return y

@@ -11,7 +11,8 @@ from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm
 from .distance import CosineSimilarity, PairwiseDistance
 from .paramcontainer import ParameterList, ParameterDict
-from .conv import Conv1d, Conv2d, Conv3d
+from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                   ConvTranspose3d)
 from .pooling import (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
                       AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d)
 from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d,
@@ -40,4 +41,5 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ReflectionPad1d",
            "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
            "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "PixelShuffle",
-           "PixelUnshuffle", "Fold", "Unfold"]
+           "PixelUnshuffle", "Fold", "Unfold", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]

@@ -1,9 +1,10 @@
-"""`Conv1d`, `Conv2d`, `Conv3d` with torch's parameters, default initialization, padding
-modes and repr."""
+"""`Conv1d`, `Conv2d`, `Conv3d` and `ConvTranspose1d`/`2d`/`3d` with torch's parameters,
+default initialization, padding modes and repr."""
 import math
 
 from ... import devices as _device, dtypes as D
 from ...creation import empty
+from ...tensor import Size
 from .. import functional as F, init
 from ..parameter import Parameter
 from .module import Module
@@ -23,14 +24,16 @@ class _ConvNd(Module):
     initialization and repr."""
 
     _dims = 0
+    _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
-                 dtype=None):
+                 dtype=None, output_padding=0):
         super().__init__()
         k = self._dims
         kernel_size, stride, dilation = (_ntuple(v, k) for v in (kernel_size, stride, dilation))
         padding = padding if isinstance(padding, str) else _ntuple(padding, k)
+        output_padding = _ntuple(output_padding, k)
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups != 0:
@@ -54,8 +57,8 @@ class _ConvNd(Module):
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
-        self.transposed = False
-        self.output_padding = (0,) * k
+        self.transposed = self._transposed
+        self.output_padding = output_padding
         self.groups = groups
         self.padding_mode = padding_mode
         # the padding F.pad applies for the other padding modes (last dim first)
@@ -71,8 +74,9 @@ class _ConvNd(Module):
             self._reversed_padding_repeated_twice = _reverse_repeat_tuple(padding, 2)
         _device.check(device)
         dt = dtype or D.get_default_dtype()
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *kernel_size,
-                                      dtype=dt))
+        shape = ((in_channels, out_channels // groups) if self._transposed
+                 else (out_channels, in_channels // groups))
+        self.weight = Parameter(empty(*shape, *kernel_size, dtype=dt))
         if bias:
             self.bias = Parameter(empty(out_channels, dtype=dt))
         else:
@@ -132,4 +136,66 @@ class Conv2d(_ConvNd):
 class Conv3d(_ConvNd):
     """3-d convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input (F.conv3d;
     padding_mode 'zeros', 'reflect', 'replicate' or 'circular')."""
+    _dims = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    """The transposed convolution layers: weight (in_channels, out_channels / groups,
+    *kernel_size); forward(input, output_size=None) picks the output_padding that gives
+    output_size, as torch."""
+
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f'{self.__class__.__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype, output_padding)
+
+    def _output_padding(self, input, output_size):
+        """torch's _output_padding: output_size (spatial, or with the leading dims) as the
+        output padding it needs, checked against the sizes the stride allows."""
+        if output_size is None:
+            return self.output_padding
+        k = self._dims
+        lead = 2 if input.dim() == k + 2 else 1
+        if len(output_size) == lead + k:
+            output_size = output_size[lead:]
+        if len(output_size) != k:
+            raise ValueError(f"ConvTranspose{k}D: for {input.dim()}D input, output_size must "
+                             f"have {k} or {lead + k} elements (got {len(output_size)})")
+        low = [(input.shape[lead + d] - 1) * self.stride[d] - 2 * self.padding[d]
+               + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(k)]
+        high = [low[d] + self.stride[d] - 1 for d in range(k)]
+        for d in range(k):
+            if not low[d] <= output_size[d] <= high[d]:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes "
+                                 f"range from {low} to {high} (for an input of "
+                                 f"{Size(input.shape[lead:])})")
+        return [output_size[d] - low[d] for d in range(k)]
+
+    def forward(self, input, output_size=None):
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._dims - 1]
+        return conv(input, self.weight, self.bias, self.stride, self.padding,
+                    self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-d transposed convolution over (N, C_in, L) or (C_in, L) input
+    (F.conv_transpose1d)."""
+    _dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-d transposed convolution over (N, C_in, H, W) or (C_in, H, W) input
+    (F.conv_transpose2d)."""
+    _dims = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input
+    (F.conv_transpose3d)."""
     _dims = 3
