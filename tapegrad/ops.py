@@ -498,6 +498,9 @@ _DECLS = [
     Op("pixel_unshuffle", "decomp", "PixelUnshuffleBackward0", saves=()),
     Op("im2col", "decomp", "Im2ColBackward0", saves=()),
     Op("col2im", "decomp", "Col2ImBackward0", saves=()),
+    # adaptive max pooling: a gather of the maxima (torch's rule, as max_pool2d's)
+    Op("adaptive_max_pool2d", "decomp", "AdaptiveMaxPool2DBackward0", saves=("a",)),
+    Op("adaptive_max_pool3d", "decomp", "AdaptiveMaxPool3DBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):

@@ -72,6 +72,7 @@ TORCH_NAMES = {
     "max_pool2d": "`F.max_pool1d`, `F.max_pool2d`", "avg_pool2d": "`F.avg_pool1d`, `F.avg_pool2d`",
     "adaptive_avg_pool2d": "`F.adaptive_avg_pool1d`, `F.adaptive_avg_pool2d`",
     "im2col": "`F.unfold` (`nn.Unfold`)", "col2im": "`F.fold` (`nn.Fold`)",
+    "adaptive_max_pool2d": "`F.adaptive_max_pool1d`, `F.adaptive_max_pool2d`",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

@@ -360,6 +360,35 @@ def test_adaptive_avg_pool2d_as_torch(shape, size, dtype):
              [R.standard_normal(shape)], dtype, grads=size != 0)
 
 
+# ---- adaptive max pooling --------------------------------------------------------------------
+ADAPTIVE_MAX = [((2, 3, 7, 6), (3, 4)), ((3, 7, 6), 4), ((2, 3, 7, 6), (9, 2)),
+                ((2, 3, 7, 6), (None, 2)), ((2, 3, 7, 6), 1), ((2, 3, 8, 6), (4, 3))]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape,size", ADAPTIVE_MAX)
+def test_adaptive_max_pool_as_torch(shape, size, dtype):
+    x = R.standard_normal(shape)
+    F = lambda M: M.nn.functional  # noqa: E731
+    _compare(lambda M, x: F(M).adaptive_max_pool2d(x, size, return_indices=True), [x], dtype)
+    _compare(lambda M, x: F(M).adaptive_max_pool2d(x, size), [x], dtype)
+    _compare(lambda M, x: F(M).adaptive_max_pool1d(x.flatten(-2), 5), [x], dtype)
+    _compare(lambda M, x: F(M).adaptive_max_pool1d(x[..., 0], 3, True), [x], dtype)
+    _compare(lambda M, x: F(M).adaptive_max_pool3d(x[None], (1, 3, 2)), [x], dtype)
+
+
+@pytest.mark.parametrize("size", [(2, 3), 3, (1, 4)])
+def test_adaptive_max_pool_picks_as_torch_on_ties_and_nans(size):
+    _compare(lambda M, x: M.nn.functional.adaptive_max_pool2d(x, size, return_indices=True),
+             [np.concatenate([TIES, NANS], 1)], "float64")
+
+
+def test_adaptive_max_pool_gradcheck_and_gradgradcheck():
+    x = tg.tensor(R.standard_normal((2, 2, 5, 6)), requires_grad=True)
+    f = lambda a: tg.nn.functional.adaptive_max_pool2d(a, (3, 4))  # noqa: E731
+    assert gradcheck(f, [x]) and gradgradcheck(f, [x])
+
+
 # ---- pixel shuffle, F.unfold / F.fold ---------------------------------------------------------
 SHUFFLE = [("pixel_shuffle", (2, 8, 3, 4), 2), ("pixel_shuffle", (3, 2, 9, 2, 3), 3),
            ("pixel_shuffle", (4, 2, 3), 1), ("pixel_unshuffle", (2, 3, 4, 6), 2),
@@ -465,6 +494,11 @@ ERRORS = [
     "nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(20, 17))",
     "nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(17,))",
     "list(nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(2, 6, 18, 17)).shape)",
+    "F.adaptive_max_pool2d(x, -1)", "F.adaptive_max_pool2d(x[0, 0], 2)",
+    "F.adaptive_max_pool2d(x, (2, 2, 2))", "F.adaptive_max_pool1d(x, 2)",
+    "F.adaptive_max_pool1d(x[0], (2, 2))", "F.adaptive_max_pool2d(x.long(), 2)",
+    "F.adaptive_max_pool2d(x[:, :0], 2)", "F.adaptive_max_pool3d(x[0, 0], 2)",
+    "list(F.adaptive_max_pool2d(x, 0).shape)", "F.adaptive_max_pool2d(x[0], (1, 2, 3))",
 ]
 
 
@@ -507,7 +541,9 @@ for m in [nn.Conv2d(3, 8, 3), nn.Conv2d(4, 8, (3, 5), stride=2, padding=1, dilat
           nn.ReplicationPad1d((0, 2)), nn.ReplicationPad2d(1), nn.ReplicationPad3d(1),
           nn.CircularPad1d(1), nn.CircularPad2d((1, 2, 0, 1)), nn.CircularPad3d(1),
           nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2, output_padding=1),
-          nn.ConvTranspose1d(2, 3, 3), nn.ConvTranspose3d(2, 4, 2, dilation=2, bias=False)]:
+          nn.ConvTranspose1d(2, 3, 3), nn.ConvTranspose3d(2, 4, 2, dilation=2, bias=False),
+          nn.AdaptiveMaxPool2d((3, None)), nn.AdaptiveMaxPool1d(3, return_indices=True),
+          nn.AdaptiveMaxPool3d(2)]:
     print(m, [(n, tuple(p.shape)) for n, p in m.named_parameters()], list(m.state_dict()))
 
 m = nn.Conv2d(4, 8, (3, 5), groups=2)
@@ -555,6 +591,9 @@ MODULES = [
     ("ConvTranspose1d", (3, 4, 3), dict(stride=2, padding=1, output_padding=1), (2, 3, 5)),
     ("ConvTranspose2d", (4, 6, (2, 3)), dict(groups=2, dilation=(1, 2)), (4, 3, 5)),
     ("ConvTranspose3d", (2, 2, 2), dict(stride=2), (1, 2, 2, 3, 2)),
+    ("AdaptiveMaxPool1d", (4,), dict(), (2, 3, 9)),
+    ("AdaptiveMaxPool2d", ((3, None),), dict(), (2, 3, 7, 6)),
+    ("AdaptiveMaxPool3d", ((2, 1, 3),), dict(), (2, 2, 4, 5, 4)),
     ("PixelShuffle", (2,), dict(), (2, 8, 3, 2)), ("PixelUnshuffle", (2,), dict(), (2, 2, 4, 6)),
     ("Softmax2d", (), dict(), (2, 3, 4, 5)), ("Unfold", (2,), dict(padding=1), (2, 3, 4, 5)),
     ("ZeroPad2d", ((1, 0, 2, 1),), dict(), (2, 3, 4, 5)),
@@ -608,7 +647,8 @@ def test_conv_default_init_is_torchs_distribution():
 def test_cnn_recorded_once_replays_as_eager_and_guards_its_maxima(tmp_path):
     tg.manual_seed(0)
     net = tnn.Sequential(tnn.Conv2d(2, 3, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-                         tnn.AvgPool2d(2, ceil_mode=True), tnn.Flatten(), tnn.Linear(3 * 2 * 2, 2))
+                         tnn.AdaptiveMaxPool2d((3, 2)), tnn.AvgPool2d(2, ceil_mode=True),
+                         tnn.Flatten(), tnn.Linear(3 * 2 * 1, 2))
     x0 = R.standard_normal((2, 2, 7, 8)).astype(np.float32)
 
     def f(x):

@@ -22,7 +22,8 @@ __all__ = ["conv1d", "conv2d", "conv3d", "max_pool1d", "max_pool2d", "max_pool3d
            "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
            "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "adaptive_avg_pool3d", "pixel_shuffle", "pixel_unshuffle",
-           "unfold", "fold", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+           "unfold", "fold", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"]
 
 _WORDS = {1: "one", 2: "two", 3: "three"}
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int"}
@@ -640,6 +641,71 @@ def _adaptive(k, input, output_size):
             sums.append(_tensor_of(((j >= a[:, None]) & (j < b[:, None])).astype(
                 input.dtype.np)))
     return _record(fn, C.adaptive_avg_pool, input, tuple(size), sums, counts)
+
+
+def _adaptive_max(k, input, output_size):
+    """(output, indices) of torch's adaptive_max_pool{k}d."""
+    fn = f"adaptive_max_pool{k}d"
+    _tensor(fn, input)
+    if input.dim() not in (k + 1, k + 2):
+        raise RuntimeError(f"{fn}(): Expected {k + 1}D or {k + 2}D tensor, but got: "
+                           f"{_sizes(input)}")
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {_sizes(input)} with dimension "
+                               f"{i} being empty")
+    if hasattr(output_size, "__index__"):
+        size = [int(output_size)] * k
+    else:
+        if input.dim() <= len(output_size):
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+        size = [input.shape[input.dim() - len(output_size) + i] if v is None else int(v)
+                for i, v in enumerate(output_size)]
+    if len(size) != k:
+        raise RuntimeError(f"{fn}(): internal error: output_size.size() must be {k}")
+    if any(v < 0 for v in size):
+        shape = list(input.shape[:input.dim() - k]) + size
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(size)}: {shape}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{fn}" not implemented for \'{input.dtype.legacy}\'')
+    arr = input._array()
+    pos, plane, idx, cand = C.adaptive_max_positions(
+        arr if input.dim() == k + 2 else arr[None], size)
+    shape = tuple(input.shape[:input.dim() - k]) + tuple(size)
+    guard = None
+    tape = input._tape
+    if input._recorded and tape is not None and tape.recording:
+        guard = (cand, idx[..., None])
+    values = _record(fn, C.adaptive_max_pool, input, pos.reshape(shape), guard)
+    return values, _tensor_of(plane.reshape(shape))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """The maxima of output_size windows spread evenly over L of (N, C, L) or (C, L) input
+    (AdaptiveMaxPool2DBackward0 between unsqueeze and squeeze, as torch); with
+    return_indices, (output, indices)."""
+    _tensor("adaptive_max_pool1d", input)
+    _check_pool1d_dims("adaptive_max_pool1d", input)
+    size = _pool1d_arg("adaptive_max_pool1d", "output_size", output_size)
+    out, indices = _adaptive_max(2, input.unsqueeze(-2), [1] + size)
+    return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """The maxima of an output_size grid of windows spread evenly over (H, W)
+    (AdaptiveMaxPool2DBackward0; the gradient goes to the element torch's kernel picks);
+    with return_indices, (output, indices)."""
+    out, indices = _adaptive_max(2, input, output_size)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """The maxima of an output_size grid of windows spread evenly over (D, H, W)
+    (AdaptiveMaxPool3DBackward0); with return_indices, (output, indices)."""
+    out, indices = _adaptive_max(3, input, output_size)
+    return (out, indices) if return_indices else out
 
 
 def adaptive_avg_pool1d(input, output_size):

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..creation import full
+from ..creation import full, tensor as _tensor_of
 from ..ndops import _guard_extreme
 from ..structops import _gather
 from ..views import _strided, cat, strided_scatter
@@ -92,6 +92,18 @@ def max_pool(T, x, pos, guard):
     return out
 
 
+def _pick(w, valid):
+    """The window index torch's max kernels pick along the last axis of w (its elements
+    outside the window, valid False, are the dtype's lowest): the first maximum, the last
+    nan of a window with nans."""
+    m = w.max(-1, keepdims=True)
+    idx = np.argmax((w == m) & valid, -1)
+    if w.dtype.kind == "f":
+        isnan = np.isnan(w)
+        idx = np.where(isnan.any(-1), w.shape[-1] - 1 - np.argmax(isnan[..., ::-1], -1), idx)
+    return idx
+
+
 def max_positions(arr, kernel, stride, padding, dilation, out):
     """The position torch's max pooling kernel picks in each window of arr (N, C, *spatial):
     (flat positions into arr, indices within each (n, c) plane, window index), each of shape
@@ -119,11 +131,7 @@ def max_positions(arr, kernel, stride, padding, dilation, out):
         valid &= (c >= 0) & (c < sizes[i])
         coords.append(np.broadcast_to(c, tuple(out) + (K,)))
     w = np.where(valid, win, low)
-    m = w.max(-1, keepdims=True)
-    idx = np.argmax((w == m) & valid, -1)
-    if arr.dtype.kind == "f":
-        isnan = np.isnan(w)
-        idx = np.where(isnan.any(-1), K - 1 - np.argmax(isnan[..., ::-1], -1), idx)
+    idx = _pick(w, valid)
     plane = np.zeros(idx.shape, np.int64)
     for i in range(k):
         ci = np.take_along_axis(np.broadcast_to(coords[i], w.shape), idx[..., None], -1)[..., 0]
@@ -277,3 +285,55 @@ def conv_transpose(T, x, weight, bias, stride, padding, output_padding, groups, 
         y = y + bias.reshape(oc, 1).expand(oc, y.shape[-1])
         y = y.reshape((n, oc) + tuple(out))
     return y
+
+
+def adaptive_windows(sizes, out):
+    """torch's adaptive windows over spatial sizes `sizes` for output `out`: per output
+    position, the plane indices of its window's elements (padded with the window's first
+    element) and which are real, shapes (*out, K)."""
+    k = len(out)
+    starts = [np.arange(o) * s // o for o, s in zip(out, sizes)]
+    ends = [-((-(np.arange(o) + 1) * s) // o) for o, s in zip(out, sizes)]
+    kmax = [int((e - b).max()) if o else 1 for b, e, o in zip(starts, ends, out)]
+    index = np.zeros(tuple(out) + tuple(kmax), np.int64)
+    valid = np.ones(tuple(out) + tuple(kmax), bool)
+    for i in range(k):
+        j = np.arange(kmax[i])
+        c = starts[i][:, None] + j                    # (out_i, kmax_i)
+        ok = c < ends[i][:, None]
+        shape = [1] * (2 * k)
+        shape[i], shape[k + i] = out[i], kmax[i]
+        index = index * sizes[i] + np.where(ok, c, starts[i][:, None]).reshape(shape)
+        valid &= ok.reshape(shape)
+    K = math.prod(kmax)
+    return index.reshape(tuple(out) + (K,)), valid.reshape(tuple(out) + (K,))
+
+
+def adaptive_max_positions(arr, out):
+    """(flat positions into arr, plane indices, window indices, candidates) of torch's
+    adaptive max pooling of arr (N, C, *spatial)."""
+    k = len(out)
+    sizes = arr.shape[2:]
+    cand, valid = adaptive_windows(sizes, out)
+    flat = arr.reshape(arr.shape[:2] + (-1,))
+    w = flat[:, :, cand]
+    low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
+    idx = _pick(np.where(valid, w, low), valid)
+    plane = np.take_along_axis(np.broadcast_to(cand, w.shape), idx[..., None], -1)[..., 0]
+    base = np.arange(arr.shape[0] * arr.shape[1], dtype=np.int64).reshape(
+        arr.shape[:2] + (1,) * k) * math.prod(sizes)
+    return base + plane, plane, idx, cand
+
+
+def adaptive_max_pool(T, x, pos, guard):
+    """The elements of x at flat positions pos (the adaptive windows' maxima).  While
+    recording for replay, `guard` = (candidates, kidx): a guard checks that each window's
+    maximum is still where it was."""
+    out = _gather("max_dim", x, pos)
+    if guard is not None:
+        cand, kidx = guard
+        k = cand.ndim - 1
+        x4 = x if x.dim() == k + 2 else x.unsqueeze(0)
+        flat = x4.reshape(x4.shape[0], x4.shape[1], -1)[:, :, _tensor_of(cand)]
+        _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
+    return out

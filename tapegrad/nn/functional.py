@@ -24,7 +24,8 @@ from ._conv import (conv1d, conv2d, conv3d, max_pool1d, max_pool2d, max_pool3d, 
                     max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices,
                     avg_pool1d, avg_pool2d, avg_pool3d, adaptive_avg_pool1d, adaptive_avg_pool2d,
                     adaptive_avg_pool3d, pixel_shuffle, pixel_unshuffle, unfold, fold,
-                    conv_transpose1d, conv_transpose2d, conv_transpose3d)
+                    conv_transpose1d, conv_transpose2d, conv_transpose3d,
+                    adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d)
 from ._conv import __all__ as _conv_all
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
