@@ -94,48 +94,59 @@ def max_pool(T, x, pos, guard):
 
 def _pick(w, valid):
     """The window index torch's max kernels pick along the last axis of w (its elements
-    outside the window, valid False, are the dtype's lowest): the first maximum, the last
-    nan of a window with nans."""
-    m = w.max(-1, keepdims=True)
-    idx = np.argmax((w == m) & valid, -1)
-    if w.dtype.kind == "f":
-        isnan = np.isnan(w)
-        idx = np.where(isnan.any(-1), w.shape[-1] - 1 - np.argmax(isnan[..., ::-1], -1), idx)
+    outside the window, valid False, hold the dtype's lowest value): the first maximum, the
+    last nan of a window with nans, the first element inside the window of one whose
+    maximum is the lowest value (-inf)."""
+    idx = np.argmax(w, -1)      # the first maximum (numpy's first nan: fixed below)
+    top = np.take_along_axis(w, idx[..., None], -1)[..., 0]
+    low = -np.inf if w.dtype.kind == "f" else np.iinfo(w.dtype).min
+    odd = (top == low) | (top != top) if valid is not None else top != top
+    if odd.any():   # (rare windows: the rule in full)
+        sel = np.nonzero(odd)
+        ws = w[sel]
+        ok = np.ones(ws.shape, bool) if valid is None else np.broadcast_to(
+            valid, w.shape)[sel]
+        m = ws.max(-1, keepdims=True)
+        i = np.argmax((ws == m) & ok, -1)
+        if w.dtype.kind == "f":
+            isnan = np.isnan(ws)
+            i = np.where(isnan.any(-1), ws.shape[-1] - 1 - np.argmax(isnan[..., ::-1], -1), i)
+        idx[sel] = i
     return idx
 
 
 def max_positions(arr, kernel, stride, padding, dilation, out):
     """The position torch's max pooling kernel picks in each window of arr (N, C, *spatial):
-    (flat positions into arr, indices within each (n, c) plane, window index), each of shape
-    (N, C, *out)."""
+    (flat positions into arr, indices within each (n, c) plane, window index, the extra
+    right padding of ceil_mode), the first three of shape (N, C, *out)."""
     k = len(kernel)
     sizes = arr.shape[2:]
     extra = [max((out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
                  - sizes[i] - 2 * padding[i], 0) for i in range(k)]
     low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
-    padded = np.pad(arr, [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(padding, extra)],
-                    constant_values=low)
+    padded = arr
+    if any(padding) or any(extra):
+        padded = np.pad(arr, [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(padding, extra)],
+                        constant_values=low)
     st = padded.strides
     win = as_strided(padded, padded.shape[:2] + tuple(out) + tuple(kernel),
                      st[:2] + tuple(st[2 + i] * stride[i] for i in range(k))
                      + tuple(st[2 + i] * dilation[i] for i in range(k)), writeable=False)
     K = math.prod(kernel)
     win = win.reshape(arr.shape[:2] + tuple(out) + (K,))
-    # the input coordinate of window element j of output position o, per dim (-1: padding)
-    coords = []
-    valid = np.ones(tuple(out) + (K,), bool)
-    for i in range(k):
-        o = np.arange(out[i]).reshape([-1 if j == i else 1 for j in range(k)] + [1])
-        j = np.unravel_index(np.arange(K), kernel)[i]
-        c = o * stride[i] - padding[i] + j * dilation[i]
-        valid &= (c >= 0) & (c < sizes[i])
-        coords.append(np.broadcast_to(c, tuple(out) + (K,)))
-    w = np.where(valid, win, low)
-    idx = _pick(w, valid)
+    valid = None
+    if padded is not arr:   # window elements inside the input
+        valid = np.ones(tuple(out) + (K,), bool)
+        for i in range(k):
+            o = np.arange(out[i]).reshape([-1 if j == i else 1 for j in range(k)] + [1])
+            c = o * stride[i] - padding[i] + np.unravel_index(np.arange(K), kernel)[i] * \
+                dilation[i]
+            valid &= (c >= 0) & (c < sizes[i])
+    idx = _pick(win, valid)
     plane = np.zeros(idx.shape, np.int64)
-    for i in range(k):
-        ci = np.take_along_axis(np.broadcast_to(coords[i], w.shape), idx[..., None], -1)[..., 0]
-        plane = plane * sizes[i] + ci
+    for i, j in enumerate(np.unravel_index(idx, kernel)):
+        o = np.arange(out[i]).reshape([-1 if d == i else 1 for d in range(k)])
+        plane = plane * sizes[i] + (o * stride[i] - padding[i] + j * dilation[i])
     size = math.prod(sizes)
     base = np.arange(arr.shape[0] * arr.shape[1], dtype=np.int64).reshape(
         arr.shape[:2] + (1,) * k) * size
