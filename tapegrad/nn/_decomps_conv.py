@@ -87,7 +87,7 @@ def max_pool(T, x, pos, guard):
         x4 = x if x.dim() == len(kernel) + 2 else x.unsqueeze(0)
         xp = _pad(T, x4, [(p, p + e) for p, e in zip(padding, extra)], -math.inf)
         win = windows(xp, kernel, stride, dilation, kernel_last=True)
-        flat = win.reshape(tuple(win.shape[:2 + len(kernel)]) + (-1,))
+        flat = win.reshape(tuple(win.shape[:2 + len(kernel)]) + (math.prod(kernel),))
         _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
     return out
 
@@ -233,7 +233,7 @@ def im2col(T, x, kernel, dilation, padding, stride):
     n, c = x.shape[0], x.shape[1]
     xp = _pad(T, x, [(p, p) for p in padding], 0.0)
     cols = windows(xp, kernel, stride, dilation)
-    return cols.reshape(n, c * math.prod(kernel), -1)
+    return cols.reshape(n, c * math.prod(kernel), math.prod(cols.shape[2 + len(kernel):]))
 
 
 # NOTE: fold (col2im) adds each column's elements into the padded output at the windows'
@@ -292,7 +292,7 @@ def conv_transpose(T, x, weight, bias, stride, padding, output_padding, groups, 
                                                  zip(padding, out))].contiguous()
     oc = og * groups
     if bias is not None:
-        y = y.reshape(n, oc, -1)
+        y = y.reshape(n, oc, math.prod(out))
         y = y + bias.reshape(oc, 1).expand(oc, y.shape[-1])
         y = y.reshape((n, oc) + tuple(out))
     return y
@@ -326,7 +326,7 @@ def adaptive_max_positions(arr, out):
     k = len(out)
     sizes = arr.shape[2:]
     cand, valid = adaptive_windows(sizes, out)
-    flat = arr.reshape(arr.shape[:2] + (-1,))
+    flat = arr.reshape(arr.shape[:2] + (math.prod(sizes),))
     w = flat[:, :, cand]
     low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
     idx = _pick(np.where(valid, w, low), valid)
@@ -345,6 +345,7 @@ def adaptive_max_pool(T, x, pos, guard):
         cand, kidx = guard
         k = cand.ndim - 1
         x4 = x if x.dim() == k + 2 else x.unsqueeze(0)
-        flat = x4.reshape(x4.shape[0], x4.shape[1], -1)[:, :, _tensor_of(cand)]
+        flat = x4.reshape(x4.shape[0], x4.shape[1], math.prod(x4.shape[2:]))[
+            :, :, _tensor_of(cand)]
         _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
     return out
