@@ -18,15 +18,15 @@ from math import exp, log, sqrt, sin, cos, atan2, hypot, log1p, expm1, log2, log
 from ._mathf32 import tanh  # float32 faces (vectorizable; float64: math's)
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8, 20, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 10, 10, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 7, 15, 11, 11, 11, 11, 11, 11, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 21, 21, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 19, 19, 4, 4, 3, 3, 3, 3, 3, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 7, 4, 4, 4, 3, 3, 19, 19, 19, 19, 19, 19, 19, 8, 8, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8, 20, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 10, 10, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 7, 15, 11, 11, 11, 11, 11, 11, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 21, 21, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 19, 19, 4, 4, 3, 3, 3, 3, 3, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 7, 4, 4, 4, 3, 3, 19, 19, 19, 19, 19, 19, 19, 8, 8, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 7, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4, 0, 0, 1, 4, 1, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 4, 0, 0, 0, 0, 0, 0, 5, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 1, 1, 5, 5, 5, 5, 5, 5, 0, 5, 1, 5, 5, 1, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 7, 4, 3, 1, 1, 1, 1, 1, 3, 3, 3, 1, 1, 0, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 5, 3, 3, 1, 1, 4, 5, 1, 1, 4, 4, 1, 1, 1, 1, 1, 4, 1, 1, 1, 3, 1, 4, 1, 1, 1, 7, 7, 0, 2, 3, 3, 0, 0, 1, 3, 7, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 3, 0, 0, 7, 7], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4, 0, 0, 1, 4, 1, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 4, 0, 0, 0, 0, 0, 0, 5, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 1, 1, 5, 5, 5, 5, 5, 5, 0, 5, 1, 5, 5, 1, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 7, 4, 3, 1, 1, 1, 1, 1, 3, 3, 3, 1, 1, 0, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 5, 3, 3, 1, 1, 4, 5, 1, 1, 4, 4, 1, 1, 1, 1, 1, 4, 1, 1, 1, 3, 1, 4, 1, 1, 1, 7, 7, 0, 2, 3, 3, 0, 0, 1, 3, 7, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 3, 0, 0, 7, 7, 0, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1], dtype=np.int8)
 # 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
 # operands' offsets and broadcast modes once, before the opcode switch
-OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 # the lowest tier of n-d kernels that has each opcode (codegen.tier): a kernel of a lower tier
 # hands the rest of the call to that tier's kernel at the first such entry (tapegrad.tiers)
-OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 2, 2, 2, 1, 2, 2, 0, 0, 0, 0, 1, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 2, 2, 2, 1, 2, 2, 0, 0, 0, 0, 1, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -1380,7 +1380,7 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             vals[e] = ew_unary_fwd(o, vals[a], cst[e])
         elif OP_EW[o] == 2:  # outlined binary ops
             vals[e] = ew_binary_fwd(o, vals[a] if a >= 0 else cst[e], vals[b] if b >= 0 else cst[e])
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
             vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
@@ -1524,7 +1524,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += ga
             if b >= 0:
                 adj[b] += gb
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239):
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
@@ -1673,7 +1673,7 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
             vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
@@ -1808,7 +1808,7 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
                 adj[a] += g * a_v / out_v
             if b >= 0:
                 adj[b] += g * b_v / out_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239):
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
@@ -1816,7 +1816,7 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
 
 
 # ---- outlined elementwise ops (codegen.OUTLINE_FROM) ----
-OP_EW = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_EW = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
@@ -3072,8 +3072,18 @@ def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
             for j in range(c):
                 vals[dst + j] = vals[src + j * s1]
         return
-    for k in range(n):
-        vals[out_off + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
+    # (other ranks: one source index per row of the last dim, then a strided inner loop, so
+    # a sliding-window view (unfold, a convolution's windows) costs no division per element)
+    ndim = nd[e]
+    last = shp[e][ndim - 1] if ndim else 1
+    if last == 0:
+        return
+    step = params[p + ndim] if ndim else 0
+    for r in range(n // last):
+        src = oa + strided_index(r * last, shp[e], ndim, params, p)
+        dst = out_off + r * last
+        for j in range(last):
+            vals[dst + j] = vals[src + j * step]
 
 
 # from tapegrad/kinds/gather.py
@@ -3292,8 +3302,18 @@ def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
             for j in range(c):
                 adj[src + j * s1] += adj[dst + j]
         return
-    for k in range(n):
-        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[out_off + k]
+    # (other ranks: by rows of the last dim, as forward_strided; the elements in the same
+    # order as one strided_index each)
+    ndim = nd[e]
+    last = shp[e][ndim - 1] if ndim else 1
+    if last == 0:
+        return
+    step = params[p + ndim] if ndim else 0
+    for r in range(n // last):
+        src = oa + strided_index(r * last, shp[e], ndim, params, p)
+        dst = out_off + r * last
+        for j in range(last):
+            adj[src + j * step] += adj[dst + j]
 
 
 # from tapegrad/kinds/gather.py
@@ -3421,7 +3441,7 @@ def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals,
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 12, 12, 10, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14, 16, 5, 14, 6, 8, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 10, 10, 2, 2, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 12, 12, 10, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14, 16, 5, 14, 6, 8, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 10, 10, 2, 2, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int64)
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -3702,7 +3722,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t3 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 t4 = emit_bin(np.int64(6), t3, t_out, 0.0, (t3[2] / t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239):  # one-element structural op: the gradient passes (scaled for mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1

@@ -505,6 +505,27 @@ _DECLS = [
     Op("cdist", "decomp", "CdistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
     Op("euclidean_dist", "decomp", "EuclideanDistBackward0", saves=("a", "b", "out"),
        edges=(0, 1)),
+    # --- engineer "conv": Tensor.unfold, a sliding-window view (strided: the same kernel
+    # pieces; overlapping windows add up in the backward), and nn.functional's convolution
+    # and pooling rows (bodies in tapegrad/nn/_decomps_conv.py: windows, one batched matmul;
+    # max pooling a gather of the maxima torch's kernel picks) ------------------------------
+    Op("unfold", "strided", "UnfoldBackward0"),
+    Op("convolution", "decomp", "ConvolutionBackward0", saves=("a", "b"), edges=(0, 1, 2)),
+    Op("max_pool2d", "decomp", "MaxPool2DWithIndicesBackward0", saves=("a",)),
+    Op("max_pool3d", "decomp", "MaxPool3DWithIndicesBackward0", saves=("a",)),
+    Op("avg_pool2d", "decomp", "AvgPool2DBackward0", saves=("a",)),
+    Op("avg_pool3d", "decomp", "AvgPool3DBackward0", saves=("a",)),
+    Op("adaptive_avg_pool2d", "decomp", "AdaptiveAvgPool2DBackward0", saves=("a",)),
+    Op("adaptive_avg_pool3d", "decomp", "AdaptiveAvgPool3DBackward0", saves=("a",)),
+    # F.pixel_shuffle / pixel_unshuffle (reshape, permute, reshape), F.unfold (im2col: the
+    # convolution's windows) and F.fold (col2im: their adjoint, a strided scatter-add)
+    Op("pixel_shuffle", "decomp", "PixelShuffleBackward0", saves=()),
+    Op("pixel_unshuffle", "decomp", "PixelUnshuffleBackward0", saves=()),
+    Op("im2col", "decomp", "Im2ColBackward0", saves=()),
+    Op("col2im", "decomp", "Col2ImBackward0", saves=()),
+    # adaptive max pooling: a gather of the maxima (torch's rule, as max_pool2d's)
+    Op("adaptive_max_pool2d", "decomp", "AdaptiveMaxPool2DBackward0", saves=("a",)),
+    Op("adaptive_max_pool3d", "decomp", "AdaptiveMaxPool3DBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):
@@ -538,7 +559,7 @@ OUTPUT_CODE = OPS["output"].code
 # is a change of both.
 VIEW_OPS = frozenset({"view", "unsqueeze", "squeeze", "squeeze_dim", "squeeze_dims", "select",
                       "slice", "transpose", "t", "expand", "permute", "alias", "as_strided",
-                      "unsqueeze_strided"})
+                      "unsqueeze_strided", "unfold"})
 
 
 def saves_mask(op):

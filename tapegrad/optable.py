@@ -72,6 +72,11 @@ TORCH_NAMES = {
     "constant_pad_nd": "`F.pad(mode='constant')`", "circular_pad": "`F.pad(mode='circular')`",
     **{f"{m}_pad{k}d": f"`F.pad(mode='{m}')` over {k} dims"
        for m in ("reflect", "replicate") for k in (1, 2, 3)},
+    "convolution": "`F.conv1d`/`2d`/`3d`, `F.conv_transpose1d`/`2d`/`3d` (`nn.Conv1d`, ...)",
+    "max_pool2d": "`F.max_pool1d`, `F.max_pool2d`", "avg_pool2d": "`F.avg_pool1d`, `F.avg_pool2d`",
+    "adaptive_avg_pool2d": "`F.adaptive_avg_pool1d`, `F.adaptive_avg_pool2d`",
+    "im2col": "`F.unfold` (`nn.Unfold`)", "col2im": "`F.fold` (`nn.Fold`)",
+    "adaptive_max_pool2d": "`F.adaptive_max_pool1d`, `F.adaptive_max_pool2d`",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

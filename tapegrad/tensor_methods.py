@@ -346,5 +346,28 @@ class _OpMethods:
     def expand_as(self, other):
         return self.expand(other.shape)
 
+    def unfold(self, dimension, size, step):
+        """The slices of `size` elements every `step` elements along `dimension`, as a new
+        last dim (that dim keeps the slices' count): a view (UnfoldBackward0); the gradient
+        of overlapping slices adds up."""
+        nd = self.dim()
+        d = _dim(dimension, max(nd, 1))
+        top = self._shape[d] if nd else 1
+        if size > top:
+            raise RuntimeError(f"maximum size for tensor at dimension {d} is {top} but size "
+                               f"is {size}")
+        if size < 0:
+            raise RuntimeError(f"size is {size} but must be >= 0")
+        if step <= 0:
+            raise RuntimeError(f"step is {step} but must be > 0")
+
+        def view(a):
+            if not nd:
+                return np.lib.stride_tricks.as_strided(a, (size,), (a.itemsize,))
+            shape, strides = list(a.shape), list(a.strides)
+            shape[d], strides[d] = (shape[d] - size) // step + 1, strides[d] * step
+            return np.lib.stride_tricks.as_strided(a, shape + [size], strides + [a.strides[d]])
+        return _strided("unfold", self, view)
+
     def __getitem__(self, key):
         return _index(self, key)

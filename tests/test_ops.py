@@ -319,6 +319,48 @@ CASES.update({
     "softshrink": [("d", lambda m, a: F_(m).softshrink(a, 0.7), [(2, 3)], ANY)],
     "hardshrink": [("d", lambda m, a: F_(m).hardshrink(a, 0.7), [(2, 3)], ANY)],
 })
+# --- engineer "conv": Tensor.unfold, convolution and pooling (tests/test_nn_conv.py has the
+# grid of options, float32, ties, modules and errors) ----------------------------------------
+CASES.update({
+    "unfold": [("d1", lambda m, a: a.unfold(1, 2, 1), [(2, 4)], ANY),
+               ("overlap", lambda m, a: a.unfold(-1, 3, 2) * a.unfold(-1, 3, 2), [(2, 7)], ANY)],
+    "convolution": [("2d", lambda m, x, w, b: F_(m).conv2d(x, w, b, stride=2, padding=1),
+                     [(2, 2, 4, 4), (3, 2, 2, 2), (3,)], ANY),
+                    ("1d_groups", lambda m, x, w: F_(m).conv1d(x, w, groups=2, dilation=2),
+                     [(1, 4, 6), (2, 2, 2)], ANY),
+                    ("transposed", lambda m, x, w, b: F_(m).conv_transpose2d(
+                        x, w, b, stride=2, padding=1, output_padding=1),
+                     [(1, 2, 2, 3), (2, 3, 2, 2), (3,)], ANY)],
+    "max_pool2d": [("pad", lambda m, a: F_(m).max_pool2d(a, 2, 1, 1), [(1, 2, 3, 4)], ANY),
+                   ("1d", lambda m, a: F_(m).max_pool1d(a, 3, 2, ceil_mode=True), [(2, 2, 6)],
+                    ANY)],
+    "max_pool3d": [("d", lambda m, a: F_(m).max_pool3d(a, 2, 1), [(1, 1, 3, 3, 3)], ANY)],
+    "avg_pool2d": [("pad", lambda m, a: F_(m).avg_pool2d(a, 3, 2, 1, count_include_pad=False),
+                    [(1, 2, 4, 5)], ANY),
+                   ("1d", lambda m, a: F_(m).avg_pool1d(a, 2, 1, 1), [(2, 2, 4)], ANY)],
+    "avg_pool3d": [("d", lambda m, a: F_(m).avg_pool3d(a, 2, ceil_mode=True),
+                    [(1, 1, 3, 3, 3)], ANY)],
+    "adaptive_avg_pool2d": [("d", lambda m, a: F_(m).adaptive_avg_pool2d(a, (2, 3)),
+                             [(1, 2, 3, 5)], ANY),
+                            ("1d", lambda m, a: F_(m).adaptive_avg_pool1d(a, 2), [(2, 4)],
+                             ANY)],
+    "adaptive_avg_pool3d": [("d", lambda m, a: F_(m).adaptive_avg_pool3d(a, (2, 1, 3)),
+                             [(1, 1, 3, 2, 4)], ANY)],
+    "adaptive_max_pool2d": [("d", lambda m, a: F_(m).adaptive_max_pool2d(a, (2, 3)),
+                             [(1, 2, 3, 5)], ANY),
+                            ("1d", lambda m, a: F_(m).adaptive_max_pool1d(a, 2), [(2, 5)], ANY)],
+    "adaptive_max_pool3d": [("d", lambda m, a: F_(m).adaptive_max_pool3d(a, (2, 1, 3)),
+                             [(1, 1, 3, 2, 4)], ANY)],
+    "pixel_shuffle": [("d", lambda m, a: F_(m).pixel_shuffle(a, 2), [(1, 4, 2, 3)], ANY)],
+    "pixel_unshuffle": [("d", lambda m, a: F_(m).pixel_unshuffle(a, 2), [(2, 2, 4)], ANY)],
+    "im2col": [("pad", lambda m, a: F_(m).unfold(a, 2, padding=1, stride=2), [(1, 2, 3, 4)],
+                ANY),
+               ("3d", lambda m, a: F_(m).unfold(a, (2, 1), dilation=(1, 2)), [(2, 3, 4)], ANY)],
+    "col2im": [("overlap", lambda m, a: F_(m).fold(a, (3, 4), 2, padding=1, stride=1),
+                [(1, 8, 20)], ANY),
+               ("2d", lambda m, a: F_(m).fold(a, (3, 3), (2, 1), stride=(1, 2)), [(4, 4)],
+                ANY)],
+})
 
 
 def _put(t, key, value):

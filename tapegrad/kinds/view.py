@@ -35,8 +35,18 @@ def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
             for j in range(c):
                 vals[dst + j] = vals[src + j * s1]
         return
-    for k in range(n):
-        vals[out_off + k] = vals[oa + strided_index(k, shp[e], nd[e], params, p)]
+    # (other ranks: one source index per row of the last dim, then a strided inner loop, so
+    # a sliding-window view (unfold, a convolution's windows) costs no division per element)
+    ndim = nd[e]
+    last = shp[e][ndim - 1] if ndim else 1
+    if last == 0:
+        return
+    step = params[p + ndim] if ndim else 0
+    for r in range(n // last):
+        src = oa + strided_index(r * last, shp[e], ndim, params, p)
+        dst = out_off + r * last
+        for j in range(last):
+            vals[dst + j] = vals[src + j * step]
 
 
 def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
@@ -53,8 +63,18 @@ def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
             for j in range(c):
                 adj[src + j * s1] += adj[dst + j]
         return
-    for k in range(n):
-        adj[oa + strided_index(k, shp[e], nd[e], params, p)] += adj[out_off + k]
+    # (other ranks: by rows of the last dim, as forward_strided; the elements in the same
+    # order as one strided_index each)
+    ndim = nd[e]
+    last = shp[e][ndim - 1] if ndim else 1
+    if last == 0:
+        return
+    step = params[p + ndim] if ndim else 0
+    for r in range(n // last):
+        src = oa + strided_index(r * last, shp[e], ndim, params, p)
+        dst = out_off + r * last
+        for j in range(last):
+            adj[src + j * step] += adj[dst + j]
 
 
 forward_stopgrad = forward_reshape

@@ -20,6 +20,15 @@ from ..random import default_generator, Generator
 from ..tensor import Tensor
 from ..views import cat, KIND_OPS
 from . import _decomps as B, _decomps_ext as X, _onepass
+from ._conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
+                    conv_transpose3d, pixel_shuffle, pixel_unshuffle, unfold, fold)
+from ._conv import __all__ as _conv_all
+from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indices,  # noqa: F401
+                       max_pool2d_with_indices, max_pool3d_with_indices, avg_pool1d,
+                       avg_pool2d, avg_pool3d, adaptive_avg_pool1d, adaptive_avg_pool2d,
+                       adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
+                       adaptive_max_pool3d)
+from ._pooling import __all__ as _pooling_all
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
@@ -33,6 +42,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "prelu", "threshold",
            "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
            "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss"]
+__all__ += _conv_all + _pooling_all
 
 _REDUCTIONS = ("none", "mean", "sum")
 

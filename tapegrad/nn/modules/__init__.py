@@ -6,13 +6,24 @@ from .linear import Identity, Linear, Bilinear
 from .activation import (ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Softmax,
                          LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Mish,
                          LogSigmoid, Softsign, Tanhshrink, Softmin, PReLU, Threshold, GLU,
-                         Softshrink, Hardshrink)
+                         Softshrink, Hardshrink, Softmax2d)
 from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding,
                      LayerNorm)
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm
 from .distance import CosineSimilarity, PairwiseDistance
 from .paramcontainer import ParameterList, ParameterDict
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
+from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                   ConvTranspose3d)
+from .pooling import (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
+                      AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
+                      AdaptiveMaxPool2d, AdaptiveMaxPool3d)
+from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d,
+                      ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d,
+                      ReplicationPad2d, ReplicationPad3d, CircularPad1d, CircularPad2d,
+                      CircularPad3d)
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .fold import Fold, Unfold
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss,
                    BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
                    PoissonNLLLoss, GaussianNLLLoss)
@@ -28,4 +39,11 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d", "PReLU", "Threshold", "GLU",
            "Softshrink", "Hardshrink", "MarginRankingLoss", "HingeEmbeddingLoss",
            "PoissonNLLLoss", "GaussianNLLLoss", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase",
-           "RNNCell", "LSTMCell", "GRUCell"]
+           "RNNCell", "LSTMCell", "GRUCell", "Conv1d", "Conv2d", "Conv3d", "MaxPool1d",
+           "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
+           "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "Softmax2d", "ConstantPad1d", "ConstantPad2d",
+           "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ReflectionPad1d",
+           "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+           "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "PixelShuffle",
+           "PixelUnshuffle", "Fold", "Unfold", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]

@@ -1,0 +1,425 @@
+"""nn.functional's convolutions (`conv1d`/`2d`/`3d`, `conv_transpose1d`/`2d`/`3d`),
+`pixel_shuffle`/`pixel_unshuffle` and `unfold`/`fold`, with torch's signatures, defaults,
+output shapes, checks and messages (pooling: nn/_pooling.py, which shares the helpers here).
+
+Each records one decomposition row shown as torch's node (bodies in nn/_decomps_conv.py):
+`ConvolutionBackward0` (edges input, weight, bias; transposed too), `PixelShuffleBackward0`,
+`Im2ColBackward0`, ...  What torch records around its node is recorded the same way: an
+unbatched input is unsqueezed and the result squeezed (`SqueezeBackward1`), and
+padding='same' with an odd total pads the input first (`ConstantPadNdBackward0`).
+"""
+
+from .. import decomps, dtypes as D, errors
+from ..creation import full
+from ..tensor import Tensor
+from ..views import cat, KIND_OPS
+from . import _decomps as B, _decomps_conv as C
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold"]
+
+_WORDS = {1: "one", 2: "two", 3: "three"}
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int"}
+
+
+def _record(name, body, x, *args):
+    return decomps.record(name, body, KIND_OPS, x, *args)
+
+
+def _tensor(fn, x, name="input", pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+def _ints(fn, name, v, k=None):
+    """An int or a sequence of ints (torch's int[] argument); an int is repeated k times."""
+    if isinstance(v, Tensor) or isinstance(v, bool) or not (
+            hasattr(v, "__index__") or (isinstance(v, (tuple, list))
+                                        and all(hasattr(e, "__index__") for e in v))):
+        raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, not "
+                        f"{type(v).__name__}")
+    if hasattr(v, "__index__"):
+        return [int(v)] * (k or 1)
+    return [int(e) for e in v]
+
+
+def _sizes(x):
+    return "[" + ", ".join(str(s) for s in x.shape) + "]"
+
+
+def _cdiv(a, b):
+    """C's integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+# ---- convolution -----------------------------------------------------------------------------
+def _expand(name, v, dim):
+    if len(v) == 1:
+        return v * dim
+    if len(v) != dim:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {dim} "
+                           f"values to match the convolution dimensions, but got "
+                           f"{name}={list(v)}")
+    return list(v)
+
+
+def _conv(k, input, weight, bias, stride, padding, dilation, groups):
+    """torch's conv{k}d: checks in torch's order, then the convolution row."""
+    fn = f"conv{k}d"
+    _tensor(fn, input)
+    _tensor(fn, weight, "weight", 2)
+    if bias is not None:
+        _tensor(fn, bias, "bias", 3)
+        if bias.dtype is not input.dtype:
+            raise RuntimeError(f"Input type ({_C_NAMES.get(input.dtype.name)}) and bias type "
+                               f"({_C_NAMES.get(bias.dtype.name)}) should be the same")
+    stride = _ints(fn, "stride", stride, k)
+    mode = padding if isinstance(padding, str) else None
+    padding = [0] * k if mode is not None else _ints(fn, "padding", padding, k)
+    dilation = _ints(fn, "dilation", dilation, k)
+    if input.dim() not in (k + 1, k + 2):
+        raise RuntimeError(f"Expected {k + 1}D (unbatched) or {k + 2}D (batched) input to "
+                           f"{fn}, but got input of size: {_sizes(input)}")
+    batched = input.dim() == k + 2
+    x = input if batched else input.unsqueeze(0)
+    dim = weight.dim() - 2
+    if mode is not None:
+        if mode == "valid":
+            mode = None
+        elif mode != "same":
+            raise RuntimeError(f"Invalid padding string: '{mode}'")
+    if dim <= 0:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    stride = _expand("stride", stride, dim)
+    dilation = _expand("dilation", dilation, dim)
+    if mode == "same":
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        # torch's conv_padding_same: left = total // 2 on both sides, one more on the right
+        # of a dim with an odd total (a constant_pad_nd of the input, then the convolution)
+        padding, extra = [], []
+        for i in range(dim):
+            total = dilation[i] * (weight.shape[2 + i] - 1)
+            padding.append(total // 2)
+            extra.append(total - 2 * (total // 2))
+        if any(extra):
+            errors.warn_once("Using padding='same' with even kernel lengths and odd dilation "
+                             "may require a zero-padded copy of the input be created")
+            pads = [v for e in reversed(extra) for v in (0, e)]
+            x = _record("constant_pad_nd", B.constant_pad_nd, x, pads, 0.0, cat, full)
+    padding = _expand("padding", padding, dim)
+    _check_conv_shape(x, weight, bias, stride, padding, dilation, groups)
+    _check_dtypes(x, weight, None)
+    out = _record("convolution", C.convolution, x, weight, bias, tuple(stride),
+                  tuple(padding), tuple(dilation), int(groups))
+    return out if batched else out.squeeze(0)
+
+
+def _check_dtypes(x, weight, bias):
+    """torch's check_input_same_type_as_parameters (after the shape checks)."""
+    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not x.dtype):
+        other, name = (weight, "weight") if x.dtype is not weight.dtype else (bias, "bias")
+        if x.dtype is D.float32:
+            raise RuntimeError(f"Input type (tapegrad.{x.dtype.legacy}Tensor) and {name} type "
+                               f"(tapegrad.{other.dtype.legacy}Tensor) should be the same or "
+                               f"input should be a MKLDNN tensor and {name} is a dense tensor")
+        raise RuntimeError(f"expected scalar type {x.dtype.legacy} but found "
+                           f"{other.dtype.legacy}")
+
+
+def _check_conv_shape(x, weight, bias, stride, padding, dilation, groups):
+    """torch's check_shape_forward (not transposed), its messages."""
+    ws = list(weight.shape)
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if len(ws) != x.dim():
+        raise RuntimeError(f"Expected {len(ws)}-dimensional input for {len(ws)}-dimensional "
+                           f"weight {ws}, but got {x.dim()}-dimensional input of size "
+                           f"{_sizes(x)} instead")
+    if ws[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} "
+                           f"at dimension 0, but got weight of size {ws} instead")
+    if ws[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size [{ws}] instead")
+    if x.shape[1] != ws[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {ws}, expected "
+                           f"input{_sizes(x)} to have {ws[1] * groups} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != ws[0]):
+        raise RuntimeError(f"Given weight of size {ws}, expected bias to be 1-dimensional "
+                           f"with {ws[0]} elements, but got bias of size {_sizes(bias)} instead")
+    padded = [x.shape[2 + i] + 2 * padding[i] for i in range(len(ws) - 2)]
+    kernel = [dilation[i] * (ws[2 + i] - 1) + 1 for i in range(len(ws) - 2)]
+    if any(p < q for p, q in zip(padded, kernel)):
+        raise RuntimeError(f"Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, kernel))}). Kernel size can't be greater "
+                           f"than actual input size")
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution (cross-correlation) of (N, C_in, L) or (C_in, L) input with weight
+    (C_out, C_in / groups, kW) (ConvolutionBackward0); padding an int, a tuple, 'valid' or
+    'same'."""
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution (cross-correlation) of (N, C_in, H, W) or (C_in, H, W) input with
+    weight (C_out, C_in / groups, kH, kW) (ConvolutionBackward0); padding an int, a tuple,
+    'valid' or 'same'."""
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d convolution (cross-correlation) of (N, C_in, D, H, W) or (C_in, D, H, W) input with
+    weight (C_out, C_in / groups, kD, kH, kW) (ConvolutionBackward0)."""
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation):
+    """torch's conv_transpose{k}d: its checks, then the convolution row (transposed)."""
+    fn = f"conv_transpose{k}d"
+    _tensor(fn, input)
+    _tensor(fn, weight, "weight", 2)
+    if bias is not None:
+        _tensor(fn, bias, "bias", 3)
+    stride, padding, output_padding, dilation = (
+        _ints(fn, name, v, k) for name, v in (("stride", stride), ("padding", padding),
+                                              ("output_padding", output_padding),
+                                              ("dilation", dilation)))
+    if input.dim() not in (k + 1, k + 2):
+        raise RuntimeError(f"Expected {k + 1}D (unbatched) or {k + 2}D (batched) input to "
+                           f"{fn}, but got input of size: {_sizes(input)}")
+    batched = input.dim() == k + 2
+    x = input if batched else input.unsqueeze(0)
+    dim = weight.dim() - 2
+    if dim <= 0:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    stride, padding, output_padding, dilation = (
+        _expand(name, v, dim) for name, v in (("stride", stride), ("padding", padding),
+                                              ("output_padding", output_padding),
+                                              ("dilation", dilation)))
+    ws = list(weight.shape)
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if len(ws) != x.dim():
+        raise RuntimeError(f"Expected {len(ws)}-dimensional input for {len(ws)}-dimensional "
+                           f"weight {ws}, but got {x.dim()}-dimensional input of size "
+                           f"{_sizes(x)} instead")
+    if ws[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} "
+                           f"at dimension 0, but got weight of size {ws} instead")
+    if ws[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size [{ws}] instead")
+    if x.shape[1] != ws[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected input"
+                           f"{_sizes(x)} to have {ws[0]} channels, but got {x.shape[1]} "
+                           f"channels instead")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != ws[1] * groups):
+        raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected bias to be "
+                           f"1-dimensional with {ws[1] * groups} elements, but got bias of "
+                           f"size {_sizes(bias)} instead")
+    _check_dtypes(x, weight, bias)
+    if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
+        names = ("depth", "height", "width")[3 - dim:] if dim <= 3 else ()
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got " + " ".join(
+                [f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)]
+                + [f"stride_{n}: {v}" for n, v in zip(names, stride)]
+                + [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]))
+    out = [(x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (ws[2 + i] - 1)
+           + output_padding[i] + 1 for i in range(dim)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Given input size per channel: "
+                           f"({' x '.join(str(v) for v in x.shape[2:])}). Calculated output "
+                           f"size per channel: ({' x '.join(map(str, out))}). Output size is "
+                           f"too small")
+    y = _record("convolution", C.conv_transpose, x, weight, bias, tuple(stride),
+                tuple(padding), tuple(output_padding), int(groups), tuple(dilation))
+    return y if batched else y.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """1-d transposed convolution ("deconvolution") of (N, C_in, L) or (C_in, L) input with
+    weight (C_in, C_out / groups, kW) (ConvolutionBackward0)."""
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """2-d transposed convolution of (N, C_in, H, W) or (C_in, H, W) input with weight
+    (C_in, C_out / groups, kH, kW) (ConvolutionBackward0): conv2d's input gradient."""
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """3-d transposed convolution of (N, C_in, D, H, W) or (C_in, D, H, W) input with weight
+    (C_in, C_out / groups, kD, kH, kW) (ConvolutionBackward0)."""
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+# ---- pixel shuffle, im2col / col2im ----------------------------------------------------------
+def pixel_shuffle(input, upscale_factor):
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r), r = upscale_factor
+    (PixelShuffleBackward0)."""
+    _tensor("pixel_shuffle", input)
+    r = int(upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    c = input.shape[-3]
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                           f"is not divisible by {r * r}")
+    return _record("pixel_shuffle", C.pixel_shuffle, input, r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W), r = downscale_factor
+    (PixelUnshuffleBackward0)."""
+    _tensor("pixel_unshuffle", input)
+    r = int(downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    for name, d in (("height", -2), ("width", -1)):
+        if input.shape[d] % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by "
+                               f"downscale_factor, but input.size({d})={input.shape[d]} is not "
+                               f"divisible by {r}")
+    return _record("pixel_unshuffle", C.pixel_unshuffle, input, r)
+
+
+def _fold_args(kernel_size, dilation, padding, stride):
+    out = []
+    for name, v in (("kernel_size", kernel_size), ("dilation", dilation),
+                    ("padding", padding), ("stride", stride)):
+        v = _ints("im2col", name, v, 2)
+        if len(v) != 2:
+            raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(v)}")
+        out.append(v)
+    kernel, dilation, padding, stride = out
+    if kernel[0] <= 0 or kernel[1] <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{kernel[0]} kernel_width: {kernel[1]}")
+    return kernel, dilation, padding, stride
+
+
+def _check_dilation_padding(dilation, padding):
+    if dilation[0] <= 0 or dilation[1] <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilation_height: "
+                           f"{dilation[0]} dilation_width: {dilation[1]}")
+    if padding[0] < 0 or padding[1] < 0:
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: "
+                           f"{padding[0]} pad_width: {padding[1]}")
+
+
+def _check_stride(stride):
+    if stride[0] <= 0 or stride[1] <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got stride_height: "
+                           f"{stride[0]} stride_width: {stride[1]}")
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding kernel_size blocks of (N, C, H, W) or (C, H, W) input as columns:
+    (N, C * kH * kW, L) (Im2ColBackward0)."""
+    _tensor("unfold", input)
+    kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
+    _check_dilation_padding(dilation, padding)
+    _check_stride(stride)
+    s = input.shape
+    if input.dim() < 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-input.dim()}, {input.dim() - 1}], but got 2)")
+    valid = s[1] != 0 and s[2] != 0
+    if not ((input.dim() == 3 and s[0] and valid) or (input.dim() == 4 and valid and s[3])):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size "
+                           f"and other non-zero dimensions for input, but got: {_sizes(input)}")
+    h, w = s[-2], s[-1]
+    blocks = [(v + 2 * p - (d * (k - 1) + 1)) // st + 1
+              for v, p, d, k, st in zip((h, w), padding, dilation, kernel, stride)]
+    if blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(f"Given input with spatial size ({h}, {w}), kernel_size="
+                           f"({kernel[0]}, {kernel[1]}), dilation=({dilation[0]}, "
+                           f"{dilation[1]}), padding=({padding[0]}, {padding[1]}), calculated "
+                           f"shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), "
+                           f"but its components must be at least one.")
+    args = (tuple(kernel), tuple(dilation), tuple(padding), tuple(stride))
+    return _record("im2col", C.im2col if input.dim() == 4 else _unbatched(C.im2col), input,
+                   *args)
+
+
+def _unbatched(body):
+    """body on an unbatched input: run on unsqueeze(0), squeezed (inside the group, as
+    torch's kernels take both)."""
+    def run(T, x, *args):
+        return body(T, x.unsqueeze(0), *args).squeeze(0)
+    return run
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The columns (N, C * kH * kW, L) or (C * kH * kW, L) summed back into an (N, C,
+    *output_size) image, overlapping blocks adding up (Col2ImBackward0): unfold's
+    adjoint."""
+    _tensor("fold", input)
+    out = _ints("col2im", "output_size", output_size, 2)
+    if len(out) != 2:
+        raise RuntimeError(f"It is expected output_size equals to 2, but got size {len(out)}")
+    kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
+    _check_stride(stride)
+    _check_dilation_padding(dilation, padding)
+    s = input.shape
+    if input.dim() not in (2, 3) or any(v == 0 for v in s[input.dim() - 2:]):
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           f"batch size and non-zero dimensions for input, but got: "
+                           f"{_sizes(input)}")
+    planes, length = s[-2], s[-1]
+    if planes % (kernel[0] * kernel[1]):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product "
+                           f"of kernel_size, but got input.size(1)={planes} and kernel_size="
+                           f"({kernel[0]}, {kernel[1]}).")
+    blocks = [(o + 2 * p - d * (k - 1) - 1) // st + 1
+              for o, p, d, k, st in zip(out, padding, dilation, kernel, stride)]
+    where = (f"Given output_size=({out[0]}, {out[1]}), kernel_size=({kernel[0]}, {kernel[1]}), "
+             f"dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, {padding[1]}), "
+             f"stride=({stride[0]}, {stride[1]}), ")
+    if length != blocks[0] * blocks[1]:
+        raise RuntimeError(f"{where}expected size of input's dimension 2 to match the calculated "
+                           f"number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size(2)={length}.")
+    if blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(f"{where}calculated shape of the array of sliding blocks as "
+                           f"({blocks[0]}, {blocks[1]}), which is too small (non-positive)")
+    args = (tuple(out), tuple(kernel), tuple(dilation), tuple(padding), tuple(stride))
+    return _record("col2im", C.col2im if input.dim() == 3 else _unbatched(C.col2im), input,
+                   *args)

@@ -1,0 +1,160 @@
+"""The bodies of nn.functional's convolution rows (tapegrad/ops.py, the block of engineer
+"conv"), recorded by `decomps.record` as one group shown as torch's node
+(`ConvolutionBackward0`, `Im2ColBackward0`, ...), so forward, gradients of any order, replay
+and tape files are those of the primitives.
+
+A convolution is im2col and one batched matmul: the input's sliding windows are one strided
+view (`windows`: an `unfold` entry, no copy in the forward), reshaped to (N * groups, C/groups
+* kernel, positions) and multiplied by the weight, so BLAS does the work; the backward of the
+view adds overlapping windows back up.  A transposed convolution (and F.fold) adds windows
+into an image with one strided scatter.  The pooling bodies are in nn/_decomps_pool.py.
+
+The bodies receive validated arguments (nn/_conv.py checks them).
+"""
+import math
+
+from numpy.lib.stride_tricks import as_strided
+
+from ..creation import full
+from ..views import _strided, cat, strided_scatter
+from . import _decomps as B
+
+
+def windows(x, kernel, stride, dilation, kernel_last=False):
+    """The sliding windows of x (N, C, *spatial) as one strided view of x (row `unfold`):
+    shape (N, C, *kernel, *positions), or (N, C, *positions, *kernel) with kernel_last."""
+    k = len(kernel)
+    sizes = tuple(x.shape[2:])
+    out = tuple((sizes[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+                for i in range(k))
+
+    def view(a):
+        st = a.strides
+        ks = tuple(st[2 + i] * dilation[i] for i in range(k))
+        os = tuple(st[2 + i] * stride[i] for i in range(k))
+        if kernel_last:
+            return as_strided(a, a.shape[:2] + out + tuple(kernel), st[:2] + os + ks,
+                              writeable=False)
+        return as_strided(a, a.shape[:2] + tuple(kernel) + out, st[:2] + ks + os,
+                          writeable=False)
+    return _strided("unfold", x, view)
+
+
+def _pad(T, x, pads, value):
+    """x padded on its spatial dims by pads ((lo, hi) per dim, first dim first) with value."""
+    flat = [v for lo_hi in reversed(pads) for v in lo_hi]
+    if not any(flat):
+        return x
+    return B.constant_pad_nd(T, x, flat, value, cat, full)
+
+
+def convolution(T, x, weight, bias, stride, padding, dilation, groups):
+    """x (N, C, *spatial) convolved with weight (OC, C / groups, *kernel), plus bias: the
+    padded input's windows (N * groups, C / groups * K, L) times the weight (N * groups,
+    OC / groups, C / groups * K), one batched matmul, viewed as (N, OC, *positions)."""
+    k = weight.dim() - 2
+    xp = _pad(T, x, [(p, p) for p in padding], 0.0)
+    n, c = x.shape[0], x.shape[1]
+    oc = weight.shape[0]
+    kernel = tuple(weight.shape[2:])
+    cols = windows(xp, kernel, stride, dilation)
+    positions = tuple(cols.shape[2 + k:])
+    cg, og = c // groups, oc // groups
+    depth = cg * math.prod(kernel)
+    cols = cols.reshape(n * groups, depth, math.prod(positions))
+    w = weight.reshape(1, groups, og, depth).expand(n, groups, og, depth)
+    out = w.reshape(n * groups, og, depth).matmul(cols).reshape(n, oc, cols.shape[-1])
+    if bias is not None:   # (expanded over the positions: a trailing broadcast is the fast one)
+        out = out + bias.reshape(oc, 1).expand(oc, cols.shape[-1])
+    return out.reshape((n, oc) + positions)
+
+
+def pixel_shuffle(T, x, r):
+    """(*, C * r * r, H, W) -> (*, C, H * r, W * r): channel blocks of r x r spread over the
+    positions."""
+    lead, (c, h, w) = tuple(x.shape[:-3]), tuple(x.shape[-3:])
+    n = len(lead)
+    y = x.reshape(lead + (c // (r * r), r, r, h, w))
+    y = y.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return y.reshape(lead + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(T, x, r):
+    """(*, C, H * r, W * r) -> (*, C * r * r, H, W), pixel_shuffle's inverse."""
+    lead, (c, h, w) = tuple(x.shape[:-3]), tuple(x.shape[-3:])
+    n = len(lead)
+    y = x.reshape(lead + (c, h // r, r, w // r, r))
+    y = y.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return y.reshape(lead + (c * r * r, h // r, w // r))
+
+
+def im2col(T, x, kernel, dilation, padding, stride):
+    """(N, C, H, W) -> (N, C * kH * kW, L): the padded input's sliding windows, one column
+    per position (the convolution's im2col)."""
+    n, c = x.shape[0], x.shape[1]
+    xp = _pad(T, x, [(p, p) for p in padding], 0.0)
+    cols = windows(xp, kernel, stride, dilation)
+    return cols.reshape(n, c * math.prod(kernel), math.prod(cols.shape[2 + len(kernel):]))
+
+
+# NOTE: fold (col2im) adds each column's elements into the padded output at the windows'
+# positions (one strided scatter: overlapping windows add up), then crops the padding; its
+# gradient is the windows view of the padded gradient, im2col's forward.
+def col2im(T, x, out, kernel, dilation, padding, stride):
+    """(N, C * kH * kW, L) -> (N, C, *out): the sums of the columns' elements over the
+    windows that cover each position."""
+    n = x.shape[0]
+    c = x.shape[1] // math.prod(kernel)
+    padded = tuple(o + 2 * p for o, p in zip(out, padding))
+    blocks = tuple((padded[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+                   for i in range(2))
+    cols = x.reshape((n, c) + tuple(kernel) + blocks)
+    y = _add_windows(cols, padded, kernel, stride, dilation)
+    if any(padding):
+        y = y[:, :, padding[0]:padding[0] + out[0], padding[1]:padding[1] + out[1]].contiguous()
+    return y
+
+
+def _add_windows(cols, image, kernel, stride, dilation):
+    """cols (N, C, *kernel, *positions) added into a zero image (N, C, *image) at the windows'
+    elements (one strided scatter: overlapping windows add up)."""
+    k = len(kernel)
+    rows = [math.prod(image[i + 1:]) for i in range(k)]
+    plane = math.prod(image)
+    params = ([0, cols.shape[1] * plane, plane] + [dilation[i] * rows[i] for i in range(k)]
+              + [stride[i] * rows[i] for i in range(k)])
+    return strided_scatter(cols, tuple(cols.shape[:2]) + tuple(image), params)
+
+
+# NOTE: a transposed convolution is the convolution's input gradient: the weight (per group,
+# transposed) times the input's positions gives each position's window of output elements
+# (one batched matmul), added into the output by a strided scatter (overlaps add up), then
+# the padding is cropped; torch's slow_conv_transpose is the same gemm and col2im.
+def conv_transpose(T, x, weight, bias, stride, padding, output_padding, groups, dilation):
+    """x (N, C_in, *spatial) transposed-convolved with weight (C_in, C_out / groups,
+    *kernel), plus bias."""
+    k = weight.dim() - 2
+    n, cin = x.shape[0], x.shape[1]
+    kernel = tuple(weight.shape[2:])
+    sizes = tuple(x.shape[2:])
+    cg, og = cin // groups, weight.shape[1]
+    depth = og * math.prod(kernel)
+    w = weight.reshape(groups, cg, depth).transpose(1, 2)
+    w = w.reshape(1, groups, depth, cg).expand(n, groups, depth, cg).reshape(
+        n * groups, depth, cg)
+    cols = w.matmul(x.reshape(n * groups, cg, math.prod(sizes)))
+    cols = cols.reshape((n, og * groups) + kernel + sizes)
+    full = [(sizes[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 for i in range(k)]
+    out = [full[i] - 2 * padding[i] + output_padding[i] for i in range(k)]
+    image = [max(full[i], padding[i] + out[i]) for i in range(k)]
+    y = _add_windows(cols, image, kernel, stride, dilation)
+    if any(padding) or image != out:
+        y = y[(slice(None), slice(None)) + tuple(slice(p, p + o) for p, o in
+                                                 zip(padding, out))].contiguous()
+    oc = og * groups
+    if bias is not None:
+        y = y.reshape(n, oc, math.prod(out))
+        y = y + bias.reshape(oc, 1).expand(oc, y.shape[-1])
+        y = y.reshape((n, oc) + tuple(out))
+    return y
+

@@ -1,0 +1,209 @@
+"""The bodies of nn.functional's pooling rows (tapegrad/ops.py, the block of engineer
+"conv"), recorded by `decomps.record` as one group shown as torch's node
+(`MaxPool2DWithIndicesBackward0`, `AvgPool2DBackward0`, ...).
+
+Max pooling (plain and adaptive) is one gather of the element torch's kernel picks in each
+window, found with numpy by the front end (`max_positions`, `adaptive_max_positions`), with
+a replay guard while tracing; average pooling sums a windows view (nn/_decomps_conv.py's
+`windows`) and divides; adaptive average pooling sums uneven windows with 0/1 matrices.
+
+The bodies receive validated arguments (nn/_pooling.py checks them).
+"""
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..creation import tensor as _tensor_of
+from ..ndops import _guard_extreme
+from ..structops import _gather
+from ._decomps_conv import _pad, windows
+
+
+# NOTE: max pooling's gradient goes to the one element torch's kernel picks in each window
+# (its loop `if (val > maxval || isnan(val))` over the window in row-major order, padding
+# skipped): the first maximum on ties, the last nan of a window holding nans, the first
+# element of a window of -inf.  The front end finds those positions (`max_positions`); the
+# gather adds the gradients of overlapping windows that pick the same element.
+def max_pool(T, x, pos, guard):
+    """The elements of x at flat positions pos (the windows' maxima).  While recording for
+    replay, `guard` = (kernel, stride, padding, dilation, extra, kidx): a guard checks that
+    each window's maximum is still where it was (else a replay raises BranchChanged)."""
+    out = _gather("max_dim", x, pos)
+    if guard is not None:
+        kernel, stride, padding, dilation, extra, kidx = guard
+        x4 = x if x.dim() == len(kernel) + 2 else x.unsqueeze(0)
+        xp = _pad(T, x4, [(p, p + e) for p, e in zip(padding, extra)], -math.inf)
+        win = windows(xp, kernel, stride, dilation, kernel_last=True)
+        flat = win.reshape(tuple(win.shape[:2 + len(kernel)]) + (math.prod(kernel),))
+        _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
+    return out
+
+
+def _pick(w, valid):
+    """The window index torch's max kernels pick along the last axis of w (its elements
+    outside the window, valid False, hold the dtype's lowest value): the first maximum, the
+    last nan of a window with nans, the first element inside the window of one whose
+    maximum is the lowest value (-inf)."""
+    idx = np.argmax(w, -1)      # the first maximum (numpy's first nan: fixed below)
+    top = np.take_along_axis(w, idx[..., None], -1)[..., 0]
+    low = -np.inf if w.dtype.kind == "f" else np.iinfo(w.dtype).min
+    odd = (top == low) | (top != top) if valid is not None else top != top
+    if odd.any():   # (rare windows: the rule in full)
+        sel = np.nonzero(odd)
+        ws = w[sel]
+        ok = np.ones(ws.shape, bool) if valid is None else np.broadcast_to(
+            valid, w.shape)[sel]
+        m = ws.max(-1, keepdims=True)
+        i = np.argmax((ws == m) & ok, -1)
+        if w.dtype.kind == "f":
+            isnan = np.isnan(ws)
+            i = np.where(isnan.any(-1), ws.shape[-1] - 1 - np.argmax(isnan[..., ::-1], -1), i)
+        idx[sel] = i
+    return idx
+
+
+def max_positions(arr, kernel, stride, padding, dilation, out):
+    """The position torch's max pooling kernel picks in each window of arr (N, C, *spatial):
+    (flat positions into arr, indices within each (n, c) plane, window index, the extra
+    right padding of ceil_mode), the first three of shape (N, C, *out)."""
+    k = len(kernel)
+    sizes = arr.shape[2:]
+    extra = [max((out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1
+                 - sizes[i] - 2 * padding[i], 0) for i in range(k)]
+    low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
+    padded = arr
+    if any(padding) or any(extra):
+        padded = np.pad(arr, [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(padding, extra)],
+                        constant_values=low)
+    st = padded.strides
+    win = as_strided(padded, padded.shape[:2] + tuple(out) + tuple(kernel),
+                     st[:2] + tuple(st[2 + i] * stride[i] for i in range(k))
+                     + tuple(st[2 + i] * dilation[i] for i in range(k)), writeable=False)
+    K = math.prod(kernel)
+    win = win.reshape(arr.shape[:2] + tuple(out) + (K,))
+    valid = None
+    if padded is not arr:   # window elements inside the input
+        valid = np.ones(tuple(out) + (K,), bool)
+        for i in range(k):
+            o = np.arange(out[i]).reshape([-1 if j == i else 1 for j in range(k)] + [1])
+            c = o * stride[i] - padding[i] + np.unravel_index(np.arange(K), kernel)[i] * \
+                dilation[i]
+            valid &= (c >= 0) & (c < sizes[i])
+    idx = _pick(win, valid)
+    plane = np.zeros(idx.shape, np.int64)
+    for i, j in enumerate(np.unravel_index(idx, kernel)):
+        o = np.arange(out[i]).reshape([-1 if d == i else 1 for d in range(k)])
+        plane = plane * sizes[i] + (o * stride[i] - padding[i] + j * dilation[i])
+    size = math.prod(sizes)
+    base = np.arange(arr.shape[0] * arr.shape[1], dtype=np.int64).reshape(
+        arr.shape[:2] + (1,) * k) * size
+    return base + plane, plane, idx, extra
+
+
+def avg_pool(T, x, kernel, stride, padding, extra, divisor):
+    """The sums over the windows of x (zero-padded) divided by `divisor` (a number, or a
+    constant tensor of the output's spatial shape)."""
+    k = len(kernel)
+    batched = x.dim() == k + 2
+    xp = _pad(T, x if batched else x.unsqueeze(0), [(p, p + e) for p, e in zip(padding, extra)],
+              0.0)
+    win = windows(xp, kernel, stride, (1,) * k, kernel_last=True)
+    out = win.sum(tuple(range(2 + k, 2 + 2 * k))) / divisor
+    return out if batched else out.squeeze(0)
+
+
+def int_avg_pool(arr, kernel, stride, padding, extra, divisor):
+    """avg_pool of an int64 array (no gradient): the window sums divided by divisor (a
+    number or an array of the output's spatial shape), truncated toward zero as torch's."""
+    k = len(kernel)
+    batched = arr.ndim == k + 2
+    a = arr if batched else arr[None]
+    a = np.pad(a, [(0, 0), (0, 0)] + [(p, p + e) for p, e in zip(padding, extra)])
+    st = a.strides
+    out = tuple((a.shape[2 + i] - kernel[i]) // stride[i] + 1 for i in range(k))
+    win = as_strided(a, a.shape[:2] + out + tuple(kernel),
+                     st[:2] + tuple(st[2 + i] * stride[i] for i in range(k)) + st[2:],
+                     writeable=False)
+    s = win.sum(tuple(range(2 + k, 2 + 2 * k)))
+    q = np.trunc(s / divisor).astype(np.int64)
+    return q if batched else q[0]
+
+
+def adaptive_avg_pool(T, x, out, sums, counts):
+    """The means over torch's adaptive windows (start floor(i * S / O), end ceil((i + 1) * S
+    / O) per dim): each spatial dim summed by a 0/1 matrix (`sums`, a constant (O, S) tensor
+    per dim; None: uniform windows, summed over a windows view), then divided by `counts`
+    (the windows' sizes, a constant tensor)."""
+    k = len(out)
+    lead = tuple(x.shape[:x.dim() - k])
+    if sums is None:
+        kernel = tuple(x.shape[x.dim() - k + i] // out[i] for i in range(k))
+        x4 = x.reshape((math.prod(lead), 1) + tuple(x.shape[x.dim() - k:]))
+        win = windows(x4, kernel, kernel, (1,) * k, kernel_last=True)
+        y = win.sum(tuple(range(2 + k, 2 + 2 * k))).reshape(lead + tuple(out))
+        return y / counts
+    y = x
+    for i in reversed(range(k)):
+        d = y.dim() - k + i
+        pre, size = math.prod(y.shape[:d]), y.shape[d]
+        post = math.prod(y.shape[d + 1:])
+        if post == 1:
+            z = y.reshape(pre, size).matmul(sums[i].t())
+        else:
+            z = sums[i].matmul(y.reshape(pre, size, post))
+        y = z.reshape(tuple(y.shape[:d]) + (out[i],) + tuple(y.shape[d + 1:]))
+    return y / counts
+
+
+def adaptive_windows(sizes, out):
+    """torch's adaptive windows over spatial sizes `sizes` for output `out`: per output
+    position, the plane indices of its window's elements (padded with the window's first
+    element) and which are real, shapes (*out, K)."""
+    k = len(out)
+    starts = [np.arange(o) * s // o for o, s in zip(out, sizes)]
+    ends = [-((-(np.arange(o) + 1) * s) // o) for o, s in zip(out, sizes)]
+    kmax = [int((e - b).max()) if o else 1 for b, e, o in zip(starts, ends, out)]
+    index = np.zeros(tuple(out) + tuple(kmax), np.int64)
+    valid = np.ones(tuple(out) + tuple(kmax), bool)
+    for i in range(k):
+        j = np.arange(kmax[i])
+        c = starts[i][:, None] + j                    # (out_i, kmax_i)
+        ok = c < ends[i][:, None]
+        shape = [1] * (2 * k)
+        shape[i], shape[k + i] = out[i], kmax[i]
+        index = index * sizes[i] + np.where(ok, c, starts[i][:, None]).reshape(shape)
+        valid &= ok.reshape(shape)
+    K = math.prod(kmax)
+    return index.reshape(tuple(out) + (K,)), valid.reshape(tuple(out) + (K,))
+
+
+def adaptive_max_positions(arr, out):
+    """(flat positions into arr, plane indices, window indices, candidates) of torch's
+    adaptive max pooling of arr (N, C, *spatial)."""
+    k = len(out)
+    sizes = arr.shape[2:]
+    cand, valid = adaptive_windows(sizes, out)
+    flat = arr.reshape(arr.shape[:2] + (math.prod(sizes),))
+    w = flat[:, :, cand]
+    low = -np.inf if arr.dtype.kind == "f" else np.iinfo(arr.dtype).min
+    idx = _pick(np.where(valid, w, low), valid)
+    plane = np.take_along_axis(np.broadcast_to(cand, w.shape), idx[..., None], -1)[..., 0]
+    base = np.arange(arr.shape[0] * arr.shape[1], dtype=np.int64).reshape(
+        arr.shape[:2] + (1,) * k) * math.prod(sizes)
+    return base + plane, plane, idx, cand
+
+
+def adaptive_max_pool(T, x, pos, guard):
+    """The elements of x at flat positions pos (the adaptive windows' maxima).  While
+    recording for replay, `guard` = (candidates, kidx): a guard checks that each window's
+    maximum is still where it was."""
+    out = _gather("max_dim", x, pos)
+    if guard is not None:
+        cand, kidx = guard
+        k = cand.ndim - 1
+        x4 = x if x.dim() == k + 2 else x.unsqueeze(0)
+        flat = x4.reshape(x4.shape[0], x4.shape[1], math.prod(x4.shape[2:]))[
+            :, :, _tensor_of(cand)]
+        _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
+    return out

@@ -1,0 +1,460 @@
+"""nn.functional's pooling (`max_pool*`, `avg_pool*`, `adaptive_avg_pool*`,
+`adaptive_max_pool*`) with torch's signatures, defaults, output shapes, checks and messages.
+
+Each records one decomposition row shown as torch's node (bodies in nn/_decomps_pool.py):
+`MaxPool2DWithIndicesBackward0`, `AvgPool2DBackward0`, `AdaptiveAvgPool2DBackward0`,
+`AdaptiveMaxPool2DBackward0` and their 3-d rows.  What torch records around its node is
+recorded the same way: the 1-d poolings run the 2-d ones on `unsqueeze(-2)` (then
+`SqueezeBackward1`), and an adaptive average pooling to size 1 is a mean (`MeanBackward1`).
+"""
+import numpy as np
+
+from .. import dtypes as D
+from ..creation import tensor as _tensor_of
+from . import _decomps_pool as P
+from ._conv import _WORDS, _cdiv, _ints, _record, _sizes, _tensor
+
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
+           "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
+           "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"]
+
+
+# ---- pooling: torch's argument checks --------------------------------------------------------
+def _pool_args(fn, k, kernel_size, stride, padding, dilation):
+    """kernel, stride (default: the kernel), padding, dilation as k ints, with torch's
+    messages for lengths other than 1 or k (the 2-d and 3-d poolings)."""
+    n = _WORDS[k]
+    either = "" if fn == "avg_pool3d" else "either "   # (torch's wording)
+    kernel = _ints(fn, "kernel_size", kernel_size)
+    if len(kernel) not in (1, k):
+        raise RuntimeError(f"{fn}: kernel_size must {either}be a single int, or a tuple of "
+                           f"{n} ints")
+    kernel = kernel * k if len(kernel) == 1 else kernel
+    stride = [] if stride is None else _ints(fn, "stride", stride)
+    if len(stride) not in (0, 1, k):
+        raise RuntimeError(f"{fn}: stride must {either}be omitted, a single int, or a tuple "
+                           f"of {n} ints")
+    stride = kernel if not stride else (stride * k if len(stride) == 1 else stride)
+    padding = _ints(fn, "padding", padding)
+    if len(padding) not in (1, k):
+        raise RuntimeError(f"{fn}: padding must {either}be a single int, or a tuple of {n} "
+                           f"ints")
+    padding = padding * k if len(padding) == 1 else padding
+    if dilation is not None:
+        dilation = _ints(fn, "dilation", dilation)
+        if len(dilation) not in (1, k):
+            raise RuntimeError(f"{fn}: dilation must be either a single int, or a tuple of "
+                               f"{n} ints")
+        dilation = dilation * k if len(dilation) == 1 else dilation
+    else:
+        dilation = [1] * k
+    return kernel, stride, padding, dilation
+
+
+def _out_size(size, kernel, pad, stride, dilation, ceil_mode):
+    """torch's pooling_output_shape, its checks first."""
+    if stride == 0:
+        raise RuntimeError("stride should not be zero")
+    if pad < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {pad}")
+    if pad > _cdiv((kernel - 1) * dilation + 1, 2):
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                           f"pad={pad}, kernel_size={kernel} and dilation={dilation}")
+    out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) \
+        // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _shape_check(fn, x, k, kernel, stride, padding, dilation, out):
+    """torch's pool2d_shape_check / pool3d_shape_check."""
+    names = ("kT", "kH", "kW")[3 - k:]
+    if any(v <= 0 for v in kernel):
+        raise RuntimeError("kernel size should be greater than zero, but got " + " ".join(
+            f"{n}: {v}" for n, v in zip(names, kernel)))
+    if any(v <= 0 for v in stride):
+        raise RuntimeError("stride should be greater than zero, but got " + " ".join(
+            f"{n}: {v}" for n, v in zip(("dT", "dH", "dW")[3 - k:], stride)))
+    if any(v <= 0 for v in dilation):
+        raise RuntimeError("dilation should be greater than zero, but got " + " ".join(
+            f"{n}: {v}" for n, v in zip(("dilationT", "dilationH", "dilationW")[3 - k:],
+                                        dilation)))
+    s = x.shape
+    if k == 2:
+        valid = s[1] != 0 and s[2] != 0
+        if not ((x.dim() == 3 and s[0] != 0 and valid) or (x.dim() == 4 and valid and s[3])):
+            raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim "
+                               f"batch size for input, but got:{_sizes(x)}")
+        if kernel[1] // 2 < padding[1] or kernel[0] // 2 < padding[0]:
+            raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, "
+                               f"but got padW = {padding[1]}, padH = {padding[0]}, kW = "
+                               f"{kernel[1]}, kH = {kernel[0]}")
+    else:
+        for i in range(1, x.dim()):
+            if s[i] == 0:
+                raise RuntimeError(f"{fn}: Expected input's non-batch dimensions to have "
+                                   f"positive length, but input has a shape of {_sizes(x)} "
+                                   f"and non-batch dimension {i - 1} has length zero!")
+        if fn.startswith("avg") and any(a < b for a, b in zip(s[-3:], kernel)):
+            raise RuntimeError(f"input image (T: {s[-3]} H: {s[-2]} W: {s[-1]}) smaller than "
+                               f"kernel size (kT: {kernel[0]} kH: {kernel[1]} kW: "
+                               f"{kernel[2]})")
+        if any(kk // 2 < p for kk, p in zip(kernel, padding)):
+            raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, "
+                               f"but got kT: {kernel[0]} kW: {kernel[2]} kH: {kernel[1]} "
+                               f"padT: {padding[0]} padW: {padding[2]} padH: {padding[1]}")
+    if any(o < 1 for o in out):
+        sizes = "x".join(str(v) for v in s[-k:])
+        plane = s[-k - 1]
+        raise RuntimeError(f"Given input size: ({plane}x{sizes}). Calculated output size: "
+                           f"({plane}x{'x'.join(map(str, out))}). Output size is too small")
+
+
+def _pool_setup(fn, k, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """Checked arguments and output size of a k-d pooling (k = 2, 3), as torch's meta
+    functions."""
+    _tensor(fn, input)
+    kernel, stride, padding, dilation = _pool_args(fn, k, kernel_size, stride, padding,
+                                                   dilation)
+    if (fn.startswith("max") or k == 3) and input.dim() not in (k + 1, k + 2):
+        raise RuntimeError(f"non-empty {k + 1}D or {k + 2}D (batch mode) tensor expected for "
+                           f"input")
+    if input.dim() < k + 1:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-input.dim()}, {input.dim() - 1}], but got {-k - 1})")
+    sizes = input.shape[input.dim() - k:]
+    out = [_out_size(sizes[i], kernel[i], padding[i], stride[i], dilation[i], ceil_mode)
+           for i in range(k)]
+    _shape_check(fn, input, k, kernel, stride, padding, dilation, out)
+    return kernel, stride, padding, dilation, out
+
+
+# ---- max pooling -----------------------------------------------------------------------------
+def _max_pool(k, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """(output, indices) of a k-d max pooling (k = 2, 3)."""
+    fn = f"max_pool{k}d"
+    kernel, stride, padding, dilation, out = _pool_setup(
+        fn, k, input, kernel_size, stride, padding, dilation, ceil_mode)
+    arr = input._array()
+    arr4 = arr if input.dim() == k + 2 else arr[None]
+    pos, plane, idx, extra = P.max_positions(arr4, kernel, stride, padding, dilation, out)
+    shape = tuple(input.shape[:input.dim() - k]) + tuple(out)
+    guard = None
+    tape = input._tape
+    if input._recorded and tape is not None and tape.recording:
+        guard = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(extra),
+                 idx[..., None])
+    values = _record(f"max_pool{k}d", P.max_pool, input, pos.reshape(shape), guard)
+    return values, _tensor_of(plane.reshape(shape))
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """max_pool2d's output and the indices of the maxima in each input plane (int64)."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """max_pool3d's output and the indices of the maxima in each input volume (int64)."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """The maximum of each kH x kW window of (N, C, H, W) or (C, H, W) input
+    (MaxPool2DWithIndicesBackward0); stride defaults to kernel_size; with return_indices,
+    (output, indices)."""
+    if return_indices:
+        return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode)[0]
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """The maximum of each kD x kH x kW window of (N, C, D, H, W) or (C, D, H, W) input
+    (MaxPool3DWithIndicesBackward0); with return_indices, (output, indices)."""
+    out, indices = _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return (out, indices) if return_indices else out
+
+
+def _check_pool1d_dims(fn, input):
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for {fn})")
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    """max_pool1d's output and the indices of the maxima along L (int64)."""
+    _tensor("max_pool1d_with_indices", input)
+    _check_pool1d_dims("max_pool1d", input)
+    kernel = _pool1d_arg("max_pool1d_with_indices", "kernel_size", kernel_size)
+    stride = kernel if stride is None else _pool1d_arg("max_pool1d_with_indices", "stride",
+                                                       stride)
+    x = input.unsqueeze(-2)
+    out, indices = _max_pool(2, x, [1] + kernel, [1] + stride,
+                             [0] + _pool1d_arg("max_pool1d_with_indices", "padding", padding),
+                             [1] + _pool1d_arg("max_pool1d_with_indices", "dilation", dilation),
+                             ceil_mode)
+    return out.squeeze(-2), indices.squeeze(-2)
+
+
+def _pool1d_arg(fn, name, v):
+    v = _ints(fn, name, v)
+    if len(v) != 1:
+        raise RuntimeError(f"{fn}() argument '{name}' should contain one int (got {len(v)})")
+    return v
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """The maximum of each window of kernel_size along L of (N, C, L) or (C, L) input
+    (MaxPool2DWithIndicesBackward0 between unsqueeze and squeeze, as torch); with
+    return_indices, (output, indices)."""
+    if return_indices:
+        return max_pool1d_with_indices(input, kernel_size, stride, padding, dilation,
+                                       ceil_mode)
+    _tensor("max_pool1d", input)
+    s = input.shape
+    if not ((input.dim() == 2 and s[0] != 0 and s[1] != 0)
+            or (input.dim() == 3 and s[1] != 0 and s[2] != 0)):
+        raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional "
+                           f"0 dim batch size for input, but got:{_sizes(input)}")
+    args = []
+    for name, v, what in (("kernel_size", kernel_size, "an int, list of ints or tuple of ints"),
+                          ("stride", stride, "None, an int, list of ints, or tuple of ints"),
+                          ("padding", padding, "an int, list of ints, or tuple of ints"),
+                          ("dilation", dilation, "an int, list of ints or tuple of ints")):
+        v = [] if v is None else _ints("max_pool1d", name, v)
+        if len(v) != 1 and not (name == "stride" and not v):
+            raise RuntimeError(f"max_pool1d() {name} must be {what} of size 1 but got size "
+                               f"{len(v)}")
+        args.append(v)
+    kernel, stride, pad, dil = (a[0] if a else None for a in args)
+    stride = kernel if stride is None else stride
+    if kernel <= 0:
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got "
+                           f"{kernel}")
+    if stride <= 0:
+        raise RuntimeError(f"max_pool1d() stride must be greater than zero, but got {stride}")
+    if pad < 0:
+        raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {pad}")
+    if pad > kernel // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but "
+                           f"got padding={pad} and kernel_size={kernel}")
+    if dil <= 0:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {dil}")
+    width = _out_size(input.shape[-1], kernel, pad, stride, dil, ceil_mode)
+    if width <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {width}")
+    out, _ = _max_pool(2, input.unsqueeze(-2), [1, kernel], [1, stride], [0, pad], [1, dil],
+                       ceil_mode)
+    return out.squeeze(-2)
+
+
+# ---- average pooling -------------------------------------------------------------------------
+def _avg_pool(k, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, fn=None):
+    fn = fn or f"avg_pool{k}d"
+    _tensor(fn, input)
+    kernel, stride, padding, _ = _pool_args(fn, k, kernel_size, stride, padding, None)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    if k == 3 and input.dim() not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    if input.dim() < k + 1:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-input.dim()}, {input.dim() - 1}], but got {-k - 1})")
+    if not input.dtype.is_floating_point and input.dtype is not D.int64:
+        raise NotImplementedError(f'"{fn}" not implemented for \'{input.dtype.legacy}\'')
+    sizes = input.shape[input.dim() - k:]
+    out = [_out_size(sizes[i], kernel[i], padding[i], stride[i], 1, ceil_mode)
+           for i in range(k)]
+    _shape_check(fn, input, k, kernel, stride, padding, [1] * k, out)
+    # torch's divisor per output position: the window clipped to the padded input
+    # (count_include_pad) or to the input, unless divisor_override
+    extra, per_dim = [], []
+    for i in range(k):
+        start = np.arange(out[i]) * stride[i] - padding[i]
+        end = np.minimum(start + kernel[i], sizes[i] + padding[i])
+        pool = end - start
+        count = np.minimum(end, sizes[i]) - np.maximum(start, 0)
+        per_dim.append(pool if count_include_pad else count)
+        extra.append(max((out[i] - 1) * stride[i] + kernel[i] - sizes[i] - 2 * padding[i], 0))
+    if divisor_override is not None:
+        divisor = float(divisor_override)
+    else:
+        grid = np.ones((), np.int64)
+        for c in per_dim:
+            grid = np.multiply.outer(grid, c)
+        divisor = float(grid.reshape(-1)[0]) if grid.size and np.all(grid == grid.reshape(
+            -1)[0]) else _tensor_of(grid.astype(input.dtype.np))
+    if input.dtype is D.int64:   # (no gradient: torch's integer quotient, toward zero)
+        return _tensor_of(P.int_avg_pool(input._array(), kernel, stride, padding, extra,
+                                         float(divisor_override) if divisor_override else grid))
+    return _record(f"avg_pool{k}d", P.avg_pool, input, tuple(kernel), tuple(stride),
+                   tuple(padding), tuple(extra), divisor)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """The mean of each window of kernel_size along L of (N, C, L) or (C, L) input
+    (AvgPool2DBackward0 between unsqueeze and squeeze, as torch)."""
+    _tensor("avg_pool1d", input)
+    _check_pool1d_dims("avg_pool1d", input)
+    kernel = _pool1d_arg("avg_pool1d", "kernel_size", kernel_size)
+    stride = kernel if stride is None else _pool1d_arg("avg_pool1d", "stride", stride)
+    pad = _pool1d_arg("avg_pool1d", "padding", padding)
+    out = _avg_pool(2, input.unsqueeze(-2), [1] + kernel, [1] + stride, [0] + pad, ceil_mode,
+                    count_include_pad, None)
+    return out.squeeze(-2)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """The mean of each kH x kW window of (N, C, H, W) or (C, H, W) input
+    (AvgPool2DBackward0): padding counted in the divisor with count_include_pad, or
+    divisor_override as the divisor."""
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """The mean of each kD x kH x kW window of (N, C, D, H, W) or (C, D, H, W) input
+    (AvgPool3DBackward0)."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+# ---- adaptive average pooling ----------------------------------------------------------------
+def _adaptive(k, input, output_size):
+    fn = f"adaptive_avg_pool{k}d"
+    _tensor(fn, input)
+    if hasattr(output_size, "__index__"):
+        size = [int(output_size)] * k
+    else:
+        if input.dim() <= len(output_size):
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+        size = [input.shape[input.dim() - len(output_size) + i] if v is None else int(v)
+                for i, v in enumerate(output_size)]
+    if len(size) != k:
+        raise RuntimeError(f"{fn}: output_size must be {k}")
+    if any(v < 0 for v in size):
+        raise RuntimeError(f"{fn}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {{{', '.join(map(str, size))}}}")
+    if input.dim() not in (k + 1, k + 2):
+        raise RuntimeError(f"{fn}(): Expected {k + 1}D or {k + 2}D tensor, but got "
+                           f"{_sizes(input)}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{fn}" not implemented for \'{input.dtype.legacy}\'')
+    if all(v == 1 for v in size):   # torch: a mean (MeanBackward1)
+        return input.mean(tuple(range(-1, -k - 1, -1)), keepdim=True)
+    sizes = input.shape[input.dim() - k:]
+    starts = [np.arange(o) * s // o if o else np.zeros(0, np.int64)
+              for o, s in zip(size, sizes)]
+    ends = [-((-(np.arange(o) + 1) * s) // o) if o else np.zeros(0, np.int64)
+            for o, s in zip(size, sizes)]
+    counts = np.ones((), np.int64)
+    for a, b in zip(starts, ends):
+        counts = np.multiply.outer(counts, b - a)
+    counts = _tensor_of(counts.astype(input.dtype.np))
+    if all(o and s % o == 0 for o, s in zip(size, sizes)):
+        sums = None
+    else:
+        sums = []
+        for a, b, s in zip(starts, ends, sizes):
+            j = np.arange(s)
+            sums.append(_tensor_of(((j >= a[:, None]) & (j < b[:, None])).astype(
+                input.dtype.np)))
+    return _record(fn, P.adaptive_avg_pool, input, tuple(size), sums, counts)
+
+
+def _adaptive_max(k, input, output_size):
+    """(output, indices) of torch's adaptive_max_pool{k}d."""
+    fn = f"adaptive_max_pool{k}d"
+    _tensor(fn, input)
+    if input.dim() not in (k + 1, k + 2):
+        raise RuntimeError(f"{fn}(): Expected {k + 1}D or {k + 2}D tensor, but got: "
+                           f"{_sizes(input)}")
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {_sizes(input)} with dimension "
+                               f"{i} being empty")
+    if hasattr(output_size, "__index__"):
+        size = [int(output_size)] * k
+    else:
+        if input.dim() <= len(output_size):
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+        size = [input.shape[input.dim() - len(output_size) + i] if v is None else int(v)
+                for i, v in enumerate(output_size)]
+    if len(size) != k:
+        raise RuntimeError(f"{fn}(): internal error: output_size.size() must be {k}")
+    if any(v < 0 for v in size):
+        shape = list(input.shape[:input.dim() - k]) + size
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(size)}: {shape}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{fn}" not implemented for \'{input.dtype.legacy}\'')
+    arr = input._array()
+    pos, plane, idx, cand = P.adaptive_max_positions(
+        arr if input.dim() == k + 2 else arr[None], size)
+    shape = tuple(input.shape[:input.dim() - k]) + tuple(size)
+    guard = None
+    tape = input._tape
+    if input._recorded and tape is not None and tape.recording:
+        guard = (cand, idx[..., None])
+    values = _record(fn, P.adaptive_max_pool, input, pos.reshape(shape), guard)
+    return values, _tensor_of(plane.reshape(shape))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """The maxima of output_size windows spread evenly over L of (N, C, L) or (C, L) input
+    (AdaptiveMaxPool2DBackward0 between unsqueeze and squeeze, as torch); with
+    return_indices, (output, indices)."""
+    _tensor("adaptive_max_pool1d", input)
+    _check_pool1d_dims("adaptive_max_pool1d", input)
+    size = _pool1d_arg("adaptive_max_pool1d", "output_size", output_size)
+    out, indices = _adaptive_max(2, input.unsqueeze(-2), [1] + size)
+    return (out.squeeze(-2), indices.squeeze(-2)) if return_indices else out.squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """The maxima of an output_size grid of windows spread evenly over (H, W)
+    (AdaptiveMaxPool2DBackward0; the gradient goes to the element torch's kernel picks);
+    with return_indices, (output, indices)."""
+    out, indices = _adaptive_max(2, input, output_size)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """The maxima of an output_size grid of windows spread evenly over (D, H, W)
+    (AdaptiveMaxPool3DBackward0); with return_indices, (output, indices)."""
+    out, indices = _adaptive_max(3, input, output_size)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """The means of output_size windows spread evenly over L of (N, C, L) or (C, L) input
+    (AdaptiveAvgPool2DBackward0 between unsqueeze and squeeze; a mean for size 1)."""
+    _tensor("adaptive_avg_pool1d", input)
+    _check_pool1d_dims("adaptive_avg_pool1d", input)
+    size = _pool1d_arg("adaptive_avg_pool1d", "output_size", output_size)
+    return _adaptive(2, input.unsqueeze(-2), [1] + size).squeeze(-2)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """The means of an output_size grid of windows spread evenly over (H, W) of
+    (N, C, H, W) or (C, H, W) input (AdaptiveAvgPool2DBackward0; MeanBackward1 for (1, 1));
+    None in output_size keeps that size."""
+    return _adaptive(2, input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """The means of an output_size grid of windows spread evenly over (D, H, W)
+    (AdaptiveAvgPool3DBackward0; MeanBackward1 for (1, 1, 1))."""
+    return _adaptive(3, input, output_size)

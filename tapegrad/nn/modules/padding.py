@@ -1,0 +1,151 @@
+"""Padding layers over F.pad: `ConstantPad1d`/`2d`/`3d`, `ZeroPad1d`/`2d`/`3d`,
+`ReflectionPad*`, `ReplicationPad*`, `CircularPad*`, with torch's attributes and reprs."""
+from .. import functional as F
+from .module import Module
+
+
+def _ntuple(v, n):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+class _CircularPadNd(Module):
+    """Circular padding (F.pad(mode='circular')) after torch's input-rank check."""
+
+    _dims = 0
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = _ntuple(padding, 2 * self._dims)
+
+    def forward(self, input):
+        k = self._dims
+        if input.dim() not in (k + 1, k + 2):
+            raise ValueError(f"expected {k + 1}D or {k + 2}D input (got {input.dim()}D input)")
+        return F.pad(input, self.padding, "circular")
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class CircularPad1d(_CircularPadNd):
+    """Pads the last dim circularly: padding an int or (left, right)."""
+    _dims = 1
+
+
+class CircularPad2d(_CircularPadNd):
+    """Pads the last 2 dims circularly: padding an int or (left, right, top, bottom)."""
+    _dims = 2
+
+
+class CircularPad3d(_CircularPadNd):
+    """Pads the last 3 dims circularly: padding an int or a 6-tuple."""
+    _dims = 3
+
+
+class _ConstantPadNd(Module):
+    """Constant padding (F.pad(mode='constant', value))."""
+
+    _dims = 0
+
+    def __init__(self, padding, value):
+        super().__init__()
+        self.value = value
+        self.padding = _ntuple(padding, 2 * self._dims)
+
+    def forward(self, input):
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    """Pads the last dim with `value`: padding an int or (left, right)."""
+    _dims = 1
+
+
+class ConstantPad2d(_ConstantPadNd):
+    """Pads the last 2 dims with `value`: padding an int or (left, right, top, bottom)."""
+    _dims = 2
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last 3 dims with `value`: padding an int or a 6-tuple."""
+    _dims = 3
+
+
+class ZeroPad1d(ConstantPad1d):
+    """Pads the last dim with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ZeroPad2d(ConstantPad2d):
+    """Pads the last 2 dims with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ZeroPad3d(ConstantPad3d):
+    """Pads the last 3 dims with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class _ModePadNd(Module):
+    """Reflection or replication padding (F.pad(mode=...))."""
+
+    _dims = 0
+    _mode = ""
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = _ntuple(padding, 2 * self._dims)
+
+    def forward(self, input):
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ReflectionPad1d(_ModePadNd):
+    """Pads the last dim with its reflection."""
+    _dims, _mode = 1, "reflect"
+
+
+class ReflectionPad2d(_ModePadNd):
+    """Pads the last 2 dims with their reflection."""
+    _dims, _mode = 2, "reflect"
+
+
+class ReflectionPad3d(_ModePadNd):
+    """Pads the last 3 dims with their reflection."""
+    _dims, _mode = 3, "reflect"
+
+
+class ReplicationPad1d(_ModePadNd):
+    """Pads the last dim with copies of its edge values."""
+    _dims, _mode = 1, "replicate"
+
+
+class ReplicationPad2d(_ModePadNd):
+    """Pads the last 2 dims with copies of their edge values."""
+    _dims, _mode = 2, "replicate"
+
+
+class ReplicationPad3d(_ModePadNd):
+    """Pads the last 3 dims with copies of their edge values."""
+    _dims, _mode = 3, "replicate"

@@ -1,0 +1,745 @@
+"""Convolution and pooling (Tensor.unfold, F.conv1d/2d/3d, max/avg/adaptive pooling and their
+modules) against torch 2.13: values and gradients (float64 to round-off, float32 to float32
+rounding) over a grid of options, grad_fn names and next_functions, gradcheck and
+gradgradcheck, module reprs, parameters and initialization, errors, replay, and a small CNN
+trained for a few steps."""
+import contextlib
+import io
+import itertools
+import math
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+import tapegrad.nn as tnn
+from tapegrad.autograd import gradcheck, gradgradcheck
+
+torch = pytest.importorskip("torch")
+
+R = np.random.default_rng(0)
+
+
+def _names(fn):
+    """grad_fn's class name and those of its next_functions (None for an empty edge)."""
+    if fn is None:
+        return None
+    return (type(fn).__name__, [None if f is None else type(f).__name__
+                                for f, _ in fn.next_functions])
+
+
+def _run(M, fn, arrays, dtype, grads=True):
+    """fn(M, *tensors) on float tensors of `dtype` (every one requires grad): the output(s),
+    its grad_fn names and the inputs' gradients of a weighted sum of the first output."""
+    xs = [M.tensor(a, dtype=getattr(M, dtype), requires_grad=grads) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fn(M, *xs)
+    outs = out if isinstance(out, tuple) else (out,)
+    y = outs[0]
+    res = {"shape": tuple(y.shape), "dtype": str(y.dtype).split(".")[-1],
+           "values": [o.detach().numpy().copy() for o in outs]}
+    if grads:
+        res["names"] = _names(y.grad_fn)
+        w = np.cos(np.arange(y.numel())).reshape(tuple(y.shape)) + 1.5
+        gs = M.autograd.grad(y, xs, M.tensor(w, dtype=y.dtype), allow_unused=True)
+        res["grads"] = [None if g is None else g.numpy().copy() for g in gs]
+    return res
+
+
+def _compare(fn, arrays, dtype, grads=True):
+    a, b = _run(tg, fn, arrays, dtype, grads), _run(torch, fn, arrays, dtype, grads)
+    assert (a["shape"], a["dtype"], a.get("names")) == (b["shape"], b["dtype"], b.get("names"))
+    for u, v in zip(a["values"], b["values"]):
+        if u.dtype.kind == "i":
+            np.testing.assert_array_equal(u, v)
+        else:
+            _close(u, v, dtype)
+    for u, v in zip(a.get("grads", ()), b.get("grads", ())):
+        assert (u is None) == (v is None)
+        if u is not None:
+            _close(u, v, dtype)
+
+
+def _close(u, v, dtype):
+    """float64 to round-off; float32 relative to the largest magnitude (torch's float32
+    convolutions sum in another order)."""
+    if dtype == "float64":
+        np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-12)
+    else:
+        finite = np.abs(v[np.isfinite(v)])
+        scale = max(float(finite.max()) if finite.size else 0.0, 1.0)
+        np.testing.assert_allclose(u, v, rtol=2e-5, atol=2e-6 * scale)
+
+
+# ---- Tensor.unfold ---------------------------------------------------------------------------
+UNFOLD = [((2, 3, 7), (2, 3, 1)), ((2, 3, 7), (-1, 3, 2)), ((6,), (0, 2, 2)), ((4, 5), (0, 4, 1)),
+          ((4, 5), (1, 5, 3)), ((3, 4), (1, 0, 2)), ((), (0, 1, 1))]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape,args", UNFOLD)
+def test_unfold_as_torch(shape, args, dtype):
+    _compare(lambda M, x: x.unfold(*args), [R.standard_normal(shape)], dtype)
+
+
+def test_unfold_is_a_view_and_differentiates_twice():
+    x = tg.tensor(R.standard_normal((3, 8)), requires_grad=True)
+    y = x.unfold(1, 3, 2)
+    assert y._version == x._version and np.shares_memory(y.detach().numpy(), x.detach().numpy())
+    assert gradcheck(lambda a: a.unfold(1, 3, 2) ** 2, [x])
+    assert gradgradcheck(lambda a: a.unfold(0, 2, 1) ** 3, [x])
+
+
+# ---- convolution -----------------------------------------------------------------------------
+def _conv_cases():
+    cases = []
+    for k in (1, 2, 3):
+        sp = {1: (9,), 2: (7, 6), 3: (5, 4, 5)}[k]
+        kern = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[k]
+        grid = [dict(), dict(stride=2), dict(padding=1), dict(padding=2, dilation=2),
+                dict(stride=(2,) * k, padding=(1,) + (0,) * (k - 1)), dict(padding="same"),
+                dict(padding="valid"), dict(groups=2), dict(padding="same", dilation=2),
+                dict(stride=3, padding=1, dilation=(1,) * (k - 1) + (2,), groups=2)]
+        if k == 3:
+            grid = grid[:3] + grid[5:6] + grid[7:8]
+        for kw, bias, batched in itertools.product(grid, (True, False), (True, False)):
+            if not batched and (kw or not bias):
+                continue
+            cases.append((k, sp, kern, kw, bias, batched))
+    return cases
+
+
+CONV = _conv_cases()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("k,sp,kern,kw,bias,batched", CONV,
+                         ids=[f"{c[0]}d-{c[3]}-b{int(c[4])}-n{int(c[5])}" for c in CONV])
+def test_conv_as_torch(k, sp, kern, kw, bias, batched, dtype):
+    groups = kw.get("groups", 1)
+    x = R.standard_normal(((2,) if batched else ()) + (4,) + sp)
+    w = R.standard_normal((6, 4 // groups) + kern) * 0.5
+    b = R.standard_normal(6)
+    conv = f"conv{k}d"
+    if bias:
+        fn = lambda M, x, w, b: getattr(M.nn.functional, conv)(x, w, b, **kw)  # noqa: E731
+        _compare(fn, [x, w, b], dtype)
+    else:
+        fn = lambda M, x, w: getattr(M.nn.functional, conv)(x, w, **kw)  # noqa: E731
+        _compare(fn, [x, w], dtype)
+
+
+def _conv_transpose_cases():
+    cases = []
+    for k in (1, 2, 3):
+        grid = [dict(), dict(stride=2), dict(stride=2, padding=1, output_padding=1),
+                dict(groups=2, dilation=2), dict(stride=3, padding=2, dilation=2,
+                                                 output_padding=2), dict(padding=1)]
+        if k == 3:
+            grid = grid[1:4]
+        for kw, bias, batched in itertools.product(grid, (True, False), (True, False)):
+            if not batched and (kw or not bias):
+                continue
+            cases.append((k, kw, bias, batched))
+    return cases
+
+
+CONVT = _conv_transpose_cases()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("k,kw,bias,batched", CONVT,
+                         ids=[f"{c[0]}d-{c[1]}-b{int(c[2])}-n{int(c[3])}" for c in CONVT])
+def test_conv_transpose_as_torch(k, kw, bias, batched, dtype):
+    g = kw.get("groups", 1)
+    sp = {1: (5,), 2: (4, 5), 3: (3, 4, 3)}[k]
+    kern = {1: (3,), 2: (3, 2), 3: (2, 3, 2)}[k]
+    x = R.standard_normal(((2,) if batched else ()) + (4,) + sp)
+    w = R.standard_normal((4, 6 // g) + kern) * 0.5
+    b = R.standard_normal(6)
+    conv = f"conv_transpose{k}d"
+    if bias:
+        fn = lambda M, x, w, b: getattr(M.nn.functional, conv)(x, w, b, **kw)  # noqa: E731
+        _compare(fn, [x, w, b], dtype)
+    else:
+        fn = lambda M, x, w: getattr(M.nn.functional, conv)(x, w, **kw)  # noqa: E731
+        _compare(fn, [x, w], dtype)
+
+
+def test_conv_transpose_gradcheck_and_gradgradcheck():
+    x = tg.tensor(R.standard_normal((1, 4, 3, 4)), requires_grad=True)
+    w = tg.tensor(R.standard_normal((4, 1, 2, 3)), requires_grad=True)
+    b = tg.tensor(R.standard_normal(2), requires_grad=True)
+    f = lambda x, w, b: tg.nn.functional.conv_transpose2d(  # noqa: E731
+        x, w, b, stride=2, padding=1, output_padding=1, groups=2)
+    assert gradcheck(f, [x, w, b])
+    assert gradgradcheck(f, [x, w, b])
+
+
+def test_conv_edges_when_inputs_need_no_gradient():
+    x, w, b = R.standard_normal((2, 3, 6, 6)), R.standard_normal((4, 3, 3, 3)), R.standard_normal(4)
+    out = []
+    for M in (tg, torch):
+        X, W, B = M.tensor(x), M.tensor(w, requires_grad=True), M.tensor(b)
+        out.append([_names(M.nn.functional.conv2d(X, W, B).grad_fn),
+                    _names(M.nn.functional.conv2d(X.requires_grad_(), W, B).grad_fn),
+                    _names(M.nn.functional.conv2d(X, W[:, :, :2], stride=2).grad_fn)])
+    assert out[0] == out[1]
+
+
+@pytest.mark.parametrize("kw", [dict(stride=2, padding=1), dict(groups=2, dilation=2),
+                                dict(padding="same")])
+def test_conv_gradcheck_and_gradgradcheck(kw):
+    x = tg.tensor(R.standard_normal((1, 4, 4, 5)), requires_grad=True)
+    w = tg.tensor(R.standard_normal((4, 4 // kw.get("groups", 1), 2, 3)), requires_grad=True)
+    b = tg.tensor(R.standard_normal(4), requires_grad=True)
+    f = lambda x, w, b: tg.nn.functional.conv2d(x, w, b, **kw)  # noqa: E731
+    assert gradcheck(f, [x, w, b])
+    assert gradgradcheck(f, [x, w, b])
+
+
+def test_conv1d_gradgradcheck_and_hvp_as_torch():
+    vals = [R.standard_normal((2, 2, 6)), R.standard_normal((3, 2, 3)), R.standard_normal(3)]
+    f = lambda M, x, w, b: M.nn.functional.conv1d(x, w, b, padding=1, stride=2)  # noqa: E731
+    assert gradgradcheck(lambda *a: f(tg, *a), [tg.tensor(v, requires_grad=True) for v in vals])
+    hv = []
+    for M in (tg, torch):
+        xs = [M.tensor(v, requires_grad=True) for v in vals]
+        y = f(M, *xs)
+        gs = M.autograd.grad((y * y).sum(), xs, create_graph=True)
+        hv.append([h.detach().numpy() for h in M.autograd.grad(sum(
+            (g * g).sum() for g in gs), xs)])
+    for a, b in zip(*hv):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_conv_integer_input_as_torch():
+    x, w = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5) % 7, np.ones((2, 3, 3, 3), np.int64)
+    a = tg.nn.functional.conv2d(tg.tensor(x), tg.tensor(w), stride=2)
+    b = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), stride=2)
+    assert a.dtype is tg.int64 and a.tolist() == b.tolist()
+
+
+def test_conv_same_warns_as_torch_for_even_kernels():
+    from tapegrad import errors
+    errors._WARNED.discard("Using padding='same' with even kernel lengths and odd dilation "
+                           "may require a zero-padded copy of the input be created")
+    x, w = tg.randn(1, 1, 5, 5), tg.randn(1, 1, 2, 2)
+    with pytest.warns(UserWarning, match="padding='same' with even kernel lengths"):
+        tg.nn.functional.conv2d(x, w, padding="same")
+
+
+# ---- max pooling -----------------------------------------------------------------------------
+TIES = np.array([[[[1., 3., 3., 0.], [3., 2., 3., 3.], [0., 0., -1., 3.], [3., 1., 3., 0.]]]])
+NANS = np.array([[[[1., np.nan, 3., np.nan], [2., 2., np.nan, 0.],
+                   [-np.inf, -np.inf, 5., 5.], [-np.inf, -np.inf, 4., np.inf]]]])
+
+
+def _pool_cases():
+    cases = []
+    for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=2), dict(kernel_size=3, padding=1),
+               dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2)),
+               dict(kernel_size=3, stride=2, ceil_mode=True),
+               dict(kernel_size=2, stride=3, padding=1, ceil_mode=True),
+               dict(kernel_size=3, stride=1, dilation=2, padding=1)]:
+        for shape in [(2, 3, 7, 6), (3, 5, 7)]:
+            cases.append(("rand", shape, kw))
+    for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1),
+               dict(kernel_size=2, stride=1)]:
+        cases += [("ties", TIES.shape, kw), ("nans", NANS.shape, kw)]
+    return cases
+
+
+POOL = _pool_cases()
+
+
+def _pool_input(kind, shape):
+    return {"rand": lambda: R.standard_normal(shape), "ties": lambda: TIES,
+            "nans": lambda: NANS}[kind]()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kind,shape,kw", POOL, ids=[f"{c[0]}-{len(c[1])}d-{c[2]}" for c in POOL])
+def test_max_pool2d_as_torch(kind, shape, kw, dtype):
+    x = _pool_input(kind, shape)
+    _compare(lambda M, x: M.nn.functional.max_pool2d(x, return_indices=True, **kw), [x], dtype)
+    _compare(lambda M, x: M.nn.functional.max_pool2d(x * 1, **kw), [x], dtype)
+
+
+ONE_D = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+         dict(kernel_size=3, stride=2, ceil_mode=True), dict(kernel_size=2, dilation=3, stride=1)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kw", ONE_D)
+@pytest.mark.parametrize("shape", [(2, 3, 9), (3, 8)])
+def test_pool1d_as_torch(shape, kw, dtype):
+    x = R.standard_normal(shape)
+    F = lambda M: M.nn.functional  # noqa: E731
+    _compare(lambda M, x: F(M).max_pool1d(x, **kw), [x], dtype)
+    _compare(lambda M, x: F(M).max_pool1d(x, return_indices=True, **kw), [x], dtype)
+    kw = {k: v for k, v in kw.items() if k != "dilation"}
+    for extra in (dict(), dict(count_include_pad=False)):
+        _compare(lambda M, x: F(M).avg_pool1d(x, **kw, **extra), [x], dtype)
+    for size in (1, 4, 3):
+        _compare(lambda M, x: F(M).adaptive_avg_pool1d(x, size), [x], dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=(2, 3, 2), stride=1,
+                                                          padding=1, ceil_mode=True),
+                                dict(kernel_size=2, stride=2, dilation=(1, 2, 1))])
+def test_pool3d_as_torch(kw, dtype):
+    x = R.standard_normal((2, 2, 4, 5, 4))
+    F = lambda M: M.nn.functional  # noqa: E731
+    _compare(lambda M, x: F(M).max_pool3d(x, return_indices=True, **kw), [x], dtype)
+    kw = {k: v for k, v in kw.items() if k != "dilation"}
+    _compare(lambda M, x: F(M).avg_pool3d(x, **kw), [x], dtype)
+    _compare(lambda M, x: F(M).avg_pool3d(x[0], count_include_pad=False, **kw), [x], dtype)
+    for size in (1, 2, (3, None, 2)):
+        _compare(lambda M, x: F(M).adaptive_avg_pool3d(x, size), [x], dtype)
+
+
+def test_max_pool_gradient_goes_where_torchs_kernel_points():
+    """On ties the first maximum of a window (row-major), the last nan of a window with
+    nans, the first element of a window of -inf inside the input; overlapping windows that
+    pick one element add up."""
+    for x in (TIES, NANS, np.full((1, 1, 3, 3), -np.inf)):
+        grads = []
+        for M in (tg, torch):
+            t = M.tensor(x, requires_grad=True)
+            y, i = M.nn.functional.max_pool2d(t, 2, 1, 1, return_indices=True)
+            y.sum().backward()
+            grads.append((t.grad.numpy().copy(), i.numpy().copy()))
+        np.testing.assert_array_equal(grads[0][0], grads[1][0])
+        np.testing.assert_array_equal(grads[0][1], grads[1][1])
+
+
+def test_max_pool_gradcheck_and_gradgradcheck():
+    x = tg.tensor(R.standard_normal((2, 2, 5, 6)), requires_grad=True)
+    f = lambda a: tg.nn.functional.max_pool2d(a, 3, 2, 1, ceil_mode=True)  # noqa: E731
+    assert gradcheck(f, [x])
+    assert gradgradcheck(f, [x])
+
+
+# ---- average pooling -------------------------------------------------------------------------
+AVG = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+       dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+       dict(kernel_size=(3, 2), stride=(2, 3), padding=(1, 1), ceil_mode=True),
+       dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+       dict(kernel_size=2, stride=1, divisor_override=3),
+       dict(kernel_size=3, padding=1, ceil_mode=True, divisor_override=2)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kw", AVG)
+@pytest.mark.parametrize("shape", [(2, 3, 7, 6), (3, 5, 8)])
+def test_avg_pool2d_as_torch(shape, kw, dtype):
+    _compare(lambda M, x: M.nn.functional.avg_pool2d(x, **kw), [R.standard_normal(shape)], dtype)
+
+
+def test_avg_and_adaptive_pool_gradcheck_and_gradgradcheck():
+    x = tg.tensor(R.standard_normal((2, 2, 5, 6)), requires_grad=True)
+    for f in (lambda a: tg.nn.functional.avg_pool2d(a, 3, 2, 1, ceil_mode=True,
+                                                    count_include_pad=False),
+              lambda a: tg.nn.functional.adaptive_avg_pool2d(a, (3, 4)),
+              lambda a: tg.nn.functional.adaptive_avg_pool2d(a, (5, 2))):
+        assert gradcheck(f, [x])
+        assert gradgradcheck(f, [x])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("size", [1, 2, (3, 4), (None, 5), (4, None), (9, 7), (1, 3), 0])
+@pytest.mark.parametrize("shape", [(2, 3, 8, 6), (3, 5, 7)])
+def test_adaptive_avg_pool2d_as_torch(shape, size, dtype):
+    # (an empty output: torch's backward refuses it, so values only)
+    _compare(lambda M, x: M.nn.functional.adaptive_avg_pool2d(x, size),
+             [R.standard_normal(shape)], dtype, grads=size != 0)
+
+
+# ---- adaptive max pooling --------------------------------------------------------------------
+ADAPTIVE_MAX = [((2, 3, 7, 6), (3, 4)), ((3, 7, 6), 4), ((2, 3, 7, 6), (9, 2)),
+                ((2, 3, 7, 6), (None, 2)), ((2, 3, 7, 6), 1), ((2, 3, 8, 6), (4, 3))]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape,size", ADAPTIVE_MAX)
+def test_adaptive_max_pool_as_torch(shape, size, dtype):
+    x = R.standard_normal(shape)
+    F = lambda M: M.nn.functional  # noqa: E731
+    _compare(lambda M, x: F(M).adaptive_max_pool2d(x, size, return_indices=True), [x], dtype)
+    _compare(lambda M, x: F(M).adaptive_max_pool2d(x, size), [x], dtype)
+    _compare(lambda M, x: F(M).adaptive_max_pool1d(x.flatten(-2), 5), [x], dtype)
+    _compare(lambda M, x: F(M).adaptive_max_pool1d(x[..., 0], 3, True), [x], dtype)
+    _compare(lambda M, x: F(M).adaptive_max_pool3d(x[None], (1, 3, 2)), [x], dtype)
+
+
+@pytest.mark.parametrize("size", [(2, 3), 3, (1, 4)])
+def test_adaptive_max_pool_picks_as_torch_on_ties_and_nans(size):
+    _compare(lambda M, x: M.nn.functional.adaptive_max_pool2d(x, size, return_indices=True),
+             [np.concatenate([TIES, NANS], 1)], "float64")
+
+
+def test_adaptive_max_pool_gradcheck_and_gradgradcheck():
+    x = tg.tensor(R.standard_normal((2, 2, 5, 6)), requires_grad=True)
+    f = lambda a: tg.nn.functional.adaptive_max_pool2d(a, (3, 4))  # noqa: E731
+    assert gradcheck(f, [x]) and gradgradcheck(f, [x])
+
+
+# ---- pixel shuffle, F.unfold / F.fold ---------------------------------------------------------
+SHUFFLE = [("pixel_shuffle", (2, 8, 3, 4), 2), ("pixel_shuffle", (3, 2, 9, 2, 3), 3),
+           ("pixel_shuffle", (4, 2, 3), 1), ("pixel_unshuffle", (2, 3, 4, 6), 2),
+           ("pixel_unshuffle", (2, 6, 3), 3)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,shape,r", SHUFFLE)
+def test_pixel_shuffle_as_torch(name, shape, r, dtype):
+    _compare(lambda M, x: getattr(M.nn.functional, name)(x, r), [R.standard_normal(shape)],
+             dtype)
+
+
+FOLDS = [dict(kernel_size=2), dict(kernel_size=(2, 3), padding=1, stride=2),
+         dict(kernel_size=3, dilation=(2, 1), padding=(2, 1), stride=(1, 2)),
+         dict(kernel_size=2, stride=3)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kw", FOLDS)
+@pytest.mark.parametrize("batched", [True, False])
+def test_unfold_and_fold_as_torch(kw, batched, dtype):
+    shape = ((2,) if batched else ()) + (3, 7, 6)
+    x = R.standard_normal(shape)
+    F = lambda M: M.nn.functional  # noqa: E731
+    _compare(lambda M, x: F(M).unfold(x, **kw), [x], dtype)
+    cols = torch.nn.functional.unfold(torch.tensor(x), **kw).numpy()
+    _compare(lambda M, c: F(M).fold(c, (7, 6), **kw), [cols], dtype)
+
+
+def test_fold_gradcheck_and_gradgradcheck():
+    c = tg.tensor(R.standard_normal((2, 8, 15)), requires_grad=True)
+    f = lambda a: tg.nn.functional.fold(a, (4, 5), 2, padding=1, stride=(1, 2))  # noqa: E731
+    assert gradcheck(f, [c]) and gradgradcheck(f, [c])
+
+
+EMPTY = ["F.conv2d(m.randn(0, 3, 8, 8, requires_grad=True), m.randn(4, 3, 3, 3), m.randn(4))",
+         "F.conv_transpose2d(m.randn(0, 3, 4, 4, requires_grad=True), m.randn(3, 2, 2, 2),"
+         " m.randn(2))",
+         "F.max_pool2d(m.randn(0, 3, 4, 4, requires_grad=True), 2, padding=1)",
+         "F.avg_pool2d(m.randn(0, 3, 4, 4, requires_grad=True), 2)",
+         "F.adaptive_avg_pool2d(m.randn(0, 3, 4, 4, requires_grad=True), 3)",
+         "F.adaptive_max_pool2d(m.randn(0, 3, 4, 4, requires_grad=True), 3)",
+         "F.unfold(m.randn(0, 3, 4, 4, requires_grad=True), 2)",
+         "F.fold(m.randn(0, 12, 9, requires_grad=True), (4, 4), 2)"]
+# (torch's PixelShuffleBackward0 fails on an empty batch, so it is not compared here)
+
+
+@pytest.mark.parametrize("src", EMPTY)
+def test_empty_batches_as_torch(src):
+    res = []
+    for M in (tg, torch):
+        y = eval(src, {"m": M, "F": M.nn.functional})
+        y.sum().backward()
+        res.append((tuple(y.shape), type(y.grad_fn).__name__))
+    assert res[0] == res[1]
+
+
+# ---- errors ----------------------------------------------------------------------------------
+ERRORS = [
+    "x.unfold(2, 9, 1)", "x.unfold(2, 3, 0)", "x.unfold(2, -1, 1)", "x.unfold(4, 2, 1)",
+    "F.conv2d(x, m.randn(4, 2, 3, 3))", "F.conv2d(x, w, groups=2)",
+    "F.conv2d(m.randn(2, 4, 8, 8), m.randn(3, 2, 3, 3), groups=2)", "F.conv2d(x, w, groups=0)",
+    "F.conv2d(x, m.randn(1, 3, 3, 3), groups=2)", "F.conv2d(x[None], w)", "F.conv2d(x[0, 0], w)",
+    "F.conv2d(x, w[0])", "F.conv2d(x, m.randn(4, 3, 3, 3, 3))", "F.conv2d(x, m.randn(4, 3, 9, 9))",
+    "F.conv2d(x, w, stride=0)", "F.conv2d(x, w, padding=-1)", "F.conv2d(x, w, dilation=0)",
+    "F.conv2d(x, w, stride=2, padding='same')", "F.conv2d(x, w, padding='foo')",
+    "F.conv2d(x, w, m.randn(3))", "F.conv2d(x, w, m.randn(4, 1))", "F.conv2d(x, w.double())",
+    "F.conv2d(x.double(), w)", "F.conv2d(x, w, m.randn(4).double())",
+    "F.conv2d(x, w, stride=(1, 1, 1))", "F.conv1d(x, w)", "F.conv3d(x, w)",
+    "F.conv2d(x, w, dilation=(1, 1, 1))", "F.conv2d(x, w, padding=(1, -1))",
+    "F.max_pool2d(x, 9)", "F.max_pool2d(x, 2, padding=2)", "F.max_pool2d(x, 2, padding=-1)",
+    "F.max_pool2d(x, 2, stride=0)", "F.max_pool2d(x, 3, 1, 2, dilation=2)",
+    "F.max_pool2d(x, 3, 1, 2, dilation=2, return_indices=True)[1].shape",
+    "F.max_pool2d(x, 2, dilation=0)", "F.max_pool2d(x, 0)",
+    "F.max_pool2d(x, 0, 1)", "F.max_pool2d(x[0, 0], 2)", "F.max_pool2d(x[None], 2)",
+    "F.max_pool2d(x, (2, 2, 2))", "F.max_pool2d(x, 2, (2, 2, 2))",
+    "F.max_pool2d(x, 2, 2, (0, 0, 0))", "F.max_pool2d(x, 2, 2, 0, (1, 1, 1))",
+    "F.max_pool2d(x[:, :0], 2)", "F.max_pool1d(x, 2)", "F.max_pool1d(x[0, 0, 0], 2)",
+    "F.max_pool1d(x[0], 9)", "F.max_pool1d(x[0], 2, padding=2)", "F.max_pool1d(x[0], 2, 0)",
+    "F.max_pool1d(x[0], 0)", "F.max_pool1d(x[0], 2, dilation=0)", "F.max_pool1d(x[0], (2, 2))",
+    "F.max_pool1d(x[0], 9, return_indices=True)", "F.max_pool1d(x, 2, return_indices=True)",
+    "F.avg_pool2d(x, 9)", "F.avg_pool2d(x, 2, padding=2)", "F.avg_pool2d(x, 2, stride=0)",
+    "F.avg_pool2d(x, 0)", "F.avg_pool2d(x, 2, divisor_override=0)", "F.avg_pool2d(x[0, 0], 2)",
+    "F.avg_pool2d(x[None], 2)", "F.avg_pool2d(x, (2, 2, 2))", "F.avg_pool2d(x, 2, (2, 2, 2))",
+    "F.avg_pool2d(x, 2, 2, (0, 0, 0))", "F.avg_pool1d(x, 2)", "F.avg_pool1d(x[0], 9)",
+    "F.avg_pool1d(x[0], 2, padding=2)", "F.avg_pool1d(x[0], (2, 2))",
+    "F.avg_pool2d(x.long(), 2)", "F.adaptive_avg_pool2d(x, -1)",
+    "F.adaptive_avg_pool2d(x[0, 0], 2)", "F.adaptive_avg_pool2d(x, (2, 2, 2))",
+    "F.adaptive_avg_pool1d(x, 2)", "F.adaptive_avg_pool1d(x[0], (2, 2))",
+    "F.adaptive_avg_pool2d(x.long(), 2)", "F.avg_pool2d(x.int(), 2)",
+    "F.avg_pool2d(m.arange(-8, 8).reshape(1, 1, 4, 4), 2, divisor_override=-3).tolist()",
+    "F.avg_pool2d(m.arange(-8, 8).reshape(1, 1, 4, 4), 3, padding=1).tolist()",
+    "F.max_pool2d(m.arange(-8, 8).reshape(1, 4, 4), 3, padding=1).tolist()",
+    "F.max_pool3d(x, 2)", "F.avg_pool3d(x[0], 2)", "F.max_pool3d(y, 2, padding=2)",
+    "F.max_pool3d(y, 3, 1, 2, dilation=2)", "F.max_pool3d(y, 9)", "F.max_pool3d(y, (2, 2))",
+    "F.avg_pool3d(y, (2, 2))", "F.avg_pool3d(y, 2, (2, 2))", "F.avg_pool3d(y, 9)",
+    "F.max_pool3d(y, 0, 1)", "F.adaptive_avg_pool3d(y[0, 0], 2)",
+    "F.adaptive_avg_pool3d(y, (2, 2))",
+    "nn.Conv2d(3, 4, 3, groups=2)", "nn.Conv2d(4, 3, 3, groups=2)", "nn.Conv2d(4, 4, 3, groups=0)",
+    "nn.Conv2d(4, 4, 3, padding_mode='foo')", "nn.Conv2d(4, 4, 3, stride=2, padding='same')",
+    "nn.Conv2d(4, 4, 3, padding='foo')",
+    "F.pixel_shuffle(x[0, 0], 2)", "F.pixel_shuffle(x, 3)", "F.pixel_shuffle(x, 0)",
+    "F.pixel_unshuffle(x, 3)", "F.pixel_unshuffle(x[:, :, :7], 2)", "F.pixel_unshuffle(x, 0)",
+    "F.pixel_unshuffle(x[0, 0], 2)", "F.unfold(x, 0)", "F.unfold(x, 2, dilation=0)",
+    "F.unfold(x, 2, padding=-1)", "F.unfold(x, 2, stride=0)", "F.unfold(x[0, 0], 2)",
+    "F.unfold(x[None], 2)", "F.unfold(x, 9)", "F.unfold(x, (2, 2, 2))", "F.unfold(x[:, :0], 2)",
+    "F.fold(m.randn(2, 13, 20), (5, 6), 2)", "F.fold(m.randn(2, 12, 21), (5, 6), 2)",
+    "F.fold(m.randn(2, 12, 20), (5, 6), 0)", "F.fold(m.randn(2, 12, 20), (5, 6), 2, stride=0)",
+    "F.fold(m.randn(2, 12, 20), (5, 6), 2, padding=-1)",
+    "F.fold(m.randn(2, 12, 20), (5, 6), 2, dilation=0)", "F.fold(m.randn(2, 12, 20), 5, 2)",
+    "F.fold(m.randn(2, 2, 12, 20), (5, 6), 2)", "F.fold(m.randn(2, 12, 20), (1, 1), 2)",
+    "F.fold(m.randn(2, 12, 20), (5, 6, 1), 2)", "nn.Softmax2d()(x[0, 0])",
+    "nn.CircularPad2d(1)(x[0, 0])", "F.conv_transpose2d(x, w, output_padding=2)",
+    "F.conv_transpose2d(x, w, stride=2, output_padding=2)", "F.conv_transpose2d(x, w[:3])",
+    "F.conv_transpose2d(x, w, padding='same')", "F.conv_transpose2d(x[:, :, :4], w, m.randn(4))",
+    "F.conv_transpose2d(x, w, groups=2)", "F.conv_transpose2d(x, w, groups=0)",
+    "F.conv_transpose2d(x[0, 0], w)", "F.conv_transpose2d(x, w.double())",
+    "F.conv_transpose2d(x[:, :, :4], m.randn(3, 2, 3, 3).double())",
+    "F.conv2d(x, m.randn(4, 2, 3, 3).double())", "F.conv_transpose2d(x.double(), w[:3])",
+    "F.conv_transpose2d(x, w, m.randn(4).double())", "F.conv_transpose2d(x.double(), w)",
+    "F.conv_transpose2d(x, w, stride=0)", "F.conv_transpose2d(x, w, padding=-1)",
+    "F.conv_transpose2d(x, w, output_padding=-1)", "F.conv_transpose2d(x, w, stride=(1, 1, 1))",
+    "F.conv_transpose1d(x, w)", "nn.ConvTranspose2d(4, 6, 3, padding_mode='reflect')",
+    "nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(20, 17))",
+    "nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(17,))",
+    "list(nn.ConvTranspose2d(3, 6, 3, stride=2)(x, output_size=(2, 6, 18, 17)).shape)",
+    "F.adaptive_max_pool2d(x, -1)", "F.adaptive_max_pool2d(x[0, 0], 2)",
+    "F.adaptive_max_pool2d(x, (2, 2, 2))", "F.adaptive_max_pool1d(x, 2)",
+    "F.adaptive_max_pool1d(x[0], (2, 2))", "F.adaptive_max_pool2d(x.long(), 2)",
+    "F.adaptive_max_pool2d(x[:, :0], 2)", "F.adaptive_max_pool3d(x[0, 0], 2)",
+    "list(F.adaptive_max_pool2d(x, 0).shape)", "F.adaptive_max_pool2d(x[0], (1, 2, 3))",
+]
+
+
+def _errors(M):
+    env = {"m": M, "F": M.nn.functional, "nn": M.nn, "x": M.randn(2, 3, 8, 8),
+           "w": M.randn(4, 3, 3, 3), "y": M.randn(2, 2, 6, 6, 6)}
+    out = []
+    for src in ERRORS:
+        try:
+            r = eval(src, env)
+            out.append(f"{src}: {r if isinstance(r, list) else 'no error'}")
+        except Exception as e:  # noqa: BLE001  (compared with torch's)
+            # (a set in a message prints in its hash order, which differs between processes)
+            msg = re.sub(r"\{([^{}]*)\}", lambda g: "{" + ", ".join(sorted(
+                g.group(1).split(", "))) + "}", str(e))
+            out.append(f"{src}: {type(e).__name__}: {msg}".replace("torch.", "tapegrad."))
+    return out
+
+
+def test_errors_as_torch():
+    for a, b in zip(_errors(tg), _errors(torch)):
+        assert a == b
+
+
+# ---- modules ---------------------------------------------------------------------------------
+REPRS = """
+for m in [nn.Conv2d(3, 8, 3), nn.Conv2d(4, 8, (3, 5), stride=2, padding=1, dilation=2, groups=2,
+          bias=False, padding_mode='reflect'), nn.Conv1d(2, 3, 3, padding='same'),
+          nn.Conv2d(2, 2, 3, padding='valid'), nn.Conv3d(2, 4, (1, 2, 3), stride=(1, 1, 2)),
+          nn.Conv1d(2, 4, 5, padding=2, padding_mode='circular'),
+          nn.MaxPool2d(2), nn.MaxPool1d(3, 2, 1, ceil_mode=True), nn.MaxPool3d((1, 2, 2)),
+          nn.MaxPool2d(3, return_indices=True, dilation=2), nn.AvgPool2d(2), nn.AvgPool1d(3),
+          nn.AvgPool2d((2, 3), padding=1, divisor_override=2), nn.AvgPool3d(2, 1),
+          nn.AdaptiveAvgPool2d((None, 3)), nn.AdaptiveAvgPool1d(3), nn.AdaptiveAvgPool3d(1),
+          nn.PixelShuffle(2), nn.PixelUnshuffle(3), nn.Softmax2d(), nn.Unfold(2),
+          nn.Fold((4, 4), 2), nn.Unfold((2, 3), dilation=2, padding=1, stride=2),
+          nn.ZeroPad1d(2), nn.ZeroPad2d((1, 0, 2, 1)), nn.ZeroPad3d(1), nn.ConstantPad1d((1, 2), 3),
+          nn.ConstantPad2d(1, -1.5), nn.ConstantPad3d((1, 0, 0, 1, 2, 0), 0.5),
+          nn.ReflectionPad1d(2), nn.ReflectionPad2d((1, 0, 2, 1)), nn.ReflectionPad3d(1),
+          nn.ReplicationPad1d((0, 2)), nn.ReplicationPad2d(1), nn.ReplicationPad3d(1),
+          nn.CircularPad1d(1), nn.CircularPad2d((1, 2, 0, 1)), nn.CircularPad3d(1),
+          nn.ConvTranspose2d(4, 6, 3, stride=2, groups=2, output_padding=1),
+          nn.ConvTranspose1d(2, 3, 3), nn.ConvTranspose3d(2, 4, 2, dilation=2, bias=False),
+          nn.AdaptiveMaxPool2d((3, None)), nn.AdaptiveMaxPool1d(3, return_indices=True),
+          nn.AdaptiveMaxPool3d(2)]:
+    print(m, [(n, tuple(p.shape)) for n, p in m.named_parameters()], list(m.state_dict()))
+
+m = nn.Conv2d(4, 8, (3, 5), groups=2)
+print(m._reversed_padding_repeated_twice, m.padding, m.transposed, m.output_padding, m.groups)
+print(nn.Conv2d(2, 2, 4, padding='same', dilation=1)._reversed_padding_repeated_twice)
+print(nn.Conv1d(2, 2, 3, padding='same', dilation=3)._reversed_padding_repeated_twice)
+p = nn.MaxPool2d(2, return_indices=True); print(p.stride, p.padding, p.dilation, p.ceil_mode)
+print(nn.AvgPool1d(3).stride, nn.AvgPool2d(3).stride, nn.AvgPool2d(3).count_include_pad)
+print(nn.Conv2d(3, 4, 3).double().weight.dtype, nn.Conv2d(3, 4, 3, dtype=torch.float64).bias.dtype)
+net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                    nn.Linear(4 * 4 * 4, 10))
+print(net)
+print(list(net.state_dict()))
+"""
+
+
+def _exec(src, M):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(src, {"torch": M, "nn": M.nn})
+    return buf.getvalue().replace("torch.", "tapegrad.")
+
+
+def test_module_reprs_parameters_and_state_dicts_as_torch():
+    assert _exec(REPRS, tg) == _exec(REPRS, torch)
+
+
+MODULES = [
+    ("Conv1d", (3, 4, 3), dict(stride=2, padding=1), (2, 3, 9)),
+    ("Conv1d", (2, 4, 3), dict(padding="same", padding_mode="circular"), (2, 2, 7)),
+    ("Conv2d", (4, 6, (3, 2)), dict(dilation=(2, 1), groups=2, padding=(2, 1)), (2, 4, 7, 6)),
+    ("Conv2d", (3, 2, 3), dict(padding=1, padding_mode="reflect", bias=False), (3, 6, 5)),
+    ("Conv2d", (3, 2, 3), dict(padding=(2, 1), padding_mode="replicate"), (2, 3, 6, 5)),
+    ("Conv2d", (3, 2, 4), dict(padding="same"), (2, 3, 6, 5)),
+    ("Conv3d", (2, 3, (2, 3, 2)), dict(padding=1, stride=(1, 2, 1)), (2, 2, 4, 5, 4)),
+    ("MaxPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True), (2, 3, 8)),
+    ("MaxPool2d", (2,), dict(), (2, 3, 6, 5)),
+    ("MaxPool3d", (2,), dict(stride=1), (2, 2, 4, 3, 4)),
+    ("AvgPool1d", (3,), dict(stride=2, padding=1, count_include_pad=False), (2, 3, 8)),
+    ("AvgPool2d", (3,), dict(stride=2, ceil_mode=True), (2, 3, 7, 6)),
+    ("AvgPool3d", (2,), dict(divisor_override=3), (2, 2, 4, 4, 4)),
+    ("AdaptiveAvgPool1d", (3,), dict(), (2, 3, 8)),
+    ("AdaptiveAvgPool2d", ((3, None),), dict(), (2, 3, 7, 6)),
+    ("AdaptiveAvgPool3d", (2,), dict(), (2, 2, 4, 5, 4)),
+    ("ConvTranspose1d", (3, 4, 3), dict(stride=2, padding=1, output_padding=1), (2, 3, 5)),
+    ("ConvTranspose2d", (4, 6, (2, 3)), dict(groups=2, dilation=(1, 2)), (4, 3, 5)),
+    ("ConvTranspose3d", (2, 2, 2), dict(stride=2), (1, 2, 2, 3, 2)),
+    ("AdaptiveMaxPool1d", (4,), dict(), (2, 3, 9)),
+    ("AdaptiveMaxPool2d", ((3, None),), dict(), (2, 3, 7, 6)),
+    ("AdaptiveMaxPool3d", ((2, 1, 3),), dict(), (2, 2, 4, 5, 4)),
+    ("PixelShuffle", (2,), dict(), (2, 8, 3, 2)), ("PixelUnshuffle", (2,), dict(), (2, 2, 4, 6)),
+    ("Softmax2d", (), dict(), (2, 3, 4, 5)), ("Unfold", (2,), dict(padding=1), (2, 3, 4, 5)),
+    ("ZeroPad2d", ((1, 0, 2, 1),), dict(), (2, 3, 4, 5)),
+    ("ConstantPad3d", (1, 2.5), dict(), (2, 3, 2, 3, 2)),
+    ("ReflectionPad2d", (2,), dict(), (3, 4, 5)),
+    ("ReplicationPad1d", ((1, 3),), dict(), (2, 3, 4)),
+    ("CircularPad2d", ((1, 2, 0, 1),), dict(), (2, 3, 4, 5)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,args,kw,shape", MODULES, ids=[f"{m[0]}-{i}" for i, m in
+                                                             enumerate(MODULES)])
+def test_modules_match_torch_with_the_same_weights(name, args, kw, shape, dtype):
+    x = R.standard_normal(shape)
+    res = []
+    for M in (tg, torch):
+        mod = getattr(M.nn, name)(*args, **kw).to(getattr(M, dtype))
+        params = list(mod.parameters())
+        with M.no_grad():
+            for i, p in enumerate(params):
+                p.copy_(M.tensor(np.sin(np.arange(p.numel()) * (0.3 + i)).reshape(
+                    tuple(p.shape)), dtype=p.dtype))
+        xt = M.tensor(x, dtype=getattr(M, dtype), requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = mod(xt)
+        (y * y).sum().backward()
+        res.append([y.detach().numpy(), xt.grad.numpy()] + [p.grad.numpy() for p in params]
+                   + [_names(y.grad_fn)])
+    # (torch's circular pad is a cat of slices and copies; tapegrad's one gather: same values,
+    # another graph, docs/semantics.md)
+    assert res[0][-1] == res[1][-1] or name.startswith("Circular")
+    for a, b in zip(res[0][:-1], res[1][:-1]):
+        _close(a, b, dtype)
+
+
+def test_conv_default_init_is_torchs_distribution():
+    tg.manual_seed(0)
+    m = tnn.Conv2d(6, 8, (3, 5), groups=2)
+    fan_in = 3 * 15
+    w, b = m.weight.detach().numpy(), m.bias.detach().numpy()
+    # kaiming_uniform_(a=sqrt(5)): gain sqrt(1/3) times sqrt(3 / fan_in)
+    bound = 1 / math.sqrt(fan_in)
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert np.abs(b).max() <= bound and w.std() > 0.45 * bound
+    assert m.weight.requires_grad and type(m.weight).__name__ == "Parameter"
+
+
+# ---- replay ----------------------------------------------------------------------------------
+def test_cnn_recorded_once_replays_as_eager_and_guards_its_maxima(tmp_path):
+    tg.manual_seed(0)
+    net = tnn.Sequential(tnn.Conv2d(2, 3, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+                         tnn.AdaptiveMaxPool2d((3, 2)), tnn.AvgPool2d(2, ceil_mode=True),
+                         tnn.Flatten(), tnn.Linear(3 * 2 * 1, 2))
+    x0 = R.standard_normal((2, 2, 7, 8)).astype(np.float32)
+
+    def f(x):
+        return net(x).square().sum()
+    rec = tg.record(f, tg.tensor(x0))
+    rec.save(tmp_path / "cnn.tape")
+    v, (g,) = tg.load_tape(tmp_path / "cnn.tape").value_and_grad(x0)
+    xe = tg.tensor(x0, requires_grad=True)
+    loss = f(xe)
+    loss.backward()
+    np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+    x1 = x0 + np.float32(1e-4) * R.standard_normal(x0.shape).astype(np.float32)
+    v, (g,) = rec.value_and_grad(x1)     # (the maxima stay where they were)
+    xe = tg.tensor(x1, requires_grad=True)
+    loss = f(xe)
+    loss.backward()
+    np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(tg.replay.BranchChanged):
+        rec.value_and_grad(R.standard_normal((2, 2, 7, 8)).astype(np.float32))
+
+
+def test_conv1d_model_replays_at_new_inputs_and_in_batches():
+    tg.manual_seed(1)
+    net = tnn.Sequential(tnn.Conv1d(2, 4, 3, padding="same"), tnn.Tanh(),
+                         tnn.AdaptiveAvgPool1d(3), tnn.AvgPool1d(2, 1), tnn.Flatten(),
+                         tnn.Linear(8, 1))
+
+    def f(x):
+        return net(x).square().sum()
+    rec = tg.record(f, tg.tensor(R.standard_normal((3, 2, 9)).astype(np.float32)))
+    ys = R.standard_normal((4, 3, 2, 9)).astype(np.float32)
+    vb, (gb,) = rec.value_and_grad_batch(ys)
+    for y, v, g in zip(ys, np.asarray(vb), np.asarray(gb)):
+        t = tg.tensor(y, requires_grad=True)
+        loss = f(t)
+        loss.backward()
+        np.testing.assert_allclose(v, loss.item(), rtol=1e-5)
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+# ---- end to end ------------------------------------------------------------------------------
+def _train(M):
+    """A tiny CNN (Conv2d, ReLU, MaxPool2d, Linear) trained with CrossEntropyLoss and SGD
+    from fixed weights: its losses."""
+    net = M.nn.Sequential(M.nn.Conv2d(1, 4, 3, padding=1), M.nn.ReLU(), M.nn.MaxPool2d(2),
+                          M.nn.Conv2d(4, 6, 3, stride=2, groups=2), M.nn.ReLU(),
+                          M.nn.Flatten(), M.nn.Linear(6, 3)).double()
+    with M.no_grad():
+        for i, p in enumerate(net.parameters()):
+            p.copy_(M.tensor(np.sin(np.arange(p.numel()) * 0.7 + i).reshape(tuple(p.shape))
+                             * 0.4, dtype=M.float64))
+    rng = np.random.default_rng(3)
+    x = M.tensor(rng.standard_normal((8, 1, 6, 6)), dtype=M.float64)
+    t = M.tensor(rng.integers(0, 3, 8))
+    opt = M.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    loss_fn = M.nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(6):
+        opt.zero_grad()
+        loss = loss_fn(net(x), t)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_tiny_cnn_trains_as_torch():
+    a, b = _train(tg), _train(torch)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert a[-1] < a[0]
