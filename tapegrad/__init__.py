@@ -48,6 +48,8 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        float_power, signbit, is_floating_point, is_complex, is_nonzero,
                        ravel)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
+from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
+                     matrix_exp)
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)

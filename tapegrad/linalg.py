@@ -1,5 +1,8 @@
 """torch.linalg: det, slogdet, inv, solve, cholesky, svdvals on numpy's LAPACK, matrix norms
-and cond built on them, and the vector norms and cross product of other modules.
+and cond built on them, the vector norms and cross product of other modules, and the
+factorizations of tapegrad/factorizations.py (eigh, qr, pinv, lstsq, matrix_exp,
+solve_triangular) with the compositions torch builds on them (multi_dot, matrix_rank, vander,
+diagonal, tensorinv, tensorsolve) and torch's legacy names (torch.svd, torch.pinverse, ...).
 
 det, slogdet, inv, solve, cholesky and svdvals record one host entry each (kind `linalg`,
 tapegrad/kinds/linalg.py): np.linalg computes the value at the call, the sweep pauses at the
@@ -8,10 +11,13 @@ and reverse sweeps pause there too, and create_graph records the VJP with these 
 so derivatives of every order come out (svdvals: first order only).  Batches are stacks of
 matrices; solve broadcasts A's and B's batch dims as torch (with expand entries)."""
 import math
+import warnings
 
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes as D, factorizations as F
+from .creation import zeros
+from .grad_mode import is_grad_enabled
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError
 from .mathops import linalg_norm as _vector_or_fro, vector_norm
@@ -25,14 +31,19 @@ from .return_types import _make
 _RT = {name: _make(name, fields) for name, fields in (
     ("linalg_slogdet", ("sign", "logabsdet")), ("slogdet", ("sign", "logabsdet")),
     ("linalg_inv_ex", ("inverse", "info")), ("linalg_solve_ex", ("result", "info")),
-    ("linalg_cholesky_ex", ("L", "info")), ("linalg_svd", ("U", "S", "Vh")))}
+    ("linalg_cholesky_ex", ("L", "info")), ("linalg_svd", ("U", "S", "Vh")),
+    ("linalg_eigh", ("eigenvalues", "eigenvectors")), ("linalg_qr", ("Q", "R")),
+    ("linalg_lstsq", ("solution", "residuals", "rank", "singular_values")),
+    ("svd", ("U", "S", "V")))}
 from .tape import input_node
-from .tensor import Tensor, tensor_methods
-from .views import KIND_OPS
+from .tensor import _dim, Tensor, tensor_methods
+from .views import cat, KIND_OPS
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv", "inv_ex",
            "solve", "solve_ex", "cholesky", "cholesky_ex", "svd", "svdvals", "cond",
-           "LinAlgError"]
+           "LinAlgError", "eigh", "eigvalsh", "qr", "pinv", "lstsq", "matrix_exp",
+           "solve_triangular", "multi_dot", "matrix_rank", "vander", "diagonal", "tensorinv",
+           "tensorsolve", "eig", "eigvals"]
 
 _ROW = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
 
@@ -395,9 +406,412 @@ def _cond_singular(A, p):
     return Tensor._wrap(out.reshape(A._shape[:-2]), A._dtype)
 
 
+# ---- factorizations (tapegrad/factorizations.py: one custom-Function node each) -------------
+def _uplo(UPLO):
+    u = str(UPLO).upper()
+    if len(u) != 1 or u not in "LU":
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return u
+
+
+def _eigh_arg(A, fn):
+    if isinstance(A, Tensor) and A.dim() >= 2 and not A._dtype.is_floating_point:
+        raise NotImplementedError(f'"linalg_eigh_cpu" not implemented for '
+                                  f"'{A._dtype.legacy}'")
+    _matrix_arg(fn, A)
+
+
+def _eigh(A, UPLO):
+    try:
+        return F.LinalgEigh.apply(A, _uplo(UPLO))
+    except np.linalg.LinAlgError:
+        raise LinAlgError("linalg.eigh: The algorithm failed to converge because the input "
+                          "matrix is ill-conditioned or has too many repeated eigenvalues.") \
+            from None
+
+
+def eigh(A, UPLO="L", *, out=None):
+    """(eigenvalues, eigenvectors) of symmetric matrices, read from the lower (UPLO='L') or
+    upper triangle, eigenvalues ascending (LinalgEighBackward0, torch's gradient: inf / nan
+    where eigenvalues repeat and the loss reads the eigenvectors).  The eigenvectors' signs
+    are LAPACK's, unspecified as torch's."""
+    _no_out("eigh", out)
+    _eigh_arg(A, "eigh")
+    return _RT["linalg_eigh"](_eigh(A, UPLO))
+
+
+def eigvalsh(A, UPLO="L", *, out=None):
+    """The eigenvalues of symmetric matrices, ascending (LinalgEighBackward0: torch computes
+    the eigenvectors too when A requires grad, V diag(g) V^T is the gradient)."""
+    _no_out("eigvalsh", out)
+    _eigh_arg(A, "eigh")
+    if A.requires_grad and is_grad_enabled():
+        return _eigh(A, UPLO)[0]
+    try:
+        L = np.linalg.eigvalsh(A._array(), UPLO=_uplo(UPLO))
+    except np.linalg.LinAlgError:
+        return _eigh(A, UPLO)[0]     # (its error)
+    return Tensor._wrap(np.ascontiguousarray(L, A._dtype.np), A._dtype)
+
+
+def eig(A, *, out=None):
+    """Not available: torch.linalg.eig returns complex eigenvalues and eigenvectors, and
+    tapegrad has no complex dtype (eigh / eigvalsh cover symmetric matrices)."""
+    raise NotImplementedError("tapegrad: linalg.eig returns complex tensors, and tapegrad has "
+                              "no complex dtype; for symmetric matrices use linalg.eigh")
+
+
+def eigvals(A, *, out=None):
+    """Not available: complex-valued in torch (see eig)."""
+    raise NotImplementedError("tapegrad: linalg.eigvals returns complex tensors, and tapegrad "
+                              "has no complex dtype; for symmetric matrices use "
+                              "linalg.eigvalsh")
+
+
+def qr(A, mode="reduced", *, out=None):
+    """(Q, R) with A = Q R, R upper triangular (LinalgQrBackward0, torch's gradient).  mode
+    'reduced': Q (m, k), R (k, n), k = min(m, n); 'complete': Q (m, m), R (m, n); 'r': R only
+    (Q empty).  Backward raises where torch's does: mode 'r', and 'complete' with m > n."""
+    _no_out("qr", out)
+    _matrix_arg("qr", A, square=False)
+    if mode not in ("reduced", "r", "complete"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           f"'reduced' (default), 'r', or 'complete'")
+    return _RT["linalg_qr"](F.LinalgQr.apply(A, mode))
+
+
+def _tol(t):
+    if isinstance(t, Tensor):
+        return t._array().astype(np.float64)
+    return np.asarray(float(t))
+
+
+def _atol_rtol(A, atol, rtol):
+    """torch's get_atol_rtol: atol 0 by default; rtol eps * max(m, n) unless atol > 0."""
+    a = _tol(atol) if atol is not None else np.zeros(())
+    if rtol is not None:
+        return a, _tol(rtol)
+    default = F.eps(A._dtype) * max(A._shape[-2:])
+    return a, (np.where(a > 0, 0.0, default) if atol is not None else np.asarray(default))
+
+
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """The Moore-Penrose pseudo-inverse from the SVD (hermitian=True: eigh), singular values
+    below max(atol, rtol * the largest) dropped; rcond (torch's legacy overload) is rtol with
+    atol 0 (LinalgPinvBackward0, torch's pinv_backward)."""
+    _no_out("pinv", out)
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg_pinv(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(A).__name__}")
+    if A.dim() < 2 or not A._dtype.is_floating_point:
+        raise RuntimeError(f"linalg.pinv({A._dtype.legacy}{{{list(A._shape)}}}): expected a "
+                           f"tensor with 2 or more dimensions of float, double, cfloat or "
+                           f"cdouble types")
+    if rcond is not None:
+        atol, rtol = 0.0, rcond
+    if hermitian:
+        _matrix_arg("eigh", A)
+    a, r = _atol_rtol(A, atol, rtol)
+    return F.LinalgPinv.apply(A, a, r, bool(hermitian))
+
+
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """(solution, residuals, rank, singular_values) of min ||A X - B|| as torch's CPU drivers
+    report them (default 'gelsy': rank, no residuals; 'gelsd' / 'gelss': also the singular
+    values, and the residuals when m > n and A has full rank; 'gels': residuals when m > n,
+    no rank).  The solution is the minimum-norm one from the SVD, singular values below
+    rcond * the largest dropped (rcond None: eps * max(m, n)).  LinalgLstsqBackward0 on the
+    solution and the residuals (torch's linalg_lstsq_backward, through pinv)."""
+    for name, t, pos in (("self", A, 1), ("b", B, 2)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg_lstsq(): argument '{name}' (position {pos}) must be "
+                            f"Tensor, not {type(t).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if B.dim() < 1:
+        raise RuntimeError("torch.linalg.lstsq: other must have at least 1 dimension.")
+    if A._dtype is not B._dtype:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
+                           f"dtype, but got input's dtype {A._dtype.legacy} and other's dtype "
+                           f"{B._dtype.legacy}")
+    diff = A.dim() - B.dim()
+    if diff not in (0, 1):
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
+                           "other.dim() and (input.dim() - other.dim()) <= 1")
+    vector = diff == 1
+    if A._shape[-2] != B._shape[-1 if vector else -2]:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match "
+                           f"other.size({-1 if vector else -2})")
+    if not A._dtype.is_floating_point:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected a floating point or complex tensor "
+                           f"as input. Got {A._dtype.legacy}")
+    name = "gelsy" if driver is None else str(driver).lower()
+    if name not in _DRIVERS:
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           "gelsy, gelsd, gelss)")
+    m, n = A._shape[-2:]
+    rc = F.eps(A._dtype) * max(m, n) if rcond is None else float(rcond)
+    b_batch = B._shape[:-1] if vector else B._shape[:-2]
+    batch = tuple(np.broadcast_shapes(A._shape[:-2], b_batch))
+    if A._shape[:-2] != batch:
+        A = A.expand(*(batch + A._shape[-2:]))
+    if b_batch != batch:
+        B = B.expand(*(batch + B._shape[len(b_batch):]))
+    return _RT["linalg_lstsq"](F.LinalgLstsq.apply(A, B, rc, name, vector))
+
+
+def matrix_exp(A):
+    """The matrix exponential of square matrices, by scaling and squaring
+    (LinalgMatrixExpBackward0: torch's gradient, the matrix_exp of a 2n x 2n block matrix,
+    so it differentiates again)."""
+    _matrix_arg("matrix_exp", A)
+    return F.LinalgMatrixExp.apply(A)
+
+
+_REQUIRED = object()
+
+
+def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False, out=None):
+    """X with A X = B (left=False: X A = B) for A upper (upper=True) or lower triangular,
+    only that triangle read, its diagonal taken as ones with unitriangular
+    (LinalgSolveTriangularBackward0, its gradient on that triangle); batch dims broadcast."""
+    if upper is _REQUIRED:
+        raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
+                        '"upper"')
+    _no_out("solve_triangular", out)
+    fn = "solve_triangular"
+    _matrix_arg(fn, A)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"linalg_solve_triangular(): argument 'B' (position 2) must be Tensor, "
+                        f"not {type(B).__name__}")
+    if B.dim() < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
+                           "dimensions.")
+    n = A._shape[-1]
+    if (B._shape[-2] if left else B._shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                           f"equation {eq} ({n}x{n} and {B._shape[-2]}x{B._shape[-1]})")
+    dt = D.result_type((A._dtype, 2), (B._dtype, 2))
+    A, B = (t if t._dtype is dt else t.to(dt) for t in (A, B))
+    batch = tuple(np.broadcast_shapes(A._shape[:-2], B._shape[:-2]))
+    if A._shape[:-2] != batch:
+        A = A.expand(*(batch + A._shape[-2:]))
+    if B._shape[:-2] != batch:
+        B = B.expand(*(batch + B._shape[-2:]))
+    return F.LinalgSolveTriangular.apply(A, B, bool(upper), bool(left), bool(unitriangular))
+
+
+# ---- compositions, as torch's (CompositeImplicit: their grad_fns are their parts') -----------
+def multi_dot(tensors, *, out=None):
+    """The product of a chain of matrices in the cheapest order (torch's: three by cost, more
+    by the matrix-chain dynamic program), a 1-d first / last tensor a row / column vector;
+    the result through view (ViewBackward0), as torch's."""
+    _no_out("multi_dot", out)
+    ts = list(tensors)
+    k = len(ts)
+    if k < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {k}")
+    shape, mats = [], list(ts)
+    for pos, (i, word) in enumerate(((0, "first"), (k - 1, "last"))):
+        d = ts[i].dim()
+        if d == 1:
+            mats[i] = ts[i].unsqueeze(0 if pos == 0 else -1)
+        elif d == 2:
+            shape.append(ts[i]._shape[pos])
+        else:
+            raise RuntimeError(f"multi_dot(): the {word} tensor must be 1D or 2D but got {d}D")
+    for i in range(1, k - 1):
+        if ts[i].dim() != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {ts[i].dim()}D")
+    for i in range(1, k):
+        if mats[i]._dtype is not mats[0]._dtype:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but "
+                               f"tensor 0 is {mats[0]._dtype.np.name.replace('32', '')} and "
+                               f"tensor {i} {_c10(mats[i]._dtype)}")
+        if mats[i - 1]._shape[-1] != mats[i]._shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes "
+                               f"{list(ts[i - 1]._shape)} and {list(ts[i]._shape)} cannot be "
+                               f"multiplied")
+    if k == 2:
+        r = mats[0].mm(mats[1])
+    elif k == 3:
+        a, b = mats[0]._shape
+        c, d = mats[2]._shape
+        r = mats[0].mm(mats[1].mm(mats[2])) if a * c * (b + d) > b * d * (a + c) \
+            else mats[0].mm(mats[1]).mm(mats[2])
+    else:
+        r = _chain(mats)
+    return r.view(*shape)
+
+
+def _c10(dt):
+    """A dtype as c10 prints a caffe2 TypeMeta (float, double, long int, ...)."""
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "float16": "c10::Half", "bfloat16": "c10::BFloat16", "bool": "bool"}.get(
+        dt.name, dt.name)
+
+
+def _chain(mats):
+    """torch's matrix_chain_order / matrix_chain_multiplication (CLRS)."""
+    k = len(mats)
+    p = [m._shape[0] for m in mats] + [mats[-1]._shape[1]]
+    cost = [[0] * k for _ in range(k)]
+    order = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j] = None
+            for s in range(i, j):
+                q = cost[i][s] + cost[s + 1][j] + p[i] * p[s + 1] * p[j + 1]
+                if cost[i][j] is None or q < cost[i][j]:
+                    cost[i][j], order[i][j] = q, s
+
+    def mult(i, j):
+        if i == j:
+            return mats[i]
+        return mult(i, order[i][j]).mm(mult(order[i][j] + 1, j))
+    return mult(0, k - 1)
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """The number of singular values (hermitian: |eigenvalues|) above max(atol, rtol * the
+    largest), int64 per matrix (tol: torch's legacy overload, atol with rtol 0)."""
+    _no_out("matrix_rank", out)
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg_matrix_rank(): argument 'input' (position 1) must be Tensor, "
+                        f"not {type(A).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at "
+                           "least 2 dimensions.")
+    if not A._dtype.is_floating_point:
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    if A.numel() == 0:
+        return Tensor._wrap(np.zeros(A._shape[:-2], np.int64), D.int64)
+    a, r = _atol_rtol(A, atol, rtol)
+    x = A._array()
+    if hermitian:
+        if A._shape[-1] != A._shape[-2]:
+            _matrix_arg("eigh", A)
+        S = np.abs(np.linalg.eigvalsh(x))
+        big = S.max(-1, keepdims=True)
+    else:
+        S = np.linalg.svd(x, compute_uv=False)
+        big = S[..., :1]
+    tol_ = np.maximum(a[..., None], r[..., None] * big).astype(x.dtype)
+    return Tensor._wrap(np.asarray((S > tol_).sum(-1), np.int64), D.int64)
+
+
+def vander(x, N=None):
+    """The Vandermonde matrix of x (..., n): columns x^0 ... x^(N-1), as torch's cumprod and
+    cat (CatBackward0)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linalg_vander(): argument 'x' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    if x._dtype.name in ("bool", "float16", "bfloat16"):
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "
+                           f"tensors, but got {x._dtype.legacy}")
+    x_ = x.unsqueeze(-1) if x.dim() == 0 else x
+    n = x_._shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    shape = x_._shape + (n - 1,)
+    powers = x_.unsqueeze(-1).expand(*shape).cumprod(-1)
+    ones = Tensor._wrap(np.ones(x_._shape + (1,), powers._dtype.np), powers._dtype)
+    return cat([ones, powers], -1)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """A.diagonal(offset, dim1, dim2), with torch.linalg's defaults (the last two dims)."""
+    nd = A.dim()
+    return A.diagonal(offset, _dim(dim1, nd), _dim(dim2, nd))
+
+
+def tensorinv(A, ind=2, *, out=None):
+    """The inverse of A for tensordot over its first `ind` dims: inv of A reshaped to a square
+    matrix, reshaped to A.shape[ind:] + A.shape[:ind] (torch's composition)."""
+    _no_out("tensorinv", out)
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    lead, tail = A._shape[:ind], A._shape[ind:]
+    p_end, p_start = math.prod(tail), math.prod(lead)
+    if p_end != p_start:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {p_end} != {p_start}")
+    try:
+        Ainv = inv(A.reshape(p_end, p_end))
+    except LinAlgError as e:   # torch's check names it "inv"
+        raise LinAlgError(str(e).replace("linalg.inv: ", "inv: ", 1)) from None
+    return Ainv.reshape(*(tail + lead))
+
+
+def tensorsolve(A, B, dims=None, *, out=None):
+    """X with tensordot(A, X, X.ndim) = B: A's dims in `dims` moved last, then a solve of A as a
+    square matrix against B flattened (torch's composition)."""
+    _no_out("tensorsolve", out)
+    nd = A.dim()
+    if dims is not None:
+        dims = list(dims)
+        A = A.movedim(dims, list(range(nd - len(dims), nd)))
+    result_shape = A._shape[B.dim():]
+    rp, op = math.prod(result_shape), math.prod(B._shape)
+    if rp != op:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:"
+                           f"]) == prod(self.shape[:other.ndim]), but got {rp} != {op}")
+    return solve(A.reshape(rp, rp), B.flatten()).reshape(*result_shape)
+
+
+# ---- torch's legacy names ------------------------------------------------------------------------
+def torch_svd(input, some=True, compute_uv=True):
+    """torch.svd: (U, S, V) with V = Vh^T of linalg.svd (full_matrices = not some); without
+    compute_uv, U and V are zeros of the full sizes and S comes from svdvals."""
+    if isinstance(input, Tensor) and input.dim() < 2:
+        raise RuntimeError(f"linalg.svd: input should have at least 2 dimensions, but has "
+                           f"{input.dim()} dimensions instead")
+    if compute_uv:
+        U, S, Vh = svd(input, full_matrices=not some)
+    else:
+        S = svdvals(input)
+        m, n = input._shape[-2:]
+        U = zeros(*(input._shape[:-2] + (m, m)), dtype=input._dtype)
+        Vh = zeros(*(input._shape[:-2] + (n, n)), dtype=input._dtype)
+    return _RT["svd"]((U, S, Vh.mT))
+
+
+def pinverse(input, rcond=1e-15):
+    """torch.pinverse: linalg.pinv with rcond as the relative tolerance."""
+    return pinv(input, rcond)
+
+
+_CHOLESKY_WARNING = (
+    "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+    "future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+    "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
+    "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent "
+    "results for all valid (symmetric positive definite) inputs.")
+_warned = set()
+
+
+def torch_cholesky(input, upper=False, *, out=None):
+    """torch.cholesky (deprecated, warns once as torch): linalg.cholesky's factor as a
+    CholeskyBackward0 node."""
+    if "cholesky" not in _warned:
+        _warned.add("cholesky")
+        warnings.warn(_CHOLESKY_WARNING, UserWarning, stacklevel=2)
+    _no_out("cholesky", out)
+    _matrix_arg("cholesky", input)
+    return F.Cholesky.apply(input, bool(upper))
+
+
 @tensor_methods
 class _LinalgMethods:
-    """Tensor.det(), Tensor.inverse(), Tensor.logdet(), Tensor.slogdet()."""
+    """Tensor.det(), Tensor.inverse(), Tensor.logdet(), Tensor.slogdet(), Tensor.pinverse(),
+    Tensor.matrix_exp(), Tensor.svd(), Tensor.cholesky()."""
 
     def det(self):
         return det(self)
@@ -410,3 +824,15 @@ class _LinalgMethods:
 
     def slogdet(self):
         return slogdet(self)
+
+    def pinverse(self, rcond=1e-15):
+        return pinverse(self, rcond)
+
+    def matrix_exp(self):
+        return matrix_exp(self)
+
+    def svd(self, some=True, compute_uv=True):
+        return torch_svd(self, some, compute_uv)
+
+    def cholesky(self, upper=False):
+        return torch_cholesky(self, upper)

@@ -1,0 +1,425 @@
+"""torch.linalg's factorizations and the ops built on them as custom-Function nodes (the route
+of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, matrix_exp and solve_triangular.
+
+Each is ONE node named as torch's (LinalgEighBackward0, LinalgQrBackward0, ...): numpy's LAPACK
+(or a numpy loop) computes the value, and the backward is torch's formula (FunctionsManual.cpp)
+written in tapegrad ops on the saved inputs and outputs, so create_graph records it and every
+order differentiates.  Like svd's, a tape holding one of these nodes does not replay (record
+refuses custom Functions).  The argument checks and torch's signatures are in tapegrad/linalg.py.
+"""
+import math
+
+import numpy as np
+
+from . import dtypes as D
+from .creation import zeros
+from .kinds import linalg as linalg_kind
+from .pyfunc import Function
+from .structops import diag_embed
+from .tensor import Tensor
+from .views import cat
+
+__all__ = ["LinalgEigh", "LinalgQr", "LinalgPinv", "LinalgLstsq", "LinalgMatrixExp",
+           "LinalgSolveTriangular", "Cholesky", "pinv_backward", "triangular_solve", "pinv_array",
+           "matrix_exp_array", "eps"]
+
+
+def _named(cls, name):
+    """Give a Function's node torch's grad_fn name."""
+    cls._backward_cls.__name__ = name
+    cls._backward_cls.name = lambda self: name
+
+
+def _wrap(x, dt):
+    return Tensor._wrap(np.ascontiguousarray(x, dt.np), dt)
+
+
+def eps(dt):
+    """torch's _get_epsilon: the machine epsilon of a floating dtype."""
+    return float(np.finfo(dt.np).eps)
+
+
+# ---- numpy forwards ---------------------------------------------------------------------------
+def triangular_solve(A, B, upper, left, unit):
+    """X with T X = B (left) or X T = B, T the upper / lower triangle of A (unit: ones on its
+    diagonal), by substitution as LAPACK's trsm: no pivoting, inf / nan on a zero diagonal
+    element, as torch.  A (..., n, n) and B (..., n, k) / (..., k, n), batch dims equal."""
+    if not left:   # X T = B  <=>  T^T X^T = B^T, T^T of the other triangle
+        return triangular_solve(A.swapaxes(-1, -2), B.swapaxes(-1, -2), not upper, True,
+                                unit).swapaxes(-1, -2)
+    n = A.shape[-1]
+    X = np.array(B, copy=True)
+    order = range(n - 1, -1, -1) if upper else range(n)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for i in order:
+            rest = slice(i + 1, n) if upper else slice(0, i)
+            if rest.stop > rest.start:
+                X[..., i, :] -= np.einsum("...j,...jk->...k", A[..., i, rest], X[..., rest, :])
+            if not unit:
+                X[..., i, :] /= A[..., i, i:i + 1]
+    return X
+
+
+def pinv_array(A, atol, rtol, hermitian):
+    """torch's linalg_pinv on an array: singular values (|eigenvalues| for hermitian) above
+    max(atol, rtol * the largest) are inverted, the others dropped.  atol, rtol: arrays
+    broadcasting against the batch dims."""
+    if A.size == 0:
+        return np.zeros(A.shape[:-2] + (A.shape[-1], A.shape[-2]), A.dtype)
+    if hermitian:
+        S, U = np.linalg.eigh(A)
+        big = np.abs(S).max(-1, keepdims=True)
+        keep = np.abs(S) > np.maximum(atol[..., None], rtol[..., None] * big).astype(A.dtype)
+        with np.errstate(divide="ignore"):
+            Sinv = np.where(keep, 1.0 / S, 0.0).astype(A.dtype)
+        return (U * Sinv[..., None, :]) @ U.swapaxes(-1, -2)
+    U, S, Vh = np.linalg.svd(A, full_matrices=False)
+    tol = np.maximum(atol[..., None], rtol[..., None] * S[..., :1]).astype(A.dtype)
+    with np.errstate(divide="ignore"):
+        Sinv = np.where(S > tol, 1.0 / S, 0.0).astype(A.dtype)
+    return (Vh.swapaxes(-1, -2) * Sinv[..., None, :]) @ U.swapaxes(-1, -2)
+
+
+# Higham (2005), "The scaling and squaring method for the matrix exponential revisited": the
+# [m/m] Pade approximants' coefficients and the 1-norm bounds up to which each is exact in
+# double precision (torch uses degree-optimised Taylor polynomials: equal to rounding)
+_PADE = {3: (120., 60., 12., 1.),
+         5: (30240., 15120., 3360., 420., 30., 1.),
+         7: (17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.),
+         9: (17643225600., 8821612800., 2075673600., 302702400., 30270240., 2162160., 110880.,
+             3960., 90., 1.),
+         13: (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+              129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+              40840800., 960960., 16380., 182., 1.)}
+_THETA = ((3, 1.495585217958292e-002), (5, 2.539398330063230e-001),
+          (7, 9.504178996162932e-001), (9, 2.097847961257068e+000))
+_THETA13 = 5.371920351148152
+
+
+def _expm(A):
+    """exp of one float64 matrix by scaling and squaring on a Pade approximant."""
+    n = A.shape[-1]
+    eye = np.eye(n)
+    norm = np.abs(A).sum(0).max() if n else 0.0
+    if not np.isfinite(norm):
+        return np.full_like(A, np.nan)
+    for m, theta in _THETA:
+        if norm <= theta:
+            return _pade(A, m, eye)
+    s = max(0, int(np.ceil(np.log2(norm / _THETA13))))
+    E = _pade(A / 2.0 ** s, 13, eye)
+    for _ in range(s):
+        E = E @ E
+    return E
+
+
+def _pade(A, m, eye):
+    b = _PADE[m]
+    A2 = A @ A
+    if m == 13:
+        A4, A6 = A2 @ A2, A2 @ A2 @ A2
+        U = A @ (A6 @ (b[13] * A6 + b[11] * A4 + b[9] * A2) + b[7] * A6 + b[5] * A4
+                 + b[3] * A2 + b[1] * eye)
+        V = A6 @ (b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 + b[2] * A2 \
+            + b[0] * eye
+    else:
+        P, U, V = eye, 0.0, 0.0
+        for k in range(0, m + 1, 2):
+            U = U + b[k + 1] * P
+            V = V + b[k] * P
+            P = P @ A2
+        U = A @ U
+    return np.linalg.solve(V - U, V + U)
+
+
+def matrix_exp_array(A):
+    """exp of each matrix of A (..., n, n), computed in float64, in A's dtype."""
+    flat = np.asarray(A, np.float64).reshape((math.prod(A.shape[:-2]),) + A.shape[-2:])
+    out = np.stack([_expm(M) for M in flat]) if flat.shape[0] else flat.copy()
+    return out.reshape(A.shape).astype(A.dtype)
+
+
+# ---- the nodes ----------------------------------------------------------------------------------
+class LinalgEigh(Function):
+    """linalg.eigh / eigvalsh: (eigenvalues ascending, eigenvectors) of the symmetric matrix
+    read from one triangle of A (LinalgEighBackward0)."""
+
+    @staticmethod
+    def forward(ctx, A, uplo):
+        L, V = np.linalg.eigh(A._array(), UPLO=uplo)
+        dt = A._dtype
+        L, V = _wrap(L, dt), _wrap(V, dt)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(L, V)
+        return L, V
+
+    @staticmethod
+    def backward(ctx, gL, gV):
+        # torch's linalg_eig_backward, hermitian case
+        L, V = ctx.saved_tensors
+        if gV is None:
+            return ((V * gL.unsqueeze(-2)) @ V.mT if gL is not None else None), None
+        VhgV = V.mT @ gV
+        VhgV = 0.5 * (VhgV - VhgV.mT)
+        # NOTE: E_ij = L_j - L_i with ones on its diagonal, as torch's: a repeated eigenvalue
+        # divides by zero and the gradient is inf / nan there, as torch's (the eigenvectors
+        # of a repeated eigenvalue are not determined)
+        n = L._shape[-1]
+        E = L.unsqueeze(-2) - L.unsqueeze(-1) + _wrap(np.eye(n), L._dtype)
+        gA = VhgV / E
+        if gL is not None:   # its diagonal is zero: torch copies gL there
+            gA = gA + diag_embed(gL)
+        return V @ (gA @ V.mT), None
+
+
+_named(LinalgEigh, "LinalgEighBackward0")
+
+
+class LinalgSolveTriangular(Function):
+    """linalg.solve_triangular: X with A X = B (left=False: X A = B) for A upper or lower
+    triangular (LinalgSolveTriangularBackward0)."""
+
+    @staticmethod
+    def forward(ctx, A, B, upper, left, unit):
+        X = _wrap(triangular_solve(A._array(), B._array(), upper, left, unit), A._dtype)
+        ctx.save_for_backward(A, X)
+        ctx.flags = (upper, left, unit)
+        return X
+
+    @staticmethod
+    def backward(ctx, g):
+        # torch's linalg_solve_triangular_backward: G_B = A^-T g, G_A = -G_B X^T projected on
+        # A's triangle (without its diagonal when unitriangular)
+        A, X = ctx.saved_tensors
+        upper, left, unit = ctx.flags
+        GB = LinalgSolveTriangular.apply(A.mT, g, not upper, left, unit)
+        GA = None
+        if ctx.needs_input_grad[0]:
+            GA = -(GB @ X.mT) if left else -(X.mT @ GB)
+            GA = GA.triu(int(unit)) if upper else GA.tril(-int(unit))
+        return GA, (GB if ctx.needs_input_grad[1] else None), None, None, None
+
+
+_named(LinalgSolveTriangular, "LinalgSolveTriangularBackward0")
+
+
+class LinalgQr(Function):
+    """linalg.qr: (Q, R) with A = Q R (LinalgQrBackward0); mode 'r' returns an empty Q and
+    its backward raises, as torch's."""
+
+    @staticmethod
+    def forward(ctx, A, mode):
+        a = A._array()
+        dt = A._dtype
+        if mode == "r":
+            Q, R = np.zeros((0,), dt.np), np.linalg.qr(a, mode="r")
+        else:
+            Q, R = np.linalg.qr(a, mode=mode)
+        Q, R = _wrap(Q, dt), _wrap(R, dt)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(Q, R)
+        ctx.mode = mode
+        return Q, R
+
+    @staticmethod
+    def backward(ctx, gQ, gR):
+        # torch's linalg_qr_backward
+        Q, R = ctx.saved_tensors
+        if ctx.mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed "
+                               "when mode='r'. Please use linalg.qr(A, mode='reduced') if you "
+                               "are going to differentiate through linalg.qr.")
+        m, n = Q._shape[-2], R._shape[-1]
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when "
+                               "mode='complete' and nrows > ncols.")
+        if gQ is None and gR is None:
+            return None, None
+        if gQ is not None:
+            gA = gR @ R.mT - Q.mT @ gQ if gR is not None else -(Q.mT @ gQ)
+        else:
+            gA = gR @ R.mT
+        if m >= n:
+            X = gA.triu()
+            X = X + X.mT
+            X = X - 0.5 * diag_embed(X.diagonal(0, -2, -1))   # its diagonal halved
+            gA = Q @ X
+            if gQ is not None:
+                gA = gA + gQ
+            return LinalgSolveTriangular.apply(R.mT, gA, False, False, False), None
+        X = -gA
+        gA = Q @ (X - X.mT).tril()
+        gA = LinalgSolveTriangular.apply(R.narrow(-1, 0, m).mT, gA, False, False, False)
+        gA = cat([gA, zeros(*(R._shape[:-1] + (n - m,)), dtype=R._dtype)], -1)
+        if gR is not None:
+            gA = gA + Q @ gR
+        return gA, None
+
+
+_named(LinalgQr, "LinalgQrBackward0")
+
+
+def pinv_backward(g, P, A):
+    """torch's pinv_backward: the gradient of pinv at A (P = pinv(A)) given g, P's."""
+    m, n = A._shape[-2], A._shape[-1]
+    Ph, gh = P.mT, g.mT
+    if m <= n:
+        K = gh @ P
+        KPh = K @ Ph
+        return -(P @ K).mT + KPh - (A @ P) @ KPh + (Ph @ P) @ (gh - K @ A)
+    K = P @ gh
+    PhK = Ph @ K
+    return -(K @ P).mT + PhK - (PhK @ P) @ A + (gh - A @ K) @ P @ Ph
+
+
+class LinalgPinv(Function):
+    """linalg.pinv: the pseudo-inverse (LinalgPinvBackward0, torch's pinv_backward)."""
+
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        P = _wrap(pinv_array(A._array(), atol, rtol, hermitian), A._dtype)
+        ctx.save_for_backward(A, P)
+        return P
+
+    @staticmethod
+    def backward(ctx, g):
+        A, P = ctx.saved_tensors
+        return pinv_backward(g, P, A), None, None, None
+
+
+_named(LinalgPinv, "LinalgPinvBackward0")
+
+
+def default_pinv(A):
+    """pinv(A) with torch's default tolerances (what lstsq's backward reads)."""
+    m, n = A._shape[-2:]
+    return LinalgPinv.apply(A, np.zeros(()), np.asarray(eps(A._dtype) * max(m, n)), False)
+
+
+class LinalgLstsq(Function):
+    """linalg.lstsq: (solution, residuals, rank, singular_values) (LinalgLstsqBackward0 on
+    the first two, rank and singular_values not differentiable).  A (..., m, n), B (..., m, k)
+    with equal batch dims, or a vector batch (..., m) (vector: X (..., n))."""
+
+    @staticmethod
+    def forward(ctx, A, B, rcond, driver, vector):
+        a, b = A._array(), B._array()
+        if vector:
+            b = b[..., None]
+        dt = A._dtype
+        m, n = a.shape[-2:]
+        batch = a.shape[:-2]
+        if a.size:
+            U, S, Vh = np.linalg.svd(a, full_matrices=False)
+        else:
+            U = np.zeros(batch + (m, min(m, n)), dt.np)
+            S = np.zeros(batch + (min(m, n),), dt.np)
+            Vh = np.zeros(batch + (min(m, n), n), dt.np)
+        if driver == "gels":   # QR: no rank decision, a full-rank A
+            keep = np.ones(S.shape, bool)
+        else:
+            keep = S > (np.asarray(rcond, dt.np) * S[..., :1] if S.shape[-1] else S)
+        with np.errstate(divide="ignore"):
+            Sinv = np.where(keep, 1.0 / S, 0.0).astype(dt.np)
+        X = (Vh.swapaxes(-1, -2) * Sinv[..., None, :]) @ (U.swapaxes(-1, -2) @ b)
+        rank = keep.sum(-1).astype(np.int64)
+        res = np.zeros((0,), dt.np)
+        if m > n and driver != "gelsy" and (driver == "gels" or (rank == n).all()):
+            res = ((a @ X - b) ** 2).sum(-2)
+        X, res = _wrap(X[..., 0] if vector else X, dt), _wrap(res, dt)
+        rank_t = Tensor._wrap(rank if driver != "gels" else np.zeros((0,), np.int64),
+                              D.int64)
+        sv = _wrap(S if driver in ("gelsd", "gelss") else np.zeros((0,), dt.np), dt)
+        ctx.mark_non_differentiable(sv)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(A, B, X)
+        ctx.vector = vector
+        return X, res, rank_t, sv
+
+    @staticmethod
+    def backward(ctx, gX, gL, _grank, _gsv):
+        # torch's linalg_lstsq_backward: the solution's through pinv(A), the residuals' as
+        # if X did not depend on A, B (Danskin)
+        A, B, X = ctx.saved_tensors
+        if ctx.vector:
+            B, X = B.unsqueeze(-1), X.unsqueeze(-1)
+            gX = gX.unsqueeze(-1) if gX is not None else None
+        needA, needB = ctx.needs_input_grad[:2]
+        gA = gB = None
+        if gX is not None:
+            P = default_pinv(A)
+            if needA:
+                gA = pinv_backward(gX @ B.mT, P, A)
+            if needB:
+                gB = P.mT @ gX
+        if gL is not None and gL.numel():
+            r = A @ X - B
+            gl = gL.unsqueeze(-2)
+            if needA:
+                t = 2.0 * (gl * r) @ X.mT
+                gA = t if gA is None else gA + t
+            if needB:
+                t = -2.0 * gl * r
+                gB = t if gB is None else gB + t
+        if ctx.vector and gB is not None:
+            gB = gB.squeeze(-1)
+        return gA, gB, None, None, None
+
+
+_named(LinalgLstsq, "LinalgLstsqBackward0")
+
+
+class LinalgMatrixExp(Function):
+    """linalg.matrix_exp (LinalgMatrixExpBackward0)."""
+
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        return _wrap(matrix_exp_array(A._array()), A._dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        # torch's linalg_matrix_exp_differential (adjoint): the top-right block of
+        # exp([[A^T, g], [0, A^T]])
+        A, = ctx.saved_tensors
+        n = A._shape[-1]
+        At = A.mT
+        top = cat([At, g], -1)
+        bottom = cat([zeros(*A._shape, dtype=A._dtype), At], -1)
+        E = LinalgMatrixExp.apply(cat([top, bottom], -2))
+        return E.narrow(-2, 0, n).narrow(-1, n, n)
+
+
+_named(LinalgMatrixExp, "LinalgMatrixExpBackward0")
+
+
+class Cholesky(Function):
+    """torch.cholesky, the deprecated name: linalg.cholesky's value as one node of its own
+    name (CholeskyBackward0, torch's cholesky_backward)."""
+
+    @staticmethod
+    def forward(ctx, A, upper):
+        a = A._array()
+        try:
+            L = linalg_kind.forward(linalg_kind.CHOLESKY, int(upper),
+                                    a.reshape((-1,) + a.shape[-2:]))
+        except linalg_kind.LinAlgError as e:   # torch names it "cholesky: ..."
+            raise linalg_kind.LinAlgError(str(e).replace("linalg.cholesky: ", "cholesky: ", 1)) \
+                from None
+        L = _wrap(L.reshape(a.shape), A._dtype)
+        ctx.save_for_backward(L)
+        ctx.upper = upper
+        return L
+
+    @staticmethod
+    def backward(ctx, g):
+        L, = ctx.saved_tensors
+        if ctx.upper:
+            L, g = L.mT, g.mT
+        gA = (L.mT @ g).tril()
+        gA = 0.5 * (gA + gA.tril(-1).mT)
+        gA = LinalgSolveTriangular.apply(L.mT, gA, True, True, False)
+        return LinalgSolveTriangular.apply(L, gA, False, False, False), None
+
+
+_named(Cholesky, "CholeskyBackward0")

@@ -1,0 +1,433 @@
+"""torch.linalg's factorizations (tapegrad/factorizations.py: eigh, eigvalsh, qr, pinv, lstsq,
+matrix_exp, solve_triangular), the compositions on them (multi_dot, matrix_rank, vander,
+diagonal, tensorinv, tensorsolve) and torch's legacy names, against torch: values, gradients
+and second derivatives, grad_fn names, return types, errors.  Where torch leaves a sign
+unspecified (eigenvectors, Q and R) the values are compared through invariants and the losses
+do not depend on it."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.autograd import gradcheck, gradgradcheck
+
+torch = pytest.importorskip("torch")
+
+
+def _vals(shapes, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=s).astype(dtype) for s in shapes]
+
+
+def _w(m, shape, dtype, seed=7):
+    return m.tensor(np.random.default_rng(seed).normal(size=tuple(shape)), dtype=dtype)
+
+
+def _sym(a):
+    return a + a.mT
+
+
+def _eigh_loss(m, a, uplo="L"):
+    """Invariant under the eigenvectors' signs: V^2 and V diag(f(L)) V^T."""
+    L, V = m.linalg.eigh(_sym(a), UPLO=uplo)
+    W = _w(m, V.shape, a.dtype)
+    R = (V * L.sin().unsqueeze(-2)) @ V.mT
+    return (L * _w(m, L.shape, a.dtype, 3)).sum() + (V * V * W).sum() + (R * W).sum()
+
+
+def _qr_loss(m, a, mode="reduced"):
+    """Q_j r_jj and r_jk r_jl do not depend on the signs LAPACK chooses."""
+    Q, R = m.linalg.qr(a, mode=mode)
+    k = min(a.shape[-2:])
+    Qk, Rk = Q[..., :k], R[..., :k, :]
+    d = Rk.diagonal(0, -2, -1)
+    P = Qk * d.unsqueeze(-2)
+    return (P * _w(m, P.shape, a.dtype)).sum() + ((Rk.mT @ Rk) * _w(m, (a.shape[-1],) * 2,
+                                                                     a.dtype, 4)).sum() \
+        + ((Qk @ Rk) ** 2).sum() + (Qk.mT @ _w(m, a.shape, a.dtype, 5)).pow(2).sum()
+
+
+def _lstsq(driver):
+    def f(m, a, b):
+        r = m.linalg.lstsq(a, b, driver=driver)
+        return r.solution.sum() * 0.5 + (r.solution ** 2).sum() + (r.residuals * 1.5).sum()
+    return f
+
+
+def _tri(m, a, c=3.0):
+    return a + m.eye(a.shape[-1], dtype=a.dtype) * c
+
+
+# (id, fn(module, *tensors) -> a scalar loss, shapes)
+LOSSES = [
+    ("eigh", _eigh_loss, [(4, 4)]),
+    ("eigh-U-batch", lambda m, a: _eigh_loss(m, a, "U"), [(2, 3, 3)]),
+    ("eigvalsh", lambda m, a: (m.linalg.eigvalsh(_sym(a)) ** 3).sum(), [(2, 4, 4)]),
+    ("qr-tall", _qr_loss, [(5, 3)]),
+    ("qr-wide", _qr_loss, [(3, 5)]),
+    ("qr-square-complete", lambda m, a: _qr_loss(m, a, "complete"), [(2, 3, 3)]),
+    ("qr-wide-complete", lambda m, a: _qr_loss(m, a, "complete"), [(2, 4)]),
+    ("pinv-tall", lambda m, a: (m.linalg.pinv(a) * _w(m, (3, 5), a.dtype)).sum(), [(5, 3)]),
+    ("pinv-wide-batch", lambda m, a: (m.linalg.pinv(a) ** 2).sum(), [(2, 3, 4)]),
+    ("pinv-herm", lambda m, a: (m.linalg.pinv(_sym(a), hermitian=True)
+                                * _w(m, (3, 3), a.dtype)).sum(), [(3, 3)]),
+    ("pinv-rtol", lambda m, a: (m.linalg.pinv(a, rtol=1e-3, atol=0.01) ** 2).sum(), [(4, 3)]),
+    ("lstsq", _lstsq(None), [(5, 3), (5, 2)]),
+    ("lstsq-gelsd", _lstsq("gelsd"), [(5, 3), (5, 2)]),
+    ("lstsq-gels-vec", _lstsq("gels"), [(2, 5, 3), (2, 5)]),
+    ("lstsq-gelss-wide", _lstsq("gelss"), [(3, 5), (3, 2)]),
+    ("lstsq-bcast", _lstsq("gelsd"), [(2, 4, 3), (1, 4, 2)]),
+    ("matrix_exp", lambda m, a: (m.linalg.matrix_exp(a) * _w(m, (3, 3), a.dtype)).sum(),
+     [(3, 3)]),
+    ("matrix_exp-big", lambda m, a: (m.linalg.matrix_exp(a * 2.5) * _w(m, (2, 3, 3), a.dtype)
+                                     ).sum(), [(2, 3, 3)]),
+    ("solve_triangular-upper", lambda m, a, b: (m.linalg.solve_triangular(
+        _tri(m, a), b, upper=True) ** 2).sum(), [(3, 3), (3, 2)]),
+    ("solve_triangular-lower-right", lambda m, a, b: (m.linalg.solve_triangular(
+        _tri(m, a), b, upper=False, left=False) * _w(m, (2, 3), a.dtype)).sum(),
+     [(3, 3), (2, 3)]),
+    ("solve_triangular-unit-bcast", lambda m, a, b: (m.linalg.solve_triangular(
+        a, b, upper=True, unitriangular=True) ** 2).sum(), [(3, 3), (2, 3, 2)]),
+    ("multi_dot", lambda m, a, b, c, d: m.linalg.multi_dot([a, b, c, d]).sum(),
+     [(4,), (4, 6), (6, 2), (2, 3)]),
+    ("multi_dot-3", lambda m, a, b, c: (m.linalg.multi_dot([a, b, c]) ** 2).sum(),
+     [(2, 5), (5, 3), (3, 4)]),
+    ("vander", lambda m, a: (m.linalg.vander(a, N=4) ** 2).sum(), [(2, 3)]),
+    ("diagonal", lambda m, a: (m.linalg.diagonal(a, offset=1) ** 2).sum(), [(2, 3, 4)]),
+    ("tensorinv", lambda m, a: (m.linalg.tensorinv(_tri(m, a.reshape(6, 6)).reshape(
+        2, 3, 6), ind=2) ** 2).sum(), [(6, 6)]),
+    ("tensorsolve", lambda m, a, b: (m.linalg.tensorsolve(_tri(m, a.reshape(6, 6)).reshape(
+        2, 3, 6), b) ** 2).sum(), [(6, 6), (2, 3)]),
+    ("svd-legacy", lambda m, a: (lambda r: (r.S ** 2).sum() + ((r.U * r.S.unsqueeze(-2))
+                                                               @ r.V.mT).pow(2).sum())(
+        m.svd(a)), [(4, 3)]),
+    ("svd-legacy-nouv", lambda m, a: m.svd(a, compute_uv=False).S.sum(), [(3, 4)]),
+    ("pinverse", lambda m, a: (m.pinverse(a) ** 2).sum(), [(3, 4)]),
+    ("matrix_exp-top", lambda m, a: m.matrix_exp(a).sum(), [(2, 2)]),
+]
+IDS = [c[0] for c in LOSSES]
+
+
+def _grads(m, fn, vals, dtype):
+    xs = [m.tensor(v, dtype=dtype, requires_grad=True) for v in vals]
+    loss = fn(m, *xs)
+    gs = m.autograd.grad(loss, xs, create_graph=True)
+    h = sum((g * _w(m, g.shape, g.dtype, 11)).sum() for g in gs)
+    gg = m.autograd.grad(h, xs)
+    return [loss.detach().numpy()] + [g.detach().numpy() for g in gs] + [g.numpy() for g in gg]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("cid,fn,shapes", LOSSES, ids=IDS)
+def test_values_gradients_and_second_derivatives_as_torch(cid, fn, shapes, dtype):
+    vals = _vals(shapes, 1, getattr(np, dtype))
+    ours = _grads(tg, fn, vals, getattr(tg, dtype))
+    theirs = _grads(torch, fn, vals, getattr(torch, dtype))
+    tol = dict(rtol=2e-3, atol=2e-3) if dtype == "float32" else dict(rtol=1e-8, atol=1e-9)
+    for u, v in zip(ours, theirs):
+        assert u.dtype == v.dtype
+        np.testing.assert_allclose(u, v, **tol)
+
+
+@pytest.mark.parametrize("cid,fn,shapes", LOSSES, ids=IDS)
+def test_gradcheck_and_gradgradcheck(cid, fn, shapes):
+    xs = [tg.tensor(v, requires_grad=True) for v in _vals(shapes, 2)]
+    f = lambda *a: fn(tg, *a)   # noqa: E731
+    assert gradcheck(f, xs)
+    assert gradgradcheck(f, xs)
+
+
+def _out_names(out):
+    outs = out if isinstance(out, tuple) else (out,)
+    return [type(o.grad_fn).__name__ if o.grad_fn is not None else None for o in outs]
+
+
+# (fn(module, a), shape): outputs' grad_fn names, return type and field names, dtypes, shapes
+OUTPUTS = [
+    (lambda m, a: m.linalg.eigh(_sym(a)), (3, 3)),
+    (lambda m, a: m.linalg.eigvalsh(_sym(a)), (2, 3, 3)),
+    (lambda m, a: m.linalg.qr(a), (4, 3)),
+    (lambda m, a: m.linalg.qr(a, mode="r"), (4, 3)),
+    (lambda m, a: m.linalg.qr(a, mode="complete"), (4, 3)),
+    (lambda m, a: m.linalg.qr(a, "complete"), (2, 3, 4)),
+    (lambda m, a: m.linalg.pinv(a), (4, 3)),
+    (lambda m, a: m.linalg.pinv(a, 0.5), (4, 3)),
+    (lambda m, a: m.linalg.lstsq(a, a[..., :2]), (4, 3)),
+    (lambda m, a: m.linalg.lstsq(a, a[..., 0], driver="gelsd"), (4, 3)),
+    (lambda m, a: m.linalg.lstsq(a, a[..., :2], driver="gelss"), (3, 4)),
+    (lambda m, a: m.linalg.lstsq(a, a[..., :2], driver="gels"), (2, 4, 3)),
+    (lambda m, a: m.linalg.matrix_exp(a), (3, 3)),
+    (lambda m, a: m.linalg.solve_triangular(a, a, upper=False), (3, 3)),
+    (lambda m, a: m.linalg.multi_dot([a, a.mT]), (3, 2)),
+    (lambda m, a: m.linalg.multi_dot([a[0], a, a[:, 0]]), (3, 3)),
+    (lambda m, a: m.linalg.vander(a[0]), (3, 3)),
+    (lambda m, a: m.linalg.diagonal(a), (3, 3)),
+    (lambda m, a: m.svd(a), (4, 3)),
+    (lambda m, a: m.svd(a, some=False), (3, 4)),
+    (lambda m, a: m.svd(a, compute_uv=False), (3, 4)),
+    (lambda m, a: m.pinverse(a), (3, 4)),
+    (lambda m, a: m.matrix_exp(a), (2, 2)),
+    (lambda m, a: a.pinverse(), (3, 4)),
+    (lambda m, a: a.matrix_exp(), (2, 2)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(OUTPUTS)))
+def test_outputs_as_torch(k):
+    fn, shape = OUTPUTS[k]
+    a0 = _vals([shape], 3)[0]
+    res = []
+    for m in (tg, torch):
+        out = fn(m, m.tensor(a0, requires_grad=True))
+        outs = out if isinstance(out, tuple) else (out,)
+        fields = getattr(out, "_fields", None) or getattr(type(out), "__match_args__", None)
+        res.append((type(out).__name__, fields, _out_names(out),
+                    [str(o.dtype).split(".")[-1] for o in outs],
+                    [tuple(o.shape) for o in outs],
+                    [np.abs(o.detach().numpy()) for o in outs]))
+    (*meta, vals), (*tmeta, tvals) = res
+    assert meta == tmeta
+    for u, v in zip(vals, tvals):
+        np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-12)
+
+
+def test_factorizations_reconstruct():
+    """Invariants: A V = V diag(L), V orthogonal; Q R = A, Q^T Q = I, R upper triangular."""
+    a0 = _vals([(2, 5, 5)], 4)[0]
+    a = tg.tensor(a0 + a0.swapaxes(-1, -2))
+    L, V = tg.linalg.eigh(a)
+    np.testing.assert_allclose((a @ V).numpy(), (V * L.unsqueeze(-2)).numpy(), atol=1e-12)
+    np.testing.assert_allclose((V.mT @ V).numpy(), np.broadcast_to(np.eye(5), (2, 5, 5)),
+                               atol=1e-13)
+    assert (np.diff(L.numpy(), axis=-1) >= 0).all()
+    for shape, mode in (((5, 3), "reduced"), ((5, 3), "complete"), ((3, 5), "reduced")):
+        x = tg.tensor(_vals([shape], 5)[0])
+        Q, R = tg.linalg.qr(x, mode=mode)
+        np.testing.assert_allclose((Q @ R).numpy(), x.numpy(), atol=1e-13)
+        np.testing.assert_allclose((Q.mT @ Q).numpy(), np.eye(Q.shape[-1]), atol=1e-13)
+        np.testing.assert_array_equal(R.numpy(), np.triu(R.numpy()))
+        np.testing.assert_allclose(np.abs(tg.linalg.qr(x, mode="r").R.numpy()),
+                                   np.abs(R.numpy()[:min(shape)]), atol=1e-13)
+
+
+def test_pinv_and_lstsq_of_rank_deficient_matrices_as_torch():
+    rng = np.random.default_rng(8)
+    a0 = rng.normal(size=(5, 2)) @ rng.normal(size=(2, 4))      # rank 2
+    b0 = rng.normal(size=(5, 3))
+    res = []
+    for m in (tg, torch):
+        a, b = m.tensor(a0), m.tensor(b0)
+        r = m.linalg.lstsq(a, b, driver="gelsd")
+        rs = m.linalg.lstsq(a, b)
+        res.append([m.linalg.pinv(a).numpy(), m.linalg.pinv(a, hermitian=False, atol=1.0).numpy(),
+                    r.solution.numpy(), r.rank.numpy(), r.singular_values.numpy(),
+                    r.residuals.numpy(), rs.rank.numpy(), rs.solution.numpy(),
+                    m.linalg.matrix_rank(a).numpy(), m.linalg.matrix_rank(a, tol=1e9).numpy(),
+                    m.linalg.matrix_rank(m.tensor(a0 @ a0.T), hermitian=True).numpy(),
+                    m.linalg.matrix_rank(m.stack([a, 2 * a]), atol=0.5, rtol=0.1).numpy()])
+    for u, v in zip(*res):
+        assert u.dtype == v.dtype and u.shape == v.shape
+        np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-12)
+
+
+def test_eigh_gradient_at_repeated_eigenvalues_as_torch():
+    """torch's gradient divides by the eigenvalue gaps: inf / nan where they are zero (and the
+    loss reads the eigenvectors); the eigenvalues' own gradient stays finite."""
+    grads = []
+    for m in (tg, torch):
+        a = m.eye(3, dtype=m.float64, requires_grad=True)
+        L, V = m.linalg.eigh(a * 2.0)
+        (V.sum() + L.sum()).backward()
+        b = m.eye(3, dtype=m.float64, requires_grad=True)
+        m.linalg.eigvalsh(b).pow(2).sum().backward()
+        grads.append((a.grad.numpy(), b.grad.numpy()))
+    for u, v in zip(*grads):
+        np.testing.assert_array_equal(np.isnan(u), np.isnan(v))
+        np.testing.assert_array_equal(u[np.isfinite(u)], v[np.isfinite(v)])
+        np.testing.assert_array_equal(np.isinf(u), np.isinf(v))
+
+
+def _torch_and_ours(fn):
+    out = []
+    for m in (tg, torch):
+        with pytest.raises(Exception) as info:
+            fn(m)
+        out.append(info.value)
+    return out
+
+
+ERRORS = [
+    lambda m: m.linalg.eigh(m.ones(3)),
+    lambda m: m.linalg.eigh(m.ones(2, 3)),
+    lambda m: m.linalg.eigh(m.ones(3, 3), UPLO="X"),
+    lambda m: m.linalg.eigh(m.ones(3, 3, dtype=m.int64)),
+    lambda m: m.linalg.eigvalsh(m.ones(2, 3)),
+    lambda m: m.linalg.qr(m.ones(3)),
+    lambda m: m.linalg.qr(m.ones(3, 3), mode="foo"),
+    lambda m: m.linalg.qr(m.ones(3, 3, dtype=m.int64)),
+    lambda m: m.linalg.pinv(m.ones(3)),
+    lambda m: m.linalg.pinv(m.ones(3, 3, dtype=m.int64)),
+    lambda m: m.linalg.pinv(m.ones(2, 3), hermitian=True),
+    lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(4, 2)),
+    lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(4)),
+    lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(3, 2), driver="foo"),
+    lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(3, 2, dtype=m.float64)),
+    lambda m: m.linalg.lstsq(m.ones(3), m.ones(3)),
+    lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(2, 3, 2)),
+    lambda m: m.linalg.matrix_exp(m.ones(2, 3)),
+    lambda m: m.linalg.matrix_exp(m.ones(3)),
+    lambda m: m.linalg.matrix_exp(m.ones(3, 3, dtype=m.int64)),
+    lambda m: m.linalg.solve_triangular(m.ones(3, 3), m.ones(3, 2)),
+    lambda m: m.linalg.solve_triangular(m.ones(3, 3), m.ones(3), upper=True),
+    lambda m: m.linalg.solve_triangular(m.ones(3, 3), m.ones(2, 2), upper=True),
+    lambda m: m.linalg.solve_triangular(m.ones(3, 3), m.ones(2, 2), upper=True, left=False),
+    lambda m: m.linalg.solve_triangular(m.ones(2, 3), m.ones(2, 2), upper=True),
+    lambda m: m.linalg.multi_dot([m.ones(3, 3)]),
+    lambda m: m.linalg.multi_dot([]),
+    lambda m: m.linalg.multi_dot([m.ones(3, 3), m.ones(2, 3)]),
+    lambda m: m.linalg.multi_dot([m.ones(2, 3, 3), m.ones(3, 3)]),
+    lambda m: m.linalg.multi_dot([m.ones(3, 3), m.ones(3, 2, dtype=m.float64)]),
+    lambda m: m.linalg.multi_dot([m.ones(3, 3), m.ones(3, 3), m.ones(2, 2, 2)]),
+    lambda m: m.linalg.multi_dot([m.ones(3), m.ones(3, 3, 3), m.ones(3)]),
+    lambda m: m.linalg.matrix_rank(m.ones(3)),
+    lambda m: m.linalg.matrix_rank(m.ones(3, 3, dtype=m.int64)),
+    lambda m: m.linalg.vander(m.ones(2, 3), N=0),
+    lambda m: m.linalg.vander(m.tensor(1.0)),
+    lambda m: m.linalg.tensorinv(m.ones(4, 6, 8, 2), ind=0),
+    lambda m: m.linalg.tensorinv(m.ones(4, 6, 8, 2), ind=1),
+    lambda m: m.linalg.tensorinv(m.ones(2, 3, 6)),
+    lambda m: m.linalg.tensorsolve(m.ones(2, 3, 6), m.ones(3, 2)),
+    lambda m: m.linalg.tensorsolve(m.ones(2, 3, 5), m.ones(2, 3)),
+    lambda m: m.svd(m.ones(3)),
+    lambda m: m.linalg.diagonal(m.ones(3)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_errors_like_torch(k):
+    ours, theirs = _torch_and_ours(ERRORS[k])
+    assert type(ours).__name__.lstrip("_") == type(theirs).__name__.lstrip("_")
+    assert str(ours).split("\n")[0] == str(theirs).split("\n")[0]
+    assert isinstance(ours, tg.linalg.LinAlgError) == isinstance(theirs, torch.linalg.LinAlgError)
+
+
+BACKWARD_ERRORS = [
+    lambda m, a: m.linalg.qr(a, mode="r").R.sum(),
+    lambda m, a: m.linalg.qr(a, mode="complete").Q.sum(),
+]
+
+
+@pytest.mark.parametrize("k", range(len(BACKWARD_ERRORS)))
+def test_backward_errors_like_torch(k):
+    """linalg.qr is not differentiable with mode='r', nor complete with m > n: the backward
+    raises, as torch's."""
+    a0 = _vals([(4, 3)], 6)[0]
+    msgs = []
+    for m in (tg, torch):
+        loss = BACKWARD_ERRORS[k](m, m.tensor(a0, requires_grad=True))
+        with pytest.raises(RuntimeError) as info:
+            loss.backward()
+        msgs.append(str(info.value).split("\n")[0])
+    assert msgs[0] == msgs[1]
+
+
+def test_eig_and_eigvals_are_not_available():
+    """They return complex tensors in torch; tapegrad has no complex dtype."""
+    for fn in (tg.linalg.eig, tg.linalg.eigvals):
+        with pytest.raises(NotImplementedError, match="complex"):
+            fn(tg.ones(3, 3))
+
+
+def test_next_functions_as_torch():
+    names = []
+    for m in (tg, torch):
+        a = m.eye(3, dtype=m.float64, requires_grad=True)
+        b = m.ones(3, 2, dtype=m.float64, requires_grad=True)
+        c = m.ones(3, 2, dtype=m.float64)
+        row = []
+        for out in (m.linalg.eigh(a)[0], m.linalg.qr(a)[1], m.linalg.pinv(a),
+                    m.linalg.lstsq(a, b)[0], m.linalg.lstsq(a, c)[0],
+                    m.linalg.lstsq(a.detach(), b)[0], m.linalg.matrix_exp(a),
+                    m.linalg.solve_triangular(a, b, upper=True),
+                    m.linalg.solve_triangular(a.detach(), b, upper=True)):
+            row.append([(type(f).__name__ if f is not None else None, k)
+                        for f, k in out.grad_fn.next_functions])
+        names.append(row)
+    assert names[0] == names[1]
+
+
+def test_solve_triangular_reads_one_triangle_and_divides_by_zero_as_torch():
+    a0 = np.array([[2.0, 5.0, 1.0], [7.0, 0.0, 3.0], [4.0, 1.0, 4.0]])
+    b0 = np.arange(6.0).reshape(3, 2) + 1.0
+    res = []
+    for m in (tg, torch):
+        a, b = m.tensor(a0), m.tensor(b0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res.append([m.linalg.solve_triangular(a, b, upper=True).numpy(),
+                        m.linalg.solve_triangular(a, b, upper=False).numpy(),
+                        m.linalg.solve_triangular(a, b, upper=False, unitriangular=True).numpy(),
+                        m.linalg.solve_triangular(a, b.T, upper=True, left=False).numpy(),
+                        m.linalg.solve_triangular(a, b, upper=True, unitriangular=True).numpy()])
+    for u, v in zip(*res):
+        np.testing.assert_allclose(u, v, rtol=1e-12)
+
+
+def test_matrix_exp_values_as_torch():
+    """Across the norms where the approximant's degree and the number of squarings change,
+    float32 and float64, and an empty batch."""
+    rng = np.random.default_rng(9)
+    for scale in (1e-3, 0.1, 0.5, 1.5, 4.0, 30.0):
+        a0 = rng.normal(size=(3, 4, 4)) * scale
+        for dt in ("float64", "float32") if scale < 10 else ("float64",):
+            ours = tg.linalg.matrix_exp(tg.tensor(a0, dtype=getattr(tg, dt))).numpy()
+            theirs = torch.linalg.matrix_exp(torch.tensor(a0, dtype=getattr(torch, dt))).numpy()
+            assert ours.dtype == theirs.dtype
+            tol = 1e-12 if dt == "float64" else 2e-5
+            np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol * np.abs(theirs).max())
+    assert tuple(tg.linalg.matrix_exp(tg.ones(2, 0, 0)).shape) == (2, 0, 0)
+
+
+def test_legacy_cholesky_warns_and_names_its_node_as_torch():
+    a0 = np.array([[4.0, 1.0], [1.0, 3.0]])
+    res = []
+    for m in (tg, torch):
+        a = m.tensor(a0, requires_grad=True)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            L = m.cholesky(a)
+            U = m.cholesky(a, upper=True)
+        (L.sum() + (U ** 2).sum()).backward()
+        res.append((type(L.grad_fn).__name__, str(w[0].message).split("\n")[0],
+                    L.detach().numpy(), U.detach().numpy(), a.grad.numpy()))
+    assert res[0][:2] == res[1][:2]
+    for u, v in zip(res[0][2:], res[1][2:]):
+        np.testing.assert_allclose(u, v, rtol=1e-12)
+
+
+def test_create_graph_records_and_differentiates_again():
+    """The backward of each node is recorded in tapegrad ops: a third derivative exists."""
+    a0 = _vals([(3, 3)], 10)[0]
+    res = []
+    for m in (tg, torch):
+        a = m.tensor(a0, requires_grad=True)
+        y = (m.linalg.matrix_exp(a * 0.5).sum() + m.linalg.pinv(a).sum()
+             + m.linalg.eigvalsh(_sym(a)).pow(3).sum())
+        g, = m.autograd.grad(y, a, create_graph=True)
+        g2, = m.autograd.grad(g.sum(), a, create_graph=True)
+        g3, = m.autograd.grad(g2.pow(2).sum(), a)
+        res.append([g.detach().numpy(), g2.detach().numpy(), g3.numpy()])
+    for u, v in zip(*res):
+        np.testing.assert_allclose(u, v, rtol=1e-8, atol=1e-9)
+
+
+def test_factorizations_refuse_recording_with_a_clear_error():
+    """Custom-Function nodes, as linalg.svd's: record refuses them."""
+    a = tg.eye(3, dtype=tg.float64) * 2.0
+    for fn in (lambda x: tg.linalg.eigh(x)[0].sum(), lambda x: tg.linalg.qr(x)[1].sum(),
+               lambda x: tg.linalg.pinv(x).sum(), lambda x: tg.linalg.matrix_exp(x).sum(),
+               lambda x: tg.linalg.solve_triangular(x, x, upper=True).sum(),
+               lambda x: tg.linalg.lstsq(x, x)[0].sum()):
+        with pytest.raises(tg.TracingError, match="custom autograd.Function"):
+            tg.record(fn, a)
