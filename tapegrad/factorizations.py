@@ -1,5 +1,6 @@
 """torch.linalg's factorizations and the ops built on them as custom-Function nodes (the route
-of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, matrix_exp and solve_triangular.
+of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, matrix_exp, solve_triangular, and
+torch's legacy cholesky, triangular_solve, cholesky_solve, cholesky_inverse.
 
 Each is ONE node named as torch's (LinalgEighBackward0, LinalgQrBackward0, ...): numpy's LAPACK
 (or a numpy loop) computes the value, and the backward is torch's formula (FunctionsManual.cpp)
@@ -20,7 +21,8 @@ from .tensor import Tensor
 from .views import cat
 
 __all__ = ["LinalgEigh", "LinalgQr", "LinalgPinv", "LinalgLstsq", "LinalgMatrixExp",
-           "LinalgSolveTriangular", "Cholesky", "pinv_backward", "triangular_solve", "pinv_array",
+           "LinalgSolveTriangular", "Cholesky", "TriangularSolve", "CholeskySolve",
+           "CholeskyInverse", "pinv_backward", "triangular_solve", "pinv_array",
            "matrix_exp_array", "eps"]
 
 
@@ -423,3 +425,98 @@ class Cholesky(Function):
 
 
 _named(Cholesky, "CholeskyBackward0")
+
+
+class TriangularSolve(Function):
+    """torch.triangular_solve, the deprecated name: (X, a copy of A) with op(A) X = b, op the
+    transpose when `transpose`, A read from one triangle (TriangularSolveBackward0)."""
+
+    @staticmethod
+    def forward(ctx, b, A, upper, transpose, unit):
+        a = A._array()
+        T, up = (a.swapaxes(-1, -2), not upper) if transpose else (a, upper)
+        X = _wrap(triangular_solve(T, b._array(), up, True, unit), A._dtype)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(A, X)
+        ctx.flags = (upper, transpose, unit)
+        return X, _wrap(a, A._dtype)
+
+    @staticmethod
+    def backward(ctx, gX, gM):
+        # torch's triangular_solve_backward: gb = op(A)^-T gX, gA = -gb X^T (transpose:
+        # -X gb^T) on A's triangle, plus the copy's gradient
+        A, X = ctx.saved_tensors
+        upper, transpose, unit = ctx.flags
+        gb = gA = None
+        if gX is not None:
+            gb = LinalgSolveTriangular.apply(A, gX, upper, True, unit) if transpose else \
+                LinalgSolveTriangular.apply(A.mT, gX, not upper, True, unit)
+            if ctx.needs_input_grad[1]:
+                gA = -(X @ gb.mT) if transpose else -(gb @ X.mT)
+                gA = gA.triu(int(unit)) if upper else gA.tril(-int(unit))
+        if gM is not None and ctx.needs_input_grad[1]:
+            gA = gM if gA is None else gA + gM
+        return gb, gA, None, None, None
+
+
+_named(TriangularSolve, "TriangularSolveBackward0")
+
+
+def _cholesky_solve(B, L, upper):
+    """(L L^T)^-1 B (upper: (U^T U)^-1 B) on arrays, by two triangular solves."""
+    if upper:
+        return triangular_solve(L, triangular_solve(L.swapaxes(-1, -2), B, False, True, False),
+                                True, True, False)
+    return triangular_solve(L.swapaxes(-1, -2), triangular_solve(L, B, False, True, False),
+                            True, True, False)
+
+
+class CholeskySolve(Function):
+    """torch.cholesky_solve: X with (L L^T) X = B from the Cholesky factor L (upper: U^T U)
+    (CholeskySolveBackward0)."""
+
+    @staticmethod
+    def forward(ctx, B, L, upper):
+        X = _wrap(_cholesky_solve(B._array(), L._array(), upper), B._dtype)
+        ctx.save_for_backward(L, X)
+        ctx.upper = upper
+        return X
+
+    @staticmethod
+    def backward(ctx, g):
+        # torch's cholesky_solve_backward
+        L, X = ctx.saved_tensors
+        gB = CholeskySolve.apply(g, L, ctx.upper)
+        gL = None
+        if ctx.needs_input_grad[1]:
+            C = gB @ X.mT
+            C = C + C.mT
+            gL = -(L @ C) if ctx.upper else -(C @ L)
+        return (gB if ctx.needs_input_grad[0] else None), gL, None
+
+
+_named(CholeskySolve, "CholeskySolveBackward0")
+
+
+class CholeskyInverse(Function):
+    """torch.cholesky_inverse: (L L^T)^-1 from the Cholesky factor L (upper: (U^T U)^-1)
+    (CholeskyInverseBackward0)."""
+
+    @staticmethod
+    def forward(ctx, L, upper):
+        a = L._array()
+        eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+        Ainv = _wrap(_cholesky_solve(eye, a, upper), L._dtype)
+        ctx.save_for_backward(L, Ainv)
+        ctx.upper = upper
+        return Ainv
+
+    @staticmethod
+    def backward(ctx, g):
+        # torch's cholesky_inverse_backward
+        L, Ainv = ctx.saved_tensors
+        C = Ainv @ ((g + g.mT) @ Ainv)
+        return (-(L @ C) if ctx.upper else -(C @ L)), None
+
+
+_named(CholeskyInverse, "CholeskyInverseBackward0")

@@ -21,7 +21,7 @@ from .grad_mode import is_grad_enabled
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError
 from .mathops import linalg_norm as _vector_or_fro, vector_norm
-from .ndops import where
+from .ndops import matmul as _matmul, where
 from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
 from .pyfunc import Function
@@ -34,7 +34,8 @@ _RT = {name: _make(name, fields) for name, fields in (
     ("linalg_cholesky_ex", ("L", "info")), ("linalg_svd", ("U", "S", "Vh")),
     ("linalg_eigh", ("eigenvalues", "eigenvectors")), ("linalg_qr", ("Q", "R")),
     ("linalg_lstsq", ("solution", "residuals", "rank", "singular_values")),
-    ("svd", ("U", "S", "V")))}
+    ("svd", ("U", "S", "V")), ("qr", ("Q", "R")),
+    ("triangular_solve", ("solution", "cloned_coefficient")))}
 from .tape import input_node
 from .tensor import _dim, Tensor, tensor_methods
 from .views import cat, KIND_OPS
@@ -43,7 +44,7 @@ __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv
            "solve", "solve_ex", "cholesky", "cholesky_ex", "svd", "svdvals", "cond",
            "LinAlgError", "eigh", "eigvalsh", "qr", "pinv", "lstsq", "matrix_exp",
            "solve_triangular", "multi_dot", "matrix_rank", "vander", "diagonal", "tensorinv",
-           "tensorsolve", "eig", "eigvals"]
+           "tensorsolve", "eig", "eigvals", "matmul", "vecdot"]
 
 _ROW = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
 
@@ -800,18 +801,137 @@ _warned = set()
 def torch_cholesky(input, upper=False, *, out=None):
     """torch.cholesky (deprecated, warns once as torch): linalg.cholesky's factor as a
     CholeskyBackward0 node."""
-    if "cholesky" not in _warned:
-        _warned.add("cholesky")
-        warnings.warn(_CHOLESKY_WARNING, UserWarning, stacklevel=2)
+    _warn_once("cholesky", _CHOLESKY_WARNING)
     _no_out("cholesky", out)
     _matrix_arg("cholesky", input)
     return F.Cholesky.apply(input, bool(upper))
 
 
+def _warn_once(key, text):
+    """torch's TORCH_WARN_ONCE: a deprecated name warns the first time it is called."""
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(text, UserWarning, stacklevel=3)
+
+
+def matmul(input, other, *, out=None):
+    """torch.linalg.matmul: torch.matmul."""
+    _no_out("matmul", out)
+    return _matmul(input, other)
+
+
+def vecdot(x, y, *, dim=-1, out=None):
+    """The dot product of vectors along dim, broadcasting (torch's (x * y).sum(dim):
+    SumBackward1)."""
+    _no_out("vecdot", out)
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as "
+                           f"input. Got {x._dtype.legacy}")
+    if x._dtype is not y._dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found "
+                           f"x of type {x._dtype.legacy} and y of type {y._dtype.legacy} "
+                           f"instead")
+    return (x * y).sum(dim)
+
+
+def torch_qr(input, some=True, *, out=None):
+    """torch.qr (deprecated, warns once as torch): linalg.qr with mode 'reduced' (some) or
+    'complete', as a torch.return_types.qr."""
+    _warn_once("qr", "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in "
+                     "a future PyTorch release.\nThe boolean parameter 'some' has been replaced "
+                     "with a string parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be "
+                     "replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
+                     "'complete')")
+    return _RT["qr"](qr(input, "reduced" if some else "complete", out=out))
+
+
+def chain_matmul(*matrices, out=None):
+    """torch.chain_matmul (deprecated, warns once as torch): multi_dot of 2-d matrices; one
+    matrix is cloned."""
+    _warn_once("chain_matmul", "torch.chain_matmul is deprecated and will be removed in a "
+                               "future PyTorch release. Use torch.linalg.multi_dot instead, "
+                               "which accepts a list of two or more tensors rather than "
+                               "multiple parameters.")
+    _no_out("chain_matmul", out)
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for t in matrices:
+        if t.dim() != 2:
+            raise RuntimeError(f"Tensor dimension is {t.dim()}, expected 2 instead.")
+    return matrices[0].clone() if len(matrices) == 1 else multi_dot(list(matrices))
+
+
+def _solve_args(fn, b, A, bname, aname):
+    """torch's checks of the legacy solvers' (b, A): dims, dtypes, sizes; batch dims
+    broadcast."""
+    for t, name in ((b, bname), (A, aname)):
+        if t.dim() < 2:
+            raise RuntimeError(f"torch.triangular_solve: Expected {name} to have at least 2 "
+                               f"dimensions, but it has {t.dim()} dimensions instead"
+                               if fn == "triangular_solve" else
+                               f"{name} should have at least 2 dimensions, but has {t.dim()} "
+                               f"dimensions instead")
+    if b._dtype is not A._dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{b._dtype.legacy} and A of type {A._dtype.legacy} instead.")
+    if A._shape[-1] != A._shape[-2]:
+        raise RuntimeError(f"A must be batches of square matrices, but they are "
+                           f"{A._shape[-2]} by {A._shape[-1]} matrices")
+    if A._shape[-1] != b._shape[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for {fn}: each A matrix is "
+                           f"{A._shape[-1]} by {A._shape[-1]} but each b matrix is "
+                           f"{b._shape[-2]} by {b._shape[-1]}")
+    batch = tuple(np.broadcast_shapes(A._shape[:-2], b._shape[:-2]))
+    if A._shape[:-2] != batch:
+        A = A.expand(*(batch + A._shape[-2:]))
+    if b._shape[:-2] != batch:
+        b = b.expand(*(batch + b._shape[-2:]))
+    return b, A
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    """torch.triangular_solve (deprecated, warns once as torch): (solution, cloned_coefficient)
+    with op(A) X = b, op(A) = A^T when transpose (TriangularSolveBackward0 on both)."""
+    _warn_once("triangular_solve",
+               "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangular"
+               "and will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular "
+               "has its arguments reversed and does not return a copy of one of the inputs.\n"
+               "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
+               "X = torch.linalg.solve_triangular(A, B).")
+    _no_out("triangular_solve", out)
+    b, A = _solve_args("triangular_solve", b, A, "b", "A")
+    return _RT["triangular_solve"](F.TriangularSolve.apply(b, A, bool(upper), bool(transpose),
+                                                           bool(unitriangular)))
+
+
+def cholesky_solve(input, input2, upper=False, *, out=None):
+    """torch.cholesky_solve: X with A X = B given A's Cholesky factor L (A = L L^T; upper:
+    A = U^T U) (CholeskySolveBackward0)."""
+    _no_out("cholesky_solve", out)
+    b, L = _solve_args("cholesky_solve", input, input2, "b", "u")
+    return F.CholeskySolve.apply(b, L, bool(upper))
+
+
+def cholesky_inverse(input, upper=False, *, out=None):
+    """torch.cholesky_inverse: A^-1 given A's Cholesky factor (CholeskyInverseBackward0)."""
+    _no_out("cholesky_inverse", out)
+    if isinstance(input, Tensor) and input.dim() >= 2 and not input._dtype.is_floating_point:
+        raise NotImplementedError(f'"cholesky_inverse_out_cpu" not implemented for '
+                                  f"'{input._dtype.legacy}'")
+    if input.dim() < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if input._shape[-1] != input._shape[-2]:
+        raise RuntimeError(f"cholesky_inverse: A must be batches of square matrices, but they "
+                           f"are {input._shape[-2]} by {input._shape[-1]} matrices")
+    return F.CholeskyInverse.apply(input, bool(upper))
+
+
 @tensor_methods
 class _LinalgMethods:
     """Tensor.det(), Tensor.inverse(), Tensor.logdet(), Tensor.slogdet(), Tensor.pinverse(),
-    Tensor.matrix_exp(), Tensor.svd(), Tensor.cholesky()."""
+    Tensor.matrix_exp(), Tensor.svd(), Tensor.cholesky(), Tensor.qr(),
+    Tensor.triangular_solve(), Tensor.cholesky_solve(), Tensor.cholesky_inverse()."""
 
     def det(self):
         return det(self)
@@ -836,3 +956,15 @@ class _LinalgMethods:
 
     def cholesky(self, upper=False):
         return torch_cholesky(self, upper)
+
+    def qr(self, some=True):
+        return torch_qr(self, some)
+
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        return triangular_solve(self, A, upper, transpose, unitriangular)
+
+    def cholesky_solve(self, input2, upper=False):
+        return cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper=False):
+        return cholesky_inverse(self, upper)

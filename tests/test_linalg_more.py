@@ -4,6 +4,8 @@ diagonal, tensorinv, tensorsolve) and torch's legacy names, against torch: value
 and second derivatives, grad_fn names, return types, errors.  Where torch leaves a sign
 unspecified (eigenvectors, Q and R) the values are compared through invariants and the losses
 do not depend on it."""
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -13,6 +15,10 @@ import tapegrad as tg
 from tapegrad.autograd import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
+
+# the deprecated names warn once per process (their test runs in a fresh one)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:torch\\.(qr|cholesky|triangular_solve|chain_matmul) is deprecated:UserWarning")
 
 
 def _vals(shapes, seed, dtype=np.float64):
@@ -105,6 +111,28 @@ LOSSES = [
     ("svd-legacy-nouv", lambda m, a: m.svd(a, compute_uv=False).S.sum(), [(3, 4)]),
     ("pinverse", lambda m, a: (m.pinverse(a) ** 2).sum(), [(3, 4)]),
     ("matrix_exp-top", lambda m, a: m.matrix_exp(a).sum(), [(2, 2)]),
+    ("triangular_solve", lambda m, b, a: (lambda r: (r.solution ** 2).sum()
+                                          + (r.cloned_coefficient * 0.5).sum())(
+        m.triangular_solve(b, _tri(m, a))), [(3, 2), (3, 3)]),
+    ("triangular_solve-T-unit-bcast", lambda m, b, a: (m.triangular_solve(
+        b, a, upper=False, transpose=True, unitriangular=True).solution ** 2).sum(),
+     [(2, 3, 2), (3, 3)]),
+    ("cholesky_solve", lambda m, b, a: (m.cholesky_solve(b, m.linalg.cholesky(
+        a @ a.mT + _tri(m, a * 0.0))) ** 2).sum(), [(3, 2), (3, 3)]),
+    ("cholesky_solve-upper", lambda m, b, a: (b.cholesky_solve(_tri(m, a).triu(), upper=True)
+                                              * _w(m, (2, 3, 2), a.dtype)).sum(),
+     [(2, 3, 2), (3, 3)]),
+    ("cholesky_inverse", lambda m, a: (m.cholesky_inverse(_tri(m, a).tril()) ** 2).sum(),
+     [(2, 3, 3)]),
+    ("cholesky_inverse-upper", lambda m, a: (_tri(m, a).triu().cholesky_inverse(True)
+                                             * _w(m, (3, 3), a.dtype)).sum(), [(3, 3)]),
+    ("torch-qr", lambda m, a: (lambda r: (r.Q @ r.R).pow(2).sum() + (r.R * r.R).sum())(
+        m.qr(a, some=False)), [(3, 4)]),
+    ("vecdot", lambda m, a, b: (m.linalg.vecdot(a, b, dim=0) ** 2).sum(), [(3, 2), (3, 1)]),
+    ("chain_matmul", lambda m, a, b, c: m.chain_matmul(a, b, c).sum(),
+     [(2, 3), (3, 4), (4, 2)]),
+    ("linalg-matmul-power", lambda m, a: (m.linalg.matmul(a, a) @ m.linalg.matrix_power(a, 3)
+                                          ).sum(), [(3, 3)]),
 ]
 IDS = [c[0] for c in LOSSES]
 
@@ -170,6 +198,16 @@ OUTPUTS = [
     (lambda m, a: m.matrix_exp(a), (2, 2)),
     (lambda m, a: a.pinverse(), (3, 4)),
     (lambda m, a: a.matrix_exp(), (2, 2)),
+    (lambda m, a: m.qr(a), (4, 3)),
+    (lambda m, a: a.qr(some=False), (4, 3)),
+    (lambda m, a: m.triangular_solve(a, a), (3, 3)),
+    (lambda m, a: a.triangular_solve(a, transpose=True), (3, 3)),
+    (lambda m, a: m.cholesky_solve(a, a + 3), (3, 3)),
+    (lambda m, a: (a + 3).cholesky_inverse(), (3, 3)),
+    (lambda m, a: m.chain_matmul(a), (3, 3)),
+    (lambda m, a: m.chain_matmul(a, a, a, a), (3, 3)),
+    (lambda m, a: m.linalg.vecdot(a, a), (3, 3)),
+    (lambda m, a: m.linalg.matmul(a, a), (3, 3)),
 ]
 
 
@@ -301,6 +339,26 @@ ERRORS = [
     lambda m: m.linalg.tensorsolve(m.ones(2, 3, 5), m.ones(2, 3)),
     lambda m: m.svd(m.ones(3)),
     lambda m: m.linalg.diagonal(m.ones(3)),
+    lambda m: m.linalg.vecdot(m.ones(3, dtype=m.int64), m.ones(3, dtype=m.int64)),
+    lambda m: m.linalg.vecdot(m.ones(3), m.ones(3, dtype=m.float64)),
+    lambda m: m.qr(m.ones(3)),
+    lambda m: m.chain_matmul(),
+    lambda m: m.chain_matmul(m.ones(3)),
+    lambda m: m.chain_matmul(m.ones(3, 3), m.ones(3)),
+    lambda m: m.triangular_solve(m.ones(3), m.eye(3)),
+    lambda m: m.triangular_solve(m.ones(3, 2), m.ones(3)),
+    lambda m: m.triangular_solve(m.ones(2, 2), m.eye(3)),
+    lambda m: m.triangular_solve(m.ones(3, 2), m.ones(2, 3)),
+    lambda m: m.triangular_solve(m.ones(3, 2), m.eye(3, dtype=m.float64)),
+    lambda m: m.cholesky_solve(m.ones(3), m.eye(3)),
+    lambda m: m.cholesky_solve(m.ones(3, 2), m.ones(3)),
+    lambda m: m.cholesky_solve(m.ones(2, 2), m.eye(3)),
+    lambda m: m.cholesky_solve(m.ones(3, 2), m.ones(2, 3)),
+    lambda m: m.cholesky_solve(m.ones(3, 2), m.eye(3, dtype=m.float64)),
+    lambda m: m.cholesky_inverse(m.ones(3)),
+    lambda m: m.cholesky_inverse(m.ones(2, 3)),
+    lambda m: m.cholesky_inverse(m.ones(3, 3, dtype=m.int64)),
+    lambda m: m.cholesky(m.tensor([[1.0, 2.0], [2.0, 1.0]])),
 ]
 
 
@@ -389,21 +447,44 @@ def test_matrix_exp_values_as_torch():
     assert tuple(tg.linalg.matrix_exp(tg.ones(2, 0, 0)).shape) == (2, 0, 0)
 
 
-def test_legacy_cholesky_warns_and_names_its_node_as_torch():
+def test_legacy_cholesky_names_its_node_as_torch():
     a0 = np.array([[4.0, 1.0], [1.0, 3.0]])
     res = []
     for m in (tg, torch):
         a = m.tensor(a0, requires_grad=True)
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter("always")
-            L = m.cholesky(a)
-            U = m.cholesky(a, upper=True)
+        L = m.cholesky(a)
+        U = a.cholesky(upper=True)
         (L.sum() + (U ** 2).sum()).backward()
-        res.append((type(L.grad_fn).__name__, str(w[0].message).split("\n")[0],
-                    L.detach().numpy(), U.detach().numpy(), a.grad.numpy()))
-    assert res[0][:2] == res[1][:2]
+        res.append((type(L.grad_fn).__name__, type(U.grad_fn).__name__, L.detach().numpy(),
+                    U.detach().numpy(), a.grad.numpy()))
+    assert res[0][:2] == res[1][:2] == ("CholeskyBackward0",) * 2
     for u, v in zip(res[0][2:], res[1][2:]):
         np.testing.assert_allclose(u, v, rtol=1e-12)
+
+
+_WARNINGS = """
+import warnings, sys
+import {m} as m
+warnings.simplefilter("always")
+calls = [lambda: m.cholesky(m.eye(2)), lambda: m.qr(m.eye(2)),
+         lambda: m.triangular_solve(m.eye(2), m.eye(2)),
+         lambda: m.chain_matmul(m.eye(2), m.eye(2))]
+for call in calls * 2:
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        call()
+    print(repr([(x.category.__name__, str(x.message).split(" (Triggered internally")[0])
+                for x in w]))
+"""
+
+
+def test_deprecated_names_warn_once_as_torch():
+    """torch.cholesky, qr, triangular_solve and chain_matmul: torch's message, the first call
+    only (TORCH_WARN_ONCE), each in a fresh process."""
+    outs = [subprocess.run([sys.executable, "-c", _WARNINGS.format(m=m)], capture_output=True,
+                           text=True, check=True).stdout for m in ("tapegrad", "torch")]
+    assert outs[0] == outs[1]
+    assert outs[0].count("is deprecated") == 4
 
 
 def test_create_graph_records_and_differentiates_again():
