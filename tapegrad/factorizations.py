@@ -1,6 +1,7 @@
 """torch.linalg's factorizations and the ops built on them as custom-Function nodes (the route
 of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, matrix_exp, solve_triangular, and
-torch's legacy cholesky, triangular_solve, cholesky_solve, cholesky_inverse.
+torch's legacy cholesky, triangular_solve, cholesky_solve, cholesky_inverse; the LU family
+(lu_factor, lu, lu_solve, lu_unpack) on a numpy getrf.
 
 Each is ONE node named as torch's (LinalgEighBackward0, LinalgQrBackward0, ...): numpy's LAPACK
 (or a numpy loop) computes the value, and the backward is torch's formula (FunctionsManual.cpp)
@@ -22,7 +23,8 @@ from .views import cat
 
 __all__ = ["LinalgEigh", "LinalgQr", "LinalgPinv", "LinalgLstsq", "LinalgMatrixExp",
            "LinalgSolveTriangular", "Cholesky", "TriangularSolve", "CholeskySolve",
-           "CholeskyInverse", "pinv_backward", "triangular_solve", "pinv_array",
+           "CholeskyInverse", "LinalgLuFactorEx", "LinalgLu", "LinalgLuSolve", "LuUnpack",
+           "lu_array", "pinv_backward", "triangular_solve", "pinv_array",
            "matrix_exp_array", "eps"]
 
 
@@ -520,3 +522,256 @@ class CholeskyInverse(Function):
 
 
 _named(CholeskyInverse, "CholeskyInverseBackward0")
+
+
+# ---- LU ------------------------------------------------------------------------------------------
+def lu_array(A):
+    """LAPACK getrf on A (..., m, n): (LU packed, pivots int32 1-based, info int32): partial
+    pivoting by the first largest |element| of the column (idamax), a zero pivot reported in
+    info and skipped, as LAPACK."""
+    shape = A.shape
+    m, n = shape[-2:]
+    k = min(m, n)
+    nb = math.prod(shape[:-2])
+    LU = np.array(A, copy=True).reshape(nb, m, n)
+    piv = np.zeros((nb, k), np.int32)
+    info = np.zeros(nb, np.int32)
+    rows = np.arange(nb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in range(k):
+            p = j + np.argmax(np.abs(LU[:, j:, j]), axis=1)
+            piv[:, j] = p + 1
+            top = LU[rows, j].copy()
+            LU[rows, j] = LU[rows, p]
+            LU[rows, p] = top
+            d = LU[:, j, j]
+            zero = d == 0
+            info[zero & (info == 0)] = j + 1
+            if j + 1 < m:
+                LU[:, j + 1:, j] = np.where(zero[:, None], LU[:, j + 1:, j],
+                                            LU[:, j + 1:, j] / d[:, None])
+                LU[:, j + 1:, j + 1:] -= LU[:, j + 1:, j:j + 1] * LU[:, j:j + 1, j + 1:]
+    return (LU.reshape(shape), piv.reshape(shape[:-2] + (k,)),
+            info.reshape(shape[:-2]))
+
+
+def permutation(piv, m, dtype):
+    """P (..., m, m) with A = P L U from getrf's pivots (..., k)."""
+    batch = piv.shape[:-1]
+    flat = piv.reshape(-1, piv.shape[-1]) - 1
+    perm = np.tile(np.arange(m), (flat.shape[0], 1))
+    rows = np.arange(flat.shape[0])
+    for j in range(flat.shape[1]):
+        a, b = perm[rows, j].copy(), perm[rows, flat[:, j]]
+        perm[rows, j] = b
+        perm[rows, flat[:, j]] = a
+    P = np.zeros((flat.shape[0], m, m), dtype)
+    P[rows[:, None], perm, np.arange(m)[None, :]] = 1.0
+    return P.reshape(batch + (m, m))
+
+
+def _unpack(LU, piv):
+    """(P, L, U) of a packed LU tensor: L and U are tensor ops on LU (so they differentiate),
+    P a constant."""
+    m, n = LU._shape[-2:]
+    k = min(m, n)
+    dt = LU._dtype
+    eye = _wrap(np.eye(m, k), dt)
+    L = LU.narrow(-1, 0, k).tril(-1) + eye
+    U = LU.narrow(-2, 0, k).triu()
+    return _wrap(permutation(np.asarray(piv), m, dt.np), dt), L, U
+
+
+def lu_backward(gL, gU, P, L, U):
+    """torch's linalg_lu_backward (P L U = A, L (m, k) unit lower, U (k, n) upper)."""
+    if gL is None and gU is None:
+        return None
+    m, n = L._shape[-2], U._shape[-1]
+    k = min(m, n)
+    ST = LinalgSolveTriangular.apply
+
+    def plus(a, b):
+        return b if a is None else a + b
+    if m == n:
+        gA = (L.mT @ gL).tril(-1) if gL is not None else None
+        if gU is not None:
+            gA = plus(gA, (gU @ U.mT).triu())
+        gA = ST(U.mT, gA, False, False, False)
+        return P @ ST(L.mT, gA, True, True, True)
+    if m < n:
+        gA = L.mT @ gL if gL is not None else None
+        if gU is not None:
+            gA = plus(gA, -(gU.triu() @ U.mT))
+        gA = ST(U.narrow(-1, 0, k).mT, gA.tril(-1), False, False, False)
+        if gU is not None:
+            gA = cat([gA + gU.narrow(-1, 0, k).triu(), gU.narrow(-1, k, n - k)], -1)
+        gA = ST(L.mT, gA, True, True, True)
+        if gU is None:
+            gA = cat([gA, zeros(*(U._shape[:-1] + (n - k,)), dtype=U._dtype)], -1)
+        return P @ gA
+    gA = gU @ U.mT if gU is not None else None
+    if gL is not None:
+        gA = plus(gA, -(L.mT @ gL.tril(-1)))
+    gA = ST(L.narrow(-2, 0, k).mT, gA.triu(), True, True, True)
+    if gL is not None:
+        gA = cat([gA + gL.narrow(-2, 0, k).tril(-1), gL.narrow(-2, k, m - k)], -2)
+    gA = ST(U.mT, gA, False, False, False)
+    if gL is None:
+        gA = cat([gA, zeros(*(L._shape[:-2] + (m - k, k)), dtype=L._dtype)], -2)
+    return P @ gA
+
+
+class LinalgLuFactorEx(Function):
+    """linalg.lu_factor(_ex): (LU, pivots, info) of LAPACK's getrf (LinalgLuFactorExBackward0
+    on LU, torch's lu_factor_ex_backward; pivots and info are integers)."""
+
+    @staticmethod
+    def forward(ctx, A):
+        LU, piv, info = lu_array(A._array())
+        LU = _wrap(LU, A._dtype)
+        ctx.save_for_backward(LU)
+        ctx.piv = piv
+        return LU, Tensor._wrap(piv, D.int32), Tensor._wrap(info, D.int32)
+
+    @staticmethod
+    def backward(ctx, g, _gpiv, _ginfo):
+        LU, = ctx.saved_tensors
+        P, L, U = _unpack(LU, ctx.piv)
+        k = min(LU._shape[-2:])
+        return lu_backward(g.narrow(-1, 0, k), g.narrow(-2, 0, k), P, L, U)
+
+
+_named(LinalgLuFactorEx, "LinalgLuFactorExBackward0")
+
+
+class LinalgLu(Function):
+    """linalg.lu: (P, L, U) with A = P L U (LinalgLuBackward0 on L and U, torch's
+    linalg_lu_backward; P is not differentiable)."""
+
+    @staticmethod
+    def forward(ctx, A):
+        LU, piv, _ = lu_array(A._array())
+        m, n = LU.shape[-2:]
+        k = min(m, n)
+        dt = A._dtype
+        P = _wrap(permutation(piv, m, dt.np), dt)
+        L = _wrap(np.tril(LU[..., :k], -1) + np.eye(m, k, dtype=dt.np), dt)
+        U = _wrap(np.triu(LU[..., :k, :]), dt)
+        ctx.mark_non_differentiable(P)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(P, L, U)
+        return P, L, U
+
+    @staticmethod
+    def backward(ctx, _gP, gL, gU):
+        P, L, U = ctx.saved_tensors
+        return lu_backward(gL, gU, P, L, U)
+
+
+_named(LinalgLu, "LinalgLuBackward0")
+
+
+def lu_solve_array(LU, piv, B, left, adjoint):
+    """X with A X = B (adjoint: A^T X = B; left=False: X A = B / X A^T = B), A = P L U from
+    getrf's packed LU and pivots."""
+    n = LU.shape[-1]
+    P = permutation(piv, n, LU.dtype)
+    L = np.tril(LU, -1) + np.eye(n, dtype=LU.dtype)
+    U = np.triu(LU)
+    Lt, Ut, Pt = L.swapaxes(-1, -2), U.swapaxes(-1, -2), P.swapaxes(-1, -2)
+    ts = triangular_solve
+    if left and not adjoint:
+        return ts(U, ts(L, Pt @ B, False, True, True), True, True, False)
+    if left:
+        return P @ ts(Lt, ts(Ut, B, False, True, False), True, True, True)
+    if not adjoint:
+        return ts(L, ts(U, B, True, False, False), False, False, True) @ Pt
+    return ts(Ut, ts(Lt, B @ P, True, False, True), False, False, False)
+
+
+class LinalgLuSolve(Function):
+    """linalg.lu_solve from lu_factor's (LU, pivots) (LinalgLuSolveBackward0: torch's
+    linalg_lu_solve_LU for LU, lu_solve with the adjoint flipped for B)."""
+
+    @staticmethod
+    def forward(ctx, LU, pivots, B, left, adjoint):
+        piv = pivots._array()
+        X = _wrap(lu_solve_array(LU._array(), piv, B._array(), left, adjoint), B._dtype)
+        ctx.save_for_backward(LU, X)
+        ctx.piv, ctx.pivots, ctx.flags = piv, pivots, (left, adjoint)
+        return X
+
+    @staticmethod
+    def backward(ctx, gX):
+        LU, X = ctx.saved_tensors
+        left, adjoint = ctx.flags
+        gLU = gB = None
+        if ctx.needs_input_grad[2]:
+            gB = LinalgLuSolve.apply(LU, ctx.pivots, gX, left, not adjoint)
+        if ctx.needs_input_grad[0]:
+            P, L, U = _unpack(LU, ctx.piv)
+            ST = LinalgSolveTriangular.apply
+            if left != adjoint:
+                gR = ST(U.mT, -((gX if left else gX.mT) @ (X.mT if left else X)), False, True,
+                        False)
+                gL = ST(L.mT, gR @ U.mT, True, True, True).tril(-1)
+                gLU = gL + gR.triu()
+            else:
+                gR = -(P.mT @ (X if left else X.mT) @ (gX.mT if left else gX) @ P)
+                gR = ST(L.mT, gR, True, False, True)
+                gU = ST(U.mT, L.mT @ gR, False, False, False).triu()
+                gLU = gR.tril(-1) + gU
+        return gLU, None, gB, None, None
+
+
+_named(LinalgLuSolve, "LinalgLuSolveBackward0")
+
+
+class LuUnpack(Function):
+    """torch.lu_unpack: (P, L, U) from lu_factor's (LU, pivots) (LuUnpackBackward0 on L and
+    U, torch's lu_unpack_backward); unpack_data / unpack_pivots False leave L, U / P empty."""
+
+    @staticmethod
+    def forward(ctx, LU, pivots, unpack_data, unpack_pivots):
+        a = LU._array()
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        dt = LU._dtype
+        empty = np.zeros((0,), dt.np)
+        P = permutation(pivots._array(), m, dt.np) if unpack_pivots else empty
+        L = np.tril(a[..., :k], -1) + np.eye(m, k, dtype=dt.np) if unpack_data else empty
+        U = np.triu(a[..., :k, :]) if unpack_data else empty
+        P, L, U = _wrap(P, dt), _wrap(L, dt), _wrap(U, dt)
+        ctx.mark_non_differentiable(P)
+        ctx.set_materialize_grads(False)
+        ctx.mn = (m, n)
+        return P, L, U
+
+    @staticmethod
+    def backward(ctx, _gP, gL, gU):
+        m, n = ctx.mn
+        k = min(m, n)
+        if gL is not None and gL.numel() == 0:
+            gL = None
+        if gU is not None and gU.numel() == 0:
+            gU = None
+        if gL is None and gU is None:
+            return None, None, None, None
+        if gL is not None and gU is not None:
+            if m == n:
+                return gL.tril(-1) + gU.triu(), None, None, None
+            A1 = gL.narrow(-2, 0, k).tril(-1) + gU.narrow(-1, 0, k).triu()
+            A2 = gL.narrow(-2, k, m - k) if m > n else gU.narrow(-1, k, n - k)
+            return cat([A1, A2], -2 if m > n else -1), None, None, None
+        if gL is not None:
+            if m >= n:
+                return gL.tril(-1), None, None, None
+            return cat([gL.tril(-1), zeros(*(gL._shape[:-1] + (n - m,)), dtype=gL._dtype)],
+                       -1), None, None, None
+        if n >= m:
+            return gU.triu(), None, None, None
+        return cat([gU.triu(), zeros(*(gU._shape[:-2] + (m - n, n)), dtype=gU._dtype)],
+                   -2), None, None, None
+
+
+_named(LuUnpack, "LuUnpackBackward0")

@@ -1,7 +1,7 @@
 """torch.linalg: det, slogdet, inv, solve, cholesky, svdvals on numpy's LAPACK, matrix norms
 and cond built on them, the vector norms and cross product of other modules, and the
 factorizations of tapegrad/factorizations.py (eigh, qr, pinv, lstsq, matrix_exp,
-solve_triangular) with the compositions torch builds on them (multi_dot, matrix_rank, vander,
+solve_triangular, the LU family) with the compositions torch builds on them (multi_dot, matrix_rank, vander,
 diagonal, tensorinv, tensorsolve) and torch's legacy names (torch.svd, torch.pinverse, ...).
 
 det, slogdet, inv, solve, cholesky and svdvals record one host entry each (kind `linalg`,
@@ -35,7 +35,9 @@ _RT = {name: _make(name, fields) for name, fields in (
     ("linalg_eigh", ("eigenvalues", "eigenvectors")), ("linalg_qr", ("Q", "R")),
     ("linalg_lstsq", ("solution", "residuals", "rank", "singular_values")),
     ("svd", ("U", "S", "V")), ("qr", ("Q", "R")),
-    ("triangular_solve", ("solution", "cloned_coefficient")))}
+    ("triangular_solve", ("solution", "cloned_coefficient")),
+    ("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
+    ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")))}
 from .tape import input_node
 from .tensor import _dim, Tensor, tensor_methods
 from .views import cat, KIND_OPS
@@ -44,7 +46,8 @@ __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv
            "solve", "solve_ex", "cholesky", "cholesky_ex", "svd", "svdvals", "cond",
            "LinAlgError", "eigh", "eigvalsh", "qr", "pinv", "lstsq", "matrix_exp",
            "solve_triangular", "multi_dot", "matrix_rank", "vander", "diagonal", "tensorinv",
-           "tensorsolve", "eig", "eigvals", "matmul", "vecdot"]
+           "tensorsolve", "eig", "eigvals", "matmul", "vecdot", "lu_factor", "lu_factor_ex",
+           "lu", "lu_solve"]
 
 _ROW = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
 
@@ -927,11 +930,152 @@ def cholesky_inverse(input, upper=False, *, out=None):
     return F.CholeskyInverse.apply(input, bool(upper))
 
 
+# ---- LU (factorizations.py: a numpy getrf) -----------------------------------------------------
+def _lu_arg(A, fn, name):
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg_{name}(): argument 'A' (position 1) must be Tensor, not "
+                        f"{type(A).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{list(A._shape)} instead")
+    if not A._dtype.is_floating_point:
+        raise NotImplementedError(f'"lu_cpu" not implemented for \'{A._dtype.legacy}\'')
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
+    """(LU, pivots, info) of LAPACK's getrf: L (unit diagonal, not stored) and U packed in
+    LU, 1-based int32 row interchanges, info > 0 where U has a zero diagonal element
+    (LinalgLuFactorExBackward0 on LU)."""
+    _no_out("lu_factor_ex", out)
+    _lu_arg(A, "torch.lu_factor", "lu_factor_ex")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the "
+                           "CPU")
+    LU, piv, info = F.LinalgLuFactorEx.apply(A)
+    if check_errors and info._array().any():
+        _lu_singular(info._array(), "torch.linalg.lu_factor_ex")
+    return _RT["linalg_lu_factor_ex"]((LU, piv, info))
+
+
+def _lu_singular(info, fn):
+    flat = info.reshape(-1)
+    i = int(np.flatnonzero(flat)[0])
+    prefix = f"(Batch element {i}): " if info.ndim else ""
+    j = int(flat[i])
+    raise RuntimeError(f"{fn}: {prefix}U[{j},{j}] is zero and using it on lu_solve would "
+                       f"result in a division by zero. If you still want to perform the "
+                       f"factorization, consider calling linalg.lu(A, pivot) or "
+                       f"linalg.lu_factor_ex(A, pivot)")
+
+
+def lu_factor(A, *, pivot=True, out=None):
+    """(LU, pivots) as lu_factor_ex, raising torch's error when U has a zero diagonal
+    element."""
+    LU, piv, info = lu_factor_ex(A, pivot=pivot, out=out)
+    if info._array().any():
+        _lu_singular(info._array(), "torch.linalg.lu_factor")
+    return _RT["linalg_lu_factor"]((LU, piv))
+
+
+def lu(A, *, pivot=True, out=None):
+    """(P, L, U) with A = P L U, L (m, k) unit lower triangular, U (k, n) upper
+    (LinalgLuBackward0 on L and U, torch's gradient; P is a constant)."""
+    _no_out("lu", out)
+    _lu_arg(A, "linalg.lu", "lu")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the "
+                           "CPU")
+    return _RT["linalg_lu"](F.LinalgLu.apply(A))
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    """X with A X = B (adjoint: A^T X = B; left=False: X A = B) from lu_factor's (LU,
+    pivots), batch dims broadcast (LinalgLuSolveBackward0)."""
+    _no_out("lu_solve", out)
+    if B.dim() < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 "
+                           "dimensions.")
+    if LU.dim() < 2:
+        raise RuntimeError("torch.linalg.lu_solve: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if LU._shape[-1] != LU._shape[-2]:
+        raise RuntimeError(f"torch.linalg.lu_solve: A must be batches of square matrices, but "
+                           f"they are {LU._shape[-2]} by {LU._shape[-1]} matrices")
+    n = LU._shape[-1]
+    if (B._shape[-2] if left else B._shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
+                           f"{eq} ({n}x{n} and {B._shape[-2]}x{B._shape[-1]})")
+    if LU._dtype is not B._dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but "
+                           f"found LU of type {LU._dtype.legacy} and B of type "
+                           f"{B._dtype.legacy} instead")
+    if pivots._dtype is not D.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type "
+                           "torch.int32")
+    if pivots._shape[-1:] != (n,):
+        raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the "
+                           "dimension of the matrix")
+    batch = tuple(np.broadcast_shapes(LU._shape[:-2], pivots._shape[:-1], B._shape[:-2]))
+    if LU._shape[:-2] != batch:
+        LU = LU.expand(*(batch + LU._shape[-2:]))
+    if pivots._shape[:-1] != batch:
+        pivots = pivots.expand(*(batch + (n,)))
+    if B._shape[:-2] != batch:
+        B = B.expand(*(batch + B._shape[-2:]))
+    return F.LinalgLuSolve.apply(LU, pivots, B, bool(left), bool(adjoint))
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+    """torch.lu_unpack: (P, L, U) from lu_factor's (LU, pivots) (LuUnpackBackward0 on L and
+    U); with unpack_data / unpack_pivots False, L and U / P are empty."""
+    _no_out("lu_unpack", out)
+    if LU_data.dim() < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got "
+                           f"size: {list(LU_data._shape)} instead")
+    if LU_pivots._dtype is not D.int32:
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor "
+                           "of torch.int32 dtype.\nNote: this function is intended to be used "
+                           "with the output produced by torch.linalg.lu_factor")
+    m, n = LU_data._shape[-2:]
+    p = LU_pivots._array()
+    if unpack_pivots and (p.shape[-1:] != (min(m, n),) or (p < 1).any() or (p > m).any()):
+        raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) "
+                           "inclusive.Did you properly pass the result of lu_factor?")
+    return _RT["lu_unpack"](F.LuUnpack.apply(LU_data, LU_pivots, bool(unpack_data),
+                                             bool(unpack_pivots)))
+
+
+def torch_lu(A, pivot=True, get_infos=False, out=None):
+    """torch.lu (deprecated, warns once as torch): (LU, pivots) or, with get_infos, (LU,
+    pivots, infos) of lu_factor_ex, as a plain tuple."""
+    _warn_once("lu", "torch.lu is deprecated in favor of torch.linalg.lu_factor / "
+                     "torch.linalg.lu_factor_ex and will be removed in a future PyTorch "
+                     "release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be replaced "
+                     "with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, "
+                     "pivots, info = torch.lu(A, compute_pivots, get_infos=True)\nshould be "
+                     "replaced with\nLU, pivots, info = torch.linalg.lu_factor_ex(A, "
+                     "compute_pivots)")
+    LU, piv, info = lu_factor_ex(A, pivot=pivot, out=out)
+    return (LU, piv, info) if get_infos else (LU, piv)
+
+
+def torch_lu_solve(b, LU_data, LU_pivots, *, out=None):
+    """torch.lu_solve (deprecated, warns once as torch): linalg.lu_solve(LU, pivots, b)."""
+    _warn_once("lu_solve", "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand "
+                           "will be removed in a future PyTorch release.\nNote that "
+                           "torch.linalg.lu_solve has its arguments reversed.\nX = "
+                           "torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = "
+                           "torch.linalg.lu_solve(LU, pivots, B)")
+    return lu_solve(LU_data, LU_pivots, b, out=out)
+
+
 @tensor_methods
 class _LinalgMethods:
     """Tensor.det(), Tensor.inverse(), Tensor.logdet(), Tensor.slogdet(), Tensor.pinverse(),
     Tensor.matrix_exp(), Tensor.svd(), Tensor.cholesky(), Tensor.qr(),
-    Tensor.triangular_solve(), Tensor.cholesky_solve(), Tensor.cholesky_inverse()."""
+    Tensor.triangular_solve(), Tensor.cholesky_solve(), Tensor.cholesky_inverse(),
+    Tensor.lu(), Tensor.lu_solve()."""
 
     def det(self):
         return det(self)
@@ -968,3 +1112,9 @@ class _LinalgMethods:
 
     def cholesky_inverse(self, upper=False):
         return cholesky_inverse(self, upper)
+
+    def lu(self, pivot=True, get_infos=False):
+        return torch_lu(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data, LU_pivots):
+        return torch_lu_solve(self, LU_data, LU_pivots)

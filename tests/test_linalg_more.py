@@ -1,5 +1,5 @@
 """torch.linalg's factorizations (tapegrad/factorizations.py: eigh, eigvalsh, qr, pinv, lstsq,
-matrix_exp, solve_triangular), the compositions on them (multi_dot, matrix_rank, vander,
+matrix_exp, solve_triangular, lu_factor, lu, lu_solve), the compositions on them (multi_dot, matrix_rank, vander,
 diagonal, tensorinv, tensorsolve) and torch's legacy names, against torch: values, gradients
 and second derivatives, grad_fn names, return types, errors.  Where torch leaves a sign
 unspecified (eigenvectors, Q and R) the values are compared through invariants and the losses
@@ -18,7 +18,8 @@ torch = pytest.importorskip("torch")
 
 # the deprecated names warn once per process (their test runs in a fresh one)
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:torch\\.(qr|cholesky|triangular_solve|chain_matmul) is deprecated:UserWarning")
+    "ignore:torch\\.(qr|cholesky|triangular_solve|chain_matmul|lu|lu_solve) is deprecated"
+    ":UserWarning")
 
 
 def _vals(shapes, seed, dtype=np.float64):
@@ -133,6 +134,30 @@ LOSSES = [
      [(2, 3), (3, 4), (4, 2)]),
     ("linalg-matmul-power", lambda m, a: (m.linalg.matmul(a, a) @ m.linalg.matrix_power(a, 3)
                                           ).sum(), [(3, 3)]),
+    ("lu_factor", lambda m, a: (m.linalg.lu_factor(a).LU ** 3).sum(), [(2, 4, 4)]),
+    ("lu_factor-tall", lambda m, a: (m.linalg.lu_factor_ex(a).LU * _w(m, (5, 3), a.dtype)
+                                     ).sum(), [(5, 3)]),
+    ("lu_factor-wide", lambda m, a: (m.lu(a)[0] ** 3).sum(), [(3, 5)]),
+    ("lu", lambda m, a: (lambda r: (r.L ** 3).sum() + (r.U * _w(m, (3, 3), a.dtype)).sum())(
+        m.linalg.lu(a)), [(3, 3)]),
+    ("lu-tall-L", lambda m, a: (m.linalg.lu(a).L ** 3).sum(), [(4, 3)]),
+    ("lu-wide-U", lambda m, a: (m.linalg.lu(a).U ** 3).sum(), [(2, 3, 4)]),
+    ("lu-wide", lambda m, a: (lambda r: (r.L ** 3).sum() + (r.U ** 2).sum())(m.linalg.lu(a)),
+     [(3, 4)]),
+    ("lu-tall", lambda m, a: (lambda r: (r.L ** 3).sum() + (r.U ** 2).sum())(m.linalg.lu(a)),
+     [(4, 3)]),
+] + [(f"lu_solve-{left}-{adj}", lambda m, a, b, left=left, adj=adj: (m.linalg.lu_solve(
+    *m.linalg.lu_factor(a), b if left else b.mT, left=left, adjoint=adj) ** 2).sum(),
+    [(3, 3), (2, 3, 2)]) for left in (True, False) for adj in (False, True)] + [
+    ("lu_unpack", lambda m, a: (lambda r: (r.L ** 3).sum() + (r.U * r.P.sum()).sum())(
+        m.lu_unpack(*m.linalg.lu_factor(a))), [(3, 3)]),
+    ("lu_unpack-tall-L", lambda m, a: (m.lu_unpack(*m.linalg.lu_factor(a)).L ** 3).sum(),
+     [(4, 3)]),
+    ("lu_unpack-wide", lambda m, a: (lambda r: (r.L ** 3).sum() + (r.U ** 2).sum())(
+        m.lu_unpack(*m.linalg.lu_factor(a))), [(3, 4)]),
+    ("lu_unpack-wide-U", lambda m, a: (m.lu_unpack(*m.linalg.lu_factor(a)).U ** 3).sum(),
+     [(3, 4)]),
+    ("torch-lu_solve", lambda m, a, b: (m.lu_solve(b, *m.lu(a)) ** 2).sum(), [(3, 3), (3, 2)]),
 ]
 IDS = [c[0] for c in LOSSES]
 
@@ -208,6 +233,18 @@ OUTPUTS = [
     (lambda m, a: m.chain_matmul(a, a, a, a), (3, 3)),
     (lambda m, a: m.linalg.vecdot(a, a), (3, 3)),
     (lambda m, a: m.linalg.matmul(a, a), (3, 3)),
+    (lambda m, a: m.linalg.lu_factor(a), (4, 3)),
+    (lambda m, a: m.linalg.lu_factor_ex(a), (2, 3, 4)),
+    (lambda m, a: m.linalg.lu(a), (4, 3)),
+    (lambda m, a: m.lu(a), (3, 3)),
+    (lambda m, a: a.lu(get_infos=True), (3, 3)),
+    (lambda m, a: m.lu_unpack(*m.linalg.lu_factor(a)), (3, 4)),
+    (lambda m, a: m.lu_unpack(*m.linalg.lu_factor(a), unpack_data=False), (3, 3)),
+    (lambda m, a: m.lu_unpack(*m.linalg.lu_factor(a), unpack_pivots=False), (4, 3)),
+    (lambda m, a: m.linalg.lu_solve(*m.linalg.lu_factor(a), a, adjoint=True), (3, 3)),
+    (lambda m, a: a.lu_solve(*m.linalg.lu_factor(a)), (3, 3)),
+    (lambda m, a: m.linalg.lu(m.zeros(2, 3, 3, dtype=a.dtype) + a[:, :1] * 0.0), (3, 3)),
+    (lambda m, a: m.linalg.lu_factor_ex(a * 0.0), (3, 3)),
 ]
 
 
@@ -359,6 +396,24 @@ ERRORS = [
     lambda m: m.cholesky_inverse(m.ones(2, 3)),
     lambda m: m.cholesky_inverse(m.ones(3, 3, dtype=m.int64)),
     lambda m: m.cholesky(m.tensor([[1.0, 2.0], [2.0, 1.0]])),
+    lambda m: m.linalg.lu_factor(m.ones(3)),
+    lambda m: m.linalg.lu_factor(m.ones(3, 3, dtype=m.int64)),
+    lambda m: m.linalg.lu_factor(m.ones(3, 3), pivot=False),
+    lambda m: m.linalg.lu_factor(m.zeros(3, 3)),
+    lambda m: m.linalg.lu_factor(m.stack([m.eye(3), m.zeros(3, 3)])),
+    lambda m: m.linalg.lu_factor_ex(m.zeros(2, 2), check_errors=True),
+    lambda m: m.linalg.lu(m.ones(3)),
+    lambda m: m.linalg.lu_solve(m.eye(3), m.ones(3, dtype=m.int32), m.ones(3)),
+    lambda m: m.linalg.lu_solve(m.eye(3), m.ones(3, dtype=m.int64), m.ones(3, 2)),
+    lambda m: m.linalg.lu_solve(m.eye(3), m.ones(3, dtype=m.int32), m.ones(2, 2)),
+    lambda m: m.linalg.lu_solve(m.eye(3), m.ones(3, dtype=m.int32), m.ones(2, 2), left=False),
+    lambda m: m.linalg.lu_solve(m.ones(2, 3), m.ones(2, dtype=m.int32), m.ones(2, 2)),
+    lambda m: m.linalg.lu_solve(m.eye(3), m.ones(2, dtype=m.int32), m.ones(3, 2)),
+    lambda m: m.linalg.lu_solve(m.eye(3), m.ones(3, dtype=m.int32),
+                                m.ones(3, 2, dtype=m.float64)),
+    lambda m: m.lu_unpack(m.eye(3), m.ones(3)),
+    lambda m: m.lu_unpack(m.eye(3), m.ones(2, dtype=m.int32)),
+    lambda m: m.lu_unpack(m.ones(3), m.ones(3, dtype=m.int32)),
 ]
 
 
@@ -468,7 +523,8 @@ import {m} as m
 warnings.simplefilter("always")
 calls = [lambda: m.cholesky(m.eye(2)), lambda: m.qr(m.eye(2)),
          lambda: m.triangular_solve(m.eye(2), m.eye(2)),
-         lambda: m.chain_matmul(m.eye(2), m.eye(2))]
+         lambda: m.chain_matmul(m.eye(2), m.eye(2)), lambda: m.lu(m.eye(2)),
+         lambda: m.lu_solve(m.eye(2), *m.linalg.lu_factor(m.eye(2)))]
 for call in calls * 2:
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
@@ -479,12 +535,12 @@ for call in calls * 2:
 
 
 def test_deprecated_names_warn_once_as_torch():
-    """torch.cholesky, qr, triangular_solve and chain_matmul: torch's message, the first call
-    only (TORCH_WARN_ONCE), each in a fresh process."""
+    """torch.cholesky, qr, triangular_solve, chain_matmul, lu and lu_solve: torch's message,
+    the first call only (TORCH_WARN_ONCE), in a fresh process."""
     outs = [subprocess.run([sys.executable, "-c", _WARNINGS.format(m=m)], capture_output=True,
                            text=True, check=True).stdout for m in ("tapegrad", "torch")]
     assert outs[0] == outs[1]
-    assert outs[0].count("is deprecated") == 4
+    assert outs[0].count("is deprecated") == 6
 
 
 def test_create_graph_records_and_differentiates_again():
