@@ -24,7 +24,7 @@ from .views import cat
 __all__ = ["LinalgEigh", "LinalgQr", "LinalgPinv", "LinalgLstsq", "LinalgMatrixExp",
            "LinalgSolveTriangular", "Cholesky", "TriangularSolve", "CholeskySolve",
            "CholeskyInverse", "LinalgLuFactorEx", "LinalgLu", "LinalgLuSolve", "LuUnpack",
-           "lu_array", "pinv_backward", "triangular_solve", "pinv_array",
+           "lu_array", "pinv_backward", "trsm_array", "pinv_array",
            "matrix_exp_array", "eps"]
 
 
@@ -44,12 +44,12 @@ def eps(dt):
 
 
 # ---- numpy forwards ---------------------------------------------------------------------------
-def triangular_solve(A, B, upper, left, unit):
+def trsm_array(A, B, upper, left, unit):
     """X with T X = B (left) or X T = B, T the upper / lower triangle of A (unit: ones on its
     diagonal), by substitution as LAPACK's trsm: no pivoting, inf / nan on a zero diagonal
     element, as torch.  A (..., n, n) and B (..., n, k) / (..., k, n), batch dims equal."""
     if not left:   # X T = B  <=>  T^T X^T = B^T, T^T of the other triangle
-        return triangular_solve(A.swapaxes(-1, -2), B.swapaxes(-1, -2), not upper, True,
+        return trsm_array(A.swapaxes(-1, -2), B.swapaxes(-1, -2), not upper, True,
                                 unit).swapaxes(-1, -2)
     n = A.shape[-1]
     X = np.array(B, copy=True)
@@ -185,7 +185,7 @@ class LinalgSolveTriangular(Function):
 
     @staticmethod
     def forward(ctx, A, B, upper, left, unit):
-        X = _wrap(triangular_solve(A._array(), B._array(), upper, left, unit), A._dtype)
+        X = _wrap(trsm_array(A._array(), B._array(), upper, left, unit), A._dtype)
         ctx.save_for_backward(A, X)
         ctx.flags = (upper, left, unit)
         return X
@@ -437,7 +437,7 @@ class TriangularSolve(Function):
     def forward(ctx, b, A, upper, transpose, unit):
         a = A._array()
         T, up = (a.swapaxes(-1, -2), not upper) if transpose else (a, upper)
-        X = _wrap(triangular_solve(T, b._array(), up, True, unit), A._dtype)
+        X = _wrap(trsm_array(T, b._array(), up, True, unit), A._dtype)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(A, X)
         ctx.flags = (upper, transpose, unit)
@@ -467,9 +467,9 @@ _named(TriangularSolve, "TriangularSolveBackward0")
 def _cholesky_solve(B, L, upper):
     """(L L^T)^-1 B (upper: (U^T U)^-1 B) on arrays, by two triangular solves."""
     if upper:
-        return triangular_solve(L, triangular_solve(L.swapaxes(-1, -2), B, False, True, False),
+        return trsm_array(L, trsm_array(L.swapaxes(-1, -2), B, False, True, False),
                                 True, True, False)
-    return triangular_solve(L.swapaxes(-1, -2), triangular_solve(L, B, False, True, False),
+    return trsm_array(L.swapaxes(-1, -2), trsm_array(L, B, False, True, False),
                             True, True, False)
 
 
@@ -679,7 +679,7 @@ def lu_solve_array(LU, piv, B, left, adjoint):
     L = np.tril(LU, -1) + np.eye(n, dtype=LU.dtype)
     U = np.triu(LU)
     Lt, Ut, Pt = L.swapaxes(-1, -2), U.swapaxes(-1, -2), P.swapaxes(-1, -2)
-    ts = triangular_solve
+    ts = trsm_array
     if left and not adjoint:
         return ts(U, ts(L, Pt @ B, False, True, True), True, True, False)
     if left:

@@ -634,7 +634,7 @@ def multi_dot(tensors, *, out=None):
     for i in range(1, k):
         if mats[i]._dtype is not mats[0]._dtype:
             raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but "
-                               f"tensor 0 is {mats[0]._dtype.np.name.replace('32', '')} and "
+                               f"tensor 0 is {_c10(mats[0]._dtype)} and "
                                f"tensor {i} {_c10(mats[i]._dtype)}")
         if mats[i - 1]._shape[-1] != mats[i]._shape[0]:
             raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes "

@@ -106,6 +106,8 @@ LOSSES = [
         2, 3, 6), ind=2) ** 2).sum(), [(6, 6)]),
     ("tensorsolve", lambda m, a, b: (m.linalg.tensorsolve(_tri(m, a.reshape(6, 6)).reshape(
         2, 3, 6), b) ** 2).sum(), [(6, 6), (2, 3)]),
+    ("tensorsolve-dims", lambda m, a, b: (m.linalg.tensorsolve(_tri(m, a.reshape(6, 6)).reshape(
+        2, 3, 6).permute(2, 0, 1), b, dims=(0,)) ** 2).sum(), [(6, 6), (2, 3)]),
     ("svd-legacy", lambda m, a: (lambda r: (r.S ** 2).sum() + ((r.U * r.S.unsqueeze(-2))
                                                                @ r.V.mT).pow(2).sum())(
         m.svd(a)), [(4, 3)]),
