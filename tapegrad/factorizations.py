@@ -1,5 +1,5 @@
 """torch.linalg's factorizations and the ops built on them as custom-Function nodes (the route
-of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, matrix_exp, solve_triangular, and
+of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, matrix_exp, and
 torch's legacy cholesky, triangular_solve, cholesky_solve, cholesky_inverse; the LU family
 (lu_factor, lu, lu_solve, lu_unpack) on a numpy getrf.
 
@@ -19,12 +19,12 @@ from .kinds import linalg as linalg_kind
 from .pyfunc import Function
 from .structops import diag_embed
 from .tensor import Tensor
-from .views import cat
+from .views import cat, KIND_OPS
 
 __all__ = ["LinalgEigh", "LinalgQr", "LinalgPinv", "LinalgLstsq", "LinalgMatrixExp",
-           "LinalgSolveTriangular", "Cholesky", "TriangularSolve", "CholeskySolve",
+           "solve_triangular", "Cholesky", "TriangularSolve", "CholeskySolve",
            "CholeskyInverse", "LinalgLuFactorEx", "LinalgLu", "LinalgLuSolve", "LuUnpack",
-           "lu_array", "pinv_backward", "trsm_array", "pinv_array",
+           "lu_array", "pinv_backward", "pinv_array",
            "matrix_exp_array", "eps"]
 
 
@@ -44,26 +44,6 @@ def eps(dt):
 
 
 # ---- numpy forwards ---------------------------------------------------------------------------
-def trsm_array(A, B, upper, left, unit):
-    """X with T X = B (left) or X T = B, T the upper / lower triangle of A (unit: ones on its
-    diagonal), by substitution as LAPACK's trsm: no pivoting, inf / nan on a zero diagonal
-    element, as torch.  A (..., n, n) and B (..., n, k) / (..., k, n), batch dims equal."""
-    if not left:   # X T = B  <=>  T^T X^T = B^T, T^T of the other triangle
-        return trsm_array(A.swapaxes(-1, -2), B.swapaxes(-1, -2), not upper, True,
-                                unit).swapaxes(-1, -2)
-    n = A.shape[-1]
-    X = np.array(B, copy=True)
-    order = range(n - 1, -1, -1) if upper else range(n)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for i in order:
-            rest = slice(i + 1, n) if upper else slice(0, i)
-            if rest.stop > rest.start:
-                X[..., i, :] -= np.einsum("...j,...jk->...k", A[..., i, rest], X[..., rest, :])
-            if not unit:
-                X[..., i, :] /= A[..., i, i:i + 1]
-    return X
-
-
 def pinv_array(A, atol, rtol, hermitian):
     """torch's linalg_pinv on an array: singular values (|eigenvalues| for hermitian) above
     max(atol, rtol * the largest) are inverted, the others dropped.  atol, rtol: arrays
@@ -179,32 +159,11 @@ class LinalgEigh(Function):
 _named(LinalgEigh, "LinalgEighBackward0")
 
 
-class LinalgSolveTriangular(Function):
-    """linalg.solve_triangular: X with A X = B (left=False: X A = B) for A upper or lower
-    triangular (LinalgSolveTriangularBackward0)."""
-
-    @staticmethod
-    def forward(ctx, A, B, upper, left, unit):
-        X = _wrap(trsm_array(A._array(), B._array(), upper, left, unit), A._dtype)
-        ctx.save_for_backward(A, X)
-        ctx.flags = (upper, left, unit)
-        return X
-
-    @staticmethod
-    def backward(ctx, g):
-        # torch's linalg_solve_triangular_backward: G_B = A^-T g, G_A = -G_B X^T projected on
-        # A's triangle (without its diagonal when unitriangular)
-        A, X = ctx.saved_tensors
-        upper, left, unit = ctx.flags
-        GB = LinalgSolveTriangular.apply(A.mT, g, not upper, left, unit)
-        GA = None
-        if ctx.needs_input_grad[0]:
-            GA = -(GB @ X.mT) if left else -(X.mT @ GB)
-            GA = GA.triu(int(unit)) if upper else GA.tril(-int(unit))
-        return GA, (GB if ctx.needs_input_grad[1] else None), None, None, None
-
-
-_named(LinalgSolveTriangular, "LinalgSolveTriangularBackward0")
+def solve_triangular(A, B, upper, left, unit):
+    """linalg.solve_triangular's LAPACK host entry (kinds/linalg.py, recorded by linalg.py
+    through views.KIND_OPS): the backwards below differentiate through it again."""
+    return KIND_OPS.lapack(linalg_kind.SOLVE_TRIANGULAR, A, B,
+                           linalg_kind.tri_flag(upper, left, unit))
 
 
 class LinalgQr(Function):
@@ -250,10 +209,10 @@ class LinalgQr(Function):
             gA = Q @ X
             if gQ is not None:
                 gA = gA + gQ
-            return LinalgSolveTriangular.apply(R.mT, gA, False, False, False), None
+            return solve_triangular(R.mT, gA, False, False, False), None
         X = -gA
         gA = Q @ (X - X.mT).tril()
-        gA = LinalgSolveTriangular.apply(R.narrow(-1, 0, m).mT, gA, False, False, False)
+        gA = solve_triangular(R.narrow(-1, 0, m).mT, gA, False, False, False)
         gA = cat([gA, zeros(*(R._shape[:-1] + (n - m,)), dtype=R._dtype)], -1)
         if gR is not None:
             gA = gA + Q @ gR
@@ -422,8 +381,8 @@ class Cholesky(Function):
             L, g = L.mT, g.mT
         gA = (L.mT @ g).tril()
         gA = 0.5 * (gA + gA.tril(-1).mT)
-        gA = LinalgSolveTriangular.apply(L.mT, gA, True, True, False)
-        return LinalgSolveTriangular.apply(L, gA, False, False, False), None
+        gA = solve_triangular(L.mT, gA, True, True, False)
+        return solve_triangular(L, gA, False, False, False), None
 
 
 _named(Cholesky, "CholeskyBackward0")
@@ -437,7 +396,7 @@ class TriangularSolve(Function):
     def forward(ctx, b, A, upper, transpose, unit):
         a = A._array()
         T, up = (a.swapaxes(-1, -2), not upper) if transpose else (a, upper)
-        X = _wrap(trsm_array(T, b._array(), up, True, unit), A._dtype)
+        X = _wrap(linalg_kind.trsm(T, b._array(), up, True, unit), A._dtype)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(A, X)
         ctx.flags = (upper, transpose, unit)
@@ -451,8 +410,8 @@ class TriangularSolve(Function):
         upper, transpose, unit = ctx.flags
         gb = gA = None
         if gX is not None:
-            gb = LinalgSolveTriangular.apply(A, gX, upper, True, unit) if transpose else \
-                LinalgSolveTriangular.apply(A.mT, gX, not upper, True, unit)
+            gb = solve_triangular(A, gX, upper, True, unit) if transpose else \
+                solve_triangular(A.mT, gX, not upper, True, unit)
             if ctx.needs_input_grad[1]:
                 gA = -(X @ gb.mT) if transpose else -(gb @ X.mT)
                 gA = gA.triu(int(unit)) if upper else gA.tril(-int(unit))
@@ -467,9 +426,9 @@ _named(TriangularSolve, "TriangularSolveBackward0")
 def _cholesky_solve(B, L, upper):
     """(L L^T)^-1 B (upper: (U^T U)^-1 B) on arrays, by two triangular solves."""
     if upper:
-        return trsm_array(L, trsm_array(L.swapaxes(-1, -2), B, False, True, False),
+        return linalg_kind.trsm(L, linalg_kind.trsm(L.swapaxes(-1, -2), B, False, True, False),
                                 True, True, False)
-    return trsm_array(L.swapaxes(-1, -2), trsm_array(L, B, False, True, False),
+    return linalg_kind.trsm(L.swapaxes(-1, -2), linalg_kind.trsm(L, B, False, True, False),
                             True, True, False)
 
 
@@ -588,7 +547,7 @@ def lu_backward(gL, gU, P, L, U):
         return None
     m, n = L._shape[-2], U._shape[-1]
     k = min(m, n)
-    ST = LinalgSolveTriangular.apply
+    ST = solve_triangular
 
     def plus(a, b):
         return b if a is None else a + b
@@ -679,7 +638,7 @@ def lu_solve_array(LU, piv, B, left, adjoint):
     L = np.tril(LU, -1) + np.eye(n, dtype=LU.dtype)
     U = np.triu(LU)
     Lt, Ut, Pt = L.swapaxes(-1, -2), U.swapaxes(-1, -2), P.swapaxes(-1, -2)
-    ts = trsm_array
+    ts = linalg_kind.trsm
     if left and not adjoint:
         return ts(U, ts(L, Pt @ B, False, True, True), True, True, False)
     if left:
@@ -710,7 +669,7 @@ class LinalgLuSolve(Function):
             gB = LinalgLuSolve.apply(LU, ctx.pivots, gX, left, not adjoint)
         if ctx.needs_input_grad[0]:
             P, L, U = _unpack(LU, ctx.piv)
-            ST = LinalgSolveTriangular.apply
+            ST = solve_triangular
             if left != adjoint:
                 gR = ST(U.mT, -((gX if left else gX.mT) @ (X.mT if left else X)), False, True,
                         False)

@@ -1,15 +1,17 @@
-"""torch.linalg: det, slogdet, inv, solve, cholesky, svdvals on numpy's LAPACK, matrix norms
-and cond built on them, the vector norms and cross product of other modules, and the
-factorizations of tapegrad/factorizations.py (eigh, qr, pinv, lstsq, matrix_exp,
-solve_triangular, the LU family) with the compositions torch builds on them (multi_dot, matrix_rank, vander,
-diagonal, tensorinv, tensorsolve) and torch's legacy names (torch.svd, torch.pinverse, ...).
+"""torch.linalg.  det, slogdet, inv, solve, cholesky, svdvals and solve_triangular record one
+LAPACK host entry each (kind `linalg`, tapegrad/kinds/linalg.py): numpy computes the value at
+the call, the sweep pauses at the entry and numpy computes its VJP (g * det * A^-T, -X^T g X^T,
+A^-T g ...), replay's forward and reverse sweeps pause there too, and create_graph records the
+VJP with these same entries, so derivatives of every order come out (svdvals: first order
+only).  Batches are stacks of matrices; solve broadcasts A's and B's batch dims as torch (with
+expand entries).  Built on them: matrix norms, cond, logdet; from other modules: the vector
+norms and the cross product.
 
-det, slogdet, inv, solve, cholesky and svdvals record one host entry each (kind `linalg`,
-tapegrad/kinds/linalg.py): np.linalg computes the value at the call, the sweep pauses at the
-entry and numpy computes its VJP (g * det * A^-T, -X^T g X^T, A^-T g ...), replay's forward
-and reverse sweeps pause there too, and create_graph records the VJP with these same entries,
-so derivatives of every order come out (svdvals: first order only).  Batches are stacks of
-matrices; solve broadcasts A's and B's batch dims as torch (with expand entries)."""
+The factorizations are custom-Function nodes of tapegrad/factorizations.py (svd, eigh, qr,
+pinv, lstsq, matrix_exp, the LU family; this module has their signatures and torch's argument
+checks), with torch's compositions on them (multi_dot, matrix_rank, vander, diagonal,
+tensorinv, tensorsolve, vecdot) and torch's legacy names (torch.svd, torch.pinverse, torch.lu,
+torch.triangular_solve, ...)."""
 import math
 import warnings
 
@@ -49,7 +51,7 @@ __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv
            "tensorsolve", "eig", "eigvals", "matmul", "vecdot", "lu_factor", "lu_factor_ex",
            "lu", "lu_solve"]
 
-_ROW = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
+_ROW = K.NAMES
 
 
 def _matrix_arg(fn, A, square=True, name="A", position=1):
@@ -77,13 +79,13 @@ def _lapack(which, A, B=None, flag=0):
     Aa = A._array().reshape(nb, n, kA)
     Ba = None
     k = kA
-    if which == K.SOLVE:   # B: a vector batch (k = 1), or (..., n, k) / left=False (..., k, n)
-        k = 1 if B.dim() == A.dim() - 1 else B._shape[-2 if flag else -1]
-        Ba = B._array().reshape((nb, k, n) if flag else (nb, n, k))
+    if which in K.SOLVES:   # B: a vector batch (k = 1), or (..., n, k) / left=False (..., k, n)
+        k = 1 if B.dim() == A.dim() - 1 else B._shape[-2 if flag & 1 else -1]
+        Ba = B._array().reshape((nb, k, n) if flag & 1 else (nb, n, k))
     out = K.forward(which, flag, Aa, Ba)
     if which in (K.DET, K.LOGDET):
         oshape = shape[:-2]
-    elif which == K.SOLVE:
+    elif which in K.SOLVES:
         oshape = B._shape
     elif which == K.SVDVALS:
         oshape = shape[:-2] + (min(n, kA),)
@@ -580,8 +582,9 @@ _REQUIRED = object()
 
 def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False, out=None):
     """X with A X = B (left=False: X A = B) for A upper (upper=True) or lower triangular,
-    only that triangle read, its diagonal taken as ones with unitriangular
-    (LinalgSolveTriangularBackward0, its gradient on that triangle); batch dims broadcast."""
+    only that triangle read, its diagonal taken as ones with unitriangular: one LAPACK host
+    entry (LinalgSolveTriangularBackward0, its gradient on that triangle; it replays); batch
+    dims broadcast."""
     if upper is _REQUIRED:
         raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
                         '"upper"')
@@ -606,7 +609,7 @@ def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False, o
         A = A.expand(*(batch + A._shape[-2:]))
     if B._shape[:-2] != batch:
         B = B.expand(*(batch + B._shape[-2:]))
-    return F.LinalgSolveTriangular.apply(A, B, bool(upper), bool(left), bool(unitriangular))
+    return _lapack(K.SOLVE_TRIANGULAR, A, B, K.tri_flag(upper, left, unitriangular))
 
 
 # ---- compositions, as torch's (CompositeImplicit: their grad_fns are their parts') -----------

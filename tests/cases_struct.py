@@ -126,3 +126,12 @@ STRUCT_CASES["solve"] += [
      ANY)]
 STRUCT_CASES["inv"] += [("ex", lambda m, a: m.linalg.inv_ex(a + _eye(m, a, 2)).inverse,
                          [(2, 2)], ANY)]
+# linalg.solve_triangular: a LAPACK host entry (tapegrad/kinds/linalg.py)
+STRUCT_CASES["solve_triangular"] = [
+    ("upper", lambda m, a, b: m.linalg.solve_triangular(a + _eye(m, a, 3), b, upper=True),
+     [(3, 3), (3, 2)], ANY),
+    ("lower-right", lambda m, a, b: m.linalg.solve_triangular(a + _eye(m, a, 3), b, upper=False,
+                                                              left=False), [(3, 3), (2, 3)], ANY),
+    ("unit-batch", lambda m, a, b: m.linalg.solve_triangular(a, b, upper=False,
+                                                             unitriangular=True),
+     [(2, 2, 2), (2, 2, 3)], ANY)]

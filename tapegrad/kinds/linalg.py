@@ -1,4 +1,5 @@
-"""linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals): LAPACK host entries.
+"""linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals, solve_triangular):
+LAPACK host entries.
 
 One entry per call, on numpy's LAPACK (np.linalg), never a loop in the Numba kernels: every
 entry of this kind carries the `host` flag, so the eager sweep and replay's forward and
@@ -14,6 +15,9 @@ params [which, nb, n, k, flag], on row-major buffers:
                  B and X (nb, k, n), X A = B.  A vector B is (nb, n, 1) (k = 1) row-major.
     CHOLESKY     A (nb, n, n) -> L (nb, n, n) from A's lower triangle; flag 1: upper (L^T)
     SVDVALS      A (nb, n, k) -> (nb, min(n, k))
+    SOLVE_TRIANGULAR  as SOLVE, A read from one triangle (LAPACK's trsm, by substitution
+                 here: no pivoting, inf / nan on a zero diagonal element); flag bits: 1
+                 left=False, 2 upper, 4 unitriangular.
 Batches are broadcast before the entry (expand entries), so A and B share nb.
 
 Faces: `forward` (numpy, torch's errors), `vjp` (numpy, what the sweep adds), `jvp` (numpy,
@@ -27,8 +31,9 @@ import numpy as np
 
 KINDS = ("linalg",)
 
-DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS = range(6)
-NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
+DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR = range(7)
+NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals", "solve_triangular")
+SOLVES = (SOLVE, SOLVE_TRIANGULAR)     # the entries with a right-hand side B
 NPARAMS = 5
 
 
@@ -44,7 +49,7 @@ def in_sizes(which, nb, n, k, flag):
         return nb * n * k, 0, nb * min(n, k)
     if which in (DET, LOGDET):
         return nb * n * n, 0, nb
-    if which == SOLVE:
+    if which in SOLVES:
         return nb * n * n, nb * n * k, nb * n * k
     return nb * n * n, 0, nb * n * n
 
@@ -55,8 +60,8 @@ def _shapes(which, nb, n, k, flag):
         return (nb, n, k), None, (nb, min(n, k))
     if which in (DET, LOGDET):
         return (nb, n, n), None, (nb,)
-    if which == SOLVE:
-        b = (nb, k, n) if flag else (nb, n, k)
+    if which in SOLVES:
+        b = (nb, k, n) if flag & 1 else (nb, n, k)
         return (nb, n, n), b, b
     return (nb, n, n), None, (nb, n, n)
 
@@ -118,6 +123,41 @@ def _not_positive_definite(A):
 
 
 # ---- the numpy faces ---------------------------------------------------------------------------
+def trsm(A, B, upper, left, unit):
+    """X with T X = B (left) or X T = B, T the upper / lower triangle of A (unit: ones on its
+    diagonal), by substitution as LAPACK's trsm: no pivoting, inf / nan on a zero diagonal
+    element, as torch.  A (..., n, n) and B (..., n, k) / (..., k, n), batch dims equal."""
+    if not left:   # X T = B  <=>  T^T X^T = B^T, T^T of the other triangle
+        return trsm(A.swapaxes(-1, -2), B.swapaxes(-1, -2), not upper, True,
+                    unit).swapaxes(-1, -2)
+    n = A.shape[-1]
+    X = np.array(B, dtype=np.result_type(A, B), copy=True)
+    order = range(n - 1, -1, -1) if upper else range(n)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for i in order:
+            rest = slice(i + 1, n) if upper else slice(0, i)
+            if rest.stop > rest.start:
+                X[..., i, :] -= np.einsum("...j,...jk->...k", A[..., i, rest], X[..., rest, :])
+            if not unit:
+                X[..., i, :] /= A[..., i, i:i + 1]
+    return X
+
+
+def tri_flag(upper, left, unit):
+    """A SOLVE_TRIANGULAR entry's flag bits (1 left=False, 2 upper, 4 unitriangular)."""
+    return (0 if left else 1) | (2 if upper else 0) | (4 if unit else 0)
+
+
+def _tri_flags(flag):
+    """(upper, left, unit) of a SOLVE_TRIANGULAR entry's flag bits."""
+    return bool(flag & 2), not flag & 1, bool(flag & 4)
+
+
+def _project(G, upper, unit):
+    """G on the triangle the entry reads (without its diagonal when unitriangular)."""
+    return np.triu(G, int(unit)) if upper else np.tril(G, -int(unit))
+
+
 def forward(which, flag, A, B=None):
     """The entry's value from 3-d A (and B), in their dtype; torch's errors."""
     try:
@@ -134,6 +174,8 @@ def forward(which, flag, A, B=None):
         if which == CHOLESKY:   # upper: U = L^T of the upper triangle's matrix, as torch
             return np.linalg.cholesky(A.swapaxes(-1, -2)).swapaxes(-1, -2) if flag \
                 else np.linalg.cholesky(A)
+        if which == SOLVE_TRIANGULAR:
+            return trsm(A, B, *_tri_flags(flag))
         return np.linalg.svd(A, compute_uv=False)
     except np.linalg.LinAlgError:
         if which == CHOLESKY:
@@ -190,6 +232,14 @@ def vjp(which, flag, g, A, B, out, needs):
         Lt = L.swapaxes(-1, -2)
         Y = np.linalg.solve(Lt, P)
         gA = np.linalg.solve(Lt, Y.swapaxes(-1, -2)).swapaxes(-1, -2)
+    elif which == SOLVE_TRIANGULAR:
+        # torch's linalg_solve_triangular_backward: G_B = A^-T g, G_A = -G_B X^T (left=False:
+        # -X^T G_B) on the triangle A is read from
+        upper, left, unit = _tri_flags(flag)
+        gB = trsm(A.swapaxes(-1, -2), g, not upper, left, unit)
+        if needs[0]:
+            Xt = out.swapaxes(-1, -2)
+            gA = _project(-(gB @ Xt) if left else -(Xt @ gB), upper, unit)
     else:
         U, _, Vh = np.linalg.svd(A, full_matrices=False)
         gA = U @ (g[:, :, None] * Vh)
@@ -218,6 +268,11 @@ def jvp(which, flag, A, B, out, dA, dB):
         Linv = np.linalg.inv(L)
         dL = L @ _phi(Linv @ dS @ Linv.swapaxes(-1, -2))
         return dL.swapaxes(-1, -2) if flag else dL
+    if which == SOLVE_TRIANGULAR:   # A^-1 (dB - dA' X), dA' on A's triangle
+        upper, left, unit = _tri_flags(flag)
+        dT = _project(dA, upper, unit)
+        r = (dB if dB is not None else 0.0) - (dT @ out if left else out @ dT)
+        return trsm(A, r, upper, left, unit)
     U, _, Vh = np.linalg.svd(A, full_matrices=False)
     return np.einsum("bji,bjk,bik->bi", U, dA, Vh)   # u_i^T dA v_i
 
@@ -235,7 +290,7 @@ def host_forward(params, p, a, b, e, off, vals):
     sa, sb, so = in_sizes(which, nb, n, k, flag)
     ash, bsh, osh = _shapes(which, nb, n, k, flag)
     A = _arena(vals, off, a, sa, ash)
-    B = _arena(vals, off, b, sb, bsh) if which == SOLVE else None
+    B = _arena(vals, off, b, sb, bsh) if which in SOLVES else None
     vals[off[e]:off[e] + so] = forward(which, flag, A, B).reshape(-1)
 
 
@@ -247,14 +302,14 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, out=None
     sa, sb, so = in_sizes(which, nb, n, k, flag)
     ash, bsh, osh = _shapes(which, nb, n, k, flag)
     A = _arena(vals, off, a, sa, ash, A)
-    B = _arena(vals, off, b, sb, bsh, B) if which == SOLVE else None
+    B = _arena(vals, off, b, sb, bsh, B) if which in SOLVES else None
     out = _arena(vals, off, e, so, osh, out)
     dt = np.result_type(A.dtype, out.dtype)
     g = adj[off[e]:off[e] + so].reshape(osh).astype(dt)
     gA, gB = vjp(which, flag, g, A.astype(dt, copy=False), B, out.astype(dt, copy=False), needs)
     if needs[0] and gA is not None:
         adj[off[a]:off[a] + sa] += gA.reshape(-1)
-    if which == SOLVE and needs[1] and gB is not None:
+    if which in SOLVES and needs[1] and gB is not None:
         adj[off[b]:off[b] + sb] += gB.reshape(-1)
 
 
@@ -262,7 +317,7 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, out=None
 def tensor_forward_linalg(T, x, y, shape, params, cst):
     which, nb, n, k, flag = (int(v) for v in params[:NPARAMS])
     ash, bsh, _ = _shapes(which, nb, n, k, flag)
-    yb = y.reshape(bsh) if which == SOLVE else None
+    yb = y.reshape(bsh) if which in SOLVES else None
     return T.lapack(which, x.reshape(ash), yb, flag).reshape(shape)
 
 
@@ -298,6 +353,13 @@ def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, cst):
         P = (P + P.tril(-1).mT) * 0.5
         Y = T.lapack(SOLVE, L.mT, P, 0)
         res.append((0, T.lapack(SOLVE, L.mT, Y.mT, 0).mT))
+    elif which == SOLVE_TRIANGULAR:   # A^T's entry reads the other triangle (upper bit flipped)
+        upper, left, unit = _tri_flags(flag)
+        A = operand(0).reshape(ash)
+        X = operand(2).reshape(osh)
+        gB = T.lapack(SOLVE_TRIANGULAR, A.mT, G, flag ^ 2)
+        gA = -(gB @ X.mT) if left else -(X.mT @ gB)
+        res += [(0, gA.triu(int(unit)) if upper else gA.tril(-int(unit))), (1, gB)]
     else:   # U diag(g) V^T with U, Vh of linalg.svd's node (T.svd): it differentiates again
         U, _, Vh = T.svd(operand(0).reshape(ash))
         res.append((0, U @ (G.reshape(osh + (1,)) * Vh)))
