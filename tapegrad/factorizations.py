@@ -517,7 +517,7 @@ def lu_array(A):
 def permutation(piv, m, dtype):
     """P (..., m, m) with A = P L U from getrf's pivots (..., k)."""
     batch = piv.shape[:-1]
-    flat = piv.reshape(-1, piv.shape[-1]) - 1
+    flat = piv.reshape(math.prod(batch), piv.shape[-1]) - 1
     perm = np.tile(np.arange(m), (flat.shape[0], 1))
     rows = np.arange(flat.shape[0])
     for j in range(flat.shape[1]):

@@ -308,6 +308,27 @@ def test_pinv_and_lstsq_of_rank_deficient_matrices_as_torch():
         np.testing.assert_allclose(u, v, rtol=1e-9, atol=1e-12)
 
 
+EMPTY = ["m.linalg.eigh(m.zeros(0, 0))", "m.linalg.eigvalsh(m.zeros(2, 0, 0))",
+         "m.linalg.qr(m.zeros(3, 0))", "m.linalg.qr(m.zeros(0, 3))", "m.linalg.pinv(m.zeros(0, 3))",
+         "m.linalg.lstsq(m.zeros(3, 0), m.zeros(3, 2))",
+         "m.linalg.lstsq(m.zeros(0, 3), m.zeros(0, 2))", "m.linalg.matrix_exp(m.zeros(0, 0))",
+         "m.linalg.solve_triangular(m.zeros(0, 0), m.zeros(0, 2), upper=True)",
+         "m.linalg.lu_factor(m.zeros(0, 0))", "m.linalg.lu(m.zeros(3, 0))",
+         "m.linalg.lu(m.zeros(0, 3))", "m.linalg.matrix_rank(m.zeros(0, 3))",
+         "m.linalg.lu_solve(*m.linalg.lu_factor(m.eye(2)), m.zeros(2, 0))",
+         "m.linalg.multi_dot([m.zeros(0, 3), m.zeros(3, 2)])",
+         "m.cholesky_solve(m.zeros(0, 2), m.zeros(0, 0))", "m.cholesky_inverse(m.zeros(0, 0))"]
+
+
+@pytest.mark.parametrize("expr", EMPTY)
+def test_empty_matrices_as_torch(expr):
+    shapes = []
+    for m in (tg, torch):
+        r = eval(expr, {"m": m})
+        shapes.append([tuple(x.shape) for x in (r if isinstance(r, tuple) else (r,))])
+    assert shapes[0] == shapes[1]
+
+
 def test_eigh_gradient_at_repeated_eigenvalues_as_torch():
     """torch's gradient divides by the eigenvalue gaps: inf / nan where they are zero (and the
     loss reads the eigenvectors); the eigenvalues' own gradient stays finite."""
