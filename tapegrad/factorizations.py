@@ -1,5 +1,5 @@
 """torch.linalg's factorizations and the ops built on them as custom-Function nodes (the route
-of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, matrix_exp, and
+of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, and
 torch's legacy cholesky, triangular_solve, cholesky_solve, cholesky_inverse; the LU family
 (lu_factor, lu, lu_solve, lu_unpack) on a numpy getrf.
 
@@ -21,11 +21,10 @@ from .structops import diag_embed
 from .tensor import Tensor
 from .views import cat, KIND_OPS
 
-__all__ = ["LinalgEigh", "LinalgQr", "LinalgPinv", "LinalgLstsq", "LinalgMatrixExp",
+__all__ = ["LinalgEigh", "LinalgQr", "LinalgPinv", "LinalgLstsq",
            "solve_triangular", "Cholesky", "TriangularSolve", "CholeskySolve",
            "CholeskyInverse", "LinalgLuFactorEx", "LinalgLu", "LinalgLuSolve", "LuUnpack",
-           "lu_array", "pinv_backward", "pinv_array",
-           "matrix_exp_array", "eps"]
+           "lu_array", "pinv_backward", "pinv_array", "eps"]
 
 
 def _named(cls, name):
@@ -62,65 +61,6 @@ def pinv_array(A, atol, rtol, hermitian):
     with np.errstate(divide="ignore"):
         Sinv = np.where(S > tol, 1.0 / S, 0.0).astype(A.dtype)
     return (Vh.swapaxes(-1, -2) * Sinv[..., None, :]) @ U.swapaxes(-1, -2)
-
-
-# Higham (2005), "The scaling and squaring method for the matrix exponential revisited": the
-# [m/m] Pade approximants' coefficients and the 1-norm bounds up to which each is exact in
-# double precision (torch uses degree-optimised Taylor polynomials: equal to rounding)
-_PADE = {3: (120., 60., 12., 1.),
-         5: (30240., 15120., 3360., 420., 30., 1.),
-         7: (17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.),
-         9: (17643225600., 8821612800., 2075673600., 302702400., 30270240., 2162160., 110880.,
-             3960., 90., 1.),
-         13: (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
-              129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
-              40840800., 960960., 16380., 182., 1.)}
-_THETA = ((3, 1.495585217958292e-002), (5, 2.539398330063230e-001),
-          (7, 9.504178996162932e-001), (9, 2.097847961257068e+000))
-_THETA13 = 5.371920351148152
-
-
-def _expm(A):
-    """exp of one float64 matrix by scaling and squaring on a Pade approximant."""
-    n = A.shape[-1]
-    eye = np.eye(n)
-    norm = np.abs(A).sum(0).max() if n else 0.0
-    if not np.isfinite(norm):
-        return np.full_like(A, np.nan)
-    for m, theta in _THETA:
-        if norm <= theta:
-            return _pade(A, m, eye)
-    s = max(0, int(np.ceil(np.log2(norm / _THETA13))))
-    E = _pade(A / 2.0 ** s, 13, eye)
-    for _ in range(s):
-        E = E @ E
-    return E
-
-
-def _pade(A, m, eye):
-    b = _PADE[m]
-    A2 = A @ A
-    if m == 13:
-        A4, A6 = A2 @ A2, A2 @ A2 @ A2
-        U = A @ (A6 @ (b[13] * A6 + b[11] * A4 + b[9] * A2) + b[7] * A6 + b[5] * A4
-                 + b[3] * A2 + b[1] * eye)
-        V = A6 @ (b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 + b[2] * A2 \
-            + b[0] * eye
-    else:
-        P, U, V = eye, 0.0, 0.0
-        for k in range(0, m + 1, 2):
-            U = U + b[k + 1] * P
-            V = V + b[k] * P
-            P = P @ A2
-        U = A @ U
-    return np.linalg.solve(V - U, V + U)
-
-
-def matrix_exp_array(A):
-    """exp of each matrix of A (..., n, n), computed in float64, in A's dtype."""
-    flat = np.asarray(A, np.float64).reshape((math.prod(A.shape[:-2]),) + A.shape[-2:])
-    out = np.stack([_expm(M) for M in flat]) if flat.shape[0] else flat.copy()
-    return out.reshape(A.shape).astype(A.dtype)
 
 
 # ---- the nodes ----------------------------------------------------------------------------------
@@ -332,28 +272,6 @@ class LinalgLstsq(Function):
 _named(LinalgLstsq, "LinalgLstsqBackward0")
 
 
-class LinalgMatrixExp(Function):
-    """linalg.matrix_exp (LinalgMatrixExpBackward0)."""
-
-    @staticmethod
-    def forward(ctx, A):
-        ctx.save_for_backward(A)
-        return _wrap(matrix_exp_array(A._array()), A._dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        # torch's linalg_matrix_exp_differential (adjoint): the top-right block of
-        # exp([[A^T, g], [0, A^T]])
-        A, = ctx.saved_tensors
-        n = A._shape[-1]
-        At = A.mT
-        top = cat([At, g], -1)
-        bottom = cat([zeros(*A._shape, dtype=A._dtype), At], -1)
-        E = LinalgMatrixExp.apply(cat([top, bottom], -2))
-        return E.narrow(-2, 0, n).narrow(-1, n, n)
-
-
-_named(LinalgMatrixExp, "LinalgMatrixExpBackward0")
 
 
 class Cholesky(Function):

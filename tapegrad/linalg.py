@@ -1,16 +1,16 @@
-"""torch.linalg.  det, slogdet, inv, solve, cholesky, svdvals and solve_triangular record one
-LAPACK host entry each (kind `linalg`, tapegrad/kinds/linalg.py): numpy computes the value at
-the call, the sweep pauses at the entry and numpy computes its VJP (g * det * A^-T, -X^T g X^T,
-A^-T g ...), replay's forward and reverse sweeps pause there too, and create_graph records the
-VJP with these same entries, so derivatives of every order come out (svdvals: first order
-only).  Batches are stacks of matrices; solve broadcasts A's and B's batch dims as torch (with
-expand entries).  Built on them: matrix norms, cond, logdet; from other modules: the vector
-norms and the cross product.
+"""torch.linalg.  det, slogdet, inv, solve, cholesky, svdvals, solve_triangular and matrix_exp
+record one LAPACK host entry each (kind `linalg`, tapegrad/kinds/linalg.py): numpy computes
+the value at the call, the sweep pauses at the entry and numpy computes its VJP (g * det *
+A^-T, -X^T g X^T, A^-T g ...), replay's forward and reverse sweeps pause there too, and
+create_graph records the VJP with these same entries, so derivatives of every order come out
+(svdvals: first order only).  Batches are stacks of matrices; solve broadcasts A's and B's
+batch dims as torch (with expand entries).  Built on them: matrix norms, cond, logdet; from
+other modules: the vector norms and the cross product.
 
 The factorizations are custom-Function nodes of tapegrad/factorizations.py (svd, eigh, qr,
-pinv, lstsq, matrix_exp, the LU family; this module has their signatures and torch's argument
-checks), with torch's compositions on them (multi_dot, matrix_rank, vander, diagonal,
-tensorinv, tensorsolve, vecdot) and torch's legacy names (torch.svd, torch.pinverse, torch.lu,
+pinv, lstsq, the LU family; this module has their signatures and torch's argument checks),
+with torch's compositions on them (multi_dot, matrix_rank, vander, diagonal, tensorinv,
+tensorsolve, vecdot) and torch's legacy names (torch.svd, torch.pinverse, torch.lu,
 torch.triangular_solve, ...)."""
 import math
 import warnings
@@ -570,11 +570,11 @@ def lstsq(A, B, rcond=None, *, driver=None):
 
 
 def matrix_exp(A):
-    """The matrix exponential of square matrices, by scaling and squaring
-    (LinalgMatrixExpBackward0: torch's gradient, the matrix_exp of a 2n x 2n block matrix,
-    so it differentiates again)."""
+    """The matrix exponential of square matrices, by scaling and squaring: one LAPACK host
+    entry (LinalgMatrixExpBackward0: torch's gradient, the matrix_exp of a 2n x 2n block
+    matrix, so it differentiates again; it replays)."""
     _matrix_arg("matrix_exp", A)
-    return F.LinalgMatrixExp.apply(A)
+    return _lapack(K.MATRIX_EXP, A)
 
 
 _REQUIRED = object()

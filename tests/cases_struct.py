@@ -135,3 +135,8 @@ STRUCT_CASES["solve_triangular"] = [
     ("unit-batch", lambda m, a, b: m.linalg.solve_triangular(a, b, upper=False,
                                                              unitriangular=True),
      [(2, 2, 2), (2, 2, 3)], ANY)]
+# linalg.matrix_exp: a LAPACK host entry (scaling and squaring)
+STRUCT_CASES["matrix_exp"] = [
+    ("small", lambda m, a: m.linalg.matrix_exp(a), [(2, 2)], ANY),
+    ("batch-squared", lambda m, a: m.matrix_exp(a * 3.0), [(2, 3, 3)], ANY),
+    ("method", lambda m, a: a.matrix_exp() * a, [(1, 1)], ANY)]

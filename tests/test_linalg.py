@@ -185,7 +185,7 @@ JVP = [(LK.DET, 0, [(2, 3, 3)]), (LK.LOGDET, 0, [(2, 3, 3)]), (LK.INV, 0, [(2, 3
        (LK.CHOLESKY, 0, [(2, 3, 3)]), (LK.CHOLESKY, 1, [(2, 3, 3)]),
        (LK.SVDVALS, 0, [(2, 3, 4)]), (LK.SOLVE_TRIANGULAR, 2, [(2, 3, 3), (2, 3, 2)]),
        (LK.SOLVE_TRIANGULAR, 1, [(2, 3, 3), (2, 2, 3)]),
-       (LK.SOLVE_TRIANGULAR, 6, [(2, 3, 3), (2, 3, 2)])]
+       (LK.SOLVE_TRIANGULAR, 6, [(2, 3, 3), (2, 3, 2)]), (LK.MATRIX_EXP, 0, [(2, 3, 3)])]
 
 
 @pytest.mark.parametrize("which,flag,shapes", JVP)

@@ -1,5 +1,5 @@
-"""linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals, solve_triangular):
-LAPACK host entries.
+"""linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals, solve_triangular,
+matrix_exp): LAPACK host entries.
 
 One entry per call, on numpy's LAPACK (np.linalg), never a loop in the Numba kernels: every
 entry of this kind carries the `host` flag, so the eager sweep and replay's forward and
@@ -18,6 +18,7 @@ params [which, nb, n, k, flag], on row-major buffers:
     SOLVE_TRIANGULAR  as SOLVE, A read from one triangle (LAPACK's trsm, by substitution
                  here: no pivoting, inf / nan on a zero diagonal element); flag bits: 1
                  left=False, 2 upper, 4 unitriangular.
+    MATRIX_EXP   A (nb, n, n) -> exp(A) (nb, n, n), scaling and squaring (numpy, float64)
 Batches are broadcast before the entry (expand entries), so A and B share nb.
 
 Faces: `forward` (numpy, torch's errors), `vjp` (numpy, what the sweep adds), `jvp` (numpy,
@@ -31,8 +32,9 @@ import numpy as np
 
 KINDS = ("linalg",)
 
-DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR = range(7)
-NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals", "solve_triangular")
+DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR, MATRIX_EXP = range(8)
+NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals", "solve_triangular",
+         "matrix_exp")
 SOLVES = (SOLVE, SOLVE_TRIANGULAR)     # the entries with a right-hand side B
 NPARAMS = 5
 
@@ -143,6 +145,77 @@ def trsm(A, B, upper, left, unit):
     return X
 
 
+# Higham (2005), "The scaling and squaring method for the matrix exponential revisited": the
+# [m/m] Pade approximants' coefficients and the 1-norm bounds up to which each is exact in
+# double precision (torch uses degree-optimised Taylor polynomials: equal to rounding)
+_PADE = {3: (120., 60., 12., 1.),
+         5: (30240., 15120., 3360., 420., 30., 1.),
+         7: (17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.),
+         9: (17643225600., 8821612800., 2075673600., 302702400., 30270240., 2162160., 110880.,
+             3960., 90., 1.),
+         13: (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+              129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+              40840800., 960960., 16380., 182., 1.)}
+_THETA = ((3, 1.495585217958292e-002), (5, 2.539398330063230e-001),
+          (7, 9.504178996162932e-001), (9, 2.097847961257068e+000))
+_THETA13 = 5.371920351148152
+
+
+def _expm(A):
+    """exp of one float64 matrix by scaling and squaring on a Pade approximant."""
+    n = A.shape[-1]
+    eye = np.eye(n)
+    norm = np.abs(A).sum(0).max() if n else 0.0
+    if not np.isfinite(norm):
+        return np.full_like(A, np.nan)
+    for m, theta in _THETA:
+        if norm <= theta:
+            return _pade(A, m, eye)
+    s = max(0, int(np.ceil(np.log2(norm / _THETA13))))
+    E = _pade(A / 2.0 ** s, 13, eye)
+    for _ in range(s):
+        E = E @ E
+    return E
+
+
+def _pade(A, m, eye):
+    b = _PADE[m]
+    A2 = A @ A
+    if m == 13:
+        A4, A6 = A2 @ A2, A2 @ A2 @ A2
+        U = A @ (A6 @ (b[13] * A6 + b[11] * A4 + b[9] * A2) + b[7] * A6 + b[5] * A4
+                 + b[3] * A2 + b[1] * eye)
+        V = A6 @ (b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 + b[2] * A2 \
+            + b[0] * eye
+    else:
+        P, U, V = eye, 0.0, 0.0
+        for k in range(0, m + 1, 2):
+            U = U + b[k + 1] * P
+            V = V + b[k] * P
+            P = P @ A2
+        U = A @ U
+    return np.linalg.solve(V - U, V + U)
+
+
+def expm(A):
+    """exp of each matrix of A (..., n, n), computed in float64, in A's dtype."""
+    flat = np.asarray(A, np.float64).reshape((int(np.prod(A.shape[:-2])),) + A.shape[-2:])
+    out = np.stack([_expm(M) for M in flat]) if flat.shape[0] else flat.copy()
+    return out.reshape(A.shape).astype(A.dtype)
+
+
+
+def _expm_block(X, Y):
+    """The top-right block of exp([[X, Y], [0, X]]): the derivative of exp at X along Y
+    (Mathias 1996, torch's linalg_matrix_exp_differential)."""
+    nb, n = X.shape[0], X.shape[-1]
+    M = np.zeros((nb, 2 * n, 2 * n), np.result_type(X, Y))
+    M[:, :n, :n] = X
+    M[:, n:, n:] = X
+    M[:, :n, n:] = Y
+    return expm(M)[:, :n, n:]
+
+
 def tri_flag(upper, left, unit):
     """A SOLVE_TRIANGULAR entry's flag bits (1 left=False, 2 upper, 4 unitriangular)."""
     return (0 if left else 1) | (2 if upper else 0) | (4 if unit else 0)
@@ -176,6 +249,8 @@ def forward(which, flag, A, B=None):
                 else np.linalg.cholesky(A)
         if which == SOLVE_TRIANGULAR:
             return trsm(A, B, *_tri_flags(flag))
+        if which == MATRIX_EXP:
+            return expm(A)
         return np.linalg.svd(A, compute_uv=False)
     except np.linalg.LinAlgError:
         if which == CHOLESKY:
@@ -240,6 +315,8 @@ def vjp(which, flag, g, A, B, out, needs):
         if needs[0]:
             Xt = out.swapaxes(-1, -2)
             gA = _project(-(gB @ Xt) if left else -(Xt @ gB), upper, unit)
+    elif which == MATRIX_EXP:   # the adjoint of the derivative: at A^T along g
+        gA = _expm_block(A.swapaxes(-1, -2), g)
     else:
         U, _, Vh = np.linalg.svd(A, full_matrices=False)
         gA = U @ (g[:, :, None] * Vh)
@@ -268,6 +345,8 @@ def jvp(which, flag, A, B, out, dA, dB):
         Linv = np.linalg.inv(L)
         dL = L @ _phi(Linv @ dS @ Linv.swapaxes(-1, -2))
         return dL.swapaxes(-1, -2) if flag else dL
+    if which == MATRIX_EXP:
+        return _expm_block(A, dA)
     if which == SOLVE_TRIANGULAR:   # A^-1 (dB - dA' X), dA' on A's triangle
         upper, left, unit = _tri_flags(flag)
         dT = _project(dA, upper, unit)
@@ -360,6 +439,11 @@ def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, cst):
         gB = T.lapack(SOLVE_TRIANGULAR, A.mT, G, flag ^ 2)
         gA = -(gB @ X.mT) if left else -(X.mT @ gB)
         res += [(0, gA.triu(int(unit)) if upper else gA.tril(-int(unit))), (1, gB)]
+    elif which == MATRIX_EXP:   # exp of the 2n x 2n block matrix: an entry of this kind again
+        At = operand(0).reshape(ash).mT
+        block = T.cat([T.cat([At, G], -1), T.cat([G.new_zeros(ash), At], -1)], -2)
+        E = T.lapack(MATRIX_EXP, block, None, 0)
+        res.append((0, E.narrow(-2, 0, n).narrow(-1, n, n)))
     else:   # U diag(g) V^T with U, Vh of linalg.svd's node (T.svd): it differentiates again
         U, _, Vh = T.svd(operand(0).reshape(ash))
         res.append((0, U @ (G.reshape(osh + (1,)) * Vh)))
