@@ -1,13 +1,14 @@
-"""torch.linalg's factorizations and the ops built on them as custom-Function nodes (the route
-of linalg.svd, tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, and
-torch's legacy cholesky, triangular_solve, cholesky_solve, cholesky_inverse; the LU family
-(lu_factor, lu, lu_solve, lu_unpack) on a numpy getrf.
+"""torch.linalg's factorizations as custom-Function nodes (the route of linalg.svd,
+tapegrad/pyfunc.py): eigh, qr, pinv, lstsq, the LU family (lu_factor, lu, lu_solve, on a numpy
+getrf, and lu_unpack), and torch's legacy cholesky, triangular_solve, cholesky_solve and
+cholesky_inverse.
 
 Each is ONE node named as torch's (LinalgEighBackward0, LinalgQrBackward0, ...): numpy's LAPACK
 (or a numpy loop) computes the value, and the backward is torch's formula (FunctionsManual.cpp)
-written in tapegrad ops on the saved inputs and outputs, so create_graph records it and every
-order differentiates.  Like svd's, a tape holding one of these nodes does not replay (record
-refuses custom Functions).  The argument checks and torch's signatures are in tapegrad/linalg.py.
+written in tapegrad ops on the saved inputs and outputs, its triangular solves as
+linalg.solve_triangular's host entries, so create_graph records it and every order
+differentiates.  Like svd's, a tape holding one of these nodes does not replay (record refuses
+custom Functions).  The argument checks and torch's signatures are in tapegrad/linalg.py.
 """
 import math
 
@@ -65,8 +66,8 @@ def pinv_array(A, atol, rtol, hermitian):
 
 # ---- the nodes ----------------------------------------------------------------------------------
 class LinalgEigh(Function):
-    """linalg.eigh / eigvalsh: (eigenvalues ascending, eigenvectors) of the symmetric matrix
-    read from one triangle of A (LinalgEighBackward0)."""
+    """linalg.eigh: (eigenvalues ascending, eigenvectors) of the symmetric matrix read from one
+    triangle of A (LinalgEighBackward0; eigvalsh's create_graph VJP reads its eigenvectors)."""
 
     @staticmethod
     def forward(ctx, A, uplo):

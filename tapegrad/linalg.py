@@ -1,11 +1,11 @@
-"""torch.linalg.  det, slogdet, inv, solve, cholesky, svdvals, solve_triangular and matrix_exp
-record one LAPACK host entry each (kind `linalg`, tapegrad/kinds/linalg.py): numpy computes
-the value at the call, the sweep pauses at the entry and numpy computes its VJP (g * det *
-A^-T, -X^T g X^T, A^-T g ...), replay's forward and reverse sweeps pause there too, and
-create_graph records the VJP with these same entries, so derivatives of every order come out
-(svdvals: first order only).  Batches are stacks of matrices; solve broadcasts A's and B's
-batch dims as torch (with expand entries).  Built on them: matrix norms, cond, logdet; from
-other modules: the vector norms and the cross product.
+"""torch.linalg.  det, slogdet, inv, solve, cholesky, svdvals, solve_triangular, matrix_exp and
+eigvalsh record one LAPACK host entry each (kind `linalg`, tapegrad/kinds/linalg.py): numpy
+computes the value at the call, the sweep pauses at the entry and numpy computes its VJP (g *
+det * A^-T, -X^T g X^T, A^-T g ...), replay's forward and reverse sweeps pause there too, and
+create_graph records the VJP with these same entries (svdvals' and eigvalsh's through the svd
+and eigh nodes), so derivatives of every order come out.  Batches are stacks of matrices;
+solve broadcasts A's and B's batch dims as torch (with expand entries).  Built on them: matrix
+norms, cond, logdet; from other modules: the vector norms and the cross product.
 
 The factorizations are custom-Function nodes of tapegrad/factorizations.py (svd, eigh, qr,
 pinv, lstsq, the LU family; this module has their signatures and torch's argument checks),
@@ -19,7 +19,6 @@ import numpy as np
 
 from . import dtypes as D, factorizations as F
 from .creation import zeros
-from .grad_mode import is_grad_enabled
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError
 from .mathops import linalg_norm as _vector_or_fro, vector_norm
@@ -89,6 +88,8 @@ def _lapack(which, A, B=None, flag=0):
         oshape = B._shape
     elif which == K.SVDVALS:
         oshape = shape[:-2] + (min(n, kA),)
+    elif which == K.EIGVALSH:
+        oshape = shape[:-1]
     else:
         oshape = shape
     out = np.asarray(out, A._dtype.np).reshape(oshape)
@@ -315,8 +316,10 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
     return _RT["linalg_svd"](LinalgSvd.apply(A, bool(full_matrices)))
 
 
-# svdvals' create_graph VJP reads the singular vectors through this (kinds/linalg.py)
+# svdvals' and eigvalsh's create_graph VJPs read the singular vectors / eigenvectors through
+# these (kinds/linalg.py)
 KIND_OPS.svd = lambda A: LinalgSvd.apply(A, False)
+KIND_OPS.eigh = F.LinalgEigh.apply
 
 
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)
@@ -431,9 +434,7 @@ def _eigh(A, UPLO):
     try:
         return F.LinalgEigh.apply(A, _uplo(UPLO))
     except np.linalg.LinAlgError:
-        raise LinAlgError("linalg.eigh: The algorithm failed to converge because the input "
-                          "matrix is ill-conditioned or has too many repeated eigenvalues.") \
-            from None
+        raise LinAlgError(K.EIGH_FAILED) from None
 
 
 def eigh(A, UPLO="L", *, out=None):
@@ -447,17 +448,12 @@ def eigh(A, UPLO="L", *, out=None):
 
 
 def eigvalsh(A, UPLO="L", *, out=None):
-    """The eigenvalues of symmetric matrices, ascending (LinalgEighBackward0: torch computes
-    the eigenvectors too when A requires grad, V diag(g) V^T is the gradient)."""
+    """The eigenvalues of symmetric matrices, ascending, read from the lower (UPLO='L') or
+    upper triangle: one LAPACK host entry (LinalgEighBackward0, torch's node name; gradient
+    V diag(g) V^T, its create_graph VJP through linalg.eigh's node; it replays)."""
     _no_out("eigvalsh", out)
     _eigh_arg(A, "eigh")
-    if A.requires_grad and is_grad_enabled():
-        return _eigh(A, UPLO)[0]
-    try:
-        L = np.linalg.eigvalsh(A._array(), UPLO=_uplo(UPLO))
-    except np.linalg.LinAlgError:
-        return _eigh(A, UPLO)[0]     # (its error)
-    return Tensor._wrap(np.ascontiguousarray(L, A._dtype.np), A._dtype)
+    return _lapack(K.EIGVALSH, A, None, 1 if _uplo(UPLO) == "U" else 0)
 
 
 def eig(A, *, out=None):

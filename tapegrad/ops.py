@@ -51,7 +51,7 @@ Kinds (see docs/design.md):
             make the group show as one grad_fn of the row's name
   linalg    LAPACK host entries (det, slogdet, inv, solve, cholesky, svdvals: numpy's
             np.linalg; solve_triangular: a substitution; matrix_exp: scaling and squaring;
-            tapegrad/kinds/linalg.py); always
+            eigvalsh; tapegrad/kinds/linalg.py); always
             flagged `host`, no kernel piece
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
@@ -486,6 +486,8 @@ _DECLS = [
     # (B saved as solve's is, so that a replay of a constant B has its value)
     Op("solve_triangular", "linalg", "LinalgSolveTriangularBackward0", saves=("a", "b", "out")),
     Op("matrix_exp", "linalg", "LinalgMatrixExpBackward0", saves=("a",)),
+    # eigvalsh: torch's node is eigh's; its VJP reads the eigenvectors from linalg.eigh's node
+    Op("eigvalsh", "linalg", "LinalgEighBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):

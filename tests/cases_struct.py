@@ -140,3 +140,7 @@ STRUCT_CASES["matrix_exp"] = [
     ("small", lambda m, a: m.linalg.matrix_exp(a), [(2, 2)], ANY),
     ("batch-squared", lambda m, a: m.matrix_exp(a * 3.0), [(2, 3, 3)], ANY),
     ("method", lambda m, a: a.matrix_exp() * a, [(1, 1)], ANY)]
+# linalg.eigvalsh: a LAPACK host entry (its create_graph VJP through linalg.eigh's node)
+STRUCT_CASES["eigvalsh"] = [
+    ("sym", lambda m, a: m.linalg.eigvalsh(a + a.mT), [(3, 3)], ANY),
+    ("upper-batch", lambda m, a: m.linalg.eigvalsh(a + a.mT, UPLO="U"), [(2, 3, 3)], ANY)]

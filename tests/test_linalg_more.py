@@ -592,9 +592,10 @@ def test_factorizations_refuse_recording_with_a_clear_error():
             tg.record(fn, a)
 
 
-def test_solve_triangular_and_matrix_exp_are_host_entries_that_replay(tmp_path):
-    """One LAPACK host entry per call: recorded, replayed at another point, saved to a file
-    and loaded, with the gradients of an eager backward."""
+def test_single_output_entries_replay(tmp_path):
+    """solve_triangular, matrix_exp, eigvalsh: one LAPACK host entry per call, recorded,
+    replayed at another point, saved to a file and loaded, with the gradients of an eager
+    backward."""
     rng = np.random.default_rng(12)
     A0 = rng.normal(size=(2, 3, 3)) + 3 * np.eye(3)
     B0 = rng.normal(size=(2, 3, 2))
@@ -603,9 +604,10 @@ def test_solve_triangular_and_matrix_exp_are_host_entries_that_replay(tmp_path):
         return ((tg.linalg.solve_triangular(a, b, upper=True) ** 2).sum()
                 + tg.linalg.solve_triangular(a, b.mT, upper=False, left=False,
                                              unitriangular=True).sum()
-                + (tg.linalg.matrix_exp(a * 0.3) ** 2).sum())
+                + (tg.linalg.matrix_exp(a * 0.3) ** 2).sum()
+                + (tg.linalg.eigvalsh(a, UPLO="U") ** 3).sum())
     rec = tg.record(f, tg.tensor(A0), tg.tensor(B0))
-    assert int(rec.host.sum()) == 3
+    assert int(rec.host.sum()) == 4
     path = tmp_path / "t.npz"
     rec.save(path)
     A1 = A0 * 1.1

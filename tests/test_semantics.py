@@ -600,6 +600,7 @@ NEXT_FNS = {
                          "m.linalg.solve_triangular(q.detach(), a, upper=False)",
                          "m.linalg.solve_triangular(q, c.t(), upper=True, left=False)"],
     "matrix_exp": ["m.linalg.matrix_exp(q)", "q.matrix_exp()"],
+    "eigvalsh": ["m.linalg.eigvalsh(q)", "m.linalg.eigvalsh(q, UPLO='U')"],
     "linear": ["F.linear(a, b)", "F.linear(a[None], b * 1, v[:2])", "F.linear(a, b, v[:2])",
                "F.linear(a, b * 1, v[:2])", "F.linear(c, b, v[:2])"], "leaky_relu": ["F.leaky_relu(b)"],
     "elu": ["F.elu(b)"], "gelu": ["F.gelu(b)"], "silu": ["F.silu(b)"],

@@ -1,5 +1,5 @@
 """linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals, solve_triangular,
-matrix_exp): LAPACK host entries.
+matrix_exp, eigvalsh): LAPACK host entries.
 
 One entry per call, on numpy's LAPACK (np.linalg), never a loop in the Numba kernels: every
 entry of this kind carries the `host` flag, so the eager sweep and replay's forward and
@@ -19,24 +19,29 @@ params [which, nb, n, k, flag], on row-major buffers:
                  here: no pivoting, inf / nan on a zero diagonal element); flag bits: 1
                  left=False, 2 upper, 4 unitriangular.
     MATRIX_EXP   A (nb, n, n) -> exp(A) (nb, n, n), scaling and squaring (numpy, float64)
+    EIGVALSH     A (nb, n, n) -> (nb, n) ascending, from A's lower triangle; flag 1: upper
 Batches are broadcast before the entry (expand entries), so A and B share nb.
 
 Faces: `forward` (numpy, torch's errors), `vjp` (numpy, what the sweep adds), `jvp` (numpy,
 the tangent map beside it, for forward mode), `tensor_vjp_linalg` (the VJP as recorded tensor
 ops for create_graph: composed of these same entries, so every order differentiates) and
 `tensor_forward_linalg` (replay's tensor re-run).  T.lapack(which, A, B, flag) records one
-entry of this kind, T.svd(A) linalg.svd's node (tapegrad/linalg.py hands both in through
-views.KIND_OPS).
+entry of this kind, T.svd(A) linalg.svd's node and T.eigh(A, uplo) linalg.eigh's
+(tapegrad/linalg.py hands them in through views.KIND_OPS).
 """
 import numpy as np
 
 KINDS = ("linalg",)
 
-DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR, MATRIX_EXP = range(8)
+DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR, MATRIX_EXP, EIGVALSH = range(9)
 NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals", "solve_triangular",
-         "matrix_exp")
+         "matrix_exp", "eigvalsh")
 SOLVES = (SOLVE, SOLVE_TRIANGULAR)     # the entries with a right-hand side B
 NPARAMS = 5
+
+
+EIGH_FAILED = ("linalg.eigh: The algorithm failed to converge because the input matrix is "
+               "ill-conditioned or has too many repeated eigenvalues.")
 
 
 class LinAlgError(RuntimeError):
@@ -49,6 +54,8 @@ def in_sizes(which, nb, n, k, flag):
     """Element counts of A, B (0: none) and the output."""
     if which == SVDVALS:
         return nb * n * k, 0, nb * min(n, k)
+    if which == EIGVALSH:
+        return nb * n * n, 0, nb * n
     if which in (DET, LOGDET):
         return nb * n * n, 0, nb
     if which in SOLVES:
@@ -60,6 +67,8 @@ def _shapes(which, nb, n, k, flag):
     """(A's, B's, out's) 3-d shapes of the entry's buffers."""
     if which == SVDVALS:
         return (nb, n, k), None, (nb, min(n, k))
+    if which == EIGVALSH:
+        return (nb, n, n), None, (nb, n)
     if which in (DET, LOGDET):
         return (nb, n, n), None, (nb,)
     if which in SOLVES:
@@ -251,8 +260,12 @@ def forward(which, flag, A, B=None):
             return trsm(A, B, *_tri_flags(flag))
         if which == MATRIX_EXP:
             return expm(A)
+        if which == EIGVALSH:
+            return np.linalg.eigvalsh(A, UPLO="U" if flag else "L")
         return np.linalg.svd(A, compute_uv=False)
     except np.linalg.LinAlgError:
+        if which == EIGVALSH:
+            raise LinAlgError(EIGH_FAILED) from None
         if which == CHOLESKY:
             raise _not_positive_definite(A.swapaxes(-1, -2) if flag else A) from None
         raise _singular(which, A) from None
@@ -317,6 +330,9 @@ def vjp(which, flag, g, A, B, out, needs):
             gA = _project(-(gB @ Xt) if left else -(Xt @ gB), upper, unit)
     elif which == MATRIX_EXP:   # the adjoint of the derivative: at A^T along g
         gA = _expm_block(A.swapaxes(-1, -2), g)
+    elif which == EIGVALSH:     # torch's: V diag(g) V^T (not restricted to the triangle read)
+        V = np.linalg.eigh(A, UPLO="U" if flag else "L")[1]
+        gA = (V * g[:, None, :]) @ V.swapaxes(-1, -2)
     else:
         U, _, Vh = np.linalg.svd(A, full_matrices=False)
         gA = U @ (g[:, :, None] * Vh)
@@ -347,6 +363,11 @@ def jvp(which, flag, A, B, out, dA, dB):
         return dL.swapaxes(-1, -2) if flag else dL
     if which == MATRIX_EXP:
         return _expm_block(A, dA)
+    if which == EIGVALSH:   # v_i^T dS v_i, dS the symmetric matrix of the triangle read
+        dA = dA.swapaxes(-1, -2) if flag else dA
+        dS = np.tril(dA) + np.tril(dA, -1).swapaxes(-1, -2)
+        V = np.linalg.eigh(A, UPLO="U" if flag else "L")[1]
+        return np.einsum("bji,bjk,bki->bi", V, dS, V)
     if which == SOLVE_TRIANGULAR:   # A^-1 (dB - dA' X), dA' on A's triangle
         upper, left, unit = _tri_flags(flag)
         dT = _project(dA, upper, unit)
@@ -444,6 +465,9 @@ def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, cst):
         block = T.cat([T.cat([At, G], -1), T.cat([G.new_zeros(ash), At], -1)], -2)
         E = T.lapack(MATRIX_EXP, block, None, 0)
         res.append((0, E.narrow(-2, 0, n).narrow(-1, n, n)))
+    elif which == EIGVALSH:   # V of linalg.eigh's node (T.eigh): it differentiates again
+        V = T.eigh(operand(0).reshape(ash), "U" if flag else "L")[1]
+        res.append((0, (V * G.unsqueeze(-2)) @ V.mT))
     else:   # U diag(g) V^T with U, Vh of linalg.svd's node (T.svd): it differentiates again
         U, _, Vh = T.svd(operand(0).reshape(ash))
         res.append((0, U @ (G.reshape(osh + (1,)) * Vh)))
