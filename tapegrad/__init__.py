@@ -64,6 +64,11 @@ from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc
                         unravel_index, gcd, lcm, isreal, unique, unique_consecutive)
 from .floordiv import floor_divide  # noqa: E402
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
+from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
+                     matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,
+                     cholesky_solve, cholesky_inverse, torch_lu as lu, lu_unpack,
+                     torch_lu_solve as lu_solve)
+linalg.matrix_power = matrix_power   # torch.linalg.matrix_power (composed.py is above linalg)
 from . import autograd, return_types
 from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
                      TracingError, TapeFormatError)

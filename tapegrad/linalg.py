@@ -1,21 +1,28 @@
-"""torch.linalg: det, slogdet, inv, solve, cholesky, svdvals on numpy's LAPACK, matrix norms
-and cond built on them, and the vector norms and cross product of other modules.
+"""torch.linalg.  det, slogdet, inv, solve, cholesky, svdvals, solve_triangular, matrix_exp and
+eigvalsh record one LAPACK host entry each (kind `linalg`, tapegrad/kinds/linalg.py): numpy
+computes the value at the call, the sweep pauses at the entry and numpy computes its VJP (g *
+det * A^-T, -X^T g X^T, A^-T g ...), replay's forward and reverse sweeps pause there too, and
+create_graph records the VJP with these same entries (svdvals' and eigvalsh's through the svd
+and eigh nodes), so derivatives of every order come out.  Batches are stacks of matrices;
+solve broadcasts A's and B's batch dims as torch (with expand entries).  Built on them: matrix
+norms, cond, logdet; from other modules: the vector norms and the cross product.
 
-det, slogdet, inv, solve, cholesky and svdvals record one host entry each (kind `linalg`,
-tapegrad/kinds/linalg.py): np.linalg computes the value at the call, the sweep pauses at the
-entry and numpy computes its VJP (g * det * A^-T, -X^T g X^T, A^-T g ...), replay's forward
-and reverse sweeps pause there too, and create_graph records the VJP with these same entries,
-so derivatives of every order come out (svdvals: first order only).  Batches are stacks of
-matrices; solve broadcasts A's and B's batch dims as torch (with expand entries)."""
+The factorizations are custom-Function nodes of tapegrad/factorizations.py (svd, eigh, qr,
+pinv, lstsq, the LU family; this module has their signatures and torch's argument checks),
+with torch's compositions on them (multi_dot, matrix_rank, vander, diagonal, tensorinv,
+tensorsolve, vecdot) and torch's legacy names (torch.svd, torch.pinverse, torch.lu,
+torch.triangular_solve, ...)."""
 import math
+import warnings
 
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes as D, factorizations as F
+from .creation import zeros
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError
 from .mathops import linalg_norm as _vector_or_fro, vector_norm
-from .ndops import where
+from .ndops import matmul as _matmul, where
 from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
 from .pyfunc import Function
@@ -25,16 +32,25 @@ from .return_types import _make
 _RT = {name: _make(name, fields) for name, fields in (
     ("linalg_slogdet", ("sign", "logabsdet")), ("slogdet", ("sign", "logabsdet")),
     ("linalg_inv_ex", ("inverse", "info")), ("linalg_solve_ex", ("result", "info")),
-    ("linalg_cholesky_ex", ("L", "info")), ("linalg_svd", ("U", "S", "Vh")))}
+    ("linalg_cholesky_ex", ("L", "info")), ("linalg_svd", ("U", "S", "Vh")),
+    ("linalg_eigh", ("eigenvalues", "eigenvectors")), ("linalg_qr", ("Q", "R")),
+    ("linalg_lstsq", ("solution", "residuals", "rank", "singular_values")),
+    ("svd", ("U", "S", "V")), ("qr", ("Q", "R")),
+    ("triangular_solve", ("solution", "cloned_coefficient")),
+    ("linalg_lu_factor", ("LU", "pivots")), ("linalg_lu_factor_ex", ("LU", "pivots", "info")),
+    ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")))}
 from .tape import input_node
-from .tensor import Tensor, tensor_methods
-from .views import KIND_OPS
+from .tensor import _dim, Tensor, tensor_methods
+from .views import cat, KIND_OPS
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv", "inv_ex",
            "solve", "solve_ex", "cholesky", "cholesky_ex", "svd", "svdvals", "cond",
-           "LinAlgError"]
+           "LinAlgError", "eigh", "eigvalsh", "qr", "pinv", "lstsq", "matrix_exp",
+           "solve_triangular", "multi_dot", "matrix_rank", "vander", "diagonal", "tensorinv",
+           "tensorsolve", "eig", "eigvals", "matmul", "vecdot", "lu_factor", "lu_factor_ex",
+           "lu", "lu_solve"]
 
-_ROW = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
+_ROW = K.NAMES
 
 
 def _matrix_arg(fn, A, square=True, name="A", position=1):
@@ -62,16 +78,18 @@ def _lapack(which, A, B=None, flag=0):
     Aa = A._array().reshape(nb, n, kA)
     Ba = None
     k = kA
-    if which == K.SOLVE:   # B: a vector batch (k = 1), or (..., n, k) / left=False (..., k, n)
-        k = 1 if B.dim() == A.dim() - 1 else B._shape[-2 if flag else -1]
-        Ba = B._array().reshape((nb, k, n) if flag else (nb, n, k))
+    if which in K.SOLVES:   # B: a vector batch (k = 1), or (..., n, k) / left=False (..., k, n)
+        k = 1 if B.dim() == A.dim() - 1 else B._shape[-2 if flag & 1 else -1]
+        Ba = B._array().reshape((nb, k, n) if flag & 1 else (nb, n, k))
     out = K.forward(which, flag, Aa, Ba)
     if which in (K.DET, K.LOGDET):
         oshape = shape[:-2]
-    elif which == K.SOLVE:
+    elif which in K.SOLVES:
         oshape = B._shape
     elif which == K.SVDVALS:
         oshape = shape[:-2] + (min(n, kA),)
+    elif which == K.EIGVALSH:
+        oshape = shape[:-1]
     else:
         oshape = shape
     out = np.asarray(out, A._dtype.np).reshape(oshape)
@@ -298,8 +316,10 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
     return _RT["linalg_svd"](LinalgSvd.apply(A, bool(full_matrices)))
 
 
-# svdvals' create_graph VJP reads the singular vectors through this (kinds/linalg.py)
+# svdvals' and eigvalsh's create_graph VJPs read the singular vectors / eigenvectors through
+# these (kinds/linalg.py)
 KIND_OPS.svd = lambda A: LinalgSvd.apply(A, False)
+KIND_OPS.eigh = F.LinalgEigh.apply
 
 
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)
@@ -395,9 +415,666 @@ def _cond_singular(A, p):
     return Tensor._wrap(out.reshape(A._shape[:-2]), A._dtype)
 
 
+# ---- factorizations (tapegrad/factorizations.py: one custom-Function node each) -------------
+def _uplo(UPLO):
+    u = str(UPLO).upper()
+    if len(u) != 1 or u not in "LU":
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return u
+
+
+def _eigh_arg(A, fn):
+    if isinstance(A, Tensor) and A.dim() >= 2 and not A._dtype.is_floating_point:
+        raise NotImplementedError(f'"linalg_eigh_cpu" not implemented for '
+                                  f"'{A._dtype.legacy}'")
+    _matrix_arg(fn, A)
+
+
+def _eigh(A, UPLO):
+    try:
+        return F.LinalgEigh.apply(A, _uplo(UPLO))
+    except np.linalg.LinAlgError:
+        raise LinAlgError(K.EIGH_FAILED) from None
+
+
+def eigh(A, UPLO="L", *, out=None):
+    """(eigenvalues, eigenvectors) of symmetric matrices, read from the lower (UPLO='L') or
+    upper triangle, eigenvalues ascending (LinalgEighBackward0, torch's gradient: inf / nan
+    where eigenvalues repeat and the loss reads the eigenvectors).  The eigenvectors' signs
+    are LAPACK's, unspecified as torch's."""
+    _no_out("eigh", out)
+    _eigh_arg(A, "eigh")
+    return _RT["linalg_eigh"](_eigh(A, UPLO))
+
+
+def eigvalsh(A, UPLO="L", *, out=None):
+    """The eigenvalues of symmetric matrices, ascending, read from the lower (UPLO='L') or
+    upper triangle: one LAPACK host entry (LinalgEighBackward0, torch's node name; gradient
+    V diag(g) V^T, its create_graph VJP through linalg.eigh's node; it replays)."""
+    _no_out("eigvalsh", out)
+    _eigh_arg(A, "eigh")
+    return _lapack(K.EIGVALSH, A, None, 1 if _uplo(UPLO) == "U" else 0)
+
+
+def eig(A, *, out=None):
+    """Not available: torch.linalg.eig returns complex eigenvalues and eigenvectors, and
+    tapegrad has no complex dtype (eigh / eigvalsh cover symmetric matrices)."""
+    raise NotImplementedError("tapegrad: linalg.eig returns complex tensors, and tapegrad has "
+                              "no complex dtype; for symmetric matrices use linalg.eigh")
+
+
+def eigvals(A, *, out=None):
+    """Not available: complex-valued in torch (see eig)."""
+    raise NotImplementedError("tapegrad: linalg.eigvals returns complex tensors, and tapegrad "
+                              "has no complex dtype; for symmetric matrices use "
+                              "linalg.eigvalsh")
+
+
+def qr(A, mode="reduced", *, out=None):
+    """(Q, R) with A = Q R, R upper triangular (LinalgQrBackward0, torch's gradient).  mode
+    'reduced': Q (m, k), R (k, n), k = min(m, n); 'complete': Q (m, m), R (m, n); 'r': R only
+    (Q empty).  Backward raises where torch's does: mode 'r', and 'complete' with m > n."""
+    _no_out("qr", out)
+    _matrix_arg("qr", A, square=False)
+    if mode not in ("reduced", "r", "complete"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           f"'reduced' (default), 'r', or 'complete'")
+    return _RT["linalg_qr"](F.LinalgQr.apply(A, mode))
+
+
+def _tol(t):
+    if isinstance(t, Tensor):
+        return t._array().astype(np.float64)
+    return np.asarray(float(t))
+
+
+def _atol_rtol(A, atol, rtol):
+    """torch's get_atol_rtol: atol 0 by default; rtol eps * max(m, n) unless atol > 0."""
+    a = _tol(atol) if atol is not None else np.zeros(())
+    if rtol is not None:
+        return a, _tol(rtol)
+    default = F.eps(A._dtype) * max(A._shape[-2:])
+    return a, (np.where(a > 0, 0.0, default) if atol is not None else np.asarray(default))
+
+
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """The Moore-Penrose pseudo-inverse from the SVD (hermitian=True: eigh), singular values
+    below max(atol, rtol * the largest) dropped; rcond (torch's legacy overload) is rtol with
+    atol 0 (LinalgPinvBackward0, torch's pinv_backward)."""
+    _no_out("pinv", out)
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg_pinv(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(A).__name__}")
+    if A.dim() < 2 or not A._dtype.is_floating_point:
+        raise RuntimeError(f"linalg.pinv({A._dtype.legacy}{{{list(A._shape)}}}): expected a "
+                           f"tensor with 2 or more dimensions of float, double, cfloat or "
+                           f"cdouble types")
+    if rcond is not None:
+        atol, rtol = 0.0, rcond
+    if hermitian:
+        _matrix_arg("eigh", A)
+    a, r = _atol_rtol(A, atol, rtol)
+    return F.LinalgPinv.apply(A, a, r, bool(hermitian))
+
+
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """(solution, residuals, rank, singular_values) of min ||A X - B|| as torch's CPU drivers
+    report them (default 'gelsy': rank, no residuals; 'gelsd' / 'gelss': also the singular
+    values, and the residuals when m > n and A has full rank; 'gels': residuals when m > n,
+    no rank).  The solution is the minimum-norm one from the SVD, singular values below
+    rcond * the largest dropped (rcond None: eps * max(m, n)).  LinalgLstsqBackward0 on the
+    solution and the residuals (torch's linalg_lstsq_backward, through pinv)."""
+    for name, t, pos in (("self", A, 1), ("b", B, 2)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg_lstsq(): argument '{name}' (position {pos}) must be "
+                            f"Tensor, not {type(t).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if B.dim() < 1:
+        raise RuntimeError("torch.linalg.lstsq: other must have at least 1 dimension.")
+    if A._dtype is not B._dtype:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
+                           f"dtype, but got input's dtype {A._dtype.legacy} and other's dtype "
+                           f"{B._dtype.legacy}")
+    diff = A.dim() - B.dim()
+    if diff not in (0, 1):
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
+                           "other.dim() and (input.dim() - other.dim()) <= 1")
+    vector = diff == 1
+    if A._shape[-2] != B._shape[-1 if vector else -2]:
+        raise RuntimeError(f"torch.linalg.lstsq: input.size(-2) should match "
+                           f"other.size({-1 if vector else -2})")
+    if not A._dtype.is_floating_point:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected a floating point or complex tensor "
+                           f"as input. Got {A._dtype.legacy}")
+    name = "gelsy" if driver is None else str(driver).lower()
+    if name not in _DRIVERS:
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, "
+                           "gelsy, gelsd, gelss)")
+    m, n = A._shape[-2:]
+    rc = F.eps(A._dtype) * max(m, n) if rcond is None else float(rcond)
+    b_batch = B._shape[:-1] if vector else B._shape[:-2]
+    batch = tuple(np.broadcast_shapes(A._shape[:-2], b_batch))
+    if A._shape[:-2] != batch:
+        A = A.expand(*(batch + A._shape[-2:]))
+    if b_batch != batch:
+        B = B.expand(*(batch + B._shape[len(b_batch):]))
+    return _RT["linalg_lstsq"](F.LinalgLstsq.apply(A, B, rc, name, vector))
+
+
+def matrix_exp(A):
+    """The matrix exponential of square matrices, by scaling and squaring: one LAPACK host
+    entry (LinalgMatrixExpBackward0: torch's gradient, the matrix_exp of a 2n x 2n block
+    matrix, so it differentiates again; it replays)."""
+    _matrix_arg("matrix_exp", A)
+    return _lapack(K.MATRIX_EXP, A)
+
+
+_REQUIRED = object()
+
+
+def solve_triangular(A, B, *, upper=_REQUIRED, left=True, unitriangular=False, out=None):
+    """X with A X = B (left=False: X A = B) for A upper (upper=True) or lower triangular,
+    only that triangle read, its diagonal taken as ones with unitriangular: one LAPACK host
+    entry (LinalgSolveTriangularBackward0, its gradient on that triangle; it replays); batch
+    dims broadcast."""
+    if upper is _REQUIRED:
+        raise TypeError('linalg_solve_triangular() missing 1 required positional arguments: '
+                        '"upper"')
+    _no_out("solve_triangular", out)
+    fn = "solve_triangular"
+    _matrix_arg(fn, A)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"linalg_solve_triangular(): argument 'B' (position 2) must be Tensor, "
+                        f"not {type(B).__name__}")
+    if B.dim() < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
+                           "dimensions.")
+    n = A._shape[-1]
+    if (B._shape[-2] if left else B._shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                           f"equation {eq} ({n}x{n} and {B._shape[-2]}x{B._shape[-1]})")
+    dt = D.result_type((A._dtype, 2), (B._dtype, 2))
+    A, B = (t if t._dtype is dt else t.to(dt) for t in (A, B))
+    batch = tuple(np.broadcast_shapes(A._shape[:-2], B._shape[:-2]))
+    if A._shape[:-2] != batch:
+        A = A.expand(*(batch + A._shape[-2:]))
+    if B._shape[:-2] != batch:
+        B = B.expand(*(batch + B._shape[-2:]))
+    return _lapack(K.SOLVE_TRIANGULAR, A, B, K.tri_flag(upper, left, unitriangular))
+
+
+# ---- compositions, as torch's (CompositeImplicit: their grad_fns are their parts') -----------
+def multi_dot(tensors, *, out=None):
+    """The product of a chain of matrices in the cheapest order (torch's: three by cost, more
+    by the matrix-chain dynamic program), a 1-d first / last tensor a row / column vector;
+    the result through view (ViewBackward0), as torch's."""
+    _no_out("multi_dot", out)
+    ts = list(tensors)
+    k = len(ts)
+    if k < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {k}")
+    shape, mats = [], list(ts)
+    for pos, (i, word) in enumerate(((0, "first"), (k - 1, "last"))):
+        d = ts[i].dim()
+        if d == 1:
+            mats[i] = ts[i].unsqueeze(0 if pos == 0 else -1)
+        elif d == 2:
+            shape.append(ts[i]._shape[pos])
+        else:
+            raise RuntimeError(f"multi_dot(): the {word} tensor must be 1D or 2D but got {d}D")
+    for i in range(1, k - 1):
+        if ts[i].dim() != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {ts[i].dim()}D")
+    for i in range(1, k):
+        if mats[i]._dtype is not mats[0]._dtype:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but "
+                               f"tensor 0 is {_c10(mats[0]._dtype)} and "
+                               f"tensor {i} {_c10(mats[i]._dtype)}")
+        if mats[i - 1]._shape[-1] != mats[i]._shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes "
+                               f"{list(ts[i - 1]._shape)} and {list(ts[i]._shape)} cannot be "
+                               f"multiplied")
+    if k == 2:
+        r = mats[0].mm(mats[1])
+    elif k == 3:
+        a, b = mats[0]._shape
+        c, d = mats[2]._shape
+        r = mats[0].mm(mats[1].mm(mats[2])) if a * c * (b + d) > b * d * (a + c) \
+            else mats[0].mm(mats[1]).mm(mats[2])
+    else:
+        r = _chain(mats)
+    return r.view(*shape)
+
+
+def _c10(dt):
+    """A dtype as c10 prints a caffe2 TypeMeta (float, double, long int, ...)."""
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "float16": "c10::Half", "bfloat16": "c10::BFloat16", "bool": "bool"}.get(
+        dt.name, dt.name)
+
+
+def _chain(mats):
+    """torch's matrix_chain_order / matrix_chain_multiplication (CLRS)."""
+    k = len(mats)
+    p = [m._shape[0] for m in mats] + [mats[-1]._shape[1]]
+    cost = [[0] * k for _ in range(k)]
+    order = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j] = None
+            for s in range(i, j):
+                q = cost[i][s] + cost[s + 1][j] + p[i] * p[s + 1] * p[j + 1]
+                if cost[i][j] is None or q < cost[i][j]:
+                    cost[i][j], order[i][j] = q, s
+
+    def mult(i, j):
+        if i == j:
+            return mats[i]
+        return mult(i, order[i][j]).mm(mult(order[i][j] + 1, j))
+    return mult(0, k - 1)
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """The number of singular values (hermitian: |eigenvalues|) above max(atol, rtol * the
+    largest), int64 per matrix (tol: torch's legacy overload, atol with rtol 0)."""
+    _no_out("matrix_rank", out)
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg_matrix_rank(): argument 'input' (position 1) must be Tensor, "
+                        f"not {type(A).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at "
+                           "least 2 dimensions.")
+    if not A._dtype.is_floating_point:
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    if A.numel() == 0:
+        return Tensor._wrap(np.zeros(A._shape[:-2], np.int64), D.int64)
+    a, r = _atol_rtol(A, atol, rtol)
+    x = A._array()
+    if hermitian:
+        if A._shape[-1] != A._shape[-2]:
+            _matrix_arg("eigh", A)
+        S = np.abs(np.linalg.eigvalsh(x))
+        big = S.max(-1, keepdims=True)
+    else:
+        S = np.linalg.svd(x, compute_uv=False)
+        big = S[..., :1]
+    tol_ = np.maximum(a[..., None], r[..., None] * big).astype(x.dtype)
+    return Tensor._wrap(np.asarray((S > tol_).sum(-1), np.int64), D.int64)
+
+
+def vander(x, N=None):
+    """The Vandermonde matrix of x (..., n): columns x^0 ... x^(N-1), as torch's cumprod and
+    cat (CatBackward0)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linalg_vander(): argument 'x' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    if x._dtype.name in ("bool", "float16", "bfloat16"):
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "
+                           f"tensors, but got {x._dtype.legacy}")
+    x_ = x.unsqueeze(-1) if x.dim() == 0 else x
+    n = x_._shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    shape = x_._shape + (n - 1,)
+    powers = x_.unsqueeze(-1).expand(*shape).cumprod(-1)
+    ones = Tensor._wrap(np.ones(x_._shape + (1,), powers._dtype.np), powers._dtype)
+    return cat([ones, powers], -1)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """A.diagonal(offset, dim1, dim2), with torch.linalg's defaults (the last two dims)."""
+    nd = A.dim()
+    return A.diagonal(offset, _dim(dim1, nd), _dim(dim2, nd))
+
+
+def tensorinv(A, ind=2, *, out=None):
+    """The inverse of A for tensordot over its first `ind` dims: inv of A reshaped to a square
+    matrix, reshaped to A.shape[ind:] + A.shape[:ind] (torch's composition)."""
+    _no_out("tensorinv", out)
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    lead, tail = A._shape[:ind], A._shape[ind:]
+    p_end, p_start = math.prod(tail), math.prod(lead)
+    if p_end != p_start:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {p_end} != {p_start}")
+    try:
+        Ainv = inv(A.reshape(p_end, p_end))
+    except LinAlgError as e:   # torch's check names it "inv"
+        raise LinAlgError(str(e).replace("linalg.inv: ", "inv: ", 1)) from None
+    return Ainv.reshape(*(tail + lead))
+
+
+def tensorsolve(A, B, dims=None, *, out=None):
+    """X with tensordot(A, X, X.ndim) = B: A's dims in `dims` moved last, then a solve of A as a
+    square matrix against B flattened (torch's composition)."""
+    _no_out("tensorsolve", out)
+    nd = A.dim()
+    if dims is not None:
+        dims = list(dims)
+        A = A.movedim(dims, list(range(nd - len(dims), nd)))
+    result_shape = A._shape[B.dim():]
+    rp, op = math.prod(result_shape), math.prod(B._shape)
+    if rp != op:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:"
+                           f"]) == prod(self.shape[:other.ndim]), but got {rp} != {op}")
+    return solve(A.reshape(rp, rp), B.flatten()).reshape(*result_shape)
+
+
+# ---- torch's legacy names ------------------------------------------------------------------------
+def torch_svd(input, some=True, compute_uv=True):
+    """torch.svd: (U, S, V) with V = Vh^T of linalg.svd (full_matrices = not some); without
+    compute_uv, U and V are zeros of the full sizes and S comes from svdvals."""
+    if isinstance(input, Tensor) and input.dim() < 2:
+        raise RuntimeError(f"linalg.svd: input should have at least 2 dimensions, but has "
+                           f"{input.dim()} dimensions instead")
+    if compute_uv:
+        U, S, Vh = svd(input, full_matrices=not some)
+    else:
+        S = svdvals(input)
+        m, n = input._shape[-2:]
+        U = zeros(*(input._shape[:-2] + (m, m)), dtype=input._dtype)
+        Vh = zeros(*(input._shape[:-2] + (n, n)), dtype=input._dtype)
+    return _RT["svd"]((U, S, Vh.mT))
+
+
+def pinverse(input, rcond=1e-15):
+    """torch.pinverse: linalg.pinv with rcond as the relative tolerance."""
+    return pinv(input, rcond)
+
+
+_CHOLESKY_WARNING = (
+    "torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+    "future PyTorch release.\nL = torch.cholesky(A)\nshould be replaced with\n"
+    "L = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\nshould be "
+    "replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent "
+    "results for all valid (symmetric positive definite) inputs.")
+_warned = set()
+
+
+def torch_cholesky(input, upper=False, *, out=None):
+    """torch.cholesky (deprecated, warns once as torch): linalg.cholesky's factor as a
+    CholeskyBackward0 node."""
+    _warn_once("cholesky", _CHOLESKY_WARNING)
+    _no_out("cholesky", out)
+    _matrix_arg("cholesky", input)
+    return F.Cholesky.apply(input, bool(upper))
+
+
+def _warn_once(key, text):
+    """torch's TORCH_WARN_ONCE: a deprecated name warns the first time it is called."""
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(text, UserWarning, stacklevel=3)
+
+
+def matmul(input, other, *, out=None):
+    """torch.linalg.matmul: torch.matmul."""
+    _no_out("matmul", out)
+    return _matmul(input, other)
+
+
+def vecdot(x, y, *, dim=-1, out=None):
+    """The dot product of vectors along dim, broadcasting (torch's (x * y).sum(dim):
+    SumBackward1)."""
+    _no_out("vecdot", out)
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as "
+                           f"input. Got {x._dtype.legacy}")
+    if x._dtype is not y._dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found "
+                           f"x of type {x._dtype.legacy} and y of type {y._dtype.legacy} "
+                           f"instead")
+    return (x * y).sum(dim)
+
+
+def torch_qr(input, some=True, *, out=None):
+    """torch.qr (deprecated, warns once as torch): linalg.qr with mode 'reduced' (some) or
+    'complete', as a torch.return_types.qr."""
+    _warn_once("qr", "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in "
+                     "a future PyTorch release.\nThe boolean parameter 'some' has been replaced "
+                     "with a string parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be "
+                     "replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
+                     "'complete')")
+    return _RT["qr"](qr(input, "reduced" if some else "complete", out=out))
+
+
+def chain_matmul(*matrices, out=None):
+    """torch.chain_matmul (deprecated, warns once as torch): multi_dot of 2-d matrices; one
+    matrix is cloned."""
+    _warn_once("chain_matmul", "torch.chain_matmul is deprecated and will be removed in a "
+                               "future PyTorch release. Use torch.linalg.multi_dot instead, "
+                               "which accepts a list of two or more tensors rather than "
+                               "multiple parameters.")
+    _no_out("chain_matmul", out)
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for t in matrices:
+        if t.dim() != 2:
+            raise RuntimeError(f"Tensor dimension is {t.dim()}, expected 2 instead.")
+    return matrices[0].clone() if len(matrices) == 1 else multi_dot(list(matrices))
+
+
+def _solve_args(fn, b, A, bname, aname):
+    """torch's checks of the legacy solvers' (b, A): dims, dtypes, sizes; batch dims
+    broadcast."""
+    for t, name in ((b, bname), (A, aname)):
+        if t.dim() < 2:
+            raise RuntimeError(f"torch.triangular_solve: Expected {name} to have at least 2 "
+                               f"dimensions, but it has {t.dim()} dimensions instead"
+                               if fn == "triangular_solve" else
+                               f"{name} should have at least 2 dimensions, but has {t.dim()} "
+                               f"dimensions instead")
+    if b._dtype is not A._dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{b._dtype.legacy} and A of type {A._dtype.legacy} instead.")
+    if A._shape[-1] != A._shape[-2]:
+        raise RuntimeError(f"A must be batches of square matrices, but they are "
+                           f"{A._shape[-2]} by {A._shape[-1]} matrices")
+    if A._shape[-1] != b._shape[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for {fn}: each A matrix is "
+                           f"{A._shape[-1]} by {A._shape[-1]} but each b matrix is "
+                           f"{b._shape[-2]} by {b._shape[-1]}")
+    batch = tuple(np.broadcast_shapes(A._shape[:-2], b._shape[:-2]))
+    if A._shape[:-2] != batch:
+        A = A.expand(*(batch + A._shape[-2:]))
+    if b._shape[:-2] != batch:
+        b = b.expand(*(batch + b._shape[-2:]))
+    return b, A
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    """torch.triangular_solve (deprecated, warns once as torch): (solution, cloned_coefficient)
+    with op(A) X = b, op(A) = A^T when transpose (TriangularSolveBackward0 on both)."""
+    _warn_once("triangular_solve",
+               "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangular"
+               "and will be removed in a future PyTorch release.\ntorch.linalg.solve_triangular "
+               "has its arguments reversed and does not return a copy of one of the inputs.\n"
+               "X = torch.triangular_solve(B, A).solution\nshould be replaced with\n"
+               "X = torch.linalg.solve_triangular(A, B).")
+    _no_out("triangular_solve", out)
+    b, A = _solve_args("triangular_solve", b, A, "b", "A")
+    return _RT["triangular_solve"](F.TriangularSolve.apply(b, A, bool(upper), bool(transpose),
+                                                           bool(unitriangular)))
+
+
+def cholesky_solve(input, input2, upper=False, *, out=None):
+    """torch.cholesky_solve: X with A X = B given A's Cholesky factor L (A = L L^T; upper:
+    A = U^T U) (CholeskySolveBackward0)."""
+    _no_out("cholesky_solve", out)
+    b, L = _solve_args("cholesky_solve", input, input2, "b", "u")
+    return F.CholeskySolve.apply(b, L, bool(upper))
+
+
+def cholesky_inverse(input, upper=False, *, out=None):
+    """torch.cholesky_inverse: A^-1 given A's Cholesky factor (CholeskyInverseBackward0)."""
+    _no_out("cholesky_inverse", out)
+    if isinstance(input, Tensor) and input.dim() >= 2 and not input._dtype.is_floating_point:
+        raise NotImplementedError(f'"cholesky_inverse_out_cpu" not implemented for '
+                                  f"'{input._dtype.legacy}'")
+    if input.dim() < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if input._shape[-1] != input._shape[-2]:
+        raise RuntimeError(f"cholesky_inverse: A must be batches of square matrices, but they "
+                           f"are {input._shape[-2]} by {input._shape[-1]} matrices")
+    return F.CholeskyInverse.apply(input, bool(upper))
+
+
+# ---- LU (factorizations.py: a numpy getrf) -----------------------------------------------------
+def _lu_arg(A, fn, name):
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg_{name}(): argument 'A' (position 1) must be Tensor, not "
+                        f"{type(A).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{list(A._shape)} instead")
+    if not A._dtype.is_floating_point:
+        raise NotImplementedError(f'"lu_cpu" not implemented for \'{A._dtype.legacy}\'')
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
+    """(LU, pivots, info) of LAPACK's getrf: L (unit diagonal, not stored) and U packed in
+    LU, 1-based int32 row interchanges, info > 0 where U has a zero diagonal element
+    (LinalgLuFactorExBackward0 on LU)."""
+    _no_out("lu_factor_ex", out)
+    _lu_arg(A, "torch.lu_factor", "lu_factor_ex")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the "
+                           "CPU")
+    LU, piv, info = F.LinalgLuFactorEx.apply(A)
+    if check_errors and info._array().any():
+        _lu_singular(info._array(), "torch.linalg.lu_factor_ex")
+    return _RT["linalg_lu_factor_ex"]((LU, piv, info))
+
+
+def _lu_singular(info, fn):
+    flat = info.reshape(-1)
+    i = int(np.flatnonzero(flat)[0])
+    prefix = f"(Batch element {i}): " if info.ndim else ""
+    j = int(flat[i])
+    raise RuntimeError(f"{fn}: {prefix}U[{j},{j}] is zero and using it on lu_solve would "
+                       f"result in a division by zero. If you still want to perform the "
+                       f"factorization, consider calling linalg.lu(A, pivot) or "
+                       f"linalg.lu_factor_ex(A, pivot)")
+
+
+def lu_factor(A, *, pivot=True, out=None):
+    """(LU, pivots) as lu_factor_ex, raising torch's error when U has a zero diagonal
+    element."""
+    LU, piv, info = lu_factor_ex(A, pivot=pivot, out=out)
+    if info._array().any():
+        _lu_singular(info._array(), "torch.linalg.lu_factor")
+    return _RT["linalg_lu_factor"]((LU, piv))
+
+
+def lu(A, *, pivot=True, out=None):
+    """(P, L, U) with A = P L U, L (m, k) unit lower triangular, U (k, n) upper
+    (LinalgLuBackward0 on L and U, torch's gradient; P is a constant)."""
+    _no_out("lu", out)
+    _lu_arg(A, "linalg.lu", "lu")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the "
+                           "CPU")
+    return _RT["linalg_lu"](F.LinalgLu.apply(A))
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
+    """X with A X = B (adjoint: A^T X = B; left=False: X A = B) from lu_factor's (LU,
+    pivots), batch dims broadcast (LinalgLuSolveBackward0)."""
+    _no_out("lu_solve", out)
+    if B.dim() < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 "
+                           "dimensions.")
+    if LU.dim() < 2:
+        raise RuntimeError("torch.linalg.lu_solve: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if LU._shape[-1] != LU._shape[-2]:
+        raise RuntimeError(f"torch.linalg.lu_solve: A must be batches of square matrices, but "
+                           f"they are {LU._shape[-2]} by {LU._shape[-1]} matrices")
+    n = LU._shape[-1]
+    if (B._shape[-2] if left else B._shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
+                           f"{eq} ({n}x{n} and {B._shape[-2]}x{B._shape[-1]})")
+    if LU._dtype is not B._dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but "
+                           f"found LU of type {LU._dtype.legacy} and B of type "
+                           f"{B._dtype.legacy} instead")
+    if pivots._dtype is not D.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type "
+                           "torch.int32")
+    if pivots._shape[-1:] != (n,):
+        raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the "
+                           "dimension of the matrix")
+    batch = tuple(np.broadcast_shapes(LU._shape[:-2], pivots._shape[:-1], B._shape[:-2]))
+    if LU._shape[:-2] != batch:
+        LU = LU.expand(*(batch + LU._shape[-2:]))
+    if pivots._shape[:-1] != batch:
+        pivots = pivots.expand(*(batch + (n,)))
+    if B._shape[:-2] != batch:
+        B = B.expand(*(batch + B._shape[-2:]))
+    return F.LinalgLuSolve.apply(LU, pivots, B, bool(left), bool(adjoint))
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):
+    """torch.lu_unpack: (P, L, U) from lu_factor's (LU, pivots) (LuUnpackBackward0 on L and
+    U); with unpack_data / unpack_pivots False, L and U / P are empty."""
+    _no_out("lu_unpack", out)
+    if LU_data.dim() < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got "
+                           f"size: {list(LU_data._shape)} instead")
+    if LU_pivots._dtype is not D.int32:
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor "
+                           "of torch.int32 dtype.\nNote: this function is intended to be used "
+                           "with the output produced by torch.linalg.lu_factor")
+    m, n = LU_data._shape[-2:]
+    p = LU_pivots._array()
+    if unpack_pivots and (p.shape[-1:] != (min(m, n),) or (p < 1).any() or (p > m).any()):
+        raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) "
+                           "inclusive.Did you properly pass the result of lu_factor?")
+    return _RT["lu_unpack"](F.LuUnpack.apply(LU_data, LU_pivots, bool(unpack_data),
+                                             bool(unpack_pivots)))
+
+
+def torch_lu(A, pivot=True, get_infos=False, out=None):
+    """torch.lu (deprecated, warns once as torch): (LU, pivots) or, with get_infos, (LU,
+    pivots, infos) of lu_factor_ex, as a plain tuple."""
+    _warn_once("lu", "torch.lu is deprecated in favor of torch.linalg.lu_factor / "
+                     "torch.linalg.lu_factor_ex and will be removed in a future PyTorch "
+                     "release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be replaced "
+                     "with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, "
+                     "pivots, info = torch.lu(A, compute_pivots, get_infos=True)\nshould be "
+                     "replaced with\nLU, pivots, info = torch.linalg.lu_factor_ex(A, "
+                     "compute_pivots)")
+    LU, piv, info = lu_factor_ex(A, pivot=pivot, out=out)
+    return (LU, piv, info) if get_infos else (LU, piv)
+
+
+def torch_lu_solve(b, LU_data, LU_pivots, *, out=None):
+    """torch.lu_solve (deprecated, warns once as torch): linalg.lu_solve(LU, pivots, b)."""
+    _warn_once("lu_solve", "torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand "
+                           "will be removed in a future PyTorch release.\nNote that "
+                           "torch.linalg.lu_solve has its arguments reversed.\nX = "
+                           "torch.lu_solve(B, LU, pivots)\nshould be replaced with\nX = "
+                           "torch.linalg.lu_solve(LU, pivots, B)")
+    return lu_solve(LU_data, LU_pivots, b, out=out)
+
+
 @tensor_methods
 class _LinalgMethods:
-    """Tensor.det(), Tensor.inverse(), Tensor.logdet(), Tensor.slogdet()."""
+    """Tensor.det(), Tensor.inverse(), Tensor.logdet(), Tensor.slogdet(), Tensor.pinverse(),
+    Tensor.matrix_exp(), Tensor.svd(), Tensor.cholesky(), Tensor.qr(),
+    Tensor.triangular_solve(), Tensor.cholesky_solve(), Tensor.cholesky_inverse(),
+    Tensor.lu(), Tensor.lu_solve()."""
 
     def det(self):
         return det(self)
@@ -410,3 +1087,33 @@ class _LinalgMethods:
 
     def slogdet(self):
         return slogdet(self)
+
+    def pinverse(self, rcond=1e-15):
+        return pinverse(self, rcond)
+
+    def matrix_exp(self):
+        return matrix_exp(self)
+
+    def svd(self, some=True, compute_uv=True):
+        return torch_svd(self, some, compute_uv)
+
+    def cholesky(self, upper=False):
+        return torch_cholesky(self, upper)
+
+    def qr(self, some=True):
+        return torch_qr(self, some)
+
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        return triangular_solve(self, A, upper, transpose, unitriangular)
+
+    def cholesky_solve(self, input2, upper=False):
+        return cholesky_solve(self, input2, upper)
+
+    def cholesky_inverse(self, upper=False):
+        return cholesky_inverse(self, upper)
+
+    def lu(self, pivot=True, get_infos=False):
+        return torch_lu(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data, LU_pivots):
+        return torch_lu_solve(self, LU_data, LU_pivots)

@@ -50,7 +50,9 @@ Kinds (see docs/design.md):
             (tapegrad/decomps.py) and the tape's decomposition streams (tapegrad/groups.py)
             make the group show as one grad_fn of the row's name
   linalg    LAPACK host entries (det, slogdet, inv, solve, cholesky, svdvals: numpy's
-            np.linalg, tapegrad/kinds/linalg.py); always flagged `host`, no kernel piece
+            np.linalg; solve_triangular: a substitution; matrix_exp: scaling and squaring;
+            eigvalsh; tapegrad/kinds/linalg.py); always
+            flagged `host`, no kernel piece
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -526,6 +528,12 @@ _DECLS = [
     # adaptive max pooling: a gather of the maxima (torch's rule, as max_pool2d's)
     Op("adaptive_max_pool2d", "decomp", "AdaptiveMaxPool2DBackward0", saves=("a",)),
     Op("adaptive_max_pool3d", "decomp", "AdaptiveMaxPool3DBackward0", saves=("a",)),
+    # --- linalg.solve_triangular: a LAPACK host entry (tapegrad/kinds/linalg.py) -------------
+    # (B saved as solve's is, so that a replay of a constant B has its value)
+    Op("solve_triangular", "linalg", "LinalgSolveTriangularBackward0", saves=("a", "b", "out")),
+    Op("matrix_exp", "linalg", "LinalgMatrixExpBackward0", saves=("a",)),
+    # eigvalsh: torch's node is eigh's; its VJP reads the eigenvectors from linalg.eigh's node
+    Op("eigvalsh", "linalg", "LinalgEighBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):

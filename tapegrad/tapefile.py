@@ -596,17 +596,21 @@ def check_program(prog, meta, limits):
         ok = (which >= 0) & (which < len(expect))
         w = np.where(ok, which, 0)
         ok &= expect[w] == op[rows]
-        ok &= (nb >= 0) & (n_dim >= 0) & (k_dim >= 0) & ((flag == 0) | (flag == 1))
-        ok &= (flag == 0) | (w == linalg_kind.SOLVE) | (w == linalg_kind.CHOLESKY)
-        ok &= (k_dim == n_dim) | (w == linalg_kind.SOLVE) | (w == linalg_kind.SVDVALS)
-        solve = w == linalg_kind.SOLVE
+        tri = w == linalg_kind.SOLVE_TRIANGULAR   # flag bits: left=False, upper, unit
+        ok &= (nb >= 0) & (n_dim >= 0) & (k_dim >= 0)
+        ok &= np.where(tri, (flag >= 0) & (flag < 8), (flag == 0) | (flag == 1))
+        ok &= (flag == 0) | tri | np.isin(w, [linalg_kind.SOLVE, linalg_kind.CHOLESKY,
+                                              linalg_kind.EIGVALSH])
+        solve = (w == linalg_kind.SOLVE) | tri
+        ok &= (k_dim == n_dim) | solve | (w == linalg_kind.SVDVALS)
         ok &= (ia[rows] >= 0) & (solve == (ib[rows] >= 0))
         a_size = np.where(w == linalg_kind.SVDVALS, _exact_prod(nb, n_dim, k_dim), _exact_prod(nb, n_dim, n_dim))
         ok &= a_size == size[a[rows]]
         ok &= ~solve | (_exact_prod(nb, n_dim, k_dim) == size[b[rows]])
         out = np.select([np.isin(w, [linalg_kind.DET, linalg_kind.LOGDET]), solve,
-                         w == linalg_kind.SVDVALS],
-                        [nb, _exact_prod(nb, n_dim, k_dim), _exact_prod(nb, np.minimum(n_dim, k_dim))],
+                         w == linalg_kind.SVDVALS, w == linalg_kind.EIGVALSH],
+                        [nb, _exact_prod(nb, n_dim, k_dim), _exact_prod(nb, np.minimum(n_dim, k_dim)),
+                         _exact_prod(nb, n_dim)],
                         _exact_prod(nb, n_dim, n_dim))
         ok &= out == size[rows]
         _first(np.isin(e, rows[~ok]), "linalg params do not match its opcode or operand sizes")

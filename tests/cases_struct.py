@@ -132,3 +132,21 @@ STRUCT_CASES["solve"] += [
      ANY)]
 STRUCT_CASES["inv"] += [("ex", lambda m, a: m.linalg.inv_ex(a + _eye(m, a, 2)).inverse,
                          [(2, 2)], ANY)]
+# linalg.solve_triangular: a LAPACK host entry (tapegrad/kinds/linalg.py)
+STRUCT_CASES["solve_triangular"] = [
+    ("upper", lambda m, a, b: m.linalg.solve_triangular(a + _eye(m, a, 3), b, upper=True),
+     [(3, 3), (3, 2)], ANY),
+    ("lower-right", lambda m, a, b: m.linalg.solve_triangular(a + _eye(m, a, 3), b, upper=False,
+                                                              left=False), [(3, 3), (2, 3)], ANY),
+    ("unit-batch", lambda m, a, b: m.linalg.solve_triangular(a, b, upper=False,
+                                                             unitriangular=True),
+     [(2, 2, 2), (2, 2, 3)], ANY)]
+# linalg.matrix_exp: a LAPACK host entry (scaling and squaring)
+STRUCT_CASES["matrix_exp"] = [
+    ("small", lambda m, a: m.linalg.matrix_exp(a), [(2, 2)], ANY),
+    ("batch-squared", lambda m, a: m.matrix_exp(a * 3.0), [(2, 3, 3)], ANY),
+    ("method", lambda m, a: a.matrix_exp() * a, [(1, 1)], ANY)]
+# linalg.eigvalsh: a LAPACK host entry (its create_graph VJP through linalg.eigh's node)
+STRUCT_CASES["eigvalsh"] = [
+    ("sym", lambda m, a: m.linalg.eigvalsh(a + a.mT), [(3, 3)], ANY),
+    ("upper-batch", lambda m, a: m.linalg.eigvalsh(a + a.mT, UPLO="U"), [(2, 3, 3)], ANY)]

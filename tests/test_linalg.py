@@ -183,7 +183,10 @@ def test_det_gradient_on_singular_matrices_as_torch():
 JVP = [(LK.DET, 0, [(2, 3, 3)]), (LK.LOGDET, 0, [(2, 3, 3)]), (LK.INV, 0, [(2, 3, 3)]),
        (LK.SOLVE, 0, [(2, 3, 3), (2, 3, 2)]), (LK.SOLVE, 1, [(2, 3, 3), (2, 2, 3)]),
        (LK.CHOLESKY, 0, [(2, 3, 3)]), (LK.CHOLESKY, 1, [(2, 3, 3)]),
-       (LK.SVDVALS, 0, [(2, 3, 4)])]
+       (LK.SVDVALS, 0, [(2, 3, 4)]), (LK.SOLVE_TRIANGULAR, 2, [(2, 3, 3), (2, 3, 2)]),
+       (LK.SOLVE_TRIANGULAR, 1, [(2, 3, 3), (2, 2, 3)]),
+       (LK.SOLVE_TRIANGULAR, 6, [(2, 3, 3), (2, 3, 2)]), (LK.MATRIX_EXP, 0, [(2, 3, 3)]),
+       (LK.EIGVALSH, 0, [(2, 3, 3)]), (LK.EIGVALSH, 1, [(2, 3, 3)])]
 
 
 @pytest.mark.parametrize("which,flag,shapes", JVP)
@@ -204,7 +207,7 @@ def test_jvp_matches_finite_differences_and_vjp(which, flag, shapes):
     def at(s):
         return LK.forward(which, flag, A + s * dA, None if B is None else B + s * dB)
     fd = (at(h) - at(-h)) / (2 * h)
-    if which == LK.CHOLESKY:    # the value reads one triangle: the FD of a symmetric dA
+    if which in (LK.CHOLESKY, LK.EIGVALSH):   # one triangle read: the FD of a symmetric dA
         dA = dA + dA.swapaxes(-1, -2)
         fd = (at(h) - at(-h)) / (2 * h)
     jv = LK.jvp(which, flag, A, B, out, dA, dB)

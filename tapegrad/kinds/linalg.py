@@ -1,4 +1,5 @@
-"""linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals): LAPACK host entries.
+"""linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals, solve_triangular,
+matrix_exp, eigvalsh): LAPACK host entries.
 
 One entry per call, on numpy's LAPACK (np.linalg), never a loop in the Numba kernels: every
 entry of this kind carries the `host` flag, so the eager sweep and replay's forward and
@@ -14,22 +15,33 @@ params [which, nb, n, k, flag], on row-major buffers:
                  B and X (nb, k, n), X A = B.  A vector B is (nb, n, 1) (k = 1) row-major.
     CHOLESKY     A (nb, n, n) -> L (nb, n, n) from A's lower triangle; flag 1: upper (L^T)
     SVDVALS      A (nb, n, k) -> (nb, min(n, k))
+    SOLVE_TRIANGULAR  as SOLVE, A read from one triangle (LAPACK's trsm, by substitution
+                 here: no pivoting, inf / nan on a zero diagonal element); flag bits: 1
+                 left=False, 2 upper, 4 unitriangular.
+    MATRIX_EXP   A (nb, n, n) -> exp(A) (nb, n, n), scaling and squaring (numpy, float64)
+    EIGVALSH     A (nb, n, n) -> (nb, n) ascending, from A's lower triangle; flag 1: upper
 Batches are broadcast before the entry (expand entries), so A and B share nb.
 
 Faces: `forward` (numpy, torch's errors), `vjp` (numpy, what the sweep adds), `jvp` (numpy,
 the tangent map beside it, for forward mode), `tensor_vjp_linalg` (the VJP as recorded tensor
 ops for create_graph: composed of these same entries, so every order differentiates) and
 `tensor_forward_linalg` (replay's tensor re-run).  T.lapack(which, A, B, flag) records one
-entry of this kind, T.svd(A) linalg.svd's node (tapegrad/linalg.py hands both in through
-views.KIND_OPS).
+entry of this kind, T.svd(A) linalg.svd's node and T.eigh(A, uplo) linalg.eigh's
+(tapegrad/linalg.py hands them in through views.KIND_OPS).
 """
 import numpy as np
 
 KINDS = ("linalg",)
 
-DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS = range(6)
-NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals")
+DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR, MATRIX_EXP, EIGVALSH = range(9)
+NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals", "solve_triangular",
+         "matrix_exp", "eigvalsh")
+SOLVES = (SOLVE, SOLVE_TRIANGULAR)     # the entries with a right-hand side B
 NPARAMS = 5
+
+
+EIGH_FAILED = ("linalg.eigh: The algorithm failed to converge because the input matrix is "
+               "ill-conditioned or has too many repeated eigenvalues.")
 
 
 class LinAlgError(RuntimeError):
@@ -42,9 +54,11 @@ def in_sizes(which, nb, n, k, flag):
     """Element counts of A, B (0: none) and the output."""
     if which == SVDVALS:
         return nb * n * k, 0, nb * min(n, k)
+    if which == EIGVALSH:
+        return nb * n * n, 0, nb * n
     if which in (DET, LOGDET):
         return nb * n * n, 0, nb
-    if which == SOLVE:
+    if which in SOLVES:
         return nb * n * n, nb * n * k, nb * n * k
     return nb * n * n, 0, nb * n * n
 
@@ -53,10 +67,12 @@ def _shapes(which, nb, n, k, flag):
     """(A's, B's, out's) 3-d shapes of the entry's buffers."""
     if which == SVDVALS:
         return (nb, n, k), None, (nb, min(n, k))
+    if which == EIGVALSH:
+        return (nb, n, n), None, (nb, n)
     if which in (DET, LOGDET):
         return (nb, n, n), None, (nb,)
-    if which == SOLVE:
-        b = (nb, k, n) if flag else (nb, n, k)
+    if which in SOLVES:
+        b = (nb, k, n) if flag & 1 else (nb, n, k)
         return (nb, n, n), b, b
     return (nb, n, n), None, (nb, n, n)
 
@@ -118,6 +134,112 @@ def _not_positive_definite(A):
 
 
 # ---- the numpy faces ---------------------------------------------------------------------------
+def trsm(A, B, upper, left, unit):
+    """X with T X = B (left) or X T = B, T the upper / lower triangle of A (unit: ones on its
+    diagonal), by substitution as LAPACK's trsm: no pivoting, inf / nan on a zero diagonal
+    element, as torch.  A (..., n, n) and B (..., n, k) / (..., k, n), batch dims equal."""
+    if not left:   # X T = B  <=>  T^T X^T = B^T, T^T of the other triangle
+        return trsm(A.swapaxes(-1, -2), B.swapaxes(-1, -2), not upper, True,
+                    unit).swapaxes(-1, -2)
+    n = A.shape[-1]
+    X = np.array(B, dtype=np.result_type(A, B), copy=True)
+    order = range(n - 1, -1, -1) if upper else range(n)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for i in order:
+            rest = slice(i + 1, n) if upper else slice(0, i)
+            if rest.stop > rest.start:
+                X[..., i, :] -= np.einsum("...j,...jk->...k", A[..., i, rest], X[..., rest, :])
+            if not unit:
+                X[..., i, :] /= A[..., i, i:i + 1]
+    return X
+
+
+# Higham (2005), "The scaling and squaring method for the matrix exponential revisited": the
+# [m/m] Pade approximants' coefficients and the 1-norm bounds up to which each is exact in
+# double precision (torch uses degree-optimised Taylor polynomials: equal to rounding)
+_PADE = {3: (120., 60., 12., 1.),
+         5: (30240., 15120., 3360., 420., 30., 1.),
+         7: (17297280., 8648640., 1995840., 277200., 25200., 1512., 56., 1.),
+         9: (17643225600., 8821612800., 2075673600., 302702400., 30270240., 2162160., 110880.,
+             3960., 90., 1.),
+         13: (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+              129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+              40840800., 960960., 16380., 182., 1.)}
+_THETA = ((3, 1.495585217958292e-002), (5, 2.539398330063230e-001),
+          (7, 9.504178996162932e-001), (9, 2.097847961257068e+000))
+_THETA13 = 5.371920351148152
+
+
+def _expm(A):
+    """exp of one float64 matrix by scaling and squaring on a Pade approximant."""
+    n = A.shape[-1]
+    eye = np.eye(n)
+    norm = np.abs(A).sum(0).max() if n else 0.0
+    if not np.isfinite(norm):
+        return np.full_like(A, np.nan)
+    for m, theta in _THETA:
+        if norm <= theta:
+            return _pade(A, m, eye)
+    s = max(0, int(np.ceil(np.log2(norm / _THETA13))))
+    E = _pade(A / 2.0 ** s, 13, eye)
+    for _ in range(s):
+        E = E @ E
+    return E
+
+
+def _pade(A, m, eye):
+    b = _PADE[m]
+    A2 = A @ A
+    if m == 13:
+        A4, A6 = A2 @ A2, A2 @ A2 @ A2
+        U = A @ (A6 @ (b[13] * A6 + b[11] * A4 + b[9] * A2) + b[7] * A6 + b[5] * A4
+                 + b[3] * A2 + b[1] * eye)
+        V = A6 @ (b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 + b[2] * A2 \
+            + b[0] * eye
+    else:
+        P, U, V = eye, 0.0, 0.0
+        for k in range(0, m + 1, 2):
+            U = U + b[k + 1] * P
+            V = V + b[k] * P
+            P = P @ A2
+        U = A @ U
+    return np.linalg.solve(V - U, V + U)
+
+
+def expm(A):
+    """exp of each matrix of A (..., n, n), computed in float64, in A's dtype."""
+    flat = np.asarray(A, np.float64).reshape((int(np.prod(A.shape[:-2])),) + A.shape[-2:])
+    out = np.stack([_expm(M) for M in flat]) if flat.shape[0] else flat.copy()
+    return out.reshape(A.shape).astype(A.dtype)
+
+
+
+def _expm_block(X, Y):
+    """The top-right block of exp([[X, Y], [0, X]]): the derivative of exp at X along Y
+    (Mathias 1996, torch's linalg_matrix_exp_differential)."""
+    nb, n = X.shape[0], X.shape[-1]
+    M = np.zeros((nb, 2 * n, 2 * n), np.result_type(X, Y))
+    M[:, :n, :n] = X
+    M[:, n:, n:] = X
+    M[:, :n, n:] = Y
+    return expm(M)[:, :n, n:]
+
+
+def tri_flag(upper, left, unit):
+    """A SOLVE_TRIANGULAR entry's flag bits (1 left=False, 2 upper, 4 unitriangular)."""
+    return (0 if left else 1) | (2 if upper else 0) | (4 if unit else 0)
+
+
+def _tri_flags(flag):
+    """(upper, left, unit) of a SOLVE_TRIANGULAR entry's flag bits."""
+    return bool(flag & 2), not flag & 1, bool(flag & 4)
+
+
+def _project(G, upper, unit):
+    """G on the triangle the entry reads (without its diagonal when unitriangular)."""
+    return np.triu(G, int(unit)) if upper else np.tril(G, -int(unit))
+
+
 def forward(which, flag, A, B=None):
     """The entry's value from 3-d A (and B), in their dtype; torch's errors."""
     try:
@@ -134,8 +256,16 @@ def forward(which, flag, A, B=None):
         if which == CHOLESKY:   # upper: U = L^T of the upper triangle's matrix, as torch
             return np.linalg.cholesky(A.swapaxes(-1, -2)).swapaxes(-1, -2) if flag \
                 else np.linalg.cholesky(A)
+        if which == SOLVE_TRIANGULAR:
+            return trsm(A, B, *_tri_flags(flag))
+        if which == MATRIX_EXP:
+            return expm(A)
+        if which == EIGVALSH:
+            return np.linalg.eigvalsh(A, UPLO="U" if flag else "L")
         return np.linalg.svd(A, compute_uv=False)
     except np.linalg.LinAlgError:
+        if which == EIGVALSH:
+            raise LinAlgError(EIGH_FAILED) from None
         if which == CHOLESKY:
             raise _not_positive_definite(A.swapaxes(-1, -2) if flag else A) from None
         raise _singular(which, A) from None
@@ -190,6 +320,19 @@ def vjp(which, flag, g, A, B, out, needs):
         Lt = L.swapaxes(-1, -2)
         Y = np.linalg.solve(Lt, P)
         gA = np.linalg.solve(Lt, Y.swapaxes(-1, -2)).swapaxes(-1, -2)
+    elif which == SOLVE_TRIANGULAR:
+        # torch's linalg_solve_triangular_backward: G_B = A^-T g, G_A = -G_B X^T (left=False:
+        # -X^T G_B) on the triangle A is read from
+        upper, left, unit = _tri_flags(flag)
+        gB = trsm(A.swapaxes(-1, -2), g, not upper, left, unit)
+        if needs[0]:
+            Xt = out.swapaxes(-1, -2)
+            gA = _project(-(gB @ Xt) if left else -(Xt @ gB), upper, unit)
+    elif which == MATRIX_EXP:   # the adjoint of the derivative: at A^T along g
+        gA = _expm_block(A.swapaxes(-1, -2), g)
+    elif which == EIGVALSH:     # torch's: V diag(g) V^T (not restricted to the triangle read)
+        V = np.linalg.eigh(A, UPLO="U" if flag else "L")[1]
+        gA = (V * g[:, None, :]) @ V.swapaxes(-1, -2)
     else:
         U, _, Vh = np.linalg.svd(A, full_matrices=False)
         gA = U @ (g[:, :, None] * Vh)
@@ -218,6 +361,18 @@ def jvp(which, flag, A, B, out, dA, dB):
         Linv = np.linalg.inv(L)
         dL = L @ _phi(Linv @ dS @ Linv.swapaxes(-1, -2))
         return dL.swapaxes(-1, -2) if flag else dL
+    if which == MATRIX_EXP:
+        return _expm_block(A, dA)
+    if which == EIGVALSH:   # v_i^T dS v_i, dS the symmetric matrix of the triangle read
+        dA = dA.swapaxes(-1, -2) if flag else dA
+        dS = np.tril(dA) + np.tril(dA, -1).swapaxes(-1, -2)
+        V = np.linalg.eigh(A, UPLO="U" if flag else "L")[1]
+        return np.einsum("bji,bjk,bki->bi", V, dS, V)
+    if which == SOLVE_TRIANGULAR:   # A^-1 (dB - dA' X), dA' on A's triangle
+        upper, left, unit = _tri_flags(flag)
+        dT = _project(dA, upper, unit)
+        r = (dB if dB is not None else 0.0) - (dT @ out if left else out @ dT)
+        return trsm(A, r, upper, left, unit)
     U, _, Vh = np.linalg.svd(A, full_matrices=False)
     return np.einsum("bji,bjk,bik->bi", U, dA, Vh)   # u_i^T dA v_i
 
@@ -235,7 +390,7 @@ def host_forward(params, p, a, b, e, off, vals):
     sa, sb, so = in_sizes(which, nb, n, k, flag)
     ash, bsh, osh = _shapes(which, nb, n, k, flag)
     A = _arena(vals, off, a, sa, ash)
-    B = _arena(vals, off, b, sb, bsh) if which == SOLVE else None
+    B = _arena(vals, off, b, sb, bsh) if which in SOLVES else None
     vals[off[e]:off[e] + so] = forward(which, flag, A, B).reshape(-1)
 
 
@@ -247,14 +402,14 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, out=None
     sa, sb, so = in_sizes(which, nb, n, k, flag)
     ash, bsh, osh = _shapes(which, nb, n, k, flag)
     A = _arena(vals, off, a, sa, ash, A)
-    B = _arena(vals, off, b, sb, bsh, B) if which == SOLVE else None
+    B = _arena(vals, off, b, sb, bsh, B) if which in SOLVES else None
     out = _arena(vals, off, e, so, osh, out)
     dt = np.result_type(A.dtype, out.dtype)
     g = adj[off[e]:off[e] + so].reshape(osh).astype(dt)
     gA, gB = vjp(which, flag, g, A.astype(dt, copy=False), B, out.astype(dt, copy=False), needs)
     if needs[0] and gA is not None:
         adj[off[a]:off[a] + sa] += gA.reshape(-1)
-    if which == SOLVE and needs[1] and gB is not None:
+    if which in SOLVES and needs[1] and gB is not None:
         adj[off[b]:off[b] + sb] += gB.reshape(-1)
 
 
@@ -262,7 +417,7 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, out=None
 def tensor_forward_linalg(T, x, y, shape, params, cst):
     which, nb, n, k, flag = (int(v) for v in params[:NPARAMS])
     ash, bsh, _ = _shapes(which, nb, n, k, flag)
-    yb = y.reshape(bsh) if which == SOLVE else None
+    yb = y.reshape(bsh) if which in SOLVES else None
     return T.lapack(which, x.reshape(ash), yb, flag).reshape(shape)
 
 
@@ -298,6 +453,21 @@ def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, cst):
         P = (P + P.tril(-1).mT) * 0.5
         Y = T.lapack(SOLVE, L.mT, P, 0)
         res.append((0, T.lapack(SOLVE, L.mT, Y.mT, 0).mT))
+    elif which == SOLVE_TRIANGULAR:   # A^T's entry reads the other triangle (upper bit flipped)
+        upper, left, unit = _tri_flags(flag)
+        A = operand(0).reshape(ash)
+        X = operand(2).reshape(osh)
+        gB = T.lapack(SOLVE_TRIANGULAR, A.mT, G, flag ^ 2)
+        gA = -(gB @ X.mT) if left else -(X.mT @ gB)
+        res += [(0, gA.triu(int(unit)) if upper else gA.tril(-int(unit))), (1, gB)]
+    elif which == MATRIX_EXP:   # exp of the 2n x 2n block matrix: an entry of this kind again
+        At = operand(0).reshape(ash).mT
+        block = T.cat([T.cat([At, G], -1), T.cat([G.new_zeros(ash), At], -1)], -2)
+        E = T.lapack(MATRIX_EXP, block, None, 0)
+        res.append((0, E.narrow(-2, 0, n).narrow(-1, n, n)))
+    elif which == EIGVALSH:   # V of linalg.eigh's node (T.eigh): it differentiates again
+        V = T.eigh(operand(0).reshape(ash), "U" if flag else "L")[1]
+        res.append((0, (V * G.unsqueeze(-2)) @ V.mT))
     else:   # U diag(g) V^T with U, Vh of linalg.svd's node (T.svd): it differentiates again
         U, _, Vh = T.svd(operand(0).reshape(ash))
         res.append((0, U @ (G.reshape(osh + (1,)) * Vh)))
