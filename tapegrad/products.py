@@ -1,11 +1,10 @@
 """Products of issue #11: addmm and linalg.cross (decomposition rows shown as torch's
 AddmmBackward0 / LinalgCrossBackward0), addmv, addr, baddbmm and addbmm (rows of their own
-torch names), and outer, tensordot, kron, einsum, inner and chain_matmul recorded as torch's
-own compositions record them (views, products, mm/bmm), so large contractions ride the BLAS
+torch names), and outer, tensordot, kron, einsum and inner recorded as torch's own
+compositions record them (views, products, mm/bmm), so large contractions ride the BLAS
 host entries of the matmul kind."""
 import math
 import string
-import warnings
 
 import numpy as np
 
@@ -419,90 +418,6 @@ def inner(input, other):
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
                            f"got shapes {list(input.shape)} and {list(other.shape)}")
     return tensordot(input, other, ([-1], [-1]))
-
-
-def _chain_order(tensors):
-    """torch's matrix_chain_order: split[i][j], where the cheapest product of tensors i..j
-    splits (the first such k on ties)."""
-    n = len(tensors)
-    p = [t.shape[0] for t in tensors] + [tensors[-1].shape[1]]
-    cost = [[0] * n for _ in range(n)]
-    split = [[0] * n for _ in range(n)]
-    for length in range(1, n):
-        for i in range(n - length):
-            j = i + length
-            cost[i][j] = None
-            for k in range(i, j):
-                q = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
-                if cost[i][j] is None or q < cost[i][j]:
-                    cost[i][j], split[i][j] = q, k
-    return split
-
-
-def _chain_product(tensors, split, i, j):
-    if i == j:
-        return tensors[i]
-    k = split[i][j]
-    return _chain_product(tensors, split, i, k).mm(_chain_product(tensors, split, k + 1, j))
-
-
-def _multi_dot(given):
-    """torch's linalg_multi_dot for 2-d matrices (1-d ends as a row / column): mm in the
-    cheapest order, then a view to the result's shape (ViewBackward0)."""
-    n = len(given)
-    tensors = list(given)
-    out_shape = []
-    if given[0].dim() == 1:
-        tensors[0] = given[0].unsqueeze(0)
-    else:
-        out_shape.append(given[0].shape[0])
-    if given[-1].dim() == 1:
-        tensors[-1] = given[-1].unsqueeze(-1)
-    else:
-        out_shape.append(given[-1].shape[1])
-    for i in range(1, n):
-        if tensors[i].dtype is not tensors[0].dtype:
-            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor "
-                               f"0 is {_tname(tensors[0].dtype)} and tensor {i} "
-                               f"{_tname(tensors[i].dtype)}")
-        if tensors[i - 1].shape[-1] != tensors[i].shape[0]:
-            raise RuntimeError(f"multi_dot(): tensors {i - 1} and {i} with shapes "
-                               f"{list(given[i - 1].shape)} and {list(given[i].shape)} cannot "
-                               f"be multiplied")
-    if n == 2:
-        return tensors[0].mm(tensors[1]).view(*out_shape)
-    if n == 3:
-        a, b = tensors[0].shape[0], tensors[1].shape[0]
-        c, d = tensors[2].shape
-        if (a * c) * (b + d) > (b * d) * (a + c):
-            return tensors[0].mm(tensors[1].mm(tensors[2])).view(*out_shape)
-        return tensors[0].mm(tensors[1]).mm(tensors[2]).view(*out_shape)
-    return _chain_product(tensors, _chain_order(tensors), 0, n - 1).view(*out_shape)
-
-
-_CHAIN_MATMUL_WARNING = (
-    "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
-    "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
-    "multiple parameters.")
-_chain_matmul_warned = []
-
-
-def chain_matmul(*matrices, out=None):
-    """The product of 2-d matrices in the cheapest order (linalg.multi_dot's; one matrix is
-    cloned), with torch's one-time deprecation warning."""
-    if out is not None:
-        raise NotImplementedError("tapegrad: chain_matmul(out=...) is not implemented")
-    if not _chain_matmul_warned:
-        _chain_matmul_warned.append(True)
-        warnings.warn(_CHAIN_MATMUL_WARNING, UserWarning, stacklevel=2)
-    for t in matrices:
-        if t.dim() != 2:
-            raise RuntimeError(f"Tensor dimension is {t.dim()}, expected 2 instead.")
-    if not matrices:
-        raise RuntimeError("chain_matmul(): Expected one or more matrices")
-    if len(matrices) == 1:
-        return matrices[0].clone()
-    return _multi_dot(matrices)
 
 
 @tensor_methods
