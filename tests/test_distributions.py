@@ -172,6 +172,35 @@ ERRORS = [
 ]
 
 
+# kl_divergence: same families, and the cross pairs torch has among these families
+KL_EXPRS = [
+    "D.kl_divergence(N, D.Normal(loc2, scale2))", "D.kl_divergence(U, D.Uniform(-1.0, 4.0))",
+    "D.kl_divergence(D.Uniform(-1.0, 4.0), U)", "D.kl_divergence(E, D.Exponential(rate2))",
+    "D.kl_divergence(L, D.Laplace(loc2, scale2))", "D.kl_divergence(D.Bernoulli(p2[1]), Bp)",
+    "D.kl_divergence(Bl, Bp)",
+    "D.kl_divergence(D.Bernoulli(m.tensor([0.0, 1.0, 0.5], dtype=dt)), Bp)",
+    "D.kl_divergence(Bp, D.Bernoulli(m.tensor([0.0, 1.0, 0.5], dtype=dt)))",
+    "D.kl_divergence(Cp, Cl)", "D.kl_divergence(Cl, Cp)",
+    "D.kl_divergence(D.Categorical(m.tensor([0.0, 0.5, 0.5], dtype=dt)), "
+    "D.Categorical(m.tensor([0.5, 0.0, 0.5], dtype=dt)))",
+    "D.kl_divergence(D.MultivariateNormal(mu[:, 1:], scale_tril=tril[1:, 1:]), "
+    "D.MultivariateNormal(loc2[1:], scale_tril=tril[:2, :2]))", "D.kl_divergence(Mc, Mp)",
+    "D.kl_divergence(Mt, Mc)", "D.kl_divergence(Mp, Mt)",
+    "D.kl_divergence(I, D.Independent(D.Normal(loc2, scale2), 1))", "D.kl_divergence(O, O)",
+    "D.kl_divergence(E, D.Normal(loc2, scale2))", "D.kl_divergence(L, D.Normal(loc2, scale2))",
+    "D.kl_divergence(N, D.Laplace(loc2, scale2))", "D.kl_divergence(U, D.Normal(loc2, scale2))",
+    "D.kl_divergence(U, D.Exponential(rate2))", "D.kl_divergence(N, D.Exponential(rate))",
+    "D.kl_divergence(N, U)", "D.kl_divergence(L, E)", "D.kl_divergence(E, U)",
+]
+KL_ERRORS = [
+    "D.kl_divergence(Bp, N)", "D.kl_divergence(Cp, Mc)", "D.kl_divergence(E, Bp)",
+    "D.kl_divergence(I, D.Independent(D.Normal(loc, scale), 2))",
+    "D.kl_divergence(Mc, D.MultivariateNormal(loc[:, :2], scale_tril=tril[:2, :2]))",
+]
+EXPRS += KL_EXPRS
+ERRORS += KL_ERRORS
+
+
 def _norm(s):
     """torch's and tapegrad's reprs read alike."""
     return re.sub(r"torch\.|tapegrad\.", "M.", str(s))
@@ -235,3 +264,24 @@ def _error(m, expr):
 @pytest.mark.parametrize("expr", ERRORS)
 def test_errors_as_torch(expr):
     assert _error(tapegrad, expr) == _error(torch, expr)
+
+
+def test_register_kl_dispatches_to_the_most_specific_pair():
+    D = tapegrad.distributions
+    kl = D.kl
+
+    class MyNormal(D.Normal):
+        """A Normal subclass with its own KL."""
+
+    @D.register_kl(MyNormal, D.Normal)
+    def _kl_mine(p, q):
+        return p.loc * 0 + 42
+
+    try:
+        assert D.kl_divergence(MyNormal(0.0, 1.0), D.Normal(1.0, 1.0)).item() == 42
+        assert D.kl_divergence(D.Normal(0.0, 1.0), MyNormal(1.0, 1.0)).item() == 0.5
+        assert D.kl_divergence(MyNormal(0.0, 1.0), MyNormal(1.0, 1.0)).item() == 42
+    finally:
+        del kl._KL_REGISTRY[MyNormal, D.Normal]
+        kl._KL_MEMOIZE.clear()
+    assert D.kl_divergence(MyNormal(0.0, 1.0), D.Normal(1.0, 1.0)).item() == 0.5

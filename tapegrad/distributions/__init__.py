@@ -2,10 +2,11 @@
 
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
 module per family (normal, uniform, bernoulli, categorical, exponential, laplace,
-independent, multivariate_normal, one_hot_categorical), constraints.py the parameter and
-support constraints.  Imports flow one way: constraints, utils <- distribution <-
-exp_family <- the families.  Parameters are tapegrad tensors, so log_prob, cdf, entropy and
-rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry gradients to them.  Samples come from tapegrad's generator:
+independent, multivariate_normal, one_hot_categorical), kl.py the KL registry,
+constraints.py the parameter and support constraints.  Imports flow one way: constraints,
+utils <- distribution <- exp_family <- the families <- kl.  Parameters are tapegrad tensors,
+so log_prob, cdf, entropy, kl_divergence and rsample (pathwise: loc + scale * eps, eps
+drawn without gradient) carry gradients to them.  Samples come from tapegrad's generator:
 their values differ from torch's for the same seed."""
 from . import constraints
 from .bernoulli import Bernoulli
@@ -14,6 +15,7 @@ from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .independent import Independent
+from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
@@ -22,4 +24,4 @@ from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "ExponentialFamily",
            "Independent", "Laplace", "MultivariateNormal", "Normal", "OneHotCategorical",
-           "Uniform", "constraints"]
+           "Uniform", "constraints", "kl_divergence", "register_kl"]
