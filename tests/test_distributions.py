@@ -3,12 +3,14 @@ icdf, entropy, moments, kl_divergence, shapes, reprs, validation errors) and the
 with respect to the parameters, in float32 and float64; samples statistically (tapegrad's
 generator draws other values than torch's), with fixed seeds; rsample's pathwise gradients
 against their analytic values; gradcheck in float64; a Monte Carlo sensitivity end to end."""
+import math
 import re
 
 import numpy as np
 import pytest
 
 import tapegrad
+from tapegrad.autograd import gradcheck
 
 torch = pytest.importorskip("torch")
 
@@ -285,3 +287,201 @@ def test_register_kl_dispatches_to_the_most_specific_pair():
         del kl._KL_REGISTRY[MyNormal, D.Normal]
         kl._KL_MEMOIZE.clear()
     assert D.kl_divergence(MyNormal(0.0, 1.0), D.Normal(1.0, 1.0)).item() == 0.5
+
+
+def _leaf(a, dt=tapegrad.float64):
+    return tapegrad.tensor(np.asarray(a, float), dtype=dt, requires_grad=True)
+
+
+@pytest.mark.parametrize("fn,args", [
+    (lambda l, s: tapegrad.distributions.Normal(l, s).log_prob(tapegrad.tensor([0.3, -1.0],
+                                                                             dtype=l.dtype)),
+     ([0.5, 0.2], [1.5, 0.7])),
+    (lambda l, s: tapegrad.distributions.Laplace(l, s).cdf(tapegrad.tensor([0.3, -1.0],
+                                                                         dtype=l.dtype)),
+     ([0.5, 0.2], [1.5, 0.7])),
+    (lambda lo, hi: tapegrad.distributions.kl_divergence(
+        tapegrad.distributions.Uniform(lo, hi), tapegrad.distributions.Normal(lo * 0, hi)),
+     ([-0.5, 0.2], [1.5, 0.7])),
+    (lambda z: tapegrad.distributions.Categorical(logits=z).log_prob(tapegrad.tensor([2, 0])),
+     ([[0.5, 0.2, -1.0], [1.0, 0.0, 0.3]],)),
+    (lambda p, q: tapegrad.distributions.kl_divergence(
+        tapegrad.distributions.Bernoulli(p), tapegrad.distributions.Bernoulli(logits=q)),
+     ([0.2, 0.6], [1.5, -0.7])),
+    (lambda r: tapegrad.distributions.Exponential(r).icdf(tapegrad.tensor([0.3, 0.9],
+                                                                        dtype=r.dtype)),
+     ([0.5, 2.0],)),
+    # covariance X X^T + I (gradcheck perturbs entries one by one: keep the input unconstrained)
+    (lambda m, X: tapegrad.distributions.MultivariateNormal(
+        m, covariance_matrix=X @ X.mT + tapegrad.eye(3, dtype=X.dtype)).log_prob(
+            tapegrad.tensor([[0.3, -1.0, 2.0]], dtype=m.dtype)),
+     ([0.5, 0.2, -0.1], [[1.0, 0.5, 0.0], [0.2, 1.0, -0.3], [0.4, 0.1, 0.8]])),
+    (lambda m, T: tapegrad.distributions.kl_divergence(
+        tapegrad.distributions.MultivariateNormal(m, scale_tril=T.tril()),
+        tapegrad.distributions.MultivariateNormal(m * 0, precision_matrix=T @ T.mT)),
+     ([0.5, 0.2], [[1.0, 0.5], [0.2, 1.3]])),
+])
+def test_gradcheck(fn, args):
+    assert gradcheck(fn, tuple(_leaf(a) for a in args))
+
+
+# ---- samples: statistics with fixed seeds (tapegrad's generator, not torch's) -------------
+def _check_moments(d, n=100_000, k=5.0):
+    """The sample mean and variance of n draws agree with d.mean and d.variance within k
+    standard errors (the variance's from the fourth central moment of the draws)."""
+    x = d.sample((n,)).double().numpy()
+    mean, var = d.mean.double().detach().numpy(), d.variance.double().detach().numpy()
+    np.testing.assert_array_less(np.abs(x.mean(0) - mean), k * np.sqrt(var / n))
+    m4 = ((x - x.mean(0)) ** 4).mean(0)
+    np.testing.assert_array_less(np.abs(x.var(0) - var), k * np.sqrt((m4 - var ** 2) / n))
+
+
+@pytest.mark.parametrize("make", [
+    lambda D, t: D.Normal(t([0.5, -2.0]), t([1.5, 0.3])),
+    lambda D, t: D.Uniform(t([-1.0, 2.0]), t([3.0, 2.5])),
+    lambda D, t: D.Exponential(t([0.5, 4.0])),
+    lambda D, t: D.Laplace(t([1.0, -1.0]), t([0.5, 2.0])),
+    lambda D, t: D.Bernoulli(t([0.1, 0.5, 0.95])),
+    lambda D, t: D.Bernoulli(logits=t([-2.0, 3.0])),
+    lambda D, t: D.OneHotCategorical(t([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])),
+    lambda D, t: D.Independent(D.Normal(t([0.0, 1.0]), t([1.0, 2.0])), 1),
+    lambda D, t: D.MultivariateNormal(t([1.0, -1.0]), t([[2.0, 0.8], [0.8, 1.0]])),
+])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_sample_moments(make, dt):
+    tapegrad.manual_seed(0)
+    d = make(tapegrad.distributions, lambda v: tapegrad.tensor(v, dtype=getattr(tapegrad, dt)))
+    s = d.sample((3,))
+    assert s.dtype is getattr(tapegrad, dt) and not s.requires_grad
+    _check_moments(d)
+
+
+def test_categorical_sample_frequencies():
+    tapegrad.manual_seed(1)
+    probs = np.array([[0.1, 0.2, 0.3, 0.4], [0.0, 0.5, 0.5, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    d = tapegrad.distributions.Categorical(probs=tapegrad.tensor(probs * 3))
+    n = 100_000
+    s = d.sample((n,)).numpy()
+    assert s.shape == (n, 3) and s.dtype == np.int64
+    freq = np.stack([(s == k).mean(0) for k in range(4)], -1)
+    np.testing.assert_array_less(np.abs(freq - probs), 5 * np.sqrt(probs * (1 - probs) / n)
+                                 + 1e-12)
+
+
+def test_covariance_of_multivariate_normal_samples():
+    tapegrad.manual_seed(2)
+    cov = np.array([[2.0, 0.8, 0.1], [0.8, 1.0, -0.3], [0.1, -0.3, 0.5]])
+    d = tapegrad.distributions.MultivariateNormal(tapegrad.zeros(3, dtype=tapegrad.float64),
+                                                  precision_matrix=tapegrad.tensor(
+                                                      np.linalg.inv(cov)))
+    x = d.sample((100_000,)).numpy()
+    np.testing.assert_allclose(np.cov(x.T), cov, atol=0.03)
+
+
+# ---- rsample: pathwise gradients --------------------------------------------------------------
+def test_rsample_gradients_are_pathwise():
+    """d rsample / d parameters is the derivative of the reparameterization at the draw;
+    sample() carries no gradient."""
+    D = tapegrad.distributions
+    tapegrad.manual_seed(3)
+    n = 4000
+    loc, scale = _leaf([0.5, -1.0]), _leaf([2.0, 0.5])
+    x = D.Normal(loc, scale).rsample((n,))
+    x.mean(0).sum().backward()
+    eps = ((x - loc) / scale).detach().numpy()
+    np.testing.assert_allclose(loc.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(scale.grad.numpy(), eps.mean(0))
+    low, high = _leaf([0.0, 1.0]), _leaf([1.0, 5.0])
+    x = D.Uniform(low, high).rsample((n,))
+    x.mean(0).sum().backward()
+    u = ((x - low) / (high - low)).detach().numpy().mean(0)
+    np.testing.assert_allclose(low.grad.numpy(), 1 - u)
+    np.testing.assert_allclose(high.grad.numpy(), u)
+    rate = _leaf([0.5, 3.0])
+    x = D.Exponential(rate).rsample((n,))
+    x.mean(0).sum().backward()
+    np.testing.assert_allclose(rate.grad.numpy(), -x.detach().numpy().mean(0) / [0.5, 3.0])
+    loc, scale = _leaf([0.5, -1.0]), _leaf([2.0, 0.5])
+    x = D.Laplace(loc, scale).rsample((n,))
+    x.mean(0).sum().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(scale.grad.numpy(),
+                               ((x - loc) / scale).detach().numpy().mean(0))
+    for d in (D.Normal(loc, scale), D.Uniform(low, high), D.Exponential(rate),
+              D.Laplace(loc, scale)):
+        assert not d.sample((2,)).requires_grad and d.rsample((2,)).requires_grad
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_rsample_gradient_expectations(dt):
+    """E[d f(X) / d theta] by rsample against the analytic derivative of E[f(X)], within
+    five Monte Carlo standard errors."""
+    D = tapegrad.distributions
+    dtype = getattr(tapegrad, dt)
+    n = 200_000
+    tapegrad.manual_seed(4)
+    # E[X^2] = loc^2 + scale^2 for Normal; 2 / rate^2 for Exponential; loc^2 + 2 scale^2
+    # for Laplace; (low^2 + low high + high^2) / 3 for Uniform
+    cases = [
+        (D.Normal, ([0.5, -1.0], [2.0, 0.5]), lambda a, b: (2 * a, 2 * b)),
+        (D.Exponential, ([0.5, 3.0],), lambda r: (-4 / r ** 3,)),
+        (D.Laplace, ([0.5, -1.0], [2.0, 0.5]), lambda a, b: (2 * a, 4 * b)),
+        (D.Uniform, ([-1.0, 1.0], [2.0, 5.0]), lambda a, b: ((2 * a + b) / 3, (a + 2 * b) / 3)),
+    ]
+    for cls, params, dE in cases:
+        leaves = [_leaf(p, dtype) for p in params]
+        x = cls(*leaves).rsample((n,))
+        # per-draw gradients of x^2 give the standard error of their mean
+        per_draw = [2 * x.detach().double().numpy() * g for g in
+                    _pathwise_dx(cls, leaves, x)]
+        (x ** 2).mean(0).sum().backward()
+        for leaf, want, pd in zip(leaves, dE(*[np.array(p) for p in params]), per_draw):
+            se = pd.std(0) / np.sqrt(n)
+            np.testing.assert_array_less(np.abs(leaf.grad.double().numpy() - want), 5 * se)
+
+
+def _pathwise_dx(cls, leaves, x):
+    """dx/dtheta per draw, from the reparameterizations (for the standard errors)."""
+    xs = x.detach().double().numpy()
+    ps = [p.detach().double().numpy() for p in leaves]
+    if cls.__name__ in ("Normal", "Laplace"):
+        return [np.ones_like(xs), (xs - ps[0]) / ps[1]]
+    if cls.__name__ == "Exponential":
+        return [-xs / ps[0]]
+    u = (xs - ps[0]) / (ps[1] - ps[0])
+    return [1 - u, u]
+
+
+def test_multivariate_normal_rsample_gradient():
+    """E[|X|^2] = |loc|^2 + tr(L L^T): its gradient by rsample is near (2 loc, 2 L)."""
+    D = tapegrad.distributions
+    tapegrad.manual_seed(5)
+    loc = _leaf([0.5, -1.0, 0.2])
+    tril = _leaf([[1.0, 0.0, 0.0], [0.5, 0.8, 0.0], [-0.3, 0.2, 1.2]])
+    x = D.MultivariateNormal(loc, scale_tril=tril).rsample((200_000,))
+    (x ** 2).sum(-1).mean().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), 2 * loc.detach().numpy(), atol=0.02)
+    np.testing.assert_allclose(tapegrad.tril(tril.grad).numpy(), 2 * tril.detach().numpy(),
+                               atol=0.03)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_monte_carlo_sensitivity(dt):
+    """d/dmu E[f(X)], X ~ Normal(mu, sigma), f = sin: by rsample and backward, against the
+    analytic cos(mu) exp(-sigma^2 / 2) (and d/dsigma = -sigma sin(mu) exp(-sigma^2 / 2)),
+    within five Monte Carlo standard errors."""
+    dtype = getattr(tapegrad, dt)
+    tapegrad.manual_seed(6)
+    n = 400_000
+    mu = tapegrad.tensor(0.7, dtype=dtype, requires_grad=True)
+    sigma = tapegrad.tensor(0.4, dtype=dtype, requires_grad=True)
+    x = tapegrad.distributions.Normal(mu, sigma).rsample((n,))
+    price = x.sin().mean()
+    price.backward()
+    damp = math.exp(-0.4 ** 2 / 2)
+    xs = x.detach().double().numpy()
+    se_mu = np.cos(xs).std() / math.sqrt(n)
+    se_sigma = (np.cos(xs) * (xs - 0.7) / 0.4).std() / math.sqrt(n)
+    assert abs(price.item() - math.sin(0.7) * damp) < 5 * np.sin(xs).std() / math.sqrt(n)
+    assert abs(mu.grad.item() - math.cos(0.7) * damp) < 5 * se_mu
+    assert abs(sigma.grad.item() + 0.4 * math.sin(0.7) * damp) < 5 * se_sigma
