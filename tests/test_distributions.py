@@ -56,6 +56,7 @@ N = D.Normal(loc, scale)
 U = D.Uniform(low, high)
 E = D.Exponential(rate)
 L = D.Laplace(loc, scale)
+LN = D.LogNormal(loc, scale)
 Bp = D.Bernoulli(probs=p)
 Bl = D.Bernoulli(logits=lg)
 Cp = D.Categorical(probs=pr)
@@ -83,6 +84,10 @@ EXPRS = [
     # Laplace
     "L.log_prob(x)", "L.cdf(x)", "L.icdf(u)", "L.entropy()", "L.mean", "L.mode", "L.variance",
     "L.stddev",
+    # LogNormal
+    "LN.log_prob(pos + 0.5)", "LN.cdf(pos)", "LN.icdf(u)", "LN.entropy()", "LN.mean", "LN.mode",
+    "LN.variance", "LN.stddev", "LN.loc", "LN.scale", "D.LogNormal(0.0, 0.5).log_prob(pos + 1)",
+    "LN.expand((2, 2, 3)).log_prob(x.exp())",
     # Bernoulli
     "Bp.log_prob(bx)", "Bl.log_prob(bx)", "Bp.entropy()", "Bl.entropy()", "Bp.mean",
     "Bl.mean", "Bp.mode", "Bl.mode", "Bp.variance", "Bl.variance", "Bp.logits", "Bl.probs",
@@ -114,7 +119,9 @@ EXPRS = [
     "D.ExponentialFamily.entropy(E)",
     # shapes and static attributes (sampled values differ: only shapes and dtypes compare)
     "N.sample().shape", "N.rsample((4, 1)).shape", "N.sample((5,)).dtype", "N.batch_shape",
-    "N.event_shape", "U.rsample((2,)).shape", "E.rsample([3]).shape", "L.sample((2, 2)).shape",
+    "N.event_shape", "LN.rsample((2,)).shape", "LN.batch_shape", "LN.sample().requires_grad",
+    "LN.rsample().requires_grad", "LN.has_rsample", "U.rsample((2,)).shape",
+    "E.rsample([3]).shape", "L.sample((2, 2)).shape",
     "Bp.sample((3,)).shape", "Bl.sample().dtype", "Cp.sample((4, 2)).shape",
     "Cl.sample().dtype", "Cp.batch_shape", "Cp.event_shape", "Mc.rsample((6,)).shape",
     "Mt.sample().shape", "Mc.batch_shape", "Mc.event_shape", "Mt.batch_shape",
@@ -132,7 +139,8 @@ EXPRS = [
     "I.expand((5, 2)).batch_shape", "Bl.expand((2, 3)).batch_shape",
     # reprs
     "repr(N)", "repr(D.Normal(0.0, 1.0))", "repr(U)", "repr(D.Uniform(0.0, 2.0))", "repr(E)",
-    "repr(L)", "repr(Bp)", "repr(Bl)", "repr(D.Bernoulli(0.5))", "repr(Cp)", "repr(Cl)",
+    "repr(L)", "repr(LN)", "repr(LN.base_dist)", "repr(LN.support)", "repr(Bp)", "repr(Bl)",
+    "repr(D.Bernoulli(0.5))", "repr(Cp)", "repr(Cl)",
     "repr(Mc)", "repr(Mt)", "repr(Mp)", "repr(I)", "repr(O)",
     "repr(D.Categorical(logits=m.tensor([0.5, 0.5])))",
     "[repr(c) for c in (N.support, U.support, E.support, Bp.support, Cp.support, Mc.support, "
@@ -152,6 +160,7 @@ EXPRS = [
 ERRORS = [
     "D.Normal(loc, -scale)", "D.Normal(m.tensor([0.0, float('nan')]), 1.0)",
     "D.Uniform(high, low)", "D.Exponential(-rate)", "D.Laplace(0.0, 0.0)",
+    "D.LogNormal(loc, -scale)", "LN.log_prob(-pos)", "LN.cdf(pos - 1)", "LN.log_prob(pos)",
     "D.Bernoulli(probs=1.5)", "D.Bernoulli()", "D.Bernoulli(probs=p, logits=lg)",
     "D.Categorical(probs=m.tensor([0.5, -0.5]))", "D.Categorical(probs=m.tensor(0.5))",
     "D.Categorical(logits=m.tensor(1.0))", "D.Categorical()",
@@ -193,11 +202,13 @@ KL_EXPRS = [
     "D.kl_divergence(N, D.Laplace(loc2, scale2))", "D.kl_divergence(U, D.Normal(loc2, scale2))",
     "D.kl_divergence(U, D.Exponential(rate2))", "D.kl_divergence(N, D.Exponential(rate))",
     "D.kl_divergence(N, U)", "D.kl_divergence(L, E)", "D.kl_divergence(E, U)",
+    "D.kl_divergence(LN, D.LogNormal(loc2, scale2))",
 ]
 KL_ERRORS = [
     "D.kl_divergence(Bp, N)", "D.kl_divergence(Cp, Mc)", "D.kl_divergence(E, Bp)",
     "D.kl_divergence(I, D.Independent(D.Normal(loc, scale), 2))",
     "D.kl_divergence(Mc, D.MultivariateNormal(loc[:, :2], scale_tril=tril[:2, :2]))",
+    "D.kl_divergence(LN, N)", "D.kl_divergence(N, LN)",
 ]
 EXPRS += KL_EXPRS
 ERRORS += KL_ERRORS
@@ -341,6 +352,7 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.Uniform(t([-1.0, 2.0]), t([3.0, 2.5])),
     lambda D, t: D.Exponential(t([0.5, 4.0])),
     lambda D, t: D.Laplace(t([1.0, -1.0]), t([0.5, 2.0])),
+    lambda D, t: D.LogNormal(t([0.0, 1.0]), t([0.25, 0.5])),
     lambda D, t: D.Bernoulli(t([0.1, 0.5, 0.95])),
     lambda D, t: D.Bernoulli(logits=t([-2.0, 3.0])),
     lambda D, t: D.OneHotCategorical(t([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])),
@@ -407,8 +419,14 @@ def test_rsample_gradients_are_pathwise():
     np.testing.assert_allclose(loc.grad.numpy(), [1.0, 1.0])
     np.testing.assert_allclose(scale.grad.numpy(),
                                ((x - loc) / scale).detach().numpy().mean(0))
+    loc, scale = _leaf([0.5, -1.0]), _leaf([0.3, 0.5])
+    x = D.LogNormal(loc, scale).rsample((n,))
+    x.mean(0).sum().backward()
+    xs, z = x.detach().numpy(), ((x.log() - loc) / scale).detach().numpy()
+    np.testing.assert_allclose(loc.grad.numpy(), xs.mean(0))
+    np.testing.assert_allclose(scale.grad.numpy(), (xs * z).mean(0))
     for d in (D.Normal(loc, scale), D.Uniform(low, high), D.Exponential(rate),
-              D.Laplace(loc, scale)):
+              D.Laplace(loc, scale), D.LogNormal(loc, scale)):
         assert not d.sample((2,)).requires_grad and d.rsample((2,)).requires_grad
 
 

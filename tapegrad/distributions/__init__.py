@@ -2,7 +2,7 @@
 
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
 module per family (normal, uniform, bernoulli, categorical, exponential, laplace,
-independent, multivariate_normal, one_hot_categorical), kl.py the KL registry,
+log_normal, independent, multivariate_normal, one_hot_categorical), kl.py the KL registry,
 constraints.py the parameter and support constraints.  Imports flow one way: constraints,
 utils <- distribution <- exp_family <- the families <- kl.  Parameters are tapegrad tensors,
 so log_prob, cdf, entropy, kl_divergence and rsample (pathwise: loc + scale * eps, eps
@@ -17,11 +17,12 @@ from .exponential import Exponential
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "ExponentialFamily",
-           "Independent", "Laplace", "MultivariateNormal", "Normal", "OneHotCategorical",
-           "Uniform", "constraints", "kl_divergence", "register_kl"]
+           "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal",
+           "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]
