@@ -135,7 +135,10 @@ EXPRS = [
     "[Bp.has_enumerate_support, Cp.has_enumerate_support, N.has_enumerate_support, "
     "I.has_enumerate_support, O.has_enumerate_support]",
     "Bp.param_shape", "Cl.param_shape", "O.param_shape",
-    "N.expand((4, 2, 3)).batch_shape", "Mc.expand((3, 2)).batch_shape",
+    "N.expand((4, 2, 3)).batch_shape", "U.expand((2, 2, 3)).log_prob(ux)",
+    "E.expand((2, 3)).entropy()", "L.expand((3, 2, 3)).cdf(x[0])",
+    "O.expand((3, 2)).log_prob(ohx)", "Bp.expand((2, 3)).log_prob(bx)",
+    "Cp.expand((3, 2)).sample().shape", "Mc.expand((3, 2)).batch_shape",
     "I.expand((5, 2)).batch_shape", "Bl.expand((2, 3)).batch_shape",
     # reprs
     "repr(N)", "repr(D.Normal(0.0, 1.0))", "repr(U)", "repr(D.Uniform(0.0, 2.0))", "repr(E)",
@@ -179,7 +182,7 @@ ERRORS = [
     "D.Normal(loc, scale, validate_args=False).log_prob(m.tensor([1.0, 2.0]))",
     "D.Normal(loc, -scale, validate_args=False).batch_shape", "D.Normal('a', 1.0)",
     "D.Distribution().mean", "D.Distribution().mode", "D.constraints.dependent.check(x)",
-    "Mc.cdf(x)", "Cp.rsample()",
+    "Mc.cdf(x)", "Cp.rsample()", "D.Distribution.set_default_validate_args(2)",
 ]
 
 
@@ -277,6 +280,19 @@ def _error(m, expr):
 @pytest.mark.parametrize("expr", ERRORS)
 def test_errors_as_torch(expr):
     assert _error(tapegrad, expr) == _error(torch, expr)
+
+
+def test_validation_default_and_sample_n():
+    D = tapegrad.distributions
+    D.Distribution.set_default_validate_args(False)
+    try:
+        assert D.Normal(0.0, -1.0).log_prob(tapegrad.tensor(0.0)).isnan()
+    finally:
+        D.Distribution.set_default_validate_args(True)
+    with pytest.raises(ValueError):
+        D.Normal(0.0, -1.0)
+    with pytest.warns(FutureWarning, match=r"Use `sample\(\(n,\)\)` instead"):
+        assert D.Normal(tapegrad.zeros(2), 1.0).sample_n(3).shape == (3, 2)
 
 
 def test_register_kl_dispatches_to_the_most_specific_pair():

@@ -2,11 +2,13 @@
 over the last dimension (probs to sum 1, logits by logsumexp), as torch."""
 import math
 
+import numpy as np
+
 from . import constraints
 from .distribution import Distribution
 from .utils import _finfo, lazy_property, logits_to_probs, probs_to_logits
 from ..composed import broadcast_tensors
-from ..creation import arange, full
+from ..creation import arange, full, tensor
 from ..dtypes import float64, int64
 from ..grad_mode import no_grad
 from ..random import rand
@@ -91,13 +93,18 @@ class Categorical(Distribution):
         for s in sample_shape:
             n *= s
         with no_grad():
-            probs_2d = self.probs.reshape(-1, self._num_events).to(float64)
-            cdf = probs_2d.cumsum(-1)
-            cdf = cdf / cdf[:, -1:]
-            # inverse-CDF draws: the number of cdf entries below u, per (sample, batch row)
-            u = rand((n, probs_2d.shape[0], 1), dtype=float64)
-            samples_2d = (u >= cdf).sum(-1).clamp(max=self._num_events - 1).to(int64)
-            return samples_2d.reshape(tuple(self._extended_shape(sample_shape)))
+            probs_2d = self.probs.detach().reshape(-1, self._num_events).numpy()
+            rows, k = probs_2d.shape
+            cdf = np.cumsum(probs_2d.astype(np.float64), -1)
+            cdf /= cdf[:, -1:]
+            u = rand((n, rows), dtype=float64).numpy()
+            # inverse-CDF draws, all rows in one searchsorted: row r's cdf shifted into
+            # [r, r + 1]; the count of its entries <= u is the category
+            offset = np.arange(rows)
+            idx = np.searchsorted((cdf + offset[:, None]).ravel(), u + offset, side="right")
+            samples_2d = np.minimum(idx - offset * k, k - 1)
+            return tensor(samples_2d.reshape(tuple(self._extended_shape(sample_shape))),
+                          dtype=int64)
 
     def log_prob(self, value):
         if self._validate_args:
