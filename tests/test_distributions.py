@@ -57,6 +57,11 @@ U = D.Uniform(low, high)
 E = D.Exponential(rate)
 L = D.Laplace(loc, scale)
 LN = D.LogNormal(loc, scale)
+Ca = D.Cauchy(loc, scale)
+Po = D.Poisson(rate)
+Gp = D.Geometric(probs=p)
+Gl = D.Geometric(logits=lg)
+kx = m.tensor([[0.0, 3.0, 1.0], [2.0, 0.0, 5.0]], dtype=dt)
 Bp = D.Bernoulli(probs=p)
 Bl = D.Bernoulli(logits=lg)
 Cp = D.Categorical(probs=pr)
@@ -88,6 +93,18 @@ EXPRS = [
     "LN.log_prob(pos + 0.5)", "LN.cdf(pos)", "LN.icdf(u)", "LN.entropy()", "LN.mean", "LN.mode",
     "LN.variance", "LN.stddev", "LN.loc", "LN.scale", "D.LogNormal(0.0, 0.5).log_prob(pos + 1)",
     "LN.expand((2, 2, 3)).log_prob(x.exp())",
+    # Cauchy, Poisson, Geometric
+    "Ca.log_prob(x)", "Ca.cdf(x)", "Ca.icdf(u)", "Ca.entropy()", "Ca.mean", "Ca.mode",
+    "Ca.variance", "Ca.expand((2, 2, 3)).log_prob(x)", "Po.log_prob(kx)", "Po.mean", "Po.mode",
+    "Po.variance", "Po.stddev", "D.Poisson(m.tensor([0.0, 2.0], dtype=dt)).log_prob(kx[:, :2])",
+    "Gp.log_prob(kx)", "Gl.log_prob(kx)", "Gp.entropy()",
+    "Gl.entropy()", "Gp.mean", "Gl.mode", "Gp.variance", "Gl.probs", "Gp.logits",
+    "D.Geometric(m.tensor([1.0, 0.5, 1.0], dtype=dt)).log_prob(kx)",
+    "Gl.expand((2, 3)).log_prob(kx)",
+    "Ca.rsample((2,)).shape", "Ca.rsample().requires_grad", "Po.sample((4,)).shape",
+    "Po.sample().dtype", "Po.sample().requires_grad", "Gp.sample((2,)).shape",
+    "Gl.sample().dtype", "[Ca.has_rsample, Po.has_rsample, Gp.has_rsample]",
+    "repr(Ca)", "repr(Po)", "repr(Gp)", "repr(Gl)", "repr(Po.support)",
     # Bernoulli
     "Bp.log_prob(bx)", "Bl.log_prob(bx)", "Bp.entropy()", "Bl.entropy()", "Bp.mean",
     "Bl.mean", "Bp.mode", "Bl.mode", "Bp.variance", "Bl.variance", "Bp.logits", "Bl.probs",
@@ -164,6 +181,10 @@ ERRORS = [
     "D.Normal(loc, -scale)", "D.Normal(m.tensor([0.0, float('nan')]), 1.0)",
     "D.Uniform(high, low)", "D.Exponential(-rate)", "D.Laplace(0.0, 0.0)",
     "D.LogNormal(loc, -scale)", "LN.log_prob(-pos)", "LN.cdf(pos - 1)", "LN.log_prob(pos)",
+    "D.Cauchy(loc, -scale)", "D.Poisson(-rate)", "Po.log_prob(kx + 0.5)", "Po.log_prob(-kx)",
+    "D.Geometric(probs=m.tensor([0.0, 0.5]))", "D.Geometric(probs=1.5)", "D.Geometric()",
+    "Gp.log_prob(kx - 1)", "Po.rsample()",
+    "D.ExponentialFamily.entropy(Po)",
     "D.Bernoulli(probs=1.5)", "D.Bernoulli()", "D.Bernoulli(probs=p, logits=lg)",
     "D.Categorical(probs=m.tensor([0.5, -0.5]))", "D.Categorical(probs=m.tensor(0.5))",
     "D.Categorical(logits=m.tensor(1.0))", "D.Categorical()",
@@ -206,12 +227,16 @@ KL_EXPRS = [
     "D.kl_divergence(U, D.Exponential(rate2))", "D.kl_divergence(N, D.Exponential(rate))",
     "D.kl_divergence(N, U)", "D.kl_divergence(L, E)", "D.kl_divergence(E, U)",
     "D.kl_divergence(LN, D.LogNormal(loc2, scale2))",
+    "D.kl_divergence(Ca, D.Cauchy(loc2, scale2))", "D.kl_divergence(Po, D.Poisson(rate2))",
+    "D.kl_divergence(Gp, D.Geometric(p2))", "D.kl_divergence(Gl, Gp)",
+    "D.kl_divergence(Bp, Po)", "D.kl_divergence(Po, Bp)",
 ]
 KL_ERRORS = [
     "D.kl_divergence(Bp, N)", "D.kl_divergence(Cp, Mc)", "D.kl_divergence(E, Bp)",
     "D.kl_divergence(I, D.Independent(D.Normal(loc, scale), 2))",
     "D.kl_divergence(Mc, D.MultivariateNormal(loc[:, :2], scale_tril=tril[:2, :2]))",
-    "D.kl_divergence(LN, N)", "D.kl_divergence(N, LN)",
+    "D.kl_divergence(LN, N)", "D.kl_divergence(N, LN)", "D.kl_divergence(Po, E)",
+    "D.kl_divergence(Ca, N)",
 ]
 EXPRS += KL_EXPRS
 ERRORS += KL_ERRORS
@@ -369,6 +394,8 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.Exponential(t([0.5, 4.0])),
     lambda D, t: D.Laplace(t([1.0, -1.0]), t([0.5, 2.0])),
     lambda D, t: D.LogNormal(t([0.0, 1.0]), t([0.25, 0.5])),
+    lambda D, t: D.Poisson(t([0.5, 4.0, 30.0])),
+    lambda D, t: D.Geometric(t([0.2, 0.9])),
     lambda D, t: D.Bernoulli(t([0.1, 0.5, 0.95])),
     lambda D, t: D.Bernoulli(logits=t([-2.0, 3.0])),
     lambda D, t: D.OneHotCategorical(t([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])),

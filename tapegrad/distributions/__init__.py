@@ -2,18 +2,21 @@
 
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
 module per family (normal, uniform, bernoulli, categorical, exponential, laplace,
-log_normal, independent, multivariate_normal, one_hot_categorical), kl.py the KL registry,
-constraints.py the parameter and support constraints.  Imports flow one way: constraints,
-utils <- distribution <- exp_family <- the families <- kl.  Parameters are tapegrad tensors,
-so log_prob, cdf, entropy, kl_divergence and rsample (pathwise: loc + scale * eps, eps
-drawn without gradient) carry gradients to them.  Samples come from tapegrad's generator:
+log_normal, cauchy, poisson, geometric, independent, multivariate_normal,
+one_hot_categorical), kl.py the KL registry, constraints.py the parameter and support
+constraints.  Imports flow one way: constraints, utils <- distribution <- exp_family <- the
+families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf, entropy, kl_divergence
+and rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry gradients to
+them.  Samples come from tapegrad's generator:
 their values differ from torch's for the same seed."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
+from .cauchy import Cauchy
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
+from .geometric import Geometric
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
@@ -21,8 +24,10 @@ from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .poisson import Poisson
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "ExponentialFamily",
-           "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal",
-           "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]
+__all__ = ["Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential",
+           "ExponentialFamily", "Geometric", "Independent", "Laplace", "LogNormal",
+           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform",
+           "constraints", "kl_divergence", "register_kl"]
