@@ -175,6 +175,25 @@ EXPRS = [
     "D.constraints.integer_interval(0, 3).check(m.tensor([0.0, 3.0, 4.0, 1.5]))",
     "D.constraints.real_vector.check(m.tensor([[1.0, float('nan')], [1.0, 2.0]]))",
     "U.support.check(ux)", "D.constraints.boolean.check(bx)", "D.constraints.one_hot.check(ohx)",
+    "D.constraints.positive_semidefinite.check(m.stack([cov1, -cov1, cov1 * 0]))",
+    "D.constraints.corr_cholesky.check(m.stack([tril / m.linalg.vector_norm(tril, dim=-1, "
+    "keepdim=True), tril]))", "D.constraints.multinomial(4).check(kx)",
+    "D.constraints.cat([D.constraints.positive, D.constraints.real], dim=-1, "
+    "lengths=[1, 2]).check(x)",
+    "D.constraints.stack([D.constraints.positive, D.constraints.real, D.constraints.boolean], "
+    "dim=-1).check(x)", "D.constraints.MixtureSameFamilyConstraint(D.constraints.simplex)"
+    ".check(m.tensor([[0.5, 0.5], [0.2, 0.3]]))",
+    "[repr(c) for c in (D.constraints.corr_cholesky, D.constraints.multinomial(3), "
+    "D.constraints.positive_semidefinite, D.constraints.cat([D.constraints.real]), "
+    "D.constraints.stack([D.constraints.real]), D.constraints.half_open_interval(0, 1), "
+    "D.constraints.MixtureSameFamilyConstraint(D.constraints.real), "
+    "D.constraints.nonnegative_integer, D.constraints.lower_triangular)]",
+    "[(c.event_dim, c.is_discrete) for c in (D.constraints.corr_cholesky, "
+    "D.constraints.multinomial(3), D.constraints.cat([D.constraints.real_vector]), "
+    "D.constraints.stack([D.constraints.real], dim=-1), D.constraints.one_hot, "
+    "D.constraints.independent(D.constraints.boolean, 2))]",
+    "D.constraints.is_dependent(U.support)", "D.constraints.is_dependent(D.Uniform.support)",
+    "D.constraints.lower_triangular.check(m.stack([tril, tril.mT]))",
 ]
 
 ERRORS = [

@@ -3,15 +3,18 @@ distribution's parameters (`arg_constraints`) and samples (`support`) may take; 
 returns a bool tensor over the value's batch dimensions."""
 import numpy as np
 
+from .. import linalg
 from ..creation import full, tensor
 from ..dtypes import bool_
+from ..views import cat as _cat_tensors, stack as _stack_tensors
 
-__all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than",
-           "greater_than_eq", "independent", "integer_interval", "interval",
+__all__ = ["Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property",
+           "greater_than", "greater_than_eq", "independent", "integer_interval", "interval",
            "half_open_interval", "is_dependent", "less_than", "lower_cholesky",
-           "lower_triangular", "nonnegative", "nonnegative_integer", "one_hot", "positive",
+           "lower_triangular", "MixtureSameFamilyConstraint", "multinomial", "nonnegative",
+           "nonnegative_integer", "one_hot", "positive", "positive_semidefinite",
            "positive_definite", "positive_integer", "real", "real_vector", "simplex",
-           "square", "symmetric", "unit_interval"]
+           "square", "stack", "symmetric", "unit_interval"]
 
 
 class Constraint:
@@ -122,6 +125,39 @@ class _IndependentConstraint(Constraint):
                 f"{self.reinterpreted_batch_ndims})")
 
 
+class MixtureSameFamilyConstraint(Constraint):
+    """The constraint of a MixtureSameFamily's samples: the component distributions'
+    constraint, checked against every component (all must hold)."""
+
+    def __init__(self, base_constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise AssertionError(f"base_constraint must be a Constraint, got "
+                                 f"{type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+        super().__init__()
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        """Check value against the base constraint with a component dimension inserted."""
+        unsqueezed_value = value.unsqueeze(-1 - self.event_dim)
+        result = self.base_constraint.check(unsqueezed_value)
+        if value.dim() < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        num_dim_to_keep = value.dim() - self.event_dim
+        result = result.reshape(tuple(result.shape[:num_dim_to_keep]) + (-1,))
+        return result.all(-1)
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({repr(self.base_constraint)})"
+
+
 class _Boolean(Constraint):
     """Constrain to the two values {0, 1}."""
     is_discrete = True
@@ -171,6 +207,21 @@ class _IntegerGreaterThan(Constraint):
 
     def __repr__(self):
         return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+
+
+class _IntegerLessThan(Constraint):
+    """Constrain to an integer interval (-inf, upper_bound]."""
+    is_discrete = True
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+        super().__init__()
+
+    def check(self, value):
+        return (value % 1 == 0) & (value <= self.upper_bound)
+
+    def __repr__(self):
+        return f"{self.__class__.__name__[1:]}(upper_bound={self.upper_bound})"
 
 
 class _Real(Constraint):
@@ -263,6 +314,19 @@ class _Simplex(Constraint):
         return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
 
 
+class _Multinomial(Constraint):
+    """Constrain to non-negative integer values summing to at most upper_bound (the
+    support of a Multinomial's counts)."""
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, x):
+        return (x >= 0).all(-1) & (x.sum(-1) <= self.upper_bound)
+
+
 class _LowerTriangular(Constraint):
     """Constrain to lower-triangular square matrices."""
     event_dim = 2
@@ -280,6 +344,18 @@ class _LowerCholesky(Constraint):
         # contiguous(): tapegrad's diagonal() fails on non-contiguous views (expands, slices)
         positive_diagonal = (value.contiguous().diagonal(dim1=-2, dim2=-1) > 0).all(-1)
         return lower & positive_diagonal
+
+
+class _CorrCholesky(Constraint):
+    """Constrain to lower-triangular square matrices with positive diagonals and each row
+    vector of unit length (Cholesky factors of correlation matrices)."""
+    event_dim = 2
+
+    def check(self, value):
+        tol = float(np.finfo(value.dtype.np).eps) * value.size(-1) * 10  # a fudge factor
+        row_norm = linalg.vector_norm(value.detach(), dim=-1)
+        unit_row_norm = (row_norm - 1.0).abs().le(tol).all(-1)
+        return _LowerCholesky().check(value) & unit_row_norm
 
 
 class _Square(Constraint):
@@ -319,6 +395,84 @@ class _PositiveDefinite(_Symmetric):
         return tensor(ok.reshape(tuple(value.shape[:-2])), dtype=bool_)
 
 
+class _PositiveSemidefinite(_Symmetric):
+    """Constrain to positive-semidefinite matrices (eigenvalues >= 0)."""
+
+    def check(self, value):
+        sym_check = super().check(value)
+        if not sym_check.all():
+            return sym_check
+        eig = np.linalg.eigvalsh(value.detach().numpy())   # tapegrad has no eigvalsh
+        return tensor((eig >= 0).all(-1), dtype=bool_)
+
+
+class _Cat(Constraint):
+    """Apply a sequence of constraints cseq to the submatrices of dimension dim, of sizes
+    lengths (default 1 each), in a way compatible with cat."""
+
+    def __init__(self, cseq, dim=0, lengths=None):
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
+        self.cseq = list(cseq)
+        if lengths is None:
+            lengths = [1] * len(self.cseq)
+        self.lengths = list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq "
+                                 f"({len(self.cseq)})")
+        self.dim = dim
+        super().__init__()
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        if not (-value.dim() <= self.dim < value.dim()):
+            raise AssertionError(f"dim {self.dim} out of range for value with {value.dim()} "
+                                 f"dimensions")
+        checks = []
+        start = 0
+        for constr, length in zip(self.cseq, self.lengths):
+            checks.append(constr.check(value.narrow(self.dim, start, length)))
+            start = start + length
+        return _cat_tensors(checks, self.dim)
+
+
+class _Stack(Constraint):
+    """Apply a sequence of constraints cseq to the slices of dimension dim, in a way
+    compatible with stack."""
+
+    def __init__(self, cseq, dim=0):
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
+        self.cseq = list(cseq)
+        self.dim = dim
+        super().__init__()
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        if self.dim + dim < 0:
+            dim += 1
+        return dim
+
+    def check(self, value):
+        if not (-value.dim() <= self.dim < value.dim()):
+            raise AssertionError(f"dim {self.dim} out of range for value with {value.dim()} "
+                                 f"dimensions")
+        vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
+        return _stack_tensors([constr.check(v) for v, constr in zip(vs, self.cseq)], self.dim)
+
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
@@ -334,12 +488,17 @@ nonnegative = _GreaterThanEq(0.0)
 greater_than = _GreaterThan
 greater_than_eq = _GreaterThanEq
 less_than = _LessThan
+multinomial = _Multinomial
 unit_interval = _Interval(0.0, 1.0)
 interval = _Interval
 half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
 square = _Square()
 symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
+cat = _Cat
+stack = _Stack
