@@ -61,6 +61,12 @@ Ca = D.Cauchy(loc, scale)
 Po = D.Poisson(rate)
 Gp = D.Geometric(probs=p)
 Gl = D.Geometric(logits=lg)
+sx = m.tensor([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25, 0.25]], dtype=dt)
+TD = D.TransformedDistribution(D.Uniform(m.zeros(3, dtype=dt), 1.0),
+                               [D.SigmoidTransform().inv, D.AffineTransform(loc2, scale)])
+TD2 = D.TransformedDistribution(D.Normal(loc, scale), [D.AffineTransform(1.0, -2.0),
+                                                       D.ExpTransform()])
+TS = D.TransformedDistribution(D.Normal(loc, scale), D.StickBreakingTransform())
 kx = m.tensor([[0.0, 3.0, 1.0], [2.0, 0.0, 5.0]], dtype=dt)
 Bp = D.Bernoulli(probs=p)
 Bl = D.Bernoulli(logits=lg)
@@ -105,6 +111,67 @@ EXPRS = [
     "Po.sample().dtype", "Po.sample().requires_grad", "Gp.sample((2,)).shape",
     "Gl.sample().dtype", "[Ca.has_rsample, Po.has_rsample, Gp.has_rsample]",
     "repr(Ca)", "repr(Po)", "repr(Gp)", "repr(Gl)", "repr(Po.support)",
+    # transforms
+    "D.ExpTransform()(x)", "D.ExpTransform().inv(pos + 1)",
+    "D.ExpTransform().log_abs_det_jacobian(x, x.exp())", "D.SigmoidTransform()(loc)",
+    "D.SigmoidTransform().inv(u)", "D.SigmoidTransform().log_abs_det_jacobian(loc, loc.sigmoid())",
+    "D.SoftplusTransform()(loc)", "D.SoftplusTransform().inv(pos + 0.5)",
+    "D.SoftplusTransform().log_abs_det_jacobian(loc, loc)", "D.TanhTransform()(loc)",
+    "D.TanhTransform().inv(u - 0.5)", "D.TanhTransform().log_abs_det_jacobian(loc, loc.tanh())",
+    "D.AffineTransform(loc2, scale)(x)", "D.AffineTransform(loc2, scale).inv(x)",
+    "D.AffineTransform(loc2, scale).log_abs_det_jacobian(x, x)",
+    "D.AffineTransform(1.0, -2.0, event_dim=1).log_abs_det_jacobian(x, x)",
+    "D.AffineTransform(loc2, scale, event_dim=1).log_abs_det_jacobian(x, x)",
+    "D.PowerTransform(rate)(pos + 0.5)", "D.PowerTransform(rate).inv(pos + 0.5)",
+    "D.PowerTransform(rate).log_abs_det_jacobian(pos + 0.5, (pos + 0.5) ** rate)",
+    "D.SoftmaxTransform()(loc)", "D.SoftmaxTransform().inv(sx)", "D.StickBreakingTransform()(loc)",
+    "D.StickBreakingTransform().inv(sx)",
+    "D.StickBreakingTransform().log_abs_det_jacobian(loc, D.StickBreakingTransform()(loc))",
+    "D.ComposeTransform([D.AffineTransform(0.5, scale), D.ExpTransform()])(x)",
+    "D.ComposeTransform([D.AffineTransform(0.5, scale), D.ExpTransform()]).inv(pos + 1)",
+    "D.ComposeTransform([D.AffineTransform(0.5, scale), D.ExpTransform()])"
+    ".log_abs_det_jacobian(x, (0.5 + scale * x).exp())",
+    "D.ComposeTransform([D.ExpTransform(), D.StickBreakingTransform()])"
+    ".log_abs_det_jacobian(loc, D.StickBreakingTransform()(loc.exp()))",
+    "D.IndependentTransform(D.ExpTransform(), 1).log_abs_det_jacobian(x, x.exp())",
+    "D.ReshapeTransform((3,), (3, 1))(x).shape",
+    "D.ReshapeTransform((3,), (3, 1)).log_abs_det_jacobian(x, x)", "D.identity_transform(x)",
+    "D.identity_transform.log_abs_det_jacobian(x, x)",
+    "[repr(t) for t in (D.ExpTransform(), D.ExpTransform().inv, D.AffineTransform(0.0, 1.0), "
+    "D.ComposeTransform([D.ExpTransform(), D.TanhTransform()]), D.identity_transform, "
+    "D.IndependentTransform(D.SigmoidTransform(), 2), D.StickBreakingTransform())]",
+    "[t.sign for t in (D.ExpTransform(), D.ExpTransform().inv, D.AffineTransform(0.0, -2.0), "
+    "D.ComposeTransform([D.ExpTransform(), D.AffineTransform(1.0, -1.0)]), D.TanhTransform(), "
+    "D.IndependentTransform(D.SigmoidTransform(), 2))]", "D.AffineTransform(0.0, loc).sign",
+    "D.PowerTransform(-rate).sign",
+    "[(repr(t.domain), repr(t.codomain), t.bijective) for t in (D.ExpTransform(), "
+    "D.ExpTransform().inv, D.AffineTransform(0.0, 1.0, event_dim=2), D.TanhTransform(), "
+    "D.ComposeTransform([D.ExpTransform(), D.StickBreakingTransform()]), D.AbsTransform(), "
+    "D.IndependentTransform(D.SigmoidTransform(), 2), D.SoftmaxTransform(), "
+    "D.ReshapeTransform((2, 3), (6,)), D.PowerTransform(2.0), D.SoftplusTransform())]",
+    "[t.event_dim for t in (D.ExpTransform(), D.AffineTransform(0.0, 1.0, event_dim=2), "
+    "D.StickBreakingTransform(), D.IndependentTransform(D.ExpTransform(), 1))]",
+    "[D.ExpTransform() == D.ExpTransform(), D.AffineTransform(1.0, 2.0) == "
+    "D.AffineTransform(1.0, 2.0), D.AffineTransform(loc, 2.0) == D.AffineTransform(loc, 3.0), "
+    "D.ExpTransform().inv == D.ExpTransform().inv, D.ExpTransform() == D.SigmoidTransform(), "
+    "D.ComposeTransform([D.ExpTransform()]) == D.ComposeTransform([D.ExpTransform()]), "
+    "D.ExpTransform() != D.TanhTransform(), D.PowerTransform(2.0) == D.PowerTransform(2.0)]",
+    "[D.StickBreakingTransform().forward_shape((2, 3)), "
+    "D.StickBreakingTransform().inverse_shape((2, 3)), D.AffineTransform(loc, 1.0)"
+    ".forward_shape((3,)), D.ReshapeTransform((3,), (3, 1)).inverse_shape((5, 3, 1)), "
+    "D.ComposeTransform([D.ReshapeTransform((3,), (3, 1)), D.ExpTransform()])"
+    ".forward_shape((2, 3))]",
+    "(lambda t: (lambda y: [t.inv(y) is x, t(x) is y])(t(x)))(D.ExpTransform(cache_size=1))",
+    "(lambda t: (lambda y: t.inv(y) is x)(t(x)))(D.ExpTransform())",
+    "D.ExpTransform().with_cache(1)._cache_size",
+    # TransformedDistribution
+    "TD.log_prob(x)", "TD.cdf(x)", "TD.icdf(u)", "TD.batch_shape", "TD.event_shape",
+    "TD.rsample((2,)).shape", "TD.rsample().requires_grad", "TD.has_rsample", "repr(TD)",
+    "repr(TD.support)", "TD.expand((2, 2, 3)).log_prob(x)", "TD2.log_prob(pos + 0.5)",
+    "TD2.cdf(pos + 0.5)", "TD2.icdf(u)", "TD2.sample((2,)).shape", "repr(TD2.support)",
+    "TS.batch_shape", "TS.event_shape", "TS.log_prob(sx)", "TS.rsample((5,)).shape",
+    "repr(TS.support)", "repr(TS.base_dist)", "TS.expand((3, 2)).batch_shape",
+    "isinstance(LN, D.TransformedDistribution)", "LN.transforms[0] == D.ExpTransform()",
     # Bernoulli
     "Bp.log_prob(bx)", "Bl.log_prob(bx)", "Bp.entropy()", "Bl.entropy()", "Bp.mean",
     "Bl.mean", "Bp.mode", "Bl.mode", "Bp.variance", "Bl.variance", "Bp.logits", "Bl.probs",
@@ -204,6 +271,13 @@ ERRORS = [
     "D.Geometric(probs=m.tensor([0.0, 0.5]))", "D.Geometric(probs=1.5)", "D.Geometric()",
     "Gp.log_prob(kx - 1)", "Po.rsample()",
     "D.ExponentialFamily.entropy(Po)",
+    "D.ExpTransform(cache_size=2)", "D.TransformedDistribution(N, 'a')",
+    "D.TransformedDistribution(N, ['a'])", "D.AbsTransform().log_abs_det_jacobian(x, x)",
+    "D.StickBreakingTransform().forward_shape(())", "D.TransformedDistribution(D.Normal(0.0, "
+    "1.0), D.StickBreakingTransform())", "TD2.log_prob(-pos)", "TD.cdf(m.tensor([1.0, 2.0]))",
+    "D.ComposeTransform([D.ExpTransform(), D.StickBreakingTransform()]).inv.event_dim",
+    "D.ReshapeTransform((3,), (2,))", "D.ReshapeTransform((3,), (3, 1)).forward_shape((2, 2))",
+    "D.Transform()(x)", "D.Transform().sign", "D.AffineTransform(0.0, 1.0).with_cache(2)",
     "D.Bernoulli(probs=1.5)", "D.Bernoulli()", "D.Bernoulli(probs=p, logits=lg)",
     "D.Categorical(probs=m.tensor([0.5, -0.5]))", "D.Categorical(probs=m.tensor(0.5))",
     "D.Categorical(logits=m.tensor(1.0))", "D.Categorical()",
@@ -246,6 +320,8 @@ KL_EXPRS = [
     "D.kl_divergence(U, D.Exponential(rate2))", "D.kl_divergence(N, D.Exponential(rate))",
     "D.kl_divergence(N, U)", "D.kl_divergence(L, E)", "D.kl_divergence(E, U)",
     "D.kl_divergence(LN, D.LogNormal(loc2, scale2))",
+    "D.kl_divergence(LN, D.TransformedDistribution(D.Normal(loc2, scale2), D.ExpTransform()))",
+    "D.kl_divergence(TD2, TD2)",
     "D.kl_divergence(Ca, D.Cauchy(loc2, scale2))", "D.kl_divergence(Po, D.Poisson(rate2))",
     "D.kl_divergence(Gp, D.Geometric(p2))", "D.kl_divergence(Gl, Gp)",
     "D.kl_divergence(Bp, Po)", "D.kl_divergence(Po, Bp)",
@@ -255,7 +331,7 @@ KL_ERRORS = [
     "D.kl_divergence(I, D.Independent(D.Normal(loc, scale), 2))",
     "D.kl_divergence(Mc, D.MultivariateNormal(loc[:, :2], scale_tril=tril[:2, :2]))",
     "D.kl_divergence(LN, N)", "D.kl_divergence(N, LN)", "D.kl_divergence(Po, E)",
-    "D.kl_divergence(Ca, N)",
+    "D.kl_divergence(Ca, N)", "D.kl_divergence(TD2, LN)", "D.kl_divergence(TD, N)",
 ]
 EXPRS += KL_EXPRS
 ERRORS += KL_ERRORS

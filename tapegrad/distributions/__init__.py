@@ -3,12 +3,13 @@
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
 module per family (normal, uniform, bernoulli, categorical, exponential, laplace,
 log_normal, cauchy, poisson, geometric, independent, multivariate_normal,
-one_hot_categorical), kl.py the KL registry, constraints.py the parameter and support
-constraints.  Imports flow one way: constraints, utils <- distribution <- exp_family <- the
-families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf, entropy, kl_divergence
-and rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry gradients to
-them.  Samples come from tapegrad's generator:
-their values differ from torch's for the same seed."""
+one_hot_categorical); transforms.py and transformed_distribution.py (Y = f(X), LogNormal is
+one); kl.py the KL registry; constraints.py the parameter and support constraints.  Imports
+flow one way: constraints, utils <- distribution <- exp_family, transforms <- the families
+<- kl.  Parameters are tapegrad tensors, so log_prob, cdf, entropy, kl_divergence and
+rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry gradients to them.
+Samples come from tapegrad's generator: their values differ from torch's for the same
+seed."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
@@ -25,9 +26,21 @@ from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
+from . import transforms
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform,
+                         IndependentTransform, PowerTransform, ReshapeTransform,
+                         SigmoidTransform, SoftmaxTransform, SoftplusTransform,
+                         StickBreakingTransform, TanhTransform, Transform, identity_transform)
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential",
            "ExponentialFamily", "Geometric", "Independent", "Laplace", "LogNormal",
-           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform",
-           "constraints", "kl_divergence", "register_kl"]
+           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
+           "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
+           "transforms",
+           # the transforms, as torch.distributions
+           "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
+           "IndependentTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform",
+           "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "TanhTransform",
+           "Transform", "identity_transform"]

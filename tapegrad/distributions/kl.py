@@ -14,12 +14,12 @@ from .exponential import Exponential
 from .geometric import Geometric
 from .independent import Independent
 from .laplace import Laplace
-from .log_normal import LogNormal
 from .multivariate_normal import (_batch_mahalanobis, _half_log_det, _solve_tril,
                                   MultivariateNormal)
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
+from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
 from .utils import _sum_rightmost
 from ..autograd import grad
@@ -170,9 +170,12 @@ def _kl_laplace_laplace(p, q):
     return t1 + t2 + t3 - 1
 
 
-@register_kl(LogNormal, LogNormal)
-def _kl_lognormal_lognormal(p, q):
-    # torch: TransformedDistribution with equal transforms, the KL of the bases
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p, q):
+    if p.transforms != q.transforms:
+        raise NotImplementedError
+    if p.event_shape != q.event_shape:
+        raise NotImplementedError
     return kl_divergence(p.base_dist, q.base_dist)
 
 
