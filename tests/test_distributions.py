@@ -58,6 +58,8 @@ E = D.Exponential(rate)
 L = D.Laplace(loc, scale)
 LN = D.LogNormal(loc, scale)
 Ca = D.Cauchy(loc, scale)
+HN = D.HalfNormal(scale)
+Gu = D.Gumbel(loc, scale)
 Po = D.Poisson(rate)
 Gp = D.Geometric(probs=p)
 Gl = D.Geometric(logits=lg)
@@ -111,6 +113,14 @@ EXPRS = [
     "Po.sample().dtype", "Po.sample().requires_grad", "Gp.sample((2,)).shape",
     "Gl.sample().dtype", "[Ca.has_rsample, Po.has_rsample, Gp.has_rsample]",
     "repr(Ca)", "repr(Po)", "repr(Gp)", "repr(Gl)", "repr(Po.support)",
+    # HalfNormal, Gumbel
+    "HN.log_prob(pos)", "HN.cdf(pos)", "HN.icdf(u)", "HN.entropy()", "HN.mean", "HN.mode",
+    "HN.variance", "HN.stddev", "HN.scale", "HN.expand((2, 3)).log_prob(pos)",
+    "D.HalfNormal(2.0).log_prob(pos)", "HN.rsample((2,)).shape", "HN.batch_shape",
+    "HN.rsample().requires_grad", "repr(HN)", "repr(HN.support)", "Gu.log_prob(x)", "Gu.cdf(x / 4)",
+    "Gu.icdf(u)", "Gu.entropy()", "Gu.mean", "Gu.mode", "Gu.variance", "Gu.stddev",
+    "Gu.expand((2, 2, 3)).log_prob(x)", "D.Gumbel(1.0, 2.0).log_prob(x)", "Gu.sample((2,)).shape",
+    "Gu.has_rsample", "Gu.rsample().requires_grad", "repr(Gu)", "Gu.batch_shape",
     # transforms
     "D.ExpTransform()(x)", "D.ExpTransform().inv(pos + 1)",
     "D.ExpTransform().log_abs_det_jacobian(x, x.exp())", "D.SigmoidTransform()(loc)",
@@ -271,6 +281,7 @@ ERRORS = [
     "D.Geometric(probs=m.tensor([0.0, 0.5]))", "D.Geometric(probs=1.5)", "D.Geometric()",
     "Gp.log_prob(kx - 1)", "Po.rsample()",
     "D.ExponentialFamily.entropy(Po)",
+    "D.HalfNormal(-scale)", "HN.log_prob(-pos - 1)", "D.Gumbel(loc, -scale)", "Gu.cdf(x)",
     "D.ExpTransform(cache_size=2)", "D.TransformedDistribution(N, 'a')",
     "D.TransformedDistribution(N, ['a'])", "D.AbsTransform().log_abs_det_jacobian(x, x)",
     "D.StickBreakingTransform().forward_shape(())", "D.TransformedDistribution(D.Normal(0.0, "
@@ -321,7 +332,10 @@ KL_EXPRS = [
     "D.kl_divergence(N, U)", "D.kl_divergence(L, E)", "D.kl_divergence(E, U)",
     "D.kl_divergence(LN, D.LogNormal(loc2, scale2))",
     "D.kl_divergence(LN, D.TransformedDistribution(D.Normal(loc2, scale2), D.ExpTransform()))",
-    "D.kl_divergence(TD2, TD2)",
+    "D.kl_divergence(TD2, TD2)", "D.kl_divergence(HN, D.HalfNormal(scale2))",
+    "D.kl_divergence(Gu, D.Gumbel(loc2, scale2))", "D.kl_divergence(E, Gu)",
+    "D.kl_divergence(Gu, E)", "D.kl_divergence(Gu, U)", "D.kl_divergence(Gu, N)",
+    "D.kl_divergence(N, Gu)", "D.kl_divergence(D.Uniform(-1.0, 4.0), Gu)",
     "D.kl_divergence(Ca, D.Cauchy(loc2, scale2))", "D.kl_divergence(Po, D.Poisson(rate2))",
     "D.kl_divergence(Gp, D.Geometric(p2))", "D.kl_divergence(Gl, Gp)",
     "D.kl_divergence(Bp, Po)", "D.kl_divergence(Po, Bp)",
@@ -331,7 +345,8 @@ KL_ERRORS = [
     "D.kl_divergence(I, D.Independent(D.Normal(loc, scale), 2))",
     "D.kl_divergence(Mc, D.MultivariateNormal(loc[:, :2], scale_tril=tril[:2, :2]))",
     "D.kl_divergence(LN, N)", "D.kl_divergence(N, LN)", "D.kl_divergence(Po, E)",
-    "D.kl_divergence(Ca, N)", "D.kl_divergence(TD2, LN)", "D.kl_divergence(TD, N)",
+    "D.kl_divergence(Ca, N)", "D.kl_divergence(HN, LN)", "D.kl_divergence(HN, N)",
+    "D.kl_divergence(TD2, LN)", "D.kl_divergence(TD, N)",
 ]
 EXPRS += KL_EXPRS
 ERRORS += KL_ERRORS
@@ -490,6 +505,8 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.Laplace(t([1.0, -1.0]), t([0.5, 2.0])),
     lambda D, t: D.LogNormal(t([0.0, 1.0]), t([0.25, 0.5])),
     lambda D, t: D.Poisson(t([0.5, 4.0, 30.0])),
+    lambda D, t: D.HalfNormal(t([0.5, 2.0])),
+    lambda D, t: D.Gumbel(t([0.0, 3.0]), t([1.0, 0.5])),
     lambda D, t: D.Geometric(t([0.2, 0.9])),
     lambda D, t: D.Bernoulli(t([0.1, 0.5, 0.95])),
     lambda D, t: D.Bernoulli(logits=t([-2.0, 3.0])),

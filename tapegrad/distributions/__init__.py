@@ -2,14 +2,14 @@
 
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
 module per family (normal, uniform, bernoulli, categorical, exponential, laplace,
-log_normal, cauchy, poisson, geometric, independent, multivariate_normal,
-one_hot_categorical); transforms.py and transformed_distribution.py (Y = f(X), LogNormal is
-one); kl.py the KL registry; constraints.py the parameter and support constraints.  Imports
-flow one way: constraints, utils <- distribution <- exp_family, transforms <- the families
-<- kl.  Parameters are tapegrad tensors, so log_prob, cdf, entropy, kl_divergence and
-rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry gradients to them.
-Samples come from tapegrad's generator: their values differ from torch's for the same
-seed."""
+log_normal, half_normal, gumbel, cauchy, poisson, geometric, independent,
+multivariate_normal, one_hot_categorical); transforms.py and transformed_distribution.py
+(Y = f(X): LogNormal, HalfNormal, Gumbel are such); kl.py the KL registry; constraints.py
+the parameter and support constraints.  Imports flow one way: constraints, utils <-
+distribution <- exp_family, transforms <- the families <- kl.  Parameters are tapegrad
+tensors, so log_prob, cdf, entropy, kl_divergence and rsample (pathwise: loc + scale * eps,
+eps drawn without gradient) carry gradients to them.  Samples come from tapegrad's
+generator: their values differ from torch's for the same seed."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
@@ -18,6 +18,8 @@ from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .geometric import Geometric
+from .gumbel import Gumbel
+from .half_normal import HalfNormal
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
@@ -35,8 +37,8 @@ from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTra
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential",
-           "ExponentialFamily", "Geometric", "Independent", "Laplace", "LogNormal",
-           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
+           "ExponentialFamily", "Geometric", "Gumbel", "HalfNormal", "Independent", "Laplace",
+           "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
            "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
            "transforms",
            # the transforms, as torch.distributions
