@@ -5,15 +5,17 @@ module per family (normal, uniform, bernoulli, categorical, exponential, laplace
 log_normal, half_normal, gumbel, cauchy, poisson, geometric, independent,
 multivariate_normal, one_hot_categorical); transforms.py and transformed_distribution.py
 (Y = f(X): LogNormal, HalfNormal, Gumbel are such); kl.py the KL registry; constraints.py
-the parameter and support constraints.  Imports flow one way: constraints, utils <-
-distribution <- exp_family, transforms <- the families <- kl.  Parameters are tapegrad
-tensors, so log_prob, cdf, entropy, kl_divergence and rsample (pathwise: loc + scale * eps,
-eps drawn without gradient) carry gradients to them.  Samples come from tapegrad's
-generator: their values differ from torch's for the same seed."""
+the parameter and support constraints; constraint_registry.py biject_to / transform_to.
+Imports flow one way: constraints, utils <- distribution <- exp_family, transforms <- the
+families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf, entropy,
+kl_divergence and rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry
+gradients to them.  Samples come from tapegrad's generator: their values differ from
+torch's for the same seed."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .cauchy import Cauchy
+from .constraint_registry import biject_to, transform_to
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
@@ -30,19 +32,24 @@ from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from . import transforms
-from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform,
-                         IndependentTransform, PowerTransform, ReshapeTransform,
+from .transforms import (AbsTransform, AffineTransform, CatTransform, ComposeTransform,
+                         CorrCholeskyTransform, CumulativeDistributionTransform,
+                         ExpTransform, IndependentTransform, LowerCholeskyTransform,
+                         PositiveDefiniteTransform, PowerTransform, ReshapeTransform,
                          SigmoidTransform, SoftmaxTransform, SoftplusTransform,
-                         StickBreakingTransform, TanhTransform, Transform, identity_transform)
+                         StackTransform, StickBreakingTransform, TanhTransform, Transform,
+                         identity_transform)
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential",
            "ExponentialFamily", "Geometric", "Gumbel", "HalfNormal", "Independent", "Laplace",
            "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
-           "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
-           "transforms",
+           "TransformedDistribution", "Uniform", "kl_divergence", "register_kl", "biject_to",
+           "transform_to",
            # the transforms, as torch.distributions
-           "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
-           "IndependentTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform",
-           "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "TanhTransform",
+           "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+           "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
+           "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+           "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform",
            "Transform", "identity_transform"]

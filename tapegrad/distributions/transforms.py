@@ -1,28 +1,33 @@
 """torch.distributions.transforms: invertible maps with log |det J|, for
 TransformedDistribution (and for mapping unconstrained parameters onto constraints).
 
-Here: Transform (with torch's cache_size 0/1 and `.inv`), ComposeTransform,
-identity_transform, IndependentTransform, ReshapeTransform, ExpTransform, PowerTransform,
-SigmoidTransform, SoftplusTransform, TanhTransform, AbsTransform, AffineTransform,
-SoftmaxTransform and StickBreakingTransform, with torch's formulas.  Not here:
-CatTransform, StackTransform, LowerCholeskyTransform, PositiveDefiniteTransform,
-CorrCholeskyTransform, CumulativeDistributionTransform."""
+All of torch's, with its formulas: Transform (with torch's cache_size 0/1 and `.inv`),
+ComposeTransform, identity_transform, IndependentTransform, ReshapeTransform, ExpTransform,
+PowerTransform, SigmoidTransform, SoftplusTransform, TanhTransform, AbsTransform,
+AffineTransform, CorrCholeskyTransform, SoftmaxTransform, StickBreakingTransform,
+LowerCholeskyTransform, PositiveDefiniteTransform, CatTransform, StackTransform and
+CumulativeDistributionTransform."""
 import functools
 import math
 import numbers
 import operator
 
 from . import constraints
-from .utils import _finfo, _sum_rightmost, broadcast_all, lazy_property
+from .utils import (_finfo, _sum_rightmost, broadcast_all, lazy_property, tril_matrix_to_vec,
+                    vec_to_tril_matrix)
+from .. import linalg
 from ..composed import broadcast_shapes
-from ..creation import full_like, zeros, zeros_like
+from ..creation import eye, full_like, zeros, zeros_like
+from ..views import cat, stack
 from ..nn.functional import logsigmoid, pad, softplus
 from ..tensor import Size
 
-__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
-           "IndependentTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform",
-           "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform",
-           "TanhTransform", "Transform", "identity_transform"]
+__all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+           "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
+           "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftplusTransform",
+           "TanhTransform", "SoftmaxTransform", "StackTransform", "StickBreakingTransform",
+           "Transform", "identity_transform"]
 
 
 class Transform:
@@ -615,6 +620,62 @@ class AffineTransform(Transform):
                                 getattr(self.scale, "shape", ()))
 
 
+class CorrCholeskyTransform(Transform):
+    """From an unconstrained vector of length D(D-1)/2 to the Cholesky factor of a D x D
+    correlation matrix (lower triangular, positive diagonal, unit-norm rows), through tanh
+    and stick breaking, as torch."""
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def _call(self, x):
+        x = x.tanh()
+        eps = float(_finfo(x.dtype).eps)
+        x = x.clamp(min=-1 + eps, max=1 - eps)
+        r = vec_to_tril_matrix(x, diag=-1)
+        # apply stick-breaking on the squared values
+        z = r ** 2
+        z1m_cumprod_sqrt = (1 - z).sqrt().cumprod(-1)
+        # diagonal elements must be 1
+        r = r + eye(r.shape[-1], dtype=r.dtype)
+        return r * pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1)
+
+    def _inverse(self, y):
+        y_cumsum = 1 - (y * y).cumsum(-1)
+        y_cumsum_shifted = pad(y_cumsum[..., :-1], [1, 0], value=1)
+        y_vec = tril_matrix_to_vec(y, diag=-1)
+        y_cumsum_vec = tril_matrix_to_vec(y_cumsum_shifted, diag=-1)
+        t = y_vec / y_cumsum_vec.sqrt()
+        # inverse of tanh
+        return (t.log1p() - t.neg().log1p()) / 2
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        # the Jacobian of the stick breaking, then of tanh
+        y1m_cumsum = 1 - (y * y).cumsum(-1)
+        y1m_cumsum_tril = tril_matrix_to_vec(y1m_cumsum, diag=-2)
+        stick_breaking_logdet = 0.5 * y1m_cumsum_tril.log().sum(-1)
+        tanh_logdet = -2 * (x + softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        N = shape[-1]
+        D = round((0.25 + 2 * N) ** 0.5 + 0.5)
+        if D * (D - 1) // 2 != N:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return shape[:-1] + (D, D)
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        D = shape[-1]
+        N = D * (D - 1) // 2
+        return shape[:-2] + (N,)
+
+
 class SoftmaxTransform(Transform):
     """From unconstrained space to the simplex: exp then normalize (not bijective; for
     algorithms that move on the unconstrained space)."""
@@ -682,3 +743,225 @@ class StickBreakingTransform(Transform):
         if len(shape) < 1:
             raise ValueError("Too few dimensions on input")
         return shape[:-1] + (shape[-1] - 1,)
+
+
+class LowerCholeskyTransform(Transform):
+    """From unconstrained matrices to lower-triangular matrices with positive diagonals:
+    the strict lower triangle kept, the diagonal exponentiated (not bijective)."""
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.lower_cholesky
+
+    def __eq__(self, other):
+        return isinstance(other, LowerCholeskyTransform)
+
+    def _call(self, x):
+        return x.tril(-1) + x.contiguous().diagonal(dim1=-2, dim2=-1).exp().diag_embed()
+
+    def _inverse(self, y):
+        return y.tril(-1) + y.contiguous().diagonal(dim1=-2, dim2=-1).log().diag_embed()
+
+
+class PositiveDefiniteTransform(Transform):
+    """From unconstrained matrices to positive-definite matrices: L L^T with L from
+    LowerCholeskyTransform."""
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other):
+        return isinstance(other, PositiveDefiniteTransform)
+
+    def _call(self, x):
+        x = LowerCholeskyTransform()(x)
+        return x @ x.mT
+
+    def _inverse(self, y):
+        y = linalg.cholesky(y)
+        return LowerCholeskyTransform().inv(y)
+
+
+def _check_dim(dim, z, name="tensor"):
+    if not (-z.dim() <= dim < z.dim()):
+        raise AssertionError(f"dim {dim} out of range for {name} with {z.dim()} dimensions")
+
+
+class CatTransform(Transform):
+    """Applies the transforms `tseq` to the consecutive slices of dimension `dim` of lengths
+    `lengths` (default 1 each), compatibly with cat."""
+
+    def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        if lengths is None:
+            lengths = [1] * len(self.transforms)
+        self.lengths = list(lengths)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms "
+                                 f"({len(self.transforms)})")
+        self.dim = dim
+
+    @lazy_property
+    def event_dim(self):
+        """The largest event_dim among the transforms."""
+        return max(t.event_dim for t in self.transforms)
+
+    @lazy_property
+    def length(self):
+        """The total length along dim."""
+        return sum(self.lengths)
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _check_length(self, z, name):
+        _check_dim(self.dim, z, "tensor" if name in "xy" else name)
+        if z.size(self.dim) != self.length:
+            raise AssertionError(f"{name}.size({self.dim}) = {z.size(self.dim)} must equal "
+                                 f"length {self.length}")
+
+    def _call(self, x):
+        self._check_length(x, "x")
+        yslices = []
+        start = 0
+        for trans, length in zip(self.transforms, self.lengths):
+            yslices.append(trans(x.narrow(self.dim, start, length)))
+            start = start + length
+        return cat(yslices, dim=self.dim)
+
+    def _inverse(self, y):
+        self._check_length(y, "y")
+        xslices = []
+        start = 0
+        for trans, length in zip(self.transforms, self.lengths):
+            xslices.append(trans.inv(y.narrow(self.dim, start, length)))
+            start = start + length
+        return cat(xslices, dim=self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        for z, name in ((x, "x"), (y, "y")):
+            _check_dim(self.dim, z, name)
+            if z.size(self.dim) != self.length:
+                raise AssertionError(f"{name}.size({self.dim}) = {z.size(self.dim)} must "
+                                     f"equal length {self.length}")
+        logdetjacs = []
+        start = 0
+        for trans, length in zip(self.transforms, self.lengths):
+            xslice = x.narrow(self.dim, start, length)
+            yslice = y.narrow(self.dim, start, length)
+            logdetjac = trans.log_abs_det_jacobian(xslice, yslice)
+            if trans.event_dim < self.event_dim:
+                logdetjac = _sum_rightmost(logdetjac, self.event_dim - trans.event_dim)
+            logdetjacs.append(logdetjac)
+            start = start + length
+        # decide whether to concatenate or sum
+        dim = self.dim
+        if dim >= 0:
+            dim = dim - x.dim()
+        dim = dim + self.event_dim
+        if dim < 0:
+            return cat(logdetjacs, dim=dim)
+        return sum(logdetjacs)
+
+    @property
+    def bijective(self):
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+
+class StackTransform(Transform):
+    """Applies the transforms `tseq` to the slices of dimension `dim`, compatibly with
+    stack."""
+
+    def __init__(self, tseq, dim=0, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slice(self, z):
+        return [z.select(self.dim, i) for i in range(z.size(self.dim))]
+
+    def _check_count(self, z, name, what="tensor"):
+        _check_dim(self.dim, z, what)
+        if z.size(self.dim) != len(self.transforms):
+            raise AssertionError(f"{name}.size({self.dim}) = {z.size(self.dim)} must equal "
+                                 f"len(transforms) {len(self.transforms)}")
+
+    def _call(self, x):
+        self._check_count(x, "x")
+        return stack([trans(s) for s, trans in zip(self._slice(x), self.transforms)],
+                     dim=self.dim)
+
+    def _inverse(self, y):
+        self._check_count(y, "y")
+        return stack([trans.inv(s) for s, trans in zip(self._slice(y), self.transforms)],
+                     dim=self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        self._check_count(x, "x", "x")
+        self._check_count(y, "y", "y")
+        logdetjacs = [trans.log_abs_det_jacobian(xs, ys) for xs, ys, trans in
+                      zip(self._slice(x), self._slice(y), self.transforms)]
+        return stack(logdetjacs, dim=self.dim)
+
+    @property
+    def bijective(self):
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+
+
+class CumulativeDistributionTransform(Transform):
+    """Maps a value through the cumulative distribution function of `distribution` (its
+    log det jacobian is the distribution's log_prob): e.g. to build copulas."""
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution, cache_size=0):
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self):
+        return self.distribution.support
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)

@@ -1,12 +1,13 @@
 """Helpers shared by the distributions, as torch.distributions.utils: `broadcast_all`,
-`logits_to_probs` / `probs_to_logits` / `clamp_probs`, `lazy_property`, and the private
-`_sum_rightmost`, `_standard_normal`, `_finfo`."""
+`logits_to_probs` / `probs_to_logits` / `clamp_probs`, `lazy_property`,
+`tril_matrix_to_vec` / `vec_to_tril_matrix`, and the private `_sum_rightmost`,
+`_standard_normal`, `_finfo`."""
 import numbers
 
 import numpy as np
 
 from ..composed import broadcast_tensors
-from ..creation import tensor
+from ..creation import arange, tensor
 from ..dtypes import get_default_dtype
 from ..grad_mode import enable_grad
 from ..ndops import softmax
@@ -14,7 +15,7 @@ from ..random import randn
 from ..tensor import Tensor
 
 __all__ = ["broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits",
-           "lazy_property"]
+           "lazy_property", "tril_matrix_to_vec", "vec_to_tril_matrix"]
 
 euler_constant = 0.57721566490153286060  # Euler Mascheroni Constant
 
@@ -88,3 +89,32 @@ class lazy_property:
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+def tril_matrix_to_vec(mat, diag=0):
+    """The lower triangle of the (batched) square matrix mat, from diagonal `diag` down
+    (diag=-1: strictly below the diagonal), as a vector (row by row)."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    ar = arange(n)
+    tril_mask = ar < ar.view(-1, 1) + (diag + 1)
+    return mat[..., tril_mask]
+
+
+def vec_to_tril_matrix(vec, diag=0):
+    """The inverse of tril_matrix_to_vec: a (batched) square matrix with vec's entries in
+    its lower triangle from diagonal `diag` down, zeros elsewhere."""
+    # +ve root of D**2 + (1+2*diag)*D - |diag| * (diag+1) - 2*vec.shape[-1] = 0
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1]
+                            + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    eps = float(_finfo(vec.dtype).eps)
+    if round(n) - n > eps:
+        raise ValueError(f"The size of last dimension is {vec.shape[-1]} which cannot be "
+                         f"expressed as the lower triangular part of a square D x D matrix.")
+    n = round(n)
+    mat = vec.new_zeros(tuple(vec.shape[:-1]) + (n, n))
+    ar = arange(n)
+    tril_mask = ar < ar.view(-1, 1) + (diag + 1)
+    mat[..., tril_mask] = vec
+    return mat
