@@ -60,6 +60,13 @@ L = D.Laplace(loc, scale)
 LN = D.LogNormal(loc, scale)
 Ca = D.Cauchy(loc, scale)
 HN = D.HalfNormal(scale)
+HC = D.HalfCauchy(scale)
+Pa = D.Pareto(scale, rate + 1)
+We = D.Weibull(scale, rate + 0.5)
+LoN = D.LogisticNormal(loc, scale)
+GM = D.MixtureSameFamily(D.Categorical(logits=lgc[:, :3]), D.Normal(loc, scale))
+GM2 = D.MixtureSameFamily(D.Categorical(probs=pr[0, :2]), D.Independent(D.Normal(loc, scale), 1))
+ST = D.OneHotCategoricalStraightThrough(logits=lgc)
 Gu = D.Gumbel(loc, scale)
 Po = D.Poisson(rate)
 Gp = D.Geometric(probs=p)
@@ -122,6 +129,28 @@ EXPRS = [
     "Gu.icdf(u)", "Gu.entropy()", "Gu.mean", "Gu.mode", "Gu.variance", "Gu.stddev",
     "Gu.expand((2, 2, 3)).log_prob(x)", "D.Gumbel(1.0, 2.0).log_prob(x)", "Gu.sample((2,)).shape",
     "Gu.has_rsample", "Gu.rsample().requires_grad", "repr(Gu)", "Gu.batch_shape",
+    # HalfCauchy, Pareto, Weibull, LogisticNormal
+    "HC.log_prob(pos)", "HC.cdf(pos)", "HC.icdf(u)", "HC.entropy()", "HC.mean", "HC.mode",
+    "HC.variance", "repr(HC)", "HC.rsample((2,)).shape", "HC.expand((2, 3)).log_prob(pos)",
+    "Pa.log_prob(pos + 2.5)", "Pa.cdf(pos + 2.5)", "Pa.icdf(u)", "Pa.entropy()", "Pa.mean",
+    "Pa.mode", "Pa.variance", "D.Pareto(1.0, 0.5).mean", "D.Pareto(1.0, 1.5).variance",
+    "repr(Pa)", "repr(Pa.support)", "Pa.rsample((2,)).shape", "Pa.has_rsample",
+    "Pa.expand((2, 3)).log_prob(pos + 2.5)", "We.log_prob(pos + 0.5)", "We.cdf(pos + 0.5)",
+    "We.icdf(u)", "We.entropy()", "We.mean", "We.mode", "We.variance", "repr(We)",
+    "We.expand((2, 3)).log_prob(pos + 0.5)", "We.rsample((3,)).shape",
+    "LoN.log_prob(sx)", "LoN.loc", "LoN.scale", "LoN.batch_shape", "LoN.event_shape",
+    "LoN.rsample((2,)).shape", "repr(LoN)", "repr(LoN.support)",
+    "D.LogisticNormal(loc2, 1.0).log_prob(sx)", "D.LogisticNormal(0.5, 2.0).batch_shape",
+    "LoN.expand((3, 2)).log_prob(sx)", "LoN.support.check(LoN.sample((3,)))",
+    # MixtureSameFamily, OneHotCategoricalStraightThrough
+    "GM.log_prob(x[..., :2])", "GM.cdf(x[..., :2])", "GM.mean", "GM.variance",
+    "GM.batch_shape", "GM.event_shape", "GM.sample((4,)).shape", "repr(GM)", "repr(GM.support)",
+    "GM.expand((3, 2)).log_prob(x[..., :2])", "GM.has_rsample", "GM2.log_prob(x)", "GM2.mean",
+    "GM2.variance", "GM2.batch_shape", "GM2.event_shape", "GM2.sample((5,)).shape",
+    "GM2.support.check(x)", "GM.mixture_distribution.probs",
+    "GM2.component_distribution.batch_shape",
+    "(lambda r: r - r.detach())(ST.rsample((2,)))", "ST.rsample().shape", "ST.has_rsample",
+    "ST.log_prob(ohx)", "repr(ST)", "ST.rsample().requires_grad",
     # transforms
     "D.ExpTransform()(x)", "D.ExpTransform().inv(pos + 1)",
     "D.ExpTransform().log_abs_det_jacobian(x, x.exp())", "D.SigmoidTransform()(loc)",
@@ -332,6 +361,11 @@ ERRORS = [
     "Gp.log_prob(kx - 1)", "Po.rsample()",
     "D.ExponentialFamily.entropy(Po)",
     "D.HalfNormal(-scale)", "HN.log_prob(-pos - 1)", "D.Gumbel(loc, -scale)", "Gu.cdf(x)",
+    "D.Pareto(-scale, rate)", "Pa.log_prob(pos)", "D.Weibull(scale, -rate)",
+    "D.HalfCauchy(-scale)", "D.LogisticNormal(loc, -scale)", "D.MixtureSameFamily(N, N)",
+    "D.MixtureSameFamily(Cp, 3)", "D.MixtureSameFamily(D.Categorical(logits=lgc), "
+    "D.Normal(loc, scale))", "D.MixtureSameFamily(D.Categorical(logits=m.zeros(3, 3)), "
+    "D.Normal(loc, scale))", "GM.rsample()", "GM2.log_prob(x[..., :2])",
     "D.ExpTransform(cache_size=2)", "D.TransformedDistribution(N, 'a')",
     "D.TransformedDistribution(N, ['a'])", "D.AbsTransform().log_abs_det_jacobian(x, x)",
     "D.StickBreakingTransform().forward_shape(())", "D.TransformedDistribution(D.Normal(0.0, "
@@ -391,7 +425,15 @@ KL_EXPRS = [
     "D.kl_divergence(N, U)", "D.kl_divergence(L, E)", "D.kl_divergence(E, U)",
     "D.kl_divergence(LN, D.LogNormal(loc2, scale2))",
     "D.kl_divergence(LN, D.TransformedDistribution(D.Normal(loc2, scale2), D.ExpTransform()))",
-    "D.kl_divergence(TD2, TD2)", "D.kl_divergence(HN, D.HalfNormal(scale2))",
+    "D.kl_divergence(TD2, TD2)", "D.kl_divergence(Pa, D.Pareto(scale2, rate2 + 1))",
+    "D.kl_divergence(D.Pareto(scale, rate), D.Pareto(2.0, 1.0))",
+    "D.kl_divergence(E, Pa)", "D.kl_divergence(Pa, E)",
+    "D.kl_divergence(Pa, D.Normal(loc2, scale))",
+    "D.kl_divergence(D.Uniform(3.0, 4.0), Pa)", "D.kl_divergence(U, Pa)",
+    "D.kl_divergence(Pa, U)", "D.kl_divergence(N, Pa)", "D.kl_divergence(L, Pa)",
+    "D.kl_divergence(Gu, Pa)", "D.kl_divergence(We, We)", "D.kl_divergence(HC, HC)",
+    "D.kl_divergence(LoN, D.LogisticNormal(loc2, scale2))", "D.kl_divergence(ST, O)",
+    "D.kl_divergence(HN, D.HalfNormal(scale2))",
     "D.kl_divergence(Gu, D.Gumbel(loc2, scale2))", "D.kl_divergence(E, Gu)",
     "D.kl_divergence(Gu, E)", "D.kl_divergence(Gu, U)", "D.kl_divergence(Gu, N)",
     "D.kl_divergence(N, Gu)", "D.kl_divergence(D.Uniform(-1.0, 4.0), Gu)",
@@ -588,6 +630,12 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.LogNormal(t([0.0, 1.0]), t([0.25, 0.5])),
     lambda D, t: D.Poisson(t([0.5, 4.0, 30.0])),
     lambda D, t: D.HalfNormal(t([0.5, 2.0])),
+    lambda D, t: D.Pareto(t([1.0, 2.0]), t([5.0, 10.0])),
+    lambda D, t: D.Weibull(t([1.0, 2.0]), t([0.8, 3.0])),
+    lambda D, t: D.MixtureSameFamily(D.Categorical(t([0.2, 0.8])), D.Normal(t([-1.0, 2.0]),
+                                                                            t([0.5, 1.0]))),
+    lambda D, t: D.MixtureSameFamily(D.Categorical(t([0.5, 0.5])), D.MultivariateNormal(
+        t([[0.0, 1.0], [2.0, -1.0]]), t([[1.0, 0.3], [0.3, 0.5]]))),
     lambda D, t: D.Gumbel(t([0.0, 3.0]), t([1.0, 0.5])),
     lambda D, t: D.Geometric(t([0.2, 0.9])),
     lambda D, t: D.Bernoulli(t([0.1, 0.5, 0.95])),

@@ -1,16 +1,16 @@
 """tapegrad.distributions: the core of torch.distributions.
 
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
-module per family (normal, uniform, bernoulli, categorical, exponential, laplace,
-log_normal, half_normal, gumbel, cauchy, poisson, geometric, independent,
-multivariate_normal, one_hot_categorical); transforms.py and transformed_distribution.py
-(Y = f(X): LogNormal, HalfNormal, Gumbel are such); kl.py the KL registry; constraints.py
-the parameter and support constraints; constraint_registry.py biject_to / transform_to.
-Imports flow one way: constraints, utils <- distribution <- exp_family, transforms <- the
-families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf, entropy,
-kl_divergence and rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry
-gradients to them.  Samples come from tapegrad's generator: their values differ from
-torch's for the same seed."""
+module per family (normal, uniform, bernoulli, categorical, exponential, laplace, cauchy,
+poisson, geometric, independent, multivariate_normal, one_hot_categorical,
+mixture_same_family); transforms.py and transformed_distribution.py (Y = f(X): log_normal,
+half_normal, half_cauchy, gumbel, pareto, weibull, logistic_normal are such); kl.py the KL
+registry; constraints.py the parameter and support constraints; constraint_registry.py
+biject_to / transform_to.  Imports flow one way: constraints, utils <- distribution <-
+exp_family, transforms <- the families <- kl.  Parameters are tapegrad tensors, so
+log_prob, cdf, entropy, kl_divergence and rsample (pathwise: loc + scale * eps, eps drawn
+without gradient) carry gradients to them.  Samples come from tapegrad's generator: their
+values differ from torch's for the same seed."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
@@ -21,14 +21,18 @@ from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .geometric import Geometric
 from .gumbel import Gumbel
+from .half_cauchy import HalfCauchy
 from .half_normal import HalfNormal
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .log_normal import LogNormal
+from .logistic_normal import LogisticNormal
+from .mixture_same_family import MixtureSameFamily
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
-from .one_hot_categorical import OneHotCategorical
+from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
+from .pareto import Pareto
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from . import transforms
@@ -40,12 +44,14 @@ from .transforms import (AbsTransform, AffineTransform, CatTransform, ComposeTra
                          StackTransform, StickBreakingTransform, TanhTransform, Transform,
                          identity_transform)
 from .uniform import Uniform
+from .weibull import Weibull
 
 __all__ = ["Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential",
-           "ExponentialFamily", "Geometric", "Gumbel", "HalfNormal", "Independent", "Laplace",
-           "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
-           "TransformedDistribution", "Uniform", "kl_divergence", "register_kl", "biject_to",
-           "transform_to",
+           "ExponentialFamily", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
+           "Laplace", "LogNormal", "LogisticNormal", "MixtureSameFamily", "MultivariateNormal",
+           "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
+           "TransformedDistribution", "Uniform", "Weibull", "kl_divergence", "register_kl",
+           "biject_to", "transform_to",
            # the transforms, as torch.distributions
            "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
            "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",

@@ -1,5 +1,6 @@
 """OneHotCategorical(probs=None, logits=None): a Categorical whose samples are one-hot
-vectors of length K."""
+vectors of length K; OneHotCategoricalStraightThrough adds the straight-through gradient
+estimator as rsample."""
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
@@ -7,7 +8,7 @@ from ..creation import eye
 from ..nn.functional import one_hot
 from ..tensor import Size
 
-__all__ = ["OneHotCategorical"]
+__all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class OneHotCategorical(Distribution):
@@ -87,3 +88,15 @@ class OneHotCategorical(Distribution):
         if expand:
             values = values.expand((n,) + tuple(self.batch_shape) + (n,))
         return values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """A OneHotCategorical whose rsample is the straight-through estimator: the one-hot
+    sample in the forward pass, the gradient of probs in the backward pass
+    (samples + probs - probs.detach())."""
+    has_rsample = True
+
+    def rsample(self, sample_shape=Size()):
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs     # cached by the lazy property
+        return samples + (probs - probs.detach())
