@@ -67,6 +67,13 @@ LoN = D.LogisticNormal(loc, scale)
 GM = D.MixtureSameFamily(D.Categorical(logits=lgc[:, :3]), D.Normal(loc, scale))
 GM2 = D.MixtureSameFamily(D.Categorical(probs=pr[0, :2]), D.Independent(D.Normal(loc, scale), 1))
 ST = D.OneHotCategoricalStraightThrough(logits=lgc)
+Bi = D.Binomial(6, probs=p2)
+Bil = D.Binomial(m.tensor([5.0, 6.0, 7.0], dtype=dt), logits=lg)
+Mu = D.Multinomial(7, probs=pr)
+Mul = D.Multinomial(5, logits=lgc)
+NB = D.NegativeBinomial(rate + 1, probs=p)
+NBl = D.NegativeBinomial(m.tensor([[2.0], [0.5]], dtype=dt), logits=lg)
+mx = m.tensor([[1.0, 2.0, 3.0, 1.0], [0.0, 5.0, 0.0, 2.0]], dtype=dt)
 Gu = D.Gumbel(loc, scale)
 Po = D.Poisson(rate)
 Gp = D.Geometric(probs=p)
@@ -151,6 +158,24 @@ EXPRS = [
     "GM2.component_distribution.batch_shape",
     "(lambda r: r - r.detach())(ST.rsample((2,)))", "ST.rsample().shape", "ST.has_rsample",
     "ST.log_prob(ohx)", "repr(ST)", "ST.rsample().requires_grad",
+    # Binomial, Multinomial, NegativeBinomial
+    "Bi.log_prob(kx)", "Bil.log_prob(kx)", "Bi.entropy()", "Bi.mean", "Bi.mode", "Bi.variance",
+    "Bil.mean", "Bil.probs", "Bi.logits", "Bi.enumerate_support().shape",
+    "Bi.enumerate_support(False)", "Bi.sample((3,)).shape", "Bi.sample().dtype", "repr(Bi)",
+    "repr(Bil)", "repr(Bi.support)", "Bi.expand((3, 2, 3)).log_prob(kx)",
+    "D.Binomial(4, m.tensor([0.0, 1.0, 0.5], dtype=dt)).log_prob(m.tensor([0.0, 4.0, 2.0], "
+    "dtype=dt))", "D.Binomial(probs=p).entropy()",
+    "Mu.log_prob(mx)", "Mul.log_prob(m.tensor([[1.0, 1.0, 2.0, 1.0], [0.0, 5.0, 0.0, 0.0]], "
+    "dtype=dt))", "Mu.entropy()", "Mul.entropy()", "Mu.mean",
+    "Mu.variance", "Mul.probs", "Mu.logits", "Mu.sample((3,)).shape", "Mu.sample().dtype",
+    "Mu.sample((4,)).sum(-1)", "Mu.batch_shape", "Mu.event_shape", "repr(Mu)",
+    "repr(Mu.support)", "Mu.expand((3, 2)).log_prob(mx)",
+    "D.Multinomial(3, probs=m.tensor([0.0, 0.5, 0.5], dtype=dt)).log_prob(m.tensor([0.0, 1.0, "
+    "2.0], dtype=dt))",
+    "NB.log_prob(kx)", "NBl.log_prob(kx)", "NB.mean", "NB.mode", "NB.variance", "NBl.mean",
+    "NBl.probs", "NB.logits", "NB.sample((3,)).shape", "NBl.sample().dtype", "repr(NB)",
+    "repr(NBl)", "NB.expand((2, 3)).log_prob(kx)",
+    "D.NegativeBinomial(m.tensor([0.0, 1.0], dtype=dt), probs=p[:2]).log_prob(kx[1, :2])",
     # transforms
     "D.ExpTransform()(x)", "D.ExpTransform().inv(pos + 1)",
     "D.ExpTransform().log_abs_det_jacobian(x, x.exp())", "D.SigmoidTransform()(loc)",
@@ -366,6 +391,12 @@ ERRORS = [
     "D.MixtureSameFamily(Cp, 3)", "D.MixtureSameFamily(D.Categorical(logits=lgc), "
     "D.Normal(loc, scale))", "D.MixtureSameFamily(D.Categorical(logits=m.zeros(3, 3)), "
     "D.Normal(loc, scale))", "GM.rsample()", "GM2.log_prob(x[..., :2])",
+    "D.Binomial(6, probs=-p)", "D.Binomial(m.tensor([1.5]), probs=0.3)",
+    "D.Binomial(6, probs=p, logits=lg)", "Bi.log_prob(kx + 0.5)", "Bi.log_prob(kx + 6)",
+    "Bil.entropy()", "Bil.enumerate_support()", "D.Multinomial(m.tensor(3), probs=pr)",
+    "D.Multinomial(3, probs=-pr)", "Mu.log_prob(mx + 0.5)", "D.NegativeBinomial(-rate, probs=p)",
+    "D.NegativeBinomial(rate, probs=m.tensor([1.0, 0.5, 0.2]))", "NB.log_prob(kx - 1)",
+    "NB.rsample()", "Mu.rsample()", "Mul.log_prob(mx)",
     "D.ExpTransform(cache_size=2)", "D.TransformedDistribution(N, 'a')",
     "D.TransformedDistribution(N, ['a'])", "D.AbsTransform().log_abs_det_jacobian(x, x)",
     "D.StickBreakingTransform().forward_shape(())", "D.TransformedDistribution(D.Normal(0.0, "
@@ -425,7 +456,10 @@ KL_EXPRS = [
     "D.kl_divergence(N, U)", "D.kl_divergence(L, E)", "D.kl_divergence(E, U)",
     "D.kl_divergence(LN, D.LogNormal(loc2, scale2))",
     "D.kl_divergence(LN, D.TransformedDistribution(D.Normal(loc2, scale2), D.ExpTransform()))",
-    "D.kl_divergence(TD2, TD2)", "D.kl_divergence(Pa, D.Pareto(scale2, rate2 + 1))",
+    "D.kl_divergence(TD2, TD2)", "D.kl_divergence(Bi, D.Binomial(6, probs=p2[0]))",
+    "D.kl_divergence(D.Binomial(m.tensor([4.0, 6.0, 6.0], dtype=dt), probs=p), "
+    "D.Binomial(4, logits=lg))", "D.kl_divergence(Po, Bil)",
+    "D.kl_divergence(Pa, D.Pareto(scale2, rate2 + 1))",
     "D.kl_divergence(D.Pareto(scale, rate), D.Pareto(2.0, 1.0))",
     "D.kl_divergence(E, Pa)", "D.kl_divergence(Pa, E)",
     "D.kl_divergence(Pa, D.Normal(loc2, scale))",
@@ -442,6 +476,8 @@ KL_EXPRS = [
     "D.kl_divergence(Bp, Po)", "D.kl_divergence(Po, Bp)",
 ]
 KL_ERRORS = [
+    "D.kl_divergence(D.Binomial(2, probs=p), Bil)", "D.kl_divergence(Mu, Mu)",
+    "D.kl_divergence(NB, NB)",
     "D.kl_divergence(Bp, N)", "D.kl_divergence(Cp, Mc)", "D.kl_divergence(E, Bp)",
     "D.kl_divergence(I, D.Independent(D.Normal(loc, scale), 2))",
     "D.kl_divergence(Mc, D.MultivariateNormal(loc[:, :2], scale_tril=tril[:2, :2]))",
@@ -630,6 +666,9 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.LogNormal(t([0.0, 1.0]), t([0.25, 0.5])),
     lambda D, t: D.Poisson(t([0.5, 4.0, 30.0])),
     lambda D, t: D.HalfNormal(t([0.5, 2.0])),
+    lambda D, t: D.Binomial(t([3.0, 20.0]), t([0.3, 0.9])),
+    lambda D, t: D.Multinomial(10, t([0.1, 0.3, 0.6])),
+    lambda D, t: D.NegativeBinomial(t([2.0, 7.5]), t([0.3, 0.8])),
     lambda D, t: D.Pareto(t([1.0, 2.0]), t([5.0, 10.0])),
     lambda D, t: D.Weibull(t([1.0, 2.0]), t([0.8, 3.0])),
     lambda D, t: D.MixtureSameFamily(D.Categorical(t([0.2, 0.8])), D.Normal(t([-1.0, 2.0]),

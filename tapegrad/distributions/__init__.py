@@ -1,18 +1,20 @@
 """tapegrad.distributions: the core of torch.distributions.
 
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
-module per family (normal, uniform, bernoulli, categorical, exponential, laplace, cauchy,
-poisson, geometric, independent, multivariate_normal, one_hot_categorical,
-mixture_same_family); transforms.py and transformed_distribution.py (Y = f(X): log_normal,
-half_normal, half_cauchy, gumbel, pareto, weibull, logistic_normal are such); kl.py the KL
-registry; constraints.py the parameter and support constraints; constraint_registry.py
-biject_to / transform_to.  Imports flow one way: constraints, utils <- distribution <-
-exp_family, transforms <- the families <- kl.  Parameters are tapegrad tensors, so
-log_prob, cdf, entropy, kl_divergence and rsample (pathwise: loc + scale * eps, eps drawn
-without gradient) carry gradients to them.  Samples come from tapegrad's generator: their
-values differ from torch's for the same seed."""
+module per family (normal, uniform, bernoulli, binomial, multinomial, negative_binomial,
+categorical, exponential, laplace, cauchy, poisson, geometric, independent,
+multivariate_normal, one_hot_categorical, mixture_same_family); transforms.py and
+transformed_distribution.py (Y = f(X): log_normal, half_normal, half_cauchy, gumbel,
+pareto, weibull, logistic_normal are such); kl.py the KL registry; constraints.py the
+parameter and support constraints; constraint_registry.py biject_to / transform_to.
+Imports flow one way: constraints, utils <- distribution <- exp_family, transforms <- the
+families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf, entropy, kl_divergence
+and rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry gradients to
+them.  Samples come from tapegrad's generator: their values differ from torch's for the
+same seed."""
 from . import constraints
 from .bernoulli import Bernoulli
+from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
 from .constraint_registry import biject_to, transform_to
@@ -29,7 +31,9 @@ from .laplace import Laplace
 from .log_normal import LogNormal
 from .logistic_normal import LogisticNormal
 from .mixture_same_family import MixtureSameFamily
+from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
+from .negative_binomial import NegativeBinomial
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .pareto import Pareto
@@ -46,12 +50,12 @@ from .transforms import (AbsTransform, AffineTransform, CatTransform, ComposeTra
 from .uniform import Uniform
 from .weibull import Weibull
 
-__all__ = ["Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential",
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Distribution", "Exponential",
            "ExponentialFamily", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
-           "Laplace", "LogNormal", "LogisticNormal", "MixtureSameFamily", "MultivariateNormal",
-           "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
-           "TransformedDistribution", "Uniform", "Weibull", "kl_divergence", "register_kl",
-           "biject_to", "transform_to",
+           "Laplace", "LogNormal", "LogisticNormal", "MixtureSameFamily", "Multinomial",
+           "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "TransformedDistribution",
+           "Uniform", "Weibull", "kl_divergence", "register_kl", "biject_to", "transform_to",
            # the transforms, as torch.distributions
            "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
            "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
