@@ -73,6 +73,12 @@ Mu = D.Multinomial(7, probs=pr)
 Mul = D.Multinomial(5, logits=lgc)
 NB = D.NegativeBinomial(rate + 1, probs=p)
 NBl = D.NegativeBinomial(m.tensor([[2.0], [0.5]], dtype=dt), logits=lg)
+temp = m.tensor(0.7, dtype=dt, requires_grad=True)
+RB = D.RelaxedBernoulli(temp, probs=p)
+RBl = D.RelaxedBernoulli(temp, logits=lg)
+RC = D.RelaxedOneHotCategorical(temp, probs=pr)
+RCl = D.RelaxedOneHotCategorical(temp, logits=lgc)
+Ku = D.Kumaraswamy(rate, scale)
 mx = m.tensor([[1.0, 2.0, 3.0, 1.0], [0.0, 5.0, 0.0, 2.0]], dtype=dt)
 Gu = D.Gumbel(loc, scale)
 Po = D.Poisson(rate)
@@ -95,7 +101,7 @@ Mp = D.MultivariateNormal(mu, precision_matrix=prec)
 I = D.Independent(D.Normal(loc, scale), 1)
 O = D.OneHotCategorical(probs=pr)
 """
-LEAVES = ("loc", "scale", "loc2", "scale2", "low", "high", "rate", "rate2", "p", "p2", "lg",
+LEAVES = ("temp", "loc", "scale", "loc2", "scale2", "low", "high", "rate", "rate2", "p", "p2", "lg",
           "pr", "lgc", "mu", "cov", "cov1", "tril", "prec")
 
 EXPRS = [
@@ -176,6 +182,20 @@ EXPRS = [
     "NBl.probs", "NB.logits", "NB.sample((3,)).shape", "NBl.sample().dtype", "repr(NB)",
     "repr(NBl)", "NB.expand((2, 3)).log_prob(kx)",
     "D.NegativeBinomial(m.tensor([0.0, 1.0], dtype=dt), probs=p[:2]).log_prob(kx[1, :2])",
+    # RelaxedBernoulli, RelaxedOneHotCategorical, Kumaraswamy
+    "RB.log_prob(u)", "RBl.log_prob(u)", "RB.base_dist.log_prob(x)",
+    "RB.temperature", "RB.logits", "RBl.probs", "RB.rsample((2,)).shape",
+    "RB.rsample().requires_grad", "RB.has_rsample", "repr(RB)", "repr(RB.base_dist)",
+    "repr(RB.support)", "RB.expand((2, 3)).log_prob(u)", "RB.base_dist.param_shape",
+    "RC.log_prob(sx)", "RCl.log_prob(sx)", "RC.base_dist.log_prob(sx.log())",
+    "RC.rsample((3,)).shape", "RC.rsample().requires_grad", "RC.temperature", "RCl.probs",
+    "RC.logits", "repr(RC)", "repr(RC.base_dist)", "repr(RC.support)", "RC.batch_shape",
+    "RC.event_shape", "RCl.expand((3, 2)).log_prob(sx)", "RC.support.check(RC.sample((4,)))",
+    "RB.support.check(RB.sample((4,)))",
+    "Ku.log_prob(u)", "Ku.cdf(u)", "Ku.icdf(u)", "Ku.entropy()", "Ku.mean", "Ku.mode",
+    "Ku.variance", "D.Kumaraswamy(m.tensor([2.0, 0.5], dtype=dt), m.tensor([3.0, 2.0], "
+    "dtype=dt)).mode", "repr(Ku)", "Ku.rsample((2,)).shape", "Ku.rsample().requires_grad",
+    "Ku.expand((2, 3)).log_prob(u)",
     # transforms
     "D.ExpTransform()(x)", "D.ExpTransform().inv(pos + 1)",
     "D.ExpTransform().log_abs_det_jacobian(x, x.exp())", "D.SigmoidTransform()(loc)",
@@ -397,6 +417,9 @@ ERRORS = [
     "D.Multinomial(3, probs=-pr)", "Mu.log_prob(mx + 0.5)", "D.NegativeBinomial(-rate, probs=p)",
     "D.NegativeBinomial(rate, probs=m.tensor([1.0, 0.5, 0.2]))", "NB.log_prob(kx - 1)",
     "NB.rsample()", "Mu.rsample()", "Mul.log_prob(mx)",
+    "D.RelaxedBernoulli(temp, probs=-p)", "D.RelaxedBernoulli(temp)", "RB.log_prob(u + 1)",
+    "D.RelaxedOneHotCategorical(temp, probs=-pr)", "RC.log_prob(sx + 1)",
+    "D.Kumaraswamy(-rate, scale)", "Ku.log_prob(u + 1)", "RB.cdf(u)", "RB.icdf(u)",
     "D.ExpTransform(cache_size=2)", "D.TransformedDistribution(N, 'a')",
     "D.TransformedDistribution(N, ['a'])", "D.AbsTransform().log_abs_det_jacobian(x, x)",
     "D.StickBreakingTransform().forward_shape(())", "D.TransformedDistribution(D.Normal(0.0, "
@@ -477,7 +500,7 @@ KL_EXPRS = [
 ]
 KL_ERRORS = [
     "D.kl_divergence(D.Binomial(2, probs=p), Bil)", "D.kl_divergence(Mu, Mu)",
-    "D.kl_divergence(NB, NB)",
+    "D.kl_divergence(NB, NB)", "D.kl_divergence(RB, RB)",
     "D.kl_divergence(Bp, N)", "D.kl_divergence(Cp, Mc)", "D.kl_divergence(E, Bp)",
     "D.kl_divergence(I, D.Independent(D.Normal(loc, scale), 2))",
     "D.kl_divergence(Mc, D.MultivariateNormal(loc[:, :2], scale_tril=tril[:2, :2]))",
@@ -666,6 +689,7 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.LogNormal(t([0.0, 1.0]), t([0.25, 0.5])),
     lambda D, t: D.Poisson(t([0.5, 4.0, 30.0])),
     lambda D, t: D.HalfNormal(t([0.5, 2.0])),
+    lambda D, t: D.Kumaraswamy(t([0.5, 2.0]), t([3.0, 1.5])),
     lambda D, t: D.Binomial(t([3.0, 20.0]), t([0.3, 0.9])),
     lambda D, t: D.Multinomial(10, t([0.1, 0.3, 0.6])),
     lambda D, t: D.NegativeBinomial(t([2.0, 7.5]), t([0.3, 0.8])),
