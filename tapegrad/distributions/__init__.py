@@ -3,19 +3,19 @@
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
 module per family (normal, uniform, bernoulli, binomial, multinomial, negative_binomial,
 categorical, exponential, laplace, cauchy, poisson, geometric, independent,
-multivariate_normal, one_hot_categorical, mixture_same_family); transforms.py and
-transformed_distribution.py (Y = f(X): log_normal, half_normal, half_cauchy, gumbel,
-pareto, weibull, logistic_normal, kumaraswamy, relaxed_bernoulli, relaxed_categorical are
-such); kl.py the KL registry; constraints.py the parameter and support constraints;
-constraint_registry.py biject_to / transform_to.  Imports flow one way: constraints, utils
-<- distribution <- exp_family, transforms <- the families <- kl.  Parameters are tapegrad
-tensors, so log_prob, cdf, entropy, kl_divergence and rsample (pathwise: loc + scale * eps,
-eps drawn without gradient) carry gradients to them.  Samples come from tapegrad's
-generator: their values differ from torch's for the same seed.  Not here: Gamma, Beta,
-Dirichlet, Chi2, StudentT, FisherSnedecor, InverseGamma (their rsample needs the gamma
-sampler's reparameterized gradient, their cdfs incomplete gamma / beta functions: tapegrad
-has neither), VonMises (Bessel functions), and ContinuousBernoulli, GeneralizedPareto,
-LowRankMultivariateNormal, Wishart, LKJCholesky (not written yet)."""
+multivariate_normal, lowrank_multivariate_normal, one_hot_categorical,
+mixture_same_family); transforms.py and transformed_distribution.py (Y = f(X): log_normal,
+half_normal, half_cauchy, gumbel, pareto, weibull, logistic_normal, kumaraswamy,
+relaxed_bernoulli, relaxed_categorical are such); kl.py the KL registry; constraints.py
+the parameter and support constraints; constraint_registry.py biject_to / transform_to.
+Imports flow one way: constraints, utils <- distribution <- exp_family, transforms <- the
+families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf, entropy, kl_divergence
+and rsample (pathwise: loc + scale * eps, eps drawn without gradient) carry gradients to
+them.  Samples come from tapegrad's generator: their values differ from torch's for the
+same seed.  Not here: Gamma, Beta, Dirichlet, Chi2, StudentT, FisherSnedecor, InverseGamma
+(their rsample needs the gamma sampler's reparameterized gradient, their cdfs incomplete
+gamma / beta functions: tapegrad has neither), VonMises (Bessel functions), and
+ContinuousBernoulli, GeneralizedPareto, Wishart, LKJCholesky (not written yet)."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .binomial import Binomial
@@ -35,6 +35,7 @@ from .kumaraswamy import Kumaraswamy
 from .laplace import Laplace
 from .log_normal import LogNormal
 from .logistic_normal import LogisticNormal
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture_same_family import MixtureSameFamily
 from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
@@ -59,11 +60,11 @@ from .weibull import Weibull
 
 __all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Distribution", "Exponential",
            "ExponentialFamily", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
-           "Kumaraswamy", "Laplace", "LogNormal", "LogisticNormal", "MixtureSameFamily",
-           "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
-           "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "RelaxedBernoulli",
-           "RelaxedOneHotCategorical", "TransformedDistribution", "Uniform", "Weibull",
-           "kl_divergence", "register_kl", "biject_to", "transform_to",
+           "Kumaraswamy", "Laplace", "LogNormal", "LogisticNormal", "LowRankMultivariateNormal",
+           "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
+           "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution", "Uniform",
+           "Weibull", "kl_divergence", "register_kl", "biject_to", "transform_to",
            # the transforms, as torch.distributions
            "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
            "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
