@@ -79,6 +79,9 @@ RBl = D.RelaxedBernoulli(temp, logits=lg)
 RC = D.RelaxedOneHotCategorical(temp, probs=pr)
 RCl = D.RelaxedOneHotCategorical(temp, logits=lgc)
 Ku = D.Kumaraswamy(rate, scale)
+CB = D.ContinuousBernoulli(probs=p)
+CBl = D.ContinuousBernoulli(logits=lg)
+CB2 = D.ContinuousBernoulli(probs=p2)
 W = m.tensor([[[0.5, -0.2], [0.1, 0.3], [1.0, 0.0]], [[0.2, 0.2], [-0.4, 0.1], [0.3, 0.7]]],
              dtype=dt, requires_grad=True)
 dg = m.tensor([0.5, 1.5, 0.8], dtype=dt, requires_grad=True)
@@ -207,6 +210,16 @@ EXPRS = [
     "LR1.precision_matrix", "LR.batch_shape", "LR.event_shape", "LR.rsample((4,)).shape",
     "LR.rsample().requires_grad", "repr(LR)", "LR1.expand((2,)).log_prob(x)",
     "D.LowRankMultivariateNormal(loc2, W, dg).log_prob(x)",
+    # ContinuousBernoulli (p has an entry at 0.5: the Taylor branch)
+    "CB.log_prob(u)", "CBl.log_prob(u)", "CB2.log_prob(u)", "CB.cdf(u)",
+    "D.ContinuousBernoulli(probs=p2, validate_args=False).cdf(ux)",
+    "CB.icdf(u)", "CB2.icdf(u)", "CB.entropy()", "CBl.entropy()", "CB2.entropy()", "CB.mean",
+    # CB2.variance's float32 gradient is ill-conditioned near 0.5 (both libraries are noisy)
+    "CB2.mean", "CB.variance", "CB2.variance.detach()", "CB.stddev", "CBl.probs", "CB.logits",
+    "D.ExponentialFamily.entropy(CB2)", "CB.rsample((2,)).shape", "CB.rsample().requires_grad",
+    "CB.sample().requires_grad", "repr(CB)", "CB2.expand((3, 2, 3)).log_prob(u)",
+    "D.ContinuousBernoulli(m.tensor([0.3, 0.5, 0.7], dtype=dt), lims=(0.2, 0.8)).mean",
+    "CB.support.check(CB.sample((5,)))",
     # transforms
     "D.ExpTransform()(x)", "D.ExpTransform().inv(pos + 1)",
     "D.ExpTransform().log_abs_det_jacobian(x, x.exp())", "D.SigmoidTransform()(loc)",
@@ -435,6 +448,9 @@ ERRORS = [
     "W, dg)", "D.LowRankMultivariateNormal(loc2, dg, dg)", "D.LowRankMultivariateNormal(loc2, "
     "W[..., :2, :], dg)", "D.LowRankMultivariateNormal(loc2, W, dg[:2])",
     "D.LowRankMultivariateNormal(m.zeros(3, 3), W, dg)", "LR.log_prob(x[..., :2])",
+    "D.ContinuousBernoulli(probs=-p)", "D.ContinuousBernoulli(probs=p + 1, "
+    "validate_args=False).probs", "D.ContinuousBernoulli(probs=p + 1, validate_args=True)",
+    "D.ContinuousBernoulli()", "CB.log_prob(u + 1)",
     "D.ExpTransform(cache_size=2)", "D.TransformedDistribution(N, 'a')",
     "D.TransformedDistribution(N, ['a'])", "D.AbsTransform().log_abs_det_jacobian(x, x)",
     "D.StickBreakingTransform().forward_shape(())", "D.TransformedDistribution(D.Normal(0.0, "
@@ -505,7 +521,13 @@ KL_EXPRS = [
     "D.kl_divergence(Pa, U)", "D.kl_divergence(N, Pa)", "D.kl_divergence(L, Pa)",
     "D.kl_divergence(Gu, Pa)", "D.kl_divergence(We, We)", "D.kl_divergence(HC, HC)",
     "D.kl_divergence(LoN, D.LogisticNormal(loc2, scale2))", "D.kl_divergence(ST, O)",
-    "D.kl_divergence(HN, D.HalfNormal(scale2))", "D.kl_divergence(LR, LR1)",
+    "D.kl_divergence(HN, D.HalfNormal(scale2))", "D.kl_divergence(CB, CBl)",
+    "D.kl_divergence(CB2, CB)", "D.kl_divergence(CB, E)", "D.kl_divergence(CB, N)",
+    "D.kl_divergence(CB, D.Uniform(-1.0, 2.0))", "D.kl_divergence(CB, D.Uniform(0.0, 1.0))",
+    "D.kl_divergence(D.Uniform(0.2, 0.7), CB)", "D.kl_divergence(U, CB)",
+    "D.kl_divergence(CB, Pa)", "D.kl_divergence(N, CB)", "D.kl_divergence(E, CB)",
+    "D.kl_divergence(L, CB)", "D.kl_divergence(Gu, CB)", "D.kl_divergence(Pa, CB)",
+    "D.kl_divergence(LR, LR1)",
     "D.kl_divergence(LR1, LR)", "D.kl_divergence(LR, Mt)", "D.kl_divergence(Mc, LR1)",
     "D.kl_divergence(Mp, LR)", "D.kl_divergence(LR1, Mc)",
     "D.kl_divergence(Gu, D.Gumbel(loc2, scale2))", "D.kl_divergence(E, Gu)",
@@ -710,6 +732,7 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.Poisson(t([0.5, 4.0, 30.0])),
     lambda D, t: D.HalfNormal(t([0.5, 2.0])),
     lambda D, t: D.Kumaraswamy(t([0.5, 2.0]), t([3.0, 1.5])),
+    lambda D, t: D.ContinuousBernoulli(t([0.1, 0.5, 0.9])),
     lambda D, t: D.Binomial(t([3.0, 20.0]), t([0.3, 0.9])),
     lambda D, t: D.Multinomial(10, t([0.1, 0.3, 0.6])),
     lambda D, t: D.NegativeBinomial(t([2.0, 7.5]), t([0.3, 0.8])),
