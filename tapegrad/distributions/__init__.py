@@ -2,8 +2,8 @@
 
 Distribution (distribution.py) and ExponentialFamily (exp_family.py) are the bases; one
 module per family (normal, uniform, bernoulli, continuous_bernoulli, binomial,
-multinomial, negative_binomial, categorical, exponential, laplace, cauchy, poisson,
-geometric, independent, multivariate_normal, lowrank_multivariate_normal,
+multinomial, negative_binomial, categorical, exponential, gamma, chi2, laplace, cauchy,
+poisson, geometric, independent, multivariate_normal, lowrank_multivariate_normal,
 one_hot_categorical, mixture_same_family); transforms.py and transformed_distribution.py
 (Y = f(X): log_normal, half_normal, half_cauchy, gumbel, pareto, weibull, logistic_normal,
 kumaraswamy, relaxed_bernoulli, relaxed_categorical are such); kl.py the KL registry;
@@ -11,21 +11,24 @@ constraints.py the parameter and support constraints; constraint_registry.py bij
 transform_to.  Imports flow one way: constraints, utils <- distribution <- exp_family,
 transforms <- the families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf,
 entropy, kl_divergence and rsample (pathwise: loc + scale * eps, eps drawn without
-gradient) carry gradients to them.  Samples come from tapegrad's generator: their values
-differ from torch's for the same seed.  Not here: Gamma, Beta, Dirichlet, Chi2, StudentT,
-FisherSnedecor, InverseGamma (their rsample needs the gamma sampler's reparameterized
-gradient, their cdfs incomplete gamma / beta functions: tapegrad has neither), VonMises
-(Bessel functions), and GeneralizedPareto, Wishart, LKJCholesky (not written yet)."""
+gradient; Gamma's through the implicit gradient of its draw) carry gradients to them.
+Samples come from tapegrad's generator: their values differ from torch's for the same
+seed.  Not here: Beta and Dirichlet (their rsample needs the Dirichlet sampler's
+reparameterized gradient), VonMises (Bessel functions), StudentT, FisherSnedecor,
+InverseGamma, GeneralizedPareto, Wishart, LKJCholesky (not written yet); Gamma.cdf needs
+the incomplete gamma function (NotImplementedError)."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
+from .chi2 import Chi2
 from .constraint_registry import biject_to, transform_to
 from .continuous_bernoulli import ContinuousBernoulli
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
+from .gamma import Gamma
 from .geometric import Geometric
 from .gumbel import Gumbel
 from .half_cauchy import HalfCauchy
@@ -59,14 +62,14 @@ from .transforms import (AbsTransform, AffineTransform, CatTransform, ComposeTra
 from .uniform import Uniform
 from .weibull import Weibull
 
-__all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "ContinuousBernoulli", "Distribution",
-           "Exponential", "ExponentialFamily", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
-           "Independent", "Kumaraswamy", "Laplace", "LogNormal", "LogisticNormal",
-           "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial", "MultivariateNormal",
-           "NegativeBinomial", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
-           "Pareto", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical",
-           "TransformedDistribution", "Uniform", "Weibull", "kl_divergence", "register_kl",
-           "biject_to", "transform_to",
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli",
+           "Distribution", "Exponential", "ExponentialFamily", "Gamma", "Geometric", "Gumbel",
+           "HalfCauchy", "HalfNormal", "Independent", "Kumaraswamy", "Laplace", "LogNormal",
+           "LogisticNormal", "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial",
+           "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "RelaxedBernoulli",
+           "RelaxedOneHotCategorical", "TransformedDistribution", "Uniform", "Weibull",
+           "kl_divergence", "register_kl", "biject_to", "transform_to",
            # the transforms, as torch.distributions
            "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
            "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
