@@ -82,6 +82,9 @@ Ku = D.Kumaraswamy(rate, scale)
 CB = D.ContinuousBernoulli(probs=p)
 Ga = D.Gamma(rate + 1, scale)
 Ch = D.Chi2(rate2 * 3)
+ST2 = D.StudentT(rate * 2, loc, scale)
+IG = D.InverseGamma(rate + 1, scale)
+FS = D.FisherSnedecor(rate * 4, rate2 * 6)
 CBl = D.ContinuousBernoulli(logits=lg)
 CB2 = D.ContinuousBernoulli(probs=p2)
 W = m.tensor([[[0.5, -0.2], [0.1, 0.3], [1.0, 0.0]], [[0.2, 0.2], [-0.4, 0.1], [0.3, 0.7]]],
@@ -229,6 +232,20 @@ EXPRS = [
     "Ga.expand((2, 3)).log_prob(pos)", "D.Gamma(2.0, 3.0).log_prob(pos)", "Ch.log_prob(pos)",
     "Ch.entropy()", "Ch.mean", "Ch.variance", "Ch.df", "repr(Ch)", "Ch.batch_shape",
     "Ch.expand((3, 2, 1)).log_prob(pos)", "Ch.rsample((4,)).shape", "repr(Ga.support)",
+    "D.Gamma(2.0, 3.0).rsample().shape", "D.Chi2(3.0).sample((2,)).shape",
+    # StudentT, InverseGamma, FisherSnedecor
+    "ST2.log_prob(x)", "ST2.entropy()", "ST2.mean", "ST2.mode", "ST2.variance",
+    "D.StudentT(m.tensor([0.5, 1.5, 3.0], dtype=dt)).variance",
+    "D.StudentT(m.tensor([0.5, 1.5, 3.0], dtype=dt), loc2).mean", "D.StudentT(2.0).log_prob(x)",
+    "ST2.rsample((2,)).shape", "ST2.rsample().requires_grad", "repr(ST2)",
+    "ST2.expand((2, 2, 3)).log_prob(x)", "IG.log_prob(pos + 0.5)", "IG.entropy()", "IG.mean",
+    "IG.mode", "IG.variance", "D.InverseGamma(m.tensor([0.5, 1.5, 3.0], dtype=dt), 1.0).mean",
+    "D.InverseGamma(m.tensor([0.5, 1.5, 3.0], dtype=dt), 1.0).variance", "IG.concentration",
+    "IG.rate", "repr(IG)", "IG.rsample((2,)).shape", "IG.expand((2, 3)).log_prob(pos + 0.5)",
+    "FS.log_prob(pos + 0.5)", "FS.mean", "FS.mode", "FS.variance", "repr(FS)",
+    "FS.rsample((3,)).shape", "FS.rsample().requires_grad", "FS.batch_shape",
+    "FS.expand((3, 2, 3)).log_prob(pos + 0.5)",
+    "D.FisherSnedecor(3.0, 5.0).log_prob((pos + 1).float())",
     # transforms
     "D.ExpTransform()(x)", "D.ExpTransform().inv(pos + 1)",
     "D.ExpTransform().log_abs_det_jacobian(x, x.exp())", "D.SigmoidTransform()(loc)",
@@ -461,6 +478,8 @@ ERRORS = [
     "validate_args=False).probs", "D.ContinuousBernoulli(probs=p + 1, validate_args=True)",
     "D.ContinuousBernoulli()", "CB.log_prob(u + 1)",
     "D.Gamma(-rate, 1.0)", "D.Gamma(rate, -scale)", "Ga.log_prob(-pos - 1)", "D.Chi2(-rate)",
+    "D.StudentT(-rate)", "D.StudentT(rate, loc, -scale)", "D.InverseGamma(-rate, 1.0)",
+    "IG.log_prob(-pos - 1)", "D.FisherSnedecor(-rate, 1.0)", "FS.log_prob(-pos - 1)",
     "D.ExpTransform(cache_size=2)", "D.TransformedDistribution(N, 'a')",
     "D.TransformedDistribution(N, ['a'])", "D.AbsTransform().log_abs_det_jacobian(x, x)",
     "D.StickBreakingTransform().forward_shape(())", "D.TransformedDistribution(D.Normal(0.0, "
@@ -537,6 +556,7 @@ KL_EXPRS = [
     "D.kl_divergence(Ga, Pa)", "D.kl_divergence(Ga, CB)", "D.kl_divergence(Gu, Ga)",
     "D.kl_divergence(L, Ga)", "D.kl_divergence(N, Ga)", "D.kl_divergence(Pa, Ga)",
     "D.kl_divergence(D.Uniform(0.5, 2.0), Ga)", "D.kl_divergence(U, Ga)",
+    "D.kl_divergence(IG, D.InverseGamma(rate2 + 1, scale2))",
     "D.kl_divergence(CB, CBl)",
     "D.kl_divergence(CB2, CB)", "D.kl_divergence(CB, E)", "D.kl_divergence(CB, N)",
     "D.kl_divergence(CB, D.Uniform(-1.0, 2.0))", "D.kl_divergence(CB, D.Uniform(0.0, 1.0))",
@@ -567,7 +587,9 @@ KL_ERRORS = [
 ]
 EXPRS += KL_EXPRS
 TRIGAMMA = {"Ga.entropy()", "Ch.entropy()", "D.kl_divergence(Ga, D.Gamma(rate2, scale2))",
-            "D.kl_divergence(Ch, Ga)", "D.kl_divergence(Ga, Gu)", "D.kl_divergence(Ga, N)"}
+            "ST2.entropy()", "IG.entropy()",
+            "D.kl_divergence(IG, D.InverseGamma(rate2 + 1, scale2))", "D.kl_divergence(Ch, Ga)",
+            "D.kl_divergence(Ga, Gu)", "D.kl_divergence(Ga, N)"}
 ERRORS += KL_ERRORS
 
 
@@ -757,6 +779,9 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.Kumaraswamy(t([0.5, 2.0]), t([3.0, 1.5])),
     lambda D, t: D.Gamma(t([0.3, 1.0, 25.0]), t([1.0, 0.5, 4.0])),
     lambda D, t: D.Chi2(t([1.0, 7.0])),
+    lambda D, t: D.StudentT(t([5.0, 30.0]), t([1.0, -2.0]), t([0.5, 2.0])),
+    lambda D, t: D.InverseGamma(t([5.0, 12.0]), t([2.0, 1.0])),
+    lambda D, t: D.FisherSnedecor(t([6.0, 20.0]), t([12.0, 30.0])),
     lambda D, t: D.ContinuousBernoulli(t([0.1, 0.5, 0.9])),
     lambda D, t: D.Binomial(t([3.0, 20.0]), t([0.3, 0.9])),
     lambda D, t: D.Multinomial(10, t([0.1, 0.3, 0.6])),

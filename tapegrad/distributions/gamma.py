@@ -61,8 +61,8 @@ class _StandardGamma(Function):
 
     @staticmethod
     def forward(ctx, alpha):
-        a = alpha.detach().numpy()
-        x = _rng(None, "_standard_gamma").standard_gamma(a).astype(a.dtype)
+        a = np.asarray(alpha.detach().numpy())
+        x = np.asarray(_rng(None, "_standard_gamma").standard_gamma(a), a.dtype)
         out = tensor(x, dtype=alpha.dtype)
         ctx.save_for_backward(alpha, out)
         return out
