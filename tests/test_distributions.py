@@ -83,6 +83,9 @@ CB = D.ContinuousBernoulli(probs=p)
 Ga = D.Gamma(rate + 1, scale)
 Ch = D.Chi2(rate2 * 3)
 ST2 = D.StudentT(rate * 2, loc, scale)
+Be = D.Beta(rate + 0.5, scale)
+Di = D.Dirichlet(pr * 5)
+Di2 = D.Dirichlet(m.tensor([[0.5, 0.3, 0.9], [2.0, 0.5, 3.0]], dtype=dt))
 IG = D.InverseGamma(rate + 1, scale)
 FS = D.FisherSnedecor(rate * 4, rate2 * 6)
 CBl = D.ContinuousBernoulli(logits=lg)
@@ -246,6 +249,15 @@ EXPRS = [
     "FS.rsample((3,)).shape", "FS.rsample().requires_grad", "FS.batch_shape",
     "FS.expand((3, 2, 3)).log_prob(pos + 0.5)",
     "D.FisherSnedecor(3.0, 5.0).log_prob((pos + 1).float())",
+    # Beta, Dirichlet
+    "Be.log_prob(u)", "Be.entropy()", "Be.mean", "Be.mode", "Be.variance",
+    "Be.concentration1", "Be.concentration0", "D.Beta(2.0, 3.0).log_prob(u)",
+    "D.Beta(2.0, 3.0).batch_shape", "Be.rsample((2,)).shape", "Be.rsample().requires_grad",
+    "repr(Be)", "Be.expand((2, 3)).log_prob(u)",
+    "Di.log_prob(sx)", "Di.entropy()", "Di.mean", "Di.mode", "Di2.mode", "Di.variance",
+    "Di.batch_shape", "Di.event_shape", "Di.rsample((3,)).shape", "Di.rsample().requires_grad",
+    "repr(Di)", "Di.expand((3, 2)).log_prob(sx)",
+    "Di.support.check(Di.sample((4,)))",
     # transforms
     "D.ExpTransform()(x)", "D.ExpTransform().inv(pos + 1)",
     "D.ExpTransform().log_abs_det_jacobian(x, x.exp())", "D.SigmoidTransform()(loc)",
@@ -480,6 +492,8 @@ ERRORS = [
     "D.Gamma(-rate, 1.0)", "D.Gamma(rate, -scale)", "Ga.log_prob(-pos - 1)", "D.Chi2(-rate)",
     "D.StudentT(-rate)", "D.StudentT(rate, loc, -scale)", "D.InverseGamma(-rate, 1.0)",
     "IG.log_prob(-pos - 1)", "D.FisherSnedecor(-rate, 1.0)", "FS.log_prob(-pos - 1)",
+    "D.Beta(-rate, scale)", "Be.log_prob(u + 1)", "D.Dirichlet(-pr)", "D.Dirichlet(m.tensor(1.0))",
+    "Di.log_prob(sx + 1)", "D.ExponentialFamily.entropy(Be)", "D.ExponentialFamily.entropy(Di)",
     "D.ExpTransform(cache_size=2)", "D.TransformedDistribution(N, 'a')",
     "D.TransformedDistribution(N, ['a'])", "D.AbsTransform().log_abs_det_jacobian(x, x)",
     "D.StickBreakingTransform().forward_shape(())", "D.TransformedDistribution(D.Normal(0.0, "
@@ -557,6 +571,13 @@ KL_EXPRS = [
     "D.kl_divergence(L, Ga)", "D.kl_divergence(N, Ga)", "D.kl_divergence(Pa, Ga)",
     "D.kl_divergence(D.Uniform(0.5, 2.0), Ga)", "D.kl_divergence(U, Ga)",
     "D.kl_divergence(IG, D.InverseGamma(rate2 + 1, scale2))",
+    "D.kl_divergence(Be, D.Beta(rate2, scale2))", "D.kl_divergence(Di, D.Dirichlet(pr + 1))",
+    "D.kl_divergence(Be, CB)", "D.kl_divergence(Be, Pa)", "D.kl_divergence(Be, E)",
+    "D.kl_divergence(Be, Ga)", "D.kl_divergence(Be, N)", "D.kl_divergence(Be, U)",
+    "D.kl_divergence(Be, D.Uniform(-1.0, 2.0))", "D.kl_divergence(U, Be)",
+    "D.kl_divergence(D.Uniform(m.tensor(0.2, dtype=dt), 0.7), Be)", "D.kl_divergence(E, Be)",
+    "D.kl_divergence(Ga, Be)", "D.kl_divergence(Gu, Be)", "D.kl_divergence(L, Be)",
+    "D.kl_divergence(N, Be)", "D.kl_divergence(Pa, Be)",
     "D.kl_divergence(CB, CBl)",
     "D.kl_divergence(CB2, CB)", "D.kl_divergence(CB, E)", "D.kl_divergence(CB, N)",
     "D.kl_divergence(CB, D.Uniform(-1.0, 2.0))", "D.kl_divergence(CB, D.Uniform(0.0, 1.0))",
@@ -586,10 +607,13 @@ KL_ERRORS = [
     "D.kl_divergence(TD2, LN)", "D.kl_divergence(TD, N)",
 ]
 EXPRS += KL_EXPRS
-TRIGAMMA = {"Ga.entropy()", "Ch.entropy()", "D.kl_divergence(Ga, D.Gamma(rate2, scale2))",
-            "ST2.entropy()", "IG.entropy()",
-            "D.kl_divergence(IG, D.InverseGamma(rate2 + 1, scale2))", "D.kl_divergence(Ch, Ga)",
-            "D.kl_divergence(Ga, Gu)", "D.kl_divergence(Ga, N)"}
+TRIGAMMA = {"Ga.entropy()", "Ch.entropy()", "ST2.entropy()", "IG.entropy()", "Be.entropy()",
+            "Di.entropy()", "D.kl_divergence(Ga, D.Gamma(rate2, scale2))",
+            "D.kl_divergence(Ch, Ga)", "D.kl_divergence(Ga, Gu)", "D.kl_divergence(Ga, N)",
+            "D.kl_divergence(Be, D.Beta(rate2, scale2))",
+            "D.kl_divergence(Di, D.Dirichlet(pr + 1))", "D.kl_divergence(Be, CB)",
+            "D.kl_divergence(Be, E)", "D.kl_divergence(Be, Ga)", "D.kl_divergence(Be, N)",
+            "D.kl_divergence(Be, U)", "D.kl_divergence(Be, D.Uniform(-1.0, 2.0))"}
 ERRORS += KL_ERRORS
 
 
@@ -779,6 +803,8 @@ def _check_moments(d, n=100_000, k=5.0):
     lambda D, t: D.Kumaraswamy(t([0.5, 2.0]), t([3.0, 1.5])),
     lambda D, t: D.Gamma(t([0.3, 1.0, 25.0]), t([1.0, 0.5, 4.0])),
     lambda D, t: D.Chi2(t([1.0, 7.0])),
+    lambda D, t: D.Beta(t([0.5, 2.0, 10.0]), t([0.5, 5.0, 3.0])),
+    lambda D, t: D.Dirichlet(t([[0.3, 1.0, 4.0], [2.0, 2.0, 2.0]])),
     lambda D, t: D.StudentT(t([5.0, 30.0]), t([1.0, -2.0]), t([0.5, 2.0])),
     lambda D, t: D.InverseGamma(t([5.0, 12.0]), t([2.0, 1.0])),
     lambda D, t: D.FisherSnedecor(t([6.0, 20.0]), t([12.0, 30.0])),
@@ -928,6 +954,24 @@ def test_gamma_rsample_gradient():
     np.testing.assert_allclose(alpha.grad.numpy(), per_draw.mean(0), rtol=1e-10)
     np.testing.assert_array_less(np.abs(alpha.grad.numpy() - 1 / b), 5 * se)
     np.testing.assert_allclose(beta.grad.numpy(), -x.detach().numpy().mean(0) / b)
+
+
+def test_beta_and_dirichlet_rsample_gradients():
+    """Dirichlet's rsample normalizes reparameterized Gamma draws (torch differentiates the
+    Dirichlet draw implicitly instead: the per-draw gradients differ, their expectation is
+    the same).  E[X_0] = alpha_0 / sum(alpha): its gradient by rsample is near
+    (delta_0j sum(alpha) - alpha_0) / sum(alpha)^2; Beta's likewise."""
+    D = tapegrad.distributions
+    tapegrad.manual_seed(8)
+    alpha = _leaf([2.0, 0.5, 3.5])
+    D.Dirichlet(alpha).rsample((200_000,))[:, 0].mean().backward()
+    a0 = 6.0
+    np.testing.assert_allclose(alpha.grad.numpy(), [(a0 - 2.0) / a0 ** 2, -2.0 / a0 ** 2,
+                                                    -2.0 / a0 ** 2], atol=2e-3)
+    a, b = _leaf(0.7), _leaf(2.0)
+    D.Beta(a, b).rsample((200_000,)).mean().backward()
+    np.testing.assert_allclose([a.grad.item(), b.grad.item()],
+                               [2.0 / 2.7 ** 2, -0.7 / 2.7 ** 2], atol=2e-3)
 
 
 def test_standard_gamma_gradient_against_torch_and_the_incomplete_gamma():
