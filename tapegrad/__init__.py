@@ -135,3 +135,4 @@ del _name, _f
 from . import special  # noqa: E402  (torch.special)
 from .special import xlogy, sinc, logit, mvlgamma, i0  # noqa: E402
 from .scatter_reduce import scatter, scatter_reduce, index_reduce  # noqa: E402,F811
+from . import distributions  # noqa: E402  (torch.distributions)

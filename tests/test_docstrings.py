@@ -1,5 +1,5 @@
-"""Every public name of `tapegrad`, `tapegrad.autograd` (and its `functional`) and
-`tapegrad.viz` has a docstring:
+"""Every public name of `tapegrad`, `tapegrad.autograd` (and its `functional`),
+`tapegrad.viz` and `tapegrad.distributions` (and its `constraints`) has a docstring:
 the API reference (docs/api.md, mkdocstrings) is generated from them."""
 import inspect
 import types
@@ -9,6 +9,7 @@ import pytest
 import tapegrad
 import tapegrad.autograd
 import tapegrad.autograd.functional
+import tapegrad.distributions
 import tapegrad.viz
 
 
@@ -21,7 +22,8 @@ def public(mod):
 
 
 NAMES = (public(tapegrad) + public(tapegrad.autograd) + public(tapegrad.autograd.functional)
-         + public(tapegrad.viz))
+         + public(tapegrad.viz) + public(tapegrad.distributions)
+         + public(tapegrad.distributions.constraints))
 
 
 @pytest.mark.parametrize("module,name", NAMES, ids=[f"{m}.{n}" for m, n in NAMES])

@@ -1,0 +1,95 @@
+"""NegativeBinomial(total_count, probs=None, logits=None): the number of successes before
+total_count failures; samples drawn as Poisson(Gamma) with numpy's samplers from
+tapegrad's generator."""
+from . import constraints
+from .distribution import Distribution
+from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from ..creation import tensor
+from ..nn.functional import logsigmoid
+from ..random import _rng
+from ..tensor import Size
+
+__all__ = ["NegativeBinomial"]
+
+
+class NegativeBinomial(Distribution):
+    """A negative binomial distribution: the number of successful Bernoulli trials (success
+    probability `probs`, or log-odds `logits`) before `total_count` failures."""
+    arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                       "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            self.total_count = self.total_count.type_as(self.probs)
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            self.total_count = self.total_count.type_as(self.logits)
+        self._param = self.probs if probs is not None else self.logits
+        batch_shape = self._param.size()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(NegativeBinomial, _instance)
+        batch_shape = Size(batch_shape)
+        new.total_count = self.total_count.expand(batch_shape)
+        if "probs" in self.__dict__:
+            new.probs = self.probs.expand(batch_shape)
+            new._param = new.probs
+        if "logits" in self.__dict__:
+            new.logits = self.logits.expand(batch_shape)
+            new._param = new.logits
+        super(NegativeBinomial, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self):
+        return self.total_count * self.logits.exp()
+
+    @property
+    def mode(self):
+        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+
+    @property
+    def variance(self):
+        return self.mean / (-self.logits).sigmoid()
+
+    @lazy_property
+    def logits(self):
+        """log(p / (1 - p)), from probs when built with probs."""
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        """sigmoid(logits), from logits when built with logits."""
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self):
+        """The shape of the parameter the distribution was built with."""
+        return self._param.size()
+
+    def sample(self, sample_shape=Size()):
+        shape = tuple(self._extended_shape(sample_shape))
+        rng = _rng(None, "negative_binomial")
+        # a Poisson draw whose rate is Gamma(total_count, scale=p / (1 - p)), as torch
+        rate = rng.gamma(self.total_count.detach().double().numpy(),
+                         self.logits.detach().double().exp().numpy(), shape)
+        return tensor(rng.poisson(rate), dtype=self._param.dtype)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        log_unnormalized_prob = (self.total_count * logsigmoid(-self.logits)
+                                 + value * logsigmoid(self.logits))
+        log_normalization = (-(self.total_count + value).lgamma() + (1.0 + value).lgamma()
+                             + self.total_count.lgamma())
+        # the case total_count == 0 and value == 0 has probability 1: its normalization is 0
+        log_normalization = log_normalization.masked_fill(self.total_count + value == 0.0,
+                                                          0.0)
+        return log_unnormalized_prob - log_normalization
