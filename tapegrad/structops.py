@@ -410,11 +410,16 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
 
     def view(a):
+        # np.diagonal's view is read-only: the same elements as a writable view of a
         o = np.diagonal(a, offset, d1, d2)
         if o.size == 0:
             return o
-        start = (o.__array_interface__["data"][0] - a.__array_interface__["data"][0])
-        return np.ndarray(o.shape, a.dtype, buffer=a, offset=start, strides=o.strides)
+        if a.flags.c_contiguous:
+            start = (o.__array_interface__["data"][0] - a.__array_interface__["data"][0])
+            return np.ndarray(o.shape, a.dtype, buffer=a, offset=start, strides=o.strides)
+        at = [slice(None)] * a.ndim     # (a strided a: from the diagonal's first element)
+        at[d1], at[d2] = slice(max(-offset, 0), None), slice(max(offset, 0), None)
+        return np.lib.stride_tricks.as_strided(a[tuple(at)], o.shape, o.strides)
     return _strided("diagonal", input, view)
 
 

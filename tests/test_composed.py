@@ -24,6 +24,10 @@ fw = m.tensor([1, 2, 1])
 aw = m.tensor([0.5, 1.0, 2.0], dtype=m.float64)
 """
 EXPRS = [
+    "m.arange(24.).reshape(2, 3, 4)[0, :2, :2].diagonal()", "x.t()[:, 1:].diagonal()",
+    "m.zeros(2, 2).expand(2, 2, 2).diagonal(dim1=-2, dim2=-1)",
+    "m.arange(24.).reshape(2, 3, 4).transpose(0, 2).diagonal(-1, 0, 2)",
+    "m.arange(24.).reshape(2, 3, 4)[:, ::2, 1:].diagonal(1, 1, 2)",
     "m.zeros(0, 3).unbind(0)", "x[:, :0].unbind(1)", "m.zeros(3).copy_(m.ones(1))",
     "m.absolute(x)", "m.swapaxes(x, 0, 1)", "m.swapdims(x, 1, 0)", "m.ravel(x)",
     "m.concat([x, x])", "m.concatenate([x, x], axis=1)", "m.atleast_1d(s)", "m.atleast_1d(x)",
