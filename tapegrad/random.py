@@ -47,6 +47,12 @@ class Generator:
 default_generator = Generator()
 
 
+def draw_state():
+    """The default generator's state: a draw or a reseed changes it (record and compile
+    compare it around the function they trace)."""
+    return default_generator._np.bit_generator.state
+
+
 def manual_seed(seed):
     """Seed the default generator (tapegrad draws with numpy, so values differ from torch's);
     returns it, as torch."""

@@ -19,6 +19,7 @@ generated forward kernel, then the reverse sweep, in one call.
 """
 import math
 import threading
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -31,6 +32,7 @@ from .batchbuf import PAGE, BatchBuffers, aligned_empty as _aligned_empty, sourc
 from ._jit import K, launch_parallel
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
+from .random import draw_state
 from .kinds import (HOST_FORWARD, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_forward)
 from .errors import TracingError
@@ -66,7 +68,9 @@ def record(fn, *example_args, strict=False):
     constant.  With `strict=True`, any conversion of a traced value to a Python value raises
     `TracingError` instead of recording a guard."""
     tape, inputs, _ = _input_leaves(example_args, strict)
-    result = _traced_call(fn, tape, inputs, example_args)
+    result, drew = _traced_call(fn, tape, inputs, example_args)
+    if drew:
+        warnings.warn(RANDOM_BAKED, UserWarning, stacklevel=2)
     single, outputs = _as_outputs(result)
     return _compile(tape, inputs, outputs, single)
 
@@ -93,15 +97,26 @@ def _input_leaves(example_args, strict):
 
 
 def _traced_call(fn, tape, inputs, example_args):
-    """fn called on the recording tape with the tensor arguments replaced by their leaves."""
+    """(fn's result called on the recording tape with the tensor arguments replaced by their
+    leaves, whether it drew from the default random generator)."""
     it = iter(inputs)
     call_args = [next(it) if isinstance(a, Tensor) else a for a in example_args]
     prev = STATE.tape, STATE.parked, STATE.enabled
     STATE.tape, STATE.parked, STATE.enabled = tape, CLOSED, True
+    drawn = draw_state()
     try:
-        return fn(*call_args)
+        result = fn(*call_args)
     finally:
         STATE.tape, STATE.parked, STATE.enabled = prev
+    return result, draw_state() != drawn
+
+
+# A recorded program has no random ops: what the function drew is one of its constants
+RANDOM_BAKED = (
+    "record/compile: the function drew random numbers while it was recorded (rand, randn, "
+    "dropout in training mode, a distribution's sample ...): they are constants of the recorded "
+    "program, so every replay reuses the same draws.  Draw them outside and pass them in as "
+    "arguments to get fresh ones at each call.")
 
 
 def _as_outputs(result):
@@ -873,10 +888,12 @@ def _record_compiled(fn, args, strict):
     prev = TRACE.current
     TRACE.current = trace
     try:
-        result = _traced_call(fn, tape, inputs, args)
+        result, drew = _traced_call(fn, tape, inputs, args)
     finally:
         TRACE.current = prev
-    if not trace.events:
+    if not trace.events:     # (a training step refuses draws: trace.finish)
+        if drew:
+            warnings.warn(RANDOM_BAKED, UserWarning, stacklevel=3)
         single, outputs = _as_outputs(result)
         return _compile(tape, inputs, outputs, single)
     params = trace.finish()

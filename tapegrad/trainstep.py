@@ -43,7 +43,7 @@ from ._signals import COMMIT
 from .autograd.api import _publish, _stage
 from .errors import TracingError
 from .grad_mode import enable_grad
-from .random import default_generator
+from .random import draw_state
 from .tape import OP_LEAF
 from .tensor import Tensor, _new
 
@@ -65,11 +65,6 @@ def _fail(what):
     raise TracingError(f"tapegrad.compile: {what}")
 
 
-def _rng_state():
-    """The default generator's state (a draw or a reseed while tracing changes it)."""
-    return default_generator._np.bit_generator.state
-
-
 def _hyper(opt):
     """What an optimizer's step reads besides the gradients: its groups' settings."""
     return [([id(p) for p in g["params"]], {k: v for k, v in g.items() if k != "params"})
@@ -88,7 +83,7 @@ class StepTrace:
         self.arg_leaves = arg_leaves
         self.arg_rg = arg_requires_grad
         self.optimizers = {}      # id -> (optimizer, its settings when the trace saw it)
-        self.rng = _rng_state()
+        self.rng = draw_state()
         self.stepped = {}         # id(param) -> its baked node, for params a step() updates
 
     # -- what the intercepted calls do while tracing ------------------------------------------
@@ -178,7 +173,7 @@ class StepTrace:
         """Check what the trace did and turn the parameters it read into leaf inputs; returns
         them (tensors from outside that require grad, in the order they were first read)."""
         tape = self.tape
-        if _rng_state() != self.rng:
+        if draw_state() != self.rng:
             _fail("the step function draws random numbers (dropout in training mode, rand, "
                   "...): a replay would reuse the trace's draws at every call; run the step "
                   "eagerly, or draw the numbers outside and pass them in")

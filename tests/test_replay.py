@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -800,3 +801,21 @@ def test_reductions_over_leading_trailing_and_middle_dims(dims):
     assert v == pytest.approx((np.sum(xa, axis=dims, keepdims=True) * w).sum()
                               + np.mean(xa, axis=dims).sum(), rel=1e-12)
     np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-12)
+
+
+def test_random_draws_while_recording_warn():
+    """A draw inside a recorded function is a constant of the program: record and compile
+    say so (a compiled Monte Carlo estimate would otherwise reuse its samples silently)."""
+    def noisy(mu):
+        return (mu + tg.randn(4)).sin().mean()
+
+    def plain(mu):
+        return (mu * 2).sin()
+    mu = tg.tensor(0.3, requires_grad=True)
+    for run in (lambda f: tg.record(f, mu), lambda f: tg.compile(f)(mu)):
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always")
+            run(noisy)
+            run(plain)
+        assert [str(w.message) for w in ws] == [tg.replay.RANDOM_BAKED]
+        assert ws[0].filename == __file__
