@@ -58,6 +58,7 @@ from . import optim                      # optimizers and lr schedulers (enginee
 from . import utils                      # torch.utils.checkpoint, torch.utils.data
 from . import serialization              # save/load in torch's zip format
 from .serialization import save, load
+from . import testing                    # assert_close, make_tensor
 
 float = float32  # noqa: A001
 double = float64
