@@ -220,6 +220,34 @@ def test_samplers(case):
     same(case)
 
 
+@pytest.mark.parametrize("case", [
+    lambda m, d: [list(d.DistributedSampler(range(10), 3, r, shuffle=False)) for r in range(3)],
+    lambda m, d: [list(d.DistributedSampler(range(10), 3, r, shuffle=False, drop_last=True))
+                  for r in range(3)],
+    lambda m, d: [list(d.DistributedSampler(range(2), 5, r, shuffle=False)) for r in range(5)],
+    lambda m, d: [len(d.DistributedSampler(range(10), 4, r, drop_last=dl))
+                  for r in range(4) for dl in (False, True)],
+    lambda m, d: sorted(sum((list(d.DistributedSampler(range(12), 3, r)) for r in range(3)),
+                            [])),
+    lambda m, d: d.DistributedSampler(range(10), 3, 3),
+    lambda m, d: d.DistributedSampler(range(10), 3, -1),
+])
+def test_distributed_sampler(case):
+    same(case)
+
+
+def test_distributed_sampler_epochs_and_missing_process_group():
+    s = [tdata.DistributedSampler(range(20), 2, r, seed=4) for r in range(2)]
+    first = [list(x) for x in s]
+    assert sorted(first[0] + first[1]) == list(range(20))
+    assert [list(x) for x in s] == first           # the same order until set_epoch
+    for x in s:
+        x.set_epoch(1)
+    assert [list(x) for x in s] != first
+    with pytest.raises(RuntimeError, match="Requires distributed package to be available"):
+        tdata.DistributedSampler(range(3))
+
+
 def test_weighted_sampler_follows_the_weights():
     g = tapegrad.Generator().manual_seed(0)
     draws = np.array(list(tdata.WeightedRandomSampler([1., 3., 0., 4.], 8000, generator=g)))
