@@ -18,7 +18,8 @@ types, dtypes, Size, device, OrderedDict) and a few builtins to tapegrad's own: 
 weights-only unpickler refuses it (`add_safe_globals` allows more); `weights_only=False` loads
 arbitrary pickles (never do it with a file you do not trust).  tapegrad has five dtypes
 (float32, float64, int64, int32, bool): a file holding another (float16, uint8, ...) raises
-NotImplementedError, as do torch's legacy pre-1.6 format and `mmap=True`."""
+NotImplementedError, as does torch's legacy pre-1.6 format.  `mmap=True` maps the storages
+from the file copy-on-write, as torch."""
 import builtins
 import collections
 import contextlib
@@ -362,15 +363,20 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     elif weights_only and pickle_module is not None:
         raise RuntimeError("Can not safely load weights when explicit pickle_module is "
                            "specified")
-    if mmap:
-        raise NotImplementedError("tapegrad.load(mmap=True): tapegrad reads storages into "
-                                  "memory; use mmap=None")
+    if mmap and not isinstance(f, (str, os.PathLike)):
+        raise ValueError("f must be a file path in order to use the mmap argument")
     if pickle_load_args.get("encoding", "utf-8") != "utf-8":
         raise NotImplementedError("tapegrad.load reads pickles with encoding='utf-8' only")
     with contextlib.ExitStack() as stack:
+        path = f
         if isinstance(f, (str, os.PathLike)):
             f = stack.enter_context(open(f, "rb"))
         if not zipfile.is_zipfile(f):
+            if mmap:
+                raise RuntimeError(
+                    "mmap can only be used with files saved with `torch.save("
+                    f"{path}, _use_new_zipfile_serialization=True), please torch.save your "
+                    "checkpoint with this option in order to use mmap.")
             raise NotImplementedError("tapegrad.load reads torch's zip format (torch.save's "
                                       "default since torch 1.6) only: this file is not a zip "
                                       "archive (torch's legacy format, or not a torch file)")
@@ -389,8 +395,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         def load_storage(dt, key, location, numel):
             arr = loaded.get(key)
             if arr is None:
-                raw = bytearray(zf.read(f"{prefix}data/{key}"))
-                arr = np.frombuffer(raw, dt.np.newbyteorder(">") if big else dt.np, numel)
+                npdt = dt.np.newbyteorder(">") if big else dt.np
+                name = f"{prefix}data/{key}"
+                if mmap:     # copy-on-write, as torch's MAP_PRIVATE: writes stay in memory
+                    arr = np.memmap(path, npdt, "c", _data_offset(f, zf.getinfo(name)),
+                                    (numel,)) if numel else np.empty(0, npdt)
+                else:
+                    arr = np.frombuffer(bytearray(zf.read(name)), npdt, numel)
                 if big:
                     arr = arr.astype(dt.np)
                 arr = loaded[key] = _map_location(map_location, arr, location)
@@ -398,6 +409,16 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
         unpickler = _Unpickler(io.BytesIO(zf.read(pkl[0])), weights_only, load_storage)
         return unpickler.load()
+
+
+def _data_offset(f, info):
+    """Where a stored (uncompressed) zip record's bytes start in the file."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise RuntimeError(f"tapegrad.load(mmap=True): record {info.filename} is compressed")
+    f.seek(info.header_offset)
+    head = f.read(30)
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    return info.header_offset + 30 + name_len + extra_len
 
 
 # ---- the weights-only allowlist --------------------------------------------------------------

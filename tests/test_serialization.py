@@ -278,6 +278,19 @@ def test_big_endian_files_load(tmp_path):
     assert tapegrad.load(tmp_path / "be2.pt").tolist() == [0., 1., 2., 3.]
 
 
+@pytest.mark.parametrize("src", [torch, tapegrad])
+def test_mmap_maps_copy_on_write(tmp_path, src):
+    path = tmp_path / "mm.pt"
+    x = src.arange(12.).reshape(3, 4)
+    src.save({"x": x, "row": x[1], "empty": src.zeros(0), "i": src.tensor([1, 2])}, path)
+    got = tapegrad.load(path, mmap=True)
+    assert plain(got) == plain(tapegrad.load(path))
+    got["x"][1, 2] = -5.
+    assert got["row"].tolist() == [4., 5., -5., 7.]          # views share the mapping
+    assert tapegrad.load(path)["x"][1, 2].item() == 6.        # the file is unchanged
+    assert (got["x"] * 2).sum().item() == 2 * (66 - 11)
+
+
 def test_map_location(tmp_path):
     path = tmp_path / "m.pt"
     tapegrad.save({"a": tapegrad.ones(2)}, path)
@@ -299,8 +312,12 @@ def test_refusals(tmp_path):
         tapegrad.load(tmp_path / "legacy.pt")
     with pytest.raises(NotImplementedError, match="legacy"):
         tapegrad.save(tapegrad.ones(1), tmp_path / "x.pt", _use_new_zipfile_serialization=False)
-    with pytest.raises(NotImplementedError, match="mmap"):
-        tapegrad.load(tmp_path / "h.pt", mmap=True)
+    with pytest.raises(RuntimeError, match="mmap can only be used with files saved with"):
+        tapegrad.load(tmp_path / "legacy.pt", mmap=True)
+    buf = io.BytesIO()
+    tapegrad.save(1, buf)
+    with pytest.raises(ValueError, match="f must be a file path in order to use the mmap"):
+        tapegrad.load(buf, mmap=True)
     with pytest.raises(FileNotFoundError):
         tapegrad.load(tmp_path / "missing.pt")
     with pytest.raises(RuntimeError, match="Can not safely load weights when explicit "
