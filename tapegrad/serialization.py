@@ -116,7 +116,7 @@ class _Pickler(pickle._Pickler):
                         (data, obj.requires_grad, collections.OrderedDict()))
             ref, offset, stride = self._storage(obj)
             return (self._global("torch._utils", "_rebuild_tensor_v2"),
-                    (ref, offset, Size(obj._shape), stride, obj.requires_grad,
+                    (ref, offset, tuple(int(n) for n in obj._shape), stride, obj.requires_grad,
                      collections.OrderedDict()))
         if type(obj) is Size:
             return (self._global("torch", "Size"), (tuple(obj),))

@@ -246,7 +246,8 @@ def test_the_archive_is_laid_out_as_torchs(tmp_path):
     zg, zt = zipfile.ZipFile(tmp_path / "g.pt"), zipfile.ZipFile(tmp_path / "t.pt")
     tnames = set(zt.namelist()) - {"t/.data/serialization_id"}
     assert {n.replace("g/", "t/", 1) for n in zg.namelist()} == tnames
-    for n in ("version", "byteorder", ".format_version", ".storage_alignment", "data/0"):
+    for n in ("data.pkl", "version", "byteorder", ".format_version", ".storage_alignment",
+              "data/0", "data/1"):
         assert zg.read("g/" + n) == zt.read("t/" + n)
     with open(tmp_path / "g.pt", "rb") as f:       # each record's bytes 64-aligned
         for info in zg.infolist():
