@@ -161,6 +161,17 @@ def test_module_state_dicts_both_ways(tmp_path):
                                   gmod(tapegrad.tensor(x)).detach().numpy())
 
 
+def test_a_whole_module_loads_with_weights_only_false(tmp_path):
+    model = _model(tapegrad)
+    tapegrad.save(model, tmp_path / "m.pt")
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported global"):
+        tapegrad.load(tmp_path / "m.pt")
+    again = tapegrad.load(tmp_path / "m.pt", weights_only=False)
+    assert type(again[0].weight) is tapegrad.nn.Parameter
+    x = tapegrad.ones(1, 3)
+    assert again(x).tolist() == model(x).tolist()
+
+
 def _train(m, model, opt, steps, x):
     for _ in range(steps):
         opt.zero_grad()
