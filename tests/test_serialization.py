@@ -340,3 +340,11 @@ def test_refusals(tmp_path):
     with pytest.raises(RuntimeError, match="data.pkl"):
         tapegrad.load(tmp_path / "nopkl.pt")
     assert not os.path.exists(tmp_path / "x.pt")
+
+
+def test_dtypes_and_bool_tensors_pickle():
+    """(Python's pickle, which DataLoader workers use to send batches.)"""
+    for dt in (tapegrad.bool, tapegrad.int32, tapegrad.int64, tapegrad.float32,
+               tapegrad.float64):
+        assert pickle.loads(pickle.dumps(dt)) is dt
+    assert pickle.loads(pickle.dumps(tapegrad.tensor([True, False]))).tolist() == [True, False]
