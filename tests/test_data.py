@@ -2,6 +2,7 @@
 (batches, dtypes, lengths, errors), seeded reproducibility, and a regression trained through
 a DataLoader giving torch's losses."""
 import collections
+import os
 import warnings
 
 import numpy as np
@@ -345,9 +346,158 @@ def test_dataloader(case):
     same(case)
 
 
-def test_dataloader_with_workers_is_not_implemented():
-    with pytest.raises(NotImplementedError, match="num_workers=0"):
-        tdata.DataLoader(range(3), num_workers=2)
+# ---- worker processes ---------------------------------------------------------------------
+class Sharded(tdata.IterableDataset):
+    """Each worker yields its share: every num_workers-th of range(n) from its id."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        w = tdata.get_worker_info()
+        lo, step = (0, 1) if w is None else (w.id, w.num_workers)
+        return iter(range(lo, self.n, step))
+
+
+class RefSharded(ref.IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        w = ref.get_worker_info()
+        lo, step = (0, 1) if w is None else (w.id, w.num_workers)
+        return iter(range(lo, self.n, step))
+
+
+class WhoLoads:
+    """A map-style dataset telling which worker loaded each item (as torch's)."""
+
+    def __init__(self, d):
+        self.d = d
+
+    def __len__(self):
+        return 7
+
+    def __getitem__(self, i):
+        w = self.d.get_worker_info()
+        return i, -1 if w is None else w.id
+
+
+class Failing:
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        if i == 3:
+            raise ValueError(f"bad item {i}")
+        return i
+
+
+def sharded(d, n):
+    return Sharded(n) if d is tdata else RefSharded(n)
+
+
+@pytest.mark.parametrize("case", [
+    lambda m, d: list(d.DataLoader(_loader_ds(m, d), batch_size=3, num_workers=2)),
+    lambda m, d: list(d.DataLoader(_loader_ds(m, d), batch_size=4, drop_last=True,
+                                   num_workers=2)),
+    lambda m, d: list(d.DataLoader(Pairs(), batch_size=None, num_workers=2)),
+    lambda m, d: list(d.DataLoader(WhoLoads(d), batch_size=2, num_workers=2)),
+    lambda m, d: list(d.DataLoader(WhoLoads(d), batch_size=None, num_workers=2,
+                                   prefetch_factor=1)),
+    lambda m, d: list(d.DataLoader(sharded(d, 11), batch_size=2, num_workers=2)),
+    lambda m, d: list(d.DataLoader(sharded(d, 5), batch_size=2, num_workers=2,
+                                   drop_last=True)),
+    lambda m, d: list(d.DataLoader(stream(d, 3), batch_size=2, num_workers=2)),
+    lambda m, d: list(d.DataLoader(range(7), batch_sampler=[[1, 2], [0], [6]], num_workers=2)),
+    lambda m, d: len(d.DataLoader(range(7), batch_size=2, num_workers=2)),
+    lambda m, d: d.DataLoader(range(3), num_workers=2, prefetch_factor=-1),
+    lambda m, d: d.DataLoader(range(3), num_workers=2, multiprocessing_context="nope"),
+    lambda m, d: d.DataLoader(range(3), num_workers=2, multiprocessing_context=3),
+    lambda m, d: d.DataLoader(range(3), num_workers=2).prefetch_factor,
+])
+def test_dataloader_with_workers(case):
+    same(case)
+
+
+def test_worker_errors_carry_the_traceback():
+    # (torch's message: "Caught ValueError in DataLoader worker process 1.\nOriginal
+    # Traceback ...": not compared here, as torch's workers take 5 s each to go afterwards)
+    with pytest.raises(ValueError, match="Caught ValueError in DataLoader worker process 1") as e:
+        list(tdata.DataLoader(Failing(), batch_size=2, num_workers=2))
+    assert "bad item 3" in str(e.value) and "Original Traceback" in str(e.value)
+    # a batch that cannot be pickled back: the error, not a hang
+    with pytest.raises(Exception, match="in DataLoader worker process 0"):
+        list(tdata.DataLoader(range(2), num_workers=1, collate_fn=lambda b: (lambda: b)))
+
+
+def _seed_and_draw(worker_id):
+    tapegrad.rand(1)          # (worker_init_fn runs in the worker, after its seeding)
+
+
+class Draws:
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        w = tdata.get_worker_info()
+        return (w.id, w.seed - w.id, tapegrad.rand(1).item(), float(np.random.rand()))
+
+
+def test_workers_are_seeded_reproducibly():
+    def run():
+        return [b for b in tdata.DataLoader(Draws(), batch_size=None, num_workers=2,
+                                             worker_init_fn=_seed_and_draw)]
+    tapegrad.manual_seed(0)
+    a = run()
+    tapegrad.manual_seed(0)
+    assert run() == a
+    assert a != run()                              # a new base seed each pass
+    assert len({x[1] for x in a}) == 1             # one base seed, + worker id
+    assert [x[0] for x in a] == [0, 1, 0, 1]
+    assert a[0][2] != a[1][2] and a[0][3] != a[1][3]     # the workers draw differently
+
+
+def test_persistent_workers_reuse_one_iterator():
+    for d in (ref, tdata):
+        loader = d.DataLoader(range(10), batch_size=3, num_workers=2, persistent_workers=True,
+                              shuffle=True)
+        it = iter(loader)
+        first = sorted(sum((b.tolist() for b in it), []))
+        assert iter(loader) is it
+        assert sorted(sum((b.tolist() for b in loader), [])) == first == list(range(10))
+        partial = iter(loader)
+        next(partial)                   # an epoch left unfinished, then a new one
+        assert sorted(sum((b.tolist() for b in loader), [])) == list(range(10))
+    loader = tdata.DataLoader(Sharded(7), batch_size=2, num_workers=2, persistent_workers=True)
+    assert [b.tolist() for b in loader] == [b.tolist() for b in loader]
+
+
+def test_out_of_order_and_timeout():
+    loader = tdata.DataLoader(range(9), batch_size=2, num_workers=2, in_order=False)
+    assert sorted(sum((b.tolist() for b in loader), [])) == list(range(9))
+    loader = tdata.DataLoader(range(4), num_workers=1, multiprocessing_context="fork",
+                              batch_size=3)
+    assert [b.tolist() for b in loader] == [[0, 1, 2], [3]]
+
+    class Slow:
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            import time
+            time.sleep(1)
+            return i
+    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.2 seconds"):
+        list(tdata.DataLoader(Slow(), num_workers=1, timeout=0.2))
+
+
+def test_too_many_workers_warns_as_torch():
+    n = len(os.sched_getaffinity(0)) + 1
+    for d in (ref, tdata):
+        with pytest.warns(UserWarning, match=f"This DataLoader will create {n} worker "
+                                             "processes in total"):
+            d.DataLoader(range(3), num_workers=n)
 
 
 def test_dataloader_pin_memory_is_accepted_with_torchs_warning():
