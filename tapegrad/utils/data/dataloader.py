@@ -408,9 +408,12 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             q.put(None)
         for w in self._workers:
             w.join(timeout=wait)
-            if w.is_alive():
+            if w.is_alive():        # (a worker stuck in its dataset: SIGTERM, then SIGKILL)
                 w.terminate()
-                w.join()
+                w.join(timeout=1)
+                if w.is_alive():
+                    w.kill()
+                    w.join()
         for q in self._index_queues:
             q.close()
         self._worker_result_queue.cancel_join_thread()
