@@ -75,7 +75,10 @@ from ._format import set_printoptions
 from . import viz                        # to_dot: pictures of the backward graph
 from .summary import tape_summary
 from . import optim                      # optimizers and lr schedulers (engineer optim, #12)
-from . import utils                      # torch.utils.checkpoint
+from . import utils                      # torch.utils.checkpoint, torch.utils.data
+from . import serialization              # save/load in torch's zip format
+from .serialization import save, load
+from . import testing                    # assert_close, make_tensor
 
 float = float32  # noqa: A001
 double = float64

@@ -24,7 +24,8 @@ class dtype:
         return "tapegrad." + self.name
 
     def __reduce__(self):
-        return self.name
+        # pickled as this module's global of that name (bool's is bool_: `bool` is the builtin)
+        return "bool_" if self.name == "bool" else self.name
 
 
 bool_ = dtype("bool", np.bool_, False, 0, "Bool")

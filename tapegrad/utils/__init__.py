@@ -1,4 +1,5 @@
-"""torch.utils: `checkpoint` (tapegrad.utils.checkpoint)."""
-from . import checkpoint
+"""torch.utils: `checkpoint` (tapegrad.utils.checkpoint) and `data` (datasets, samplers,
+DataLoader: tapegrad.utils.data)."""
+from . import checkpoint, data
 
-__all__ = ["checkpoint"]
+__all__ = ["checkpoint", "data"]

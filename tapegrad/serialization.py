@@ -1,0 +1,449 @@
+"""`save` and `load` in torch's own file format, so `torch.load` reads tapegrad's files and
+`tapegrad.load` reads `torch.save`'s (of tensors, parameters, dicts such as state dicts and
+optimizer state dicts, lists, tuples, numbers, strings), without importing torch.
+
+The format (torch.serialization, "zip" since torch 1.6): a zip archive `<name>/...` of
+  data.pkl         the object, pickled (protocol 2) with each tensor as
+                   torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad,
+                   hooks) over a persistent id ('storage', torch.FloatStorage, key, 'cpu', numel)
+  data/<key>       each storage's raw bytes (little-endian), its local header padded so the
+                   bytes start at a multiple of 64 (.storage_alignment)
+  byteorder, version, .format_version, .storage_alignment
+A storage here is the memory a tensor's array views (numpy's base array): tensors that view
+one array are saved over one storage and load as views of one array again.
+
+Loading maps only the known torch globals (the tensor and parameter rebuilders, the storage
+types, dtypes, Size, device, OrderedDict) and a few builtins to tapegrad's own: with
+`weights_only=True` (the default, as torch >= 2.6) anything else is refused, as torch's
+weights-only unpickler refuses it (`add_safe_globals` allows more); `weights_only=False` loads
+arbitrary pickles (never do it with a file you do not trust).  tapegrad has five dtypes
+(float32, float64, int64, int32, bool): a file holding another (float16, uint8, ...) raises
+NotImplementedError, as does torch's legacy pre-1.6 format.  `mmap=True` maps the storages
+from the file copy-on-write, as torch."""
+import builtins
+import collections
+import contextlib
+import io
+import os
+import pickle
+import struct
+import sys
+import zipfile
+
+import numpy as np
+
+from . import devices, dtypes as D
+from .parameter import Parameter
+from .tensor import Size, Tensor
+
+__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
+
+_ALIGN = 64
+_STORAGE = {d: d.legacy + "Storage" for d in D.ALL}           # tapegrad dtype -> torch name
+_BY_STORAGE = {name: d for d, name in _STORAGE.items()}
+# torch's other storage types and dtypes: named in the refusal
+_OTHER_STORAGE = {"HalfStorage": "float16", "BFloat16Storage": "bfloat16", "ByteStorage": "uint8",
+                  "CharStorage": "int8", "ShortStorage": "int16",
+                  "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
+                  "UntypedStorage": "uint8"}
+_OTHER_DTYPES = {"float16", "half", "bfloat16", "uint8", "int8", "int16", "short", "complex64",
+                 "complex128", "cfloat", "cdouble", "uint16", "uint32", "uint64",
+                 "float8_e4m3fn", "float8_e5m2"}
+
+
+# ---- save ----------------------------------------------------------------------------------
+class _Global:
+    """A `module.name` written as a pickle GLOBAL without importing the module (torch's
+    names, which must not be imported here)."""
+    __slots__ = ("module", "name")
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):      # (pickle's save_reduce asks for a callable)
+        raise TypeError(f"{self.module}.{self.name} is a name to pickle, not to call")
+
+
+class _StorageRef:
+    """One storage of the file being written: its key, dtype and element count."""
+    __slots__ = ("key", "dtype", "numel")
+
+    def __init__(self, key, dtype, numel):
+        self.key, self.dtype, self.numel = key, dtype, numel
+
+
+class _Pickler(pickle._Pickler):
+    """The pure-Python pickler, writing tensors, dtypes, Size and device under torch's
+    names, and storages as torch's persistent ids."""
+
+    def __init__(self, file, protocol):
+        super().__init__(file, protocol)
+        self._globals = {}      # (module, name) -> _Global (one object: pickle memoizes it)
+        self._roots = {}        # (id(root array), dtype) -> (root, _StorageRef)
+        self.storages = []      # [(ref, flat array)] in key order
+
+    def _global(self, module, name):
+        g = self._globals.get((module, name))
+        if g is None:
+            g = self._globals[module, name] = _Global(module, name)
+        return g
+
+    def save(self, obj, save_persistent_id=True):
+        if type(obj) is _Global:
+            x = self.memo.get(id(obj))
+            if x is not None:
+                self.write(self.get(x[0]))
+                return
+            self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+            self.memoize(obj)
+            return
+        if type(obj) is D.dtype:
+            return self.save(self._global("torch", obj.name))
+        super().save(obj, save_persistent_id)
+
+    def persistent_id(self, obj):
+        if type(obj) is _StorageRef:
+            return ("storage", self._global("torch", _STORAGE[obj.dtype]), obj.key, "cpu",
+                    obj.numel)
+        return None
+
+    def reducer_override(self, obj):
+        if isinstance(obj, Tensor):
+            if isinstance(obj, Parameter):
+                data = Tensor._share(obj, obj._v)
+                return (self._global("torch._utils", "_rebuild_parameter"),
+                        (data, obj.requires_grad, collections.OrderedDict()))
+            ref, offset, stride = self._storage(obj)
+            return (self._global("torch._utils", "_rebuild_tensor_v2"),
+                    (ref, offset, tuple(int(n) for n in obj._shape), stride, obj.requires_grad,
+                     collections.OrderedDict()))
+        if type(obj) is Size:
+            return (self._global("torch", "Size"), (tuple(obj),))
+        if type(obj) is devices.device:
+            args = (obj.type,) if obj.index is None else (obj.type, obj.index)
+            return (self._global("torch", "device"), args)
+        return NotImplemented
+
+    def _new_storage(self, dt, flat):
+        ref = _StorageRef(str(len(self.storages)), dt, flat.size)
+        self.storages.append((ref, flat))
+        return ref
+
+    def _storage(self, t):
+        """(storage, offset, stride) of tensor t: the root array its array views, when that
+        is laid out flat in memory; else a contiguous copy of its own."""
+        dt, v = t._dtype, t._v
+        if type(v) is not float and v.size:
+            root = v
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            isz = dt.itemsize
+            delta = v.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+            if (root.flags.c_contiguous and root.nbytes % isz == 0 and delta % isz == 0
+                    and all(s >= 0 and s % isz == 0 for s in v.strides)
+                    and v.dtype.isnative):
+                key = (id(root), dt)
+                got = self._roots.get(key)
+                if got is None:
+                    flat = root.reshape(-1).view(np.uint8).view(dt.np)
+                    got = self._roots[key] = (root, self._new_storage(dt, flat))
+                return got[1], delta // isz, tuple(s // isz for s in v.strides)
+        arr = np.ascontiguousarray(t._array(), dtype=dt.np)
+        stride = tuple(int(np.prod(t._shape[i + 1:])) for i in range(len(t._shape)))
+        return self._new_storage(dt, arr.reshape(-1)), 0, stride
+
+
+def _padded_info(zf, name):
+    """A ZipInfo for record `name` whose data will start at a multiple of 64 bytes (torch's
+    "FB" padding extra field)."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    start = zf.fp.tell() + 30 + len(name.encode("utf-8")) + 4
+    pad = -start % _ALIGN
+    info.extra = struct.pack("<HH", 0x4246, pad) + b"Z" * pad
+    return info
+
+
+def _archive_name(f):
+    if isinstance(f, (str, os.PathLike)):
+        return os.path.splitext(os.path.basename(os.fspath(f)))[0] or "archive"
+    return "archive"
+
+
+def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Save `obj` (tensors, parameters, dicts such as state dicts, lists, tuples, numbers,
+    strings) to `f` (a path or a writable binary file) in torch's zip format: `torch.load`
+    reads it.  Tensors viewing one array are saved over one storage."""
+    if pickle_module is not pickle:
+        raise NotImplementedError("tapegrad.save writes with the standard pickle module only")
+    if not _use_new_zipfile_serialization:
+        raise NotImplementedError("tapegrad.save writes torch's zip format only, not its legacy "
+                                  "(pre-1.6) format")
+    buf = io.BytesIO()
+    pickler = _Pickler(buf, pickle_protocol)
+    pickler.dump(obj)
+    name = _archive_name(f)
+    with contextlib.ExitStack() as stack:
+        if isinstance(f, (str, os.PathLike)):
+            f = stack.enter_context(open(f, "wb"))
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+            def record(rel, data):
+                zf.writestr(_padded_info(zf, f"{name}/{rel}"), data)
+            record("data.pkl", buf.getvalue())
+            record(".format_version", b"1")
+            record(".storage_alignment", str(_ALIGN).encode())
+            if not _disable_byteorder_record:
+                record("byteorder", sys.byteorder.encode())
+            for ref, flat in pickler.storages:
+                record(f"data/{ref.key}", memoryview(np.ascontiguousarray(flat)).cast("B"))
+            record("version", b"3\n")
+
+
+# ---- load ----------------------------------------------------------------------------------
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
+                       backward_hooks=None, metadata=None):
+    """torch._utils._rebuild_tensor_v2: a tensor viewing `storage` (a 1-d array)."""
+    isz = storage.itemsize
+    arr = np.ndarray(tuple(size), storage.dtype, buffer=storage, offset=storage_offset * isz,
+                     strides=tuple(s * isz for s in stride))
+    t = Tensor._wrap(arr, D.BY_NP[storage.dtype], bool(requires_grad))
+    t._v = arr        # array-backed even for one float: the memory stays shared
+    return t
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
+    """torch._utils._rebuild_parameter(_with_state): a Parameter sharing data's memory."""
+    if state:
+        raise NotImplementedError("tapegrad.load: a Parameter with extra attributes "
+                                  f"({', '.join(map(str, state))}) cannot be rebuilt")
+    return Parameter(data, requires_grad)
+
+
+def _encode(s, encoding="latin1"):
+    """_codecs.encode, which protocol 2 pickles of bytes call."""
+    return s.encode(encoding)
+
+
+def _safe(module, name):
+    """The object a torch file's GLOBAL module.name loads as, or None if it is not known."""
+    if module == "torch._utils":
+        return {"_rebuild_tensor_v2": _rebuild_tensor_v2,
+                "_rebuild_parameter": _rebuild_parameter,
+                "_rebuild_parameter_with_state": _rebuild_parameter}.get(name)
+    if module == "torch":
+        if name in _BY_STORAGE:
+            return _StorageType(_BY_STORAGE[name])
+        if name in _OTHER_STORAGE or name in _OTHER_DTYPES:
+            dt = _OTHER_STORAGE.get(name, name)
+            raise NotImplementedError(f"tapegrad.load: the file holds torch.{dt} data, which "
+                                      "tapegrad has no dtype for (it has float32, float64, "
+                                      "int64, int32 and bool)")
+        dt = {"float32": D.float32, "float64": D.float64, "int64": D.int64,
+              "int32": D.int32, "bool": D.bool_}.get(name)
+        if dt is not None:
+            return dt
+        return {"Size": Size, "device": devices.device}.get(name)
+    if module == "collections" and name in ("OrderedDict", "Counter"):
+        return getattr(collections, name)
+    if module in ("builtins", "__builtin__") and name in ("set", "bytearray", "complex"):
+        return getattr(builtins, name)      # (torch's weights-only allowlist)
+    if module == "_codecs" and name == "encode":
+        return _encode
+    return None
+
+
+class _StorageType:
+    """A torch storage type of a file (torch.FloatStorage ...): its tapegrad dtype."""
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+
+_safe_globals = []      # add_safe_globals' entries: objects or (object, "module.name")
+
+_WEIGHTS_ONLY_MSG = (
+    "Weights only load failed. This file can still be loaded, to do so you have two options, "
+    "\x1b[1mdo those steps only if you trust the source of the checkpoint\x1b[0m. \n\t(1) In "
+    "PyTorch 2.6, we changed the default value of the `weights_only` argument in `torch.load` "
+    "from `False` to `True`. Re-running `torch.load` with `weights_only` set to `False` will "
+    "likely succeed, but it can result in arbitrary code execution. Do it only if you got the "
+    "file from a trusted source.\n\t(2) Alternatively, to load with `weights_only=True` please "
+    "check the recommended steps in the following error message.\n\tWeightsUnpickler error: "
+    "{}\n\nCheck the documentation of torch.load to learn more about types accepted by default "
+    "with weights_only https://pytorch.org/docs/stable/generated/torch.load.html.")
+
+
+def _qualified(obj):
+    return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+
+
+class _Unpickler(pickle.Unpickler):
+    """Rebuild a torch file's objects with tapegrad's: the known torch globals mapped, other
+    globals refused when weights_only, and storages read from the archive."""
+
+    def __init__(self, file, weights_only, load_storage):
+        super().__init__(file, encoding="utf-8")
+        self._weights_only = weights_only
+        self._load_storage = load_storage
+
+    def find_class(self, module, name):
+        obj = _safe(module, name)
+        if obj is not None:
+            return obj
+        full = f"{module}.{name}"
+        for entry in _safe_globals:
+            o, n = entry if isinstance(entry, tuple) else (entry, _qualified(entry))
+            if n == full:
+                return o
+        if module == "torch" or module.startswith("torch."):
+            raise pickle.UnpicklingError(f"tapegrad.load: {full} is a torch object tapegrad "
+                                         "cannot rebuild")
+        if self._weights_only:
+            shown = name if module in ("builtins", "__builtin__") else full
+            raise pickle.UnpicklingError(_WEIGHTS_ONLY_MSG.format(
+                f"Unsupported global: GLOBAL {shown} was not an allowed global by default. "
+                f"Please use `tapegrad.serialization.add_safe_globals([{name}])` or the "
+                f"`tapegrad.serialization.safe_globals([{name}])` context manager to allowlist "
+                "this global if you trust this class/function."))
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                and isinstance(pid[1], _StorageType)):
+            raise pickle.UnpicklingError(_WEIGHTS_ONLY_MSG.format(
+                f"Unsupported persistent id: {pid!r}") if self._weights_only else
+                f"tapegrad.load: unsupported persistent id {pid!r}")
+        _, stype, key, location, numel = pid
+        return self._load_storage(stype.dtype, str(key), location, int(numel))
+
+
+def _map_location(map_location, storage, location):
+    """Where a storage saved at `location` goes: it must end on the CPU."""
+    if map_location is None:
+        target = location
+    elif isinstance(map_location, dict):
+        target = map_location.get(location, location)
+    elif isinstance(map_location, (str, devices.device)):
+        target = str(map_location)
+    elif callable(map_location):
+        out = map_location(storage, location)
+        if out is None or out is storage:
+            return storage
+        raise NotImplementedError("tapegrad.load: a map_location function may only return the "
+                                  "storage it is given (or None): tapegrad's storages are CPU "
+                                  "arrays")
+    else:
+        raise ValueError(f"map_location should be either None, a string, a torch.device, a "
+                         f"dict or a callable, but got {type(map_location)}")
+    dev = devices.device(target)
+    if dev.type == "cuda":
+        raise RuntimeError("Attempting to deserialize object on a CUDA device but "
+                           "torch.cuda.is_available() is False. If you are running on a "
+                           "CPU-only machine, please use torch.load with "
+                           "map_location=torch.device('cpu') to map your storages to the CPU.")
+    devices.check(dev)
+    return storage
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Load an object saved by `save` or by `torch.save` (torch's zip format) from `f` (a path
+    or a readable binary file).  With `weights_only=True` (the default when no
+    pickle_module is given, as torch's) only tensors, parameters, dicts, lists, tuples, sets,
+    numbers, strings, dtypes, Size and device load: anything else is refused (see
+    `add_safe_globals`).  `map_location` may name the CPU, map saved locations to it (a dict)
+    or be a function `(storage, location) -> storage`."""
+    if pickle_module is not None and pickle_module is not pickle:
+        raise NotImplementedError("tapegrad.load reads with the standard pickle module only")
+    if weights_only is None:
+        weights_only = pickle_module is None
+    elif weights_only and pickle_module is not None:
+        raise RuntimeError("Can not safely load weights when explicit pickle_module is "
+                           "specified")
+    if mmap and not isinstance(f, (str, os.PathLike)):
+        raise ValueError("f must be a file path in order to use the mmap argument")
+    if pickle_load_args.get("encoding", "utf-8") != "utf-8":
+        raise NotImplementedError("tapegrad.load reads pickles with encoding='utf-8' only")
+    with contextlib.ExitStack() as stack:
+        path = f
+        if isinstance(f, (str, os.PathLike)):
+            f = stack.enter_context(open(f, "rb"))
+        if not zipfile.is_zipfile(f):
+            if mmap:
+                raise RuntimeError(
+                    "mmap can only be used with files saved with `torch.save("
+                    f"{path}, _use_new_zipfile_serialization=True), please torch.save your "
+                    "checkpoint with this option in order to use mmap.")
+            raise NotImplementedError("tapegrad.load reads torch's zip format (torch.save's "
+                                      "default since torch 1.6) only: this file is not a zip "
+                                      "archive (torch's legacy format, or not a torch file)")
+        f.seek(0)
+        zf = stack.enter_context(zipfile.ZipFile(f))
+        pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+        if not pkl:
+            raise RuntimeError("PytorchStreamReader failed locating file data.pkl: file not "
+                               "found")
+        prefix = pkl[0][:-len("data.pkl")]
+        names = set(zf.namelist())
+        big = (prefix + "byteorder" in names
+               and zf.read(prefix + "byteorder").decode().strip() == "big")
+        loaded = {}
+
+        def load_storage(dt, key, location, numel):
+            arr = loaded.get(key)
+            if arr is None:
+                npdt = dt.np.newbyteorder(">") if big else dt.np
+                name = f"{prefix}data/{key}"
+                if mmap:     # copy-on-write, as torch's MAP_PRIVATE: writes stay in memory
+                    arr = np.memmap(path, npdt, "c", _data_offset(f, zf.getinfo(name)),
+                                    (numel,)) if numel else np.empty(0, npdt)
+                else:
+                    arr = np.frombuffer(bytearray(zf.read(name)), npdt, numel)
+                if big:
+                    arr = arr.astype(dt.np)
+                arr = loaded[key] = _map_location(map_location, arr, location)
+            return arr
+
+        unpickler = _Unpickler(io.BytesIO(zf.read(pkl[0])), weights_only, load_storage)
+        return unpickler.load()
+
+
+def _data_offset(f, info):
+    """Where a stored (uncompressed) zip record's bytes start in the file."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise RuntimeError(f"tapegrad.load(mmap=True): record {info.filename} is compressed")
+    f.seek(info.header_offset)
+    head = f.read(30)
+    name_len, extra_len = struct.unpack("<HH", head[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+# ---- the weights-only allowlist --------------------------------------------------------------
+def add_safe_globals(safe_globals):
+    """Allow these globals (objects, or (object, "module.name") pairs) when loading with
+    weights_only=True."""
+    _safe_globals.extend(safe_globals)
+
+
+def get_safe_globals():
+    """The globals `add_safe_globals` allowed."""
+    return list(_safe_globals)
+
+
+def clear_safe_globals():
+    """Forget the globals `add_safe_globals` allowed."""
+    _safe_globals.clear()
+
+
+@contextlib.contextmanager
+def safe_globals(safe_globals):
+    """Allow these globals (as `add_safe_globals`) inside the `with` block only."""
+    before = list(_safe_globals)
+    add_safe_globals(safe_globals)
+    try:
+        yield
+    finally:
+        _safe_globals[:] = before

@@ -1,0 +1,154 @@
+"""DataLoader worker processes, as `torch.utils.data._utils.worker`: the loop a worker runs
+(indices in, batches or wrapped exceptions out), its seeding, and `get_worker_info`."""
+import dataclasses
+import os
+import pickle
+import queue
+import random
+import sys
+import traceback
+
+import numpy as np
+
+from multiprocessing.reduction import ForkingPickler
+
+from ...random import manual_seed
+from ._fetch import create_fetcher
+
+_worker_info = None         # this process's WorkerInfo (None: the main process)
+MP_STATUS_CHECK_INTERVAL = 5.0   # seconds between a worker's checks that its parent lives
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerInfo:
+    """What `get_worker_info()` tells a worker: its id, the number of workers, its seed and
+    its copy of the dataset."""
+    id: int
+    num_workers: int
+    seed: int
+    dataset: object
+    rng: object = None
+    worker_method: str = "multiprocessing"
+
+
+def get_worker_info():
+    """In a DataLoader worker process, its `WorkerInfo` (id, num_workers, seed, dataset: an
+    IterableDataset splits its work by it); None in the main process."""
+    return _worker_info
+
+
+class ExceptionWrapper:
+    """An exception raised in a worker, carried to the main process (its type and formatted
+    traceback) and raised there as torch does."""
+
+    def __init__(self, exc_info=None, where="in background"):
+        exc_info = exc_info or sys.exc_info()
+        self.exc_type = exc_info[0]
+        self.exc_msg = "".join(traceback.format_exception(*exc_info))
+        self.where = where
+
+    def reraise(self):
+        msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.exc_msg}"
+        if self.exc_type is KeyError:
+            msg = _KeyErrorMessage(msg)
+        try:
+            exception = self.exc_type(msg)
+        except Exception:  # noqa: BLE001  (an exception type that takes other arguments)
+            raise RuntimeError(msg) from None
+        try:
+            raise exception
+        finally:    # no frame -> traceback -> frame cycle: the iterator (and its workers)
+            del exception   # go as soon as the caller drops the error, not at a gc pass
+
+
+class _KeyErrorMessage(str):
+    """A KeyError's message shown as is (KeyError shows its argument's repr)."""
+
+    def __repr__(self):
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class _IterableDatasetStopIteration:
+    """A worker's iterable dataset is exhausted."""
+    worker_id: int
+
+
+class _ResumeIteration:
+    """Start a new epoch (persistent workers): make the fetcher again."""
+
+
+def _send(data_queue, idx, data, worker_id):
+    """Put (idx, data pickled here): a batch that cannot be pickled reaches the main process
+    as the pickling error (pickled by the queue's thread it would be lost: a hang)."""
+    try:
+        payload = bytes(ForkingPickler.dumps(data))
+    except Exception:  # noqa: BLE001  (sent to the main process)
+        payload = bytes(ForkingPickler.dumps(
+            ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")))
+    data_queue.put((idx, payload))
+
+
+def receive(item):
+    """A worker's (idx, payload) as (idx, data)."""
+    idx, payload = item
+    return idx, pickle.loads(payload)
+
+
+def _worker_loop(iterable, dataset, index_queue, data_queue, auto_collation, collate_fn,
+                 drop_last, base_seed, init_fn, worker_id, num_workers):
+    """A worker: seed (base_seed + worker_id), run worker_init_fn, then fetch each (idx, index)
+    from index_queue and put (idx, batch) on data_queue until None arrives (or the parent
+    dies)."""
+    global _worker_info
+    try:
+        seed = base_seed + worker_id
+        random.seed(seed)
+        manual_seed(seed)
+        np.random.seed(seed % 2 ** 32)
+        _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
+                                  dataset=dataset)
+        parent = os.getppid()
+        init_exception = None
+        try:
+            if init_fn is not None:
+                init_fn(worker_id)
+            fetcher = create_fetcher(iterable, dataset, auto_collation, collate_fn, drop_last)
+        except Exception:  # noqa: BLE001  (sent to the main process with the first batch)
+            init_exception = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
+        iteration_end = False
+        while True:
+            try:
+                r = index_queue.get(timeout=MP_STATUS_CHECK_INTERVAL)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    break
+                continue
+            if isinstance(r, _ResumeIteration):
+                _send(data_queue, r, None, worker_id)
+                iteration_end = False
+                fetcher = create_fetcher(iterable, dataset, auto_collation, collate_fn,
+                                         drop_last)
+                continue
+            if r is None:       # the end: what is still unsent may be dropped (no hang on exit)
+                data_queue.cancel_join_thread()
+                break
+            if iteration_end:
+                continue
+            idx, index = r
+            if init_exception is not None:
+                data, init_exception = init_exception, None
+            else:
+                try:
+                    data = fetcher.fetch(index)
+                except Exception as e:  # noqa: BLE001  (sent to the main process)
+                    if isinstance(e, StopIteration) and iterable:
+                        data = _IterableDatasetStopIteration(worker_id)
+                        iteration_end = True
+                    else:
+                        data = ExceptionWrapper(
+                            where=f"in DataLoader worker process {worker_id}")
+            _send(data_queue, idx, data, worker_id)
+            del data, idx, index, r
+    except KeyboardInterrupt:
+        pass

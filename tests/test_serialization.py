@@ -1,0 +1,350 @@
+"""tapegrad.save / tapegrad.load against torch.save / torch.load: files written by either are
+read by the other (tensors of each dtype, views sharing memory, parameters, nn state dicts,
+optimizer state dicts, Python containers), unsafe pickles are refused, and the archive is laid
+out as torch's."""
+import io
+import os
+import pickle
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+
+import tapegrad
+from tapegrad import serialization
+
+torch = pytest.importorskip("torch")
+
+DTYPES = ["float32", "float64", "int64", "int32", "bool"]
+
+
+def values(m, name):
+    """A few tensors of dtype `name` made with module m (same values in torch and tapegrad)."""
+    dt = getattr(m, name)
+    base = m.tensor(np.arange(-5, 7).reshape(3, 4).tolist()).to(dt)
+    return {"mat": base, "scalar": m.tensor(3).to(dt), "empty": m.zeros(0, 3, dtype=dt),
+            "one": m.ones(1, dtype=dt), "col": base[:, 1]}
+
+
+def plain(x):
+    """Tensors (of either library) as (dtype name, shape, values, requires_grad) for
+    comparison; containers recursively."""
+    if isinstance(x, (torch.Tensor, tapegrad.Tensor)):
+        return (type(x).__name__ == "Parameter", str(x.dtype).split(".")[-1], tuple(x.shape),
+                x.detach().tolist(), x.requires_grad)
+    if isinstance(x, dict):
+        return (type(x).__name__, {k: plain(v) for k, v in x.items()})
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, [plain(v) for v in x])
+    if isinstance(x, (torch.dtype, tapegrad.dtype, torch.Size, tapegrad.Size, torch.device,
+                      tapegrad.device)):
+        return repr(x).replace("torch.", "").replace("tapegrad.", "")
+    return x
+
+
+def to_torch(path, obj):
+    tapegrad.save(obj, path)
+    return torch.load(path)
+
+
+def to_tapegrad(path, obj):
+    torch.save(obj, path)
+    return tapegrad.load(path)
+
+
+@pytest.mark.parametrize("name", DTYPES)
+def test_tensors_of_each_dtype_both_ways(tmp_path, name):
+    got = to_torch(tmp_path / "a.pt", values(tapegrad, name))
+    assert plain(got) == plain(values(torch, name))
+    got = to_tapegrad(tmp_path / "b.pt", values(torch, name))
+    assert plain(got) == plain(values(tapegrad, name))
+    got = tapegrad.load(tmp_path / "a.pt")          # tapegrad's own round trip
+    assert plain(got) == plain(values(tapegrad, name))
+
+
+def _views(m):
+    x = m.arange(24.).reshape(4, 6)
+    return {"x": x, "rows": x[1:3], "t": x.t(), "col": x[:, 2], "elem": x[2, 3],
+            "sub": x[1:, ::2], "flat": x.reshape(-1)}
+
+
+@pytest.mark.parametrize("direction", ["tapegrad->torch", "torch->tapegrad",
+                                       "tapegrad->tapegrad"])
+def test_views_keep_sharing(tmp_path, direction):
+    src, dst = {"tapegrad->torch": (tapegrad, torch), "torch->tapegrad": (torch, tapegrad),
+                "tapegrad->tapegrad": (tapegrad, tapegrad)}[direction]
+    src.save(_views(src), tmp_path / "v.pt")
+    got = dst.load(tmp_path / "v.pt")
+    assert plain(got) == plain(_views(dst))
+    assert tuple(got["t"].stride()) == (1, 6) and tuple(got["sub"].stride()) == (6, 2)
+    got["x"].mul_(-1)                  # one storage: every view sees the write
+    assert plain(got) == plain({k: -v for k, v in _views(dst).items()})
+
+
+def test_one_storage_is_written_once_and_torch_sees_it_shared(tmp_path):
+    x = tapegrad.arange(10.)
+    tapegrad.save([x, x[2:5], x[::3]], tmp_path / "s.pt")
+    names = zipfile.ZipFile(tmp_path / "s.pt").namelist()
+    assert [n for n in names if "/data/" in n] == ["s/data/0"]
+    a, b, c = torch.load(tmp_path / "s.pt")
+    assert b.untyped_storage().data_ptr() == a.untyped_storage().data_ptr()
+    assert (b.storage_offset(), c.stride()) == (2, (3,))
+
+
+def test_the_same_tensor_twice_loads_as_one_object(tmp_path):
+    x = tapegrad.ones(3)
+    for dst in (torch, tapegrad):
+        tapegrad.save({"a": x, "b": [x]}, tmp_path / "same.pt")
+        got = dst.load(tmp_path / "same.pt")
+        assert got["a"] is got["b"][0]
+
+
+def test_odd_layouts_save_their_values(tmp_path):
+    x = tapegrad.arange(3.).reshape(3, 1)
+    obj = {"expanded": x.expand(3, 4), "flipped": tapegrad.arange(5).flip(0),
+           "scalar_float": tapegrad.tensor(2.5), "one_float": tapegrad.tensor([[1.5]]),
+           "grad": tapegrad.ones(2, requires_grad=True) * 2}
+    got = to_torch(tmp_path / "o.pt", obj)
+    assert plain(got) == plain(tapegrad.load(tmp_path / "o.pt"))
+    assert got["expanded"].tolist() == [[0.] * 4, [1.] * 4, [2.] * 4]
+    assert got["flipped"].tolist() == [4, 3, 2, 1, 0]
+    assert got["grad"].requires_grad and got["grad"].is_leaf
+
+
+def test_python_containers_both_ways(tmp_path):
+    def obj(m):
+        return {"i": 3, "f": 2.5, "s": "text", "b": True, "n": None, "by": b"\x00\xff",
+                "l": [1, [2, (3, 4.0)]], "t": (m.ones(1), "x"), "set": {1, 2},
+                "ba": bytearray(b"xy"), "c": 1 + 2j, "nested": {"deep": {"t": m.zeros(2, dtype=m.int64)}},
+                "dtype": m.float64, "size": m.Size([2, 3]), "dev": m.device("cpu"),
+                "big": 2 ** 70, "neg": -1.5e300, 7: "int key"}
+    assert plain(to_torch(tmp_path / "a.pt", obj(tapegrad))) == plain(obj(torch))
+    assert plain(to_tapegrad(tmp_path / "b.pt", obj(torch))) == plain(obj(tapegrad))
+
+
+def test_parameters_both_ways(tmp_path):
+    got = to_torch(tmp_path / "p.pt", {"p": tapegrad.nn.Parameter(tapegrad.ones(2)),
+                                       "q": tapegrad.nn.Parameter(tapegrad.ones(1), False)})
+    assert type(got["p"]) is torch.nn.Parameter and got["p"].requires_grad
+    assert type(got["q"]) is torch.nn.Parameter and not got["q"].requires_grad
+    got = to_tapegrad(tmp_path / "q.pt", {"p": torch.nn.Parameter(torch.ones(2))})
+    assert type(got["p"]) is tapegrad.nn.Parameter and got["p"].requires_grad
+
+
+def _model(m):
+    return m.nn.Sequential(m.nn.Linear(3, 4), m.nn.Tanh(), m.nn.Linear(4, 2))
+
+
+def test_module_state_dicts_both_ways(tmp_path):
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    tmod, gmod = _model(torch), _model(tapegrad)
+    # torch -> tapegrad
+    torch.save(tmod.state_dict(), tmp_path / "t.pt")
+    sd = tapegrad.load(tmp_path / "t.pt")
+    assert list(sd) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    gmod.load_state_dict(sd)
+    np.testing.assert_allclose(gmod(tapegrad.tensor(x)).detach().numpy(),
+                               tmod(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    # tapegrad -> torch
+    with tapegrad.no_grad():
+        for p in gmod.parameters():
+            p.mul_(0.5)
+    tapegrad.save(gmod.state_dict(), tmp_path / "g.pt")
+    tmod.load_state_dict(torch.load(tmp_path / "g.pt"))
+    np.testing.assert_allclose(gmod(tapegrad.tensor(x)).detach().numpy(),
+                               tmod(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    # tapegrad -> tapegrad, into a fresh model
+    fresh = _model(tapegrad)
+    fresh.load_state_dict(tapegrad.load(tmp_path / "g.pt"))
+    np.testing.assert_array_equal(fresh(tapegrad.tensor(x)).detach().numpy(),
+                                  gmod(tapegrad.tensor(x)).detach().numpy())
+
+
+def test_a_whole_module_loads_with_weights_only_false(tmp_path):
+    model = _model(tapegrad)
+    tapegrad.save(model, tmp_path / "m.pt")
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported global"):
+        tapegrad.load(tmp_path / "m.pt")
+    again = tapegrad.load(tmp_path / "m.pt", weights_only=False)
+    assert type(again[0].weight) is tapegrad.nn.Parameter
+    x = tapegrad.ones(1, 3)
+    assert again(x).tolist() == model(x).tolist()
+
+
+def _train(m, model, opt, steps, x):
+    for _ in range(steps):
+        opt.zero_grad()
+        model(m.tensor(x)).pow(2).mean().backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, ps: m.optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda m, ps: m.optim.Adam(ps, lr=0.01, betas=(0.8, 0.95)),
+])
+def test_optimizer_state_dicts_both_ways(tmp_path, make):
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    tmod, gmod = _model(torch), _model(tapegrad)
+    gmod.load_state_dict({k: tapegrad.tensor(v.detach().numpy())
+                          for k, v in tmod.state_dict().items()})
+    topt, gopt = make(torch, tmod.parameters()), make(tapegrad, gmod.parameters())
+    _train(torch, tmod, topt, 2, x)
+    _train(tapegrad, gmod, gopt, 2, x)
+    tapegrad.save(gopt.state_dict(), tmp_path / "g.pt")
+    torch.save(topt.state_dict(), tmp_path / "t.pt")
+    assert plain(torch.load(tmp_path / "g.pt")) == plain(gopt.state_dict())
+    assert plain(tapegrad.load(tmp_path / "t.pt")) == plain(topt.state_dict())
+    # each optimizer resumes from the other's state and both go on alike
+    t2, g2 = _model(torch), _model(tapegrad)
+    t2.load_state_dict(tmod.state_dict())
+    tapegrad.save(gmod.state_dict(), tmp_path / "gm.pt")
+    g2.load_state_dict(tapegrad.load(tmp_path / "gm.pt"))
+    topt2, gopt2 = make(torch, t2.parameters()), make(tapegrad, g2.parameters())
+    topt2.load_state_dict(torch.load(tmp_path / "g.pt"))
+    gopt2.load_state_dict(tapegrad.load(tmp_path / "t.pt"))
+    _train(torch, t2, topt2, 3, x)
+    _train(tapegrad, g2, gopt2, 3, x)
+    for a, b in zip(t2.parameters(), g2.parameters()):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+CALLED = []
+
+
+def _side_effect(msg):
+    CALLED.append(msg)
+    return msg
+
+
+class Evil:
+    def __reduce__(self):
+        return (_side_effect, ("ran",))
+
+
+def test_unsafe_pickles_are_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"w": torch.ones(1), "e": Evil()}, path)
+    CALLED.clear()
+    for m in (torch, tapegrad):
+        with pytest.raises(pickle.UnpicklingError) as err:
+            m.load(path)
+        assert "Weights only load failed" in str(err.value)
+        assert "Unsupported global: GLOBAL test_serialization._side_effect" in str(err.value) \
+            or "_side_effect" in str(err.value)
+    assert CALLED == []
+    # tapegrad writes Evil too (its reduce) and refuses it likewise
+    tapegrad.save(Evil(), tmp_path / "evil2.pt")
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported global"):
+        tapegrad.load(tmp_path / "evil2.pt")
+    assert CALLED == []
+    assert tapegrad.load(path, weights_only=False)["e"] == "ran" and CALLED == ["ran"]
+    with serialization.safe_globals([_side_effect]):
+        assert tapegrad.load(path)["e"] == "ran"
+    with pytest.raises(pickle.UnpicklingError):
+        tapegrad.load(path)
+    serialization.add_safe_globals([_side_effect])
+    assert serialization.get_safe_globals() == [_side_effect]
+    assert tapegrad.load(path)["e"] == "ran"
+    serialization.clear_safe_globals()
+    assert serialization.get_safe_globals() == []
+
+
+def test_the_archive_is_laid_out_as_torchs(tmp_path):
+    obj = {"a": tapegrad.ones(3), "b": tapegrad.zeros(2, dtype=tapegrad.int64)}
+    tapegrad.save(obj, tmp_path / "g.pt")
+    torch.save({"a": torch.ones(3), "b": torch.zeros(2, dtype=torch.int64)}, tmp_path / "t.pt")
+    zg, zt = zipfile.ZipFile(tmp_path / "g.pt"), zipfile.ZipFile(tmp_path / "t.pt")
+    tnames = set(zt.namelist()) - {"t/.data/serialization_id"}
+    assert {n.replace("g/", "t/", 1) for n in zg.namelist()} == tnames
+    for n in ("data.pkl", "version", "byteorder", ".format_version", ".storage_alignment",
+              "data/0", "data/1"):
+        assert zg.read("g/" + n) == zt.read("t/" + n)
+    with open(tmp_path / "g.pt", "rb") as f:       # each record's bytes 64-aligned
+        for info in zg.infolist():
+            f.seek(info.header_offset)
+            head = f.read(30)
+            n, e = struct.unpack("<HH", head[26:30])
+            assert (info.header_offset + 30 + n + e) % 64 == 0
+    assert all(i.compress_type == zipfile.ZIP_STORED for i in zg.infolist())
+    buf = io.BytesIO()
+    tapegrad.save(obj, buf)
+    assert zipfile.ZipFile(io.BytesIO(buf.getvalue())).namelist()[0] == "archive/data.pkl"
+    buf.seek(0)
+    assert plain(torch.load(buf)) == plain({"a": torch.ones(3),
+                                            "b": torch.zeros(2, dtype=torch.int64)})
+
+
+def test_big_endian_files_load(tmp_path):
+    path = tmp_path / "be.pt"
+    torch.save(torch.arange(4.), path)
+    src = zipfile.ZipFile(path)
+    with zipfile.ZipFile(tmp_path / "be2.pt", "w") as out:
+        for n in src.namelist():
+            data = src.read(n)
+            if n.endswith("byteorder"):
+                data = b"big"
+            elif "/data/" in n:
+                data = np.frombuffer(data, "<f4").astype(">f4").tobytes()
+            out.writestr(n, data)
+    assert tapegrad.load(tmp_path / "be2.pt").tolist() == [0., 1., 2., 3.]
+
+
+@pytest.mark.parametrize("src", [torch, tapegrad])
+def test_mmap_maps_copy_on_write(tmp_path, src):
+    path = tmp_path / "mm.pt"
+    x = src.arange(12.).reshape(3, 4)
+    src.save({"x": x, "row": x[1], "empty": src.zeros(0), "i": src.tensor([1, 2])}, path)
+    got = tapegrad.load(path, mmap=True)
+    assert plain(got) == plain(tapegrad.load(path))
+    got["x"][1, 2] = -5.
+    assert got["row"].tolist() == [4., 5., -5., 7.]          # views share the mapping
+    assert tapegrad.load(path)["x"][1, 2].item() == 6.        # the file is unchanged
+    assert (got["x"] * 2).sum().item() == 2 * (66 - 11)
+
+
+def test_map_location(tmp_path):
+    path = tmp_path / "m.pt"
+    tapegrad.save({"a": tapegrad.ones(2)}, path)
+    for loc in ("cpu", tapegrad.device("cpu"), {"cpu": "cpu"}, lambda s, loc: s,
+                lambda s, loc: None):
+        assert tapegrad.load(path, map_location=loc)["a"].tolist() == [1., 1.]
+    with pytest.raises(RuntimeError, match="Attempting to deserialize object on a CUDA device"):
+        tapegrad.load(path, map_location="cuda:0")
+    with pytest.raises(NotImplementedError, match="map_location"):
+        tapegrad.load(path, map_location=lambda s, loc: s.copy())
+
+
+def test_refusals(tmp_path):
+    torch.save(torch.ones(2, dtype=torch.float16), tmp_path / "h.pt")
+    with pytest.raises(NotImplementedError, match="torch.float16"):
+        tapegrad.load(tmp_path / "h.pt")
+    torch.save(torch.ones(2), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(NotImplementedError, match="legacy"):
+        tapegrad.load(tmp_path / "legacy.pt")
+    with pytest.raises(NotImplementedError, match="legacy"):
+        tapegrad.save(tapegrad.ones(1), tmp_path / "x.pt", _use_new_zipfile_serialization=False)
+    with pytest.raises(RuntimeError, match="mmap can only be used with files saved with"):
+        tapegrad.load(tmp_path / "legacy.pt", mmap=True)
+    buf = io.BytesIO()
+    tapegrad.save(1, buf)
+    with pytest.raises(ValueError, match="f must be a file path in order to use the mmap"):
+        tapegrad.load(buf, mmap=True)
+    with pytest.raises(FileNotFoundError):
+        tapegrad.load(tmp_path / "missing.pt")
+    with pytest.raises(RuntimeError, match="Can not safely load weights when explicit "
+                                           "pickle_module is specified"):
+        tapegrad.load(tmp_path / "h.pt", pickle_module=pickle, weights_only=True)
+    with zipfile.ZipFile(tmp_path / "nopkl.pt", "w") as z:
+        z.writestr("a/other", b"x")
+    with pytest.raises(RuntimeError, match="data.pkl"):
+        tapegrad.load(tmp_path / "nopkl.pt")
+    assert not os.path.exists(tmp_path / "x.pt")
+
+
+def test_dtypes_and_bool_tensors_pickle():
+    """(Python's pickle, which DataLoader workers use to send batches.)"""
+    for dt in (tapegrad.bool, tapegrad.int32, tapegrad.int64, tapegrad.float32,
+               tapegrad.float64):
+        assert pickle.loads(pickle.dumps(dt)) is dt
+    assert pickle.loads(pickle.dumps(tapegrad.tensor([True, False]))).tolist() == [True, False]
