@@ -192,18 +192,30 @@ t6 = time.perf_counter(); print(t1 - t0, t2 - t1, t4 - t3, t6 - t5)
 """
 
 
-def startup(cold_cache=False):
+def startup(cold_cache=False, bytecode=True):
     """Start-up costs in a fresh subprocess importing the same tapegrad as this process:
     (import numpy s, import tapegrad s after numpy, first backward s (scalar graph),
     first n-d backward s after it).  The first backward imports numba and loads the cached
     kernel, or with `cold_cache` compiles it into an empty NUMBA_CACHE_DIR; the n-d one
-    costs more only if it needs a kernel specialization of its own."""
+    costs more only if it needs a kernel specialization of its own.
+
+    `bytecode`: the imports read compiled bytecode, as an installed package's do (a primed
+    private PYTHONPYCACHEPREFIX, whatever PYTHONDONTWRITEBYTECODE says); False: every module
+    is compiled from source at each import (an environment that writes no bytecode)."""
     env = dict(os.environ)
     src = os.path.dirname(os.path.dirname(tapegrad.__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
-    with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
+    with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache, \
+            tempfile.TemporaryDirectory(prefix="tapegrad-pyc-") as pyc:
         if cold_cache:   # tapegrad reads TAPEGRAD_CACHE_DIR first (tapegrad/_jit.py)
             env["NUMBA_CACHE_DIR"] = env["TAPEGRAD_CACHE_DIR"] = cache
+        env["PYTHONPYCACHEPREFIX"] = pyc      # (bytecode of this run's own: none yet)
+        if bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            subprocess.run([sys.executable, "-c", "import numpy, tapegrad"], env=env,
+                           check=True, capture_output=True, timeout=600)
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
         out = subprocess.run([sys.executable, "-c", _STARTUP], env=env, check=True,
                              capture_output=True, text=True, timeout=600).stdout
     return tuple(float(v) for v in out.split()[-4:])

@@ -76,9 +76,6 @@ from . import viz                        # to_dot: pictures of the backward grap
 from .summary import tape_summary
 from . import optim                      # optimizers and lr schedulers (engineer optim, #12)
 from . import utils                      # torch.utils.checkpoint, torch.utils.data
-from . import serialization              # save/load in torch's zip format
-from .serialization import save, load
-from . import testing                    # assert_close, make_tensor
 
 float = float32  # noqa: A001
 double = float64
@@ -139,16 +136,21 @@ from . import special  # noqa: E402  (torch.special)
 from .special import xlogy, sinc, logit, mvlgamma, i0  # noqa: E402
 from .scatter_reduce import scatter, scatter_reduce, index_reduce  # noqa: E402,F811
 
-# Loaded on first use (`tapegrad.distributions`, `import tapegrad.distributions`): its 40
-# families are ~40 ms of `import tapegrad`, which issue #8 keeps under 0.25 s.
-_ON_FIRST_USE = ("distributions",)
+# Loaded on first use (as attributes, by import statements): distributions' 40 families,
+# save/load (tapegrad/serialization.py) and testing are ~60 ms of `import tapegrad`, which
+# issue #8 keeps under 0.25 s.  name -> (module, its attribute or None for the module)
+_ON_FIRST_USE = {"distributions": ("distributions", None), "testing": ("testing", None),
+                 "serialization": ("serialization", None), "save": ("serialization", "save"),
+                 "load": ("serialization", "load")}
 
 
 def __getattr__(name):
-    if name in _ON_FIRST_USE:
-        import importlib
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    where = _ON_FIRST_USE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    module = importlib.import_module(f"{__name__}.{where[0]}")
+    return module if where[1] is None else getattr(module, where[1])
 
 
 def __dir__():

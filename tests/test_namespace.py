@@ -157,19 +157,25 @@ def test_func_transforms_as_torch():
     assert _run(FUNC, tapegrad) == _run(FUNC, torch)
 
 
-def test_distributions_load_on_first_use():
-    """tapegrad.distributions is not imported by `import tapegrad` (start-up time) but is
-    there on first use, as an attribute, in dir() and by import statements."""
+def test_distributions_data_save_load_on_first_use():
+    """tapegrad.distributions, testing, save/load and utils.data are not imported by `import
+    tapegrad` (start-up time) but are there on first use, as attributes, in dir() and by import
+    statements."""
     import subprocess
     import sys
     code = ("import sys, tapegrad\n"
-            "print('tapegrad.distributions' in sys.modules, 'distributions' in dir(tapegrad))\n"
+            "lazy = ('distributions', 'testing', 'serialization', 'utils.data')\n"
+            "print(any('tapegrad.' + m in sys.modules for m in lazy), "
+            "'distributions' in dir(tapegrad))\n"
             "print(tapegrad.distributions.Normal(0.0, 1.0))\n"
             "from tapegrad import distributions\n"
             "import tapegrad.distributions.normal as n\n"
             "print(distributions is tapegrad.distributions, n.Normal is distributions.Normal)\n"
+            "from tapegrad.utils.data import DataLoader\n"
+            "print(tapegrad.save is tapegrad.serialization.save, 'data' in dir(tapegrad.utils), "
+            "tapegrad.utils.data.DataLoader is DataLoader)\n"
             "try:\n    tapegrad.no_such_thing\nexcept AttributeError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.splitlines()
-    assert out == ["False True", "Normal(loc: 0.0, scale: 1.0)", "True True",
+    assert out == ["False True", "Normal(loc: 0.0, scale: 1.0)", "True True", "True True True",
                    "module 'tapegrad' has no attribute 'no_such_thing'"]
