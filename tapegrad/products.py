@@ -30,7 +30,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     _matrix("addmm", "mat2", mat2)
 
     def body(T, x, m1, m2):
-        base = x * beta if beta != 1 else _pre_read(x)
+        base = _scaled_input(x, beta)
         prod = matmul(m1, m2)
         return base + (prod * alpha if alpha != 1 else prod)
     if not (input._recorded or mat1._recorded or mat2._recorded):
@@ -51,14 +51,17 @@ def _scale_args(dt, beta, alpha):
                                f"without overflow")
 
 
-def _scaled_sum(T, x, prod, beta, alpha):
-    """beta * x + alpha * prod (x broadcast to prod's shape).  beta == 0 ignores x's values
-    (nan included) as torch, its gradient then 0; beta == 1 reads x first (next_functions)."""
+def _scaled_input(x, beta):
+    """beta * x.  beta == 0 ignores x's values (nan included) as torch, its gradient then 0;
+    beta == 1 reads x first (next_functions)."""
     if beta == 0:
-        base = where(Tensor._wrap(np.ones(x._shape, bool), D.bool_), 0.0, x)
-    else:
-        base = x * beta if beta != 1 else _pre_read(x)
-    return base + (prod * alpha if alpha != 1 else prod)
+        return where(Tensor._wrap(np.ones(x._shape, bool), D.bool_), 0.0, x)
+    return x * beta if beta != 1 else _pre_read(x)
+
+
+def _scaled_sum(T, x, prod, beta, alpha):
+    """beta * x + alpha * prod (x broadcast to prod's shape; _scaled_input's rules)."""
+    return _scaled_input(x, beta) + (prod * alpha if alpha != 1 else prod)
 
 
 def _fused(name, fn_prod, input, m1, m2, beta, alpha):

@@ -24,6 +24,7 @@ fw = m.tensor([1, 2, 1])
 aw = m.tensor([0.5, 1.0, 2.0], dtype=m.float64)
 """
 EXPRS = [
+    "m.addmm(m.tensor([[float('nan'), 1.0], [2.0, float('inf')]]), m.eye(2), m.eye(2), beta=0)",
     "m.arange(24.).reshape(2, 3, 4)[0, :2, :2].diagonal()", "x.t()[:, 1:].diagonal()",
     "m.zeros(2, 2).expand(2, 2, 2).diagonal(dim1=-2, dim2=-1)",
     "m.arange(24.).reshape(2, 3, 4).transpose(0, 2).diagonal(-1, 0, 2)",
