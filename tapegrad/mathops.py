@@ -780,6 +780,7 @@ def clamp(input, min=None, max=None):  # noqa: A002
 def _two(name):
     def f(input, other):
         _tensor_operand(name, input, 1, "input")
+        _tensor_operand(name, other, 2)     # (the method's check names position 1)
         return getattr(input, name)(other)
     f.__name__ = name
     f.__doc__ = f"tapegrad.{name}(input, other) == input.{name}(other)"
@@ -845,13 +846,20 @@ MODULE_FUNCTIONS = {
                                                    "logical_xor", "remainder", "fmod", "lt",
                                                    "le", "gt", "ge", "eq", "ne", "square",
                                                    "rsqrt", "sign", "nansum", "nanmean",
-                                                   "dist", "renorm", "frexp")},
+                                                   "renorm", "frexp")},
     **{alias: None for alias in _ALIASES if alias not in ("clip", "absolute", "negative")},
 }
 TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "vdot")
 for _name in TWO_TENSOR:
     MODULE_FUNCTIONS[_name] = _two(_name)
-MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, ldexp=ldexp, ldexp_=ldexp_,
+def dist(input, other, p=2):
+    """The p-norm of input - other (DistBackward0)."""
+    _tensor_operand("dist", input, 1, "input")
+    _tensor_operand("dist", other, 2)
+    return input.dist(other, p)
+
+
+MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, ldexp=ldexp, ldexp_=ldexp_, dist=dist,
                         heaviside=heaviside,
                         clamp=clamp, logical_and=logical_and, logical_not=logical_not,
                         isclose=isclose, allclose=allclose, equal=equal)

@@ -119,6 +119,8 @@ EXPRS = [
     "m.heaviside(m.tensor([0, 3, -1]), m.tensor([7]))", "m.heaviside(m.tensor([True, False]), m.tensor([False, True]))",
 ]
 ERRORS = [
+    "m.vdot(v, 3)", "v.vdot(3)", "m.dist(v, 3)", "v.dist(3)", "m.maximum(v, 3)", "m.fmin(v, 2.0)",
+    "m.logaddexp(v, [1.0])", "m.dist(3, v)",
     "m.zeros(1, 3).copy_(m.ones(2, 3))", "m.zeros(3).copy_(x)", "m.zeros(2, 1).copy_(m.ones(2, 3))",
     "m.zeros(2, 3).copy_(m.ones(4))", "m.zeros(2, 3).copy_(m.ones(1, 2, 3))",
     "m.matrix_power(x, 2)", "m.select(x, 0, 5)", "m.select(x, 2, 0)", "m.vsplit(v, 2)",
