@@ -42,6 +42,28 @@ class Size(tuple):
     def numel(self):
         return int(math.prod(self))
 
+    # tuple arithmetic and slicing give a Size, as torch's (also `tuple + Size`: __radd__
+    # of a subclass runs first)
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to "
+                            f"tapegrad.Size")
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(other + tuple(self))
+
+    def __mul__(self, k):
+        return Size(tuple.__mul__(self, k))
+
+    __rmul__ = __mul__
+
+    def __getitem__(self, key):
+        got = tuple.__getitem__(self, key)
+        return Size(got) if isinstance(key, slice) else got
+
 
 def _size_args(size, fn=None):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):

@@ -24,6 +24,8 @@ fw = m.tensor([1, 2, 1])
 aw = m.tensor([0.5, 1.0, 2.0], dtype=m.float64)
 """
 EXPRS = [
+    "m.Size([2, 5]) + (3,)", "(3,) + m.Size([2])", "m.Size([2]) * 2", "2 * m.Size([2])",
+    "m.Size([2, 5])[::-1]", "x.shape + x.shape",
     "m.addmm(m.tensor([[float('nan'), 1.0], [2.0, float('inf')]]), m.eye(2), m.eye(2), beta=0)",
     "m.arange(24.).reshape(2, 3, 4)[0, :2, :2].diagonal()", "x.t()[:, 1:].diagonal()",
     "m.zeros(2, 2).expand(2, 2, 2).diagonal(dim1=-2, dim2=-1)",
@@ -119,6 +121,7 @@ EXPRS = [
     "m.heaviside(m.tensor([0, 3, -1]), m.tensor([7]))", "m.heaviside(m.tensor([True, False]), m.tensor([False, True]))",
 ]
 ERRORS = [
+    "m.Size([2]) + [1]", "m.Size([2]) + 1",
     "m.vdot(v, 3)", "v.vdot(3)", "m.dist(v, 3)", "v.dist(3)", "m.maximum(v, 3)", "m.fmin(v, 2.0)",
     "m.logaddexp(v, [1.0])", "m.dist(3, v)",
     "m.zeros(1, 3).copy_(m.ones(2, 3))", "m.zeros(3).copy_(x)", "m.zeros(2, 1).copy_(m.ones(2, 3))",
