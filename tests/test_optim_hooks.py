@@ -178,3 +178,23 @@ def test_hooks_survive_pickling_state_and_subclass_steps_are_hooked():
     assert seen == [2]           # (self, closure), as torch's
     again = pickle.loads(pickle.dumps(tg.optim.SGD([tg.ones(1, requires_grad=True)])))
     assert again._optimizer_step_pre_hooks == {}
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "NAdam", "RAdam", "Adamax", "Adadelta",
+                                  "Adagrad", "RMSprop", "Rprop", "ASGD"])
+def test_setstate_of_an_older_pickle_as_torch(name):
+    """__setstate__ fills the group settings an older pickle lacks with torch's defaults (each
+    class's own: Optimizer._group_defaults)."""
+    torch = pytest.importorskip("torch")
+    got = {}
+    for m in (tg, torch):
+        opt = getattr(m.optim, name)([m.nn.Parameter(m.ones(2))], lr=0.1)
+        state = opt.__getstate__()
+        keys = [k for k in state["param_groups"][0] if k not in ("params", "lr")]
+        for group in state["param_groups"]:
+            for k in keys:
+                group.pop(k)
+        again = getattr(m.optim, name).__new__(getattr(m.optim, name))
+        again.__setstate__(state)
+        got[m.__name__] = {k: v for k, v in again.param_groups[0].items() if k != "params"}
+    assert got["tapegrad"] == got["torch"]

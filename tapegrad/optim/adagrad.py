@@ -36,13 +36,8 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 self._init_state(group, p, self.state[p])
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
+    _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
+                       ("fused", None))
 
     def _state_keys(self, group):
         return ("step", "sum")

@@ -3,7 +3,7 @@ one fused kernel per group (optimizer.py)."""
 import numpy as np
 
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor, tensor_scalar_state
+from .optimizer import Optimizer, state_tensor, step_tensor
 
 __all__ = ["NAdam"]
 
@@ -38,15 +38,9 @@ class NAdam(Optimizer):
                     "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-        tensor_scalar_state(self, self._scalar_state)
+    _group_defaults = (("maximize", False), ("foreach", None), ("capturable", False),
+                       ("differentiable", False), ("decoupled_weight_decay", False))
+    _tensor_state_on_load = True
 
     def _state_keys(self, group):
         return ("step", "mu_product", "exp_avg", "exp_avg_sq")

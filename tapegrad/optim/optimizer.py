@@ -284,11 +284,22 @@ class Optimizer(OptimizerHooks):
         return {"defaults": self.defaults, "state": self.state,
                 "param_groups": self.param_groups}
 
+    # What torch's __setstate__ of each optimizer gives a pickle from an older version: the
+    # param-group settings it lacked, (key, default) in that class's order, and (flag) its
+    # one-element state numbers as 0-d tensors
+    _group_defaults = ()
+    _tensor_state_on_load = False
+
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._init_hooks()
         self._packs = {}
         self.defaults.setdefault("differentiable", False)
+        for group in self.param_groups:
+            for key, value in self._group_defaults:
+                group.setdefault(key, value)
+        if self._tensor_state_on_load:
+            tensor_scalar_state(self, self._scalar_state)
 
     def __repr__(self):
         format_string = self.__class__.__name__ + " ("

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .hooks import check_lr
-from .optimizer import Optimizer, state_tensor, step_tensor, tensor_scalar_state
+from .optimizer import Optimizer, state_tensor, step_tensor
 
 __all__ = ["Rprop"]
 
@@ -25,14 +25,9 @@ class Rprop(Optimizer):
                     "capturable": capturable}
         super().__init__(params, defaults)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        tensor_scalar_state(self, self._scalar_state)
+    _group_defaults = (("foreach", None), ("maximize", False), ("differentiable", False),
+                       ("capturable", False))
+    _tensor_state_on_load = True
 
     def _state_keys(self, group):
         return ("step", "prev", "step_size")
