@@ -137,20 +137,21 @@ from .special import xlogy, sinc, logit, mvlgamma, i0  # noqa: E402
 from .scatter_reduce import scatter, scatter_reduce, index_reduce  # noqa: E402,F811
 
 # Loaded on first use (as attributes, by import statements): distributions' 40 families,
-# save/load (tapegrad/serialization.py) and testing are ~60 ms of `import tapegrad`, which
-# issue #8 keeps under 0.25 s.  name -> (module, its attribute or None for the module)
+# save/load (tapegrad/serialization.py), testing and utils.data (tapegrad/utils) are ~40
+# modules that a program needs only when it uses them.  name -> (module, its attribute or
+# None for the module)
 _ON_FIRST_USE = {"distributions": ("distributions", None), "testing": ("testing", None),
                  "serialization": ("serialization", None), "save": ("serialization", "save"),
                  "load": ("serialization", "load")}
 
 
 def __getattr__(name):
-    where = _ON_FIRST_USE.get(name)
-    if where is None:
+    place = _ON_FIRST_USE.get(name)
+    if place is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
-    module = importlib.import_module(f"{__name__}.{where[0]}")
-    return module if where[1] is None else getattr(module, where[1])
+    module = importlib.import_module(f"{__name__}.{place[0]}")
+    return module if place[1] is None else getattr(module, place[1])
 
 
 def __dir__():
