@@ -34,7 +34,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
            "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "normalize",
-           "one_hot", "pad", "layer_norm", "embedding",
+           "one_hot", "pad", "layer_norm", "rms_norm", "embedding",
            # engineer "surface12"
            "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
            "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
@@ -445,6 +445,31 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
                            f"{list(input.shape)}")
     dims = tuple(range(input.dim() - len(ns), input.dim()))
     return _record("layer_norm", B.layer_norm, input, dims, weight, bias, float(eps))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """input * rsqrt(mean(input ** 2) + eps) * weight over the last len(normalized_shape) dims,
+    torch's composition (MulBackward0 <- RsqrtBackward0 <- Add <- MeanBackward1 <-
+    PowBackward0); eps=None is torch.finfo(input.dtype).eps.  The eps add shows
+    AddBackward0 (torch: AddBackward1, its add of a number)."""
+    _tensor("rms_norm", input)
+    if not isinstance(normalized_shape, (tuple, list)) and not hasattr(normalized_shape,
+                                                                       "__len__"):
+        raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+                        f"ints, not {type(normalized_shape).__name__}")
+    ns = tuple(normalized_shape)
+    if len(ns) > input.dim():
+        raise ValueError(f"Input tensor must have at least {len(ns)} dimensions, but got "
+                           f"{input.dim()}")
+    if tuple(input.shape[input.dim() - len(ns):]) != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*{', '.join(map(str, ns))}], but got input of size"
+                           f"{list(input.shape)}")
+    if eps is None:
+        eps = D.finfo(input.dtype).eps
+    dims = tuple(range(input.dim() - len(ns), input.dim()))
+    out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
