@@ -1,9 +1,19 @@
-"""RMSNorm / F.rms_norm against torch 2.13: the same weights copied across, outputs and the
-gradients of inputs and weights in float32 and float64, grad_fn chains, gradcheck in float64,
-reprs, state dicts, errors.
+"""RMSNorm / F.rms_norm, F.scaled_dot_product_attention and nn.MultiheadAttention against
+torch 2.13: the same weights copied across, outputs and the gradients of inputs and
+parameters in float32 and float64, gradcheck in float64, reprs, state dicts, init, errors.
 
-Known difference: F.rms_norm's eps add shows AddBackward0 (torch: AddBackward1, its add of a
-number)."""
+Known differences: F.rms_norm's eps add shows AddBackward0 (torch: AddBackward1, its add of a
+number).  torch's CPU scaled_dot_product_attention runs a fused kernel
+(ScaledDotProductFlashAttentionForCpuBackward0) where it can; tapegrad follows torch's math
+path (torch's SafeSoftmaxBackward0 is SoftmaxBackward0 here, with WhereBackward0 around it
+when a row is masked everywhere); values and gradients agree.  Dropout masks come from
+tapegrad's generator, so only p=0 and p=1 are compared value for value.  MultiheadAttention
+follows torch's slow path (torch's eval-mode fast path is switched off where compared); where
+torch views the heads of a transposed tensor tapegrad reshapes (its view takes contiguous
+tensors only), so UnsafeViewBackward0 shows there."""
+import itertools
+import warnings
+
 import numpy as np
 import pytest
 
@@ -118,3 +128,241 @@ def test_rms_norm_gradcheck():
     w = tg.tensor(RNG.standard_normal(3), requires_grad=True)
     assert tg.autograd.gradcheck(lambda a, b: tg.nn.functional.rms_norm(a, (3,), b, 1e-3),
                                  (x, w))
+
+
+# ---- scaled_dot_product_attention --------------------------------------------------------------
+_SDPA = ["plain", "causal", "scale", "neg_scale", "bool", "float", "bool_row_masked", "gqa",
+         "3d", "broadcast_mask"]
+
+
+def _sdpa_inputs(case, dtype):
+    hq, hk = 4, (2 if case == "gqa" else 4)
+    L, S = 5, (5 if case == "causal" else 6)
+    lead = () if case == "3d" else (2,)
+    qt, qg = _pair(lead + (hq, L, 3), dtype)
+    kt, kg = _pair(lead + (hk, S, 3), dtype)
+    vt, vg = _pair(lead + (hk, S, 2), dtype)
+    kw_t, kw_g = {}, {}
+    if case == "causal":
+        kw_t["is_causal"] = kw_g["is_causal"] = True
+    if case in ("scale", "neg_scale"):
+        kw_t["scale"] = kw_g["scale"] = 0.3 if case == "scale" else -0.7
+    if case == "gqa":
+        kw_t["enable_gqa"] = kw_g["enable_gqa"] = True
+    if case in ("bool", "bool_row_masked", "float", "broadcast_mask"):
+        shape = (hq, 1, S) if case == "broadcast_mask" else (L, S)
+        if case == "float":
+            m = RNG.standard_normal(shape).astype(dtype)
+        else:
+            m = RNG.random(shape) > 0.4
+            if case == "bool_row_masked":
+                m[2] = False
+        kw_t["attn_mask"], kw_g["attn_mask"] = torch.tensor(m), tg.tensor(m)
+    return (qt, kt, vt), (qg, kg, vg), kw_t, kw_g
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", _SDPA)
+def test_sdpa_matches_torch(case, dtype):
+    it, ig, kw_t, kw_g = _sdpa_inputs(case, dtype)
+    ot = torch.nn.functional.scaled_dot_product_attention(*it, **kw_t)
+    og = tg.nn.functional.scaled_dot_product_attention(*ig, **kw_g)
+    assert tuple(og.shape) == tuple(ot.shape) and og.dtype == getattr(tg, dtype)
+    _close(ot, og, dtype)
+    if case == "bool_row_masked":
+        assert np.all(og.detach().numpy()[..., 2, :] == 0)
+    g = RNG.standard_normal(tuple(ot.shape)).astype(dtype)
+    (ot * torch.tensor(g)).sum().backward()
+    (og * tg.tensor(g)).sum().backward()
+    for a, b in zip(it, ig):
+        _close(a.grad, b.grad, dtype)
+
+
+def test_sdpa_gradcheck():
+    for case in ["plain", "causal", "bool_row_masked", "gqa"]:
+        _, ig, _, kw = _sdpa_inputs(case, "float64")
+        assert tg.autograd.gradcheck(
+            lambda q, k, v: tg.nn.functional.scaled_dot_product_attention(q, k, v, **kw), ig)
+
+
+def test_sdpa_dropout():
+    _, (q, k, v), _, _ = _sdpa_inputs("plain", "float64")
+    F = tg.nn.functional
+    assert np.all(F.scaled_dot_product_attention(q, k, v, dropout_p=1.0).detach().numpy() == 0)
+    tg.manual_seed(0)
+    a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    b = F.scaled_dot_product_attention(q, k, v)
+    assert tuple(a.shape) == tuple(b.shape) and not np.allclose(a.detach().numpy(),
+                                                                b.detach().numpy())
+
+
+def test_sdpa_errors():
+    for M in (torch, tg):
+        q = M.zeros(1, 2, 3)
+        with pytest.raises(RuntimeError, match="Explicit attn_mask should not be set"):
+            M.nn.functional.scaled_dot_product_attention(q, q, q, attn_mask=M.ones(2, 2),
+                                                         is_causal=True)
+        with pytest.raises(RuntimeError, match="same dtype"):
+            M.nn.functional.scaled_dot_product_attention(q, q.double(), q)
+
+
+# ---- MultiheadAttention ------------------------------------------------------------------------
+E, H, L, S, N = 4, 2, 3, 5, 2
+
+
+def _mha_pair(dtype, **kw):
+    torch.manual_seed(0)
+    tm = torch.nn.MultiheadAttention(E, H, dtype=getattr(torch, dtype), **kw)
+    gm = tg.nn.MultiheadAttention(E, H, dtype=getattr(tg, dtype), **kw)
+    with torch.no_grad():
+        for p in tm.parameters():
+            p.normal_()
+    _copy(tm, gm)
+    return tm, gm
+
+
+def _mha_case(tm, gm, dtype, self_attn, need, avg, mask, kpm, batched=True, **kw):
+    kd, vd = kw.get("kdim", E), kw.get("vdim", E)
+    bf = kw.get("batch_first", False)
+    s = L if self_attn else S
+    if batched:
+        def shp(n, d):
+            return (N, n, d) if bf else (n, N, d)
+    else:
+        def shp(n, d):
+            return (n, d)
+    if self_attn:
+        qt, qg = _pair(shp(L, E), dtype)
+        it, ig = (qt, qt, qt), (qg, qg, qg)
+    else:
+        ps = [_pair(shp(L, E), dtype), _pair(shp(S, kd), dtype), _pair(shp(S, vd), dtype)]
+        it, ig = tuple(p[0] for p in ps), tuple(p[1] for p in ps)
+    ex_t, ex_g = {}, {}
+    if mask == "bool":
+        m = RNG.random((L, s)) > 0.7
+        m[:, 0] = False
+    elif mask == "float":
+        m = RNG.standard_normal((N * H if batched else H, L, s)).astype(dtype)
+    elif mask == "causal":
+        m = np.triu(np.full((L, s), -np.inf, dtype=dtype), 1)
+        ex_t["is_causal"] = ex_g["is_causal"] = True
+    if mask:
+        ex_t["attn_mask"], ex_g["attn_mask"] = torch.tensor(m), tg.tensor(m)
+    if kpm:
+        m = RNG.random((N, s) if batched else (s,)) > 0.6
+        m[..., 0] = False
+        ex_t["key_padding_mask"], ex_g["key_padding_mask"] = torch.tensor(m), tg.tensor(m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ot, wt = tm(*it, need_weights=need, average_attn_weights=avg, **ex_t)
+        og, wg = gm(*ig, need_weights=need, average_attn_weights=avg, **ex_g)
+    assert (wt is None) == (wg is None)
+    assert tuple(og.shape) == tuple(ot.shape)
+    _close(ot, og, dtype)
+    g = RNG.standard_normal(tuple(ot.shape)).astype(dtype)
+    lt, lg = (ot * torch.tensor(g)).sum(), (og * tg.tensor(g)).sum()
+    if wt is not None:
+        assert tuple(wg.shape) == tuple(wt.shape)
+        _close(wt, wg, dtype)
+        lt, lg = lt + wt.pow(2).sum(), lg + wg.pow(2).sum()
+    lt.backward()
+    lg.backward()
+    for a, b in zip(dict.fromkeys(it), dict.fromkeys(ig)):
+        _close(a.grad, b.grad, dtype)
+    tp, gp = dict(tm.named_parameters()), dict(gm.named_parameters())
+    assert list(tp) == list(gp)
+    for k in tp:
+        _close(tp[k].grad, gp[k].grad, dtype)
+
+
+_MHA_KW = [{}, {"add_bias_kv": True}, {"add_zero_attn": True}, {"kdim": 3, "vdim": 5},
+           {"bias": False}, {"batch_first": True}, {"add_bias_kv": True, "add_zero_attn": True}]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw", _MHA_KW, ids=str)
+def test_mha_matches_torch(kw, dtype):
+    same = kw.get("kdim") is None
+    for self_attn, need, avg, mask, kpm in itertools.product(
+            [True, False] if same else [False], [True, False], [True, False],
+            [None, "bool", "float", "causal"], [False, True]):
+        if mask == "causal" and not self_attn:
+            continue
+        if not need and not avg:
+            continue   # average_attn_weights only matters with the weights
+        tm, gm = _mha_pair(dtype, **kw)
+        _mha_case(tm, gm, dtype, self_attn, need, avg, mask, kpm, **kw)
+
+
+def test_mha_unbatched_and_eval():
+    for mask, kpm in [(None, False), ("bool", True), ("float", False)]:
+        tm, gm = _mha_pair("float64")
+        _mha_case(tm, gm, "float64", False, True, True, mask, kpm, batched=False)
+        _mha_case(tm, gm, "float64", True, False, True, mask, kpm, batched=False)
+    tm, gm = _mha_pair("float64", dropout=0.5)
+    tm.eval()
+    gm.eval()
+    torch.backends.mha.set_fastpath_enabled(False)   # torch's slow path, as tapegrad's
+    try:
+        _mha_case(tm, gm, "float64", True, True, True, None, False)
+        _mha_case(tm, gm, "float64", True, False, True, "bool", True)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+
+
+def test_mha_repr_state_dict_init():
+    for kw in _MHA_KW:
+        tm = torch.nn.MultiheadAttention(E, H, **kw)
+        gm = tg.nn.MultiheadAttention(E, H, **kw)
+        assert repr(gm) == repr(tm)
+        assert list(gm.state_dict()) == list(tm.state_dict())
+        assert [n for n, _ in gm.named_parameters()] == [n for n, _ in tm.named_parameters()]
+        for k, v in tm.state_dict().items():
+            assert tuple(gm.state_dict()[k].shape) == tuple(v.shape)
+        for a in ("embed_dim", "kdim", "vdim", "num_heads", "dropout", "batch_first", "head_dim",
+                  "_qkv_same_embed_dim", "add_zero_attn"):
+            assert getattr(gm, a) == getattr(tm, a)
+        assert type(gm.out_proj).__name__ == "NonDynamicallyQuantizableLinear"
+        assert isinstance(gm.out_proj, tg.nn.Linear)
+        if gm.in_proj_bias is not None:
+            assert np.all(gm.in_proj_bias.detach().numpy() == 0)
+            assert np.all(gm.out_proj.bias.detach().numpy() == 0)
+        if gm.in_proj_weight is not None:
+            bound = np.sqrt(6.0 / (E + 3 * E))   # xavier_uniform_ on (3E, E)
+            assert np.abs(gm.in_proj_weight.detach().numpy()).max() <= bound
+        # a torch state dict loads into tapegrad's module
+        gm.load_state_dict({k: tg.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+
+
+def test_mha_errors():
+    for M in (torch, tg):
+        with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
+            M.nn.MultiheadAttention(5, 2)
+        with pytest.raises(ValueError, match="must be greater than 0"):
+            M.nn.MultiheadAttention(0, 2)
+        m = M.nn.MultiheadAttention(4, 2)
+        x = M.zeros(3, 2, 4)
+        with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal"):
+            m(x, x, x, is_causal=True)
+        with pytest.raises(RuntimeError, match="The shape of the 2D attn_mask is"):
+            m(x, x, x, attn_mask=M.zeros(2, 3))
+        with pytest.raises(AssertionError, match="query should be unbatched 2D or batched 3D"):
+            m(M.zeros(4), M.zeros(4), M.zeros(4))
+        with pytest.raises(AssertionError, match="only bool and floating types"):
+            m(x, x, x, key_padding_mask=M.zeros(2, 3, dtype=M.int64))
+
+
+def test_mha_gradcheck():
+    m = tg.nn.MultiheadAttention(4, 2, dtype=tg.float64, add_bias_kv=True)
+    names = [n for n, _ in m.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_() for p in m.parameters())
+    q = tg.tensor(RNG.standard_normal((2, 1, 4)), requires_grad=True)
+    kv = tg.tensor(RNG.standard_normal((3, 1, 4)), requires_grad=True)
+    mask = tg.tensor(np.array([[False, True, False]]))
+
+    def f(q, kv, *ps):
+        out, w = tg.func.functional_call(m, dict(zip(names, ps)), (q, kv, kv),
+                                         {"key_padding_mask": mask})
+        return out, w
+
+    assert tg.autograd.gradcheck(f, (q, kv) + params)

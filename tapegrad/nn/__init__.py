@@ -1,5 +1,5 @@
 """`tapegrad.nn`: torch.nn's Parameter, Module and layers, nn.functional, nn.init and
-nn.utils, built on tapegrad's tensor ops.  Imports flow one way: parameter <- _basic
+nn.utils, built on tapegrad's tensor ops.  Imports flow one way: parameter <- _basic <- _attention
 <- functional (<- _decomps) <- _rnn, init <- utils.rnn <- modules <- utils."""
 from .parameter import Parameter
 from . import functional, init

@@ -20,6 +20,9 @@ from ..random import default_generator
 from ..views import cat, KIND_OPS
 from . import _decomps as B, _decomps_ext as X, _onepass
 from ._basic import _record, _tensor, linear, dropout  # noqa: F401
+from ._attention import (scaled_dot_product_attention, multi_head_attention_forward,  # noqa: F401
+                         _canonical_mask, _none_or_dtype)
+from ._attention import __all__ as _attention_all
 from ._conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                     conv_transpose3d, pixel_shuffle, pixel_unshuffle, unfold, fold)
 from ._conv import __all__ as _conv_all
@@ -42,7 +45,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "prelu", "threshold",
            "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
            "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss"]
-__all__ += _conv_all + _pooling_all
+__all__ += _conv_all + _pooling_all + _attention_all
 
 _REDUCTIONS = ("none", "mean", "sum")
 

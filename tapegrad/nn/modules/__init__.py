@@ -6,7 +6,7 @@ from .linear import Identity, Linear, Bilinear
 from .activation import (ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Tanh, Sigmoid, Softmax,
                          LogSoftmax, Hardtanh, ReLU6, SELU, CELU, Hardswish, Hardsigmoid, Mish,
                          LogSigmoid, Softsign, Tanhshrink, Softmin, PReLU, Threshold, GLU,
-                         Softshrink, Hardshrink, Softmax2d)
+                         Softshrink, Hardshrink, Softmax2d, MultiheadAttention)
 from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding,
                      LayerNorm)
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, RMSNorm
@@ -47,4 +47,4 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "PixelShuffle",
            "PixelUnshuffle", "Fold", "Unfold", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
-           "RMSNorm"]
+           "RMSNorm", "MultiheadAttention"]
