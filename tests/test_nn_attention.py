@@ -1,6 +1,8 @@
-"""RMSNorm / F.rms_norm, F.scaled_dot_product_attention and nn.MultiheadAttention against
-torch 2.13: the same weights copied across, outputs and the gradients of inputs and
-parameters in float32 and float64, gradcheck in float64, reprs, state dicts, init, errors.
+"""RMSNorm / F.rms_norm, F.scaled_dot_product_attention, nn.MultiheadAttention and
+nn.TransformerEncoderLayer / TransformerEncoder against torch 2.13: the same weights copied
+across, outputs and the gradients of inputs and parameters in float32 and float64, gradcheck
+in float64, reprs, state dicts, init, errors, and a tiny encoder classifier trained a few Adam
+steps that must give torch's losses.
 
 Known differences: F.rms_norm's eps add shows AddBackward0 (torch: AddBackward1, its add of a
 number).  torch's CPU scaled_dot_product_attention runs a fused kernel
@@ -10,7 +12,9 @@ when a row is masked everywhere); values and gradients agree.  Dropout masks com
 tapegrad's generator, so only p=0 and p=1 are compared value for value.  MultiheadAttention
 follows torch's slow path (torch's eval-mode fast path is switched off where compared); where
 torch views the heads of a transposed tensor tapegrad reshapes (its view takes contiguous
-tensors only), so UnsafeViewBackward0 shows there."""
+tensors only), so UnsafeViewBackward0 shows there.  The transformer layers are compared with
+torch's fast paths off (torch.backends.mha); torch's fused eval-mode layer gives the same
+values."""
 import itertools
 import warnings
 
@@ -366,3 +370,140 @@ def test_mha_gradcheck():
         return out, w
 
     assert tg.autograd.gradcheck(f, (q, kv) + params)
+
+
+# ---- TransformerEncoderLayer / TransformerEncoder ---------------------------------------------
+_ENC_KW = [{}, {"norm_first": True}, {"activation": "gelu"}, {"batch_first": True},
+           {"bias": False}, {"activation": "module_gelu"}, {"layer_norm_eps": 1e-3}]
+
+
+def _encoder_pair(dtype, kw, num_layers=2, d=8, nhead=2, ff=16, norm=True):
+    tkw, gkw = dict(kw), dict(kw)
+    if kw.get("activation") == "module_gelu":
+        tkw["activation"], gkw["activation"] = torch.nn.GELU(), tg.nn.GELU()
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tl = torch.nn.TransformerEncoderLayer(d, nhead, ff, dropout=0.0,
+                                              dtype=getattr(torch, dtype), **tkw)
+        gl = tg.nn.TransformerEncoderLayer(d, nhead, ff, dropout=0.0,
+                                           dtype=getattr(tg, dtype), **gkw)
+        tn = torch.nn.LayerNorm(d, dtype=getattr(torch, dtype)) if norm else None
+        gn = tg.nn.LayerNorm(d, dtype=getattr(tg, dtype)) if norm else None
+        tm = torch.nn.TransformerEncoder(tl, num_layers, norm=tn)
+        gm = tg.nn.TransformerEncoder(gl, num_layers, norm=gn)
+    with torch.no_grad():
+        for p in tm.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    _copy(tm, gm)
+    return tm, gm
+
+
+@pytest.fixture
+def slow_path():
+    """torch's transformer and attention fast paths off (tapegrad follows the slow path)."""
+    torch.backends.mha.set_fastpath_enabled(False)
+    yield
+    torch.backends.mha.set_fastpath_enabled(True)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw", _ENC_KW, ids=str)
+def test_encoder_matches_torch(kw, dtype, slow_path):
+    for masks, train in itertools.product(["none", "causal", "kpm", "both"], [True, False]):
+        tm, gm = _encoder_pair(dtype, kw)
+        assert repr(gm) == repr(tm)
+        assert list(gm.state_dict()) == list(tm.state_dict())
+        if not train:
+            tm.eval()
+            gm.eval()
+        S, Nb, d = 5, 3, 8
+        shape = (Nb, S, d) if kw.get("batch_first") else (S, Nb, d)
+        xt, xg = _pair(shape, dtype)
+        et, eg = {}, {}
+        if masks in ("causal", "both"):
+            m = torch.nn.Transformer.generate_square_subsequent_mask(S,
+                                                                     dtype=getattr(torch, dtype))
+            et["mask"], eg["mask"] = m, tg.tensor(m.numpy())
+        if masks in ("kpm", "both"):
+            k = RNG.random((Nb, S)) > 0.6
+            k[:, 0] = False
+            if masks == "both":
+                k = np.where(k, -np.inf, 0.0).astype(dtype)
+            et["src_key_padding_mask"], eg["src_key_padding_mask"] = torch.tensor(k), tg.tensor(k)
+        yt, yg = tm(xt, **et), gm(xg, **eg)
+        _close(yt, yg, dtype)
+        g = RNG.standard_normal(shape).astype(dtype)
+        (yt * torch.tensor(g)).sum().backward()
+        (yg * tg.tensor(g)).sum().backward()
+        _close(xt.grad, xg.grad, dtype)
+        tp, gp = dict(tm.named_parameters()), dict(gm.named_parameters())
+        assert list(tp) == list(gp)
+        for k in tp:
+            _close(tp[k].grad, gp[k].grad, dtype)
+
+
+def test_encoder_layer_unbatched_and_fast_path_values():
+    tm, gm = _encoder_pair("float64", {"batch_first": True}, num_layers=1, norm=False)
+    tm.eval()
+    gm.eval()
+    xt, xg = _pair((3, 5, 8), "float64", grad=False)
+    with torch.no_grad():   # torch's fused eval path: the same values
+        _close(tm(xt), gm(xg), "float64")
+        _close(tm.layers[0](xt[0]), gm.layers[0](xg[0]), "float64")
+
+
+def test_encoder_init_warning_and_errors():
+    for M in (torch, tg):
+        layer = M.nn.TransformerEncoderLayer(4, 2, 8)
+        with pytest.warns(UserWarning, match="enable_nested_tensor is True, but "
+                          "self.use_nested_tensor is False because encoder_layer.self_attn."
+                          "batch_first was not True"):
+            enc = M.nn.TransformerEncoder(layer, 2)
+        assert enc.use_nested_tensor is False and enc.layers[0] is not layer
+        assert enc.layers[0].linear1.weight is not enc.layers[1].linear1.weight
+        with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
+            M.nn.TransformerEncoderLayer(4, 2, activation="tanh")
+    tl, gl = torch.nn.TransformerEncoderLayer(4, 2), tg.nn.TransformerEncoderLayer(4, 2)
+    assert gl.activation_relu_or_gelu == tl.activation_relu_or_gelu == 1
+    assert tuple(gl.linear1.weight.shape) == (2048, 4) and gl.dropout.p == 0.1
+
+
+def test_encoder_gradcheck():
+    layer = tg.nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, dtype=tg.float64)
+    names = [n for n, _ in layer.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_() for p in layer.parameters())
+    x = tg.tensor(RNG.standard_normal((3, 1, 4)), requires_grad=True)
+    mask = tg.tensor(np.triu(np.full((3, 3), -np.inf), 1))
+
+    def f(x, *ps):
+        return tg.func.functional_call(layer, dict(zip(names, ps)), (x,),
+                                       {"src_mask": mask})
+
+    assert tg.autograd.gradcheck(f, (x,) + params)
+
+
+def test_encoder_classifier_training_matches_torch(slow_path):
+    """A tiny TransformerEncoder + Linear classifier, a few Adam steps with dropout 0: the
+    losses are torch's."""
+    losses = {}
+    tm, gm = _encoder_pair("float32", {"batch_first": True}, num_layers=2, norm=False)
+    torch.manual_seed(1)
+    th, gh = torch.nn.Linear(8, 3), tg.nn.Linear(8, 3)
+    _copy(th, gh)
+    x = RNG.standard_normal((4, 5, 8)).astype("float32")
+    y = RNG.integers(0, 3, 4)
+    for M, enc, head in ((torch, tm, th), (tg, gm, gh)):
+        params = list(enc.parameters()) + list(head.parameters())
+        opt = M.optim.Adam(params, lr=1e-2)
+        xs, ys = M.tensor(x), M.tensor(y)
+        out = []
+        for _ in range(5):
+            opt.zero_grad()
+            loss = M.nn.functional.cross_entropy(head(enc(xs).mean(1)), ys)
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        losses[M.__name__] = out
+    np.testing.assert_allclose(losses["tapegrad"], losses["torch"], rtol=1e-5, atol=1e-6)
+    assert losses["torch"][-1] < losses["torch"][0]
