@@ -38,7 +38,8 @@ def _close(t, g, dtype):
     """Equal to rounding: the tolerance relative to the largest entry (float32 sums of a few
     terms of size ~30 lose ~1e-5 absolute)."""
     a = t.detach().numpy()
-    scale = max(1.0, float(np.abs(a).max())) if a.size else 1.0
+    finite = np.abs(a[np.isfinite(a)])
+    scale = max(1.0, float(finite.max())) if finite.size else 1.0
     np.testing.assert_allclose(g.detach().numpy(), a, rtol=TOL[dtype], atol=TOL[dtype] * scale)
 
 
@@ -507,3 +508,86 @@ def test_encoder_classifier_training_matches_torch(slow_path):
         losses[M.__name__] = out
     np.testing.assert_allclose(losses["tapegrad"], losses["torch"], rtol=1e-5, atol=1e-6)
     assert losses["torch"][-1] < losses["torch"][0]
+
+
+# ---- TransformerDecoderLayer / TransformerDecoder / Transformer -------------------------------
+_DEC_KW = [{}, {"norm_first": True}, {"activation": "gelu"}, {"batch_first": True},
+           {"bias": False}]
+
+
+def _transformer_pair(dtype, kw):
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tm = torch.nn.Transformer(8, 2, 2, 2, 16, dropout=0.0, dtype=getattr(torch, dtype), **kw)
+        gm = tg.nn.Transformer(8, 2, 2, 2, 16, dropout=0.0, dtype=getattr(tg, dtype), **kw)
+    with torch.no_grad():
+        for p in tm.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    _copy(tm, gm)
+    return tm, gm
+
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched")   # bool padding, float mask
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw", _DEC_KW, ids=str)
+def test_transformer_matches_torch(kw, dtype, slow_path):
+    for masks, train in itertools.product(["none", "causal", "all"], [True, False]):
+        tm, gm = _transformer_pair(dtype, kw)
+        assert repr(gm) == repr(tm)
+        assert list(gm.state_dict()) == list(tm.state_dict())
+        if not train:
+            tm.eval()
+            gm.eval()
+        S, T, Nb, d = 5, 4, 3, 8
+        bf = kw.get("batch_first")
+        st, sg = _pair((Nb, S, d) if bf else (S, Nb, d), dtype)
+        tt, tgg = _pair((Nb, T, d) if bf else (T, Nb, d), dtype)
+        et, eg = {}, {}
+        if masks in ("causal", "all"):
+            m = tm.generate_square_subsequent_mask(T, dtype=getattr(torch, dtype))
+            et["tgt_mask"], eg["tgt_mask"] = m, gm.generate_square_subsequent_mask(
+                T, dtype=getattr(tg, dtype))
+            _close(m, eg["tgt_mask"], dtype)
+        if masks == "all":
+            for name, n in (("src_key_padding_mask", S), ("memory_key_padding_mask", S),
+                            ("tgt_key_padding_mask", T)):
+                k = RNG.random((Nb, n)) > 0.6
+                k[:, 0] = False
+                et[name], eg[name] = torch.tensor(k), tg.tensor(k)
+            m = RNG.standard_normal((T, S)).astype(dtype)
+            et["memory_mask"], eg["memory_mask"] = torch.tensor(m), tg.tensor(m)
+        yt, yg = tm(st, tt, **et), gm(sg, tgg, **eg)
+        _close(yt, yg, dtype)
+        g = RNG.standard_normal(tuple(yt.shape)).astype(dtype)
+        (yt * torch.tensor(g)).sum().backward()
+        (yg * tg.tensor(g)).sum().backward()
+        _close(st.grad, sg.grad, dtype)
+        _close(tt.grad, tgg.grad, dtype)
+        tp, gp = dict(tm.named_parameters()), dict(gm.named_parameters())
+        assert list(tp) == list(gp)
+        for k in tp:
+            _close(tp[k].grad, gp[k].grad, dtype)
+
+
+def test_transformer_init_and_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm = tg.nn.Transformer(8, 2, 1, 1, 16)
+        tm = torch.nn.Transformer(8, 2, 1, 1, 16)
+    for (n, p), (_, q) in zip(gm.named_parameters(), tm.named_parameters()):
+        assert tuple(p.shape) == tuple(q.shape)
+        if p.dim() > 1:   # xavier_uniform_ bound
+            bound = np.sqrt(6.0 / (p.shape[0] + p.shape[1]))
+            assert np.abs(p.detach().numpy()).max() <= bound, n
+    for M, m in ((torch, tm), (tg, gm)):
+        with pytest.raises(RuntimeError, match="the batch number of src and tgt must be equal"):
+            m(M.zeros(3, 2, 8), M.zeros(3, 1, 8))
+        with pytest.raises(RuntimeError, match="the feature number of src and tgt"):
+            m(M.zeros(3, 2, 8), M.zeros(3, 2, 4))
+    dl = tg.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0)
+    dec = tg.nn.TransformerDecoder(dl, 2, norm=tg.nn.LayerNorm(8))
+    tdec = torch.nn.TransformerDecoder(torch.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0),
+                                       2, norm=torch.nn.LayerNorm(8))
+    assert repr(dec) == repr(tdec) and list(dec.state_dict()) == list(tdec.state_dict())
+    assert tuple(dec(tg.zeros(4, 8), tg.zeros(5, 8)).shape) == (4, 8)   # unbatched

@@ -1,5 +1,5 @@
 """The nn.Module classes: the base class, containers, layers, activations, attention,
-recurrent layers, transformer encoder layers, losses."""
+recurrent layers, transformer layers, losses."""
 from .module import Module, RemovableHandle
 from .container import Sequential, ModuleList, ModuleDict
 from .linear import Identity, Linear, Bilinear
@@ -24,7 +24,8 @@ from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, Ze
                       CircularPad3d)
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .fold import Fold, Unfold
-from .transformer import TransformerEncoder, TransformerEncoderLayer
+from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,
+                          TransformerEncoderLayer, TransformerDecoderLayer)
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntropyLoss,
                    BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
                    PoissonNLLLoss, GaussianNLLLoss)
@@ -48,5 +49,5 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "PixelShuffle",
            "PixelUnshuffle", "Fold", "Unfold", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
-           "RMSNorm", "MultiheadAttention", "TransformerEncoder",
-           "TransformerEncoderLayer"]
+           "RMSNorm", "MultiheadAttention", "Transformer", "TransformerEncoder",
+           "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer"]
