@@ -339,6 +339,20 @@ def test_mha_repr_state_dict_init():
         gm.load_state_dict({k: tg.tensor(v.numpy()) for k, v in tm.state_dict().items()})
 
 
+def test_mha_merge_masks():
+    tm, gm = torch.nn.MultiheadAttention(4, 2), tg.nn.MultiheadAttention(4, 2)
+    q = np.zeros((2, 3, 4))
+    kpm = RNG.standard_normal((2, 3))
+    for am in [None, RNG.standard_normal((3, 3)), RNG.standard_normal((4, 3, 3))]:
+        for k in [None, kpm]:
+            args_t = [None if a is None else torch.tensor(a) for a in (am, k, q)]
+            args_g = [None if a is None else tg.tensor(a) for a in (am, k, q)]
+            (mt, tt), (mg, tyg) = tm.merge_masks(*args_t), gm.merge_masks(*args_g)
+            assert tt == tyg and (mt is None) == (mg is None)
+            if mt is not None:
+                np.testing.assert_array_equal(mg.numpy(), mt.numpy())
+
+
 def test_mha_errors():
     for M in (torch, tg):
         with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
