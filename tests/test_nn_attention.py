@@ -209,6 +209,19 @@ def test_sdpa_errors():
                                                          is_causal=True)
         with pytest.raises(RuntimeError, match="same dtype"):
             M.nn.functional.scaled_dot_product_attention(q, q.double(), q)
+    msgs = []
+    for M in (torch, tg):
+        q = M.zeros(1, 2, 3)
+        for dt in (M.float64, M.int64, M.int32):
+            with pytest.raises(RuntimeError) as e:
+                M.nn.functional.scaled_dot_product_attention(q, q, q,
+                                                             attn_mask=M.zeros(2, 2, dtype=dt))
+            msgs.append(str(e.value))
+        # a float32 mask with a float64 query is accepted (the sum is float64), as torch
+        out = M.nn.functional.scaled_dot_product_attention(q.double(), q.double(), q.double(),
+                                                           attn_mask=M.zeros(2, 2))
+        assert out.dtype == M.float64
+    assert msgs[:3] == msgs[3:]
 
 
 # ---- MultiheadAttention ------------------------------------------------------------------------

@@ -21,6 +21,17 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 # (functional re-exports _canonical_mask and _none_or_dtype too: MultiheadAttention uses them)
 
 
+_C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+           "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+           "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
+
+
+def _c_type(dtype):
+    """A dtype as torch's C++ messages name it."""
+    name = str(dtype).replace("tapegrad.", "")
+    return _C_TYPE.get(name, name)
+
+
 def _bool_mask_to_float(mask, dtype):
     """torch's convert_boolean_attn_mask: 0 where True (attend), -inf where False."""
     return zeros_like(mask, dtype=dtype).masked_fill_(mask.logical_not(), float("-inf"))
@@ -55,6 +66,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
         raise RuntimeError("scaled_dot_product_attention: query, key and value must have at "
                            "least 2 dimensions")
+    if (attn_mask is not None and attn_mask.dtype not in (D.bool_, D.float32)
+            and attn_mask.dtype != query.dtype):
+        raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query "
+                           f"dtype, but got attn_mask.dtype: {_c_type(attn_mask.dtype)} and  "
+                           f"query.dtype: {_c_type(query.dtype)} instead.")
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
