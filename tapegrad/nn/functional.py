@@ -13,13 +13,16 @@ import warnings
 
 import numpy as np
 
-from .. import decomps, dtypes as D
+from .. import dtypes as D
 from ..creation import arange, full, tensor as _tensor_of
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
-from ..random import default_generator, Generator
-from ..tensor import Tensor
+from ..random import default_generator
 from ..views import cat, KIND_OPS
 from . import _decomps as B, _decomps_ext as X, _onepass
+from ._basic import _record, _tensor, linear, dropout  # noqa: F401
+from ._attention import (scaled_dot_product_attention, multi_head_attention_forward,  # noqa: F401
+                         _canonical_mask, _none_or_dtype)
+from ._attention import __all__ as _attention_all
 from ._conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                     conv_transpose3d, pixel_shuffle, pixel_unshuffle, unfold, fold)
 from ._conv import __all__ as _conv_all
@@ -34,7 +37,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
            "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "normalize",
-           "one_hot", "pad", "layer_norm", "embedding",
+           "one_hot", "pad", "layer_norm", "rms_norm", "embedding",
            # engineer "surface12"
            "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
            "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
@@ -42,19 +45,9 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "prelu", "threshold",
            "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
            "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss"]
-__all__ += _conv_all + _pooling_all
+__all__ += _conv_all + _pooling_all + _attention_all
 
 _REDUCTIONS = ("none", "mean", "sum")
-
-
-def _record(name, body, x, *args):
-    return decomps.record(name, body, KIND_OPS, x, *args)
-
-
-def _tensor(fn, x, name="input", pos=1):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
 
 
 def _reduction(reduction, size_average=None, reduce=None):
@@ -77,31 +70,6 @@ def _legacy_reduction(size_average, reduce):
 
 
 # ---- linear layers ---------------------------------------------------------------------------
-def linear(input, weight, bias=None):
-    """input @ weight.T + bias (AddmmBackward0 for a 2-d input with a bias, as torch)."""
-    if bias is not None:   # a layer in training: its entries in one pass (_onepass.py)
-        out = _onepass.linear(input, weight, bias)
-        if out is not None:
-            return out
-    _tensor("linear", input)
-    _tensor("linear", weight, "weight", 2)
-    if input.dim() == 0 or input.shape[-1] != weight.shape[-1]:
-        rows = math.prod(input.shape[:-1]) if input.dim() else 1
-        cols = input.shape[-1] if input.dim() else 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
-                           f"{weight.shape[-1]}x{weight.shape[0]})")
-    if bias is None:
-        return input.matmul(weight.t())
-    if input.dim() == 2:
-        return _record("linear", B.linear, input, weight.t(), bias)
-    if input.dim() > 2 and not input.is_contiguous():
-        # torch: matmul, then the bias added (AddBackward0), for a non-contiguous input
-        return input.matmul(weight.t()) + bias
-    # torch: a 2-d addmm on the flattened input, viewed back (ViewBackward0)
-    out = _record("linear", B.linear, input.reshape(-1, input.shape[-1]), weight.t(), bias)
-    return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
-
-
 def bilinear(input1, input2, weight, bias=None):
     """y_k = x1 @ weight[k] @ x2 + bias[k] over the last dims (weight: out x in1 x in2)."""
     lead = tuple(input1.shape[:-1])
@@ -185,24 +153,6 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
     return _log_softmax(input, dim, dtype)
-
-
-def dropout(input, p=0.5, training=True, inplace=False, generator=None):
-    """Zeros each element with probability p and scales the rest by 1 / (1 - p) while
-    training (MulBackward0, as torch); the input itself otherwise.  The mask is drawn from
-    tapegrad's generator (numpy's), so it differs from torch's for the same seed."""
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    rng = (generator if isinstance(generator, Generator) else default_generator)._np
-    if p == 1.0:
-        scale = np.zeros(tuple(input.shape))
-    else:
-        scale = (rng.random(tuple(input.shape)) >= p) * (1.0 / (1.0 - p))
-    if inplace:
-        return input.mul_(_tensor_of(scale, dtype=input.dtype))
-    return input * _tensor_of(scale, dtype=input.dtype)
 
 
 # ---- losses ----------------------------------------------------------------------------------
@@ -498,6 +448,31 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
                            f"{list(input.shape)}")
     dims = tuple(range(input.dim() - len(ns), input.dim()))
     return _record("layer_norm", B.layer_norm, input, dims, weight, bias, float(eps))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """input * rsqrt(mean(input ** 2) + eps) * weight over the last len(normalized_shape) dims,
+    torch's composition (MulBackward0 <- RsqrtBackward0 <- Add <- MeanBackward1 <-
+    PowBackward0); eps=None is torch.finfo(input.dtype).eps.  The eps add shows
+    AddBackward0 (torch: AddBackward1, its add of a number)."""
+    _tensor("rms_norm", input)
+    if not isinstance(normalized_shape, (tuple, list)) and not hasattr(normalized_shape,
+                                                                       "__len__"):
+        raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of "
+                        f"ints, not {type(normalized_shape).__name__}")
+    ns = tuple(normalized_shape)
+    if len(ns) > input.dim():
+        raise ValueError(f"Input tensor must have at least {len(ns)} dimensions, but got "
+                           f"{input.dim()}")
+    if tuple(input.shape[input.dim() - len(ns):]) != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*{', '.join(map(str, ns))}], but got input of size"
+                           f"{list(input.shape)}")
+    if eps is None:
+        eps = D.finfo(input.dtype).eps
+    dims = tuple(range(input.dim() - len(ns), input.dim()))
+    out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,

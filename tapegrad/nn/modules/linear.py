@@ -1,4 +1,5 @@
-"""`Identity`, `Linear`, `Bilinear` with torch's default initialization."""
+"""`Identity`, `Linear`, `NonDynamicallyQuantizableLinear`, `Bilinear` with torch's default
+initialization."""
 import math
 
 from ... import devices as _device, dtypes as D
@@ -64,6 +65,11 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under another name: MultiheadAttention's out_proj, as torch (there the
+    name keeps dynamic quantization away from it)."""
 
 
 class Bilinear(Module):

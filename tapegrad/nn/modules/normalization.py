@@ -1,5 +1,5 @@
 """Batch and group normalization modules: BatchNorm1d/2d/3d (running statistics as torch's
-buffers: running_mean, running_var, num_batches_tracked) and GroupNorm."""
+buffers: running_mean, running_var, num_batches_tracked), GroupNorm and RMSNorm."""
 from ... import devices as _device, dtypes as D
 from ...creation import empty, ones, tensor, zeros
 from ...grad_mode import no_grad
@@ -131,3 +131,36 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
                 f"affine={self.affine}, bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalization over the last dims (normalized_shape), then an
+    elementwise scale (weight ones); eps=None is torch.finfo(input.dtype).eps, as torch."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        _device.check(device)
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(empty(*self.normalized_shape,
+                                          dtype=dtype or D.get_default_dtype()))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Sets the weight to ones."""
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

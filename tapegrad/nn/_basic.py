@@ -1,0 +1,66 @@
+"""The two nn.functional layers the attention functions build on, below `functional` in the
+import order so that `_attention` can use them and `functional` re-export both: `linear`
+(AddmmBackward0 for a 2-d input with a bias, as torch) and `dropout`."""
+import math
+
+import numpy as np
+
+from .. import decomps
+from ..creation import tensor as _tensor_of
+from ..random import default_generator, Generator
+from ..tensor import Tensor
+from ..views import KIND_OPS
+from . import _decomps as B, _onepass
+
+
+def _record(name, body, x, *args):
+    return decomps.record(name, body, KIND_OPS, x, *args)
+
+
+def _tensor(fn, x, name="input", pos=1):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
+                        f"{type(x).__name__}")
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias (AddmmBackward0 for a 2-d input with a bias, as torch)."""
+    if bias is not None:   # a layer in training: its entries in one pass (_onepass.py)
+        out = _onepass.linear(input, weight, bias)
+        if out is not None:
+            return out
+    _tensor("linear", input)
+    _tensor("linear", weight, "weight", 2)
+    if input.dim() == 0 or input.shape[-1] != weight.shape[-1]:
+        rows = math.prod(input.shape[:-1]) if input.dim() else 1
+        cols = input.shape[-1] if input.dim() else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
+                           f"{weight.shape[-1]}x{weight.shape[0]})")
+    if bias is None:
+        return input.matmul(weight.t())
+    if input.dim() == 2:
+        return _record("linear", B.linear, input, weight.t(), bias)
+    if input.dim() > 2 and not input.is_contiguous():
+        # torch: matmul, then the bias added (AddBackward0), for a non-contiguous input
+        return input.matmul(weight.t()) + bias
+    # torch: a 2-d addmm on the flattened input, viewed back (ViewBackward0)
+    out = _record("linear", B.linear, input.reshape(-1, input.shape[-1]), weight.t(), bias)
+    return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zeros each element with probability p and scales the rest by 1 / (1 - p) while
+    training (MulBackward0, as torch); the input itself otherwise.  The mask is drawn from
+    tapegrad's generator (numpy's), so it differs from torch's for the same seed."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    rng = (generator if isinstance(generator, Generator) else default_generator)._np
+    if p == 1.0:
+        scale = np.zeros(tuple(input.shape))
+    else:
+        scale = (rng.random(tuple(input.shape)) >= p) * (1.0 / (1.0 - p))
+    if inplace:
+        return input.mul_(_tensor_of(scale, dtype=input.dtype))
+    return input * _tensor_of(scale, dtype=input.dtype)
