@@ -235,11 +235,19 @@ class _OpMethods:
         if len(shape) == 1 and isinstance(shape[0], DType):
             raise NotImplementedError("view(dtype) is not implemented")
         v = self._v
-        if type(v) is not float and not v.flags.c_contiguous:
-            raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
-                               "least one dimension spans across two contiguous subspaces). Use "
-                               ".reshape(...) instead.")
-        return _reshape_op("view", self, _infer_shape(_size_args(shape), self.numel()))
+        shape = _infer_shape(_size_args(shape), self.numel())
+        if type(v) is float or v.flags.c_contiguous:
+            return _reshape_op("view", self, shape)
+        # a strided tensor: a view where its strides allow one without a copy (numpy's rule
+        # for a reshape in place, torch's for view: dims split or merged within contiguous runs)
+        out = v.view()
+        try:
+            out.shape = shape
+        except AttributeError:
+            raise RuntimeError("view size is not compatible with input tensor's size and stride "
+                               "(at least one dimension spans across two contiguous subspaces). "
+                               "Use .reshape(...) instead.") from None
+        return _reshape_op("view", self, shape, out)
 
     def view_as(self, other):
         return self.view(other.shape)

@@ -24,6 +24,8 @@ fw = m.tensor([1, 2, 1])
 aw = m.tensor([0.5, 1.0, 2.0], dtype=m.float64)
 """
 EXPRS = [
+    "x.t().view(3, 2, 1)", "x.t().view(3, 1, 2)", "x[:, ::2].view(2, 2, 1)",
+    "x.expand(2, 2, 3).view(2, 6)", "x[1:].view(3)", "x.t()[1:].view(2, 2)",
     "m.Size([2, 5]) + (3,)", "(3,) + m.Size([2])", "m.Size([2]) * 2", "2 * m.Size([2])",
     "m.Size([2, 5])[::-1]", "x.shape + x.shape",
     "m.addmm(m.tensor([[float('nan'), 1.0], [2.0, float('inf')]]), m.eye(2), m.eye(2), beta=0)",
@@ -121,6 +123,7 @@ EXPRS = [
     "m.heaviside(m.tensor([0, 3, -1]), m.tensor([7]))", "m.heaviside(m.tensor([True, False]), m.tensor([False, True]))",
 ]
 ERRORS = [
+    "x.t().view(6)", "x.expand(2, 2, 3).view(4, 3)", "x[:, 1:].view(4)",
     "m.Size([2]) + [1]", "m.Size([2]) + 1",
     "m.vdot(v, 3)", "v.vdot(3)", "m.dist(v, 3)", "v.dist(3)", "m.maximum(v, 3)", "m.fmin(v, 2.0)",
     "m.logaddexp(v, [1.0])", "m.dist(3, v)",
