@@ -1,0 +1,105 @@
+"""torch's CPU random engine: a 32-bit Mersenne Twister (mt19937) seeded as torch seeds it,
+with torch's 64-bit draws and its cached normal samples, and torch's state format (the 5056
+bytes of `torch.get_rng_state()`), so that the same seed gives the same numbers as torch.
+
+The words come from CPython's `random.Random`, which is the same mt19937 (same twist and
+tempering) implemented in C: its state is set to the one torch's seeding makes (torch uses
+`init_genrand`, CPython's `seed()` another scheme), and `getrandbits(32 * k)` returns k words
+in draw order, least significant first, at C speed.
+"""
+import random as _pyrandom
+import struct
+
+import numpy as np
+
+N = 624                       # words of state
+STATE_BYTES = 5056            # sizeof(CPUGeneratorImplState) in torch
+# the legacy THGeneratorState pod, then the float normal cache (torch's layout, x86-64)
+_POD = struct.Struct("<QiiQ624Qdddi4x")
+_TAIL = struct.Struct("<f?3x")
+assert _POD.size + _TAIL.size == STATE_BYTES
+_U64_MAX = (1 << 64) - 1
+
+
+def _init_genrand(seed32):
+    """The 624 state words torch's mt19937(seed) starts from (init_genrand)."""
+    state = [0] * N
+    state[0] = x = seed32
+    for j in range(1, N):
+        x = (1812433253 * (x ^ (x >> 30)) + j) & 0xFFFFFFFF
+        state[j] = x
+    return state
+
+
+class MT19937:
+    """One engine: `u32(k)` / `u64(k)` draw k words as torch's `random()` / `random64()` do;
+    `next_double_normal` / `next_float_normal` are torch's cached second Box-Muller samples
+    (None when empty); `seed` is what `initial_seed()` reports."""
+    __slots__ = ("seed", "_py", "_fresh", "next_double_normal", "next_float_normal")
+
+    def __init__(self, seed=5489):
+        self.reseed(seed)
+
+    def reseed(self, seed):
+        """torch's `mt19937(seed)`: the low 32 bits seed the words; `seed` is kept whole."""
+        self.seed = seed & _U64_MAX
+        self._py = _pyrandom.Random()
+        self._py.setstate((3, tuple(_init_genrand(self.seed & 0xFFFFFFFF)) + (N,), None))
+        self._fresh = True          # seeded, nothing drawn: torch's next_ is still 0
+        self.next_double_normal = None
+        self.next_float_normal = None
+
+    def u32(self, k):
+        """The next k words (uint32), as k calls of torch's `random()`."""
+        if k <= 0:
+            return np.zeros(0, np.uint32)
+        self._fresh = False
+        raw = self._py.getrandbits(32 * k).to_bytes(4 * k, "little")
+        return np.frombuffer(raw, "<u4").astype(np.uint32)
+
+    def u64(self, k):
+        """k calls of torch's `random64()`: two words each, the first the high half."""
+        w = self.u32(2 * k).astype(np.uint64)
+        return (w[0::2] << np.uint64(32)) | w[1::2]
+
+    # -- torch's state format ----------------------------------------------------------------
+    def state_bytes(self):
+        """The 5056 bytes of torch's `get_rng_state()` for this engine."""
+        words = self._py.getstate()[1]
+        pos = words[N]
+        left, nxt = (1, 0) if self._fresh else (N + 1 - pos, pos)
+        dn, fn = self.next_double_normal, self.next_float_normal
+        return (_POD.pack(self.seed, left, 1, nxt, *words[:N], 0.0,
+                          0.0 if dn is None else dn, 0.0, dn is not None)
+                + _TAIL.pack(0.0 if fn is None else fn, fn is not None))
+
+    def set_state_bytes(self, raw):
+        """Take the state of torch's `set_rng_state(raw)` (raw: 5056 bytes, checked by the
+        caller for its size); raises torch's errors for an inconsistent one."""
+        fields = _POD.unpack_from(raw)
+        seed, left, seeded, nxt = fields[:4]
+        words = fields[4:4 + N]
+        normal_y, normal_valid = fields[4 + N + 1], fields[4 + N + 3]
+        fn, f_valid = _TAIL.unpack_from(raw, _POD.size)
+        if left < 1 or left > N:
+            raise RuntimeError("The legacy_pod.left parameter of the RNG state must be in the "
+                               "range [1, 624]")
+        if nxt > N:
+            raise RuntimeError("The legacy_pod.next parameter of the RNG state must be in the "
+                               "range [0, 624]")
+        pos = N if left == 1 else nxt
+        self._py = _pyrandom.Random()
+        self._py.setstate((3, tuple(w & 0xFFFFFFFF for w in words) + (pos,), None))
+        self.seed = seed
+        self._fresh = left == 1 and nxt == 0 and bool(seeded)
+        self.next_double_normal = normal_y if normal_valid else None
+        self.next_float_normal = fn if f_valid else None
+
+    def copy(self):
+        other = MT19937.__new__(MT19937)
+        other.seed, other._fresh = self.seed, self._fresh
+        other.next_double_normal, other.next_float_normal = \
+            self.next_double_normal, self.next_float_normal
+        other._py = _pyrandom.Random()
+        other._py.setstate(self._py.getstate())
+        return other
