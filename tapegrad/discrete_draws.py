@@ -1,0 +1,466 @@
+"""torch's CPU discrete (and a few simple continuous) random draws, bit for bit, on top of
+`tapegrad.mt19937.MT19937`.
+
+Each function consumes the engine exactly as torch 2.13's CPU kernel does (same words, same
+order), so that after it `engine.state_bytes()` equals torch's `get_rng_state()`, and returns
+torch's values as a numpy array.  The kernels reproduced (aten/src/ATen/native/cpu/
+DistributionTemplates.h, core/DistributionsHelper.h, core/TransformationHelper.h,
+native/TensorFactories.cpp, native/Dropout.cpp, native/Distributions.cpp):
+
+* uniform integers: `val = random()` (one 32-bit word) or `random64()` (two words, the first
+  the high half), then `int64((val % range) + from)`, the sum wrapping in uint64;
+* uniform reals: `(random() & (2**24 - 1)) * 2**-24` for float, `(random64() & (2**53 - 1))
+  * 2**-53` for double;
+* `bernoulli_(p)` with a Python float p, exponential_, geometric_, cauchy_: torch's serial
+  kernels through a *double* uniform (so two words per element whatever the dtype).  Some
+  earlier torch versions sent `bernoulli_(p)` (on Intel CPUs) and `exponential_` to MKL's VSL
+  generators; torch 2.13's x86-64 wheel does not: it draws `random64()` per element, checked
+  on an Intel CPU with 1 and 2 threads.
+
+Integer ranges of 2**28 and more take random64() (the public builds' threshold; Meta's
+internal builds use 2**32).  Transcendentals (log, log1p, tan) go through Python's `math`
+module, i.e. the C library's libm, which is what torch's scalar kernels call: numpy's
+vectorised versions differ from it in the last bit for some arguments.  cauchy_ reproduces
+the fused multiply-add of torch's AVX2/AVX512 kernels.  randperm's sequential shuffles run in
+Numba above a few thousand items (numba imported on first such use).
+
+Not reproduced: bfloat16/float16 dtypes; multinomial without replacement when more samples
+are asked than there are nonzero probabilities (torch's topk then picks among tied zeros in
+an order of its own); torch's MKL paths of earlier versions (see above).
+"""
+import math
+import types
+from fractions import Fraction
+
+import numpy as np
+
+from ._jit import kernel_module
+
+__all__ = ["randint", "random_", "randperm", "bernoulli_scalar", "bernoulli_tensor",
+           "dropout_noise", "alpha_dropout_affine", "native_dropout", "uniform_double",
+           "uniform_float", "exponential_", "geometric_", "cauchy_", "multinomial"]
+
+_U64 = np.uint64
+_MASK53 = _U64((1 << 53) - 1)
+_MASK24 = np.uint32((1 << 24) - 1)
+_INT64_MIN = -(1 << 63)
+# randperm switches to its random64 "inside-out" shuffle from this size on
+RANDPERM_LARGE_N = 0xFFFFFFFF // 20
+
+
+# ---- uniform reals ------------------------------------------------------------------------------
+def uniform_double(engine, n):
+    """n draws of torch's `uniform_real_distribution<double>(0, 1)`: float64 in [0, 1)."""
+    return (engine.u64(n) & _MASK53).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def uniform_float(engine, n):
+    """n draws of torch's `uniform_real_distribution<float>(0, 1)`: float32 in [0, 1)."""
+    return (engine.u32(n) & _MASK24).astype(np.float32) * np.float32(1.0 / (1 << 24))
+
+
+def _libm(fn, x):
+    """fn (a `math` function: libm's) applied to each element of the float64 array x."""
+    return np.fromiter(map(fn, x.tolist()), np.float64, count=x.size)
+
+
+# ---- uniform integers ---------------------------------------------------------------------------
+def _dtype_bounds(dt):
+    """(lowest, highest) value torch's random_ may produce for dtype dt without bounds."""
+    if dt == np.bool_:
+        return 0, 1
+    if dt.kind == "f":
+        digits = np.finfo(dt).nmant + 1
+        return -(1 << digits), 1 << digits
+    info = np.iinfo(dt)
+    return int(info.min), int(info.max)
+
+
+def _from_to(engine, n, rng, base, dt):
+    """torch's random_from_to kernel: n values `(val % rng) + base` cast to dtype dt, `val`
+    from random64() when the range is >= 2**28 (whatever the dtype: the public builds' branch
+    of uniform_int_from_to_distribution; Meta's internal one uses 2**32 and a dtype list),
+    else from random()."""
+    wide = rng >= (1 << 28)
+    val = engine.u64(n) if wide else engine.u32(n).astype(_U64)
+    raw = ((val % _U64(rng)) + _U64(base & 0xFFFFFFFFFFFFFFFF)).view(np.int64)
+    return _cast_int64(raw, dt)
+
+
+def _cast_int64(raw, dt):
+    """static_cast<T>(int64) as C++ does it: wrap for narrower integers, nearest for floats."""
+    if dt == np.bool_:
+        return raw != 0
+    return raw.astype(dt)     # numpy's int64 -> intN wraps and -> float rounds, as C++ does
+
+
+def _digits(dt):
+    return np.finfo(dt).nmant + 1
+
+
+def _update_from(low, dt):
+    """torch's update_from: for a float dtype, move `from` right until it survives the
+    round trip through the dtype."""
+    plus1 = int(dt.type(low + 1))
+    if plus1 < low:
+        k = abs(low + 1).bit_length() - 1
+        low = plus1 + (1 << (k - _digits(dt) + 1))
+    return low
+
+
+def _update_to(high, dt):
+    """torch's update_to: for a float dtype, move `to` left until `to - 1` survives the
+    round trip through the dtype."""
+    minus1 = int(dt.type(high - 1))
+    if minus1 >= high:
+        k = abs(high - 1).bit_length() - 1
+        high = minus1 - (1 << (k - _digits(dt) + 1))
+    return high
+
+
+def randint(engine, n, low, high, np_dtype=np.int64):
+    """torch.randint(low, high, (n,), dtype): `random_(low, high)` on a fresh tensor.  For a
+    float dtype torch first moves low and high inwards to values the dtype holds
+    (update_from / update_to)."""
+    low, high = int(low), int(high)
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+    dt = np.dtype(np_dtype)
+    if dt.kind == "f":
+        low, high = _update_from(low, dt), _update_to(high, dt)
+        if high <= low:
+            raise RuntimeError("random_ expects 'from' casted to dtype to be less than 'to' "
+                               f"casted to dtype, but got from={low} >= to={high}")
+    _check_in_range(low, high - 1, dt)
+    return _from_to(engine, n, high - low, low, dt)
+
+
+def _check_in_range(low, top, dt):
+    """torch's check_from_to_in_range for integer and bool dtypes (top: the largest value)."""
+    if dt.kind in "iub":
+        lo, hi = (0, 1) if dt == np.bool_ else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+        for v, name in ((low, "from"), (top, "to - 1")):
+            if not lo <= v <= hi:
+                raise RuntimeError(f"{name} is out of bounds for {dt.name}")
+
+
+def random_(engine, n, np_dtype=np.int64, low=None, high=None):
+    """Tensor.random_() on an n-element tensor of dtype np_dtype.
+
+    * no bounds: int64 `random64() % 2**63`; other integers `random() % (max + 1)`; bool
+      `random() & 1`; float32 `random() % (2**24 + 1)`; float64 `random64() % (2**53 + 1)`;
+    * `random_(to)` (high only): `random_(0, to)`;
+    * `random_(low, high)`: as torch.randint;
+    * `random_(low, None)`: up to the dtype's largest value (2**digits for floats), with
+      torch's special full-range kernel (`int64(random64())`) for int64 from -2**63."""
+    dt = np.dtype(np_dtype)
+    if low is None and high is None:
+        if dt == np.bool_:
+            return (engine.u32(n) & np.uint32(1)).astype(np.bool_)
+        if dt in (np.int64, np.float64):
+            val = engine.u64(n)
+        else:
+            val = engine.u32(n).astype(_U64)
+        if dt.kind == "f":
+            mod = (1 << (np.finfo(dt).nmant + 1)) + 1
+        else:
+            mod = int(np.iinfo(dt).max) + 1
+        return (val % _U64(mod)).astype(dt)
+    if low is None:
+        low = 0
+    if high is None:
+        top = _dtype_bounds(dt)[1]
+        if dt == np.int64 and low == _INT64_MIN:
+            return engine.u64(n).view(np.int64).copy()
+        if dt.kind == "f":
+            low = _update_from(low, dt)
+        return _from_to(engine, n, top - low + 1, low, dt)
+    return randint(engine, n, low, high, dt)
+
+
+# ---- randperm -----------------------------------------------------------------------------------
+def randperm(engine, n, np_dtype=np.int64):
+    """torch.randperm(n) on CPU.  For n < 2**32 // 20 torch fills 0..n-1 and swaps item i with
+    item i + `random() % (n - i)` for i = 0..n-2 (n - 1 words); from there on it runs an
+    "inside-out" Fisher-Yates with `random64() % (i + 1)` for i = 0..n-1.  The words are drawn
+    in chunks; the swaps run in Python up to _PY_SHUFFLE_MAX items, in Numba above."""
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    large = n >= RANDPERM_LARGE_N
+    if n <= _PY_SHUFFLE_MAX:
+        if n <= 1:
+            return np.arange(n, dtype=np_dtype)
+        if not large:
+            offs = (engine.u32(n - 1).astype(np.int64)
+                    % np.arange(n, 1, -1, dtype=np.int64)).tolist()
+            r = list(range(n))
+            for i, z in enumerate(offs):
+                j = i + z
+                r[i], r[j] = r[j], r[i]
+            return np.array(r, dtype=np_dtype)
+    K = _kernels()
+    out = np.arange(n, dtype=np.int64) if not large else np.empty(n, np.int64)
+    steps = n if large else n - 1
+    for start in range(0, steps, _CHUNK):
+        k = min(_CHUNK, steps - start)
+        if large:
+            zs = (engine.u64(k) % np.arange(start + 1, start + k + 1, dtype=_U64)
+                  ).astype(np.int64)
+            K.inside_out_shuffle(zs, out, start)
+        else:
+            offs = (engine.u32(k).astype(np.int64)
+                    % np.arange(n - start, n - start - k, -1, dtype=np.int64))
+            K.swap_shuffle(offs, out, start)
+    return out.astype(np_dtype, copy=False)
+
+
+_PY_SHUFFLE_MAX = 4096         # above: the Numba shuffles (import and cache load cost ~0.3 s)
+_CHUNK = 1 << 22               # words drawn at a time by randperm's Numba path
+
+
+def _swap_shuffle(offs, out, start):
+    """Steps start .. start + len(offs) - 1 of torch's randperm for n < 2**32 // 20 (out
+    starts as 0..n-1): swap out[i] and out[i + offs[i - start]], offs holding
+    random() % (n - i).  Compiled by Numba (see _kernels)."""
+    for k in range(offs.shape[0]):
+        i = start + k
+        j = i + offs[k]
+        t = out[i]
+        out[i] = out[j]
+        out[j] = t
+
+
+def _inside_out_shuffle(zs, out, start):
+    """Steps start .. start + len(zs) - 1 of torch's randperm from n = 2**32 // 20 on, zs
+    holding random64() % (i + 1): out[i] = out[z]; out[z] = i.  Compiled by Numba."""
+    for k in range(zs.shape[0]):
+        i = start + k
+        z = zs[k]
+        out[i] = out[z]
+        out[z] = i
+
+
+def _compile_kernels():
+    """The two shuffles jitted (a sequential loop no array operation expresses: each swap reads
+    what the previous ones wrote).  numba is imported here, on the first large randperm, so
+    that `import tapegrad` stays free of it."""
+    from numba import njit
+    jit = njit(cache=True, nogil=True)
+    return types.SimpleNamespace(swap_shuffle=jit(_swap_shuffle),
+                                 inside_out_shuffle=jit(_inside_out_shuffle))
+
+
+def _kernels():
+    """The compiled shuffles, made once per process through _jit.kernel_module, which places
+    Numba's cache as for tapegrad._kernels."""
+    return kernel_module("tapegrad.discrete_draws/kernels", "discrete_draws.py",
+                         _compile_kernels)
+
+
+# ---- bernoulli ----------------------------------------------------------------------------------
+def bernoulli_scalar(engine, n, p, np_dtype=np.float32):
+    """`torch.empty(n, dtype).bernoulli_(p)` with a Python float p: torch 2.13's CPU kernel
+    draws a double uniform u per element (random64) and writes `u < p` (in double)."""
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return (uniform_double(engine, n) < float(p)).astype(np_dtype)
+
+
+def bernoulli_tensor(engine, probs, out_dtype=None, shape=None):
+    """torch.bernoulli(probs) / `empty(shape, out_dtype).bernoulli_(probs)`: serial over the
+    output in C order (probs broadcast to `shape`).  Float64 probabilities: a double uniform
+    (random64) each, `u < p`; float32 ones: a float uniform (one random() word), `u < p` in
+    float.  Returns dtype out_dtype (default: probs' dtype)."""
+    probs = np.asarray(probs)
+    if probs.dtype not in (np.float32, np.float64):
+        raise TypeError("bernoulli_tensor: probabilities must be float32 or float64")
+    if shape is not None:
+        probs = np.broadcast_to(probs, shape)
+    flat = np.ascontiguousarray(probs).reshape(-1)
+    if flat.dtype == np.float64:
+        u = uniform_double(engine, flat.size)
+    else:
+        u = uniform_float(engine, flat.size)
+    out = (u < flat).reshape(probs.shape)
+    return out.astype(out_dtype or probs.dtype)
+
+
+# ---- dropout ------------------------------------------------------------------------------------
+def _noise_shape(shape, feature):
+    shape = tuple(shape)
+    if not feature:
+        return shape
+    if len(shape) < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return shape[:2] + (1,) * (len(shape) - 2)
+
+
+def dropout_noise(engine, shape, p, np_dtype=np.float32, feature=False):
+    """What torch.nn.functional.dropout(x, p, training=True) multiplies x by on CPU (x of
+    `shape` and dtype np_dtype): `noise = empty_like(x).bernoulli_(1 - p); noise.div_(1 - p)`
+    (at::native::_dropout_impl), so `x * noise` is torch's output bit for bit.  p == 0 draws
+    nothing and returns ones, p == 1 draws nothing and returns zeros (torch multiplies by a
+    0-d zero).  feature=True: the channel-wise noise of feature_dropout (F.dropout1d/2d/3d on
+    batched input), of shape (N, C, 1, ...), to broadcast against x."""
+    dt = np.dtype(np_dtype)
+    nshape = _noise_shape(shape, feature)
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p == 0:
+        return np.ones(nshape, dt)
+    if p == 1:
+        return np.zeros(nshape, dt)
+    q = 1.0 - p
+    n = int(np.prod(nshape))
+    noise = bernoulli_scalar(engine, n, q, dt).reshape(nshape)
+    return noise / dt.type(q)
+
+
+def alpha_dropout_affine(engine, shape, p, np_dtype=np.float32, feature=False):
+    """(a, b) with torch.nn.functional.alpha_dropout(x, p, training=True) == `x * a + b` bit
+    for bit (feature=True: feature_alpha_dropout, a and b of shape (N, C, 1, ...)).  torch:
+    `noise.bernoulli_(1 - p); b = noise.add(-1).mul_(alpha * a).add_(alpha * a * p);
+    noise.mul_(a)` with a = 1 / sqrt((alpha**2 * p + 1) * (1 - p)), in the tensor's dtype.
+    p == 0 gives (1, 0) and draws nothing; p == 1 gives (0, 0) (torch multiplies by zero)."""
+    dt = np.dtype(np_dtype)
+    nshape = _noise_shape(shape, feature)
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p == 0:
+        return np.ones(nshape, dt), np.zeros(nshape, dt)
+    if p == 1:
+        return np.zeros(nshape, dt), np.zeros(nshape, dt)
+    alpha = 1.7580993408473766
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    n = int(np.prod(nshape))
+    noise = bernoulli_scalar(engine, n, 1.0 - p, dt).reshape(nshape)
+    b = (noise + dt.type(-1)) * dt.type(alpha * a) + dt.type(alpha * a * p)
+    return noise * dt.type(a), b
+
+
+def native_dropout(engine, x, p, train=True):
+    """torch.native_dropout(x, p, train) on CPU: (output, mask); `mask = bernoulli_(1 - p)`
+    (x's dtype, read as bool) and `output = x * mask * (1 / (1 - p))`."""
+    x = np.asarray(x)
+    if not train:
+        return x.copy(), np.ones(x.shape, np.bool_)
+    q = 1.0 - p
+    scale = 0.0 if q == 0 else 1.0 / q
+    mask = bernoulli_scalar(engine, x.size, q, x.dtype).reshape(x.shape)
+    return (x * mask) * x.dtype.type(scale), mask.astype(np.bool_)
+
+
+# ---- continuous draws through a double uniform --------------------------------------------------
+def exponential_(engine, n, lambd=1.0, np_dtype=np.float32):
+    """`empty(n, dtype).exponential_(lambd)`: `-1 / lambd * log1p(-u)` in double (u a double
+    uniform), cast to the dtype."""
+    u = uniform_double(engine, n)
+    return ((-1.0 / lambd) * _libm(math.log1p, -u)).astype(np_dtype)
+
+
+def geometric_(engine, n, p, np_dtype=np.float32):
+    """`empty(n, dtype).geometric_(p)`: `ceil(log(u) / log1p(-p))` in double, cast."""
+    u = uniform_double(engine, n)
+    with np.errstate(divide="ignore"):
+        lu = np.array([math.log(v) if v > 0 else -math.inf for v in u.tolist()], np.float64)
+    return np.ceil(lu / math.log1p(-p)).astype(np_dtype)
+
+
+def _fma(a, b, c):
+    """a * b + c rounded once (a: float64 array, b and c: floats), as a fused multiply-add.
+    The product is split exactly into hi + lo (Dekker), and `math.fsum` rounds hi + lo + c
+    correctly; elements where the split could overflow or underflow go through exact
+    rational arithmetic."""
+    a = np.asarray(a, np.float64)
+    split = 134217729.0                                   # 2**27 + 1
+    with np.errstate(all="ignore"):
+        ca = split * a
+        ah = ca - (ca - a)
+        al = a - ah
+        cb = split * b
+        bh = cb - (cb - b)
+        bl = b - bh
+        hi = a * b
+        lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl
+    safe = (np.abs(a) < 1e290) & (abs(b) < 1e290) & ((np.abs(hi) > 1e-280) | (hi == 0))
+    safe &= np.isfinite(hi) & math.isfinite(c) & (abs(c) < 1e300)
+    out = np.empty(a.size, np.float64)
+    idx = np.nonzero(safe)[0]
+    out[idx] = np.fromiter(map(math.fsum, zip(hi[idx].tolist(), lo[idx].tolist(),
+                                              [c] * idx.size)), np.float64, count=idx.size)
+    for k in np.nonzero(~safe)[0].tolist():
+        x = float(a[k])
+        if math.isfinite(x) and math.isfinite(b) and math.isfinite(c):
+            exact = Fraction(x) * Fraction(b) + Fraction(c)
+            try:
+                out[k] = float(exact)
+            except OverflowError:
+                out[k] = math.inf if exact > 0 else -math.inf
+        else:
+            with np.errstate(all="ignore"):
+                out[k] = np.float64(x) * b + c
+    return out
+
+
+def cauchy_(engine, n, median=0.0, sigma=1.0, np_dtype=np.float32, fused=True):
+    """`empty(n, dtype).cauchy_(median, sigma)`: `median + sigma * tan(pi * (u - 0.5))` in
+    double, cast.  torch's AVX2 and AVX512 builds of the kernel (what x86-64 CPUs of the last
+    decade run) contract that into one fused multiply-add, rounded once: fused=True does the
+    same, exactly; fused=False rounds the product first, as torch's baseline build
+    (ATEN_CPU_CAPABILITY=default) does."""
+    u = uniform_double(engine, n)
+    t = _libm(math.tan, math.pi * (u - 0.5))
+    median, sigma = float(median), float(sigma)
+    if not fused:
+        return (median + sigma * t).astype(np_dtype)
+    return _fma(t, sigma, median).astype(np_dtype)
+
+
+# ---- multinomial --------------------------------------------------------------------------------
+def multinomial(engine, probs, num_samples, replacement=False):
+    """torch.multinomial(probs, num_samples, replacement) on CPU, probs 1-d or 2-d, float32
+    or float64; int64 indices.
+
+    Without replacement, or with num_samples == 1: `q = empty_like(probs).exponential_(1)`
+    (one double uniform per element, in C order), then argmax (num_samples == 1) or topk of
+    `probs / q` per row.  With replacement: per row, a cumulative sum in the probs' dtype,
+    divided by the total, its last entry set to 1, and for each sample a double uniform u
+    placed by binary search (the first index whose cumulative value is >= u).
+
+    Bit-exact except, without replacement, for the order among zero-probability categories
+    when num_samples exceeds the number of nonzero probabilities (see the module doc)."""
+    probs = np.asarray(probs)
+    if probs.dtype not in (np.float32, np.float64):
+        raise TypeError("multinomial: probabilities must be float32 or float64")
+    one_d = probs.ndim == 1
+    rows = probs.reshape(1, -1) if one_d else probs
+    n_dist, n_cat = rows.shape
+    if not replacement and num_samples > n_cat:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if not replacement or num_samples == 1:
+        q = exponential_(engine, rows.size, 1.0, rows.dtype).reshape(rows.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = rows / q
+        if num_samples == 1:
+            out = np.argmax(ratio, axis=1)[:, None]
+        else:
+            # topk, largest first.  Equal keys (zero probabilities, when more samples are
+            # asked than there are nonzero ones) come out in torch's own order, not this one
+            out = np.argsort(-ratio, axis=1, kind="stable")[:, :num_samples]
+        out = out.astype(np.int64)
+    else:
+        out = np.empty((n_dist, num_samples), np.int64)
+        for i in range(n_dist):
+            cum = np.cumsum(rows[i], dtype=rows.dtype)    # sequential, as torch's loop
+            total = cum[-1]
+            if not total > 0:
+                raise RuntimeError("invalid multinomial distribution (sum of probabilities "
+                                   "<= 0)")
+            cum = cum / total
+            cum[-1] = 1
+            u = uniform_double(engine, num_samples)
+            out[i] = np.searchsorted(cum.astype(np.float64), u, side="left")
+    return out[0] if one_d else out
