@@ -8,6 +8,7 @@ import numpy as np
 
 from . import devices as _device, dtypes as D, errors
 from .dtypes import dtype as DType
+from .exact import fma32, fma64
 from .fpstate import quiet
 from .tensor import install, _new, _size_args, Tensor, _TensorMeta
 
@@ -215,7 +216,28 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     dt = dtype or D.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    return _leaf(np.linspace(start, end, steps).astype(dt.np), dt, requires_grad)
+    return _leaf(_linspace(start, end, int(steps), dt.np), dt, requires_grad)
+
+
+def _linspace(start, end, steps, np_dtype):
+    """torch's CPU linspace: step = (end - start) / (steps - 1), the first half from start
+    (fma(step, i, start)), the second from end (fma(-step, steps - 1 - i, end)), in the dtype
+    (float32 or float64), or in double and truncated for an integer dtype."""
+    dt = np.dtype(np_dtype).type
+    if steps <= 1:
+        return np.full(steps, start, dt)
+    floating = np.dtype(dt).kind == "f"
+    if floating:
+        start, end = dt(start), dt(end)
+    else:
+        start, end = float(int(start)), float(int(end))   # the bounds as the dtype holds them
+    step = (end - start) / (dt(steps - 1) if floating else steps - 1)
+    half = steps // 2
+    up = np.arange(half, dtype=dt if floating else np.float64)
+    down = np.arange(steps - half - 1, -1, -1, dtype=up.dtype)
+    fma = fma32 if dt is np.float32 else fma64
+    out = np.concatenate([fma(up, step, start), fma(down, -step, end)])
+    return out.astype(dt) if floating else np.trunc(out).astype(dt)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):

@@ -143,3 +143,24 @@ def test_tensor_infers_dtype_from_numpy_scalars_as_torch(data):
         finally:
             tg.set_default_dtype(tg.float32)
             torch.set_default_dtype(torch.float32)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32"])
+def test_linspace_matches_torch_bit_for_bit(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        a, b = rng.uniform(-100, 100, 2)
+        n = int(rng.integers(0, 700))
+        want = torch.linspace(a, b, n, dtype=getattr(torch, dtype)).numpy()
+        got = tg.linspace(a, b, n, dtype=getattr(tg, dtype)).numpy()
+        assert got.dtype == want.dtype and np.array_equal(got, want), (a, b, n)
+
+
+def test_linspace_halves_meet_exactly():
+    # the first half counts up from start, the second down from end: both ends exact, and
+    # symmetric bounds give values symmetric about zero
+    v = tg.linspace(-1.0, 1.0, 40).numpy()
+    assert v[0] == -1.0 and v[-1] == 1.0 and np.array_equal(v, -v[::-1])
+    assert tg.linspace(0.5, 3.7, 5, dtype=tg.int64).tolist() == [0, 0, 1, 2, 3]
+    assert tg.linspace(2.0, 9.0, 1).tolist() == [2.0] and tg.linspace(0, 1, 0).numel() == 0
