@@ -168,6 +168,23 @@ class _InplaceMethods:
     def div_(self, other):
         return self._inplace(np.true_divide, other, Tensor.__truediv__, np.true_divide)
 
+    def pow_(self, exponent):
+        """self ** exponent, in place (PowBackward0 / PowBackward1 when recorded)."""
+        def value(arr, b):
+            e = Tensor._wrap(np.asarray(b), exponent._dtype) if isinstance(exponent, Tensor) \
+                else exponent
+            return (Tensor._wrap(np.array(arr, copy=True), self._dtype) ** e)._array()
+        return self._inplace(value, exponent, Tensor.__pow__)
+
+    def multiply_(self, other):
+        return self.mul_(other)
+
+    def subtract_(self, other, alpha=1):
+        return self.sub_(other, alpha=alpha)
+
+    def true_divide_(self, other):
+        return self.div_(other)
+
     def copy_(self, src):
         shape = getattr(src, "_shape", None)
         if shape is not None and shape != self._shape:
