@@ -22,7 +22,7 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, 
 from .creation import torch_range as range  # noqa: A004  (torch.range)
 from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
                      default_generator, initial_seed, get_rng_state, set_rng_state, randint,
-                     randint_like, randperm, normal)
+                     randint_like, randperm, normal, bernoulli, multinomial)
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
                         inf, nan)

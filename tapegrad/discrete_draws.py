@@ -29,12 +29,11 @@ are asked than there are nonzero probabilities (torch's topk then picks among ti
 an order of its own); torch's MKL paths of earlier versions (see above).
 """
 import math
-import types
 from fractions import Fraction
 
 import numpy as np
 
-from ._jit import kernel_module
+from .exact import fma64, kernels
 
 __all__ = ["randint", "random_", "randperm", "bernoulli_scalar", "bernoulli_tensor",
            "dropout_noise", "alpha_dropout_affine", "native_dropout", "uniform_double",
@@ -200,7 +199,7 @@ def randperm(engine, n, np_dtype=np.int64):
                 j = i + z
                 r[i], r[j] = r[j], r[i]
             return np.array(r, dtype=np_dtype)
-    K = _kernels()
+    K = kernels()
     out = np.arange(n, dtype=np.int64) if not large else np.empty(n, np.int64)
     steps = n if large else n - 1
     for start in range(0, steps, _CHUNK):
@@ -218,45 +217,6 @@ def randperm(engine, n, np_dtype=np.int64):
 
 _PY_SHUFFLE_MAX = 4096         # above: the Numba shuffles (import and cache load cost ~0.3 s)
 _CHUNK = 1 << 22               # words drawn at a time by randperm's Numba path
-
-
-def _swap_shuffle(offs, out, start):
-    """Steps start .. start + len(offs) - 1 of torch's randperm for n < 2**32 // 20 (out
-    starts as 0..n-1): swap out[i] and out[i + offs[i - start]], offs holding
-    random() % (n - i).  Compiled by Numba (see _kernels)."""
-    for k in range(offs.shape[0]):
-        i = start + k
-        j = i + offs[k]
-        t = out[i]
-        out[i] = out[j]
-        out[j] = t
-
-
-def _inside_out_shuffle(zs, out, start):
-    """Steps start .. start + len(zs) - 1 of torch's randperm from n = 2**32 // 20 on, zs
-    holding random64() % (i + 1): out[i] = out[z]; out[z] = i.  Compiled by Numba."""
-    for k in range(zs.shape[0]):
-        i = start + k
-        z = zs[k]
-        out[i] = out[z]
-        out[z] = i
-
-
-def _compile_kernels():
-    """The two shuffles jitted (a sequential loop no array operation expresses: each swap reads
-    what the previous ones wrote).  numba is imported here, on the first large randperm, so
-    that `import tapegrad` stays free of it."""
-    from numba import njit
-    jit = njit(cache=True, nogil=True)
-    return types.SimpleNamespace(swap_shuffle=jit(_swap_shuffle),
-                                 inside_out_shuffle=jit(_inside_out_shuffle))
-
-
-def _kernels():
-    """The compiled shuffles, made once per process through _jit.kernel_module, which places
-    Numba's cache as for tapegrad._kernels."""
-    return kernel_module("tapegrad.discrete_draws/kernels", "discrete_draws.py",
-                         _compile_kernels)
 
 
 # ---- bernoulli ----------------------------------------------------------------------------------
@@ -368,42 +328,6 @@ def geometric_(engine, n, p, np_dtype=np.float32):
     return np.ceil(lu / math.log1p(-p)).astype(np_dtype)
 
 
-def _fma(a, b, c):
-    """a * b + c rounded once (a: float64 array, b and c: floats), as a fused multiply-add.
-    The product is split exactly into hi + lo (Dekker), and `math.fsum` rounds hi + lo + c
-    correctly; elements where the split could overflow or underflow go through exact
-    rational arithmetic."""
-    a = np.asarray(a, np.float64)
-    split = 134217729.0                                   # 2**27 + 1
-    with np.errstate(all="ignore"):
-        ca = split * a
-        ah = ca - (ca - a)
-        al = a - ah
-        cb = split * b
-        bh = cb - (cb - b)
-        bl = b - bh
-        hi = a * b
-        lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl
-    safe = (np.abs(a) < 1e290) & (abs(b) < 1e290) & ((np.abs(hi) > 1e-280) | (hi == 0))
-    safe &= np.isfinite(hi) & math.isfinite(c) & (abs(c) < 1e300)
-    out = np.empty(a.size, np.float64)
-    idx = np.nonzero(safe)[0]
-    out[idx] = np.fromiter(map(math.fsum, zip(hi[idx].tolist(), lo[idx].tolist(),
-                                              [c] * idx.size)), np.float64, count=idx.size)
-    for k in np.nonzero(~safe)[0].tolist():
-        x = float(a[k])
-        if math.isfinite(x) and math.isfinite(b) and math.isfinite(c):
-            exact = Fraction(x) * Fraction(b) + Fraction(c)
-            try:
-                out[k] = float(exact)
-            except OverflowError:
-                out[k] = math.inf if exact > 0 else -math.inf
-        else:
-            with np.errstate(all="ignore"):
-                out[k] = np.float64(x) * b + c
-    return out
-
-
 def cauchy_(engine, n, median=0.0, sigma=1.0, np_dtype=np.float32, fused=True):
     """`empty(n, dtype).cauchy_(median, sigma)`: `median + sigma * tan(pi * (u - 0.5))` in
     double, cast.  torch's AVX2 and AVX512 builds of the kernel (what x86-64 CPUs of the last
@@ -415,7 +339,7 @@ def cauchy_(engine, n, median=0.0, sigma=1.0, np_dtype=np.float32, fused=True):
     median, sigma = float(median), float(sigma)
     if not fused:
         return (median + sigma * t).astype(np_dtype)
-    return _fma(t, sigma, median).astype(np_dtype)
+    return fma64(t, sigma, median).astype(np_dtype)
 
 
 # ---- multinomial --------------------------------------------------------------------------------

@@ -125,16 +125,16 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                              randomness)
         if fast is not None:
             return fast
-        outs, state = [], default_generator.get_state()
+        outs, state = [], default_generator._snapshot()
+        before = default_generator._fingerprint()
         for i in range(sizes[0]):
             if randomness == "same":
-                default_generator.set_state(state)
+                default_generator._restore(state)
             sample = [x[(slice(None),) * (d % x.dim()) + (i,)] if d is not None else x
                       for x, d in zip(leaves, dims)]
             outs.append(func(*rebuild(sample), **kwargs))
-            if randomness == "error" and (default_generator._np.bit_generator.state
-                                          != state["bit_generator"]):
-                default_generator.set_state(state)
+            if randomness == "error" and default_generator._fingerprint() != before:
+                default_generator._restore(state)
                 raise RuntimeError("vmap: called random operation while in randomness error "
                                    "mode. Please either use the 'same' or 'different' "
                                    "randomness flags on vmap or perform the randomness "
@@ -177,14 +177,14 @@ def _batched_grad(func, args, kwargs, leaves, dims, size, out_dims, randomness):
                        for a in nums):
         return None
     sample = [x[0] if d == 0 else x for x, d in zip(leaves, dims)]
-    state = default_generator.get_state()
+    state, before = default_generator._snapshot(), default_generator._fingerprint()
     try:
         rec = record(f, *sample)
     except Exception:                   # noqa: BLE001 (the loop gives the error, if any)
         return None
     finally:
-        drew = default_generator._np.bit_generator.state != state["bit_generator"]
-        default_generator.set_state(state)
+        drew = default_generator._fingerprint() != before
+        default_generator._restore(state)
     if drew or len(rec.outputs) != 1 or rec.outputs[0][1] not in ((), (1,)):
         return None
     xs = [np.ascontiguousarray(x._array()) if d == 0 else

@@ -2,15 +2,16 @@
 (`FloatTensor`, `DoubleTensor`, `LongTensor`, `IntTensor`, `BoolTensor`: constructors,
 `isinstance` and `.type(...)`), the constants `pi`, `e`, `inf`, `nan`, and
 Tensor's `new_*` / `type_as` / `ndimension` / `element_size` methods and its in-place random
-fills `uniform_` / `normal_` / `bernoulli_` (tapegrad's generators: values differ from
-torch's)."""
+fills `uniform_` / `normal_` / `bernoulli_` / `random_` (torch's draws: the same seed gives
+the same values)."""
 import math
 
 import numpy as np
 
 from . import devices as _device, dtypes as D
 from .creation import empty, tensor
-from .random import default_generator, Generator
+from . import discrete_draws
+from .random import bernoulli, fill_memory_order, generator_of, multinomial
 from .tensor import _size_args, Tensor, tensor_methods
 
 pi = math.pi
@@ -99,30 +100,85 @@ class _NamespaceMethods:
     def element_size(self):
         return self._dtype.itemsize
 
-    # ---- in-place random fills (init code: `w.data.normal_(0, 0.02)`) ------------------------
+    # ---- in-place random fills (init code: `w.data.normal_(0, 0.02)`), as torch draws ----
     def _fill_random(self, values):
-        self.copy_(tensor(np.asarray(values).astype(self._dtype.np), dtype=self._dtype))
+        """Write the draws `values` (1-d, in the order torch's kernel makes them: memory
+        order) into self, as an in-place op (version bump, autograd's in-place rules)."""
+        v = self._v
+        # (the layout of self's memory, whose order the draws follow)
+        arr = np.empty(self._shape, self._dtype.np) if type(v) is float else \
+            np.empty_like(v, self._dtype.np)
+        fill_memory_order(arr, np.asarray(values).astype(self._dtype.np, copy=False))
+        self.copy_(tensor(arr, dtype=self._dtype))
         return self
 
     def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
         from_, to = kw.pop("from", from_), kw.pop("to", to)
+        gen = generator_of(generator, "uniform_")
         if not self._dtype.is_floating_point:
             raise NotImplementedError(f'"check_uniform_bounds" not implemented for '
                                       f"'{self._dtype.legacy}'")
         if from_ > to:
             raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                                f"from={from_:g} > to={to:g}")
-        return self._fill_random(_gen(generator).uniform(from_, to, self._shape))
+        return self._fill_random(gen._uniform(self.numel(), self._dtype.np, from_, to))
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        gen = generator_of(generator, "normal_")
         if std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-        return self._fill_random(_gen(generator).normal(mean, std, self._shape))
+        if not self._dtype.is_floating_point:
+            raise NotImplementedError(f'"normal_kernel_cpu" not implemented for '
+                                      f"'{self._dtype.legacy}'")
+        contiguous = type(self._v) is float or self._v.flags.c_contiguous
+        return self._fill_random(gen._normal(self.numel(), self._dtype.np, mean, std,
+                                             contiguous))
 
     def bernoulli_(self, p=0.5, *, generator=None):
-        prob = p._array() if isinstance(p, Tensor) else p
-        return self._fill_random(_gen(generator).random(self._shape) < prob)
+        gen = generator_of(generator, "bernoulli_")
+        if isinstance(p, Tensor):
+            return self._fill_random(discrete_draws.bernoulli_tensor(
+                gen._engine, p._array(), self._dtype.np, self._shape).reshape(-1))
+        return self._fill_random(discrete_draws.bernoulli_scalar(gen._engine, self.numel(), p,
+                                                                 self._dtype.np))
+
+    def bernoulli(self, p=None, *, generator=None):
+        return bernoulli(self, p, generator=generator)
+
+    def random_(self, *bounds, generator=None, **kw):
+        """Integers drawn uniformly: random_(from, to) from [from, to), random_(to) from
+        [0, to), random_(from, None) up to the dtype's largest value, random_() over the
+        dtype's range (as torch's)."""
+        gen = generator_of(generator, "random_")
+        if "from" in kw or "to" in kw:
+            bounds = (kw.pop("from", 0), kw.pop("to", None))
+        if len(bounds) > 2:
+            raise TypeError(f"random_() takes at most 2 arguments ({len(bounds)} given)")
+        low, high = (None, None) if not bounds else \
+            ((None, bounds[0]) if len(bounds) == 1 else bounds)
+        return self._fill_random(discrete_draws.random_(gen._engine, self.numel(),
+                                                        self._dtype.np, low, high))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        gen = generator_of(generator, "exponential_")
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+        return self._fill_random(discrete_draws.exponential_(gen._engine, self.numel(), lambd,
+                                                             self._dtype.np))
+
+    def geometric_(self, p, *, generator=None):
+        gen = generator_of(generator, "geometric_")
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+        return self._fill_random(discrete_draws.geometric_(gen._engine, self.numel(), p,
+                                                           self._dtype.np))
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        gen = generator_of(generator, "cauchy_")
+        return self._fill_random(discrete_draws.cauchy_(gen._engine, self.numel(), median,
+                                                        sigma, self._dtype.np))
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return multinomial(self, num_samples, replacement, generator=generator)
 
 
-def _gen(generator):
-    return (generator if isinstance(generator, Generator) else default_generator)._np

@@ -18,11 +18,11 @@ ATEN_CPU_CAPABILITY=avx2 and =default (figures in tests/test_normal_draws.py's d
     product whose only use is an add or subtract is fused with it, in source order (Horner
     steps, the three-part range reduction, `y*z + e*q1` fusing y*z, then `y - z*0.5`,
     `x + y + e*q2`, the cosine's `y*z - z*0.5` fusing y*z, the sine's `y*x + x`).  Emulated
-    here with numpy float32 arithmetic and an exactly rounded float32 fma (`_fma32`), no libm.
+    here with numpy float32 arithmetic and an exactly rounded float32 fma (`exact.fma32`), no libm.
   - float32 under the DEFAULT capability: scalar float32 with the C library's logf, cosf,
     sinf (the angle a double product rounded to float); float64 (every capability): scalar
     double with log, cos, sin.  numpy's log differs from glibc's in the last bit, so these run
-    in Numba loops calling the C library (tapegrad/_normal_libm.py), or, for a few blocks, in
+    in Numba loops calling the C library (tapegrad/_draw_kernels.py), or, for a few blocks, in
     Python's `math` (the same C functions).
 * **serial** (n < 16, or not contiguous; any dtype): at::normal_distribution<double> per
   element, in storage order: the engine's cached double sample if there is one (consumed),
@@ -45,11 +45,10 @@ engine's words), float64 about 35 ms (Numba, glibc's log/sin/cos); torch takes 3
 import math
 import os
 import platform
-from fractions import Fraction
 
 import numpy as np
 
-from ._jit import kernel_module
+from .exact import fma32, fma32_odd, fma_float, kernels
 
 __all__ = ["normal", "cpu_capability"]
 
@@ -170,66 +169,6 @@ _TIE_MASK = np.uint64(0x1FFFFFFF)       # the 29 bits a float64 loses on its way
 _TIE = np.uint64(0x10000000)            # ... exactly half a float32 ulp: a rounding tie
 
 
-def _up(v):
-    """A float32 array or scalar as float64 (exactly); float64 ones as they are."""
-    if isinstance(v, np.ndarray):
-        return v if v.dtype == _F64 else v.astype(_F64)
-    return _F64(v)
-
-
-def _fma32(a, b, c, check=True):
-    """float32 fma(a, b, c): a * b + c rounded once (what vfmadd does), returned as float32.
-    a, b, c: float32 values, as float32 or float64 arrays or scalars (upcast once by the
-    caller when reused).
-
-    a * b is exact in float64 (48 bits), so the float64 sum s = a*b + c rounds to the right
-    float32 unless s landed on a float32 rounding tie without the exact sum being there: only
-    then the sum's rounding error (TwoSum) says which way to go.  `check=False` where the
-    float64 sum is exact (then s's rounding is the only one)."""
-    a, b, c = _up(a), _up(b), _up(c)
-    s = a * b
-    s += c
-    if check:
-        tie = (s.view(np.uint64) & _TIE_MASK) == _TIE
-        if tie.any():
-            _untie(s, tie, a, b, c)
-    return s.astype(_F32)
-
-
-def _untie(s, tie, a, b, c):
-    """Where s = fl(a*b + c) is a float32 tie, move it one float64 ulp towards the exact sum
-    if it is not there (TwoSum's error; a*b is exact).  Exact ties (most of them) stay."""
-    i = np.flatnonzero(tie)
-    flat = s.reshape(-1)
-    ss = flat[i]
-    ps = _take(a, i) * _take(b, i)
-    cs = _take(c, i)
-    bb = ss - ps
-    err = (ps - (ss - bb)) + (cs - bb)
-    off = err != 0
-    if off.any():
-        k, ss, err = i[off], ss[off], err[off]
-        flat[k] = np.nextafter(ss, ss + np.sign(err) * np.abs(ss))
-
-
-def _take(v, i):
-    return v.reshape(-1)[i] if isinstance(v, np.ndarray) and v.ndim else v
-
-
-def _fma32_odd(a, b, c):
-    """_fma32 for any result, float32 subnormals included: the float64 sum rounded to odd
-    (TwoSum's error says where it is inexact), which then rounds to float32 correctly."""
-    a, b, c = _up(a), _up(b), _up(c)
-    p = a * b
-    s = p + c
-    bb = s - p
-    err = (p - (s - bb)) + (c - bb)
-    even = (err != 0) & ((s.view(np.uint64) & np.uint64(1)) == 0)
-    if even.any():
-        s[even] = np.nextafter(s[even], (s + np.sign(err) * np.abs(s))[even])
-    return s.astype(_F32)
-
-
 def _log256_ps(x):
     """avx_mathfun.h's log256_ps, lane by lane, for float32 x > 0 (normal numbers: here
     x = 1 - u >= 2^-24), with GCC's contractions."""
@@ -246,13 +185,13 @@ def _log256_ps(x):
     # within [0.057, 0.43] for x in [-0.293, 0.415]) a multiple of 2^-28, so y*x is one of
     # 2^-52 and so is y*x + p (p: float32 above 0.07); below 1 in size, that is exact in float64
     x64 = x.astype(_F64)
-    y = _fma32(_LOG_P[0], x64, _LOG_P[1], check=False)
+    y = fma32(_LOG_P[0], x64, _LOG_P[1], check=False)
     for p in _LOG_P[2:]:
-        y = _fma32(y, x64, p, check=False)
+        y = fma32(y, x64, p, check=False)
     y = y * x
-    y = _fma32(y, z, e * _LOG_Q1)          # y*z + e*q1: y*z comes first, it is fused
-    y = _fma32(z, -_HALF, y)               # y - z*0.5
-    return _fma32(e, _LOG_Q2, x + y)       # (x + y) + e*q2
+    y = fma32(y, z, e * _LOG_Q1)          # y*z + e*q1: y*z comes first, it is fused
+    y = fma32(z, -_HALF, y)               # y - z*0.5
+    return fma32(e, _LOG_Q2, x + y)       # (x + y) + e*q2
 
 
 def _sincos256_ps(x):
@@ -267,20 +206,20 @@ def _sincos256_ps(x):
     poly = ((j & 2) >> 1) - 1              # all ones where j & 2 == 0
     # x - y*(DP1 + DP2 + DP3), y an even integer <= 8: each float64 sum is exact (x is a
     # multiple of 2^-45, y*DP1, y*DP2, y*DP3 of 2^-7, 2^-23, 2^-47, all below 8 in size)
-    x = _fma32(y, _DP[0], x, check=False)
-    x = _fma32(y, _DP[1], x, check=False)
-    x = _fma32(y, _DP[2], x, check=False)
+    x = fma32(y, _DP[0], x, check=False)
+    x = fma32(y, _DP[1], x, check=False)
+    x = fma32(y, _DP[2], x, check=False)
     z = x * x
     z64 = z.astype(_F64)
-    yc = _fma32(_COSCOF[0], z64, _COSCOF[1])
-    yc = _fma32(yc, z64, _COSCOF[2])
+    yc = fma32(_COSCOF[0], z64, _COSCOF[1])
+    yc = fma32(yc, z64, _COSCOF[2])
     yc = yc * z
-    yc = _fma32(yc, z64, -(z * _HALF))     # y*z - z*0.5: y*z comes first, it is fused
+    yc = fma32(yc, z64, -(z * _HALF))     # y*z - z*0.5: y*z comes first, it is fused
     yc = yc + _ONE
-    ys = _fma32(_SINCOF[0], z64, _SINCOF[1])
-    ys = _fma32(ys, z64, _SINCOF[2])
+    ys = fma32(_SINCOF[0], z64, _SINCOF[1])
+    ys = fma32(ys, z64, _SINCOF[2])
     ys = ys * z
-    ys = _fma32(ys, x, x)
+    ys = fma32(ys, x, x)
     ysin2 = (ys.view(np.int32) & poly).view(_F32)
     ysin1 = (yc.view(np.int32) & ~poly).view(_F32)
     s = ((ysin1 + ysin2).view(np.int32) ^ sign_sin).view(_F32)
@@ -299,8 +238,8 @@ def _fill16_avx2(d, mean, std):
         d[:, 8:] = radius * s + mean
     else:
         # radius*cos is 0 or above 2^-41 in size: with std >= 2^-90 an inexact float64 sum
-        # is a normal float32's size, where _fma32's tie test holds; below, round to odd
-        fma = _fma32 if std >= _F32(2.0 ** -90) else _fma32_odd
+        # is a normal float32's size, where fma32's tie test holds; below, round to odd
+        fma = fma32 if std >= _F32(2.0 ** -90) else fma32_odd
         d[:, :8] = fma(radius * c, std, mean)
         d[:, 8:] = fma(radius * s, std, mean)
 
@@ -320,16 +259,6 @@ def _fill_f32_avx2(engine, n, mean, std):
 
 
 # ---- the libm fills (float64; float32 under DEFAULT) and the serial path -------------------------
-def _libm():
-    """tapegrad._normal_libm (Numba loops calling the C library), on first use."""
-    return kernel_module("tapegrad._normal_libm", "_normal_libm.py", _import_libm)
-
-
-def _import_libm():
-    from . import _normal_libm
-    return _normal_libm
-
-
 def _fill_libm(engine, n, dt, mean, std):
     """normal_fill<scalar_t> with the scalar NormalFill16 (C library log/cos/sin)."""
     uniform = _uniform_f32 if dt is _F32 else _uniform_f64
@@ -341,7 +270,7 @@ def _fill_libm(engine, n, dt, mean, std):
     if dt is _F64 and nb + (tail is not None) <= _PY_MAX_BLOCKS:
         fill = _fill16_py_f64
     else:
-        lib = _libm()
+        lib = kernels()
         fill = lib.fill16_f64 if dt is _F64 else lib.fill16_f32
     fill(blocks, m, s)
     if tail is not None:
@@ -358,23 +287,8 @@ def _fill16_py_f64(d, mean, std):
         for j in range(8):
             radius = math.sqrt(-2.0 * math.log(1.0 - vals[j]))
             theta = _TWO_PI * vals[j + 8]
-            row[j] = _fma(radius * math.cos(theta), std, mean)
-            row[j + 8] = _fma(radius * math.sin(theta), std, mean)
-
-
-def _fma(a, b, c):
-    """a * b + c rounded once, for Python floats."""
-    if b == 1.0:
-        return a + c                       # a*1 is exact
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
-        return a * b + c
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    if exact == 0:
-        return a * b + c                   # its sign: a*b rounds to -c exactly, or is a zero
-    try:
-        return float(exact)                # int / int: correctly rounded
-    except OverflowError:
-        return math.inf if exact > 0 else -math.inf
+            row[j] = fma_float(radius * math.cos(theta), std, mean)
+            row[j + 8] = fma_float(radius * math.sin(theta), std, mean)
 
 
 def _serial(engine, n, mean, std, fused):
@@ -395,7 +309,7 @@ def _serial(engine, n, mean, std, fused):
         if pairs <= _PY_MAX_PAIRS:
             _box_muller_py(u, bm)
         else:
-            _libm().box_muller_pairs(u, bm)
+            kernels().box_muller_pairs(u, bm)
         v[k:] = bm[:n - k]
         if (n - k) % 2:
             engine.next_double_normal = float(bm[-1])
@@ -404,8 +318,8 @@ def _serial(engine, n, mean, std, fused):
     if not fused:
         return v * std + mean
     if n <= 2 * _PY_MAX_PAIRS:
-        return np.array([_fma(x, std, mean) for x in v.tolist()], _F64)
-    _libm().affine_fma(v, mean, std)
+        return np.array([fma_float(x, std, mean) for x in v.tolist()], _F64)
+    kernels().affine_fma(v, mean, std)
     return v
 
 

@@ -1,62 +1,143 @@
-"""Random numbers: `Generator` (torch's interface over a numpy generator, so values differ
-from torch's for the same seed), the default generator behind `manual_seed`/`seed`, and the
-sampling functions `rand`, `randn`, `randint`, `normal`, `randperm` and the `_like` forms, each
-taking `generator=` as torch."""
+"""Random numbers as torch draws them on the CPU: `Generator` (torch's interface over torch's
+mt19937 engine, tapegrad/mt19937.py), the default generator behind `manual_seed`/`seed`, and
+the sampling functions `rand`, `randn`, `randint`, `normal`, `randperm` and the `_like` forms,
+each taking `generator=` as torch.  The same seed gives torch's numbers: the draws consume the
+engine as torch's CPU kernels do (uniform here, normal in normal_draws.py, integers,
+permutations and Bernoulli masks in discrete_draws.py).
+
+The samplers torch builds from its own algorithms that tapegrad does not reproduce (binomial,
+Poisson, multinomial, gamma) draw with a numpy generator seeded by one draw of the engine
+(`Generator._numpy`): deterministic under `manual_seed`, but not torch's values."""
+import contextlib
+import os
+
 import numpy as np
 
-from . import devices as _device, dtypes as D
+from . import devices as _device, discrete_draws, dtypes as D, normal_draws
 from .creation import _leaf
+from .exact import fma32, kernels
+from .grad_mode import is_grad_enabled as _grad_enabled
+from .mt19937 import MT19937, STATE_BYTES
 from .tensor import _size_args, Tensor
+
+# torch's seed of a new Generator (default_rng_seed_val); its default generator is seeded
+# from the OS at start-up
+DEFAULT_SEED = 67280421310721
+_MASK24, _MASK53 = np.uint32((1 << 24) - 1), np.uint64((1 << 53) - 1)
+
+
+def _seed_value(seed, fn):
+    """seed as torch's generators take it: an integer in [-2**63, 2**64) (negative ones
+    wrapped to 64 bits)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise RuntimeError(f"{fn} expected a long, but got {type(seed).__name__}")
+    seed = int(seed)
+    if not -(1 << 63) <= seed < (1 << 64):
+        raise ValueError("Overflow when unpacking long long")
+    return seed & ((1 << 64) - 1)
 
 
 class Generator:
     """A random number generator, as `torch.Generator`: `manual_seed(s)` (returns itself),
-    `seed()`, `initial_seed()`, `get_state()`/`set_state()`.  Draws with numpy's PCG64."""
+    `seed()`, `initial_seed()`, `get_state()`/`set_state()` (torch's 5056-byte state, so
+    states move between torch and tapegrad).  A new generator starts at torch's default
+    seed, 67280421310721."""
     __module__ = "tapegrad"
 
     def __init__(self, device="cpu"):
         self.device = _device.check(device)
-        self.seed()
+        self._engine = MT19937(DEFAULT_SEED)
 
     def manual_seed(self, seed):
-        seed = int(seed)
-        self._seed = seed
-        self._np = np.random.default_rng(seed & (2 ** 64 - 1))
+        self._engine.reseed(_seed_value(seed, "manual_seed"))
         return self
 
     def seed(self):
         """Re-seed from the OS's entropy; returns the new seed."""
-        seed = int(np.random.SeedSequence().entropy) & (2 ** 63 - 1)
-        self.manual_seed(seed)
+        seed = int.from_bytes(os.urandom(8), "little") >> 1
+        self._engine.reseed(seed)
         return seed
 
     def initial_seed(self):
-        return self._seed
+        return self._engine.seed
 
     def get_state(self):
-        """The generator's state (a copy: `set_state` restores it)."""
-        return {"seed": self._seed, "bit_generator": self._np.bit_generator.state}
+        """The generator's state: torch's, a uint8 tensor of 5056 bytes (`set_state` restores
+        it; torch's generators take it too)."""
+        raw = np.frombuffer(self._engine.state_bytes(), np.uint8).copy()
+        return _leaf(raw, D.uint8, False)
 
-    def set_state(self, state):
-        self._seed = state["seed"]
-        self._np = np.random.default_rng()
-        self._np.bit_generator.state = state["bit_generator"]
+    def set_state(self, new_state):
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state.dtype is not D.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        raw = np.ascontiguousarray(new_state._array()).reshape(-1)
+        if raw.size != STATE_BYTES:
+            raise RuntimeError(f"Expected a CPUGeneratorImplState of size {STATE_BYTES} but "
+                               f"found the input RNG state size to be {raw.size}")
+        self._engine.set_state_bytes(raw.tobytes())
         return self
 
+    # -- draws, as torch's CPU kernels make them (n elements, in memory order) ------------------
+    def _uniform(self, n, np_dtype, low=0.0, high=1.0):
+        """torch's uniform_(low, high) of n elements: 24 random bits per float32 (one word),
+        53 per float64 (random64), then x * (high - low) + low with one rounding."""
+        eng = self._engine
+        if np.dtype(np_dtype) == np.float64:
+            x = (eng.u64(n) & _MASK53).astype(np.float64) * (2.0 ** -53)
+            low, span = float(low), float(high) - float(low)
+        else:
+            x = (eng.u32(n) & _MASK24).astype(np.float32) * np.float32(2.0 ** -24)
+            low = np.float32(low)
+            span = np.float32(np.float32(high) - low)
+        if low == 0 and span == 1:
+            return x
+        if x.dtype == np.float32:
+            return fma32(x, span, low)
+        out = np.empty_like(x)
+        kernels().scale_shift_f64(x, span, low, out)
+        return out
 
-default_generator = Generator()
+    def _normal(self, n, np_dtype, mean=0.0, std=1.0, contiguous=True):
+        return normal_draws.normal(self._engine, n, np.dtype(np_dtype).type, mean, std,
+                                   contiguous)
+
+    def _numpy(self):
+        """A numpy generator seeded by one draw (random64) of this one."""
+        return np.random.default_rng(int(self._engine.u64(1)[0]))
+
+    def _snapshot(self):
+        """A copy of the engine, for `_restore` (internal save/restore: no tensor made)."""
+        return self._engine.copy()
+
+    def _restore(self, snapshot):
+        self._engine = snapshot.copy()
+
+    def _fingerprint(self):
+        """Changes whenever a draw or a reseed changes the generator."""
+        eng = self._engine
+        return (eng._py.getstate(), eng.seed, eng.next_double_normal, eng.next_float_normal)
+
+
+def _new_default():
+    gen = Generator()
+    gen.seed()
+    return gen
+
+
+default_generator = _new_default()
 
 
 def draw_state():
-    """The default generator's state: a draw or a reseed changes it (record and compile
+    """The default generator's fingerprint: a draw or a reseed changes it (record and compile
     compare it around the function they trace)."""
-    return default_generator._np.bit_generator.state
+    return default_generator._fingerprint()
 
 
 def manual_seed(seed):
-    """Seed the default generator (tapegrad draws with numpy, so values differ from torch's);
-    returns it, as torch."""
-    return default_generator.manual_seed(seed)
+    """Seed the default generator (the same seed gives torch's numbers); returns it."""
+    return default_generator.manual_seed(int(seed))
 
 
 def seed():
@@ -74,18 +155,47 @@ def get_rng_state():
     return default_generator.get_state()
 
 
-def set_rng_state(state):
+def set_rng_state(new_state):
     """Restore the default generator's state from `get_rng_state()`."""
-    default_generator.set_state(state)
+    if not isinstance(new_state, Tensor):
+        raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+    default_generator.set_state(new_state)
 
 
-def _rng(generator, fn):
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
+             device_type="cuda"):
+    """Run the block with the default generator's state saved and restored after (as
+    torch.random.fork_rng; tapegrad has only the CPU generator)."""
+    if not enabled:
+        yield
+        return
+    state = default_generator._snapshot()
+    try:
+        yield
+    finally:
+        default_generator._restore(state)
+
+
+def generator_of(generator, fn):
+    """The generator a sampling function `fn` uses: `generator`, or the default one."""
     if generator is None:
-        return default_generator._np
+        return default_generator
     if not isinstance(generator, Generator):
         raise TypeError(f"{fn}(): argument 'generator' must be torch.Generator, not "
                         f"{type(generator).__name__}")
-    return generator._np
+    return generator
+
+
+def fill_memory_order(arr, values):
+    """Write the 1-d `values` into `arr` in the order of its memory (as torch's serial
+    kernels visit a strided tensor): along its axes sorted by decreasing stride."""
+    if arr.flags.c_contiguous:
+        arr.reshape(-1)[...] = values
+        return
+    axes = sorted(range(arr.ndim), key=lambda a: -abs(arr.strides[a]))
+    view = arr.transpose(axes)
+    view[...] = values.reshape(view.shape)
 
 
 def _sizes(size, kw, fn):
@@ -96,21 +206,31 @@ def _sizes(size, kw, fn):
     return _size_args(size, fn)
 
 
+def _float_dtype(dtype, fn):
+    dt = dtype or D.get_default_dtype()
+    if not dt.is_floating_point:
+        raise RuntimeError(f'"{fn}" not implemented for \'{dt.legacy}\'')
+    return dt
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
     """Uniform samples in [0, 1)."""
     _device.check(device)
+    gen = generator_of(generator, "rand")
     shape = _sizes(size, kw.pop("size", None), "rand")
-    dt = dtype or D.get_default_dtype()
-    return _leaf(_rng(generator, "rand").random(shape).astype(dt.np), dt, requires_grad)
+    dt = _float_dtype(dtype, "check_uniform_bounds")
+    n = int(np.prod(shape, dtype=np.int64))
+    return _leaf(gen._uniform(n, dt.np).reshape(shape), dt, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kw):
     """Standard normal samples."""
     _device.check(device)
+    gen = generator_of(generator, "randn")
     shape = _sizes(size, kw.pop("size", None), "randn")
-    dt = dtype or D.get_default_dtype()
-    return _leaf(_rng(generator, "randn").standard_normal(shape).astype(dt.np), dt,
-                 requires_grad)
+    dt = _float_dtype(dtype, "normal_kernel_cpu")
+    n = int(np.prod(shape, dtype=np.int64))
+    return _leaf(gen._normal(n, dt.np).reshape(shape), dt, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -124,30 +244,34 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         low, high = 0, low
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
+    gen = generator_of(generator, "randint")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
     dt = dtype or D.int64
     shape = _size_args((size,), "randint")
-    arr = _rng(generator, "randint").integers(low, high, shape)
-    return _leaf(arr.astype(dt.np), dt, requires_grad)
+    n = int(np.prod(shape, dtype=np.int64))
+    arr = discrete_draws.randint(gen._engine, n, int(low), int(high), dt.np)
+    return _leaf(arr.astype(dt.np).reshape(shape), dt, requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1 (int64)."""
     _device.check(device)
+    gen = generator_of(generator, "randperm")
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dt = dtype or D.int64
-    return _leaf(_rng(generator, "randperm").permutation(n).astype(dt.np), dt, requires_grad)
+    return _leaf(discrete_draws.randperm(gen._engine, int(n)).astype(dt.np), dt,
+                 requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
            requires_grad=False):
     """Normal samples: of `size` for number `mean`/`std`, else of the broadcast shape of the
-    tensor(s) among them (torch's overloads)."""
+    tensor(s) among them (torch's overloads: standard normal draws, then * std + mean)."""
     _device.check(device)
-    rng = _rng(generator, "normal")
+    gen = generator_of(generator, "normal")
     tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not (tm or ts):
         if size is None:
@@ -155,17 +279,69 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
                             "(float, float), expected a size for number mean and std")
         if std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-        dt = dtype or D.get_default_dtype()
-        arr = rng.normal(mean, std, _size_args((size,), "normal"))
-        return _leaf(arr.astype(dt.np), dt, requires_grad)
+        dt = _float_dtype(dtype, "normal_kernel_cpu")
+        shape = _size_args((size,), "normal")
+        n = int(np.prod(shape, dtype=np.int64))
+        return _leaf(gen._normal(n, dt.np, mean, std).reshape(shape), dt, requires_grad)
     m = mean._array() if tm else mean
     s = std._array() if ts else std
     if np.any(np.asarray(s) < 0):
         raise RuntimeError("normal expects all elements of std >= 0.0")
     dt = mean._dtype if tm else std._dtype
     shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-    arr = m + s * rng.standard_normal(shape)
-    return _leaf(np.asarray(arr).astype(dt.np), dt, False)
+    n = int(np.prod(shape, dtype=np.int64))
+    # torch's normal_out: a number std scales the draws (normal_(0, std)), then + mean; a
+    # tensor std multiplies standard draws, then + mean; each step rounds in the dtype
+    if ts:
+        arr = gen._normal(n, dt.np).reshape(shape) * np.asarray(s, dt.np)
+    else:
+        arr = gen._normal(n, dt.np, 0.0, s).reshape(shape)
+    arr = arr + np.asarray(m, dt.np)
+    return _leaf(np.asarray(arr, dt.np), dt, False)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    """0/1 draws of input's dtype and shape: 1 with probability input (element-wise) or with
+    probability `p` (a number) when given, as torch's bernoulli."""
+    gen = generator_of(generator, "bernoulli")
+    if input.requires_grad and _grad_enabled():
+        raise NotImplementedError("tapegrad: bernoulli of a tensor that requires grad (torch "
+                                  "records BernoulliBackward0, whose gradient is zero) is not "
+                                  "implemented; pass input.detach()")
+    dt = input._dtype
+    if p is None:
+        probs = input._array()
+        if probs.size and not (np.all(probs >= 0) and np.all(probs <= 1)):
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  "
+                               "(Could this error message be improved?  If so, please report "
+                               "an enhancement request to PyTorch.)")
+        draws = discrete_draws.bernoulli_tensor(gen._engine, probs, dt.np)
+    else:
+        draws = discrete_draws.bernoulli_scalar(gen._engine, input.numel(), p, dt.np)
+    return _leaf(np.asarray(draws).astype(dt.np).reshape(input._shape), dt, False)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Indices drawn from the categories weighted by the rows of `input` (1-d or 2-d), with
+    or without replacement, as torch's multinomial (int64)."""
+    gen = generator_of(generator, "multinomial")
+    if input.dim() not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{input._dtype.legacy}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    probs = input._array()
+    if not replacement and num_samples > probs.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if not np.all(np.isfinite(probs)) or np.any(probs < 0):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(probs.reshape(-1, probs.shape[-1]).sum(-1) <= 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    idx = discrete_draws.multinomial(gen._engine, probs, int(num_samples), bool(replacement))
+    return _leaf(np.asarray(idx, np.int64), D.int64, False)
 
 
 def rand_like(x, dtype=None, requires_grad=False, device=None, generator=None):

@@ -40,7 +40,7 @@ a = torch.ones(2, 2, requires_grad=True)
 b = torch. ones(2, 2, requires_grad=True)
 c = a + 2 * b
 print(c)
-d = torch.tensor([[2.0065, 1.9535], [0.1517, -0.4269]])
+d = torch.randn(2, 2)
 print(d)
 c.backward(d)
 print(a.grad)

@@ -5,7 +5,7 @@ from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 from ..creation import arange, tensor
-from ..random import _rng
+from ..random import generator_of
 from ..tensor import Size
 
 __all__ = ["Binomial"]
@@ -85,7 +85,7 @@ class Binomial(Distribution):
         shape = tuple(self._extended_shape(sample_shape))
         n = self.total_count.detach().numpy().astype("int64")
         p = self.probs.detach().double().numpy()
-        draws = _rng(None, "binomial").binomial(n, p, shape)
+        draws = generator_of(None, "binomial")._numpy().binomial(n, p, shape)
         return tensor(draws, dtype=self._param.dtype)
 
     def log_prob(self, value):

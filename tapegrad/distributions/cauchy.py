@@ -6,8 +6,7 @@ import numbers
 from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all
-from ..creation import full
-from ..random import rand
+from ..creation import empty, full
 from ..tensor import Size
 
 __all__ = ["Cauchy"]
@@ -51,8 +50,7 @@ class Cauchy(Distribution):
 
     def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        u = rand(tuple(shape), dtype=self.loc.dtype)
-        eps = (math.pi * (u - 0.5)).tan()       # a standard Cauchy draw
+        eps = empty(tuple(shape), dtype=self.loc.dtype).cauchy_()    # a standard Cauchy draw
         return self.loc + eps * self.scale
 
     def log_prob(self, value):

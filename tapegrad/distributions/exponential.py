@@ -4,8 +4,7 @@ import numbers
 from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
-from ..creation import zeros_like
-from ..random import rand
+from ..creation import empty, zeros_like
 from ..tensor import Size
 
 __all__ = ["Exponential"]
@@ -49,8 +48,8 @@ class Exponential(ExponentialFamily):
 
     def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        u = rand(tuple(shape), dtype=self.rate.dtype)
-        return -(-u).log1p() / self.rate      # -log(1 - u) is a standard exponential draw
+        # torch: a standard exponential draw (exponential_), divided by the rate
+        return empty(tuple(shape), dtype=self.rate.dtype).exponential_() / self.rate
 
     def log_prob(self, value):
         if self._validate_args:

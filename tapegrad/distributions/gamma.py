@@ -11,7 +11,7 @@ from .exp_family import ExponentialFamily
 from .utils import _finfo, broadcast_all
 from ..creation import as_tensor, tensor
 from ..pyfunc import Function
-from ..random import _rng
+from ..random import generator_of
 from ..special import xlogy
 from ..tensor import Size
 from ..vocab import NUMPY
@@ -48,7 +48,7 @@ class _StandardGamma(Function):
     @staticmethod
     def forward(ctx, alpha):
         a = np.asarray(alpha.detach().numpy())
-        x = np.asarray(_rng(None, "_standard_gamma").standard_gamma(a), a.dtype)
+        x = np.asarray(generator_of(None, "_standard_gamma")._numpy().standard_gamma(a), a.dtype)
         out = tensor(x, dtype=alpha.dtype)
         ctx.save_for_backward(alpha, out)
         return out

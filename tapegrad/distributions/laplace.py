@@ -4,7 +4,7 @@ import numbers
 from . import constraints
 from .distribution import Distribution
 from .utils import _finfo, broadcast_all
-from ..random import rand
+from ..creation import empty
 from ..tensor import Size
 
 __all__ = ["Laplace"]
@@ -53,8 +53,7 @@ class Laplace(Distribution):
     def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
         eps = float(_finfo(self.loc.dtype).eps)
-        # u uniform on [eps - 1, 1), as torch's uniform_(eps - 1, 1)
-        u = rand(tuple(shape), dtype=self.loc.dtype) * (2 - eps) + (eps - 1)
+        u = empty(tuple(shape), dtype=self.loc.dtype).uniform_(eps - 1, 1)
         return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
 
     def log_prob(self, value):

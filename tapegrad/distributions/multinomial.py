@@ -12,7 +12,7 @@ from .distribution import Distribution
 from .utils import broadcast_all
 from ..creation import tensor
 from ..ndops import where
-from ..random import _rng
+from ..random import generator_of
 from ..tensor import Size
 
 __all__ = ["Multinomial"]
@@ -74,7 +74,8 @@ class Multinomial(Distribution):
         shape = tuple(self._extended_shape(sample_shape))
         p = self.probs.detach().double().numpy()
         p = p / p.sum(-1, keepdims=True)
-        draws = _rng(None, "multinomial").multinomial(self.total_count, p, shape[:-1])
+        rng = generator_of(None, "multinomial")._numpy()
+        draws = rng.multinomial(self.total_count, p, shape[:-1])
         return tensor(np.asarray(draws), dtype=self.probs.dtype)
 
     def entropy(self):

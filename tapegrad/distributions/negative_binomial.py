@@ -6,7 +6,7 @@ from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 from ..creation import tensor
 from ..nn.functional import logsigmoid
-from ..random import _rng
+from ..random import generator_of
 from ..tensor import Size
 
 __all__ = ["NegativeBinomial"]
@@ -76,7 +76,7 @@ class NegativeBinomial(Distribution):
 
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        rng = _rng(None, "negative_binomial")
+        rng = generator_of(None, "negative_binomial")._numpy()
         # a Poisson draw whose rate is Gamma(total_count, scale=p / (1 - p)), as torch
         rate = rng.gamma(self.total_count.detach().double().numpy(),
                          self.logits.detach().double().exp().numpy(), shape)

@@ -6,7 +6,7 @@ from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 from ..creation import tensor
-from ..random import _rng
+from ..random import generator_of
 from ..tensor import Size
 
 __all__ = ["Poisson"]
@@ -46,7 +46,7 @@ class Poisson(ExponentialFamily):
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
         rate = self.rate.detach().numpy()
-        draws = _rng(None, "poisson").poisson(rate, shape)
+        draws = generator_of(None, "poisson")._numpy().poisson(rate, shape)
         return tensor(draws, dtype=self.rate.dtype)
 
     def log_prob(self, value):

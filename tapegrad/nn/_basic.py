@@ -7,7 +7,8 @@ import numpy as np
 
 from .. import decomps
 from ..creation import tensor as _tensor_of
-from ..random import default_generator, Generator
+from ..discrete_draws import dropout_noise
+from ..random import generator_of
 from ..tensor import Tensor
 from ..views import KIND_OPS
 from . import _decomps as B, _onepass
@@ -50,17 +51,18 @@ def linear(input, weight, bias=None):
 
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zeros each element with probability p and scales the rest by 1 / (1 - p) while
-    training (MulBackward0, as torch); the input itself otherwise.  The mask is drawn from
-    tapegrad's generator (numpy's), so it differs from torch's for the same seed."""
+    training (MulBackward0, as torch); the input itself otherwise.  The mask is torch's
+    (Bernoulli draws of 1 - p divided by 1 - p in the input's dtype): the same seed drops the
+    same elements."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
+    if not training or p == 0.0 or input.numel() == 0:
         return input
-    rng = (generator if isinstance(generator, Generator) else default_generator)._np
+    gen = generator_of(generator, "dropout")
     if p == 1.0:
-        scale = np.zeros(tuple(input.shape))
+        scale = np.zeros((), input.dtype.np)
     else:
-        scale = (rng.random(tuple(input.shape)) >= p) * (1.0 / (1.0 - p))
+        scale = dropout_noise(gen._engine, tuple(input.shape), p, input.dtype.np)
     if inplace:
         return input.mul_(_tensor_of(scale, dtype=input.dtype))
     return input * _tensor_of(scale, dtype=input.dtype)

@@ -16,6 +16,7 @@ import numpy as np
 from .. import dtypes as D
 from ..creation import arange, full, tensor as _tensor_of
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
+from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..random import default_generator
 from ..views import cat, KIND_OPS
 from . import _decomps as B, _decomps_ext as X, _onepass
@@ -42,7 +43,8 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
            "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
            "tanhshrink", "softmin", "batch_norm", "group_norm", "cosine_similarity",
-           "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "prelu", "threshold",
+           "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+           "feature_alpha_dropout", "prelu", "threshold",
            "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
            "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss"]
 __all__ += _conv_all + _pooling_all + _attention_all
@@ -743,11 +745,38 @@ def _feature_dropout(input, p, training, inplace, batched):
     lead = 2 if batched else 1
     shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
     if p == 1.0:
-        scale = np.zeros(shape)
-    else:
-        scale = (default_generator._np.random(shape) >= p) * (1.0 / (1.0 - p))
+        scale = np.zeros((), input.dtype.np)
+    else:   # torch's noise: one Bernoulli draw per channel (make_feature_noise)
+        scale = dropout_noise(default_generator._engine, shape, p, input.dtype.np)
     mask = _tensor_of(scale, dtype=input.dtype)
     return input.mul_(mask) if inplace else input * mask
+
+
+def _alpha_dropout(input, p, training, inplace, feature):
+    """torch's alpha dropout: input * a + b with a, b from Bernoulli(1 - p) noise (per
+    element, or per channel with `feature`), keeping SELU's mean and variance (MulBackward0,
+    then AddBackward0)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    if p == 1.0:
+        zero = _tensor_of(np.zeros((), input.dtype.np), dtype=input.dtype)
+        return input.mul_(zero) if inplace else input * zero
+    a, b = alpha_dropout_affine(default_generator._engine, tuple(input.shape), p,
+                                input.dtype.np, feature)
+    a, b = _tensor_of(a, dtype=input.dtype), _tensor_of(b, dtype=input.dtype)
+    return input.mul_(a).add_(b) if inplace else input * a + b
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout (for SELU networks) while training; the input itself otherwise."""
+    return _alpha_dropout(input, p, training, inplace, False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels (dim 1) while training."""
+    return _alpha_dropout(input, p, training, inplace, True)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):

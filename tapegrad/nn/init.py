@@ -1,23 +1,20 @@
 """`tapegrad.nn.init`: fill tensors in place (under no_grad) with torch's initialization
 schemes: uniform_, normal_, constant_, ones_, zeros_, eye_, xavier_uniform_/normal_,
-kaiming_uniform_/normal_, trunc_normal_, orthogonal_; calculate_gain.  Values are drawn
-from tapegrad's generators (numpy's), so they differ from torch's for the same seed; their
-distributions are torch's."""
+kaiming_uniform_/normal_, trunc_normal_, orthogonal_; calculate_gain.  Each draws as torch's
+does (the tensor's own uniform_/normal_, in torch's order of operations), so the same seed
+gives torch's values."""
 import math
+import warnings
 
 import numpy as np
 
-from ..creation import tensor as _tensor
+from ..creation import empty_like as _empty_like, tensor as _tensor
+from ..ndops import where as _where
 from ..grad_mode import no_grad
-from ..random import default_generator, Generator
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
            "kaiming_normal_", "orthogonal_"]
-
-
-def _rng(generator):
-    return (generator if isinstance(generator, Generator) else default_generator)._np
 
 
 def _fill(t, values):
@@ -67,22 +64,59 @@ def _fan(tensor, mode):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill `tensor` with samples of U(a, b)."""
-    return _fill(tensor, _rng(generator).uniform(a, b, tuple(tensor.shape)))
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill `tensor` with samples of N(mean, std^2)."""
-    return _fill(tensor, _rng(generator).normal(mean, std, tuple(tensor.shape)))
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill `tensor` with samples of N(mean, std^2) restricted to [a, b] (by rejection)."""
-    rng, n = _rng(generator), tensor.numel()
-    out = np.empty(0)
-    while out.size < n:
-        draw = rng.normal(mean, std, max(2 * (n - out.size), 16))
-        out = np.concatenate([out, draw[(draw >= a) & (draw <= b)]])
-    return _fill(tensor, out[:n].reshape(tuple(tensor.shape)))
+    """Fill `tensor` with samples of N(mean, std^2) restricted to [a, b]: torch's sampler
+    (redraw what falls outside when most draws fall inside, else uniform candidates accepted
+    against the density), making torch's draws in torch's order."""
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+    if (mean < a - 2 * std) or (mean > b + 2 * std):
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    with no_grad():
+        p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+        if p > 0.3:
+            # (the bounds rounded to the tensor's dtype: the mask agrees with its values)
+            lo, hi = tensor.new_tensor(a).item(), tensor.new_tensor(b).item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                mask = (result < lo) | (result > hi)
+                if not mask.any():
+                    break
+                result = _where(mask, _empty_like(result).normal_(mean, std,
+                                                                  generator=generator), result)
+            if tensor is not result:
+                tensor.copy_(result)
+            return tensor
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+        candidates, accept = _empty_like(tensor), _empty_like(tensor)
+        tensor.uniform_(a, b, generator=generator)
+        candidates.copy_(tensor)
+        candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+        pending = accept.uniform_(generator=generator).log_().gt(candidates)
+        if pending.any():
+            result = tensor
+            while True:
+                candidates.uniform_(a, b, generator=generator)
+                result = _where(pending, candidates, result)
+                candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+                pending = _where(pending, accept.uniform_(generator=generator).log_()
+                                 .gt(candidates), pending)
+                if not pending.any():
+                    break
+            tensor.copy_(result)
+        return tensor
 
 
 def constant_(tensor, val):
@@ -110,7 +144,8 @@ def eye_(tensor):
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    a = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    a = math.sqrt(3.0) * std
     return uniform_(tensor, -a, a, generator)
 
 
@@ -145,7 +180,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
+    flat = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)._array()
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

@@ -84,6 +84,20 @@ class Dropout3d(_DropoutNd):
     _fn = "dropout3d"
 
 
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout (keeps SELU's self-normalizing mean and variance) while training."""
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels while training."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)
+
+
 class Embedding(Module):
     """A lookup table of num_embeddings rows of size embedding_dim, initialized N(0, 1)
     (the padding_idx row zero)."""

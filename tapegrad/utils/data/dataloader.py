@@ -11,7 +11,8 @@ import queue
 import warnings
 from typing import Generic, TypeVar
 
-from ...random import randint
+from ... import dtypes as D
+from ...creation import empty
 from . import _collate
 from ._fetch import create_fetcher
 from ._worker import (ExceptionWrapper, MP_STATUS_CHECK_INTERVAL, _IterableDatasetStopIteration,
@@ -231,7 +232,8 @@ class _BaseDataLoaderIter:
         self._index_sampler = loader._index_sampler
         self._sampler_iter = iter(self._index_sampler)
         # torch draws the workers' base seed here, even with none: the same draws follow
-        self._base_seed = int(randint(0, 2 ** 63 - 1, (), generator=loader.generator).item())
+        self._base_seed = int(empty((), dtype=D.int64).random_(generator=loader.generator)
+                              .item())
         self._persistent_workers = loader.persistent_workers
         self._num_yielded = 0
 

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from ... import dtypes as D
-from ...creation import as_tensor
+from ...creation import as_tensor, empty
 from ...random import Generator, rand, randint, randperm
 
 __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
@@ -22,7 +22,7 @@ def _fresh_generator(generator):
     torch's RandomSampler: each pass is a new order, reproducible under manual_seed."""
     if generator is not None:
         return generator
-    return Generator().manual_seed(int(randint(0, 2 ** 63 - 1, ()).item()))
+    return Generator().manual_seed(int(empty((), dtype=D.int64).random_().item()))
 
 
 class Sampler(Generic[T_co]):

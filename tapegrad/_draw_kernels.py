@@ -1,5 +1,5 @@
-"""The parts of torch's CPU normal kernel that call the C library's log/sin/cos (glibc on
-Linux): Box-Muller through `log`, `log1p`, `sin`, `cos` (float64) and `logf`, `sinf`, `cosf`
+"""The samplers' Numba loops (loaded through tapegrad.exact.kernels): the parts of torch's
+CPU normal kernel that call the C library's log/sin/cos (glibc on Linux): Box-Muller through `log`, `log1p`, `sin`, `cos` (float64) and `logf`, `sinf`, `cosf`
 (float32).  numpy's own SIMD log/log1p differ from glibc's in the last bit (measured: 1472 of
 10^6 float64 logs, 11946 log1p), so these loops are compiled by Numba, whose `math.log` etc.
 are calls into the process's C library, the very functions torch's kernel calls.  No fastmath:
@@ -89,3 +89,37 @@ def affine_fma(v, mean, std):
     """v * std + mean, fused (torch's AVX2/AVX512 builds contract it), in place."""
     for i in range(v.shape[0]):
         v[i] = fma64(v[i], std, mean)
+
+
+# ---- uniform_ ------------------------------------------------------------------------------------
+@njit(cache=True)
+def scale_shift_f64(x, span, low, out):
+    """out[i] = fma(x[i], span, low): torch's float64 uniform_ `x * (to - from) + from`, which
+    its compiler contracts into one rounding (span = to - from, rounded first)."""
+    for i in range(x.shape[0]):
+        out[i] = fma64(x[i], span, low)
+
+
+# ---- randperm's shuffles (each swap reads what the previous ones wrote: no array operation) --
+@njit(cache=True, nogil=True)
+def swap_shuffle(offs, out, start):
+    """Steps start .. start + len(offs) - 1 of torch's randperm for n < 2**32 // 20 (out
+    starts as 0..n-1): swap out[i] and out[i + offs[i - start]], offs holding
+    random() % (n - i)."""
+    for k in range(offs.shape[0]):
+        i = start + k
+        j = i + offs[k]
+        t = out[i]
+        out[i] = out[j]
+        out[j] = t
+
+
+@njit(cache=True, nogil=True)
+def inside_out_shuffle(zs, out, start):
+    """Steps start .. start + len(zs) - 1 of torch's randperm from n = 2**32 // 20 on, zs
+    holding random64() % (i + 1): out[i] = out[z]; out[z] = i."""
+    for k in range(zs.shape[0]):
+        i = start + k
+        z = zs[k]
+        out[i] = out[z]
+        out[z] = i

@@ -1,0 +1,153 @@
+"""Exactly rounded arithmetic that reproducing torch's CPU kernels needs and numpy does not
+have: fused multiply-adds (a * b + c rounded once: GCC contracts torch's sources into them),
+in numpy or for Python floats, and `kernels()`, the Numba loops (tapegrad/_draw_kernels.py)
+for what numpy cannot do exactly (calls into the C library's log/sin/cos, float64 fmas over
+arrays, sequential shuffles).  Used by the samplers (random, normal_draws, discrete_draws).
+"""
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from ._jit import kernel_module
+
+_F32 = np.float32
+_F64 = np.float64
+_TIE_MASK = np.uint64(0x1FFFFFFF)       # the 29 bits a float64 loses on its way to float32
+_TIE = np.uint64(0x10000000)            # ... exactly half a float32 ulp: a rounding tie
+
+
+def kernels():
+    """tapegrad._draw_kernels (Numba), imported on first use through _jit.kernel_module (so
+    `import tapegrad` stays free of numba, and the cache is placed as for _kernels)."""
+    return kernel_module("tapegrad._draw_kernels", "_draw_kernels.py", _import_kernels)
+
+
+def _import_kernels():
+    from . import _draw_kernels
+    return _draw_kernels
+
+
+def _up(v):
+    """A float32 array or scalar as float64 (exactly); float64 ones as they are."""
+    if isinstance(v, np.ndarray):
+        return v if v.dtype == _F64 else v.astype(_F64)
+    return _F64(v)
+
+
+def fma32(a, b, c, check=True):
+    """float32 fma(a, b, c): a * b + c rounded once (what vfmadd does), returned as float32.
+    a, b, c: float32 values, as float32 or float64 arrays or scalars (upcast once by the
+    caller when reused).
+
+    a * b is exact in float64 (48 bits), so the float64 sum s = a*b + c rounds to the right
+    float32 unless s landed on a float32 rounding tie without the exact sum being there: only
+    then the sum's rounding error (TwoSum) says which way to go.  `check=False` where the
+    float64 sum is exact (then s's rounding is the only one)."""
+    a, b, c = _up(a), _up(b), _up(c)
+    s = a * b
+    s += c
+    if check:
+        tie = (s.view(np.uint64) & _TIE_MASK) == _TIE
+        if tie.any():
+            _untie(s, tie, a, b, c)
+    return s.astype(_F32)
+
+
+def _untie(s, tie, a, b, c):
+    """Where s = fl(a*b + c) is a float32 tie, move it one float64 ulp towards the exact sum
+    if it is not there (TwoSum's error; a*b is exact).  Exact ties (most of them) stay."""
+    i = np.flatnonzero(tie)
+    flat = s.reshape(-1)
+    ss = flat[i]
+    ps = _take(a, i) * _take(b, i)
+    cs = _take(c, i)
+    bb = ss - ps
+    err = (ps - (ss - bb)) + (cs - bb)
+    off = err != 0
+    if off.any():
+        k, ss, err = i[off], ss[off], err[off]
+        flat[k] = np.nextafter(ss, ss + np.sign(err) * np.abs(ss))
+
+
+def _take(v, i):
+    return v.reshape(-1)[i] if isinstance(v, np.ndarray) and v.ndim else v
+
+
+def fma32_odd(a, b, c):
+    """fma32 for any result, float32 subnormals included: the float64 sum rounded to odd
+    (TwoSum's error says where it is inexact), which then rounds to float32 correctly."""
+    a, b, c = _up(a), _up(b), _up(c)
+    p = a * b
+    s = p + c
+    bb = s - p
+    err = (p - (s - bb)) + (c - bb)
+    even = (err != 0) & ((s.view(np.uint64) & np.uint64(1)) == 0)
+    if even.any():
+        s[even] = np.nextafter(s[even], (s + np.sign(err) * np.abs(s))[even])
+    return s.astype(_F32)
+
+
+def fma_float(a, b, c):
+    """a * b + c rounded once, for Python floats."""
+    if b == 1.0:
+        return a + c                       # a*1 is exact
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        return a * b + c                   # its sign: a*b rounds to -c exactly, or is a zero
+    try:
+        return float(exact)                # int / int: correctly rounded
+    except OverflowError:
+        return math.inf if exact > 0 else -math.inf
+
+
+def fma64(a, b, c):
+    """a * b + c rounded once, a a float64 array, b and c floats: exact in numpy for a few
+    elements, through the Numba loop (llvm.fma) for more."""
+    a = np.asarray(a, np.float64)
+    if a.size <= _FMA64_NUMPY_MAX:
+        return _fma64_numpy(a, b, c)
+    out = np.empty(a.shape, np.float64)
+    kernels().scale_shift_f64(a.reshape(-1), float(b), float(c), out.reshape(-1))
+    return out
+
+
+_FMA64_NUMPY_MAX = 256     # above: the Numba loop (its import and cache load cost ~0.3 s once)
+
+
+def _fma64_numpy(a, b, c):
+    """a * b + c rounded once (a: float64 array, b and c: floats), as a fused multiply-add.
+    The product is split exactly into hi + lo (Dekker), and `math.fsum` rounds hi + lo + c
+    correctly; elements where the split could overflow or underflow go through exact
+    rational arithmetic."""
+    a = np.asarray(a, np.float64)
+    split = 134217729.0                                   # 2**27 + 1
+    with np.errstate(all="ignore"):
+        ca = split * a
+        ah = ca - (ca - a)
+        al = a - ah
+        cb = split * b
+        bh = cb - (cb - b)
+        bl = b - bh
+        hi = a * b
+        lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl
+    safe = (np.abs(a) < 1e290) & (abs(b) < 1e290) & ((np.abs(hi) > 1e-280) | (hi == 0))
+    safe &= np.isfinite(hi) & math.isfinite(c) & (abs(c) < 1e300)
+    out = np.empty(a.size, np.float64)
+    idx = np.nonzero(safe)[0]
+    out[idx] = np.fromiter(map(math.fsum, zip(hi[idx].tolist(), lo[idx].tolist(),
+                                              [c] * idx.size)), np.float64, count=idx.size)
+    for k in np.nonzero(~safe)[0].tolist():
+        x = float(a[k])
+        if math.isfinite(x) and math.isfinite(b) and math.isfinite(c):
+            exact = Fraction(x) * Fraction(b) + Fraction(c)
+            try:
+                out[k] = float(exact)
+            except OverflowError:
+                out[k] = math.inf if exact > 0 else -math.inf
+        else:
+            with np.errstate(all="ignore"):
+                out[k] = np.float64(x) * b + c
+    return out

@@ -1,0 +1,212 @@
+"""The default generator, `Generator` and the uniform draws give torch's numbers for the same
+seed (tapegrad/mt19937.py, tapegrad/random.py): compared with torch where it is installed;
+the engine is also checked against the reference mt19937 without torch."""
+import numpy as np
+import pytest
+
+import tapegrad
+from tapegrad.mt19937 import MT19937, STATE_BYTES
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def values(t):
+    return np.asarray(t.detach().numpy() if hasattr(t, "detach") else t)
+
+
+def same(a, b):
+    a, b = np.ascontiguousarray(values(a)), np.ascontiguousarray(values(b))
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), (a, b)
+
+
+# -- the engine, without torch -------------------------------------------------------------------
+def _reference_mt19937(seed, k):
+    """The reference algorithm (Matsumoto & Nishimura's mt19937ar: init_genrand, genrand_int32)."""
+    mt = [0] * 624
+    mt[0] = seed
+    for i in range(1, 624):
+        mt[i] = (1812433253 * (mt[i - 1] ^ (mt[i - 1] >> 30)) + i) & 0xFFFFFFFF
+    out, idx = [], 624
+    for _ in range(k):
+        if idx >= 624:
+            for i in range(624):
+                y = (mt[i] & 0x80000000) | (mt[(i + 1) % 624] & 0x7FFFFFFF)
+                mt[i] = mt[(i + 397) % 624] ^ (y >> 1) ^ (0x9908B0DF if y & 1 else 0)
+            idx = 0
+        y = mt[idx]
+        idx += 1
+        y ^= y >> 11
+        y ^= (y << 7) & 0x9D2C5680
+        y ^= (y << 15) & 0xEFC60000
+        y ^= y >> 18
+        out.append(y)
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 5489, 10000, 2 ** 32 - 1])
+def test_engine_words_are_mt19937(seed):
+    e = MT19937(seed)
+    words = np.concatenate([e.u32(1), e.u32(700), e.u32(600)])   # across two twists
+    assert words.tolist() == _reference_mt19937(seed, 1301)
+
+
+def test_engine_u64_pairs_high_word_first():
+    a, b = MT19937(7), MT19937(7)
+    w = a.u32(6).astype(np.uint64)
+    assert b.u64(3).tolist() == ((w[0::2] << np.uint64(32)) | w[1::2]).tolist()
+
+
+def test_engine_state_round_trip_and_copy():
+    e = MT19937(123)
+    e.u32(5)
+    e.next_double_normal = 0.25
+    raw = e.state_bytes()
+    assert len(raw) == STATE_BYTES
+    f = MT19937()
+    f.set_state_bytes(raw)
+    assert f.state_bytes() == raw and f.next_double_normal == 0.25
+    c = e.copy()
+    assert c.u32(10).tolist() == e.u32(10).tolist()
+    fresh = MT19937(9).state_bytes()
+    assert MT19937(9).state_bytes() == fresh       # seeding is deterministic
+    assert fresh != MT19937(10).state_bytes()
+
+
+def test_seed_reproduces_and_state_restores():
+    tapegrad.manual_seed(3)
+    a = tapegrad.rand(5)
+    tapegrad.manual_seed(3)
+    state = tapegrad.get_rng_state()
+    assert state.dtype == tapegrad.uint8 and tuple(state.shape) == (STATE_BYTES,)
+    same(a, tapegrad.rand(5))
+    b = tapegrad.rand(7, dtype=tapegrad.float64)
+    tapegrad.set_rng_state(state)
+    tapegrad.rand(5)
+    same(b, tapegrad.rand(7, dtype=tapegrad.float64))
+
+
+def test_generator_api():
+    g = tapegrad.Generator()
+    assert g.initial_seed() == 67280421310721        # torch's default_rng_seed_val
+    assert g.manual_seed(-1) is g and g.initial_seed() == 2 ** 64 - 1
+    with pytest.raises(RuntimeError, match="manual_seed expected a long, but got float"):
+        g.manual_seed(1.5)
+    with pytest.raises(ValueError, match="Overflow when unpacking long long"):
+        g.manual_seed(2 ** 64)
+    tapegrad.manual_seed(1.5)                         # torch.manual_seed: int(seed)
+    assert tapegrad.initial_seed() == 1
+    s = g.seed()
+    assert g.initial_seed() == s
+    with pytest.raises(TypeError, match="RNG state must be a torch.ByteTensor"):
+        g.set_state(tapegrad.zeros(STATE_BYTES))
+    with pytest.raises(TypeError, match="expected a torch.ByteTensor, but got list"):
+        tapegrad.set_rng_state([0] * STATE_BYTES)
+    with pytest.raises(RuntimeError, match="size 5056 but found the input RNG state size to "
+                                           "be 10"):
+        g.set_state(tapegrad.zeros(10, dtype=tapegrad.uint8))
+    with pytest.raises(RuntimeError, match="Invalid mt19937 state"):
+        g.set_state(tapegrad.zeros(STATE_BYTES, dtype=tapegrad.uint8))
+    with pytest.raises(TypeError, match="argument 'generator' must be torch.Generator"):
+        tapegrad.rand(3, generator=5)
+
+
+def test_uniform_in_range_and_generator_independent():
+    g = tapegrad.Generator().manual_seed(0)
+    x = tapegrad.empty(10000, dtype=tapegrad.float64).uniform_(-2.0, 3.0, generator=g)
+    v = values(x)
+    assert v.min() >= -2.0 and v.max() < 3.0 and abs(v.mean() - 0.5) < 0.05
+    tapegrad.manual_seed(0)
+    before = tapegrad.get_rng_state()
+    tapegrad.rand(3, generator=g)
+    same(before, tapegrad.get_rng_state())       # the default generator did not move
+
+
+# -- against torch -------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 10000, 2 ** 40 + 3])
+def test_rand_and_state_match_torch(seed):
+    torch = _torch()
+    for m in (tapegrad, torch):
+        m.manual_seed(seed)
+    for size, dt in [((3,), "float32"), ((17, 5), "float32"), ((1000,), "float64"),
+                     ((2, 3, 4), "float64"), ((0,), "float32")]:
+        same(tapegrad.rand(*size, dtype=getattr(tapegrad, dt)),
+             torch.rand(*size, dtype=getattr(torch, dt)))
+        assert bytes(values(tapegrad.get_rng_state())) == bytes(torch.get_rng_state().numpy())
+
+
+def test_uniform_bounds_and_strided_tensors_match_torch():
+    torch = _torch()
+    out = []
+    for m in (tapegrad, torch):
+        m.manual_seed(5)
+        a = m.empty(1000).uniform_(-0.3, 0.7)               # one rounding (fma), as torch
+        b = m.empty(500, dtype=m.float64).uniform_(-1.2345, 3.3)
+        c = m.empty(3, 2).t()
+        c.uniform_(2.0, 5.5)                                # memory order
+        d = m.empty(4, 3, 2).permute(2, 0, 1)[:, 1:3]
+        d.uniform_()
+        out.append([a, b, c, d])
+    for x, y in zip(*out):
+        same(x, y)
+
+
+def test_torch_state_is_taken_and_given():
+    torch = _torch()
+    torch.manual_seed(11)
+    torch.rand(13)
+    tapegrad.set_rng_state(tapegrad.tensor(torch.get_rng_state().numpy(), dtype=tapegrad.uint8))
+    same(tapegrad.rand(40, dtype=tapegrad.float64), torch.rand(40, dtype=torch.float64))
+    torch.set_rng_state(torch.from_numpy(values(tapegrad.get_rng_state()).copy()))
+    same(tapegrad.rand(9), torch.rand(9))
+    g, h = tapegrad.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    assert bytes(values(g.get_state())) == bytes(h.get_state().numpy())
+    same(tapegrad.rand(6, generator=g), torch.rand(6, generator=h))
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.nn.Linear(7, 3),
+    lambda m: m.nn.Linear(7, 3, dtype=m.float64),
+    lambda m: m.nn.Conv2d(2, 4, 3),
+    lambda m: m.nn.Sequential(m.nn.Linear(4, 8), m.nn.Tanh(), m.nn.Linear(8, 1)),
+])
+def test_module_initialisation_matches_torch(make):
+    torch = _torch()
+    params = []
+    for m in (tapegrad, torch):
+        m.manual_seed(0)
+        params.append([p for p in make(m).parameters()])
+    for p, q in zip(*params):
+        same(p, q)
+
+
+@pytest.mark.parametrize("init, args", [("uniform_", (-0.5, 2.0)), ("xavier_uniform_", ()),
+                                        ("kaiming_uniform_", ()),
+                                        ("kaiming_uniform_", (0, "fan_out", "relu"))])
+def test_uniform_initialisers_match_torch(init, args):
+    torch = _torch()
+    out = []
+    for m in (tapegrad, torch):
+        m.manual_seed(2)
+        w = m.empty(6, 5)
+        getattr(m.nn.init, init)(w, *args)
+        out.append(w)
+    same(*out)
+
+
+def test_dataloader_shuffle_and_random_split_match_torch():
+    torch = _torch()
+    from torch.utils.data import DataLoader as TD, TensorDataset as TT, random_split as trs
+    from tapegrad.utils.data import DataLoader, TensorDataset, random_split
+    tapegrad.manual_seed(0)
+    torch.manual_seed(0)
+    for _ in range(2):     # two epochs: each draws a new order and a worker base seed
+        a = [b[0].tolist() for b in DataLoader(TensorDataset(tapegrad.arange(10.)),
+                                                batch_size=4, shuffle=True)]
+        b = [b[0].tolist() for b in TD(TT(torch.arange(10.)), batch_size=4, shuffle=True)]
+        assert a == b
+    parts = [list(s.indices) for s in random_split(range(10), [3, 7])]
+    assert parts == [list(s.indices) for s in trs(range(10), [3, 7])]
+    same(tapegrad.rand(4), torch.rand(4))
