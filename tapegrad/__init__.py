@@ -8,7 +8,8 @@
   autograd/    Variable, backward, grad, functional      errors.py    PyTorch's messages
   viz.py       to_dot: graph pictures (torchviz's look)  summary.py   tape_summary()
 """
-from .dtypes import (dtype, float32, float64, int64, int32, get_default_dtype, set_default_dtype,
+from .dtypes import (dtype, float32, float64, int64, int32, int16, int8, uint8,
+                     get_default_dtype, set_default_dtype,
                      promote_types, can_cast, finfo, iinfo)
 from .dtypes import torch_result_type as result_type
 from .dtypes import bool_ as bool  # noqa: A001  (torch.bool)
@@ -25,7 +26,7 @@ from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Gene
                      randint_like, randperm, normal, bernoulli, multinomial)
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
-                        inf, nan)
+                        inf, nan, ShortTensor, CharTensor, ByteTensor)
 from . import backends, cuda, func, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
 from .views import cat, stack
@@ -54,7 +55,8 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        atleast_1d, atleast_2d, atleast_3d, broadcast_to,
                        broadcast_tensors, broadcast_shapes, select, tensor_split, hsplit,
                        vsplit, dsplit, take_along_dim, diff, matrix_power, positive,
-                       float_power, signbit, is_floating_point, is_complex, is_nonzero,
+                       float_power, signbit, is_floating_point, is_signed, is_complex,
+                       is_nonzero,
                        ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations,
                        vander, real, imag, conj, conj_physical, resolve_conj, resolve_neg,
                        is_conj, is_neg)
@@ -81,6 +83,7 @@ float = float32  # noqa: A001
 double = float64
 long = int64
 int = int32  # noqa: A001
+short = int16
 __version__ = "0.1.0"
 
 

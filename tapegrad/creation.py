@@ -108,11 +108,27 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             data = [d._array() if isinstance(d, Tensor) else d for d in data]
             dt = D.get_default_dtype()
         arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
+        if dt in D.SMALL_INTS and not isinstance(data, np.ndarray):
+            arr = _checked_items(data, arr, dt)
     if arr.dtype.kind == "f" and arr.dtype.itemsize > dt.np.itemsize:
         arr = quiet(np.array, arr, dt.np)   # (a narrowing cast may overflow: inf, silently)
     else:
         arr = np.array(arr, dtype=dt.np, copy=True)
     return _leaf(arr, dt, requires_grad)
+
+
+def _checked_items(data, arr, dt):
+    """Python data for a small integer dtype, each item converted as torch checks it (uint8:
+    -1 -> 255, 300 raises): at once for all-int (or all-bool) data, else item by item."""
+    if arr.dtype.kind in "iub":
+        info = np.iinfo(dt.np)
+        lo = -info.max if dt is D.uint8 else info.min
+        if arr.dtype.kind != "b" and arr.size and (arr.min() < lo or arr.max() > info.max):
+            D.checked(int(arr.max() if arr.max() > info.max else arr.min()), dt, dt.name)
+        return arr.astype(dt.np)
+    flat = [D.checked(v.item() if isinstance(v, np.generic) else v, dt, dt.name)
+            for v in np.asarray(data, dtype=object).reshape(-1).tolist()]
+    return np.array(flat, dtype=dt.np).reshape(arr.shape)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -135,7 +151,8 @@ def from_numpy(arr):
 
 def _filled(size, value, dtype, requires_grad, fn=None):
     dt = dtype or D.get_default_dtype()
-    return _leaf(np.full(_size_args(size, fn), value, dtype=dt.np), dt, requires_grad)
+    return _leaf(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dt,
+                 requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
@@ -169,7 +186,7 @@ def _like(x, value, dtype, requires_grad, fn):
         raise TypeError(errors.EXPECTED_TENSOR.format(fn=fn, arg="input", pos=1,
                                                       got=type(x).__name__))
     dt = dtype or x._dtype
-    return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
+    return _leaf(np.full(x._shape, D.checked(value, dt), dtype=dt.np), dt, requires_grad)
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):

@@ -16,7 +16,7 @@ class dtype:
         self.np = np.dtype(npdt)
         self.is_floating_point = floating
         self.is_complex = False
-        self.is_signed = name != "bool"
+        self.is_signed = name not in ("bool", "uint8")
         self.itemsize = self.np.itemsize
         self._rank = rank  # kind category for promotion: 0 bool, 1 int, 2 float
 
@@ -29,11 +29,14 @@ class dtype:
 
 
 bool_ = dtype("bool", np.bool_, False, 0, "Bool")
+uint8 = dtype("uint8", np.uint8, False, 1, "Byte")
+int8 = dtype("int8", np.int8, False, 1, "Char")
+int16 = dtype("int16", np.int16, False, 1, "Short")
 int64 = dtype("int64", np.int64, False, 1, "Long")
 int32 = dtype("int32", np.int32, False, 1, "Int")
 float32 = dtype("float32", np.float32, True, 2, "Float")
 float64 = dtype("float64", np.float64, True, 2, "Double")
-ALL = (bool_, int32, int64, float32, float64)
+ALL = (bool_, uint8, int8, int16, int32, int64, float32, float64)
 BY_NP = {d.np: d for d in ALL}
 
 _default = [float32]
@@ -56,8 +59,44 @@ def from_numpy_dtype(npdt):
     d = BY_NP.get(np.dtype(npdt))
     if d is None:
         raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(npdt).name}. The only "
-                        "supported types are: float64, float32, int64, int32 and bool.")
+                        "supported types are: float64, float32, int64, int32, int16, int8, "
+                        "uint8, and bool.")
     return d
+
+
+def as_array(v, dt):
+    """`v` (an array or a Python number) as an array of dtype `dt`.  A Python int outside a
+    small integer dtype's range wraps around as torch's cast of a scalar does (uint8: 300 ->
+    44, -1 -> 255), where numpy would raise OverflowError."""
+    if dt.itemsize < 4 and not dt.is_floating_point and dt is not bool_ and \
+            isinstance(v, int) and not isinstance(v, bool):
+        return np.asarray(np.int64(v)).astype(dt.np)
+    return np.asarray(v, dtype=dt.np)
+
+
+SMALL_INTS = (uint8, int8, int16)
+
+
+def checked(v, dt, name=None):
+    """Python number `v` converted to small integer dtype `dt` as torch's checked scalar
+    conversion (fill values, torch.tensor's items): an int within [-max, max] (uint8) or
+    [min, max] wraps around into `dt`, a float is truncated if within [min, max]; anything
+    else raises torch's RuntimeError (`name`: the type as the message names it, uint8_t by
+    default).  Values for other dtypes are returned unchanged."""
+    if dt not in SMALL_INTS or isinstance(v, (bool, np.bool_)) or \
+            not isinstance(v, (int, float, np.integer, np.floating)):
+        return v
+    info = np.iinfo(dt.np)
+    if isinstance(v, (int, np.integer)):
+        v = int(v)
+        bad = v > info.max or v < (-info.max if dt is uint8 else info.min)
+    else:
+        v = float(v)
+        bad = v != v or not info.min <= v <= info.max
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {name or dt.name + '_t'} without "
+                           f"overflow")
+    return as_array(int(v), dt).item()
 
 
 def _promote_same_category(x, y):
@@ -65,6 +104,10 @@ def _promote_same_category(x, y):
         return x
     if x._rank != y._rank:
         return x if x._rank > y._rank else y
+    if x.is_signed != y.is_signed:
+        # uint8 with a signed integer: the signed type that holds both (uint8 + int8: int16)
+        s, u = (x, y) if x.is_signed else (y, x)
+        return s if s.itemsize > u.itemsize else int16
     return x if x.itemsize >= y.itemsize else y
 
 

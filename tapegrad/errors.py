@@ -92,7 +92,7 @@ class TracingError(RuntimeError):
 # ---- error-message builders (moved from tensor.py) ------------------------------------
 # C++ type names torch uses in some messages
 _C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
-           "bool": "bool"}
+           "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
 
 
 def _tname_legacy(t):
@@ -143,6 +143,7 @@ def _setitem_shape_error(value, target, dt, advanced):
 
 def _tname(dt):
     return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
             "bool": "bool"}[dt.name]
 
 

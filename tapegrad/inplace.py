@@ -15,7 +15,7 @@ from .ops import BY_CODE, OPS
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
 from .tape import bump_version, STATE, Tape, view_base
 from .tensor import Tensor, tensor_methods
-from .views import index_scatter
+from .views import index_array, index_scatter
 
 
 @tensor_methods
@@ -134,6 +134,8 @@ class _InplaceMethods:
                 bump_version(self)
                 return self
         b = other._array() if isinstance(other, Tensor) else other
+        if type(b) is int and self._dtype in D.SMALL_INTS:
+            b = D.as_array(b, self._dtype)    # (out of its range: wraps around, as torch)
         with np.errstate(all="ignore"):
             try:
                 new = fn(self._array(), b)
@@ -205,6 +207,7 @@ class _InplaceMethods:
                                    f"tensor with {value.dim()} dimensions.")
             recorded = lambda x, v: _binary(OPS["fill_tensor"].code, x, v)  # noqa: E731
         else:
+            value = D.checked(value, self._dtype)
             recorded = lambda x, v: _unary(OPS["fill"].code, x, float(v))  # noqa: E731
         return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
 
@@ -224,6 +227,7 @@ class _InplaceMethods:
         if STATE.enabled and self._recorded and self._tape is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
+        value = D.checked(value, self._dtype)
         recorded = self._check_inplace(value)
         kind = value._dtype if isinstance(value, Tensor) else None
         raw = value
@@ -231,7 +235,11 @@ class _InplaceMethods:
             value = value._array()
         if not isinstance(key, tuple):
             key = (key,)
-        key = tuple(k._array() if isinstance(k, Tensor) else k for k in key)
+        if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key) and \
+                not (isinstance(raw, Tensor) and raw.dim()):
+            raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
+                               "dtype unsigned char")
+        key = tuple(index_array(k) if isinstance(k, Tensor) else k for k in key)
         advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
         arr = self._materialize()
         try:

@@ -654,6 +654,7 @@ def multi_dot(tensors, *, out=None):
 def _c10(dt):
     """A dtype as c10 prints a caffe2 TypeMeta (float, double, long int, ...)."""
     return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
             "float16": "c10::Half", "bfloat16": "c10::BFloat16", "bool": "bool"}.get(
         dt.name, dt.name)
 

@@ -228,6 +228,9 @@ class _MathMethods:
                                 f"(min={type(b).__name__})")
         tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
         if not tensors:
+            if self._dtype in D.SMALL_INTS:   # int bounds: torch's checked conversion
+                min, max = (D.checked(b, self._dtype) if isinstance(b, int) else b
+                            for b in (min, max))
             return _record("clamp", DM.clamp, self, min, max)
         # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
         return _record("clamp_tensor", DM.clamp, self, min, max, edges=(self, min, max))
@@ -487,9 +490,12 @@ def _anyall(x, dim, keepdim, is_any):
     if _tracing(x) is None:   # eager: one numpy reduction
         arr = nz._array()
         red = (arr.any if is_any else arr.all)(axis=dims, keepdims=bool(keepdim))
+        if x._dtype is D.uint8:   # (torch keeps uint8 for a uint8 input: 0 or 1)
+            return Tensor._wrap(np.asarray(red, np.uint8), D.uint8)
         return Tensor._wrap(np.asarray(red), D.bool_)
     n = nz.sum(dims, keepdim=keepdim)
-    return n > 0 if is_any else n == math.prod(x.shape[d] for d in dims)
+    r = n > 0 if is_any else n == math.prod(x.shape[d] for d in dims)
+    return r.to(D.uint8) if x._dtype is D.uint8 else r
 
 
 def _amax_amin(x, dim, keepdim, is_max):

@@ -1,5 +1,6 @@
 """The rest of torch's namespace that autograd programs touch: the legacy tensor types
-(`FloatTensor`, `DoubleTensor`, `LongTensor`, `IntTensor`, `BoolTensor`: constructors,
+(`FloatTensor`, `DoubleTensor`, `LongTensor`, `IntTensor`, `ShortTensor`, `CharTensor`,
+`ByteTensor`, `BoolTensor`: constructors,
 `isinstance` and `.type(...)`), the constants `pi`, `e`, `inf`, `nan`, and
 Tensor's `new_*` / `type_as` / `ndimension` / `element_size` methods and its in-place random
 fills `uniform_` / `normal_` / `bernoulli_` / `random_` (torch's draws: the same seed gives
@@ -58,6 +59,9 @@ DoubleTensor = _legacy(D.float64)
 LongTensor = _legacy(D.int64)
 IntTensor = _legacy(D.int32)
 BoolTensor = _legacy(D.bool_)
+ShortTensor = _legacy(D.int16)
+CharTensor = _legacy(D.int8)
+ByteTensor = _legacy(D.uint8)
 
 
 @tensor_methods
@@ -81,7 +85,7 @@ class _NamespaceMethods:
     def _new_filled(self, size, value, dtype, device, requires_grad, fn):
         _device.check(device)
         dt = dtype or self._dtype
-        t = tensor(np.full(_size_args(size, fn), value, dtype=dt.np), dtype=dt)
+        t = tensor(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dtype=dt)
         return t.requires_grad_() if requires_grad else t
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):

@@ -2,6 +2,7 @@
 per-op fast path the generated scalar fast path falls back to), comparisons and `where`, dtype
 casts, reductions and matrix products."""
 import math
+import warnings
 
 import numpy as np
 
@@ -234,8 +235,8 @@ def _binary_general(code, x, y):
     op = BY_CODE[code]
     if op.name in ("div", "atan2") and not dt.is_floating_point:  # true division, as torch
         dt = D.get_default_dtype()
-    xa = np.asarray(xa, dtype=dt.np)
-    ya = np.asarray(ya, dtype=dt.np)
+    xa = D.as_array(xa, dt)
+    ya = D.as_array(ya, dt)
     try:
         with np.errstate(all="ignore"):
             out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
@@ -335,11 +336,21 @@ _NP_CMP = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greate
            "logical_or": np.logical_or, "logical_xor": np.logical_xor}   # (+ opsmath, #11)
 
 
+_WRAPPED_CMP = frozenset(("lt", "le", "gt", "ge", "eq", "ne"))
+
+
 def _compare(name, x, y):
     xa = x._array()
     ya = y._array() if isinstance(y, Tensor) else y
     if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
         return NotImplemented
+    if name in _WRAPPED_CMP and (x._dtype.itemsize < 4 or isinstance(y, Tensor) and
+                                 y._dtype.itemsize < 4) and isinstance(y, (Tensor, int)):
+        # a small integer type compares in the promoted dtype, as torch: an int operand
+        # outside its range wraps around (uint8 < 300 is uint8 < 44)
+        dt = D.torch_result_type(x, y)
+        if dt.itemsize < 4 and not dt.is_floating_point and dt is not D.bool_:
+            xa, ya = D.as_array(xa, dt), D.as_array(ya, dt)
     try:
         out = np.asarray(_NP_CMP[name](xa, ya))
     except ValueError:
@@ -355,11 +366,20 @@ def _compare(name, x, y):
     return t
 
 
+_WARNED_UINT8_WHERE = []
+
+
 def where(condition, input, other, _op="where"):
     """Elementwise `input if condition else other`: the branch-free way to select on values,
     which a recorded tape re-evaluates at every replay (an `if` would be baked in)."""
     cond = condition if isinstance(condition, Tensor) else tensor(condition)
-    if cond._dtype is not D.bool_:
+    if cond._dtype is D.uint8:   # (torch takes uint8 too, warning once a process)
+        if not _WARNED_UINT8_WHERE:
+            _WARNED_UINT8_WHERE.append(True)
+            warnings.warn("where received a uint8 condition tensor. This behavior is "
+                          "deprecated and will be removed in a future version of PyTorch. Use "
+                          "a boolean condition instead.", UserWarning, stacklevel=2)
+    elif cond._dtype is not D.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {cond._dtype.legacy}")
     ca = cond._array().astype(bool)
@@ -367,7 +387,9 @@ def where(condition, input, other, _op="where"):
     ya, yd, yc = _operand(other)
     _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
     dt = D.result_type((xd, xc), (yd, yc))
-    out = np.asarray(np.where(ca, np.asarray(xa, dt.np), np.asarray(ya, dt.np)), dtype=dt.np)
+    if dt in D.SMALL_INTS:    # a Python number: torch's checked conversion
+        xa, ya = (D.checked(v, dt) if c == 0 else v for v, c in ((xa, xc), (ya, yc)))
+    out = np.asarray(np.where(ca, D.as_array(xa, dt), D.as_array(ya, dt)), dtype=dt.np)
     tape = _record_start(input, other, cond)
     if tape is None:
         return Tensor._wrap(out, dt)

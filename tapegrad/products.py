@@ -40,7 +40,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 
 # ---- beta * input + alpha * product: addmv, addr, baddbmm, addbmm --------------------------
-_C_TYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int"}
+_C_TYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int",
+            "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t"}
 
 
 def _scale_args(dt, beta, alpha):

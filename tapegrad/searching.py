@@ -141,12 +141,15 @@ def argwhere(input):
     return _wrap(np.argwhere(input.detach().numpy()), D.int64)
 
 
+_INTEGERS = (D.uint8, D.int8, D.int16, D.int32, D.int64)
+
+
 def bincount(input, weights=None, minlength=0):
     """The count of each value of a 1-d non-negative integer tensor (length max + 1, at least
     minlength), or the sum of the `weights` at each value (float64, or weights' float
     dtype).  Not differentiable: with weights that require grad, torch's NotImplemented
     node, whose backward raises."""
-    if input.dtype not in (D.int32, D.int64):
+    if input.dtype not in _INTEGERS:
         raise _not_implemented("bincount_cpu", input.dtype)
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
@@ -241,7 +244,7 @@ def _integer_pair(name, input, other):
             raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
                             f"{type(x).__name__}")
     dt = D.result_type(_operand_dtype(input), _operand_dtype(other))
-    if dt not in (D.int32, D.int64):
+    if dt not in _INTEGERS:
         raise _not_implemented(f"{name}_cpu", dt)
     try:
         a, b = np.broadcast_arrays(_values(input, dt), _values(other, dt))

@@ -16,10 +16,10 @@ Loading maps only the known torch globals (the tensor and parameter rebuilders, 
 types, dtypes, Size, device, OrderedDict) and a few builtins to tapegrad's own: with
 `weights_only=True` (the default, as torch >= 2.6) anything else is refused, as torch's
 weights-only unpickler refuses it (`add_safe_globals` allows more); `weights_only=False` loads
-arbitrary pickles (never do it with a file you do not trust).  tapegrad has five dtypes
-(float32, float64, int64, int32, bool): a file holding another (float16, uint8, ...) raises
-NotImplementedError, as does torch's legacy pre-1.6 format.  `mmap=True` maps the storages
-from the file copy-on-write, as torch."""
+arbitrary pickles (never do it with a file you do not trust).  tapegrad has eight dtypes
+(float32, float64, int64, int32, int16, int8, uint8, bool): a file holding another (float16,
+bfloat16, complex, ...) raises NotImplementedError, as does torch's legacy pre-1.6 format.
+`mmap=True` maps the storages from the file copy-on-write, as torch."""
 import builtins
 import collections
 import contextlib
@@ -42,12 +42,12 @@ __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_g
 _ALIGN = 64
 _STORAGE = {d: d.legacy + "Storage" for d in D.ALL}           # tapegrad dtype -> torch name
 _BY_STORAGE = {name: d for d, name in _STORAGE.items()}
+_BY_NAME = {d.name: d for d in D.ALL} | {"short": D.int16}     # torch's dtype globals
 # torch's other storage types and dtypes: named in the refusal
-_OTHER_STORAGE = {"HalfStorage": "float16", "BFloat16Storage": "bfloat16", "ByteStorage": "uint8",
-                  "CharStorage": "int8", "ShortStorage": "int16",
+_OTHER_STORAGE = {"HalfStorage": "float16", "BFloat16Storage": "bfloat16",
                   "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
-                  "UntypedStorage": "uint8"}
-_OTHER_DTYPES = {"float16", "half", "bfloat16", "uint8", "int8", "int16", "short", "complex64",
+                  "UntypedStorage": "UntypedStorage"}
+_OTHER_DTYPES = {"float16", "half", "bfloat16", "complex64",
                  "complex128", "cfloat", "cdouble", "uint16", "uint32", "uint64",
                  "float8_e4m3fn", "float8_e5m2"}
 
@@ -239,9 +239,8 @@ def _safe(module, name):
             dt = _OTHER_STORAGE.get(name, name)
             raise NotImplementedError(f"tapegrad.load: the file holds torch.{dt} data, which "
                                       "tapegrad has no dtype for (it has float32, float64, "
-                                      "int64, int32 and bool)")
-        dt = {"float32": D.float32, "float64": D.float64, "int64": D.int64,
-              "int32": D.int32, "bool": D.bool_}.get(name)
+                                      "int64, int32, int16, int8, uint8 and bool)")
+        dt = _BY_NAME.get(name)
         if dt is not None:
             return dt
         return {"Size": Size, "device": devices.device}.get(name)

@@ -63,8 +63,10 @@ def _index_array(fn, index, name="index"):
     if not isinstance(index, Tensor):
         raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(index).__name__}")
     if index._dtype not in (D.int64, D.int32):
-        raise RuntimeError(f"{fn}(): Expected dtype int64 for {name}" if fn != "index_select"
-                           else "index_select(): Expected dtype int32 or int64 for index")
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index"
+                           if fn == "index_select" else
+                           "gather(): Expected dtype int32/int64 for index" if fn == "gather"
+                           else f"{fn}(): Expected dtype int64 for {name}")
     return index._array().astype(np.int64)
 
 
@@ -504,7 +506,8 @@ def triu(input, diagonal=0):
     return _triangle("triu", input, diagonal)
 
 
-_C_NAME = {D.int64: "long int", D.int32: "int", D.float32: "float", D.float64: "double"}
+_C_NAME = {D.int64: "long int", D.int32: "int", D.int16: "short int", D.int8: "signed char",
+           D.uint8: "unsigned char", D.float32: "float", D.float64: "double"}
 
 
 def masked_fill(input, mask, value):
@@ -525,6 +528,8 @@ def masked_fill(input, mask, value):
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
                                f"got tensor with {value.dim()} dimension(s).")
         name = "masked_fill_tensor"   # (needing no grad: torch's (None, 0) edge)
+    else:
+        value = D.checked(value, input._dtype)
     keep = (mask == False) if _tracing(mask) is not None else ~mask._array()  # noqa: E712
     return _where_mask(name, input, keep, value)
 
@@ -574,6 +579,7 @@ def index_fill(input, dim, index, value):
             raise NotImplementedError("tapegrad: index_fill with a value tensor that requires "
                                       "grad is not implemented")
         value = value.item()
+    value = D.checked(value, input._dtype)
     keep = np.ones(input._shape, bool)
     if input.dim():
         keep[(slice(None),) * d + (idx,)] = False

@@ -200,6 +200,9 @@ class Tensor(metaclass=_TensorMeta):
     def is_floating_point(self):
         return self._dtype.is_floating_point
 
+    def is_signed(self):
+        return self._dtype.is_signed
+
     @property
     def requires_grad(self):
         return self._recorded and not getattr(self, "_flags", 0) & NODIFF
@@ -430,6 +433,9 @@ class Tensor(metaclass=_TensorMeta):
 
     def __pow__(self, exponent):
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            if type(exponent) is int and not self._dtype.is_floating_point and \
+                    self._dtype is not D.bool_ and not self._recorded:
+                return _int_pow(self, exponent)
             return _fastpath.op_pow_scalar(self, float(exponent))
         return _fastpath.op_pow(self, exponent)
 
@@ -520,6 +526,17 @@ def _infer_shape(shape, numel):
 _new = super(_TensorMeta, Tensor).__call__
 _fastpath._new = _new
 _fastpath.Tensor = Tensor
+
+
+def _int_pow(x, exponent):
+    """An integer tensor to a Python int power, as torch: an integer of x's dtype (wrapping
+    around), negative exponents refused."""
+    if exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    exponent = D.checked(exponent, x._dtype)
+    with np.errstate(all="ignore"):
+        out = np.power(x._array(), D.as_array(exponent, x._dtype), dtype=x._dtype.np)
+    return Tensor._wrap(np.asarray(out, x._dtype.np), x._dtype)
 
 
 def _tensor_operand(fname, x, pos, name="other"):

@@ -4,6 +4,7 @@ views (transpose, permute, expand, slicing), indexing, the scatters that are the
 import math
 import operator
 import types
+import warnings
 
 import numpy as np
 
@@ -117,6 +118,24 @@ def _index_message(x, key, msg):
     return msg.replace(" for axis ", " for dimension ")
 
 
+_INDEX_INTS = (D.int64, D.int32, D.int16, D.int8)   # a 0-d one indexes as its int
+UINT8_INDEX = ("indexing with dtype tapegrad.uint8 is now deprecated, please use a dtype "
+               "tapegrad.bool instead.")
+
+
+def index_array(k):
+    """Tensor index `k` as numpy indexes with it, by torch's rules: a uint8 tensor is a mask
+    (deprecated: torch's warning), int8/int16 tensors are refused."""
+    dt = k._dtype
+    if dt is D.uint8:
+        if k._shape:   # (a 0-d one is a mask without the warning, as torch)
+            warnings.warn(UINT8_INDEX, UserWarning, stacklevel=4)
+        return k._array().astype(bool)
+    if dt is D.int8 or dt is D.int16:
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return k._array()
+
+
 def _index_numpy(x, key):
     bare = not isinstance(key, tuple)
     if bare:
@@ -130,7 +149,7 @@ def _index_numpy(x, key):
             _bake(k, "guard_value")  # indices become constants of the recorded tape
     # a Python bool is a 0-d mask (adds a dim of size 1 or 0: advanced indexing, IndexBackward0
     # as torch), never the int it subclasses
-    key = tuple((int(k.item()) if not k._shape and k._dtype in (D.int64, D.int32) else k._array())
+    key = tuple((int(k.item()) if not k._shape and k._dtype in _INDEX_INTS else index_array(k))
                 if isinstance(k, Tensor) else
                 np.asarray(k) if type(k) is bool else k for k in key)
     advanced = any(isinstance(k, (list, np.ndarray)) for k in key)

@@ -19,7 +19,8 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold"]
 
 _WORDS = {1: "one", 2: "two", 3: "three"}
-_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int"}
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char"}
 
 
 def _record(name, body, x, *args):

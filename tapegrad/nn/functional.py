@@ -213,6 +213,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 def _class_masks(input, target, weight, ignore_index):
     """The one-hot mask of `target` over the class dim of `input` (tensor ops, so a replay
     recomputes it) and the weight of each target (None: no weight and nothing ignored)."""
+    if target.dtype is D.uint8:   # (torch takes Byte targets too)
+        target = target.long()
     if target.dtype is not D.int64:
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{target.dtype.legacy}")

@@ -57,9 +57,7 @@ def fused():
 
 def _typename(obj):
     if isinstance(obj, Tensor):
-        return "tapegrad." + {"float32": "FloatTensor", "float64": "DoubleTensor",
-                              "int64": "LongTensor", "int32": "IntTensor",
-                              "bool": "BoolTensor"}.get(obj.dtype.name, "Tensor")
+        return f"tapegrad.{obj.dtype.legacy}Tensor"
     t = type(obj)
     return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
 
