@@ -81,12 +81,9 @@ class MT19937:
         words = fields[4:4 + N]
         normal_y, normal_valid = fields[4 + N + 1], fields[4 + N + 3]
         fn, f_valid = _TAIL.unpack_from(raw, _POD.size)
-        if left < 1 or left > N:
-            raise RuntimeError("The legacy_pod.left parameter of the RNG state must be in the "
-                               "range [1, 624]")
-        if nxt > N:
-            raise RuntimeError("The legacy_pod.next parameter of the RNG state must be in the "
-                               "range [0, 624]")
+        nxt &= 0xFFFFFFFF               # (torch keeps it as uint32)
+        if not (seeded and 1 <= left <= N and nxt <= N):
+            raise RuntimeError("Invalid mt19937 state")
         pos = N if left == 1 else nxt
         self._py = _pyrandom.Random()
         self._py.setstate((3, tuple(w & 0xFFFFFFFF for w in words) + (pos,), None))
