@@ -164,3 +164,25 @@ def test_linspace_halves_meet_exactly():
     assert v[0] == -1.0 and v[-1] == 1.0 and np.array_equal(v, -v[::-1])
     assert tg.linspace(0.5, 3.7, 5, dtype=tg.int64).tolist() == [0, 0, 1, 2, 3]
     assert tg.linspace(2.0, 9.0, 1).tolist() == [2.0] and tg.linspace(0, 1, 0).numel() == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_arange_matches_torch_bit_for_bit(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    cases = [(0.0, 1.0, 0.1), (-1.0, 1.0, 0.5), (1.0, 0.0, -0.25), (0.0, 40000 * 0.37, 0.37)]
+    for _ in range(40):
+        a, s = rng.uniform(-10, 10), rng.uniform(0.01, 1.3) * rng.choice([-1, 1])
+        cases.append((a, a + s * int(rng.integers(1, 300)), s))
+    for a, b, s in cases:
+        want = torch.arange(a, b, s, dtype=getattr(torch, dtype)).numpy()
+        got = tg.arange(a, b, s, dtype=getattr(tg, dtype)).numpy()
+        assert got.shape == want.shape and np.array_equal(got, want), (a, b, s)
+
+
+def test_float_arange_is_computed_in_double():
+    # each value rounds a double to float32 once: 0.1 * 3 in double is 0.30000000000000004,
+    # float32(that) is float32(0.3), not 3 * float32(0.1)
+    v = tg.arange(0.0, 0.35, 0.1).numpy()
+    assert v.dtype == np.float32 and v[3] == np.float32(0.1 * 3)
+    assert tg.arange(0.0, 1.0, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
