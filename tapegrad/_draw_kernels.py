@@ -91,13 +91,12 @@ def affine_fma(v, mean, std):
         v[i] = fma64(v[i], std, mean)
 
 
-# ---- uniform_ ------------------------------------------------------------------------------------
+# ---- exact.fma64 over arrays (uniform_'s x * (to - from) + from, arange, cauchy_ ...) ------
 @njit(cache=True)
-def scale_shift_f64(x, span, low, out):
-    """out[i] = fma(x[i], span, low): torch's float64 uniform_ `x * (to - from) + from`, which
-    its compiler contracts into one rounding (span = to - from, rounded first)."""
-    for i in range(x.shape[0]):
-        out[i] = fma64(x[i], span, low)
+def fma_f64(a, b, c, out):
+    """out[i] = a[i] * b[i] + c[i] rounded once (1-d float64 arrays of one length)."""
+    for i in range(a.shape[0]):
+        out[i] = fma64(a[i], b[i], c[i])
 
 
 # ---- randperm's shuffles (each swap reads what the previous ones wrote: no array operation) --

@@ -104,13 +104,13 @@ def fma_float(a, b, c):
 
 
 def fma64(a, b, c):
-    """a * b + c rounded once, a a float64 array, b and c floats: exact in numpy for a few
-    elements, through the Numba loop (llvm.fma) for more."""
-    a = np.asarray(a, np.float64)
+    """a * b + c rounded once, element-wise over float64 arrays or numbers (broadcast): exact
+    in numpy for a few elements, through the Numba loop (llvm.fma) for more."""
+    a, b, c = np.broadcast_arrays(np.asarray(a, _F64), np.asarray(b, _F64), np.asarray(c, _F64))
     if a.size <= _FMA64_NUMPY_MAX:
-        return _fma64_numpy(a, b, c)
-    out = np.empty(a.shape, np.float64)
-    kernels().scale_shift_f64(a.reshape(-1), float(b), float(c), out.reshape(-1))
+        return _fma64_numpy(a, b, c).reshape(a.shape)
+    out = np.empty(a.shape, _F64)
+    kernels().fma_f64(np.ravel(a), np.ravel(b), np.ravel(c), out.reshape(-1))
     return out
 
 
@@ -118,11 +118,10 @@ _FMA64_NUMPY_MAX = 256     # above: the Numba loop (its import and cache load co
 
 
 def _fma64_numpy(a, b, c):
-    """a * b + c rounded once (a: float64 array, b and c: floats), as a fused multiply-add.
-    The product is split exactly into hi + lo (Dekker), and `math.fsum` rounds hi + lo + c
-    correctly; elements where the split could overflow or underflow go through exact
-    rational arithmetic."""
-    a = np.asarray(a, np.float64)
+    """fma64 in numpy (a, b, c: float64 arrays of one shape): the products split exactly into
+    hi + lo (Dekker), `math.fsum` rounds hi + lo + c correctly; elements where the split
+    could overflow or underflow go through exact rational arithmetic."""
+    a, b, c = np.ravel(a), np.ravel(b), np.ravel(c)
     split = 134217729.0                                   # 2**27 + 1
     with np.errstate(all="ignore"):
         ca = split * a
@@ -133,21 +132,21 @@ def _fma64_numpy(a, b, c):
         bl = b - bh
         hi = a * b
         lo = ((ah * bh - hi) + ah * bl + al * bh) + al * bl
-    safe = (np.abs(a) < 1e290) & (abs(b) < 1e290) & ((np.abs(hi) > 1e-280) | (hi == 0))
-    safe &= np.isfinite(hi) & math.isfinite(c) & (abs(c) < 1e300)
-    out = np.empty(a.size, np.float64)
+    safe = (np.abs(a) < 1e290) & (np.abs(b) < 1e290) & ((np.abs(hi) > 1e-280) | (hi == 0))
+    safe &= np.isfinite(hi) & np.isfinite(c) & (np.abs(c) < 1e300)
+    out = np.empty(a.size, _F64)
     idx = np.nonzero(safe)[0]
     out[idx] = np.fromiter(map(math.fsum, zip(hi[idx].tolist(), lo[idx].tolist(),
-                                              [c] * idx.size)), np.float64, count=idx.size)
+                                              c[idx].tolist())), _F64, count=idx.size)
     for k in np.nonzero(~safe)[0].tolist():
-        x = float(a[k])
-        if math.isfinite(x) and math.isfinite(b) and math.isfinite(c):
-            exact = Fraction(x) * Fraction(b) + Fraction(c)
+        x, y, z = float(a[k]), float(b[k]), float(c[k])
+        if math.isfinite(x) and math.isfinite(y) and math.isfinite(z):
+            exact = Fraction(x) * Fraction(y) + Fraction(z)
             try:
                 out[k] = float(exact)
             except OverflowError:
                 out[k] = math.inf if exact > 0 else -math.inf
         else:
             with np.errstate(all="ignore"):
-                out[k] = np.float64(x) * b + c
+                out[k] = np.float64(x) * y + z
     return out

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import devices as _device, discrete_draws, dtypes as D, normal_draws
 from .creation import _leaf
-from .exact import fma32, kernels
+from .exact import fma32, fma64
 from .grad_mode import is_grad_enabled as _grad_enabled
 from .mt19937 import MT19937, STATE_BYTES
 from .tensor import _size_args, Tensor
@@ -47,6 +47,9 @@ class Generator:
     def __init__(self, device="cpu"):
         self.device = _device.check(device)
         self._engine = MT19937(DEFAULT_SEED)
+
+    def __repr__(self):
+        return f"<tapegrad._C.Generator object at {id(self):#x}>"    # (torch's repr)
 
     def manual_seed(self, seed):
         self._engine.reseed(_seed_value(seed, "manual_seed"))
@@ -93,11 +96,7 @@ class Generator:
             span = np.float32(np.float32(high) - low)
         if low == 0 and span == 1:
             return x
-        if x.dtype == np.float32:
-            return fma32(x, span, low)
-        out = np.empty_like(x)
-        kernels().scale_shift_f64(x, span, low, out)
-        return out
+        return (fma32 if x.dtype == np.float32 else fma64)(x, span, low)
 
     def _normal(self, n, np_dtype, mean=0.0, std=1.0, contiguous=True):
         return normal_draws.normal(self._engine, n, np.dtype(np_dtype).type, mean, std,

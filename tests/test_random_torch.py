@@ -210,3 +210,34 @@ def test_dataloader_shuffle_and_random_split_match_torch():
     parts = [list(s.indices) for s in random_split(range(10), [3, 7])]
     assert parts == [list(s.indices) for s in trs(range(10), [3, 7])]
     same(tapegrad.rand(4), torch.rand(4))
+
+
+def test_seeded_training_run_follows_torch():
+    """A whole seeded program, written once for either module: random inputs, default layer
+    initialisation, dropout, a shuffled DataLoader and SGD give torch's losses (to float32
+    round-off: BLAS and elementwise functions may differ in the last bit)."""
+    torch = _torch()
+
+    def run(m):
+        from importlib import import_module
+        data = import_module(m.__name__ + ".utils.data")
+        m.manual_seed(0)
+        X = m.randn(64, 5)
+        Y = (X[:, :1] * 2 - X[:, 1:2]).tanh() + 0.1 * m.randn(64, 1)
+        model = m.nn.Sequential(m.nn.Linear(5, 16), m.nn.ReLU(), m.nn.Dropout(0.2),
+                                m.nn.Linear(16, 1))
+        opt = m.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        loader = data.DataLoader(data.TensorDataset(X, Y), batch_size=16, shuffle=True)
+        losses = []
+        for _ in range(3):
+            for xb, yb in loader:
+                opt.zero_grad()
+                loss = m.nn.functional.mse_loss(model(xb), yb)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+        return np.array(losses), m.rand(3).tolist()
+
+    (ours, after_ours), (theirs, after_theirs) = run(tapegrad), run(torch)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+    assert after_ours == after_theirs      # the same number of draws was consumed
