@@ -138,6 +138,8 @@ del _name, _f
 from . import special  # noqa: E402  (torch.special)
 from .special import xlogy, sinc, logit, mvlgamma, i0  # noqa: E402
 from .scatter_reduce import scatter, scatter_reduce, index_reduce  # noqa: E402,F811
+from .inplace_more import (nextafter, masked_scatter, index_put,  # noqa: E402
+                           copysign)  # (and Tensor's t_, eq_, index_put_...)
 
 # Loaded on first use (as attributes, by import statements): distributions' 40 families,
 # save/load (tapegrad/serialization.py), testing and utils.data (tapegrad/utils) are ~40

@@ -17,6 +17,7 @@ from .ops import BY_CODE, mentions
 from .kinds import (DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .dtypes import from_numpy_dtype
+from .graph import node_for
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .tape import _SAVES, _DIFFERENTIABLE, clear_cells
 from .tensor import Tensor, _new
@@ -447,6 +448,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             reach = r.reach
             for node, (src, snode) in tape.imports.items():
                 if node < r.n and reach[node]:
+                    _check_import_shape(tape, node, src, snode, r.n)
                     pending.setdefault(src, []).append((snode, r.grad_of(node, -1).copy()))
         if run_inputs:
             _run_inputs(done, inputs)
@@ -555,6 +557,33 @@ def _retained(done, inputs, grads, roots):
             elif ran[node] or reach[node] and node == root:
                 _collect(out, t, r.result_of(node, t.shape))
     return list(out.values())
+
+
+def _nd_shape(tape, n):
+    """Entry n's shape when it holds more than one element (else None: not stored)."""
+    nds = tape.nds
+    if nds is None or nds.size[n] == 1:
+        return None
+    return tuple(int(s) for s in nds.shp[n, :nds.nd[n]])
+
+
+def _check_import_shape(tape, node, src, snode, n):
+    """torch's engine check of a gradient against its node's input: a tensor whose shape an
+    in-place view op changed under no_grad (`y.t_()`) keeps its old node, and a gradient of
+    the new shape that does not expand to the old one is refused, naming the node that
+    computed it."""
+    got, want = _nd_shape(tape, node), _nd_shape(src, snode)
+    if got is None or want is None or got == want:
+        return
+    if len(want) <= len(got) and all(w in (1, g) for w, g in zip(want[::-1], got[::-1])):
+        return     # torch sums it to the node's shape (squeeze_ / unsqueeze_)
+    ia, ib = tape.dependencies(n)[:2]
+    uses = np.flatnonzero((ia == node) | (ib == node))
+    e = int(uses[0]) if len(uses) else node
+    name = node_for(tape, e).name() if len(uses) else "ImportBackward"
+    k = 0 if not len(uses) or ia[e] == node else 1
+    raise RuntimeError(f"Function {name} returned an invalid gradient at index {k} - got "
+                       f"{list(got)} but expected shape compatible with {list(want)}")
 
 
 def graph_marks(roots):

@@ -591,6 +591,7 @@ class Tape:
             fn = node_for(self, node)
         elif ref is not None and ref() is not None:
             fn = ref().grad_fn
+            shape = ref()._shape   # torch's saved input is the tensor: its sizes now (t_())
         made = ""
         if fn is not None:
             # torch's spelling: MulBackward0 -> Mul, FillBackward2 -> Fill2
