@@ -1,11 +1,22 @@
-"""add / sub / rsub with `alpha` (torch's `add(input, other, *, alpha=1)`).
+"""add / sub / rsub with `alpha` (torch's `add(input, other, *, alpha=1)`), and div with
+`rounding_mode`.
 
 `x.add(y, alpha=k)` is recorded as `x + y * k` (two entries: the gradient of y is k * g), and
 the sum's entry shows torch's one node: AddBackward0 / SubBackward0 / RsubBackward0 whose
 edges are x's and y's (not the product's); a Python-number `other` is an empty edge, as torch
-wraps it in a tensor when alpha is given.  alpha == 1 takes the operators' own path."""
+wraps it in a tensor when alpha is given.  alpha == 1 takes the operators' own path.
+
+`x.div(y, rounding_mode=m)`: with m None the true quotient, shown as torch's DivBackward2;
+with "trunc" or "floor" the rounded quotient, whose gradient torch defines as zero: the
+value plus zero(x) (and zero(y)), shown as DivBackward2 with x's and y's edges."""
+from . import dtypes as D
+from .floordiv import rounded_div
 from .graph import show_edges
+from .ndops import _unary
+from .ops import OPS
 from .tensor import Tensor, tensor_methods
+
+_UNSET = object()
 
 
 def _integral(v):
@@ -49,8 +60,41 @@ def _with_alpha(x, other, alpha, name):
     return _shown(r, name, (x, other))
 
 
+def _rounded(x, other, mode):
+    if mode not in ("trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{mode}'")
+    plain = other.detach() if isinstance(other, Tensor) else other
+    r = rounded_div(x.detach(), plain, mode)
+    inputs = [t for t in (x, other) if isinstance(t, Tensor) and t._recorded]
+    if not inputs or not r._dtype.is_floating_point:
+        return r
+    for t in inputs:     # zero gradients, as torch's DivBackward2 gives
+        # NOTE: -0.0 is the additive identity (-0.0 + x is x for every x, -0.0 included);
+        # adding +0.0 would turn a -0.0 quotient into +0.0
+        z = -_unary(OPS["zero"].code, t)
+        r = r + (z if z._dtype is r._dtype else z.to(r._dtype))
+    return _shown(r, "DivBackward2", (x, other))
+
+
 @tensor_methods
 class _Methods:
+    def div(self, other, *, rounding_mode=_UNSET):
+        """self / other; with rounding_mode "trunc" or "floor" rounded toward zero or -inf
+        (DivBackward0; DivBackward2 when a rounding_mode is given, None included)."""
+        if rounding_mode is _UNSET:
+            return self.__truediv__(other)
+        if rounding_mode is None:
+            return _shown(self.__truediv__(other), "DivBackward2", (self, other))
+        return _rounded(self, other, rounding_mode)
+
+    divide = div
+
+    def div_(self, other, *, rounding_mode=_UNSET):
+        if rounding_mode is _UNSET:
+            return self._inplace_div(other)
+        return self.divide_(other, rounding_mode=rounding_mode)
+
     def add(self, other, *, alpha=1):
         """self + alpha * other (AddBackward0)."""
         if alpha == 1 and not isinstance(alpha, bool):

@@ -2,14 +2,15 @@
 kernels compute it (integers: Python's floor division, a zero divisor refused; floating
 point: c10's div_floor from fmod, so inf // 2 is nan), with torch's promotion.  torch has no
 derivative for it: an input that requires grad gets torch's NotImplemented node
-(tapegrad/nodiff.py), whose backward raises."""
+(tapegrad/nodiff.py), whose backward raises.  `rounded_div`: the values of torch's
+div(rounding_mode="trunc" / "floor")."""
 import numpy as np
 
 from . import dtypes as D, errors, nodiff
 from .fpstate import quiet
 from .tensor import Tensor, tensor_methods
 
-__all__ = ["floor_divide"]
+__all__ = ["floor_divide", "rounded_div"]
 
 
 def _operand(x):
@@ -81,3 +82,23 @@ class _FloorDivideMethods:
 
     def __ifloordiv__(self, other):
         return self.floor_divide_(other)
+
+
+def rounded_div(a, b, mode):
+    """torch.div(a, b, rounding_mode=mode) for mode 'trunc' or 'floor' (no gradient)."""
+    if mode == "floor":
+        return floor_divide(a, b)
+    dt = D.result_type(_operand(a), _operand(b))
+    if dt is D.bool_:
+        raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
+    x = np.asarray(a._array() if isinstance(a, Tensor) else a).astype(dt.np)
+    y = np.asarray(b._array() if isinstance(b, Tensor) else b).astype(dt.np)
+    with np.errstate(all="ignore"):
+        if dt.is_floating_point:
+            out = np.trunc(x / y)
+        else:
+            if (y == 0).any():
+                raise RuntimeError("ZeroDivisionError")
+            q = np.floor_divide(x, y)
+            out = q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0)))
+    return Tensor._wrap(np.asarray(out, dt.np), dt)

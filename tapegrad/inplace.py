@@ -167,7 +167,8 @@ class _InplaceMethods:
     def mul_(self, other):
         return self._inplace(np.multiply, other, Tensor.__mul__, np.multiply)
 
-    def div_(self, other):
+    def _inplace_div(self, other):
+        """self /= other (div_ without rounding_mode: tapegrad/arith.py)."""
         return self._inplace(np.true_divide, other, Tensor.__truediv__, np.true_divide)
 
     def pow_(self, exponent):
@@ -271,7 +272,7 @@ class _InplaceMethods:
     __iadd__ = add_
     __isub__ = sub_
     __imul__ = mul_
-    __itruediv__ = div_
+    __itruediv__ = _inplace_div
 
 
 # The unrecorded in-place update of a one-element float tensor (`p -= lr * p.grad` under

@@ -26,7 +26,7 @@ from . import dtypes as D
 from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views
 from .errors import _cast_error, _check_broadcast, _inplace_shape_error
-from .floordiv import floor_divide
+from .floordiv import rounded_div
 from .graph import _edged_class, name_entry
 from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
@@ -172,7 +172,8 @@ def _zero_grad_result(x, o, value):
                       Tensor._wrap(np.zeros((), x._dtype.np), x._dtype))
     c = value if value._dtype is x._dtype else value.to(x._dtype)
     if isinstance(o, Tensor) and o._recorded:
-        c = _unary(OPS["zero"].code, o) + c
+        # NOTE: -0.0, the additive identity: +0.0 would turn a -0.0 result into +0.0
+        c = -_unary(OPS["zero"].code, o) + c
         if c._dtype is not x._dtype:
             c = c.to(x._dtype)
     return _binary(OPS["copy"].code, x, c)
@@ -205,26 +206,6 @@ def _comparison_(op):
     return method
 
 
-def _rounded_div(a, b, mode):
-    """torch.div(a, b, rounding_mode=mode) for mode 'trunc' or 'floor' (no gradient)."""
-    if mode == "floor":
-        return floor_divide(a, b)
-    dt = D.result_type(_operand(a), _operand(b))
-    if dt is D.bool_:
-        raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
-    x = np.asarray(a._array() if isinstance(a, Tensor) else a).astype(dt.np)
-    y = np.asarray(b._array() if isinstance(b, Tensor) else b).astype(dt.np)
-    with np.errstate(all="ignore"):
-        if dt.is_floating_point:
-            out = np.trunc(x / y)
-        else:
-            if (y == 0).any():
-                raise RuntimeError("ZeroDivisionError")
-            q = np.floor_divide(x, y)
-            out = q + ((np.remainder(x, y) != 0) & ((x < 0) != (y < 0)))
-    return Tensor._wrap(np.asarray(out, dt.np), dt)
-
-
 _UNSET = object()
 
 
@@ -251,7 +232,7 @@ class _InplaceNoGradMethods:
         dt = D.result_type(_operand(self), _operand(other))
         if dt.is_floating_point and not self._dtype.is_floating_point:
             raise _cast_error(dt, self._dtype)
-        return _without_grad(self, other, lambda a, b: _rounded_div(a, b, rounding_mode),
+        return _without_grad(self, other, lambda a, b: rounded_div(a, b, rounding_mode),
                              "DivBackward2", (other,))
 
     def logical_and_(self, other):

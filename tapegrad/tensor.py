@@ -449,7 +449,7 @@ class Tensor(metaclass=_TensorMeta):
 
     # (add, sub, subtract with torch's alpha: tapegrad/arith.py)
     mul = multiply = __mul__
-    div = divide = true_divide = __truediv__
+    true_divide = __truediv__     # (div and divide, with rounding_mode: tapegrad/arith.py)
 
     @property
     def output_nr(self):

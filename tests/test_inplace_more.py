@@ -5,6 +5,7 @@ values, dtypes, shapes, strides, versions, grad_fn names and edges, gradients an
 Then torch-free tests of the same behaviour, and of what raises NotImplementedError."""
 import math
 
+import numpy as np
 import pytest
 
 import tapegrad
@@ -799,3 +800,41 @@ def test_resize_shrinks_in_place():
     x.resize_(3)
     assert x.tolist() == [1.0, 2.0, 3.0] and x._version == 2
     assert tapegrad.empty(0).resize_(2, 3).shape == (2, 3)
+
+
+@pytest.mark.parametrize("mode", ["unset", None, "trunc", "floor"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_div_rounding_modes_as_torch(mode, dtype):
+    """div / divide / div_ with rounding_mode: values, grad_fn names (DivBackward2 whenever a
+    mode is given, None included), zero gradients for the rounded quotients."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        kw = {} if mode == "unset" else {"rounding_mode": mode}
+        floating = dtype != "int64"
+        a = m.tensor([7, -7, 5, -0.0 if floating else 0][:4], dtype=getattr(m, dtype),
+                     requires_grad=floating)
+        b = m.tensor([2, 2, -3, 4], dtype=getattr(m, dtype), requires_grad=floating)
+        outs = [a.div(b, **kw), m.divide(a, 3, **kw), m.div(a, b, **kw)]
+        names = [o.grad_fn.name() if o.grad_fn else None for o in outs]
+        if floating:
+            sum(o.sum() for o in outs).backward()
+            grads = [a.grad.tolist(), b.grad.tolist()]
+        else:
+            grads = []
+        c = m.tensor([7, -7], dtype=getattr(m, dtype))
+        c.div_(2, **kw) if dtype != "int64" or mode in ("trunc", "floor") else None
+        return [o.tolist() for o in outs], [str(o.dtype) for o in outs], names, c.tolist(), grads
+    ours, theirs = run(tapegrad), run(torch)
+    assert str(ours[:4]).replace("tapegrad", "torch") == str(theirs[:4])
+    # (float32 gradients: tapegrad's n-d sweep accumulates in float64, torch in float32)
+    np.testing.assert_allclose(np.array(ours[4]), np.array(theirs[4]), rtol=1e-6)
+
+
+def test_div_rounding_mode_errors():
+    x = tapegrad.tensor([1.0])
+    with pytest.raises(RuntimeError, match="div expected rounding_mode to be one of None, "
+                                           "'trunc', or 'floor' but found 'up'"):
+        x.div(2, rounding_mode="up")
+    assert tapegrad.tensor([-7.0]).div(2, rounding_mode="floor").tolist() == [-4.0]
+    assert tapegrad.tensor([-7.0]).div(2, rounding_mode="trunc").tolist() == [-3.0]
