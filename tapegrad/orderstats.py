@@ -209,16 +209,23 @@ def _type_name(v):
     return "Tensor" if isinstance(v, Tensor) else type(v).__name__
 
 
-def _quantile(fn, input, q, dim, keepdim, interpolation, ignore_nan):
-    args = [input, q] + ([dim] if dim is not None else [])
+_METHOD_SIG = ("{fn}() received an invalid combination of arguments - got ({got}), but "
+               "expected one of:\n * (Tensor q, int dim = None, bool keepdim = False, *, str "
+               "interpolation = \"linear\")\n * (float q, int dim = None, bool keepdim = False, "
+               "*, str interpolation = \"linear\")\n")
+
+
+def _quantile(fn, input, q, dim, keepdim, interpolation, ignore_nan, method=False):
+    args = ([] if method else [input]) + [q] + ([dim] if dim is not None else []) \
+        + ([keepdim] if keepdim is not False else [])
     bad = (not isinstance(input, Tensor)
            or not (isinstance(q, Tensor) or (isinstance(q, (int, float))
                                              and not isinstance(q, bool)))
            or not (dim is None or (hasattr(dim, "__index__") and not isinstance(dim, bool)))
            or not isinstance(keepdim, bool) or not isinstance(interpolation, str))
     if bad:
-        raise TypeError(_SIG.replace("quantile()", f"{fn}()").format(
-            got=", ".join(_type_name(v) for v in args)))
+        sig = _METHOD_SIG if method else _SIG.replace("quantile()", "{fn}()")
+        raise TypeError(sig.format(fn=fn, got=", ".join(_type_name(v) for v in args)))
     if not isinstance(q, Tensor):
         q = float(q)
         if not 0 <= q <= 1:
@@ -477,10 +484,10 @@ def pdist(input, p=2):
 @tensor_methods
 class _OrderMethods:
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
-        return quantile(self, q, dim, keepdim, interpolation=interpolation)
+        return _quantile("quantile", self, q, dim, keepdim, interpolation, False, True)
 
     def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
-        return nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+        return _quantile("nanquantile", self, q, dim, keepdim, interpolation, True, True)
 
     def nanmedian(self, dim=None, keepdim=False):
         return nanmedian(self, dim, keepdim)

@@ -149,6 +149,9 @@ def test_quantile_errors_as_torch():
         lambda m: m.quantile(m.tensor(x), [0.5]),
         lambda m: m.nanquantile(m.tensor(x), -0.1),
         lambda m: m.quantile(m.tensor(3.0), 0.5, dim=1),
+        lambda m: m.nanquantile(m.tensor(x), "a"), lambda m: m.tensor(x).quantile("a"),
+        lambda m: m.tensor(x).nanquantile(0.5, 0, 1),
+        lambda m: m.quantile(m.tensor(x), 0.5, 0, 1),
     ])
 
 
