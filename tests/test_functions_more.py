@@ -285,6 +285,7 @@ def test_pdist_without_torch():
         assert tapegrad.autograd.gradcheck(lambda a: tapegrad.pdist(a, p), (t,))
     d = tapegrad.pdist(tapegrad.tensor(x, requires_grad=True))
     assert type(d.grad_fn).__name__ == "PdistBackward0"
+    assert tapegrad.nn.functional.pdist is tapegrad.pdist   # as torch's
 
 
 # ---- the top-level forms of nn.functional's functions -------------------------------------

@@ -18,6 +18,7 @@ from ..creation import arange, full, tensor as _tensor_of
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..grad_mode import no_grad
+from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from .. import decomps_math as DM
 from ..random import default_generator
 from ..views import cat, KIND_OPS
@@ -48,7 +49,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
            "feature_alpha_dropout", "prelu", "threshold",
            "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
-           "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss"]
+           "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pdist"]
 __all__ += _conv_all + _pooling_all + _attention_all
 
 _REDUCTIONS = ("none", "mean", "sum")
