@@ -64,6 +64,11 @@ CharTensor = _legacy(D.int8)
 ByteTensor = _legacy(D.uint8)
 
 
+# the C type names torch's Cauchy error spells
+_C_TYPE_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                 "uint8": "unsigned char", "bool": "bool"}
+
+
 @tensor_methods
 class _NamespaceMethods:
     """Tensor's `new_*` constructors (self's dtype unless given), `type_as`, `ndimension`,
@@ -165,6 +170,10 @@ class _NamespaceMethods:
 
     def exponential_(self, lambd=1.0, *, generator=None):
         gen = generator_of(generator, "exponential_")
+        if not self._dtype.is_floating_point:
+            raise RuntimeError(f"Exponential distribution is a continuous probability "
+                               f"distribution. dtype must be a floating point but you specified "
+                               f"{self._dtype.legacy}")
         if not lambd > 0:
             raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
         return self._fill_random(discrete_draws.exponential_(gen._engine, self.numel(), lambd,
@@ -179,8 +188,24 @@ class _NamespaceMethods:
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
         gen = generator_of(generator, "cauchy_")
+        if not self._dtype.is_floating_point:
+            raise RuntimeError(f"Cauchy distribution is a continuous probability distribution. "
+                               f"dtype must be a floating point but you specified "
+                               f"{_C_TYPE_NAMES.get(self._dtype.name, self._dtype.name)}")
         return self._fill_random(discrete_draws.cauchy_(gen._engine, self.numel(), median,
                                                         sigma, self._dtype.np))
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """exp of normal draws N(mean, std^2): torch's serial kernel (double draws, libm's exp,
+        rounded to the dtype)."""
+        gen = generator_of(generator, "log_normal_")
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+        if not self._dtype.is_floating_point:
+            raise NotImplementedError(f'"log_normal_cpu" not implemented for '
+                                      f"'{self._dtype.legacy}'")
+        v = gen._normal(self.numel(), np.float64, mean, std, contiguous=False)
+        return self._fill_random(np.fromiter(map(math.exp, v.tolist()), np.float64, v.size))
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return multinomial(self, num_samples, replacement, generator=generator)
