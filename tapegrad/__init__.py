@@ -26,6 +26,7 @@ from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Gene
                      randint_like, randperm, normal, bernoulli, multinomial)
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
+                        layout, strided,
                         inf, nan, ShortTensor, CharTensor, ByteTensor)
 from . import backends, cuda, func, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
