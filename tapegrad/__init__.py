@@ -105,7 +105,8 @@ for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "ab
               "negative", "reciprocal", "square", "sum", "mean", "reshape", "transpose", "t",
               "unsqueeze", "squeeze", "flatten", "permute", "clone", "mm", "mv", "dot",
               "detach", "numel", "add", "sub", "mul", "div", "pow", "subtract", "multiply",
-              "divide", "true_divide", "max", "min", "split", "chunk", "unbind"):
+              "divide", "true_divide", "max", "min", "split", "chunk", "unbind",
+              "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk"):
     globals()[_name] = _fn(_name)
 
 
