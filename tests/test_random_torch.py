@@ -306,3 +306,24 @@ def test_sampler_errors_as_torch():
         tapegrad.empty(3).random_(5, 2)
     with pytest.raises(RuntimeError, match="cannot sample n_sample > prob_dist.size"):
         tapegrad.tensor([0.5, 0.5]).multinomial(3)
+
+
+def test_worker_processes_draw_as_torch():
+    """Random draws inside Dataset.__getitem__ in 2 worker processes (each seeded with the
+    loader's base seed + its id) and the shuffled order give torch's batches."""
+    torch = _torch()
+
+    def run(m):
+        from importlib import import_module
+        data = import_module(m.__name__ + ".utils.data")
+
+        class Noisy(data.Dataset):
+            def __len__(self):
+                return 8
+
+            def __getitem__(self, i):
+                return m.rand(2) + i
+        m.manual_seed(0)
+        loader = data.DataLoader(Noisy(), batch_size=2, shuffle=True, num_workers=2)
+        return [b.tolist() for b in loader], m.rand(1).tolist()
+    assert run(tapegrad) == run(torch)
