@@ -21,8 +21,10 @@ needs, so that afterwards `engine.state_bytes()` equals torch's `get_rng_state()
   own implementation, not the C library's).
 
 The loops run in Python, one value at a time (see tests/test_gamma_draws.py for timings).
-Not reproduced: float16/bfloat16 (torch.poisson takes them; here they are refused), and NaN
-parameters (torch's loops never end on some of them; here they raise).
+Not reproduced: float16/bfloat16 (torch.poisson takes them; tapegrad has no such dtypes), and
+a NaN binomial count (torch's loop never ends; here it raises).  Special values otherwise
+follow C: NaN and negative concentrations give the smallest normal, an infinite Poisson rate
+INT64_MIN.
 """
 import ctypes
 import ctypes.util
@@ -82,19 +84,21 @@ def _check_float(arr, name):
 # ---- gamma ---------------------------------------------------------------------------------------
 def _gamma_one(draws, alpha, single):
     """sample_gamma<scalar_t, double>(alpha) before the cast: a float (double).
-    single: scalar_t is float (alpha a float32 value)."""
+    single: scalar_t is float (alpha a float32 value).  IEEE results where Python's math
+    would raise (a NaN or negative concentration gives NaN, as torch's loop then does)."""
     scale = 1.0
     if alpha < 1.0:
         if alpha == 0.0:
             return 0.0
         inv = float(_F32(1.0) / _F32(alpha)) if single else 1.0 / alpha
-        scale *= math.pow(1.0 - draws.uniform(), inv)
+        scale *= _pow(1.0 - draws.uniform(), inv)
         alpha = float(_F32(alpha) + _F32(1.0)) if single else alpha + 1.0
     d = float(_F32(alpha) - _F32(_THIRD_F)) if single else alpha - _THIRD_F
-    if not d > 0:
-        raise RuntimeError(f"standard gamma: invalid concentration {alpha!r} (torch's "
-                           "sampler would not terminate)")
-    c = 1.0 / math.sqrt(9.0 * d)
+    nine_d = 9.0 * d
+    if nine_d > 0:
+        c = 1.0 / math.sqrt(nine_d)
+    else:                                   # 1 / sqrt(0) = inf; sqrt(< 0) and NaN: NaN
+        c = math.inf if nine_d == 0 else math.nan
     uniform, normal, log = draws.uniform, draws.normal, math.log
     while True:
         while True:
@@ -107,8 +111,35 @@ def _gamma_one(draws, alpha, single):
         xx = x * x
         if u < 1.0 - _C0331 * xx * xx:
             return scale * d * v
-        if log(u) < 0.5 * xx + d * (1.0 - v + log(v)):
+        if log(u) < 0.5 * xx + d * (1.0 - v + _log(v)):
             return scale * d * v
+
+
+def _pow(x, y):
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        return math.inf
+
+
+def _log(x):
+    """C's log: -inf at 0, NaN below."""
+    if x > 0 or x != x:
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
+
+
+def _int64(k):
+    """static_cast<int64_t>(double) as x86-64 does it: out of range, inf and NaN give
+    INT64_MIN."""
+    if k != k or not -9.223372036854775808e18 <= k < 9.223372036854775808e18:
+        return -(1 << 63)
+    return int(k)
+
+
+def _floor(x):
+    """math.floor as a float, inf and NaN passing through."""
+    return float(math.floor(x)) if math.isfinite(x) else x
 
 
 def standard_gamma(engine, alpha):
@@ -121,9 +152,10 @@ def standard_gamma(engine, alpha):
     draws = _Draws(engine)
     tiny = float(np.finfo(alpha.dtype).tiny)
     out = np.empty(alpha.size, alpha.dtype)
-    for i, a in enumerate(alpha.reshape(-1).tolist()):
-        g = _gamma_one(draws, a, single)
-        out[i] = max(tiny, g) if not single else max(tiny, float(_F32(g)))
+    with np.errstate(all="ignore"):
+        for i, a in enumerate(alpha.reshape(-1).tolist()):
+            g = _gamma_one(draws, a, single)
+            out[i] = max(tiny, g) if not single else max(tiny, float(_F32(g)))
     return out.reshape(alpha.shape)
 
 
@@ -242,14 +274,15 @@ def _poisson_one(draws, lam):
             U = uniform() - 0.5
             V = uniform()
             us = 0.5 - abs(U)
-            k = math.floor((2 * a / us + b) * U + lam + 0.43)
+            # (us == 0: U = -0.5 and a > 0, so k = -inf)
+            k = _floor((2 * a / us + b) * U + lam + 0.43) if us else -math.inf
             if us >= 0.07 and V <= vr:
-                return k
+                return _int64(k)
             if k < 0 or (us < 0.013 and V > us):
                 continue
-            if ((math.log(V) + log_invalpha - math.log(a / (us * us) + b))
+            if ((_log(V) + log_invalpha - math.log(a / (us * us) + b))
                     <= (-lam + k * loglam - _lgamma(k + 1.0))):
-                return k
+                return _int64(k)
     if lam == 0:
         return 0
     enlam = math.exp(-lam)
@@ -269,9 +302,7 @@ def poisson(engine, rates):
     rates = np.asarray(rates)
     _check_float(rates, "poisson")
     flat = rates.reshape(-1).tolist()
-    if any(not v >= 0 for v in flat):      # (torch raises on the first, having drawn before)
-        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    draws = _Draws(engine)
+    draws = _Draws(engine)      # (a negative or NaN rate raises there, as torch's check)
     out = np.array([_poisson_one(draws, lam) for lam in flat], np.float64)
     return out.astype(rates.dtype).reshape(rates.shape)
 
@@ -332,6 +363,8 @@ def _btrs(draws, count, prob, single):
         U = uniform() - 0.5
         V = uniform()
         us = 0.5 - abs(U)
+        if not us:              # U = -0.5 and a > 0: k = -inf, rejected
+            continue
         k = math.floor((2 * a / us + b) * U + c)
         if single:
             k = float(_F32(k))
@@ -339,7 +372,7 @@ def _btrs(draws, count, prob, single):
             continue
         if us >= 0.07 and V <= v_r:
             return k
-        V = log(V * alpha / (a / (us * us) + b))
+        V = _log(V * alpha / (a / (us * us) + b))
         if single:
             cmk = _F32(count) - _F32(k)                       # count - k in float
             cmk1 = float(cmk + _F32(1))
