@@ -24,6 +24,7 @@ from .creation import torch_range as range  # noqa: A004  (torch.range)
 from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
                      default_generator, initial_seed, get_rng_state, set_rng_state, randint,
                      randint_like, randperm, normal, bernoulli, multinomial)
+from .samplers import poisson, binomial, _standard_gamma, _sample_dirichlet
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
                         layout, strided,
