@@ -24,8 +24,10 @@ from .creation import torch_range as range  # noqa: A004  (torch.range)
 from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
                      default_generator, initial_seed, get_rng_state, set_rng_state, randint,
                      randint_like, randperm, normal, bernoulli, multinomial)
+from .samplers import poisson, binomial, _standard_gamma, _sample_dirichlet
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
+                        layout, strided,
                         inf, nan, ShortTensor, CharTensor, ByteTensor)
 from . import backends, cuda, func, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
@@ -110,7 +112,8 @@ for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "ab
               "negative", "reciprocal", "square", "sum", "mean", "reshape", "transpose", "t",
               "unsqueeze", "squeeze", "flatten", "permute", "clone", "mm", "mv", "dot",
               "detach", "numel", "add", "sub", "mul", "div", "pow", "subtract", "multiply",
-              "divide", "true_divide", "max", "min", "split", "chunk", "unbind"):
+              "divide", "true_divide", "max", "min", "split", "chunk", "unbind",
+              "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk"):
     globals()[_name] = _fn(_name)
 
 

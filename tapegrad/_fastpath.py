@@ -1278,16 +1278,16 @@ def op_atan2(self, other):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _binary(74, self, other)
+            return _binary(76, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
         try:
             v = atan2(sv, other)
         except (ArithmeticError, ValueError):
-            return _binary(74, self, other)
+            return _binary(76, self, other)
         if type(v) is not float:
-            return _binary(74, self, other)
+            return _binary(76, self, other)
         r = _new()
         r._v = v
         r._dtype = self._dtype
@@ -1310,7 +1310,7 @@ def op_atan2(self, other):
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
-            tape.op[n] = 74
+            tape.op[n] = 76
             tape.ia[n] = s
             tape.cst[n] = other
             tape.val[n] = v
@@ -1323,20 +1323,20 @@ def op_atan2(self, other):
             r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
-        return _binary(74, self, other)
+        return _binary(76, self, other)
     ov = other._v
     if other._dtype is not self._dtype:
-        return _binary(74, self, other)
+        return _binary(76, self, other)
     if type(ov) is not float:
         if ov.size != 1:
-            return _binary(74, self, other)
+            return _binary(76, self, other)
         ov = float(ov.item())
     try:
         v = atan2(sv, ov)
     except (ArithmeticError, ValueError):
-        return _binary(74, self, other)
+        return _binary(76, self, other)
     if type(v) is not float:
-        return _binary(74, self, other)
+        return _binary(76, self, other)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -1373,7 +1373,7 @@ def op_atan2(self, other):
                 n = tape.n
                 if n >= tape.lim:
                     tape.grow()
-                tape.op[n] = 74
+                tape.op[n] = 76
                 tape.ia[n] = s
                 tape.ib[n] = o
                 tape.val[n] = v
@@ -1400,7 +1400,7 @@ def op_atan2(self, other):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 74
+        tape.op[n] = 76
         tape.ia[n] = s
         tape.ib[n] = o
         tape.cst[n] = c
@@ -1419,16 +1419,16 @@ def op_hypot(self, other):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _binary(75, self, other)
+            return _binary(77, self, other)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     to = type(other)
     if to is float or to is int:   # a Python number: folded into the entry (cst)
         try:
             v = hypot(sv, other)
         except (ArithmeticError, ValueError):
-            return _binary(75, self, other)
+            return _binary(77, self, other)
         if type(v) is not float:
-            return _binary(75, self, other)
+            return _binary(77, self, other)
         r = _new()
         r._v = v
         r._dtype = self._dtype
@@ -1451,7 +1451,7 @@ def op_hypot(self, other):
             n = tape.n
             if n >= tape.lim:
                 tape.grow()
-            tape.op[n] = 75
+            tape.op[n] = 77
             tape.ia[n] = s
             tape.cst[n] = other
             tape.val[n] = v
@@ -1464,20 +1464,20 @@ def op_hypot(self, other):
             r._recorded = False
         return r
     if to is not Tensor and to is not Parameter:
-        return _binary(75, self, other)
+        return _binary(77, self, other)
     ov = other._v
     if other._dtype is not self._dtype:
-        return _binary(75, self, other)
+        return _binary(77, self, other)
     if type(ov) is not float:
         if ov.size != 1:
-            return _binary(75, self, other)
+            return _binary(77, self, other)
         ov = float(ov.item())
     try:
         v = hypot(sv, ov)
     except (ArithmeticError, ValueError):
-        return _binary(75, self, other)
+        return _binary(77, self, other)
     if type(v) is not float:
-        return _binary(75, self, other)
+        return _binary(77, self, other)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -1514,7 +1514,7 @@ def op_hypot(self, other):
                 n = tape.n
                 if n >= tape.lim:
                     tape.grow()
-                tape.op[n] = 75
+                tape.op[n] = 77
                 tape.ia[n] = s
                 tape.ib[n] = o
                 tape.val[n] = v
@@ -1541,7 +1541,7 @@ def op_hypot(self, other):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 75
+        tape.op[n] = 77
         tape.ia[n] = s
         tape.ib[n] = o
         tape.cst[n] = c
@@ -2255,100 +2255,10 @@ def op_log1p(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(82, self, 0.0)
-        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    try:
-        v = log1p_c(sv)
-    except (ArithmeticError, ValueError):
-        return _unary(82, self, 0.0)
-    r = _new()
-    r._v = v
-    r._dtype = self._dtype
-    r._shape = self._shape
-    if self._recorded:
-        tape = STATE.tape
-        if tape.sealed:
-            tape = open_tape(self)
-            if tape is None:   # grad mode is off
-                r._tape = None
-                r._recorded = False
-                return r
-        st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
-        else:
-            s = input_node(tape, self)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 82
-        tape.ia[n] = s
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
-    return r
-
-
-def op_expm1(self):
-    sv = self._v
-    if type(sv) is not float:
-        if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(83, self, 0.0)
-        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    try:
-        v = expm1_c(sv)
-    except (ArithmeticError, ValueError):
-        return _unary(83, self, 0.0)
-    r = _new()
-    r._v = v
-    r._dtype = self._dtype
-    r._shape = self._shape
-    if self._recorded:
-        tape = STATE.tape
-        if tape.sealed:
-            tape = open_tape(self)
-            if tape is None:   # grad mode is off
-                r._tape = None
-                r._recorded = False
-                return r
-        st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
-        else:
-            s = input_node(tape, self)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 83
-        tape.ia[n] = s
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
-    return r
-
-
-def op_log2(self):
-    sv = self._v
-    if type(sv) is not float:
-        if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(84, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = log2_c(sv)
+        v = log1p_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(84, self, 0.0)
     r = _new()
@@ -2386,14 +2296,14 @@ def op_log2(self):
     return r
 
 
-def op_log10(self):
+def op_expm1(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(85, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = log10_c(sv)
+        v = expm1_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(85, self, 0.0)
     r = _new()
@@ -2431,17 +2341,15 @@ def op_log10(self):
     return r
 
 
-def op_exp2(self):
+def op_log2(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(86, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = exp2(sv)
+        v = log2_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(86, self, 0.0)
-    if type(v) is not float:
         return _unary(86, self, 0.0)
     r = _new()
     r._v = v
@@ -2478,14 +2386,14 @@ def op_exp2(self):
     return r
 
 
-def op_tan(self):
+def op_log10(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(87, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = tan_c(sv)
+        v = log10_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(87, self, 0.0)
     r = _new()
@@ -2523,15 +2431,17 @@ def op_tan(self):
     return r
 
 
-def op_asin(self):
+def op_exp2(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(88, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = asin_c(sv)
+        v = exp2(sv)
     except (ArithmeticError, ValueError):
+        return _unary(88, self, 0.0)
+    if type(v) is not float:
         return _unary(88, self, 0.0)
     r = _new()
     r._v = v
@@ -2568,14 +2478,14 @@ def op_asin(self):
     return r
 
 
-def op_acos(self):
+def op_tan(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(89, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = acos_c(sv)
+        v = tan_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(89, self, 0.0)
     r = _new()
@@ -2613,14 +2523,14 @@ def op_acos(self):
     return r
 
 
-def op_atan(self):
+def op_asin(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(90, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = atan_c(sv)
+        v = asin_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(90, self, 0.0)
     r = _new()
@@ -2658,14 +2568,14 @@ def op_atan(self):
     return r
 
 
-def op_sinh(self):
+def op_acos(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(91, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = sinh_c(sv)
+        v = acos_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(91, self, 0.0)
     r = _new()
@@ -2703,14 +2613,14 @@ def op_sinh(self):
     return r
 
 
-def op_cosh(self):
+def op_atan(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(92, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = cosh_c(sv)
+        v = atan_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(92, self, 0.0)
     r = _new()
@@ -2748,14 +2658,14 @@ def op_cosh(self):
     return r
 
 
-def op_asinh(self):
+def op_sinh(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(93, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = asinh_c(sv)
+        v = sinh_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(93, self, 0.0)
     r = _new()
@@ -2793,14 +2703,14 @@ def op_asinh(self):
     return r
 
 
-def op_acosh(self):
+def op_cosh(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(94, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = acosh_c(sv)
+        v = cosh_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(94, self, 0.0)
     r = _new()
@@ -2838,14 +2748,14 @@ def op_acosh(self):
     return r
 
 
-def op_atanh(self):
+def op_asinh(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(95, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = atanh_c(sv)
+        v = asinh_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(95, self, 0.0)
     r = _new()
@@ -2883,17 +2793,15 @@ def op_atanh(self):
     return r
 
 
-def op_erf(self):
+def op_acosh(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(96, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = erf(sv)
+        v = acosh_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(96, self, 0.0)
-    if type(v) is not float:
         return _unary(96, self, 0.0)
     r = _new()
     r._v = v
@@ -2930,17 +2838,15 @@ def op_erf(self):
     return r
 
 
-def op_erfc(self):
+def op_atanh(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(97, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = erfc(sv)
+        v = atanh_c(sv)
     except (ArithmeticError, ValueError):
-        return _unary(97, self, 0.0)
-    if type(v) is not float:
         return _unary(97, self, 0.0)
     r = _new()
     r._v = v
@@ -2977,14 +2883,14 @@ def op_erfc(self):
     return r
 
 
-def op_erfinv(self):
+def op_erf(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(98, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = erfinv(sv)
+        v = erf(sv)
     except (ArithmeticError, ValueError):
         return _unary(98, self, 0.0)
     if type(v) is not float:
@@ -3024,14 +2930,14 @@ def op_erfinv(self):
     return r
 
 
-def op_lgamma(self):
+def op_erfc(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(99, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = lgamma(sv)
+        v = erfc(sv)
     except (ArithmeticError, ValueError):
         return _unary(99, self, 0.0)
     if type(v) is not float:
@@ -3071,14 +2977,14 @@ def op_lgamma(self):
     return r
 
 
-def op_digamma(self):
+def op_erfinv(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(100, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = digamma(sv)
+        v = erfinv(sv)
     except (ArithmeticError, ValueError):
         return _unary(100, self, 0.0)
     if type(v) is not float:
@@ -3118,14 +3024,14 @@ def op_digamma(self):
     return r
 
 
-def op_rsqrt(self):
+def op_lgamma(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(101, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = 1.0 / sqrt_c(sv)
+        v = lgamma(sv)
     except (ArithmeticError, ValueError):
         return _unary(101, self, 0.0)
     if type(v) is not float:
@@ -3165,14 +3071,14 @@ def op_rsqrt(self):
     return r
 
 
-def op_floor(self):
+def op_digamma(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(102, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = floor(sv)
+        v = digamma(sv)
     except (ArithmeticError, ValueError):
         return _unary(102, self, 0.0)
     if type(v) is not float:
@@ -3212,14 +3118,14 @@ def op_floor(self):
     return r
 
 
-def op_ceil(self):
+def op_rsqrt(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(103, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = ceil(sv)
+        v = 1.0 / sqrt_c(sv)
     except (ArithmeticError, ValueError):
         return _unary(103, self, 0.0)
     if type(v) is not float:
@@ -3259,14 +3165,14 @@ def op_ceil(self):
     return r
 
 
-def op_trunc(self):
+def op_floor(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(104, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = trunc(sv)
+        v = floor(sv)
     except (ArithmeticError, ValueError):
         return _unary(104, self, 0.0)
     if type(v) is not float:
@@ -3306,14 +3212,14 @@ def op_trunc(self):
     return r
 
 
-def op_round(self):
+def op_ceil(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(105, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = rint(sv)
+        v = ceil(sv)
     except (ArithmeticError, ValueError):
         return _unary(105, self, 0.0)
     if type(v) is not float:
@@ -3353,18 +3259,18 @@ def op_round(self):
     return r
 
 
-def op_round_decimals(self, c):
+def op_trunc(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(106, self, c)
+            return _unary(106, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = rint(sv * 10.0 ** c) / 10.0 ** c if c >= 0.0 else rint(sv / 10.0 ** -c) * 10.0 ** -c
+        v = trunc(sv)
     except (ArithmeticError, ValueError):
-        return _unary(106, self, c)
+        return _unary(106, self, 0.0)
     if type(v) is not float:
-        return _unary(106, self, c)
+        return _unary(106, self, 0.0)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -3389,7 +3295,6 @@ def op_round_decimals(self, c):
             tape.grow()
         tape.op[n] = 106
         tape.ia[n] = s
-        tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3401,14 +3306,14 @@ def op_round_decimals(self, c):
     return r
 
 
-def op_frac(self):
+def op_round(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(107, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = sv - trunc(sv)
+        v = rint(sv)
     except (ArithmeticError, ValueError):
         return _unary(107, self, 0.0)
     if type(v) is not float:
@@ -3448,18 +3353,18 @@ def op_frac(self):
     return r
 
 
-def op_sgn(self):
+def op_round_decimals(self, c):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(108, self, 0.0)
+            return _unary(108, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = sign(sv)
+        v = rint(sv * 10.0 ** c) / 10.0 ** c if c >= 0.0 else rint(sv / 10.0 ** -c) * 10.0 ** -c
     except (ArithmeticError, ValueError):
-        return _unary(108, self, 0.0)
+        return _unary(108, self, c)
     if type(v) is not float:
-        return _unary(108, self, 0.0)
+        return _unary(108, self, c)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -3484,6 +3389,101 @@ def op_sgn(self):
             tape.grow()
         tape.op[n] = 108
         tape.ia[n] = s
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_frac(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(109, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = sv - trunc(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(109, self, 0.0)
+    if type(v) is not float:
+        return _unary(109, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 109
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_sgn(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(110, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = sign(sv)
+    except (ArithmeticError, ValueError):
+        return _unary(110, self, 0.0)
+    if type(v) is not float:
+        return _unary(110, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 110
+        tape.ia[n] = s
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape
@@ -3499,104 +3499,10 @@ def op_entr(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(200, self, 0.0)
-        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    try:
-        v = where(sv > 0.0, -sv * log_c(sv), where(sv < 0.0, log_c(0.0 * sv), sv * 0.0))
-    except (ArithmeticError, ValueError):
-        return _unary(200, self, 0.0)
-    if type(v) is not float:
-        return _unary(200, self, 0.0)
-    r = _new()
-    r._v = v
-    r._dtype = self._dtype
-    r._shape = self._shape
-    if self._recorded:
-        tape = STATE.tape
-        if tape.sealed:
-            tape = open_tape(self)
-            if tape is None:   # grad mode is off
-                r._tape = None
-                r._recorded = False
-                return r
-        st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
-        else:
-            s = input_node(tape, self)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 200
-        tape.ia[n] = s
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
-    return r
-
-
-def op_sinc(self):
-    sv = self._v
-    if type(sv) is not float:
-        if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(201, self, 0.0)
-        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
-    try:
-        v = where(sv == 0.0, 1.0, sin_c(3.141592653589793 * sv) / (3.141592653589793 * sv))
-    except (ArithmeticError, ValueError):
-        return _unary(201, self, 0.0)
-    if type(v) is not float:
-        return _unary(201, self, 0.0)
-    r = _new()
-    r._v = v
-    r._dtype = self._dtype
-    r._shape = self._shape
-    if self._recorded:
-        tape = STATE.tape
-        if tape.sealed:
-            tape = open_tape(self)
-            if tape is None:   # grad mode is off
-                r._tape = None
-                r._recorded = False
-                return r
-        st = self._tape
-        if st is tape:
-            s = self._node
-        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
-            s = self._lnode
-        else:
-            s = input_node(tape, self)
-        n = tape.n
-        if n >= tape.lim:
-            tape.grow()
-        tape.op[n] = 201
-        tape.ia[n] = s
-        tape.val[n] = v
-        tape.n = n + 1
-        r._tape = tape
-        r._node = n
-        r._recorded = True
-    else:
-        r._tape = None
-        r._recorded = False
-    return r
-
-
-def op_ndtri(self):
-    sv = self._v
-    if type(sv) is not float:
-        if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(202, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = 1.4142135623730951 * erfinv(2.0 * sv - 1.0)
+        v = where(sv > 0.0, -sv * log_c(sv), where(sv < 0.0, log_c(0.0 * sv), sv * 0.0))
     except (ArithmeticError, ValueError):
         return _unary(202, self, 0.0)
     if type(v) is not float:
@@ -3636,14 +3542,14 @@ def op_ndtri(self):
     return r
 
 
-def op_log_ndtr(self):
+def op_sinc(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
             return _unary(203, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > 0.0, log1p_c(-0.5 * erfc(sv * 0.7071067811865476)), where(sv < -20.0, -0.5 * sv * sv - log_c(-sv) - 0.9189385332046727 + log1p_c(-1.0 / (sv * sv) + 3.0 / (sv * sv * sv * sv) - 15.0 / (sv * sv * sv * sv * sv * sv) + 105.0 / (sv * sv * sv * sv * sv * sv * sv * sv)), log_c(0.5 * erfc(-sv * 0.7071067811865476))))
+        v = where(sv == 0.0, 1.0, sin_c(3.141592653589793 * sv) / (3.141592653589793 * sv))
     except (ArithmeticError, ValueError):
         return _unary(203, self, 0.0)
     if type(v) is not float:
@@ -3683,18 +3589,18 @@ def op_log_ndtr(self):
     return r
 
 
-def op_logit(self, c):
+def op_ndtri(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(204, self, c)
+            return _unary(204, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = log_c(sv / (1.0 - sv)) if c < 0.0 else log_c(where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv)) / (1.0 - where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv))))
+        v = 1.4142135623730951 * erfinv(2.0 * sv - 1.0)
     except (ArithmeticError, ValueError):
-        return _unary(204, self, c)
+        return _unary(204, self, 0.0)
     if type(v) is not float:
-        return _unary(204, self, c)
+        return _unary(204, self, 0.0)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -3719,6 +3625,100 @@ def op_logit(self, c):
             tape.grow()
         tape.op[n] = 204
         tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_log_ndtr(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(205, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv > 0.0, log1p_c(-0.5 * erfc(sv * 0.7071067811865476)), where(sv < -20.0, -0.5 * sv * sv - log_c(-sv) - 0.9189385332046727 + log1p_c(-1.0 / (sv * sv) + 3.0 / (sv * sv * sv * sv) - 15.0 / (sv * sv * sv * sv * sv * sv) + 105.0 / (sv * sv * sv * sv * sv * sv * sv * sv)), log_c(0.5 * erfc(-sv * 0.7071067811865476))))
+    except (ArithmeticError, ValueError):
+        return _unary(205, self, 0.0)
+    if type(v) is not float:
+        return _unary(205, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 205
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_logit(self, c):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(206, self, c)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = log_c(sv / (1.0 - sv)) if c < 0.0 else log_c(where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv)) / (1.0 - where(sv < c, c, where(sv > 1.0 - c, 1.0 - c, sv))))
+    except (ArithmeticError, ValueError):
+        return _unary(206, self, c)
+    if type(v) is not float:
+        return _unary(206, self, c)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 206
+        tape.ia[n] = s
         tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
@@ -3735,14 +3735,14 @@ def op_rad2deg(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(229, self, 0.0)
+            return _unary(231, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
         v = sv * 57.29577951308232
     except (ArithmeticError, ValueError):
-        return _unary(229, self, 0.0)
+        return _unary(231, self, 0.0)
     if type(v) is not float:
-        return _unary(229, self, 0.0)
+        return _unary(231, self, 0.0)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -3765,7 +3765,7 @@ def op_rad2deg(self):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 229
+        tape.op[n] = 231
         tape.ia[n] = s
         tape.val[n] = v
         tape.n = n + 1
@@ -3782,14 +3782,14 @@ def op_deg2rad(self):
     sv = self._v
     if type(sv) is not float:
         if not (self._dtype.is_floating_point and sv.size == 1):
-            return _unary(230, self, 0.0)
+            return _unary(232, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
         v = sv * 0.017453292519943295
     except (ArithmeticError, ValueError):
-        return _unary(230, self, 0.0)
+        return _unary(232, self, 0.0)
     if type(v) is not float:
-        return _unary(230, self, 0.0)
+        return _unary(232, self, 0.0)
     r = _new()
     r._v = v
     r._dtype = self._dtype
@@ -3812,7 +3812,7 @@ def op_deg2rad(self):
         n = tape.n
         if n >= tape.lim:
             tape.grow()
-        tape.op[n] = 230
+        tape.op[n] = 232
         tape.ia[n] = s
         tape.val[n] = v
         tape.n = n + 1

@@ -18,15 +18,15 @@ from math import exp, log, sqrt, sin, cos, atan2, hypot, log1p, expm1, log2, log
 from ._mathf32 import tanh  # float32 faces (vectorizable; float64: math's)
 
 # kind of each opcode (see tapegrad/ops.py)
-OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8, 20, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 10, 10, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 7, 15, 11, 11, 11, 11, 11, 11, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 21, 21, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 19, 19, 4, 4, 3, 3, 3, 3, 3, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 7, 4, 4, 4, 3, 3, 19, 19, 19, 19, 19, 19, 19, 8, 8, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 7, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 21, 19, 8, 8, 8, 19, 19, 19], dtype=np.int8)
+OP_KIND = np.array([0, 1, 2, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 8, 6, 3, 10, 10, 10, 10, 10, 10, 11, 12, 12, 13, 3, 10, 14, 15, 6, 9, 9, 9, 9, 9, 3, 3, 4, 4, 11, 11, 16, 16, 8, 8, 17, 17, 17, 17, 17, 7, 4, 4, 18, 19, 19, 19, 8, 20, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 10, 10, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 7, 15, 11, 11, 11, 11, 11, 11, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 21, 21, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 19, 19, 4, 4, 3, 3, 3, 3, 3, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 7, 4, 4, 4, 3, 3, 19, 19, 19, 19, 19, 19, 19, 8, 8, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 7, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 21, 21, 21, 19, 8, 8, 8, 19, 19, 19], dtype=np.int8)
 # saved-buffer mask of each opcode: 1 = a, 2 = b, 4 = out, 8 = cond (the operands past ia/ib)
-OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4, 0, 0, 1, 4, 1, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 4, 0, 0, 0, 0, 0, 0, 5, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 1, 1, 5, 5, 5, 5, 5, 5, 0, 5, 1, 5, 5, 1, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 7, 4, 3, 1, 1, 1, 1, 1, 3, 3, 3, 1, 1, 0, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 5, 3, 3, 1, 1, 4, 5, 1, 1, 4, 4, 1, 1, 1, 1, 1, 4, 1, 1, 1, 3, 1, 4, 1, 1, 1, 7, 7, 0, 2, 3, 3, 0, 0, 1, 3, 7, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 3, 0, 0, 7, 7, 0, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 7, 1, 1, 0, 0, 0, 0, 5, 5, 0], dtype=np.int8)
+OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 0, 5, 4, 4, 0, 0, 1, 4, 1, 1, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, 1, 4, 0, 0, 0, 0, 0, 0, 5, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 1, 1, 5, 5, 5, 5, 5, 5, 0, 5, 1, 5, 5, 1, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8, 8, 0, 0, 0, 0, 0, 0, 0, 0, 5, 4, 7, 4, 3, 1, 1, 1, 1, 1, 3, 3, 3, 1, 1, 0, 3, 3, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 5, 3, 3, 1, 1, 4, 5, 1, 1, 4, 4, 1, 1, 1, 1, 1, 4, 1, 1, 1, 3, 1, 4, 1, 1, 1, 7, 7, 0, 2, 3, 3, 0, 0, 1, 3, 7, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 3, 0, 0, 7, 7, 0, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 7, 1, 1, 0, 0, 0, 0, 5, 5, 0], dtype=np.int8)
 # 1 for the elementwise ops of two operands (binary, compare, where): the kernels find their
 # operands' offsets and broadcast modes once, before the opcode switch
-OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 # the lowest tier of n-d kernels that has each opcode (codegen.tier): a kernel of a lower tier
 # hands the rest of the call to that tier's kernel at the first such entry (tapegrad.tiers)
-OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 2, 2, 2, 1, 2, 2, 0, 0, 0, 0, 1, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0], dtype=np.int8)
+OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 2, 2, 2, 2, 2, 1, 2, 2, 0, 0, 0, 0, 1, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -237,7 +237,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 g = adj[out_off + k]
                 out_v = vals[out_off + k]
                 adj[oa + k] += -g * (out_v * out_v)
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
@@ -266,7 +266,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
-        elif o == 74:  # atan2
+        elif o == 76:  # atan2
             c = 0.0
             for k in range(n):
                 g = adj[out_off + k]
@@ -278,7 +278,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa + ka] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
                 if b >= 0:
                     adj[ob + kb] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
-        elif o == 75:  # hypot
+        elif o == 77:  # hypot
             c = 0.0
             for k in range(n):
                 g = adj[out_off + k]
@@ -501,7 +501,7 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 g = adj[out_off + k]
                 out_v = vals[out_off + k]
                 adj[oa + k] += -g * (out_v * out_v)
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
@@ -728,7 +728,7 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 g = adj[out_off + k]
                 out_v = vals[out_off + k]
                 adj[oa + k] += -g * (out_v * out_v)
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
@@ -897,7 +897,7 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[out_off + k] = 1.0 / a_v
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
@@ -928,14 +928,14 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = b_v
-        elif o == 74:  # atan2
+        elif o == 76:  # atan2
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = atan2(a_v, b_v)
-        elif o == 75:  # hypot
+        elif o == 77:  # hypot
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
@@ -966,9 +966,9 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     r = a_v != b_v
                 elif o == 51:  # logical_and
                     r = (a_v != 0.0) & (b_v != 0.0)
-                elif o == 118:  # logical_or
+                elif o == 120:  # logical_or
                     r = (a_v != 0.0) | (b_v != 0.0)
-                elif o == 119:  # logical_xor
+                elif o == 121:  # logical_xor
                     r = (a_v != 0.0) != (b_v != 0.0)
                 else:
                     r = False
@@ -1145,7 +1145,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             for k in range(n):
                 a_v = vals[oa + k]
                 vals[out_off + k] = 1.0 / a_v
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
@@ -1196,9 +1196,9 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     r = a_v != b_v
                 elif o == 51:  # logical_and
                     r = (a_v != 0.0) & (b_v != 0.0)
-                elif o == 118:  # logical_or
+                elif o == 120:  # logical_or
                     r = (a_v != 0.0) | (b_v != 0.0)
-                elif o == 119:  # logical_xor
+                elif o == 121:  # logical_xor
                     r = (a_v != 0.0) != (b_v != 0.0)
                 else:
                     r = False
@@ -1335,7 +1335,7 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if a_v != b_v else 0.0
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
@@ -1360,19 +1360,19 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
-        elif o == 74:  # atan2
+        elif o == 76:  # atan2
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = atan2(a_v, b_v)
-        elif o == 75:  # hypot
+        elif o == 77:  # hypot
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = hypot(a_v, b_v)
-        elif o == 118:  # logical_or
+        elif o == 120:  # logical_or
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
-        elif o == 119:  # logical_xor
+        elif o == 121:  # logical_xor
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
@@ -1380,9 +1380,9 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             vals[e] = ew_unary_fwd(o, vals[a], cst[e])
         elif OP_EW[o] == 2:  # outlined binary ops
             vals[e] = ew_binary_fwd(o, vals[a] if a >= 0 else cst[e], vals[b] if b >= 0 else cst[e])
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250 or o == 268 or o == 269 or o == 270):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
+        elif (o == 78):  # the max of one element (an infinite one is 0 when cst says so)
             vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             vals[e] = vals[a] * vals[b]
@@ -1486,7 +1486,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
             c = cst[e]
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += where(cond_v, g, 0.0)
@@ -1500,14 +1500,14 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += 0.0
             if b >= 0:
                 adj[b] += g
-        elif o == 74:  # atan2
+        elif o == 76:  # atan2
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             if a >= 0:
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
-        elif o == 75:  # hypot
+        elif o == 77:  # hypot
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             out_v = vals[e]
@@ -1524,7 +1524,7 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += ga
             if b >= 0:
                 adj[b] += gb
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250 or o == 268 or o == 269 or o == 270):
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
@@ -1632,7 +1632,7 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if a_v != b_v else 0.0
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
@@ -1657,25 +1657,25 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
-        elif o == 74:  # atan2
+        elif o == 76:  # atan2
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = atan2(a_v, b_v)
-        elif o == 75:  # hypot
+        elif o == 77:  # hypot
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = hypot(a_v, b_v)
-        elif o == 118:  # logical_or
+        elif o == 120:  # logical_or
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
-        elif o == 119:  # logical_xor
+        elif o == 121:  # logical_xor
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250 or o == 268 or o == 269 or o == 270):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 76):  # the max of one element (an infinite one is 0 when cst says so)
+        elif (o == 78):  # the max of one element (an infinite one is 0 when cst says so)
             vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             vals[e] = vals[a] * vals[b]
@@ -1779,7 +1779,7 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
             c = cst[e]
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += where(cond_v, g, 0.0)
@@ -1793,14 +1793,14 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
                 adj[a] += 0.0
             if b >= 0:
                 adj[b] += g
-        elif o == 74:  # atan2
+        elif o == 76:  # atan2
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             if a >= 0:
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
-        elif o == 75:  # hypot
+        elif o == 77:  # hypot
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             out_v = vals[e]
@@ -1808,7 +1808,7 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
                 adj[a] += g * a_v / out_v
             if b >= 0:
                 adj[b] += g * b_v / out_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250 or o == 268 or o == 269 or o == 270):
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
@@ -1816,80 +1816,80 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
 
 
 # ---- outlined elementwise ops (codegen.OUTLINE_FROM) ----
-OP_EW = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_EW = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
 def ew_unary_fwd(o, a_v, c):
     if False:
         pass
-    elif o == 82:  # log1p
+    elif o == 84:  # log1p
         return log1p(a_v)
-    elif o == 83:  # expm1
+    elif o == 85:  # expm1
         return expm1(a_v)
-    elif o == 84:  # log2
+    elif o == 86:  # log2
         return log2(a_v)
-    elif o == 85:  # log10
+    elif o == 87:  # log10
         return log10(a_v)
-    elif o == 86:  # exp2
+    elif o == 88:  # exp2
         return exp2(a_v)
-    elif o == 87:  # tan
+    elif o == 89:  # tan
         return tan(a_v)
-    elif o == 88:  # asin
+    elif o == 90:  # asin
         return asin(a_v)
-    elif o == 89:  # acos
+    elif o == 91:  # acos
         return acos(a_v)
-    elif o == 90:  # atan
+    elif o == 92:  # atan
         return atan(a_v)
-    elif o == 91:  # sinh
+    elif o == 93:  # sinh
         return sinh(a_v)
-    elif o == 92:  # cosh
+    elif o == 94:  # cosh
         return cosh(a_v)
-    elif o == 93:  # asinh
+    elif o == 95:  # asinh
         return asinh(a_v)
-    elif o == 94:  # acosh
+    elif o == 96:  # acosh
         return acosh(a_v)
-    elif o == 95:  # atanh
+    elif o == 97:  # atanh
         return atanh(a_v)
-    elif o == 96:  # erf
+    elif o == 98:  # erf
         return erf(a_v)
-    elif o == 97:  # erfc
+    elif o == 99:  # erfc
         return erfc(a_v)
-    elif o == 98:  # erfinv
+    elif o == 100:  # erfinv
         return erfinv(a_v)
-    elif o == 99:  # lgamma
+    elif o == 101:  # lgamma
         return lgamma(a_v)
-    elif o == 100:  # digamma
+    elif o == 102:  # digamma
         return digamma(a_v)
-    elif o == 101:  # rsqrt
+    elif o == 103:  # rsqrt
         return 1.0 / sqrt(a_v)
-    elif o == 102:  # floor
+    elif o == 104:  # floor
         return floor(a_v)
-    elif o == 103:  # ceil
+    elif o == 105:  # ceil
         return ceil(a_v)
-    elif o == 104:  # trunc
+    elif o == 106:  # trunc
         return trunc(a_v)
-    elif o == 105:  # round
+    elif o == 107:  # round
         return rint(a_v)
-    elif o == 106:  # round_decimals
+    elif o == 108:  # round_decimals
         return rint(a_v * 10.0 ** c) / 10.0 ** c if c >= 0.0 else rint(a_v / 10.0 ** -c) * 10.0 ** -c
-    elif o == 107:  # frac
+    elif o == 109:  # frac
         return a_v - trunc(a_v)
-    elif o == 108:  # sgn
+    elif o == 110:  # sgn
         return sign(a_v)
-    elif o == 200:  # entr
+    elif o == 202:  # entr
         return where(a_v > 0.0, -a_v * log(a_v), where(a_v < 0.0, log(0.0 * a_v), a_v * 0.0))
-    elif o == 201:  # sinc
+    elif o == 203:  # sinc
         return where(a_v == 0.0, 1.0, sin(3.141592653589793 * a_v) / (3.141592653589793 * a_v))
-    elif o == 202:  # ndtri
+    elif o == 204:  # ndtri
         return 1.4142135623730951 * erfinv(2.0 * a_v - 1.0)
-    elif o == 203:  # log_ndtr
+    elif o == 205:  # log_ndtr
         return where(a_v > 0.0, log1p(-0.5 * erfc(a_v * 0.7071067811865476)), where(a_v < -20.0, -0.5 * a_v * a_v - log(-a_v) - 0.9189385332046727 + log1p(-1.0 / (a_v * a_v) + 3.0 / (a_v * a_v * a_v * a_v) - 15.0 / (a_v * a_v * a_v * a_v * a_v * a_v) + 105.0 / (a_v * a_v * a_v * a_v * a_v * a_v * a_v * a_v)), log(0.5 * erfc(-a_v * 0.7071067811865476))))
-    elif o == 204:  # logit
+    elif o == 206:  # logit
         return log(a_v / (1.0 - a_v)) if c < 0.0 else log(where(a_v < c, c, where(a_v > 1.0 - c, 1.0 - c, a_v)) / (1.0 - where(a_v < c, c, where(a_v > 1.0 - c, 1.0 - c, a_v))))
-    elif o == 229:  # rad2deg
+    elif o == 231:  # rad2deg
         return a_v * 57.29577951308232
-    elif o == 230:  # deg2rad
+    elif o == 232:  # deg2rad
         return a_v * 0.017453292519943295
     return 0.0
 
@@ -1898,63 +1898,63 @@ def ew_unary_fwd(o, a_v, c):
 def ew_unary_grad(o, g, a_v, out_v, c):
     if False:
         pass
-    elif o == 82:  # log1p
+    elif o == 84:  # log1p
         return g / (a_v + 1.0)
-    elif o == 83:  # expm1
+    elif o == 85:  # expm1
         return g * (out_v + 1.0)
-    elif o == 84:  # log2
+    elif o == 86:  # log2
         return g / (a_v * 0.6931471805599453)
-    elif o == 85:  # log10
+    elif o == 87:  # log10
         return g / (a_v * 2.302585092994046)
-    elif o == 86:  # exp2
+    elif o == 88:  # exp2
         return g * out_v * 0.6931471805599453
-    elif o == 87:  # tan
+    elif o == 89:  # tan
         return g * (1.0 + out_v * out_v)
-    elif o == 88:  # asin
+    elif o == 90:  # asin
         return g / sqrt(1.0 - a_v * a_v)
-    elif o == 89:  # acos
+    elif o == 91:  # acos
         return -g / sqrt(1.0 - a_v * a_v)
-    elif o == 90:  # atan
+    elif o == 92:  # atan
         return g / (a_v * a_v + 1.0)
-    elif o == 91:  # sinh
+    elif o == 93:  # sinh
         return g * cosh(a_v)
-    elif o == 92:  # cosh
+    elif o == 94:  # cosh
         return g * sinh(a_v)
-    elif o == 93:  # asinh
+    elif o == 95:  # asinh
         return g / sqrt(a_v * a_v + 1.0)
-    elif o == 94:  # acosh
+    elif o == 96:  # acosh
         return g / sqrt(a_v * a_v - 1.0)
-    elif o == 95:  # atanh
+    elif o == 97:  # atanh
         return g / (1.0 - a_v * a_v)
-    elif o == 96:  # erf
+    elif o == 98:  # erf
         return g * 1.1283791670955126 * exp(-(a_v * a_v))
-    elif o == 97:  # erfc
+    elif o == 99:  # erfc
         return -g * 1.1283791670955126 * exp(-(a_v * a_v))
-    elif o == 98:  # erfinv
+    elif o == 100:  # erfinv
         return g * 0.886226925452758 * exp(out_v * out_v)
-    elif o == 99:  # lgamma
+    elif o == 101:  # lgamma
         return g * digamma(a_v)
-    elif o == 100:  # digamma
+    elif o == 102:  # digamma
         return g * polygamma(1.0, a_v)
-    elif o == 101:  # rsqrt
+    elif o == 103:  # rsqrt
         return -0.5 * g * (out_v * out_v * out_v)
-    elif o == 102 or o == 103 or o == 104 or o == 105 or o == 106 or o == 108:  # floor, ceil, trunc, round, round_decimals, sgn
+    elif o == 104 or o == 105 or o == 106 or o == 107 or o == 108 or o == 110:  # floor, ceil, trunc, round, round_decimals, sgn
         return 0.0
-    elif o == 107:  # frac
+    elif o == 109:  # frac
         return g
-    elif o == 200:  # entr
+    elif o == 202:  # entr
         return -g * (1.0 + log(a_v))
-    elif o == 201:  # sinc
+    elif o == 203:  # sinc
         return g * where(a_v == 0.0, 0.0, (3.141592653589793 * a_v * cos(3.141592653589793 * a_v) - sin(3.141592653589793 * a_v)) / (3.141592653589793 * a_v * a_v))
-    elif o == 202:  # ndtri
+    elif o == 204:  # ndtri
         return g * 2.5066282746310002 * exp(0.5 * out_v * out_v)
-    elif o == 203:  # log_ndtr
+    elif o == 205:  # log_ndtr
         return g * 0.3989422804014327 * exp(-(out_v + 0.5 * a_v * a_v))
-    elif o == 204:  # logit
+    elif o == 206:  # logit
         return where(a_v < 0.0, log(0.0 * a_v - 1.0), where(a_v > 1.0, log(0.0 * a_v - 1.0), g / (a_v * (1.0 - a_v)))) if c < 0.0 else where(a_v < c, 0.0, where(a_v > 1.0 - c, 0.0, g / (a_v * (1.0 - a_v))))
-    elif o == 229:  # rad2deg
+    elif o == 231:  # rad2deg
         return g * 57.29577951308232
-    elif o == 230:  # deg2rad
+    elif o == 232:  # deg2rad
         return g * 0.017453292519943295
     return 0.0
 
@@ -1963,29 +1963,29 @@ def ew_unary_grad(o, g, a_v, out_v, c):
 def ew_binary_fwd(o, a_v, b_v):
     if False:
         pass
-    elif o == 109:  # remainder
+    elif o == 111:  # remainder
         return remainder(a_v, b_v)
-    elif o == 110:  # fmod
+    elif o == 112:  # fmod
         return fmod(a_v, b_v)
-    elif o == 111 or o == 113:  # clamp_min, maximum
+    elif o == 113 or o == 115:  # clamp_min, maximum
         return where(a_v >= b_v, a_v, where(a_v != a_v, a_v, b_v))
-    elif o == 112 or o == 114:  # clamp_max, minimum
+    elif o == 114 or o == 116:  # clamp_max, minimum
         return where(a_v <= b_v, a_v, where(a_v != a_v, a_v, b_v))
-    elif o == 115:  # fmax
+    elif o == 117:  # fmax
         return where(a_v >= b_v, a_v, where(b_v != b_v, a_v, b_v))
-    elif o == 116:  # fmin
+    elif o == 118:  # fmin
         return where(a_v <= b_v, a_v, where(b_v != b_v, a_v, b_v))
-    elif o == 117:  # polygamma
+    elif o == 119:  # polygamma
         return polygamma(a_v, b_v)
-    elif o == 198:  # xlogy
+    elif o == 200:  # xlogy
         return where(a_v == 0.0, where(b_v != b_v, b_v, 0.0), a_v * log(b_v))
-    elif o == 199:  # xlog1py
+    elif o == 201:  # xlog1py
         return where(a_v == 0.0, where(b_v != b_v, b_v, 0.0), a_v * log1p(b_v))
-    elif o == 226:  # threshold_backward
+    elif o == 228:  # threshold_backward
         return threshold_backward(a_v, b_v)
-    elif o == 227:  # logaddexp
+    elif o == 229:  # logaddexp
         return where((a_v == b_v) & (a_v - a_v != 0.0), a_v, where(a_v < b_v, b_v, a_v) + log1p(exp(-abs(a_v - b_v))))
-    elif o == 228:  # logaddexp2
+    elif o == 230:  # logaddexp2
         return where((a_v == b_v) & (a_v - a_v != 0.0), a_v, where(a_v < b_v, b_v, a_v) + log1p(exp2(-abs(a_v - b_v))) * 1.4426950408889634)
     return 0.0
 
@@ -1994,33 +1994,33 @@ def ew_binary_fwd(o, a_v, b_v):
 def ew_binary_grad(o, g, a_v, b_v, out_v):
     if False:
         pass
-    elif o == 109:  # remainder
+    elif o == 111:  # remainder
         return (g, -g * floor(a_v / b_v))
-    elif o == 110:  # fmod
+    elif o == 112:  # fmod
         return (g, -g * trunc(a_v / b_v))
-    elif o == 111:  # clamp_min
+    elif o == 113:  # clamp_min
         return (where(a_v >= b_v, g, 0.0), where(a_v < b_v, g, 0.0))
-    elif o == 112:  # clamp_max
+    elif o == 114:  # clamp_max
         return (where(a_v <= b_v, g, 0.0), where(a_v > b_v, g, 0.0))
-    elif o == 113:  # maximum
+    elif o == 115:  # maximum
         return (where(a_v < b_v, 0.0, where(a_v == b_v, g * 0.5, g)), where(a_v > b_v, 0.0, where(a_v == b_v, g * 0.5, g)))
-    elif o == 114:  # minimum
+    elif o == 116:  # minimum
         return (where(a_v > b_v, 0.0, where(a_v == b_v, g * 0.5, g)), where(a_v < b_v, 0.0, where(a_v == b_v, g * 0.5, g)))
-    elif o == 115:  # fmax
+    elif o == 117:  # fmax
         return (where(a_v >= b_v, g, where(b_v != b_v, g, 0.0)), where(a_v >= b_v, 0.0, where(b_v != b_v, 0.0, g)))
-    elif o == 116:  # fmin
+    elif o == 118:  # fmin
         return (where(a_v <= b_v, g, where(b_v != b_v, g, 0.0)), where(a_v <= b_v, 0.0, where(b_v != b_v, 0.0, g)))
-    elif o == 117:  # polygamma
+    elif o == 119:  # polygamma
         return (0.0, g * polygamma(a_v + 1.0, b_v))
-    elif o == 198:  # xlogy
+    elif o == 200:  # xlogy
         return (where((a_v == 0.0) & (b_v <= 0.0), 0.0, where(g == 0.0, where(b_v != b_v, b_v, 0.0), g * log(b_v))), g * a_v / b_v)
-    elif o == 199:  # xlog1py
+    elif o == 201:  # xlog1py
         return (where((a_v == 0.0) & (b_v <= -1.0), 0.0, where(g == 0.0, where(b_v != b_v, b_v, 0.0), g * log1p(b_v))), g * a_v / (b_v + 1.0))
-    elif o == 226:  # threshold_backward
+    elif o == 228:  # threshold_backward
         return (threshold_backward(g, b_v), 0.0)
-    elif o == 227:  # logaddexp
+    elif o == 229:  # logaddexp
         return (g / (1.0 + exp(b_v - a_v)), g / (1.0 + exp(a_v - b_v)))
-    elif o == 228:  # logaddexp2
+    elif o == 230:  # logaddexp2
         return (g / (1.0 + exp2(b_v - a_v)), g / (1.0 + exp2(a_v - b_v)))
     return (0.0, 0.0)
 
@@ -3441,7 +3441,7 @@ def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals,
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 12, 12, 10, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14, 16, 5, 14, 6, 8, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 10, 10, 2, 2, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 15, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 25, 6, 0, 0, 0, 0, 2, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 12, 12, 10, 10, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14, 16, 5, 14, 6, 8, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 10, 10, 2, 2, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0], dtype=np.int64)
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -3621,7 +3621,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 16:  # relu
             if a >= 0:
-                t1 = emit_bin(np.int64(226), t_g, t_out, 0.0, (threshold_backward(t_g[2], t_out[2])), op, ia, ib, cst, val, cnt)
+                t1 = emit_bin(np.int64(228), t_g, t_out, 0.0, (threshold_backward(t_g[2], t_out[2])), op, ia, ib, cst, val, cnt)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif o == 17:  # abs
             if a >= 0:
@@ -3660,7 +3660,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
                 t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 46 or o == 64 or o == 65 or o == 152 or o == 153 or o == 154 or o == 155 or o == 156 or o == 157:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
                 t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
@@ -3679,7 +3679,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             if b >= 0:
                 accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 74:  # atan2
+        elif o == 76:  # atan2
             if a >= 0:
                 t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 t2 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
@@ -3713,7 +3713,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t28 = emit_where(t21, t22, t27, op, ia, ib, cst, val, cnt, wheres)
                 t29 = emit_bin(np.int64(5), t16, t28, 0.0, (t16[2] * t28[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t29, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 75:  # hypot
+        elif o == 77:  # hypot
             if a >= 0:
                 t1 = emit_bin(np.int64(5), t_g, t_a, 0.0, (t_g[2] * t_a[2]), op, ia, ib, cst, val, cnt)
                 t2 = emit_bin(np.int64(6), t1, t_out, 0.0, (t1[2] / t_out[2]), op, ia, ib, cst, val, cnt)
@@ -3722,7 +3722,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t3 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 t4 = emit_bin(np.int64(6), t3, t_out, 0.0, (t3[2] / t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 80 or o == 138 or o == 139 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 225 or o == 238 or o == 239 or o == 250 or o == 268 or o == 269 or o == 270):  # one-element structural op: the gradient passes (scaled for mean)
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):  # one-element structural op: the gradient passes (scaled for mean)
             r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1

@@ -13,7 +13,35 @@ from . import devices as _device, dtypes as D
 from .creation import empty, tensor
 from . import discrete_draws
 from .random import bernoulli, fill_memory_order, generator_of, multinomial
+from .structops import diagflat
 from .tensor import _size_args, Tensor, tensor_methods
+
+class layout:
+    """A memory layout, as `torch.layout`: tapegrad's tensors are all `strided`."""
+    __module__ = "tapegrad"
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"tapegrad.{self._name}"
+
+    def __reduce__(self):
+        return self._name
+
+
+strided = layout("strided")
+# the C type names of torch's TensorOptions in messages
+_OPTION_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+                 "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+                 "bool": "bool"}
+
+
+def _options(dt):
+    return (f"TensorOptions(dtype={_OPTION_NAMES.get(dt.name, dt.name)}, device=cpu, "
+            f"layout=Strided, requires_grad=false (default), pinned_memory=false (default), "
+            f"memory_format=(nullopt))")
+
 
 pi = math.pi
 e = math.e
@@ -64,6 +92,11 @@ CharTensor = _legacy(D.int8)
 ByteTensor = _legacy(D.uint8)
 
 
+# the C type names torch's Cauchy error spells
+_C_TYPE_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+                 "uint8": "unsigned char", "bool": "bool"}
+
+
 @tensor_methods
 class _NamespaceMethods:
     """Tensor's `new_*` constructors (self's dtype unless given), `type_as`, `ndimension`,
@@ -103,6 +136,115 @@ class _NamespaceMethods:
 
     def element_size(self):
         return self._dtype.itemsize
+
+    # ---- where the tensor lives: always a strided CPU tensor --------------------------------
+    is_cpu = property(lambda self: True)
+    layout = property(lambda self: strided)
+    is_cuda = is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = \
+        is_xpu = is_mps = is_xla = is_vulkan = is_ipu = is_maia = is_mtia = \
+        property(lambda self: False)
+
+    @property
+    def itemsize(self):
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self._dtype.itemsize
+
+    def get_device(self):
+        return -1          # (torch's answer for a CPU tensor)
+
+    def is_same_size(self, other):
+        return self._shape == other._shape
+
+    def data_ptr(self):
+        """The address of the first element (a one-element float tensor holds no array: an
+        id unique to the tensor)."""
+        v = self._v
+        return id(self) if type(v) is float else v.__array_interface__["data"][0]
+
+    def storage_offset(self):
+        """Elements between the start of the array this tensor views and its first one."""
+        v = self._v
+        if type(v) is float:
+            return 0
+        base = v
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        start = base.__array_interface__["data"][0]
+        return (v.__array_interface__["data"][0] - start) // max(v.itemsize, 1)
+
+    def pin_memory(self, device=None):
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+
+    def new(self, *args, device=None):
+        """torch's legacy constructor: `new()` (empty), `new(*sizes)` / `new(Size)`
+        (uninitialized), `new(data)` (a sequence, self's dtype), `new(other)` (other itself,
+        which must have self's dtype)."""
+        _device.check(device)
+        if not args:
+            return empty(0, dtype=self._dtype)
+        first = args[0]
+        if len(args) == 1 and isinstance(first, Tensor):
+            if first._dtype is not self._dtype:
+                raise TypeError(f"expected {_options(self._dtype)} (got {_options(first._dtype)})")
+            return first
+        if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args) \
+                or len(args) == 1 and type(first).__name__ == "Size":
+            return empty(*args, dtype=self._dtype)
+        if len(args) == 1 and isinstance(first, (list, tuple)):
+            return tensor(first, dtype=self._dtype)
+        raise TypeError(f"new(): data must be a sequence (got {type(first).__name__})")
+
+    # ---- conjugate transposes (the plain ones for real tensors) ------------------------------
+    @property
+    def H(self):
+        if self.dim() != 2 and self.dim() != 0:
+            hint = (" For batches of matrices, consider using tensor.mH" if self.dim() > 2
+                    else "")
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                               f"{self.dim()}-D tensor.{hint}")
+        return self.transpose(-2, -1) if self.dim() == 2 else self
+
+    @property
+    def mH(self):
+        return self._matrices("tensor.mH").transpose(-2, -1)
+
+    def adjoint(self):
+        return self._matrices("tensor.adjoint()").transpose(-2, -1)
+
+    def _matrices(self, what):
+        if self.dim() < 2:
+            raise RuntimeError(f"{what} is only supported on matrices or batches of matrices. "
+                               f"Got {self.dim()}-D tensor.")
+        return self
+
+    # ---- reshaping reductions and splits ------------------------------------------------------
+    def sum_to_size(self, *size):
+        """The sum of self over the dims that `size` (which self expands to) lacks or holds as
+        1 (torch's sum_to: a keepdim sum, then a view when leading dims go)."""
+        shape = tuple(_size_args(size, "sum_to_size"))
+        ours = tuple(self._shape)
+        lead = len(ours) - len(shape)
+        if lead < 0 or any(s != 1 and s != o for s, o in zip(shape, ours[lead:])):
+            raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size "
+                               f"{{{list(ours)}}}.")
+        dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                          if s == 1 and ours[lead + i] != 1)
+        r = self.sum(dims, keepdim=True) if dims else self
+        return r.view(shape) if lead else r
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        size = self._shape[dim]
+        if sum(split_sizes) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                               f"(input tensor's size at dimension {dim % max(self.dim(), 1)}),"
+                               f" but got split_sizes={list(split_sizes)}")
+        return self.split(list(split_sizes), dim)
+
+    def diagflat(self, offset=0):
+        return diagflat(self, offset)
 
     # ---- in-place random fills (init code: `w.data.normal_(0, 0.02)`), as torch draws ----
     def _fill_random(self, values):
@@ -165,6 +307,10 @@ class _NamespaceMethods:
 
     def exponential_(self, lambd=1.0, *, generator=None):
         gen = generator_of(generator, "exponential_")
+        if not self._dtype.is_floating_point:
+            raise RuntimeError(f"Exponential distribution is a continuous probability "
+                               f"distribution. dtype must be a floating point but you specified "
+                               f"{self._dtype.legacy}")
         if not lambd > 0:
             raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
         return self._fill_random(discrete_draws.exponential_(gen._engine, self.numel(), lambd,
@@ -179,8 +325,24 @@ class _NamespaceMethods:
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
         gen = generator_of(generator, "cauchy_")
+        if not self._dtype.is_floating_point:
+            raise RuntimeError(f"Cauchy distribution is a continuous probability distribution. "
+                               f"dtype must be a floating point but you specified "
+                               f"{_C_TYPE_NAMES.get(self._dtype.name, self._dtype.name)}")
         return self._fill_random(discrete_draws.cauchy_(gen._engine, self.numel(), median,
                                                         sigma, self._dtype.np))
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """exp of normal draws N(mean, std^2): torch's serial kernel (double draws, libm's exp,
+        rounded to the dtype)."""
+        gen = generator_of(generator, "log_normal_")
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+        if not self._dtype.is_floating_point:
+            raise NotImplementedError(f'"log_normal_cpu" not implemented for '
+                                      f"'{self._dtype.legacy}'")
+        v = gen._normal(self.numel(), np.float64, mean, std, contiguous=False)
+        return self._fill_random(np.fromiter(map(math.exp, v.tolist()), np.float64, v.size))
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return multinomial(self, num_samples, replacement, generator=generator)

@@ -198,6 +198,8 @@ _DECLS = [
     Op("split", "split", "SplitBackward0", saves=()),
     Op("split_with_sizes", "split", "SplitWithSizesBackward0", saves=()),
     Op("unbind", "split", "UnbindBackward0", saves=()),
+    Op("unsafe_split", "split", "UnsafeSplitBackward0", saves=()),
+    Op("unsafe_split_with_sizes", "split", "UnsafeSplitWithSizesBackward0", saves=()),
     Op("output", "strided"),
     # --- two-argument elementwise functions (vocabulary functions of two arguments) ---------
     # NOTE: torch's atan2_backward: g * b and g * -a times one reciprocal of a^2 + b^2, taken

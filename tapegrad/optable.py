@@ -43,6 +43,8 @@ TORCH_NAMES = {
     "copy": "`copy_()`", "fill_tensor": "`fill_(0-d tensor)`", "copy_slices": "`x[key] = v`",
     "index_put": "`x[index] = v`", "max_dim": "`torch.max(x, dim)`", "min_dim": "`torch.min(x, dim)`",
     "split": "`split(int)`, `chunk`", "split_with_sizes": "`split(list)`",
+    "unsafe_split": "`unsafe_split`, `unsafe_chunk`",
+    "unsafe_split_with_sizes": "`unsafe_split_with_sizes`",
     "output": "one output of a multi-output op", "max_shift": "the shift of softmax/logsumexp",
     "round": "`torch.round(x)`", "round_decimals": "`torch.round(x, decimals=d)`",
     "remainder": "`%`, `torch.remainder`", "clamp_min": "`torch.clamp_min`",

@@ -3,11 +3,8 @@ mt19937 engine, tapegrad/mt19937.py), the default generator behind `manual_seed`
 the sampling functions `rand`, `randn`, `randint`, `normal`, `randperm` and the `_like` forms,
 each taking `generator=` as torch.  The same seed gives torch's numbers: the draws consume the
 engine as torch's CPU kernels do (uniform here, normal in normal_draws.py, integers,
-permutations and Bernoulli masks in discrete_draws.py).
-
-The samplers torch builds from its own algorithms that tapegrad does not reproduce (binomial,
-Poisson, multinomial, gamma) draw with a numpy generator seeded by one draw of the engine
-(`Generator._numpy`): deterministic under `manual_seed`, but not torch's values."""
+permutations, Bernoulli masks and multinomial in discrete_draws.py, gamma, Poisson, binomial
+and Dirichlet in gamma_draws.py)."""
 import contextlib
 import os
 
@@ -101,10 +98,6 @@ class Generator:
     def _normal(self, n, np_dtype, mean=0.0, std=1.0, contiguous=True):
         return normal_draws.normal(self._engine, n, np.dtype(np_dtype).type, mean, std,
                                    contiguous)
-
-    def _numpy(self):
-        """A numpy generator seeded by one draw (random64) of this one."""
-        return np.random.default_rng(int(self._engine.u64(1)[0]))
 
     def _snapshot(self):
         """A copy of the engine, for `_restore` (internal save/restore: no tensor made)."""

@@ -178,7 +178,19 @@ class _OpMethods:
         smaller; a list: those sizes), as views; one SplitBackward0 for all of them."""
         return _split(self, split_size_or_sections, dim)
 
-    def chunk(self, chunks, dim=0):
+    def unsafe_split(self, split_size, dim=0):
+        """split, whose pieces autograd does not treat as views (UnsafeSplitBackward0)."""
+        return _split(self, split_size, dim, unsafe=True)
+
+    def unsafe_split_with_sizes(self, split_sizes, dim=0):
+        """split by sizes, pieces not views to autograd (UnsafeSplitWithSizesBackward0)."""
+        return _split(self, list(split_sizes), dim, unsafe=True)
+
+    def unsafe_chunk(self, chunks, dim=0):
+        """chunk, whose pieces autograd does not treat as views (UnsafeSplitBackward0)."""
+        return self.chunk(chunks, dim, _unsafe=True)
+
+    def chunk(self, chunks, dim=0, _unsafe=False):
         """At most `chunks` pieces of equal size along dim (SplitBackward0, as torch)."""
         if not hasattr(chunks, "__index__") or isinstance(chunks, bool):
             raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
@@ -188,7 +200,7 @@ class _OpMethods:
         if not self._shape:
             raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         size = self._shape[_dim(dim, len(self._shape))]
-        return _split(self, max(-(-size // chunks), 1) if size else 1, dim)
+        return _split(self, max(-(-size // chunks), 1) if size else 1, dim, unsafe=_unsafe)
 
     def unbind(self, dim=0):
         """The slices along dim, that dim removed (UnbindBackward0)."""

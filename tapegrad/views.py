@@ -339,11 +339,12 @@ def _join(name, tensors, dt, out, shapes, d):
     return res
 
 
-def _split(x, sections, dim, name=None):
+def _split(x, sections, dim, name=None, unsafe=False):
     """split / split_with_sizes / unbind: views of x's pieces along dim.  Recorded as one
     split entry whose node holds the pieces packed, then one `output` entry per piece (a
     strided view of its block, cst = its output_nr): every piece shows the one split entry as
-    its grad_fn, as torch's."""
+    its grad_fn, as torch's.  `unsafe`: torch's unsafe_split(_with_sizes), whose pieces are
+    not views to autograd (an in-place change of one is not seen by x)."""
     if not x._shape:
         raise RuntimeError(f"{'unbind' if name else 'split'} expects at least a 1-dimensional "
                            f"tensor")
@@ -356,7 +357,7 @@ def _split(x, sections, dim, name=None):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
                                f"(input tensor's size at dimension {d}), but got "
                                f"split_sizes={sizes}")
-        name = name or "split_with_sizes"
+        name = name or ("unsafe_split_with_sizes" if unsafe else "split_with_sizes")
     else:
         if not hasattr(sections, "__index__") or isinstance(sections, bool):
             raise TypeError(f"split(): argument 'split_size' must be int, not "
@@ -368,7 +369,7 @@ def _split(x, sections, dim, name=None):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {size}")
         sizes = [min(step, size - s) for s in range(0, size, step)] if size else [step]
-        name = "split"
+        name = "unsafe_split" if unsafe else "split"
     if name == "unbind" and size == 0:
         return ()
     base = _contiguous(x._array())
@@ -393,8 +394,9 @@ def _split(x, sections, dim, name=None):
             tape.add_params(t._node, [start] + strides)
             start += p.size
             outs.append(t)
-    for t, p in zip(outs, pieces):
-        _as_view(t, x, p)
+    if not unsafe:
+        for t, p in zip(outs, pieces):
+            _as_view(t, x, p)
     return tuple(outs)
 
 

@@ -179,3 +179,55 @@ def test_distributions_data_save_load_on_first_use():
                          check=True).stdout.splitlines()
     assert out == ["False True", "Normal(loc: 0.0, scale: 1.0)", "True True", "True True True",
                    "module 'tapegrad' has no attribute 'no_such_thing'"]
+
+
+_ATTRIBUTE_CASES = {
+    "flags": lambda m: tuple(getattr(m.ones(2, 3), a) for a in (
+        "is_cpu", "is_cuda", "is_sparse", "is_quantized", "is_meta", "is_nested", "nbytes",
+        "itemsize", "layout")) + (m.ones(2, 3).get_device(), m.ones(2).is_same_size(m.ones(2))),
+    "strided": lambda m: m.strided,
+    "H": lambda m: m.ones(2, 3, requires_grad=True).H,
+    "H_1d": lambda m: m.ones(3).H,
+    "H_3d": lambda m: m.ones(2, 3, 4).H,
+    "mH": lambda m: m.arange(24.0).reshape(2, 3, 4).mH,
+    "mH_1d": lambda m: m.ones(3).mH,
+    "adjoint_1d": lambda m: m.ones(3).adjoint(),
+    "sum_to_size": lambda m: m.arange(6.0, requires_grad=True).reshape(2, 3).sum_to_size(3),
+    "sum_to_size_keep": lambda m: m.arange(6.0).reshape(2, 3).sum_to_size(2, 1),
+    "sum_to_size_bad": lambda m: m.ones(2, 3).sum_to_size(4),
+    "split_with_sizes": lambda m: m.arange(3.0, requires_grad=True).split_with_sizes([1, 2]),
+    "split_with_sizes_bad": lambda m: m.ones(3).split_with_sizes([1, 1]),
+    "new_sizes": lambda m: m.ones(2).new(2, 3).shape,
+    "new_tuple_is_data": lambda m: m.ones(2).new((2, 3)),
+    "new_list": lambda m: m.ones(2, dtype=m.float64).new([[1, 2]]),
+    "new_empty": lambda m: m.ones(2).new().shape,
+    "new_other_dtype": lambda m: m.ones(2).new(m.arange(3)),
+    "new_number": lambda m: m.ones(2).new(2.5),
+    "pin_memory": lambda m: m.ones(2).pin_memory(),
+    "diagflat": lambda m: m.arange(3.0).diagflat(1),
+    "storage_offset": lambda m: (m.ones(2, 3).t().storage_offset(),
+                                 m.ones(4, 3)[1:, 2:].storage_offset()),
+    "data_ptr": lambda m: (lambda a: a[1:].data_ptr() - a.data_ptr())(m.ones(4, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ATTRIBUTE_CASES))
+def test_tensor_attributes_as_torch(name):
+    torch = pytest.importorskip("torch")
+    out = []
+    for m in (tapegrad, torch):
+        try:
+            out.append(repr(_ATTRIBUTE_CASES[name](m)).replace(m.__name__, "M"))
+        except Exception as e:     # noqa: BLE001 (the error is compared)
+            out.append(f"{type(e).__name__}: {e}".replace(m.__name__, "M"))
+    assert out[0] == out[1]
+
+
+def test_tensor_attributes_without_torch():
+    x = tapegrad.ones(2, 3)
+    assert x.is_cpu and not x.is_cuda and x.nbytes == 24 and x.layout is tapegrad.strided
+    assert repr(tapegrad.strided) == "tapegrad.strided"
+    assert x.new(4).shape == (4,) and x.new([1, 2]).tolist() == [1.0, 2.0]
+    assert x.sum_to_size(1, 3).tolist() == [[2.0, 2.0, 2.0]]
+    with pytest.raises(RuntimeError, match="Cannot access accelerator device"):
+        x.pin_memory()

@@ -241,3 +241,89 @@ def test_seeded_training_run_follows_torch():
     (ours, after_ours), (theirs, after_theirs) = run(tapegrad), run(torch)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
     assert after_ours == after_theirs      # the same number of draws was consumed
+
+
+FILLS = {
+    "randn": lambda m: m.randn(3, 7),
+    "randn_f64_T": lambda m: m.empty(5, 4, dtype=m.float64).t().normal_(0.5, 2.0),
+    "normal_tensor_std": lambda m: m.normal(1.5, m.arange(1.0, 21.0)),
+    "randint": lambda m: m.randint(-5, 2 ** 30, (40,)),
+    "randint_f32": lambda m: m.randint(0, 9, (9,), dtype=m.float32),
+    "randperm": lambda m: m.randperm(50),
+    "random_": lambda m: m.empty(10, dtype=m.int64).random_(),
+    "random_to": lambda m: m.empty(10).random_(7),
+    "random_from_none": lambda m: m.empty(10, dtype=m.int32).random_(5, None),
+    "bernoulli_p": lambda m: m.empty(30).bernoulli_(0.3),
+    "bernoulli_t": lambda m: m.bernoulli(m.full((30,), 0.4, dtype=m.float64)),
+    "bernoulli_method": lambda m: m.full((3, 4), 0.6).bernoulli(),
+    "exponential_": lambda m: m.empty(20).exponential_(2.0),
+    "geometric_": lambda m: m.empty(20, dtype=m.int64).geometric_(0.3),
+    "cauchy_": lambda m: m.empty(20, dtype=m.float64).cauchy_(1.0, 2.0),
+    "log_normal_": lambda m: m.empty(20).log_normal_(0.2, 0.5),
+    "multinomial": lambda m: m.multinomial(m.tensor([0.1, 0.5, 0.4]), 10, True),
+    "multinomial_rows": lambda m: m.tensor([[0.1, 0.5, 0.4], [0.3, 0.3, 0.4]]).multinomial(2),
+    "dropout": lambda m: m.nn.functional.dropout(m.ones(40, dtype=m.float64), 0.3),
+    "dropout2d": lambda m: m.nn.Dropout2d(0.5)(m.ones(2, 3, 4, 4)),
+    "alpha_dropout": lambda m: m.nn.functional.alpha_dropout(m.arange(12.0), 0.4, True),
+    "embedding_init": lambda m: m.nn.Embedding(10, 3).weight,
+    "trunc_normal_": lambda m: m.nn.init.trunc_normal_(m.empty(3, 5)),
+    "trunc_normal_narrow": lambda m: m.nn.init.trunc_normal_(m.empty(3, 5), 0.0, 1.0, -0.5,
+                                                             0.5),
+    "kaiming_normal_": lambda m: m.nn.init.kaiming_normal_(m.empty(30, 50)),
+    "distribution_normal": lambda m: m.distributions.Normal(m.tensor([0.0, 1.0]),
+                                                            m.tensor([1.0, 2.0])).rsample((3,)),
+    "distribution_exponential": lambda m: m.distributions.Exponential(2.0).sample((5,)),
+    "distribution_cauchy": lambda m: m.distributions.Cauchy(0.0, 1.0).sample((5,)),
+    "distribution_categorical": lambda m: m.distributions.Categorical(
+        m.tensor([0.2, 0.3, 0.5])).sample((5,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILLS))
+def test_samplers_match_torch(name):
+    torch = _torch()
+    out = []
+    for m in (tapegrad, torch):
+        m.manual_seed(7)
+        r = FILLS[name](m)
+        out.append((values(r), bytes(values(m.get_rng_state()))))
+    same(out[0][0], out[1][0])
+    assert out[0][1] == out[1][1]          # the generator advanced as torch's
+
+
+def test_sampler_errors_as_torch():
+    with pytest.raises(RuntimeError, match=r"log_normal_ expects std > 0.0, but found std=0"):
+        tapegrad.empty(3).log_normal_(1, 0)
+    with pytest.raises(RuntimeError, match="exponential_ expects lambda > 0.0"):
+        tapegrad.empty(3).exponential_(0)
+    with pytest.raises(RuntimeError, match=r"geometric_ expects p to be in \(0, 1\)"):
+        tapegrad.empty(3).geometric_(1.5)
+    with pytest.raises(RuntimeError, match="Cauchy distribution is a continuous probability "
+                                           "distribution. dtype must be a floating point but "
+                                           "you specified long int"):
+        tapegrad.empty(3, dtype=tapegrad.int64).cauchy_()
+    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to'"):
+        tapegrad.empty(3).random_(5, 2)
+    with pytest.raises(RuntimeError, match="cannot sample n_sample > prob_dist.size"):
+        tapegrad.tensor([0.5, 0.5]).multinomial(3)
+
+
+def test_worker_processes_draw_as_torch():
+    """Random draws inside Dataset.__getitem__ in 2 worker processes (each seeded with the
+    loader's base seed + its id) and the shuffled order give torch's batches."""
+    torch = _torch()
+
+    def run(m):
+        from importlib import import_module
+        data = import_module(m.__name__ + ".utils.data")
+
+        class Noisy(data.Dataset):
+            def __len__(self):
+                return 8
+
+            def __getitem__(self, i):
+                return m.rand(2) + i
+        m.manual_seed(0)
+        loader = data.DataLoader(Noisy(), batch_size=2, shuffle=True, num_workers=2)
+        return [b.tolist() for b in loader], m.rand(1).tolist()
+    assert run(tapegrad) == run(torch)

@@ -186,3 +186,30 @@ def test_float_arange_is_computed_in_double():
     v = tg.arange(0.0, 0.35, 0.1).numpy()
     assert v.dtype == np.float32 and v[3] == np.float32(0.1 * 3)
     assert tg.arange(0.0, 1.0, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.unsafe_split(3), lambda m, x: x.unsafe_chunk(2, 1),
+    lambda m, x: m.unsafe_split_with_sizes(x, [1, 3]), lambda m, x: m.unsafe_chunk(x, 2),
+    lambda m, x: m.split_with_sizes(x, [1, 3])])
+def test_unsafe_splits_as_torch(call):
+    torch = pytest.importorskip("torch")
+    out = []
+    for m in (tg, torch):
+        leaf = m.arange(12.0, requires_grad=True)
+        pieces = call(m, leaf.reshape(4, 3))
+        sum((p * (i + 1)).sum() for i, p in enumerate(pieces)).backward()
+        out.append(([p.grad_fn.name() for p in pieces], [tuple(p.shape) for p in pieces],
+                    leaf.grad.tolist()))
+    assert out[0] == out[1]
+
+
+def test_unsafe_split_pieces_are_not_views():
+    # an in-place change of a piece is not seen by autograd as a change of the base (torch's
+    # unsafe_split): the base's version stays
+    y = tg.ones(4, 3) * 1
+    a, _ = y.unsafe_chunk(2)
+    a.mul_(2)
+    assert y._version == 0 and a._version == 1
+    assert [p.grad_fn.name() for p in tg.ones(4, requires_grad=True).unsafe_split(2)] == [
+        "UnsafeSplitBackward0"] * 2

@@ -1,11 +1,12 @@
 """Binomial(total_count=1, probs=None, logits=None): the number of successes of
-total_count Bernoulli trials; samples drawn by numpy's binomial sampler from tapegrad's
-generator."""
+total_count Bernoulli trials; samples drawn as torch draws them (torch.binomial, bit for
+bit: tapegrad/gamma_draws.py)."""
 from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
-from ..creation import arange, tensor
-from ..random import generator_of
+from ..creation import arange
+from ..grad_mode import no_grad
+from ..samplers import binomial
 from ..tensor import Size
 
 __all__ = ["Binomial"]
@@ -83,10 +84,8 @@ class Binomial(Distribution):
 
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        n = self.total_count.detach().numpy().astype("int64")
-        p = self.probs.detach().double().numpy()
-        draws = generator_of(None, "binomial")._numpy().binomial(n, p, shape)
-        return tensor(draws, dtype=self._param.dtype)
+        with no_grad():
+            return binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -2,16 +2,14 @@
 over the last dimension (probs to sum 1, logits by logsumexp), as torch."""
 import math
 
-import numpy as np
-
 from . import constraints
 from .distribution import Distribution
 from .utils import _finfo, lazy_property, logits_to_probs, probs_to_logits
 from ..composed import broadcast_tensors
 from ..creation import arange, full, tensor
-from ..dtypes import float64, int64
+from ..dtypes import int64
 from ..grad_mode import no_grad
-from ..random import rand
+from ..random import multinomial
 from ..tensor import Size
 
 __all__ = ["Categorical"]
@@ -93,16 +91,9 @@ class Categorical(Distribution):
         for s in sample_shape:
             n *= s
         with no_grad():
-            probs_2d = self.probs.detach().reshape(-1, self._num_events).numpy()
-            rows, k = probs_2d.shape
-            cdf = np.cumsum(probs_2d.astype(np.float64), -1)
-            cdf /= cdf[:, -1:]
-            u = rand((n, rows), dtype=float64).numpy()
-            # inverse-CDF draws, all rows in one searchsorted: row r's cdf shifted into
-            # [r, r + 1]; the count of its entries <= u is the category
-            offset = np.arange(rows)
-            idx = np.searchsorted((cdf + offset[:, None]).ravel(), u + offset, side="right")
-            samples_2d = np.minimum(idx - offset * k, k - 1)
+            # as torch: multinomial with replacement, n draws per row of probabilities
+            probs_2d = self.probs.detach().reshape(-1, self._num_events)
+            samples_2d = multinomial(probs_2d, n, True).numpy().T
             return tensor(samples_2d.reshape(tuple(self._extended_shape(sample_shape))),
                           dtype=int64)
 

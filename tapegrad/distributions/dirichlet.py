@@ -1,16 +1,45 @@
-"""Dirichlet(concentration): distributions on the simplex.  rsample normalizes independent
-Gamma(concentration_i, 1) draws, each reparameterized (gamma.py): a pathwise gradient with
-the right expectation; torch instead differentiates the Dirichlet draw implicitly, so the
-per-draw gradients (like the draws) differ from torch's."""
+"""Dirichlet(concentration): distributions on the simplex.  rsample draws as torch's
+`_sample_dirichlet` (tapegrad/gamma_draws.py: torch's values for the same seed), which
+normalizes independent Gamma(concentration_i, 1) draws; its gradient is the pathwise one
+through those gamma draws, each reparameterized (gamma.py's implicit gradient): the right
+expectation, but torch differentiates the Dirichlet draw implicitly (_dirichlet_grad), so the
+per-draw gradients differ from torch's."""
 from . import constraints
 from .exp_family import ExponentialFamily
-from .gamma import _StandardGamma
+from ..creation import tensor
+from ..gamma_draws import dirichlet as _dirichlet_draw
 from ..nn.functional import one_hot
 from ..ndops import where
+from ..pyfunc import Function
+from ..random import generator_of
+from ..samplers import _standard_gamma_grad
 from ..special import xlogy
 from ..tensor import Size
 
 __all__ = ["Dirichlet"]
+
+
+class _DirichletSample(Function):
+    """torch's Dirichlet draw x = g / sum(g) (g the float64 gamma draws), differentiable in
+    the concentration through g: d x_i / d g_j = (delta_ij - x_i) / sum(g), and each
+    dg_j / d alpha_j the standard gamma's implicit gradient."""
+
+    @staticmethod
+    def forward(ctx, concentration):
+        gen = generator_of(None, "_sample_dirichlet")
+        alpha = concentration.detach().numpy()
+        x, g = _dirichlet_draw(gen._engine, alpha, return_gammas=True)
+        out = tensor(x, dtype=concentration.dtype)
+        if concentration.requires_grad:
+            # dg/dalpha / sum(g), per element (float64, then the dtype)
+            scale = _standard_gamma_grad(alpha, g) / g.sum(-1, keepdims=True)
+            ctx.save_for_backward(out, tensor(scale, dtype=concentration.dtype))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, scale = ctx.saved_tensors
+        return (grad - (grad * x).sum(-1, keepdim=True)) * scale
 
 
 class Dirichlet(ExponentialFamily):
@@ -39,8 +68,7 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
-        g = _StandardGamma.apply(self.concentration.expand(shape))
-        return g / g.sum(-1, keepdim=True)
+        return _DirichletSample.apply(self.concentration.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:

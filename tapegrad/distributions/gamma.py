@@ -1,67 +1,18 @@
 """Gamma(concentration, rate), with a reparameterized rsample: the standard gamma draw
-(numpy's sampler, tapegrad's generator) is a node whose gradient with respect to the
-concentration is the implicit one, dx/dalpha = -(dP/dalpha)(alpha, x) / p(x; alpha)
-(P the regularized incomplete gamma function), from its power series."""
+(tapegrad._standard_gamma: torch's sampler, torch's values for the same seed) is a node
+whose gradient with respect to the concentration is the implicit one (tapegrad/samplers.py).
+"""
 import numbers
-
-import numpy as np
 
 from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import _finfo, broadcast_all
-from ..creation import as_tensor, tensor
-from ..pyfunc import Function
-from ..random import generator_of
+from ..creation import as_tensor
+from ..samplers import _StandardGamma, _standard_gamma_grad  # noqa: F401  (re-exported)
 from ..special import xlogy
 from ..tensor import Size
-from ..vocab import NUMPY
 
 __all__ = ["Gamma"]
-
-
-def _standard_gamma_grad(alpha, x):
-    """dx/dalpha for x a standard Gamma(alpha) draw at a fixed quantile.
-
-    P(alpha, x) = sum_n x^(alpha+n) e^-x / Gamma(alpha+n+1), so
-    dP/dalpha = sum_n [x^(alpha+n) e^-x / Gamma(alpha+n+1)] (log x - psi(alpha+n+1)); divided
-    by the density x^(alpha-1) e^-x / Gamma(alpha) the n-th bracket is
-    r_n = x^(n+1) / (alpha (alpha+1) ... (alpha+n)), a running product, and
-    psi(alpha+n+1) = psi(alpha) + sum_{k<=n} 1 / (alpha+k).  The sum runs until the terms are
-    negligible (past n = x - alpha by 12 sqrt(x) + 40)."""
-    alpha, x = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(x, np.float64))
-    if alpha.size == 0:
-        return np.zeros(alpha.shape)
-    logx = np.log(x)
-    psi = NUMPY["digamma"](alpha)    # (the op table's numpy face of digamma)
-    ratio = np.ones(alpha.shape)
-    total = np.zeros(alpha.shape)
-    for n in range(int(np.max(np.maximum(x - alpha, 0) + 12 * np.sqrt(x) + 40))):
-        ratio = ratio * x / (alpha + n)
-        psi = psi + 1 / (alpha + n)
-        total += ratio * (logx - psi)
-    return -total
-
-
-class _StandardGamma(Function):
-    """A standard Gamma(alpha) draw, differentiable in alpha (StandardGammaBackward0)."""
-
-    @staticmethod
-    def forward(ctx, alpha):
-        a = np.asarray(alpha.detach().numpy())
-        x = np.asarray(generator_of(None, "_standard_gamma")._numpy().standard_gamma(a), a.dtype)
-        out = tensor(x, dtype=alpha.dtype)
-        ctx.save_for_backward(alpha, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        alpha, x = ctx.saved_tensors
-        dx = _standard_gamma_grad(alpha.detach().numpy(), x.detach().numpy())
-        return grad * tensor(dx, dtype=alpha.dtype)
-
-
-_StandardGamma._backward_cls.__name__ = "StandardGammaBackward0"
-_StandardGamma._backward_cls.name = lambda self: "StandardGammaBackward0"
 
 
 class Gamma(ExponentialFamily):

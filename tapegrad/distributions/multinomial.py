@@ -1,6 +1,6 @@
 """Multinomial(total_count=1, probs=None, logits=None): the counts of total_count draws
-from a Categorical; samples drawn by numpy's multinomial sampler from tapegrad's
-generator."""
+from a Categorical; samples drawn as torch draws them (total_count Categorical draws,
+torch.multinomial with replacement, counted)."""
 import math
 
 import numpy as np
@@ -12,7 +12,6 @@ from .distribution import Distribution
 from .utils import broadcast_all
 from ..creation import tensor
 from ..ndops import where
-from ..random import generator_of
 from ..tensor import Size
 
 __all__ = ["Multinomial"]
@@ -71,12 +70,16 @@ class Multinomial(Distribution):
         return self._categorical.param_shape
 
     def sample(self, sample_shape=Size()):
+        sample_shape = Size(sample_shape)
         shape = tuple(self._extended_shape(sample_shape))
-        p = self.probs.detach().double().numpy()
-        p = p / p.sum(-1, keepdims=True)
-        rng = generator_of(None, "multinomial")._numpy()
-        draws = rng.multinomial(self.total_count, p, shape[:-1])
-        return tensor(np.asarray(draws), dtype=self.probs.dtype)
+        # (total_count, *sample_shape, *batch_shape) category indices, as torch, counted
+        samples = self._categorical.sample(Size((self.total_count,)) + sample_shape).numpy()
+        k = shape[-1]
+        flat = samples.reshape(self.total_count, -1)
+        counts = np.zeros((flat.shape[1], k), np.int64)
+        for row in flat:
+            counts[np.arange(flat.shape[1]), row] += 1
+        return tensor(counts.reshape(shape), dtype=self.probs.dtype)
 
     def entropy(self):
         n = tensor(self.total_count)

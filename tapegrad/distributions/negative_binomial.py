@@ -1,12 +1,13 @@
 """NegativeBinomial(total_count, probs=None, logits=None): the number of successes before
-total_count failures; samples drawn as Poisson(Gamma) with numpy's samplers from
-tapegrad's generator."""
+total_count failures; samples drawn as torch draws them: Poisson(Gamma(total_count,
+exp(-logits))), with torch's samplers (bit for bit: tapegrad/gamma_draws.py)."""
 from . import constraints
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
-from ..creation import tensor
+from .gamma import Gamma
+from ..grad_mode import no_grad
 from ..nn.functional import logsigmoid
-from ..random import generator_of
+from ..samplers import poisson
 from ..tensor import Size
 
 __all__ = ["NegativeBinomial"]
@@ -69,18 +70,22 @@ class NegativeBinomial(Distribution):
         """sigmoid(logits), from logits when built with logits."""
         return logits_to_probs(self.logits, is_binary=True)
 
+    @lazy_property
+    def _gamma(self):
+        # not validated: total_count may be zero (as torch)
+        return Gamma(concentration=self.total_count, rate=(-self.logits).exp(),
+                     validate_args=False)
+
     @property
     def param_shape(self):
         """The shape of the parameter the distribution was built with."""
         return self._param.size()
 
     def sample(self, sample_shape=Size()):
-        shape = tuple(self._extended_shape(sample_shape))
-        rng = generator_of(None, "negative_binomial")._numpy()
-        # a Poisson draw whose rate is Gamma(total_count, scale=p / (1 - p)), as torch
-        rate = rng.gamma(self.total_count.detach().double().numpy(),
-                         self.logits.detach().double().exp().numpy(), shape)
-        return tensor(rng.poisson(rate), dtype=self._param.dtype)
+        # a Poisson draw whose rate is Gamma(total_count, rate=exp(-logits)), as torch
+        with no_grad():
+            rate = self._gamma.sample(sample_shape=sample_shape)
+            return poisson(rate)
 
     def log_prob(self, value):
         if self._validate_args:

@@ -1,12 +1,12 @@
-"""Poisson(rate): counts; samples drawn by numpy's Poisson sampler from tapegrad's
-generator."""
+"""Poisson(rate): counts; samples drawn as torch draws them (torch.poisson, bit for bit:
+tapegrad/gamma_draws.py)."""
 import numbers
 
 from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
-from ..creation import tensor
-from ..random import generator_of
+from ..grad_mode import no_grad
+from ..samplers import poisson
 from ..tensor import Size
 
 __all__ = ["Poisson"]
@@ -45,9 +45,8 @@ class Poisson(ExponentialFamily):
 
     def sample(self, sample_shape=Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        rate = self.rate.detach().numpy()
-        draws = generator_of(None, "poisson")._numpy().poisson(rate, shape)
-        return tensor(draws, dtype=self.rate.dtype)
+        with no_grad():
+            return poisson(self.rate.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -82,6 +82,8 @@ class Module:
         d["_forward_pre_hooks_with_kwargs"] = {}
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
+        d["_state_dict_hooks"] = OrderedDict()
+        d["_load_state_dict_pre_hooks"] = OrderedDict()
 
     def forward(self, *input):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -410,6 +412,22 @@ class Module:
         return handle
 
     # ---- state -------------------------------------------------------------------------------
+    def _register_state_dict_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata) runs after state_dict() has added
+        this module's entries; a non-None result replaces the state dict."""
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs) (module first with `with_module`) runs before load_state_dict reads this
+        module's entries, on a copy of the state dict it may edit."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = (
+            (lambda *a: hook(self, *a)) if with_module else hook)
+        return handle
+
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """An OrderedDict of the parameters and persistent buffers by dotted name (detached
         tensors sharing their memory, unless keep_vars)."""
@@ -428,6 +446,10 @@ class Module:
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".",
                              keep_vars=keep_vars)
+        for hook in self.__dict__.get("_state_dict_hooks", {}).values():
+            res = hook(self, destination, prefix, {})
+            if res is not None:
+                destination = res
         return destination
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
@@ -435,10 +457,17 @@ class Module:
         strict, missing and unexpected keys raise torch's error."""
         if not hasattr(state_dict, "items"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        hooked = [(p, m) for p, m in self.named_modules()
+                  if m.__dict__.get("_load_state_dict_pre_hooks")]
+        hook_missing, errors = [], []
+        if hooked:     # the hooks edit a copy, as torch's
+            state_dict = OrderedDict(state_dict)
+            for p, m in hooked:
+                for hook in list(m._load_state_dict_pre_hooks.values()):
+                    hook(state_dict, p + "." if p else "", {}, strict, hook_missing, [], errors)
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
+        missing = [k for k in own if k not in state_dict] + hook_missing
         unexpected = [k for k in state_dict if k not in own]
-        errors = []
         for k, target in own.items():
             if k not in state_dict:
                 continue

@@ -10,7 +10,7 @@ from ... import devices as _device, dtypes as D
 from ...creation import empty
 from .. import _rnn, init
 from ..parameter import Parameter
-from ..utils.rnn import PackedSequence
+from .._packed import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]

@@ -1,5 +1,8 @@
-"""Gradient clipping: `clip_grad_norm_`, `clip_grad_value_` (in place on `.grad`)."""
+"""Gradient clipping: `clip_grad_norm_` (= `get_total_norm` then `clip_grads_with_norm_`),
+`clip_grad_value_` (in place on `.grad`)."""
 import math
+import types
+import warnings
 
 import numpy as np
 
@@ -14,15 +17,16 @@ def _grads(parameters):
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
-                    foreach=None):
-    """Scale the gradients in place so that their joint norm (the norm of the per-parameter
-    norms) is at most max_norm; returns that norm before clipping (a tensor)."""
-    grads = _grads(parameters)
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if not grads:
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The norm of the per-tensor norms of `tensors` (a tensor of their dtype; 0. for none):
+    what clip_grad_norm_ clips by."""
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = [t for t in tensors if t is not None]
+    norm_type = float(norm_type)
+    if not tensors:
         return tensor(0.0)
-    arrays = [g._array().astype(np.float64, copy=False) for g in grads]
+    arrays = [t._array().astype(np.float64, copy=False) for t in tensors]
     if norm_type == math.inf:
         norms = [np.abs(a).max() if a.size else 0.0 for a in arrays]
         total = max(norms)
@@ -34,15 +38,47 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                            f"`parameters` is non-finite, so it cannot be clipped. To disable "
                            f"this error and scale the gradients by the non-finite norm anyway, "
                            f"set `error_if_nonfinite=False`")
+    return tensor(total, dtype=tensors[0].dtype)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients in place by max_norm / (total_norm + 1e-6) when that is below 1
+    (torch computes the coefficient in the gradients' dtype)."""
+    grads = _grads(parameters)
+    if not grads:
+        return
     dt = grads[0].dtype
-    total_t = tensor(total, dtype=dt)
-    # torch: clip_coef = max_norm / (total + 1e-6), clamped to 1, computed in the grads' dtype
-    coef = dt.np.type(max_norm) / (dt.np.type(total) + dt.np.type(1e-6))
+    total = float(total_norm)
+    coef = dt.np.type(float(max_norm)) / (dt.np.type(total) + dt.np.type(1e-6))
     coef = min(float(coef), 1.0)
     with no_grad():
         for g in grads:
             g.mul_(coef)
-    return total_t
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                    foreach=None):
+    """Scale the gradients in place so that their joint norm (the norm of the per-parameter
+    norms) is at most max_norm; returns that norm before clipping (a tensor)."""
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    else:
+        generator = isinstance(parameters, types.GeneratorType)
+        parameters = list(parameters)
+        if generator and not parameters:
+            warnings.warn("`parameters` is an empty generator, no gradient clipping will "
+                          "occur.", stacklevel=2)
+    total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(parameters, max_norm, total, foreach)
+    return total
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
+                   foreach=None):
+    """Deprecated: `clip_grad_norm_`."""
+    warnings.warn("`tapegrad.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`tapegrad.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):

@@ -1,0 +1,142 @@
+"""torch's public samplers with rejection loops: `poisson`, `binomial`, `_standard_gamma` and
+`_sample_dirichlet`, drawing torch's values (tapegrad/gamma_draws.py) from the default
+generator or `generator=`, with torch's checks and errors.
+
+Gradients as torch records them: `poisson` a zero gradient (PoissonBackward0);
+`_standard_gamma` the implicit reparameterization gradient (StandardGammaBackward0, from the
+power series below, which Gamma, Dirichlet and the families built on them use); `binomial`
+and `_sample_dirichlet`, which torch records with a grad_fn that raises "not implemented",
+return a tensor without gradient."""
+import warnings
+
+import numpy as np
+
+from . import dtypes as D, gamma_draws
+from .creation import _leaf, tensor, zeros_like
+from .pyfunc import Function
+from .random import generator_of
+from .tensor import Tensor
+from .vocab import NUMPY
+
+__all__ = ["poisson", "binomial", "_standard_gamma", "_sample_dirichlet"]
+
+
+def _float_input(x, fn, kernel):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    if x._dtype not in (D.float32, D.float64):
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{x._dtype.legacy}\'')
+    return x._array()
+
+
+class _Poisson(Function):
+    """torch.poisson: counts; the gradient with respect to the rates is zero."""
+
+    @staticmethod
+    def forward(ctx, rates, generator):
+        gen = generator_of(generator, "poisson")
+        arr = gamma_draws.poisson(gen._engine, rates._array())
+        return _leaf(arr, rates._dtype, False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return zeros_like(grad), None
+
+
+_Poisson._backward_cls.__name__ = "PoissonBackward0"
+_Poisson._backward_cls.name = lambda self: "PoissonBackward0"
+
+
+def poisson(input, generator=None):
+    """A Poisson draw per element of `input` (the non-negative rates), in input's dtype,
+    as torch.poisson: the same generator state gives torch's values."""
+    _float_input(input, "poisson", "poisson_cpu")
+    generator_of(generator, "poisson")
+    return _Poisson.apply(input, generator)
+
+
+def binomial(count, prob, generator=None):
+    """The number of successes among `count` trials of probability `prob` (float tensors of
+    one dtype, broadcast together), as torch.binomial: torch's values for the same state."""
+    for t, name in ((count, "count"), (prob, "prob")):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"binomial(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+        if not t._dtype.is_floating_point:
+            raise ValueError(f"binomial only supports floating-point dtypes for {name}, got: "
+                             f"{t._dtype.legacy}")
+    if prob._dtype is not count._dtype:
+        raise RuntimeError(f"Found dtype {prob._dtype.legacy} but expected "
+                           f"{count._dtype.legacy}")
+    gen = generator_of(generator, "binomial")
+    c, p = count._array(), prob._array()
+    shape = np.broadcast_shapes(c.shape, p.shape)
+    if shape != c.shape:
+        warnings.warn(f"An output with one or more elements was resized since it had shape "
+                      f"{list(c.shape)}, which does not match the required output shape "
+                      f"{list(shape)}. This behavior is deprecated, and in a future PyTorch "
+                      "release outputs will not be resized unless they have zero elements. "
+                      "You can explicitly reuse an out tensor t by resizing it, inplace, to "
+                      "zero elements with t.resize_(0).", UserWarning, stacklevel=2)
+    arr = gamma_draws.binomial(gen._engine, c, p)
+    return _leaf(arr, count._dtype, False)
+
+
+def _standard_gamma_grad(alpha, x):
+    """dx/dalpha for x a standard Gamma(alpha) draw at a fixed quantile.
+
+    P(alpha, x) = sum_n x^(alpha+n) e^-x / Gamma(alpha+n+1), so
+    dP/dalpha = sum_n [x^(alpha+n) e^-x / Gamma(alpha+n+1)] (log x - psi(alpha+n+1)); divided
+    by the density x^(alpha-1) e^-x / Gamma(alpha) the n-th bracket is
+    r_n = x^(n+1) / (alpha (alpha+1) ... (alpha+n)), a running product, and
+    psi(alpha+n+1) = psi(alpha) + sum_{k<=n} 1 / (alpha+k).  The sum runs until the terms are
+    negligible (past n = x - alpha by 12 sqrt(x) + 40)."""
+    alpha, x = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(x, np.float64))
+    if alpha.size == 0:
+        return np.zeros(alpha.shape)
+    logx = np.log(x)
+    psi = NUMPY["digamma"](alpha)    # (the op table's numpy face of digamma)
+    ratio = np.ones(alpha.shape)
+    total = np.zeros(alpha.shape)
+    for n in range(int(np.max(np.maximum(x - alpha, 0) + 12 * np.sqrt(x) + 40))):
+        ratio = ratio * x / (alpha + n)
+        psi = psi + 1 / (alpha + n)
+        total += ratio * (logx - psi)
+    return -total
+
+
+class _StandardGamma(Function):
+    """A standard Gamma(alpha) draw, differentiable in alpha (StandardGammaBackward0)."""
+
+    @staticmethod
+    def forward(ctx, alpha, generator=None):
+        gen = generator_of(generator, "_standard_gamma")
+        x = gamma_draws.standard_gamma(gen._engine, alpha.detach().numpy())
+        out = tensor(x, dtype=alpha.dtype)
+        ctx.save_for_backward(alpha, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        alpha, x = ctx.saved_tensors
+        dx = _standard_gamma_grad(alpha.detach().numpy(), x.detach().numpy())
+        return grad * tensor(dx, dtype=alpha.dtype), None
+
+
+_StandardGamma._backward_cls.__name__ = "StandardGammaBackward0"
+_StandardGamma._backward_cls.name = lambda self: "StandardGammaBackward0"
+
+
+def _standard_gamma(input, generator=None):
+    """A Gamma(input, 1) draw per element (torch._standard_gamma), differentiable in input
+    through the implicit reparameterization gradient."""
+    _float_input(input, "_standard_gamma", "gamma_cpu")
+    return _StandardGamma.apply(input, generator)
+
+
+def _sample_dirichlet(input, generator=None):
+    """A Dirichlet(input) draw over the last dimension (torch._sample_dirichlet)."""
+    arr = _float_input(input, "_sample_dirichlet", "dirichlet")
+    gen = generator_of(generator, "_sample_dirichlet")
+    return _leaf(gamma_draws.dirichlet(gen._engine, arr), input._dtype, False)

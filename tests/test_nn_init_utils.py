@@ -1,0 +1,68 @@
+"""nn.init's sparse_, dirac_ and deprecated names, and nn.utils' get_total_norm,
+clip_grads_with_norm_ and clip_grad_norm: values, warnings and errors as torch's."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad
+
+
+def _clip(m, fn):
+    m.manual_seed(0)
+    ps = [m.nn.Parameter(m.randn(3)), m.nn.Parameter(m.randn(2, 2))]
+    for p in ps:
+        p.grad = p.detach() * 3
+    return fn(m, ps), [p.grad for p in ps]
+
+
+CASES = {
+    "clip_grad_norm_": lambda m: _clip(m, lambda m, ps: m.nn.utils.clip_grad_norm_(ps, 1.0)),
+    "clip_grad_norm_inf": lambda m: _clip(m, lambda m, ps: m.nn.utils.clip_grad_norm_(
+        ps, 1.0, norm_type=float("inf"))),
+    "clip_grad_norm_deprecated": lambda m: _clip(m, lambda m, ps: m.nn.utils.clip_grad_norm(
+        ps, 1.0)),
+    "clip_grads_with_norm_": lambda m: _clip(m, lambda m, ps: m.nn.utils.clip_grads_with_norm_(
+        ps, 1.0, m.tensor(5.0))),
+    "empty_generator": lambda m: m.nn.utils.clip_grad_norm_((p for p in []), 1.0),
+    "get_total_norm": lambda m: m.nn.utils.get_total_norm([m.ones(3), m.ones(2) * 2]),
+    "get_total_norm_none": lambda m: m.nn.utils.get_total_norm([]),
+    "sparse_": lambda m: (m.manual_seed(0), m.nn.init.sparse_(m.empty(6, 3), 0.5))[1],
+    "sparse_3d": lambda m: m.nn.init.sparse_(m.empty(2, 3, 4), 0.1),
+    "dirac_groups": lambda m: m.nn.init.dirac_(m.empty(4, 2, 3, 3), 2).sum(dim=(2, 3)),
+    "dirac_1d": lambda m: m.nn.init.dirac_(m.empty(3, 2, 3)).nonzero().tolist(),
+    "dirac_2d": lambda m: m.nn.init.dirac_(m.empty(3, 2)),
+    "dirac_bad_groups": lambda m: m.nn.init.dirac_(m.empty(3, 2, 3), 2),
+    "uniform_deprecated": lambda m: (m.manual_seed(0), m.nn.init.uniform(m.empty(2)))[1],
+    "xavier_normal_deprecated": lambda m: (m.manual_seed(0),
+                                           m.nn.init.xavier_normal(m.empty(2, 3)))[1],
+}
+
+
+def _outcome(m, name):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            text = repr(CASES[name](m))
+        except Exception as e:     # noqa: BLE001 (the error is compared)
+            text = f"{type(e).__name__}: {e}"
+    return (text.replace(m.__name__, "M"),
+            [(w.category.__name__, str(w.message).replace(m.__name__, "M")) for w in caught])
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert _outcome(tapegrad, name) == _outcome(torch, name)
+
+
+def test_without_torch():
+    w = tapegrad.empty(10, 4)
+    tapegrad.nn.init.sparse_(w, 0.3)
+    assert ((w == 0).sum(0) >= 3).all()
+    k = tapegrad.nn.init.dirac_(tapegrad.empty(2, 2, 3))
+    assert k.sum().item() == 2 and k[0, 0, 1].item() == 1 and k[1, 1, 1].item() == 1
+    total = tapegrad.nn.utils.get_total_norm([tapegrad.ones(4), tapegrad.ones(5) * 2])
+    assert np.isclose(total.item(), np.sqrt(4 + 20))
+    with pytest.warns(FutureWarning, match="nn.init.normal` is now deprecated"):
+        tapegrad.nn.init.normal(tapegrad.empty(2))
