@@ -66,6 +66,12 @@ from .correlation import cov, corrcoef  # noqa: E402
 from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc,  # noqa: E402
                         unravel_index, gcd, lcm, isreal, unique, unique_consecutive)
 from .floordiv import floor_divide  # noqa: E402
+from .orderstats import (quantile, nanquantile, nanmedian, mode, rot90,  # noqa: E402
+                         pdist)
+from .nn_toplevel import (cosine_similarity, pairwise_distance, dropout,  # noqa: E402
+                          dropout_, alpha_dropout, alpha_dropout_, feature_dropout,
+                          feature_dropout_, feature_alpha_dropout, feature_alpha_dropout_,
+                          selu, selu_, celu, celu_, threshold, threshold_, relu_)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
                      matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,

@@ -536,6 +536,19 @@ _DECLS = [
     Op("matrix_exp", "linalg", "LinalgMatrixExpBackward0", saves=("a",)),
     # eigvalsh: torch's node is eigh's; its VJP reads the eigenvectors from linalg.eigh's node
     Op("eigvalsh", "linalg", "LinalgEighBackward0", saves=("a",)),
+    # --- tapegrad/orderstats.py: nanmedian (as median), mode and rot90 (gathers of the
+    # positions they pick), pdist (the rows' differences and their p-norms) -----------------
+    Op("nanmedian", "decomp", "NanmedianBackward0", saves=()),
+    Op("nanmedian_dim", "gather", "NanmedianBackward1"),
+    Op("mode", "gather", "ModeBackward0"),
+    Op("rot90", "gather", "Rot90Backward0"),
+    Op("pdist", "decomp", "PdistBackward0", saves=("a", "out")),
+    # at::norm(x, p, dim, keepdim) as torch's C++ compositions call it (pairwise_distance):
+    # linalg.vector_norm's body shown as NormBackward1
+    Op("norm_dim", "decomp", "NormBackward1", saves=("a", "out")),
+    # at::add(x, number) as torch's C++ compositions call it (pairwise_distance's + eps):
+    # x + c shown as AddBackward1 (Python's x + c is AddBackward0, a wrapped number)
+    Op("add_number", "decomp", "AddBackward1", saves=()),
 ]
 
 def mentions(expr, name):

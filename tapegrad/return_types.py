@@ -48,3 +48,8 @@ cummin = _make("cummin", ("values", "indices"))
 # frexp (tapegrad/mathops.py)
 __all__ += ["frexp"]
 frexp = _make("frexp", ("mantissa", "exponent"))
+
+# nanmedian(dim), mode (tapegrad/orderstats.py)
+__all__ += ["nanmedian", "mode"]
+nanmedian = _make("nanmedian", ("values", "indices"))
+mode = _make("mode", ("values", "indices"))

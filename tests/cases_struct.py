@@ -150,3 +150,29 @@ STRUCT_CASES["matrix_exp"] = [
 STRUCT_CASES["eigvalsh"] = [
     ("sym", lambda m, a: m.linalg.eigvalsh(a + a.mT), [(3, 3)], ANY),
     ("upper-batch", lambda m, a: m.linalg.eigvalsh(a + a.mT, UPLO="U"), [(2, 3, 3)], ANY)]
+
+# tapegrad/orderstats.py: nanmedian and mode (gathers at the index torch picks), rot90, pdist;
+# pairwise_distance's rows (at::norm's NormBackward1, at::add's AddBackward1)
+STRUCT_CASES["nanmedian"] = [
+    ("all", lambda m, a: a.nanmedian(), [(2, 3)], ANY),
+    ("fn", lambda m, a: m.nanmedian(a) * a, [(4,)], ANY)]
+STRUCT_CASES["nanmedian_dim"] = [
+    ("d1", lambda m, a: a.nanmedian(1).values, [(2, 4)], ANY),
+    ("keep", lambda m, a: m.nanmedian(a, 0, keepdim=True)[0], [(3, 2)], ANY)]
+STRUCT_CASES["mode"] = [
+    ("d1", lambda m, a: a.mode(1).values, [(2, 4)], ANY),
+    ("keep", lambda m, a: m.mode(a, 0, keepdim=True)[0] * a, [(3, 2)], ANY)]
+STRUCT_CASES["rot90"] = [
+    ("k1", lambda m, a: a.rot90(), [(2, 3)], ANY),
+    ("k3", lambda m, a: m.rot90(a, 3, [2, 0]) * 2.0, [(2, 3, 2)], ANY)]
+# (torch's PdistBackward0 has no derivative of its own: its hvp is not compared, as cdist's)
+STRUCT_CASES["pdist"] = [
+    ("p2", lambda m, a: m.pdist(a), [(3, 2)], ANY, {"torch_hvp": False}),
+    ("p3", lambda m, a: m.pdist(a, 3), [(4, 3)], ANY, {"torch_hvp": False}),
+    ("p1", lambda m, a: m.pdist(a * 2.0, 1.5), [(3, 2)], ANY, {"torch_hvp": False})]
+STRUCT_CASES["norm_dim"] = [
+    ("p2", lambda m, a, b: m.pairwise_distance(a, b), [(2, 3), (2, 3)], ANY),
+    ("p3", lambda m, a, b: m.nn.functional.pairwise_distance(a, b, 3.0, keepdim=True),
+     [(3, 2), (2,)], ANY)]
+STRUCT_CASES["add_number"] = [
+    ("eps", lambda m, a, b: m.pairwise_distance(a, b, eps=0.5), [(2, 3), (2, 3)], ANY)]

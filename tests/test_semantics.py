@@ -693,6 +693,13 @@ NEXT_FNS = {
     "pixel_unshuffle": ["F.pixel_unshuffle(b[None, None], 1)"],
     "im2col": ["F.unfold(a[None, None], 2)", "F.unfold(a[None], 1, padding=1)"],
     "col2im": ["F.fold(a, (2, 2), (1, 2))", "F.fold(F.unfold(a[None, None], 2), (2, 3), 2)"],
+    "nanmedian": ["b.nanmedian()", "m.nanmedian(a * b)"],
+    "nanmedian_dim": ["b.nanmedian(1)[0]", "m.nanmedian(a, 0, keepdim=True).values"],
+    "mode": ["b.mode(1)[0]", "m.mode(a * 1, 0).values"],
+    "rot90": ["a.rot90()", "m.rot90(b * 1, -1, [1, 0])", "m.rot90(a, 4)"],
+    "pdist": ["m.pdist(a)", "m.pdist(b.t(), 1)", "m.pdist(a * b, float('inf'))"],
+    "norm_dim": ["m.pairwise_distance(a, b)", "F.pairwise_distance(a, c, 1.0)"],
+    "add_number": ["F.pairwise_distance(a, b, keepdim=True)"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",

@@ -1,0 +1,499 @@
+"""Order statistics and two structural functions, composed or recorded as torch records them.
+
+  quantile, nanquantile   torch's composition (Sorting.cpp's quantile_impl): flatten or move
+                          dim last, sort, view, ranks from q (tensor ops, so a q that
+                          requires grad gets torch's gradient), gather below/above, lerp,
+                          then squeeze_ / unsqueeze_.transpose_.squeeze_ (torch's nodes:
+                          SortBackward0, GatherBackward0, LerpBackward1, SqueezeBackward4 ...)
+  nanmedian               of all elements: a decomposition row (NanmedianBackward0), its
+                          gradient split among the elements equal to it, as median()'s; along
+                          dim: a gather row (NanmedianBackward1) at the index torch's
+                          nth_element picks (a row of NaNs: the index libstdc++'s introselect
+                          leaves first)
+  mode                    a gather row (ModeBackward0) at the index torch's CPU kernel picks:
+                          the (value, index) pairs sorted by value with libstdc++'s std::sort
+                          (not stable), the smallest most frequent value, the index of the
+                          last of its run
+  rot90                   a gather row (Rot90Backward0) of the rotated positions
+  pdist                   a decomposition row (PdistBackward0): the differences of the row
+                          pairs i < j and their p-norms; its gradient is torch's
+                          _pdist_backward (for p = inf: every tied coordinate gets it)
+"""
+import math
+
+import numpy as np
+
+from . import decomps, dtypes as D, return_types
+from .composed import broadcast_tensors
+from .creation import full_like, tensor
+from .mathops import vector_norm
+from .structops import _all, _dim_arg, _gather, _positions, _select
+from .tensor import _dim, Tensor, tensor_methods
+from .tracing import _bake, _tracing
+from .views import KIND_OPS
+
+__all__ = ["quantile", "nanquantile", "nanmedian", "mode", "rot90", "pdist"]
+
+
+# ---- libstdc++'s sort and nth_element (the orders torch's CPU kernels leave ties in) ------
+def _lg(n):
+    return n.bit_length() - 1
+
+
+def _move_median_to_first(a, result, x, y, z, less):
+    if less(a[x], a[y]):
+        if less(a[y], a[z]):
+            a[result], a[y] = a[y], a[result]
+        elif less(a[x], a[z]):
+            a[result], a[z] = a[z], a[result]
+        else:
+            a[result], a[x] = a[x], a[result]
+    elif less(a[x], a[z]):
+        a[result], a[x] = a[x], a[result]
+    elif less(a[y], a[z]):
+        a[result], a[z] = a[z], a[result]
+    else:
+        a[result], a[y] = a[y], a[result]
+
+
+def _unguarded_partition(a, first, last, pivot, less):
+    while True:
+        while less(a[first], a[pivot]):
+            first += 1
+        last -= 1
+        while less(a[pivot], a[last]):
+            last -= 1
+        if not first < last:
+            return first
+        a[first], a[last] = a[last], a[first]
+        first += 1
+
+
+def _partition_pivot(a, first, last, less):
+    mid = first + (last - first) // 2
+    _move_median_to_first(a, first, first + 1, mid, last - 1, less)
+    return _unguarded_partition(a, first + 1, last, first, less)
+
+
+def _unguarded_linear_insert(a, last, less):
+    val = a[last]
+    nxt = last - 1
+    while less(val, a[nxt]):
+        a[last] = a[nxt]
+        last = nxt
+        nxt -= 1
+    a[last] = val
+
+
+def _insertion_sort(a, first, last, less):
+    if first == last:
+        return
+    for i in range(first + 1, last):
+        if less(a[i], a[first]):
+            val = a[i]
+            a[first + 1:i + 1] = a[first:i]
+            a[first] = val
+        else:
+            _unguarded_linear_insert(a, i, less)
+
+
+def _adjust_heap(a, first, hole, length, value, less):
+    top = hole
+    child = hole
+    while child < (length - 1) // 2:
+        child = 2 * (child + 1)
+        if less(a[first + child], a[first + child - 1]):
+            child -= 1
+        a[first + hole] = a[first + child]
+        hole = child
+    if length & 1 == 0 and child == (length - 2) // 2:
+        child = 2 * (child + 1)
+        a[first + hole] = a[first + child - 1]
+        hole = child - 1
+    parent = (hole - 1) // 2
+    while hole > top and less(a[first + parent], value):
+        a[first + hole] = a[first + parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    a[first + hole] = value
+
+
+def _make_heap(a, first, last, less):
+    n = last - first
+    if n < 2:
+        return
+    parent = (n - 2) // 2
+    while True:
+        _adjust_heap(a, first, parent, n, a[first + parent], less)
+        if parent == 0:
+            return
+        parent -= 1
+
+
+def _heap_select(a, first, middle, last, less):
+    _make_heap(a, first, middle, less)
+    for i in range(middle, last):
+        if less(a[i], a[first]):
+            value = a[i]
+            a[i] = a[first]
+            _adjust_heap(a, first, 0, middle - first, value, less)
+
+
+def _sort_heap(a, first, last, less):
+    while last - first > 1:
+        last -= 1
+        value = a[last]
+        a[last] = a[first]
+        _adjust_heap(a, first, 0, last - first, value, less)
+
+
+def _introsort_loop(a, first, last, depth, less):
+    while last - first > 16:
+        if depth == 0:
+            _heap_select(a, first, last, last, less)
+            _sort_heap(a, first, last, less)
+            return
+        depth -= 1
+        cut = _partition_pivot(a, first, last, less)
+        _introsort_loop(a, cut, last, depth, less)
+        last = cut
+
+
+def std_sort(a, less):
+    """libstdc++'s std::sort of list a in place (introsort, then insertion sort)."""
+    n = len(a)
+    if n < 2:
+        return
+    _introsort_loop(a, 0, n, _lg(n) * 2, less)
+    if n > 16:
+        _insertion_sort(a, 0, 16, less)
+        for i in range(16, n):
+            _unguarded_linear_insert(a, i, less)
+    else:
+        _insertion_sort(a, 0, n, less)
+
+
+def std_nth_element(a, nth, less):
+    """libstdc++'s std::nth_element of list a in place."""
+    first, last = 0, len(a)
+    if first == last or nth == last:
+        return
+    depth = _lg(last) * 2
+    while last - first > 3:
+        if depth == 0:
+            _heap_select(a, first, nth + 1, last, less)
+            a[first], a[nth] = a[nth], a[first]
+            return
+        depth -= 1
+        cut = _partition_pivot(a, first, last, less)
+        if cut <= nth:
+            first = cut
+        else:
+            last = cut
+    _insertion_sort(a, first, last, less)
+
+
+def _never(x, y):
+    return False
+
+
+# ---- quantile -----------------------------------------------------------------------------
+_MODES = ("linear", "lower", "higher", "midpoint", "nearest")
+_SIG = ("quantile() received an invalid combination of arguments - got ({got}), but expected "
+        "one of:\n * (Tensor input, Tensor q, int dim = None, bool keepdim = False, *, str "
+        "interpolation = \"linear\", Tensor out = None)\n * (Tensor input, float q, int dim = "
+        "None, bool keepdim = False, *, str interpolation = \"linear\", Tensor out = None)\n")
+
+
+def _type_name(v):
+    return "Tensor" if isinstance(v, Tensor) else type(v).__name__
+
+
+_METHOD_SIG = ("{fn}() received an invalid combination of arguments - got ({got}), but "
+               "expected one of:\n * (Tensor q, int dim = None, bool keepdim = False, *, str "
+               "interpolation = \"linear\")\n * (float q, int dim = None, bool keepdim = False, "
+               "*, str interpolation = \"linear\")\n")
+
+
+def _quantile(fn, input, q, dim, keepdim, interpolation, ignore_nan, method=False):
+    args = ([] if method else [input]) + [q] + ([dim] if dim is not None else []) \
+        + ([keepdim] if keepdim is not False else [])
+    bad = (not isinstance(input, Tensor)
+           or not (isinstance(q, Tensor) or (isinstance(q, (int, float))
+                                             and not isinstance(q, bool)))
+           or not (dim is None or (hasattr(dim, "__index__") and not isinstance(dim, bool)))
+           or not isinstance(keepdim, bool) or not isinstance(interpolation, str))
+    if bad:
+        sig = _METHOD_SIG if method else _SIG.replace("quantile()", "{fn}()")
+        raise TypeError(sig.format(fn=fn, got=", ".join(_type_name(v) for v in args)))
+    if not isinstance(q, Tensor):
+        q = float(q)
+        if not 0 <= q <= 1:
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+        q = tensor(q, dtype=input.dtype)
+    if interpolation not in _MODES:
+        raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest, but got {interpolation}")
+    nd = input.dim()
+    d = _dim(0 if dim is None else dim.__index__(), nd)
+    if input.numel() == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    if q.dim() > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if input.dtype not in (D.float32, D.float64):
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if q.dtype is not input.dtype:
+        raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    if dim is not None and nd > 0:
+        shape = list(input.shape)
+        if keepdim:
+            shape[d] = 1
+        else:
+            del shape[d]
+    else:
+        shape = [1] * nd if keepdim else []
+    qa = q._array()
+    if not bool(((qa >= 0) & (qa <= 1)).all()):
+        raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    if dim is None:
+        s = input.flatten().sort().values
+    elif d == nd - 1:
+        s = input.sort().values
+    else:
+        s = input.unsqueeze(-1).transpose(d, -1).sort().values
+    n = s.shape[-1]
+    s = s.view(*shape, n)
+    if n > 2 ** 24:
+        raise RuntimeError("quantile() input tensor is too large")
+    if ignore_nan:
+        ranks = q * (s.isnan().logical_not().sum(-1, True) - 1)
+        ranks = ranks.masked_fill(ranks < 0, 0)
+    else:
+        last = n - 1
+        r, nan = broadcast_tensors(q * last, s.isnan().any(-1, True))
+        ranks = r.masked_fill(nan, last)
+    if interpolation in ("lower", "higher", "nearest"):
+        ranks = getattr(ranks.detach(), {"lower": "floor", "higher": "ceil",
+                                         "nearest": "round"}[interpolation])()
+    below = ranks.detach().long()
+    out = s.gather(-1, below)
+    if interpolation in ("linear", "midpoint"):
+        weights = full_like(ranks, 0.5) if interpolation == "midpoint" else ranks - below
+        above = ranks.detach().ceil().long()
+        out = out.lerp(s.gather(-1, above), weights)
+    if q.dim() == 0:
+        return out.squeeze_(-1)
+    return out.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """The q-th quantiles of input (all elements, or along dim), torch's composition."""
+    if out is not None:
+        raise NotImplementedError("quantile(out=...) is not supported by tapegrad")
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """quantile ignoring NaNs (a row of NaNs gives NaN)."""
+    if out is not None:
+        raise NotImplementedError("nanquantile(out=...) is not supported by tapegrad")
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+
+# ---- nanmedian, mode ----------------------------------------------------------------------
+def _no_bool(fn, x):
+    if x.dtype is D.bool_:
+        raise NotImplementedError(f"\"{fn}\" not implemented for 'Bool'")
+
+
+def _nanmedian_all(x):
+    _no_bool("median_cpu", x)
+    arr = x._array().reshape(-1)
+    nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.size, bool)
+    m = arr.size - int(nan.sum())
+    if arr.size == 0 or m == 0:
+        value = np.asarray(math.nan, x._dtype.np) if arr.size == 0 or arr.dtype.kind == "f" \
+            else arr[0]
+        ties = np.flatnonzero(nan)
+    else:
+        value = np.sort(arr[~nan], kind="stable")[(m - 1) // 2]
+        ties = np.flatnonzero(arr == value)
+    if not x._recorded or arr.size == 0:
+        return Tensor._wrap(np.asarray(value, x._dtype.np), x._dtype)
+
+    def body(T, t):
+        return _gather("take", t, ties).mean()
+    out = decomps.record("nanmedian", body, KIND_OPS, x)
+    _guard_order(x.reshape(-1), 0)
+    return out
+
+
+def _nanmedian_index(row):
+    """The index torch's nth_element leaves at the nanmedian's place in one row."""
+    nan = np.isnan(row) if row.dtype.kind == "f" else np.zeros(row.size, bool)
+    m = row.size - int(nan.sum())
+    if m == 0:   # every comparison false: the index introselect leaves first
+        idx = list(range(row.size))
+        std_nth_element(idx, 0, _never)
+        return idx[0]
+    order = np.argsort(np.where(nan, np.inf, row) if nan.any() else row, kind="stable")
+    order = order[~nan[order]] if nan.any() else order
+    return int(order[(m - 1) // 2])
+
+
+def _guard_order(x, d):
+    """While recording for replay: the positions nanmedian and mode pick are baked into the
+    tape, so guard what they depend on: the order of each row along d and which neighbours
+    in that order are equal (and which are NaN).  Where these hold, libstdc++'s sort and
+    nth_element make the same comparisons with the same outcomes, so pick the same index
+    (sort & co guard their order likewise: structops)."""
+    if _tracing(x) is None:
+        return
+    xs = x if x.dim() else x.reshape(1)
+    arr = xs._array()
+    n = arr.shape[d]
+    if n < 2:
+        return
+    pos = np.take_along_axis(_positions(xs), np.argsort(arr, axis=d, kind="stable"), d)
+    srt = _gather("take", xs, pos)
+    lo, hi = srt.narrow(d, 0, n - 1), srt.narrow(d, 1, n - 1)
+    a = np.take_along_axis(arr, np.argsort(arr, axis=d, kind="stable"), d)
+    alo, ahi = np.take(a, range(n - 1), d), np.take(a, range(1, n), d)
+    pattern = np.where(ahi > alo, 2.0, np.where(ahi == alo, 1.0, 0.0))
+    now = (hi > lo).to(D.float64) * 2.0 + (hi == lo).to(D.float64)
+    _all(now == Tensor._wrap(pattern, D.float64))
+    _all(srt.isnan() == Tensor._wrap(np.isnan(a) if a.dtype.kind == "f"
+                                     else np.zeros(a.shape, bool), D.bool_))
+
+
+def _rows(x, d):
+    a = x._array()
+    a = a if a.ndim else a.reshape(1)
+    return np.moveaxis(a, d, -1)
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    """The lower median of the non-NaN elements: of all (NanmedianBackward0) or along dim
+    ((values, indices), NanmedianBackward1)."""
+    if dim is None:
+        return _nanmedian_all(input)
+    d = _dim_arg("nanmedian", input, dim)
+    _no_bool("median_out", input)
+    n = input._shape[d] if input.dim() else 1
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    rows = _rows(input, d)
+    flat = rows.reshape(-1, n)
+    idx = np.array([_nanmedian_index(r) for r in flat], np.int64).reshape(rows.shape[:-1])
+    idx = np.expand_dims(idx, d)
+    values, indices = _select("nanmedian_dim", input, d, idx, keepdim)
+    _guard_order(input, d)
+    return return_types.nanmedian((values, indices))
+
+
+def _mode_row(row):
+    vals = row.tolist()
+    elems = [(v, k) for k, v in enumerate(vals)]
+    std_sort(elems, lambda i, j: i[0] < j[0])
+    mode, modei, freq, best = 0, 0, 0, 0
+    n = len(elems)
+    for i in range(n):
+        freq += 1
+        if i == n - 1 or elems[i][0] != elems[i + 1][0]:
+            if freq > best:
+                mode, modei, best = elems[i][0], elems[i][1], freq
+            freq = 0
+    return modei
+
+
+def mode(input, dim=-1, keepdim=False):
+    """(values, indices): the most frequent value along dim (the smallest among equally
+    frequent ones) and the index torch's CPU kernel reports for it (ModeBackward0)."""
+    d = _dim_arg("mode", input, dim)
+    n = input._shape[d] if input.dim() else 1
+    if n == 0:
+        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+    rows = _rows(input, d)
+    flat = rows.reshape(-1, n)
+    idx = np.array([_mode_row(r) for r in flat], np.int64).reshape(rows.shape[:-1])
+    idx = np.expand_dims(idx, d)
+    values, indices = _select("mode", input, d, idx, keepdim)
+    _guard_order(input, d)
+    return return_types.mode((values, indices))
+
+
+# ---- rot90, pdist -------------------------------------------------------------------------
+def rot90(input, k=1, dims=(0, 1)):
+    """input rotated by 90 degrees k times in the plane of dims, from dims[0] towards dims[1]
+    (Rot90Backward0)."""
+    if not hasattr(k, "__index__") or isinstance(k, bool):
+        raise TypeError(f"rot90(): argument 'k' (position 2) must be int, not "
+                        f"{type(k).__name__}")
+    dims = list(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    nd = input.dim()
+    if nd < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {nd}")
+    d0, d1 = _dim(dims[0], nd), _dim(dims[1], nd)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = "
+                           f"{dims[0]} and dim1 = {dims[1]}")
+    pos = np.ascontiguousarray(np.rot90(_positions(input), int(k), (d0, d1)))
+    return _gather("rot90", input, pos)
+
+
+def _pdist_body(T, x, p):
+    n = x.shape[0]
+    i, j = np.triu_indices(n, 1)
+    i, j = tensor(i.astype(np.int64)), tensor(j.astype(np.int64))
+    diff = x.index_select(0, i) - x.index_select(0, j)
+    if p == 0:
+        return (diff != 0).sum(1).to(x.dtype) + (diff * 0).sum(1)
+    if p == math.inf:
+        dist = vector_norm(diff.detach(), math.inf, 1)
+        a = diff.abs() * (diff.detach().abs() == dist.unsqueeze(1))
+        s = a.sum(1)
+        return dist + (s - s.detach())
+    return vector_norm(diff, p, 1)
+
+
+def pdist(input, p=2):
+    """The p-norm distances between the rows of a matrix, pairs i < j in row-major order
+    (PdistBackward0)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"pdist(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"pdist(): argument 'p' (position 2) must be float, not "
+                        f"{type(p).__name__}")
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if not p >= 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    p = float(p)
+    if not input.is_contiguous():   # torch's input.contiguous() (CloneBackward0)
+        input = input.contiguous()
+    if not input._recorded:
+        return _pdist_body(KIND_OPS, input, p)
+    return decomps.record("pdist", lambda T, x: _pdist_body(T, x, p), KIND_OPS, input)
+
+
+@tensor_methods
+class _OrderMethods:
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _quantile("quantile", self, q, dim, keepdim, interpolation, False, True)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return _quantile("nanquantile", self, q, dim, keepdim, interpolation, True, True)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        return nanmedian(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return mode(self, dim, keepdim)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return rot90(self, k, dims)
