@@ -179,6 +179,10 @@ CASES = {
     "split": [("dim1", lambda m, a: a.split(2, 1)[1], [(3, 5)], ANY),
               ("chunk", lambda m, a: m.cat(a.chunk(3, 0)[::-1]), [(5, 2)], ANY)],
     "split_with_sizes": [("sizes", lambda m, a: a.split([1, 3], -1)[1] * 2.0, [(2, 4)], ANY)],
+    "unsafe_split": [("dim1", lambda m, a: a.unsafe_split(2, 1)[1] * a.unsafe_chunk(2, 1)[0][:, :1],
+                      [(3, 5)], ANY)],
+    "unsafe_split_with_sizes": [("sizes", lambda m, a: a.unsafe_split_with_sizes([1, 3], -1)[1]
+                                 * 2.0, [(2, 4)], ANY)],
     "unbind": [("dim1", lambda m, a: m.stack(a.unbind(1)[::-1], 0), [(2, 3)], ANY),
                ("scalars", lambda m, a: a.unbind()[2] * a.unbind()[0], [(3,)], ANY)],
     "output": [("pieces", lambda m, a: a.split(1)[0] + a.split(1)[1], [(2, 3)], ANY)],

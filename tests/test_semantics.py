@@ -553,6 +553,8 @@ NEXT_FNS = {
     "max_dim": ["a.max(1).values"], "min_dim": ["a.min(0)[0]"],
     "split": ["a.split(1)[1]", "a.chunk(3, 1)[2]"],
     "split_with_sizes": ["a.split([1, 2], dim=1)[1]"], "unbind": ["a.unbind()[1]"],
+    "unsafe_split": ["a.unsafe_split(1)[1]", "a.unsafe_chunk(3, 1)[2]"],
+    "unsafe_split_with_sizes": ["a.unsafe_split_with_sizes([1, 2], dim=1)[1]"],
     "atan2": ["m.atan2(a, b)"], "hypot": ["m.hypot(a, b)"],
     "logsumexp": ["a.logsumexp(1)"], "softmax": ["a.softmax(1)"],
     "log_softmax": ["a.log_softmax(0)"], "as_strided": ["inplace_view(a * 1)"],
