@@ -43,6 +43,11 @@ def test_known_values():
     # bicubic at the same size: weights 0, 1, 0, 0 exactly
     a = tg.tensor(R.standard_normal((1, 2, 3, 4)))
     assert np.array_equal(F.interpolate(a, size=(3, 4), mode="bicubic").numpy(), a.numpy())
+    # uint8 bilinear / bicubic: torch's int16 weights, rounded and clamped (bicubic overshoots)
+    u = F.interpolate(tg.tensor([[[[0, 100]]]], dtype=tg.uint8), size=(1, 4), mode="bilinear")
+    assert u.dtype == tg.uint8 and u.tolist() == [[[[0, 25, 75, 100]]]]
+    c = F.interpolate(tg.tensor([[[[0, 255, 0]]]], dtype=tg.uint8), size=(1, 5), mode="bicubic")
+    assert c.tolist() == [[[[0, 117, 255, 117, 0]]]]
     # area: means of windows
     assert F.interpolate(tg.tensor([[[1.0, 3.0, 5.0, 7.0]]]), scale_factor=0.5,
                          mode="area").tolist() == [[[2.0, 6.0]]]
@@ -187,6 +192,16 @@ def test_uint8_and_empty_batch_against_torch():
         yt = torch.nn.functional.interpolate(torch.tensor(a), size=(4, 7), mode=mode)
         yg = F.interpolate(tg.tensor(a), size=(4, 7), mode=mode)
         assert yg.dtype == tg.uint8 and np.array_equal(yt.numpy(), yg.numpy())
+    # bilinear / bicubic of uint8: torch's int16 weights and rounding, bit for bit (channels
+    # <= 4: torch's AVX kernel; 5: its generic one)
+    for mode, c, ac, spec in itertools.product(("bilinear", "bicubic"), (1, 3, 5),
+                                               (False, True),
+                                               ((8, 11), (2, 3), (4, 5), 1.7, 0.45)):
+        a = R.integers(0, 256, (2, c, 4, 5)).astype(np.uint8)
+        kw = {"size": spec} if isinstance(spec, tuple) else {"scale_factor": spec}
+        yt = torch.nn.functional.interpolate(torch.tensor(a), mode=mode, align_corners=ac, **kw)
+        yg = F.interpolate(tg.tensor(a), mode=mode, align_corners=ac, **kw)
+        assert yg.dtype == tg.uint8 and np.array_equal(yt.numpy(), yg.numpy()), (mode, c, spec)
     e = np.zeros((0, 2, 4, 5), np.float32)
     assert tuple(F.interpolate(tg.tensor(e), size=3, mode="bilinear").shape) == \
         tuple(torch.nn.functional.interpolate(torch.tensor(e), size=3, mode="bilinear").shape)

@@ -11,6 +11,8 @@ the gathers' scatter-add.  The positions and weights are torch's
 `guard_index_and_lambda`, the cubic convolution coefficients with A = -0.75), computed in
 the input's dtype (torch's opmath: float32 for float32 input) with numpy scalars, including
 its `floorf` of the source index.  Area mode is adaptive average pooling, as in torch.
+uint8 input: nearest modes gather; bilinear and bicubic are torch's integer kernel (int16
+weights at a precision, rounded and clamped per pass; no gradient), computed with numpy.
 """
 import math
 import warnings
@@ -19,7 +21,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import tensor as _tensor_of
-from ..exact import fma32, fma64
+from ..exact import fma32, fma64, fma_float
 from ..tensor import Tensor
 from ._basic import _record, _tensor
 from ._pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
@@ -220,10 +222,90 @@ def _upsample(name, x, sizes, mode, align_corners, scales):
             + ", ".join(f"{a}: {s}" for a, s in zip(axes, sizes)) + ")")
     if not x.dtype.is_floating_point and not (mode.startswith("nearest")
                                               and x.dtype is D.uint8):
-        suffix = "_channels_last" if k == 2 else ""
-        raise NotImplementedError(f'"{name}{suffix}" not implemented for '
-                                  f"'{x.dtype.legacy}'")
+        if x.dtype is D.uint8 and mode in ("bilinear", "bicubic"):
+            return _uint8_resample(x, sizes, mode == "bicubic", align_corners, scales)
+        if k == 2 and mode in ("nearest", "nearest-exact", "bilinear"):
+            kernel = ("upsample_nearest2d" if mode != "bilinear" else name) + "_channels_last"
+        else:
+            kernel = "compute_indices_weights_" + {"bicubic": "cubic", "nearest-exact":
+                                                   "nearest"}.get(mode, mode if mode ==
+                                                                  "nearest" else "linear")
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{x.dtype.legacy}\'')
     return _record(name, resample, x, _plan(x, sizes, mode, align_corners, scales))
+
+
+# ---- uint8 bilinear / bicubic: torch's int16 weights ------------------------------------------
+def _filter(x, cubic):
+    """torch's non-antialiased filters: the triangle, or cubic convolution with A = -0.75."""
+    x = abs(x)
+    if not cubic:
+        return 1.0 - x if x < 1.0 else 0.0
+    a = -0.75
+    if x < 1.0:
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+    if x < 2.0:
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return 0.0
+
+
+def _int16_weights(n_in, n_out, align_corners, scale, cubic):
+    """torch's _compute_index_ranges_int16_weights (antialias=False): per output position
+    the filter's weights in float64 (positions outside the input folded onto the border),
+    scaled by 2**precision and rounded; as an (n_out, n_in) integer matrix and precision."""
+    s = float(_scale(np.float64, n_in, n_out, align_corners, scale))
+    k = 4 if cubic else 2
+    support = k // 2
+    rows, wt_max = [], 0.0
+    for i in range(n_out):
+        if align_corners:
+            real = s * i
+        else:
+            real = fma_float(s, i + 0.5, -0.5)
+            if not cubic and real < 0:
+                real = 0.0
+        idx = min(int(math.floor(np.float32(real))), n_in - 1)
+        lam = min(max(real - idx, 0.0), 1.0)
+        lo = idx - support + 1
+        start = max(lo, 0)
+        size = min(max(min(idx + support + 1, n_in) - start, 0), k)
+        wt, wi = [0.0] * k, 0
+        for j in range(k):
+            w = _filter(float(j + 1 - support) - lam, cubic)
+            if lo + j <= 0:
+                wi = 0
+            elif lo + j >= n_in - 1:
+                wi = size - 1
+            wt[wi] += w
+            wt_max = max(wt_max, wt[wi])
+            wi += 1
+        rows.append((start, size, wt))
+    prec = 0
+    for prec in range(22):
+        if int(0.5 + wt_max * (1 << (prec + 1))) >= (1 << 15):
+            break
+    m = np.zeros((n_out, n_in), np.int64)
+    for o, (start, size, wt) in enumerate(rows):
+        for j in range(size):
+            v = wt[j] * (1 << prec)
+            m[o, start + j] += int(0.5 + v) if v >= 0 else int(-0.5 + v)
+    return m, prec
+
+
+def _uint8_resample(x, sizes, cubic, align_corners, scales):
+    """torch's uint8 bilinear / bicubic: the width, then the height, each an integer sum of
+    int16 weights rounded at their precision and clamped to [0, 255] (no gradient)."""
+    y = x._array()
+    for j in (1, 0):
+        d = 2 + j
+        n_in, n_out = y.shape[d], sizes[j]
+        if n_in == n_out:
+            continue
+        m, prec = _int16_weights(n_in, n_out, align_corners,
+                                 None if scales is None else scales[j], cubic)
+        z = np.moveaxis(y.astype(np.int64), d, -1) @ m.T
+        z = np.clip((z + (1 << (prec - 1))) >> prec, 0, 255).astype(np.uint8)
+        y = np.moveaxis(z, -1, d)
+    return _tensor_of(np.ascontiguousarray(y))
 
 
 # ---- the front ends ---------------------------------------------------------------------------
