@@ -48,6 +48,10 @@ def test_known_values():
     assert u.dtype == tg.uint8 and u.tolist() == [[[[0, 25, 75, 100]]]]
     c = F.interpolate(tg.tensor([[[[0, 255, 0]]]], dtype=tg.uint8), size=(1, 5), mode="bicubic")
     assert c.tolist() == [[[[0, 117, 255, 117, 0]]]]
+    # along a kept-size dim torch still adds x * 0: an inf gives a nan there, as in torch
+    z = F.interpolate(tg.tensor([[[1.0, float("inf"), 2.0]]]), size=3, mode="linear",
+                      align_corners=False).tolist()[0][0]
+    assert z[0] == 1.0 and z[1] != z[1] and z[2] == 2.0
     # area: means of windows
     assert F.interpolate(tg.tensor([[[1.0, 3.0, 5.0, 7.0]]]), scale_factor=0.5,
                          mode="area").tolist() == [[[2.0, 6.0]]]
@@ -289,3 +293,20 @@ def test_replay_matches_eager(tmp_path):
         loss.backward()
         np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
         np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_non_finite_inputs_against_torch():
+    """torch's kernels read the zero-weight neighbours too (also along a dim whose size is
+    kept): an inf there makes a nan, the same elements as torch's."""
+    torch = pytest.importorskip("torch")
+    for mode, nd in [("nearest", 4), ("linear", 3), ("bilinear", 4), ("bicubic", 4),
+                     ("trilinear", 5)]:
+        for sizes in [(5, 9, 4), (5, 5, 5), (70, 70, 3)]:
+            a = R.standard_normal((1, 2) + (5,) * (nd - 2))
+            a.reshape(-1)[[3, 7]] = [np.inf, np.nan]
+            kw = {} if mode == "nearest" else {"align_corners": False}
+            s = sizes[:nd - 2]
+            yt = torch.nn.functional.interpolate(torch.tensor(a, dtype=torch.float32), size=s,
+                                                 mode=mode, **kw).numpy()
+            yg = F.interpolate(tg.tensor(a, dtype=tg.float32), size=s, mode=mode, **kw).numpy()
+            assert np.array_equal(yt, yg, equal_nan=True), (mode, s)

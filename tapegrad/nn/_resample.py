@@ -83,8 +83,9 @@ def _guard(ft, src, n_in):
 
 
 def _linear(ft, n_in, n_out, align_corners, scale):
-    if n_in == n_out:
-        return None   # (torch: weights 1 and 0 at the same position: the input itself)
+    if n_in == n_out:   # torch's copy: weights 1 and 0 at the same position (a nan or inf
+        i = np.arange(n_in)   # there still makes the 0 term nan, as in torch)
+        return [(i, np.ones(n_in, ft)), (i, np.zeros(n_in, ft))]
     s = _scale(ft, n_in, n_out, align_corners, scale)
     idx0, lam1 = _guard(ft, _source(ft, s, n_out, align_corners, False), n_in)
     idx1 = idx0 + (idx0 < n_in - 1)
@@ -93,8 +94,6 @@ def _linear(ft, n_in, n_out, align_corners, scale):
 
 
 def _cubic(ft, n_in, n_out, align_corners, scale):
-    if n_in == n_out:
-        return None   # (weights 0, 1, 0, 0 exactly: the input itself)
     s = _scale(ft, n_in, n_out, align_corners, scale)
     idx, t = _guard(ft, _source(ft, s, n_out, align_corners, True), n_in)
     a = ft(-0.75)
@@ -171,8 +170,6 @@ def _plan(x, sizes, mode, align_corners, scales):
         return _small_bilinear(x, per_dim)
     plan = []
     for d, n_in, n_out, terms in per_dim:
-        if terms is None:
-            continue
         wshape = (n_out,) + (1,) * (x.dim() - 1 - d)
         step = []
         for i, w in terms:
@@ -182,10 +179,6 @@ def _plan(x, sizes, mode, align_corners, scales):
             else:
                 step.append((key,) + _weights(x, w, wshape))
         plan.append(step)
-    if not plan:   # every size kept: a gather of every position of the last dim (exact)
-        d = x.dim() - 1
-        plan.append([((slice(None),) * d + (_tensor_of(np.arange(x.shape[d])),), None,
-                      None)])
     return plan
 
 
@@ -194,12 +187,6 @@ def _small_bilinear(x, per_dim):
     x[h_a, w_b] * (lambda_h_a * lambda_w_b) in the order 00, 01, 10, 11."""
     (_, n_w, o_w, tw), (_, n_h, o_h, th) = per_dim
     ft = np.float64 if x.dtype is D.float64 else np.float32
-
-    def same(n):
-        i = np.arange(n)
-        return [(i, np.ones(n, ft)), (i, np.zeros(n, ft))]
-    tw = tw or same(n_w)
-    th = th or same(n_h)
     step = []
     for ih, lh in th:
         for iw, lw in tw:
