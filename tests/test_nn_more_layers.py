@@ -218,6 +218,37 @@ def test_embedding_bag_against_torch():
     assert count == 72
 
 
+def test_embedding_bag_float32_bit_exact_against_torch():
+    """torch adds a bag's rows in order (with per_sample_weights: fmas, or rounded products
+    with a padding_idx); bags of up to CHAIN rows are summed the same way; longer ones to
+    float32 rounding."""
+    torch = pytest.importorskip("torch")
+    for mode, psw, longest, pad in [("sum", False, 9, 3), ("sum", True, 9, 3),
+                                    ("sum", True, 9, None), ("mean", False, 9, 3),
+                                    ("max", False, 9, None), ("sum", False, 64, None),
+                                    ("sum", True, 64, None), ("sum", True, 30, -1),
+                                    ("sum", False, 150, 3), ("mean", False, 150, None)]:
+        W = R.standard_normal((50, 16)).astype(np.float32)
+        n = 4 * longest - 3                     # (bags of longest, ..., longest - 3 rows)
+        idx = R.integers(0, 50, n)
+        offs = np.array([0, longest, 2 * longest, 3 * longest])
+        p = R.standard_normal(n).astype(np.float32)
+        outs = [M.nn.functional.embedding_bag(
+            M.tensor(idx), M.tensor(W), M.tensor(offs), mode=mode, padding_idx=pad,
+            per_sample_weights=M.tensor(p) if psw else None).numpy() for M in (torch, tg)]
+        if longest <= 64:
+            assert np.array_equal(outs[0], outs[1]), (mode, psw, longest)
+        else:
+            np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-5)
+    # every bag empty (padding only): zeros, and per_sample_weights keeps its edge
+    for M in (torch, tg):
+        p = M.ones(2, requires_grad=True)
+        y = M.nn.functional.embedding_bag(M.tensor([2, 2]), M.randn(5, 3), M.tensor([0, 1]),
+                                          mode="sum", padding_idx=2, per_sample_weights=p)
+        y.sum().backward()
+        assert y.tolist() == [[0.0] * 3] * 2 and p.grad.tolist() == [0.0, 0.0]
+
+
 def test_embedding_bag_modules_and_errors_against_torch():
     torch = pytest.importorskip("torch")
     for args, kw in [((10, 3), {}), ((10, 3), {"mode": "max", "padding_idx": 0}),

@@ -23,20 +23,53 @@ from ._basic import _record
 __all__ = ["embedding_bag"]
 
 
-def bag_body(T, weight, per_sample_weights, rows, bags, mode, block):
-    """The row's body: rows the kept indices, bags the (B, kept) 0/1 matrix (sum, mean) or
-    (counts, block) for max: block (index (B, L), valid (B, L, 1))."""
+# NOTE: torch's CPU kernel adds each bag's rows in order (acc += row; with
+# per_sample_weights acc = fma(row, weight, acc), or acc + row * weight rounded once more
+# when a padding_idx is given).  Bags of at most CHAIN rows are summed so,
+# step by step (the fma in float32 as the float64 sum rounded once), for torch's values bit
+# for bit; longer ones by a product with a 0/1 matrix (one entry; float32 rounding).
+CHAIN = 64
+
+
+def bag_body(T, weight, psw, mode, block, bags, counts, fused):
+    """The row's body.  block = (index (B, L): each bag's rows, padded; positions (B, L) of
+    those rows in the input (for psw); valid (B, L, 1)); bags: None (sum step by step, or the
+    maxima), or (the kept rows, the (B, kept) 0/1 matrix, their positions); counts: the bag
+    sizes (B, 1) for mean, the non-empty mask for max; fused: torch's fmas of
+    per_sample_weights (its kernel without padding_idx; with one it rounds each product, then
+    adds)."""
+    index, positions, valid = block
     if mode == "max":
-        index, valid, nonempty = block
         g = where(valid, weight[index], -math.inf)
         m = g.max(1).values if g.shape[1] else g.sum(1)
-        return where(nonempty, m, 0.0)
-    g = weight[rows]
-    if per_sample_weights is not None:
-        g = g * per_sample_weights.unsqueeze(1)
-    out = bags.matmul(g)
+        return where(counts, m, 0.0)
+    if bags is not None:
+        rows, ones, pos = bags
+        g = weight[rows]
+        if psw is not None:
+            g = g * psw[pos].unsqueeze(1)
+        out = ones.matmul(g)
+    else:
+        out = None
+        for k in range(index.shape[1]):
+            v = valid[:, k]
+            t = where(v, weight[index[:, k]], 0.0)
+            if psw is not None:
+                p = where(v, psw[positions[:, k]].unsqueeze(1), 0.0)
+                if out is None:
+                    out = t * p
+                elif fused and out.dtype is D.float32:
+                    out = (t.double() * p.double() + out.double()).float()
+                else:
+                    out = t * p + out
+            else:
+                out = t if out is None else out + t
+        if out is None:   # every bag empty: zeros
+            out = weight[:0].sum(0, keepdim=True).expand(index.shape[0], weight.shape[1])
+            if psw is not None:   # (its edge and zero gradient, as torch's)
+                out = out + psw[:0].sum()
     if mode == "mean":
-        out = out / block
+        out = out / counts
     return out
 
 
@@ -144,25 +177,29 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         keep &= idx != padding_idx
     pos = np.flatnonzero(keep)
     counts = np.bincount(bag_of[pos], minlength=n_bags)[:n_bags]
-    psw = per_sample_weights
-    if psw is not None and pos.size != n:
-        psw = psw[_tensor_of(pos)]
     dt = weight.dtype.np
+    longest = int(counts.max()) if n_bags else 0
+    index = np.zeros((n_bags, longest), np.int64)
+    positions = np.zeros((n_bags, longest), np.int64)
+    valid = np.zeros((n_bags, longest, 1), bool)
+    for b in range(n_bags):
+        members = pos[bag_of[pos] == b]
+        index[b, :members.size] = idx[members]
+        positions[b, :members.size] = members
+        valid[b, :members.size] = True
+    block = (_tensor_of(index), _tensor_of(positions), _tensor_of(valid))
+    psw = per_sample_weights
     if mode == "max":
-        longest = int(counts.max()) if n_bags else 0
-        index = np.zeros((n_bags, longest), np.int64)
-        valid = np.zeros((n_bags, longest, 1), bool)
-        for b in range(n_bags):
-            members = idx[pos[bag_of[pos] == b]]
-            index[b, :members.size] = members
-            valid[b, :members.size] = True
-        block = (_tensor_of(index), _tensor_of(valid), _tensor_of((counts > 0)[:, None]))
-        return _record("embedding_bag", bag_body, weight, psw, None, None, mode, block)
-    bags = np.zeros((n_bags, pos.size), dt)
-    bags[bag_of[pos], np.arange(pos.size)] = 1
-    block = _tensor_of(np.maximum(counts, 1).astype(dt)[:, None]) if mode == "mean" else None
-    return _record("embedding_bag", bag_body, weight, psw, _tensor_of(idx[pos]),
-                   _tensor_of(bags), mode, block)
+        return _record("embedding_bag", bag_body, weight, psw, mode, block, None,
+                       _tensor_of((counts > 0)[:, None]), False)
+    bags = None
+    if longest > CHAIN:
+        ones = np.zeros((n_bags, pos.size), dt)
+        ones[bag_of[pos], np.arange(pos.size)] = 1
+        bags = (_tensor_of(idx[pos]), _tensor_of(ones), _tensor_of(pos))
+    sizes = _tensor_of(np.maximum(counts, 1).astype(dt)[:, None]) if mode == "mean" else None
+    return _record("embedding_bag", bag_body, weight, psw, mode, block, bags, sizes,
+                   padding_idx is None)
 
 
 def _renorm(weight, index, max_norm, norm_type):
