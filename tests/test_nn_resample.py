@@ -310,3 +310,36 @@ def test_non_finite_inputs_against_torch():
                                                  mode=mode, **kw).numpy()
             yg = F.interpolate(tg.tensor(a, dtype=tg.float32), size=s, mode=mode, **kw).numpy()
             assert np.array_equal(yt, yg, equal_nan=True), (mode, s)
+
+
+def _train(M, state, x, target):
+    """A tiny decoder (Conv2d, InstanceNorm2d, ReLU, Upsample, Conv2d) trained with SGD
+    from the given weights: its losses."""
+    net = M.nn.Sequential(M.nn.Conv2d(2, 3, 3, padding=1), M.nn.InstanceNorm2d(3, affine=True),
+                          M.nn.ReLU(), M.nn.Upsample(scale_factor=2, mode="bilinear"),
+                          M.nn.Conv2d(3, 1, 3, padding=1)).double()
+    net.load_state_dict({k: M.tensor(v) for k, v in state.items()})
+    opt = M.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    losses = []
+    for _ in range(4):
+        opt.zero_grad()
+        loss = M.nn.functional.mse_loss(net(M.tensor(x)), M.tensor(target))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_small_decoder_trains_as_torch():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1),
+                              torch.nn.InstanceNorm2d(3, affine=True), torch.nn.ReLU(),
+                              torch.nn.Upsample(scale_factor=2, mode="bilinear"),
+                              torch.nn.Conv2d(3, 1, 3, padding=1)).double()
+    state = {k: v.detach().numpy().copy() for k, v in ref.state_dict().items()}
+    x = R.standard_normal((2, 2, 5, 6))
+    target = R.standard_normal((2, 1, 10, 12))
+    lt, lg = _train(torch, state, x, target), _train(tg, state, x, target)
+    np.testing.assert_allclose(lg, lt, rtol=1e-10)
+    assert lg[-1] < lg[0]
