@@ -549,6 +549,21 @@ _DECLS = [
     # at::add(x, number) as torch's C++ compositions call it (pairwise_distance's + eps):
     # x + c shown as AddBackward1 (Python's x + c is AddBackward0, a wrapped number)
     Op("add_number", "decomp", "AddBackward1", saves=()),
+    # --- engineer "resample": F.interpolate (tapegrad/nn/_resample.py: per resized dim a
+    # gather of torch's source positions times its weights) and F.embedding_bag
+    # (tapegrad/nn/_bags.py: a gather of the rows, summed per bag by a 0/1 matrix product;
+    # max: a gather of the maxima); edges weight, per_sample_weights -------------------------
+    Op("upsample_nearest1d", "decomp", "UpsampleNearest1DBackward0", saves=()),
+    Op("upsample_nearest2d", "decomp", "UpsampleNearest2DBackward0", saves=()),
+    Op("upsample_nearest3d", "decomp", "UpsampleNearest3DBackward0", saves=()),
+    Op("upsample_nearest_exact1d", "decomp", "UpsampleNearestExact1DBackward0", saves=()),
+    Op("upsample_nearest_exact2d", "decomp", "UpsampleNearestExact2DBackward0", saves=()),
+    Op("upsample_nearest_exact3d", "decomp", "UpsampleNearestExact3DBackward0", saves=()),
+    Op("upsample_linear1d", "decomp", "UpsampleLinear1DBackward0", saves=()),
+    Op("upsample_bilinear2d", "decomp", "UpsampleBilinear2DBackward0", saves=()),
+    Op("upsample_bicubic2d", "decomp", "UpsampleBicubic2DBackward0", saves=()),
+    Op("upsample_trilinear3d", "decomp", "UpsampleTrilinear3DBackward0", saves=()),
+    Op("embedding_bag", "decomp", "EmbeddingBagBackward0", saves=(), edges=(0, 1)),
 ]
 
 def mentions(expr, name):

@@ -83,6 +83,15 @@ TORCH_NAMES = {
     "norm_dim": "`torch.pairwise_distance`, `F.pairwise_distance` (at::norm, `NormBackward1`)",
     "add_number": "the `+ eps` of `torch.pairwise_distance` (at::add of a number, "
                   "`AddBackward1`)",
+    **{f"upsample_{m}{k}d": f"`F.interpolate(mode='{w}')` on {k + 2}-d input (`nn.Upsample`)"
+       for m, w in (("nearest", "nearest"), ("nearest_exact", "nearest-exact"))
+       for k in (1, 2, 3)},
+    "upsample_linear1d": "`F.interpolate(mode='linear')`",
+    "upsample_bilinear2d": "`F.interpolate(mode='bilinear')`, `F.upsample_bilinear`, "
+                           "`nn.UpsamplingBilinear2d`",
+    "upsample_bicubic2d": "`F.interpolate(mode='bicubic')`",
+    "upsample_trilinear3d": "`F.interpolate(mode='trilinear')`",
+    "embedding_bag": "`F.embedding_bag` (`nn.EmbeddingBag`)",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

@@ -366,6 +366,39 @@ CASES.update({
                 ANY)],
 })
 
+# --- engineer "resample": F.interpolate's rows and F.embedding_bag (tests/test_nn_resample.py
+# and tests/test_nn_more_layers.py have the grids, float32 bit for bit, uint8, errors) -------
+_I = lambda m, a, mode, size, **kw: F_(m).interpolate(a, size=size, mode=mode, **kw)  # noqa: E731
+CASES.update({
+    "upsample_nearest1d": [("d", lambda m, a: _I(m, a, "nearest", 5), [(1, 2, 3)], ANY)],
+    "upsample_nearest2d": [("d", lambda m, a: _I(m, a, "nearest", (3, 5)), [(1, 2, 2, 3)],
+                            ANY)],
+    "upsample_nearest3d": [("d", lambda m, a: _I(m, a, "nearest", (3, 2, 3)),
+                            [(1, 1, 2, 3, 2)], ANY)],
+    "upsample_nearest_exact1d": [("d", lambda m, a: _I(m, a, "nearest-exact", 5), [(1, 2, 3)],
+                                  ANY)],
+    "upsample_nearest_exact2d": [("d", lambda m, a: _I(m, a, "nearest-exact", (3, 2)),
+                                  [(1, 2, 2, 3)], ANY)],
+    "upsample_nearest_exact3d": [("d", lambda m, a: _I(m, a, "nearest-exact", (3, 2, 4)),
+                                  [(1, 1, 2, 3, 2)], ANY)],
+    "upsample_linear1d": [("d", lambda m, a: _I(m, a, "linear", 5), [(1, 2, 3)], ANY),
+                          ("corners", lambda m, a: _I(m, a, "linear", 2, align_corners=True),
+                           [(2, 1, 4)], ANY)],
+    "upsample_bilinear2d": [("d", lambda m, a: _I(m, a, "bilinear", (3, 5)), [(1, 2, 2, 3)],
+                             ANY),
+                            ("large", lambda m, a: _I(m, a, "bilinear", (70, 61)),
+                             [(1, 1, 2, 3)], ANY)],
+    "upsample_bicubic2d": [("d", lambda m, a: _I(m, a, "bicubic", (4, 2), align_corners=True),
+                            [(1, 2, 3, 3)], ANY)],
+    "upsample_trilinear3d": [("d", lambda m, a: _I(m, a, "trilinear", (3, 2, 4)),
+                              [(1, 1, 2, 3, 2)], ANY)],
+    "embedding_bag": [("sum", lambda m, w, p: F_(m).embedding_bag(
+        m.tensor([0, 2, 2, 1, 3]), w, m.tensor([0, 2]), mode="sum", per_sample_weights=p),
+        [(4, 2), (5,)], ANY, {"torch_hvp": False}),   # (torch: no double backward here)
+        ("mean", lambda m, w: F_(m).embedding_bag(m.tensor([[0, 2], [3, 3]]), w), [(4, 2)],
+         ANY)],
+})
+
 
 def _put(t, key, value):
     t[key] = value

@@ -349,8 +349,9 @@ def _adaptive(k, input, output_size):
     if input.dim() not in (k + 1, k + 2):
         raise RuntimeError(f"{fn}(): Expected {k + 1}D or {k + 2}D tensor, but got "
                            f"{_sizes(input)}")
-    if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"{fn}" not implemented for \'{input.dtype.legacy}\'')
+    if not input.dtype.is_floating_point:   # (torch's 3-d kernels: "..._cpu")
+        raise NotImplementedError(f'"{fn}{"_cpu" if k == 3 else ""}" not implemented for '
+                                  f"'{input.dtype.legacy}'")
     if all(v == 1 for v in size):   # torch: a mean (MeanBackward1)
         return input.mean(tuple(range(-1, -k - 1, -1)), keepdim=True)
     sizes = input.shape[input.dim() - k:]
@@ -398,8 +399,9 @@ def _adaptive_max(k, input, output_size):
         shape = list(input.shape[:input.dim() - k]) + size
         raise RuntimeError(f"Trying to create tensor with negative dimension "
                            f"{min(size)}: {shape}")
-    if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"{fn}" not implemented for \'{input.dtype.legacy}\'')
+    if not input.dtype.is_floating_point:   # (torch's 3-d kernels: "..._cpu")
+        raise NotImplementedError(f'"{fn}{"_cpu" if k == 3 else ""}" not implemented for '
+                                  f"'{input.dtype.legacy}'")
     arr = input._array()
     pos, plane, idx, cand = P.adaptive_max_positions(
         arr if input.dim() == k + 2 else arr[None], size)

@@ -36,12 +36,16 @@ from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indic
                        adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
                        adaptive_max_pool3d)
 from ._pooling import __all__ as _pooling_all
+from ._resample import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: F401
+from ._resample import __all__ as _resample_all
+from ._bags import embedding_bag  # noqa: F401
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
            "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "normalize",
-           "one_hot", "pad", "layer_norm", "rms_norm", "embedding",
+           "one_hot", "pad", "layer_norm", "rms_norm", "embedding", "embedding_bag",
+           "instance_norm",
            # engineer "surface12"
            "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
            "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
@@ -50,7 +54,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "feature_alpha_dropout", "prelu", "threshold",
            "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
            "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pdist"]
-__all__ += _conv_all + _pooling_all + _attention_all
+__all__ += _conv_all + _pooling_all + _attention_all + _resample_all
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -699,6 +703,39 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     return _record("batch_norm", X.batch_norm, input, dims, running_mean.detach(),
                    running_var.detach(), weight, bias, float(eps), shape)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    """Normalize each channel of each sample over its positions: torch's composition, batch
+    norm of the (1, N * C, *) view (weight, bias and running statistics repeated N times),
+    viewed back (ViewBackward0 of NativeBatchNormBackward0); with use_input_stats the running
+    statistics, when given, move towards the means over the batch of the per-sample ones."""
+    _tensor("instance_norm", input)
+    if use_input_stats:
+        n_spatial = math.prod(input.shape[2:])
+        if n_spatial == 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                             f"size {input.shape}")
+    if input.dim() < 2:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                         f"size {input.shape}")
+    n, c = input.shape[0], input.shape[1]
+    shape = (1, n * c) + tuple(input.shape[2:])
+    w = weight.repeat(n) if weight is not None else None
+    b = bias.repeat(n) if bias is not None else None
+    rm = running_mean.detach().repeat(n) if running_mean is not None else None
+    rv = running_var.detach().repeat(n) if running_var is not None else None
+    out = batch_norm(input.contiguous().view(shape), rm, rv, w, b, use_input_stats, momentum,
+                     eps)
+    if use_input_stats:
+        if running_mean is not None:
+            running_mean._assign(rm._array().reshape(n, c).mean(0).astype(
+                running_mean.dtype.np))
+        if running_var is not None:
+            running_var._assign(rv._array().reshape(n, c).mean(0).astype(
+                running_var.dtype.np))
+    return out.view(tuple(input.shape))
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):

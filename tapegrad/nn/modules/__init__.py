@@ -8,9 +8,12 @@ from .activation import (ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Tanh, Sigmo
                          LogSigmoid, Softsign, Tanhshrink, Softmin, PReLU, Threshold, GLU,
                          Softshrink, Hardshrink, Softmax2d, MultiheadAttention)
 from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding,
+                     EmbeddingBag,
                      AlphaDropout, FeatureAlphaDropout,
                      LayerNorm)
-from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, RMSNorm
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, RMSNorm,
+                            InstanceNorm1d, InstanceNorm2d, InstanceNorm3d)
+from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .paramcontainer import ParameterList, ParameterDict
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell
@@ -52,4 +55,6 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "PixelUnshuffle", "Fold", "Unfold", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
            "RMSNorm", "MultiheadAttention", "Transformer", "TransformerEncoder",
-           "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer"]
+           "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer",
+           "EmbeddingBag", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Upsample",
+           "UpsamplingNearest2d", "UpsamplingBilinear2d"]

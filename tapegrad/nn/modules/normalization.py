@@ -1,5 +1,8 @@
-"""Batch and group normalization modules: BatchNorm1d/2d/3d (running statistics as torch's
-buffers: running_mean, running_var, num_batches_tracked), GroupNorm and RMSNorm."""
+"""Batch, instance and group normalization modules: BatchNorm1d/2d/3d (running statistics as
+torch's buffers: running_mean, running_var, num_batches_tracked), InstanceNorm1d/2d/3d,
+GroupNorm and RMSNorm."""
+import warnings
+
 from ... import devices as _device, dtypes as D
 from ...creation import empty, ones, tensor, zeros
 from ...grad_mode import no_grad
@@ -164,3 +167,53 @@ class RMSNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """F.instance_norm: each channel of each sample normalized over its positions; the
+    running statistics (track_running_stats) used in eval mode.  affine and
+    track_running_stats are off by default, as torch's."""
+    _no_batch = 0
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
+
+    def _apply_instance_norm(self, input):
+        return F.instance_norm(input, self.running_mean, self.running_var, self.weight,
+                               self.bias, self.training or not self.track_running_stats,
+                               self.momentum if self.momentum is not None else 0.0, self.eps)
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        feature_dim = input.dim() - self._no_batch
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match "
+                                 f"num_features ({self.num_features}), but got: "
+                                 f"{input.shape[feature_dim]}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. "
+                          "You can silence this warning by not passing in num_features, "
+                          "which is not used because affine=False", stacklevel=2)
+        if input.dim() == self._no_batch:
+            return self._apply_instance_norm(input.unsqueeze(0)).squeeze(0)
+        return self._apply_instance_norm(input)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of (N, C, L) or (C, L) inputs."""
+    _dims = (2, 3)
+    _no_batch = 2
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W) inputs."""
+    _dims = (3, 4)
+    _no_batch = 3
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _dims = (4, 5)
+    _no_batch = 4

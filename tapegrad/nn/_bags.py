@@ -1,0 +1,219 @@
+"""nn.functional.embedding_bag: sums, means or maxima of bags of embedding rows, recorded as
+one decomposition row shown as torch's `EmbeddingBagBackward0` (tapegrad/ops.py; edges
+weight, per_sample_weights).
+
+The bags are fixed when the call is made (offsets and indices are integer inputs that need no
+gradient): sum and mean gather the kept rows (padding_idx dropped), scale them by
+per_sample_weights, and sum each bag with a constant 0/1 matrix (mean: then divided by the
+bag's size, an empty bag giving 0); max gathers each bag's rows into a (bags, longest bag,
+dim) block padded with -inf and takes the maximum over the bag (the gradient goes to the
+first maximum, as torch's), an empty bag giving 0.  The maxima are torch.max over the bag,
+so a replay with new weights checks they are where they were (BranchChanged otherwise)."""
+import math
+import warnings
+
+import numpy as np
+
+from .. import dtypes as D
+from ..creation import tensor as _tensor_of
+from ..ndops import where
+from ..tensor import Tensor
+from ._basic import _record
+
+__all__ = ["embedding_bag"]
+
+
+# NOTE: torch's CPU kernel adds each bag's rows in order (acc += row; with
+# per_sample_weights acc = fma(row, weight, acc), or acc + row * weight rounded once more
+# when a padding_idx is given).  Bags of at most CHAIN rows are summed so,
+# step by step (the fma in float32 as the float64 sum rounded once), for torch's values bit
+# for bit; longer ones by a product with a 0/1 matrix (one entry; float32 rounding).
+CHAIN = 64
+
+
+def bag_body(T, weight, psw, mode, block, bags, counts, fused):
+    """The row's body.  block = (index (B, L): each bag's rows, padded; positions (B, L) of
+    those rows in the input (for psw); valid (B, L, 1)); bags: None (sum step by step, or the
+    maxima), or (the kept rows, the (B, kept) 0/1 matrix, their positions); counts: the bag
+    sizes (B, 1) for mean, the non-empty mask for max; fused: torch's fmas of
+    per_sample_weights (its kernel without padding_idx; with one it rounds each product, then
+    adds)."""
+    index, positions, valid = block
+    if mode == "max":
+        g = where(valid, weight[index], -math.inf)
+        m = g.max(1).values if g.shape[1] else g.sum(1)
+        return where(counts, m, 0.0)
+    if bags is not None:
+        rows, ones, pos = bags
+        g = weight[rows]
+        if psw is not None:
+            g = g * psw[pos].unsqueeze(1)
+        out = ones.matmul(g)
+    else:
+        out = None
+        for k in range(index.shape[1]):
+            v = valid[:, k]
+            t = where(v, weight[index[:, k]], 0.0)
+            if psw is not None:
+                p = where(v, psw[positions[:, k]].unsqueeze(1), 0.0)
+                if out is None:
+                    out = t * p
+                elif fused and out.dtype is D.float32:
+                    out = (t.double() * p.double() + out.double()).float()
+                else:
+                    out = t * p + out
+            else:
+                out = t if out is None else out + t
+        if out is None:   # every bag empty: zeros
+            out = weight[:0].sum(0, keepdim=True).expand(index.shape[0], weight.shape[1])
+            if psw is not None:   # (its edge and zero gradient, as torch's)
+                out = out + psw[:0].sum()
+    if mode == "mean":
+        out = out / counts
+    return out
+
+
+def _index_error():
+    raise RuntimeError("Expected i < index_size to be true, but got false.  (Could this error "
+                       "message be improved?  If so, please report an enhancement request to "
+                       "PyTorch.)")
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False,
+                  padding_idx=None):
+    """Sums (mode='sum', with per_sample_weights), means or maxima of bags of rows of weight:
+    input 1-d with offsets (bag b is input[offsets[b]:offsets[b + 1]]), or 2-d (one bag a row)
+    (EmbeddingBagBackward0)."""
+    if isinstance(weight, Tensor) and isinstance(input, Tensor) and \
+            weight.dtype is D.int64 and input.dtype.is_floating_point:
+        warnings.warn("Argument order of nn.functional.embedding_bag was changed. Usage "
+                      "`embedding_bag(weight, input, ...)` is deprecated, and should now be "
+                      "`embedding_bag(input, weight, ...)`.", stacklevel=2)
+        weight, input = input, weight
+    if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) "
+                         f"is not None, then it must have the same shape as the input "
+                         f"({input.shape})")
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension "
+                         f"{weight.dim()}")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences. However, found offsets "
+                             f"of type {type(offsets)}")
+        offs = np.arange(0, input.numel(), input.shape[1]) if input.shape[1] else \
+            np.zeros(input.shape[0], np.int64)
+        include_last_offset = False
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        offs = None
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.dim()}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max":
+        if scale_grad_by_freq:
+            raise ValueError("max mode does not support scaling the gradient by the frequency")
+        if sparse:
+            raise ValueError("max mode does not support sparse weights")
+    for t in ((input,) if offs is not None else (input, offsets)):
+        if t.dtype not in (D.int64, D.int32):
+            raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                               f"following scalar types: Long, Int; but got "
+                               f"{'tapegrad.' + t.dtype.legacy}Tensor instead (while checking "
+                               f"arguments for embedding_bag)")
+    if sparse:
+        raise NotImplementedError("tapegrad: embedding_bag(sparse=True) is not implemented "
+                                  "(tapegrad has no sparse tensors); use sparse=False: the "
+                                  "dense gradient has the same values")
+    if scale_grad_by_freq:
+        raise NotImplementedError("tapegrad: embedding_bag(scale_grad_by_freq=True) is not "
+                                  "implemented")
+    if max_norm is not None:
+        _renorm(weight, input._array(), float(max_norm), float(norm_type))
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub.")
+    n_rows = weight.shape[0]
+    if padding_idx is not None:
+        if not -n_rows <= padding_idx < n_rows:
+            raise RuntimeError(f"padding_idx must be within the number of embeddings, "
+                               f"-{n_rows} through {n_rows - 1}, but got {padding_idx}")
+        padding_idx = padding_idx % n_rows
+    idx = input._array().astype(np.int64).reshape(-1)
+    n = idx.size
+    if offs is None:
+        offs = offsets._array().astype(np.int64).reshape(-1)
+        if offs.size and offs[0] != 0:
+            raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the "
+                               f"mini-batch has to start from position 0. However, got "
+                               f"{int(offs[0])}\n[ tapegrad.{offsets.dtype.legacy}Tensor{{}} ]")
+        if offs.size and offs[-1] > n:
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but "
+                               f"got offsets[-1] of {int(offs[-1])}")
+    if include_last_offset:
+        starts, ends = offs[:-1], offs[1:]
+    else:
+        starts, ends = offs, np.append(offs[1:], n).astype(np.int64)
+    if np.any(ends < starts) or (n and (idx.min() < 0 or idx.max() >= n_rows)):
+        _index_error()
+    n_bags = starts.size
+    bag_of = np.full(n, -1, np.int64)            # each position's bag (-1: in none)
+    for b in range(n_bags):
+        bag_of[starts[b]:ends[b]] = b
+    keep = bag_of >= 0
+    if padding_idx is not None:
+        keep &= idx != padding_idx
+    pos = np.flatnonzero(keep)
+    counts = np.bincount(bag_of[pos], minlength=n_bags)[:n_bags]
+    dt = weight.dtype.np
+    longest = int(counts.max()) if n_bags else 0
+    index = np.zeros((n_bags, longest), np.int64)
+    positions = np.zeros((n_bags, longest), np.int64)
+    valid = np.zeros((n_bags, longest, 1), bool)
+    for b in range(n_bags):
+        members = pos[bag_of[pos] == b]
+        index[b, :members.size] = idx[members]
+        positions[b, :members.size] = members
+        valid[b, :members.size] = True
+    block = (_tensor_of(index), _tensor_of(positions), _tensor_of(valid))
+    psw = per_sample_weights
+    if mode == "max":
+        return _record("embedding_bag", bag_body, weight, psw, mode, block, None,
+                       _tensor_of((counts > 0)[:, None]), False)
+    bags = None
+    if longest > CHAIN:
+        ones = np.zeros((n_bags, pos.size), dt)
+        ones[bag_of[pos], np.arange(pos.size)] = 1
+        bags = (_tensor_of(idx[pos]), _tensor_of(ones), _tensor_of(pos))
+    sizes = _tensor_of(np.maximum(counts, 1).astype(dt)[:, None]) if mode == "mean" else None
+    return _record("embedding_bag", bag_body, weight, psw, mode, block, bags, sizes,
+                   padding_idx is None)
+
+
+def _renorm(weight, index, max_norm, norm_type):
+    """torch's embedding_renorm_ on the rows looked up (nn.functional's helper)."""
+    w = weight.detach()
+    rows = np.unique(index.reshape(-1) % weight.shape[0])
+    vals = w._array()[rows].astype(np.float64)
+    if norm_type == math.inf:
+        norms = np.abs(vals).max(axis=1)
+    elif norm_type == 0:
+        norms = (vals != 0).sum(axis=1).astype(np.float64)
+    else:
+        norms = (np.abs(vals) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    big = norms > max_norm
+    new = w._array().copy()
+    new[rows[big]] = vals[big] * (max_norm / (norms[big] + 1e-7))[:, None]
+    w._assign(new)
