@@ -695,6 +695,27 @@ NEXT_FNS = {
     "pixel_unshuffle": ["F.pixel_unshuffle(b[None, None], 1)"],
     "im2col": ["F.unfold(a[None, None], 2)", "F.unfold(a[None], 1, padding=1)"],
     "col2im": ["F.fold(a, (2, 2), (1, 2))", "F.fold(F.unfold(a[None, None], 2), (2, 3), 2)"],
+    "upsample_nearest1d": ["F.interpolate(a[None], scale_factor=2)"],
+    "upsample_nearest2d": ["F.interpolate(a[None, None], size=(3, 4))",
+                           "m.nn.Upsample(scale_factor=2)(b[None, None] * 1)"],
+    "upsample_nearest3d": ["F.interpolate(a[None, None, None], scale_factor=2)"],
+    "upsample_nearest_exact1d": ["F.interpolate(a[None], size=5, mode='nearest-exact')"],
+    "upsample_nearest_exact2d": ["F.interpolate(a[None, None], scale_factor=1.5, "
+                                 "mode='nearest-exact')"],
+    "upsample_nearest_exact3d": ["F.interpolate(a[None, None, None], size=(2, 3, 4), "
+                                 "mode='nearest-exact')"],
+    "upsample_linear1d": ["F.interpolate(a[None], size=5, mode='linear')",
+                          "F.interpolate(a[None] * b[None], scale_factor=2, mode='linear', "
+                          "align_corners=True)"],
+    "upsample_bilinear2d": ["F.interpolate(a[None, None], size=(3, 4), mode='bilinear')",
+                            "F.upsample_bilinear(b[None, None], scale_factor=2)"],
+    "upsample_bicubic2d": ["F.interpolate(a[None, None], size=(4, 5), mode='bicubic')"],
+    "upsample_trilinear3d": ["F.interpolate(a[None, None, None], size=(2, 3, 4), "
+                             "mode='trilinear')"],
+    "embedding_bag": ["F.embedding_bag(m.tensor([1, 0, 1, 1]), a, m.tensor([0, 2]))",
+                      "F.embedding_bag(m.tensor([[0, 1]]), b * 1, mode='max')",
+                      "F.embedding_bag(m.tensor([0, 1, 1]), a, m.tensor([0, 1]), mode='sum', "
+                      "per_sample_weights=v)"],
     "nanmedian": ["b.nanmedian()", "m.nanmedian(a * b)"],
     "nanmedian_dim": ["b.nanmedian(1)[0]", "m.nanmedian(a, 0, keepdim=True).values"],
     "mode": ["b.mode(1)[0]", "m.mode(a * 1, 0).values"],
