@@ -135,10 +135,16 @@ def torch_edges(name, operands):
 def show_edges(tape, n, inputs, name=None):
     """Entry n (a decomposition's output, or an op recorded as two entries) shows torch's
     edges: one per input in `inputs` (and torch's node name `name`, if given)."""
+    show_edge_pairs(tape, n, tuple(edge_to(tape, t) for t in inputs), name)
+
+
+def show_edge_pairs(tape, n, edges, name=None):
+    """show_edges with the (grad_fn, output_nr) pairs given: an in-place op's result lists
+    the tensor's grad_fn from before the op, which its entry has replaced."""
     cls = _edged_class(name or entry_name(tape, n))
     fn = cls.__new__(cls)
     fn._tape, fn._node = tape, n
-    fn._edges = tuple(edge_to(tape, t) for t in inputs)
+    fn._edges = tuple(edges)
     tape.grad_fns[n] = fn
 
 

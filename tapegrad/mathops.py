@@ -14,12 +14,13 @@ import numpy as np
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, return_types
 from .creation import tensor
 from .grad_mode import is_grad_enabled
-from .graph import Edged
+from .graph import Edged, edge_to, show_edge_pairs
 from .ndops import _binary, _compare, _NP_FWD, where
 from .ops import OPS
 from .pyfunc import Function
 from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
 from .tracing import _tracing
+from .tape import view_base
 from .views import KIND_OPS
 
 _INT_ERR = '"{fn}_cpu" not implemented for \'{dt}\''
@@ -113,6 +114,7 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
     tape, node = self._tape, getattr(self, "_node", -1)
     start = tape.n if tape is not None else 0
     other = next((t for t in _inputs if isinstance(t, Tensor) and t._recorded), None)
+    old_edge = edge_to(tape, self) if tape is not None else (None, 0)
 
     def value(arr, _):
         return method(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
@@ -126,6 +128,13 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
         # showed, which name self's old node)
         if _clone or not isinstance(tape.grad_fns.get(self._node), Edged):
             tape.grad_fns.pop(self._node, None)
+    new = self._tape
+    if _inputs and new is not None and (new is not tape or self._node >= start) \
+            and view_base(self) is None:
+        # torch's edges: self's grad_fn from before the op, then the tensor arguments (the
+        # group's own inputs would be the clone its body reads)
+        show_edge_pairs(new, self._node, (old_edge,) + tuple(
+            edge_to(new, t) for t in _inputs if isinstance(t, Tensor)))
     return self
 
 

@@ -838,3 +838,28 @@ def test_div_rounding_mode_errors():
         x.div(2, rounding_mode="up")
     assert tapegrad.tensor([-7.0]).div(2, rounding_mode="floor").tolist() == [-4.0]
     assert tapegrad.tensor([-7.0]).div(2, rounding_mode="trunc").tolist() == [-3.0]
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x, b, w: x.lerp_(b, w), lambda m, x, b, w: x.lerp_(b, 0.3),
+    lambda m, x, b, w: x.addcmul_(b, w, value=2), lambda m, x, b, w: x.addcdiv_(b, w),
+    lambda m, x, b, w: x.lerp_(m.ones(3), w)])
+def test_inplace_decompositions_show_torch_edges(call):
+    """lerp_/addcmul_/addcdiv_ on a tensor with history: next_functions are the tensor's
+    previous grad_fn and the arguments' (not the clone the recorded body reads)."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        a = m.ones(3, requires_grad=True)
+        b = m.full((3,), 2.0, requires_grad=True)
+        w = m.full((3,), 0.5, requires_grad=True)
+        x = a * 1
+        call(m, x, b, w)
+        edges = [(f.name() if f is not None else None, k) for f, k in x.grad_fn.next_functions]
+        x.sum().backward()
+        grads = [None if t.grad is None else t.grad.tolist() for t in (a, b, w)]
+        fresh = m.ones(3)
+        call(m, fresh, b, w)
+        return x.grad_fn.name(), edges, grads, [
+            (f.name() if f is not None else None, k) for f, k in fresh.grad_fn.next_functions]
+    assert str(run(tapegrad)).replace("tapegrad", "torch") == str(run(torch))
