@@ -139,7 +139,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise NotImplementedError("tapegrad: embedding_bag(scale_grad_by_freq=True) is not "
                                   "implemented")
     if max_norm is not None:
-        _renorm(weight, input._array(), float(max_norm), float(norm_type))
+        embedding_renorm_(weight, input._array(), float(max_norm), float(norm_type))
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
@@ -202,8 +202,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                    padding_idx is None)
 
 
-def _renorm(weight, index, max_norm, norm_type):
-    """torch's embedding_renorm_ on the rows looked up (nn.functional's helper)."""
+def embedding_renorm_(weight, index, max_norm, norm_type):
+    """torch.embedding_renorm_ (F.embedding's and F.embedding_bag's max_norm): the rows of
+    weight at `index` (once each) whose norm exceeds max_norm scaled by
+    max_norm / (norm + 1e-7), in place; not recorded (torch runs it under no_grad), one
+    version bump."""
     w = weight.detach()
     rows = np.unique(index.reshape(-1) % weight.shape[0])
     vals = w._array()[rows].astype(np.float64)

@@ -38,7 +38,7 @@ from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indic
 from ._pooling import __all__ as _pooling_all
 from ._resample import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: F401
 from ._resample import __all__ as _resample_all
-from ._bags import embedding_bag  # noqa: F401
+from ._bags import embedding_bag, embedding_renorm_  # noqa: F401
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
@@ -507,7 +507,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if v.size and (v.min() < -weight.shape[0] or v.max() >= weight.shape[0]):
         raise IndexError("index out of range in self")
     if max_norm is not None:
-        _embedding_renorm_(weight, v, float(max_norm), float(norm_type))
+        embedding_renorm_(weight, v, float(max_norm), float(norm_type))
     mask = None
     if padding_idx is not None:
         if padding_idx < 0:
@@ -532,25 +532,6 @@ def _inplace_row(x, name, body, *args):
         tape.superseded[node] = (start, x._node)   # (the group's entries read the old x)
         tape.grad_fns.pop(x._node, None)
     return x
-
-
-def _embedding_renorm_(weight, index, max_norm, norm_type):
-    """torch.embedding_renorm_: the rows of weight at `index` (once each) whose norm
-    exceeds max_norm scaled by max_norm / (norm + 1e-7), in place; not recorded (torch runs
-    it under no_grad), one version bump."""
-    w = weight.detach()
-    rows = np.unique(index.reshape(-1) % weight.shape[0])
-    vals = w._array()[rows].astype(np.float64)
-    if norm_type == math.inf:
-        norms = np.abs(vals).max(axis=1)
-    elif norm_type == 0:
-        norms = (vals != 0).sum(axis=1).astype(np.float64)
-    else:
-        norms = (np.abs(vals) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
-    big = norms > max_norm
-    new = w._array().copy()
-    new[rows[big]] = vals[big] * (max_norm / (norms[big] + 1e-7))[:, None]
-    w._assign(new)
 
 
 def relu_(input):
