@@ -114,7 +114,8 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
     tape, node = self._tape, getattr(self, "_node", -1)
     start = tape.n if tape is not None else 0
     other = next((t for t in _inputs if isinstance(t, Tensor) and t._recorded), None)
-    old_edge = edge_to(tape, self) if tape is not None else (None, 0)
+    # (the edge torch lists first: only the ops whose arguments torch lists need it)
+    old_edge = edge_to(tape, self) if _inputs and tape is not None else (None, 0)
 
     def value(arr, _):
         return method(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
