@@ -37,6 +37,28 @@ def broadcast_all(*values):
     return broadcast_tensors(*values)
 
 
+def count_and_odds(dist, total_count, probs, logits):
+    """Binomial's and NegativeBinomial's parameters: total_count broadcast with `probs` or
+    `logits` (exactly one given) and cast to its dtype; returns the batch shape."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+    name, value = ("probs", probs) if probs is not None else ("logits", logits)
+    count, param = broadcast_all(total_count, value)
+    dist.total_count = count.type_as(param)
+    setattr(dist, name, param)
+    dist._param = param
+    return param.size()
+
+
+def expand_count_and_odds(dist, new, batch_shape):
+    """`expand` of count_and_odds' parameters onto `new`."""
+    new.total_count = dist.total_count.expand(batch_shape)
+    for name in ("probs", "logits"):
+        if name in dist.__dict__:
+            setattr(new, name, getattr(dist, name).expand(batch_shape))
+            new._param = getattr(new, name)
+
+
 def _standard_normal(shape, dtype):
     """Standard normal draws of `shape` (tapegrad's generator; no gradient)."""
     return randn(tuple(shape), dtype=dtype)
