@@ -36,6 +36,36 @@ def _at(addr, n, like):
     return carray(_pointer(addr, like), n)
 
 
+@njit(cache=True, inline="always")
+def _grad(G, k, p, i, maximize, weight_decay):
+    """G[k] as torch's step sees it: negated when maximizing, plus weight_decay * p[i] (the
+    L2 decay grad.add(p, alpha=weight_decay)), in float64."""
+    g = np.float64(G[k])
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * np.float64(p[i])
+    return g
+
+
+@njit(cache=True, inline="always")
+def _decayed_grad(G, k, p, i, maximize, weight_decay, decoupled, lr):
+    """_grad, or with `decoupled` (AdamW's kind) G[k] as is and p[i] shrunk by
+    1 - lr * weight_decay first."""
+    if decoupled and weight_decay != 0:
+        p[i] = np.float64(p[i]) * (1.0 - lr * weight_decay)
+        return _grad(G, k, p, i, maximize, 0.0)
+    return _grad(G, k, p, i, maximize, weight_decay)
+
+
+@njit(cache=True, inline="always")
+def _ema_square(a, i, g, beta):
+    """a[i] = a[i] * beta + (1 - beta) * g * g as torch's mul_ then addcmul_ (two roundings
+    in a's dtype)."""
+    a[i] = np.float64(a[i]) * beta
+    a[i] = np.float64(a[i]) + (1.0 - beta) * g * g
+
+
 @njit(cache=True)
 def sgd(P, G, goff, off, B, first, like, lr, momentum, dampening, weight_decay, nesterov, maximize):
     """SGD for parameters P; B: momentum buffers (first[j]: buffer j is new, it takes the
@@ -48,11 +78,7 @@ def sgd(P, G, goff, off, B, first, like, lr, momentum, dampening, weight_decay, 
         else:
             b = p
         for i in range(n):
-            g = np.float64(G[o + i])
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * np.float64(p[i])
+            g = _grad(G, o + i, p, i, maximize, weight_decay)
             if momentum != 0:
                 if first[j]:
                     b[i] = g
@@ -85,14 +111,7 @@ def adam(P, G, goff, off, M, V, VM, T, like, tlike, lr, beta1, beta2, eps, weigh
         step_size = lr / bc1
         bc2_sqrt = bc2 ** 0.5
         for i in range(n):
-            g = np.float64(G[o + i])
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                if decoupled:
-                    p[i] = np.float64(p[i]) * (1.0 - lr * weight_decay)
-                else:
-                    g = g + weight_decay * np.float64(p[i])
+            g = _decayed_grad(G, o + i, p, i, maximize, weight_decay, decoupled, lr)
             # lerp(m, g, 1 - beta1), torch's formula for weights below 0.5
             w = 1.0 - beta1
             mi = np.float64(m[i])
@@ -100,8 +119,7 @@ def adam(P, G, goff, off, M, V, VM, T, like, tlike, lr, beta1, beta2, eps, weigh
                 m[i] = mi + w * (g - mi)
             else:
                 m[i] = g - (g - mi) * (1.0 - w)
-            v[i] = np.float64(v[i]) * beta2
-            v[i] = np.float64(v[i]) + (1.0 - beta2) * g * g
+            _ema_square(v, i, g, beta2)
             if amsgrad:
                 if v[i] > vm[i] or v[i] != v[i]:    # torch.maximum: NaN wins
                     vm[i] = v[i]
@@ -125,13 +143,8 @@ def rmsprop(P, G, goff, off, SQ, BUF, GA, T, like, tlike, lr, alpha, eps, weight
         t = _at(T[j], 1, tlike)
         t[0] += 1.0
         for i in range(n):
-            g = np.float64(G[o + i])
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * np.float64(p[i])
-            sq[i] = np.float64(sq[i]) * alpha
-            sq[i] = np.float64(sq[i]) + (1.0 - alpha) * g * g
+            g = _grad(G, o + i, p, i, maximize, weight_decay)
+            _ema_square(sq, i, g, alpha)
             if centered:
                 w = 1.0 - alpha
                 gi = np.float64(ga[i])
@@ -163,11 +176,7 @@ def adagrad(P, G, goff, off, SUM, T, like, tlike, lr, lr_decay, eps, weight_deca
         t[0] += 1.0
         clr = lr / (1.0 + (np.float64(t[0]) - 1.0) * lr_decay)
         for i in range(n):
-            g = np.float64(G[o + i])
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * np.float64(p[i])
+            g = _grad(G, o + i, p, i, maximize, weight_decay)
             s[i] = np.float64(s[i]) + 1.0 * g * g
             std = np.sqrt(np.float64(s[i])) + eps
             p[i] = np.float64(p[i]) + (-clr) * (g / std)
@@ -214,17 +223,9 @@ def nadam(P, G, goff, off, M, V, MP, T, like, tlike, mplike, lr, beta1, beta2, e
         c_grad = -lr * (1.0 - mu) / (1.0 - mpv)
         c_avg = (-lr * mu_next) / (1.0 - mpv * mu_next)
         for i in range(n):
-            g = np.float64(G[o + i])
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                if decoupled:
-                    p[i] = np.float64(p[i]) * (1.0 - lr * weight_decay)
-                else:
-                    g = g + weight_decay * np.float64(p[i])
+            g = _decayed_grad(G, o + i, p, i, maximize, weight_decay, decoupled, lr)
             _lerp(m, i, g, 1.0 - beta1)
-            v[i] = np.float64(v[i]) * beta2
-            v[i] = np.float64(v[i]) + (1.0 - beta2) * g * g
+            _ema_square(v, i, g, beta2)
             denom = np.sqrt(np.float64(v[i]) / bc2) + eps
             p[i] = np.float64(p[i]) + c_grad * g / denom       # two addcdiv_, as torch
             p[i] = np.float64(p[i]) + c_avg * np.float64(m[i]) / denom
@@ -254,17 +255,9 @@ def radam(P, G, goff, off, M, V, T, like, tlike, lr, beta1, beta2, eps, weight_d
                     / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)) ** 0.5
         bc2_sqrt = bc2 ** 0.5
         for i in range(n):
-            g = np.float64(G[o + i])
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                if decoupled:
-                    p[i] = np.float64(p[i]) * (1.0 - lr * weight_decay)
-                else:
-                    g = g + weight_decay * np.float64(p[i])
+            g = _decayed_grad(G, o + i, p, i, maximize, weight_decay, decoupled, lr)
             _lerp(m, i, g, 1.0 - beta1)
-            v[i] = np.float64(v[i]) * beta2
-            v[i] = np.float64(v[i]) + (1.0 - beta2) * g * g
+            _ema_square(v, i, g, beta2)
             u = np.float64(m[i]) / bc1 * lr
             if adaptive:
                 u = u * (bc2_sqrt / (np.sqrt(np.float64(v[i])) + eps)) * rect
@@ -284,11 +277,7 @@ def adamax(P, G, goff, off, M, U, T, like, tlike, lr, beta1, beta2, eps, weight_
         t[0] += 1.0
         clr = lr / (1.0 - beta1 ** np.float64(t[0]))
         for i in range(n):
-            g = np.float64(G[o + i])
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * np.float64(p[i])
+            g = _grad(G, o + i, p, i, maximize, weight_decay)
             _lerp(m, i, g, 1.0 - beta1)
             u[i] = np.float64(u[i]) * beta2
             a = abs(g) + eps
@@ -309,13 +298,8 @@ def adadelta(P, G, goff, off, SQ, ACC, T, like, tlike, lr, rho, eps, weight_deca
         t = _at(T[j], 1, tlike)
         t[0] += 1.0
         for i in range(n):
-            g = np.float64(G[o + i])
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * np.float64(p[i])
-            sq[i] = np.float64(sq[i]) * rho
-            sq[i] = np.float64(sq[i]) + (1.0 - rho) * g * g
+            g = _grad(G, o + i, p, i, maximize, weight_decay)
+            _ema_square(sq, i, g, rho)
             std = np.sqrt(np.float64(sq[i]) + eps)
             delta = np.sqrt(np.float64(acc[i]) + eps) / std * g
             acc[i] = np.float64(acc[i]) * rho
