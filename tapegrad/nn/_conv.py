@@ -132,11 +132,13 @@ def _check_dtypes(x, weight, bias):
                            f"{other.dtype.legacy}")
 
 
-def _check_conv_shape(x, weight, bias, stride, padding, dilation, groups):
-    """torch's check_shape_forward (not transposed), its messages."""
-    ws = list(weight.shape)
+def _check_common(x, ws, stride, padding, dilation, groups, output_padding=()):
+    """The checks of torch's check_shape_forward that plain and transposed convolutions
+    share, in its order (weight sizes ws)."""
     if any(p < 0 for p in padding):
         raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
     if any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
     if any(d <= 0 for d in dilation):
@@ -151,6 +153,12 @@ def _check_conv_shape(x, weight, bias, stride, padding, dilation, groups):
     if ws[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
                            f"{groups} at dimension 0, but got weight of size [{ws}] instead")
+
+
+def _check_conv_shape(x, weight, bias, stride, padding, dilation, groups):
+    """torch's check_shape_forward (not transposed), its messages."""
+    ws = list(weight.shape)
+    _check_common(x, ws, stride, padding, dilation, groups)
     if x.shape[1] != ws[1] * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {ws}, expected "
                            f"input{_sizes(x)} to have {ws[1] * groups} channels, but got "
@@ -214,24 +222,7 @@ def _conv_transpose(k, input, weight, bias, stride, padding, output_padding, gro
                                               ("output_padding", output_padding),
                                               ("dilation", dilation)))
     ws = list(weight.shape)
-    if any(p < 0 for p in padding):
-        raise RuntimeError("negative padding is not supported")
-    if any(p < 0 for p in output_padding):
-        raise RuntimeError("negative output_padding is not supported")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError("non-positive dilation is not supported")
-    if len(ws) != x.dim():
-        raise RuntimeError(f"Expected {len(ws)}-dimensional input for {len(ws)}-dimensional "
-                           f"weight {ws}, but got {x.dim()}-dimensional input of size "
-                           f"{_sizes(x)} instead")
-    if ws[0] < groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} "
-                           f"at dimension 0, but got weight of size {ws} instead")
-    if ws[0] % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
-                           f"{groups} at dimension 0, but got weight of size [{ws}] instead")
+    _check_common(x, ws, stride, padding, dilation, groups, output_padding)
     if x.shape[1] != ws[0]:
         raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected input"
                            f"{_sizes(x)} to have {ws[0]} channels, but got {x.shape[1]} "
