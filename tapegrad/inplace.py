@@ -8,7 +8,8 @@ import struct
 import numpy as np
 
 from . import dtypes as D
-from .errors import _cast_error, _check_broadcast, _inplace_shape_error, _setitem_shape_error
+from .errors import _cast_error, _check_broadcast, check_sub, _inplace_shape_error, \
+    _setitem_shape_error
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
@@ -150,6 +151,7 @@ class _InplaceMethods:
         return self._inplace_alpha(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
+        check_sub(self, other)
         if alpha == 1:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
         return self._inplace_alpha(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
@@ -198,6 +200,8 @@ class _InplaceMethods:
             if wide is not None and wide != self._shape:
                 raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the "
                                    f"broadcast shape {list(wide)}")
+        if not self._dtype.is_floating_point:
+            src = _copied_as(src, self._dtype)
         return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
                              lambda x, s: _binary(OPS["copy"].code, x, s))
 
@@ -273,6 +277,18 @@ class _InplaceMethods:
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = _inplace_div
+
+
+def _copied_as(src, dt):
+    """What copy_ writes into a tensor of the integer or bool dtype dt: src cast as torch's
+    copy_ casts it (a float truncated toward zero, wrapping around in a narrow type; into
+    bool, != 0), as `src.to(dt)` casts; no gradient flows into such a tensor."""
+    if isinstance(src, Tensor):
+        return src if src._dtype is dt else src.to(dt)
+    if isinstance(src, float):     # (a Python float: torch's 0-d double tensor)
+        with np.errstate(invalid="ignore"):
+            return Tensor._wrap(np.asarray(src, np.float64).astype(dt.np), dt)
+    return src
 
 
 # The unrecorded in-place update of a one-element float tensor (`p -= lr * p.grad` under

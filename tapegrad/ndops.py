@@ -225,7 +225,12 @@ def _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry):
     return t
 
 
+_SUB, _NEG = OPS["sub"].code, OPS["neg"].code
+
+
 def _binary_general(code, x, y):
+    if code == _SUB:    # (a float tensor with float operands never comes here)
+        errors.check_sub(x, y)
     try:
         xa, xd, xc = _operand(x)
         ya, yd, yc = _operand(y)
@@ -310,6 +315,8 @@ def _unary(code, x, c=0.0):
         if so:
             tape.save(t._node, out)
         return t
+    if code == _NEG and x._dtype is D.bool_:
+        raise RuntimeError(errors.NEG_BOOL)
     op = BY_CODE[code]
     xa = x._array()
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
