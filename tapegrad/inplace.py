@@ -15,7 +15,8 @@ from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
 from .tape import bump_version, STATE, Tape, view_base
-from .tensor import Tensor, tensor_methods
+from .tensor import NODIFF, Tensor, tensor_methods
+from .tracing import _bake
 from .views import index_array, index_scatter
 
 
@@ -71,6 +72,10 @@ class _InplaceMethods:
         else:
             storage[...] = r._array()
             self._v = storage
+        if r._tape is None:   # (while recording: a constant of the tape, its operands guarded)
+            self._tape, self._recorded, self._lserial = None, False, 0
+            bump_version(self)
+            return self
         if self._tape is not None:
             self._tape.rebased[self._node] = self._tape.n
         tape = r._tape
@@ -81,9 +86,30 @@ class _InplaceMethods:
             name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
         bump_version(self)                 # the old node: changed since it took its value
         self._tape, self._node, self._recorded = r._tape, r._node, True
+        # a traced value that needs no gradient (an integer count of a mask) stays one
+        self._flags = getattr(self, "_flags", 0) & ~NODIFF | getattr(r, "_flags", 0) & NODIFF
         self._lserial = 0
         self._tape.watch(self._node, self)  # the new node: its value is this version
         regenerate_views(self)              # its views follow it (AsStridedBackward0)
+        return self
+
+    def _inplace_guarded(self, fn, other):
+        """While recording, an in-place op the tape has no entry for, on traced values that
+        need no gradient (`count //= 2` of a mask's count): its result is a constant of the
+        tape, so its traced operands are guarded (their values now: BranchChanged on a replay
+        where they differ) and self is no longer traced."""
+        b = other._array() if isinstance(other, Tensor) else other
+        with np.errstate(all="ignore"):
+            try:
+                new = fn(self._array(), b)
+            except ValueError:
+                _check_broadcast(self._shape, np.shape(b))
+                raise
+        for v in (self, other):
+            if isinstance(v, Tensor) and v._recorded:
+                _bake(v, "guard_value")
+        self._assign(new)
+        self._tape, self._recorded = None, False
         return self
 
     def _assign(self, value):
@@ -106,10 +132,12 @@ class _InplaceMethods:
 
     def _inplace(self, fn, other, method=None, ufunc=None):
         if self._check_inplace(other):
-            if method is None:
+            if method is not None:
+                return self._inplace_recorded(method, other)
+            if not _traced_values_only(self, other):
                 raise NotImplementedError("this in-place operation on a tensor that needs "
                                           "autograd history is not implemented yet")
-            return self._inplace_recorded(method, other)
+            return self._inplace_guarded(fn, other)
         # Fast path (the optimizer step `p -= lr * p.grad` under no_grad): an array-backed
         # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
         # the result into self's memory; no casts, no broadcast checks.
@@ -244,6 +272,9 @@ class _InplaceMethods:
                 not (isinstance(raw, Tensor) and raw.dim()):
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
                                "dtype unsigned char")
+        for k in key:
+            if isinstance(k, Tensor) and k._recorded:
+                _bake(k, "guard_value")  # indices become constants of the recorded tape
         key = tuple(index_array(k) if isinstance(k, Tensor) else k for k in key)
         advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
         arr = self._materialize()
@@ -277,6 +308,13 @@ class _InplaceMethods:
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = _inplace_div
+
+
+def _traced_values_only(x, other):
+    """While recording: whether x and other (if a tensor) need no gradient, so that an
+    in-place op on them may be a guarded constant of the tape (Tensor._inplace_guarded)."""
+    return STATE.tape.recording and all(
+        not v.requires_grad for v in (x, other) if isinstance(v, Tensor))
 
 
 def _copied_as(src, dt):

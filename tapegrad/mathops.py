@@ -19,7 +19,7 @@ from .ndops import _binary, _compare, _NP_FWD, where
 from .ops import OPS
 from .pyfunc import Function
 from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
-from .tracing import _tracing
+from .tracing import _bake, _tracing
 from .tape import view_base
 from .views import KIND_OPS
 
@@ -550,7 +550,9 @@ def _amax_amin(x, dim, keepdim, is_max):
 
 
 def _int_extreme(x, dims, keepdim, is_max):
-    """max/min of an integer or bool tensor (never differentiable): numpy's."""
+    """max/min of an integer or bool tensor (never differentiable): numpy's.  While
+    recording, a traced x (a mask, a cast) is guarded: the result is a constant of the tape."""
+    _bake(x, "guard_value")
     arr = x._array()
     red = (np.amax if is_max else np.amin)(arr, axis=dims, keepdims=bool(keepdim))
     return Tensor._wrap(np.asarray(red, arr.dtype), x._dtype)
@@ -566,6 +568,7 @@ def _argext(x, dim, keepdim, pick):
         ext = flat.max if pick is np.argmax else flat.min
         idx = ext(0 if dim is None else dim, keepdim=bool(keepdim) and dim is not None).indices
         return idx.reshape((1,) * x.dim()) if dim is None and keepdim else idx
+    _bake(x, "guard_value")   # (a traced integer x: its position is a constant of the tape)
     arr = x._array()
     if dim is None:
         if arr.size == 0:
