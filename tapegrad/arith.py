@@ -9,7 +9,7 @@ wraps it in a tensor when alpha is given.  alpha == 1 takes the operators' own p
 `x.div(y, rounding_mode=m)`: with m None the true quotient, shown as torch's DivBackward2;
 with "trunc" or "floor" the rounded quotient, whose gradient torch defines as zero: the
 value plus zero(x) (and zero(y)), shown as DivBackward2 with x's and y's edges."""
-from . import dtypes as D
+from . import dtypes as D, errors
 from .floordiv import rounded_div
 from .graph import show_edges
 from .ndops import _unary
@@ -103,6 +103,7 @@ class _Methods:
 
     def sub(self, other, *, alpha=1):
         """self - alpha * other (SubBackward0)."""
+        errors.check_sub(self, other)
         if alpha == 1 and not isinstance(alpha, bool):
             return self.__sub__(other)
         return _with_alpha(self, other, alpha, "SubBackward0")
@@ -115,6 +116,7 @@ def rsub(input, other, *, alpha=1):
     if not isinstance(input, Tensor):
         raise TypeError(f"rsub(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
+    errors.check_sub(other, input)
     if alpha == 1 and not isinstance(alpha, bool):
         if isinstance(other, Tensor):
             return _shown(other - input, "RsubBackward0", (input, other))

@@ -12,6 +12,7 @@ from .dtypes import dtype as DType
 from .exact import fma32, fma64
 from .fpstate import quiet
 from .tensor import install, _new, _size_args, Tensor, _TensorMeta
+from .tracing import _bake
 
 
 @install(_TensorMeta)
@@ -101,11 +102,15 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
                         f"{type(dtype).__name__}")
     if isinstance(data, Tensor):
+        _bake(data, "guard_value")   # (a traced value copied out of the recorded tape)
         arr = np.array(data._array(), copy=True)
         dt = dtype or data._dtype
     else:
         dt = dtype or _infer_dtype(data)
         if dt is None:  # a list of tensors
+            for d in data:
+                if isinstance(d, Tensor):
+                    _bake(d, "guard_value")
             data = [d._array() if isinstance(d, Tensor) else d for d in data]
             dt = D.get_default_dtype()
         arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)

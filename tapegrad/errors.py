@@ -156,3 +156,24 @@ def warn_once(message):
     if message not in _WARNED:
         _WARNED.add(message)
         warnings.warn(message, UserWarning, stacklevel=3)
+
+
+# ---- bool operands of `-` (torch's sub_check and neg's check) ---------------------------------
+SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+SUB_TWO_BOOLS = ("Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+                 "the `^` or `logical_xor()` operator instead.")
+NEG_BOOL = ("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+            "to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _is_bool(v):
+    return isinstance(v, bool) or getattr(getattr(v, "_dtype", None), "name", None) == "bool"
+
+
+def check_sub(x, y):
+    """torch's sub_check: RuntimeError when an operand of a subtraction is a bool tensor or a
+    Python bool (torch wraps it as one), before anything is computed."""
+    bx, by = _is_bool(x), _is_bool(y)
+    if bx or by:
+        raise RuntimeError(SUB_TWO_BOOLS if bx and by else SUB_BOOL)

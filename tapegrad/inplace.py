@@ -8,13 +8,15 @@ import struct
 import numpy as np
 
 from . import dtypes as D
-from .errors import _cast_error, _check_broadcast, _inplace_shape_error, _setitem_shape_error
+from .errors import _cast_error, _check_broadcast, check_sub, _inplace_shape_error, \
+    _setitem_shape_error
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
 from .tape import bump_version, STATE, Tape, view_base
-from .tensor import Tensor, tensor_methods
+from .tensor import NODIFF, Tensor, tensor_methods
+from .tracing import _bake
 from .views import index_array, index_scatter
 
 
@@ -70,6 +72,10 @@ class _InplaceMethods:
         else:
             storage[...] = r._array()
             self._v = storage
+        if r._tape is None:   # (while recording: a constant of the tape, its operands guarded)
+            self._tape, self._recorded, self._lserial = None, False, 0
+            bump_version(self)
+            return self
         if self._tape is not None:
             self._tape.rebased[self._node] = self._tape.n
         tape = r._tape
@@ -80,9 +86,30 @@ class _InplaceMethods:
             name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
         bump_version(self)                 # the old node: changed since it took its value
         self._tape, self._node, self._recorded = r._tape, r._node, True
+        # a traced value that needs no gradient (an integer count of a mask) stays one
+        self._flags = getattr(self, "_flags", 0) & ~NODIFF | getattr(r, "_flags", 0) & NODIFF
         self._lserial = 0
         self._tape.watch(self._node, self)  # the new node: its value is this version
         regenerate_views(self)              # its views follow it (AsStridedBackward0)
+        return self
+
+    def _inplace_guarded(self, fn, other):
+        """While recording, an in-place op the tape has no entry for, on traced values that
+        need no gradient (`count //= 2` of a mask's count): its result is a constant of the
+        tape, so its traced operands are guarded (their values now: BranchChanged on a replay
+        where they differ) and self is no longer traced."""
+        b = other._array() if isinstance(other, Tensor) else other
+        with np.errstate(all="ignore"):
+            try:
+                new = fn(self._array(), b)
+            except ValueError:
+                _check_broadcast(self._shape, np.shape(b))
+                raise
+        for v in (self, other):
+            if isinstance(v, Tensor) and v._recorded:
+                _bake(v, "guard_value")
+        self._assign(new)
+        self._tape, self._recorded = None, False
         return self
 
     def _assign(self, value):
@@ -105,10 +132,12 @@ class _InplaceMethods:
 
     def _inplace(self, fn, other, method=None, ufunc=None):
         if self._check_inplace(other):
-            if method is None:
+            if method is not None:
+                return self._inplace_recorded(method, other)
+            if not _traced_values_only(self, other):
                 raise NotImplementedError("this in-place operation on a tensor that needs "
                                           "autograd history is not implemented yet")
-            return self._inplace_recorded(method, other)
+            return self._inplace_guarded(fn, other)
         # Fast path (the optimizer step `p -= lr * p.grad` under no_grad): an array-backed
         # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
         # the result into self's memory; no casts, no broadcast checks.
@@ -150,6 +179,7 @@ class _InplaceMethods:
         return self._inplace_alpha(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
+        check_sub(self, other)
         if alpha == 1:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)
         return self._inplace_alpha(lambda a, b: a - alpha * b, other, lambda x, y: x - y * alpha)
@@ -198,6 +228,8 @@ class _InplaceMethods:
             if wide is not None and wide != self._shape:
                 raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the "
                                    f"broadcast shape {list(wide)}")
+        if not self._dtype.is_floating_point:
+            src = _copied_as(src, self._dtype)
         return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
                              lambda x, s: _binary(OPS["copy"].code, x, s))
 
@@ -240,6 +272,9 @@ class _InplaceMethods:
                 not (isinstance(raw, Tensor) and raw.dim()):
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
                                "dtype unsigned char")
+        for k in key:
+            if isinstance(k, Tensor) and k._recorded:
+                _bake(k, "guard_value")  # indices become constants of the recorded tape
         key = tuple(index_array(k) if isinstance(k, Tensor) else k for k in key)
         advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
         arr = self._materialize()
@@ -273,6 +308,25 @@ class _InplaceMethods:
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = _inplace_div
+
+
+def _traced_values_only(x, other):
+    """While recording: whether x and other (if a tensor) need no gradient, so that an
+    in-place op on them may be a guarded constant of the tape (Tensor._inplace_guarded)."""
+    return STATE.tape.recording and all(
+        not v.requires_grad for v in (x, other) if isinstance(v, Tensor))
+
+
+def _copied_as(src, dt):
+    """What copy_ writes into a tensor of the integer or bool dtype dt: src cast as torch's
+    copy_ casts it (a float truncated toward zero, wrapping around in a narrow type; into
+    bool, != 0), as `src.to(dt)` casts; no gradient flows into such a tensor."""
+    if isinstance(src, Tensor):
+        return src if src._dtype is dt else src.to(dt)
+    if isinstance(src, float):     # (a Python float: torch's 0-d double tensor)
+        with np.errstate(invalid="ignore"):
+            return Tensor._wrap(np.asarray(src, np.float64).astype(dt.np), dt)
+    return src
 
 
 # The unrecorded in-place update of a one-element float tensor (`p -= lr * p.grad` under

@@ -19,7 +19,7 @@ from .ndops import _binary, _compare, _NP_FWD, where
 from .ops import OPS
 from .pyfunc import Function
 from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
-from .tracing import _tracing
+from .tracing import _bake, _tracing
 from .tape import view_base
 from .views import KIND_OPS
 
@@ -44,6 +44,26 @@ def _dims(fname, dim, nd):
 
 def _bin(name, x, y):
     return _binary(OPS[name].code, x, y)
+
+
+def _check_int_divisor(name, x, y):
+    """torch's errors of an integer remainder/fmod, which numpy's float formula does not
+    raise (it would give 0): a zero divisor (after the divisor's conversion to the result
+    dtype: int8 % 256 divides by 0) is RuntimeError "ZeroDivisionError", as torch's CPU
+    kernel; bool operands have no kernel.  Checked before anything is computed or written."""
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor) or \
+            not isinstance(x, (Tensor, bool, int, float)) or \
+            not isinstance(y, (Tensor, bool, int, float)):
+        return      # (other operands: the op's own error)
+    dt = D.torch_result_type(x, y)
+    if dt.is_floating_point:
+        return
+    if dt is D.bool_:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
+    divisor = D.as_array(y._array() if isinstance(y, Tensor) else y, dt)
+    shape = np.broadcast_shapes(x._shape if isinstance(x, Tensor) else (), np.shape(divisor))
+    if math.prod(shape) and (divisor == 0).any():
+        raise RuntimeError("ZeroDivisionError")
 
 
 # ---- unary rows: method name -> row, and torch's aliases ---------------------------------------
@@ -171,22 +191,29 @@ class _MathMethods:
     # ---- binary rows -----------------------------------------------------------------------
     def remainder(self, other):
         """Python's modulus: the result has the sign of other (RemainderBackward0/1)."""
+        _check_int_divisor("remainder", self, other)
         return _bin("remainder", self, other)
 
     __mod__ = remainder
 
     def __rmod__(self, other):
+        _check_int_divisor("remainder", other, self)
         return _bin("remainder", other, self)
 
     def remainder_(self, other):
+        _check_int_divisor("remainder", self, other)
         return self._inplace(lambda a, b: _NP_FWD[OPS["remainder"].code](a, b, 0.0), other,
                              Tensor.remainder)
 
+    __imod__ = remainder_
+
     def fmod(self, other):
         """C's fmod: the result has the sign of self (FmodBackward0/1)."""
+        _check_int_divisor("fmod", self, other)
         return _bin("fmod", self, other)
 
     def fmod_(self, other):
+        _check_int_divisor("fmod", self, other)
         return self._inplace(np.fmod, other, Tensor.fmod)
 
     def maximum(self, other):
@@ -523,7 +550,9 @@ def _amax_amin(x, dim, keepdim, is_max):
 
 
 def _int_extreme(x, dims, keepdim, is_max):
-    """max/min of an integer or bool tensor (never differentiable): numpy's."""
+    """max/min of an integer or bool tensor (never differentiable): numpy's.  While
+    recording, a traced x (a mask, a cast) is guarded: the result is a constant of the tape."""
+    _bake(x, "guard_value")
     arr = x._array()
     red = (np.amax if is_max else np.amin)(arr, axis=dims, keepdims=bool(keepdim))
     return Tensor._wrap(np.asarray(red, arr.dtype), x._dtype)
@@ -539,6 +568,7 @@ def _argext(x, dim, keepdim, pick):
         ext = flat.max if pick is np.argmax else flat.min
         idx = ext(0 if dim is None else dim, keepdim=bool(keepdim) and dim is not None).indices
         return idx.reshape((1,) * x.dim()) if dim is None and keepdim else idx
+    _bake(x, "guard_value")   # (a traced integer x: its position is a constant of the tape)
     arr = x._array()
     if dim is None:
         if arr.size == 0:

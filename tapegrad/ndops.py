@@ -19,7 +19,7 @@ from .recording import _check_mixed, _operand, _operand_node, _record_start, _re
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, STATE
 from .tensor import _dim, _new, NODIFF, Tensor, _tensor_operand
-from .tracing import _tracing
+from .tracing import _bake, _tracing
 from .views import KIND_OPS, _reshape_op
 
 
@@ -225,7 +225,18 @@ def _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry):
     return t
 
 
+# integer results a recorded tape may compute with its float formula (exact for the
+# integers a float holds: counts of masks, casts of values), and bool results (0.0 / 1.0)
+_EXACT_INT_OPS = frozenset(("add", "sub", "mul", "copy", "fill_tensor", "maximum", "minimum"))
+_EXACT_BOOL_OPS = frozenset(("copy", "fill_tensor", "maximum", "minimum"))
+# bool + bool and bool * bool are logical ops (True + True is True): compare entries
+_BOOL_AS_LOGICAL = {"add": "logical_or", "mul": "logical_and"}
+_SUB, _NEG = OPS["sub"].code, OPS["neg"].code
+
+
 def _binary_general(code, x, y):
+    if code == _SUB:    # (a float tensor with float operands never comes here)
+        errors.check_sub(x, y)
     try:
         xa, xd, xc = _operand(x)
         ya, yd, yc = _operand(y)
@@ -249,12 +260,26 @@ def _binary_general(code, x, y):
     if tape is None:
         return Tensor._wrap(out, dt)
     if not dt.is_floating_point:
-        raise RuntimeError(errors.NOT_FLOAT_CREATE)
+        if not tape.recording:
+            raise RuntimeError(errors.NOT_FLOAT_CREATE)
+        if dt is D.bool_ and op.name in _BOOL_AS_LOGICAL:
+            return _compare(_BOOL_AS_LOGICAL[op.name], *((x, y) if isinstance(x, Tensor)
+                                                         else (y, x)))
+        if op.name not in (_EXACT_BOOL_OPS if dt is D.bool_ else _EXACT_INT_OPS):
+            # the replay's float formula is not this integer op (bool's add is `or`, `//`
+            # and `%` differ at negative operands): the operands are guarded instead, so
+            # a replay where one changed raises BranchChanged rather than reusing `out`
+            for v in (x, y):
+                if isinstance(v, Tensor):
+                    _bake(v, "guard_value")
+            return Tensor._wrap(out, dt)
     a, ca = _operand_node(tape, x, xa)
     b, cb = _operand_node(tape, y, ya)
     c = ca if a < 0 else cb
     saves = [("a", a, xa), ("b", b, ya), ("out", None, out)]
     t = _result(out, dt, tape, code, a, b, c, [s for s in saves if s[0] in op.saves])
+    if not dt.is_floating_point:
+        t._flags = NODIFF      # a traced integer value (a count of a mask): no gradient
     if a < 0 and isinstance(x, Tensor):    # a one-element constant tensor folded into cst
         tape.watch_folded(t._node, x, 1)
     elif b < 0 and isinstance(y, Tensor):
@@ -310,6 +335,8 @@ def _unary(code, x, c=0.0):
         if so:
             tape.save(t._node, out)
         return t
+    if code == _NEG and x._dtype is D.bool_:
+        raise RuntimeError(errors.NEG_BOOL)
     op = BY_CODE[code]
     xa = x._array()
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
@@ -324,7 +351,10 @@ def _unary(code, x, c=0.0):
         return Tensor._wrap(out, dt)
     a = input_node(tape, x)
     saves = [("a", a, xa), ("out", None, out)]
-    return _result(out, dt, tape, code, a, -1, c, [s for s in saves if s[0] in op.saves])
+    t = _result(out, dt, tape, code, a, -1, c, [s for s in saves if s[0] in op.saves])
+    if not dt.is_floating_point:
+        t._flags = NODIFF      # (neg, abs, sign of a traced integer value: no gradient)
+    return t
 
 
 _fastpath._binary = _binary
@@ -412,13 +442,37 @@ def where(condition, input, other, _op="where"):
 
 
 def _cast(x, dt):
+    if dt is D.bool_ and _tracing(x) is not None:
+        return _compare("ne", x, 0)     # (a replay re-evaluates it: x != 0)
     xa = x._array()
     # (a narrowing cast may overflow: inf, silently as torch)
     out = _quiet(xa.astype, dt.np) if xa.itemsize > dt.np.itemsize else xa.astype(dt.np)
-    tape = _record_start(x) if dt.is_floating_point and x._dtype.is_floating_point else None
+    if dt.is_floating_point and x._dtype.is_floating_point:
+        tape = _record_start(x)
+        if tape is None:
+            return Tensor._wrap(out, dt)
+        return _result(out, dt, tape, OPS["to_copy"].code, input_node(tape, x), -1, 0.0)
+    tape = _tracing(x)
     if tape is None:
         return Tensor._wrap(out, dt)
-    return _result(out, dt, tape, OPS["to_copy"].code, input_node(tape, x), -1, 0.0)
+    return _traced_cast(x, out, dt, tape)
+
+
+def _traced_cast(x, out, dt, tape):
+    """While recording, a cast that leaves or enters the floating point types (a mask's
+    `.float()`, `.long()` of a float) still follows the inputs: without an entry its result
+    would be a constant of the tape, silently reused by every replay.  The replay's values
+    are floats, so the cast is a copy (from bool or an integer type) or a truncation toward
+    zero (into an integer type, as torch's); one that may wrap around (into uint8, int8,
+    int16) is also guarded: a replay where its value changes raises BranchChanged.  No
+    gradient flows through it (torch's result does not require grad)."""
+    exact = not x._dtype.is_floating_point
+    op = OPS["to_copy" if exact else "trunc"].code
+    t = _result(out, dt, tape, op, input_node(tape, x), -1, 0.0)
+    t._flags = NODIFF
+    if dt in D.SMALL_INTS and x._dtype is not D.bool_:
+        _bake(t, "guard_value")
+    return t
 
 
 def _max_min(x, dim, keepdim, name):

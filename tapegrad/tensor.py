@@ -290,6 +290,8 @@ class Tensor(metaclass=_TensorMeta):
 
     @property
     def data(self):
+        if self._recorded:   # while recording, what is done with it is not on the tape
+            _bake(self, "guard_value")
         return Tensor._share(self, self._materialize())
 
     @data.setter
@@ -361,11 +363,17 @@ class Tensor(metaclass=_TensorMeta):
         return self._array().tolist()
 
     def numpy(self, force=False):
-        if self._recorded and not force:
-            raise RuntimeError(errors.NUMPY_GRAD)
+        if self._recorded:
+            if not force and not getattr(self, "_flags", 0) & NODIFF:
+                raise RuntimeError(errors.NUMPY_GRAD)
+            # a traced value (a mask, detach() while recording) leaving the tape as an array:
+            # a replay re-checks it (BranchChanged when it changed) instead of reusing it
+            _bake(self, "guard_value")
         return self._materialize()
 
     def __array__(self, dtype=None, copy=None):
+        if self._recorded:
+            _bake(self, "guard_value")   # (as numpy(): what numpy computes is not replayed)
         a = self._array()
         return a if dtype is None else a.astype(dtype)
 

@@ -1,0 +1,102 @@
+"""Errors and casts as torch 2.13's, each snippet run with both (type and message of the
+error, or the values): integer remainder/fmod/floor division by zero, subtraction and negation
+with bool operands, copy_ of floats into integer and bool tensors.  A failing in-place call
+leaves its tensor unchanged."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+PRELUDE = """
+i = m.tensor([5, -7, 3]); z = m.tensor([0, 2, 0]); x = m.tensor([1.5, -2.0, 3.0])
+b = m.tensor([True, False, True]); w = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+"""
+
+
+def run(src, m):
+    """What snippet `src` shows with module `m`: its last expression's value (dtype and
+    values) or its error (type and message)."""
+    ns = {"m": m}
+    try:
+        exec(PRELUDE, ns)
+        v = eval(src, ns)
+    except Exception as ex:   # noqa: BLE001  (the error is part of the behaviour compared)
+        return (type(ex).__name__, str(ex))
+    if isinstance(v, (tg.Tensor, torch.Tensor)):
+        vals = [u if u == u else "nan" for u in v.detach().double().numpy().reshape(-1).tolist()]
+        return (str(v.dtype).split(".")[-1], tuple(v.shape), vals, v.requires_grad)
+    return v
+
+
+ZERO_DIVISION = [
+    "i % z", "i % 0", "5 % z", "m.remainder(i, z)", "i.remainder(0)", "i.clone().remainder_(z)",
+    "m.fmod(i, z)", "i.fmod(0)", "i.clone().fmod_(0)", "i // z", "i // 0", "5 // z",
+    "m.floor_divide(i, z)", "i.clone().floor_divide_(0)", "m.div(i, z, rounding_mode='trunc')",
+    "m.div(i, 0, rounding_mode='floor')", "m.tensor(5) % m.tensor(0)",
+    "m.tensor([3], dtype=m.int8) % 256", "m.tensor([3], dtype=m.uint8) % 0",
+    "m.tensor([3], dtype=m.int16).fmod(m.tensor([0], dtype=m.int16))", "i % False",
+    "m.tensor([], dtype=m.int64) % m.tensor(0)",
+    # what still works: float operands give nan/inf, non-zero integer divisors
+    "i % z.float()", "i % 0.0", "x % 0", "m.fmod(x, 0)", "i % m.tensor([2, 3, -4])",
+    "m.fmod(i, m.tensor([2, 3, -4]))", "m.tensor([True]) % 2", "m.tensor([True]) % m.tensor([False])",
+    "m.fmod(m.tensor([True]), m.tensor([True]))",
+]
+
+BOOL_SUBTRACTION = [
+    "x - True", "True - x", "x - False", "m.sub(x, True)", "x.sub(True)", "m.subtract(x, True)",
+    "x - b", "b - x", "x.sub(b)", "m.sub(x, b, alpha=2)", "i - True", "b.sub(1)", "b - b",
+    "b - True", "m.rsub(x, True)", "m.rsub(b, x)", "m.rsub(x, b)", "x - b[0]",
+    "m.tensor(1.0) - True", "w - True", "-b", "b.neg()", "m.neg(b)", "m.negative(b)",
+    "-m.tensor(True)", "x - i", "i - 1", "-i",
+]
+
+COPY_CASTS = [
+    "i.clone().copy_(x)", "m.zeros(2, 3, dtype=m.int64).copy_(x)", "i.clone().copy_(m.tensor(-1.9))",
+    "m.zeros(2, dtype=m.int8).copy_(m.tensor([300.0, -129.0]))",
+    "m.zeros(2, dtype=m.uint8).copy_(m.tensor([-1.0, 255.9]))",
+    "m.zeros(2, dtype=m.int32).copy_(m.tensor([1.9, -1.9], dtype=m.float64))",
+    "m.zeros(2, dtype=m.int16).copy_(m.tensor([1e4, -7.5]))",
+    "m.zeros(2, dtype=m.bool).copy_(m.tensor([0.0, 0.5]))", "i.clone().copy_(b)",
+    "i.clone().copy_(w)", "i.clone().copy_(1.5)", "i.clone().copy_(m.tensor([1.0, 2.0]))",
+    "x.clone().copy_(i)", "i.clone()[1:].copy_(m.tensor([7.9, -8.1]))",
+    "m.zeros(2, dtype=m.int64).copy_(m.tensor([1.5, 2.5]))._version",
+]
+
+
+def _check(expr):
+    ours, theirs = run(expr, tg), run(expr, torch)
+    assert ours == theirs, (expr, ours, theirs)
+
+
+@pytest.mark.parametrize("expr", ZERO_DIVISION)
+def test_integer_division_by_zero_as_torch(expr):
+    _check(expr)
+
+
+@pytest.mark.parametrize("expr", BOOL_SUBTRACTION)
+def test_subtraction_with_bools_as_torch(expr):
+    _check(expr)
+
+
+@pytest.mark.parametrize("expr", COPY_CASTS)
+def test_copy_into_integer_tensors_as_torch(expr):
+    _check(expr)
+
+
+@pytest.mark.parametrize("op", ["remainder_", "fmod_", "floor_divide_", "sub_"])
+def test_a_refused_in_place_op_changes_nothing(op):
+    t = tg.tensor([5, -7, 3])
+    before = t._version
+    other = True if op == "sub_" else tg.tensor([1, 0, 2])
+    with pytest.raises(RuntimeError):
+        getattr(t, op)(other)
+    assert t.tolist() == [5, -7, 3] and t._version == before
+
+
+def test_copy_into_an_int_tensor_takes_no_gradient():
+    w = tg.tensor([1.7, -2.2], requires_grad=True)
+    t = tg.zeros(2, dtype=tg.int64).copy_(w)
+    assert t.tolist() == [1, -2] and not t.requires_grad and t.grad_fn is None
+    np.testing.assert_array_equal(t.numpy(), [1, -2])
