@@ -198,7 +198,9 @@ class _InplaceMethods:
             if wide is not None and wide != self._shape:
                 raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the "
                                    f"broadcast shape {list(wide)}")
-        return self._inplace(lambda a, b: np.broadcast_to(b, a.shape), src,
+        # copy_ casts to self's dtype whatever the source's (float into an integer tensor
+        # truncates, as torch's): no result-type check as for arithmetic in-place ops
+        return self._inplace(lambda a, b: np.broadcast_to(b, a.shape).astype(a.dtype), src,
                              lambda x, s: _binary(OPS["copy"].code, x, s))
 
     def fill_(self, value):

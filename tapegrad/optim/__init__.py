@@ -17,6 +17,8 @@ from .asgd import ASGD
 from .lbfgs import LBFGS
 from .replayed import ReplayedStep
 from . import lr_scheduler
+from . import swa_utils
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "ReplayedStep", "lr_scheduler"]
+           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "ReplayedStep", "lr_scheduler",
+           "swa_utils"]
