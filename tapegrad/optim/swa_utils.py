@@ -14,7 +14,7 @@ from .. import dtypes as D
 from ..creation import tensor
 from ..grad_mode import no_grad
 from ..nn.modules.module import Module
-from ..nn.modules.normalization import _BatchNorm
+from ..nn.modules.normalization import _BatchNorm, _InstanceNorm
 from ..tensor import Tensor
 from .lr_scheduler import LRScheduler, _format_param, _warn_get_lr_called_within_step
 
@@ -167,7 +167,8 @@ def update_bn(loader, model, device=None):
     are restored afterwards."""
     momenta = {}
     for module in model.modules():
-        if isinstance(module, _BatchNorm):
+        # (tapegrad's instance norms derive from _BatchNorm; torch's do not, and keep theirs)
+        if isinstance(module, _BatchNorm) and not isinstance(module, _InstanceNorm):
             module.reset_running_stats()
             momenta[module] = module.momentum
     if not momenta:
