@@ -125,6 +125,20 @@ def _methods():
     return ns
 
 
+# torch's refusal of addcdiv with integer (or bool) tensor1 and tensor2
+_ADDCDIV_INTEGER = (
+    "Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
+    "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+    "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+    "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+    "addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
+    "tensor2), for all dtypes.")
+
+
+def _floating_or_complex(t):
+    return t._dtype.is_floating_point or t._dtype.is_complex if isinstance(t, Tensor) else True
+
+
 def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
     """self = method(self, ...) for a decomposition row: as `Tensor._inplace`, and when that
     records, the old self is marked replaced for the group's whole span (`_inplace` marks the
@@ -292,6 +306,8 @@ class _MathMethods:
 
     def addcdiv(self, tensor1, tensor2, *, value=1):
         """self + value * tensor1 / tensor2 (AddcdivBackward0)."""
+        if not (_floating_or_complex(tensor1) or _floating_or_complex(tensor2)):
+            raise RuntimeError(_ADDCDIV_INTEGER)
         return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value,
                        edges=(self, tensor1, tensor2))
 

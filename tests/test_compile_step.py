@@ -91,6 +91,8 @@ CASES = [
     ("Adadelta", dict(lr=0.5, weight_decay=0.1), "accumulate", 0),
     ("Rprop", dict(lr=0.01), "zero_first", 1),
     ("ASGD", dict(lr=0.05, lambd=0.01, t0=20), "zero_first", 1),
+    ("Adafactor", dict(lr=0.02, weight_decay=0.1), "zero_first", 1),
+    ("Adafactor", dict(lr=0.02), "zero_after", 0),
 ]
 
 

@@ -11,7 +11,7 @@ import tapegrad as tg
 torch = pytest.importorskip("torch")
 
 OPTS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax", "Adadelta",
-        "Rprop", "ASGD"]
+        "Rprop", "ASGD", "Adafactor"]
 
 
 def _fit(mod, name, steps=15, **kw):
