@@ -13,9 +13,9 @@ grows without bound.
 it imports from, it counts the references to that tape (sys.getrefcount): when the only ones
 are `tape`'s import entries and the tape's own cached grad_fn nodes (no tensor of it is alive,
 no grad_fn of it is held, no other tape imports from it), a backward can reach its entries
-only through the nodes `tape` imports.  The entries those depend on are marked
-(walks.mark_live) and the older tape's import links outside them are dropped: the tapes behind
-them are freed when nothing else holds them.  Anything else that refers to the older tape
+only through the nodes `tape` imports (and those its grad_fn objects name).  The entries those
+depend on are marked (walks.mark_live), and the older tape's import links and cached grad_fn
+objects outside them are dropped: the tapes behind them are freed when nothing else holds them.  Anything else that refers to the older tape
 keeps it whole (it is checked again at the next replacement of the open tape).
 """
 import sys
@@ -45,17 +45,39 @@ def _outside_refs(group):
     return sys.getrefcount(src) - len(group[1])
 
 
-def _cached_nodes(tape):
-    """How many of `tape`'s cached grad_fn objects refer to it, when nothing but the cache
-    refers to any of them; None when one is held elsewhere (a user's `y.grad_fn`, whose
-    next_functions can walk the import links) or is not a plain graph node (a custom
-    Function's ctx holds tensors)."""
-    count = 0
-    for fn in tape.grad_fns.values():
-        if not isinstance(fn, Node) or fn._tape is not tape or sys.getrefcount(fn) != _NODE_BASE:
+def _edge_counts(nodes):
+    """{id(node): how many (node, output_nr) edges of the grad_fn objects `nodes` name it}."""
+    counts = {}
+    for fn in nodes:
+        for f, _ in getattr(fn, "_edges", ()):
+            if f is not None:
+                counts[id(f)] = counts.get(id(f), 0) + 1
+    return counts
+
+
+def _node_refs(nodes):
+    """The reference count of each object in the list `nodes` (the list's own reference, the
+    loop's and the call's included: _NODE_BASE for one nothing else refers to)."""
+    return [sys.getrefcount(fn) for fn in nodes]
+
+
+def _held_nodes(src, newer):
+    """None when something outside src's own cache refers to one of its grad_fn objects (a
+    user's `y.grad_fn`, whose next_functions can walk the import links; a node of a tape other
+    than `newer`) or when one is not a plain graph node (a custom Function's ctx holds
+    tensors); else (how many of them refer to src, the nodes `newer`'s grad_fn objects lead
+    to: roots as its imports are).  References counted as inside: the cache's, and the edges
+    of src's and newer's own grad_fn objects (a decomposition's node names its inputs')."""
+    nodes = list(src.grad_fns.values())
+    if not all(isinstance(fn, Node) and fn._tape is src for fn in nodes):
+        return None
+    inside = _edge_counts(nodes)
+    from_newer = _edge_counts(newer.grad_fns.values())
+    for fn, refs in zip(nodes, _node_refs(nodes)):
+        k = id(fn)
+        if refs != _NODE_BASE + inside.get(k, 0) + from_newer.get(k, 0):
             return None
-        count += 1
-    return count
+    return len(nodes), [fn._node for fn in nodes if id(fn) in from_newer]
 
 
 class _Probe:
@@ -63,14 +85,13 @@ class _Probe:
 
 
 def _calibrate():
-    """(_BASE, _NODE_BASE): what the two checks above count for objects nothing else refers
-    to, measured through the same calls and loops (the interpreter's own references to locals
-    and arguments are measured, not assumed)."""
+    """(_BASE, _NODE_BASE): what the two counts above give for objects nothing else refers to
+    (a cached node: held by its cache alone), measured through the same calls (the
+    interpreter's own references to locals and arguments are measured, not assumed)."""
     held = (_Probe(), 0)
     base = _outside_refs([held[0], [0]])
-    fns = {0: _Probe()}
-    for fn in fns.values():
-        node_base = sys.getrefcount(fn)
+    cache = {0: _Probe()}
+    (node_base,) = _node_refs(list(cache.values()))
     return base, node_base
 
 
@@ -81,14 +102,16 @@ def release_dead_imports(tape):
     """Drop the import links of the tapes `tape` imports from that no live graph can reach
     (see the module's docstring)."""
     for group in _sources(tape):
-        if _outside_refs(group) - _BASE != _cached_nodes(group[0]):
+        held = _held_nodes(group[0], tape)
+        if held is None or _outside_refs(group) - _BASE != held[0]:
             continue
-        _prune(group[0], group[1])
+        _prune(group[0], group[1] + held[1])
 
 
 def _prune(src, roots):
-    """Drop src's import links outside the entries its nodes `roots` depend on."""
-    if not src.imports or src.recording:
+    """Drop src's import links, and its cached grad_fn objects, outside the entries its nodes
+    `roots` depend on (a dropped node's edges no longer hold the tapes it names either)."""
+    if src.recording or not (src.imports or src.grad_fns):
         return
     n = src.n
     live = np.zeros(n, np.uint8)
@@ -97,3 +120,5 @@ def _prune(src, roots):
     for node in [node for node in src.imports if not live[node]]:
         older, snode = src.imports.pop(node)
         src.import_of.pop((older.serial, snode), None)
+    for node in [node for node in src.grad_fns if not live[node]]:
+        del src.grad_fns[node]

@@ -307,6 +307,15 @@ def test_dropped_graphs_saved_data_seals_the_tape():
     assert loss._tape is first._tape and loss._tape.saved_bytes == 0
 
 
+def _walk(fn, names):
+    """The names of fn and of every node its next_functions lead to (depth first)."""
+    if fn is not None:
+        names.append(fn.name())
+        for f, _ in fn.next_functions:
+            _walk(f, names)
+    return names
+
+
 def _split_graph(w1, w2, x):
     """A graph whose middle op reads only leaves (w2 * 0.5): when the tape is sealed just
     before it, that op starts a new tape and the rest imports h from the sealed one.  Nearly
@@ -315,7 +324,8 @@ def _split_graph(w1, w2, x):
     return (h * (w2 * 0.5)).sum(1).tanh().sum()
 
 
-def test_dropped_graphs_split_across_tapes_do_not_chain_them():
+@pytest.mark.parametrize("shown", [False, True])
+def test_dropped_graphs_split_across_tapes_do_not_chain_them(shown):
     # Each tape sealed in the middle of a graph is imported from by the next, which stays open
     # for the next graphs and is sealed in the middle of one in turn: without
     # import_links.release_dead_imports every tape held the one before it, and a loop
@@ -327,6 +337,8 @@ def test_dropped_graphs_split_across_tapes_do_not_chain_them():
     for _ in range(12 * tapemod.MAX_SAVED_BYTES // (200 * 64 * 8)):
         loss = _split_graph(w1, w2, x)
         loss.item()
+        if shown:                     # grad_fn objects cached, naming the older tape's
+            _walk(loss.grad_fn, [])
         splits += bool(loss._tape.imports)
         if not tapes or tapes[-1]() is not loss._tape:
             tapes.append(weakref.ref(loss._tape))
@@ -378,13 +390,7 @@ def test_a_kept_loss_or_grad_fn_keeps_its_graph_across_sealed_tapes():
             fn = (loss * 1.0).grad_fn
     assert kept is not None
 
-    def walk(f, names):
-        if f is not None:
-            names.append(f.name())
-            for g, _ in f.next_functions:
-                walk(g, names)
-        return names
-    names = walk(fn, [])              # through the import into the older tape: w1's node
+    names = _walk(fn, [])              # through the import into the older tape: w1's node
     assert names.count("torch::autograd::AccumulateGrad") == 2, names
     kept.backward()                   # its graph, reached through the older tape
     g1, g2 = w1.grad.numpy().copy(), w2.grad.numpy().copy()
