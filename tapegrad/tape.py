@@ -33,6 +33,7 @@ import numpy as np
 from . import _push
 from ._jit import K, loaded
 from .graph import node_for
+from .import_links import release_dead_imports
 from .kinds import DIRECT as _DIRECT_KINDS
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
@@ -1102,7 +1103,12 @@ def open_tape(x=None, y=None):
         if tape is not CLOSED and not tape.frozen and (
                 getattr(x, "_tape", None) is tape or getattr(y, "_tape", None) is tape):
             return tape
+        old = tape
         tape = st.tape = Tape()
+        if old is not CLOSED and old.imports:
+            # a graph that went on from an older tape into `old`: without this, each tape
+            # sealed in the middle of a graph holds the one before it (import_links)
+            release_dead_imports(old)
     return tape
 
 
