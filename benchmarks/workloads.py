@@ -833,6 +833,21 @@ def nn_mlp(mod, batch=32, sizes=(2, 16, 16, 1), seed=0, dtype="float32", lr=0.05
     return model, nn.MSELoss(), mod.optim.SGD(model.parameters(), lr=lr), X, Y
 
 
+def eval_loop_rss_growth(mod, steps=3000):
+    """MB the process grows by over `steps` evaluations of an nn MLP (256x2 inputs, 64-64-1)
+    without backward, each dropped after `.item()` (a validation loss computed with grad mode
+    on), counted from step 200 (the kernels and the first tapes are in by then)."""
+    model, loss_fn, _, X, Y = nn_mlp(mod, batch=256, sizes=(2, 64, 64, 1))
+    start = None
+    for i in range(steps):
+        loss_fn(model(X), Y).item()
+        if i == 200:
+            gc.collect()
+            start = rss()
+    gc.collect()
+    return (rss() - start) / 2 ** 20
+
+
 def nn_mlp_train_step(model, loss_fn, opt, X, Y):
     """The training step of torch's tutorials: zero_grad, forward, loss, backward, step."""
     opt.zero_grad()

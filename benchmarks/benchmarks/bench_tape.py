@@ -38,6 +38,22 @@ class TorchDroppedGraphs(TapegradDroppedGraphs):
     lib = "torch"
 
 
+class TapegradEvalLoopMemory(LibBench):
+    """Memory over 3000 evaluation steps without backward of an nn MLP (256x2 inputs, 64-64-1):
+    its graphs go on across sealed tapes through imports, and each tape held the one before
+    it until tapegrad.import_links (2.3 GB per 15k steps); flat since."""
+    number = 1
+    repeat = 1
+
+    def track_rss_growth(self):
+        return W.eval_loop_rss_growth(self.mod)
+    track_rss_growth.unit = "MB"
+
+
+class TorchEvalLoopMemory(TapegradEvalLoopMemory):
+    lib = "torch"
+
+
 class ScalarGraphWithNdOp(_FreshGraph):
     """Backward of the 40k-entry scalar recurrence graph, alone and plus one n-d op on the
     same tape (issue #8: within 1.5x; was 1.7 -> 109 ms)."""
