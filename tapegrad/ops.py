@@ -564,6 +564,16 @@ _DECLS = [
     Op("upsample_bicubic2d", "decomp", "UpsampleBicubic2DBackward0", saves=()),
     Op("upsample_trilinear3d", "decomp", "UpsampleTrilinear3DBackward0", saves=()),
     Op("embedding_bag", "decomp", "EmbeddingBagBackward0", saves=(), edges=(0, 1)),
+    # --- engineer "nnloss": nn.functional pieces torch computes as one node of its own (bodies
+    # in tapegrad/nn/_margin_losses.py); the losses' targets
+    # (and multi_margin_loss's weight) are not differentiable in torch, so one edge
+    Op("soft_margin_loss", "decomp", "SoftMarginLossBackward0", saves=("a", "b"), edges=(0,)),
+    Op("multi_margin_loss", "decomp", "MultiMarginLossBackward0", saves=("a",), edges=(0,)),
+    Op("multilabel_margin_loss", "decomp", "MultilabelMarginLossBackward0", saves=("a",),
+       edges=(0,)),
+    # at::sub(x, number) as torch's C++ compositions call it (cosine_embedding_loss's
+    # cos - margin); Python's x - c is SubBackward0 with a wrapped number
+    Op("sub_number", "decomp", "SubBackward1", saves=()),
 ]
 
 def mentions(expr, name):

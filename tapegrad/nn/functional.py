@@ -17,9 +17,7 @@ from .. import dtypes as D
 from ..creation import arange, full, tensor as _tensor_of
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
-from ..grad_mode import no_grad
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
-from .. import decomps_math as DM
 from ..random import default_generator
 from ..views import cat, KIND_OPS
 from . import _decomps as B, _decomps_ext as X, _onepass
@@ -39,6 +37,14 @@ from ._pooling import __all__ as _pooling_all
 from ._resample import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: F401
 from ._resample import __all__ as _resample_all
 from ._bags import embedding_bag, embedding_renorm_  # noqa: F401
+from ._distance import cosine_similarity, pairwise_distance  # noqa: F401
+from ._margin_losses import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa: F401
+                             cosine_embedding_loss, triplet_margin_loss,
+                             triplet_margin_with_distance_loss, multi_margin_loss,
+                             multilabel_margin_loss)
+from ._margin_losses import __all__ as _margin_all
+from ._reduction import REDUCTIONS as _REDUCTIONS, reduction_of
+from ._reduction import legacy_reduction as _legacy_reduction  # noqa: F401  (loss modules)
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
@@ -54,28 +60,11 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "feature_alpha_dropout", "prelu", "threshold",
            "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
            "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pdist"]
-__all__ += _conv_all + _pooling_all + _attention_all + _resample_all
-
-_REDUCTIONS = ("none", "mean", "sum")
+__all__ += _conv_all + _pooling_all + _attention_all + _resample_all + _margin_all
 
 
 def _reduction(reduction, size_average=None, reduce=None):
-    if size_average is not None or reduce is not None:   # torch's legacy arguments
-        warnings.warn("size_average and reduce args will be deprecated, please use "
-                      "reduction='{}' instead.".format(
-                          _legacy_reduction(size_average, reduce)), stacklevel=3)
-        reduction = _legacy_reduction(size_average, reduce)
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
-
-def _legacy_reduction(size_average, reduce):
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    return reduction_of(reduction, size_average, reduce)
 
 
 # ---- linear layers ---------------------------------------------------------------------------
@@ -734,43 +723,6 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     shape = (1, c) + (1,) * (input.dim() - 2)
     return _record("group_norm", X.group_norm, input, num_groups, weight, bias, float(eps),
                    shape)
-
-
-def _clamped_norm(x, dim, eps):
-    """||x||_2 over dim (kept), cloned and raised to eps where smaller by torch's clamp_min_
-    under no_grad: the gradient is the norm's (CloneBackward0 <- LinalgVectorNormBackward0)."""
-    n = x.norm(2, dim, keepdim=True).clone()
-    with no_grad():
-        n.clamp_min_(eps)
-    return n
-
-
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps), dim) (torch's decomposition:
-    SumBackward1; both inputs expanded when their shapes differ, as expand_outplace)."""
-    a, b = x1, x2
-    if tuple(x1.shape) != tuple(x2.shape):
-        shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
-        a, b = x1.expand(shape), x2.expand(shape)
-    return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
-
-
-def _add_number(T, x, c):
-    return x + c
-
-
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    """||x1 - x2 + eps||_p over the last dim: torch's at::norm (NormBackward1) of its
-    at::add of a number (AddBackward1)."""
-    d = x1 - x2
-    if not d.dtype.is_floating_point:
-        return (d + eps).norm(p, -1, keepdim=keepdim)
-    d = _record("add_number", _add_number, d, eps)
-    if isinstance(p, str) or not isinstance(p, (int, float)):
-        raise TypeError(f"pairwise_distance(): argument 'p' (position 3) must be float, not "
-                        f"{type(p).__name__}")
-    return _record("norm_dim", DM.vector_norm, d, float(p), (d.dim() - 1 if d.dim() else 0,),
-                   bool(keepdim))
 
 
 def _feature_dropout(input, p, training, inplace, batched):
