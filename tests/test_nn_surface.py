@@ -395,10 +395,13 @@ def test_composed_losses_as_torch(name, kw, arity):
 # tests/test_nn_losses_more.py, tests/test_nn_nnloss_layers.py) -------------------------------
 NNLOSS_F = ["soft_margin_loss", "multilabel_soft_margin_loss", "cosine_embedding_loss",
             "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss",
-            "multilabel_margin_loss"]
+            "multilabel_margin_loss", "rrelu", "gumbel_softmax", "lp_pool1d", "lp_pool2d",
+            "lp_pool3d", "local_response_norm"]
+NNLOSS_BUILTINS = ["rrelu_", "channel_shuffle"]     # (torch's are C functions: no signature)
 NNLOSS_MODULES = ["SoftMarginLoss", "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss",
                   "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiMarginLoss",
-                  "MultiLabelMarginLoss"]
+                  "MultiLabelMarginLoss", "RReLU", "LPPool1d", "LPPool2d", "LPPool3d",
+                  "LocalResponseNorm", "ChannelShuffle"]
 
 
 def _params(fn):
@@ -411,6 +414,11 @@ def test_nnloss_functional_names_and_signatures(name):
     assert name in tg.nn.functional.__all__
     assert _params(getattr(tg.nn.functional, name)) == _params(
         getattr(torch.nn.functional, name))
+
+
+def test_nnloss_builtin_names():
+    for name in NNLOSS_BUILTINS:
+        assert name in tg.nn.functional.__all__ and hasattr(torch.nn.functional, name)
 
 
 @pytest.mark.parametrize("name", NNLOSS_MODULES)

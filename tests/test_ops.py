@@ -415,6 +415,14 @@ CASES.update({
         a, m.tensor([[2, 0, -1], [1, -1, 0]])), [(2, 3)], ANY, {"torch_hvp": False})],
     "sub_number": [("cos_emb", lambda m, a, b: F_(m).cosine_embedding_loss(
         a, b, m.tensor([1.0, -1.0], dtype=a.dtype), margin=-0.9), [(2, 3), (2, 3)], ANY)],
+    # (training: the seed set first, so that each evaluation draws the same slopes)
+    "rrelu_with_noise": [("eval", lambda m, a: F_(m).rrelu(a, 0.1, 0.3), [(2, 3)], ANY),
+                         ("train", lambda m, a: (m.manual_seed(0), F_(m).rrelu(
+                             a, training=True))[1], [(2, 3)], ANY)],
+    "rrelu_with_noise_": [("eval", lambda m, a: F_(m).rrelu_(a * 1.0, 0.2, 0.5), [(2, 3)], ANY),
+                          ("train", lambda m, a: (m.manual_seed(0), F_(m).rrelu(
+                              a * 1.0, training=True, inplace=True))[1], [(2, 3)], ANY)],
+    "channel_shuffle": [("d", lambda m, a: F_(m).channel_shuffle(a, 2), [(2, 4, 3)], ANY)],
 })
 
 

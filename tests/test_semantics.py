@@ -730,6 +730,9 @@ NEXT_FNS = {
     "multilabel_margin_loss": ["F.multilabel_margin_loss(b, m.tensor([[2, -1, 0], [0, 1, -1]]))"],
     "sub_number": ["F.cosine_embedding_loss(a, b, m.tensor([1., -1.]), margin=0.2)",
                    "F.cosine_embedding_loss(v, u[0], m.tensor(-1.))"],
+    "rrelu_with_noise": ["F.rrelu(b)", "F.rrelu(a, training=True)"],
+    "rrelu_with_noise_": ["F.rrelu_(b * 1)", "F.rrelu(a * 2, training=True, inplace=True)"],
+    "channel_shuffle": ["F.channel_shuffle(a[None, :, :, None], 2)"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",
