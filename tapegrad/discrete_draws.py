@@ -5,7 +5,8 @@ Each function consumes the engine exactly as torch 2.13's CPU kernel does (same 
 order), so that after it `engine.state_bytes()` equals torch's `get_rng_state()`, and returns
 torch's values as a numpy array.  The kernels reproduced (aten/src/ATen/native/cpu/
 DistributionTemplates.h, core/DistributionsHelper.h, core/TransformationHelper.h,
-native/TensorFactories.cpp, native/Dropout.cpp, native/Distributions.cpp):
+native/TensorFactories.cpp, native/Dropout.cpp, native/Distributions.cpp, rrelu's in
+native/Activation.cpp):
 
 * uniform integers: `val = random()` (one 32-bit word) or `random64()` (two words, the first
   the high half), then `int64((val % range) + from)`, the sum wrapping in uint64;
@@ -37,7 +38,7 @@ from .exact import fma64, kernels
 
 __all__ = ["randint", "random_", "randperm", "bernoulli_scalar", "bernoulli_tensor",
            "dropout_noise", "alpha_dropout_affine", "native_dropout", "uniform_double",
-           "uniform_float", "exponential_", "geometric_", "cauchy_", "multinomial"]
+           "uniform_float", "exponential_", "geometric_", "cauchy_", "multinomial", "rrelu_noise"]
 
 _U64 = np.uint64
 _MASK53 = _U64((1 << 53) - 1)
@@ -310,6 +311,19 @@ def native_dropout(engine, x, p, train=True):
     scale = 0.0 if q == 0 else 1.0 / q
     mask = bernoulli_scalar(engine, x.size, q, x.dtype).reshape(x.shape)
     return (x * mask) * x.dtype.type(scale), mask.astype(np.bool_)
+
+
+def rrelu_noise(engine, x, lower, upper):
+    """The slopes of torch's rrelu_with_noise while training (native/Activation.cpp): for each
+    element of x (C order) that is <= 0, one double uniform in [lower, upper) (the bounds
+    first rounded to x's dtype, the kernel's opmath type), cast to x's dtype; 1 elsewhere
+    (a nan draws nothing)."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    draw = flat <= 0
+    lo, hi = float(x.dtype.type(lower)), float(x.dtype.type(upper))
+    noise = np.ones(flat.shape, x.dtype)
+    noise[draw] = (uniform_double(engine, int(draw.sum())) * (hi - lo) + lo).astype(x.dtype)
+    return noise.reshape(x.shape)
 
 
 # ---- continuous draws through a double uniform --------------------------------------------------

@@ -564,6 +564,22 @@ _DECLS = [
     Op("upsample_bicubic2d", "decomp", "UpsampleBicubic2DBackward0", saves=()),
     Op("upsample_trilinear3d", "decomp", "UpsampleTrilinear3DBackward0", saves=()),
     Op("embedding_bag", "decomp", "EmbeddingBagBackward0", saves=(), edges=(0, 1)),
+    # --- engineer "nnloss": nn.functional pieces torch computes as one node of its own (the
+    # losses' bodies in tapegrad/nn/_margin_losses.py); the losses' targets
+    # (and multi_margin_loss's weight) are not differentiable in torch, so one edge
+    Op("soft_margin_loss", "decomp", "SoftMarginLossBackward0", saves=("a", "b"), edges=(0,)),
+    Op("multi_margin_loss", "decomp", "MultiMarginLossBackward0", saves=("a",), edges=(0,)),
+    Op("multilabel_margin_loss", "decomp", "MultilabelMarginLossBackward0", saves=("a",),
+       edges=(0,)),
+    # at::sub(x, number) as torch's C++ compositions call it (cosine_embedding_loss's
+    # cos - margin); Python's x - c is SubBackward0 with a wrapped number
+    Op("sub_number", "decomp", "SubBackward1", saves=()),
+    # rrelu (tapegrad/nn/_stochastic.py): x * noise while training (noise: the slopes drawn),
+    # leaky_relu with the mean slope in eval mode; both torch's rrelu_with_noise node
+    Op("rrelu_with_noise", "decomp", "RreluWithNoiseBackward0", saves=("a",), edges=(0,)),
+    Op("rrelu_with_noise_", "decomp", "RreluWithNoiseBackward1", saves=("out",), edges=(0,)),
+    # (body in tapegrad/nn/_decomps_conv.py, beside pixel_shuffle's)
+    Op("channel_shuffle", "decomp", "ChannelShuffleBackward0", saves=()),
 ]
 
 def mentions(expr, name):

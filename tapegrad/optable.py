@@ -92,6 +92,10 @@ TORCH_NAMES = {
     "upsample_bicubic2d": "`F.interpolate(mode='bicubic')`",
     "upsample_trilinear3d": "`F.interpolate(mode='trilinear')`",
     "embedding_bag": "`F.embedding_bag` (`nn.EmbeddingBag`)",
+    "sub_number": "the `cos - margin` of `F.cosine_embedding_loss` (at::sub of a number, "
+                  "`SubBackward1`)",
+    "rrelu_with_noise": "`F.rrelu` (`nn.RReLU`)",
+    "rrelu_with_noise_": "`F.rrelu_`, `F.rrelu(inplace=True)`",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

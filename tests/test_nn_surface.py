@@ -389,3 +389,40 @@ def test_composed_losses_as_torch(name, kw, arity):
         assert (g is None) == (h is None)
         if g is not None:
             np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-14)
+
+
+# ---- engineer "nnloss": the names it added, with torch's signatures (behaviour:
+# tests/test_nn_losses_more.py, tests/test_nn_nnloss_layers.py) -------------------------------
+NNLOSS_F = ["soft_margin_loss", "multilabel_soft_margin_loss", "cosine_embedding_loss",
+            "triplet_margin_loss", "triplet_margin_with_distance_loss", "multi_margin_loss",
+            "multilabel_margin_loss", "rrelu", "gumbel_softmax", "lp_pool1d", "lp_pool2d",
+            "lp_pool3d", "local_response_norm"]
+NNLOSS_BUILTINS = ["rrelu_", "channel_shuffle"]     # (torch's are C functions: no signature)
+NNLOSS_MODULES = ["SoftMarginLoss", "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss",
+                  "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiMarginLoss",
+                  "MultiLabelMarginLoss", "RReLU", "LPPool1d", "LPPool2d", "LPPool3d",
+                  "LocalResponseNorm", "ChannelShuffle"]
+
+
+def _params(fn):
+    import inspect
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+@pytest.mark.parametrize("name", NNLOSS_F)
+def test_nnloss_functional_names_and_signatures(name):
+    assert name in tg.nn.functional.__all__
+    assert _params(getattr(tg.nn.functional, name)) == _params(
+        getattr(torch.nn.functional, name))
+
+
+def test_nnloss_builtin_names():
+    for name in NNLOSS_BUILTINS:
+        assert name in tg.nn.functional.__all__ and hasattr(torch.nn.functional, name)
+
+
+@pytest.mark.parametrize("name", NNLOSS_MODULES)
+def test_nnloss_module_names_and_signatures(name):
+    assert name in tg.nn.modules.__all__ and hasattr(tg.nn, name)
+    assert _params(getattr(tg.nn, name).__init__) == _params(getattr(torch.nn, name).__init__)
+    assert _params(getattr(tg.nn, name).forward) == _params(getattr(torch.nn, name).forward)

@@ -400,6 +400,30 @@ CASES.update({
         ("mean", lambda m, w: F_(m).embedding_bag(m.tensor([[0, 2], [3, 3]]), w), [(4, 2)],
          ANY)],
 })
+# --- engineer "nnloss": the margin losses' rows (tests/test_nn_losses_more.py has more cases
+# per loss, incl. float32, every reduction and the errors) -----------------------------------
+CASES.update({
+    "soft_margin_loss": [("d", lambda m, a: F_(m).soft_margin_loss(
+        a, m.tensor([[1.0, -1.0, 1.0], [-1.0, 1.0, 1.0]], dtype=a.dtype)), [(2, 3)], ANY)],
+    # (torch has no double backward for these two: its hvp is not compared)
+    "multi_margin_loss": [("p2w", lambda m, a: F_(m).multi_margin_loss(
+        a, m.tensor([0, 2]), p=2, margin=0.5, weight=m.tensor([1.0, 0.5, 2.0], dtype=a.dtype)),
+        [(2, 3)], ANY, {"torch_hvp": False}),
+        ("p1", lambda m, a: F_(m).multi_margin_loss(a, m.tensor([1, 1]), reduction="sum"),
+         [(2, 3)], ANY, {"torch_hvp": False})],
+    "multilabel_margin_loss": [("d", lambda m, a: F_(m).multilabel_margin_loss(
+        a, m.tensor([[2, 0, -1], [1, -1, 0]])), [(2, 3)], ANY, {"torch_hvp": False})],
+    "sub_number": [("cos_emb", lambda m, a, b: F_(m).cosine_embedding_loss(
+        a, b, m.tensor([1.0, -1.0], dtype=a.dtype), margin=-0.9), [(2, 3), (2, 3)], ANY)],
+    # (training: the seed set first, so that each evaluation draws the same slopes)
+    "rrelu_with_noise": [("eval", lambda m, a: F_(m).rrelu(a, 0.1, 0.3), [(2, 3)], ANY),
+                         ("train", lambda m, a: (m.manual_seed(0), F_(m).rrelu(
+                             a, training=True))[1], [(2, 3)], ANY)],
+    "rrelu_with_noise_": [("eval", lambda m, a: F_(m).rrelu_(a * 1.0, 0.2, 0.5), [(2, 3)], ANY),
+                          ("train", lambda m, a: (m.manual_seed(0), F_(m).rrelu(
+                              a * 1.0, training=True, inplace=True))[1], [(2, 3)], ANY)],
+    "channel_shuffle": [("d", lambda m, a: F_(m).channel_shuffle(a, 2), [(2, 4, 3)], ANY)],
+})
 
 
 def _put(t, key, value):

@@ -722,7 +722,17 @@ NEXT_FNS = {
     "rot90": ["a.rot90()", "m.rot90(b * 1, -1, [1, 0])", "m.rot90(a, 4)"],
     "pdist": ["m.pdist(a)", "m.pdist(b.t(), 1)", "m.pdist(a * b, float('inf'))"],
     "norm_dim": ["m.pairwise_distance(a, b)", "F.pairwise_distance(a, c, 1.0)"],
-    "add_number": ["F.pairwise_distance(a, b, keepdim=True)"],
+    "add_number": ["F.pairwise_distance(a, b, keepdim=True)",
+                   "F.triplet_margin_loss(a, b, u, margin=0.5)"],
+    "soft_margin_loss": ["F.soft_margin_loss(a, c - 1.5)", "F.soft_margin_loss(b * 2, v.detach())"],
+    "multi_margin_loss": ["F.multi_margin_loss(b, m.tensor([2, 0]), weight=c[0])",
+                          "F.multi_margin_loss(v, m.tensor(1), p=2)"],
+    "multilabel_margin_loss": ["F.multilabel_margin_loss(b, m.tensor([[2, -1, 0], [0, 1, -1]]))"],
+    "sub_number": ["F.cosine_embedding_loss(a, b, m.tensor([1., -1.]), margin=0.2)",
+                   "F.cosine_embedding_loss(v, u[0], m.tensor(-1.))"],
+    "rrelu_with_noise": ["F.rrelu(b)", "F.rrelu(a, training=True)"],
+    "rrelu_with_noise_": ["F.rrelu_(b * 1)", "F.rrelu(a * 2, training=True, inplace=True)"],
+    "channel_shuffle": ["F.channel_shuffle(a[None, :, :, None], 2)"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",

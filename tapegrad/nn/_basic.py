@@ -1,6 +1,7 @@
 """The two nn.functional layers the attention functions build on, below `functional` in the
 import order so that `_attention` can use them and `functional` re-export both: `linear`
-(AddmmBackward0 for a 2-d input with a bias, as torch) and `dropout`."""
+(AddmmBackward0 for a 2-d input with a bias, as torch) and `dropout`; and the helpers that
+record decomposition rows (`_record`, `_inplace_row` for the in-place activations)."""
 import math
 
 import numpy as np
@@ -22,6 +23,22 @@ def _tensor(fn, x, name="input", pos=1):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
                         f"{type(x).__name__}")
+
+
+def _inplace_row(x, name, body, *args):
+    """x = body(x, *args) in place, recorded as decomposition row `name` when x needs
+    history (then x's grad_fn is the row's, its edge x's previous node, as torch's in-place
+    activations); torch's errors for a leaf that requires grad; the version bumps once."""
+    tape, node = x._tape, getattr(x, "_node", -1)
+    start = tape.n if tape is not None else 0
+
+    def value(arr, _):
+        return body(KIND_OPS, x._wrap(np.array(arr, copy=True), x.dtype), *args)._array()
+    x._inplace(value, None, lambda t, _: _record(name, body, t, *args))
+    if tape is not None and x._tape is tape and x._node >= start:
+        tape.superseded[node] = (start, x._node)   # (the group's entries read the old x)
+        tape.grad_fns.pop(x._node, None)
+    return x
 
 
 def linear(input, weight, bias=None):

@@ -1,5 +1,5 @@
 """nn.functional's convolutions (`conv1d`/`2d`/`3d`, `conv_transpose1d`/`2d`/`3d`),
-`pixel_shuffle`/`pixel_unshuffle` and `unfold`/`fold`, with torch's signatures, defaults,
+`pixel_shuffle`/`pixel_unshuffle`, `channel_shuffle` and `unfold`/`fold`, with torch's signatures, defaults,
 output shapes, checks and messages (pooling: nn/_pooling.py, which shares the helpers here).
 
 Each records one decomposition row shown as torch's node (bodies in nn/_decomps_conv.py):
@@ -16,7 +16,8 @@ from ..views import cat, KIND_OPS
 from . import _decomps as B, _decomps_conv as C
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold"]
+           "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "unfold",
+           "fold"]
 
 _WORDS = {1: "one", 2: "two", 3: "three"}
 _C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
@@ -292,6 +293,27 @@ def pixel_shuffle(input, upscale_factor):
                            f"divisible by the square of upscale_factor, but input.size(-3)={c} "
                            f"is not divisible by {r * r}")
     return _record("pixel_shuffle", C.pixel_shuffle, input, r)
+
+
+def channel_shuffle(input, groups):
+    """(N, C, *) with its C channels split into `groups` groups and interleaved: channel i
+    of the result is channel (i % groups) * (C / groups) + i // groups
+    (ChannelShuffleBackward0)."""
+    _tensor("channel_shuffle", input)
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"channel_shuffle(): argument 'groups' (position 2) must be int, not "
+                        f"{type(groups).__name__}")
+    if input.dim() <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
+                           f"and {groups} groups.")
+    return _record("channel_shuffle", C.channel_shuffle, input, groups)
 
 
 def pixel_unshuffle(input, downscale_factor):

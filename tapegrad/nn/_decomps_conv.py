@@ -79,6 +79,14 @@ def pixel_shuffle(T, x, r):
     return y.reshape(lead + (c // (r * r), h * r, w * r))
 
 
+def channel_shuffle(T, x, groups):
+    """(N, C, *) -> the same shape with the channels regrouped: viewed as (N, groups,
+    C / groups, *), dims 1 and 2 swapped, viewed back."""
+    n, c, rest = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    y = x.reshape((n, groups, c // groups) + rest).transpose(1, 2)
+    return y.reshape((n, c) + rest)
+
+
 def pixel_unshuffle(T, x, r):
     """(*, C, H * r, W * r) -> (*, C * r * r, H, W), pixel_shuffle's inverse."""
     lead, (c, h, w) = tuple(x.shape[:-3]), tuple(x.shape[-3:])

@@ -6,6 +6,7 @@ Each records one decomposition row shown as torch's node (bodies in nn/_decomps_
 `AdaptiveMaxPool2DBackward0` and their 3-d rows.  What torch records around its node is
 recorded the same way: the 1-d poolings run the 2-d ones on `unsqueeze(-2)` (then
 `SqueezeBackward1`), and an adaptive average pooling to size 1 is a mean (`MeanBackward1`).
+The power-average poolings `lp_pool*` are torch's Python compositions of these.
 """
 import numpy as np
 
@@ -17,7 +18,8 @@ from ._conv import _WORDS, _cdiv, _ints, _record, _sizes, _tensor
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
            "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"]
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "lp_pool1d",
+           "lp_pool2d", "lp_pool3d"]
 
 
 # ---- pooling: torch's argument checks --------------------------------------------------------
@@ -460,3 +462,48 @@ def adaptive_avg_pool3d(input, output_size):
     """The means of an output_size grid of windows spread evenly over (D, H, W)
     (AdaptiveAvgPool3DBackward0; MeanBackward1 for (1, 1, 1))."""
     return _adaptive(3, input, output_size)
+
+
+# ---- power-average pooling: torch's compositions of avg_pool / max_pool --------------------
+def _lp_pool(avg, mx, window, input, norm_type, kernel_size, stride, ceil_mode):
+    """(sum of x^p over each window)^(1/p): the average of x^p times the window's size, its
+    sign kept and its magnitude through relu (torch's formula: PowBackward0 on top); p = +-inf
+    is the max (min) of |x|."""
+    if isinstance(norm_type, (int, float)):
+        if norm_type == float("inf"):
+            return mx(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        if norm_type == -float("inf"):
+            return -mx(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if stride is not None:
+        out = avg(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    else:
+        out = avg(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
+
+
+def _window(kernel_size, k):
+    """The number of elements in a k-d window (torch's _pair / _triple of kernel_size)."""
+    sizes = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * k
+    if k == 2:
+        kw, kh = sizes     # (torch unpacks them: Python's ValueError for another count)
+        return kw * kh
+    kd, kw, kh = sizes
+    return kd * kw * kh
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The norm_type-norm of each window along L (sum of x^p)^(1/p)."""
+    return _lp_pool(avg_pool1d, max_pool1d, kernel_size, input, norm_type, kernel_size, stride,
+                    ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The norm_type-norm of each kH x kW window."""
+    return _lp_pool(avg_pool2d, max_pool2d, _window(kernel_size, 2), input, norm_type,
+                    kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The norm_type-norm of each kD x kH x kW window."""
+    return _lp_pool(avg_pool3d, max_pool3d, _window(kernel_size, 3), input, norm_type,
+                    kernel_size, stride, ceil_mode)

@@ -17,28 +17,37 @@ from .. import dtypes as D
 from ..creation import arange, full, tensor as _tensor_of
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
-from ..grad_mode import no_grad
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
-from .. import decomps_math as DM
 from ..random import default_generator
-from ..views import cat, KIND_OPS
+from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
-from ._basic import _record, _tensor, linear, dropout  # noqa: F401
+from ._basic import _record, _tensor, _inplace_row, linear, dropout  # noqa: F401
 from ._attention import (scaled_dot_product_attention, multi_head_attention_forward,  # noqa: F401
                          _canonical_mask, _none_or_dtype)
 from ._attention import __all__ as _attention_all
 from ._conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: F401
-                    conv_transpose3d, pixel_shuffle, pixel_unshuffle, unfold, fold)
+                    conv_transpose3d, pixel_shuffle, pixel_unshuffle, channel_shuffle, unfold,
+                    fold)
 from ._conv import __all__ as _conv_all
 from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indices,  # noqa: F401
                        max_pool2d_with_indices, max_pool3d_with_indices, avg_pool1d,
                        avg_pool2d, avg_pool3d, adaptive_avg_pool1d, adaptive_avg_pool2d,
                        adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
-                       adaptive_max_pool3d)
+                       adaptive_max_pool3d, lp_pool1d, lp_pool2d, lp_pool3d)
 from ._pooling import __all__ as _pooling_all
 from ._resample import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: F401
 from ._resample import __all__ as _resample_all
 from ._bags import embedding_bag, embedding_renorm_  # noqa: F401
+from ._distance import cosine_similarity, pairwise_distance  # noqa: F401
+from ._margin_losses import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa: F401
+                             cosine_embedding_loss, triplet_margin_loss,
+                             triplet_margin_with_distance_loss, multi_margin_loss,
+                             multilabel_margin_loss)
+from ._margin_losses import __all__ as _margin_all
+from ._stochastic import rrelu, rrelu_, gumbel_softmax  # noqa: F401
+from ._stochastic import __all__ as _stochastic_all
+from ._reduction import REDUCTIONS as _REDUCTIONS, reduction_of
+from ._reduction import legacy_reduction as _legacy_reduction  # noqa: F401  (loss modules)
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
@@ -53,29 +62,15 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "pairwise_distance", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
            "feature_alpha_dropout", "prelu", "threshold",
            "threshold_", "glu", "softshrink", "hardshrink", "margin_ranking_loss",
-           "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pdist"]
-__all__ += _conv_all + _pooling_all + _attention_all + _resample_all
-
-_REDUCTIONS = ("none", "mean", "sum")
+           "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pdist",
+           # engineer "nnloss"
+           "local_response_norm"]
+__all__ += (_conv_all + _pooling_all + _attention_all + _resample_all + _margin_all
+            + _stochastic_all)
 
 
 def _reduction(reduction, size_average=None, reduce=None):
-    if size_average is not None or reduce is not None:   # torch's legacy arguments
-        warnings.warn("size_average and reduce args will be deprecated, please use "
-                      "reduction='{}' instead.".format(
-                          _legacy_reduction(size_average, reduce)), stacklevel=3)
-        reduction = _legacy_reduction(size_average, reduce)
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
-
-def _legacy_reduction(size_average, reduce):
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    return reduction_of(reduction, size_average, reduce)
 
 
 # ---- linear layers ---------------------------------------------------------------------------
@@ -518,22 +513,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
 
 # ---- engineer "surface12": in-place activations, more activations, batch / group norm,
 # distances (bodies in nn/_decomps_ext.py) --------------------------------------------------
-def _inplace_row(x, name, body, *args):
-    """x = body(x, *args) in place, recorded as decomposition row `name` when x needs
-    history (then x's grad_fn is the row's, its edge x's previous node, as torch's in-place
-    activations); torch's errors for a leaf that requires grad; the version bumps once."""
-    tape, node = x._tape, getattr(x, "_node", -1)
-    start = tape.n if tape is not None else 0
-
-    def value(arr, _):
-        return body(KIND_OPS, x._wrap(np.array(arr, copy=True), x.dtype), *args)._array()
-    x._inplace(value, None, lambda t, _: _record(name, body, t, *args))
-    if tape is not None and x._tape is tape and x._node >= start:
-        tape.superseded[node] = (start, x._node)   # (the group's entries read the old x)
-        tape.grad_fns.pop(x._node, None)
-    return x
-
-
 def relu_(input):
     """relu in place (ReluBackward0)."""
     return input.relu_()
@@ -736,41 +715,27 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
                    shape)
 
 
-def _clamped_norm(x, dim, eps):
-    """||x||_2 over dim (kept), cloned and raised to eps where smaller by torch's clamp_min_
-    under no_grad: the gradient is the norm's (CloneBackward0 <- LinalgVectorNormBackward0)."""
-    n = x.norm(2, dim, keepdim=True).clone()
-    with no_grad():
-        n.clamp_min_(eps)
-    return n
-
-
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps), dim) (torch's decomposition:
-    SumBackward1; both inputs expanded when their shapes differ, as expand_outplace)."""
-    a, b = x1, x2
-    if tuple(x1.shape) != tuple(x2.shape):
-        shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
-        a, b = x1.expand(shape), x2.expand(shape)
-    return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
-
-
-def _add_number(T, x, c):
-    return x + c
-
-
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    """||x1 - x2 + eps||_p over the last dim: torch's at::norm (NormBackward1) of its
-    at::add of a number (AddBackward1)."""
-    d = x1 - x2
-    if not d.dtype.is_floating_point:
-        return (d + eps).norm(p, -1, keepdim=keepdim)
-    d = _record("add_number", _add_number, d, eps)
-    if isinstance(p, str) or not isinstance(p, (int, float)):
-        raise TypeError(f"pairwise_distance(): argument 'p' (position 3) must be float, not "
-                        f"{type(p).__name__}")
-    return _record("norm_dim", DM.vector_norm, d, float(p), (d.dim() - 1 if d.dim() else 0,),
-                   bool(keepdim))
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """input / (k + alpha * mean(input^2 over `size` neighbouring channels))^beta, the window
+    zero-padded at the ends: torch's composition (pad, then an average pooling along the
+    channels; DivBackward0)."""
+    dim = input.dim()
+    if dim < 3:
+        # (the run of spaces is in torch's message)
+        raise ValueError(f"Expected 3D or higher dimensionality                          "
+                         f"input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input.mul(input)
+    if dim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = tuple(input.shape)
+        div = div.view(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).view(sizes)
+    return input / div.mul(alpha).add(k).pow(beta)
 
 
 def _feature_dropout(input, p, training, inplace, batched):

@@ -38,6 +38,24 @@ class LeakyReLU(Module):
                                                          else "")
 
 
+class RReLU(Module):
+    """x where x > 0, else x times a slope drawn from [lower, upper) per element while
+    training, (lower + upper) / 2 in eval mode."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace
+                                                           else "")
+
+
 class ELU(Module):
     """x where x > 0, else alpha * (exp(x) - 1)."""
 

@@ -1,6 +1,6 @@
 """Batch, instance and group normalization modules: BatchNorm1d/2d/3d (running statistics as
 torch's buffers: running_mean, running_var, num_batches_tracked), InstanceNorm1d/2d/3d,
-GroupNorm and RMSNorm."""
+GroupNorm, RMSNorm and LocalResponseNorm."""
 import warnings
 
 from ... import devices as _device, dtypes as D
@@ -217,3 +217,21 @@ class InstanceNorm3d(_InstanceNorm):
     """Instance normalization of (N, C, D, H, W) or (C, D, H, W) inputs."""
     _dims = (4, 5)
     _no_batch = 4
+
+
+class LocalResponseNorm(Module):
+    """Each channel divided by (k + alpha * mean of the squares of `size` neighbouring
+    channels)^beta (F.local_response_norm)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)

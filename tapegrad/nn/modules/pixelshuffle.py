@@ -1,4 +1,5 @@
-"""`PixelShuffle`, `PixelUnshuffle` (F.pixel_shuffle, F.pixel_unshuffle)."""
+"""`PixelShuffle`, `PixelUnshuffle`, `ChannelShuffle` (F.pixel_shuffle, F.pixel_unshuffle,
+F.channel_shuffle): channel rearrangements."""
 from .. import functional as F
 from .module import Module
 
@@ -29,3 +30,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """The C channels of (N, C, *) split into `groups` groups and interleaved."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"

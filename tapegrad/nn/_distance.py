@@ -1,0 +1,45 @@
+"""nn.functional's distances between two batches of vectors, cosine_similarity and
+pairwise_distance, as torch's C++ compositions (their grad_fn names are those of the ops
+torch calls); below `functional` so that the losses built on them can import them."""
+import numpy as np
+
+from .. import decomps_math as DM
+from ..grad_mode import no_grad
+from ._basic import _record
+
+
+def _clamped_norm(x, dim, eps):
+    """||x||_2 over dim (kept), cloned and raised to eps where smaller by torch's clamp_min_
+    under no_grad: the gradient is the norm's (CloneBackward0 <- LinalgVectorNormBackward0)."""
+    n = x.norm(2, dim, keepdim=True).clone()
+    with no_grad():
+        n.clamp_min_(eps)
+    return n
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps), dim) (torch's decomposition:
+    SumBackward1; both inputs expanded when their shapes differ, as expand_outplace)."""
+    a, b = x1, x2
+    if tuple(x1.shape) != tuple(x2.shape):
+        shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+        a, b = x1.expand(shape), x2.expand(shape)
+    return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
+
+
+def _add_number(T, x, c):
+    return x + c
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim: torch's at::norm (NormBackward1) of its
+    at::add of a number (AddBackward1)."""
+    d = x1 - x2
+    if not d.dtype.is_floating_point:
+        return (d + eps).norm(p, -1, keepdim=keepdim)
+    d = _record("add_number", _add_number, d, eps)
+    if isinstance(p, str) or not isinstance(p, (int, float)):
+        raise TypeError(f"pairwise_distance(): argument 'p' (position 3) must be float, not "
+                        f"{type(p).__name__}")
+    return _record("norm_dim", DM.vector_norm, d, float(p), (d.dim() - 1 if d.dim() else 0,),
+                   bool(keepdim))

@@ -1,0 +1,28 @@
+"""The `reduction` argument of the losses ('none' | 'mean' | 'sum') and torch's deprecated
+size_average / reduce pair that stands for it: torch.nn._reduction's rules, below every module
+that defines a loss."""
+import warnings
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def reduction_of(reduction, size_average=None, reduce=None, stacklevel=4):
+    """The reduction a loss applies: `reduction`, or the one the legacy pair names (with
+    torch's deprecation warning); ValueError for an unknown name."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      "reduction='{}' instead.".format(reduction), stacklevel=stacklevel)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def legacy_reduction(size_average, reduce):
+    """torch's reading of size_average / reduce: None counts as True; reduce=False is 'none'
+    whatever size_average says."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
