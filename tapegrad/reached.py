@@ -74,11 +74,11 @@ def give(space):
 # else the in-place sweep of the prefix costs at most this factor more than the reached part
 # (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
 DENSE = 8
-# A prefix shorter than this is swept in place without a walk: reading a prefix this short
-# costs the sweep less than the walk's and the gather's calls (their Numba dispatch alone:
-# ~60 arguments at ~0.2 us each, against ~30 in place).  Measured per training step of an
-# nn MLP (Linear/Tanh, MSELoss, SGD), in place against walked: 2-16-16-1 (22 entries) 5 us
-# less, 2-16x5-1 (50 entries) 8 us less, 2-16-16-1 after two dropped graphs (66) 3 us less.
+# A prefix shorter than this is swept in place without a walk: the walk and the gather make
+# four kernel calls of ~60 arguments between them (Numba's dispatch costs ~0.2 us an
+# argument), the in-place layout and release three of ~30, and reading a prefix this short
+# costs the sweep next to nothing.  (Per nn MLP training step the in-place path measured up
+# to a few us less in one process; across processes the difference was within the noise.)
 MIN_WALK = 8 * DENSE
 # Up to this many reached entries the local streams are built whatever the prefix: a small
 # graph's backward then takes the same path whether or not dropped graphs precede it on the
