@@ -16,7 +16,7 @@ from ._signals import COMMIT
 from .ops import BY_CODE, mentions
 from .kinds import (DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
-from .dtypes import from_numpy_dtype
+from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
 from .graph import node_for
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .tape import _SAVES, _DIFFERENTIABLE, clear_cells
@@ -700,7 +700,7 @@ def _collect_leaves(out, r):
 
 def _collect_each(out, r, leaves):
     """_collect_leaves' loop over the leaves: each reached one's gradient copied out in its
-    dtype."""
+    dtype (a float32 or float64 one-element leaf's as a Python float)."""
     reach, n = r.reach, r.n
     loc, off, size, adj, side = r.loc, r.off, r.size, r.adj, r.side
     for node, leaf in leaves.items():
@@ -712,7 +712,14 @@ def _collect_each(out, r, leaves):
                 g = side[i].reshape(leaf._shape)
                 g = g.astype(leaf._dtype.np, copy=not g.flags.writeable)
             else:
-                g = adj[o:o + int(size[i])].astype(leaf._dtype.np).reshape(leaf._shape)
+                s = int(size[i])
+                dt = leaf._dtype
+                if s == 1 and (dt is _F32 or dt is _F64):
+                    # a float, as the bulk path's: a one-element .grad holds one, and
+                    # api._stage rounds it to float32 (no array made and unwrapped again)
+                    g = float(adj[o])
+                else:
+                    g = adj[o:o + s].astype(dt.np).reshape(leaf._shape)
             k = id(leaf)     # (_collect_owned, inline: once per leaf per backward)
             out[k] = (leaf, out[k][1] + g) if k in out else (leaf, g)
 

@@ -74,10 +74,12 @@ def give(space):
 # else the in-place sweep of the prefix costs at most this factor more than the reached part
 # (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
 DENSE = 8
-# A prefix shorter than this is swept in place without a walk: the walk's limit, n // DENSE,
-# is then at most 1, which a root and its first operand already pass, and reading a prefix
-# this short costs the sweep less than the walk's calls (a small net's backward).
-MIN_WALK = 2 * DENSE
+# A prefix shorter than this is swept in place without a walk: the walk and the gather make
+# four kernel calls of ~60 arguments between them (Numba's dispatch costs ~0.2 us an
+# argument), the in-place layout and release three of ~30, and reading a prefix this short
+# costs the sweep next to nothing.  (Per nn MLP training step the in-place path measured up
+# to a few us less in one process; across processes the difference was within the noise.)
+MIN_WALK = 8 * DENSE
 # Up to this many reached entries the local streams are built whatever the prefix: a small
 # graph's backward then takes the same path whether or not dropped graphs precede it on the
 # tape (it costs the same as the in-place sweep when warm; after many dropped graphs, in

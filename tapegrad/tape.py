@@ -225,7 +225,10 @@ class Tape:
         # [nodes]})}, so the check scans counters, not nodes (a constant used by 1000 graphs
         # on this tape is one counter)
         self.watched = {}
-        self.checked = -1       # BUMPS[0] when no entered counter had moved
+        # BUMPS[0] when no entered counter had moved: none is entered yet, and each will be
+        # entered at its version then, so until an in-place change anywhere (a training
+        # step's tape, made after opt.step's bumps) check_versions has nothing to look at
+        self.checked = BUMPS[0]
         # node whose tensor a recorded in-place op moved to a new entry -> the entry count
         # when that op was done (a view of the node used by a later entry is stale)
         self.rebased = {}

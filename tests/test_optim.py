@@ -278,6 +278,23 @@ def test_parameters_without_grad_are_skipped_and_zero_grad():
     assert a.grad is None
 
 
+def test_gradients_of_mixed_kinds_in_any_order():
+    # one-element gradients (held as floats) before, between and after array ones:
+    # load_grads' runs of arrays and single floats
+    rng = np.random.default_rng(3)
+    vals = [rng.standard_normal(s).astype(np.float32) for s in ((1,), (2, 3), (1,), (1,),
+                                                                 (4,), (1,))]
+    ps = [tg.tensor(v, requires_grad=True) for v in vals]
+    opt = tg.optim.SGD(ps, lr=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        sum((p * (k + 1.0)).sum() for k, p in enumerate(ps)).backward()
+        want = [p.detach().numpy() - 0.5 * p.grad.numpy() for p in ps]
+        opt.step()
+        for p, w in zip(ps, want):
+            np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-6)
+
+
 def test_update_is_in_place_and_counted():
     w = tg.tensor(np.ones((2, 3)), requires_grad=True)
     alias = w.data                       # shares w's memory, as torch's .data
