@@ -2401,19 +2401,26 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
     read here on the calling thread before the threads start).  The caller keeps the arrays
     alive and checked (dtype, contiguity, extent).  Gradients go to gradsT[:, p], or with
     `rows` to gradsT[p, :] (point-major: a flat (B, n) array written in place).  Returns the
-    first point whose guard failed (its status >= 0), or -1."""
-    starts = chunk_starts(B, chunk, line, work_vals.shape[0])
+    first point whose guard failed (its status >= 0), or -1: each thread keeps the first of its
+    own points in counter[stride * (t + 1)] (`counter` holds `stride` int64 for the chunk
+    counter, at 0, and as many for each thread: replay._Work gives each 128 bytes of its own),
+    so that after the threads are done the calling thread reads one number per thread, not
+    all of `status`, half of whose lines another core wrote."""
+    threads = work_vals.shape[0]
+    stride = counter.shape[0] // (threads + 1)
+    starts = chunk_starts(B, chunk, line, threads)
     chunks = starts.shape[0] - 1
     counter[0] = 0
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
         addr[s] = data + src_off[s] * vals0.itemsize
-    for t in prange(work_vals.shape[0]):
+    for t in prange(threads):
         vals = work_vals[t, :vals0.shape[0]]
         vals[:] = vals0
         adj = work_adj[t, :vals0.shape[0]]
         reach_nd = work_reach[t, :op.shape[0]]
+        first = B
         while True:
             c = fetch_add(counter, 1)
             if c >= chunks:
@@ -2433,6 +2440,8 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                         backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                       out, 0, freed, reach_nd, no_host)
                 status[p] = bad
+                if bad >= 0 and p < first:
+                    first = p
                 values[p] = vals[off[out]]
                 j = 0
                 for i in range(in_offs.shape[0]):
@@ -2442,10 +2451,11 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                         else:
                             gradsT[j, p] = adj[in_offs[i] + k]
                         j += 1
-    for p in range(B):      # (cheaper here than a numpy reduction on cold caches after the call)
-        if status[p] >= 0:
-            return p
-    return -1
+        counter[stride * (t + 1)] = first
+    first = B
+    for t in range(threads):
+        first = min(first, counter[stride * (t + 1)])
+    return first if first < B else -1
 
 
 # from tapegrad/drivers.py

@@ -675,6 +675,28 @@ def test_batch_mask_marks_changed_branches():
         tape.value_and_grad_batch(X, branch_changed="nan")
 
 
+def test_batch_finds_changed_branches_in_every_threads_chunks():
+    # each thread keeps the first failing point of its own chunks (drivers.replay_batch): the
+    # call reports the lowest of them, wherever the points fall, on 1 thread and on 2
+    import numba
+    tape = tg.record(branchy, tg.tensor(1.0, dtype=tg.float64))
+    saved = numba.get_num_threads()
+    try:
+        for threads in {1, min(2, numba.config.NUMBA_NUM_THREADS)}:
+            numba.set_num_threads(threads)
+            for bad in ([1999], [1000, 5], [37], [8, 9, 1500]):
+                X = np.ones(2000)
+                X[bad] = -1.0
+                values, (g,), held = tape.value_and_grad_batch(X, branch_changed="mask")
+                assert np.flatnonzero(~held).tolist() == sorted(bad)
+                assert np.isnan(values[bad]).all() and not np.isnan(np.delete(values, bad)).any()
+                with pytest.raises(tg.BranchChanged):
+                    tape.value_and_grad_batch(X)
+            assert tape.value_and_grad_batch(np.ones(2000), branch_changed="mask")[2].all()
+    finally:
+        numba.set_num_threads(saved)
+
+
 def test_jacobian_batch_equals_jacobian_at_each_point():
     def f(x, y):
         if x.sum() > 0:            # a guard
