@@ -98,13 +98,7 @@ class _InplaceMethods:
         need no gradient (`count //= 2` of a mask's count): its result is a constant of the
         tape, so its traced operands are guarded (their values now: BranchChanged on a replay
         where they differ) and self is no longer traced."""
-        b = other._array() if isinstance(other, Tensor) else other
-        with np.errstate(all="ignore"):
-            try:
-                new = fn(self._array(), b)
-            except ValueError:
-                _check_broadcast(self._shape, np.shape(b))
-                raise
+        new = self._applied(fn, other)
         for v in (self, other):
             if isinstance(v, Tensor) and v._recorded:
                 _bake(v, "guard_value")
@@ -162,16 +156,21 @@ class _InplaceMethods:
                 self._lserial = 0  # a later use records the new value (tape.leaf_node)
                 bump_version(self)
                 return self
+        with np.errstate(all="ignore"):
+            return self._assign(self._applied(fn, other))
+
+    def _applied(self, fn, other):
+        """fn(self's array, other's), as an in-place op computes it (an int wraps around into a
+        small integer dtype, as torch's); a shape mismatch raises torch's error."""
         b = other._array() if isinstance(other, Tensor) else other
         if type(b) is int and self._dtype in D.SMALL_INTS:
             b = D.as_array(b, self._dtype)    # (out of its range: wraps around, as torch)
         with np.errstate(all="ignore"):
             try:
-                new = fn(self._array(), b)
+                return fn(self._array(), b)
             except ValueError:
                 _check_broadcast(self._shape, np.shape(b))
                 raise
-            return self._assign(new)
 
     def add_(self, other, alpha=1):
         if alpha == 1:

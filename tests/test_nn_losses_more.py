@@ -10,6 +10,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.autograd import gradcheck
+from grad_fn_trees import grad_fn_tree
 
 try:
     import torch
@@ -31,18 +32,7 @@ W = R.uniform(0.5, 2.0, 5)
 
 
 def _tree(y, depth=14):
-    """The grad_fn names of y's graph, depth first (None: an empty edge)."""
-    out = []
-
-    def walk(fn, d):
-        if fn is None or d > depth:
-            out.append(None)
-            return
-        out.append(type(fn).__name__)
-        for f, _ in fn.next_functions:
-            walk(f, d + 1)
-    walk(y.grad_fn, 0)
-    return out
+    return grad_fn_tree(y, depth)
 
 
 # name -> fn(m, F, a, p, n, reduction): a, p, n the (4, 5) leaves of A, P, N

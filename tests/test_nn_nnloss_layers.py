@@ -8,6 +8,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.autograd import gradcheck
+from grad_fn_trees import grad_fn_tree
 
 try:
     import torch
@@ -23,17 +24,7 @@ X5 = R.normal(size=(1, 4, 4, 5, 6))
 
 
 def _tree(y, depth=12):
-    out = []
-
-    def walk(fn, d):
-        if fn is None or d > depth:
-            out.append(None)
-            return
-        out.append(type(fn).__name__)
-        for f, _ in fn.next_functions:
-            walk(f, d + 1)
-    walk(y.grad_fn, 0)
-    return out
+    return grad_fn_tree(y, depth)
 
 
 # name -> fn(m, F, a, b, c): a, b, c the 3-d, 4-d and 5-d leaves of X3, X4, X5
