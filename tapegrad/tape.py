@@ -17,9 +17,11 @@ Lifetimes (docs/design.md): every entry saves the buffers its op declares (`Op.s
 A backward without retain_graph marks the entries it ran as freed, drops their n-d saved
 arrays once no unfreed entry needs them, and seals the tape.  A sealed tape takes no new
 entries: later ops start a new tape and refer to the old one through `import` entries.  A
-tape is also sealed when it reaches `MAX_ENTRIES`, so a loop that builds graphs and drops them
-without backward holds at most two tapes.  Tapes are freed by reference counting: only the
-tensors they produced (and newer tapes importing from them) refer to them.
+tape is also sealed when it reaches `MAX_ENTRIES` or `MAX_SAVED_BYTES`, so a loop that builds
+graphs and drops them without backward holds a few tapes (import_links drops the import links
+no live graph reaches, which would otherwise chain each tape to the one before it).  Tapes are
+freed by reference counting: only the tensors they produced (and newer tapes importing from
+them) refer to them.
 """
 import itertools
 import math
