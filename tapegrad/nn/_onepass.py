@@ -126,7 +126,7 @@ def linear(x, w, b):
     if m * k * o >= matmul_kind.HOST_MIN_MACS:          # (runs_on_host)
         tape.set_host(n_mm)
     # + b, then the group shown as AddmmBackward0
-    out = _quiet(np.add, mm, ba)
+    out = _quiet(np.add, mm, ba, mm)    # (mm is this call's own array: added into)
     n_b = b._lnode if b._lserial == serial else tape.leaf_node(b)   # (input_node, inline)
     t = _new()
     t._v, t._dtype, t._shape = out, dt, out.shape
