@@ -2,7 +2,7 @@
 `device=` argument goes through.  tapegrad computes on the CPU only: a CPU device is accepted
 everywhere, any other valid device type raises a clear error (torch's CPU build's own
 `AssertionError` for CUDA), an invalid string raises torch's parse error."""
-from . import errors
+from . import dtypes as D, errors
 
 # torch's device types, in the order of its parse error message
 TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
@@ -87,6 +87,19 @@ def check(dev):
     if d.type != "cpu":
         unavailable(d)
     return CPU
+
+
+def to_dtype(args, dtype=None):
+    """The dtype `.to(*args)` of a module or a lazy placeholder asks for: a dtype, or a
+    tensor's, else `dtype`; every other argument is a device, checked."""
+    for a in args:
+        if isinstance(a, D.dtype):
+            dtype = a
+        elif isinstance(getattr(a, "dtype", None), D.dtype):   # a tensor: its dtype
+            dtype = a.dtype
+        else:
+            check(a)
+    return dtype
 
 
 def unavailable(d):

@@ -98,15 +98,8 @@ class UninitializedTensorMixin:
     # dtype and device moves change the placeholder's dtype (what it materializes as) and
     # return it: Module.to / double / float apply them to every parameter and buffer
     def to(self, *args, **kwargs):
-        dtype = kwargs.get("dtype")
         _device.check(kwargs.get("device"))
-        for a in args:
-            if isinstance(a, D.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            else:
-                _device.check(a)
+        dtype = _device.to_dtype(args, kwargs.get("dtype"))
         if dtype is not None:
             _DTYPE.__set__(self, dtype)
         return self

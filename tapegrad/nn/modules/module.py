@@ -5,7 +5,7 @@ import itertools
 import warnings
 from collections import OrderedDict, namedtuple
 
-from ... import devices as _device, dtypes as D
+from ... import devices as _device
 from ...grad_mode import no_grad
 from ...steptrace import TRACE
 from ...tensor import Tensor
@@ -540,13 +540,7 @@ class Module:
         if kwargs:
             raise TypeError(f"to() received an invalid combination of arguments - got "
                             f"{tuple(kwargs)}")
-        for a in args:
-            if isinstance(a, D.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            else:
-                _device.check(a)
+        dtype = _device.to_dtype(args, dtype)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")
