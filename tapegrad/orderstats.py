@@ -379,16 +379,21 @@ def nanmedian(input, dim=None, keepdim=False):
         return _nanmedian_all(input)
     d = _dim_arg("nanmedian", input, dim)
     _no_bool("median_out", input)
+    return return_types.nanmedian(_pick_per_row("nanmedian_dim", "median", input, d,
+                                                _nanmedian_index, keepdim))
+
+
+def _pick_per_row(op, what, input, d, pick, keepdim):
+    """(values, indices) of row op `op` along dim d: in each row the element at pick(row),
+    the row a numpy array (`what`: the name torch's error for an empty dim gives)."""
     n = input._shape[d] if input.dim() else 1
     if n == 0:
-        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+        raise IndexError(f"{what}(): Expected reduction dim {d} to have non-zero size.")
     rows = _rows(input, d)
-    flat = rows.reshape(-1, n)
-    idx = np.array([_nanmedian_index(r) for r in flat], np.int64).reshape(rows.shape[:-1])
-    idx = np.expand_dims(idx, d)
-    values, indices = _select("nanmedian_dim", input, d, idx, keepdim)
+    idx = np.array([pick(r) for r in rows.reshape(-1, n)], np.int64).reshape(rows.shape[:-1])
+    values, indices = _select(op, input, d, np.expand_dims(idx, d), keepdim)
     _guard_order(input, d)
-    return return_types.nanmedian((values, indices))
+    return values, indices
 
 
 def _mode_row(row):
@@ -410,16 +415,7 @@ def mode(input, dim=-1, keepdim=False):
     """(values, indices): the most frequent value along dim (the smallest among equally
     frequent ones) and the index torch's CPU kernel reports for it (ModeBackward0)."""
     d = _dim_arg("mode", input, dim)
-    n = input._shape[d] if input.dim() else 1
-    if n == 0:
-        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
-    rows = _rows(input, d)
-    flat = rows.reshape(-1, n)
-    idx = np.array([_mode_row(r) for r in flat], np.int64).reshape(rows.shape[:-1])
-    idx = np.expand_dims(idx, d)
-    values, indices = _select("mode", input, d, idx, keepdim)
-    _guard_order(input, d)
-    return return_types.mode((values, indices))
+    return return_types.mode(_pick_per_row("mode", "mode", input, d, _mode_row, keepdim))
 
 
 # ---- rot90, pdist -------------------------------------------------------------------------
