@@ -143,45 +143,42 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
         sub = reached.walk(tape, n, roots)
         if sub is not None:   # a small part of the prefix: sweep it as local streams
             return _sweep_reached(tape, n, seeds, inputs, sub, memo, root)
-    op, ia, ib, cst, freed = tape.streams(n)
-    leads = None
-    if inputs is not None:
-        leads = _leads(tape, n, inputs, memo)
-        freed = freed & leads
-    bufs = []
-
-    def buffer(k):
-        bufs.append(scratch.take(k))
-        return bufs[-1][:k]
-    off, size, shp, nd, vals, total, low = tape.arenas(n, roots, buffer)
-    par, params = tape.param_arrays(n)
-    _, _, arg_ptr, arg = tape.dependencies(n)
-    adj = buffer(total)
-    adj[:] = 0.0
-    reach = np.zeros(n, np.uint8)
-    for node, seed in seeds:
-        o = off[node]
-        if type(seed) is float:    # a one-element root's implicit seed (autograd._seeds)
-            adj[o] += seed
+    s = tape.sweep_arrays(n, roots)
+    try:
+        freed = s.freed
+        leads = None
+        if inputs is not None:
+            leads = _leads(tape, n, inputs, memo)
+            freed = freed & leads
+        off, size, adj, reach = s.off, s.size, s.adj, s.reach
+        for node, seed in seeds:
+            o = off[node]
+            if type(seed) is float:    # a one-element root's implicit seed (autograd._seeds)
+                adj[o] += seed
+            else:
+                adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
+            reach[node] = 1
+        side = _Side()
+        side.tape, side.nodes = tape, None
+        hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
+        bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr,
+                         s.arg, off, size, s.shp, s.nd, s.vals, adj, reach, freed, side,
+                         host=s.host, leads=leads, hooked=hooked, low=s.low)
+        if bad >= 0:
+            raise _second_backward(tape, n, reach if leads is None else reach & leads, bad)
+        ran = reach if leads is None else reach & leads
+        if anomaly_on:
+            anomaly.check_versions(tape, n, ran)
+            if ANOMALY[1]:
+                anomaly.check_nan(tape, n, s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr,
+                                  s.arg, off, size, s.shp, s.nd, s.vals, adj, ran, freed)
         else:
-            adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
-        reach[node] = 1
-    side = _Side(tape, None)
-    hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
-    bad = _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
-                     nd, vals, adj, reach, freed, side, leads=leads, hooked=hooked, low=low)
-    if bad >= 0:
-        raise _second_backward(tape, n, reach if leads is None else reach & leads, bad)
-    ran = reach if leads is None else reach & leads
-    if anomaly_on:
-        anomaly.check_versions(tape, n, ran)
-        if ANOMALY[1]:
-            anomaly.check_nan(tape, n, op, ia, ib, cst, par, params, arg_ptr, arg, off, size,
-                              shp, nd, vals, adj, ran, freed)
-    else:
-        tape.check_versions(n, ran=ran)
+            tape.check_versions(n, ran=ran)
+    except BaseException:
+        scratch.give(s.bufs)
+        raise
     r = _Sweep()
-    r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, bufs
+    r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, s.bufs
     r.ran, r.loc, r.entries, r.space, r.side = ran, None, None, None, side
     r.captured = hooked.captured if hooked is not None else None
     return r
@@ -232,7 +229,8 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
             else:
                 adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
             reach[i] = 1
-        side = _Side(tape, sub.order)
+        side = _Side()
+        side.tape, side.nodes = tape, sub.order
         hooked = _hooked(tape, n, inputs, leads, sub, root) if tape.hooks else None
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
@@ -268,12 +266,9 @@ _PAIRED = 1 << 16
 class _Side(dict):
     """The gradients of a sweep's nodes at offset -1 (input entries only direct host VJPs
     feed: walks.arena_layout, kinds.DIRECT), node -> an array this call owns, in the node's
-    dtype.  `nodes`: the tape node of each local index (reached streams) or None."""
+    dtype.  `tape`, and `nodes`: the tape node of each local index (reached streams) or None,
+    are set by the maker (no __init__: one Python call less per backward)."""
     __slots__ = ("tape", "nodes")
-
-    def __init__(self, tape, nodes):
-        super().__init__()
-        self.tape, self.nodes = tape, nodes
 
     def add(self, node, g):
         """Add g (an array the caller gives up, of the node's size, any shape) to node's
@@ -398,17 +393,17 @@ def jacobian_rows(outputs, inputs):
         roots += [o._node] * o.numel()
         root_k += list(range(o.numel()))
     n = max(roots) + 1
-    op, ia, ib, cst, freed = tape.streams(n)
     # sweep_rows does not pause: every saved value goes into the arena
-    off, size, shp, nd, vals, total, _ = tape.arenas(n, roots, host=False)
-    par, params = tape.param_arrays(n)
-    _, _, arg_ptr, arg = tape.dependencies(n)
-    targets = np.array([t if t < n else -1 for t in targets], np.int64)
-    tsizes = np.array([t.numel() for t in inputs], np.int64)
-    out = np.zeros((len(roots), int(tsizes.sum())))
-    bad = K.sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                         np.array(roots, np.int64), np.array(root_k, np.int64), freed, targets,
-                         tsizes, out)
+    s = tape.sweep_arrays(n, sorted(set(roots)), host=False)
+    try:
+        targets = np.array([t if t < n else -1 for t in targets], np.int64)
+        tsizes = np.array([t.numel() for t in inputs], np.int64)
+        out = np.zeros((len(roots), int(tsizes.sum())))
+        bad = K.sweep_rows(s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr, s.arg, s.off,
+                           s.size, s.shp, s.nd, s.vals, np.array(roots, np.int64),
+                           np.array(root_k, np.int64), s.freed, targets, tsizes, out)
+    finally:
+        scratch.give(s.bufs)
     if bad >= 0:
         raise RuntimeError(errors.BACKWARD_TWICE)
     tape.check_versions(n, roots=sorted(set(roots)))

@@ -32,7 +32,7 @@ import weakref
 
 import numpy as np
 
-from . import _push
+from . import _push, scratch
 from ._jit import K, loaded
 from .graph import node_for
 from .import_links import release_dead_imports
@@ -666,24 +666,32 @@ class Tape:
         a = self._arrays
         return a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
 
-    def arenas(self, n, roots, buffer=None, host=True):
-        """What a sweep of the first n entries from `roots` reads: (off, size, shp, nd, vals,
-        total, low: the lowest reached entry with operands, walks.arena_layout);
-        `buffer(total)`, when given, supplies the value arena; with `host` False (a sweep that does not pause) every saved value is copied in.  Only the nodes a gradient from `roots` can reach get arena space, saved n-d
-        values first (one C-level concatenate), so the cost follows the reached graph, not
-        the tape prefix (graphs dropped without backward cost nothing here)."""
-        if self.nds is None:  # all one-element nodes: node i sits at offset i
-            return (_const_range(n), _const_fill(n, 1), _NO_SHAPES, _const_fill(n, 0),
-                    self._arrays[4][:n], n, 0)
-        reach = np.zeros(n, np.uint8)
-        if len(roots) == 1:
-            reach[roots[0]] = 1
-        else:
-            reach[np.asarray(roots, np.int64)] = 1
+    def sweep_arrays(self, n, roots, host=True):
+        """What a reverse sweep of the first n entries from `roots` reads and writes, made in
+        one pass (a SweepArrays): the streams, the arena layout (`off`: walks.arena_layout,
+        one kernel pass), the value arena filled, the adjoint arena zeroed, and the sweep's
+        reach flags.  With `host` False (a sweep that does not pause)
+        every saved value is copied in.  Only the nodes a gradient from `roots` can reach get
+        arena space, saved n-d values last (one C-level concatenate), so the cost follows the
+        reached graph, not the tape prefix (graphs dropped without backward cost nothing
+        here).  The arenas are scratch buffers (`bufs`): scratch.give them back when done.
+        The reach flags are all 0: the caller marks the roots as it seeds them."""
         a = self._arrays
-        flags = self.nds.host[:n] if host else _const_zeros8(n)
-        return self.nds.arenas(n, reach, a[0][:n], a[1][:n], a[2][:n], a[4][:n], flags,
-                               host_direct(self), buffer)
+        s = SweepArrays()
+        s.op, s.ia, s.ib, s.cst, s.freed = a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
+        nds = self.nds
+        if nds is None:  # all one-element nodes: node i sits at offset i, valued in `val`
+            s.off, s.size, s.shp, s.nd = _const_range(n), _const_fill(n, 1), _NO_SHAPES, \
+                _const_fill(n, 0)
+            s.par, s.params, s.arg_ptr, s.arg = _const_fill(n, -1), _NO_PARAMS, \
+                _const_fill(n + 1, 0), _NO_ARGS
+            s.host, s.vals, s.low = _const_zeros8(n), a[4][:n], 0
+            buf = scratch.take(n)
+            s.bufs, s.adj = [buf], buf[:n]
+            s.adj[:] = 0.0
+            s.reach = np.zeros(n, np.uint8)
+            return s
+        return nds.sweep_arrays(s, n, roots, a[4][:n], host, host_direct(self))
 
     def dependencies(self, n):
         """(ia, ib, arg_ptr, arg) of the first n entries (views): every entry's operand
@@ -935,19 +943,38 @@ class NdStreams:
         self.nobjs += 1
         return s
 
-    def arenas(self, n, reach, op, ia, ib, val, host, direct, buffer=None):
-        """Tape.arenas: one layout kernel, then the saved arrays' values by one concatenate
-        (into `buffer(total)`'s array when given, else a new one)."""
-        ints = np.empty(2 * n + 4, np.int64)   # one allocation for off, saved and counts
+    def sweep_arrays(self, s, n, roots, val, host, direct):
+        """Tape.sweep_arrays for a tape with n-d streams: fills SweepArrays `s` (its streams
+        set) from one layout kernel, the scalar values by one kernel and the saved arrays'
+        values by one concatenate.  `direct`: tape.host_direct's flags."""
+        size, nd = s.size, s.nd = self.size[:n], self.nd[:n]
+        s.shp, s.par, s.host = self.shp[:n], self.par[:n], self.host[:n]
+        s.params = self.params[:max(self.nparams, 1)]
+        arg_ptr, arg = s.arg_ptr, s.arg = self.operands(n)
+        ints = np.zeros(2 * n + 4, np.int64)   # one allocation for off, saved and counts
         off, saved, counts = ints[:n], ints[n:2 * n], ints[2 * n:]
-        off[:] = 0   # (unreached nodes' offsets: never read, but defined)
+        s.off = off
+        flags = np.zeros(3 * n, np.uint8)       # and one for the three flag rows
+        # marks: what the layout reaches; used: its scratch; reach: the sweep's
+        marks, used, s.reach = flags[:n], flags[n:2 * n], flags[2 * n:]
+        for e in roots:   # (a few roots: item stores cost less than a fancy index)
+            marks[e] = 1
         slot = self.slot[:n].copy()   # one reading: another thread's release may change it
-        arg_ptr, arg = self.operands(n)
-        K.arena_layout(op, ia, ib, arg_ptr, arg, self.size[:n], slot, host, direct,
-                       reach, np.zeros(n, np.uint8), off, saved, counts)
-        s0, total, k, low = counts.tolist()
-        vals = buffer(total) if buffer is not None else np.empty(total)
-        K.fill_values(reach, slot, self.nd[:n], off, val, vals)
+        K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, slot,
+                       s.host if host else _const_zeros8(n), direct, marks, used, off, saved,
+                       counts)
+        s0, total, k, s.low = counts.tolist()
+        # one scratch buffer for both arenas (big ones a buffer each: scratch keeps up to
+        # _KEEP_BYTES)
+        if total <= _PAIRED:
+            buf = scratch.take(2 * total)
+            s.bufs, s.vals, s.adj = [buf], buf[:total], buf[total:2 * total]
+        else:
+            s.bufs = [scratch.take(total), scratch.take(total)]
+            s.vals, s.adj = s.bufs[0][:total], s.bufs[1][:total]
+        s.adj[:] = 0.0
+        vals = s.vals
+        K.fill_values(marks, slot, nd, off, val, vals)
         if k:
             nodes = saved[:k]
             arrs = self.objs[slot[nodes]].tolist()
@@ -960,7 +987,21 @@ class NdStreams:
                 arrs = [np.full(self.size[e], np.nan) if a is None else a
                         for e, a in zip(nodes, arrs)]
                 vals[s0:total - 1] = _joined(arrs)
-        return off, self.size[:n], self.shp[:n], self.nd[:n], vals, total, low
+        return s
+
+
+# Arenas up to this many elements share one scratch buffer (values, then adjoints)
+_PAIRED = 1 << 16
+
+
+class SweepArrays:
+    """Tape.sweep_arrays' result: the streams of the first n entries (`op`, `ia`, `ib`, `cst`,
+    `freed`, `par`, `params`, `arg_ptr`, `arg`, `size`, `shp`, `nd`, `host`: views), the
+    arena layout (`off`, `low`: the lowest reached entry with operands), the value and
+    adjoint arenas (`vals`, `adj` zeroed, in the scratch buffers `bufs`) and the sweep's reach
+    flags (`reach`, zeros)."""
+    __slots__ = ("op", "ia", "ib", "cst", "freed", "par", "params", "arg_ptr", "arg", "off",
+                 "size", "shp", "nd", "host", "vals", "adj", "reach", "low", "bufs")
 
 
 def _joined(arrs):

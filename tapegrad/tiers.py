@@ -17,8 +17,7 @@ __all__ = ["sweep", "forward_from"]
 
 SWEEPS = ("sweep_ew", "sweep_core", "sweep")
 FORWARDS = ("forward_core", "forward_core", "forward_from")    # (no tier-0 forward kernel)
-# sweep's and forward_from's `start` argument (the entry they resume from)
-_SWEEP_START = 14
+# forward_from's `start` argument (the entry it resumes from)
 _FORWARD_START = 13
 # the tier each face starts from: the highest one this process has needed
 _level = {"sweep": 0, "forward": 1}
@@ -40,12 +39,35 @@ def _tiered(face, names, start, args, level):
         args = args[:start] + (e,) + args[start + 1:]
 
 
-def sweep(*args, tier=0):
-    """K.sweep(*args), through the lowest tier that has the entries swept (at least `tier`)."""
-    e = args[_SWEEP_START]
-    if e >= 0:
-        tier = max(tier, int(K.OP_TIER[args[0][e]]))
-    return _tiered("sweep", SWEEPS, _SWEEP_START, args, tier)
+def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start,
+          reach, freed, op_saves, host, tier=0):
+    """K.sweep(...), through the lowest tier that has the entries swept (at least `tier`).
+    (_tiered's loop written out with the arguments named: once per backward, where the
+    generic call's packing and lookups were a tenth of a small backward's cost.)"""
+    tiers = _OP_TIERS or _load_tiers()
+    if start >= 0 and tiers[op[start]] > tier:
+        tier = tiers[op[start]]
+    level = _level["sweep"]
+    if tier > level:
+        level = _level["sweep"] = tier
+    miss = -2 - len(op)     # a kernel returns miss - e at an entry e it lacks
+    while True:
+        r = getattr(K, SWEEPS[level])(op, ia, ib, cst, par, params, arg_ptr, arg, off, size,
+                                      shp, nd, vals, adj, start, reach, freed, op_saves, host)
+        if r > miss:
+            return r
+        start = miss - r
+        level = _level["sweep"] = max(level + 1, tiers[op[start]])
+
+
+# OP_TIER as a list of Python ints (read once per sweep call), filled on first use: the
+# kernel module is not imported before a first sweep
+_OP_TIERS = []
+
+
+def _load_tiers():
+    _OP_TIERS[:] = K.OP_TIER.tolist()
+    return _OP_TIERS
 
 
 def forward_from(*args, tier=1):

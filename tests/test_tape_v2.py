@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import engine, ops, tiers
+from tapegrad import engine, ops, scratch, tiers
 from tapegrad import tape as tapemod
 from tapegrad.autograd import gradcheck, gradgradcheck
 from tapegrad.kinds import matmul as matmul_kind
@@ -638,8 +638,9 @@ def test_cat_between_host_entries_is_off_the_arena_unless_a_root(monkeypatch):
         y = c.sum() * 3
         if m is tg:
             tape = y._tape
-            off = tape.arenas(tape.n, [y._node])[0]
-            assert off[c._node] == -1
+            arrays = tape.sweep_arrays(tape.n, [y._node])
+            assert arrays.off[c._node] == -1
+            scratch.give(arrays.bufs)
         m.autograd.backward([y, c], [m.tensor(1.0), m.full((4, 3), 0.5)])
         res.append([c.grad.numpy(), a.grad.numpy(), b.grad.numpy()])
     for p, q in zip(*res):
