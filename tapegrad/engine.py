@@ -33,7 +33,7 @@ class _Sweep:
     those marked in `ran`).  `side`: the gradients of nodes at offset -1 (input entries only
     direct host VJPs feed, walks.arena_layout), fresh arrays in their own dtype."""
     __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries",
-                 "space", "side", "captured")
+                 "space", "side", "captured", "arrays")
 
     def grad_of(self, node, shape):
         """The node's gradient: a view of the arena, or the side array (not to be kept)."""
@@ -67,7 +67,7 @@ class _Sweep:
 
     def release(self):
         if self.entries is None:
-            self.tape.release(self.ran)
+            self.tape.release(self.ran, self.arrays)
         else:
             self.tape.release_entries(self.entries)
 
@@ -135,7 +135,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     With `inputs`, entries that do not lead to them are not checked for freed buffers (their
     adjoints are computed but unused) and are not released: torch runs only what leads to
     the inputs."""
-    roots = [node for node, _ in seeds]
+    roots = (seeds[0][0],) if len(seeds) == 1 else [node for node, _ in seeds]
     start = max(roots)
     n = start + 1
     anomaly_on = ANOMALY[0]   # its checks read the whole-tape streams, not a reached part
@@ -161,9 +161,18 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
         side = _Side()
         side.tape, side.nodes = tape, None
         hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
-        bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr,
-                         s.arg, off, size, s.shp, s.nd, s.vals, adj, reach, freed, side,
-                         host=s.host, leads=leads, hooked=hooked, low=s.low)
+        bad = -1
+        if hooked is None and start >= s.low and not s.host[start]:
+            # the usual first segment, called here: _run_sweep only once the kernel pauses
+            # (at a host entry e, returned as -2 - e; _run_sweep resumes there)
+            bad = tiers.sweep(s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr, s.arg, off,
+                              size, s.shp, s.nd, s.vals, adj, start, reach, freed, _SAVES,
+                              s.host)
+            start = -2 - bad
+        if start >= 0:
+            bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.cst, s.par, s.params,
+                             s.arg_ptr, s.arg, off, size, s.shp, s.nd, s.vals, adj, reach,
+                             freed, side, host=s.host, leads=leads, hooked=hooked, low=s.low)
         if bad >= 0:
             raise _second_backward(tape, n, reach if leads is None else reach & leads, bad)
         ran = reach if leads is None else reach & leads
@@ -181,6 +190,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, s.bufs
     r.ran, r.loc, r.entries, r.space, r.side = ran, None, None, None, side
     r.captured = hooked.captured if hooked is not None else None
+    r.arrays = s
     return r
 
 
@@ -246,6 +256,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
         mark = sub.mark[:n]   # the reach flags per tape entry: the sweep's, not the walk's
         mark[order] = reach   # (a where's condition is walked, not reached by a gradient)
         r = _Sweep()
+        r.arrays = None
         r.reach = mark
         r.ran = mark if leads is None else mark & leads
         tape.check_versions(n, ran=r.ran)

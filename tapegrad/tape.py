@@ -615,11 +615,12 @@ class Tape:
         if STATE.parked is self:
             STATE.parked = CLOSED
 
-    def release(self, ran):
+    def release(self, ran, arrays=None):
         """Free the saved buffers of the entries a backward without retain_graph ran (`ran`:
         uint8 per entry): mark those that save something freed, and drop an n-d saved array
         once no unfreed entry needs it (one kernel pass).  One-element values live in `val`
-        and go with the tape."""
+        and go with the tape.  `arrays`: the sweep's SweepArrays (its operand streams, not
+        sliced again), or None."""
         a = self._arrays
         n = len(ran)
         nds = self.nds
@@ -628,10 +629,16 @@ class Tape:
             K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], _const_fill(n + 1, 0), _NO_ARGS,
                             _SAVES, a[5][:n], none, _NO_COUNTS, _NO_DEAD)
             return
-        arg_ptr, arg = nds.operands(n)
+        if arrays is None:
+            op, ia, ib = a[0][:n], a[1][:n], a[2][:n]
+            arg_ptr, arg = nds.operands(n)
+        else:   # (read only, and fixed below n: the same values if the tape grew since)
+            op, ia, ib, arg_ptr, arg = arrays.op, arrays.ia, arrays.ib, arrays.arg_ptr, \
+                arrays.arg
         dead = np.empty(n * 3 + len(arg), np.int64)
-        k = K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], arg_ptr, arg, _SAVES, a[5][:n],
-                            nds.slot, nds.nsaved, dead)
+        # (the freed flags are written: the tape's current array)
+        k = K.release_saved(ran, op, ia, ib, arg_ptr, arg, _SAVES, a[5][:n], nds.slot,
+                            nds.nsaved, dead)
         if k:
             nds.objs[dead[:k]] = None
 

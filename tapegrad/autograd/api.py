@@ -406,4 +406,7 @@ class _AutogradMethods:
 
     # ---- autograd --------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        if inputs is None:   # (what autograd.backward does without inputs, a call less)
+            _backward(self, gradient, retain_graph, create_graph, None)
+        else:
+            backward(self, gradient, retain_graph, create_graph, inputs=inputs)
