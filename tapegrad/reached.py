@@ -74,12 +74,15 @@ def give(space):
 # else the in-place sweep of the prefix costs at most this factor more than the reached part
 # (and saves the copy): a 40k-entry graph that reaches everything walks 1/8 of it, not all.
 DENSE = 8
-# A prefix shorter than this is swept in place without a walk: the walk and the gather make
-# four kernel calls of ~60 arguments between them (Numba's dispatch costs ~0.2 us an
-# argument), the in-place layout and release three of ~30, and reading a prefix this short
-# costs the sweep next to nothing.  (Per nn MLP training step the in-place path measured up
-# to a few us less in one process; across processes the difference was within the noise.)
-MIN_WALK = 8 * DENSE
+# A prefix shorter than this is swept in place without a walk: the in-place layout, sweep and
+# release read it at ~2 ns an entry, while the walk and the gather add four kernel calls of
+# ~60 arguments.  Measured on an nn MLP graph (19 entries) behind dropped graphs, warm: the
+# in-place backward costs less up to ~3000 entries of prefix (49 vs 57 us at 400 entries, 52
+# vs 56 at 2400); right after 1000 recorded evaluations, in the caches they left cold, the
+# walk's extra code cost ~80 us (201 vs 280 us at 70 entries).  Tapes seal at 1 MB of saved
+# values, so an n-d model's tapes rarely grow past a few thousand entries; the walk is for
+# long prefixes of small-saving (0-d) graphs.
+MIN_WALK = 2048
 # Up to this many reached entries the local streams are built whatever the prefix: a small
 # graph's backward then takes the same path whether or not dropped graphs precede it on the
 # tape (it costs the same as the in-place sweep when warm; after many dropped graphs, in

@@ -608,10 +608,11 @@ def test_same_input_twice_and_function_of_function():
 
 # ---- the tape: other entries, other tapes, the reached-subgraph sweep, matmul's host entries ----
 def test_function_beside_matmul_host_entries_and_dropped_graphs(monkeypatch):
-    from tapegrad import engine
+    from tapegrad import engine, reached
     calls = []
     real = engine._sweep_reached
     monkeypatch.setattr(engine, "_sweep_reached", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(reached, "MIN_WALK", 64)   # (the walk from 400 dropped entries on)
 
     def run(m):
         F = fns(m)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import engine, ops, scratch, tiers
+from tapegrad import engine, ops, reached, scratch, tiers
 from tapegrad import tape as tapemod
 from tapegrad.autograd import gradcheck, gradgradcheck
 from tapegrad.kinds import matmul as matmul_kind
@@ -39,6 +39,14 @@ def mlp_loss(X, Ws):
     return (h @ Ws[-1]).pow(2).mean()
 
 
+def walk_short_prefixes(monkeypatch, dropped):
+    """With `dropped` graphs before it, a backward takes the reached path (reached.walk) from
+    a prefix of 64 entries: these tests drop a few dozen small graphs, not thousands of
+    entries' worth (reached.MIN_WALK)."""
+    if dropped:
+        monkeypatch.setattr(reached, "MIN_WALK", 64)
+
+
 @pytest.fixture
 def long_prefix(monkeypatch):
     # These tests need hundreds of dropped n-d graphs on one tape; sealing by saved bytes
@@ -54,22 +62,23 @@ def test_backward_python_work_does_not_grow_with_dropped_graphs(long_prefix):
     mlp_loss(X, Ws).backward()   # warm: every kernel a backward calls is loaded
     counts = []
     # twice each: the first long tape's backward grows the reused workspace (tapegrad.reached)
-    # once; from then on the counts must be equal.  (40 graphs dropped at least: a backward
+    # once; from then on the counts must be equal.  (300 graphs dropped at least: a backward
     # reaching 1/8 of the prefix or more, or one of a prefix shorter than reached.MIN_WALK,
     # sweeps the tape's own streams, another path.)
-    for dropped in (40, 300, 40, 300):
+    for dropped in (300, 700, 300, 700):
         for _ in range(dropped):
             mlp_loss(X, Ws).item()   # graphs dropped without backward stay on the tape
         loss = mlp_loss(X, Ws)
-        assert loss._tape.n > 5 * dropped
+        assert loss._tape.n > max(5 * dropped, reached.MIN_WALK)
         counts.append(python_calls(lambda: loss.backward()))
     assert counts[2] == counts[3], counts
 
 
 def test_backward_kernels_see_only_the_reached_entries(monkeypatch, long_prefix):
     """The reach walk, the gather and layout, the value fill, the sweep and the release visit
-    the reached entries only: after 300 graphs dropped on the same tape, they see as many
-    entries as after 20 (counted from the kernels' arguments, not timed)."""
+    the reached entries only: after 700 graphs dropped on the same tape, they see as many
+    entries as after 300 (counted from the kernels' arguments, not timed; a prefix shorter
+    than reached.MIN_WALK is read in place)."""
     from tapegrad._jit import K, kernels
     seen = []
     measures = {"reach_list": lambda args: args[-1][0],        # counts[0]: entries reached
@@ -91,11 +100,11 @@ def test_backward_kernels_see_only_the_reached_entries(monkeypatch, long_prefix)
     X = tg.tensor(rng.standard_normal((32, 2)))
     Ws = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 16), (16, 16), (16, 1)]]
     lengths, grads = [], []
-    for dropped in (40, 300):
+    for dropped in (300, 700):
         for _ in range(dropped):
             mlp_loss(X, Ws).item()
         loss = mlp_loss(X, Ws)
-        assert loss._tape.n > 5 * dropped
+        assert loss._tape.n > max(5 * dropped, reached.MIN_WALK)
         seen.clear()
         loss.backward()
         # nothing written per prefix entry either: the operand pointers of a tape without
@@ -132,7 +141,6 @@ def test_operand_lists_after_dropped_graphs_take_the_reached_path(monkeypatch, h
     streams (the reached path): gradients as torch's, for backward and autograd.grad, and the
     release frees what they saved, so a second backward fails as torch's."""
     torch = pytest.importorskip("torch")
-    from tapegrad import reached
     if host:
         monkeypatch.setattr(matmul_kind, "HOST_MIN_MACS", 1)
     walked = []
@@ -149,10 +157,10 @@ def test_operand_lists_after_dropped_graphs_take_the_reached_path(monkeypatch, h
     tx, ty, tw = (torch.tensor(v, requires_grad=True) for v in (xv, yv, wv))
     _operand_graph(torch, tx, ty, tw, torch.tensor(keep)).backward()
     x, y, w = (tg.tensor(v, requires_grad=True) for v in (xv, yv, wv))
-    for _ in range(60):   # graphs dropped without backward, on the same tape
+    for _ in range(80):   # graphs dropped without backward, on the same tape
         _operand_graph(tg, x, y, w, tg.tensor(keep)).item()
     loss = _operand_graph(tg, x, y, w, tg.tensor(keep))
-    assert loss._tape.n > 30 * 60
+    assert loss._tape.n > max(30 * 80, reached.MIN_WALK)
     gx, gy = tg.autograd.grad(loss, [x, y], retain_graph=True)
     assert walked == [True]
     np.testing.assert_allclose(gx.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
@@ -176,9 +184,10 @@ def test_backward_python_work_does_not_grow_with_scalar_prefix():
     v = tg.ones(3, requires_grad=True)
     counts = []
     # the first run warms up lazy imports, the first long one grows the reused workspace.
-    # (100 steps at least: a graph of up to reached.SMALL entries is swept as local streams,
-    # another path, as after dropped graphs)
-    for steps in (100, 5000, 100, 5000):
+    # (600 steps at least: a prefix of fewer than reached.MIN_WALK entries is read in place,
+    # without the walk's attempt, and a graph of up to reached.SMALL entries is swept as local
+    # streams: other paths)
+    for steps in (600, 5000, 600, 5000):
         y = tg.tensor(1.0)
         for _ in range(steps):
             y = y * 0.999 + x.sin() * 0.001
@@ -300,6 +309,7 @@ def test_leaves_fed_by_host_products_skip_the_arena(every_matmul_on_host, monkey
                                                     dtype, dropped):
     torch = pytest.importorskip("torch")
     fn, n_direct = DIRECT_CASES[case]
+    walk_short_prefixes(monkeypatch, dropped)
     rng = np.random.default_rng(3)
     vals = [rng.standard_normal(s).astype(dtype) for s in [(5, 6), (6, 6), (6, 3)]]
     fed = []
@@ -371,6 +381,7 @@ def test_large_cat_is_a_host_entry(monkeypatch, dim, dtype, dropped):
     from tapegrad.kinds import cat as cat_kind
     monkeypatch.setattr(cat_kind, "HOST_MIN_ELEMS", 1)
     rng = np.random.default_rng(4)
+    walk_short_prefixes(monkeypatch, dropped)
     vals = [rng.standard_normal((3, 4)).astype(dtype) for _ in range(4)]
 
     def loss(m, a, b, c, w):
@@ -596,6 +607,7 @@ def test_host_reductions_hand_a_broadcast(monkeypatch, every_matmul_on_host, cas
     monkeypatch.setattr(cat_kind, "HOST_MIN_ELEMS", 1)
     monkeypatch.setattr(reduce_kind, "HOST_MIN_ELEMS", 1)
     fn = HOST_SUM_CASES[case]
+    walk_short_prefixes(monkeypatch, dropped)
     rng = np.random.default_rng(5)
     vals = [rng.standard_normal(s).astype(dtype) for s in [(3, 4), (3, 4), (4, 2)]]
     res = []
