@@ -31,7 +31,9 @@ class _Sweep:
     when the call is done).  `loc` maps a node to its
     index in `off`/`size` (None: the node itself), `entries` lists the entries it ran (None:
     those marked in `ran`).  `side`: the gradients of nodes at offset -1 (input entries only
-    direct host VJPs feed, walks.arena_layout), fresh arrays in their own dtype."""
+    direct host VJPs feed, walks.arena_layout), fresh arrays in their own dtype.  `arrays`:
+    the tape's SweepArrays the sweep ran on (its release reads their operand streams), or
+    None (local streams)."""
     __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries",
                  "space", "side", "captured", "arrays")
 
@@ -217,7 +219,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
     def buffer(k):
         # one scratch buffer for the values and the adjoints (gather's only call): a take
         # less per backward; big arenas keep a buffer each (scratch keeps up to _KEEP_BYTES)
-        bufs.append(scratch.take(2 * k if k <= _PAIRED else k))
+        bufs.append(scratch.take(2 * k if k <= scratch.PAIRED else k))
         return bufs[-1][:k]
     try:
         freed = tape.freed[:n]
@@ -226,7 +228,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
             leads = _leads(tape, n, inputs, memo)
             freed = freed & leads
         vals, total, low = reached.gather(tape, sub, freed, buffer)
-        adj = bufs[0][total:2 * total] if total <= _PAIRED else buffer(total)
+        adj = bufs[0][total:2 * total] if total <= scratch.PAIRED else buffer(total)
         adj[:] = 0.0
         rn = sub.r
         reach = np.zeros(rn, np.uint8)
@@ -268,10 +270,6 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
     r.loc, r.entries, r.space, r.side = loc, order[ran != 0], sub, side
     r.captured = hooked.captured if hooked is not None else None
     return r
-
-
-# Arenas up to this many elements share one scratch buffer with their values (_sweep_reached)
-_PAIRED = 1 << 16
 
 
 class _Side(dict):

@@ -11,6 +11,9 @@ import numpy as np
 
 _KEEP = 4                  # buffers kept per thread
 _KEEP_BYTES = 64 << 20     # larger ones are left to the allocator
+# Value and adjoint arenas of up to this many elements share one buffer (values, then
+# adjoints): a take less per backward; larger ones take a buffer each
+PAIRED = 1 << 16
 
 
 class _Free(threading.local):

@@ -629,10 +629,11 @@ class Tape:
             K.release_saved(ran, a[0][:n], a[1][:n], a[2][:n], _const_fill(n + 1, 0), _NO_ARGS,
                             _SAVES, a[5][:n], none, _NO_COUNTS, _NO_DEAD)
             return
-        if arrays is None:
+        if arrays is None or arrays.streams is not a:
+            # (a tape that grew since gave its old stream arrays to the pool: sliced anew)
             op, ia, ib = a[0][:n], a[1][:n], a[2][:n]
             arg_ptr, arg = nds.operands(n)
-        else:   # (read only, and fixed below n: the same values if the tape grew since)
+        else:   # (read only, and fixed below n)
             op, ia, ib, arg_ptr, arg = arrays.op, arrays.ia, arrays.ib, arrays.arg_ptr, \
                 arrays.arg
         dead = np.empty(n * 3 + len(arg), np.int64)
@@ -685,6 +686,7 @@ class Tape:
         The reach flags are all 0: the caller marks the roots as it seeds them."""
         a = self._arrays
         s = SweepArrays()
+        s.streams = a
         s.op, s.ia, s.ib, s.cst, s.freed = a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
         nds = self.nds
         if nds is None:  # all one-element nodes: node i sits at offset i, valued in `val`
@@ -971,9 +973,7 @@ class NdStreams:
                        s.host if host else _const_zeros8(n), direct, marks, used, off, saved,
                        counts)
         s0, total, k, s.low = counts.tolist()
-        # one scratch buffer for both arenas (big ones a buffer each: scratch keeps up to
-        # _KEEP_BYTES)
-        if total <= _PAIRED:
+        if total <= scratch.PAIRED:   # one scratch buffer for both arenas
             buf = scratch.take(2 * total)
             s.bufs, s.vals, s.adj = [buf], buf[:total], buf[total:2 * total]
         else:
@@ -997,18 +997,14 @@ class NdStreams:
         return s
 
 
-# Arenas up to this many elements share one scratch buffer (values, then adjoints)
-_PAIRED = 1 << 16
-
-
 class SweepArrays:
     """Tape.sweep_arrays' result: the streams of the first n entries (`op`, `ia`, `ib`, `cst`,
     `freed`, `par`, `params`, `arg_ptr`, `arg`, `size`, `shp`, `nd`, `host`: views), the
     arena layout (`off`, `low`: the lowest reached entry with operands), the value and
     adjoint arenas (`vals`, `adj` zeroed, in the scratch buffers `bufs`) and the sweep's reach
-    flags (`reach`, zeros)."""
+    flags (`reach`, zeros); `streams`: the tape's stream arrays the views are of."""
     __slots__ = ("op", "ia", "ib", "cst", "freed", "par", "params", "arg_ptr", "arg", "off",
-                 "size", "shp", "nd", "host", "vals", "adj", "reach", "low", "bufs")
+                 "size", "shp", "nd", "host", "vals", "adj", "reach", "low", "bufs", "streams")
 
 
 def _joined(arrs):

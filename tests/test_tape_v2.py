@@ -196,6 +196,32 @@ def test_backward_python_work_does_not_grow_with_scalar_prefix():
     assert counts[2] == counts[3], counts
 
 
+def test_release_after_the_tape_grew_during_the_commit():
+    """The release reads the sweep's operand streams unless the tape's stream arrays were
+    replaced since (another thread's ops grew it: the old arrays went to the pool): here the
+    staging step records 3000 entries on the same tape, past its capacity."""
+    x = tg.ones(3, requires_grad=True)
+    e = x.exp()
+    y = (x * e).sum()    # mul saves both operands: its second one, ib, is exp's output
+    tape = y._tape
+    cap = len(tape.op)
+    grown = []
+
+    def stage(found):
+        for _ in range(3000):
+            x.exp()                     # entries on the same open tape
+        grown.append(len(tape.op) > cap)
+        return found
+    found = engine.run_backward([y], [1.0], False, stage=stage, publish=lambda staged: None)
+    assert grown == [True]
+    exp_entry = e._node
+    assert tape.op[exp_entry] == ops.OPS["exp"].code and tape.freed[exp_entry] == 1
+    assert tape.saved_array(exp_entry) is None   # released by exp's entry and mul's
+    np.testing.assert_allclose(found[id(x)][1], 2 * np.e, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
 def test_release_drops_arrays_of_reached_entries_only():
     x = tg.ones(5, requires_grad=True)
     dropped = (x * 3.0).exp().sum()    # saved exp output, never swept
