@@ -10,6 +10,7 @@ from ...grad_mode import no_grad
 from ...steptrace import TRACE
 from ...tensor import Tensor
 from ...trainstep import zero_grads
+from .._buffer import persistent_flag
 from ..parameter import Parameter
 from ._functions import BackwardHook
 
@@ -159,11 +160,17 @@ class Module:
                 raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
                                 f"(torch.nn.Module or None expected)")
             d["_modules"][name] = None
-        elif params is not None and name in d["_buffers"]:
+        elif params is not None and (name in d["_buffers"] or
+                                     persistent_flag(value) is not None):
+            # a buffer's name, or a tensor nn.Buffer() made: registered as torch does, with
+            # the Buffer's persistence, else the name's
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "
-                                f"(torch.Tensor or None expected)")
-            d["_buffers"][name] = value
+                                f"(torch.nn.Buffer, torch.Tensor or None expected)")
+            persistent = persistent_flag(value)
+            if persistent is None:
+                persistent = name not in d["_non_persistent_buffers_set"]
+            self.register_buffer(name, value, persistent)
         else:
             object.__setattr__(self, name, value)
 
