@@ -16,10 +16,11 @@ from .rprop import Rprop
 from .asgd import ASGD
 from .lbfgs import LBFGS
 from .adafactor import Adafactor
+from .muon import Muon
 from .replayed import ReplayedStep
 from . import lr_scheduler
 from . import swa_utils
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "Adafactor", "ReplayedStep", "lr_scheduler",
-           "swa_utils"]
+           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "Adafactor", "Muon", "ReplayedStep",
+           "lr_scheduler", "swa_utils"]

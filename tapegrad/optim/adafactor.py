@@ -2,7 +2,7 @@
 weight decay, update clipping at d, factored second moments for parameters of two or more
 dimensions, maximize, the single-tensor and foreach arithmetic).
 
-Unlike the other optimizers this one is not a fused Numba kernel: its state is not shaped
+Unlike the fused optimizers this one (and Muon) is not a Numba kernel: its state is not shaped
 like the parameter (row_var and col_var are the second moment's row and column means, of
 shapes (..., m, 1) and (..., 1, n)), which the packs' per-element state addressing does not
 hold, and each update needs two whole-tensor norms first.  So `_run` updates the parameters
@@ -14,6 +14,7 @@ compiled and replayed steps all take this path."""
 import numpy as np
 
 from ..tensor import Tensor
+from ._numpy_step import lerp_ as _lerp_, param_arrays as _param_arrays
 from .optimizer import Optimizer, state_tensor, step_tensor
 
 __all__ = ["Adafactor"]
@@ -24,36 +25,6 @@ def _norm(x, axis=None):
     sq = np.square(x, dtype=np.float64)
     keep = axis is not None
     return np.sqrt(np.sum(sq, axis=axis, keepdims=keep)).astype(x.dtype)
-
-
-def _lerp_(a, end, w):
-    """a.lerp_(end, w) for a Python number w, with torch's two formulas.  For float32 the
-    product and sum are one fused multiply-add in torch's kernel: computed here in float64
-    (the float32 product is exact there) and rounded once."""
-    t = a.dtype.type
-    w = t(w)
-    wide = np.float64 if a.dtype == np.float32 else a.dtype.type
-    diff = (end - a).astype(wide)
-    if abs(w) < 0.5:
-        a[...] = a.astype(wide) + wide(w) * diff
-    else:
-        a[...] = end.astype(wide) - diff * wide(t(1) - w)
-
-
-def _param_arrays(pack):
-    """Writable arrays of the pack's parameter values (shaped as the parameters): their own
-    storage, or their slice of the staging buffer for the staged ones."""
-    out = []
-    staged = set(pack.staged)
-    item = pack.stage.itemsize
-    for j, p in enumerate(pack.params):
-        n = int(pack.off[j + 1] - pack.off[j])
-        if j in staged:
-            start = (int(pack.P[j]) - pack.stage.ctypes.data) // item
-            out.append(pack.stage[start:start + n].reshape(p._shape))
-        else:
-            out.append(p._v)
-    return out
 
 
 class Adafactor(Optimizer):
