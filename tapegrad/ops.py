@@ -580,6 +580,11 @@ _DECLS = [
     Op("rrelu_with_noise_", "decomp", "RreluWithNoiseBackward1", saves=("out",), edges=(0,)),
     # (body in tapegrad/nn/_decomps_conv.py, beside pixel_shuffle's)
     Op("channel_shuffle", "decomp", "ChannelShuffleBackward0", saves=()),
+    # --- engineer "unpool": F.max_unpool1d/2d/3d (front end tapegrad/nn/_unpooling.py, body
+    # in tapegrad/nn/_decomps_pool.py): a scatter into zeros whose gradient gathers at the
+    # indices; torch's node saves the indices only, which are no tape value ------------------
+    Op("max_unpool2d", "decomp", "MaxUnpool2DBackward0", saves=()),
+    Op("max_unpool3d", "decomp", "MaxUnpool3DBackward0", saves=()),
 ]
 
 def mentions(expr, name):

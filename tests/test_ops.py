@@ -425,6 +425,26 @@ CASES.update({
     "channel_shuffle": [("d", lambda m, a: F_(m).channel_shuffle(a, 2), [(2, 4, 3)], ANY)],
 })
 
+# --- engineer "unpool": max unpooling (tests/test_nn_unpool.py has the grid of options, the
+# modules and torch's errors); indices as max_pool's, or given ----------------------------
+_UNPOOL2 = [[[[0, 3], [9, 14]], [[5, 2], [12, 15]]]]
+_UNPOOL3 = [[[[[0, 3], [9, 14]], [[21, 30], [56, 63]]]]]
+CASES.update({
+    "max_unpool2d": [("idx", lambda m, a: F_(m).max_unpool2d(a, m.tensor(_UNPOOL2), 2),
+                      [(1, 2, 2, 2)], ANY),
+                     ("pool", lambda m, a: F_(m).max_unpool2d(
+                         *F_(m).max_pool2d(a, 2, return_indices=True), 2, output_size=[5, 5]),
+                      [(2, 5, 5)], ANY),
+                     ("1d", lambda m, a: F_(m).max_unpool1d(
+                         a, m.tensor([[1, 2, 6], [0, 3, 4]]), 3, 2, output_size=[7]),
+                      [(2, 3)], ANY)],
+    "max_unpool3d": [("idx", lambda m, a: F_(m).max_unpool3d(a, m.tensor(_UNPOOL3), 2),
+                      [(1, 1, 2, 2, 2)], ANY),
+                     ("stride", lambda m, a: F_(m).max_unpool3d(
+                         a[0], m.tensor(_UNPOOL3[0]), 3, 2, (1, 0, 0)), [(1, 1, 2, 2, 2)],
+                      ANY)],
+})
+
 
 def _put(t, key, value):
     t[key] = value

@@ -733,6 +733,13 @@ NEXT_FNS = {
     "rrelu_with_noise": ["F.rrelu(b)", "F.rrelu(a, training=True)"],
     "rrelu_with_noise_": ["F.rrelu_(b * 1)", "F.rrelu(a * 2, training=True, inplace=True)"],
     "channel_shuffle": ["F.channel_shuffle(a[None, :, :, None], 2)"],
+    "max_unpool2d": ["F.max_unpool2d(a[None, :, None], m.tensor([[[[0, 2, 5]], [[1, 3, 4]]]]), "
+                     "(1, 2))",
+                     "F.max_unpool1d(*F.max_pool1d(a, 2, 1, return_indices=True), 2, 1)",
+                     "F.max_unpool2d(*F.max_pool2d(b[None], 2, 1, return_indices=True), 2, 1)"],
+    "max_unpool3d": ["F.max_unpool3d(a[None, None, None], m.tensor([[[[[0, 1, 3], [4, 9, 11]]]]]), "
+                     "2)",
+                     "m.nn.MaxUnpool3d(1)(*F.max_pool3d(b[None, None], 1, return_indices=True))"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",

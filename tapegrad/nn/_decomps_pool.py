@@ -1,6 +1,6 @@
 """The bodies of nn.functional's pooling rows (tapegrad/ops.py, the block of engineer
 "conv"), recorded by `decomps.record` as one group shown as torch's node
-(`MaxPool2DWithIndicesBackward0`, `AvgPool2DBackward0`, ...).
+(`MaxPool2DWithIndicesBackward0`, `AvgPool2DBackward0`, ..., `MaxUnpool2DBackward0`).
 
 Max pooling (plain and adaptive) is one gather of the element torch's kernel picks in each
 window, found with numpy by the front end (`max_positions`, `adaptive_max_positions`), with
@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..creation import tensor as _tensor_of
-from ..ndops import _guard_extreme
+from ..ndops import _guard_extreme, where
 from ..structops import _gather
 from ._decomps_conv import _pad, windows
 
@@ -207,3 +207,22 @@ def adaptive_max_pool(T, x, pos, guard):
             :, :, _tensor_of(cand)]
         _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
     return out
+
+
+# NOTE: torch's max_unpool writes each input element at its index (a position written twice
+# holds one of them: its serial loop's last) and its gradient is max_pool_double_backward, the
+# output's gradient gathered at every element's index, the overwritten ones too.  That is not
+# the derivative of the forward where indices repeat, so the body below builds it: the
+# overwritten elements add x - x.detach() (0 where x is finite, gradient 1; 0 and no gradient
+# at an infinity or nan) instead of their value.
+def max_unpool(T, x, shape, pos, keep):
+    """Zeros of `shape` with x's elements at flat positions `pos` (an int array of x's shape):
+    a scatter whose gradient is the output's gradient gathered at `pos`.  `keep` (None: no
+    position repeats) is a constant bool tensor of x's shape, False on the elements another
+    one overwrites.  pos None: an empty output (x's elements go nowhere)."""
+    if pos is None:
+        x, pos = x.reshape(-1)[:0], np.zeros(0, np.int64)
+    if keep is not None:
+        d = x - x.detach()
+        x = where(keep, x, where(d == 0.0, d, 0.0))
+    return T.index_scatter(x, shape, pos.reshape(-1))

@@ -35,6 +35,8 @@ from ._pooling import (max_pool1d, max_pool2d, max_pool3d, max_pool1d_with_indic
                        adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
                        adaptive_max_pool3d, lp_pool1d, lp_pool2d, lp_pool3d)
 from ._pooling import __all__ as _pooling_all
+from ._unpooling import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
+from ._unpooling import __all__ as _unpooling_all
 from ._resample import interpolate, upsample, upsample_nearest, upsample_bilinear  # noqa: F401
 from ._resample import __all__ as _resample_all
 from ._bags import embedding_bag, embedding_renorm_  # noqa: F401
@@ -65,8 +67,8 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "hinge_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pdist",
            # engineer "nnloss"
            "local_response_norm"]
-__all__ += (_conv_all + _pooling_all + _attention_all + _resample_all + _margin_all
-            + _stochastic_all)
+__all__ += (_conv_all + _pooling_all + _unpooling_all + _attention_all + _resample_all
+            + _margin_all + _stochastic_all)
 
 
 def _reduction(reduction, size_average=None, reduce=None):

@@ -21,7 +21,8 @@ from .conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
                    ConvTranspose3d)
 from .pooling import (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d,
                       AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
-                      AdaptiveMaxPool2d, AdaptiveMaxPool3d, LPPool1d, LPPool2d, LPPool3d)
+                      AdaptiveMaxPool2d, AdaptiveMaxPool3d, LPPool1d, LPPool2d, LPPool3d,
+                      MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, ZeroPad2d, ZeroPad3d,
                       ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d,
                       ReplicationPad2d, ReplicationPad3d, CircularPad1d, CircularPad2d,
@@ -68,4 +69,5 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "SoftMarginLoss",
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "MultiMarginLoss",
            "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
-           "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "ChannelShuffle", "RReLU"]
+           "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "ChannelShuffle", "RReLU",
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]

@@ -1,6 +1,6 @@
 """Pooling layers: `MaxPool1d`/`2d`/`3d`, `AvgPool1d`/`2d`/`3d`, `AdaptiveAvgPool1d`/`2d`/
-`3d`, `AdaptiveMaxPool1d`/`2d`/`3d`, `LPPool1d`/`2d`/`3d`, with torch's attributes and
-reprs."""
+`3d`, `AdaptiveMaxPool1d`/`2d`/`3d`, `LPPool1d`/`2d`/`3d`, `MaxUnpool1d`/`2d`/`3d`, with
+torch's attributes and reprs."""
 from .. import functional as F
 from .module import Module
 
@@ -211,3 +211,50 @@ class LPPool3d(_LPPoolNd):
     def forward(self, input):
         return F.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride,
                            self.ceil_mode)
+
+
+def _ntuple(v, n):
+    """torch's _pair / _triple: a tuple or list as a tuple, else v repeated n times."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+class _MaxUnpoolNd(Module):
+    """Max unpooling's attributes (tuples; stride defaults to kernel_size) and repr."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        k = self._dims
+        self.kernel_size = _ntuple(kernel_size, k)
+        self.stride = _ntuple(stride if (stride is not None) else kernel_size, k)
+        self.padding = _ntuple(padding, k)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool1d: the input's elements at their indices along L, zeros
+    elsewhere (F.max_unpool1d); output_size, if given, picks the output's length."""
+    _dims = 1
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool2d (F.max_unpool2d)."""
+    _dims = 2
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of MaxPool3d (F.max_unpool3d)."""
+    _dims = 3
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
