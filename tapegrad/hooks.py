@@ -33,6 +33,7 @@ from .graph import AccumulateGrad, Node, torch_inputs
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
+from .tracing import _tracing
 
 HOOK_NO_GRAD = "cannot register a hook on a tensor that doesn't require gradient"
 POST_ACC_NON_LEAF = "post accumulate grad hooks cannot be registered on non-leaf tensors"
@@ -170,13 +171,15 @@ class _HookMethods:
         if not self.requires_grad:
             raise RuntimeError(HOOK_NO_GRAD)
         tape = self._tape
-        if tape is None:
-            return _add(_leaf_record(self, True).tensor, hook)
-        if tape.recording:
+        # (a recorded function's input is a leaf while traced: its hook would not run in a
+        # replay either, whose gradients would silently lack it)
+        if tape is not None and tape.recording or tape is None and _tracing(self) is not None:
             raise RuntimeError(
                 "register_hook: hooks cannot be part of a recorded tape (tapegrad.record / "
                 "compile): a replay runs no Python between kernels; register the hook "
                 "outside the recorded function")
+        if tape is None:
+            return _add(_leaf_record(self, True).tensor, hook)
         return _add(_node_record(tape, self._node, self._dtype, self._shape).tensor, hook)
 
     def register_post_accumulate_grad_hook(self, hook):

@@ -538,6 +538,22 @@ def test_replay_refuses_hooks():
     assert isinstance(tapegrad.record(lambda t: (t * t).sum(), x), tapegrad.Recorded)
 
 
+def test_replay_refuses_a_hook_on_its_own_input():
+    """A hook registered inside the recorded function on an input (a leaf while traced) would
+    not run in a replay: record and compile refuse it, as one on a computed tensor (it used to
+    be registered, and replayed gradients silently lacked it)."""
+    def f(x):
+        x.register_hook(lambda g: g * 2)
+        return (x * x).sum()
+    with pytest.raises(RuntimeError, match="recorded tape"):
+        tapegrad.record(f, tapegrad.ones(3, requires_grad=True))
+    with pytest.raises(RuntimeError, match="recorded tape"):
+        tapegrad.compile(f)(tapegrad.ones(3))
+    x = tapegrad.ones(3, requires_grad=True)
+    f(x).backward()                 # eager: the hook doubles the gradient
+    assert x.grad.tolist() == [4.0, 4.0, 4.0]
+
+
 def test_node_hooks_not_on_the_tape_raise_clearly():
     x = tapegrad.ones(4, requires_grad=True)
     a, b = (x * 1).split(2)

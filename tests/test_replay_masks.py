@@ -199,3 +199,43 @@ def test_reproduction_from_the_report():
     value, (gx, _) = cf(tg.tensor([5.0, 2.0, 3.0]), y)
     assert value.item() == 8.0
     np.testing.assert_array_equal(gx.numpy(), [1.0, 0.0, 1.0])
+
+
+# max pooling applied to a recorded input itself (no op before it): where the maxima sit is a
+# guard there too, as after an op (it was silently reused: the input's _tape is None until an
+# op reads it)
+F = tg.nn.functional
+POOLS = {   # name: (the input's shape, the pooling)
+    "max_pool1d": ((2, 8), lambda x: F.max_pool1d(x, 3, 1)),
+    "max_pool2d": ((1, 4, 4), lambda x: F.max_pool2d(x, 3, 1)),
+    "max_pool3d": ((1, 2, 2, 4), lambda x: F.max_pool3d(x, 2, 1)),
+    "adaptive_max_pool1d": ((2, 8), lambda x: F.adaptive_max_pool1d(x, 3)),
+    "adaptive_max_pool2d": ((1, 4, 4), lambda x: F.adaptive_max_pool2d(x, 2)),
+    "max_pool2d indices": ((1, 4, 4), lambda x: sum(
+        v.double() for v in F.max_pool2d(x, 2, return_indices=True))),
+}
+
+
+@pytest.mark.parametrize("name", list(POOLS))
+@pytest.mark.parametrize("direct", [True, False], ids=["input itself", "after an op"])
+def test_max_pool_of_a_recorded_input_guards_its_maxima(name, direct):
+    shape, pool = POOLS[name]
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal(shape)
+    b = -a[..., ::-1].copy()          # the maxima elsewhere in the windows
+
+    def f(x):
+        return (pool(x if direct else x * 1.0) * 1.5).sum()
+    rec = tg.record(f, tg.tensor(a))
+    np.testing.assert_allclose(float(rec(tg.tensor(a))), float(f(tg.tensor(a))), rtol=1e-12)
+    with pytest.raises(tg.BranchChanged):
+        rec(tg.tensor(b))
+    step = tg.compile(f)             # records again where the guard fails
+    for p in (a, b, a):
+        x = tg.tensor(p, requires_grad=True)
+        want = f(x)
+        want.backward()
+        value, (g,) = step(tg.tensor(p))
+        np.testing.assert_allclose(float(value), float(want), rtol=1e-12)
+        np.testing.assert_allclose(g.numpy(), x.grad.numpy(), rtol=1e-12)
+    assert step.rerecords >= 1

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import tensor as _tensor_of
+from ..tracing import _tracing
 from . import _decomps_pool as P
 from ._conv import _WORDS, _cdiv, _ints, _record, _sizes, _tensor
 
@@ -144,8 +145,8 @@ def _max_pool(k, input, kernel_size, stride, padding, dilation, ceil_mode):
     pos, plane, idx, extra = P.max_positions(arr4, kernel, stride, padding, dilation, out)
     shape = tuple(input.shape[:input.dim() - k]) + tuple(out)
     guard = None
-    tape = input._tape
-    if input._recorded and tape is not None and tape.recording:
+    # (a traced input: a recorded input too, whose _tape stays None until an op reads it)
+    if _tracing(input) is not None:
         guard = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), tuple(extra),
                  idx[..., None])
     values = _record(f"max_pool{k}d", P.max_pool, input, pos.reshape(shape), guard)
@@ -409,8 +410,7 @@ def _adaptive_max(k, input, output_size):
         arr if input.dim() == k + 2 else arr[None], size)
     shape = tuple(input.shape[:input.dim() - k]) + tuple(size)
     guard = None
-    tape = input._tape
-    if input._recorded and tape is not None and tape.recording:
+    if _tracing(input) is not None:
         guard = (cand, idx[..., None])
     values = _record(fn, P.adaptive_max_pool, input, pos.reshape(shape), guard)
     return values, _tensor_of(plane.reshape(shape))
