@@ -83,10 +83,9 @@ DENSE = 8
 # values, so an n-d model's tapes rarely grow past a few thousand entries; the walk is for
 # long prefixes of small-saving (0-d) graphs.
 MIN_WALK = 2048
-# Up to this many reached entries the local streams are built whatever the prefix: a small
-# graph's backward then takes the same path whether or not dropped graphs precede it on the
-# tape (it costs the same as the in-place sweep when warm; after many dropped graphs, in
-# the caches they left cold, one path's code is all a backward touches).
+# Up to this many reached entries (behind a prefix of MIN_WALK entries or more) the local
+# streams are built whatever the fraction of the prefix they are: there the walk costs less
+# than reading the prefix in place.
 SMALL = 256
 
 

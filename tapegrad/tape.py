@@ -730,11 +730,6 @@ class Tape:
         K.mark_live(*self.dependencies(n), reach)
         return reach
 
-    def param_arrays(self, n):
-        if self.nds is None:
-            return _const_fill(n, -1), _NO_PARAMS
-        return self.nds.par[:n], self.nds.params[:max(self.nds.nparams, 1)]
-
     def host_flags(self, n):
         """uint8 per entry: 1 where the sweep pauses for a Python VJP."""
         if self.nds is None:

@@ -17,57 +17,51 @@ __all__ = ["sweep", "forward_from"]
 
 SWEEPS = ("sweep_ew", "sweep_core", "sweep")
 FORWARDS = ("forward_core", "forward_core", "forward_from")    # (no tier-0 forward kernel)
-# forward_from's `start` argument (the entry it resumes from)
+# sweep's and forward_from's `start` argument (the entry they resume from)
+_SWEEP_START = 14
 _FORWARD_START = 13
 # the tier each face starts from: the highest one this process has needed
 _level = {"sweep": 0, "forward": 1}
 
 
 def _tiered(face, names, start, args, level):
+    """names[level] called with args, resumed with a higher tier's kernel where it returns an
+    entry it lacks; `start`: the index in args of the entry a kernel starts from."""
+    tiers = _OP_TIERS or _load_tiers()
     if level > _level[face]:
         _level[face] = level
     else:
         level = _level[face]
+    op = args[0]
+    miss = -2 - len(op)     # a kernel returns miss - e at an entry e it lacks
     while True:
         r = getattr(K, names[level])(*args)
-        miss = -2 - len(args[0])     # a kernel returns miss - e at an entry e it lacks
         if r > miss:
             return r
         e = miss - r
-        level = max(level + 1, int(K.OP_TIER[args[0][e]]))
-        _level[face] = level
+        level = _level[face] = max(level + 1, tiers[op[e]])
         args = args[:start] + (e,) + args[start + 1:]
 
 
-def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start,
-          reach, freed, op_saves, host, tier=0):
-    """K.sweep(...), through the lowest tier that has the entries swept (at least `tier`).
-    (_tiered's loop written out with the arguments named: once per backward, where the
-    generic call's packing and lookups were a tenth of a small backward's cost.)"""
-    tiers = _OP_TIERS or _load_tiers()
-    if start >= 0 and tiers[op[start]] > tier:
-        tier = tiers[op[start]]
-    level = _level["sweep"]
-    if tier > level:
-        level = _level["sweep"] = tier
-    miss = -2 - len(op)     # a kernel returns miss - e at an entry e it lacks
-    while True:
-        r = getattr(K, SWEEPS[level])(op, ia, ib, cst, par, params, arg_ptr, arg, off, size,
-                                      shp, nd, vals, adj, start, reach, freed, op_saves, host)
-        if r > miss:
-            return r
-        start = miss - r
-        level = _level["sweep"] = max(level + 1, tiers[op[start]])
-
-
-# OP_TIER as a list of Python ints (read once per sweep call), filled on first use: the
-# kernel module is not imported before a first sweep
+# OP_TIER as a list of Python ints (read per call), filled on first use: the kernel module is
+# not imported before a first sweep
 _OP_TIERS = []
 
 
 def _load_tiers():
     _OP_TIERS[:] = K.OP_TIER.tolist()
     return _OP_TIERS
+
+
+def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start,
+          reach, freed, op_saves, host, tier=0):
+    """K.sweep(...), through the lowest tier that has the entries swept (at least `tier`, and
+    the tier of the entry it starts from)."""
+    if start >= 0:
+        tier = max(tier, (_OP_TIERS or _load_tiers())[op[start]])
+    return _tiered("sweep", SWEEPS, _SWEEP_START,
+                   (op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                    start, reach, freed, op_saves, host), tier)
 
 
 def forward_from(*args, tier=1):

@@ -15,6 +15,7 @@ from ..creation import tensor as _tensor_of
 from ..tracing import _tracing
 from . import _decomps_pool as P
 from ._conv import _WORDS, _cdiv, _ints, _record, _sizes, _tensor
+from ._tuples import ntuple
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
@@ -483,7 +484,7 @@ def _lp_pool(avg, mx, window, input, norm_type, kernel_size, stride, ceil_mode):
 
 def _window(kernel_size, k):
     """The number of elements in a k-d window (torch's _pair / _triple of kernel_size)."""
-    sizes = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * k
+    sizes = ntuple(kernel_size, k)
     if k == 2:
         kw, kh = sizes     # (torch unpacks them: Python's ValueError for another count)
         return kw * kh

@@ -8,21 +8,15 @@ records one decomposition row shown as torch's node (body in nn/_decomps_pool.py
 `MaxUnpool2DBackward0`, `MaxUnpool3DBackward0`; the 1-d unpooling runs the 2-d one on
 `unsqueeze(-1)` (then `SqueezeBackward1`), as torch.
 """
-from collections.abc import Iterable
-
 import numpy as np
 
 from ..creation import tensor as _tensor_of, zeros
 from ..tracing import _bake
 from . import _decomps_pool as P
 from ._conv import _record, _sizes, _tensor
+from ._tuples import ntuple as _ntuple
 
 __all__ = ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
-
-
-def _ntuple(v, k):
-    """torch's _single / _pair / _triple: an iterable as a tuple, else v repeated k times."""
-    return tuple(v) if isinstance(v, Iterable) else (v,) * k
 
 
 def _output_size(input, kernel, stride, padding, output_size):

@@ -6,12 +6,9 @@ from ... import devices as _device, dtypes as D
 from ...creation import empty
 from ...tensor import Size
 from .. import functional as F, init
+from .._tuples import ntuple as _ntuple
 from ..parameter import Parameter
 from .module import Module
-
-
-def _ntuple(v, n):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
 def _reverse_repeat_tuple(t, n):

@@ -1,11 +1,8 @@
 """Padding layers over F.pad: `ConstantPad1d`/`2d`/`3d`, `ZeroPad1d`/`2d`/`3d`,
 `ReflectionPad*`, `ReplicationPad*`, `CircularPad*`, with torch's attributes and reprs."""
 from .. import functional as F
+from .._tuples import ntuple as _ntuple
 from .module import Module
-
-
-def _ntuple(v, n):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
 class _CircularPadNd(Module):

@@ -2,11 +2,8 @@
 `3d`, `AdaptiveMaxPool1d`/`2d`/`3d`, `LPPool1d`/`2d`/`3d`, `MaxUnpool1d`/`2d`/`3d`, with
 torch's attributes and reprs."""
 from .. import functional as F
+from .._tuples import ntuple as _ntuple
 from .module import Module
-
-
-def _single(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
 
 
 class _MaxPoolNd(Module):
@@ -67,9 +64,9 @@ class AvgPool1d(_AvgPoolNd):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
         super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(stride if stride is not None else kernel_size)
-        self.padding = _single(padding)
+        self.kernel_size = _ntuple(kernel_size, 1)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, 1)
+        self.padding = _ntuple(padding, 1)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
@@ -211,11 +208,6 @@ class LPPool3d(_LPPoolNd):
     def forward(self, input):
         return F.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride,
                            self.ceil_mode)
-
-
-def _ntuple(v, n):
-    """torch's _pair / _triple: a tuple or list as a tuple, else v repeated n times."""
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
 class _MaxUnpoolNd(Module):
