@@ -2558,7 +2558,11 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     gets to it, its reach flag and `used` bits are final and it is laid out there.  (It was
     five passes over the prefix: 137 us of a 40k-entry scalar graph's backward with one n-d
     op.)  (Numbers out, no array: a kernel returning a new array can be cut by a signal
-    while it is boxed.)"""
+    while it is boxed.)
+    `saved` has two rows: the saved block's nodes, and each one's slot as this pass read it
+    (`slot` may be the tape's live stream: another thread's release may clear a slot after
+    this pass, and the caller's objs lookup must agree with the layout).  `off` is written
+    for every entry (0 where unreached), so the caller need not clear it."""
     n = reach.shape[0]
     t = 0       # the unsaved nodes' block, from offset 0
     k = 0
@@ -2567,6 +2571,7 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     for e in range(n - 1, -1, -1):
         r = reach[e]
         if r == 0:
+            off[e] = 0
             continue
         u = used[e]
         if r == 1 and u != 1:
@@ -2621,10 +2626,12 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
                 if reach[x] == 0:
                     reach[x] = 2
         used[e] = u
-        if slot[e] >= 0 and (u & 1) != 0:
-            saved[k] = e
+        sl = slot[e]   # (read once: see `saved`)
+        if sl >= 0 and (u & 1) != 0:
+            saved[0, k] = e
+            saved[1, k] = sl
             k += 1
-        elif u >= 4 and (u & 7) == 4 and (slot[e] >= 0 or (u & 8) == 0) \
+        elif u >= 4 and (u & 7) == 4 and (sl >= 0 or (u & 8) == 0) \
                 and (not operands or (host[e] != 0 and (direct_ok[op[e]] & 4) != 0
                                       and (u & 16) == 0)):
             off[e] = -1
@@ -2633,7 +2640,7 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
             t += size[e]
     counts[0] = t
     for j in range(k):
-        e = saved[j]
+        e = saved[0, j]
         off[e] = t
         t += size[e]
     counts[1] = t + 1   # +1: an empty last node's slot
@@ -2643,11 +2650,15 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def fill_values(reach, slot, nd, off, val, vals):
-    """Copy the reached one-element nodes' values (the `val` stream) into the value arena."""
+def fill_values(reach, nd, off, val, vals):
+    """Copy the reached 0-d nodes' values (the `val` stream) into the value arena.  A 0-d
+    node held by reference gets its `val` cell here too: in the saved block the concatenate
+    after this overwrites it, elsewhere nothing reads it."""
     for e in range(reach.shape[0]):
-        if reach[e] != 0 and slot[e] < 0 and nd[e] == 0:
-            vals[off[e]] = val[e]
+        if reach[e] != 0 and nd[e] == 0:
+            o = off[e]
+            if o >= 0:
+                vals[o] = val[e]
 
 
 # from tapegrad/walks.py
@@ -2866,14 +2877,14 @@ def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, sh
     l_u8[3, :r] = 0
     arena_layout(l_op[:r], l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
                  l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[2, :r], l_u8[3, :r], off[:r],
-                 saved[:r], counts[3:7])
+                 saved[:, :r], counts[3:7])
 
 
 # from tapegrad/walks.py
 @njit(cache=True)
 def fill_reached(r, l_int, l_u8, l_f64, off, vals):
     """fill_values over gather_layout's first r local entries."""
-    fill_values(l_u8[2, :r], l_int[3, :r], l_int[1, :r], off[:r], l_f64[1, :r], vals)
+    fill_values(l_u8[2, :r], l_int[1, :r], off[:r], l_f64[1, :r], vals)
 
 
 # from tapegrad/walks.py

@@ -48,7 +48,7 @@ class Reached:
         self.u8 = np.empty((4, cap), np.uint8)
         self.host, self.freed = self.u8[0], self.u8[1]
         self.off = np.empty(cap, np.int64)
-        self.saved = np.empty(cap, np.int64)
+        self.saved = np.empty((2, cap), np.int64)   # nodes, their slots (arena_layout)
         self.counts = np.empty(7, np.int64)
         self.r = self.na = self.n = 0
 
@@ -132,8 +132,8 @@ def gather(tape, s, freed, buffer):
     vals = buffer(total)
     K.fill_reached(r, s.ints, s.u8, s.f64, s.off, vals)
     if k:   # the saved block: the arena's end, but its last (empty) slot
-        nodes = s.saved[:k]
-        arrs = nds.objs[s.slot[nodes]].tolist()
+        nodes = s.saved[0, :k]
+        arrs = nds.objs[s.saved[1, :k]].tolist()
         try:
             vals[s0:total - 1] = _joined(arrs)
         except (TypeError, ValueError):
