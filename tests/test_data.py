@@ -584,3 +584,43 @@ def test_no_warnings_on_plain_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         list(tdata.DataLoader(range(5), batch_size=2, shuffle=True))
+
+
+class _Recorder:
+    """A stand-in for a worker's queues: hands out `items`, records what the worker does."""
+
+    def __init__(self, items=()):
+        self.items, self.calls = list(items), []
+
+    def get(self, timeout=None):
+        return self.items.pop(0)
+
+    def put(self, item):
+        self.calls.append("put")
+
+    def cancel_join_thread(self):
+        self.calls.append("cancel_join_thread")
+
+
+def test_worker_whose_iterable_ran_out_flushes_its_queue():
+    # The main process tells a worker whose iterable dataset ran out to end while it still
+    # reads the other workers' results: the worker must not abandon its queue's thread, which
+    # may still hold the write lock all workers share (a hang of the whole loader, seen with
+    # two workers on a loaded machine); only a shutdown's None may drop what is unsent.
+    from tapegrad.utils.data import _worker
+    from tapegrad.utils.data.dataloader import _MultiProcessingDataLoaderIter
+
+    def run(*items):
+        index, data = _Recorder(items), _Recorder()
+        _worker._worker_loop(True, Stream(1), index, data, True, None, False, 0, None, 0, 1)
+        return data.calls
+
+    assert run((0, [None, None]), _worker._WorkerDone()) == ["put"]
+    assert run((0, [None, None]), None) == ["put", "cancel_join_thread"]
+
+    class Loader:   # what _mark_worker_done reads of the iterator
+        _workers_status, _persistent_workers = [True], False
+        _index_queues = [_Recorder()]
+    Loader._index_queues[0].put = Loader._index_queues[0].items.append
+    _MultiProcessingDataLoaderIter._mark_worker_done(Loader, 0)
+    assert type(Loader._index_queues[0].items[0]) is _worker._WorkerDone

@@ -78,6 +78,11 @@ class _ResumeIteration:
     """Start a new epoch (persistent workers): make the fetcher again."""
 
 
+class _WorkerDone:
+    """The worker's iterable dataset ran out and the main process still reads results: end
+    after the queue's thread has sent everything.  (The None of a shutdown ends at once.)"""
+
+
 def _send(data_queue, idx, data, worker_id):
     """Put (idx, data pickled here): a batch that cannot be pickled reaches the main process
     as the pickling error (pickled by the queue's thread it would be lost: a hang)."""
@@ -132,6 +137,12 @@ def _worker_loop(iterable, dataset, index_queue, data_queue, auto_collation, col
                 continue
             if r is None:       # the end: what is still unsent may be dropped (no hang on exit)
                 data_queue.cancel_join_thread()
+                break
+            if isinstance(r, _WorkerDone):
+                # NOTE: no cancel_join_thread here: the queue's thread may not have released
+                # the write lock the workers share yet (the main process can have read the
+                # last message before); leaving without joining it could kill it holding
+                # the lock, and the other workers' results would never be sent (a hang)
                 break
             if iteration_end:
                 continue

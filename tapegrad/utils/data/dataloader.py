@@ -16,7 +16,7 @@ from ...creation import empty
 from . import _collate
 from ._fetch import create_fetcher
 from ._worker import (ExceptionWrapper, MP_STATUS_CHECK_INTERVAL, _IterableDatasetStopIteration,
-                      _ResumeIteration, _worker_loop, get_worker_info, receive)
+                      _ResumeIteration, _WorkerDone, _worker_loop, get_worker_info, receive)
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -400,7 +400,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def _mark_worker_done(self, worker):
         self._workers_status[worker] = False
         if not self._persistent_workers:
-            self._index_queues[worker].put(None)
+            self._index_queues[worker].put(_WorkerDone())
 
     def _shutdown_workers(self, wait=MP_STATUS_CHECK_INTERVAL):
         if self._shutdown:
