@@ -87,7 +87,8 @@ def same_value(x, y):
 %(tiered)s%(scalar)s'''
 
 # --- the one-element kernels' template: the full pair, and the core pair without the outlined
-# rows, which a Recorded tape without them calls (through `replay_scalar_core`) ---------------
+# rows, which a Recorded tape without them calls (through `replay_scalar_core`); and the replay
+# driver of each (REPLAY_CALLS, REPLAY_FUSED) ---------------------------------------------------
 SCALAR = '''\
 @njit(cache=True, error_model="numpy")
 def forward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
@@ -115,12 +116,12 @@ def backward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals, 
         if False:
             pass
 %(backward_scalar)s
-
-
+'''
+REPLAY_FUSED = '''\
 @njit(cache=True, error_model="numpy")
-def replay_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, adj, out):
+def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, adj, out):
     """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
-    The two sweeps of `forward_scalar%(suffix)s` and `backward_scalar%(suffix)s` in one function,
+    The two sweeps of `forward_scalar_core` and `backward_scalar_core` in one function,
     not calls of them: a kernel's callees are linked into its cached object at whatever offset
     they land on, and the offsets of these two loops made the cached replay ~6%% slower than a
     fresh compile (a function of its own starts its object: the same layout either way).
@@ -143,6 +144,21 @@ def replay_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, bop, val
         if False:
             pass
 %(backward_scalar)s
+    return -1
+'''
+REPLAY_CALLS = '''\
+@njit(cache=True, error_model="numpy")
+def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
+    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
+    Calls `forward_scalar` and `backward_scalar` (`reach`: the static reach of `out`).  Not
+    one function as `replay_scalar_core` is: with the outlined rows inlined that ran ~12%%
+    slower here than these calls (a tape of log1p, sin, mul, add entries, cached kernels)."""
+    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+    if bad >= 0:
+        return bad
+    adj[:] = 0.0
+    adj[out] = 1.0
+    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
     return -1
 '''
 SCALAR_WHICH = {"": "", "_core": " and none of the outlined rows (OP_EW)"}
@@ -853,13 +869,16 @@ def generate():
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
                                                     "scatter", "scatter_idx", "cat", "split"))))
     # the full pair has the outlined rows' branches before the structural ones
-    scalar = "".join(SCALAR % dict(
-        suffix=suffix, which=SCALAR_WHICH[suffix],
-        forward_scalar="".join(f).rstrip("\n"), backward_scalar="".join(bk).rstrip("\n"))
-        + ("\n\n" if suffix == "" else "")
-        for suffix, f, bk in (("", sfwd[:-1] + [EW_CALLS["forward_scalar"]] + sfwd[-1:],
-                               sback[:-1] + [EW_CALLS["backward_scalar"]] + sback[-1:]),
-                              ("_core", sfwd, sback)))
+    parts = []
+    for suffix, f, bk in (("", sfwd[:-1] + [EW_CALLS["forward_scalar"]] + sfwd[-1:],
+                           sback[:-1] + [EW_CALLS["backward_scalar"]] + sback[-1:]),
+                          ("_core", sfwd, sback)):
+        faces = dict(forward_scalar="".join(f).rstrip("\n"),
+                     backward_scalar="".join(bk).rstrip("\n"))
+        parts.append(SCALAR % dict(faces, suffix=suffix, which=SCALAR_WHICH[suffix]))
+        parts.append("\n\n" + (REPLAY_FUSED % faces if suffix else REPLAY_CALLS % {}))
+        parts.append("\n\n" if suffix == "" else "")
+    scalar = "".join(parts)
     return HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
         f32_imports="from ._mathf32 import %s  # float32 faces (vectorizable; float64: "

@@ -226,7 +226,6 @@ class ArenaStep:
         self._span = (self.spans[0][0], self.spans[-1][0] + self.spans[-1][1]) \
             if follow and self.spans else None
         self.reach = rec._static_reach(out) if out is not None else None
-        self._bop = rec._static_bop(out) if out is not None and rec.scalar else None
         self._seed = int(rec.off[out]) if out is not None and len(rec) else -1
         self._argc = None
         self._goffs = {}
@@ -319,7 +318,7 @@ class ArenaStep:
             if out is None:
                 status = self._call("forward_scalar", rec._kargs + (vals,))
             else:
-                status = self._call("replay_scalar", rec._kargs + (self._bop, vals, adj, out))
+                status = self._call("replay_scalar", rec._kargs + (self.reach, vals, adj, out))
             rec._check(status)
             return
         if rec._paused:      # host entries (large matmuls): the replay's segmented sweeps
