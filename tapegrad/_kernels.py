@@ -1935,26 +1935,29 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
             if b >= 0:
                 adj[b] += -g
         elif o == 5:  # mul
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
             if a >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g * b_v
             if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
                 adj[b] += g * a_v
         elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
             if a >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g / b_v
             if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            out_v = vals[e]
             if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
+                out_v = vals[e]
                 adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             c = cst[e]
@@ -2018,19 +2021,22 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
             if b >= 0:
                 adj[b] += g
         elif o == 76:  # atan2
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
             if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            out_v = vals[e]
             if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                out_v = vals[e]
                 adj[a] += g * a_v / out_v
             if b >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
+                out_v = vals[e]
                 adj[b] += g * b_v / out_v
         elif OP_EW[o] == 1:  # outlined unary ops
             adj[a] += ew_unary_grad(o, g, vals[a], vals[e], cst[e])
@@ -2046,6 +2052,21 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
+
+
+@njit(cache=True, error_model="numpy")
+def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
+    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
+    Calls `forward_scalar` and `backward_scalar` (`reach`: the static reach of `out`).  Not
+    one function as `replay_scalar_core` is: with the outlined rows inlined that ran ~12%
+    slower here than these calls (a tape of log1p, sin, mul, add entries, cached kernels)."""
+    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+    if bad >= 0:
+        return bad
+    adj[:] = 0.0
+    adj[out] = 1.0
+    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+    return -1
 
 
 @njit(cache=True, error_model="numpy")
@@ -2228,26 +2249,29 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
             if b >= 0:
                 adj[b] += -g
         elif o == 5:  # mul
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
             if a >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g * b_v
             if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
                 adj[b] += g * a_v
         elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
             if a >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g / b_v
             if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            out_v = vals[e]
             if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
+                out_v = vals[e]
                 adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
             c = cst[e]
@@ -2311,25 +2335,319 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
             if b >= 0:
                 adj[b] += g
         elif o == 76:  # atan2
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
             if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            out_v = vals[e]
             if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                out_v = vals[e]
                 adj[a] += g * a_v / out_v
             if b >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
+                out_v = vals[e]
                 adj[b] += g * b_v / out_v
         elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):
             adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
         elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
+
+
+@njit(cache=True, error_model="numpy")
+def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, adj, out):
+    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
+    The two sweeps of `forward_scalar_core` and `backward_scalar_core` in one function,
+    not calls of them: a kernel's callees are linked into its cached object at whatever offset
+    they land on, and the offsets of these two loops made the cached replay ~6% slower than a
+    fresh compile (a function of its own starts its object: the same layout either way).
+    `bop` is `op` with 0 at the entries that do not reach `out` (no branch: the sweep's
+    dispatch skips them), from `Recorded._static_bop`."""
+    for e in range(op.shape[0]):
+        o = op[e]
+        a = ia[e]
+        b = ib[e]
+        if False:
+            pass
+        elif o == 3:  # add
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v + b_v
+        elif o == 4:  # sub
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v - b_v
+        elif o == 5:  # mul
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v * b_v
+        elif o == 6:  # div
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v / b_v
+        elif o == 7:  # pow
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = a_v ** b_v
+        elif o == 8:  # neg
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = -a_v
+        elif o == 9:  # exp
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = exp(a_v)
+        elif o == 10:  # log
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = log(a_v)
+        elif o == 11:  # sqrt
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sqrt(a_v)
+        elif o == 12:  # sin
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sin(a_v)
+        elif o == 13:  # cos
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = cos(a_v)
+        elif o == 14:  # tanh
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = tanh(a_v)
+        elif o == 15:  # sigmoid
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sigmoid(a_v)
+        elif o == 16:  # relu
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = where(a_v < 0.0, 0.0, a_v)
+        elif o == 17:  # abs
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = abs(a_v)
+        elif o == 18:  # pow_scalar
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+        elif o == 39:  # reciprocal
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = 1.0 / a_v
+        elif o == 40:  # lt
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v < b_v else 0.0
+        elif o == 41:  # le
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v <= b_v else 0.0
+        elif o == 42:  # gt
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v > b_v else 0.0
+        elif o == 43:  # ge
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v >= b_v else 0.0
+        elif o == 44:  # eq
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v == b_v else 0.0
+        elif o == 45:  # ne
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if a_v != b_v else 0.0
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = where(cond_v, a_v, b_v)
+        elif o == 50:  # sign
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = sign(a_v)
+        elif o == 51:  # logical_and
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+        elif o == 60:  # zero
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = 0.0
+        elif o == 61:  # fill
+            c = cst[e]
+            a_v = vals[a]
+            vals[e] = c
+        elif o == 62 or o == 63:  # copy, fill_tensor
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = b_v
+        elif o == 76:  # atan2
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = atan2(a_v, b_v)
+        elif o == 77:  # hypot
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = hypot(a_v, b_v)
+        elif o == 120:  # logical_or
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
+        elif o == 121:  # logical_xor
+            a_v = vals[a] if a >= 0 else cst[e]
+            b_v = vals[b] if b >= 0 else cst[e]
+            vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+            vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
+        elif (o == 78):  # the max of one element (an infinite one is 0 when cst says so)
+            vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+            vals[e] = vals[a] * vals[b]
+        elif o == 47:
+            if (vals[a] != 0.0) != (cst[e] != 0.0):
+                return e
+        elif o == 48:
+            if not same_value(vals[a], cst[e]):
+                return e
+    adj[:] = 0.0
+    adj[out] = 1.0
+    for e in range(op.shape[0] - 1, -1, -1):
+        o = bop[e]
+        a = ia[e]
+        b = ib[e]
+        g = adj[e]
+        if False:
+            pass
+        elif o == 3:  # add
+            if a >= 0:
+                adj[a] += g
+            if b >= 0:
+                adj[b] += g
+        elif o == 4:  # sub
+            if a >= 0:
+                adj[a] += g
+            if b >= 0:
+                adj[b] += -g
+        elif o == 5:  # mul
+            if a >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
+                adj[a] += g * b_v
+            if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                adj[b] += g * a_v
+        elif o == 6:  # div
+            if a >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
+                adj[a] += g / b_v
+            if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
+                adj[b] += -g * ((a_v / b_v) / b_v)
+        elif o == 7:  # pow
+            if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
+                adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
+            if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
+                out_v = vals[e]
+                adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
+        elif o == 8:  # neg
+            c = cst[e]
+            adj[a] += -g
+        elif o == 9:  # exp
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += g * out_v
+        elif o == 10:  # log
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += g / a_v
+        elif o == 11:  # sqrt
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += g / (2.0 * out_v)
+        elif o == 12:  # sin
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += g * cos(a_v)
+        elif o == 13:  # cos
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += -g * sin(a_v)
+        elif o == 14:  # tanh
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += g * (1.0 - out_v * out_v)
+        elif o == 15:  # sigmoid
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += g * out_v * (1.0 - out_v)
+        elif o == 16:  # relu
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += threshold_backward(g, out_v)
+        elif o == 17:  # abs
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += g * sign(a_v)
+        elif o == 18:  # pow_scalar
+            c = cst[e]
+            a_v = vals[a]
+            adj[a] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
+        elif o == 39:  # reciprocal
+            c = cst[e]
+            out_v = vals[e]
+            adj[a] += -g * (out_v * out_v)
+        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+            cond_v = vals[arg[arg_ptr[e]]] != 0.0
+            if a >= 0:
+                adj[a] += where(cond_v, g, 0.0)
+            if b >= 0:
+                adj[b] += where(cond_v, 0.0, g)
+        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+            c = cst[e]
+            adj[a] += 0.0
+        elif o == 62 or o == 63:  # copy, fill_tensor
+            if a >= 0:
+                adj[a] += 0.0
+            if b >= 0:
+                adj[b] += g
+        elif o == 76:  # atan2
+            if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
+                adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+            if b >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                b_v = vals[b] if b >= 0 else cst[e]
+                adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
+        elif o == 77:  # hypot
+            if a >= 0:
+                a_v = vals[a] if a >= 0 else cst[e]
+                out_v = vals[e]
+                adj[a] += g * a_v / out_v
+            if b >= 0:
+                b_v = vals[b] if b >= 0 else cst[e]
+                out_v = vals[e]
+                adj[b] += g * b_v / out_v
+        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):
+            adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
+        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+            adj[a] += g * vals[b]
+            adj[b] += g * vals[a]
+    return -1
 
 
 # ---- outlined elementwise ops (codegen.OUTLINE_FROM) ----
@@ -2776,32 +3094,6 @@ def hurwitz_zeta(s, q):
         qp /= q * q
         fac *= (k + 1.0) * (k + 2.0)
     return acc
-
-
-# from tapegrad/drivers.py
-@njit(cache=True)
-def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
-    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-    if bad >= 0:
-        return bad
-    adj[:] = 0.0
-    adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-    return -1
-
-
-# from tapegrad/drivers.py, on the core one-element kernels
-@njit(cache=True)
-def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
-    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-    if bad >= 0:
-        return bad
-    adj[:] = 0.0
-    adj[out] = 1.0
-    backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-    return -1
 
 
 # from tapegrad/drivers.py

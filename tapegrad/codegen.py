@@ -87,7 +87,8 @@ def same_value(x, y):
 %(tiered)s%(scalar)s'''
 
 # --- the one-element kernels' template: the full pair, and the core pair without the outlined
-# rows, which a Recorded tape without them calls (through `replay_scalar_core`) ---------------
+# rows, which a Recorded tape without them calls (through `replay_scalar_core`); and the replay
+# driver of each (REPLAY_CALLS, REPLAY_FUSED) ---------------------------------------------------
 SCALAR = '''\
 @njit(cache=True, error_model="numpy")
 def forward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
@@ -115,6 +116,50 @@ def backward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals, 
         if False:
             pass
 %(backward_scalar)s
+'''
+REPLAY_FUSED = '''\
+@njit(cache=True, error_model="numpy")
+def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, adj, out):
+    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
+    The two sweeps of `forward_scalar_core` and `backward_scalar_core` in one function,
+    not calls of them: a kernel's callees are linked into its cached object at whatever offset
+    they land on, and the offsets of these two loops made the cached replay ~6%% slower than a
+    fresh compile (a function of its own starts its object: the same layout either way).
+    `bop` is `op` with 0 at the entries that do not reach `out` (no branch: the sweep's
+    dispatch skips them), from `Recorded._static_bop`."""
+    for e in range(op.shape[0]):
+        o = op[e]
+        a = ia[e]
+        b = ib[e]
+        if False:
+            pass
+%(forward_scalar)s
+    adj[:] = 0.0
+    adj[out] = 1.0
+    for e in range(op.shape[0] - 1, -1, -1):
+        o = bop[e]
+        a = ia[e]
+        b = ib[e]
+        g = adj[e]
+        if False:
+            pass
+%(backward_scalar)s
+    return -1
+'''
+REPLAY_CALLS = '''\
+@njit(cache=True, error_model="numpy")
+def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
+    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard.
+    Calls `forward_scalar` and `backward_scalar` (`reach`: the static reach of `out`).  Not
+    one function as `replay_scalar_core` is: with the outlined rows inlined that ran ~12%%
+    slower here than these calls (a tape of log1p, sin, mul, add entries, cached kernels)."""
+    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+    if bad >= 0:
+        return bad
+    adj[:] = 0.0
+    adj[out] = 1.0
+    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+    return -1
 '''
 SCALAR_WHICH = {"": "", "_core": " and none of the outlined rows (OP_EW)"}
 # --- the n-d kernels' templates, generated once per tier (see TIERED) --------------------------
@@ -418,10 +463,10 @@ SB_UNARY = """\
 """
 SB_BINARY = """\
         elif o == %(code)d:  # %(name)s
-%(reads)s            if a >= 0:
-                adj[a] += %(ga)s
+            if a >= 0:
+%(reads_a)s                adj[a] += %(ga)s
             if b >= 0:
-                adj[b] += %(gb)s
+%(reads_b)s                adj[b] += %(gb)s
 """
 SB_WHERE = """\
         elif o == %(code)d:  # %(name)s
@@ -440,14 +485,15 @@ SB_STRUCT = """\
 """
 
 
-def _reads(exprs, binary, scalar=False):
-    """Read only the values a formula mentions: unsaved n-d values are not in the arena."""
+def _reads(exprs, binary, scalar=False, depth=12):
+    """Read only the values a formula mentions: unsaved n-d values are not in the arena.
+    (`depth`: the scalar reads' indent.)"""
     text = " ".join(exprs)
     lines = []
     if scalar:
         a_read = "a_v = vals[a] if a >= 0 else cst[e]" if binary else "a_v = vals[a]"
         reads = {"a": a_read, "b": "b_v = vals[b] if b >= 0 else cst[e]", "out": "out_v = vals[e]"}
-        ind = " " * 12
+        ind = " " * depth
     else:
         a_read = "a_v = vals[oa + ka] if a >= 0 else cst[e]" if binary else "a_v = vals[oa + k]"
         reads = {"a": a_read, "b": "b_v = vals[ob + kb] if b >= 0 else cst[e]",
@@ -536,7 +582,7 @@ KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "jacobian_batch": "cache=True, parallel=True",
                   **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
-DRIVERS = (drivers.replay_scalar, drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
+DRIVERS = (drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
            drivers.jacobian_at, drivers.load_point, drivers.load_point_at, drivers.chunk_starts,
            drivers.replay_batch,
            drivers.jacobian_batch)
@@ -578,10 +624,6 @@ def _copied_source():
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
         options = CALLEE_OPTIONS if fn in pieces else KERNEL_OPTIONS.get(fn.__name__, "cache=True")
         parts.append("\n\n# from %s\n@njit(%s)\n%s" % (where, options, src))
-        if fn is drivers.replay_scalar:   # and its copy on the core one-element kernels
-            core = re.sub(r"\b(replay_scalar|forward_scalar|backward_scalar)\(", r"\1_core(", src)
-            parts.append("\n\n# from %s, on the core one-element kernels\n@njit(%s)\n%s"
-                         % (where, options, core))
     return "".join(parts)
 
 
@@ -817,7 +859,10 @@ def generate():
                                                       loop=textwrap.indent(loop, "    ")), level))
                 else:
                     back.append((B_BINARY % dict(d, loop=loop), level))
-                sback.append(SB_BINARY % dict(d, reads=_reads(op.grads, True, True)))
+                # each operand's branch reads what its own gradient needs (a constant operand's
+                # branch is not taken: the other operand's value is then not loaded)
+                sback.append(SB_BINARY % dict(d, reads_a=_reads(op.grads[:1], True, True, 16),
+                                              reads_b=_reads(op.grads[1:], True, True, 16)))
         elif op.kind == "where":
             d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
             back.append((B_WHERE % d, level))
@@ -850,13 +895,16 @@ def generate():
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
                                                     "scatter", "scatter_idx", "cat", "split"))))
     # the full pair has the outlined rows' branches before the structural ones
-    scalar = "".join(SCALAR % dict(
-        suffix=suffix, which=SCALAR_WHICH[suffix],
-        forward_scalar="".join(f).rstrip("\n"), backward_scalar="".join(bk).rstrip("\n"))
-        + ("\n\n" if suffix == "" else "")
-        for suffix, f, bk in (("", sfwd[:-1] + [EW_CALLS["forward_scalar"]] + sfwd[-1:],
-                               sback[:-1] + [EW_CALLS["backward_scalar"]] + sback[-1:]),
-                              ("_core", sfwd, sback)))
+    parts = []
+    for suffix, f, bk in (("", sfwd[:-1] + [EW_CALLS["forward_scalar"]] + sfwd[-1:],
+                           sback[:-1] + [EW_CALLS["backward_scalar"]] + sback[-1:]),
+                          ("_core", sfwd, sback)):
+        faces = dict(forward_scalar="".join(f).rstrip("\n"),
+                     backward_scalar="".join(bk).rstrip("\n"))
+        parts.append(SCALAR % dict(faces, suffix=suffix, which=SCALAR_WHICH[suffix]))
+        parts.append("\n\n" + (REPLAY_FUSED % faces if suffix else REPLAY_CALLS % {}))
+        parts.append("\n\n" if suffix == "" else "")
+    scalar = "".join(parts)
     return HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
         f32_imports="from ._mathf32 import %s  # float32 faces (vectorizable; float64: "

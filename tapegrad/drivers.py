@@ -1,5 +1,6 @@
-"""The driver kernels of a recorded tape: one replay, a Jacobian, a batch of replays across
-cores, a Jacobian's rows by reverse sweeps.  Plain Python that codegen copies into
+"""The driver kernels of a recorded tape: a Jacobian, a batch of replays across cores, a
+Jacobian's rows by reverse sweeps.  (One replay of a one-element tape, `replay_scalar`, is
+generated with the per-op kernels: codegen.SCALAR.)  Plain Python that codegen copies into
 tapegrad/_kernels.py, where Numba compiles it (one module, so its cache sees every change;
 `codegen.KERNEL_OPTIONS` holds the non-default Numba options: the batches run in parallel).
 Called through `_jit.K`.
@@ -16,7 +17,7 @@ every driver here that calls `sweep` or `forward_from` costs about one more comp
 two (seconds each).  The first calls most programs make (`Replay.forward` and
 `Replay.value_and_grad` on n-d tapes, engine's backward) therefore call the generated kernels
 from Python; the drivers serve the calls whose loop must stay in Numba (one sweep per output
-element or per point, and the per-call fast path of one-element tapes, `replay_scalar`).
+element or per point).
 """
 from typing import TYPE_CHECKING
 
@@ -26,17 +27,6 @@ if TYPE_CHECKING:  # defined in tapegrad/_kernels.py, where these functions are 
     from numba import prange
     from ._kernels import (OP_SAVES, backward_scalar, fetch_add, forward_from, forward_scalar, load_at,
                            sweep)
-
-
-def replay_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, reach, vals, adj, out):
-    """Forward then reverse at the inputs already written into `vals`; -1 or a failed guard."""
-    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-    if bad >= 0:
-        return bad
-    adj[:] = 0.0
-    adj[out] = 1.0
-    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-    return -1
 
 
 def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,

@@ -343,9 +343,10 @@ class Recorded:
         self._in_shapes = [shape for _, shape, _ in self.inputs]
         self._in_plain = all(shape == () and dt.np == self.dtype for _, shape, dt in self.inputs)
         self._out_off = int(off[self._vg_out]) if one else -1
-        self._vg_reach = self._static_reach(self._vg_out) if one else None
         self._vg_entry = None
         self._scalar_pair = None
+        self._bop = {}
+        self._vg_skip = self._skip(self._vg_out) if one and self.scalar else None
         self._tier = None
         self._work_pool = {}    # {threads: [_Work not in use]} (see _launch_batch)
         self._io_pool = []      # [BatchBuffers not in use] (see _io)
@@ -410,6 +411,24 @@ class Recorded:
             K.mark_live(p["ia"], p["ib"], p["arg_ptr"], p["arg"], r)
             self._reach[out] = r
         return r
+
+    def _static_bop(self, out):
+        """The opcode stream of the reverse sweep from `out` in `replay_scalar_core`: `op` with 0 (a
+        leaf: no branch) at the entries `_static_reach(out)` leaves out, so that the sweep
+        skips them by its dispatch, with no test of its own per entry."""
+        b = self._bop.get(out)
+        if b is None:
+            op = self.prog["op"]
+            b = self._bop[out] = np.where(self._static_reach(out) != 0, op, 0).astype(op.dtype)
+        return b
+
+    def _skip(self, out):
+        """What this tape's replay kernel (`_scalar_kernels()[0]`) takes to skip the entries
+        that do not reach `out`: `_static_bop` for `replay_scalar_core`, `_static_reach` for
+        `replay_scalar`."""
+        if self._scalar_kernels()[0] is K.replay_scalar_core:
+            return self._static_bop(out)
+        return self._static_reach(out)
 
     def _load(self, args, vals):
         """Validate args and write them into the arena; True when tensors came in."""
@@ -514,7 +533,7 @@ class Recorded:
         """replay_scalar on this tape's arrays.  After the first call the compiled function is
         called through its entry point, skipping Numba's per-call type dispatch (about a
         third of a call's fixed cost here)."""
-        args = self._kargs + (self._vg_reach, vals, adj, self._vg_out)
+        args = self._kargs + (self._vg_skip, vals, adj, self._vg_out)
         entry = self._vg_entry
         if entry is not None:
             return entry(*args)
@@ -574,7 +593,7 @@ class Recorded:
         op, ia, ib, cst, par, params, arg_ptr, arg = self._args()
         if self.scalar:
             status = self._scalar_kernels()[0](op, ia, ib, cst, par, params, arg_ptr, arg,
-                                               self._static_reach(out), vals, adj, out)
+                                               self._skip(out), vals, adj, out)
         else:
             # NOTE: the two big kernels called from here, not through one kernel calling both:
             # Numba links a callee's code into its caller and compiles it again there, which
