@@ -123,66 +123,30 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                         gas[j] += g
                         gbs[j] += g
             else:
-                rlen = row_length(shp, nd, e, n, sa, sb, 1)
-                da = row_step(shp, nd, e, a, sa, n, rlen)
-                db = row_step(shp, nd, e, b, sb, n, rlen)
-                j = rlen
-                ka = 0
-                kb = 0
                 for k in range(n):
                     g = adj[out_off + k]
-                    if j == rlen:
-                        j = 1
-                        ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                        kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                    else:
-                        j += 1
-                        ka += da
-                        kb += db
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     if a >= 0:
                         adj[oa + ka] += g
                     if b >= 0:
                         adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -191,22 +155,10 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -215,22 +167,10 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[out_off + k]
@@ -301,29 +241,12 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-            rlen = row_length(shp, nd, e, n, sa, sb, scn)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
-            dc = row_step(shp, nd, e, cn, scn, n, rlen)
-            kc = 0
             reach[cn] = 1
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
-                if j == 1:   # (BCAST started a row)
-                    kc = row_index(k, shp, nd, e, cn, scn, False, n)
-                else:
-                    kc += dc
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
                     adj[oa + ka] += where(cond_v, g, 0.0)
@@ -335,44 +258,20 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
                     adj[ob + kb] += g
         elif o == 76:  # atan2
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -381,22 +280,10 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[out_off + k]
@@ -500,66 +387,30 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                         gas[j] += g
                         gbs[j] += g
             else:
-                rlen = row_length(shp, nd, e, n, sa, sb, 1)
-                da = row_step(shp, nd, e, a, sa, n, rlen)
-                db = row_step(shp, nd, e, b, sb, n, rlen)
-                j = rlen
-                ka = 0
-                kb = 0
                 for k in range(n):
                     g = adj[out_off + k]
-                    if j == rlen:
-                        j = 1
-                        ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                        kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                    else:
-                        j += 1
-                        ka += da
-                        kb += db
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     if a >= 0:
                         adj[oa + ka] += g
                     if b >= 0:
                         adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -568,22 +419,10 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -592,22 +431,10 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[out_off + k]
@@ -678,29 +505,12 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-            rlen = row_length(shp, nd, e, n, sa, sb, scn)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
-            dc = row_step(shp, nd, e, cn, scn, n, rlen)
-            kc = 0
             reach[cn] = 1
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
-                if j == 1:   # (BCAST started a row)
-                    kc = row_index(k, shp, nd, e, cn, scn, False, n)
-                else:
-                    kc += dc
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
                     adj[oa + ka] += where(cond_v, g, 0.0)
@@ -712,22 +522,10 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
@@ -816,66 +614,30 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                         gas[j] += g
                         gbs[j] += g
             else:
-                rlen = row_length(shp, nd, e, n, sa, sb, 1)
-                da = row_step(shp, nd, e, a, sa, n, rlen)
-                db = row_step(shp, nd, e, b, sb, n, rlen)
-                j = rlen
-                ka = 0
-                kb = 0
                 for k in range(n):
                     g = adj[out_off + k]
-                    if j == rlen:
-                        j = 1
-                        ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                        kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                    else:
-                        j += 1
-                        ka += da
-                        kb += db
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     if a >= 0:
                         adj[oa + ka] += g
                     if b >= 0:
                         adj[ob + kb] += g
         elif o == 4:  # sub
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += g
                 if b >= 0:
                     adj[ob + kb] += -g
         elif o == 5:  # mul
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -884,22 +646,10 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[ob + kb] += g * a_v
         elif o == 6:  # div
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -908,22 +658,10 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[ob + kb] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[out_off + k]
@@ -994,29 +732,12 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-            rlen = row_length(shp, nd, e, n, sa, sb, scn)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
-            dc = row_step(shp, nd, e, cn, scn, n, rlen)
-            kc = 0
             reach[cn] = 1
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
-                if j == 1:   # (BCAST started a row)
-                    kc = row_index(k, shp, nd, e, cn, scn, False, n)
-                else:
-                    kc += dc
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 if a >= 0:
                     adj[oa + ka] += where(cond_v, g, 0.0)
@@ -1028,22 +749,10 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                 adj[oa + k] += 0.0
         elif o == 62 or o == 63:  # copy, fill_tensor
             c = 0.0
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
                 g = adj[out_off + k]
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 if a >= 0:
                     adj[oa + ka] += 0.0
                 if b >= 0:
@@ -1104,97 +813,37 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                         b_v = np.float64(vb[j])
                         dst[j] = a_v + b_v
             else:
-                rlen = row_length(shp, nd, e, n, sa, sb, 1)
-                da = row_step(shp, nd, e, a, sa, n, rlen)
-                db = row_step(shp, nd, e, b, sb, n, rlen)
-                j = rlen
-                ka = 0
-                kb = 0
                 for k in range(n):
-                    if j == rlen:
-                        j = 1
-                        ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                        kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                    else:
-                        j += 1
-                        ka += da
-                        kb += db
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     a_v = vals[oa + ka] if a >= 0 else cst[e]
                     b_v = vals[ob + kb] if b >= 0 else cst[e]
                     vals[out_off + k] = a_v + b_v
         elif o == 4:  # sub
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v - b_v
         elif o == 5:  # mul
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v * b_v
         elif o == 6:  # div
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v / b_v
         elif o == 7:  # pow
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v ** b_v
@@ -1252,27 +901,10 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-            rlen = row_length(shp, nd, e, n, sa, sb, scn)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
-            dc = row_step(shp, nd, e, cn, scn, n, rlen)
-            kc = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
-                if j == 1:   # (BCAST started a row)
-                    kc = row_index(k, shp, nd, e, cn, scn, False, n)
-                else:
-                    kc += dc
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
@@ -1290,59 +922,23 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + k]
                 vals[out_off + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = b_v
         elif o == 76:  # atan2
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = atan2(a_v, b_v)
         elif o == 77:  # hypot
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = hypot(a_v, b_v)
@@ -1351,21 +947,9 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         elif OP_EW[o] == 2:  # outlined binary ops
             forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if o == 40:  # lt
@@ -1477,97 +1061,37 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                         b_v = np.float64(vb[j])
                         dst[j] = a_v + b_v
             else:
-                rlen = row_length(shp, nd, e, n, sa, sb, 1)
-                da = row_step(shp, nd, e, a, sa, n, rlen)
-                db = row_step(shp, nd, e, b, sb, n, rlen)
-                j = rlen
-                ka = 0
-                kb = 0
                 for k in range(n):
-                    if j == rlen:
-                        j = 1
-                        ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                        kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                    else:
-                        j += 1
-                        ka += da
-                        kb += db
+                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                     a_v = vals[oa + ka] if a >= 0 else cst[e]
                     b_v = vals[ob + kb] if b >= 0 else cst[e]
                     vals[out_off + k] = a_v + b_v
         elif o == 4:  # sub
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v - b_v
         elif o == 5:  # mul
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v * b_v
         elif o == 6:  # div
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v / b_v
         elif o == 7:  # pow
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v ** b_v
@@ -1625,27 +1149,10 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-            rlen = row_length(shp, nd, e, n, sa, sb, scn)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
-            dc = row_step(shp, nd, e, cn, scn, n, rlen)
-            kc = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
-                if j == 1:   # (BCAST started a row)
-                    kc = row_index(k, shp, nd, e, cn, scn, False, n)
-                else:
-                    kc += dc
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
@@ -1663,40 +1170,16 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + k]
                 vals[out_off + k] = c
         elif o == 62 or o == 63:  # copy, fill_tensor
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = b_v
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
             for k in range(n):
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if o == 40:  # lt
@@ -2872,21 +2355,9 @@ def sweep_ew_unary(o, out_off, n, oa, c, vals, adj):
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
     sv = OP_SAVES[o]
-    rlen = row_length(shp, nd, e, n, sa, sb, 1)
-    da = row_step(shp, nd, e, a, sa, n, rlen)
-    db = row_step(shp, nd, e, b, sb, n, rlen)
-    j = rlen
-    ka = 0
-    kb = 0
     for k in range(n):
-        if j == rlen:
-            j = 1
-            ka = row_index(k, shp, nd, e, a, sa, fa, n)
-            kb = row_index(k, shp, nd, e, b, sb, fb, n)
-        else:
-            j += 1
-            ka += da
-            kb += db
+        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
         a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
         b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
         out_v = vals[out_off + k] if sv & 4 else 0.0
@@ -2905,21 +2376,9 @@ def forward_ew_unary(o, out_off, n, oa, c, vals):
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
-    rlen = row_length(shp, nd, e, n, sa, sb, 1)
-    da = row_step(shp, nd, e, a, sa, n, rlen)
-    db = row_step(shp, nd, e, b, sb, n, rlen)
-    j = rlen
-    ka = 0
-    kb = 0
     for k in range(n):
-        if j == rlen:
-            j = 1
-            ka = row_index(k, shp, nd, e, a, sa, fa, n)
-            kb = row_index(k, shp, nd, e, b, sb, fb, n)
-        else:
-            j += 1
-            ka += da
-            kb += db
+        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
         a_v = vals[oa + ka] if a >= 0 else cst[e]
         b_v = vals[ob + kb] if b >= 0 else cst[e]
         vals[out_off + k] = ew_binary_fwd(o, a_v, b_v)
@@ -3870,48 +3329,6 @@ def pair_index(k, shp, nd, e, x):
 def pair_suffix(shp, nd, e, x):
     """`is_suffix` of operand node x against entry e's shape, from the shape streams."""
     return is_suffix(shp[e], nd[e], shp[x], nd[x])
-
-
-# from tapegrad/kinds/index.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def row_index(k, shp, nd, e, x, sx, suffix, n):
-    """Operand node x's (sx elements) broadcast index at element k of entry e (n elements):
-    the elementwise loops' index at the start of a row; `suffix`: x is broadcast over
-    leading dims only (is_suffix), where the index is k % sx."""
-    if sx == n:
-        return k
-    if sx == 1:
-        return 0
-    if suffix:
-        return k % sx
-    return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
-
-
-# from tapegrad/kinds/index.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def row_length(shp, nd, e, n, sa, sb, sc):
-    """The length of entry e's rows (its last dim; 1 for a 0-d or empty entry): the
-    elementwise loops find an operand's broadcast index once per row and step it along.  When
-    no operand (of sizes sa, sb, sc; n: e's size) is broadcast but as one element, one row."""
-    if (sa == n or sa == 1) and (sb == n or sb == 1) and (sc == n or sc == 1):
-        return n if n > 0 else 1
-    if nd[e] == 0:
-        return 1
-    r = shp[e, nd[e] - 1]
-    return r if r > 0 else 1
-
-
-# from tapegrad/kinds/index.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
-def row_step(shp, nd, e, x, sx, n, r):
-    """How operand node x's broadcast index moves from one element of a row (length r) of
-    entry e (n elements) to the next: 1 when it runs along the row, 0 when it is broadcast
-    along it (one element, or a last dim of 1).  x < 0 (a number): 0."""
-    if x < 0 or sx == 1:
-        return 0
-    if sx == n:
-        return 1
-    return 1 if nd[x] > 0 and shp[x, nd[x] - 1] == r else 0
 
 
 # from tapegrad/kinds/reduce.py

@@ -251,40 +251,17 @@ OPERANDS = """\
             if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
                 rl = sa if sa < sb else sb
 """
-# The operands' indices are found by the broadcast rule once per row of the output (its last
-# dim) and stepped along it (kinds.index.row_step): a (64, 1) or (1, 64) operand of a
-# (64, 64) output costs one pair_index per row, not per element (~40 -> ~2.5 ns an element).
-BCAST_ROWS = """\
-            rlen = row_length(shp, nd, e, n, sa, sb, 1)
-            da = row_step(shp, nd, e, a, sa, n, rlen)
-            db = row_step(shp, nd, e, b, sb, n, rlen)
-            j = rlen
-            ka = 0
-            kb = 0
-"""
 BCAST = """\
-                if j == rlen:
-                    j = 1
-                    ka = row_index(k, shp, nd, e, a, sa, fa, n)
-                    kb = row_index(k, shp, nd, e, b, sb, fb, n)
-                else:
-                    j += 1
-                    ka += da
-                    kb += db
+                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else pair_index(k, shp, nd, e, b)))
 """
 COND = """\
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-""" + BCAST_ROWS.replace("sb, 1)", "sb, scn)") + """\
-            dc = row_step(shp, nd, e, cn, scn, n, rlen)
-            kc = 0
 """
 COND_K = """\
-                if j == 1:   # (BCAST started a row)
-                    kc = row_index(k, shp, nd, e, cn, scn, False, n)
-                else:
-                    kc += dc
+                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
 """
 B_UNARY = """\
@@ -306,7 +283,7 @@ ROW_HEAD = """\
                     pa = oa + (k0 if sa == n else k0 %% sa)
                     pb = ob + (k0 if sb == n else k0 %% sb)
 """
-B_BINARY_LOOP = BCAST_ROWS + """\
+B_BINARY_LOOP = """\
             for k in range(n):
                 g = adj[out_off + k]
 """ + BCAST + """\
@@ -369,7 +346,7 @@ F_READS = """\
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
 """
-F_BINARY_LOOP = BCAST_ROWS + """\
+F_BINARY_LOOP = """\
             for k in range(n):
 """ + BCAST + F_READS + """\
                 vals[out_off + k] = %(fwd)s
@@ -398,7 +375,6 @@ F_WHERE = """\
 """
 F_COMPARE = """\
         elif OP_KIND[o] == %(kind)d:  # %(names)s
-""" + BCAST_ROWS + """\
             for k in range(n):
 """ + BCAST + F_READS + """\
 %(chain)s                else:
@@ -573,7 +549,7 @@ STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
 CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
 CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading", "pair_index",
-           "pair_suffix", "row_index", "row_length", "row_step", "order_marked")
+           "pair_suffix", "order_marked")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "load_point": 'cache=True, inline="always"',
@@ -608,8 +584,7 @@ def _copied_source():
         walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, walks.reset_streams, kinds.index.bcast_index, kinds.index.strided_index,
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.pair_index,
-        kinds.index.pair_suffix, kinds.index.row_index, kinds.index.row_length,
-        kinds.index.row_step]
+        kinds.index.pair_suffix]
     pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
@@ -688,7 +663,7 @@ def sweep_ew_unary(o, out_off, n, oa, c, vals, adj):
 @njit(%(options)s, error_model="numpy")
 def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
     sv = OP_SAVES[o]
-%(rows)s    for k in range(n):
+    for k in range(n):
 %(bcast)s        a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
         b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
         out_v = vals[out_off + k] if sv & 4 else 0.0
@@ -707,7 +682,7 @@ def forward_ew_unary(o, out_off, n, oa, c, vals):
 
 @njit(%(options)s, error_model="numpy")
 def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
-%(rows)s    for k in range(n):
+    for k in range(n):
 %(bcast)s        a_v = vals[oa + ka] if a >= 0 else cst[e]
         b_v = vals[ob + kb] if b >= 0 else cst[e]
         vals[out_off + k] = ew_binary_fwd(o, a_v, b_v)
@@ -768,8 +743,7 @@ def _ew_source():
         src.append(EW_SCALAR % dict(options=EW_OPTIONS, fn=fn, params=params,
                                     branches="".join(branches).rstrip("\n"), default=default))
     bcast = "".join(ln[8:] + "\n" for ln in BCAST.replace("%%", "%").splitlines())
-    rows = "".join(ln[8:] + "\n" for ln in BCAST_ROWS.splitlines())
-    src.append(EW_LOOPS % dict(options=CALLEE_OPTIONS, bcast=bcast, rows=rows))
+    src.append(EW_LOOPS % dict(options=CALLEE_OPTIONS, bcast=bcast))
     return "".join(src)
 
 

@@ -68,39 +68,3 @@ def pair_index(k, shp, nd, e, x):
 def pair_suffix(shp, nd, e, x):
     """`is_suffix` of operand node x against entry e's shape, from the shape streams."""
     return is_suffix(shp[e], nd[e], shp[x], nd[x])
-
-
-def row_index(k, shp, nd, e, x, sx, suffix, n):
-    """Operand node x's (sx elements) broadcast index at element k of entry e (n elements):
-    the elementwise loops' index at the start of a row; `suffix`: x is broadcast over
-    leading dims only (is_suffix), where the index is k % sx."""
-    if sx == n:
-        return k
-    if sx == 1:
-        return 0
-    if suffix:
-        return k % sx
-    return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
-
-
-def row_length(shp, nd, e, n, sa, sb, sc):
-    """The length of entry e's rows (its last dim; 1 for a 0-d or empty entry): the
-    elementwise loops find an operand's broadcast index once per row and step it along.  When
-    no operand (of sizes sa, sb, sc; n: e's size) is broadcast but as one element, one row."""
-    if (sa == n or sa == 1) and (sb == n or sb == 1) and (sc == n or sc == 1):
-        return n if n > 0 else 1
-    if nd[e] == 0:
-        return 1
-    r = shp[e, nd[e] - 1]
-    return r if r > 0 else 1
-
-
-def row_step(shp, nd, e, x, sx, n, r):
-    """How operand node x's broadcast index moves from one element of a row (length r) of
-    entry e (n elements) to the next: 1 when it runs along the row, 0 when it is broadcast
-    along it (one element, or a last dim of 1).  x < 0 (a number): 0."""
-    if x < 0 or sx == 1:
-        return 0
-    if sx == n:
-        return 1
-    return 1 if nd[x] > 0 and shp[x, nd[x] - 1] == r else 0
