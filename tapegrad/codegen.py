@@ -89,10 +89,8 @@ def same_value(x, y):
 # --- the one-element kernels' template: the full pair, and the core pair without the outlined
 # rows, which a Recorded tape without them calls (through `replay_scalar_core`); and the replay
 # driver of each (REPLAY_CALLS, REPLAY_FUSED) ---------------------------------------------------
-SCALAR = '''\
-@njit(cache=True, error_model="numpy")
-def forward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
-    """`forward` for tapes whose every node has one element%(which)s."""
+# the one-element sweeps' loops, shared by the kernels and the fused replay below
+_FORWARD_SCALAR_LOOP = '''\
     for e in range(op.shape[0]):
         o = op[e]
         a = ia[e]
@@ -100,7 +98,20 @@ def forward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
         if False:
             pass
 %(forward_scalar)s
-    return -1
+'''
+_BACKWARD_SCALAR_BODY = '''\
+        a = ia[e]
+        b = ib[e]
+        g = adj[e]
+        if False:
+            pass
+%(backward_scalar)s
+'''
+SCALAR = '''\
+@njit(cache=True, error_model="numpy")
+def forward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
+    """`forward` for tapes whose every node has one element%(which)s."""
+''' + _FORWARD_SCALAR_LOOP + '''    return -1
 
 
 @njit(cache=True, error_model="numpy")
@@ -110,13 +121,7 @@ def backward_scalar%(suffix)s(op, ia, ib, cst, par, params, arg_ptr, arg, vals, 
         if reach[e] == 0:
             continue
         o = op[e]
-        a = ia[e]
-        b = ib[e]
-        g = adj[e]
-        if False:
-            pass
-%(backward_scalar)s
-'''
+''' + _BACKWARD_SCALAR_BODY
 REPLAY_FUSED = '''\
 @njit(cache=True, error_model="numpy")
 def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, adj, out):
@@ -127,24 +132,11 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
     fresh compile (a function of its own starts its object: the same layout either way).
     `bop` is `op` with 0 at the entries that do not reach `out` (no branch: the sweep's
     dispatch skips them), from `Recorded._static_bop`."""
-    for e in range(op.shape[0]):
-        o = op[e]
-        a = ia[e]
-        b = ib[e]
-        if False:
-            pass
-%(forward_scalar)s
-    adj[:] = 0.0
+''' + _FORWARD_SCALAR_LOOP + '''    adj[:] = 0.0
     adj[out] = 1.0
     for e in range(op.shape[0] - 1, -1, -1):
         o = bop[e]
-        a = ia[e]
-        b = ib[e]
-        g = adj[e]
-        if False:
-            pass
-%(backward_scalar)s
-    return -1
+''' + _BACKWARD_SCALAR_BODY + '''    return -1
 '''
 REPLAY_CALLS = '''\
 @njit(cache=True, error_model="numpy")
