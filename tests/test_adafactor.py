@@ -10,6 +10,8 @@ import pytest
 
 import tapegrad as tg
 
+from optim_round_trip import loaded_runs, step_and_compare
+
 torch = pytest.importorskip("torch")
 
 CASES = [dict(),
@@ -87,34 +89,13 @@ def test_state_dict_round_trips_as_torch():
     kw = CASES[1]
     ps, opt, _ = _run(tg, "float64", kw, 30, groups=True)
     tps, topt, _ = _run(torch, "float64", kw, 30, groups=True)
-    sd, tsd = copy.deepcopy(opt.state_dict()), copy.deepcopy(topt.state_dict())
-
-    def fresh(mod, like, state):
-        q = [mod.tensor(p.detach().numpy().copy(), requires_grad=True) for p in like]
-        o = mod.optim.Adafactor([{"params": q[:3]}, {"params": q[3:]}], **kw)
-        o.load_state_dict(state)
-        return q, o, mod
-    ours_sd = {i: {k: torch.tensor(v.numpy()) for k, v in st.items()}
-               for i, st in sd["state"].items()}
-    runs = [(ps, opt, tg), (tps, topt, torch), fresh(tg, ps, sd), fresh(tg, ps, tsd),
-            fresh(torch, tps, dict(tsd, state=ours_sd))]
+    runs = loaded_runs(tg, torch, (ps, opt), (tps, topt), lambda mod, q: mod.optim.Adafactor(
+        [{"params": q[:3]}, {"params": q[3:]}], **kw))
     assert runs[2][1].param_groups[1]["lr"] == 0.005
-    for _, o, _ in runs[2:4]:
-        for i, st in o.state_dict()["state"].items():
-            assert list(st) == list(tsd["state"][i])
-            assert [v.dtype.name for v in st.values()] == [
-                str(v.dtype).split(".")[1] for v in tsd["state"][i].values()]
     x = {mod: mod.tensor(np.random.default_rng(1).standard_normal((5, 3))) for mod in (tg,
                                                                                         torch)}
-    for _ in range(5):
-        for q, o, mod in runs:
-            o.zero_grad()
-            _loss(q, x[mod], 1.0).backward()
-            o.step()
-    for k in range(5):
-        want = tps[k].detach().numpy()
-        for q, _, _ in (runs[0], runs[2], runs[3], runs[4]):
-            _close(q[k].detach().numpy(), want, "float64")
+    step_and_compare(runs, lambda q, mod: _loss(q, x[mod], 1.0), 5,
+                     lambda a, want: _close(a, want, "float64"))
 
 
 @pytest.mark.parametrize("mod", ["tg", "torch"])

@@ -20,6 +20,8 @@ import pytest
 import tapegrad as tg
 from tapegrad.optim._newton_schulz import to_bfloat16, zeropower_via_newtonschulz
 
+from optim_round_trip import loaded_runs, step_and_compare
+
 torch = pytest.importorskip("torch")
 _muon = pytest.importorskip("torch.optim._muon")
 
@@ -204,35 +206,16 @@ def test_state_dict_round_trips_as_torch(torch_ns):
     kw = CASES[0]
     ps, opt, _ = _run(tg, "float64", kw, 30, groups=True)
     tps, topt, _ = _run(torch, "float64", kw, 30, groups=True)
-    sd, tsd = copy.deepcopy(opt.state_dict()), copy.deepcopy(topt.state_dict())
-
-    def fresh(mod, like, state):
-        q = [mod.tensor(p.detach().numpy().copy(), requires_grad=True) for p in like]
-        o = mod.optim.Muon([{"params": q[:2]}, {"params": q[2:]}], **kw)
-        o.load_state_dict(state)
-        return q, o, mod
-    ours_sd = {i: {k: torch.tensor(v.numpy()) for k, v in st.items()}
-               for i, st in sd["state"].items()}
-    runs = [(ps, opt, tg), (tps, topt, torch), fresh(tg, ps, sd), fresh(tg, ps, tsd),
-            fresh(torch, tps, dict(tsd, state=ours_sd))]
+    runs = loaded_runs(tg, torch, (ps, opt), (tps, topt), lambda mod, q: mod.optim.Muon(
+        [{"params": q[:2]}, {"params": q[2:]}], **kw))
     for _, o, _ in runs[2:4]:
         assert o.param_groups[1]["lr"] == 0.005
         assert o.param_groups[1]["adjust_lr_fn"] == "match_rms_adamw"
-        for i, st in o.state_dict()["state"].items():
-            assert list(st) == list(tsd["state"][i])
-            assert [v.dtype.name for v in st.values()] == [
-                str(v.dtype).split(".")[1] for v in tsd["state"][i].values()]
-            assert isinstance(st["momentum_buffer"], tg.Tensor)
+        assert all(isinstance(st["momentum_buffer"], tg.Tensor)
+                   for st in o.state_dict()["state"].values())
     data = {tg: _data(tg, "float64"), torch: _data(torch, "float64")}
-    for _ in range(5):
-        for q, o, mod in runs:
-            o.zero_grad()
-            _loss(q, *data[mod]).backward()
-            o.step()
-    for k in range(3):
-        want = tps[k].detach().numpy()
-        for q, _, _ in (runs[0], runs[2], runs[3], runs[4]):
-            _close(q[k].detach().numpy(), want, "float64")
+    step_and_compare(runs, lambda q, mod: _loss(q, *data[mod]), 5,
+                     lambda a, want: _close(a, want, "float64"))
 
 
 def test_loaded_float32_state_is_cast_to_the_parameter_dtype(torch_ns):
