@@ -17,6 +17,8 @@ import tapegrad as tg
 import tapegrad.nn as tnn
 from tapegrad.autograd import gradcheck, gradgradcheck
 
+from replay_check import assert_replays_as_eager
+
 torch = pytest.importorskip("torch")
 
 R = np.random.default_rng(0)
@@ -677,19 +679,9 @@ def test_cnn_recorded_once_replays_as_eager_and_guards_its_maxima(tmp_path):
         return net(x).square().sum()
     rec = tg.record(f, tg.tensor(x0))
     rec.save(tmp_path / "cnn.tape")
-    v, (g,) = tg.load_tape(tmp_path / "cnn.tape").value_and_grad(x0)
-    xe = tg.tensor(x0, requires_grad=True)
-    loss = f(xe)
-    loss.backward()
-    np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+    assert_replays_as_eager(tg.load_tape(tmp_path / "cnn.tape"), f, x0, 1e-5, 1e-4, 1e-6)
     x1 = x0 + np.float32(1e-4) * R.standard_normal(x0.shape).astype(np.float32)
-    v, (g,) = rec.value_and_grad(x1)     # (the maxima stay where they were)
-    xe = tg.tensor(x1, requires_grad=True)
-    loss = f(xe)
-    loss.backward()
-    np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+    assert_replays_as_eager(rec, f, x1, 1e-5, 1e-4, 1e-6)   # (the maxima stay where they were)
     with pytest.raises(tg.replay.BranchChanged):
         rec.value_and_grad(R.standard_normal((2, 2, 7, 8)).astype(np.float32))
 

@@ -15,6 +15,8 @@ import pytest
 import tapegrad
 import tapegrad.nn as tnn
 
+from replay_check import assert_replays_as_eager
+
 torch = pytest.importorskip("torch")
 import torch.func  # noqa: E402,F401
 
@@ -367,12 +369,7 @@ def test_model_recorded_once_replays_as_eager():
     rec = tapegrad.record(f, tapegrad.tensor(rng.standard_normal((5, 3)).astype(np.float32)))
     for _ in range(2):
         x1 = rng.standard_normal((5, 3)).astype(np.float32)
-        v, (g,) = rec.value_and_grad(x1)
-        xe = tapegrad.tensor(x1, requires_grad=True)
-        loss = f(xe)
-        loss.backward()
-        np.testing.assert_allclose(float(v), loss.item(), rtol=1e-5)
-        np.testing.assert_allclose(np.asarray(g), xe.grad.numpy(), rtol=1e-4, atol=1e-6)
+        assert_replays_as_eager(rec, f, x1, 1e-5, 1e-4, 1e-6)
 
 
 TUTORIAL = """
