@@ -799,14 +799,18 @@ def cold_first_nd_replay(cold_cache=True):
 
 
 def _cold_run(body, cold_cache):
-    """The times `body` appends to `times`, then the CPU seconds of the whole body, from a
-    fresh interpreter importing this tapegrad (NUMBA_CACHE_DIR empty when `cold_cache`)."""
+    """The times `body` appends to `times`, then the CPU seconds of the whole body (children
+    included), from a fresh interpreter importing this tapegrad (NUMBA_CACHE_DIR empty when `cold_cache`)."""
     env = dict(os.environ)
     src = os.path.dirname(os.path.dirname(tapegrad.__file__))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     env.pop("TAPEGRAD_CACHE_DIR", None)   # (it would win over NUMBA_CACHE_DIR: tapegrad/_jit.py)
-    code = ("import time\nimport tapegrad\ntimes = []\nc0 = time.process_time()\n" + body
-            + "print('@@', *times, time.process_time() - c0)\n")
+    # CPU: this process's and its waited-for children's (a kernel compiled ahead in a child
+    # process, tapegrad/_ahead.py, costs CPU there)
+    code = ("import resource, time\nimport tapegrad\ntimes = []\n"
+            "cpu = lambda: time.process_time() + sum(resource.getrusage("
+            "resource.RUSAGE_CHILDREN)[:2])\nc0 = cpu()\n" + body
+            + "print('@@', *times, cpu() - c0)\n")
     with tempfile.TemporaryDirectory(prefix="tapegrad-numba-") as cache:
         if cold_cache:
             env["NUMBA_CACHE_DIR"] = cache

@@ -348,6 +348,7 @@ class Recorded:
         self._bop = {}
         self._vg_skip = self._skip(self._vg_out) if one and self.scalar else None
         self._tier = None
+        self._swept = False     # value_and_grad has run its reverse sweep once
         self._work_pool = {}    # {threads: [_Work not in use]} (see _launch_batch)
         self._io_pool = []      # [BatchBuffers not in use] (see _io)
         # replay_batch's input layouts (see its doc): per input array, or columns of one (B, n)
@@ -518,9 +519,7 @@ class Recorded:
         reach[out] = 1
         start = out
         while True:
-            r = tiers.sweep(op, ia, ib, cst, par, params, arg_ptr, arg, self.off, self.size,
-                        self.shp, self.nd, vals, adj, start, reach, self._freed, K.OP_SAVES,
-                        self.host, tier=self._kernel_tier())
+            r = tiers.sweep(*self._sweep_args(vals, adj, start, reach), tier=self._kernel_tier())
             if r >= -1:
                 return
             e = -2 - r
@@ -528,6 +527,11 @@ class Recorded:
             needs = [x >= 0 and _DIFFERENTIABLE[op[x]] for x in (a, b)]
             HOST_VJP[_KIND[op[e]]](params, par[e], a, b, e, self.off, vals, adj, needs)
             start = e - 1
+
+    def _sweep_args(self, vals, adj, start, reach):
+        """tiers.sweep's arguments on this tape, from `start` with marks `reach`."""
+        return (*self._args(), self.off, self.size, self.shp, self.nd, vals, adj, start, reach,
+                self._freed, K.OP_SAVES, self.host)
 
     def _vg_call(self, vals, adj):
         """replay_scalar on this tape's arrays.  After the first call the compiled function is
@@ -598,9 +602,15 @@ class Recorded:
             # NOTE: the two big kernels called from here, not through one kernel calling both:
             # Numba links a callee's code into its caller and compiles it again there, which
             # made the first n-d replay compile the sweep three times (issue #8, cold start).
+            if not self._swept:
+                # the first n-d replay of a process compiles the forward kernel here and the
+                # sweep after it: the sweep's compile can start now, in another process
+                tiers.sweep_ahead(*self._sweep_args(vals, adj, out, np.zeros(1, np.uint8)),
+                                  tier=self._kernel_tier())
             status = self._forward_paused(vals)
             if status < 0:
                 self._backward_paused(vals, adj, out)
+                self._swept = True
         self._check(status)
         value = self._out(vals, 0, as_tensor)
         return value, self._select(lambda i: self._grad(adj, i, as_tensor), argnums)

@@ -10,10 +10,13 @@ and one call per segment is cheaper than two).  So a process whose graphs are on
 ones never compiles the structural kinds' pieces, and one whose graphs use the common ops
 never compiles the full kernels.
 
-Both functions take and return what the full kernels do (docs/design.md, "Kernel tiers")."""
+Both functions take and return what the full kernels do (docs/design.md, "Kernel tiers").
+`sweep_ahead` starts compiling the sweep a coming call will need in a child process
+(tapegrad._ahead), while this one compiles the forward kernel."""
+from . import _ahead
 from ._jit import K
 
-__all__ = ["sweep", "forward_from"]
+__all__ = ["sweep", "forward_from", "sweep_ahead"]
 
 SWEEPS = ("sweep_ew", "sweep_core", "sweep")
 FORWARDS = ("forward_core", "forward_core", "forward_from")    # (no tier-0 forward kernel)
@@ -35,6 +38,8 @@ def _tiered(face, names, start, args, level):
     op = args[0]
     miss = -2 - len(op)     # a kernel returns miss - e at an entry e it lacks
     while True:
+        if _ahead.pending:
+            _ahead.adopt(names[level])
         r = getattr(K, names[level])(*args)
         if r > miss:
             return r
@@ -62,6 +67,16 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
     return _tiered("sweep", SWEEPS, _SWEEP_START,
                    (op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                     start, reach, freed, op_saves, host), tier)
+
+
+def sweep_ahead(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                start, reach, freed, op_saves, host, tier=0):
+    """Have the kernel that `sweep` with these arguments will call first compiled in a child
+    process, if it is not compiled yet (tapegrad._ahead): for a caller that compiles another
+    kernel before that call."""
+    tier = max(tier, _level["sweep"], (_OP_TIERS or _load_tiers())[op[start]])
+    _ahead.start(SWEEPS[tier], (op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
+                                vals, adj, start, reach, freed, op_saves, host))
 
 
 def forward_from(*args, tier=1):

@@ -125,3 +125,26 @@ def test_a_sweep_resumes_in_each_higher_tier_it_meets(calls):
     assert calls == ["sweep_ew", "sweep_core", "sweep"]
     np.testing.assert_allclose(x.grad.numpy(), 2.0 * np.cos(np.log1p([0.3, 0.4]).sum())
                                / (1.0 + np.array([0.3, 0.4])), rtol=1e-14)
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_replay_compiles_ahead_the_sweep_it_will_call(monkeypatch, full):
+    """The first value_and_grad of a tape asks tapegrad._ahead for the very kernel and
+    signature its reverse sweep then calls (else the child's compile would be wasted)."""
+    from numba import typeof
+    from tapegrad import _ahead
+    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 1})
+    started, called = [], []
+    monkeypatch.setattr(_ahead, "start", lambda name, args: started.append(
+        (name, tuple(typeof(a) for a in args))))
+    for name in NAMES:
+        def spy(*args, fn=getattr(kernels(), name), name=name):
+            called.append((name, tuple(typeof(a) for a in args)))
+            return fn(*args)
+        monkeypatch.setattr(K, name, spy, raising=False)
+    w, x = _inputs(tg)
+    r = tg.record(lambda w, x: _graph(tg, w, x, full), w.detach(), x.detach())
+    for _ in range(2):
+        r.value_and_grad(w.detach().numpy(), x.detach().numpy())
+    sweeps = [c for c in called if c[0].startswith("sweep")]
+    assert len(sweeps) == 2 and started == sweeps[:1]

@@ -1,0 +1,120 @@
+"""Compiling a kernel ahead in a child process (tapegrad/_ahead.py): the child's cache entry
+is adopted and loaded, not compiled again; a failed child only means compiling here; an
+interrupted wait kills the child and leaves nothing behind.  The first two run in a fresh
+interpreter with an empty cache, on `mark_live` (a small kernel: a fraction of a second)."""
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+import tapegrad
+from tapegrad import _ahead
+
+PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(tapegrad.__file__)))
+
+SETUP = """
+import os, sys
+import numpy as np
+from tapegrad import _ahead, _jit
+K = _jit.K
+args = (np.array([-1, 0, 1]), np.full(3, -1), np.zeros(4, np.int64), np.zeros(0, np.int64),
+        np.array([0, 0, 1], np.uint8))
+"""
+
+
+def _run(code, cache):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TAPEGRAD_CACHE_DIR", "TAPEGRAD_COMPILE_AHEAD")}
+    env.update(NUMBA_CACHE_DIR=cache, PYTHONPATH=PKG_PARENT)
+    p = subprocess.run([sys.executable, "-c", SETUP + textwrap.dedent(code)], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+needs_two_cpus = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
+                                    reason="compiling ahead needs two CPUs")
+
+
+@needs_two_cpus
+def test_the_childs_compile_is_loaded_not_repeated(tmp_path):
+    cache = str(tmp_path / "cache")
+    _run("""
+    _ahead.start("mark_live", args)
+    child, where, sig = _ahead.pending["mark_live"]
+    _ahead.adopt("mark_live")
+    assert child.returncode == 0 and not _ahead.pending and not os.path.exists(where)
+    live = args[4].copy()                   # the last entry live: so are its operands
+    K.mark_live(args[0], args[1], args[2], args[3], live)
+    stats = K.mark_live.stats
+    assert sum(stats.cache_hits.values()) == 1 and not stats.cache_misses, stats
+    assert live.tolist() == [1, 1, 1], live
+    _ahead._checked.clear()
+    _ahead.start("mark_live", args)         # compiled here now: no child
+    assert not _ahead.pending
+    """, cache)
+    # the entry is in tapegrad's cache: the next process starts no child, and loads it
+    _run("""
+    _ahead.start("mark_live", args)
+    assert not _ahead.pending
+    K.mark_live(*args)
+    assert not K.mark_live.stats.cache_misses
+    """, cache)
+
+
+@needs_two_cpus
+def test_a_failed_child_means_compiling_here(tmp_path):
+    _run("""
+    sys.executable = "/bin/false"          # the child exits 1 at once
+    _ahead.start("mark_live", args)
+    child, where, _ = _ahead.pending["mark_live"]
+    _ahead.adopt("mark_live")
+    assert child.returncode == 1 and not os.path.exists(where)
+    K.mark_live(*args)
+    assert sum(K.mark_live.stats.cache_misses.values()) == 1
+    """, str(tmp_path / "cache"))
+
+
+def test_an_interrupted_wait_kills_the_child_and_cleans_up(monkeypatch):
+    child = subprocess.Popen(["sleep", "60"])
+    where = tempfile.mkdtemp(prefix="tapegrad-ahead-test-")
+    monkeypatch.setitem(_ahead.pending, "mark_live", (child, where, None))
+    wait = child.wait
+    interrupted = []
+
+    def interrupted_wait(timeout=None):
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+        return wait(timeout)
+
+    child.wait = interrupted_wait
+    with pytest.raises(KeyboardInterrupt):
+        _ahead.adopt("mark_live")
+    assert child.poll() is not None and not os.path.exists(where)
+    assert "mark_live" not in _ahead.pending
+
+
+def test_off_with_the_environment_variable(monkeypatch):
+    monkeypatch.setenv("TAPEGRAD_COMPILE_AHEAD", "0")
+    assert not _ahead._enabled()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_process_leaves_the_parents_child_alone(monkeypatch):
+    child = subprocess.Popen(["sleep", "60"])
+    where = tempfile.mkdtemp(prefix="tapegrad-ahead-test-")
+    monkeypatch.setitem(_ahead.pending, "mark_live", (child, where, None))
+    try:
+        pid = os.fork()
+        if pid == 0:   # the fork: nothing pending; its exit handler must not end the child
+            _ahead._cancel_all()
+            os._exit(0 if not _ahead.pending else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+        assert child.poll() is None and os.path.isdir(where)
+    finally:
+        _ahead.pending.pop("mark_live", None)
+        _ahead._end(child, where)
