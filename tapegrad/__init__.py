@@ -79,8 +79,9 @@ from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # 
                      torch_lu_solve as lu_solve)
 linalg.matrix_power = matrix_power   # torch.linalg.matrix_power (composed.py is above linalg)
 from . import autograd, return_types
-from .replay import (record, compile, load_tape, Recorded, BranchChanged,  # noqa: A004
-                     TracingError, TapeFormatError)
+from .replay import (record, load_tape, Recorded, BranchChanged, TracingError,
+                     TapeFormatError)
+from .compiler import compile                                         # noqa: A004
 from ._format import set_printoptions
 from . import viz                        # to_dot: pictures of the backward graph
 from .summary import tape_summary

@@ -89,6 +89,11 @@ class TracingError(RuntimeError):
     """Strict recording refused to turn a traced value into a Python value."""
 
 
+class InvalidBackend(RuntimeError):
+    """`compile` was given a backend name torch.compile does not know (torch's
+    `torch._dynamo.exc.InvalidBackend`)."""
+
+
 # ---- error-message builders (moved from tensor.py) ------------------------------------
 # C++ type names torch uses in some messages
 _C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",

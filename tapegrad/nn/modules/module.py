@@ -5,7 +5,7 @@ import itertools
 import warnings
 from collections import OrderedDict, namedtuple
 
-from ... import devices as _device
+from ... import compile_options, devices as _device
 from ...grad_mode import no_grad
 from ...steptrace import TRACE
 from ...tensor import Tensor
@@ -13,6 +13,10 @@ from ...trainstep import zero_grads
 from .._buffer import persistent_flag
 from ..parameter import Parameter
 from ._functions import BackwardHook
+
+# torch.compile's keyword arguments (Module.compile passes them on)
+_COMPILE_KWARGS = frozenset({"fullgraph", "dynamic", "backend", "mode", "options", "name",
+                             "disable", "recompile_limit", "isolate_recompiles", "shapes_spec"})
 
 
 class RemovableHandle:
@@ -325,6 +329,18 @@ class Module:
         if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
             return trace.zero_grad(self.parameters(), set_to_none)
         zero_grads(self.parameters(), set_to_none)
+
+    def compile(self, *args, **kwargs):
+        """torch's Module.compile: its arguments checked as tapegrad.compile checks them; the
+        module keeps running as it is (tapegrad runs modules eagerly)."""
+        if args:
+            raise TypeError(f"compile() takes from 0 to 1 positional arguments but "
+                            f"{len(args) + 1} were given")
+        unknown = set(kwargs) - _COMPILE_KWARGS
+        if unknown:
+            raise TypeError(f"compile() got an unexpected keyword argument "
+                            f"'{sorted(unknown)[0]}'")
+        compile_options.check(kwargs.get("backend"), kwargs.get("mode"), kwargs.get("options"))
 
     # ---- calling -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
