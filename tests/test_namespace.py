@@ -2,6 +2,7 @@
 new_* constructors, torch.func), each snippet run with torch and with tapegrad and compared
 (reprs with `torch.` read as `tapegrad.`)."""
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -186,6 +187,9 @@ _ATTRIBUTE_CASES = {
         "is_cpu", "is_cuda", "is_sparse", "is_quantized", "is_meta", "is_nested", "nbytes",
         "itemsize", "layout")) + (m.ones(2, 3).get_device(), m.ones(2).is_same_size(m.ones(2))),
     "strided": lambda m: m.strided,
+    "memory_formats": lambda m: (m.contiguous_format, m.preserve_format, m.channels_last,
+                                 m.channels_last_3d),
+    "clone_contiguous_format": lambda m: m.arange(3.0).clone(memory_format=m.contiguous_format),
     "H": lambda m: m.ones(2, 3, requires_grad=True).H,
     "H_1d": lambda m: m.ones(3).H,
     "H_3d": lambda m: m.ones(2, 3, 4).H,
@@ -227,6 +231,8 @@ def test_tensor_attributes_without_torch():
     x = tapegrad.ones(2, 3)
     assert x.is_cpu and not x.is_cuda and x.nbytes == 24 and x.layout is tapegrad.strided
     assert repr(tapegrad.strided) == "tapegrad.strided"
+    assert pickle.loads(pickle.dumps(tapegrad.channels_last)) is tapegrad.channels_last
+    assert isinstance(tapegrad.preserve_format, tapegrad.memory_format)
     assert x.new(4).shape == (4,) and x.new([1, 2]).tolist() == [1.0, 2.0]
     assert x.sum_to_size(1, 3).tolist() == [[2.0, 2.0, 2.0]]
     with pytest.raises(RuntimeError, match="Cannot access accelerator device"):

@@ -1,7 +1,7 @@
 """`tapegrad.nn.utils`: gradient clipping, parameters as one vector, packed sequences
 (`rnn`), parametrizations (`parametrize`, `parametrizations`), the older weight_norm and
-spectral_norm hooks, conv/linear + BatchNorm fusion, `skip_init`, `stateless`."""
-from . import parametrizations, parametrize, rnn, stateless
+spectral_norm hooks, conv/linear + BatchNorm fusion, `skip_init`, `stateless`, `prune`."""
+from . import parametrizations, parametrize, prune, rnn, stateless
 from .clip_grad import (clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_,
                         get_total_norm)
 from .convert_parameters import parameters_to_vector, vector_to_parameters
@@ -15,5 +15,5 @@ from .weight_norm import remove_weight_norm, weight_norm
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grads_with_norm_", "clip_grad_value_",
            "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
            "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector", "parametrizations",
-           "parametrize", "remove_spectral_norm", "remove_weight_norm", "rnn", "skip_init",
+           "parametrize", "prune", "remove_spectral_norm", "remove_weight_norm", "rnn", "skip_init",
            "spectral_norm", "stateless", "vector_to_parameters", "weight_norm"]
