@@ -27,9 +27,9 @@ from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Gene
 from .samplers import poisson, binomial, _standard_gamma, _sample_dirichlet
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
-                        layout, strided, memory_format, contiguous_format, preserve_format,
-                        channels_last, channels_last_3d,
                         inf, nan, ShortTensor, CharTensor, ByteTensor)
+from .layouts import (layout, strided, memory_format, contiguous_format, preserve_format,
+                      channels_last, channels_last_3d)
 from . import backends, cuda, func, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
 from .views import cat, stack

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from . import devices as _device, dtypes as D, errors
+from . import devices as _device, dtypes as D, errors, layouts
 from .dtypes import dtype as DType
 from .exact import fma32, fma64
 from .fpstate import quiet
@@ -187,36 +187,41 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
 
 
-def _like(x, value, dtype, requires_grad, fn):
+def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
     if not isinstance(x, Tensor):
         raise TypeError(errors.EXPECTED_TENSOR.format(fn=fn, arg="input", pos=1,
                                                       got=type(x).__name__))
+    layouts.check(fn, len(x._shape), layout, memory_format)
     dt = dtype or x._dtype
     return _leaf(np.full(x._shape, D.checked(value, dt), dtype=dt.np), dt, requires_grad)
 
 
-def zeros_like(x, dtype=None, device=None, requires_grad=False):
+def zeros_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+               memory_format=None):
     """zeros of `x`'s shape (and dtype unless given)."""
     _device.check(device)
-    return _like(x, 0, dtype, requires_grad, "zeros_like")
+    return _like(x, 0, dtype, requires_grad, "zeros_like", layout, memory_format)
 
 
-def ones_like(x, dtype=None, device=None, requires_grad=False):
+def ones_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+              memory_format=None):
     """ones of `x`'s shape (and dtype unless given)."""
     _device.check(device)
-    return _like(x, 1, dtype, requires_grad, "ones_like")
+    return _like(x, 1, dtype, requires_grad, "ones_like", layout, memory_format)
 
 
-def empty_like(x, dtype=None, device=None, requires_grad=False):
+def empty_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+               memory_format=None):
     """An uninitialized tensor of `x`'s shape (tapegrad fills it with 0)."""
     _device.check(device)
-    return _like(x, 0, dtype, requires_grad, "empty_like")
+    return _like(x, 0, dtype, requires_grad, "empty_like", layout, memory_format)
 
 
-def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None,
+              memory_format=None):
     """A tensor of `x`'s shape filled with `fill_value`."""
     _device.check(device)
-    return _like(x, fill_value, dtype, requires_grad, "full_like")
+    return _like(x, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):

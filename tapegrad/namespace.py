@@ -10,48 +10,13 @@ import math
 import numpy as np
 
 from . import devices as _device, dtypes as D
+from .layouts import strided
 from .creation import empty, tensor
 from . import discrete_draws
 from .random import bernoulli, fill_memory_order, generator_of, multinomial
 from .structops import diagflat
 from .tensor import _size_args, Tensor, tensor_methods
 
-class layout:
-    """A memory layout, as `torch.layout`: tapegrad's tensors are all `strided`."""
-    __module__ = "tapegrad"
-
-    def __init__(self, name):
-        self._name = name
-
-    def __repr__(self):
-        return f"tapegrad.{self._name}"
-
-    def __reduce__(self):
-        return self._name
-
-
-strided = layout("strided")
-
-
-class memory_format:
-    """A memory format, as `torch.memory_format`: accepted where torch takes one (`clone`,
-    `empty_like`, ...); tapegrad's tensors are laid out in C order whatever is asked."""
-    __module__ = "tapegrad"
-
-    def __init__(self, name):
-        self._name = name
-
-    def __repr__(self):
-        return f"tapegrad.{self._name}"
-
-    def __reduce__(self):
-        return self._name
-
-
-contiguous_format = memory_format("contiguous_format")
-preserve_format = memory_format("preserve_format")
-channels_last = memory_format("channels_last")
-channels_last_3d = memory_format("channels_last_3d")
 # the C type names of torch's TensorOptions in messages
 _OPTION_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
                  "int16": "short int", "int8": "signed char", "uint8": "unsigned char",

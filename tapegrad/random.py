@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from . import devices as _device, discrete_draws, dtypes as D, normal_draws
+from . import devices as _device, discrete_draws, dtypes as D, layouts, normal_draws
 from .creation import _leaf
 from .exact import fma32, fma64
 from .grad_mode import is_grad_enabled as _grad_enabled
@@ -336,21 +336,26 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return _leaf(np.asarray(idx, np.int64), D.int64, False)
 
 
-def rand_like(x, dtype=None, requires_grad=False, device=None, generator=None):
+def rand_like(x, dtype=None, requires_grad=False, device=None, generator=None, *, layout=None,
+              memory_format=None):
     """Uniform samples in [0, 1) of `x`'s shape."""
+    layouts.check("rand_like", len(x._shape), layout, memory_format)
     return rand(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad,
                 device=device, generator=generator)
 
 
-def randn_like(x, dtype=None, requires_grad=False, device=None, generator=None):
+def randn_like(x, dtype=None, requires_grad=False, device=None, generator=None, *, layout=None,
+               memory_format=None):
     """Standard normal samples of `x`'s shape."""
+    layouts.check("randn_like", len(x._shape), layout, memory_format)
     return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad,
                  device=device, generator=generator)
 
 
 def randint_like(x, low=0, high=None, *, dtype=None, requires_grad=False, device=None,
-                 generator=None):
+                 generator=None, layout=None, memory_format=None):
     """Integers in [low, high) of `x`'s shape and dtype."""
+    layouts.check("randint_like", len(x._shape), layout, memory_format)
     if high is None:
         low, high = 0, low
     return randint(low, high, x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad,

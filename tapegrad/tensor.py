@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from . import dtypes as D, errors, _fastpath
+from . import dtypes as D, errors, layouts, _fastpath
 from ._format import format_tensor
 from .devices import CPU
 from .errors import _C_TYPE
@@ -173,10 +173,15 @@ class Tensor(metaclass=_TensorMeta):
                             f"{type(dim).__name__}")
         return strides[_layout_dim(dim, len(self._shape))]
 
-    def is_contiguous(self):
+    def is_contiguous(self, memory_format=None):
         """Whether the elements lie in row-major order with no gaps (dimensions of size 1
-        and empty tensors never break it, as in torch)."""
+        and empty tensors never break it, as in torch), or in `memory_format`'s order."""
         v = self._v
+        if memory_format is not None:
+            layouts.check("is_contiguous", None, None, memory_format)
+            if layouts.channels(memory_format):
+                strides = [s // v.itemsize for s in v.strides] if type(v) is not float else []
+                return layouts.channels_last_contiguous(self._shape, strides, memory_format)
         return type(v) is float or v.flags.c_contiguous
 
     def dim(self):

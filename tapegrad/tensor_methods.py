@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import decomps, devices as _device, dtypes as D, errors, mathops
+from . import decomps, devices as _device, dtypes as D, errors, layouts, mathops
 from .creation import tensor
 from .dtypes import dtype as DType
 from .errors import _tname_legacy
@@ -35,8 +35,10 @@ class _OpMethods:
         return t
 
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
+           memory_format=None):
         _device.check(device)
+        layouts.check("to", len(self._shape), None, memory_format)
         for a in args:
             if isinstance(a, (str, _device.device, int)) and not isinstance(a, bool):
                 _device.check(a)   # a CPU device changes nothing; others raise
@@ -91,7 +93,8 @@ class _OpMethods:
         """Raises: tapegrad has no CUDA backend (torch's CPU build's error)."""
         raise AssertionError(_device.NO_CUDA)
 
-    def contiguous(self):
+    def contiguous(self, memory_format=None):
+        layouts.check("contiguous", len(self._shape), None, memory_format)
         v = self._v
         if type(v) is float or v.flags.c_contiguous:
             return self
@@ -303,6 +306,7 @@ class _OpMethods:
         return _reshape_op("squeeze_dims" if many else "squeeze_dim", self, shape)
 
     def clone(self, memory_format=None):
+        layouts.check("clone", len(self._shape), None, memory_format)
         return _reshape_op("clone", self, self._shape, np.array(self._array(), copy=True))
 
     def transpose(self, dim0, dim1):

@@ -237,3 +237,39 @@ def test_tensor_attributes_without_torch():
     assert x.sum_to_size(1, 3).tolist() == [[2.0, 2.0, 2.0]]
     with pytest.raises(RuntimeError, match="Cannot access accelerator device"):
         x.pin_memory()
+
+
+_FORMAT_CASES = [
+    "m.zeros_like(x, memory_format=3)", "m.zeros_like(x, layout=3)",
+    "x.contiguous(memory_format=3)", "m.zeros_like(x, memory_format=m.channels_last)",
+    "x.clone(memory_format=3)", "x.is_contiguous(memory_format=m.channels_last)",
+    "m.ones(1, 2, 3, 3).is_contiguous(memory_format=m.channels_last)",
+    "m.rand_like(x, memory_format=m.preserve_format).shape",
+    "x.to(memory_format=m.channels_last)", "m.zeros_like(x, layout=m.strided)",
+    "x.contiguous(memory_format=m.preserve_format)",
+    "x.is_contiguous(memory_format=m.preserve_format)", "x.is_contiguous(memory_format=3)",
+    "m.ones(1, 2, 3, 3).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)"
+    ".is_contiguous(memory_format=m.channels_last)",
+    "m.empty(0, 2, 3, 3).is_contiguous(memory_format=m.channels_last)",
+    "m.ones(1, 2, 3, 3).clone(memory_format=m.channels_last_3d)",
+    "m.ones(2, 1, 1, 1).is_contiguous(memory_format=m.channels_last)",
+    "m.ones(2, 3, 1, 1).is_contiguous(memory_format=m.channels_last)",
+    "m.ones(1, 1, 1, 2, 3).is_contiguous(memory_format=m.channels_last_3d)",
+    "m.tensor(1.0).is_contiguous(memory_format=m.channels_last)",
+    "m.full_like(x, 2, memory_format=m.contiguous_format)",
+    "m.randint_like(x, 3, memory_format=m.channels_last)",
+    "m.ones(2, 2).to(m.float64, memory_format=m.contiguous_format)",
+]
+
+
+@pytest.mark.parametrize("case", _FORMAT_CASES)
+def test_memory_format_arguments_as_torch(case):
+    out = []
+    for m in (tapegrad, torch):
+        x = m.ones(2, 3)
+        try:
+            text = repr(eval(case, {"m": m, "x": x}))
+        except Exception as e:     # noqa: BLE001 (the error is compared)
+            text = f"{type(e).__name__}: {e}"
+        out.append(text.replace("tapegrad", "M").replace("torch", "M"))   # (messages name torch.)
+    assert out[0] == out[1]
