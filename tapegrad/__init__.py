@@ -30,7 +30,12 @@ from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTe
                         inf, nan, ShortTensor, CharTensor, ByteTensor)
 from .layouts import (layout, strided, memory_format, contiguous_format, preserve_format,
                       channels_last, channels_last_3d)
-from . import backends, cuda, func, nn
+from .settings import (set_num_threads, get_num_threads, set_num_interop_threads,
+                       get_num_interop_threads, use_deterministic_algorithms,
+                       are_deterministic_algorithms_enabled,
+                       is_deterministic_algorithms_warn_only_enabled,
+                       set_deterministic_debug_mode, get_deterministic_debug_mode)
+from . import backends, cuda, distributed, func, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
 from .views import cat, stack
 from .ndops import matmul, bmm, where

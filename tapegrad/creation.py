@@ -2,12 +2,11 @@
 and their `_like` forms, `arange`, `linspace`, `logspace`, `range` (deprecated), `eye`,
 `tril_indices`/`triu_indices`; and the legacy `Tensor(...)` constructor."""
 import math
-import os
 import warnings
 
 import numpy as np
 
-from . import devices as _device, dtypes as D, errors, layouts
+from . import devices as _device, dtypes as D, errors, layouts, settings
 from .dtypes import dtype as DType
 from .exact import fma32, fma64
 from .fpstate import quiet
@@ -253,7 +252,7 @@ def _arange_float(start, step, n, np_dtype):
     dt = np.dtype(np_dtype).type
     lanes = 32 // np.dtype(dt).itemsize
     out = np.empty(n, dt)
-    threads = max(1, min(_torch_threads(), -(-n // _GRAIN)))
+    threads = max(1, min(settings.get_num_threads(), -(-n // _GRAIN)))
     chunk = -(-n // threads) if n else 0
     for lo in range(0, n, max(chunk, 1)):
         hi = min(n, lo + chunk)
@@ -267,11 +266,6 @@ def _arange_float(start, step, n, np_dtype):
     return out
 
 
-def _torch_threads():
-    """The thread count torch's parallel_for splits a range over by default (its intra-op
-    threads: OMP_NUM_THREADS, else one per core)."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):

@@ -27,7 +27,7 @@ import numpy as np
 from . import dtypes as D
 from . import tapefile
 from . import hooks
-from . import tiers
+from . import settings, tiers
 from .batchbuf import PAGE, BatchBuffers, aligned_empty as _aligned_empty, sources
 from ._jit import K, launch_parallel
 from .autograd import grad
@@ -219,8 +219,10 @@ def _compile(tape, inputs, outputs, single, inputs_first=False):
 
 
 def _threads():
+    """Batch replay's default thread count: torch's intra-op count (set_num_threads), at most
+    Numba's."""
     from numba import get_num_threads
-    return get_num_threads()
+    return min(settings.get_num_threads(), get_num_threads())
 
 
 # The batch kernels hand each thread chunks of consecutive points from a shared counter: about
