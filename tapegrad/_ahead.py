@@ -96,10 +96,14 @@ def start(name, args):
             child = subprocess.Popen([sys.executable, "-m", "tapegrad._ahead"],
                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, env=env)
-            child.stdin.write(pickle.dumps((name, sig)))
-            child.stdin.close()
         except OSError:
             shutil.rmtree(where, ignore_errors=True)
+            return
+        try:
+            child.stdin.write(pickle.dumps((name, sig)))
+            child.stdin.close()
+        except OSError:      # (it ended already: a broken pipe)
+            _end(child, where)
             return
         pending[name] = (child, where, sig)
 

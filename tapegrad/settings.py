@@ -14,14 +14,17 @@ __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads",
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
            "set_deterministic_debug_mode", "get_deterministic_debug_mode"]
 
-_state = {"threads": None, "interop": None, "deterministic": False, "warn_only": False}
-_DEBUG_MODES = ("default", "warn", "error")
-
-
 def _default_threads():
-    """torch's default intra-op count: OMP_NUM_THREADS, else one per core."""
+    """torch's default intra-op count: OMP_NUM_THREADS, else one per core, read once when
+    tapegrad is imported (as torch reads it once: a later change of the environment, such as
+    a Dask nanny setting OMP_NUM_THREADS=1 for its workers, changes nothing here)."""
     env = os.environ.get("OMP_NUM_THREADS", "")
     return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+
+
+_state = {"threads": None, "interop": None, "deterministic": False, "warn_only": False}
+_DEFAULT_THREADS = _default_threads()
+_DEBUG_MODES = ("default", "warn", "error")
 
 
 def _positive(fn, n):
@@ -38,7 +41,8 @@ def set_num_threads(int):  # noqa: A002  (torch's parameter name)
 
 
 def get_num_threads():
-    return _state["threads"] or _default_threads()
+    """The number of threads for intra-op parallelism."""
+    return _state["threads"] or _DEFAULT_THREADS
 
 
 def set_num_interop_threads(int):  # noqa: A002
@@ -51,10 +55,13 @@ def set_num_interop_threads(int):  # noqa: A002
 
 
 def get_num_interop_threads():
+    """The number of inter-op threads (set_num_interop_threads, else one per core)."""
     return _state["interop"] or (os.cpu_count() or 1)
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Ask for deterministic algorithms (and errors, or with `warn_only` warnings, from ops
+    that have none).  tapegrad's ops are all deterministic: the flags are kept and reported."""
     if not isinstance(mode, bool):
         raise TypeError(f"_set_deterministic_algorithms(): argument 'mode' (position 1) must be "
                         f"bool, not {type(mode).__name__}")
@@ -65,10 +72,12 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
 
 
 def are_deterministic_algorithms_enabled():
+    """Whether use_deterministic_algorithms(True) is in force."""
     return _state["deterministic"]
 
 
 def is_deterministic_algorithms_warn_only_enabled():
+    """Whether use_deterministic_algorithms was given warn_only=True."""
     return _state["warn_only"]
 
 
@@ -90,6 +99,7 @@ def set_deterministic_debug_mode(debug_mode):
 
 
 def get_deterministic_debug_mode():
+    """0 (default), 1 (warn) or 2 (error), from the deterministic-algorithm flags."""
     if not _state["deterministic"]:
         return 0
     return 1 if _state["warn_only"] else 2

@@ -97,3 +97,10 @@ def test_distributed_is_not_available():
     assert tg.distributed is dist
     assert not dist.is_available() and not dist.is_initialized()
     assert not hasattr(dist, "init_process_group")     # as a build without it
+
+
+def test_the_default_thread_count_is_read_once(monkeypatch, restore):
+    # (a Dask nanny sets OMP_NUM_THREADS=1 in the process that starts its workers)
+    before = tg.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", str(before + 3))
+    assert tg.get_num_threads() == before

@@ -66,13 +66,22 @@ def test_the_childs_compile_is_loaded_not_repeated(tmp_path):
 
 
 @needs_two_cpus
-def test_a_failed_child_means_compiling_here(tmp_path):
-    _run("""
-    sys.executable = "/bin/false"          # the child exits 1 at once
+@pytest.mark.parametrize("reads", [True, False])
+def test_a_failed_child_means_compiling_here(tmp_path, reads):
+    # a child that fails after reading its order, or at once (the order then meets a closed
+    # pipe): either way nothing is pending, or the pending child's failure is seen
+    fake = tmp_path / "fake-python"
+    fake.write_text("#!/bin/sh\n" + ("cat > /dev/null\n" if reads else "") + "exit 3\n")
+    fake.chmod(0o755)
+    _run(f"""
+    sys.executable = {str(fake)!r}
     _ahead.start("mark_live", args)
-    child, where, _ = _ahead.pending["mark_live"]
+    entry = _ahead.pending.get("mark_live")
     _ahead.adopt("mark_live")
-    assert child.returncode == 1 and not os.path.exists(where)
+    if entry is not None:
+        child, where, _ = entry
+        assert child.returncode == 3 and not os.path.exists(where)
+    assert not _ahead.pending
     K.mark_live(*args)
     assert sum(K.mark_live.stats.cache_misses.values()) == 1
     """, str(tmp_path / "cache"))
