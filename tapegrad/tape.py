@@ -190,7 +190,8 @@ class Tape:
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
                  "rebased", "superseded", "groups", "folded", "__weakref__",
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
-                 "edge_nodes")  # graph.node_for: {group output: torch's input nodes} (_onepass)
+                 "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
+                 "fn_data")     # graph.record_fn: {node: (grad_fn class, its data)}
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -217,7 +218,10 @@ class Tape:
         self.imports = {}       # node -> (older Tape, node there)
         self.import_of = {}     # (serial, node) -> node
         self.retained = {}      # node -> weakref to a non-leaf Tensor that called retain_grad()
-        self.grad_fns = {}      # node -> grad_fn object, made on first access
+        # node -> weakref to its grad_fn object, made on first access (weak: a node refers
+        # to its tape); what a node was given when recorded is data in fn_data (graph.py)
+        self.grad_fns = {}
+        self.fn_data = {}
         # version counters (torch's in-place checks): node -> (the tensor's counter, its
         # version when the node took its value, dtype name, shape, (tape, node) of the entry
         # that made the tensor or None).  Leaves, imports and n-d constants are entered when
