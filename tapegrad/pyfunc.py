@@ -39,7 +39,7 @@ from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start
 from .tape import (STATE, bump_version, input_node, share_version, version_counter,
                    version_message)
-from .tensor import Tensor
+from .tensor import _new, Tensor
 
 PYFUNC_CODE = OPS["pyfunc"].code
 
@@ -89,10 +89,11 @@ class BackwardCFunction(Node, FunctionCtx):
         saved = self.__dict__.get("_pf_saved", ())
         if saved is None:
             raise RuntimeError(errors.BACKWARD_TWICE)
-        for t, version, name in saved:
+        tensors = tuple(_unpack(item, self._tape) for item in saved)
+        for t, (_, version, name, _) in zip(tensors, saved):
             if t is not None and version_counter(t)[0] != version:
                 raise RuntimeError(_version_message(t, version, name))
-        return tuple(item[0] for item in saved)
+        return tensors
 
     saved_variables = saved_tensors
 
@@ -125,12 +126,38 @@ def _version_message(t, version, name):
     return version_message(t._dtype, t._shape, made, version_counter(t)[0], version)
 
 
-def _saved(tensors):
-    """(tensor, its version, its grad_fn's name) per saved tensor: the versions as they are
-    when apply returns, as torch records them (the name, not the node: the ctx's state is kept
-    by the tape, and a node would refer to it)."""
-    return [(t, version_counter(t)[0], _fn_name(t)) if t is not None else (None, 0, None)
-            for t in tensors]
+def _saved(tensors, tape=None):
+    """(tensor, its version, its grad_fn's name, None) per saved tensor: the versions as they
+    are when apply returns, as torch records them (the name, not the node: the ctx's state is
+    kept by the tape, and a node would refer to it).  A tensor of `tape` itself (a non-leaf
+    input, an output) is kept as (weakref to it, version, name, its slots but the tape): the
+    state must not refer to the tape, so that a graph dropped without backward dies by
+    reference counting."""
+    return [(None, 0, None, None) if t is None else
+            (weakref.ref(t), version_counter(t)[0], _fn_name(t),
+             tuple(getattr(t, name, _UNSET) for name in _SLOTS))
+            if tape is not None and t._tape is tape else
+            (t, version_counter(t)[0], _fn_name(t), None) for t in tensors]
+
+
+_SLOTS = tuple(n for n in Tensor.__slots__ if n not in ("__weakref__", "_tape", "_hooks"))
+_UNSET = object()
+
+
+def _unpack(item, tape):
+    """The tensor a _saved item stands for: a tensor of the ctx's tape that its caller
+    dropped is made again from its slots (as torch unpacks a saved output)."""
+    t, _, _, slots = item
+    if slots is None:
+        return t
+    t = t()
+    if t is None:
+        t = _new()
+        for name, v in zip(_SLOTS, slots):
+            if v is not _UNSET:
+                setattr(t, name, v)
+        t._tape = tape
+    return t
 
 
 def _fn_name(t):
@@ -350,7 +377,10 @@ def _apply(cls, args):
                      if isinstance(o, Tensor) and k not in {s[0] for s in specs}]
     tape.grad_fns[e] = weakref.ref(ctx)   # (an output's grad_fn: the ctx, for _saved's names)
     # versions as they are after forward (torch saves them when apply returns)
-    ctx._pf_saved = _saved(to_save)
+    ctx._pf_saved = _saved(to_save, tape)
+    for name in ("dirty_tensors", "non_differentiable"):   # cleared, as torch's apply does
+        if name in ctx.__dict__:
+            setattr(ctx, name, None)
     record_fn(tape, e, type(ctx), ctx.__dict__)
     _TAPES.setdefault(tape, []).append(e)
     return outs[0] if single else tuple(outs)

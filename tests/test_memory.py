@@ -78,6 +78,31 @@ def _function_step():
     return step
 
 
+class _Exp(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = x.exp()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+def _function_dropped_step():
+    # no backward releases what the ctx saved: a non-leaf input and an output of the tape
+    w = tg.randn(3, 4, requires_grad=True)
+
+    def step():
+        y = _Exp.apply(_Square.apply(w.tanh()))
+        y.grad_fn.saved_tensors
+        del y
+        STATE.tape = CLOSED     # (the tape is dropped, not kept open for the next graph)
+    return step
+
+
 def _hooks_step():
     w = tg.randn(3, 4, requires_grad=True)
 
@@ -111,6 +136,7 @@ def _grad_fn_walk_step():
 
 STEPS = {"mlp": _mlp_step, "scalar": _scalar_step, "retain_graph": _retain_step,
          "create_graph": _create_graph_step, "function": _function_step,
+         "function_dropped": _function_dropped_step,
          "hooks": _hooks_step, "grad_fn_walk": _grad_fn_walk_step}
 
 
@@ -195,3 +221,18 @@ def test_custom_function_ctx_is_kept_by_its_graph():
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         y.grad_fn.saved_tensors
 
+
+def test_a_saved_tensor_of_the_ctx_tape_is_made_again_once_dropped():
+    # the ctx's state holds it weakly (it refers to the tape that keeps the state)
+    w = tg.ones(2, requires_grad=True)
+    y = _Exp.apply(w * 1.0)
+    fn = y.grad_fn
+    assert fn.saved_tensors[0] is y
+    del y
+    (s,) = fn.saved_tensors
+    assert s.grad_fn is fn and s.requires_grad and not s.is_leaf
+    np.testing.assert_allclose(s.detach().numpy(), np.e)
+    (s * 2).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * np.e)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        fn.saved_tensors
