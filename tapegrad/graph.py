@@ -25,9 +25,7 @@ _CPP_NODES = {"CopySlices", "CopyBackwards", "AccumulateGrad"}
 
 
 class Node:
-    # _like: (dtype, shape) of the tensor last seen with this node as its grad_fn (what a
-    # grad_fn hook's gradient looks like: the tape keeps no dtype per node); may be unset
-    __slots__ = ("_tape", "_node", "_like", "__weakref__")
+    __slots__ = ("_tape", "_node", "__weakref__")
 
     def name(self):
         # torch's hand-written C++ nodes report their C++ name
@@ -151,6 +149,13 @@ def recorded_class(tape, n):
     """The class record_fn gave entry n, or None."""
     spec = tape.fn_data.get(n)
     return spec[0] if spec is not None else None
+
+
+def seen_like(tape, n):
+    """(dtype, shape) of the tensor last seen with entry n's node as its grad_fn (what a
+    grad_fn hook's gradient looks like: the tape keeps no dtype per node), or None."""
+    likes = tape.likes
+    return likes.get(n) if likes is not None else None
 
 
 def forget_fn(tape, n):

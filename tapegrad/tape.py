@@ -191,7 +191,8 @@ class Tape:
                  "rebased", "superseded", "groups", "folded", "__weakref__",
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
                  "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
-                 "fn_data")     # graph.record_fn: {node: (grad_fn class, its data)}
+                 "fn_data",     # graph.record_fn: {node: (grad_fn class, its data)}
+                 "likes")       # Tensor.grad_fn: {node: (dtype, shape) of its tensor}, or None
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -200,6 +201,7 @@ class Tape:
         self.groups = None      # groups.Groups, made with the first decomposition
         self.hooks = None       # tapegrad.hooks: hooks of non-leaf tensors/grad_fns, die with it
         self.edge_nodes = None  # {group output: its torch input nodes, -1: (None, 0)}, or None
+        self.likes = None       # (dtype, shape) of the tensor last seen with a node as grad_fn
         # (_resize from nothing, inline): cells [n, lim) of ib and cst hold protocol.DEFAULTS
         # (up to a pooled set's clean mark, else from the first append's grow)
         arrs = _take_streams(cap)

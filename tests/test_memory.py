@@ -236,3 +236,18 @@ def test_a_saved_tensor_of_the_ctx_tape_is_made_again_once_dropped():
     np.testing.assert_allclose(w.grad.numpy(), 2 * np.e)
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         fn.saved_tensors
+
+
+def test_a_node_made_again_keeps_what_its_tensor_showed():
+    # the dtype and shape a grad_fn hook's gradient has (the tape keeps no dtype per node)
+    # are seen through Tensor.grad_fn and kept by the tape, not by the node object
+    x = tg.ones(3, dtype=tg.float64, requires_grad=True)
+    h = x * 2
+    h.grad_fn                     # seen, then dropped
+    y = h.exp().sum()
+    gc.collect()
+    seen = []
+    node = y.grad_fn.next_functions[0][0].next_functions[0][0]
+    node.register_prehook(lambda g: seen.append((g[0].dtype, tuple(g[0].shape))))
+    y.backward()
+    assert seen == [(tg.float64, (3,))]

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import hooks
 from ..engine import leaf_executes, node_executes
-from ..graph import AccumulateGrad, LeafAccumulateGrad, Node
+from ..graph import AccumulateGrad, LeafAccumulateGrad, Node, seen_like
 from ..hooks import RemovableHandle, current_task
 from ..ops import BY_CODE, OUTPUT_CODE
 from ..tape import bump_version
@@ -65,7 +65,7 @@ def edge_tensor(edge):
     if not isinstance(node, Node):
         raise TypeError(f"GradientEdge.node must be a Node, got {type(node).__name__}")
     tape, n = node._tape, node._node
-    like = getattr(node, "_like", None)      # (dtype, shape) of the tensor it was taken from
+    like = seen_like(tape, n)                # (dtype, shape) of the tensor it was taken from
     if BY_CODE[tape.op[n]].kind == "split":  # each piece is an output entry after it
         op, ia, _, cst, _ = tape.streams(tape.n)
         hits = np.flatnonzero((op == OUTPUT_CODE) & (ia == n) & (cst == k))
