@@ -115,6 +115,16 @@ def _hooks_step():
     return step
 
 
+def _multi_grad_hook_step():
+    a, b = tg.randn(3, requires_grad=True), tg.randn(3, requires_grad=True)
+
+    def step():
+        x, y = a * 2, b * 3
+        tg.autograd.graph.register_multi_grad_hook((x, y), lambda grads: None)
+        (x * y).sum().backward()
+    return step
+
+
 def _grad_fn_walk_step():
     w = tg.randn(3, 4, requires_grad=True)
 
@@ -137,7 +147,8 @@ def _grad_fn_walk_step():
 STEPS = {"mlp": _mlp_step, "scalar": _scalar_step, "retain_graph": _retain_step,
          "create_graph": _create_graph_step, "function": _function_step,
          "function_dropped": _function_dropped_step,
-         "hooks": _hooks_step, "grad_fn_walk": _grad_fn_walk_step}
+         "hooks": _hooks_step, "multi_grad_hook": _multi_grad_hook_step,
+         "grad_fn_walk": _grad_fn_walk_step}
 
 
 def _tapes():
