@@ -123,14 +123,14 @@ def edge_data(tape, edges):
     """(grad_fn, output_nr) pairs as `tape` keeps them: a node of `tape` itself as its number
     (the tape must not refer to itself), a node of another tape or none as it is (an older
     tape, or a leaf's node, which refers to no tape)."""
-    return tuple((fn._node, nr) if fn is not None and getattr(fn, "_tape", None) is tape
-                 else (fn, nr) for fn, nr in edges)
+    return tuple([(fn._node, nr) if fn is not None and getattr(fn, "_tape", None) is tape
+                  else (fn, nr) for fn, nr in edges])
 
 
 def resolve_edges(tape, data):
     """The (grad_fn, output_nr) pairs `edge_data` kept."""
-    return tuple((fn, nr) if fn is None or isinstance(fn, Node) else (node_for(tape, fn), nr)
-                 for fn, nr in data)
+    return tuple([(fn, nr) if fn is None or isinstance(fn, Node) else (node_for(tape, fn), nr)
+                  for fn, nr in data])
 
 
 def record_fn(tape, n, cls, data=None):
@@ -192,7 +192,22 @@ def torch_edges(name, operands):
 def show_edges(tape, n, inputs, name=None):
     """Entry n (a decomposition's output, or an op recorded as two entries) shows torch's
     edges: one per input in `inputs` (and torch's node name `name`, if given)."""
-    show_edge_pairs(tape, n, tuple(edge_to(tape, t) for t in inputs), name)
+    record_fn(tape, n, _edged_class(name or entry_name(tape, n)),
+              tuple([_edge_datum(tape, t) for t in inputs]))
+
+
+def _edge_datum(tape, t):
+    """edge_to(tape, t) as edge_data keeps it, made without a node object."""
+    if not getattr(t, "_recorded", False):
+        return (None, 0)
+    src = t._tape
+    if src is tape:
+        return (t._node, output_nr(tape, t._node))
+    if src is not None:
+        return (node_for(src, t._node), output_nr(src, t._node))
+    if t._lserial == tape.serial:
+        return (t._lnode, 0)
+    return (None, 0)
 
 
 def show_edge_pairs(tape, n, edges, name=None):

@@ -89,7 +89,7 @@ class BackwardCFunction(Node, FunctionCtx):
         saved = self.__dict__.get("_pf_saved", ())
         if saved is None:
             raise RuntimeError(errors.BACKWARD_TWICE)
-        tensors = tuple(_unpack(item, self._tape) for item in saved)
+        tensors = tuple([_unpack(item, self._tape) for item in saved])
         for t, (_, version, name, _) in zip(tensors, saved):
             if t is not None and version_counter(t)[0] != version:
                 raise RuntimeError(_version_message(t, version, name))
@@ -135,7 +135,7 @@ def _saved(tensors, tape=None):
     reference counting."""
     return [(None, 0, None, None) if t is None else
             (weakref.ref(t), version_counter(t)[0], _fn_name(t),
-             tuple(getattr(t, name, _UNSET) for name in _SLOTS))
+             tuple([getattr(t, name, _UNSET) for name in _SLOTS]))
             if tape is not None and t._tape is tape else
             (t, version_counter(t)[0], _fn_name(t), None) for t in tensors]
 
