@@ -134,14 +134,24 @@ def _saved(tensors, tape=None):
     state must not refer to the tape, so that a graph dropped without backward dies by
     reference counting."""
     return [(None, 0, None, None) if t is None else
-            (weakref.ref(t), version_counter(t)[0], _fn_name(t),
-             tuple([getattr(t, name, _UNSET) for name in _SLOTS]))
+            (weakref.ref(t), version_counter(t)[0], _fn_name(t), _slots(t))
             if tape is not None and t._tape is tape else
             (t, version_counter(t)[0], _fn_name(t), None) for t in tensors]
 
 
-_SLOTS = tuple(n for n in Tensor.__slots__ if n not in ("__weakref__", "_tape", "_hooks"))
+# what a saved tensor is made again from: not its tape, hooks (a leaf's) or .grad, and for a
+# view the counter without the base (which may be on the tape too): as detach() keeps it
+_SLOTS = tuple(n for n in Tensor.__slots__
+               if n not in ("__weakref__", "_tape", "_hooks", "_grad"))
+_VER = _SLOTS.index("_ver")
 _UNSET = object()
+
+
+def _slots(t):
+    slots = [getattr(t, name, _UNSET) for name in _SLOTS]
+    if type(slots[_VER]) is tuple:
+        slots[_VER] = (version_counter(t),)
+    return tuple(slots)
 
 
 def _unpack(item, tape):

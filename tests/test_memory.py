@@ -96,8 +96,8 @@ def _function_dropped_step():
     w = tg.randn(3, 4, requires_grad=True)
 
     def step():
-        y = _Exp.apply(_Square.apply(w.tanh()))
-        y.grad_fn.saved_tensors
+        y = _Exp.apply(_Square.apply(w.tanh())) + _Square.apply(w.tanh()[0])   # (a view)
+        y.grad_fn.next_functions[0][0].saved_tensors
         del y
         STATE.tape = CLOSED     # (the tape is dropped, not kept open for the next graph)
     return step
@@ -262,3 +262,14 @@ def test_a_node_made_again_keeps_what_its_tensor_showed():
     node.register_prehook(lambda g: seen.append((g[0].dtype, tuple(g[0].shape))))
     y.backward()
     assert seen == [(tg.float64, (3,))]
+
+
+def test_a_saved_view_made_again_keeps_its_version_check():
+    w = tg.ones(2, 3, requires_grad=True)
+    h = w * 1.0
+    fn = _Square.apply(h[0]).grad_fn          # the view h[0] is dropped at once
+    (s,) = fn.saved_tensors
+    assert s.tolist() == [1.0, 1.0, 1.0] and s.grad_fn.name() == "SelectBackward0"
+    h.mul_(2)                                 # the view's counter is h's
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        fn.saved_tensors
