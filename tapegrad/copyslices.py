@@ -16,7 +16,7 @@ version check (`Tape.rebased`), not differentiated through the old graph.
 import numpy as np
 
 from .errors import _cast_error, _inplace_shape_error
-from .graph import _input_fn, Node, node_for, output_nr
+from .graph import _input_fn, edge_data, Node, node_for, output_nr, record_fn, resolve_edges
 from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
@@ -72,12 +72,16 @@ def _gather(name, x, flat, shape):
 
 class CopySlices(Node):
     """The base's grad_fn after an in-place op through a view: its edges are the base's
-    previous grad_fn and the op's other inputs (torch's CopySlices wraps the op's node)."""
+    previous grad_fn and the op's other inputs (torch's CopySlices wraps the op's node); as
+    data (graph.edge_data), made into nodes when asked for."""
     __slots__ = ("_edges",)
 
     @property
     def next_functions(self):
-        return self._edges
+        return resolve_edges(self._tape, self._edges)
+
+    def _restore(self, data):
+        self._edges = data
 
 
 def edge_of(t, tape):
@@ -97,10 +101,7 @@ def edges_as_torch(t, old_edge, value):
     the value's (not the scatter tapegrad records in between)."""
     tape = t._tape
     cls = _edged_class(type(node_for(tape, t._node)).__name__)
-    fn = cls.__new__(cls)
-    fn._tape, fn._node = tape, t._node
-    fn._edges = (old_edge, edge_of(value, tape))
-    tape.grad_fns[t._node] = fn
+    record_fn(tape, t._node, cls, edge_data(tape, (old_edge, edge_of(value, tape))))
 
 
 _EDGED = {}
@@ -136,17 +137,15 @@ def inplace_on_view(self, method, other):
                 _op="copy_slices")
     tape = new._tape
     old_edge = edge_of(base, tape)
-    fn = CopySlices.__new__(CopySlices)
-    fn._tape, fn._node = tape, new._node
     rest = node_for(r._tape, r._node).next_functions
     rest = rest[1:] if int(r._tape.ia[r._node]) >= 0 else rest
     if rest and isinstance(other, Tensor):   # the operand itself, not a cast or alpha * it
         rest = (edge_of(other, tape),) + tuple(rest[1:])
-    fn._edges = (old_edge,) + tuple(rest)
+    edges = edge_data(tape, (old_edge,) + tuple(rest))
     view = _gather("as_strided", new, flat, self._shape)
     # commit: the values into the shared memory, then the base and the view move on
     self._v[...] = r._array()
-    tape.grad_fns[new._node] = fn
+    record_fn(tape, new._node, CopySlices, edges)
     if base._tape is not None:
         base._tape.rebased[base._node] = base._tape.n
     if self._tape is not None:

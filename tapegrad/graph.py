@@ -2,6 +2,13 @@
 
 There is no Python object graph behind the tape; these exist for inspection (`name()`,
 `next_functions`, repr) exactly as torch exposes them.
+
+A node refers to its tape; the tape refers to its nodes only weakly (`Tape.grad_fns`: node ->
+weakref), so a graph dies by reference counting alone, as torch's.  What a node was given
+when its entry was recorded (a class other than the one its opcode implies, torch's edges, a
+custom Function's ctx state) is kept on the tape as data (`Tape.fn_data`: node -> (class,
+data)), in which a node of the same tape is its number, never an object: a node made again
+after the last reference to the old one went is the same view.
 """
 import bisect
 import weakref
@@ -18,9 +25,7 @@ _CPP_NODES = {"CopySlices", "CopyBackwards", "AccumulateGrad"}
 
 
 class Node:
-    # _like: (dtype, shape) of the tensor last seen with this node as its grad_fn (what a
-    # grad_fn hook's gradient looks like: the tape keeps no dtype per node); may be unset
-    __slots__ = ("_tape", "_node", "_like", "__weakref__")
+    __slots__ = ("_tape", "_node", "__weakref__")
 
     def name(self):
         # torch's hand-written C++ nodes report their C++ name
@@ -46,6 +51,9 @@ class Node:
     @property
     def metadata(self):
         return {}
+
+    def _restore(self, data):
+        """Take back the data recorded for this node's entry (Tape.fn_data)."""
 
 
 class AccumulateGrad(Node):
@@ -99,12 +107,61 @@ class LeafAccumulateGrad(AccumulateGrad):
 class Edged(Node):
     """A decomposition's grad_fn whose edges are torch's inputs in torch's order, one per input
     (repeated inputs repeated, (None, 0) for one that needs no gradient), fixed when the
-    decomposition was recorded (`edge_to`); the group's other faces read the tape as usual."""
+    decomposition was recorded (`edge_to`); the group's other faces read the tape as usual.
+    `_edges` holds them as data (`edge_data`), made into nodes when asked for."""
     __slots__ = ("_edges",)
 
     @property
     def next_functions(self):
-        return self._edges
+        return resolve_edges(self._tape, self._edges)
+
+    def _restore(self, data):
+        self._edges = data
+
+
+def edge_data(tape, edges):
+    """(grad_fn, output_nr) pairs as `tape` keeps them: a node of `tape` itself as its number
+    (the tape must not refer to itself), a node of another tape or none as it is (an older
+    tape, or a leaf's node, which refers to no tape)."""
+    return tuple([(fn._node, nr) if fn is not None and getattr(fn, "_tape", None) is tape
+                  else (fn, nr) for fn, nr in edges])
+
+
+def resolve_edges(tape, data):
+    """The (grad_fn, output_nr) pairs `edge_data` kept."""
+    return tuple([(fn, nr) if fn is None or isinstance(fn, Node) else (node_for(tape, fn), nr)
+                  for fn, nr in data])
+
+
+def record_fn(tape, n, cls, data=None):
+    """Entry n's grad_fn is of class `cls`, made with `data` (Node._restore): kept on the tape
+    (as data, which must not refer to the tape) and cached (weakly) when a node of it is
+    alive."""
+    tape.fn_data[n] = (cls, data)
+    ref = tape.grad_fns.pop(n, None)
+    fn = ref() if ref is not None else None
+    if fn is not None and type(fn) is cls:
+        fn._restore(data)
+        tape.grad_fns[n] = ref
+
+
+def recorded_class(tape, n):
+    """The class record_fn gave entry n, or None."""
+    spec = tape.fn_data.get(n)
+    return spec[0] if spec is not None else None
+
+
+def seen_like(tape, n):
+    """(dtype, shape) of the tensor last seen with entry n's node as its grad_fn (what a
+    grad_fn hook's gradient looks like: the tape keeps no dtype per node), or None."""
+    likes = tape.likes
+    return likes.get(n) if likes is not None else None
+
+
+def forget_fn(tape, n):
+    """Entry n's grad_fn is made again from its entry (what record_fn gave it is dropped)."""
+    tape.fn_data.pop(n, None)
+    tape.grad_fns.pop(n, None)
 
 
 _edged = {}
@@ -135,17 +192,28 @@ def torch_edges(name, operands):
 def show_edges(tape, n, inputs, name=None):
     """Entry n (a decomposition's output, or an op recorded as two entries) shows torch's
     edges: one per input in `inputs` (and torch's node name `name`, if given)."""
-    show_edge_pairs(tape, n, tuple(edge_to(tape, t) for t in inputs), name)
+    record_fn(tape, n, _edged_class(name or entry_name(tape, n)),
+              tuple([_edge_datum(tape, t) for t in inputs]))
+
+
+def _edge_datum(tape, t):
+    """edge_to(tape, t) as edge_data keeps it, made without a node object."""
+    if not getattr(t, "_recorded", False):
+        return (None, 0)
+    src = t._tape
+    if src is tape:
+        return (t._node, output_nr(tape, t._node))
+    if src is not None:
+        return (node_for(src, t._node), output_nr(src, t._node))
+    if t._lserial == tape.serial:
+        return (t._lnode, 0)
+    return (None, 0)
 
 
 def show_edge_pairs(tape, n, edges, name=None):
     """show_edges with the (grad_fn, output_nr) pairs given: an in-place op's result lists
     the tensor's grad_fn from before the op, which its entry has replaced."""
-    cls = _edged_class(name or entry_name(tape, n))
-    fn = cls.__new__(cls)
-    fn._tape, fn._node = tape, n
-    fn._edges = tuple(edges)
-    tape.grad_fns[n] = fn
+    record_fn(tape, n, _edged_class(name or entry_name(tape, n)), edge_data(tape, edges))
 
 
 def _edged_class(name):
@@ -225,9 +293,7 @@ def number_name(tape, n, op, i):
 
 def name_entry(tape, n, name):
     """Give entry n the grad_fn class `name` (instead of the one its operands imply)."""
-    fn = _class(name).__new__(_class(name))
-    fn._tape, fn._node = tape, n
-    tape.grad_fns[n] = fn
+    record_fn(tape, n, _class(name))
 
 
 def output_nr(tape, n):
@@ -238,23 +304,28 @@ def output_nr(tape, n):
 def node_for(tape, n):
     if tape.op[n] == OUTPUT_CODE:   # one output of a multi-output entry: that entry's node
         return node_for(tape, int(tape.ia[n]))
-    fn = tape.grad_fns.get(n)
+    ref = tape.grad_fns.get(n)
+    fn = ref() if ref is not None else None
     if fn is None:
-        kind = BY_CODE[tape.op[n]].kind
-        if kind == "leaf":
+        spec = tape.fn_data.get(n)
+        if spec is not None:
+            fn = spec[0].__new__(spec[0])
+            fn._restore(spec[1])
+        elif BY_CODE[tape.op[n]].kind == "leaf":
             fn = AccumulateGrad.__new__(AccumulateGrad)
         elif tape.edge_nodes is not None and n in tape.edge_nodes:
             # a group written by nn/_onepass.py: the edges decomps.record shows with
             # show_edges, made here on first access instead of on every call
             cls = _edged_class(entry_name(tape, n))
             fn = cls.__new__(cls)
-            fn._edges = tuple((None, 0) if k < 0 else (_input_fn(tape, k), output_nr(tape, k))
-                              for k in tape.edge_nodes[n])
+            fn._edges = edge_data(tape, (
+                (None, 0) if k < 0 else (_input_fn(tape, k), output_nr(tape, k))
+                for k in tape.edge_nodes[n]))
         else:
             fn = _class(entry_name(tape, n)).__new__(_class(entry_name(tape, n)))
         fn._tape = tape
         fn._node = n
-        tape.grad_fns[n] = fn
+        tape.grad_fns[n] = weakref.ref(fn)
     return fn
 
 

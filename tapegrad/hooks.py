@@ -29,7 +29,7 @@ import numpy as np
 
 from . import dtypes as D
 from .grad_mode import set_grad_enabled
-from .graph import AccumulateGrad, Node, torch_inputs
+from .graph import AccumulateGrad, Node, seen_like, torch_inputs
 from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
@@ -216,7 +216,7 @@ def gradient_like(fn, what):
     h = (tape.hooks or {}).get(n)
     if h is not None:
         return tape, n, h.dtype, h.shape
-    like = getattr(fn, "_like", None)    # set by Tensor.grad_fn
+    like = seen_like(tape, n)    # set by Tensor.grad_fn
     if like is not None:
         return tape, n, like[0], like[1]
     ref = tape.retained.get(n)

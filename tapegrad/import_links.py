@@ -11,12 +11,13 @@ grows without bound.
 
 `release_dead_imports(tape)` runs when the open tape `tape` is replaced.  For each older tape
 it imports from, it counts the references to that tape (sys.getrefcount): when the only ones
-are `tape`'s import entries and the tape's own cached grad_fn nodes (no tensor of it is alive,
-no grad_fn of it is held, no other tape imports from it), a backward can reach its entries
-only through the nodes `tape` imports (and those its grad_fn objects name).  The entries those
-depend on are marked (walks.mark_live), and the older tape's import links and cached grad_fn
-objects outside them are dropped: the tapes behind them are freed when nothing else holds them.  Anything else that refers to the older tape
-keeps it whole (it is checked again at the next replacement of the open tape).
+are `tape`'s import entries and the live grad_fn nodes of it that `tape`'s edges name (no
+tensor of it is alive, no grad_fn of it is held otherwise, no other tape imports from it), a
+backward can reach its entries only through the nodes `tape` imports (and those its edges
+name).  The entries those depend on are marked (walks.mark_live), and the older tape's import
+links and grad_fn data (graph.record_fn) outside them are dropped: the tapes behind them are
+freed when nothing else holds them.  Anything else that refers to the older tape keeps it whole
+(it is checked again at the next replacement of the open tape).
 """
 import sys
 
@@ -45,14 +46,21 @@ def _outside_refs(group):
     return sys.getrefcount(src) - len(group[1])
 
 
-def _edge_counts(nodes):
-    """{id(node): how many (node, output_nr) edges of the grad_fn objects `nodes` name it}."""
+def _edge_counts(tape):
+    """{id(node): how many (node, output_nr) edges `tape` keeps (Tape.fn_data) name it as an
+    object: nodes of other tapes (its own are kept as numbers)}."""
     counts = {}
-    for fn in nodes:
-        for f, _ in getattr(fn, "_edges", ()):
-            if f is not None:
-                counts[id(f)] = counts.get(id(f), 0) + 1
+    for _, data in tape.fn_data.values():
+        if type(data) is tuple:
+            for f, _ in data:
+                if isinstance(f, Node):
+                    counts[id(f)] = counts.get(id(f), 0) + 1
     return counts
+
+
+def _live_nodes(tape):
+    """tape's grad_fn objects that are alive (its cache holds them weakly)."""
+    return [fn for fn in [ref() for ref in tape.grad_fns.values()] if fn is not None]
 
 
 def _node_refs(nodes):
@@ -62,20 +70,18 @@ def _node_refs(nodes):
 
 
 def _held_nodes(src, newer):
-    """None when something outside src's own cache refers to one of its grad_fn objects (a
-    user's `y.grad_fn`, whose next_functions can walk the import links; a node of a tape other
-    than `newer`) or when one is not a plain graph node (a custom Function's ctx holds
-    tensors); else (how many of them refer to src, the nodes `newer`'s grad_fn objects lead
-    to: roots as its imports are).  References counted as inside: the cache's, and the edges
-    of src's and newer's own grad_fn objects (a decomposition's node names its inputs')."""
-    nodes = list(src.grad_fns.values())
+    """None when something other than `newer`'s edges refers to one of src's grad_fn objects
+    (a user's `y.grad_fn`, whose next_functions can walk the import links; an edge of a tape
+    other than `newer`) or when one is not a plain graph node; else (how many of them are
+    alive, each referring to src, the nodes `newer`'s edges lead to: roots as its imports
+    are).  src's cache holds its nodes weakly and its own edges name them by number, so a
+    node is alive only while something refers to it."""
+    nodes = _live_nodes(src)
     if not all(isinstance(fn, Node) and fn._tape is src for fn in nodes):
         return None
-    inside = _edge_counts(nodes)
-    from_newer = _edge_counts(newer.grad_fns.values())
+    from_newer = _edge_counts(newer) if nodes else {}
     for fn, refs in zip(nodes, _node_refs(nodes)):
-        k = id(fn)
-        if refs != _NODE_BASE + inside.get(k, 0) + from_newer.get(k, 0):
+        if refs != _NODE_BASE + from_newer.get(id(fn), 0):
             return None
     return len(nodes), [fn._node for fn in nodes if id(fn) in from_newer]
 
@@ -86,12 +92,11 @@ class _Probe:
 
 def _calibrate():
     """(_BASE, _NODE_BASE): what the two counts above give for objects nothing else refers to
-    (a cached node: held by its cache alone), measured through the same calls (the
+    (a live node held by the list of live nodes alone), measured through the same calls (the
     interpreter's own references to locals and arguments are measured, not assumed)."""
     held = (_Probe(), 0)
     base = _outside_refs([held[0], [0]])
-    cache = {0: _Probe()}
-    (node_base,) = _node_refs(list(cache.values()))
+    (node_base,) = _node_refs([_Probe()])
     return base, node_base
 
 
@@ -111,7 +116,7 @@ def release_dead_imports(tape):
 def _prune(src, roots):
     """Drop src's import links, and its cached grad_fn objects, outside the entries its nodes
     `roots` depend on (a dropped node's edges no longer hold the tapes it names either)."""
-    if src.recording or not (src.imports or src.grad_fns):
+    if src.recording or not (src.imports or src.fn_data):
         return
     n = src.n
     live = np.zeros(n, np.uint8)
@@ -120,5 +125,7 @@ def _prune(src, roots):
     for node in [node for node in src.imports if not live[node]]:
         older, snode = src.imports.pop(node)
         src.import_of.pop((older.serial, snode), None)
+    for node in [node for node in src.fn_data if not live[node]]:
+        del src.fn_data[node]
     for node in [node for node in src.grad_fns if not live[node]]:
         del src.grad_fns[node]

@@ -27,7 +27,7 @@ from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views
 from .errors import _cast_error, _check_broadcast, _inplace_shape_error
 from .floordiv import rounded_div
-from .graph import _edged_class, name_entry
+from .graph import _edged_class, edge_data, name_entry, record_fn
 from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
 from .ops import OPS
@@ -44,11 +44,7 @@ def _show(t, name, edges):
     """t's entry shows as torch's node `name` with next_functions `edges` (pairs taken before
     the op: the tensor's previous grad_fn, the other inputs')."""
     tape = t._tape
-    cls = _edged_class(name)
-    fn = cls.__new__(cls)
-    fn._tape, fn._node = tape, t._node
-    fn._edges = tuple(edges)
-    tape.grad_fns[t._node] = fn
+    record_fn(tape, t._node, _edged_class(name), edge_data(tape, edges))
 
 
 def _old_edge(self):
@@ -69,9 +65,11 @@ def _named_inplace(self, run, name, others=()):
     if base is None:
         _show(self, name, (old,) + tuple(edge_of(o, self._tape) for o in others))
     else:    # CopySlices: the base's previous grad_fn and the op's other inputs, as torch's
-        fn = base._tape.grad_fns.get(base._node)
-        if isinstance(fn, CopySlices):
-            fn._edges = fn._edges[:1] + tuple(edge_of(o, base._tape) for o in others)
+        tape = base._tape
+        spec = tape.fn_data.get(base._node)
+        if spec is not None and issubclass(spec[0], CopySlices):
+            record_fn(tape, base._node, spec[0], spec[1][:1] + edge_data(
+                tape, tuple(edge_of(o, tape) for o in others)))
     return self
 
 

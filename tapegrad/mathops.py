@@ -14,7 +14,7 @@ import numpy as np
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, return_types
 from .creation import tensor
 from .grad_mode import is_grad_enabled
-from .graph import Edged, edge_to, show_edge_pairs
+from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .ndops import _binary, _compare, _NP_FWD, where
 from .ops import OPS
 from .pyfunc import Function
@@ -161,8 +161,9 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
         tape.superseded[node] = (start, self._node)
         # a name cached before the group was marked (kept: the edges a body without a clone
         # showed, which name self's old node)
-        if _clone or not isinstance(tape.grad_fns.get(self._node), Edged):
-            tape.grad_fns.pop(self._node, None)
+        cls = recorded_class(tape, self._node)
+        if _clone or cls is None or not issubclass(cls, Edged):
+            forget_fn(tape, self._node)
     new = self._tape
     if _inputs and new is not None and (new is not tape or self._node >= start) \
             and view_base(self) is None:

@@ -13,12 +13,15 @@ records ONE entry of kind `pyfunc` (a host entry: the sweep pauses there and Pyt
 * one `output` entry per differentiable output: a strided view of its block of e's node,
   `cst` = its output_nr (its position among all outputs, as torch counts).
 
-The ctx object is the grad_fn (`MyFnBackward`, a `BackwardCFunction`, as in torch) and the
-tape holds it in `tape.grad_fns[e]`; `_TAPES` lists each tape's pyfunc entries so a backward
-without retain_graph releases their saved tensors (torch's "backward through the graph a
-second time" error when `ctx.saved_tensors` is read again), with one dict check per swept tape
-when no Function was recorded.  Engine hooks: `host_vjp` (the eager sweep), `tensor_vjp`
-(create_graph), `release` (the commit of a backward without retain_graph).
+The ctx object is the grad_fn (`MyFnBackward`, a `BackwardCFunction`, as in torch); the tape
+holds its class and its state (the ctx's `__dict__`) as `tape.fn_data[e]` and the object
+itself weakly (`graph.record_fn`: the ctx refers to the tape, so the tape must not refer to
+it), and `graph.node_for` makes it again, with the same state, when it has gone.  `_TAPES`
+lists each tape's pyfunc entries so a backward without retain_graph releases their saved
+tensors (torch's "backward through the graph a second time" error when `ctx.saved_tensors` is
+read again), with one dict check per swept tape when no Function was recorded.  Engine hooks:
+`host_vjp` (the eager sweep), `tensor_vjp` (create_graph), `release` (the commit of a
+backward without retain_graph).
 """
 import functools
 import inspect
@@ -31,12 +34,12 @@ import numpy as np
 
 from . import errors
 from .grad_mode import _set as _set_grad
-from .graph import Node, _input_fn, output_nr
+from .graph import Node, _input_fn, node_for, output_nr, record_fn
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start
 from .tape import (STATE, bump_version, input_node, share_version, version_counter,
                    version_message)
-from .tensor import Tensor
+from .tensor import _new, Tensor
 
 PYFUNC_CODE = OPS["pyfunc"].code
 
@@ -86,10 +89,11 @@ class BackwardCFunction(Node, FunctionCtx):
         saved = self.__dict__.get("_pf_saved", ())
         if saved is None:
             raise RuntimeError(errors.BACKWARD_TWICE)
-        for t, version, fn in saved:
+        tensors = tuple([_unpack(item, self._tape) for item in saved])
+        for t, (_, version, name, _) in zip(tensors, saved):
             if t is not None and version_counter(t)[0] != version:
-                raise RuntimeError(_version_message(t, version, fn))
-        return tuple(item[0] for item in saved)
+                raise RuntimeError(_version_message(t, version, name))
+        return tensors
 
     saved_variables = saved_tensors
 
@@ -107,27 +111,68 @@ class BackwardCFunction(Node, FunctionCtx):
                 out.append((None, 0))
         return tuple(out)
 
-    def _pf_release(self):
-        if self.__dict__.get("_pf_saved"):
-            self._pf_saved = None
+    def _restore(self, data):
+        self.__dict__ = data   # the state the tape keeps (the ctx forward saw, made again)
 
 
-def _version_message(t, version, fn):
-    """torch's error for a saved tensor changed in place since it was saved (`fn`: its
-    grad_fn then, named as torch spells it: MulBackward0 -> Mul)."""
+def _version_message(t, version, name):
+    """torch's error for a saved tensor changed in place since it was saved (`name`: its
+    grad_fn's then, named as torch spells it: MulBackward0 -> Mul)."""
     made = ""
-    if fn is not None:
+    if name is not None:
         made = f", which is output {t.output_nr} of " + re.sub(
             r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
-            fn.name()) + ","
+            name) + ","
     return version_message(t._dtype, t._shape, made, version_counter(t)[0], version)
 
 
-def _saved(tensors):
-    """(tensor, its version, its grad_fn) per saved tensor: the versions as they are when
-    apply returns, as torch records them."""
-    return [(t, version_counter(t)[0], t.grad_fn) if t is not None else (None, 0, None)
-            for t in tensors]
+def _saved(tensors, tape=None):
+    """(tensor, its version, its grad_fn's name, None) per saved tensor: the versions as they
+    are when apply returns, as torch records them (the name, not the node: the ctx's state is
+    kept by the tape, and a node would refer to it).  A tensor of `tape` itself (a non-leaf
+    input, an output) is kept as (weakref to it, version, name, its slots but the tape): the
+    state must not refer to the tape, so that a graph dropped without backward dies by
+    reference counting."""
+    return [(None, 0, None, None) if t is None else
+            (weakref.ref(t), version_counter(t)[0], _fn_name(t), _slots(t))
+            if tape is not None and t._tape is tape else
+            (t, version_counter(t)[0], _fn_name(t), None) for t in tensors]
+
+
+# what a saved tensor is made again from: not its tape, hooks (a leaf's) or .grad, and for a
+# view the counter without the base (which may be on the tape too): as detach() keeps it
+_SLOTS = tuple(n for n in Tensor.__slots__
+               if n not in ("__weakref__", "_tape", "_hooks", "_grad"))
+_VER = _SLOTS.index("_ver")
+_UNSET = object()
+
+
+def _slots(t):
+    slots = [getattr(t, name, _UNSET) for name in _SLOTS]
+    if type(slots[_VER]) is tuple:
+        slots[_VER] = (version_counter(t),)
+    return tuple(slots)
+
+
+def _unpack(item, tape):
+    """The tensor a _saved item stands for: a tensor of the ctx's tape that its caller
+    dropped is made again from its slots (as torch unpacks a saved output)."""
+    t, _, _, slots = item
+    if slots is None:
+        return t
+    t = t()
+    if t is None:
+        t = _new()
+        for name, v in zip(_SLOTS, slots):
+            if v is not _UNSET:
+                setattr(t, name, v)
+        t._tape = tape
+    return t
+
+
+def _fn_name(t):
+    fn = t.grad_fn
+    return fn.name() if fn is not None else None
 
 
 class _FunctionMeta(type):
@@ -340,9 +385,13 @@ def _apply(cls, args):
     ctx._pf_nout = len(outs)
     ctx._pf_other = [(k, o._shape, o._dtype) for k, o in enumerate(outs)
                      if isinstance(o, Tensor) and k not in {s[0] for s in specs}]
+    tape.grad_fns[e] = weakref.ref(ctx)   # (an output's grad_fn: the ctx, for _saved's names)
     # versions as they are after forward (torch saves them when apply returns)
-    ctx._pf_saved = _saved(to_save)
-    tape.grad_fns[e] = ctx
+    ctx._pf_saved = _saved(to_save, tape)
+    for name in ("dirty_tensors", "non_differentiable"):   # cleared, as torch's apply does
+        if name in ctx.__dict__:
+            setattr(ctx, name, None)
+    record_fn(tape, e, type(ctx), ctx.__dict__)
     _TAPES.setdefault(tape, []).append(e)
     return outs[0] if single else tuple(outs)
 
@@ -440,7 +489,7 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
     te = e if nodes is None else int(nodes[e])
     if not _leads(leads, None, te):
         return
-    ctx = tape.grad_fns[te]
+    ctx = node_for(tape, te)
     o = int(off[e])
     packed = adj[o:o + int(size[e])]
     if nodes is None:
@@ -480,7 +529,7 @@ def tensor_vjp(tape, e, g, reach):
     """create_graph: [(operand node, gradient tensor)] of pyfunc entry e given its packed
     gradient `g` (a recorded tensor): backward runs with grad mode on, so what it computes
     with tapegrad ops is recorded and can be differentiated again."""
-    ctx = tape.grad_fns[e]
+    ctx = node_for(tape, e)
     flat = g.reshape(-1)
 
     def block(start, shape, dt):
@@ -516,7 +565,9 @@ def release(tape, ran, n):
         return
     for e in entries:
         if e < n and ran[e]:
-            tape.grad_fns[e]._pf_release()
+            state = tape.fn_data[e][1]
+            if state.get("_pf_saved"):
+                state["_pf_saved"] = None
 
 
 def has_functions(tape):

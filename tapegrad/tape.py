@@ -190,7 +190,9 @@ class Tape:
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
                  "rebased", "superseded", "groups", "folded", "__weakref__",
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
-                 "edge_nodes")  # graph.node_for: {group output: torch's input nodes} (_onepass)
+                 "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
+                 "fn_data",     # graph.record_fn: {node: (grad_fn class, its data)}
+                 "likes")       # Tensor.grad_fn: {node: (dtype, shape) of its tensor}, or None
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -199,6 +201,7 @@ class Tape:
         self.groups = None      # groups.Groups, made with the first decomposition
         self.hooks = None       # tapegrad.hooks: hooks of non-leaf tensors/grad_fns, die with it
         self.edge_nodes = None  # {group output: its torch input nodes, -1: (None, 0)}, or None
+        self.likes = None       # (dtype, shape) of the tensor last seen with a node as grad_fn
         # (_resize from nothing, inline): cells [n, lim) of ib and cst hold protocol.DEFAULTS
         # (up to a pooled set's clean mark, else from the first append's grow)
         arrs = _take_streams(cap)
@@ -217,7 +220,10 @@ class Tape:
         self.imports = {}       # node -> (older Tape, node there)
         self.import_of = {}     # (serial, node) -> node
         self.retained = {}      # node -> weakref to a non-leaf Tensor that called retain_grad()
-        self.grad_fns = {}      # node -> grad_fn object, made on first access
+        # node -> weakref to its grad_fn object, made on first access (weak: a node refers
+        # to its tape); what a node was given when recorded is data in fn_data (graph.py)
+        self.grad_fns = {}
+        self.fn_data = {}
         # version counters (torch's in-place checks): node -> (the tensor's counter, its
         # version when the node took its value, dtype name, shape, (tape, node) of the entry
         # that made the tensor or None).  Leaves, imports and n-d constants are entered when

@@ -246,7 +246,10 @@ class Tensor(metaclass=_TensorMeta):
         if tape is None or getattr(self, "_flags", 0) & NODIFF:
             return None
         fn = node_for(tape, self._node)
-        fn._like = (self._dtype, self._shape)   # for grad_fn hooks (tapegrad.hooks)
+        likes = tape.likes   # for grad_fn hooks (tapegrad.hooks): the tape keeps no dtype
+        if likes is None:
+            likes = tape.likes = {}
+        likes[fn._node] = (self._dtype, self._shape)
         return fn
 
     @property

@@ -109,11 +109,13 @@ def to_dot(tensor_or_tensors, params=None):
     names = {id(t): name for name, t in (params or {}).items()}
     dot = Dot()
     ids = {}
+    seen = []   # what ids names, held: a grad_fn nothing holds is made again (graph.py)
 
     def ident(obj, kind):
         key = (kind, id(obj))
         if key not in ids:
             ids[key] = f"{kind}{len(ids)}"
+            seen.append(obj)
         return ids[key]
 
     def var_label(t, name=""):

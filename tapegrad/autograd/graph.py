@@ -2,13 +2,14 @@
 every `grad_fn` (its views of tape entries live in `tapegrad.graph`), `increment_version`,
 `GradientEdge` / `get_gradient_edge` and `register_multi_grad_hook`."""
 import threading
+import weakref
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from .. import hooks
 from ..engine import leaf_executes, node_executes
-from ..graph import AccumulateGrad, LeafAccumulateGrad, Node
+from ..graph import AccumulateGrad, LeafAccumulateGrad, Node, seen_like
 from ..hooks import RemovableHandle, current_task
 from ..ops import BY_CODE, OUTPUT_CODE
 from ..tape import bump_version
@@ -65,7 +66,7 @@ def edge_tensor(edge):
     if not isinstance(node, Node):
         raise TypeError(f"GradientEdge.node must be a Node, got {type(node).__name__}")
     tape, n = node._tape, node._node
-    like = getattr(node, "_like", None)      # (dtype, shape) of the tensor it was taken from
+    like = seen_like(tape, n)                # (dtype, shape) of the tensor it was taken from
     if BY_CODE[tape.op[n]].kind == "split":  # each piece is an output entry after it
         op, ia, _, cst, _ = tape.streams(tape.n)
         hits = np.flatnonzero((op == OUTPUT_CODE) & (ia == n) & (cst == k))
@@ -98,8 +99,18 @@ class _MultiHandle(RemovableHandle):
 
 
 def _target(t):
-    """What decides whether t's hook runs in a backward: (None, leaf) or (tape, node)."""
-    return (None, t) if t._tape is None else (t._tape, t._node)
+    """What decides whether t's hook runs in a backward: (None, leaf) or (weakref to the
+    tape, node): the hooks live on that tape (tape.hooks), which must not refer to itself
+    through them, so that the graph dies by reference counting."""
+    return (None, t) if t._tape is None else (weakref.ref(t._tape), t._node)
+
+
+def _executes(task, target):
+    tape, node = target
+    if tape is None:
+        return leaf_executes(task, node)
+    tape = tape()
+    return tape is not None and node_executes(task, tape, node)
 
 
 def register_multi_grad_hook(tensors, fn, *, mode="all"):
@@ -133,9 +144,7 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
                 with lock:
                     state = task.state.get(key)
                     if state is None:   # the first gradient of this backward: how many come
-                        expected = sum(leaf_executes(task, node) if tape is None else
-                                       node_executes(task, tape, node)
-                                       for tape, node in targets)
+                        expected = sum(_executes(task, target) for target in targets)
                         state = task.state[key] = [0, expected, [None] * count]
                     state[0] += 1
                     state[2][idx] = grad

@@ -9,6 +9,7 @@ import numpy as np
 from .. import decomps
 from ..creation import tensor as _tensor_of
 from ..discrete_draws import dropout_noise
+from ..graph import forget_fn
 from ..random import generator_of
 from ..tensor import Tensor
 from ..views import KIND_OPS
@@ -37,7 +38,7 @@ def _inplace_row(x, name, body, *args):
     x._inplace(value, None, lambda t, _: _record(name, body, t, *args))
     if tape is not None and x._tape is tape and x._node >= start:
         tape.superseded[node] = (start, x._node)   # (the group's entries read the old x)
-        tape.grad_fns.pop(x._node, None)
+        forget_fn(tape, x._node)
     return x
 
 
