@@ -585,6 +585,13 @@ _DECLS = [
     # indices; torch's node saves the indices only, which are no tape value ------------------
     Op("max_unpool2d", "decomp", "MaxUnpool2DBackward0", saves=()),
     Op("max_unpool3d", "decomp", "MaxUnpool3DBackward0", saves=()),
+    # --- engineer "grid": F.affine_grid (a constant base grid times theta^T) and F.grid_sample
+    # (tapegrad/nn/_grid.py: per corner a gather of the input at torch's positions times
+    # weights computed from the grid with tensor ops, so both gradients are the primitives');
+    # edges theta; input, grid -----------------------------------------------------------
+    Op("affine_grid_generator", "decomp", "AffineGridGeneratorBackward0", saves=(), edges=(0,)),
+    Op("grid_sampler_2d", "decomp", "GridSampler2DBackward0", saves=("a",), edges=(0, 1)),
+    Op("grid_sampler_3d", "decomp", "GridSampler3DBackward0", saves=("a",), edges=(0, 1)),
 ]
 
 def mentions(expr, name):

@@ -94,6 +94,9 @@ TORCH_NAMES = {
     "upsample_bicubic2d": "`F.interpolate(mode='bicubic')`",
     "upsample_trilinear3d": "`F.interpolate(mode='trilinear')`",
     "embedding_bag": "`F.embedding_bag` (`nn.EmbeddingBag`)",
+    "affine_grid_generator": "`F.affine_grid`",
+    "grid_sampler_2d": "`F.grid_sample` on 4-d input",
+    "grid_sampler_3d": "`F.grid_sample` on 5-d input",
     "sub_number": "the `cos - margin` of `F.cosine_embedding_loss` (at::sub of a number, "
                   "`SubBackward1`)",
     "rrelu_with_noise": "`F.rrelu` (`nn.RReLU`)",

@@ -445,6 +445,29 @@ CASES.update({
                       ANY)],
 })
 
+# --- engineer "grid": F.affine_grid and F.grid_sample's rows (tests/test_nn_grid_sample.py has
+# every mode, padding and align_corners, float32 bit for bit, non-finite grids, errors) -------
+_GS = lambda m, x, g, **kw: F_(m).grid_sample(x, g, **kw)  # noqa: E731
+CASES.update({
+    "affine_grid_generator": [
+        ("2d", lambda m, t: F_(m).affine_grid(t, (2, 1, 3, 4), align_corners=False),
+         [(2, 2, 3)], ANY),
+        ("3d", lambda m, t: F_(m).affine_grid(t, (1, 2, 2, 3, 2), align_corners=True),
+         [(1, 3, 4)], ANY)],
+    "grid_sampler_2d": [
+        ("bilinear", lambda m, x, g: _GS(m, x, g, align_corners=False),
+         [(1, 2, 3, 4), (1, 2, 3, 2)], ANY),
+        ("border", lambda m, x, g: _GS(m, x, g, padding_mode="border", align_corners=True),
+         [(2, 1, 3, 3), (2, 2, 2, 2)], ANY),
+        ("bicubic", lambda m, x, g: _GS(m, x, g, mode="bicubic", padding_mode="reflection",
+                                        align_corners=False), [(1, 1, 3, 4), (1, 2, 2, 2)], ANY),
+        ("nearest", lambda m, x, g: _GS(m, x, g, mode="nearest", align_corners=False),
+         [(1, 2, 3, 4), (1, 2, 3, 2)], ANY)],
+    "grid_sampler_3d": [
+        ("trilinear", lambda m, x, g: _GS(m, x, g, padding_mode="reflection", align_corners=False),
+         [(1, 2, 2, 3, 2), (1, 2, 1, 2, 3)], ANY)],
+})
+
 
 def _put(t, key, value):
     t[key] = value

@@ -740,6 +740,17 @@ NEXT_FNS = {
     "max_unpool3d": ["F.max_unpool3d(a[None, None, None], m.tensor([[[[[0, 1, 3], [4, 9, 11]]]]]), "
                      "2)",
                      "m.nn.MaxUnpool3d(1)(*F.max_pool3d(b[None, None], 1, return_indices=True))"],
+    "affine_grid_generator": ["F.affine_grid(a[None], (1, 1, 2, 2), align_corners=False)",
+                              "F.affine_grid(q[None, :1].expand(1, 3, 2).repeat(1, 1, 2), "
+                              "(1, 2, 2, 2, 3), align_corners=True)"],
+    "grid_sampler_2d": ["F.grid_sample(a[None, None], F.affine_grid(b[None], (1, 1, 2, 3), "
+                        "align_corners=False), align_corners=False)",
+                        "F.grid_sample(c[None, None], u[None, :, None, :2], mode='nearest', "
+                        "align_corners=True)",
+                        "F.grid_sample(b[None, None], c[None, :, None, 1:] * 1, "
+                        "padding_mode='reflection', mode='bicubic', align_corners=False)"],
+    "grid_sampler_3d": ["F.grid_sample(a[None, None, None], b[None, None, :, :, None]"
+                        ".expand(1, 1, 2, 3, 3), padding_mode='border', align_corners=True)"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",
