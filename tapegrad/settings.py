@@ -38,6 +38,7 @@ def set_num_threads(int):  # noqa: A002  (torch's parameter name)
 
 
 def get_num_threads():
+    """The number of threads for intra-op parallelism (set_num_threads's, else the default)."""
     return _state["threads"] or _default_threads()
 
 
@@ -51,10 +52,12 @@ def set_num_interop_threads(int):  # noqa: A002
 
 
 def get_num_interop_threads():
+    """The number of inter-op threads (set_num_interop_threads's, else the CPU count)."""
     return _state["interop"] or (os.cpu_count() or 1)
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Sets the deterministic-algorithms flag (and warn_only) as torch keeps it."""
     if not isinstance(mode, bool):
         raise TypeError(f"_set_deterministic_algorithms(): argument 'mode' (position 1) must be "
                         f"bool, not {type(mode).__name__}")
@@ -65,10 +68,12 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
 
 
 def are_deterministic_algorithms_enabled():
+    """Whether use_deterministic_algorithms(True) is in effect."""
     return _state["deterministic"]
 
 
 def is_deterministic_algorithms_warn_only_enabled():
+    """Whether the deterministic-algorithms flag was set with warn_only=True."""
     return _state["warn_only"]
 
 
@@ -90,6 +95,7 @@ def set_deterministic_debug_mode(debug_mode):
 
 
 def get_deterministic_debug_mode():
+    """0 (deterministic algorithms off), 1 (on, warn only) or 2 (on)."""
     if not _state["deterministic"]:
         return 0
     return 1 if _state["warn_only"] else 2
