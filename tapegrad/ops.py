@@ -585,6 +585,10 @@ _DECLS = [
     # indices; torch's node saves the indices only, which are no tape value ------------------
     Op("max_unpool2d", "decomp", "MaxUnpool2DBackward0", saves=()),
     Op("max_unpool3d", "decomp", "MaxUnpool3DBackward0", saves=()),
+    # --- engineer "ctc": F.ctc_loss's own node, torch's _ctc_loss (front end and body in
+    # tapegrad/nn/_ctc.py: the alpha recursion in log space, one step per time step); the
+    # targets and lengths are not differentiable in torch, so one edge -----------------------
+    Op("ctc_loss", "decomp", "CtcLossBackward0", saves=("a", "out"), edges=(0,)),
 ]
 
 def mentions(expr, name):
