@@ -740,6 +740,10 @@ NEXT_FNS = {
     "max_unpool3d": ["F.max_unpool3d(a[None, None, None], m.tensor([[[[[0, 1, 3], [4, 9, 11]]]]]), "
                      "2)",
                      "m.nn.MaxUnpool3d(1)(*F.max_pool3d(b[None, None], 1, return_indices=True))"],
+    "ctc_loss": ["F.ctc_loss(a.log_softmax(1), m.tensor([1]), [2], [1], reduction='none')",
+                 "F.ctc_loss(b[:, None], m.tensor([[2]]), [2], [1], reduction='sum', "
+                 "zero_infinity=True)",
+                 "m.nn.CTCLoss()(a[:, None] * 1, m.tensor([2]), m.tensor([2]), m.tensor([1]))"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",
