@@ -81,6 +81,7 @@ TORCH_NAMES = {
     "adaptive_max_pool2d": "`F.adaptive_max_pool1d`, `F.adaptive_max_pool2d`",
     "max_unpool2d": "`F.max_unpool1d`, `F.max_unpool2d` (`nn.MaxUnpool1d`, `nn.MaxUnpool2d`)",
     "max_unpool3d": "`F.max_unpool3d` (`nn.MaxUnpool3d`)",
+    "ctc_loss": "`F.ctc_loss` (`nn.CTCLoss`)",
     "nanmedian_dim": "`torch.nanmedian(x, dim)`",
     "norm_dim": "`torch.pairwise_distance`, `F.pairwise_distance` (at::norm, `NormBackward1`)",
     "add_number": "the `+ eps` of `torch.pairwise_distance` (at::add of a number, "

@@ -468,6 +468,18 @@ CASES.update({
          [(1, 2, 2, 3, 2), (1, 2, 1, 2, 3)], ANY)],
 })
 
+# --- engineer "ctc": F.ctc_loss (tests/test_nn_ctc.py has the grid of layouts, lengths,
+# reductions, zero_infinity and torch's errors); through log_softmax, whose gradient torch's
+# CtcLossBackward0 assumes (it adds exp(log_probs) to the loss's own gradient) -------------
+CASES.update({
+    "ctc_loss": [("pad", lambda m, a: F_(m).ctc_loss(
+        a.log_softmax(2), m.tensor([[1, 2], [2, 2]]), [4, 4], [2, 2]), [(4, 2, 3)], ANY,
+        {"torch_hvp": False}),
+        ("cat_none", lambda m, a: F_(m).ctc_loss(
+            a.log_softmax(1), m.tensor([2, 1, 1]), [4], [3], blank=0, reduction="none"),
+         [(4, 3)], ANY, {"torch_hvp": False})],
+})
+
 
 def _put(t, key, value):
     t[key] = value

@@ -751,6 +751,10 @@ NEXT_FNS = {
                         "padding_mode='reflection', mode='bicubic', align_corners=False)"],
     "grid_sampler_3d": ["F.grid_sample(a[None, None, None], b[None, None, :, :, None]"
                         ".expand(1, 1, 2, 3, 3), padding_mode='border', align_corners=True)"],
+    "ctc_loss": ["F.ctc_loss(a.log_softmax(1), m.tensor([1]), [2], [1], reduction='none')",
+                 "F.ctc_loss(b[:, None], m.tensor([[2]]), [2], [1], reduction='sum', "
+                 "zero_infinity=True)",
+                 "m.nn.CTCLoss()(a[:, None] * 1, m.tensor([2]), m.tensor([2]), m.tensor([1]))"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",

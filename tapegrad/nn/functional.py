@@ -48,6 +48,8 @@ from ._margin_losses import (soft_margin_loss, multilabel_soft_margin_loss,  # n
                              triplet_margin_with_distance_loss, multi_margin_loss,
                              multilabel_margin_loss)
 from ._margin_losses import __all__ as _margin_all
+from ._ctc import ctc_loss  # noqa: F401
+from ._ctc import __all__ as _ctc_all
 from ._stochastic import rrelu, rrelu_, gumbel_softmax  # noqa: F401
 from ._stochastic import __all__ as _stochastic_all
 from ._reduction import REDUCTIONS as _REDUCTIONS, reduction_of
@@ -70,7 +72,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            # engineer "nnloss"
            "local_response_norm"]
 __all__ += (_conv_all + _pooling_all + _unpooling_all + _attention_all + _resample_all
-            + _margin_all + _stochastic_all + _grid_all)
+            + _margin_all + _stochastic_all + _grid_all + _ctc_all)
 
 
 def _reduction(reduction, size_average=None, reduce=None):

@@ -38,7 +38,7 @@ from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, CrossEntro
                    BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
                    PoissonNLLLoss, GaussianNLLLoss, SoftMarginLoss, MultiLabelSoftMarginLoss,
                    CosineEmbeddingLoss, MultiMarginLoss, MultiLabelMarginLoss, TripletMarginLoss,
-                   TripletMarginWithDistanceLoss)
+                   TripletMarginWithDistanceLoss, CTCLoss)
 
 __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "Identity",
            "Linear", "Bilinear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
@@ -70,4 +70,4 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "MultiMarginLoss",
            "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
            "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "ChannelShuffle", "RReLU",
-           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "CTCLoss"]
