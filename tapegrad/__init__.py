@@ -92,6 +92,9 @@ from ._format import set_printoptions
 from . import viz                        # to_dot: pictures of the backward graph
 from .summary import tape_summary
 from . import optim                      # optimizers and lr schedulers (engineer optim, #12)
+from . import amp                        # torch.amp: autocast, GradScaler
+from .amp import (autocast, is_autocast_enabled, get_autocast_dtype,
+                  is_autocast_cache_enabled)
 from . import utils                      # torch.utils.checkpoint, torch.utils.data
 
 float = float32  # noqa: A001
@@ -166,9 +169,18 @@ _ON_FIRST_USE = {"distributions": ("distributions", None), "testing": ("testing"
                  "load": ("serialization", "load")}
 
 
+# torch's dtypes tapegrad does not have: the AttributeError says so (no stand-in dtype)
+_ABSENT_DTYPES = ("float16", "half", "bfloat16")
+
+
 def __getattr__(name):
     place = _ON_FIRST_USE.get(name)
     if place is None:
+        if name in _ABSENT_DTYPES:
+            raise AttributeError(
+                f"module {__name__!r} has no attribute {name!r}: tapegrad has no float16 or "
+                "bfloat16 dtype (it computes in float32 and float64; drop autocast's dtype= "
+                "argument, or pass enabled=False)")
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
     module = importlib.import_module(f"{__name__}.{place[0]}")

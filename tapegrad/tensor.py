@@ -336,7 +336,11 @@ class Tensor(metaclass=_TensorMeta):
         if self._recorded:
             _bake(self, "guard_value")
         if type(v) is float:
-            return float(np.float32(v)) if self._dtype is D.float32 else v
+            if self._dtype is not D.float32:
+                return v
+            # (a float32 value held in double past float32's range: inf, silently, as torch)
+            return float(np.float32(v)) if -_F32_MAX <= v <= _F32_MAX else \
+                float(quiet(np.float32, v))
         return v.reshape(-1)[0].item()
 
     def __float__(self):

@@ -1,7 +1,9 @@
 """`tapegrad.cuda`: the queries programs make before choosing a device.  tapegrad has no CUDA
 backend: `is_available()` is False (programs then pick the CPU), and calls that would need a
-GPU raise torch's CPU build's error."""
-from .devices import NO_CUDA
+GPU raise torch's CPU build's error.  `tapegrad.cuda.amp`: torch's deprecated spellings of
+`tapegrad.amp`'s autocast and GradScaler (both warn and disable themselves without CUDA)."""
+from ..devices import NO_CUDA
+from . import amp  # noqa: F401  (torch.cuda.amp)
 
 
 def is_available():
