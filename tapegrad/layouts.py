@@ -10,32 +10,28 @@ __all__ = ["layout", "strided", "memory_format", "contiguous_format", "preserve_
            "channels_last", "channels_last_3d", "check", "channels", "channels_last_contiguous"]
 
 
-class layout:
+class _Named:
+    """A constant of the tapegrad namespace: shown and pickled by its name there."""
+    __module__ = "tapegrad"
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"tapegrad.{self._name}"
+
+    def __reduce__(self):
+        return self._name
+
+
+class layout(_Named):
     """A memory layout, as `torch.layout`: tapegrad's tensors are all `strided`."""
     __module__ = "tapegrad"
 
-    def __init__(self, name):
-        self._name = name
 
-    def __repr__(self):
-        return f"tapegrad.{self._name}"
-
-    def __reduce__(self):
-        return self._name
-
-
-class memory_format:
+class memory_format(_Named):
     """A memory format, as `torch.memory_format` (see the module doc for what it changes)."""
     __module__ = "tapegrad"
-
-    def __init__(self, name):
-        self._name = name
-
-    def __repr__(self):
-        return f"tapegrad.{self._name}"
-
-    def __reduce__(self):
-        return self._name
 
 
 strided = layout("strided")

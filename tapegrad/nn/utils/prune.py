@@ -202,8 +202,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes `amount` entries (a fraction, or a count) chosen at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes the `amount` entries (a fraction, or a count) that `_drop_first` ranks first."""
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount):
@@ -214,30 +214,26 @@ class RandomUnstructured(BasePruningMethod):
         k = _how_many(self.amount, t.nelement())
         mask = default_mask.clone()
         if k:
-            drop = topk(R.rand_like(t).view(-1), k=k).indices
-            mask.view(-1)[drop] = 0
+            mask.view(-1)[self._drop_first(t, k)] = 0
         return mask
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes `amount` entries (a fraction, or a count) chosen at random."""
+
+    def _drop_first(self, t, k):
+        return topk(R.rand_like(t).view(-1), k=k).indices
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the `amount` entries (a fraction, or a count) of smallest absolute value."""
-    PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount):
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _how_many(self.amount, t.nelement())
-        mask = default_mask.clone()
-        if k:
-            drop = topk(t.abs().view(-1), k=k, largest=False).indices
-            mask.view(-1)[drop] = 0
-        return mask
+    def _drop_first(self, t, k):
+        return topk(t.abs().view(-1), k=k, largest=False).indices
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
