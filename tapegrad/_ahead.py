@@ -48,8 +48,8 @@ if hasattr(os, "register_at_fork"):
 
 
 def _enabled():
-    if os.environ.get("TAPEGRAD_COMPILE_AHEAD", "1") == "0":
-        return False
+    if os.environ.get("TAPEGRAD_COMPILE_AHEAD", "1") == "0" or not sys.executable:
+        return False    # (an embedded interpreter may have no executable to start)
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # (not on every platform)

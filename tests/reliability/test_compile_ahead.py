@@ -107,8 +107,11 @@ def test_an_interrupted_wait_kills_the_child_and_cleans_up(monkeypatch):
     assert "mark_live" not in _ahead.pending
 
 
-def test_off_with_the_environment_variable(monkeypatch):
+def test_off_with_the_environment_variable_or_no_interpreter(monkeypatch):
     monkeypatch.setenv("TAPEGRAD_COMPILE_AHEAD", "0")
+    assert not _ahead._enabled()
+    monkeypatch.delenv("TAPEGRAD_COMPILE_AHEAD")
+    monkeypatch.setattr(sys, "executable", None)     # (embedded interpreters)
     assert not _ahead._enabled()
 
 
