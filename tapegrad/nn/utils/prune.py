@@ -257,9 +257,7 @@ class RandomStructured(BasePruningMethod):
             return default_mask
         draws = R.rand(channels)
         keep = draws > kthvalue(draws, k=k).values
-        mask = _channel_mask(t, self.dim, keep)
-        mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+        return _channel_mask(t, self.dim, keep, default_mask)
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
@@ -285,9 +283,7 @@ class LnStructured(BasePruningMethod):
         keep = topk(norms, k=channels - k, largest=True).indices
         if not k:
             return default_mask
-        mask = _channel_mask(t, self.dim, keep)
-        mask *= default_mask.to(dtype=mask.dtype)
-        return mask
+        return _channel_mask(t, self.dim, keep, default_mask)
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
@@ -422,8 +418,10 @@ def _mask_of(module, name):
     return C.ones_like(getattr(module, name)) if mask is None else mask
 
 
-def _channel_mask(t, dim, channels):
-    """Ones in the `channels` (a boolean mask or indices) of `t` along `dim`, zeros elsewhere."""
+def _channel_mask(t, dim, channels, default_mask):
+    """`default_mask` where the `channels` (a boolean mask or indices) of `t` along `dim` are,
+    zeros elsewhere."""
     mask = C.zeros_like(t)
     mask[tuple(channels if d == dim % t.dim() else slice(None) for d in range(t.dim()))] = 1
+    mask *= default_mask.to(dtype=mask.dtype)
     return mask
