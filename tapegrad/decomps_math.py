@@ -31,7 +31,11 @@ def _fresh(out, x):
 # evenly_distribute_backward / amax's mask / count).  The value is m0 + sum(where(hit, x - m0,
 # 0) / count): exactly the extreme (m0 is the extreme with infinities made 0, so x - m0 stays
 # exact and finite maxima add 0), and its gradient is 1 / count at the hits.  `nan_hits`:
-# max()/min() count nan as the extreme (torch gives it the gradient), amax/amin do not.
+# max()/min() count nan as the extreme (torch gives it the gradient), amax/amin do not: in a
+# slice holding a nan nothing equals the (nan) result, and torch's grad / count * mask is
+# 0 / 0, nan at every element of the slice.  The term atan(x) * (0 / count) gives that: 0
+# with its gradient 0 where count >= 1 (atan is finite at +-inf, and so is its derivative),
+# nan with a nan gradient where count is 0 (where the result is nan anyway).
 def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     """max (is_max) or min of x over dims."""
     if is_max:
@@ -43,7 +47,10 @@ def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     if nan_hits:
         hit = hit | ((x != x) & (m != m))
     count = where(hit, 1.0, 0.0).sum(dims, keepdim=True)
-    s = (where(hit, x - m0, 0.0) / count).sum(dims, keepdim=keepdim)
+    picked = where(hit, x - m0, 0.0) / count
+    if not nan_hits:
+        picked = picked + x.atan() * (0.0 / count)
+    s = picked.sum(dims, keepdim=keepdim)
     return (m0 if keepdim else m0.reshape(s.shape)) + s
 
 

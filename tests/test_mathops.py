@@ -88,6 +88,11 @@ SPECIAL = [
     ("amax-ties", lambda m, a: a.amax(1), [[[1.0, 3.0, 3.0], [2.0, 1.0, 2.0]]]),
     ("amax-inf", lambda m, a: a.amax(0), [[[-inf, -inf], [-inf, 1.0]]]),
     ("amin-ties", lambda m, a: a.amin(), [[[1.0, 3.0], [1.0, 1.0]]]),
+    # a nan in the slice: torch's grad / count * mask is 0 / 0 at every element of it
+    ("amax-nan", lambda m, a: a.amax(), [[1.0, nan, 3.0, 3.0]]),
+    ("amin-dim-nan", lambda m, a: a.amin(1), [[[1.0, nan], [3.0, 3.0], [nan, -inf]]]),
+    ("amax-nan-inf", lambda m, a: a.amax(0), [[[nan, inf], [inf, -inf]]]),
+    ("matrix-norm-inf-nan", lambda m, a: m.linalg.matrix_norm(a, inf), [[[1.0, nan], [3.0, -3.0]]]),
     ("prod-one-zero", lambda m, a: a.prod(), [[2.0, 0.0, 3.0]]),
     ("prod-two-zeros", lambda m, a: a.prod(), [[0.0, 2.0, 0.0]]),
     ("prod-dim-zeros", lambda m, a: a.prod(1), [[[0.0, 2.0, 3.0], [1.0, 0.0, 0.0], [1.0, 2.0, 3.0]]]),
