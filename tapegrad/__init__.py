@@ -149,7 +149,7 @@ from . import mathops as _mathops  # noqa: E402
 for _name, _f in _mathops.MODULE_FUNCTIONS.items():
     globals()[_name] = _f if _f is not None else _fn(_name)
 del _name, _f
-from .moments import var_mean, std_mean  # noqa: E402  (one node, two outputs)
+from .paired import var_mean, std_mean, aminmax  # noqa: E402  (one node, two outputs)
 from . import bitwise as _bitwise  # noqa: E402  (& | ^ ~ << >>, bitwise_*)
 for _name, _f in _bitwise.MODULE_FUNCTIONS.items():
     globals()[_name] = _f

@@ -596,6 +596,8 @@ _DECLS = [
     # tapegrad/nn/_ctc.py: the alpha recursion in log space, one step per time step); the
     # targets and lengths are not differentiable in torch, so one edge -----------------------
     Op("ctc_loss", "decomp", "CtcLossBackward0", saves=("a", "out"), edges=(0,)),
+    # aminmax: one node, two outputs as var_mean's (tapegrad/paired.py: amin and amax stacked)
+    Op("aminmax", "decomp", "AminmaxBackward0", saves=("a",)),
 ]
 
 def mentions(expr, name):

@@ -1,36 +1,30 @@
-"""var_mean / std_mean: torch's one node with two outputs (VarMeanBackward0 /
-StdMeanBackward0).
+"""Reductions with two outputs from one torch node: var_mean / std_mean (VarMeanBackward0 /
+StdMeanBackward0) and aminmax (AminmaxBackward0).
 
-The body (the var or std decomposition and the mean, both of x) is recorded as one
-decomposition group whose output is the two results stacked; each result is then an `output`
-entry (a strided view of its block, cst = its output_nr), the layout of split's several
-outputs: both tensors show the one node as their grad_fn, with output_nr 0 and 1, and a
-consumer of the mean lists (VarMeanBackward0, 1), as torch.  Gradients, replay and
-create_graph are the primitives' (stack's VJP hands each block back)."""
+The body (both reductions of x) is recorded as one decomposition group whose output is the
+two results stacked; each result is then an `output` entry (a strided view of its block, cst =
+its output_nr), the layout of split's several outputs: both tensors show the one node as
+their grad_fn, with output_nr 0 and 1, and a consumer of the second lists (VarMeanBackward0,
+1), as torch.  Gradients, replay and create_graph are the primitives' (stack's VJP hands each
+block back)."""
 import math
 
-from . import decomps
+import numpy as np
+
+from . import decomps, return_types
 from .ops import OPS, OUTPUT_CODE
 from .recording import _result
-from .tensor import Tensor, _tensor_operand
+from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack
 
 
-def _moment_mean(name, input, dim, unbiased, keepdim, correction):
-    _tensor_operand(f"{name}_mean", input, 1, "input")
-    if not input._dtype.is_floating_point:
-        raise RuntimeError(f"{name}_mean only support floating point and complex dtypes")
-    stat = getattr(Tensor, name)
-    mdim = () if dim is None or isinstance(dim, bool) else dim
-
-    def body(T, x):
-        return stack([stat(x, dim, unbiased, keepdim, correction=correction),
-                      x.mean(mdim, keepdim=bool(keepdim))])
-
+def _two_outputs(name, body, input):
+    """body(T, input) -> the two results stacked, recorded as row `name`; the two results as
+    `output` entries of that one node."""
     if not input._recorded:
         both = body(None, input)
         return both[0], both[1]
-    packed = decomps.record(f"{name}_mean", body, KIND_OPS, input)
+    packed = decomps.record(name, body, KIND_OPS, input)
     tape = packed._tape
     if tape is None:          # grad mode off
         return packed[0], packed[1]
@@ -46,6 +40,20 @@ def _moment_mean(name, input, dim, unbiased, keepdim, correction):
     return tuple(outs)
 
 
+def _moment_mean(name, input, dim, unbiased, keepdim, correction):
+    _tensor_operand(f"{name}_mean", input, 1, "input")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"{name}_mean only support floating point and complex dtypes")
+    stat = getattr(Tensor, name)
+    mdim = () if dim is None or isinstance(dim, bool) else dim
+
+    def body(T, x):
+        return stack([stat(x, dim, unbiased, keepdim, correction=correction),
+                      x.mean(mdim, keepdim=bool(keepdim))])
+
+    return _two_outputs(f"{name}_mean", body, input)
+
+
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(var, mean) over dim from one VarMeanBackward0 node."""
     return _moment_mean("var", input, dim, unbiased, keepdim, correction)
@@ -56,4 +64,44 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _moment_mean("std", input, dim, unbiased, keepdim, correction)
 
 
-assert OPS["var_mean"].kind == OPS["std_mean"].kind == "decomp"
+def aminmax(input, *, dim=None, keepdim=False):
+    """(min, max) over dim (all elements for None) from one AminmaxBackward0 node; ties split
+    each gradient as amin's and amax's do."""
+    _tensor_operand("aminmax", input, 1, "input")
+    if dim is not None and (not hasattr(dim, "__index__") or isinstance(dim, bool)):
+        raise TypeError(f"aminmax(): argument 'dim' must be int, not {type(dim).__name__}")
+    if not isinstance(keepdim, (bool, np.bool_)):
+        raise TypeError(f"aminmax(): argument 'keepdim' must be bool, not {type(keepdim).__name__}")
+    nd = input.dim()
+    if dim is None:
+        if input.numel() == 0:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                               "operation has no identity.")
+        dims = tuple(range(nd))
+    else:
+        d = _dim(int(dim), nd)
+        if nd and input.shape[d] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {d} to have non-zero size.")
+        dims = (d,) if nd else ()
+    keep = bool(keepdim) and nd > 0
+
+    def body(T, x):
+        return stack([x.amin(dims, keepdim=keep), x.amax(dims, keepdim=keep)])
+
+    if not input._dtype.is_floating_point:   # integers and bools: no gradient, one stack
+        both = body(None, input)
+        return return_types.aminmax((both[0], both[1]))
+    return return_types.aminmax(_two_outputs("aminmax", body, input))
+
+
+@tensor_methods
+class _PairedMethods:
+    def aminmax(self, *args, dim=None, keepdim=False):
+        """(min, max) over dim: torch.aminmax (dim and keepdim by keyword only)."""
+        if args:   # (torch counts the positional arguments without self)
+            raise TypeError(f"aminmax() takes 0 positional arguments but {len(args)} "
+                            f"{'was' if len(args) == 1 else 'were'} given")
+        return aminmax(self, dim=dim, keepdim=keepdim)
+
+
+assert OPS["var_mean"].kind == OPS["std_mean"].kind == OPS["aminmax"].kind == "decomp"

@@ -53,3 +53,7 @@ frexp = _make("frexp", ("mantissa", "exponent"))
 __all__ += ["nanmedian", "mode"]
 nanmedian = _make("nanmedian", ("values", "indices"))
 mode = _make("mode", ("values", "indices"))
+
+# aminmax (tapegrad/paired.py)
+__all__ += ["aminmax"]
+aminmax = _make("aminmax", ("min", "max"))

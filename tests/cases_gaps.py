@@ -7,7 +7,7 @@ POS = "pos"
 
 
 def _both(r):
-    """Both outputs of var_mean/std_mean into one result (weights tell them apart)."""
+    """Both outputs of var_mean/std_mean/aminmax into one result (weights tell them apart)."""
     return r[0] * 2.0 + r[1]
 
 
@@ -17,6 +17,10 @@ GAP_CASES = {
                  ("all", lambda m, a: m.var_mean(a, correction=0)[0], [(2, 3)], ANY)],
     "std_mean": [("d1", lambda m, a: _both(m.std_mean(a, 1, unbiased=False)), [(2, 3)], ANY),
                  ("std", lambda m, a: m.std_mean(a)[0], [(4,)], ANY)],
+    "aminmax": [("all", lambda m, a: _both(m.aminmax(a)), [(2, 3)], ANY),
+                ("dim", lambda m, a: _both(a.aminmax(dim=1)), [(2, 3)], ANY),
+                ("keep", lambda m, a: m.aminmax(a, dim=-2, keepdim=True).max, [(3, 2)], ANY),
+                ("0d", lambda m, a: _both(m.aminmax(a, dim=0)), [()], ANY)],
     # torch.special's rows (tapegrad/special.py)
     "xlogy": [("tt", lambda m, a, b: m.xlogy(a, b), [(2, 3), (2, 3)], POS),
               ("bcast", lambda m, a, b: a.xlogy(b), [(2, 3), (3,)], POS),

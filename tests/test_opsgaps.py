@@ -89,6 +89,45 @@ def test_var_mean_std_mean_as_torch(src):
     assert run(src, tg) == run(src, torch)
 
 
+# ---- aminmax: one node, two outputs, ties and nans as amin's and amax's ----------------------
+AMINMAX = [
+    "r = m.aminmax(a); show(r, r.min.grad_fn is r.max.grad_fn, r.max.output_nr); "
+    "(r.min * 2 + r.max * 3).backward(); show(a.grad)",
+    "r = m.aminmax(c * a, dim=1); show(r); (r.min + r.max).sum().backward(); show(a.grad)",
+    "r = a.aminmax(dim=0, keepdim=True); show(r.min, r.max, r.max * 2)",
+    "r = m.aminmax(a, keepdim=True); show(r.min, r.max)",
+    "r = m.aminmax(a[1, 1], dim=0, keepdim=True); show(r.min, r.max)",
+    "d = m.tensor([[1., float('nan')], [2., 2.]], requires_grad=True); r = m.aminmax(d, dim=1); "
+    "(r.min + r.max).sum().backward(); show(r.min, r.max, d.grad)",
+    "show(m.aminmax(m.tensor([3, 1, 2])), m.aminmax(m.tensor([True, False])))",
+    "r = m.aminmax(m.ones(0, 3), dim=1); show(r.min, r.max)",
+    "with m.no_grad():\n    show(m.aminmax(a, dim=1))",
+    "m.aminmax(m.tensor([]))", "m.aminmax(m.ones(2, 0), dim=1)", "m.aminmax(a, dim=2)",
+    "m.aminmax(a, dim=(0, 1))", "m.aminmax(a, dim=True)", "m.aminmax(a, dim=0, keepdim=1)",
+    "m.aminmax([1, 2])", "m.aminmax(a, 0)", "a.aminmax(0)",
+]
+
+
+@pytest.mark.parametrize("src", AMINMAX)
+def test_aminmax_as_torch(src):
+    assert run(src, tg) == run(src, torch)
+
+
+def test_aminmax_replays():
+    def f(x):
+        lo, hi = tg.aminmax(x, dim=1)
+        return (lo * hi).sum()
+    rec = tg.record(f, tg.tensor([[1., 2., 4.], [3., 0.5, 2.]], dtype=tg.float64))
+    for xv in np.random.default_rng(1).normal(size=(3, 2, 3)):
+        value, (g,) = rec.value_and_grad(xv)
+        xt = torch.tensor(xv, requires_grad=True)
+        lo, hi = torch.aminmax(xt, dim=1)
+        out = (lo * hi).sum()
+        out.backward()
+        assert value == pytest.approx(out.item(), rel=1e-12)
+        np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-12)
+
+
 def test_var_mean_replays_and_differentiates_twice():
     def f(x):
         v, u = tg.var_mean(x, 1)
