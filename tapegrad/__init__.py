@@ -50,7 +50,7 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         tile, index_select, gather, take, masked_select, diagonal, diag,
                         diag_embed, diagflat, trace, tril, triu, masked_fill, index_fill,
                         scatter_add, index_add, index_copy, nonzero, hstack, vstack, narrow,
-                        movedim, unflatten, fliplr, flipud)
+                        movedim, unflatten, fliplr, flipud, block_diag)
 from .structops import movedim as moveaxis, where_ as where  # noqa: F811
 from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum, inner
 from .products import addmv, addmv_, addr, baddbmm, addbmm

@@ -598,6 +598,8 @@ _DECLS = [
     Op("ctc_loss", "decomp", "CtcLossBackward0", saves=("a", "out"), edges=(0,)),
     # aminmax: one node, two outputs as var_mean's (tapegrad/paired.py: amin and amax stacked)
     Op("aminmax", "decomp", "AminmaxBackward0", saves=("a",)),
+    # block_diag: the blocks and zeros concatenated (tapegrad/structops.py), an edge per input
+    Op("block_diag", "decomp", "BlockDiagBackward0", saves=()),
 ]
 
 def mentions(expr, name):

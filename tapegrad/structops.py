@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from . import decomps, dtypes as D, return_types
-from .creation import tensor
+from .creation import tensor, zeros
 from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
@@ -485,6 +485,55 @@ def trace(input):
         dt = input._dtype if input._dtype.is_floating_point else D.int64
         return Tensor._wrap(np.asarray(np.trace(a), dt.np), dt)
     return decomps.record("trace", lambda T, x: x.diagonal().sum(), KIND_OPS, input)
+
+
+def _promoted(tensors):
+    """torch's result_type of several tensors: the tensors with dims promoted together, the
+    0-d ones together, then the 0-d ones' type only where it is of a higher kind."""
+    out = {}     # category (2: with dims, 1: 0-d) -> the dtype promoted so far
+    for t in tensors:
+        category = 2 if t._shape else 1
+        seen = out.get(category)
+        out[category] = t._dtype if seen is None else D.result_type((seen, category),
+                                                                    (t._dtype, category))
+    if len(out) == 2:
+        return D.result_type((out[2], 2), (out[1], 1))
+    return next(iter(out.values()))
+
+
+def block_diag(*tensors):
+    """The tensors (a 0-d one as 1x1, a 1-d one as a row) along the diagonal of a matrix of
+    zeros, in their promoted dtype: one BlockDiagBackward0 node with an edge per tensor, each
+    input's gradient its block of the result's (a row of zeros, the block and zeros
+    concatenated per input, those rows concatenated)."""
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {k} in argument 0, but got "
+                            f"{type(t).__name__}")
+    for k, t in enumerate(tensors):
+        if t.dim() > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {k} has {t.dim()} dimensions")
+    if not tensors:
+        return zeros(1, 0)
+    dt = _promoted(tensors)
+    cols = [t.shape[-1] if t.dim() == 2 else t.numel() for t in tensors]
+    width = sum(cols)
+
+    def body(T, *blocks):
+        rows, left = [], 0
+        for b, c in zip(blocks, cols):
+            b = (b if b.dim() == 2 else b.reshape(1, c)).to(dt)
+            parts = [zeros(b.shape[0], left, dtype=dt)] if left else []
+            parts.append(b)
+            if width - left - c:
+                parts.append(zeros(b.shape[0], width - left - c, dtype=dt))
+            rows.append(cat(parts, 1) if len(parts) > 1 else b)
+            left += c
+        out = cat(rows, 0) if len(rows) > 1 else rows[0]
+        return out.clone() if out is blocks[0] else out   # (a group records an entry)
+
+    return decomps.record("block_diag", body, KIND_OPS, *tensors, edges=list(tensors))
 
 
 # ---- masks --------------------------------------------------------------------------------

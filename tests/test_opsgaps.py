@@ -113,6 +113,24 @@ def test_aminmax_as_torch(src):
     assert run(src, tg) == run(src, torch)
 
 
+# ---- block_diag: one node, an edge per input -------------------------------------------------
+BLOCK_DIAG = [
+    "r = m.block_diag(a, b[0, 0], c[0]); show(r); (r * r).sum().backward(); show(a.grad, b.grad)",
+    "r = m.block_diag(c, a, e); show(r); r.sum().backward(); show(a.grad)",
+    "show(m.block_diag(a), m.block_diag(c), m.block_diag())",
+    "show(m.block_diag(m.ones(0, 2), a[:, :0], m.ones(1, 0)))",
+    "show(m.block_diag(m.tensor([1, 2]), m.tensor([[1.5]]), m.tensor(True)))",
+    "show(m.block_diag(m.tensor([1.], dtype=m.float32), m.tensor(2., dtype=m.float64)))",
+    "with m.no_grad():\n    show(m.block_diag(a, b))",
+    "m.block_diag(m.ones(2, 2, 2))", "m.block_diag(a, [1])",
+]
+
+
+@pytest.mark.parametrize("src", BLOCK_DIAG)
+def test_block_diag_as_torch(src):
+    assert run(src, tg) == run(src, torch)
+
+
 def test_aminmax_replays():
     def f(x):
         lo, hi = tg.aminmax(x, dim=1)
