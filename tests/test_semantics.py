@@ -755,6 +755,8 @@ NEXT_FNS = {
                  "F.ctc_loss(b[:, None], m.tensor([[2]]), [2], [1], reduction='sum', "
                  "zero_infinity=True)",
                  "m.nn.CTCLoss()(a[:, None] * 1, m.tensor([2]), m.tensor([2]), m.tensor([1]))"],
+    "aminmax": ["m.aminmax(a)[0]", "m.aminmax(a * c, dim=1)[1]", "b.aminmax(dim=0, keepdim=True)[0]"],
+    "block_diag": ["m.block_diag(a, s, v)", "m.block_diag(c, q)", "m.block_diag(q * 1)"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",
