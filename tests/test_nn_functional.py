@@ -117,6 +117,12 @@ CASES = {
     "embedding": (lambda F, M, w, i: F.embedding(i, w), [(W, 1), (IDX, 0)]),
     "embedding_padding": (lambda F, M, w, i: F.embedding(i, w, padding_idx=1),
                           [(W, 1), (IDX, 0)]),
+    # each row's gradient divided by its index's count (row 1 twice, 0 and 4 once)
+    "embedding_freq": (lambda F, M, w, i: F.embedding(i, w, scale_grad_by_freq=True),
+                       [(W, 1), (IDX, 0)]),
+    "embedding_freq_padding": (lambda F, M, w, i: F.embedding(i, w, padding_idx=4,
+                                                              scale_grad_by_freq=True),
+                               [(W, 1), (IDX, 0)]),
     "dropout_eval": (lambda F, M, x: F.dropout(x, 0.5, training=False), [(X, 1)]),
     "dropout_p0": (lambda F, M, x: F.dropout(x, 0.0) * 1.0, [(X, 1)]),
 }
@@ -236,3 +242,17 @@ def test_create_graph_through_a_decomposition_row():
         h, = M.autograd.grad((g * g).sum(), x)
         outs.append(h.detach().numpy())
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-10)
+
+
+def test_embedding_scale_grad_by_freq_replays():
+    """The counts are constants of the indices: a replay at new weights scales as torch."""
+    idx = np.array([[1, 0, 1], [3, 1, 0]])
+    rec = tapegrad.record(lambda w: (TF.embedding(tapegrad.tensor(idx), w, scale_grad_by_freq=True)
+                                     .pow(2).sum()), tapegrad.tensor(W))
+    for wv in np.random.default_rng(3).normal(size=(2,) + W.shape):
+        value, (g,) = rec.value_and_grad(wv)
+        wt = torch.tensor(wv, requires_grad=True)
+        out = PF.embedding(torch.tensor(idx), wt, scale_grad_by_freq=True).pow(2).sum()
+        out.backward()
+        assert value == pytest.approx(out.item(), rel=1e-12)
+        np.testing.assert_allclose(g, wt.grad.numpy(), rtol=1e-12)

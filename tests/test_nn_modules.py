@@ -174,6 +174,8 @@ LAYERS = {
     "bilinear": (lambda nn: nn.Bilinear(4, 3, 2), lambda M: [M.randn(5, 4), M.randn(5, 3)]),
     "embedding": (lambda nn: nn.Embedding(6, 3, padding_idx=2),
                   lambda M: [M.tensor([[0, 2, 5], [2, 2, 1]])]),
+    "embedding_freq": (lambda nn: nn.Embedding(6, 3, scale_grad_by_freq=True),
+                       lambda M: [M.tensor([[0, 5, 5], [5, 2, 0]])]),
     "layer_norm": (lambda nn: nn.LayerNorm(4), lambda M: [M.randn(3, 4) * 3]),
     "mlp": (lambda nn: nn.Sequential(nn.Flatten(), nn.Linear(6, 5), nn.GELU(), nn.Linear(5, 4),
                                      nn.SiLU(), nn.Dropout(0.5), nn.Linear(4, 3),

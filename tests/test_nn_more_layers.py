@@ -2,6 +2,7 @@
 and gradients (float32 and float64) against torch, grad_fn names and edges, running
 statistics, reprs, errors and warnings; gradcheck in float64.  The torch comparisons import
 torch inside each test."""
+import itertools
 import warnings
 
 import numpy as np
@@ -183,8 +184,9 @@ def test_embedding_bag_against_torch():
         for mode in ("sum", "mean", "max"):
             for pad in (None, 2, -1):
                 for last in (False, True):
-                    for psw in ((False, True) if mode == "sum" else (False,)):
-                        for two_d in (False, True):
+                    for psw, two_d, freq in itertools.product(
+                            (False, True) if mode == "sum" else (False,), (False, True),
+                            (False, True) if mode != "max" else (False,)):
                             if two_d and last:
                                 continue
                             W = R.standard_normal((8, 3))
@@ -203,7 +205,7 @@ def test_embedding_bag_against_torch():
                                 y = M.nn.functional.embedding_bag(
                                     M.tensor(idx), w, None if offs is None else M.tensor(offs),
                                     mode=mode, padding_idx=pad, include_last_offset=last,
-                                    per_sample_weights=pt)
+                                    per_sample_weights=pt, scale_grad_by_freq=freq)
                                 g = np.cos(np.arange(y.numel())).reshape(tuple(y.shape))
                                 y.backward(M.tensor(g, dtype=dt))
                                 res.append((y.detach().numpy(), w.grad.numpy(),
@@ -215,7 +217,25 @@ def test_embedding_bag_against_torch():
                                 np.testing.assert_allclose(o[k], t[k], **_tol(dtype))
                             assert t[3:] == o[3:]
                             count += 1
-    assert count == 72
+    assert count == 126
+
+
+def test_embedding_bag_scale_grad_by_freq_long_bags_against_torch():
+    """Bags longer than bags.CHAIN (summed by a product with a 0/1 matrix) scale the rows'
+    gradients as the short ones, by torch's factors (nn/_bags.py: _torch_freq_scale)."""
+    torch = pytest.importorskip("torch")
+    idx = R.integers(0, 6, 150)
+    offs = np.array([0, 70, 75])
+    W = R.standard_normal((6, 3))
+    res = []
+    for M in (torch, tg):
+        w = M.tensor(W, requires_grad=True)
+        y = M.nn.functional.embedding_bag(M.tensor(idx), w, M.tensor(offs), mode="mean",
+                                          scale_grad_by_freq=True)
+        y.backward(M.tensor(np.cos(np.arange(9.0)).reshape(3, 3)))
+        res.append((y.detach().numpy(), w.grad.numpy()))
+    np.testing.assert_allclose(res[1][0], res[0][0], rtol=1e-12)
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-12)
 
 
 def test_embedding_bag_float32_bit_exact_against_torch():

@@ -19,6 +19,7 @@ from ..creation import tensor as _tensor_of
 from ..ndops import where
 from ..tensor import Tensor
 from ._basic import _record
+from ._decomps import grad_scaled
 
 __all__ = ["embedding_bag"]
 
@@ -31,13 +32,18 @@ __all__ = ["embedding_bag"]
 CHAIN = 64
 
 
-def bag_body(T, weight, psw, mode, block, bags, counts, fused):
+def bag_body(T, weight, psw, mode, block, bags, counts, fused, inv_freq=None):
     """The row's body.  block = (index (B, L): each bag's rows, padded; positions (B, L) of
     those rows in the input (for psw); valid (B, L, 1)); bags: None (sum step by step, or the
     maxima), or (the kept rows, the (B, kept) 0/1 matrix, their positions); counts: the bag
     sizes (B, 1) for mean, the non-empty mask for max; fused: torch's fmas of
     per_sample_weights (its kernel without padding_idx; with one it rounds each product, then
-    adds)."""
+    adds); inv_freq (scale_grad_by_freq): 1 / the count of each weight row's index in the
+    input, (rows, 1), which scales the gradient of each row looked up."""
+    def rows_at(i):
+        g = weight[i]
+        return g if inv_freq is None else grad_scaled(g, inv_freq[i])
+
     index, positions, valid = block
     if mode == "max":
         g = where(valid, weight[index], -math.inf)
@@ -45,7 +51,7 @@ def bag_body(T, weight, psw, mode, block, bags, counts, fused):
         return where(counts, m, 0.0)
     if bags is not None:
         rows, ones, pos = bags
-        g = weight[rows]
+        g = rows_at(rows)
         if psw is not None:
             g = g * psw[pos].unsqueeze(1)
         out = ones.matmul(g)
@@ -53,7 +59,7 @@ def bag_body(T, weight, psw, mode, block, bags, counts, fused):
         out = None
         for k in range(index.shape[1]):
             v = valid[:, k]
-            t = where(v, weight[index[:, k]], 0.0)
+            t = where(v, rows_at(index[:, k]), 0.0)
             if psw is not None:
                 p = where(v, psw[positions[:, k]].unsqueeze(1), 0.0)
                 if out is None:
@@ -71,6 +77,23 @@ def bag_body(T, weight, psw, mode, block, bags, counts, fused):
     if mode == "mean":
         out = out / counts
     return out
+
+
+# NOTE: torch's CPU backward of embedding_bag (sum and mean) with scale_grad_by_freq divides
+# the gradient of the k-th distinct index (in sorted order) by the count of the index at
+# position k of the *sorted indices*, not by that index's own count (it reads
+# counts[indices[k]] where it means counts[indices[start of segment k]]): with indices
+# [0, 2, 2, 5, 0, 0, 1, 2], row 1 is scaled by 1/3.  Users switching from torch get its
+# gradients, so this is what the scale is here too (F.embedding's own count is right).
+def _torch_freq_scale(idx, n_rows):
+    """Per weight row: the factor torch's embedding_bag backward scales its gradient by."""
+    scale = np.ones(n_rows)
+    if idx.size:
+        counts = np.bincount(idx, minlength=n_rows)
+        ordered = np.sort(idx, kind="stable")
+        distinct = np.unique(idx)
+        scale[distinct] = 1.0 / counts[ordered[:distinct.size]]
+    return scale
 
 
 def _index_error():
@@ -135,9 +158,6 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise NotImplementedError("tapegrad: embedding_bag(sparse=True) is not implemented "
                                   "(tapegrad has no sparse tensors); use sparse=False: the "
                                   "dense gradient has the same values")
-    if scale_grad_by_freq:
-        raise NotImplementedError("tapegrad: embedding_bag(scale_grad_by_freq=True) is not "
-                                  "implemented")
     if max_norm is not None:
         embedding_renorm_(weight, input._array(), float(max_norm), float(norm_type))
     if per_sample_weights is not None and mode != "sum":
@@ -198,8 +218,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         ones[bag_of[pos], np.arange(pos.size)] = 1
         bags = (_tensor_of(idx[pos]), _tensor_of(ones), _tensor_of(pos))
     sizes = _tensor_of(np.maximum(counts, 1).astype(dt)[:, None]) if mode == "mean" else None
+    inv_freq = None
+    if scale_grad_by_freq:
+        inv_freq = _tensor_of(_torch_freq_scale(idx, n_rows).astype(dt)[:, None])
     return _record("embedding_bag", bag_body, weight, psw, mode, block, bags, sizes,
-                   padding_idx is None)
+                   padding_idx is None, inv_freq)
 
 
 def embedding_renorm_(weight, index, max_norm, norm_type):

@@ -153,9 +153,22 @@ def layer_norm(T, x, dims, weight, bias, eps):
     return y
 
 
-def embedding(T, weight, index, pad_mask):
-    """weight[index]; rows looked up at padding_idx get no gradient."""
+# NOTE: scale_grad_by_freq divides each looked-up row's gradient by its index's count
+# (`scale`, a constant 1 / count per row) and keeps the value exact: a finite element as
+# d - (d - x) * scale with d = x.detach() (d - x is 0, and -0.0 stays -0.0), a non-finite
+# one as x * scale (inf and nan unchanged); either branch's gradient is g * scale.
+def grad_scaled(x, scale):
+    """x, whose gradient is multiplied by `scale` (a constant broadcast against x)."""
+    d = x.detach()
+    return where(d.isfinite(), d - (d - x) * scale, x * scale)
+
+
+def embedding(T, weight, index, pad_mask, scale=None):
+    """weight[index]; rows looked up at padding_idx get no gradient; with `scale`, each
+    row's gradient is multiplied by it."""
     out = weight[index]
+    if scale is not None:
+        out = grad_scaled(out, scale)
     if pad_mask is not None:
         out = where(pad_mask, out.detach(), out)
     return out

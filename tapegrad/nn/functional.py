@@ -491,14 +491,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """The rows of `weight` at the indices `input` (EmbeddingBackward0); the row at
     padding_idx gets no gradient.  With max_norm, the looked-up rows whose norm_type-norm
-    exceeds it are first scaled to it in place, under no_grad (torch's embedding_renorm_)."""
+    exceeds it are first scaled to it in place, under no_grad (torch's embedding_renorm_).
+    With scale_grad_by_freq, each looked-up row's gradient is divided by the number of times
+    its index occurs in `input`."""
     if sparse:
         raise NotImplementedError("tapegrad: embedding(sparse=True) is not implemented (tapegrad "
                                   "has no sparse tensors); use sparse=False: the dense "
                                   "gradient has the same values")
-    if scale_grad_by_freq:
-        raise NotImplementedError("tapegrad: embedding(scale_grad_by_freq=True) is not "
-                                  "implemented")
     if input.dtype not in (D.int64, D.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
@@ -514,7 +513,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         if padding_idx < 0:
             padding_idx += weight.shape[0]
         mask = (input == padding_idx).unsqueeze(-1)
-    return _record("embedding", B.embedding, weight, input, mask)
+    scale = None
+    if scale_grad_by_freq:
+        rows = v % weight.shape[0] if v.size else v
+        counts = np.bincount(rows.reshape(-1), minlength=weight.shape[0])
+        scale = _tensor_of((1.0 / counts[rows])[..., None], dtype=weight.dtype)
+    return _record("embedding", B.embedding, weight, input, mask, scale)
 
 
 # ---- engineer "surface12": in-place activations, more activations, batch / group norm,
