@@ -12,7 +12,7 @@
   * positions written: fill_diagonal_ (CopySlices), index_put_/index_put (IndexPutBackward0),
     put_/put (PutBackward0), masked_scatter_/masked_scatter (MaskedScatterBackward0);
   * through the out-of-place ops: addmm_, copysign/copysign_, float_power_, polygamma_,
-    mvlgamma_, conj_physical_ (i0_, igamma_, igammac_: the NotImplementedError of
+    mvlgamma_, conj_physical_ (igamma_, igammac_: the NotImplementedError of
     tapegrad.special, which has no such kernels);
   * apply_, map_, map2_ (a Python callable per element, no autograd, as torch);
   * resize_ / resize_as_ where tapegrad's memory model makes them exact (shrinking, same size,
@@ -32,7 +32,7 @@ from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
 from .ops import OPS
 from .products import addmm, _inplace_product
-from .special import gammainc, gammaincc, i0
+from .special import gammainc, gammaincc
 from .tape import bump_version, CLOSED, STATE, view_base
 from .tensor import _dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake
@@ -572,7 +572,7 @@ def copysign(input, other):
 @tensor_methods
 class _InplaceArithmeticMethods:
     """copysign/copysign_, float_power_, addmm_, polygamma_, mvlgamma_, conj_physical_, and
-    the special functions tapegrad does not have (i0, igamma, igammac: NotImplementedError)."""
+    the special functions tapegrad does not have (igamma, igammac: NotImplementedError)."""
 
     def copysign(self, other):
         return copysign(self, other)
@@ -623,13 +623,6 @@ class _InplaceArithmeticMethods:
         """A real tensor's conjugate is itself: recorded as a copy (ConjPhysicalBackward1)."""
         run = lambda: self._inplace(lambda a, _: a, None, lambda x, _: x.clone())  # noqa: E731
         return _named_inplace(self, run, "ConjPhysicalBackward1")
-
-    def i0(self):
-        return i0(self)
-
-    def i0_(self):
-        self._check_inplace()
-        return self.i0()                     # (tapegrad has no i0: NotImplementedError)
 
     def igamma(self, other):
         return gammainc(self, other)

@@ -69,7 +69,7 @@ def _check_int_divisor(name, x, y):
 # ---- unary rows: method name -> row, and torch's aliases ---------------------------------------
 _UNARY = ("log1p", "expm1", "log2", "log10", "exp2", "tan", "asin", "acos", "atan", "sinh",
           "cosh", "asinh", "acosh", "atanh", "erf", "erfc", "erfinv", "lgamma", "digamma",
-          "rsqrt", "frac", "rad2deg", "deg2rad")
+          "rsqrt", "frac", "rad2deg", "deg2rad", "i0")
 _ROUNDING = ("floor", "ceil", "trunc")          # integer tensors: returned as they are
 _ALIASES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
             "arccosh": "acosh", "arctanh": "atanh", "fix": "trunc", "clip": "clamp",

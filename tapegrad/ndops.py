@@ -937,7 +937,8 @@ def log_softmax(input, dim, dtype=None):
 # The formula vocabulary on tensors (create_graph's backward, re-running a recorded program):
 # every step is a recorded op, so derivatives of any order come out of the same table.
 FORMULA_NS = vocab.tensor_namespace(where, lambda x: isinstance(x, Tensor),
-                                    lambda name, x, y: _binary(OPS[name].code, x, y))
+                                    lambda name, x, y: _binary(OPS[name].code, x, y),
+                                    lambda name, x: _unary(OPS[name].code, x))
 
 def _softmax(name, x, dim, dtype):
     if not hasattr(dim, "__index__") or isinstance(dim, bool):

@@ -600,6 +600,24 @@ _DECLS = [
     Op("aminmax", "decomp", "AminmaxBackward0", saves=("a",)),
     # block_diag: the blocks and zeros concatenated (tapegrad/structops.py), an edge per input
     Op("block_diag", "decomp", "BlockDiagBackward0", saves=()),
+    # --- modified Bessel functions of the first kind (tapegrad/_special.py: Cephes' series),
+    # gradients as derivatives.yaml's; i1/i1e's at |x| <= eps are 0.5 (the limit), with x
+    # replaced by eps inside the unused branch so that its derivatives stay finite there
+    # (torch's i1_backward / i1e_backward).  NOTE: torch's eps is the dtype's; here it is
+    # float64's for both dtypes (the first derivatives are computed in float64: i1e's is
+    # 0.5 - |x| near 0, so float32's eps would be off by 1e-7 there).  So for float32 inputs
+    # with 0 < |x| < 1.2e-7 a create_graph second derivative, which cancels out / a against
+    # i1'(a) / a in float32, is noise where torch's is 0 (its constant branch)
+    Op("i0", "unary", "I0Backward0", "i0(a)", ("g * i1(a)",)),
+    Op("i0e", "unary", "SpecialI0EBackward0", "i0e(a)", ("g * (i1e(a) - sign(a) * out)",)),
+    Op("i1", "unary", "SpecialI1Backward0", "i1(a)",
+       ("g * where(abs(a) > 2.220446049250313e-16, i0(where(abs(a) > 2.220446049250313e-16, a, "
+        "2.220446049250313e-16)) - out / where(abs(a) > 2.220446049250313e-16, a, "
+        "2.220446049250313e-16), 0.5)",)),
+    Op("i1e", "unary", "SpecialI1EBackward0", "i1e(a)",
+       ("g * where(abs(a) > 2.220446049250313e-16, i0e(where(abs(a) > 2.220446049250313e-16, a, "
+        "2.220446049250313e-16)) - out * (sign(a) + 1.0 / where(abs(a) > 2.220446049250313e-16, "
+        "a, 2.220446049250313e-16)), 0.5)",)),
 ]
 
 def mentions(expr, name):

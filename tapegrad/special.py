@@ -4,10 +4,12 @@
 Functions tapegrad has are the same ops under torch.special's names (`expit` is sigmoid,
 `gammaln` lgamma, `psi` digamma, ...).  The cheap ones it lacked are op rows (xlogy, xlog1py,
 entr, sinc, ndtri, log_ndtr, logit: formulas with torch's gradients) or a decomposition
-(multigammaln); `ndtr` is torch's own composite (1 + erf(x / sqrt 2)) / 2.  The Bessel
-functions, orthogonal polynomials, incomplete gammas, zeta, erfcx and airy_ai raise
-NotImplementedError: each needs series/continued-fraction kernels (and torch implements no
-gradient for most of them), which tapegrad does not have.
+(multigammaln); `ndtr` is torch's own composite (1 + erf(x / sqrt 2)) / 2.  The modified
+Bessel functions of the first kind i0, i0e, i1, i1e are op rows on Cephes' Chebyshev series
+(tapegrad/_special.py).  The other Bessel functions, orthogonal polynomials, incomplete
+gammas, zeta, erfcx and airy_ai raise NotImplementedError: each needs series/continued-
+fraction kernels (and torch implements no gradient for most of them), which tapegrad does not
+have.
 """
 import math
 
@@ -41,6 +43,11 @@ sinc = _unary("sinc", "sin(pi x) / (pi x), 1 at 0 (SincBackward0).")
 ndtri = _unary("ndtri", "The inverse of ndtr: the standard normal quantile (SpecialNdtriBackward0).")
 log_ndtr = _unary("log_ndtr", "log of the standard normal CDF, accurate in both tails "
                               "(SpecialLogNdtrBackward0).")
+i0 = _unary("i0", "The modified Bessel function of the first kind of order 0 (I0Backward0).")
+i0e = _unary("i0e", "exp(-|x|) i0(x) (SpecialI0EBackward0).")
+i1 = _unary("i1", "The modified Bessel function of the first kind of order 1 "
+                  "(SpecialI1Backward0).")
+i1e = _unary("i1e", "exp(-|x|) i1(x) (SpecialI1EBackward0).")
 
 
 def _two(name, doc):
@@ -165,7 +172,7 @@ def log_softmax(input, dim, *, dtype=None):
 _MISSING = ("airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
             "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
             "chebyshev_polynomial_w", "erfcx", "gammainc", "gammaincc",
-            "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e",
+            "hermite_polynomial_h", "hermite_polynomial_he",
             "laguerre_polynomial_l", "legendre_polynomial_p", "modified_bessel_i0",
             "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
             "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
@@ -188,7 +195,7 @@ def _missing(name):
 IMPLEMENTED = ("entr", "sinc", "ndtri", "log_ndtr", "xlogy", "xlog1py", "logit", "ndtr",
                "multigammaln", "expit", "erf", "erfc", "erfinv", "expm1", "exp2", "log1p",
                "gammaln", "digamma", "psi", "round", "polygamma", "logsumexp", "softmax",
-               "log_softmax")
+               "log_softmax", "i0", "i0e", "i1", "i1e")
 for _name in _MISSING:
     globals()[_name] = _missing(_name)
 del _name

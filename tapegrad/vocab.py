@@ -154,6 +154,7 @@ acosh = _ieee(math.acosh, np.arccosh)
 atanh = _ieee(math.atanh, np.arctanh)
 erf, erfc = math.erf, math.erfc
 erfinv, digamma, polygamma = special.erfinv, special.digamma, special.polygamma
+i0, i0e, i1, i1e = special.i0, special.i0e, special.i1, special.i1e
 lgamma = _ieee(math.lgamma, lambda x: math.inf if x <= 0 and x == math.floor(x) else math.nan)
 
 
@@ -174,6 +175,9 @@ class Fn:
     # returns, raising (ValueError, OverflowError) where `scalar` gives inf or nan; the fast path
     # then takes the general (numpy) path, which gives those.  None: the fast path calls `scalar`
     fast: Callable = None
+    # no Tensor method records it (torch has only torch.special.i1 & co): on tensors, the op
+    # row of its name is recorded directly (the tensor layer's unary recorder)
+    op_only: bool = False
 
 
 FUNCS = {f.name: f for f in (
@@ -220,9 +224,14 @@ FUNCS = {f.name: f for f in (
     Fn("digamma", digamma, _vec(digamma), "copied", "digamma", kernel=special.digamma),
     Fn("polygamma", polygamma, _vec(polygamma), "copied", "polygamma", arity=2,
        kernel=special.polygamma),
+    # modified Bessel functions of the first kind (torch.i0, torch.special.i0e/i1/i1e)
+    Fn("i0", i0, _vec(i0), "copied", "i0", kernel=special.i0),
+    Fn("i0e", i0e, _vec(i0e), "copied", "i0e", kernel=special.i0e, op_only=True),
+    Fn("i1", i1, _vec(i1), "copied", "i1", kernel=special.i1, op_only=True),
+    Fn("i1e", i1e, _vec(i1e), "copied", "i1e", kernel=special.i1e, op_only=True),
 )}
 # helpers the copied kernel faces call (copied under their own names)
-KERNEL_HELPERS = (special.hurwitz_zeta,)
+KERNEL_HELPERS = (special.hurwitz_zeta, special.chbevl, special.exp_or_inf)
 
 # what the eager n-d forward evaluates formulas with
 NUMPY = {name: f.numpy for name, f in FUNCS.items()}
@@ -234,17 +243,21 @@ MATH_IMPORTS = tuple(name for name, f in FUNCS.items() if f.numba == "math")
 F32_IMPORTS = tuple(name for name, f in FUNCS.items() if f.numba == "f32")
 
 
-def tensor_namespace(where_fn, is_tensor, binary_fn):
+def tensor_namespace(where_fn, is_tensor, binary_fn, unary_fn):
     """Formula functions on tensors or constants: a tensor operand goes through its recorded
     method (so derivatives of derivatives come out of the same table), constants through the
     scalar implementation.  `where_fn` is the tensor module's `where`; `binary_fn(name, x, y)`
     records the binary op `name` on two operands of which either may be a number (what a
-    two-argument function needs: `atan2(1.0, b)` has no method to call on its first)."""
+    two-argument function needs: `atan2(1.0, b)` has no method to call on its first), and
+    `unary_fn(name, x)` the unary op `name` of a function no Tensor method records
+    (`Fn.op_only`)."""
     def lift(f):
         method, scalar = f.method, f.scalar
         if f.arity == 2:
             return lambda x, y: (binary_fn(method, x, y) if is_tensor(x) or is_tensor(y)
                                  else scalar(x, y))
+        if f.op_only:
+            return lambda x: unary_fn(method, x) if is_tensor(x) else scalar(x)
         return lambda x: getattr(x, method)() if is_tensor(x) else scalar(x)
     ns = {name: lift(f) for name, f in FUNCS.items() if f.method}
     ns["where"] = lambda c, x, y: where_fn(c, x, y) if is_tensor(c) else (x if c else y)

@@ -1,6 +1,8 @@
 """Issue #11's remaining op-surface gaps (engineer "opsgaps"), each against torch:
 next_functions of multi-input decompositions, var_mean/std_mean as one node, add/sub/rsub
 with alpha, and integer-valued results (argmax & co) inside record/compile."""
+import math
+
 import numpy as np
 import pytest
 
@@ -360,6 +362,72 @@ def test_special_as_torch(src):
     assert got == want
 
 
+# ---- modified Bessel functions of the first kind: i0, i0e, i1, i1e ---------------------------
+BESSEL_POINTS = [0.0, -0.0, 1e-300, 1e-20, 1e-9, 0.5, -1.5, 3.0, 7.999, 8.0, 8.001, -20.0,
+                 150.0, 700.0, 709.5, 710.0, 714.0, -720.0, 1e10, math.inf, -math.inf, math.nan]
+
+
+# moderate points for float32, whose torch kernels compute in float32 (cancelling in i0e's and
+# i1e's gradients at large x, overflowing past ~88) where tapegrad's compute in float64; none
+# in 0 < |x| < float32's eps, where i1's and i1e's second derivatives differ (ops.py)
+BESSEL_POINTS_F32 = [0.0, -0.0, 0.5, -1.5, 3.0, 7.999, 8.0, 8.001, -20.0, 60.0]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["i0", "special.i0", "special.i0e", "special.i1", "special.i1e"])
+def test_bessel_i_values_and_gradients_as_torch(name, dtype):
+    """Values, first and second derivatives (the 0.5 limits at 0, overflow to inf past
+    log(DBL_MAX), 0 at infinity for the scaled ones, nan) against torch.  torch's build fuses
+    the series' x * b1 - b2 into an fma: a few ulps apart in float64, more in the second
+    derivatives, which cancel; below float32's eps i1's and i1e's gradient is 0.5 here for
+    both dtypes (ops.py)."""
+    res = []
+    points = BESSEL_POINTS if dtype == "float64" else BESSEL_POINTS_F32
+    for m in (torch, tg):
+        f = m
+        for part in name.split("."):
+            f = getattr(f, part)
+        x = m.tensor(points, dtype=getattr(m, dtype), requires_grad=True)
+        with np.errstate(all="ignore"):
+            y = f(x)
+            g, = m.autograd.grad(y.sum(), x, create_graph=True)
+            gg, = m.autograd.grad(g.sum(), x)
+        res.append((y, g, gg))
+    tols = ([dict(rtol=1e-13, atol=0)] * 2 + [dict(rtol=1e-6, atol=1e-6)] if dtype == "float64"
+            else [dict(rtol=2e-6, atol=0), dict(rtol=2e-5, atol=1e-7), dict(rtol=1e-3, atol=1e-6)])
+    for ours, theirs, tol in zip(res[1], res[0], tols):
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+        np.testing.assert_allclose(ours.detach().double().numpy(), theirs.detach().double().numpy(),
+                                   equal_nan=True, **tol)
+    assert type(res[1][0].grad_fn).__name__ == type(res[0][0].grad_fn).__name__
+
+
+def test_bessel_i_integer_inputs_and_inplace_as_torch():
+    for m in (torch, tg):
+        assert str(m.i0(m.tensor([1, 2])).dtype).endswith("float32")
+        assert str(m.special.i1e(m.tensor([True])).dtype).endswith("float32")
+    a, b = tg.tensor([0.5, -2.0]), torch.tensor([0.5, -2.0])
+    a.i0_()
+    b.i0_()
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        tg.tensor([1, 2]).i0_()
+
+
+def test_bessel_i_replays():
+    def f(x):
+        return (tg.i0(x) * tg.special.i1(x) + tg.special.i0e(x) - tg.special.i1e(x)).sum()
+    rec = tg.record(f, tg.tensor([0.5, -1.0, 9.0], dtype=tg.float64))
+    for xv in ([0.25, -3.0, 12.0], [0.0, 7.0, -30.0]):
+        value, (g,) = rec.value_and_grad(np.array(xv))
+        xt = torch.tensor(xv, dtype=torch.float64, requires_grad=True)
+        out = (torch.i0(xt) * torch.special.i1(xt) + torch.special.i0e(xt)
+               - torch.special.i1e(xt)).sum()
+        out.backward()
+        assert value == pytest.approx(out.item(), rel=1e-13)
+        np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-12)
+
+
 def test_special_namespace_covers_torch():
     """Every public torch.special function exists in tapegrad.special: implemented, or raising
     NotImplementedError that names the missing function."""
@@ -371,8 +439,8 @@ def test_special_namespace_covers_torch():
         if n not in special.IMPLEMENTED:
             with pytest.raises(NotImplementedError, match=f"torch.special.{n} is not"):
                 getattr(special, n)(tg.tensor([0.5]))
-    with pytest.raises(NotImplementedError, match="i0"):
-        tg.i0(tg.tensor([1.0]))
+    with pytest.raises(NotImplementedError, match="torch.special.bessel_j0 is not"):
+        tg.special.bessel_j0(tg.tensor([1.0]))
 
 
 # ---- scatter(reduce=), scatter_reduce, index_reduce, diag_embed's dims -----------------------
