@@ -600,6 +600,11 @@ _DECLS = [
     Op("aminmax", "decomp", "AminmaxBackward0", saves=("a",)),
     # block_diag: the blocks and zeros concatenated (tapegrad/structops.py), an edge per input
     Op("block_diag", "decomp", "BlockDiagBackward0", saves=()),
+    # --- F.fractional_max_pool2d/3d (tapegrad/nn/_fractional.py): one gather of the element
+    # torch's kernel picks in each pseudo-randomly placed window; torch's node saves the
+    # indices only, which are no tape value
+    Op("fractional_max_pool2d", "decomp", "FractionalMaxPool2DBackward0", saves=()),
+    Op("fractional_max_pool3d", "decomp", "FractionalMaxPool3DBackward0", saves=()),
     # --- modified Bessel functions of the first kind (tapegrad/_special.py: Cephes' series),
     # gradients as derivatives.yaml's; i1/i1e's at |x| <= eps are 0.5 (the limit), with x
     # replaced by eps inside the unused branch so that its derivatives stay finite there

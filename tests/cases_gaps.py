@@ -28,6 +28,18 @@ GAP_CASES = {
            ("big", lambda m, a: m.special.i1(a + 9.0), [(3,)], ANY)],
     "i1e": [("nd", lambda m, a: m.special.i1e(a * 6.0), [(2, 3)], ANY),
             ("0d", lambda m, a: m.special.i1e(a), [()], ANY)],
+    "fractional_max_pool2d": [
+        ("size", lambda m, a: m.nn.functional.fractional_max_pool2d(
+            a, 2, output_size=2, _random_samples=m.full((1, 2, 2), 0.3, dtype=a.dtype)),
+         [(1, 2, 4, 5)], ANY),
+        ("ratio", lambda m, a: m.nn.functional.fractional_max_pool2d(
+            a, (2, 1), output_ratio=(0.5, 0.7), _random_samples=m.full((3, 2), 0.6,
+                                                                       dtype=a.dtype)[None]),
+         [(3, 4, 3)], ANY)],
+    "fractional_max_pool3d": [
+        ("size", lambda m, a: m.nn.functional.fractional_max_pool3d(
+            a, 2, output_size=(2, 1, 2), _random_samples=m.full((1, 1, 3), 0.4, dtype=a.dtype)),
+         [(1, 1, 4, 3, 4)], ANY)],
     "aminmax": [("all", lambda m, a: _both(m.aminmax(a)), [(2, 3)], ANY),
                 ("dim", lambda m, a: _both(a.aminmax(dim=1)), [(2, 3)], ANY),
                 ("keep", lambda m, a: m.aminmax(a, dim=-2, keepdim=True).max, [(3, 2)], ANY),

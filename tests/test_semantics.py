@@ -757,6 +757,10 @@ NEXT_FNS = {
                  "m.nn.CTCLoss()(a[:, None] * 1, m.tensor([2]), m.tensor([2]), m.tensor([1]))"],
     "aminmax": ["m.aminmax(a)[0]", "m.aminmax(a * c, dim=1)[1]", "b.aminmax(dim=0, keepdim=True)[0]"],
     "block_diag": ["m.block_diag(a, s, v)", "m.block_diag(c, q)", "m.block_diag(q * 1)"],
+    "fractional_max_pool2d": ["F.fractional_max_pool2d(a[None], 1, output_size=(1, 2), "
+                              "_random_samples=m.full((1, 1, 2), 0.5, dtype=a.dtype))"],
+    "fractional_max_pool3d": ["F.fractional_max_pool3d(a[None, None], 1, output_size=(1, 1, 2), "
+                              "_random_samples=m.full((1, 1, 3), 0.5, dtype=a.dtype))"],
     "i0": ["m.i0(a)", "s.i0()"], "i0e": ["m.special.i0e(a * c)"], "i1": ["m.special.i1(v)"],
     "i1e": ["m.special.i1e(s)"],
 }

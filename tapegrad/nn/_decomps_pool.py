@@ -226,3 +226,64 @@ def max_unpool(T, x, shape, pos, keep):
         d = x - x.detach()
         x = where(keep, x, where(d == 0.0, d, 0.0))
     return T.index_scatter(x, shape, pos.reshape(-1))
+
+
+# NOTE: fractional max pooling's windows start where torch's generate_intervals puts them,
+# computed in the input's dtype as its kernel does (float32 for float32 input): start[i] =
+# int((i + u) * alpha) - int(u * alpha), alpha = (in - pool) / (out - 1), the last window at
+# in - pool, u the plane's sample for that dim; the element picked in a window is max
+# pooling's (`_pick`: first maximum, last nan).
+def fractional_starts(samples, size, pool, out, dtype):
+    """The first index of each window along one dim: (N, C, out) int64 from the samples
+    (N, C) of that dim."""
+    starts = np.empty(samples.shape + (out,), np.int64)
+    if out > 1:
+        dt = np.dtype(dtype).type
+        alpha = dt(size - pool) / dt(out - 1)
+        i = np.arange(out - 1).astype(dtype)
+        u = samples.astype(dtype)[..., None]
+        with np.errstate(all="ignore"):
+            starts[..., :-1] = ((i + u) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)
+    if out > 0:
+        starts[..., -1] = size - pool
+    return starts
+
+
+def fractional_positions(arr, pool, out, starts):
+    """(flat positions into arr, indices within each (n, c) plane, window index, the window
+    candidates as flat positions into arr) of fractional max pooling of arr (N, C, *spatial)
+    whose windows along dim d start at starts[d] (N, C, out[d])."""
+    k = len(pool)
+    sizes = arr.shape[2:]
+    n, c = arr.shape[:2]
+    plane = np.zeros((n, c) + tuple(out) + tuple(pool), np.int64)
+    for d in range(k):
+        stride = math.prod(sizes[d + 1:])
+        shape = [n, c] + [1] * (2 * k)
+        shape[2 + d] = out[d]
+        first = starts[d].reshape(shape)
+        shape = [1, 1] + [1] * (2 * k)
+        shape[2 + k + d] = pool[d]
+        offset = np.arange(pool[d], dtype=np.int64).reshape(shape)
+        plane = plane + (first + offset) * stride
+    cand = plane.reshape((n, c) + tuple(out) + (math.prod(pool),))
+    plane_size = math.prod(sizes)
+    w = np.take_along_axis(arr.reshape(n, c, plane_size),
+                           cand.reshape(n, c, cand[0, 0].size if n * c else 0),
+                           -1).reshape(cand.shape)
+    idx = _pick(w, None)
+    picked = np.take_along_axis(cand, idx[..., None], -1)[..., 0]
+    base = np.arange(n * c, dtype=np.int64).reshape((n, c) + (1,) * k) * plane_size
+    return base + picked, picked, idx, base[..., None] + cand
+
+
+def fractional_max_pool(T, x, pos, guard):
+    """The elements of x at flat positions pos (the windows' maxima).  While recording for
+    replay, `guard` = (the windows' candidates as flat positions, kidx): a guard checks that
+    each window's maximum is still where it was (else a replay raises BranchChanged)."""
+    out = _gather("max_dim", x, pos)
+    if guard is not None:
+        cand, kidx = guard
+        flat = x.reshape(-1)[_tensor_of(cand)]
+        _guard_extreme(flat, out, kidx, flat.dim() - 1, "max")
+    return out

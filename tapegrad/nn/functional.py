@@ -41,6 +41,9 @@ from ._resample import interpolate, upsample, upsample_nearest, upsample_bilinea
 from ._resample import __all__ as _resample_all
 from ._grid import affine_grid, grid_sample  # noqa: F401
 from ._grid import __all__ as _grid_all
+from ._fractional import (fractional_max_pool2d, fractional_max_pool3d,  # noqa: F401
+                          fractional_max_pool2d_with_indices, fractional_max_pool3d_with_indices)
+from ._fractional import __all__ as _fractional_all
 from ._bags import embedding_bag, embedding_renorm_  # noqa: F401
 from ._distance import cosine_similarity, pairwise_distance  # noqa: F401
 from ._margin_losses import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa: F401
@@ -72,7 +75,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            # engineer "nnloss"
            "local_response_norm"]
 __all__ += (_conv_all + _pooling_all + _unpooling_all + _attention_all + _resample_all
-            + _margin_all + _stochastic_all + _grid_all + _ctc_all)
+            + _margin_all + _stochastic_all + _grid_all + _ctc_all + _fractional_all)
 
 
 def _reduction(reduction, size_average=None, reduce=None):

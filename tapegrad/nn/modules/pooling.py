@@ -1,6 +1,6 @@
 """Pooling layers: `MaxPool1d`/`2d`/`3d`, `AvgPool1d`/`2d`/`3d`, `AdaptiveAvgPool1d`/`2d`/
-`3d`, `AdaptiveMaxPool1d`/`2d`/`3d`, `LPPool1d`/`2d`/`3d`, `MaxUnpool1d`/`2d`/`3d`, with
-torch's attributes and reprs."""
+`3d`, `AdaptiveMaxPool1d`/`2d`/`3d`, `LPPool1d`/`2d`/`3d`, `MaxUnpool1d`/`2d`/`3d`,
+`FractionalMaxPool2d`/`3d`, with torch's attributes and reprs."""
 from .. import functional as F
 from .._tuples import ntuple as _ntuple
 from .module import Module
@@ -250,3 +250,46 @@ class MaxUnpool3d(_MaxUnpoolNd):
     def forward(self, input, indices, output_size=None):
         return F.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)
+
+
+class _FractionalMaxPoolNd(Module):
+    """Fractional max pooling's attributes: kernel_size, output_size or output_ratio (each
+    in (0, 1)), return_indices, and the `_random_samples` buffer (None: drawn per call)."""
+    _k = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                 _random_samples=None):
+        super().__init__()
+        k = self._k
+        self.kernel_size = _ntuple(kernel_size, k)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = _ntuple(output_size, k) if output_size is not None else None
+        self.output_ratio = _ntuple(output_ratio, k) if output_ratio is not None else None
+        name = type(self).__name__
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             f"ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """The maxima of pseudo-randomly placed windows (F.fractional_max_pool2d)."""
+
+    def forward(self, input):
+        return F.fractional_max_pool2d(input, self.kernel_size, self.output_size,
+                                       self.output_ratio, self.return_indices,
+                                       _random_samples=self._random_samples)
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """3-d fractional max pooling (F.fractional_max_pool3d)."""
+    _k = 3
+
+    def forward(self, input):
+        return F.fractional_max_pool3d(input, self.kernel_size, self.output_size,
+                                       self.output_ratio, self.return_indices,
+                                       _random_samples=self._random_samples)
