@@ -528,6 +528,8 @@ def _apply(op, a, b):
              # torch.special's rows that are no Tensor methods (as in torch)
              "xlog1py": lambda: tg.special.xlog1py(x, y), "entr": lambda: tg.special.entr(x),
              "ndtri": lambda: tg.special.ndtri(x), "log_ndtr": lambda: tg.special.log_ndtr(x),
+             "i0e": lambda: tg.special.i0e(x), "i1": lambda: tg.special.i1(x),
+             "i1e": lambda: tg.special.i1e(x),
              # relu's gradient, recorded as create_graph records it (no Tensor method)
              "threshold_backward": lambda: FORMULA_NS["threshold_backward"](x, y)}
     if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
