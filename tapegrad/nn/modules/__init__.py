@@ -29,6 +29,7 @@ from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, Ze
                       ReplicationPad2d, ReplicationPad3d, CircularPad1d, CircularPad2d,
                       CircularPad3d)
 from .pixelshuffle import PixelShuffle, PixelUnshuffle, ChannelShuffle
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .fold import Fold, Unfold
 from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,
                           TransformerEncoderLayer, TransformerDecoderLayer)
@@ -61,7 +62,7 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "PixelShuffle",
            "PixelUnshuffle", "Fold", "Unfold", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
-           "FractionalMaxPool2d", "FractionalMaxPool3d",
+           "FractionalMaxPool2d", "FractionalMaxPool3d", "AdaptiveLogSoftmaxWithLoss",
            "RMSNorm", "MultiheadAttention", "Transformer", "TransformerEncoder",
            "TransformerDecoder", "TransformerEncoderLayer", "TransformerDecoderLayer",
            "EmbeddingBag", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Upsample",
