@@ -206,7 +206,17 @@ def _errors(M, F):
              lambda: F.pad(x.reshape(1, 3, 4), (1, 1, 1, 1, 1, 1), mode="reflect"),
              lambda: F.pad(x.reshape(1, 3, 4), (5, 0), mode="circular"),
              lambda: F.pad(x, (1, 1), mode="foo"),
-             lambda: F.gelu(x, approximate="foo")]
+             lambda: F.gelu(x, approximate="foo"),
+             # batch_norm's checks, in torch's order (4 channels)
+             lambda: F.batch_norm(x, M.zeros(3), M.ones(4), training=True),
+             lambda: F.batch_norm(x, M.zeros(4), M.ones(3), training=True),
+             lambda: F.batch_norm(x, None, None, M.ones(3), training=True),
+             lambda: F.batch_norm(x, None, None, None, M.ones(5), training=True),
+             lambda: F.batch_norm(x, None, None, training=False),
+             lambda: F.batch_norm(x, M.zeros(4, dtype=x.dtype), None, training=False),
+             lambda: F.batch_norm(x[:1], None, None, training=True),
+             lambda: F.batch_norm(x[0], None, None, training=True),
+             lambda: F.batch_norm(x[:0], M.zeros(3), M.ones(3), training=True).shape]
     out = []
     for c in calls:
         try:

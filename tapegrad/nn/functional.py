@@ -650,15 +650,26 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     unbiased variance, as torch) or with the running statistics (NativeBatchNormBackward0)."""
     _tensor("batch_norm", input)
     if input.dim() < 2:
-        raise ValueError(f"Expected 2D or 3D input (got {input.dim()}D input)")
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[-{max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got 1)")
     c = input.shape[1]
+    if training and c and input.numel() // c == 1:   # (torch: exactly one, not none)
+        raise ValueError(f"Expected more than 1 value per channel when training, got "
+                         f"input size {input.shape}")
+    if input.numel() == 0:   # (torch: a copy, scaled and shifted by the first weight and bias)
+        out = input.clone()
+        if weight is not None:
+            out = out * weight[0]
+        return out if bias is None else out + bias[0]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is None and name.startswith("running") and not training:
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
     shape = (1, c) + (1,) * (input.dim() - 2)
     dims = (0,) + tuple(range(2, input.dim()))
     if training:
-        count = input.numel() // c
-        if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got "
-                             f"input size {input.shape}")
         out = _record("batch_norm", X.batch_norm, input, dims, None, None, weight, bias,
                       float(eps), shape)
         if running_mean is not None or running_var is not None:
@@ -672,8 +683,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             if running_var is not None:
                 running_var._assign(running_var._array() * (1.0 - m) + var * m)
         return out
-    if running_mean is None or running_var is None:
-        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
     return _record("batch_norm", X.batch_norm, input, dims, running_mean.detach(),
                    running_var.detach(), weight, bias, float(eps), shape)
 

@@ -11,7 +11,7 @@ from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3
                      EmbeddingBag,
                      AlphaDropout, FeatureAlphaDropout,
                      LayerNorm)
-from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, RMSNorm,
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm, GroupNorm, RMSNorm,
                             InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LocalResponseNorm)
 from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from .distance import CosineSimilarity, PairwiseDistance
@@ -49,7 +49,7 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
            "Hardtanh", "ReLU6", "SELU", "CELU", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid",
            "Softsign", "Tanhshrink", "Softmin", "Unflatten", "BatchNorm1d", "BatchNorm2d",
-           "BatchNorm3d", "GroupNorm", "CosineSimilarity", "PairwiseDistance", "ParameterList",
+           "BatchNorm3d", "SyncBatchNorm", "GroupNorm", "CosineSimilarity", "PairwiseDistance", "ParameterList",
            "ParameterDict", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
            "FeatureAlphaDropout", "PReLU", "Threshold", "GLU",
            "Softshrink", "Hardshrink", "MarginRankingLoss", "HingeEmbeddingLoss",

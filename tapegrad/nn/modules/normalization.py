@@ -1,6 +1,7 @@
 """Batch, instance and group normalization modules: BatchNorm1d/2d/3d (running statistics as
-torch's buffers: running_mean, running_var, num_batches_tracked), InstanceNorm1d/2d/3d,
-GroupNorm, RMSNorm and LocalResponseNorm."""
+torch's buffers: running_mean, running_var, num_batches_tracked), SyncBatchNorm (one
+process's batch: tapegrad has no process groups), InstanceNorm1d/2d/3d, GroupNorm, RMSNorm
+and LocalResponseNorm."""
 import warnings
 
 from ... import devices as _device, dtypes as D
@@ -102,6 +103,53 @@ class BatchNorm2d(_BatchNorm):
 class BatchNorm3d(_BatchNorm):
     """Batch normalization of (N, C, D, H, W) inputs."""
     _dims = (5,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization of (N, C, *) inputs whose statistics a distributed run would share
+    across processes.  tapegrad has no process groups (`distributed.is_available()` is
+    False), so it normalizes with this process's batch, as torch's module does when
+    torch.distributed is not initialized."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, process_group=None, device=None, dtype=None, *,
+                 bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input):
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        if input.size(1) == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+        return super().forward(input)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """`module` with every batch norm layer in it replaced by a SyncBatchNorm holding the
+        same parameters and buffers (the tensors themselves) and training flag."""
+        out = module
+        if isinstance(module, _BatchNorm):
+            out = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine,
+                                module.track_running_stats, process_group,
+                                bias=module.bias is not None)
+            if module.affine:
+                with no_grad():
+                    out.weight = module.weight
+                    out.bias = module.bias
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+            if hasattr(module, "qconfig"):
+                out.qconfig = module.qconfig
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
 
 
 class GroupNorm(Module):
