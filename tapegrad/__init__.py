@@ -17,10 +17,12 @@ from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .grad_mode import inference_mode, is_inference_mode_enabled
 from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .tensor import Tensor, Size
-from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
+from .creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empty, full, zeros_like,
                        ones_like, empty_like, full_like, arange, linspace, eye, logspace,
                        tril_indices, triu_indices)
 from .creation import torch_range as range  # noqa: A004  (torch.range)
+from .windows import (hann_window, hamming_window, blackman_window, bartlett_window,  # noqa: E402
+                      kaiser_window)
 from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
                      default_generator, initial_seed, get_rng_state, set_rng_state, randint,
                      randint_like, randperm, normal, bernoulli, multinomial)

@@ -146,6 +146,46 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype)
 
 
+_UNSET = object()
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
+    """`obj` as a tensor (torch.asarray): a tensor as it is, or converted (a recorded cast,
+    ToCopyBackward0) to `dtype`; a numpy array sharing its memory when its dtype is kept;
+    other data copied as `tensor()` infers it.  copy=True always copies (a tensor: clone,
+    recorded); copy=False refuses a conversion that would.  Unspecified requires_grad
+    follows a tensor `obj` (with torch's warning when that is True)."""
+    _device.check(device)
+    if isinstance(obj, Tensor):
+        if requires_grad is _UNSET:
+            if obj.requires_grad:
+                warnings.warn("torch.asarray: unspecified requires_grad now defaults to "
+                              "obj.requires_grad instead of False. Pass requires_grad=False "
+                              "explicitly to get the old behavior and silence this warning.",
+                              UserWarning, stacklevel=2)
+            requires_grad = obj.requires_grad
+        convert = dtype is not None and dtype is not obj._dtype
+        if convert and copy is False:
+            raise ValueError(f"can't alias tensor with dtype '{obj._dtype.legacy}' into dtype "
+                             f"'{dtype.legacy}'.")
+        out = obj.to(dtype) if convert else (obj.clone() if copy else obj)
+        if out is obj:
+            return obj.requires_grad_(bool(requires_grad)) if obj.is_leaf else obj
+        return out if requires_grad or not out.requires_grad else out.detach()
+    requires_grad = False if requires_grad is _UNSET else bool(requires_grad)
+    if isinstance(obj, np.ndarray):
+        keep = dtype is None or dtype.np == obj.dtype
+        if copy is False and not keep:
+            raise ValueError(f"can't alias tensor with dtype "
+                             f"'{D.from_numpy_dtype(obj.dtype).legacy}' into dtype "
+                             f"'{dtype.legacy}'.")
+        if keep and not copy:
+            return from_numpy(obj).requires_grad_(requires_grad)
+    elif copy is False:
+        raise ValueError("can't alias arbitrary sequence into a tensor.")
+    return tensor(obj, dtype=dtype, requires_grad=requires_grad)
+
+
 def from_numpy(arr):
     """A tensor sharing memory with the numpy array `arr`."""
     dt = D.from_numpy_dtype(arr.dtype)
