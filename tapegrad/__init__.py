@@ -67,7 +67,7 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        vsplit, dsplit, take_along_dim, diff, matrix_power, positive,
                        float_power, signbit, is_floating_point, is_signed, is_complex,
                        is_nonzero,
-                       ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations,
+                       ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations, gradient,
                        vander, real, imag, conj, conj_physical, resolve_conj, resolve_neg,
                        is_conj, is_neg)
 from .correlation import cov, corrcoef  # noqa: E402

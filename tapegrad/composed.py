@@ -4,7 +4,8 @@ torch's: aliases (absolute, swapaxes, swapdims, concat, concatenate), shapes (at
 broadcast_to, broadcast_tensors, broadcast_shapes), selections and splits (select,
 tensor_split, hsplit, vsplit, dsplit, take_along_dim), diff, matrix_power, positive,
 float_power, signbit, the predicates is_floating_point, is_complex, is_nonzero, stacks
-(column_stack, dstack), grids (meshgrid, cartesian_prod, combinations), vander, and the
+(column_stack, dstack), grids (meshgrid, cartesian_prod, combinations), vander, gradient
+(finite differences), and the
 complex-number views that are the tensor itself for real dtypes (real, conj, conj_physical,
 resolve_conj, resolve_neg; is_conj, is_neg)."""
 import warnings
@@ -23,7 +24,8 @@ __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast
            "select", "tensor_split", "hsplit", "vsplit", "dsplit", "take_along_dim", "diff",
            "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
            "is_signed", "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
-           "cartesian_prod", "combinations", "vander", "real", "imag", "conj", "conj_physical",
+           "cartesian_prod", "combinations", "vander", "gradient", "real", "imag", "conj",
+           "conj_physical",
            "resolve_conj", "resolve_neg", "is_conj", "is_neg"]
 
 
@@ -565,3 +567,89 @@ class _ComposedMethods:
 
     def broadcast_to(self, size):
         return broadcast_to(self, size)
+
+
+# ---- torch.gradient ---------------------------------------------------------------------------
+def _gradient_dims(input, spacing, dim):
+    """(dims, per-dim spacing: a number or a 1-d coordinate tensor) with torch's checks."""
+    nd = input.dim()
+    if dim is None:
+        dims = list(range(nd))
+    else:
+        dims = [_dim(d, nd) for d in ((dim,) if hasattr(dim, "__index__") else dim)]
+        for d in dims:
+            if dims.count(d) > 1:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    if isinstance(spacing, Tensor) and spacing.dim() == 0:
+        spacing = spacing.item()
+    if isinstance(spacing, (int, float)):
+        return dims, [spacing] * len(dims)
+    spacing = list(spacing)
+    if len(spacing) != len(dims):
+        if dim is None:
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, or "
+                               f"a list of length equal to 'self.dim() = {nd}', since dim "
+                               f"argument was not given, but got a list of length "
+                               f"{len(spacing)}")
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's "
+                           f"spacing and dim arguments to have the same length, but got a "
+                           f"spacing argument of length {len(spacing)} and a dim argument of "
+                           f"length {len(dims)}.")
+    return dims, spacing
+
+
+def _along(t, d, nd):
+    """A 1-d tensor t shaped to broadcast along dim d of an nd-dim tensor."""
+    return t.reshape([-1 if i == d else 1 for i in range(nd)])
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """The derivative of `input` along each dim by finite differences (torch.gradient): central
+    differences inside, one-sided (edge_order 1) or second-order (2) ones at the ends, with
+    a uniform spacing per dim or the coordinates of each sample (a 1-d tensor per dim); a
+    tuple with one tensor per dim, each the cat of its three parts (CatBackward0)."""
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims, steps = _gradient_dims(input, spacing, dim)
+    nd = input.dim()
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                               "edge_order+1")
+    out = []
+    for d, h in zip(dims, steps):
+        n = input.shape[d]
+
+        def at(start, length=1):
+            return input.narrow(d, start, length)
+        x0, x1 = at(0), at(1)                  # the first samples,
+        z0, z1 = at(n - 1), at(n - 2)          # the last ones (backwards)
+        x2, z2 = (at(2), at(n - 3)) if edge_order == 2 else (None, None)
+        lo, mid, hi = at(0, n - 2), at(1, n - 2), at(2, n - 2)
+        if isinstance(h, Tensor):       # the samples' coordinates along d
+            c = h
+            left, right = c[1:-1] - c[:-2], c[2:] - c[1:-1]
+            a = _along(-right / (left * (left + right)), d, nd)
+            b = _along((right - left) / (left * right), d, nd)
+            e = _along(left / (right * (left + right)), d, nd)
+            center = a * lo + b * mid + e * hi
+            if edge_order == 1:
+                first = (x1 - x0) / (c[1] - c[0])
+                last = (z0 - z1) / (c[-1] - c[-2])
+            else:
+                s1, s2 = c[1] - c[0], c[2] - c[1]
+                first = (x0 * (-(2.0 * s1 + s2) / (s1 * (s1 + s2))) + x1 * ((s1 + s2) / (s1 * s2))
+                         + x2 * (-s1 / (s2 * (s1 + s2))))
+                s1, s2 = c[-2] - c[-3], c[-1] - c[-2]
+                last = (z2 * (s2 / (s1 * (s1 + s2))) + z1 * (-(s2 + s1) / (s1 * s2))
+                        + z0 * ((2.0 * s2 + s1) / (s2 * (s1 + s2))))
+        else:
+            center = (hi - lo) / (2.0 * h)
+            if edge_order == 1:
+                first = (x1 - x0) / h
+                last = (z0 - z1) / h
+            else:
+                first = (x0 * -1.5 + x1 * 2.0 - x2 * 0.5) / h
+                last = (z2 * 0.5 + z1 * -2.0 + z0 * 1.5) / h
+        out.append(cat([first, center, last], d))
+    return tuple(out)
