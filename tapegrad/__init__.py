@@ -21,6 +21,7 @@ from .creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empt
                        ones_like, empty_like, full_like, arange, linspace, eye, logspace,
                        tril_indices, triu_indices)
 from .creation import torch_range as range  # noqa: A004  (torch.range)
+from .inplace_forms import *  # noqa: E402,F401,F403  (torch.sin_(x) & co)
 from .windows import (hann_window, hamming_window, blackman_window, bartlett_window,  # noqa: E402
                       kaiser_window)
 from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
@@ -79,7 +80,11 @@ from .orderstats import (quantile, nanquantile, nanmedian, mode, rot90,  # noqa:
 from .nn_toplevel import (cosine_similarity, pairwise_distance, dropout,  # noqa: E402
                           dropout_, alpha_dropout, alpha_dropout_, feature_dropout,
                           feature_dropout_, feature_alpha_dropout, feature_alpha_dropout_,
-                          selu, selu_, celu, celu_, threshold, threshold_, relu_)
+                          selu, selu_, celu, celu_, threshold, threshold_, relu_, conv1d,
+                          conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+                          pixel_shuffle, pixel_unshuffle, channel_shuffle, prelu, hardshrink,
+                          bilinear, avg_pool1d, adaptive_avg_pool1d, max_pool1d, max_pool2d,
+                          max_pool3d, layer_norm, group_norm, embedding, constant_pad_nd)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
                      matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,

@@ -31,6 +31,13 @@ def _floating(x):
     return x if x._dtype.is_floating_point else x.to(D.get_default_dtype())
 
 
+# NOTE: a real angle's gradient is 0 everywhere (torch's angle_backward: zeros_like).  The
+# body adds sgn(x) * 0 (sgn's gradient is 0 even for an inf or nan g) so that the result
+# depends on x without passing a gradient.
+def _angle_body(T, x):
+    return where(x != x, math.nan, (x < 0.0).to(x.dtype) * math.pi) + x.sgn() * 0.0
+
+
 def _record(name, body, x, *args, edges=None):
     return decomps.record(name, body, KIND_OPS, x, *args, edges=edges)
 
@@ -195,6 +202,14 @@ class _MathMethods:
         if decimals:
             return _fastpath.op_round_decimals(self, float(decimals))
         return _fastpath.op_round(self)
+
+    def angle(self):
+        """The argument of a real number: pi below 0, else 0 (nan at nan), in a floating
+        dtype (AngleBackward0, gradient 0)."""
+        x = self if self._dtype.is_floating_point else self.to(D.get_default_dtype())
+        if not x._recorded:
+            return _angle_body(None, x)
+        return _record("angle", _angle_body, x)
 
     def sgn(self):
         """sign of a real tensor (SgnBackward0, gradient 0)."""
@@ -909,7 +924,7 @@ MODULE_FUNCTIONS = {
                                                    "logical_xor", "remainder", "fmod", "lt",
                                                    "le", "gt", "ge", "eq", "ne", "square",
                                                    "rsqrt", "sign", "nansum", "nanmean",
-                                                   "renorm", "frexp")},
+                                                   "renorm", "frexp", "angle")},
     **{alias: None for alias in _ALIASES if alias not in ("clip", "absolute", "negative")},
 }
 TWO_TENSOR = ("maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "vdot")

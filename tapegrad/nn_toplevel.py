@@ -1,13 +1,18 @@
 """torch's top-level forms of nn.functional's functions (`torch.dropout(input, p, train)`,
-`torch.selu`, `torch.threshold_`, ...): the same implementations under the native
-signatures, with torch's argument errors."""
+`torch.selu`, `torch.threshold_`, `torch.conv2d`, `torch.layer_norm`, `torch.embedding`,
+`torch.max_pool2d`, ...): the same implementations under the native signatures, with
+torch's argument errors."""
 from .nn import functional as F
-from .tensor import Tensor
+from .tensor import Tensor, tensor_methods
 
 __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alpha_dropout",
            "alpha_dropout_", "feature_dropout", "feature_dropout_", "feature_alpha_dropout",
            "feature_alpha_dropout_", "selu", "selu_", "celu", "celu_", "threshold",
-           "threshold_", "relu_"]
+           "threshold_", "relu_", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+           "conv_transpose2d", "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle",
+           "channel_shuffle", "prelu", "hardshrink", "bilinear", "avg_pool1d",
+           "adaptive_avg_pool1d", "max_pool1d", "max_pool2d", "max_pool3d", "layer_norm",
+           "group_norm", "embedding", "constant_pad_nd"]
 
 
 def _args(fn, args, kwargs, names, defaults=()):
@@ -119,3 +124,79 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """torch.pairwise_distance: nn.functional's."""
     return F.pairwise_distance(x1, x2, p, eps, keepdim)
+
+
+# the functions whose native signature is nn.functional's
+conv1d, conv2d, conv3d = F.conv1d, F.conv2d, F.conv3d
+conv_transpose1d, conv_transpose2d, conv_transpose3d = (F.conv_transpose1d, F.conv_transpose2d,
+                                                        F.conv_transpose3d)
+pixel_shuffle, pixel_unshuffle, channel_shuffle = (F.pixel_shuffle, F.pixel_unshuffle,
+                                                   F.channel_shuffle)
+prelu, hardshrink, bilinear = F.prelu, F.hardshrink, F.bilinear
+avg_pool1d, adaptive_avg_pool1d = F.avg_pool1d, F.adaptive_avg_pool1d
+
+
+def _max_pool_form(k):
+    fn = f"max_pool{k}d"
+    impl = getattr(F, fn)
+
+    def f(*args, **kwargs):
+        x, kernel, stride, padding, dilation, ceil = _args(
+            fn, args, kwargs, ("input", "kernel_size", "stride", "padding", "dilation",
+                               "ceil_mode"), ((), 0, 1, False))
+        # (the native default stride is an empty list: the kernel size)
+        stride = None if isinstance(stride, (list, tuple)) and not stride else stride
+        return impl(x, kernel, stride, padding, dilation, ceil)
+    f.__name__ = f.__qualname__ = fn
+    f.__doc__ = (f"torch.{fn}(input, kernel_size, stride=[], padding=0, dilation=1, "
+                 f"ceil_mode=False): nn.functional's.")
+    return f
+
+
+max_pool1d, max_pool2d, max_pool3d = (_max_pool_form(k) for k in (1, 2, 3))
+
+
+def layer_norm(*args, **kwargs):
+    """torch.layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05,
+    cudnn_enable=True) (NativeLayerNormBackward0)."""
+    x, shape, weight, bias, eps, _ = _args(
+        "layer_norm", args, kwargs, ("input", "normalized_shape", "weight", "bias", "eps",
+                                     "cudnn_enable"), (None, None, 1e-5, True))
+    return F.layer_norm(x, shape, weight, bias, eps)
+
+
+def group_norm(*args, **kwargs):
+    """torch.group_norm(input, num_groups, weight=None, bias=None, eps=1e-05,
+    cudnn_enabled=True) (NativeGroupNormBackward0)."""
+    x, groups, weight, bias, eps, _ = _args(
+        "group_norm", args, kwargs, ("input", "num_groups", "weight", "bias", "eps",
+                                     "cudnn_enabled"), (None, None, 1e-5, True))
+    return F.group_norm(x, groups, weight, bias, eps)
+
+
+def embedding(*args, **kwargs):
+    """torch.embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False,
+    sparse=False): the weight first, and a negative padding_idx meaning none (nn.functional's
+    wraps its own before calling it) (EmbeddingBackward0)."""
+    weight, indices, padding_idx, freq, sparse = _args(
+        "embedding", args, kwargs, ("weight", "indices", "padding_idx", "scale_grad_by_freq",
+                                    "sparse"), (-1, False, False))
+    return F.embedding(indices, weight, padding_idx if padding_idx >= 0 else None,
+                       scale_grad_by_freq=freq, sparse=sparse)
+
+
+def constant_pad_nd(*args, **kwargs):
+    """torch.constant_pad_nd(input, pad, value=0) (ConstantPadNdBackward0)."""
+    x, pad, value = _args("constant_pad_nd", args, kwargs, ("input", "pad", "value"), (0,))
+    return F.pad(x, pad, value=value)
+
+
+@tensor_methods
+class _NnMethods:
+    """Tensor's methods of the same functions (torch.Tensor.hardshrink, .prelu)."""
+
+    def hardshrink(self, lambd=0.5):
+        return F.hardshrink(self, lambd)
+
+    def prelu(self, weight):
+        return F.prelu(self, weight)

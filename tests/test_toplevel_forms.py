@@ -1,0 +1,108 @@
+"""torch's top-level forms of nn.functional's functions (native signatures: torch.conv2d,
+torch.max_pool2d's stride=[], torch.layer_norm's cudnn_enable, torch.embedding's weight
+first and padding_idx=-1, ...), the module-level in-place functions (torch.sin_(x) & co),
+Tensor.hardshrink / prelu and angle, against torch: values, gradients, grad_fn names and
+errors."""
+import math
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.inplace_forms import NAMES as INPLACE_NAMES
+
+torch = pytest.importorskip("torch")
+
+R = np.random.default_rng(0)
+X = R.normal(size=(2, 4, 6, 6))
+W = R.normal(size=(3, 4, 3, 3))
+
+CALLS = {
+    "conv2d": lambda m, x: m.conv2d(x, m.tensor(W, dtype=x.dtype), None, 1, 1),
+    "conv1d": lambda m, x: m.conv1d(x[:, :, 0], m.tensor(W[:, :, 0], dtype=x.dtype), stride=2),
+    "conv_transpose2d": lambda m, x: m.conv_transpose2d(x, m.tensor(W, dtype=x.dtype).transpose(
+        0, 1), stride=2),
+    "pixel_shuffle": lambda m, x: m.pixel_shuffle(x, 2),
+    "pixel_unshuffle": lambda m, x: m.pixel_unshuffle(x, 2),
+    "channel_shuffle": lambda m, x: m.channel_shuffle(x, 2),
+    "prelu": lambda m, x: m.prelu(x, m.tensor([0.2, 0.1, 0.3, 0.4], dtype=x.dtype)),
+    "prelu_method": lambda m, x: x.prelu(m.tensor([0.2], dtype=x.dtype)),
+    "hardshrink": lambda m, x: m.hardshrink(x, 0.3),
+    "hardshrink_method": lambda m, x: x.hardshrink(),
+    "bilinear": lambda m, x: m.bilinear(x[0, 0], x[1, 0], m.full((2, 6, 6), 0.1, dtype=x.dtype)),
+    "max_pool2d": lambda m, x: m.max_pool2d(x, 2),
+    "max_pool2d_stride": lambda m, x: m.max_pool2d(x, 3, [1], 1),
+    "max_pool1d": lambda m, x: m.max_pool1d(x[0], 2),
+    "max_pool3d": lambda m, x: m.max_pool3d(x[None], 2),
+    "avg_pool1d": lambda m, x: m.avg_pool1d(x[0], 3, 2),
+    "adaptive_avg_pool1d": lambda m, x: m.adaptive_avg_pool1d(x[0], 4),
+    "layer_norm": lambda m, x: m.layer_norm(x, [6, 6], None, None, 1e-5, True),
+    "group_norm": lambda m, x: m.group_norm(x, 2),
+    "embedding": lambda m, x: m.embedding(x[0, 0, :5, :3], m.tensor([[0, 2], [4, 1]])),
+    "embedding_pad": lambda m, x: m.embedding(x[0, 0, :5, :3], m.tensor([[0, 2], [4, 1]]), 2),
+    "constant_pad_nd": lambda m, x: m.constant_pad_nd(x, [1, 2], 0.5),
+    "angle": lambda m, x: m.angle(x) + x.angle(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_forms_as_torch(name, dtype):
+    res = []
+    for m in (torch, tg):
+        x = m.tensor(X, dtype=getattr(m, dtype), requires_grad=True)
+        y = CALLS[name](m, x)
+        y.backward(m.ones(tuple(y.shape), dtype=y.dtype) * 0.5)
+        res.append((y.detach().numpy(), x.grad.numpy(), type(y.grad_fn).__name__))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(res[1][0], res[0][0], **tol)
+    np.testing.assert_allclose(res[1][1], res[0][1], **tol)
+    assert res[1][2] == res[0][2]
+
+
+def test_angle_special_values_as_torch():
+    vals = [-1.0, 0.0, -0.0, 2.0, math.inf, -math.inf, math.nan]
+    for dtype in ("float32", "float64"):
+        got = []
+        for m in (torch, tg):
+            x = m.tensor(vals, dtype=getattr(m, dtype), requires_grad=True)
+            y = x.angle()
+            y.sum().backward()
+            got.append((y.tolist(), x.grad.tolist(), str(y.dtype).split(".")[-1]))
+        assert str(got[0]) == str(got[1])
+    for m in (torch, tg):
+        assert m.angle(m.tensor([-1, 2])).tolist() == [np.float32(math.pi).item(), 0.0]
+
+
+@pytest.mark.parametrize("name", INPLACE_NAMES)
+def test_inplace_forms_as_torch(name):
+    args = {"clamp_": (-0.5, 0.4), "clamp_max_": (0.3,), "clamp_min_": (-0.2,),
+            "clip_": (-0.5, 0.4), "fill_": (2.0,), "gcd_": None, "lcm_": None,
+            "xlogy_": None, "logit_": (0.1,), "nan_to_num_": (0.0,)}.get(name, ())
+    got = []
+    for m in (torch, tg):
+        if name in ("gcd_", "lcm_"):
+            x = m.tensor([4, 6, 9])
+            out = getattr(m, name)(x, m.tensor([6, 4, 3]))
+        elif name == "xlogy_":
+            x = m.tensor([0.5, 2.0, 0.0])
+            out = getattr(m, name)(x, m.tensor([2.0, 3.0, 0.5]))
+        else:
+            x = m.tensor([0.25, 0.75, 0.5])
+            out = getattr(m, name)(x, *args)
+        got.append((out is x, repr(np.round(x.detach().numpy().astype(np.float64), 5).tolist())))
+    assert got[0] == got[1]
+
+
+def test_top_level_errors_as_torch():
+    calls = [lambda m: m.sin_([1.0]), lambda m: m.embedding(m.ones(3, 2)),
+             lambda m: m.layer_norm(m.ones(2, 3), [3], None, None, 1e-5, True, 7)]
+    for call in calls:
+        got = []
+        for m in (torch, tg):
+            try:
+                call(m)
+                got.append(None)
+            except Exception as e:   # noqa: BLE001  (the error is the behaviour compared)
+                got.append(type(e).__name__)
+        assert got[0] is not None and got[0] == got[1]
