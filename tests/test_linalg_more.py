@@ -435,7 +435,6 @@ ERRORS = [
     lambda m: m.linalg.lu_solve(m.eye(3), m.ones(3, dtype=m.int32),
                                 m.ones(3, 2, dtype=m.float64)),
     lambda m: m.lu_unpack(m.eye(3), m.ones(3)),
-    lambda m: m.lu_unpack(m.eye(3), m.ones(2, dtype=m.int32)),
     lambda m: m.lu_unpack(m.ones(3), m.ones(3, dtype=m.int32)),
 ]
 
@@ -619,3 +618,11 @@ def test_single_output_entries_replay(tmp_path):
         np.testing.assert_allclose(v, e.item(), rtol=1e-12)
         np.testing.assert_allclose(ga, x.grad.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(gb, y.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lu_unpack_refuses_too_few_pivots():
+    """torch does not check the pivots' length: with fewer than min(m, n) it reads past
+    them, and whether it raises depends on that memory (this case made the comparison with
+    torch flaky).  tapegrad raises torch's pivot error."""
+    with pytest.raises(RuntimeError, match="pivots passed to lu_unpack must be between 1"):
+        tg.lu_unpack(tg.eye(3), tg.ones(2, dtype=tg.int32))
