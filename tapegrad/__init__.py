@@ -17,7 +17,7 @@ from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .grad_mode import inference_mode, is_inference_mode_enabled
 from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .tensor import Tensor, Size
-from .creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empty, full, zeros_like,
+from .creation import (tensor, as_tensor, asarray, scalar_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
                        ones_like, empty_like, full_like, arange, linspace, eye, logspace,
                        tril_indices, triu_indices)
 from .creation import torch_range as range  # noqa: A004  (torch.range)
@@ -53,7 +53,7 @@ from .structops import (sort, argsort, msort, topk, kthvalue, median, flip, roll
                         tile, index_select, gather, take, masked_select, diagonal, diag,
                         diag_embed, diagflat, trace, tril, triu, masked_fill, index_fill,
                         scatter_add, index_add, index_copy, nonzero, hstack, vstack, narrow,
-                        movedim, unflatten, fliplr, flipud, block_diag)
+                        movedim, unflatten, fliplr, flipud, block_diag, narrow_copy)
 from .structops import movedim as moveaxis, where_ as where  # noqa: F811
 from .products import addmm, outer, outer as ger, tensordot, kron, cross, einsum, inner
 from .products import addmv, addmv_, addr, baddbmm, addbmm
@@ -67,7 +67,7 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        broadcast_tensors, broadcast_shapes, select, tensor_split, hsplit,
                        vsplit, dsplit, take_along_dim, diff, matrix_power, positive,
                        float_power, signbit, is_floating_point, is_signed, is_complex,
-                       is_nonzero,
+                       is_nonzero, is_same_size,
                        ravel, column_stack, dstack, meshgrid, cartesian_prod, combinations, gradient,
                        vander, real, imag, conj, conj_physical, resolve_conj, resolve_neg,
                        is_conj, is_neg)

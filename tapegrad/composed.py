@@ -24,7 +24,8 @@ __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast
            "select", "tensor_split", "hsplit", "vsplit", "dsplit", "take_along_dim", "diff",
            "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
            "is_signed", "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
-           "cartesian_prod", "combinations", "vander", "gradient", "real", "imag", "conj",
+           "cartesian_prod", "combinations", "vander", "gradient", "is_same_size", "real",
+           "imag", "conj",
            "conj_physical",
            "resolve_conj", "resolve_neg", "is_conj", "is_neg"]
 
@@ -297,6 +298,11 @@ def is_signed(input):
 def is_complex(input):
     """Whether input's dtype is complex: never (tapegrad has none)."""
     return False
+
+
+def is_same_size(input, other):
+    """Whether the two tensors have the same shape."""
+    return input.shape == other.shape
 
 
 def is_nonzero(input):

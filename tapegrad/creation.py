@@ -149,6 +149,17 @@ def as_tensor(data, dtype=None, device=None):
 _UNSET = object()
 
 
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
+                  requires_grad=False):
+    """A 0-d tensor holding the number s, in the default dtype unless `dtype` says
+    (whatever s's type)."""
+    _device.check(device)
+    if isinstance(s, Tensor) or not isinstance(s, (int, float, bool, np.number, np.bool_)):
+        raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not "
+                        f"{type(s).__name__}")
+    return tensor(s, dtype=dtype or D.get_default_dtype(), requires_grad=requires_grad)
+
+
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
     """`obj` as a tensor (torch.asarray): a tensor as it is, or converted (a recorded cast,
     ToCopyBackward0) to `dtype`; a numpy array sharing its memory when its dtype is kept;

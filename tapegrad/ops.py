@@ -605,6 +605,8 @@ _DECLS = [
     # indices only, which are no tape value
     Op("fractional_max_pool2d", "decomp", "FractionalMaxPool2DBackward0", saves=()),
     Op("fractional_max_pool3d", "decomp", "FractionalMaxPool3DBackward0", saves=()),
+    # narrow_copy: narrow's slice copied (tapegrad/structops.py)
+    Op("narrow_copy", "decomp", "NarrowCopyBackward0", saves=()),
     # angle of a real tensor: pi below 0, else 0 (tapegrad/mathops.py), gradient 0
     Op("angle", "decomp", "AngleBackward0", saves=("a",)),
     # --- modified Bessel functions of the first kind (tapegrad/_special.py: Cephes' series),

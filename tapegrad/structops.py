@@ -800,6 +800,15 @@ def narrow(input, dim, start, length):
     return _strided("slice", input, lambda a: a[key])
 
 
+def narrow_copy(input, dim, start, length):
+    """narrow's slice as a new tensor, not a view (NarrowCopyBackward0)."""
+    view = narrow(input, dim, start, length)      # (its checks and messages)
+    if not input._recorded:
+        return view.clone()
+    return decomps.record("narrow_copy", lambda T, x: narrow(x, dim, start, length).clone(),
+                          KIND_OPS, input)
+
+
 def movedim(input, source, destination):
     """input with dims moved from source to destination (PermuteBackward0)."""
     src = [source] if isinstance(source, int) else list(source)
@@ -963,6 +972,9 @@ class _StructMethods:
 
     def narrow(self, dim, start, length):
         return narrow(self, dim, start, length)
+
+    def narrow_copy(self, dim, start, length):
+        return narrow_copy(self, dim, start, length)
 
     def movedim(self, source, destination):
         return movedim(self, source, destination)

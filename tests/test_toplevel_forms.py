@@ -106,3 +106,29 @@ def test_top_level_errors_as_torch():
             except Exception as e:   # noqa: BLE001  (the error is the behaviour compared)
                 got.append(type(e).__name__)
         assert got[0] is not None and got[0] == got[1]
+
+
+def test_narrow_copy_scalar_tensor_is_same_size_as_torch():
+    got = []
+    for m in (torch, tg):
+        x = m.arange(6.0).reshape(2, 3).requires_grad_()
+        y = x.narrow_copy(1, 1, 2)
+        z = m.narrow_copy(x, 0, 0, 1)
+        (y.sum() + z.sum() * 2).backward()
+        w = m.arange(3.0)
+        c = w.narrow_copy(0, 0, 2)
+        c[0] = 9.0                                   # a copy: w keeps its values
+        errors = []
+        for call in (lambda: m.scalar_tensor(m.ones(1)), lambda: x.narrow_copy(1, 2, 2)):
+            try:
+                call()
+            except Exception as e:   # noqa: BLE001
+                errors.append((type(e).__name__, str(e)))
+        got.append((y.tolist(), type(y.grad_fn).__name__, type(z.grad_fn).__name__,
+                    x.grad.tolist(), w.tolist(), m.is_same_size(x, m.ones(2, 3)),
+                    m.is_same_size(x, m.ones(3, 2)),
+                    [(t.item(), str(t.dtype).split(".")[-1], t.requires_grad) for t in (
+                        m.scalar_tensor(3), m.scalar_tensor(3, dtype=m.int64),
+                        m.scalar_tensor(True), m.scalar_tensor(2.5, requires_grad=True))],
+                    errors))
+    assert got[0] == got[1]
