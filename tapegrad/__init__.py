@@ -85,7 +85,7 @@ from .nn_toplevel import (cosine_similarity, pairwise_distance, dropout,  # noqa
                           pixel_shuffle, pixel_unshuffle, channel_shuffle, prelu, hardshrink,
                           bilinear, avg_pool1d, adaptive_avg_pool1d, max_pool1d, max_pool2d,
                           max_pool3d, layer_norm, group_norm, embedding, constant_pad_nd)
-from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet  # noqa: E402
+from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
                      matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,
                      cholesky_solve, cholesky_inverse, torch_lu as lu, lu_unpack,

@@ -17,8 +17,8 @@ import warnings
 
 import numpy as np
 
-from . import dtypes as D, factorizations as F
-from .creation import zeros
+from . import decomps, dtypes as D, factorizations as F
+from .creation import eye, zeros
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError
 from .mathops import linalg_norm as _vector_or_fro, vector_norm
@@ -48,7 +48,7 @@ __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv
            "LinAlgError", "eigh", "eigvalsh", "qr", "pinv", "lstsq", "matrix_exp",
            "solve_triangular", "multi_dot", "matrix_rank", "vander", "diagonal", "tensorinv",
            "tensorsolve", "eig", "eigvals", "matmul", "vecdot", "lu_factor", "lu_factor_ex",
-           "lu", "lu_solve"]
+           "lu", "lu_solve", "householder_product"]
 
 _ROW = K.NAMES
 
@@ -1118,3 +1118,59 @@ class _LinalgMethods:
 
     def lu_solve(self, LU_data, LU_pivots):
         return torch_lu_solve(self, LU_data, LU_pivots)
+
+
+# ---- householder_product (torch.linalg, torch.orgqr) ----------------------------------------
+def _householder_body(T, A, tau):
+    """Q = H_1 ... H_k times the first n columns of the identity, H_i = I - tau_i v_i v_i^T,
+    v_i the i-th column of A below the diagonal with a 1 on it: the reflectors applied last
+    to first, as LAPACK's orgqr (the gradients are the products')."""
+    m, n = A.shape[-2:]
+    k = tau.shape[-1]
+    V = A[..., :, :k].tril(-1) + eye(m, k, dtype=A.dtype)
+    Q = eye(m, n, dtype=A.dtype)
+    for i in reversed(range(k)):
+        v = V[..., :, i:i + 1]
+        Q = Q - tau[..., i:i + 1].unsqueeze(-1) * (v @ (v.transpose(-2, -1) @ Q))
+    return Q if k else Q + A[..., :, :n] * 0.0
+
+
+def householder_product(A, tau, *, out=None):
+    """The first n columns of the product of the Householder reflectors stored in A's columns
+    below the diagonal with the factors tau (LAPACK's orgqr: the Q of `geqrf`)
+    (LinalgHouseholderProductBackward0)."""
+    _no_out("householder_product", out)
+    fn = "torch.linalg.householder_product"
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
+    if A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(f"{fn}: input.shape[-2] must be greater than or equal to "
+                           f"input.shape[-1]")
+    if A.shape[-1] < tau.shape[-1]:
+        raise RuntimeError(f"{fn}: input.shape[-1] must be greater than or equal to "
+                           f"tau.shape[-1]")
+    if tau.dim() != A.dim() - 1:
+        raise RuntimeError(f"{fn}: Expected tau to have one dimension less than input, but got "
+                           f"tau.ndim equal to {tau.dim()} and input.ndim is equal to {A.dim()}")
+    if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(f"{fn}: Expected batch dimensions of tau to be equal to "
+                           f"input.shape[:-2], but got {list(tau.shape[:-1])}")
+    if tau.dtype is not A.dtype:
+        raise RuntimeError(f"{fn}: tau dtype {tau.dtype.legacy} does not match input dtype "
+                           f"{A.dtype.legacy}")
+    if not A.dtype.is_floating_point:
+        raise NotImplementedError(f'"orgqr_cpu" not implemented for \'{A.dtype.legacy}\'')
+    if not (A._recorded or tau._recorded):
+        return _householder_body(None, A, tau)
+    return decomps.record("householder_product", _householder_body, KIND_OPS, A, tau)
+
+
+def orgqr(input, tau):
+    """torch.orgqr: linalg.householder_product."""
+    return householder_product(input, tau)
+
+
+@tensor_methods
+class _HouseholderMethods:
+    def orgqr(self, input2):
+        return householder_product(self, input2)

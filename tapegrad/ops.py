@@ -605,6 +605,10 @@ _DECLS = [
     # indices only, which are no tape value
     Op("fractional_max_pool2d", "decomp", "FractionalMaxPool2DBackward0", saves=()),
     Op("fractional_max_pool3d", "decomp", "FractionalMaxPool3DBackward0", saves=()),
+    # linalg.householder_product (torch.orgqr): the reflectors applied by matmuls
+    # (tapegrad/linalg.py); edges input, tau
+    Op("householder_product", "decomp", "LinalgHouseholderProductBackward0", saves=("a", "b"),
+       edges=(0, 1)),
     # narrow_copy: narrow's slice copied (tapegrad/structops.py)
     Op("narrow_copy", "decomp", "NarrowCopyBackward0", saves=()),
     # angle of a real tensor: pi below 0, else 0 (tapegrad/mathops.py), gradient 0

@@ -40,6 +40,8 @@ GAP_CASES = {
         ("size", lambda m, a: m.nn.functional.fractional_max_pool3d(
             a, 2, output_size=(2, 1, 2), _random_samples=m.full((1, 1, 3), 0.4, dtype=a.dtype)),
          [(1, 1, 4, 3, 4)], ANY)],
+    "householder_product": [("tall", lambda m, a, t: m.linalg.householder_product(a, t * 0.5),
+                             [(4, 3), (2,)], ANY)],
     "narrow_copy": [("d1", lambda m, a: a.narrow_copy(1, 1, 2), [(2, 3)], ANY),
                     ("fn", lambda m, a: m.narrow_copy(a, 0, 0, 1) * a[:1], [(2, 3)], ANY)],
     "angle": [("nd", lambda m, a: a.angle() + a, [(2, 3)], ANY),

@@ -763,6 +763,8 @@ NEXT_FNS = {
                               "_random_samples=m.full((1, 1, 3), 0.5, dtype=a.dtype))"],
     "angle": ["a.angle()", "m.angle(s)"],
     "narrow_copy": ["a.narrow_copy(1, 1, 2)", "m.narrow_copy(a * c, 0, 1, 1)"],
+    "householder_product": ["m.linalg.householder_product(a.t(), v[:2])",
+                            "m.orgqr(c.t(), v[:1])"],
     "i0": ["m.i0(a)", "s.i0()"], "i0e": ["m.special.i0e(a * c)"], "i1": ["m.special.i1(v)"],
     "i1e": ["m.special.i1e(s)"],
 }
