@@ -72,7 +72,7 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        vander, real, imag, conj, conj_physical, resolve_conj, resolve_neg,
                        is_conj, is_neg)
 from .correlation import cov, corrcoef  # noqa: E402
-from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc,  # noqa: E402
+from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc, histogram,  # noqa: E402
                         unravel_index, gcd, lcm, isreal, unique, unique_consecutive)
 from .floordiv import floor_divide  # noqa: E402
 from .orderstats import (quantile, nanquantile, nanmedian, mode, rot90,  # noqa: E402

@@ -57,3 +57,7 @@ mode = _make("mode", ("values", "indices"))
 # aminmax (tapegrad/paired.py)
 __all__ += ["aminmax"]
 aminmax = _make("aminmax", ("min", "max"))
+
+# histogram (tapegrad/searching.py)
+__all__ += ["histogram"]
+histogram = _make("histogram", ("hist", "bin_edges"))

@@ -1,5 +1,5 @@
 """Set, search and counting utilities, none of them differentiable (as in torch): isin,
-bucketize, searchsorted, argwhere, bincount, histc, unravel_index, unique,
+bucketize, searchsorted, argwhere, bincount, histc, histogram, unravel_index, unique,
 unique_consecutive, and the integer and predicate elementwise functions gcd, lcm and isreal.
 Results, dtypes, warnings and errors are torch's; where torch records a node that only
 raises in backward (bincount's weights, unique's values), so does tapegrad/nodiff.py."""
@@ -7,11 +7,12 @@ import math
 
 import numpy as np
 
-from . import dtypes as D, errors, nodiff
+from . import dtypes as D, errors, nodiff, return_types
+from .creation import linspace
 from .fpstate import quiet
 from .tensor import _dim, Tensor, tensor_methods
 
-__all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc",
+__all__ = ["isin", "bucketize", "searchsorted", "argwhere", "bincount", "histc", "histogram",
            "unravel_index", "gcd", "lcm", "isreal", "unique", "unique_consecutive"]
 
 
@@ -209,6 +210,84 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002  (torch's names)
     return _wrap(np.bincount(pos, minlength=bins), dt)
 
 
+def histogram(input, bins, *, range=None, weight=None, density=False, out=None):  # noqa: A002
+    """(hist, bin_edges): the (weighted) count of input's elements in each bin, bins being
+    `bins` equal ones over `range` (the data's range; widened by 0.5 each way when empty or
+    one value) or the edges of a 1-d tensor; an element is in bin i when edges[i] <= x <
+    edges[i + 1], the last bin closed, values outside ignored; with density, divided by the
+    total and each bin's width.  The edges are torch's linspace in input's dtype.  Not
+    differentiable (torch's NotImplemented node when input or weight requires grad)."""
+    dt = input.dtype
+    if isinstance(bins, Tensor) and range is not None:   # (no such overload in torch)
+        given = ", ".join(f"{k}={type(v).__name__}" for k, v in (
+            ("weight", weight), ("density", density), ("range", range)) if v is not None
+            and (k != "density" or v))
+        raise TypeError(f"histogram() received an invalid combination of arguments - got "
+                        f"(Tensor, Tensor, {given}), but expected one of:\n"
+                        f" * (Tensor input, Tensor bins, *, Tensor weight = None, bool density "
+                        f"= False, tuple of Tensors out = None)\n"
+                        f" * (Tensor input, int bins = 100, *, tuple of floats range = None, "
+                        f"Tensor weight = None, bool density = False, tuple of Tensors out = "
+                        f"None)\n")
+    if not dt.is_floating_point:
+        raise _not_implemented("histogramdd", dt)
+    if isinstance(bins, Tensor):
+        if bins.dim() != 1:
+            raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but "
+                               f"got {bins.dim()} dimensions in the bins tensor for dimension 0")
+        if bins.dtype is not dt:
+            c_name = {"float64": "double", "float32": "float"}
+            raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have "
+                               f"the same dtype, but got input with dtype "
+                               f"{c_name.get(dt.name, dt.name)} and bins for dimension 0 with "
+                               f"dtype {c_name.get(bins.dtype.name, bins.dtype.name)}")
+        edges = bins.detach().numpy().copy()
+    elif isinstance(bins, int) and not isinstance(bins, bool):
+        if bins <= 0:
+            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
+                               f"dimension 0")
+        arr = input.detach().numpy().reshape(-1)
+        if range is not None:
+            lo, hi = float(range[0]), float(range[1])
+        elif arr.size:
+            lo, hi = float(arr.min()), float(arr.max())
+        else:
+            lo, hi = 0.0, 1.0
+        if lo > hi:
+            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
+                               f"{_cpp_double(lo)} max {_cpp_double(hi)} for dimension 0")
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise RuntimeError(f"torch.histogramdd: dimension 0's range [{_cpp_double(lo)}, "
+                               f"{_cpp_double(hi)}] is not finite")
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = linspace(lo, hi, bins + 1, dtype=dt).numpy()
+    else:
+        raise TypeError(f"histogram() received an invalid combination of arguments - got "
+                        f"(Tensor, {type(bins).__name__})")
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have the "
+                           f"same shape as the input tensor excluding its innermost dimension, "
+                           f"but got input with shape {list(input.reshape(-1, 1).shape)} and "
+                           f"weight with shape {list(weight.shape)}")
+    x = input.detach().numpy().reshape(-1)
+    n_bins = edges.size - 1
+    inside = (x >= edges[0]) & (x <= edges[-1]) if n_bins > 0 else np.zeros(x.size, bool)
+    pos = np.searchsorted(edges, x[inside], side="right") - 1
+    pos[pos >= n_bins] = n_bins - 1             # (the last bin is closed)
+    w = None if weight is None else weight.detach().numpy().reshape(-1)[inside]
+    hist = np.bincount(pos, weights=w, minlength=max(n_bins, 0)).astype(dt.np)
+    if density:
+        with np.errstate(all="ignore"):
+            hist = (hist / hist.sum(dtype=dt.np)).astype(dt.np) / np.diff(edges).astype(dt.np)
+    error = (RuntimeError, "derivative for aten::histogram is not implemented")
+    # (torch's node is an output of both, the edges too)
+    return return_types.histogram((nodiff.result("NotImplemented", hist, dt, (input, weight),
+                                                 error),
+                                   nodiff.result("NotImplemented", edges.astype(dt.np), dt,
+                                                 (input, weight), error)))
+
+
 def unravel_index(indices, shape):
     """The coordinates, in a tensor of `shape`, of the flat `indices`: one int64 tensor per
     dimension, each of indices' shape (torch.unravel_index's floor_divide and remainder, so
@@ -375,6 +454,9 @@ class _SearchingMethods:
 
     def histc(self, bins=100, min=0, max=0):  # noqa: A002
         return histc(self, bins, min, max)
+
+    def histogram(self, bins, *, range=None, weight=None, density=False):  # noqa: A002
+        return histogram(self, bins, range=range, weight=weight, density=density)
 
     def gcd(self, other):
         return gcd(self, other)
