@@ -97,7 +97,9 @@ class InvalidBackend(RuntimeError):
 # ---- error-message builders (moved from tensor.py) ------------------------------------
 # C++ type names torch uses in some messages
 _C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
-           "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+           "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+           "uint16": "short unsigned int", "uint32": "unsigned int",
+           "uint64": "long unsigned int"}
 
 
 def _tname_legacy(t):

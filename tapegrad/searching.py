@@ -218,6 +218,7 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
     total and each bin's width.  The edges are torch's linspace in input's dtype.  Not
     differentiable (torch's NotImplemented node when input or weight requires grad)."""
     dt = input.dtype
+    x = input.detach().numpy().reshape(-1)
     if isinstance(bins, Tensor) and range is not None:   # (no such overload in torch)
         given = ", ".join(f"{k}={type(v).__name__}" for k, v in (
             ("weight", weight), ("density", density), ("range", range)) if v is not None
@@ -236,21 +237,19 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
             raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but "
                                f"got {bins.dim()} dimensions in the bins tensor for dimension 0")
         if bins.dtype is not dt:
-            c_name = {"float64": "double", "float32": "float"}
             raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have "
                                f"the same dtype, but got input with dtype "
-                               f"{c_name.get(dt.name, dt.name)} and bins for dimension 0 with "
-                               f"dtype {c_name.get(bins.dtype.name, bins.dtype.name)}")
+                               f"{errors._C_TYPE[dt.name]} and bins for dimension 0 with dtype "
+                               f"{errors._C_TYPE[bins.dtype.name]}")
         edges = bins.detach().numpy().copy()
     elif isinstance(bins, int) and not isinstance(bins, bool):
         if bins <= 0:
             raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
                                f"dimension 0")
-        arr = input.detach().numpy().reshape(-1)
         if range is not None:
             lo, hi = float(range[0]), float(range[1])
-        elif arr.size:
-            lo, hi = float(arr.min()), float(arr.max())
+        elif x.size:
+            lo, hi = float(x.min()), float(x.max())
         else:
             lo, hi = 0.0, 1.0
         if lo > hi:
@@ -270,7 +269,6 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
                            f"same shape as the input tensor excluding its innermost dimension, "
                            f"but got input with shape {list(input.reshape(-1, 1).shape)} and "
                            f"weight with shape {list(weight.shape)}")
-    x = input.detach().numpy().reshape(-1)
     n_bins = edges.size - 1
     inside = (x >= edges[0]) & (x <= edges[-1]) if n_bins > 0 else np.zeros(x.size, bool)
     pos = np.searchsorted(edges, x[inside], side="right") - 1
