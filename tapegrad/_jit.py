@@ -299,10 +299,13 @@ def _fork_unsafe():
         return True
 
 
-def launch_parallel(kernel, *args):
+def launch_parallel(kernel, *args, threads=None):
     """Run a `parallel=True` kernel where that is safe: serially (its Python body, whose
     calls are still compiled) in a child forked after an OpenMP launch, and one call at a time
-    under Numba's `workqueue` layer, which aborts the process on concurrent launches."""
+    under Numba's `workqueue` layer, which aborts the process on concurrent launches.
+    `threads`: run on that many Numba threads where the calling thread's setting is higher
+    (set for the call and restored after; Numba's setting is per calling thread), so that a
+    small call does not wake a second thread it cannot use."""
     global _launched_pid
     if _fork_unsafe():
         _warn_once("fork", "tapegrad: this process was forked after Numba's OpenMP threading "
@@ -314,7 +317,7 @@ def launch_parallel(kernel, *args):
         _launched_pid = os.getpid()
     layer = _threading_layer()
     if layer in ("tbb", "omp"):  # threadsafe layers
-        return kernel(*args)
+        return _on_threads(threads, kernel, args)
     if not _launch_lock.acquire(blocking=False):
         if layer == "workqueue":
             _warn_once("workqueue", "tapegrad: Numba's 'workqueue' threading layer is not "
@@ -322,6 +325,18 @@ def launch_parallel(kernel, *args):
                        "run one at a time (use the 'tbb' or 'omp' layer to run them at once)")
         _launch_lock.acquire()
     try:
-        return kernel(*args)
+        return _on_threads(threads, kernel, args)
     finally:
         _launch_lock.release()
+
+
+def _on_threads(threads, kernel, args):
+    import numba
+    saved = numba.get_num_threads()
+    if threads is None or threads >= saved:
+        return kernel(*args)
+    numba.set_num_threads(threads)
+    try:
+        return kernel(*args)
+    finally:
+        numba.set_num_threads(saved)

@@ -225,6 +225,22 @@ def _threads():
     return min(settings.get_num_threads(), get_num_threads())
 
 
+# A batch call uses a second thread only when each thread gets at least BATCH_GRAIN entry
+# evaluations (B points x (the arena's length + BATCH_POINT_COST, a point's own loads, clears
+# and stores) per sweep), as torch's parallel_for runs a range below its grain size inline.
+# Waking a sleeping thread costs a call ~100-180 us on this VM (waiting threads sleep at once:
+# _jit, GOMP_SPINCOUNT): a 2-thread call of 8 points took 131-182 us against 18-21 us on one.
+# An evaluation is ~4.3 ns here, so the grain is ~140 us of work; 1 vs 2 threads broke even
+# at 64 points of Rosenbrock n = 100 (271 vs 261 us) and ~1000 of a 4-entry tape (103 vs 118).
+BATCH_GRAIN = 1 << 15
+BATCH_POINT_COST = 16
+
+
+def _batch_threads(B, per_point):
+    """Threads for a batch call of B points of `per_point` entry evaluations each."""
+    return max(1, min(_threads(), B * per_point // BATCH_GRAIN))
+
+
 # The batch kernels hand each thread chunks of consecutive points from a shared counter: about
 # this many chunks per thread (more balance the end of a call better; each costs one atomic add)
 BATCH_CHUNKS_PER_THREAD = 32
@@ -649,7 +665,9 @@ class Recorded:
     def value_and_grad_batch(self, *Xs, argnums=None, branch_changed="raise"):
         """Replay at B points in parallel across cores (numba prange over points, never inside
         one sweep): each X has shape (B,) + input shape; returns values (B,) and gradients
-        (B,) + input shape (as `value_and_grad`, `argnums` selects).
+        (B,) + input shape (as `value_and_grad`, `argnums` selects).  The threads are
+        `tapegrad.get_num_threads()` (at most Numba's), fewer when the call is too small to
+        give each one BATCH_GRAIN entry evaluations (a small call runs on one).
 
         A point where a guard does not hold (its branch differs from the recorded one) raises
         `BranchChanged` (`branch_changed="raise"`); with `branch_changed="mask"` the call
@@ -738,18 +756,19 @@ class Recorded:
                            self.in_offs, self.in_sizes, out, values, gradsT, status,
                            line=_line_points(self.dtype.itemsize), rows=rows)
 
-    def _launch_batch(self, kernel, B, *args, **flags):
-        """Run a batch kernel on the current Numba thread count with this tape's per-thread
-        scratch: taken from the pool (a call from another Python thread at the same time gets
-        a set of its own) and put back after."""
-        threads = _threads()
+    def _launch_batch(self, kernel, B, *args, sweeps=1, **flags):
+        """Run a batch kernel with this tape's per-thread scratch: taken from the pool (a call
+        from another Python thread at the same time gets a set of its own) and put back after;
+        on the current Numba thread count, or on fewer when B points of `sweeps` backward
+        sweeps each are too little work for them (_batch_threads)."""
+        threads = _batch_threads(B, (len(self._vals0) + BATCH_POINT_COST) * (1 + sweeps) // 2)
         pool = self._work_pool.setdefault(threads, [])
         try:
             work = pool.pop()
         except IndexError:
             work = _Work(threads, len(self), len(self._vals0), self.dtype)
         result = launch_parallel(kernel, *args, _chunk(B, threads, self.dtype.itemsize),
-                                 *flags.values(), *work.args())
+                                 *flags.values(), *work.args(), threads=threads)
         if len(pool) < 2:
             pool.append(work)
         return result
@@ -1126,7 +1145,7 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
                                      ((B,), np.int64))
     self._launch_batch(K.jacobian_batch, B, *self._args(), self.off, self.size, self.shp, self.nd,
                        self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
-                       jac, status)
+                       jac, status, sweeps=m)
     self._io_pool.append(io)
     held = self._held(status, mask, jac)
     out, j = [], 0

@@ -11,6 +11,17 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import tapegrad as tg
+from tapegrad import replay
+
+GRAIN = replay.BATCH_GRAIN
+
+
+@pytest.fixture(autouse=True)
+def batches_of_any_size_in_parallel(monkeypatch):
+    """Every batch call here runs on all of Numba's threads however few its points (as every
+    call did before replay.BATCH_GRAIN): these small batches test the parallel kernels'
+    scheduling and scratch.  test_small_batches_run_on_one_thread tests the grain itself."""
+    monkeypatch.setattr(replay, "BATCH_GRAIN", 1)
 
 # ---- random programs: replay == eager ---------------------------------------------------------
 UNARY = [lambda x: x.sin(), lambda x: x.cos(), lambda x: x.tanh(), lambda x: x.sigmoid(),
@@ -357,6 +368,41 @@ def test_batch_serial_fallback_runs_the_kernel_body():
     np.testing.assert_array_equal(g2[0], grads[0])
     np.testing.assert_array_equal(g2[1], grads[1])
     assert replay._chunk(2000, 2, 8) == 32 and replay._chunk(10, 2, 4) == 16
+
+
+def test_small_batches_run_on_one_thread(monkeypatch):
+    # a call with less than BATCH_GRAIN entry evaluations for a second thread runs on one,
+    # without waking another (replay._batch_threads); Numba's setting is restored after
+    import numba
+    from tapegrad import _jit
+    monkeypatch.setattr(replay, "BATCH_GRAIN", GRAIN)
+    tape = tg.record(lambda x: (x * x).sin() * 2.0, tg.tensor(0.5, dtype=tg.float64))
+    per_point = len(tape._vals0) + replay.BATCH_POINT_COST
+    saved = numba.get_num_threads()
+    two = -(-2 * GRAIN // per_point)       # the fewest points that go on 2 threads
+    small = np.linspace(0.0, 1.0, two - 1)
+    values, (g,) = tape.value_and_grad_batch(small)
+    np.testing.assert_allclose(g, 4.0 * small * np.cos(small * small), rtol=1e-14)
+    assert list(tape._work_pool) == [1] and numba.get_num_threads() == saved
+    if saved >= 2:
+        tape.value_and_grad_batch(np.linspace(0.0, 1.0, two))
+        assert sorted(tape._work_pool) == [1, 2] and numba.get_num_threads() == saved
+    # jacobian_batch: a backward sweep per output element (6 here) besides the forward
+    tape6 = tg.record(lambda x: (x * x).sin().expand(6) * 2.0, tg.tensor(0.5, dtype=tg.float64))
+    two = -(-2 * GRAIN // ((len(tape6._vals0) + replay.BATCH_POINT_COST) * 7 // 2))
+    tape6.jacobian_batch(np.linspace(0.0, 1.0, two - 1))
+    assert list(tape6._work_pool) == [1]
+    tape6.jacobian_batch(np.linspace(0.0, 1.0, two))
+    assert sorted(tape6._work_pool) == sorted({1, min(2, saved)})
+    # the count seen inside the launch, and restored when the kernel raises
+    assert _jit.launch_parallel(numba.get_num_threads, threads=1) == 1
+    assert _jit.launch_parallel(numba.get_num_threads, threads=saved + 1) == saved
+
+    def fails():
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        _jit.launch_parallel(fails, threads=1)
+    assert numba.get_num_threads() == saved
 
 
 def test_batch_chunks_cover_the_points_and_shrink_at_the_end():

@@ -4,6 +4,7 @@ Every setup records its tape and makes one call first, so no timing includes a N
 or cache load.  Times are per call (the recurrence: per n-step tape, divide by 4n for ns/op).
 """
 import numba
+import numpy as np
 
 import handwritten as H
 import workloads as W
@@ -168,6 +169,21 @@ class BatchReplay(_OnThreads):
 
     def time_value_and_grad_batch(self, threads):
         self.tape.value_and_grad_batch(*self.Xs)
+
+
+class BatchSmallCall(_OnThreads):
+    """The fixed cost of value_and_grad_batch: 8 points of a 4-entry tape, with 1 or 2 Numba
+    threads configured.  Too little work for a second thread (replay.BATCH_GRAIN): both run
+    on one, without waking the other (which cost ~110-160 us a call here)."""
+
+    def setup(self, threads):
+        super().setup(threads)
+        self.tape = self.mod.record(lambda a: (a * a).sin() * 2.0, self.mod.tensor(0.5))
+        self.X = np.linspace(0.0, 1.0, 8)
+        self.tape.value_and_grad_batch(self.X)
+
+    def time_value_and_grad_batch(self, threads):
+        self.tape.value_and_grad_batch(self.X)
 
 
 class ParallelControl(_OnThreads):

@@ -65,9 +65,10 @@ def test_replay_loop_is_flat():
 
 def test_batch_replay_loop_is_flat():
     tape = tg.record(lambda a: (a * a).sin() * 2.0, tg.tensor(0.5))
-    X = np.linspace(0.0, 1.0, 8)
+    small = np.linspace(0.0, 1.0, 8)        # on one thread (replay.BATCH_GRAIN)
+    large = np.linspace(0.0, 1.0, 4096)     # on every thread
 
     def loop(n):
-        for _ in range(n // 10):   # 10^4 calls of 8 points: 8 * 10^4 replays
-            tape.value_and_grad_batch(X)
+        for k in range(n // 10):   # 10^4 calls: 9 in 10 of 8 points, 1 in 10 of 4096
+            tape.value_and_grad_batch(large if k % 10 == 0 else small)
     assert _growth(loop) < 2 * 2 ** 20
