@@ -2728,7 +2728,10 @@ def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
 def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
     """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
-    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0, no_host)
+    # (np.int64(0), not 0: a literal 0 would compile forward_from once more, for the type
+    # Literal[int](0), beside the int64 start that Python's calls pass)
+    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
+                       no_host)
     if bad >= 0:
         return bad
     for r in range(size[out]):
@@ -2841,11 +2844,12 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                         adj[out] = 1.0
                         backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
                 else:
-                    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 0,
-                                       no_host)
+                    # (np.int64(0): as in jacobian_at, one compile of each callee)
+                    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                       np.int64(0), no_host)
                     if bad < 0:
                         backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                      out, 0, freed, reach_nd, no_host)
+                                      out, np.int64(0), freed, reach_nd, no_host)
                 status[p] = bad
                 if bad >= 0 and p < first:
                     first = p

@@ -37,7 +37,7 @@ from .kinds import (HOST_FORWARD, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_forward)
 from .errors import TracingError
 from .tapefile import TapeFormatError
-from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE
+from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE, _SAVES
 from .tensor import Tensor
 from .steptrace import TRACE
 from .trainstep import StepProgram, StepTrace
@@ -549,7 +549,7 @@ class Recorded:
     def _sweep_args(self, vals, adj, start, reach):
         """tiers.sweep's arguments on this tape, from `start` with marks `reach`."""
         return (*self._args(), self.off, self.size, self.shp, self.nd, vals, adj, start, reach,
-                self._freed, K.OP_SAVES, self.host)
+                self._freed, _SAVES, self.host)
 
     def _vg_call(self, vals, adj):
         """replay_scalar on this tape's arrays.  After the first call the compiled function is

@@ -58,6 +58,9 @@ OP_CONST = OPS["const"].code
 _BORROWED_CODES = frozenset((OP_LEAF, OP_IMPORT, OP_CONST))
 WHERE_CODES = frozenset(op.code for op in BY_CODE if op.kind == "where")
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
+# read-only, as the kernels' own copy (OP_SAVES) is inside them (Numba freezes a global array
+# read-only): a writable one from Python is another type, and `sweep` compiled again for it
+_SAVES.flags.writeable = False
 # uint8 per opcode: nonzero where the op's host VJP hands an input entry it alone feeds its
 # gradient as a fresh array (walks.arena_layout gives such a node no arena space): 1 if it
 # reads that input's saved value, 2 if not (kinds.DIRECT)
@@ -973,6 +976,7 @@ class NdStreams:
         flags[:] = 0
         # marks: what the layout reaches; used: its scratch; reach: the sweep's
         marks, used, s.reach = flags[:n], flags[n:2 * n], flags[2 * n:]
+        s.marks = marks
         for e in roots:   # (a few roots: item stores cost less than a fancy index)
             marks[e] = 1
         K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, self.slot[:n],
@@ -1006,11 +1010,13 @@ class NdStreams:
 class SweepArrays:
     """Tape.sweep_arrays' result: the streams of the first n entries (`op`, `ia`, `ib`, `cst`,
     `freed`, `par`, `params`, `arg_ptr`, `arg`, `size`, `shp`, `nd`, `host`: views), the
-    arena layout (`off`, `low`: the lowest reached entry with operands), the value and
+    arena layout (`off`, `low`: the lowest reached entry with operands; `marks`, n-d tapes
+    only: nonzero at the entries it reached), the value and
     adjoint arenas (`vals`, `adj` zeroed, in the scratch buffers `bufs`) and the sweep's reach
     flags (`reach`, zeros); `streams`: the tape's stream arrays the views are of."""
     __slots__ = ("op", "ia", "ib", "cst", "freed", "par", "params", "arg_ptr", "arg", "off",
-                 "size", "shp", "nd", "host", "vals", "adj", "reach", "low", "bufs", "streams")
+                 "size", "shp", "nd", "host", "vals", "adj", "reach", "low", "bufs", "streams",
+                 "marks")
 
 
 def _joined(arrs):

@@ -44,7 +44,7 @@ from .autograd.api import _publish, _stage
 from .errors import TracingError
 from .grad_mode import enable_grad
 from .random import draw_state
-from .tape import OP_LEAF
+from .tape import OP_LEAF, _SAVES
 from .tensor import Tensor, _new
 
 __all__ = ["StepTrace", "StepProgram", "ArenaStep", "zero_grads"]
@@ -356,7 +356,7 @@ class ArenaStep:
         head = rec._kargs + (rec.off, rec.size, rec.shp, rec.nd, vals)
         fwd = head + (0, rec.host)
         swp = head + (adj, self.out if self.out is not None else -1, reach, rec._freed,
-                      K.OP_SAVES, rec.host)
+                      _SAVES, rec.host)
         self._argc = (vals, adj, fwd, swp, np.zeros_like(adj))
         return self._argc[2:]
 
