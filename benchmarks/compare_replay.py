@@ -349,10 +349,10 @@ def serial_part(tape, Xs, calls=300):
     from tapegrad import replay
     real, inner, serial = replay.launch_parallel, [], []
 
-    def timed(*args):
+    def timed(*args, **kwargs):
         t = time.thread_time()
         try:
-            return real(*args)
+            return real(*args, **kwargs)
         finally:
             inner.append(time.thread_time() - t)
     saved = numba.get_num_threads()

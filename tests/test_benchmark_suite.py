@@ -52,3 +52,16 @@ def test_compare_tape_quick_runs_every_target():
     rows = [line for line in table.splitlines() if line.rstrip().endswith(("PASS", "FAIL"))]
     has_torch = importlib.util.find_spec("torch") is not None
     assert len(rows) == (21 if has_torch else 3), table   # no section dropped silently
+
+
+def test_compare_replay_times_the_batch_kernel_it_calls(capsys, monkeypatch):
+    """compare_replay.py section 4 times value_and_grad_batch's kernel by wrapping
+    replay.launch_parallel: the wrapper takes whatever replay passes it (it once lost the
+    `threads` keyword, and the section died)."""
+    import numpy as np
+    import tapegrad as tg
+    monkeypatch.syspath_prepend(ROOT)
+    import compare_replay
+    tape = tg.record(lambda a: (a * a).sin(), tg.tensor(0.5))
+    compare_replay.serial_part(tape, (np.linspace(0.0, 1.0, 64),), calls=3)
+    assert "serial part per call on 1 thread" in capsys.readouterr().out
