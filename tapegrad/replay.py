@@ -348,8 +348,12 @@ class Recorded:
         self._local = threading.local()
         self._owner = threading.get_ident()
         self._vals, self._adj = vals0.copy(), np.zeros_like(vals0)
-        self._kargs = (prog["op"], prog["ia"], prog["ib"], prog["cst"], prog["par"], prog["params"],
-                       prog["arg_ptr"], prog["arg"])
+        # ia and ib in the kernels as int32, the eager tape's index type (prog keeps the tape
+        # file's int64): the sweeps a replay and an eager backward both call are then one
+        # specialization each, not two (sweep_core ~5 s, sweep ~10 s of a cold compile)
+        index = np.int32 if n < 2 ** 31 else np.int64
+        self._kargs = (prog["op"], prog["ia"].astype(index), prog["ib"].astype(index), prog["cst"],
+                       prog["par"], prog["params"], prog["arg_ptr"], prog["arg"])
         # the per-call fast path of value_and_grad: Python numbers in, numpy scalars out
         one = len(self.outputs) == 1 and int(size[self.outputs[0][0]]) == 1
         self._vg_out = self.outputs[0][0] if one else None
@@ -427,7 +431,7 @@ class Recorded:
             p = self.prog
             r = np.zeros(len(self), np.uint8)
             r[out] = 1
-            K.mark_live(p["ia"], p["ib"], p["arg_ptr"], p["arg"], r)
+            K.mark_live(self._kargs[1], self._kargs[2], p["arg_ptr"], p["arg"], r)
             self._reach[out] = r
         return r
 

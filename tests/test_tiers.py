@@ -174,3 +174,27 @@ def test_replay_compiles_ahead_the_sweep_it_will_call(monkeypatch, full):
         r.value_and_grad(w.detach().numpy(), x.detach().numpy())
     sweeps = [c for c in called if c[0].startswith("sweep")]
     assert len(sweeps) == 2 and started == sweeps[:1]
+
+
+def test_eager_and_replayed_sweeps_share_their_specializations():
+    """Numba compiles a kernel once per argument types: an eager backward, a replay and the
+    batch drivers pass the sweeps and forwards the same index, op_saves and start types, so
+    none is compiled twice for a type that differs by accident (a writable op_saves beside
+    the drivers' frozen read-only one, int64 replay indices beside the tape's int32, a
+    literal 0 start beside Python's int64 all did)."""
+    from tapegrad.tape import STATE, _SAVES
+    x = tg.tensor([0.3, 0.4], requires_grad=True, dtype=tg.float64)
+    y = (x * x).sum()
+    eager = STATE.tape._arrays
+    rec = tg.record(lambda a: (a * a).sum(), x.detach())
+    assert rec._kargs[1].dtype == eager[1].dtype and rec._kargs[2].dtype == eager[2].dtype
+    assert not _SAVES.flags.writeable        # as the drivers' OP_SAVES inside the kernels
+    y.backward()
+    rec.value_and_grad(np.array([0.5, 0.25]))
+    rec.value_and_grad_batch(np.ones((3, 2)))
+    rec.jacobian_batch(np.ones((3, 2)))
+    # (every signature this process has compiled or loaded, whichever test made it)
+    for name in ("forward_from", "backward_only"):
+        assert all("Literal" not in str(sig) for sig in getattr(K, name).signatures), name
+    for name in ("sweep", "sweep_core", "sweep_ew"):
+        assert all(not sig[17].mutable for sig in getattr(K, name).signatures), name
