@@ -147,7 +147,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
             return _sweep_reached(tape, n, seeds, inputs, sub, memo, root)
     s = tape.sweep_arrays(n, roots)
     try:
-        if tape.nds is not None and tiers.sweep_tier() == 0:
+        if tape.nds is not None and tiers.expect_pending():
             tiers.expect_sweep(s.op[s.marks != 0])
         freed = s.freed
         leads = None
@@ -230,7 +230,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
             leads = _leads(tape, n, inputs, memo)
             freed = freed & leads
         vals, total, low = reached.gather(tape, sub, freed, buffer)
-        if tiers.sweep_tier() == 0:
+        if tiers.expect_pending():
             tiers.expect_sweep(sub.op[:sub.r])
         adj = bufs[0][total:2 * total] if total <= scratch.PAIRED else buffer(total)
         adj[:] = 0.0

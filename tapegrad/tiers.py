@@ -16,7 +16,7 @@ Both functions take and return what the full kernels do (docs/design.md, "Kernel
 from . import _ahead
 from ._jit import K
 
-__all__ = ["sweep", "forward_from", "sweep_ahead", "sweep_tier", "expect_sweep"]
+__all__ = ["sweep", "forward_from", "sweep_ahead", "sweep_tier", "expect_pending", "expect_sweep"]
 
 SWEEPS = ("sweep_ew", "sweep_core", "sweep")
 FORWARDS = ("forward_core", "forward_core", "forward_from")    # (no tier-0 forward kernel)
@@ -25,6 +25,8 @@ _SWEEP_START = 14
 _FORWARD_START = 13
 # the tier each face starts from: the highest one this process has needed
 _level = {"sweep": 0, "forward": 1}
+# the kernels this process has called (so compiled or loaded): expect_pending
+_called = set()
 
 
 def _tiered(face, names, start, args, level):
@@ -41,6 +43,7 @@ def _tiered(face, names, start, args, level):
         if _ahead.pending:
             _ahead.adopt(names[level])
         r = getattr(K, names[level])(*args)
+        _called.add(names[level])
         if r > miss:
             return r
         e = miss - r
@@ -74,12 +77,20 @@ def sweep_tier():
     return _level["sweep"]
 
 
+def expect_pending():
+    """Whether a backward should call expect_sweep first: only while `sweep` starts from tier
+    0 and its tier-0 kernel has not been called (compiled or loaded) in this process.  Once
+    it has, a graph that needs more only resumes in the next tier (a kernel call, no compile
+    saved by knowing it first), and the check would cost every backward ~3 us."""
+    return _level["sweep"] == 0 and SWEEPS[0] not in _called
+
+
 def expect_sweep(op):
     """Start `sweep` from the highest tier of the opcodes `op` (the entries a backward is
     about to sweep): a first graph that reaches a reduction from an elementwise root
     (`((x * x).sum() * 3.0).backward()`) then compiles sweep_core alone instead of sweep_ew
     first (3.1 of its 9.9 s with an empty cache).  A numpy pass over `op`: callers make it
-    only while sweep_tier() is 0 (before any backward needed more than the lowest tier)."""
+    only while expect_pending()."""
     if len(op):
         level = int(K.OP_TIER[op].max())
         if level > _level["sweep"]:

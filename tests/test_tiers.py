@@ -37,6 +37,7 @@ def test_each_tier_holds_the_ops_of_its_tier_and_below(name, level):
 def calls(monkeypatch):
     """The kernel tiers called, in order, with tiers' state as in a fresh process."""
     monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 1})
+    monkeypatch.setattr(tiers, "_called", set())
     seen = []
     for name in NAMES:
         def spy(*args, fn=getattr(kernels(), name), name=name):
@@ -76,9 +77,8 @@ def test_backward_runs_the_lowest_tiers_the_graph_needs(calls, full):
     _graph(tg, w, x, full).backward()
     for got, want in zip((w.grad, x.grad), _torch_grads(full)):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
-    # the root (mean) is a reduce, cat and log1p are tier 2: the sweep starts in the highest
-    # tier the graph reaches (tiers.expect_sweep), so a lower one is not compiled first
-    assert calls == [("sweep_core", "sweep")[full]]
+    # the root (mean) is a reduce: the sweep starts in tier 1; cat and log1p are tier 2
+    assert calls == ["sweep_core"] + ["sweep"] * full
     assert tiers._level["sweep"] == 1 + full
     del calls[:]   # from then on the highest tier needed runs first
     (x0.sin() * x0).backward()
@@ -131,26 +131,34 @@ def test_a_sweep_resumes_in_each_higher_tier_it_meets(calls, monkeypatch):
 
 @pytest.mark.parametrize("prefix", [0, 3000])
 def test_a_first_backward_starts_in_the_highest_tier_it_reaches(calls, prefix):
-    """While a process has needed only tier 0, a backward starts from the highest tier of
-    the entries it reaches (tiers.expect_sweep), so a first graph with an elementwise root
-    calls (compiles) that tier's kernel alone; with a long prefix of dropped graphs the
-    reached part is swept as local streams (engine._sweep_reached), and unreached entries
-    of a higher tier do not count."""
+    """Until a process has called the tier-0 sweep or needed more, a backward starts from the
+    highest tier of the entries it reaches (tiers.expect_sweep), so a first graph with an
+    elementwise root calls (compiles) that tier's kernel alone.  With a long prefix of
+    dropped graphs the reached part is swept as local streams (engine._sweep_reached), and
+    unreached entries of a higher tier do not count."""
     x = tg.tensor([0.3, 0.4], requires_grad=True, dtype=tg.float64)
     for _ in range(prefix // 3):     # dropped graphs: a reduce and a full-only row
         x.log1p().sum() * 2.0
+    ((x * x).sum() * 3.0).backward()                        # a reduce below the root
+    assert calls == ["sweep_core"] and tiers.sweep_tier() == 1
+    np.testing.assert_allclose(x.grad.numpy(), [6 * 0.3, 6 * 0.4], rtol=1e-15)
+    tiers._level["sweep"] = 0        # as a fresh process (the fixture restores tiers' state)
+    tiers._called.clear()
+    del calls[:]
+    (x.log1p().sum().sin() * 2.0).backward()                # and a full-only row
+    assert calls == ["sweep"] and tiers.sweep_tier() == 2
+    tiers._level["sweep"] = 0
+    tiers._called.clear()
+    del calls[:]
+    x.grad = None
     (x * x * 3.0).backward(tg.ones(2, dtype=tg.float64))   # elementwise only: tier 0
     assert calls == ["sweep_ew"] and tiers.sweep_tier() == 0
     np.testing.assert_array_equal(x.grad.numpy(), [6 * 0.3, 6 * 0.4])
+    # sweep_ew is compiled now: no more looking ahead (it would cost every backward ~3 us);
+    # a graph that needs more resumes in the next tier
     del calls[:]
-    ((x * x).sum() * 3.0).backward()                        # a reduce below the root
-    assert calls == ["sweep_core"] and tiers.sweep_tier() == 1
-    np.testing.assert_allclose(x.grad.numpy(), [12 * 0.3, 12 * 0.4], rtol=1e-15)
-    tiers._level["sweep"] = 0        # (the fixture restores tiers' state after the test)
-    del calls[:]
-    y = x.log1p().sum().sin() * 2.0                         # and a full-only row
-    y.backward()
-    assert calls == ["sweep"] and tiers.sweep_tier() == 2
+    ((x * x).sum() * 3.0).backward()
+    assert calls == ["sweep_ew", "sweep_core"] and tiers.sweep_tier() == 1
 
 
 @pytest.mark.parametrize("full", [False, True])
