@@ -5,9 +5,8 @@ broadcast_to, broadcast_tensors, broadcast_shapes), selections and splits (selec
 tensor_split, hsplit, vsplit, dsplit, take_along_dim), diff, matrix_power, positive,
 float_power, signbit, the predicates is_floating_point, is_complex, is_nonzero, stacks
 (column_stack, dstack), grids (meshgrid, cartesian_prod, combinations), vander, gradient
-(finite differences), and the
-complex-number views that are the tensor itself for real dtypes (real, conj, conj_physical,
-resolve_conj, resolve_neg; is_conj, is_neg)."""
+(finite differences), is_same_size, and the complex-number views that are the tensor itself
+for real dtypes (real, conj, conj_physical, resolve_conj, resolve_neg; is_conj, is_neg)."""
 import warnings
 
 import numpy as np
@@ -25,9 +24,7 @@ __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast
            "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
            "is_signed", "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
            "cartesian_prod", "combinations", "vander", "gradient", "is_same_size", "real",
-           "imag", "conj",
-           "conj_physical",
-           "resolve_conj", "resolve_neg", "is_conj", "is_neg"]
+           "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg"]
 
 
 def absolute(input):

@@ -16,7 +16,7 @@ Both functions take and return what the full kernels do (docs/design.md, "Kernel
 from . import _ahead
 from ._jit import K
 
-__all__ = ["sweep", "forward_from", "sweep_ahead", "sweep_tier", "expect_pending", "expect_sweep"]
+__all__ = ["sweep", "forward_from", "sweep_ahead", "expect_pending", "expect_sweep"]
 
 SWEEPS = ("sweep_ew", "sweep_core", "sweep")
 FORWARDS = ("forward_core", "forward_core", "forward_from")    # (no tier-0 forward kernel)
@@ -70,11 +70,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
     return _tiered("sweep", SWEEPS, _SWEEP_START,
                    (op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                     start, reach, freed, op_saves, host), tier)
-
-
-def sweep_tier():
-    """The tier `sweep` starts from in this process (0 until a backward needs more)."""
-    return _level["sweep"]
 
 
 def expect_pending():

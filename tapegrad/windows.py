@@ -10,7 +10,7 @@ import numpy as np
 from . import devices as _device, dtypes as D
 from .creation import _leaf
 from .errors import _C_TYPE
-from ._special import i0
+from .vocab import NUMPY
 
 __all__ = ["hann_window", "hamming_window", "blackman_window", "bartlett_window",
            "kaiser_window"]
@@ -90,6 +90,6 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout
         alpha = f((m - 1) / 2.0)
         r = (k - alpha) / alpha
         arg = f(beta) * np.sqrt(np.maximum(f(1) - r * r, f(0)))
-        return np.array([i0(float(v)) for v in arg]) / i0(float(f(beta)))
+        return NUMPY["i0"](arg.astype(np.float64)) / NUMPY["i0"](float(f(beta)))
     return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
                    values)

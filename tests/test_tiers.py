@@ -140,25 +140,25 @@ def test_a_first_backward_starts_in_the_highest_tier_it_reaches(calls, prefix):
     for _ in range(prefix // 3):     # dropped graphs: a reduce and a full-only row
         x.log1p().sum() * 2.0
     ((x * x).sum() * 3.0).backward()                        # a reduce below the root
-    assert calls == ["sweep_core"] and tiers.sweep_tier() == 1
+    assert calls == ["sweep_core"] and tiers._level["sweep"] == 1
     np.testing.assert_allclose(x.grad.numpy(), [6 * 0.3, 6 * 0.4], rtol=1e-15)
     tiers._level["sweep"] = 0        # as a fresh process (the fixture restores tiers' state)
     tiers._called.clear()
     del calls[:]
     (x.log1p().sum().sin() * 2.0).backward()                # and a full-only row
-    assert calls == ["sweep"] and tiers.sweep_tier() == 2
+    assert calls == ["sweep"] and tiers._level["sweep"] == 2
     tiers._level["sweep"] = 0
     tiers._called.clear()
     del calls[:]
     x.grad = None
     (x * x * 3.0).backward(tg.ones(2, dtype=tg.float64))   # elementwise only: tier 0
-    assert calls == ["sweep_ew"] and tiers.sweep_tier() == 0
+    assert calls == ["sweep_ew"] and tiers._level["sweep"] == 0
     np.testing.assert_array_equal(x.grad.numpy(), [6 * 0.3, 6 * 0.4])
     # sweep_ew is compiled now: no more looking ahead (it would cost every backward ~3 us);
     # a graph that needs more resumes in the next tier
     del calls[:]
     ((x * x).sum() * 3.0).backward()
-    assert calls == ["sweep_ew", "sweep_core"] and tiers.sweep_tier() == 1
+    assert calls == ["sweep_ew", "sweep_core"] and tiers._level["sweep"] == 1
 
 
 @pytest.mark.parametrize("full", [False, True])
