@@ -23,6 +23,11 @@ import tempfile
 import threading
 import warnings
 
+try:
+    import fcntl
+except ImportError:   # (not on Windows: saves there go unlocked, loads are still checked)
+    fcntl = None
+
 __all__ = ["K", "kernels", "loaded", "kernel_module", "cache_dir", "launch_parallel", "JitWarning"]
 
 
@@ -222,22 +227,36 @@ def kernel_module(name, relpath, importer):
 
 
 # ---- reading and writing the cache --------------------------------------------------------------
+# Numba's cache has one index file per function, mapping each signature to a data file.  Its
+# `save` reads the index, picks the first free data-file number, writes the index, then the
+# data, with no lock: two processes saving two signatures of one function at once (a cold
+# cache; Dask workers replaying a float32 and a float64 tape) both pick number 1, and the
+# index can end up mapping one signature to the other's code.  A process loading that entry
+# then runs machine code compiled for other argument types: measured with a toy kernel,
+# `a[0]` of a float64 array returned 4.6e18 (its bits read as an int64), and a float32
+# entry under a float64 key failed every call.  So saves hold an advisory lock on the
+# function's index, and every load checks that the entry's signature is the one asked for.
 def _guard(disp):
-    """Make a cache file that cannot be loaded mean "recompile", not "fail every call"."""
+    """Make a cache file that cannot be loaded, or holds another signature's code, mean
+    "recompile", not "fail every call" or "run the wrong code"; and make a save one step
+    that other processes saving into the same index wait for."""
     cache = disp._cache
     if not hasattr(cache, "_cache_file") or getattr(cache, "_tapegrad_guarded", False):
         return
     load, save = cache.load_overload, cache.save_overload
+    cache_file = cache._cache_file
+    file_load, file_save = cache_file.load, cache_file.save
+    name = disp.py_func.__name__
 
     def load_overload(sig, target_context):
         try:
             return load(sig, target_context)
         except Exception as e:  # noqa: BLE001 - any unreadable entry: drop it, recompile
             removed = _discard(cache)
-            _warn_once(("corrupt", cache._cache_path, disp.py_func.__name__),
-                       f"tapegrad: Numba cache for {disp.py_func.__name__} in "
-                       f"{cache._cache_path} could not be loaded ({type(e).__name__}: {e}); "
-                       f"removed {removed} file(s) and recompiling")
+            _warn_once(("corrupt", cache._cache_path, name),
+                       f"tapegrad: Numba cache for {name} in {cache._cache_path} could not be "
+                       f"loaded ({type(e).__name__}: {e}); removed {removed} file(s) and "
+                       f"recompiling")
             return None
 
     def save_overload(sig, data):
@@ -248,8 +267,77 @@ def _guard(disp):
                        f"tapegrad: could not write Numba's cache in {cache._cache_path} "
                        f"({type(e).__name__}: {e}); kernels stay compiled for this process")
 
+    def checked_load(key):
+        data = file_load(key)
+        got, want = _entry_args(data), _key_args(key)
+        if got is None or want is None or got == want:
+            return data
+        removed = _discard(cache)
+        _warn_once(("mixed", cache._cache_path, name),
+                   f"tapegrad: Numba cache for {name} in {cache._cache_path} held the code "
+                   f"of another signature under this one's entry (two processes saved into "
+                   f"it at once); removed {removed} file(s) and recompiling")
+        return None
+
+    def locked_save(key, data):
+        got, want = _entry_args(data), _key_args(key)
+        if got is not None and want is not None and got != want:
+            return   # (never file code under another signature's key)
+        with _IndexLock(cache_file._index_path):
+            file_save(key, data)
+
     cache.load_overload, cache.save_overload = load_overload, save_overload
+    cache_file.load, cache_file.save = checked_load, locked_save
     cache._tapegrad_guarded = True
+
+
+def _entry_args(data):
+    """The argument types a cache entry (Numba's pickled CompileResult: libdata, fndesc,
+    environment, signature, ...) was compiled for, or None where its layout is not known."""
+    sig = data[3] if type(data) is tuple and len(data) > 3 else None
+    args = getattr(sig, "args", None)
+    return tuple(args) if type(args) is tuple else None
+
+
+def _key_args(key):
+    """The argument types of a cache index key (signature, codegen magic, code hashes), or
+    None where they cannot be read."""
+    from numba.core import sigutils
+    try:
+        return tuple(sigutils.normalize_signature(key[0])[0])
+    except Exception:  # noqa: BLE001 - unknown: the entry is not judged
+        return None
+
+
+class _IndexLock:
+    """An exclusive advisory lock (flock) on `index_path + ".lock"` while saving an entry:
+    other processes saving into the same index wait.  Where locks are not available (no
+    fcntl, a file system without them) saving goes on unlocked: loads are still checked."""
+
+    def __init__(self, index_path):
+        self.path = index_path + ".lock"
+        self.fd = None
+
+    def __enter__(self):
+        if fcntl is None:
+            return self
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return self
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException as e:   # (Ctrl-C while waiting: closed, nothing written)
+            os.close(self.fd)
+            self.fd = None
+            if not isinstance(e, OSError):
+                raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)   # (releases the lock)
+            self.fd = None
 
 
 def _discard(cache):
@@ -258,13 +346,14 @@ def _discard(cache):
     index = os.path.basename(f._index_path)
     stem = index[:-len(".nbi")]
     n = 0
-    for name in os.listdir(cache._cache_path):
-        if name == index or (name.startswith(stem + ".") and name.endswith(".nbc")):
-            try:
-                os.unlink(os.path.join(cache._cache_path, name))
-                n += 1
-            except OSError:
-                pass
+    with _IndexLock(f._index_path):
+        for name in os.listdir(cache._cache_path):
+            if name == index or (name.startswith(stem + ".") and name.endswith(".nbc")):
+                try:
+                    os.unlink(os.path.join(cache._cache_path, name))
+                    n += 1
+                except OSError:
+                    pass
     return n
 
 

@@ -193,6 +193,93 @@ def test_other_users_numba_cache_dir_is_left_alone_after_import(tmp_path, warm_c
     assert rc == 0 and "ok" in out, err
 
 
+
+# Two signatures of one cached function, as two processes compile them (a float32 and a float64
+# replay on a cold cache): a toy kernel under the same guard as tapegrad's (_jit._guard), so
+# that each process compiles in a fraction of a second.
+TOY = """
+from numba import njit
+
+
+@njit(cache=True)
+def first(a):
+    return a[0] * 1.0
+"""
+TOY_CALL = """
+import sys, warnings
+import numpy as np
+warnings.simplefilter("always")
+sys.path.insert(0, {mod!r})
+import toykernel
+from tapegrad import _jit
+_jit._guard(toykernel.first)
+print("VALUE", toykernel.first(np.array([1.5, 2.5], dtype={dtype!r})))
+print("HITS", sorted(str(s[0].dtype) for s in toykernel.first.stats.cache_hits))
+"""
+
+
+def _toy(tmp_path):
+    mod = tmp_path / "mod"
+    mod.mkdir(exist_ok=True)
+    (mod / "toykernel.py").write_text(TOY)
+    return str(mod)
+
+
+def _toy_run(mod, cache, dtype, prelude=""):
+    rc, out, err = _run(prelude + TOY_CALL.format(mod=mod, dtype=dtype),
+                        env={"NUMBA_CACHE_DIR": str(cache)})
+    assert rc == 0, err
+    value = [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("VALUE ")]
+    hits = [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("HITS ")]
+    return value[0], hits[0], err
+
+
+def test_an_entry_holding_another_signatures_code_is_recompiled(tmp_path):
+    """What Numba's unlocked index update can leave behind: the float64 entry's data file
+    holding the int64 code.  Loaded as it is, `a[0]` of [1.5, 2.5] gives 4.6e18 (the float's
+    bits read as an int64); the guard sees the entry's signature, removes the function's
+    files, recompiles with a warning, and the next process loads the repaired entry."""
+    mod = _toy(tmp_path)
+    assert _toy_run(mod, tmp_path / "c64", "float64")[0] == "1.5"
+    assert _toy_run(mod, tmp_path / "ci", "int64")[0] == "1.0"
+    (ours,) = glob.glob(str(tmp_path / "c64" / "**" / "*.nbc"), recursive=True)
+    (theirs,) = glob.glob(str(tmp_path / "ci" / "**" / "*.nbc"), recursive=True)
+    shutil.copy(theirs, ours)
+    value, hits, err = _toy_run(mod, tmp_path / "c64", "float64")
+    assert value == "1.5" and hits == "[]", (value, hits)
+    assert err.count("JitWarning") == 1 and "held the code of another signature" in err, err
+    value, hits, err = _toy_run(mod, tmp_path / "c64", "float64")
+    assert (value, hits) == ("1.5", "['float64']") and "JitWarning" not in err, err
+
+
+def test_concurrent_saves_of_two_signatures_keep_both(tmp_path):
+    """Two processes compile the two signatures at once, each pausing 1 s between reading
+    the function's index and writing it back: the save lock makes the second wait, so the
+    index keeps both entries (unlocked, both took data file 1 and one entry was lost)."""
+    mod = _toy(tmp_path)
+    cache = tmp_path / "cache"
+    slow = textwrap.dedent("""
+        import time
+        from numba.core import caching
+        _save_index = caching.IndexDataCacheFile._save_index
+        def slow_save_index(self, overloads):
+            time.sleep(1.0)
+            _save_index(self, overloads)
+        caching.IndexDataCacheFile._save_index = slow_save_index
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PYTHONPATH=os.path.dirname(PKG))
+    procs = [subprocess.Popen([sys.executable, "-c", slow + TOY_CALL.format(mod=mod, dtype=dt)],
+                              env=env, cwd=os.path.dirname(PKG), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for dt in ("float64", "int64")]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0 and "VALUE" in out, err
+    for dtype, value in (("float64", "1.5"), ("int64", "1.0")):
+        got, hits, err = _toy_run(mod, cache, dtype)
+        assert (got, hits) == (value, f"['{dtype}']") and "JitWarning" not in err, (got, hits, err)
+
+
 BATCH = """
 import os, threading, warnings
 import numpy as np
