@@ -133,6 +133,8 @@ def _copy_entry(disp, sig, where):
         theirs = caching.FunctionCache(disp.py_func)   # (the locator reads CACHE_DIR here)
     finally:
         config.CACHE_DIR = saved
+    # (the child stamped its index as _jit._guard stamps ours: the same sources, the same stamp)
+    theirs._cache_file._source_stamp = disp._cache._cache_file._source_stamp
     try:
         key = theirs._index_key(sig, disp.targetctx.codegen())
         data = theirs._cache_file.load(key)   # the entry as Numba pickled it: not rebuilt

@@ -16,6 +16,7 @@ world-writable, or owned by another user (root excepted), is refused with a warn
 A cache file that cannot be read back (truncated, overwritten, from a broken disk) is removed
 and its kernel recompiled, with a warning; a cache that cannot be written is skipped.
 """
+import hashlib
 import os
 import stat
 import sys
@@ -204,9 +205,10 @@ def _import_cached(name, relpath, importer):
     finally:
         config.CACHE_DIR = saved
         nd.Dispatcher.enable_caching = enable
+    stamp = dependency_stamp(mod)
     for value in vars(mod).values():
         if isinstance(value, nd.Dispatcher):
-            _guard(value)
+            _guard(value, stamp)
     return mod, chosen
 
 
@@ -236,15 +238,20 @@ def kernel_module(name, relpath, importer):
 # `a[0]` of a float64 array returned 4.6e18 (its bits read as an int64), and a float32
 # entry under a float64 key failed every call.  So saves hold an advisory lock on the
 # function's index, and every load checks that the entry's signature is the one asked for.
-def _guard(disp):
+def _guard(disp, stamp=None):
     """Make a cache file that cannot be loaded, or holds another signature's code, mean
-    "recompile", not "fail every call" or "run the wrong code"; and make a save one step
-    that other processes saving into the same index wait for."""
+    "recompile", not "fail every call" or "run the wrong code"; make a save one step that
+    other processes saving into the same index wait for; and with `stamp`
+    (dependency_stamp), make entries compiled against other sources of the modules the
+    kernel calls into obsolete."""
     cache = disp._cache
     if not hasattr(cache, "_cache_file") or getattr(cache, "_tapegrad_guarded", False):
         return
     load, save = cache.load_overload, cache.save_overload
     cache_file = cache._cache_file
+    if stamp is not None:
+        # (Numba's index holds this stamp and counts every entry obsolete when it differs)
+        cache_file._source_stamp = (cache_file._source_stamp, stamp)
     file_load, file_save = cache_file.load, cache_file.save
     name = disp.py_func.__name__
 
@@ -289,6 +296,40 @@ def _guard(disp):
     cache.load_overload, cache.save_overload = load_overload, save_overload
     cache_file.load, cache_file.save = checked_load, locked_save
     cache._tapegrad_guarded = True
+
+
+def dependency_stamp(mod):
+    """A digest of the sources of the modules of `mod`'s package that `mod` takes compiled
+    code from (its kernels call their functions, overloads and intrinsics: tapegrad._kernels
+    calls _mathf32's float32 tanh, _atomic's fetch-and-add and _address's load), following
+    theirs in turn.  Numba stamps a function's cache index with the hash of its own file
+    only, so after a change to one of those files its cached kernels kept the old code:
+    a float32 replay of tanh still gave the old tanh's value (measured, editing _mathf32.py)."""
+    digest = hashlib.sha256()
+    for path in sorted(dependencies(mod)):
+        with open(path, "rb") as f:
+            digest.update(os.path.basename(path).encode() + b"\0" + f.read())
+    return digest.hexdigest()
+
+
+def dependencies(mod):
+    """The source files of dependency_stamp: the modules of `mod`'s package that its
+    globals come from (functions, overloads, modules), and theirs, transitively."""
+    package = mod.__name__.partition(".")[0]
+    seen, todo = {mod.__name__}, [mod]
+    files = []
+    while todo:
+        for value in vars(todo.pop()).values():
+            name = value.__name__ if type(value) is type(sys) else getattr(value, "__module__", None)
+            if type(name) is not str or name in seen or name.partition(".")[0] != package:
+                continue
+            seen.add(name)
+            dep = sys.modules.get(name)
+            path = getattr(dep, "__file__", None)
+            if path:
+                files.append(path)
+                todo.append(dep)
+    return files
 
 
 def _entry_args(data):

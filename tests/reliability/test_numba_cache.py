@@ -280,6 +280,53 @@ def test_concurrent_saves_of_two_signatures_keep_both(tmp_path):
         assert (got, hits) == (value, f"['{dtype}']") and "JitWarning" not in err, (got, hits, err)
 
 
+
+TOY_PACKAGE = {
+    "__init__.py": "",
+    "helper.py": "from numba import njit\n\n\n@njit\ndef helper(x):\n    return x + 1.0\n",
+    "kernel.py": ("from numba import njit\n\nfrom .helper import helper\n\n\n"
+                  "@njit(cache=True)\ndef first(a):\n    return helper(a[0])\n"),
+}
+TOY_PACKAGE_CALL = """
+import sys, warnings
+import numpy as np
+warnings.simplefilter("always")
+sys.path.insert(0, {root!r})
+from toypkg import kernel
+from tapegrad import _jit
+_jit._guard(kernel.first, _jit.dependency_stamp(kernel))
+print("VALUE", kernel.first(np.array([1.5, 2.5])))
+"""
+
+
+def test_a_change_in_a_module_the_kernels_call_recompiles_them(tmp_path):
+    """Numba stamps a function's cache with its own file's hash: after an edit of the module
+    a cached kernel calls into, it loaded the old code (tapegrad's float32 replay kept the
+    old tanh of _mathf32.py).  With the dependency stamp the edit makes the entry obsolete."""
+    pkg = tmp_path / "toypkg"
+    pkg.mkdir()
+    for name, text in TOY_PACKAGE.items():
+        (pkg / name).write_text(text)
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+
+    def value():
+        rc, out, err = _run(TOY_PACKAGE_CALL.format(root=str(tmp_path)), env=env)
+        assert rc == 0 and "JitWarning" not in err, err
+        return [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("VALUE ")]
+    assert value() == ["2.5"]
+    assert value() == ["2.5"]     # (from the cache)
+    (pkg / "helper.py").write_text(TOY_PACKAGE["helper.py"].replace("+ 1.0", "+ 2.0"))
+    assert value() == ["3.5"]
+
+
+def test_the_kernels_dependency_stamp_covers_the_modules_they_call():
+    from tapegrad import _jit
+    names = {os.path.basename(p) for p in _jit.dependencies(_jit.kernels())}
+    assert names == {"_mathf32.py", "_atomic.py", "_address.py"}
+    stamp = _jit.kernels().sweep._cache._cache_file._source_stamp
+    assert stamp[1] == _jit.dependency_stamp(_jit.kernels())
+
+
 BATCH = """
 import os, threading, warnings
 import numpy as np
