@@ -1,6 +1,6 @@
 """tapegrad record/replay against hand-written Numba, torch eager and jax.jit, in one run.
 
-    python benchmarks/compare_replay.py [--quick] [--jax] [--batch]
+    python benchmarks/compare_replay.py [--quick] [--jax] [--batch] [--cold]
 
 Workloads in benchmarks/workloads.py (the hand-written Numba baselines in handwritten.py).
 Within each section the contenders run interleaved (the order reversed every other
@@ -47,6 +47,9 @@ printed on their own, never mixed into the figures.
    second core was free in at least 9 samples of 10); otherwise the verdict is n/a and the
    figures say how busy the machine was (the load average is printed beside them).
    `--batch` runs this section alone, with best of 10 instead of 40 (~35 s on a quiet machine).
+   `--cold` adds the first value_and_grad_batch of a fresh interpreter with an empty Numba
+   cache (workloads.cold_first_batch: a 0-d tape, then an n-d one), what a Dask worker without
+   a warm cache pays; not a target.
 
 torch runs on one thread (workloads.TORCH_THREADS).  jax runs with its defaults (x64 on).
 Without --jax the jax figures are skipped (its compile alone takes ~100 s here).  Always exits 0:
@@ -421,6 +424,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     ap.add_argument("--batch", action="store_true",
                     help="section 4 alone (2-thread batch scaling, ~35 s on a quiet machine)")
+    ap.add_argument("--cold", action="store_true",
+                    help="also time the first value_and_grad_batch of a fresh interpreter with "
+                         "an empty Numba cache, 0-d then n-d tape (~30 s)")
     ap.add_argument("--jax", action="store_true",
                     help=f"include jax (compile ~100 s, capped at {W.JAX_COMPILE_TIMEOUT:.0f} s)")
     args = ap.parse_args()
@@ -454,6 +460,10 @@ def main():
 
     print("first calls in this process (Numba compile or cache load), excluded above: "
           + ", ".join(f"{name} {s:.3f} s" for name, s in first.items()))
+    if args.cold:
+        zero_d, n_d, cpu = W.cold_first_batch()
+        print(f"first value_and_grad_batch of a fresh interpreter, empty Numba cache: 0-d tape "
+              f"{zero_d:.2f} s, then an n-d tape {n_d:.2f} s (CPU {cpu:.2f} s)")
     print(f"\ntotal {time.perf_counter() - t_start:.0f} s; load average now {os.getloadavg()[0]:.2f}")
 
 

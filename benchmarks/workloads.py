@@ -798,6 +798,27 @@ def cold_first_nd_replay(cold_cache=True):
     return _cold_run(_COLD_ND_REPLAY, cold_cache)
 
 
+# the first value_and_grad_batch of a process: of a 0-d tape (Rosenbrock over 10 leaves), then
+# of an n-d one of the common ops (the same over one vector)
+_COLD_BATCH = """
+import numpy as np
+P = np.random.default_rng(0).standard_normal((64, 10))
+f = lambda *x: sum(100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2 for i in range(9))
+r = tapegrad.record(f, *[tapegrad.tensor(0.0)] * 10)
+t = time.perf_counter(); r.value_and_grad_batch(*P.T); times.append(time.perf_counter() - t)
+g = lambda x: (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
+r = tapegrad.record(g, tapegrad.zeros(10))
+t = time.perf_counter(); r.value_and_grad_batch(P); times.append(time.perf_counter() - t)
+"""
+
+
+def cold_first_batch(cold_cache=True):
+    """(0-d seconds, n-d seconds, CPU seconds of both): the first value_and_grad_batch of a
+    fresh interpreter, of a 0-d tape, then of an n-d one, with an empty Numba cache when
+    `cold_cache` (what a Dask worker without a warm cache pays: issue #14)."""
+    return _cold_run(_COLD_BATCH, cold_cache)
+
+
 def _cold_run(body, cold_cache):
     """The times `body` appends to `times`, then the CPU seconds of the whole body (children
     included), from a fresh interpreter importing this tapegrad (NUMBA_CACHE_DIR empty when `cold_cache`)."""

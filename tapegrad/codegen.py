@@ -554,6 +554,48 @@ DRIVERS = (drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
            drivers.jacobian_at, drivers.load_point, drivers.load_point_at, drivers.chunk_starts,
            drivers.replay_batch,
            drivers.jacobian_batch)
+# Drivers copied once per variant instead: name -> (driver, arguments fixed to a constant,
+# callees renamed).  Numba prunes a branch on a constant and compiles a callee into each caller
+# again, so each variant compiles only the kernels it calls: a batch of a one-element tape
+# none of the n-d ones, a tape of the tier-1 ops (tapegrad.tiers) only `forward_core` and
+# `sweep_core`.  Cold, one process: the first value_and_grad_batch of a one-element tape took
+# 35.6 s with every kernel in one driver; 4.8 s with its core variant.
+DRIVER_VARIANTS = {
+    "backward_only_core": ("backward_only", {}, {"sweep": "sweep_core"}),
+    "jacobian_at_core": ("jacobian_at", {}, {"forward_from": "forward_core",
+                                             "backward_only": "backward_only_core"}),
+    "replay_batch_scalar_core": ("replay_batch", {"scalar": True},
+                                 {"forward_scalar": "forward_scalar_core",
+                                  "backward_scalar": "backward_scalar_core"}),
+    "replay_batch_scalar": ("replay_batch", {"scalar": True}, {}),
+    "replay_batch_core": ("replay_batch", {"scalar": False},
+                          {"forward_from": "forward_core", "backward_only": "backward_only_core"}),
+    "replay_batch": ("replay_batch", {"scalar": False}, {}),
+    "jacobian_batch_core": ("jacobian_batch", {}, {"jacobian_at": "jacobian_at_core"}),
+}
+
+
+def _variant(fn, name, fixed, renamed):
+    """Driver fn's source as DRIVER_VARIANTS' `name`: the arguments in `fixed` dropped from its
+    parameters and assigned their constant first thing, the calls of the callees in `renamed`
+    calling the replacements."""
+    src = inspect.getsource(fn)
+    body = ast.parse(src).body[0].body
+    lines = src.split("\n")
+    # the header up to the docstring, the docstring, the code
+    head = "\n".join(lines[:body[0].lineno - 1])
+    doc = "\n".join(lines[body[0].lineno - 1:body[1].lineno - 1])
+    code = "\n".join(lines[body[1].lineno - 1:])
+    head, k = re.subn(r"^def %s\(" % fn.__name__, "def %s(" % name, head)
+    assert k == 1, fn.__name__
+    for arg, value in fixed.items():
+        head, k = re.subn(r"\b%s, " % arg, "", head)
+        assert k == 1, (name, arg)
+        code = "    %s = %r\n%s" % (arg, value, code)
+    for callee, replacement in renamed.items():
+        code, k = re.subn(r"\b%s\(" % callee, replacement + "(", code)
+        assert k, (name, callee)
+    return "\n".join((head, doc, code))
 
 
 def _kind_pieces(face):
@@ -586,11 +628,23 @@ def _copied_source():
     parts = ["\n\n# ---- copied from tapegrad/drivers.py, walks.py and kinds/ (edit there, then "
              "run codegen) ----\n"]
     parts += _vocab_kernels()
+    variants = {}
+    for name, (driver, fixed, renamed) in DRIVER_VARIANTS.items():
+        variants.setdefault(driver, []).append((name, fixed, renamed))
     for fn in fns:
-        src = inspect.getsource(fn)
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
         options = CALLEE_OPTIONS if fn in pieces else KERNEL_OPTIONS.get(fn.__name__, "cache=True")
-        parts.append("\n\n# from %s\n@njit(%s)\n%s" % (where, options, src))
+        # (the driver as it is too, unless a variant takes its name)
+        copies = [] if fn.__name__ in {v[0] for v in variants.get(fn.__name__, [])} else \
+            [(fn.__name__, {}, {})]
+        for name, fixed, renamed in copies + variants.get(fn.__name__, []):
+            src = inspect.getsource(fn) if name == fn.__name__ and not fixed else \
+                _variant(fn, name, fixed, renamed)
+            what = "".join([", %s = %r" % kv for kv in fixed.items()] +
+                           [", %s for %s" % (new, old) for old, new in renamed.items()])
+            label = "%s (%s%s)" % (where, fn.__name__, what) if name != fn.__name__ or fixed \
+                else where
+            parts.append("\n\n# from %s\n@njit(%s)\n%s" % (label, options, src))
     return "".join(parts)
 
 

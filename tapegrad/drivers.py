@@ -17,7 +17,11 @@ every driver here that calls `sweep` or `forward_from` costs about one more comp
 two (seconds each).  The first calls most programs make (`Replay.forward` and
 `Replay.value_and_grad` on n-d tapes, engine's backward) therefore call the generated kernels
 from Python; the drivers serve the calls whose loop must stay in Numba (one sweep per output
-element or per point).
+element or per point).  For the same reason codegen copies `backward_only`, `jacobian_at`,
+`replay_batch` and `jacobian_batch` once per variant (codegen.DRIVER_VARIANTS): `scalar`
+fixed, so a batch of one-element tapes compiles no n-d kernel, and the callees renamed to
+the core tier's (`forward_core`, `sweep_core`, `forward_scalar_core`, ...), which
+`Recorded._batch_kernel` calls for a tape of the common ops.
 """
 from typing import TYPE_CHECKING
 

@@ -370,6 +370,7 @@ class Recorded:
         self._bop = {}
         self._vg_skip = self._skip(self._vg_out) if one and self.scalar else None
         self._tier = None
+        self._batch_kernels = {}   # _batch_kernel's choices
         self._swept = False     # value_and_grad has run its reverse sweep once
         self._work_pool = {}    # {threads: [_Work not in use]} (see _launch_batch)
         self._io_pool = []      # [BatchBuffers not in use] (see _io)
@@ -423,6 +424,20 @@ class Recorded:
                 kernels = (K.replay_scalar_core, K.forward_scalar_core)
             self._scalar_pair = kernels
         return kernels
+
+    def _batch_kernel(self, face):
+        """This tape's copy of batch kernel `face` ("replay_batch", "jacobian_batch"): the
+        one-element tape's or the n-d one's, of the lowest tier that has its ops
+        (codegen.DRIVER_VARIANTS: each copy compiles only the kernels it calls)."""
+        name = self._batch_kernels.get(face)
+        if name is None:
+            if face == "replay_batch" and self.scalar:
+                full = K.OP_EW[self.prog["op"]].any()   # (as _scalar_kernels)
+                name = "replay_batch_scalar" if full else "replay_batch_scalar_core"
+            else:
+                name = face if self._kernel_tier() > 1 else face + "_core"
+            self._batch_kernels[face] = name
+        return getattr(K, name)
 
     def _static_reach(self, out):
         """Entries the gradient of `out` passes through (the replay's backward skips the rest)."""
@@ -754,8 +769,8 @@ class Recorded:
 
     def _kernel(self, out, B, src, deref, src_off, src_step, values, gradsT, status, rows=False):
         self._no_host_only("value_and_grad_batch")
-        return self._launch_batch(K.replay_batch, B, *self._args(), self.off, self.size, self.shp,
-                           self.nd, self._vals0, self._freed, self.scalar,
+        return self._launch_batch(self._batch_kernel("replay_batch"), B, *self._args(), self.off,
+                           self.size, self.shp, self.nd, self._vals0, self._freed,
                            self._static_reach(out), B, src, deref, src_off, src_step,
                            self.in_offs, self.in_sizes, out, values, gradsT, status,
                            line=_line_points(self.dtype.itemsize), rows=rows)
@@ -1147,7 +1162,7 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
     values, jac, status = io.outputs(((B, m), self.dtype),
                                      ((B, m, int(self.in_sizes.sum())), self.dtype),
                                      ((B,), np.int64))
-    self._launch_batch(K.jacobian_batch, B, *self._args(), self.off, self.size, self.shp, self.nd,
+    self._launch_batch(self._batch_kernel("jacobian_batch"), B, *self._args(), self.off, self.size, self.shp, self.nd,
                        self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
                        jac, status, sweeps=m)
     self._io_pool.append(io)

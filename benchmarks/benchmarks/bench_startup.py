@@ -55,3 +55,26 @@ def track_cold_first_nd_replay_cpu():
 for _f in (track_cold_first_nd_replay, track_cold_first_nd_replay_cpu):
     _f.unit = "seconds"
     _f.timeout = 900
+
+
+class ColdBatch:
+    """Seconds of the first value_and_grad_batch in a fresh interpreter with an empty Numba
+    cache (workloads.cold_first_batch): of a 0-d tape, then of an n-d tape of the common ops,
+    each compiling its copy of the batch driver (codegen.DRIVER_VARIANTS).  Once per asv run."""
+
+    def setup_cache(self):
+        return W.cold_first_batch()
+    setup_cache.timeout = 900
+
+    def track_first_batch_0d(self, cache):
+        return cache[0]
+
+    def track_then_nd_batch(self, cache):
+        return cache[1]
+
+    def track_cpu(self, cache):
+        return cache[2]
+
+
+for _f in (ColdBatch.track_first_batch_0d, ColdBatch.track_then_nd_batch, ColdBatch.track_cpu):
+    _f.unit = "seconds"
