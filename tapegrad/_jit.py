@@ -304,7 +304,10 @@ def dependency_stamp(mod):
     calls _mathf32's float32 tanh, _atomic's fetch-and-add and _address's load), following
     theirs in turn.  Numba stamps a function's cache index with the hash of its own file
     only, so after a change to one of those files its cached kernels kept the old code:
-    a float32 replay of tanh still gave the old tanh's value (measured, editing _mathf32.py)."""
+    a float32 replay of tanh still gave the old tanh's value (measured, editing _mathf32.py).
+    A number or array imported from another module is frozen into the kernels as well but not
+    followed here (it has no module of its own to name): codegen writes such constants into
+    the kernel module itself."""
     digest = hashlib.sha256()
     for path in sorted(dependencies(mod)):
         with open(path, "rb") as f:
