@@ -668,11 +668,17 @@ class Recorded:
             raise TypeError("jacobian needs a function with one output")
         self._no_host_only("jacobian")
         node, oshape, odt = self.outputs[0]
-        vals, _ = self._arena()
+        vals, adj = self._arena()
         as_tensor = self._load(args, vals)
-        jac = np.zeros((int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
-        status = K.jacobian(*self._args(), self.off, self.size, self.shp, self.nd, vals, node,
-                            self._freed, self.in_offs, self.in_sizes, jac)
+        if self.scalar:
+            # one element out: its Jacobian is its gradient, from the one-element replay
+            # (`jacobian` would compile the full n-d kernels into itself)
+            status = self._scalar_kernels()[0](*self._args(), self._skip(node), vals, adj, node)
+            jac = adj[self.in_offs].reshape(1, -1)
+        else:
+            jac = np.zeros((int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
+            status = K.jacobian(*self._args(), self.off, self.size, self.shp, self.nd, vals,
+                                node, self._freed, self.in_offs, self.in_sizes, jac)
         self._check(status)
         out, j = [], 0
         for (inode, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):
@@ -808,11 +814,14 @@ class Recorded:
             return B, None
         n = int(sum(self._in_list_sizes))
         XT = io.staging((n, B), self.dtype)
-        # For 0-d inputs one C-level copy of all of them, far cheaper than interleaving them
-        # point by point (casting as np.array(Xs, dtype) does)
+        # For one-element inputs one C-level copy of all of them, far cheaper than
+        # interleaving them point by point (casting as np.array(Xs, dtype) does); a (B, 1)
+        # input flattened first (concatenate wants one number of dimensions)
         if all(s == 1 for s in self._in_list_sizes):
             if Xs:
-                np.concatenate(Xs, out=XT.reshape(-1), casting="unsafe")
+                np.concatenate([X if len(s) == 1 else np.reshape(X, -1)
+                                for X, s in zip(Xs, shapes)], out=XT.reshape(-1),
+                               casting="unsafe")
         else:
             # (sizes spelled out: reshape(B, -1) cannot infer one when B is 0)
             np.concatenate([np.asarray(a).reshape(B, k).T for a, k in zip(Xs, self._in_list_sizes)],
@@ -1157,21 +1166,34 @@ def _jacobian_batch(self, *Xs, branch_changed="raise"):
     mask = _branch_mode(branch_changed)
     node, oshape, _ = self.outputs[0]
     io = self._io()
+    if self.scalar:
+        # one element out: the Jacobians are the gradients, from the one-element copy of
+        # replay_batch (jacobian_batch's copies would compile the n-d kernels into themselves)
+        B, _ = self._stage(Xs)
+        _, gradsT, held = self._replay_batch(node, B, Xs, mask, io)
+        self._io_pool.append(io)
+        jac = gradsT.T[:, None, :]
+    else:
+        jac, held = _jacobian_batch_nd(self, Xs, node, mask, io)
+    out, j = [], 0
+    for (_, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):
+        out.append(jac[:, :, j:j + k].astype(idt.np).reshape((len(jac),) + oshape + ishape))
+        j += k
+    return (tuple(out), held) if mask else tuple(out)
+
+
+def _jacobian_batch_nd(self, Xs, node, mask, io):
+    """(jac (B, output size, inputs' size), held): jacobian_batch of an n-d tape at Xs."""
     B, XT = self._stage(Xs, io)
     m = int(self.size[node])                    # (the kernel writes every point's rows)
     values, jac, status = io.outputs(((B, m), self.dtype),
                                      ((B, m, int(self.in_sizes.sum())), self.dtype),
                                      ((B,), np.int64))
-    self._launch_batch(self._batch_kernel("jacobian_batch"), B, *self._args(), self.off, self.size, self.shp, self.nd,
-                       self._vals0, self._freed, XT, self.in_offs, self.in_sizes, node, values,
-                       jac, status, sweeps=m)
+    self._launch_batch(self._batch_kernel("jacobian_batch"), B, *self._args(), self.off,
+                       self.size, self.shp, self.nd, self._vals0, self._freed, XT, self.in_offs,
+                       self.in_sizes, node, values, jac, status, sweeps=m)
     self._io_pool.append(io)
-    held = self._held(status, mask, jac)
-    out, j = [], 0
-    for (_, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):
-        out.append(jac[:, :, j:j + k].astype(idt.np).reshape((B,) + oshape + ishape))
-        j += k
-    return (tuple(out), held) if mask else tuple(out)
+    return jac, self._held(status, mask, jac)
 
 
 def _hvp_batch(self, inputs, v, branch_changed="raise"):

@@ -244,9 +244,9 @@ def test_each_tape_calls_its_batch_driver_and_it_equals_single_replays(variant):
     tape = tg.record(fn, *[tg.tensor(rng.normal(size=s), dtype=tg.float64) for s in shapes])
     assert tape._batch_kernel("replay_batch") is getattr(tg._jit.K, variant)
     n_d = "scalar" not in variant
-    full = not variant.endswith("_core")     # (jacobian_batch has n-d copies only)
-    assert tape._batch_kernel("jacobian_batch") is getattr(
-        tg._jit.K, "jacobian_batch" if full else "jacobian_batch_core")
+    if n_d:
+        assert tape._batch_kernel("jacobian_batch") is getattr(
+            tg._jit.K, "jacobian_batch" if variant == "replay_batch" else "jacobian_batch_core")
     Xs = [rng.normal(size=(23,) + s) for s in shapes]
     values, grads = tape.value_and_grad_batch(*Xs)
     for p in (0, 11, 22):
@@ -254,11 +254,57 @@ def test_each_tape_calls_its_batch_driver_and_it_equals_single_replays(variant):
         assert values[p] == v
         for gb, gs in zip(grads, g):
             np.testing.assert_array_equal(gb[p], gs)
-    if n_d:
-        jac = tape.jacobian_batch(*Xs)
-        for p in (0, 22):
-            for jb, js in zip(jac, tape.jacobian(*[X[p] for X in Xs])):
-                np.testing.assert_array_equal(jb[p], js)
+    jac = tape.jacobian_batch(*Xs)
+    for p in (0, 22):
+        for jb, js in zip(jac, tape.jacobian(*[X[p] for X in Xs])):
+            np.testing.assert_array_equal(jb[p], js)
+    if not n_d:   # one element out: the Jacobians are the gradients, no n-d kernel called
+        for jb, gb in zip(jac, grads):
+            np.testing.assert_array_equal(jb, gb)
+        assert "jacobian_batch" not in tape._batch_kernels
+
+
+def test_jacobians_of_a_one_element_tape_equal_the_nd_kernels():
+    """A one-element tape's jacobian and jacobian_batch come from its one-element replay
+    (its gradient), shaped output shape + input shape, masked as before: the same numbers,
+    shapes and dtypes as the n-d kernels (replay._jacobian_batch_nd) give."""
+    def f(x, y):
+        if y > 0:                  # a guard
+            return (x * y).sin() + x
+        return x * y
+    tape = tg.record(f, tg.tensor([0.5], dtype=tg.float32), tg.tensor(0.3, dtype=tg.float32))
+    assert tape.scalar and tape.outputs[0][1] == (1,)
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(40, 1)).astype(np.float32), rng.normal(size=40).astype(np.float32)
+    (jx, jy), held = tape.jacobian_batch(X, Y, branch_changed="mask")
+    assert jx.shape == (40, 1, 1) and jy.shape == (40, 1) and jx.dtype == np.float32
+    ref, ref_held = replay._jacobian_batch_nd(tape, (X, Y), tape.outputs[0][0], True,
+                                              tape._io())
+    np.testing.assert_array_equal(held, ref_held)
+    np.testing.assert_array_equal(held, Y > 0)
+    np.testing.assert_array_equal(jx.reshape(40, 1), ref[:, :, 0])
+    np.testing.assert_array_equal(jy.reshape(40, 1), ref[:, :, 1])
+    for p in np.flatnonzero(held)[:3]:
+        ex, ey = tape.jacobian(X[p], np.float32(Y[p]))
+        assert ex.shape == (1, 1) and ey.shape == (1,) and ey.dtype == np.float32
+        np.testing.assert_array_equal(ex, jx[p])
+        np.testing.assert_array_equal(ey, jy[p])
+    with pytest.raises(tg.BranchChanged):
+        tape.jacobian_batch(X, Y)
+
+
+def test_jacobian_batch_of_one_element_inputs_of_different_ranks():
+    """An n-d tape whose inputs each have one element, one of shape (1,) and one 0-d: their
+    staging copy raised ValueError (concatenate of a (B, 1) and a (B,) array)."""
+    tape = tg.record(lambda x, y: x.expand(3) * y + y, tg.tensor([0.5]), tg.tensor(2.0))
+    X = np.linspace(-1, 1, 8, dtype=np.float32).reshape(8, 1)
+    Y = np.linspace(0, 2, 8, dtype=np.float32)
+    jx, jy = tape.jacobian_batch(X, Y)
+    assert jx.shape == (8, 3, 1) and jy.shape == (8, 3)
+    for p in (0, 7):
+        ex, ey = tape.jacobian(X[p], Y[p])
+        np.testing.assert_array_equal(jx[p], ex)
+        np.testing.assert_array_equal(jy[p], ey)
 
 
 def test_batch_nd_inputs_argnums_and_dtypes():
