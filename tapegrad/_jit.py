@@ -22,6 +22,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 import warnings
 
 try:
@@ -290,11 +291,21 @@ def _guard(disp, stamp=None):
         got, want = _entry_args(data), _key_args(key)
         if got is not None and want is not None and got != want:
             return   # (never file code under another signature's key)
-        with _IndexLock(cache_file._index_path):
+        with _IndexLock(cache_file._index_path, name):
             file_save(key, data)
+
+    from numba.core.compiler_lock import global_compiler_lock
+    compile_ = disp.compile
+
+    def compile(sig):
+        # one process compiles a signature while the others sharing the cache wait for it,
+        # then load its entry (Numba's lock first: a thread waiting for it holds no index lock)
+        with global_compiler_lock, _IndexLock(cache_file._index_path, name):
+            return compile_(sig)
 
     cache.load_overload, cache.save_overload = load_overload, save_overload
     cache_file.load, cache_file.save = checked_load, locked_save
+    disp.compile = compile
     cache._tapegrad_guarded = True
 
 
@@ -353,35 +364,92 @@ def _key_args(key):
         return None
 
 
-class _IndexLock:
-    """An exclusive advisory lock (flock) on `index_path + ".lock"` while saving an entry:
-    other processes saving into the same index wait.  Where locks are not available (no
-    fcntl, a file system without them) saving goes on unlocked: loads are still checked."""
+# The index locks this process holds: lock path -> [file descriptor or None, depth].  Taken
+# re-entrantly (a compile's save, a load's discard, a callee's compile inside its caller's),
+# under `_held_lock`, which a thread keeps while it holds any: one thread at a time, as
+# Numba's compiles are (a compile takes Numba's lock first, then this one).
+_held = {}
+_held_lock = threading.RLock()
+# How long a compile waits for another process's compile of the same function before it
+# compiles too (unlocked: its load is still checked); a big kernel compiles in 5-30 s here.
+COMPILE_WAIT = 300.0
 
-    def __init__(self, index_path):
+
+def _forget_held():
+    """In a forked child: the locks are the parent's."""
+    global _held_lock
+    _held.clear()
+    _held_lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_held)
+
+
+class _IndexLock:
+    """An exclusive advisory lock (flock) on `index_path + ".lock"`, held while this process
+    compiles, loads or saves the function's entries: another process compiling the same
+    function waits, then loads what this one saved.  Where locks are not available (no
+    fcntl, a file system without them) or the wait passes COMPILE_WAIT, the work goes on
+    unlocked: loads are still checked."""
+
+    def __init__(self, index_path, name=""):
         self.path = index_path + ".lock"
-        self.fd = None
+        self.name = name
 
     def __enter__(self):
-        if fcntl is None:
-            return self
+        _held_lock.acquire()
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            return self
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-        except BaseException as e:   # (Ctrl-C while waiting: closed, nothing written)
-            os.close(self.fd)
-            self.fd = None
-            if not isinstance(e, OSError):
-                raise
+            entry = _held.get(self.path)
+            if entry is None:
+                _held[self.path] = [_lock_file(self.path, self.name), 1]
+            else:
+                entry[1] += 1
+        except BaseException:   # (Ctrl-C while waiting: nothing held)
+            _held_lock.release()
+            raise
         return self
 
     def __exit__(self, *exc):
-        if self.fd is not None:
-            os.close(self.fd)   # (releases the lock)
-            self.fd = None
+        try:
+            entry = _held[self.path]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _held[self.path]
+                if entry[0] is not None:
+                    os.close(entry[0])   # (releases the lock)
+        finally:
+            _held_lock.release()
+
+
+def _lock_file(path, name):
+    """A descriptor of `path` holding its flock, or None (see _IndexLock)."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    try:
+        deadline = time.monotonic() + COMPILE_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    _warn_once(("wait", path), f"tapegrad: waited {COMPILE_WAIT:.0f} s for "
+                               f"another process compiling {name} into {os.path.dirname(path)}; "
+                               f"compiling it here too")
+                    os.close(fd)
+                    return None
+                time.sleep(0.02)
+    except OSError:   # (no locks on this file system)
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _discard(cache):
@@ -390,7 +458,7 @@ def _discard(cache):
     index = os.path.basename(f._index_path)
     stem = index[:-len(".nbi")]
     n = 0
-    with _IndexLock(f._index_path):
+    with _IndexLock(f._index_path, stem):
         for name in os.listdir(cache._cache_path):
             if name == index or (name.startswith(stem + ".") and name.endswith(".nbc")):
                 try:

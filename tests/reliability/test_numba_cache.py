@@ -281,6 +281,35 @@ def test_concurrent_saves_of_two_signatures_keep_both(tmp_path):
 
 
 
+def test_a_second_process_loads_what_the_first_compiles(tmp_path):
+    """Processes sharing a cold cache compile each kernel once between them: while the first
+    compiles (here held 1.5 s inside its save), the second waits for the function's lock,
+    then loads the entry (a cache hit) instead of compiling it too."""
+    mod = _toy(tmp_path)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.path.dirname(PKG))
+    slow = textwrap.dedent("""
+        import time
+        from numba.core import caching
+        _save_index = caching.IndexDataCacheFile._save_index
+        def slow_save_index(self, overloads):
+            print("SAVING", flush=True)
+            time.sleep(1.5)
+            _save_index(self, overloads)
+        caching.IndexDataCacheFile._save_index = slow_save_index
+    """)
+    first = subprocess.Popen([sys.executable, "-c", slow + TOY_CALL.format(mod=mod, dtype="float64")],
+                             env=env, cwd=os.path.dirname(PKG), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().strip() == "SAVING"
+        value, hits, err = _toy_run(mod, tmp_path / "cache", "float64")
+    finally:
+        out, err1 = first.communicate(timeout=300)
+    assert first.returncode == 0 and "VALUE 1.5" in out, err1
+    assert (value, hits) == ("1.5", "['float64']") and "JitWarning" not in err, (value, hits, err)
+
+
 TOY_PACKAGE = {
     "__init__.py": "",
     "helper.py": "from numba import njit\n\n\n@njit\ndef helper(x):\n    return x + 1.0\n",
