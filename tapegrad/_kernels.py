@@ -2727,12 +2727,51 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
     return -1
 
 
+# from tapegrad/drivers.py (sweep_rows, sweep_core for sweep)
+@njit(cache=True)
+def sweep_rows_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
+               targets, tsizes, out):
+    """One reverse sweep per row r, seeded at element root_k[r] of node roots[r]: out[r] holds
+    the gradients at the target nodes, flattened and concatenated (a Jacobian in one call).
+    Returns -1, or an entry whose saved buffers were freed."""
+    adj = np.zeros(vals.shape[0])
+    reach = np.zeros(op.shape[0], np.uint8)
+    no_host = np.zeros(op.shape[0], np.uint8)
+    for r in range(roots.shape[0]):
+        adj[:] = 0.0
+        reach[:] = 0
+        root = roots[r]
+        adj[off[root] + root_k[r]] = 1.0
+        reach[root] = 1
+        bad = sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
+                    freed, OP_SAVES, no_host)
+        if bad >= 0:
+            return bad
+        j = 0
+        for i in range(targets.shape[0]):
+            t = targets[i]
+            for k in range(tsizes[i]):
+                out[r, j] = adj[off[t] + k] if (t >= 0 and reach[t] != 0) else 0.0
+                j += 1
+    return -1
+
+
 # from tapegrad/drivers.py
 @njit(cache=True)
 def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
     """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
     flattened and concatenated."""
     return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
+                       in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
+                       np.zeros(op.shape[0], np.uint8))
+
+
+# from tapegrad/drivers.py (jacobian, jacobian_at_core for jacobian_at)
+@njit(cache=True)
+def jacobian_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
+    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
+    flattened and concatenated."""
+    return jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                        in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
                        np.zeros(op.shape[0], np.uint8))
 

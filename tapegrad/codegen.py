@@ -559,11 +559,15 @@ DRIVERS = (drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
 # again, so each variant compiles only the kernels it calls: a batch of a one-element tape
 # none of the n-d ones, a tape of the tier-1 ops (tapegrad.tiers) only `forward_core` and
 # `sweep_core`.  Cold, one process: the first value_and_grad_batch of a one-element tape took
-# 35.6 s with every kernel in one driver; 4.8 s with its core variant.
+# 35.6 s with every kernel in one driver, 4.8 s with its core variant; the first `jacobian`
+# of an n-d tape of core ops 23.7 s, 15.6 s with `jacobian_core`.  A core variant's caller
+# picks it only for entries of tier <= 1: a core kernel returns past an entry it lacks.
 DRIVER_VARIANTS = {
     "backward_only_core": ("backward_only", {}, {"sweep": "sweep_core"}),
+    "sweep_rows_core": ("sweep_rows", {}, {"sweep": "sweep_core"}),
     "jacobian_at_core": ("jacobian_at", {}, {"forward_from": "forward_core",
                                              "backward_only": "backward_only_core"}),
+    "jacobian_core": ("jacobian", {}, {"jacobian_at": "jacobian_at_core"}),
     "replay_batch_scalar_core": ("replay_batch", {"scalar": True},
                                  {"forward_scalar": "forward_scalar_core",
                                   "backward_scalar": "backward_scalar_core"}),

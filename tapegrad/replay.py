@@ -677,8 +677,10 @@ class Recorded:
             jac = adj[self.in_offs].reshape(1, -1)
         else:
             jac = np.zeros((int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
-            status = K.jacobian(*self._args(), self.off, self.size, self.shp, self.nd, vals,
-                                node, self._freed, self.in_offs, self.in_sizes, jac)
+            # (the core copy for a tape of the common ops: codegen.DRIVER_VARIANTS)
+            kernel = K.jacobian if self._kernel_tier() > 1 else K.jacobian_core
+            status = kernel(*self._args(), self.off, self.size, self.shp, self.nd, vals, node,
+                            self._freed, self.in_offs, self.in_sizes, jac)
         self._check(status)
         out, j = [], 0
         for (inode, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):
