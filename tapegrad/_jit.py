@@ -438,7 +438,7 @@ def _lock_file(path, name):
                 return fd
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    _warn_once(("wait", path), f"tapegrad: waited {COMPILE_WAIT:.0f} s for "
+                    _warn_once(("wait", path), f"tapegrad: waited {COMPILE_WAIT:g} s for "
                                f"another process compiling {name} into {os.path.dirname(path)}; "
                                f"compiling it here too")
                     os.close(fd)

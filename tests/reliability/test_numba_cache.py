@@ -310,6 +310,28 @@ def test_a_second_process_loads_what_the_first_compiles(tmp_path):
     assert (value, hits) == ("1.5", "['float64']") and "JitWarning" not in err, (value, hits, err)
 
 
+def test_a_compile_waits_for_another_process_only_so_long(tmp_path):
+    """A process that holds a function's lock and never lets go (stopped, hung) delays the
+    others' compile by _jit.COMPILE_WAIT, then they compile unlocked, with a warning."""
+    mod = _toy(tmp_path)
+    hold = textwrap.dedent(f"""
+        import fcntl, os, sys
+        sys.path.insert(0, {mod!r})
+        import toykernel
+        from tapegrad import _jit
+        _jit._guard(toykernel.first)
+        _jit.COMPILE_WAIT = 0.3
+        os.makedirs(toykernel.first._cache._cache_path, exist_ok=True)
+        holder = os.open(toykernel.first._cache._cache_file._index_path + ".lock",
+                         os.O_RDWR | os.O_CREAT)
+        fcntl.flock(holder, fcntl.LOCK_EX)   # (another open file: as another process's)
+    """)
+    value, hits, err = _toy_run(mod, tmp_path / "cache", "float64", prelude=hold)
+    assert value == "1.5" and hits == "[]", (value, hits)
+    assert err.count("JitWarning") == 1 and "waited 0.3 s for another process compiling first" \
+        in err and "compiling it here too" in err, err
+
+
 TOY_PACKAGE = {
     "__init__.py": "",
     "helper.py": "from numba import njit\n\n\n@njit\ndef helper(x):\n    return x + 1.0\n",
