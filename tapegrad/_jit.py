@@ -237,12 +237,13 @@ def kernel_module(name, relpath, importer):
 # index can end up mapping one signature to the other's code.  A process loading that entry
 # then runs machine code compiled for other argument types: measured with a toy kernel,
 # `a[0]` of a float64 array returned 4.6e18 (its bits read as an int64), and a float32
-# entry under a float64 key failed every call.  So saves hold an advisory lock on the
-# function's index, and every load checks that the entry's signature is the one asked for.
+# entry under a float64 key failed every call.  So a compile (its load, or its compile and
+# save) holds an advisory lock on the function's index, which also lets processes sharing a
+# cold cache compile each kernel once, and every load checks the entry's signature.
 def _guard(disp, stamp=None):
     """Make a cache file that cannot be loaded, or holds another signature's code, mean
-    "recompile", not "fail every call" or "run the wrong code"; make a save one step that
-    other processes saving into the same index wait for; and with `stamp`
+    "recompile", not "fail every call" or "run the wrong code"; make a compile one step
+    that other processes compiling the same function wait for (then load); and with `stamp`
     (dependency_stamp), make entries compiled against other sources of the modules the
     kernel calls into obsolete."""
     cache = disp._cache
