@@ -222,7 +222,7 @@ EXPRS = [
     "CB.log_prob(u)", "CBl.log_prob(u)", "CB2.log_prob(u)", "CB.cdf(u)",
     "D.ContinuousBernoulli(probs=p2, validate_args=False).cdf(ux)",
     "CB.icdf(u)", "CB2.icdf(u)", "CB.entropy()", "CBl.entropy()", "CB2.entropy()", "CB.mean",
-    # CB2.variance's float32 gradient is ill-conditioned near 0.5 (both libraries are noisy)
+    # CB2's mean and variance are ill-conditioned near 0.5 in float32: see ILL_CONDITIONED_F32
     "CB2.mean", "CB.variance", "CB2.variance.detach()", "CB.stddev", "CBl.probs", "CB.logits",
     "D.ExponentialFamily.entropy(CB2)", "CB.rsample((2,)).shape", "CB.rsample().requires_grad",
     "CB.sample().requires_grad", "repr(CB)", "CB2.expand((3, 2, 3)).log_prob(u)",
@@ -607,6 +607,14 @@ KL_ERRORS = [
     "D.kl_divergence(TD2, LN)", "D.kl_divergence(TD, N)",
 ]
 EXPRS += KL_EXPRS
+# float32 gradients that lose ~4 digits to cancellation (ContinuousBernoulli's mean at p = 0.45,
+# just outside its Taylor band): torch's own float32 result then depends on the CPU's vector
+# kernels (AVX2: 0.33605, against 0.33602 in float64; tapegrad 0.33598), so both libraries'
+# float32 gradients are held to the float64 one instead of to each other
+ILL_CONDITIONED_F32 = {"CB2.mean": 5e-4}
+# float64 results with float32 parts (a Uniform of Python floats is float32): torch's float32
+# log is its vectorized one, an ulp from libm's on some CPUs (AVX2), so float32 rounding
+FLOAT32_PARTS = {"D.kl_divergence(D.Uniform(0.5, 2.0), Ga)"}
 TRIGAMMA = {"Ga.entropy()", "Ch.entropy()", "ST2.entropy()", "IG.entropy()", "Be.entropy()",
             "Di.entropy()", "D.kl_divergence(Ga, D.Gamma(rate2, scale2))",
             "D.kl_divergence(Ch, Ga)", "D.kl_divergence(Ga, Gu)", "D.kl_divergence(Ga, N)",
@@ -683,6 +691,8 @@ def test_as_torch(expr, dt):
         # (trigamma(2) = pi^2/6 - 1 = 0.64493406684822644: tapegrad 0.6449340668482265,
         # torch 0.6449340670881899)
         tol = dict(rtol=1e-8, atol=1e-8)
+    if want[1] == "float64" and expr in FLOAT32_PARTS:
+        tol = dict(rtol=1e-6, atol=1e-6)
     assert got[1:] == want[1:]
     np.testing.assert_allclose(got[0], want[0], equal_nan=True, **tol)
     assert (ggot is None) == (gwant is None)
@@ -693,7 +703,14 @@ def test_as_torch(expr, dt):
                 assert g is None or not np.any(g), k
             else:
                 assert g is not None, k
-                np.testing.assert_allclose(g, w, equal_nan=True, err_msg=k, **tol)
+                if dt == "float32" and expr in ILL_CONDITIONED_F32:
+                    _, exact = _eval(torch, "float64", expr)
+                    e = dict(exact)[k]
+                    rtol = ILL_CONDITIONED_F32[expr]
+                    np.testing.assert_allclose(w, e, rtol=rtol, err_msg=f"torch {k}")
+                    np.testing.assert_allclose(g, e, rtol=rtol, err_msg=k)
+                else:
+                    np.testing.assert_allclose(g, w, equal_nan=True, err_msg=k, **tol)
 
 
 def _error(m, expr):

@@ -22,7 +22,7 @@ def _scenario(m):
         return lin
 
     def fmt(t):
-        return None if t is None else [round(v, 5) for v in t.detach().reshape(-1).tolist()]
+        return None if t is None else t.detach().reshape(-1).tolist()
     out = []
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter("always")
@@ -70,5 +70,20 @@ def _scenario(m):
                  if "create_graph" not in str(w.message)]
 
 
+def _leaves(x):
+    if isinstance(x, (list, tuple)):
+        yield type(x), len(x)
+        for v in x:
+            yield from _leaves(v)
+    else:
+        yield x
+
+
 def test_full_backward_hooks_as_torch():
-    assert _scenario(tapegrad) == _scenario(torch)
+    got, want = list(_leaves(_scenario(tapegrad))), list(_leaves(_scenario(torch)))
+    # the same structure, names and warnings; numbers to float32 rounding (fixed decimals would
+    # split a value near a rounding boundary, 1.100075 against torch's 1.1000749)
+    assert [v if not isinstance(v, float) else float for v in got] == \
+        [v if not isinstance(v, float) else float for v in want]
+    np.testing.assert_allclose([v for v in got if isinstance(v, float)],
+                               [v for v in want if isinstance(v, float)], rtol=1e-5, atol=1e-6)

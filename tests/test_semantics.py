@@ -642,7 +642,9 @@ NEXT_FNS = {
     "baddbmm": ["m.baddbmm(q, a[None], b.t()[None])", "s.baddbmm(q[None], q[None], beta=2)",
                 "(q[None] * 1).baddbmm_(a[None], b.t()[None])"],
     "addbmm": ["m.addbmm(q, a[None], b.t()[None])", "c.addbmm(q[None].detach(), a[None])",
-               "(q * 1).addbmm_(a[None], b.t()[None])", "q.detach().addbmm_(q[None], q[None])"],
+               "(q * 1).addbmm_(a[None], b.t()[None])",
+               # (a clone: an out of place update that reads itself is torch's undefined case)
+               "q.detach().clone().addbmm_(q[None], q[None])"],
     "cummax": ["m.cummax(a, 1).values", "(a * b).cummax(0)[0]", "s.cummax(0)[0]"],
     "select_scatter": ["m.select_scatter(a, v, 0, 1)", "c.select_scatter(v * 2, 0, 0)",
                        "a.select_scatter(c[:, 1], 1, -1)"],
