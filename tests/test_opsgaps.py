@@ -336,10 +336,11 @@ SPECIAL = [
     "r = m.special.ndtri(p); show(r, grads(r, p))",
     "r = m.special.log_ndtr(z); show(r, grads(r, z))",
     "r = m.special.logit(p); show(r, grads(r, p))",
-    # p[:7]: without the nan, whose gradient under eps torch gives as nan where its element falls
-    # in the scalar tail of the loop and as 0 where it falls in the vector part (16 bytes or
-    # more of AVX2 work: all 8 elements on an AVX2 CPU, none on an AVX-512 one)
-    "r = p[:7].logit(0.1); show(r, grads(r, p))", "r = m.logit(p[:7], eps=0.25); show(r, grads(r, p))",
+    # p[:7]: without the nan, whose gradient under eps torch gives as nan in its scalar loop
+    # and as 0 in its vector loop, which takes two vectors at a time (8 float64 on AVX2, 16 on
+    # AVX-512): p's 8 elements are vectorized on an AVX2 CPU and not on an AVX-512 one
+    "r = p[:7].logit(0.1); show(r, grads(r, p))",
+    "r = m.logit(p[:7], eps=0.25); show(r, grads(r, p))",
     "r = m.special.expit(z); show(r, grads(r, z))",
     "r = m.special.multigammaln(y[1:2] + 2, 3); show(r, grads(r, y))",
     "r = m.mvlgamma(y[3:4], 2); show(r)", "show(m.special.multigammaln(y, 3))",

@@ -643,7 +643,7 @@ NEXT_FNS = {
                 "(q[None] * 1).baddbmm_(a[None], b.t()[None])"],
     "addbmm": ["m.addbmm(q, a[None], b.t()[None])", "c.addbmm(q[None].detach(), a[None])",
                "(q * 1).addbmm_(a[None], b.t()[None])",
-               # (a clone: an out of place update that reads itself is torch's undefined case)
+               # (a clone: an in-place update whose inputs alias its output is undefined in torch)
                "q.detach().clone().addbmm_(q[None], q[None])"],
     "cummax": ["m.cummax(a, 1).values", "(a * b).cummax(0)[0]", "s.cummax(0)[0]"],
     "select_scatter": ["m.select_scatter(a, v, 0, 1)", "c.select_scatter(v * 2, 0, 0)",
