@@ -106,6 +106,21 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         c = cst[e]
         if False:
             pass
+        elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
+            g = adj[out_off]
+            sv = OP_SAVES[o]
+            # (a value the formula does not read is not loaded: g stands in, of the same type)
+            if OP_PAIR[o] == 0:
+                adj[oa] += core_unary_grad1(o, g, vals[oa] if sv & 1 else g,
+                                            vals[out_off] if sv & 4 else g, c)
+            else:
+                ga, gb = core_binary_grad1(o, g, (vals[oa] if sv & 1 else g) if a >= 0 else c,
+                                           (vals[ob] if sv & 2 else g) if b >= 0 else c,
+                                           vals[out_off] if sv & 4 else g)
+                if a >= 0:
+                    adj[oa] += ga
+                if b >= 0:
+                    adj[ob] += gb
         elif o == 3:  # add
             c = 0.0
             if rl > 0:
@@ -131,112 +146,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                         adj[oa + ka] += g
                     if b >= 0:
                         adj[ob + kb] += g
-        elif o == 4:  # sub
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += -g
-        elif o == 5:  # mul
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g * b_v
-                if b >= 0:
-                    adj[ob + kb] += g * a_v
-        elif o == 6:  # div
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g / b_v
-                if b >= 0:
-                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
-        elif o == 7:  # pow
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[out_off + k]
-                if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
-                if b >= 0:
-                    adj[ob + kb] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
-        elif o == 8:  # neg
-            for k in range(n):
-                g = adj[out_off + k]
-                adj[oa + k] += -g
-        elif o == 9:  # exp
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * out_v
-        elif o == 10:  # log
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g / a_v
-        elif o == 11:  # sqrt
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g / (2.0 * out_v)
-        elif o == 12:  # sin
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g * cos(a_v)
-        elif o == 13:  # cos
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += -g * sin(a_v)
-        elif o == 14:  # tanh
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * (1.0 - out_v * out_v)
-        elif o == 15:  # sigmoid
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * out_v * (1.0 - out_v)
-        elif o == 16:  # relu
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += threshold_backward(g, out_v)
-        elif o == 17:  # abs
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g * sign(a_v)
-        elif o == 18:  # pow_scalar
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
-        elif o == 39:  # reciprocal
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
@@ -252,20 +161,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa + ka] += where(cond_v, g, 0.0)
                 if b >= 0:
                     adj[ob + kb] += where(cond_v, 0.0, g)
-        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
-            for k in range(n):
-                g = adj[out_off + k]
-                adj[oa + k] += 0.0
-        elif o == 62 or o == 63:  # copy, fill_tensor
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                if a >= 0:
-                    adj[oa + ka] += 0.0
-                if b >= 0:
-                    adj[ob + kb] += g
         elif o == 76:  # atan2
             c = 0.0
             for k in range(n):
@@ -291,6 +186,27 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa + ka] += g * a_v / out_v
                 if b >= 0:
                     adj[ob + kb] += g * b_v / out_v
+        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+            sv = OP_SAVES[o]
+            for k in range(n):
+                g = adj[out_off + k]
+                a_v = vals[oa + k] if sv & 1 else g
+                out_v = vals[out_off + k] if sv & 4 else g
+                adj[oa + k] += core_unary_grad(o, g, a_v, out_v, c)
+        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+            sv = OP_SAVES[o]
+            for k in range(n):
+                g = adj[out_off + k]
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
+                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
+                out_v = vals[out_off + k] if sv & 4 else g
+                ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
+                if a >= 0:
+                    adj[oa + ka] += ga
+                if b >= 0:
+                    adj[ob + kb] += gb
         elif OP_EW[o] == 1:  # outlined unary ops
             sweep_ew_unary(o, out_off, n, oa, c, vals, adj)
         elif OP_EW[o] == 2:  # outlined binary ops
@@ -370,6 +286,21 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         c = cst[e]
         if False:
             pass
+        elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
+            g = adj[out_off]
+            sv = OP_SAVES[o]
+            # (a value the formula does not read is not loaded: g stands in, of the same type)
+            if OP_PAIR[o] == 0:
+                adj[oa] += core_unary_grad1(o, g, vals[oa] if sv & 1 else g,
+                                            vals[out_off] if sv & 4 else g, c)
+            else:
+                ga, gb = core_binary_grad1(o, g, (vals[oa] if sv & 1 else g) if a >= 0 else c,
+                                           (vals[ob] if sv & 2 else g) if b >= 0 else c,
+                                           vals[out_off] if sv & 4 else g)
+                if a >= 0:
+                    adj[oa] += ga
+                if b >= 0:
+                    adj[ob] += gb
         elif o == 3:  # add
             c = 0.0
             if rl > 0:
@@ -395,112 +326,6 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                         adj[oa + ka] += g
                     if b >= 0:
                         adj[ob + kb] += g
-        elif o == 4:  # sub
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += -g
-        elif o == 5:  # mul
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g * b_v
-                if b >= 0:
-                    adj[ob + kb] += g * a_v
-        elif o == 6:  # div
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g / b_v
-                if b >= 0:
-                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
-        elif o == 7:  # pow
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[out_off + k]
-                if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
-                if b >= 0:
-                    adj[ob + kb] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
-        elif o == 8:  # neg
-            for k in range(n):
-                g = adj[out_off + k]
-                adj[oa + k] += -g
-        elif o == 9:  # exp
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * out_v
-        elif o == 10:  # log
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g / a_v
-        elif o == 11:  # sqrt
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g / (2.0 * out_v)
-        elif o == 12:  # sin
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g * cos(a_v)
-        elif o == 13:  # cos
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += -g * sin(a_v)
-        elif o == 14:  # tanh
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * (1.0 - out_v * out_v)
-        elif o == 15:  # sigmoid
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * out_v * (1.0 - out_v)
-        elif o == 16:  # relu
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += threshold_backward(g, out_v)
-        elif o == 17:  # abs
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g * sign(a_v)
-        elif o == 18:  # pow_scalar
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
-        elif o == 39:  # reciprocal
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
@@ -516,20 +341,27 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[oa + ka] += where(cond_v, g, 0.0)
                 if b >= 0:
                     adj[ob + kb] += where(cond_v, 0.0, g)
-        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+            sv = OP_SAVES[o]
             for k in range(n):
                 g = adj[out_off + k]
-                adj[oa + k] += 0.0
-        elif o == 62 or o == 63:  # copy, fill_tensor
-            c = 0.0
+                a_v = vals[oa + k] if sv & 1 else g
+                out_v = vals[out_off + k] if sv & 4 else g
+                adj[oa + k] += core_unary_grad(o, g, a_v, out_v, c)
+        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+            sv = OP_SAVES[o]
             for k in range(n):
                 g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
+                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
+                out_v = vals[out_off + k] if sv & 4 else g
+                ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
                 if a >= 0:
-                    adj[oa + ka] += 0.0
+                    adj[oa + ka] += ga
                 if b >= 0:
-                    adj[ob + kb] += g
+                    adj[ob + kb] += gb
         elif OP_KIND[o] == 5:  # reduce
             sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 6:  # reshape
@@ -597,6 +429,21 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         c = cst[e]
         if False:
             pass
+        elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
+            g = adj[out_off]
+            sv = OP_SAVES[o]
+            # (a value the formula does not read is not loaded: g stands in, of the same type)
+            if OP_PAIR[o] == 0:
+                adj[oa] += core_unary_grad1(o, g, vals[oa] if sv & 1 else g,
+                                            vals[out_off] if sv & 4 else g, c)
+            else:
+                ga, gb = core_binary_grad1(o, g, (vals[oa] if sv & 1 else g) if a >= 0 else c,
+                                           (vals[ob] if sv & 2 else g) if b >= 0 else c,
+                                           vals[out_off] if sv & 4 else g)
+                if a >= 0:
+                    adj[oa] += ga
+                if b >= 0:
+                    adj[ob] += gb
         elif o == 3:  # add
             c = 0.0
             if rl > 0:
@@ -622,112 +469,6 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                         adj[oa + ka] += g
                     if b >= 0:
                         adj[ob + kb] += g
-        elif o == 4:  # sub
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                if a >= 0:
-                    adj[oa + ka] += g
-                if b >= 0:
-                    adj[ob + kb] += -g
-        elif o == 5:  # mul
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g * b_v
-                if b >= 0:
-                    adj[ob + kb] += g * a_v
-        elif o == 6:  # div
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if a >= 0:
-                    adj[oa + ka] += g / b_v
-                if b >= 0:
-                    adj[ob + kb] += -g * ((a_v / b_v) / b_v)
-        elif o == 7:  # pow
-            c = 0.0
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                out_v = vals[out_off + k]
-                if a >= 0:
-                    adj[oa + ka] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
-                if b >= 0:
-                    adj[ob + kb] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
-        elif o == 8:  # neg
-            for k in range(n):
-                g = adj[out_off + k]
-                adj[oa + k] += -g
-        elif o == 9:  # exp
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * out_v
-        elif o == 10:  # log
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g / a_v
-        elif o == 11:  # sqrt
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g / (2.0 * out_v)
-        elif o == 12:  # sin
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g * cos(a_v)
-        elif o == 13:  # cos
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += -g * sin(a_v)
-        elif o == 14:  # tanh
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * (1.0 - out_v * out_v)
-        elif o == 15:  # sigmoid
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += g * out_v * (1.0 - out_v)
-        elif o == 16:  # relu
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += threshold_backward(g, out_v)
-        elif o == 17:  # abs
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += g * sign(a_v)
-        elif o == 18:  # pow_scalar
-            for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k]
-                adj[oa + k] += 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
-        elif o == 39:  # reciprocal
-            for k in range(n):
-                g = adj[out_off + k]
-                out_v = vals[out_off + k]
-                adj[oa + k] += -g * (out_v * out_v)
         elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
@@ -743,20 +484,27 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[oa + ka] += where(cond_v, g, 0.0)
                 if b >= 0:
                     adj[ob + kb] += where(cond_v, 0.0, g)
-        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+            sv = OP_SAVES[o]
             for k in range(n):
                 g = adj[out_off + k]
-                adj[oa + k] += 0.0
-        elif o == 62 or o == 63:  # copy, fill_tensor
-            c = 0.0
+                a_v = vals[oa + k] if sv & 1 else g
+                out_v = vals[out_off + k] if sv & 4 else g
+                adj[oa + k] += core_unary_grad(o, g, a_v, out_v, c)
+        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+            sv = OP_SAVES[o]
             for k in range(n):
                 g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
+                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
+                out_v = vals[out_off + k] if sv & 4 else g
+                ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
                 if a >= 0:
-                    adj[oa + ka] += 0.0
+                    adj[oa + ka] += ga
                 if b >= 0:
-                    adj[ob + kb] += g
+                    adj[ob + kb] += gb
         elif OP_TIER[o] > 0:  # a kernel of a higher tier has this op: it resumes from e
             return -2 - op.shape[0] - e
     return -1
@@ -819,84 +567,12 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     a_v = vals[oa + ka] if a >= 0 else cst[e]
                     b_v = vals[ob + kb] if b >= 0 else cst[e]
                     vals[out_off + k] = a_v + b_v
-        elif o == 4:  # sub
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = a_v - b_v
-        elif o == 5:  # mul
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = a_v * b_v
-        elif o == 6:  # div
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = a_v / b_v
-        elif o == 7:  # pow
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = a_v ** b_v
-        elif o == 8:  # neg
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = -a_v
-        elif o == 9:  # exp
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = exp(a_v)
-        elif o == 10:  # log
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = log(a_v)
-        elif o == 11:  # sqrt
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = sqrt(a_v)
-        elif o == 12:  # sin
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = sin(a_v)
-        elif o == 13:  # cos
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = cos(a_v)
         elif o == 14:  # tanh
             src = vals[oa:oa + n]
             dst = vals[out_off:out_off + n]
             for k in range(n):
                 a_v = src[k]
                 dst[k] = tanh(a_v)
-        elif o == 15:  # sigmoid
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = sigmoid(a_v)
-        elif o == 16:  # relu
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = where(a_v < 0.0, 0.0, a_v)
-        elif o == 17:  # abs
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = abs(a_v)
-        elif o == 18:  # pow_scalar
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
-        elif o == 39:  # reciprocal
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = 1.0 / a_v
         elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
@@ -909,25 +585,6 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = where(cond_v, a_v, b_v)
-        elif o == 50:  # sign
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = sign(a_v)
-        elif o == 60:  # zero
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = 0.0
-        elif o == 61:  # fill
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = c
-        elif o == 62 or o == 63:  # copy, fill_tensor
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = b_v
         elif o == 76:  # atan2
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -942,6 +599,16 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = hypot(a_v, b_v)
+        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+            for k in range(n):
+                vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
+        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
         elif OP_EW[o] == 1:  # outlined unary ops
             forward_ew_unary(o, out_off, n, oa, c, vals)
         elif OP_EW[o] == 2:  # outlined binary ops
@@ -1067,84 +734,12 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                     a_v = vals[oa + ka] if a >= 0 else cst[e]
                     b_v = vals[ob + kb] if b >= 0 else cst[e]
                     vals[out_off + k] = a_v + b_v
-        elif o == 4:  # sub
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = a_v - b_v
-        elif o == 5:  # mul
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = a_v * b_v
-        elif o == 6:  # div
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = a_v / b_v
-        elif o == 7:  # pow
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = a_v ** b_v
-        elif o == 8:  # neg
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = -a_v
-        elif o == 9:  # exp
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = exp(a_v)
-        elif o == 10:  # log
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = log(a_v)
-        elif o == 11:  # sqrt
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = sqrt(a_v)
-        elif o == 12:  # sin
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = sin(a_v)
-        elif o == 13:  # cos
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = cos(a_v)
         elif o == 14:  # tanh
             src = vals[oa:oa + n]
             dst = vals[out_off:out_off + n]
             for k in range(n):
                 a_v = src[k]
                 dst[k] = tanh(a_v)
-        elif o == 15:  # sigmoid
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = sigmoid(a_v)
-        elif o == 16:  # relu
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = where(a_v < 0.0, 0.0, a_v)
-        elif o == 17:  # abs
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = abs(a_v)
-        elif o == 18:  # pow_scalar
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
-        elif o == 39:  # reciprocal
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = 1.0 / a_v
         elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
@@ -1157,25 +752,16 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = where(cond_v, a_v, b_v)
-        elif o == 50:  # sign
+        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
             for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = sign(a_v)
-        elif o == 60:  # zero
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = 0.0
-        elif o == 61:  # fill
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = c
-        elif o == 62 or o == 63:  # copy, fill_tensor
+                vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
+        elif OP_CORE[o] != 0:  # the core binary rows: one loop
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
                 kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = b_v
+                vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
         elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -2131,6 +1717,170 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
     return -1
+
+
+# ---- the core elementwise rows' formulas (codegen.B_CORE) ----
+OP_CORE = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
+def core_unary_fwd(o, a_v, c):
+    if False:
+        pass
+    elif o == 8:  # neg
+        return -a_v
+    elif o == 9:  # exp
+        return exp(a_v)
+    elif o == 10:  # log
+        return log(a_v)
+    elif o == 11:  # sqrt
+        return sqrt(a_v)
+    elif o == 12:  # sin
+        return sin(a_v)
+    elif o == 13:  # cos
+        return cos(a_v)
+    elif o == 14:  # tanh
+        return tanh(a_v)
+    elif o == 15:  # sigmoid
+        return sigmoid(a_v)
+    elif o == 16:  # relu
+        return where(a_v < 0.0, 0.0, a_v)
+    elif o == 17:  # abs
+        return abs(a_v)
+    elif o == 18:  # pow_scalar
+        return a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+    elif o == 39:  # reciprocal
+        return 1.0 / a_v
+    elif o == 50:  # sign
+        return sign(a_v)
+    elif o == 60:  # zero
+        return 0.0
+    elif o == 61:  # fill
+        return c
+    return 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
+def core_binary_fwd(o, a_v, b_v):
+    if False:
+        pass
+    elif o == 3:  # add
+        return a_v + b_v
+    elif o == 4:  # sub
+        return a_v - b_v
+    elif o == 5:  # mul
+        return a_v * b_v
+    elif o == 6:  # div
+        return a_v / b_v
+    elif o == 7:  # pow
+        return a_v ** b_v
+    elif o == 62 or o == 63:  # copy, fill_tensor
+        return b_v
+    return 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
+def core_unary_grad(o, g, a_v, out_v, c):
+    if False:
+        pass
+    elif o == 8:  # neg
+        return -g
+    elif o == 9:  # exp
+        return g * out_v
+    elif o == 10:  # log
+        return g / a_v
+    elif o == 11:  # sqrt
+        return g / (2.0 * out_v)
+    elif o == 12:  # sin
+        return g * cos(a_v)
+    elif o == 13:  # cos
+        return -g * sin(a_v)
+    elif o == 14:  # tanh
+        return g * (1.0 - out_v * out_v)
+    elif o == 15:  # sigmoid
+        return g * out_v * (1.0 - out_v)
+    elif o == 16:  # relu
+        return threshold_backward(g, out_v)
+    elif o == 17:  # abs
+        return g * sign(a_v)
+    elif o == 18:  # pow_scalar
+        return 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
+    elif o == 39:  # reciprocal
+        return -g * (out_v * out_v)
+    elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        return 0.0
+    return 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always", error_model="numpy")
+def core_binary_grad(o, g, a_v, b_v, out_v):
+    if False:
+        pass
+    elif o == 3:  # add
+        return (g, g)
+    elif o == 4:  # sub
+        return (g, -g)
+    elif o == 5:  # mul
+        return (g * b_v, g * a_v)
+    elif o == 6:  # div
+        return (g / b_v, -g * ((a_v / b_v) / b_v))
+    elif o == 7:  # pow
+        return (where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0))), g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v)))
+    elif o == 62 or o == 63:  # copy, fill_tensor
+        return (0.0, g)
+    return (0.0, 0.0)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def core_unary_grad1(o, g, a_v, out_v, c):
+    if False:
+        pass
+    elif o == 8:  # neg
+        return -g
+    elif o == 9:  # exp
+        return g * out_v
+    elif o == 10:  # log
+        return g / a_v
+    elif o == 11:  # sqrt
+        return g / (2.0 * out_v)
+    elif o == 12:  # sin
+        return g * cos(a_v)
+    elif o == 13:  # cos
+        return -g * sin(a_v)
+    elif o == 14:  # tanh
+        return g * (1.0 - out_v * out_v)
+    elif o == 15:  # sigmoid
+        return g * out_v * (1.0 - out_v)
+    elif o == 16:  # relu
+        return threshold_backward(g, out_v)
+    elif o == 17:  # abs
+        return g * sign(a_v)
+    elif o == 18:  # pow_scalar
+        return 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
+    elif o == 39:  # reciprocal
+        return -g * (out_v * out_v)
+    elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        return 0.0
+    return 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def core_binary_grad1(o, g, a_v, b_v, out_v):
+    if False:
+        pass
+    elif o == 3:  # add
+        return (g, g)
+    elif o == 4:  # sub
+        return (g, -g)
+    elif o == 5:  # mul
+        return (g * b_v, g * a_v)
+    elif o == 6:  # div
+        return (g / b_v, -g * ((a_v / b_v) / b_v))
+    elif o == 7:  # pow
+        return (where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0))), g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v)))
+    elif o == 62 or o == 63:  # copy, fill_tensor
+        return (0.0, g)
+    return (0.0, 0.0)
 
 
 # ---- outlined elementwise ops (codegen.OUTLINE_FROM) ----

@@ -797,6 +797,98 @@ def _ew_source():
     return "".join(src)
 
 
+# --- the core elementwise rows ---------------------------------------------------------------
+# Each loop a kernel holds costs it cold-compile time (Numba types and lowers every loop, and
+# LLVM optimizes each), and every n-d kernel (each tier of the sweep and the forward, and the
+# drivers that link them) held one loop per elementwise row.  So the unary and binary rows of
+# tier 0 (`core(op)`, OP_CORE) have no branch of their own there: one loop per kind runs a
+# row's formula per element, a branch of the scalar formula functions below (inlined into the
+# loop: the choice is the same at each element).  A one-element entry of such a row (the
+# entries of a scalar loop) skips the loop: one call of the same formulas compiled once per
+# process (`core_unary_grad1`, `core_binary_grad1`: scalar arguments only, ~5 ns a call).
+# A row keeps a loop of its own where that loop is special: add's rows of a bias (ROW_OPS)
+# and the forward of a vectorizable float32 face (F_UNARY_SLICES).  Figures in
+# docs/design.md, "Core rows": the first 0-d backward compiles ~2.5 s less, a first n-d
+# replay ~5 s less; n-d elementwise backward costs ~1.3 ns an element more.
+B_CORE_ONE = """\
+        elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
+            g = adj[out_off]
+            sv = OP_SAVES[o]
+            # (a value the formula does not read is not loaded: g stands in, of the same type)
+            if OP_PAIR[o] == 0:
+                adj[oa] += core_unary_grad1(o, g, vals[oa] if sv & 1 else g,
+                                            vals[out_off] if sv & 4 else g, c)
+            else:
+                ga, gb = core_binary_grad1(o, g, (vals[oa] if sv & 1 else g) if a >= 0 else c,
+                                           (vals[ob] if sv & 2 else g) if b >= 0 else c,
+                                           vals[out_off] if sv & 4 else g)
+                if a >= 0:
+                    adj[oa] += ga
+                if b >= 0:
+                    adj[ob] += gb
+"""
+B_CORE = """\
+        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+            sv = OP_SAVES[o]
+            for k in range(n):
+                g = adj[out_off + k]
+                a_v = vals[oa + k] if sv & 1 else g
+                out_v = vals[out_off + k] if sv & 4 else g
+                adj[oa + k] += core_unary_grad(o, g, a_v, out_v, c)
+        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+            sv = OP_SAVES[o]
+            for k in range(n):
+                g = adj[out_off + k]
+""" + BCAST.replace("%%", "%") + """\
+                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
+                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
+                out_v = vals[out_off + k] if sv & 4 else g
+                ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
+                if a >= 0:
+                    adj[oa + ka] += ga
+                if b >= 0:
+                    adj[ob + kb] += gb
+"""
+F_CORE = """\
+        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+            for k in range(n):
+                vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
+        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+            for k in range(n):
+""" + BCAST.replace("%%", "%") + F_READS + """\
+                vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
+"""
+
+
+def core(op):
+    """Whether `op` is a core elementwise row: no loop of its own in the n-d kernels."""
+    return not _outlined(op) and op.kind in ("unary", "binary") and op.name not in FULL_OPS
+
+
+def _core_source():
+    """OP_CORE and the formula functions of its rows (see B_CORE)."""
+    ops = [op for op in BY_CODE if core(op)]
+    src = ["\n\n# ---- the core elementwise rows' formulas (codegen.B_CORE) ----\n",
+           "OP_CORE = np.array(%s, dtype=np.int8)\n" % [int(core(op)) for op in BY_CODE]]
+    unary_grad = ("o, g, a_v, out_v, c", "unary", lambda op: _subst(op.grads[0]), "0.0")
+    binary_grad = ("o, g, a_v, b_v, out_v", "binary",
+                   lambda op: "(%s, %s)" % (_subst(op.grads[0]), _subst(op.grads[1])),
+                   "(0.0, 0.0)")
+    fns = (("core_unary_fwd", EW_OPTIONS, "o, a_v, c", "unary", lambda op: _subst(op.fwd), "0.0"),
+           ("core_binary_fwd", EW_OPTIONS, "o, a_v, b_v", "binary", lambda op: _subst(op.fwd),
+            "0.0"),
+           ("core_unary_grad", EW_OPTIONS) + unary_grad,
+           ("core_binary_grad", EW_OPTIONS) + binary_grad,
+           ("core_unary_grad1", CALLEE_OPTIONS) + unary_grad,
+           ("core_binary_grad1", CALLEE_OPTIONS) + binary_grad)
+    for fn, options, params, kind, expr, default in fns:
+        branches = _merged(["    elif o == %d:  # %s\n        return %s\n" % (
+            op.code, op.name, expr(op)) for op in ops if op.kind == kind])
+        src.append(EW_SCALAR % dict(options=options, fn=fn, params=params,
+                                    branches="".join(branches).rstrip("\n"), default=default))
+    return "".join(src)
+
+
 # --- tiers of the n-d kernels ----------------------------------------------------------------
 # A kernel's cold compile grows with every branch (and every callee Numba links into it and
 # compiles again there), so the n-d kernels come in tiers, each holding the ops of a tier
@@ -862,16 +954,19 @@ def generate():
         level = tier(op)
         if op.kind == "unary":
             d.update(ga=_subst(op.grads[0]))
-            back.append((B_UNARY % dict(d, reads=_reads(op.grads, False)), level))
             vec = any(mentions(op.fwd, name) for name in vocab.F32_IMPORTS)
-            fwd.append(((F_UNARY_SLICES if vec else F_UNARY) % d, level))
+            if not core(op):
+                back.append((B_UNARY % dict(d, reads=_reads(op.grads, False)), level))
+            if vec or not core(op):   # (a vectorizable face keeps its loop: CORE_LOOPS)
+                fwd.append(((F_UNARY_SLICES if vec else F_UNARY) % d, level))
             sfwd.append(SF_UNARY % d)
             sback.append(SB_UNARY % dict(d, reads=_reads(op.grads, False, True)))
         elif op.kind in ("binary", "compare"):
             if op.kind == "compare":
                 d["fwd"] = "1.0 if %s else 0.0" % d["fwd"]
             if op.kind == "binary":
-                fwd.append(((F_BINARY_ROWS if op.name in ROW_OPS else F_BINARY) % d, level))
+                if op.name in ROW_OPS or not core(op):
+                    fwd.append(((F_BINARY_ROWS if op.name in ROW_OPS else F_BINARY) % d, level))
             else:
                 compares.append(op)
             sfwd.append(SF_BINARY % d)
@@ -881,7 +976,7 @@ def generate():
                 if op.name in ROW_OPS:
                     back.append((B_BINARY_ROWS % dict(d, row_reads=_row_reads(op.grads),
                                                       loop=textwrap.indent(loop, "    ")), level))
-                else:
+                elif not core(op):
                     back.append((B_BINARY % dict(d, loop=loop), level))
                 # each operand's branch reads what its own gradient needs (a constant operand's
                 # branch is not taken: the other operand's value is then not loaded)
@@ -894,6 +989,9 @@ def generate():
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
     sfwd, sback = _merged(sfwd), _merged(sback)
+    back.insert(0, (B_CORE_ONE, 0))   # (first: before a row's own branch, add's)
+    back.append((B_CORE, 0))
+    fwd.append((F_CORE, 0))
     back.append((EW_CALLS["sweep"], 2))
     fwd.append((EW_CALLS["forward"], 2))
     fwd.append((_compare_branch(compares), 0))
@@ -939,7 +1037,7 @@ def generate():
         tiers=[tier(op) for op in BY_CODE],
         tiered=_tiered(back, fwd),
         scalar=scalar) \
-        + _ew_source() + _copied_source() + generate_emit()
+        + _core_source() + _ew_source() + _copied_source() + generate_emit()
 
 
 # ---------------------------------------------------------------------------------------------
