@@ -256,12 +256,6 @@ COND_K = """\
                 kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
                 cond_v = vals[ocn + kc] != 0.0
 """
-B_UNARY = """\
-        elif o == %(code)d:  # %(name)s
-            for k in range(n):
-                g = adj[out_off + k]
-%(reads)s                adj[oa + k] += %(ga)s
-"""
 # The ops of ROW_OPS (a layer's bias add), when their operands are whole or broadcast over
 # leading dims only (`rl` set in OPERANDS), run row by row over slices, whose loops
 # vectorize: the same values in the same order per element as the general loop (operands
@@ -317,12 +311,6 @@ B_WHERE = """\
                     adj[ob + kb] += %(gb)s
 """
 # --- the forward re-evaluation (general) -----------------------------------------------------------
-F_UNARY = """\
-        elif o == %(code)d:  # %(name)s
-            for k in range(n):
-                a_v = vals[oa + k]
-                vals[out_off + k] = %(fwd)s
-"""
 # the unary ops whose formula calls a vectorizable float32 face (vocab numba="f32", the
 # float32 tanh of tapegrad/_mathf32.py): on slices, whose indices Numba knows are in range,
 # so that without wraparound checks the loop vectorizes (only those: compile time)
@@ -953,12 +941,10 @@ def generate():
             continue
         level = tier(op)
         if op.kind == "unary":
+            assert core(op), op.name   # (every unary row is a core or an outlined one)
             d.update(ga=_subst(op.grads[0]))
-            vec = any(mentions(op.fwd, name) for name in vocab.F32_IMPORTS)
-            if not core(op):
-                back.append((B_UNARY % dict(d, reads=_reads(op.grads, False)), level))
-            if vec or not core(op):   # (a vectorizable face keeps its loop: CORE_LOOPS)
-                fwd.append(((F_UNARY_SLICES if vec else F_UNARY) % d, level))
+            if any(mentions(op.fwd, name) for name in vocab.F32_IMPORTS):
+                fwd.append((F_UNARY_SLICES % d, level))   # (a vectorizable face: its own loop)
             sfwd.append(SF_UNARY % d)
             sback.append(SB_UNARY % dict(d, reads=_reads(op.grads, False, True)))
         elif op.kind in ("binary", "compare"):
