@@ -13,7 +13,7 @@ from . import anomaly, errors, hooks, pyfunc, reached, scratch, tiers
 from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
-from .ops import BY_CODE, mentions
+from .ops import BY_CODE, formula_reads
 from .kinds import (DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
@@ -391,7 +391,7 @@ def jacobian_rows(outputs, inputs):
     if pyfunc.has_functions(tape):   # sweep_rows does not pause for a Function's backward
         return None
     host = tape.host_flags(tape.n)
-    if host.any() and np.isin(tape.streams(tape.n)[0][host != 0], _HOST_ONLY_CODES).any():
+    if host.any() and _HOST_ONLY_CODES[tape.streams(tape.n)[0][host != 0]].any():
         return None   # nor for a LAPACK entry (kinds.HOST_ONLY): autograd.grad does
     targets = []
     for t in inputs:
@@ -762,9 +762,9 @@ def _collect(out, t, g):
 
 _formula_cache = {}
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
-_HOST_ONLY_CODES = np.array([op.code for op in BY_CODE if op.kind in HOST_ONLY], np.int64)
-_NO_FAST = np.array([op.code for op in BY_CODE if op.kind in ("import", "pyfunc")
-                     or op.kind in HOST_ONLY], np.int64)
+# per opcode, indexed by a stream of opcodes (np.isin costs ~50 us a call, this ~1 us)
+_HOST_ONLY_CODES = np.array([op.kind in HOST_ONLY for op in BY_CODE])
+_NO_FAST = np.array([op.kind in ("import", "pyfunc") or op.kind in HOST_ONLY for op in BY_CODE])
 
 
 def _formula(code, i):
@@ -837,6 +837,10 @@ def _sum_to(g, shape):
     return g.reshape(shape)
 
 
+# what each row's gradient formulas read (a, b, out, cond): looked up per entry
+_READS = tuple(frozenset(formula_reads(op)) for op in BY_CODE)
+
+
 def _input_grads(tape, e, g):
     """[(node, gradient tensor)] for entry e given the gradient g of its output."""
     op = BY_CODE[tape.op[e]]
@@ -844,16 +848,16 @@ def _input_grads(tape, e, g):
     a, b = int(tape.ia[e]), int(tape.ib[e])
     shape_a = tape.shape.get(a) if a >= 0 else None
     if kind in ("unary", "binary", "where"):
-        need = " ".join(op.grads)
+        need = _READS[op.code]
         cst = float(tape.cst[e])
 
         def value(node, name):
             if node < 0:
                 return cst
-            return _handle(tape, node, g) if mentions(need, name) else None
+            return _handle(tape, node, g) if name in need else None
         av = value(a, "a")
         bv = value(b, "b") if kind != "unary" else None
-        out = _handle(tape, e, g) if mentions(need, "out") else None
+        out = _handle(tape, e, g) if "out" in need else None
         cond = None
         if kind == "where":
             cond = _handle(tape, int(tape.args_of(e)[0]), g) != 0.0
@@ -899,7 +903,7 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
     cond = tape.first_args(n)
     reach = tape.reached([t._node for t in roots], n)
     reached = np.flatnonzero(reach)
-    if (tape.nds is not None and tape.nds.nd[reached].any()) or np.any(np.isin(ops[reached], _NO_FAST)):
+    if (tape.nds is not None and tape.nds.nd[reached].any()) or _NO_FAST[ops[reached]].any():
         return None
     if K.OP_EW[ops[reached]].any():   # outlined rows (codegen.OUTLINE_FROM): no emit branch
         return None

@@ -421,11 +421,15 @@ def where(condition, input, other, _op="where"):
     ca = cond._array().astype(bool)
     xa, xd, xc = _operand(input)
     ya, yd, yc = _operand(other)
-    _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
     dt = D.result_type((xd, xc), (yd, yc))
-    if dt in D.SMALL_INTS:    # a Python number: torch's checked conversion
+    if dt in D.SMALL_INTS:    # a Python number: torch's checked conversion (shapes first)
+        _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
         xa, ya = (D.checked(v, dt) if c == 0 else v for v, c in ((xa, xc), (ya, yc)))
-    out = np.asarray(np.where(ca, D.as_array(xa, dt), D.as_array(ya, dt)), dtype=dt.np)
+    try:
+        out = np.asarray(np.where(ca, D.as_array(xa, dt), D.as_array(ya, dt)), dtype=dt.np)
+    except ValueError:   # (torch's message for shapes that do not broadcast)
+        _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
+        raise
     tape = _record_start(input, other, cond)
     if tape is None:
         return Tensor._wrap(out, dt)

@@ -722,6 +722,8 @@ class Tape:
     def first_args(self, n):
         """int64 per entry (first n): its first operand beyond ia/ib (where's condition), -1
         where it has none."""
+        if self.nds is None:     # (no operand lists at all)
+            return _const_fill(n, -1)
         _, _, arg_ptr, arg = self.dependencies(n)
         has = arg_ptr[1:] > arg_ptr[:-1]
         return np.where(has, arg[np.where(has, arg_ptr[:-1], 0)] if len(arg) else -1, -1)
