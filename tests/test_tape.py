@@ -203,6 +203,7 @@ def _growth(fn, steps):
     return _rss() - base, _live_tapes()
 
 
+@pytest.mark.slow   # (10^5 steps: the soak step of the README's test command)
 def test_memory_flat_when_graphs_are_dropped_without_backward():
     x = tg.tensor(1.0, requires_grad=True)
     w = tg.ones(4, requires_grad=True)
@@ -222,6 +223,7 @@ def test_memory_flat_when_graphs_are_dropped_without_backward():
     assert grown < 16 * 2 ** 20, grown
 
 
+@pytest.mark.slow   # (10^5 steps: the soak step of the README's test command)
 def test_memory_flat_in_a_training_loop():
     rng = np.random.default_rng(0)
     xs = rng.normal(size=32)
