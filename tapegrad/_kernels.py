@@ -2421,7 +2421,7 @@ def exp_or_inf(x):
 
 
 # from tapegrad/drivers.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, inline="always")
 def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
@@ -2435,7 +2435,7 @@ def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd
 
 
 # from tapegrad/drivers.py (backward_only, sweep_core for sweep)
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, inline="always")
 def backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, out_k, freed,
                   reach, no_host):
     """Reverse sweep of a replayed tape seeded at element `out_k` of node `out` (`reach` and
@@ -2508,29 +2508,12 @@ def sweep_rows_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, 
 
 # from tapegrad/drivers.py
 @njit(cache=True)
-def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
-    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
-    flattened and concatenated."""
-    return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
-                       in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
-                       np.zeros(op.shape[0], np.uint8))
-
-
-# from tapegrad/drivers.py (jacobian, jacobian_at_core for jacobian_at)
-@njit(cache=True)
-def jacobian_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
-    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
-    flattened and concatenated."""
-    return jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
-                       in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
-                       np.zeros(op.shape[0], np.uint8))
-
-
-# from tapegrad/drivers.py
-@njit(cache=True)
 def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
-    """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
+    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
+    flattened and concatenated.  adj, reach and no_host are the caller's scratch (vals'
+    length, the tape's; no_host zeros): Recorded.jacobian allocates them rather than a
+    wrapper kernel, which would compile this one and its callees into itself once more."""
     # (np.int64(0), not 0: a literal 0 would compile forward_from once more, for the type
     # Literal[int](0), beside the int64 start that Python's calls pass)
     bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
@@ -2552,7 +2535,10 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
 @njit(cache=True)
 def jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
-    """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
+    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
+    flattened and concatenated.  adj, reach and no_host are the caller's scratch (vals'
+    length, the tape's; no_host zeros): Recorded.jacobian allocates them rather than a
+    wrapper kernel, which would compile this one and its callees into itself once more."""
     # (np.int64(0), not 0: a literal 0 would compile forward_from once more, for the type
     # Literal[int](0), beside the int64 start that Python's calls pass)
     bad = forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
@@ -2933,7 +2919,7 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
 @njit(cache=True, parallel=True)
 def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter):
-    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
+    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch:
     the output's values to values[p], d(output)/d(inputs) to jac[p]."""
     B = XT.shape[1]
     chunks = (B + chunk - 1) // chunk
@@ -2959,7 +2945,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, n
 @njit(cache=True, parallel=True)
 def jacobian_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter):
-    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
+    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch:
     the output's values to values[p], d(output)/d(inputs) to jac[p]."""
     B = XT.shape[1]
     chunks = (B + chunk - 1) // chunk

@@ -528,17 +528,20 @@ STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # calls them), which took about 40% of each small kernel's compile (measured: 0.10 -> 0.06 CPU
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
 CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
-CALLEES = ("backward_only", "bcast_index", "is_suffix", "kept_leading", "pair_index",
+CALLEES = ("bcast_index", "is_suffix", "kept_leading", "pair_index",
            "pair_suffix", "order_marked")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "load_point": 'cache=True, inline="always"',
                   "load_point_at": 'cache=True, inline="always"',
+                  # (inlined into its callers, never compiled alone: a kernel of its own
+                  # cost one more compile of `sweep`, which it calls, ~3-4 s cold per dtype)
+                  "backward_only": 'cache=True, inline="always"',
                   "replay_batch": "cache=True, parallel=True",
                   "jacobian_batch": "cache=True, parallel=True",
                   **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
-DRIVERS = (drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
+DRIVERS = (drivers.backward_only, drivers.sweep_rows,
            drivers.jacobian_at, drivers.load_point, drivers.load_point_at, drivers.chunk_starts,
            drivers.replay_batch,
            drivers.jacobian_batch)
@@ -548,14 +551,14 @@ DRIVERS = (drivers.backward_only, drivers.sweep_rows, drivers.jacobian,
 # none of the n-d ones, a tape of the tier-1 ops (tapegrad.tiers) only `forward_core` and
 # `sweep_core`.  Cold, one process: the first value_and_grad_batch of a one-element tape took
 # 35.6 s with every kernel in one driver, 4.8 s with its core variant; the first `jacobian`
-# of an n-d tape of core ops 23.7 s, 15.6 s with `jacobian_core`.  A core variant's caller
+# of an n-d tape of core ops 23.7 s, 15.6 s with `jacobian_core` (a wrapper kernel since
+# removed: Recorded.jacobian calls `jacobian_at_core` itself).  A core variant's caller
 # picks it only for entries of tier <= 1: a core kernel returns past an entry it lacks.
 DRIVER_VARIANTS = {
     "backward_only_core": ("backward_only", {}, {"sweep": "sweep_core"}),
     "sweep_rows_core": ("sweep_rows", {}, {"sweep": "sweep_core"}),
     "jacobian_at_core": ("jacobian_at", {}, {"forward_from": "forward_core",
                                              "backward_only": "backward_only_core"}),
-    "jacobian_core": ("jacobian", {}, {"jacobian_at": "jacobian_at_core"}),
     "replay_batch_scalar_core": ("replay_batch", {"scalar": True},
                                  {"forward_scalar": "forward_scalar_core",
                                   "backward_scalar": "backward_scalar_core"}),

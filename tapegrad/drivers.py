@@ -17,7 +17,9 @@ every driver here that calls `sweep` or `forward_from` costs about one more comp
 two (seconds each).  The first calls most programs make (`Replay.forward` and
 `Replay.value_and_grad` on n-d tapes, engine's backward) therefore call the generated kernels
 from Python; the drivers serve the calls whose loop must stay in Numba (one sweep per output
-element or per point).  For the same reason codegen copies `backward_only`, `jacobian_at`,
+element or per point), and no driver wraps another only to allocate its scratch (Python
+does), and `backward_only` is inlined into its callers (codegen.KERNEL_OPTIONS).  For the
+same reason codegen copies `backward_only`, `jacobian_at`,
 `replay_batch` and `jacobian_batch` once per variant (codegen.DRIVER_VARIANTS): `scalar`
 fixed, so a batch of one-element tapes compiles no n-d kernel, and the callees renamed to
 the core tier's (`forward_core`, `sweep_core`, `forward_scalar_core`, ...), which
@@ -72,17 +74,12 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
     return -1
 
 
-def jacobian(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs, in_sizes, jac):
-    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
-    flattened and concatenated."""
-    return jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
-                       in_sizes, jac, np.zeros_like(vals), np.empty(op.shape[0], np.uint8),
-                       np.zeros(op.shape[0], np.uint8))
-
-
 def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, out, freed, in_offs,
                 in_sizes, jac, adj, reach, no_host):
-    """`jacobian` with the caller's scratch arrays (adj, reach, no_host)."""
+    """Forward once, then one reverse sweep per output element: jac[r, j] for the inputs
+    flattened and concatenated.  adj, reach and no_host are the caller's scratch (vals'
+    length, the tape's; no_host zeros): Recorded.jacobian allocates them rather than a
+    wrapper kernel, which would compile this one and its callees into itself once more."""
     # (np.int64(0), not 0: a literal 0 would compile forward_from once more, for the type
     # Literal[int](0), beside the int64 start that Python's calls pass)
     bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
@@ -218,7 +215,7 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
 
 def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter):
-    """`jacobian` at each point p (column p of XT) across cores, scheduled as replay_batch:
+    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch:
     the output's values to values[p], d(output)/d(inputs) to jac[p]."""
     B = XT.shape[1]
     chunks = (B + chunk - 1) // chunk

@@ -678,9 +678,11 @@ class Recorded:
         else:
             jac = np.zeros((int(self.size[node]), int(self.in_sizes.sum())), self.dtype)
             # (the core copy for a tape of the common ops: codegen.DRIVER_VARIANTS)
-            kernel = K.jacobian if self._kernel_tier() > 1 else K.jacobian_core
+            kernel = K.jacobian_at if self._kernel_tier() > 1 else K.jacobian_at_core
+            n = len(self.prog["op"])
             status = kernel(*self._args(), self.off, self.size, self.shp, self.nd, vals, node,
-                            self._freed, self.in_offs, self.in_sizes, jac)
+                            self._freed, self.in_offs, self.in_sizes, jac, np.zeros_like(vals),
+                            np.empty(n, np.uint8), np.zeros(n, np.uint8))
         self._check(status)
         out, j = [], 0
         for (inode, ishape, idt), k in zip(self.inputs, self.in_sizes.tolist()):

@@ -109,7 +109,7 @@ def test_jacobians_call_the_drivers_of_the_tier_their_graph_needs(monkeypatch, f
     core copies of their drivers (codegen.DRIVER_VARIANTS) for a graph of tier-1 ops: their
     first call compiled the full kernels into them (cold: 23.7 -> 15.6 s, 14.1 -> 8.1 s)."""
     seen = []
-    for name in ("jacobian", "jacobian_core", "sweep_rows", "sweep_rows_core"):
+    for name in ("jacobian_at", "jacobian_at_core", "sweep_rows", "sweep_rows_core"):
         def spy(*args, fn=getattr(kernels(), name), name=name):
             seen.append(name)
             return fn(*args)
@@ -122,7 +122,7 @@ def test_jacobians_call_the_drivers_of_the_tier_their_graph_needs(monkeypatch, f
     r = tg.record(f, w.detach(), x.detach())
     jw, jx = r.jacobian(w.detach().numpy(), x.detach().numpy())
     fw, fx = tg.autograd.functional.jacobian(f, (w.detach(), x.detach()))
-    assert seen == ["jacobian" + "_core" * (not full), "sweep_rows" + "_core" * (not full)]
+    assert seen == ["jacobian_at" + "_core" * (not full), "sweep_rows" + "_core" * (not full)]
     tw, tx = torch.autograd.functional.jacobian(
         lambda w, x: (torch.cat([(x @ w).tanh(), (x @ w).tanh().exp()], 1).log1p() if full
                       else (x @ w).tanh() ** 2).sum(0), _inputs(torch))
