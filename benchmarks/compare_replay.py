@@ -346,11 +346,11 @@ def batch(tg, reps, first, samples=None):
 
 def serial_part(tape, Xs, calls=300):
     """Print the serial part of value_and_grad_batch on one thread: per call, its thread CPU
-    time less the kernel's (timed around tapegrad.replay.launch_parallel within the same
+    time less the kernel's (timed around tapegrad.replay.run_parts within the same
     call), min and median of `calls`; and the bytes the tape's kept buffers staged inputs in
     (0 when every input is read in place)."""
     from tapegrad import replay
-    real, inner, serial = replay.launch_parallel, [], []
+    real, inner, serial = replay.run_parts, [], []
 
     def timed(*args, **kwargs):
         t = time.thread_time()
@@ -359,7 +359,7 @@ def serial_part(tape, Xs, calls=300):
         finally:
             inner.append(time.thread_time() - t)
     saved = numba.get_num_threads()
-    replay.launch_parallel = timed
+    replay.run_parts = timed
     try:
         numba.set_num_threads(1)
         for k in range(calls + 10):
@@ -369,7 +369,7 @@ def serial_part(tape, Xs, calls=300):
             if k >= 10:
                 serial.append(time.thread_time() - t - sum(inner))
     finally:
-        replay.launch_parallel = real
+        replay.run_parts = real
         numba.set_num_threads(saved)
     staged = max((io.stage.nbytes for io in tape._io_pool), default=0)
     print(f"    serial part per call on 1 thread (call less kernel, thread CPU time, {calls} "

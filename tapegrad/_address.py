@@ -18,7 +18,7 @@ __all__ = ["load_at"]
 
 def load_at(addr, index, like):
     """Element `index` of the array of `like`'s dtype at address `addr` (an int).  In compiled
-    code one load; from Python (the serial fallback of `_jit.launch_parallel`) through ctypes.
+    code one load; from Python (a driver run as plain Python, as tests do) through ctypes.
     The caller vouches that the memory is there and alive."""
     dt = np.dtype(like.dtype)
     ctype = np.ctypeslib.as_ctypes_type(dt)

@@ -2,12 +2,11 @@
 only).  Imported by the generated tapegrad/_kernels.py, so importing tapegrad stays free of
 numba.
 
-Why the batch kernels need it: `numba.parallel_chunksize` does not make a `prange` dynamic
-under the 'omp' and 'workqueue' threading layers (the only ones installed here).  Measured
-with one iteration of 32 costing 40x the others: with a chunk size of 1, thread 0 still ran
-iterations 0-15 and thread 1 ran 16-31, the same split as without it; a delayed or slowed
-thread holds up the whole call.  The batch kernels therefore run one `prange` iteration per
-thread, and each thread takes its next chunk of points from a shared counter with this.
+Why the batch kernels need it: a call's threads (tapegrad.batchrun) each take their next
+chunk of points from a shared counter with this, so a thread that starts late or is slowed
+does fewer chunks instead of holding up the call.  (When the threads were a `prange`,
+`numba.parallel_chunksize` did not make it dynamic under the 'omp' and 'workqueue' layers:
+with one iteration of 32 costing 40x the others, thread 0 still ran 0-15 and thread 1 16-31.)
 """
 from numba.core import cgutils, types
 from numba.extending import intrinsic, overload
@@ -17,8 +16,8 @@ __all__ = ["fetch_add"]
 
 def fetch_add(counter, inc):
     """`counter[0] += inc` as one atomic step; returns the value before it.  `counter` is a
-    1-d int64 array.  In compiled code an atomic add; from Python (the serial fallback of
-    `_jit.launch_parallel`, one thread) a plain one."""
+    1-d int64 array.  In compiled code an atomic add; from Python (a driver run as plain
+    Python, one thread, as tests do) a plain one."""
     old = int(counter[0])
     counter[0] = old + inc
     return old

@@ -1,5 +1,5 @@
 """How tapegrad gets its Numba kernels: where they are cached, what happens when that cannot
-work, and when a parallel kernel may be launched.  Every use of `tapegrad._kernels` goes
+work.  Every use of `tapegrad._kernels` goes
 through `kernels()`, which runs this setup once, before Numba compiles anything of ours.
 
 Cache location (first usable wins; see docs/reliability.md, "The Numba cache"):
@@ -30,7 +30,7 @@ try:
 except ImportError:   # (not on Windows: saves there go unlocked, loads are still checked)
     fcntl = None
 
-__all__ = ["K", "kernels", "loaded", "kernel_module", "cache_dir", "launch_parallel", "JitWarning"]
+__all__ = ["K", "kernels", "loaded", "kernel_module", "cache_dir", "JitWarning"]
 
 
 class JitWarning(RuntimeWarning):
@@ -142,31 +142,7 @@ def _choose(config, source):
 
 def _load():
     global _module, _cache_dir
-    _bound_omp_spinning()
     _module, _cache_dir = _import_cached("tapegrad._kernels", "_kernels.py", _import_kernels)
-
-
-# GNU OpenMP (Numba's 'omp' layer) keeps a waiting thread spinning for GOMP_SPINCOUNT turns
-# (default 300000: more than 3 ms here) before it sleeps: the worker after each parallel region,
-# the main thread in the region's end barrier.  On a quiet machine that keeps the worker hot
-# between calls; on a shared one a spinning waiter holds a core that the thread it waits for
-# (or the next call, or another process) needs.  Measured on this 2-vCPU VM at load ~12:
-# - batch replay's 2-thread speedup / the control loop's, per paired sample (compare_replay.py
-#   section 4), median of 50: 0.63-0.67 at 300000 (and unset), 0.86 at 30000, 0.91 at 3000,
-#   0.98 at 0;
-# - a tiny 2-thread parallel call after an idle gap, best of 150: 30000 gave 1 us up to a
-#   50 us gap and ~700 us beyond (the woken worker queued behind the spinning main thread);
-#   0 gave 7 us at every gap; 300000 gave 1-3 us (the worker never slept).
-# So waiting threads sleep at once: a few microseconds per call on a quiet machine, instead
-# of milliseconds of stolen CPU on a busy one (Dask workers sharing a node included).  Read
-# once, when libgomp loads (Numba's first parallel launch); a user's OMP_WAIT_POLICY or
-# GOMP_SPINCOUNT is left alone (OMP_WAIT_POLICY=active restores the spinning).
-OMP_SPINCOUNT = "0"
-
-
-def _bound_omp_spinning():
-    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-        os.environ["GOMP_SPINCOUNT"] = OMP_SPINCOUNT
 
 
 def _import_kernels():
@@ -468,77 +444,3 @@ def _discard(cache):
                 except OSError:
                     pass
     return n
-
-
-# ---- parallel launches --------------------------------------------------------------------------
-_launch_lock = threading.Lock()
-_launched_pid = None   # the process that first launched a parallel kernel
-_layer = None          # numba's threading layer once known
-
-
-def _threading_layer():
-    global _layer
-    if _layer is None:
-        import numba
-        try:
-            _layer = numba.threading_layer()
-        except ValueError:  # no parallel launch yet
-            return None
-    return _layer
-
-
-def _fork_unsafe():
-    """True in a child forked after this process used GNU OpenMP (Numba's `omp` layer):
-    its next parallel launch would terminate the process."""
-    if _launched_pid is None or _launched_pid == os.getpid():
-        return False
-    if _threading_layer() != "omp":
-        return False
-    try:
-        from numba.np.ufunc import omppool
-        return getattr(omppool, "openmp_vendor", "GNU") == "GNU"
-    except ImportError:
-        return True
-
-
-def launch_parallel(kernel, *args, threads=None):
-    """Run a `parallel=True` kernel where that is safe: serially (its Python body, whose
-    calls are still compiled) in a child forked after an OpenMP launch, and one call at a time
-    under Numba's `workqueue` layer, which aborts the process on concurrent launches.
-    `threads`: run on that many Numba threads where the calling thread's setting is higher
-    (set for the call and restored after; Numba's setting is per calling thread), so that a
-    small call does not wake a second thread it cannot use."""
-    global _launched_pid
-    if _fork_unsafe():
-        _warn_once("fork", "tapegrad: this process was forked after Numba's OpenMP threading "
-                   "layer started, and a parallel launch here would terminate it: "
-                   "value_and_grad_batch runs serially in this process (use the 'tbb' layer, "
-                   "or start processes with 'spawn'/'forkserver', to keep it parallel)")
-        return kernel.py_func(*args)
-    if _launched_pid is None:
-        _launched_pid = os.getpid()
-    layer = _threading_layer()
-    if layer in ("tbb", "omp"):  # threadsafe layers
-        return _on_threads(threads, kernel, args)
-    if not _launch_lock.acquire(blocking=False):
-        if layer == "workqueue":
-            _warn_once("workqueue", "tapegrad: Numba's 'workqueue' threading layer is not "
-                       "threadsafe; parallel value_and_grad_batch calls from several threads "
-                       "run one at a time (use the 'tbb' or 'omp' layer to run them at once)")
-        _launch_lock.acquire()
-    try:
-        return _on_threads(threads, kernel, args)
-    finally:
-        _launch_lock.release()
-
-
-def _on_threads(threads, kernel, args):
-    import numba
-    saved = numba.get_num_threads()
-    if threads is None or threads >= saved:
-        return kernel(*args)
-    numba.set_num_threads(threads)
-    try:
-        return kernel(*args)
-    finally:
-        numba.set_num_threads(saved)

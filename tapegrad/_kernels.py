@@ -10,7 +10,7 @@ element: node i's value is `vals[i]`.
 """
 import math
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._atomic import fetch_add  # the batch kernels' work counter
 from ._address import load_at  # replay_batch reads its inputs in the caller's arrays
@@ -2604,367 +2604,333 @@ def chunk_starts(B, chunk, line, threads):
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = True, forward_scalar_core for forward_scalar, backward_scalar_core for backward_scalar)
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def replay_batch_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
-                 rows, work_vals, work_adj, work_reach, no_host, counter):
-    """One replay per point p, across cores.  One prange iteration per thread (row t of the
+                 rows, work_vals, work_adj, work_reach, no_host, counter, t):
+    """One replay per point p, across cores: this is thread t's part of a call (row t of the
     `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
-    of its own: replay._Work); each thread takes its next chunk of consecutive points
-    (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are left, so a thread that
-    starts late or is slowed by another tenant does fewer chunks instead of holding up the
-    call.
+    of its own: replay._Work).  tapegrad.batchrun runs it on each of the call's threads at once
+    (compiled nogil), counter[0] set to 0 first; each thread takes its next chunk of consecutive
+    points (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are
+    left, so a thread that starts late or is slowed by another tenant does fewer chunks
+    instead of holding up the call.
 
     The inputs are read where the caller's arrays are, never staged: input i's elements at
     point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
     array of vals0's dtype at address src[i]; with `deref` >= 0, src[i] is the array object's
     id() and its data address is read from the object, `deref` bytes in (batchbuf.DATA_OFFSET,
-    read here on the calling thread before the threads start).  The caller keeps the arrays
-    alive and checked (dtype, contiguity, extent).  Gradients go to gradsT[:, p], or with
-    `rows` to gradsT[p, :] (point-major: a flat (B, n) array written in place).  Returns the
-    first point whose guard failed (its status >= 0), or -1: each thread keeps the first of its
-    own points in counter[stride * (t + 1)] (`counter` holds `stride` int64 for the chunk
-    counter, at 0, and as many for each thread: replay._Work gives each 128 bytes of its own),
-    so that after the threads are done the calling thread reads one number per thread, not
-    all of `status`, half of whose lines another core wrote."""
+    read by each thread).  The caller keeps the arrays alive and checked (dtype, contiguity,
+    extent).  Gradients go to gradsT[:, p], or with `rows` to gradsT[p, :] (point-major: a flat
+    (B, n) array written in place).  Returns the first of this thread's points whose guard
+    failed (its status >= 0), or -1: the caller takes the least of its threads', reading one
+    number per thread, not all of `status`, half of whose lines another core wrote."""
     scalar = True
     threads = work_vals.shape[0]
-    stride = counter.shape[0] // (threads + 1)
     starts = chunk_starts(B, chunk, line, threads)
     chunks = starts.shape[0] - 1
-    counter[0] = 0
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
         addr[s] = data + src_off[s] * vals0.itemsize
-    for t in prange(threads):
-        vals = work_vals[t, :vals0.shape[0]]
-        vals[:] = vals0
-        adj = work_adj[t, :vals0.shape[0]]
-        reach_nd = work_reach[t, :op.shape[0]]
-        first = B
-        while True:
-            c = fetch_add(counter, 1)
-            if c >= chunks:
-                break
-            for p in range(starts[c], starts[c + 1]):
-                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
-                if scalar:
-                    bad = forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-                    if bad < 0:
-                        adj[:] = 0.0
-                        adj[out] = 1.0
-                        backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-                else:
-                    # (np.int64(0): as in jacobian_at, one compile of each callee)
-                    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                       np.int64(0), no_host)
-                    if bad < 0:
-                        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                      out, np.int64(0), freed, reach_nd, no_host)
-                status[p] = bad
-                if bad >= 0 and p < first:
-                    first = p
-                values[p] = vals[off[out]]
-                j = 0
-                for i in range(in_offs.shape[0]):
-                    for k in range(in_sizes[i]):
-                        if rows:
-                            gradsT[p, j] = adj[in_offs[i] + k]
-                        else:
-                            gradsT[j, p] = adj[in_offs[i] + k]
-                        j += 1
-        counter[stride * (t + 1)] = first
+    vals = work_vals[t, :vals0.shape[0]]
+    vals[:] = vals0
+    adj = work_adj[t, :vals0.shape[0]]
+    reach_nd = work_reach[t, :op.shape[0]]
     first = B
-    for t in range(threads):
-        first = min(first, counter[stride * (t + 1)])
+    while True:
+        c = fetch_add(counter, 1)
+        if c >= chunks:
+            break
+        for p in range(starts[c], starts[c + 1]):
+            load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
+            if scalar:
+                bad = forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                if bad < 0:
+                    adj[:] = 0.0
+                    adj[out] = 1.0
+                    backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+            else:
+                # (np.int64(0): as in jacobian_at, one compile of each callee)
+                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                   np.int64(0), no_host)
+                if bad < 0:
+                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                  out, np.int64(0), freed, reach_nd, no_host)
+            status[p] = bad
+            if bad >= 0 and p < first:
+                first = p
+            values[p] = vals[off[out]]
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    if rows:
+                        gradsT[p, j] = adj[in_offs[i] + k]
+                    else:
+                        gradsT[j, p] = adj[in_offs[i] + k]
+                    j += 1
     return first if first < B else -1
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = True)
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def replay_batch_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
-                 rows, work_vals, work_adj, work_reach, no_host, counter):
-    """One replay per point p, across cores.  One prange iteration per thread (row t of the
+                 rows, work_vals, work_adj, work_reach, no_host, counter, t):
+    """One replay per point p, across cores: this is thread t's part of a call (row t of the
     `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
-    of its own: replay._Work); each thread takes its next chunk of consecutive points
-    (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are left, so a thread that
-    starts late or is slowed by another tenant does fewer chunks instead of holding up the
-    call.
+    of its own: replay._Work).  tapegrad.batchrun runs it on each of the call's threads at once
+    (compiled nogil), counter[0] set to 0 first; each thread takes its next chunk of consecutive
+    points (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are
+    left, so a thread that starts late or is slowed by another tenant does fewer chunks
+    instead of holding up the call.
 
     The inputs are read where the caller's arrays are, never staged: input i's elements at
     point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
     array of vals0's dtype at address src[i]; with `deref` >= 0, src[i] is the array object's
     id() and its data address is read from the object, `deref` bytes in (batchbuf.DATA_OFFSET,
-    read here on the calling thread before the threads start).  The caller keeps the arrays
-    alive and checked (dtype, contiguity, extent).  Gradients go to gradsT[:, p], or with
-    `rows` to gradsT[p, :] (point-major: a flat (B, n) array written in place).  Returns the
-    first point whose guard failed (its status >= 0), or -1: each thread keeps the first of its
-    own points in counter[stride * (t + 1)] (`counter` holds `stride` int64 for the chunk
-    counter, at 0, and as many for each thread: replay._Work gives each 128 bytes of its own),
-    so that after the threads are done the calling thread reads one number per thread, not
-    all of `status`, half of whose lines another core wrote."""
+    read by each thread).  The caller keeps the arrays alive and checked (dtype, contiguity,
+    extent).  Gradients go to gradsT[:, p], or with `rows` to gradsT[p, :] (point-major: a flat
+    (B, n) array written in place).  Returns the first of this thread's points whose guard
+    failed (its status >= 0), or -1: the caller takes the least of its threads', reading one
+    number per thread, not all of `status`, half of whose lines another core wrote."""
     scalar = True
     threads = work_vals.shape[0]
-    stride = counter.shape[0] // (threads + 1)
     starts = chunk_starts(B, chunk, line, threads)
     chunks = starts.shape[0] - 1
-    counter[0] = 0
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
         addr[s] = data + src_off[s] * vals0.itemsize
-    for t in prange(threads):
-        vals = work_vals[t, :vals0.shape[0]]
-        vals[:] = vals0
-        adj = work_adj[t, :vals0.shape[0]]
-        reach_nd = work_reach[t, :op.shape[0]]
-        first = B
-        while True:
-            c = fetch_add(counter, 1)
-            if c >= chunks:
-                break
-            for p in range(starts[c], starts[c + 1]):
-                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
-                if scalar:
-                    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-                    if bad < 0:
-                        adj[:] = 0.0
-                        adj[out] = 1.0
-                        backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-                else:
-                    # (np.int64(0): as in jacobian_at, one compile of each callee)
-                    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                       np.int64(0), no_host)
-                    if bad < 0:
-                        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                      out, np.int64(0), freed, reach_nd, no_host)
-                status[p] = bad
-                if bad >= 0 and p < first:
-                    first = p
-                values[p] = vals[off[out]]
-                j = 0
-                for i in range(in_offs.shape[0]):
-                    for k in range(in_sizes[i]):
-                        if rows:
-                            gradsT[p, j] = adj[in_offs[i] + k]
-                        else:
-                            gradsT[j, p] = adj[in_offs[i] + k]
-                        j += 1
-        counter[stride * (t + 1)] = first
+    vals = work_vals[t, :vals0.shape[0]]
+    vals[:] = vals0
+    adj = work_adj[t, :vals0.shape[0]]
+    reach_nd = work_reach[t, :op.shape[0]]
     first = B
-    for t in range(threads):
-        first = min(first, counter[stride * (t + 1)])
+    while True:
+        c = fetch_add(counter, 1)
+        if c >= chunks:
+            break
+        for p in range(starts[c], starts[c + 1]):
+            load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
+            if scalar:
+                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                if bad < 0:
+                    adj[:] = 0.0
+                    adj[out] = 1.0
+                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+            else:
+                # (np.int64(0): as in jacobian_at, one compile of each callee)
+                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                   np.int64(0), no_host)
+                if bad < 0:
+                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                  out, np.int64(0), freed, reach_nd, no_host)
+            status[p] = bad
+            if bad >= 0 and p < first:
+                first = p
+            values[p] = vals[off[out]]
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    if rows:
+                        gradsT[p, j] = adj[in_offs[i] + k]
+                    else:
+                        gradsT[j, p] = adj[in_offs[i] + k]
+                    j += 1
     return first if first < B else -1
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = False, forward_core for forward_from, backward_only_core for backward_only)
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def replay_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
-                 rows, work_vals, work_adj, work_reach, no_host, counter):
-    """One replay per point p, across cores.  One prange iteration per thread (row t of the
+                 rows, work_vals, work_adj, work_reach, no_host, counter, t):
+    """One replay per point p, across cores: this is thread t's part of a call (row t of the
     `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
-    of its own: replay._Work); each thread takes its next chunk of consecutive points
-    (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are left, so a thread that
-    starts late or is slowed by another tenant does fewer chunks instead of holding up the
-    call.
+    of its own: replay._Work).  tapegrad.batchrun runs it on each of the call's threads at once
+    (compiled nogil), counter[0] set to 0 first; each thread takes its next chunk of consecutive
+    points (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are
+    left, so a thread that starts late or is slowed by another tenant does fewer chunks
+    instead of holding up the call.
 
     The inputs are read where the caller's arrays are, never staged: input i's elements at
     point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
     array of vals0's dtype at address src[i]; with `deref` >= 0, src[i] is the array object's
     id() and its data address is read from the object, `deref` bytes in (batchbuf.DATA_OFFSET,
-    read here on the calling thread before the threads start).  The caller keeps the arrays
-    alive and checked (dtype, contiguity, extent).  Gradients go to gradsT[:, p], or with
-    `rows` to gradsT[p, :] (point-major: a flat (B, n) array written in place).  Returns the
-    first point whose guard failed (its status >= 0), or -1: each thread keeps the first of its
-    own points in counter[stride * (t + 1)] (`counter` holds `stride` int64 for the chunk
-    counter, at 0, and as many for each thread: replay._Work gives each 128 bytes of its own),
-    so that after the threads are done the calling thread reads one number per thread, not
-    all of `status`, half of whose lines another core wrote."""
+    read by each thread).  The caller keeps the arrays alive and checked (dtype, contiguity,
+    extent).  Gradients go to gradsT[:, p], or with `rows` to gradsT[p, :] (point-major: a flat
+    (B, n) array written in place).  Returns the first of this thread's points whose guard
+    failed (its status >= 0), or -1: the caller takes the least of its threads', reading one
+    number per thread, not all of `status`, half of whose lines another core wrote."""
     scalar = False
     threads = work_vals.shape[0]
-    stride = counter.shape[0] // (threads + 1)
     starts = chunk_starts(B, chunk, line, threads)
     chunks = starts.shape[0] - 1
-    counter[0] = 0
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
         addr[s] = data + src_off[s] * vals0.itemsize
-    for t in prange(threads):
-        vals = work_vals[t, :vals0.shape[0]]
-        vals[:] = vals0
-        adj = work_adj[t, :vals0.shape[0]]
-        reach_nd = work_reach[t, :op.shape[0]]
-        first = B
-        while True:
-            c = fetch_add(counter, 1)
-            if c >= chunks:
-                break
-            for p in range(starts[c], starts[c + 1]):
-                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
-                if scalar:
-                    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-                    if bad < 0:
-                        adj[:] = 0.0
-                        adj[out] = 1.0
-                        backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-                else:
-                    # (np.int64(0): as in jacobian_at, one compile of each callee)
-                    bad = forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                       np.int64(0), no_host)
-                    if bad < 0:
-                        backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                      out, np.int64(0), freed, reach_nd, no_host)
-                status[p] = bad
-                if bad >= 0 and p < first:
-                    first = p
-                values[p] = vals[off[out]]
-                j = 0
-                for i in range(in_offs.shape[0]):
-                    for k in range(in_sizes[i]):
-                        if rows:
-                            gradsT[p, j] = adj[in_offs[i] + k]
-                        else:
-                            gradsT[j, p] = adj[in_offs[i] + k]
-                        j += 1
-        counter[stride * (t + 1)] = first
+    vals = work_vals[t, :vals0.shape[0]]
+    vals[:] = vals0
+    adj = work_adj[t, :vals0.shape[0]]
+    reach_nd = work_reach[t, :op.shape[0]]
     first = B
-    for t in range(threads):
-        first = min(first, counter[stride * (t + 1)])
+    while True:
+        c = fetch_add(counter, 1)
+        if c >= chunks:
+            break
+        for p in range(starts[c], starts[c + 1]):
+            load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
+            if scalar:
+                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                if bad < 0:
+                    adj[:] = 0.0
+                    adj[out] = 1.0
+                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+            else:
+                # (np.int64(0): as in jacobian_at, one compile of each callee)
+                bad = forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                   np.int64(0), no_host)
+                if bad < 0:
+                    backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                  out, np.int64(0), freed, reach_nd, no_host)
+            status[p] = bad
+            if bad >= 0 and p < first:
+                first = p
+            values[p] = vals[off[out]]
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    if rows:
+                        gradsT[p, j] = adj[in_offs[i] + k]
+                    else:
+                        gradsT[j, p] = adj[in_offs[i] + k]
+                    j += 1
     return first if first < B else -1
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = False)
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
-                 rows, work_vals, work_adj, work_reach, no_host, counter):
-    """One replay per point p, across cores.  One prange iteration per thread (row t of the
+                 rows, work_vals, work_adj, work_reach, no_host, counter, t):
+    """One replay per point p, across cores: this is thread t's part of a call (row t of the
     `work_*` arrays: that thread's arenas, kept by the caller across calls, each row on pages
-    of its own: replay._Work); each thread takes its next chunk of consecutive points
-    (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are left, so a thread that
-    starts late or is slowed by another tenant does fewer chunks instead of holding up the
-    call.
+    of its own: replay._Work).  tapegrad.batchrun runs it on each of the call's threads at once
+    (compiled nogil), counter[0] set to 0 first; each thread takes its next chunk of consecutive
+    points (chunk_starts: `chunk` points, smaller at the end) from `counter` until none are
+    left, so a thread that starts late or is slowed by another tenant does fewer chunks
+    instead of holding up the call.
 
     The inputs are read where the caller's arrays are, never staged: input i's elements at
     point p are elements p * src_step[i] + src_off[i] + k (k < in_sizes[i]) of a contiguous
     array of vals0's dtype at address src[i]; with `deref` >= 0, src[i] is the array object's
     id() and its data address is read from the object, `deref` bytes in (batchbuf.DATA_OFFSET,
-    read here on the calling thread before the threads start).  The caller keeps the arrays
-    alive and checked (dtype, contiguity, extent).  Gradients go to gradsT[:, p], or with
-    `rows` to gradsT[p, :] (point-major: a flat (B, n) array written in place).  Returns the
-    first point whose guard failed (its status >= 0), or -1: each thread keeps the first of its
-    own points in counter[stride * (t + 1)] (`counter` holds `stride` int64 for the chunk
-    counter, at 0, and as many for each thread: replay._Work gives each 128 bytes of its own),
-    so that after the threads are done the calling thread reads one number per thread, not
-    all of `status`, half of whose lines another core wrote."""
+    read by each thread).  The caller keeps the arrays alive and checked (dtype, contiguity,
+    extent).  Gradients go to gradsT[:, p], or with `rows` to gradsT[p, :] (point-major: a flat
+    (B, n) array written in place).  Returns the first of this thread's points whose guard
+    failed (its status >= 0), or -1: the caller takes the least of its threads', reading one
+    number per thread, not all of `status`, half of whose lines another core wrote."""
     scalar = False
     threads = work_vals.shape[0]
-    stride = counter.shape[0] // (threads + 1)
     starts = chunk_starts(B, chunk, line, threads)
     chunks = starts.shape[0] - 1
-    counter[0] = 0
     addr = np.empty(src.shape[0], np.int64)
     for s in range(src.shape[0]):
         data = load_at(src[s] + deref, 0, src) if deref >= 0 else src[s]
         addr[s] = data + src_off[s] * vals0.itemsize
-    for t in prange(threads):
-        vals = work_vals[t, :vals0.shape[0]]
-        vals[:] = vals0
-        adj = work_adj[t, :vals0.shape[0]]
-        reach_nd = work_reach[t, :op.shape[0]]
-        first = B
-        while True:
-            c = fetch_add(counter, 1)
-            if c >= chunks:
-                break
-            for p in range(starts[c], starts[c + 1]):
-                load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
-                if scalar:
-                    bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
-                    if bad < 0:
-                        adj[:] = 0.0
-                        adj[out] = 1.0
-                        backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
-                else:
-                    # (np.int64(0): as in jacobian_at, one compile of each callee)
-                    bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                       np.int64(0), no_host)
-                    if bad < 0:
-                        backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
-                                      out, np.int64(0), freed, reach_nd, no_host)
-                status[p] = bad
-                if bad >= 0 and p < first:
-                    first = p
-                values[p] = vals[off[out]]
-                j = 0
-                for i in range(in_offs.shape[0]):
-                    for k in range(in_sizes[i]):
-                        if rows:
-                            gradsT[p, j] = adj[in_offs[i] + k]
-                        else:
-                            gradsT[j, p] = adj[in_offs[i] + k]
-                        j += 1
-        counter[stride * (t + 1)] = first
+    vals = work_vals[t, :vals0.shape[0]]
+    vals[:] = vals0
+    adj = work_adj[t, :vals0.shape[0]]
+    reach_nd = work_reach[t, :op.shape[0]]
     first = B
-    for t in range(threads):
-        first = min(first, counter[stride * (t + 1)])
+    while True:
+        c = fetch_add(counter, 1)
+        if c >= chunks:
+            break
+        for p in range(starts[c], starts[c + 1]):
+            load_point_at(vals, addr, src_step, p, in_offs, in_sizes)
+            if scalar:
+                bad = forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals)
+                if bad < 0:
+                    adj[:] = 0.0
+                    adj[out] = 1.0
+                    backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach)
+            else:
+                # (np.int64(0): as in jacobian_at, one compile of each callee)
+                bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                   np.int64(0), no_host)
+                if bad < 0:
+                    backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
+                                  out, np.int64(0), freed, reach_nd, no_host)
+            status[p] = bad
+            if bad >= 0 and p < first:
+                first = p
+            values[p] = vals[off[out]]
+            j = 0
+            for i in range(in_offs.shape[0]):
+                for k in range(in_sizes[i]):
+                    if rows:
+                        gradsT[p, j] = adj[in_offs[i] + k]
+                    else:
+                        gradsT[j, p] = adj[in_offs[i] + k]
+                    j += 1
     return first if first < B else -1
 
 
 # from tapegrad/drivers.py
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
-                   in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter):
-    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch:
-    the output's values to values[p], d(output)/d(inputs) to jac[p]."""
+                   in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
+                   t):
+    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch
+    (this is thread t's part): the output's values to values[p], d(output)/d(inputs) to jac[p].
+    Returns -1 (the caller reads `status`)."""
     B = XT.shape[1]
     chunks = (B + chunk - 1) // chunk
-    counter[0] = 0
-    for t in prange(work_vals.shape[0]):
-        vals = work_vals[t, :vals0.shape[0]]
-        vals[:] = vals0
-        adj = work_adj[t, :vals0.shape[0]]
-        reach = work_reach[t, :op.shape[0]]
-        while True:
-            c = fetch_add(counter, 1)
-            if c >= chunks:
-                break
-            for p in range(c * chunk, min(B, (c + 1) * chunk)):
-                load_point(vals, XT, p, in_offs, in_sizes)
-                status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                        out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
-                for r in range(size[out]):
-                    values[p, r] = vals[off[out] + r]
+    vals = work_vals[t, :vals0.shape[0]]
+    vals[:] = vals0
+    adj = work_adj[t, :vals0.shape[0]]
+    reach = work_reach[t, :op.shape[0]]
+    while True:
+        c = fetch_add(counter, 1)
+        if c >= chunks:
+            break
+        for p in range(c * chunk, min(B, (c + 1) * chunk)):
+            load_point(vals, XT, p, in_offs, in_sizes)
+            status[p] = jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                    out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
+            for r in range(size[out]):
+                values[p, r] = vals[off[out] + r]
+    return -1
 
 
 # from tapegrad/drivers.py (jacobian_batch, jacobian_at_core for jacobian_at)
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def jacobian_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
-                   in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter):
-    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch:
-    the output's values to values[p], d(output)/d(inputs) to jac[p]."""
+                   in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
+                   t):
+    """`jacobian_at` at each point p (column p of XT) across cores, scheduled as replay_batch
+    (this is thread t's part): the output's values to values[p], d(output)/d(inputs) to jac[p].
+    Returns -1 (the caller reads `status`)."""
     B = XT.shape[1]
     chunks = (B + chunk - 1) // chunk
-    counter[0] = 0
-    for t in prange(work_vals.shape[0]):
-        vals = work_vals[t, :vals0.shape[0]]
-        vals[:] = vals0
-        adj = work_adj[t, :vals0.shape[0]]
-        reach = work_reach[t, :op.shape[0]]
-        while True:
-            c = fetch_add(counter, 1)
-            if c >= chunks:
-                break
-            for p in range(c * chunk, min(B, (c + 1) * chunk)):
-                load_point(vals, XT, p, in_offs, in_sizes)
-                status[p] = jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-                                        out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
-                for r in range(size[out]):
-                    values[p, r] = vals[off[out] + r]
+    vals = work_vals[t, :vals0.shape[0]]
+    vals[:] = vals0
+    adj = work_adj[t, :vals0.shape[0]]
+    reach = work_reach[t, :op.shape[0]]
+    while True:
+        c = fetch_add(counter, 1)
+        if c >= chunks:
+            break
+        for p in range(c * chunk, min(B, (c + 1) * chunk)):
+            load_point(vals, XT, p, in_offs, in_sizes)
+            status[p] = jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
+                                    out, freed, in_offs, in_sizes, jac[p], adj, reach, no_host)
+            for r in range(size[out]):
+                values[p, r] = vals[off[out] + r]
+    return -1
 
 
 # from tapegrad/walks.py

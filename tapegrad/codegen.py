@@ -41,7 +41,7 @@ element: node i's value is `vals[i]`.
 """
 import math
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._atomic import fetch_add  # the batch kernels' work counter
 from ._address import load_at  # replay_batch reads its inputs in the caller's arrays
@@ -537,8 +537,11 @@ KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   # (inlined into its callers, never compiled alone: a kernel of its own
                   # cost one more compile of `sweep`, which it calls, ~3-4 s cold per dtype)
                   "backward_only": 'cache=True, inline="always"',
-                  "replay_batch": "cache=True, parallel=True",
-                  "jacobian_batch": "cache=True, parallel=True",
+                  # (nogil: tapegrad.batchrun runs one call per thread of a batch at once;
+                  # parallel=True, a prange over the threads, cost ~15 s more of a cold
+                  # compile per copy: the parfor's body compiled, its callees linked, twice)
+                  "replay_batch": "cache=True, nogil=True",
+                  "jacobian_batch": "cache=True, nogil=True",
                   **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
 DRIVERS = (drivers.backward_only, drivers.sweep_rows,

@@ -28,8 +28,9 @@ from . import dtypes as D
 from . import tapefile
 from . import hooks
 from . import settings, tiers
+from .batchrun import run_parts
 from .batchbuf import PAGE, BatchBuffers, aligned_empty as _aligned_empty, sources
-from ._jit import K, launch_parallel
+from ._jit import K
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
 from .random import draw_state
@@ -229,7 +230,8 @@ def _threads():
 # evaluations (B points x (the arena's length + BATCH_POINT_COST, a point's own loads, clears
 # and stores) per sweep), as torch's parallel_for runs a range below its grain size inline.
 # Waking a sleeping thread costs a call ~100-180 us on this VM (waiting threads sleep at once:
-# _jit, GOMP_SPINCOUNT): a 2-thread call of 8 points took 131-182 us against 18-21 us on one.
+# measured with Numba's OpenMP threads, GOMP_SPINCOUNT=0, before tapegrad.batchrun's): a
+# 2-thread call of 8 points took 131-182 us against 18-21 us on one.
 # An evaluation is ~4.3 ns here, so the grain is ~140 us of work; 1 vs 2 threads broke even
 # at 64 points of Rosenbrock n = 100 (271 vs 261 us) and ~1000 of a 4-entry tape (103 vs 118).
 BATCH_GRAIN = 1 << 15
@@ -796,8 +798,8 @@ class Recorded:
             work = pool.pop()
         except IndexError:
             work = _Work(threads, len(self), len(self._vals0), self.dtype)
-        result = launch_parallel(kernel, *args, _chunk(B, threads, self.dtype.itemsize),
-                                 *flags.values(), *work.args(), threads=threads)
+        result = run_parts(kernel, (*args, _chunk(B, threads, self.dtype.itemsize),
+                                   *flags.values(), *work.args()), threads, work.counter)
         if len(pool) < 2:
             pool.append(work)
         return result

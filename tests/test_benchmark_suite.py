@@ -56,7 +56,7 @@ def test_compare_tape_quick_runs_every_target():
 
 def test_compare_replay_times_the_batch_kernel_it_calls(capsys, monkeypatch):
     """compare_replay.py section 4 times value_and_grad_batch's kernel by wrapping
-    replay.launch_parallel: the wrapper takes whatever replay passes it (it once lost the
+    replay.run_parts: the wrapper takes whatever replay passes it (it once lost the
     `threads` keyword, and the section died)."""
     import numpy as np
     import tapegrad as tg

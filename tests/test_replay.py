@@ -436,33 +436,64 @@ def test_batch_calls_from_two_python_threads_at_once():
     assert not errors, errors
 
 
-def test_batch_serial_fallback_runs_the_kernel_body():
-    # after a fork from an OpenMP process, launch_parallel runs a batch kernel's Python body:
-    # its work counter (fetch_add) must work there too, and give the same results
-    from tapegrad import _jit, replay
-    tape = tg.record(lambda x, y: x * y.exp(), tg.tensor(1.0, dtype=tg.float64),
-                     tg.tensor(2.0, dtype=tg.float64))
-    x, y = np.linspace(-1, 1, 21), np.linspace(0, 2, 21)
+@pytest.mark.parametrize("nd", [False, True])
+def test_batch_on_two_threads_equals_one_thread(monkeypatch, nd):
+    # the parts of a call (batchrun.run_parts: one kernel call per thread, the points taken
+    # chunk by chunk from a shared counter) give, bit for bit, what one thread gives
+    monkeypatch.setattr(replay, "BATCH_GRAIN", 64)
+    monkeypatch.setattr(replay, "_threads", lambda: 2)
+    f = (lambda x, y: (x * y.exp()).sum() + x[0]) if nd else (lambda x, y: x * y.exp())
+    shape = (3,) if nd else ()
+    tape = tg.record(f, tg.tensor(np.ones(shape)), tg.tensor(np.full(shape, 2.0)))
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(501,) + shape), rng.normal(size=(501,) + shape)
     values, grads = tape.value_and_grad_batch(x, y)
-    saved = _jit._fork_unsafe
-    _jit._fork_unsafe = lambda: True
-    try:
-        with pytest.warns(_jit.JitWarning, match="runs serially"):
-            v2, g2 = tape.value_and_grad_batch(x, y)
-    finally:
-        _jit._fork_unsafe = saved
-        _jit._warned.discard("fork")
-    np.testing.assert_array_equal(v2, values)
-    np.testing.assert_array_equal(g2[0], grads[0])
-    np.testing.assert_array_equal(g2[1], grads[1])
+    assert 2 in tape._work_pool
+    monkeypatch.setattr(replay, "_threads", lambda: 1)
+    v1, g1 = tape.value_and_grad_batch(x, y)
+    assert 1 in tape._work_pool
+    np.testing.assert_array_equal(values, v1)
+    np.testing.assert_array_equal(grads[0], g1[0])
+    np.testing.assert_array_equal(grads[1], g1[1])
     assert replay._chunk(2000, 2, 8) == 32 and replay._chunk(10, 2, 4) == 16
+
+
+def test_batch_parts_and_an_interrupted_call():
+    # run_parts: every part runs, the least non-negative result wins; when the calling
+    # thread's part raises (Ctrl-C), the others are stopped at their next chunk and waited
+    # for before the exception goes on
+    import threading
+    import time
+    from tapegrad.batchrun import run_parts
+    counter = np.full(1, 5, np.int64)
+    seen = []
+
+    def part(results, t):
+        seen.append((t, int(counter[0])))
+        return results[t]
+    assert run_parts(part, ((-1, 7, 3),), 3, counter) == 3
+    assert sorted(seen) == [(0, 0), (1, 0), (2, 0)]      # the counter reset first
+    assert run_parts(part, ((-1, -1),), 2, counter) == -1
+    done = threading.Event()
+
+    def interrupted(t):
+        if t == 0:
+            time.sleep(0.05)
+            raise KeyboardInterrupt
+        while counter[0] < 1 << 60:      # another thread's part: runs until told to stop
+            time.sleep(0.001)
+        time.sleep(0.05)
+        done.set()
+        return -1
+    with pytest.raises(KeyboardInterrupt):
+        run_parts(interrupted, (), 2, counter)
+    assert done.is_set()
 
 
 def test_small_batches_run_on_one_thread(monkeypatch):
     # a call with less than BATCH_GRAIN entry evaluations for a second thread runs on one,
     # without waking another (replay._batch_threads); Numba's setting is restored after
     import numba
-    from tapegrad import _jit
     monkeypatch.setattr(replay, "BATCH_GRAIN", GRAIN)
     tape = tg.record(lambda x: (x * x).sin() * 2.0, tg.tensor(0.5, dtype=tg.float64))
     per_point = len(tape._vals0) + replay.BATCH_POINT_COST
@@ -482,14 +513,6 @@ def test_small_batches_run_on_one_thread(monkeypatch):
     assert list(tape6._work_pool) == [1]
     tape6.jacobian_batch(np.linspace(0.0, 1.0, two))
     assert sorted(tape6._work_pool) == sorted({1, min(2, saved)})
-    # the count seen inside the launch, and restored when the kernel raises
-    assert _jit.launch_parallel(numba.get_num_threads, threads=1) == 1
-    assert _jit.launch_parallel(numba.get_num_threads, threads=saved + 1) == saved
-
-    def fails():
-        raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        _jit.launch_parallel(fails, threads=1)
     assert numba.get_num_threads() == saved
 
 
