@@ -4,11 +4,21 @@ A module of its own (not workloads.py) so that `import workloads` does not impor
 so that `cache=True` can cache the compiled functions next to this file.
 """
 import math
+import os
 
-import numpy as np
-from numba import njit, prange
+# parallel_control runs on Numba's OpenMP threads, whose waiting threads spin ~3 ms by
+# default (GOMP_SPINCOUNT 300000) after each call, on the cores the batch replay timed beside
+# it needs.  tapegrad set 0 for every OpenMP user of a process until its batches moved to
+# threads of its own (tapegrad.batchrun); the control keeps that setting, so that the paired
+# samples are taken as before, a user's own left alone.  Read once, when libgomp loads (the
+# first parallel launch).
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "0")
 
-from workloads import BATCH_B, DECAY, GAIN
+import numpy as np  # noqa: E402
+from numba import njit, prange  # noqa: E402
+
+from workloads import BATCH_B, DECAY, GAIN  # noqa: E402
 
 
 @njit(cache=True)

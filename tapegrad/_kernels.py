@@ -2604,7 +2604,7 @@ def chunk_starts(B, chunk, line, threads):
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = True, forward_scalar_core for forward_scalar, backward_scalar_core for backward_scalar)
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def replay_batch_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
@@ -2673,7 +2673,7 @@ def replay_batch_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, si
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = True)
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def replay_batch_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
@@ -2742,7 +2742,7 @@ def replay_batch_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, s
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = False, forward_core for forward_from, backward_only_core for backward_only)
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def replay_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
@@ -2811,7 +2811,7 @@ def replay_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
 
 
 # from tapegrad/drivers.py (replay_batch, scalar = False)
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, reach,
                  B, src, deref, src_off, src_step, in_offs, in_sizes, out, values, gradsT, status, chunk, line,
                  rows, work_vals, work_adj, work_reach, no_host, counter, t):
@@ -2880,7 +2880,7 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
 
 
 # from tapegrad/drivers.py
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
                    t):
@@ -2907,7 +2907,7 @@ def jacobian_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, n
 
 
 # from tapegrad/drivers.py (jacobian_batch, jacobian_at_core for jacobian_at)
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def jacobian_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals0, freed, XT, in_offs,
                    in_sizes, out, values, jac, status, chunk, work_vals, work_adj, work_reach, no_host, counter,
                    t):

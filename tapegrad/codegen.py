@@ -539,9 +539,11 @@ KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "backward_only": 'cache=True, inline="always"',
                   # (nogil: tapegrad.batchrun runs one call per thread of a batch at once;
                   # parallel=True, a prange over the threads, cost ~15 s more of a cold
-                  # compile per copy: the parfor's body compiled, its callees linked, twice)
-                  "replay_batch": "cache=True, nogil=True",
-                  "jacobian_batch": "cache=True, nogil=True",
+                  # compile per copy: the parfor's body compiled, its callees linked, twice.
+                  # error_model="numpy", as the sweeps' and as the prange's body had: with
+                  # Python's (division checks) Rosenbrock's batch took 11.2 ms, not 9.4)
+                  "replay_batch": 'cache=True, nogil=True, error_model="numpy"',
+                  "jacobian_batch": 'cache=True, nogil=True, error_model="numpy"',
                   **{name: CALLEE_OPTIONS for name in CALLEES}}
 # the hand-written driver kernels (tapegrad/drivers.py), copied in this order
 DRIVERS = (drivers.backward_only, drivers.sweep_rows,
