@@ -27,7 +27,7 @@ import threading
 
 from . import _jit
 
-__all__ = ["start", "adopt", "pending"]
+__all__ = ["start", "adopt", "pending", "looked_at"]
 
 # kernel name -> (child process, its cache directory, signature); read unlocked on the hot
 # path (`if pending:`), changed under _lock
@@ -71,6 +71,11 @@ def _cached(disp, sig):
         return key in disp._cache._cache_file._load_index()
     except Exception:  # noqa: BLE001 - unknown (not a cached dispatcher): start nothing
         return True
+
+
+def looked_at(name):
+    """Whether start() has run for kernel `name` in this process (whatever it decided)."""
+    return name in _checked
 
 
 def start(name, args):

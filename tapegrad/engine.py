@@ -908,6 +908,9 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
     if K.OP_EW[ops[reached]].any():   # outlined rows (codegen.OUTLINE_FROM): no emit branch
         return None
     tape.check_versions(n, ran=reach)
+    # (a first one in a process: the backward of its result will want a sweep kernel,
+    # compiled meanwhile in a child while this one compiles record_backward)
+    tiers.sweep_ahead_of_tape(tape, n, n - 1, _SAVES)
     has = np.zeros(n, np.uint8)
     adj_n = np.zeros(n, np.uint8)
     adj_i = np.full(n, -1, np.int64)

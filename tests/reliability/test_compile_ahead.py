@@ -130,3 +130,24 @@ def test_a_forked_process_leaves_the_parents_child_alone(monkeypatch):
     finally:
         _ahead.pending.pop("mark_live", None)
         _ahead._end(child, where)
+
+
+@needs_two_cpus
+def test_a_first_create_graph_has_the_sweep_compiled_ahead(tmp_path):
+    # the 0-d create_graph backward compiles record_backward; meanwhile a child compiles the
+    # sweep its result's backward calls (tiers.sweep_ahead_of_tape), which then loads it
+    out = _run("""
+    import tapegrad as tg
+    x = tg.tensor(0.5, dtype=tg.float64, requires_grad=True)
+    g, = tg.autograd.grad((x.sin() * x) ** 2, x, create_graph=True)
+    print("pending", sorted(_ahead.pending))
+    g.backward()
+    stats = K.sweep_ew.stats
+    print("hits", sum(stats.cache_hits.values()), "misses", sum(stats.cache_misses.values()))
+    print("grad", x.grad.item())
+    """, str(tmp_path / "cache"))
+    assert "pending ['sweep_ew']" in out and "hits 1 misses 0" in out, out
+    import math
+    want = 2 * (math.sin(0.5) + 0.5 * math.cos(0.5)) ** 2 + 2 * (0.5 * math.sin(0.5)) * (
+        2 * math.cos(0.5) - 0.5 * math.sin(0.5))
+    assert abs(float(out.split("grad ")[1]) - want) < 1e-12, out
