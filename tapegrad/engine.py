@@ -14,12 +14,12 @@ from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
 from .ops import BY_CODE, formula_reads
-from .kinds import (DIRECT, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
+from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
 from .graph import node_for
 from .fpstate import ERR_RESET, ERR_SET, QUIET
-from .tape import _SAVES, _DIFFERENTIABLE, clear_cells
+from .tape import _SAVES, _DIFFERENTIABLE, HOST_ONLY_OPS, clear_cells
 from .tensor import Tensor, _new
 from .views import KIND_OPS
 from .ndops import FORMULA_NS
@@ -391,7 +391,7 @@ def jacobian_rows(outputs, inputs):
     if pyfunc.has_functions(tape):   # sweep_rows does not pause for a Function's backward
         return None
     host = tape.host_flags(tape.n)
-    if host.any() and _HOST_ONLY_CODES[tape.streams(tape.n)[0][host != 0]].any():
+    if host.any() and HOST_ONLY_OPS[tape.streams(tape.n)[0][host != 0]].any():
         return None   # nor for a LAPACK entry (kinds.HOST_ONLY): autograd.grad does
     targets = []
     for t in inputs:
@@ -763,8 +763,7 @@ def _collect(out, t, g):
 _formula_cache = {}
 # kinds the one-element recording sweep does not handle (their inputs live elsewhere)
 # per opcode, indexed by a stream of opcodes (np.isin costs ~50 us a call, this ~1 us)
-_HOST_ONLY_CODES = np.array([op.kind in HOST_ONLY for op in BY_CODE])
-_NO_FAST = np.array([op.kind in ("import", "pyfunc") or op.kind in HOST_ONLY for op in BY_CODE])
+_NO_FAST = HOST_ONLY_OPS | np.array([op.kind in ("import", "pyfunc") for op in BY_CODE])
 
 
 def _formula(code, i):

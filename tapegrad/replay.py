@@ -34,11 +34,11 @@ from ._jit import K
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
 from .random import draw_state
-from .kinds import (HOST_FORWARD, HOST_ONLY, HOST_VJP, LISTS as LIST_KINDS,
+from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_forward)
 from .errors import TracingError
 from .tapefile import TapeFormatError
-from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE, _SAVES
+from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE, _SAVES, HOST_ONLY_OPS
 from .tensor import Tensor
 from .steptrace import TRACE
 from .trainstep import StepProgram, StepTrace
@@ -51,7 +51,6 @@ __all__ = ["record", "Recorded", "compile", "load_tape", "BranchChanged", "Traci
 _KIND = [op.kind for op in BY_CODE]
 _SHAPED = ("reduce", "strided", "scatter")   # kinds whose params count follows ranks
 _GUARDS = {OPS["guard_bool"].code, OPS["guard_value"].code}
-_HOST_ONLY_CODES = np.array([op.code for op in BY_CODE if op.kind in HOST_ONLY], np.int64)
 
 
 _NUMBER_TYPES = {float, int, np.float64, np.float32, np.int64}
@@ -338,7 +337,7 @@ class Recorded:
         # have one element (a 1x1 matrix)
         self.host = np.ascontiguousarray(prog.get("host", np.zeros(n, np.uint8)), np.uint8)
         self.scalar = not shapes and not self.host.any()
-        lapack = np.flatnonzero(np.isin(prog["op"], _HOST_ONLY_CODES))
+        lapack = np.flatnonzero(HOST_ONLY_OPS[prog["op"]])
         self._host_only = BY_CODE[int(prog["op"][lapack[0]])].name if len(lapack) else None
         self._paused = not self.scalar and bool(self.host.any())
         self.inputs = [(node, tuple(s), _dtype(dt)) for node, s, dt in meta["inputs"]]

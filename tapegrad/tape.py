@@ -36,7 +36,7 @@ from . import _push, scratch
 from ._jit import K, loaded
 from .graph import node_for
 from .import_links import release_dead_imports
-from .kinds import DIRECT as _DIRECT_KINDS
+from .kinds import DIRECT as _DIRECT_KINDS, HOST_ONLY as _HOST_ONLY_KINDS
 from .ops import OPS, BY_CODE, VIEW_OPS, saves_mask, saves_needed
 
 MAX_ENTRIES = 1 << 16
@@ -61,6 +61,9 @@ _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
 # read-only, as the kernels' own copy (OP_SAVES) is inside them (Numba freezes a global array
 # read-only): a writable one from Python is another type, and `sweep` compiled again for it
 _SAVES.flags.writeable = False
+# bool per opcode: a LAPACK entry (kinds.HOST_ONLY), which only the pausing n-d sweeps run;
+# indexed by an opcode stream (np.isin cost ~50 us a call)
+HOST_ONLY_OPS = np.array([op.kind in _HOST_ONLY_KINDS for op in BY_CODE])
 # uint8 per opcode: nonzero where the op's host VJP hands an input entry it alone feeds its
 # gradient as a fresh array (walks.arena_layout gives such a node no arena space): 1 if it
 # reads that input's saved value, 2 if not (kinds.DIRECT)
