@@ -109,7 +109,7 @@ class Tensor(metaclass=_TensorMeta):
 
     # ---- construction helpers --------------------------------------------------------------
     @staticmethod
-    def _wrap(arr, dt, rg=False):
+    def _wrap(arr, dt, requires_grad=False):
         """A plain tensor around ndarray `arr` (already of dtype dt)."""
         t = _new()
         if arr.size == 1 and dt.is_floating_point:
@@ -119,8 +119,8 @@ class Tensor(metaclass=_TensorMeta):
         t._dtype = dt
         t._shape = arr.shape
         t._tape = None
-        t._recorded = rg
-        if rg:
+        t._recorded = requires_grad
+        if requires_grad:
             t._lserial = 0
         return t
 
