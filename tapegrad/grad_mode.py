@@ -86,16 +86,25 @@ def _wrap_generator(factory, fn):
     return generator_context
 
 
-class no_grad(_GradModeContext):
+class _NoParamContext(_GradModeContext):
+    """A mode that is also a decorator without parentheses (`@no_grad` as `@no_grad()`), as
+    torch's: called with a function, the class returns that function decorated."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+    def __init__(self, orig_func=None):
+        pass
+
+
+class no_grad(_NoParamContext):
     """Context manager and decorator: operations inside are not recorded."""
     _target = False
 
-    def __init__(self, orig_func=None):
-        if orig_func is not None and not callable(orig_func):
-            raise TypeError("no_grad() takes no positional arguments")
 
-
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamContext):
     """Context manager and decorator: operations inside are recorded (inside no_grad too)."""
     _target = True
 

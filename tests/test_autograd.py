@@ -249,6 +249,25 @@ def test_no_grad_enable_grad_nesting_and_decorators():
     assert tg.is_grad_enabled()
 
 
+def test_no_grad_and_enable_grad_decorate_without_parentheses():
+    # `@torch.no_grad` (no call), as in torch's own no_grad docstring
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+
+    @tg.no_grad
+    def f(t):
+        """doc"""
+        return t * 2
+
+    @tg.enable_grad
+    def g(t):
+        return t * 2
+
+    assert isinstance(f(a), tg.Tensor) and not f(a).requires_grad and f.__doc__ == "doc"
+    with tg.no_grad():
+        assert g(a).requires_grad
+    assert tg.is_grad_enabled()
+
+
 def test_grad_mode_is_thread_local():
     a = tg.tensor(1.0, requires_grad=True)
     seen = {}
