@@ -210,14 +210,17 @@ def check_versions(tape, n, ran):
 
 
 def check_nan(tape, n, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
-              adj, reach, freed):
-    """After a sweep: raise torch's anomaly-mode error if a VJP produced nan (module text)."""
-    total = int((off[:n] + size[:n]).max()) if n else 0
-    isn = np.isnan(adj[:total])
-    if not isn.any():
+              adj, reach, freed, placed):
+    """After a sweep: raise torch's anomaly-mode error if a VJP produced nan (module text).
+    `placed`: nonzero at the nodes given arena space (SweepArrays.marks), or None for all;
+    the others' offsets mean nothing (an unreached graph on the same tape)."""
+    got = np.arange(n) if placed is None else np.flatnonzero(placed[:n])
+    isn = np.isnan(adj)
+    if not got.size or not isn.any():
         return
     cs = np.concatenate(([0], np.cumsum(isn)))
-    bad = cs[off[:n] + size[:n]] - cs[off[:n]] > 0       # nodes whose adjoint holds a nan
+    bad = np.zeros(n, bool)                             # nodes whose adjoint holds a nan
+    bad[got] = cs[off[got] + size[got]] - cs[off[got]] > 0
     ops = np.asarray(op[:n]).astype(np.int64)
     operands = [np.asarray(ia[:n]).astype(np.int64), np.asarray(ib[:n]).astype(np.int64)]
     into = np.zeros(n, bool)

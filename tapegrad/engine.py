@@ -184,7 +184,8 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
             anomaly.check_versions(tape, n, ran)
             if ANOMALY[1]:
                 anomaly.check_nan(tape, n, s.op, s.ia, s.ib, s.cst, s.par, s.params, s.arg_ptr,
-                                  s.arg, off, size, s.shp, s.nd, s.vals, adj, ran, freed)
+                                  s.arg, off, size, s.shp, s.nd, s.vals, adj, ran, freed,
+                                  s.marks)
         else:
             tape.check_versions(n, ran=ran)
     except BaseException:

@@ -706,7 +706,7 @@ class Tape:
                 _const_fill(n, 0)
             s.par, s.params, s.arg_ptr, s.arg = _const_fill(n, -1), _NO_PARAMS, \
                 _const_fill(n + 1, 0), _NO_ARGS
-            s.host, s.vals, s.low = _const_zeros8(n), a[4][:n], 0
+            s.host, s.vals, s.low, s.marks = _const_zeros8(n), a[4][:n], 0, None
             buf = scratch.take(n)
             s.bufs, s.adj = [buf], buf[:n]
             s.adj[:] = 0.0
@@ -1015,8 +1015,8 @@ class NdStreams:
 class SweepArrays:
     """Tape.sweep_arrays' result: the streams of the first n entries (`op`, `ia`, `ib`, `cst`,
     `freed`, `par`, `params`, `arg_ptr`, `arg`, `size`, `shp`, `nd`, `host`: views), the
-    arena layout (`off`, `low`: the lowest reached entry with operands; `marks`, n-d tapes
-    only: nonzero at the entries it reached), the value and
+    arena layout (`off`, `low`: the lowest reached entry with operands; `marks`: nonzero at
+    the entries it placed, None on a tape without n-d streams, where every entry is placed), the value and
     adjoint arenas (`vals`, `adj` zeroed, in the scratch buffers `bufs`) and the sweep's reach
     flags (`reach`, zeros); `streams`: the tape's stream arrays the views are of."""
     __slots__ = ("op", "ia", "ib", "cst", "freed", "par", "params", "arg_ptr", "arg", "off",

@@ -338,6 +338,12 @@ with m.autograd.detect_anomaly():
     h = (x @ w).t()
     s = (h[0] * x.sqrt()).sum() + (w * 0).sum()
     s.backward()""",
+    "another_graph_alive": """
+a = m.ones(2, 3, requires_grad=True)
+keep = a.sum(0)          # an n-d graph left on the tape, not reached by the backward
+x = m.tensor([-1.0], requires_grad=True)
+with m.autograd.detect_anomaly():
+    x.sqrt().sum().backward()""",
     "no_nan_no_error": """
 x = m.tensor([1.0, 2.0], requires_grad=True)
 with m.autograd.detect_anomaly():
