@@ -11,9 +11,15 @@ BACKWARD_TWICE = (
 NOT_FLOAT_CREATE = "Only Tensors of floating point and complex dtype can require gradients"
 NOT_FLOAT_SET = "only Tensors of floating point and complex dtype can require gradients"
 NOT_FLOAT_SET_ = "only Tensors of floating point dtype can require gradients"
-NON_LEAF_FLAG = (
-    "you can only change requires_grad flags of leaf variables. If you want to use a computed "
-    "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().")
+NON_LEAF_FLAG_ON = "you can only change requires_grad flags of leaf variables."
+NON_LEAF_FLAG = NON_LEAF_FLAG_ON + (
+    " If you want to use a computed variable in a subgraph that doesn't require differentiation "
+    "use var_no_grad = var.detach().")
+DETACH_VIEW = (
+    "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel "
+    "(DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP "
+    "buckets, and hence detach_() cannot be called on these gradients. To fix this error, please "
+    "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
 IMPLICIT_SCALAR = "grad can be implicitly created only for scalar outputs"
 NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
 SHAPE_MISMATCH = ("Mismatch in shape: grad_output[{i}] has a shape of {g} and output[{j}] has a "
@@ -100,6 +106,15 @@ _C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32"
            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
            "uint16": "short unsigned int", "uint32": "unsigned int",
            "uint64": "long unsigned int"}
+
+
+def arg_type_name(v):
+    """A Python argument's type as torch's argument parser names it ("int", "numpy.bool",
+    "Tensor")."""
+    tp = type(v)
+    if tp.__module__ in ("builtins", "tapegrad"):
+        return tp.__name__
+    return f"{tp.__module__.split('.')[0]}.{tp.__name__}"
 
 
 def _tname_legacy(t):

@@ -315,11 +315,15 @@ def _apply(cls, args):
         if t is not None and not isinstance(t, Tensor):
             raise TypeError(f"save_for_backward can only save variables, but argument {i} is "
                             f"of type {type(t).__name__}")
+    inputs = {id(a) for a in args if isinstance(a, Tensor)}
+    dirty = {id(t) for t in ctx.__dict__.get("dirty_tensors", ())}
+    if (dirty & inputs) - {id(o) for o in outs}:   # (torch checks this with grad mode off too)
+        raise RuntimeError("Some elements marked as dirty during the forward method were not "
+                           "returned as output. The inputs that are modified inplace must all "
+                           "be outputs of the Function.")
     if not (prev and any(needs)):
         ctx._pf_saved = _saved(to_save)
         return out
-    inputs = {id(a) for a in args if isinstance(a, Tensor)}
-    dirty = {id(t) for t in ctx.__dict__.get("dirty_tensors", ())}
     if dirty - inputs:
         warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only input "
                       "Tensors that have been mutated should be passed to ctx.mark_dirty().",

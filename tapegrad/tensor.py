@@ -214,10 +214,17 @@ class Tensor(metaclass=_TensorMeta):
 
     @requires_grad.setter
     def requires_grad(self, flag):
-        self._set_requires_grad(bool(flag), errors.NOT_FLOAT_SET)
+        if type(flag) is not bool:
+            raise RuntimeError("requires_grad must be a bool")
+        if self._tape is not None:   # torch refuses even a True that changes nothing here
+            raise RuntimeError(errors.NON_LEAF_FLAG_ON if flag else errors.NON_LEAF_FLAG)
+        self._set_requires_grad(flag, errors.NOT_FLOAT_SET)
 
     def requires_grad_(self, requires_grad=True):
-        self._set_requires_grad(bool(requires_grad), errors.NOT_FLOAT_SET_)
+        if type(requires_grad) is not bool:
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {errors.arg_type_name(requires_grad)}")
+        self._set_requires_grad(requires_grad, errors.NOT_FLOAT_SET_)
         return self
 
     def _set_requires_grad(self, flag, msg):
@@ -306,6 +313,9 @@ class Tensor(metaclass=_TensorMeta):
     def data(self, value):
         if not isinstance(value, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if self.requires_grad and not value._dtype.is_floating_point:
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
         self._v = value._materialize() if type(value._v) is not float else value._v
         self._dtype = value._dtype
         self._shape = value._shape
@@ -322,6 +332,8 @@ class Tensor(metaclass=_TensorMeta):
         return t
 
     def detach_(self):
+        if self._is_view():
+            raise RuntimeError(errors.DETACH_VIEW)
         if self._tape is not None:
             self._tape = None
         self._recorded = False

@@ -387,6 +387,84 @@ def test_anomaly_mode_as_torch(name):
     assert not tg.is_anomaly_enabled()
 
 
+# The autograd API's argument checks and edge cases, as torch's.
+API_CASES = {
+    "backward_inputs_listed_twice": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+(x * 2).sum().backward(inputs=[x, x])
+show(x.grad)""",
+    "requires_grad_setter_on_non_leaf": """
+x = m.ones(2, requires_grad=True)
+y = x * 2
+show(y.requires_grad_(True).requires_grad)
+try:
+    y.requires_grad = True
+except RuntimeError as e:
+    show(str(e))
+y.requires_grad = False""",
+    "requires_grad_must_be_bool": """
+x = m.ones(2)
+for bad in (1, None):
+    try:
+        x.requires_grad = bad
+    except RuntimeError as e:
+        show(str(e))
+x.requires_grad_(1)""",
+    "data_of_a_leaf_that_requires_grad": """
+x = m.tensor([1.0, 2.0], requires_grad=True)
+y = m.ones(2)
+y.data = m.ones(2, dtype=m.long)
+show(y)
+x.data = m.ones(2, dtype=m.long)""",
+    "detach_in_place_of_a_view": """
+w = m.ones(3)
+v = w[:1]
+v.detach_()""",
+    "materialize_grads": """
+x = m.tensor(1.0, requires_grad=True)
+y = m.tensor(2.0, requires_grad=True)
+g = m.autograd.grad(x * 2, [x, y], materialize_grads=True, create_graph=True)
+show(g[1], g[1].requires_grad)
+m.autograd.grad(x * 2, [x, y], materialize_grads=True, allow_unused=False)""",
+    "mark_dirty_input_not_returned": """
+class G(m.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.mul_(2)
+        ctx.mark_dirty(x)
+        return x * 1
+    @staticmethod
+    def backward(ctx, g):
+        return g
+G.apply(m.tensor([1.0, 2.0], requires_grad=True) * 1)""",
+    "gradcheck_needs_an_input_that_requires_grad": """
+m.autograd.gradcheck(lambda x: x * 2, (m.tensor([0.3, 0.7], dtype=m.float64),))""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(API_CASES))
+def test_autograd_api_checks_as_torch(name):
+    src = API_CASES[name]
+    assert run_warned(src, tg) == run_warned(src, torch)
+
+
+def test_gradcheck_reports_tensors_and_warns_for_single_precision():
+    class Bad(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+    x = tg.tensor([0.3, 0.7], dtype=tg.float64, requires_grad=True)
+    with pytest.raises(tg.autograd.GradcheckError, match=r"numerical:tensor\(\[\[2\."):
+        tg.autograd.gradcheck(Bad.apply, (x,))
+    with pytest.warns(UserWarning, match="Input #0 requires gradient and is not a double"):
+        assert tg.autograd.gradcheck(lambda t: t * 2, (tg.tensor([0.3], requires_grad=True),),
+                                     atol=1e-2, rtol=1e-2)
+
+
 # Every path where a saved value can change after it was saved (issue #10, section 3).
 SAVED_VALUE_PATHS = {
 "scalar_nograd_change": """

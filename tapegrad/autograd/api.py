@@ -153,6 +153,9 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
         inputs = _as_tuple(inputs)
         if not inputs:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        # a tensor listed twice (tied weights gathered from two modules) is one edge to
+        # torch's engine: its gradient accumulates once
+        inputs = tuple({id(t): t for t in inputs}.values())
     if hooks.MULTI[0]:
         return _in_task(_run_backward, outputs, inputs, True, grad_tensors, retain_graph,
                         create_graph)
@@ -350,6 +353,9 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
     inputs = _as_tuple(inputs)
     if not inputs:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
     if hooks.MULTI[0]:
@@ -380,8 +386,8 @@ def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_u
                         and t.retains_grad] + kept, swept)
         out = []
         for t, g in zip(inputs, grads):
-            if g is None:
-                out.append(_zeros(t) if materialize_grads else None)
+            if g is None:   # (torch: zeros_like(input, requires_grad=create_graph))
+                out.append(_zeros(t).requires_grad_() if materialize_grads else None)
                 continue
             if tuple(g.shape) != t._shape:
                 g = g.reshape(t._shape)

@@ -1,4 +1,6 @@
 """`gradcheck`: compare analytical gradients with central finite differences (float64)."""
+import warnings
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -18,25 +20,24 @@ def _outputs(fn, inputs):
 def numerical_jacobian(fn, inputs, eps=1e-6):
     """One array per (output, input): shape out.numel() x inp.numel().  Evaluated with grad
     mode on: `fn` may itself differentiate (gradgradcheck's vjp does)."""
-    if True:
-        base = _outputs(fn, inputs)
-        jac = [[np.zeros((o.numel(), x.numel())) for x in inputs] for o in base]
-        for j, x in enumerate(inputs):
-            if not x.requires_grad:
-                continue
-            flat = x._materialize().reshape(-1)
-            for k in range(flat.size):
-                orig = flat[k]
-                flat[k] = orig + eps
-                x._lserial = 0  # changed in place: the next use records the new value
-                plus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-                flat[k] = orig - eps
-                x._lserial = 0
-                minus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-                flat[k] = orig
-                x._lserial = 0
-                for i in range(len(base)):
-                    jac[i][j][:, k] = (plus[i] - minus[i]) / (2 * eps)
+    base = _outputs(fn, inputs)
+    jac = [[np.zeros((o.numel(), x.numel())) for x in inputs] for o in base]
+    for j, x in enumerate(inputs):
+        if not x.requires_grad:
+            continue
+        flat = x._materialize().reshape(-1)
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + eps
+            x._lserial = 0  # changed in place: the next use records the new value
+            plus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            flat[k] = orig - eps
+            x._lserial = 0
+            minus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+            flat[k] = orig
+            x._lserial = 0
+            for i in range(len(base)):
+                jac[i][j][:, k] = (plus[i] - minus[i]) / (2 * eps)
     return jac
 
 
@@ -64,6 +65,7 @@ def analytical_jacobian(fn, inputs):
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_):
     """True when analytical and numerical Jacobians agree (inputs should be float64)."""
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    _check_inputs(inputs)
     num = numerical_jacobian(func, inputs, eps)
     ana = analytical_jacobian(func, inputs)
     for i, (nrow, arow) in enumerate(zip(num, ana)):
@@ -72,9 +74,23 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 if raise_exception:
                     raise GradcheckError(
                         f"Jacobian mismatch for output {i} with respect to input {j},\n"
-                        f"numerical:{n}\nanalytical:{a}\n")
+                        f"numerical:{from_numpy(n)}\nanalytical:{from_numpy(a)}\n")
                 return False
     return True
+
+
+def _check_inputs(inputs):
+    """torch's checks of gradcheck's inputs: one must require grad; a warning for each that
+    does and is not double precision (finite differences at eps=1e-6 need it)."""
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
+    if not any(x.requires_grad for x in tensors):
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
+                         "none of them have requires_grad=True.")
+    for k, x in enumerate(inputs):
+        if isinstance(x, Tensor) and x.requires_grad and x.dtype.itemsize < 8:
+            warnings.warn(f"Input #{k} requires gradient and is not a double precision floating "
+                          f"point or complex. This check will likely fail if all the inputs are "
+                          f"not of double precision floating point or complex. ", stacklevel=3)
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
