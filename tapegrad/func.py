@@ -61,6 +61,29 @@ def _differentiable(leaves):
     return [x if x.requires_grad else x.detach().requires_grad_() for x in leaves], nested
 
 
+def _outer_graph(outputs, leaves):
+    """Whether an output's graph reaches a tensor that requires grad other than the
+    transform's own `leaves` (`w` in `grad(lambda x: (w * x).sum())` with w a parameter):
+    then the results keep their graph to it, as torch.func's (an outer backward, as in
+    meta-learning, reaches w through them)."""
+    own = {id(x) for x in leaves}
+    for o in outputs:
+        if not (isinstance(o, Tensor) and o.requires_grad):
+            continue
+        tape = o._tape
+        if tape is None:          # the output is a leaf itself
+            if id(o) not in own:
+                return True
+            continue
+        n = o._node + 1
+        reach = tape.reached([o._node], n)
+        if any(reach[node] for node in tape.imports if node < n):   # an older graph's tensor
+            return True
+        if any(reach[node] and id(t) not in own for node, t in tape.leaves.items() if node < n):
+            return True
+    return False
+
+
 def _grads(outputs, leaves, grad_outputs, nested, retain=False):
     live = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
     if not live:
@@ -105,6 +128,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "
                                    f"scalar Tensor, got tensor with {out.dim()} dims. Maybe you "
                                    f"wanted to use the vjp or jacrev APIs instead?")
+            nested = nested or _outer_graph([out], leaves)
             gs = _grads([out], leaves, [None], nested)
         res, k = [], 0
         for f, rebuild in flats:
@@ -146,6 +170,7 @@ def vjp(func, *primals, has_aux=False):
     if has_aux:
         out, aux = out
     outs, out_rebuild = _flatten(out)
+    nested = nested or _outer_graph(outs, leaves)
 
     def vjp_fn(cotangents):
         cots, _ = _flatten(cotangents)

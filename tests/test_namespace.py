@@ -150,6 +150,12 @@ torch.func.grad(lambda x: 3.0)(x)
 torch.func.grad(lambda x: x.sum(), argnums=2)(x)
 xr = x.clone().requires_grad_(); g = torch.func.grad(lambda x: (x ** 3).sum())(xr); p(g.requires_grad)
 g.sum().backward(); p(xr.grad)
+w = torch.tensor(2.0, requires_grad=True)   # closed over: the results keep a graph to it
+g = torch.func.grad(lambda x: (w * x ** 2).sum())(x); p(g, g.requires_grad)
+g.sum().backward(); p(w.grad)
+o, fn = torch.func.vjp(lambda x: w * x ** 2, x); p(o.requires_grad, fn(torch.ones(3, dtype=torch.float64)))
+p(torch.func.grad_and_value(lambda x: (w * x).sum())(x))
+p(torch.func.grad(lambda x: (x ** 2).sum())(x).requires_grad)
 """
 
 
