@@ -105,13 +105,13 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         arr = np.array(data._array(), copy=True)
         dt = dtype or data._dtype
     else:
+        if isinstance(data, (list, tuple)) and \
+                any(isinstance(d, (Tensor, np.ndarray)) for d in data):
+            data = _as_items(data)
         dt = dtype or _infer_dtype(data)
-        if dt is None:  # a list of tensors
-            for d in data:
-                if isinstance(d, Tensor):
-                    _bake(d, "guard_value")
-            data = [d._array() if isinstance(d, Tensor) else d for d in data]
-            dt = D.get_default_dtype()
+        if dt is None:  # tensors deeper in the data
+            data = _as_items(data)
+            dt = _infer_dtype(data)
         arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
         if dt in D.SMALL_INTS and not isinstance(data, np.ndarray):
             arr = _checked_items(data, arr, dt)
@@ -120,6 +120,22 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     else:
         arr = np.array(arr, dtype=dt.np, copy=True)
     return _leaf(arr, dt, requires_grad)
+
+
+def _as_items(data):
+    """Nested data with its tensors and numpy arrays as numpy scalars of their dtypes, as
+    torch.tensor reads them: an array as a sequence of its items (a float64 array gives
+    float64), a tensor as one item (a one-element tensor of any shape: its value)."""
+    if isinstance(data, Tensor):
+        _bake(data, "guard_value")   # (a traced value copied out of the recorded tape)
+        if data.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return data._array().reshape(-1)[0]
+    if isinstance(data, np.ndarray):
+        return data[()] if data.ndim == 0 else [_as_items(a) for a in data]
+    if isinstance(data, (list, tuple)):
+        return [_as_items(d) for d in data]
+    return data
 
 
 def _checked_items(data, arr, dt):
@@ -154,6 +170,8 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
     """A 0-d tensor holding the number s, in the default dtype unless `dtype` says
     (whatever s's type)."""
     _device.check(device)
+    if isinstance(s, Tensor) and not s._shape:   # (a 0-d tensor is a Number to torch)
+        s = s.item()
     if isinstance(s, Tensor) or not isinstance(s, (int, float, bool, np.number, np.bool_)):
         raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not "
                         f"{type(s).__name__}")
@@ -232,6 +250,9 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     """A tensor of `size` filled with `fill_value`."""
     _device.check(device)
+    if isinstance(fill_value, Tensor) and fill_value._shape:
+        raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not Tensor")
+    fill_value = _number(fill_value)
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
     return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
@@ -278,7 +299,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
     _device.check(device)
     if end is None:
+        if isinstance(start, Tensor) and start._shape:
+            raise TypeError("arange(): argument 'end' (position 1) must be Number, not Tensor")
         start, end = 0, start
+    start, end, step = _number(start), _number(end), _number(step)
     if dtype is None:
         dtype = D.int64 if all(isinstance(v, int) for v in (start, end, step)) else D.get_default_dtype()
     if step == 0:
@@ -389,7 +413,9 @@ def triu_indices(row, col, offset=0, *, dtype=D.int64, device=None, layout=None,
 
 
 def _number(x):
-    return x.item() if isinstance(x, Tensor) else x
+    """A Number argument given as a tensor or a numpy scalar, as the Python number torch
+    reads from it: an integer tensor gives an int (so arange and full infer int64 from it)."""
+    return x.item() if isinstance(x, (Tensor, np.generic)) else x
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=None,

@@ -17,7 +17,7 @@ from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_vie
 from .tape import bump_version, STATE, Tape, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from .tracing import _bake
-from .views import index_array, index_scatter
+from .views import index_array, index_scatter, one_ellipsis
 
 
 @tensor_methods
@@ -237,9 +237,11 @@ class _InplaceMethods:
             if value.dim():
                 raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
                                    f"tensor with {value.dim()} dimensions.")
+            if not self._dtype.is_floating_point and not value._recorded:
+                value = value.to(self._dtype)   # (torch's unchecked cast: 300. wraps in int8)
             recorded = lambda x, v: _binary(OPS["fill_tensor"].code, x, v)  # noqa: E731
         else:
-            value = D.checked(value, self._dtype)
+            value = _fill_number(value, self._dtype)
             recorded = lambda x, v: _unary(OPS["fill"].code, x, float(v))  # noqa: E731
         return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
 
@@ -265,8 +267,7 @@ class _InplaceMethods:
         raw = value
         if isinstance(value, Tensor):
             value = value._array()
-        if not isinstance(key, tuple):
-            key = (key,)
+        key = one_ellipsis(key if isinstance(key, tuple) else (key,))
         if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key) and \
                 not (isinstance(raw, Tensor) and raw.dim()):
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
@@ -314,6 +315,25 @@ def _traced_values_only(x, other):
     in-place op on them may be a guarded constant of the tape (Tensor._inplace_guarded)."""
     return STATE.tape.recording and all(
         not v.requires_grad for v in (x, other) if isinstance(v, Tensor))
+
+
+def _fill_number(value, dt):
+    """fill_'s Python number as torch converts it into dt: into an integer dtype checked
+    (out of range or nan: torch's overflow error) and a float truncated toward zero; into
+    bool, != 0."""
+    if dt is D.bool_ and isinstance(value, (int, float, np.number)):
+        return bool(value)
+    if dt.is_floating_point or dt is D.bool_ or isinstance(value, (bool, np.bool_)) or \
+            not isinstance(value, (int, float, np.integer, np.floating)):
+        return value
+    if dt in D.SMALL_INTS:
+        return D.checked(value, dt)
+    v = int(value) if isinstance(value, (int, np.integer)) else float(value)
+    info = np.iinfo(dt.np)
+    if v != v or not info.min <= v <= info.max:
+        name = "int" if dt is D.int32 else dt.name + "_t"
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    return int(v)
 
 
 def _copied_as(src, dt):

@@ -552,9 +552,11 @@ def _logical(name, x, y):
 
 
 def _anyall(x, dim, keepdim, is_any):
-    dims = _dims("any" if is_any else "all", dim, x.dim())
-    if dim is None:
-        keepdim = False
+    # (dim=None: every dim, keepdim honoured; dim=() or []: no dim, unlike sum's: torch's
+    # all/any take an int[]? dim, which an empty list leaves "given")
+    dims = tuple(range(x.dim())) if dim is None else \
+        () if isinstance(dim, (tuple, list)) and len(dim) == 0 else \
+        _reduce_dims("any" if is_any else "all", dim, x.dim())
     nz = _compare("ne", x, 0)
     if _tracing(x) is None:   # eager: one numpy reduction
         arr = nz._array()
@@ -562,8 +564,11 @@ def _anyall(x, dim, keepdim, is_any):
         if x._dtype is D.uint8:   # (torch keeps uint8 for a uint8 input: 0 or 1)
             return Tensor._wrap(np.asarray(red, np.uint8), D.uint8)
         return Tensor._wrap(np.asarray(red), D.bool_)
-    n = nz.sum(dims, keepdim=keepdim)
-    r = n > 0 if is_any else n == math.prod(x.shape[d] for d in dims)
+    if not dims:   # (sum's dims=() would reduce every dim)
+        r = nz
+    else:
+        n = nz.sum(dims, keepdim=keepdim)
+        r = n > 0 if is_any else n == math.prod(x.shape[d] for d in dims)
     return r.to(D.uint8) if x._dtype is D.uint8 else r
 
 

@@ -237,7 +237,18 @@ _EXACT_INT_OPS = frozenset(("add", "sub", "mul", "copy", "fill_tensor", "maximum
 _EXACT_BOOL_OPS = frozenset(("copy", "fill_tensor", "maximum", "minimum"))
 # bool + bool and bool * bool are logical ops (True + True is True): compare entries
 _BOOL_AS_LOGICAL = {"add": "logical_or", "mul": "logical_and"}
-_SUB, _NEG = OPS["sub"].code, OPS["neg"].code
+_SUB, _NEG, _POW = OPS["sub"].code, OPS["neg"].code, OPS["pow"].code
+
+
+def _int_power(a, b, dtn):
+    """torch's pow of signed integers: numpy's (wrapping around) for exponents >= 0, where
+    numpy raises for a negative one torch's 1 for base 1, +-1 for base -1 (by the exponent's
+    parity), else 0 (base 0 included)."""
+    neg = b < 0
+    if not np.any(neg):
+        return np.asarray(np.power(a, b), dtype=dtn)
+    at_neg = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (b % 2), 0))
+    return np.asarray(np.where(neg, at_neg, np.power(a, np.where(neg, 0, b))), dtype=dtn)
 
 
 def _binary_general(code, x, y):
@@ -256,7 +267,10 @@ def _binary_general(code, x, y):
     ya = D.as_array(ya, dt)
     try:
         with np.errstate(all="ignore"):
-            out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
+            if code == _POW and dt.np.kind == "i":
+                out = _int_power(xa, ya, dt.np)
+            else:
+                out = np.asarray(_NP_FWD[code](xa, ya, 0.0), dtype=dt.np)
         if code in _PARTIAL_FWD:
             out = np.array(np.broadcast_to(out, np.broadcast_shapes(np.shape(xa), np.shape(ya))))
     except ValueError:
@@ -455,8 +469,9 @@ def _cast(x, dt):
     if dt is D.bool_ and _tracing(x) is not None:
         return _compare("ne", x, 0)     # (a replay re-evaluates it: x != 0)
     xa = x._array()
-    # (a narrowing cast may overflow: inf, silently as torch)
-    out = _quiet(xa.astype, dt.np) if xa.itemsize > dt.np.itemsize else xa.astype(dt.np)
+    # (a narrowing cast, or inf / nan to an integer, may overflow: silently as torch)
+    out = _quiet(xa.astype, dt.np) if xa.itemsize > dt.np.itemsize or \
+        xa.dtype.kind == "f" and not dt.is_floating_point else xa.astype(dt.np)
     if dt.is_floating_point and x._dtype.is_floating_point:
         tape = _record_start(x)
         if tape is None:
@@ -583,8 +598,9 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     # loss), recorded on the open tape: _reduce's general steps for that case in one frame
     # (the same numpy calls, so the same bits)
     xa = x._v
-    if dim is None and dtype is None and type(xa) is not float and 0 < nd <= 8 and \
-            x._dtype.is_floating_point and (type(x) is Tensor or type(x) is Parameter):
+    if dim is None and not keepdim and dtype is None and type(xa) is not float and \
+            0 < nd <= 8 and x._dtype.is_floating_point and \
+            (type(x) is Tensor or type(x) is Parameter):
         size = xa.size
         # (16-bit floats, and large arrays that are not C-contiguous: general path)
         if 1 < size and xa.itemsize >= 4 and (size < _FAST_SUM_MIN or xa.flags.c_contiguous):
@@ -621,11 +637,12 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
             if size >= reduce_kind.HOST_MIN_ELEMS and not tape.recording:   # (runs_on_host)
                 tape.set_host(e)
             return t
-    if dim is None:
+    if dim is None and not keepdim:
         dims = tuple(range(nd))
         name = "mean" if mean else "sum"
         keepdim_eff = False
-    elif isinstance(dim, (tuple, list)) and len(dim) == 0:  # torch: all dims, keepdim honoured
+    elif dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:
+        # torch: all dims, keepdim honoured (sum(dim=None, keepdim=True) is SumBackward1)
         dims = tuple(range(nd))
         name = "mean_dim" if mean else "sum_dim"
         keepdim_eff = keepdim

@@ -349,7 +349,8 @@ def einsum(equation, *operands):
         labels = "".join(terms)
         out = (ell or "") + "".join(sorted(c for c in set(labels) if labels.count(c) == 1
                                            and c not in (ell or "")))
-    ops = [(_einsum_diagonal(x, t)) for x, t in zip(operands, terms)]
+    sizes = _einsum_sizes(operands, terms, ell or "")
+    ops = [_einsum_unbroadcast(*_einsum_diagonal(x, t), sizes) for x, t in zip(operands, terms)]
     # sum out labels no other operand nor the output needs, then contract left to right
     ops = [_einsum_sum(x, t, out + "".join(u for j, (_, u) in enumerate(ops) if j != i))
            for i, (x, t) in enumerate(ops)]
@@ -362,6 +363,44 @@ def einsum(equation, *operands):
     if t != out:
         x = x.permute(*[t.index(c) for c in out])
     return x
+
+
+def _einsum_sizes(operands, terms, ell):
+    """Each label's size, as torch checks them: a label repeated within an operand has one
+    size; across operands, sizes broadcast (equal, or 1)."""
+    sizes = {}
+    for i, (x, t) in enumerate(zip(operands, terms)):
+        own = {}
+        for c, s in zip(t, x._shape):
+            if c in own and own[c] != s:
+                raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but "
+                                   f"the sizes don't match, {s} != {own[c]}")
+            own[c] = s
+        for c, s in own.items():
+            p = sizes.get(c)
+            if p is None or p == 1:
+                sizes[c] = s
+            elif s != 1 and s != p:
+                if c in ell:   # (torch's message, its missing space included; x's dim)
+                    raise RuntimeError(f"einsum(): dimension {t.index(c)} covered by ellipsis "
+                                       f"in operand {i}has size {s} which does not broadcast "
+                                       f"with previously seen ellipsis with size {p} for the "
+                                       f"respective dimension")
+                raise RuntimeError(f"einsum(): subscript {c} has size {s} for operand {i} which "
+                                   f"does not broadcast with previously seen size {p}")
+    return sizes
+
+
+def _einsum_unbroadcast(x, t, sizes):
+    """Drop x's dims of size 1 whose label is larger elsewhere: x broadcast along such a
+    label does not depend on it, so the label is left to the operands that have it (a
+    contraction over it sums x's one slice times theirs; summing x's dim of size 1 is its
+    removal, and its gradient the sum over the label, as torch's broadcast)."""
+    drop = [i for i, c in enumerate(t) if x._shape[i] == 1 and sizes[c] != 1]
+    if not drop:
+        return x, t
+    return (x.reshape(tuple(s for i, s in enumerate(x._shape) if i not in drop)),
+            "".join(c for i, c in enumerate(t) if i not in drop))
 
 
 def _einsum_diagonal(x, t):

@@ -136,10 +136,20 @@ def index_array(k):
     return k._array()
 
 
+def one_ellipsis(key):
+    """Tuple key without the Ellipses after its first that end it: torch's indexing lets an
+    Ellipsis take the dims the others leave, so a second one at the end takes none
+    (x[..., 0, ...] is x[..., 0]); numpy refuses a second."""
+    while key and key[-1] is Ellipsis and sum(k is Ellipsis for k in key) > 1:
+        key = key[:-1]
+    return key
+
+
 def _index_numpy(x, key):
     bare = not isinstance(key, tuple)
     if bare:
         key = (key,)
+    key = one_ellipsis(key)
     if any(isinstance(k, str) for k in key):
         raise TypeError("new(): invalid data type 'str'")
     if any(isinstance(k, np.bool_) for k in key):   # numpy takes it as a mask; torch does not
@@ -256,29 +266,62 @@ def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     shapes = [t._shape for t in tensors]
+    if (0,) in shapes:
+        return _cat_skipping_empty(tensors, shapes, dim)
     first = shapes[0]
     nd = len(first)
     # (one comparison per input on the common paths; the loops find what to report)
     if not nd or any(len(s) != nd for s in shapes):
-        for k, s in enumerate(shapes):
-            if not s:
-                raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be "
-                                   f"concatenated")
-            if len(s) != nd:
-                raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} "
-                                   f"and {len(s)}")
+        _check_ranks(shapes, nd)
     d = _dim(dim, nd)
-    rest = first[:d] + first[d + 1:]
-    if any(s[:d] + s[d + 1:] != rest for s in shapes):
-        for k, s in enumerate(shapes):
-            for j in range(nd):
-                if j != d and s[j] != first[j]:
-                    raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
-                                       f"Expected size {first[j]} but got size {s[j]} for "
-                                       f"tensor number {k} in the list.")
+    _check_sizes(shapes, first, d)
     dt = _joined_dtype(tensors)
     out = np.concatenate([t._array() for t in tensors], axis=d, dtype=dt.np, casting="unsafe")
     return _join("cat", tensors, dt, out, shapes, d)
+
+
+def _check_ranks(shapes, nd, skip=()):
+    for k, s in enumerate(shapes):
+        if not s:
+            raise RuntimeError(f"zero-dimensional tensor (at position {k}) cannot be "
+                               f"concatenated")
+        if len(s) != nd and k not in skip:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} "
+                               f"and {len(s)}")
+
+
+def _check_sizes(shapes, first, d, skip=()):
+    rest = first[:d] + first[d + 1:]
+    if any(s[:d] + s[d + 1:] != rest for k, s in enumerate(shapes) if k not in skip):
+        for k, s in enumerate(shapes):
+            for j in range(len(first)):
+                if k not in skip and j != d and s[j] != first[j]:
+                    raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                       f"Expected size {first[j]} but got size {s[j]} for "
+                                       f"tensor number {k} in the list.")
+
+
+def _cat_skipping_empty(tensors, shapes, dim):
+    """cat with legacy empty inputs (shape (0,)), which torch skips whatever the others'
+    rank (cat([torch.tensor([]), x]) is x's copy): each still takes part in the dtype and
+    gets its (empty) gradient, as a block of width 0 of the entry's layout; dim wraps by the
+    first other input's rank (all empty: the result is empty, dim unchecked)."""
+    skip = {k for k, s in enumerate(shapes) if s == (0,)}
+    dt = _joined_dtype(tensors)
+    valid = next((k for k in range(len(shapes)) if k not in skip), None)
+    if valid is None:
+        d, joined = 0, shapes
+    else:
+        first = shapes[valid]
+        nd = len(first)
+        _check_ranks(shapes, nd, skip)
+        d = _dim(dim, nd)
+        _check_sizes(shapes, first, d, skip)
+        joined = [first[:d] + (0,) + first[d + 1:] if k in skip else s
+                  for k, s in enumerate(shapes)]
+    out = np.concatenate([t._array().reshape(s) for t, s in zip(tensors, joined)], axis=d,
+                         dtype=dt.np, casting="unsafe")
+    return _join("cat", tensors, dt, out, joined, d)
 
 
 def stack(tensors, dim=0):

@@ -74,6 +74,16 @@ COMPOSED = [
     ("einsum_ellipsis", lambda m, a, b: m.einsum("...ij,...jk->...ik", a, b),
      [(2, 2, 3), (2, 3, 2)]),
     ("einsum_list", lambda m, a, b: m.einsum("ij,kj->ik", [a, b]), [(2, 3), (4, 3)]),
+    # a label of size 1 in one operand broadcast against the others (summed, kept, batch)
+    ("einsum_bcast_dot", lambda m, a, b: m.einsum("ij,ij->", a, b), [(2, 3), (1, 3)]),
+    ("einsum_bcast_keep", lambda m, a, b: m.einsum("ij,ij->j", a, b), [(2, 3), (1, 3)]),
+    ("einsum_bcast_batch", lambda m, a, b: m.einsum("bij,bjk->ik", a, b),
+     [(1, 2, 3), (4, 3, 2)]),
+    ("einsum_bcast_ellipsis", lambda m, a, b: m.einsum("...ij,...j->...i", a, b),
+     [(1, 2, 3), (4, 1, 3)]),
+    ("einsum_bcast_diag", lambda m, a, b: m.einsum("ii,i->i", a, b), [(2, 2), (1,)]),
+    # legacy empty 1-d inputs are skipped (each still gets its empty gradient)
+    ("cat_legacy_empty", lambda m, a, b: m.cat([a, b, a], 1), [(0,), (2, 3)]),
     ("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([1], [1])), [(3, 4), (2, 4)]),
     ("tensordot2", lambda m, a, b: m.tensordot(a, b), [(2, 3, 4), (3, 4, 2)]),
     ("tensordot0", lambda m, a, b: m.tensordot(a, b, 0), [(2,), (3,)]),
@@ -336,6 +346,17 @@ ERRORS = [
     (lambda m, x: m.outer(x, x), RuntimeError),
     (lambda m, x: x.flip(0, 0), RuntimeError),
     (lambda m, x: x[0].tril(), RuntimeError),
+    # einsum's size checks (sizes broadcast: equal or 1)
+    (lambda m, x: m.einsum("ij,jk->ik", x, m.ones(4, 4)), RuntimeError),
+    (lambda m, x: m.einsum("ij,ij->i", x, m.ones(3, 3)), RuntimeError),
+    (lambda m, x: m.einsum("iji->j", m.ones(2, 3, 3)), RuntimeError),
+    (lambda m, x: m.einsum("...i,...i->...", m.ones(5, 2, 3), m.ones(4, 3)), RuntimeError),
+    (lambda m, x: m.einsum("...i,i...->...", x, m.ones(3, 4)), RuntimeError),
+    # cat skips legacy empty inputs, but checks the others (positions as given)
+    (lambda m, x: m.cat([m.tensor([]), x, m.ones(2)]), RuntimeError),
+    (lambda m, x: m.cat([x, m.tensor([]), m.ones(2, 2)]), RuntimeError),
+    (lambda m, x: m.cat([m.tensor([]), m.tensor(1.0)]), RuntimeError),
+    (lambda m, x: m.cat([m.tensor([]), x], dim=2), IndexError),
 ]
 
 
