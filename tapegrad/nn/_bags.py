@@ -227,11 +227,22 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
 
 def embedding_renorm_(weight, index, max_norm, norm_type):
     """torch.embedding_renorm_ (F.embedding's and F.embedding_bag's max_norm): the rows of
-    weight at `index` (once each) whose norm exceeds max_norm scaled by
-    max_norm / (norm + 1e-7), in place; not recorded (torch runs it under no_grad), one
-    version bump."""
+    weight at `index` (once each; negative indices count from the end, as torch's select)
+    whose norm exceeds max_norm scaled by max_norm / (norm + 1e-7), in place; not recorded
+    (torch runs it under no_grad), one version bump."""
     w = weight.detach()
-    rows = np.unique(index.reshape(-1) % weight.shape[0])
+    n = weight.shape[0]
+    rows = np.unique(index.reshape(-1))
+    bad = np.flatnonzero((rows < -n) | (rows >= n))
+    if bad.size:
+        # torch walks the sorted indices, selecting each row: those before the first out of
+        # range are renormalized, then select() raises
+        renorm = rows[:bad[0]]
+        if renorm.size:
+            embedding_renorm_(weight, renorm, max_norm, norm_type)
+        raise IndexError(f"select(): index {int(rows[bad[0]])} out of range for tensor of size "
+                         f"{list(weight.shape)} at dimension 0")
+    rows = np.unique(rows % n)
     vals = w._array()[rows].astype(np.float64)
     if norm_type == math.inf:
         norms = np.abs(vals).max(axis=1)

@@ -251,6 +251,31 @@ def _class_masks(input, target, weight, ignore_index):
     return onehot, wt.squeeze(cdim) if cdim else wt.reshape(()), cdim
 
 
+def _nll_target_shape(input, target):
+    """torch's checks of a class-index target's shape against input's (N, C, d1, ...), each
+    input rank with its own kernel's message."""
+    dim = input.dim()
+    if dim <= 2:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if dim == 1 and target.dim() == 1 and target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                             f"{target.shape[0]}")
+    elif dim == 4:      # nll_loss2d's checks, after its dtype check
+        if target.dtype not in (D.int64, D.uint8):
+            raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                               f"{target.dtype.legacy}")
+        if target.dim() != 3:
+            raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got "
+                               f"targets of dimension: {target.dim()}")
+        if tuple(target.shape[1:]) != tuple(input.shape[2:]):
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
+                               f"{list(target.shape)}")
+    elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
+        raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, got "
+                           f"{list(target.shape)}")
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """-input[n, target[n]] * weight[target[n]], averaged over the weights of the targets
@@ -260,9 +285,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = _reduction(reduction, size_average, reduce)
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
-    if input.dim() > 1 and target.dim() > 0 and input.shape[0] != target.shape[0]:
+    if input.dim() > 1 and (target.dim() == 0 or input.shape[0] != target.shape[0]):
+        # (torch reports a 0-d target's batch size as 0)
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
-                         f"batch_size ({target.shape[0]}).")
+                         f"batch_size ({target.shape[0] if target.dim() else 0}).")
+    _nll_target_shape(input, target)
     if input.dim() >= 3 and input.dim() != 4 and reduction == "none":
         # torch: the 2-d loss of a 4-d view, viewed back (ViewBackward0)
         n, c, d1 = input.shape[:3]
@@ -507,10 +534,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                            f"{'tapegrad.' + input.dtype.legacy}Tensor instead (while checking "
                            f"arguments for embedding)")
     v = input._array()
-    if v.size and (v.min() < -weight.shape[0] or v.max() >= weight.shape[0]):
-        raise IndexError("index out of range in self")
-    if max_norm is not None:
+    if max_norm is not None:    # first, as torch (it raises its own error for a bad index)
         embedding_renorm_(weight, v, float(max_norm), float(norm_type))
+    if v.size and (v.min() < 0 or v.max() >= weight.shape[0]):
+        # torch's index_select: no negative indices (unlike Python's)
+        raise IndexError("index out of range in self")
     mask = None
     if padding_idx is not None:
         if padding_idx < 0:
@@ -518,9 +546,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         mask = (input == padding_idx).unsqueeze(-1)
     scale = None
     if scale_grad_by_freq:
-        rows = v % weight.shape[0] if v.size else v
-        counts = np.bincount(rows.reshape(-1), minlength=weight.shape[0])
-        scale = _tensor_of((1.0 / counts[rows])[..., None], dtype=weight.dtype)
+        counts = np.bincount(v.reshape(-1), minlength=weight.shape[0])
+        scale = _tensor_of((1.0 / counts[v])[..., None], dtype=weight.dtype)
     return _record("embedding", B.embedding, weight, input, mask, scale)
 
 

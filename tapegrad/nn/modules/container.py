@@ -33,6 +33,13 @@ class _Numbered(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    def pop(self, key):
+        """Remove and return the module at `key` (an int, or a slice: a container of them);
+        the rest are renumbered."""
+        v = self[key]
+        del self[key]
+        return v
+
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
@@ -64,6 +71,52 @@ class Sequential(_Numbered):
         key = list(self._modules)[_index(idx, len(self))]
         setattr(self, key, module)
 
+    def __add__(self, other):
+        """A new Sequential of self's modules, then other's (the same module objects)."""
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        ret = Sequential()
+        for m in list(self) + list(other):
+            ret.append(m)
+        return ret
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        offset = len(self)
+        for i, m in enumerate(list(other)):
+            self.add_module(str(i + offset), m)
+        return self
+
+    def _check_factor(self, other):
+        # torch raises (rather than returning NotImplemented) for a non-int factor
+        if not isinstance(other, int):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and "
+                            f"{type(other)}")
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
+
+    def __mul__(self, other):
+        """A new Sequential of self's modules repeated `other` times (the same objects, so
+        the repeats share parameters)."""
+        self._check_factor(other)
+        ret = Sequential()
+        for i, m in enumerate(list(self) * other):
+            ret.add_module(str(i), m)
+        return ret
+
+    def __rmul__(self, other):
+        return self.__mul__(other)
+
+    def __imul__(self, other):
+        self._check_factor(other)
+        mods = list(self._modules.values())
+        offset = len(self)
+        for i, m in enumerate(mods * (other - 1)):
+            self.add_module(str(i + offset), m)
+        return self
 
     def insert(self, index, module):
         n = len(self)

@@ -4,15 +4,23 @@ and torch's repr."""
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
+
+import numpy as np
 
 from ... import compile_options, devices as _device
 from ...grad_mode import no_grad
 from ...steptrace import TRACE
+from ...tape import version_counter
 from ...tensor import Tensor
 from ...trainstep import zero_grads
 from .._buffer import persistent_flag
+from .._uninitialized import is_lazy
 from ..parameter import Parameter
 from ._functions import BackwardHook
+
+# the state_dict key of a module's get_extra_state() (after the module's prefix)
+_EXTRA_STATE_KEY = "_extra_state"
 
 # torch.compile's keyword arguments (Module.compile passes them on)
 _COMPILE_KWARGS = frozenset({"fullgraph", "dynamic", "backend", "mode", "options", "name",
@@ -62,6 +70,38 @@ def _type_name(value):
     return type(value).__name__
 
 
+class _Snapshot:
+    """The parameters and buffers of a module tree (which tensor each name holds, and each
+    tensor's value and version), to put back after a failed load_state_dict."""
+
+    def __init__(self, root):
+        self.tables, self.values = [], []
+        seen = set()
+        for m in root.modules():
+            for table in (m._parameters, m._buffers):
+                self.tables.append((table, dict(table)))
+                for t in table.values():
+                    if t is not None and id(t) not in seen and not is_lazy(t):
+                        seen.add(id(t))
+                        v = t._v
+                        self.values.append((t, v.copy() if type(v) is np.ndarray else v,
+                                            version_counter(t)[0]))
+
+    def restore(self):
+        for table, items in self.tables:
+            table.clear()
+            table.update(items)
+        for t, v, version in self.values:
+            cur = t._v
+            if type(v) is np.ndarray and type(cur) is np.ndarray and cur.shape == v.shape:
+                cur[...] = v             # in place: views and optimizer state share it
+            else:
+                t._v = v
+            version_counter(t)[0] = version
+            if t._tape is None:
+                t._lserial = 0           # a tape's cached leaf entry holds the loaded value
+
+
 class Module:
     """Base class of layers and models: assign Parameters, Modules and buffers as attributes
     in `__init__` (after `super().__init__()`), compute in `forward`, call the module."""
@@ -88,7 +128,9 @@ class Module:
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
+        d["_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_post_hooks"] = OrderedDict()
 
     def forward(self, *input):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -147,7 +189,8 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._drop(name)
+            # as torch: the name leaves the other tables; in _parameters it keeps its place
+            self._drop(name, ("_buffers", "_modules"))
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -157,7 +200,7 @@ class Module:
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._drop(name)
+            self._drop(name, ("_parameters", "_buffers"))
             self._modules[name] = value
         elif params is not None and name in d["_modules"]:
             if value is not None:
@@ -178,10 +221,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name):
+    def _drop(self, name, tables):
+        """Remove `name` from the instance dict and `tables` (not from the table it is being
+        assigned to: torch assigns there in place, so the entry keeps its position)."""
         d = self.__dict__
         d.pop(name, None)
-        for table in ("_parameters", "_buffers", "_modules"):
+        for table in tables:
             d[table].pop(name, None)
         d["_non_persistent_buffers_set"].discard(name)
 
@@ -303,6 +348,32 @@ class Module:
         if name not in m._parameters:
             raise AttributeError(f"{m._get_name()} has no parameter `{name}`")
         return m._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at dotted path `target` ("block.bn.running_mean")."""
+        mod_path, _, name = target.rpartition(".")
+        m = self.get_submodule(mod_path)
+        if not hasattr(m, name):
+            raise AttributeError(f"{m._get_name()} has no attribute `{name}`")
+        buf = getattr(m, name)
+        if name not in m._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return buf
+
+    def set_submodule(self, target, module, strict=False):
+        """Put `module` at dotted path `target`, replacing the submodule there or (unless
+        strict) adding it to the existing parent."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent = self if len(atoms) == 1 else self.get_submodule(".".join(atoms[:-1]))
+        if strict and not hasattr(parent, atoms[-1]):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{atoms[-1]}`")
+        if hasattr(parent, atoms[-1]) and not isinstance(getattr(parent, atoms[-1]), Module):
+            raise AttributeError(f"`{atoms[-1]}` is not an nn.Module")
+        setattr(parent, atoms[-1], module)
 
     # ---- modes and gradients -----------------------------------------------------------------
     def train(self, mode=True):
@@ -437,7 +508,28 @@ class Module:
     # ---- state -------------------------------------------------------------------------------
     def _register_state_dict_hook(self, hook):
         """hook(module, state_dict, prefix, local_metadata) runs after state_dict() has added
-        this module's entries; a non-None result replaces the state dict."""
+        this module's entries; a non-None result replaces the state dict (respected only
+        where state_dict() was called: torch's long-standing behaviour)."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError("Cannot register the same function as the state dict post hook "
+                               "that was previously registered via "
+                               "register_state_dict_post_hook")
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_pre_hook(self, hook):
+        """hook(module, prefix, keep_vars) runs before state_dict() adds this module's
+        entries."""
+        handle = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_post_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata) runs after state_dict() has added
+        this module's entries; it edits the state dict in place (returning anything but None
+        raises)."""
+        hook._from_public_api = True    # (torch marks the hook itself so)
         handle = RemovableHandle(self._state_dict_hooks)
         self._state_dict_hooks[handle.id] = hook
         return handle
@@ -451,82 +543,190 @@ class Module:
             (lambda *a: hook(self, *a)) if with_module else hook)
         return handle
 
-    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
-        """An OrderedDict of the parameters and persistent buffers by dotted name (detached
-        tensors sharing their memory, unless keep_vars)."""
-        if args:    # torch's deprecated positional (destination, prefix, keep_vars)
-            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][
-                len(args):])[:3]
-        if destination is None:
-            destination = OrderedDict()
+    def register_load_state_dict_pre_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs) runs before load_state_dict reads this module's
+        entries."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """hook(module, incompatible_keys) runs after load_state_dict has loaded this module
+        and its submodules; it may edit incompatible_keys' lists in place (strict then judges
+        the edited lists), and must return None."""
+        handle = RemovableHandle(self._load_state_dict_post_hooks)
+        self._load_state_dict_post_hooks[handle.id] = hook
+        return handle
+
+    def get_extra_state(self):
+        """Override (with set_extra_state) to save extra, picklable state: state_dict()
+        stores it under `<prefix>_extra_state`."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
+                           "be called.")
+
+    def set_extra_state(self, state):
+        """Override (with get_extra_state): load_state_dict passes it the value saved under
+        `<prefix>_extra_state`."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
+                           "be called.")
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        """Add this module's own parameters, persistent buffers and extra state (not its
+        submodules') to `destination` (subclasses may override it)."""
         for name, p in self._parameters.items():
             if p is not None:
                 destination[prefix + name] = p if keep_vars else p.detach()
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY] = self.get_extra_state()
+
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict of the parameters and persistent buffers by dotted name (detached
+        tensors sharing their memory, unless keep_vars), with torch's `_metadata` (each
+        module's `_version`, which load_state_dict passes to _load_from_state_dict)."""
+        if args:    # torch's deprecated positional (destination, prefix, keep_vars)
+            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][
+                len(args):])[:3]
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        local_metadata = dict(version=self._version)
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        d = self.__dict__
+        for hook in list(d.get("_state_dict_pre_hooks", {}).values()):
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".",
                              keep_vars=keep_vars)
-        for hook in self.__dict__.get("_state_dict_hooks", {}).values():
-            res = hook(self, destination, prefix, {})
-            if res is not None:
-                destination = res
+        for hook in list(d.get("_state_dict_hooks", {}).values()):
+            res = hook(self, destination, prefix, local_metadata)
+            if not getattr(hook, "_from_public_api", False):
+                if res is not None:
+                    destination = res
+            elif res is not None:
+                raise RuntimeError("state_dict post-hook must return None")
         return destination
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy parameters and buffers from `state_dict` (in place, under no_grad); with
-        strict, missing and unexpected keys raise torch's error."""
-        if not hasattr(state_dict, "items"):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        hooked = [(p, m) for p, m in self.named_modules()
-                  if m.__dict__.get("_load_state_dict_pre_hooks")]
-        hook_missing, errors = [], []
-        if hooked:     # the hooks edit a copy, as torch's
-            state_dict = OrderedDict(state_dict)
-            for p, m in hooked:
-                for hook in list(m._load_state_dict_pre_hooks.values()):
-                    hook(state_dict, p + "." if p else "", {}, strict, hook_missing, [], errors)
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict] + hook_missing
-        unexpected = [k for k in state_dict if k not in own]
-        for k, target in own.items():
-            if k not in state_dict:
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        """Load this module's own entries of `state_dict` (keys `prefix` + name; its
+        submodules' are loaded by their own calls) after the load pre hooks, noting missing
+        and unexpected keys and errors in the lists (subclasses may override it, calling
+        super() for the rest)."""
+        for hook in list(self.__dict__.get("_load_state_dict_pre_hooks", {}).values()):
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs)
+        local_state = {k: v for k, v in itertools.chain(
+            self._parameters.items(),
+            ((k, b) for k, b in self._buffers.items()
+             if k not in self._non_persistent_buffers_set)) if v is not None}
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        for name, param in local_state.items():
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
                 continue
-            src = state_dict[k]
+            src = state_dict[key]
             if not isinstance(src, Tensor):
-                errors.append(f'While copying the parameter named "{k}", expected torch.Tensor '
-                              f'or Tensor-like object from checkpoint but received {type(src)}')
+                error_msgs.append(f'While copying the parameter named "{key}", expected '
+                                  f'torch.Tensor or Tensor-like object from checkpoint but '
+                                  f'received {type(src)}')
                 continue
-            if tuple(src.shape) != tuple(target.shape):
-                errors.append(f"size mismatch for {k}: copying a param with shape "
-                              f"{src.shape} from checkpoint, the shape in current "
-                              f"model is {target.shape}.")
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in unexpected)))
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                    ", ".join(f'"{k}"' for k in missing)))
-        if errors:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                self._get_name(), "\n\t".join(errors)))
-        with no_grad():
-            for k, target in own.items():
-                if k in state_dict:
-                    src = state_dict[k]
+            lazy = is_lazy(param)
+            if not lazy and param.dim() == 0 and src.dim() == 1:
+                src = src[0]    # torch's compatibility with 0.3's 1-element "scalars"
+            if not lazy and tuple(src.shape) != tuple(param.shape):
+                error_msgs.append(f"size mismatch for {key}: copying a param with shape "
+                                  f"{src.shape} from checkpoint, the shape in current "
+                                  f"model is {param.shape}.")
+                continue
+            try:
+                with no_grad():
                     if assign:
-                        owner, _, leaf = k.rpartition(".")
-                        m = self.get_submodule(owner)
-                        if leaf in m._parameters:
-                            m._parameters[leaf] = src if isinstance(src, Parameter) else \
-                                Parameter(src, target.requires_grad)
-                        else:
-                            m._buffers[leaf] = src
+                        if isinstance(param, Parameter):
+                            if isinstance(src, Parameter):
+                                src.requires_grad_(param.requires_grad)
+                            else:
+                                src = Parameter(src, param.requires_grad)
+                        setattr(self, name, src)
                     else:
-                        target.copy_(src)
+                        param.copy_(src)
+            except Exception as ex:
+                error_msgs.append(f'While copying the parameter named "{key}", whose '
+                                  f'dimensions in the model are {param.shape} and whose '
+                                  f'dimensions in the checkpoint are {src.shape}, an exception '
+                                  f'occurred : {ex.args}.')
+        extra_key = prefix + _EXTRA_STATE_KEY
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix) and key != extra_key:
+                    head, *rest = key[len(prefix):].split(".", 1)
+                    if (head not in self._modules) if rest else (head not in local_state):
+                        unexpected_keys.append(key)
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy parameters and buffers from `state_dict` (in place, under no_grad; `assign`:
+        take the state dict's tensors themselves), each module by its _load_from_state_dict;
+        with strict, missing and unexpected keys raise torch's error (after the entries that
+        could be loaded were, as torch)."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        missing, unexpected, errors = [], [], []
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)    # a copy the hooks may edit
+        if metadata is not None:
+            state_dict._metadata = metadata
+
+        def load(module, local_state_dict, prefix=""):
+            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True,
+                                         missing, unexpected, errors)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = prefix + name + "."
+                    load(child, {k: v for k, v in local_state_dict.items()
+                                 if k.startswith(child_prefix)}, child_prefix)
+            keys = _IncompatibleKeys(missing, unexpected)
+            for hook in list(module.__dict__.get("_load_state_dict_post_hooks", {}).values()):
+                if hook(module, keys) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not"
+                        " expected to return new values, if incompatible_keys need to be "
+                        "modified, it should be done inplace.")
+
+        # torch copies what it can before it raises; a failing call here leaves every
+        # parameter and buffer as it was (the project's rule for failing calls): the loads
+        # run in torch's order (hooks see what torch's see) and are undone on failure
+        before = _Snapshot(self)
+        try:
+            load(self, state_dict)
+            if strict:
+                if unexpected:
+                    errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
+                        ", ".join(f'"{k}"' for k in unexpected)))
+                if missing:
+                    errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
+                        ", ".join(f'"{k}"' for k in missing)))
+            if errors:
+                raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                    type(self).__name__, "\n\t".join(errors)))
+        except BaseException:
+            before.restore()
+            raise
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- conversion --------------------------------------------------------------------------

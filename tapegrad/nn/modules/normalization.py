@@ -28,6 +28,7 @@ class _BatchNorm(Module):
     """F.batch_norm over every dim but the channels: batch statistics while training (and
     the running ones updated), the running statistics in eval mode."""
     _dims = ()
+    _version = 2    # (version 2 added num_batches_tracked)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -64,6 +65,19 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             if self.bias is not None:
                 init.zeros_(self.bias)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # a state dict older than version 2 (or without metadata: a plain dict) may lack
+        # num_batches_tracked: torch keeps the module's own then (0 if it has none)
+        version = local_metadata.get("version", None)
+        if (version is None or version < 2) and self.track_running_stats:
+            key = prefix + "num_batches_tracked"
+            if key not in state_dict:
+                state_dict[key] = (self.num_batches_tracked if self.num_batches_tracked is
+                                   not None else tensor(0, dtype=D.int64))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
 
     def _check_input_dim(self, input):
         if input.dim() not in self._dims:
@@ -227,6 +241,29 @@ class _InstanceNorm(_BatchNorm):
                  track_running_stats=False, device=None, dtype=None, *, bias=True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
                          dtype, bias=bias)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        # version 1 (torch 0.4) dropped the running statistics of instance norms that do not
+        # track them: a state dict without metadata that has them gets torch's explanation
+        version = local_metadata.get("version", None)
+        if version is None and not self.track_running_stats:
+            keys = [prefix + n for n in ("running_mean", "running_var")
+                    if prefix + n in state_dict]
+            if keys:
+                klass = type(self).__name__
+                names = " and ".join(f'"{k}"' for k in keys)
+                error_msgs.append(
+                    f"Unexpected running stats buffer(s) {names} for {klass} with track_running_stats=False. If state_dict is a "
+                    f"checkpoint saved before 0.4.0, this may be expected because {klass} "
+                    f"does not track running stats by default since 0.4.0. Please remove "
+                    f"these keys from state_dict. If the running stats are actually needed, "
+                    f"instead set track_running_stats=True in {klass} to enable them. See "
+                    f"the documentation of {klass} for details.")
+                for k in keys:
+                    state_dict.pop(k)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
 
     def _apply_instance_norm(self, input):
         return F.instance_norm(input, self.running_mean, self.running_var, self.weight,

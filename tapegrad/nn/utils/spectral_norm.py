@@ -126,8 +126,8 @@ class SpectralNormLoadStateDictPreHook:
 
 
 class SpectralNormStateDictHook:
-    """Records the spectral_norm version in the state dict's metadata (tapegrad's state
-    dicts carry none: a no-op kept for remove_spectral_norm's bookkeeping)."""
+    """Records the spectral_norm version in the state dict's metadata (which tells
+    SpectralNormLoadStateDictPreHook the state dict needs no conversion)."""
 
     def __init__(self, fn):
         self.fn = fn

@@ -1,0 +1,364 @@
+"""nn.Module and container behaviour compared with torch: attribute re-assignment keeping the
+entry's position, Sequential's operators and pop, state_dict metadata and hooks, extra state,
+_load_from_state_dict overrides, BatchNorm's old checkpoints, and the class-index target and
+embedding index checks of the losses and lookups."""
+from collections import OrderedDict
+
+import pytest
+
+import tapegrad
+import tapegrad.nn as tnn
+
+torch = pytest.importorskip("torch")
+
+LIBS = [torch, tapegrad]
+
+
+def _err(f):
+    try:
+        f()
+    except Exception as e:      # noqa: BLE001 (the error itself is compared)
+        return type(e).__name__, str(e).replace("tapegrad", "torch")
+    return None
+
+
+# ---- __setattr__ keeps the position of a re-assigned name ---------------------------------
+def _reassign(lib):
+    nn = lib.nn
+    s = nn.Sequential(nn.ReLU(), nn.Tanh())
+    s[0] = nn.Sigmoid()
+    seq = [type(c).__name__ for c in s], round(s(lib.tensor([-2.0])).item(), 5)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Linear(2, 2)
+            self.fc = nn.Linear(2, 1)
+            self.register_buffer("a", lib.zeros(1))
+            self.register_buffer("b", lib.zeros(1))
+    n = Net()
+    n.conv = nn.Linear(2, 2)
+    n.a = lib.ones(1)
+    lin = nn.Linear(2, 2)
+    lin.weight = nn.Parameter(lib.ones(2, 2))
+    # a name moving to another table leaves the old one (and goes to the new one's end)
+    m = nn.Module()
+    m.register_buffer("x", lib.ones(1), persistent=False)
+    m.register_buffer("y", lib.ones(1))
+    m.z = nn.Tanh()
+    m.x = nn.ReLU()
+    m.z = nn.Parameter(lib.ones(1))
+    return (seq, list(n.state_dict()), [k for k, _ in lin.named_parameters()],
+            list(m._buffers), list(m._modules), list(m._parameters),
+            sorted(m._non_persistent_buffers_set))
+
+
+def test_reassignment_keeps_position_as_torch():
+    assert _reassign(tapegrad) == _reassign(torch)
+    assert _reassign(tapegrad)[0] == (["Sigmoid", "Tanh"], 0.11864)
+
+
+def test_sequential_setitem_after_del_as_torch():
+    def run(lib):
+        nn = lib.nn
+        s = nn.Sequential(nn.Identity(), nn.ReLU(), nn.Tanh())
+        del s[0]
+        s[0] = nn.Sigmoid()
+        return list(s._modules), [type(c).__name__ for c in s], \
+            round(s(lib.tensor([-2.0])).item(), 5)
+    assert run(tapegrad) == run(torch)
+
+
+# ---- Sequential / ModuleList operators and pop --------------------------------------------
+def _containers(lib):
+    nn = lib.nn
+    r, t = nn.ReLU(), nn.Tanh()
+    out = []
+    s = nn.Sequential(r) + nn.Sequential(t)
+    out.append([type(c).__name__ for c in s])
+    s = nn.Sequential(r)
+    s2 = s.__iadd__(nn.Sequential(t, r))
+    out.append((s2 is s, list(s._modules), [type(c).__name__ for c in s]))
+    for f in (lambda: nn.Sequential(r, t) * 2, lambda: 3 * nn.Sequential(r)):
+        s = f()
+        out.append((list(s._modules), [type(c).__name__ for c in s], s[0] is r))
+    s = nn.Sequential(r, t)
+    s3 = s.__imul__(2)
+    out.append((s3 is s, [type(c).__name__ for c in s], s[2] is r))
+    s = nn.Sequential(r, t, nn.Sigmoid())
+    out.append((type(s.pop(1)).__name__, list(s._modules), [type(c).__name__ for c in s]))
+    popped = s.pop(slice(0, 1))
+    out.append((type(popped).__name__, len(popped), [type(c).__name__ for c in s]))
+    ml = nn.ModuleList([r, t, nn.Sigmoid()])
+    out.append((ml.pop(-1) is not None, list(ml._modules), type(ml.pop(0)).__name__, len(ml)))
+    for bad in (lambda: nn.Sequential(r) + nn.ModuleList([t]),
+                lambda: nn.Sequential(r).__iadd__([t]),
+                lambda: nn.Sequential(r) * 2.0, lambda: nn.Sequential(r) * 0,
+                lambda: nn.Sequential(r).__imul__(-1), lambda: nn.Sequential(r).pop(3),
+                lambda: nn.ModuleList([r]).pop(2)):
+        out.append(_err(bad))
+    return out
+
+
+def test_container_operators_and_pop_as_torch():
+    assert _containers(tapegrad) == _containers(torch)
+
+
+def test_sequential_multiplied_shares_parameters():
+    lin = tnn.Linear(2, 2)
+    s = tnn.Sequential(lin) * 3
+    assert len(s) == 3 and len(list(s.parameters())) == 2
+
+
+# ---- state_dict metadata, hooks, extra state, _load_from_state_dict -----------------------
+def test_state_dict_metadata_as_torch():
+    def run(lib):
+        nn = lib.nn
+        sd = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).state_dict()
+        return dict(sd._metadata)
+    assert run(tapegrad) == run(torch) == {"": {"version": 1}, "0": {"version": 1},
+                                           "1": {"version": 2}}
+
+
+def _extra_state(lib):
+    nn = lib.nn
+    calls = []
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.v = 5
+
+        def get_extra_state(self):
+            return {"v": self.v}
+
+        def set_extra_state(self, state):
+            self.v = state["v"]
+
+    class N(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = M()
+
+        def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+            calls.append(prefix)
+            super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    outer = nn.Sequential(N())
+    sd = outer.state_dict()
+    keys = list(sd)
+    sd["0.m._extra_state"] = {"v": 7}
+    res = str(outer.load_state_dict(sd))
+    v = outer[0].m.v
+    del sd["0.m._extra_state"]
+    missing = _err(lambda: outer.load_state_dict(sd))
+    plain = nn.Linear(2, 2).state_dict()
+    plain["_extra_state"] = 1
+    unexpected = _err(lambda: nn.Linear(2, 2).load_state_dict(plain))
+    return keys, res, v, calls, missing, unexpected
+
+
+def test_extra_state_and_load_from_state_dict_override_as_torch():
+    got = _extra_state(tapegrad)
+    assert got == _extra_state(torch)
+    assert got[0][0] == "0.m._extra_state" and got[2] == 7 and got[3][0] == "0."
+
+
+def _hooks(lib):
+    nn = lib.nn
+    log = []
+    m = nn.Sequential(nn.Linear(2, 2))
+    child = m[0]
+    h1 = child.register_state_dict_pre_hook(
+        lambda mod, prefix, keep_vars: log.append(("pre", prefix, keep_vars)))
+
+    def post(mod, sd, prefix, meta):
+        log.append(("post", prefix, sorted(sd), dict(meta)))
+        sd[prefix + "extra"] = 1
+    child.register_state_dict_post_hook(post)
+    sd = m.state_dict(keep_vars=True)
+    out = [list(sd)]
+    h1.remove()
+    m.state_dict()
+
+    def load_pre(mod, sd, prefix, meta, strict, missing, unexpected, errors):
+        log.append(("load_pre", type(mod).__name__, prefix, sorted(sd), strict))
+        sd.pop(prefix + "extra", None)
+
+    def load_post(mod, keys):
+        log.append(("load_post", type(mod).__name__, list(keys.missing_keys),
+                    list(keys.unexpected_keys)))
+        keys.missing_keys.clear()
+    child.register_load_state_dict_pre_hook(load_pre)
+    h = child.register_load_state_dict_post_hook(load_post)
+    sd = m.state_dict()
+    del sd["0.bias"]
+    out.append(str(m.load_state_dict(sd)))      # the post hook clears the missing key
+    h.remove()
+    child.register_load_state_dict_post_hook(lambda mod, keys: 1)
+    out.append(_err(lambda: m.load_state_dict(m.state_dict())))
+    bad = nn.Linear(2, 2)
+    bad.register_state_dict_post_hook(lambda mod, sd, prefix, meta: {})
+    out.append(_err(bad.state_dict))
+
+    def again(mod, sd, prefix, meta):
+        return None
+    lin = nn.Linear(2, 2)
+    lin.register_state_dict_post_hook(again)
+    out.append(_err(lambda: lin._register_state_dict_hook(again)))
+    return out, log
+
+
+def test_state_dict_hooks_as_torch():
+    assert _hooks(tapegrad) == _hooks(torch)
+
+
+def test_failed_load_reports_all_errors_as_torch():
+    def run(lib):
+        nn = lib.nn
+        m = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+        sd = m.state_dict()
+        sd["0.weight"] = lib.zeros(3, 2)
+        sd["1.weight"] = lib.ones(2, 2)
+        sd["2.x"] = lib.ones(1)
+        del sd["1.bias"]
+        before = [p.detach().clone() for p in m.parameters()]
+        versions = [p._version for p in m.parameters()]
+        err = _err(lambda: m.load_state_dict(sd))
+        unchanged = all(lib.equal(a, p) for a, p in zip(before, m.parameters()))
+        return err, unchanged, versions == [p._version for p in m.parameters()]
+    err, unchanged, same_versions = run(tapegrad)
+    # the same error; torch copies what it can before raising, a failing call here changes
+    # nothing (docs/semantics.md)
+    assert (err, unchanged, same_versions) == (run(torch)[0], True, True)
+
+
+def test_failed_load_changes_nothing_even_when_interrupted():
+    nn = tapegrad.nn
+    m = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    sd = {k: v + 1 for k, v in before.items()}
+    bias = m[0].bias
+
+    def interrupt(module, keys):
+        raise KeyboardInterrupt
+    m[1].register_load_state_dict_post_hook(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        m.load_state_dict(sd, assign=True)
+    assert m[0].bias is bias
+    assert all(tapegrad.equal(before[k], v) for k, v in m.state_dict().items())
+
+
+# ---- BatchNorm / InstanceNorm checkpoints without version metadata ------------------------
+def _old_checkpoints(lib):
+    nn = lib.nn
+    out = []
+    bn = nn.BatchNorm2d(3)
+    with lib.no_grad():
+        bn.num_batches_tracked.fill_(7)
+    sd = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+    out.append((str(bn.load_state_dict(sd)), bn.num_batches_tracked.item()))
+    fresh = nn.Sequential(nn.BatchNorm1d(2))
+    sd = {k: v for k, v in fresh.state_dict().items() if "num_batches" not in k}
+    out.append((str(fresh.load_state_dict(sd)), fresh[0].num_batches_tracked.item()))
+    sd = fresh.state_dict()     # has version 2 metadata: the key is missing
+    del sd["0.num_batches_tracked"]
+    out.append(_err(lambda: fresh.load_state_dict(sd)))
+    old = OrderedDict(sd)
+    old._metadata = OrderedDict({"0": {"version": 1}})
+    out.append(str(fresh.load_state_dict(old)))
+    inorm = nn.InstanceNorm1d(3)
+    out.append(_err(lambda: inorm.load_state_dict({"running_mean": lib.zeros(3),
+                                                  "running_var": lib.ones(3)})))
+    return out
+
+
+def test_norm_old_checkpoints_as_torch():
+    assert _old_checkpoints(tapegrad) == _old_checkpoints(torch)
+
+
+# ---- get_buffer, set_submodule ------------------------------------------------------------
+def _lookups(lib):
+    nn = lib.nn
+    m = nn.Sequential(OrderedDict(block=nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))))
+    m.block.register_buffer("nb", None)
+    out = [m.get_buffer("block.1.running_mean").tolist(), m.get_buffer("block.nb")]
+    for t in ("block.1.weight", "block.1.nothing", "block.9.running_mean"):
+        out.append(_err(lambda: m.get_buffer(t)))
+    m.set_submodule("block.0", nn.Tanh())
+    m.set_submodule("block.extra", nn.ReLU())
+    out.append([(k, type(c).__name__) for k, c in m.block.named_children()])
+    m.block.plain = 3
+    for args, kw in ((("block.new", nn.ReLU()), {"strict": True}), (("", nn.ReLU()), {}),
+                     (("block.0", 3), {}), (("block.plain", nn.ReLU()), {}),
+                     (("nope.x", nn.ReLU()), {})):
+        out.append(_err(lambda: m.set_submodule(*args, **kw)))
+    return out
+
+
+def test_get_buffer_and_set_submodule_as_torch():
+    assert _lookups(tapegrad) == _lookups(torch)
+
+
+# ---- class-index targets of nll_loss / cross_entropy --------------------------------------
+SHAPES = [((4, 3), (4, 1)), ((4, 3), (4, 2)), ((4, 3), ()), ((3,), ()), ((3,), (1,)),
+          ((3,), (2,)), ((3,), (1, 1)), ((2, 3, 5), (2, 5)), ((2, 3, 5), (2, 4)),
+          ((2, 3, 5), (2, 5, 1)), ((2, 3, 5), (2,)), ((2, 3, 4, 5), (2, 4, 5)),
+          ((2, 3, 4, 5), (2, 4, 6)), ((2, 3, 4, 5), (2, 20)), ((2, 3, 4, 5), (2, 4, 5, 1)),
+          ((2, 3, 4, 5, 6), (2, 4, 5, 6)), ((2, 3, 4, 5, 6), (2, 4, 5, 7)),
+          ((2, 3, 4, 5, 6), (2, 4, 30)), ((2, 3, 5), (3, 5))]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
+@pytest.mark.parametrize("x_shape,t_shape", SHAPES)
+def test_class_index_target_shapes_as_torch(name, reduction, x_shape, t_shape):
+    def run(lib):
+        f = getattr(lib.nn.functional, name)
+        out = []
+
+        def call():
+            out.append(tuple(f(lib.zeros(x_shape), lib.zeros(t_shape, dtype=lib.long),
+                               reduction=reduction).shape))
+        return _err(call) or out
+    assert run(tapegrad) == run(torch)
+
+
+def test_class_index_target_dtype_order_as_torch():
+    def run(lib):
+        F = lib.nn.functional
+        return [_err(lambda: F.nll_loss(lib.zeros(*x), lib.zeros(*t)))
+                for x, t in (((2, 3, 4, 5), (2, 4, 6)), ((2, 3), (2, 1)), ((2, 3, 5), (2, 4)))]
+    assert run(tapegrad) == run(torch)
+
+
+# ---- embedding indices ---------------------------------------------------------------------
+@pytest.mark.parametrize("idx", [[-1], [5], [1, -5], [7, 5], [-7, 1], [-1, 6], [6, -1], [-1, 0],
+                                 [1, 2], []])
+@pytest.mark.parametrize("max_norm", [None, 1.0])
+def test_embedding_index_range_as_torch(idx, max_norm):
+    def run(lib):
+        w = lib.ones(5, 2) * 3
+        e = _err(lambda: lib.nn.functional.embedding(lib.tensor(idx, dtype=lib.long), w,
+                                                     max_norm=max_norm))
+        return e, w[:, 0].tolist()
+    assert run(tapegrad) == run(torch)
+
+
+def test_embedding_module_negative_index_raises():
+    e = tnn.Embedding(5, 2)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        e(tapegrad.tensor([-1]))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        tapegrad.embedding(e.weight, tapegrad.tensor([[0, -2]]))
+
+
+@pytest.mark.parametrize("idx", [[6, -1], [5, 0], [-1, 0]])
+def test_embedding_bag_max_norm_bad_index_as_torch(idx):
+    def run(lib):
+        w = lib.ones(5, 2) * 3
+        e = _err(lambda: lib.nn.functional.embedding_bag(lib.tensor(idx), w, lib.tensor([0]),
+                                                         max_norm=1.0))
+        return e and e[0], w[:, 0].tolist()
+    assert run(tapegrad) == run(torch)
