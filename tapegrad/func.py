@@ -14,9 +14,10 @@ from .creation import zeros_like
 from .grad_mode import enable_grad
 from .tensor import Tensor
 from .mapping import vmap
+from .views import stack
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_call", "vmap",
-           "jvp", "jacfwd"]
+           "jvp", "jacfwd", "stack_module_state"]
 
 
 # ---- pytrees of tensors ----------------------------------------------------------------------
@@ -321,3 +322,29 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
 
 
 _MISSING = object()
+
+
+def stack_module_state(models):
+    """(params, buffers): every parameter and buffer of the `models` (modules of one class,
+    in one train/eval mode) stacked along a new first dim, by state-dict name, for
+    `vmap(functional_call)` over an ensemble; the stacked parameters are new leaves (as
+    torch's), unrelated to the models' own."""
+    if len(models) == 0:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if not (all(m.training for m in models) or all(not m.training for m in models)):
+        raise RuntimeError(
+            "stack_module_state: Expected all models to have the same training/eval mode.")
+    if not all(type(m) is type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+    all_params = [dict(m.named_parameters()) for m in models]
+    all_buffers = [dict(m.named_buffers()) for m in models]
+    return ({k: _stacked_leaf([p[k] for p in all_params], k) for k in all_params[0]},
+            {k: _stacked_leaf([b[k] for b in all_buffers], k) for k in all_buffers[0]})
+
+
+def _stacked_leaf(tensors, name):
+    needs = [t.requires_grad for t in tensors]
+    if any(needs) and not all(needs):
+        raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+    out = stack(tensors)
+    return out.detach().requires_grad_() if all(needs) else out

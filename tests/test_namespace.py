@@ -156,7 +156,29 @@ g.sum().backward(); p(w.grad)
 o, fn = torch.func.vjp(lambda x: w * x ** 2, x); p(o.requires_grad, fn(torch.ones(3, dtype=torch.float64)))
 p(torch.func.grad_and_value(lambda x: (w * x).sum())(x))
 p(torch.func.grad(lambda x: (x ** 2).sum())(x).requires_grad)
+ms = [torch.nn.Linear(3, 2) for _ in range(3)]
+params, buffers = torch.func.stack_module_state(ms)
+p({k: (tuple(v.shape), v.requires_grad, v.is_leaf) for k, v in params.items()}, buffers)
+p(all(torch.equal(params["weight"][i], m.weight) for i, m in enumerate(ms)))
+data = torch.ones(4, 3)
+out = torch.func.vmap(lambda ps, d: torch.func.functional_call(ms[0], ps, (d,)), (0, None))(params, data)
+p(out.shape, torch.allclose(out[1], ms[1](data)))
+ms[0].eval()
+torch.func.stack_module_state(ms)
 """
+
+
+ACCELERATOR = """
+a = torch.accelerator
+p(a.is_available(), a.current_accelerator(), a.device_count())
+device = a.current_accelerator().type if a.is_available() else "cpu"
+p(device)
+a.synchronize()
+"""
+
+
+def test_accelerator_as_torch_without_one():
+    assert _run(ACCELERATOR, tapegrad) == _run(ACCELERATOR, torch)
 
 
 def test_func_transforms_as_torch():
