@@ -466,9 +466,13 @@ class Tensor(metaclass=_TensorMeta):
     def __pow__(self, exponent):
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             if type(exponent) is int and not self._dtype.is_floating_point and \
-                    self._dtype is not D.bool_ and not self._recorded:
-                return _int_pow(self, exponent)
+                    not self._recorded:
+                # (bool ** int promotes to int64, as bool + int does)
+                return _int_pow(self.long() if self._dtype is D.bool_ else self, exponent)
             return _fastpath.op_pow_scalar(self, float(exponent))
+        if self._dtype is D.bool_ and isinstance(exponent, Tensor) and \
+                exponent._dtype is D.bool_:
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
         return _fastpath.op_pow(self, exponent)
 
     pow = __pow__

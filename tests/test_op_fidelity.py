@@ -221,6 +221,10 @@ POWS = [
     ("inplace", lambda m: m.tensor([2, 1]).pow_(m.tensor(-1))),
     ("bool_base", lambda m: m.tensor([True]) ** m.tensor([-1])),
     ("positive_wraps", lambda m: m.tensor([3], dtype=m.int8) ** m.tensor([7], dtype=m.int8)),
+    ("bool_to_int", lambda m: m.tensor([True, False]) ** 2),       # promoted to int64
+    ("bool_to_zero", lambda m: m.tensor([True, False]) ** 0),
+    ("bool_square", lambda m: m.square(m.tensor([True, False]))),
+    ("bool_to_float", lambda m: m.tensor([True, False]) ** 2.5),
 ]
 
 
@@ -229,9 +233,10 @@ def test_int_pow_like_torch(cid, fn):
     _same(fn(tg), fn(torch))
 
 
-def test_int_pow_by_negative_number_still_refused():
-    def fn(m):
-        return m.tensor([2, 3]) ** -1
+@pytest.mark.parametrize("fn", [lambda m: m.tensor([2, 3]) ** -1,
+                                lambda m: m.tensor([True, False]) ** -3,
+                                lambda m: m.tensor([True]) ** m.tensor([False])])
+def test_int_pow_by_negative_number_still_refused(fn):
     assert _error(fn, tg) == _error(fn, torch) is not None
 
 
