@@ -437,6 +437,11 @@ class G(m.autograd.Function):
     def backward(ctx, g):
         return g
 G.apply(m.tensor([1.0, 2.0], requires_grad=True) * 1)""",
+    "gradgradcheck_draws_from_the_global_generator": """
+m.manual_seed(0)
+x = m.tensor([0.3, 0.7], dtype=m.float64, requires_grad=True)
+show(m.autograd.gradgradcheck(lambda x: (x ** 3, x.detach()), (x,)))
+show(m.rand(2))""",
     "gradcheck_needs_an_input_that_requires_grad": """
 m.autograd.gradcheck(lambda x: x * 2, (m.tensor([0.3, 0.7], dtype=m.float64),))""",
 }

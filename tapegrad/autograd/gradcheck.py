@@ -4,7 +4,8 @@ import warnings
 import numpy as np
 
 from ..tensor import Tensor
-from ..creation import from_numpy
+from ..creation import empty, from_numpy
+from ..dtypes import float64
 from .api import grad
 
 
@@ -93,6 +94,18 @@ def _check_inputs(inputs):
                           f"not of double precision floating point or complex. ", stacklevel=3)
 
 
+def _random_grad_output(o):
+    """gradgradcheck's grad_output for output o, as torch's: uniform in [-1, 1) from the
+    global generator (testing.make_tensor's draw), for the outputs that require grad only
+    (the others get zeros, which their vjp ignores)."""
+    t = empty(o.shape, dtype=o.dtype if o.dtype.is_floating_point else float64)
+    if o.requires_grad:
+        t.uniform_(-1.0, 1.0)
+    else:
+        t.zero_()
+    return t.requires_grad_()
+
+
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
                   raise_exception=True, **_):
     """Check second derivatives: gradcheck of the function that maps (inputs, grad_outputs) to
@@ -100,9 +113,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     outs = _outputs(func, inputs)
     if grad_outputs is None:
-        rng = np.random.default_rng(0)
-        grad_outputs = tuple(from_numpy(rng.normal(size=o.shape).astype(o.dtype.np)).requires_grad_()
-                             for o in outs)
+        grad_outputs = tuple(_random_grad_output(o) for o in outs)
     grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
     n = len(inputs)
 
