@@ -20,7 +20,7 @@ from .graph import _input_fn, edge_data, Node, node_for, output_nr, record_fn, r
 from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
-from .tape import bump_version, input_node, registered_views, view_base
+from .tape import bump_version, follow_retained, input_node, registered_views, view_base
 from .tensor import Tensor, tensor_methods
 from . import dtypes as D
 from .views import index_scatter
@@ -153,9 +153,12 @@ def inplace_on_view(self, method, other):
     if self._tape is not None:   # the view's old node: a backward expects its old version
         self._tape.watch(self._node, self)
     bump_version(base)
+    moved = [(t, t._tape, getattr(t, "_node", -1)) for t in (base, self)]
     base._tape, base._node, base._recorded, base._lserial = tape, new._node, True, 0
     tape.watch(base._node, base)
     self._tape, self._node, self._recorded, self._lserial = view._tape, view._node, True, 0
+    for t, old_tape, old_node in moved:
+        follow_retained(t, old_tape, old_node)
     view._tape.watch(self._node, self)
     regenerate_views(base, self)
     return self

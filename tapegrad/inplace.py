@@ -14,7 +14,7 @@ from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
-from .tape import bump_version, STATE, Tape, view_base
+from .tape import bump_version, follow_retained, STATE, Tape, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from .tracing import _bake
 from .views import index_array, index_scatter, one_ellipsis
@@ -85,7 +85,9 @@ class _InplaceMethods:
         else:  # self was a number folded into the entry: still torch's in-place name (SubBackward0)
             name_entry(tape, r._node, BY_CODE[tape.op[r._node]].grad_fn)
         bump_version(self)                 # the old node: changed since it took its value
+        old_tape, old_node = self._tape, getattr(self, "_node", -1)
         self._tape, self._node, self._recorded = r._tape, r._node, True
+        follow_retained(self, old_tape, old_node)
         # a traced value that needs no gradient (an integer count of a mask) stays one
         self._flags = getattr(self, "_flags", 0) & ~NODIFF | getattr(r, "_flags", 0) & NODIFF
         self._lserial = 0

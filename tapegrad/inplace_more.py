@@ -33,7 +33,7 @@ from .ndops import _binary, _unary, where
 from .ops import OPS
 from .products import addmm, _inplace_product
 from .special import gammainc, gammaincc
-from .tape import bump_version, CLOSED, STATE, view_base
+from .tape import bump_version, CLOSED, follow_retained, STATE, view_base
 from .tensor import _dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake
 from .views import index_scatter
@@ -94,7 +94,9 @@ def _inplace_view(self, view, name):
         tape.versions[node] = w[:4] + (weakref.ref(self),)
     self._v, self._shape = r._v, r._shape
     del r                   # (a registered view of self: not to be regenerated below)
+    old_tape, old_node = self._tape, getattr(self, "_node", -1)
     self._tape, self._node, self._recorded, self._lserial = tape, node, True, 0
+    follow_retained(self, old_tape, old_node)
     tape.watch(node, self)
     name_entry(tape, node, name)
     # torch regenerates the other views of the memory (AsStridedBackward0) after the bump

@@ -37,8 +37,8 @@ from .grad_mode import _set as _set_grad
 from .graph import Node, _input_fn, node_for, output_nr, record_fn
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start
-from .tape import (STATE, bump_version, input_node, share_version, version_counter,
-                   version_message)
+from .tape import (STATE, bump_version, follow_retained, input_node, share_version,
+                   version_counter, version_message)
 from .tensor import _new, Tensor
 
 PYFUNC_CODE = OPS["pyfunc"].code
@@ -377,8 +377,10 @@ def _apply(cls, args):
             if o._tape is not None:
                 o._tape.rebased[o._node] = o._tape.n
             o._lserial = 0
+        old_tape, old_node = o._tape, getattr(o, "_node", -1)
         o._tape, o._node, o._recorded = tape, node, True
         if id(o) in dirty:
+            follow_retained(o, old_tape, old_node)
             tape.watch(node, o)
     ctx._tape, ctx._node = tape, e
     ctx._pf_nargs = len(args)

@@ -1192,3 +1192,14 @@ def input_node(tape, t):
 
 def retain(t):
     t._tape.retained[t._node] = weakref.ref(t)
+
+
+def follow_retained(t, old_tape, old_node):
+    """After an in-place op moved t from old_node to a new entry: torch moves the retains-grad
+    hook to the tensor's new grad_fn, so its .grad is the gradient of its latest value."""
+    if old_tape is None:
+        return
+    ref = old_tape.retained.get(old_node)
+    if ref is not None and ref() is t:
+        del old_tape.retained[old_node]
+        retain(t)

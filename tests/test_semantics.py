@@ -437,6 +437,18 @@ class G(m.autograd.Function):
     def backward(ctx, g):
         return g
 G.apply(m.tensor([1.0, 2.0], requires_grad=True) * 1)""",
+    "retain_grad_then_in_place": """
+x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+y = x * 2
+y.retain_grad()
+y.mul_(3)
+y.sum().backward()
+show(y.grad, x.grad)
+y = x * 2
+y.retain_grad()
+y[0].mul_(5)
+(y * y).sum().backward()
+show(y.grad, x.grad)""",
     "gradgradcheck_draws_from_the_global_generator": """
 m.manual_seed(0)
 x = m.tensor([0.3, 0.7], dtype=m.float64, requires_grad=True)
