@@ -8,6 +8,8 @@ stay untouched; when an input already requires grad (a transform inside another,
 of a function of tensors that are not nested uses `autograd.functional.jacobian`, whose
 rows come from one Numba call.  Inputs may be pytrees of tensors (tuples, lists, dicts).
 """
+import numpy as np
+
 from .autograd import functional as AF
 from .autograd.api import grad as _autograd_grad
 from .creation import zeros_like
@@ -78,9 +80,13 @@ def _outer_graph(outputs, leaves):
             continue
         n = o._node + 1
         reach = tape.reached([o._node], n)
-        if any(reach[node] for node in tape.imports if node < n):   # an older graph's tensor
+        imports = np.fromiter(tape.imports, np.int64, len(tape.imports))
+        if reach[imports[imports < n]].any():     # a tensor of an older graph
             return True
-        if any(reach[node] and id(t) not in own for node, t in tape.leaves.items() if node < n):
+        leaves = np.fromiter(tape.leaves, np.int64, len(tape.leaves))
+        leaves = leaves[leaves < n]
+        # (Python only for the reached leaves: the function's own, and any outer one)
+        if any(id(tape.leaves[int(k)]) not in own for k in leaves[reach[leaves] != 0]):
             return True
     return False
 

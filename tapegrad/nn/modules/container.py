@@ -71,20 +71,22 @@ class Sequential(_Numbered):
         key = list(self._modules)[_index(idx, len(self))]
         setattr(self, key, module)
 
-    def __add__(self, other):
-        """A new Sequential of self's modules, then other's (the same module objects)."""
+    @staticmethod
+    def _check_addend(other):
         if not isinstance(other, Sequential):
             raise ValueError(f"add operator supports only objects of Sequential class, but "
                              f"{type(other)} is given.")
+
+    def __add__(self, other):
+        """A new Sequential of self's modules, then other's (the same module objects)."""
+        self._check_addend(other)
         ret = Sequential()
         for m in list(self) + list(other):
             ret.append(m)
         return ret
 
     def __iadd__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
+        self._check_addend(other)
         offset = len(self)
         for i, m in enumerate(list(other)):
             self.add_module(str(i + offset), m)

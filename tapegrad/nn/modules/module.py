@@ -679,8 +679,8 @@ class Module:
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from `state_dict` (in place, under no_grad; `assign`:
         take the state dict's tensors themselves), each module by its _load_from_state_dict;
-        with strict, missing and unexpected keys raise torch's error (after the entries that
-        could be loaded were, as torch)."""
+        with strict, missing and unexpected keys raise torch's error.  A call that fails
+        changes nothing (torch keeps the entries it loaded before the error)."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors = [], [], []

@@ -254,8 +254,8 @@ class _InstanceNorm(_BatchNorm):
                 klass = type(self).__name__
                 names = " and ".join(f'"{k}"' for k in keys)
                 error_msgs.append(
-                    f"Unexpected running stats buffer(s) {names} for {klass} with track_running_stats=False. If state_dict is a "
-                    f"checkpoint saved before 0.4.0, this may be expected because {klass} "
+                    f"Unexpected running stats buffer(s) {names} for {klass} with "
+                    f"track_running_stats=False. If state_dict is a checkpoint saved before 0.4.0, this may be expected because {klass} "
                     f"does not track running stats by default since 0.4.0. Please remove "
                     f"these keys from state_dict. If the running stats are actually needed, "
                     f"instead set track_running_stats=True in {klass} to enable them. See "
