@@ -90,8 +90,13 @@ class BackwardCFunction(Node, FunctionCtx):
         if saved is None:
             raise RuntimeError(errors.BACKWARD_TWICE)
         tensors = tuple([_unpack(item, self._tape) for item in saved])
-        for t, (_, version, name, _) in zip(tensors, saved):
+        outputs = {spec[4] for spec in self._pf_outputs}
+        for t, (_, version, name, slots) in zip(tensors, saved):
             if t is not None and version_counter(t)[0] != version:
+                # torch names a saved output's maker as it was, an input's grad_fn as it is
+                # now (after the in-place op: CopySlices, Add, ...)
+                if slots is None or slots[_NODE] not in outputs:
+                    name = _fn_name(t)
                 raise RuntimeError(_version_message(t, version, name))
         return tensors
 
@@ -117,7 +122,7 @@ class BackwardCFunction(Node, FunctionCtx):
 
 def _version_message(t, version, name):
     """torch's error for a saved tensor changed in place since it was saved (`name`: its
-    grad_fn's then, named as torch spells it: MulBackward0 -> Mul)."""
+    grad_fn to name, as torch spells it: MulBackward0 -> Mul)."""
     made = ""
     if name is not None:
         made = f", which is output {t.output_nr} of " + re.sub(
@@ -144,6 +149,7 @@ def _saved(tensors, tape=None):
 _SLOTS = tuple(n for n in Tensor.__slots__
                if n not in ("__weakref__", "_tape", "_hooks", "_grad"))
 _VER = _SLOTS.index("_ver")
+_NODE = _SLOTS.index("_node")
 _UNSET = object()
 
 

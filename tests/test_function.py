@@ -505,6 +505,41 @@ def test_saved_tensor_changed_in_place_raises_torchs_version_error():
     both(run)
 
 
+def test_version_error_names_an_inputs_grad_fn_now_and_an_outputs_maker():
+    """torch names a changed saved input by its grad_fn after the in-place op (Add,
+    CopySlices), a changed saved output by the Function that made it."""
+    def run(m):
+        F = fns(m)
+
+        class Ex(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, g):
+                y, = ctx.saved_tensors
+                return y * g
+
+        x = _x(m)
+        out = []
+        w = x * 1
+        y = F["Sq"].apply(w)
+        w.add_(1)
+        out.append(_err(lambda: y.sum().backward()))
+        w = x * 1
+        y = F["Sq"].apply(w)
+        w[0] = 3.0
+        out.append(_err(lambda: y.sum().backward()))
+        y = Ex.apply(x * 1)
+        y.add_(1)
+        out.append(_err(lambda: y.sum().backward()))
+        return out + [x.grad]
+    both(run)
+
+
 def test_a_backward_releases_the_tape_and_ctx():
     F = fns(tg)
     x = _x(tg)
