@@ -1,146 +1,344 @@
 """`tapegrad.autograd.functional`: vjp, jvp, jacobian, hessian, hvp, vhp with torch's
-signatures, built on `autograd.grad` (create_graph=True where a second derivative is needed)."""
-import numpy as np
+signatures, built on `autograd.grad` (create_graph=True where a second derivative is needed).
 
-from ..grad_mode import enable_grad
-from ..tensor import Tensor
-from ..creation import tensor, zeros_like
-from ..tensor import _new
+The checks, their order and their messages follow torch 2.13's `torch.autograd.functional`
+(the helpers keep torch's names), so strict mode, argument errors, the tuple-ness of results
+and their requires_grad/grad_fn are torch's.  Where torch uses forward-mode AD or vmap
+(`strategy="forward-mode"`, `vectorize=True`), the same values come from reverse mode,
+assembled so that the results' layout, dtype and graph flags are those torch returns."""
+from ..grad_mode import enable_grad, set_grad_enabled, is_grad_enabled
+from ..tensor import Tensor, _new
+from ..creation import zeros, zeros_like
 from .api import grad
 from ..engine import jacobian_rows
-from ..views import stack
+from ..views import stack, cat
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
 
-def _tuple(x, name, argname):
-    is_tuple = isinstance(x, tuple)
-    xs = x if is_tuple else (x,)
-    for i, t in enumerate(xs):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"The {argname} given to {name} must be either a Tensor or a tuple of "
-                            f"Tensors but the value at index {i} has type {type(t).__name__}.")
-    return is_tuple, xs
+def _as_tuple(inp, arg_name, fn_name):
+    """(whether `inp` was a tuple, `inp` as a tuple of Tensors); a list is not a tuple."""
+    is_tuple = isinstance(inp, tuple)
+    if not is_tuple:
+        inp = (inp,)
+    for i, el in enumerate(inp):
+        if not isinstance(el, Tensor):
+            what = f"value at index {i}" if is_tuple else f"given {arg_name}"
+            raise TypeError(f"The {arg_name} given to {fn_name} must be either a Tensor or a "
+                            f"tuple of Tensors but the {what} has type {type(el)}.")
+    return is_tuple, inp
 
 
-def _prepare(inputs, create_graph):
-    """Fresh leaves that require grad (inputs themselves stay untouched, as in torch)."""
-    return tuple(x if create_graph and x.requires_grad else x.detach().requires_grad_()
-                 for x in inputs)
+def _tuple_postprocess(res, to_unpack):
+    """Undo _as_tuple on a result: `to_unpack` is one flag, or (outputs, inputs) flags for
+    the nested blocks of a Jacobian."""
+    if isinstance(to_unpack, tuple):
+        if not to_unpack[1]:
+            res = tuple(el[0] for el in res)
+        if not to_unpack[0]:
+            res = res[0]
+    elif not to_unpack:
+        res = res[0]
+    return res
 
 
-def _grad(outputs, inputs, grad_outputs, create_graph, strict):
-    pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+def _grad_preprocess(inputs, create_graph, need_graph):
+    """Always new tensor objects, so that a function differentiating the tensors it captured
+    rather than its arguments sees them as independent (pytorch#32576); a view keeps the
+    link to an input that requires grad when the result is to be differentiable."""
+    return tuple(x.view_as(x) if create_graph and x.requires_grad
+                 else x.detach().requires_grad_(need_graph) for x in inputs)
+
+
+def _grad_postprocess(inputs, create_graph):
+    """Results without history unless create_graph (tuples of tuples for Jacobians)."""
+    if isinstance(inputs[0], Tensor):
+        return inputs if create_graph else tuple(x.detach() for x in inputs)
+    return tuple(_grad_postprocess(x, create_graph) for x in inputs)
+
+
+def _validate_v(v, other, is_other_tuple):
+    if len(other) != len(v):
+        if is_other_tuple:
+            raise RuntimeError(f"v is a tuple of invalid length: should be {len(other)} but "
+                               f"got {len(v)}.")
+        raise RuntimeError("The given v should contain a single Tensor.")
+    for idx, (el_v, el_other) in enumerate(zip(v, other)):
+        if el_v.size() != el_other.size():
+            prepend = f"Entry {idx} in " if is_other_tuple else ""
+            raise RuntimeError(f"{prepend}v has invalid size: should be {el_other.size()} but "
+                               f"got {el_v.size()}.")
+
+
+def _check_requires_grad(inputs, input_type, strict):
+    """strict mode's checks on outputs, on the gradients of the double-backward trick and on
+    the Jacobian (first derivatives) inside a Hessian."""
+    if not strict:
+        return
+    for i, inp in enumerate(inputs):
+        if inp is None:   # only gradients can be None
+            raise RuntimeError(f"The output of the user-provided function is independent of "
+                               f"input {i}. This is not allowed in strict mode.")
+        if inp.requires_grad:
+            continue
+        if input_type == "jacobian":
+            raise RuntimeError(
+                f"While computing the hessian, found that the jacobian of the user-provided "
+                f"function with respect to input {i} is independent of the input. This is not "
+                f"allowed in strict mode. You should ensure that your function is twice "
+                f"differentiable and that the jacobian depends on the inputs (this would be "
+                f"violated by a linear function for example).")
+        if input_type == "grad_inputs":
+            raise RuntimeError(f"The gradient with respect to input {i} is independent of the "
+                               f"inputs of the user-provided function. This is not allowed in "
+                               f"strict mode.")
+        raise RuntimeError(f"Output {i} of the user-provided function does not require "
+                           f"gradients. The outputs must be computed in a differentiable manner "
+                           f"from the input when running in strict mode.")
+
+
+def _autograd_grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
+    """autograd.grad over the outputs that require grad (None for every input when none
+    does); None for an input no output reaches."""
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o is not None and o.requires_grad]
     if not pairs:
-        if strict:
-            raise RuntimeError("The output of the user-provided function is independent of "
-                               "input 0. This is not allowed in strict mode.")
-        return tuple(zeros_like(x) for x in inputs)
-    gs = grad([o for o, _ in pairs], inputs, grad_outputs=[g for _, g in pairs],
-              create_graph=create_graph, allow_unused=True)
+        return (None,) * len(inputs)
+    return grad([o for o, _ in pairs], inputs, [g for _, g in pairs], allow_unused=True,
+                create_graph=create_graph, retain_graph=retain_graph)
+
+
+_NONE_MESSAGES = {
+    "back": "The output of the user-provided function is independent of input {i}. This is not "
+            "allowed in strict mode.",
+    "back_trick": "The gradient with respect to the input is independent of entry {i} in the "
+                  "grad_outputs when using the double backward trick to compute forward mode "
+                  "gradients. This is not allowed in strict mode.",
+    "double_back": "The jacobian of the user-provided function is independent of input {i}. "
+                   "This is not allowed in strict mode.",
+    "double_back_trick": "The hessian of the user-provided function is independent of entry {i} "
+                         "in the grad_jacobian. This is not allowed in strict mode as it prevents "
+                         "from using the double backward trick to replace forward mode AD.",
+}
+
+
+def _fill_in_zeros(grads, refs, strict, create_graph, stage):
+    """Zeros (shaped as `refs`) for the None gradients, or strict mode's error for the
+    `stage` of the computation; with create_graph, strict also rejects a constant result."""
     res = []
-    for i, (g, x) in enumerate(zip(gs, inputs)):
+    for i, g in enumerate(grads):
         if g is None:
             if strict:
-                raise RuntimeError(f"The output of the user-provided function is independent of "
-                                   f"input {i}. This is not allowed in strict mode.")
-            g = zeros_like(x)
+                raise RuntimeError(_NONE_MESSAGES[stage].format(i=i))
+            g = zeros_like(refs[i])
+        elif strict and create_graph and not g.requires_grad:
+            what = "hessian" if "double" in stage else "jacobian"
+            raise RuntimeError(f"The {what} of the user-provided function is independent of "
+                               f"input {i}. This is not allowed in strict mode when "
+                               f"create_graph=True.")
         res.append(g)
     return tuple(res)
 
 
-def _default_v(v, ts, name, what):
-    """The vectors `v` as a tuple; None is allowed for one single-element tensor (ones)."""
+def _v_tuple(v, inputs, is_inputs_tuple, create_graph, name):
+    """v as a tuple matching the inputs (jvp, vhp, hvp: checked before func is called)."""
     if v is not None:
-        return _tuple(v, name, "v")[1]
-    if len(ts) != 1 or ts[0].numel() != 1:
-        raise RuntimeError(f"The vector v can only be None if the {what} a single Tensor with a "
-                           f"single element.")
-    return (tensor(np.ones(ts[0].shape), dtype=ts[0].dtype),)
-
-
-def _detach(xs, create_graph):
-    return tuple(x if create_graph else x.detach() for x in xs)
-
-
-def _out(is_tuple, xs):
-    return xs if is_tuple else xs[0]
+        _, v = _as_tuple(v, "v", name)
+        v = _grad_preprocess(v, create_graph, need_graph=False)
+        _validate_v(v, inputs, is_inputs_tuple)
+        return v
+    if len(inputs) != 1 or inputs[0].nelement() != 1:
+        raise RuntimeError("The vector v can only be None if the input to the user-provided "
+                           "function is a single Tensor with a single element.")
+    return None
 
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J)."""
     with enable_grad():
-        is_in, xs = _tuple(inputs, "vjp", "inputs")
-        xs = _prepare(xs, create_graph)
-        outs = func(*xs)
-        is_out, outs = _tuple(outs, "vjp", "outputs of the user-provided function")
-        vs = _default_v(v, outs, "vjp", "user-provided function returns")
-        grads = _grad(outs, xs, vs, create_graph, strict)
-    return _out(is_out, _detach(outs, create_graph)), _out(is_in, _detach(grads, create_graph))
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+        outputs = func(*inputs)
+        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
+                                              "vjp")
+        _check_requires_grad(outputs, "outputs", strict)
+        if v is not None:
+            _, v = _as_tuple(v, "v", "vjp")
+            v = _grad_preprocess(v, create_graph, need_graph=False)
+            _validate_v(v, outputs, is_outputs_tuple)
+        elif len(outputs) != 1 or outputs[0].nelement() != 1:
+            raise RuntimeError("The vector v can only be None if the user-provided function "
+                               "returns a single Tensor with a single element.")
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
+        res = _fill_in_zeros(res, inputs, strict, create_graph, "back")
+    return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
+            _tuple_postprocess(_grad_postprocess(res, create_graph), is_inputs_tuple))
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v), by the double-vjp trick (differentiate u -> u^T J w.r.t. u)."""
     with enable_grad():
-        is_in, xs = _tuple(inputs, "jvp", "inputs")
-        xs = _prepare(xs, create_graph)
-        vs = _default_v(v, xs, "jvp", "input to the user-provided function is")
-        outs = func(*xs)
-        is_out, outs = _tuple(outs, "jvp", "outputs of the user-provided function")
-        us = tuple(zeros_like(o).requires_grad_() for o in outs)
-        g = _grad(outs, xs, us, True, strict)
-        res = _grad(g, us, vs, create_graph, strict)
-    return _out(is_out, _detach(outs, create_graph)), _out(is_out, _detach(res, create_graph))
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+        v = _v_tuple(v, inputs, is_inputs_tuple, create_graph, "jvp")
+        outputs = func(*inputs)
+        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
+                                              "jvp")
+        _check_requires_grad(outputs, "outputs", strict)
+        # the backward is linear in u: its value does not matter, zeros are finite
+        us = tuple(zeros_like(o, requires_grad=True) for o in outputs)
+        grad_inputs = _autograd_grad(outputs, inputs, us, create_graph=True)
+        _check_requires_grad(grad_inputs, "grad_inputs", strict)
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        res = _autograd_grad(grad_inputs, us, v, create_graph=create_graph)
+        res = _fill_in_zeros(res, outputs, strict, create_graph, "back_trick")
+    return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
+            _tuple_postprocess(_grad_postprocess(res, create_graph), is_outputs_tuple))
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
-    """Jacobian blocks `J[i][j]` of output i w.r.t. input j, shaped out_i.shape + in_j.shape."""
-    if strategy != "reverse-mode":
-        raise NotImplementedError("jacobian: only strategy='reverse-mode' is implemented")
+    """Jacobian blocks `J[i][j]` of output i w.r.t. input j, shaped out_i.shape + in_j.shape.
+
+    vectorize=True gives torch's values and graph flags from the same reverse sweeps (no
+    batched grad); strategy="forward-mode" (which torch allows only with vectorize=True) is
+    computed in reverse mode too, with torch's dtype (the output's) and list layout."""
+    return _jacobian(func, inputs, create_graph, strict, vectorize, strategy, False)
+
+
+def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, forward_graph):
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". '
+                             'Hint: If your function has more outputs than inputs, '
+                             '"forward-mode" tends to be more performant. Otherwise, prefer to '
+                             'use "reverse-mode".')
+    if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError(
+                'tapegrad.autograd.functional.jacobian: `create_graph=True` and `strategy='
+                '"forward-mode"` are not supported together (yet). Please either set '
+                '`create_graph=False` or `strategy="reverse-mode"`.')
+        return _jacfwd(func, inputs, strict, vectorize, forward_graph)
     with enable_grad():
-        is_in, xs = _tuple(inputs, "jacobian", "inputs")
-        xs = _prepare(xs, create_graph)
-        outs = func(*xs)
-        is_out, outs = _tuple(outs, "jacobian", "outputs of the user-provided function")
-        fast = _jacobian_fast(outs, xs) if not create_graph and not strict else None
-        if fast is not None:
-            blocks = fast
-            outs = ()
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+        outputs = func(*inputs)
+        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
+                                              "jacobian")
+        _check_requires_grad(outputs, "outputs", strict)
+        if vectorize and strict:
+            raise RuntimeError("tapegrad.autograd.functional.jacobian: `strict=True` and "
+                               "`vectorized=True` are not supported together. Please either "
+                               "set `strict=False` or `vectorize=False`.")
+        # (the fast path's blocks have no graph: nothing to detach)
+        blocks = None if create_graph or strict else _jacobian_fast(outputs, inputs)
+        if blocks is None:
+            rows = _jacobian_rows(outputs, inputs, create_graph, strict)
+            blocks = _grad_postprocess(_by_input(rows, outputs, inputs) if vectorize
+                                       else _by_output(rows, outputs, inputs), create_graph)
+    return _tuple_postprocess(blocks, (is_outputs_tuple, is_inputs_tuple))
+
+
+def _jacobian_rows(outputs, inputs, create_graph, strict):
+    """rows[i][j]: the gradients of output i's elements w.r.t. input j (None: independent),
+    one autograd.grad per output element, with torch's strict checks."""
+    rows = []
+    for i, out in enumerate(outputs):
+        flat = out.reshape(-1)
+        row = [[] for _ in inputs]
+        for k in range(out.nelement()):
+            vj = _autograd_grad((flat[k],), inputs, retain_graph=True, create_graph=create_graph)
+            for j, g in enumerate(vj):
+                if g is None and strict:
+                    raise RuntimeError(f"Output {i} of the user-provided function is "
+                                       f"independent of input {j}. This is not allowed in "
+                                       f"strict mode.")
+                if g is not None and strict and create_graph and not g.requires_grad:
+                    # torch names the output's index here
+                    raise RuntimeError(f"The jacobian of the user-provided function is "
+                                       f"independent of input {i}. This is not allowed in "
+                                       f"strict mode when create_graph=True.")
+                row[j].append(g)
+        rows.append(row)
+    return rows
+
+
+def _by_output(rows, outputs, inputs):
+    """torch's loop: one stack per block (a block of zeros has no graph)."""
+    return tuple(tuple(stack([zeros_like(x) if g is None else g for g in gs])
+                       .view(out.size() + x.size()) for gs, x in zip(row, inputs))
+                 for row, out in zip(rows, outputs))
+
+
+def _by_input(rows, outputs, inputs):
+    """vectorize=True: torch's batched grad is one tensor per input, split by output, so the
+    blocks of an input share their graph; zeros (expanded) where no output reaches it."""
+    numels = [out.nelement() for out in outputs]
+    cols = []
+    for j, x in enumerate(inputs):
+        gs = [g for row in rows for g in row[j]]
+        if all(g is None for g in gs):
+            big = zeros_like(x).expand((sum(numels),) + tuple(x.shape))
         else:
-            blocks = []
-        for o in outs:  # one autograd.grad per output element (the general path)
-            rows = [[] for _ in xs]
-            flat = o.reshape(-1)
-            for k in range(o.numel()):
-                if flat.requires_grad:
-                    gs = grad(flat[k], xs, retain_graph=True, create_graph=create_graph,
-                              allow_unused=True)
-                else:
-                    gs = (None,) * len(xs)
-                for j, (g, x) in enumerate(zip(gs, xs)):
-                    if g is None:
-                        if strict:
-                            raise RuntimeError(f"Output {len(blocks)} of the user-provided "
-                                               f"function is independent of input {j}. This is "
-                                               f"not allowed in strict mode.")
-                        g = zeros_like(x)
-                    rows[j].append(g.reshape(-1))
-            row = []
-            for j, x in enumerate(xs):
-                J = stack(rows[j]) if rows[j] else zeros_like(x).reshape(0, -1)
-                row.append(J.reshape(tuple(o.shape) + tuple(x.shape)))
-            blocks.append(tuple(_detach(row, create_graph)))
-    if is_out:
-        return tuple(b if is_in else b[0] for b in blocks)
-    return blocks[0] if is_in else blocks[0][0]
+            big = stack([zeros_like(x) if g is None else g for g in gs])
+        cols.append([b.view(out.size() + x.size()) for b, out in zip(big.split(numels, 0),
+                                                                     outputs)])
+    return tuple(zip(*cols))
+
+
+def _jacfwd(func, inputs, strict, vectorize, forward_graph):
+    """strategy="forward-mode", by reverse mode.  Forward AD's tangents carry a graph when
+    the inputs require grad (forward_graph: always, as in a forward-over-reverse Hessian,
+    whose inner Jacobian makes them require grad); the blocks of one output are then views of
+    one tensor, as torch's, and have the output's dtype."""
+    if strict:
+        raise RuntimeError('tapegrad.autograd.functional.jacobian: `strict=True` and `strategy='
+                           '"forward-mode"` are not supported together (yet). Please either set '
+                           '`strict=False` or `strategy="reverse-mode"`.')
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+    if not vectorize:
+        # (torch's message, missing space included)
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
+                                  "Hessian isonly implemented for `vectorize=True`.")
+    graph = forward_graph or any(x.requires_grad for x in inputs)
+    with enable_grad():
+        inputs = _grad_preprocess(inputs, graph, need_graph=True)
+        outputs = func(*inputs)
+        # torch checks the outputs with no function name
+        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs", None)
+        blocks = None if graph else _jacobian_fast(outputs, inputs)
+        if blocks is None:
+            rows = _jacobian_rows(outputs, inputs, graph, False)
+            blocks = _by_output_forward(rows, outputs, inputs, graph)
+        blocks = [[b.to(out.dtype) for b in row] for row, out in zip(blocks, outputs)]
+    # torch returns lists here (tuples where one output's blocks are unpacked)
+    return _tuple_postprocess(blocks, (is_outputs_tuple, is_inputs_tuple))
+
+
+def _by_output_forward(rows, outputs, inputs, graph):
+    """forward-mode blocks: one (out numel, sum of in numels) tensor per output, split."""
+    if not graph:
+        return _by_output(rows, outputs, inputs)
+    res = []
+    for row, out in zip(rows, outputs):
+        if all(g is None for gs in row for g in gs):   # no tangent: zeros, no graph
+            res.append([zeros(out.size() + x.size(), dtype=out.dtype) for x in inputs])
+            continue
+        numels = [x.nelement() for x in inputs]
+        flat = stack([cat([(zeros_like(x) if g is None else g).reshape(-1).to(out.dtype)
+                           for g, x in zip(gs, inputs)])
+                      for gs in zip(*row)])
+        res.append([b.reshape(out.size() + x.size())
+                    for b, x in zip(flat.split(numels, 1), inputs)])
+    return res
 
 
 def _jacobian_fast(outs, xs):
     """All rows from one Numba call (engine.jacobian_rows), split into torch's blocks."""
-    live = [o for o in outs if o.requires_grad]
-    if len(live) != len(outs):
-        return None
+    if not all(o.requires_grad and o.numel() for o in outs) or not xs:
+        return None   # (torch's errors for an empty output come from the general path)
     J = jacobian_rows(outs, xs)
     if J is None:
         return None
@@ -161,24 +359,41 @@ def _jacobian_fast(outs, xs):
             c += xn
         blocks.append(tuple(row))
         r += on
-    return blocks
+    return tuple(blocks)
 
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
-    """Hessian of a scalar function: blocks `H[i][j]` shaped in_i.shape + in_j.shape."""
-    is_in, xs = _tuple(inputs, "hessian", "inputs")
+    """Hessian of a scalar function: blocks `H[i][j]` shaped in_i.shape + in_j.shape, the
+    Jacobian (outer_jacobian_strategy) of the reverse-mode Jacobian."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
-    def grad_fn(*ys):
-        out = func(*ys)
-        if not isinstance(out, Tensor) or out.numel() != 1:
-            raise RuntimeError("The function given to hessian should return a single Tensor "
-                               "containing a single element")
-        gs = grad(out, ys, create_graph=True, allow_unused=True)
-        return tuple(g if g is not None else zeros_like(y) for g, y in zip(gs, ys))
+    def ensure_single_output_function(*inp):
+        out = func(*inp)
+        is_out_tuple, t_out = _as_tuple(out, "outputs of the user-provided function", "hessian")
+        _check_requires_grad(t_out, "outputs", strict)
+        if is_out_tuple:
+            raise RuntimeError("The function given to hessian should return a single Tensor")
+        if out.nelement() != 1:
+            raise RuntimeError("The Tensor returned by the function given to hessian should "
+                               "contain a single element")
+        return out.squeeze()
 
-    res = jacobian(grad_fn, xs, create_graph=create_graph, strict=strict)
-    return res if is_in else res[0][0]
+    def jac_func(*inp):
+        # torch's inner jacobian(..., create_graph=True, strict=False) of this one-element
+        # output: its gradient, zeros where None (its fresh views of `inp` and the one-row
+        # stacks change nothing a function can observe, and cost a node per input)
+        out = ensure_single_output_function(*inp)
+        jac = _fill_in_zeros(_autograd_grad((out,), inp, create_graph=True), inp, False, True,
+                             "back")
+        _check_requires_grad(jac, "jacobian", strict)
+        return jac
+
+    res = _jacobian(jac_func, inputs, create_graph, strict, vectorize, outer_jacobian_strategy,
+                    True)
+    return _tuple_postprocess(res, (is_inputs_tuple, is_inputs_tuple))
 
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
@@ -187,21 +402,31 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
-    """(func(inputs), H v): equal to vhp for the symmetric Hessians of twice-differentiable
-    functions, computed the same way (reverse over reverse)."""
+    """(func(inputs), H v).  torch computes it with a double-backward trick (three sweeps);
+    this is v^T H, reverse over reverse (two), which is H v for the symmetric Hessians of
+    twice continuously differentiable functions, with hvp's messages."""
     return _hessian_product(func, inputs, v, create_graph, strict, "hvp")
 
 
 def _hessian_product(func, inputs, v, create_graph, strict, name):
     with enable_grad():
-        is_in, xs = _tuple(inputs, name, "inputs")
-        xs = _prepare(xs, create_graph)
-        vs = _default_v(v, xs, name, "input to the user-provided function is")
-        out = func(*xs)
-        if not isinstance(out, Tensor) or out.numel() != 1:
-            raise RuntimeError(f"The function given to {name} should return a single Tensor "
-                               f"containing a single element")
-        one = tensor(np.ones(out.shape), dtype=out.dtype)
-        g = _grad((out,), xs, (one,), True, strict)
-        res = _grad(g, xs, vs, create_graph, strict)
-    return _detach((out,), create_graph)[0], _out(is_in, _detach(res, create_graph))
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+        v = _v_tuple(v, inputs, is_inputs_tuple, create_graph, name)
+        outputs = func(*inputs)
+        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
+                                              name)
+        _check_requires_grad(outputs, "outputs", strict)
+        if is_outputs_tuple:
+            raise RuntimeError(f"The function given to {name} should return a single Tensor")
+        if outputs[0].nelement() != 1:
+            raise RuntimeError(f"The Tensor returned by the function given to {name} should "
+                               f"contain a single element")
+        jac = _autograd_grad(outputs, inputs, create_graph=True)
+        _check_requires_grad(jac, "jacobian", strict)
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
+        res = _fill_in_zeros(res, inputs, strict, create_graph,
+                             "double_back" if name == "vhp" else "double_back_trick")
+    return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
+            _tuple_postprocess(_grad_postprocess(res, create_graph), is_inputs_tuple))
