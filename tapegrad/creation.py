@@ -170,11 +170,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
     """A 0-d tensor holding the number s, in the default dtype unless `dtype` says
     (whatever s's type)."""
     _device.check(device)
-    if isinstance(s, Tensor) and not s._shape:   # (a 0-d tensor is a Number to torch)
-        s = s.item()
-    if isinstance(s, Tensor) or not isinstance(s, (int, float, bool, np.number, np.bool_)):
-        raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not "
-                        f"{type(s).__name__}")
+    s = _number_arg("scalar_tensor", "s", 1, s)
     return tensor(s, dtype=dtype or D.get_default_dtype(), requires_grad=requires_grad)
 
 
@@ -250,9 +246,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None):
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     """A tensor of `size` filled with `fill_value`."""
     _device.check(device)
-    if isinstance(fill_value, Tensor) and fill_value._shape:
-        raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not Tensor")
-    fill_value = _number(fill_value)
+    fill_value = _number_arg("full", "fill_value", 2, fill_value)
     if dtype is None:
         dtype = D.scalar_dtype(fill_value)
     return _filled((tuple(size),), fill_value, dtype, requires_grad, "full")
@@ -292,15 +286,25 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, *, la
               memory_format=None):
     """A tensor of `x`'s shape filled with `fill_value`."""
     _device.check(device)
+    fill_value = _number_arg("full_like", "fill_value", 2, fill_value)
     return _like(x, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
+    given = [start] + ([end] if end is not None else []) + \
+        ([] if type(step) is int and step == 1 else [step])
+    if not all(map(_is_number, given)):
+        kwargs = [f"{k}={_typename(v)}" for k, v in (("requires_grad", requires_grad),
+                                                     ("device", device), ("dtype", dtype))
+                  if v is not None and v is not False]
+        if len(given) == 1 and not kwargs:
+            _number_arg("arange", "end", 1, start)
+        # (torch's parser lists keyword arguments last, in the reverse of their order)
+        got = ", ".join([_typename(v) for v in given] + kwargs)
+        raise TypeError(_ARANGE_ARGS.format(got=got))
     _device.check(device)
     if end is None:
-        if isinstance(start, Tensor) and start._shape:
-            raise TypeError("arange(): argument 'end' (position 1) must be Number, not Tensor")
         start, end = 0, start
     start, end, step = _number(start), _number(end), _number(step)
     if dtype is None:
@@ -346,6 +350,7 @@ def _arange_float(start, step, n, np_dtype):
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
     _device.check(device)
+    _bounds_0d("linspace", start, end)
     dt = dtype or D.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -418,12 +423,62 @@ def _number(x):
     return x.item() if isinstance(x, (Tensor, np.generic)) else x
 
 
+def _is_number(x):
+    """Whether torch's argument parser takes `x` for a Number: a Python or numpy scalar, or a
+    0-d tensor that does not require grad (one that does is only a Tensor to it)."""
+    if isinstance(x, Tensor):
+        return not x._shape and not x.requires_grad
+    return isinstance(x, (bool, int, float, complex, np.number, np.bool_))
+
+
+def _typename(x):
+    """x's type as torch's argument parser names it in its errors (Python's tp_name)."""
+    if isinstance(x, Tensor):
+        return "Tensor"
+    kind = type(x)
+    if kind.__module__.split(".")[0] == "tapegrad":   # dtype, device, layout
+        return f"torch.{kind.__name__}"
+    return kind.__name__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _number_arg(fn, name, pos, x):
+    """The Number argument `x` (`name`, at `pos`) of `fn` as a Python number, or torch's
+    error for anything else."""
+    if not _is_number(x):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Number, not "
+                        f"{_typename(x)}")
+    return _number(x)
+
+
+# torch's parser, for arguments no form of arange takes
+_ARANGE_ARGS = (
+    "arange() received an invalid combination of arguments - got ({got}), but expected one "
+    "of:\n * (Number end, *, Tensor out = None, torch.dtype dtype = None, torch.layout layout "
+    "= None, torch.device device = None, bool pin_memory = False, bool requires_grad = False)"
+    "\n * (Number start, Number end, *, torch.dtype dtype = None, torch.layout layout = None, "
+    "torch.device device = None, bool pin_memory = False, bool requires_grad = False)\n * "
+    "(Number start, Number end, Number step = 1, *, Tensor out = None, torch.dtype dtype = "
+    "None, torch.layout layout = None, torch.device device = None, bool pin_memory = False, "
+    "bool requires_grad = False)\n")
+
+
+def _bounds_0d(fn, start, end):
+    """torch's error for a start or end tensor of linspace / logspace that is not 0-d."""
+    bad = [f"{k} with {v.dim()} dimension(s)" for k, v in (("start", start), ("end", end))
+           if isinstance(v, Tensor) and v.dim()]
+    if bad:
+        raise RuntimeError(f"{fn} only supports 0-dimensional start and end tensors, but got "
+                           f"{' and '.join(bad)}.")
+
+
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=None,
              requires_grad=False):
     """`steps` values from base ** start to base ** end, exponents evenly spaced, computed
     as torch does: in double precision from start and end converted to the dtype (so an
     integer dtype truncates them, and the powers), each half from its own end."""
     _device.check(device)
+    _bounds_0d("logspace", start, end)
     dt = dtype or D.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -452,12 +507,13 @@ def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
     """torch.range: values from start to end inclusive by step (default dtype unless given),
     computed in double (or int64 for an integer dtype, the bounds truncated); deprecated, as
     in torch."""
+    start, end, step = (_number_arg("range", k, i, v) for i, (k, v) in
+                        enumerate((("start", start), ("end", end), ("step", step)), 1))
     warnings.warn(RANGE_DEPRECATED, UserWarning, stacklevel=2)
     _device.check(device)
     dt = dtype or D.get_default_dtype()
     if dt is D.bool_:
         raise NotImplementedError("\"range_cpu\" not implemented for 'Bool'")
-    start, end, step = _number(start), _number(end), _number(step)
     acc = float if dt.is_floating_point else int
     if not (math.isfinite(start) and math.isfinite(end)):
         if acc is int:   # (int64 accumulation: the conversion fails first)

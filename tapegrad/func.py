@@ -1,19 +1,27 @@
-"""`tapegrad.func`: torch.func's function transforms `grad`, `grad_and_value`, `vjp`,
-`jacrev`, `hessian` and `functional_call`, built on `autograd.grad`.
+"""`tapegrad.func`: torch.func's function transforms `grad`, `grad_and_value`, `vjp`, `jvp`,
+`jacrev`, `jacfwd`, `hessian` and `functional_call`, built on `autograd.grad`.
 
 A transform differentiates with respect to fresh leaves made from its inputs, so the inputs
 stay untouched; when an input already requires grad (a transform inside another, e.g.
-`hessian` = `jacrev(jacrev(f))`, or a user's leaf) the input itself is differentiated with
-`create_graph=True`, so the result stays differentiable for the outer transform.  `jacrev`
-of a function of tensors that are not nested uses `autograd.functional.jacobian`, whose
-rows come from one Numba call.  Inputs may be pytrees of tensors (tuples, lists, dicts).
+`hessian` = `jacrev(jacrev(f))`, or a user's leaf) a view of it is differentiated with
+`create_graph=True`, so the result stays differentiable for the outer transform.  The
+results also keep their graph where the function's output reaches a tensor it closes over
+that requires grad (`_outer_graph`), so an outer backward reaches that tensor through them,
+as torch's (torch.func's transforms compose with regular autograd); each result tensor
+requires grad exactly when it depends on such a tensor, and none does under no_grad.
+`jacrev` of a function of tensors that are not nested uses
+`autograd.functional.jacobian`, whose rows come from one Numba call.  Inputs and outputs may
+be pytrees of tensors (tuples, lists, dicts).
 """
+import threading
+from collections.abc import Sequence
+
 import numpy as np
 
 from .autograd import functional as AF
 from .autograd.api import grad as _autograd_grad
-from .creation import zeros_like
-from .grad_mode import enable_grad
+from .creation import zeros, zeros_like
+from .grad_mode import enable_grad, is_grad_enabled
 from .tensor import Tensor
 from .mapping import vmap
 from .views import stack
@@ -22,11 +30,10 @@ __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_cal
            "jvp", "jacfwd", "stack_module_state"]
 
 
-# ---- pytrees of tensors ----------------------------------------------------------------------
+# ---- pytrees ----------------------------------------------------------------------------------
 def _flatten(tree):
-    """The tensors of `tree` (a tensor, or tuples / lists / dicts of them) and a rebuilder."""
-    if isinstance(tree, Tensor):
-        return [tree], lambda leaves: leaves[0]
+    """The leaves of `tree` (tuples, lists and dicts nest; anything else is a leaf, as in
+    torch's pytrees) and a rebuilder from new leaves."""
     if isinstance(tree, (tuple, list, dict)):
         keys = list(tree.keys()) if isinstance(tree, dict) else None
         items = list(tree.values()) if keys is not None else list(tree)
@@ -43,33 +50,130 @@ def _flatten(tree):
             return type(tree)(out) if isinstance(tree, tuple) and not hasattr(
                 tree, "_fields") else type(tree)(*out) if isinstance(tree, tuple) else out
         return [leaf for p in parts for leaf in p[0]], rebuild
-    raise ValueError(f"Expected tensors, got unsupported type {type(tree)}")
+    return [tree], lambda leaves: leaves[0]
 
 
-def _argnums(argnums, args, name):
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not nums:
-        raise RuntimeError("argnums must be non-empty")
-    for a in nums:
+def _treespec(tree, indent=0):
+    """The repr of torch's TreeSpec of `tree`'s structure (in jvp's messages)."""
+    if not isinstance(tree, (tuple, list, dict)):
+        return "*"
+    context = repr(list(tree.keys())) if isinstance(tree, dict) else "None"
+    items = tree.values() if isinstance(tree, dict) else tree
+    kids = (",\n" + " " * (indent + 2)).join(_treespec(v, indent + 2) for v in items)
+    return f"TreeSpec({type(tree).__name__}, {context}, [{kids}])"
+
+
+def _pprint(tree):
+    """torch's treespec_pprint: `tree`'s structure with * for each leaf (in vjp's)."""
+    if isinstance(tree, dict):
+        return "{" + ", ".join(f"{k!r}: {_pprint(v)}" for k, v in tree.items()) + "}"
+    if isinstance(tree, (tuple, list)):
+        inner = ", ".join(_pprint(v) for v in tree)
+        if isinstance(tree, list):
+            return f"[{inner}]"
+        return f"({inner},)" if len(tree) == 1 else f"({inner})"
+    return "*"
+
+
+def _transform_inputs(leaves):
+    """torch.func's check of the inputs to differentiate (_create_differentiable)."""
+    for x in leaves:
+        if not isinstance(x, Tensor):
+            raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
+
+
+def _tensor_outputs(outs, api):
+    """torch.func's check of a function's flattened outputs (assert_non_empty_tensor_output)."""
+    if not outs or len(outs) == 1 and outs[0] is None:
+        raise RuntimeError(f"{api}: Expected f to be a function that has non-empty output (got "
+                           f"output = {outs})")
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise RuntimeError(f"{api}: expected f(*primals) to return only tensors, got "
+                               f"unsupported type {type(o)}")
+
+
+def _with_aux(out, api):
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise RuntimeError(f"{api}: output of function f should be a tuple: (output, aux) if "
+                           f"has_aux is True")
+    return out
+
+
+def _argnums(argnums, args):
+    """argnums as a tuple of non-negative ints, with torch.func's checks (_slice_argnums)."""
+    if not isinstance(argnums, (int, tuple)):
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
+    nums = []
+    for a in ((argnums,) if isinstance(argnums, int) else argnums):
         if not isinstance(a, int):
-            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(a)}")
+            raise RuntimeError(f"argnum must be int, got: {type(a)}")
         if not -len(args) <= a < len(args):
             raise RuntimeError(f"Got argnum={a}, but only {len(args)} positional inputs")
-    return tuple(a % len(args) for a in nums)
+        nums.append(a % len(args))
+    if isinstance(argnums, tuple):
+        if not nums:
+            raise RuntimeError("argnums must be non-empty")
+        if len(set(nums)) != len(nums):
+            raise RuntimeError(f"argnums elements must be unique, got {tuple(nums)}")
+    return tuple(nums)
+
+
+# ---- graphs: which results keep one ----------------------------------------------------------
+_LEVELS = threading.local()    # .stack: the fresh-leaf id sets of the running transforms
+
+
+class _Level:
+    """A running transform (its function being called), as torch.func's levels: the ids of
+    the fresh leaves that transforms nested in it differentiate with respect to.  Those are
+    never tensors of an outer level, so its `_outer_graph` checks pass over them (an inner
+    transform's results that keep a graph to a closed-over tensor reach its own leaves too:
+    `grad(lambda w: jacrev(lambda x: w * x)(x).sum())`); on exit they go to the level that
+    encloses it."""
+
+    def __enter__(self):
+        self.fresh = set()
+        _LEVELS.__dict__.setdefault("stack", []).append(self.fresh)
+        return self
+
+    def __exit__(self, *exc):
+        stack = _LEVELS.stack
+        stack.pop()
+        if stack:
+            stack[-1] |= self.fresh
+
+    def own(self, leaves):
+        """The ids `_outer_graph` passes over: `leaves` (the transform's) and the fresh ones."""
+        return {id(x) for x in leaves} | self.fresh
+
+
+def _fresh(leaves):
+    """`leaves` (fresh ones, made here or by autograd.functional), noted in the running
+    level: a transform around it passes over them."""
+    stack = getattr(_LEVELS, "stack", None)
+    if stack:
+        stack[-1].update(map(id, leaves))
+    return leaves
 
 
 def _differentiable(leaves):
-    """Leaves to differentiate with respect to, and whether the results keep a graph."""
+    """Tensors to differentiate with respect to, and whether an input requires grad (then the
+    results keep a graph, outside no_grad: under it torch.func's results have none).  Such
+    an input is differentiated through a view of it, a tensor of its own: in
+    `grad(lambda a: grad(lambda b: a * b * b.sin())(a))` the inner gradient is the partial
+    in b alone, not also through the a the function closes over."""
     nested = any(x.requires_grad for x in leaves)
-    return [x if x.requires_grad else x.detach().requires_grad_() for x in leaves], nested
+    with enable_grad():
+        return [x.view_as(x) if x.requires_grad else _fresh([x.detach().requires_grad_()])[0]
+                for x in leaves], nested
 
 
-def _outer_graph(outputs, leaves):
+def _outer_graph(outputs, own):
     """Whether an output's graph reaches a tensor that requires grad other than the
-    transform's own `leaves` (`w` in `grad(lambda x: (w * x).sum())` with w a parameter):
-    then the results keep their graph to it, as torch.func's (an outer backward, as in
-    meta-learning, reaches w through them)."""
-    own = {id(x) for x in leaves}
+    transform's own leaves and those of transforms nested in it (`own`: their ids, from
+    `_Level.own`) (`w` in `grad(lambda x: (w * x).sum())` with w a parameter): then the
+    results keep their graph to it, as torch.func's (an outer backward, as in meta-learning,
+    reaches w through them)."""
     for o in outputs:
         if not (isinstance(o, Tensor) and o.requires_grad):
             continue
@@ -86,9 +190,31 @@ def _outer_graph(outputs, leaves):
         leaves = np.fromiter(tape.leaves, np.int64, len(tape.leaves))
         leaves = leaves[leaves < n]
         # (Python only for the reached leaves: the function's own, and any outer one)
-        if any(id(tape.leaves[int(k)]) not in own for k in leaves[reach[leaves] != 0]):
+        if any(id(tape.leaves[k]) not in own for k in leaves[reach[leaves] != 0].tolist()):
             return True
     return False
+
+
+class _KeepGraph(Exception):
+    """Raised by `_closed_over` out of the function that autograd.functional runs for jacrev
+    and jvp: its outputs `out` reach a closed-over tensor that requires grad (or one has no
+    elements), so the products are taken from them and `leaves` here, with create_graph (the
+    function runs once)."""
+
+    def __init__(self, out, leaves):
+        super().__init__()
+        self.out, self.leaves = out, leaves
+
+
+def _closed_over(outs, leaves, own, watch, empty=False):
+    """`outs` (the function's outputs, a tuple), or _KeepGraph when `watch` and their graph
+    reaches a tensor that requires grad other than `own` (`w` in
+    `jacrev(lambda x: w * x)`: torch.func's Jacobian then has a graph to it), or with `empty`
+    when an output has no elements (autograd.functional.jacobian, as torch's, has no rows to
+    stack then; torch.func's Jacobian is empty)."""
+    if empty and any(o.numel() == 0 for o in outs) or watch and _outer_graph(outs, own):
+        raise _KeepGraph(outs, leaves)
+    return outs
 
 
 def _grads(outputs, leaves, grad_outputs, nested, retain=False):
@@ -101,11 +227,52 @@ def _grads(outputs, leaves, grad_outputs, nested, retain=False):
     return [zeros_like(x) if g is None else g for g, x in zip(gs, leaves)]
 
 
-def _plain(tree, nested):
-    if nested or not isinstance(tree, (Tensor, tuple, list, dict)):
-        return tree
-    leaves, rebuild = _flatten(tree)
-    return rebuild([x.detach() for x in leaves])
+def _jacobian_graph(outs, leaves):
+    """[output][input] Jacobian blocks with create_graph, a backward per output element."""
+    blocks = []
+    with enable_grad():
+        for o in outs:
+            flat = o.reshape(-1)
+            rows = [_grads([flat[k]], leaves, [None], True, retain=True)
+                    for k in range(o.numel())]
+            blocks.append(tuple(
+                (stack([r[j] for r in rows]) if rows else zeros((0,) + tuple(x.shape),
+                                                               dtype=x.dtype))
+                .reshape(tuple(o.shape) + tuple(x.shape)) for j, x in enumerate(leaves)))
+    return tuple(blocks)
+
+
+def _jvp_graph(outs, leaves, tangents):
+    """J @ tangents with create_graph, by the double-vjp trick (u -> u^T J is linear in u)."""
+    us = [zeros_like(o).requires_grad_() for o in outs]
+    with enable_grad():
+        g = _grads(outs, leaves, us, True, retain=True)
+        return tuple(_grads(g, us, [t.to(x.dtype) for t, x in zip(tangents, leaves)], True,
+                            retain=True))
+
+
+def _map(fn, tree):
+    """`tree` (tensors in tuples / lists / dicts) with fn applied to its tensors; anything
+    else in it is torch.func's error (an aux output holds tensors only)."""
+    if isinstance(tree, Tensor):
+        return fn(tree)
+    if isinstance(tree, dict):
+        return {k: _map(fn, v) for k, v in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        items = [_map(fn, v) for v in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else type(tree)(items)
+    raise RuntimeError(f"Expected tensors, got unsupported type {type(tree)}")
+
+
+def _plain(tree, own, nested, outer):
+    """A transform's results or aux output as torch.func returns them: whole when an input
+    requires grad (`nested`: the leaves are then partly the caller's own tensors); else each
+    tensor detached unless `outer` and its graph reaches a tensor that requires grad other
+    than `own` (torch's results require grad exactly when they depend on a tensor of the
+    outer level: `w` in `grad(lambda x: (w * x).sum() + x.sin().sum())`, not `x.cos()`)."""
+    if nested:
+        return _map(lambda t: t, tree)
+    return _map(lambda t: t if outer and _outer_graph([t], own) else t.detach(), tree)
 
 
 # ---- transforms ------------------------------------------------------------------------------
@@ -113,14 +280,17 @@ def grad_and_value(func, argnums=0, has_aux=False):
     """A function returning (gradient of `func` w.r.t. its `argnums` arguments, value of
     `func`); `func` returns a one-element tensor (and an auxiliary value with `has_aux`)."""
     def wrapper(*args, **kwargs):
-        nums = _argnums(argnums, args, "grad")
+        nums = _argnums(argnums, args)
         flats = [_flatten(args[i]) for i in nums]
+        _transform_inputs([x for f, _ in flats for x in f])
+        enabled = is_grad_enabled()
         leaves, nested = _differentiable([x for f, _ in flats for x in f])
+        nested = nested and enabled
         call, k = list(args), 0
         for i, (f, rebuild) in zip(nums, flats):
             call[i] = rebuild(leaves[k:k + len(f)])
             k += len(f)
-        with enable_grad():
+        with _Level() as level, enable_grad():
             out = func(*call, **kwargs)
             aux = None
             if has_aux:
@@ -135,15 +305,16 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "
                                    f"scalar Tensor, got tensor with {out.dim()} dims. Maybe you "
                                    f"wanted to use the vjp or jacrev APIs instead?")
-            nested = nested or _outer_graph([out], leaves)
-            gs = _grads([out], leaves, [None], nested)
+            own = level.own(leaves)
+            outer = enabled and not nested and _outer_graph([out], own)
+            gs = _grads([out], leaves, [None], nested or outer)
         res, k = [], 0
         for f, rebuild in flats:
             res.append(rebuild(gs[k:k + len(f)]))
             k += len(f)
-        g = res[0] if isinstance(argnums, int) else tuple(res)
-        value = out if nested else out.detach()
-        return (g, (value, _plain(aux, nested))) if has_aux else (g, value)
+        g = _plain(res[0] if isinstance(argnums, int) else tuple(res), own, nested, outer)
+        value = out if nested or outer else out.detach()
+        return (g, (value, _plain(aux, own, nested, enabled))) if has_aux else (g, value)
     wrapper._tg_grad = (func, argnums, has_aux, True)    # (vmap's batch-replay path)
     wrapper.__wrapped_gv__ = wrapper
     return wrapper
@@ -166,99 +337,181 @@ def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn) where vjp_fn(cotangents) returns the tuple of vector-Jacobian
     products, one per primal (callable more than once)."""
     flats = [_flatten(p) for p in primals]
-    leaves, nested = _differentiable([x for f, _ in flats for x in f])
+    _transform_inputs([x for f, _ in flats for x in f])
+    enabled = is_grad_enabled()
+    leaves, own = _differentiable([x for f, _ in flats for x in f])
     call, k = [], 0
     for f, rebuild in flats:
         call.append(rebuild(leaves[k:k + len(f)]))
         k += len(f)
-    with enable_grad():
+    with _Level() as level, enable_grad():
         out = func(*call)
+    own_ids = level.own(leaves)
     aux = None
     if has_aux:
-        out, aux = out
+        out, aux = _with_aux(out, "vjp(f, *primals)")
     outs, out_rebuild = _flatten(out)
-    nested = nested or _outer_graph(outs, leaves)
+    _tensor_outputs(outs, "vjp(f, *primals)")
+    for o in outs:
+        if not o.dtype.is_floating_point:
+            raise RuntimeError(f"vjp(f, ...): All outputs of f must be floating-point or complex "
+                               f"Tensors, got Tensor with dtype {o.dtype}")
+    outer = not own and _outer_graph(outs, own_ids)
 
-    def vjp_fn(cotangents):
+    def vjp_fn(cotangents, retain_graph=True, create_graph=None):
+        if _treespec(cotangents) != _treespec(out):
+            raise RuntimeError(f"Expected pytree structure of cotangents to be the same as "
+                               f"pytree structure of outputs to the function. cotangents: "
+                               f"{_pprint(cotangents)}, primal output: {_pprint(out)}")
         cots, _ = _flatten(cotangents)
-        if len(cots) != len(outs):
-            raise RuntimeError("Expected pytree structure of cotangents to be the same as "
-                               "pytree structure of outputs to the function")
         for c, o in zip(cots, outs):
             if tuple(c.shape) != tuple(o.shape):
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
                                    f"{c.shape} and output[0] has a shape of {o.shape}.")
+        # graphs kept as this call's create_graph (default: its grad mode) says, as torch's;
+        # a cotangent that requires grad is a tensor of the outer level too
+        now = is_grad_enabled() if create_graph is None else bool(create_graph)
+        nested = now and own
+        keep = now and not own and (outer or any(c.requires_grad for c in cots))
         with enable_grad():
-            gs = _grads(outs, leaves, cots, nested, retain=True)
+            gs = _grads(outs, leaves, cots, nested or keep, retain=retain_graph)
         res, k = [], 0
         for f, rebuild in flats:
             res.append(rebuild(gs[k:k + len(f)]))
             k += len(f)
-        return tuple(res)
-    value = out_rebuild([o if nested else o.detach() for o in outs])
-    return (value, vjp_fn, _plain(aux, nested)) if has_aux else (value, vjp_fn)
+        return _plain(tuple(res), own_ids, nested, keep)
+    nested = enabled and own
+    value = _plain(out, own_ids, nested, enabled and outer)
+    return (value, vjp_fn, _plain(aux, own_ids, nested, enabled)) if has_aux else (value, vjp_fn)
+
+
+def _jacobian_of(func, argnums, has_aux, api):
+    """jacrev's and jacfwd's function: the Jacobian blocks laid out as torch.func's (the
+    output's structure, each of its tensors holding the `argnums` arguments' structure)."""
+    def wrapper(*args, **kwargs):
+        nums = _argnums(argnums, args)
+        flats = [_flatten(args[i]) for i in nums]
+        xs = tuple(x for f, _ in flats for x in f)
+        _transform_inputs(xs)
+        enabled = is_grad_enabled()
+        nested = enabled and any(x.requires_grad for x in xs)
+        aux, seen = [], []
+
+        def f(*ys):
+            call, k = list(args), 0
+            for i, (fl, rebuild) in zip(nums, flats):
+                call[i] = rebuild(list(ys[k:k + len(fl)]))
+                k += len(fl)
+            out = func(*call, **kwargs)
+            if has_aux:
+                out, a = _with_aux(out, api)
+                aux.append(a)
+            outs, rebuild = _flatten(out)
+            _tensor_outputs(outs, api)
+            own = level.own(ys if nested else _fresh(ys))
+            seen.append((own, rebuild))
+            return _closed_over(tuple(outs), ys, own, enabled and not nested, empty=True)
+        with _Level() as level:
+            try:
+                # (nested: through views of the inputs, as `_differentiable` says why)
+                J = AF.jacobian(f, tuple(_differentiable(xs)[0]) if nested else xs,
+                                create_graph=nested)
+            except _KeepGraph as k:
+                J = _jacobian_graph(k.out, k.leaves)
+                J = _plain(J, seen[0][0], nested, True)
+        own, out_rebuild = seen[0]
+
+        def by_argnums(row):
+            per, k = [], 0
+            for fl, rebuild in flats:
+                per.append(rebuild(list(row[k:k + len(fl)])))
+                k += len(fl)
+            return per[0] if isinstance(argnums, int) else tuple(per)
+        J = out_rebuild([by_argnums(row) for row in J])
+        return (J, _plain(aux[0], own, nested, enabled)) if has_aux else J
+    return wrapper
 
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
-    """A function returning the Jacobian of `func` w.r.t. its `argnums` arguments (tensors),
-    each block shaped output.shape + input.shape, by reverse mode."""
-    def wrapper(*args, **kwargs):
-        nums = _argnums(argnums, args, "jacrev")
-        for i in nums:
-            if not isinstance(args[i], Tensor):
-                raise NotImplementedError("jacrev: arguments differentiated with respect to "
-                                          "must be tensors in tapegrad")
-        xs = tuple(args[i] for i in nums)
-        nested = any(x.requires_grad for x in xs)
-        aux = []
-
-        def f(*ys):
-            call = list(args)
-            for i, y in zip(nums, ys):
-                call[i] = y
-            out = func(*call, **kwargs)
-            if has_aux:
-                out, a = out
-                aux.append(a)
-            return tuple(out) if isinstance(out, list) else out
-        J = AF.jacobian(f, xs, create_graph=nested)
-        # AF.jacobian gives [output][input] blocks for tuple inputs: keep torch.func's shape
-        if isinstance(J, tuple) and J and isinstance(J[0], tuple):
-            J = tuple(b if not isinstance(argnums, int) else b[0] for b in J)
-        elif isinstance(argnums, int):
-            J = J[0]
-        return (J, _plain(aux[0], nested)) if has_aux else J
-    return wrapper
+    """A function returning the Jacobian of `func` w.r.t. its `argnums` arguments, each block
+    shaped output.shape + input.shape, by reverse mode (`chunk_size` changes nothing here)."""
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+    return _jacobian_of(func, argnums, has_aux, "vjp(f, *primals)")
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """(func(*primals), the Jacobian-vector product with `tangents`).  tapegrad has no
     forward mode: the product is computed by reverse mode twice (autograd.functional.jvp),
     with the same values; Python control flow in `func` runs as for a reverse pass."""
+    api = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
-        raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. "
-                           "it should be valid to call f(*primals).")
-    if not isinstance(tangents, tuple) or len(tangents) != len(primals):
-        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have "
-                           "the same python structure.")
-    aux = []
+        raise RuntimeError(f"{api}: Expected primals to be a tuple. E.g. it should be valid to "
+                           f"call f(*primals).")
+    if _treespec(primals) != _treespec(tangents):
+        raise RuntimeError(f"{api}: Expected primals and tangents to have the same python "
+                           f"structure. For example, if primals is a tuple of 3 tensors, "
+                           f"tangents also must be. Got primals with structure "
+                           f"{_treespec(primals)} and tangents with structure "
+                           f"{_treespec(tangents)}")
+    flat_p, rebuild_p = _flatten(primals)
+    flat_t, _ = _flatten(tangents)
+    for what, flat in (("primals", flat_p), ("tangents", flat_t)):
+        if not flat:
+            raise RuntimeError(f"{api}: Expected {what} to contain at least one Tensor.")
+        for x in flat:
+            if not isinstance(x, Tensor):
+                raise RuntimeError(f"{api}: Expected {what} to only contain Tensors, got "
+                                   f"{type(x)}")
+    for p, t in zip(flat_p, flat_t):
+        if tuple(p.shape) != tuple(t.shape):
+            raise RuntimeError(f"Trying to set a forward gradient that has a different size "
+                               f"than that of the original Tensor, this is not supported. "
+                               f"Tensor is of size {list(p.shape)} while the given forward "
+                               f"gradient is of size {list(t.shape)}.")
+    aux, seen = [], []
+    enabled = is_grad_enabled()
+    nested = enabled and any(p.requires_grad for p in flat_p)
+    # (a tangent that requires grad is a tensor of the outer level too)
+    outer = enabled and not nested and any(t.requires_grad for t in flat_t)
 
-    def f(*xs):
-        out = func(*xs)
+    def f(*ys):
+        out = func(*rebuild_p(list(ys)))
         if has_aux:
-            out, a = out
+            out, a = _with_aux(out, api)
             aux.append(a)
-        return out
-    nested = any(isinstance(p, Tensor) and p.requires_grad for p in primals)
-    out, tangent_out = AF.jvp(f, primals, tangents, create_graph=nested, strict=strict)
-    return (out, tangent_out, _plain(aux[0], nested)) if has_aux else (out, tangent_out)
+        outs, rebuild = _flatten(out)
+        _tensor_outputs(outs, api)
+        own = level.own(ys if nested else _fresh(ys))
+        seen.append((own, rebuild))
+        return _closed_over(tuple(outs), ys, own, enabled and not (nested or outer))
+    with _Level() as level:
+        try:
+            out, tangent_out = AF.jvp(f, tuple(_differentiable(flat_p)[0] if nested else flat_p),
+                                      tuple(flat_t), create_graph=nested or outer,
+                                      strict=strict)
+        except _KeepGraph as k:
+            outer = True
+            out, tangent_out = k.out, _jvp_graph(k.out, k.leaves, flat_t)
+    own, rebuild = seen[0]
+    out, tangent_out = _plain((out, tangent_out), own, nested, outer)
+    out, tangent_out = rebuild(list(out)), rebuild(list(tangent_out))
+    return (out, tangent_out, _plain(aux[0], own, nested, enabled)) if has_aux else \
+        (out, tangent_out)
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     """The Jacobian of `func` w.r.t. its `argnums` arguments, as torch.func.jacfwd returns it
-    (output.shape + input.shape).  tapegrad has no forward mode: computed by jacrev (the same
-    values; reverse mode costs a pass per output element instead of per input element)."""
-    return jacrev(func, argnums, has_aux=has_aux)
+    (output.shape + input.shape).  tapegrad has no forward mode: computed in reverse mode
+    (the same values; a pass per output element instead of per input element)."""
+    jac = _jacobian_of(func, argnums, has_aux, "jvp(f, primals, tangents)")
+
+    def wrapper(*args, **kwargs):
+        if randomness not in ("error", "different", "same"):   # (torch's vmap checks it)
+            raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', "
+                               f"or 'same'. Got {randomness}")
+        return jac(*args, **kwargs)
+    return wrapper
 
 
 def hessian(func, argnums=0):
@@ -281,26 +534,34 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     """module(*args, **kwargs) with its parameters and buffers named in the dict(s) replaced by
     the given tensors for the call (restored afterwards, also on error)."""
     dicts = parameter_and_buffer_dicts
-    if isinstance(dicts, (list, tuple)):
-        merged = {}
+    if isinstance(dicts, Sequence) and not isinstance(dicts, dict):
+        if not all(isinstance(d, dict) for d in dicts):
+            raise ValueError("Expected all elements of parameter_and_buffer_dicts to be "
+                             "dictionaries")
+        counts = {}
         for d in dicts:
             for k in d:
-                if k in merged:
-                    raise ValueError(f"{k} appeared in multiple dictionaries; behavior of "
-                                     f"functional call is ambiguous")
-            merged.update(d)
-        dicts = merged
+                counts[k] = counts.get(k, 0) + 1
+        repeated = [k for k, n in counts.items() if n > 1]
+        if repeated:
+            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of "
+                             f"functional call is ambiguous")
+        dicts = {k: v for d in dicts for k, v in d.items()}
+    elif not isinstance(dicts, dict):
+        raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple "
+                         f"of dicts, but got {type(dicts)}")
     if strict:
         names = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
-        missing = sorted(names - set(dicts))
+        msgs = []
         unexpected = sorted(set(dicts) - names)
-        if missing or unexpected:
-            msg = "Error(s) in reparametrizing for {}:".format(type(module).__name__)
-            if unexpected:
-                msg += " Unexpected key(s): " + ", ".join(f"'{k}'" for k in unexpected) + "."
-            if missing:
-                msg += " Missing key(s): " + ", ".join(f"'{k}'" for k in missing) + "."
-            raise RuntimeError(msg)
+        if unexpected:
+            msgs.append("Unexpected key(s): " + ", ".join(map(repr, unexpected)) + ".")
+        missing = sorted(names - set(dicts))
+        if missing:
+            msgs.append("Missing key(s): " + ", ".join(map(repr, missing)) + ".")
+        if msgs:
+            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n\t"
+                               + "\n\t".join(msgs))
     if args is None:
         args = ()
     elif not isinstance(args, tuple):

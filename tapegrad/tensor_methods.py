@@ -232,7 +232,16 @@ class _OpMethods:
     # ---- decomposition rows (tapegrad/decomps.py): primitives shown as one grad_fn ----------
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(self), dim)), computed stably (LogsumexpBackward0)."""
-        dims = _reduce_dims("logsumexp", dim, self.dim())
+        nd = self.dim()
+        if isinstance(dim, (tuple, list)) and not dim and nd:
+            # torch 2.13 reduces over every dim for dim=(); without keepdim its addition of
+            # the kept maxima (shape [1] * nd) to the result fails, except on an empty input
+            # (which takes no maxima)
+            if not keepdim and self.numel():
+                raise RuntimeError(f"output with shape [] doesn't match the broadcast shape "
+                                   f"{[1] * nd}")
+            dim = tuple(range(nd))
+        dims = _reduce_dims("logsumexp", dim, nd)
         x = self if self._dtype.is_floating_point else self.to(D.get_default_dtype())
         return decomps.record("logsumexp", decomps.logsumexp, KIND_OPS, x, dims, bool(keepdim))
 
