@@ -45,6 +45,7 @@ from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax
 from .ndops import atan2 as arctan2
 from . import inplace, tensor_methods  # noqa: F401  (they add Tensor's methods)
+from . import node_api  # noqa: F401  (adds grad_fn's _saved_* fields and calls)
 from . import arith  # noqa: F401  (add/sub with alpha; before the module functions)
 from .arith import rsub
 # structural / indexing / sort ops (#11, opsstruct); where(cond) alone is nonzero(as_tuple)

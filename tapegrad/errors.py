@@ -1,4 +1,5 @@
 """PyTorch's error and warning texts, in one place (tests compare against torch's)."""
+import re
 import warnings
 
 import numpy as np
@@ -20,6 +21,21 @@ DETACH_VIEW = (
     "(DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP "
     "buckets, and hence detach_() cannot be called on these gradients. To fix this error, please "
     "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+# torch's handle_view_on_rebase: an in-place change, with grad mode on, of a view made with
+# grad mode off (or of a view made of one): the prefix is VIEW_MADE, or VIEW_OF_VIEW_MADE for
+# a view that has a grad_fn of its own
+VIEW_MADE = "A view was created in"
+VIEW_OF_VIEW_MADE = "Output {nr} of {name} is a view of a view which was created in"
+NO_GRAD_VIEW_INPLACE = (
+    "{prefix} no_grad mode and is being modified inplace with grad mode enabled. Given that "
+    "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by "
+    "moving both the view and the inplace either both inside the no_grad block (if you don't "
+    "want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+INFERENCE_VIEW_INPLACE = (
+    "{prefix} inference mode and is being modified inplace in normal mode. Given that this use "
+    "case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
+    "both the view and the inplace either both inside the inference_mode block (if you don't "
+    "want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
 IMPLICIT_SCALAR = "grad can be implicitly created only for scalar outputs"
 NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
 SHAPE_MISMATCH = ("Mismatch in shape: grad_output[{i}] has a shape of {g} and output[{j}] has a "
@@ -44,6 +60,13 @@ RETAIN_NO_GRAD = "can't retain_grad on Tensor that has requires_grad=False"
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
 ITEM_MANY = "a Tensor with {} elements cannot be converted to Scalar"
 VOLATILE = "volatile was removed and now has no effect. Use `with tapegrad.no_grad():` instead."
+
+
+def short_node_name(name):
+    """A node's name as torch's messages spell it: MulBackward0 -> Mul, SqueezeBackward1 ->
+    Squeeze1."""
+    return re.sub(r"Backward(\d*)$", lambda m: "" if m.group(1) in ("", "0") else m.group(1),
+                  name)
 
 
 def broadcast_mismatch(*shapes):

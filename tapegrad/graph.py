@@ -258,28 +258,45 @@ def torch_inputs(tape, n, op):
     """Entry n's operand nodes in the order of torch's node inputs (next_functions,
     grad_inputs), -1 where torch's input takes no gradient (its `(None, 0)` edge); a number
     given to a scalar overload is no input of torch's node."""
+    return [node for _, node in torch_roles(tape, n, op)]
+
+
+def torch_roles(tape, n, op):
+    """torch_inputs with the operand each input is: [(0 for a / 1 for b, node)]."""
     nodes = ([int(tape.ia[n]), int(tape.ib[n])] if op.kind in ("binary", "matmul", "where")
              or (op.kind == "linalg" and tape.ib[n] >= 0) else [int(tape.ia[n])])
     names = [number_name(tape, n, op, i) if node < 0 else "" for i, node in enumerate(nodes)]
-    if (op.kind == "binary" and nodes[0] < 0 <= nodes[1] and not op.grad_fn_scalar_a
-            and not folded(tape, n, 0)):
-        nodes, names = nodes[::-1], names[::-1]   # `2 * b` is b.mul(2) in torch
-    return [node for node, name in zip(nodes, names) if node >= 0 or not name]
+    roles = [0, 1]
+    if _swapped(tape, n, op):
+        nodes, names, roles = nodes[::-1], names[::-1], roles[::-1]
+    return [(role, node) for role, node, name in zip(roles, nodes, names)
+            if node >= 0 or not name]
+
+
+def _swapped(tape, n, op):
+    """Whether torch's node takes entry n's operands in the other order: `2 * b` is
+    b.mul(2) in torch (self b, other 2)."""
+    return (op.kind == "binary" and tape.ia[n] < 0 <= tape.ib[n] and not op.grad_fn_scalar_a
+            and not folded(tape, n, 0))
 
 
 def folded(tape, n, i):
     """Whether operand i (a: 0, b: 1) of entry n is a one-element constant tensor folded into
     the entry's cst (Tape.watch_folded; the list is in entry order)."""
+    return bool(tape.folded) and folded_record(tape, n, i) is not None
+
+
+def folded_record(tape, n, i):
+    """Tape.watch_folded's record (entry, bit, counter, version, dtype, shape) of operand i
+    of entry n, or None."""
     fold = tape.folded
-    if not fold:
-        return False
     bit = 1 << i
     k = bisect.bisect_left(fold, n, key=_FOLDED_ENTRY)
     while k < len(fold) and fold[k][0] == n:
         if fold[k][1] == bit:
-            return True
+            return fold[k]
         k += 1
-    return False
+    return None
 
 
 def number_name(tape, n, op, i):
@@ -335,6 +352,46 @@ def node_for(tape, n):
 
 _ROLE_NAMES = {"a": "self", "b": "other", "out": "result", "cond": "mask"}
 Saved = namedtuple("Saved", "name shape value alive node")
+# One `_saved_<name>` field of a grad_fn's class (torch's fields are per class: `x * 2`'s
+# MulBackward0 has `_saved_self`, None there): `role` is the value's place on the tape ("a",
+# "b", "out", "cond"; "c" for pow's exponent parameter), `saved` its Saved, or None where
+# this node does not save it.
+Field = namedtuple("Field", "name role saved")
+# torch's field names where the role names (self, other, result, mask) are not theirs, per
+# grad_fn class: role name -> torch's name, or None where torch's node saves no such tensor
+# (what it saves instead, LU factors and the like, the tape does not have)
+_TORCH_NAMES = {
+    "PowBackward0": {"other": "exponent"}, "PowBackward1": {"other": "exponent"},
+    "PowBackward2": {"other": "exponent"},
+    "ClampMinBackward0": {"other": "min"}, "ClampMinBackward1": {"other": "min"},
+    "ClampMaxBackward0": {"other": "max"}, "ClampMaxBackward1": {"other": "max"},
+    "PolygammaBackward0": {"self": "n", "other": "self"},
+    "ThresholdBackwardBackward0": {"other": "self"},
+    "WhereBackward0": {"mask": "condition"},
+    "IndexPutBackward0": {"mask": None}, "ScatterBackward1": {"mask": None},
+    "IndexFillBackward0": {"mask": None},
+    "DotBackward0": {"other": "tensor"}, "MvBackward0": {"other": "vec"},
+    "MmBackward0": {"other": "mat2"}, "BmmBackward0": {"other": "mat2"},
+    "UnsafeViewBackward0": {"self": None, "other": None},
+    "LinalgDetBackward0": {"self": "A"}, "LinalgSlogdetBackward0": {"self": "A"},
+    "LinalgInvExBackward0": {"result": "inverse"},
+    "LinalgSolveExBackward0": {"self": "A", "other": None},
+    "LinalgCholeskyExBackward0": {"result": "L"},
+    "LinalgSolveTriangularBackward0": {"other": None},
+    "LinalgSvdBackward0": {"self": None}, "LinalgEighBackward0": {"self": None},
+    "NativeLayerNormBackward0": {"self": "input"}, "AddmmBackward0": {"self": "mat1"},
+    "CdistBackward0": {"self": "x1"}, "LerpBackward0": {"self": None},
+    "AddcmulBackward0": {"self": None}, "AddcdivBackward0": {"self": None},
+}
+
+# where-kind rows whose condition is the mask of the elements kept (where(keep, x, value)):
+# torch's saved mask is its negation
+KEEP_MASK_OPS = frozenset({"masked_fill", "masked_fill_tensor"})
+# torch's nodes with several differentiable outputs (called with as many gradients), of
+# which a tapegrad entry is one (slogdet's logabsdet, var_mean's var, ...)
+SEVERAL_OUTPUTS = frozenset({"LinalgSlogdetBackward0", "LinalgSvdBackward0",
+                             "LinalgEighBackward0", "AminmaxBackward0", "VarMeanBackward0",
+                             "StdMeanBackward0", "NativeGroupNormBackward0"})
 
 
 def _needs_grad(tape, node):
@@ -348,51 +405,94 @@ def saved_buffers(fn):
     comes with shape None, its value and node -1.  node identifies the saved value on fn's
     tape (two roles with one node save the same tensor, as in `x * x`).
     alive is False once a backward without retain_graph has freed the entry's buffers."""
+    return [f.saved for f in saved_fields(fn) if f.saved is not None]
+
+
+def saved_fields(fn):
+    """torch's `_saved_*` fields of grad_fn `fn`'s class that the tape holds, as `Field`s in
+    saved_buffers' order (saved None where fn saves nothing under that name)."""
     tape, n = fn._tape, fn._node
     if isinstance(fn, AccumulateGrad):
         return []
+    rename = _TORCH_NAMES.get(type(fn).__name__, {})
     if groups.row_at(tape, n) >= 0:
-        return _group_saved(tape, n)
+        return [Field(name, role, s._replace(name=name)) for role, s in _group_saved(tape, n)
+                for name in (rename.get(s.name, s.name),) if name is not None]
     op = BY_CODE[tape.op[n]]
     if not op.saves:
         return []
     ia, ib = int(tape.ia[n]), int(tape.ib[n])
-    bits = saves_mask(op)
+    fields = bits = saves_mask(op)
+    if op.kind == "binary":   # a number given to a scalar overload: that class's fields
+        if ib < 0 and number_name(tape, n, op, 1):
+            fields = saves_needed(op)[0]
+        elif ia < 0 and number_name(tape, n, op, 0):
+            fields = saves_needed(op)[1]
     if op.kind in ("unary", "binary", "where", "matmul"):
         live = (_needs_grad(tape, ia), op.kind in ("binary", "matmul", "where")
                 and _needs_grad(tape, ib))
         if any(live):
             bits = saves_needed(op)[{(True, False): 0, (False, True): 1}.get(live, 2)]
+    bits &= fields
     alive = not tape.freed[n]
     cond = int(tape.args_of(n)[0]) if bits & 8 and len(tape.args_of(n)) else -1
+    names = dict(_ROLE_NAMES)
+    if _swapped(tape, n, op):
+        names["a"], names["b"] = "other", "self"
     out = []
     for role, bit, node in (("a", 1, ia), ("b", 2, ib), ("out", 4, n), ("cond", 8, cond)):
-        if not bits & bit:
+        name = names[role]
+        name = rename.get(name, name)
+        if not fields & bit or name is None:
             continue
-        name = _ROLE_NAMES[role]
-        if node < 0:
-            if op.name == "pow" and role == "b":
-                name = "exponent"
-            out.append(Saved(name, None, float(tape.cst[n]), alive, -1))
+        if not bits & bit:
+            out.append(Field(name, role, None))
+        elif node < 0:
+            out.append(Field(name, role, Saved(name, None, float(tape.cst[n]), alive, -1)))
         else:
-            out.append(Saved(name, _shape(tape, node), None, alive, node))
+            out.append(Field(name, role, Saved(name, _shape(tape, node), None, alive, node)))
     if op.name == "pow_scalar":  # the exponent is the entry's parameter, saved by torch too
-        out.append(Saved("exponent", None, float(tape.cst[n]), alive, -1))
+        out.append(Field("exponent", "c", Saved("exponent", None, float(tape.cst[n]), alive,
+                                                -1)))
     return out
 
 
 def _group_saved(tape, n):
-    """saved_buffers of a decomposition's grad_fn: what torch's node saves (the row's
+    """(role, Saved) pairs of a decomposition's grad_fn: what torch's node saves (the row's
     `saves`: its input as self, its result), alive until a member's buffers are freed."""
     op = BY_CODE[groups.row_at(tape, n)]
     alive = not is_freed_group(tape, n)
     ins = groups.inputs(tape, n)
+    edges = edge_nodes(tape, n)
+    if edges is not None and op.edges is not None and 0 in op.edges:
+        # the first input read is torch's self only if self needs a gradient (its edge)
+        ins = ins if edges[op.edges.index(0)] == (ins[0] if ins else -1) else []
     out = []
     if "a" in op.saves and ins:
-        out.append(Saved("self", _shape(tape, ins[0]), None, alive, ins[0]))
+        out.append(("a", Saved("self", _shape(tape, ins[0]), None, alive, ins[0])))
     if "out" in op.saves:
-        out.append(Saved("result", _shape(tape, n), None, alive, n))
+        out.append(("out", Saved("result", _shape(tape, n), None, alive, n)))
     return out
+
+
+def edge_nodes(tape, n):
+    """The nodes of `tape` that entry n's torch edges (show_edges, nn/_onepass's) lead to,
+    in next_functions' order, -1 for an edge to nothing or to no node read from this tape
+    (a leaf not used on it); None where entry n's node shows no such edges."""
+    if tape.edge_nodes is not None and n in tape.edge_nodes:
+        return [int(k) for k in tape.edge_nodes[n]]
+    spec = tape.fn_data.get(n)
+    # (a class keeping its edges as data: Edged, copyslices.CopySlices and theirs)
+    if spec is None or not any("_edges" in vars(c).get("__slots__", ()) for c in spec[0].__mro__):
+        return None
+    nodes = []
+    for fn, _ in spec[1]:
+        if fn is None or isinstance(fn, Node):   # (a node of another tape: its import here)
+            src = getattr(fn, "_tape", None)
+            nodes.append(-1 if src is None else tape.import_of.get((src.serial, fn._node), -1))
+        else:
+            nodes.append(int(fn))
+    return nodes
 
 
 def is_freed_group(tape, n):

@@ -17,7 +17,8 @@ from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_vie
 from .tape import bump_version, follow_retained, STATE, Tape, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from .tracing import _bake
-from .views import index_array, index_scatter, one_ellipsis
+from .views import (_WITHOUT_GRAD, check_made_without_grad, index_array, index_scatter,
+                    one_ellipsis, setitem_view_name)
 
 
 @tensor_methods
@@ -34,6 +35,8 @@ class _InplaceMethods:
         """True when the change must be recorded on the tape."""
         if not STATE.enabled:
             return False
+        if _WITHOUT_GRAD:   # (torch's check of views made with grad mode off comes first)
+            check_made_without_grad(self, other)
         if self._recorded and self._tape is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
@@ -239,8 +242,12 @@ class _InplaceMethods:
             if value.dim():
                 raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
                                    f"tensor with {value.dim()} dimensions.")
-            if not self._dtype.is_floating_point and not value._recorded:
-                value = value.to(self._dtype)   # (torch's unchecked cast: 300. wraps in int8)
+            if not self._dtype.is_floating_point and (not value._recorded or
+                                                      value.requires_grad):
+                # torch's unchecked cast (300. wraps in int8), of a value that requires grad
+                # too: torch marks the integer result as requiring grad (FillBackward3), but
+                # no backward can pass through it (an internal assert), so here it has none
+                value = value.to(self._dtype)
             recorded = lambda x, v: _binary(OPS["fill_tensor"].code, x, v)  # noqa: E731
         else:
             value = _fill_number(value, self._dtype)
@@ -264,6 +271,8 @@ class _InplaceMethods:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         value = D.checked(value, self._dtype)
+        if STATE.enabled and _WITHOUT_GRAD:   # (naming the view torch writes through)
+            check_made_without_grad(self, value, setitem_view_name(self._shape, key))
         recorded = self._check_inplace(value)
         kind = value._dtype if isinstance(value, Tensor) else None
         raw = value

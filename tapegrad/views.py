@@ -5,15 +5,17 @@ import math
 import operator
 import types
 import warnings
+import weakref
 
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes as D, errors
 from .creation import tensor
+from .grad_mode import _INFERENCE
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for
-from .tape import input_node, OP_CONST, register_view, share_version
+from .tape import input_node, OP_CONST, register_view, share_version, STATE, view_base
 from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
@@ -38,19 +40,31 @@ def _reshape_op(name, x, shape, out=None):
     else:
         t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
     if name not in ("clone", "unsafe_view"):
-        _as_view(t, x, out)
+        _as_view(t, x, out, name)
     return t
 
 
-def _as_view(t, x, out):
+def _as_view(t, x, out, name=None):
     """If result t's array `out` shares x's memory, t is a view of x as in torch: it keeps
     the array (even with one element, so an in-place change writes through) and shares x's
-    version counter; on a tape both nodes are entered for the in-place checks."""
+    version counter; on a tape both nodes are entered for the in-place checks.  A view made
+    with grad mode off, or made by op `name` of such a view, is remembered as one
+    (check_made_without_grad)."""
     v = x._v
     if type(v) is float or not np.may_share_memory(out, v):
         return
     t._v = out
     share_version(t, x)
+    if not STATE.enabled:
+        if t._dtype.is_floating_point:   # (torch's views of other dtypes are not differentiable)
+            # (is_inference_mode_enabled's flag, read without its getattr default: a missing
+            # attribute's exception cost ~1 us, most of this)
+            _made_without_grad(t, INFERENCE if _INFERENCE.__dict__.get("on") else NO_GRAD,
+                               None)
+    elif _WITHOUT_GRAD and name is not None:
+        made = _WITHOUT_GRAD.get(id(x))
+        if made is not None and made[0]() is x:
+            _made_without_grad(t, made[1], OPS[name].grad_fn)
     tape = t._tape
     if tape is not None:
         register_view(t, x)
@@ -81,8 +95,69 @@ def _strided(name, x, fn):
             out.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
         t = _result(real, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
         tape.add_params(t._node, [offset, *[s // item for s in out.strides]])
-    _as_view(t, x, real)
+    _as_view(t, x, real, name)
     return t
+
+
+# Views made with grad mode off (torch's CreationMeta NO_GRAD_MODE / INFERENCE_MODE), and the
+# views made of them with grad mode on, which inherit it: id(view) -> (weakref to it, the
+# mode's message, torch's grad_fn name of the op that made it or None).  Only views made
+# with grad mode off are entered (and what is made of them): grad mode's views pay a test.
+# Plain weak references (no callback: a third of the cost), the dead ones pruned when the
+# table doubles; an entry counts only while its view is alive (a new tensor may reuse an id).
+_WITHOUT_GRAD = {}
+_PRUNE_AT = [64]
+NO_GRAD, INFERENCE = errors.NO_GRAD_VIEW_INPLACE, errors.INFERENCE_VIEW_INPLACE
+
+
+def _made_without_grad(t, mode, name):
+    table = _WITHOUT_GRAD
+    table[id(t)] = (weakref.ref(t), mode, name)
+    if len(table) > _PRUNE_AT[0]:
+        for key in [k for k, made in table.items() if made[0]() is None]:
+            del table[key]
+        _PRUNE_AT[0] = max(64, 2 * len(table))
+
+
+def check_made_without_grad(t, other=None, name=None):
+    """torch's error (handle_view_on_rebase) for an in-place change of view t with grad mode
+    on, when t was made with grad mode off (or is a view of such a view) and the change needs
+    autograd: t's base requires grad (torch's view of it then does too) or `other` does.
+    `name`: torch's grad_fn name of a view op the change writes through (`t[0] = v`:
+    SelectBackward0)."""
+    made = _WITHOUT_GRAD.get(id(t))
+    if made is None or made[0]() is not t:
+        return
+    base = view_base(t)
+    grad = base is not None and base.requires_grad
+    if not (grad or t.requires_grad or isinstance(other, Tensor) and other.requires_grad):
+        return
+    name = name or made[2]
+    # a view torch gives a grad_fn (its base requires grad) names it
+    prefix = errors.VIEW_OF_VIEW_MADE.format(nr=0, name=errors.short_node_name(name)) \
+        if name and grad else errors.VIEW_MADE
+    raise RuntimeError(made[1].format(prefix=prefix))
+
+
+def setitem_view_name(shape, key):
+    """torch's grad_fn name of the view `x[key] = value` writes through (a basic index: the
+    last view op of x[key], as _last_view_op), or None where it writes into x itself (an
+    advanced index, torch's index_put_; `x[...]`, `x[:]`)."""
+    bare = not isinstance(key, tuple)
+    keys = one_ellipsis((key,) if bare else key)
+    if bare and isinstance(key, slice) and key == slice(None):
+        return None
+    for k in keys:
+        if isinstance(k, (list, np.ndarray, bool, np.bool_)) or isinstance(k, Tensor) and (
+                k._shape or k._dtype not in _INDEX_INTS):
+            return None
+    if Ellipsis not in keys:
+        keys = keys + (Ellipsis,)
+    try:
+        name = _last_view_op(keys, shape, bare)[0]
+    except (IndexError, TypeError):   # (a key that does not fit: the write raises later)
+        return None
+    return OPS[name].grad_fn if name else None
 
 
 def _index(x, key):

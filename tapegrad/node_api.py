@@ -1,0 +1,359 @@
+"""torch's Node API that needs tensors and the engine: `grad_fn._saved_<name>` and calling a
+node (`grad_fn(grad)`), added to the class graph.py defines (below the tensor layer), as
+hooks.py adds the hooks.  Both read what the entry saved on the tape, and raise what torch's
+unpacking of a saved tensor raises: the "backward through the graph a second time" error once
+a backward freed it, the version error once it was changed in place."""
+import numpy as np
+
+from . import dtypes as D, errors, groups
+from .engine import _formula, _input_grads, _sum_to
+from .kinds import LISTS as LIST_KINDS, tensor_vjp
+from .graph import (AccumulateGrad, edge_nodes, folded_record, KEEP_MASK_OPS, Node, node_for,
+                    number_name, saved_fields, SEVERAL_OUTPUTS, torch_inputs, torch_roles)
+from .ndops import _EXACT_INT
+from .ops import BY_CODE, mentions
+from .tape import version_message
+from .tensor import Tensor
+from .views import KIND_OPS
+
+
+def _saved_attr(self, name):
+    """`grad_fn._saved_<field>`: what the node saved, as torch's unpacked saved tensor (None
+    for a field of the node's class this node does not save: `(x * 2).grad_fn._saved_self`)."""
+    if name.startswith("_saved_"):
+        for f in saved_fields(self):
+            if f.name == name[7:]:
+                return _unpack(self, f)
+    raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+
+def _node_dir(self):
+    """dir() of a node: with its class's `_saved_*` fields, as torch's."""
+    return sorted(set(object.__dir__(self)) | {"_saved_" + f.name for f in saved_fields(self)})
+
+
+def _unpack(fn, f):
+    """The value of Field f of grad_fn fn, as torch's: its errors (_check_saved), then a
+    tensor, a Python number (a Scalar argument) or None (not saved)."""
+    s = f.saved
+    if s is None:
+        return None
+    _check_saved(fn, f)
+    tape, n = fn._tape, fn._node
+    if s.node >= 0:
+        t = _saved_tensor(tape, n, s.node, f.role, s.alive)
+        if f.role == "cond" and BY_CODE[tape.op[n]].name in KEEP_MASK_OPS:
+            t = ~t.detach()
+        return t
+    # (torch keeps a number as given; the tape keeps a float: an integral value comes back as
+    # an int, as in the usual `x.pow(2)`, `x * 2`)
+    v = s.value
+    v = int(v) if v.is_integer() and abs(v) <= _EXACT_INT else v
+    if _is_scalar_arg(tape, n, f):
+        return v
+    rec = folded_record(tape, n, 0 if f.role == "a" else 1)
+    if rec is not None:
+        return Tensor._wrap(np.full(rec[5], v, rec[4].np), rec[4])
+    # a Python number where torch's overload takes a tensor: torch's wrapped 0-d tensor
+    return Tensor._wrap(np.array(v), D.int64 if type(v) is int else D.float64)
+
+
+def _is_scalar_arg(tape, n, f):
+    """Whether number field f of entry n is a Scalar argument of torch's node (pow's
+    exponent parameter, a scalar overload's operand), not a tensor it saved."""
+    return f.role == "c" or bool(number_name(tape, n, BY_CODE[tape.op[n]],
+                                             0 if f.role == "a" else 1))
+
+
+def _check_saved(fn, f):
+    """What torch's unpacking of saved Field f raises: the "backward through the graph a
+    second time" error once a backward freed it (a Scalar argument is never freed), the
+    version error once it was changed in place."""
+    s, tape, n = f.saved, fn._tape, fn._node
+    if s is None or s.node < 0 and _is_scalar_arg(tape, n, f):
+        return
+    if not s.alive:
+        raise RuntimeError(errors.BACKWARD_TWICE)
+    if s.node >= 0:
+        _check_version(tape, n, s.node, f.role)
+        return
+    rec = folded_record(tape, n, 0 if f.role == "a" else 1)
+    if rec is not None and rec[2][0] != rec[3]:
+        raise RuntimeError(version_message(rec[4], rec[5], "", rec[2][0], rec[3]))
+
+
+def _check_version(tape, n, node, role):
+    """The saved value must not have changed in place since entry n saved it (a value a
+    recorded in-place op replaced is read from the entry's own copy by the entries from then
+    on, as Tape.check_versions)."""
+    w = tape.versions.get(node)
+    if w is None or w[0][0] == w[1]:
+        return
+    sup = tape.superseded.get(node)
+    if sup is not None and n >= sup[0] and (role in ("a", "cond") or role == "b" and n != sup[1]):
+        return
+    raise RuntimeError(tape.version_error(node, role == "out"))
+
+
+def _saved_tensor(tape, n, node, role, alive=True):
+    """The tensor torch's unpack gives for node `node` saved by entry n in role `role`: a
+    saved input is the tensor itself (a leaf; another while it still holds that value), a
+    saved output a new tensor with its history."""
+    kind = BY_CODE[tape.op[node]].kind
+    if kind == "leaf":
+        return tape.leaves[node]
+    home, hnode = tape, node
+    while BY_CODE[home.op[hnode]].kind == "import":
+        home, hnode = home.imports[hnode]
+    if BY_CODE[home.op[hnode]].kind == "leaf":
+        return home.leaves[hnode]
+    w = tape.versions.get(node)
+    if role != "out":
+        for ref in (w[4] if w is not None else None, tape.retained.get(node)):
+            t = ref() if ref is not None else None
+            if t is not None and (kind == "const" or t._tape is home and t._node == hnode):
+                return t
+    dt, shape = _like(tape, node, role)
+    if node in tape.shape:
+        arr = tape.saved_array(node)
+        if arr is None:
+            if not alive:
+                raise RuntimeError(errors.BACKWARD_TWICE)
+            # (a decomposition's entries save what they read, which may not be this)
+            raise NotImplementedError(f"tapegrad does not keep this saved tensor of "
+                                      f"{type(node_for(tape, n)).__name__}: the entries that "
+                                      f"make up the node saved other values")
+        shape = tuple(tape.shape[node])
+        if w is None and role != "cond" and arr.dtype.kind == "f":
+            dt = D.from_numpy_dtype(arr.dtype)   # (the array holds the tensor's dtype)
+        # the same memory as the tensor's when the tape knows its version counter (torch's
+        # saved tensor shares both), else a copy: a change through it must not go unseen
+        shared = w is not None and arr.dtype == dt.np
+        arr = np.asarray(arr).reshape(shape) if shared else arr.reshape(shape).astype(dt.np)
+    else:
+        shared, arr = False, np.full(shape, tape.val[node], dt.np)
+    t = Tensor._wrap(arr, dt)
+    if shared:
+        t._ver = (w[0],)     # (share_counter's form: the same count, not a view)
+    if kind != "const":
+        t._tape, t._node, t._recorded = home, hnode, True
+    return t
+
+
+def _like(tape, node, role):
+    """(dtype, shape) of the tensor node held: the tape keeps none per node, so from a tensor
+    seen with it, else with the nearest operand an elementwise chain of entries leads to
+    (which keeps a float dtype and a one-element shape), else the default dtype, 0-d."""
+    k, reshaped, got = node, False, None
+    for _ in range(_LOOK_BACK):
+        got = _seen(tape, k)
+        if got is not None:
+            break
+        op = BY_CODE[tape.op[k]]
+        if op.kind not in ("unary", "binary", "where", "reshape", "import"):
+            break
+        reshaped |= op.kind == "reshape"
+        if op.kind == "import":
+            tape, k = tape.imports[k]
+        else:   # (a one-element operand of a one-element result: the first one recorded)
+            k = int(tape.ia[k]) if tape.ia[k] >= 0 else int(tape.ib[k])
+            if k < 0:
+                break
+    if got is None:
+        got = (D.get_default_dtype(), ())
+    elif reshaped:   # (a view's dtype, not its shape)
+        got = (got[0], ())
+    return (D.bool_, got[1]) if role == "cond" and got[0].is_floating_point else got
+
+
+_LOOK_BACK = 16   # entries _like follows back (it runs per saved tensor asked for)
+
+
+def _seen(tape, node):
+    """(dtype, shape) of a tensor the tape knows node `node` held, or None."""
+    likes = tape.likes
+    got = likes.get(node) if likes is not None else None
+    if got is not None:
+        return got
+    w = tape.versions.get(node)
+    if w is not None:
+        return w[2], w[3]
+    ref = tape.retained.get(node)
+    t = ref() if ref is not None else tape.leaves.get(node)
+    return (t._dtype, t._shape) if t is not None else None
+
+
+def _call_node(self, *grads):
+    """`grad_fn(*grad_outputs)`: the gradients of the node's inputs (a tensor for a node with
+    one input, else a tuple in next_functions' order, None where an input needs none), as
+    torch's backward of the node alone: a broadcast input's gradient is not reduced to its
+    shape (the engine does that), no hook runs, grad mode decides whether it is recorded."""
+    if isinstance(self, AccumulateGrad):
+        raise NotImplementedError("calling AccumulateGrad (which accumulates into the leaf's "
+                                  ".grad) is not supported by tapegrad")
+    tape, n = self._tape, self._node
+    op = BY_CODE[tape.op[n]]
+    if op.kind == "pyfunc":   # (as torch's custom Function nodes; grad_fn.apply runs backward)
+        raise TypeError(f"'{type(self).__name__}' object is not callable")
+    # a decomposition, or an op recorded as several entries: torch's edges lead to its inputs
+    grouped = groups.row_at(tape, n) >= 0
+    edges = edge_nodes(tape, n)
+    if edges is None and grouped:
+        edges = groups.inputs(tape, n)
+    if type(self).__name__ in SEVERAL_OUTPUTS or edges is None and (
+            op.kind == "split" or op.name == "matmul"):
+        # torch's node takes the gradients of several outputs, or has another input than
+        # the entry's (UnsafeViewBackward0 of the mm it views)
+        raise NotImplementedError(f"calling {type(self).__name__} is not supported by tapegrad")
+    if len(grads) != 1:
+        raise TypeError(f"expected 1 arguments, got {len(grads)} instead")
+    g = grads[0]
+    if g is not None and not isinstance(g, Tensor):
+        raise TypeError("argument 0 is not a Variable")
+    for f in saved_fields(self):     # torch unpacks what the node saved: its errors first
+        _check_saved(self, f)
+    if edges is not None:
+        out = _composite_grads(self, tape, n, edges, grouped, g)
+    elif op.kind in ("unary", "binary", "where"):
+        roles = torch_roles(tape, n, op)
+        out = _elementwise_grads(tape, n, op, roles, g) if g is not None else [None] * len(roles)
+    elif op.kind in LIST_KINDS:
+        out = _list_grads(tape, n, op, g)
+    else:
+        nodes = torch_inputs(tape, n, op)
+        out = _placed(nodes, _input_grads(tape, n, g)) if g is not None else []
+        out = [_shaped(tape, k, gi) if k >= 0 and _differentiable(tape, k) else None
+               for k, gi in zip(nodes, out or [None] * len(nodes))]
+        if op.name == "to_copy" and out[0] is not None:   # (torch's: in the input's dtype)
+            out[0] = out[0].to(_like(tape, nodes[0], "a")[0])
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _composite_grads(fn, tape, n, nodes, grouped, g):
+    """Gradients of the inputs `nodes` (torch's edges: -1 for none) of a node whose entry is
+    one of several: a decomposition's members, or the entries an op was recorded as."""
+    if len(set(k for k in nodes if k >= 0)) < sum(k >= 0 for k in nodes):
+        # one tensor given as two arguments (x.addcmul(y, y)): the members' gradients of it
+        # are summed on the tape, torch's node returns one per argument
+        raise NotImplementedError(f"calling {type(fn).__name__} with one tensor as two of its "
+                                  f"inputs is not supported by tapegrad")
+    if g is None:
+        return [None] * len(nodes)
+    members = groups.members(tape, n).tolist() if grouped else \
+        _members_above(tape, n, set(nodes))
+    got = _members_grads(tape, n, g, members)
+    return [_shaped(tape, k, got.get(k)) if k >= 0 and _differentiable(tape, k) else None
+            for k in nodes]
+
+
+def _list_grads(tape, n, op, g):
+    """Gradients of a cat's operands (ia, ib, then the entry's arg list): torch computes a
+    tensor list's for all of it (a constant's too), or for none."""
+    nodes = [k for k in (int(tape.ia[n]), int(tape.ib[n])) if k >= 0] + tape.args_of(n).tolist()
+    out = [None] * len(nodes)
+    if g is not None and any(_differentiable(tape, k) for k in nodes):
+        for i, gi in tensor_vjp(op.kind)(KIND_OPS, g, [tape.shape.get(k) for k in nodes],
+                                         tape.params_of(n)):
+            out[i] = gi
+    return out
+
+
+def _shaped(tape, node, g):
+    """Gradient g of a one-element input in the input's shape where a tensor shows it: the
+    tape keeps no shape for one-element nodes, so a VJP gives their gradients 0-d."""
+    if g is None or g.numel() != 1:
+        return g
+    seen = _seen(tape, node)
+    return g.reshape(seen[1]) if seen is not None and seen[1] != g._shape else g
+
+
+def _differentiable(tape, node):
+    return BY_CODE[tape.op[node]].kind != "const"
+
+
+def _placed(nodes, pairs):
+    """The gradients [(node, gradient)] placed at the positions of `nodes` (one input twice,
+    `x @ x`: its gradients in the order given)."""
+    out = [None] * len(nodes)
+    for node, gi in pairs:
+        k = next((k for k, m in enumerate(nodes) if m == node and out[k] is None), None)
+        if k is not None:
+            out[k] = gi
+    return out
+
+
+def _elementwise_grads(tape, n, op, roles, g):
+    """Entry n's gradient formulas (ops.py, as create_graph runs them) on its saved values,
+    unreduced, for each input in torch's order (`roles`: torch_roles) that takes a
+    gradient; None for the others."""
+    needed = [r for r, node in roles if node >= 0 and _differentiable(tape, node)]
+    reads = {v for r in needed for v in ("a", "b", "out", "cond") if mentions(op.grads[r], v)}
+    cst = float(tape.cst[n])
+    nodes = {"a": int(tape.ia[n]), "b": int(tape.ib[n]), "out": n,
+             "cond": int(tape.args_of(n)[0]) if op.kind == "where" else -1}
+    vals = {v: (cst if k < 0 else _saved_tensor(tape, n, k, v)) if v in reads else None
+            for v, k in nodes.items()}
+    cond = vals["cond"]
+    if cond is not None and cond._dtype is not D.bool_:
+        cond = cond != 0
+    out = []
+    for r, _ in roles:
+        gi = None
+        if r in needed:
+            gi = _formula(op.code, r)(g, vals["a"], vals["b"], vals["out"], cst, cond)
+            if not isinstance(gi, Tensor):   # a constant gradient (zeros): no history
+                gi = Tensor._wrap(np.full(g._shape, float(gi), g._dtype.np), g._dtype)
+        out.append(gi)
+    return out
+
+
+def _members_above(tape, n, stops):
+    """The entries a node shown with torch's edges (an op recorded as several entries: alpha
+    times other, CopySlices) is made of: those entry n reads, back to the nodes its edges lead
+    to (`stops`) and to inputs (a few entries: Python per call)."""
+    found, todo = set(), [n]
+    while todo:
+        e = todo.pop()
+        if e in found or e in stops or BY_CODE[tape.op[e]].kind in ("leaf", "import", "const"):
+            continue
+        found.add(e)
+        if len(found) > _MEMBERS_MAX:
+            raise NotImplementedError(f"calling {type(node_for(tape, n)).__name__} is not "
+                                      f"supported by tapegrad")
+        todo += [k for k in (int(tape.ia[e]), int(tape.ib[e])) if k >= 0]
+        todo += tape.args_of(e).tolist()
+    return sorted(found)
+
+
+_MEMBERS_MAX = 32
+
+
+def _members_grads(tape, n, g, members):
+    """{node: gradient} of the inputs of the node made of entries `members` (ascending, n
+    last): their VJPs, newest first, as create_graph runs them.  A gradient is reduced to an
+    entry's shape only where a structural VJP needs it: an elementwise entry passes it on
+    unreduced, so an input's comes as torch's node gives it (`add(x, b)`: b's as x's)."""
+    adj = {n: g}
+    for e in reversed(members):
+        ge = adj.pop(e, None)
+        if ge is None:
+            continue
+        op = BY_CODE[tape.op[e]]
+        if op.kind == "pyfunc":
+            raise NotImplementedError(f"calling {type(node_for(tape, n)).__name__} is not "
+                                      f"supported by tapegrad")
+        if op.kind in ("unary", "binary", "where"):
+            roles = torch_roles(tape, e, op)
+            pairs = [(k, gi) for (_, k), gi in zip(roles, _elementwise_grads(tape, e, op, roles,
+                                                                             ge))
+                     if gi is not None]
+        else:
+            pairs = _input_grads(tape, e, _sum_to(ge, tape.shape.get(e)))
+        for node, gi in pairs:
+            adj[node] = adj[node] + gi if node in adj else gi
+    return adj
+
+
+Node.__getattr__ = _saved_attr
+Node.__dir__ = _node_dir
+Node.__call__ = _call_node
