@@ -177,3 +177,29 @@ def test_vmap_of_grad_falls_back_to_the_loop():
     aux = tg.func.vmap(tg.func.grad(lambda a: ((a * a).sum(), calls.append(1) or a.sum()),
                                     has_aux=True))(x)                  # has_aux
     assert len(calls) == 4 and aux[0].shape == (4, 3) and aux[1].shape == (4,)
+
+
+def test_vmap_of_grad_keeps_the_graph_to_a_closed_over_tensor(monkeypatch):
+    """grad's results keep a graph to a tensor f closes over (torch.func composes with
+    autograd); a recording would bake it in as a constant, so vmap runs the loop."""
+    calls = []
+    real = tg.replay.Recorded.value_and_grad_batch
+    monkeypatch.setattr(tg.replay.Recorded, "value_and_grad_batch",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    w0, X = RNG.normal(size=3), RNG.normal(size=(5, 3))
+    res = {}
+    for m in (tg, torch):
+        w = m.tensor(w0, requires_grad=True)
+        g = m.func.vmap(m.func.grad(lambda x: (w * x).sin().sum()))(m.tensor(X))
+        g.pow(2).sum().backward()
+        res[m] = g.requires_grad, g.detach().numpy(), w.grad.numpy()
+        with m.no_grad():   # no graph wanted: tapegrad's batch path
+            assert not m.func.vmap(m.func.grad(lambda x: (w * x).sin().sum()))(
+                m.tensor(X)).requires_grad
+    assert calls == [1] and res[tg][0] is True
+    np.testing.assert_allclose(res[tg][1], res[torch][1], rtol=1e-13)
+    np.testing.assert_allclose(res[tg][2], res[torch][2], rtol=1e-12)
+    # d/dw sum_i sum_j (w_j cos(w_j x_ij))^2, by hand
+    c = np.cos(w0 * X)
+    np.testing.assert_allclose(
+        res[tg][2], (2 * w0 * c * (c - w0 * X * np.sin(w0 * X))).sum(0), rtol=1e-12)
