@@ -97,6 +97,14 @@ def _check_requires_grad(inputs, input_type, strict):
                            f"from the input when running in strict mode.")
 
 
+def _outputs(func, inputs, fn_name, strict):
+    """(whether func's result was a tuple, its outputs as a tuple), checked as torch does."""
+    is_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function",
+                                  fn_name)
+    _check_requires_grad(outputs, "outputs", strict)
+    return is_tuple, outputs
+
+
 def _autograd_grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
     """autograd.grad over the outputs that require grad (None for every input when none
     does); None for an input no output reaches."""
@@ -159,10 +167,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                              "vjp")
-        _check_requires_grad(outputs, "outputs", strict)
+        is_outputs_tuple, outputs = _outputs(func, inputs, "vjp", strict)
         if v is not None:
             _, v = _as_tuple(v, "v", "vjp")
             v = _grad_preprocess(v, create_graph, need_graph=False)
@@ -183,10 +188,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
         v = _v_tuple(v, inputs, is_inputs_tuple, create_graph, "jvp")
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                              "jvp")
-        _check_requires_grad(outputs, "outputs", strict)
+        is_outputs_tuple, outputs = _outputs(func, inputs, "jvp", strict)
         # the backward is linear in u: its value does not matter, zeros are finite
         us = tuple(zeros_like(o, requires_grad=True) for o in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, us, create_graph=True)
@@ -224,10 +226,7 @@ def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, forward_g
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                              "jacobian")
-        _check_requires_grad(outputs, "outputs", strict)
+        is_outputs_tuple, outputs = _outputs(func, inputs, "jacobian", strict)
         if vectorize and strict:
             raise RuntimeError("tapegrad.autograd.functional.jacobian: `strict=True` and "
                                "`vectorized=True` are not supported together. Please either "
@@ -413,10 +412,7 @@ def _hessian_product(func, inputs, v, create_graph, strict, name):
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
         v = _v_tuple(v, inputs, is_inputs_tuple, create_graph, name)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function",
-                                              name)
-        _check_requires_grad(outputs, "outputs", strict)
+        is_outputs_tuple, outputs = _outputs(func, inputs, name, strict)
         if is_outputs_tuple:
             raise RuntimeError(f"The function given to {name} should return a single Tensor")
         if outputs[0].nelement() != 1:
