@@ -118,14 +118,27 @@ def div_by_number(T, x, number):
     return x / number
 
 
+# NOTE: torch's gradient of binary_cross_entropy is g * (x - t) / max((1 - x) * x, 1e-12)
+# (its EPSILON, in x's dtype): the derivative of the loss, except where that clamp acts (x
+# within ~1e-12 of 0 or 1), where it is (x - t) / 1e-12 (-1e12 at x = 0 for t = 1, 0 for
+# t = 0) and the logs' own derivatives (1/x, 1/(1 - x)) are huge or infinite.  There the body
+# takes the value detached plus (x - x.detach()) * (x - t) / 1e-12, a term of value zero
+# whose gradient is that formula, and (t - t.detach()) * (the clamped logs' difference) for
+# the target's gradient (torch's -logit(x): +-inf at 0 and 1, here +-100).  Its zero is -0.0
+# where x == t (k below), so adding it keeps a -0.0 loss as torch's.
 def binary_cross_entropy(T, x, target, weight, reduction):
-    """-(t log x + (1 - t) log(1 - x)), each log at least -100 (torch's clamp)."""
-    floor = math.exp(-100.0)
-
-    def clamped_log(v):
-        ok = v > floor
-        return where(ok, where(ok, v, 1.0).log(), -100.0)
-    loss = -(target * clamped_log(x) + (1.0 - target) * clamped_log(1.0 - x))
+    """torch's (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100), times the weight."""
+    pos = x > 0.0
+    below = x < 1.0     # log1p(-x) is finite (above -100: 1 - x is at least an ulp of 1)
+    a = where(below, where(below, -x, 0.0).log1p(), -100.0)
+    b = where(pos, where(pos, x, 1.0).log(), -100.0)
+    b = where(b > -100.0, b, -100.0)
+    loss = (target - 1.0) * a - target * b
+    xd, td = x.detach(), target.detach()
+    eps = 1e-12
+    k = -((td - xd) / eps)
+    clamped = loss.detach() + (x - xd) * k + (target - td) * (a - b).detach()
+    loss = where((1.0 - xd) * xd < eps, clamped, loss)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)

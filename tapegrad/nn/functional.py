@@ -365,6 +365,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     v = input._array()
     if np.any((v < 0) | (v > 1)) or np.any(np.isnan(v)):
         raise RuntimeError("all elements of input should be between 0 and 1")
+    v = target._array()
+    if np.any((v < 0) | (v > 1)) or np.any(np.isnan(v)):
+        raise RuntimeError("all elements of target should be between 0 and 1")
     return _record("binary_cross_entropy", B.binary_cross_entropy, input, target, weight,
                    reduction)
 

@@ -2,7 +2,7 @@
 by a fused kernel: the pack's parameter values as writable arrays, and torch's lerp_."""
 import numpy as np
 
-__all__ = ["param_arrays", "lerp_"]
+__all__ = ["param_arrays", "lerp_", "add_"]
 
 
 def lerp_(a, end, w):
@@ -17,6 +17,14 @@ def lerp_(a, end, w):
         a[...] = a.astype(wide) + wide(w) * diff
     else:
         a[...] = end.astype(wide) - diff * wide(t(1) - w)
+
+
+def add_(a, b, alpha):
+    """a.add_(b, alpha=alpha) for a Python number alpha: one fused multiply-add in torch's
+    kernel, computed as lerp_'s (the float32 product exact in float64, rounded once)."""
+    t = a.dtype.type
+    wide = np.float64 if a.dtype == np.float32 else t
+    a[...] = a.astype(wide) + wide(t(alpha)) * b.astype(wide)
 
 
 def param_arrays(pack):

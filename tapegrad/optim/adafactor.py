@@ -14,7 +14,7 @@ compiled and replayed steps all take this path."""
 import numpy as np
 
 from ..tensor import Tensor
-from ._numpy_step import lerp_ as _lerp_, param_arrays as _param_arrays
+from ._numpy_step import add_ as _add_, lerp_ as _lerp_, param_arrays as _param_arrays
 from .optimizer import Optimizer, state_tensor, step_tensor
 
 __all__ = ["Adafactor"]
@@ -142,5 +142,5 @@ def _step_param(state, x, grad, lr, beta2_decay, eps1, eps2, d, weight_decay, fo
     if foreach:     # torch's multi-tensor path scales the update, then adds it
         x[...] = x + update * t(-alpha / denom)
     else:           # param.add_(update, alpha=-alpha / denom)
-        x[...] = x + t(-alpha / denom) * update
+        _add_(x, update, -alpha / denom)
 

@@ -283,14 +283,16 @@ class LBFGS(Optimizer):
                 if "al" not in state:
                     state["al"] = [None] * history_size
                 al = _arr(state["al"])
+                # (q.add_ and r.add_ with alpha: one fused multiply-add per element, as torch)
+                K = fused()
                 q = -flat_grad
                 for i in range(num_old - 1, -1, -1):
                     al[i] = old_stps[i].dot(q) * ro[i]
-                    q += dt(-al[i]) * old_dirs[i]
+                    K.axpy(q, old_dirs[i], float(-al[i]))
                 d = r = q * dt(H_diag)
                 for i in range(num_old):
                     be_i = old_dirs[i].dot(r) * ro[i]
-                    r += dt(al[i] - be_i) * old_stps[i]
+                    K.axpy(r, old_stps[i], float(dt(al[i] - be_i)))
                 state["al"] = _tensor(al)
             if prev_flat_grad is None:
                 prev_flat_grad = flat_grad.copy()

@@ -10,7 +10,8 @@ __all__ = ["NAdam"]
 
 class NAdam(Optimizer):
     """NAdam (Adam with Nesterov momentum), as torch.optim.NAdam (its single-tensor CPU
-    arithmetic); `mu_product` is a 0-d tensor of the step's dtype, as torch's."""
+    arithmetic, or with foreach=True its multi-tensor one); `mu_product` is a 0-d tensor of
+    the step's dtype, as torch's."""
     _scalar_state = ("step", "mu_product")
     _capturable = (("params, mu_products and state_steps", True),
                    ("params, mu_products, and state_steps", False))
@@ -65,4 +66,5 @@ class NAdam(Optimizer):
                 s["step"], pack.like, pack.tlike, pack.slike["mu_product"],
                 float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), float(group["momentum_decay"]),
-                bool(group["maximize"]), bool(group["decoupled_weight_decay"]))
+                bool(group["maximize"]), bool(group["decoupled_weight_decay"]),
+                bool(group["foreach"]))

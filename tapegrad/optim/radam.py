@@ -9,7 +9,8 @@ __all__ = ["RAdam"]
 
 
 class RAdam(Optimizer):
-    """RAdam (rectified Adam), as torch.optim.RAdam (its single-tensor CPU arithmetic)."""
+    """RAdam (rectified Adam), as torch.optim.RAdam (its single-tensor CPU arithmetic, or
+    with foreach=True its multi-tensor one)."""
     _capturable = (("params and state_steps", True), ("params and state_steps", False))
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
@@ -57,4 +58,4 @@ class RAdam(Optimizer):
         K.radam(pack.P, G, goff, pack.off, s["exp_avg"], s["exp_avg_sq"], s["step"], pack.like,
                 pack.tlike, float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["maximize"]),
-                bool(group["decoupled_weight_decay"]))
+                bool(group["decoupled_weight_decay"]), bool(group["foreach"]))

@@ -13,17 +13,21 @@ from ...tensor import Tensor
 
 class BackwardHookFunction(Function):
     """Identity on the tensors given; its backward hands their gradients to `on_grads`, whose
-    result (one gradient per tensor) it passes on."""
+    result (one gradient per tensor) it passes on.  `materialize`: whether a gradient that
+    did not reach a tensor comes as zeros (the inputs' node: torch's Function backward
+    materializes them) or as None (the outputs' node: torch's pre hook on it sees the raw
+    gradients, None for an output the loss does not use)."""
 
     @staticmethod
-    def forward(ctx, on_grads, *args):
+    def forward(ctx, on_grads, materialize, *args):
         ctx.on_grads = on_grads
+        ctx.set_materialize_grads(materialize)
         ctx.mark_non_differentiable(*[arg for arg in args if not arg.requires_grad])
         return args
 
     @staticmethod
     def backward(ctx, *grads):
-        return (None,) + tuple(ctx.on_grads(grads))
+        return (None, None) + tuple(ctx.on_grads(grads))
 
 
 class BackwardHook:
@@ -94,7 +98,7 @@ class BackwardHook:
             self.grad_outputs = None
         return tuple(local_grad_outputs[i] for i in self.output_tensors_index)
 
-    def _apply_on_tensors(self, on_grads, args):
+    def _apply_on_tensors(self, on_grads, args, materialize):
         tensors_idx, tensors = [], []
         requires_grad = False
         for i, arg in enumerate(args):
@@ -104,7 +108,7 @@ class BackwardHook:
                 requires_grad |= arg.requires_grad
         if not (requires_grad and is_grad_enabled()):
             return args, None
-        new_tensors = BackwardHookFunction.apply(on_grads, *tensors)
+        new_tensors = BackwardHookFunction.apply(on_grads, materialize, *tensors)
         if len(new_tensors) == 0:
             raise RuntimeError("Cannot set Module backward hook for a Module with no input "
                                "Tensors.")
@@ -114,7 +118,7 @@ class BackwardHook:
         return (tuple(arg_list) if type(args) is tuple else type(args)(*arg_list)), tensors_idx
 
     def setup_input_hook(self, args):
-        res, input_idx = self._apply_on_tensors(self._input_grads, args)
+        res, input_idx = self._apply_on_tensors(self._input_grads, args, True)
         self.n_inputs = len(args)
         self.input_tensors_index = input_idx
         return res
@@ -123,7 +127,7 @@ class BackwardHook:
         is_tuple = isinstance(args, tuple)
         if not is_tuple:
             args = (args,)
-        res, output_idx = self._apply_on_tensors(self._output_grads, args)
+        res, output_idx = self._apply_on_tensors(self._output_grads, args, False)
         self.n_outputs = len(args)
         self.output_tensors_index = output_idx
         return res if is_tuple else res[0]

@@ -29,15 +29,23 @@ _COMPILE_KWARGS = frozenset({"fullgraph", "dynamic", "backend", "mode", "options
 
 class RemovableHandle:
     """What register_*_hook returns: `remove()` unregisters the hook (also as a context
-    manager)."""
+    manager); `extra_dict`: more tables (a dict or a list of them) the id is removed from, as
+    torch.utils.hooks.RemovableHandle's."""
     _ids = itertools.count()
 
-    def __init__(self, table):
+    def __init__(self, table, *, extra_dict=None):
         self._table = table
         self.id = next(RemovableHandle._ids)
+        if extra_dict is None:
+            extra_dict = ()
+        elif isinstance(extra_dict, dict):
+            extra_dict = (extra_dict,)
+        self._extra = tuple(extra_dict)
 
     def remove(self):
         self._table.pop(self.id, None)
+        for table in self._extra:
+            table.pop(self.id, None)
 
     def __enter__(self):
         return self
@@ -68,6 +76,107 @@ def _type_name(value):
     if isinstance(value, Tensor):
         return f"tapegrad.{value.dtype.legacy}Tensor"
     return type(value).__name__
+
+
+# ---- hooks common to all modules (torch.nn.modules.module's global state; torch means them
+# for debugging and profiling) ---------------------------------------------------------------
+# run by register_buffer / register_parameter / add_module (and assignment) before storing:
+# hook(module, name, value), a non-None result replacing the value
+_global_buffer_registration_hooks = OrderedDict()
+_global_module_registration_hooks = OrderedDict()
+_global_parameter_registration_hooks = OrderedDict()
+# run by every module call, before the module's own hooks of the same kind
+_global_backward_pre_hooks = OrderedDict()
+_global_backward_hooks = OrderedDict()
+_global_is_full_backward_hook = None
+_global_forward_pre_hooks = OrderedDict()
+_global_forward_hooks = OrderedDict()
+_global_forward_hooks_always_called = OrderedDict()
+_global_forward_hooks_with_kwargs = OrderedDict()
+
+
+def _has_any_global_hook():
+    """Whether a global call hook is registered (a module call then takes the hooked path)."""
+    return bool(_global_backward_pre_hooks or _global_backward_hooks
+                or _global_forward_pre_hooks or _global_forward_hooks)
+
+
+def register_module_buffer_registration_hook(hook):
+    """hook(module, name, buffer) runs every time a module registers a buffer; a non-None
+    result is registered instead.  Returns a handle whose remove() unregisters it."""
+    handle = RemovableHandle(_global_buffer_registration_hooks)
+    _global_buffer_registration_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_module_registration_hook(hook):
+    """hook(module, name, submodule) runs every time a module registers a submodule; a
+    non-None result is registered instead."""
+    handle = RemovableHandle(_global_module_registration_hooks)
+    _global_module_registration_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_parameter_registration_hook(hook):
+    """hook(module, name, param) runs every time a module registers a parameter (not None);
+    a non-None result is registered instead."""
+    handle = RemovableHandle(_global_parameter_registration_hooks)
+    _global_parameter_registration_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_pre_hook(hook):
+    """hook(module, input) runs before every module's forward, before the module's own
+    forward pre hooks; a non-None result replaces the positional inputs (a non-tuple is
+    wrapped in one)."""
+    handle = RemovableHandle(_global_forward_pre_hooks)
+    _global_forward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """hook(module, input, output) (with_kwargs: hook(module, input, kwargs, output)) runs
+    after every module's forward, before the module's own forward hooks; a non-None result
+    replaces the output.  always_call: it also runs when the call raises."""
+    handle = RemovableHandle(_global_forward_hooks,
+                             extra_dict=[_global_forward_hooks_always_called,
+                                         _global_forward_hooks_with_kwargs])
+    _global_forward_hooks[handle.id] = hook
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook):
+    """hook(module, grad_output) runs as Module.register_full_backward_pre_hook's, for every
+    module, before the module's own."""
+    handle = RemovableHandle(_global_backward_pre_hooks)
+    _global_backward_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_full_backward_hook(hook):
+    """hook(module, grad_input, grad_output) runs as Module.register_full_backward_hook's,
+    for every module, before the module's own."""
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is False:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    _global_is_full_backward_hook = True
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+def _registration_hooks(hooks, module, name, value):
+    """value after the global registration hooks `hooks` (each may replace it)."""
+    for hook in list(hooks.values()):
+        out = hook(module, name, value)
+        if out is not None:
+            value = out
+    return value
 
 
 class _Snapshot:
@@ -123,6 +232,7 @@ class Module:
         d["_modules"] = {}
         d["_forward_hooks"] = OrderedDict()
         d["_forward_hooks_with_kwargs"] = {}
+        d["_forward_hooks_always_called"] = {}
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_pre_hooks_with_kwargs"] = {}
         d["_backward_hooks"] = OrderedDict()
@@ -155,6 +265,8 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
                             f"(torch.nn.Parameter or None required)")
+        if param is not None and _global_parameter_registration_hooks:
+            param = _registration_hooks(_global_parameter_registration_hooks, self, name, param)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -166,6 +278,8 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
                             f"(torch Tensor or None required)")
+        if _global_buffer_registration_hooks:
+            tensor = _registration_hooks(_global_buffer_registration_hooks, self, name, tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -179,6 +293,8 @@ class Module:
         self._check_name(name, "module")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
+        if _global_module_registration_hooks:
+            module = _registration_hooks(_global_module_registration_hooks, self, name, module)
         self._modules[name] = module
 
     register_module = add_module
@@ -201,12 +317,16 @@ class Module:
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._drop(name, ("_parameters", "_buffers"))
+            if _global_module_registration_hooks:
+                value = _registration_hooks(_global_module_registration_hooks, self, name, value)
             self._modules[name] = value
         elif params is not None and name in d["_modules"]:
             if value is not None:
                 raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
                                 f"(torch.nn.Module or None expected)")
-            d["_modules"][name] = None
+            if _global_module_registration_hooks:
+                value = _registration_hooks(_global_module_registration_hooks, self, name, value)
+            d["_modules"][name] = value
         elif params is not None and (name in d["_buffers"] or
                                      persistent_flag(value) is not None):
             # a buffer's name, or a tensor nn.Buffer() made: registered as torch does, with
@@ -417,7 +537,8 @@ class Module:
     def __call__(self, *args, **kwargs):
         d = self.__dict__
         if not (d["_forward_hooks"] or d["_forward_pre_hooks"] or d["_backward_hooks"]
-                or d["_backward_pre_hooks"]):
+                or d["_backward_pre_hooks"] or _global_backward_pre_hooks
+                or _global_backward_hooks or _global_forward_hooks or _global_forward_pre_hooks):
             # NOTE: forward(*args) is a call through C in CPython 3.11 (~0.1 us more than a
             # plain call, which runs inline): the usual one- and two-argument calls skip it
             if not kwargs:
@@ -430,38 +551,84 @@ class Module:
         return self._call_hooked(args, kwargs)
 
     def _call_hooked(self, args, kwargs):
-        """__call__ of a module with forward (pre-)hooks or full backward (pre-)hooks, in
-        torch's order: forward pre hooks, the inputs' backward hook node, forward, forward
-        hooks, the outputs' backward hook node."""
+        """__call__ of a module with forward (pre-)hooks or full backward (pre-)hooks (its own
+        or global ones), in torch's order: forward pre hooks (global first), the inputs'
+        backward hook node, forward, forward hooks (global first), the outputs' backward hook
+        node.  When the call raises, the forward hooks registered with always_call=True that
+        have not run yet run (global first, an error of theirs only warned about), then the
+        error propagates."""
         d = self.__dict__
-        for hid, hook in list(d["_forward_pre_hooks"].items()):
-            if d["_forward_pre_hooks_with_kwargs"].get(hid):
-                res = hook(self, args, kwargs)
+        result = None
+        called_always = set()
+        always = d.get("_forward_hooks_always_called", {})
+        try:
+            full_hooks = list(_global_backward_hooks.values()) \
+                if _global_is_full_backward_hook is True else []
+            full_hooks += d["_backward_hooks"].values()
+            pre_hooks = list(_global_backward_pre_hooks.values())
+            pre_hooks += d["_backward_pre_hooks"].values()
+            with_kwargs = d["_forward_pre_hooks_with_kwargs"]
+            for hid, hook in (*_global_forward_pre_hooks.items(),
+                              *d["_forward_pre_hooks"].items()):
+                if hid in with_kwargs:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if isinstance(res, tuple) and len(res) == 2:
+                            args, kwargs = res
+                        else:
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {res}.")
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+            bw_hook = None
+            if full_hooks or pre_hooks:
+                bw_hook = BackwardHook(self, full_hooks, pre_hooks)
+                args = bw_hook.setup_input_hook(args)
+            result = self.forward(*args, **kwargs)
+            with_kwargs = d["_forward_hooks_with_kwargs"]
+            for hid, hook in (*_global_forward_hooks.items(), *d["_forward_hooks"].items()):
+                if hid in always or hid in _global_forward_hooks_always_called:
+                    called_always.add(hid)
+                if hid in with_kwargs or hid in _global_forward_hooks_with_kwargs:
+                    res = hook(self, args, kwargs, result)
+                else:
+                    res = hook(self, args, result)
                 if res is not None:
-                    args, kwargs = res
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        bw_hook = None
-        if d["_backward_hooks"] or d["_backward_pre_hooks"]:
-            bw_hook = BackwardHook(self, list(d["_backward_hooks"].values()),
-                                   list(d["_backward_pre_hooks"].values()))
-            args = bw_hook.setup_input_hook(args)
-        out = self.forward(*args, **kwargs)
-        for hid, hook in list(d["_forward_hooks"].items()):
-            if d["_forward_hooks_with_kwargs"].get(hid):
-                res = hook(self, args, kwargs, out)
-            else:
-                res = hook(self, args, out)
-            if res is not None:
-                out = res
-        if bw_hook is not None:
-            if not isinstance(out, (Tensor, tuple)):
-                warnings.warn("For backward hooks to be called, module output should be a "
-                              f"Tensor or a tuple of Tensors but received {type(out)}")
-            out = bw_hook.setup_output_hook(out)
-        return out
+                    result = res
+            if bw_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a "
+                                  f"Tensor or a tuple of Tensors but received {type(result)}")
+                result = bw_hook.setup_output_hook(result)
+            return result
+        except Exception:
+            # (as torch: the global ones get (module, args, result) even with with_kwargs)
+            for hid, hook in list(_global_forward_hooks.items()):
+                if hid in _global_forward_hooks_always_called and hid not in called_always:
+                    try:
+                        res = hook(self, args, result)
+                        if res is not None:
+                            result = res
+                    except Exception as e:
+                        warnings.warn("global module forward hook with ``always_call=True`` "
+                                      "raised an exception that was silenced as another error "
+                                      f"was raised in forward: {str(e)}", stacklevel=2)
+            for hid, hook in list(d["_forward_hooks"].items()):
+                if hid in always and hid not in called_always:
+                    try:
+                        if hid in d["_forward_hooks_with_kwargs"]:
+                            res = hook(self, args, kwargs, result)
+                        else:
+                            res = hook(self, args, result)
+                        if res is not None:
+                            result = res
+                    except Exception as e:
+                        warnings.warn("module forward hook with ``always_call=True`` raised an "
+                                      "exception that was silenced as another error was raised "
+                                      f"in forward: {str(e)}", stacklevel=2)
+            raise
 
     def register_full_backward_hook(self, hook, prepend=False):
         """hook(module, grad_input, grad_output) runs when the gradients of the module's tensor
@@ -486,18 +653,25 @@ class Module:
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
                               always_call=False):
         """hook(module, args, output) runs after forward; a non-None result replaces the
-        output.  Returns a handle whose remove() unregisters it."""
-        handle = RemovableHandle(self._forward_hooks)
+        output; always_call: it also runs when the call raises.  Returns a handle whose
+        remove() unregisters it."""
+        d = self.__dict__
+        always = d.setdefault("_forward_hooks_always_called", {})
+        handle = RemovableHandle(self._forward_hooks,
+                                 extra_dict=[self._forward_hooks_with_kwargs, always])
         self._forward_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            always[handle.id] = True
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """hook(module, args) runs before forward; a non-None result replaces the args."""
-        handle = RemovableHandle(self._forward_pre_hooks)
+        handle = RemovableHandle(self._forward_pre_hooks,
+                                 extra_dict=self._forward_pre_hooks_with_kwargs)
         self._forward_pre_hooks[handle.id] = hook
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
