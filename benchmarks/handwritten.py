@@ -106,6 +106,29 @@ def parallel_control(X, out):
         out[p] = s
 
 
+@njit(cache=True, parallel=True)
+def throughput_control(X, out):
+    """A prange loop whose rows are 8 independent multiply-add chains each (no memory traffic
+    beyond reading X, no shared writes): bound by the core's execution units, not by latency
+    as `parallel_control`'s sin chain.  It gets less than 2x from 2 threads when the host runs
+    the two vCPUs on one physical core's hyperthreads, or beside another tenant's busy
+    sibling thread, or at a lower clock: what the sin chain does not see (two latency-bound
+    chains share a core's units without slowing each other)."""
+    for p in prange(X.shape[0]):
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        for j in range(X.shape[1]):
+            x = X[p, j]
+            a0 = a0 * 0.999 + x
+            a1 = a1 * 0.998 + x
+            a2 = a2 * 0.997 + x
+            a3 = a3 * 0.996 + x
+            a4 = a4 * 0.995 + x
+            a5 = a5 * 0.994 + x
+            a6 = a6 * 0.993 + x
+            a7 = a7 * 0.992 + x
+        out[p] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
+
+
 def control_buffers(rows=BATCH_B, cols=1_000, seed=2):
     """(X, out) for `parallel_control`: as many rows as the batch replay has points, each
     about as long (~20 µs on one core) as one point's replay."""

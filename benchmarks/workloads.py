@@ -982,7 +982,7 @@ QUIET_CONTROL = 1.9     # a sample whose control got at least this from 2 thread
 
 
 def paired_speedups(fns, threads=(1, 2), samples=SCALING_SAMPLES, calls=SCALING_CALLS,
-                    times=None):
+                    times=None, cpu=None):
     """{name: array of per-sample speedups t(threads[0]) / t(threads[1])} of the callables
     {name: fn} on Numba thread counts, measured so that every speedup compares two timings
     taken moments apart: in each sample, every fn runs on both thread counts back to back
@@ -990,31 +990,35 @@ def paired_speedups(fns, threads=(1, 2), samples=SCALING_SAMPLES, calls=SCALING_
     within a sample favours neither), each as one untimed call (which brings an idle core
     back up) and `calls` timed ones.  A fn run next to another in the same sample (a control
     loop) shows whether the second core was free at that moment.  gc is off while timing.
-    `times`, a dict, receives {name: (samples, len(threads)) array of seconds per call}."""
+    `times`, a dict, receives {name: (samples, len(threads)) array of seconds per call};
+    `cpu`, a dict, {name: the same of the process's CPU seconds per call} (all its threads:
+    what the calls got of the cores, which a co-tenant slowing the cores does not lower)."""
     import numba
     saved = numba.get_num_threads()
     out = {name: np.empty(samples) for name in fns}
     order = [(name, k) for name in fns for k in threads]
     try:
         for s in range(samples):
-            t = {}
+            t, c = {}, {}
             for name, k in (order if s % 2 == 0 else order[::-1]):
                 fn = fns[name]
                 numba.set_num_threads(k)
                 fn()
                 gc.disable()
                 try:
-                    t0 = time.perf_counter()
+                    c0, t0 = time.process_time(), time.perf_counter()
                     for _ in range(calls):
                         fn()
                     t[name, k] = time.perf_counter() - t0
+                    c[name, k] = time.process_time() - c0
                 finally:
                     gc.enable()
             for name in fns:
                 out[name][s] = t[name, threads[0]] / t[name, threads[1]]
-                if times is not None:
-                    times.setdefault(name, np.empty((samples, len(threads))))[s] = [
-                        t[name, k] / calls for k in threads]
+                for into, got in ((times, t), (cpu, c)):
+                    if into is not None:
+                        into.setdefault(name, np.empty((samples, len(threads))))[s] = [
+                            got[name, k] / calls for k in threads]
     finally:
         numba.set_num_threads(saved)
     return out
@@ -1034,6 +1038,24 @@ def speedup_summary(speedups, control, quiet=QUIET_CONTROL):
             "quiet median": float(np.median(speedups[quiet_mask])) if quiet_mask.any() else math.nan,
             "quiet p10": (float(np.percentile(speedups[quiet_mask], 10)) if quiet_mask.any()
                           else math.nan)}
+
+
+def cpu_summary(times, cpu):
+    """Where a 2-thread call's time went, from paired_speedups' `times` and `cpu` of one fn
+    (1 then 2 threads): the share of the 2-thread wall time its threads ran (2 x wall = 1),
+    the CPU per call on 2 threads over that on 1 (above 1: the same work took more CPU, the
+    cores ran slower), the speedup at equal CPU per work (speedup x that quotient: what the
+    parallel part gives when both calls run at one speed), medians and 10th percentiles; and
+    the correlation of the speedup with the CPU quotient over the samples."""
+    speedup = times[:, 0] / times[:, 1]
+    busy = cpu[:, 1] / (2 * times[:, 1])
+    more = cpu[:, 1] / cpu[:, 0]
+    equal = speedup * more
+    figures = {"busy": busy, "cpu quotient": more, "equal-cpu speedup": equal}
+    out = {f"{k} {q}": float(np.median(v) if q == "median" else np.percentile(v, 10))
+           for k, v in figures.items() for q in ("median", "p10")}
+    out["correlation"] = float(np.corrcoef(speedup, more)[0, 1])
+    return out
 
 
 def call_counts(fn, calls=20, threads=2):
