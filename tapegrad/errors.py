@@ -36,6 +36,16 @@ INFERENCE_VIEW_INPLACE = (
     "case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
     "both the view and the inplace either both inside the inference_mode block (if you don't "
     "want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+# an in-place change with grad mode on of a view made in grad mode by an op that returns
+# several views (unbind, split, chunk; torch's CreationMeta MULTI_OUTPUT_NODE), or of a view
+# of one: the prefix is MULTI_VIEW_OUTPUT where the view has a grad_fn, else MULTI_VIEW_NO_FN
+MULTI_VIEW_OUTPUT = "Output {nr} of {name} is a view and is being modified inplace."
+MULTI_VIEW_NO_FN = ("A view was created in no_grad mode and is being modified inplace with grad "
+                    "mode enabled.")
+MULTI_OUTPUT_VIEW_INPLACE = (
+    "{prefix} This view is the output of a function that returns multiple views. Such "
+    "functions do not allow the output views to be modified inplace. You should replace the "
+    "inplace operation by an out-of-place one.")
 IMPLICIT_SCALAR = "grad can be implicitly created only for scalar outputs"
 NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
 SHAPE_MISMATCH = ("Mismatch in shape: grad_output[{i}] has a shape of {g} and output[{j}] has a "

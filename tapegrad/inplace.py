@@ -35,7 +35,8 @@ class _InplaceMethods:
         """True when the change must be recorded on the tape."""
         if not STATE.enabled:
             return False
-        if _WITHOUT_GRAD:   # (torch's check of views made with grad mode off comes first)
+        # (torch's check of views made with grad mode off or by unbind & co comes first)
+        if _WITHOUT_GRAD and id(self) in _WITHOUT_GRAD:
             check_made_without_grad(self, other)
         if self._recorded and self._tape is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
@@ -271,7 +272,8 @@ class _InplaceMethods:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         value = D.checked(value, self._dtype)
-        if STATE.enabled and _WITHOUT_GRAD:   # (naming the view torch writes through)
+        if STATE.enabled and _WITHOUT_GRAD and id(self) in _WITHOUT_GRAD:
+            # (naming the view torch writes through)
             check_made_without_grad(self, value, setitem_view_name(self._shape, key))
         recorded = self._check_inplace(value)
         kind = value._dtype if isinstance(value, Tensor) else None

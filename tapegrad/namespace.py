@@ -11,7 +11,7 @@ import numpy as np
 
 from . import devices as _device, dtypes as D
 from .layouts import strided
-from .creation import empty, tensor
+from .creation import empty, _number_arg, tensor
 from . import discrete_draws
 from .random import bernoulli, fill_memory_order, generator_of, multinomial
 from .structops import diagflat
@@ -98,6 +98,8 @@ class _NamespaceMethods:
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_empty")
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        # (torch's parser: a Number, or a 0-d tensor that does not require grad)
+        fill_value = _number_arg("new_full", "fill_value", 2, fill_value)
         return self._new_filled((tuple(size),), fill_value, dtype, device, requires_grad,
                                 "new_full")
 

@@ -29,10 +29,11 @@ import numpy as np
 
 from . import decomps, dtypes as D, return_types
 from .creation import tensor, zeros
+from .graph import show_edges
 from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
-from .tape import input_node
+from .tape import input_node, STATE
 from .tensor import _dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing
 from .views import _strided, cat, index_scatter, KIND_OPS
@@ -559,9 +560,24 @@ _C_NAME = {D.int64: "long int", D.int32: "int", D.int16: "short int", D.int8: "s
            D.uint8: "unsigned char", D.float32: "float", D.float64: "double"}
 
 
+def _fill_dtype_check(input, value):
+    """torch's error for an out-of-place fill of a tensor of a dtype autograd does not support
+    with a value that requires grad (its result would require grad); in place (masked_fill_,
+    index_fill_) torch fills and the tensor keeps its dtype."""
+    if isinstance(value, Tensor) and STATE.enabled and value.requires_grad and \
+            not input._dtype.is_floating_point:
+        raise RuntimeError(f"Autograd not support dtype: {input._dtype.legacy}")
+
+
 def masked_fill(input, mask, value):
     """input with value where mask is True (MaskedFillBackward0; MaskedFillBackward1 for a
     0-d tensor value, which gets the sum of the filled positions' gradients)."""
+    r = _masked_fill(input, mask, value)
+    _fill_dtype_check(input, value)   # (after the mask and value checks, as torch's)
+    return r
+
+
+def _masked_fill(input, mask, value):
     if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
         got = _C_NAME.get(mask._dtype, mask._dtype.legacy) if isinstance(mask, Tensor) \
             else type(mask).__name__
@@ -621,20 +637,32 @@ def _checked_index(fn, input, dim, index, vector):
 
 
 def index_fill(input, dim, index, value):
-    """input with value at the index along dim (IndexFillBackward0)."""
+    """input with value at the index along dim (IndexFillBackward0; IndexFillBackward1 for a
+    0-d tensor value, which gets the sum of the filled positions' gradients)."""
+    r = _index_fill(input, dim, index, value)
+    _fill_dtype_check(input, value)
+    return r
+
+
+def _index_fill(input, dim, index, value):
     idx, d = _checked_index("index_fill", input, dim, index, True)
     if isinstance(value, Tensor):
-        if value._recorded:
-            raise NotImplementedError("tapegrad: index_fill with a value tensor that requires "
-                                      "grad is not implemented")
-        value = value.item()
-    value = D.checked(value, input._dtype)
+        if value.dim():
+            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.dim()} dimension(s).")
+    else:
+        value = D.checked(value, input._dtype)
     keep = np.ones(input._shape, bool)
     if input.dim():
         keep[(slice(None),) * d + (idx,)] = False
     else:
         keep[...] = not idx.size
-    return _where_mask("index_fill", input, keep, value)
+    r = _where_mask("index_fill", input, keep, value)
+    if isinstance(value, Tensor) and r._tape is not None:
+        # the where row shown as torch's tensor-value overload: the value is an edge of it,
+        # (None, 0) where it needs no gradient
+        show_edges(r._tape, r._node, (input, value), "IndexFillBackward1")
+    return r
 
 
 
@@ -937,14 +965,15 @@ class _StructMethods:
         return masked_fill(self, mask, value)
 
     def masked_fill_(self, mask, value):
-        return _inplace_via(self, lambda x: masked_fill(x, mask, value),
+        return _inplace_via(self, lambda x: _masked_fill(x, mask, value),
                             value if isinstance(value, Tensor) else None)
 
     def index_fill(self, dim, index, value):
         return index_fill(self, dim, index, value)
 
     def index_fill_(self, dim, index, value):
-        return _inplace_via(self, lambda x: index_fill(x, dim, index, value))
+        return _inplace_via(self, lambda x: _index_fill(x, dim, index, value),
+                            value if isinstance(value, Tensor) else None)
 
     # (scatter, scatter_ with reduce=: tapegrad/scatter_reduce.py)
 

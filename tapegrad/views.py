@@ -44,12 +44,12 @@ def _reshape_op(name, x, shape, out=None):
     return t
 
 
-def _as_view(t, x, out, name=None):
+def _as_view(t, x, out, name=None, nr=0):
     """If result t's array `out` shares x's memory, t is a view of x as in torch: it keeps
     the array (even with one element, so an in-place change writes through) and shares x's
     version counter; on a tape both nodes are entered for the in-place checks.  A view made
-    with grad mode off, or made by op `name` of such a view, is remembered as one
-    (check_made_without_grad)."""
+    with grad mode off, or made by op `name` (output `nr` of it) of such a view or of a piece
+    of a multi-output view op, is remembered as one (check_made_without_grad)."""
     v = x._v
     if type(v) is float or not np.may_share_memory(out, v):
         return
@@ -64,7 +64,7 @@ def _as_view(t, x, out, name=None):
     elif _WITHOUT_GRAD and name is not None:
         made = _WITHOUT_GRAD.get(id(x))
         if made is not None and made[0]() is x:
-            _made_without_grad(t, made[1], OPS[name].grad_fn)
+            _made_without_grad(t, made[1], OPS[name].grad_fn, nr)
     tape = t._tape
     if tape is not None:
         register_view(t, x)
@@ -99,20 +99,22 @@ def _strided(name, x, fn):
     return t
 
 
-# Views made with grad mode off (torch's CreationMeta NO_GRAD_MODE / INFERENCE_MODE), and the
-# views made of them with grad mode on, which inherit it: id(view) -> (weakref to it, the
-# mode's message, torch's grad_fn name of the op that made it or None).  Only views made
-# with grad mode off are entered (and what is made of them): grad mode's views pay a test.
+# Views made with grad mode off (torch's CreationMeta NO_GRAD_MODE / INFERENCE_MODE), the
+# pieces of unbind / split / chunk made with it on (MULTI_OUTPUT_NODE), and the views made of
+# them with grad mode on, which inherit it: id(view) -> (weakref to it, the mode's message,
+# torch's grad_fn name of the op that made it or None, the view's output_nr in it).  Only
+# those are entered (and what is made of them): other grad mode views pay a test.
 # Plain weak references (no callback: a third of the cost), the dead ones pruned when the
 # table doubles; an entry counts only while its view is alive (a new tensor may reuse an id).
 _WITHOUT_GRAD = {}
 _PRUNE_AT = [64]
 NO_GRAD, INFERENCE = errors.NO_GRAD_VIEW_INPLACE, errors.INFERENCE_VIEW_INPLACE
+MULTI = errors.MULTI_OUTPUT_VIEW_INPLACE
 
 
-def _made_without_grad(t, mode, name):
+def _made_without_grad(t, mode, name, nr=0):
     table = _WITHOUT_GRAD
-    table[id(t)] = (weakref.ref(t), mode, name)
+    table[id(t)] = (weakref.ref(t), mode, name, nr)
     if len(table) > _PRUNE_AT[0]:
         for key in [k for k, made in table.items() if made[0]() is None]:
             del table[key]
@@ -121,10 +123,10 @@ def _made_without_grad(t, mode, name):
 
 def check_made_without_grad(t, other=None, name=None):
     """torch's error (handle_view_on_rebase) for an in-place change of view t with grad mode
-    on, when t was made with grad mode off (or is a view of such a view) and the change needs
-    autograd: t's base requires grad (torch's view of it then does too) or `other` does.
-    `name`: torch's grad_fn name of a view op the change writes through (`t[0] = v`:
-    SelectBackward0)."""
+    on, when t was made with grad mode off or by a multi-output view op (or is a view of such
+    a view) and the change needs autograd: t's base requires grad (torch's view of it then
+    does too) or `other` does.  `name`: torch's grad_fn name of a view op the change writes
+    through (`t[0] = v`: SelectBackward0, output 0)."""
     made = _WITHOUT_GRAD.get(id(t))
     if made is None or made[0]() is not t:
         return
@@ -132,10 +134,15 @@ def check_made_without_grad(t, other=None, name=None):
     grad = base is not None and base.requires_grad
     if not (grad or t.requires_grad or isinstance(other, Tensor) and other.requires_grad):
         return
+    nr = 0 if name else made[3]
     name = name or made[2]
     # a view torch gives a grad_fn (its base requires grad) names it
-    prefix = errors.VIEW_OF_VIEW_MADE.format(nr=0, name=errors.short_node_name(name)) \
-        if name and grad else errors.VIEW_MADE
+    if made[1] is MULTI:
+        prefix = errors.MULTI_VIEW_OUTPUT.format(nr=nr, name=errors.short_node_name(name)) \
+            if grad else errors.MULTI_VIEW_NO_FN
+    else:
+        prefix = errors.VIEW_OF_VIEW_MADE.format(nr=0, name=errors.short_node_name(name)) \
+            if name and grad else errors.VIEW_MADE
     raise RuntimeError(made[1].format(prefix=prefix))
 
 
@@ -513,8 +520,17 @@ def _split(x, sections, dim, name=None, unsafe=False):
             start += p.size
             outs.append(t)
     if not unsafe:
-        for t, p in zip(outs, pieces):
-            _as_view(t, x, p)
+        grad_fn = OPS[name].grad_fn
+        # torch's pieces made with grad mode on may not be changed in place where that needs
+        # autograd (MULTI_OUTPUT_NODE), unless x is a view made with it off (x's mode wins);
+        # (torch's views of other dtypes are not differentiable)
+        multi = STATE.enabled and x._dtype.is_floating_point
+        for k, (t, p) in enumerate(zip(outs, pieces)):
+            _as_view(t, x, p, name, k)
+            if multi:
+                made = _WITHOUT_GRAD.get(id(t))   # (inherited from x; a dead view's id reused)
+                if made is None or made[0]() is not t:
+                    _made_without_grad(t, MULTI, grad_fn, k)
     return tuple(outs)
 
 
