@@ -304,8 +304,8 @@ class _Unpickler(pickle.Unpickler):
             shown = name if module in ("builtins", "__builtin__") else full
             raise pickle.UnpicklingError(_WEIGHTS_ONLY_MSG.format(
                 f"Unsupported global: GLOBAL {shown} was not an allowed global by default. "
-                f"Please use `tapegrad.serialization.add_safe_globals([{name}])` or the "
-                f"`tapegrad.serialization.safe_globals([{name}])` context manager to allowlist "
+                f"Please use `tapegrad.serialization.add_safe_globals([{shown}])` or the "
+                f"`tapegrad.serialization.safe_globals([{shown}])` context manager to allowlist "
                 "this global if you trust this class/function."))
         return super().find_class(module, name)
 

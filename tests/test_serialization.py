@@ -348,3 +348,23 @@ def test_dtypes_and_bool_tensors_pickle():
                tapegrad.float64):
         assert pickle.loads(pickle.dumps(dt)) is dt
     assert pickle.loads(pickle.dumps(tapegrad.tensor([True, False]))).tolist() == [True, False]
+
+
+def test_weights_only_refusal_names_the_global_as_torch(tmp_path):
+    """The allowlist hint names the global by its qualified name, as torch's (builtins bare)."""
+    msgs = {}
+    for m in (torch, tapegrad):
+        for what, obj in (("ndarray", np.zeros(3)), ("builtin", print)):
+            f = io.BytesIO()
+            torch.save(obj, f)
+            f.seek(0)
+            with pytest.raises(pickle.UnpicklingError) as err:
+                m.load(f)
+            text = str(err.value)
+            start = text.index("Unsupported global")
+            msgs[m.__name__, what] = text[start:text.index("if you trust", start)].replace(
+                m.__name__ + ".", "LIB.")
+    for what in ("ndarray", "builtin"):
+        assert msgs["torch", what] == msgs["tapegrad", what]
+    assert "add_safe_globals([numpy._core.multiarray._reconstruct])" in msgs["tapegrad", "ndarray"]
+    assert "add_safe_globals([print])" in msgs["tapegrad", "builtin"]
