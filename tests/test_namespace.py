@@ -301,3 +301,20 @@ def test_memory_format_arguments_as_torch(case):
             text = f"{type(e).__name__}: {e}"
         out.append(text.replace("tapegrad", "M").replace("torch", "M"))   # (messages name torch.)
     assert out[0] == out[1]
+
+
+def test_backends_are_modules_programs_import():
+    """pytorch/examples' `import torch.backends.cudnn as cudnn; cudnn.benchmark = True`."""
+    import importlib
+    for name in ("cuda", "cudnn", "mkldnn", "mps", "openmp"):
+        mod = importlib.import_module(f"tapegrad.backends.{name}")
+        assert getattr(tapegrad.backends, name) is mod
+        assert mod.is_available() is False and mod.is_built() is False
+    import tapegrad.backends.cudnn as cudnn
+    saved = cudnn.benchmark
+    try:
+        cudnn.benchmark = True
+        assert tapegrad.backends.cudnn.benchmark is True
+    finally:
+        cudnn.benchmark = saved
+    assert cudnn.version() is None and cudnn.enabled is True and cudnn.deterministic is False
