@@ -1,7 +1,7 @@
 """tapegrad.distributions against torch.distributions: the deterministic parts (log_prob, cdf,
 icdf, entropy, moments, kl_divergence, shapes, reprs, validation errors) and their gradients
-with respect to the parameters, in float32 and float64; samples statistically (tapegrad's
-generator draws other values than torch's), with fixed seeds; rsample's pathwise gradients
+with respect to the parameters, in float32 and float64; samples statistically, with fixed seeds (same-seed values against torch's:
+test_distributions_fidelity2.py); rsample's pathwise gradients
 against their analytic values; gradcheck in float64; a Monte Carlo sensitivity end to end."""
 import ast
 import math
@@ -397,7 +397,8 @@ EXPRS = [
     # the generic exponential-family entropy (Bregman) of the families that have one
     "D.ExponentialFamily.entropy(N)", "D.ExponentialFamily.entropy(Bp)",
     "D.ExponentialFamily.entropy(E)",
-    # shapes and static attributes (sampled values differ: only shapes and dtypes compare)
+    # shapes and static attributes (only shapes and dtypes compare here; same-seed values:
+    # test_distributions_fidelity2.py)
     "N.sample().shape", "N.rsample((4, 1)).shape", "N.sample((5,)).dtype", "N.batch_shape",
     "N.event_shape", "LN.rsample((2,)).shape", "LN.batch_shape", "LN.sample().requires_grad",
     "LN.rsample().requires_grad", "LN.has_rsample", "U.rsample((2,)).shape",

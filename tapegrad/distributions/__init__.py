@@ -13,10 +13,14 @@ transform_to.  Imports flow one way: constraints, utils <- distribution <- exp_f
 transforms <- the families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf,
 entropy, kl_divergence and rsample (pathwise: loc + scale * eps, eps drawn without
 gradient; Gamma's through the implicit gradient of its draw, Dirichlet's and Beta's through
-normalized Gamma draws) carry gradients to them.  Samples come from tapegrad's generator:
-their values differ from torch's for the same seed.  Not here: VonMises (Bessel
-functions), GeneralizedPareto, Wishart, LKJCholesky (not written yet); Gamma.cdf needs the
-incomplete gamma function (NotImplementedError)."""
+normalized Gamma draws) carry gradients to them.  Samples come from tapegrad's generator,
+which reproduces torch's CPU one: for the same seed, sample and rsample give torch's values
+in every family.  rsample's gradients are torch's too, but for the families drawn through
+Gamma (Gamma, Chi2, StudentT, FisherSnedecor, InverseGamma: the exact implicit gradient,
+where torch's approximation is ~1e-4 off) and Dirichlet / Beta (per-draw values differ from
+torch's implicit Dirichlet gradient; their expectation is the same).  Not here: VonMises
+(Bessel functions), GeneralizedPareto, Wishart, LKJCholesky (not written yet); Gamma.cdf
+needs the incomplete gamma function (NotImplementedError)."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .beta import Beta

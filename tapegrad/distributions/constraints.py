@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import linalg
 from ..creation import full, tensor
-from ..dtypes import bool_
+from ..dtypes import bool_, finfo
 from ..views import cat as _cat_tensors, stack as _stack_tensors
 
 __all__ = ["Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property",
@@ -352,7 +352,7 @@ class _CorrCholesky(Constraint):
     event_dim = 2
 
     def check(self, value):
-        tol = float(np.finfo(value.dtype.np).eps) * value.size(-1) * 10  # a fudge factor
+        tol = finfo(value.dtype).eps * value.size(-1) * 10  # a fudge factor
         row_norm = linalg.vector_norm(value.detach(), dim=-1)
         unit_row_norm = (row_norm - 1.0).abs().le(tol).all(-1)
         return _LowerCholesky().check(value) & unit_row_norm

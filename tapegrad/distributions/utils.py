@@ -8,7 +8,7 @@ import numpy as np
 
 from ..composed import broadcast_tensors
 from ..creation import arange, tensor
-from ..dtypes import get_default_dtype
+from ..dtypes import finfo, get_default_dtype
 from ..grad_mode import enable_grad
 from ..ndops import softmax
 from ..random import randn
@@ -21,7 +21,12 @@ euler_constant = 0.57721566490153286060  # Euler Mascheroni Constant
 
 
 def _finfo(dtype):
-    """numpy's finfo of a floating tapegrad dtype (torch.finfo's eps / tiny / min / max)."""
+    """numpy's finfo of a floating dtype (torch.finfo's eps / tiny / min / max; cached by
+    numpy, ten times cheaper than building a tapegrad.finfo per call); a non-floating one
+    raises torch.finfo's TypeError, as torch's callers do (e.g. probs_to_logits of an integer
+    tensor)."""
+    if not dtype.is_floating_point:
+        finfo(dtype)    # (raises torch's TypeError)
     return np.finfo(dtype.np)
 
 
