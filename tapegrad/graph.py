@@ -357,33 +357,6 @@ Saved = namedtuple("Saved", "name shape value alive node")
 # "b", "out", "cond"; "c" for pow's exponent parameter), `saved` its Saved, or None where
 # this node does not save it.
 Field = namedtuple("Field", "name role saved")
-# torch's field names where the role names (self, other, result, mask) are not theirs, per
-# grad_fn class: role name -> torch's name, or None where torch's node saves no such tensor
-# (what it saves instead, LU factors and the like, the tape does not have)
-_TORCH_NAMES = {
-    "PowBackward0": {"other": "exponent"}, "PowBackward1": {"other": "exponent"},
-    "PowBackward2": {"other": "exponent"},
-    "ClampMinBackward0": {"other": "min"}, "ClampMinBackward1": {"other": "min"},
-    "ClampMaxBackward0": {"other": "max"}, "ClampMaxBackward1": {"other": "max"},
-    "PolygammaBackward0": {"self": "n", "other": "self"},
-    "ThresholdBackwardBackward0": {"other": "self"},
-    "WhereBackward0": {"mask": "condition"},
-    "IndexPutBackward0": {"mask": None}, "ScatterBackward1": {"mask": None},
-    "IndexFillBackward0": {"mask": None},
-    "DotBackward0": {"other": "tensor"}, "MvBackward0": {"other": "vec"},
-    "MmBackward0": {"other": "mat2"}, "BmmBackward0": {"other": "mat2"},
-    "UnsafeViewBackward0": {"self": None, "other": None},
-    "LinalgDetBackward0": {"self": "A"}, "LinalgSlogdetBackward0": {"self": "A"},
-    "LinalgInvExBackward0": {"result": "inverse"},
-    "LinalgSolveExBackward0": {"self": "A", "other": None},
-    "LinalgCholeskyExBackward0": {"result": "L"},
-    "LinalgSolveTriangularBackward0": {"other": None},
-    "LinalgSvdBackward0": {"self": None}, "LinalgEighBackward0": {"self": None},
-    "NativeLayerNormBackward0": {"self": "input"}, "AddmmBackward0": {"self": "mat1"},
-    "CdistBackward0": {"self": "x1"}, "LerpBackward0": {"self": None},
-    "AddcmulBackward0": {"self": None}, "AddcdivBackward0": {"self": None},
-}
-
 # where-kind rows whose condition is the mask of the elements kept (where(keep, x, value)):
 # torch's saved mask is its negation
 KEEP_MASK_OPS = frozenset({"masked_fill", "masked_fill_tensor"})
@@ -414,8 +387,9 @@ def saved_fields(fn):
     tape, n = fn._tape, fn._node
     if isinstance(fn, AccumulateGrad):
         return []
-    rename = _TORCH_NAMES.get(type(fn).__name__, {})
-    if groups.row_at(tape, n) >= 0:
+    row = groups.row_at(tape, n)
+    rename = dict(BY_CODE[row if row >= 0 else tape.op[n]].saved_names)
+    if row >= 0:
         return [Field(name, role, s._replace(name=name)) for role, s in _group_saved(tape, n)
                 for name in (rename.get(s.name, s.name),) if name is not None]
     op = BY_CODE[tape.op[n]]

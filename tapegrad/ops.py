@@ -78,6 +78,10 @@ class Op:
     # needs no gradient or is None: their positions among decomps.record's operands (0: x,
     # i: its args[i - 1]), in torch's order (graph.torch_edges); None: the group's inputs
     edges: tuple = None
+    # torch's `_saved_*` field names where the role names (self, other, result, mask) are not
+    # its: (role name, torch's name, or None where its node saves no such tensor: what it
+    # saves instead, LU factors and the like, the tape does not have); graph.saved_fields
+    saved_names: tuple = ()
     code: int = field(default=-1, compare=False)
 
 
@@ -101,7 +105,8 @@ _DECLS = [
     Op("pow", "binary", "PowBackward1", "a ** b",
        ("where(b == 0.0, 0.0, g * (b * a ** (b - 1.0)))",
         "g * where((a == 0.0) & (b >= 0.0), 0.0, out * log(a))"),
-       grad_fn_scalar_b="PowBackward0", grad_fn_scalar_a="PowBackward2"),
+       grad_fn_scalar_b="PowBackward0", grad_fn_scalar_a="PowBackward2",
+       saved_names=(("other", "exponent"),)),
     # --- unary elementwise ----------------------------------------------------------------
     Op("neg", "unary", "NegBackward0", "-a", ("-g",)),
     Op("exp", "unary", "ExpBackward0", "exp(a)", ("g * out",)),
@@ -127,7 +132,8 @@ _DECLS = [
     # pow in the kernels, so at -0.0 and -inf for c = 0.5, 1.5, and in the last bit for c = 4,
     # -1, the first-order gradient is C pow's (docs/semantics.md)
     Op("pow_scalar", "unary", "PowBackward0", POW_SCALAR,
-       ("0.0 if c == 0.0 else (g * (2.0 * a ** 1.0) if c == 2.0 else g * (c * a ** (c - 1.0)))",)),
+       ("0.0 if c == 0.0 else (g * (2.0 * a ** 1.0) if c == 2.0 else g * (c * a ** (c - 1.0)))",),
+       saved_names=(("other", "exponent"),)),
     # --- structure ------------------------------------------------------------------------
     Op("sum", "reduce", "SumBackward0"),
     Op("sum_dim", "reduce", "SumBackward1"),
@@ -148,7 +154,8 @@ _DECLS = [
     Op("expand", "strided", "ExpandBackward0"),
     Op("permute", "strided", "PermuteBackward0"),
     Op("index", "gather", "IndexBackward0"),
-    Op("unsafe_view", "reshape", "UnsafeViewBackward0"),
+    Op("unsafe_view", "reshape", "UnsafeViewBackward0",
+       saved_names=(("self", None), ("other", None))),
     Op("reciprocal", "unary", "ReciprocalBackward0", "1.0 / a", ("-g * (out * out)",)),
     # --- comparisons (no gradient; recorded only while tracing for replay) -----------------
     Op("lt", "compare", fwd="a < b"),
@@ -158,7 +165,7 @@ _DECLS = [
     Op("eq", "compare", fwd="a == b"),
     Op("ne", "compare", fwd="a != b"),
     Op("where", "where", "WhereBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saved_names=(("mask", "condition"),)),
     # --- replay guards: cst holds the expected value (one element) or the guard node's own
     # saved value holds it (n-d) ------------------------------------------------------------
     Op("guard_bool", "guard"),
@@ -168,13 +175,14 @@ _DECLS = [
     Op("sign", "unary", "SignBackward0", "sign(a)", ("0.0",)),   # zeros, even for inf/nan g
     Op("logical_and", "compare", fwd="(a != 0.0) & (b != 0.0)"),
     Op("strided_scatter", "scatter", "AsStridedScatterBackward0"),
-    Op("index_scatter", "scatter_idx", "IndexPutBackward0"),
+    Op("index_scatter", "scatter_idx", "IndexPutBackward0", saved_names=(("mask", None),)),
     Op("alias", "reshape", "AliasBackward0"),            # x[...]
-    Op("dot", "matmul", "DotBackward0", saves=("a", "b")),
-    Op("mv", "matmul", "MvBackward0", saves=("a", "b")),
-    Op("mm", "matmul", "MmBackward0", saves=("a", "b")),
-    Op("bmm", "matmul", "BmmBackward0", saves=("a", "b")),
-    Op("matmul", "matmul", "UnsafeViewBackward0", saves=("a", "b")),
+    Op("dot", "matmul", "DotBackward0", saves=("a", "b"), saved_names=(("other", "tensor"),)),
+    Op("mv", "matmul", "MvBackward0", saves=("a", "b"), saved_names=(("other", "vec"),)),
+    Op("mm", "matmul", "MmBackward0", saves=("a", "b"), saved_names=(("other", "mat2"),)),
+    Op("bmm", "matmul", "BmmBackward0", saves=("a", "b"), saved_names=(("other", "mat2"),)),
+    Op("matmul", "matmul", "UnsafeViewBackward0", saves=("a", "b"),
+       saved_names=(("self", None), ("other", None))),
     # --- in-place ops that overwrite a tensor that needs history (zero_, fill_) -------------
     Op("zero", "unary", "ZeroBackward0", "0.0", ("0.0",)),
     Op("fill", "unary", "FillBackward2", "c", ("0.0",)),
@@ -186,7 +194,8 @@ _DECLS = [
     Op("copy_slices", "where", "CopySlices", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), saves=()),           # basic key
     Op("index_put", "where", "IndexPutBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),                     # advanced key
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"),
+       saved_names=(("mask", None),)),                     # advanced key
     # --- N inputs: the operand list ia, ib, arg... (tapegrad/kinds/cat.py) ------------------
     Op("cat", "cat", "CatBackward0", saves=()),
     Op("stack", "cat", "StackBackward0", saves=()),
@@ -269,9 +278,11 @@ _DECLS = [
     # NOTE: clamp's gradient is 1 at the bounds (>=, <=), as torch; a nan input or bound gives
     # nan and passes no gradient to the input
     Op("clamp_min", "binary", "ClampMinBackward1", "where(a >= b, a, where(a != a, a, b))",
-       ("where(a >= b, g, 0.0)", "where(a < b, g, 0.0)"), grad_fn_scalar_b="ClampMinBackward0"),
+       ("where(a >= b, g, 0.0)", "where(a < b, g, 0.0)"), grad_fn_scalar_b="ClampMinBackward0",
+       saved_names=(("other", "min"),)),
     Op("clamp_max", "binary", "ClampMaxBackward1", "where(a <= b, a, where(a != a, a, b))",
-       ("where(a <= b, g, 0.0)", "where(a > b, g, 0.0)"), grad_fn_scalar_b="ClampMaxBackward0"),
+       ("where(a <= b, g, 0.0)", "where(a > b, g, 0.0)"), grad_fn_scalar_b="ClampMaxBackward0",
+       saved_names=(("other", "max"),)),
     # NOTE: maximum/minimum split a tie 0.5/0.5 and propagate nan (both get g), as torch;
     # fmax/fmin ignore a nan operand and give a tie wholly to the first operand, as torch
     Op("maximum", "binary", "MaximumBackward0", "where(a >= b, a, where(a != a, a, b))",
@@ -286,7 +297,8 @@ _DECLS = [
        ("where(a <= b, g, where(b != b, g, 0.0))", "where(a <= b, 0.0, where(b != b, 0.0, g))")),
     # polygamma(n, x): n is always a constant (the entry's cst), no gradient
     Op("polygamma", "binary", "PolygammaBackward0", "polygamma(a, b)",
-       ("0.0", "g * polygamma(a + 1.0, b)"), grad_fn_scalar_a="PolygammaBackward0"),
+       ("0.0", "g * polygamma(a + 1.0, b)"), grad_fn_scalar_a="PolygammaBackward0",
+       saved_names=(("self", "n"), ("other", "self"))),
     # --- logical ops (no gradient; recorded only while tracing) -------------------------------
     Op("logical_or", "compare", fwd="(a != 0.0) | (b != 0.0)"),
     Op("logical_xor", "compare", fwd="(a != 0.0) != (b != 0.0)"),
@@ -305,10 +317,10 @@ _DECLS = [
     Op("std", "decomp", "StdBackward0", saves=("a", "out")),
     Op("vector_norm", "decomp", "LinalgVectorNormBackward0", saves=("a", "out")),
     Op("nan_to_num", "decomp", "NanToNumBackward0", saves=("a",)),
-    Op("lerp", "decomp", "LerpBackward0", saves=("a", "b")),
+    Op("lerp", "decomp", "LerpBackward0", saves=("a", "b"), saved_names=(("self", None),)),
     Op("lerp_tensor", "decomp", "LerpBackward1", saves=("a", "b")),
-    Op("addcmul", "decomp", "AddcmulBackward0", saves=("a", "b")),
-    Op("addcdiv", "decomp", "AddcdivBackward0", saves=("a", "b")),
+    Op("addcmul", "decomp", "AddcmulBackward0", saves=("a", "b"), saved_names=(("self", None),)),
+    Op("addcdiv", "decomp", "AddcdivBackward0", saves=("a", "b"), saved_names=(("self", None),)),
     # --- opsstruct (#11): structural / indexing / sort ops ----------------------------------
     # gathers: params = the input's flat position of each output element (tapegrad/structops.py
     # computes them); repeated positions accumulate in the backward
@@ -339,28 +351,34 @@ _DECLS = [
     Op("masked_fill_tensor", "where", "MaskedFillBackward1", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
     Op("scatter_value", "where", "ScatterBackward1", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="ScatterBackward1"),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="ScatterBackward1",
+       saved_names=(("mask", None),)),
     Op("index_fill", "where", "IndexFillBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="IndexFillBackward0"),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="IndexFillBackward0",
+       saved_names=(("mask", None),)),
     # decomposition rows (bodies in tapegrad/structops.py)
     Op("trace", "decomp", "TraceBackward0", saves=()),
     # median of all elements: the mean of the elements equal to it (torch splits the
     # gradient evenly among ties)
     Op("median", "decomp", "MedianBackward0", saves=()),
-    Op("addmm", "decomp", "AddmmBackward0", saves=()),
+    Op("addmm", "decomp", "AddmmBackward0", saves=(), saved_names=(("self", "mat1"),)),
     Op("cross", "decomp", "LinalgCrossBackward0", saves=()),
     Op("scatter", "decomp", "ScatterBackward0", saves=()),
     Op("scatter_add", "decomp", "ScatterAddBackward0", saves=()),
     Op("index_add", "decomp", "IndexAddBackward0", saves=()),
     Op("index_copy", "decomp", "IndexCopyBackward0", saves=()),
     # torch.linalg on LAPACK: host entries of the linalg kind (tapegrad/kinds/linalg.py)
-    Op("det", "linalg", "LinalgDetBackward0", saves=("a", "out")),
-    Op("inv", "linalg", "LinalgInvExBackward0", saves=("out",)),
-    Op("solve", "linalg", "LinalgSolveExBackward0", saves=("a", "b", "out")),
-    Op("cholesky", "linalg", "LinalgCholeskyExBackward0", saves=("out",)),
+    Op("det", "linalg", "LinalgDetBackward0", saves=("a", "out"), saved_names=(("self", "A"),)),
+    Op("inv", "linalg", "LinalgInvExBackward0", saves=("out",),
+       saved_names=(("result", "inverse"),)),
+    Op("solve", "linalg", "LinalgSolveExBackward0", saves=("a", "b", "out"),
+       saved_names=(("self", "A"), ("other", None))),
+    Op("cholesky", "linalg", "LinalgCholeskyExBackward0", saves=("out",),
+       saved_names=(("result", "L"),)),
     # --- engineer "nn": tapegrad.nn.functional's decomposition rows (bodies in
     # tapegrad/nn/_decomps.py), shown with torch's grad_fn names ----------------------------
-    Op("linear", "decomp", "AddmmBackward0", saves=("a", "b"), edges=(2, 0, 1)),
+    Op("linear", "decomp", "AddmmBackward0", saves=("a", "b"), edges=(2, 0, 1),
+       saved_names=(("self", "mat1"),)),
     Op("leaky_relu", "decomp", "LeakyReluBackward0", saves=("a",)),
     Op("elu", "decomp", "EluBackward0", saves=("a",)),
     Op("gelu", "decomp", "GeluBackward0", saves=("a",)),
@@ -376,7 +394,8 @@ _DECLS = [
        edges=(0, 1)),
     Op("binary_cross_entropy_with_logits", "decomp", "BinaryCrossEntropyWithLogitsBackward0",
        saves=("a", "b"), edges=(0, 1)),
-    Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",), edges=(0, 2, 3)),
+    Op("layer_norm", "decomp", "NativeLayerNormBackward0", saves=("a",), edges=(0, 2, 3),
+       saved_names=(("self", "input"),)),
     Op("embedding", "decomp", "EmbeddingBackward0", saves=()),
     Op("constant_pad_nd", "decomp", "ConstantPadNdBackward0", saves=()),
     Op("reflect_pad1d", "decomp", "ReflectionPad1DBackward0", saves=("a",)),
@@ -388,8 +407,8 @@ _DECLS = [
     Op("circular_pad", "decomp", "CopySlices", saves=()),
     # --- engineer "linalg": more LAPACK host entries (tapegrad/kinds/linalg.py) -------------
     # slogdet's log|det| (its sign is a constant), svdvals (the matrix norms 'nuc', 2, -2)
-    Op("slogdet", "linalg", "LinalgSlogdetBackward0", saves=("a",)),
-    Op("svdvals", "linalg", "LinalgSvdBackward0", saves=("a",)),
+    Op("slogdet", "linalg", "LinalgSlogdetBackward0", saves=("a",), saved_names=(("self", "A"),)),
+    Op("svdvals", "linalg", "LinalgSvdBackward0", saves=("a",), saved_names=(("self", None),)),
     # ==== opsgaps (#11): the remaining op-surface gaps ======================================
     # var_mean / std_mean: one node, two outputs (tapegrad/moments.py: the results stacked,
     # each an `output` entry of the group's output)
@@ -465,7 +484,7 @@ _DECLS = [
     # relu's gradient (vocab.threshold_backward) as create_graph records it: 0 where b <= 0,
     # else a; its derivative in b is 0 (torch's threshold_backward, ThresholdBackwardBackward0)
     Op("threshold_backward", "binary", "ThresholdBackwardBackward0", "threshold_backward(a, b)",
-       ("threshold_backward(g, b)", "0.0")),
+       ("threshold_backward(g, b)", "0.0"), saved_names=(("other", "self"),)),
     # NOTE: logaddexp(2) as torch's kernel: max + log1p(exp(-|a - b|)) (exp2, over ln 2), the
     # operand itself where both are the same infinity; gradients torch's g / (1 + exp(b - a)),
     # nan at equal infinities as there
@@ -506,7 +525,8 @@ _DECLS = [
     # torch's mul(Tensor, Scalar) as its C++ compositions call it (trapezoid: integration.py)
     Op("mul_by_number", "decomp", "MulBackward1", saves=()),
     # cdist (tapegrad/distances.py): torch's _cdist_forward, and its matrix-product path
-    Op("cdist", "decomp", "CdistBackward0", saves=("a", "b", "out"), edges=(0, 1)),
+    Op("cdist", "decomp", "CdistBackward0", saves=("a", "b", "out"), edges=(0, 1),
+       saved_names=(("self", "x1"),)),
     Op("euclidean_dist", "decomp", "EuclideanDistBackward0", saves=("a", "b", "out"),
        edges=(0, 1)),
     # --- engineer "conv": Tensor.unfold, a sliding-window view (strided: the same kernel
@@ -532,10 +552,11 @@ _DECLS = [
     Op("adaptive_max_pool3d", "decomp", "AdaptiveMaxPool3DBackward0", saves=("a",)),
     # --- linalg.solve_triangular: a LAPACK host entry (tapegrad/kinds/linalg.py) -------------
     # (B saved as solve's is, so that a replay of a constant B has its value)
-    Op("solve_triangular", "linalg", "LinalgSolveTriangularBackward0", saves=("a", "b", "out")),
+    Op("solve_triangular", "linalg", "LinalgSolveTriangularBackward0", saves=("a", "b", "out"),
+       saved_names=(("other", None),)),
     Op("matrix_exp", "linalg", "LinalgMatrixExpBackward0", saves=("a",)),
     # eigvalsh: torch's node is eigh's; its VJP reads the eigenvectors from linalg.eigh's node
-    Op("eigvalsh", "linalg", "LinalgEighBackward0", saves=("a",)),
+    Op("eigvalsh", "linalg", "LinalgEighBackward0", saves=("a",), saved_names=(("self", None),)),
     # --- tapegrad/orderstats.py: nanmedian (as median), mode and rot90 (gathers of the
     # positions they pick), pdist (the rows' differences and their p-norms) -----------------
     Op("nanmedian", "decomp", "NanmedianBackward0", saves=()),
