@@ -357,14 +357,6 @@ Saved = namedtuple("Saved", "name shape value alive node")
 # "b", "out", "cond"; "c" for pow's exponent parameter), `saved` its Saved, or None where
 # this node does not save it.
 Field = namedtuple("Field", "name role saved")
-# where-kind rows whose condition is the mask of the elements kept (where(keep, x, value)):
-# torch's saved mask is its negation
-KEEP_MASK_OPS = frozenset({"masked_fill", "masked_fill_tensor"})
-# torch's nodes with several differentiable outputs (called with as many gradients), of
-# which a tapegrad entry is one (slogdet's logabsdet, var_mean's var, ...)
-SEVERAL_OUTPUTS = frozenset({"LinalgSlogdetBackward0", "LinalgSvdBackward0",
-                             "LinalgEighBackward0", "AminmaxBackward0", "VarMeanBackward0",
-                             "StdMeanBackward0", "NativeGroupNormBackward0"})
 
 
 def _needs_grad(tape, node):

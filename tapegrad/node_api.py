@@ -8,8 +8,8 @@ import numpy as np
 from . import dtypes as D, errors, groups
 from .engine import _formula, _input_grads, _sum_to
 from .kinds import LISTS as LIST_KINDS, tensor_vjp
-from .graph import (AccumulateGrad, edge_nodes, folded_record, KEEP_MASK_OPS, Node, node_for,
-                    number_name, saved_fields, SEVERAL_OUTPUTS, torch_inputs, torch_roles)
+from .graph import (AccumulateGrad, edge_nodes, folded_record, Node, node_for, number_name,
+                    saved_fields, torch_inputs, torch_roles)
 from .ndops import _EXACT_INT
 from .ops import BY_CODE, mentions
 from .tape import version_message
@@ -42,7 +42,7 @@ def _unpack(fn, f):
     tape, n = fn._tape, fn._node
     if s.node >= 0:
         t = _saved_tensor(tape, n, s.node, f.role, s.alive)
-        if f.role == "cond" and BY_CODE[tape.op[n]].name in KEEP_MASK_OPS:
+        if f.role == "cond" and BY_CODE[tape.op[n]].cond_keeps:
             t = ~t.detach()
         return t
     # (torch keeps a number as given; the tape keeps a float: an integral value comes back as
@@ -200,7 +200,8 @@ def _call_node(self, *grads):
     edges = edge_nodes(tape, n)
     if edges is None and grouped:
         edges = groups.inputs(tape, n)
-    if type(self).__name__ in SEVERAL_OUTPUTS or edges is None and (
+    row = BY_CODE[groups.row_at(tape, n)] if grouped else op
+    if row.torch_outputs > 1 or edges is None and (
             op.kind == "split" or op.name == "matmul"):
         # torch's node takes the gradients of several outputs, or has another input than
         # the entry's (UnsafeViewBackward0 of the mm it views)

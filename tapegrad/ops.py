@@ -82,6 +82,12 @@ class Op:
     # its: (role name, torch's name, or None where its node saves no such tensor: what it
     # saves instead, LU factors and the like, the tape does not have); graph.saved_fields
     saved_names: tuple = ()
+    # outputs of torch's node (a node of several is called with as many gradients; a tapegrad
+    # entry is one of them: slogdet's logabsdet, var_mean's var, ...)
+    torch_outputs: int = 1
+    # a where-kind row whose condition marks the elements kept (where(keep, x, value)):
+    # torch's saved mask is its negation
+    cond_keeps: bool = False
     code: int = field(default=-1, compare=False)
 
 
@@ -347,9 +353,10 @@ _DECLS = [
     Op("triu", "where", "TriuBackward0", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="TriuBackward0", saves=()),
     Op("masked_fill", "where", "MaskedFillBackward0", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="MaskedFillBackward0"),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="MaskedFillBackward0",
+       cond_keeps=True),
     Op("masked_fill_tensor", "where", "MaskedFillBackward1", "where(cond, a, b)",
-       ("where(cond, g, 0.0)", "where(cond, 0.0, g)")),
+       ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), cond_keeps=True),
     Op("scatter_value", "where", "ScatterBackward1", "where(cond, a, b)",
        ("where(cond, g, 0.0)", "where(cond, 0.0, g)"), grad_fn_scalar_b="ScatterBackward1",
        saved_names=(("mask", None),)),
@@ -407,13 +414,15 @@ _DECLS = [
     Op("circular_pad", "decomp", "CopySlices", saves=()),
     # --- engineer "linalg": more LAPACK host entries (tapegrad/kinds/linalg.py) -------------
     # slogdet's log|det| (its sign is a constant), svdvals (the matrix norms 'nuc', 2, -2)
-    Op("slogdet", "linalg", "LinalgSlogdetBackward0", saves=("a",), saved_names=(("self", "A"),)),
-    Op("svdvals", "linalg", "LinalgSvdBackward0", saves=("a",), saved_names=(("self", None),)),
+    Op("slogdet", "linalg", "LinalgSlogdetBackward0", saves=("a",), saved_names=(("self", "A"),),
+       torch_outputs=2),
+    Op("svdvals", "linalg", "LinalgSvdBackward0", saves=("a",), saved_names=(("self", None),),
+       torch_outputs=2),
     # ==== opsgaps (#11): the remaining op-surface gaps ======================================
     # var_mean / std_mean: one node, two outputs (tapegrad/moments.py: the results stacked,
     # each an `output` entry of the group's output)
-    Op("var_mean", "decomp", "VarMeanBackward0", saves=("a",)),
-    Op("std_mean", "decomp", "StdMeanBackward0", saves=("a", "out")),
+    Op("var_mean", "decomp", "VarMeanBackward0", saves=("a",), torch_outputs=2),
+    Op("std_mean", "decomp", "StdMeanBackward0", saves=("a", "out"), torch_outputs=2),
     # --- torch.special's cheap functions (tapegrad/special.py), formulas as derivatives.yaml
     # NOTE: xlogy/xlog1py are 0 at x == 0 (nan when y is nan); their x-gradient is torch's
     # xlogy(g, y) masked to 0 where x == 0 and y <= 0 (y <= -1 for xlog1py): finite at the
@@ -467,7 +476,8 @@ _DECLS = [
     Op("celu_", "decomp", "CeluBackward1", saves=("out",)),
     Op("logsigmoid", "decomp", "LogSigmoidBackward0", saves=("a",)),
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5)),
-    Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3)),
+    Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3),
+       torch_outputs=2),
     Op("prelu", "decomp", "PreluKernelBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("threshold", "decomp", "ThresholdBackward0", saves=("a",)),
     Op("threshold_", "decomp", "ThresholdBackward1", saves=("out",)),
@@ -556,7 +566,8 @@ _DECLS = [
        saved_names=(("other", None),)),
     Op("matrix_exp", "linalg", "LinalgMatrixExpBackward0", saves=("a",)),
     # eigvalsh: torch's node is eigh's; its VJP reads the eigenvectors from linalg.eigh's node
-    Op("eigvalsh", "linalg", "LinalgEighBackward0", saves=("a",), saved_names=(("self", None),)),
+    Op("eigvalsh", "linalg", "LinalgEighBackward0", saves=("a",), saved_names=(("self", None),),
+       torch_outputs=2),
     # --- tapegrad/orderstats.py: nanmedian (as median), mode and rot90 (gathers of the
     # positions they pick), pdist (the rows' differences and their p-norms) -----------------
     Op("nanmedian", "decomp", "NanmedianBackward0", saves=()),
@@ -618,7 +629,7 @@ _DECLS = [
     # targets and lengths are not differentiable in torch, so one edge -----------------------
     Op("ctc_loss", "decomp", "CtcLossBackward0", saves=("a", "out"), edges=(0,)),
     # aminmax: one node, two outputs as var_mean's (tapegrad/paired.py: amin and amax stacked)
-    Op("aminmax", "decomp", "AminmaxBackward0", saves=("a",)),
+    Op("aminmax", "decomp", "AminmaxBackward0", saves=("a",), torch_outputs=2),
     # block_diag: the blocks and zeros concatenated (tapegrad/structops.py), an edge per input
     Op("block_diag", "decomp", "BlockDiagBackward0", saves=()),
     # --- F.fractional_max_pool2d/3d (tapegrad/nn/_fractional.py): one gather of the element
