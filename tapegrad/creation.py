@@ -295,13 +295,13 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     given = [start] + ([end] if end is not None else []) + \
         ([] if type(step) is int and step == 1 else [step])
     if not all(map(_is_number, given)):
-        kwargs = [f"{k}={_typename(v)}" for k, v in (("requires_grad", requires_grad),
+        kwargs = [f"{k}={errors.arg_type_name(v)}" for k, v in (("requires_grad", requires_grad),
                                                      ("device", device), ("dtype", dtype))
                   if v is not None and v is not False]
         if len(given) == 1 and not kwargs:
             _number_arg("arange", "end", 1, start)
         # (torch's parser lists keyword arguments last, in the reverse of their order)
-        got = ", ".join([_typename(v) for v in given] + kwargs)
+        got = ", ".join([errors.arg_type_name(v) for v in given] + kwargs)
         raise TypeError(_ARANGE_ARGS.format(got=got))
     _device.check(device)
     if end is None:
@@ -431,23 +431,12 @@ def _is_number(x):
     return isinstance(x, (bool, int, float, complex, np.number, np.bool_))
 
 
-def _typename(x):
-    """x's type as torch's argument parser names it in its errors (Python's tp_name)."""
-    if isinstance(x, Tensor):
-        return "Tensor"
-    kind = type(x)
-    if kind.__module__.split(".")[0] == "tapegrad":   # dtype, device, layout
-        return f"torch.{kind.__name__}"
-    return kind.__name__ if kind.__module__ == "builtins" else \
-        f"{kind.__module__}.{kind.__qualname__}"
-
-
 def _number_arg(fn, name, pos, x):
     """The Number argument `x` (`name`, at `pos`) of `fn` as a Python number, or torch's
     error for anything else."""
     if not _is_number(x):
         raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Number, not "
-                        f"{_typename(x)}")
+                        f"{errors.arg_type_name(x)}")
     return _number(x)
 
 

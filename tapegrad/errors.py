@@ -143,11 +143,13 @@ _C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32"
 
 def arg_type_name(v):
     """A Python argument's type as torch's argument parser names it ("int", "numpy.bool",
-    "Tensor")."""
+    "Tensor", "torch.dtype")."""
     tp = type(v)
-    if tp.__module__ in ("builtins", "tapegrad"):
+    top = tp.__module__.split(".")[0]
+    if tp.__module__ == "builtins" or tp.__name__ == "Tensor" and top == "tapegrad":
         return tp.__name__
-    return f"{tp.__module__.split('.')[0]}.{tp.__name__}"
+    # (torch's parser names its own classes torch.dtype, torch.device: as its signatures do)
+    return f"{'torch' if top == 'tapegrad' else top}.{tp.__name__}"
 
 
 def _tname_legacy(t):
