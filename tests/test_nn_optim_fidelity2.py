@@ -295,6 +295,27 @@ def test_bce_forward_and_input_grad_at_bounds_as_torch(reduction, weighted):
     assert (np.sign(gt[:6]) == np.sign(tgt[:6])).all()
 
 
+def test_bce_float64_inside_the_clamp_as_torch():
+    """float64 input: torch's EPSILON is 1e-12 rounded to float32 there too, and the target's
+    gradient inside the clamp is the unclamped -logit(p) (115.1 at p = 1e-50, not 100)."""
+    p = [0.0, 1.0, 1e-50, 1e-13, 1 - 1e-16, 0.3]
+    t = [0.2, 0.7, 0.1, 0.0, 0.4, 0.5]
+
+    def run(lib):
+        x = lib.tensor(p, dtype=lib.float64, requires_grad=True)
+        y = lib.tensor(t, dtype=lib.float64, requires_grad=True)
+        loss = lib.nn.functional.binary_cross_entropy(x, y, reduction="sum")
+        return (loss.detach().numpy(),) + tuple(g.numpy() for g in lib.autograd.grad(loss, (x, y)))
+    loss, gx, gt = run(tg)
+    tloss, tgx, tgt = run(torch)
+    np.testing.assert_array_equal(loss, tloss)
+    np.testing.assert_array_equal(gx[:5], tgx[:5])
+    np.testing.assert_allclose(gx[5:], tgx[5:], rtol=1e-15)
+    np.testing.assert_allclose(gt[2:], tgt[2:], rtol=1e-15)
+    assert gt[2] > 115.0
+    assert (np.sign(gt[:2]) == np.sign(tgt[:2])).all()   # torch's +-inf, here +-100
+
+
 def test_bce_input_grad_by_hand():
     """Without torch: at p = 0 or 1 the gradient is (p - t) / 1e-12 (1e-12 in float32), times
     the weight; inside, the derivative of the loss (central differences in float64)."""

@@ -11,6 +11,8 @@ gradient, not 0 * inf = nan.
 """
 import math
 
+import numpy as np
+
 from ..ndops import where
 
 # NOTE: gradients are the primitives'; they equal torch's formulas mathematically (the rows'
@@ -118,14 +120,19 @@ def div_by_number(T, x, number):
     return x / number
 
 
-# NOTE: torch's gradient of binary_cross_entropy is g * (x - t) / max((1 - x) * x, 1e-12)
-# (its EPSILON, in x's dtype): the derivative of the loss, except where that clamp acts (x
-# within ~1e-12 of 0 or 1), where it is (x - t) / 1e-12 (-1e12 at x = 0 for t = 1, 0 for
-# t = 0) and the logs' own derivatives (1/x, 1/(1 - x)) are huge or infinite.  There the body
-# takes the value detached plus (x - x.detach()) * (x - t) / 1e-12, a term of value zero
-# whose gradient is that formula, and (t - t.detach()) * (the clamped logs' difference) for
-# the target's gradient (torch's -logit(x): +-inf at 0 and 1, here +-100).  Its zero is -0.0
-# where x == t (k below), so adding it keeps a -0.0 loss as torch's.
+# NOTE: torch's gradient of binary_cross_entropy is g * (x - t) / max((1 - x) * x, EPSILON),
+# EPSILON = 1e-12 rounded to float32 (9.99999996e-13, also for float64 input): the
+# derivative of the loss, except where that clamp acts (x within ~1e-12 of 0 or 1), where it
+# is (x - t) / EPSILON (about -1e12 at x = 0 for t = 1, 0 for t = 0) and the logs' own
+# derivatives (1/x, 1/(1 - x)) are huge or infinite.  There the body takes the value detached
+# plus (x - x.detach()) * (x - t) / EPSILON, a term of value zero whose gradient is that
+# formula, and (t - t.detach()) * (log1p(-x) - log(x)) for the target's gradient (torch's
+# -logit(x), unclamped: 115.1 at x = 1e-50).  At x exactly 0 or 1 torch's is +-inf, which a
+# term of value zero cannot carry (0 * inf is nan): there it is the clamped logs' +-100.
+# The zero term is -0.0 where x == t (k below), so adding it keeps a -0.0 loss as torch's.
+_BCE_EPSILON = float(np.float32(1e-12))
+
+
 def binary_cross_entropy(T, x, target, weight, reduction):
     """torch's (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100), times the weight."""
     pos = x > 0.0
@@ -135,10 +142,12 @@ def binary_cross_entropy(T, x, target, weight, reduction):
     b = where(b > -100.0, b, -100.0)
     loss = (target - 1.0) * a - target * b
     xd, td = x.detach(), target.detach()
-    eps = 1e-12
-    k = -((td - xd) / eps)
-    clamped = loss.detach() + (x - xd) * k + (target - td) * (a - b).detach()
-    loss = where((1.0 - xd) * xd < eps, clamped, loss)
+    k = -((td - xd) / _BCE_EPSILON)
+    inside = pos & below
+    logit = where(inside, where(inside, -xd, 0.0).log1p() - where(inside, xd, 1.0).log(),
+                  (a - b).detach())
+    clamped = loss.detach() + (x - xd) * k + (target - td) * logit
+    loss = where((1.0 - xd) * xd < _BCE_EPSILON, clamped, loss)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
