@@ -304,3 +304,25 @@ def test_module_legacy_arguments_and_defaults_as_torch():
                     (mm.p, mm.margin, mm.weight), m.nn.CosineEmbeddingLoss().margin,
                     repr(m.nn.TripletMarginWithDistanceLoss().distance_function)))
     assert out[0] == out[1]
+
+
+# ---- poisson_nll_loss(full=True): Stirling's term is differentiable in the target ----------
+def _poisson_full(lib, log_input):
+    x = lib.tensor([0.5, 1.2, 2.0, 0.3, 0.7], dtype=lib.float64, requires_grad=True)
+    t = lib.tensor([0.5, 1.0, 3.0, 4.0, float("nan")], dtype=lib.float64, requires_grad=True)
+    loss = lib.nn.functional.poisson_nll_loss(x, t, log_input=log_input, full=True,
+                                              reduction="none")
+    return [a.detach().numpy() for a in (loss, *lib.autograd.grad(loss.sum(), (x, t)))]
+
+
+@needs_torch
+@pytest.mark.parametrize("log_input", [True, False])
+def test_poisson_nll_full_target_gradient_as_torch(log_input):
+    for ours, theirs in zip(_poisson_full(tg, log_input), _poisson_full(torch, log_input)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+
+
+def test_poisson_nll_full_gradcheck():
+    x = tg.tensor([0.5, 1.2, 2.0, 0.3], dtype=tg.float64, requires_grad=True)
+    t = tg.tensor([0.5, 1.5, 3.0, 4.0], dtype=tg.float64, requires_grad=True)
+    assert gradcheck(lambda a, b: tg.nn.functional.poisson_nll_loss(a, b, full=True), (x, t))

@@ -974,9 +974,9 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * (input + eps).log()
     if full:
-        t = target.detach()
-        big = t > 1
-        safe = where(big, t, 2.0)
+        # torch's stirling.masked_fill(target <= 1, 0): differentiable in the target, nan kept
+        big = ~(target.detach() <= 1)
+        safe = where(big, target, 2.0)
         loss = loss + where(big, safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log(),
                             0.0)
     return B._reduce(loss, reduction)
