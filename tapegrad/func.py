@@ -13,6 +13,7 @@ requires grad exactly when it depends on such a tensor, and none does under no_g
 `autograd.functional.jacobian`, whose rows come from one Numba call.  Inputs and outputs may
 be pytrees of tensors (tuples, lists, dicts).
 """
+import functools
 import threading
 from collections.abc import Sequence
 
@@ -23,11 +24,14 @@ from .autograd.api import grad as _autograd_grad
 from .creation import zeros, zeros_like
 from .grad_mode import enable_grad, is_grad_enabled
 from .tensor import Tensor
-from .mapping import vmap
+from .mapping import _treespec, vmap
+from .nn.modules.normalization import _BatchNorm
+from .nn.utils import stateless as _stateless
 from .views import stack
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_call", "vmap",
-           "jvp", "jacfwd", "stack_module_state"]
+           "jvp", "jacfwd", "stack_module_state", "linearize", "functionalize",
+           "replace_all_batch_norm_modules_"]
 
 
 # ---- pytrees ----------------------------------------------------------------------------------
@@ -51,16 +55,6 @@ def _flatten(tree):
                 tree, "_fields") else type(tree)(*out) if isinstance(tree, tuple) else out
         return [leaf for p in parts for leaf in p[0]], rebuild
     return [tree], lambda leaves: leaves[0]
-
-
-def _treespec(tree, indent=0):
-    """The repr of torch's TreeSpec of `tree`'s structure (in jvp's messages)."""
-    if not isinstance(tree, (tuple, list, dict)):
-        return "*"
-    context = repr(list(tree.keys())) if isinstance(tree, dict) else "None"
-    items = tree.values() if isinstance(tree, dict) else tree
-    kids = (",\n" + " " * (indent + 2)).join(_treespec(v, indent + 2) for v in items)
-    return f"TreeSpec({type(tree).__name__}, {context}, [{kids}])"
 
 
 def _pprint(tree):
@@ -500,6 +494,100 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         (out, tangent_out)
 
 
+def linearize(func, *primals):
+    """(func(*primals), jvp_fn): jvp_fn(*tangents) is the Jacobian-vector product at
+    `primals`, as torch.func.linearize's.  func runs twice, as torch's: once for the output
+    (with the primals themselves), once on fresh leaves for a graph that jvp_fn reuses by
+    the double-vjp trick (`_jvp_graph`: u -> u^T J is linear in u; tapegrad has no forward
+    mode), so func's Python code does not run again per call.  jvp_fn's results have no graph
+    to the primals, as torch's (it folds them into constant Parameters: its results then
+    require grad but reach no primal), only to tangents that require grad; outputs that are not floating-point tensors, or that do not depend on the
+    primals, get zeros (non-tensor outputs are returned as they are)."""
+    output = func(*primals)
+    flat_p, _ = _flatten(primals)
+    for p in flat_p:      # (torch's errors, from p.new_empty and fwAD.make_dual)
+        if not isinstance(p, Tensor):
+            raise AttributeError(f"'{type(p).__name__}' object has no attribute 'new_empty'")
+        if not (p.dtype.is_floating_point or p.dtype.is_complex):
+            raise ValueError(f"Expected primal to be floating point or complex, but got: "
+                             f"{p.dtype}")
+    spec = _treespec(primals)
+    with enable_grad():
+        leaves = _fresh([p.detach().requires_grad_() for p in flat_p])
+        outs, rebuild = _flatten(func(*_flatten(primals)[1](leaves)))
+        live = [k for k, o in enumerate(outs) if isinstance(o, Tensor)
+                and o.requires_grad and (o.dtype.is_floating_point or o.dtype.is_complex)]
+        us = [zeros_like(outs[k]).requires_grad_() for k in live]
+        # u^T J for a u of each differentiable output, kept (a graph linear in u)
+        uj = _grads([outs[k] for k in live], leaves, us, True, retain=True)
+
+    def jvp_fn(*tangents):
+        if _treespec(tangents) != spec:
+            raise RuntimeError(f"Expected the tangents {_treespec(tangents)} to have the same "
+                               f"argspec as the primals {spec}")
+        flat_t, _ = _flatten(tangents)
+        for idx, (t, p) in enumerate(zip(flat_t, flat_p)):
+            for what, a, b in (("shape", t.shape, p.shape), ("device", t.device, p.device),
+                               ("dtype", t.dtype, p.dtype)):
+                if a != b:
+                    raise RuntimeError(f"tangent:{idx} with {what} {a} in flattened pytree "
+                                       f"doesn't match the {what} {b} of the corresponding "
+                                       f"primal.")
+        keep = is_grad_enabled() and any(t.requires_grad for t in flat_t)
+        with enable_grad():
+            js = _grads(uj, us, flat_t, keep, retain=True) if live else []
+        res = [zeros_like(o) if isinstance(o, Tensor) else o for o in outs]
+        for k, j in zip(live, js):
+            res[k] = j if keep else j.detach()
+        return rebuild(res)
+    return output, jvp_fn
+
+
+_REMOVE = {"mutations", "mutations_and_views"}
+
+
+def functionalize(func, *, remove="mutations"):
+    """func with torch.func.functionalize's observable behaviour in eager mode: the same
+    results, and an input that func mutates is updated in place afterwards by one copy_
+    (func runs on clones of the tensor inputs, so its outputs never alias them; torch's
+    remove='mutations' returns views of an input as views of it, see the tests)."""
+    if remove not in _REMOVE:
+        raise RuntimeError(
+            f"functionalize(f, remove='mutations'): received invalid argument for "
+            f"remove={remove}. Valid options are:\n     remove='mutations': all inplace and out= "
+            f"operators will be removed from the program, and replaced with their out-of-place "
+            f"equivalents.\n     remove='mutations_and_views': In addition to the above, all "
+            f"aliasing operators {{view}} will be replaced with their non-aliasing "
+            f"counterparts, {{view}}_copy.\n")
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        flat, rebuild = _flatten((args, kwargs))
+        copies = [x.clone() if isinstance(x, Tensor) else x for x in flat]
+        versions = [c._version if isinstance(c, Tensor) else None for c in copies]
+        call_args, call_kwargs = rebuild(copies)
+        out = func(*call_args, **call_kwargs)
+        for x, c, v in zip(flat, copies, versions):
+            if isinstance(x, Tensor) and c._version != v:   # mutated: torch copies it back
+                x.copy_(c)
+        return out
+    return wrapped
+
+
+def replace_all_batch_norm_modules_(root):
+    """torch.func's: every BatchNorm module in `root` (root too) that tracks running stats
+    stops doing so, its running_mean / running_var / num_batches_tracked set to None, in
+    place; returns root."""
+    for m in root.modules():
+        # (InstanceNorm, not a _BatchNorm, is left alone, as torch's)
+        if isinstance(m, _BatchNorm) and m.track_running_stats:
+            m.running_mean = None
+            m.running_var = None
+            m.num_batches_tracked = None
+            m.track_running_stats = False
+    return root
+
+
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     """The Jacobian of `func` w.r.t. its `argnums` arguments, as torch.func.jacfwd returns it
     (output.shape + input.shape).  tapegrad has no forward mode: computed in reverse mode
@@ -521,14 +609,6 @@ def hessian(func, argnums=0):
 
 
 # ---- functional_call ---------------------------------------------------------------------------
-def _owner(module, name):
-    *path, leaf = name.split(".")
-    m = module
-    for p in path:
-        m = getattr(m, p)
-    return m, leaf
-
-
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
                     tie_weights=True, strict=False):
     """module(*args, **kwargs) with its parameters and buffers named in the dict(s) replaced by
@@ -550,45 +630,8 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     elif not isinstance(dicts, dict):
         raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple "
                          f"of dicts, but got {type(dicts)}")
-    if strict:
-        names = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
-        msgs = []
-        unexpected = sorted(set(dicts) - names)
-        if unexpected:
-            msgs.append("Unexpected key(s): " + ", ".join(map(repr, unexpected)) + ".")
-        missing = sorted(names - set(dicts))
-        if missing:
-            msgs.append("Missing key(s): " + ", ".join(map(repr, missing)) + ".")
-        if msgs:
-            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n\t"
-                               + "\n\t".join(msgs))
-    if args is None:
-        args = ()
-    elif not isinstance(args, tuple):
-        args = (args,)
-    saved = []
-    try:
-        for name, value in dicts.items():
-            owner, leaf = _owner(module, name)
-            for store in ("_parameters", "_buffers"):
-                table = owner.__dict__.get(store)
-                if table is not None and leaf in table:
-                    saved.append((table, leaf, table[leaf]))
-                    table[leaf] = value
-                    break
-            else:
-                saved.append((owner.__dict__, leaf, owner.__dict__.get(leaf, _MISSING)))
-                owner.__dict__[leaf] = value
-        return module(*args, **(kwargs or {}))
-    finally:
-        for table, leaf, old in reversed(saved):
-            if old is _MISSING:
-                del table[leaf]
-            else:
-                table[leaf] = old
-
-
-_MISSING = object()
+    return _stateless._functional_call(module, dicts, args, kwargs, tie_weights=tie_weights,
+                                       strict=strict)
 
 
 def stack_module_state(models):

@@ -38,11 +38,18 @@ __all__ = ["vmap"]
 _RANDOMNESS = ("error", "different", "same")
 
 
+def _is_node(tree):
+    """Whether `tree` is a pytree node of torch's: a tuple (namedtuples too), list or dict
+    (None and everything else are leaves)."""
+    return isinstance(tree, (tuple, list, dict))
+
+
 def _leaves(tree):
-    """The leaves of a pytree (tuples, lists, dicts) in order, and a rebuilder."""
-    if isinstance(tree, (tuple, list)) and not hasattr(tree, "_fields"):
+    """The leaves of a pytree (tuples, namedtuples, lists, dicts) in order, and a rebuilder."""
+    if isinstance(tree, (tuple, list)):
         parts = [_leaves(v) for v in tree]
-        return [x for p, _ in parts for x in p], lambda xs: type(tree)(_split(parts, xs))
+        make = (lambda xs: type(tree)(*xs)) if hasattr(tree, "_fields") else type(tree)
+        return [x for p, _ in parts for x in p], lambda xs: make(_split(parts, xs))
     if isinstance(tree, dict):
         keys = list(tree)
         parts = [_leaves(tree[k]) for k in keys]
@@ -58,83 +65,159 @@ def _split(parts, xs):
     return out
 
 
-def _spec(tree):
-    """A structure description for torch's "is not compatible" messages."""
-    if isinstance(tree, (tuple, list)):
-        return f"{type(tree).__name__}[" + ", ".join(_spec(v) for v in tree) + "]"
+def _treespec(tree, indent=0):
+    """The repr of torch's TreeSpec of `tree`'s structure (in vmap's and jvp's messages)."""
+    if not _is_node(tree):
+        return "*"
     if isinstance(tree, dict):
-        return "dict{" + ", ".join(f"{k}: {_spec(v)}" for k, v in tree.items()) + "}"
-    return "*"
+        kind, context = "dict", repr(list(tree.keys()))
+    elif hasattr(tree, "_fields"):
+        kind, context = "namedtuple", repr(type(tree))
+    else:
+        kind, context = type(tree).__name__, "None"
+    items = tree.values() if isinstance(tree, dict) else tree
+    kids = (",\n" + " " * (indent + 2)).join(_treespec(v, indent + 2) for v in items)
+    return f"TreeSpec({kind}, {context}, [{kids}])"
 
 
-def _broadcast_dims(dims, tree, what, head):
-    """One dim (int or None) per leaf of `tree`: an int/None applies to every leaf below it,
-    a tuple/list/dict must match the tree's structure."""
-    if dims is None or isinstance(dims, int):
+def _broadcast_dims(dims, tree):
+    """One dim per leaf of `tree`, or None where `dims` is not a prefix of `tree` (torch's
+    _broadcast_to_and_flatten): a leaf of `dims` (any non-container) applies to every leaf
+    below it; a container must be of the tree's exact type, length and keys.  A dict's
+    dims come in the order of `dims`' keys, not the tree's, as torch's (which so pairs them
+    with the tree's leaves in its own key order)."""
+    if not _is_node(dims):
         return [dims] * len(_leaves(tree)[0])
-    same = (isinstance(dims, (tuple, list)) and isinstance(tree, (tuple, list))
-            and len(dims) == len(tree)) or (isinstance(dims, dict) and isinstance(tree, dict)
-                                            and set(dims) == set(tree))
-    if not same:
-        raise ValueError(f"{head}: {what} is not compatible with the structure of "
-                         f"`{'inputs' if what == 'in_dims' else 'outputs'}`. {what} has "
-                         f"structure {_spec(dims)} but "
-                         f"{'inputs' if what == 'in_dims' else 'outputs'} has structure "
-                         f"{_spec(tree)}.")
-    keys = list(tree) if isinstance(tree, dict) else range(len(tree))
-    return [d for k in keys for d in _broadcast_dims(dims[k], tree[k], what, head)]
+    if type(dims) is not type(tree) or len(dims) != len(tree) or (
+            isinstance(dims, dict) and set(dims) != set(tree)):
+        return None
+    out = []
+    for k in (dims if isinstance(dims, dict) else range(len(dims))):
+        sub = _broadcast_dims(dims[k], tree[k])
+        if sub is None:
+            return None
+        out += sub
+    return out
+
+
+def _get_name(func):
+    """torch's name of the function in vmap's messages (_get_name)."""
+    if hasattr(func, "__name__"):
+        return func.__name__
+    if isinstance(func, functools.partial):
+        return f"functools.partial({_get_name(func.func)}, ...)"
+    return repr(func)
+
+
+def _check_out_dims(out_dims, name):
+    """torch's check that `out_dims` is an int, None or a pytree of them."""
+    if not all(d is None or isinstance(d, int) for d in _leaves(out_dims)[0]):
+        raise ValueError(f"vmap({name}, ..., out_dims={out_dims}): `out_dims` must be an int, "
+                         f"None or a python collection of ints representing where in the "
+                         f"outputs the vmapped dimension should appear.")
+
+
+def _in_dims(in_dims, args, name):
+    """(flat inputs, their dims (non-negative), rebuilder, batch size) with torch's checks of
+    `in_dims` against the inputs, in torch's order (_process_batched_inputs)."""
+    head = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
+    if not isinstance(in_dims, (int, tuple)):
+        raise ValueError(f"{head}: expected `in_dims` to be int or a (potentially nested) tuple "
+                         f"matching the structure of inputs, got: {type(in_dims)}.")
+    if not args:
+        raise ValueError(f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add "
+                         f"inputs, or you are trying to vmap over a function with no inputs. "
+                         f"The latter is unsupported.")
+    leaves, rebuild = _leaves(args)
+    dims = _broadcast_dims(in_dims, args)
+    if dims is None:
+        raise ValueError(f"{head}: in_dims is not compatible with the structure of `inputs`. "
+                         f"in_dims has structure {_treespec(in_dims)} but inputs has "
+                         f"structure {_treespec(args)}.")
+    sizes = []
+    for i, (x, d) in enumerate(zip(leaves, dims)):
+        if d is None:
+            continue
+        if not isinstance(d, int):
+            raise ValueError(f"{head}: Got in_dim={d} for an input but in_dim must be either "
+                             f"an integer dimension or None.")
+        if not isinstance(x, Tensor):
+            raise ValueError(f"{head}: Got in_dim={d} for an input but the input is of type "
+                             f"{type(x)}. We cannot vmap over non-Tensor arguments, please use "
+                             f"None as the respective in_dim")
+        if not -x.dim() <= d < x.dim():
+            raise ValueError(f"{head}: Got in_dim={d} for some input, but that input is a "
+                             f"Tensor of dimensionality {x.dim()} so expected in_dim to satisfy "
+                             f"-{x.dim()} <= in_dim < {x.dim()}.")
+        dims[i] = d % x.dim()
+        sizes.append(x.shape[dims[i]])
+    if not sizes:
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")
+    if any(n != sizes[0] for n in sizes):
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    return leaves, dims, rebuild, sizes[0]
+
+
+def _out_dims(out_dims, out, name):
+    """One out_dim per leaf of the function's output `out`, as torch's _unwrap_batched (a
+    lone tensor takes an int, None or a 1-tuple)."""
+    if isinstance(out, Tensor):
+        dims = ([out_dims] if out_dims is None or isinstance(out_dims, int) else
+                list(out_dims) if isinstance(out_dims, tuple) and len(out_dims) == 1 else None)
+    else:
+        dims = _broadcast_dims(out_dims, out)
+    if dims is None:
+        raise ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not "
+                         f"compatible with the structure of `outputs`. out_dims has structure "
+                         f"{_treespec(out_dims)} but outputs has structure {_treespec(out)}.")
+    return dims
+
+
+def _placeholder(x, d):
+    """A sample of x (mapped along d, of size 0) for a batch of size 0: zeros of a sample's
+    shape and x's dtype, in x's graph (a sum over the empty dim), so the function can run
+    once to give the outputs' shapes and dtypes."""
+    return x.narrow(d, 0, 0).sum(d).to(x.dtype)
+
+
+def _same(outs):
+    """Whether the tensors `outs` (one output's value at each sample) are all equal: how the
+    loop tells an output that does not depend on the batch (torch's out_dim None needs
+    that; torch tells it by the output not being a BatchedTensor)."""
+    a = outs[0]._array()
+    return all(isinstance(o, Tensor) and tuple(o.shape) == a.shape and np.array_equal(
+        o._array(), a, equal_nan=a.dtype.kind in "fc") for o in outs[1:])
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """func mapped over a batch dimension of its inputs (`in_dims`: an int or None per
-    argument, or pytrees of them), its outputs stacked along `out_dims`."""
+    argument, or pytrees of them), its outputs stacked along `out_dims`.  A batch of size 0
+    runs func once, on placeholder samples (zeros), for the outputs' shapes: torch's results
+    then (empty along the mapped dim)."""
     if randomness not in _RANDOMNESS:
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
                            f"'same'. Got {randomness}")
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got "
                          f"{chunk_size})")
-    name = getattr(func, "__name__", repr(func))
+    name = _get_name(func)
 
     @functools.wraps(func)
     def wrapped(*args, **kwargs):
-        head = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
-        if not isinstance(in_dims, (int, tuple)) and in_dims is not None:
-            raise ValueError(f"vmap({name}, in_dims={in_dims}, ...): expected `in_dims` to be "
-                             f"int or a (potentially nested) tuple matching the structure of "
-                             f"inputs, got: {type(in_dims)}.")
-        leaves, rebuild = _leaves(list(args))
-        dims = _broadcast_dims(list(in_dims) if isinstance(in_dims, tuple) else in_dims,
-                               list(args), "in_dims", head)
-        sizes = []
-        for x, d in zip(leaves, dims):
-            if d is None:
-                continue
-            if not isinstance(x, Tensor):
-                raise ValueError(f"{head}: Got in_dim={d} for an input but the input is of "
-                                 f"type {type(x)}. We cannot vmap over non-Tensor arguments, "
-                                 f"please use None as the respective in_dim")
-            if not -x.dim() <= d < max(x.dim(), 1) or x.dim() == 0:
-                raise ValueError(f"{head}: Got in_dim={d} for some input, but that input is a "
-                                 f"Tensor of dimensionality {x.dim()} so expected in_dim to "
-                                 f"satisfy -{x.dim()} <= in_dim < {x.dim()}.")
-            sizes.append(x.shape[d])
-        if not sizes:
-            raise ValueError("vmap: Expected at least one Tensor to vmap over")
-        if len(set(sizes)) > 1:
-            raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
-                             f"dimension, got sizes {sizes} for the mapped dimension")
-        fast = _batched_grad(func, args, kwargs, leaves, dims, sizes[0], out_dims,
+        _check_out_dims(out_dims, name)
+        leaves, dims, rebuild, size = _in_dims(in_dims, args, name)
+        fast = _batched_grad(func, args, kwargs, leaves, dims, size, out_dims,
                              randomness)
         if fast is not None:
             return fast
         outs, state = [], default_generator._snapshot()
         before = default_generator._fingerprint()
-        for i in range(sizes[0]):
+        for i in range(max(size, 1)):
             if randomness == "same":
                 default_generator._restore(state)
-            sample = [x[(slice(None),) * (d % x.dim()) + (i,)] if d is not None else x
-                      for x, d in zip(leaves, dims)]
+            sample = [x if d is None else x[(slice(None),) * d + (i,)] if size else
+                      _placeholder(x, d) for x, d in zip(leaves, dims)]
             outs.append(func(*rebuild(sample), **kwargs))
             if randomness == "error" and default_generator._fingerprint() != before:
                 default_generator._restore(state)
@@ -142,22 +225,24 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                                    "mode. Please either use the 'same' or 'different' "
                                    "randomness flags on vmap or perform the randomness "
                                    "operation out of vmap")
-        if not outs:
-            raise NotImplementedError("tapegrad: vmap over a batch of size 0 (the function "
-                                      "never runs, so the outputs' shapes are unknown)")
+        if not size:
+            default_generator._restore(state)    # (no sample drew anything)
         first, out_rebuild = _leaves(outs[0])
-        odims = _broadcast_dims(out_dims, outs[0],
-                                "out_dims", f"vmap({name}, ..., out_dims={out_dims})(<inputs>)")
-        for o, d in zip(first, odims):
-            if not isinstance(o, Tensor) and d is not None:
+        odims = _out_dims(out_dims, outs[0], name)
+        per = [_leaves(o)[0] for o in outs]
+        result = []
+        for j, (o, d) in enumerate(zip(first, odims)):
+            if d is None:
+                if isinstance(o, Tensor) and not _same([p[j] for p in per]):
+                    raise ValueError(f"vmap({name}, ...): `{name}` can not return a "
+                                     f"BatchedTensor when out_dim is None")
+                result.append(o)
+            elif not isinstance(o, Tensor):
                 raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got "
                                  f"type {type(o)}. Did you mean to set out_dims= to None for "
                                  f"output?")
-        per = [_leaves(o)[0] for o in outs]
-        result = []
-        for j, d in enumerate(odims):
-            if d is None:
-                result.append(first[j])
+            elif not size:
+                result.append(o.unsqueeze(d).narrow(d, 0, 0))
             else:
                 result.append(stack([p[j] for p in per], d))
         return out_rebuild(result)

@@ -1,0 +1,379 @@
+"""torch.func gaps: linearize, functionalize, replace_all_batch_norm_modules_, and vmap's
+in_dims / out_dims errors and batches of size 0, differential against torch where it is
+installed."""
+import collections
+import functools
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+NT = collections.namedtuple("NT", "a b")
+
+
+def _libs():
+    torch = pytest.importorskip("torch")
+    return torch, tg
+
+
+def _err(fn):
+    try:
+        fn()
+    except Exception as e:      # noqa: BLE001
+        return type(e).__name__, str(e).replace("torch.", "T.").replace("tapegrad.", "T.")
+    return None
+
+
+def _both(make):
+    """`make(lib)` run with torch and with tapegrad: their (exception type, message)."""
+    torch, _ = _libs()
+    return _err(lambda: make(torch)), _err(lambda: make(tg))
+
+
+def _arr(t):
+    return np.asarray(t.detach().cpu().numpy() if hasattr(t, "cpu") else t.detach().numpy())
+
+
+def _ident(*a, **k):
+    return a[0] if not isinstance(a[0], (tuple, list, dict)) else a[0]
+
+
+# ---- vmap in_dims / out_dims errors -----------------------------------------------------------
+def _in_cases(L):
+    x = L.ones(2, 3, dtype=L.float64)
+    y = L.ones(3, 2, dtype=L.float64)
+    s = L.tensor(1.0)
+    return {
+        "list": ([0], (x,)), "str": ("a", (x,)), "float": (0.5, (x,)), "dict": ({"a": 0}, (x,)),
+        "none": (None, (x,)), "long_tuple": ((0, 0), (x,)), "short_tuple": ((0,), (x, y)),
+        "out_of_range": (2, (x,)), "neg_out_of_range": (-3, (x,)), "scalar": (0, (s,)),
+        "non_tensor": (0, (x, 3)), "non_tensor_float": ((0, 0), (x, 3.0)),
+        "none_input": ((0, 0), (x, None)), "float_dim": ((0.5,), (x,)),
+        "str_dim": (("a",), (x,)), "nested_len": (((0, 1, 0),), ((x, y),)),
+        "tuple_vs_list": (((0, 1),), ([x, y],)), "dict_keys": (({"a": 0, "c": 1},),
+                                                               ({"a": x, "b": y},)),
+        "tuple_vs_namedtuple": (((0, 1),), (NT(x, y),)), "list_vs_leaf": (([0],), (x,)),
+        "sizes": ((0, 0), (x, y)), "sizes3": ((0, 1, 0), (x, x, y)),
+        "int_over_nested": ((0,), ((x, y),)), "all_none": ((None, None), (x, y)),
+        "no_inputs": (0, ()),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_in_cases(tg)))
+def test_vmap_in_dims_errors_match_torch(case):
+    def make(L):
+        in_dims, args = _in_cases(L)[case]
+        return L.vmap(_ident, in_dims=in_dims)(*args)
+    t, g = _both(make)
+    assert t is not None and t == g
+
+
+@pytest.mark.parametrize("out_dims,two", [("a", True), ([0, 0], True), ((0, 0, 0), True),
+                                          (0.5, True), (5, True), (-3, True), ((0, "a"), True),
+                                          ({"a": 0}, True), ((0, 0), False), ([0], False)])
+def test_vmap_out_dims_errors_match_torch(out_dims, two):
+    def make(L):
+        x = L.arange(6, dtype=L.float64).reshape(2, 3)
+        return L.vmap((lambda a: (a, a)) if two else (lambda a: a), out_dims=out_dims)(x)
+    t, g = _both(make)
+    assert t is not None and t == g
+
+
+def test_vmap_batched_output_with_out_dim_none():
+    def make(L):
+        return L.vmap(lambda a: a * 2, out_dims=None)(L.arange(6.).reshape(2, 3))
+    t, g = _both(make)
+    assert t is not None and t == g
+
+
+def test_vmap_partial_name_in_message():
+    def make(L):
+        return L.vmap(functools.partial(_ident), in_dims=[0])(L.ones(2))
+    t, g = _both(make)
+    assert "functools.partial(_ident, ...)" in t[1] and t == g
+
+
+@pytest.mark.parametrize("in_dims,args", [
+    (((0, 1),), "pair"), (({"a": 0, "b": 1},), "dict"), ((NT(0, 1),), "nt"),
+    (({"b": 1, "a": 0},), "dict_reordered"), (((None, 1),), "pair"), (-1, "one"),
+    ((0, None), "with_none")])
+def test_vmap_pytree_in_dims_values_match_torch(in_dims, args):
+    def run(L):
+        x = L.arange(6, dtype=L.float64).reshape(2, 3)
+        y = L.arange(6, dtype=L.float64).reshape(3, 2) * 10
+        a = {"pair": ((x, y),), "dict": ({"a": x, "b": y},), "nt": (NT(x, y),), "dict_reordered": ({"a": y, "b": x},), "one": (x,),
+             "with_none": (x, None)}[args]
+
+        def f(*z):
+            leaves = [v for v in (z[0].values() if isinstance(z[0], dict) else
+                                  z[0] if isinstance(z[0], tuple) else z[:1])]
+            return sum(v.sum() * (k + 1) for k, v in enumerate(leaves))
+        return L.vmap(f, in_dims=in_dims)(*a)
+    torch, _ = _libs()
+    np.testing.assert_allclose(_arr(run(tg)), _arr(run(torch)))
+
+
+# ---- vmap over a batch of size 0 --------------------------------------------------------------
+def _zero_cases(L):
+    d = L.float64
+    e = L.ones(0, 3, dtype=d)
+    w = L.ones(3, 4, dtype=d)
+    return {
+        "sum": lambda: L.vmap(L.sum)(e),
+        "mul": lambda: L.vmap(lambda a: a * 2)(e),
+        "mm": lambda: L.vmap(lambda a: a @ w)(e),
+        "tuple": lambda: L.vmap(lambda a: (a, a.sum(), w))(e),
+        "out_dims1": lambda: L.vmap(lambda a: a @ w, out_dims=1)(e),
+        "out_none": lambda: L.vmap(lambda a: (a * 2, w), out_dims=(0, None))(e),
+        "in_dims1": lambda: L.vmap(lambda a: a.sum(), in_dims=1)(L.ones(3, 0, dtype=d)),
+        "int": lambda: L.vmap(lambda a: a + 1)(L.ones(0, 2, dtype=L.int32)),
+        "per_sample_grad": lambda: L.vmap(L.func.grad(lambda a: (a ** 2).sum()))(e),
+        "unbatched_arg": lambda: L.vmap(lambda a, b: a + b, in_dims=(0, None))(
+            e, L.ones(3, dtype=d)),
+        "nested_inner": lambda: L.vmap(L.vmap(L.sum))(L.ones(2, 0, 3, dtype=d)),
+        "nested_outer": lambda: L.vmap(L.vmap(L.sum))(L.ones(0, 2, 3, dtype=d)),
+        "dict": lambda: L.vmap(lambda a: {"s": a.sum(), "m": a.mean()})(e),
+        "random_different": lambda: L.vmap(lambda a: a + L.rand(3, dtype=d),
+                                           randomness="different")(e),
+        "non_tensor_none": lambda: L.vmap(lambda a: 3, out_dims=None)(e),
+    }
+
+
+def _desc(r):
+    flat = r.values() if isinstance(r, dict) else r if isinstance(r, tuple) else (r,)
+    return [(tuple(a.shape), str(a.dtype).split(".")[-1]) if hasattr(a, "shape") else a
+            for a in flat]
+
+
+@pytest.mark.parametrize("case", sorted(_zero_cases(tg)))
+def test_vmap_size_zero_matches_torch(case):
+    torch, _ = _libs()
+    assert _desc(_zero_cases(tg)[case]()) == _desc(_zero_cases(torch)[case]())
+
+
+@pytest.mark.parametrize("case", ["random_error", "non_tensor"])
+def test_vmap_size_zero_errors_match_torch(case):
+    def make(L):
+        e = L.ones(0, 3)
+        f = (lambda a: a + L.rand(3)) if case == "random_error" else (lambda a: 3)
+        return L.vmap(f)(e)
+    t, g = _both(make)
+    assert t is not None and t == g
+
+
+def test_vmap_size_zero_keeps_graph():
+    torch, _ = _libs()
+    for L in (torch, tg):
+        a = L.ones(0, 3, dtype=L.float64, requires_grad=True)
+        out = L.vmap(lambda b: (b * 2).sum())(a)
+        assert out.requires_grad and tuple(out.shape) == (0,)
+        (g,) = L.autograd.grad(out.sum(), a)
+        assert tuple(g.shape) == (0, 3)
+
+
+def test_vmap_size_zero_without_torch():
+    out = tg.vmap(lambda a: a.sum(0))(tg.ones(0, 4, 5))
+    assert tuple(out.shape) == (0, 5)
+
+
+def test_vmap_size_zero_leaves_generator_alone():
+    tg.manual_seed(0)
+    tg.vmap(lambda a: a + tg.rand(3), randomness="different")(tg.ones(0, 3))
+    after = tg.rand(2)
+    tg.manual_seed(0)
+    assert tg.equal(after, tg.rand(2))
+
+
+# ---- linearize -------------------------------------------------------------------------------
+def _lin_fn(L):
+    def f(x, y):
+        return (x.sin() * y, {"s": (x * y.exp()).sum()}, 3)
+    return f
+
+
+def test_linearize_values_match_torch():
+    torch, _ = _libs()
+    res = []
+    for L in (torch, tg):
+        x = L.tensor([0.5, 1.0, -2.0], dtype=L.float64)
+        y = L.tensor([2.0, 3.0, 0.25], dtype=L.float64)
+        out, jfn = L.func.linearize(_lin_fn(L), x, y)
+        t1 = jfn(L.tensor([1.0, -1.0, 0.5], dtype=L.float64), L.ones(3, dtype=L.float64))
+        t2 = jfn(L.zeros(3, dtype=L.float64), L.tensor([0.0, 2.0, 1.0], dtype=L.float64))
+        res.append((out, t1, t2))
+    for (o, a, b), (og, ag, bg) in zip([res[0]], [res[1]]):
+        for p, q in ((o, og), (a, ag), (b, bg)):
+            np.testing.assert_allclose(_arr(q[0]), _arr(p[0]), rtol=1e-12)
+            np.testing.assert_allclose(_arr(q[1]["s"]), _arr(p[1]["s"]), rtol=1e-12)
+            assert p[2] == q[2] == 3
+
+
+def test_linearize_matches_jvp_without_torch():
+    x = tg.tensor([0.3, -1.2], dtype=tg.float64)
+    t = tg.tensor([1.0, 0.5], dtype=tg.float64)
+    calls = []
+
+    def f(a):
+        calls.append(1)
+        return (a.exp() * a).sum() + a.cos()
+    _, jfn = tg.func.linearize(f, x)
+    n = len(calls)
+    np.testing.assert_allclose(jfn(t).numpy(), tg.func.jvp(f, (x,), (t,))[1].numpy())
+    jfn(t)
+    assert n == 2 and len(calls) == 3    # twice in linearize (as torch's), then jvp's once
+
+
+@pytest.mark.parametrize("case", ["shape", "dtype", "nested", "count", "tree", "int_primal",
+                                  "float_primal"])
+def test_linearize_errors_match_torch(case):
+    def make(L):
+        d = L.float64
+        x, y = L.tensor([0.5, 1.0], dtype=d), L.tensor([2.0, 3.0], dtype=d)
+        if case == "int_primal":
+            return L.func.linearize(lambda a: a * 2, L.tensor([1, 2]))
+        if case == "float_primal":
+            return L.func.linearize(lambda a, b: a * b, x, 2.0)
+        if case == "tree":
+            return L.func.linearize(lambda p, q: p["a"] * q[0], {"a": x}, [y])[1](
+                {"a": x}, (y,))
+        _, j = L.func.linearize(lambda a, b: a.sin() * b, x, y)
+        o = L.ones(2, dtype=d)
+        return {"shape": lambda: j(L.ones(3, dtype=d), o), "dtype": lambda: j(L.ones(2), o),
+                "nested": lambda: j((o, o)), "count": lambda: j(o)}[case]()
+    t, g = _both(make)
+    assert t is not None and t == g
+
+
+def test_linearize_graphs_match_torch():
+    torch, _ = _libs()
+    for L in (torch, tg):
+        x = L.tensor([0.5, 1.0], dtype=L.float64, requires_grad=True)
+        out, j = L.func.linearize(lambda a: a.sin(), x)
+        assert out.requires_grad
+        r = j(L.ones(2, dtype=L.float64))     # cos(x), with no graph to x (torch's is a
+        if r.requires_grad:                   # folded constant Parameter)
+            assert L.autograd.grad(r.sum(), x, allow_unused=True)[0] is None
+        assert not L.func.linearize(lambda a: a * 2, x)[1](
+            L.ones(2, dtype=L.float64)).requires_grad
+        t = L.ones(2, dtype=L.float64, requires_grad=True)
+        r = j(t)
+        assert r.requires_grad
+        (g,) = L.autograd.grad(r.sum(), t)
+        np.testing.assert_allclose(_arr(g), np.cos([0.5, 1.0]))
+        _, j2 = L.func.linearize(lambda a: (a.argmax(), a > 0, a * 0 + 1), x.detach())
+        z = j2(L.ones(2, dtype=L.float64))
+        assert [str(v.dtype).split(".")[-1] for v in z] == ["int64", "bool", "float64"]
+        assert [_arr(v).tolist() for v in z] == [0, [False, False], [0.0, 0.0]]
+
+
+# ---- functionalize ---------------------------------------------------------------------------
+def _mutating(L):
+    def f1(x):
+        x.view(-1).add_(1)
+        return x * 2
+
+    def f2(x):
+        x.add_(1)
+        return x
+
+    def f3(x, y):
+        x.mul_(y)
+        return x + 1, {"a": y.sum()}
+
+    def f4(x, *, y):
+        y.add_(1)
+        return x + y
+
+    def f5(d):
+        d["a"].add_(1)
+        return d["b"] * 1
+    return [(f1, lambda: ((L.arange(6.).reshape(2, 3),), {})),
+            (f2, lambda: ((L.arange(6.).reshape(2, 3),), {})),
+            (f3, lambda: ((L.arange(6.).reshape(2, 3), L.full((2, 3), 2.0)), {})),
+            (f4, lambda: ((L.ones(2),), {"y": L.arange(2.)})),
+            (f5, lambda: (({"a": L.ones(2), "b": L.arange(2.)},), {}))]
+
+
+def _flat(v):
+    if isinstance(v, dict):
+        return [a for k in v for a in _flat(v[k])]
+    if isinstance(v, (tuple, list)):
+        return [a for w in v for a in _flat(w)]
+    return [v]
+
+
+@pytest.mark.parametrize("remove", ["mutations", "mutations_and_views"])
+@pytest.mark.parametrize("k", range(5))
+def test_functionalize_results_and_input_mutations_match_torch(remove, k):
+    torch, _ = _libs()
+    seen = []
+    for L in (torch, tg):
+        f, make = _mutating(L)[k]
+        args, kwargs = make()
+        ins = _flat((args, kwargs))
+        vers = [a._version for a in ins]
+        out = L.func.functionalize(f, remove=remove)(*args, **kwargs)
+        assert all(o is not a for o in _flat(out) for a in ins)
+        seen.append(([_arr(o).tolist() for o in _flat(out)], [_arr(a).tolist() for a in ins],
+                     [a._version - v for a, v in zip(ins, vers)]))
+    assert seen[0] == seen[1]
+
+
+def test_functionalize_bad_remove_and_leaf_match_torch():
+    for make in (lambda L: L.func.functionalize(lambda x: x, remove="views"),
+                 lambda L: L.func.functionalize(lambda x: x, remove=None),
+                 lambda L: L.func.functionalize(lambda x: x.add_(1))(
+                     L.ones(2, requires_grad=True))):
+        t, g = _both(make)
+        assert t is not None and t == g
+
+
+def test_functionalize_gradient_and_name():
+    torch, _ = _libs()
+    grads = []
+    for L in (torch, tg):
+        x = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+        z = x * 3
+
+        def f(a):
+            a.mul_(2)
+            return a.sin()
+        assert L.func.functionalize(f).__name__ == "f"
+        out = L.func.functionalize(f)(z)
+        grads.append(L.autograd.grad((out * z).sum(), x)[0])
+    np.testing.assert_allclose(_arr(grads[1]), _arr(grads[0]), rtol=1e-12)
+
+
+def test_functionalize_without_torch():
+    x = tg.zeros(3)
+    out = tg.func.functionalize(lambda a: a.add_(2) * 2)(x)
+    assert x.tolist() == [2.0] * 3 and out.tolist() == [4.0] * 3
+    with pytest.raises(RuntimeError, match="received invalid argument for remove=bad"):
+        tg.func.functionalize(lambda a: a, remove="bad")
+
+
+# ---- replace_all_batch_norm_modules_ ---------------------------------------------------------
+def _bn_state(L):
+    nn = L.nn
+    root = nn.BatchNorm1d(3)
+    root.add_module("inner", nn.Sequential(nn.Linear(3, 3), nn.BatchNorm2d(2),
+                                           nn.BatchNorm1d(3, track_running_stats=False)))
+    out = L.func.replace_all_batch_norm_modules_(root)
+    assert out is root
+    mods = [m for m in root.modules() if "BatchNorm" in type(m).__name__]
+    return ([(m.track_running_stats, m.running_mean, m.running_var, m.num_batches_tracked)
+             for m in mods], sorted(n for n, _ in root.named_buffers()),
+            sorted(n for n, _ in root.named_parameters()))
+
+
+def test_replace_all_batch_norm_modules_matches_torch():
+    torch, _ = _libs()
+    assert _bn_state(tg) == _bn_state(torch)
+
+
+def test_replace_all_batch_norm_modules_then_forward():
+    bn = tg.func.replace_all_batch_norm_modules_(tg.nn.BatchNorm1d(3).eval())
+    x = tg.tensor([[1.0, 2.0, 3.0], [3.0, 6.0, 9.0]], dtype=tg.float64)
+    out = bn.double()(x)      # batch statistics, even in eval mode
+    np.testing.assert_allclose(out.detach().numpy(), [[-1.0] * 3, [1.0] * 3], atol=1e-4)
