@@ -41,6 +41,7 @@ from .settings import (set_num_threads, get_num_threads, set_num_interop_threads
 from . import accelerator, backends, cuda, distributed, func, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
 from .views import cat, stack
+from .structops import vstack as row_stack
 from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax
 from .ndops import atan2 as arctan2
@@ -85,7 +86,20 @@ from .nn_toplevel import (cosine_similarity, pairwise_distance, dropout,  # noqa
                           conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
                           pixel_shuffle, pixel_unshuffle, channel_shuffle, prelu, hardshrink,
                           bilinear, avg_pool1d, adaptive_avg_pool1d, max_pool1d, max_pool2d,
-                          max_pool3d, layer_norm, group_norm, embedding, constant_pad_nd)
+                          max_pool3d, layer_norm, group_norm, embedding, constant_pad_nd,
+                          kl_div, cosine_embedding_loss, hinge_embedding_loss,
+                          margin_ranking_loss, poisson_nll_loss, triplet_margin_loss,
+                          binary_cross_entropy_with_logits, ctc_loss, batch_norm, instance_norm,
+                          rms_norm, adaptive_max_pool1d, max_pool1d_with_indices,
+                          norm_except_dim, frobenius_norm, nuclear_norm, grid_sampler,
+                          grid_sampler_2d, grid_sampler_3d)
+from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  # noqa: E402
+                        select_copy, slice_copy, squeeze_copy, t_copy, transpose_copy,
+                        unfold_copy, unsqueeze_copy, view_copy, split_copy,
+                        split_with_sizes_copy, unbind_copy, fill, put, index_put_, adjoint,
+                        get_device, typename, newaxis, get_float32_matmul_precision,
+                        set_float32_matmul_precision)
+from .errors import set_warn_always, is_warn_always_enabled  # noqa: E402
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
                      matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,

@@ -205,12 +205,24 @@ def _tname(dt):
 
 
 _WARNED = set()
+_WARN_ALWAYS = [False]
+
+
+def set_warn_always(b):
+    """torch.set_warn_always: with True, warn_once's warnings are given every time."""
+    if not isinstance(b, bool):
+        raise RuntimeError(f"setWarnOnlyOnce expects a bool, but got {type(b).__name__}")
+    _WARN_ALWAYS[0] = b
+
+
+def is_warn_always_enabled():
+    return _WARN_ALWAYS[0]
 
 
 def warn_once(message):
     """A UserWarning given once per process, as torch's TORCH_WARN_ONCE (pointing at the
-    caller of the function that calls this)."""
-    if message not in _WARNED:
+    caller of the function that calls this); every time after set_warn_always(True)."""
+    if _WARN_ALWAYS[0] or message not in _WARNED:
         _WARNED.add(message)
         warnings.warn(message, UserWarning, stacklevel=3)
 

@@ -4,18 +4,23 @@
 `isinstance` and `.type(...)`), the constants `pi`, `e`, `inf`, `nan`, and
 Tensor's `new_*` / `type_as` / `ndimension` / `element_size` methods and its in-place random
 fills `uniform_` / `normal_` / `bernoulli_` / `random_` (torch's draws: the same seed gives
-the same values)."""
+the same values); torch's out-of-place copies of views (`permute_copy` & co), `fill`,
+`put`, `index_put_`, `adjoint`, `row_stack`, `typename`, `get_device`, and the float32 matmul
+precision setting."""
 import math
+import warnings
 
 import numpy as np
 
-from . import devices as _device, dtypes as D
+from . import decomps, devices as _device, dtypes as D
 from .layouts import strided
+from .native_args import bind
 from .creation import empty, _number_arg, tensor
 from . import discrete_draws
 from .random import bernoulli, fill_memory_order, generator_of, multinomial
 from .structops import diagflat
 from .tensor import _size_args, Tensor, tensor_methods
+from .views import KIND_OPS
 
 # the C type names of torch's TensorOptions in messages
 _OPTION_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
@@ -336,3 +341,172 @@ class _NamespaceMethods:
         return multinomial(self, num_samples, replacement, generator=generator)
 
 
+# ---- torch's out-of-place copies of views: the view, copied contiguous (torch's results are),
+# recorded as the op table's `*_copy` row so that grad_fn is torch's `*Backward0_copy` --------
+def _copy_of(row, view, input):
+    def body(T, x):
+        y = view(x)
+        return y.clone() if y.is_contiguous() else y.contiguous()
+    return decomps.record(row, body, KIND_OPS, input)
+
+
+def alias_copy(*args, **kwargs):
+    (x,) = bind("alias_copy", args, kwargs, ("input",))
+    return _copy_of("alias_copy", lambda v: v.view(v.shape), x)
+
+
+def diagonal_copy(*args, **kwargs):
+    x, offset, d1, d2 = bind("diagonal_copy", args, kwargs, ("input", "offset", "dim1", "dim2"),
+                              (0, 0, 1))
+    return _copy_of("diagonal_copy", lambda v: v.diagonal(offset, d1, d2), x)
+
+
+def expand_copy(*args, **kwargs):
+    kwargs.pop("implicit", None)     # (a tracing flag; no effect on the result)
+    x, size = bind("expand_copy", args, kwargs, ("input", "size"))
+    return _copy_of("expand_copy", lambda v: v.expand(*size), x)
+
+
+def permute_copy(*args, **kwargs):
+    x, dims = bind("permute_copy", args, kwargs, ("input", "dims"))
+    return _copy_of("permute_copy", lambda v: v.permute(*dims), x)
+
+
+def select_copy(*args, **kwargs):
+    x, dim, index = bind("select_copy", args, kwargs, ("input", "dim", "index"))
+    return _copy_of("select_copy", lambda v: v.select(dim, index), x)
+
+
+def slice_copy(*args, **kwargs):
+    x, dim, start, end, step = bind("slice_copy", args, kwargs, (
+        "input", "dim", "start", "end", "step"), (0, None, None, 1))
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    key = (slice(None),) * (dim % max(x.dim(), 1)) + (slice(start, end, step),)
+    return _copy_of("slice_copy", lambda v: v[key], x)
+
+
+def squeeze_copy(input, dim=None):
+    """squeeze_copy(input) / (input, dim) / (input, dims): SqueezeBackward0/1/2_copy."""
+    if dim is None:
+        return _copy_of("squeeze_copy", lambda v: v.squeeze(), input)
+    row = "squeeze_copy_dim" if isinstance(dim, int) else "squeeze_copy_dims"
+    return _copy_of(row, lambda v: v.squeeze(dim), input)
+
+
+def t_copy(*args, **kwargs):
+    (x,) = bind("t_copy", args, kwargs, ("input",))
+    return _copy_of("t_copy", lambda v: v.t(), x)
+
+
+def transpose_copy(*args, **kwargs):
+    x, d0, d1 = bind("transpose_copy", args, kwargs, ("input", "dim0", "dim1"))
+    return _copy_of("transpose_copy", lambda v: v.transpose(d0, d1), x)
+
+
+def unfold_copy(*args, **kwargs):
+    x, dim, size, step = bind("unfold_copy", args, kwargs, ("input", "dimension", "size",
+                                                              "step"))
+    return _copy_of("unfold_copy", lambda v: v.unfold(dim, size, step), x)
+
+
+def unsqueeze_copy(*args, **kwargs):
+    x, dim = bind("unsqueeze_copy", args, kwargs, ("input", "dim"))
+    return _copy_of("unsqueeze_copy", lambda v: v.unsqueeze(dim), x)
+
+
+def view_copy(input, size):
+    """view_copy(input, size) (ViewBackward0_copy); view_copy(input, dtype) is view(dtype)'s
+    copy."""
+    if isinstance(size, D.dtype):
+        return input.view(size).clone()
+    return _copy_of("view_copy", lambda v: v.view(size), input)
+
+
+# (torch's nodes of the multi-output copies are one node per call; here each piece is its own
+# copy, CloneBackward0)
+def split_copy(*args, **kwargs):
+    x, size, dim = bind("split_copy", args, kwargs, ("input", "split_size", "dim"), (0,))
+    return [p.clone() for p in x.split(size, dim)]
+
+
+def split_with_sizes_copy(*args, **kwargs):
+    x, sizes, dim = bind("split_with_sizes_copy", args, kwargs, ("input", "split_sizes",
+                                                                  "dim"), (0,))
+    return [p.clone() for p in x.split_with_sizes(sizes, dim)]
+
+
+def unbind_copy(*args, **kwargs):
+    x, dim = bind("unbind_copy", args, kwargs, ("input", "dim"), (0,))
+    return [p.clone() for p in x.unbind(dim)]
+
+
+# ---- function forms of Tensor's methods ---------------------------------------------------
+def fill(input, value):
+    """torch.fill(input, value): a copy of input filled with value (a number: FillBackward0; a
+    0-d tensor: FillBackward1, whose gradient is the sum of the result's)."""
+    if isinstance(value, Tensor):
+        return decomps.record("fill_out_tensor", lambda T, x, v: x.clone().fill_(v), KIND_OPS,
+                              input, value)
+    return decomps.record("fill_out", lambda T, x: x.clone().fill_(value), KIND_OPS, input)
+
+
+def put(*args, **kwargs):
+    x, index, source, accumulate = bind("put", args, kwargs, ("input", "index", "source",
+                                                               "accumulate"), (False,))
+    return x.put(index, source, accumulate)
+
+
+def index_put_(*args, **kwargs):
+    x, indices, values, accumulate = bind("index_put_", args, kwargs, (
+        "input", "indices", "values", "accumulate"), (False,))
+    return x.index_put_(indices, values, accumulate)
+
+
+def adjoint(*args, **kwargs):
+    (x,) = bind("adjoint", args, kwargs, ("input",))
+    return x.adjoint()
+
+
+def get_device(*args, **kwargs):
+    (x,) = bind("get_device", args, kwargs, ("input",))
+    return x.get_device()
+
+
+def typename(obj):
+    """The type name of obj: a tensor's type() ("tapegrad.DoubleTensor"), else the module and
+    qualified name of obj (a class or function) or of its class (torch's rule)."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module = obj.__class__.__module__ or ""
+        qualname = obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
+newaxis = None
+
+
+# float32 matmuls here are always full float32 ("highest"); torch's "high" and "medium" only
+# permit lower internal precision, so the setting is kept and reported as torch's is
+_MATMUL_PRECISION = ["highest"]
+
+
+def get_float32_matmul_precision():
+    return _MATMUL_PRECISION[0]
+
+
+def set_float32_matmul_precision(precision):
+    if not isinstance(precision, str):
+        raise RuntimeError(f"set_float32_matmul_precision expects a str, but got "
+                           f"{type(precision).__name__}")
+    if precision not in ("highest", "high", "medium"):
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      f"setFloat32MatmulPrecision call has no effect.", stacklevel=2)
+        return
+    _MATMUL_PRECISION[0] = precision

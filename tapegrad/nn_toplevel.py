@@ -1,9 +1,17 @@
 """torch's top-level forms of nn.functional's functions (`torch.dropout(input, p, train)`,
 `torch.selu`, `torch.threshold_`, `torch.conv2d`, `torch.layer_norm`, `torch.embedding`,
 `torch.max_pool2d`, ...): the same implementations under the native signatures, with
-torch's argument errors."""
+torch's argument errors.  The losses take torch's int reduction enum (0 none, 1 mean, 2
+sum; any other int is none, as at::apply_loss_reduction); an omitted reduction is 0, none
+(torch's Python binding, whatever the schema's default of 1 says)."""
+import numpy as np
+
+from . import decomps, decomps_math as DM, linalg
+from .errors import arg_type_name, warn_once
+from .native_args import bind
 from .nn import functional as F
-from .tensor import Tensor, tensor_methods
+from .tensor import tensor_methods
+from .views import KIND_OPS
 
 __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alpha_dropout",
            "alpha_dropout_", "feature_dropout", "feature_dropout_", "feature_alpha_dropout",
@@ -12,44 +20,17 @@ __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alp
            "conv_transpose2d", "conv_transpose3d", "pixel_shuffle", "pixel_unshuffle",
            "channel_shuffle", "prelu", "hardshrink", "bilinear", "avg_pool1d",
            "adaptive_avg_pool1d", "max_pool1d", "max_pool2d", "max_pool3d", "layer_norm",
-           "group_norm", "embedding", "constant_pad_nd"]
-
-
-def _args(fn, args, kwargs, names, defaults=()):
-    """The native parser's positional binding: torch's messages for missing and extra
-    arguments."""
-    ndef = len(defaults)
-    nreq = len(names) - ndef
-    if len(args) > len(names):
-        takes = (f"takes {len(names)} positional argument{'s' if len(names) > 1 else ''}"
-                 if not ndef else f"takes from {nreq} to {len(names)} positional arguments")
-        raise TypeError(f"{fn}() {takes} but {len(args)} were given")
-    bound = dict(zip(names, args))
-    for k, v in kwargs.items():
-        if k not in names:
-            missing = [n for n in names[:nreq] if n not in bound and n not in kwargs]
-            if missing:
-                break
-            raise TypeError(f"{fn}() got an unexpected keyword argument '{k}'")
-        if k in bound:
-            raise TypeError(f"{fn}() got multiple values for argument '{k}'")
-        bound[k] = v
-    missing = [n for n in names[:nreq] if n not in bound]
-    if missing:
-        plural = "argument" if len(missing) > 1 else "arguments"
-        raise TypeError(f"{fn}() missing {len(missing)} required positional {plural}: "
-                        + ", ".join(f'"{n}"' for n in missing))
-    for n, d in zip(names[nreq:], defaults):
-        bound.setdefault(n, d)
-    if not isinstance(bound[names[0]], Tensor):
-        raise TypeError(f"{fn}(): argument '{names[0]}' (position 1) must be Tensor, not "
-                        f"{type(bound[names[0]]).__name__}")
-    return [bound[n] for n in names]
+           "group_norm", "embedding", "constant_pad_nd", "kl_div",
+           "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
+           "poisson_nll_loss", "triplet_margin_loss", "binary_cross_entropy_with_logits",
+           "ctc_loss", "batch_norm", "instance_norm", "rms_norm", "adaptive_max_pool1d",
+           "max_pool1d_with_indices", "norm_except_dim", "frobenius_norm", "nuclear_norm",
+           "grid_sampler", "grid_sampler_2d", "grid_sampler_3d"]
 
 
 def _dropout_form(fn, impl, inplace):
     def f(*args, **kwargs):
-        x, p, train = _args(fn, args, kwargs, ("input", "p", "train"))
+        x, p, train = bind(fn, args, kwargs, ("input", "p", "train"))
         if not 0 <= p <= 1:   # the native check (nn.functional's is a ValueError)
             raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
         return impl(x, p, bool(train), inplace)
@@ -76,43 +57,43 @@ feature_dropout_ = _dropout_form("feature_dropout_", _feature, True)
 
 def selu(*args, **kwargs):
     """torch.selu(input) (EluBackward0)."""
-    (x,) = _args("selu", args, kwargs, ("input",))
+    (x,) = bind("selu", args, kwargs, ("input",))
     return F.selu(x)
 
 
 def selu_(*args, **kwargs):
     """torch.selu_(input) (EluBackward1)."""
-    (x,) = _args("selu_", args, kwargs, ("input",))
+    (x,) = bind("selu_", args, kwargs, ("input",))
     return F.selu_(x)
 
 
 def celu(*args, **kwargs):
     """torch.celu(input, alpha=1.0) (CeluBackward0)."""
-    x, alpha = _args("celu", args, kwargs, ("input", "alpha"), (1.0,))
+    x, alpha = bind("celu", args, kwargs, ("input", "alpha"), (1.0,))
     return F.celu(x, alpha)
 
 
 def celu_(*args, **kwargs):
     """torch.celu_(input, alpha=1.0) (CeluBackward1)."""
-    x, alpha = _args("celu_", args, kwargs, ("input", "alpha"), (1.0,))
+    x, alpha = bind("celu_", args, kwargs, ("input", "alpha"), (1.0,))
     return F.celu_(x, alpha)
 
 
 def threshold(*args, **kwargs):
     """torch.threshold(input, threshold, value) (ThresholdBackward0)."""
-    x, th, value = _args("threshold", args, kwargs, ("input", "threshold", "value"))
+    x, th, value = bind("threshold", args, kwargs, ("input", "threshold", "value"))
     return F.threshold(x, th, value)
 
 
 def threshold_(*args, **kwargs):
     """torch.threshold_(input, threshold, value) (ThresholdBackward1)."""
-    x, th, value = _args("threshold_", args, kwargs, ("input", "threshold", "value"))
+    x, th, value = bind("threshold_", args, kwargs, ("input", "threshold", "value"))
     return F.threshold_(x, th, value)
 
 
 def relu_(*args, **kwargs):
     """torch.relu_(input) (ReluBackward0)."""
-    (x,) = _args("relu_", args, kwargs, ("input",))
+    (x,) = bind("relu_", args, kwargs, ("input",))
     return F.relu_(x)
 
 
@@ -141,7 +122,7 @@ def _max_pool_form(k):
     impl = getattr(F, fn)
 
     def f(*args, **kwargs):
-        x, kernel, stride, padding, dilation, ceil = _args(
+        x, kernel, stride, padding, dilation, ceil = bind(
             fn, args, kwargs, ("input", "kernel_size", "stride", "padding", "dilation",
                                "ceil_mode"), ((), 0, 1, False))
         # (the native default stride is an empty list: the kernel size)
@@ -159,7 +140,7 @@ max_pool1d, max_pool2d, max_pool3d = (_max_pool_form(k) for k in (1, 2, 3))
 def layer_norm(*args, **kwargs):
     """torch.layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05,
     cudnn_enable=True) (NativeLayerNormBackward0)."""
-    x, shape, weight, bias, eps, _ = _args(
+    x, shape, weight, bias, eps, _ = bind(
         "layer_norm", args, kwargs, ("input", "normalized_shape", "weight", "bias", "eps",
                                      "cudnn_enable"), (None, None, 1e-5, True))
     return F.layer_norm(x, shape, weight, bias, eps)
@@ -168,7 +149,7 @@ def layer_norm(*args, **kwargs):
 def group_norm(*args, **kwargs):
     """torch.group_norm(input, num_groups, weight=None, bias=None, eps=1e-05,
     cudnn_enabled=True) (NativeGroupNormBackward0)."""
-    x, groups, weight, bias, eps, _ = _args(
+    x, groups, weight, bias, eps, _ = bind(
         "group_norm", args, kwargs, ("input", "num_groups", "weight", "bias", "eps",
                                      "cudnn_enabled"), (None, None, 1e-5, True))
     return F.group_norm(x, groups, weight, bias, eps)
@@ -178,7 +159,7 @@ def embedding(*args, **kwargs):
     """torch.embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False,
     sparse=False): the weight first, and a negative padding_idx meaning none (nn.functional's
     wraps its own before calling it) (EmbeddingBackward0)."""
-    weight, indices, padding_idx, freq, sparse = _args(
+    weight, indices, padding_idx, freq, sparse = bind(
         "embedding", args, kwargs, ("weight", "indices", "padding_idx", "scale_grad_by_freq",
                                     "sparse"), (-1, False, False))
     return F.embedding(indices, weight, padding_idx if padding_idx >= 0 else None,
@@ -187,8 +168,227 @@ def embedding(*args, **kwargs):
 
 def constant_pad_nd(*args, **kwargs):
     """torch.constant_pad_nd(input, pad, value=0) (ConstantPadNdBackward0)."""
-    x, pad, value = _args("constant_pad_nd", args, kwargs, ("input", "pad", "value"), (0,))
+    x, pad, value = bind("constant_pad_nd", args, kwargs, ("input", "pad", "value"), (0,))
     return F.pad(x, pad, value=value)
+
+
+# ---- the losses under their native signatures ----------------------------------------------
+def _int(fn, name, value, pos, by_keyword):
+    """An int argument (torch's parser: no bool, no float), with its message."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    where = "" if by_keyword else f" (position {pos})"
+    raise TypeError(f"{fn}(): argument '{name}'{where} must be int, not "
+                    f"{arg_type_name(value)}")
+
+
+def _reduction(fn, value, pos, kwargs):
+    r = _int(fn, "reduction", value, pos, "reduction" in kwargs)
+    return "mean" if r == 1 else "sum" if r == 2 else "none"
+
+
+def _reduced(loss, reduction):
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+def kl_div(*args, **kwargs):
+    """torch.kl_div(input, target, reduction=0, *, log_target=False): no 'mean' warning (the
+    warning is nn.functional's)."""
+    log_target = kwargs.pop("log_target", False)
+    x, target, red = bind("kl_div", args, kwargs, ("input", "target", "reduction"), (0,))
+    red = _reduction("kl_div", red, 3, kwargs)
+    return _reduced(F.kl_div(x, target, reduction="none", log_target=log_target), red)
+
+
+def cosine_embedding_loss(*args, **kwargs):
+    """torch.cosine_embedding_loss(input1, input2, target, margin=0., reduction=0)."""
+    x1, x2, target, margin, red = bind("cosine_embedding_loss", args, kwargs, (
+        "input1", "input2", "target", "margin", "reduction"), (0.0, 0))
+    return F.cosine_embedding_loss(x1, x2, target, margin,
+                                   reduction=_reduction("cosine_embedding_loss", red, 5, kwargs))
+
+
+def hinge_embedding_loss(*args, **kwargs):
+    """torch.hinge_embedding_loss(input, target, margin=1., reduction=0)."""
+    x, target, margin, red = bind("hinge_embedding_loss", args, kwargs, (
+        "input", "target", "margin", "reduction"), (1.0, 0))
+    return F.hinge_embedding_loss(x, target, margin,
+                                  reduction=_reduction("hinge_embedding_loss", red, 4, kwargs))
+
+
+def margin_ranking_loss(*args, **kwargs):
+    """torch.margin_ranking_loss(input1, input2, target, margin=0., reduction=0)."""
+    x1, x2, target, margin, red = bind("margin_ranking_loss", args, kwargs, (
+        "input1", "input2", "target", "margin", "reduction"), (0.0, 0))
+    return F.margin_ranking_loss(x1, x2, target, margin,
+                                 reduction=_reduction("margin_ranking_loss", red, 5, kwargs))
+
+
+def poisson_nll_loss(*args, **kwargs):
+    """torch.poisson_nll_loss(input, target, log_input, full, eps, reduction): all required."""
+    x, target, log_input, full, eps, red = bind("poisson_nll_loss", args, kwargs, (
+        "input", "target", "log_input", "full", "eps", "reduction"))
+    return F.poisson_nll_loss(x, target, log_input, full, eps=eps,
+                              reduction=_reduction("poisson_nll_loss", red, 6, kwargs))
+
+
+def triplet_margin_loss(*args, **kwargs):
+    """torch.triplet_margin_loss(anchor, positive, negative, margin=1., p=2., eps=1e-06,
+    swap=False, reduction=0)."""
+    a, pos, neg, margin, p, eps, swap, red = bind("triplet_margin_loss", args, kwargs, (
+        "anchor", "positive", "negative", "margin", "p", "eps", "swap", "reduction"),
+        (1.0, 2.0, 1e-6, False, 0))
+    return F.triplet_margin_loss(a, pos, neg, margin, p, eps, swap,
+                                 reduction=_reduction("triplet_margin_loss", red, 8, kwargs))
+
+
+def binary_cross_entropy_with_logits(*args, **kwargs):
+    """torch.binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
+    reduction=0)."""
+    x, target, weight, pos_weight, red = bind(
+        "binary_cross_entropy_with_logits", args, kwargs,
+        ("input", "target", "weight", "pos_weight", "reduction"), (None, None, 0))
+    red = _reduction("binary_cross_entropy_with_logits", red, 5, kwargs)
+    return F.binary_cross_entropy_with_logits(x, target, weight, reduction=red,
+                                              pos_weight=pos_weight)
+
+
+def ctc_loss(*args, **kwargs):
+    """torch.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0,
+    zero_infinity=False)."""
+    lp, targets, il, tl, blank, red, zero_inf = bind("ctc_loss", args, kwargs, (
+        "log_probs", "targets", "input_lengths", "target_lengths", "blank", "reduction",
+        "zero_infinity"), (0, 0, False))
+    return F.ctc_loss(lp, targets, il, tl, blank, _reduction("ctc_loss", red, 6, kwargs),
+                      zero_inf)
+
+
+# ---- normalizations and pooling -------------------------------------------------------------
+def batch_norm(*args, **kwargs):
+    """torch.batch_norm(input, weight, bias, running_mean, running_var, training, momentum,
+    eps, cudnn_enabled): all required, the affine parameters first."""
+    x, w, b, rm, rv, training, momentum, eps, _ = bind("batch_norm", args, kwargs, (
+        "input", "weight", "bias", "running_mean", "running_var", "training", "momentum",
+        "eps", "cudnn_enabled"))
+    return F.batch_norm(x, rm, rv, w, b, training, momentum, eps)
+
+
+def instance_norm(*args, **kwargs):
+    """torch.instance_norm(input, weight, bias, running_mean, running_var, use_input_stats,
+    momentum, eps, cudnn_enabled): all required."""
+    x, w, b, rm, rv, use_stats, momentum, eps, _ = bind("instance_norm", args, kwargs, (
+        "input", "weight", "bias", "running_mean", "running_var", "use_input_stats",
+        "momentum", "eps", "cudnn_enabled"))
+    return F.instance_norm(x, rm, rv, w, b, use_stats, momentum, eps)
+
+
+def rms_norm(*args, **kwargs):
+    """torch.rms_norm(input, normalized_shape, weight=None, eps=None)."""
+    x, shape, weight, eps = bind("rms_norm", args, kwargs, (
+        "input", "normalized_shape", "weight", "eps"), (None, None))
+    return F.rms_norm(x, shape, weight, eps)
+
+
+def adaptive_max_pool1d(*args, **kwargs):
+    """torch.adaptive_max_pool1d(input, output_size): (values, indices), always."""
+    x, size = bind("adaptive_max_pool1d", args, kwargs, ("input", "output_size"))
+    return F.adaptive_max_pool1d(x, size, return_indices=True)
+
+
+def max_pool1d_with_indices(*args, **kwargs):
+    """torch.max_pool1d_with_indices(input, kernel_size, stride=[], padding=0, dilation=1,
+    ceil_mode=False): (values, indices)."""
+    x, kernel, stride, padding, dilation, ceil = bind(
+        "max_pool1d_with_indices", args, kwargs, ("input", "kernel_size", "stride", "padding",
+                                                  "dilation", "ceil_mode"), ((), 0, 1, False))
+    stride = None if isinstance(stride, (list, tuple)) and not stride else stride
+    return F.max_pool1d(x, kernel, stride, padding, dilation, ceil, return_indices=True)
+
+
+# ---- norms as torch's at::norm (NormBackward1) compositions ---------------------------------
+def _norm_dims(x, p, dims, keepdim):
+    return decomps.record("norm_dim", DM.vector_norm, KIND_OPS, x, float(p), tuple(dims),
+                          bool(keepdim))
+
+
+def norm_except_dim(*args, **kwargs):
+    """torch.norm_except_dim(v, pow=2, dim=0): the p-norm over all dims but `dim`, shaped to
+    broadcast against v (weight_norm's), as torch's composition."""
+    v, p, dim = bind("norm_except_dim", args, kwargs, ("v", "pow", "dim"), (2, 0))
+    if dim == -1:
+        return decomps.record("norm_all", DM.vector_norm, KIND_OPS, v, float(p),
+                              tuple(range(v.dim())), False)
+    if dim == 0:
+        return _norm_dims(v.contiguous().view(v.shape[0], -1), p, (1,), False).view(
+            (v.shape[0],) + (1,) * (v.dim() - 1))
+    if dim == v.dim() - 1:
+        return _norm_dims(v.contiguous().view(-1, v.shape[-1]), p, (0,), False).view(
+            (1,) * (v.dim() - 1) + (v.shape[-1],))
+    return norm_except_dim(v.transpose(0, dim), p, 0).transpose(0, dim)
+
+
+def frobenius_norm(*args, **kwargs):
+    """torch.frobenius_norm(input, dim, keepdim=False): at::norm(input, 2, dim, keepdim), with
+    torch's deprecation warning."""
+    x, dim, keepdim = bind("frobenius_norm", args, kwargs, ("input", "dim", "keepdim"),
+                            (False,))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dims) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dims)} dimensions "
+                           f"instead.")
+    warn_once("at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
+              "will be removed in a future PyTorch release. Please use `linalg.vector_norm(A, "
+              "2., dim, keepdim)` instead")
+    return _norm_dims(x, 2, dims, keepdim)
+
+
+def nuclear_norm(input, dim=None, keepdim=False):
+    """torch.nuclear_norm(input, keepdim=False) / (input, dim, keepdim=False):
+    linalg.matrix_norm(input, 'nuc', dim, keepdim), with torch's deprecation warning."""
+    if isinstance(dim, bool):           # (the overload without dim: keepdim second)
+        dim, keepdim = None, dim
+    warn_once("at::nuclear_norm is deprecated and it is just left for JIT compatibility. It "
+              "will be removed in a future PyTorch release. Please use `linalg.matrix_norm(A, "
+              "'nuc', dim, keepdim)` instead")
+    return linalg.matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
+
+
+# ---- grid sampling with torch's int enums ---------------------------------------------------
+_GRID_MODES = ("bilinear", "nearest", "bicubic")
+_GRID_PADDINGS = ("zeros", "border", "reflection")
+
+
+def _enum(fn, name, value, pos, kwargs, names):
+    v = _int(fn, name, value, pos, name in kwargs)
+    if not 0 <= v < len(names):   # (torch's kernels read other values as undefined behaviour)
+        raise RuntimeError(f"{fn}(): {name} must be 0, 1 or 2, but got {v}")
+    return names[v]
+
+
+def _grid_form(fn, k):
+    def f(*args, **kwargs):
+        x, grid, mode, padding, align = bind(fn, args, kwargs, (
+            "input", "grid", "interpolation_mode", "padding_mode", "align_corners"))
+        mode = _enum(fn, "interpolation_mode", mode, 3, kwargs, _GRID_MODES)
+        padding = _enum(fn, "padding_mode", padding, 4, kwargs, _GRID_PADDINGS)
+        if k and (x.dim() != k + 2 or grid.dim() != k + 2):
+            # torch's checks in its order: the shared ones (nn.functional's, run with the
+            # input's own dims), then the kernel's dims
+            F.grid_sample(x, grid, "bilinear", padding, align)
+            raise RuntimeError(f"grid_sampler(): expected {k + 2}D input and grid with same number "
+                               f"of dimensions, but got input with sizes {list(x.shape)} and "
+                               f"grid with sizes {list(grid.shape)}")
+        return F.grid_sample(x, grid, mode, padding, align)
+    f.__name__ = f.__qualname__ = fn
+    f.__doc__ = (f"torch.{fn}(input, grid, interpolation_mode, padding_mode, align_corners): "
+                 f"F.grid_sample with torch's enums (0 bilinear / zeros, 1 nearest / border, "
+                 f"2 bicubic / reflection).")
+    return f
+
+
+grid_sampler = _grid_form("grid_sampler", 0)
+grid_sampler_2d = _grid_form("grid_sampler_2d", 2)
+grid_sampler_3d = _grid_form("grid_sampler_3d", 3)
 
 
 @tensor_methods

@@ -663,6 +663,27 @@ _DECLS = [
        ("g * where(abs(a) > 2.220446049250313e-16, i0e(where(abs(a) > 2.220446049250313e-16, a, "
         "2.220446049250313e-16)) - out * (sign(a) + 1.0 / where(abs(a) > 2.220446049250313e-16, "
         "a, 2.220446049250313e-16)), 0.5)",)),
+    # torch's out-of-place copies of views (torch.permute_copy & co, tapegrad/namespace.py):
+    # the view then a contiguous copy, shown as torch's generated `*Backward0_copy` nodes
+    Op("alias_copy", "decomp", "AliasBackward0_copy", saves=()),
+    Op("diagonal_copy", "decomp", "DiagonalBackward0_copy", saves=()),
+    Op("expand_copy", "decomp", "ExpandBackward0_copy", saves=()),
+    Op("permute_copy", "decomp", "PermuteBackward0_copy", saves=()),
+    Op("select_copy", "decomp", "SelectBackward0_copy", saves=()),
+    Op("slice_copy", "decomp", "SliceBackward0_copy", saves=()),
+    Op("squeeze_copy", "decomp", "SqueezeBackward0_copy", saves=()),
+    Op("squeeze_copy_dim", "decomp", "SqueezeBackward1_copy", saves=()),
+    Op("squeeze_copy_dims", "decomp", "SqueezeBackward2_copy", saves=()),
+    Op("t_copy", "decomp", "TBackward0_copy", saves=()),
+    Op("transpose_copy", "decomp", "TransposeBackward0_copy", saves=()),
+    Op("unfold_copy", "decomp", "UnfoldBackward0_copy", saves=()),
+    Op("unsqueeze_copy", "decomp", "UnsqueezeBackward0_copy", saves=()),
+    Op("view_copy", "decomp", "ViewBackward0_copy", saves=()),
+    # torch.fill(input, value) out of place: value a number / a 0-d tensor (edges input, value)
+    Op("fill_out", "decomp", "FillBackward0", saves=()),
+    Op("fill_out_tensor", "decomp", "FillBackward1", saves=(), edges=(0, 1)),
+    # at::norm(x, p) over every element (torch.norm_except_dim(v, p, -1))
+    Op("norm_all", "decomp", "NormBackward0", saves=("a", "out")),
 ]
 
 def mentions(expr, name):

@@ -83,7 +83,12 @@ TORCH_NAMES = {
     "max_unpool3d": "`F.max_unpool3d` (`nn.MaxUnpool3d`)",
     "ctc_loss": "`F.ctc_loss` (`nn.CTCLoss`)",
     "nanmedian_dim": "`torch.nanmedian(x, dim)`",
-    "norm_dim": "`torch.pairwise_distance`, `F.pairwise_distance` (at::norm, `NormBackward1`)",
+    "norm_dim": "`torch.pairwise_distance`, `F.pairwise_distance`, `torch.frobenius_norm`, "
+                "`torch.norm_except_dim` (at::norm, `NormBackward1`)",
+    "norm_all": "`torch.norm_except_dim(v, p, -1)` (at::norm, `NormBackward0`)",
+    "squeeze_copy_dim": "`torch.squeeze_copy(x, dim)`",
+    "squeeze_copy_dims": "`torch.squeeze_copy(x, dims)`",
+    "fill_out": "`torch.fill(x, number)`", "fill_out_tensor": "`torch.fill(x, 0-d tensor)`",
     "add_number": "the `+ eps` of `torch.pairwise_distance` (at::add of a number, "
                   "`AddBackward1`)",
     **{f"upsample_{m}{k}d": f"`F.interpolate(mode='{w}')` on {k + 2}-d input (`nn.Upsample`)"
