@@ -870,6 +870,16 @@ NEXT_FNS = {
                             "m.orgqr(c.t(), v[:1])"],
     "i0": ["m.i0(a)", "s.i0()"], "i0e": ["m.special.i0e(a * c)"], "i1": ["m.special.i1(v)"],
     "i1e": ["m.special.i1e(s)"],
+    # torch's out-of-place copies of views, fill, norm_except_dim over every dim
+    "alias_copy": ["m.alias_copy(a)"], "diagonal_copy": ["m.diagonal_copy(a * c, 1)"],
+    "expand_copy": ["m.expand_copy(v, (2, 3))"], "permute_copy": ["m.permute_copy(a, (1, 0))"],
+    "select_copy": ["m.select_copy(a, 1, 2)"], "slice_copy": ["m.slice_copy(b, 1, 0, 2)"],
+    "squeeze_copy": ["m.squeeze_copy(a[None])"], "squeeze_copy_dim": ["m.squeeze_copy(a[None], 0)"],
+    "squeeze_copy_dims": ["m.squeeze_copy(a[None], (0,))"], "t_copy": ["m.t_copy(a)"],
+    "transpose_copy": ["m.transpose_copy(u, 0, 1)"], "unfold_copy": ["m.unfold_copy(a, 1, 2, 1)"],
+    "unsqueeze_copy": ["m.unsqueeze_copy(v, 1)"], "view_copy": ["m.view_copy(a, (3, 2))"],
+    "fill_out": ["m.fill(a, 2.0)"], "fill_out_tensor": ["m.fill(a, s)", "m.fill(c, s * 2)"],
+    "norm_all": ["m.norm_except_dim(a, 2, -1)"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",
