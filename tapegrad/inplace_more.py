@@ -12,8 +12,7 @@
   * positions written: fill_diagonal_ (CopySlices), index_put_/index_put (IndexPutBackward0),
     put_/put (PutBackward0), masked_scatter_/masked_scatter (MaskedScatterBackward0);
   * through the out-of-place ops: addmm_, copysign/copysign_, float_power_, polygamma_,
-    mvlgamma_, conj_physical_ (igamma_, igammac_: the NotImplementedError of
-    tapegrad.special, which has no such kernels);
+    mvlgamma_, conj_physical_, igamma_, igammac_;
   * apply_, map_, map2_ (a Python callable per element, no autograd, as torch);
   * resize_ / resize_as_ where tapegrad's memory model makes them exact (shrinking, same size,
     from empty); growing a non-empty tensor and as_strided_ raise NotImplementedError.
@@ -34,7 +33,7 @@ from .ops import OPS
 from .products import addmm, _inplace_product
 from .special import gammainc, gammaincc
 from .tape import bump_version, CLOSED, follow_retained, STATE, view_base
-from .tensor import _dim, _size_args, Tensor, tensor_methods
+from .tensor import _dim, _size_args, _tensor_operand, Tensor, tensor_methods
 from .tracing import _bake
 from .views import index_scatter
 
@@ -573,8 +572,8 @@ def copysign(input, other):
 
 @tensor_methods
 class _InplaceArithmeticMethods:
-    """copysign/copysign_, float_power_, addmm_, polygamma_, mvlgamma_, conj_physical_, and
-    the special functions tapegrad does not have (igamma, igammac: NotImplementedError)."""
+    """copysign/copysign_, float_power_, addmm_, polygamma_, mvlgamma_, conj_physical_,
+    igamma/igamma_, igammac/igammac_."""
 
     def copysign(self, other):
         return copysign(self, other)
@@ -630,15 +629,18 @@ class _InplaceArithmeticMethods:
         return gammainc(self, other)
 
     def igamma_(self, other):
-        self._check_inplace(other)
-        return self.igamma(other)            # (NotImplementedError: special.gammainc)
+        return self._igamma_inplace("igamma_", gammainc, other, "IgammaBackward0")
 
     def igammac(self, other):
         return gammaincc(self, other)
 
     def igammac_(self, other):
-        self._check_inplace(other)
-        return self.igammac(other)
+        return self._igamma_inplace("igammac_", gammaincc, other, "IgammacBackward0")
+
+    def _igamma_inplace(self, method, fn, other, name):
+        _tensor_operand(method, other, 1)
+        run = lambda: _inplace_decomp(self, fn, other, _inputs=(other,))  # noqa: E731
+        return _named_inplace(self, run, name, (other,))
 
 
 # ---- Python callables, elementwise (torch: CPU only, no autograd, no version bump) ------------

@@ -1004,9 +1004,11 @@ def test_standard_gamma_gradient_against_torch():
     np.testing.assert_allclose(got, want, rtol=1e-3)
 
 
-def test_gamma_cdf_is_not_implemented():
-    with pytest.raises(NotImplementedError, match="incomplete gamma"):
-        tapegrad.distributions.Gamma(2.0, 1.0).cdf(tapegrad.tensor(1.0))
+def test_gamma_cdf_is_the_regularized_incomplete_gamma():
+    """P(2, x) = 1 - (1 + x) e^-x; rate 3 scales x."""
+    x = np.array([0.1, 1.0, 2.5, 10.0])
+    got = tapegrad.distributions.Gamma(2.0, 3.0).cdf(tapegrad.tensor(x)).numpy()
+    np.testing.assert_allclose(got, 1 - (1 + 3 * x) * np.exp(-3 * x), rtol=1e-12)
 
 
 def test_multivariate_normal_rsample_gradient():

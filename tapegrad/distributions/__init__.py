@@ -7,7 +7,8 @@ studentT, fishersnedecor, laplace, cauchy, poisson, geometric, independent,
 multivariate_normal, lowrank_multivariate_normal, one_hot_categorical,
 mixture_same_family); transforms.py and transformed_distribution.py (Y = f(X): log_normal,
 half_normal, half_cauchy, gumbel, pareto, weibull, logistic_normal, kumaraswamy,
-inverse_gamma, relaxed_bernoulli, relaxed_categorical are such); kl.py the KL registry;
+inverse_gamma, relaxed_bernoulli, relaxed_categorical are such); generalized_pareto,
+von_mises, wishart, lkj_cholesky as torch's; kl.py the KL registry;
 constraints.py the parameter and support constraints; constraint_registry.py biject_to /
 transform_to.  Imports flow one way: constraints, utils <- distribution <- exp_family,
 transforms <- the families <- kl.  Parameters are tapegrad tensors, so log_prob, cdf,
@@ -18,9 +19,9 @@ which reproduces torch's CPU one: for the same seed, sample and rsample give tor
 in every family.  rsample's gradients are torch's too, but for the families drawn through
 Gamma (Gamma, Chi2, StudentT, FisherSnedecor, InverseGamma: the exact implicit gradient,
 where torch's approximation is ~1e-4 off) and Dirichlet / Beta (per-draw values differ from
-torch's implicit Dirichlet gradient; their expectation is the same).  Not here: VonMises
-(Bessel functions), GeneralizedPareto, Wishart, LKJCholesky (not written yet); Gamma.cdf
-needs the incomplete gamma function (NotImplementedError)."""
+torch's implicit Dirichlet gradient; their expectation is the same).  Gamma.cdf (so Chi2's and
+InverseGamma's) is the regularized incomplete gamma function (special.gammainc), without a
+gradient in the concentration, as torch."""
 from . import constraints
 from .bernoulli import Bernoulli
 from .beta import Beta
@@ -36,6 +37,7 @@ from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .fishersnedecor import FisherSnedecor
 from .gamma import Gamma
+from .generalized_pareto import GeneralizedPareto
 from .geometric import Geometric
 from .gumbel import Gumbel
 from .half_cauchy import HalfCauchy
@@ -45,6 +47,7 @@ from .inverse_gamma import InverseGamma
 from .kl import kl_divergence, register_kl
 from .kumaraswamy import Kumaraswamy
 from .laplace import Laplace
+from .lkj_cholesky import LKJCholesky
 from .log_normal import LogNormal
 from .logistic_normal import LogisticNormal
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
@@ -69,16 +72,18 @@ from .transforms import (AbsTransform, AffineTransform, CatTransform, ComposeTra
                          StackTransform, StickBreakingTransform, TanhTransform, Transform,
                          identity_transform)
 from .uniform import Uniform
+from .von_mises import VonMises
 from .weibull import Weibull
+from .wishart import Wishart
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli",
            "Dirichlet", "Distribution", "Exponential", "ExponentialFamily", "FisherSnedecor",
-           "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
-           "InverseGamma", "Kumaraswamy", "Laplace", "LogNormal", "LogisticNormal",
+           "Gamma", "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
+           "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace", "LogNormal", "LogisticNormal",
            "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial", "MultivariateNormal",
            "NegativeBinomial", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
            "Pareto", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
-           "TransformedDistribution", "Uniform", "Weibull", "kl_divergence", "register_kl",
+           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart", "kl_divergence", "register_kl",
            "biject_to", "transform_to",
            # the transforms, as torch.distributions
            "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",

@@ -9,7 +9,7 @@ from .exp_family import ExponentialFamily
 from .utils import _finfo, broadcast_all
 from ..creation import as_tensor
 from ..samplers import _StandardGamma, _standard_gamma_grad  # noqa: F401  (re-exported)
-from ..special import xlogy
+from ..special import gammainc, xlogy
 from ..tensor import Size
 
 __all__ = ["Gamma"]
@@ -18,8 +18,8 @@ __all__ = ["Gamma"]
 class Gamma(ExponentialFamily):
     """A Gamma distribution with shape `concentration` and inverse scale `rate` (numbers
     or tensors broadcast together).  rsample is reparameterized (the implicit gradient of
-    the standard gamma draw); cdf needs the incomplete gamma function, which tapegrad
-    does not have (NotImplementedError, from tapegrad.special.gammainc)."""
+    the standard gamma draw); cdf is the regularized incomplete gamma function, which,
+    as torch's, has no gradient in the concentration (NotImplementedError on backward)."""
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -80,6 +80,6 @@ class Gamma(ExponentialFamily):
         return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
 
     def cdf(self, value):
-        raise NotImplementedError(
-            "tapegrad: Gamma.cdf needs the regularized incomplete gamma function "
-            "(torch.special.gammainc), which tapegrad does not implement")
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
