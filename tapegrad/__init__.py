@@ -38,7 +38,7 @@ from .settings import (set_num_threads, get_num_threads, set_num_interop_threads
                        are_deterministic_algorithms_enabled,
                        is_deterministic_algorithms_warn_only_enabled,
                        set_deterministic_debug_mode, get_deterministic_debug_mode)
-from . import accelerator, backends, cuda, distributed, func, nn
+from . import accelerator, backends, cuda, distributed, func, multiprocessing, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
 from .views import cat, stack
 from .structops import vstack as row_stack

@@ -9,6 +9,7 @@ from . import decomps, devices as _device, dtypes as D, errors, layouts, mathops
 from .creation import tensor
 from .dtypes import dtype as DType
 from .errors import _tname_legacy
+from .multiprocessing._storage import is_shared, share_tensors
 from .ndops import bmm, _cast, _compare, matmul, _max_min, _reduce, _softmax, where
 from .tape import share_counter
 from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, _reduce_dims, _size_args, Tensor,
@@ -33,6 +34,18 @@ class _OpMethods:
         if self._tape is not None:   # so a change through t is seen by the version check
             self._tape.watch(self._node, self)
         return t
+
+    # ---- shared memory (tapegrad.multiprocessing) ------------------------------------------
+    def share_memory_(self):
+        """Move the storage into shared memory in place (a no-op when it is there already):
+        this tensor and every view of its storage then use memory that child processes share
+        (forked ones, and those a Queue sends it to).  Returns self."""
+        share_tensors([self])
+        return self
+
+    def is_shared(self):
+        """Whether the storage is in shared memory (share_memory_)."""
+        return is_shared(self)
 
     # ---- dtype conversion (recorded as ToCopyBackward0) ------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,

@@ -10,6 +10,7 @@ import numpy as np
 
 from ... import compile_options, devices as _device
 from ...grad_mode import no_grad
+from ...multiprocessing._storage import share_tensors
 from ...steptrace import TRACE
 from ...tape import version_counter
 from ...tensor import Tensor
@@ -955,6 +956,18 @@ class Module:
         return self._apply(lambda t: t.type(dst_type))
 
     def cpu(self):
+        return self
+
+    def share_memory(self):
+        """Move the parameters, their gradients and the buffers into shared memory in place
+        (Tensor.share_memory_; torch's applies it through _apply, grads included); returns
+        self."""
+        tensors = [t for p in self.parameters() for t in (p, p.grad) if t is not None]
+        tensors += [b for b in self.buffers() if b is not None]
+        for t in tensors:
+            if type(t).share_memory_ is not Tensor.share_memory_:
+                t.share_memory_()   # (an uninitialized parameter raises, as torch's)
+        share_tensors(tensors)      # (one scan of the live tensors for all of them)
         return self
 
     def cuda(self, device=None):
