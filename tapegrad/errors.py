@@ -216,6 +216,7 @@ def set_warn_always(b):
 
 
 def is_warn_always_enabled():
+    """torch.is_warn_always_enabled: whether set_warn_always(True) is in effect."""
     return _WARN_ALWAYS[0]
 
 

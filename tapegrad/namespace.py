@@ -351,33 +351,39 @@ def _copy_of(row, view, input):
 
 
 def alias_copy(*args, **kwargs):
+    """torch.alias_copy(input): a copy of input (AliasBackward0_copy)."""
     (x,) = bind("alias_copy", args, kwargs, ("input",))
     return _copy_of("alias_copy", lambda v: v.view(v.shape), x)
 
 
 def diagonal_copy(*args, **kwargs):
+    """torch.diagonal_copy(input, offset=0, dim1=0, dim2=1): diagonal()'s view, copied."""
     x, offset, d1, d2 = bind("diagonal_copy", args, kwargs, ("input", "offset", "dim1", "dim2"),
                               (0, 0, 1))
     return _copy_of("diagonal_copy", lambda v: v.diagonal(offset, d1, d2), x)
 
 
 def expand_copy(*args, **kwargs):
+    """torch.expand_copy(input, size): expand()'s view, copied."""
     kwargs.pop("implicit", None)     # (a tracing flag; no effect on the result)
     x, size = bind("expand_copy", args, kwargs, ("input", "size"))
     return _copy_of("expand_copy", lambda v: v.expand(*size), x)
 
 
 def permute_copy(*args, **kwargs):
+    """torch.permute_copy(input, dims): permute()'s view, copied."""
     x, dims = bind("permute_copy", args, kwargs, ("input", "dims"))
     return _copy_of("permute_copy", lambda v: v.permute(*dims), x)
 
 
 def select_copy(*args, **kwargs):
+    """torch.select_copy(input, dim, index): select()'s view, copied."""
     x, dim, index = bind("select_copy", args, kwargs, ("input", "dim", "index"))
     return _copy_of("select_copy", lambda v: v.select(dim, index), x)
 
 
 def slice_copy(*args, **kwargs):
+    """torch.slice_copy(input, dim=0, start=None, end=None, step=1): a slice, copied."""
     x, dim, start, end, step = bind("slice_copy", args, kwargs, (
         "input", "dim", "start", "end", "step"), (0, None, None, 1))
     if step <= 0:
@@ -395,22 +401,26 @@ def squeeze_copy(input, dim=None):
 
 
 def t_copy(*args, **kwargs):
+    """torch.t_copy(input): t()'s view, copied."""
     (x,) = bind("t_copy", args, kwargs, ("input",))
     return _copy_of("t_copy", lambda v: v.t(), x)
 
 
 def transpose_copy(*args, **kwargs):
+    """torch.transpose_copy(input, dim0, dim1): transpose()'s view, copied."""
     x, d0, d1 = bind("transpose_copy", args, kwargs, ("input", "dim0", "dim1"))
     return _copy_of("transpose_copy", lambda v: v.transpose(d0, d1), x)
 
 
 def unfold_copy(*args, **kwargs):
+    """torch.unfold_copy(input, dimension, size, step): unfold()'s view, copied."""
     x, dim, size, step = bind("unfold_copy", args, kwargs, ("input", "dimension", "size",
                                                               "step"))
     return _copy_of("unfold_copy", lambda v: v.unfold(dim, size, step), x)
 
 
 def unsqueeze_copy(*args, **kwargs):
+    """torch.unsqueeze_copy(input, dim): unsqueeze()'s view, copied."""
     x, dim = bind("unsqueeze_copy", args, kwargs, ("input", "dim"))
     return _copy_of("unsqueeze_copy", lambda v: v.unsqueeze(dim), x)
 
@@ -426,17 +436,20 @@ def view_copy(input, size):
 # (torch's nodes of the multi-output copies are one node per call; here each piece is its own
 # copy, CloneBackward0)
 def split_copy(*args, **kwargs):
+    """torch.split_copy(input, split_size, dim=0): split()'s pieces, each copied."""
     x, size, dim = bind("split_copy", args, kwargs, ("input", "split_size", "dim"), (0,))
     return [p.clone() for p in x.split(size, dim)]
 
 
 def split_with_sizes_copy(*args, **kwargs):
+    """torch.split_with_sizes_copy(input, split_sizes, dim=0): the pieces, each copied."""
     x, sizes, dim = bind("split_with_sizes_copy", args, kwargs, ("input", "split_sizes",
                                                                   "dim"), (0,))
     return [p.clone() for p in x.split_with_sizes(sizes, dim)]
 
 
 def unbind_copy(*args, **kwargs):
+    """torch.unbind_copy(input, dim=0): unbind()'s pieces, each copied."""
     x, dim = bind("unbind_copy", args, kwargs, ("input", "dim"), (0,))
     return [p.clone() for p in x.unbind(dim)]
 
@@ -452,23 +465,27 @@ def fill(input, value):
 
 
 def put(*args, **kwargs):
+    """torch.put(input, index, source, accumulate=False): Tensor.put, out of place."""
     x, index, source, accumulate = bind("put", args, kwargs, ("input", "index", "source",
                                                                "accumulate"), (False,))
     return x.put(index, source, accumulate)
 
 
 def index_put_(*args, **kwargs):
+    """torch.index_put_(input, indices, values, accumulate=False): Tensor.index_put_."""
     x, indices, values, accumulate = bind("index_put_", args, kwargs, (
         "input", "indices", "values", "accumulate"), (False,))
     return x.index_put_(indices, values, accumulate)
 
 
 def adjoint(*args, **kwargs):
+    """torch.adjoint(input): the conjugate transpose of the last two dims (a view)."""
     (x,) = bind("adjoint", args, kwargs, ("input",))
     return x.adjoint()
 
 
 def get_device(*args, **kwargs):
+    """torch.get_device(input): -1 for a CPU tensor."""
     (x,) = bind("get_device", args, kwargs, ("input",))
     return x.get_device()
 
@@ -498,10 +515,13 @@ _MATMUL_PRECISION = ["highest"]
 
 
 def get_float32_matmul_precision():
+    """torch.get_float32_matmul_precision(): the setting ('highest', 'high' or 'medium')."""
     return _MATMUL_PRECISION[0]
 
 
 def set_float32_matmul_precision(precision):
+    """torch.set_float32_matmul_precision(precision): kept and reported; float32 matmuls here
+    are always full precision, which every setting permits."""
     if not isinstance(precision, str):
         raise RuntimeError(f"set_float32_matmul_precision expects a str, but got "
                            f"{type(precision).__name__}")
