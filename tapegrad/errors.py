@@ -79,6 +79,12 @@ def short_node_name(name):
                   name)
 
 
+def not_1d(op, a, b):
+    """torch's RuntimeError for matmul / linear of a 0-d operand."""
+    return RuntimeError(f"both arguments to {op} need to be at least 1D, but they are "
+                        f"{a.dim()}D and {b.dim()}D")
+
+
 def broadcast_mismatch(*shapes):
     """torch's message for shapes that do not broadcast (folded left to right, compared from
     the last dimension, as torch's infer_size), or None when they do."""

@@ -761,8 +761,7 @@ def matmul(x, y, name=None):
         raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
     nx, ny = len(x._shape), len(y._shape)
     if nx == 0 or ny == 0:
-        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
-                           f"{nx}D and {ny}D")
+        raise errors.not_1d("matmul", x, y)
     if x._dtype is not y._dtype:
         raise RuntimeError(_mixed_dtypes(x, y))
     if ny > 2 and (nx < 3 or x._shape[:-2] != y._shape[:-2]):

@@ -196,6 +196,9 @@ def _errors(M, F):
              lambda: F.binary_cross_entropy_with_logits(x, x[0]),
              lambda: F.mse_loss(x, x, reduction="foo"),
              lambda: F.linear(x, M.ones(5, 3, dtype=x.dtype)),
+             lambda: F.linear(x[0, 0], M.ones(3, 4, dtype=x.dtype)),   # 0-d operands
+             lambda: F.linear(x[0, 0], M.ones(3, 4, dtype=x.dtype), M.ones(3, dtype=x.dtype)),
+             lambda: F.linear(x[0], x[0, 0]),
              lambda: F.one_hot(M.tensor([0, 3]), 3),
              lambda: F.one_hot(M.tensor([0., 3])),
              lambda: F.dropout(x, 1.5),

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import decomps
+from .. import decomps, errors
 from ..creation import tensor as _tensor_of
 from ..discrete_draws import dropout_noise
 from ..graph import forget_fn
@@ -50,9 +50,10 @@ def linear(input, weight, bias=None):
             return out
     _tensor("linear", input)
     _tensor("linear", weight, "weight", 2)
-    if input.dim() == 0 or input.shape[-1] != weight.shape[-1]:
-        rows = math.prod(input.shape[:-1]) if input.dim() else 1
-        cols = input.shape[-1] if input.dim() else 1
+    if input.dim() == 0 or weight.dim() == 0:
+        raise errors.not_1d("linear", input, weight)
+    if input.shape[-1] != weight.shape[-1]:
+        rows, cols = math.prod(input.shape[:-1]), input.shape[-1]
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
                            f"{weight.shape[-1]}x{weight.shape[0]})")
     if bias is None:
