@@ -26,16 +26,17 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
     for j, x in enumerate(inputs):
         if not x.requires_grad:
             continue
-        flat = x._materialize().reshape(-1)
-        for k in range(flat.size):
-            orig = flat[k]
-            flat[k] = orig + eps
+        # indexed in place: reshape(-1) of a non-contiguous input would perturb a copy
+        arr = x._materialize()
+        for k, at in enumerate(np.ndindex(arr.shape)):
+            orig = arr[at]
+            arr[at] = orig + eps
             x._lserial = 0  # changed in place: the next use records the new value
             plus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-            flat[k] = orig - eps
+            arr[at] = orig - eps
             x._lserial = 0
             minus = [o._array().astype(np.float64).reshape(-1) for o in _outputs(fn, inputs)]
-            flat[k] = orig
+            arr[at] = orig
             x._lserial = 0
             for i in range(len(base)):
                 jac[i][j][:, k] = (plus[i] - minus[i]) / (2 * eps)

@@ -21,6 +21,7 @@ from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torc
 from ..random import default_generator
 from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
+from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
 from ._basic import _record, _tensor, _inplace_row, linear, dropout  # noqa: F401
 from ._attention import (scaled_dot_product_attention, multi_head_attention_forward,  # noqa: F401
                          _canonical_mask, _none_or_dtype)
