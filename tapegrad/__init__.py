@@ -184,12 +184,12 @@ from .inplace_more import (nextafter, masked_scatter, index_put,  # noqa: E402
                            copysign)  # (and Tensor's t_, eq_, index_put_...)
 
 # Loaded on first use (as attributes, by import statements): distributions' 40 families,
-# save/load (tapegrad/serialization.py), testing and utils.data (tapegrad/utils) are ~40
+# save/load (tapegrad/serialization.py), testing, signal and utils.data (tapegrad/utils) are ~40
 # modules that a program needs only when it uses them.  name -> (module, its attribute or
 # None for the module)
 _ON_FIRST_USE = {"distributions": ("distributions", None), "testing": ("testing", None),
                  "serialization": ("serialization", None), "save": ("serialization", "save"),
-                 "load": ("serialization", "load")}
+                 "load": ("serialization", "load"), "signal": ("signal", None)}
 
 
 # torch's dtypes tapegrad does not have: the AttributeError says so (no stand-in dtype)

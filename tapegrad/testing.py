@@ -1,5 +1,6 @@
 """torch.testing: `assert_close` (torch's comparison rules, default tolerances per dtype and
-error messages) and `make_tensor` (random test tensors, drawn from tapegrad's generator)."""
+error messages), `make_tensor` (random test tensors, drawn from tapegrad's generator) and the
+deprecated `assert_allclose`."""
 import cmath
 import collections.abc
 import contextlib
@@ -13,7 +14,7 @@ from .creation import as_tensor, empty
 from .random import randint
 from .tensor import Tensor
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_close", "make_tensor", "assert_allclose"]
 
 # (rtol, atol) by dtype, torch's table; dtypes not listed (integers, bool) compare exactly
 _DTYPE_PRECISIONS = {D.float32: (1.3e-6, 1e-5), D.float64: (1e-7, 1e-7)}
@@ -345,3 +346,26 @@ def _low_high(low, high, dtype, lowest, highest_exclusive, default_low, default_
         return math.ceil(low), math.ceil(high)
     return low, high
 
+
+
+# assert_allclose's default (rtol, atol), torch's table
+_ALLCLOSE_PRECISIONS = {D.float32: (1e-4, 1e-5), D.float64: (1e-5, 1e-8)}
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
+    """torch's deprecated assert_allclose (a FutureWarning): assert_close with its own default
+    tolerances, no dtype or stride check, and non-tensors made tensors (expected in actual's
+    dtype)."""
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be "
+                  "removed in a future release. Please use `torch.testing.assert_close()` "
+                  "instead. You can find detailed upgrade instructions in "
+                  "https://github.com/pytorch/pytorch/issues/61844.", FutureWarning, stacklevel=2)
+    if not isinstance(actual, Tensor):
+        actual = as_tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = as_tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        rtol, atol = (max(_ALLCLOSE_PRECISIONS.get(d, (0.0, 0.0))[i]
+                          for d in (actual.dtype, expected.dtype)) for i in (0, 1))
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True,
+                 check_dtype=False, check_stride=False, msg=msg or None)

@@ -16,6 +16,7 @@ from ..ndops import where, softmax as _softmax
 from ..tensor import Tensor
 from ..views import cat
 from ._basic import dropout, linear
+from .attention import SDPBackend, _cur_sdpa_kernel_backends
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 # (functional re-exports _canonical_mask and _none_or_dtype too: MultiheadAttention uses them)
@@ -66,6 +67,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
         raise RuntimeError("scaled_dot_product_attention: query, key and value must have at "
                            "least 2 dimensions")
+    # (sdpa_kernel: torch's CPU has the math and the flash kernels; this math path stands
+    # for both, whose values agree)
+    if not {SDPBackend.MATH, SDPBackend.FLASH_ATTENTION} & set(_cur_sdpa_kernel_backends()):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This "
+                           "is likely due to turning off both the math kernel and the fused "
+                           "kernels.")
     if (attn_mask is not None and attn_mask.dtype not in (D.bool_, D.float32)
             and attn_mask.dtype != query.dtype):
         raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query "

@@ -1,6 +1,7 @@
-"""Containers: `Sequential`, `ModuleList`, `ModuleDict` (torch's indexing, iteration and
+"""Containers: `Container` (deprecated), `Sequential`, `ModuleList`, `ModuleDict` (torch's indexing, iteration and
 reprs)."""
 import operator
+import warnings
 from collections import OrderedDict
 
 from .module import Module, _addindent, _has_any_global_hook
@@ -13,6 +14,19 @@ def _index(idx, n):
     if not -n <= idx < n:
         raise IndexError(f"index {idx} is out of range")
     return idx % n
+
+
+class Container(Module):
+    """torch's deprecated nn.Container: a Module with the keyword arguments as children (a
+    FutureWarning when made)."""
+
+    def __init__(self, **kwargs):
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now "
+                      "implemented in `nn.Module`. Subclass that instead.", FutureWarning,
+                      stacklevel=2)
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 class _Numbered(Module):

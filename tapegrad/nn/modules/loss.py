@@ -1,4 +1,6 @@
 """Loss modules: each holds its options (and weight buffers) and calls nn.functional."""
+import warnings
+
 from .. import _onepass, functional as F
 from .distance import PairwiseDistance
 from .module import Module
@@ -143,6 +145,17 @@ class HingeEmbeddingLoss(_Loss):
     def forward(self, input, target):
         return F.hinge_embedding_loss(input, target, margin=self.margin,
                                       reduction=self.reduction)
+
+
+class NLLLoss2d(NLLLoss):
+    """torch's deprecated alias of NLLLoss (a FutureWarning when made)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a "
+                      "drop-in replacement and see https://pytorch.org/docs/main/nn.html"
+                      "#torch.nn.NLLLoss for more details.", FutureWarning, stacklevel=2)
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
 class PoissonNLLLoss(_Loss):
