@@ -356,11 +356,11 @@ def gather(input, dim, index, *, sparse_grad=False):
     idx = _index_array("gather", index)
     nd = input.dim()
     d = _dim(dim, nd)
-    if idx.ndim != max(nd, 1) and not (nd == 0 and idx.ndim == 0):
+    if max(idx.ndim, 1) != max(nd, 1):   # (torch counts a 0-d tensor as 1-d here)
         raise RuntimeError("Index tensor must have the same number of dimensions as input "
                            "tensor")
     pos = _positions(input) if nd else _positions(input).reshape(1)
-    ix = idx if nd or idx.ndim else idx.reshape(1)
+    ix = idx if idx.ndim else idx.reshape(1)
     for k in range(ix.ndim):
         if k != d and ix.shape[k] > pos.shape[k]:
             raise RuntimeError(f"Size does not match at dimension {k} expected index "
@@ -624,9 +624,11 @@ def _checked_index(fn, input, dim, index, vector):
     n = input._shape[d] if nd else 1
     if vector and idx.ndim > 1:
         raise IndexError(f"{fn}(): Index is supposed to be a vector")
-    if not vector and idx.ndim != max(nd, 1):
+    if not vector and max(idx.ndim, 1) != max(nd, 1):   # (a 0-d index counts as 1-d)
         raise RuntimeError("Index tensor must have the same number of dimensions as self "
                            "tensor")
+    if not vector and not idx.ndim:
+        idx = idx.reshape(1)
     bad = idx[(idx < 0) | (idx >= n)] if not vector else idx[(idx < -n) | (idx >= n)]
     if bad.size:
         raise IndexError(f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} "

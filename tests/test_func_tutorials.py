@@ -426,10 +426,10 @@ _IMPORTED = ("func", "nn", "nn.functional", "autograd", "autograd.functional")
 
 
 @contextlib.contextmanager
-def _imported_as_torch(m):
+def _imported_as_torch(m, imported=_IMPORTED):
     """`import torch...` gives `m`'s modules inside the block (only these names are swapped,
     so nothing imported meanwhile is dropped from sys.modules afterwards)."""
-    names = {"torch": m, **{f"torch.{n}": operator.attrgetter(n)(m) for n in _IMPORTED}}
+    names = {"torch": m, **{f"torch.{n}": operator.attrgetter(n)(m) for n in imported}}
     saved = {k: sys.modules[k] for k in names if k in sys.modules}
     sys.modules.update(names)
     try:
