@@ -100,6 +100,7 @@ from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  #
                         get_device, typename, newaxis, get_float32_matmul_precision,
                         set_float32_matmul_precision)
 from .errors import set_warn_always, is_warn_always_enabled  # noqa: E402
+from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
                      matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,
@@ -136,6 +137,16 @@ def _fn(name):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{type(input).__name__}")
         return method(input, *args, **kwargs)
+
+    if name in _out_arg.OUT_NAMES:
+        def f(input, *args, out=None, **kwargs):  # noqa: F811  (out= here: no second frame)
+            if not isinstance(input, Tensor):
+                raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                                f"{type(input).__name__}")
+            if out is not None:
+                return _out_arg.call(name, method, (input,) + args, kwargs, out)
+            return method(input, *args, **kwargs)
+        f._out_arg = True
     f.__name__ = name
     f.__doc__ = f"tapegrad.{name}(input, ...) == input.{name}(...)"
     return f
@@ -182,6 +193,8 @@ from .special import xlogy, sinc, logit, mvlgamma, igamma, igammac  # noqa: E402
 from .scatter_reduce import scatter, scatter_reduce, index_reduce  # noqa: E402,F811
 from .inplace_more import (nextafter, masked_scatter, index_put,  # noqa: E402
                            copysign)  # (and Tensor's t_, eq_, index_put_...)
+
+_out_arg.apply(globals())  # out= on the functions torch gives it (after every export)
 
 # Loaded on first use (as attributes, by import statements): distributions' 40 families,
 # save/load (tapegrad/serialization.py), testing, signal and utils.data (tapegrad/utils) are ~40

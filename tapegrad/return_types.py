@@ -61,3 +61,10 @@ aminmax = _make("aminmax", ("min", "max"))
 # histogram (tapegrad/searching.py)
 __all__ += ["histogram"]
 histogram = _make("histogram", ("hist", "bin_edges"))
+
+# what an op called with out=(...) returns: torch's max_out & co, the same fields
+# (tapegrad/out_arg.py)
+for _name in list(__all__):
+    globals()[_name + "_out"] = _make(_name + "_out", globals()[_name]._fields)
+    __all__.append(_name + "_out")
+del _name

@@ -464,7 +464,6 @@ print(torch.matmul(tensor, tensor.T, out=y3) is y3, y3)
 z3 = torch.rand_like(tensor)
 print(torch.mul(tensor, tensor, out=z3) is z3, z3)
 """
-NO_OUT = "tapegrad takes `out=` only in a few functions (a cross-cutting feature, not added here)"
 
 PROGRAMS = {"quickstart": QUICKSTART, "tensors": TENSORS, "datasets": DATASETS,
             "transforms": TRANSFORMS, "build_model": BUILD_MODEL,
@@ -538,13 +537,11 @@ def test_tutorial_prints_what_torch_prints(name, ours, torch, tmp_path):
     _assert_same_text(ours(name)[0], theirs)
 
 
-@pytest.mark.xfail(strict=True, reason=NO_OUT)
 def test_tensors_out_forms_as_torch(torch, tmp_path):
     theirs, _ = _run(TENSORS_OUT, torch, tmp_path)
     _assert_same_text(_run(TENSORS_OUT, tapegrad, tmp_path)[0], theirs)
 
 
-@pytest.mark.xfail(strict=True, reason=NO_OUT)
 def test_tensors_out_forms_run_without_torch(tmp_path):
     out, ns = _run(TENSORS_OUT, tapegrad, tmp_path)
     assert not _failed(out), out

@@ -1,0 +1,192 @@
+"""torch's `out=` keyword on the top-level functions (tapegrad/out_arg.py): a differential
+table against torch (the returned object, values, dtype, shape, version bump, warnings and
+errors) over functions x cases, and torch-free checks."""
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad
+
+RNG = np.random.default_rng(0)
+DATA = {"x": RNG.uniform(0.5, 1.5, (3, 4)).astype(np.float32),
+        "y": RNG.uniform(0.5, 1.5, (3, 4)).astype(np.float32),
+        "m": RNG.uniform(0.5, 1.5, (4, 2)).astype(np.float32),
+        "v": RNG.uniform(0.5, 1.5, (4,)).astype(np.float32),
+        "b3": RNG.uniform(0.5, 1.5, (2, 3, 4)).astype(np.float32),
+        "c3": RNG.uniform(0.5, 1.5, (2, 4, 2)).astype(np.float32),
+        "i": np.array([[2, 0, 1, 3], [1, 1, 0, 2], [0, 3, 2, 1]], np.int64),
+        "k": np.array([[0, 2], [1, 0], [2, 1]], np.int64)}
+
+# name -> the call's inputs (by DATA key; "mask" is x > 1) and its other arguments
+FUNCS = {
+    "exp": (("x",), {}), "sin": (("x",), {}), "sqrt": (("x",), {}), "abs": (("x",), {}),
+    "neg": (("x",), {}), "sigmoid": (("x",), {}), "round": (("x",), {}),
+    "floor": (("x",), {}), "logical_not": (("x",), {}), "signbit": (("x",), {}),
+    "isposinf": (("x",), {}), "reciprocal": (("x",), {}),
+    "add": (("x", "y"), {}), "add_alpha": (("x", "y"), {"alpha": 2}), "sub": (("x", "y"), {}),
+    "mul": (("x", "y"), {}), "mul_number": (("x", 3), {}), "div": (("x", "y"), {}),
+    "div_floor": (("x", "y"), {"rounding_mode": "floor"}), "pow": (("x", "y"), {}),
+    "pow_number": (("x", 2), {}), "maximum": (("x", "y"), {}), "atan2": (("x", "y"), {}),
+    "fmod": (("x", "y"), {}), "remainder": (("x", "y"), {}), "eq": (("x", "y"), {}),
+    "lt": (("x", "y"), {}), "logical_and": (("x", "y"), {}), "multiply": (("x", "y"), {}),
+    "bitwise_and": (("i", "i"), {}), "add_int": (("i", "i"), {}),
+    "sum": (("x", 0), {}), "mean": (("x", 1), {}),
+    "prod": (("x", 0), {}), "amax": (("x", 0), {}), "std": (("x", 0), {}),
+    "logsumexp": (("x", 1), {}), "cumsum": (("x", 1), {}), "argmax": (("x", 0), {}),
+    "all": (("x", 0), {}), "any": (("x", 1), {}), "norm": (("x",), {"dim": 0}),
+    "matmul": (("x", "m"), {}), "mm": (("x", "m"), {}), "bmm": (("b3", "c3"), {}),
+    "mv": (("x", "v"), {}), "dot": (("v", "v"), {}), "outer": (("v", "v"), {}),
+    "cat": ((["x", "y"],), {}), "cat1": ((["x", "y"], 1), {}), "stack": ((["x", "y"],), {}),
+    "hstack": ((["x", "y"],), {}),
+    "max": (("x", 1), {}), "max_binary": (("x", "y"), {}), "min": (("x", 0), {}),
+    "sort": (("x",), {}), "topk": (("x", 2), {}), "kthvalue": (("x", 2), {}),
+    "median": (("x", 0), {}), "mode": (("x", 1), {}), "cummax": (("x", 1), {}),
+    "aminmax": (("x",), {"dim": 0}),
+    "where": (("mask", "x", "y"), {}), "clamp": (("x", 0.8, 1.2), {}),
+    "clamp_tensor": (("x", "y"), {}), "tril": (("x",), {}), "gather": (("x", 1, "k"), {}),
+    "softmax": (("x", 1), {}), "xlogy": (("x", "y"), {}), "lerp": (("x", "y", 0.3), {}),
+}
+
+
+def _op(M, name):
+    return getattr(M, re.sub(r"_(alpha|number|floor|all|int|binary|tensor)$|1$", "", name))
+
+
+def _inputs(M, name, grad=False):
+    spec, kwargs = FUNCS[name]
+
+    def one(a):
+        if isinstance(a, list):
+            return [one(b) for b in a]
+        if not isinstance(a, str):
+            return a
+        if a == "mask":
+            return M.tensor(DATA["x"] > 1)
+        t = M.tensor(DATA[a])
+        return t.requires_grad_() if grad and t.dtype.is_floating_point else t
+    return [one(a) for a in spec], kwargs
+
+
+def _like(M, r, dtype=None, shape=None):
+    name = str(dtype or r.dtype).split(".")[-1]
+    return M.zeros(r.shape if shape is None else shape, dtype=getattr(M, name))
+
+
+def _outs(M, name, case, args):
+    """The out argument of a case (a tensor, or a list for an op with several results) and
+    the tensor whose values show a view's write-through."""
+    with M.no_grad():
+        ref = _op(M, name)(*args, **FUNCS[name][1])
+    refs = list(ref) if isinstance(ref, tuple) else [ref]
+    if case in ("same", "grad", "nograd"):
+        outs = [_like(M, r) for r in refs]
+    elif case in ("double", "long", "bool", "float"):
+        dt = {"double": "float64", "long": "int64", "bool": "bool", "float": "float32"}[case]
+        outs = [_like(M, r, dtype=dt) for r in refs]
+    elif case == "resize":
+        outs = [_like(M, r, shape=(7,)) for r in refs]
+    elif case == "empty":
+        outs = [_like(M, r, shape=(0,)) for r in refs]
+    elif case == "view":      # a non-contiguous view: its base shows the write
+        bases = [_like(M, r, shape=tuple(r.shape) + (2,)) for r in refs]
+        outs = [b[..., 1] for b in bases]
+        return (outs if isinstance(ref, tuple) else outs[0]), bases
+    return (outs if isinstance(ref, tuple) else outs[0]), None
+
+
+def _clean(msg):
+    return re.sub(r" \(Triggered internally at [^)]*\)", "", str(msg)).replace("tapegrad", "torch")
+
+
+def _np(t):
+    return t.detach().numpy().copy()
+
+
+def outcome(M, name, case):
+    args, kwargs = _inputs(M, name, grad=case in ("grad", "nograd"))
+    if case == "alias":
+        out = args[0]
+    else:
+        out, bases = _outs(M, name, case, args)
+    outs = list(out) if isinstance(out, list) else [out]
+    before = [o._version for o in outs]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        try:
+            if case == "nograd":
+                with M.no_grad():
+                    r = _op(M, name)(*args, **kwargs, out=out)
+            else:
+                r = _op(M, name)(*args, **kwargs, out=out)
+        except Exception as e:
+            return ("raises", type(e).__name__, _clean(e), [_clean(x.message) for x in w])
+    rs = list(r) if isinstance(r, tuple) else [r]
+    resized = case in ("resize", "empty")
+    return ("returns", type(r).__name__.split(".")[-1], [a is b for a, b in zip(rs, outs)],
+            [(_np(o), str(o.dtype).split(".")[-1], tuple(o.shape),
+              # (tapegrad's resize bumps the counter too: only "bumped" is compared then)
+              o._version > v if resized else o._version - v)
+             for o, v in zip(outs, before)],
+            None if case != "view" else [_np(b) for b in bases],
+            [_clean(x.message) for x in w])
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and np.allclose(
+            a.astype(np.float64), b.astype(np.float64), rtol=1e-5, atol=1e-6, equal_nan=True)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+# where tapegrad differs (tapegrad/out_arg.py's docstring): torch reduces integer outs in
+# out's dtype (the inputs truncated first), checks a few ops' dtypes with messages of their own,
+# and resizes kthvalue's / mode's outs through a keepdim shape
+DIFFERS = {("sum", "long"), ("prod", "long"), ("cumsum", "long"), ("cumsum", "bool"),
+           ("kthvalue", "resize"), ("mode", "resize"),
+           *((n, c) for n in ("clamp_tensor", "median", "mv") for c in ("double", "long", "bool"))}
+CASES = ["same", "double", "long", "bool", "resize", "empty", "grad", "nograd", "view"]
+ALIASED = [n for n, (spec, _) in FUNCS.items()
+           if len(spec) >= 2 and spec[:2] in (("x", "y"), ("i", "i")) and n not in (
+               "max_binary",)]
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_out_as_torch(torch, name):
+    for case in CASES + (["alias"] if name in ALIASED else []):
+        if (name, case) in DIFFERS:
+            continue
+        theirs, ours = outcome(torch, name, case), outcome(tapegrad, name, case)
+        assert _same(ours, theirs), (case, ours, theirs)
+
+
+def test_same_object_and_values_without_torch():
+    x, y = tapegrad.tensor(DATA["x"]), tapegrad.tensor(DATA["y"])
+    out = tapegrad.empty(3, 4)
+    assert tapegrad.mul(x, y, out=out) is out
+    assert out.tolist() == tapegrad.mul(x, y).tolist()
+    vals, idx = tapegrad.empty(0), tapegrad.empty(0, dtype=tapegrad.int64)
+    r = tapegrad.max(x, 1, out=[vals, idx])
+    assert type(r) is tapegrad.return_types.max_out and r.values is vals and r[1] is idx
+    assert (vals.tolist(), idx.tolist()) == tuple(v.tolist() for v in tapegrad.max(x, 1))
+    with pytest.raises(TypeError, match="expected tuple of 2 elements but got 3"):
+        tapegrad.max(x, 1, out=(vals, idx, vals))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'out'"):
+        tapegrad.reshape(x, (4, 3), out=out)      # (torch's reshape has no out=)
+
+
+def test_out_functions_are_wrapped_once():
+    from tapegrad import out_arg
+    wrapped = [n for n in out_arg.OUT_NAMES if getattr(getattr(tapegrad, n, None), "_out_arg",
+                                                         False)]
+    assert len(wrapped) > 200
+    for n in wrapped:     # one wrapper deep: the wrapped function has no out= of ours
+        assert not getattr(getattr(getattr(tapegrad, n), "__wrapped__", None), "_out_arg", False)
