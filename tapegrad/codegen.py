@@ -529,7 +529,7 @@ STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
 CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
 CALLEES = ("bcast_index", "is_suffix", "kept_leading", "pair_index",
-           "pair_suffix", "order_marked")
+           "pair_suffix", "order_marked", "running_sum")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "load_point": 'cache=True, inline="always"',
@@ -618,7 +618,7 @@ def _copied_source():
         walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, walks.reset_streams, kinds.index.bcast_index, kinds.index.strided_index,
         kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.pair_index,
-        kinds.index.pair_suffix]
+        kinds.index.pair_suffix, kinds.scan.running_sum]
     pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):
@@ -1005,11 +1005,13 @@ def generate():
     shift = _cond(_codes("shift"))
     sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul, shift=shift,
                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad",
-                                                   "scatter", "scatter_idx", "cat", "split"))))
+                                                   "scatter", "scatter_idx", "cat", "split",
+                                                   "scan"))))
     # stopgrad passes no gradient: it is not among the backward copies
     sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
-                                                    "scatter", "scatter_idx", "cat", "split"))))
+                                                    "scatter", "scatter_idx", "cat", "split",
+                                                    "scan"))))
     # the full pair has the outlined rows' branches before the structural ones
     parts = []
     for suffix, f, bk in (("", sfwd[:-1] + [EW_CALLS["forward_scalar"]] + sfwd[-1:],
@@ -1232,7 +1234,8 @@ def generate_emit():
             continue
         branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
     # (a one-element cat/stack has one operand, a one-element split one piece: copies too)
-    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx", "cat", "split")
+    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx", "cat", "split",
+                    "scan")
     scaled = _codes("reduce")
     for code in copies:
         bounds[code] = 2   # a mul by the scale, an accumulate

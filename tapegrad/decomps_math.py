@@ -77,8 +77,9 @@ def prod(T, x, dim, keepdim):
     return _fresh(y if keepdim else y.squeeze(d), x)
 
 
-# NOTE: cumsum/cumprod as a Hillis-Steele scan: log2(n) steps y = y (+|*) y shifted by 2^k
-# (padded with 0 or 1), so cumprod's gradient is the product rule's, right with zeros.
+# NOTE: cumprod as a Hillis-Steele scan: log2(n) steps y = y (+|*) y shifted by 2^k
+# (padded with 0 or 1), so its gradient is the product rule's, right with zeros (cumsum is
+# one entry of the scan kind: tapegrad/kinds/scan.py).
 def scan(T, x, d, mul):
     """Cumulative sum (mul False) or product along dim d."""
     if not x.shape:

@@ -15,12 +15,14 @@ from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, retur
 from .creation import tensor
 from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
+from .kinds import scan as scan_kind
 from .ndops import _binary, _compare, _NP_FWD, where
 from .ops import OPS
 from .pyfunc import Function
+from .recording import _record_start, _result
 from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
-from .tape import view_base
+from .tape import input_node, view_base
 from .views import KIND_OPS
 
 _INT_ERR = '"{fn}_cpu" not implemented for \'{dt}\''
@@ -451,7 +453,9 @@ class _MathMethods:
         return _scan(self, dim, dtype, "cumprod")
 
     def cumsum_(self, dim, dtype=None):
-        return _inplace_decomp(self, Tensor.cumsum, dim)
+        def value(arr, _):
+            return Tensor.cumsum(Tensor._wrap(np.array(arr, copy=True), self._dtype), dim)._array()
+        return self._inplace(value, None, lambda x, _: Tensor.cumsum(x, dim))
 
     def cumprod_(self, dim, dtype=None):
         return _inplace_decomp(self, Tensor.cumprod, dim)
@@ -646,7 +650,32 @@ def _scan(x, dim, dtype, name):
         x = x.to(dtype)
     elif not x._dtype.is_floating_point:
         x = x.to(D.int64)
+    if name == "cumsum":
+        return _cumsum(x, None if x.numel() == 1 else [*scan_kind.block(x._shape, d), 0])
     return _record(name, DM.scan, x, d, name == "cumprod")
+
+
+def _cumsum(x, params):
+    """One scan entry (CumsumBackward0) on x: params [outer, m, inner, reverse], None for
+    one element (kinds/scan.py)."""
+    if params is not None:
+        params = [int(v) for v in params]
+    arr = x._array()
+    # (torch's 0-d cumsum is a copy: a -0.0 stays)
+    out = scan_kind.forward(arr.reshape(params[:3] if params else (1, 1, 1)),
+                            params[3] if params else 0).reshape(arr.shape) if arr.ndim \
+        else arr.copy()
+    tape = _record_start(x)
+    if tape is None:
+        return Tensor._wrap(out, x._dtype)
+    t = _result(out, x._dtype, tape, OPS["cumsum"].code, input_node(tape, x), -1, 0.0)
+    if params:
+        tape.add_params(t._node, params)
+    return t
+
+
+# the scan kind's tensor faces record their entries through this (create_graph, replay)
+KIND_OPS.scan = _cumsum
 
 
 def _renorm(x, p, dim, maxnorm):

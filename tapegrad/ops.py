@@ -53,6 +53,8 @@ Kinds (see docs/design.md):
             np.linalg; solve_triangular: a substitution; matrix_exp: scaling and squaring;
             eigvalsh; tapegrad/kinds/linalg.py); always
             flagged `host`, no kernel piece
+  scan      cumsum: the running sum along one dim, sequential as torch's (params [outer, m,
+            inner, reverse]; tapegrad/kinds/scan.py); its VJP the sum from the other end
   pyfunc    a custom autograd.Function (tapegrad/pyfunc.py): a host entry whose VJP is the
             Function's Python backward; operands in its `arg` list, outputs as `output` entries
 """
@@ -317,7 +319,8 @@ _DECLS = [
     Op("amin", "decomp", "AminBackward0", saves=("a", "out")),
     Op("prod", "decomp", "ProdBackward0", saves=("a", "out")),
     Op("prod_dim", "decomp", "ProdBackward1", saves=("a", "out")),
-    Op("cumsum", "decomp", "CumsumBackward0", saves=()),
+    # cumsum: one entry of the scan kind (tapegrad/kinds/scan.py)
+    Op("cumsum", "scan", "CumsumBackward0", saves=()),
     Op("cumprod", "decomp", "CumprodBackward0", saves=("a", "out")),
     Op("var", "decomp", "VarBackward0", saves=("a",)),
     Op("std", "decomp", "StdBackward0", saves=("a", "out")),
@@ -707,7 +710,7 @@ BY_CODE = tuple(_DECLS)
 
 KINDS = ("leaf", "import", "const", "unary", "binary", "reduce", "reshape", "strided", "gather",
          "matmul", "compare", "where", "guard", "stopgrad", "scatter", "scatter_idx", "cat",
-         "split", "shift", "decomp", "pyfunc", "linalg")
+         "split", "shift", "decomp", "pyfunc", "linalg", "scan")
 KIND_CODE = {k: i for i, k in enumerate(KINDS)}
 # An output of a multi-output entry (split): its grad_fn is that entry's, with cst = output_nr.
 OUTPUT_CODE = OPS["output"].code

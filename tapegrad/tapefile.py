@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .kinds import HOST_FORWARD, linalg as linalg_kind
+from .kinds import HOST_FORWARD, linalg as linalg_kind, scan as scan_kind
 from .ops import BY_CODE, KIND_CODE, OPS
 from .tape import OPCODE
 
@@ -74,8 +74,9 @@ def params_needed(kind, size_in, nd_in, size_out, nd_out):
     return np.select(
         [(kind == _K["reduce"]) | (kind == _K["shift"]), kind == _K["strided"],
          kind == _K["gather"], kind == _K["matmul"], kind == _K["scatter"],
-         kind == _K["scatter_idx"], kind == _K["linalg"]],
-        [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in, linalg_kind.NPARAMS], 0)
+         kind == _K["scatter_idx"], kind == _K["linalg"], kind == _K["scan"]],
+        [nd_in, 1 + nd_out, size_out, 5, 1 + nd_in, size_in, linalg_kind.NPARAMS,
+         np.where(size_in == 1, 0, scan_kind.NPARAMS)], 0)
 
 
 def layout(n, shapes):
@@ -436,7 +437,7 @@ def check_program(prog, meta, limits):
     _first(none & ((ia != -1) | (ib != -1)), "leaf or const entry with operands")
     one = np.isin(kind, [_K[k] for k in ("unary", "reduce", "reshape", "strided", "gather",
                                           "guard", "stopgrad", "scatter", "scatter_idx",
-                                          "split", "shift")])
+                                          "split", "shift", "scan")])
     _first(one & ((ia < 0) | (ib != -1)), "one-operand op without exactly one operand")
     mm = kind == _K["matmul"]
     _first(mm & ((ia < 0) | (ib < 0)), "matmul without two operands")
@@ -484,7 +485,7 @@ def check_program(prog, meta, limits):
     p = np.maximum(par, 0)
 
     # elementwise kinds: same size, or broadcastable operands and the broadcast result
-    same = np.isin(kind, [_K["unary"], _K["reshape"], _K["stopgrad"]])
+    same = np.isin(kind, [_K["unary"], _K["reshape"], _K["stopgrad"], _K["scan"]])
     same |= op == OPS["guard_value"].code
     _first(same & (size[a] != size), "operand and result sizes differ")
     _first((op == OPS["guard_bool"].code) & (size[a] != 1), "bool() guard on a non-scalar")
@@ -584,6 +585,14 @@ def check_program(prog, meta, limits):
         ok &= _exact_prod(nb, m_dim, n_dim) == size[rows]
         _first(np.isin(e, rows[~ok]), "matmul params do not match its operand sizes")
         products = float(_exact_prod(size[rows], k_dim).sum())
+
+    # scan: params [outer, m, inner, reverse] cover its operand (one element: none)
+    rows = np.flatnonzero((kind == _K["scan"]) & (size[a] != 1))
+    if len(rows):
+        outer, m_dim, inner, rev = (params[p[rows] + j] for j in range(scan_kind.NPARAMS))
+        ok = (outer >= 0) & (m_dim >= 0) & (inner >= 0) & ((rev == 0) | (rev == 1))
+        ok &= _exact_prod(outer, m_dim, inner) == size[a[rows]]
+        _first(np.isin(e, rows[~ok]), "scan params do not match its operand size")
 
     # linalg (LAPACK host entries): params [which, nb, n, k, flag] name the entry's own
     # opcode and match its operand and output sizes; the entry must pause (host flag), as
