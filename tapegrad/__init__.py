@@ -131,22 +131,19 @@ __version__ = "0.1.0"
 
 def _fn(name):
     method = getattr(Tensor, name)
+    takes_out = name in _out_arg.OUT_NAMES
 
-    def f(input, *args, **kwargs):
+    # (out= taken here, where torch gives it: no second wrapper frame on the hot path)
+    def f(input, *args, out=None, **kwargs):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{type(input).__name__}")
+        if out is not None:
+            if not takes_out:
+                raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+            return _out_arg.call(name, method, (input,) + args, kwargs, out)
         return method(input, *args, **kwargs)
-
-    if name in _out_arg.OUT_NAMES:
-        def f(input, *args, out=None, **kwargs):  # noqa: F811  (out= here: no second frame)
-            if not isinstance(input, Tensor):
-                raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                                f"{type(input).__name__}")
-            if out is not None:
-                return _out_arg.call(name, method, (input,) + args, kwargs, out)
-            return method(input, *args, **kwargs)
-        f._out_arg = True
+    f._out_arg = takes_out
     f.__name__ = name
     f.__doc__ = f"tapegrad.{name}(input, ...) == input.{name}(...)"
     return f
