@@ -498,7 +498,7 @@ def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
     in torch."""
     start, end, step = (_number_arg("range", k, i, v) for i, (k, v) in
                         enumerate((("start", start), ("end", end), ("step", step)), 1))
-    warnings.warn(RANGE_DEPRECATED, UserWarning, stacklevel=2)
+    warnings.warn(RANGE_DEPRECATED, UserWarning, stacklevel=errors.user_stacklevel())
     _device.check(device)
     dt = dtype or D.get_default_dtype()
     if dt is D.bool_:

@@ -1,5 +1,7 @@
 """PyTorch's error and warning texts, in one place (tests compare against torch's)."""
+import os
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -226,12 +228,25 @@ def is_warn_always_enabled():
     return _WARN_ALWAYS[0]
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_stacklevel():
+    """The warnings.warn stacklevel, for the function calling this, of the first frame outside
+    tapegrad: torch's warnings point at the user's line, whatever wrappers (out=, decorators)
+    tapegrad's own call went through."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def warn_once(message):
     """A UserWarning given once per process, as torch's TORCH_WARN_ONCE (pointing at the
-    caller of the function that calls this); every time after set_warn_always(True)."""
+    user's line); every time after set_warn_always(True)."""
     if _WARN_ALWAYS[0] or message not in _WARNED:
         _WARNED.add(message)
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
 
 
 # ---- bool operands of `-` (torch's sub_check and neg's check) ---------------------------------

@@ -190,3 +190,19 @@ def test_out_functions_are_wrapped_once():
     assert len(wrapped) > 200
     for n in wrapped:     # one wrapper deep: the wrapped function has no out= of ours
         assert not getattr(getattr(getattr(tapegrad, n), "__wrapped__", None), "_out_arg", False)
+
+
+def test_warnings_point_at_the_callers_line_through_the_out_wrapper():
+    tg = tapegrad
+    """A function given out= by out_arg.with_out warns at the user's line, not the wrapper's
+    (torch.range's deprecation; warn_once's messages, e.g. bucketize's)."""
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        tg.range(0, 1)
+        tg.set_warn_always(True)
+        try:
+            tg.bucketize(tg.tensor([[1.5, 2.0], [3.0, 0.0]]).t(), tg.tensor([1.0, 2.0]))
+        finally:
+            tg.set_warn_always(False)
+    assert w and all(x.filename == __file__ for x in w), [(x.filename, str(x.message)) for x in w]
