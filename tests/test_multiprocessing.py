@@ -196,9 +196,15 @@ def test_sharing_strategies():
 
 
 @pytest.mark.skipif(not LINUX, reason="/proc/self/fd")
+def shm_files():
+    """tapegrad's files in /dev/shm (the fallback where there is no memfd); not Python's own
+    semaphores, which tests running at the same time in other processes create."""
+    return {n for n in os.listdir("/dev/shm") if n.startswith("tapegrad")}
+
+
 def test_the_memory_is_released_with_its_last_tensor():
     gc.collect()
-    fds, shm = open_fds(), set(os.listdir("/dev/shm"))
+    fds, shm = open_fds(), shm_files()
     x = tapegrad.zeros(1000).share_memory_()
     v = x[10:]
     assert len(open_fds() - fds) >= 1
@@ -207,7 +213,7 @@ def test_the_memory_is_released_with_its_last_tensor():
     assert v.is_shared() and len(open_fds() - fds) >= 1   # a view keeps it
     del v
     gc.collect()
-    assert open_fds() <= fds and set(os.listdir("/dev/shm")) <= shm
+    assert open_fds() <= fds and shm_files() <= shm
 
 
 # ---- between processes ---------------------------------------------------------------------
@@ -218,7 +224,7 @@ def test_queue_sends_shared_tensors_as_the_same_memory(method, strategy):
             mp.get_all_sharing_strategies():
         pytest.skip(f"no {method} / {strategy}")
     gc.collect()
-    shm = set(os.listdir("/dev/shm"))
+    shm = shm_files()
     old = mp.get_sharing_strategy()
     mp.set_sharing_strategy(strategy)
     try:
@@ -241,7 +247,7 @@ def test_queue_sends_shared_tensors_as_the_same_memory(method, strategy):
     finally:
         mp.set_sharing_strategy(old)
     gc.collect()
-    assert set(os.listdir("/dev/shm")) <= shm
+    assert shm_files() <= shm
 
 
 @needs_fork
