@@ -12,3 +12,14 @@ def _fresh_state():
     yield
     STATE.enabled = True
     STATE.tape = CLOSED
+
+
+@pytest.fixture
+def torch_ref():
+    """torch, on one thread (skips without it): its threads compete for the two cores on the
+    small ops of the differential programs (seconds instead of milliseconds)."""
+    torch = pytest.importorskip("torch")
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(saved)

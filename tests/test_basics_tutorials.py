@@ -520,14 +520,9 @@ def ours(tmp_path_factory):
     return run
 
 
-@pytest.fixture(scope="module")
-def torch():
-    torch = pytest.importorskip("torch")
-    # torch's threads compete for the cores on these small ops
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(saved)
+@pytest.fixture
+def torch(torch_ref):
+    return torch_ref
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

@@ -572,16 +572,6 @@ PROGRAMS = {"mnist": mnist, "time_sequence": time_sequence, "vae": vae, "reinfor
 RTOL = {"time_sequence": 1e-9}
 
 
-@pytest.fixture
-def torch_ref():
-    torch_ref = pytest.importorskip("torch")
-    # torch's threads compete for the cores on these tiny ops (seconds instead of milliseconds)
-    saved = torch_ref.get_num_threads()
-    torch_ref.set_num_threads(1)
-    yield torch_ref
-    torch_ref.set_num_threads(saved)
-
-
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_matches_torch(name, torch_ref):
     got = PROGRAMS[name](tapegrad)

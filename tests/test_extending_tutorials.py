@@ -959,14 +959,9 @@ def assert_same(ours, theirs, where="out"):
         assert type(ours) is type(theirs) and ours == theirs, (where, ours, theirs)
 
 
-@pytest.fixture(scope="module")
-def torch():
-    torch = pytest.importorskip("torch")
-    # torch's threads compete for the cores on these tiny ops (seconds instead of milliseconds)
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(saved)
+@pytest.fixture
+def torch(torch_ref):
+    return torch_ref
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

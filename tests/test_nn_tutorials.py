@@ -621,13 +621,9 @@ def _same_text(got, want, rtol, loose=(0, -1, 0)):
                                    err_msg=f"line {i}: {a!r} vs {b!r}")
 
 
-@pytest.fixture(scope="module")
-def torch():
-    torch = pytest.importorskip("torch")
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)  # torch's threads compete for the cores on these tiny ops
-    yield torch
-    torch.set_num_threads(saved)
+@pytest.fixture
+def torch(torch_ref):
+    return torch_ref
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

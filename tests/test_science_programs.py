@@ -6,10 +6,8 @@ Each program's asserts (finite differences, closed forms, falling losses) check 
 import pytest
 
 import tapegrad
-import test_example_programs
 from test_func_tutorials import _run, _same
 
-torch_ref = test_example_programs.torch_ref  # the fixture: torch on one thread
 
 PINN = """
 # -- a physics-informed MLP u(t, x) for the heat equation u_t = 0.1 u_xx on [0, 1]^2
