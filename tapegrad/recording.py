@@ -39,6 +39,21 @@ def _record_start(*inputs):
     return tape
 
 
+def _tape_of(x):
+    """_record_start(x) for one tensor x, without its scans (a view op's input)."""
+    if not x._recorded:
+        return None
+    tape = STATE.tape
+    if tape.sealed:
+        tape = open_tape(x)
+        if tape is None:
+            return None
+    src = x._tape
+    if src is not None and src.serial > tape.serial:
+        raise RuntimeError(_MIXED)
+    return tape
+
+
 def _operand_node(tape, x, arr):
     """Node for operand x on tape: its own node, or -1 (Python-number/one-element constant,
     value in the entry's cst), or a const entry holding an n-d value."""

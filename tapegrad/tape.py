@@ -414,8 +414,8 @@ class Tape:
             n = self._push_input(OP_LEAF, t)
         else:
             n = self.push_nd(OP_LEAF, -1, -1, 0.0, v.shape, v.size)
-        # the version watch (_watch_new, inline): a leaf that requires grad never gets a
-        # grad_fn, so its entry names no tensor
+        # the version watch (_watch_new's, its lookup inline): a leaf that requires grad
+        # never gets a grad_fn, so its entry names no tensor
         try:
             c = t._ver
         except AttributeError:
@@ -423,17 +423,7 @@ class Tape:
         else:
             if type(c) is not list:
                 c = c[0]
-        ver = c[0]
-        self.versions[n] = (c, ver, t._dtype, t._shape, None if t._recorded else weakref.ref(t))
-        group = self.watched.get(id(c))
-        if group is None:
-            self.watched[id(c)] = (c, {ver: [n]})
-        else:
-            nodes = group[1].get(ver)
-            if nodes is None:
-                group[1][ver] = [n]
-            else:
-                nodes.append(n)
+        self._enter(n, c, t._dtype, t._shape, None if t._recorded else weakref.ref(t))
         self.leaves[n] = t
         nodes = self.leaf_of.get(id(t))
         if nodes is None:
@@ -502,18 +492,23 @@ class Tape:
         else:
             if type(c) is not list:
                 c = c[0]
-        v = c[0]
         # the tensor itself only for naming its grad_fn in the error: a leaf that requires
         # grad never gets one (a constant can, by a recorded in-place op)
-        self.versions[node] = (c, v, t._dtype, t._shape,
-                               None if t._tape is None and t._recorded else weakref.ref(t))
+        self._enter(node, c, t._dtype, t._shape,
+                    None if t._tape is None and t._recorded else weakref.ref(t))
+
+    def _enter(self, node, c, dtype, shape, ref):
+        """Watch `node`, whose value a tensor of version counter `c` holds (dtype, shape and
+        a weak reference to the tensor, or None, for the error), at c's version now."""
+        ver = c[0]
+        self.versions[node] = (c, ver, dtype, shape, ref)
         group = self.watched.get(id(c))
         if group is None:
-            self.watched[id(c)] = (c, {v: [node]})
+            self.watched[id(c)] = (c, {ver: [node]})
         else:
-            nodes = group[1].get(v)
+            nodes = group[1].get(ver)
             if nodes is None:
-                group[1][v] = [node]
+                group[1][ver] = [node]
             else:
                 nodes.append(node)
 
@@ -915,6 +910,22 @@ class NdStreams:
         cells[3][node] = p
         cells[4][node] = k
 
+    def add_param_ints(self, node, values):
+        """add_params for a short list of Python ints (a view's [offset, strides...]): stored
+        one by one through the memoryview, half the cost of the list's conversion."""
+        k, p = len(values), self.nparams
+        if p + k > len(self.params):
+            self._grow_params(p + k)
+        mv = self._pmv
+        i = p
+        for v in values:
+            mv[i] = v
+            i += 1
+        self.nparams = i
+        cells = self._cells
+        cells[3][node] = p
+        cells[4][node] = k
+
     def params_of(self, e):
         p = self.par[e]
         return self.params[p:p + self.npar[e]]
@@ -1076,14 +1087,44 @@ def register_view(t, base):
     """Remember recorded view t of `base` (weakly, beside their shared count), so a recorded
     in-place op on the base or a view of it regenerates t from the base's new node.  Plain
     weak references (no callback: cheaper than a WeakSet), pruned when the list doubles."""
-    c = version_counter(base)
+    _remember_view(version_counter(base), weakref.ref(t))
+
+
+def _remember_view(c, ref):
+    """Keep `ref` (to a recorded view) in count c's list of views."""
     if len(c) == 1:
         c += ([], 8)
     refs = c[1]
-    refs.append(weakref.ref(t))
+    refs.append(ref)
     if len(refs) > c[2]:
         refs[:] = [r for r in refs if r() is not None]
         c[2] = max(8, 2 * len(refs))
+
+
+def record_view(tape, t, base):
+    """The version bookkeeping of recorded view `t` of `base` (t's node just pushed on
+    `tape`): share_version, register_view and the watch of both nodes, with one weak
+    reference and fewer calls (every recorded view op does all of it; as four calls it cost
+    more than the entry)."""
+    try:
+        c = base._ver
+    except AttributeError:
+        c = base._ver = [0]
+        root = base
+    else:
+        if type(c) is list:
+            root = base
+        else:
+            root = c[1] if len(c) == 2 else base   # (a 1-tuple: detach()'s, no view)
+            c = c[0]
+    t._ver = (c, root)
+    ref = weakref.ref(t)
+    _remember_view(c, ref)
+    versions = tape.versions
+    if t._node not in versions:
+        tape._enter(t._node, c, t._dtype, t._shape, ref)
+    if base._tape is tape and base._node not in versions:
+        tape._watch_new(base._node, base)
 
 
 def registered_views(t):

@@ -83,7 +83,7 @@ def _size_args(size, fn=None):
                 raise RuntimeError(errors.NEGATIVE_DIM.format(
                     d=v, shape=", ".join(map(str, size))))
         return size
-    return tuple(int(s) for s in size)
+    return tuple(map(int, size))
 
 
 class _TensorMeta(type):
@@ -544,14 +544,16 @@ def _layout_dim(d, nd):
 
 def _infer_shape(shape, numel):
     given = shape
-    if shape.count(-1) > 1:
+    inferred = shape.count(-1)
+    if inferred > 1:
         raise RuntimeError("only one dimension can be inferred")
-    if -1 in shape:
-        known = int(math.prod(s for s in shape if s != -1))
+    if inferred:
+        known = -math.prod(shape)   # (the product of the others: one of them is -1)
         if known == 0 or numel % known:
             shape = ()  # not inferable: the message below names the shape as given
         else:
-            shape = tuple(numel // known if s == -1 else s for s in shape)
+            d = shape.index(-1)
+            shape = shape[:d] + (numel // known,) + shape[d + 1:]
     if not shape and given or math.prod(shape) != numel:
         raise RuntimeError(f"shape '[{', '.join(map(str, given))}]' is invalid for input of size {numel}")
     return shape

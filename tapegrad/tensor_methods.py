@@ -275,11 +275,11 @@ class _OpMethods:
         return _reshape_op("view", self, shape)
 
     def view(self, *shape):
-        if len(shape) == 1 and not (hasattr(shape[0], "__index__")
-                                    or isinstance(shape[0], (tuple, list, DType))):
-            raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
-        if len(shape) == 1 and isinstance(shape[0], DType):
-            raise NotImplementedError("view(dtype) is not implemented")
+        if len(shape) == 1 and type(shape[0]) is not int:
+            if not (hasattr(shape[0], "__index__") or isinstance(shape[0], (tuple, list, DType))):
+                raise TypeError(errors.VIEW_ARGS.format(got=type(shape[0]).__name__))
+            if isinstance(shape[0], DType):
+                raise NotImplementedError("view(dtype) is not implemented")
         v = self._v
         shape = _infer_shape(_size_args(shape), self.numel())
         if type(v) is float or v.flags.c_contiguous:
@@ -353,14 +353,15 @@ class _OpMethods:
 
     def permute(self, *dims):
         dims = _size_args(dims)
-        nd = self.dim()
-        if len(dims) == nd and len({_dim(d, nd) for d in dims}) < nd:
+        nd = len(self._shape)
+        perm = [_dim(d, nd) for d in dims]   # (each dim wrapped once, out-of-range first)
+        if len(dims) == nd and len(set(perm)) < nd:
             raise RuntimeError("permute(): duplicate dims are not allowed.")
-        if sorted(_dim(d, nd) for d in dims) != list(range(nd)):
+        if sorted(perm) != list(range(nd)):
             raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does "
                                "not match the length of the desired ordering of dimensions i.e. "
                                f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
-        return _strided("permute", self, lambda a: a.transpose([_dim(d, nd) for d in dims]))
+        return _strided("permute", self, lambda a: a.transpose(perm))
 
     @property
     def T(self):

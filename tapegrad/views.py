@@ -14,8 +14,8 @@ from .creation import tensor
 from .grad_mode import _INFERENCE
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
-from .recording import _record_start, _result, _tape_for
-from .tape import input_node, OP_CONST, register_view, share_version, STATE, view_base
+from .recording import _record_start, _result, _tape_for, _tape_of
+from .tape import input_node, OP_CONST, record_view, share_version, STATE, view_base
 from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
@@ -23,8 +23,9 @@ from .tracing import _bake, _tracing
 def _reshape_op(name, x, shape, out=None):
     """view/reshape/(un)squeeze/clone: same elements in the same order."""
     shape = tuple(shape)
+    v = x._v
+    shares = False
     if out is None:
-        v = x._v
         if type(v) is float:
             t = _new()
             t._v, t._dtype, t._shape, t._tape, t._recorded = v, x._dtype, shape, None, False
@@ -34,13 +35,43 @@ def _reshape_op(name, x, shape, out=None):
                 t._tape, t._node, t._recorded = tape, n, True
             return t
         out = v.reshape(shape)
-    tape = _record_start(x)
+        # (a row-major array's reshape is a view of it: it shares its memory unless empty)
+        shares = out.size != 0 and v.flags.c_contiguous
+    tape = STATE.tape
+    if not x._recorded:
+        tape = None
+    elif tape.sealed or x._tape is not tape and x._tape is not None:
+        tape = _tape_of(x)   # (else that is what it returns)
+    t = _view_tensor(x, out, OPS[name].code, tape)
+    if name not in _NOT_VIEWS and (
+            shares or type(v) is not float and np.may_share_memory(out, v)):
+        _view_of(t, x, out, name)
+    return t
+
+
+_NOT_VIEWS = frozenset(("clone", "unsafe_view"))
+
+
+def _view_tensor(x, out, code, tape):
+    """The tensor of value `out` computed from x by op `code` (a view op, or clone); with a
+    tape, its entry reading x (_result's stores, inline: this runs once per view op)."""
+    dt = x._dtype
     if tape is None:
-        t = Tensor._wrap(out, x._dtype)
+        return Tensor._wrap(out, dt)
+    src = x._tape     # (input_node, inline)
+    if src is tape:
+        a = x._node
+    elif src is None and x._lserial == tape.serial:
+        a = x._lnode
     else:
-        t = _result(out, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
-    if name not in ("clone", "unsafe_view"):
-        _as_view(t, x, out, name)
+        a = input_node(tape, x)
+    size = out.size
+    if size == 1:
+        return _result(out, dt, tape, code, a, -1, 0.0)
+    t = _new()
+    shape = out.shape
+    t._v, t._dtype, t._shape, t._tape, t._recorded = out, dt, shape, tape, True
+    t._node = tape.push_nd(code, a, -1, 0.0, shape, size)
     return t
 
 
@@ -53,8 +84,17 @@ def _as_view(t, x, out, name=None, nr=0):
     v = x._v
     if type(v) is float or not np.may_share_memory(out, v):
         return
+    _view_of(t, x, out, name, nr)
+
+
+def _view_of(t, x, out, name=None, nr=0):
+    """_as_view of a result known to share x's memory."""
     t._v = out
-    share_version(t, x)
+    tape = t._tape
+    if tape is not None:
+        record_view(tape, t, x)
+    else:
+        share_version(t, x)
     if not STATE.enabled:
         if t._dtype.is_floating_point:   # (torch's views of other dtypes are not differentiable)
             # (is_inference_mode_enabled's flag, read without its getattr default: a missing
@@ -65,12 +105,6 @@ def _as_view(t, x, out, name=None, nr=0):
         made = _WITHOUT_GRAD.get(id(x))
         if made is not None and made[0]() is x:
             _made_without_grad(t, made[1], OPS[name].grad_fn, nr)
-    tape = t._tape
-    if tape is not None:
-        register_view(t, x)
-        tape.watch(t._node, t)
-        if x._tape is tape:
-            tape.watch(x._node, x)
 
 
 # strided views that start where their base starts (offset 0): reading an array's address
@@ -81,6 +115,9 @@ _SAME_START = frozenset(("t", "transpose", "permute", "expand"))
 def _strided(name, x, fn):
     """An op whose result is a strided view of x: record offset and strides in elements of
     x's row-major layout, so the sweep can scatter the gradient back."""
+    arr = x._v
+    if name in _SAME_START and type(arr) is not float and arr.flags.c_contiguous:
+        return _strided_view(name, x, arr, fn(arr), 0)
     arr = x._array()
     base = _contiguous(arr)
     out = fn(base)
@@ -96,6 +133,25 @@ def _strided(name, x, fn):
         t = _result(real, x._dtype, tape, OPS[name].code, input_node(tape, x), -1, 0.0)
         tape.add_params(t._node, [offset, *[s // item for s in out.strides]])
     _as_view(t, x, real, name)
+    return t
+
+
+def _strided_view(name, x, arr, out, offset):
+    """_strided where the view is known: `out`, a numpy view of x's own row-major array
+    `arr` starting `offset` elements into it (so no copy for the params, no address to read,
+    and it shares arr's memory unless empty)."""
+    tape = STATE.tape
+    if not x._recorded:
+        tape = None
+    elif tape.sealed or x._tape is not tape and x._tape is not None:
+        tape = _tape_for(x, None)   # (else that is what it returns)
+    t = _view_tensor(x, out, OPS[name].code, tape)
+    if tape is not None:
+        item = arr.itemsize
+        (tape.nds or tape.nd_streams()).add_param_ints(
+            t._node, [offset, *[s // item for s in out.strides]])
+    if out.size:
+        _view_of(t, x, out, name)
     return t
 
 
@@ -168,6 +224,11 @@ def setitem_view_name(shape, key):
 
 
 def _index(x, key):
+    arr = x._v
+    if type(arr) is not float and arr.flags.c_contiguous:
+        view = _basic_index(x, arr, key)
+        if view is not None:
+            return view
     try:
         return _index_numpy(x, key)
     except IndexError as e:
@@ -271,6 +332,66 @@ def _index_numpy(x, key):
     t = _result(np.asarray(out), x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, np.asarray(idx).reshape(-1))
     return t
+
+
+def _basic_index(x, arr, key):
+    """x[key] for the common keys, row-major x (`arr`: its value): ints (not bools), slices
+    of ints stepping forward, None and at most one Ellipsis, giving a non-empty result.  One
+    pass over the key finds the view, its offset into arr and torch's last view op, as
+    _index_numpy and _last_view_op would; None for any other key, or one numpy refuses,
+    which the general path decides (and reports)."""
+    bare = type(key) is not tuple
+    keys = (key,) if bare else key
+    taken, ell = 0, False
+    for k in keys:
+        tk = type(k)
+        if tk is int:
+            taken += 1
+        elif tk is slice:
+            if not (type(k.start) in _SLICE_INTS and type(k.stop) in _SLICE_INTS
+                    and (k.step is None or type(k.step) is int and k.step > 0)):
+                return None
+            taken += 1
+        elif k is Ellipsis:
+            if ell:
+                return None
+            ell = True
+        elif k is not None:
+            return None
+    shape = arr.shape
+    if taken > len(shape):
+        return None
+    try:
+        out = arr[keys if ell else keys + (Ellipsis,)]   # (a 0-d view, not a scalar copy)
+    except IndexError:
+        return None
+    if not out.size:
+        return None
+    strides = arr.strides
+    name, moved, d, offset = None, False, 0, 0    # (offset in bytes: as numpy computes it)
+    for k in keys:
+        if k is None:
+            name = "unsqueeze"
+        elif k is Ellipsis:
+            d += len(shape) - taken
+        elif type(k) is int:
+            name, moved = "select", True
+            offset += (k + shape[d] if k < 0 else k) * strides[d]
+            d += 1
+        else:
+            n = shape[d]
+            if bare or k.start or not (k.step is None or k.step == 1) or (
+                    k.stop is not None and k.stop < n):
+                name, moved = "slice", True
+            offset += k.indices(n)[0] * strides[d]
+            d += 1
+    if not moved:   # only new dims of size 1: the same elements in the same order
+        return _reshape_op(name or "alias", x, out.shape)
+    return _strided_view("unsqueeze_strided" if name == "unsqueeze" else name, x, arr, out,
+                         offset // arr.itemsize)
+
+
+_SLICE_INTS = frozenset((int, type(None)))
 
 
 def _last_view_op(key, shape, bare):
