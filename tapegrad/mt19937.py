@@ -5,7 +5,9 @@ bytes of `torch.get_rng_state()`), so that the same seed gives the same numbers 
 The words come from CPython's `random.Random`, which is the same mt19937 (same twist and
 tempering) implemented in C: its state is set to the one torch's seeding makes (torch uses
 `init_genrand`, CPython's `seed()` another scheme), and `getrandbits(32 * k)` returns k words
-in draw order, least significant first, at C speed.
+in draw order, least significant first, at C speed.  Loops that draw an unknown number of
+words (tapegrad/_draw_loops.py) run the same twister in Numba on the state taken out with
+`loop_state()` and put back with `set_loop_state()`.
 """
 import random as _pyrandom
 import struct
@@ -61,6 +63,20 @@ class MT19937:
         """k calls of torch's `random64()`: two words each, the first the high half."""
         w = self.u32(2 * k).astype(np.uint64)
         return (w[0::2] << np.uint64(32)) | w[1::2]
+
+    def loop_state(self):
+        """The words for a loop that draws them itself: an int64 array of N + 2, the N state
+        words, the index of the next word (N: twist first) and a count of words drawn (0)."""
+        state = np.empty(N + 2, np.int64)
+        state[:N + 1] = self._py.getstate()[1]
+        state[N + 1] = 0
+        return state
+
+    def set_loop_state(self, state):
+        """Continue from `state` (as `loop_state()` returned it, advanced by such a loop)."""
+        self._py.setstate((3, tuple(state[:N + 1].tolist()), None))
+        if state[N + 1]:
+            self._fresh = False
 
     # -- torch's state format ----------------------------------------------------------------
     def state_bytes(self):

@@ -1,0 +1,32 @@
+"""The rejection samplers (tapegrad/gamma_draws.py, its loops in tapegrad/_draw_loops.py) beside
+torch: 1e5 samples of Gamma, Beta and Dirichlet over three concentrations, Poisson over three
+rates, Binomial over two (count, prob) pairs, float32, from a fixed seed."""
+from ._common import LibBench
+
+N = 100_000
+
+
+class TapegradDraws(LibBench):
+    params = ["Gamma", "Beta", "Dirichlet", "Poisson", "Binomial"]
+    param_names = ["distribution"]
+
+    def setup(self, name):
+        super().setup()
+        m = self.mod
+        D, t = m.distributions, m.tensor
+        self.dist = {
+            "Gamma": lambda: D.Gamma(t([0.3, 1.0, 25.0]), t([1.0, 0.5, 4.0])),
+            "Beta": lambda: D.Beta(t([0.3, 1.0, 25.0]), t([1.0, 0.5, 4.0])),
+            "Dirichlet": lambda: D.Dirichlet(t([0.3, 1.0, 25.0])),
+            "Poisson": lambda: D.Poisson(t([0.5, 4.0, 30.0])),
+            "Binomial": lambda: D.Binomial(t([3.0, 20.0]), t([0.3, 0.9])),
+        }[name]()
+        m.manual_seed(0)
+        self.dist.sample((3,))       # tapegrad: the sampler's Numba loops loaded before timing
+
+    def time_sample(self, name):
+        self.dist.sample((N,))
+
+
+class TorchDraws(TapegradDraws):
+    lib = "torch"
