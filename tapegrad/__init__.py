@@ -19,7 +19,7 @@ from .anomaly import is_anomaly_enabled, is_anomaly_check_nan_enabled
 from .tensor import Tensor, Size
 from .creation import (tensor, as_tensor, asarray, scalar_tensor, from_numpy, zeros, ones, empty, full, zeros_like,
                        ones_like, empty_like, full_like, arange, linspace, eye, logspace,
-                       tril_indices, triu_indices)
+                       tril_indices, triu_indices, empty_strided, frombuffer)
 from .creation import torch_range as range  # noqa: A004  (torch.range)
 from .inplace_forms import *  # noqa: E402,F401,F403  (torch.sin_(x) & co)
 from .windows import (hann_window, hamming_window, blackman_window, bartlett_window,  # noqa: E402
@@ -37,7 +37,8 @@ from .settings import (set_num_threads, get_num_threads, set_num_interop_threads
                        get_num_interop_threads, use_deterministic_algorithms,
                        are_deterministic_algorithms_enabled,
                        is_deterministic_algorithms_warn_only_enabled,
-                       set_deterministic_debug_mode, get_deterministic_debug_mode)
+                       set_deterministic_debug_mode, get_deterministic_debug_mode,
+                       set_flush_denormal)
 from . import accelerator, backends, cuda, distributed, func, multiprocessing, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
 from .views import cat, stack
@@ -92,13 +93,16 @@ from .nn_toplevel import (cosine_similarity, pairwise_distance, dropout,  # noqa
                           binary_cross_entropy_with_logits, ctc_loss, batch_norm, instance_norm,
                           rms_norm, adaptive_max_pool1d, max_pool1d_with_indices,
                           norm_except_dim, frobenius_norm, nuclear_norm, grid_sampler,
-                          grid_sampler_2d, grid_sampler_3d)
+                          grid_sampler_2d, grid_sampler_3d, native_layer_norm,
+                          native_batch_norm, native_group_norm, native_dropout, rrelu, rrelu_,
+                          embedding_bag, nonzero_static)
 from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  # noqa: E402
                         select_copy, slice_copy, squeeze_copy, t_copy, transpose_copy,
                         unfold_copy, unsqueeze_copy, view_copy, split_copy,
                         split_with_sizes_copy, unbind_copy, fill, put, index_put_, adjoint,
                         get_device, typename, newaxis, get_float32_matmul_precision,
-                        set_float32_matmul_precision)
+                        set_float32_matmul_precision, solve, lstsq, eig, symeig,
+                        matrix_rank)
 from .errors import set_warn_always, is_warn_always_enabled  # noqa: E402
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402

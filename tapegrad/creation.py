@@ -526,3 +526,69 @@ def _trunc_div(a, b):
     """C++'s integer division: the quotient truncated toward zero."""
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b > 0) else -q
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):
+    """A tensor of `size` whose elements lie `stride` elements apart in a storage of its own
+    (tapegrad fills it with 0; overlapping strides such as 0 share elements, as torch's).
+    `tensor.stride()` reports `stride`: the tensor is a numpy view with those strides."""
+    _device.check(device)
+    size, stride = [int(s) for s in size], [int(s) for s in stride]
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality "
+                           f"of strides ({len(stride)})")
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {size}")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and "
+                           f"strides={stride}")
+    layouts.check("empty_strided", len(size), layout, None)
+    dt = dtype or D.get_default_dtype()
+    n = 0 if 0 in size else 1 + sum((s - 1) * st for s, st in zip(size, stride))
+    storage = np.zeros(n, dt.np)
+    arr = np.lib.stride_tricks.as_strided(storage, tuple(size),
+                                          tuple(st * storage.itemsize for st in stride))
+    return _leaf(arr, dt, requires_grad)
+
+
+_NOT_WRITABLE = (
+    "The given buffer is not writable, and PyTorch does not support non-writable tensors. This "
+    "means you can write to the underlying (supposedly non-writable) buffer using the tensor. "
+    "You may want to copy the buffer to protect its data or make it writable before "
+    "converting it to a tensor. This type of warning will be suppressed for the rest of this "
+    "program.")
+
+
+def frombuffer(buffer, *, dtype=None, count=-1, offset=0, requires_grad=False):
+    """A 1-d tensor over the bytes of an object with the buffer protocol (sharing its memory:
+    writes through either show in the other), `count` elements of `dtype` from byte
+    `offset` (count -1: all that follow), with torch's checks.  A read-only buffer gives
+    torch's warning (once) and a tensor that in-place writes refuse (torch writes into it:
+    docs/semantics.md)."""
+    if dtype is None:   # (required: torch's parser's message)
+        raise TypeError('frombuffer() missing 1 required positional arguments: "dtype"')
+    try:
+        view = memoryview(buffer)
+    except TypeError:
+        raise ValueError("object does not implement Python buffer protocol.") from None
+    length, elsize = view.nbytes, dtype.itemsize
+    if length <= 0 or count == 0:
+        raise ValueError(f"both buffer length ({length}) and count ({count}) must not be 0")
+    if not 0 <= offset < length:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than "
+                         f"buffer length ({length} bytes) minus 1")
+    if count <= 0 and (length - offset) % elsize:
+        raise ValueError(f"buffer length ({length - offset} bytes) after offset ({offset} "
+                         f"bytes) must be a multiple of element size ({elsize})")
+    if count < 0:
+        count = (length - offset) // elsize
+    elif offset + count * elsize > length:
+        raise ValueError(f"requested buffer length ({count} * {elsize} bytes) after offset "
+                         f"({offset} bytes) must not be greater than actual buffer length "
+                         f"({length} bytes)")
+    if view.readonly:
+        errors.warn_once(_NOT_WRITABLE)
+    raw = view if view.ndim == 1 and view.format == "B" else view.cast("B")
+    return _leaf(np.frombuffer(raw, dtype.np, count, offset), dtype, requires_grad)

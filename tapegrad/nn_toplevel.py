@@ -6,10 +6,14 @@ sum; any other int is none, as at::apply_loss_reduction); an omitted reduction i
 (torch's Python binding, whatever the schema's default of 1 says)."""
 import numpy as np
 
-from . import decomps, decomps_math as DM, linalg
+from . import creation, decomps, decomps_math as DM, dtypes as D, linalg
+from .discrete_draws import bernoulli_scalar
 from .errors import arg_type_name, warn_once
+from .grad_mode import is_grad_enabled, no_grad
 from .native_args import bind
 from .nn import functional as F
+from .nn._stochastic import rrelu_with_generator
+from .random import default_generator
 from .tensor import tensor_methods
 from .views import KIND_OPS
 
@@ -25,7 +29,9 @@ __all__ = ["cosine_similarity", "pairwise_distance", "dropout", "dropout_", "alp
            "poisson_nll_loss", "triplet_margin_loss", "binary_cross_entropy_with_logits",
            "ctc_loss", "batch_norm", "instance_norm", "rms_norm", "adaptive_max_pool1d",
            "max_pool1d_with_indices", "norm_except_dim", "frobenius_norm", "nuclear_norm",
-           "grid_sampler", "grid_sampler_2d", "grid_sampler_3d"]
+           "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "native_layer_norm",
+           "native_batch_norm", "native_group_norm", "native_dropout", "rrelu", "rrelu_",
+           "embedding_bag", "nonzero_static"]
 
 
 def _dropout_form(fn, impl, inplace):
@@ -400,3 +406,205 @@ class _NnMethods:
 
     def prelu(self, weight):
         return F.prelu(self, weight)
+
+
+# ---- the native normalizations and dropout with their saved statistics ---------------------
+_ENFORCE = ("  (Could this error message be improved?  If so, please report an enhancement "
+            "request to PyTorch.)")
+
+
+def _rstd(var, eps):
+    return (var + eps).rsqrt()
+
+
+def native_layer_norm(*args, **kwargs):
+    """torch.native_layer_norm(input, normalized_shape, weight, bias, eps): (out, mean, rstd),
+    the statistics over the normalized dims shaped (*batch, 1, ...) in the input's dtype and
+    not differentiable, as torch's (out: NativeLayerNormBackward0)."""
+    x, shape, weight, bias, eps = bind("native_layer_norm", args, kwargs, (
+        "input", "normalized_shape", "weight", "bias", "eps"))
+    out = F.layer_norm(x, shape, weight, bias, eps)
+    k = 1 if isinstance(shape, (int, np.integer)) else len(tuple(shape))
+    dims = tuple(range(x.dim() - k, x.dim()))
+    with no_grad():
+        mean = x.mean(dims, keepdim=True)
+        rstd = _rstd(x.var(dims, unbiased=False, keepdim=True), eps)
+    return out, mean, rstd
+
+
+def native_batch_norm(*args, **kwargs):
+    """torch.native_batch_norm(input, weight, bias, running_mean, running_var, training,
+    momentum, eps): (out, save_mean, save_invstd): the batch's mean and 1/sqrt(var + eps) per
+    channel while training (not differentiable; the running statistics updated in place), two
+    empty tensors in evaluation (out: NativeBatchNormBackward0)."""
+    x, w, b, rm, rv, training, momentum, eps = bind("native_batch_norm", args, kwargs, (
+        "input", "weight", "bias", "running_mean", "running_var", "training", "momentum",
+        "eps"))
+    if not training and (rm is None or rv is None):
+        # (torch 2.13 crashes here: its CPU kernel reads the missing statistics)
+        raise RuntimeError("native_batch_norm: running_mean and running_var must be defined "
+                           "in evaluation mode")
+    if training:
+        dims = (0,) + tuple(range(2, x.dim()))
+        with no_grad():
+            mean = x.mean(dims)
+            invstd = _rstd(x.var(dims, unbiased=False), eps)
+    out = F.batch_norm(x, rm, rv, w, b, bool(training), momentum, eps)
+    if not training:
+        mean, invstd = (creation.empty(0, dtype=x.dtype) for _ in range(2))
+    return out, mean, invstd
+
+
+def native_group_norm(*args, **kwargs):
+    """torch.native_group_norm(input, weight, bias, N, C, HxW, group, eps): (out, mean, rstd),
+    the statistics (N, group) in the input's dtype.  Gradients flow through all three, as
+    torch's (out: NativeGroupNormBackward0; mean and rstd are a mean and an rsqrt node here,
+    torch's show its NativeGroupNormBackward0: docs/semantics.md)."""
+    x, w, b, n, c, hxw, group, eps = bind("native_group_norm", args, kwargs, (
+        "input", "weight", "bias", "N", "C", "HxW", "group", "eps"))
+    if x.numel() != n * c * hxw:
+        raise RuntimeError("Expected X.numel() == N * C * HxW to be true, but got false."
+                           + _ENFORCE)
+    out = F.group_norm(x, group, w, b, eps)
+    flat = x.reshape(n, group, -1)
+    return out, flat.mean(-1), _rstd(flat.var(-1, unbiased=False), eps)
+
+
+def native_dropout(*args, **kwargs):
+    """torch.native_dropout(input, p, train): (out, mask).  Training (train True or None):
+    mask = bernoulli(1 - p) from the default generator (torch's CPU draws: the same seed, the
+    same mask as torch's and as F.dropout's), out = input * mask * 1/(1 - p) (0 for p == 1),
+    whose gradient is grad * mask * 1/(1 - p), or grad * mask with train None, as torch's;
+    otherwise a copy of the input and a mask of ones.  The mask is bool and not
+    differentiable; out's node is a MulBackward0 (CloneBackward0 in evaluation) where torch
+    shows NativeDropoutBackward0 (docs/semantics.md)."""
+    x, p, train = bind("native_dropout", args, kwargs, ("input", "p", "train"))
+    if x.numel() == 0:
+        return x, creation.empty_like(x)
+    if train is not None and not train:
+        return x.clone(), creation.ones(tuple(x.shape), dtype=D.bool_)
+    q = 1.0 - float(p)
+    mask = bernoulli_scalar(default_generator._engine, x.numel(), q, np.bool_).reshape(
+        tuple(x.shape))
+    dt = x.dtype.np
+    scale = dt.type(0.0 if q == 0 else 1.0 / q)
+    if train is None:
+        # torch's derivative scales the gradient by 1 when train is None (not given as
+        # True), whatever the forward multiplied by: the scale is applied outside the graph
+        out = x * creation.tensor(mask.astype(dt), dtype=x.dtype)
+        with no_grad():
+            out.mul_(creation.tensor(scale, dtype=x.dtype))
+    else:
+        out = x * creation.tensor(mask.astype(dt) * scale, dtype=x.dtype)
+    return out, creation.tensor(mask, dtype=D.bool_)
+
+
+def rrelu(*args, **kwargs):
+    """torch.rrelu(input, lower=1/8, upper=1/3, training=False, generator=None):
+    nn.functional's, drawing from `generator` (RreluWithNoiseBackward0)."""
+    x, lower, upper, training, gen = bind("rrelu", args, kwargs, (
+        "input", "lower", "upper", "training", "generator"), (1.0 / 8, 1.0 / 3, False, None))
+    return rrelu_with_generator(x, lower, upper, training, gen, False)
+
+
+def rrelu_(*args, **kwargs):
+    """torch.rrelu_(input, lower=1/8, upper=1/3, training=False, generator=None): in place
+    (RreluWithNoiseBackward1)."""
+    x, lower, upper, training, gen = bind("rrelu_", args, kwargs, (
+        "input", "lower", "upper", "training", "generator"), (1.0 / 8, 1.0 / 3, False, None))
+    return rrelu_with_generator(x, lower, upper, training, gen, True)
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def embedding_bag(*args, **kwargs):
+    """torch.embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0,
+    sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    (output, offset2bag, bag_size, max_indices) as torch's CPU kernel fills them.  output is
+    nn.functional's (EmbeddingBagBackward0); mode is torch's enum (0 sum, 1 mean, 2 max);
+    padding_idx is an index >= 0 or -1/None for none.  offset2bag is each index's bag (empty
+    on torch's float32 sum path), bag_size the bag's non-padding count (mean, max, or any
+    mode while weight requires grad; zeros for sum), max_indices the row picked per output
+    element (max) or a copy of bag_size."""
+    (weight, indices, offsets, freq, mode, sparse, psw, last, padding_idx) = bind(
+        "embedding_bag", args, kwargs, ("weight", "indices", "offsets", "scale_grad_by_freq",
+                                        "mode", "sparse", "per_sample_weights",
+                                        "include_last_offset", "padding_idx"),
+        (False, 0, False, None, False, None))
+    if indices.dim() != 1:
+        raise NotImplementedError("tapegrad: torch.embedding_bag with indices of dimension "
+                                  f"{indices.dim()} (only 1-D indices with offsets; "
+                                  "nn.functional.embedding_bag takes 2-D input)")
+    mode = _int("embedding_bag", "mode", mode, 5, "mode" in kwargs)
+    if not 0 <= mode <= 2:
+        raise RuntimeError(f"embedding_bag: mode must be 0 (sum), 1 (mean) or 2 (max), "
+                           f"but got {mode}")
+    pad = -1 if padding_idx is None else int(padding_idx)
+    out = F.embedding_bag(indices, weight, offsets, None, 2, freq, _BAG_MODES[mode], sparse,
+                          psw, bool(last), pad if pad >= 0 else None)
+    idx_dt = D.int64 if D.int64 in (indices.dtype, offsets.dtype) else D.int32
+    ind = indices._array().astype(np.int64)
+    off = offsets._array().astype(np.int64)
+    nbags = off.shape[0] - (1 if last else 0)
+    warr = weight._array()
+    requires_grad = weight.requires_grad and is_grad_enabled()
+    fast_sum = (mode == 0 and weight.dtype is D.float32
+                and warr.strides[1] == warr.itemsize and pad < 0
+                and (psw is None or psw._array().strides[0] == psw._array().itemsize))
+    if fast_sum:
+        offset2bag = np.zeros(0, np.int64)
+    else:
+        o2b = np.zeros(ind.shape[0] + 1, np.int64)
+        np.add.at(o2b, off[:nbags], 1)
+        o2b[0] -= 1
+        offset2bag = np.cumsum(o2b)[:ind.shape[0]]
+    if requires_grad or mode > 0:
+        ends = np.append(off[1:nbags], ind.shape[0]) if nbags else np.zeros(0, np.int64)
+        bag_size = ends - off[:nbags]
+        if pad >= 0 and mode > 0:
+            bags = np.repeat(np.arange(nbags), bag_size)
+            bag_size = bag_size - np.bincount(bags[ind == pad], minlength=nbags)
+    else:
+        bag_size = np.zeros(off.shape[0], np.int64)
+    if mode == 0:
+        bag_size = np.zeros_like(bag_size)
+    if mode == 2:
+        max_indices = np.zeros((nbags, warr.shape[1]), np.int64)
+        best = np.zeros((nbags, warr.shape[1]), warr.dtype)
+        seen = np.zeros(nbags, bool)
+        for i, (b, r) in enumerate(zip(offset2bag, ind)):
+            if r == pad:
+                continue
+            row = warr[r]
+            take = np.ones(row.shape, bool) if not seen[b] else row > best[b]
+            best[b][take], max_indices[b][take] = row[take], r
+            seen[b] = True
+    else:
+        max_indices = bag_size.copy()
+    return (out,) + tuple(creation.tensor(a, dtype=idx_dt)
+                          for a in (offset2bag, bag_size, max_indices))
+
+
+def nonzero_static(*args, **kwargs):
+    """torch.nonzero_static(input, *, size, fill_value=-1): nonzero(input)'s first `size`
+    rows, padded to `size` rows with fill_value."""
+    size = kwargs.pop("size", None)
+    fill = kwargs.pop("fill_value", -1)
+    if len(args) > 1:
+        raise TypeError(f"nonzero_static() takes from 2 to 1 positional arguments but "
+                        f"{len(args)} were given")
+    if size is None:
+        missing = '"input", "size"' if not args and "input" not in kwargs else '"size"'
+        n = missing.count(",") + 1      # (torch's parser's grammar)
+        raise TypeError(f"nonzero_static() missing {n} required positional "
+                        f"argument{'' if n > 1 else 's'}: {missing}")
+    (x,) = bind("nonzero_static", args, kwargs, ("input",))
+    size = _int("nonzero_static", "size", size, 2, True)
+    fill = _int("nonzero_static", "fill_value", fill, 3, True)
+    if size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    nz = x.nonzero()._array()[:size]
+    out = np.full((size, x.dim()), fill, np.int64)
+    out[:nz.shape[0]] = nz
+    return creation.tensor(out, dtype=D.int64)

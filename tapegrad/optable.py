@@ -107,6 +107,7 @@ TORCH_NAMES = {
                   "`SubBackward1`)",
     "rrelu_with_noise": "`F.rrelu` (`nn.RReLU`)",
     "rrelu_with_noise_": "`F.rrelu_`, `F.rrelu(inplace=True)`",
+    "solve": "`torch.linalg.solve`",   # (torch.solve is the removed function that raises)
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

@@ -12,7 +12,7 @@ import os
 __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads",
            "get_num_interop_threads", "use_deterministic_algorithms",
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
-           "set_deterministic_debug_mode", "get_deterministic_debug_mode"]
+           "set_deterministic_debug_mode", "get_deterministic_debug_mode", "set_flush_denormal"]
 
 def _default_threads():
     """torch's default intra-op count: OMP_NUM_THREADS, else one per core, read once when
@@ -103,3 +103,13 @@ def get_deterministic_debug_mode():
     if not _state["deterministic"]:
         return 0
     return 1 if _state["warn_only"] else 2
+
+
+def set_flush_denormal(mode):
+    """torch.set_flush_denormal(mode) -> bool: whether flushing denormals to zero is supported
+    (and was set).  tapegrad cannot set the CPU's FTZ/DAZ bits from Python (numpy has no API
+    for them), so it reports False and changes nothing, as torch does on a CPU without
+    SSE3 (docs/semantics.md)."""
+    if not isinstance(mode, bool):
+        raise RuntimeError(f"flush_denormal expects a bool, but got {type(mode).__name__}")
+    return False

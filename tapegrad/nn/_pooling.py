@@ -21,7 +21,8 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
            "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "lp_pool1d",
-           "lp_pool2d", "lp_pool3d"]
+           "lp_pool2d", "lp_pool3d", "adaptive_max_pool1d_with_indices",
+           "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"]
 
 
 # ---- pooling: torch's argument checks --------------------------------------------------------
@@ -508,3 +509,18 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """The norm_type-norm of each kD x kH x kW window."""
     return _lp_pool(avg_pool3d, max_pool3d, _window(kernel_size, 3), input, norm_type,
                     kernel_size, stride, ceil_mode)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """adaptive_max_pool1d's (output, indices), whatever return_indices says (torch's)."""
+    return adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """adaptive_max_pool2d's (output, indices), whatever return_indices says (torch's)."""
+    return adaptive_max_pool2d(input, output_size, return_indices=True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """adaptive_max_pool3d's (output, indices), whatever return_indices says (torch's)."""
+    return adaptive_max_pool3d(input, output_size, return_indices=True)

@@ -10,7 +10,7 @@ import warnings
 
 from ..creation import empty_like, zeros_like, tensor as _tensor_of
 from ..discrete_draws import rrelu_noise
-from ..random import default_generator
+from ..random import generator_of
 from . import _decomps as B
 from ._basic import _inplace_row, _record, _tensor
 
@@ -24,11 +24,14 @@ def _rrelu(T, x, noise, slope):
     return B.leaky_relu(T, x, slope)
 
 
-def _rrelu_args(input, lower, upper, training):
-    """(noise, slope): the slopes drawn for a training call, or the eval slope (lower + upper)
-    / 2 (computed in double, as torch's)."""
+def _rrelu_args(input, lower, upper, training, generator=None):
+    """(noise, slope): the slopes drawn for a training call (from `generator`, the default
+    one if None), or the eval slope (lower + upper) / 2 (computed in double, as torch's)."""
+    if float(lower) > float(upper):   # (torch's check, in both modes)
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if training:
-        noise = rrelu_noise(default_generator._engine, input._array(), lower, upper)
+        noise = rrelu_noise(generator_of(generator, "rrelu")._engine, input._array(), lower,
+                            upper)
         return _tensor_of(noise, dtype=input.dtype), 0.0
     return None, (float(lower) + float(upper)) / 2
 
@@ -46,9 +49,16 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     """rrelu in place (RreluWithNoiseBackward1)."""
-    _tensor("rrelu_", input)
-    noise, slope = _rrelu_args(input, lower, upper, training)
-    return _inplace_row(input, "rrelu_with_noise_", _rrelu, noise, slope)
+    return rrelu_with_generator(input, lower, upper, training, None, True)
+
+
+def rrelu_with_generator(input, lower, upper, training, generator, inplace):
+    """rrelu drawing from `generator` (torch.rrelu's native `generator=` argument)."""
+    _tensor("rrelu_" if inplace else "rrelu", input)
+    noise, slope = _rrelu_args(input, lower, upper, training, generator)
+    if inplace:
+        return _inplace_row(input, "rrelu_with_noise_", _rrelu, noise, slope)
+    return _record("rrelu_with_noise", _rrelu, input, noise, slope)
 
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):

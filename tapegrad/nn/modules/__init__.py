@@ -12,7 +12,8 @@ from .layers import (Flatten, Unflatten, Dropout, Dropout1d, Dropout2d, Dropout3
                      AlphaDropout, FeatureAlphaDropout,
                      LayerNorm)
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, SyncBatchNorm, GroupNorm, RMSNorm,
-                            InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LocalResponseNorm)
+                            InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LocalResponseNorm,
+                            CrossMapLRN2d)
 from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .paramcontainer import ParameterList, ParameterDict
@@ -72,5 +73,5 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "SoftMarginLoss",
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "MultiMarginLoss",
            "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
-           "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "ChannelShuffle", "RReLU",
+           "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "CrossMapLRN2d", "ChannelShuffle", "RReLU",
            "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "CTCLoss", "Container", "NLLLoss2d"]

@@ -1,12 +1,15 @@
 """Batch, instance and group normalization modules: BatchNorm1d/2d/3d (running statistics as
 torch's buffers: running_mean, running_var, num_batches_tracked), SyncBatchNorm (one
 process's batch: tapegrad has no process groups), InstanceNorm1d/2d/3d, GroupNorm, RMSNorm
-and LocalResponseNorm."""
+LocalResponseNorm and the legacy CrossMapLRN2d."""
 import warnings
+
+import numpy as np
 
 from ... import devices as _device, dtypes as D
 from ...creation import empty, ones, tensor, zeros
 from ...grad_mode import no_grad
+from ...pyfunc import Function
 from .. import functional as F, init
 from ..parameter import Parameter
 from .module import Module
@@ -317,6 +320,82 @@ class LocalResponseNorm(Module):
 
     def forward(self, input):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
+
+
+class CrossMapLRN2d(Function):  # noqa: F811 (the Module below takes the name, as torch's)
+    """torch's legacy CrossMapLRN2d autograd Function (torch/nn/modules/_functions.py): its
+    forward (a running window sum of squares over channels, which never drops channel 0) and
+    its hand-written backward, which is not the derivative of that forward (torch's own
+    gradcheck fails on it: docs/semantics.md), both reproduced on numpy arrays."""
+
+    @staticmethod
+    def forward(ctx, input, size, alpha=1e-4, beta=0.75, k=1):
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D "
+                             f"instead.")
+        x = input.detach().numpy()
+        dt = x.dtype.type
+        sq = x * x
+        channels = x.shape[1]
+        pre_pad = int((size - 1) / 2 + 1)
+        scale = np.zeros_like(x)
+        for c in range(min(pre_pad, channels)):
+            scale[:, 0] += sq[:, c]
+        for c in range(1, channels):
+            scale[:, c] = scale[:, c - 1]
+            if c < channels - pre_pad + 1:
+                scale[:, c] += sq[:, c + pre_pad - 1]
+            if c > pre_pad:
+                scale[:, c] -= sq[:, c - pre_pad]
+        scale = scale * dt(alpha / size) + dt(k)
+        output = np.power(scale, dt(-beta)) * x
+        ctx.size, ctx.alpha, ctx.beta, ctx.k, ctx.scale = size, alpha, beta, k, scale
+        out = tensor(output, dtype=input.dtype)
+        ctx.save_for_backward(input, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, output = ctx.saved_tensors
+        x, y, g = input.detach().numpy(), output.detach().numpy(), grad_output.numpy()
+        dt = x.dtype.type
+        size, scale = ctx.size, ctx.scale
+        channels = x.shape[1]
+        padded = np.zeros((channels + size - 1,) + x.shape[2:], x.dtype)
+        cache = dt(2 * ctx.alpha * ctx.beta / size)
+        inverse_pre_pad = int(size - (size - 1) / 2)
+        grad_input = np.power(scale, dt(-ctx.beta)) * g
+        for n in range(x.shape[0]):
+            padded[inverse_pre_pad:inverse_pre_pad + channels] = g[n] * y[n] / scale[n]
+            accum = padded[:size - 1].sum(0)
+            for c in range(channels):
+                accum = accum + padded[c + size - 1]
+                grad_input[n, c] += -cache * (x[n, c] * accum)
+                accum = accum - padded[c]
+        return tensor(grad_input, dtype=input.dtype), None, None, None, None
+
+
+_cross_map_lrn2d = CrossMapLRN2d   # (torch's name for it; its grad_fn: CrossMapLRN2dBackward)
+
+
+class CrossMapLRN2d(Module):  # noqa: F811
+    """torch's legacy cross-channel local response normalization of 4-D input: each channel
+    times (k + alpha / size * a window sum of squares over channels)^-beta, with torch's
+    window (which, unlike LocalResponseNorm's, keeps channel 0 in every sum) and torch's
+    backward (CrossMapLRN2dBackward)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return _cross_map_lrn2d.apply(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
