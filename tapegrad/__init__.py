@@ -41,7 +41,7 @@ from .settings import (set_num_threads, get_num_threads, set_num_interop_threads
                        set_flush_denormal)
 from . import accelerator, backends, cuda, distributed, func, multiprocessing, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
-from .views import cat, stack
+from .views import as_strided, cat, stack
 from .structops import vstack as row_stack
 from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax

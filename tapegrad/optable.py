@@ -61,7 +61,8 @@ TORCH_NAMES = {
     "atan": "`torch.atan`, `torch.arctan`", "asinh": "`torch.asinh`, `torch.arcsinh`",
     "acosh": "`torch.acosh`, `torch.arccosh`", "atanh": "`torch.atanh`, `torch.arctanh`",
     "atan2": "`torch.atan2`, `torch.arctan2`", "trunc": "`torch.trunc`, `torch.fix`",
-    "as_strided": "a view read after an in-place op through another view of its base",
+    "as_strided": "`torch.as_strided`, `Tensor.as_strided`; a view read after an in-place op "
+                  "through another view of its base",
     "pyfunc": "`autograd.Function.apply`", "median_dim": "`torch.median(x, dim)`",
     "masked_fill_tensor": "`masked_fill(mask, 0-d tensor)`",
     "scatter_value": "`scatter(dim, index, number)`",

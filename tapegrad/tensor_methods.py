@@ -1,21 +1,25 @@
 """Tensor's methods that record n-d ops (defined here, above the ops they call, and added
 to the class by `tensor_methods`): dtype conversion, matmul/mm/mv/dot/bmm, comparisons,
 reductions, shape and indexing."""
+import functools
 import math
+import operator
+import warnings
 
 import numpy as np
 
 from . import decomps, devices as _device, dtypes as D, errors, layouts, mathops
-from .creation import tensor
+from .creation import empty_strided, tensor
 from .dtypes import dtype as DType
 from .errors import _tname_legacy
 from .multiprocessing._storage import is_shared, share_tensors
 from .ndops import bmm, _cast, _compare, matmul, _max_min, _reduce, _softmax, where
+from .pyfunc import Function
 from .tape import share_counter
 from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, _reduce_dims, _size_args, Tensor,
                      tensor_methods)
 from .tracing import _tracing
-from .views import _index, KIND_OPS, _reshape_op, _split, _strided
+from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided
 
 
 @tensor_methods
@@ -425,5 +429,179 @@ class _OpMethods:
             return np.lib.stride_tricks.as_strided(a, shape + [size], strides + [a.strides[d]])
         return _strided("unfold", self, view)
 
+
+    # ---- torch's dtypes tapegrad does not have: a clear error, not an AttributeError ------
+    def half(self, memory_format=None):
+        """Raises NotImplementedError: tapegrad has no float16 dtype."""
+        raise NotImplementedError(_absent_dtype("half", "float16"))
+
+    def bfloat16(self, memory_format=None):
+        """Raises NotImplementedError: tapegrad has no bfloat16 dtype."""
+        raise NotImplementedError(_absent_dtype("bfloat16", "bfloat16"))
+
+    def cfloat(self, memory_format=None):
+        """Raises NotImplementedError: tapegrad has no complex64 dtype."""
+        raise NotImplementedError(_absent_dtype("cfloat", "complex64"))
+
+    def cdouble(self, memory_format=None):
+        """Raises NotImplementedError: tapegrad has no complex128 dtype."""
+        raise NotImplementedError(_absent_dtype("cdouble", "complex128"))
+
+    def chalf(self, memory_format=None):
+        """Raises NotImplementedError: tapegrad has no complex32 dtype."""
+        raise NotImplementedError(_absent_dtype("chalf", "complex32"))
+
+    # ---- memory and layout queries -------------------------------------------------------
+    def is_pinned(self, device=None):
+        """False: tapegrad's tensors are never in pinned (page-locked) memory.  Passing
+        `device` warns, as torch (a deprecated argument)."""
+        if device is not None:
+            warnings.warn("The argument 'device' of Tensor.is_pinned() is deprecated. Please do "
+                          "not pass this argument.", DeprecationWarning, stacklevel=2)
+        return False
+
+    def const_data_ptr(self):
+        """The address of the first element (as data_ptr(); tapegrad has no read-only
+        pointers)."""
+        return self.data_ptr()
+
+    def to_dense(self, dtype=None, *, masked_grad=True):
+        """The tensor itself (every tapegrad tensor is dense), cast to `dtype` if given."""
+        if dtype is None or dtype is self._dtype:
+            return self
+        return self.to(dtype)
+
+    def dim_order(self, *, ambiguity_check=False):
+        """The dims from the outermost to the innermost in memory, from the strides, as
+        torch's (torch._prims_common.compute_elementwise_output_logical_to_physical_perm):
+        `ambiguity_check=True` raises RuntimeError when the order is not unique (a size-1 dim,
+        two equal strides), a list of memory formats when the tensor is not contiguous in
+        exactly one of them."""
+        if not isinstance(ambiguity_check, bool):
+            if not isinstance(ambiguity_check, list) or not all(
+                    isinstance(m, layouts.memory_format) for m in ambiguity_check):
+                raise TypeError("The ambiguity_check argument must be a bool or a list of memory "
+                                "formats.")
+        shape, strides = self._shape, self.stride()
+        formats = ambiguity_check if isinstance(ambiguity_check, list) else []
+        check = ambiguity_check if isinstance(ambiguity_check, bool) else True
+        multiple = (any(a == b for a, b in zip(strides, strides[1:]))
+                    or any(n == 1 for n in shape))
+        if check and multiple and sum(
+                bool(self.is_contiguous(memory_format=m)) for m in formats) != 1:
+            raise RuntimeError("The tensor does not have unique dim order, or cannot map to "
+                               "exact one of the given memory formats.")
+        perm, ambiguous = _dim_order(shape, strides, self.is_contiguous(),
+                                     len(shape) == 4 and self.is_contiguous(
+                                         memory_format=layouts.channels_last),
+                                     bool(ambiguity_check))
+        if ambiguous:
+            raise RuntimeError("The tensor does not have unique dim order.")
+        return tuple(perm)
+
+    # ---- new tensors, shapes ---------------------------------------------------------------
+    def new_empty_strided(self, size, stride, dtype=None, device=None, requires_grad=False,
+                          layout=None, pin_memory=False):
+        """empty_strided(size, stride) of this tensor's dtype unless `dtype` is given (tapegrad
+        fills it with zeros)."""
+        return empty_strided(size, stride, dtype=dtype or self._dtype, layout=layout,
+                             device=device, requires_grad=requires_grad, pin_memory=pin_memory)
+
+    def resize(self, *sizes):
+        """torch's deprecated out-of-place resize: warns, then the tensor's elements in the
+        new shape (the same number of them: torch's autograd `Resize` Function, whose node
+        is `ResizeBackward`)."""
+        warnings.warn("non-inplace resize is deprecated", stacklevel=2)
+        return Resize.apply(self, sizes)
+
+    def resize_as(self, tensor):
+        """torch's deprecated out-of-place resize_as: resize(tensor.size()), warning."""
+        warnings.warn("non-inplace resize_as is deprecated", stacklevel=2)
+        return Resize.apply(self, tensor.size())
+
+    def as_strided(self, size, stride, storage_offset=None):
+        """A view of this tensor's storage with the given size, strides and storage offset
+        (elements from the start of the storage; default this tensor's own): torch's
+        as_strided, differentiable (AsStridedBackward0, gradients summed where the view's
+        elements overlap)."""
+        return _as_strided(self, size, stride, storage_offset, 1)
+
     def __getitem__(self, key):
         return _index(self, key)
+
+
+def _absent_dtype(method, name):
+    return (f"tapegrad: Tensor.{method}() converts to {name}, a dtype tapegrad does not have "
+            "(it computes in float32 and float64)")
+
+
+def _dim_order(shape, strides, contiguous, channels_last, check):
+    """torch._prims_common.compute_elementwise_output_logical_to_physical_perm for one
+    tensor: (the permutation, whether `check` finds it ambiguous)."""
+    ndim = len(shape)
+    if ndim == 0:
+        return [], False
+    if ndim == 1:
+        return [0], False
+    if contiguous and not channels_last:
+        return list(range(ndim)), False
+    if channels_last and not contiguous:
+        return [0, *range(2, ndim), 1], False
+
+    def ge(a, b):
+        if b == 0:
+            return True
+        if a == 0:
+            return False
+        return a >= b or a % b == 0
+
+    def should_swap(a, b):
+        sa, sb = strides[a], strides[b]
+        if sa == 0 or sb == 0:
+            return 0
+        if sa == sb:
+            return 0 if ge(shape[b], shape[a]) else 1
+        if ge(sb, sa):
+            return -1
+        if ge(sa, sb):
+            return 1
+        return 0
+
+    perm = list(reversed(range(ndim)))
+    for i in range(1, ndim):
+        d1 = i
+        for d0 in reversed(range(i)):
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    ambiguous = check and any(should_swap(perm[i], perm[i + 1]) != -1 for i in range(ndim - 1))
+    return list(reversed(perm)), ambiguous
+
+
+class Resize(Function):
+    """torch.autograd._functions.Resize: the elements in a new shape of as many elements
+    (Tensor.resize / resize_as, deprecated in torch); node `ResizeBackward`."""
+
+    @staticmethod
+    def forward(ctx, tensor, sizes):
+        ctx.sizes = sizes
+        ctx.numel = functools.reduce(operator.mul, sizes, 1)
+        if tensor.numel() != ctx.numel:
+            raise RuntimeError(
+                "requested resize to {} ({} elements in total), but the given tensor has a "
+                "size of {} ({} elements). autograd's resize can only change the shape of a "
+                "given tensor, while preserving the number of elements. ".format(
+                    "x".join(map(str, sizes)), ctx.numel, "x".join(map(str, tensor.size())),
+                    tensor.numel()))
+        ctx.input_sizes = tensor.size()
+        return tensor.contiguous().view(*sizes)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        if grad_output.numel() != ctx.numel:
+            raise AssertionError(f"Expected grad_output to have {ctx.numel} elements, but got "
+                                 f"{grad_output.numel()}")
+        return grad_output.contiguous().view(ctx.input_sizes), None

@@ -678,6 +678,108 @@ def max_shift(x, dims, zero_inf):
     return t
 
 
+
+# ---- as_strided: a view placed anywhere in the storage ---------------------------------------
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of input's storage with the given `size`, `stride` and `storage_offset` (in
+    elements, counted from the start of the storage, not of input; default input's own
+    `storage_offset()`), as torch.as_strided.  Differentiable (AsStridedBackward0): the
+    gradient of each element goes to the element of input at the same storage location,
+    summed where the view's elements overlap."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"as_strided(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return _as_strided(input, size, stride, storage_offset, 2)
+
+
+def _int_list(arg, pos, value):
+    """torch's parser for an int-list argument of as_strided (`pos`: its position)."""
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"as_strided(): argument '{arg}' (position {pos}) must be tuple of ints, "
+                        f"not {type(value).__name__}")
+    out = []
+    for k, v in enumerate(value):
+        if isinstance(v, Tensor) and not v._dtype.is_floating_point and v.numel() == 1:
+            v = int(v.item())
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"as_strided(): argument '{arg}' (position {pos}) must be tuple of "
+                            f"ints, but found element of type {type(v).__name__} at pos {k}")
+        out.append(int(v))
+    return out
+
+
+def _storage_root(v):
+    """The array at the root of v's numpy bases: tapegrad's storage (as `storage_offset()`)."""
+    root = v
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    return root
+
+
+def _as_strided(x, size, stride, offset, pos):
+    size, stride = _int_list("size", pos, size), _int_list("stride", pos + 1, stride)
+    if offset is not None and (isinstance(offset, bool)
+                               or not isinstance(offset, (int, np.integer))):
+        raise TypeError(f"as_strided(): argument 'storage_offset' (position {pos + 2}) must be "
+                        f"int, not {type(offset).__name__}")
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, "
+                           f"got strides: {stride}")
+    v = x._materialize()
+    item = v.itemsize
+    root = _storage_root(v)
+    if root.flags.c_contiguous or root.flags.f_contiguous:
+        flat = root.reshape(-1, order="A")     # (a view of the storage, in memory order)
+    else:
+        raise NotImplementedError("tapegrad: as_strided of a tensor whose storage is not one "
+                                  "contiguous block")
+    start = flat.__array_interface__["data"][0]
+    own = (v.__array_interface__["data"][0] - start) // item
+    offset = own if offset is None else int(offset)
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and "
+                           f"strides={stride}")
+    need = 0 if 0 in size else (offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))) * item
+    if need > flat.nbytes:
+        raise RuntimeError(f"setStorage: sizes {size}, strides {stride}, storage offset "
+                           f"{offset}, and itemsize {item} requiring a storage size of {need} "
+                           f"are out of bounds for storage of size {flat.nbytes}")
+    if flat.dtype != v.dtype:   # (a tensor viewing its storage as another dtype)
+        flat = flat.view(np.uint8)[:flat.nbytes // item * item].view(v.dtype)
+    real = np.ndarray(tuple(size), v.dtype, buffer=flat, offset=offset * item if need else 0,
+                      strides=tuple(s * item for s in stride))
+    if any(st == 0 and n > 1 for n, st in zip(size, stride)):
+        real.flags.writeable = False    # (as expand's views: an in-place write raises)
+    tape = _record_start(x)
+    if tape is None:
+        t = Tensor._wrap(real, x._dtype)
+    else:
+        # the view as a gather of x's own elements (the `as_strided` gather row): the position
+        # in x of each storage location the view reads
+        nstore = flat.nbytes // item
+        labels = np.full(nstore, -1, np.int64)
+        labels[strided_positions(v.shape, [own, *[s // item for s in v.strides]])] = \
+            np.arange(v.size)
+        src = labels[strided_positions(tuple(size), [offset, *stride])] if need else \
+            np.zeros(0, np.int64)
+        if src.size and src.min() < 0:
+            raise NotImplementedError(
+                "tapegrad: as_strided of a tensor that requires grad, reaching storage outside "
+                "that tensor's own elements, is not implemented (torch reads them and drops "
+                "their gradient); take the view of the tensor's base instead")
+        t = _result(np.ascontiguousarray(v).reshape(-1)[src].reshape(size), x._dtype, tape,
+                    OPS["as_strided"].code, input_node(tape, x), -1, 0.0)
+        tape.add_params(t._node, src)
+    if real.size:
+        _view_of(t, x, real, "as_strided")
+    else:
+        t._v = real
+    return t
+
 # The tensor functions the kinds' tensor faces use (tapegrad.kinds), handed to them as `T`.
 KIND_OPS = types.SimpleNamespace(strided_scatter=strided_scatter, index_scatter=index_scatter,
                                  strided_positions=strided_positions, cat=cat,

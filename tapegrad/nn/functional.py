@@ -66,7 +66,7 @@ __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "normalize",
            "one_hot", "pad", "layer_norm", "rms_norm", "embedding", "embedding_bag",
-           "instance_norm",
+           "instance_norm", "linear_cross_entropy",
            # engineer "surface12"
            "relu_", "leaky_relu_", "elu_", "hardtanh", "hardtanh_", "relu6", "selu", "celu",
            "selu_", "celu_", "hardswish", "hardsigmoid", "mish", "logsigmoid", "softsign",
@@ -357,6 +357,68 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         ret = smooth
     return nll * (1.0 - label_smoothing) + ret * (label_smoothing / n_cls)
+
+
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
+                         reduction="mean", ignore_index=None, label_smoothing=0.0, options=None):
+    """cross_entropy(linear(input, linear_weight, linear_bias), target) as torch 2.13's:
+    `linear_weight` of shape (C, in_features) or (C, d_1, ..., d_K, in_features) (a
+    K-dimensional loss over logits (N, C, d_1, ..., d_K)), `linear_bias` of shape
+    (C, d_1, ..., d_K), `ignore_index=None` meaning -100 for class indices (and refused with
+    class probabilities).  `options` (nn.LinearCrossEntropyOptions) is checked and resolved
+    as torch's, with its fallback warning; tapegrad then computes the reference composition
+    (torch's chunked op agrees with it to round-off)."""
+    if input.dim() < 1 or input.dim() > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.dim()}")
+    if linear_weight.dim() < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.dim()}")
+    num_batches = tuple(input.shape[:-1])
+    in_features = input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError("expected equal input and linear_weight last dimensions "
+                           f"(in_features), got {input.shape[-1]} and "
+                           f"{linear_weight.shape[-1]}, respectively")
+    num_classes = linear_weight.shape[0]
+    out_features = tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (num_classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(num_classes, *out_features)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if out_features and not num_batches:
+        raise RuntimeError(
+            f"K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} "
+            f"requires batched input, (N, {in_features}), got unbatched input with shape "
+            f"{tuple(input.shape)}")
+    logits_shape = (*num_batches, num_classes, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains "
+                           "probabilities")
+    ignore_index = ignore_index if ignore_index is not None else -100
+    if options is not None:
+        chunked = (not out_features and reduction in ("mean", "sum", "none")
+                   and label_smoothing == 0.0 and target.dtype is D.int64)
+        if not chunked:
+            warnings.warn(
+                "linear_cross_entropy: ``options`` ignored; chunked path needs "
+                "reduction in {'mean','sum','none'}, label_smoothing == 0, target.dtype"
+                " == int64, out_features == (). Got "
+                f"reduction={reduction!r}, label_smoothing={label_smoothing}, "
+                f"target.dtype={target.dtype}, out_features={out_features}"
+                ", tracing=False, linear_bias.shape="
+                f"{tuple(linear_bias.shape) if linear_bias is not None else None}.",
+                stacklevel=2)
+        else:   # torch's resolution of the options (its ValueErrors); the values are the same
+            options._adjust(num_batches=num_batches[0] if num_batches else 1,
+                            in_features=in_features, num_classes=num_classes,
+                            dtype=input.dtype, device=None)
+    if out_features:
+        rows = math.prod(out_features, start=num_classes)
+        linear_weight = linear_weight.reshape((rows, in_features))
+        if linear_bias is not None:
+            linear_bias = linear_bias.reshape(rows)
+    logits = linear(input, linear_weight, linear_bias).reshape(logits_shape)
+    return cross_entropy(logits, target, weight=weight, reduction=reduction,
+                         ignore_index=ignore_index, label_smoothing=label_smoothing)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,

@@ -41,7 +41,8 @@ from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, NLLLoss, NLLLoss2d,
                    BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
                    PoissonNLLLoss, GaussianNLLLoss, SoftMarginLoss, MultiLabelSoftMarginLoss,
                    CosineEmbeddingLoss, MultiMarginLoss, MultiLabelMarginLoss, TripletMarginLoss,
-                   TripletMarginWithDistanceLoss, CTCLoss)
+                   TripletMarginWithDistanceLoss, CTCLoss, LinearCrossEntropyLoss)
+from .linear_cross_entropy_options import LinearCrossEntropyOptions
 
 __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "Identity",
            "Linear", "Bilinear", "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
@@ -74,4 +75,5 @@ __all__ = ["Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict"
            "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "MultiMarginLoss",
            "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
            "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "CrossMapLRN2d", "ChannelShuffle", "RReLU",
-           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "CTCLoss", "Container", "NLLLoss2d"]
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "CTCLoss", "Container", "NLLLoss2d",
+           "LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]
