@@ -1579,7 +1579,9 @@ def push_nd(self, op, a, b, c, shape, size):
     cells[1][n] = k
     shp = cells[2]
     row = 8 * n
-    if k == 2:   # (the common case, unrolled)
+    if k == 1:   # (the common cases, unrolled)
+        shp[row] = shape[0]
+    elif k == 2:
         shp[row] = shape[0]
         shp[row + 1] = shape[1]
     else:

@@ -38,8 +38,8 @@ _NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
              "a / b": np.true_divide, "a ** b": np.power, "-a": np.negative, "exp(a)": np.exp,
              "log(a)": np.log, "sqrt(a)": np.sqrt, "sin(a)": np.sin, "cos(a)": np.cos,
              "tanh(a)": np.tanh, "abs(a)": np.abs}
-_BIN_FAST = {op.code: _NP_UFUNC.get(op.fwd) or (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
-             for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
+_BIN_FWD = {op.code: _NP_UFUNC.get(op.fwd) or (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
+            for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
 
 
 def _np_relu(a, c):
@@ -88,6 +88,11 @@ _NO_FP_FLAGS = frozenset(op.code for op in BY_CODE if op.kind == "unary" and op.
     "-a", "tanh(a)", "abs(a)", "where(a < 0.0, 0.0, a)"))
 _SAVE_ROLES = {op.code: tuple(r in op.saves for r in ("a", "b", "out"))
                for op in BY_CODE if op.kind in ("unary", "binary")}
+# the fast paths' one lookup per op: binary (forward, save a, save b, save out); unary
+# (forward, takes c, errstate needed, save a, save out)
+_BIN_FAST = {code: (fwd,) + _SAVE_ROLES[code] for code, fwd in _BIN_FWD.items()}
+_UN_ROW = {code: (fwd, takes_c, code not in _NO_FP_FLAGS, _SAVE_ROLES[code][0],
+                  _SAVE_ROLES[code][2]) for code, (fwd, takes_c) in _UN_FAST.items()}
 _EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: the general path)
 
 
@@ -111,8 +116,8 @@ def _binary(code, x, y):
     # A Parameter is a plain Tensor here (it changes no op); other subclasses take the
     # general path.  One frame from the operands to the result tensor and its entry (the
     # numpy call, the tape, the nodes, Tape.push_nd, the saves): this runs once per n-d op.
-    fwd = _BIN_FAST.get(code)
-    if fwd is None:
+    row = _BIN_FAST.get(code)
+    if row is None:
         return _binary_general(code, x, y)
     tx, ty = type(x), type(y)
     xt = tx is Tensor or tx is Parameter
@@ -142,6 +147,7 @@ def _binary(code, x, y):
         xa = x._array()
     if type(ya) is float:
         ya = y._array()
+    fwd, sa, sb, so = row
     token = _ERR_SET(_QUIET)
     try:
         out = fwd(xa, ya)
@@ -198,7 +204,6 @@ def _binary(code, x, y):
     n = tape.push_nd(code, a, b, c, shape, size)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._recorded, t._node = out, dt, shape, tape, True, n
-    sa, sb, so = _SAVE_ROLES[code]
     if sa:
         tape.save(a, xa)
     if sb:
@@ -311,20 +316,20 @@ def _binary_general(code, x, y):
 
 def _unary(code, x, c=0.0):
     # Fast path: an array-backed float tensor, an op that reads its operand (ufunc when it is one)
-    fast = _UN_FAST.get(code)
+    row = _UN_ROW.get(code)
     xa = x._v
     dt = x._dtype
-    if fast is not None and type(xa) is not float and dt.is_floating_point:
+    if row is not None and type(xa) is not float and dt.is_floating_point:
         # (one frame to the result and its entry, as _binary's fast path)
-        fwd, takes_c = fast
-        if code in _NO_FP_FLAGS:
-            out = fwd(xa, c if takes_c else None)
-        else:
+        fwd, takes_c, flags, sa, so = row
+        if flags:
             token = _ERR_SET(_QUIET)
             try:
                 out = fwd(xa, c if takes_c else None)
             finally:
                 _ERR_RESET(token)
+        else:
+            out = fwd(xa, c if takes_c else None)
         dtn = dt.np
         if type(out) is not np.ndarray or out.dtype is not dtn and out.dtype != dtn:
             out = np.asarray(out, dtype=dtn)
@@ -344,7 +349,6 @@ def _unary(code, x, c=0.0):
         else:
             _check_mixed(tape, x, None)
             a = input_node(tape, x)
-        sa, _, so = _SAVE_ROLES[code]
         if size == 1:
             t = _result(out, dt, tape, code, a, -1, c)
         else:
@@ -608,8 +612,11 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         if 1 < size and xa.itemsize >= 4 and (size < _FAST_SUM_MIN or xa.flags.c_contiguous):
             dtn = x._dtype.np
             if size < _FAST_SUM_MIN:
-                # (inf + -inf: nan, silently as torch)
-                red = _quiet(_add_reduce, xa, _ALL_DIMS[nd], dtn, None, False)
+                token = _ERR_SET(_QUIET)   # (inf + -inf: nan, silently as torch)
+                try:
+                    red = _add_reduce(xa, _ALL_DIMS[nd], dtn, None, False)
+                finally:
+                    _ERR_RESET(token)
                 if mean:   # _np_mean's quotient (in float64, rounded once to dtn) without numpy
                     red = dtn.type(float(red) / size)   # scalar arithmetic (~1 us)
             else:      # the general path's _sums loop, its float64 total rounded once to dtn
@@ -643,21 +650,23 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
         dims = tuple(range(nd))
         name = "mean" if mean else "sum"
         keepdim_eff = False
-    elif dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:
-        # torch: all dims, keepdim honoured (sum(dim=None, keepdim=True) is SumBackward1)
-        dims = tuple(range(nd))
-        name = "mean_dim" if mean else "sum_dim"
-        keepdim_eff = keepdim
     else:
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        seen = set()
-        for d in dims:
-            if isinstance(d, int) and _dim(d, nd) in seen:
-                raise RuntimeError(f"dim {_dim(d, nd)} appears multiple times in the list of dims")
-            seen.add(_dim(d, nd) if isinstance(d, int) else d)
-        dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()
         name = "mean_dim" if mean else "sum_dim"
         keepdim_eff = keepdim
+        if type(dim) is int:   # one dim (the usual case): nothing to sort or compare
+            d = _dim(dim, nd)
+            dims = (d,) if nd else ()
+        elif dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:
+            # torch: all dims, keepdim honoured (sum(dim=None, keepdim=True) is SumBackward1)
+            dims = tuple(range(nd))
+        else:
+            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            seen = set()
+            for d in dims:
+                if isinstance(d, int) and _dim(d, nd) in seen:
+                    raise RuntimeError(f"dim {_dim(d, nd)} appears multiple times in the list of dims")
+                seen.add(_dim(d, nd) if isinstance(d, int) else d)
+            dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()
     arr = x._array()
     if mean and not x._dtype.is_floating_point and dtype is None:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
@@ -681,19 +690,21 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
     if len(dims) == nd:   # over every element (the common loss): no per-dim work
         count, kshape = arr.size, [1] * nd
     else:
-        count = int(math.prod(shape[d] for d in dims)) if dims else 1
-        kshape = [1 if i in dims else s for i, s in enumerate(shape)]
+        count, kshape = 1, list(shape)
+        for d in dims:
+            count *= shape[d]
+            kshape[d] = 1
     t = _result(out, dt, tape, OPS[name].code, input_node(tape, x), -1,
                 (1.0 / count if count else math.nan) if mean else 1.0)
     # (none for a one-element input: the tape treats it as 0-d, and tape files check that)
-    tape.add_params(t._node, kshape if arr.size != 1 else [])
+    tape.nd_streams().add_param_ints(t._node, kshape if arr.size != 1 else ())
     if not tape.recording and reduce_kind.runs_on_host(arr.size, out.size):   # (replay: kernels)
         tape.set_host(t._node)
     return t
 
 
-_MM = OPS["mm"].code
-_MM_ROWS = {}   # (m, k, n) -> mm's params row [1, m, k, n, 0] (NdStreams.add_param_row)
+_MM, _MV = OPS["mm"].code, OPS["mv"].code
+_MM_ROWS = {}   # (m, k, n) -> params row [1, m, k, n, 0] of mm, and of mv (n = 1)
 
 
 def _mm_row(m, k, n):
@@ -705,16 +716,19 @@ def _mm_row(m, k, n):
 
 def matmul(x, y, name=None):
     """Matrix product with torch.matmul's rules for 1-d, 2-d and batched operands."""
-    # Fast path: two array-backed 2-d tensors of one dtype (mm), recorded operands already on
-    # the open tape: the product, its entry, params and saves in this frame (once per op).
+    # Fast path: an array-backed matrix times a matrix (mm) or a vector (mv) of its dtype,
+    # recorded operands already on the open tape: the product, its entry, params and saves in
+    # this frame (once per op).
     tx, ty = type(x), type(y)
     if (tx is Tensor or tx is Parameter) and (ty is Tensor or ty is Parameter) and \
             name is None and x._dtype is y._dtype:
         xa, ya = x._v, y._v
-        if type(xa) is not float and type(ya) is not float and xa.ndim == 2 and ya.ndim == 2:
+        if type(xa) is not float and type(ya) is not float and xa.ndim == 2:
             m, k = xa.shape
-            n = ya.shape[1]
-            if ya.shape[0] == k and m * n != 1:
+            yshape = ya.shape
+            ny = len(yshape)
+            n = yshape[1] if ny == 2 else 1
+            if 0 < ny <= 2 and yshape[0] == k and m * n != 1:
                 out = _np_matmul(xa, ya)
                 rx, ry = x._recorded, y._recorded
                 if not (rx or ry):
@@ -745,7 +759,7 @@ def matmul(x, y, name=None):
                     if b == -3:
                         b = _mm_const(tape, y, ya)
                     shape = out.shape
-                    e = tape.push_nd(_MM, a, b, 0.0, shape, m * n)
+                    e = tape.push_nd(_MM if ny == 2 else _MV, a, b, 0.0, shape, m * n)
                     t = _new()
                     t._v, t._dtype, t._shape, t._tape, t._recorded, t._node = \
                         out, x._dtype, shape, tape, True, e
@@ -758,7 +772,7 @@ def matmul(x, y, name=None):
                     if m * k * n >= matmul_kind.HOST_MIN_MACS:   # (runs_on_host)
                         tape.set_host(e)
                     return t
-                return _matmul_record(x, y, xa, ya, out, 2, 2, name)
+                return _matmul_record(x, y, xa, ya, out, 2, ny, name)
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
     nx, ny = len(x._shape), len(y._shape)

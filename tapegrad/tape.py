@@ -356,7 +356,7 @@ class Tape:
         reference: a change through `.data` is seen by backward, as in torch.  Saved data of
         graphs dropped without backward stays until the tape goes, so a tape that holds much
         of it is sealed: the next op starts a new one (only what the tape computed counts)."""
-        if node >= 0 and node in self.shape:
+        if node in self.shape:   # (n-d nodes only; no constant's -1 is a key)
             nds = self.nds
             cells = nds._cells
             s = cells[5][node]
