@@ -59,14 +59,16 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
           host):
     """Reverse sweep from entry `start` down to 0, pausing at host entries.
 
-    `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
-    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    `adj` comes seeded at the roots and `reach` marks them (bit 1); on return `adj` holds
+    every reached node's gradient.  An entry whose `reach` has bit 2 set (the caller's, before
+    the sweep: its VJP does not run) is skipped, reached or not, and keeps that bit.  Returns
+    -1 when done; the first reached entry whose saved
     buffers were already freed (Python raises PyTorch's "backward a second time" error;
     nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
     are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
     """
     for e in range(start, -1, -1):
-        if reach[e] == 0:
+        if reach[e] != 1:
             continue
         o = op[e]
         if freed[e] != 0 and op_saves[o] != 0:
@@ -74,9 +76,9 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
         a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
         b = np.int64(ib[e])
         if a >= 0:
-            reach[a] = 1
+            reach[a] |= 1
         if b >= 0:
-            reach[b] = 1
+            reach[b] |= 1
         if host[e] != 0:
             return -2 - e
         out_off = off[e]
@@ -121,36 +123,26 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa] += ga
                 if b >= 0:
                     adj[ob] += gb
-        elif o == 3:  # add
+        elif o == 3 and rl > 0:  # add, along rows (ROW_OPS)
             c = 0.0
-            if rl > 0:
-                for k0 in range(0, n, rl):
-                    pa = oa + (k0 if sa == n else k0 % sa)
-                    pb = ob + (k0 if sb == n else k0 % sb)
-                    gs = adj[out_off + k0:out_off + k0 + rl]
-                    va = vals[pa:pa + rl]
-                    vb = vals[pb:pb + rl]
-                    vo = vals[out_off + k0:out_off + k0 + rl]
-                    gas = adj[pa:pa + rl]
-                    gbs = adj[pb:pb + rl]
-                    for j in range(rl):
-                        g = gs[j]
-                        gas[j] += g
-                        gbs[j] += g
-            else:
-                for k in range(n):
-                    g = adj[out_off + k]
-                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                    if a >= 0:
-                        adj[oa + ka] += g
-                    if b >= 0:
-                        adj[ob + kb] += g
+            for k0 in range(0, n, rl):
+                pa = oa + (k0 if sa == n else k0 % sa)
+                pb = ob + (k0 if sb == n else k0 % sb)
+                gs = adj[out_off + k0:out_off + k0 + rl]
+                va = vals[pa:pa + rl]
+                vb = vals[pb:pb + rl]
+                vo = vals[out_off + k0:out_off + k0 + rl]
+                gas = adj[pa:pa + rl]
+                gbs = adj[pb:pb + rl]
+                for j in range(rl):
+                    g = gs[j]
+                    gas[j] += g
+                    gbs[j] += g
         elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-            reach[cn] = 1
+            reach[cn] |= 1
             for k in range(n):
                 g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -188,12 +180,56 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[ob + kb] += g * b_v / out_v
         elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
             sv = OP_SAVES[o]
+            gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
+            gas = adj[oa:oa + n]
+            vas = vals[oa:oa + n]
+            vos = vals[out_off:out_off + n]
             for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k] if sv & 1 else g
-                out_v = vals[out_off + k] if sv & 4 else g
-                adj[oa + k] += core_unary_grad(o, g, a_v, out_v, c)
-        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+                g = gs[k]
+                gas[k] += core_unary_grad(o, g, vas[k] if sv & 1 else g, vos[k] if sv & 4 else g, c)
+        elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
+            # the core binary rows whose operands are whole or of one element (a constant is
+            # one): slices, and a one-element operand's gradient summed in a register from its
+            # arena value (the same additions in the same order as the general loop), stored
+            # once; in a float32 arena (a replay's) each addition rounds, through memory
+            sv = OP_SAVES[o]
+            wa = a >= 0 and sa == n
+            wb = b >= 0 and sb == n
+            reg = adj.itemsize == 8
+            pa = oa if wa else out_off   # (a one-element operand's slices are unused stand-ins)
+            pb = ob if wb else out_off
+            gs = adj[out_off:out_off + n]
+            vos = vals[out_off:out_off + n]
+            gas = adj[pa:pa + n]
+            gbs = adj[pb:pb + n]
+            vas = vals[pa:pa + n]
+            vbs = vals[pb:pb + n]
+            a1 = vals[oa] if a >= 0 else cst[e]
+            b1 = vals[ob] if b >= 0 else cst[e]
+            ta = adj[oa] if a >= 0 else 0.0
+            tb = adj[ob] if b >= 0 else 0.0
+            for k in range(n):
+                g = gs[k]
+                a_v = (vas[k] if sv & 1 else g) if wa else a1
+                b_v = (vbs[k] if sv & 2 else g) if wb else b1
+                ga, gb = core_binary_grad(o, g, a_v, b_v, vos[k] if sv & 4 else g)
+                if wa:
+                    gas[k] += ga
+                elif reg:
+                    ta += ga
+                elif a >= 0:
+                    adj[oa] += ga
+                if wb:
+                    gbs[k] += gb
+                elif reg:
+                    tb += gb
+                elif b >= 0:
+                    adj[ob] += gb
+            if a >= 0 and not wa and reg:
+                adj[oa] = ta
+            if b >= 0 and not wb and reg:
+                adj[ob] = tb
+        elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
             sv = OP_SAVES[o]
             for k in range(n):
                 g = adj[out_off + k]
@@ -227,7 +263,7 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
         elif OP_KIND[o] == 16:  # cat
             for j in range(arg_ptr[e], arg_ptr[e + 1]):
-                reach[arg[j]] = 1
+                reach[arg[j]] |= 1
             sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj)
         elif OP_KIND[o] == 17:  # split
             sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
@@ -241,14 +277,16 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
           host):
     """`sweep` for the ops of tiers 0-1 (codegen.tier), from `start` down to 0.
 
-    `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
-    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    `adj` comes seeded at the roots and `reach` marks them (bit 1); on return `adj` holds
+    every reached node's gradient.  An entry whose `reach` has bit 2 set (the caller's, before
+    the sweep: its VJP does not run) is skipped, reached or not, and keeps that bit.  Returns
+    -1 when done; the first reached entry whose saved
     buffers were already freed (Python raises PyTorch's "backward a second time" error;
     nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
     are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
     """
     for e in range(start, -1, -1):
-        if reach[e] == 0:
+        if reach[e] != 1:
             continue
         o = op[e]
         if freed[e] != 0 and op_saves[o] != 0:
@@ -256,9 +294,9 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
         b = np.int64(ib[e])
         if a >= 0:
-            reach[a] = 1
+            reach[a] |= 1
         if b >= 0:
-            reach[b] = 1
+            reach[b] |= 1
         if host[e] != 0:
             return -2 - e
         out_off = off[e]
@@ -303,36 +341,26 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[oa] += ga
                 if b >= 0:
                     adj[ob] += gb
-        elif o == 3:  # add
+        elif o == 3 and rl > 0:  # add, along rows (ROW_OPS)
             c = 0.0
-            if rl > 0:
-                for k0 in range(0, n, rl):
-                    pa = oa + (k0 if sa == n else k0 % sa)
-                    pb = ob + (k0 if sb == n else k0 % sb)
-                    gs = adj[out_off + k0:out_off + k0 + rl]
-                    va = vals[pa:pa + rl]
-                    vb = vals[pb:pb + rl]
-                    vo = vals[out_off + k0:out_off + k0 + rl]
-                    gas = adj[pa:pa + rl]
-                    gbs = adj[pb:pb + rl]
-                    for j in range(rl):
-                        g = gs[j]
-                        gas[j] += g
-                        gbs[j] += g
-            else:
-                for k in range(n):
-                    g = adj[out_off + k]
-                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                    if a >= 0:
-                        adj[oa + ka] += g
-                    if b >= 0:
-                        adj[ob + kb] += g
+            for k0 in range(0, n, rl):
+                pa = oa + (k0 if sa == n else k0 % sa)
+                pb = ob + (k0 if sb == n else k0 % sb)
+                gs = adj[out_off + k0:out_off + k0 + rl]
+                va = vals[pa:pa + rl]
+                vb = vals[pb:pb + rl]
+                vo = vals[out_off + k0:out_off + k0 + rl]
+                gas = adj[pa:pa + rl]
+                gbs = adj[pb:pb + rl]
+                for j in range(rl):
+                    g = gs[j]
+                    gas[j] += g
+                    gbs[j] += g
         elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-            reach[cn] = 1
+            reach[cn] |= 1
             for k in range(n):
                 g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -345,12 +373,56 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[ob + kb] += where(cond_v, 0.0, g)
         elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
             sv = OP_SAVES[o]
+            gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
+            gas = adj[oa:oa + n]
+            vas = vals[oa:oa + n]
+            vos = vals[out_off:out_off + n]
             for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k] if sv & 1 else g
-                out_v = vals[out_off + k] if sv & 4 else g
-                adj[oa + k] += core_unary_grad(o, g, a_v, out_v, c)
-        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+                g = gs[k]
+                gas[k] += core_unary_grad(o, g, vas[k] if sv & 1 else g, vos[k] if sv & 4 else g, c)
+        elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
+            # the core binary rows whose operands are whole or of one element (a constant is
+            # one): slices, and a one-element operand's gradient summed in a register from its
+            # arena value (the same additions in the same order as the general loop), stored
+            # once; in a float32 arena (a replay's) each addition rounds, through memory
+            sv = OP_SAVES[o]
+            wa = a >= 0 and sa == n
+            wb = b >= 0 and sb == n
+            reg = adj.itemsize == 8
+            pa = oa if wa else out_off   # (a one-element operand's slices are unused stand-ins)
+            pb = ob if wb else out_off
+            gs = adj[out_off:out_off + n]
+            vos = vals[out_off:out_off + n]
+            gas = adj[pa:pa + n]
+            gbs = adj[pb:pb + n]
+            vas = vals[pa:pa + n]
+            vbs = vals[pb:pb + n]
+            a1 = vals[oa] if a >= 0 else cst[e]
+            b1 = vals[ob] if b >= 0 else cst[e]
+            ta = adj[oa] if a >= 0 else 0.0
+            tb = adj[ob] if b >= 0 else 0.0
+            for k in range(n):
+                g = gs[k]
+                a_v = (vas[k] if sv & 1 else g) if wa else a1
+                b_v = (vbs[k] if sv & 2 else g) if wb else b1
+                ga, gb = core_binary_grad(o, g, a_v, b_v, vos[k] if sv & 4 else g)
+                if wa:
+                    gas[k] += ga
+                elif reg:
+                    ta += ga
+                elif a >= 0:
+                    adj[oa] += ga
+                if wb:
+                    gbs[k] += gb
+                elif reg:
+                    tb += gb
+                elif b >= 0:
+                    adj[ob] += gb
+            if a >= 0 and not wa and reg:
+                adj[oa] = ta
+            if b >= 0 and not wb and reg:
+                adj[ob] = tb
+        elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
             sv = OP_SAVES[o]
             for k in range(n):
                 g = adj[out_off + k]
@@ -386,14 +458,16 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
           host):
     """`sweep` for the ops of tier 0 (codegen.tier), from `start` down to 0.
 
-    `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
-    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    `adj` comes seeded at the roots and `reach` marks them (bit 1); on return `adj` holds
+    every reached node's gradient.  An entry whose `reach` has bit 2 set (the caller's, before
+    the sweep: its VJP does not run) is skipped, reached or not, and keeps that bit.  Returns
+    -1 when done; the first reached entry whose saved
     buffers were already freed (Python raises PyTorch's "backward a second time" error;
     nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
     are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
     """
     for e in range(start, -1, -1):
-        if reach[e] == 0:
+        if reach[e] != 1:
             continue
         o = op[e]
         if freed[e] != 0 and op_saves[o] != 0:
@@ -401,9 +475,9 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
         b = np.int64(ib[e])
         if a >= 0:
-            reach[a] = 1
+            reach[a] |= 1
         if b >= 0:
-            reach[b] = 1
+            reach[b] |= 1
         if host[e] != 0:
             return -2 - e
         out_off = off[e]
@@ -448,36 +522,26 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[oa] += ga
                 if b >= 0:
                     adj[ob] += gb
-        elif o == 3:  # add
+        elif o == 3 and rl > 0:  # add, along rows (ROW_OPS)
             c = 0.0
-            if rl > 0:
-                for k0 in range(0, n, rl):
-                    pa = oa + (k0 if sa == n else k0 % sa)
-                    pb = ob + (k0 if sb == n else k0 % sb)
-                    gs = adj[out_off + k0:out_off + k0 + rl]
-                    va = vals[pa:pa + rl]
-                    vb = vals[pb:pb + rl]
-                    vo = vals[out_off + k0:out_off + k0 + rl]
-                    gas = adj[pa:pa + rl]
-                    gbs = adj[pb:pb + rl]
-                    for j in range(rl):
-                        g = gs[j]
-                        gas[j] += g
-                        gbs[j] += g
-            else:
-                for k in range(n):
-                    g = adj[out_off + k]
-                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                    if a >= 0:
-                        adj[oa + ka] += g
-                    if b >= 0:
-                        adj[ob + kb] += g
+            for k0 in range(0, n, rl):
+                pa = oa + (k0 if sa == n else k0 % sa)
+                pb = ob + (k0 if sb == n else k0 % sb)
+                gs = adj[out_off + k0:out_off + k0 + rl]
+                va = vals[pa:pa + rl]
+                vb = vals[pb:pb + rl]
+                vo = vals[out_off + k0:out_off + k0 + rl]
+                gas = adj[pa:pa + rl]
+                gbs = adj[pb:pb + rl]
+                for j in range(rl):
+                    g = gs[j]
+                    gas[j] += g
+                    gbs[j] += g
         elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cn = arg[arg_ptr[e]]
             ocn = off[cn]
             scn = size[cn]
-            reach[cn] = 1
+            reach[cn] |= 1
             for k in range(n):
                 g = adj[out_off + k]
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -490,12 +554,56 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[ob + kb] += where(cond_v, 0.0, g)
         elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
             sv = OP_SAVES[o]
+            gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
+            gas = adj[oa:oa + n]
+            vas = vals[oa:oa + n]
+            vos = vals[out_off:out_off + n]
             for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k] if sv & 1 else g
-                out_v = vals[out_off + k] if sv & 4 else g
-                adj[oa + k] += core_unary_grad(o, g, a_v, out_v, c)
-        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+                g = gs[k]
+                gas[k] += core_unary_grad(o, g, vas[k] if sv & 1 else g, vos[k] if sv & 4 else g, c)
+        elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
+            # the core binary rows whose operands are whole or of one element (a constant is
+            # one): slices, and a one-element operand's gradient summed in a register from its
+            # arena value (the same additions in the same order as the general loop), stored
+            # once; in a float32 arena (a replay's) each addition rounds, through memory
+            sv = OP_SAVES[o]
+            wa = a >= 0 and sa == n
+            wb = b >= 0 and sb == n
+            reg = adj.itemsize == 8
+            pa = oa if wa else out_off   # (a one-element operand's slices are unused stand-ins)
+            pb = ob if wb else out_off
+            gs = adj[out_off:out_off + n]
+            vos = vals[out_off:out_off + n]
+            gas = adj[pa:pa + n]
+            gbs = adj[pb:pb + n]
+            vas = vals[pa:pa + n]
+            vbs = vals[pb:pb + n]
+            a1 = vals[oa] if a >= 0 else cst[e]
+            b1 = vals[ob] if b >= 0 else cst[e]
+            ta = adj[oa] if a >= 0 else 0.0
+            tb = adj[ob] if b >= 0 else 0.0
+            for k in range(n):
+                g = gs[k]
+                a_v = (vas[k] if sv & 1 else g) if wa else a1
+                b_v = (vbs[k] if sv & 2 else g) if wb else b1
+                ga, gb = core_binary_grad(o, g, a_v, b_v, vos[k] if sv & 4 else g)
+                if wa:
+                    gas[k] += ga
+                elif reg:
+                    ta += ga
+                elif a >= 0:
+                    adj[oa] += ga
+                if wb:
+                    gbs[k] += gb
+                elif reg:
+                    tb += gb
+                elif b >= 0:
+                    adj[ob] += gb
+            if a >= 0 and not wa and reg:
+                adj[oa] = ta
+            if b >= 0 and not wb and reg:
+                adj[ob] = tb
+        elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
             sv = OP_SAVES[o]
             for k in range(n):
                 g = adj[out_off + k]
@@ -2991,8 +3099,8 @@ def operand_leads(ia, ib, arg_ptr, arg, leads, runs):
 
 # from tapegrad/walks.py
 @njit(cache=True)
-def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, used, off,
-                 saved, counts):
+def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, reach, used,
+                 off, saved, counts):
     """The layout of a sweep's arenas from the entries marked 1 in `reach` (the roots): marks
     what they reach (2), gives each reached node its offset `off` and writes counts = [start
     of the saved block, arena size, number of saved nodes, the lowest reached entry with
@@ -3016,6 +3124,10 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     five passes over the prefix: 137 us of a 40k-entry scalar graph's backward with one n-d
     op.)  (Numbers out, no array: a kernel returning a new array can be cut by a signal
     while it is boxed.)
+    `runs` (uint8 per entry, or empty: every entry) flags the entries whose VJP the sweep
+    runs (engine._sweep_tape: with autograd.grad's inputs, those that lead to them): an
+    entry not flagged is laid out where reached, as an input entry would be, but reaches no
+    operand and reads no value, so what only it leads to gets no space and no copy.
     `saved` has two rows: the saved block's nodes, and each one's slot as this pass read it
     (`slot` may be the tape's live stream: another thread's release may clear a slot after
     this pass, and the caller's objs lookup must agree with the layout).  `off` is written
@@ -3025,6 +3137,7 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     k = 0
     low = n
     lists = arg.shape[0] > 0   # (no operand lists, as on a scalar tape: no arg_ptr reads)
+    every = runs.shape[0] == 0
     for e in range(n - 1, -1, -1):
         r = reach[e]
         if r == 0:
@@ -3041,14 +3154,19 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
             p0 = arg_ptr[e]
             p1 = arg_ptr[e + 1]
         operands = a >= 0 or b >= 0 or p1 > p0
-        if operands:
-            low = e
+        if every or runs[e] != 0:
+            if operands:
+                low = e
+        else:   # its VJP does not run: it reads and reaches nothing (`operands` still holds
+            a = -1   # for the direct rule below: it keeps its arena space)
+            b = -1
+            p1 = p0
         if host[e] == 0:
             # an entry reads its own value only if it has operands (an input entry, leaf,
             # constant or import, reads nothing: a weight only a BLAS product uses is not
             # copied).  (Plain stores of bit 1 here, the common case: bit 1 also means the
             # operand's adjoint is in the arena, whatever bits a host consumer set.)
-            if operands:
+            if operands and (every or runs[e] != 0):
                 u = 1
             if a >= 0:
                 used[a] = 1
@@ -3320,21 +3438,32 @@ def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par
 # from tapegrad/walks.py
 @njit(cache=True)
 def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
-                  params, slot, host, freed, val, direct_ok, l_op, l_ia, l_ib, l_f64, l_arg_ptr,
-                  l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
+                  params, slot, host, freed, val, direct_ok, runs, roots, l_op, l_ia, l_ib,
+                  l_f64, l_arg_ptr, l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
     """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
     their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
-    l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, every (ones),
-    used (zeros).  counts[3:7] = [start of the saved block, arena size, saved nodes, lowest
-    entry with operands]."""
+    l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, the layout's
+    marks, used (zeros), runs.  `runs` (uint8 per tape entry, or empty: every entry runs):
+    arena_layout's, gathered; with it the layout starts from the `roots` (tape nodes) only,
+    as the walk listed what every entry reaches, not only those that run; without it every
+    listed entry is marked.  counts[3:7] = [start of the saved block, arena size, saved
+    nodes, lowest entry with operands]."""
     gather_reached(order[:r], loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
                    params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_arg_ptr,
                    l_arg, l_int, l_shp, l_params, l_u8, l_f64[1])
-    l_u8[2, :r] = 1
     l_u8[3, :r] = 0
+    every = runs.shape[0] == 0
+    if every:
+        l_u8[2, :r] = 1
+    else:
+        l_u8[2, :r] = 0
+        for i in range(roots.shape[0]):
+            l_u8[2, loc[roots[i]]] = 1
+        for i in range(r):
+            l_u8[4, i] = runs[order[i]]
     arena_layout(l_op[:r], l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
-                 l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[2, :r], l_u8[3, :r], off[:r],
-                 saved[:, :r], counts[3:7])
+                 l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[4, :0] if every else l_u8[4, :r],
+                 l_u8[2, :r], l_u8[3, :r], off[:r], saved[:, :r], counts[3:7])
 
 
 # from tapegrad/walks.py

@@ -161,14 +161,16 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
           host):
     """%(title)s
 
-    `adj` comes seeded at the roots and `reach` marks them; on return `adj` holds every
-    reached node's gradient.  Returns -1 when done; the first reached entry whose saved
+    `adj` comes seeded at the roots and `reach` marks them (bit 1); on return `adj` holds
+    every reached node's gradient.  An entry whose `reach` has bit 2 set (the caller's, before
+    the sweep: its VJP does not run) is skipped, reached or not, and keeps that bit.  Returns
+    -1 when done; the first reached entry whose saved
     buffers were already freed (Python raises PyTorch's "backward a second time" error;
     nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
     are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
     """
     for e in range(start, -1, -1):
-        if reach[e] == 0:
+        if reach[e] != 1:
             continue
         o = op[e]
         if freed[e] != 0 and op_saves[o] != 0:
@@ -176,9 +178,9 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
         a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
         b = np.int64(ib[e])
         if a >= 0:
-            reach[a] = 1
+            reach[a] |= 1
         if b >= 0:
-            reach[b] = 1
+            reach[b] |= 1
         if host[e] != 0:
             return -2 - e
         out_off = off[e]
@@ -282,26 +284,28 @@ B_BINARY = """\
         elif o == %(code)d:  # %(name)s
             c = 0.0
 %(loop)s"""
+# (their other cases are the core binary loops': add is a core row)
 B_BINARY_ROWS = """\
-        elif o == %(code)d:  # %(name)s
+        elif o == %(code)d and rl > 0:  # %(name)s, along rows (ROW_OPS)
             c = 0.0
-""" + ROW_HEAD + """\
-                    gs = adj[out_off + k0:out_off + k0 + rl]
-                    va = vals[pa:pa + rl]
-                    vb = vals[pb:pb + rl]
-                    vo = vals[out_off + k0:out_off + k0 + rl]
-                    gas = adj[pa:pa + rl]
-                    gbs = adj[pb:pb + rl]
-                    for j in range(rl):
-                        g = gs[j]
-%(row_reads)s                        gas[j] += %(ga)s
-                        gbs[j] += %(gb)s
-            else:
-%(loop)s"""
+            for k0 in range(0, n, rl):
+                pa = oa + (k0 if sa == n else k0 %% sa)
+                pb = ob + (k0 if sb == n else k0 %% sb)
+                gs = adj[out_off + k0:out_off + k0 + rl]
+                va = vals[pa:pa + rl]
+                vb = vals[pb:pb + rl]
+                vo = vals[out_off + k0:out_off + k0 + rl]
+                gas = adj[pa:pa + rl]
+                gbs = adj[pb:pb + rl]
+                for j in range(rl):
+                    g = gs[j]
+%(row_reads)s                    gas[j] += %(ga)s
+                    gbs[j] += %(gb)s
+"""
 B_WHERE = """\
         elif o == %(code)d:  # %(name)s
 """ + COND + """\
-            reach[cn] = 1
+            reach[cn] |= 1
             for k in range(n):
                 g = adj[out_off + k]
 """ + BCAST + COND_K + """\
@@ -467,7 +471,7 @@ def _row_reads(exprs):
     text = " ".join(exprs)
     reads = {"a": "a_v = np.float64(va[j])", "b": "b_v = np.float64(vb[j])",
              "out": "out_v = vo[j]"}
-    return "".join(" " * 24 + line + "\n" for name, line in reads.items() if mentions(text, name))
+    return "".join(" " * 20 + line + "\n" for name, line in reads.items() if mentions(text, name))
 
 
 def _subst(expr):
@@ -521,7 +525,7 @@ STRUCT_CALL = """\
 # of the kinds that have lists (a per-entry check in the loop cost the scalar sweep 7%)
 REACH_LISTED = """\
             for j in range(arg_ptr[e], arg_ptr[e + 1]):
-                reach[arg[j]] = 1
+                reach[arg[j]] |= 1
 """
 STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
 # Numba options of the kernels only other kernels call: no CPython or C wrapper (Python never
@@ -826,12 +830,56 @@ B_CORE_ONE = """\
 B_CORE = """\
         elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
             sv = OP_SAVES[o]
+            gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
+            gas = adj[oa:oa + n]
+            vas = vals[oa:oa + n]
+            vos = vals[out_off:out_off + n]
             for k in range(n):
-                g = adj[out_off + k]
-                a_v = vals[oa + k] if sv & 1 else g
-                out_v = vals[out_off + k] if sv & 4 else g
-                adj[oa + k] += core_unary_grad(o, g, a_v, out_v, c)
-        elif OP_CORE[o] != 0:  # the core binary rows: one loop
+                g = gs[k]
+                gas[k] += core_unary_grad(o, g, vas[k] if sv & 1 else g, vos[k] if sv & 4 else g, c)
+        elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
+            # the core binary rows whose operands are whole or of one element (a constant is
+            # one): slices, and a one-element operand's gradient summed in a register from its
+            # arena value (the same additions in the same order as the general loop), stored
+            # once; in a float32 arena (a replay's) each addition rounds, through memory
+            sv = OP_SAVES[o]
+            wa = a >= 0 and sa == n
+            wb = b >= 0 and sb == n
+            reg = adj.itemsize == 8
+            pa = oa if wa else out_off   # (a one-element operand's slices are unused stand-ins)
+            pb = ob if wb else out_off
+            gs = adj[out_off:out_off + n]
+            vos = vals[out_off:out_off + n]
+            gas = adj[pa:pa + n]
+            gbs = adj[pb:pb + n]
+            vas = vals[pa:pa + n]
+            vbs = vals[pb:pb + n]
+            a1 = vals[oa] if a >= 0 else cst[e]
+            b1 = vals[ob] if b >= 0 else cst[e]
+            ta = adj[oa] if a >= 0 else 0.0
+            tb = adj[ob] if b >= 0 else 0.0
+            for k in range(n):
+                g = gs[k]
+                a_v = (vas[k] if sv & 1 else g) if wa else a1
+                b_v = (vbs[k] if sv & 2 else g) if wb else b1
+                ga, gb = core_binary_grad(o, g, a_v, b_v, vos[k] if sv & 4 else g)
+                if wa:
+                    gas[k] += ga
+                elif reg:
+                    ta += ga
+                elif a >= 0:
+                    adj[oa] += ga
+                if wb:
+                    gbs[k] += gb
+                elif reg:
+                    tb += gb
+                elif b >= 0:
+                    adj[ob] += gb
+            if a >= 0 and not wa and reg:
+                adj[oa] = ta
+            if b >= 0 and not wb and reg:
+                adj[ob] = tb
+        elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
             sv = OP_SAVES[o]
             for k in range(n):
                 g = adj[out_off + k]
@@ -968,8 +1016,9 @@ def generate():
                 d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
                 loop = B_BINARY_LOOP % dict(d, reads=_reads(op.grads, True))
                 if op.name in ROW_OPS:
-                    back.append((B_BINARY_ROWS % dict(d, row_reads=_row_reads(op.grads),
-                                                      loop=textwrap.indent(loop, "    ")), level))
+                    assert core(op), op.name   # (its other cases: the core loops)
+                    back.append((B_BINARY_ROWS % dict(d, row_reads=_row_reads(op.grads)),
+                                 level))
                 elif not core(op):
                     back.append((B_BINARY % dict(d, loop=loop), level))
                 # each operand's branch reads what its own gradient needs (a constant operand's

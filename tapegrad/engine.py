@@ -134,37 +134,43 @@ def _marks(tape, n, inputs, memo):
 
 def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     """seeds: list of (node, float or ndarray).  Returns a _Sweep or raises (nothing changed).
-    With `inputs`, entries that do not lead to them are not checked for freed buffers (their
-    adjoints are computed but unused) and are not released: torch runs only what leads to
-    the inputs."""
+    With `inputs`, only the entries that lead to them run (torch runs only those nodes): the
+    others are neither laid out past their own gradient nor swept (_runs), nor checked for
+    freed buffers, nor released."""
     roots = (seeds[0][0],) if len(seeds) == 1 else [node for node, _ in seeds]
     start = max(roots)
     n = start + 1
     anomaly_on = ANOMALY[0]   # its checks read the whole-tape streams, not a reached part
+    leads = runs = hooked = None
+    if inputs is not None:
+        leads = _leads(tape, n, inputs, memo)
     if tape.nds is not None and n >= reached.MIN_WALK and not anomaly_on:
         sub = reached.walk(tape, n, roots)
         if sub is not None:   # a small part of the prefix: sweep it as local streams
-            return _sweep_reached(tape, n, seeds, inputs, sub, memo, root)
-    s = tape.sweep_arrays(n, roots)
+            return _sweep_reached(tape, n, seeds, inputs, sub, leads, root)
+    if tape.hooks:
+        hooked = _hooked(tape, n, inputs, leads, root=root)
+    if leads is not None:
+        runs = _runs(leads, hooked)
+    s = tape.sweep_arrays(n, roots, runs=None if tape.nds is None else runs)
     try:
         if tape.nds is not None and tiers.expect_pending():
             tiers.expect_sweep(s.op[s.marks != 0])
         freed = s.freed
-        leads = None
-        if inputs is not None:
-            leads = _leads(tape, n, inputs, memo)
+        if leads is not None:
             freed = freed & leads
         off, size, adj, reach = s.off, s.size, s.adj, s.reach
+        if runs is not None:
+            _skip(reach, runs)
         for node, seed in seeds:
             o = off[node]
             if type(seed) is float:    # a one-element root's implicit seed (autograd._seeds)
                 adj[o] += seed
             else:
                 adj[o:o + size[node]] += np.asarray(seed, dtype=np.float64).reshape(-1)
-            reach[node] = 1
+            reach[node] |= 1
         side = _Side()
         side.tape, side.nodes = tape, None
-        hooked = _hooked(tape, n, inputs, leads, root=root) if tape.hooks else None
         bad = -1
         if hooked is None and start >= s.low and not s.host[start]:
             # the usual first segment, called here: _run_sweep only once the kernel pauses
@@ -177,6 +183,8 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
             bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.cst, s.par, s.params,
                              s.arg_ptr, s.arg, off, size, s.shp, s.nd, s.vals, adj, reach,
                              freed, side, host=s.host, leads=leads, hooked=hooked, low=s.low)
+        if runs is not None:
+            reach &= 1   # (the skip bit off: reach holds what a gradient reached)
         if bad >= 0:
             raise _second_backward(tape, n, reach if leads is None else reach & leads, bad)
         ran = reach if leads is None else reach & leads
@@ -213,7 +221,28 @@ def _second_backward(tape, n, ran, bad):
     return RuntimeError(errors.BACKWARD_TWICE)
 
 
-def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
+def _runs(leads, hooked):
+    """uint8 per entry: the entries whose VJP a sweep with autograd.grad's inputs runs:
+    those that lead to the inputs (`leads`), and the hooked entries it pauses at (`hooked`,
+    hooks.plan: an input or the only root whose node does not execute still has its tensor
+    hooks run; the kernel then runs its VJP, unused, as before this rule: rare, and it
+    keeps the pause's resume at the entry)."""
+    if not hooked:
+        return leads
+    runs = leads.copy()
+    runs[list(hooked)] = 1
+    return runs
+
+
+def _skip(reach, runs):
+    """Set the sweep's skip bit (2) in `reach` (zeros) at the entries that do not run: the
+    kernels pass over them whether or not a gradient reaches them (reach bit 1), so their
+    operands, which the layout gave no space, are never written.  One numpy pass."""
+    np.subtract(1, runs, out=reach)
+    reach <<= 1
+
+
+def _sweep_reached(tape, n, seeds, inputs, sub, leads=None, root=-1):
     """_sweep_tape for a tape with n-d streams whose roots reach a small part of the first n
     entries (listed in workspace `sub`): the sweep runs on the local streams of the reached
     entries (tapegrad.reached), so its cost follows the reached graph, not the tape prefix."""
@@ -226,17 +255,25 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
         return bufs[-1][:k]
     try:
         freed = tape.freed[:n]
-        leads = None
-        if inputs is not None:
-            leads = _leads(tape, n, inputs, memo)
+        runs = hooked = None
+        if leads is not None:
             freed = freed & leads
-        vals, total, low = reached.gather(tape, sub, freed, buffer)
+        if tape.hooks:   # (keyed by tape node until the gather numbers the entries)
+            hooked = _hooked(tape, n, inputs, leads, root=root)
+        if leads is not None:
+            runs = _runs(leads, hooked)
+        vals, total, low = reached.gather(tape, sub, freed, buffer, runs,
+                                          None if runs is None else [nd for nd, _ in seeds])
+        if hooked is not None:
+            hooked = _local_pauses(hooked, sub)
         if tiers.expect_pending():
             tiers.expect_sweep(sub.op[:sub.r])
         adj = bufs[0][total:2 * total] if total <= scratch.PAIRED else buffer(total)
         adj[:] = 0.0
         rn = sub.r
         reach = np.zeros(rn, np.uint8)
+        if runs is not None:
+            _skip(reach, sub.u8[4, :rn])
         loc, size, off = sub.loc, sub.size, sub.off
         for node, seed in seeds:
             i = loc[node]
@@ -245,14 +282,15 @@ def _sweep_reached(tape, n, seeds, inputs, sub, memo=None, root=-1):
                 adj[o] += seed
             else:
                 adj[o:o + size[i]] += np.asarray(seed, dtype=np.float64).reshape(-1)
-            reach[i] = 1
+            reach[i] |= 1
         side = _Side()
         side.tape, side.nodes = tape, sub.order
-        hooked = _hooked(tape, n, inputs, leads, sub, root) if tape.hooks else None
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
                          nodes=sub.order, leads=leads, hooked=hooked, low=low)
+        if runs is not None:
+            reach &= 1
         order = sub.order[:rn]
         if bad >= 0:
             mark = np.zeros(n, np.uint8)
@@ -319,20 +357,20 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
     if hooked is not None:   # the kernel pauses at hooked entries too (on a copy of the flags)
         flags = host.copy()
         flags[list(hooked)] = 1
-        hooked.roots = np.flatnonzero(reach)   # (reach holds only the seeded roots yet)
+        hooked.roots = np.flatnonzero(reach & 1)   # (reach holds only the seeded roots yet)
         low = 0
     sweep = tiers.sweep
     while True:
         if start < low:
             return -1
-        if reach[start] != 0 and flags[start] != 0:   # the kernel would pause right there
+        if reach[start] == 1 and flags[start] != 0:   # the kernel would pause right there
             e = start
             if freed[e] != 0 and _SAVES[op[e]] != 0:
                 return e
             if ia[e] >= 0:
-                reach[ia[e]] = 1
+                reach[ia[e]] |= 1
             if ib[e] >= 0:
-                reach[ib[e]] = 1
+                reach[ib[e]] |= 1
         else:
             r = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                       adj, start, reach, freed, _SAVES, flags)
@@ -356,7 +394,7 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
             xs = ([int(x) for x in (ia[e], ib[e]) if x >= 0]
                   + arg[arg_ptr[e]:arg_ptr[e + 1]].tolist())
             for x in xs:     # (a few operands: item stores cost less than a fancy index)
-                reach[x] = 1
+                reach[x] |= 1
             HOST_VJP[kind](params, par[e], xs, e, off, adj,
                            [_DIFFERENTIABLE[op[x]] for x in xs], side)
             start = e - 1
@@ -458,8 +496,10 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             r = _sweep_tape(tape, pending.pop(tape), inputs, memo, _only_root(roots, tape))
             done.append(r)
             reach = r.reach
+            marks = None if inputs is None else memo[id(tape)]
             for node, (src, snode) in tape.imports.items():
-                if node < r.n and reach[node]:
+                # (with inputs, an import whose graph leads to none of them is not followed)
+                if node < r.n and reach[node] and (marks is None or marks[node]):
                     _check_import_shape(tape, node, src, snode, r.n)
                     pending.setdefault(src, []).append((snode, r.grad_of(node, -1).copy()))
         if run_inputs:
@@ -1143,11 +1183,11 @@ def _fills_retained(leads, node, root):
 # hooks run on it here, and the kernel resumes at the same entry.  Without hooks nothing here
 # runs: one test of `tape.hooks` per swept tape.
 
-def _hooked(tape, n, inputs, leads, sub=None, root=-1):
-    """hooks.Pauses {sweep index: hooks.Pause} of the hooked entries below n that this
+def _hooked(tape, n, inputs, leads, root=-1):
+    """hooks.Pauses {tape node: hooks.Pause} of the hooked entries below n that this
     backward runs, or None.  With `inputs` only those on a path to an input run their
     grad_fn's hooks, as torch runs only those nodes, and the inputs themselves their tensor
-    hooks.  With `sub` (a reached.Reached), indices are local ones, of reached entries."""
+    hooks."""
     mine = ()
     if inputs is not None:
         mine = {node for t in inputs for node in _nodes_in(tape, t)}
@@ -1158,12 +1198,17 @@ def _hooked(tape, n, inputs, leads, sub=None, root=-1):
         p = hooks.plan(tape, node, h, inputs, leads, mine, root)
         if p is None:
             continue
-        if sub is not None:
-            if not sub.mark[node]:
-                continue
+        out[node] = p
+    return out or None
+
+
+def _local_pauses(hooked, sub):
+    """_hooked's Pauses keyed by local index in `sub` (a reached.Reached, gathered), of the
+    reached entries only, or None."""
+    out = hooks.Pauses()
+    for node, p in hooked.items():
+        if sub.mark[node]:
             out[int(sub.loc[node])] = p
-        else:
-            out[node] = p
     return out or None
 
 
@@ -1184,7 +1229,7 @@ def _hook_pause(tape, e, p, pauses, streams):
     for operand in dropped:   # a post hook gave it None: no gradient, unless reached elsewhere
         i = local[operand]
         if not _reached_above(i, e, ia, ib, arg_ptr, arg, reach, pauses.roots):
-            reach[i] = 0
+            reach[i] &= 2   # (its skip bit stays)
     return True
 
 
@@ -1196,12 +1241,12 @@ def _reached_above(i, e, ia, ib, arg_ptr, arg, reach, roots):
         return True
     k = len(reach)
     later = e + 1 + np.flatnonzero((ia[e + 1:k] == i) | (ib[e + 1:k] == i))
-    if reach[later].any():
+    if (reach[later] & 1).any():
         return True
     if len(arg_ptr) > k and arg_ptr[k] > 0:
         pos = np.flatnonzero(arg[:arg_ptr[k]] == i)
         owners = np.searchsorted(arg_ptr[:k + 1], pos, side="right") - 1
-        return bool(reach[owners[owners > e]].any())
+        return bool((reach[owners[owners > e]] & 1).any())
     return False
 
 

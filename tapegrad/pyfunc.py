@@ -505,14 +505,14 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
     o = int(off[e])
     packed = adj[o:o + int(size[e])]
     if nodes is None:
-        def reached(node):   # (an output past the swept prefix is not reached)
-            return node < len(reach) and reach[node] != 0
+        def reached(node):   # (an output past the swept prefix is not reached; bit 2 of
+            return node < len(reach) and reach[node] & 1   # reach: skipped, engine._skip)
     else:
         local = nodes[:len(reach)]
 
         def reached(node):
             i = int(np.searchsorted(local, node))
-            return i < len(local) and local[i] == node and reach[i] != 0
+            return i < len(local) and local[i] == node and reach[i] & 1 != 0
 
     def block(start, shape, dt):   # a copy: the arena is scratch reused by later backwards
         n = math.prod(shape)
@@ -534,7 +534,7 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
     for x, arr in adds:   # all checked: now write
         ox = int(off[x])
         adj[ox:ox + int(size[x])] += arr
-        reach[x] = 1
+        reach[x] |= 1
 
 
 def tensor_vjp(tape, e, g, reach):

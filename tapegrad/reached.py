@@ -45,7 +45,7 @@ class Reached:
         self.size, self.nd, self.par, self.slot = self.ints
         self.shp = np.empty((cap, 8), np.int64)
         self.params = np.empty(pcap, np.int64)
-        self.u8 = np.empty((4, cap), np.uint8)
+        self.u8 = np.empty((5, cap), np.uint8)   # host, freed, layout marks, used, runs
         self.host, self.freed = self.u8[0], self.u8[1]
         self.off = np.empty(cap, np.int64)
         self.saved = np.empty((2, cap), np.int64)   # nodes, their slots (arena_layout)
@@ -116,17 +116,26 @@ def walk(tape, n, roots):
     return s
 
 
-def gather(tape, s, freed, buffer):
+# gather's `runs` and `roots` when every entry runs
+_ALL, _NO_ROOTS = np.zeros(0, np.uint8), np.zeros(0, np.int64)
+
+
+def gather(tape, s, freed, buffer, runs=None, roots=None):
     """Fill workspace `s` (from `walk`) with the local streams of its entries and their arena
     layout (`off`); returns (vals, total, low), vals = buffer(total) holding the values the
-    sweep reads, low the lowest local entry with operands (walks.arena_layout).  `freed`: the flags the sweep is to see (uint8 per entry)."""
+    sweep reads, low the lowest local entry with operands (walks.arena_layout).  `freed`: the flags the sweep is to see (uint8 per entry).
+    `runs` (uint8 per tape entry, or None: all): the entries whose VJP runs, laid out from
+    the `roots` (tape nodes) as walks.gather_layout describes; their local flags are
+    `s.u8[4]`."""
     nds = tape.nds
     a = tape._arrays
     r, counts = s.r, s.counts
     arg_ptr, arg = nds.operands(s.n)
     K.gather_layout(r, s.na, s.order, s.loc, a[0], a[1], a[2], a[3], arg_ptr, arg, nds.size,
                     nds.nd, nds.shp, nds.par, nds.npar, nds.params, nds.slot, nds.host, freed,
-                    a[4], host_direct(tape), s.op, s.ia, s.ib, s.f64, s.arg_ptr, s.arg, s.ints,
+                    a[4], host_direct(tape), _ALL if runs is None else runs,
+                    _NO_ROOTS if roots is None else np.asarray(roots, np.int64), s.op, s.ia, s.ib,
+                    s.f64, s.arg_ptr, s.arg, s.ints,
                     s.shp, s.params, s.u8, s.off, s.saved, counts)
     s0, total, k, low = counts[3:7].tolist()
     vals = buffer(total)

@@ -681,12 +681,13 @@ class Tape:
         a = self._arrays
         return a[0][:n], a[1][:n], a[2][:n], a[3][:n], a[5][:n]
 
-    def sweep_arrays(self, n, roots, host=True):
+    def sweep_arrays(self, n, roots, host=True, runs=None):
         """What a reverse sweep of the first n entries from `roots` reads and writes, made in
         one pass (a SweepArrays): the streams, the arena layout (`off`: walks.arena_layout,
         one kernel pass), the value arena filled, the adjoint arena zeroed, and the sweep's
         reach flags.  With `host` False (a sweep that does not pause)
-        every saved value is copied in.  Only the nodes a gradient from `roots` can reach get
+        every saved value is copied in.  `runs` (uint8 per entry, or None: all, as on a tape
+        without n-d streams): the entries whose VJP the sweep runs (walks.arena_layout).  Only the nodes a gradient from `roots` can reach get
         arena space, saved n-d values last (one C-level concatenate), so the cost follows the
         reached graph, not the tape prefix (graphs dropped without backward cost nothing
         here).  The arenas are scratch buffers (`bufs`): scratch.give them back when done.
@@ -707,7 +708,8 @@ class Tape:
             s.adj[:] = 0.0
             s.reach = np.zeros(n, np.uint8)
             return s
-        return nds.sweep_arrays(s, n, roots, a[4][:n], host, host_direct(self))
+        return nds.sweep_arrays(s, n, roots, a[4][:n], host, host_direct(self),
+                                _ALL_RUN if runs is None else runs)
 
     def dependencies(self, n):
         """(ia, ib, arg_ptr, arg) of the first n entries (views): every entry's operand
@@ -972,10 +974,11 @@ class NdStreams:
         self.nobjs += 1
         return s
 
-    def sweep_arrays(self, s, n, roots, val, host, direct):
+    def sweep_arrays(self, s, n, roots, val, host, direct, runs):
         """Tape.sweep_arrays for a tape with n-d streams: fills SweepArrays `s` (its streams
         set) from one layout kernel, the scalar values by one kernel and the saved arrays'
-        values by one concatenate.  `direct`: tape.host_direct's flags."""
+        values by one concatenate.  `direct`: tape.host_direct's flags; `runs`: the entries
+        whose VJP runs (empty: all)."""
         size, nd = s.size, s.nd = self.size[:n], self.nd[:n]
         s.shp, s.par, s.host = self.shp[:n], self.par[:n], self.host[:n]
         s.params = self.params[:max(self.nparams, 1)]
@@ -996,8 +999,8 @@ class NdStreams:
         for e in roots:   # (a few roots: item stores cost less than a fancy index)
             marks[e] = 1
         K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, self.slot[:n],
-                       s.host if host else _const_zeros8(n), direct, marks, used, off, saved,
-                       counts)
+                       s.host if host else _const_zeros8(n), direct, runs, marks, used, off,
+                       saved, counts)
         s0, total, k, s.low = counts.tolist()
         if total <= scratch.PAIRED:   # one scratch buffer for both arenas
             buf = scratch.take(2 * total)
@@ -1049,6 +1052,7 @@ _NO_PARAMS = np.zeros(1, np.int64)
 # release_saved's nsaved and dead arrays when nothing is saved by reference
 _NO_COUNTS, _NO_DEAD = np.zeros(1, np.int32), np.zeros(1, np.int64)
 _NO_ARGS = np.zeros(0, np.int64)   # the operand list of a tape without n-d streams
+_ALL_RUN = np.zeros(0, np.uint8)   # arena_layout's `runs` when every entry's VJP runs
 
 
 def _const_zeros8(n):

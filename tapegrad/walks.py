@@ -48,8 +48,8 @@ def operand_leads(ia, ib, arg_ptr, arg, leads, runs):
         runs[e] = 1 if r else 0
 
 
-def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, used, off,
-                 saved, counts):
+def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, runs, reach, used,
+                 off, saved, counts):
     """The layout of a sweep's arenas from the entries marked 1 in `reach` (the roots): marks
     what they reach (2), gives each reached node its offset `off` and writes counts = [start
     of the saved block, arena size, number of saved nodes, the lowest reached entry with
@@ -73,6 +73,10 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     five passes over the prefix: 137 us of a 40k-entry scalar graph's backward with one n-d
     op.)  (Numbers out, no array: a kernel returning a new array can be cut by a signal
     while it is boxed.)
+    `runs` (uint8 per entry, or empty: every entry) flags the entries whose VJP the sweep
+    runs (engine._sweep_tape: with autograd.grad's inputs, those that lead to them): an
+    entry not flagged is laid out where reached, as an input entry would be, but reaches no
+    operand and reads no value, so what only it leads to gets no space and no copy.
     `saved` has two rows: the saved block's nodes, and each one's slot as this pass read it
     (`slot` may be the tape's live stream: another thread's release may clear a slot after
     this pass, and the caller's objs lookup must agree with the layout).  `off` is written
@@ -82,6 +86,7 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
     k = 0
     low = n
     lists = arg.shape[0] > 0   # (no operand lists, as on a scalar tape: no arg_ptr reads)
+    every = runs.shape[0] == 0
     for e in range(n - 1, -1, -1):
         r = reach[e]
         if r == 0:
@@ -98,14 +103,19 @@ def arena_layout(op, ia, ib, arg_ptr, arg, size, slot, host, direct_ok, reach, u
             p0 = arg_ptr[e]
             p1 = arg_ptr[e + 1]
         operands = a >= 0 or b >= 0 or p1 > p0
-        if operands:
-            low = e
+        if every or runs[e] != 0:
+            if operands:
+                low = e
+        else:   # its VJP does not run: it reads and reaches nothing (`operands` still holds
+            a = -1   # for the direct rule below: it keeps its arena space)
+            b = -1
+            p1 = p0
         if host[e] == 0:
             # an entry reads its own value only if it has operands (an input entry, leaf,
             # constant or import, reads nothing: a weight only a BLAS product uses is not
             # copied).  (Plain stores of bit 1 here, the common case: bit 1 also means the
             # operand's adjoint is in the arena, whatever bits a host consumer set.)
-            if operands:
+            if operands and (every or runs[e] != 0):
                 u = 1
             if a >= 0:
                 used[a] = 1
@@ -370,21 +380,32 @@ def gather_reached(order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par
 
 
 def gather_layout(r, na, order, loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
-                  params, slot, host, freed, val, direct_ok, l_op, l_ia, l_ib, l_f64, l_arg_ptr,
-                  l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
+                  params, slot, host, freed, val, direct_ok, runs, roots, l_op, l_ia, l_ib,
+                  l_f64, l_arg_ptr, l_arg, l_int, l_shp, l_params, l_u8, off, saved, counts):
     """gather_reached and arena_layout for the r entries reach_list listed in `order` (na:
     their listed operands), into workspace arrays at least r long (l_arg_ptr r + 1, l_arg na):
-    l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, every (ones),
-    used (zeros).  counts[3:7] = [start of the saved block, arena size, saved nodes, lowest
-    entry with operands]."""
+    l_f64 rows cst, val; l_int rows size, nd, par, slot; l_u8 rows host, freed, the layout's
+    marks, used (zeros), runs.  `runs` (uint8 per tape entry, or empty: every entry runs):
+    arena_layout's, gathered; with it the layout starts from the `roots` (tape nodes) only,
+    as the walk listed what every entry reaches, not only those that run; without it every
+    listed entry is marked.  counts[3:7] = [start of the saved block, arena size, saved
+    nodes, lowest entry with operands]."""
     gather_reached(order[:r], loc, op, ia, ib, cst, arg_ptr, arg, size, nd, shp, par, npar,
                    params, slot, host, freed, val, l_op, l_ia, l_ib, l_f64[0], l_arg_ptr,
                    l_arg, l_int, l_shp, l_params, l_u8, l_f64[1])
-    l_u8[2, :r] = 1
     l_u8[3, :r] = 0
+    every = runs.shape[0] == 0
+    if every:
+        l_u8[2, :r] = 1
+    else:
+        l_u8[2, :r] = 0
+        for i in range(roots.shape[0]):
+            l_u8[2, loc[roots[i]]] = 1
+        for i in range(r):
+            l_u8[4, i] = runs[order[i]]
     arena_layout(l_op[:r], l_ia[:r], l_ib[:r], l_arg_ptr[:r + 1], l_arg[:na], l_int[0, :r],
-                 l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[2, :r], l_u8[3, :r], off[:r],
-                 saved[:, :r], counts[3:7])
+                 l_int[3, :r], l_u8[0, :r], direct_ok, l_u8[4, :0] if every else l_u8[4, :r],
+                 l_u8[2, :r], l_u8[3, :r], off[:r], saved[:, :r], counts[3:7])
 
 
 def fill_reached(r, l_int, l_u8, l_f64, off, vals):
