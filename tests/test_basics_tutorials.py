@@ -17,6 +17,9 @@ import pytest
 import tapegrad
 from test_func_tutorials import _IMPORTED, _imported_as_torch
 
+# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+pytestmark = pytest.mark.slow
+
 PRELUDE = """
 # -- torchvision stand-ins: a synthetic FashionMNIST (a class's pattern plus noise), ToTensor, Lambda
 import torch

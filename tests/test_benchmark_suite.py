@@ -36,6 +36,7 @@ def test_the_suite_has_every_module():
             "bench_higher", "bench_eager_nd", "bench_tape"} <= set(suite_modules())
 
 
+@pytest.mark.slow   # (a whole benchmark script in a subprocess: CI's second step)
 def test_compare_tape_quick_runs_every_target():
     """compare_tape.py --quick (a smoke run, ~10 s) reaches its 'Done when' table: every
     workload of issue #8 runs on this tapegrad (and torch, when installed) without error."""

@@ -19,6 +19,9 @@ import pytest
 
 import tapegrad
 
+# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+pytestmark = pytest.mark.slow
+
 
 def mnist(torch, epochs=2, batches=3):
     nn, F, optim = torch.nn, torch.nn.functional, torch.optim

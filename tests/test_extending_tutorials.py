@@ -16,6 +16,9 @@ import pytest
 
 import tapegrad
 
+# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+pytestmark = pytest.mark.slow
+
 EXTENDING = """
 Function = torch.autograd.Function
 once_differentiable = torch.autograd.function.once_differentiable

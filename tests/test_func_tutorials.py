@@ -17,6 +17,9 @@ import pytest
 
 import tapegrad
 
+# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+pytestmark = pytest.mark.slow
+
 JACOBIANS = """
 # -- computing the Jacobian
 torch.manual_seed(0)

@@ -16,6 +16,9 @@ import pytest
 import tapegrad
 from test_func_tutorials import _IMPORTED, _imported_as_torch
 
+# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+pytestmark = pytest.mark.slow
+
 NN_REALLY = """
 # -- data (MNIST-like: 28x28 sparse images, a stroke pattern per class), as numpy arrays
 import math

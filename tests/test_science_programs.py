@@ -8,6 +8,9 @@ import pytest
 import tapegrad
 from test_func_tutorials import _run, _same
 
+# whole programs, each run with tapegrad and with torch: CI's second step (-m slow)
+pytestmark = pytest.mark.slow
+
 
 PINN = """
 # -- a physics-informed MLP u(t, x) for the heat equation u_t = 0.1 u_xx on [0, 1]^2
