@@ -13,7 +13,9 @@ import pytest
 
 import tapegrad
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and fork()")
+# each test compiles kernels in fresh processes with their own caches: CI's second step
+pytestmark = [pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and fork()"),
+              pytest.mark.slow]
 
 PKG = os.path.dirname(os.path.abspath(tapegrad.__file__))
 UNWRITABLE = "/proc/self/no-such-dir"   # makedirs fails there even for root
