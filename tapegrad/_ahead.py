@@ -78,9 +78,11 @@ def looked_at(name):
     return name in _checked
 
 
-def start(name, args):
+def start(name, args, also=()):
     """Compile kernel `name` for the types of `args` in a child process, unless it is
-    compiled (here or in the cache), already under way, or this process cannot gain by it."""
+    compiled (here or in the cache), already under way, or this process cannot gain by it;
+    then, in the same child, the (kernel name, signature) pairs `also` that are not compiled
+    (the pieces that kernel will call: tapegrad._kindcall), adopted with it."""
     with _lock:
         if name in _checked:
             return
@@ -104,13 +106,14 @@ def start(name, args):
         except OSError:
             shutil.rmtree(where, ignore_errors=True)
             return
+        orders = [(name, sig)] + [(k, s) for k, s in also if not _cached(getattr(_jit.K, k), s)]
         try:
-            child.stdin.write(pickle.dumps((name, sig)))
+            child.stdin.write(pickle.dumps(orders))
             child.stdin.close()
         except OSError:      # (it ended already: a broken pipe)
             _end(child, where)
             return
-        pending[name] = (child, where, sig)
+        pending[name] = (child, where, orders)
 
 
 def adopt(name):
@@ -121,10 +124,11 @@ def adopt(name):
         entry = pending.pop(name, None)
     if entry is None:
         return
-    child, where, sig = entry
+    child, where, orders = entry
     try:
         if child.wait() == 0:
-            _copy_entry(getattr(_jit.K, name), sig, where)
+            for kernel, sig in orders:
+                _copy_entry(getattr(_jit.K, kernel), sig, where)
     finally:
         _end(child, where)
 
@@ -166,8 +170,8 @@ def _cancel_all():
 
 
 def _child_main():
-    name, sig = pickle.load(sys.stdin.buffer)
-    getattr(_jit.K, name).compile(sig)
+    for name, sig in pickle.load(sys.stdin.buffer):
+        getattr(_jit.K, name).compile(sig)
 
 
 if __name__ == "__main__":

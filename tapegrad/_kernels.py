@@ -14,6 +14,7 @@ from numba import njit
 
 from ._atomic import fetch_add  # the batch kernels' work counter
 from ._address import load_at  # replay_batch reads its inputs in the caller's arrays
+from ._kindcall import piece_at, call_piece, fill_piece, fill_pieces, missing_pieces  # the kinds' pieces
 from math import exp, log, sqrt, sin, cos, atan2, hypot, log1p, expm1, log2, log10, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erf, erfc, lgamma
 from ._mathf32 import tanh  # float32 faces (vectorizable; float64: math's)
 
@@ -26,7 +27,16 @@ OP_SAVES = np.array([0, 0, 0, 0, 0, 3, 3, 7, 0, 4, 1, 4, 1, 1, 4, 4, 4, 1, 1, 0,
 OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 # the lowest tier of n-d kernels that has each opcode (codegen.tier): a kernel of a lower tier
 # hands the rest of the call to that tier's kernel at the first such entry (tapegrad.tiers)
-OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 2, 2, 1, 1, 2, 2, 2, 2, 2, 1, 2, 2, 0, 0, 0, 0, 1, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+# the structural kinds' kernel pieces, called by address (tapegrad._kindcall): their names and
+# parameters by slot, and each opcode's slot in the reverse sweep and in the forward kernels
+# (-1: none); OP_LISTED: 1 for kinds whose pieces also take the operand lists (cat)
+PIECES = ('sweep_reduce', 'sweep_reshape', 'sweep_strided', 'sweep_gather', 'sweep_scatter', 'sweep_scatter_idx', 'sweep_matmul', 'sweep_cat', 'sweep_split', 'sweep_scan', 'forward_reduce', 'forward_reshape', 'forward_strided', 'forward_reshape', 'forward_gather', 'forward_scatter', 'forward_scatter_idx', 'forward_matmul', 'forward_cat', 'forward_split', 'forward_shift', 'forward_scan')
+PIECE_ARGS = (('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'))
+OP_SWEEP_PIECE = np.array([-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 4, 5, 1, 6, 6, 6, 6, 6, -1, -1, -1, -1, -1, -1, 7, 7, 3, 3, 8, 8, 8, 8, 8, 2, -1, -1, -1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 5, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int8)
+OP_FORWARD_PIECE = np.array([-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 14, 11, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 13, -1, -1, 15, 16, 11, 17, 17, 17, 17, 17, -1, -1, -1, -1, -1, -1, 18, 18, 14, 14, 19, 19, 19, 19, 19, 12, -1, -1, 20, -1, -1, -1, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 21, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 16, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int8)
+OP_LISTED = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+PIECE_MISSING = 'tapegrad: a kernel piece this tape calls was not compiled before the driver'   # (drivers.PIECE_MISSING)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -65,7 +75,9 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
     -1 when done; the first reached entry whose saved
     buffers were already freed (Python raises PyTorch's "backward a second time" error;
     nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
-    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1; or
+    -2 - 2 * len(op) - e for an entry e whose kind's piece is not compiled yet: Python
+    compiles it and resumes from e (tapegrad.tiers).
     """
     for e in range(start, -1, -1):
         if reach[e] != 1:
@@ -247,214 +259,23 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             sweep_ew_unary(o, out_off, n, oa, c, vals, adj)
         elif OP_EW[o] == 2:  # outlined binary ops
             sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
-        elif OP_KIND[o] == 5:  # reduce
-            sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 6:  # reshape
-            sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 7:  # strided
-            sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 8:  # gather
-            sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 14:  # scatter
-            sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 15:  # scatter_idx
-            sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 9:  # matmul
-            sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 16:  # cat
-            for j in range(arg_ptr[e], arg_ptr[e + 1]):
-                reach[arg[j]] |= 1
-            sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj)
-        elif OP_KIND[o] == 17:  # split
-            sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 22:  # scan
-            sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
+        elif OP_SWEEP_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+            f = piece_at(OP_SWEEP_PIECE[o], vals)
+            if f == 0:  # not compiled yet: Python compiles it and resumes from e
+                return -2 - 2 * op.shape[0] - e
+            if OP_LISTED[o] != 0:
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    reach[arg[j]] |= 1
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
+                               arg, cst, vals, adj))
+            else:
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                               vals, adj))
     return -1
 
 
 @njit(cache=True, error_model="numpy")
 def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
-          host):
-    """`sweep` for the ops of tiers 0-1 (codegen.tier), from `start` down to 0.
-
-    `adj` comes seeded at the roots and `reach` marks them (bit 1); on return `adj` holds
-    every reached node's gradient.  An entry whose `reach` has bit 2 set (the caller's, before
-    the sweep: its VJP does not run) is skipped, reached or not, and keeps that bit.  Returns
-    -1 when done; the first reached entry whose saved
-    buffers were already freed (Python raises PyTorch's "backward a second time" error;
-    nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
-    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
-    """
-    for e in range(start, -1, -1):
-        if reach[e] != 1:
-            continue
-        o = op[e]
-        if freed[e] != 0 and op_saves[o] != 0:
-            return e
-        a = np.int64(ia[e])   # (int64 whatever the streams: one signature of each callee)
-        b = np.int64(ib[e])
-        if a >= 0:
-            reach[a] |= 1
-        if b >= 0:
-            reach[b] |= 1
-        if host[e] != 0:
-            return -2 - e
-        out_off = off[e]
-        n = size[e]
-        if OP_PAIR[o] != 0:
-            if a >= 0:
-                oa = off[a]
-                sa = size[a]
-                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
-            else:
-                oa = -1
-                sa = 1
-                fa = False
-            if b >= 0:
-                ob = off[b]
-                sb = size[b]
-                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
-            else:
-                ob = -1
-                sb = 1
-                fb = False
-            rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
-                rl = sa if sa < sb else sb
-        else:  # (one read here, not one per branch: fewer operations for Numba to type)
-            oa = off[a]
-        c = cst[e]
-        if False:
-            pass
-        elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
-            g = adj[out_off]
-            sv = OP_SAVES[o]
-            # (a value the formula does not read is not loaded: g stands in, of the same type)
-            if OP_PAIR[o] == 0:
-                adj[oa] += core_unary_grad1(o, g, vals[oa] if sv & 1 else g,
-                                            vals[out_off] if sv & 4 else g, c)
-            else:
-                ga, gb = core_binary_grad1(o, g, (vals[oa] if sv & 1 else g) if a >= 0 else c,
-                                           (vals[ob] if sv & 2 else g) if b >= 0 else c,
-                                           vals[out_off] if sv & 4 else g)
-                if a >= 0:
-                    adj[oa] += ga
-                if b >= 0:
-                    adj[ob] += gb
-        elif o == 3 and rl > 0:  # add, along rows (ROW_OPS)
-            c = 0.0
-            for k0 in range(0, n, rl):
-                pa = oa + (k0 if sa == n else k0 % sa)
-                pb = ob + (k0 if sb == n else k0 % sb)
-                gs = adj[out_off + k0:out_off + k0 + rl]
-                va = vals[pa:pa + rl]
-                vb = vals[pb:pb + rl]
-                vo = vals[out_off + k0:out_off + k0 + rl]
-                gas = adj[pa:pa + rl]
-                gbs = adj[pb:pb + rl]
-                for j in range(rl):
-                    g = gs[j]
-                    gas[j] += g
-                    gbs[j] += g
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            cn = arg[arg_ptr[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            reach[cn] |= 1
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
-                cond_v = vals[ocn + kc] != 0.0
-                if a >= 0:
-                    adj[oa + ka] += where(cond_v, g, 0.0)
-                if b >= 0:
-                    adj[ob + kb] += where(cond_v, 0.0, g)
-        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
-            sv = OP_SAVES[o]
-            gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
-            gas = adj[oa:oa + n]
-            vas = vals[oa:oa + n]
-            vos = vals[out_off:out_off + n]
-            for k in range(n):
-                g = gs[k]
-                gas[k] += core_unary_grad(o, g, vas[k] if sv & 1 else g, vos[k] if sv & 4 else g, c)
-        elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
-            # the core binary rows whose operands are whole or of one element (a constant is
-            # one): slices, and a one-element operand's gradient summed in a register from its
-            # arena value (the same additions in the same order as the general loop), stored
-            # once; in a float32 arena (a replay's) each addition rounds, through memory
-            sv = OP_SAVES[o]
-            wa = a >= 0 and sa == n
-            wb = b >= 0 and sb == n
-            reg = adj.itemsize == 8
-            pa = oa if wa else out_off   # (a one-element operand's slices are unused stand-ins)
-            pb = ob if wb else out_off
-            gs = adj[out_off:out_off + n]
-            vos = vals[out_off:out_off + n]
-            gas = adj[pa:pa + n]
-            gbs = adj[pb:pb + n]
-            vas = vals[pa:pa + n]
-            vbs = vals[pb:pb + n]
-            a1 = vals[oa] if a >= 0 else cst[e]
-            b1 = vals[ob] if b >= 0 else cst[e]
-            ta = adj[oa] if a >= 0 else 0.0
-            tb = adj[ob] if b >= 0 else 0.0
-            for k in range(n):
-                g = gs[k]
-                a_v = (vas[k] if sv & 1 else g) if wa else a1
-                b_v = (vbs[k] if sv & 2 else g) if wb else b1
-                ga, gb = core_binary_grad(o, g, a_v, b_v, vos[k] if sv & 4 else g)
-                if wa:
-                    gas[k] += ga
-                elif reg:
-                    ta += ga
-                elif a >= 0:
-                    adj[oa] += ga
-                if wb:
-                    gbs[k] += gb
-                elif reg:
-                    tb += gb
-                elif b >= 0:
-                    adj[ob] += gb
-            if a >= 0 and not wa and reg:
-                adj[oa] = ta
-            if b >= 0 and not wb and reg:
-                adj[ob] = tb
-        elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
-            sv = OP_SAVES[o]
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
-                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
-                out_v = vals[out_off + k] if sv & 4 else g
-                ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
-                if a >= 0:
-                    adj[oa + ka] += ga
-                if b >= 0:
-                    adj[ob + kb] += gb
-        elif OP_KIND[o] == 5:  # reduce
-            sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 6:  # reshape
-            sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 7:  # strided
-            sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 8:  # gather
-            sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 9:  # matmul
-            sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_KIND[o] == 22:  # scan
-            sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj)
-        elif OP_TIER[o] > 1:  # a kernel of a higher tier has this op: it resumes from e
-            return -2 - op.shape[0] - e
-    return -1
-
-
-@njit(cache=True, error_model="numpy")
-def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, start, reach, freed, op_saves,
           host):
     """`sweep` for the ops of tier 0 (codegen.tier), from `start` down to 0.
 
@@ -464,7 +285,9 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
     -1 when done; the first reached entry whose saved
     buffers were already freed (Python raises PyTorch's "backward a second time" error;
     nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
-    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1; or
+    -2 - 2 * len(op) - e for an entry e whose kind's piece is not compiled yet: Python
+    compiles it and resumes from e (tapegrad.tiers).
     """
     for e in range(start, -1, -1):
         if reach[e] != 1:
@@ -617,6 +440,18 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
                     adj[oa + ka] += ga
                 if b >= 0:
                     adj[ob + kb] += gb
+        elif OP_SWEEP_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+            f = piece_at(OP_SWEEP_PIECE[o], vals)
+            if f == 0:  # not compiled yet: Python compiles it and resumes from e
+                return -2 - 2 * op.shape[0] - e
+            if OP_LISTED[o] != 0:
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    reach[arg[j]] |= 1
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
+                               arg, cst, vals, adj))
+            else:
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                               vals, adj))
         elif OP_TIER[o] > 0:  # a kernel of a higher tier has this op: it resumes from e
             return -2 - op.shape[0] - e
     return -1
@@ -625,8 +460,9 @@ def sweep_ew(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
 @njit(cache=True, error_model="numpy")
 def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """Re-evaluate entries from `start` on, pausing at host entries.  Returns -1 when done,
-    the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
-    value and resumes from e + 1."""
+    the first guard entry whose check failed, -2 - e for a host entry e: Python writes its
+    value and resumes from e + 1, or -2 - 2 * len(op) - e for an entry e whose kind's piece
+    is not compiled yet: Python compiles it and resumes from e (tapegrad.tiers)."""
     for e in range(start, op.shape[0]):
         if host[e] != 0:
             return -2 - e
@@ -752,30 +588,16 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 else:
                     r = False
                 vals[out_off + k] = 1.0 if r else 0.0
-        elif OP_KIND[o] == 5:  # reduce
-            forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 6:  # reshape
-            forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 7:  # strided
-            forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 13:  # stopgrad
-            forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 8:  # gather
-            forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 14:  # scatter
-            forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 15:  # scatter_idx
-            forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 9:  # matmul
-            forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 16:  # cat
-            forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals)
-        elif OP_KIND[o] == 17:  # split
-            forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 18:  # shift
-            forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 22:  # scan
-            forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_FORWARD_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+            f = piece_at(OP_FORWARD_PIECE[o], vals)
+            if f == 0:  # not compiled yet: Python compiles it and resumes from e
+                return -2 - 2 * op.shape[0] - e
+            if OP_LISTED[o] != 0:
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
+                               arg, cst, vals))
+            else:
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                               vals))
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -793,9 +615,10 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
 
 @njit(cache=True, error_model="numpy")
 def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
-    """`forward_from` for the ops of tiers 0-1 (codegen.tier), from `start` on.  Returns -1 when done,
-    the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
-    value and resumes from e + 1."""
+    """`forward_from` for the ops of tier 0 (codegen.tier), from `start` on.  Returns -1 when done,
+    the first guard entry whose check failed, -2 - e for a host entry e: Python writes its
+    value and resumes from e + 1, or -2 - 2 * len(op) - e for an entry e whose kind's piece
+    is not compiled yet: Python compiles it and resumes from e (tapegrad.tiers)."""
     for e in range(start, op.shape[0]):
         if host[e] != 0:
             return -2 - e
@@ -903,22 +726,16 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 else:
                     r = False
                 vals[out_off + k] = 1.0 if r else 0.0
-        elif OP_KIND[o] == 5:  # reduce
-            forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 6:  # reshape
-            forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 7:  # strided
-            forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 13:  # stopgrad
-            forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 8:  # gather
-            forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 9:  # matmul
-            forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 18:  # shift
-            forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
-        elif OP_KIND[o] == 22:  # scan
-            forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals)
+        elif OP_FORWARD_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+            f = piece_at(OP_FORWARD_PIECE[o], vals)
+            if f == 0:  # not compiled yet: Python compiles it and resumes from e
+                return -2 - 2 * op.shape[0] - e
+            if OP_LISTED[o] != 0:
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
+                               arg, cst, vals))
+            else:
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                               vals))
         elif o == 47:  # guard_bool: bool() of a one-element value
             if (vals[off[a]] != 0.0) != (cst[e] != 0.0):
                 return e
@@ -931,7 +748,7 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 for k in range(n):
                     if not same_value(vals[oa + k], vals[out_off + k]):
                         return e
-        elif OP_TIER[o] > 1:  # a kernel of a higher tier has this op: it resumes from e
+        elif OP_TIER[o] > 0:  # a kernel of a higher tier has this op: it resumes from e
             return -2 - op.shape[0] - e
     return -1
 
@@ -2546,8 +2363,9 @@ def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
-          no_host)
+    if sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
+             OP_SAVES, no_host) < -1:
+        raise RuntimeError(PIECE_MISSING)
 
 
 # from tapegrad/drivers.py (backward_only, sweep_core for sweep)
@@ -2560,8 +2378,9 @@ def backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, sh
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
-          no_host)
+    if sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
+             OP_SAVES, no_host) < -1:
+        raise RuntimeError(PIECE_MISSING)
 
 
 # from tapegrad/drivers.py
@@ -2582,6 +2401,8 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         reach[root] = 1
         bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
+        if bad < -1:
+            raise RuntimeError(PIECE_MISSING)
         if bad >= 0:
             return bad
         j = 0
@@ -2611,6 +2432,8 @@ def sweep_rows_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, 
         reach[root] = 1
         bad = sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
+        if bad < -1:
+            raise RuntimeError(PIECE_MISSING)
         if bad >= 0:
             return bad
         j = 0
@@ -2634,6 +2457,8 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
     # Literal[int](0), beside the int64 start that Python's calls pass)
     bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
                        no_host)
+    if bad < -1:
+        raise RuntimeError(PIECE_MISSING)
     if bad >= 0:
         return bad
     for r in range(size[out]):
@@ -2659,6 +2484,8 @@ def jacobian_at_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp,
     # Literal[int](0), beside the int64 start that Python's calls pass)
     bad = forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
                        no_host)
+    if bad < -1:
+        raise RuntimeError(PIECE_MISSING)
     if bad >= 0:
         return bad
     for r in range(size[out]):
@@ -2770,6 +2597,8 @@ def replay_batch_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, si
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
                 bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
+                if bad < -1:
+                    raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
                     backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
@@ -2839,6 +2668,8 @@ def replay_batch_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, s
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
                 bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
+                if bad < -1:
+                    raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
                     backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
@@ -2908,6 +2739,8 @@ def replay_batch_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
                 bad = forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
+                if bad < -1:
+                    raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
                     backward_only_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
@@ -2977,6 +2810,8 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
                 bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
+                if bad < -1:
+                    raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
                     backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)
@@ -3663,7 +3498,7 @@ def running_sum(buf, src, dst, outer, m, inner, reverse, add):
 
 
 # from tapegrad/kinds/reduce.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     scale = cst[e]
@@ -3694,7 +3529,7 @@ def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
@@ -3702,7 +3537,7 @@ def forward_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -3731,7 +3566,7 @@ def forward_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -3740,7 +3575,7 @@ def forward_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -3751,7 +3586,7 @@ def forward_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, v
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     p = par[e]
@@ -3762,7 +3597,7 @@ def forward_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cs
 
 
 # from tapegrad/kinds/matmul.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     nb = params[p]
@@ -3822,7 +3657,7 @@ def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
     p = par[e]
     outer = params[p]
@@ -3845,7 +3680,7 @@ def forward_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, a
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     outer = params[p]
@@ -3868,7 +3703,7 @@ def forward_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 
 # from tapegrad/kinds/shift.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     oa = off[a]
     for k in range(n):
@@ -3892,7 +3727,7 @@ def forward_shift(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 
 # from tapegrad/kinds/scan.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
     p = par[e]
     if p < 0:   # one element: a copy
@@ -3903,7 +3738,7 @@ def forward_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 
 
 # from tapegrad/kinds/reduce.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """g broadcast back over the reduced dims, times the scale."""
     oa = off[a]
@@ -3934,7 +3769,7 @@ def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     for k in range(n):
@@ -3942,7 +3777,7 @@ def sweep_reshape(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 
 # from tapegrad/kinds/view.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Scatter-add through the same offset and strides (an expand sums its copies)."""
     oa = off[a]
@@ -3972,7 +3807,7 @@ def sweep_strided(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     # NOTE: repeated indices accumulate: each use of an element adds its gradient
     oa = off[a]
@@ -3982,7 +3817,7 @@ def sweep_gather(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     """Gather back through the same offset and strides."""
     oa = off[a]
@@ -3992,7 +3827,7 @@ def sweep_scatter(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, val
 
 
 # from tapegrad/kinds/gather.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     oa = off[a]
     p = par[e]
@@ -4001,7 +3836,7 @@ def sweep_scatter_idx(e, a, b, out_off, n, off, size, shp, nd, par, params, cst,
 
 
 # from tapegrad/kinds/matmul.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     nb = params[p]
@@ -4049,7 +3884,7 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
     p = par[e]
     outer = params[p]
@@ -4072,7 +3907,7 @@ def sweep_cat(e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg
 
 
 # from tapegrad/kinds/cat.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     outer = params[p]
@@ -4095,7 +3930,7 @@ def sweep_split(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals,
 
 
 # from tapegrad/kinds/scan.py
-@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
     p = par[e]
     if p < 0:

@@ -22,7 +22,7 @@ if __name__ == "__main__" and not __package__:
     sys.modules["tapegrad"] = _pkg
     __package__ = "tapegrad"
 
-from . import drivers, kinds, protocol, vocab, walks  # noqa: E402
+from . import _kindcall, drivers, kinds, protocol, vocab, walks  # noqa: E402
 from .ops import BY_CODE, KIND_CODE, mentions, OPS, saves_mask  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,6 +45,7 @@ from numba import njit
 
 from ._atomic import fetch_add  # the batch kernels' work counter
 from ._address import load_at  # replay_batch reads its inputs in the caller's arrays
+from ._kindcall import piece_at, call_piece, fill_piece, fill_pieces, missing_pieces  # the kinds' pieces
 from math import %(math_imports)s
 %(f32_imports)s
 # kind of each opcode (see tapegrad/ops.py)
@@ -57,6 +58,15 @@ OP_PAIR = np.array(%(pair)s, dtype=np.int8)
 # the lowest tier of n-d kernels that has each opcode (codegen.tier): a kernel of a lower tier
 # hands the rest of the call to that tier's kernel at the first such entry (tapegrad.tiers)
 OP_TIER = np.array(%(tiers)s, dtype=np.int8)
+# the structural kinds' kernel pieces, called by address (tapegrad._kindcall): their names and
+# parameters by slot, and each opcode's slot in the reverse sweep and in the forward kernels
+# (-1: none); OP_LISTED: 1 for kinds whose pieces also take the operand lists (cat)
+PIECES = %(pieces)r
+PIECE_ARGS = %(piece_args)r
+OP_SWEEP_PIECE = np.array(%(sweep_pieces)s, dtype=np.int8)
+OP_FORWARD_PIECE = np.array(%(forward_pieces)s, dtype=np.int8)
+OP_LISTED = np.array(%(listed)s, dtype=np.int8)
+PIECE_MISSING = %(piece_missing)r   # (drivers.PIECE_MISSING)
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
@@ -167,7 +177,9 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
     -1 when done; the first reached entry whose saved
     buffers were already freed (Python raises PyTorch's "backward a second time" error;
     nothing was committed); or -2 - e for a reached entry e flagged in `host`: its inputs
-    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1.
+    are marked reached, and Python adds its VJP into `adj` and resumes from e - 1; or
+    -2 - 2 * len(op) - e for an entry e whose kind's piece is not compiled yet: Python
+    compiles it and resumes from e (tapegrad.tiers).
     """
     for e in range(start, -1, -1):
         if reach[e] != 1:
@@ -200,8 +212,9 @@ FORWARD = '''\
 @njit(cache=True, error_model="numpy")
 def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, start, host):
     """%(title)s  Returns -1 when done,
-    the first guard entry whose check failed, or -2 - e for a host entry e: Python writes its
-    value and resumes from e + 1."""
+    the first guard entry whose check failed, -2 - e for a host entry e: Python writes its
+    value and resumes from e + 1, or -2 - 2 * len(op) - e for an entry e whose kind's piece
+    is not compiled yet: Python compiles it and resumes from e (tapegrad.tiers)."""
     for e in range(start, op.shape[0]):
         if host[e] != 0:
             return -2 - e
@@ -517,21 +530,39 @@ def _merged(branches):
 
 
 # --- structural kinds: their kernel pieces are plain Python in tapegrad/kinds/, copied here -------
-STRUCT_CALL = """\
-        elif OP_KIND[o] == %(kind_code)d:  # %(kind)s
-%(reach)s            %(fn)s(e, a, b, out_off, n, off, size, shp, nd, par, params, %(args)scst, %(vals)s)
+# one branch per face for every structural kind: its piece by address, compiled alone on first
+# need (tapegrad._kindcall; a direct call would compile each piece into each kernel again)
+PIECE_CALL = """\
+        elif OP_%(face)s_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+            f = piece_at(OP_%(face)s_PIECE[o], vals)
+            if f == 0:  # not compiled yet: Python compiles it and resumes from e
+                return -2 - 2 * op.shape[0] - e
+            if OP_LISTED[o] != 0:
+%(reach)s                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
+                               arg, cst, %(arenas)s))
+            else:
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
+                               %(arenas)s))
 """
-# the sweep marks an entry's ia/ib reached for every kind, its listed operands in the branches
-# of the kinds that have lists (a per-entry check in the loop cost the scalar sweep 7%)
-REACH_LISTED = """\
-            for j in range(arg_ptr[e], arg_ptr[e + 1]):
-                reach[arg[j]] |= 1
-"""
-STRUCT_ARGS = {"sweep": "vals, adj", "forward": "vals"}
+# what PIECE_CALL differs by per face: the sweep marks a listed kind's operands reached
+PIECE_FACES = {"sweep": dict(face="SWEEP", arenas="vals, adj", reach="""\
+                for j in range(arg_ptr[e], arg_ptr[e + 1]):
+                    reach[arg[j]] |= 1
+"""), "forward": dict(face="FORWARD", arenas="vals", reach="")}
+# the parameters of a piece, as PIECE_CALL passes them (checked for every piece)
+PIECE_PARAMS = {"sweep": ("e", "a", "b", "out_off", "n", "off", "size", "shp", "nd", "par", "params",
+                          "cst", "vals", "adj"),
+                "forward": ("e", "a", "b", "out_off", "n", "off", "size", "shp", "nd", "par",
+                            "params", "cst", "vals")}
+LISTED_PARAMS = ("arg_ptr", "arg")   # (after params, in the pieces of kinds with operand lists)
 # Numba options of the kernels only other kernels call: no CPython or C wrapper (Python never
 # calls them), which took about 40% of each small kernel's compile (measured: 0.10 -> 0.06 CPU
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
 CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
+# the kinds' pieces: compiled alone (called by address, tapegrad._kindcall) with the error
+# model of the kernels they run in (an integer division by zero of an empty batch's piece
+# gives 0 there; Python's model raised ZeroDivisionError)
+PIECE_OPTIONS = CALLEE_OPTIONS + ', error_model="numpy"'
 CALLEES = ("bcast_index", "is_suffix", "kept_leading", "pair_index",
            "pair_suffix", "order_marked", "running_sum")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
@@ -637,7 +668,7 @@ def _copied_source():
         variants.setdefault(driver, []).append((name, fixed, renamed))
     for fn in fns:
         where = os.path.relpath(inspect.getsourcefile(fn), os.path.dirname(HERE))
-        options = CALLEE_OPTIONS if fn in pieces else KERNEL_OPTIONS.get(fn.__name__, "cache=True")
+        options = PIECE_OPTIONS if fn in pieces else KERNEL_OPTIONS.get(fn.__name__, "cache=True")
         # (the driver as it is too, unless a variant takes its name)
         copies = [] if fn.__name__ in {v[0] for v in variants.get(fn.__name__, [])} else \
             [(fn.__name__, {}, {})]
@@ -935,19 +966,18 @@ def _core_source():
 
 # --- tiers of the n-d kernels ----------------------------------------------------------------
 # A kernel's cold compile grows with every branch (and every callee Numba links into it and
-# compiles again there), so the n-d kernels come in tiers, each holding the ops of a tier
-# (`tier(op)`) and those of the tiers below it:
-#   0 the elementwise ops of the tape v2 table (and ops with no branch): `sweep_ew`;
-#   1 the structural kinds but FULL_KINDS: `sweep_core`, `forward_core`;
-#   2 every op (the outlined rows, FULL_KINDS, FULL_OPS): `sweep`, `forward_from`.
+# compiles again there), so the n-d kernels come in two tiers, each holding the ops of a tier
+# (`tier(op)`) and those below it:
+#   0 the elementwise ops of the tape v2 table and every structural kind, whose pieces the
+#     kernels call by address (PIECE_CALL: each compiled once, when first needed):
+#     `sweep_core`, `forward_core`;
+#   1 every op (the outlined rows and FULL_OPS too): `sweep`, `forward_from`.
 # Python calls the lowest tier it has needed (`tapegrad.tiers`); a kernel that meets an entry e
 # of a higher tier returns -2 - len(op) - e, and Python resumes from e with the kernel of that
-# entry's tier, so a process whose graphs are one-element ones never compiles the structural
-# kinds' pieces, and one that uses the common ops never compiles the full kernels.  Rows
-# appended to ops.py are outlined elementwise rows (tier 2) or rows of an existing kind
-# (dispatched by kind code: no new branch in any tier); a new kind's pieces go into the core
-# kernels unless the kind is named in FULL_KINDS.
-FULL_KINDS = ("cat", "split", "scatter", "scatter_idx")
+# entry's tier, so a process that uses the common ops never compiles the full kernels.  Rows
+# appended to ops.py are outlined elementwise rows (tier 1) or rows of an existing kind
+# (dispatched by kind: no new branch in any kernel); a new kind is a module in kinds/ whose
+# pieces the kernels call by address.
 FULL_OPS = ("atan2", "hypot")   # rows of the v2 table that are rare in first graphs
 MISS = """\
         elif OP_TIER[o] > %d:  # a kernel of a higher tier has this op: it resumes from e
@@ -955,26 +985,47 @@ MISS = """\
 """
 TITLES = {
     "sweep": "Reverse sweep from entry `start` down to 0, pausing at host entries.",
-    "sweep_core": "`sweep` for the ops of tiers 0-1 (codegen.tier), from `start` down to 0.",
-    "sweep_ew": "`sweep` for the ops of tier 0 (codegen.tier), from `start` down to 0.",
+    "sweep_core": "`sweep` for the ops of tier 0 (codegen.tier), from `start` down to 0.",
     "forward_from": "Re-evaluate entries from `start` on, pausing at host entries.",
-    "forward_core": "`forward_from` for the ops of tiers 0-1 (codegen.tier), from `start` on.",
+    "forward_core": "`forward_from` for the ops of tier 0 (codegen.tier), from `start` on.",
 }
 # (name, face, tier) of each n-d kernel
-TIERED = (("sweep", "backward", 2), ("sweep_core", "backward", 1), ("sweep_ew", "backward", 0),
-          ("forward_from", "forward", 2), ("forward_core", "forward", 1))
+TIERED = (("sweep", "backward", 1), ("sweep_core", "backward", 0),
+          ("forward_from", "forward", 1), ("forward_core", "forward", 0))
 
 
 def full_only(op):
     """True for an op whose n-d branch only the full kernels (`sweep`, `forward_from`) have."""
-    return _outlined(op) or op.kind in FULL_KINDS or op.name in FULL_OPS
+    return _outlined(op) or op.name in FULL_OPS
 
 
 def tier(op):
     """The lowest tier of n-d kernels that has `op` (see TIERED)."""
-    if full_only(op):
-        return 2
-    return 1 if any(kind == op.kind for kind, _ in _kind_pieces("sweep")) else 0
+    return 1 if full_only(op) else 0
+
+
+def _piece_tables():
+    """PIECES, PIECE_ARGS, OP_SWEEP_PIECE, OP_FORWARD_PIECE and OP_LISTED of the kernel module:
+    a slot per piece of each structural kind, each piece's parameters checked against what
+    PIECE_CALL passes."""
+    pieces, args, slot_of = [], [], {}
+    for face in ("sweep", "forward"):
+        for kind, fn in _kind_pieces(face):
+            names = tuple(inspect.signature(fn).parameters)
+            plain = PIECE_PARAMS[face]
+            listed = plain[:11] + LISTED_PARAMS + plain[11:]
+            assert names in (plain, listed), (fn.__name__, names)
+            slot_of[face, kind] = len(pieces)
+            pieces.append(fn.__name__)
+            args.append(names)
+    assert len(pieces) <= _kindcall.SLOTS, len(pieces)   # (a table's size)
+    by_face = {face: [slot_of.get((face, op.kind), -1) for op in BY_CODE]
+               for face in ("sweep", "forward")}
+    listed = [int(any(("arg_ptr" in args[slot_of[f, op.kind]]) for f in ("sweep", "forward")
+                      if (f, op.kind) in slot_of)) for op in BY_CODE]
+    return dict(pieces=tuple(pieces), piece_args=tuple(args), sweep_pieces=by_face["sweep"],
+                forward_pieces=by_face["forward"], listed=listed,
+                piece_missing=drivers.PIECE_MISSING)
 
 
 def _tiered(back, fwd):
@@ -985,7 +1036,7 @@ def _tiered(back, fwd):
                         if t <= level])
         out.append((SWEEP if face == "backward" else FORWARD) % {
             "name": name, "title": TITLES[name], "operands": OPERANDS,
-            face: "".join(kept).rstrip("\n"), "miss": MISS % level if level < 2 else ""})
+            face: "".join(kept).rstrip("\n"), "miss": MISS % level if level < 1 else ""})
     return "".join(out)
 
 
@@ -1035,18 +1086,11 @@ def generate():
     back.insert(0, (B_CORE_ONE, 0))   # (first: before a row's own branch, add's)
     back.append((B_CORE, 0))
     fwd.append((F_CORE, 0))
-    back.append((EW_CALLS["sweep"], 2))
-    fwd.append((EW_CALLS["forward"], 2))
+    back.append((EW_CALLS["sweep"], 1))
+    fwd.append((EW_CALLS["forward"], 1))
     fwd.append((_compare_branch(compares), 0))
-    for face, out in (("sweep", back), ("forward", fwd)):
-        for kind, fn in _kind_pieces(face):
-            # pieces of kinds with operand lists (cat) also take the CSR operand streams
-            lists = "arg" in inspect.signature(fn).parameters
-            out.append((STRUCT_CALL % dict(kind_code=KIND_CODE[kind], kind=kind, fn=fn.__name__,
-                                           vals=STRUCT_ARGS[face],
-                                           args="arg_ptr, arg, " if lists else "",
-                                           reach=REACH_LISTED if lists and face == "sweep"
-                                           else ""), 2 if kind in FULL_KINDS else 1))
+    back.append((PIECE_CALL % PIECE_FACES["sweep"], 0))
+    fwd.append((PIECE_CALL % PIECE_FACES["forward"], 0))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
     fwd.append((F_GUARDS % guards, 0))
     scaled = _cond(_codes("reduce"))
@@ -1080,6 +1124,7 @@ def generate():
         saves=[saves_mask(op) for op in BY_CODE],
         pair=[int(op.kind in ("binary", "compare", "where")) for op in BY_CODE],
         tiers=[tier(op) for op in BY_CODE],
+        **_piece_tables(),
         tiered=_tiered(back, fwd),
         scalar=scalar) \
         + _core_source() + _ew_source() + _copied_source() + generate_emit()

@@ -29,6 +29,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+# (a driver cannot stop for a structural kind's piece that is not compiled: its caller compiles
+# every piece its tape calls first, tapegrad._kindcall.fill_pieces; this is a bug's message)
+PIECE_MISSING = "tapegrad: a kernel piece this tape calls was not compiled before the driver"
+
 if TYPE_CHECKING:  # defined in tapegrad/_kernels.py, where these functions are compiled
     from ._kernels import (OP_SAVES, backward_scalar, fetch_add, forward_from, forward_scalar, load_at,
                            sweep)
@@ -42,8 +46,9 @@ def backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd
     adj[off[out] + out_k] = 1.0
     reach[:] = 0
     reach[out] = 1
-    sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed, OP_SAVES,
-          no_host)
+    if sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, out, reach, freed,
+             OP_SAVES, no_host) < -1:
+        raise RuntimeError(PIECE_MISSING)
 
 
 def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, roots, root_k, freed,
@@ -62,6 +67,8 @@ def sweep_rows(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
         reach[root] = 1
         bad = sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj, root, reach,
                     freed, OP_SAVES, no_host)
+        if bad < -1:
+            raise RuntimeError(PIECE_MISSING)
         if bad >= 0:
             return bad
         j = 0
@@ -83,6 +90,8 @@ def jacobian_at(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, 
     # Literal[int](0), beside the int64 start that Python's calls pass)
     bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, np.int64(0),
                        no_host)
+    if bad < -1:
+        raise RuntimeError(PIECE_MISSING)
     if bad >= 0:
         return bad
     for r in range(size[out]):
@@ -185,6 +194,8 @@ def replay_batch(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 # (np.int64(0): as in jacobian_at, one compile of each callee)
                 bad = forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,
                                    np.int64(0), no_host)
+                if bad < -1:
+                    raise RuntimeError(PIECE_MISSING)
                 if bad < 0:
                     backward_only(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                                   out, np.int64(0), freed, reach_nd, no_host)

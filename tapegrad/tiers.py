@@ -1,14 +1,16 @@
-"""The n-d kernels in tiers (codegen.TIERED): `sweep_ew` (elementwise ops), `sweep_core`
-(and the common structural kinds), `sweep` (every op); `forward_core`, `forward_from`.  A
+"""The n-d kernels in tiers (codegen.TIERED): `sweep_core` and `forward_core` (the elementwise
+ops of the tape v2 table and every structural kind), `sweep` and `forward_from` (every op).  A
 lower tier compiles in a fraction of the time.  A call starts from the highest of: the tier
 this process has needed so far, the caller's `tier` (a recorded tape's highest, known once
 per tape) and, for a sweep, the tier of the entry it starts from (an n-d backward's root is
 mostly a reduction: no elementwise-only kernel is compiled just to stop there).  A kernel
 that meets an entry e of a higher tier (`OP_TIER`) returns -2 - len(op) - e, and the call
 resumes from e with the kernel of e's tier, which runs first from then on (it is compiled,
-and one call per segment is cheaper than two).  So a process whose graphs are one-element
-ones never compiles the structural kinds' pieces, and one whose graphs use the common ops
-never compiles the full kernels.
+and one call per segment is cheaper than two).  A kernel that meets an entry whose kind's
+piece is not compiled yet returns -2 - 2 len(op) - e: the piece is compiled
+(tapegrad._kindcall) and the call resumes from e in the same kernel.  So a process compiles
+the pieces of the kinds its graphs use, and one whose graphs use the common ops never compiles
+the full kernels.
 
 Both functions take and return what the full kernels do (docs/design.md, "Kernel tiers").
 `sweep_ahead` starts compiling the sweep a coming call will need in a child process
@@ -19,13 +21,14 @@ from ._jit import K
 __all__ = ["sweep", "forward_from", "sweep_ahead", "sweep_ahead_of_tape", "expect_pending",
            "expect_sweep"]
 
-SWEEPS = ("sweep_ew", "sweep_core", "sweep")
-FORWARDS = ("forward_core", "forward_core", "forward_from")    # (no tier-0 forward kernel)
+SWEEPS = ("sweep_core", "sweep")
+FORWARDS = ("forward_core", "forward_from")
 # sweep's and forward_from's `start` argument (the entry they resume from)
 _SWEEP_START = 14
 _FORWARD_START = 13
+_VALS = 12      # (both kernels' value arena)
 # the tier each face starts from: the highest one this process has needed
-_level = {"sweep": 0, "forward": 1}
+_level = {"sweep": 0, "forward": 0}
 # the kernels this process has called (so compiled or loaded): expect_pending
 _called = set()
 
@@ -40,6 +43,7 @@ def _tiered(face, names, start, args, level):
         level = _level[face]
     op = args[0]
     miss = -2 - len(op)     # a kernel returns miss - e at an entry e it lacks
+    unready = miss - len(op)    # and unready - e at an entry whose kind's piece it lacks
     while True:
         if _ahead.pending:
             _ahead.adopt(names[level])
@@ -47,9 +51,20 @@ def _tiered(face, names, start, args, level):
         _called.add(names[level])
         if r > miss:
             return r
-        e = miss - r
-        level = _level[face] = max(level + 1, tiers[op[e]])
+        if r <= unready:
+            e = unready - r
+            _fill(face, op[e], args[_VALS])
+        else:
+            e = miss - r
+            level = _level[face] = max(level + 1, tiers[op[e]])
         args = args[:start] + (e,) + args[start + 1:]
+
+
+def _fill(face, opcode, vals):
+    """Compile the piece entries with `opcode` call in `face`'s kernels, for arenas like
+    `vals` (once per process and dtype: tapegrad._kindcall)."""
+    slot = int((K.OP_SWEEP_PIECE if face == "sweep" else K.OP_FORWARD_PIECE)[opcode])
+    K.fill_piece(K, slot, vals.dtype)
 
 
 # OP_TIER as a list of Python ints (read per call), filled on first use: the kernel module is
@@ -83,10 +98,10 @@ def expect_pending():
 
 def expect_sweep(op):
     """Start `sweep` from the highest tier of the opcodes `op` (the entries a backward is
-    about to sweep): a first graph that reaches a reduction from an elementwise root
-    (`((x * x).sum() * 3.0).backward()`) then compiles sweep_core alone instead of sweep_ew
-    first (3.1 of its 9.9 s with an empty cache).  A numpy pass over `op`: callers make it
-    only while expect_pending()."""
+    about to sweep): a first graph that reaches an op of the full tier from a root of the
+    core one (`(x.atan2(y) * 3.0).sum().backward()`) then compiles `sweep` alone instead of
+    `sweep_core` first.  A numpy pass over `op`: callers make it only while
+    expect_pending()."""
     if len(op):
         level = int(K.OP_TIER[op].max())
         if level > _level["sweep"]:
@@ -96,18 +111,19 @@ def expect_sweep(op):
 def sweep_ahead(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                 start, reach, freed, op_saves, host, tier=0):
     """Have the kernel that `sweep` with these arguments will call first compiled in a child
-    process, if it is not compiled yet (tapegrad._ahead): for a caller that compiles another
-    kernel before that call."""
+    process, if it is not compiled yet (tapegrad._ahead), and the pieces of the kinds on the
+    tape it will call: for a caller that compiles another kernel before that call."""
     tier = max(tier, _level["sweep"], (_OP_TIERS or _load_tiers())[op[start]])
     _ahead.start(SWEEPS[tier], (op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
-                                vals, adj, start, reach, freed, op_saves, host))
+                                vals, adj, start, reach, freed, op_saves, host),
+                 K.missing_pieces(K, op[:start + 1], "sweep", vals.dtype))
 
 
 def sweep_ahead_of_tape(tape, n, root, op_saves):
     """sweep_ahead for the first reverse sweep of `tape`'s first n entries from `root`, once
     per process and only while no sweep has run: for a caller about to compile another
     kernel before any backward (a 0-d create_graph compiles record_backward, then its
-    result's backward compiles sweep_ew: 4.6 + 3.7 s one after the other with an empty
+    result's backward compiles sweep_core: 4.6 + 3.7 s one after the other with an empty
     cache).  The arguments are the ones that backward builds (Tape.sweep_arrays), so the
     child compiles the signature it will call (op_saves: the one the backward passes); a
     wrong guess costs only the child's work."""

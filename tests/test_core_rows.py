@@ -63,7 +63,7 @@ def _grads(lib, f, one, name):
         f(u, v).backward()
         return [0.0, u.grad.item(), 0.0], [0.0 if v.grad is None else v.grad.item(), 0.0, 0.0]
     if one == "elements":
-        # the sums, x[1] and y[0] are entries of tier 1 (the sweep is above tier 0)
+        # the sums, x[1] and y[0] are structural entries (pieces) beside the core rows
         z = (x.sum() + y.sum()) * 0.0
         (f(x[1], y[0]) * 1.0 + z).backward()
     else:
@@ -74,10 +74,9 @@ def _grads(lib, f, one, name):
 @pytest.mark.parametrize("one", ["leaves", "elements"])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_one_element_entries_equal_the_loops(monkeypatch, name, one):
-    """A one-element entry of a core row (0-d leaves: sweep_ew; elements of a vector:
-    sweep_core) gets the gradient the row's loop gives each of two elements, bit for bit,
-    and torch's."""
-    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 1})
+    """A one-element entry of a core row (0-d leaves or elements of a vector: sweep_core)
+    gets the gradient the row's loop gives each of two elements, bit for bit, and torch's."""
+    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 0})
     f = CASES[name]
     one_x, one_y = _grads(tg, f, one, name)
     two_x, two_y = _grads(tg, f, "two", name)

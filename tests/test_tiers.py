@@ -12,7 +12,7 @@ from tapegrad import codegen, tiers
 from tapegrad._jit import K, kernels
 from tapegrad.ops import BY_CODE
 
-NAMES = ("sweep", "sweep_core", "sweep_ew", "forward_from", "forward_core")
+NAMES = ("sweep", "sweep_core", "forward_from", "forward_core")
 
 
 def _branch_codes(name):
@@ -28,28 +28,32 @@ def test_each_tier_holds_the_ops_of_its_tier_and_below(name, level):
     full = "sweep" if name.startswith("sweep") else "forward_from"
     above = {op.code for op in BY_CODE if codegen.tier(op) > level}
     assert _branch_codes(name) == _branch_codes(full) - above
-    assert level == 2 or _branch_codes(full) & above   # (e.g. atan2 has a branch of its own)
-    assert all(codegen.tier(op) == 2 for op in BY_CODE if op.code >= codegen.OUTLINE_FROM
+    assert level == 1 or _branch_codes(full) & above   # (e.g. atan2 has a branch of its own)
+    assert all(codegen.tier(op) == 1 for op in BY_CODE if op.code >= codegen.OUTLINE_FROM
                and op.kind in ("unary", "binary"))    # appended rows: no lower tier grows
 
 
 @pytest.fixture
 def calls(monkeypatch):
-    """The kernel tiers called, in order, with tiers' state as in a fresh process."""
-    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 1})
+    """The kernel tiers called, in order, with tiers' state as in a fresh process (a call
+    that stopped for a piece not compiled yet, then resumed in the same kernel, is not
+    listed: whether one is depends on what this process met before)."""
+    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 0})
     monkeypatch.setattr(tiers, "_called", set())
     seen = []
     for name in NAMES:
         def spy(*args, fn=getattr(kernels(), name), name=name):
-            seen.append(name)
-            return fn(*args)
+            r = fn(*args)
+            if r > -2 - 2 * len(args[0]):
+                seen.append(name)
+            return r
         monkeypatch.setattr(K, name, spy, raising=False)
     return seen
 
 
 def _graph(lib, w, x, full):
     h = (x @ w).tanh()                       # a host or matmul entry, then a core op
-    if full:                                 # cat and log1p: full-only kinds/rows
+    if full:                                 # cat (a piece) and log1p (a full-only row)
         h = lib.cat([h, h.exp()], 1).log1p()
     return (h * h).mean()
 
@@ -70,19 +74,19 @@ def _torch_grads(full):
 def test_backward_runs_the_lowest_tiers_the_graph_needs(calls, full):
     x0 = tg.tensor(0.5, requires_grad=True)
     (x0.sin() * x0).backward()                          # one-element ops: tier 0 only
-    assert calls == ["sweep_ew"]
+    assert calls == ["sweep_core"]
     assert x0.grad.item() == pytest.approx(np.sin(0.5) + 0.5 * np.cos(0.5), rel=1e-6)
     del calls[:]
     w, x = _inputs(tg)
     _graph(tg, w, x, full).backward()
     for got, want in zip((w.grad, x.grad), _torch_grads(full)):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
-    # the root (mean) is a reduce: the sweep starts in tier 1; cat and log1p are tier 2
+    # the root (mean) is a reduce, a piece of tier 0; log1p is of tier 1
     assert calls == ["sweep_core"] + ["sweep"] * full
-    assert tiers._level["sweep"] == 1 + full
+    assert tiers._level["sweep"] == full
     del calls[:]   # from then on the highest tier needed runs first
     (x0.sin() * x0).backward()
-    assert calls == [("sweep_ew", "sweep_core", "sweep")[1 + full]]
+    assert calls == [("sweep_core", "sweep")[full]]
 
 
 @pytest.mark.parametrize("full", [False, True])
@@ -152,7 +156,7 @@ def test_a_sweep_resumes_in_each_higher_tier_it_meets(calls, monkeypatch):
     x = tg.tensor([0.3, 0.4], requires_grad=True, dtype=tg.float64)
     y = x.log1p().sum().sin() * 2.0
     y.backward()
-    assert calls == ["sweep_ew", "sweep_core", "sweep"]
+    assert calls == ["sweep_core", "sweep"]
     np.testing.assert_allclose(x.grad.numpy(), 2.0 * np.cos(np.log1p([0.3, 0.4]).sum())
                                / (1.0 + np.array([0.3, 0.4])), rtol=1e-14)
 
@@ -168,25 +172,24 @@ def test_a_first_backward_starts_in_the_highest_tier_it_reaches(calls, prefix):
     for _ in range(prefix // 3):     # dropped graphs: a reduce and a full-only row
         x.log1p().sum() * 2.0
     ((x * x).sum() * 3.0).backward()                        # a reduce below the root
-    assert calls == ["sweep_core"] and tiers._level["sweep"] == 1
+    assert calls == ["sweep_core"] and tiers._level["sweep"] == 0
     np.testing.assert_allclose(x.grad.numpy(), [6 * 0.3, 6 * 0.4], rtol=1e-15)
-    tiers._level["sweep"] = 0        # as a fresh process (the fixture restores tiers' state)
-    tiers._called.clear()
+    tiers._called.clear()            # as a fresh process (the fixture restores tiers' state)
     del calls[:]
     (x.log1p().sum().sin() * 2.0).backward()                # and a full-only row
-    assert calls == ["sweep"] and tiers._level["sweep"] == 2
+    assert calls == ["sweep"] and tiers._level["sweep"] == 1
     tiers._level["sweep"] = 0
     tiers._called.clear()
     del calls[:]
     x.grad = None
     (x * x * 3.0).backward(tg.ones(2, dtype=tg.float64))   # elementwise only: tier 0
-    assert calls == ["sweep_ew"] and tiers._level["sweep"] == 0
+    assert calls == ["sweep_core"] and tiers._level["sweep"] == 0
     np.testing.assert_array_equal(x.grad.numpy(), [6 * 0.3, 6 * 0.4])
-    # sweep_ew is compiled now: no more looking ahead (it would cost every backward ~3 us);
+    # sweep_core is compiled now: no more looking ahead (it would cost every backward ~3 us);
     # a graph that needs more resumes in the next tier
     del calls[:]
-    ((x * x).sum() * 3.0).backward()
-    assert calls == ["sweep_ew", "sweep_core"] and tiers._level["sweep"] == 1
+    (x.log1p().sum() * 3.0).backward()
+    assert calls == ["sweep_core", "sweep"] and tiers._level["sweep"] == 1
 
 
 @pytest.mark.parametrize("full", [False, True])
@@ -195,21 +198,31 @@ def test_replay_compiles_ahead_the_sweep_it_will_call(monkeypatch, full):
     signature its reverse sweep then calls (else the child's compile would be wasted)."""
     from numba import typeof
     from tapegrad import _ahead
-    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 1})
-    started, called = [], []
-    monkeypatch.setattr(_ahead, "start", lambda name, args: started.append(
-        (name, tuple(typeof(a) for a in args))))
+    monkeypatch.setattr(tiers, "_level", {"sweep": 0, "forward": 0})
+    started, called, pieces = [], [], []
+    monkeypatch.setattr(_ahead, "start", lambda name, args, also=(): started.append(
+        (name, tuple(typeof(a) for a in args))) or pieces.append([name for name, _ in also]))
     for name in NAMES:
         def spy(*args, fn=getattr(kernels(), name), name=name):
-            called.append((name, tuple(typeof(a) for a in args)))
-            return fn(*args)
+            r = fn(*args)
+            if r > -2 - 2 * len(args[0]):    # (not a stop for a piece, resumed at once)
+                called.append((name, tuple(typeof(a) for a in args)))
+            return r
         monkeypatch.setattr(K, name, spy, raising=False)
     w, x = _inputs(tg)
     r = tg.record(lambda w, x: _graph(tg, w, x, full), w.detach(), x.detach())
-    for _ in range(2):
+    table = tg._kindcall.TABLES[np.dtype(np.float64)]
+    reduce_slot = _piece_slot("sweep", tg.ops.OPS["mean"].code)
+    saved = int(table[reduce_slot])
+    table[reduce_slot] = 0    # as in a process that has not compiled it: the child is told to
+    try:
         r.value_and_grad(w.detach().numpy(), x.detach().numpy())
+    finally:
+        table[reduce_slot] = table[reduce_slot] or saved
+    r.value_and_grad(w.detach().numpy(), x.detach().numpy())
     sweeps = [c for c in called if c[0].startswith("sweep")]
     assert len(sweeps) == 2 and started == sweeps[:1]
+    assert "sweep_reduce" in pieces[0] and len(pieces) == 1
 
 
 def test_eager_and_replayed_sweeps_share_their_specializations():
@@ -232,5 +245,106 @@ def test_eager_and_replayed_sweeps_share_their_specializations():
     # (every signature this process has compiled or loaded, whichever test made it)
     for name in ("forward_from", "forward_core", "backward_only", "backward_only_core"):
         assert all("Literal" not in str(sig) for sig in getattr(K, name).signatures), name
-    for name in ("sweep", "sweep_core", "sweep_ew"):
+    for name in ("sweep", "sweep_core"):
         assert all(not sig[17].mutable for sig in getattr(K, name).signatures), name
+
+
+# ---- the structural kinds' pieces, called by address (tapegrad._kindcall) ------------------------
+def _piece_slot(face, opcode):
+    return int((K.OP_SWEEP_PIECE if face == "sweep" else K.OP_FORWARD_PIECE)[opcode])
+
+
+def test_every_structural_kind_has_its_pieces_in_the_tables():
+    """Each kind's sweep and forward pieces have a slot; an elementwise row has none; each
+    piece takes what the kernels' one branch per face passes (codegen.PIECE_PARAMS)."""
+    from tapegrad import _kindcall, ops
+    for op in BY_CODE:
+        structural = any(kind == op.kind for kind, _ in codegen._kind_pieces("sweep"))
+        assert (_piece_slot("sweep", op.code) >= 0) == structural, op.name
+        if structural:
+            slot = _piece_slot("forward", op.code)
+            assert slot < 0 or K.PIECES[slot].startswith("forward_"), op.name
+    assert len(K.PIECES) == len(K.PIECE_ARGS) <= _kindcall.SLOTS
+    for name, params in zip(K.PIECES, K.PIECE_ARGS):
+        face = "sweep" if name.startswith("sweep_") else "forward"
+        assert params[-1] == ("adj" if face == "sweep" else "vals"), name
+        assert params[:5] == codegen.PIECE_PARAMS[face][:5], name
+    assert ops.OPS["cat"].code in np.flatnonzero(K.OP_LISTED)
+
+
+def test_a_piece_is_compiled_when_a_kernel_first_meets_its_kind(monkeypatch):
+    """A kernel that meets an entry whose piece's address is 0 returns to Python, which
+    compiles the piece (fill_piece) and resumes from that entry: the gradient is torch's."""
+    from tapegrad import _kindcall
+    table = _kindcall.TABLES[np.dtype(np.float64)]
+    cumsum = tg.ops.OPS["cumsum"].code
+    slot = _piece_slot("sweep", cumsum)
+    filled = []
+    real = K.fill_piece
+
+    def spy(kernels, s, dtype):
+        filled.append((kernels.PIECES[s], np.dtype(dtype).name))
+        return real(kernels, s, dtype)
+    monkeypatch.setattr(K, "fill_piece", spy, raising=False)
+    saved = int(table[slot])
+    table[slot] = 0          # as in a process that has not met the kind yet
+    try:
+        x = tg.tensor([0.3, 0.4, 0.5], dtype=tg.float64, requires_grad=True)
+        (x.cumsum(0).sin() * 2.0).sum().backward()
+    finally:
+        if table[slot] == 0:
+            table[slot] = saved
+    assert filled == [("sweep_scan", "float64")]
+    assert table[slot] != 0
+    tx = torch.tensor([0.3, 0.4, 0.5], dtype=torch.float64, requires_grad=True)
+    (tx.cumsum(0).sin() * 2.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_drivers_find_every_piece_of_their_tape_compiled(monkeypatch, dtype):
+    """The batch and Jacobian drivers cannot stop for a piece: every piece their tape's kinds
+    call is compiled before (fill_pieces), in the tape's arena dtype."""
+    from tapegrad import _kindcall
+    table = _kindcall.TABLES[np.dtype(dtype)]
+    cumsum = tg.ops.OPS["cumsum"].code
+    slots = [_piece_slot("sweep", cumsum), _piece_slot("forward", cumsum)]
+    saved = [int(table[s]) for s in slots]
+    table[slots] = 0
+    try:
+        f = lambda x: (x.cumsum(0).sin() * 2.0).sum()
+        r = tg.record(f, tg.ones(3, dtype=getattr(tg, dtype)))
+        X = np.array([[0.3, 0.4, 0.5], [0.1, 0.2, 0.3]], dtype=dtype)
+        values, (grads,) = r.value_and_grad_batch(X)
+        assert all(table[s] != 0 for s in slots)
+    finally:
+        for s, a in zip(slots, saved):
+            if table[s] == 0:
+                table[s] = a
+    for i in range(2):
+        tx = torch.tensor(X[i].astype(np.float64), requires_grad=True)
+        y = f(tx)
+        y.backward()
+        np.testing.assert_allclose(values[i], y.item(), rtol=1e-6 if dtype == "float32" else 1e-14)
+        np.testing.assert_allclose(grads[i], tx.grad.numpy(), rtol=1e-5 if dtype == "float32" else 1e-14)
+
+
+def test_a_piece_given_a_non_contiguous_array_raises():
+    """call_piece passes arrays of layout "A" as the contiguous arrays a piece indexes; one
+    that is not contiguous is refused in the kernel, not read wrongly."""
+    from numba import njit
+    from tapegrad import _kindcall
+    K.fill_pieces(K, np.array([tg.ops.OPS["cumsum"].code]), np.float64)
+    slot = _piece_slot("forward", tg.ops.OPS["cumsum"].code)
+
+    @njit
+    def run(vals, step):
+        z = np.zeros(1, np.int64)
+        f = _kindcall.piece_at(slot, vals)
+        v = vals[::step]
+        _kindcall.call_piece(f, (0, 0, -1, 0, 1, z, z + 1, np.zeros((1, 1), np.int64), z, z - 1, z,
+                                 np.zeros(1), v))
+        return v[0]
+    assert run(np.arange(4.0), 1) == 0.0
+    with pytest.raises(RuntimeError, match="non-contiguous"):
+        run(np.arange(4.0), 2)

@@ -145,11 +145,11 @@ def test_a_first_create_graph_has_the_sweep_compiled_ahead(tmp_path):
     g, = tg.autograd.grad((x.sin() * x) ** 2, x, create_graph=True)
     print("pending", sorted(_ahead.pending))
     g.backward()
-    stats = K.sweep_ew.stats
+    stats = K.sweep_core.stats
     print("hits", sum(stats.cache_hits.values()), "misses", sum(stats.cache_misses.values()))
     print("grad", x.grad.item())
     """, str(tmp_path / "cache"))
-    assert "pending ['sweep_ew']" in out and "hits 1 misses 0" in out, out
+    assert "pending ['sweep_core']" in out and "hits 1 misses 0" in out, out
     import math
     want = 2 * (math.sin(0.5) + 0.5 * math.cos(0.5)) ** 2 + 2 * (0.5 * math.sin(0.5)) * (
         2 * math.cos(0.5) - 0.5 * math.sin(0.5))

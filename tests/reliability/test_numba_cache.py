@@ -375,7 +375,7 @@ def test_a_change_in_a_module_the_kernels_call_recompiles_them(tmp_path):
 def test_the_kernels_dependency_stamp_covers_the_modules_they_call():
     from tapegrad import _jit
     names = {os.path.basename(p) for p in _jit.dependencies(_jit.kernels())}
-    assert names == {"_mathf32.py", "_atomic.py", "_address.py"}
+    assert names == {"_mathf32.py", "_atomic.py", "_address.py", "_kindcall.py"}
     stamp = _jit.kernels().sweep._cache._cache_file._source_stamp
     assert stamp[1] == _jit.dependency_stamp(_jit.kernels())
 

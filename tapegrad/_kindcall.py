@@ -1,0 +1,186 @@
+"""Structural kinds' kernel pieces called by address, compiled only when a tape first needs them.
+
+Why: Numba links every callee's code into each jitted caller and compiles it again there.  The
+sweep and forward kernels used to call the structural kinds' pieces (`sweep_reduce`,
+`forward_matmul`, ...) directly, so each of those kernels compiled every piece again, and a
+process compiled every kind whether its graphs used it or not: the first n-d backward after a
+one-element one took ~12 s with an empty cache, ~7 s of it `sweep_core`.  Called by address,
+a piece is compiled once, alone, when a kernel first meets an entry of its kind, and the
+kernels hold only the call.
+
+How: `piece_at(slot, vals)` reads the address of piece `slot` from this process's table for
+the arena dtype of `vals` (a global array whose symbol, `TABLE_SYMBOL[dtype]`, is resolved
+when Numba loads the kernel, from the cache too: the address is never in compiled code or in
+tape data); 0 means "not compiled yet", and the kernel returns to Python (tapegrad.tiers),
+which calls `fill_piece` and resumes at that entry.  Drivers that cannot return to Python
+mid-way (the Jacobian and batch kernels) are preceded by `fill_pieces` for every kind on their
+tape.
+`call_piece(address, args)` calls the piece with Numba's own calling convention: the
+arguments' data models are those of the canonical signature (`piece_signature`), whatever
+the arrays' layout flags (an array's model is the same struct for every layout).
+
+Imported by the generated tapegrad/_kernels.py (before any of its functions is loaded: the
+symbols must be registered first), which also hands `fill_piece` and `fill_pieces` to Python
+(`K.fill_piece(K, slot, dtype)`), so importing tapegrad stays free of numba.
+"""
+import llvmlite.binding as llvm
+import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+__all__ = ["SLOTS", "TABLE_SYMBOL", "piece_at", "call_piece", "piece_signature", "fill_piece",
+           "fill_pieces", "missing_pieces"]
+
+SLOTS = 64            # pieces a table holds (codegen checks the kinds' pieces fit)
+# one table per arena dtype: a piece compiled for float32 arenas is another function
+TABLES = {np.dtype(np.float64): np.zeros(SLOTS, np.int64),
+          np.dtype(np.float32): np.zeros(SLOTS, np.int64)}
+TABLE_SYMBOL = {dt: "tapegrad_kind_pieces_" + dt.name for dt in TABLES}
+for _dt, _table in TABLES.items():
+    llvm.add_symbol(TABLE_SYMBOL[_dt], _table.ctypes.data)
+
+# the pieces' parameters (kinds/*.py): index scalars, then the tape's streams, then arenas
+_INDEX_ARGS = ("e", "a", "b", "out_off", "n")
+_STREAMS = {"off": (types.int64, 1), "size": (types.int64, 1), "shp": (types.int64, 2),
+            "nd": (types.int64, 1), "par": (types.int64, 1), "params": (types.int64, 1),
+            "arg_ptr": (types.int64, 1), "arg": (types.int64, 1), "cst": (types.float64, 1)}
+_ARENAS = ("vals", "adj")
+
+
+def piece_signature(names, dtype):
+    """The Numba argument types a piece with parameters `names` is compiled for and called
+    with, in arenas of `dtype` (C-contiguous, writable arrays: one signature per dtype)."""
+    arena = types.Array(types.float64 if np.dtype(dtype) == np.float64 else types.float32, 1,
+                        "C")
+    out = []
+    for name in names:
+        if name in _INDEX_ARGS:
+            out.append(types.int64)
+        elif name in _STREAMS:
+            out.append(types.Array(_STREAMS[name][0], _STREAMS[name][1], "C"))
+        elif name in _ARENAS:
+            out.append(arena)
+        else:
+            raise TypeError(f"tapegrad: a kind piece has an unknown parameter {name!r}")
+    return tuple(out)
+
+
+def _arena_dtype(vals):
+    if not (isinstance(vals, types.Array) and vals.ndim == 1
+            and vals.dtype in (types.float64, types.float32)):
+        raise TypeError(f"tapegrad: kind pieces run on 1-d float64 or float32 arenas, not {vals}")
+    return np.dtype(vals.dtype.name)
+
+
+@intrinsic
+def piece_at(typingctx, slot, vals):
+    """Address of piece `slot` for arenas like `vals`, 0 until `fill` has compiled it."""
+    name = TABLE_SYMBOL[_arena_dtype(vals)]
+
+    def codegen(context, builder, sig, args):
+        module = builder.module
+        i64 = ir.IntType(64)
+        try:
+            table = module.get_global(name)
+        except KeyError:
+            table = ir.GlobalVariable(module, ir.ArrayType(i64, SLOTS), name)
+            table.linkage = "external"
+        index = context.cast(builder, args[0], sig.args[0], types.int64)
+        return builder.load(builder.gep(table, [ir.Constant(ir.IntType(32), 0), index]))
+
+    return types.int64(slot, vals), codegen
+
+
+def _check_arg(given, want):
+    if isinstance(want, types.Array):
+        ok = (given.layout in ("C", "A") and (want.dtype == types.int64 and want.ndim in (1, 2)
+                                               or want.dtype in (types.float64, types.float32)
+                                               and want.ndim == 1))
+    else:
+        ok = isinstance(given, types.Integer)
+    if not ok:
+        raise TypeError(f"tapegrad: a kind piece takes int64 indices and streams and float "
+                        f"arenas, not {given}")
+
+
+@intrinsic
+def call_piece(typingctx, address, args):
+    """Call the piece at `address` with the tuple `args` (its parameters in order)."""
+    given = tuple(args.types)
+    # (arrays by dtype and rank, an index scalar as int64: what piece_signature gives for the
+    # piece's parameters, which codegen checks are the ones each call passes)
+    want = tuple(types.int64 if isinstance(t, types.Integer) else
+                 types.Array(t.dtype, t.ndim, "C") if isinstance(t, types.Array) else t
+                 for t in given)
+    for g, w in zip(given, want):
+        _check_arg(g, w)
+
+    def codegen(context, builder, sig, llargs):
+        values = []
+        for i, (g, w) in enumerate(zip(given, want)):
+            v = builder.extract_value(llargs[1], i)
+            if isinstance(w, types.Array):
+                if g.layout != "C":   # (the same struct; the piece indexes it as contiguous)
+                    _check_contiguous(context, builder, g, v)
+            else:
+                v = context.cast(builder, v, g, w)
+            values.append(v)
+        fnty = context.call_conv.get_function_type(types.none, want)
+        fn = builder.inttoptr(context.cast(builder, llargs[0], sig.args[0], types.int64),
+                              fnty.as_pointer())
+        status, _ = context.call_conv.call_function(builder, fn, types.none, want, values)
+        with cgutils.if_unlikely(builder, status.is_error):
+            context.call_conv.return_status_propagate(builder, status)
+        return context.get_dummy_value()
+
+    return types.none(address, args), codegen
+
+
+def _check_contiguous(context, builder, typ, value):
+    """Raise in the kernel unless the array `value` of layout "A" is C-contiguous."""
+    ary = context.make_array(typ)(context, builder, value)
+    strides = cgutils.unpack_tuple(builder, ary.strides, typ.ndim)
+    shape = cgutils.unpack_tuple(builder, ary.shape, typ.ndim)
+    expect = ary.itemsize
+    ok = cgutils.true_bit
+    for d in range(typ.ndim - 1, -1, -1):
+        ok = builder.and_(ok, builder.icmp_signed("==", strides[d], expect))
+        expect = builder.mul(expect, shape[d])
+    with cgutils.if_unlikely(builder, builder.not_(ok)):
+        context.call_conv.return_user_exc(builder, RuntimeError,
+                                          ("tapegrad: a kind piece was given a non-contiguous array",))
+
+
+def fill_piece(kernels, slot, dtype):
+    """Compile piece `slot` of the kernel module `kernels` (PIECES, PIECE_ARGS) for arenas of
+    `dtype` and enter its address in that dtype's table (once per process)."""
+    table = TABLES[np.dtype(dtype)]
+    if table[slot] == 0:
+        dispatcher = getattr(kernels, kernels.PIECES[slot])
+        sig = piece_signature(kernels.PIECE_ARGS[slot], dtype)
+        dispatcher.compile(sig)
+        result = dispatcher.overloads[sig]
+        if result.signature.return_type != types.none:   # (call_piece discards no value)
+            raise TypeError(f"tapegrad: kind piece {kernels.PIECES[slot]} returns a value")
+        table[slot] = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
+
+
+def missing_pieces(kernels, op, face, dtype):
+    """(name, signature) of each piece that entries with opcodes `op` call in `face`
+    ("sweep", "forward") and that is not compiled for arenas of `dtype` in this process."""
+    table = TABLES[np.dtype(dtype)]
+    slots = (kernels.OP_SWEEP_PIECE if face == "sweep" else kernels.OP_FORWARD_PIECE)[op]
+    return [(kernels.PIECES[slot], piece_signature(kernels.PIECE_ARGS[slot], dtype))
+            for slot in np.unique(slots[slots >= 0]).tolist() if table[slot] == 0]
+
+
+def fill_pieces(kernels, op, dtype):
+    """`fill_piece` every piece that entries with opcodes `op` call, in both faces: before a
+    driver, which cannot stop at an entry whose piece is missing."""
+    table = TABLES[np.dtype(dtype)]
+    for slots in (kernels.OP_SWEEP_PIECE, kernels.OP_FORWARD_PIECE):
+        used = slots[op]
+        for slot in np.unique(used[used >= 0]).tolist():
+            if table[slot] == 0:
+                fill_piece(kernels, slot, dtype)
