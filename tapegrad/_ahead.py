@@ -78,11 +78,9 @@ def looked_at(name):
     return name in _checked
 
 
-def start(name, args, also=()):
+def start(name, args):
     """Compile kernel `name` for the types of `args` in a child process, unless it is
-    compiled (here or in the cache), already under way, or this process cannot gain by it;
-    then, in the same child, the (kernel name, signature) pairs `also` that are not compiled
-    (the pieces that kernel will call: tapegrad._kindcall), adopted with it."""
+    compiled (here or in the cache), already under way, or this process cannot gain by it."""
     with _lock:
         if name in _checked:
             return
@@ -106,14 +104,13 @@ def start(name, args, also=()):
         except OSError:
             shutil.rmtree(where, ignore_errors=True)
             return
-        orders = [(name, sig)] + [(k, s) for k, s in also if not _cached(getattr(_jit.K, k), s)]
         try:
-            child.stdin.write(pickle.dumps(orders))
+            child.stdin.write(pickle.dumps((name, sig)))
             child.stdin.close()
         except OSError:      # (it ended already: a broken pipe)
             _end(child, where)
             return
-        pending[name] = (child, where, orders)
+        pending[name] = (child, where, sig)
 
 
 def adopt(name):
@@ -124,11 +121,10 @@ def adopt(name):
         entry = pending.pop(name, None)
     if entry is None:
         return
-    child, where, orders = entry
+    child, where, sig = entry
     try:
         if child.wait() == 0:
-            for kernel, sig in orders:
-                _copy_entry(getattr(_jit.K, kernel), sig, where)
+            _copy_entry(getattr(_jit.K, name), sig, where)
     finally:
         _end(child, where)
 
@@ -170,8 +166,8 @@ def _cancel_all():
 
 
 def _child_main():
-    for name, sig in pickle.load(sys.stdin.buffer):
-        getattr(_jit.K, name).compile(sig)
+    name, sig = pickle.load(sys.stdin.buffer)
+    getattr(_jit.K, name).compile(sig)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 __all__ = ["SLOTS", "TABLE_SYMBOL", "piece_at", "call_piece", "piece_signature", "fill_piece",
-           "fill_pieces", "missing_pieces"]
+           "fill_pieces"]
 
 SLOTS = 64            # pieces a table holds (codegen checks the kinds' pieces fit)
 # one table per arena dtype: a piece compiled for float32 arenas is another function
@@ -166,21 +166,13 @@ def fill_piece(kernels, slot, dtype):
         table[slot] = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
 
 
-def missing_pieces(kernels, op, face, dtype):
-    """(name, signature) of each piece that entries with opcodes `op` call in `face`
-    ("sweep", "forward") and that is not compiled for arenas of `dtype` in this process."""
+def fill_pieces(kernels, op, dtype, faces=("sweep", "forward")):
+    """`fill_piece` every piece that entries with opcodes `op` call in `faces`: before a
+    driver, which cannot stop at an entry whose piece is missing (or while another process
+    compiles the kernel that will call them: tapegrad.tiers)."""
     table = TABLES[np.dtype(dtype)]
-    slots = (kernels.OP_SWEEP_PIECE if face == "sweep" else kernels.OP_FORWARD_PIECE)[op]
-    return [(kernels.PIECES[slot], piece_signature(kernels.PIECE_ARGS[slot], dtype))
-            for slot in np.unique(slots[slots >= 0]).tolist() if table[slot] == 0]
-
-
-def fill_pieces(kernels, op, dtype):
-    """`fill_piece` every piece that entries with opcodes `op` call, in both faces: before a
-    driver, which cannot stop at an entry whose piece is missing."""
-    table = TABLES[np.dtype(dtype)]
-    for slots in (kernels.OP_SWEEP_PIECE, kernels.OP_FORWARD_PIECE):
-        used = slots[op]
+    for face in faces:
+        used = (kernels.OP_SWEEP_PIECE if face == "sweep" else kernels.OP_FORWARD_PIECE)[op]
         for slot in np.unique(used[used >= 0]).tolist():
             if table[slot] == 0:
                 fill_piece(kernels, slot, dtype)

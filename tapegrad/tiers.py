@@ -46,6 +46,9 @@ def _tiered(face, names, start, args, level):
     unready = miss - len(op)    # and unready - e at an entry whose kind's piece it lacks
     while True:
         if _ahead.pending:
+            if names[level] in _ahead.pending:
+                # the pieces this call meets, compiled here while the child ends the kernel
+                K.fill_pieces(K, op, args[_VALS].dtype, (face,))
             _ahead.adopt(names[level])
         r = getattr(K, names[level])(*args)
         _called.add(names[level])
@@ -111,12 +114,11 @@ def expect_sweep(op):
 def sweep_ahead(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, adj,
                 start, reach, freed, op_saves, host, tier=0):
     """Have the kernel that `sweep` with these arguments will call first compiled in a child
-    process, if it is not compiled yet (tapegrad._ahead), and the pieces of the kinds on the
-    tape it will call: for a caller that compiles another kernel before that call."""
+    process, if it is not compiled yet (tapegrad._ahead): for a caller that compiles another
+    kernel before that call."""
     tier = max(tier, _level["sweep"], (_OP_TIERS or _load_tiers())[op[start]])
     _ahead.start(SWEEPS[tier], (op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
-                                vals, adj, start, reach, freed, op_saves, host),
-                 K.missing_pieces(K, op[:start + 1], "sweep", vals.dtype))
+                                vals, adj, start, reach, freed, op_saves, host))
 
 
 def sweep_ahead_of_tape(tape, n, root, op_saves):
