@@ -92,29 +92,37 @@ def piece_at(typingctx, slot, vals):
     return types.int64(slot, vals), codegen
 
 
-def _check_arg(given, want):
-    if isinstance(want, types.Array):
-        ok = (given.layout in ("C", "A") and (want.dtype == types.int64 and want.ndim in (1, 2)
-                                               or want.dtype in (types.float64, types.float32)
-                                               and want.ndim == 1))
-    else:
-        ok = isinstance(given, types.Integer)
-    if not ok:
-        raise TypeError(f"tapegrad: a kind piece takes int64 indices and streams and float "
-                        f"arenas, not {given}")
+# the parameters of a piece by face and whether its kind has operand lists (codegen checks
+# every piece's against these and PIECE_CALL passes them in this order)
+_SWEEP_ARGS = _INDEX_ARGS + ("off", "size", "shp", "nd", "par", "params", "cst", "vals", "adj")
+PARAMS = {(face, listed): args[:11] + (("arg_ptr", "arg") if listed else ()) + args[11:]
+          for face, args in (("sweep", _SWEEP_ARGS), ("forward", _SWEEP_ARGS[:-1]))
+          for listed in (False, True)}
+
+
+def _canonical(given):
+    """The canonical signature (piece_signature) of the parameters a call passes, or a
+    TypeError: a call whose types differ would read its arguments with another layout."""
+    for names in PARAMS.values():
+        if len(names) != len(given):
+            continue
+        arena = given[names.index("vals")]
+        if not (isinstance(arena, types.Array) and arena.dtype in (types.float64, types.float32)):
+            break
+        want = piece_signature(names, arena.dtype.name)
+        if all(isinstance(g, types.Integer) if isinstance(w, types.Integer) else
+               isinstance(g, types.Array) and (g.dtype, g.ndim) == (w.dtype, w.ndim)
+               and g.layout in ("C", "A") for g, w in zip(given, want)):
+            return want
+    raise TypeError(f"tapegrad: a kind piece is called with {given}, not the parameters of "
+                    f"one (int64 indices and streams, a float64 or float32 arena)")
 
 
 @intrinsic
 def call_piece(typingctx, address, args):
     """Call the piece at `address` with the tuple `args` (its parameters in order)."""
     given = tuple(args.types)
-    # (arrays by dtype and rank, an index scalar as int64: what piece_signature gives for the
-    # piece's parameters, which codegen checks are the ones each call passes)
-    want = tuple(types.int64 if isinstance(t, types.Integer) else
-                 types.Array(t.dtype, t.ndim, "C") if isinstance(t, types.Array) else t
-                 for t in given)
-    for g, w in zip(given, want):
-        _check_arg(g, w)
+    want = _canonical(given)
 
     def codegen(context, builder, sig, llargs):
         values = []

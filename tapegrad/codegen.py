@@ -549,12 +549,6 @@ PIECE_FACES = {"sweep": dict(face="SWEEP", arenas="vals, adj", reach="""\
                 for j in range(arg_ptr[e], arg_ptr[e + 1]):
                     reach[arg[j]] |= 1
 """), "forward": dict(face="FORWARD", arenas="vals", reach="")}
-# the parameters of a piece, as PIECE_CALL passes them (checked for every piece)
-PIECE_PARAMS = {"sweep": ("e", "a", "b", "out_off", "n", "off", "size", "shp", "nd", "par", "params",
-                          "cst", "vals", "adj"),
-                "forward": ("e", "a", "b", "out_off", "n", "off", "size", "shp", "nd", "par",
-                            "params", "cst", "vals")}
-LISTED_PARAMS = ("arg_ptr", "arg")   # (after params, in the pieces of kinds with operand lists)
 # Numba options of the kernels only other kernels call: no CPython or C wrapper (Python never
 # calls them), which took about 40% of each small kernel's compile (measured: 0.10 -> 0.06 CPU
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
@@ -1012,9 +1006,8 @@ def _piece_tables():
     for face in ("sweep", "forward"):
         for kind, fn in _kind_pieces(face):
             names = tuple(inspect.signature(fn).parameters)
-            plain = PIECE_PARAMS[face]
-            listed = plain[:11] + LISTED_PARAMS + plain[11:]
-            assert names in (plain, listed), (fn.__name__, names)
+            assert names in (_kindcall.PARAMS[face, False], _kindcall.PARAMS[face, True]), \
+                (fn.__name__, names)   # (what PIECE_CALL passes)
             slot_of[face, kind] = len(pieces)
             pieces.append(fn.__name__)
             args.append(names)

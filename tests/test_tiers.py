@@ -273,7 +273,7 @@ def _piece_slot(face, opcode):
 
 def test_every_structural_kind_has_its_pieces_in_the_tables():
     """Each kind's sweep and forward pieces have a slot; an elementwise row has none; each
-    piece takes what the kernels' one branch per face passes (codegen.PIECE_PARAMS)."""
+    piece takes what the kernels' one branch per face passes (_kindcall.PARAMS)."""
     from tapegrad import _kindcall, ops
     for op in BY_CODE:
         structural = any(kind == op.kind for kind, _ in codegen._kind_pieces("sweep"))
@@ -285,7 +285,7 @@ def test_every_structural_kind_has_its_pieces_in_the_tables():
     for name, params in zip(K.PIECES, K.PIECE_ARGS):
         face = "sweep" if name.startswith("sweep_") else "forward"
         assert params[-1] == ("adj" if face == "sweep" else "vals"), name
-        assert params[:5] == codegen.PIECE_PARAMS[face][:5], name
+        assert params in (_kindcall.PARAMS[face, False], _kindcall.PARAMS[face, True]), name
     assert ops.OPS["cat"].code in np.flatnonzero(K.OP_LISTED)
 
 
@@ -365,3 +365,22 @@ def test_a_piece_given_a_non_contiguous_array_raises():
     assert run(np.arange(4.0), 1) == 0.0
     with pytest.raises(RuntimeError, match="non-contiguous"):
         run(np.arange(4.0), 2)
+
+
+def test_a_piece_called_with_other_types_does_not_compile():
+    """call_piece passes its arguments as the piece was compiled (piece_signature): a call
+    whose streams or constants have another dtype would be read with another layout, so it
+    is a compile error, not a call."""
+    from numba import njit
+    from numba.core.errors import TypingError
+    from tapegrad import _kindcall
+
+    @njit
+    def run(vals, cst):
+        z = np.zeros(1, np.int64)
+        _kindcall.call_piece(0, (0, 0, -1, 0, 1, z, z + 1, np.zeros((1, 1), np.int64), z, z - 1, z,
+                                 cst, vals))
+    with pytest.raises((TypeError, TypingError), match="tapegrad: a kind piece is called with"):
+        run(np.arange(4.0), np.zeros(1, np.float32))      # cst must be float64
+    with pytest.raises((TypeError, TypingError), match="tapegrad: a kind piece is called with"):
+        run(np.arange(4, dtype=np.int64), np.zeros(1))    # an integer arena
