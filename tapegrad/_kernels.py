@@ -28,14 +28,17 @@ OP_PAIR = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 # the lowest tier of n-d kernels that has each opcode (codegen.tier): a kernel of a lower tier
 # hands the rest of the call to that tier's kernel at the first such entry (tapegrad.tiers)
 OP_TIER = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
-# the structural kinds' kernel pieces, called by address (tapegrad._kindcall): their names and
-# parameters by slot, and each opcode's slot in the reverse sweep and in the forward kernels
-# (-1: none); OP_LISTED: 1 for kinds whose pieces also take the operand lists (cat)
-PIECES = ('sweep_reduce', 'sweep_reshape', 'sweep_strided', 'sweep_gather', 'sweep_scatter', 'sweep_scatter_idx', 'sweep_matmul', 'sweep_cat', 'sweep_split', 'sweep_scan', 'forward_reduce', 'forward_reshape', 'forward_strided', 'forward_reshape', 'forward_gather', 'forward_scatter', 'forward_scatter_idx', 'forward_matmul', 'forward_cat', 'forward_split', 'forward_shift', 'forward_scan')
-PIECE_ARGS = (('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'))
-OP_SWEEP_PIECE = np.array([-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 4, 5, 1, 6, 6, 6, 6, 6, -1, -1, -1, -1, -1, -1, 7, 7, 3, 3, 8, 8, 8, 8, 8, 2, -1, -1, -1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 5, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int8)
-OP_FORWARD_PIECE = np.array([-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 14, 11, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 13, -1, -1, 15, 16, 11, 17, 17, 17, 17, 17, -1, -1, -1, -1, -1, -1, 18, 18, 14, 14, 19, 19, 19, 19, 19, 12, -1, -1, 20, -1, -1, -1, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 21, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 16, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int8)
-OP_LISTED = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+# the kinds' kernel pieces, called by address (tapegrad._kindcall): the structural kinds' and
+# the elementwise kinds' n-d loops (codegen.OP_PIECE); their names and parameters by slot, and
+# each opcode's slot in the reverse sweep and in the forward kernels (-1: none); OP_LISTED: 1
+# for kinds whose pieces also take the operand lists (cat, where)
+PIECES = ('sweep_reduce', 'sweep_reshape', 'sweep_strided', 'sweep_gather', 'sweep_scatter', 'sweep_scatter_idx', 'sweep_matmul', 'sweep_cat', 'sweep_split', 'sweep_scan', 'forward_reduce', 'forward_reshape', 'forward_strided', 'forward_reshape', 'forward_gather', 'forward_scatter', 'forward_scatter_idx', 'forward_matmul', 'forward_cat', 'forward_split', 'forward_shift', 'forward_scan', 'sweep_binary_rows', 'forward_binary_rows', 'sweep_unary_rows', 'forward_unary_rows', 'forward_compare_rows', 'sweep_where_rows', 'forward_where_rows')
+PIECE_ARGS = (('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'cst', 'vals'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals', 'adj'), ('o', 'e', 'a', 'b', 'out_off', 'n', 'off', 'size', 'shp', 'nd', 'par', 'params', 'arg_ptr', 'arg', 'cst', 'vals'))
+OP_SWEEP_PIECE = np.array([-1, -1, -1, 22, 22, 22, 22, 22, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 1, 24, -1, -1, -1, -1, -1, -1, 27, -1, -1, -1, 24, -1, 4, 5, 1, 6, 6, 6, 6, 6, 24, 24, 22, 22, 27, 27, 7, 7, 3, 3, 8, 8, 8, 8, 8, 2, -1, -1, -1, -1, -1, -1, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 5, 27, 27, 27, 27, 27, 27, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int16)
+OP_FORWARD_PIECE = np.array([-1, -1, -1, 23, 23, 23, 23, 23, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 14, 11, 25, 26, 26, 26, 26, 26, 26, 28, -1, -1, 13, 25, 26, 15, 16, 11, 17, 17, 17, 17, 17, 25, 25, 23, 23, 28, 28, 18, 18, 14, 14, 19, 19, 19, 19, 19, 12, -1, -1, 20, -1, -1, -1, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 26, 26, -1, -1, -1, -1, -1, -1, -1, -1, 21, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 12, 16, 28, 28, 28, 28, 28, 28, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 14, 14, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int16)
+OP_LISTED = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+# 1 for the elementwise kinds' pieces (codegen.OP_PIECE), which take the row's opcode first
+OP_PIECE_OP = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
 PIECE_MISSING = 'tapegrad: a kernel piece this tape calls was not compiled before the driver'   # (drivers.PIECE_MISSING)
 
 
@@ -135,36 +138,6 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa] += ga
                 if b >= 0:
                     adj[ob] += gb
-        elif o == 3 and rl > 0:  # add, along rows (ROW_OPS)
-            c = 0.0
-            for k0 in range(0, n, rl):
-                pa = oa + (k0 if sa == n else k0 % sa)
-                pb = ob + (k0 if sb == n else k0 % sb)
-                gs = adj[out_off + k0:out_off + k0 + rl]
-                va = vals[pa:pa + rl]
-                vb = vals[pb:pb + rl]
-                vo = vals[out_off + k0:out_off + k0 + rl]
-                gas = adj[pa:pa + rl]
-                gbs = adj[pb:pb + rl]
-                for j in range(rl):
-                    g = gs[j]
-                    gas[j] += g
-                    gbs[j] += g
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            cn = arg[arg_ptr[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            reach[cn] |= 1
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
-                cond_v = vals[ocn + kc] != 0.0
-                if a >= 0:
-                    adj[oa + ka] += where(cond_v, g, 0.0)
-                if b >= 0:
-                    adj[ob + kb] += where(cond_v, 0.0, g)
         elif o == 76:  # atan2
             c = 0.0
             for k in range(n):
@@ -190,82 +163,25 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                     adj[oa + ka] += g * a_v / out_v
                 if b >= 0:
                     adj[ob + kb] += g * b_v / out_v
-        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
-            sv = OP_SAVES[o]
-            gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
-            gas = adj[oa:oa + n]
-            vas = vals[oa:oa + n]
-            vos = vals[out_off:out_off + n]
-            for k in range(n):
-                g = gs[k]
-                gas[k] += core_unary_grad(o, g, vas[k] if sv & 1 else g, vos[k] if sv & 4 else g, c)
-        elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
-            # the core binary rows whose operands are whole or of one element (a constant is
-            # one): slices, and a one-element operand's gradient summed in a register from its
-            # arena value (the same additions in the same order as the general loop), stored
-            # once; in a float32 arena (a replay's) each addition rounds, through memory
-            sv = OP_SAVES[o]
-            wa = a >= 0 and sa == n
-            wb = b >= 0 and sb == n
-            reg = adj.itemsize == 8
-            pa = oa if wa else out_off   # (a one-element operand's slices are unused stand-ins)
-            pb = ob if wb else out_off
-            gs = adj[out_off:out_off + n]
-            vos = vals[out_off:out_off + n]
-            gas = adj[pa:pa + n]
-            gbs = adj[pb:pb + n]
-            vas = vals[pa:pa + n]
-            vbs = vals[pb:pb + n]
-            a1 = vals[oa] if a >= 0 else cst[e]
-            b1 = vals[ob] if b >= 0 else cst[e]
-            ta = adj[oa] if a >= 0 else 0.0
-            tb = adj[ob] if b >= 0 else 0.0
-            for k in range(n):
-                g = gs[k]
-                a_v = (vas[k] if sv & 1 else g) if wa else a1
-                b_v = (vbs[k] if sv & 2 else g) if wb else b1
-                ga, gb = core_binary_grad(o, g, a_v, b_v, vos[k] if sv & 4 else g)
-                if wa:
-                    gas[k] += ga
-                elif reg:
-                    ta += ga
-                elif a >= 0:
-                    adj[oa] += ga
-                if wb:
-                    gbs[k] += gb
-                elif reg:
-                    tb += gb
-                elif b >= 0:
-                    adj[ob] += gb
-            if a >= 0 and not wa and reg:
-                adj[oa] = ta
-            if b >= 0 and not wb and reg:
-                adj[ob] = tb
-        elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
-            sv = OP_SAVES[o]
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
-                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
-                out_v = vals[out_off + k] if sv & 4 else g
-                ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
-                if a >= 0:
-                    adj[oa + ka] += ga
-                if b >= 0:
-                    adj[ob + kb] += gb
         elif OP_EW[o] == 1:  # outlined unary ops
             sweep_ew_unary(o, out_off, n, oa, c, vals, adj)
         elif OP_EW[o] == 2:  # outlined binary ops
             sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj)
-        elif OP_SWEEP_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+        elif OP_SWEEP_PIECE[o] >= 0:  # a kind's piece (tapegrad._kindcall)
             f = piece_at(OP_SWEEP_PIECE[o], vals)
             if f == 0:  # not compiled yet: Python compiles it and resumes from e
                 return -2 - 2 * op.shape[0] - e
             if OP_LISTED[o] != 0:
                 for j in range(arg_ptr[e], arg_ptr[e + 1]):
                     reach[arg[j]] |= 1
+            if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
+                if OP_LISTED[o] != 0:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, arg_ptr, arg, cst, vals, adj))
+                else:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, cst, vals, adj))
+            elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
                                arg, cst, vals, adj))
             else:
@@ -345,108 +261,21 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                     adj[oa] += ga
                 if b >= 0:
                     adj[ob] += gb
-        elif o == 3 and rl > 0:  # add, along rows (ROW_OPS)
-            c = 0.0
-            for k0 in range(0, n, rl):
-                pa = oa + (k0 if sa == n else k0 % sa)
-                pb = ob + (k0 if sb == n else k0 % sb)
-                gs = adj[out_off + k0:out_off + k0 + rl]
-                va = vals[pa:pa + rl]
-                vb = vals[pb:pb + rl]
-                vo = vals[out_off + k0:out_off + k0 + rl]
-                gas = adj[pa:pa + rl]
-                gbs = adj[pb:pb + rl]
-                for j in range(rl):
-                    g = gs[j]
-                    gas[j] += g
-                    gbs[j] += g
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            cn = arg[arg_ptr[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            reach[cn] |= 1
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
-                cond_v = vals[ocn + kc] != 0.0
-                if a >= 0:
-                    adj[oa + ka] += where(cond_v, g, 0.0)
-                if b >= 0:
-                    adj[ob + kb] += where(cond_v, 0.0, g)
-        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
-            sv = OP_SAVES[o]
-            gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
-            gas = adj[oa:oa + n]
-            vas = vals[oa:oa + n]
-            vos = vals[out_off:out_off + n]
-            for k in range(n):
-                g = gs[k]
-                gas[k] += core_unary_grad(o, g, vas[k] if sv & 1 else g, vos[k] if sv & 4 else g, c)
-        elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
-            # the core binary rows whose operands are whole or of one element (a constant is
-            # one): slices, and a one-element operand's gradient summed in a register from its
-            # arena value (the same additions in the same order as the general loop), stored
-            # once; in a float32 arena (a replay's) each addition rounds, through memory
-            sv = OP_SAVES[o]
-            wa = a >= 0 and sa == n
-            wb = b >= 0 and sb == n
-            reg = adj.itemsize == 8
-            pa = oa if wa else out_off   # (a one-element operand's slices are unused stand-ins)
-            pb = ob if wb else out_off
-            gs = adj[out_off:out_off + n]
-            vos = vals[out_off:out_off + n]
-            gas = adj[pa:pa + n]
-            gbs = adj[pb:pb + n]
-            vas = vals[pa:pa + n]
-            vbs = vals[pb:pb + n]
-            a1 = vals[oa] if a >= 0 else cst[e]
-            b1 = vals[ob] if b >= 0 else cst[e]
-            ta = adj[oa] if a >= 0 else 0.0
-            tb = adj[ob] if b >= 0 else 0.0
-            for k in range(n):
-                g = gs[k]
-                a_v = (vas[k] if sv & 1 else g) if wa else a1
-                b_v = (vbs[k] if sv & 2 else g) if wb else b1
-                ga, gb = core_binary_grad(o, g, a_v, b_v, vos[k] if sv & 4 else g)
-                if wa:
-                    gas[k] += ga
-                elif reg:
-                    ta += ga
-                elif a >= 0:
-                    adj[oa] += ga
-                if wb:
-                    gbs[k] += gb
-                elif reg:
-                    tb += gb
-                elif b >= 0:
-                    adj[ob] += gb
-            if a >= 0 and not wa and reg:
-                adj[oa] = ta
-            if b >= 0 and not wb and reg:
-                adj[ob] = tb
-        elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
-            sv = OP_SAVES[o]
-            for k in range(n):
-                g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
-                b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
-                out_v = vals[out_off + k] if sv & 4 else g
-                ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
-                if a >= 0:
-                    adj[oa + ka] += ga
-                if b >= 0:
-                    adj[ob + kb] += gb
-        elif OP_SWEEP_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+        elif OP_SWEEP_PIECE[o] >= 0:  # a kind's piece (tapegrad._kindcall)
             f = piece_at(OP_SWEEP_PIECE[o], vals)
             if f == 0:  # not compiled yet: Python compiles it and resumes from e
                 return -2 - 2 * op.shape[0] - e
             if OP_LISTED[o] != 0:
                 for j in range(arg_ptr[e], arg_ptr[e + 1]):
                     reach[arg[j]] |= 1
+            if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
+                if OP_LISTED[o] != 0:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, arg_ptr, arg, cst, vals, adj))
+                else:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, cst, vals, adj))
+            elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
                                arg, cst, vals, adj))
             else:
@@ -496,43 +325,12 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         c = cst[e]
         if False:
             pass
-        elif o == 3:  # add
-            if rl > 0:
-                for k0 in range(0, n, rl):
-                    pa = oa + (k0 if sa == n else k0 % sa)
-                    pb = ob + (k0 if sb == n else k0 % sb)
-                    va = vals[pa:pa + rl]
-                    vb = vals[pb:pb + rl]
-                    dst = vals[out_off + k0:out_off + k0 + rl]
-                    for j in range(rl):
-                        a_v = np.float64(va[j])
-                        b_v = np.float64(vb[j])
-                        dst[j] = a_v + b_v
+        elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
+            if OP_PAIR[o] == 0:
+                vals[out_off] = core_unary_fwd1(o, vals[oa], c)
             else:
-                for k in range(n):
-                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                    a_v = vals[oa + ka] if a >= 0 else cst[e]
-                    b_v = vals[ob + kb] if b >= 0 else cst[e]
-                    vals[out_off + k] = a_v + b_v
-        elif o == 14:  # tanh
-            src = vals[oa:oa + n]
-            dst = vals[out_off:out_off + n]
-            for k in range(n):
-                a_v = src[k]
-                dst[k] = tanh(a_v)
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            cn = arg[arg_ptr[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
-                cond_v = vals[ocn + kc] != 0.0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = where(cond_v, a_v, b_v)
+                vals[out_off] = core_binary_fwd1(o, vals[oa] if a >= 0 else c,
+                                                 vals[ob] if b >= 0 else c)
         elif o == 76:  # atan2
             for k in range(n):
                 ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
@@ -547,52 +345,24 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = hypot(a_v, b_v)
-        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
-            for k in range(n):
-                vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
-        elif OP_CORE[o] != 0:  # the core binary rows: one loop
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
         elif OP_EW[o] == 1:  # outlined unary ops
             forward_ew_unary(o, out_off, n, oa, c, vals)
         elif OP_EW[o] == 2:  # outlined binary ops
             forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
-        elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if o == 40:  # lt
-                    r = a_v < b_v
-                elif o == 41:  # le
-                    r = a_v <= b_v
-                elif o == 42:  # gt
-                    r = a_v > b_v
-                elif o == 43:  # ge
-                    r = a_v >= b_v
-                elif o == 44:  # eq
-                    r = a_v == b_v
-                elif o == 45:  # ne
-                    r = a_v != b_v
-                elif o == 51:  # logical_and
-                    r = (a_v != 0.0) & (b_v != 0.0)
-                elif o == 120:  # logical_or
-                    r = (a_v != 0.0) | (b_v != 0.0)
-                elif o == 121:  # logical_xor
-                    r = (a_v != 0.0) != (b_v != 0.0)
-                else:
-                    r = False
-                vals[out_off + k] = 1.0 if r else 0.0
-        elif OP_FORWARD_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+        elif OP_FORWARD_PIECE[o] >= 0:  # a kind's piece (tapegrad._kindcall)
             f = piece_at(OP_FORWARD_PIECE[o], vals)
             if f == 0:  # not compiled yet: Python compiles it and resumes from e
                 return -2 - 2 * op.shape[0] - e
             if OP_LISTED[o] != 0:
+                pass
+            if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
+                if OP_LISTED[o] != 0:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, arg_ptr, arg, cst, vals))
+                else:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, cst, vals))
+            elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
                                arg, cst, vals))
             else:
@@ -652,85 +422,26 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
         c = cst[e]
         if False:
             pass
-        elif o == 3:  # add
-            if rl > 0:
-                for k0 in range(0, n, rl):
-                    pa = oa + (k0 if sa == n else k0 % sa)
-                    pb = ob + (k0 if sb == n else k0 % sb)
-                    va = vals[pa:pa + rl]
-                    vb = vals[pb:pb + rl]
-                    dst = vals[out_off + k0:out_off + k0 + rl]
-                    for j in range(rl):
-                        a_v = np.float64(va[j])
-                        b_v = np.float64(vb[j])
-                        dst[j] = a_v + b_v
+        elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
+            if OP_PAIR[o] == 0:
+                vals[out_off] = core_unary_fwd1(o, vals[oa], c)
             else:
-                for k in range(n):
-                    ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                    kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                    a_v = vals[oa + ka] if a >= 0 else cst[e]
-                    b_v = vals[ob + kb] if b >= 0 else cst[e]
-                    vals[out_off + k] = a_v + b_v
-        elif o == 14:  # tanh
-            src = vals[oa:oa + n]
-            dst = vals[out_off:out_off + n]
-            for k in range(n):
-                a_v = src[k]
-                dst[k] = tanh(a_v)
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            cn = arg[arg_ptr[e]]
-            ocn = off[cn]
-            scn = size[cn]
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
-                cond_v = vals[ocn + kc] != 0.0
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = where(cond_v, a_v, b_v)
-        elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
-            for k in range(n):
-                vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
-        elif OP_CORE[o] != 0:  # the core binary rows: one loop
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
-        elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
-            for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
-                a_v = vals[oa + ka] if a >= 0 else cst[e]
-                b_v = vals[ob + kb] if b >= 0 else cst[e]
-                if o == 40:  # lt
-                    r = a_v < b_v
-                elif o == 41:  # le
-                    r = a_v <= b_v
-                elif o == 42:  # gt
-                    r = a_v > b_v
-                elif o == 43:  # ge
-                    r = a_v >= b_v
-                elif o == 44:  # eq
-                    r = a_v == b_v
-                elif o == 45:  # ne
-                    r = a_v != b_v
-                elif o == 51:  # logical_and
-                    r = (a_v != 0.0) & (b_v != 0.0)
-                elif o == 120:  # logical_or
-                    r = (a_v != 0.0) | (b_v != 0.0)
-                elif o == 121:  # logical_xor
-                    r = (a_v != 0.0) != (b_v != 0.0)
-                else:
-                    r = False
-                vals[out_off + k] = 1.0 if r else 0.0
-        elif OP_FORWARD_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+                vals[out_off] = core_binary_fwd1(o, vals[oa] if a >= 0 else c,
+                                                 vals[ob] if b >= 0 else c)
+        elif OP_FORWARD_PIECE[o] >= 0:  # a kind's piece (tapegrad._kindcall)
             f = piece_at(OP_FORWARD_PIECE[o], vals)
             if f == 0:  # not compiled yet: Python compiles it and resumes from e
                 return -2 - 2 * op.shape[0] - e
             if OP_LISTED[o] != 0:
+                pass
+            if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
+                if OP_LISTED[o] != 0:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, arg_ptr, arg, cst, vals))
+                else:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, cst, vals))
+            elif OP_LISTED[o] != 0:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
                                arg, cst, vals))
             else:
@@ -1762,6 +1473,62 @@ def core_binary_grad(o, g, a_v, b_v, out_v):
     elif o == 62 or o == 63:  # copy, fill_tensor
         return (0.0, g)
     return (0.0, 0.0)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def core_unary_fwd1(o, a_v, c):
+    if False:
+        pass
+    elif o == 8:  # neg
+        return -a_v
+    elif o == 9:  # exp
+        return exp(a_v)
+    elif o == 10:  # log
+        return log(a_v)
+    elif o == 11:  # sqrt
+        return sqrt(a_v)
+    elif o == 12:  # sin
+        return sin(a_v)
+    elif o == 13:  # cos
+        return cos(a_v)
+    elif o == 14:  # tanh
+        return tanh(a_v)
+    elif o == 15:  # sigmoid
+        return sigmoid(a_v)
+    elif o == 16:  # relu
+        return where(a_v < 0.0, 0.0, a_v)
+    elif o == 17:  # abs
+        return abs(a_v)
+    elif o == 18:  # pow_scalar
+        return a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+    elif o == 39:  # reciprocal
+        return 1.0 / a_v
+    elif o == 50:  # sign
+        return sign(a_v)
+    elif o == 60:  # zero
+        return 0.0
+    elif o == 61:  # fill
+        return c
+    return 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def core_binary_fwd1(o, a_v, b_v):
+    if False:
+        pass
+    elif o == 3:  # add
+        return a_v + b_v
+    elif o == 4:  # sub
+        return a_v - b_v
+    elif o == 5:  # mul
+        return a_v * b_v
+    elif o == 6:  # div
+        return a_v / b_v
+    elif o == 7:  # pow
+        return a_v ** b_v
+    elif o == 62 or o == 63:  # copy, fill_tensor
+        return b_v
+    return 0.0
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
@@ -3939,6 +3706,327 @@ def sweep_scan(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, 
     # NOTE: torch's cumsum_backward: g's running sum from the other end
     running_sum(adj, out_off, off[a], params[p], params[p + 1], params[p + 2],
                 1 - params[p + 3], True)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """The n-d reverse sweep of the binary rows (codegen.OP_PIECE): add, sub, mul, div, pow, copy, fill_tensor."""
+    if a >= 0:
+        oa = off[a]
+        sa = size[a]
+        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+    else:
+        oa = -1
+        sa = 1
+        fa = False
+    if b >= 0:
+        ob = off[b]
+        sb = size[b]
+        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+    else:
+        ob = -1
+        sb = 1
+        fb = False
+    rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+        rl = sa if sa < sb else sb
+    c = cst[e]
+    if False:
+        pass
+    elif o == 3 and rl > 0:  # add, along rows (ROW_OPS)
+        c = 0.0
+        for k0 in range(0, n, rl):
+            pa = oa + (k0 if sa == n else k0 % sa)
+            pb = ob + (k0 if sb == n else k0 % sb)
+            gs = adj[out_off + k0:out_off + k0 + rl]
+            va = vals[pa:pa + rl]
+            vb = vals[pb:pb + rl]
+            vo = vals[out_off + k0:out_off + k0 + rl]
+            gas = adj[pa:pa + rl]
+            gbs = adj[pb:pb + rl]
+            for j in range(rl):
+                g = gs[j]
+                gas[j] += g
+                gbs[j] += g
+    elif OP_CORE[o] != 0 and (sa == n or sa == 1) and (sb == n or sb == 1):
+        # the core binary rows whose operands are whole or of one element (a constant is
+        # one): slices, and a one-element operand's gradient summed in a register from its
+        # arena value (the same additions in the same order as the general loop), stored
+        # once; in a float32 arena (a replay's) each addition rounds, through memory
+        sv = OP_SAVES[o]
+        wa = a >= 0 and sa == n
+        wb = b >= 0 and sb == n
+        reg = adj.itemsize == 8
+        pa = oa if wa else out_off   # (a one-element operand's slices are unused stand-ins)
+        pb = ob if wb else out_off
+        gs = adj[out_off:out_off + n]
+        vos = vals[out_off:out_off + n]
+        gas = adj[pa:pa + n]
+        gbs = adj[pb:pb + n]
+        vas = vals[pa:pa + n]
+        vbs = vals[pb:pb + n]
+        a1 = vals[oa] if a >= 0 else cst[e]
+        b1 = vals[ob] if b >= 0 else cst[e]
+        ta = adj[oa] if a >= 0 else 0.0
+        tb = adj[ob] if b >= 0 else 0.0
+        for k in range(n):
+            g = gs[k]
+            a_v = (vas[k] if sv & 1 else g) if wa else a1
+            b_v = (vbs[k] if sv & 2 else g) if wb else b1
+            ga, gb = core_binary_grad(o, g, a_v, b_v, vos[k] if sv & 4 else g)
+            if wa:
+                gas[k] += ga
+            elif reg:
+                ta += ga
+            elif a >= 0:
+                adj[oa] += ga
+            if wb:
+                gbs[k] += gb
+            elif reg:
+                tb += gb
+            elif b >= 0:
+                adj[ob] += gb
+        if a >= 0 and not wa and reg:
+            adj[oa] = ta
+        if b >= 0 and not wb and reg:
+            adj[ob] = tb
+    elif OP_CORE[o] != 0:  # the core binary rows, broadcast operands: one loop
+        sv = OP_SAVES[o]
+        for k in range(n):
+            g = adj[out_off + k]
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
+            b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
+            out_v = vals[out_off + k] if sv & 4 else g
+            ga, gb = core_binary_grad(o, g, a_v, b_v, out_v)
+            if a >= 0:
+                adj[oa + ka] += ga
+            if b >= 0:
+                adj[ob + kb] += gb
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+    """The n-d forward of the binary rows (codegen.OP_PIECE): add, sub, mul, div, pow, copy, fill_tensor."""
+    if a >= 0:
+        oa = off[a]
+        sa = size[a]
+        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+    else:
+        oa = -1
+        sa = 1
+        fa = False
+    if b >= 0:
+        ob = off[b]
+        sb = size[b]
+        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+    else:
+        ob = -1
+        sb = 1
+        fb = False
+    rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+        rl = sa if sa < sb else sb
+    c = cst[e]
+    if False:
+        pass
+    elif o == 3:  # add
+        if rl > 0:
+            for k0 in range(0, n, rl):
+                pa = oa + (k0 if sa == n else k0 % sa)
+                pb = ob + (k0 if sb == n else k0 % sb)
+                va = vals[pa:pa + rl]
+                vb = vals[pb:pb + rl]
+                dst = vals[out_off + k0:out_off + k0 + rl]
+                for j in range(rl):
+                    a_v = np.float64(va[j])
+                    b_v = np.float64(vb[j])
+                    dst[j] = a_v + b_v
+        else:
+            for k in range(n):
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                a_v = vals[oa + ka] if a >= 0 else cst[e]
+                b_v = vals[ob + kb] if b >= 0 else cst[e]
+                vals[out_off + k] = a_v + b_v
+    elif OP_CORE[o] != 0:  # the core binary rows: one loop
+        for k in range(n):
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            a_v = vals[oa + ka] if a >= 0 else cst[e]
+            b_v = vals[ob + kb] if b >= 0 else cst[e]
+            vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def sweep_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals, adj):
+    """The n-d reverse sweep of the unary rows (codegen.OP_PIECE): neg, exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, pow_scalar, reciprocal, sign, zero, fill."""
+    oa = off[a]
+    c = cst[e]
+    if False:
+        pass
+    elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+        sv = OP_SAVES[o]
+        gs = adj[out_off:out_off + n]   # (slices: no offset arithmetic per element)
+        gas = adj[oa:oa + n]
+        vas = vals[oa:oa + n]
+        vos = vals[out_off:out_off + n]
+        for k in range(n):
+            g = gs[k]
+            gas[k] += core_unary_grad(o, g, vas[k] if sv & 1 else g, vos[k] if sv & 4 else g, c)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def forward_unary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+    """The n-d forward of the unary rows (codegen.OP_PIECE): neg, exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, pow_scalar, reciprocal, sign, zero, fill."""
+    oa = off[a]
+    c = cst[e]
+    if False:
+        pass
+    elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
+        for k in range(n):
+            vals[out_off + k] = core_unary_fwd(o, vals[oa + k], c)
+    elif o == 14:  # tanh
+        src = vals[oa:oa + n]
+        dst = vals[out_off:out_off + n]
+        for k in range(n):
+            a_v = src[k]
+            dst[k] = tanh(a_v)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def forward_compare_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):
+    """The n-d forward of the compare rows (codegen.OP_PIECE): lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor."""
+    if a >= 0:
+        oa = off[a]
+        sa = size[a]
+        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+    else:
+        oa = -1
+        sa = 1
+        fa = False
+    if b >= 0:
+        ob = off[b]
+        sb = size[b]
+        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+    else:
+        ob = -1
+        sb = 1
+        fb = False
+    rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+        rl = sa if sa < sb else sb
+    c = cst[e]
+    if False:
+        pass
+    elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
+        for k in range(n):
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            a_v = vals[oa + ka] if a >= 0 else cst[e]
+            b_v = vals[ob + kb] if b >= 0 else cst[e]
+            if o == 40:  # lt
+                r = a_v < b_v
+            elif o == 41:  # le
+                r = a_v <= b_v
+            elif o == 42:  # gt
+                r = a_v > b_v
+            elif o == 43:  # ge
+                r = a_v >= b_v
+            elif o == 44:  # eq
+                r = a_v == b_v
+            elif o == 45:  # ne
+                r = a_v != b_v
+            elif o == 51:  # logical_and
+                r = (a_v != 0.0) & (b_v != 0.0)
+            elif o == 120:  # logical_or
+                r = (a_v != 0.0) | (b_v != 0.0)
+            elif o == 121:  # logical_xor
+                r = (a_v != 0.0) != (b_v != 0.0)
+            else:
+                r = False
+            vals[out_off + k] = 1.0 if r else 0.0
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals, adj):
+    """The n-d reverse sweep of the where rows (codegen.OP_PIECE): where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill."""
+    if a >= 0:
+        oa = off[a]
+        sa = size[a]
+        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+    else:
+        oa = -1
+        sa = 1
+        fa = False
+    if b >= 0:
+        ob = off[b]
+        sb = size[b]
+        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+    else:
+        ob = -1
+        sb = 1
+        fb = False
+    rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+        rl = sa if sa < sb else sb
+    c = cst[e]
+    if False:
+        pass
+    elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        cn = arg[arg_ptr[e]]
+        ocn = off[cn]
+        scn = size[cn]
+        for k in range(n):
+            g = adj[out_off + k]
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
+            cond_v = vals[ocn + kc] != 0.0
+            if a >= 0:
+                adj[oa + ka] += where(cond_v, g, 0.0)
+            if b >= 0:
+                adj[ob + kb] += where(cond_v, 0.0, g)
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
+def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, arg_ptr, arg, cst, vals):
+    """The n-d forward of the where rows (codegen.OP_PIECE): where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill."""
+    if a >= 0:
+        oa = off[a]
+        sa = size[a]
+        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+    else:
+        oa = -1
+        sa = 1
+        fa = False
+    if b >= 0:
+        ob = off[b]
+        sb = size[b]
+        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+    else:
+        ob = -1
+        sb = 1
+        fb = False
+    rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+        rl = sa if sa < sb else sb
+    c = cst[e]
+    if False:
+        pass
+    elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        cn = arg[arg_ptr[e]]
+        ocn = off[cn]
+        scn = size[cn]
+        for k in range(n):
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
+            cond_v = vals[ocn + kc] != 0.0
+            a_v = vals[oa + ka] if a >= 0 else cst[e]
+            b_v = vals[ob + kb] if b >= 0 else cst[e]
+            vals[out_off + k] = where(cond_v, a_v, b_v)
 
 
 # Entries record_backward can append per reached entry, by opcode (derived from the formulas

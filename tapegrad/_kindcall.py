@@ -32,7 +32,7 @@ from numba.extending import intrinsic
 __all__ = ["SLOTS", "TABLE_SYMBOL", "piece_at", "call_piece", "piece_signature", "fill_piece",
            "fill_pieces"]
 
-SLOTS = 64            # pieces a table holds (codegen checks the kinds' pieces fit)
+SLOTS = 256           # pieces a table holds (codegen checks the pieces fit)
 # one table per arena dtype: a piece compiled for float32 arenas is another function
 TABLES = {np.dtype(np.float64): np.zeros(SLOTS, np.int64),
           np.dtype(np.float32): np.zeros(SLOTS, np.int64)}
@@ -41,7 +41,7 @@ for _dt, _table in TABLES.items():
     llvm.add_symbol(TABLE_SYMBOL[_dt], _table.ctypes.data)
 
 # the pieces' parameters (kinds/*.py): index scalars, then the tape's streams, then arenas
-_INDEX_ARGS = ("e", "a", "b", "out_off", "n")
+_INDEX_ARGS = ("o", "e", "a", "b", "out_off", "n")   # (o: an elementwise kind's row)
 _STREAMS = {"off": (types.int64, 1), "size": (types.int64, 1), "shp": (types.int64, 2),
             "nd": (types.int64, 1), "par": (types.int64, 1), "params": (types.int64, 1),
             "arg_ptr": (types.int64, 1), "arg": (types.int64, 1), "cst": (types.float64, 1)}
@@ -94,10 +94,13 @@ def piece_at(typingctx, slot, vals):
 
 # the parameters of a piece by face and whether its kind has operand lists (codegen checks
 # every piece's against these and PIECE_CALL passes them in this order)
-_SWEEP_ARGS = _INDEX_ARGS + ("off", "size", "shp", "nd", "par", "params", "cst", "vals", "adj")
+_SWEEP_ARGS = _INDEX_ARGS[1:] + ("off", "size", "shp", "nd", "par", "params", "cst", "vals",
+                                 "adj")
 PARAMS = {(face, listed): args[:11] + (("arg_ptr", "arg") if listed else ()) + args[11:]
           for face, args in (("sweep", _SWEEP_ARGS), ("forward", _SWEEP_ARGS[:-1]))
           for listed in (False, True)}
+# an elementwise kind's pieces (codegen.OP_PIECE) take the row's opcode first
+PARAMS.update({(face + "_op", listed): ("o",) + names for (face, listed), names in PARAMS.items()})
 
 
 def _canonical(given):
@@ -174,11 +177,14 @@ def fill_piece(kernels, slot, dtype):
         table[slot] = result.library.get_pointer_to_function(result.fndesc.llvm_func_name)
 
 
-def fill_pieces(kernels, op, dtype, faces=("sweep", "forward")):
+def fill_pieces(kernels, op, dtype, faces=("sweep", "forward"), size=None):
     """`fill_piece` every piece that entries with opcodes `op` call in `faces`: before a
     driver, which cannot stop at an entry whose piece is missing (or while another process
-    compiles the kernel that will call them: tapegrad.tiers)."""
+    compiles the kernel that will call them: tapegrad.tiers).  With the entries' `size`, a
+    core row's one-element entries are left out: the kernels run them inline (OP_CORE)."""
     table = TABLES[np.dtype(dtype)]
+    if size is not None:
+        op = op[(size != 1) | (kernels.OP_CORE[op] == 0)]
     for face in faces:
         used = (kernels.OP_SWEEP_PIECE if face == "sweep" else kernels.OP_FORWARD_PIECE)[op]
         for slot in np.unique(used[used >= 0]).tolist():

@@ -58,14 +58,17 @@ OP_PAIR = np.array(%(pair)s, dtype=np.int8)
 # the lowest tier of n-d kernels that has each opcode (codegen.tier): a kernel of a lower tier
 # hands the rest of the call to that tier's kernel at the first such entry (tapegrad.tiers)
 OP_TIER = np.array(%(tiers)s, dtype=np.int8)
-# the structural kinds' kernel pieces, called by address (tapegrad._kindcall): their names and
-# parameters by slot, and each opcode's slot in the reverse sweep and in the forward kernels
-# (-1: none); OP_LISTED: 1 for kinds whose pieces also take the operand lists (cat)
+# the kinds' kernel pieces, called by address (tapegrad._kindcall): the structural kinds' and
+# the elementwise kinds' n-d loops (codegen.OP_PIECE); their names and parameters by slot, and
+# each opcode's slot in the reverse sweep and in the forward kernels (-1: none); OP_LISTED: 1
+# for kinds whose pieces also take the operand lists (cat, where)
 PIECES = %(pieces)r
 PIECE_ARGS = %(piece_args)r
-OP_SWEEP_PIECE = np.array(%(sweep_pieces)s, dtype=np.int8)
-OP_FORWARD_PIECE = np.array(%(forward_pieces)s, dtype=np.int8)
+OP_SWEEP_PIECE = np.array(%(sweep_pieces)s, dtype=np.int16)
+OP_FORWARD_PIECE = np.array(%(forward_pieces)s, dtype=np.int16)
 OP_LISTED = np.array(%(listed)s, dtype=np.int8)
+# 1 for the elementwise kinds' pieces (codegen.OP_PIECE), which take the row's opcode first
+OP_PIECE_OP = np.array(%(takes_op)s, dtype=np.int8)
 PIECE_MISSING = %(piece_missing)r   # (drivers.PIECE_MISSING)
 
 
@@ -533,12 +536,20 @@ def _merged(branches):
 # one branch per face for every structural kind: its piece by address, compiled alone on first
 # need (tapegrad._kindcall; a direct call would compile each piece into each kernel again)
 PIECE_CALL = """\
-        elif OP_%(face)s_PIECE[o] >= 0:  # a structural kind: its piece (tapegrad._kindcall)
+        elif OP_%(face)s_PIECE[o] >= 0:  # a kind's piece (tapegrad._kindcall)
             f = piece_at(OP_%(face)s_PIECE[o], vals)
             if f == 0:  # not compiled yet: Python compiles it and resumes from e
                 return -2 - 2 * op.shape[0] - e
             if OP_LISTED[o] != 0:
-%(reach)s                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
+%(reach)s            if OP_PIECE_OP[o] != 0:  # an elementwise kind's loops: the row's opcode first
+                if OP_LISTED[o] != 0:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, arg_ptr, arg, cst, %(arenas)s))
+                else:
+                    call_piece(f, (np.int64(o), e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par,
+                                   params, cst, %(arenas)s))
+            elif OP_LISTED[o] != 0:
+                call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, arg_ptr,
                                arg, cst, %(arenas)s))
             else:
                 call_piece(f, (e, a, b, np.int64(out_off), np.int64(n), off, size, shp, nd, par, params, cst,
@@ -548,7 +559,7 @@ PIECE_CALL = """\
 PIECE_FACES = {"sweep": dict(face="SWEEP", arenas="vals, adj", reach="""\
                 for j in range(arg_ptr[e], arg_ptr[e + 1]):
                     reach[arg[j]] |= 1
-"""), "forward": dict(face="FORWARD", arenas="vals", reach="")}
+"""), "forward": dict(face="FORWARD", arenas="vals", reach="                pass\n")}
 # Numba options of the kernels only other kernels call: no CPython or C wrapper (Python never
 # calls them), which took about 40% of each small kernel's compile (measured: 0.10 -> 0.06 CPU
 # s for a 13-argument piece); with ~25 of them, a second or more of every cold start
@@ -691,9 +702,8 @@ def _vocab_kernels():
 
 
 def _compare_branch(compares):
-    """forward_from's one branch for every comparison: they are cheap and rare in hot loops,
-    so one loop choosing the comparison per element beats one copy of the operand and
-    broadcast code per comparison in the kernel's compile time."""
+    """The forward branch of the comparisons `compares` (their kind's piece, OP_PIECE): one
+    loop choosing the comparison per element, not one operand and broadcast loop each."""
     chain = "".join("                %s o == %d:  # %s\n                    r = %s\n" % (
         "if" if i == 0 else "elif", op.code, op.name, _subst(op.fwd)) for i, op in enumerate(compares))
     return F_COMPARE % dict(kind=KIND_CODE["compare"], names=", ".join(op.name for op in compares),
@@ -823,18 +833,16 @@ def _ew_source():
 
 
 # --- the core elementwise rows ---------------------------------------------------------------
-# Each loop a kernel holds costs it cold-compile time (Numba types and lowers every loop, and
-# LLVM optimizes each), and every n-d kernel (each tier of the sweep and the forward, and the
-# drivers that link them) held one loop per elementwise row.  So the unary and binary rows of
-# tier 0 (`core(op)`, OP_CORE) have no branch of their own there: one loop per kind runs a
-# row's formula per element, a branch of the scalar formula functions below (inlined into the
-# loop: the choice is the same at each element).  A one-element entry of such a row (the
-# entries of a scalar loop) skips the loop: one call of the same formulas compiled once per
-# process (`core_unary_grad1`, `core_binary_grad1`: scalar arguments only, ~5 ns a call).
-# A row keeps a loop of its own where that loop is special: add's rows of a bias (ROW_OPS)
-# and the forward of a vectorizable float32 face (F_UNARY_SLICES).  Figures in
-# docs/design.md, "Core rows": the first 0-d backward compiles ~2.5 s less, a first n-d
-# replay ~5 s less; n-d elementwise backward costs ~1.3 ns an element more.
+# The unary and binary rows of tier 0 (`core(op)`, OP_CORE) share their n-d loops: one loop per
+# operand count whose body calls the row's formula, a branch of the scalar formula functions
+# below (inlined: the choice is the same at each element), in their kind's piece (OP_PIECE).
+# A one-element entry of such a row (the entries of a scalar loop) skips the loop and the
+# piece, inline in each n-d kernel: one call of the same formulas compiled once per process
+# (`core_unary_grad1`, `core_binary_grad1`, `core_unary_fwd1`, `core_binary_fwd1`: scalar
+# arguments only, ~5 ns a call), so a graph of one-element entries compiles no elementwise
+# piece (`_kindcall.fill_pieces` leaves them out).  A row keeps a loop of its own where that
+# loop is special: add's rows of a bias (ROW_OPS) and the forward of a vectorizable float32
+# face (F_UNARY_SLICES).  Figures in docs/design.md, "Core rows".
 B_CORE_ONE = """\
         elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
             g = adj[out_off]
@@ -851,6 +859,14 @@ B_CORE_ONE = """\
                     adj[oa] += ga
                 if b >= 0:
                     adj[ob] += gb
+"""
+F_CORE_ONE = """\
+        elif n == 1 and OP_CORE[o] != 0:  # one element of a core row: one call of its formula
+            if OP_PAIR[o] == 0:
+                vals[out_off] = core_unary_fwd1(o, vals[oa], c)
+            else:
+                vals[out_off] = core_binary_fwd1(o, vals[oa] if a >= 0 else c,
+                                                 vals[ob] if b >= 0 else c)
 """
 B_CORE = """\
         elif OP_CORE[o] != 0 and OP_PAIR[o] == 0:  # the core unary rows: one loop
@@ -927,6 +943,34 @@ F_CORE = """\
 """ + BCAST.replace("%%", "%") + F_READS + """\
                 vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
 """
+# each core loop by operand count: a piece of a unary op has no binary operands to name
+_BINARY_AT = "        elif OP_CORE[o] != 0 and (sa == n"
+B_CORE_LOOPS = {False: B_CORE[:B_CORE.index(_BINARY_AT)], True: B_CORE[B_CORE.index(_BINARY_AT):]}
+_BINARY_AT = "        elif OP_CORE[o] != 0:  # the core binary rows"
+F_CORE_LOOPS = {False: F_CORE[:F_CORE.index(_BINARY_AT)], True: F_CORE[F_CORE.index(_BINARY_AT):]}
+
+# --- the n-d elementwise rows' pieces ---------------------------------------------------------
+# The n-d loops of the elementwise rows of tier 0 are pieces of their kind (unary, binary,
+# compare, where), called by address as a structural kind's are (PIECE_CALL, with the row's
+# opcode first: OP_PIECE_OP) and compiled the first time a graph has an n-d entry of that kind,
+# so no kernel holds them.  As branches of the kernels they were compiled into each of the
+# four n-d kernels (and linked into the drivers), and a first one-element backward compiled
+# them all: `sweep_core` without them compiles in about half the time (measured 7-10 s -> 3-4
+# s for the first 0-d backward, empty cache).  A piece's body is the kernels' former branch
+# text of its kind's rows; a one-element core row still runs inline (B_CORE_ONE, F_CORE_ONE).
+# One piece per kind, not per row: each loop costs LLVM time, and a piece per row compiled
+# the same loops again for each row a graph has (mul's piece alone ~1.3 s).  The operands a
+# where-kind row lists (its condition) are marked reached by PIECE_CALL, as a listed kind's are.
+OP_PIECE = '''
+
+@njit(%(options)s)
+def %(fn)s(%(params)s):
+    """%(title)s"""
+%(preamble)s    c = cst[e]
+    if False:
+        pass
+%(branches)s
+'''
 
 
 def core(op):
@@ -948,6 +992,10 @@ def _core_source():
             "0.0"),
            ("core_unary_grad", EW_OPTIONS) + unary_grad,
            ("core_binary_grad", EW_OPTIONS) + binary_grad,
+           ("core_unary_fwd1", CALLEE_OPTIONS, "o, a_v, c", "unary", lambda op: _subst(op.fwd),
+            "0.0"),
+           ("core_binary_fwd1", CALLEE_OPTIONS, "o, a_v, b_v", "binary",
+            lambda op: _subst(op.fwd), "0.0"),
            ("core_unary_grad1", CALLEE_OPTIONS) + unary_grad,
            ("core_binary_grad1", CALLEE_OPTIONS) + binary_grad)
     for fn, options, params, kind, expr, default in fns:
@@ -998,10 +1046,11 @@ def tier(op):
     return 1 if full_only(op) else 0
 
 
-def _piece_tables():
-    """PIECES, PIECE_ARGS, OP_SWEEP_PIECE, OP_FORWARD_PIECE and OP_LISTED of the kernel module:
-    a slot per piece of each structural kind, each piece's parameters checked against what
-    PIECE_CALL passes."""
+def _piece_tables(op_pieces):
+    """PIECES, PIECE_ARGS, OP_SWEEP_PIECE, OP_FORWARD_PIECE, OP_LISTED and OP_PIECE_OP of the
+    kernel module: a slot per piece of each structural kind and of each elementwise kind
+    (`op_pieces`: _op_pieces), each piece's parameters checked against what PIECE_CALL
+    passes."""
     pieces, args, slot_of = [], [], {}
     for face in ("sweep", "forward"):
         for kind, fn in _kind_pieces(face):
@@ -1011,12 +1060,23 @@ def _piece_tables():
             slot_of[face, kind] = len(pieces)
             pieces.append(fn.__name__)
             args.append(names)
+    for (face, kind), (fn, names, _, rows) in op_pieces.items():
+        assert (face, kind) not in slot_of, (face, kind)   # (a kind is one or the other)
+        for op in rows:
+            slot_of[face, op] = len(pieces)
+        pieces.append(fn)
+        args.append(names)
     assert len(pieces) <= _kindcall.SLOTS, len(pieces)   # (a table's size)
-    by_face = {face: [slot_of.get((face, op.kind), -1) for op in BY_CODE]
-               for face in ("sweep", "forward")}
-    listed = [int(any(("arg_ptr" in args[slot_of[f, op.kind]]) for f in ("sweep", "forward")
-                      if (f, op.kind) in slot_of)) for op in BY_CODE]
+
+    def slot(face, op):   # (an elementwise row's slot is its own: FULL_OPS have none)
+        return slot_of.get((face, op), slot_of.get((face, op.kind), -1))
+    by_face = {face: [slot(face, op) for op in BY_CODE] for face in ("sweep", "forward")}
+    listed = [int(any("arg_ptr" in args[slot(f, op)] for f in ("sweep", "forward")
+                      if slot(f, op) >= 0)) for op in BY_CODE]
+    takes_op = [int(any(args[slot(f, op)][0] == "o" for f in ("sweep", "forward")
+                        if slot(f, op) >= 0)) for op in BY_CODE]
     return dict(pieces=tuple(pieces), piece_args=tuple(args), sweep_pieces=by_face["sweep"],
+                takes_op=takes_op,
                 forward_pieces=by_face["forward"], listed=listed,
                 piece_missing=drivers.PIECE_MISSING)
 
@@ -1033,55 +1093,122 @@ def _tiered(back, fwd):
     return "".join(out)
 
 
+_ELEMENTWISE = ("unary", "binary", "compare", "where")
+
+
+def _elementwise_branches():
+    """The n-d branches of each elementwise row that is not outlined, as the kernels' text:
+    {op: {"sweep": [...], "forward": [...]}}, in the order a kernel would test them."""
+    out = {}
+    for op in BY_CODE:
+        if _outlined(op) or op.kind not in _ELEMENTWISE:
+            continue
+        d = dict(code=op.code, name=op.name, fwd=_subst(op.fwd))
+        back, fwd = [], []
+        if op.kind == "unary":
+            assert core(op), op.name   # (every unary row is a core or an outlined one)
+            if any(mentions(op.fwd, name) for name in vocab.F32_IMPORTS):
+                fwd.append(F_UNARY_SLICES % d)   # (a vectorizable face: its own loop)
+            fwd.append(F_CORE_LOOPS[False])
+            back.append(B_CORE_LOOPS[False])
+        elif op.kind == "compare":
+            fwd.append(_compare_branch([x for x in BY_CODE if x.kind == "compare"]))
+        elif op.kind == "binary":
+            d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
+            if op.name in ROW_OPS:
+                assert core(op), op.name   # (its other cases: the core loops)
+                fwd.append(F_BINARY_ROWS % d)
+                back.append(B_BINARY_ROWS % dict(d, row_reads=_row_reads(op.grads)))
+            if core(op):
+                fwd.append(F_CORE_LOOPS[True])
+                back.append(B_CORE_LOOPS[True])
+            else:
+                fwd.append(F_BINARY % d)
+                back.append(B_BINARY % dict(
+                    d, loop=B_BINARY_LOOP % dict(d, reads=_reads(op.grads, True))))
+        else:   # where
+            d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
+            fwd.append(F_WHERE % d)
+            back.append(B_WHERE % d)
+        out[op] = {"sweep": back, "forward": fwd}
+    return out
+
+
+def _op_pieces():
+    """{(face, kind): (function name, parameters, source, rows)} of the elementwise kinds'
+    pieces (see OP_PIECE): the n-d branches of each kind's rows of tier 0; the rows of tier 1
+    (FULL_OPS) keep their branches in the full kernels."""
+    branches = {}
+    for op, faces in _elementwise_branches().items():
+        if tier(op) > 0:
+            continue
+        for face, texts in faces.items():
+            if texts:
+                rows, kept = branches.setdefault((face, op.kind), ([], []))
+                rows.append(op)
+                kept.extend(texts)
+    out = {}
+    for (face, kind), (rows, texts) in branches.items():
+        pair = kind != "unary"
+        listed = kind == "where"
+        preamble = _dedent(OPERANDS, 8) if pair else "    oa = off[a]\n"
+        # (the shared loops of the core rows once, after the rows' own branches)
+        text = "".join(_dedent(b, 4) for b in _merged(list(dict.fromkeys(texts))))
+        # (PIECE_CALL marks a listed row's operands reached: a piece has no `reach`)
+        text = re.sub(r"(?m)^ *reach\[cn\] \|= 1\n", "", text)
+        assert "reach" not in text, kind
+        fn = "%s_%s_rows" % (face, kind)
+        params = _kindcall.PARAMS[face + "_op", listed]
+        out[face, kind] = (fn, params, OP_PIECE % dict(
+            options=PIECE_OPTIONS, fn=fn, params=", ".join(params),
+            title="The n-d %s of the %s rows (codegen.OP_PIECE): %s." % (
+                "reverse sweep" if face == "sweep" else "forward", kind,
+                ", ".join(op.name for op in rows)),
+            preamble=preamble, branches=text.rstrip("\n")), rows)
+    return out
+
+
+def _dedent(text, k):
+    """`text` with k leading spaces taken off each line (each has at least k)."""
+    lines = text.splitlines(True)
+    assert all(ln[:k].strip() == "" for ln in lines if ln.strip()), text
+    return "".join(ln[k:] if ln.strip() else ln for ln in lines)
+
+
 def generate():
-    back, fwd, sfwd, sback, compares = [], [], [], [], []
+    back, fwd, sfwd, sback = [], [], [], []
+    op_pieces = _op_pieces()
+    for op, faces in _elementwise_branches().items():
+        if tier(op) > 0:   # (FULL_OPS: branches of the full kernels)
+            back += [(text, tier(op)) for text in faces["sweep"]]
+            fwd += [(text, tier(op)) for text in faces["forward"]]
     for op in BY_CODE:
         d = dict(code=op.code, name=op.name, fwd=_subst(op.fwd))
         if _outlined(op):
             continue
-        level = tier(op)
         if op.kind == "unary":
-            assert core(op), op.name   # (every unary row is a core or an outlined one)
             d.update(ga=_subst(op.grads[0]))
-            if any(mentions(op.fwd, name) for name in vocab.F32_IMPORTS):
-                fwd.append((F_UNARY_SLICES % d, level))   # (a vectorizable face: its own loop)
             sfwd.append(SF_UNARY % d)
             sback.append(SB_UNARY % dict(d, reads=_reads(op.grads, False, True)))
         elif op.kind in ("binary", "compare"):
             if op.kind == "compare":
                 d["fwd"] = "1.0 if %s else 0.0" % d["fwd"]
-            if op.kind == "binary":
-                if op.name in ROW_OPS or not core(op):
-                    fwd.append(((F_BINARY_ROWS if op.name in ROW_OPS else F_BINARY) % d, level))
-            else:
-                compares.append(op)
             sfwd.append(SF_BINARY % d)
             if op.kind == "binary":
                 d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
-                loop = B_BINARY_LOOP % dict(d, reads=_reads(op.grads, True))
-                if op.name in ROW_OPS:
-                    assert core(op), op.name   # (its other cases: the core loops)
-                    back.append((B_BINARY_ROWS % dict(d, row_reads=_row_reads(op.grads)),
-                                 level))
-                elif not core(op):
-                    back.append((B_BINARY % dict(d, loop=loop), level))
                 # each operand's branch reads what its own gradient needs (a constant operand's
                 # branch is not taken: the other operand's value is then not loaded)
                 sback.append(SB_BINARY % dict(d, reads_a=_reads(op.grads[:1], True, True, 16),
                                               reads_b=_reads(op.grads[1:], True, True, 16)))
         elif op.kind == "where":
             d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
-            back.append((B_WHERE % d, level))
-            fwd.append((F_WHERE % d, level))
             sfwd.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
     sfwd, sback = _merged(sfwd), _merged(sback)
-    back.insert(0, (B_CORE_ONE, 0))   # (first: before a row's own branch, add's)
-    back.append((B_CORE, 0))
-    fwd.append((F_CORE, 0))
+    back.insert(0, (B_CORE_ONE, 0))   # (first: a one-element core row runs inline)
+    fwd.insert(0, (F_CORE_ONE, 0))
     back.append((EW_CALLS["sweep"], 1))
     fwd.append((EW_CALLS["forward"], 1))
-    fwd.append((_compare_branch(compares), 0))
     back.append((PIECE_CALL % PIECE_FACES["sweep"], 0))
     fwd.append((PIECE_CALL % PIECE_FACES["forward"], 0))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
@@ -1117,10 +1244,11 @@ def generate():
         saves=[saves_mask(op) for op in BY_CODE],
         pair=[int(op.kind in ("binary", "compare", "where")) for op in BY_CODE],
         tiers=[tier(op) for op in BY_CODE],
-        **_piece_tables(),
+        **_piece_tables(op_pieces),
         tiered=_tiered(back, fwd),
         scalar=scalar) \
-        + _core_source() + _ew_source() + _copied_source() + generate_emit()
+        + _core_source() + _ew_source() + _copied_source() \
+        + "".join(src for _, _, src, _ in op_pieces.values()) + generate_emit()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ FORWARDS = ("forward_core", "forward_from")
 _SWEEP_START = 14
 _FORWARD_START = 13
 _VALS = 12      # (both kernels' value arena)
+_SIZE = 9       # (both kernels' entry sizes)
 # the tier each face starts from: the highest one this process has needed
 _level = {"sweep": 0, "forward": 0}
 # the kernels this process has called (so compiled or loaded): expect_pending
@@ -48,7 +49,7 @@ def _tiered(face, names, start, args, level):
         if _ahead.pending:
             if names[level] in _ahead.pending:
                 # the pieces this call meets, compiled here while the child ends the kernel
-                K.fill_pieces(K, op, args[_VALS].dtype, (face,))
+                K.fill_pieces(K, op, args[_VALS].dtype, (face,), args[_SIZE])
             _ahead.adopt(names[level])
         r = getattr(K, names[level])(*args)
         _called.add(names[level])

@@ -350,7 +350,8 @@ class ArenaStep:
         if c is not None and c[0] is vals and c[1] is adj:
             return c[2:]
         rec = self.rec
-        K.fill_pieces(K, rec._kargs[0], rec.dtype)   # (run calls the kernels: no stop for one)
+        # (run calls the kernels: no stop for one)
+        K.fill_pieces(K, rec._kargs[0], rec.dtype, size=rec.size)
         reach = np.zeros(len(rec), np.uint8)
         if self.out is not None:
             reach[self.out] = 1

@@ -9,7 +9,7 @@ import pytest
 import tapegrad as tg
 from tapegrad import codegen, tiers
 from tapegrad._jit import kernels
-from tapegrad.ops import BY_CODE
+from tapegrad.ops import BY_CODE, OPS
 
 # one expression per core row (u, v: operands of one element or of two)
 CASES = {
@@ -40,16 +40,49 @@ def _loop_codes(name):
 
 
 @pytest.mark.parametrize("name", [name for name, _, _ in codegen.TIERED])
-def test_no_core_row_has_a_loop_of_its_own(name):
-    """(Each loop costs every n-d kernel compile time.)  Only add's (bias rows, ROW_OPS) and
-    the forward of a vectorizable float32 face keep one."""
-    kept = {op.name for op in BY_CODE if codegen.core(op) and op.code in _loop_codes(name)}
-    if name.startswith("sweep"):
-        assert kept == set(codegen.ROW_OPS)
-    else:
-        assert kept - set(codegen.ROW_OPS) == {
-            op.name for op in BY_CODE if codegen.core(op) and op.kind == "unary"
-            and any(f in op.fwd for f in codegen.vocab.F32_IMPORTS)}
+def test_no_elementwise_row_of_tier_0_has_a_loop_in_the_kernels(name):
+    """(Each loop costs every n-d kernel compile time.)  A row's n-d loops are its pieces
+    (codegen.OP_PIECE); only the rows of tier 1 (FULL_OPS) keep branches, in the full
+    kernels."""
+    rows = {op.name for op in BY_CODE if op.code in _loop_codes(name)
+            and op.kind in ("unary", "binary", "compare", "where")}
+    assert rows == (set(codegen.FULL_OPS) if name in ("sweep", "forward_from") else set())
+
+
+@pytest.mark.parametrize("face", ["sweep", "forward"])
+def test_each_elementwise_row_of_tier_0_has_its_kinds_piece(face):
+    """The n-d loops of each row are in its kind's piece, which takes the opcode; a one-element
+    core row runs inline in the kernels (no piece is compiled for it)."""
+    K = kernels()
+    slots = K.OP_SWEEP_PIECE if face == "sweep" else K.OP_FORWARD_PIECE
+    for op in BY_CODE:
+        if codegen._outlined(op) or op.kind not in ("unary", "binary", "compare", "where") \
+                or codegen.tier(op) > 0 or (face == "sweep" and op.kind == "compare"):
+            continue
+        assert K.PIECES[slots[op.code]] == "%s_%s_rows" % (face, op.kind), op.name
+        assert K.OP_PIECE_OP[op.code] == 1
+        assert op.code in _loop_codes(K.PIECES[slots[op.code]]) or codegen.core(op), op.name
+
+
+def test_one_element_core_rows_need_no_elementwise_piece(monkeypatch):
+    """A core row's one-element entries run inline in both faces (B_CORE_ONE, F_CORE_ONE):
+    given the entries' sizes, fill_pieces compiles no piece for them."""
+    from tapegrad import _kindcall
+    K = kernels()
+    filled = []
+    monkeypatch.setattr(_kindcall, "TABLES",
+                        {np.dtype(np.float64): np.zeros(_kindcall.SLOTS, np.int64)})
+    monkeypatch.setattr(_kindcall, "fill_piece",
+                        lambda kernels, slot, dtype: filled.append(K.PIECES[slot]))
+    op = np.array([OPS[name].code for name in ("mul", "sin", "add", "tanh")], np.int16)
+    K.fill_pieces(K, op, np.float64, size=np.ones(4, np.int64))
+    assert filled == []
+    K.fill_pieces(K, op, np.float64, size=np.array([1, 3, 1, 1]))
+    assert sorted(filled) == ["forward_unary_rows", "sweep_unary_rows"]
+    filled.clear()
+    K.fill_pieces(K, op, np.float64)   # (sizes not given: every piece the rows can call)
+    assert sorted(filled) == ["forward_binary_rows", "forward_unary_rows",
+                              "sweep_binary_rows", "sweep_unary_rows"]
 
 
 def _grads(lib, f, one, name):

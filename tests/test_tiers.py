@@ -272,12 +272,15 @@ def _piece_slot(face, opcode):
 
 
 def test_every_structural_kind_has_its_pieces_in_the_tables():
-    """Each kind's sweep and forward pieces have a slot; an elementwise row has none; each
+    """Each kind's sweep and forward pieces have a slot, as has each differentiable
+    elementwise row of tier 0 (codegen.OP_PIECE; outlined rows and FULL_OPS have none); each
     piece takes what the kernels' one branch per face passes (_kindcall.PARAMS)."""
     from tapegrad import _kindcall, ops
     for op in BY_CODE:
         structural = any(kind == op.kind for kind, _ in codegen._kind_pieces("sweep"))
-        assert (_piece_slot("sweep", op.code) >= 0) == structural, op.name
+        elementwise = op.kind in ("unary", "binary", "where") and not codegen._outlined(op) \
+            and codegen.tier(op) == 0
+        assert (_piece_slot("sweep", op.code) >= 0) == (structural or elementwise), op.name
         if structural:
             slot = _piece_slot("forward", op.code)
             assert slot < 0 or K.PIECES[slot].startswith("forward_"), op.name
@@ -285,7 +288,8 @@ def test_every_structural_kind_has_its_pieces_in_the_tables():
     for name, params in zip(K.PIECES, K.PIECE_ARGS):
         face = "sweep" if name.startswith("sweep_") else "forward"
         assert params[-1] == ("adj" if face == "sweep" else "vals"), name
-        assert params in (_kindcall.PARAMS[face, False], _kindcall.PARAMS[face, True]), name
+        assert params in [_kindcall.PARAMS[face + op, listed]
+                          for op in ("", "_op") for listed in (False, True)], name
     assert ops.OPS["cat"].code in np.flatnonzero(K.OP_LISTED)
 
 
