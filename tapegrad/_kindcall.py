@@ -1,4 +1,6 @@
-"""Structural kinds' kernel pieces called by address, compiled only when a tape first needs them.
+"""Kinds' kernel pieces called by address, compiled only when a tape first needs them: the
+structural kinds' (`sweep_reduce`, `forward_matmul`, ...) and the elementwise kinds' n-d loops
+(`sweep_binary_rows`, ...: codegen.OP_PIECE, which take the row's opcode first).
 
 Why: Numba links every callee's code into each jitted caller and compiles it again there.  The
 sweep and forward kernels used to call the structural kinds' pieces (`sweep_reduce`,
