@@ -944,10 +944,15 @@ F_CORE = """\
                 vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
 """
 # each core loop by operand count: a piece of a unary op has no binary operands to name
-_BINARY_AT = "        elif OP_CORE[o] != 0 and (sa == n"
-B_CORE_LOOPS = {False: B_CORE[:B_CORE.index(_BINARY_AT)], True: B_CORE[B_CORE.index(_BINARY_AT):]}
-_BINARY_AT = "        elif OP_CORE[o] != 0:  # the core binary rows"
-F_CORE_LOOPS = {False: F_CORE[:F_CORE.index(_BINARY_AT)], True: F_CORE[F_CORE.index(_BINARY_AT):]}
+def _by_operand_count(loops, binary_head):
+    """{False: the unary rows' branch, True: the binary rows'} of `loops`, split where the
+    branch headed `binary_head` starts."""
+    at = loops.index(binary_head)
+    return {False: loops[:at], True: loops[at:]}
+
+
+B_CORE_LOOPS = _by_operand_count(B_CORE, "        elif OP_CORE[o] != 0 and (sa == n")
+F_CORE_LOOPS = _by_operand_count(F_CORE, "        elif OP_CORE[o] != 0:  # the core binary rows")
 
 # --- the n-d elementwise rows' pieces ---------------------------------------------------------
 # The n-d loops of the elementwise rows of tier 0 are pieces of their kind (unary, binary,
@@ -1134,12 +1139,13 @@ def _elementwise_branches():
     return out
 
 
-def _op_pieces():
+def _op_pieces(elementwise):
     """{(face, kind): (function name, parameters, source, rows)} of the elementwise kinds'
-    pieces (see OP_PIECE): the n-d branches of each kind's rows of tier 0; the rows of tier 1
-    (FULL_OPS) keep their branches in the full kernels."""
+    pieces (see OP_PIECE) from the rows' branches (`elementwise`: _elementwise_branches): the
+    n-d branches of each kind's rows of tier 0; the rows of tier 1 (FULL_OPS) keep their
+    branches in the full kernels."""
     branches = {}
-    for op, faces in _elementwise_branches().items():
+    for op, faces in elementwise.items():
         if tier(op) > 0:
             continue
         for face, texts in faces.items():
@@ -1177,8 +1183,9 @@ def _dedent(text, k):
 
 def generate():
     back, fwd, sfwd, sback = [], [], [], []
-    op_pieces = _op_pieces()
-    for op, faces in _elementwise_branches().items():
+    elementwise = _elementwise_branches()
+    op_pieces = _op_pieces(elementwise)
+    for op, faces in elementwise.items():
         if tier(op) > 0:   # (FULL_OPS: branches of the full kernels)
             back += [(text, tier(op)) for text in faces["sweep"]]
             fwd += [(text, tier(op)) for text in faces["forward"]]
