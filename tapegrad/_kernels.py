@@ -565,7 +565,7 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if a_v != b_v else 0.0
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
@@ -586,7 +586,7 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             c = cst[e]
             a_v = vals[a]
             vals[e] = c
-        elif o == 62 or o == 63:  # copy, fill_tensor
+        elif (o == 62 or o == 63):  # copy, fill_tensor
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
@@ -610,11 +610,11 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             vals[e] = ew_unary_fwd(o, vals[a], cst[e])
         elif OP_EW[o] == 2:  # outlined binary ops
             vals[e] = ew_binary_fwd(o, vals[a] if a >= 0 else cst[e], vals[b] if b >= 0 else cst[e])
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 130 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 78):  # the max of one element (an infinite one is 0 when cst says so)
+        elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+            vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
             vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+        elif OP_IN_MATMUL[o] != 0:
             vals[e] = vals[a] * vals[b]
         elif o == 47:
             if (vals[a] != 0.0) != (cst[e] != 0.0):
@@ -719,16 +719,16 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
             c = cst[e]
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += where(cond_v, g, 0.0)
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
-        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
             c = cst[e]
             adj[a] += 0.0
-        elif o == 62 or o == 63:  # copy, fill_tensor
+        elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
                 adj[a] += 0.0
             if b >= 0:
@@ -760,9 +760,9 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += ga
             if b >= 0:
                 adj[b] += gb
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 130 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):
-            adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+        elif OP_IN_COPY_BACKWARD[o] != 0:
+            adj[a] += g * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif OP_IN_MATMUL[o] != 0:
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
 
@@ -883,7 +883,7 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if a_v != b_v else 0.0
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
@@ -904,7 +904,7 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             c = cst[e]
             a_v = vals[a]
             vals[e] = c
-        elif o == 62 or o == 63:  # copy, fill_tensor
+        elif (o == 62 or o == 63):  # copy, fill_tensor
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
@@ -924,11 +924,11 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 130 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 78):  # the max of one element (an infinite one is 0 when cst says so)
+        elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+            vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
             vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+        elif OP_IN_MATMUL[o] != 0:
             vals[e] = vals[a] * vals[b]
         elif o == 47:
             if (vals[a] != 0.0) != (cst[e] != 0.0):
@@ -1033,16 +1033,16 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
             c = cst[e]
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += where(cond_v, g, 0.0)
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
-        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
             c = cst[e]
             adj[a] += 0.0
-        elif o == 62 or o == 63:  # copy, fill_tensor
+        elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
                 adj[a] += 0.0
             if b >= 0:
@@ -1065,9 +1065,9 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
                 b_v = vals[b] if b >= 0 else cst[e]
                 out_v = vals[e]
                 adj[b] += g * b_v / out_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 130 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):
-            adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+        elif OP_IN_COPY_BACKWARD[o] != 0:
+            adj[a] += g * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif OP_IN_MATMUL[o] != 0:
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
 
@@ -1179,7 +1179,7 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if a_v != b_v else 0.0
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
@@ -1200,7 +1200,7 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
             c = cst[e]
             a_v = vals[a]
             vals[e] = c
-        elif o == 62 or o == 63:  # copy, fill_tensor
+        elif (o == 62 or o == 63):  # copy, fill_tensor
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = b_v
@@ -1220,11 +1220,11 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
             vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 49 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 130 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):  # one-element reshape/select/sum/...: a copy (times the scale of mean)
-            vals[e] = vals[a] * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 78):  # the max of one element (an infinite one is 0 when cst says so)
+        elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
+            vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
             vals[e] = 0.0 if cst[e] != 0.0 and abs(vals[a]) == math.inf else vals[a]
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+        elif OP_IN_MATMUL[o] != 0:
             vals[e] = vals[a] * vals[b]
         elif o == 47:
             if (vals[a] != 0.0) != (cst[e] != 0.0):
@@ -1323,16 +1323,16 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
             c = cst[e]
             out_v = vals[e]
             adj[a] += -g * (out_v * out_v)
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
             if a >= 0:
                 adj[a] += where(cond_v, g, 0.0)
             if b >= 0:
                 adj[b] += where(cond_v, 0.0, g)
-        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
             c = cst[e]
             adj[a] += 0.0
-        elif o == 62 or o == 63:  # copy, fill_tensor
+        elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
                 adj[a] += 0.0
             if b >= 0:
@@ -1355,9 +1355,9 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
                 b_v = vals[b] if b >= 0 else cst[e]
                 out_v = vals[e]
                 adj[b] += g * b_v / out_v
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 130 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):
-            adj[a] += g * (cst[e] if (o == 19 or o == 20 or o == 21 or o == 22) else 1.0)
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):
+        elif OP_IN_COPY_BACKWARD[o] != 0:
+            adj[a] += g * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
+        elif OP_IN_MATMUL[o] != 0:
             adj[a] += g * vals[b]
             adj[b] += g * vals[a]
     return -1
@@ -1418,7 +1418,7 @@ def core_binary_fwd(o, a_v, b_v):
         return a_v / b_v
     elif o == 7:  # pow
         return a_v ** b_v
-    elif o == 62 or o == 63:  # copy, fill_tensor
+    elif (o == 62 or o == 63):  # copy, fill_tensor
         return b_v
     return 0.0
 
@@ -1451,7 +1451,7 @@ def core_unary_grad(o, g, a_v, out_v, c):
         return 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
     elif o == 39:  # reciprocal
         return -g * (out_v * out_v)
-    elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+    elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
         return 0.0
     return 0.0
 
@@ -1470,7 +1470,7 @@ def core_binary_grad(o, g, a_v, b_v, out_v):
         return (g / b_v, -g * ((a_v / b_v) / b_v))
     elif o == 7:  # pow
         return (where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0))), g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v)))
-    elif o == 62 or o == 63:  # copy, fill_tensor
+    elif (o == 62 or o == 63):  # copy, fill_tensor
         return (0.0, g)
     return (0.0, 0.0)
 
@@ -1526,7 +1526,7 @@ def core_binary_fwd1(o, a_v, b_v):
         return a_v / b_v
     elif o == 7:  # pow
         return a_v ** b_v
-    elif o == 62 or o == 63:  # copy, fill_tensor
+    elif (o == 62 or o == 63):  # copy, fill_tensor
         return b_v
     return 0.0
 
@@ -1559,7 +1559,7 @@ def core_unary_grad1(o, g, a_v, out_v, c):
         return 0.0 if c == 0.0 else (g * (2.0 * a_v ** 1.0) if c == 2.0 else g * (c * a_v ** (c - 1.0)))
     elif o == 39:  # reciprocal
         return -g * (out_v * out_v)
-    elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+    elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
         return 0.0
     return 0.0
 
@@ -1578,7 +1578,7 @@ def core_binary_grad1(o, g, a_v, b_v, out_v):
         return (g / b_v, -g * ((a_v / b_v) / b_v))
     elif o == 7:  # pow
         return (where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0))), g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v)))
-    elif o == 62 or o == 63:  # copy, fill_tensor
+    elif (o == 62 or o == 63):  # copy, fill_tensor
         return (0.0, g)
     return (0.0, 0.0)
 
@@ -1714,7 +1714,7 @@ def ew_unary_grad(o, g, a_v, out_v, c):
         return g * polygamma(1.0, a_v)
     elif o == 103:  # rsqrt
         return -0.5 * g * (out_v * out_v * out_v)
-    elif o == 104 or o == 105 or o == 106 or o == 107 or o == 108 or o == 110:  # floor, ceil, trunc, round, round_decimals, sgn
+    elif OP_IN_LIKE_FLOOR[o] != 0:  # floor, ceil, trunc, round, round_decimals, sgn
         return 0.0
     elif o == 109:  # frac
         return g
@@ -1751,9 +1751,9 @@ def ew_binary_fwd(o, a_v, b_v):
         return remainder(a_v, b_v)
     elif o == 112:  # fmod
         return fmod(a_v, b_v)
-    elif o == 113 or o == 115:  # clamp_min, maximum
+    elif (o == 113 or o == 115):  # clamp_min, maximum
         return where(a_v >= b_v, a_v, where(a_v != a_v, a_v, b_v))
-    elif o == 114 or o == 116:  # clamp_max, minimum
+    elif (o == 114 or o == 116):  # clamp_max, minimum
         return where(a_v <= b_v, a_v, where(a_v != a_v, a_v, b_v))
     elif o == 117:  # fmax
         return where(a_v >= b_v, a_v, where(b_v != b_v, a_v, b_v))
@@ -3974,7 +3974,7 @@ def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, ar
     c = cst[e]
     if False:
         pass
-    elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+    elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
         cn = arg[arg_ptr[e]]
         ocn = off[cn]
         scn = size[cn]
@@ -4015,7 +4015,7 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
     c = cst[e]
     if False:
         pass
-    elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+    elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
         cn = arg[arg_ptr[e]]
         ocn = off[cn]
         scn = size[cn]
@@ -4250,7 +4250,7 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
                 t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
                 accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 46 or o == 64 or o == 65 or o == 154 or o == 155 or o == 156 or o == 157 or o == 158 or o == 159:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
                 t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
@@ -4259,11 +4259,11 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t3 = (np.bool_(False), np.int64(-1), 0.0)
                 t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 50 or o == 60 or o == 61:  # sign, zero, fill
+        elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 62 or o == 63:  # copy, fill_tensor
+        elif (o == 62 or o == 63):  # copy, fill_tensor
             if a >= 0:
                 t1 = (np.bool_(False), np.int64(-1), 0.0)
                 accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
@@ -4312,10 +4312,10 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 t3 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
                 t4 = emit_bin(np.int64(6), t3, t_out, 0.0, (t3[2] / t_out[2]), op, ia, ib, cst, val, cnt)
                 accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 19 or o == 20 or o == 21 or o == 22 or o == 23 or o == 24 or o == 25 or o == 26 or o == 27 or o == 28 or o == 29 or o == 30 or o == 31 or o == 32 or o == 33 or o == 34 or o == 35 or o == 36 or o == 37 or o == 38 or o == 52 or o == 53 or o == 54 or o == 66 or o == 67 or o == 68 or o == 69 or o == 70 or o == 71 or o == 72 or o == 73 or o == 74 or o == 75 or o == 82 or o == 130 or o == 140 or o == 141 or o == 142 or o == 143 or o == 144 or o == 145 or o == 146 or o == 147 or o == 148 or o == 149 or o == 150 or o == 151 or o == 152 or o == 153 or o == 227 or o == 240 or o == 241 or o == 252 or o == 270 or o == 271 or o == 272):  # one-element structural op: the gradient passes (scaled for mean)
-            r = t_g if not (o == 19 or o == 20 or o == 21 or o == 22) or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
+        elif OP_IN_COPY_BACKWARD[o] != 0:  # one-element structural op: the gradient passes (scaled for mean)
+            r = t_g if not OP_IN_REDUCE[o] != 0 or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
             accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 55 or o == 56 or o == 57 or o == 58 or o == 59):  # 1x1 @ 1x1
+        elif OP_IN_MATMUL[o] != 0:  # 1x1 @ 1x1
             accumulate(a, emit_bin(np.int64(5), t_g, t_b, 0.0, t_g[2] * t_b[2], op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
             accumulate(b, emit_bin(np.int64(5), t_g, t_a, 0.0, t_g[2] * t_a[2], op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
     return -1
@@ -4331,3 +4331,13 @@ def accumulate(x, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt):
     adj_n[x] = 1 if r[0] else 0
     adj_i[x] = r[1]
     adj_v[x] = r[2]
+
+
+# ---- opcode sets the kernels test (codegen._cond) ----
+OP_IN_LIKE_WHERE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_IN_LIKE_SIGN = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_IN_REDUCE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_IN_MATMUL = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_IN_COPY_FORWARD = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_IN_COPY_BACKWARD = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)
+OP_IN_LIKE_FLOOR = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int8)

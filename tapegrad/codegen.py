@@ -500,8 +500,33 @@ def _codes(*kinds):
     return [op.code for op in BY_CODE if op.kind in kinds]
 
 
-def _cond(codes):
-    return "(" + " or ".join("o == %d" % c for c in codes) + ")" if codes else "False"
+# Opcode sets the kernels test, as tables: `OP_IN_<NAME>[o] != 0` in place of an
+# `o == A or o == B or ...` chain, whose every `or` is a block of its own for Numba's SSA and
+# type passes (the one-element copies' chain of 56 codes, tested in four places, took a fifth
+# of `replay_scalar_core`'s compile).  Filled while generate() runs; written after the kernels.
+_OP_SETS = {}
+
+
+def _cond(codes, name):
+    """The test `o in codes`: an or-chain for up to two codes, else a table named after `name`
+    (a table of that name must hold the same codes)."""
+    codes = tuple(codes)
+    if not codes:
+        return "False"
+    if len(codes) == 1:
+        return "o == %d" % codes
+    if len(codes) == 2:
+        return "(o == %d or o == %d)" % codes
+    table = "OP_IN_" + name.upper()
+    if _OP_SETS.setdefault(table, codes) != codes:
+        raise AssertionError("two opcode sets named %s" % table)
+    return "%s[o] != 0" % table
+
+
+def _op_set_tables():
+    """Source of the tables `_cond` named."""
+    return "".join("%s = np.array(%s, dtype=np.int8)\n" % (
+        table, [int(op.code in codes) for op in BY_CODE]) for table, codes in _OP_SETS.items())
 
 
 def _merged(branches):
@@ -527,7 +552,7 @@ def _merged(branches):
             out.append(body)
             continue
         indent, codes, names = bodies[body]
-        out.append("%selif %s:  # %s\n%s" % (indent, " or ".join("o == " + c for c in codes),
+        out.append("%selif %s:  # %s\n%s" % (indent, _cond(map(int, codes), "like_" + names[0]),
                                              ", ".join(names), body))
     return out
 
@@ -1182,6 +1207,7 @@ def _dedent(text, k):
 
 
 def generate():
+    _OP_SETS.clear()
     back, fwd, sfwd, sback = [], [], [], []
     elementwise = _elementwise_branches()
     op_pieces = _op_pieces(elementwise)
@@ -1220,18 +1246,18 @@ def generate():
     fwd.append((PIECE_CALL % PIECE_FACES["forward"], 0))
     guards = dict(bool=OPS["guard_bool"].code, value=OPS["guard_value"].code)
     fwd.append((F_GUARDS % guards, 0))
-    scaled = _cond(_codes("reduce"))
-    matmul = _cond(_codes("matmul"))
-    shift = _cond(_codes("shift"))
+    scaled = _cond(_codes("reduce"), "reduce")
+    matmul = _cond(_codes("matmul"), "matmul")
+    shift = _cond(_codes("shift"), "shift")
     sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul, shift=shift,
                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad",
                                                    "scatter", "scatter_idx", "cat", "split",
-                                                   "scan"))))
+                                                   "scan"), "copy_forward")))
     # stopgrad passes no gradient: it is not among the backward copies
     sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
                                                     "scatter", "scatter_idx", "cat", "split",
-                                                    "scan"))))
+                                                    "scan"), "copy_backward")))
     # the full pair has the outlined rows' branches before the structural ones
     parts = []
     for suffix, f, bk in (("", sfwd[:-1] + [EW_CALLS["forward_scalar"]] + sfwd[-1:],
@@ -1243,7 +1269,7 @@ def generate():
         parts.append("\n\n" + (REPLAY_FUSED % faces if suffix else REPLAY_CALLS % {}))
         parts.append("\n\n" if suffix == "" else "")
     scalar = "".join(parts)
-    return HEADER % dict(
+    source = HEADER % dict(
         math_imports=", ".join(vocab.MATH_IMPORTS),
         f32_imports="from ._mathf32 import %s  # float32 faces (vectorizable; float64: "
                     "math's)\n" % ", ".join(vocab.F32_IMPORTS) if vocab.F32_IMPORTS else "",
@@ -1256,6 +1282,7 @@ def generate():
         scalar=scalar) \
         + _core_source() + _ew_source() + _copied_source() \
         + "".join(src for _, _, src, _ in op_pieces.values()) + generate_emit()
+    return source + "\n\n# ---- opcode sets the kernels test (codegen._cond) ----\n" + _op_set_tables()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1467,11 +1494,11 @@ def generate_emit():
         "        elif %s:  # one-element structural op: the gradient passes (scaled for mean)\n"
         "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(np.int64(%d), t_g, t_c, 0.0, "
         "t_g[2] * t_c[2], %s)\n"
-        "            %s\n" % (_cond(copies), _cond(scaled), OPS["mul"].code, _ARRAYS, acc % ("a", "r")))
+        "            %s\n" % (_cond(copies, "copy_backward"), _cond(scaled, "reduce"), OPS["mul"].code, _ARRAYS, acc % ("a", "r")))
     branches.append(
         "        elif %s:  # 1x1 @ 1x1\n"
         "            %s\n            %s\n" % (
-            _cond(_codes("matmul")),
+            _cond(_codes("matmul"), "matmul"),
             acc % ("a", "emit_bin(np.int64(%d), t_g, t_b, 0.0, t_g[2] * t_b[2], %s)" % (OPS["mul"].code, _ARRAYS)),
             acc % ("b", "emit_bin(np.int64(%d), t_g, t_a, 0.0, t_g[2] * t_a[2], %s)" % (OPS["mul"].code, _ARRAYS))))
     push = protocol.numba_push
