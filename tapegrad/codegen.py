@@ -1460,7 +1460,8 @@ def generate_emit():
     branches = []
     ind = " " * 12
     acc = "accumulate(%s, %s, has, adj_n, adj_i, adj_v, " + _ARRAYS + ")"
-    # entries one reached entry can append: one per emit call, one per accumulate (an add)
+    # entries one reached entry can append: one per emit call, one per accumulate (an add),
+    # and one more per emit_where (two constant branches: it appends a const node first)
     bounds = [0] * len(BY_CODE)
     for op in BY_CODE:
         if op.kind not in ("unary", "binary", "where"):
@@ -1475,7 +1476,8 @@ def generate_emit():
             body.append(ind + "if %s >= 0:\n" % role)
             body += [ind + "    " + ln + "\n" for ln in lines]
             body.append(ind + "    " + acc % (role, r) + "\n")
-        bounds[op.code] = sum(ln.count("emit_") + ln.count("accumulate(") for ln in body)
+        bounds[op.code] = sum(ln.count("emit_") + ln.count("emit_where(") + ln.count("accumulate(")
+                              for ln in body)
         if _outlined(op):
             # NOTE: outlined rows have no branch here: each emit call site costs Numba typing
             # time (#11's rows took the cold first create_graph from 8.5 s to 15 s); graphs

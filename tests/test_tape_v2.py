@@ -519,6 +519,24 @@ def test_create_graph_appends_within_the_derived_bound(name):
     assert tape.n - n0 <= bound
 
 
+def test_create_graph_of_where_rows_appends_within_the_derived_bound():
+    """where's gradients of a constant seed have two constant branches: emit_where then
+    appends a const node before its entry, which the bound counts.  (It did not: this graph's
+    create_graph wrote past the end of the tape's arrays and the process aborted.)"""
+    from tapegrad import _kernels
+    x = tg.tensor(0.5, requires_grad=True)
+    y = tg.tensor(1.5, requires_grad=True)
+    c = x > 0
+    roots = [tg.where(c, x, y) for _ in range(2000)]
+    tape = roots[0]._tape
+    n0, last = tape.n, roots[-1]._node + 1
+    gx, gy = tg.autograd.grad(roots, [x, y], create_graph=True)
+    assert (gx.item(), gy.item()) == (2000.0, 0.0)
+    reached = tape.reached([t._node for t in roots], last)
+    bound = _kernels.EMIT_BOUND[tape._arrays[0][:last][reached != 0]].sum()
+    assert tape.n - n0 <= bound and tape.n <= tape.cap
+
+
 def _apply(op, a, b):
     x, y = a * 1.0, b * 1.0   # non-leaf operands: nothing folds
     table = {"add": lambda: x + y, "sub": lambda: x - y, "mul": lambda: x * y,
