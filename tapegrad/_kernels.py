@@ -4029,9 +4029,20 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
             vals[out_off + k] = where(cond_v, a_v, b_v)
 
 
-# Entries record_backward can append per reached entry, by opcode (derived from the formulas
+# Entries record_backward can append per reached entry, by opcode (derived from its programs
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 17, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1, 0, 2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 2, 2, 6, 6, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 27, 6, 0, 0, 0, 0, 2, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 8, 8, 16, 16, 14, 14, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 6, 6, 6, 6, 6, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 19, 5, 15, 6, 8, 27, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 10, 10, 2, 2, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 6, 17, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 17, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1, 0, 1, 1, 1, 4, 4, 4, 4, 4, 1, 1, 2, 2, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 27, 6, 0, 0, 0, 0, 1, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 8, 8, 16, 16, 14, 14, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 6, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 19, 5, 15, 6, 8, 27, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 10, 10, 2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 6, 17, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype=np.int64)
+# The rows' gradient formulas as VJP programs (codegen.vjp_programs): instructions
+# (kind, opcode, p, q, z, d) over registers of triples; registers 0-5 hold the entry's g, a, b,
+# out, c and cond, the last ones the formulas' constants (VJP_CONSTANTS).  Kinds: 0 bin, 1 un, 2 where, 3 move, 4 jump_if_zero, 5 jump.
+# d is the register written, or a jump's target.  Operand k (0: a, 1: b) of opcode o runs
+# VJP_START[o, k] up to VJP_START[o, k + 1] and its gradient is register VJP_RESULT[o, k] (-1:
+# no program, or no gradient).
+VJP_CODE = np.array([1, 8, 0, 0, 0, 6, 0, 5, 0, 2, 0, 6, 0, 5, 0, 1, 0, 6, 0, 6, 0, 2, 0, 6, 1, 8, 0, 0, 0, 6, 0, 6, 1, 2, 0, 7, 0, 6, 7, 2, 0, 8, 0, 5, 6, 8, 0, 9, 0, 44, 2, 18, 0, 6, 0, 4, 2, 19, 0, 7, 0, 7, 1, 7, 0, 8, 0, 5, 2, 8, 0, 9, 0, 5, 0, 9, 0, 10, 2, 0, 6, 18, 10, 11, 0, 44, 1, 18, 0, 6, 0, 43, 2, 18, 0, 7, 0, 51, 6, 7, 0, 8, 1, 10, 1, 0, 0, 9, 0, 5, 3, 9, 0, 10, 2, 0, 8, 18, 10, 11, 0, 5, 0, 11, 0, 12, 1, 8, 0, 0, 0, 6, 0, 5, 0, 3, 0, 6, 0, 6, 0, 1, 0, 6, 0, 5, 20, 3, 0, 6, 0, 6, 0, 6, 0, 7, 1, 13, 1, 0, 0, 6, 0, 5, 0, 6, 0, 7, 1, 8, 0, 0, 0, 6, 1, 12, 1, 0, 0, 7, 0, 5, 6, 7, 0, 8, 0, 5, 3, 3, 0, 6, 0, 4, 19, 6, 0, 7, 0, 5, 0, 7, 0, 8, 0, 5, 0, 3, 0, 6, 0, 4, 19, 3, 0, 7, 0, 5, 6, 7, 0, 8, 0, 228, 0, 3, 0, 6, 1, 50, 1, 0, 0, 6, 0, 5, 0, 6, 0, 7, 0, 44, 4, 18, 0, 6, 4, 0, 6, 0, 0, 44, 3, 0, 18, 0, 0, 7, 5, 0, 0, 0, 0, 57, 0, 44, 4, 20, 0, 8, 4, 0, 8, 0, 0, 51, 0, 7, 1, 19, 0, 10, 0, 5, 20, 10, 0, 11, 0, 5, 0, 11, 0, 12, 3, 0, 12, 0, 0, 9, 5, 0, 0, 0, 0, 56, 0, 4, 4, 19, 0, 13, 0, 7, 1, 13, 0, 14, 0, 5, 4, 14, 0, 15, 0, 5, 0, 15, 0, 16, 3, 0, 16, 0, 0, 9, 3, 0, 9, 0, 0, 7, 0, 44, 4, 19, 0, 6, 4, 0, 6, 0, 0, 61, 3, 0, 0, 0, 0, 7, 5, 0, 0, 0, 0, 63, 0, 5, 0, 4, 0, 8, 3, 0, 8, 0, 0, 7, 0, 44, 4, 19, 0, 6, 4, 0, 6, 0, 0, 67, 3, 0, 0, 0, 0, 7, 5, 0, 0, 0, 0, 69, 0, 5, 0, 4, 0, 8, 3, 0, 8, 0, 0, 7, 0, 44, 4, 19, 0, 6, 4, 0, 6, 0, 0, 73, 3, 0, 0, 0, 0, 7, 5, 0, 0, 0, 0, 75, 0, 5, 0, 4, 0, 8, 3, 0, 8, 0, 0, 7, 0, 44, 4, 19, 0, 6, 4, 0, 6, 0, 0, 79, 3, 0, 0, 0, 0, 7, 5, 0, 0, 0, 0, 81, 0, 5, 0, 4, 0, 8, 3, 0, 8, 0, 0, 7, 1, 8, 0, 0, 0, 6, 0, 5, 3, 3, 0, 7, 0, 5, 6, 7, 0, 8, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6, 0, 5, 0, 2, 0, 6, 0, 5, 0, 1, 0, 6, 0, 5, 0, 2, 0, 6, 0, 5, 0, 1, 0, 6, 0, 5, 0, 2, 0, 6, 0, 5, 0, 1, 0, 6, 0, 5, 0, 2, 0, 6, 0, 5, 0, 1, 0, 6, 0, 5, 0, 2, 0, 6, 0, 5, 0, 1, 0, 6, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6, 0, 5, 0, 2, 0, 6, 0, 5, 1, 1, 0, 7, 0, 5, 2, 2, 0, 8, 0, 3, 7, 8, 0, 9, 0, 44, 9, 18, 0, 10, 0, 5, 1, 1, 0, 11, 0, 5, 2, 2, 0, 12, 0, 3, 11, 12, 0, 13, 0, 6, 19, 13, 0, 14, 2, 0, 10, 18, 14, 15, 0, 5, 6, 15, 0, 16, 1, 8, 1, 0, 0, 6, 0, 5, 0, 6, 0, 7, 0, 5, 1, 1, 0, 8, 0, 5, 2, 2, 0, 9, 0, 3, 8, 9, 0, 10, 0, 44, 10, 18, 0, 11, 0, 5, 1, 1, 0, 12, 0, 5, 2, 2, 0, 13, 0, 3, 12, 13, 0, 14, 0, 6, 19, 14, 0, 15, 2, 0, 11, 18, 15, 16, 0, 5, 7, 16, 0, 17, 0, 5, 0, 1, 0, 6, 0, 6, 6, 3, 0, 7, 0, 5, 0, 2, 0, 6, 0, 6, 6, 3, 0, 7, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6, 2, 0, 5, 0, 18, 6, 2, 0, 5, 18, 0, 6], dtype=np.int32).reshape(-1, 6)
+VJP_CONSTANTS = np.array([0.0, 1.0, 2.0], dtype=np.float64)
+VJP_START = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 3, 4, 8, 8, 14, 21, 21, 22, 22, 22, 23, 23, 23, 24, 24, 24, 26, 26, 26, 28, 28, 28, 31, 31, 31, 34, 34, 34, 37, 37, 37, 38, 38, 38, 40, 40, 40, 57, 57, 57, 63, 63, 63, 69, 69, 69, 75, 75, 75, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 81, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 84, 85, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 86, 87, 88, 88, 89, 90, 90, 91, 92, 92, 93, 94, 94, 95, 96, 96, 96, 96, 96, 96, 96, 96, 96, 96, 96, 96, 96, 96, 97, 98, 98, 99, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 111, 123, 123, 125, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 127, 128, 129, 129, 130, 131, 131, 132, 133, 133, 134, 135, 135, 136, 137, 137, 138, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139, 139], dtype=np.int32).reshape(-1, 3)
+VJP_RESULT = np.array([-1, -1, -1, -1, -1, -1, 0, 0, 0, 6, 6, 6, 6, 9, 11, 12, 6, -1, 6, -1, 6, -1, 7, -1, 7, -1, 8, -1, 8, -1, 8, -1, 6, -1, 7, -1, 7, -1, 7, -1, 7, -1, 7, -1, 7, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 8, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 6, 6, -1, -1, -1, -1, -1, -1, 18, -1, -1, -1, 0, -1, 0, -1, 0, -1, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 18, -1, 18, -1, 18, 0, 18, 0, 6, 6, 6, 6, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 16, 17, 7, 7, -1, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, -1, 0, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1], dtype=np.int32).reshape(-1, 2)
+VJP_REGISTERS = 21
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -4091,12 +4102,64 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     return (True, np.int64(k), v)
 
 
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, inline="always")
+def emitted_value(code, x, y):
+    """The value of an entry a VJP program appends: opcode `code`'s forward formula on the
+    values x (and y) of its operands."""
+    if False:
+        pass
+    elif code == 3:  # add
+        return (x + y)
+    elif code == 4:  # sub
+        return (x - y)
+    elif code == 5:  # mul
+        return (x * y)
+    elif code == 6:  # div
+        return (x / y)
+    elif code == 7:  # pow
+        return (x ** y)
+    elif code == 8:  # neg
+        return (-x)
+    elif code == 10:  # log
+        return (log(x))
+    elif code == 12:  # sin
+        return (sin(x))
+    elif code == 13:  # cos
+        return (cos(x))
+    elif code == 40:  # lt
+        return (1.0 if x < y else 0.0)
+    elif code == 41:  # le
+        return (1.0 if x <= y else 0.0)
+    elif code == 42:  # gt
+        return (1.0 if x > y else 0.0)
+    elif code == 43:  # ge
+        return (1.0 if x >= y else 0.0)
+    elif code == 44:  # eq
+        return (1.0 if x == y else 0.0)
+    elif code == 45:  # ne
+        return (1.0 if x != y else 0.0)
+    elif code == 50:  # sign
+        return (sign(x))
+    elif code == 51:  # logical_and
+        return (1.0 if (x != 0.0) & (y != 0.0) else 0.0)
+    elif code == 228:  # threshold_backward
+        return (threshold_backward(x, y))
+    return 0.0
+
+
 @njit(cache=True, error_model="numpy")
 def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
-                    cnt, wheres):
+                    cnt, wheres, rn, ri, rv):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
     cnt[0] on): the gradients come out as nodes (or folded constants) that can be
-    differentiated again.  Returns -1, or an entry whose saved buffers were freed."""
+    differentiated again.  Returns -1, or an entry whose saved buffers were freed.
+    A row runs its VJP programs (VJP_CODE, interpreted below) over registers of triples
+    (is_node, node, value): rn, ri, rv (VJP_REGISTERS long, the caller's scratch)."""
+    first = VJP_REGISTERS - VJP_CONSTANTS.shape[0]
+    for k in range(VJP_CONSTANTS.shape[0]):   # (no slice assignment: its implementation
+        rn[first + k] = False                 # is a second's compile)
+        ri[first + k] = -1
+        rv[first + k] = VJP_CONSTANTS[k]
     for e in range(start, -1, -1):
         if reach[e] == 0 or has[e] == 0:
             continue
@@ -4105,219 +4168,52 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
             return e
         a = np.int64(ia[e])
         b = np.int64(ib[e])
-        t_g = (adj_n[e] != 0, adj_i[e], adj_v[e])
-        t_a = (True, a, val[a]) if a >= 0 else (False, np.int64(-1), cst[e])
-        t_b = (True, b, val[b]) if b >= 0 else (False, np.int64(-1), cst[e])
-        t_out = (np.bool_(True), np.int64(e), val[e])
-        t_c = (np.bool_(False), np.int64(-1), cst[e])
-        cn = cond_of[e]
-        t_cond = (True, cn, val[cn]) if cn >= 0 else (False, np.int64(-1), 0.0)
-        if False:
-            pass
-        elif o == 3:  # add
-            if a >= 0:
-                accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 4:  # sub
-            if a >= 0:
-                accumulate(a, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
-                accumulate(b, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 5:  # mul
-            if a >= 0:
-                t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t2 = emit_bin(np.int64(5), t_g, t_a, 0.0, (t_g[2] * t_a[2]), op, ia, ib, cst, val, cnt)
-                accumulate(b, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 6:  # div
-            if a >= 0:
-                t1 = emit_bin(np.int64(6), t_g, t_b, 0.0, (t_g[2] / t_b[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t2 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(6), t_a, t_b, 0.0, (t_a[2] / t_b[2]), op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(np.int64(6), t3, t_b, 0.0, (t3[2] / t_b[2]), op, ia, ib, cst, val, cnt)
-                t5 = emit_bin(np.int64(5), t2, t4, 0.0, (t2[2] * t4[2]), op, ia, ib, cst, val, cnt)
-                accumulate(b, t5, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 7:  # pow
-            if a >= 0:
-                t1 = (np.bool_(False), np.int64(-1), 0.0)
-                t2 = emit_bin(np.int64(44), t_b, t1, 0.0, (1.0 if t_b[2] == t1[2] else 0.0), op, ia, ib, cst, val, cnt)
-                t3 = (np.bool_(False), np.int64(-1), 0.0)
-                t4 = (np.bool_(False), np.int64(-1), 1.0)
-                t5 = emit_bin(np.int64(4), t_b, t4, 0.0, (t_b[2] - t4[2]), op, ia, ib, cst, val, cnt)
-                t6 = emit_bin(np.int64(7), t_a, t5, 0.0, (t_a[2] ** t5[2]), op, ia, ib, cst, val, cnt)
-                t7 = emit_bin(np.int64(5), t_b, t6, 0.0, (t_b[2] * t6[2]), op, ia, ib, cst, val, cnt)
-                t8 = emit_bin(np.int64(5), t_g, t7, 0.0, (t_g[2] * t7[2]), op, ia, ib, cst, val, cnt)
-                t9 = emit_where(t2, t3, t8, op, ia, ib, cst, val, cnt, wheres)
-                accumulate(a, t9, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t10 = (np.bool_(False), np.int64(-1), 0.0)
-                t11 = emit_bin(np.int64(44), t_a, t10, 0.0, (1.0 if t_a[2] == t10[2] else 0.0), op, ia, ib, cst, val, cnt)
-                t12 = (np.bool_(False), np.int64(-1), 0.0)
-                t13 = emit_bin(np.int64(43), t_b, t12, 0.0, (1.0 if t_b[2] >= t12[2] else 0.0), op, ia, ib, cst, val, cnt)
-                t14 = emit_bin(np.int64(51), t11, t13, 0.0, (1.0 if (t11[2] != 0.0) & (t13[2] != 0.0) else 0.0), op, ia, ib, cst, val, cnt)
-                t15 = (np.bool_(False), np.int64(-1), 0.0)
-                t16 = emit_un(np.int64(10), t_a, 0.0, (log(t_a[2])), op, ia, ib, cst, val, cnt)
-                t17 = emit_bin(np.int64(5), t_out, t16, 0.0, (t_out[2] * t16[2]), op, ia, ib, cst, val, cnt)
-                t18 = emit_where(t14, t15, t17, op, ia, ib, cst, val, cnt, wheres)
-                t19 = emit_bin(np.int64(5), t_g, t18, 0.0, (t_g[2] * t18[2]), op, ia, ib, cst, val, cnt)
-                accumulate(b, t19, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 8:  # neg
-            if a >= 0:
-                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 9:  # exp
-            if a >= 0:
-                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 10:  # log
-            if a >= 0:
-                t1 = emit_bin(np.int64(6), t_g, t_a, 0.0, (t_g[2] / t_a[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 11:  # sqrt
-            if a >= 0:
-                t1 = (np.bool_(False), np.int64(-1), 2.0)
-                t2 = emit_bin(np.int64(5), t1, t_out, 0.0, (t1[2] * t_out[2]), op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(6), t_g, t2, 0.0, (t_g[2] / t2[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 12:  # sin
-            if a >= 0:
-                t1 = emit_un(np.int64(13), t_a, 0.0, (cos(t_a[2])), op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 13:  # cos
-            if a >= 0:
-                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
-                t2 = emit_un(np.int64(12), t_a, 0.0, (sin(t_a[2])), op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 14:  # tanh
-            if a >= 0:
-                t1 = (np.bool_(False), np.int64(-1), 1.0)
-                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(4), t1, t2, 0.0, (t1[2] - t2[2]), op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(np.int64(5), t_g, t3, 0.0, (t_g[2] * t3[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 15:  # sigmoid
-            if a >= 0:
-                t1 = emit_bin(np.int64(5), t_g, t_out, 0.0, (t_g[2] * t_out[2]), op, ia, ib, cst, val, cnt)
-                t2 = (np.bool_(False), np.int64(-1), 1.0)
-                t3 = emit_bin(np.int64(4), t2, t_out, 0.0, (t2[2] - t_out[2]), op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(np.int64(5), t1, t3, 0.0, (t1[2] * t3[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 16:  # relu
-            if a >= 0:
-                t1 = emit_bin(np.int64(228), t_g, t_out, 0.0, (threshold_backward(t_g[2], t_out[2])), op, ia, ib, cst, val, cnt)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 17:  # abs
-            if a >= 0:
-                t1 = emit_un(np.int64(50), t_a, 0.0, (sign(t_a[2])), op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(np.int64(5), t_g, t1, 0.0, (t_g[2] * t1[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 18:  # pow_scalar
-            if a >= 0:
-                t1 = (np.bool_(False), np.int64(-1), 0.0)
-                t2 = emit_bin(np.int64(44), t_c, t1, 0.0, (1.0 if t_c[2] == t1[2] else 0.0), op, ia, ib, cst, val, cnt)
-                if t2[2] != 0.0:
-                    t4 = (np.bool_(False), np.int64(-1), 0.0)
-                    t3 = t4
-                else:
-                    t5 = (np.bool_(False), np.int64(-1), 2.0)
-                    t6 = emit_bin(np.int64(44), t_c, t5, 0.0, (1.0 if t_c[2] == t5[2] else 0.0), op, ia, ib, cst, val, cnt)
-                    if t6[2] != 0.0:
-                        t8 = (np.bool_(False), np.int64(-1), 2.0)
-                        t9 = (np.bool_(False), np.int64(-1), 1.0)
-                        t10 = emit_bin(np.int64(7), t_a, t9, 0.0, (t_a[2] ** t9[2]), op, ia, ib, cst, val, cnt)
-                        t11 = emit_bin(np.int64(5), t8, t10, 0.0, (t8[2] * t10[2]), op, ia, ib, cst, val, cnt)
-                        t12 = emit_bin(np.int64(5), t_g, t11, 0.0, (t_g[2] * t11[2]), op, ia, ib, cst, val, cnt)
-                        t7 = t12
-                    else:
-                        t13 = (np.bool_(False), np.int64(-1), 1.0)
-                        t14 = emit_bin(np.int64(4), t_c, t13, 0.0, (t_c[2] - t13[2]), op, ia, ib, cst, val, cnt)
-                        t15 = emit_bin(np.int64(7), t_a, t14, 0.0, (t_a[2] ** t14[2]), op, ia, ib, cst, val, cnt)
-                        t16 = emit_bin(np.int64(5), t_c, t15, 0.0, (t_c[2] * t15[2]), op, ia, ib, cst, val, cnt)
-                        t17 = emit_bin(np.int64(5), t_g, t16, 0.0, (t_g[2] * t16[2]), op, ia, ib, cst, val, cnt)
-                        t7 = t17
-                    t3 = t7
-                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 39:  # reciprocal
-            if a >= 0:
-                t1 = emit_un(np.int64(8), t_g, 0.0, (-t_g[2]), op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(np.int64(5), t_out, t_out, 0.0, (t_out[2] * t_out[2]), op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(5), t1, t2, 0.0, (t1[2] * t2[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t3, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            if a >= 0:
-                t1 = (np.bool_(False), np.int64(-1), 0.0)
-                t2 = emit_where(t_cond, t_g, t1, op, ia, ib, cst, val, cnt, wheres)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t3 = (np.bool_(False), np.int64(-1), 0.0)
-                t4 = emit_where(t_cond, t3, t_g, op, ia, ib, cst, val, cnt, wheres)
-                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif OP_IN_LIKE_SIGN[o] != 0:  # sign, zero, fill
-            if a >= 0:
-                t1 = (np.bool_(False), np.int64(-1), 0.0)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif (o == 62 or o == 63):  # copy, fill_tensor
-            if a >= 0:
-                t1 = (np.bool_(False), np.int64(-1), 0.0)
-                accumulate(a, t1, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                accumulate(b, t_g, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 76:  # atan2
-            if a >= 0:
-                t1 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
-                t3 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(np.int64(3), t2, t3, 0.0, (t2[2] + t3[2]), op, ia, ib, cst, val, cnt)
-                t5 = (np.bool_(False), np.int64(-1), 0.0)
-                t6 = emit_bin(np.int64(44), t4, t5, 0.0, (1.0 if t4[2] == t5[2] else 0.0), op, ia, ib, cst, val, cnt)
-                t7 = (np.bool_(False), np.int64(-1), 0.0)
-                t8 = (np.bool_(False), np.int64(-1), 1.0)
-                t9 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
-                t10 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
-                t11 = emit_bin(np.int64(3), t9, t10, 0.0, (t9[2] + t10[2]), op, ia, ib, cst, val, cnt)
-                t12 = emit_bin(np.int64(6), t8, t11, 0.0, (t8[2] / t11[2]), op, ia, ib, cst, val, cnt)
-                t13 = emit_where(t6, t7, t12, op, ia, ib, cst, val, cnt, wheres)
-                t14 = emit_bin(np.int64(5), t1, t13, 0.0, (t1[2] * t13[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t14, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t15 = emit_un(np.int64(8), t_a, 0.0, (-t_a[2]), op, ia, ib, cst, val, cnt)
-                t16 = emit_bin(np.int64(5), t_g, t15, 0.0, (t_g[2] * t15[2]), op, ia, ib, cst, val, cnt)
-                t17 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
-                t18 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
-                t19 = emit_bin(np.int64(3), t17, t18, 0.0, (t17[2] + t18[2]), op, ia, ib, cst, val, cnt)
-                t20 = (np.bool_(False), np.int64(-1), 0.0)
-                t21 = emit_bin(np.int64(44), t19, t20, 0.0, (1.0 if t19[2] == t20[2] else 0.0), op, ia, ib, cst, val, cnt)
-                t22 = (np.bool_(False), np.int64(-1), 0.0)
-                t23 = (np.bool_(False), np.int64(-1), 1.0)
-                t24 = emit_bin(np.int64(5), t_a, t_a, 0.0, (t_a[2] * t_a[2]), op, ia, ib, cst, val, cnt)
-                t25 = emit_bin(np.int64(5), t_b, t_b, 0.0, (t_b[2] * t_b[2]), op, ia, ib, cst, val, cnt)
-                t26 = emit_bin(np.int64(3), t24, t25, 0.0, (t24[2] + t25[2]), op, ia, ib, cst, val, cnt)
-                t27 = emit_bin(np.int64(6), t23, t26, 0.0, (t23[2] / t26[2]), op, ia, ib, cst, val, cnt)
-                t28 = emit_where(t21, t22, t27, op, ia, ib, cst, val, cnt, wheres)
-                t29 = emit_bin(np.int64(5), t16, t28, 0.0, (t16[2] * t28[2]), op, ia, ib, cst, val, cnt)
-                accumulate(b, t29, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif o == 77:  # hypot
-            if a >= 0:
-                t1 = emit_bin(np.int64(5), t_g, t_a, 0.0, (t_g[2] * t_a[2]), op, ia, ib, cst, val, cnt)
-                t2 = emit_bin(np.int64(6), t1, t_out, 0.0, (t1[2] / t_out[2]), op, ia, ib, cst, val, cnt)
-                accumulate(a, t2, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            if b >= 0:
-                t3 = emit_bin(np.int64(5), t_g, t_b, 0.0, (t_g[2] * t_b[2]), op, ia, ib, cst, val, cnt)
-                t4 = emit_bin(np.int64(6), t3, t_out, 0.0, (t3[2] / t_out[2]), op, ia, ib, cst, val, cnt)
-                accumulate(b, t4, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif OP_IN_COPY_BACKWARD[o] != 0:  # one-element structural op: the gradient passes (scaled for mean)
-            r = t_g if not OP_IN_REDUCE[o] != 0 or cst[e] == 1.0 else emit_bin(np.int64(5), t_g, t_c, 0.0, t_g[2] * t_c[2], op, ia, ib, cst, val, cnt)
-            accumulate(a, r, has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-        elif OP_IN_MATMUL[o] != 0:  # 1x1 @ 1x1
-            accumulate(a, emit_bin(np.int64(5), t_g, t_b, 0.0, t_g[2] * t_b[2], op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
-            accumulate(b, emit_bin(np.int64(5), t_g, t_a, 0.0, t_g[2] * t_a[2], op, ia, ib, cst, val, cnt), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
+        if VJP_RESULT[o, 0] < 0:  # a row without a gradient here
+            continue
+        cn = np.int64(cond_of[e])
+        # registers 0-5 (codegen.VJP_FIXED): g, a, b, out, c, cond; an operand of -1 is the
+        # entry's constant
+        rn[0], ri[0], rv[0] = adj_n[e] != 0, adj_i[e], adj_v[e]
+        rn[1], ri[1], rv[1] = a >= 0, a, val[a] if a >= 0 else cst[e]
+        rn[2], ri[2], rv[2] = b >= 0, b, val[b] if b >= 0 else cst[e]
+        rn[3], ri[3], rv[3] = True, e, val[e]
+        rn[4], ri[4], rv[4] = False, -1, cst[e]
+        rn[5], ri[5], rv[5] = cn >= 0, cn, val[cn] if cn >= 0 else 0.0
+        for role in range(2):   # its program for each operand: a, then b
+            x = a if role == 0 else b
+            if x < 0 or VJP_RESULT[o, role] < 0:
+                continue
+            pc = VJP_START[o, role]
+            end = VJP_START[o, role + 1]
+            while pc < end:
+                kind = VJP_CODE[pc, 0]
+                p = VJP_CODE[pc, 2]
+                q = VJP_CODE[pc, 3]
+                d = VJP_CODE[pc, 5]
+                if kind == 4:  # the test of a conditional expression
+                    pc = d if rv[p] == 0.0 else pc + 1
+                    continue
+                if kind == 5:  # jump
+                    pc = d
+                    continue
+                if kind == 0:  # bin
+                    code = np.int64(VJP_CODE[pc, 1])
+                    t = emit_bin(code, (rn[p], ri[p], rv[p]), (rn[q], ri[q], rv[q]), 0.0,
+                                 emitted_value(code, rv[p], rv[q]), op, ia, ib, cst, val, cnt)
+                elif kind == 1:  # un
+                    code = np.int64(VJP_CODE[pc, 1])
+                    t = emit_un(code, (rn[p], ri[p], rv[p]), 0.0,
+                                emitted_value(code, rv[p], 0.0), op, ia, ib, cst, val, cnt)
+                elif kind == 2:  # where
+                    z = VJP_CODE[pc, 4]
+                    t = emit_where((rn[p], ri[p], rv[p]), (rn[q], ri[q], rv[q]),
+                                   (rn[z], ri[z], rv[z]), op, ia, ib, cst, val, cnt, wheres)
+                else:  # move: a conditional expression's result
+                    t = (rn[p], ri[p], rv[p])
+                rn[d], ri[d], rv[d] = t[0], t[1], t[2]
+                pc += 1
+            r = VJP_RESULT[o, role]
+            accumulate(x, (rn[r], ri[r], rv[r]), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
     return -1
 
 

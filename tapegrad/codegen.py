@@ -1287,14 +1287,26 @@ def generate():
 
 # ---------------------------------------------------------------------------------------------
 # create_graph=True on one-element tapes: a Numba sweep that records the backward onto the tape.
-# Each gradient formula is compiled (from its AST) into calls of emit_bin / emit_un /
-# emit_where on operand triples (is_node, node, value): an operation on two constants is
-# folded, anything else appends an entry (and its value) to the tape's arrays.
+# Each gradient formula is compiled (from its AST) into a VJP program (vjp_programs) whose
+# instructions call emit_bin / emit_un / emit_where on operand triples (is_node, node, value):
+# an operation on two constants is folded, anything else appends an entry (and its value) to
+# the tape's arrays.
 EMIT_HEADER = '''
 
-# Entries record_backward can append per reached entry, by opcode (derived from the formulas
+# Entries record_backward can append per reached entry, by opcode (derived from its programs
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
 EMIT_BOUND = np.array(%(bounds)s, dtype=np.int64)
+# The rows' gradient formulas as VJP programs (codegen.vjp_programs): instructions
+# (kind, opcode, p, q, z, d) over registers of triples; registers 0-5 hold the entry's g, a, b,
+# out, c and cond, the last ones the formulas' constants (VJP_CONSTANTS).  Kinds: %(kinds)s.
+# d is the register written, or a jump's target.  Operand k (0: a, 1: b) of opcode o runs
+# VJP_START[o, k] up to VJP_START[o, k + 1] and its gradient is register VJP_RESULT[o, k] (-1:
+# no program, or no gradient).
+VJP_CODE = np.array(%(code)s, dtype=np.int32).reshape(-1, 6)
+VJP_CONSTANTS = np.array(%(constants)s, dtype=np.float64)
+VJP_START = np.array(%(start)s, dtype=np.int32).reshape(-1, 3)
+VJP_RESULT = np.array(%(result)s, dtype=np.int32).reshape(-1, 2)
+VJP_REGISTERS = %(registers)d
 
 @njit(cache=True)
 def emit_bin(code, x, y, c, v, op, ia, ib, cst, val, cnt):
@@ -1330,12 +1342,29 @@ def emit_where(cond, x, y, op, ia, ib, cst, val, cnt, wheres):
     return (True, np.int64(k), v)
 
 
+@njit(%(callee)s, inline="always")
+def emitted_value(code, x, y):
+    """The value of an entry a VJP program appends: opcode `code`'s forward formula on the
+    values x (and y) of its operands."""
+    if False:
+        pass
+%(values)s
+    return 0.0
+
+
 @njit(cache=True, error_model="numpy")
 def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj_n, adj_i, adj_v,
-                    cnt, wheres):
+                    cnt, wheres, rn, ri, rv):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
     cnt[0] on): the gradients come out as nodes (or folded constants) that can be
-    differentiated again.  Returns -1, or an entry whose saved buffers were freed."""
+    differentiated again.  Returns -1, or an entry whose saved buffers were freed.
+    A row runs its VJP programs (VJP_CODE, interpreted below) over registers of triples
+    (is_node, node, value): rn, ri, rv (VJP_REGISTERS long, the caller's scratch)."""
+    first = VJP_REGISTERS - VJP_CONSTANTS.shape[0]
+    for k in range(VJP_CONSTANTS.shape[0]):   # (no slice assignment: its implementation
+        rn[first + k] = False                 # is a second's compile)
+        ri[first + k] = -1
+        rv[first + k] = VJP_CONSTANTS[k]
     for e in range(start, -1, -1):
         if reach[e] == 0 or has[e] == 0:
             continue
@@ -1344,16 +1373,52 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
             return e
         a = np.int64(ia[e])
         b = np.int64(ib[e])
-        t_g = (adj_n[e] != 0, adj_i[e], adj_v[e])
-        t_a = (True, a, val[a]) if a >= 0 else (False, np.int64(-1), cst[e])
-        t_b = (True, b, val[b]) if b >= 0 else (False, np.int64(-1), cst[e])
-        t_out = (np.bool_(True), np.int64(e), val[e])
-        t_c = (np.bool_(False), np.int64(-1), cst[e])
-        cn = cond_of[e]
-        t_cond = (True, cn, val[cn]) if cn >= 0 else (False, np.int64(-1), 0.0)
-        if False:
-            pass
-%(branches)s
+        if VJP_RESULT[o, 0] < 0:  # a row without a gradient here
+            continue
+        cn = np.int64(cond_of[e])
+        # registers 0-5 (codegen.VJP_FIXED): g, a, b, out, c, cond; an operand of -1 is the
+        # entry's constant
+        rn[0], ri[0], rv[0] = adj_n[e] != 0, adj_i[e], adj_v[e]
+        rn[1], ri[1], rv[1] = a >= 0, a, val[a] if a >= 0 else cst[e]
+        rn[2], ri[2], rv[2] = b >= 0, b, val[b] if b >= 0 else cst[e]
+        rn[3], ri[3], rv[3] = True, e, val[e]
+        rn[4], ri[4], rv[4] = False, -1, cst[e]
+        rn[5], ri[5], rv[5] = cn >= 0, cn, val[cn] if cn >= 0 else 0.0
+        for role in range(2):   # its program for each operand: a, then b
+            x = a if role == 0 else b
+            if x < 0 or VJP_RESULT[o, role] < 0:
+                continue
+            pc = VJP_START[o, role]
+            end = VJP_START[o, role + 1]
+            while pc < end:
+                kind = VJP_CODE[pc, 0]
+                p = VJP_CODE[pc, 2]
+                q = VJP_CODE[pc, 3]
+                d = VJP_CODE[pc, 5]
+                if kind == %(k_jump_if_zero)d:  # the test of a conditional expression
+                    pc = d if rv[p] == 0.0 else pc + 1
+                    continue
+                if kind == %(k_jump)d:  # jump
+                    pc = d
+                    continue
+                if kind == %(k_bin)d:  # bin
+                    code = np.int64(VJP_CODE[pc, 1])
+                    t = emit_bin(code, (rn[p], ri[p], rv[p]), (rn[q], ri[q], rv[q]), 0.0,
+                                 emitted_value(code, rv[p], rv[q]), op, ia, ib, cst, val, cnt)
+                elif kind == %(k_un)d:  # un
+                    code = np.int64(VJP_CODE[pc, 1])
+                    t = emit_un(code, (rn[p], ri[p], rv[p]), 0.0,
+                                emitted_value(code, rv[p], 0.0), op, ia, ib, cst, val, cnt)
+                elif kind == %(k_where)d:  # where
+                    z = VJP_CODE[pc, 4]
+                    t = emit_where((rn[p], ri[p], rv[p]), (rn[q], ri[q], rv[q]),
+                                   (rn[z], ri[z], rv[z]), op, ia, ib, cst, val, cnt, wheres)
+                else:  # move: a conditional expression's result
+                    t = (rn[p], ri[p], rv[p])
+                rn[d], ri[d], rv[d] = t[0], t[1], t[2]
+                pc += 1
+            r = VJP_RESULT[o, role]
+            accumulate(x, (rn[r], ri[r], rv[r]), %(arrays_acc)s)
     return -1
 
 
@@ -1377,132 +1442,163 @@ _ARRAYS = "op, ia, ib, cst, val, cnt"
 
 
 def _value(name, *xs):
-    """Op `name`'s forward formula on the values of triples xs: the value of the entry an
-    emit call appends (or of the constant it folds to), evaluated inline in record_backward."""
+    """Op `name`'s forward formula on the values xs (Numba expressions): the value of the entry
+    an emit appends (or of the constant it folds to), as emitted_value computes it."""
     op = OPS[name]
     roles = dict(zip(("a", "b"), xs))
-    expr = re.sub(r"\b(a|b)\b", lambda m: roles[m.group(1)] + "[2]", op.fwd)
+    expr = re.sub(r"\b(a|b)\b", lambda m: roles[m.group(1)], op.fwd)
     return "(1.0 if %s else 0.0)" % expr if op.kind == "compare" else "(%s)" % expr
 
 
-def _emit(expr, lines, counter):
-    """Append Numba lines computing formula `expr` as a triple; return the triple's name."""
+# create_graph's VJP programs.  A row's gradient formula, per operand, becomes instructions
+# that record_backward interprets, one table for every row, so each emit is one call site in
+# the kernel: with one call site per formula node, each typed and lowered on its own,
+# record_backward was the first create_graph's 5-7 s compile.
+VJP_KINDS = ("bin", "un", "where", "move", "jump_if_zero", "jump")
+VJP_FIXED = ("g", "a", "b", "out", "c", "cond")   # registers 0-5: the entry's triples
+_K = {kind: k for k, kind in enumerate(VJP_KINDS)}
 
-    def fresh():
-        counter[0] += 1
-        return "t%d" % counter[0]
 
-    def visit(n):
-        if isinstance(n, ast.Name):
-            return "t_" + n.id
-        if isinstance(n, ast.Constant):
-            v = fresh()
-            lines.append("%s = (np.bool_(False), np.int64(-1), %r)" % (v, float(n.value)))
-            return v
-        if isinstance(n, ast.BinOp):
-            x, y = visit(n.left), visit(n.right)
-            v = fresh()
-            name = _BINOPS[type(n.op)]
-            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
-                v, OPS[name].code, x, y, _value(name, x, y), _ARRAYS))
-            return v
-        if isinstance(n, ast.Compare):
-            x, y = visit(n.left), visit(n.comparators[0])
-            v = fresh()
-            name = _CMPOPS[type(n.ops[0])]
-            lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
-                v, OPS[name].code, x, y, _value(name, x, y), _ARRAYS))
-            return v
-        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
-            x = visit(n.operand)
-            v = fresh()
-            lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s, %s)" % (
-                v, OPS["neg"].code, x, _value("neg", x), _ARRAYS))
-            return v
-        if isinstance(n, ast.IfExp):  # its test is on constants only (ops.py): pick at run time
-            t = visit(n.test)
-            v = fresh()
-            lines.append("if %s[2] != 0.0:" % t)
-            body_start = len(lines)
-            r1 = visit(n.body)
-            lines[body_start:] = ["    " + ln for ln in lines[body_start:]]
-            lines.append("    %s = %s" % (v, r1))
-            lines.append("else:")
-            else_start = len(lines)
-            r2 = visit(n.orelse)
-            lines[else_start:] = ["    " + ln for ln in lines[else_start:]]
-            lines.append("    %s = %s" % (v, r2))
-            return v
-        if isinstance(n, ast.Call) and n.func.id == "where":
-            c, x, y = (visit(arg) for arg in n.args)
-            v = fresh()
-            lines.append("%s = emit_where(%s, %s, %s, %s, wheres)" % (v, c, x, y, _ARRAYS))
-            return v
-        if isinstance(n, ast.Call) and n.func.id in _CALLS:
-            args = [visit(arg) for arg in n.args]
-            if len(args) != vocab.FUNCS[n.func.id].arity:
-                raise ValueError("formula vocabulary: %s takes %d argument(s)"
-                                 % (n.func.id, vocab.FUNCS[n.func.id].arity))
-            v = fresh()
-            if len(args) == 2:   # a two-argument function is a binary op of its name
-                lines.append("%s = emit_bin(np.int64(%d), %s, %s, 0.0, %s, %s)" % (
-                    v, OPS[n.func.id].code, args[0], args[1],
-                    _value(n.func.id, args[0], args[1]), _ARRAYS))
-            else:
-                lines.append("%s = emit_un(np.int64(%d), %s, 0.0, %s, %s)" % (
-                    v, OPS[n.func.id].code, args[0], _value(n.func.id, args[0]), _ARRAYS))
-            return v
-        raise ValueError("formula vocabulary: cannot record %s" % ast.dump(n))
-    return visit(ast.parse(expr, mode="eval").body)
+class _Program:
+    """The instruction table being built (rows of 6 ints), its constants and the opcodes its
+    emits append (whose values emitted_value computes).  A formula's constants are registers
+    of their own, after the temporaries, loaded once per kernel call (no instruction runs for
+    them); until `finish` they are numbered -1, -2, ..."""
+
+    def __init__(self):
+        self.rows, self.constants, self.emitted = [], [], set()
+        self.registers = len(VJP_FIXED)   # the temporaries' end, then every register's
+
+    def add(self, kind, code=0, p=0, q=0, z=0, d=0):
+        self.rows.append([_K[kind], code, p, q, z, d])
+        if kind in ("bin", "un"):
+            self.emitted.add(code)
+        return len(self.rows) - 1
+
+    def constant(self, value):
+        if value not in self.constants:
+            self.constants.append(value)
+        return -1 - self.constants.index(value)
+
+    def finish(self):
+        """Number the constants' registers after the temporaries; returns the register map
+        (apply it to result registers)."""
+        first = self.registers
+        self.registers += len(self.constants)
+        for row in self.rows:
+            for field in (2, 3, 4):   # p, q, z (d is a register written, or a jump's target)
+                row[field] = self.final(row[field], first)
+        return lambda r: self.final(r, first)
+
+    @staticmethod
+    def final(r, first):
+        return r if r >= 0 else first - 1 - r
+
+    def formula(self, expr, first):
+        """Append the instructions computing formula `expr`; return its result register.
+        Temporaries are numbered from `first` (a row's roles share none)."""
+        counter = [first]
+
+        def fresh():
+            counter[0] += 1
+            self.registers = max(self.registers, counter[0])
+            return counter[0] - 1
+
+        def emit(kind, name, p, q=0):
+            d = fresh()
+            self.add(kind, OPS[name].code, p, q, d=d)
+            return d
+
+        def visit(n):
+            if isinstance(n, ast.Name):
+                return VJP_FIXED.index(n.id)
+            if isinstance(n, ast.Constant):
+                return self.constant(float(n.value))
+            if isinstance(n, ast.BinOp):
+                x, y = visit(n.left), visit(n.right)
+                return emit("bin", _BINOPS[type(n.op)], x, y)
+            if isinstance(n, ast.Compare):
+                x, y = visit(n.left), visit(n.comparators[0])
+                return emit("bin", _CMPOPS[type(n.ops[0])], x, y)
+            if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+                return emit("un", "neg", visit(n.operand))
+            if isinstance(n, ast.IfExp):  # its test is on constants only (ops.py)
+                t = visit(n.test)
+                d = fresh()
+                test = self.add("jump_if_zero", p=t)
+                self.add("move", p=visit(n.body), d=d)
+                done = self.add("jump")
+                self.rows[test][5] = len(self.rows)
+                self.add("move", p=visit(n.orelse), d=d)
+                self.rows[done][5] = len(self.rows)
+                return d
+            if isinstance(n, ast.Call) and n.func.id == "where":
+                c, x, y = (visit(arg) for arg in n.args)
+                d = fresh()
+                self.add("where", p=c, q=x, z=y, d=d)
+                return d
+            if isinstance(n, ast.Call) and n.func.id in _CALLS:
+                args = [visit(arg) for arg in n.args]
+                if len(args) != vocab.FUNCS[n.func.id].arity:
+                    raise ValueError("formula vocabulary: %s takes %d argument(s)"
+                                     % (n.func.id, vocab.FUNCS[n.func.id].arity))
+                # (a two-argument function is a binary op of its name)
+                return emit("bin" if len(args) == 2 else "un", n.func.id, *args)
+            raise ValueError("formula vocabulary: cannot record %s" % ast.dump(n))
+        return visit(ast.parse(expr, mode="eval").body)
+
+
+# The one-element structural rows' gradients as formulas: a copy passes g (times the scale
+# c of a mean), 1x1 @ 1x1 is a product.  (stopgrad passes none: not among the copies.)
+_ONE_ELEMENT_VJP = dict(
+    {kind: ("g",) for kind in ("reshape", "strided", "gather", "scatter", "scatter_idx", "cat",
+                               "split", "scan")},
+    reduce=("g if c == 1.0 else g * c",), matmul=("g * b", "g * a"))
+
+
+def _vjp_formulas(op):
+    """The gradient formula of each operand of `op` (a, then b) that record_backward records."""
+    if op.kind in ("unary", "binary", "where"):
+        return op.grads[:1 if op.kind == "unary" else 2]
+    return _ONE_ELEMENT_VJP.get(op.kind, ())
+
+
+def vjp_programs():
+    """(program, start, result, bounds): the VJP program of every row record_backward
+    records (see VJP_CODE) and the entries one reached entry of each opcode can append
+    (EMIT_BOUND).  NOTE: the rows appended from codegen.OUTLINE_FROM get a bound but no
+    program: their formulas call functions (digamma, ...) whose faces would make
+    emitted_value a large compile; engine._record_backward_fast declines them."""
+    prog = _Program()
+    start = [[0, 0, 0] for _ in BY_CODE]
+    result = [[None, None] for _ in BY_CODE]   # (a constant's register is negative until finish)
+    bounds = [0] * len(BY_CODE)
+    for op in BY_CODE:
+        formulas = _vjp_formulas(op)
+        sub = _Program() if _outlined(op) else prog
+        first = len(sub.rows)
+        span = [first] * 3
+        for role, expr in enumerate(formulas):
+            result[op.code][role] = sub.formula(expr, len(VJP_FIXED))
+            span[role + 1] = len(sub.rows)
+        span[2] = len(sub.rows)
+        # one entry per bin or un, two per where (two constant branches: a const node
+        # first), one per operand's accumulate (an add)
+        emits = [row[0] for row in sub.rows[first:]]
+        bounds[op.code] = (emits.count(_K["bin"]) + emits.count(_K["un"])
+                           + 2 * emits.count(_K["where"]) + len(formulas))
+        if sub is prog:
+            start[op.code] = span
+        else:
+            start[op.code] = [len(prog.rows)] * 3
+            result[op.code] = [None, None]
+    final = prog.finish()
+    result = [[-1 if r is None else final(r) for r in roles] for roles in result]
+    return prog, start, result, bounds
 
 
 def generate_emit():
-    branches = []
-    ind = " " * 12
-    acc = "accumulate(%s, %s, has, adj_n, adj_i, adj_v, " + _ARRAYS + ")"
-    # entries one reached entry can append: one per emit call, one per accumulate (an add),
-    # and one more per emit_where (two constant branches: it appends a const node first)
-    bounds = [0] * len(BY_CODE)
-    for op in BY_CODE:
-        if op.kind not in ("unary", "binary", "where"):
-            continue
-        lines = []
-        counter = [0]
-        roles = ("a",) if op.kind == "unary" else ("a", "b")
-        body = []
-        for role, expr in zip(roles, op.grads):
-            lines = []
-            r = _emit(expr, lines, counter)
-            body.append(ind + "if %s >= 0:\n" % role)
-            body += [ind + "    " + ln + "\n" for ln in lines]
-            body.append(ind + "    " + acc % (role, r) + "\n")
-        bounds[op.code] = sum(ln.count("emit_") + ln.count("emit_where(") + ln.count("accumulate(")
-                              for ln in body)
-        if _outlined(op):
-            # NOTE: outlined rows have no branch here: each emit call site costs Numba typing
-            # time (#11's rows took the cold first create_graph from 8.5 s to 15 s); graphs
-            # holding one take the tensor path (engine._record_backward_fast declines them)
-            continue
-        branches.append("        elif o == %d:  # %s\n" % (op.code, op.name) + "".join(body))
-    # (a one-element cat/stack has one operand, a one-element split one piece: copies too)
-    copies = _codes("reshape", "reduce", "strided", "gather", "scatter", "scatter_idx", "cat", "split",
-                    "scan")
-    scaled = _codes("reduce")
-    for code in copies:
-        bounds[code] = 2   # a mul by the scale, an accumulate
-    for code in _codes("matmul"):
-        bounds[code] = 4   # two muls, two accumulates
-    branches.append(
-        "        elif %s:  # one-element structural op: the gradient passes (scaled for mean)\n"
-        "            r = t_g if not %s or cst[e] == 1.0 else emit_bin(np.int64(%d), t_g, t_c, 0.0, "
-        "t_g[2] * t_c[2], %s)\n"
-        "            %s\n" % (_cond(copies, "copy_backward"), _cond(scaled, "reduce"), OPS["mul"].code, _ARRAYS, acc % ("a", "r")))
-    branches.append(
-        "        elif %s:  # 1x1 @ 1x1\n"
-        "            %s\n            %s\n" % (
-            _cond(_codes("matmul"), "matmul"),
-            acc % ("a", "emit_bin(np.int64(%d), t_g, t_b, 0.0, t_g[2] * t_b[2], %s)" % (OPS["mul"].code, _ARRAYS)),
-            acc % ("b", "emit_bin(np.int64(%d), t_g, t_a, 0.0, t_g[2] * t_a[2], %s)" % (OPS["mul"].code, _ARRAYS))))
+    prog, start, result, bounds = vjp_programs()
     push = protocol.numba_push
     pushes = dict(
         push_bin=push(dict(op="code", ia="x[1] if x[0] else -1", ib="y[1] if y[0] else -1",
@@ -1513,9 +1609,23 @@ def generate_emit():
         push_where=push(dict(op=OPS["where"].code, ia="x[1] if x[0] else -1",
                              ib="y[1] if y[0] else -1", cst="y[2] if x[0] else x[2]", val="v"),
                         " " * 4))
+    # the values of what the rows' programs emit, and of every operator a formula may use
+    # (a function's only when a row's program calls it: some faces are large compiles)
+    emittable = prog.emitted | {OPS[name].code for name in (*_BINOPS.values(),
+                                                            *_CMPOPS.values(), "neg")}
+    values = "".join("    elif code == %d:  # %s\n        return %s\n" % (
+        code, BY_CODE[code].name, _value(BY_CODE[code].name, "x", "y"))
+        for code in sorted(emittable))
     return EMIT_HEADER % dict(bounds=bounds, callee=CALLEE_OPTIONS,
-                              branches="".join(_merged(branches)).rstrip("\n"),
-                              add=OPS["add"].code,
+                              add=OPS["add"].code, values=values.rstrip("\n"),
+                              kinds=", ".join("%d %s" % kv for kv in enumerate(VJP_KINDS)),
+                              code=[x for row in prog.rows for x in row],
+                              constants=prog.constants,
+                              start=[x for row in start for x in row],
+                              result=[x for row in result for x in row],
+                              registers=prog.registers,
+                              arrays_acc="has, adj_n, adj_i, adj_v, " + _ARRAYS,
+                              **{"k_" + kind: k for kind, k in _K.items()},
                               **{k: "\n".join(v) for k, v in pushes.items()})
 
 

@@ -971,9 +971,12 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
     arr = tape._arrays
     cnt = np.array([n0, 0], np.int64)
     wheres = np.zeros((bound + 1, 2), np.int64)
+    # the VJP programs' registers (allocated here: np.full in the kernel is a compile of its own)
+    registers = (np.zeros(K.VJP_REGISTERS, np.bool_), np.full(K.VJP_REGISTERS, -1, np.int64),
+                 np.zeros(K.VJP_REGISTERS))
     try:
         bad = K.record_backward(arr[0], arr[1], arr[2], arr[3], arr[4], arr[5][:n], cond,
-                                n - 1, reach, has, adj_n, adj_i, adj_v, cnt, wheres)
+                                n - 1, reach, has, adj_n, adj_i, adj_v, cnt, wheres, *registers)
         if bad >= 0:  # nothing appended counts: the entries past n0 are dropped
             raise RuntimeError(errors.BACKWARD_TWICE)
         with COMMIT:  # the appended entries and their where-params become visible together

@@ -54,49 +54,37 @@ def test_tensor_face_takes_a_constant_on_either_side():
     assert ns["hypot"](3.0, 4.0) == 5.0
 
 
-def _run_emitted(expr, a, b, g):
-    """Compile gradient formula `expr` with create_graph's emitter and run the emitted lines
-    (the Numba emit functions called from Python) on a fresh tape: (entries, result)."""
-    from tapegrad import _kernels as K
-    lines = []
-    r = codegen._emit(expr, lines, [0])
-    cap = 16
-    op, ia, ib = np.zeros(cap, np.int16), np.full(cap, -1, np.int32), np.full(cap, -1, np.int32)
-    cst, val = np.zeros(cap), np.zeros(cap)
-    val[:3] = a, b, g
-    cnt = np.array([3, 0], np.int64)
-    env = dict(K.__dict__, op=op, ia=ia, ib=ib, cst=cst, val=val, cnt=cnt,
-               wheres=np.zeros((cap, 2), np.int64),
-               t_a=(True, np.int64(0), a), t_b=(True, np.int64(1), b),
-               t_g=(True, np.int64(2), g), t_c=(False, np.int64(-1), 0.0),
-               t_out=(False, np.int64(-1), 0.0))
-    exec("\n".join(lines), env)
-    return [int(c) for c in op[3:cnt[0]]], env[r]
-
-
 def test_create_graph_emits_two_argument_calls_as_binary_entries():
-    code = OPS["atan2"].code
-    lines = []
-    codegen._emit("g * atan2(a, b)", lines, [0])
-    import re   # (the opcode may be spelled np.int64(code): one Numba specialisation)
-    call = re.compile(r"emit_bin\((np\.int64\()?%d\)?, t_a, t_b" % code)
-    assert any(call.search(ln) for ln in lines), lines
-    ops_, (is_node, node, v) = _run_emitted("g * atan2(a, b) + hypot(b, 2.0)", 0.3, -1.5, 2.0)
-    assert ops_ == [code, OPS["mul"].code, OPS["hypot"].code, OPS["add"].code]
-    assert is_node and v == pytest.approx(2.0 * math.atan2(0.3, -1.5) + math.hypot(-1.5, 2.0))
-    # two constants fold: no entry
-    ops_, (is_node, _, v) = _run_emitted("atan2(1.0, 2.0)", 0.0, 0.0, 0.0)
-    assert ops_ == [] and not is_node and v == math.atan2(1.0, 2.0)
+    """A two-argument call in a gradient formula is a `bin` instruction of the function's
+    opcode on its arguments' registers (create_graph's VJP programs, codegen.vjp_programs).
+    Recorded: relu's gradient, threshold_backward(g, out), appends one such entry, and an
+    operation on two constants (the seed times 1.5) appends none."""
+    code = OPS["threshold_backward"].code
+    prog = codegen._Program()
+    prog.formula("g * threshold_backward(a, b)", len(codegen.VJP_FIXED))
+    a_reg, b_reg = codegen.VJP_FIXED.index("a"), codegen.VJP_FIXED.index("b")
+    assert [codegen._K["bin"], code, a_reg, b_reg] in [row[:4] for row in prog.rows], prog.rows
     with pytest.raises(ValueError, match="takes 2 argument"):
-        codegen._emit("atan2(a)", [], [0])
+        codegen._Program().formula("atan2(a)", len(codegen.VJP_FIXED))
+    x = tg.tensor(0.3, dtype=tg.float64, requires_grad=True)
+    h = x * 2.0
+    y = h.relu() * 1.5
+    tape = y._tape
+    n0 = tape.n
+    (g,) = autograd.grad(y, x, create_graph=True)
+    assert g.item() == 3.0
+    appended = tape.op[n0:tape.n].tolist()
+    assert appended == [code, OPS["mul"].code]          # relu's, then h = x * 2.0's
+    assert tape.ib[n0] == h._node + 1 and tape.cst[n0] == 1.5   # on (the folded 1.5, out)
+    assert tape.val[n0] == 1.5
 
 
 def test_generated_faces_call_the_two_argument_functions():
     src = open(codegen.TARGET).read()
     for name in ("atan2", "hypot"):
         assert f"vals[out_off + k] = {name}(a_v, b_v)" in src          # numba forward
-        # create_graph's recording sweep: the emitted entry's value, evaluated inline
-        assert codegen._value(name, "x", "y") == f"({name}(x[2], y[2]))"
+        # create_graph's VJP programs: the emitted entry's value (emitted_value's branch)
+        assert codegen._value(name, "x", "y") == f"({name}(x, y))"
     fast = open(codegen.FAST_TARGET).read()
     assert "v = atan2(sv, ov)" in fast and "v = hypot(sv, ov)" in fast   # scalar fast path
     ast.parse(src)

@@ -1,13 +1,14 @@
 """The n-d tape's streams: backward cost follows the reached graph (counted in Python calls,
 not time), host entries (the sweep pauses for BLAS), grad mode keeps the open tape, cat as
 one entry (more in test_operands.py), and the facts the op table derives (saved buffers, create_graph's bound)."""
+import re
 import sys
 
 import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import engine, ops, reached, scratch, tiers
+from tapegrad import codegen, engine, ops, reached, scratch, tiers
 from tapegrad import tape as tapemod
 from tapegrad.autograd import gradcheck, gradgradcheck
 from tapegrad.kinds import matmul as matmul_kind
@@ -737,3 +738,24 @@ def test_large_full_sums_take_one_path_bit_for_bit(dtype):
         x.grad = None
     xt = tg.tensor(a.T.copy(), requires_grad=True).t()
     np.testing.assert_allclose(xt.sum().item(), x.sum().item(), rtol=1e-6)
+
+
+def test_create_graph_kernel_has_one_call_site_per_emit_kind():
+    """record_backward interprets every row's VJP program, calling each emit kernel once: a
+    row added to the table adds instructions, not Numba code to type."""
+    src = open(codegen.TARGET).read()
+    body = src.split("\ndef record_backward(", 1)[1].split("\n@njit", 1)[0]
+    calls = re.findall(r"\bemit_(bin|un|where)\(", body)
+    assert sorted(calls) == ["bin", "un", "where"]
+
+
+def test_every_row_create_graph_records_has_a_vjp_program():
+    """Each operand with a gradient formula has a program and a result register; rows
+    appended from OUTLINE_FROM have none (the engine declines them)."""
+    from tapegrad import _kernels
+    for op in ops.BY_CODE:
+        formulas = codegen._vjp_formulas(op)
+        roles = len(formulas) if formulas and not codegen._outlined(op) else 0
+        assert (_kernels.VJP_RESULT[op.code] >= 0).sum() == roles, op.name
+        assert _kernels.VJP_START[op.code, 0] <= _kernels.VJP_START[op.code, 1] \
+            <= _kernels.VJP_START[op.code, 2], op.name
