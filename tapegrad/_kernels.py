@@ -4152,7 +4152,9 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                     cnt, wheres, rn, ri, rv):
     """Reverse sweep over a one-element tape that appends its own entries to the tape (from
     cnt[0] on): the gradients come out as nodes (or folded constants) that can be
-    differentiated again.  Returns -1, or an entry whose saved buffers were freed.
+    differentiated again.  Returns -1, an entry whose saved buffers were freed, or -2 when
+    the next append would pass the end of the arrays (the caller sized them from EMIT_BOUND,
+    so only an undercounted bound gets there: the check keeps the writes in bounds).
     A row runs its VJP programs (VJP_CODE, interpreted below) over registers of triples
     (is_node, node, value): rn, ri, rv (VJP_REGISTERS long, the caller's scratch)."""
     first = VJP_REGISTERS - VJP_CONSTANTS.shape[0]
@@ -4186,6 +4188,8 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
             pc = VJP_START[o, role]
             end = VJP_START[o, role + 1]
             while pc < end:
+                if cnt[0] + 2 > op.shape[0] or cnt[1] >= wheres.shape[0]:
+                    return -2   # (an instruction appends at most two entries, a where)
                 kind = VJP_CODE[pc, 0]
                 p = VJP_CODE[pc, 2]
                 q = VJP_CODE[pc, 3]
@@ -4213,6 +4217,8 @@ def record_backward(op, ia, ib, cst, val, freed, cond_of, start, reach, has, adj
                 rn[d], ri[d], rv[d] = t[0], t[1], t[2]
                 pc += 1
             r = VJP_RESULT[o, role]
+            if cnt[0] + 1 > op.shape[0]:
+                return -2
             accumulate(x, (rn[r], ri[r], rv[r]), has, adj_n, adj_i, adj_v, op, ia, ib, cst, val, cnt)
     return -1
 

@@ -979,13 +979,16 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
                                 n - 1, reach, has, adj_n, adj_i, adj_v, cnt, wheres, *registers)
         if bad >= 0:  # nothing appended counts: the entries past n0 are dropped
             raise RuntimeError(errors.BACKWARD_TWICE)
+        if bad == -2:
+            raise RuntimeError("tapegrad internal error: create_graph appended more entries "
+                               "than _kernels.EMIT_BOUND allows (nothing was recorded)")
         with COMMIT:  # the appended entries and their where-params become visible together
             for k in range(int(cnt[1])):
                 tape.set_cond(int(wheres[k, 0]), int(wheres[k, 1]))
             tape.n = int(cnt[0])
     except BaseException:
         if tape.n == n0:   # dropped: cells past the count hold the defaults again (protocol)
-            clear_cells(arr, n0, need)
+            clear_cells(arr, n0, max(need, int(cnt[0])))
         raise
 
     def grad_tensor(node, like):

@@ -759,3 +759,24 @@ def test_every_row_create_graph_records_has_a_vjp_program():
         assert (_kernels.VJP_RESULT[op.code] >= 0).sum() == roles, op.name
         assert _kernels.VJP_START[op.code, 0] <= _kernels.VJP_START[op.code, 1] \
             <= _kernels.VJP_START[op.code, 2], op.name
+
+
+def test_create_graph_stops_at_the_end_of_the_tape(monkeypatch):
+    """Were EMIT_BOUND to undercount, record_backward stops before writing past the tape's
+    arrays: an error, and the tape as it was."""
+    from tapegrad._jit import K
+    monkeypatch.setattr(K, "EMIT_BOUND", np.zeros_like(K.EMIT_BOUND))   # (what engine reads)
+    monkeypatch.setattr(tapemod, "_POOL", [])   # (a new tape, its capacity by doubling)
+    monkeypatch.setattr(tapemod.STATE, "tape", tapemod.CLOSED)
+    x = tg.tensor(0.5, requires_grad=True)
+    y = tg.tensor(1.5, requires_grad=True)
+    c = x > 0
+    roots = [tg.where(c, x, y) for _ in range(2000)]
+    tape = roots[0]._tape
+    n0, cap = tape.n, tape.cap
+    assert n0 == 2 + 2 * len(roots) and 5 * len(roots) > cap - n0   # (~6 per root: no fit)
+    with pytest.raises(RuntimeError, match="internal error"):
+        tg.autograd.grad(roots, [x, y], create_graph=True)
+    assert (tape.n, tape.cap) == (n0, cap)
+    assert (tape._arrays[2][n0:cap] == -1).all() and (tape._arrays[3][n0:cap] == 0.0).all()
+    assert tg.autograd.grad(roots[0], x)[0].item() == 1.0
