@@ -473,143 +473,87 @@ def forward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
         b = ib[e]
         if False:
             pass
-        elif o == 3:  # add
+        elif OP_PAIR[o] != 0:  # binary, compare and where rows
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v + b_v
-        elif o == 4:  # sub
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v - b_v
-        elif o == 5:  # mul
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v * b_v
-        elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v / b_v
-        elif o == 7:  # pow
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v ** b_v
-        elif o == 8:  # neg
+            if False:
+                pass
+            elif o == 3:  # add
+                vals[e] = a_v + b_v
+            elif o == 4:  # sub
+                vals[e] = a_v - b_v
+            elif o == 5:  # mul
+                vals[e] = a_v * b_v
+            elif o == 6:  # div
+                vals[e] = a_v / b_v
+            elif o == 7:  # pow
+                vals[e] = a_v ** b_v
+            elif o == 40:  # lt
+                vals[e] = 1.0 if a_v < b_v else 0.0
+            elif o == 41:  # le
+                vals[e] = 1.0 if a_v <= b_v else 0.0
+            elif o == 42:  # gt
+                vals[e] = 1.0 if a_v > b_v else 0.0
+            elif o == 43:  # ge
+                vals[e] = 1.0 if a_v >= b_v else 0.0
+            elif o == 44:  # eq
+                vals[e] = 1.0 if a_v == b_v else 0.0
+            elif o == 45:  # ne
+                vals[e] = 1.0 if a_v != b_v else 0.0
+            elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+                cond_v = vals[arg[arg_ptr[e]]] != 0.0
+                vals[e] = where(cond_v, a_v, b_v)
+            elif o == 51:  # logical_and
+                vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+            elif (o == 62 or o == 63):  # copy, fill_tensor
+                vals[e] = b_v
+            elif o == 76:  # atan2
+                vals[e] = atan2(a_v, b_v)
+            elif o == 77:  # hypot
+                vals[e] = hypot(a_v, b_v)
+            elif o == 120:  # logical_or
+                vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
+            elif o == 121:  # logical_xor
+                vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
+            elif OP_EW[o] == 2:  # outlined binary ops
+                vals[e] = ew_binary_fwd(o, a_v, b_v)
+        elif OP_KIND[o] == 3:  # unary rows
             c = cst[e]
             a_v = vals[a]
-            vals[e] = -a_v
-        elif o == 9:  # exp
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = exp(a_v)
-        elif o == 10:  # log
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = log(a_v)
-        elif o == 11:  # sqrt
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sqrt(a_v)
-        elif o == 12:  # sin
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sin(a_v)
-        elif o == 13:  # cos
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = cos(a_v)
-        elif o == 14:  # tanh
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = tanh(a_v)
-        elif o == 15:  # sigmoid
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sigmoid(a_v)
-        elif o == 16:  # relu
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = where(a_v < 0.0, 0.0, a_v)
-        elif o == 17:  # abs
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = abs(a_v)
-        elif o == 18:  # pow_scalar
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
-        elif o == 39:  # reciprocal
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = 1.0 / a_v
-        elif o == 40:  # lt
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v < b_v else 0.0
-        elif o == 41:  # le
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v <= b_v else 0.0
-        elif o == 42:  # gt
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v > b_v else 0.0
-        elif o == 43:  # ge
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v >= b_v else 0.0
-        elif o == 44:  # eq
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v == b_v else 0.0
-        elif o == 45:  # ne
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v != b_v else 0.0
-        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            cond_v = vals[arg[arg_ptr[e]]] != 0.0
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = where(cond_v, a_v, b_v)
-        elif o == 50:  # sign
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sign(a_v)
-        elif o == 51:  # logical_and
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-        elif o == 60:  # zero
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = 0.0
-        elif o == 61:  # fill
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = c
-        elif (o == 62 or o == 63):  # copy, fill_tensor
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = b_v
-        elif o == 76:  # atan2
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = atan2(a_v, b_v)
-        elif o == 77:  # hypot
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = hypot(a_v, b_v)
-        elif o == 120:  # logical_or
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
-        elif o == 121:  # logical_xor
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
-        elif OP_EW[o] == 1:  # outlined unary ops
-            vals[e] = ew_unary_fwd(o, vals[a], cst[e])
-        elif OP_EW[o] == 2:  # outlined binary ops
-            vals[e] = ew_binary_fwd(o, vals[a] if a >= 0 else cst[e], vals[b] if b >= 0 else cst[e])
+            if False:
+                pass
+            elif o == 8:  # neg
+                vals[e] = -a_v
+            elif o == 9:  # exp
+                vals[e] = exp(a_v)
+            elif o == 10:  # log
+                vals[e] = log(a_v)
+            elif o == 11:  # sqrt
+                vals[e] = sqrt(a_v)
+            elif o == 12:  # sin
+                vals[e] = sin(a_v)
+            elif o == 13:  # cos
+                vals[e] = cos(a_v)
+            elif o == 14:  # tanh
+                vals[e] = tanh(a_v)
+            elif o == 15:  # sigmoid
+                vals[e] = sigmoid(a_v)
+            elif o == 16:  # relu
+                vals[e] = where(a_v < 0.0, 0.0, a_v)
+            elif o == 17:  # abs
+                vals[e] = abs(a_v)
+            elif o == 18:  # pow_scalar
+                vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+            elif o == 39:  # reciprocal
+                vals[e] = 1.0 / a_v
+            elif o == 50:  # sign
+                vals[e] = sign(a_v)
+            elif o == 60:  # zero
+                vals[e] = 0.0
+            elif o == 61:  # fill
+                vals[e] = c
+            elif OP_EW[o] == 1:  # outlined unary ops
+                vals[e] = ew_unary_fwd(o, a_v, c)
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
@@ -660,16 +604,16 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[a] += g / b_v
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
@@ -735,20 +679,20 @@ def backward_scalar(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, reach
                 adj[b] += g
         elif o == 76:  # atan2
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 out_v = vals[e]
                 adj[a] += g * a_v / out_v
             if b >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * b_v / out_v
         elif OP_EW[o] == 1:  # outlined unary ops
@@ -791,139 +735,83 @@ def forward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals):
         b = ib[e]
         if False:
             pass
-        elif o == 3:  # add
+        elif OP_PAIR[o] != 0:  # binary, compare and where rows
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v + b_v
-        elif o == 4:  # sub
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v - b_v
-        elif o == 5:  # mul
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v * b_v
-        elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v / b_v
-        elif o == 7:  # pow
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v ** b_v
-        elif o == 8:  # neg
+            if False:
+                pass
+            elif o == 3:  # add
+                vals[e] = a_v + b_v
+            elif o == 4:  # sub
+                vals[e] = a_v - b_v
+            elif o == 5:  # mul
+                vals[e] = a_v * b_v
+            elif o == 6:  # div
+                vals[e] = a_v / b_v
+            elif o == 7:  # pow
+                vals[e] = a_v ** b_v
+            elif o == 40:  # lt
+                vals[e] = 1.0 if a_v < b_v else 0.0
+            elif o == 41:  # le
+                vals[e] = 1.0 if a_v <= b_v else 0.0
+            elif o == 42:  # gt
+                vals[e] = 1.0 if a_v > b_v else 0.0
+            elif o == 43:  # ge
+                vals[e] = 1.0 if a_v >= b_v else 0.0
+            elif o == 44:  # eq
+                vals[e] = 1.0 if a_v == b_v else 0.0
+            elif o == 45:  # ne
+                vals[e] = 1.0 if a_v != b_v else 0.0
+            elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+                cond_v = vals[arg[arg_ptr[e]]] != 0.0
+                vals[e] = where(cond_v, a_v, b_v)
+            elif o == 51:  # logical_and
+                vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+            elif (o == 62 or o == 63):  # copy, fill_tensor
+                vals[e] = b_v
+            elif o == 76:  # atan2
+                vals[e] = atan2(a_v, b_v)
+            elif o == 77:  # hypot
+                vals[e] = hypot(a_v, b_v)
+            elif o == 120:  # logical_or
+                vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
+            elif o == 121:  # logical_xor
+                vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
+        elif OP_KIND[o] == 3:  # unary rows
             c = cst[e]
             a_v = vals[a]
-            vals[e] = -a_v
-        elif o == 9:  # exp
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = exp(a_v)
-        elif o == 10:  # log
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = log(a_v)
-        elif o == 11:  # sqrt
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sqrt(a_v)
-        elif o == 12:  # sin
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sin(a_v)
-        elif o == 13:  # cos
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = cos(a_v)
-        elif o == 14:  # tanh
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = tanh(a_v)
-        elif o == 15:  # sigmoid
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sigmoid(a_v)
-        elif o == 16:  # relu
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = where(a_v < 0.0, 0.0, a_v)
-        elif o == 17:  # abs
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = abs(a_v)
-        elif o == 18:  # pow_scalar
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
-        elif o == 39:  # reciprocal
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = 1.0 / a_v
-        elif o == 40:  # lt
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v < b_v else 0.0
-        elif o == 41:  # le
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v <= b_v else 0.0
-        elif o == 42:  # gt
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v > b_v else 0.0
-        elif o == 43:  # ge
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v >= b_v else 0.0
-        elif o == 44:  # eq
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v == b_v else 0.0
-        elif o == 45:  # ne
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v != b_v else 0.0
-        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            cond_v = vals[arg[arg_ptr[e]]] != 0.0
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = where(cond_v, a_v, b_v)
-        elif o == 50:  # sign
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sign(a_v)
-        elif o == 51:  # logical_and
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-        elif o == 60:  # zero
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = 0.0
-        elif o == 61:  # fill
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = c
-        elif (o == 62 or o == 63):  # copy, fill_tensor
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = b_v
-        elif o == 76:  # atan2
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = atan2(a_v, b_v)
-        elif o == 77:  # hypot
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = hypot(a_v, b_v)
-        elif o == 120:  # logical_or
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
-        elif o == 121:  # logical_xor
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
+            if False:
+                pass
+            elif o == 8:  # neg
+                vals[e] = -a_v
+            elif o == 9:  # exp
+                vals[e] = exp(a_v)
+            elif o == 10:  # log
+                vals[e] = log(a_v)
+            elif o == 11:  # sqrt
+                vals[e] = sqrt(a_v)
+            elif o == 12:  # sin
+                vals[e] = sin(a_v)
+            elif o == 13:  # cos
+                vals[e] = cos(a_v)
+            elif o == 14:  # tanh
+                vals[e] = tanh(a_v)
+            elif o == 15:  # sigmoid
+                vals[e] = sigmoid(a_v)
+            elif o == 16:  # relu
+                vals[e] = where(a_v < 0.0, 0.0, a_v)
+            elif o == 17:  # abs
+                vals[e] = abs(a_v)
+            elif o == 18:  # pow_scalar
+                vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+            elif o == 39:  # reciprocal
+                vals[e] = 1.0 / a_v
+            elif o == 50:  # sign
+                vals[e] = sign(a_v)
+            elif o == 60:  # zero
+                vals[e] = 0.0
+            elif o == 61:  # fill
+                vals[e] = c
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
@@ -974,16 +862,16 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
                 adj[a] += g / b_v
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
@@ -1049,20 +937,20 @@ def backward_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, vals, adj, 
                 adj[b] += g
         elif o == 76:  # atan2
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 out_v = vals[e]
                 adj[a] += g * a_v / out_v
             if b >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * b_v / out_v
         elif OP_IN_COPY_BACKWARD[o] != 0:
@@ -1087,139 +975,83 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
         b = ib[e]
         if False:
             pass
-        elif o == 3:  # add
+        elif OP_PAIR[o] != 0:  # binary, compare and where rows
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v + b_v
-        elif o == 4:  # sub
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v - b_v
-        elif o == 5:  # mul
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v * b_v
-        elif o == 6:  # div
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v / b_v
-        elif o == 7:  # pow
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = a_v ** b_v
-        elif o == 8:  # neg
+            if False:
+                pass
+            elif o == 3:  # add
+                vals[e] = a_v + b_v
+            elif o == 4:  # sub
+                vals[e] = a_v - b_v
+            elif o == 5:  # mul
+                vals[e] = a_v * b_v
+            elif o == 6:  # div
+                vals[e] = a_v / b_v
+            elif o == 7:  # pow
+                vals[e] = a_v ** b_v
+            elif o == 40:  # lt
+                vals[e] = 1.0 if a_v < b_v else 0.0
+            elif o == 41:  # le
+                vals[e] = 1.0 if a_v <= b_v else 0.0
+            elif o == 42:  # gt
+                vals[e] = 1.0 if a_v > b_v else 0.0
+            elif o == 43:  # ge
+                vals[e] = 1.0 if a_v >= b_v else 0.0
+            elif o == 44:  # eq
+                vals[e] = 1.0 if a_v == b_v else 0.0
+            elif o == 45:  # ne
+                vals[e] = 1.0 if a_v != b_v else 0.0
+            elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
+                cond_v = vals[arg[arg_ptr[e]]] != 0.0
+                vals[e] = where(cond_v, a_v, b_v)
+            elif o == 51:  # logical_and
+                vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
+            elif (o == 62 or o == 63):  # copy, fill_tensor
+                vals[e] = b_v
+            elif o == 76:  # atan2
+                vals[e] = atan2(a_v, b_v)
+            elif o == 77:  # hypot
+                vals[e] = hypot(a_v, b_v)
+            elif o == 120:  # logical_or
+                vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
+            elif o == 121:  # logical_xor
+                vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
+        elif OP_KIND[o] == 3:  # unary rows
             c = cst[e]
             a_v = vals[a]
-            vals[e] = -a_v
-        elif o == 9:  # exp
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = exp(a_v)
-        elif o == 10:  # log
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = log(a_v)
-        elif o == 11:  # sqrt
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sqrt(a_v)
-        elif o == 12:  # sin
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sin(a_v)
-        elif o == 13:  # cos
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = cos(a_v)
-        elif o == 14:  # tanh
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = tanh(a_v)
-        elif o == 15:  # sigmoid
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sigmoid(a_v)
-        elif o == 16:  # relu
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = where(a_v < 0.0, 0.0, a_v)
-        elif o == 17:  # abs
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = abs(a_v)
-        elif o == 18:  # pow_scalar
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
-        elif o == 39:  # reciprocal
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = 1.0 / a_v
-        elif o == 40:  # lt
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v < b_v else 0.0
-        elif o == 41:  # le
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v <= b_v else 0.0
-        elif o == 42:  # gt
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v > b_v else 0.0
-        elif o == 43:  # ge
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v >= b_v else 0.0
-        elif o == 44:  # eq
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v == b_v else 0.0
-        elif o == 45:  # ne
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if a_v != b_v else 0.0
-        elif OP_IN_LIKE_WHERE[o] != 0:  # where, copy_slices, index_put, tril, triu, masked_fill, masked_fill_tensor, scatter_value, index_fill
-            cond_v = vals[arg[arg_ptr[e]]] != 0.0
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = where(cond_v, a_v, b_v)
-        elif o == 50:  # sign
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = sign(a_v)
-        elif o == 51:  # logical_and
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) & (b_v != 0.0) else 0.0
-        elif o == 60:  # zero
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = 0.0
-        elif o == 61:  # fill
-            c = cst[e]
-            a_v = vals[a]
-            vals[e] = c
-        elif (o == 62 or o == 63):  # copy, fill_tensor
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = b_v
-        elif o == 76:  # atan2
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = atan2(a_v, b_v)
-        elif o == 77:  # hypot
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = hypot(a_v, b_v)
-        elif o == 120:  # logical_or
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) | (b_v != 0.0) else 0.0
-        elif o == 121:  # logical_xor
-            a_v = vals[a] if a >= 0 else cst[e]
-            b_v = vals[b] if b >= 0 else cst[e]
-            vals[e] = 1.0 if (a_v != 0.0) != (b_v != 0.0) else 0.0
+            if False:
+                pass
+            elif o == 8:  # neg
+                vals[e] = -a_v
+            elif o == 9:  # exp
+                vals[e] = exp(a_v)
+            elif o == 10:  # log
+                vals[e] = log(a_v)
+            elif o == 11:  # sqrt
+                vals[e] = sqrt(a_v)
+            elif o == 12:  # sin
+                vals[e] = sin(a_v)
+            elif o == 13:  # cos
+                vals[e] = cos(a_v)
+            elif o == 14:  # tanh
+                vals[e] = tanh(a_v)
+            elif o == 15:  # sigmoid
+                vals[e] = sigmoid(a_v)
+            elif o == 16:  # relu
+                vals[e] = where(a_v < 0.0, 0.0, a_v)
+            elif o == 17:  # abs
+                vals[e] = abs(a_v)
+            elif o == 18:  # pow_scalar
+                vals[e] = a_v * a_v if c == 2.0 else (sqrt(a_v) if c == 0.5 else (1.0 / sqrt(a_v) if c == -0.5 else (a_v * a_v * a_v if c == 3.0 else (1.0 / (a_v * a_v) if c == -2.0 else a_v ** c))))
+            elif o == 39:  # reciprocal
+                vals[e] = 1.0 / a_v
+            elif o == 50:  # sign
+                vals[e] = sign(a_v)
+            elif o == 60:  # zero
+                vals[e] = 0.0
+            elif o == 61:  # fill
+                vals[e] = c
         elif OP_IN_COPY_FORWARD[o] != 0:  # one-element reshape/select/sum/...: a copy (times the scale of mean)
             vals[e] = vals[a] * (cst[e] if OP_IN_REDUCE[o] != 0 else 1.0)
         elif o == 78:  # the max of one element (an infinite one is 0 when cst says so)
@@ -1264,16 +1096,16 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
                 adj[a] += g / b_v
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 adj[b] += -g * ((a_v / b_v) / b_v)
         elif o == 7:  # pow
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += where(b_v == 0.0, 0.0, g * (b_v * a_v ** (b_v - 1.0)))
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * where((a_v == 0.0) & (b_v >= 0.0), 0.0, out_v * log(a_v))
         elif o == 8:  # neg
@@ -1339,20 +1171,20 @@ def replay_scalar_core(op, ia, ib, cst, par, params, arg_ptr, arg, bop, vals, ad
                 adj[b] += g
         elif o == 76:  # atan2
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 b_v = vals[b] if b >= 0 else cst[e]
                 adj[a] += g * b_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
             if b >= 0:
                 a_v = vals[a] if a >= 0 else cst[e]
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 adj[b] += g * -a_v * where(a_v * a_v + b_v * b_v == 0.0, 0.0, 1.0 / (a_v * a_v + b_v * b_v))
         elif o == 77:  # hypot
             if a >= 0:
-                a_v = vals[a] if a >= 0 else cst[e]
+                a_v = vals[a]
                 out_v = vals[e]
                 adj[a] += g * a_v / out_v
             if b >= 0:
-                b_v = vals[b] if b >= 0 else cst[e]
+                b_v = vals[b]
                 out_v = vals[e]
                 adj[b] += g * b_v / out_v
         elif OP_IN_COPY_BACKWARD[o] != 0:

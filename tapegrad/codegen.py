@@ -397,25 +397,34 @@ F_GUARDS = """\
 """
 
 # --- one-element kernels ---------------------------------------------------------------------------
-S_OPERANDS = """\
+# The one-element forward dispatches in two groups, each reading its operands once before
+# its rows' branches: the rows of two operands (OP_PAIR; either operand may be the entry's
+# constant) and the unary rows.  (The same reads in every branch were two blocks and two
+# redefinitions each for Numba's SSA and type passes: about a second of each one-element
+# kernel's compile.  Read before the whole switch instead, they cost the warm replay ~13%%:
+# loads and selects a row does not use.)
+SF_GROUPS = """\
+        elif OP_PAIR[o] != 0:  # binary, compare and where rows
             a_v = vals[a] if a >= 0 else cst[e]
             b_v = vals[b] if b >= 0 else cst[e]
+            if False:
+                pass
+%(pair)s
+        elif OP_KIND[o] == %(unary)d:  # unary rows
+            c = cst[e]
+            a_v = vals[a]
+            if False:
+                pass
+%(unary_rows)s
 """
 SF_UNARY = """\
         elif o == %(code)d:  # %(name)s
-            c = cst[e]
-            a_v = vals[a]
             vals[e] = %(fwd)s
 """
-SF_BINARY = """\
-        elif o == %(code)d:  # %(name)s
-""" + S_OPERANDS + """\
-            vals[e] = %(fwd)s
-"""
+SF_BINARY = SF_UNARY
 SF_WHERE = """\
         elif o == %(code)d:  # %(name)s
             cond_v = vals[arg[arg_ptr[e]]] != 0.0
-""" + S_OPERANDS + """\
             vals[e] = %(fwd)s
 """
 SF_STRUCT = """\
@@ -461,14 +470,17 @@ SB_STRUCT = """\
 """
 
 
-def _reads(exprs, binary, scalar=False, depth=12):
+def _reads(exprs, binary, scalar=False, depth=12, node=""):
     """Read only the values a formula mentions: unsaved n-d values are not in the arena.
-    (`depth`: the scalar reads' indent.)"""
+    (`depth`: the scalar reads' indent; `node`: the operand known to be a node there, in the
+    branch of its own gradient, read without the test for a constant.)"""
     text = " ".join(exprs)
     lines = []
     if scalar:
-        a_read = "a_v = vals[a] if a >= 0 else cst[e]" if binary else "a_v = vals[a]"
-        reads = {"a": a_read, "b": "b_v = vals[b] if b >= 0 else cst[e]", "out": "out_v = vals[e]"}
+        a_read = ("a_v = vals[a] if a >= 0 else cst[e]" if binary and node != "a" else
+                  "a_v = vals[a]")
+        b_read = "b_v = vals[b]" if node == "b" else "b_v = vals[b] if b >= 0 else cst[e]"
+        reads = {"a": a_read, "b": b_read, "out": "out_v = vals[e]"}
         ind = " " * depth
     else:
         a_read = "a_v = vals[oa + ka] if a >= 0 else cst[e]" if binary else "a_v = vals[oa + k]"
@@ -811,12 +823,14 @@ EW_CALLS = {
         elif OP_EW[o] == 2:  # outlined binary ops
             forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals)
 """,
-    "forward_scalar": """\
+    # (unary, binary: the last branch of each group of the one-element forward, SF_GROUPS)
+    "forward_scalar": ("""\
         elif OP_EW[o] == 1:  # outlined unary ops
-            vals[e] = ew_unary_fwd(o, vals[a], cst[e])
+            vals[e] = ew_unary_fwd(o, a_v, c)
+""", """\
         elif OP_EW[o] == 2:  # outlined binary ops
-            vals[e] = ew_binary_fwd(o, vals[a] if a >= 0 else cst[e], vals[b] if b >= 0 else cst[e])
-""",
+            vals[e] = ew_binary_fwd(o, a_v, b_v)
+"""),
     "backward_scalar": """\
         elif OP_EW[o] == 1:  # outlined unary ops
             adj[a] += ew_unary_grad(o, g, vals[a], vals[e], cst[e])
@@ -1199,6 +1213,11 @@ def _op_pieces(elementwise):
     return out
 
 
+def _indent(text, k):
+    """`text` with k more leading spaces on each line that has any text."""
+    return "".join(" " * k + ln if ln.strip() else ln for ln in text.splitlines(True))
+
+
 def _dedent(text, k):
     """`text` with k leading spaces taken off each line (each has at least k)."""
     lines = text.splitlines(True)
@@ -1215,6 +1234,7 @@ def generate():
         if tier(op) > 0:   # (FULL_OPS: branches of the full kernels)
             back += [(text, tier(op)) for text in faces["sweep"]]
             fwd += [(text, tier(op)) for text in faces["forward"]]
+    sfwd_pair = []
     for op in BY_CODE:
         d = dict(code=op.code, name=op.name, fwd=_subst(op.fwd))
         if _outlined(op):
@@ -1226,18 +1246,19 @@ def generate():
         elif op.kind in ("binary", "compare"):
             if op.kind == "compare":
                 d["fwd"] = "1.0 if %s else 0.0" % d["fwd"]
-            sfwd.append(SF_BINARY % d)
+            sfwd_pair.append(SF_BINARY % d)
             if op.kind == "binary":
                 d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
                 # each operand's branch reads what its own gradient needs (a constant operand's
                 # branch is not taken: the other operand's value is then not loaded)
-                sback.append(SB_BINARY % dict(d, reads_a=_reads(op.grads[:1], True, True, 16),
-                                              reads_b=_reads(op.grads[1:], True, True, 16)))
+                sback.append(SB_BINARY % dict(
+                    d, reads_a=_reads(op.grads[:1], True, True, 16, node="a"),
+                    reads_b=_reads(op.grads[1:], True, True, 16, node="b")))
         elif op.kind == "where":
             d.update(ga=_subst(op.grads[0]), gb=_subst(op.grads[1]))
-            sfwd.append(SF_WHERE % d)
+            sfwd_pair.append(SF_WHERE % d)
             sback.append(SB_WHERE % d)
-    sfwd, sback = _merged(sfwd), _merged(sback)
+    sfwd, sfwd_pair, sback = _merged(sfwd), _merged(sfwd_pair), _merged(sback)
     back.insert(0, (B_CORE_ONE, 0))   # (first: a one-element core row runs inline)
     fwd.insert(0, (F_CORE_ONE, 0))
     back.append((EW_CALLS["sweep"], 1))
@@ -1249,22 +1270,26 @@ def generate():
     scaled = _cond(_codes("reduce"), "reduce")
     matmul = _cond(_codes("matmul"), "matmul")
     shift = _cond(_codes("shift"), "shift")
-    sfwd.append(SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul, shift=shift,
-                                 copy=_cond(_codes("reshape", "reduce", "strided", "gather", "stopgrad",
-                                                   "scatter", "scatter_idx", "cat", "split",
-                                                   "scan"), "copy_forward")))
+    struct_fwd = SF_STRUCT % dict(guards, scaled=scaled, matmul=matmul, shift=shift,
+                                  copy=_cond(_codes("reshape", "reduce", "strided", "gather",
+                                                    "stopgrad", "scatter", "scatter_idx", "cat",
+                                                    "split", "scan"), "copy_forward"))
     # stopgrad passes no gradient: it is not among the backward copies
     sback.append(SB_STRUCT % dict(scaled=scaled, matmul=matmul,
                                   copy=_cond(_codes("reshape", "reduce", "strided", "gather",
                                                     "scatter", "scatter_idx", "cat", "split",
                                                     "scan"), "copy_backward")))
-    # the full pair has the outlined rows' branches before the structural ones
+    # the full pair has the outlined rows' branches last in each group (forward), before the
+    # structural ones (backward)
     parts = []
-    for suffix, f, bk in (("", sfwd[:-1] + [EW_CALLS["forward_scalar"]] + sfwd[-1:],
-                           sback[:-1] + [EW_CALLS["backward_scalar"]] + sback[-1:]),
-                          ("_core", sfwd, sback)):
-        faces = dict(forward_scalar="".join(f).rstrip("\n"),
-                     backward_scalar="".join(bk).rstrip("\n"))
+    for suffix, ew_fwd, ew_back in (("", EW_CALLS["forward_scalar"], [EW_CALLS["backward_scalar"]]),
+                                    ("_core", ("", ""), [])):
+        groups = SF_GROUPS % dict(
+            pair=_indent("".join(sfwd_pair) + ew_fwd[1], 4).rstrip("\n"),
+            unary_rows=_indent("".join(sfwd) + ew_fwd[0], 4).rstrip("\n"),
+            unary=KIND_CODE["unary"])
+        faces = dict(forward_scalar=(groups + struct_fwd).rstrip("\n"),
+                     backward_scalar="".join(sback[:-1] + ew_back + sback[-1:]).rstrip("\n"))
         parts.append(SCALAR % dict(faces, suffix=suffix, which=SCALAR_WHICH[suffix]))
         parts.append("\n\n" + (REPLAY_FUSED % faces if suffix else REPLAY_CALLS % {}))
         parts.append("\n\n" if suffix == "" else "")
