@@ -349,6 +349,9 @@ class Tape:
         nds = self.nds
         if nds is None:
             nds = self.nds = _take_nd(self.cap)
+            # every entry before this call's (the newest, or the next) is one-element, and
+            # its n-d streams keep their defaults: n-d facts are written for new entries only
+            nds.plain = max(self.n - 1, 0)
         return nds
 
     def save(self, node, arr):
@@ -792,10 +795,17 @@ class NdStreams:
             read (`operands`), never written per entry without operands.
         slot[i]  index of node i's saved n-d array in `objs` (-1: none)  nsaved[i]  its savers
         host[i]  1: the sweep pauses at entry i for a Python VJP (BLAS matmul)
+
+    `plain`: the entries below it were recorded before these streams existed (Tape.nd_streams),
+    so none of them has an n-d fact (size 1, no slot, host flag or operand list): the
+    layout reads none of those streams for them (walks.arena_layout).  Slots, shapes,
+    operand lists and host flags are written for the entry being recorded only (a slot for a
+    node with a shape), never for one recorded before.
     """
     __slots__ = ("size", "nd", "shp", "par", "npar", "slot", "nsaved", "host", "ints",
                  "params", "nparams", "arg_ptr", "arg", "nargs", "argn", "objs", "nobjs", "_cells",
-                 "_pmv")   # a memoryview of params (add_param_row's stores)
+                 "_pmv",    # a memoryview of params (add_param_row's stores)
+                 "plain")
 
     # size, nd, par, npar, slot and arg_ptr are the rows of one int64 block (`ints`, cap + 1
     # columns; arg_ptr is the full row), so a reset for the next tape is one broadcast store
@@ -818,6 +828,7 @@ class NdStreams:
         self.argn = 0   # arg_ptr[:argn + 1] is final
         self.objs = np.empty(16, object)
         self.nobjs = 0
+        self.plain = 0
         self._rows()
 
     def _rows(self):
@@ -1000,7 +1011,7 @@ class NdStreams:
             marks[e] = 1
         K.arena_layout(s.op, s.ia, s.ib, arg_ptr, arg, size, self.slot[:n],
                        s.host if host else _const_zeros8(n), direct, runs, marks, used, off,
-                       saved, counts)
+                       saved, counts, self.plain)
         s0, total, k, s.low = counts.tolist()
         if total <= scratch.PAIRED:   # one scratch buffer for both arenas
             buf = scratch.take(2 * total)
@@ -1010,7 +1021,7 @@ class NdStreams:
             s.vals, s.adj = s.bufs[1][:total], s.bufs[2][:total]
         s.adj[:] = 0.0
         vals = s.vals
-        K.fill_values(marks, nd, off, val, vals)
+        K.fill_values(marks, nd, off, val, vals, self.plain)
         if k:
             nodes = saved[0, :k]
             arrs = self.objs[saved[1, :k]].tolist()

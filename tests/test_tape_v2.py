@@ -780,3 +780,88 @@ def test_create_graph_stops_at_the_end_of_the_tape(monkeypatch):
     assert (tape.n, tape.cap) == (n0, cap)
     assert (tape._arrays[2][n0:cap] == -1).all() and (tape._arrays[3][n0:cap] == 0.0).all()
     assert tg.autograd.grad(roots[0], x)[0].item() == 1.0
+
+
+class _Twice(tg.autograd.Function):   # a host entry (its VJP runs in Python)
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2.0
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2.0
+
+
+def _scalar_prefix(n=50):
+    x = tg.tensor(0.3, requires_grad=True)
+    y = tg.tensor(1.0)
+    for _ in range(n):
+        y = y * 0.9 + x.sin()
+    return x, y
+
+
+def _nd_after(x, y):
+    return y + (tg.ones(3, requires_grad=True) ** 2).sum(), None
+
+
+def _some_inputs(x, y):
+    return y * (tg.ones(3, requires_grad=True) * y).sum(), [x]
+
+
+def _scalar_leaf_in_nd(x, y):
+    return (tg.ones(4) * x).sum() + y, None
+
+
+def _function_on_scalar(x, y):
+    return _Twice.apply(y) + (tg.ones(2, requires_grad=True) * y).sum(), None
+
+
+def _root_in_prefix(x, y):
+    tg.ones(2, requires_grad=True) * 3.0   # n-d streams for the tape, not in the loss
+    return y, None
+
+
+# Graphs whose n-d streams start after a run of one-element entries (NdStreams.plain > 0):
+# (x, y) of _scalar_prefix -> (loss, inputs for autograd.grad or None for backward)
+PLAIN_PREFIX_CASES = {"n-d op after the scalars": _nd_after, "only some inputs run": _some_inputs,
+                      "scalar leaf read by an n-d op": _scalar_leaf_in_nd,
+                      "a Function on a scalar": _function_on_scalar,
+                      "root in the prefix": _root_in_prefix}
+
+
+@pytest.mark.parametrize("case", list(PLAIN_PREFIX_CASES))
+def test_layout_of_the_one_element_prefix_reads_fewer_streams_same_result(monkeypatch, case):
+    """arena_layout's branch for entries below NdStreams.plain gives what its general rules
+    give: each call is checked against the same call with plain = 0."""
+    real = tapemod.K.arena_layout
+    calls = []
+
+    def both(*args):
+        *rest, plain = args
+        fresh = [a.copy() if isinstance(a, np.ndarray) else a for a in rest]
+        real(*fresh, 0)
+        real(*args)
+        calls.append(plain)
+        for got, want in zip(args[10:15], fresh[10:15]):   # reach, used, off, saved, counts
+            np.testing.assert_array_equal(got, want)
+    monkeypatch.setattr(tapemod.K, "arena_layout", both)
+    x, y = _scalar_prefix()
+    loss, inputs = PLAIN_PREFIX_CASES[case](x, y)
+    assert loss._tape.nds.plain >= y._node   # the scalar prefix takes the branch
+    if inputs is None:
+        loss.backward()
+    else:
+        tg.autograd.grad(loss, inputs)
+    assert calls
+
+
+def test_plain_prefix_gradients_match_the_scalar_tape():
+    """The same scalar loss through a tape with n-d streams after its prefix (adding a zero
+    n-d term) and through the scalar tape: equal gradients."""
+    x, y = _scalar_prefix()
+    gx, = tg.autograd.grad(y, [x])
+    x2, y2 = _scalar_prefix()
+    loss = y2 + (tg.zeros(3, requires_grad=True) * 0.0).sum()
+    assert loss._tape.nds is not None and loss._tape.nds.plain >= y2._node
+    gx2, = tg.autograd.grad(loss, [x2])
+    assert gx2.item() == gx.item()
