@@ -409,12 +409,29 @@ class Tape:
         """A `leaf` entry for leaf tensor `t`, holding its current value.  The tensor caches
         (tape serial, node) so later uses on this tape skip this call; an in-place change of
         the leaf clears that cache, so the next use records the new value in a new entry (the
-        gradients of all of a leaf's entries add up)."""
+        gradients of all of a leaf's entries add up).
+        A one-element leaf stored in an array may change unseen: its memory is shared (.data,
+        detach(), a view, numpy()), and its entry holds a copy of its value.  So it caches
+        -serial, which the record paths' test misses: each use comes here and reuses the entry
+        only while that holds t's value at t's version."""
         if self.recording and id(t) not in self.input_ids:
             return self.baked_node(t)
         v = t._v
-        if type(v) is float or v.size == 1:
+        serial = self.serial
+        if type(v) is float:
             n = self._push_input(OP_LEAF, t)
+        elif v.size == 1:
+            if t._lserial == -serial:   # the entry still holds t's value at t's version?
+                n = t._lnode
+                watch = self.versions.get(n)
+                c = t._ver
+                if type(c) is not list:
+                    c = c[0]
+                if watch is not None and watch[0] is c and c[0] == watch[1] \
+                        and self.val[n] == v.item():
+                    return n
+            n = self._push_input(OP_LEAF, t)
+            serial = -serial
         else:
             n = self.push_nd(OP_LEAF, -1, -1, 0.0, v.shape, v.size)
         # the version watch (_watch_new's, its lookup inline): a leaf that requires grad
@@ -433,7 +450,7 @@ class Tape:
             self.leaf_of[id(t)] = [n]
         else:
             nodes.append(n)
-        t._lserial = self.serial
+        t._lserial = serial
         t._lnode = n
         return n
 
@@ -1151,8 +1168,17 @@ def registered_views(t):
 
 
 def share_counter(t, src):
-    """`t` shares `src`'s version counter but is no view of it (`detach()`)."""
-    t._ver = (version_counter(src),)
+    """`t` shares `src`'s version counter but is no view of it (`detach()`): (counter, None, a
+    weak reference to the tensor whose leaf entries a change through t makes stale, src or
+    the base src views; bump_version)."""
+    v = getattr(src, "_ver", None)
+    owner = src
+    if type(v) is tuple:
+        if len(v) == 2:
+            owner = v[1]
+        elif len(v) == 3 and v[2]() is not None:
+            owner = v[2]()
+    t._ver = (version_counter(src), None, weakref.ref(owner))
 
 
 def is_view(t):
@@ -1177,6 +1203,13 @@ def bump_version(t):
             # changed under no_grad: later ops must not save it under the node (and version)
             # it had, so they start a new tape and see it through an import entry
             STATE.parked = CLOSED
+    v = t._ver
+    if type(v) is tuple and len(v) > 1:
+        # a change through a view or a detach()ed alias: the leaf entry its base (or source)
+        # caches holds the old version; the next use of that tensor enters it again
+        owner = v[1] if len(v) == 2 else v[2]()
+        if owner is not None:
+            owner._lserial = 0
     c[0] += 1
     BUMPS[0] += 1
 

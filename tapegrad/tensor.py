@@ -142,6 +142,7 @@ class Tensor(metaclass=_TensorMeta):
         v = self._v
         if type(v) is float:
             self._v = np.full(self._shape, v, dtype=self._dtype.np)
+            self._lserial = 0   # its leaf entry is checked from now on (Tape.leaf_node)
         return self._v
 
     # ---- attributes ------------------------------------------------------------------------
