@@ -791,7 +791,7 @@ def gen_reshape(b):
     # view() then raises, or reshape() picks UnsafeViewBackward0, differently
     # (test_contiguity_follows_torch); so only values built without layout ops here
     a = b.pick(None if not KNOWN_BUGS["layout"] else
-               lambda v: not any(v is b.val(n) for n in b.strided))
+               lambda v: not any(v is b.ns.get(n) for n in b.strided))   # (names may have failed)
     if a is None:
         return None
     shape = _factor_shape(b, b.val(a).numel())
@@ -2142,6 +2142,16 @@ def test_grad_outputs_alias_as_torch():
         ga, gb = m.autograd.grad(a + b, [a, b])
         ga.add_(1.0)
         return [ga, gb]
+    like_torch(fn)
+
+
+@xfail("gradients are float64 in the arena: one that passes through a float32 node is rounded "
+       "to float32 only where it ends (a float32 .grad or result), not at the node as torch's")
+def test_gradient_through_a_float32_node_rounds_as_torch():
+    def fn(m):
+        x = m.zeros(2, dtype=m.float64, requires_grad=True)
+        x.float().double().backward(m.tensor([1.0, 0.002], dtype=m.float64))
+        return [x.grad.tolist()]   # (exact values: repr's 4 digits would agree)
     like_torch(fn)
 
 
