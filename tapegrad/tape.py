@@ -1099,7 +1099,8 @@ BUMPS = [0]
 def version_counter(t):
     """t's version counter (a one-item list), made on first need.  A view holds its base's
     list in a tuple (counter, the base it views, never itself a view: torch's `_base`);
-    `detach()` holds it in a 1-tuple (counter,): the same count, but not a view."""
+    `detach()` holds it in (counter, None, a weak reference to its source: share_counter), a
+    saved tensor made again in a 1-tuple (counter,): the same count, but not a view."""
     try:
         c = t._ver
     except AttributeError:
