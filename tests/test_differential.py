@@ -56,6 +56,7 @@ KNOWN_BUGS = {
     "layout": True,               # test_contiguity_follows_torch
     "torch_partial_failure": True,  # test_failed_calls_leave_no_trace
     "grad_outputs_alias": True,   # test_grad_outputs_alias_as_torch
+    "f32_node_grad": True,        # test_gradient_through_a_float32_node_rounds_as_torch
 }
 
 
@@ -1300,7 +1301,7 @@ def repr_programs(draw):
     flat = draw(st.lists(REPR_VALUES, min_size=n, max_size=n))
     value = np.array(flat, dtype=np.float64).reshape(shape).tolist()
     a = b.leaf(value, dtype, b.coin(0.7))
-    negated = False
+    negated = through_f32 = False
     for _ in range(draw(st.integers(0, 3))):
         ops = REPR_OPS + (["{a}.t()"] if b.val(a).dim() == 2 else [])
         if a in b.strided and KNOWN_BUGS["layout"]:
@@ -1309,6 +1310,7 @@ def repr_programs(draw):
             ops = ops + ["{a}[0]", "{a}[-1:]"]   # (their backward makes zeros: -0.0 if negated)
         op = draw(st.sampled_from(ops))
         negated |= op == "-{a}"
+        through_f32 |= op == "{a}.float()"
         a = b.add(op.format(a=a)) or a
     for name in b.names:
         b.emit(f"r_{name} = repr({name}), str({name}), repr({name}.grad_fn), repr({name}.shape), "
@@ -1317,6 +1319,11 @@ def repr_programs(draw):
         # (nonzero: tapegrad's gradients lose the sign of -0.0, test_negative_zero_gradient)
         seeds = REPR_VALUES.filter(lambda x: math.isfinite(x) and (
             abs(x) > 1e-3 or not KNOWN_BUGS["neg_zero_grad"]))
+        if through_f32 and dtype == "float64" and KNOWN_BUGS["f32_node_grad"]:
+            # float32 values that three * 2 or * 0.5 keep normal: torch's rounding at the
+            # float32 node changes none of them
+            seeds = seeds.filter(lambda x: x == 0 or 1e-30 < abs(x) < 1e37).map(
+                lambda x: float(np.float32(x)))
         grad = draw(st.lists(seeds, min_size=b.val(a).numel(),
                              max_size=b.val(a).numel()))
         g = np.array(grad).reshape(tuple(b.val(a).shape)).tolist()
