@@ -2472,6 +2472,35 @@ def test_one_element_views_and_data_do_not_alias():
     like_torch(fn)
 
 
+@xfail("a one-element result keeps its value in its entry: changed through .data, the tensor "
+       "shows the new value and later ops compute with it, but their backward reads the entry's "
+       "old one (torch's saved tensor is the changed storage)")
+def test_one_element_result_changed_through_data_then_used():
+    def fn(m):
+        x = m.tensor(2.0, requires_grad=True)
+        y = x * 3
+        y.data.add_(1.0)
+        w = y * x          # 14 in both; x's gradient is 7 + 2 * 3 in torch, 6 + 6 here
+        w.backward()
+        return [w, x.grad]
+    like_torch(fn)
+
+
+@xfail("a result's entry is watched at one version: changed through a detach()ed alias, a later "
+       "op that saves it expects the old version, so its backward raises the version error "
+       "(torch checks each saved tensor at the version it was saved with)")
+def test_result_changed_through_an_alias_then_saved():
+    def fn(m):
+        x = m.tensor([2.0, 1.0], requires_grad=True)
+        y = x * 3
+        d = y.detach()
+        d += 1.0
+        w = (y * y).sum()
+        w.backward()
+        return [w, x.grad]
+    like_torch(fn)
+
+
 # ================================================================================================
 # In-place ops recorded on the tape (tensors that need history), as torch rebases grad_fn
 # ================================================================================================
