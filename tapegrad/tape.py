@@ -1168,6 +1168,25 @@ def registered_views(t):
     return [v for v in (r() for r in c[1]) if v is not None]
 
 
+class _SourceRef(weakref.ref):
+    """detach()'s weak reference to its source (share_counter).  A pickled or copied tensor
+    shares no memory with that source, so it gets a dead reference (a plain weakref does
+    not pickle)."""
+    __slots__ = ()
+
+    def __reduce__(self):
+        return _no_source, ()
+
+
+class _Gone:
+    pass
+
+
+def _no_source():
+    """A dead _SourceRef (what a pickled or copied one becomes)."""
+    return _SourceRef(_Gone())
+
+
 def share_counter(t, src):
     """`t` shares `src`'s version counter but is no view of it (`detach()`): (counter, None, a
     weak reference to the tensor whose leaf entries a change through t makes stale, src or
@@ -1179,7 +1198,7 @@ def share_counter(t, src):
             owner = v[1]
         elif len(v) == 3 and v[2]() is not None:
             owner = v[2]()
-    t._ver = (version_counter(src), None, weakref.ref(owner))
+    t._ver = (version_counter(src), None, _SourceRef(owner))
 
 
 def is_view(t):

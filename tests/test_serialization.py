@@ -368,3 +368,17 @@ def test_weights_only_refusal_names_the_global_as_torch(tmp_path):
         assert msgs["torch", what] == msgs["tapegrad", what]
     assert "add_safe_globals([numpy._core.multiarray._reconstruct])" in msgs["tapegrad", "ndarray"]
     assert "add_safe_globals([print])" in msgs["tapegrad", "builtin"]
+
+
+@pytest.mark.parametrize("value", [3.0, [1.0, 2.0]], ids=["0-d", "1-d"])
+def test_detached_tensors_pickle_and_copy(value):
+    """detach() keeps a weak reference to its source (tape.share_counter); pickles and
+    copies of the detached tensor share no memory with the source."""
+    import copy
+    src = tapegrad.tensor(value, requires_grad=True)
+    d = src.detach()
+    for dup in (pickle.loads(pickle.dumps(d)), copy.deepcopy(d)):
+        np.testing.assert_array_equal(dup.numpy(), np.asarray(value))
+        dup.add_(1.0)
+        np.testing.assert_array_equal(src.detach().numpy(), np.asarray(value))
+        assert src._version == 0
