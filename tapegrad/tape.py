@@ -1038,7 +1038,7 @@ class NdStreams:
             s.vals, s.adj = s.bufs[1][:total], s.bufs[2][:total]
         s.adj[:] = 0.0
         vals = s.vals
-        K.fill_values(marks, nd, off, val, vals, self.plain)
+        K.fill_values(marks, nd, off, val, vals)
         if k:
             nodes = saved[0, :k]
             arrs = self.objs[saved[1, :k]].tolist()
