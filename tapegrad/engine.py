@@ -140,6 +140,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     roots = (seeds[0][0],) if len(seeds) == 1 else [node for node, _ in seeds]
     start = max(roots)
     n = start + 1
+    tape.refresh_shared()
     anomaly_on = ANOMALY[0]   # its checks read the whole-tape streams, not a reached part
     leads = runs = hooked = None
     if inputs is not None:
@@ -445,6 +446,7 @@ def jacobian_rows(outputs, inputs):
         roots += [o._node] * o.numel()
         root_k += list(range(o.numel()))
     n = max(roots) + 1
+    tape.refresh_shared()
     # sweep_rows does not pause: every saved value goes into the arena
     s = tape.sweep_arrays(n, sorted(set(roots)), host=False)
     try:
@@ -828,6 +830,14 @@ def _handle(tape, node, like):
         src, snode = tape.imports[node]
         while BY_CODE[src.op[snode]].kind == "import":
             src, snode = src.imports[snode]
+        if node not in tape.shape and BY_CODE[src.op[snode]].kind != "leaf":
+            # one element: the value this tape imported, standing for the node there (which
+            # holds an older value when the tensor was changed under no_grad or through an
+            # alias since: torch's saved tensor is the tensor as it was when saved)
+            t = _new()
+            t._v, t._shape, t._dtype = float(tape.val[node]), (), like._dtype
+            t._tape, t._node, t._recorded = src, snode, True
+            return t
         if (node in tape.shape and snode in src.shape and BY_CODE[src.op[snode]].kind != "leaf"
                 and src.saved_array(snode) is None):
             # a backward freed the value there, but this tape saved its own copy for the
@@ -940,6 +950,7 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
         if s._recorded and s._tape is not tape:
             return None
     n = max(t._node for t in roots) + 1
+    tape.refresh_shared()
     ops = tape._arrays[0]
     cond = tape.first_args(n)
     reach = tape.reached([t._node for t in roots], n)
@@ -1087,6 +1098,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
         pending.discard(tape)
         seeds_here = [node for (tp, node) in adj if tp is tape]
         n = max(seeds_here) + 1
+        tape.refresh_shared()
         reach = tape.reached(seeds_here, n)
         # with inputs, only what leads to them runs (is checked, differentiated), as torch
         leads = None if inputs is None else _leads(tape, n, inputs, memo)

@@ -14,7 +14,7 @@ from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
-from .tape import bump_version, follow_retained, STATE, Tape, view_base
+from .tape import bump_version, follow_retained, share_storage, STATE, Tape, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from .tracing import _bake
 from .views import (_WITHOUT_GRAD, check_made_without_grad, index_array, index_scatter,
@@ -74,6 +74,8 @@ class _InplaceMethods:
         if type(storage) is float:
             self._v = r._v
         else:
+            if self._tape is not None:
+                self._tape.settle(self._node)   # the old node keeps the value the op read
             storage[...] = r._array()
             self._v = storage
         if r._tape is None:   # (while recording: a constant of the tape, its operands guarded)
@@ -96,6 +98,8 @@ class _InplaceMethods:
         self._flags = getattr(self, "_flags", 0) & ~NODIFF | getattr(r, "_flags", 0) & NODIFF
         self._lserial = 0
         self._tape.watch(self._node, self)  # the new node: its value is this version
+        if type(storage) is not float:
+            share_storage(self)             # its memory may be aliased: the node follows it
         regenerate_views(self)              # its views follow it (AsStridedBackward0)
         return self
 

@@ -194,7 +194,8 @@ class Tape:
                  "serial", "sealed", "leaves", "leaf_of", "imports",
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
-                 "rebased", "superseded", "groups", "folded", "__weakref__",
+                 "rebased", "superseded", "groups", "folded", "shared", "folded_consts",
+                 "folded_seen", "__weakref__",
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
                  "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
                  "fn_data",     # graph.record_fn: {node: (grad_fn class, its data)}
@@ -252,6 +253,16 @@ class Tape:
         # one-element constant tensors folded into an entry's cst (no node of their own):
         # (entry, operand bit 1 = a / 2 = b, counter, version, dtype, shape), checked as nodes
         self.folded = []
+        # one-element values whose memory others may write unseen (.data, detach(), numpy()):
+        # {node: (the tensor's array, its version counter, the version then)} or None;
+        # refresh_shared copies each into val before a backward (the value torch's saved
+        # tensor reads), while the counter has not moved
+        self.shared = None
+        # the tensors of `folded` by (id, version then): (tensor, [entries]); refresh_shared
+        # copies one whose memory was handed out into those entries' cst, as `shared` into
+        # val; folded_seen: SHARED_ARRAYS[0] when none was, -1 while one is
+        self.folded_consts = None
+        self.folded_seen = 0
         # record/replay (tapegrad.replay): a recording tape is never sealed by size, treats
         # every tensor but its inputs as a constant, and turns Python conversions into guards
         self.recording = recording
@@ -418,6 +429,7 @@ class Tape:
             return self.baked_node(t)
         v = t._v
         serial = self.serial
+        shared = False
         if type(v) is float:
             n = self._push_input(OP_LEAF, t)
         elif v.size == 1:
@@ -432,6 +444,7 @@ class Tape:
                     return n
             n = self._push_input(OP_LEAF, t)
             serial = -serial
+            shared = True
         else:
             n = self.push_nd(OP_LEAF, -1, -1, 0.0, v.shape, v.size)
         # the version watch (_watch_new's, its lookup inline): a leaf that requires grad
@@ -444,6 +457,8 @@ class Tape:
             if type(c) is not list:
                 c = c[0]
         self._enter(n, c, t._dtype, t._shape, None if t._recorded else weakref.ref(t))
+        if shared and t._dtype.is_floating_point:
+            self.share(n, v, c)
         self.leaves[n] = t
         nodes = self.leaf_of.get(id(t))
         if nodes is None:
@@ -532,12 +547,66 @@ class Tape:
             else:
                 nodes.append(node)
 
+    def share(self, node, arr, c):
+        """Node `node` holds the one-element value stored in `arr` (of version counter `c`),
+        which may change through an alias without a version bump: refresh_shared reads it."""
+        if self.frozen or self.recording:
+            return
+        if self.shared is None:
+            self.shared = {}
+        if node not in self.shared:   # (the first: the version the node's value has)
+            self.shared[node] = (arr, c, c[0])
+
+    def refresh_shared(self):
+        """Before a backward: each shared one-element node takes its array's value now, as
+        torch's saved tensors read their storage at backward (a change through `.data` or
+        numpy memory counts no version).  A node whose counter moved since is left alone: an
+        in-place change made it stale (what saved it fails the version check; a recorded
+        in-place op's own entry reads the value it had then, torch's clone).  Python per
+        shared node: only tensors whose one-element memory was handed out have one."""
+        shared = self.shared
+        if shared:   # (most tapes: None, and no folded constants)
+            val = self.val
+            for node, (arr, c, ver) in shared.items():
+                if c[0] == ver and node < self.n:
+                    val[node] = float(arr.reshape(-1)[0])
+        if self.folded_consts and self.folded_seen != SHARED_ARRAYS[0]:
+            # (per folded constant tensor, not per entry: one numpy store for its entries)
+            seen = SHARED_ARRAYS[0]
+            cst = self._arrays[3]   # (the array under the memoryview self.cst)
+            for (_, ver), (t, entries) in self.folded_consts.items():
+                arr = t._v
+                if type(arr) is not float:
+                    seen = -1
+                    if version_counter(t)[0] == ver:
+                        cst[np.array(entries, np.int64)] = float(arr.reshape(-1)[0])
+            self.folded_seen = seen
+
+    def settle(self, node):
+        """A recorded in-place op is about to overwrite the memory node `node` shares: the node
+        keeps the value it has now (what the op's entry reads) and stops following it."""
+        shared = self.shared
+        if shared and node in shared:
+            arr, c, ver = shared.pop(node)
+            if c[0] == ver:
+                self.val[node] = float(arr.reshape(-1)[0])
+
     def watch_folded(self, e, t, bit):
         """Entry e (about to be pushed, or just pushed) folds one-element constant tensor t
         into its cst as operand a (bit 1) or b (bit 2): a later in-place change of t is an
         error at backward if the entry saves that operand, as torch."""
         c = version_counter(t)
         self.folded.append((e, bit, c, c[0], t._dtype, t._shape))
+        if self.folded_consts is None:
+            self.folded_consts = {}
+        key = (id(t), c[0])
+        group = self.folded_consts.get(key)
+        if group is None:
+            self.folded_consts[key] = (t, [e])
+        else:
+            group[1].append(e)
+        if type(t._v) is not float:   # its memory may be shared already
+            self.folded_seen = -1
 
     def check_versions(self, n, ran=None, roots=None):
         """Raise torch's error if an entry among the first n that a backward runs (`ran`, or
@@ -1094,6 +1163,9 @@ def _const_zeros8(n):
 # In-place changes made so far, all threads (a list: bumped without a lock, only compared for
 # equality, so a lost update costs at most one extra check).
 BUMPS = [0]
+# tensors whose one-element value moved from a float to an array (Tensor._materialize): a
+# folded constant among them may now change through an alias (Tape.refresh_shared)
+SHARED_ARRAYS = [0]
 
 
 def version_counter(t):
@@ -1212,6 +1284,38 @@ def view_base(t):
     return v[1] if type(v) is tuple and len(v) == 2 else None
 
 
+def share_storage(t):
+    """t's one-element value is in an array that aliases may write without a version bump
+    (`.data`, `detach()`, `numpy()`): the entry holding it (t's node, or the entry a leaf
+    caches on the open tape) reads the array again before each backward (refresh_shared)."""
+    arr = t._v
+    if type(arr) is float or arr.size != 1 or not t._dtype.is_floating_point:
+        return
+    tape = t._tape
+    if tape is not None:
+        tape.share(t._node, arr, version_counter(t))
+        return
+    serial = abs(t._lserial) if t._recorded else 0   # a leaf that requires grad
+    if serial:
+        for tape in (STATE.tape, STATE.parked):
+            if getattr(tape, "serial", 0) == serial:
+                tape.share(t._lnode, arr, version_counter(t))
+
+
+def _alias_owners(t):
+    """The tensors whose memory an unrecorded change of t writes: a view's base and a
+    detach()ed alias's source, followed through detach()es of views and views of detach()es."""
+    owners = []
+    v = getattr(t, "_ver", None)
+    while type(v) is tuple and len(v) > 1:
+        owner = v[1] if len(v) == 2 else v[2]()
+        if owner is None or any(o is owner for o in owners):
+            break
+        owners.append(owner)
+        v = getattr(owner, "_ver", None)
+    return owners
+
+
 def bump_version(t):
     """Record an in-place change of t: enter its own node first (so a backward expects the
     version it had when that node took its value), then count the change."""
@@ -1223,13 +1327,21 @@ def bump_version(t):
             # changed under no_grad: later ops must not save it under the node (and version)
             # it had, so they start a new tape and see it through an import entry
             STATE.parked = CLOSED
-    v = t._ver
-    if type(v) is tuple and len(v) > 1:
-        # a change through a view or a detach()ed alias: the leaf entry its base (or source)
-        # caches holds the old version; the next use of that tensor enters it again
-        owner = v[1] if len(v) == 2 else v[2]()
-        if owner is not None:
+    if type(t._ver) is tuple:
+        for owner in _alias_owners(t):
+            # a change through a view or a detach()ed alias: the leaf entry its base (or
+            # source) caches holds the old version; the next use enters it again
             owner._lserial = 0
+            src = owner._tape
+            if src is not None and tape is None:
+                # a result changed through an unrecorded alias (detach()): later ops must not
+                # save its node, watched at the old version, so they start a new tape and
+                # see it through an import entry (as under no_grad above)
+                src.watch(owner._node, owner)
+                if STATE.tape is src:
+                    STATE.tape = CLOSED
+                if STATE.parked is src:
+                    STATE.parked = CLOSED
     c[0] += 1
     BUMPS[0] += 1
 

@@ -26,7 +26,7 @@ from .fpstate import F32_MAX as _F32_MAX, quiet
 from .graph import node_for
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
-from .tape import retain as _retain, version_counter
+from .tape import retain as _retain, share_storage, SHARED_ARRAYS, version_counter
 from .tracing import _bake
 
 
@@ -138,11 +138,16 @@ class Tensor(metaclass=_TensorMeta):
         return v
 
     def _materialize(self):
-        """Switch a float-backed tensor to array storage so it can share memory (.data, numpy)."""
+        """Switch a float-backed tensor to array storage so it can share memory (.data, numpy);
+        the tape entry holding a one-element value then follows that memory (share_storage)."""
         v = self._v
         if type(v) is float:
             self._v = np.full(self._shape, v, dtype=self._dtype.np)
+            SHARED_ARRAYS[0] += 1
+            share_storage(self)
             self._lserial = 0   # its leaf entry is checked from now on (Tape.leaf_node)
+        elif v.size == 1 and self._tape is not None:
+            share_storage(self)
         return self._v
 
     # ---- attributes ------------------------------------------------------------------------

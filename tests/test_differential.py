@@ -2456,10 +2456,9 @@ def test_setitem_on_a_leaf_that_requires_grad():
     like_torch(fn)
 
 
-@xfail("one-element tensors hold their value in the tensor and in the tape: a view of one "
-       "(view/reshape/indexing/expand of a 0-d or 1-element tensor) is a copy, so changing it in "
-       "place does not reach the base; and a change through .data does not reach a value the "
-       "tape saved (torch's backward then reads the changed storage)")
+@xfail("one-element tensors hold their value as a number until their memory is handed out: a "
+       "view of one (view/reshape/indexing/expand of a 0-d or 1-element tensor) is a copy, so "
+       "changing it in place does not reach the base")
 def test_one_element_views_and_data_do_not_alias():
     def fn(m):
         x = m.tensor(2.0, requires_grad=True)
@@ -2472,23 +2471,28 @@ def test_one_element_views_and_data_do_not_alias():
     like_torch(fn)
 
 
-@xfail("a one-element result keeps its value in its entry: changed through .data, the tensor "
-       "shows the new value and later ops compute with it, but their backward reads the entry's "
-       "old one (torch's saved tensor is the changed storage)")
 def test_one_element_result_changed_through_data_then_used():
     def fn(m):
         x = m.tensor(2.0, requires_grad=True)
         y = x * 3
         y.data.add_(1.0)
-        w = y * x          # 14 in both; x's gradient is 7 + 2 * 3 in torch, 6 + 6 here
+        w = y * x          # 14; x's gradient 7 + 2 * 3: backward reads y's new value
         w.backward()
         return [w, x.grad]
     like_torch(fn)
 
 
-@xfail("a result's entry is watched at one version: changed through a detach()ed alias, a later "
-       "op that saves it expects the old version, so its backward raises the version error "
-       "(torch checks each saved tensor at the version it was saved with)")
+def test_folded_constant_changed_through_data():
+    def fn(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        c = m.tensor(3.0)
+        y = (x * c).sum()
+        c.data.mul_(2)
+        y.backward()
+        return [y, x.grad]
+    like_torch(fn)
+
+
 def test_result_changed_through_an_alias_then_saved():
     def fn(m):
         x = m.tensor([2.0, 1.0], requires_grad=True)
