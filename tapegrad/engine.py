@@ -13,7 +13,7 @@ from . import anomaly, errors, hooks, pyfunc, reached, scratch, tiers
 from .anomaly import MODE as ANOMALY
 from ._jit import K
 from ._signals import COMMIT
-from .ops import BY_CODE, formula_reads
+from .ops import BY_CODE, formula_reads, OUTPUT_CODE
 from .kinds import (DIRECT, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_vjp)
 from .dtypes import float32 as _F32, float64 as _F64, from_numpy_dtype
@@ -575,11 +575,14 @@ def _run_inputs(done, inputs):
         if tape is None:
             continue
         node = t._node
+        # an output of a multi-output op (a custom Function's, split's): torch's node is the op
+        own = (node,) if tape.op[node] != OUTPUT_CODE else (node, int(tape.ia[node]))
         for r in done:
             if r.tape is tape and node < r.n and r.reach[node]:
-                if tape.freed[node] and _SAVES[tape.op[node]]:
-                    raise RuntimeError(errors.BACKWARD_TWICE)
-                hits.append((r, node))
+                for e in own:
+                    if tape.freed[e] and _SAVES[tape.op[e]]:
+                        raise RuntimeError(errors.BACKWARD_TWICE)
+                    hits.append((r, e))
     for r, node in hits:
         if not r.ran[node]:
             if r.ran is r.reach:
@@ -959,7 +962,9 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
         return None
     if K.OP_EW[ops[reached]].any():   # outlined rows (codegen.OUTLINE_FROM): no emit branch
         return None
-    tape.check_versions(n, ran=reach)
+    # with inputs, only what leads to them runs (is checked), as torch
+    leads = None if inputs is None else _leads(tape, n, inputs)
+    tape.check_versions(n, ran=reach if leads is None else reach & leads)
     # (a first one in a process: the backward of its result will want a sweep kernel,
     # compiled meanwhile in a child while this one compiles record_backward)
     tiers.sweep_ahead_of_tape(tape, n, n - 1, _SAVES)
@@ -1021,7 +1026,6 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
                 return None  # several entries of one leaf: the Python path adds them
             out.append(grad_tensor(nodes[0], t) if nodes else None)
         kept = []
-        leads = _leads(tape, n, inputs) if tape.retained or not retain_graph else None
         if tape.retained:
             given, root = {id(t) for t in inputs}, _only_root(roots, tape)
             for node, ref in tape.retained.items():

@@ -425,8 +425,12 @@ class Tape:
         detach(), a view, numpy()), and its entry holds a copy of its value.  So it caches
         -serial, which the record paths' test misses: each use comes here and reuses the entry
         only while that holds t's value at t's version."""
-        if self.recording and id(t) not in self.input_ids:
-            return self.baked_node(t)
+        if self.recording:
+            if id(t) not in self.input_ids:
+                return self.baked_node(t)
+            nodes = self.leaf_of.get(id(t))
+            if nodes:   # a traced input has one entry, which a replay writes its value into
+                return nodes[0]
         v = t._v
         serial = self.serial
         shared = False
@@ -479,6 +483,8 @@ class Tape:
         if n is None:
             n = self._push_input(OP_IMPORT, t)
             self.watch(n, t)
+            if type(t._v) is not float:   # (one element: its value follows the memory)
+                share_storage_at(self, n, t)
             self.imports[n] = (src, t._node)
             self.import_of[key] = n
         return n
@@ -1286,20 +1292,25 @@ def view_base(t):
 
 def share_storage(t):
     """t's one-element value is in an array that aliases may write without a version bump
-    (`.data`, `detach()`, `numpy()`): the entry holding it (t's node, or the entry a leaf
-    caches on the open tape) reads the array again before each backward (refresh_shared)."""
-    arr = t._v
-    if type(arr) is float or arr.size != 1 or not t._dtype.is_floating_point:
-        return
+    (`.data`, `detach()`, `numpy()`, a view): the entry holding it (t's node, or the entry a
+    leaf caches on the open tape) reads the array again before each backward
+    (refresh_shared)."""
     tape = t._tape
     if tape is not None:
-        tape.share(t._node, arr, version_counter(t))
+        share_storage_at(tape, t._node, t)
         return
     serial = abs(t._lserial) if t._recorded else 0   # a leaf that requires grad
     if serial:
         for tape in (STATE.tape, STATE.parked):
             if getattr(tape, "serial", 0) == serial:
-                tape.share(t._lnode, arr, version_counter(t))
+                share_storage_at(tape, t._lnode, t)
+
+
+def share_storage_at(tape, node, t):
+    """Node `node` of `tape` holds t's value: share_storage's entry, or an import's."""
+    arr = t._v
+    if type(arr) is not float and arr.size == 1 and t._dtype.is_floating_point:
+        tape.share(node, arr, version_counter(t))
 
 
 def _alias_owners(t):

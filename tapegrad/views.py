@@ -15,7 +15,8 @@ from .grad_mode import _INFERENCE
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
-from .tape import input_node, OP_CONST, record_view, share_version, STATE, view_base
+from .tape import (input_node, OP_CONST, record_view, share_storage, share_version, STATE,
+                   view_base)
 from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
@@ -25,6 +26,8 @@ def _reshape_op(name, x, shape, out=None):
     shape = tuple(shape)
     v = x._v
     shares = False
+    if type(v) is float and name not in _NOT_VIEWS and name != "stopgrad":
+        v = x._materialize()   # (held as a number: an array now, which the view shares)
     if out is None:
         if type(v) is float:
             t = _new()
@@ -93,6 +96,8 @@ def _view_of(t, x, out, name=None, nr=0):
     tape = t._tape
     if tape is not None:
         record_view(tape, t, x)
+        if out.size == 1:
+            share_storage(t)   # its entry's value follows the memory it shares (refresh_shared)
     else:
         share_version(t, x)
     if not STATE.enabled:
@@ -116,7 +121,9 @@ def _strided(name, x, fn):
     """An op whose result is a strided view of x: record offset and strides in elements of
     x's row-major layout, so the sweep can scatter the gradient back."""
     arr = x._v
-    if name in _SAME_START and type(arr) is not float and arr.flags.c_contiguous:
+    if type(arr) is float:
+        arr = x._materialize()   # (held as a number: an array now, which the view shares)
+    if name in _SAME_START and arr.flags.c_contiguous:
         return _strided_view(name, x, arr, fn(arr), 0)
     arr = x._array()
     base = _contiguous(arr)
@@ -225,7 +232,9 @@ def setitem_view_name(shape, key):
 
 def _index(x, key):
     arr = x._v
-    if type(arr) is not float and arr.flags.c_contiguous:
+    if type(arr) is float:
+        arr = x._materialize()   # (held as a number: an array now, which a view shares)
+    if arr.flags.c_contiguous:
         view = _basic_index(x, arr, key)
         if view is not None:
             return view
@@ -618,7 +627,7 @@ def _split(x, sections, dim, name=None, unsafe=False):
         name = "unsafe_split" if unsafe else "split"
     if name == "unbind" and size == 0:
         return ()
-    base = _contiguous(x._array())
+    base = _contiguous(x._materialize())   # (the pieces are views of x's memory)
     cuts = np.cumsum(sizes)[:-1]
     pieces = np.split(base, cuts, axis=d)
     if name == "unbind":

@@ -1216,10 +1216,23 @@ def act_hook(b):
     _run(b, f"{_root(b)}.register_hook({fn})" + (".remove()" if b.coin(0.2) else ""))
 
 
+def act_change_memory(b):
+    """A value's memory changed behind autograd's back: through `.data` (no version counted),
+    a detach()ed alias (counted) or the alias's numpy() array (not counted).  Later ops and
+    backwards read the new memory, or fail the version check, as torch's saved tensors do."""
+    name = b.pick(lambda v: v.dtype.is_floating_point and v.data_ptr() not in b.aliased)
+    if name is None:
+        return
+    change = b.choice(["{a}.data.mul_(1.5)", "{a}.data.add_(0.25)", "{a}.detach().add_(0.25)",
+                       "{a}.detach().mul_(-0.5)", "{a}.detach().numpy()[...] *= 0.5"])
+    _run(b, change.format(a=name))
+
+
 ACTIONS = [(4, act_op), (4, act_backward), (3, act_grad), (2, act_retain_grad), (1, act_no_grad),
            (2, act_grad_reset), (1, act_alias), (1, act_detach), (1, act_inplace)]
 # (a list of its own: adding an action to ACTIONS would change every session drawn above)
 HOOK_ACTIONS = ACTIONS + [(3, act_hook)]
+MEMORY_ACTIONS = ACTIONS + [(3, act_change_memory)]
 
 
 @st.composite
@@ -1275,6 +1288,31 @@ def test_autograd_semantics_with_functions(prog):
 @SETTINGS(150)
 @given(sessions(HOOK_ACTIONS))
 def test_autograd_semantics_with_hooks(prog):
+    check(prog, state_every_line=True)
+
+
+@st.composite
+def memory_sessions(draw):
+    """sessions(MEMORY_ACTIONS) that end in a change of memory, an op and a backward, so
+    that most examples differentiate through a changed value."""
+    b = Builder(draw)
+    b.dtypes = [draw(st.sampled_from(["float64", "float32"]))]
+    for _ in range(draw(st.integers(1, 3))):
+        shape = draw(st.sampled_from([(), (), (2,)]))
+        b.nd_leaf(shape, rg=b.coin(0.9))
+    for _ in range(draw(st.integers(1, 4))):
+        act_op(b)
+    acts = [g for w, g in MEMORY_ACTIONS for _ in range(w)]
+    for _ in range(draw(st.integers(0, 10))):
+        draw(st.sampled_from(acts))(b)
+    for act in (act_change_memory, act_op, act_backward):
+        act(b)
+    return b.program()
+
+
+@SETTINGS(150)
+@given(memory_sessions())
+def test_autograd_semantics_with_memory_changes(prog):
     check(prog, state_every_line=True)
 
 
@@ -2361,12 +2399,12 @@ def _saved_then_changed(change, use="mul", shape=(2,), backward="backward"):
     return fn
 
 
-# (one-element tensors changed through a view or .data: test_one_element_views_and_data_do_not_alias)
+# (one-element tensors changed through a view: test_one_element_views_and_data_do_not_alias)
 @pytest.mark.parametrize("shape,change", [
     (shape, change) for shape in [(), (2,), (2, 2)]
     for change in ["leaf", "output", "leaf_view", "leaf_setitem", "leaf_detach", "leaf_data",
                    "nothing"]
-    if not (shape == () and change in ("leaf_view", "leaf_data"))])
+    if not (shape == () and change == "leaf_view")])
 @pytest.mark.parametrize("use", ["mul", "add", "exp", "sigmoid"])
 @pytest.mark.parametrize("backward", ["backward", "grad", "create_graph"])
 def test_version_counter_checks(shape, use, change, backward):
@@ -2456,10 +2494,7 @@ def test_setitem_on_a_leaf_that_requires_grad():
     like_torch(fn)
 
 
-@xfail("one-element tensors hold their value as a number until their memory is handed out: a "
-       "view of one (view/reshape/indexing/expand of a 0-d or 1-element tensor) is a copy, so "
-       "changing it in place does not reach the base")
-def test_one_element_views_and_data_do_not_alias():
+def test_one_element_views_and_data_alias():
     def fn(m):
         x = m.tensor(2.0, requires_grad=True)
         with m.no_grad():
@@ -2468,6 +2503,71 @@ def test_one_element_views_and_data_do_not_alias():
         x.data.add_(1)
         y.backward()
         return [x, x.grad, x._version]
+    like_torch(fn)
+
+
+# views of one-element tensors share their memory, as torch's (the base held as a number gets
+# an array first); each: (make the base, make the view, the change)
+ONE_ELEMENT_VIEWS = {
+    "zeros_select": ("m.zeros(1)", "a[0]", "a += 1"),
+    "view_0d_of_1d": ("m.tensor([2.0])", "a.view(())", "a.mul_(3)"),
+    "view_1d_of_0d_written": ("m.tensor(2.0)", "a.view(1)", "b.mul_(3)"),
+    "reshape": ("m.tensor(2.0)", "a.reshape(1)", "a.add_(1)"),
+    "none_index": ("m.tensor(2.0)", "a[None]", "a.add_(1)"),
+    "expand": ("m.tensor(2.0)", "a.expand(3)", "a.add_(1)"),
+    "squeeze": ("m.ones(1, 1)", "a.squeeze()", "a.add_(1)"),
+    "unsqueeze_written": ("m.tensor(2.0, dtype=m.float64)", "a.unsqueeze(0)", "b.sub_(0.5)"),
+    "setitem_through_view": ("m.tensor(2.0)", "a.view(1)", "b.__setitem__(0, 7.0)"),
+    "transpose": ("m.ones(1, 1)", "a.t()", "b.mul_(4)"),
+    "unbind": ("m.tensor([3.0])", "a.unbind()[0]", "a.mul_(2)"),
+    "split": ("m.tensor([3.0])", "a.split(1)[0]", "b.add_(1)"),
+    "diagonal": ("m.ones(1, 1)", "a.diagonal()", "a.mul_(5)"),
+    "as_strided": ("m.tensor([3.0])", "a.as_strided((), ())", "a.mul_(5)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_ELEMENT_VIEWS))
+def test_one_element_views_share_memory(name):
+    make, view, change = ONE_ELEMENT_VIEWS[name]
+
+    def fn(m):
+        ns = {"m": m}
+        exec(f"a = {make}\nb = {view}\n{change}", ns)
+        a, b = ns["a"], ns["b"]
+        return [a, b, a._version, b._version, b._base is a]
+    like_torch(fn)
+
+
+def test_one_element_views_with_autograd():
+    def fn(m):
+        x = m.tensor(2.0, requires_grad=True)
+        y = x * 3
+        v = y.view(1)
+        v.mul_(2)                  # recorded through the view: y's grad_fn is CopySlices
+        w = y * x
+        w.backward()
+        u = x.detach().view(1)
+        with m.no_grad():
+            u.add_(1)              # changes x (a leaf) through a view of its alias
+        z = (x * x).sum()
+        z.backward()
+        return [y, v, w, x.grad, y.grad_fn.name(), x._version]
+    like_torch(fn)
+
+
+@pytest.mark.parametrize("first", ["nothing", "grad"])
+def test_backward_with_a_function_output_as_input_runs_the_function(first):
+    """backward(v, inputs=[v]) executes v's own node, as torch: for an output of a custom
+    Function that is the Function's, whose saved tensors are then freed."""
+    def fn(m):
+        x = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+        s = Fn(m).SinCos.apply(x)[0]
+        y = s * s
+        if first == "grad":
+            m.autograd.grad(y, [x], retain_graph=True)
+        m.autograd.backward(s, inputs=[s])
+        y.backward()
+        return [x.grad, s.grad]
     like_torch(fn)
 
 

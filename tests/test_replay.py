@@ -112,6 +112,21 @@ def test_mlp_replay_matches_eager_and_torch():
         np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-10)
 
 
+@pytest.mark.parametrize("view", ["a.view(1).sum()", "a.reshape(-1).reshape(()) * 1.0",
+                                  "a[None].sum() + a", "a.expand(2, 2).sum()",
+                                  "a.unsqueeze(0).squeeze(0).exp()"])
+def test_views_of_a_one_element_input_replay(view):
+    """A view of a one-element input gives it an array to share (as torch's views): the
+    input keeps its one entry, so a replay at a new point reads the new value."""
+    f = eval("lambda a: " + view)
+    rec = tg.record(f, tg.tensor(0.3, dtype=tg.float64))
+    value, (grad,) = rec.value_and_grad(np.array(0.7))
+    x = tg.tensor(0.7, dtype=tg.float64, requires_grad=True)
+    y = f(x)
+    y.backward()
+    assert float(value) == y.item() and float(grad) == x.grad.item()
+
+
 def test_structural_ops_replay():
     def f(a, b):
         c = a.t()[1:, ::2] * b[:1, 1:3]

@@ -685,6 +685,48 @@ c.data.mul_(2)
 b = x * c
 (a + b).backward()
 show(a, b, x.grad)""",
+"scalar_view_saved_then_base_data_change": """
+x = m.tensor(2.0, requires_grad=True)
+y = x * 3
+v = y.view(1)
+w = (v * v).sum()
+y.data.mul_(2)
+w.backward()
+show(w, x.grad)""",
+"scalar_select_saved_then_numpy_change": """
+x = m.tensor([2.0], requires_grad=True)
+y = x * 3
+v = y[0]
+w = v * v
+y.detach().numpy()[0] = 1.0
+w.backward()
+show(w, x.grad)""",
+"scalar_leaf_view_saved_then_data_change": """
+x = m.tensor(2.0, requires_grad=True)
+v = x.view(1)
+w = (v * x).sum()
+x.data.add_(1)
+w.backward()
+show(w, x.grad)""",
+"create_graph_with_an_input_it_does_not_reach": """
+x = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+u = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+y = x * x
+z = y * y
+with m.no_grad():
+    y.add_(0.25)
+m.autograd.backward(z, create_graph=True, inputs=[u])
+show(u.grad, x.grad)""",
+"scalar_import_then_data_change": """
+x = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+y = x * x
+y.data.mul_(1.5)
+y.detach().add_(0.25)
+z = y * y
+y.data.mul_(1.5)
+w = z * z
+w.backward()
+show(w, x.grad)""",
 "detach_of_view_change": """
 x = m.tensor([1.0, 2.0], requires_grad=True)
 y = x.exp()
