@@ -556,7 +556,7 @@ class Tape:
     def share(self, node, arr, c):
         """Node `node` holds the one-element value stored in `arr` (of version counter `c`),
         which may change through an alias without a version bump: refresh_shared reads it."""
-        if self.frozen or self.recording:
+        if self.recording:
             return
         if self.shared is None:
             self.shared = {}
@@ -571,11 +571,13 @@ class Tape:
         in-place op's own entry reads the value it had then, torch's clone).  Python per
         shared node: only tensors whose one-element memory was handed out have one."""
         shared = self.shared
-        if shared:   # (most tapes: None, and no folded constants)
+        if shared:   # (most tapes: None, no imports and no folded constants)
             val = self.val
             for node, (arr, c, ver) in shared.items():
                 if c[0] == ver and node < self.n:
                     val[node] = float(arr.reshape(-1)[0])
+        if self.imports:
+            self._refresh_imports()
         if self.folded_consts and self.folded_seen != SHARED_ARRAYS[0]:
             # (per folded constant tensor, not per entry: one numpy store for its entries)
             seen = SHARED_ARRAYS[0]
@@ -587,6 +589,21 @@ class Tape:
                     if version_counter(t)[0] == ver:
                         cst[np.array(entries, np.int64)] = float(arr.reshape(-1)[0])
             self.folded_seen = seen
+
+    def _refresh_imports(self):
+        """refresh_shared for import entries: a tensor imported while held as a number whose
+        memory was handed out later is registered on its own tape only; the import follows
+        it while the counter is where it was when imported.  Python per import entry."""
+        val, versions = self.val, self.versions
+        for node, (src, snode) in self.imports.items():
+            while src.shared is None and src.op[snode] == OP_IMPORT:
+                src, snode = src.imports[snode]
+            got = src.shared.get(snode) if src.shared else None
+            if got is not None:
+                arr, c, _ = got
+                watch = versions.get(node)
+                if watch is not None and watch[0] is c and c[0] == watch[1]:
+                    val[node] = float(arr.reshape(-1)[0])
 
     def settle(self, node):
         """A recorded in-place op is about to overwrite the memory node `node` shares: the node

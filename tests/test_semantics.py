@@ -727,6 +727,16 @@ y.data.mul_(1.5)
 w = z * z
 w.backward()
 show(w, x.grad)""",
+"scalar_imported_from_a_freed_tape_then_data_change": """
+x = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+a = x + x
+y = a * a
+g = m.autograd.grad(a, [x])
+z = y * y
+y.data.mul_(1.5)
+w = z * z
+w.backward()
+show(w, x.grad)""",
 "detach_of_view_change": """
 x = m.tensor([1.0, 2.0], requires_grad=True)
 y = x.exp()
