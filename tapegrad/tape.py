@@ -195,7 +195,7 @@ class Tape:
                  "import_of", "retained", "grad_fns", "recording", "strict", "input_ids",
                  "guard_src", "baked", "saved_bytes", "frozen", "versions", "watched", "checked",
                  "rebased", "superseded", "groups", "folded", "shared", "folded_consts",
-                 "folded_seen", "__weakref__",
+                 "folded_seen", "leaves_seen", "__weakref__",
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
                  "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
                  "fn_data",     # graph.record_fn: {node: (grad_fn class, its data)}
@@ -263,6 +263,9 @@ class Tape:
         # val; folded_seen: SHARED_ARRAYS[0] when none was, -1 while one is
         self.folded_consts = None
         self.folded_seen = 0
+        # SHARED_ARRAYS[0] when the leaves were last looked at: a leaf held as a number whose
+        # memory is handed out later is entered in `shared` by refresh_shared
+        self.leaves_seen = SHARED_ARRAYS[0]
         # record/replay (tapegrad.replay): a recording tape is never sealed by size, treats
         # every tensor but its inputs as a constant, and turns Python conversions into guards
         self.recording = recording
@@ -553,15 +556,16 @@ class Tape:
             else:
                 nodes.append(node)
 
-    def share(self, node, arr, c):
-        """Node `node` holds the one-element value stored in `arr` (of version counter `c`),
-        which may change through an alias without a version bump: refresh_shared reads it."""
+    def share(self, node, arr, c, ver=None):
+        """Node `node` holds the one-element value stored in `arr` (of version counter `c`, at
+        version `ver`, default now), which may change through an alias without a version
+        bump: refresh_shared reads it."""
         if self.recording:
             return
         if self.shared is None:
             self.shared = {}
         if node not in self.shared:   # (the first: the version the node's value has)
-            self.shared[node] = (arr, c, c[0])
+            self.shared[node] = (arr, c, c[0] if ver is None else ver)
 
     def refresh_shared(self):
         """Before a backward: each shared one-element node takes its array's value now, as
@@ -570,12 +574,14 @@ class Tape:
         in-place change made it stale (what saved it fails the version check; a recorded
         in-place op's own entry reads the value it had then, torch's clone).  Python per
         shared node: only tensors whose one-element memory was handed out have one."""
+        if self.leaves_seen != SHARED_ARRAYS[0]:
+            self._share_leaves()
         shared = self.shared
         if shared:   # (most tapes: None, no imports and no folded constants)
             val = self.val
             for node, (arr, c, ver) in shared.items():
                 if c[0] == ver and node < self.n:
-                    val[node] = float(arr.reshape(-1)[0])
+                    val[node] = arr.item()
         if self.imports:
             self._refresh_imports()
         if self.folded_consts and self.folded_seen != SHARED_ARRAYS[0]:
@@ -587,8 +593,23 @@ class Tape:
                 if type(arr) is not float:
                     seen = -1
                     if version_counter(t)[0] == ver:
-                        cst[np.array(entries, np.int64)] = float(arr.reshape(-1)[0])
+                        cst[np.array(entries, np.int64)] = arr.item()
             self.folded_seen = seen
+
+    def _share_leaves(self):
+        """Enter in `shared` the leaf entries whose tensor was held as a number when entered
+        and has an array now (its memory was handed out since), at the version the entry has.
+        Python per leaf entry, only after some tensor's memory was first handed out."""
+        self.leaves_seen = SHARED_ARRAYS[0]
+        shared = self.shared
+        for node, t in self.leaves.items():
+            arr = t._v
+            if type(arr) is not float and arr.size == 1 and t._dtype.is_floating_point and (
+                    shared is None or node not in shared):
+                watch = self.versions.get(node)
+                if watch is not None:
+                    self.share(node, arr, watch[0], watch[1])
+                    shared = self.shared
 
     def _refresh_imports(self):
         """refresh_shared for import entries: a tensor imported while held as a number whose
@@ -603,7 +624,7 @@ class Tape:
                 arr, c, _ = got
                 watch = versions.get(node)
                 if watch is not None and watch[0] is c and c[0] == watch[1]:
-                    val[node] = float(arr.reshape(-1)[0])
+                    val[node] = arr.item()
 
     def settle(self, node):
         """A recorded in-place op is about to overwrite the memory node `node` shares: the node
@@ -612,7 +633,7 @@ class Tape:
         if shared and node in shared:
             arr, c, ver = shared.pop(node)
             if c[0] == ver:
-                self.val[node] = float(arr.reshape(-1)[0])
+                self.val[node] = arr.item()
 
     def watch_folded(self, e, t, bit):
         """Entry e (about to be pushed, or just pushed) folds one-element constant tensor t
@@ -1309,18 +1330,11 @@ def view_base(t):
 
 def share_storage(t):
     """t's one-element value is in an array that aliases may write without a version bump
-    (`.data`, `detach()`, `numpy()`, a view): the entry holding it (t's node, or the entry a
-    leaf caches on the open tape) reads the array again before each backward
-    (refresh_shared)."""
+    (`.data`, `detach()`, `numpy()`, a view): the entry holding it reads the array again
+    before each backward (refresh_shared)."""
     tape = t._tape
-    if tape is not None:
+    if tape is not None:   # (a leaf's entries: Tape.leaf_node, or refresh_shared later)
         share_storage_at(tape, t._node, t)
-        return
-    serial = abs(t._lserial) if t._recorded else 0   # a leaf that requires grad
-    if serial:
-        for tape in (STATE.tape, STATE.parked):
-            if getattr(tape, "serial", 0) == serial:
-                share_storage_at(tape, t._lnode, t)
 
 
 def share_storage_at(tape, node, t):

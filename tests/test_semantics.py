@@ -737,6 +737,24 @@ y.data.mul_(1.5)
 w = z * z
 w.backward()
 show(w, x.grad)""",
+"scalar_leaf_data_change_after_its_tape_closed": """
+x = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+y = x * x
+z = y * y
+z.detach().add_(0.25)
+x.data.mul_(1.5)
+w = z * z
+w.backward()
+show(w, x.grad)""",
+"scalar_leaf_data_change_on_a_retained_tape": """
+x = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+y = x * x
+y.backward(retain_graph=True)
+x.grad = None
+w = x * 2.0
+x.data.mul_(1.5)
+y.backward()
+show(x.grad)""",
 "detach_of_view_change": """
 x = m.tensor([1.0, 2.0], requires_grad=True)
 y = x.exp()
