@@ -483,6 +483,10 @@ class Tape:
         src = t._tape
         key = (src.serial, t._node)
         n = self.import_of.get(key)
+        if n is not None:
+            watch = self.versions.get(n)
+            if watch is not None and watch[0][0] != watch[1]:
+                n = None   # changed since (in place, through an alias): imported again
         if n is None:
             n = self._push_input(OP_IMPORT, t)
             self.watch(n, t)

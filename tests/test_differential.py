@@ -1166,6 +1166,11 @@ def act_grad(b):
         # in-place change refuses; tapegrad's are arrays of their own
         b.aliased |= {g.data_ptr() for g in b.ns[name] if g is not None and any(
             st == 0 and n > 1 for st, n in zip(g.stride(), g.shape))}
+        if "create_graph=True" in args:
+            # a gradient that needs none (a constant) is also what torch's graph of the other
+            # results saved: a change of its memory reaches them there, not in tapegrad
+            b.aliased |= {g.data_ptr() for g in b.ns[name]
+                          if g is not None and g.grad_fn is None}
     if "create_graph=True" in args and b.lines[-1].name == name and name in b.ns:
         # higher order: the gradients (graphs themselves) become operands of later steps
         loose = KNOWN_BUGS["higher_order_names"]

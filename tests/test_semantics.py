@@ -755,6 +755,17 @@ w = x * 2.0
 x.data.mul_(1.5)
 y.backward()
 show(x.grad)""",
+"import_changed_through_an_alias_then_used_again": """
+x = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+y = x * x
+z = y + y
+g = m.autograd.grad(z, [x, y], create_graph=True)
+h = m.autograd.grad(g[0], [x])
+u = g[1] * z
+z.detach().add_(0.25)
+w = z * u
+w.backward()
+show(w, x.grad)""",
 "detach_of_view_change": """
 x = m.tensor([1.0, 2.0], requires_grad=True)
 y = x.exp()
