@@ -10,6 +10,7 @@ from . import devices as _device, dtypes as D, errors, layouts, settings
 from .dtypes import dtype as DType
 from .exact import fma32, fma64
 from .fpstate import quiet
+from .tape import STATE
 from .tensor import install, _new, _size_args, Tensor, _TensorMeta
 from .tracing import _bake
 
@@ -101,6 +102,14 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
                         f"{type(dtype).__name__}")
     if isinstance(data, Tensor):
+        warnings.warn(errors.COPY_CONSTRUCT.format("torch.tensor"), UserWarning,
+                      stacklevel=errors.user_stacklevel())
+    return copy_of(data, dtype, requires_grad)
+
+
+def copy_of(data, dtype=None, requires_grad=False):
+    """torch.tensor's leaf copy of `data` (checked arguments; no warning for a tensor)."""
+    if isinstance(data, Tensor):
         _bake(data, "guard_value")   # (a traced value copied out of the recorded tape)
         arr = np.array(data._array(), copy=True)
         dt = dtype or data._dtype
@@ -127,6 +136,8 @@ def _as_items(data):
     torch.tensor reads them: an array as a sequence of its items (a float64 array gives
     float64), a tensor as one item (a one-element tensor of any shape: its value)."""
     if isinstance(data, Tensor):
+        if data._recorded and STATE.enabled and data.requires_grad:
+            errors.warn_once(errors.SCALAR_OF_GRAD)   # (torch reads each as a Python scalar)
         _bake(data, "guard_value")   # (a traced value copied out of the recorded tape)
         if data.numel() != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
@@ -155,8 +166,8 @@ def _checked_items(data, arr, dt):
 def as_tensor(data, dtype=None, device=None):
     """`data` as a tensor: returned as is when it already is one with the requested dtype."""
     _device.check(device)
-    if isinstance(data, Tensor) and (dtype is None or dtype is data._dtype):
-        return data
+    if isinstance(data, Tensor):   # (another dtype: a recorded cast, as torch's)
+        return data if dtype is None or dtype is data._dtype else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or dtype.np == data.dtype):
         return from_numpy(data)
     return tensor(data, dtype=dtype)

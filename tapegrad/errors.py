@@ -111,6 +111,13 @@ T_NOT_2D = ("The use of `x.T` on tensors of dimension other than 2 to reverse th
 T_0D = "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
 NEGATIVE_DIM = "Trying to create tensor with negative dimension {d}: [{shape}]"
 ONE_ELEMENT = "only one element tensors can be converted to Python scalars"
+# torch.tensor(t) / t.new_tensor(t) of a tensor t (torch warns every time)
+COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use "
+                  "sourceTensor.detach().clone() or sourceTensor.detach().clone()"
+                  ".requires_grad_(True), rather than {}(sourceTensor).")
+# float()/complex() of a tensor that requires grad, in grad mode (torch warns once)
+SCALAR_OF_GRAD = ("Converting a tensor with requires_grad=True to a scalar may lead to "
+                  "unexpected behavior.\nConsider using tensor.detach() first.")
 EXPECTED_TENSOR = "{fn}(): argument '{arg}' (position {pos}) must be Tensor, not {got}"
 DEVICE_STRING = ("Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, "
                  "fpga, maia, xla, lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type "

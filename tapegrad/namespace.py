@@ -12,10 +12,10 @@ import warnings
 
 import numpy as np
 
-from . import decomps, devices as _device, dtypes as D
+from . import decomps, devices as _device, dtypes as D, errors
 from .layouts import strided
 from .native_args import bind
-from .creation import empty, _number_arg, tensor
+from .creation import copy_of, empty, _number_arg, tensor
 from . import discrete_draws
 from .random import bernoulli, fill_memory_order, generator_of, multinomial
 from .structops import diagflat
@@ -116,9 +116,14 @@ class _NamespaceMethods:
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         _device.check(device)
+        if dtype is not None and not isinstance(dtype, D.dtype):
+            raise TypeError(f"new_tensor(): argument 'dtype' must be torch.dtype, not "
+                            f"{type(dtype).__name__}")
         if isinstance(data, Tensor):
+            warnings.warn(errors.COPY_CONSTRUCT.format("tensor.new_tensor"), UserWarning,
+                          stacklevel=errors.user_stacklevel())
             data = data.detach()
-        t = tensor(data, dtype=dtype or self._dtype)
+        t = copy_of(data, dtype=dtype or self._dtype)
         return t.requires_grad_() if requires_grad else t
 
     def type_as(self, other):

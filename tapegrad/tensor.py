@@ -26,7 +26,7 @@ from .fpstate import F32_MAX as _F32_MAX, quiet
 from .graph import node_for
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
-from .tape import retain as _retain, share_storage, SHARED_ARRAYS, version_counter
+from .tape import retain as _retain, share_storage, SHARED_ARRAYS, STATE, version_counter
 from .tracing import _bake
 
 
@@ -364,6 +364,8 @@ class Tensor(metaclass=_TensorMeta):
     def __float__(self):
         if self.numel() != 1:
             raise ValueError(errors.ONE_ELEMENT)
+        if self._recorded and STATE.enabled and self.requires_grad:
+            errors.warn_once(errors.SCALAR_OF_GRAD)
         return float(self.item())
 
     def __int__(self):

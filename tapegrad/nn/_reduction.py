@@ -10,19 +10,19 @@ def reduction_of(reduction, size_average=None, reduce=None, stacklevel=4):
     """The reduction a loss applies: `reduction`, or the one the legacy pair names (with
     torch's deprecation warning); ValueError for an unknown name."""
     if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
-        warnings.warn("size_average and reduce args will be deprecated, please use "
-                      "reduction='{}' instead.".format(reduction), stacklevel=stacklevel)
+        reduction = legacy_reduction(size_average, reduce, stacklevel + 1)
     if reduction not in REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
 
 
-def legacy_reduction(size_average, reduce):
+def legacy_reduction(size_average, reduce, stacklevel=3):
     """torch's reading of size_average / reduce: None counts as True; reduce=False is 'none'
-    whatever size_average says."""
+    whatever size_average says.  Warns as torch does wherever the pair is given (a loss
+    module's constructor included)."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  "reduction='{}' instead.".format(reduction), stacklevel=stacklevel)
+    return reduction
