@@ -35,7 +35,7 @@ class _Sweep:
     the tape's SweepArrays the sweep ran on (its release reads their operand streams), or
     None (local streams)."""
     __slots__ = ("tape", "n", "off", "size", "adj", "reach", "ran", "bufs", "loc", "entries",
-                 "space", "side", "captured", "arrays")
+                 "space", "side", "captured", "retained_seen", "arrays")
 
     def grad_of(self, node, shape):
         """The node's gradient: a view of the arena, or the side array (not to be kept)."""
@@ -66,6 +66,14 @@ class _Sweep:
         if cap is not None and node in cap:
             return cap[node].reshape(shape)
         return self.grad_of(node, shape)
+
+    def retained_of(self, node, shape):
+        """The gradient a retained .grad of an autograd.grad input at node sees where hooks
+        ran there after the input was captured (tapegrad.hooks.pause), else None."""
+        seen = self.retained_seen
+        if seen is not None and node in seen:
+            return seen[node].reshape(shape)
+        return None
 
     def release(self):
         if self.entries is None:
@@ -204,6 +212,7 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     r.tape, r.n, r.off, r.size, r.adj, r.reach, r.bufs = tape, n, off, size, adj, reach, s.bufs
     r.ran, r.loc, r.entries, r.space, r.side = ran, None, None, None, side
     r.captured = hooked.captured if hooked is not None else None
+    r.retained_seen = hooked.retained_seen if hooked is not None else None
     r.arrays = s
     return r
 
@@ -313,6 +322,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub, leads=None, root=-1):
     r.tape, r.n, r.off, r.size, r.adj, r.bufs = tape, n, off, size, adj, bufs
     r.loc, r.entries, r.space, r.side = loc, order[ran != 0], sub, side
     r.captured = hooked.captured if hooked is not None else None
+    r.retained_seen = hooked.retained_seen if hooked is not None else None
     return r
 
 
@@ -610,7 +620,10 @@ def _retained(done, inputs, grads, roots):
                 continue
             k = id(t)
             if k in given:
-                if given[k] is not None and k not in out:
+                g = r.retained_of(node, t.shape)   # (an input captured before its hooks)
+                if g is not None:
+                    out[k] = (t, g)
+                elif given[k] is not None and k not in out:
                     _collect(out, t, given[k])
             elif ran[node] or reach[node] and node == root:
                 _collect(out, t, r.result_of(node, t.shape))
@@ -1118,9 +1131,10 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             g = adj.pop((tape, e), None)
             if g is None:
                 continue
-            done, seen = None, g
+            done, seen, seen_retained = None, g, g
             if hooked is not None and e in hooked:
-                g, seen, done = hooks.graph_pause(tape, hooked[e], g, _input_grads)
+                g, seen, seen_retained, done = hooks.graph_pause(tape, hooked[e], g,
+                                                                 _input_grads)
             if (tape, e) in wanted:
                 wanted[(tape, e)] = seen
             kind = BY_CODE[tape.op[e]].kind
@@ -1146,8 +1160,12 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                     pass
                 elif inputs is None:
                     leaf_grads[id(t)] = (t, seen)
-                elif id(t) not in given and _fills_retained(leads, e, root):
-                    kept[id(t)] = (t, seen)   # (an input's is returned as the input's)
+                elif id(t) not in given:
+                    if _fills_retained(leads, e, root):
+                        kept[id(t)] = (t, seen)
+                elif seen_retained is not seen:   # an input captured before its hooks
+                    kept[id(t)] = (t, seen_retained)
+                # (else an input's is returned as the input's)
             if not runs:
                 continue
             if done is not None:
@@ -1241,7 +1259,7 @@ def _hook_pause(tape, e, p, pauses, streams):
     ia, ib, arg_ptr, arg, off, size, adj, reach = streams
     node = p.node
     o, s = off[e], size[e]
-    res = hooks.pause(tape, p, adj[o:o + s], _input_grads, pauses.captured)
+    res = hooks.pause(tape, p, adj[o:o + s], _input_grads, pauses)
     if res is None:
         return False
     added, dropped = res

@@ -354,12 +354,15 @@ class GradInputs(list):
 class Pauses(dict):
     """{sweep index: Pause} of one backward over one tape, and `captured`: {node: float64
     array}, the gradients a retained `.grad` or an input gets where hooks made the arena's
-    value differ from it."""
-    __slots__ = ("captured", "roots")
+    value differ from it; `retained_seen`: the same for the retained .grad of an
+    autograd.grad input captured before its hooks (it sees their result, as torch's
+    retains_grad hook runs after the tensor hooks)."""
+    __slots__ = ("captured", "retained_seen", "roots")
 
     def __init__(self):
         super().__init__()
         self.captured = {}
+        self.retained_seen = {}
         self.roots = None    # the sweep's seeded roots (engine._reached_above)
 
 
@@ -393,21 +396,25 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
     return Pause(node, h, False, None) if node == root else None
 
 
-def pause(tape, p, arr, vjp, captured):
+def pause(tape, p, arr, vjp, pauses):
     """Run the hooks of a Pause at a pause of the sweep.  `arr`: the node's gradient in the
-    adjoint arena (float64, written in place); `captured` gets the value a retained .grad or
-    an input sees where it differs.  Returns None when the kernel is to run the entry's VJP,
+    adjoint arena (float64, written in place); `pauses.captured` (and `retained_seen`) get
+    the value a retained .grad or an input sees where it differs.  Returns None when the
+    kernel is to run the entry's VJP,
     else ([(operand node, float64 array)] to add, {operand nodes the post hooks gave None
     in every slot}): with post hooks the VJP runs here, through `vjp(tape, node, g)` (the
     tensor faces create_graph uses)."""
     h, node = p.h, p.node
     pre, post = p.node_hooks and h.pre, p.node_hooks and h.post
+    captured = pauses.captured
     with set_grad_enabled(False):
         if p.keep == "raw":
             captured[node] = arr.copy()
         g0 = _as_tensor(arr, h)
         ref = g0._v if type(g0._v) is float else g0._v.copy()
         g = run_tensor_hooks(h.tensor, g0)
+        if p.keep == "raw" and g is not g0 and node in tape.retained:
+            pauses.retained_seen[node] = np.asarray(g._array(), np.float64).reshape(-1).copy()
         if pre:
             if p.keep == "tensor":   # a retained .grad does not see the prehooks' result
                 captured[node] = np.asarray(g._array(), np.float64).reshape(-1).copy()
@@ -426,20 +433,20 @@ def pause(tape, p, arr, vjp, captured):
 
 def graph_pause(tape, p, g, vjp):
     """`pause` for the create_graph walk, on recorded tensors: returns (g after the tensor
-    and pre hooks, the value a retained .grad or an input sees, [(operand node, gradient)]
-    when post hooks ran the VJP, else None)."""
+    and pre hooks, the value an input sees, the value a retained .grad sees (after the
+    tensor hooks), [(operand node, gradient)] when post hooks ran the VJP, else None)."""
     h, node = p.h, p.node
     with set_grad_enabled(True):
         raw = g
         g = run_tensor_hooks(h.tensor, g)
-        seen = raw if p.keep == "raw" else g
+        seen, retained = (raw if p.keep == "raw" else g), g
         if p.node_hooks and h.pre:
             g = run_prehooks(h.pre, g)
         if not (p.node_hooks and h.post):
-            return g, seen, None
+            return g, seen, retained, None
         slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
         gi = run_posthooks(h.post, gi, g)
-    return g, seen, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
+    return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
 
 
 def leaf_grads(found, create_graph=False, only=None):

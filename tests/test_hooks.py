@@ -312,7 +312,30 @@ def c_scalar_leaves(m):
     return [p.grad for p in ps], f32.grad, log
 
 
-CASES = [c_scalar_leaves, c_capture, c_nonleaf_replace, c_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
+def c_retained_input_captured_before_hooks(m):
+    """An autograd.grad input whose node runs (another input lies below it) is captured
+    before its hooks; its retained .grad sees the tensor hooks' result, before the grad_fn's
+    prehooks (torch's retains_grad hook runs after the tensor hooks)."""
+    out = []
+    for shape in ((), (2,)):
+        for pre in (False, True):
+            for cg in (False, True):
+                x = m.full(shape, 0.55, dtype=m.float64, requires_grad=True)
+                y = x * x
+                z = y * y
+                z.retain_grad()
+                z.register_hook(lambda g: g * 2)
+                if pre:
+                    z.grad_fn.register_prehook(lambda gs: (gs[0] * 5,))
+                loss = ((z * z + 1) * 3).sum()
+                for inputs in ([x, y, z], [z], [y, z]):
+                    z.grad = None
+                    got = m.autograd.grad(loss, inputs, retain_graph=True, create_graph=cg)
+                    out.append((got, z.grad))
+    return out
+
+
+CASES = [c_scalar_leaves, c_capture, c_retained_input_captured_before_hooks, c_nonleaf_replace, c_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
          c_retain_before, c_grad_leaf_input, c_grad_nonleaf_input, c_grad_off_path,
          c_backward_inputs, c_grad_mode, c_create_graph, c_scalar, c_scalar_dtypes, c_views,
          c_split, c_inplace_after, c_node_hooks, c_node_create_graph, c_post_accumulate,

@@ -382,8 +382,9 @@ def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_u
         check_used(grads)
         # (inputs' .grad untouched but for retained non-leaves, which get theirs, as the
         # other retained tensors the run fills: as without create_graph, and as torch)
+        own = {id(t) for t, _ in kept}   # (an input's: its hooks' result, if it differs)
         _publish_graph([(t, g) for t, g in zip(inputs, grads) if t._tape is not None
-                        and t.retains_grad] + kept, swept)
+                        and t.retains_grad and id(t) not in own] + kept, swept)
         out = []
         for t, g in zip(inputs, grads):
             if g is None:   # (torch: zeros_like(input, requires_grad=create_graph))
