@@ -1250,8 +1250,14 @@ def act_change_memory(b):
     name = b.pick(lambda v: v.dtype.is_floating_point and v.data_ptr() not in b.aliased)
     if name is None:
         return
-    change = b.choice(["{a}.data.mul_(1.5)", "{a}.data.add_(0.25)", "{a}.detach().add_(0.25)",
-                       "{a}.detach().mul_(-0.5)", "{a}.detach().numpy()[...] *= 0.5"])
+    changes = ["{a}.data.mul_(1.5)", "{a}.data.add_(0.25)", "{a}.detach().add_(0.25)",
+               "{a}.detach().mul_(-0.5)", "{a}.detach().numpy()[...] *= 0.5"]
+    if b.loose_grads:
+        # KNOWN_BUGS["higher_order_names"]: a create_graph gradient's intermediate values
+        # were computed when it was recorded; torch's fused nodes read their saved tensors'
+        # memory at backward (test_double_backward_reads_saved_memory_at_backward)
+        changes = [c for c in changes if ".detach().add_" in c or ".detach().mul_" in c]
+    change = b.choice(changes)
     _run(b, change.format(a=name))
 
 
@@ -2314,6 +2320,20 @@ def test_higher_order_grad_fn_names():
         z.retain_grad()
         (z * z).sum().backward(create_graph=True)
         return out + [x.grad.grad_fn.name(), z.grad.grad_fn.name()]
+    like_torch(fn)
+
+
+@xfail("create_graph=True records a gradient's formula as elementary ops whose values are "
+       "computed then; torch's fused backward node (SigmoidBackwardBackward0) reads the saved "
+       "result at backward time, so a change of its memory through .data reaches it")
+def test_double_backward_reads_saved_memory_at_backward():
+    def fn(m):
+        x = m.tensor(0.55, dtype=m.float64, requires_grad=True)
+        y = (x * x).sigmoid()
+        g, = m.autograd.grad(y, [x], create_graph=True)
+        y.data.mul_(1.5)
+        (g * g).backward()
+        return [g, x.grad]
     like_torch(fn)
 
 
