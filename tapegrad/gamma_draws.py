@@ -103,12 +103,11 @@ def _clamp_below(g, dtype):
 
 
 # ---- dirichlet -----------------------------------------------------------------------------------
-def dirichlet(engine, alpha, return_gammas=False):
+def dirichlet(engine, alpha):
     """torch._sample_dirichlet(alpha) on CPU (alpha float32 or float64, at least 1-d): double
     gamma draws (alpha widened to double, each clamped at DBL_MIN) in C order, divided by
     their sum over the last dimension (torch's cascade sum, `sum_last_dim`), cast to the
-    dtype and clamped to [smallest normal, largest value below 1].  return_gammas: also the
-    float64 gamma draws."""
+    dtype and clamped to [smallest normal, largest value below 1]."""
     alpha = np.asarray(alpha)
     _check_float(alpha, "dirichlet")
     g = np.empty(alpha.size, np.float64)
@@ -120,7 +119,7 @@ def dirichlet(engine, alpha, return_gammas=False):
         ratio = (g / total[..., None] if alpha.ndim else g / total).astype(alpha.dtype)
     dt = alpha.dtype.type
     out = np.minimum(np.nextafter(dt(1), dt(0)), np.maximum(np.finfo(alpha.dtype).tiny, ratio))
-    return (out, g) if return_gammas else out
+    return out
 
 
 def _ceil_log2(x):

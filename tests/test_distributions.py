@@ -975,9 +975,9 @@ def test_gamma_rsample_gradient():
 
 
 def test_beta_and_dirichlet_rsample_gradients():
-    """Dirichlet's rsample normalizes reparameterized Gamma draws (torch differentiates the
-    Dirichlet draw implicitly instead: the per-draw gradients differ, their expectation is
-    the same).  E[X_0] = alpha_0 / sum(alpha): its gradient by rsample is near
+    """Dirichlet's rsample is differentiated implicitly (each component's Beta marginal, as
+    torch's _dirichlet_grad), an unbiased pathwise gradient.  E[X_0] = alpha_0 / sum(alpha):
+    its gradient by rsample is near
     (delta_0j sum(alpha) - alpha_0) / sum(alpha)^2; Beta's likewise."""
     D = tapegrad.distributions
     tapegrad.manual_seed(8)
