@@ -575,31 +575,42 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                 reached.give(r.space)
 
 
-def _run_inputs(done, inputs):
-    """backward(inputs=...) runs each reached non-leaf input's own node, as torch does (its
-    gradient is taken there): raise torch's "backward a second time" error if a backward freed
-    that entry's saved buffers, else count the entry as run (released with the others)."""
+def _input_entries(tape, n, reach, inputs):
+    """The entries of `tape` (below n, reached) that backward(inputs=...) runs for its
+    non-leaf inputs: each one's own node, as torch does (its gradient is taken there).  Raise
+    torch's "backward a second time" error if a backward freed one's saved buffers."""
     hits = []
     for t in inputs:
-        tape = t._tape
-        if tape is None:
+        if t._tape is not tape:
             continue
         node = t._node
+        if node >= n or not reach[node]:
+            continue
         # an output of a multi-output op (a custom Function's, split's): torch's node is the op
-        own = (node,) if tape.op[node] != OUTPUT_CODE else (node, int(tape.ia[node]))
-        for r in done:
-            if r.tape is tape and node < r.n and r.reach[node]:
-                for e in own:
-                    if tape.freed[e] and _SAVES[tape.op[e]]:
-                        raise RuntimeError(errors.BACKWARD_TWICE)
-                    hits.append((r, e))
-    for r, node in hits:
-        if not r.ran[node]:
-            if r.ran is r.reach:
-                r.ran = r.ran.copy()
-            r.ran[node] = 1
-            if r.entries is not None:
-                r.entries = np.append(r.entries, node)
+        for e in (node,) if tape.op[node] != OUTPUT_CODE else (node, int(tape.ia[node])):
+            if tape.freed[e] and _SAVES[tape.op[e]]:
+                raise RuntimeError(errors.BACKWARD_TWICE)
+            hits.append(e)
+    return hits
+
+
+def _with_entries(ran, reach, entries):
+    """`ran` with `entries` set (a copy where `ran` is the reach array itself)."""
+    if entries and not ran[entries].all():
+        ran = ran.copy() if ran is reach else ran
+        ran[entries] = 1
+    return ran
+
+
+def _run_inputs(done, inputs):
+    """backward(inputs=...) counts each reached non-leaf input's own entry as run
+    (_input_entries; released with the others).  All checks first, then the marks."""
+    hits = [(r, _input_entries(r.tape, r.n, r.reach, inputs)) for r in done]
+    for r, entries in hits:
+        new = [e for e in entries if not r.ran[e]]
+        r.ran = _with_entries(r.ran, r.reach, new)
+        if new and r.entries is not None:
+            r.entries = np.append(r.entries, new)
 
 
 def _retained(done, inputs, grads, roots):
@@ -978,6 +989,9 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
     # with inputs, only what leads to them runs (is checked), as torch
     leads = None if inputs is None else _leads(tape, n, inputs)
     tape.check_versions(n, ran=reach if leads is None else reach & leads)
+    # backward(inputs=...), not autograd.grad: each input's own entry runs (is freed)
+    own = [] if inputs is None or retain_graph or isinstance(inputs, hooks.GradInputs) else \
+        _input_entries(tape, n, reach, inputs)
     # (a first one in a process: the backward of its result will want a sweep kernel,
     # compiled meanwhile in a child while this one compiles record_backward)
     tiers.sweep_ahead_of_tape(tape, n, n - 1, _SAVES)
@@ -1048,7 +1062,8 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
                     g = grad_tensor(node, t)
                     if g is not None:
                         kept.append((t, g))
-        return (out, kept), [] if retain_graph else [(tape, reach & leads)]
+        return (out, kept), [] if retain_graph else [(tape, _with_entries(reach & leads,
+                                                                          reach, own))]
     found = {}
     for node, leaf in tape.leaves.items():
         if node < n:
@@ -1110,6 +1125,8 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
     memo = {}                     # with inputs: _marks of each tape
     kept = {}                     # with inputs: id -> (retained non-leaf, its gradient)
     given = set() if inputs is None else {id(t) for t in inputs}
+    # backward(inputs=...), not autograd.grad: each input's own entry runs (is freed)
+    runs_inputs = inputs is not None and not isinstance(inputs, hooks.GradInputs)
     while pending:
         tape = max(pending, key=lambda tp: tp.serial)
         pending.discard(tape)
@@ -1123,6 +1140,8 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
         ran = reach if leads is None else reach & leads
         tape.check_versions(n, ran=ran)
         if not retain_graph:
+            if runs_inputs:
+                ran = _with_entries(ran, reach, _input_entries(tape, n, reach, inputs))
             swept.append((tape, ran))
         freed = tape.freed
         root = _only_root(roots, tape)

@@ -2618,6 +2618,33 @@ def test_backward_with_a_function_output_as_input_runs_the_function(first):
     like_torch(fn)
 
 
+@pytest.mark.parametrize("shape", [(), (2,)])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_backward_with_inputs_frees_the_inputs_own_node(shape, create_graph):
+    """backward(v, inputs=[v], retain_graph=False) frees v's own node (torch runs it), with
+    create_graph too (one-element graphs take the kernel path, n-d ones the Python walk); a
+    later backward through v then fails as a second one.  autograd.grad does not run it."""
+    def fn(m):
+        out = []
+        for call in ("backward", "grad"):
+            x = m.full(shape, 0.55, dtype=m.float64, requires_grad=True)
+            v = x * x
+            w = v * v
+            if call == "backward":
+                m.autograd.backward(v, m.ones(shape, dtype=m.float64), inputs=[v],
+                                    retain_graph=False, create_graph=create_graph)
+            else:
+                m.autograd.grad(v, [v], m.ones(shape, dtype=m.float64), retain_graph=False,
+                                create_graph=create_graph)
+            try:
+                w.sum().backward()
+                out.append(x.grad)
+            except RuntimeError as e:
+                out.append(str(e)[:40])
+        return out
+    like_torch(fn)
+
+
 def test_one_element_result_changed_through_data_then_used():
     def fn(m):
         x = m.tensor(2.0, requires_grad=True)
