@@ -87,6 +87,16 @@ def not_1d(op, a, b):
                         f"{a.dim()}D and {b.dim()}D")
 
 
+def addmm_dtypes(input, mat1, mat2):
+    """torch's RuntimeError for addmm (and linear with a bias) of operands whose dtypes
+    differ (input checked against mat2 first, then mat1), or None."""
+    for name, t in (("self", input), ("mat1", mat1)):
+        if t.dtype is not mat2.dtype:
+            return RuntimeError(f"{name} and mat2 must have the same dtype, but got "
+                                f"{t.dtype.legacy} and {mat2.dtype.legacy}")
+    return None
+
+
 def broadcast_mismatch(*shapes):
     """torch's message for shapes that do not broadcast (folded left to right, compared from
     the last dimension, as torch's infer_size), or None when they do."""

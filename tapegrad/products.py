@@ -8,7 +8,7 @@ import string
 
 import numpy as np
 
-from . import decomps, dtypes as D
+from . import decomps, dtypes as D, errors
 from .errors import _tname
 from .mathops import _inplace_decomp
 from .ndops import matmul, where
@@ -28,6 +28,9 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2) (AddmmBackward0)."""
     _matrix("addmm", "mat1", mat1)
     _matrix("addmm", "mat2", mat2)
+    err = errors.addmm_dtypes(input, mat1, mat2)
+    if err is not None:
+        raise err
 
     def body(T, x, m1, m2):
         base = _scaled_input(x, beta)

@@ -2342,6 +2342,22 @@ def test_mm_error_message():
                     ["a.mm(m.ones(3))", "m.ones(3).mm(a)", "m.mm(a, m.ones(3))"])
 
 
+def test_addmm_and_linear_dtype_errors():
+    """addmm (and linear with a bias, which is one) checks self against mat2, then mat1; a
+    non-contiguous batch input takes matmul and an in-place bias add (the product's dtype)."""
+    each_like_torch(
+        "F = m.nn.functional; d = m.float64; x = m.ones(4, 3); w = m.ones(2, 3)",
+        ["F.linear(x.double(), w, m.ones(2))", "F.linear(x, w, m.ones(2, dtype=d))",
+         "F.linear(x[0], w, m.ones(2, dtype=d))", "F.linear(x.double(), w)",
+         "F.linear(m.ones(2, 4, 3, dtype=d), w, m.ones(2))",
+         "F.linear(m.ones(3, 4, 2).transpose(0, 2), w, m.ones(2, dtype=d))",
+         "F.linear(m.ones(3, 4, 2, dtype=d).transpose(0, 2), w, m.ones(2))",
+         "m.addmm(m.ones(2, dtype=d), x, w.t())", "m.addmm(m.ones(2), x.double(), w.t())",
+         "m.addmm(m.ones(2, dtype=m.int64), x, w.t())", "m.nn.Linear(3, 2)(x.double())"])
+    like_torch(lambda m: [m.nn.functional.linear(m.ones(3, 4, 2).transpose(0, 2), m.ones(2, 3),
+                                                 m.ones(2, dtype=m.float64))])
+
+
 def test_strides_and_contiguity():
     """stride() and is_contiguous() of the common layouts (transposes, permutes, expands, basic
     slices), and size()/stride() of a dimension a 0-d tensor does not have."""

@@ -58,11 +58,14 @@ def linear(input, weight, bias=None):
                            f"{weight.shape[-1]}x{weight.shape[0]})")
     if bias is None:
         return input.matmul(weight.t())
+    if input.dim() > 2 and not input.is_contiguous():
+        # torch: matmul, then the bias added in place (AddBackward0: the product's dtype)
+        return input.matmul(weight.t()).add_(bias)
+    err = errors.addmm_dtypes(bias, input, weight)   # (an addmm, as torch's)
+    if err is not None:
+        raise err
     if input.dim() == 2:
         return _record("linear", B.linear, input, weight.t(), bias)
-    if input.dim() > 2 and not input.is_contiguous():
-        # torch: matmul, then the bias added (AddBackward0), for a non-contiguous input
-        return input.matmul(weight.t()) + bias
     # torch: a 2-d addmm on the flattened input, viewed back (ViewBackward0)
     out = _record("linear", B.linear, input.reshape(-1, input.shape[-1]), weight.t(), bias)
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
