@@ -89,7 +89,7 @@ def edge_of(t, tape):
     next_functions entry: (None, 0) for what needs no gradient)."""
     if not isinstance(t, Tensor) or not t._recorded:
         return (None, 0)
-    if t._tape is None and abs(t._lserial) != tape.serial:   # (-serial: Tape.leaf_node)
+    if t._tape is None and t._lserial != tape.serial:
         return (None, 0)
     node = t._lnode if t._tape is None else t._node
     src = tape if t._tape is None else t._tape

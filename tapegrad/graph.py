@@ -175,7 +175,7 @@ def edge_to(tape, t):
         return (None, 0)
     if t._tape is not None:
         return (node_for(t._tape, t._node), output_nr(t._tape, t._node))
-    if abs(t._lserial) == tape.serial:   # (-serial: Tape.leaf_node's checked cache)
+    if t._lserial == tape.serial:
         return (node_for(tape, t._lnode), 0)
     return (None, 0)
 
@@ -205,7 +205,7 @@ def _edge_datum(tape, t):
         return (t._node, output_nr(tape, t._node))
     if src is not None:
         return (node_for(src, t._node), output_nr(src, t._node))
-    if abs(t._lserial) == tape.serial:
+    if t._lserial == tape.serial:
         return (t._lnode, 0)
     return (None, 0)
 

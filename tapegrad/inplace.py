@@ -146,10 +146,15 @@ class _InplaceMethods:
         # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
         # the result into self's memory; no casts, no broadcast checks.
         sv = self._v
-        if type(sv) is float and ufunc is not None:
-            done = _inplace_scalar(self, sv, ufunc, other)
-            if done is not None:
-                return done
+        if ufunc is not None:
+            if type(sv) is float:
+                done = _inplace_scalar(self, sv, ufunc, other)
+                if done is not None:
+                    return done
+            elif sv.size == 1 and self._dtype.is_floating_point:   # (memory handed out)
+                done = _inplace_scalar(self, sv.item(), ufunc, other)
+                if done is not None:
+                    return done
         if ufunc is not None and type(sv) is np.ndarray and self._dtype.is_floating_point:
             to = type(other)
             if to is Tensor:
@@ -379,15 +384,20 @@ _F64, _F32D = D.float64, D.float32
 
 
 def _inplace_scalar(t, sv, ufunc, other):
-    """t (float-backed, not recorded) = ufunc(t, other) when other is a number or a
-    one-element float tensor of t's dtype and shape; None where the numpy path must decide
-    (casts, broadcasting, IEEE corner cases)."""
+    """t (one-element float, value sv, not recorded) = ufunc(t, other) when other is a number
+    or a one-element float tensor of t's dtype and shape; None where the numpy path must
+    decide (casts, broadcasting, IEEE corner cases).  An array-backed t (its memory handed
+    out) is written in place, so its aliases see the new value."""
     dt = t._dtype
     to = type(other)
     if to is Tensor:
         b = other._v
-        if type(b) is not float or other._dtype is not dt or other._shape != t._shape:
+        if other._dtype is not dt or other._shape != t._shape:
             return None
+        if type(b) is not float:
+            if b.size != 1:
+                return None
+            b = b.item()
     elif to is float or to is int and -_EXACT_INT <= other <= _EXACT_INT:
         b = float(other)
     else:
@@ -404,7 +414,10 @@ def _inplace_scalar(t, sv, ufunc, other):
             return None
     except (ArithmeticError, ValueError):   # 1/0, out of float32's range: numpy's inf/nan
         return None
-    t._v = v
+    if type(t._v) is float:
+        t._v = v
+    else:
+        t._v[...] = v
     t._lserial = 0  # a later use records the new value (tape.leaf_node)
     bump_version(t)
     return t

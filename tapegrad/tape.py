@@ -425,9 +425,10 @@ class Tape:
         the leaf clears that cache, so the next use records the new value in a new entry (the
         gradients of all of a leaf's entries add up).
         A one-element leaf stored in an array may change unseen: its memory is shared (.data,
-        detach(), a view, numpy()), and its entry holds a copy of its value.  So it caches
-        -serial, which the record paths' test misses: each use comes here and reuses the entry
-        only while that holds t's value at t's version."""
+        detach(), a view, numpy()), and its entry holds a copy of its value.  The entry is
+        registered in `shared`, so each backward reads the array's value then, as torch's saved
+        tensors read their storage: reusing it for later uses (the cache) gives their
+        gradients torch's values too, whatever was written there meanwhile."""
         if self.recording:
             if id(t) not in self.input_ids:
                 return self.baked_node(t)
@@ -435,22 +436,11 @@ class Tape:
             if nodes:   # a traced input has one entry, which a replay writes its value into
                 return nodes[0]
         v = t._v
-        serial = self.serial
         shared = False
         if type(v) is float:
             n = self._push_input(OP_LEAF, t)
         elif v.size == 1:
-            if t._lserial == -serial:   # the entry still holds t's value at t's version?
-                n = t._lnode
-                watch = self.versions.get(n)
-                c = t._ver
-                if type(c) is not list:
-                    c = c[0]
-                if watch is not None and watch[0] is c and c[0] == watch[1] \
-                        and self.val[n] == v.item():
-                    return n
             n = self._push_input(OP_LEAF, t)
-            serial = -serial
             shared = True
         else:
             n = self.push_nd(OP_LEAF, -1, -1, 0.0, v.shape, v.size)
@@ -472,7 +462,7 @@ class Tape:
             self.leaf_of[id(t)] = [n]
         else:
             nodes.append(n)
-        t._lserial = serial
+        t._lserial = self.serial
         t._lnode = n
         return n
 

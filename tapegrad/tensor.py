@@ -145,7 +145,7 @@ class Tensor(metaclass=_TensorMeta):
             self._v = np.full(self._shape, v, dtype=self._dtype.np)
             SHARED_ARRAYS[0] += 1
             share_storage(self)
-            self._lserial = 0   # its leaf entry is checked from now on (Tape.leaf_node)
+            self._lserial = 0   # (its next use enters it again, shared: Tape.leaf_node)
         elif v.size == 1 and self._tape is not None:
             share_storage(self)
         return self._v
