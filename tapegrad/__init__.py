@@ -30,7 +30,7 @@ from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Gene
 from .samplers import poisson, binomial, _standard_gamma, _sample_dirichlet
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,
-                        inf, nan, ShortTensor, CharTensor, ByteTensor)
+                        inf, nan, ShortTensor, CharTensor, ByteTensor, set_default_tensor_type)
 from .layouts import (layout, strided, memory_format, contiguous_format, preserve_format,
                       channels_last, channels_last_3d)
 from .settings import (set_num_threads, get_num_threads, set_num_interop_threads,

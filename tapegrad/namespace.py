@@ -7,7 +7,9 @@ fills `uniform_` / `normal_` / `bernoulli_` / `random_` (torch's draws: the same
 the same values); torch's out-of-place copies of views (`permute_copy` & co), `fill`,
 `put`, `index_put_`, `adjoint`, `row_stack`, `typename`, `get_device`, and the float32 matmul
 precision setting."""
+import importlib
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -81,6 +83,29 @@ BoolTensor = _legacy(D.bool_)
 ShortTensor = _legacy(D.int16)
 CharTensor = _legacy(D.int8)
 ByteTensor = _legacy(D.uint8)
+
+
+_TENSOR_TYPE_DEPRECATED = ("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, "
+                           "please use torch.set_default_dtype() and torch.set_default_device() "
+                           "as alternatives.")
+
+
+def set_default_tensor_type(t):
+    """torch.set_default_tensor_type (deprecated since torch 2.1, with its warning once): the
+    default dtype from a floating legacy type (`DoubleTensor`) or its dotted name
+    ('torch.DoubleTensor': a first component 'torch' names this module, as code written for
+    torch means)."""
+    if isinstance(t, str):
+        first, *rest = t.split(".")
+        t = sys.modules[__package__] if first in ("torch", __package__) else \
+            importlib.import_module(first)
+        for name in rest:
+            t = getattr(t, name)
+    errors.warn_once(_TENSOR_TYPE_DEPRECATED)
+    if type(t) is not _LegacyType:
+        raise TypeError("invalid type object: only floating-point types are supported as the "
+                        "default type")
+    D.set_default_dtype(t.dtype)   # (an integer type: torch's TypeError)
 
 
 # the C type names torch's Cauchy error spells

@@ -88,6 +88,37 @@ def test_default_dtype():
     assert tg.tensor([1.0]).dtype is tg.float32
 
 
+def test_set_default_tensor_type_as_torch(monkeypatch):
+    """The deprecated torch.set_default_tensor_type: a floating legacy type or its dotted
+    name ('torch.' standing for tapegrad) sets the default dtype, with torch's warning once
+    and torch's errors for anything else."""
+    from tapegrad import errors
+    monkeypatch.setattr(errors, "_WARNED", set())
+    try:
+        with pytest.warns(UserWarning, match=r"set_default_tensor_type\(\) is deprecated as of "
+                                             r"PyTorch 2.1") as caught:
+            tg.set_default_tensor_type(tg.DoubleTensor)
+            assert tg.tensor([1.5]).dtype is tg.float64 and tg.Tensor([1]).dtype is tg.float64
+            assert tg.FloatTensor([1]).dtype is tg.float32
+            tg.set_default_tensor_type("torch.FloatTensor")
+            assert tg.get_default_dtype() is tg.float32
+            tg.set_default_tensor_type("tapegrad.DoubleTensor")
+            assert tg.get_default_dtype() is tg.float64
+        assert len(caught) == 1
+        for bad, exc, msg in [(tg.LongTensor, TypeError, "^only floating-point types"),
+                              ("torch.IntTensor", TypeError, "^only floating-point types"),
+                              (5, TypeError, "^invalid type object: only floating-point"),
+                              (tg.float64, TypeError, "^invalid type object"),
+                              (tg.Tensor, TypeError, "^invalid type object"),
+                              ("FloatTensor", ModuleNotFoundError, "No module named"),
+                              ("torch.Foo", AttributeError, "has no attribute 'Foo'")]:
+            with pytest.raises(exc, match=msg):
+                tg.set_default_tensor_type(bad)
+        assert tg.get_default_dtype() is tg.float64   # (failed calls change nothing)
+    finally:
+        tg.set_default_dtype(tg.float32)
+
+
 def test_manual_seed_is_reproducible():
     tg.manual_seed(10000)
     a = tg.randn(2, 2)
