@@ -111,6 +111,7 @@ from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # 
                      cholesky_solve, cholesky_inverse, torch_lu as lu, lu_unpack,
                      torch_lu_solve as lu_solve)
 linalg.matrix_power = matrix_power   # torch.linalg.matrix_power (composed.py is above linalg)
+from .lowrank import svd_lowrank, pca_lowrank  # noqa: E402
 from . import autograd, return_types
 from .replay import (record, load_tape, Recorded, BranchChanged, TracingError,
                      TapeFormatError)
