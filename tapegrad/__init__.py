@@ -39,7 +39,7 @@ from .settings import (set_num_threads, get_num_threads, set_num_interop_threads
                        is_deterministic_algorithms_warn_only_enabled,
                        set_deterministic_debug_mode, get_deterministic_debug_mode,
                        set_flush_denormal)
-from . import accelerator, backends, cuda, distributed, func, multiprocessing, nn
+from . import accelerator, backends, cpu, cuda, distributed, func, multiprocessing, nn
 from .mapping import vmap   # torch.vmap = torch.func.vmap (engineer surface12)
 from .views import as_strided, cat, stack
 from .structops import vstack as row_stack
