@@ -315,6 +315,13 @@ def check(prog, state_every_line=False):
     rtol = 1e-4 if prog.lowp else 1e-9
     tol = (rtol, rtol * (1.0 if prog.scale_free else acc[0]))
     loose_grad = prog.loose_grads
+    # the results of create_graph calls (KNOWN_BUGS["higher_order_names"]), whatever the
+    # generator marked: a shrunk program can keep a call whose marking it lost
+    graphs = {ln.name for ln in prog.lines if ln.name and "create_graph=True" in ln.code} \
+        if KNOWN_BUGS["higher_order_names"] else set()
+
+    def is_loose(name):
+        return name in prog.loose or (name or "").split("[")[0] in graphs
     for a, b in zip(tg, tt):
         if a[0] == "line":
             _, i, err_a, out_a, w_a = a
@@ -333,13 +340,13 @@ def check(prog, state_every_line=False):
                 # see move can still differ later.)
                 return
             if out_a is not None:
-                _compare(out_a, out_b, tol, where, prog.lines[i].name in prog.loose, loose_grad)
+                _compare(out_a, out_b, tol, where, is_loose(prog.lines[i].name), loose_grad)
         else:
             _, i, st_a, w_a, = a
             _, _, st_b, w_b = b
             where = f"state after line {i + 1} `{prog.lines[i].code}`"
             for (k, sa), (_, sb) in zip(st_a, st_b):
-                _compare(sa, sb, tol, f"{where}: {k}", k in prog.loose, loose_grad)
+                _compare(sa, sb, tol, f"{where}: {k}", is_loose(k), loose_grad)
             if w_a != w_b:
                 raise Mismatch(f"{where}: tapegrad warns {w_a}, torch warns {w_b}")
 
