@@ -124,6 +124,7 @@ from . import amp                        # torch.amp: autocast, GradScaler
 from .amp import (autocast, is_autocast_enabled, get_autocast_dtype,
                   is_autocast_cache_enabled)
 from . import utils                      # torch.utils.checkpoint, torch.utils.data
+from .utils.dlpack import from_dlpack  # noqa: E402
 from . import quasirandom                # torch.quasirandom.SobolEngine
 
 float = float32  # noqa: A001

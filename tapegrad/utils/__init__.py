@@ -1,14 +1,14 @@
-"""torch.utils: `checkpoint` (tapegrad.utils.checkpoint), `hooks`, `swap_tensors` and `data`
-(datasets, samplers, DataLoader: tapegrad.utils.data, loaded on first use: with
+"""torch.utils: `checkpoint` (tapegrad.utils.checkpoint), `dlpack`, `hooks`, `swap_tensors` and
+`data` (datasets, samplers, DataLoader: tapegrad.utils.data, loaded on first use: with
 multiprocessing it is ~15 ms of `import tapegrad`)."""
 import copyreg
 import weakref
 
-from . import checkpoint, hooks
+from . import checkpoint, dlpack, hooks
 from ..tape import STATE
 from ..tensor import Tensor
 
-__all__ = ["checkpoint", "data", "hooks", "swap_tensors"]
+__all__ = ["checkpoint", "data", "dlpack", "hooks", "swap_tensors"]
 
 
 def swap_tensors(t1, t2):
