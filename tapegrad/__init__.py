@@ -76,6 +76,7 @@ from .composed import (absolute, swapaxes, swapdims, concat, concatenate,  # noq
                        is_conj, is_neg)
 from .correlation import cov, corrcoef  # noqa: E402
 from .searching import (isin, bucketize, searchsorted, argwhere, bincount, histc, histogram,  # noqa: E402
+                        histogramdd,
                         unravel_index, gcd, lcm, isreal, unique, unique_consecutive)
 from .floordiv import floor_divide  # noqa: E402
 from .orderstats import (quantile, nanquantile, nanmedian, mode, rot90,  # noqa: E402

@@ -59,8 +59,9 @@ __all__ += ["aminmax"]
 aminmax = _make("aminmax", ("min", "max"))
 
 # histogram (tapegrad/searching.py)
-__all__ += ["histogram"]
+__all__ += ["histogram", "histogramdd"]
 histogram = _make("histogram", ("hist", "bin_edges"))
+histogramdd = _make("histogramdd", ("hist", "bin_edges"))
 
 # what an op called with out=(...) returns: torch's max_out & co, the same fields
 # (tapegrad/out_arg.py)

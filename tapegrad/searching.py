@@ -210,6 +210,106 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002  (torch's names)
     return _wrap(np.bincount(pos, minlength=bins), dt)
 
 
+def _bin_edges(x, bins, range, dt, d):  # noqa: A002
+    """The bin edges of dimension d of a histogram (numpy, dtype dt): a 1-d tensor's values,
+    or `bins` equal bins over `range` (x's range; widened by 0.5 each way when empty or one
+    value), torch's linspace in dt; torch's checks and messages."""
+    if isinstance(bins, Tensor):
+        if bins.dim() != 1:
+            raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but "
+                               f"got {bins.dim()} dimensions in the bins tensor for dimension {d}")
+        if bins.dtype is not dt:
+            raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have "
+                               f"the same dtype, but got input with dtype "
+                               f"{errors._C_TYPE[dt.name]} and bins for dimension {d} with dtype "
+                               f"{errors._C_TYPE[bins.dtype.name]}")
+        return bins.detach().numpy().copy()
+    if bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
+                           f"dimension {d}")
+    if range is not None:
+        lo, hi = float(range[0]), float(range[1])
+    elif x.size:
+        lo, hi = float(x.min()), float(x.max())
+    else:
+        lo, hi = 0.0, 1.0
+    if lo > hi:
+        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
+                           f"{_cpp_double(lo)} max {_cpp_double(hi)} for dimension {d}")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histogramdd: dimension {d}'s range [{_cpp_double(lo)}, "
+                           f"{_cpp_double(hi)}] is not finite")
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    return linspace(lo, hi, bins + 1, dtype=dt).numpy()
+
+
+def _bin_counts(x, edges, w, dt, density):
+    """The (weighted) counts of the rows of x (N, D) in the D-dimensional grid of `edges`: a
+    row is in bin i of dimension d when edges[d][i] <= x_d < edges[d][i + 1], each last bin
+    closed, rows outside ignored; with density, divided by the total and each bin's volume."""
+    shape = tuple(e.size - 1 for e in edges)
+    inside = np.ones(x.shape[0], bool)
+    for d, e in enumerate(edges):
+        inside &= (x[:, d] >= e[0]) & (x[:, d] <= e[-1]) if e.size > 1 else False
+    flat = np.zeros(int(inside.sum()), np.int64)
+    for d, e in enumerate(edges):
+        pos = np.searchsorted(e, x[inside, d], side="right") - 1
+        pos[pos >= shape[d]] = shape[d] - 1      # (the last bin is closed)
+        flat = flat * max(shape[d], 1) + pos
+    hist = np.bincount(flat, weights=None if w is None else w[inside],
+                       minlength=math.prod(shape)).astype(dt.np).reshape(shape)
+    if density:
+        volume = np.ones((), dt.np)
+        for e in edges:
+            volume = np.multiply.outer(volume, np.diff(e).astype(dt.np))
+        with np.errstate(all="ignore"):
+            hist = (hist / hist.sum(dtype=dt.np)).astype(dt.np) / volume
+    return hist
+
+
+def histogramdd(input, bins, *, range=None, weight=None, density=False):  # noqa: A002
+    """(hist, bin_edges) of the points input[..., :] (the innermost dimension D is the point's
+    coordinates): `bins` an int for every dimension, D ints, or D 1-d tensors of edges;
+    `range` D (min, max) pairs, flat.  As `histogram` per dimension (torch.histogramdd).  Not
+    differentiable (torch's NotImplemented node when input or weight requires grad)."""
+    dt = input.dtype
+    if not dt.is_floating_point:
+        raise _not_implemented("histogramdd", dt)
+    if input.dim() < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    dims = input.shape[-1]
+    x = input.detach().numpy().reshape(-1, dims)
+    by_tensor = not isinstance(bins, int)
+    if not by_tensor:
+        bins = [bins] * dims
+    bins = list(bins)
+    if range is not None and len(range) != 2 * dims:
+        raise RuntimeError(f"torch.histogramdd: for a {dims}-dimensional histogram range should "
+                           f"have {2 * dims} elements, but got {len(range)}")
+    if len(bins) != dims:
+        raise RuntimeError("histogramdd: The size of bins must be equal to the innermost "
+                           "dimension of the input.")
+    by_tensor = by_tensor and all(isinstance(b, Tensor) for b in bins)
+    edges = [_bin_edges(x[:, d], b, None if range is None else range[2 * d:2 * d + 2], dt, d)
+             for d, b in enumerate(bins)]
+    if weight is not None and tuple(weight.shape) != tuple(input.shape[:-1]):
+        raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have the "
+                           f"same shape as the input tensor excluding its innermost dimension, "
+                           f"but got input with shape {list(input.shape)} and weight with shape "
+                           f"{list(weight.shape)}")
+    w = None if weight is None else weight.detach().numpy().reshape(-1)
+    hist = _bin_counts(x, edges, w, dt, density)
+    op = "_histogramdd_from_bin_tensors" if by_tensor else "_histogramdd_from_bin_cts"
+    error = (RuntimeError, f"derivative for aten::{op} is not implemented")
+    out = nodiff.result("NotImplemented", hist, dt, (input, weight), error)
+    if by_tensor:   # (the edges given are returned as they are, without a node)
+        return return_types.histogramdd((out, tuple(bins)))
+    return return_types.histogramdd((out, tuple(
+        nodiff.result("NotImplemented", e.astype(dt.np), dt, (input, weight), error)
+        for e in edges)))
+
+
 def histogram(input, bins, *, range=None, weight=None, density=False, out=None):  # noqa: A002
     """(hist, bin_edges): the (weighted) count of input's elements in each bin, bins being
     `bins` equal ones over `range` (the data's range; widened by 0.5 each way when empty or
@@ -232,52 +332,17 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
                         f"None)\n")
     if not dt.is_floating_point:
         raise _not_implemented("histogramdd", dt)
-    if isinstance(bins, Tensor):
-        if bins.dim() != 1:
-            raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but "
-                               f"got {bins.dim()} dimensions in the bins tensor for dimension 0")
-        if bins.dtype is not dt:
-            raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have "
-                               f"the same dtype, but got input with dtype "
-                               f"{errors._C_TYPE[dt.name]} and bins for dimension 0 with dtype "
-                               f"{errors._C_TYPE[bins.dtype.name]}")
-        edges = bins.detach().numpy().copy()
-    elif isinstance(bins, int) and not isinstance(bins, bool):
-        if bins <= 0:
-            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
-                               f"dimension 0")
-        if range is not None:
-            lo, hi = float(range[0]), float(range[1])
-        elif x.size:
-            lo, hi = float(x.min()), float(x.max())
-        else:
-            lo, hi = 0.0, 1.0
-        if lo > hi:
-            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
-                               f"{_cpp_double(lo)} max {_cpp_double(hi)} for dimension 0")
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise RuntimeError(f"torch.histogramdd: dimension 0's range [{_cpp_double(lo)}, "
-                               f"{_cpp_double(hi)}] is not finite")
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = linspace(lo, hi, bins + 1, dtype=dt).numpy()
-    else:
+    if not isinstance(bins, Tensor) and not (isinstance(bins, int) and not isinstance(bins, bool)):
         raise TypeError(f"histogram() received an invalid combination of arguments - got "
                         f"(Tensor, {type(bins).__name__})")
+    edges = _bin_edges(x, bins, range, dt, 0)
     if weight is not None and tuple(weight.shape) != tuple(input.shape):
         raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have the "
                            f"same shape as the input tensor excluding its innermost dimension, "
                            f"but got input with shape {list(input.reshape(-1, 1).shape)} and "
                            f"weight with shape {list(weight.shape)}")
-    n_bins = edges.size - 1
-    inside = (x >= edges[0]) & (x <= edges[-1]) if n_bins > 0 else np.zeros(x.size, bool)
-    pos = np.searchsorted(edges, x[inside], side="right") - 1
-    pos[pos >= n_bins] = n_bins - 1             # (the last bin is closed)
-    w = None if weight is None else weight.detach().numpy().reshape(-1)[inside]
-    hist = np.bincount(pos, weights=w, minlength=max(n_bins, 0)).astype(dt.np)
-    if density:
-        with np.errstate(all="ignore"):
-            hist = (hist / hist.sum(dtype=dt.np)).astype(dt.np) / np.diff(edges).astype(dt.np)
+    w = None if weight is None else weight.detach().numpy().reshape(-1)
+    hist = _bin_counts(x.reshape(-1, 1), [edges], w, dt, density)
     error = (RuntimeError, "derivative for aten::histogram is not implemented")
     # (torch's node is an output of both, the edges too)
     return return_types.histogram((nodiff.result("NotImplemented", hist, dt, (input, weight),
