@@ -614,3 +614,34 @@ class GradScaler:
 
     def _found_inf_per_device(self, optimizer):
         return self._per_optimizer_states[id(optimizer)]["found_inf_per_device"]
+
+
+# ---- torch.<device>.amp: the deprecated per-device spellings ----------------------------------
+def device_spellings(device):
+    """(autocast, GradScaler) of torch.<device>.amp (device "cuda" or "cpu"), deprecated for
+    their torch.amp forms: each warns torch's FutureWarning, then is that form on `device`.
+    dtype=None stands for the device's default autocast dtype (float16 / bfloat16), which
+    tapegrad does not have."""
+    def _warn(name):
+        warnings.warn(f"`torch.{device}.amp.{name}(args...)` is deprecated. Please use "
+                      f"`torch.amp.{name}('{device}', args...)` instead.", FutureWarning,
+                      stacklevel=3)
+
+    class _Autocast(autocast):
+        def __init__(self, enabled=True, dtype=None, cache_enabled=True):
+            _warn("autocast")
+            super().__init__(device, enabled=enabled, dtype=dtype, cache_enabled=cache_enabled)
+
+    class _GradScaler(GradScaler):
+        def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,
+                     growth_interval=2000, enabled=True):
+            _warn("GradScaler")
+            super().__init__(device, init_scale=init_scale, growth_factor=growth_factor,
+                             backoff_factor=backoff_factor, growth_interval=growth_interval,
+                             enabled=enabled)
+    for cls, name in ((_Autocast, "autocast"), (_GradScaler, "GradScaler")):
+        cls.__name__ = cls.__qualname__ = name
+        cls.__module__ = f"tapegrad.{device}.amp"
+        cls.__doc__ = (f"`torch.{device}.amp.{name}`, deprecated for "
+                       f"`torch.amp.{name}(\"{device}\", ...)`.")
+    return _Autocast, _GradScaler

@@ -15,30 +15,7 @@ def amp_definitely_not_available():
     return True
 
 
-class autocast(_amp.autocast):
-    """`torch.cuda.amp.autocast(enabled=True, dtype=torch.float16, cache_enabled=True)`,
-    deprecated for `torch.amp.autocast("cuda", ...)`.  dtype=None stands for torch's default
-    float16, a dtype tapegrad does not have."""
-
-    def __init__(self, enabled=True, dtype=None, cache_enabled=True):
-        warnings.warn("`torch.cuda.amp.autocast(args...)` is deprecated. Please use "
-                      "`torch.amp.autocast('cuda', args...)` instead.", FutureWarning,
-                      stacklevel=2)
-        super().__init__("cuda", enabled=enabled, dtype=dtype, cache_enabled=cache_enabled)
-
-
-class GradScaler(_amp.GradScaler):
-    """`torch.cuda.amp.GradScaler(init_scale=2.**16, growth_factor=2.0, backoff_factor=0.5,
-    growth_interval=2000, enabled=True)`, deprecated for `torch.amp.GradScaler("cuda", ...)`."""
-
-    def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,
-                 growth_interval=2000, enabled=True):
-        warnings.warn("`torch.cuda.amp.GradScaler(args...)` is deprecated. Please use "
-                      "`torch.amp.GradScaler('cuda', args...)` instead.", FutureWarning,
-                      stacklevel=2)
-        super().__init__("cuda", init_scale=init_scale, growth_factor=growth_factor,
-                         backoff_factor=backoff_factor, growth_interval=growth_interval,
-                         enabled=enabled)
+autocast, GradScaler = _amp.device_spellings("cuda")
 
 
 def custom_fwd(fwd=None, *, cast_inputs=None):
