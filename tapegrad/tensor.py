@@ -142,7 +142,8 @@ class Tensor(metaclass=_TensorMeta):
         the tape entry holding a one-element value then follows that memory (share_storage)."""
         v = self._v
         if type(v) is float:
-            self._v = np.full(self._shape, v, dtype=self._dtype.np)
+            # (a float32 value held in double past float32's range: inf, silently, as item())
+            self._v = quiet(np.full, self._shape, v, self._dtype.np)
             SHARED_ARRAYS[0] += 1
             share_storage(self)
             self._lserial = 0   # (its next use enters it again, shared: Tape.leaf_node)

@@ -656,4 +656,4 @@ def test_overflowed_scaled_loss_reads_as_inf_silently():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         scaled = scaler.scale(p * 1.0)
-        assert scaled.item() == float("inf") and float(scaled) == float("inf")
+        assert scaled.item() == float("inf") and float(scaled.detach()) == float("inf")
