@@ -81,6 +81,19 @@ _VIEW_CODES = np.array([OPS[name].code for name in VIEW_OPS], np.int64)
 
 
 _NEEDS = np.array([saves_needed(op) for op in BY_CODE], np.int8)
+
+
+def _b_first(op):
+    """Whether torch's node of `op` unpacks its second operand's saved value first: its
+    generated backward unpacks saved inputs sorted by name (MulBackward0: `other` before
+    `self`, MmBackward0: `mat2` before `self`, DotBackward0: `self` before `tensor`), so the
+    version error of two changed operands names that one."""
+    names = dict(op.saved_names)
+    a, b = names.get("self", "self"), names.get("other", "other")
+    return a is not None and b is not None and b < a
+
+
+_B_FIRST = np.array([_b_first(op) for op in BY_CODE])
 _DIFFERENTIABLE = np.array([op.kind not in ("const", "compare", "guard", "stopgrad", "shift",
                                             "decomp") for op in BY_CODE])
 _ROLE_BITS = (1, 2, 4)
@@ -717,8 +730,12 @@ class Tape:
         if not hit.any():
             return
         e = int(np.flatnonzero(hit)[-1])   # the sweep meets the newest such entry first
-        node, out = next((int(src[e]), k == 2) for k, (src, role)
-                         in enumerate(zip((ia, ib, idx, cond), roles)) if role[e])
+        srcs = (ia, ib, idx, cond)
+        # (an entry of a decomposition: its operands are not the node's named inputs)
+        g = self.groups
+        b_first = _B_FIRST[ops[e]] and (g is None or e >= len(g.first) or g.first[e] < 0)
+        node, out = next((int(srcs[k][e]), k == 2) for k in (
+            (1, 0, 2, 3) if b_first else (0, 1, 2, 3)) if roles[k][e])
         err = RuntimeError(self.version_error(node, out))
         err.entry = e     # the entry whose saved value changed (anomaly mode names its stack)
         raise err

@@ -1754,6 +1754,32 @@ def test_version_error_wins_over_a_freed_older_node():
     like_torch(fn)
 
 
+@pytest.mark.parametrize("shape", [(2, 2), (), (3,)])
+def test_version_error_of_two_changed_operands_names_torchs(shape):
+    """Both saved operands changed in place: torch's node unpacks its saved inputs sorted by
+    name, so its error names `other` before `self` (mul, div, pow's `exponent`, mm's `mat2`)
+    but `self` before dot's `tensor` and mv's `vec`."""
+    ops = ["a * b", "a / b", "a ** b", "m.atan2(a, b)", "m.hypot(a, b)", "m.maximum(a, b)",
+           "m.fmod(a, b)", "m.xlogy(a, b)"] + {(2, 2): ["a @ b", "m.mm(a, b)"], (): [],
+                                                (3,): ["m.dot(a, b)", "a @ b"]}[shape]
+
+    def fn(m):
+        out = []
+        for op in ops:
+            x = m.full(shape, 0.6, dtype=m.float64, requires_grad=True)
+            a, b = x.exp(), x.sin()
+            c = eval(op, {"m": m, "a": a, "b": b})
+            with m.no_grad():
+                a.add_(1)
+                b.add_(1)
+            try:
+                c.sum().backward()
+            except RuntimeError as e:
+                out.append(str(e).split(" is at")[0])
+        return out
+    like_torch(fn)
+
+
 def test_argument_checks_order():
     """torch's order: gradients against outputs pair by pair (shape, type, implicit scalar;
     extra gradients dropped), then the count, each output's requires_grad, then each input's
