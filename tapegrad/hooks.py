@@ -400,10 +400,9 @@ def pause(tape, p, arr, vjp, pauses):
     """Run the hooks of a Pause at a pause of the sweep.  `arr`: the node's gradient in the
     adjoint arena (float64, written in place); `pauses.captured` (and `retained_seen`) get
     the value a retained .grad or an input sees where it differs.  Returns None when the
-    kernel is to run the entry's VJP,
-    else ([(operand node, float64 array)] to add, {operand nodes the post hooks gave None
-    in every slot}): with post hooks the VJP runs here, through `vjp(tape, node, g)` (the
-    tensor faces create_graph uses)."""
+    kernel is to run the entry's VJP, else ([(operand node, float64 array)] to add,
+    {operand nodes the post hooks gave None in every slot}): with post hooks the VJP runs
+    here, through `vjp(tape, node, g)` (the tensor faces create_graph uses)."""
     h, node = p.h, p.node
     pre, post = p.node_hooks and h.pre, p.node_hooks and h.post
     captured = pauses.captured

@@ -146,15 +146,12 @@ class _InplaceMethods:
         # float tensor and a tensor of its dtype and shape, or a Python number: `ufunc` writes
         # the result into self's memory; no casts, no broadcast checks.
         sv = self._v
-        if ufunc is not None:
-            if type(sv) is float:
-                done = _inplace_scalar(self, sv, ufunc, other)
-                if done is not None:
-                    return done
-            elif sv.size == 1 and self._dtype.is_floating_point:   # (memory handed out)
-                done = _inplace_scalar(self, sv.item(), ufunc, other)
-                if done is not None:
-                    return done
+        # (a one-element value in an array: its memory was handed out, written in place)
+        if ufunc is not None and (type(sv) is float or sv.size == 1 and
+                                  self._dtype.is_floating_point):
+            done = _inplace_scalar(self, sv if type(sv) is float else sv.item(), ufunc, other)
+            if done is not None:
+                return done
         if ufunc is not None and type(sv) is np.ndarray and self._dtype.is_floating_point:
             to = type(other)
             if to is Tensor:
