@@ -666,10 +666,14 @@ class Tape:
             return
         seen = BUMPS[0]
         stale = [m for c, by_version in self.watched.values() for v, nodes in by_version.items()
-                 if c[0] != v for m in nodes if m < n]
-        refolded = [f for f in self.folded if f[2][0] != f[3] and f[0] < n]
-        if not stale and not refolded:
+                 if c[0] != v for m in nodes]
+        refolded = [f for f in self.folded if f[2][0] != f[3]]
+        if not stale and not refolded:   # (none anywhere: `checked` holds for every n)
             self.checked = seen
+            return
+        stale = [m for m in stale if m < n]
+        refolded = [f for f in refolded if f[0] < n]
+        if not stale and not refolded:
             return
         if ran is None:
             ran = self.reached(roots, n)
