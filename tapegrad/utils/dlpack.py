@@ -49,15 +49,14 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
     """A tensor sharing the memory of `ext_tensor` (an object with `__dlpack__`, e.g. a numpy
     or torch array on the CPU, or a DLPack capsule, which can be consumed once)."""
     _device.check(device)
-    src = ext_tensor if hasattr(ext_tensor, "__dlpack__") else _Capsule(ext_tensor)
-    if isinstance(src, _Capsule) and type(ext_tensor).__name__ != "PyCapsule":
+    if hasattr(ext_tensor, "__dlpack__"):
+        return from_numpy(np.from_dlpack(ext_tensor, copy=copy))
+    if type(ext_tensor).__name__ != "PyCapsule":
         raise RuntimeError(_INVALID)
     try:
-        arr = np.from_dlpack(src, copy=copy)
-    except (TypeError, ValueError) as e:
-        if isinstance(src, _Capsule):
-            raise RuntimeError(_INVALID) from None
-        raise e
+        arr = np.from_dlpack(_Capsule(ext_tensor), copy=copy)
+    except (TypeError, ValueError):   # (a capsule consumed already)
+        raise RuntimeError(_INVALID) from None
     return from_numpy(arr)
 
 
