@@ -3,6 +3,7 @@ the n-d fast paths take it as a plain Tensor (counted: the general path is not e
 the results, grad_fn names and gradients equal torch's; a subclass of Parameter (which may
 override behaviour) still takes the general path."""
 import importlib
+import math
 
 import numpy as np
 import pytest
@@ -285,3 +286,105 @@ def test_fast_linear_weight_sharing_a_counter_matches_torch():
             base.add_(1.0)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
+
+
+# ---- cross_entropy's one-pass writer against log_softmax's and nll_loss's bodies ----------
+def _ce_scenario(fast, dtype, x_kind, reduction, twice):
+    """A fresh tape, then cross_entropy (the one-pass writer) or nll_loss(log_softmax(x))
+    (the rows' bodies, what cross_entropy's general path records); returns (tape facts,
+    values, the gradient after backward)."""
+    from tapegrad.tape import CLOSED, STATE
+    F = tapegrad.nn.functional
+    rng = np.random.default_rng(7)
+    xa = (rng.standard_normal((6, 4)) * 3).astype(dtype)
+    ta = np.array([0, 3, 1, 1, 2, 3])
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=True)
+    x = x0.tanh() * 4.0 if x_kind == "non-leaf" else x0
+    target = tapegrad.tensor(ta)
+
+    def ce(x):
+        if fast:
+            out = F.cross_entropy(x, target, reduction=reduction)
+            assert out._node == out._tape.n - 1
+            return out
+        return F.nll_loss(tapegrad.log_softmax(x, 1), target, reduction=reduction)
+    outs = [ce(x)]
+    if twice:   # a second loss on the same tape (the leaf already there, groups made)
+        outs.append(ce(x * 0.5))
+    facts = _facts(outs[0]._tape, [x0, x, target] + outs)
+    for out in outs:
+        assert type(out.grad_fn).__name__ == "NllLossBackward0"
+        (ls, _), = out.grad_fn.next_functions
+        assert type(ls).__name__ == "LogSoftmaxBackward0"
+    facts["edges"] = [[type(f).__name__ for f, _ in o.grad_fn.next_functions[0][0]
+                       .next_functions] for o in outs]
+    sum(outs).backward()
+    return facts, [o.detach().numpy() for o in outs], x0.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype,x_kind,reduction,twice", [
+    ("float32", "leaf", "mean", False), ("float32", "non-leaf", "sum", True),
+    ("float64", "leaf", "sum", True), ("float64", "non-leaf", "mean", False)])
+def test_fast_cross_entropy_writes_the_decompositions_entries(dtype, x_kind, reduction, twice):
+    fast = _ce_scenario(True, dtype, x_kind, reduction, twice)
+    slow = _ce_scenario(False, dtype, x_kind, reduction, twice)
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1], slow[1]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast[2], slow[2])
+
+
+def test_fast_cross_entropy_as_torch_and_its_fallbacks(monkeypatch):
+    """The one-pass case against torch (values, gradients, second derivatives through it);
+    outside it (weights, label smoothing, an ignored target, 1-d or 3-d input, one class,
+    reduction="none", float targets, a recording tape) the general path, also as torch; and
+    under no_grad the same value as with a tape."""
+    from tapegrad.nn import _onepass
+    taken = []
+    real = _onepass.cross_entropy
+    monkeypatch.setattr(_onepass, "cross_entropy", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(11)
+    xa = rng.standard_normal((5, 3))
+    cases = [({}, (5, 3), [0, 2, 1, 1, 0], True),
+             ({"reduction": "sum"}, (5, 3), [2, 2, 0, 1, 0], True),
+             ({"weight": [1.0, 2.0, 0.5]}, (5, 3), [0, 2, 1, 1, 0], False),
+             ({"label_smoothing": 0.1}, (5, 3), [0, 2, 1, 1, 0], False),
+             ({"ignore_index": 1}, (5, 3), [0, 2, 1, 1, 0], False),
+             ({"ignore_index": 1}, (5, 3), [0, 2, 0, 2, 0], True),
+             ({"reduction": "none"}, (5, 3), [0, 2, 1, 1, 0], False),
+             ({}, (3,), 2, False), ({}, (5, 1), [0, 0, 0, 0, 0], False),
+             ({}, (1, 3), [2], False), ({}, (2, 3, 2), [[0, 1], [2, 2]], False)]
+    for kwargs, shape, ta, one_pass in cases:
+        got = []
+        taken.clear()
+        for lib in (tapegrad, torch):
+            x = lib.tensor(xa.reshape(-1)[:math.prod(shape)].reshape(shape), requires_grad=True)
+            kw = dict(kwargs)
+            if "weight" in kw:
+                kw["weight"] = lib.tensor(kw["weight"], dtype=lib.float64)
+            loss = lib.nn.functional.cross_entropy(x.tanh() * 2, lib.tensor(ta), **kw)
+            g, = lib.autograd.grad(loss.sum(), x, create_graph=True)
+            gg, = lib.autograd.grad((g * g).sum(), x)
+            got.append((loss.detach().numpy(), g.detach().numpy(), gg.numpy(),
+                        type(loss.grad_fn).__name__))
+        (a, ga, gga, na), (b, gb, ggb, nb) = got
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(gga, ggb, rtol=1e-10, atol=1e-14)
+        assert na == nb
+        assert any(r is not None for r in taken) == one_pass, (kwargs, shape)
+        if one_pass:
+            with tapegrad.no_grad():
+                quiet = tapegrad.nn.functional.cross_entropy(
+                    tapegrad.tensor(xa.reshape(shape)).tanh() * 2, tapegrad.tensor(ta), **kwargs)
+            assert quiet.grad_fn is None
+            np.testing.assert_array_equal(quiet.numpy(), a)
+    with pytest.raises(IndexError, match="Target 3 is out of bounds."):
+        tapegrad.nn.functional.cross_entropy(tapegrad.zeros(2, 3, requires_grad=True),
+                                             tapegrad.tensor([0, 3]))
+    rec = tapegrad.record(lambda x: tapegrad.nn.functional.cross_entropy(
+        x, tapegrad.tensor([0, 2, 1, 1, 0])), tapegrad.tensor(xa))
+    assert taken[-1] is None
+    ref = torch.nn.functional.cross_entropy(torch.tensor(xa), torch.tensor([0, 2, 1, 1, 0]))
+    np.testing.assert_allclose(float(rec(xa)), float(ref), rtol=1e-12)

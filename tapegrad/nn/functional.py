@@ -314,6 +314,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
+    if weight is None and label_smoothing == 0.0:   # a classifier's loss: one pass
+        out = _onepass.cross_entropy(input, target, reduction, ignore_index)
+        if out is not None:
+            return out
     cdim = 1 if input.dim() > 1 else 0
     logp = _log_softmax(input, cdim)
     n_cls = input.shape[cdim]
