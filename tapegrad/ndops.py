@@ -3,10 +3,11 @@ per-op fast path the generated scalar fast path falls back to), comparisons and 
 casts, reductions and matrix products."""
 import math
 import warnings
+import weakref
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, _fastpath, return_types, vocab
+from . import decomps, dtypes as D, errors, _fastpath, groups, return_types, vocab
 from .creation import tensor
 from .errors import _check_broadcast, _tname
 from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F32_MAX, \
@@ -988,5 +989,91 @@ def _softmax(name, x, dim, dtype):
         last = "lastdim_" if d == max(nd, 1) - 1 else ""
         raise NotImplementedError(f'"{name}_{last}kernel_impl" not implemented for '
                                   f"'{x._dtype.legacy}'")
+    out = _softmax_pass(name, x, d)
+    if out is not None:
+        return out
     body = decomps.softmax if name == "softmax" else decomps.log_softmax
     return decomps.record(name, body, KIND_OPS, x, d)
+
+
+_SOFTMAX_CODES = {"softmax": OPS["softmax"].code, "log_softmax": OPS["log_softmax"].code}
+_EXP, _LOG, _DIV, _SUM_DIM = (OPS[name].code for name in ("exp", "log", "div", "sum_dim"))
+_max_reduce = np.maximum.reduce
+assert _SAVE_ROLES[_SUB] == (False, False, False) and _SAVE_ROLES[_DIV] == (True, True, False)
+assert _SAVE_ROLES[_EXP] == (False, False, True) and _SAVE_ROLES[_LOG] == (True, False, False)
+
+
+class _Gone:
+    """A tensor a body makes, watches and drops at once (the shift of a softmax): a watch of
+    it holds a reference that is already dead."""
+    __slots__ = ("__weakref__",)
+
+
+DEAD_REF = weakref.ref(_Gone())
+
+
+def _softmax_pass(name, x, d):
+    """softmax / log_softmax of x along dim d in one frame: the entries decomps.softmax /
+    decomps.log_softmax record (the shift a const entry, saved and watched; x - shift, exp
+    (saving its result), the sum along d (keepdim); then the quotient, or log and the
+    difference), the same values by the same numpy calls, one group shown as the row's
+    grad_fn (tests/test_eager_nn.py compares the tapes of both).  None outside its case: a
+    float32/float64 array-backed plain tensor whose rows along d and number of rows both
+    exceed one (one-element shifts and sums take other entries), not recording for replay.
+    Without a tape (no_grad, an input that needs no gradient) the values only."""
+    tx = type(x)
+    dt = x._dtype
+    xa = x._v
+    if (tx is not Tensor and tx is not Parameter or dt is not D.float32 and dt is not D.float64
+            or type(xa) is not np.ndarray):
+        return None
+    shape = x._shape
+    if len(shape) < 2:
+        return None
+    rows = shape[d]
+    if rows < 2 or xa.size == rows:
+        return None
+    tape = _tape_for(x, None) if x._recorded else None
+    if tape is not None and tape.recording:
+        return None      # (a replay recomputes the shift: max_shift entries)
+    dtn = dt.np
+    dims = (d,)
+    token = _ERR_SET(_QUIET)
+    try:   # (max_shift's amax, _binary's and _unary's forwards, _reduce's sum)
+        m = np.asarray(_max_reduce(xa, dims, None, None, True, -np.inf), dtype=dtn)
+        z = _BIN_FAST[_SUB][0](xa, m)
+        e = _UN_ROW[_EXP][0](z, None)
+        s = np.asarray(_add_reduce(e, dims, dtn, None, True), dtype=dtn)
+        if name == "softmax":
+            out = _BIN_FAST[_DIV][0](e, s)
+        else:
+            ls = _UN_ROW[_LOG][0](s, None)
+            out = _BIN_FAST[_SUB][0](z, ls)
+    finally:
+        _ERR_RESET(token)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    start = tape.n
+    a = input_node(tape, x)
+    n_m = tape.push_nd(OP_CONST, -1, -1, 0.0, m.shape, m.size)
+    tape.save(n_m, m)
+    tape._enter(n_m, [0], dt, m.shape, DEAD_REF)
+    n_z = tape.push_nd(_SUB, a, n_m, 0.0, shape, z.size)
+    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, shape, e.size)
+    tape.save(n_e, e)
+    n_s = tape.push_nd(_SUM_DIM, n_e, -1, 1.0, m.shape, m.size)
+    tape.nds.add_param_ints(n_s, m.shape)
+    if name == "softmax":
+        n = tape.push_nd(_DIV, n_e, n_s, 0.0, shape, out.size)
+        tape.save(n_e, e)
+        tape.save(n_s, s)
+        members = (n_m, n_z, n_e, n_s, n)
+    else:
+        n_l = tape.push_nd(_LOG, n_s, -1, 0.0, m.shape, m.size)
+        tape.save(n_s, s)
+        n = tape.push_nd(_SUB, n_z, n_l, 0.0, shape, out.size)
+        members = (n_m, n_z, n_e, n_s, n_l, n)
+    groups.mark_members(tape, start, n, members, _SOFTMAX_CODES[name])
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, n, True
+    return t

@@ -388,3 +388,91 @@ def test_fast_cross_entropy_as_torch_and_its_fallbacks(monkeypatch):
     assert taken[-1] is None
     ref = torch.nn.functional.cross_entropy(torch.tensor(xa), torch.tensor([0, 2, 1, 1, 0]))
     np.testing.assert_allclose(float(rec(xa)), float(ref), rtol=1e-12)
+
+
+# ---- softmax / log_softmax's one-pass writer (ndops._softmax_pass) against their bodies ----
+def _softmax_scenario(fast, name, dtype, x_kind, shape, dim):
+    from tapegrad import decomps
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(9)
+    xa = (rng.standard_normal(shape) * 4).astype(dtype)
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=True)
+    x = x0.sin() if x_kind == "non-leaf" else x0
+    d = dim % len(shape)
+    if fast:
+        out = getattr(x, name)(dim)
+        assert out._node == out._tape.n - 1
+    else:
+        out = decomps.record(name, getattr(decomps, name), KIND_OPS, x, d)
+    out2 = getattr(out * 2.0, name)(dim)      # a second one on the same tape
+    facts = _facts(out._tape, [x0, x, out, out2])
+    for t in (out, out2):
+        assert type(t.grad_fn).__name__ == ("SoftmaxBackward0" if name == "softmax"
+                                            else "LogSoftmaxBackward0")
+    (out2 * out2).sum().backward()
+    return facts, out.detach().numpy(), out2.detach().numpy(), x0.grad.numpy()
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype,x_kind,shape,dim", [
+    ("float32", "leaf", (4, 3), 1), ("float64", "non-leaf", (4, 3), 0),
+    ("float32", "non-leaf", (2, 3, 5), -1), ("float64", "leaf", (2, 3, 5), 1)])
+def test_fast_softmax_writes_the_decompositions_entries(name, dtype, x_kind, shape, dim):
+    fast = _softmax_scenario(True, name, dtype, x_kind, shape, dim)
+    slow = _softmax_scenario(False, name, dtype, x_kind, shape, dim)
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1:], slow[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_fast_softmax_as_torch_and_its_fallbacks(monkeypatch, name):
+    """Inside the case and outside it (1-d, one row, a dim of size 1, float16 via dtype=,
+    infinities and nan in a row, a recording tape) values, gradients and second derivatives
+    as torch's; no_grad gives the taped value."""
+    taken = []
+    real = ndops._softmax_pass
+    monkeypatch.setattr(ndops, "_softmax_pass", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(12)
+    inf = float("inf")
+    cases = [((5, 3), 1, True), ((5, 3), 0, True), ((2, 3, 4), 2, True), ((6,), 0, False),
+             ((1, 4), 1, False), ((4, 1), 1, False), ((3, 4), -1, True)]
+    for shape, dim, one_pass in cases:
+        xa = rng.standard_normal(shape)
+        got = []
+        taken.clear()
+        for lib in (tapegrad, torch):
+            x = lib.tensor(xa, requires_grad=True)
+            out = getattr(lib, name)(x.tanh() * 3, dim)
+            g, = lib.autograd.grad((out * out).sum(), x, create_graph=True)
+            gg, = lib.autograd.grad((g * g).sum(), x)
+            got.append((out.detach().numpy(), g.detach().numpy(), gg.numpy(),
+                        type(out.grad_fn).__name__))
+        (a, ga, gga, na), (b, gb, ggb, nb) = got
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ga, gb, rtol=1e-11, atol=1e-14)
+        np.testing.assert_allclose(gga, ggb, rtol=1e-10, atol=1e-13)
+        assert na == nb
+        assert any(r is not None for r in taken) == one_pass, (shape, dim)
+        with tapegrad.no_grad():
+            quiet = getattr(tapegrad, name)(tapegrad.tensor(xa).tanh() * 3, dim)
+        np.testing.assert_array_equal(quiet.numpy(), a)
+    special = [[0.0, inf, 1.0], [-inf, -inf, 2.0], [float("nan"), 0.0, 1.0], [1.0, 2.0, 3.0]]
+    for lib in (tapegrad, torch):
+        out = getattr(lib, name)(lib.tensor(special, requires_grad=True), 1)
+        got.append(out.detach().numpy())
+    np.testing.assert_allclose(got[-2], got[-1], rtol=1e-6)   # (nan and inf where torch's)
+    for dt in ("float16", "bfloat16"):
+        if hasattr(tapegrad, dt):
+            x = tapegrad.tensor(rng.standard_normal((3, 4)), dtype=getattr(tapegrad, dt))
+            ref = getattr(torch, name)(torch.tensor(x.float().numpy()).to(getattr(torch, dt)), 1)
+            np.testing.assert_allclose(getattr(tapegrad, name)(x, 1).float().numpy(),
+                                       ref.float().numpy(), rtol=1e-2, atol=1e-3)
+    taken.clear()
+    rec = tapegrad.record(lambda x: getattr(tapegrad, name)(x, 1).sum(0), tapegrad.tensor(xa))
+    assert taken[-1] is None
+    np.testing.assert_allclose(np.asarray(rec(xa * 2)),
+                               getattr(torch, name)(torch.tensor(xa * 2), 1).sum(0).numpy(),
+                               rtol=1e-12)

@@ -397,3 +397,36 @@ def test_frexp_exponents_are_guarded_on_replay():
     for moved in ([5.0, 0.0, 0.6], [3.0, 1.0, 0.6], [3.0, 0.0, 1.5]):
         with pytest.raises(tg.BranchChanged):
             rec.value_and_grad(tg.tensor(moved))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_extremes_without_a_tape_are_the_bodys_values_and_torchs(dtype):
+    """max/min/amax/amin where nothing records (a tensor that needs no gradient, or no_grad)
+    take numpy's reduction: the value the decomposition's body gives with a tape (ties, +-inf,
+    nan rows), and torch's, a -0.0 extreme included (which the body's value turns to 0.0;
+    among tied zeros of both signs the sign is each library's choice)."""
+    rng = np.random.default_rng(4)
+    inf, nan = math.inf, math.nan
+    arrays = [rng.standard_normal((4, 5)), rng.integers(-2, 3, (3, 4)).astype(float),
+              np.array([[inf, 1.0, -inf], [-inf, -inf, 2.0], [nan, 0.0, 1.0]]),
+              np.array([[-0.0, -1.0], [-2.0, -0.0]]), np.array(2.5)]
+    for a in arrays:
+        calls = [("max", ()), ("min", ())] + ([(f, (d, keep)) for f in ("amax", "amin")
+                                               for d in range(a.ndim) for keep in (False, True)]
+                                              if a.ndim else [("amax", ()), ("amin", ())])
+        for name, args in calls:
+            x = tg.tensor(a, dtype=getattr(tg, dtype))
+            plain = getattr(x, name)(*args)
+            with tg.no_grad():
+                quiet = getattr(x.clone().requires_grad_(), name)(*args)
+            taped = getattr(x.clone().requires_grad_(), name)(*args)
+            ref = getattr(torch.tensor(a, dtype=getattr(torch, dtype)), name)(*args)
+            assert plain.grad_fn is None and quiet.grad_fn is None and taped.grad_fn is not None
+            for got in (plain, quiet):
+                assert got.dtype is x.dtype and got.shape == taped.shape
+                np.testing.assert_array_equal(got.numpy(), ref.numpy())
+                zero = got.numpy() == 0
+                np.testing.assert_array_equal(np.signbit(got.numpy()[zero]),
+                                              np.signbit(ref.numpy()[zero]))
+                np.testing.assert_array_equal(got.numpy(), taped.detach().numpy())
+

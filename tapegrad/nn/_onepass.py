@@ -9,10 +9,9 @@ row records, without the generic per-op dispatch between its entries.
   `sum`, one group shown as MseLossBackward0.  The case: input and target of one float dtype
   and shape with more than one element, a target that needs no gradient, reduction "mean" or
   "sum".
-* `cross_entropy` with class indices: log_softmax's entries (the shift a const entry, `sub`,
-  `exp`, `sum_dim`, `log`, `sub`; its group LogSoftmaxBackward0), then nll_loss's (the
-  one-hot mask a const entry, `where`, `sum_dim`, `neg`, `mean` or `sum`; its group
-  NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C >= 2 and
+* `cross_entropy` with class indices: log_softmax's entries (ndops._softmax_pass; its group
+  LogSoftmaxBackward0), then nll_loss's (the one-hot mask a const entry, `where`, `sum_dim`,
+  `neg`, `mean` or `sum`; its group NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C >= 2 and
   N below the long-sum threshold, an int64 target of N classes in range (none equal to
   ignore_index), no weight, no label smoothing, reduction "mean" or "sum".  Without a tape
   (no_grad, or an input that needs no gradient) it computes the same values and records
@@ -31,8 +30,8 @@ import numpy as np
 from .. import dtypes as D, groups
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..kinds import matmul as matmul_kind
-from ..ndops import (_BIN_FAST, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_mean, _ONES_ROWS,
-                     _quiet, _SAVE_ROLES, _UN_ROW)
+from ..ndops import (DEAD_REF, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_mean, _ONES_ROWS,
+                     _quiet, _SAVE_ROLES, _softmax_pass, _UN_ROW)
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
@@ -41,8 +40,8 @@ from ..tensor import _new, Tensor
 
 _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
     "t", "mm", "add", "linear", "sub", "mul", "mse_loss", "const"))
-_EXP, _LOG, _NEG, _SUM_DIM, _WHERE, _LOG_SOFTMAX, _NLL = (OPS[name].code for name in (
-    "exp", "log", "neg", "sum_dim", "where", "log_softmax", "nll_loss"))
+_NEG, _SUM_DIM, _WHERE, _NLL = (OPS[name].code for name in (
+    "neg", "sum_dim", "where", "nll_loss"))
 _REDUCE = {"mean": OPS["mean"].code, "sum": OPS["sum"].code}
 # the operand types handled here: not subclasses (a __torch_function__ or overridden method
 # could expect the generic path)
@@ -50,20 +49,9 @@ _PLAIN = frozenset((Tensor, Parameter))
 # the saves written below (a, b, out) are these ops' own: checked, not assumed
 assert _SAVE_ROLES[_ADD] == _SAVE_ROLES[_SUB] == (False, False, False)
 assert _SAVE_ROLES[_MUL] == (True, True, False)
-assert _SAVE_ROLES[_EXP] == (False, False, True) and _SAVE_ROLES[_LOG] == (True, False, False)
 assert _SAVE_ROLES[_NEG] == (False, False, False)
-_SUB_FWD, _EXP_FWD, _LOG_FWD, _NEG_FWD = (
-    _BIN_FAST[_SUB][0], _UN_ROW[_EXP][0], _UN_ROW[_LOG][0], _UN_ROW[_NEG][0])
+_NEG_FWD = _UN_ROW[_NEG][0]
 _add_reduce, _max_reduce, _min_reduce = np.add.reduce, np.maximum.reduce, np.minimum.reduce
-
-
-class _Gone:
-    """A tensor the row's body makes, watches and drops at once (the shift of log_softmax,
-    nll_loss's one-hot mask): its watch keeps a reference that is already dead."""
-    __slots__ = ("__weakref__",)
-
-
-_DEAD = weakref.ref(_Gone())
 _T_ROWS = {}    # in_features -> t's params row [0, 1, in] of a weight's view (add_param_row)
 
 
@@ -227,9 +215,8 @@ def cross_entropy(x, target, reduction, ignore_index):
     if type(x) not in _PLAIN or type(target) is not Tensor:
         return None
     dt = x._dtype
-    xa, tv = x._v, target._v
+    tv = target._v
     if (reduction != "mean" and reduction != "sum" or target._dtype is not D.int64
-            or (dt is not D.float32 and dt is not D.float64) or type(xa) is not np.ndarray
             or type(tv) is not np.ndarray or len(x._shape) != 2 or target._recorded):
         return None
     n, c = x._shape
@@ -237,22 +224,16 @@ def cross_entropy(x, target, reduction, ignore_index):
             or _min_reduce(tv) < 0 or _max_reduce(tv) >= c or ignore_index in range(c) and
             (tv == ignore_index).any()):
         return None      # (out-of-range targets: the row's path raises torch's error)
-    tape = _tape_for(x, None) if x._recorded else None
-    if tape is not None and tape.recording:
-        return None      # (a replay recomputes the shift and the mask: the rows' entries)
+    logp = _softmax_pass("log_softmax", x, 1)   # (its own case holds for x, or None)
+    if logp is None:
+        return None
     dtn = dt.np
-    # the values, by the very numpy calls of the rows' bodies (views.max_shift, _binary's and
-    # _unary's fast paths, _reduce, where), so the same bits
+    lpa = logp._v
+    # nll_loss's values by its body's numpy calls (where, _reduce), so the same bits
+    onehot = tv[:, None] == np.arange(c)
     token = ERR_SET(QUIET)
     try:
-        m = np.asarray(_max_reduce(xa, (1,), None, None, True, -np.inf), dtype=dtn)  # (amax's)
-        z = _SUB_FWD(xa, m)
-        e = _EXP_FWD(z, None)
-        s = np.asarray(_add_reduce(e, (1,), dtn, None, True), dtype=dtn)
-        ls = _LOG_FWD(s, None)
-        logp = _SUB_FWD(z, ls)
-        onehot = tv[:, None] == np.arange(c)
-        picked = np.asarray(_add_reduce(np.where(onehot, logp, dtn.type(0.0)), (1,), dtn,
+        picked = np.asarray(_add_reduce(np.where(onehot, lpa, dtn.type(0.0)), (1,), dtn,
                                         None, False), dtype=dtn)
         loss = _NEG_FWD(picked, None)
         red = _add_reduce(loss, (0,), dtn, None, False)
@@ -261,32 +242,17 @@ def cross_entropy(x, target, reduction, ignore_index):
     mean = reduction == "mean"
     if mean:     # (_reduce's quotient: in float64, rounded once to the dtype)
         red = dtn.type(float(red) / n)
+    tape = logp._tape
     if tape is None:
         return Tensor._wrap(np.asarray(red, dtype=dtn), dt)
     v = float(red)
-    # log_softmax's group: x - shift (a const entry, saved, watched), exp (saving its
-    # result), sum over the classes (saved: log reads it), log, the difference
-    start = tape.n
-    a = input_node(tape, x)
-    n_m = tape.push_nd(_CONST, -1, -1, 0.0, m.shape, m.size)
-    tape.save(n_m, m)
-    tape._enter(n_m, [0], dt, m.shape, _DEAD)
-    n_z = tape.push_nd(_SUB, a, n_m, 0.0, z.shape, z.size)
-    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, e.shape, e.size)
-    tape.save(n_e, e)
-    n_s = tape.push_nd(_SUM_DIM, n_e, -1, 1.0, s.shape, s.size)
-    tape.nds.add_param_ints(n_s, [n, 1])
-    n_l = tape.push_nd(_LOG, n_s, -1, 0.0, ls.shape, ls.size)
-    tape.save(n_s, s)
-    n_p = tape.push_nd(_SUB, n_z, n_l, 0.0, logp.shape, logp.size)
-    groups.mark_members(tape, start, n_p, (n_m, n_z, n_e, n_s, n_l, n_p), _LOG_SOFTMAX)
     # nll_loss's group: the mask (a const entry, watched, saved as 0/1), where, the sum over
     # the classes, neg, the reduction
     start = tape.n
     n_k = tape.push_nd(_CONST, -1, -1, 0.0, onehot.shape, onehot.size)
-    tape._enter(n_k, [0], D.bool_, onehot.shape, _DEAD)
+    tape._enter(n_k, [0], D.bool_, onehot.shape, DEAD_REF)
     tape.save(n_k, onehot.astype(np.float64))
-    n_w = tape.push_nd(_WHERE, n_p, -1, 0.0, logp.shape, logp.size)
+    n_w = tape.push_nd(_WHERE, logp._node, -1, 0.0, lpa.shape, lpa.size)
     tape.set_cond(n_w, n_k)
     n_r = tape.push_nd(_SUM_DIM, n_w, -1, 1.0, picked.shape, picked.size)
     tape.nds.add_param_ints(n_r, [n, 1])
