@@ -417,8 +417,8 @@ def saved_fields(fn):
             out.append(Field(name, role, Saved(name, None, float(tape.cst[n]), alive, -1)))
         else:
             out.append(Field(name, role, Saved(name, _shape(tape, node), None, alive, node)))
-    if op.name == "pow_scalar":  # the exponent is the entry's parameter, saved by torch too
-        out.append(Field("exponent", "c", Saved("exponent", None, float(tape.cst[n]), alive,
+    if op.saved_c:   # the entry's parameter (pow's exponent), saved by torch too
+        out.append(Field(op.saved_c, "c", Saved(op.saved_c, None, float(tape.cst[n]), alive,
                                                 -1)))
     return out
 

@@ -90,6 +90,9 @@ class Op:
     # a where-kind row whose condition marks the elements kept (where(keep, x, value)):
     # torch's saved mask is its negation
     cond_keeps: bool = False
+    # torch's `_saved_*` name of a unary row's parameter c (pow's exponent, leaky_relu's
+    # negative_slope), which torch's node saves as a number; graph.saved_fields
+    saved_c: str = ""
     code: int = field(default=-1, compare=False)
 
 
@@ -141,7 +144,7 @@ _DECLS = [
     # -1, the first-order gradient is C pow's (docs/semantics.md)
     Op("pow_scalar", "unary", "PowBackward0", POW_SCALAR,
        ("0.0 if c == 0.0 else (g * (2.0 * a ** 1.0) if c == 2.0 else g * (c * a ** (c - 1.0)))",),
-       saved_names=(("other", "exponent"),)),
+       saved_names=(("other", "exponent"),), saved_c="exponent"),
     # --- structure ------------------------------------------------------------------------
     Op("sum", "reduce", "SumBackward0"),
     Op("sum_dim", "reduce", "SumBackward1"),
@@ -389,10 +392,27 @@ _DECLS = [
     # tapegrad/nn/_decomps.py), shown with torch's grad_fn names ----------------------------
     Op("linear", "decomp", "AddmmBackward0", saves=("a", "b"), edges=(2, 0, 1),
        saved_names=(("self", "mat1"),)),
-    Op("leaky_relu", "decomp", "LeakyReluBackward0", saves=("a",)),
-    Op("elu", "decomp", "EluBackward0", saves=("a",)),
-    Op("gelu", "decomp", "GeluBackward0", saves=("a",)),
-    Op("silu", "decomp", "SiluBackward0", saves=("a",)),
+    # the elementwise activations as unary rows (c: the parameter), torch's formulas:
+    # NOTE: leaky_relu's gradient at 0 is the slope (torch's self > 0 ? grad : grad * slope)
+    Op("leaky_relu", "unary", "LeakyReluBackward0", "where(a > 0.0, a, a * c)",
+       ("where(a > 0.0, g, g * c)",), saved_c="negative_slope"),
+    # elu, alpha c (scale and input_scale 1): exp reads min(a, 0), so the unused branch cannot
+    # overflow; NOTE: the gradient at 0 is alpha (torch's x <= 0 branch)
+    Op("elu", "unary", "EluBackward0",
+       "where(a > 0.0, a, (exp(where(a > 0.0, 0.0, a)) - 1.0) * c)",
+       ("where(a > 0.0, g, g * c * exp(where(a > 0.0, 0.0, a)))",), saved_c="alpha"),
+    # gelu: c 0.0 for approximate='none' (the normal CDF by erf), 1.0 for 'tanh'
+    Op("gelu", "unary", "GeluBackward0",
+       "a * 0.5 * (1.0 + erf(a * 0.7071067811865476)) if c == 0.0 else "
+       "0.5 * a * (1.0 + tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a))))",
+       ("g * (0.5 * (1.0 + erf(a * 0.7071067811865476)) + a * (0.3989422804014327 * "
+        "exp(a * a * -0.5))) if c == 0.0 else "
+        "g * (0.5 * (1.0 + tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a)))) + "
+        "0.5 * a * (1.0 - tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a))) * "
+        "tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a)))) * "
+        "(0.7978845608028654 * (1.0 + 0.134145 * (a * a))))",)),
+    Op("silu", "unary", "SiluBackward0", "a * sigmoid(a)",
+       ("g * sigmoid(a) * (1.0 + a * (1.0 - sigmoid(a)))",)),
     Op("softplus", "decomp", "SoftplusBackward0", saves=("a",)),
     Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b"), edges=(0, 1)),

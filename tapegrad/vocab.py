@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from . import _special as special
+from ._jit import kernel_module
 
 inf = math.inf
 nan = math.nan
@@ -114,6 +115,27 @@ def _ieee(f, g):
 def _vec(f):
     """numpy face of a scalar special function (numpy has none): elementwise, float64."""
     return np.vectorize(f, otypes=[np.float64])
+
+
+def _vecmath():
+    """tapegrad._vecmath, imported (with numba) on the first array erf/erfc."""
+    return kernel_module("tapegrad._vecmath", "_vecmath.py", _import_vecmath)
+
+
+def _import_vecmath():
+    from . import _vecmath
+    return _vecmath
+
+
+def _libm_vec(name):
+    """numpy face of erf / erfc: a Numba loop over the elements (_vecmath.py), float64, the
+    bits of math's scalar face."""
+    def face(x):
+        arr = np.asarray(x, dtype=np.float64)
+        return getattr(_vecmath(), name)(np.ascontiguousarray(arr).reshape(-1)).reshape(
+            arr.shape)
+    face.__name__ = name
+    return face
 
 
 def _np_remainder(x, y):
@@ -217,8 +239,8 @@ FUNCS = {f.name: f for f in (
     Fn("asinh", asinh, np.arcsinh, "math", "asinh", fast=math.asinh),
     Fn("acosh", acosh, np.arccosh, "math", "acosh", fast=math.acosh),
     Fn("atanh", atanh, np.arctanh, "math", "atanh", fast=math.atanh),
-    Fn("erf", erf, _vec(math.erf), "math", "erf"),
-    Fn("erfc", erfc, _vec(math.erfc), "math", "erfc"),
+    Fn("erf", erf, _libm_vec("erf"), "math", "erf"),
+    Fn("erfc", erfc, _libm_vec("erfc"), "math", "erfc"),
     Fn("lgamma", lgamma, _vec(lgamma), "math", "lgamma"),
     Fn("erfinv", erfinv, _vec(erfinv), "copied", "erfinv", kernel=special.erfinv),
     Fn("digamma", digamma, _vec(digamma), "copied", "digamma", kernel=special.digamma),

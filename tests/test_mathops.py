@@ -430,3 +430,28 @@ def test_extremes_without_a_tape_are_the_bodys_values_and_torchs(dtype):
                                               np.signbit(ref.numpy()[zero]))
                 np.testing.assert_array_equal(got.numpy(), taped.detach().numpy())
 
+
+@pytest.mark.parametrize("name", ["erf", "erfc"])
+def test_array_faces_of_erf_are_maths_bits(name):
+    """vocab's numpy face of erf / erfc (a Numba loop over libm, tapegrad/_vecmath.py) gives
+    math's scalar face bit for bit, specials included, in the input's shape (0-d too), float64
+    also for float32 input; and erf/erfc/gelu on tensors as torch's."""
+    from tapegrad import vocab
+    f = vocab.FUNCS[name]
+    rng = np.random.default_rng(2)
+    xs = np.concatenate([rng.standard_normal(5000) * 4, rng.standard_normal(500) * 30,
+                         rng.standard_normal(492) * 1e-4,
+                         [0.0, -0.0, math.inf, -math.inf, math.nan, 5e-324, -1e-310, 26.6]])
+    got = f.numpy(xs.reshape(10, -1))
+    assert got.dtype == np.float64 and got.shape == (10, xs.size // 10)
+    want = np.array([f.scalar(v) for v in xs]).reshape(10, -1)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert f.numpy(np.float32(0.5)).shape == () and f.numpy(0.5) == f.scalar(0.5)
+    x32 = xs[:100].astype(np.float32)
+    np.testing.assert_array_equal(f.numpy(x32), [f.scalar(float(v)) for v in x32])
+    for dtype in ("float32", "float64"):
+        x = xs[:200].astype(dtype)
+        np.testing.assert_allclose(getattr(tg.tensor(x), name)().numpy(),
+                                   getattr(torch.tensor(x), name)().numpy(), rtol=2e-6,
+                                   atol=1e-30)

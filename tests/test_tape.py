@@ -2,6 +2,7 @@
 reclamation of dropped graphs, and failure atomicity."""
 import ctypes
 import gc
+import sys
 import weakref
 
 import numpy as np
@@ -17,6 +18,11 @@ import cases_math
 SECOND_TIME = "Trying to backward through the graph a second time"
 
 # one use of each elementwise op: whether a second backward fails follows from Op.saves
+def _nnf(x):
+    """nn.functional of x's library (tapegrad or torch)."""
+    return sys.modules[type(x).__module__.split(".")[0]].nn.functional
+
+
 ELEMENTWISE = {
     "add": lambda x: x + 1.0, "sub": lambda x: x - 1.0, "mul": lambda x: x * 2.0,
     "div": lambda x: x / 2.0, "pow": lambda x: x ** tg.tensor(2.0), "pow_scalar": lambda x: x ** 2,
@@ -38,6 +44,11 @@ ELEMENTWISE = {
     "masked_fill_tensor": lambda x: x.masked_fill(x > 2.0, x.sum()),
     "scatter_value": lambda x: x.reshape(-1).scatter(0, (x.reshape(-1) * 0).long(), 2.0),
     "index_fill": lambda x: x.reshape(-1).index_fill(0, (x.reshape(-1)[:1] * 0).long(), 2.0),
+    # the activations that are unary rows (nn.functional only, as in torch; torch's too)
+    "leaky_relu": lambda x: _nnf(x).leaky_relu(x - 2.0, 0.2),
+    "elu": lambda x: _nnf(x).elu(x - 2.0, 0.5),
+    "gelu": lambda x: _nnf(x).gelu(x - 2.0, approximate="tanh"),
+    "silu": lambda x: _nnf(x).silu(x),
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
 ELEMENTWISE.update(cases_gaps.ELEMENTWISE)   # torch.special's rows (opsgaps)

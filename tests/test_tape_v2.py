@@ -550,7 +550,11 @@ def _apply(op, a, b):
              "i0e": lambda: tg.special.i0e(x), "i1": lambda: tg.special.i1(x),
              "i1e": lambda: tg.special.i1e(x),
              # relu's gradient, recorded as create_graph records it (no Tensor method)
-             "threshold_backward": lambda: FORMULA_NS["threshold_backward"](x, y)}
+             "threshold_backward": lambda: FORMULA_NS["threshold_backward"](x, y),
+             # the activations that are unary rows (nn.functional only, as in torch)
+             "leaky_relu": lambda: tg.nn.functional.leaky_relu(-x, 0.2),
+             "elu": lambda: tg.nn.functional.elu(-x), "silu": lambda: tg.nn.functional.silu(x),
+             "gelu": lambda: tg.nn.functional.gelu(x, approximate="tanh")}
     if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
         return getattr(x, op.name)(y)
     return table.get(op.name, lambda: getattr(x, op.name)())()

@@ -9,8 +9,6 @@ computed from a recorded value.  Where a branch of a `where` could overflow or d
 zero, its input is first made safe with another `where`, so the unused branch gets a zero
 gradient, not 0 * inf = nan.
 """
-import math
-
 import numpy as np
 
 from ..ndops import where
@@ -29,13 +27,6 @@ def linear(T, x, weight_t, bias):
 def leaky_relu(T, x, slope):
     """x where x > 0, else slope * x (torch's gradient at 0: the slope)."""
     return where(x > 0.0, x, x * slope)
-
-
-def elu(T, x, alpha):
-    """x where x > 0, else alpha * (exp(x) - 1); exp reads min(x, 0) so large x cannot
-    overflow in the unused branch."""
-    neg = where(x > 0.0, 0.0, x)
-    return where(x > 0.0, x, (neg.exp() - 1.0) * alpha)
 
 
 def log1p(u):
@@ -66,15 +57,6 @@ def softplus(T, x, beta, threshold):
 def silu(T, x):
     """x * sigmoid(x)."""
     return x * x.sigmoid()
-
-
-def gelu(T, x, approximate):
-    """x * Phi(x): Phi from erf (approximate='none', torch's formula) or torch's tanh form
-    ('tanh')."""
-    if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
-        return x * 0.5 * (inner.tanh() + 1.0)
-    return x * 0.5 * ((x * (1.0 / math.sqrt(2.0))).erf() + 1.0)
 
 
 def _reduce(loss, reduction):

@@ -15,8 +15,9 @@ import numpy as np
 
 from .. import dtypes as D
 from ..creation import arange, full, tensor as _tensor_of
-from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
+from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax, _unary
+from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import default_generator
 from ..views import cat
@@ -61,6 +62,10 @@ from ._stochastic import __all__ as _stochastic_all
 from ._reduction import REDUCTIONS as _REDUCTIONS, reduction_of
 from ._reduction import legacy_reduction as _legacy_reduction  # noqa: F401  (loss modules)
 
+# the elementwise activations that are unary rows of the op table (ops.py): one entry each
+_LEAKY_RELU, _ELU, _GELU, _SILU = (OPS[name].code for name in ("leaky_relu", "elu", "gelu",
+                                                                "silu"))
+
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
            "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy",
@@ -102,12 +107,19 @@ def relu(input, inplace=False):
     return input.relu_() if inplace else input.relu()
 
 
+def _floating_only(kernel, x):
+    """torch's error for an activation kernel given an integer or bool tensor."""
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{x.dtype.legacy}\'')
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input where input > 0, else negative_slope * input (LeakyReluBackward0)."""
     _tensor("leaky_relu", input)
     if inplace:
         return _inplace_row(input, "leaky_relu_", X.leaky_relu, float(negative_slope))
-    return _record("leaky_relu", B.leaky_relu, input, float(negative_slope))
+    _floating_only("leaky_relu_cpu", input)
+    return _unary(_LEAKY_RELU, input, float(negative_slope))
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -115,7 +127,8 @@ def elu(input, alpha=1.0, inplace=False):
     _tensor("elu", input)
     if inplace:
         return _inplace_row(input, "elu_", X.elu, float(alpha), 1.0, 1.0)
-    return _record("elu", B.elu, input, float(alpha))
+    _floating_only("elu_cpu", input)
+    return _unary(_ELU, input, float(alpha))
 
 
 def gelu(input, approximate="none"):
@@ -124,7 +137,8 @@ def gelu(input, approximate="none"):
     _tensor("gelu", input)
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
-    return _record("gelu", B.gelu, input, approximate)
+    _floating_only("GeluKernelImpl", input)
+    return _unary(_GELU, input, 0.0 if approximate == "none" else 1.0)
 
 
 def silu(input, inplace=False):
@@ -132,7 +146,8 @@ def silu(input, inplace=False):
     _tensor("silu", input)
     if inplace:
         return _inplace_row(input, "silu", B.silu)
-    return _record("silu", B.silu, input)
+    _floating_only("silu_cpu", input)
+    return _unary(_SILU, input)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
