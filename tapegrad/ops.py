@@ -413,7 +413,12 @@ _DECLS = [
         "(0.7978845608028654 * (1.0 + 0.134145 * (a * a))))",)),
     Op("silu", "unary", "SiluBackward0", "a * sigmoid(a)",
        ("g * sigmoid(a) * (1.0 + a * (1.0 - sigmoid(a)))",)),
-    Op("softplus", "decomp", "SoftplusBackward0", saves=("a",)),
+    # softplus with beta 1 (other betas: softplus_beta), c the threshold: exp reads
+    # min(a, c), so the unused branch cannot overflow
+    Op("softplus", "unary", "SoftplusBackward0",
+       "where(a > c, a, log1p(exp(where(a > c, 0.0, a))))",
+       ("where(a > c, g, g * exp(where(a > c, 0.0, a)) / (exp(where(a > c, 0.0, a)) + 1.0))",),
+       saved_c="threshold"),
     Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("huber_loss", "decomp", "HuberLossBackward0", saves=("a", "b"), edges=(0, 1)),
@@ -707,6 +712,14 @@ _DECLS = [
     Op("fill_out_tensor", "decomp", "FillBackward1", saves=(), edges=(0, 1)),
     # at::norm(x, p) over every element (torch.norm_except_dim(v, p, -1))
     Op("norm_all", "decomp", "NormBackward0", saves=("a", "out")),
+    # softplus with beta != 1 (the body: nn/_decomps.py)
+    Op("softplus_beta", "decomp", "SoftplusBackward0", saves=("a",)),
+    # binary_cross_entropy_with_logits' elementwise loss without weights, torch's formula:
+    # (1 - t) x - log_sigmoid(x), log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)); the row
+    # binary_cross_entropy_with_logits groups it with the reduction
+    Op("bce_with_logits", "binary", "BinaryCrossEntropyWithLogitsBackward0",
+       "(1.0 - b) * a - (where(a < 0.0, a, 0.0) - log1p(exp(-abs(a))))",
+       ("(sigmoid(a) - b) * g", "-a * g")),
 ]
 
 def mentions(expr, name):

@@ -109,6 +109,10 @@ TORCH_NAMES = {
     "rrelu_with_noise": "`F.rrelu` (`nn.RReLU`)",
     "rrelu_with_noise_": "`F.rrelu_`, `F.rrelu(inplace=True)`",
     "solve": "`torch.linalg.solve`",   # (torch.solve is the removed function that raises)
+    "softplus": "`F.softplus` with beta 1 (`nn.Softplus`)",
+    "softplus_beta": "`F.softplus` with another beta",
+    "bce_with_logits": "`F.binary_cross_entropy_with_logits` without weights, before the "
+                       "reduction",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

@@ -49,6 +49,9 @@ ELEMENTWISE = {
     "elu": lambda x: _nnf(x).elu(x - 2.0, 0.5),
     "gelu": lambda x: _nnf(x).gelu(x - 2.0, approximate="tanh"),
     "silu": lambda x: _nnf(x).silu(x),
+    "softplus": lambda x: _nnf(x).softplus(x, threshold=1.6),
+    "bce_with_logits": lambda x: _nnf(x).binary_cross_entropy_with_logits(
+        x, (x * 0.3).detach(), reduction="none"),
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
 ELEMENTWISE.update(cases_gaps.ELEMENTWISE)   # torch.special's rows (opsgaps)

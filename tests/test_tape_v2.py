@@ -554,7 +554,10 @@ def _apply(op, a, b):
              # the activations that are unary rows (nn.functional only, as in torch)
              "leaky_relu": lambda: tg.nn.functional.leaky_relu(-x, 0.2),
              "elu": lambda: tg.nn.functional.elu(-x), "silu": lambda: tg.nn.functional.silu(x),
-             "gelu": lambda: tg.nn.functional.gelu(x, approximate="tanh")}
+             "gelu": lambda: tg.nn.functional.gelu(x, approximate="tanh"),
+             "softplus": lambda: tg.nn.functional.softplus(x),
+             "bce_with_logits": lambda: tg.nn.functional.binary_cross_entropy_with_logits(
+                 x, y, reduction="none")}
     if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
         return getattr(x, op.name)(y)
     return table.get(op.name, lambda: getattr(x, op.name)())()

@@ -11,7 +11,11 @@ gradient, not 0 * inf = nan.
 """
 import numpy as np
 
-from ..ndops import where
+from ..ndops import _binary, where
+from ..ops import OPS
+from ..tensor import Tensor
+
+_BCE_WITH_LOGITS = OPS["bce_with_logits"].code
 
 # NOTE: gradients are the primitives'; they equal torch's formulas mathematically (the rows'
 # tests compare them with torch in float64), except where the notes below say otherwise.
@@ -45,7 +49,8 @@ def softplus_stable(z):
 
 
 def softplus(T, x, beta, threshold):
-    """log(1 + exp(beta * x)) / beta, x itself where beta * x > threshold (torch's rule)."""
+    """log(1 + exp(beta * x)) / beta, x itself where beta * x > threshold (torch's rule);
+    the body of row softplus_beta (beta 1 is the unary row softplus)."""
     s = x * beta if beta != 1.0 else x
     lin = s > threshold
     soft = softplus_stable(where(lin, 0.0, s))
@@ -136,7 +141,11 @@ def binary_cross_entropy(T, x, target, weight, reduction):
 
 
 def binary_cross_entropy_with_logits(T, x, target, weight, pos_weight, reduction):
-    """(1 - t) x + (1 + (pw - 1) t) softplus(-x), softplus computed stably."""
+    """(1 - t) x + (1 + (pw - 1) t) softplus(-x), softplus computed stably; without weights
+    one bce_with_logits entry (torch's formula) and the reduction."""
+    if weight is None and pos_weight is None and isinstance(target, Tensor) and \
+            target.dtype is x.dtype:
+        return _reduce(_binary(_BCE_WITH_LOGITS, x, target), reduction)
     sp = softplus_stable(-x)
     if pos_weight is not None:
         sp = sp * ((pos_weight - 1.0) * target + 1.0)

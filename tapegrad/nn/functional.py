@@ -63,8 +63,8 @@ from ._reduction import REDUCTIONS as _REDUCTIONS, reduction_of
 from ._reduction import legacy_reduction as _legacy_reduction  # noqa: F401  (loss modules)
 
 # the elementwise activations that are unary rows of the op table (ops.py): one entry each
-_LEAKY_RELU, _ELU, _GELU, _SILU = (OPS[name].code for name in ("leaky_relu", "elu", "gelu",
-                                                                "silu"))
+_LEAKY_RELU, _ELU, _GELU, _SILU, _SOFTPLUS = (OPS[name].code for name in (
+    "leaky_relu", "elu", "gelu", "silu", "softplus"))
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
@@ -153,7 +153,10 @@ def silu(input, inplace=False):
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * input)) / beta, linear above `threshold` (SoftplusBackward0)."""
     _tensor("softplus", input)
-    return _record("softplus", B.softplus, input, float(beta), float(threshold))
+    if float(beta) == 1.0:
+        _floating_only("softplus_cpu", input)
+        return _unary(_SOFTPLUS, input, float(threshold))
+    return _record("softplus_beta", B.softplus, input, float(beta), float(threshold))
 
 
 def sigmoid(input):
