@@ -13,11 +13,10 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes as D, _fastpath
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
-from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax, _unary
-from ..ops import OPS
+from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import default_generator
 from ..views import cat
@@ -61,10 +60,6 @@ from ._stochastic import rrelu, rrelu_, gumbel_softmax  # noqa: F401
 from ._stochastic import __all__ as _stochastic_all
 from ._reduction import REDUCTIONS as _REDUCTIONS, reduction_of
 from ._reduction import legacy_reduction as _legacy_reduction  # noqa: F401  (loss modules)
-
-# the elementwise activations that are unary rows of the op table (ops.py): one entry each
-_LEAKY_RELU, _ELU, _GELU, _SILU, _SOFTPLUS = (OPS[name].code for name in (
-    "leaky_relu", "elu", "gelu", "silu", "softplus"))
 
 __all__ = ["linear", "bilinear", "relu", "leaky_relu", "elu", "gelu", "silu",
            "softplus", "sigmoid", "tanh", "softmax", "log_softmax", "dropout", "mse_loss",
@@ -119,7 +114,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     if inplace:
         return _inplace_row(input, "leaky_relu_", X.leaky_relu, float(negative_slope))
     _floating_only("leaky_relu_cpu", input)
-    return _unary(_LEAKY_RELU, input, float(negative_slope))
+    return _fastpath.op_leaky_relu(input, float(negative_slope))
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -128,7 +123,7 @@ def elu(input, alpha=1.0, inplace=False):
     if inplace:
         return _inplace_row(input, "elu_", X.elu, float(alpha), 1.0, 1.0)
     _floating_only("elu_cpu", input)
-    return _unary(_ELU, input, float(alpha))
+    return _fastpath.op_elu(input, float(alpha))
 
 
 def gelu(input, approximate="none"):
@@ -138,7 +133,7 @@ def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     _floating_only("GeluKernelImpl", input)
-    return _unary(_GELU, input, 0.0 if approximate == "none" else 1.0)
+    return _fastpath.op_gelu(input, 0.0 if approximate == "none" else 1.0)
 
 
 def silu(input, inplace=False):
@@ -147,7 +142,7 @@ def silu(input, inplace=False):
     if inplace:
         return _inplace_row(input, "silu", B.silu)
     _floating_only("silu_cpu", input)
-    return _unary(_SILU, input)
+    return _fastpath.op_silu(input)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -155,7 +150,7 @@ def softplus(input, beta=1.0, threshold=20.0):
     _tensor("softplus", input)
     if float(beta) == 1.0:
         _floating_only("softplus_cpu", input)
-        return _unary(_SOFTPLUS, input, float(threshold))
+        return _fastpath.op_softplus(input, float(threshold))
     return _record("softplus_beta", B.softplus, input, float(beta), float(threshold))
 
 
