@@ -476,3 +476,90 @@ def test_fast_softmax_as_torch_and_its_fallbacks(monkeypatch, name):
     np.testing.assert_allclose(np.asarray(rec(xa * 2)),
                                getattr(torch, name)(torch.tensor(xa * 2), 1).sum(0).numpy(),
                                rtol=1e-12)
+
+
+# ---- layer_norm's one-pass writer against its body --------------------------------------------
+def _layer_norm_scenario(fast, dtype, x_kind, shape, k, twice):
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps as B
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(13)
+    xa = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    ns = shape[len(shape) - k:]
+    w = nn.Parameter(tapegrad.tensor(rng.standard_normal(ns).astype(dtype)))
+    b = nn.Parameter(tapegrad.tensor(rng.standard_normal(ns).astype(dtype)))
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=True)
+    x = x0.tanh() if x_kind == "non-leaf" else x0
+    dims = tuple(range(len(shape) - k, len(shape)))
+
+    def ln(x):
+        if fast:
+            out = tapegrad.nn.functional.layer_norm(x, ns, w, b, 1e-3)
+            assert out._node == out._tape.n - 1
+            return out
+        return decomps.record("layer_norm", B.layer_norm, KIND_OPS, x, dims, w, b, 1e-3)
+    outs = [ln(x)]
+    if twice:
+        outs.append(ln(outs[0].sin()))
+    facts = _facts(outs[0]._tape, [x0, x, w, b] + outs)
+    for o in outs:
+        assert type(o.grad_fn).__name__ == "NativeLayerNormBackward0"
+    facts["edges"] = [[None if f is None else type(f).__name__ for f, _ in o.grad_fn.next_functions]
+                      for o in outs]
+    (outs[-1] * outs[-1]).sum().backward()
+    return facts, [o.detach().numpy() for o in outs], [t.grad.numpy() for t in (x0, w, b)]
+
+
+@pytest.mark.parametrize("dtype,x_kind,shape,k,twice", [
+    ("float32", "leaf", (4, 5), 1, False), ("float32", "non-leaf", (2, 3, 4), 1, True),
+    ("float64", "non-leaf", (2, 3, 4), 2, False), ("float64", "leaf", (3, 2), 1, True)])
+def test_fast_layer_norm_writes_the_decompositions_entries(dtype, x_kind, shape, k, twice):
+    fast = _layer_norm_scenario(True, dtype, x_kind, shape, k, twice)
+    slow = _layer_norm_scenario(False, dtype, x_kind, shape, k, twice)
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1] + fast[2], slow[1] + slow[2]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
+    """nn.LayerNorm in training against torch (values, the three gradients, second
+    derivatives); outside the case (no affine, a frozen weight, one row, an input that needs
+    no grad, float64 weights on float32 input) the body, also as torch."""
+    from tapegrad.nn import _onepass
+    taken = []
+    real = _onepass.layer_norm
+    monkeypatch.setattr(_onepass, "layer_norm", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(14)
+    for shape, affine, frozen, x_rg, one_pass in (((5, 4), True, False, True, True),
+                                                  ((2, 3, 4), True, False, True, True),
+                                                  ((5, 4), False, False, True, False),
+                                                  ((5, 4), True, True, True, False),
+                                                  ((1, 4), True, False, True, False),
+                                                  ((5, 4), True, False, False, False)):
+        xa = rng.standard_normal(shape)
+        got = []
+        taken.clear()
+        for lib in (tapegrad, torch):
+            lib.manual_seed(0)
+            layer = lib.nn.LayerNorm(4, elementwise_affine=affine).double()
+            if affine:
+                with lib.no_grad():
+                    layer.weight.mul_(1.5).add_(0.1)
+                    layer.bias.add_(0.3)
+                layer.weight.requires_grad_(not frozen)
+            x = lib.tensor(xa, requires_grad=True)
+            y = layer(x * 2 if x_rg else x.detach())
+            params = [p for p in layer.parameters() if p.requires_grad]
+            ins = ([x] if x_rg else []) + params
+            gs = lib.autograd.grad((y * y.sin()).sum(), ins, create_graph=True)
+            gg = lib.autograd.grad(sum((g * g).sum() for g in gs), ins, allow_unused=True)
+            got.append([y.detach().numpy()] + [g.detach().numpy() for g in gs] +
+                       [None if g is None else g.numpy() for g in gg])
+        for a, b in zip(*got):
+            if a is None or b is None:
+                assert (a is None) == (b is None) or not np.any(b if a is None else a)
+                continue
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        assert any(r is not None for r in taken) == one_pass, shape

@@ -9,6 +9,11 @@ row records, without the generic per-op dispatch between its entries.
   `sum`, one group shown as MseLossBackward0.  The case: input and target of one float dtype
   and shape with more than one element, a target that needs no gradient, reduction "mean" or
   "sum".
+* `layer_norm` with weight and bias: the mean over the normalized dims, `sub`, the square
+  as `d * d`, its mean, `+ eps`, `sqrt`, `div`, `* weight`, `+ bias`, one group shown as
+  NativeLayerNormBackward0.  The case: an input of float32 or float64 that requires grad,
+  with at least two rows and two normalized elements, weight and bias leaves of its dtype
+  that require grad (a layer in training).
 * `cross_entropy` with class indices: log_softmax's entries (ndops._softmax_pass; its group
   LogSoftmaxBackward0), then nll_loss's (the one-hot mask a const entry, `where`, `sum_dim`,
   `neg`, `mean` or `sum`; its group NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C >= 2 and
@@ -30,7 +35,7 @@ import numpy as np
 from .. import dtypes as D, groups
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..kinds import matmul as matmul_kind
-from ..ndops import (DEAD_REF, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_mean, _ONES_ROWS,
+from ..ndops import (_BIN_FAST, DEAD_REF, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_mean, _ONES_ROWS,
                      _quiet, _SAVE_ROLES, _softmax_pass, _UN_ROW)
 from ..ops import OPS
 from ..parameter import Parameter
@@ -42,6 +47,8 @@ _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
     "t", "mm", "add", "linear", "sub", "mul", "mse_loss", "const"))
 _NEG, _SUM_DIM, _WHERE, _NLL = (OPS[name].code for name in (
     "neg", "sum_dim", "where", "nll_loss"))
+_MEAN_DIM, _SQRT, _DIV, _LAYER_NORM = (OPS[name].code for name in (
+    "mean_dim", "sqrt", "div", "layer_norm"))
 _REDUCE = {"mean": OPS["mean"].code, "sum": OPS["sum"].code}
 # the operand types handled here: not subclasses (a __torch_function__ or overridden method
 # could expect the generic path)
@@ -50,7 +57,9 @@ _PLAIN = frozenset((Tensor, Parameter))
 assert _SAVE_ROLES[_ADD] == _SAVE_ROLES[_SUB] == (False, False, False)
 assert _SAVE_ROLES[_MUL] == (True, True, False)
 assert _SAVE_ROLES[_NEG] == (False, False, False)
-_NEG_FWD = _UN_ROW[_NEG][0]
+assert _SAVE_ROLES[_SQRT] == (False, False, True) and _SAVE_ROLES[_DIV] == (True, True, False)
+_NEG_FWD, _SQRT_FWD = _UN_ROW[_NEG][0], _UN_ROW[_SQRT][0]
+_SUB_FWD, _MUL_FWD, _DIV_FWD, _ADD_FWD = (_BIN_FAST[k][0] for k in (_SUB, _MUL, _DIV, _ADD))
 _add_reduce, _max_reduce, _min_reduce = np.add.reduce, np.maximum.reduce, np.minimum.reduce
 _T_ROWS = {}    # in_features -> t's params row [0, 1, in] of a weight's view (add_param_row)
 
@@ -262,4 +271,72 @@ def cross_entropy(x, target, reduction, ignore_index):
     groups.mark_members(tape, start, out, (n_k, n_w, n_r, n_n, out), _NLL)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = v, dt, (), tape, out, True
+    return t
+
+
+def layer_norm(x, dims, w, b, eps):
+    """The result of layer_norm over `dims` (the trailing dims) with weight w and bias b, or
+    None outside the case above."""
+    if type(x) not in _PLAIN or type(w) not in _PLAIN or type(b) not in _PLAIN:
+        return None
+    dt = x._dtype
+    xa, wa, ba = x._v, w._v, b._v
+    shape = x._shape
+    if (dt is not D.float32 and dt is not D.float64 or w._dtype is not dt
+            or b._dtype is not dt or type(xa) is not np.ndarray
+            or type(wa) is not np.ndarray or type(ba) is not np.ndarray
+            or not (x._recorded and w._recorded and b._recorded)
+            or w._tape is not None or b._tape is not None):
+        return None
+    if (w._shape != shape[len(shape) - len(dims):] or b._shape != w._shape or wa.size < 2
+            or xa.size // wa.size < 2):
+        return None
+    tape = _tape_for(x, None)
+    if tape is None or tape.recording:
+        return None
+    dtn = dt.np
+    count = wa.size
+    # the body's values by its numpy calls (_reduce's _np_mean, the fast paths' forwards)
+    token = ERR_SET(QUIET)
+    try:
+        m = np.asarray(_np_mean(xa, dims, True, dtn), dtype=dtn)
+        xc = _SUB_FWD(xa, m)
+        sq = _MUL_FWD(xc, xc)
+        v = np.asarray(_np_mean(sq, dims, True, dtn), dtype=dtn)
+        ve = _ADD_FWD(v, dtn.type(eps))
+        sd = _SQRT_FWD(ve, None)
+        y = _DIV_FWD(xc, sd)
+        yw = _MUL_FWD(y, wa)
+        out = _ADD_FWD(yw, ba)
+    finally:
+        ERR_RESET(token)
+    kshape = [1 if d in dims else s for d, s in enumerate(shape)]
+    start = tape.n
+    a = input_node(tape, x)
+    n_m = tape.push_nd(_MEAN_DIM, a, -1, 1.0 / count, m.shape, m.size)
+    tape.nds.add_param_ints(n_m, kshape)
+    n_xc = tape.push_nd(_SUB, a, n_m, 0.0, shape, xc.size)
+    n_sq = tape.push_nd(_MUL, n_xc, n_xc, 0.0, shape, sq.size)
+    tape.save(n_xc, xc)
+    tape.save(n_xc, xc)
+    n_v = tape.push_nd(_MEAN_DIM, n_sq, -1, 1.0 / count, v.shape, v.size)
+    tape.nds.add_param_ints(n_v, kshape)
+    n_ve = tape.push_nd(_ADD, n_v, -1, float(eps), v.shape, v.size)
+    n_sd = tape.push_nd(_SQRT, n_ve, -1, 0.0, v.shape, v.size)
+    tape.save(n_sd, sd)
+    n_y = tape.push_nd(_DIV, n_xc, n_sd, 0.0, shape, y.size)
+    tape.save(n_xc, xc)
+    tape.save(n_sd, sd)
+    serial = tape.serial                  # (input_node, inline: w and b are leaves)
+    n_w = w._lnode if w._lserial == serial else tape.leaf_node(w)
+    n_yw = tape.push_nd(_MUL, n_y, n_w, 0.0, shape, yw.size)
+    tape.save(n_y, y)
+    tape.save(n_w, wa)
+    n_b = b._lnode if b._lserial == serial else tape.leaf_node(b)
+    n = tape.push_nd(_ADD, n_yw, n_b, 0.0, shape, out.size)
+    groups.mark_members(tape, start, n, (n_m, n_xc, n_sq, n_v, n_ve, n_sd, n_y, n_yw, n),
+                        _LAYER_NORM)
+    _edges(tape, n, (a, n_w, n_b))          # torch's: input, weight, bias
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, n, True
     return t
