@@ -14,6 +14,8 @@ A failing example prints as a program whose lines call `case("row", "case id")(m
 run it with `case` from this module.  `test_every_row_is_drawn_or_excluded` fails when a row
 of the table is neither drawable nor listed in EXCLUDED with the reason.
 """
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -22,7 +24,7 @@ torch = pytest.importorskip("torch")
 
 import test_ops  # noqa: E402  (the op table's cases)
 from tapegrad.ops import OPS  # noqa: E402
-from test_differential import (ND_STEPS, NS, SETTINGS, Builder,  # noqa: E402
+from test_differential import (KNOWN_BUGS, ND_STEPS, NS, SETTINGS, Builder,  # noqa: E402
                                _bcast_shape, _shape, check)
 
 CASES = test_ops.CASES
@@ -84,6 +86,13 @@ def _operand(b, shape, dom, dtype):
     return b.leaf(np.round(v, 2).tolist(), dtype, b.coin(0.8))
 
 
+# rows whose forward has steps: a one-element float32 value, computed in double here
+# (test_float32_scalars_compute_in_double), may land on the other side of a step than
+# torch's float32 one (round(1.35f * 3, 1): 4.1 here, 4.0 there); n-d values are float32
+_STEPPED = frozenset(("floor", "ceil", "trunc", "round", "round_decimals", "frac",
+                      "remainder", "fmod"))
+
+
 def gen_table_op(b):
     """One case of one row of the op table, on live values or new leaves."""
     name = b.choice(DRAWABLE)
@@ -96,6 +105,8 @@ def gen_table_op(b):
     if name in ELEMENTWISE and shapes:
         live = b.pick(lambda v: v.dtype.is_floating_point)
         base = tuple(b.val(live).shape) if live is not None and b.coin(0.7) else _shape(b)
+        if name in _STEPPED and KNOWN_BUGS["float32_in_double"] and math.prod(base) == 1:
+            base = (2,) + base
         shapes = [base] + [_bcast_shape(b, base) if b.coin(0.7) else base for _ in shapes[1:]]
         if b.coin(0.5):
             shapes = shapes[::-1]
