@@ -11,9 +11,13 @@ import math
 import numpy as np
 
 from . import dtypes as D
-from .ndops import where
+from .ndops import _unary, where
+from .ops import OPS
 from .tensor import Tensor
 from .views import cat
+
+
+_SQRT0 = OPS["sqrt0"].code
 
 
 def _at(d, start, stop):
@@ -208,10 +212,13 @@ def var(T, x, dims, correction, keepdim):
 
 
 def _sqrt0(s, p=None):
-    """sqrt(s) (or s ** (1 / p)) with torch's gradient 0 where s == 0 (not inf * 0)."""
+    """sqrt(s) (or s ** (1 / p)) with torch's gradient 0 where s == 0 (not inf * 0): the
+    unary row sqrt0, or for p the powers with a safe base."""
+    if p is None:
+        return _unary(_SQRT0, s)
     z = s == 0
     safe = where(z, 1.0, s)
-    return where(z, 0.0, safe.sqrt() if p is None else safe ** (1.0 / p))
+    return where(z, 0.0, safe ** (1.0 / p))
 
 
 # NOTE: std and the norms: gradient 0 where the result is 0, as torch's masked formulas
@@ -223,7 +230,10 @@ def vector_norm(T, x, ord, dims, keepdim):
     """linalg.vector_norm: (sum |x|^ord)^(1/ord); max/min |x| for +-inf; count of nonzeros
     for 0."""
     if ord == 2:
-        return _sqrt0((x * x).sum(dims, keepdim=keepdim))
+        sq = x * x
+        if len(dims) == len(x.shape) and not keepdim:   # (over everything: sum's fast path)
+            return _sqrt0(sq.sum())
+        return _sqrt0(sq.sum(dims, keepdim=keepdim))
     ax = x.abs()
     if ord == 1:
         return ax.sum(dims, keepdim=keepdim)

@@ -720,6 +720,10 @@ _DECLS = [
     Op("bce_with_logits", "binary", "BinaryCrossEntropyWithLogitsBackward0",
        "(1.0 - b) * a - (where(a < 0.0, a, 0.0) - log1p(exp(-abs(a))))",
        ("(sigmoid(a) - b) * g", "-a * g")),
+    # NOTE: the square root of the 2-norms, std, cdist: gradient 0 where the value is 0 (torch's
+    # masked formulas), not g / 0; the value at +-0.0 is 0.0
+    Op("sqrt0", "unary", "SqrtBackward0", "where(a == 0.0, 0.0, sqrt(a))",
+       ("where(out == 0.0, 0.0, g / (2.0 * out))",)),
 ]
 
 def mentions(expr, name):

@@ -113,6 +113,7 @@ TORCH_NAMES = {
     "softplus_beta": "`F.softplus` with another beta",
     "bce_with_logits": "`F.binary_cross_entropy_with_logits` without weights, before the "
                        "reduction",
+    "sqrt0": "the square root of `norm`, `std`, `cdist` (gradient 0 at 0)",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

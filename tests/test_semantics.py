@@ -1058,6 +1058,7 @@ INTERNAL = {
     "stopgrad": "detach() while tracing", "max_shift": "softmax's shift while tracing",
     "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
     "threshold_backward": "",
+    "sqrt0": "the square root inside norm/std/cdist groups (their cases above)",
     "output": "an output of a multi-output entry: the split cases",
 }
 ROWS_AT_WRITING = set(NEXT_FNS) | set(INTERNAL)

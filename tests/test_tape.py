@@ -52,6 +52,7 @@ ELEMENTWISE = {
     "softplus": lambda x: _nnf(x).softplus(x, threshold=1.6),
     "bce_with_logits": lambda x: _nnf(x).binary_cross_entropy_with_logits(
         x, (x * 0.3).detach(), reduction="none"),
+    "sqrt0": lambda x: x.norm(),     # (the square root inside the norm's group)
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
 ELEMENTWISE.update(cases_gaps.ELEMENTWISE)   # torch.special's rows (opsgaps)

@@ -557,7 +557,8 @@ def _apply(op, a, b):
              "gelu": lambda: tg.nn.functional.gelu(x, approximate="tanh"),
              "softplus": lambda: tg.nn.functional.softplus(x),
              "bce_with_logits": lambda: tg.nn.functional.binary_cross_entropy_with_logits(
-                 x, y, reduction="none")}
+                 x, y, reduction="none"),
+             "sqrt0": lambda: x.norm()}
     if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
         return getattr(x, op.name)(y)
     return table.get(op.name, lambda: getattr(x, op.name)())()
