@@ -586,14 +586,14 @@ def _amax_amin(x, dim, keepdim, is_max):
         if x.shape and x.shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     if not x._dtype.is_floating_point or not (x._recorded and is_grad_enabled()):
-        return _int_extreme(x, dims, keepdim, is_max)
+        return _numpy_extreme(x, dims, keepdim, is_max)
     return _record(name, DM.extreme, x, dims, bool(keepdim), is_max, False)
 
 
 # NOTE: where nothing records, the extreme is numpy's reduction: the value of DM.extreme's
 # body (nan propagating), 40x faster, except a zero's sign, which it keeps as torch does
 # (max of [-0.0, -1.0] is -0.0; the body's m0 + 0.0 gives 0.0).
-def _int_extreme(x, dims, keepdim, is_max):
+def _numpy_extreme(x, dims, keepdim, is_max):
     """max/min of an integer or bool tensor (never differentiable), or of a float tensor
     when nothing records (x needs no gradient, or grad mode is off): numpy's.  While
     recording, a traced integer x (a mask, a cast) is guarded: the result is a constant of
@@ -642,7 +642,7 @@ def max_min(x, dim, keepdim, is_max):
                            f"specified for input.numel() == 0. Specify the reduction dim with "
                            f"the 'dim' argument.")
     if not x._dtype.is_floating_point or not (x._recorded and is_grad_enabled()):
-        return _int_extreme(x, tuple(range(x.dim())), False, is_max)
+        return _numpy_extreme(x, tuple(range(x.dim())), False, is_max)
     return _record("max_all" if is_max else "min_all", DM.extreme, x, tuple(range(x.dim())),
                    False, is_max, True)
 
