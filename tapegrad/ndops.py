@@ -996,8 +996,10 @@ def _softmax(name, x, dim, dtype):
     return decomps.record(name, body, KIND_OPS, x, d)
 
 
-_SOFTMAX_CODES = {"softmax": OPS["softmax"].code, "log_softmax": OPS["log_softmax"].code}
-_EXP, _LOG, _DIV, _SUM_DIM = (OPS[name].code for name in ("exp", "log", "div", "sum_dim"))
+_SOFTMAX_CODES = {"softmax": OPS["softmax"].code, "log_softmax": OPS["log_softmax"].code,
+                  "logsumexp": OPS["logsumexp"].code}
+_EXP, _LOG, _DIV, _SUM_DIM, _ADD = (OPS[name].code for name in ("exp", "log", "div", "sum_dim",
+                                                                 "add"))
 _max_reduce = np.maximum.reduce
 assert _SAVE_ROLES[_SUB] == (False, False, False) and _SAVE_ROLES[_DIV] == (True, True, False)
 assert _SAVE_ROLES[_EXP] == (False, False, True) and _SAVE_ROLES[_LOG] == (True, False, False)
@@ -1076,4 +1078,63 @@ def _softmax_pass(name, x, d):
     groups.mark_members(tape, start, n, members, _SOFTMAX_CODES[name])
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, n, True
+    return t
+
+
+def _logsumexp_pass(x, dims, keepdim):
+    """logsumexp of x over `dims` in one frame: the entries decomps.logsumexp records (the
+    shift, infinite maxima 0, a const entry; x - shift, exp, the sum, log; the shift again,
+    as the body reads it a second time, a const entry of the result's shape; the sum), the
+    same values by the same numpy calls, one group LogsumexpBackward0 (tests/test_eager_nn.py
+    compares the tapes).  None outside its case: as _softmax_pass's, with results of two or
+    more elements."""
+    tx = type(x)
+    dt = x._dtype
+    xa = x._v
+    if (tx is not Tensor and tx is not Parameter or dt is not D.float32 and dt is not D.float64
+            or type(xa) is not np.ndarray or not dims):
+        return None
+    shape = x._shape
+    kshape = tuple(1 if d in dims else k for d, k in enumerate(shape))
+    rows = math.prod(shape[d] for d in dims)
+    if rows < 2 or xa.size // rows < 2:
+        return None      # (one-element shifts or results: other entries)
+    tape = _tape_for(x, None) if x._recorded else None
+    if tape is not None and tape.recording:
+        return None
+    dtn = dt.np
+    token = _ERR_SET(_QUIET)
+    try:   # (max_shift's amax and where, the fast paths' forwards, _reduce's sum)
+        m = _max_reduce(xa, dims, None, None, True, -np.inf)
+        m = np.asarray(np.where(np.isinf(m), 0, m), dtype=dtn)
+        z = _BIN_FAST[_SUB][0](xa, m)
+        e = _UN_ROW[_EXP][0](z, None)
+        s = np.asarray(_add_reduce(e, dims, dtn, None, keepdim), dtype=dtn)
+        ls = _UN_ROW[_LOG][0](s, None)
+        m2 = m if keepdim else m.reshape(s.shape)
+        out = _BIN_FAST[_ADD][0](ls, m2)
+    finally:
+        _ERR_RESET(token)
+    if tape is None:
+        return Tensor._wrap(out, dt)
+    start = tape.n
+    a = input_node(tape, x)
+    n_m = tape.push_nd(OP_CONST, -1, -1, 0.0, m.shape, m.size)
+    tape.save(n_m, m)
+    tape._enter(n_m, [0], dt, m.shape, DEAD_REF)
+    n_z = tape.push_nd(_SUB, a, n_m, 0.0, shape, z.size)
+    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, shape, e.size)
+    tape.save(n_e, e)
+    n_s = tape.push_nd(_SUM_DIM, n_e, -1, 1.0, s.shape, s.size)
+    tape.nds.add_param_ints(n_s, kshape)
+    n_l = tape.push_nd(_LOG, n_s, -1, 0.0, s.shape, s.size)
+    tape.save(n_s, s)
+    n_m2 = tape.push_nd(OP_CONST, -1, -1, 0.0, m2.shape, m2.size)
+    tape.save(n_m2, m2)
+    tape._enter(n_m2, [0], dt, m2.shape, DEAD_REF)
+    n = tape.push_nd(_ADD, n_l, n_m2, 0.0, out.shape, out.size)
+    groups.mark_members(tape, start, n, (n_m, n_z, n_e, n_s, n_l, n_m2, n),
+                        _SOFTMAX_CODES["logsumexp"])
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, out.shape, tape, n, True
     return t

@@ -13,7 +13,8 @@ from .creation import empty_strided, tensor
 from .dtypes import dtype as DType
 from .errors import _tname_legacy
 from .multiprocessing._storage import is_shared, share_tensors
-from .ndops import bmm, _cast, _compare, matmul, _max_min, _reduce, _softmax, where
+from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _reduce, _softmax, \
+    where
 from .pyfunc import Function
 from .tape import share_counter
 from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, _reduce_dims, _size_args, Tensor,
@@ -260,6 +261,9 @@ class _OpMethods:
             dim = tuple(range(nd))
         dims = _reduce_dims("logsumexp", dim, nd)
         x = self if self._dtype.is_floating_point else self.to(D.get_default_dtype())
+        out = _logsumexp_pass(x, dims, bool(keepdim))
+        if out is not None:
+            return out
         return decomps.record("logsumexp", decomps.logsumexp, KIND_OPS, x, dims, bool(keepdim))
 
     def softmax(self, dim, dtype=None):

@@ -563,3 +563,72 @@ def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
                 continue
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
         assert any(r is not None for r in taken) == one_pass, shape
+
+
+# ---- logsumexp's one-pass writer (ndops._logsumexp_pass) against its body -------------------
+def _logsumexp_scenario(fast, dtype, x_kind, shape, dims, keepdim):
+    from tapegrad import decomps
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(15)
+    xa = (rng.standard_normal(shape) * 4).astype(dtype)
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=True)
+    x = x0.sin() if x_kind == "non-leaf" else x0
+
+    def lse(x):
+        if fast:
+            out = x.logsumexp(dims, keepdim=keepdim)
+            assert out._node == out._tape.n - 1
+            return out
+        return decomps.record("logsumexp", decomps.logsumexp, KIND_OPS, x, dims, keepdim)
+    out = lse(x)
+    out2 = lse((out * 2.0).unsqueeze(dims[0]).expand(shape) if not keepdim else out * x)
+    facts = _facts(out._tape, [x0, x, out, out2])
+    assert type(out.grad_fn).__name__ == "LogsumexpBackward0"
+    (out2 * out2).sum().backward()
+    return facts, out.detach().numpy(), out2.detach().numpy(), x0.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype,x_kind,shape,dims,keepdim", [
+    ("float32", "leaf", (4, 3), (1,), False), ("float64", "non-leaf", (4, 3), (0,), True),
+    ("float32", "non-leaf", (2, 3, 4), (2,), False), ("float64", "leaf", (2, 3, 4), (1, 2), True)])
+def test_fast_logsumexp_writes_the_decompositions_entries(dtype, x_kind, shape, dims, keepdim):
+    fast = _logsumexp_scenario(True, dtype, x_kind, shape, dims, keepdim)
+    slow = _logsumexp_scenario(False, dtype, x_kind, shape, dims, keepdim)
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1:], slow[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fast_logsumexp_as_torch_and_its_fallbacks(monkeypatch):
+    """Inside the case and outside it (over every element, one row, a 1-d input) values,
+    gradients and second derivatives as torch's, infinities and nan included; no_grad the
+    taped value."""
+    methods = importlib.import_module("tapegrad.tensor_methods")
+    taken = []
+    real = methods._logsumexp_pass
+    monkeypatch.setattr(methods, "_logsumexp_pass", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(16)
+    inf = float("inf")
+    for shape, dim, keep, one_pass in (((5, 3), 1, False, True), ((5, 3), 0, True, True),
+                                       ((2, 3, 4), (1, 2), False, True), ((6,), 0, False, False),
+                                       ((1, 4), 1, False, False), ((5, 3), (0, 1), False, False)):
+        xa = rng.standard_normal(shape)
+        got = []
+        taken.clear()
+        for lib in (tapegrad, torch):
+            x = lib.tensor(xa, requires_grad=True)
+            out = (x.tanh() * 3).logsumexp(dim, keepdim=keep)
+            g, = lib.autograd.grad((out * out).sum(), x, create_graph=True)
+            gg, = lib.autograd.grad((g * g).sum(), x)
+            got.append((out.detach().numpy(), g.detach().numpy(), gg.numpy()))
+        for a, b in zip(*got):
+            np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+        assert any(r is not None for r in taken) == one_pass, shape
+        with tapegrad.no_grad():
+            quiet = (tapegrad.tensor(xa).tanh() * 3).logsumexp(dim, keepdim=keep)
+        np.testing.assert_array_equal(quiet.numpy(), got[0][0])
+    special = [[0.0, inf, 1.0], [-inf, -inf, -inf], [float("nan"), 0.0, 1.0], [1.0, 2.0, 3.0]]
+    vals = [lib.tensor(special).logsumexp(1).numpy() for lib in (tapegrad, torch)]
+    np.testing.assert_allclose(vals[0], vals[1], rtol=1e-6)
