@@ -1014,6 +1014,29 @@ class _Gone:
 DEAD_REF = weakref.ref(_Gone())
 
 
+def _dropped_const(tape, arr, dt):
+    """A const entry for `arr`, the value of a tensor a body makes, uses and drops (the
+    shift): const_operand's push, save and version watch, the watch's reference dead."""
+    node = tape.push_nd(OP_CONST, -1, -1, 0.0, arr.shape, arr.size)
+    tape.save(node, arr)
+    tape._enter(node, [0], dt, arr.shape, DEAD_REF)
+    return node
+
+
+def _shift_entries(tape, x, m, z, e, s, kshape):
+    """The entries the stable softmax / log_softmax / logsumexp bodies start with: x's node,
+    the shift m (a const entry), z = x - m, e = exp(z) (saving e), s = the sum of e over the
+    dims (params `kshape`, the keepdim shape).  Returns the nodes of m, z, e, s."""
+    a = input_node(tape, x)
+    n_m = _dropped_const(tape, m, x._dtype)
+    n_z = tape.push_nd(_SUB, a, n_m, 0.0, z.shape, z.size)
+    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, e.shape, e.size)
+    tape.save(n_e, e)
+    n_s = tape.push_nd(_SUM_DIM, n_e, -1, 1.0, s.shape, s.size)
+    tape.nds.add_param_ints(n_s, kshape)
+    return n_m, n_z, n_e, n_s
+
+
 def _softmax_pass(name, x, d):
     """softmax / log_softmax of x along dim d in one frame: the entries decomps.softmax /
     decomps.log_softmax record (the shift a const entry, saved and watched; x - shift, exp
@@ -1056,15 +1079,7 @@ def _softmax_pass(name, x, d):
     if tape is None:
         return Tensor._wrap(out, dt)
     start = tape.n
-    a = input_node(tape, x)
-    n_m = tape.push_nd(OP_CONST, -1, -1, 0.0, m.shape, m.size)
-    tape.save(n_m, m)
-    tape._enter(n_m, [0], dt, m.shape, DEAD_REF)
-    n_z = tape.push_nd(_SUB, a, n_m, 0.0, shape, z.size)
-    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, shape, e.size)
-    tape.save(n_e, e)
-    n_s = tape.push_nd(_SUM_DIM, n_e, -1, 1.0, m.shape, m.size)
-    tape.nds.add_param_ints(n_s, m.shape)
+    n_m, n_z, n_e, n_s = _shift_entries(tape, x, m, z, e, s, m.shape)
     if name == "softmax":
         n = tape.push_nd(_DIV, n_e, n_s, 0.0, shape, out.size)
         tape.save(n_e, e)
@@ -1118,20 +1133,10 @@ def _logsumexp_pass(x, dims, keepdim):
     if tape is None:
         return Tensor._wrap(out, dt)
     start = tape.n
-    a = input_node(tape, x)
-    n_m = tape.push_nd(OP_CONST, -1, -1, 0.0, m.shape, m.size)
-    tape.save(n_m, m)
-    tape._enter(n_m, [0], dt, m.shape, DEAD_REF)
-    n_z = tape.push_nd(_SUB, a, n_m, 0.0, shape, z.size)
-    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, shape, e.size)
-    tape.save(n_e, e)
-    n_s = tape.push_nd(_SUM_DIM, n_e, -1, 1.0, s.shape, s.size)
-    tape.nds.add_param_ints(n_s, kshape)
+    n_m, n_z, n_e, n_s = _shift_entries(tape, x, m, z, e, s, kshape)
     n_l = tape.push_nd(_LOG, n_s, -1, 0.0, s.shape, s.size)
     tape.save(n_s, s)
-    n_m2 = tape.push_nd(OP_CONST, -1, -1, 0.0, m2.shape, m2.size)
-    tape.save(n_m2, m2)
-    tape._enter(n_m2, [0], dt, m2.shape, DEAD_REF)
+    n_m2 = _dropped_const(tape, m2, dt)
     n = tape.push_nd(_ADD, n_l, n_m2, 0.0, out.shape, out.size)
     groups.mark_members(tape, start, n, (n_m, n_z, n_e, n_s, n_l, n_m2, n),
                         _SOFTMAX_CODES["logsumexp"])
