@@ -3550,7 +3550,7 @@ def op_elu(self, c):
             return _unary(174, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > 0.0, sv, (exp_c(where(sv > 0.0, 0.0, sv)) - 1.0) * c)
+        v = where(sv > 0.0, sv, expm1_c(where(sv > 0.0, 0.0, sv)) * c)
     except (ArithmeticError, ValueError):
         return _unary(174, self, c)
     if type(v) is not float:
@@ -3970,6 +3970,242 @@ def op_logit(self, c):
     return r
 
 
+def op_hardswish(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(211, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = sv * where(sv + 3.0 < 0.0, 0.0, where(sv + 3.0 > 6.0, 6.0, sv + 3.0)) / 6.0
+    except (ArithmeticError, ValueError):
+        return _unary(211, self, 0.0)
+    if type(v) is not float:
+        return _unary(211, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 211
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_hardsigmoid(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(212, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv + 3.0 < 0.0, 0.0, where(sv + 3.0 > 6.0, 6.0, sv + 3.0)) / 6.0
+    except (ArithmeticError, ValueError):
+        return _unary(212, self, 0.0)
+    if type(v) is not float:
+        return _unary(212, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 212
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_mish(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(213, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = sv * tanh_c(log1p_c(exp_c(sv)))
+    except (ArithmeticError, ValueError):
+        return _unary(213, self, 0.0)
+    if type(v) is not float:
+        return _unary(213, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 213
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_celu(self, c):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(214, self, c)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv > 0.0, sv, expm1_c(where(sv > 0.0, 0.0, sv) * (1.0 / c)) * c)
+    except (ArithmeticError, ValueError):
+        return _unary(214, self, c)
+    if type(v) is not float:
+        return _unary(214, self, c)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 214
+        tape.ia[n] = s
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_logsigmoid(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(216, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv < 0.0, sv, 0.0) - log1p_c(exp_c(-abs(sv)))
+    except (ArithmeticError, ValueError):
+        return _unary(216, self, 0.0)
+    if type(v) is not float:
+        return _unary(216, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 216
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
 def op_rad2deg(self):
     sv = self._v
     if type(sv) is not float:
@@ -4288,6 +4524,149 @@ def op_sqrt0(self):
             tape.grow()
         tape.op[n] = 330
         tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_selu(self):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(331, self, 0.0)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv > 0.0, sv * 1.0507009873554805, expm1_c(where(sv > 0.0, 0.0, sv)) * 1.7580993408473766)
+    except (ArithmeticError, ValueError):
+        return _unary(331, self, 0.0)
+    if type(v) is not float:
+        return _unary(331, self, 0.0)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 331
+        tape.ia[n] = s
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_hardtanh_min(self, c):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(332, self, c)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv < c, c, sv)
+    except (ArithmeticError, ValueError):
+        return _unary(332, self, c)
+    if type(v) is not float:
+        return _unary(332, self, c)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 332
+        tape.ia[n] = s
+        tape.cst[n] = c
+        tape.val[n] = v
+        tape.n = n + 1
+        r._tape = tape
+        r._node = n
+        r._recorded = True
+    else:
+        r._tape = None
+        r._recorded = False
+    return r
+
+
+def op_hardtanh_max(self, c):
+    sv = self._v
+    if type(sv) is not float:
+        if not (self._dtype.is_floating_point and sv.size == 1):
+            return _unary(333, self, c)
+        sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
+    try:
+        v = where(sv > c, c, sv)
+    except (ArithmeticError, ValueError):
+        return _unary(333, self, c)
+    if type(v) is not float:
+        return _unary(333, self, c)
+    r = _new()
+    r._v = v
+    r._dtype = self._dtype
+    r._shape = self._shape
+    if self._recorded:
+        tape = STATE.tape
+        if tape.sealed:
+            tape = open_tape(self)
+            if tape is None:   # grad mode is off
+                r._tape = None
+                r._recorded = False
+                return r
+        st = self._tape
+        if st is tape:
+            s = self._node
+        elif st is None and self._lserial == tape.serial:  # a leaf already on this tape
+            s = self._lnode
+        else:
+            s = input_node(tape, self)
+        n = tape.n
+        if n >= tape.lim:
+            tape.grow()
+        tape.op[n] = 333
+        tape.ia[n] = s
+        tape.cst[n] = c
         tape.val[n] = v
         tape.n = n + 1
         r._tape = tape

@@ -420,6 +420,8 @@ def saved_fields(fn):
     if op.saved_c:   # the entry's parameter (pow's exponent), saved by torch too
         out.append(Field(op.saved_c, "c", Saved(op.saved_c, None, float(tape.cst[n]), alive,
                                                 -1)))
+    out.extend(Field(name, "c", Saved(name, None, value, alive, -1))
+               for name, value in op.saved_consts)
     return out
 
 
@@ -438,6 +440,8 @@ def _group_saved(tape, n):
         out.append(("a", Saved("self", _shape(tape, ins[0]), None, alive, ins[0])))
     if "out" in op.saves:
         out.append(("out", Saved("result", _shape(tape, n), None, alive, n)))
+    out.extend(("c", Saved(name, None, float(tape.cst[m]), alive, -1))
+               for name, m in zip(op.member_cs, groups.members(tape, n)))
     return out
 
 

@@ -93,6 +93,12 @@ class Op:
     # torch's `_saved_*` name of a unary row's parameter c (pow's exponent, leaky_relu's
     # negative_slope), which torch's node saves as a number; graph.saved_fields
     saved_c: str = ""
+    # numbers torch's node saves that are fixed for the row ((name, value) pairs: elu's scale
+    # and input_scale 1, selu's alpha and scale); graph.saved_fields
+    saved_consts: tuple = ()
+    # a decomposition row's parameters torch's node saves, which are its members' c: torch's
+    # names in member order (hardtanh's min_val, max_val); graph.saved_fields
+    member_cs: tuple = ()
     code: int = field(default=-1, compare=False)
 
 
@@ -396,11 +402,13 @@ _DECLS = [
     # NOTE: leaky_relu's gradient at 0 is the slope (torch's self > 0 ? grad : grad * slope)
     Op("leaky_relu", "unary", "LeakyReluBackward0", "where(a > 0.0, a, a * c)",
        ("where(a > 0.0, g, g * c)",), saved_c="negative_slope"),
-    # elu, alpha c (scale and input_scale 1): exp reads min(a, 0), so the unused branch cannot
-    # overflow; NOTE: the gradient at 0 is alpha (torch's x <= 0 branch)
+    # elu, alpha c (scale and input_scale 1), torch's expm1 (exact near 0): it reads min(a, 0),
+    # so the unused branch cannot overflow; NOTE: the gradient at 0 is alpha (torch's x <= 0
+    # branch), at nan nan (torch's vectorized loop); celu and selu likewise
     Op("elu", "unary", "EluBackward0",
-       "where(a > 0.0, a, (exp(where(a > 0.0, 0.0, a)) - 1.0) * c)",
-       ("where(a > 0.0, g, g * c * exp(where(a > 0.0, 0.0, a)))",), saved_c="alpha"),
+       "where(a > 0.0, a, expm1(where(a > 0.0, 0.0, a)) * c)",
+       ("where(a > 0.0, g, g * c * exp(where(a > 0.0, 0.0, a)))",), saved_c="alpha",
+       saved_consts=(("scale", 1.0), ("input_scale", 1.0))),
     # gelu: c 0.0 for approximate='none' (the normal CDF by erf), 1.0 for 'tanh'
     Op("gelu", "unary", "GeluBackward0",
        "a * 0.5 * (1.0 + erf(a * 0.7071067811865476)) if c == 0.0 else "
@@ -496,13 +504,33 @@ _DECLS = [
     # tapegrad/nn/_decomps_ext.py); the in-place activations show torch's Backward1 names -------
     Op("leaky_relu_", "decomp", "LeakyReluBackward1", saves=("out",)),
     Op("elu_", "decomp", "EluBackward1", saves=("out",)),
-    Op("hardtanh", "decomp", "HardtanhBackward0", saves=("a",)),
-    Op("hardswish", "decomp", "HardswishBackward0", saves=("a",)),
-    Op("hardsigmoid", "decomp", "HardsigmoidBackward0", saves=("a",)),
-    Op("mish", "decomp", "MishBackward0", saves=("a",)),
-    Op("celu", "decomp", "CeluBackward0", saves=("a",)),
+    Op("hardtanh", "decomp", "HardtanhBackward0", saves=("a",),
+       member_cs=("min_val", "max_val")),
+    # hardswish and hardsigmoid, torch's formulas: relu6(a + 3) / 6 keeps nan, and x * 0 the
+    # sign of x <= -3; NOTE: no gradient at the kinks -3 and 3 (hardswish's is 1 at 3), and
+    # hardsigmoid's slope is torch's float32 1/6 in every dtype
+    Op("hardswish", "unary", "HardswishBackward0",
+       "a * where(a + 3.0 < 0.0, 0.0, where(a + 3.0 > 6.0, 6.0, a + 3.0)) / 6.0",
+       ("where(a <= -3.0, 0.0, where(a >= 3.0, g, g * (a / 3.0 + 0.5)))",)),
+    Op("hardsigmoid", "unary", "HardsigmoidBackward0",
+       "where(a + 3.0 < 0.0, 0.0, where(a + 3.0 > 6.0, 6.0, a + 3.0)) / 6.0",
+       ("where(a > -3.0, where(a < 3.0, g * 0.1666666716337204, 0.0), 0.0)",)),
+    # mish, torch's x * tanh(log1p(exp(x))) (exp's overflow gives tanh(inf) = 1)
+    Op("mish", "unary", "MishBackward0", "a * tanh(log1p(exp(a)))",
+       ("g * (tanh(log1p(exp(a))) + a * (1.0 / (1.0 + exp(-a))) * "
+        "(1.0 - tanh(log1p(exp(a))) * tanh(log1p(exp(a)))))",)),
+    # celu, alpha c: elu with input_scale 1 / alpha; NOTE: torch's gradient takes input_scale
+    # as 1 / float32(alpha) (derivatives.yaml's toFloat), a relative 1e-7 * |x| from this one
+    Op("celu", "unary", "CeluBackward0",
+       "where(a > 0.0, a, expm1(where(a > 0.0, 0.0, a) * (1.0 / c)) * c)",
+       ("where(a > 0.0, g, g * (1.0 / c) * c * exp(where(a > 0.0, 0.0, a) * (1.0 / c)))",),
+       saved_c="alpha"),
     Op("celu_", "decomp", "CeluBackward1", saves=("out",)),
-    Op("logsigmoid", "decomp", "LogSigmoidBackward0", saves=("a",)),
+    # log(sigmoid(x)) as torch: min(x, 0) - log1p(exp(-|x|)), no overflow
+    Op("logsigmoid", "unary", "LogSigmoidBackward0",
+       "where(a < 0.0, a, 0.0) - log1p(exp(-abs(a)))",
+       ("g * (where(a < 0.0, 1.0, 0.0) - where(a < 0.0, 1.0, -1.0) * "
+        "(exp(-abs(a)) / (1.0 + exp(-abs(a)))))",)),
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5)),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3),
        torch_outputs=2),
@@ -724,6 +752,21 @@ _DECLS = [
     # masked formulas), not g / 0; the value at +-0.0 is 0.0
     Op("sqrt0", "unary", "SqrtBackward0", "where(a == 0.0, 0.0, sqrt(a))",
        ("where(out == 0.0, 0.0, g / (2.0 * out))",)),
+    # selu: elu with torch's alpha and scale (scale * alpha = 1.7580993408473766; torch's
+    # float32 forms round the product in float32, one ulp apart)
+    Op("selu", "unary", "EluBackward0",
+       "where(a > 0.0, a * 1.0507009873554805, expm1(where(a > 0.0, 0.0, a)) * "
+       "1.7580993408473766)",
+       ("where(a > 0.0, g * 1.0507009873554805, g * 1.7580993408473766 * "
+        "exp(where(a > 0.0, 0.0, a)))",),
+       saved_consts=(("alpha", 1.6732632423543772), ("scale", 1.0507009873554805),
+                     ("input_scale", 1.0))),
+    # hardtanh's two clips, its group's entries (c the bound), torch's clamp: nan and -0.0
+    # stay; NOTE: the gradient passes strictly inside the bounds only, not at nan
+    Op("hardtanh_min", "unary", "HardtanhBackward0", "where(a < c, c, a)",
+       ("where(a > c, g, 0.0)",)),
+    Op("hardtanh_max", "unary", "HardtanhBackward0", "where(a > c, c, a)",
+       ("where(a < c, g, 0.0)",)),
 ]
 
 def mentions(expr, name):

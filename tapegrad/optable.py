@@ -114,6 +114,9 @@ TORCH_NAMES = {
     "bce_with_logits": "`F.binary_cross_entropy_with_logits` without weights, before the "
                        "reduction",
     "sqrt0": "the square root of `norm`, `std`, `cdist` (gradient 0 at 0)",
+    "selu": "`F.selu` (`nn.SELU`)",
+    "hardtanh_min": "the lower clip of `F.hardtanh`, `F.relu6`",
+    "hardtanh_max": "the upper clip of `F.hardtanh`, `F.relu6`",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

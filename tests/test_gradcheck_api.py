@@ -4,6 +4,7 @@ exception types and messages (torch's names normalised) of slow and fast mode, r
 `masked`, the input checks; forward-mode checks raise NotImplementedError."""
 import importlib
 import inspect
+import re
 import warnings
 
 import pytest
@@ -112,9 +113,11 @@ def test_a_mismatch_names_the_differentiable_output_and_input(torch_ref):
         return m.autograd.gradcheck(lambda n, a, b: (a * b, a.exp() + b, n * 1.0),
                                     (m.tensor(2.0, dtype=m.float64), x64(m), y),
                                     atol=1e-12, rtol=1e-12, eps=1e-3, fast_mode=fast)
+    def digits(outcome):   # fast mode's v.Ju is a BLAS dot: its last bit is the CPU's kernel's
+        return re.sub(r"\d\.\d{12,}", lambda m: m.group()[:14], repr(outcome))
     for fast in (False, True):
         a, b = both(torch_ref, lambda m: make(m, fast))
-        assert a == b
+        assert digits(a) == digits(b)
         assert a[0][1].startswith("Jacobian mismatch for output 1 with respect to input 0,")
 
 

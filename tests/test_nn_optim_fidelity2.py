@@ -250,12 +250,14 @@ def _lbfgs(lib, dt, **kw):
 def test_lbfgs_float32_as_torch(monkeypatch, kw):
     """torch's two-loop recursion: q.add_ and r.add_ with alpha, one fused multiply-add per
     element.  torch.dot (MKL's sdot) sums in its own order, so torch runs here with numpy's
-    dot (as tapegrad's); with its own, the results agree to round-off."""
+    dot (as tapegrad's) too: then the iterates agree to a float32 ulp or two (bit for bit on
+    some CPUs; the order of torch's other small reductions is its CPU kernel's)."""
     np.testing.assert_allclose(_lbfgs(tg, "float32", **kw), _lbfgs(torch, "float32", **kw),
                                rtol=1e-5, atol=1e-6)
     monkeypatch.setattr(torch.Tensor, "dot", lambda a, b: torch.tensor(
         np.dot(a.detach().numpy(), b.detach().numpy())))
-    np.testing.assert_array_equal(_lbfgs(tg, "float32", **kw), _lbfgs(torch, "float32", **kw))
+    np.testing.assert_allclose(_lbfgs(tg, "float32", **kw), _lbfgs(torch, "float32", **kw),
+                               rtol=5e-7, atol=0)
 
 
 # ==== BCELoss at the bounds of its input =====================================================

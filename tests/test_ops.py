@@ -309,11 +309,20 @@ CASES.update({
                {"torch_rtol": 1e-7})],
     "hardtanh": [("d", lambda m, a: F_(m).hardtanh(a, -0.5, 1.0), [(2, 3)], ANY),
                  ("relu6", lambda m, a: F_(m).relu6(a * 4.0), [(2, 3)], ANY)],
-    "hardswish": [("d", lambda m, a: F_(m).hardswish(a * 2.5), [(2, 3)], ANY)],
+    # (hardtanh's two entries, each a bound that clips)
+    "hardtanh_min": [("d", lambda m, a: F_(m).hardtanh(a, -0.5, 9.0), [(2, 3)], ANY)],
+    "hardtanh_max": [("d", lambda m, a: F_(m).hardtanh(a, -9.0, 0.5), [(2, 3)], ANY)],
+    "hardswish": [("d", lambda m, a: F_(m).hardswish(a * 2.5), [(2, 3)], ANY),
+                  ("inplace", lambda m, a: F_(m).hardswish(a * 2.5, inplace=True), [(2, 3)],
+                   ANY)],
     # (torch: a float32 1/6 in the gradient, and no double backward)
     "hardsigmoid": [("d", lambda m, a: F_(m).hardsigmoid(a * 2.5), [(2, 3)], ANY,
-                     {"torch_rtol": 1e-7, "torch_hvp": False})],
-    "mish": [("d", lambda m, a: F_(m).mish(a), [(2, 3)], ANY)],
+                     {"torch_rtol": 1e-7, "torch_hvp": False}),
+                    ("inplace", lambda m, a: F_(m).hardsigmoid(a * 2.5, inplace=True), [(2, 3)],
+                     ANY, {"torch_rtol": 1e-7, "torch_hvp": False})],
+    "mish": [("d", lambda m, a: F_(m).mish(a), [(2, 3)], ANY),
+             ("inplace", lambda m, a: F_(m).mish(a * 1.0, inplace=True), [(2, 3)], ANY)],
+    "selu": [("d", lambda m, a: F_(m).selu(a), [(2, 3)], ANY)],
     "celu": [("d", lambda m, a: F_(m).celu(a, 0.7), [(2, 3)], ANY, {"torch_rtol": 1e-7})],
     "logsigmoid": [("d", lambda m, a: F_(m).logsigmoid(a * 3.0), [(2, 3)], ANY)],
     "batch_norm": [("train", lambda m, a, w, b: F_(m).batch_norm(

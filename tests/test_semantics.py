@@ -932,7 +932,8 @@ NEXT_FNS = {
     "logit": ["u.abs().logit()", "a.logit(eps=.1)"], "mvlgamma": ["a.mvlgamma(2)"],
     "leaky_relu_": ["F.leaky_relu(b * 1, inplace=True)"], "elu_": ["F.elu(b * 1, inplace=True)"],
     "hardtanh": ["F.hardtanh(b)"], "hardswish": ["F.hardswish(b)"],
-    "hardsigmoid": ["F.hardsigmoid(b)"], "mish": ["F.mish(b)"], "celu": ["F.celu(b)"],
+    "hardsigmoid": ["F.hardsigmoid(b)"], "mish": ["F.mish(b)", "F.mish(b * 1, inplace=True)"],
+    "celu": ["F.celu(b)"], "selu": ["F.selu(b)"],
     "celu_": ["F.celu(b * 1, inplace=True)"], "logsigmoid": ["F.logsigmoid(b)"],
     "batch_norm": ["F.batch_norm(a, None, None, v, b[0], training=True)",
                    "F.batch_norm(a, None, None, training=True)",
@@ -1059,6 +1060,7 @@ INTERNAL = {
     "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
     "threshold_backward": "",
     "sqrt0": "the square root inside norm/std/cdist groups (their cases above)",
+    "hardtanh_min": "hardtanh's clips, inside its group (its cases above)", "hardtanh_max": "",
     "output": "an output of a multi-output entry: the split cases",
 }
 ROWS_AT_WRITING = set(NEXT_FNS) | set(INTERNAL)

@@ -53,6 +53,12 @@ ELEMENTWISE = {
     "bce_with_logits": lambda x: _nnf(x).binary_cross_entropy_with_logits(
         x, (x * 0.3).detach(), reduction="none"),
     "sqrt0": lambda x: x.norm(),     # (the square root inside the norm's group)
+    "hardswish": lambda x: _nnf(x).hardswish(x - 2.0),
+    "hardsigmoid": lambda x: _nnf(x).hardsigmoid(x - 2.0),
+    "mish": lambda x: _nnf(x).mish(x - 2.0), "selu": lambda x: _nnf(x).selu(x - 2.0),
+    "celu": lambda x: _nnf(x).celu(x - 2.0, 0.5), "logsigmoid": lambda x: _nnf(x).logsigmoid(x),
+    "hardtanh_min": lambda x: _nnf(x).hardtanh(x, 1.5, 9.0),   # (hardtanh's two entries)
+    "hardtanh_max": lambda x: _nnf(x).hardtanh(x, -9.0, 1.5),
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
 ELEMENTWISE.update(cases_gaps.ELEMENTWISE)   # torch.special's rows (opsgaps)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import codegen, engine, ops, reached, scratch, tiers
+from tapegrad import _fastpath, codegen, engine, ops, reached, scratch, tiers
 from tapegrad import tape as tapemod
 from tapegrad.autograd import gradcheck, gradgradcheck
 from tapegrad.kinds import matmul as matmul_kind
@@ -558,7 +558,15 @@ def _apply(op, a, b):
              "softplus": lambda: tg.nn.functional.softplus(x),
              "bce_with_logits": lambda: tg.nn.functional.binary_cross_entropy_with_logits(
                  x, y, reduction="none"),
-             "sqrt0": lambda: x.norm()}
+             "sqrt0": lambda: x.norm(),
+             "hardswish": lambda: tg.nn.functional.hardswish(x),
+             "hardsigmoid": lambda: tg.nn.functional.hardsigmoid(x),
+             "mish": lambda: tg.nn.functional.mish(x), "selu": lambda: tg.nn.functional.selu(-x),
+             "celu": lambda: tg.nn.functional.celu(-x, 0.5),
+             "logsigmoid": lambda: tg.nn.functional.logsigmoid(x),
+             # hardtanh's two entries, each alone (their generated recorders)
+             "hardtanh_min": lambda: _fastpath.op_hardtanh_min(x, 0.8),
+             "hardtanh_max": lambda: _fastpath.op_hardtanh_max(x, 0.5)}
     if op.kind == "binary" and op.name not in table:   # atan2, hypot: methods taking other
         return getattr(x, op.name)(y)
     return table.get(op.name, lambda: getattr(x, op.name)())()

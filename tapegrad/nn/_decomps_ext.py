@@ -1,56 +1,34 @@
 """The bodies of the decomposition rows of engineer "surface12" (tapegrad/ops.py, the last
-block): more activations (hardtanh, hardswish, hardsigmoid, mish, celu, logsigmoid, prelu,
-threshold, glu, softshrink, hardshrink, the in-place leaky_relu_ / elu_ / celu_ /
-threshold_ torch names ...Backward1) and batch / group norm.  As in
-nn/_decomps.py, each is a function of tensor ops recorded as one group with torch's grad_fn
-name; masks are tensor comparisons, so a replay recomputes them."""
+block): more activations (hardtanh, prelu, threshold, glu, softshrink, hardshrink, the
+in-place leaky_relu_ / elu_ / celu_ / threshold_ torch names ...Backward1) and batch / group
+norm.  As in nn/_decomps.py, each is a function of tensor ops recorded as one group with
+torch's grad_fn name; masks are tensor comparisons, so a replay recomputes them."""
+from .. import _fastpath
 from ..ndops import where
-from ._decomps import softplus_stable
 
-# NOTE: the gradients are the primitives'.  At the kinks they follow torch's kernels:
-# hardtanh and hardsigmoid pass no gradient at their bounds, hardswish's is x/3 + 1/2
-# strictly inside (-3, 3) (0 at -3, 1 at 3), leaky_relu / elu as nn/_decomps.py.
+# NOTE: the gradients are the primitives'.  At the kinks they follow torch's kernels: hardtanh
+# passes no gradient at its bounds (its rows' NOTE), leaky_relu / elu as nn/_decomps.py.
 
 
 def hardtanh(T, x, lo, hi):
-    """min(max(x, lo), hi); gradient 1 strictly inside (lo, hi), 0 elsewhere."""
-    return where(x > lo, where(x < hi, x, hi), lo)
-
-
-def hardswish(T, x):
-    """x * relu6(x + 3) / 6: 0 below -3, x itself above 3."""
-    return where(x <= -3.0, 0.0, where(x < 3.0, x * (x + 3.0) / 6.0, x))
-
-
-def hardsigmoid(T, x):
-    """relu6(x + 3) / 6; gradient 1/6 strictly inside (-3, 3)."""
-    return where(x <= -3.0, 0.0, where(x >= 3.0, 1.0, x / 6.0 + 0.5))
-
-
-def mish(T, x):
-    """x * tanh(softplus(x))."""
-    return x * softplus_stable(x).tanh()
+    """min(max(x, lo), hi) as torch's clamp (nan and -0.0 kept): two clips, one entry each."""
+    return _fastpath.op_hardtanh_max(_fastpath.op_hardtanh_min(x, lo), hi)
 
 
 def elu(T, x, alpha, scale, input_scale):
-    """scale * (x where x > 0, else alpha * (exp(input_scale * x) - 1)) (elu, selu, celu);
-    exp reads min(x, 0), so large x cannot overflow in the unused branch."""
+    """scale * (x where x > 0, else alpha * expm1(input_scale * x)) (the in-place elu_, selu_,
+    celu_); expm1 reads min(x, 0), so large x cannot overflow in the unused branch."""
     pos = x > 0.0
     neg = where(pos, 0.0, x)
     if input_scale != 1.0:
         neg = neg * input_scale
-    out = where(pos, x, (neg.exp() - 1.0) * alpha)
+    out = where(pos, x, neg.expm1() * alpha)
     return out * scale if scale != 1.0 else out
 
 
 def leaky_relu(T, x, slope):
     """x where x > 0, else slope * x (the in-place form: LeakyReluBackward1)."""
     return where(x > 0.0, x, x * slope)
-
-
-def logsigmoid(T, x):
-    """log(sigmoid(x)) = -softplus(-x), without overflow."""
-    return -softplus_stable(-x)
 
 
 def batch_norm(T, x, dims, mean, var, weight, bias, eps, shape):

@@ -10,13 +10,12 @@ chains are torch's too.  The class masks built from integer targets are tensor c
 so a replay recomputes them."""
 import numpy as np
 
-from .. import dtypes as D
+from .. import dtypes as D, _fastpath
 from ..creation import arange, zeros_like, tensor as _tensor_of
 from ..grad_mode import is_grad_enabled
 from ..ndops import where
 from ._basic import _record, _tensor
 from ._decomps import _reduce
-from ._decomps_ext import logsigmoid as _logsigmoid
 from ._distance import pairwise_distance
 from ._reduction import reduction_of
 
@@ -130,8 +129,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     if size_average is not None or reduce is not None:
         reduction = reduction_of(None, size_average, reduce, stacklevel=3)
     _tensor("multilabel_soft_margin_loss", input)
-    loss = -(target * _record("logsigmoid", _logsigmoid, input)
-             + (1 - target) * _record("logsigmoid", _logsigmoid, -input))
+    loss = -(target * _fastpath.op_logsigmoid(input)
+             + (1 - target) * _fastpath.op_logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
     class_dim = input.dim() - 1

@@ -662,6 +662,12 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     _tensor("hardtanh", input)
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if not input.dtype.is_floating_point:   # torch's clamp in the input's integer dtype
+        if input.dtype is D.bool_:
+            raise RuntimeError("Bool inputs not supported for hardtanh")
+        if inplace:
+            return input.clamp_(int(min_val), int(max_val))
+        return input.clamp(int(min_val), int(max_val))
     if inplace:
         return _inplace_row(input, "hardtanh", X.hardtanh, float(min_val), float(max_val))
     return _record("hardtanh", X.hardtanh, input, float(min_val), float(max_val))
@@ -687,7 +693,8 @@ def selu(input, inplace=False):
     _tensor("selu", input)
     if inplace:
         return _inplace_row(input, "elu_", X.elu, _SELU_ALPHA, _SELU_SCALE, 1.0)
-    return _record("elu", X.elu, input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    _floating_only("elu_cpu", input)
+    return _fastpath.op_selu(input)
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -699,7 +706,8 @@ def celu(input, alpha=1.0, inplace=False):
     alpha = float(alpha)
     if inplace:
         return _inplace_row(input, "celu_", X.elu, alpha, 1.0, 1.0 / alpha)
-    return _record("celu", X.elu, input, alpha, 1.0, 1.0 / alpha)
+    _floating_only("elu_cpu", input)
+    return _fastpath.op_celu(input, alpha)
 
 
 def selu_(input):
@@ -712,34 +720,39 @@ def celu_(input, alpha=1.0):
     return celu(input, alpha, inplace=True)
 
 
+def _unary_row(input, kernel, op, inplace):
+    """op(input) (a unary row's generated recorder); in place, the same row recorded on
+    input (torch's in-place forms of these keep the Backward0 node)."""
+    _floating_only(kernel, input)
+    if not inplace:
+        return op(input)
+    return input._inplace(lambda arr, _: op(input._wrap(np.array(arr), input.dtype))._array(),
+                          None, lambda t, _: op(t))
+
+
 def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6 (HardswishBackward0)."""
     _tensor("hardswish", input)
-    if inplace:
-        return _inplace_row(input, "hardswish", X.hardswish)
-    return _record("hardswish", X.hardswish, input)
+    return _unary_row(input, "hardswish_cpu", _fastpath.op_hardswish, inplace)
 
 
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6 (HardsigmoidBackward0)."""
     _tensor("hardsigmoid", input)
-    if inplace:
-        return _inplace_row(input, "hardsigmoid", X.hardsigmoid)
-    return _record("hardsigmoid", X.hardsigmoid, input)
+    return _unary_row(input, "hardsigmoid_cpu", _fastpath.op_hardsigmoid, inplace)
 
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x)) (MishBackward0)."""
     _tensor("mish", input)
-    if inplace:
-        return _inplace_row(input, "mish", X.mish)
-    return _record("mish", X.mish, input)
+    return _unary_row(input, "mish_cpu", _fastpath.op_mish, inplace)
 
 
 def logsigmoid(input):
     """log(sigmoid(x)) (LogSigmoidBackward0)."""
     _tensor("logsigmoid", input)
-    return _record("logsigmoid", X.logsigmoid, input)
+    _floating_only("log_sigmoid_cpu", input)
+    return _fastpath.op_logsigmoid(input)
 
 
 def softsign(input):
