@@ -118,6 +118,14 @@ class _InplaceMethods:
 
     def _assign(self, value):
         """Write `value` (broadcast, cast as torch does for in-place ops) into this tensor."""
+        sv = self._v
+        if (type(value) is np.ndarray and type(sv) is np.ndarray and value.shape == sv.shape
+                and (value.dtype == sv.dtype or value.dtype.kind == "f"
+                     and self._dtype.is_floating_point)):
+            sv[...] = value   # (the common cases, float into float or one dtype, of one shape)
+            self._lserial = 0
+            bump_version(self)
+            return self
         arr = np.asarray(value)
         dt = self._dtype
         if np.result_type(arr.dtype, np.float32 if dt.is_floating_point else dt.np).kind == "f" \

@@ -565,6 +565,99 @@ def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
         assert any(r is not None for r in taken) == one_pass, shape
 
 
+# ---- batch_norm's one-pass writer (training, 2-d) against its body ---------------------------
+def _batch_norm_scenario(fast, dtype, x_kind, shape, twice):
+    from tapegrad import decomps
+    from tapegrad.nn import _decomps_ext as X
+    from tapegrad.tape import CLOSED, STATE
+    from tapegrad.views import KIND_OPS
+    rng = np.random.default_rng(16)
+    xa = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
+    w = nn.Parameter(tapegrad.tensor(rng.standard_normal(shape[1]).astype(dtype)))
+    b = nn.Parameter(tapegrad.tensor(rng.standard_normal(shape[1]).astype(dtype)))
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=True)
+    x = x0.tanh() if x_kind == "non-leaf" else x0
+
+    def bn(x):
+        if fast:
+            out = tapegrad.nn.functional.batch_norm(x, None, None, w, b, True, 0.1, 1e-3)
+            assert out._node == out._tape.n - 1
+            return out
+        return decomps.record("batch_norm", X.batch_norm, KIND_OPS, x, (0,), None, None, w, b,
+                              1e-3, (1, shape[1]))
+    outs = [bn(x)]
+    if twice:
+        outs.append(bn(outs[0].sin()))
+    facts = _facts(outs[0]._tape, [x0, x, w, b] + outs)
+    for o in outs:
+        assert type(o.grad_fn).__name__ == "NativeBatchNormBackward0"
+    facts["edges"] = [[None if f is None else type(f).__name__ for f, _ in o.grad_fn.next_functions]
+                      for o in outs]
+    (outs[-1] * outs[-1]).sum().backward()
+    return facts, [o.detach().numpy() for o in outs], [t.grad.numpy() for t in (x0, w, b)]
+
+
+@pytest.mark.parametrize("dtype,x_kind,shape,twice", [
+    ("float32", "leaf", (4, 5), False), ("float32", "non-leaf", (3, 2), True),
+    ("float64", "non-leaf", (5, 3), False), ("float64", "leaf", (2, 4), True)])
+def test_fast_batch_norm_writes_the_decompositions_entries(dtype, x_kind, shape, twice):
+    fast = _batch_norm_scenario(True, dtype, x_kind, shape, twice)
+    slow = _batch_norm_scenario(False, dtype, x_kind, shape, twice)
+    assert fast[0] == slow[0]
+    for a, b in zip(fast[1] + fast[2], slow[1] + slow[2]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fast_batch_norm_as_torch_and_its_fallbacks(monkeypatch):
+    """nn.BatchNorm1d in training against torch (values, the three gradients, second
+    derivatives, running statistics, versions); outside the case (3-d input, no affine, a
+    frozen weight, one channel, an input that needs no grad) the body, also as torch."""
+    from tapegrad.nn import _onepass
+    taken = []
+    real = _onepass.batch_norm
+    monkeypatch.setattr(_onepass, "batch_norm", lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(17)
+    for shape, affine, frozen, x_rg, one_pass in (((5, 4), True, False, True, True),
+                                                  ((3, 4, 2), True, False, True, False),
+                                                  ((5, 4), False, False, True, False),
+                                                  ((5, 4), True, True, True, False),
+                                                  ((5, 1), True, False, True, False),
+                                                  ((5, 4), True, False, False, False)):
+        xa = rng.standard_normal(shape)
+        got = []
+        taken.clear()
+        for lib in (tapegrad, torch):
+            lib.manual_seed(0)
+            layer = lib.nn.BatchNorm1d(shape[1], affine=affine, momentum=0.3).double()
+            if affine:
+                with lib.no_grad():
+                    layer.weight.mul_(1.5).add_(0.1)
+                    layer.bias.add_(0.3)
+                layer.weight.requires_grad_(not frozen)
+            x = lib.tensor(xa, requires_grad=True)
+            v0 = layer.running_mean._version
+            y = layer(x * 2 if x_rg else x.detach())
+            params = [p for p in layer.parameters() if p.requires_grad]
+            ins = ([x] if x_rg else []) + params
+            if ins:
+                gs = lib.autograd.grad((y * y.sin()).sum(), ins, create_graph=True)
+                gg = lib.autograd.grad(sum((g * g).sum() for g in gs), ins, allow_unused=True)
+            else:
+                gs, gg = [], []
+            got.append([y.detach().numpy(), layer.running_mean.numpy(),
+                        layer.running_var.numpy(), layer.num_batches_tracked.numpy(),
+                        np.array(layer.running_mean._version - v0)]
+                       + [g.detach().numpy() for g in gs] +
+                       [None if g is None else g.numpy() for g in gg])
+        for a, b in zip(*got):
+            if a is None or b is None:
+                assert (a is None) == (b is None) or not np.any(b if a is None else a)
+                continue
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        assert any(r is not None for r in taken) == one_pass, shape
+
+
 # ---- logsumexp's one-pass writer (ndops._logsumexp_pass) against its body -------------------
 def _logsumexp_scenario(fast, dtype, x_kind, shape, dims, keepdim):
     from tapegrad import decomps

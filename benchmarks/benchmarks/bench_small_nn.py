@@ -1,9 +1,10 @@
 """A small classifier's pieces beside torch, eager, with grad: the cross-entropy loss of a
 (16, 10) batch, the activations that are unary rows on a (16, 32) batch (leaky_relu, elu,
 gelu, silu, softplus; hardtanh, relu6, hardswish, hardsigmoid, mish, selu, celu, logsigmoid),
-binary_cross_entropy_with_logits, each forward + backward; a 16-32-4 classifier's Adam step
-with cross-entropy; and the no_grad values an evaluation loop reads (cross_entropy, max).  These were decompositions recorded op by op (cross_entropy 221 us for
-its forward alone, the step 561 us where torch takes ~550 us)."""
+binary_cross_entropy_with_logits, BatchNorm1d in training, each forward + backward; a
+16-32-4 classifier's Adam step with cross-entropy; and the no_grad values an evaluation loop
+reads (cross_entropy, max).  These were decompositions recorded op by op (cross_entropy
+221 us for its forward alone, the step 561 us where torch takes ~550 us)."""
 import numpy as np
 
 from ._common import LibBench
@@ -27,6 +28,7 @@ class TapegradSmallNN(LibBench):
         self.X = m.tensor(rng.standard_normal((16, 16)).astype(np.float32))
         self.y = m.tensor(rng.integers(0, 4, 16))
         self.loss = m.nn.CrossEntropyLoss()
+        self.bn = m.nn.BatchNorm1d(32)
 
     def time_cross_entropy_backward(self):
         self.F.cross_entropy(self.logits, self.labels).backward()
@@ -43,6 +45,9 @@ class TapegradSmallNN(LibBench):
         F, h = self.F, self.h
         (F.hardtanh(h) + F.relu6(h) + F.hardswish(h) + F.hardsigmoid(h) + F.mish(h) + F.selu(h)
          + F.celu(h) + F.logsigmoid(h)).sum().backward()
+
+    def time_batch_norm_module_backward(self):
+        self.bn(self.h).sum().backward()
 
     def time_bce_with_logits_backward(self):
         self.F.binary_cross_entropy_with_logits(self.h, self.t).backward()

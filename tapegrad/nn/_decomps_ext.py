@@ -33,16 +33,20 @@ def leaky_relu(T, x, slope):
 
 def batch_norm(T, x, dims, mean, var, weight, bias, eps, shape):
     """(x - mean) / sqrt(var + eps) * weight + bias.  Training: `mean`/`var` None, the batch
-    statistics over `dims` (biased variance) are used; eval: the running statistics."""
+    statistics over `dims` (biased variance) are used; eval: the running statistics.  The
+    per-channel tensors are viewed as `shape` (1, C, 1, ...), except for a 2-d input, where
+    (C,) broadcasts as it is."""
+    def channels(t):
+        return t if len(shape) == 2 else t.reshape(shape)
     if mean is None:
         xc = x - x.mean(dims, keepdim=True)
         y = xc / ((xc * xc).mean(dims, keepdim=True) + eps).sqrt()
     else:
-        y = (x - mean.reshape(shape)) / (var.reshape(shape) + eps).sqrt()
+        y = (x - channels(mean)) / (channels(var) + eps).sqrt()
     if weight is not None:
-        y = y * weight.reshape(shape)
+        y = y * channels(weight)
     if bias is not None:
-        y = y + bias.reshape(shape)
+        y = y + channels(bias)
     return y
 
 

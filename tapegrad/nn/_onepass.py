@@ -14,6 +14,9 @@ row records, without the generic per-op dispatch between its entries.
   NativeLayerNormBackward0.  The case: an input of float32 or float64 that requires grad,
   with at least two rows and two normalized elements, weight and bias leaves of its dtype
   that require grad (a layer in training).
+* `batch_norm` in training with weight and bias, 2-d input (N, C): the same entries as
+  layer_norm's over dim 0 (the weight and bias broadcast as they are), one group shown as
+  NativeBatchNormBackward0.  The case: layer_norm's, with N, C >= 2.
 * `cross_entropy` with class indices: log_softmax's entries (ndops._softmax_pass; its group
   LogSoftmaxBackward0), then nll_loss's (the one-hot mask a const entry, `where`, `sum_dim`,
   `neg`, `mean` or `sum`; its group NllLossBackward0).  The case: a 2-d input (N, C) of float32 or float64 with N, C >= 2 and
@@ -47,8 +50,8 @@ _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
     "t", "mm", "add", "linear", "sub", "mul", "mse_loss", "const"))
 _NEG, _SUM_DIM, _WHERE, _NLL = (OPS[name].code for name in (
     "neg", "sum_dim", "where", "nll_loss"))
-_MEAN_DIM, _SQRT, _DIV, _LAYER_NORM = (OPS[name].code for name in (
-    "mean_dim", "sqrt", "div", "layer_norm"))
+_MEAN_DIM, _SQRT, _DIV, _LAYER_NORM, _BATCH_NORM = (OPS[name].code for name in (
+    "mean_dim", "sqrt", "div", "layer_norm", "batch_norm"))
 _REDUCE = {"mean": OPS["mean"].code, "sum": OPS["sum"].code}
 # the operand types handled here: not subclasses (a __torch_function__ or overridden method
 # could expect the generic path)
@@ -277,6 +280,21 @@ def cross_entropy(x, target, reduction, ignore_index):
 def layer_norm(x, dims, w, b, eps):
     """The result of layer_norm over `dims` (the trailing dims) with weight w and bias b, or
     None outside the case above."""
+    return _norm_pass(x, dims, w, b, eps, _LAYER_NORM)
+
+
+def batch_norm(x, w, b, eps):
+    """The result of batch_norm in training (the batch's statistics) of a 2-d input with
+    weight w and bias b, or None outside the case above."""
+    if len(x._shape) != 2:
+        return None
+    return _norm_pass(x, (0,), w, b, eps, _BATCH_NORM)
+
+
+def _norm_pass(x, dims, w, b, eps, row):
+    """(x - mean) / sqrt(var + eps) * w + b over `dims` (biased variance), w and b of the
+    shape of x's trailing dims that are not normalized (layer_norm: the normalized dims,
+    batch_norm of (N, C): C), one group of `row`; None outside the cases above."""
     if type(x) not in _PLAIN or type(w) not in _PLAIN or type(b) not in _PLAIN:
         return None
     dt = x._dtype
@@ -288,14 +306,17 @@ def layer_norm(x, dims, w, b, eps):
             or not (x._recorded and w._recorded and b._recorded)
             or w._tape is not None or b._tape is not None):
         return None
-    if (w._shape != shape[len(shape) - len(dims):] or b._shape != w._shape or wa.size < 2
-            or xa.size // wa.size < 2):
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    # (the statistics and what they normalize have two or more elements: n-d entries)
+    if (w._shape != shape[len(shape) - len(w._shape):] or b._shape != w._shape or count < 2
+            or xa.size // count < 2):
         return None
     tape = _tape_for(x, None)
     if tape is None or tape.recording:
         return None
     dtn = dt.np
-    count = wa.size
     # the body's values by its numpy calls (_reduce's _np_mean, the fast paths' forwards)
     token = ERR_SET(QUIET)
     try:
@@ -334,8 +355,7 @@ def layer_norm(x, dims, w, b, eps):
     tape.save(n_w, wa)
     n_b = b._lnode if b._lserial == serial else tape.leaf_node(b)
     n = tape.push_nd(_ADD, n_yw, n_b, 0.0, shape, out.size)
-    groups.mark_members(tape, start, n, (n_m, n_xc, n_sq, n_v, n_ve, n_sd, n_y, n_yw, n),
-                        _LAYER_NORM)
+    groups.mark_members(tape, start, n, (n_m, n_xc, n_sq, n_v, n_ve, n_sd, n_y, n_yw, n), row)
     _edges(tape, n, (a, n_w, n_b))          # torch's: input, weight, bias
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, n, True

@@ -799,21 +799,37 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     shape = (1, c) + (1,) * (input.dim() - 2)
     dims = (0,) + tuple(range(2, input.dim()))
     if training:
-        out = _record("batch_norm", X.batch_norm, input, dims, None, None, weight, bias,
-                      float(eps), shape)
+        out = None
+        if weight is not None and bias is not None:   # a layer in training: one pass
+            out = _onepass.batch_norm(input, weight, bias, float(eps))
+        if out is None:
+            out = _record("batch_norm", X.batch_norm, input, dims, None, None, weight, bias,
+                          float(eps), shape)
         if running_mean is not None or running_var is not None:
-            v = input._array().astype(np.float64)
-            axes = dims
-            mean = v.mean(axis=axes)
-            var = v.var(axis=axes, ddof=1)
-            m = float(momentum)
-            if running_mean is not None:
-                running_mean._assign(running_mean._array() * (1.0 - m) + mean * m)
-            if running_var is not None:
-                running_var._assign(running_var._array() * (1.0 - m) + var * m)
+            _update_running_stats(running_mean, running_var, input._array(), dims,
+                                  float(momentum))
         return out
     return _record("batch_norm", X.batch_norm, input, dims, running_mean.detach(),
                    running_var.detach(), weight, bias, float(eps), shape)
+
+
+def _update_running_stats(running_mean, running_var, xa, dims, m):
+    """running = m * batch statistic + (1 - m) * running, in float64 (torch's accumulate
+    type), the variance unbiased, each written into the buffer's memory (no version bump, as
+    torch's kernel)."""
+    v = xa.astype(np.float64)
+    n = v.size // v.shape[1]
+    mean = np.add.reduce(v, axis=dims, keepdims=True) / n   # (np.mean's and np.var's steps)
+    for t, stat in ((running_mean, mean),
+                    (running_var, None if running_var is None else
+                     np.add.reduce(np.square(v - mean), axis=dims) / (n - 1))):
+        if t is not None:
+            new = stat.reshape(-1) * m + np.float64(1.0 - m) * t._array()
+            if type(t._v) is np.ndarray:
+                t._v[...] = new
+            else:
+                t._v = float(new[0])
+            t._lserial = 0    # (a later use records the new value: tape.leaf_node)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
