@@ -20,6 +20,9 @@ from .tracing import _bake
 from .views import (_WITHOUT_GRAD, check_made_without_grad, index_array, index_scatter,
                     one_ellipsis, setitem_view_name)
 
+# the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
+_WRAPPING = (np.add, np.subtract, np.multiply)
+
 
 @tensor_methods
 class _InplaceMethods:
@@ -176,6 +179,12 @@ class _InplaceMethods:
                 self._lserial = 0  # a later use records the new value (tape.leaf_node)
                 bump_version(self)
                 return self
+        if (type(other) is int and self._dtype is D.int64 and type(sv) is np.ndarray
+                and ufunc in _WRAPPING and -_EXACT_INT <= other <= _EXACT_INT):
+            ufunc(sv, other, out=sv)   # (a counter `n += 1`: int64 wraps around, as torch's)
+            self._lserial = 0
+            bump_version(self)
+            return self
         with np.errstate(all="ignore"):
             return self._assign(self._applied(fn, other))
 

@@ -316,3 +316,28 @@ def test_formula_functions_equal_the_formulas():
                     want = np.asarray(T._NP_FWD[op.code](x, None, c), np.float32)
                 np.testing.assert_array_equal(got, want)
                 assert got.dtype == want.dtype
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_formula_functions_equal_the_formulas(dtype):
+    """ndops._NP_BIN_FORMULA's functions (clamp_min, clamp_max, maximum, minimum by
+    np.maximum / np.minimum) give the formula's bits, zeros' signs and nan included, for
+    bounds that are numbers of the dtype (the fast path's) or arrays, broadcast either way,
+    past one SIMD vector."""
+    from tapegrad.ops import BY_CODE
+    vals = [-2.5, -0.0, 0.0, 0.3, 1.7, np.nan, np.inf, -np.inf]
+    x = np.array(vals * 5, dtype)
+    grid = np.array(vals, dtype)
+    cases = [(x, np.dtype(dtype).type(b)) for b in vals] + [
+        (x, np.array(vals[::-1] * 5, dtype)), (grid[:, None], grid[None, :]),
+        (grid[None, :], grid[:, None])]
+    rows = [op for op in BY_CODE if op.fwd in T._NP_BIN_FORMULA]
+    assert {op.name for op in rows} >= {"clamp_min", "clamp_max", "maximum", "minimum"}
+    for op in rows:
+        for a, b in cases:
+            with np.errstate(all="ignore"):
+                got = T._NP_BIN_FORMULA[op.fwd](a, b)
+                want = np.asarray(T._NP_FWD[op.code](a, b, 0.0), dtype)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+            assert got.dtype == want.dtype
