@@ -95,8 +95,21 @@ def _np_pow_scalar(a, c):
     return _quiet(np.power, a, a.dtype.type(c) if a.dtype.kind == "f" else c)
 
 
+def _np_smooth_l1(a, c):
+    """smooth_l1's formula with abs(a) taken once (same values)."""
+    z = np.abs(a)
+    return np.where(z < c, 0.5 * z * z / c, z - 0.5 * c)
+
+
+def _np_huber(a, c):
+    """huber's formula with abs(a) taken once (same values)."""
+    z = np.abs(a)
+    return np.where(z < c, 0.5 * z * z, c * (z - 0.5 * c))
+
+
 # formulas with a Python number in them, as numpy calls in the operand's dtype (same values)
-_NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu, POW_SCALAR: _np_pow_scalar}
+_NP_FORMULA = {"where(a < 0.0, 0.0, a)": _np_relu, POW_SCALAR: _np_pow_scalar,
+               OPS["smooth_l1"].fwd: _np_smooth_l1, OPS["huber"].fwd: _np_huber}
 # unary: fn(a, c); a ufunc is called as ufunc(a, None) (its second argument is `out`)
 _UN_FAST = {op.code: (_NP_UFUNC[op.fwd], False) if op.fwd in _NP_UFUNC
             else (_NP_FORMULA[op.fwd], True) if op.fwd in _NP_FORMULA

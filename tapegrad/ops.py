@@ -767,6 +767,15 @@ _DECLS = [
        ("where(a > c, g, 0.0)",)),
     Op("hardtanh_max", "unary", "HardtanhBackward0", "where(a > c, c, a)",
        ("where(a < c, g, 0.0)",)),
+    # smooth_l1_loss's and huber_loss's elementwise loss of d = input - target (their groups'
+    # middle entries; c: beta, delta), torch's formulas; NOTE: the gradient at |d| = c is the
+    # linear piece's (continuous there), nan at nan
+    Op("smooth_l1", "unary", "SmoothL1LossBackward0",
+       "where(abs(a) < c, 0.5 * abs(a) * abs(a) / c, abs(a) - 0.5 * c)",
+       ("where(a <= -c, -g, where(a >= c, g, a * g / c))",)),
+    Op("huber", "unary", "HuberLossBackward0",
+       "where(abs(a) < c, 0.5 * abs(a) * abs(a), c * (abs(a) - 0.5 * c))",
+       ("where(a <= -c, -g * c, where(a >= c, g * c, a * g))",)),
 ]
 
 def mentions(expr, name):

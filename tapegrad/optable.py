@@ -117,6 +117,8 @@ TORCH_NAMES = {
     "selu": "`F.selu` (`nn.SELU`)",
     "hardtanh_min": "the lower clip of `F.hardtanh`, `F.relu6`",
     "hardtanh_max": "the upper clip of `F.hardtanh`, `F.relu6`",
+    "smooth_l1": "the elementwise loss of `F.smooth_l1_loss` (beta > 0)",
+    "huber": "the elementwise loss of `F.huber_loss`",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

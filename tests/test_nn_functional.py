@@ -99,6 +99,9 @@ CASES = {
     "normalize_zero_row": (lambda F, M, x: F.normalize(x * M.tensor([[0.], [1.], [1.]],
                                                                      dtype=x.dtype)),
                            [(X, 1)]),
+    "normalize_inf": (lambda F, M, x: F.normalize(x, p=float("inf")), [(X, 1)]),
+    "normalize_p0": (lambda F, M, x: F.normalize(x, p=0, dim=0), [(X, 1)]),
+    "normalize_p_neg": (lambda F, M, x: F.normalize(x, p=-1.5), [(X, 1)]),
     "pad": (lambda F, M, x: F.pad(x, (1, 2)), [(X, 1)]),
     "pad_2d_value_crop": (lambda F, M, x: F.pad(x, (1, -1, -1, 2), value=3.5), [(X, 1)]),
     "pad_reflect": (lambda F, M, x: F.pad(x.reshape(1, 3, 4), (2, 3), mode="reflect"),
@@ -164,6 +167,20 @@ def test_functional_matches_torch(case, dtype):
     assert len(grads) == len(t_grads)
     for g, tg in zip(grads, t_grads):
         np.testing.assert_allclose(g, tg, **tol)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, float("inf")])
+def test_normalize_is_torchs_composition(p):
+    """DivBackward0 <- ExpandBackward0 <- ClampMinBackward0 <- the norm's node, as torch's."""
+    chains = []
+    for M, F in ((tapegrad, TF), (torch, PF)):
+        fn = F.normalize(M.ones(3, 4, requires_grad=True) * 2.0, p=p).grad_fn
+        chain = []
+        while fn is not None:
+            chain.append(type(fn).__name__)
+            fn = fn.next_functions[-1][0] if fn.next_functions else None
+        chains.append(chain)
+    assert chains[0] == chains[1]
 
 
 def test_dropout_scales_kept_elements_and_matches_its_mask():

@@ -162,6 +162,34 @@ def test_activation_rows_at_kinks_and_specials_as_torch(name, fn, dtype):
     np.testing.assert_allclose(g, tgr, **tol)
 
 
+LOSSES = [("smooth_l1", lambda F, x, t, r: F.smooth_l1_loss(x, t, reduction=r, beta=0.7)),
+          ("smooth_l1_beta1", lambda F, x, t, r: F.smooth_l1_loss(x, t, reduction=r)),
+          ("smooth_l1_beta0", lambda F, x, t, r: F.smooth_l1_loss(x, t, reduction=r, beta=0.0)),
+          ("huber", lambda F, x, t, r: F.huber_loss(x, t, reduction=r, delta=0.7)),
+          ("huber_delta1", lambda F, x, t, r: F.huber_loss(x, t, reduction=r))]
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,fn", LOSSES, ids=[n for n, _ in LOSSES])
+def test_smooth_l1_and_huber_at_kinks_as_torch(name, fn, dtype, reduction):
+    """Values and both gradients at the kinks |d| = beta (delta), zeros, nan and infinities
+    as torch's, and its grad_fn (beta 0: l1_loss's composition)."""
+    d = [-3.0, -1.0, -0.7, -0.5, -0.0, 0.0, 0.5, 0.7, 1.0, 3.0, float("nan"), float("inf"),
+         float("-inf")]
+    out = []
+    for mod in (tg, torch):
+        x = mod.tensor(d + [0.25] * (64 - len(d)), dtype=getattr(mod, dtype), requires_grad=True)
+        t = mod.zeros(64, dtype=getattr(mod, dtype), requires_grad=True)
+        y = fn(mod.nn.functional, x, t, reduction)
+        gx, gt = mod.autograd.grad(y, (x, t), mod.ones_like(y))
+        out.append((type(y.grad_fn).__name__, y.detach().numpy(), gx.numpy(), gt.numpy()))
+    assert out[0][0] == out[1][0]
+    tol = dict(rtol=1e-6, atol=0) if dtype == "float32" else dict(rtol=1e-15, atol=0)
+    for a, b in zip(out[0][1:], out[1][1:]):
+        np.testing.assert_allclose(a, b, **tol)
+
+
 @pytest.mark.parametrize("dtype", ["int64", "int8"])
 def test_hardtanh_of_integers_keeps_their_dtype(dtype):
     out = []

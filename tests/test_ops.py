@@ -312,6 +312,11 @@ CASES.update({
     # (hardtanh's two entries, each a bound that clips)
     "hardtanh_min": [("d", lambda m, a: F_(m).hardtanh(a, -0.5, 9.0), [(2, 3)], ANY)],
     "hardtanh_max": [("d", lambda m, a: F_(m).hardtanh(a, -9.0, 0.5), [(2, 3)], ANY)],
+    # (the losses' elementwise rows, both sides of the kinks)
+    "smooth_l1": [("d", lambda m, a, b: F_(m).smooth_l1_loss(a * 2.0, b, reduction="none",
+                                                             beta=0.7), [(2, 3), (2, 3)], ANY)],
+    "huber": [("d", lambda m, a, b: F_(m).huber_loss(a * 2.0, b, reduction="none", delta=0.7),
+               [(2, 3), (2, 3)], ANY)],
     "hardswish": [("d", lambda m, a: F_(m).hardswish(a * 2.5), [(2, 3)], ANY),
                   ("inplace", lambda m, a: F_(m).hardswish(a * 2.5, inplace=True), [(2, 3)],
                    ANY)],

@@ -1061,6 +1061,7 @@ INTERNAL = {
     "threshold_backward": "",
     "sqrt0": "the square root inside norm/std/cdist groups (their cases above)",
     "hardtanh_min": "hardtanh's clips, inside its group (its cases above)", "hardtanh_max": "",
+    "smooth_l1": "the losses' elementwise rows, inside their groups (cases above)", "huber": "",
     "output": "an output of a multi-output entry: the split cases",
 }
 ROWS_AT_WRITING = set(NEXT_FNS) | set(INTERNAL)

@@ -59,6 +59,9 @@ ELEMENTWISE = {
     "celu": lambda x: _nnf(x).celu(x - 2.0, 0.5), "logsigmoid": lambda x: _nnf(x).logsigmoid(x),
     "hardtanh_min": lambda x: _nnf(x).hardtanh(x, 1.5, 9.0),   # (hardtanh's two entries)
     "hardtanh_max": lambda x: _nnf(x).hardtanh(x, -9.0, 1.5),
+    "smooth_l1": lambda x: _nnf(x).smooth_l1_loss(x, (x * 0.3).detach(), reduction="none",
+                                                  beta=0.8),
+    "huber": lambda x: _nnf(x).huber_loss(x, (x * 0.3).detach(), reduction="none", delta=0.8),
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
 ELEMENTWISE.update(cases_gaps.ELEMENTWISE)   # torch.special's rows (opsgaps)

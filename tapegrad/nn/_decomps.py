@@ -11,6 +11,7 @@ gradient, not 0 * inf = nan.
 """
 import numpy as np
 
+from .. import _fastpath
 from ..ndops import _binary, where
 from ..ops import OPS
 from ..tensor import Tensor
@@ -78,17 +79,13 @@ def mse_loss(T, x, target, reduction):
 
 
 def smooth_l1_loss(T, x, target, reduction, beta):
-    d = x - target
-    ad = d.abs()
-    if beta == 0.0:
-        return _reduce(ad, reduction)
-    return _reduce(where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta), reduction)
+    """The unary row smooth_l1 of the difference (beta > 0), reduced."""
+    return _reduce(_fastpath.op_smooth_l1(x - target, beta), reduction)
 
 
 def huber_loss(T, x, target, reduction, delta):
-    d = x - target
-    ad = d.abs()
-    return _reduce(where(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta), reduction)
+    """The unary row huber of the difference, reduced."""
+    return _reduce(_fastpath.op_huber(x - target, delta), reduction)
 
 
 def nll_loss(T, x, onehot, wt, reduction, cdim):

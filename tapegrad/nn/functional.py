@@ -225,6 +225,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = _reduction(reduction, size_average, reduce)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:   # torch's l1_loss then (MeanBackward0 of AbsBackward0)
+        return B._reduce((input - target).abs(), reduction)
     return _record("smooth_l1_loss", B.smooth_l1_loss, input, target, reduction, float(beta))
 
 
@@ -489,19 +491,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 # ---- other -----------------------------------------------------------------------------------
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
-    """input / max(||input||_p over dim, eps) (torch's decomposition: DivBackward0)."""
-    if p <= 0:
-        raise NotImplementedError("tapegrad: normalize with p <= 0 is not implemented")
-    if p == 2.0:
-        s = (input * input).sum(dim, keepdim=True)
-        nz = s > 0.0
-        norm = where(nz, where(nz, s, 1.0).sqrt(), 0.0)
-    else:
-        s = (input.abs() ** p).sum(dim, keepdim=True)
-        nz = s > 0.0
-        norm = where(nz, where(nz, s, 1.0) ** (1.0 / p), 0.0)
-    denom = where(norm < eps, eps, norm)
-    return input / denom.expand(tuple(input.shape))
+    """input / max(||input||_p over dim, eps), torch's composition (DivBackward0 of
+    ExpandBackward0 of ClampMinBackward1 of the norm's node)."""
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
 
 def one_hot(tensor, num_classes=-1):
