@@ -523,39 +523,37 @@ def test_fast_layer_norm_writes_the_decompositions_entries(dtype, x_kind, shape,
         np.testing.assert_array_equal(a, b)
 
 
-def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
-    """nn.LayerNorm in training against torch (values, the three gradients, second
-    derivatives); outside the case (no affine, a frozen weight, one row, an input that needs
-    no grad, float64 weights on float32 input) the body, also as torch."""
+def _norm_layer_as_torch(monkeypatch, writer, make, cases, seed, state=None):
+    """A norm layer in training against torch: values, the gradients of input and affine
+    parameters, second derivatives, and `state(layer)` (a function returning what to compare
+    after the forward); for each case (shape, affine, frozen weight, input requires grad,
+    whether nn/_onepass's `writer` takes it), that the one-pass writer took it or not."""
     from tapegrad.nn import _onepass
     taken = []
-    real = _onepass.layer_norm
-    monkeypatch.setattr(_onepass, "layer_norm", lambda *a: taken.append(r := real(*a)) or r)
-    rng = np.random.default_rng(14)
-    for shape, affine, frozen, x_rg, one_pass in (((5, 4), True, False, True, True),
-                                                  ((2, 3, 4), True, False, True, True),
-                                                  ((5, 4), False, False, True, False),
-                                                  ((5, 4), True, True, True, False),
-                                                  ((1, 4), True, False, True, False),
-                                                  ((5, 4), True, False, False, False)):
+    real = getattr(_onepass, writer)
+    monkeypatch.setattr(_onepass, writer, lambda *a: taken.append(r := real(*a)) or r)
+    rng = np.random.default_rng(seed)
+    for shape, affine, frozen, x_rg, one_pass in cases:
         xa = rng.standard_normal(shape)
         got = []
         taken.clear()
         for lib in (tapegrad, torch):
             lib.manual_seed(0)
-            layer = lib.nn.LayerNorm(4, elementwise_affine=affine).double()
+            layer = make(lib, shape, affine).double()
             if affine:
                 with lib.no_grad():
                     layer.weight.mul_(1.5).add_(0.1)
                     layer.bias.add_(0.3)
                 layer.weight.requires_grad_(not frozen)
             x = lib.tensor(xa, requires_grad=True)
+            after = state(layer) if state else (lambda: [])
             y = layer(x * 2 if x_rg else x.detach())
             params = [p for p in layer.parameters() if p.requires_grad]
             ins = ([x] if x_rg else []) + params
-            gs = lib.autograd.grad((y * y.sin()).sum(), ins, create_graph=True)
-            gg = lib.autograd.grad(sum((g * g).sum() for g in gs), ins, allow_unused=True)
-            got.append([y.detach().numpy()] + [g.detach().numpy() for g in gs] +
+            gs = lib.autograd.grad((y * y.sin()).sum(), ins, create_graph=True) if ins else []
+            gg = lib.autograd.grad(sum((g * g).sum() for g in gs), ins, allow_unused=True) \
+                if ins else []
+            got.append([y.detach().numpy()] + after() + [g.detach().numpy() for g in gs] +
                        [None if g is None else g.numpy() for g in gg])
         for a, b in zip(*got):
             if a is None or b is None:
@@ -563,6 +561,18 @@ def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
                 continue
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
         assert any(r is not None for r in taken) == one_pass, shape
+
+
+def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
+    """nn.LayerNorm in training against torch (values, the three gradients, second
+    derivatives); outside the case (no affine, a frozen weight, one row, an input that needs
+    no grad, float64 weights on float32 input) the body, also as torch."""
+    _norm_layer_as_torch(
+        monkeypatch, "layer_norm",
+        lambda lib, shape, affine: lib.nn.LayerNorm(4, elementwise_affine=affine),
+        (((5, 4), True, False, True, True), ((2, 3, 4), True, False, True, True),
+         ((5, 4), False, False, True, False), ((5, 4), True, True, True, False),
+         ((1, 4), True, False, True, False), ((5, 4), True, False, False, False)), 14)
 
 
 # ---- batch_norm's one-pass writer (training, 2-d) against its body ---------------------------
@@ -611,51 +621,19 @@ def test_fast_batch_norm_writes_the_decompositions_entries(dtype, x_kind, shape,
 
 def test_fast_batch_norm_as_torch_and_its_fallbacks(monkeypatch):
     """nn.BatchNorm1d in training against torch (values, the three gradients, second
-    derivatives, running statistics, versions); outside the case (3-d input, no affine, a
-    frozen weight, one channel, an input that needs no grad) the body, also as torch."""
-    from tapegrad.nn import _onepass
-    taken = []
-    real = _onepass.batch_norm
-    monkeypatch.setattr(_onepass, "batch_norm", lambda *a: taken.append(r := real(*a)) or r)
-    rng = np.random.default_rng(17)
-    for shape, affine, frozen, x_rg, one_pass in (((5, 4), True, False, True, True),
-                                                  ((3, 4, 2), True, False, True, False),
-                                                  ((5, 4), False, False, True, False),
-                                                  ((5, 4), True, True, True, False),
-                                                  ((5, 1), True, False, True, False),
-                                                  ((5, 4), True, False, False, False)):
-        xa = rng.standard_normal(shape)
-        got = []
-        taken.clear()
-        for lib in (tapegrad, torch):
-            lib.manual_seed(0)
-            layer = lib.nn.BatchNorm1d(shape[1], affine=affine, momentum=0.3).double()
-            if affine:
-                with lib.no_grad():
-                    layer.weight.mul_(1.5).add_(0.1)
-                    layer.bias.add_(0.3)
-                layer.weight.requires_grad_(not frozen)
-            x = lib.tensor(xa, requires_grad=True)
-            v0 = layer.running_mean._version
-            y = layer(x * 2 if x_rg else x.detach())
-            params = [p for p in layer.parameters() if p.requires_grad]
-            ins = ([x] if x_rg else []) + params
-            if ins:
-                gs = lib.autograd.grad((y * y.sin()).sum(), ins, create_graph=True)
-                gg = lib.autograd.grad(sum((g * g).sum() for g in gs), ins, allow_unused=True)
-            else:
-                gs, gg = [], []
-            got.append([y.detach().numpy(), layer.running_mean.numpy(),
-                        layer.running_var.numpy(), layer.num_batches_tracked.numpy(),
+    derivatives, running statistics, their versions); outside the case (3-d input, no affine,
+    a frozen weight, one channel, an input that needs no grad) the body, also as torch."""
+    def state(layer):
+        v0 = layer.running_mean._version
+        return lambda: [layer.running_mean.numpy(), layer.running_var.numpy(),
+                        layer.num_batches_tracked.numpy(),
                         np.array(layer.running_mean._version - v0)]
-                       + [g.detach().numpy() for g in gs] +
-                       [None if g is None else g.numpy() for g in gg])
-        for a, b in zip(*got):
-            if a is None or b is None:
-                assert (a is None) == (b is None) or not np.any(b if a is None else a)
-                continue
-            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-        assert any(r is not None for r in taken) == one_pass, shape
+    _norm_layer_as_torch(
+        monkeypatch, "batch_norm",
+        lambda lib, shape, affine: lib.nn.BatchNorm1d(shape[1], affine=affine, momentum=0.3),
+        (((5, 4), True, False, True, True), ((3, 4, 2), True, False, True, False),
+         ((5, 4), False, False, True, False), ((5, 4), True, True, True, False),
+         ((5, 1), True, False, True, False), ((5, 4), True, False, False, False)), 17, state)
 
 
 # ---- logsumexp's one-pass writer (ndops._logsumexp_pass) against its body -------------------
