@@ -57,6 +57,7 @@ for _name in CASES:
         EXCLUDED[_name] = "its cases take 4-d inputs (the n-d steps handle up to 3 dims)"
 DRAWABLE = tuple(sorted(n for n in CASES if n not in EXCLUDED))
 ELEMENTWISE = frozenset(n for n in DRAWABLE if OPS[n].kind in ("unary", "binary"))
+LOSS_ROWS = frozenset({"bce_with_logits", "smooth_l1", "huber"})
 
 _BY_ID = {name: {c[0]: c for c in cases} for name, cases in CASES.items()}
 
@@ -111,10 +112,12 @@ def gen_table_op(b):
         if b.coin(0.5):
             shapes = shapes[::-1]
     # one dtype per call: mixed float32/float64 operands of the nn losses are not torch's
-    # (huber_loss(float32, float64) is float32 there, float64 here: left for nn's owner)
+    # (huber_loss(float32, float64) is float32 there and its backward raises; bce_with_logits'
+    # (float64, float32) float32: both float64 here, promoted; docs/semantics.md); the
+    # elementwise rows whose cases are those losses likewise
     dtype = b.dtype()
-    args = [_operand(b, s, dom, dtype if name not in ELEMENTWISE else b.dtype())
-            for s in shapes]
+    args = [_operand(b, s, dom, b.dtype() if name in ELEMENTWISE and name not in LOSS_ROWS
+                     else dtype) for s in shapes]
     if name not in ELEMENTWISE:
         # torch's result may be laid out otherwise (solve: column-major), which its reshape
         # shows (test_differential's test_contiguity_follows_torch); the n-d steps know
