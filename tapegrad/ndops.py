@@ -32,11 +32,28 @@ _PARTIAL_FWD = frozenset(
 _NP_FWD = {op.code: eval("lambda a, b, c: " + op.fwd, dict(vocab.NUMPY))
            for op in BY_CODE if op.kind in ("unary", "binary")}
 
+
+def _np_pow(a, b):
+    """pow of two tensors: C pow per element, as torch's.  numpy's power loop takes sqrt for
+    an exponent of 0.5 broadcast from one element: -inf ** 0.5 is nan and -0.0 ** 0.5 -0.0
+    there, inf and 0.0 in C pow (|a| for both), put back here."""
+    out = np.power(a, b)
+    if np.size(b) == 1 and np.asarray(b).reshape(-1)[0] == 0.5:
+        a = np.asarray(a)
+        fix = (a == 0) | (a == -np.inf)
+        if fix.any():
+            out = np.where(fix, np.abs(a), out)
+    return out
+
+
+_NP_FWD.update({op.code: (lambda a, b, c: _np_pow(a, b)) for op in BY_CODE
+                if op.fwd == "a ** b"})
+
 # The per-op n-d fast path (_binary, _unary): forwards that read every operand, as
 # numpy ufuncs where the formula is one (a call less than the eval'd lambda), and which saved
 # values each op's entry keeps (a, b, out), looked up once per op instead of filtered per call.
 _NP_UFUNC = {"a + b": np.add, "a - b": np.subtract, "a * b": np.multiply,
-             "a / b": np.true_divide, "a ** b": np.power, "-a": np.negative, "exp(a)": np.exp,
+             "a / b": np.true_divide, "-a": np.negative, "exp(a)": np.exp,
              "log(a)": np.log, "sqrt(a)": np.sqrt, "sin(a)": np.sin, "cos(a)": np.cos,
              "tanh(a)": np.tanh, "abs(a)": np.abs}
 
@@ -56,7 +73,8 @@ def _np_clamp(extreme):
 
 
 # binary formulas with a function of their own (same values)
-_NP_BIN_FORMULA = {"where(a >= b, a, where(a != a, a, b))": _np_clamp(np.maximum),
+_NP_BIN_FORMULA = {"a ** b": _np_pow,
+                   "where(a >= b, a, where(a != a, a, b))": _np_clamp(np.maximum),
                    "where(a <= b, a, where(a != a, a, b))": _np_clamp(np.minimum)}
 _BIN_FWD = {op.code: _NP_UFUNC.get(op.fwd) or _NP_BIN_FORMULA.get(op.fwd) or
             (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
