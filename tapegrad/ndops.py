@@ -649,6 +649,12 @@ _SUM, _MEAN = OPS["sum"].code, OPS["mean"].code
 _add_reduce = np.add.reduce
 
 
+# (dims tuple, ndim) -> the sorted non-negative dims a reduction over that tuple uses, stored
+# for tuples of Python ints once checked (a bool or numpy int equal to a stored int finds its
+# entry: the checks map it to that int too)
+_REDUCE_DIMS = {}
+
+
 def _reduce(x, dim, keepdim, mean, dtype=None):
     shape = x._shape
     nd = len(shape)
@@ -712,13 +718,23 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
             # torch: all dims, keepdim honoured (sum(dim=None, keepdim=True) is SumBackward1)
             dims = tuple(range(nd))
         else:
-            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-            seen = set()
-            for d in dims:
-                if isinstance(d, int) and _dim(d, nd) in seen:
-                    raise RuntimeError(f"dim {_dim(d, nd)} appears multiple times in the list of dims")
-                seen.add(_dim(d, nd) if isinstance(d, int) else d)
-            dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()
+            key = (dim, nd) if type(dim) is tuple else None
+            cached = _REDUCE_DIMS.get(key) if key is not None else None
+            if cached is not None:   # (a tuple of dims seen before: checked then)
+                dims = cached
+            else:
+                dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+                seen = set()
+                for d in dims:
+                    if isinstance(d, int) and _dim(d, nd) in seen:
+                        raise RuntimeError(f"dim {_dim(d, nd)} appears multiple times in the "
+                                           f"list of dims")
+                    seen.add(_dim(d, nd) if isinstance(d, int) else d)
+                dims = tuple(sorted({_dim(d, nd) for d in dims})) if nd else ()
+                if key is not None and all(type(d) is int for d in dim):
+                    if len(_REDUCE_DIMS) > 1024:
+                        _REDUCE_DIMS.clear()
+                    _REDUCE_DIMS[key] = dims
     arr = x._array()
     if mean and not x._dtype.is_floating_point and dtype is None:
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "

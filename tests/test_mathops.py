@@ -455,3 +455,19 @@ def test_array_faces_of_erf_are_maths_bits(name):
         np.testing.assert_allclose(getattr(tg.tensor(x), name)().numpy(),
                                    getattr(torch.tensor(x), name)().numpy(), rtol=2e-6,
                                    atol=1e-30)
+
+
+def test_reduction_dims_tuples_checked_every_time():
+    """ndops keeps the dims of a tuple it has checked (per ndim): the same tuple on a tensor
+    of another ndim is checked again, an invalid one raises torch's error every time, and a
+    negative dim maps per ndim."""
+    for _ in range(2):
+        for mod in (tg, torch):
+            x2, x3 = mod.ones(2, 3), mod.ones(2, 3, 4)
+            assert tuple(x2.sum((0, -1)).shape) == () and tuple(x3.sum((0, -1)).shape) == (3,)
+            assert tuple(x3.mean((-1,), keepdim=True).shape) == (2, 3, 1)
+            with pytest.raises(RuntimeError, match="dim 1 appears multiple times"):
+                x2.sum((1, -1))
+            with pytest.raises(IndexError, match="Dimension out of range"):
+                x2.sum((0, 2))
+            assert tuple(x3.sum((0, 2)).shape) == (3,)
