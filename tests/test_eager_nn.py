@@ -563,6 +563,18 @@ def _norm_layer_as_torch(monkeypatch, writer, make, cases, seed, state=None):
         assert any(r is not None for r in taken) == one_pass, shape
 
 
+def test_layer_norm_checks_its_weight_and_bias_shapes_as_torch():
+    msgs = []
+    for lib in (tapegrad, torch):
+        x = lib.ones(2, 3, 4, requires_grad=True)
+        for w, b in ((lib.ones(4), lib.zeros(3, 4)), (lib.ones(3, 4), lib.zeros(4)),
+                     (None, lib.zeros(2, 4)), (lib.ones(4), None)):
+            with pytest.raises(RuntimeError) as e:
+                lib.nn.functional.layer_norm(x, (3, 4), w, b)
+            msgs.append(str(e.value))
+    assert msgs[:4] == msgs[4:]
+
+
 def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
     """nn.LayerNorm in training against torch (values, the three gradients, second
     derivatives); outside the case (no affine, a frozen weight, one row, an input that needs
