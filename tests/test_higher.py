@@ -141,3 +141,27 @@ def test_functional_create_graph_and_strict():
     with pytest.raises(RuntimeError, match="independent of input 1"):
         F.vjp(lambda a, b: a.sum(), (x, tg.ones(2)), strict=True)
     assert F.vjp(lambda a, b: a.sum(), (x, tg.ones(2)))[1][1].tolist() == [0.0, 0.0]
+
+
+def test_create_graph_through_mm_is_torchs_mm_backward():
+    """A PINN's step: u = MLP(x), du/dx by grad(create_graph=True), a loss of du, backward.
+    The gradient of an mm of matrices is recorded as torch's mm backward (g B^T, A^T g: an
+    MmBackward0 node, no views around it), and the loss and parameter gradients are torch's
+    (float64)."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for m in (tg, torch):
+        m.manual_seed(0)
+        net = m.nn.Sequential(m.nn.Linear(1, 8), m.nn.Tanh(), m.nn.Linear(8, 8), m.nn.Tanh(),
+                              m.nn.Linear(8, 1)).double()
+        x = m.tensor(np.linspace(0, 1, 5)[:, None], requires_grad=True)
+        u = net(x)
+        du, = m.autograd.grad(u.sum(), x, create_graph=True)
+        loss = ((du - x.cos()) ** 2).mean() + (u[0] ** 2).sum()
+        loss.backward()
+        got.append((type(du.grad_fn).__name__, loss.item(),
+                    [p.grad.numpy().copy() for p in net.parameters()]))
+    assert got[0][0] == got[1][0] == "MmBackward0"
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12)
+    for a, b in zip(got[0][2], got[1][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)

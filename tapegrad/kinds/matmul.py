@@ -177,6 +177,8 @@ def sweep_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
 # (from its first one), shapes are tuples or None for one-element nodes (0-d to the tape).
 def tensor_forward_matmul(T, x, y, shape, params, cst):
     nb, m, k, n, bb = (int(v) for v in params[:5])
+    if nb == 1 and not bb and x.shape == (m, k) and y.shape == (k, n) and shape == (m, n):
+        return x @ y   # (mm of matrices: no views around it)
     if bb:
         return (x.reshape(nb, m, k) @ y.reshape(nb, k, n)).reshape(shape)
     return (x.reshape(nb * m, k) @ y.reshape(k, n)).reshape(shape)
@@ -184,6 +186,9 @@ def tensor_forward_matmul(T, x, y, shape, params, cst):
 
 def tensor_vjp_matmul(T, g, operand, a_shape, b_shape, params, cst):
     nb, m, k, n, bb = (int(v) for v in params[:5])
+    if nb == 1 and not bb and a_shape == (m, k) and b_shape == (k, n) and g.shape == (m, n):
+        # mm of matrices: torch's mm backward, g B^T and A^T g, no views around them
+        return [(0, g @ operand(1).t()), (1, operand(0).t() @ g)]
     A = operand(0).reshape(nb, m, k)
     B = operand(1).reshape(nb if bb else 1, k, n)
     G = g.reshape(nb, m, n)
