@@ -479,6 +479,22 @@ def test_fast_softmax_as_torch_and_its_fallbacks(monkeypatch, name):
 
 
 # ---- layer_norm's one-pass writer against its body --------------------------------------------
+def _norm_run(norm, x0, x, w, b, twice, name):
+    """norm(x) (and, with `twice`, norm of its sin) on the fresh tape x0 is on: (the tape's
+    facts with each output's edges, the outputs, the gradients of x0, w and b after a
+    backward); each output's grad_fn is `name`."""
+    outs = [norm(x)]
+    if twice:
+        outs.append(norm(outs[0].sin()))
+    facts = _facts(outs[0]._tape, [x0, x, w, b] + outs)
+    for o in outs:
+        assert type(o.grad_fn).__name__ == name
+    facts["edges"] = [[None if f is None else type(f).__name__ for f, _ in o.grad_fn.next_functions]
+                      for o in outs]
+    (outs[-1] * outs[-1]).sum().backward()
+    return facts, [o.detach().numpy() for o in outs], [t.grad.numpy() for t in (x0, w, b)]
+
+
 def _layer_norm_scenario(fast, dtype, x_kind, shape, k, twice):
     from tapegrad import decomps
     from tapegrad.nn import _decomps as B
@@ -500,16 +516,7 @@ def _layer_norm_scenario(fast, dtype, x_kind, shape, k, twice):
             assert out._node == out._tape.n - 1
             return out
         return decomps.record("layer_norm", B.layer_norm, KIND_OPS, x, dims, w, b, 1e-3)
-    outs = [ln(x)]
-    if twice:
-        outs.append(ln(outs[0].sin()))
-    facts = _facts(outs[0]._tape, [x0, x, w, b] + outs)
-    for o in outs:
-        assert type(o.grad_fn).__name__ == "NativeLayerNormBackward0"
-    facts["edges"] = [[None if f is None else type(f).__name__ for f, _ in o.grad_fn.next_functions]
-                      for o in outs]
-    (outs[-1] * outs[-1]).sum().backward()
-    return facts, [o.detach().numpy() for o in outs], [t.grad.numpy() for t in (x0, w, b)]
+    return _norm_run(ln, x0, x, w, b, twice, "NativeLayerNormBackward0")
 
 
 @pytest.mark.parametrize("dtype,x_kind,shape,k,twice", [
@@ -608,16 +615,7 @@ def _batch_norm_scenario(fast, dtype, x_kind, shape, twice):
             return out
         return decomps.record("batch_norm", X.batch_norm, KIND_OPS, x, (0,), None, None, w, b,
                               1e-3, (1, shape[1]))
-    outs = [bn(x)]
-    if twice:
-        outs.append(bn(outs[0].sin()))
-    facts = _facts(outs[0]._tape, [x0, x, w, b] + outs)
-    for o in outs:
-        assert type(o.grad_fn).__name__ == "NativeBatchNormBackward0"
-    facts["edges"] = [[None if f is None else type(f).__name__ for f, _ in o.grad_fn.next_functions]
-                      for o in outs]
-    (outs[-1] * outs[-1]).sum().backward()
-    return facts, [o.detach().numpy() for o in outs], [t.grad.numpy() for t in (x0, w, b)]
+    return _norm_run(bn, x0, x, w, b, twice, "NativeBatchNormBackward0")
 
 
 @pytest.mark.parametrize("dtype,x_kind,shape,twice", [
