@@ -47,7 +47,7 @@ def _np_pow(a, b):
 
 
 _NP_FWD.update({op.code: (lambda a, b, c: _np_pow(a, b)) for op in BY_CODE
-                if op.fwd == "a ** b"})
+                if op.fwd == OPS["pow"].fwd})
 
 # The per-op n-d fast path (_binary, _unary): forwards that read every operand, as
 # numpy ufuncs where the formula is one (a call less than the eval'd lambda), and which saved
@@ -73,9 +73,8 @@ def _np_clamp(extreme):
 
 
 # binary formulas with a function of their own (same values)
-_NP_BIN_FORMULA = {"a ** b": _np_pow,
-                   "where(a >= b, a, where(a != a, a, b))": _np_clamp(np.maximum),
-                   "where(a <= b, a, where(a != a, a, b))": _np_clamp(np.minimum)}
+_NP_BIN_FORMULA = {OPS["pow"].fwd: _np_pow, OPS["clamp_min"].fwd: _np_clamp(np.maximum),
+                   OPS["clamp_max"].fwd: _np_clamp(np.minimum)}
 _BIN_FWD = {op.code: _NP_UFUNC.get(op.fwd) or _NP_BIN_FORMULA.get(op.fwd) or
             (lambda a, b, f=_NP_FWD[op.code]: f(a, b, 0.0))
             for op in BY_CODE if op.kind == "binary" and op.code not in _PARTIAL_FWD}
