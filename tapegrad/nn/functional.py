@@ -492,7 +492,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 # ---- other -----------------------------------------------------------------------------------
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p over dim, eps), torch's composition (DivBackward0 of
-    ExpandBackward0 of ClampMinBackward1 of the norm's node)."""
+    ExpandBackward0 of ClampMinBackward0 of the norm's node)."""
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
 
