@@ -95,6 +95,15 @@ def test_linear_layer_with_parameters_matches_torch():
 
 
 # ---- nn.functional.linear's one-pass writer (nn/_onepass.py) against the decomposition ----
+def _fresh_input(xa, x_kind, f):
+    """The open tape closed (the next op opens a fresh one), x0 = tensor(xa) requiring grad,
+    and x: f(x0) for x_kind "non-leaf", else x0 itself."""
+    from tapegrad.tape import CLOSED, STATE
+    STATE.tape = CLOSED
+    x0 = tapegrad.tensor(xa, requires_grad=True)
+    return x0, (f(x0) if x_kind == "non-leaf" else x0)
+
+
 def _facts(tape, keep):
     """Everything a tape holds about its entries, comparable across two tapes: the streams,
     shapes, params, saved values, host flags, version watches, leaves and groups."""
@@ -193,13 +202,10 @@ def test_fast_linear_falls_back_outside_its_case(monkeypatch):
 def _mse_scenario(fast, dtype, x_kind, shape, reduction):
     from tapegrad import decomps
     from tapegrad.nn import _decomps as B
-    from tapegrad.tape import CLOSED, STATE
     from tapegrad.views import KIND_OPS
     rng = np.random.default_rng(6)
     xa, ya = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
-    STATE.tape = CLOSED
-    x0 = tapegrad.tensor(xa, requires_grad=True)
-    x = x0.tanh() if x_kind == "non-leaf" else x0
+    x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.tanh)
     y = tapegrad.tensor(ya)
     if fast:
         out = tapegrad.nn.functional.mse_loss(x, y, reduction=reduction)
@@ -393,13 +399,10 @@ def test_fast_cross_entropy_as_torch_and_its_fallbacks(monkeypatch):
 # ---- softmax / log_softmax's one-pass writer (ndops._softmax_pass) against their bodies ----
 def _softmax_scenario(fast, name, dtype, x_kind, shape, dim):
     from tapegrad import decomps
-    from tapegrad.tape import CLOSED, STATE
     from tapegrad.views import KIND_OPS
     rng = np.random.default_rng(9)
     xa = (rng.standard_normal(shape) * 4).astype(dtype)
-    STATE.tape = CLOSED
-    x0 = tapegrad.tensor(xa, requires_grad=True)
-    x = x0.sin() if x_kind == "non-leaf" else x0
+    x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.sin)
     d = dim % len(shape)
     if fast:
         out = getattr(x, name)(dim)
@@ -498,16 +501,13 @@ def _norm_run(norm, x0, x, w, b, twice, name):
 def _layer_norm_scenario(fast, dtype, x_kind, shape, k, twice):
     from tapegrad import decomps
     from tapegrad.nn import _decomps as B
-    from tapegrad.tape import CLOSED, STATE
     from tapegrad.views import KIND_OPS
     rng = np.random.default_rng(13)
     xa = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
     ns = shape[len(shape) - k:]
     w = nn.Parameter(tapegrad.tensor(rng.standard_normal(ns).astype(dtype)))
     b = nn.Parameter(tapegrad.tensor(rng.standard_normal(ns).astype(dtype)))
-    STATE.tape = CLOSED
-    x0 = tapegrad.tensor(xa, requires_grad=True)
-    x = x0.tanh() if x_kind == "non-leaf" else x0
+    x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.tanh)
     dims = tuple(range(len(shape) - k, len(shape)))
 
     def ln(x):
@@ -598,15 +598,12 @@ def test_fast_layer_norm_as_torch_and_its_fallbacks(monkeypatch):
 def _batch_norm_scenario(fast, dtype, x_kind, shape, twice):
     from tapegrad import decomps
     from tapegrad.nn import _decomps_ext as X
-    from tapegrad.tape import CLOSED, STATE
     from tapegrad.views import KIND_OPS
     rng = np.random.default_rng(16)
     xa = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
     w = nn.Parameter(tapegrad.tensor(rng.standard_normal(shape[1]).astype(dtype)))
     b = nn.Parameter(tapegrad.tensor(rng.standard_normal(shape[1]).astype(dtype)))
-    STATE.tape = CLOSED
-    x0 = tapegrad.tensor(xa, requires_grad=True)
-    x = x0.tanh() if x_kind == "non-leaf" else x0
+    x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.tanh)
 
     def bn(x):
         if fast:
@@ -649,13 +646,10 @@ def test_fast_batch_norm_as_torch_and_its_fallbacks(monkeypatch):
 # ---- logsumexp's one-pass writer (ndops._logsumexp_pass) against its body -------------------
 def _logsumexp_scenario(fast, dtype, x_kind, shape, dims, keepdim):
     from tapegrad import decomps
-    from tapegrad.tape import CLOSED, STATE
     from tapegrad.views import KIND_OPS
     rng = np.random.default_rng(15)
     xa = (rng.standard_normal(shape) * 4).astype(dtype)
-    STATE.tape = CLOSED
-    x0 = tapegrad.tensor(xa, requires_grad=True)
-    x = x0.sin() if x_kind == "non-leaf" else x0
+    x0, x = _fresh_input(xa, x_kind, tapegrad.Tensor.sin)
 
     def lse(x):
         if fast:
