@@ -1,6 +1,7 @@
-"""The samplers' Numba loops (loaded through tapegrad.exact.kernels): the parts of torch's
-CPU normal kernel that call the C library's log/sin/cos (glibc on Linux): Box-Muller through `log`, `log1p`, `sin`, `cos` (float64) and `logf`, `sinf`, `cosf`
-(float32).  numpy's own SIMD log/log1p differ from glibc's in the last bit (measured: 1472 of
+"""The samplers' Numba loops (loaded through tapegrad.exact.kernels): torch's CPU normal
+kernel's float32 AVX2 fill (avx_mathfun.h's log and sincos, lane by lane, with GCC's fused
+multiply-adds), and its parts that call the C library's log/sin/cos (glibc on Linux):
+Box-Muller through `log`, `log1p`, `sin`, `cos` (float64) and `logf`, `sinf`, `cosf` (float32).  numpy's own SIMD log/log1p differ from glibc's in the last bit (measured: 1472 of
 10^6 float64 logs, 11946 log1p), so these loops are compiled by Numba, whose `math.log` etc.
 are calls into the process's C library, the very functions torch's kernel calls.  No fastmath:
 LLVM neither reorders nor contracts, and torch's fused multiply-adds are spelled `fma` below.
@@ -69,6 +70,113 @@ def fill16_f32(d, mean, std):
             theta = np.float32(TWO_PI * np.float64(u2))
             d[b, j] = fma32(radius * np.float32(math.cos(theta)), std, mean)
             d[b, j + 8] = fma32(radius * np.float32(math.sin(theta)), std, mean)
+
+
+@intrinsic
+def f32_bits(typingctx, x):
+    """The bits of float32 x as an int32 (a bitcast: _mm256_castps_si256)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def bits_f32(typingctx, i):
+    """The float32 whose bits are int32 i (a bitcast: _mm256_castsi256_ps)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+# avx_mathfun.h's constants as float32 (the C literals rounded by _mm256_set1_ps): the same
+# values as tapegrad/normal_draws.py's, which its numpy emulation of these loops uses
+_F = np.float32
+_SQRTHF = _F(0.707106781186547524)
+_LOG_P0, _LOG_P1, _LOG_P2 = _F(7.0376836292E-2), _F(-1.1514610310E-1), _F(1.1676998740E-1)
+_LOG_P3, _LOG_P4, _LOG_P5 = _F(-1.2420140846E-1), _F(1.4249322787E-1), _F(-1.6668057665E-1)
+_LOG_P6, _LOG_P7, _LOG_P8 = _F(2.0000714765E-1), _F(-2.4999993993E-1), _F(3.3333331174E-1)
+_LOG_Q1, _LOG_Q2 = _F(-2.12194440e-4), _F(0.693359375)
+_DP1, _DP2, _DP3 = _F(-0.78515625), _F(-2.4187564849853515625e-4), _F(-3.77489497744594108e-8)
+_SIN0, _SIN1, _SIN2 = _F(-1.9515295891E-4), _F(8.3321608736E-3), _F(-1.6666654611E-1)
+_COS0, _COS1, _COS2 = _F(2.443315711809948E-005), _F(-1.388731625493765E-003), \
+    _F(4.166664568298827E-002)
+_FOPI = _F(1.27323954473516)
+_ONE, _HALF, _MINUS_TWO = _F(1.0), _F(0.5), _F(-2.0)
+_TWO_PI_F32 = _F(TWO_PI)
+_EXPONENT, _HALF_EXPONENT = np.int32(~0x7f800000), np.int32(0x3f000000)
+
+
+@njit(cache=True)
+def log256_ps(x):
+    """avx_mathfun.h's log256_ps on one lane, float32 x > 0 and normal, with GCC's
+    contractions (-ffp-contract=fast: a product whose only use is an add is fused with it)."""
+    bits = f32_bits(x)
+    e = np.float32((bits >> 23) - 127) + _ONE
+    x = bits_f32((bits & _EXPONENT) | _HALF_EXPONENT)      # the mantissa, in [0.5, 1)
+    if x < _SQRTHF:             # (the AVX code masks: x + (x & mask), e - (one & mask))
+        e = e - _ONE
+        x = (x - _ONE) + x
+    else:
+        x = x - _ONE
+    z = x * x
+    y = fma32(_LOG_P0, x, _LOG_P1)
+    y = fma32(y, x, _LOG_P2)
+    y = fma32(y, x, _LOG_P3)
+    y = fma32(y, x, _LOG_P4)
+    y = fma32(y, x, _LOG_P5)
+    y = fma32(y, x, _LOG_P6)
+    y = fma32(y, x, _LOG_P7)
+    y = fma32(y, x, _LOG_P8)
+    y = y * x
+    y = fma32(y, z, e * _LOG_Q1)          # y*z + e*q1: y*z comes first, it is fused
+    y = fma32(z, -_HALF, y)               # y - z*0.5
+    return fma32(e, _LOG_Q2, x + y)       # (x + y) + e*q2
+
+
+@njit(cache=True)
+def sincos256_ps(x):
+    """avx_mathfun.h's sincos256_ps on one lane, float32 x >= 0, with GCC's contractions:
+    (sin, cos)."""
+    j = np.int32(x * _FOPI)               # cvttps: truncation
+    j = (j + 1) & -2
+    y = np.float32(j)
+    sign_sin = (j & 4) << 29              # (x >= 0: no sign of its own)
+    sign_cos = (~(j - 2) & 4) << 29
+    poly = ((j & 2) >> 1) - 1             # all ones where j & 2 == 0
+    x = fma32(y, _DP1, x)
+    x = fma32(y, _DP2, x)
+    x = fma32(y, _DP3, x)
+    z = x * x
+    yc = fma32(_COS0, z, _COS1)
+    yc = fma32(yc, z, _COS2)
+    yc = yc * z
+    yc = fma32(yc, z, -(z * _HALF))       # y*z - z*0.5: y*z comes first, it is fused
+    yc = yc + _ONE
+    ys = fma32(_SIN0, z, _SIN1)
+    ys = fma32(ys, z, _SIN2)
+    ys = ys * z
+    ys = fma32(ys, x, x)
+    # (the integer arithmetic is int64 in Numba; np.int32 keeps the low 32 bits, as AVX's)
+    ysin2 = bits_f32(np.int32(f32_bits(ys) & poly))
+    ysin1 = bits_f32(np.int32(f32_bits(yc) & ~poly))
+    s = bits_f32(np.int32(f32_bits(ysin1 + ysin2) ^ sign_sin))
+    c = bits_f32(np.int32(f32_bits((yc - ysin1) + (ys - ysin2)) ^ sign_cos))
+    return s, c
+
+
+@njit(cache=True)
+def fill16_avx2_f32(d, mean, std):
+    """NormalFill16<float>'s AVX2 specialization (torch's AVX2 and AVX512 builds) on each row
+    of d (k x 16 float32 uniforms in [0, 1)), in place: row[j], row[j + 8] from
+    u1 = 1 - row[j] (radius) and u2 = row[j + 8] (angle)."""
+    for b in range(d.shape[0]):
+        for j in range(8):
+            u1 = _ONE - d[b, j]
+            theta = _TWO_PI_F32 * d[b, j + 8]
+            radius = np.float32(np.sqrt(_MINUS_TWO * log256_ps(u1)))
+            s, c = sincos256_ps(theta)
+            d[b, j] = fma32(radius * c, std, mean)
+            d[b, j + 8] = fma32(radius * s, std, mean)
 
 
 @njit(cache=True)

@@ -30,7 +30,8 @@ try:
 except ImportError:   # (not on Windows: saves there go unlocked, loads are still checked)
     fcntl = None
 
-__all__ = ["K", "kernels", "loaded", "kernel_module", "cache_dir", "JitWarning"]
+__all__ = ["K", "kernels", "loaded", "kernel_module", "module_loaded", "cache_dir",
+           "JitWarning"]
 
 
 class JitWarning(RuntimeWarning):
@@ -204,6 +205,12 @@ def kernel_module(name, relpath, importer):
                 mod = _others[name] = _import_cached(name, relpath, importer)[0]
     return mod
 
+
+
+def module_loaded(name):
+    """Whether kernel_module(name) has loaded that module in this process (a caller choosing
+    between a numpy path and a kernel whose first load it would pay)."""
+    return name in _others
 
 # ---- reading and writing the cache --------------------------------------------------------------
 # Numba's cache has one index file per function, mapping each signature to a data file.  Its

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._jit import kernel_module
+from ._jit import kernel_module, module_loaded
 
 _F32 = np.float32
 _F64 = np.float64
@@ -21,6 +21,11 @@ def kernels():
     """tapegrad._draw_kernels (Numba), imported on first use through _jit.kernel_module (so
     `import tapegrad` stays free of numba, and the cache is placed as for _kernels)."""
     return kernel_module("tapegrad._draw_kernels", "_draw_kernels.py", _import_kernels)
+
+
+def kernels_loaded():
+    """Whether kernels() is loaded already (then a call into it costs no import)."""
+    return module_loaded("tapegrad._draw_kernels")
 
 
 def _import_kernels():

@@ -17,8 +17,10 @@ ATEN_CPU_CAPABILITY=avx2 and =default (figures in tests/test_normal_draws.py's d
     of float32 arithmetic, which GCC compiles with its default -ffp-contract=fast: every
     product whose only use is an add or subtract is fused with it, in source order (Horner
     steps, the three-part range reduction, `y*z + e*q1` fusing y*z, then `y - z*0.5`,
-    `x + y + e*q2`, the cosine's `y*z - z*0.5` fusing y*z, the sine's `y*x + x`).  Emulated
-    here with numpy float32 arithmetic and an exactly rounded float32 fma (`exact.fma32`), no libm.
+    `x + y + e*q2`, the cosine's `y*z - z*0.5` fusing y*z, the sine's `y*x + x`).  Run here
+    lane by lane in a Numba loop with llvm's fma (`_draw_kernels.fill16_avx2_f32`), or, for a
+    process's first small draws, emulated with numpy float32 arithmetic and an exactly
+    rounded float32 fma (`exact.fma32`); no libm.
   - float32 under the DEFAULT capability: scalar float32 with the C library's logf, cosf,
     sinf (the angle a double product rounded to float); float64 (every capability): scalar
     double with log, cos, sin.  numpy's log differs from glibc's in the last bit, so these run
@@ -39,8 +41,9 @@ non-x86 machines (treated as DEFAULT, with the serial affine fused as compilers 
 contract it) and C libraries other than this machine's glibc (the libm-based paths call the
 local C library, as torch does, so they follow it wherever torch links the same one).
 
-Speed (this 2-vCPU machine, CPU time): a 1000x1000 float32 draw about 34 ms (8 of them the
-engine's words), float64 about 35 ms (Numba, glibc's log/sin/cos); torch takes 3 and 17.
+Speed (this 2-vCPU machine): a 10^6-element float32 draw about 20 ms (8 of them the engine's
+words), float64 about 33 ms (Numba, glibc's log/sin/cos); torch takes 3.4 and 17.  A draw of 16
+float32 values about 12 us (torch 1.3).
 """
 import math
 import os
@@ -48,7 +51,7 @@ import platform
 
 import numpy as np
 
-from .exact import fma32, fma32_odd, fma_float, kernels
+from .exact import fma32, fma32_odd, fma_float, kernels, kernels_loaded
 
 __all__ = ["normal", "cpu_capability"]
 
@@ -78,6 +81,15 @@ _CHUNK = 1 << 15          # AVX emulation: blocks of this many elements stay in 
 # in Python's math (the same C functions), sparing a small draw Numba's import
 _PY_MAX_PAIRS = 32
 _PY_MAX_BLOCKS = 4
+# The float32 AVX2 fill runs in a Numba loop (_draw_kernels.fill16_avx2_f32, ~18x the numpy
+# emulation's speed, the same bits) once the draw kernels are loaded.  A process that has not
+# loaded them loads them for a draw of at least _KERNEL_MIN elements or after _NUMPY_FILLS
+# smaller ones: the load costs ~0.5 s once (~0.2 s after a backward has loaded the main
+# kernels), a numpy fill ~0.2 ms + 0.1 us per element, so a short program's few draws do not
+# pay it and a sampling loop does once.
+_KERNEL_MIN = 1 << 16
+_NUMPY_FILLS = 32
+_numpy_fills = [0]
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
 _capability = None
@@ -248,12 +260,18 @@ def _fill_f32_avx2(engine, n, mean, std):
     """normal_fill<float> on an AVX2/AVX512 build: uniforms, 16-blocks, the recomputed tail."""
     out = _uniform_f32(engine, n)
     blocks = out[:n - n % 16].reshape(-1, 16)
-    step = _CHUNK // 16
-    for i in range(0, blocks.shape[0], step):
-        _fill16_avx2(blocks[i:i + step], mean, std)
-    if n % 16:
-        tail = _uniform_f32(engine, 16).reshape(1, 16)
-        _fill16_avx2(tail, mean, std)
+    tail = _uniform_f32(engine, 16).reshape(1, 16) if n % 16 else None
+    if n >= _KERNEL_MIN or _numpy_fills[0] >= _NUMPY_FILLS or kernels_loaded():
+        fill = kernels().fill16_avx2_f32
+        fill(blocks, mean, std)
+    else:
+        _numpy_fills[0] += 1
+        fill = _fill16_avx2
+        step = _CHUNK // 16
+        for i in range(0, blocks.shape[0], step):
+            fill(blocks[i:i + step], mean, std)
+    if tail is not None:
+        fill(tail, mean, std)
         out[n - 16:] = tail.ravel()
     return out
 

@@ -257,6 +257,31 @@ def test_python_and_numba_paths_agree(monkeypatch):
         assert same(nd.normal(MT19937(1), n, dt, m, s, contiguous=c), want), (n, dt, c, m, s)
 
 
+def test_avx2_fill_numpy_and_numba_agree(monkeypatch):
+    # the AVX2 fill's numpy emulation (small draws before the kernels are loaded) and its Numba
+    # loop (every other draw), on uniforms with the extremes (u1 = 1 - 2^-24, 0; u2 near 1)
+    # and parameters whose fma is inexact, subnormal, zero or overflows
+    rng = np.random.default_rng(3)
+    u = (rng.integers(0, 1 << 24, 16 * 2048, dtype=np.uint32).astype(np.float32)
+         * np.float32(2.0 ** -24)).reshape(-1, 16)
+    u[0], u[1, :8], u[2, 8:] = 0.0, np.float32(1 - 2.0 ** -24), np.float32(1 - 2.0 ** -24)
+    for mean, std in ((0.0, 1.0), (0.3, 2.7), (-1e-3, 7e5), (1.0, 1e-30), (0.0, 2.0 ** -100),
+                      (5.0, 0.0), (0.0, 3e38)):
+        a, b = u.copy(), u.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            nd._fill16_avx2(a, np.float32(mean), np.float32(std))
+        exact.kernels().fill16_avx2_f32(b, np.float32(mean), np.float32(std))
+        assert same(a, b), (mean, std)
+    # and nd.normal's choice between them draws the same values
+    cases = [(n, m, s) for n in (16, 40, 4097) for m, s in ((0.0, 1.0), (0.3, 2.7))]
+    numba = [nd.normal(MT19937(5), n, np.float32, m, s, capability="AVX2") for n, m, s in cases]
+    monkeypatch.setattr(nd, "_KERNEL_MIN", 1 << 40)
+    monkeypatch.setattr(nd, "_NUMPY_FILLS", 1 << 40)
+    monkeypatch.setattr(nd, "kernels_loaded", lambda: False)
+    for (n, m, s), want in zip(cases, numba):
+        assert same(nd.normal(MT19937(5), n, np.float32, m, s, capability="AVX2"), want)
+
+
 def test_capability_choice():
     avx512 = {"AVX2": True, "FMA3": True, "AVX512VL": True, "AVX512BW": True, "AVX512DQ": True}
     cc = nd._compute_capability

@@ -30,3 +30,23 @@ class TapegradDraws(LibBench):
 
 class TorchDraws(TapegradDraws):
     lib = "torch"
+
+
+class TapegradRandn(LibBench):
+    """randn (torch's normal fill, bit for bit) of a few sizes and both float dtypes: the
+    per-call cost of small draws in a sampling loop, and the throughput of a large one."""
+    params = ([16, 512, 1_000_000], ["float32", "float64"])
+    param_names = ["n", "dtype"]
+
+    def setup(self, n, dtype):
+        super().setup()
+        self.dtype = getattr(self.mod, dtype)
+        self.mod.manual_seed(0)
+        self.mod.randn(1 << 16, dtype=self.dtype)   # tapegrad: the draw kernels loaded
+
+    def time_randn(self, n, dtype):
+        self.mod.randn(n, dtype=self.dtype)
+
+
+class TorchRandn(TapegradRandn):
+    lib = "torch"
