@@ -32,9 +32,10 @@ def _fresh(out, x):
 
 
 # NOTE: max/min/amax/amin split the gradient evenly between tied extremes (torch's
-# evenly_distribute_backward / amax's mask / count).  The value is m0 + sum(where(hit, x - m0,
-# 0) / count): exactly the extreme (m0 is the extreme with infinities made 0, so x - m0 stays
-# exact and finite maxima add 0), and its gradient is 1 / count at the hits.  `nan_hits`:
+# evenly_distribute_backward / amax's mask / count).  The value is m0 - sum(where(hit, m0 - x,
+# 0) / count): exactly the extreme (m0 is the extreme with infinities made 0, so m0 - x stays
+# exact and finite maxima take away +0.0, which keeps a zero extreme's sign), and its gradient
+# is 1 / count at the hits.  `nan_hits`:
 # max()/min() count nan as the extreme (torch gives it the gradient), amax/amin do not: in a
 # slice holding a nan nothing equals the (nan) result, and torch's grad / count * mask is
 # 0 / 0, nan at every element of the slice.  The term atan(x) * (0 / count) gives that: 0
@@ -51,11 +52,11 @@ def extreme(T, x, dims, keepdim, is_max, nan_hits=False):
     if nan_hits:
         hit = hit | ((x != x) & (m != m))
     count = where(hit, 1.0, 0.0).sum(dims, keepdim=True)
-    picked = where(hit, x - m0, 0.0) / count
+    picked = where(hit, m0 - x, 0.0) / count
     if not nan_hits:
-        picked = picked + x.atan() * (0.0 / count)
+        picked = picked - x.atan() * (0.0 / count)
     s = picked.sum(dims, keepdim=keepdim)
-    return (m0 if keepdim else m0.reshape(s.shape)) + s
+    return (m0 if keepdim else m0.reshape(s.shape)) - s
 
 
 # NOTE: prod multiplies halves in a tree (log2(n) levels of elementwise products), so its

@@ -20,6 +20,7 @@ from .ndops import _binary, _compare, _NP_FWD, where
 from .ops import OPS
 from .pyfunc import Function
 from .recording import _record_start, _result
+from .structops import _gather
 from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .tape import input_node, view_base
@@ -587,12 +588,46 @@ def _amax_amin(x, dim, keepdim, is_max):
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     if not x._dtype.is_floating_point or not (x._recorded and is_grad_enabled()):
         return _numpy_extreme(x, dims, keepdim, is_max)
+    pos = _sole_extremes(x, dims, bool(keepdim), is_max)
+    if pos is not None:
+        return _record(name, _picked, x, pos)
     return _record(name, DM.extreme, x, dims, bool(keepdim), is_max, False)
 
 
+# NOTE: where every slice has one extreme (no tie, no nan), torch's even split of the gradient
+# between tied extremes gives it all to that element: the extreme is then one gather of its
+# position (~15 us, where the tie-splitting body records ~15 entries: ~100 us), its value
+# exact (a zero's sign too).  Not while tracing: a replay's ties are not known now.
+def _sole_extremes(x, dims, keepdim, is_max):
+    """Flat positions of the extremes of x over dims (the result's shape) when each slice has
+    exactly one and none is nan, else None (also while tracing for replay)."""
+    if _tracing(x) is not None:
+        return None
+    arr = x._array()
+    nd = arr.ndim
+    kept = [d for d in range(nd) if d not in dims]
+    order = kept + list(dims)
+    lead = tuple(arr.shape[d] for d in kept)
+    rows = np.transpose(arr, order).reshape(lead + (-1,))
+    top = rows.max(-1, keepdims=True) if is_max else rows.min(-1, keepdims=True)
+    hits = rows == top          # (a nan extreme: no hit in its slice)
+    if not (np.count_nonzero(hits) == top.size and hits.any(-1).all()):
+        return None
+    at = hits.argmax(-1)
+    flat = np.transpose(np.arange(arr.size, dtype=np.int64).reshape(arr.shape), order)
+    pos = np.take_along_axis(flat.reshape(lead + (-1,)), at[..., None], -1)
+    return pos.reshape([1 if d in dims else arr.shape[d] for d in range(nd)] if keepdim
+                       else lead)
+
+
+def _picked(T, x, pos):
+    """x's elements at flat positions pos: the body of max/min/amax/amin without ties."""
+    return _gather("max_dim", x, pos)
+
+
 # NOTE: where nothing records, the extreme is numpy's reduction: the value of DM.extreme's
-# body (nan propagating), 40x faster, except a zero's sign, which it keeps as torch does
-# (max of [-0.0, -1.0] is -0.0; the body's m0 + 0.0 gives 0.0).
+# body (nan propagating, a zero's sign kept: max of [-0.0, -1.0] is -0.0, as torch's), 40x
+# faster.
 def _numpy_extreme(x, dims, keepdim, is_max):
     """max/min of an integer or bool tensor (never differentiable), or of a float tensor
     when nothing records (x needs no gradient, or grad mode is off): numpy's.  While
@@ -641,10 +676,14 @@ def max_min(x, dim, keepdim, is_max):
         raise RuntimeError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be "
                            f"specified for input.numel() == 0. Specify the reduction dim with "
                            f"the 'dim' argument.")
+    dims = tuple(range(x.dim()))
     if not x._dtype.is_floating_point or not (x._recorded and is_grad_enabled()):
-        return _numpy_extreme(x, tuple(range(x.dim())), False, is_max)
-    return _record("max_all" if is_max else "min_all", DM.extreme, x, tuple(range(x.dim())),
-                   False, is_max, True)
+        return _numpy_extreme(x, dims, False, is_max)
+    name = "max_all" if is_max else "min_all"
+    pos = _sole_extremes(x, dims, False, is_max)
+    if pos is not None:
+        return _record(name, _picked, x, pos)
+    return _record(name, DM.extreme, x, dims, False, is_max, True)
 
 
 def _scan(x, dim, dtype, name):

@@ -403,8 +403,8 @@ def test_frexp_exponents_are_guarded_on_replay():
 def test_extremes_without_a_tape_are_the_bodys_values_and_torchs(dtype):
     """max/min/amax/amin where nothing records (a tensor that needs no gradient, or no_grad)
     take numpy's reduction: the value the decomposition's body gives with a tape (ties, +-inf,
-    nan rows), and torch's, a -0.0 extreme included (which the body's value turns to 0.0;
-    among tied zeros of both signs the sign is each library's choice)."""
+    nan rows), and torch's, a -0.0 extreme included (among tied zeros of both signs the sign
+    is each library's choice)."""
     rng = np.random.default_rng(4)
     inf, nan = math.inf, math.nan
     arrays = [rng.standard_normal((4, 5)), rng.integers(-2, 3, (3, 4)).astype(float),
@@ -429,6 +429,39 @@ def test_extremes_without_a_tape_are_the_bodys_values_and_torchs(dtype):
                 np.testing.assert_array_equal(np.signbit(got.numpy()[zero]),
                                               np.signbit(ref.numpy()[zero]))
                 np.testing.assert_array_equal(got.numpy(), taped.detach().numpy())
+                signs = [np.signbit(v) & ~np.isnan(v) for v in (got.numpy(), taped.detach().numpy())]
+                np.testing.assert_array_equal(*signs)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_extremes_without_ties_are_one_gather(tied):
+    """max/min/amax/amin whose every slice has one extreme record one gather of its position
+    (the tie-splitting body only where a slice has a tie or a nan, or while tracing): torch's
+    values, gradients, grad_fn and second derivatives either way."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(5).standard_normal((3, 4))
+    if tied:
+        a[1, 0] = a[1, 3] = a.max() + 1.0      # ties in row 1 and over all elements
+        a[2, 1] = a[0, 1] = a.min() - 1.0      # one in column 1 and over all elements
+    calls = [("max", ()), ("min", ()), ("amax", (1,)), ("amin", (0, True)), ("amax", ((0, 1),))]
+    for name, args in calls:
+        res, entries = [], None
+        for m in (tg, torch):
+            x = m.tensor(a, requires_grad=True)
+            y = getattr(x, name)(*args)
+            entries = len(y._tape) if m is tg else entries
+            w = m.tensor(np.arange(1.0, 1.0 + y.numel()).reshape(tuple(y.shape)))
+            g, = m.autograd.grad((y * w).sum() * x.sum(), x, create_graph=True)
+            h, = m.autograd.grad((g * g).sum(), x)
+            res.append((y.detach().numpy(), g.detach().numpy(), h.numpy(),
+                        type(y.grad_fn).__name__))
+        (y, g, h, fn), (ty, tgrad, th, tfn) = res
+        np.testing.assert_array_equal(y, ty)
+        np.testing.assert_allclose(g, tgrad, rtol=1e-13)
+        np.testing.assert_allclose(h, th, rtol=1e-13)
+        assert fn == tfn
+        # a leaf entry and the gather, or the body's entries
+        assert (entries == 2) != tied, (name, args, entries)
 
 
 @pytest.mark.parametrize("name", ["erf", "erfc"])
