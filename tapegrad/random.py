@@ -190,6 +190,19 @@ def fill_memory_order(arr, values):
     view[...] = values.reshape(view.shape)
 
 
+def arranged_like(arr, values):
+    """`values` (draws, in the order made; any shape of arr's size) where torch's
+    `empty_like(x)` filled by a serial kernel holds them, arr being x's array: empty_like
+    keeps the order of x's strides (x's own strides if x is dense), and the kernel fills
+    memory in order, so a transposed or permuted x gets the draws in its memory order."""
+    values = np.asarray(values)
+    if arr.flags.c_contiguous:
+        return values.reshape(arr.shape)
+    out = np.empty_like(arr, values.dtype)      # (order 'K': dense, in arr's stride order)
+    fill_memory_order(out, values.reshape(-1))
+    return out
+
+
 def _sizes(size, kw, fn):
     if kw is not None:
         if size:
@@ -340,14 +353,21 @@ def rand_like(x, dtype=None, requires_grad=False, device=None, generator=None, *
               memory_format=None):
     """Uniform samples in [0, 1) of `x`'s shape."""
     layouts.check("rand_like", len(x._shape), layout, memory_format)
-    return rand(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad,
-                device=device, generator=generator)
+    return _in_layout_of(x, rand(*x._shape, dtype=dtype or x._dtype,
+                                 requires_grad=requires_grad, device=device, generator=generator))
 
 
 def randn_like(x, dtype=None, requires_grad=False, device=None, generator=None, *, layout=None,
                memory_format=None):
     """Standard normal samples of `x`'s shape."""
     layouts.check("randn_like", len(x._shape), layout, memory_format)
+    if x.dim() > 1 and not x._array().flags.c_contiguous:
+        # torch's normal_ of a tensor that is not row-major takes its serial path
+        _device.check(device)
+        gen = generator_of(generator, "randn_like")
+        dt = _float_dtype(dtype or x._dtype, "normal_kernel_cpu")
+        draws = gen._normal(x.numel(), dt.np, contiguous=False)
+        return _leaf(arranged_like(x._array(), draws), dt, requires_grad)
     return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad,
                  device=device, generator=generator)
 
@@ -358,5 +378,16 @@ def randint_like(x, low=0, high=None, *, dtype=None, requires_grad=False, device
     layouts.check("randint_like", len(x._shape), layout, memory_format)
     if high is None:
         low, high = 0, low
-    return randint(low, high, x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad,
-                   device=device, generator=generator)
+    return _in_layout_of(x, randint(low, high, x._shape, dtype=dtype or x._dtype,
+                                    requires_grad=requires_grad, device=device,
+                                    generator=generator))
+
+
+def _in_layout_of(x, t):
+    """The fresh leaf t of a `*_like(x)` (its draws row-major, in the order drawn) as torch's:
+    in x's memory order and strides (arranged_like)."""
+    if x.dim() > 1 and t.numel() > 1:
+        arr = x._array()
+        if not arr.flags.c_contiguous:
+            t = _leaf(arranged_like(arr, t._array()), t._dtype, t.requires_grad)
+    return t

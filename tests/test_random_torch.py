@@ -153,6 +153,32 @@ def test_uniform_bounds_and_strided_tensors_match_torch():
         same(x, y)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_draws_like_a_transposed_tensor_follow_its_memory_order(dtype):
+    """torch draws dropout's mask and rand_like & co into empty_like(x), which keeps the order
+    of x's strides, in memory order (and randn_like's normal_ takes its serial path when that
+    is not row-major): a transposed, permuted or sliced x gets them so; the generator's state
+    afterwards is torch's too."""
+    torch = _torch()
+    out = []
+    for m in (tapegrad, torch):
+        m.manual_seed(3)
+        dt = getattr(m, dtype)
+        base = m.arange(120.0, dtype=dt).reshape(2, 3, 4, 5)
+        xs = [m.ones(3, 4, dtype=dt).t(), base.permute(0, 2, 3, 1), base[0].transpose(0, 2),
+              m.ones(8, 12, dtype=dt).t()[::2], m.ones(6, 7, dtype=dt).t(), m.ones(4, 6, dtype=dt)]
+        got = []
+        for x in xs:
+            got += [m.nn.functional.dropout(x, 0.4), m.nn.functional.alpha_dropout(x, 0.5, True),
+                    m.rand_like(x), m.randn_like(x), m.randint_like(x, 10),
+                    m.randn_like(x, requires_grad=True)]
+        got.append(m.get_rng_state())
+        out.append(got)
+    for x, y in zip(*out):
+        same(x, y)
+        assert getattr(x, "requires_grad", False) == getattr(y, "requires_grad", False)
+
+
 def test_torch_state_is_taken_and_given():
     torch = _torch()
     torch.manual_seed(11)

@@ -10,7 +10,7 @@ from .. import decomps, errors
 from ..creation import tensor as _tensor_of
 from ..discrete_draws import dropout_noise
 from ..graph import forget_fn
-from ..random import generator_of
+from ..random import arranged_like, generator_of
 from ..tensor import Tensor
 from ..views import KIND_OPS
 from . import _decomps as B, _onepass
@@ -84,7 +84,9 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     if p == 1.0:
         scale = np.zeros((), input.dtype.np)
     else:
-        scale = dropout_noise(gen._engine, tuple(input.shape), p, input.dtype.np)
+        # (torch draws into empty_like(input): a transposed input's mask is in its memory order)
+        scale = arranged_like(input._array(), dropout_noise(gen._engine, tuple(input.shape), p,
+                                                            input.dtype.np))
     if inplace:
         return input.mul_(_tensor_of(scale, dtype=input.dtype))
     return input * _tensor_of(scale, dtype=input.dtype)

@@ -18,7 +18,7 @@ from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
-from ..random import default_generator
+from ..random import arranged_like, default_generator
 from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
@@ -932,6 +932,8 @@ def _alpha_dropout(input, p, training, inplace, feature):
         return input.mul_(zero) if inplace else input * zero
     a, b = alpha_dropout_affine(default_generator._engine, tuple(input.shape), p,
                                 input.dtype.np, feature)
+    if not feature:   # (torch's noise is empty_like(input): in a transposed input's memory order)
+        a, b = arranged_like(input._array(), a), arranged_like(input._array(), b)
     a, b = _tensor_of(a, dtype=input.dtype), _tensor_of(b, dtype=input.dtype)
     return input.mul_(a).add_(b) if inplace else input * a + b
 
