@@ -63,6 +63,10 @@ CASES = {
     "nll_loss_none": (lambda F, M, x, t, w: F.nll_loss(x, t, w, ignore_index=1,
                                                        reduction="none"),
                       [(X, 1), (CLS, 0), (CW, 0)]),
+    "nll_loss_ignore_none": (lambda F, M, x, t: F.nll_loss(x, t, reduction="none"),
+                             [(X, 1), (CLS_IGN, 0)]),
+    "cross_entropy_ignore_none": (lambda F, M, x, t: F.cross_entropy(x, t, reduction="none"),
+                                  [(X, 1), (CLS_IGN, 0)]),
     "nll_loss_1d": (lambda F, M, x, t: F.nll_loss(x[0], t[0]), [(X, 1), (CLS, 0)]),
     "nll_loss_kdim": (lambda F, M, x, t: F.nll_loss(x.reshape(1, 4, 3), t.reshape(1, 3)),
                       [(X, 1), (np.array([3, 0, 2]), 0)]),
@@ -164,6 +168,8 @@ def test_functional_matches_torch(case, dtype):
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
     assert (dt, name) == (t_dt, t_name)
     np.testing.assert_allclose(out, t_out, **tol)
+    zero = (out == 0) & (t_out == 0)     # (a loss of an ignored target is 0.0, not -0.0)
+    np.testing.assert_array_equal(np.signbit(out[zero]), np.signbit(t_out[zero]))
     assert len(grads) == len(t_grads)
     for g, tg in zip(grads, t_grads):
         np.testing.assert_allclose(g, tg, **tol)

@@ -88,12 +88,14 @@ def huber_loss(T, x, target, reduction, delta):
     return _reduce(_fastpath.op_huber(x - target, delta), reduction)
 
 
-def nll_loss(T, x, onehot, wt, reduction, cdim):
+def nll_loss(T, x, onehot, wt, kept, reduction, cdim):
     """-x[target] * weight[target]: `onehot` the target's one-hot mask over the class dim
     `cdim` (False on ignored entries), `wt` the weight of each target (0 where ignored; None:
-    all weights 1)."""
+    all weights 1), `kept` the mask of the targets not ignored (None: none is)."""
     picked = where(onehot, x, 0.0).sum(cdim)
     loss = -(picked * wt) if wt is not None else -picked
+    if kept is not None:   # torch writes 0 for an ignored target (-(0 * 0) is -0.0)
+        loss = where(kept, loss, 0.0)
     if reduction == "mean" and wt is not None:
         return loss.sum() / wt.sum()
     return _reduce(loss, reduction)

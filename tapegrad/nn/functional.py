@@ -241,7 +241,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 def _class_masks(input, target, weight, ignore_index):
     """The one-hot mask of `target` over the class dim of `input` (tensor ops, so a replay
-    recomputes it) and the weight of each target (None: no weight and nothing ignored)."""
+    recomputes it), the weight of each target (None: no weight and nothing ignored) and the
+    mask of the targets not ignored (None: none is)."""
     if target.dtype is D.uint8:   # (torch takes Byte targets too)
         target = target.long()
     if target.dtype is not D.int64:
@@ -258,15 +259,18 @@ def _class_masks(input, target, weight, ignore_index):
     classes = arange(n_cls).reshape(shape)
     t = target.unsqueeze(1) if cdim else target.reshape(1)
     onehot = classes == t
-    if weight is None and not np.any(tv == ignore_index):
-        return onehot, None, cdim
-    keep = (t != ignore_index).to(input.dtype)
+    ignored = np.any(tv == ignore_index)
+    if weight is None and not ignored:
+        return onehot, None, None, cdim
+    kept = t != ignore_index
+    keep = kept.to(input.dtype)
     if weight is None:
         wt = keep
     else:
         wt = where(onehot, weight.reshape(shape).to(input.dtype), 0.0).sum(
             cdim, keepdim=True) * keep
-    return onehot, wt.squeeze(cdim) if cdim else wt.reshape(()), cdim
+    squeeze = (lambda m: m.squeeze(cdim)) if cdim else (lambda m: m.reshape(()))
+    return onehot, squeeze(wt), squeeze(kept) if ignored else None, cdim
 
 
 def _nll_target_shape(input, target):
@@ -315,9 +319,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         loss = nll_loss(input.reshape(n, c, d1, rest), target.reshape(n, d1, rest), weight,
                         ignore_index=ignore_index, reduction="none")
         return loss.view(tuple(target.shape))
-    onehot, wt, cdim = _class_masks(input, target, weight, ignore_index)
+    onehot, wt, kept, cdim = _class_masks(input, target, weight, ignore_index)
     name = "nll_loss2d" if input.dim() >= 3 else "nll_loss"
-    return _record(name, B.nll_loss, input, onehot, wt, reduction, cdim)
+    return _record(name, B.nll_loss, input, onehot, wt, kept, reduction, cdim)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
