@@ -16,6 +16,16 @@ def _tracing(t):
     return tape if tape.recording else None
 
 
+def refuse_state_update(what):
+    """While tapegrad.record or tapegrad.compile traces a function: TracingError for `what`,
+    an in-place update of state the traced values do not hold (a module's buffers), which
+    every replay would leave out (never a silent difference)."""
+    if STATE.tape.recording:
+        raise TracingError(f"tapegrad.compile: {what} updates state in place that a replay "
+                           f"would not update again; run it eagerly, or trace it in eval() "
+                           f"mode")
+
+
 def _guard_site():
     """'file:line: source' of the first caller outside tapegrad (named in BranchChanged)."""
     import linecache

@@ -30,7 +30,11 @@ backward, `create_graph`, `inputs=`, a gradient argument, hooks on a parameter, 
 assigning `.grad` inside the step (`clip_grad_norm_` included), a step function that reads a
 parameter after `opt.step()` or changes an optimizer's hyperparameters, backward through a
 tensor computed outside the function, a tensor argument that requires grad, LBFGS, a draw
-from the default random generator (dropout: the replay would reuse the trace's draws).
+from the default random generator (dropout: the replay would reuse the trace's draws),
+BatchNorm in training mode (its running statistics and num_batches_tracked are buffers
+updated in place, which a replay would not update again).  Not detected: an in-place update
+of some other tensor from outside the function (a counter buffer `self.calls += 1`) happens
+at the trace only.
 """
 from operator import attrgetter, is_ as _is
 

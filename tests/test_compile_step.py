@@ -278,6 +278,40 @@ def test_what_a_step_trace_cannot_hold_raises(case):
     assert not opt.state
 
 
+@pytest.mark.parametrize("functional", [False, True])
+def test_compiled_step_refuses_batch_norm_in_training(functional):
+    """BatchNorm in training mode updates its buffers in place, which a replay would not do
+    again: TracingError before any buffer changes; in eval() mode the step compiles."""
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    bn = model[1]
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    x = tg.randn(8, 3)
+
+    def step(x):
+        opt.zero_grad()
+        h = model[0](x)
+        out = nn.functional.batch_norm(h, bn.running_mean, bn.running_var,
+                                       training=model.training) if functional else bn(h)
+        loss = out.pow(2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    before = [t.tolist() for t in (bn.running_mean, bn.running_var, bn.num_batches_tracked,
+                                   model[0].weight)]
+    with pytest.raises(tg.TracingError, match="BatchNorm1d in training mode|batch_norm in"):
+        tg.compile(step)(x)
+    assert [t.tolist() for t in (bn.running_mean, bn.running_var, bn.num_batches_tracked,
+                                 model[0].weight)] == before
+    model.eval()     # the running statistics are read, not written: the step compiles
+    compiled = tg.compile(step)
+    losses = [float(compiled(x)) for _ in range(3)]
+    assert losses[2] < losses[1] < losses[0]
+    assert [t.tolist() for t in (bn.running_mean, bn.running_var,
+                                 bn.num_batches_tracked)] == before[:3]
+
+
 def test_an_argument_that_requires_grad_later_is_refused():
     """The cache key does not hold requires_grad: a call whose argument requires grad, where
     the trace's did not, raises instead of leaving the argument's .grad unset."""

@@ -19,6 +19,7 @@ from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
+from ..tracing import refuse_state_update
 from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
 from . import grad  # noqa: F401  (torch.nn.functional.grad is torch.nn.grad)
@@ -786,6 +787,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training and c and input.numel() // c == 1:   # (torch: exactly one, not none)
         raise ValueError(f"Expected more than 1 value per channel when training, got "
                          f"input size {input.shape}")
+    if training and (running_mean is not None or running_var is not None):
+        refuse_state_update("batch_norm in training mode (its running statistics)")
     if input.numel() == 0:   # (torch: a copy, scaled and shifted by the first weight and bias)
         out = input.clone()
         if weight is not None:

@@ -10,6 +10,7 @@ from ... import devices as _device, dtypes as D
 from ...creation import empty, ones, tensor, zeros
 from ...grad_mode import no_grad
 from ...pyfunc import Function
+from ...tracing import refuse_state_update
 from .. import functional as F, init
 from ..parameter import Parameter
 from .module import Module
@@ -91,6 +92,8 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            refuse_state_update(f"{type(self).__name__} in training mode (num_batches_tracked "
+                                f"and the running statistics)")
             with no_grad():
                 self.num_batches_tracked.add_(1)
             if self.momentum is None:       # the cumulative moving average
