@@ -45,7 +45,17 @@ def _shown(r, name, inputs):
     return r
 
 
+def _number_first(name, alpha, legacy):
+    """(other, alpha) of torch's deprecated `name(Number alpha, Tensor other)`; another extra
+    positional argument is a TypeError."""
+    if len(legacy) != 1 or not isinstance(legacy[0], Tensor):
+        raise TypeError(f"{name}() takes 1 positional argument but {1 + len(legacy)} were "
+                        f"given")
+    return errors.alpha_first(name, alpha, legacy[0])
+
+
 def _with_alpha(x, other, alpha, name):
+    alpha = D.py_number(alpha)
     _check_alpha(x, other, alpha)
     if x._dtype.name == "bool" and (isinstance(other, bool) or isinstance(other, Tensor)
                                     and other._dtype.name == "bool") and name == "AddBackward0":
@@ -95,14 +105,18 @@ class _Methods:
             return self._inplace_div(other)
         return self.divide_(other, rounding_mode=rounding_mode)
 
-    def add(self, other, *, alpha=1):
+    def add(self, other, *legacy, alpha=1):
         """self + alpha * other (AddBackward0)."""
+        if legacy:
+            other, alpha = _number_first("add", other, legacy)
         if alpha == 1 and not isinstance(alpha, bool):
             return self.__add__(other)
         return _with_alpha(self, other, alpha, "AddBackward0")
 
-    def sub(self, other, *, alpha=1):
+    def sub(self, other, *legacy, alpha=1):
         """self - alpha * other (SubBackward0)."""
+        if legacy:
+            other, alpha = _number_first("sub", other, legacy)
         errors.check_sub(self, other)
         if alpha == 1 and not isinstance(alpha, bool):
             return self.__sub__(other)

@@ -111,6 +111,22 @@ def _promote_same_category(x, y):
     return x if x.itemsize >= y.itemsize else y
 
 
+def as_dtype(x):
+    """A dtype argument as torch's parser takes it: a dtype, or a Python type standing for one
+    (float: float64, int: int64, bool: bool, as `torch.zeros(2, dtype=float)`); anything else
+    as it is (the caller's own check)."""
+    return _PY_TYPES.get(x, x) if type(x) is type else x
+
+
+def py_number(x):
+    """A numpy scalar (np.float32(2), np.int64(i) from np.arange) as the Python number torch's
+    argument parser reads it as (np.bool_ as a float: int64 tensor * np.bool_(True) is float32
+    in torch); anything else as it is."""
+    if isinstance(x, np.generic):
+        return float(x) if isinstance(x, np.bool_) else x.item()
+    return x
+
+
 def scalar_dtype(v):
     if isinstance(v, bool):
         return bool_
@@ -290,3 +306,6 @@ class iinfo(_TypeInfo):
 
 
 finfo.__module__ = iinfo.__module__ = "tapegrad"
+
+
+_PY_TYPES = {float: float64, int: int64, bool: bool_}

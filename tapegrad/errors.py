@@ -266,6 +266,42 @@ def warn_once(message):
         warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
 
 
+def deprecated_overload(name, old, new):
+    """torch's UserWarning for a deprecated signature its argument parser still takes
+    (`add_(Number alpha, Tensor other)`): given once per process for all of them, as the
+    parser's one TORCH_WARN_ONCE; every time after set_warn_always(True)."""
+    if _WARN_ALWAYS[0] or _DEPRECATED_OVERLOAD not in _WARNED:
+        _WARNED.add(_DEPRECATED_OVERLOAD)
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}({old})\nConsider "
+                      f"using one of the following signatures instead:\n\t{name}({new})",
+                      UserWarning, stacklevel=user_stacklevel())
+
+
+_DEPRECATED_OVERLOAD = object()
+
+
+def alpha_first(name, alpha, other):
+    """(other, alpha) of torch's deprecated `name(Number alpha, Tensor other)` (the caller
+    has checked that `other` is a tensor), after its warning; an `alpha` that is not a
+    number is a TypeError."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+        raise TypeError(f"{name}(): argument 'alpha' must be Number, not Tensor")
+    deprecated_overload(name, "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1")
+    return other, alpha
+
+
+def value_first(name, value, tensor1, tensor2):
+    """(tensor1, tensor2, value) of torch's deprecated `name(Number value, Tensor tensor1,
+    Tensor tensor2)` (addcmul, addcdiv; the caller has checked the tensors), after its
+    warning; a `value` that is not a number is a TypeError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name}(): argument 'value' must be Number, not "
+                        f"{type(value).__name__}")
+    deprecated_overload(name, "Number value, Tensor tensor1, Tensor tensor2",
+                        "Tensor tensor1, Tensor tensor2, *, Number value = 1")
+    return tensor1, tensor2, value
+
+
 # ---- bool operands of `-` (torch's sub_check and neg's check) ---------------------------------
 SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
             "trying to invert a mask, use the `~` or `logical_not()` operator instead.")

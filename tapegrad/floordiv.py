@@ -33,6 +33,7 @@ def _div_floor(a, b):
 def floor_divide(input, other):
     """input // other elementwise (either or both may be Python numbers), rounded toward
     -inf."""
+    input, other = D.py_number(input), D.py_number(other)
     for x in (input, other):
         if not isinstance(x, (Tensor, bool, int, float)):
             raise TypeError(f"floor_divide() received an invalid combination of arguments - "
@@ -71,12 +72,12 @@ class _FloorDivideMethods:
             lambda a, b: floor_divide(Tensor._wrap(a, self.dtype), other)._array(), other)
 
     def __floordiv__(self, other):
-        if not isinstance(other, (Tensor, bool, int, float)):
+        if not isinstance(other, (Tensor, bool, int, float, np.generic)):
             return NotImplemented
         return floor_divide(self, other)
 
     def __rfloordiv__(self, other):
-        if not isinstance(other, (bool, int, float)):
+        if not isinstance(other, (bool, int, float, np.generic)):
             return NotImplemented
         return floor_divide(other, self)
 

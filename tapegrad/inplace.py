@@ -8,8 +8,8 @@ import struct
 import numpy as np
 
 from . import dtypes as D
-from .errors import _cast_error, _check_broadcast, check_sub, _inplace_shape_error, \
-    _setitem_shape_error
+from .errors import alpha_first, _cast_error, _check_broadcast, check_sub, \
+    _inplace_shape_error, _setitem_shape_error
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
@@ -146,6 +146,8 @@ class _InplaceMethods:
         return self
 
     def _inplace(self, fn, other, method=None, ufunc=None):
+        if isinstance(other, np.generic):
+            other = D.py_number(other)
         if self._check_inplace(other):
             if method is not None:
                 return self._inplace_recorded(method, other)
@@ -202,11 +204,15 @@ class _InplaceMethods:
                 raise
 
     def add_(self, other, alpha=1):
+        if isinstance(alpha, Tensor):
+            other, alpha = alpha_first("add_", other, alpha)
         if alpha == 1:
             return self._inplace(np.add, other, Tensor.__add__, np.add)
         return self._inplace_alpha(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
+        if isinstance(alpha, Tensor):
+            other, alpha = alpha_first("sub_", other, alpha)
         check_sub(self, other)
         if alpha == 1:
             return self._inplace(np.subtract, other, Tensor.__sub__, np.subtract)

@@ -314,17 +314,22 @@ class _MathMethods:
     def lerp(self, end, weight):
         """self + weight * (end - self) (LerpBackward0 / LerpBackward1 for a tensor weight)."""
         _tensor_operand("lerp", end, 1, "end")
+        weight = D.py_number(weight)
         tw = isinstance(weight, Tensor)
         return _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
                        edges=(self, end, weight) if tw else (self, end))
 
-    def addcmul(self, tensor1, tensor2, *, value=1):
+    def addcmul(self, tensor1, tensor2, *legacy, value=1):
         """self + value * tensor1 * tensor2 (AddcmulBackward0)."""
+        if legacy:
+            tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, legacy)
         return _record("addcmul", DM.addcmul, self, tensor1, tensor2, value,
                        edges=(self, tensor1, tensor2))
 
-    def addcdiv(self, tensor1, tensor2, *, value=1):
+    def addcdiv(self, tensor1, tensor2, *legacy, value=1):
         """self + value * tensor1 / tensor2 (AddcdivBackward0)."""
+        if legacy:
+            tensor1, tensor2, value = _value_first("addcdiv", tensor1, tensor2, legacy)
         if not (_floating_or_complex(tensor1) or _floating_or_complex(tensor2)):
             raise RuntimeError(_ADDCDIV_INTEGER)
         return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value,
@@ -333,11 +338,15 @@ class _MathMethods:
     def lerp_(self, end, weight):
         return _inplace_decomp(self, Tensor.lerp, end, weight, _inputs=(end, weight))
 
-    def addcmul_(self, tensor1, tensor2, *, value=1):
+    def addcmul_(self, tensor1, tensor2, *legacy, value=1):
+        if legacy:
+            tensor1, tensor2, value = _value_first("addcmul_", tensor1, tensor2, legacy)
         return _inplace_decomp(self, Tensor.addcmul, tensor1, tensor2, value=value,
                                _inputs=(tensor1, tensor2))
 
-    def addcdiv_(self, tensor1, tensor2, *, value=1):
+    def addcdiv_(self, tensor1, tensor2, *legacy, value=1):
+        if legacy:
+            tensor1, tensor2, value = _value_first("addcdiv_", tensor1, tensor2, legacy)
         return _inplace_decomp(self, Tensor.addcdiv, tensor1, tensor2, value=value,
                                _inputs=(tensor1, tensor2))
 
@@ -371,6 +380,7 @@ class _MathMethods:
     def prod(self, dim=None, keepdim=False, dtype=None):
         """Product of all elements (ProdBackward0) or over dim (ProdBackward1); the gradient
         is right with zeros (one: the others' product; several: 0)."""
+        dtype = D.as_dtype(dtype)
         x = self.to(dtype) if dtype is not None else (
             self if self._dtype.is_floating_point else self.to(D.int64))
         if dim is None:
@@ -384,6 +394,7 @@ class _MathMethods:
 
     def nansum(self, dim=None, keepdim=False, dtype=None):
         """Sum over dim treating nan as 0 (NansumBackward0); integer tensors as sum."""
+        dtype = D.as_dtype(dtype)
         x = self.to(dtype) if dtype is not None else self
         if not x._dtype.is_floating_point:
             return x.sum(dim, keepdim)
@@ -391,6 +402,7 @@ class _MathMethods:
 
     def nanmean(self, dim=None, keepdim=False, dtype=None):
         """Mean over dim of the elements that are not nan: nansum / their count."""
+        dtype = D.as_dtype(dtype)
         x = self.to(dtype) if dtype is not None else self
         if not x._dtype.is_floating_point:
             raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
@@ -447,18 +459,22 @@ class _MathMethods:
 
     def cumsum(self, dim, dtype=None):
         """Cumulative sum along dim (CumsumBackward0)."""
+        dtype = D.as_dtype(dtype)
         return _scan(self, dim, dtype, "cumsum")
 
     def cumprod(self, dim, dtype=None):
         """Cumulative product along dim, gradient right with zeros (CumprodBackward0)."""
+        dtype = D.as_dtype(dtype)
         return _scan(self, dim, dtype, "cumprod")
 
     def cumsum_(self, dim, dtype=None):
+        dtype = D.as_dtype(dtype)
         def value(arr, _):
             return Tensor.cumsum(Tensor._wrap(np.array(arr, copy=True), self._dtype), dim)._array()
         return self._inplace(value, None, lambda x, _: Tensor.cumsum(x, dim))
 
     def cumprod_(self, dim, dtype=None):
+        dtype = D.as_dtype(dtype)
         return _inplace_decomp(self, Tensor.cumprod, dim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -472,6 +488,7 @@ class _MathMethods:
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """The vector p-norm over dim (all elements for None): linalg.vector_norm."""
+        dtype = D.as_dtype(dtype)
         if p == "fro" or p is None:
             p = 2
         if isinstance(p, str):
@@ -575,6 +592,15 @@ def _anyall(x, dim, keepdim, is_any):
         n = nz.sum(dims, keepdim=keepdim)
         r = n > 0 if is_any else n == math.prod(x.shape[d] for d in dims)
     return r.to(D.uint8) if x._dtype is D.uint8 else r
+
+
+def _value_first(name, value, tensor1, legacy):
+    """torch's deprecated `name(Number value, Tensor tensor1, Tensor tensor2)`: (tensor1,
+    tensor2, value); another extra positional argument is a TypeError."""
+    if len(legacy) != 1 or not isinstance(tensor1, Tensor) or not isinstance(legacy[0], Tensor):
+        raise TypeError(f"{name}() takes 2 positional arguments but {2 + len(legacy)} were "
+                        f"given")
+    return errors.value_first(name, value, tensor1, legacy[0])
 
 
 def _amax_amin(x, dim, keepdim, is_max):
@@ -691,6 +717,8 @@ def _scan(x, dim, dtype, name):
         raise TypeError(f"{name}() received an invalid combination of arguments - got "
                         f"(dim={type(dim).__name__})")
     d = _dim(dim.__index__(), x.dim())
+    if dtype is D.bool_:
+        raise NotImplementedError(f"\"{name}_out_cpu\" not implemented for 'Bool'")
     if dtype is not None:
         x = x.to(dtype)
     elif not x._dtype.is_floating_point:
@@ -883,6 +911,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """linalg.vector_norm: (sum |x|^ord)^(1/ord) over dim (all elements for None); ord inf /
     -inf: max / min of |x|; 0: the count of nonzeros.  Gradient at a zero norm: 0, as torch
     (LinalgVectorNormBackward0)."""
+    dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.vector_norm", x, 1, "input")
     if dtype is not None:
         x = x.to(dtype)
@@ -905,6 +934,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: vector norms (p a number or 'fro' over all dims or a dim)."""
+    dtype = D.as_dtype(dtype)
     _tensor_operand("norm", input, 1, "input")
     if out is not None:
         raise NotImplementedError("tapegrad: norm(out=...) is not implemented")
@@ -915,6 +945,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     """linalg.norm for vector norms: ord None is the 2-norm of the flattened input (the
     Frobenius norm of a matrix); a number with a 1-d input or one dim is vector_norm; matrix
     norms raise NotImplementedError."""
+    dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.norm", A, 1, "input")
     one_dim = isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1)
     if ord is None or ord == "fro" and (dim is None or len(dim) == 2):

@@ -310,6 +310,8 @@ def _int_power(a, b, dtn):
 
 
 def _binary_general(code, x, y):
+    if isinstance(x, np.generic) or isinstance(y, np.generic):   # (numpy scalars: numbers)
+        return _binary(code, D.py_number(x), D.py_number(y))
     if code == _SUB:    # (a float tensor with float operands never comes here)
         errors.check_sub(x, y)
     try:
@@ -447,6 +449,8 @@ _WRAPPED_CMP = frozenset(("lt", "le", "gt", "ge", "eq", "ne"))
 
 
 def _compare(name, x, y):
+    if isinstance(y, np.generic):
+        y = D.py_number(y)
     xa = x._array()
     ya = y._array() if isinstance(y, Tensor) else y
     if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
@@ -655,6 +659,7 @@ _REDUCE_DIMS = {}
 
 
 def _reduce(x, dim, keepdim, mean, dtype=None):
+    dtype = D.as_dtype(dtype)
     shape = x._shape
     nd = len(shape)
     # Fast path: sum()/mean() over every element of a small array-backed float tensor (a
@@ -1027,12 +1032,14 @@ def logsumexp(input, dim, keepdim=False):
 
 def softmax(input, dim, dtype=None):
     """exp(input) normalized along dim (SoftmaxBackward0)."""
+    dtype = D.as_dtype(dtype)
     _tensor_operand("softmax", input, 1, "input")
     return input.softmax(dim, dtype)
 
 
 def log_softmax(input, dim, dtype=None):
     """log(softmax(input, dim)) (LogSoftmaxBackward0)."""
+    dtype = D.as_dtype(dtype)
     _tensor_operand("log_softmax", input, 1, "input")
     return input.log_softmax(dim, dtype)
 

@@ -473,6 +473,8 @@ class Tensor(metaclass=_TensorMeta):
         return self.reciprocal() * other
 
     def __pow__(self, exponent):
+        if isinstance(exponent, np.generic):
+            exponent = D.py_number(exponent)
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             if type(exponent) is int and not self._dtype.is_floating_point and \
                     not self._recorded:

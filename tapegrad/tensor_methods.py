@@ -57,7 +57,9 @@ class _OpMethods:
            memory_format=None):
         _device.check(device)
         layouts.check("to", len(self._shape), None, memory_format)
+        dtype = D.as_dtype(dtype)
         for a in args:
+            a = D.as_dtype(a)
             if isinstance(a, (str, _device.device, int)) and not isinstance(a, bool):
                 _device.check(a)   # a CPU device changes nothing; others raise
             elif isinstance(a, DType):
@@ -189,6 +191,7 @@ class _OpMethods:
 
     # ---- reductions ------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
+        dtype = D.as_dtype(dtype)
         if not (dim is None or hasattr(dim, "__index__") or isinstance(dim, (tuple, list))) \
                 and keepdim is False and dtype is None:
             raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
@@ -245,6 +248,10 @@ class _OpMethods:
         return _max_min(self, dim, keepdim, "min")
 
     def mean(self, dim=None, keepdim=False, dtype=None):
+        dtype = D.as_dtype(dtype)
+        if dtype is not None and not dtype.is_floating_point:
+            raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be "
+                               f"either a floating point or complex dtype. Got: {dtype.legacy}")
         return _reduce(self, dim, keepdim, mean=True, dtype=dtype)
 
     # ---- decomposition rows (tapegrad/decomps.py): primitives shown as one grad_fn ----------
@@ -268,10 +275,12 @@ class _OpMethods:
 
     def softmax(self, dim, dtype=None):
         """exp(self) normalized along dim, computed stably (SoftmaxBackward0)."""
+        dtype = D.as_dtype(dtype)
         return _softmax("softmax", self, dim, dtype)
 
     def log_softmax(self, dim, dtype=None):
         """log(softmax(self, dim)), computed stably (LogSoftmaxBackward0)."""
+        dtype = D.as_dtype(dtype)
         return _softmax("log_softmax", self, dim, dtype)
 
     # ---- shape -----------------------------------------------------------------------------
@@ -508,6 +517,7 @@ class _OpMethods:
                           layout=None, pin_memory=False):
         """empty_strided(size, stride) of this tensor's dtype unless `dtype` is given (tapegrad
         fills it with zeros)."""
+        dtype = D.as_dtype(dtype)
         return empty_strided(size, stride, dtype=dtype or self._dtype, layout=layout,
                              device=device, requires_grad=requires_grad, pin_memory=pin_memory)
 

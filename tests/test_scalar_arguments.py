@@ -1,0 +1,131 @@
+"""Numbers and dtypes as numpy and Python spell them, and numbers where old code puts them: a
+numpy scalar (np.float32(2), np.int64(i) from np.arange) is an operand as the Python number it
+holds, `dtype=float` / `int` / `bool` mean float64 / int64 / bool, and the deprecated
+number-first overloads (`p.add_(-lr, grad)`) work with torch's warning, as torch's argument
+parser takes them."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+SCALARS = [np.float32(1.5), np.float64(2.0), np.int64(2), np.int32(-3), np.uint8(2),
+           np.bool_(True)]
+
+OPERATIONS = {
+    "mul": lambda m, x, v: x * v, "rmul": lambda m, x, v: v * x,
+    "add": lambda m, x, v: x + v, "radd": lambda m, x, v: v + x,
+    "sub": lambda m, x, v: x - v, "rsub": lambda m, x, v: v - x,
+    "div": lambda m, x, v: x / v, "rdiv": lambda m, x, v: v / x,
+    "pow": lambda m, x, v: x ** v, "rpow": lambda m, x, v: v ** x,
+    "floordiv": lambda m, x, v: x // v, "mod": lambda m, x, v: x % v,
+    "eq": lambda m, x, v: x == v, "req": lambda m, x, v: v == x, "lt": lambda m, x, v: x < v,
+    "rge": lambda m, x, v: v >= x, "clamp": lambda m, x, v: x.clamp(max=v),
+    "pow_fn": lambda m, x, v: m.pow(x, v), "where": lambda m, x, v: m.where(x > 1, x, v),
+    "iadd": lambda m, x, v: x.clone().__iadd__(v), "mul_": lambda m, x, v: x.clone().mul_(v),
+    "alpha": lambda m, x, v: x.add(x, alpha=v), "lerp": lambda m, x, v: x.lerp(x * 2, v),
+    "zero_dim": lambda m, x, v: x[0] * v, "grad": lambda m, x, v: (x.requires_grad_() * v).sum(),
+}
+
+
+def _outcome(fn):
+    try:
+        r = fn()
+    except Exception as e:   # noqa: BLE001 (the error is the outcome compared)
+        return "error", type(e).__name__, str(e)
+    return str(r.dtype).split(".")[-1], np.asarray(r.detach()).tolist()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
+def test_numpy_scalars_are_numbers_as_in_torch(name, dtype):
+    torch = pytest.importorskip("torch")
+    if dtype == "int64" and name in ("grad", "lerp"):
+        return
+    fn = OPERATIONS[name]
+    for v in SCALARS:
+        if isinstance(v, np.bool_) and name in ("iadd", "mul_", "alpha", "sub", "rsub"):
+            continue    # (np.bool_ is a float to torch: known edge cases, not compared)
+        got = _outcome(lambda: fn(tg, tg.tensor([1, 2], dtype=getattr(tg, dtype)), v))
+        want = _outcome(lambda: fn(torch, torch.tensor([1, 2], dtype=getattr(torch, dtype)), v))
+        assert got == want, (type(v).__name__, got, want)
+
+
+def test_numpy_scalars_without_torch():
+    x = tg.tensor([1.0, 2.0])
+    assert (x * np.float32(2)).tolist() == [2.0, 4.0] and (x * np.float32(2)).dtype is tg.float32
+    assert (np.int64(3) - x).tolist() == [2.0, 1.0]
+    assert (x == np.int64(1)).tolist() == [True, False]
+    assert (tg.tensor([1, 2]) * np.int32(2)).dtype is tg.int64
+    assert [float(x[0] * i) for i in np.arange(3)] == [0.0, 1.0, 2.0]
+
+
+CREATIONS = {
+    "zeros": lambda m, d: m.zeros(2, dtype=d), "full": lambda m, d: m.full((2,), 3, dtype=d),
+    "arange": lambda m, d: m.arange(3, dtype=d), "eye": lambda m, d: m.eye(2, dtype=d),
+    "tensor": lambda m, d: m.tensor([1, 2], dtype=d),
+    "as_tensor": lambda m, d: m.as_tensor([1, 2], dtype=d),
+    "zeros_like": lambda m, d: m.zeros_like(m.ones(2), dtype=d),
+    "linspace": lambda m, d: m.linspace(0, 1, 3, dtype=d),
+    "to": lambda m, d: m.ones(2).to(d), "to_keyword": lambda m, d: m.ones(2).to(dtype=d),
+    "new_zeros": lambda m, d: m.ones(2).new_zeros(2, dtype=d),
+    "sum": lambda m, d: m.ones(2).sum(dtype=d), "cumsum": lambda m, d: m.ones(2).cumsum(0, dtype=d),
+    "prod": lambda m, d: m.ones(2).prod(dtype=d), "mean": lambda m, d: m.ones(2).mean(dtype=d),
+    "randint": lambda m, d: m.randint(0, 3, (2,), dtype=d),
+}
+
+
+@pytest.mark.parametrize("py_type", [float, int, bool])
+@pytest.mark.parametrize("name", sorted(CREATIONS))
+def test_python_types_as_dtypes_as_in_torch(name, py_type):
+    torch = pytest.importorskip("torch")
+    fn = CREATIONS[name]
+    tg.manual_seed(0)
+    got = _outcome(lambda: fn(tg, py_type))
+    torch.manual_seed(0)
+    want = _outcome(lambda: fn(torch, py_type))
+    assert got == want
+
+
+def test_python_types_as_dtypes_without_torch():
+    assert tg.zeros(2, dtype=float).dtype is tg.float64
+    assert tg.arange(3, dtype=int).dtype is tg.int64
+    assert tg.ones(2).to(float).dtype is tg.float64 and tg.ones(2).to(bool).dtype is tg.bool
+    assert tg.ones(2).cumsum(0, dtype=float).dtype is tg.float64
+    with pytest.raises(NotImplementedError, match="arange_cpu"):
+        tg.arange(3, dtype=bool)
+
+
+LEGACY = {
+    "add_": lambda m, g: m.ones(3).add_(-0.1, g), "add": lambda m, g: m.ones(3).add(2.0, g),
+    "sub_": lambda m, g: m.ones(3).sub_(0.5, g), "sub": lambda m, g: m.ones(3).sub(0.5, g),
+    "torch.add": lambda m, g: m.add(m.ones(3), 2.0, g),
+    "addcmul_": lambda m, g: m.zeros(3).addcmul_(0.1, g, g),
+    "addcdiv": lambda m, g: m.zeros(3).addcdiv(0.5, g, g),
+    "torch.addcmul": lambda m, g: m.addcmul(m.zeros(3), 0.1, g, g),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY))
+def test_number_first_overloads_as_in_torch(name):
+    torch = pytest.importorskip("torch")
+    fn = LEGACY[name]
+    for m in (tg, torch):
+        got = fn(m, m.full((3,), 2.0))
+        want = fn(torch, torch.full((3,), 2.0))
+        assert got.tolist() == pytest.approx(want.tolist())
+
+
+def test_number_first_overloads_warn_once(monkeypatch):
+    from tapegrad import errors
+    monkeypatch.setattr(errors, "_WARNED", set())
+    g = tg.full((3,), 2.0)
+    with pytest.warns(UserWarning) as record:
+        p = tg.ones(3).add_(-0.1, g)
+        tg.zeros(3).addcmul_(0.1, g, g)
+    assert [str(w.message) for w in record] == [
+        "This overload of add_ is deprecated:\n\tadd_(Number alpha, Tensor other)\nConsider "
+        "using one of the following signatures instead:\n\tadd_(Tensor other, *, Number "
+        "alpha = 1)"]
+    assert p.tolist() == pytest.approx([0.8] * 3)
+    with pytest.raises(TypeError):
+        tg.ones(3).add(g, g)
