@@ -217,6 +217,10 @@ def _errors(M, F):
              lambda: F.binary_cross_entropy(x, x),
              lambda: F.binary_cross_entropy(x.sigmoid(), x[0].sigmoid()),
              lambda: F.binary_cross_entropy_with_logits(x, x[0]),
+             # integer and bool targets (torch's kernel writes into the target's dtype)
+             lambda: F.binary_cross_entropy_with_logits(x, M.ones(3, 4, dtype=M.int64)),
+             lambda: F.binary_cross_entropy_with_logits(x, M.ones(3, 4, dtype=M.bool)),
+             lambda: F.binary_cross_entropy(x.sigmoid(), M.ones(3, 4, dtype=M.int64)),
              lambda: F.mse_loss(x, x, reduction="foo"),
              lambda: F.linear(x, M.ones(5, 3, dtype=x.dtype)),
              lambda: F.linear(x[0, 0], M.ones(3, 4, dtype=x.dtype)),   # 0-d operands

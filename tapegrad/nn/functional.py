@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes as D, _fastpath
+from .. import dtypes as D, errors, _fastpath
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
@@ -451,6 +451,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     (BinaryCrossEntropyBackward0)."""
     reduction = _reduction(reduction, size_average, reduce)
     _same_size(input, target, "binary_cross_entropy", warn=False)
+    if not target.dtype.is_floating_point and input.dtype.is_floating_point:
+        raise RuntimeError(f"Found dtype {target.dtype.legacy} but expected "
+                           f"{input.dtype.legacy}")
     v = input._array()
     if np.any((v < 0) | (v > 1)) or np.any(np.isnan(v)):
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -469,6 +472,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size "
                          f"({input.shape})")
+    if not target.dtype.is_floating_point and input.dtype.is_floating_point:
+        # (torch's kernel writes its float result into a tensor of the target's dtype)
+        raise RuntimeError(errors.SUB_TWO_BOOLS if target.dtype is D.bool_ else
+                           f"result type {input.dtype.legacy} can't be cast to the desired "
+                           f"output type {target.dtype.legacy}")
     return _record("binary_cross_entropy_with_logits", B.binary_cross_entropy_with_logits,
                    input, target, weight, pos_weight, reduction)
 
