@@ -133,7 +133,8 @@ double = float64
 long = int64
 int = int32  # noqa: A001
 short = int16
-__version__ = "0.1.0"
+from . import version                    # torch.version: cuda None, as a CPU build
+from .version import __version__
 
 
 def _fn(name):

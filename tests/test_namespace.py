@@ -42,6 +42,11 @@ torch.zeros(2, device='cuda')
 torch.ones(2, device=torch.device('cuda', 0))
 p(torch.zeros(2, device='cpu'), torch.tensor([1.0], device=torch.device('cpu')))
 p(torch.cuda.is_available(), torch.cuda.device_count(), torch.backends.mps.is_available())
+p(torch.cuda.empty_cache(), torch.cuda.memory_allocated(), torch.cuda.max_memory_allocated())
+p(torch.cuda.memory_reserved(), torch.version.cuda, torch.backends.cuda.matmul.allow_tf32)
+torch.backends.cuda.matmul.allow_tf32 = True; p(torch.backends.cuda.matmul.allow_tf32)
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.cuda.get_device_name()
 torch.set_default_device('cpu'); p(torch.get_default_device())
 with torch.device('cpu') as d: p(d, torch.zeros(1).device, torch.get_default_device())
 """,

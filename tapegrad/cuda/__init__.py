@@ -37,3 +37,37 @@ def synchronize(device=None):
 def current_device():
     """torch's CPU build raises: there is no current CUDA device."""
     raise AssertionError(NO_CUDA)
+
+
+def get_device_name(device=None):
+    """torch's CPU build raises: there is no CUDA device to name."""
+    raise AssertionError(NO_CUDA)
+
+
+def get_device_properties(device=None):
+    """torch's CPU build raises: there is no CUDA device."""
+    raise AssertionError(NO_CUDA)
+
+
+def empty_cache():
+    """Does nothing: there is no CUDA caching allocator (as torch's CPU build)."""
+
+
+def memory_allocated(device=None):
+    """0 bytes: nothing is allocated on a CUDA device (as torch's CPU build)."""
+    return 0
+
+
+def max_memory_allocated(device=None):
+    """0 bytes (as torch's CPU build)."""
+    return 0
+
+
+def memory_reserved(device=None):
+    """0 bytes (as torch's CPU build)."""
+    return 0
+
+
+def max_memory_reserved(device=None):
+    """0 bytes (as torch's CPU build)."""
+    return 0
