@@ -386,3 +386,25 @@ def test_backward_create_graph_warns_once_as_torch():
     want = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout
     assert want.startswith(errors.CREATE_GRAPH_CYCLE)
+
+
+def test_grad_with_batched_grad_outputs():
+    """grad(is_grads_batched=True): dim 0 of each grad_output is a batch; one gradient per
+    element, stacked (torch vmaps its backward: the same values), create_graph included; the
+    graph is freed after the last element unless retain_graph."""
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y, z = x ** 2, x.sin()
+    v = tg.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    g, = tg.autograd.grad((y, z), x, (v, 2 * v), is_grads_batched=True, create_graph=True)
+    want = np.stack([row * (2 * np.array([1.0, 2.0, 3.0]) + 2 * np.cos([1.0, 2.0, 3.0]))
+                     for row in v.numpy()])
+    np.testing.assert_allclose(g.detach().numpy(), want, rtol=1e-6)
+    h, = tg.autograd.grad(g.sum(), x)      # differentiable again
+    np.testing.assert_allclose(h.numpy(), (2 - 2 * np.sin([1.0, 2.0, 3.0])) * [1, 1, 2],
+                               rtol=1e-6)
+    y = x ** 2
+    tg.autograd.grad(y, x, v, is_grads_batched=True)
+    with pytest.raises(RuntimeError, match="second time"):
+        y.sum().backward()
+    with pytest.raises(ValueError, match="same size in the mapped dimension"):
+        tg.autograd.grad((x ** 2, x * 2), x, (v, tg.ones(2, 3)), is_grads_batched=True)

@@ -13,6 +13,7 @@ from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
 from ..steptrace import TRACE
+from ..views import stack
 from .graph import GradientEdge, edge_tensor
 
 
@@ -345,8 +346,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
           is_grads_batched, materialize_grads):
-    if is_grads_batched:
-        raise NotImplementedError("is_grads_batched=True is not implemented")
+    if is_grads_batched and grad_outputs is not None:
+        return _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                              allow_unused, materialize_grads)
     outputs = _as_tuple(outputs)
     if inputs is None:
         raise TypeError("'NoneType' object is not iterable")
@@ -363,6 +365,29 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
                         create_graph, allow_unused, materialize_grads)
     return _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                      materialize_grads)
+
+
+def _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                   materialize_grads):
+    """grad(is_grads_batched=True): dim 0 of each grad_output indexes a batch of them; the
+    results hold one gradient per batch element along their dim 0.  torch vmaps one backward
+    over the batch; here one backward per element (the graph kept until the last), stacked:
+    the same values."""
+    gos = _as_tuple(grad_outputs)
+    sizes = [g.shape[0] if g.dim() else None for g in gos if isinstance(g, Tensor)]
+    if len(set(sizes)) > 1:
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    n = sizes[0] if sizes else None
+    if n is None:
+        raise ValueError("vmap: Expected at least one Tensor to vmap over (got a grad_outputs "
+                         "without a batch dimension)")
+    if n == 0:
+        raise IndexError("index 0 is out of bounds for dimension 0 with size 0")
+    rows = [_grad(outputs, inputs, [g[b] if isinstance(g, Tensor) else g for g in gos],
+                  retain_graph if b == n - 1 else True, create_graph, allow_unused, False,
+                  materialize_grads) for b in range(n)]
+    return tuple(None if col[0] is None else stack(col) for col in zip(*rows))
 
 
 def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
