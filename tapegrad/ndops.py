@@ -19,7 +19,7 @@ from .parameter import Parameter
 from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, STATE
-from .tensor import _dim, _new, NODIFF, Tensor, _tensor_operand
+from .tensor import _dim, _new, NODIFF, _row_major, Tensor, _tensor_operand
 from .tracing import _bake, _tracing
 from .views import KIND_OPS, _reshape_op
 
@@ -1063,10 +1063,10 @@ def _softmax(name, x, dim, dtype):
         raise NotImplementedError(f'"{name}_{last}kernel_impl" not implemented for '
                                   f"'{x._dtype.legacy}'")
     out = _softmax_pass(name, x, d)
-    if out is not None:
-        return out
-    body = decomps.softmax if name == "softmax" else decomps.log_softmax
-    return decomps.record(name, body, KIND_OPS, x, d)
+    if out is None:
+        body = decomps.softmax if name == "softmax" else decomps.log_softmax
+        out = decomps.record(name, body, KIND_OPS, x, d)
+    return _row_major(out)     # (torch's kernel: a contiguous output, even of a transpose)
 
 
 _SOFTMAX_CODES = {"softmax": OPS["softmax"].code, "log_softmax": OPS["log_softmax"].code,

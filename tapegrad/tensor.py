@@ -538,6 +538,17 @@ def _contiguous(a):
     return a if a.flags.c_contiguous else np.array(a, order="C")
 
 
+def _row_major(t):
+    """t (an op's fresh result: nothing but its tape holds its array yet) with its value in
+    row-major memory: the layout of torch's kernels that allocate a contiguous output
+    (softmax, layer_norm, batch_norm) whatever the input's, which a later `view` depends on.
+    The tape keeps what it saved, an equal array."""
+    v = t._v
+    if type(v) is np.ndarray and not v.flags.c_contiguous:
+        t._v = np.array(v, order="C")
+    return t
+
+
 def _dim(d, nd):
     if not -max(nd, 1) <= d < max(nd, 1):
         raise IndexError(f"Dimension out of range (expected to be in range of "

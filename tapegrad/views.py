@@ -566,6 +566,7 @@ def _join(name, tensors, dt, out, shapes, d):
     """Wrap cat/stack's result `out`; with a tape, one entry whose operands are the inputs
     (ia, ib, then the `arg` list) and whose params are their layout along `d` (`shapes`: the
     inputs' shapes as joined)."""
+    out = _contiguous(out)     # (torch's: row-major, even of transposed inputs)
     tape = _record_start(*tensors)
     if tape is None:
         return Tensor._wrap(out, dt)

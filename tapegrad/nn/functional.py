@@ -13,12 +13,13 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes as D, errors, _fastpath
+from .. import dtypes as D, errors, layouts, _fastpath
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
+from ..tensor import _row_major
 from ..tracing import refuse_state_update
 from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
@@ -584,11 +585,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(ns)}")
     dims = tuple(range(input.dim() - len(ns), input.dim()))
+    out = None
     if weight is not None and bias is not None:   # a layer in training: one pass
         out = _onepass.layer_norm(input, dims, weight, bias, float(eps))
-        if out is not None:
-            return out
-    return _record("layer_norm", B.layer_norm, input, dims, weight, bias, float(eps))
+    if out is None:
+        out = _record("layer_norm", B.layer_norm, input, dims, weight, bias, float(eps))
+    return _row_major(out)     # (torch's kernel: a contiguous output, even of a transpose)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
@@ -820,9 +822,19 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is not None or running_var is not None:
             _update_running_stats(running_mean, running_var, input._array(), dims,
                                   float(momentum))
+        return _suggested_layout(out, input)
+    return _suggested_layout(_record("batch_norm", X.batch_norm, input, dims,
+                                     running_mean.detach(), running_var.detach(), weight, bias,
+                                     float(eps), shape), input)
+
+
+def _suggested_layout(out, input):
+    """batch_norm's result in torch's layout: the input's suggested memory format, so
+    channels-last when the input is (a permuted NHWC tensor), else row-major."""
+    fmt = {4: layouts.channels_last, 5: layouts.channels_last_3d}.get(input.dim())
+    if fmt is not None and not input.is_contiguous() and input.is_contiguous(memory_format=fmt):
         return out
-    return _record("batch_norm", X.batch_norm, input, dims, running_mean.detach(),
-                   running_var.detach(), weight, bias, float(eps), shape)
+    return _row_major(out)
 
 
 def _update_running_stats(running_mean, running_var, xa, dims, m):

@@ -1,0 +1,48 @@
+"""The memory layout of results that torch's kernels allocate themselves: softmax, log_softmax,
+layer_norm, cat and stack give a row-major result even of transposed inputs, batch_norm the
+input's suggested format (channels-last stays), so a `view` after them works (or fails) as in
+torch.  Elementwise results follow numpy's layout choice (a known difference: docs/semantics.md
+"strides")."""
+import pytest
+
+import tapegrad as tg
+
+CASES = {
+    "softmax": lambda m, x3, a: m.softmax(x3.transpose(1, 2), 1),
+    "log_softmax": lambda m, x3, a: m.nn.functional.log_softmax(x3.transpose(1, 2), -1),
+    "softmax_grad": lambda m, x3, a: m.softmax(x3.transpose(1, 2).requires_grad_(), 1),
+    "layer_norm": lambda m, x3, a: m.nn.LayerNorm(3)(a.t()),
+    "layer_norm_grad": lambda m, x3, a: m.nn.LayerNorm(2)(x3.transpose(0, 2)),
+    "batch_norm": lambda m, x3, a: m.nn.BatchNorm1d(4)(x3.permute(0, 2, 1)),
+    "batch_norm_channels_last": lambda m, x3, a: m.nn.BatchNorm2d(3)(
+        m.arange(120.0).reshape(2, 4, 5, 3).permute(0, 3, 1, 2)),
+    "batch_norm_eval": lambda m, x3, a: m.nn.BatchNorm1d(4).eval()(x3.permute(0, 2, 1)),
+    "cat": lambda m, x3, a: m.cat([a.t(), a.t()], 1),
+    "stack": lambda m, x3, a: m.stack([a.t()]),
+}
+
+
+def _layout(m, name):
+    m.manual_seed(0)
+    x3 = m.arange(24.0).reshape(2, 3, 4)
+    a = m.arange(12.0).reshape(3, 4)
+    r = CASES[name](m, x3, a)
+    try:
+        flat = r.view(-1).shape
+    except RuntimeError as e:
+        flat = str(e)
+    return r.is_contiguous(), tuple(r.stride()), flat
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layouts_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert _layout(tg, name) == _layout(torch, name)
+
+
+def test_view_after_softmax_of_a_transpose():
+    x = tg.randn(2, 3, 4, requires_grad=True)
+    y = tg.softmax(x.transpose(1, 2), 1)
+    assert y.is_contiguous()
+    y.view(-1).sum().backward()
+    assert x.grad.shape == (2, 3, 4)
