@@ -881,8 +881,8 @@ def _moment(x, name, dim, unbiased, keepdim, correction):
     if correction is not None and unbiased is not None:
         raise RuntimeError(f"{name}: can't specify both `unbiased` and `correction`")
     if not x._dtype.is_floating_point:
-        raise RuntimeError(f"{name}(): input dtype should be either floating point or "
-                           f"complex. Got {x._dtype.legacy} instead.")
+        raise RuntimeError(f"{'std and var' if name in ('std', 'var') else name} only support "
+                           f"floating point and complex dtypes")
     corr = 1 if correction is None and unbiased is None else (
         correction if correction is not None else int(bool(unbiased)))
     dims = _dims(name, dim, x.dim())

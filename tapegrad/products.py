@@ -9,7 +9,7 @@ import string
 import numpy as np
 
 from . import decomps, dtypes as D, errors
-from .errors import _tname
+from .errors import _check_broadcast, _tname
 from .mathops import _inplace_decomp
 from .ndops import matmul, where
 from .structops import _pre_read
@@ -292,8 +292,13 @@ def kron(input, other):
 def cross(input, other, dim=None):
     """The cross product of 3-vectors along dim (LinalgCrossBackward0); torch.cross's
     default dim is the first of size 3."""
-    shape = np.broadcast_shapes(input._shape, other._shape)
     if dim is None:
+        errors.warn_once("Using torch.cross without specifying the dim arg is deprecated.\n"
+                         "Please either pass the dim explicitly or simply use "
+                         "torch.linalg.cross.\nThe default value of dim will change to agree "
+                         "with that of linalg.cross in a future release.")
+        _check_broadcast(input._shape, other._shape)
+        shape = np.broadcast_shapes(input._shape, other._shape)
         dim = next((d for d, s in enumerate(shape) if s == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
@@ -304,11 +309,11 @@ def linalg_cross(input, other, *, dim=-1):
     """torch.linalg.cross: the cross product along dim (default the last)."""
     if input.dim() != other.dim():
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    shape = np.broadcast_shapes(input._shape, other._shape)
-    d = _dim(dim, len(shape))
+    d = _dim(dim, input.dim())
     if input._shape[d] != 3 or other._shape[d] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got "
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input._shape[d]} and {other._shape[d]}")
+    _check_broadcast(input._shape, other._shape)
 
     def body(T, a, b):
         a1, b2 = a.roll(-1, d), b.roll(-2, d)

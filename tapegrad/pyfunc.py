@@ -80,6 +80,11 @@ class BackwardCFunction(Node, FunctionCtx):
     __module__ = "tapegrad.autograd.function"
     _forward_cls = None
 
+    def __repr__(self):
+        # (a Python class: object's repr, which torch shows, names its module)
+        cls = type(self)
+        return f"<{cls.__module__}.{cls.__qualname__} object at {hex(id(self))}>"
+
     def apply(self, *grads):
         """Run the Function's backward on `grads` (torch's `grad_fn.apply`)."""
         return _user_backward(self._forward_cls)(self, *grads)

@@ -1,0 +1,62 @@
+"""Errors and warnings of ordinary mistakes, as torch gives them (found by running ordinary
+programs under both): module registration, cross products, moments of integer tensors, the
+repr of a custom Function's node."""
+import warnings
+
+import pytest
+
+import tapegrad as tg
+
+CALLS = {
+    "module_list_of_a_tensor": lambda m: m.nn.ModuleList([m.ones(1)]),
+    "module_dict_of_a_tensor": lambda m: m.nn.ModuleDict({"a": m.ones(1)}),
+    "add_module_int": lambda m: m.nn.Module().add_module("x", 3),
+    "add_module_dotted": lambda m: m.nn.Module().add_module("a.b", m.nn.Linear(1, 1)),
+    "register_buffer_dotted": lambda m: m.nn.Module().register_buffer("a.b", None),
+    "linalg_cross_length": lambda m: m.linalg.cross(m.ones(4, 3), m.ones(4, 2)),
+    "linalg_cross_broadcast": lambda m: m.linalg.cross(m.ones(4, 3), m.ones(5, 3)),
+    "cross_dim_length": lambda m: m.cross(m.ones(4, 3), m.ones(3, 5), dim=1),
+    "std_of_ints": lambda m: m.tensor([1, 2]).std(),
+    "var_of_ints": lambda m: m.tensor([1, 2]).var(),
+    "std_mean_of_ints": lambda m: m.std_mean(m.tensor([1, 2])),
+}
+
+
+def _outcome(m, fn):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            r = fn(m)
+            out = ("ok", tuple(r.shape) if hasattr(r, "shape") else None)
+        except Exception as e:   # noqa: BLE001 (compared with torch's)
+            out = (type(e).__name__, str(e).replace("torch.", "tapegrad."))
+    return out, [str(w.message).split(" (Triggered internally")[0] for w in seen]
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_errors_as_torch(name):
+    torch = pytest.importorskip("torch")
+    assert _outcome(tg, CALLS[name]) == _outcome(torch, CALLS[name])
+
+
+def test_cross_without_dim_warns_as_torch(monkeypatch):
+    from tapegrad import errors
+    monkeypatch.setattr(errors, "_WARNED", set())
+    with pytest.warns(UserWarning, match="Using torch.cross without specifying the dim arg"):
+        r = tg.cross(tg.ones(4, 3), tg.ones(4, 3))
+    assert r.shape == (4, 3)
+
+
+def test_custom_function_node_repr_names_its_module():
+    class Sq(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    y = Sq.apply(tg.ones(2, requires_grad=True))
+    assert repr(y.grad_fn).startswith("<tapegrad.autograd.function.SqBackward object at 0x")
+    assert "grad_fn=<SqBackward>" in repr(y)
