@@ -1492,7 +1492,7 @@ def ew_unary_fwd(o, a_v, c):
     elif o == 203:  # sinc
         return where(a_v == 0.0, 1.0, sin(3.141592653589793 * a_v) / (3.141592653589793 * a_v))
     elif o == 204:  # ndtri
-        return 1.4142135623730951 * erfinv(2.0 * a_v - 1.0)
+        return ndtri(a_v)
     elif o == 205:  # log_ndtr
         return where(a_v > 0.0, log1p(-0.5 * erfc(a_v * 0.7071067811865476)), where(a_v < -20.0, -0.5 * a_v * a_v - log(-a_v) - 0.9189385332046727 + log1p(-1.0 / (a_v * a_v) + 3.0 / (a_v * a_v * a_v * a_v) - 15.0 / (a_v * a_v * a_v * a_v * a_v * a_v) + 105.0 / (a_v * a_v * a_v * a_v * a_v * a_v * a_v * a_v)), log(0.5 * erfc(-a_v * 0.7071067811865476))))
     elif o == 206:  # logit
@@ -1814,30 +1814,7 @@ def erfinv(y):
     if y < 0.0:
         s = -1.0
         y = -y
-    w = -math.log((1.0 - y) * (1.0 + y))
-    if w < 5.0:
-        w = w - 2.5
-        p = 2.81022636e-08
-        p = 3.43273939e-07 + p * w
-        p = -3.5233877e-06 + p * w
-        p = -4.39150654e-06 + p * w
-        p = 0.00021858087 + p * w
-        p = -0.00125372503 + p * w
-        p = -0.00417768164 + p * w
-        p = 0.246640727 + p * w
-        p = 1.50140941 + p * w
-    else:
-        w = math.sqrt(w) - 3.0
-        p = -0.000200214257
-        p = 0.000100950558 + p * w
-        p = 0.00134934322 + p * w
-        p = -0.00367342844 + p * w
-        p = 0.00573950773 + p * w
-        p = -0.0076224613 + p * w
-        p = 0.00943887047 + p * w
-        p = 1.00167406 + p * w
-        p = 2.83297682 + p * w
-    x = p * y
+    x = giles_erfinv(-math.log((1.0 - y) * (1.0 + y))) * y
     for _ in range(8):
         d = 1.1283791670955126 * math.exp(-x * x)
         if d == 0.0:
@@ -1851,6 +1828,47 @@ def erfinv(y):
         if abs(step) <= 1e-16 * abs(x):
             break
     return s * x
+
+
+# from tapegrad/_special.py (vocabulary function ndtri)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def ndtri(p):
+    """The standard normal quantile (torch.special.ndtri) as sqrt(2) erfcinv of the smaller
+    tail, q = 2 min(p, 1 - p) (1 - p is exact above 1/2), so a tail probability keeps its
+    relative precision (sqrt(2) erfinv(2p - 1) loses it as p falls: -inf below p ~ 1e-17).
+    Central (q >= 1/2, 2p - 1 exact): sqrt(2) erfinv(2p - 1); else from Giles' approximation
+    (or, past its range, the asymptote erfc(x) ~ exp(-x^2) / (x sqrt(pi))), Newton steps on
+    log(erfc(x)) = log(q)."""
+    if p != p or p < 0.0 or p > 1.0:
+        return math.nan
+    if p == 0.0:
+        return -math.inf
+    if p == 1.0:
+        return math.inf
+    s = -1.0
+    q = 2.0 * p
+    if p > 0.5:
+        s = 1.0
+        q = 2.0 * (1.0 - p)
+    if q >= 0.5:    # (2p - 1 exact: the central formula has its full precision)
+        return 1.4142135623730951 * erfinv(2.0 * p - 1.0)
+    lq = math.log(q)
+    if q > 1e-15:
+        x = giles_erfinv(-math.log(q * (2.0 - q))) * (1.0 - q)
+    else:
+        x = math.sqrt(-lq)
+        for _ in range(3):
+            x = math.sqrt(-lq - math.log(x * 1.7724538509055159))
+    for _ in range(12):
+        c = math.erfc(x)
+        d = 1.1283791670955126 * math.exp(-x * x)
+        if c == 0.0 or d == 0.0:
+            break
+        step = (lq - math.log(c)) * c / d
+        x -= step
+        if abs(step) <= 1e-16 * abs(x):
+            break
+    return s * 1.4142135623730951 * x
 
 
 # from tapegrad/_special.py (vocabulary function digamma)
@@ -2018,6 +2036,33 @@ def chbevl(x, coeffs):
 def exp_or_inf(x):
     """exp(x), inf where it overflows (math.exp raises there)."""
     return math.exp(x) if x <= 709.782712893384 else math.inf
+
+
+# from tapegrad/_special.py (vocabulary function giles_erfinv)
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def giles_erfinv(w):
+    """erfinv(y) / y to single precision (Giles' approximation), w = -log((1 - y)(1 + y))."""
+    if w < 5.0:
+        w = w - 2.5
+        p = 2.81022636e-08
+        p = 3.43273939e-07 + p * w
+        p = -3.5233877e-06 + p * w
+        p = -4.39150654e-06 + p * w
+        p = 0.00021858087 + p * w
+        p = -0.00125372503 + p * w
+        p = -0.00417768164 + p * w
+        p = 0.246640727 + p * w
+        return 1.50140941 + p * w
+    w = math.sqrt(w) - 3.0
+    p = -0.000200214257
+    p = 0.000100950558 + p * w
+    p = 0.00134934322 + p * w
+    p = -0.00367342844 + p * w
+    p = 0.00573950773 + p * w
+    p = -0.0076224613 + p * w
+    p = 0.00943887047 + p * w
+    p = 1.00167406 + p * w
+    return 2.83297682 + p * w
 
 
 # from tapegrad/drivers.py

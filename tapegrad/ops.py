@@ -480,7 +480,7 @@ _DECLS = [
        "where(a == 0.0, 1.0, sin(3.141592653589793 * a) / (3.141592653589793 * a))",
        ("g * where(a == 0.0, 0.0, (3.141592653589793 * a * cos(3.141592653589793 * a)"
         " - sin(3.141592653589793 * a)) / (3.141592653589793 * a * a))",)),
-    Op("ndtri", "unary", "SpecialNdtriBackward0", "1.4142135623730951 * erfinv(2.0 * a - 1.0)",
+    Op("ndtri", "unary", "SpecialNdtriBackward0", "ndtri(a)",
        ("g * 2.5066282746310002 * exp(0.5 * out * out)",)),
     # log_ndtr: log1p(-ndtr(-x)) above 0, log(ndtr(x)) below, the asymptotic series below -20
     # (where erfc underflows)

@@ -176,6 +176,7 @@ acosh = _ieee(math.acosh, np.arccosh)
 atanh = _ieee(math.atanh, np.arctanh)
 erf, erfc = math.erf, math.erfc
 erfinv, digamma, polygamma = special.erfinv, special.digamma, special.polygamma
+ndtri = special.ndtri
 i0, i0e, i1, i1e = special.i0, special.i0e, special.i1, special.i1e
 lgamma = _ieee(math.lgamma, lambda x: math.inf if x <= 0 and x == math.floor(x) else math.nan)
 
@@ -243,6 +244,7 @@ FUNCS = {f.name: f for f in (
     Fn("erfc", erfc, _libm_vec("erfc"), "math", "erfc"),
     Fn("lgamma", lgamma, _vec(lgamma), "math", "lgamma"),
     Fn("erfinv", erfinv, _vec(erfinv), "copied", "erfinv", kernel=special.erfinv),
+    Fn("ndtri", ndtri, _vec(ndtri), "copied", "ndtri", kernel=special.ndtri, op_only=True),
     Fn("digamma", digamma, _vec(digamma), "copied", "digamma", kernel=special.digamma),
     Fn("polygamma", polygamma, _vec(polygamma), "copied", "polygamma", arity=2,
        kernel=special.polygamma),
@@ -253,7 +255,7 @@ FUNCS = {f.name: f for f in (
     Fn("i1e", i1e, _vec(i1e), "copied", "i1e", kernel=special.i1e, op_only=True),
 )}
 # helpers the copied kernel faces call (copied under their own names)
-KERNEL_HELPERS = (special.hurwitz_zeta, special.chbevl, special.exp_or_inf)
+KERNEL_HELPERS = (special.hurwitz_zeta, special.chbevl, special.exp_or_inf, special.giles_erfinv)
 
 # what the eager n-d forward evaluates formulas with
 NUMPY = {name: f.numpy for name, f in FUNCS.items()}

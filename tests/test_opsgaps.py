@@ -334,6 +334,10 @@ SPECIAL = [
     # (ndtr is a composite in both; torch's inner nodes are its C++ Scalar overloads)
     "r = m.special.ndtr(z); show(r.detach(), grads(r, z))",
     "r = m.special.ndtri(p); show(r, grads(r, p))",
+    # tail probabilities keep their precision (erfinv(2p - 1) gave -inf below ~1e-17)
+    "t = m.tensor([1e-100, 1e-20, 1e-12, 1e-5, 0.25, 0.5, 1 - 1e-12], dtype=m.float64, "
+    "requires_grad=True); r = m.special.ndtri(t); show(r, grads(r, t))",
+    "show(m.special.ndtri(m.tensor([1e-5, 1e-12, 1e-20, 0.3])))",
     "r = m.special.log_ndtr(z); show(r, grads(r, z))",
     "r = m.special.logit(p); show(r, grads(r, p))",
     # p[:7]: without the nan, whose gradient under eps torch gives as nan in its scalar loop
