@@ -437,3 +437,21 @@ def test_nn_tutorial_program_prints_what_torch_prints():
     out = _run(TUTORIAL, tapegrad)
     assert "Error" not in out, out
     assert out == _run(TUTORIAL, torch)
+
+
+def test_to_empty_and_absent_dtypes_as_torch():
+    """to_empty(device='cpu') replaces parameters and buffers by uninitialized tensors of their
+    shapes (the same Parameter objects, still requiring grad); half()/bfloat16() raise
+    Tensor.half's NotImplementedError (no such dtypes) before anything changes."""
+    for m in (tapegrad, torch):
+        net = m.nn.Sequential(m.nn.Linear(2, 3), m.nn.BatchNorm1d(3))
+        w = net[0].weight
+        assert net.to_empty(device="cpu") is net and net[0].weight is w
+        assert tuple(w.shape) == (3, 2) and w.requires_grad
+        assert tuple(net[1].running_mean.shape) == (3,)
+    net = tnn.Linear(2, 3)
+    before = net.weight.tolist()
+    with pytest.raises(NotImplementedError, match="float16"):
+        net.half()
+    assert net.weight.tolist() == before and net.weight.dtype is tapegrad.float32
+    assert isinstance(tnn.ReLU().half(), tnn.ReLU)

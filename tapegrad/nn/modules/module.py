@@ -13,6 +13,7 @@ from ...grad_mode import no_grad
 from ...multiprocessing._storage import share_tensors
 from ...steptrace import TRACE
 from ...tape import version_counter
+from ...creation import empty_like as _empty_like
 from ...tensor import Tensor
 from ...trainstep import zero_grads
 from .._buffer import persistent_flag
@@ -954,8 +955,34 @@ class Module:
     def double(self):
         return self._apply(lambda t: t.double() if t.is_floating_point() else t)
 
+    def half(self):
+        """Raises Tensor.half's NotImplementedError at the first floating-point parameter or
+        buffer (tapegrad has no float16), before anything changes; a module without one is
+        returned as it is."""
+        return self._apply(lambda t: t.half() if t.is_floating_point() else t)
+
+    def bfloat16(self):
+        """As half(): tapegrad has no bfloat16."""
+        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
+
     def type(self, dst_type):
         return self._apply(lambda t: t.type(dst_type))
+
+    def to_empty(self, *, device, recurse=True):
+        """Parameters and buffers replaced by uninitialized tensors of their shapes and dtypes
+        on `device` (the CPU: others raise), as torch's (meta-device initialization); returns
+        self.  `recurse=False`: this module's own only."""
+        _device.check(device)
+        if recurse:
+            return self._apply(lambda t: _empty_like(t))
+        with no_grad():
+            for p in self._parameters.values():
+                if p is not None:
+                    p.data = _empty_like(p)
+            for k, b in self._buffers.items():
+                if b is not None:
+                    self._buffers[k] = _empty_like(b)
+        return self
 
     def cpu(self):
         return self
