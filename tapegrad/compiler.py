@@ -5,7 +5,9 @@ tapegrad's compilers (replay.compile).
   parameters, state_dict keys under `_orig_mod.`, calls run the module.
 - A function comes to `replay.compile`: a training step (one that calls backward(),
   zero_grad() or an optimizer's step()) returns what it returns, as torch.compile's does, with
-  the forward, sweep and update replayed in Numba; any other function gets value_and_grad
+  the forward, sweep and update replayed in Numba; one that a trace cannot hold (dropout,
+  BatchNorm in training mode...) runs eagerly after a warning, as torch's graph break, or
+  raises TracingError with `fullgraph=True`; any other function gets value_and_grad
   semantics, `f(*args) -> (value, grads)` (issue #3's API, which torch.compile has not).
 - `disable=True` returns the model itself; torch's arguments are checked as torch checks
   them (compile_options.py).
@@ -54,7 +56,8 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend=None, mode=Non
         return model
     if isinstance(model, Module):
         return OptimizedModule(model)
-    compiled = replay.compile(model, strict=strict, cache_size=cache_size)
+    compiled = replay.compile(model, strict=strict, cache_size=cache_size,
+                              fullgraph=bool(fullgraph))
     _COMPILED.add(compiled)
     return compiled
 

@@ -33,10 +33,10 @@ from .batchbuf import PAGE, BatchBuffers, aligned_empty as _aligned_empty, sourc
 from ._jit import K
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
-from .random import draw_state
+from .random import default_generator, draw_state
 from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_forward)
-from .errors import TracingError
+from .errors import TracingError, user_stacklevel
 from .tapefile import TapeFormatError
 from .tape import STATE, CLOSED, OPCODE, Tape, OP_CONST, _DIFFERENTIABLE, _SAVES, HOST_ONLY_OPS
 from .tensor import Tensor
@@ -892,7 +892,7 @@ def load_tape(path, *, max_entries=tapefile.MAX_ENTRIES, max_elements=tapefile.M
 
 
 # ---- compile ---------------------------------------------------------------------------------------
-def compile(fn=None, *, strict=False, cache_size=64):
+def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
     """Decorator with value_and_grad semantics: `f(*args) -> (value, grads)`.
 
     Records on the first call for each key, replays afterwards, and re-records when a guard
@@ -917,9 +917,13 @@ def compile(fn=None, *, strict=False, cache_size=64):
     step's effects on the parameters (the tensors that require grad and that fn reads, read
     as they are at each call), `.grad`, the optimizer's state and the version counters: the
     forward, the reverse sweep and the fused update replay with no Python per op (see
-    tapegrad/trainstep.py).  What such a trace cannot hold raises `TracingError`."""
+    tapegrad/trainstep.py).  What such a trace cannot hold raises `TracingError`; with
+    fullgraph=False (torch.compile's default, a graph break) a training step that a trace
+    cannot hold runs eagerly instead, at this call and every later one of its key, after one
+    warning naming the cause (the failed trace changed nothing, the random generator's state
+    included)."""
     if fn is None:
-        return lambda f: compile(f, strict=strict, cache_size=cache_size)
+        return lambda f: compile(f, strict=strict, cache_size=cache_size, fullgraph=fullgraph)
     if cache_size is not None and (isinstance(cache_size, bool) or not isinstance(cache_size, int)
                                    or cache_size < 1):
         raise ValueError(f"compile: cache_size must be a positive int or None, got {cache_size!r}")
@@ -939,13 +943,29 @@ def compile(fn=None, *, strict=False, cache_size=64):
                     tapes.move_to_end(sig)
                     wrapper._last = (sig, tape)
         if tape is None:
-            tape = _remember(sig, _record_compiled(fn, args, strict))
+            tape = _remember(sig, _record_or_eager(sig, args))
+        if tape is _EAGER:
+            return fn(*args)
         try:
             return _run_compiled(tape, args)
         except BranchChanged:
             tape = _remember(sig, _record_compiled(fn, args, strict))
             wrapper.rerecords += 1
             return _run_compiled(tape, args)
+
+    def _record_or_eager(sig, args):
+        """_record_compiled, or, for a training step it cannot hold when fullgraph is off,
+        _EAGER (after the warning, the generator's state put back as before the trace)."""
+        rng = None if fullgraph else default_generator.get_state()
+        try:
+            return _record_compiled(fn, args, strict)
+        except TracingError as e:
+            if fullgraph or not getattr(e, "in_step", False):
+                raise
+            default_generator.set_state(rng)
+            warnings.warn(f"{e}; this step runs eagerly (compile with fullgraph=True to raise "
+                          f"instead)", UserWarning, stacklevel=user_stacklevel())
+            return _EAGER
 
     def _remember(sig, tape):
         with lock:
@@ -966,6 +986,10 @@ def compile(fn=None, *, strict=False, cache_size=64):
     return wrapper
 
 
+# compile's cache entry for a key whose training step runs eagerly (fullgraph=False)
+_EAGER = object()
+
+
 def _record_compiled(fn, args, strict):
     """compile's recording of one call: a `Recorded` (value_and_grad semantics), or a
     `trainstep.StepProgram` when fn called backward(), zero_grad() or an optimizer's step()
@@ -977,14 +1001,22 @@ def _record_compiled(fn, args, strict):
     TRACE.current = trace
     try:
         result, drew = _traced_call(fn, tape, inputs, args)
+    except TracingError as e:
+        # (in a training step: compile may run it eagerly instead)
+        e.in_step = getattr(e, "in_step", False) or bool(trace.events)
+        raise
     finally:
         TRACE.current = prev
     if not trace.events:     # (a training step refuses draws: trace.finish)
         if drew:
-            warnings.warn(RANDOM_BAKED, UserWarning, stacklevel=3)
+            warnings.warn(RANDOM_BAKED, UserWarning, stacklevel=user_stacklevel())
         single, outputs = _as_outputs(result)
         return _compile(tape, inputs, outputs, single)
-    params = trace.finish()
+    try:
+        params = trace.finish()
+    except TracingError as e:
+        e.in_step = True
+        raise
     shape, outputs = _step_outputs(result)
     loss = [trace.loss] if trace.loss is not None else []
     rec = _compile(tape, params + inputs, list(outputs) + loss, False, inputs_first=True)

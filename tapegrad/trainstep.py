@@ -25,7 +25,8 @@ after each call the parameters, `.grad`, the optimizer's state, the version coun
 returned values are the eager step's; an lr scheduler stepped between calls is seen, since
 the hyperparameters are read per call.
 
-What a trace cannot hold raises `TracingError` (never a silent difference): a second
+What a trace cannot hold raises `TracingError` (never a silent difference; compile's default,
+fullgraph=False, then runs the step eagerly after a warning, as torch's graph break): a second
 backward, `create_graph`, `inputs=`, a gradient argument, hooks on a parameter, reading or
 assigning `.grad` inside the step (`clip_grad_norm_` included), a step function that reads a
 parameter after `opt.step()` or changes an optimizer's hyperparameters, backward through a
@@ -66,7 +67,9 @@ def _same(v, held):
 
 
 def _fail(what):
-    raise TracingError(f"tapegrad.compile: {what}")
+    err = TracingError(f"tapegrad.compile: {what}")
+    err.in_step = True     # (what a training step does: compile may run it eagerly instead)
+    raise err
 
 
 def _hyper(opt):

@@ -1,7 +1,8 @@
 """tapegrad.compile of a training step (a function calling backward() and opt.step()):
 after every call, the parameters, .grad, the optimizer's state, the version counters and the
 returned loss equal the eager step's (float64 round-off, 100 steps); what a trace cannot hold
-raises TracingError and changes nothing."""
+raises TracingError and changes nothing (fullgraph=True; by default such a step runs eagerly,
+as torch.compile's graph break)."""
 import numpy as np
 import pytest
 
@@ -273,7 +274,7 @@ def test_what_a_step_trace_cannot_hold_raises(case):
 
     before = (w.tolist(), w.grad.tolist(), w._version)
     with pytest.raises(tg.TracingError, match="compile"):
-        tg.compile(step)(x)
+        tg.compile(step, fullgraph=True)(x)
     assert (w.tolist(), w.grad.tolist(), w._version) == before
     assert not opt.state
 
@@ -301,7 +302,7 @@ def test_compiled_step_refuses_batch_norm_in_training(functional):
     before = [t.tolist() for t in (bn.running_mean, bn.running_var, bn.num_batches_tracked,
                                    model[0].weight)]
     with pytest.raises(tg.TracingError, match="BatchNorm1d in training mode|batch_norm in"):
-        tg.compile(step)(x)
+        tg.compile(step, fullgraph=True)(x)
     assert [t.tolist() for t in (bn.running_mean, bn.running_var, bn.num_batches_tracked,
                                  model[0].weight)] == before
     model.eval()     # the running statistics are read, not written: the step compiles
@@ -310,6 +311,40 @@ def test_compiled_step_refuses_batch_norm_in_training(functional):
     assert losses[2] < losses[1] < losses[0]
     assert [t.tolist() for t in (bn.running_mean, bn.running_var,
                                  bn.num_batches_tracked)] == before[:3]
+
+
+def test_a_step_a_trace_cannot_hold_runs_eagerly_by_default():
+    """torch.compile's default (fullgraph=False) breaks the graph: a step with dropout and
+    BatchNorm in training mode runs eagerly after one warning, the same as the eager step
+    from the same seed (the failed trace drew nothing that counts), buffers updated at each
+    call; fullgraph=True raises instead."""
+    def make():
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3),
+                              nn.Linear(8, 1))
+        opt = tg.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = model(x).pow(2).mean()
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return model, step
+
+    x = tg.randn(16, 3)
+    eager_model, eager_step = make()
+    tg.manual_seed(5)
+    eager = [eager_step(x).item() for _ in range(3)]
+    model, step = make()
+    compiled = tg.compile(step)
+    tg.manual_seed(5)
+    with pytest.warns(UserWarning, match="runs eagerly") as record:
+        got = [compiled(x).item() for _ in range(3)]
+    assert got == eager and len(record) == 1
+    assert model[1].num_batches_tracked.item() == 3
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_an_argument_that_requires_grad_later_is_refused():
@@ -339,7 +374,7 @@ def test_eager_backward_and_step_unaffected_after_a_trace():
         loss = (x * w).sum()
         loss.backward(create_graph=True)
     with pytest.raises(tg.TracingError):
-        tg.compile(bad)(tg.tensor([1.0, 1.0]))
+        tg.compile(bad, fullgraph=True)(tg.tensor([1.0, 1.0]))
     (w * w).sum().backward()
     opt.step()
     assert w.tolist() == [0.0, 0.0]
@@ -389,7 +424,7 @@ def test_optimizer_step_hooks_are_refused(scope):
     handle = (opt.register_step_post_hook(hook) if scope == "optimizer"
               else torch.optim.optimizer.register_optimizer_step_post_hook(hook))
     try:
-        @torch.compile
+        @torch.compile(fullgraph=True)
         def step(x, y):
             opt.zero_grad()
             loss = ((model(x) - y) ** 2).mean()
