@@ -6,9 +6,10 @@ tapegrad's compilers (replay.compile).
 - A function comes to `replay.compile`: a training step (one that calls backward(),
   zero_grad() or an optimizer's step()) returns what it returns, as torch.compile's does, with
   the forward, sweep and update replayed in Numba; one that a trace cannot hold (dropout,
-  BatchNorm in training mode...) runs eagerly after a warning, as torch's graph break, or
-  raises TracingError with `fullgraph=True`; any other function gets value_and_grad
-  semantics, `f(*args) -> (value, grads)` (issue #3's API, which torch.compile has not).
+  BatchNorm in training mode, integer class labels as an argument...) runs eagerly after a
+  warning, as torch's graph break, or raises with `fullgraph=True`; any other function gets
+  value_and_grad semantics, `f(*args) -> (value, grads)` (issue #3's API, which torch.compile
+  has not).
 - `disable=True` returns the model itself; torch's arguments are checked as torch checks
   them (compile_options.py).
 

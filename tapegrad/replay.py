@@ -67,23 +67,30 @@ def record(fn, *example_args, strict=False):
     Tensor arguments (floating point) are the inputs, in order; every other argument is a
     constant.  With `strict=True`, any conversion of a traced value to a Python value raises
     `TracingError` instead of recording a guard."""
-    tape, inputs, _ = _input_leaves(example_args, strict)
-    result, drew = _traced_call(fn, tape, inputs, example_args)
+    tape, inputs, argn = _input_leaves(example_args, strict)
+    result, drew = _traced_call(fn, tape, inputs, example_args, argn)
     if drew:
         warnings.warn(RANDOM_BAKED, UserWarning, stacklevel=2)
     single, outputs = _as_outputs(result)
     return _compile(tape, inputs, outputs, single)
 
 
-def _input_leaves(example_args, strict):
-    """(recording tape, a fresh leaf per tensor argument, the arguments' positions)."""
+def _integer_argument(i, a):
+    return TypeError(f"record: tensor argument {i} has dtype {a.dtype}; inputs must be floating "
+                     f"point (pass integer data as a non-tensor constant)")
+
+
+def _input_leaves(example_args, strict, integers_baked=False):
+    """(recording tape, a fresh leaf per tensor argument, the arguments' positions).
+    `integers_baked`: an integer tensor argument is a constant of the trace (no input)."""
     tape = Tape(recording=True, strict=strict)
     inputs, argn = [], []
     for i, a in enumerate(example_args):
         if isinstance(a, Tensor):
             if not a.dtype.is_floating_point:
-                raise TypeError(f"record: tensor argument {i} has dtype {a.dtype}; inputs must be "
-                                f"floating point (pass integer data as a non-tensor constant)")
+                if integers_baked:
+                    continue
+                raise _integer_argument(i, a)
             if hooks.has_hooks(a):
                 raise RuntimeError(f"record: tensor argument {i} has hooks registered; a replay "
                                    f"runs no Python between its kernels, so they would not run "
@@ -96,11 +103,12 @@ def _input_leaves(example_args, strict):
     return tape, inputs, argn
 
 
-def _traced_call(fn, tape, inputs, example_args):
-    """(fn's result called on the recording tape with the tensor arguments replaced by their
-    leaves, whether it drew from the default random generator)."""
-    it = iter(inputs)
-    call_args = [next(it) if isinstance(a, Tensor) else a for a in example_args]
+def _traced_call(fn, tape, inputs, example_args, argn):
+    """(fn's result called on the recording tape with the tensor arguments at positions argn
+    replaced by their leaves, whether it drew from the default random generator)."""
+    call_args = list(example_args)
+    for i, leaf in zip(argn, inputs):
+        call_args[i] = leaf
     prev = STATE.tape, STATE.parked, STATE.enabled
     STATE.tape, STATE.parked, STATE.enabled = tape, CLOSED, True
     drawn = draw_state()
@@ -957,8 +965,12 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
         """_record_compiled, or, for a training step it cannot hold when fullgraph is off,
         _EAGER (after the warning, the generator's state put back as before the trace)."""
         rng = None if fullgraph else default_generator.get_state()
+        # integer tensor arguments (class labels) cannot be inputs of a replay: traced as
+        # constants, only to tell whether fn is a training step, which then runs eagerly
+        ints = [(i, a) for i, a in enumerate(args)
+                if isinstance(a, Tensor) and not a.dtype.is_floating_point]
         try:
-            return _record_compiled(fn, args, strict)
+            prog = _record_compiled(fn, args, strict, integers_baked=bool(ints) and not fullgraph)
         except TracingError as e:
             if fullgraph or not getattr(e, "in_step", False):
                 raise
@@ -966,6 +978,15 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
             warnings.warn(f"{e}; this step runs eagerly (compile with fullgraph=True to raise "
                           f"instead)", UserWarning, stacklevel=user_stacklevel())
             return _EAGER
+        if ints and not fullgraph:
+            if type(prog) is not StepProgram:
+                raise _integer_argument(*ints[0])
+            warnings.warn(f"tapegrad.compile: tensor argument {ints[0][0]} has dtype "
+                          f"{ints[0][1].dtype} (class labels?), which a replay cannot take as an "
+                          f"input; this step runs eagerly (compile with fullgraph=True to raise "
+                          f"instead)", UserWarning, stacklevel=user_stacklevel())
+            return _EAGER
+        return prog
 
     def _remember(sig, tape):
         with lock:
@@ -990,17 +1011,17 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
 _EAGER = object()
 
 
-def _record_compiled(fn, args, strict):
+def _record_compiled(fn, args, strict, integers_baked=False):
     """compile's recording of one call: a `Recorded` (value_and_grad semantics), or a
     `trainstep.StepProgram` when fn called backward(), zero_grad() or an optimizer's step()
     (a training step; see trainstep.py).  While fn runs, nothing it asks of autograd or of an
     optimizer changes any state: the trace notes it."""
-    tape, inputs, argn = _input_leaves(args, strict)
+    tape, inputs, argn = _input_leaves(args, strict, integers_baked)
     trace = StepTrace(tape, inputs, [args[i].requires_grad for i in argn])
     prev = TRACE.current
     TRACE.current = trace
     try:
-        result, drew = _traced_call(fn, tape, inputs, args)
+        result, drew = _traced_call(fn, tape, inputs, args, argn)
     except TracingError as e:
         # (in a training step: compile may run it eagerly instead)
         e.in_step = getattr(e, "in_step", False) or bool(trace.events)

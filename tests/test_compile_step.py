@@ -347,6 +347,37 @@ def test_a_step_a_trace_cannot_hold_runs_eagerly_by_default():
         np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
+def test_a_step_with_class_labels_runs_eagerly_by_default():
+    """An integer tensor argument (class labels) cannot be a replay's input: a training step
+    taking one runs eagerly after one warning (fullgraph=True, and a function that is no
+    step, raise the TypeError)."""
+    def make():
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = tg.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return model, step
+
+    x, y = tg.randn(16, 4), tg.randint(0, 3, (16,))
+    _, eager_step = make()
+    eager = [eager_step(x, y).item() for _ in range(3)]
+    _, step = make()
+    compiled = tg.compile(step)
+    with pytest.warns(UserWarning, match="class labels") as record:
+        assert [compiled(x, y).item() for _ in range(3)] == eager
+    assert len(record) == 1
+    with pytest.raises(TypeError, match="inputs must be floating point"):
+        tg.compile(make()[1], fullgraph=True)(x, y)
+    with pytest.raises(TypeError, match="inputs must be floating point"):
+        tg.compile(lambda a, b: (a * b).sum())(x[:, 0], y)
+
+
 def test_an_argument_that_requires_grad_later_is_refused():
     """The cache key does not hold requires_grad: a call whose argument requires grad, where
     the trace's did not, raises instead of leaving the argument's .grad unset."""
