@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from . import devices as _device, discrete_draws, dtypes as D, layouts, normal_draws
+from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, normal_draws
 from .creation import _leaf
 from .exact import fma32, fma64
 from .grad_mode import is_grad_enabled as _grad_enabled
@@ -239,18 +239,40 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
     return _leaf(gen._normal(n, dt.np).reshape(shape), dt, requires_grad)
 
 
+_RANDINT_ARGS = (
+    "randint() received an invalid combination of arguments - got ({got}), but expected one "
+    "of:\n * (int high, tuple of ints size, *, torch.Generator generator, Tensor out = None, "
+    "torch.dtype dtype = None, torch.layout layout = None, torch.device device = None, bool "
+    "pin_memory = False, bool requires_grad = False)\n * (int high, tuple of ints size, *, "
+    "Tensor out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device "
+    "device = None, bool pin_memory = False, bool requires_grad = False)\n * (int low, int "
+    "high, tuple of ints size, *, torch.Generator generator, Tensor out = None, torch.dtype "
+    "dtype = None, torch.layout layout = None, torch.device device = None, bool pin_memory = "
+    "False, bool requires_grad = False)\n * (int low, int high, tuple of ints size, *, Tensor "
+    "out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device device = "
+    "None, bool pin_memory = False, bool requires_grad = False)\n")
+
+
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     """Integers drawn uniformly from [low, high) (int64 unless `dtype` says otherwise):
     `randint(high, size)` or `randint(low, high, size)`."""
     dtype = D.as_dtype(dtype)
     _device.check(device)
+    given = (low, high, size)
     if size is None and isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
+        given = given[:2]
     elif high is None:
         low, high = 0, low
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)):
+        if len(given) == 2:
+            raise TypeError(f"randint(): argument 'high' (position 1) must be int, not "
+                            f"{type(high).__name__}")
+        got = ", ".join(errors.arg_type_name(v) for v in given)
+        raise TypeError(_RANDINT_ARGS.format(got=got))
     gen = generator_of(generator, "randint")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "

@@ -1,6 +1,6 @@
 """Errors and warnings of ordinary mistakes, as torch gives them (found by running ordinary
-programs under both): module registration, cross products, moments of integer tensors, the
-repr of a custom Function's node."""
+programs under both): module registration, cross products, moments of integer tensors,
+randint's bounds, the repr of a custom Function's node."""
 import warnings
 
 import pytest
@@ -19,6 +19,9 @@ CALLS = {
     "std_of_ints": lambda m: m.tensor([1, 2]).std(),
     "var_of_ints": lambda m: m.tensor([1, 2]).var(),
     "std_mean_of_ints": lambda m: m.std_mean(m.tensor([1, 2])),
+    "randint_float_high": lambda m: m.randint(0, 3.5, (2,)),
+    "randint_float_only_bound": lambda m: m.randint(3.0, (2,)),
+    "randint_bool_bound": lambda m: m.randint(True, (2,)),
 }
 
 
