@@ -3741,7 +3741,7 @@ def op_entr(self):
             return _unary(202, self, 0.0)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where(sv > 0.0, -sv * log_c(sv), where(sv < 0.0, log_c(0.0 * sv), sv * 0.0))
+        v = where(sv > 0.0, -sv * log_c(sv), where(sv < 0.0, log_c(0.0 * sign(sv)), abs(sv) * 0.0))
     except (ArithmeticError, ValueError):
         return _unary(202, self, 0.0)
     if type(v) is not float:

@@ -1488,7 +1488,7 @@ def ew_unary_fwd(o, a_v, c):
     elif o == 177:  # softplus
         return where(a_v > c, a_v, log1p(exp(where(a_v > c, 0.0, a_v))))
     elif o == 202:  # entr
-        return where(a_v > 0.0, -a_v * log(a_v), where(a_v < 0.0, log(0.0 * a_v), a_v * 0.0))
+        return where(a_v > 0.0, -a_v * log(a_v), where(a_v < 0.0, log(0.0 * sign(a_v)), abs(a_v) * 0.0))
     elif o == 203:  # sinc
         return where(a_v == 0.0, 1.0, sin(3.141592653589793 * a_v) / (3.141592653589793 * a_v))
     elif o == 204:  # ndtri

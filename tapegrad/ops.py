@@ -472,9 +472,10 @@ _DECLS = [
        ("where((a == 0.0) & (b <= -1.0), 0.0,"
         " where(g == 0.0, where(b != b, b, 0.0), g * log1p(b)))", "g * a / (b + 1.0)"),
        grad_fn_scalar_a="SpecialXlog1PyBackward1", grad_fn_scalar_b="SpecialXlog1PyBackward2"),
-    # entr: -x log x for x > 0, 0 at 0, -inf below (log(0.0 * a) is log(-0.0) = -inf there)
+    # entr: -x log x for x > 0, +0.0 at +-0, -inf below (log(0.0 * sign(a)) is log(-0.0) =
+    # -inf there, -inf included), nan at nan
     Op("entr", "unary", "SpecialEntrBackward0",
-       "where(a > 0.0, -a * log(a), where(a < 0.0, log(0.0 * a), a * 0.0))",
+       "where(a > 0.0, -a * log(a), where(a < 0.0, log(0.0 * sign(a)), abs(a) * 0.0))",
        ("-g * (1.0 + log(a))",)),
     Op("sinc", "unary", "SincBackward0",
        "where(a == 0.0, 1.0, sin(3.141592653589793 * a) / (3.141592653589793 * a))",

@@ -330,6 +330,8 @@ SPECIAL = [
     "r = m.special.xlog1py(x, y); show(r, grads(r, x, y))",
     "r = m.special.xlog1py(x, 3); show(r, grads(r, x))",
     "r = m.special.entr(p); show(r, grads(r, p))",
+    "e = m.tensor([-float('inf'), -1., -0., 0., 1., float('inf'), float('nan')], "
+    "dtype=m.float64, requires_grad=True); r = m.special.entr(e); show(r, grads(r, e))",
     "r = m.special.sinc(z); show(r, grads(r, z))", "r = m.sinc(x); show(r, grads(r, x))",
     # (ndtr is a composite in both; torch's inner nodes are its C++ Scalar overloads)
     "r = m.special.ndtr(z); show(r.detach(), grads(r, z))",
