@@ -410,6 +410,15 @@ class Tensor(metaclass=_TensorMeta):
         a = self._array()
         return a if dtype is None else a.astype(dtype)
 
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """A numpy ufunc's result on tensors (np.sqrt(t), np.maximum(t, 2)) is a tensor without
+        history, as torch's: its dtype from numpy's, a bool result as uint8 (torch's legacy
+        wrap)."""
+        array = np.asarray(array)
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return Tensor._wrap(array, D.from_numpy_dtype(array.dtype))
+
     def __len__(self):
         if not self._shape:
             raise TypeError("len() of a 0-d tensor")

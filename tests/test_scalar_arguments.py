@@ -2,7 +2,7 @@
 numpy scalar (np.float32(2), np.int64(i) from np.arange) is an operand as the Python number it
 holds, `dtype=float` / `int` / `bool` mean float64 / int64 / bool, and the deprecated
 number-first overloads (`p.add_(-lr, grad)`) work with torch's warning, as torch's argument
-parser takes them."""
+parser takes them; and a numpy ufunc of tensors returns a tensor, as torch's."""
 import numpy as np
 import pytest
 
@@ -129,3 +129,20 @@ def test_number_first_overloads_warn_once(monkeypatch):
     assert p.tolist() == pytest.approx([0.8] * 3)
     with pytest.raises(TypeError):
         tg.ones(3).add(g, g)
+
+
+UFUNCS = {
+    "sqrt": lambda m, t: np.sqrt(t), "sqrt_0d": lambda m, t: np.sqrt(t[1]),
+    "add": lambda m, t: np.add(t, 1), "maximum": lambda m, t: np.maximum(t, 2),
+    "isnan": lambda m, t: np.isnan(t), "sqrt_int": lambda m, t: np.sqrt(t.long()),
+    "exp_double": lambda m, t: np.exp(t.double()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UFUNCS))
+def test_numpy_ufuncs_of_tensors_are_tensors_as_in_torch(name):
+    torch = pytest.importorskip("torch")
+    got = _outcome(lambda: UFUNCS[name](tg, tg.tensor([1.0, 4.0])))
+    want = _outcome(lambda: UFUNCS[name](torch, torch.tensor([1.0, 4.0])))
+    assert got == want
+    assert isinstance(UFUNCS[name](tg, tg.tensor([1.0, 4.0])), tg.Tensor)
