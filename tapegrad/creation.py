@@ -97,7 +97,8 @@ def _bad_data(data, kind):
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
     floats, int64 for ints)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     if dtype is not None and not isinstance(dtype, DType):
         raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
@@ -110,7 +111,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 
 def copy_of(data, dtype=None, requires_grad=False):
     """torch.tensor's leaf copy of `data` (checked arguments; no warning for a tensor)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     if isinstance(data, Tensor):
         _bake(data, "guard_value")   # (a traced value copied out of the recorded tape)
         arr = np.array(data._array(), copy=True)
@@ -167,7 +169,8 @@ def _checked_items(data, arr, dt):
 
 def as_tensor(data, dtype=None, device=None):
     """`data` as a tensor: returned as is when it already is one with the requested dtype."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     if isinstance(data, Tensor):   # (another dtype: a recorded cast, as torch's)
         return data if dtype is None or dtype is data._dtype else data.to(dtype)
@@ -183,7 +186,8 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
                   requires_grad=False):
     """A 0-d tensor holding the number s, in the default dtype unless `dtype` says
     (whatever s's type)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     s = _number_arg("scalar_tensor", "s", 1, s)
     return tensor(s, dtype=dtype or D.get_default_dtype(), requires_grad=requires_grad)
@@ -195,7 +199,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
     other data copied as `tensor()` infers it.  copy=True always copies (a tensor: clone,
     recorded); copy=False refuses a conversion that would.  Unspecified requires_grad
     follows a tensor `obj` (with torch's warning when that is True)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     if isinstance(obj, Tensor):
         if requires_grad is _UNSET:
@@ -236,7 +241,8 @@ def from_numpy(arr):
 
 
 def _filled(size, value, dtype, requires_grad, fn=None):
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     dt = dtype or D.get_default_dtype()
     return _leaf(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dt,
                  requires_grad)
@@ -270,7 +276,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     if not isinstance(x, Tensor):
         raise TypeError(errors.EXPECTED_TENSOR.format(fn=fn, arg="input", pos=1,
                                                       got=type(x).__name__))
@@ -310,7 +317,8 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, *, la
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """Values from `start` to `end` (exclusive) by `step`, as torch.arange."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     given = [start] + ([end] if end is not None else []) + \
         ([] if type(step) is int and step == 1 else [step])
     if not all(map(_is_number, given)):
@@ -370,7 +378,8 @@ def _arange_float(start, step, n, np_dtype):
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     """`steps` evenly spaced values from `start` to `end` inclusive."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     _bounds_0d("linspace", start, end)
     dt = dtype or D.get_default_dtype()
@@ -404,7 +413,8 @@ def _linspace(start, end, steps, np_dtype):
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     """A 2-d tensor with ones on the diagonal."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     dt = dtype or D.get_default_dtype()
     if n < 0:
@@ -415,7 +425,8 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 
 def _index_pairs(name, rows, cols, dtype, requires_grad, pick):
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     if rows < 0:
         raise RuntimeError(f"row must be non-negative, got{rows}")
     if cols < 0:
@@ -492,7 +503,8 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=No
     """`steps` values from base ** start to base ** end, exponents evenly spaced, computed
     as torch does: in double precision from start and end converted to the dtype (so an
     integer dtype truncates them, and the powers), each half from its own end."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     _bounds_0d("logspace", start, end)
     dt = dtype or D.get_default_dtype()
@@ -523,7 +535,8 @@ def torch_range(start, end, step=1, *, dtype=None, device=None, layout=None,
     """torch.range: values from start to end inclusive by step (default dtype unless given),
     computed in double (or int64 for an integer dtype, the bounds truncated); deprecated, as
     in torch."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     start, end, step = (_number_arg("range", k, i, v) for i, (k, v) in
                         enumerate((("start", start), ("end", end), ("step", step)), 1))
     warnings.warn(RANGE_DEPRECATED, UserWarning, stacklevel=errors.user_stacklevel())
@@ -561,7 +574,8 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     """A tensor of `size` whose elements lie `stride` elements apart in a storage of its own
     (tapegrad fills it with 0; overlapping strides such as 0 share elements, as torch's).
     `tensor.stride()` reports `stride`: the tensor is a numpy view with those strides."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     size, stride = [int(s) for s in size], [int(s) for s in stride]
     if len(size) != len(stride):
@@ -596,7 +610,8 @@ def frombuffer(buffer, *, dtype=None, count=-1, offset=0, requires_grad=False):
     `offset` (count -1: all that follow), with torch's checks.  A read-only buffer gives
     torch's warning (once) and a tensor that in-place writes refuse (torch writes into it:
     docs/semantics.md)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     if dtype is None:   # (required: torch's parser's message)
         raise TypeError('frombuffer() missing 1 required positional arguments: "dtype"')
     try:

@@ -380,7 +380,8 @@ class _MathMethods:
     def prod(self, dim=None, keepdim=False, dtype=None):
         """Product of all elements (ProdBackward0) or over dim (ProdBackward1); the gradient
         is right with zeros (one: the others' product; several: 0)."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         x = self.to(dtype) if dtype is not None else (
             self if self._dtype.is_floating_point else self.to(D.int64))
         if dim is None:
@@ -394,7 +395,8 @@ class _MathMethods:
 
     def nansum(self, dim=None, keepdim=False, dtype=None):
         """Sum over dim treating nan as 0 (NansumBackward0); integer tensors as sum."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         x = self.to(dtype) if dtype is not None else self
         if not x._dtype.is_floating_point:
             return x.sum(dim, keepdim)
@@ -402,7 +404,8 @@ class _MathMethods:
 
     def nanmean(self, dim=None, keepdim=False, dtype=None):
         """Mean over dim of the elements that are not nan: nansum / their count."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         x = self.to(dtype) if dtype is not None else self
         if not x._dtype.is_floating_point:
             raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
@@ -459,22 +462,26 @@ class _MathMethods:
 
     def cumsum(self, dim, dtype=None):
         """Cumulative sum along dim (CumsumBackward0)."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return _scan(self, dim, dtype, "cumsum")
 
     def cumprod(self, dim, dtype=None):
         """Cumulative product along dim, gradient right with zeros (CumprodBackward0)."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return _scan(self, dim, dtype, "cumprod")
 
     def cumsum_(self, dim, dtype=None):
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         def value(arr, _):
             return Tensor.cumsum(Tensor._wrap(np.array(arr, copy=True), self._dtype), dim)._array()
         return self._inplace(value, None, lambda x, _: Tensor.cumsum(x, dim))
 
     def cumprod_(self, dim, dtype=None):
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return _inplace_decomp(self, Tensor.cumprod, dim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -488,7 +495,8 @@ class _MathMethods:
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """The vector p-norm over dim (all elements for None): linalg.vector_norm."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         if p == "fro" or p is None:
             p = 2
         if isinstance(p, str):
@@ -911,7 +919,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """linalg.vector_norm: (sum |x|^ord)^(1/ord) over dim (all elements for None); ord inf /
     -inf: max / min of |x|; 0: the count of nonzeros.  Gradient at a zero norm: 0, as torch
     (LinalgVectorNormBackward0)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.vector_norm", x, 1, "input")
     if dtype is not None:
         x = x.to(dtype)
@@ -934,7 +943,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """torch.norm: vector norms (p a number or 'fro' over all dims or a dim)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _tensor_operand("norm", input, 1, "input")
     if out is not None:
         raise NotImplementedError("tapegrad: norm(out=...) is not implemented")
@@ -945,7 +955,8 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     """linalg.norm for vector norms: ord None is the 2-norm of the flattened input (the
     Frobenius norm of a matrix); a number with a 1-d input or one dim is vector_norm; matrix
     norms raise NotImplementedError."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.norm", A, 1, "input")
     one_dim = isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1)
     if ord is None or ord == "fro" and (dim is None or len(dim) == 2):

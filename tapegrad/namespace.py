@@ -119,20 +119,24 @@ class _NamespaceMethods:
     `element_size`."""
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_zeros")
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return self._new_filled(size, 1, dtype, device, requires_grad, "new_ones")
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return self._new_filled(size, 0, dtype, device, requires_grad, "new_empty")
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         # (torch's parser: a Number, or a 0-d tensor that does not require grad)
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         fill_value = _number_arg("new_full", "fill_value", 2, fill_value)
         return self._new_filled((tuple(size),), fill_value, dtype, device, requires_grad,
                                 "new_full")
@@ -144,7 +148,8 @@ class _NamespaceMethods:
         return t.requires_grad_() if requires_grad else t
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         _device.check(device)
         if dtype is not None and not isinstance(dtype, D.dtype):
             raise TypeError(f"new_tensor(): argument 'dtype' must be torch.dtype, not "

@@ -659,7 +659,8 @@ _REDUCE_DIMS = {}
 
 
 def _reduce(x, dim, keepdim, mean, dtype=None):
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     shape = x._shape
     nd = len(shape)
     # Fast path: sum()/mean() over every element of a small array-backed float tensor (a
@@ -1032,14 +1033,16 @@ def logsumexp(input, dim, keepdim=False):
 
 def softmax(input, dim, dtype=None):
     """exp(input) normalized along dim (SoftmaxBackward0)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _tensor_operand("softmax", input, 1, "input")
     return input.softmax(dim, dtype)
 
 
 def log_softmax(input, dim, dtype=None):
     """log(softmax(input, dim)) (LogSoftmaxBackward0)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _tensor_operand("log_softmax", input, 1, "input")
     return input.log_softmax(dim, dtype)
 

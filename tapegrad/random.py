@@ -212,7 +212,8 @@ def _sizes(size, kw, fn):
 
 
 def _float_dtype(dtype, fn):
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     dt = dtype or D.get_default_dtype()
     if not dt.is_floating_point:
         raise RuntimeError(f'"{fn}" not implemented for \'{dt.legacy}\'')
@@ -257,7 +258,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
             requires_grad=False):
     """Integers drawn uniformly from [low, high) (int64 unless `dtype` says otherwise):
     `randint(high, size)` or `randint(low, high, size)`."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     given = (low, high, size)
     if size is None and isinstance(high, (tuple, list)):
@@ -286,7 +288,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1 (int64)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     gen = generator_of(generator, "randperm")
     if n < 0:
@@ -300,7 +303,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
            requires_grad=False):
     """Normal samples: of `size` for number `mean`/`std`, else of the broadcast shape of the
     tensor(s) among them (torch's overloads: standard normal draws, then * std + mean)."""
-    dtype = D.as_dtype(dtype)
+    if dtype is not None:
+        dtype = D.as_dtype(dtype)
     _device.check(device)
     gen = generator_of(generator, "normal")
     tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)

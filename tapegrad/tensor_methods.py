@@ -57,7 +57,8 @@ class _OpMethods:
            memory_format=None):
         _device.check(device)
         layouts.check("to", len(self._shape), None, memory_format)
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         for a in args:
             a = D.as_dtype(a)
             if isinstance(a, (str, _device.device, int)) and not isinstance(a, bool):
@@ -191,7 +192,8 @@ class _OpMethods:
 
     # ---- reductions ------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         if not (dim is None or hasattr(dim, "__index__") or isinstance(dim, (tuple, list))) \
                 and keepdim is False and dtype is None:
             raise TypeError(errors.SUM_ARGS.format(got=type(dim).__name__))
@@ -248,7 +250,8 @@ class _OpMethods:
         return _max_min(self, dim, keepdim, "min")
 
     def mean(self, dim=None, keepdim=False, dtype=None):
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         if dtype is not None and not dtype.is_floating_point:
             raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be "
                                f"either a floating point or complex dtype. Got: {dtype.legacy}")
@@ -275,12 +278,14 @@ class _OpMethods:
 
     def softmax(self, dim, dtype=None):
         """exp(self) normalized along dim, computed stably (SoftmaxBackward0)."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return _softmax("softmax", self, dim, dtype)
 
     def log_softmax(self, dim, dtype=None):
         """log(softmax(self, dim)), computed stably (LogSoftmaxBackward0)."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return _softmax("log_softmax", self, dim, dtype)
 
     # ---- shape -----------------------------------------------------------------------------
@@ -517,7 +522,8 @@ class _OpMethods:
                           layout=None, pin_memory=False):
         """empty_strided(size, stride) of this tensor's dtype unless `dtype` is given (tapegrad
         fills it with zeros)."""
-        dtype = D.as_dtype(dtype)
+        if dtype is not None:
+            dtype = D.as_dtype(dtype)
         return empty_strided(size, stride, dtype=dtype or self._dtype, layout=layout,
                              device=device, requires_grad=requires_grad, pin_memory=pin_memory)
 
