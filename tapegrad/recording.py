@@ -15,7 +15,8 @@ _MIXED = "tapegrad: combining graphs recorded in different threads is not suppor
 def _operand(x):
     """(value for numpy, dtype, promotion category) of a Tensor or a Python number (a numpy
     scalar counts as one)."""
-    x = D.py_number(x)
+    if isinstance(x, np.generic):
+        x = D.py_number(x)
     if isinstance(x, Tensor):
         return x._array(), x._dtype, (2 if x._shape else 1)
     if isinstance(x, (bool, int, float)):

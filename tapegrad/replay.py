@@ -951,17 +951,17 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
                     tapes.move_to_end(sig)
                     wrapper._last = (sig, tape)
         if tape is None:
-            tape = _remember(sig, _record_or_eager(sig, args))
+            tape = _remember(sig, _record_or_eager(args))
         if tape is _EAGER:
             return fn(*args)
         try:
             return _run_compiled(tape, args)
-        except BranchChanged:
-            tape = _remember(sig, _record_compiled(fn, args, strict))
+        except BranchChanged:     # (raised before anything changed)
+            tape = _remember(sig, _record_or_eager(args))
             wrapper.rerecords += 1
-            return _run_compiled(tape, args)
+            return fn(*args) if tape is _EAGER else _run_compiled(tape, args)
 
-    def _record_or_eager(sig, args):
+    def _record_or_eager(args):
         """_record_compiled, or, for a training step it cannot hold when fullgraph is off,
         _EAGER (after the warning, the generator's state put back as before the trace)."""
         rng = None if fullgraph else default_generator.get_state()

@@ -908,9 +908,10 @@ class Module:
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- conversion --------------------------------------------------------------------------
-    def _apply(self, fn):
-        for m in self.children():
-            m._apply(fn)
+    def _apply(self, fn, recurse=True):
+        if recurse:
+            for m in self.children():
+                m._apply(fn)
         with no_grad():
             for p in self._parameters.values():
                 if p is None:
@@ -973,16 +974,7 @@ class Module:
         on `device` (the CPU: others raise), as torch's (meta-device initialization); returns
         self.  `recurse=False`: this module's own only."""
         _device.check(device)
-        if recurse:
-            return self._apply(lambda t: _empty_like(t))
-        with no_grad():
-            for p in self._parameters.values():
-                if p is not None:
-                    p.data = _empty_like(p)
-            for k, b in self._buffers.items():
-                if b is not None:
-                    self._buffers[k] = _empty_like(b)
-        return self
+        return self._apply(_empty_like, recurse=recurse)
 
     def cpu(self):
         return self
