@@ -193,6 +193,9 @@ def test_a_step_of_0d_parameters_makes_no_per_parameter_numpy_calls(monkeypatch)
     monkeypatch.setattr(T.Tensor, "_assign", counting("assign", T.Tensor._assign))
     monkeypatch.setattr(engine, "_collect", counting("collect", engine._collect))
     monkeypatch.setattr(engine._Sweep, "grad_of", counting("grad_of", engine._Sweep.grad_of))
+    # the update is done whole by inplace._update_scalar, not the general in-place path
+    monkeypatch.setattr(T.Tensor, "_inplace", counting("inplace", T.Tensor._inplace))
+    calls["inplace"] = 0
     for k in (20, 200):
         ps = [tapegrad.tensor(0.01 * i, requires_grad=True) for i in range(k)]
         for _ in range(2):
@@ -204,4 +207,47 @@ def test_a_step_of_0d_parameters_makes_no_per_parameter_numpy_calls(monkeypatch)
                 for p in ps:
                     p -= 0.1 * p.grad
                     p.grad = None
-    assert calls == {"assign": 0, "collect": 0, "grad_of": 0}
+    assert calls == {"assign": 0, "collect": 0, "grad_of": 0, "inplace": 0}
+
+
+@pytest.mark.parametrize("dt, npdt, tdt", DTYPES)
+@pytest.mark.parametrize("method, ufunc", METHODS)
+def test_inplace_update_of_aliases_and_results_as_torch(dt, npdt, tdt, method, ufunc):
+    """The updates the whole-update shortcut leaves to the general path: a view or a
+    detach()ed alias (their base sees the change), a recorded result changed under no_grad
+    (its graph then refuses a backward), another dtype's operand, grad mode on."""
+    def run(mod, kind):
+        d = {tapegrad: dt, torch: tdt}[mod]
+        w = mod.tensor([1.5], dtype=d, requires_grad=True)
+        out = []
+        with mod.no_grad():
+            if kind == "view":
+                base = mod.tensor([2.0, 3.0], dtype=d)
+                x = base[0]
+                getattr(x, method)(0.75)
+                out += [base.tolist(), x._version, base._version]
+            elif kind == "detached":
+                src = mod.tensor(2.0, dtype=d)
+                x = src.detach()
+                getattr(x, method)(0.75)
+                out += [src.item(), src._version]
+            elif kind == "other dtype":
+                x = mod.tensor(2.0, dtype=d)
+                getattr(x, method)(mod.tensor(3, dtype=mod.int64))
+                out += [x.item(), x.dtype == d]
+        if kind == "result":
+            y = (w * 2.0).sum()
+            with mod.no_grad():
+                getattr(y, method)(0.75)
+            out.append(y.item())
+            try:
+                y.backward()
+            except RuntimeError as e:
+                out.append("modified by an inplace operation" in str(e))
+        if kind == "grad mode on":
+            x = mod.tensor(2.0, dtype=d)
+            getattr(x, method)(w.sum())
+            out += [x.item(), x.requires_grad, type(x.grad_fn).__name__]
+        return out
+    for kind in ("view", "detached", "other dtype", "result", "grad mode on"):
+        assert run(tapegrad, kind) == run(torch, kind), kind
