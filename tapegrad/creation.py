@@ -41,7 +41,13 @@ def _infer_dtype(data):
     """torch.tensor's dtype inference from nested Python data."""
     if isinstance(data, np.ndarray):
         return D.from_numpy_dtype(data.dtype)
-    flat = np.asarray(data, dtype=object).reshape(-1) if not isinstance(data, (bool, int, float)) else [data]
+    if isinstance(data, (bool, int, float)):
+        flat = [data]
+    else:
+        try:
+            flat = np.asarray(data, dtype=object).reshape(-1)
+        except RuntimeError:   # a tensor that requires grad deeper in the data refuses
+            return None        # __array__ (as torch's numpy()): read by _as_items
     kinds = {type(v) for v in flat}
     if any(isinstance(v, Tensor) for v in flat):
         return None
@@ -381,7 +387,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)
-    _bounds_0d("linspace", start, end)
+    start, end = _bounds_0d("linspace", start, end)
     dt = dtype or D.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -490,12 +496,15 @@ _ARANGE_ARGS = (
 
 
 def _bounds_0d(fn, start, end):
-    """torch's error for a start or end tensor of linspace / logspace that is not 0-d."""
+    """(start, end) as numbers, after torch's error for a start or end tensor of linspace /
+    logspace that is not 0-d."""
     bad = [f"{k} with {v.dim()} dimension(s)" for k, v in (("start", start), ("end", end))
            if isinstance(v, Tensor) and v.dim()]
     if bad:
         raise RuntimeError(f"{fn} only supports 0-dimensional start and end tensors, but got "
                            f"{' and '.join(bad)}.")
+    # (read as numbers: a bound that requires grad gives a result without history, as torch)
+    return tuple(v.item() if isinstance(v, Tensor) else v for v in (start, end))
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=None,
@@ -506,7 +515,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, layout=No
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)
-    _bounds_0d("logspace", start, end)
+    start, end = _bounds_0d("logspace", start, end)
     dt = dtype or D.get_default_dtype()
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")

@@ -397,7 +397,9 @@ class Tensor(metaclass=_TensorMeta):
 
     def numpy(self, force=False):
         if self._recorded:
-            if not force and not getattr(self, "_flags", 0) & NODIFF:
+            # (torch refuses a tensor that requires grad only while grad mode is on: a custom
+            # Function's forward, which runs under no_grad, may call x.numpy())
+            if not force and STATE.enabled and not getattr(self, "_flags", 0) & NODIFF:
                 raise RuntimeError(errors.NUMPY_GRAD)
             # a traced value (a mask, detach() while recording) leaving the tape as an array:
             # a replay re-checks it (BranchChanged when it changed) instead of reusing it
@@ -406,6 +408,9 @@ class Tensor(metaclass=_TensorMeta):
 
     def __array__(self, dtype=None, copy=None):
         if self._recorded:
+            # torch's __array__ is numpy(): np.asarray of a tensor that requires grad raises
+            if STATE.enabled and not getattr(self, "_flags", 0) & NODIFF:
+                raise RuntimeError(errors.NUMPY_GRAD)
             _bake(self, "guard_value")   # (as numpy(): what numpy computes is not replayed)
         a = self._array()
         return a if dtype is None else a.astype(dtype)

@@ -313,6 +313,30 @@ def test_item_numpy_tolist():
     assert t[0].item() == 7.0 and t.dtype is tg.float64
 
 
+@pytest.mark.parametrize("grad_mode", [True, False])
+@pytest.mark.parametrize("call", ["numpy", "asarray", "asarray_f64", "linspace", "nested"])
+def test_numpy_of_a_tensor_that_requires_grad_as_torch(grad_mode, call):
+    """torch refuses numpy() (and np.asarray, which calls it) of a tensor that requires grad
+    only while grad mode is on: a custom Function's forward, under no_grad, may call it."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        x = m.tensor([1.5, -2.0], requires_grad=True)
+        calls = {"numpy": lambda: x.numpy().tolist(),
+                 "asarray": lambda: np.asarray(x).tolist(),
+                 "asarray_f64": lambda: np.asarray(x, dtype=np.float64).tolist(),
+                 "linspace": lambda: m.linspace(0, x[0], 3).tolist(),
+                 "nested": lambda: m.tensor([[1.0, x[1]]]).tolist()}
+        with m.set_grad_enabled(grad_mode):
+            try:
+                return calls[call]()
+            except RuntimeError as e:
+                return str(e)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run(tg) == run(torch)
+
+
 def test_type_promotion():
     f32, f64 = tg.ones(2), tg.ones(2, dtype=tg.float64)
     assert (f32 * f64).dtype is tg.float64
