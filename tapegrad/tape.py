@@ -43,7 +43,8 @@ MAX_ENTRIES = 1 << 16
 # The opcode stream's dtype: the op table must fit (a row past it would wrap silently).
 OPCODE = np.int16
 assert len(BY_CODE) <= np.iinfo(OPCODE).max, "the op table outgrew the opcode stream"
-# An open tape holding this much saved n-d data it computed is sealed.  Half the L2 cache of
+# An open tape holding this much saved n-d data it computed (and integer params: index arrays)
+# is sealed.  Half the L2 cache of
 # a core: the saved arrays of graphs dropped without backward stay until their tape goes, and
 # past this they push the live graph's out of cache (MLP backward after 1000 dropped graphs:
 # 1.44x the no_grad control at 32 MB, 1.04x at 1 MB).
@@ -53,9 +54,12 @@ _serials = itertools.count(1)
 OP_LEAF = OPS["leaf"].code
 OP_IMPORT = OPS["import"].code
 OP_CONST = OPS["const"].code
-# entries whose value is the caller's memory (a leaf's, a constant's, an older tape's): held
-# by reference, so it does not count towards MAX_SAVED_BYTES
-_BORROWED_CODES = frozenset((OP_LEAF, OP_IMPORT, OP_CONST))
+# entries whose value lives anyway (a leaf's, which the graph keeps alive as torch's does; an
+# older tape's): held by reference, so it does not count towards MAX_SAVED_BYTES.  A
+# constant's array counts once per tape (Tape.save): its tensor may die while the tape keeps
+# the array (an input batch of an evaluation loop, a mask), or the array is the tape's own
+# copy (where's float64 mask); one used by every graph (a dataset) counts once.
+_BORROWED_CODES = frozenset((OP_LEAF, OP_IMPORT))
 WHERE_CODES = frozenset(op.code for op in BY_CODE if op.kind == "where")
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
 # read-only, as the kernels' own copy (OP_SAVES) is inside them (Numba freezes a global array
@@ -212,7 +216,8 @@ class Tape:
                  "hooks",       # tapegrad.hooks: {node: Hooks} of this tape's hooked entries
                  "edge_nodes",  # graph.node_for: {group output: torch's input nodes} (_onepass)
                  "fn_data",     # graph.record_fn: {node: (grad_fn class, its data)}
-                 "likes")       # Tensor.grad_fn: {node: (dtype, shape) of its tensor}, or None
+                 "likes",       # Tensor.grad_fn: {node: (dtype, shape) of its tensor}, or None
+                 "const_arrays")  # save: ids of the constants' arrays counted, or None
 
     def __init__(self, cap=1024, recording=False, strict=False):
         self.n = 0
@@ -222,6 +227,7 @@ class Tape:
         self.hooks = None       # tapegrad.hooks: hooks of non-leaf tensors/grad_fns, die with it
         self.edge_nodes = None  # {group output: its torch input nodes, -1: (None, 0)}, or None
         self.likes = None       # (dtype, shape) of the tensor last seen with a node as grad_fn
+        self.const_arrays = None
         # (_resize from nothing, inline): cells [n, lim) of ib and cst hold protocol.DEFAULTS
         # (up to a pooled set's clean mark, else from the first append's grow)
         arrs = _take_streams(cap)
@@ -391,7 +397,8 @@ class Tape:
             cells = nds._cells
             s = cells[5][node]
             if s < 0:
-                if self.op[node] not in _BORROWED_CODES:
+                code = self.op[node]
+                if code not in _BORROWED_CODES and (code != OP_CONST or self._first_const(arr)):
                     self.saved_bytes += arr.nbytes
                     if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
                         self.sealed = True
@@ -404,6 +411,18 @@ class Tape:
             nds.objs[s] = arr
             cells[6][node] += 1
 
+    def _first_const(self, arr):
+        """Whether `arr`, saved for a constant node, is new to this tape (counted once: the
+        tape holds it, so its id is not reused meanwhile)."""
+        seen = self.const_arrays
+        if seen is None:
+            seen = self.const_arrays = set()
+        key = id(arr)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     def saved_array(self, node):
         """The n-d value saved for `node`, or None (never saved, or released)."""
         nds = self.nds
@@ -412,8 +431,14 @@ class Tape:
         return nds.objs[nds.slot[node]]
 
     def add_params(self, n, values):
-        """Entry n's integer params (shape, strides, indices...), appended with one copy."""
-        (self.nds or self.nd_streams()).add_params(n, values)
+        """Entry n's integer params (shape, strides, indices...), appended with one copy.
+        They count towards MAX_SAVED_BYTES as saved data does: a gather's positions are as
+        large as its output, and dropped graphs' stay until their tape goes."""
+        nds = self.nds or self.nd_streams()
+        nds.add_params(n, values)
+        self.saved_bytes += 8 * int(nds._cells[4][n])
+        if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
+            self.sealed = True
 
     def add_args(self, e, nodes):
         """Entry e's operands beyond ia/ib (its operand list is ia, ib, then these), appended
