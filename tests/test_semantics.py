@@ -302,6 +302,23 @@ def test_saved_tensors_hooks_say_why_not():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
 
+def test_forward_ad_says_why_not():
+    """torch.autograd.forward_ad's API exists and raises NotImplementedError naming the
+    reverse-mode alternatives (an AttributeError stopped the forward-mode tutorial)."""
+    import tapegrad.autograd.forward_ad as fwAD
+    assert fwAD is tg.autograd.forward_ad
+    assert sorted(fwAD.__all__) == sorted(torch.autograd.forward_ad.__all__)
+    x = tg.ones(2)
+    for call in (lambda: fwAD.make_dual(x, x), lambda: fwAD.unpack_dual(x),
+                 fwAD.enter_dual_level, fwAD.exit_dual_level):
+        with pytest.raises(NotImplementedError, match="no forward-mode AD.*func.jvp"):
+            call()
+    with pytest.raises(NotImplementedError, match="no forward-mode AD"):
+        with fwAD.dual_level():
+            pass
+    assert fwAD.UnpackedDualTensor(1, 2).tangent == 2
+
+
 def run_warned(src, m):
     """run(), with the warnings raised (their text up to torch's C++ location)."""
     import warnings

@@ -5,11 +5,12 @@ from ..grad_mode import inference_mode
 from .api import Variable, backward, grad, _is_checkpoint_valid
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .function import Function
-from . import function, functional, graph
+from . import forward_ad, function, functional, graph
 from ..anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
                        is_anomaly_check_nan_enabled)
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "gradcheck", "gradgradcheck", "GradcheckError", "functional", "graph", "Function",
+           "gradcheck", "gradgradcheck", "GradcheckError", "forward_ad", "functional", "graph",
+           "Function",
            "function", "inference_mode", "detect_anomaly", "set_detect_anomaly",
            "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]
