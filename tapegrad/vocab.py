@@ -127,9 +127,38 @@ def _import_vecmath():
     return _vecmath
 
 
+def _vecspecial():
+    """tapegrad._vecspecial (generated), imported (with numba) on the first array erfinv & co."""
+    return kernel_module("tapegrad._vecspecial", "_vecspecial.py", _import_vecspecial)
+
+
+def _import_vecspecial():
+    from . import _vecspecial
+    return _vecspecial
+
+
+def _special_vec(name, arity=1):
+    """numpy face of a copied special function: its Numba loop (_vecspecial.py), float64, the
+    bits of its kernel face; two arguments broadcast against each other first."""
+    if arity == 1:
+        def face(x):
+            arr = np.asarray(x, dtype=np.float64)
+            return getattr(_vecspecial(), "vec_" + name)(
+                np.ascontiguousarray(arr).reshape(-1)).reshape(arr.shape)
+    else:
+        def face(x, y):
+            a, b = np.broadcast_arrays(np.asarray(x, dtype=np.float64),
+                                       np.asarray(y, dtype=np.float64))
+            return getattr(_vecspecial(), "vec_" + name)(
+                np.ascontiguousarray(a).reshape(-1),
+                np.ascontiguousarray(b).reshape(-1)).reshape(a.shape)
+    face.__name__ = name
+    return face
+
+
 def _libm_vec(name):
-    """numpy face of erf / erfc: a Numba loop over the elements (_vecmath.py), float64, the
-    bits of math's scalar face."""
+    """numpy face of erf / erfc / lgamma: a Numba loop over the elements (_vecmath.py), float64,
+    the bits of math's scalar face."""
     def face(x):
         arr = np.asarray(x, dtype=np.float64)
         return getattr(_vecmath(), name)(np.ascontiguousarray(arr).reshape(-1)).reshape(
@@ -242,17 +271,17 @@ FUNCS = {f.name: f for f in (
     Fn("atanh", atanh, np.arctanh, "math", "atanh", fast=math.atanh),
     Fn("erf", erf, _libm_vec("erf"), "math", "erf"),
     Fn("erfc", erfc, _libm_vec("erfc"), "math", "erfc"),
-    Fn("lgamma", lgamma, _vec(lgamma), "math", "lgamma"),
-    Fn("erfinv", erfinv, _vec(erfinv), "copied", "erfinv", kernel=special.erfinv),
-    Fn("ndtri", ndtri, _vec(ndtri), "copied", "ndtri", kernel=special.ndtri, op_only=True),
-    Fn("digamma", digamma, _vec(digamma), "copied", "digamma", kernel=special.digamma),
-    Fn("polygamma", polygamma, _vec(polygamma), "copied", "polygamma", arity=2,
+    Fn("lgamma", lgamma, _libm_vec("lgamma"), "math", "lgamma"),
+    Fn("erfinv", erfinv, _special_vec("erfinv"), "copied", "erfinv", kernel=special.erfinv),
+    Fn("ndtri", ndtri, _special_vec("ndtri"), "copied", "ndtri", kernel=special.ndtri, op_only=True),
+    Fn("digamma", digamma, _special_vec("digamma"), "copied", "digamma", kernel=special.digamma),
+    Fn("polygamma", polygamma, _special_vec("polygamma", 2), "copied", "polygamma", arity=2,
        kernel=special.polygamma),
     # modified Bessel functions of the first kind (torch.i0, torch.special.i0e/i1/i1e)
-    Fn("i0", i0, _vec(i0), "copied", "i0", kernel=special.i0),
-    Fn("i0e", i0e, _vec(i0e), "copied", "i0e", kernel=special.i0e, op_only=True),
-    Fn("i1", i1, _vec(i1), "copied", "i1", kernel=special.i1, op_only=True),
-    Fn("i1e", i1e, _vec(i1e), "copied", "i1e", kernel=special.i1e, op_only=True),
+    Fn("i0", i0, _special_vec("i0"), "copied", "i0", kernel=special.i0),
+    Fn("i0e", i0e, _special_vec("i0e"), "copied", "i0e", kernel=special.i0e, op_only=True),
+    Fn("i1", i1, _special_vec("i1"), "copied", "i1", kernel=special.i1, op_only=True),
+    Fn("i1e", i1e, _special_vec("i1e"), "copied", "i1e", kernel=special.i1e, op_only=True),
 )}
 # helpers the copied kernel faces call (copied under their own names)
 KERNEL_HELPERS = (special.hurwitz_zeta, special.chbevl, special.exp_or_inf, special.giles_erfinv)

@@ -15,3 +15,8 @@ def test_fastpath_current():
 def test_push_current():
     with open(codegen.PUSH_TARGET) as f:
         assert f.read() == codegen.generate_push(), "run `python tapegrad/codegen.py`"
+
+
+def test_vecspecial_current():
+    with open(codegen.VEC_TARGET) as f:
+        assert f.read() == codegen.generate_vec(), "run `python tapegrad/codegen.py`"

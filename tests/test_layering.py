@@ -23,8 +23,11 @@ ALLOWED_LATE = {
         "the samplers' Numba loops (libm calls, float64 fmas, randperm's shuffles) import numba "
         "likewise: on the first draw that needs them, through _jit.kernel_module",
     ("tapegrad.vocab", "tapegrad._vecmath"):
-        "the array faces of erf and erfc (Numba loops over libm) likewise: on the first array "
-        "erf, through _jit.kernel_module",
+        "the array faces of erf, erfc and lgamma (Numba loops over libm) likewise: on the first "
+        "array erf, through _jit.kernel_module",
+    ("tapegrad.vocab", "tapegrad._vecspecial"):
+        "the array faces of erfinv, digamma & co (Numba loops over their kernel faces) "
+        "likewise: on the first array erfinv, through _jit.kernel_module",
     ("tapegrad.gamma_draws", "tapegrad._draw_loops"):
         "the rejection samplers' Numba loops (mt19937, gamma, Poisson, binomial) likewise: on "
         "the first such draw, through _jit.kernel_module",
