@@ -777,6 +777,16 @@ _DECLS = [
     Op("huber", "unary", "HuberLossBackward0",
        "where(abs(a) < c, 0.5 * abs(a) * abs(a), c * (abs(a) - 0.5 * c))",
        ("where(a <= -c, -g * c, where(a >= c, g * c, a * g))",)),
+    # binary_cross_entropy's elementwise loss of input a and target b, torch's formulas (the
+    # row binary_cross_entropy groups it with the weight and the reduction): the logs clamped
+    # at -100; NOTE: the input's gradient divides by max((1 - a) a, EPSILON), EPSILON = 1e-12
+    # rounded to float32 (torch's, in every dtype), so it stays finite at a = 0 or 1; the
+    # target's is torch's -logit(a) g, +-inf at a = 0 or 1
+    Op("bce", "binary", "BinaryCrossEntropyBackward0",
+       "(b - 1.0) * where(log1p(-a) > -100.0, log1p(-a), -100.0) - "
+       "b * where(log(a) > -100.0, log(a), -100.0)",
+       ("g * (a - b) / where((1.0 - a) * a > 9.999999960041972e-13, (1.0 - a) * a, "
+        "9.999999960041972e-13)", "-log(a / (1.0 - a)) * g")),
 ]
 
 def mentions(expr, name):

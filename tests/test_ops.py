@@ -267,6 +267,11 @@ CASES.update({
                        [(2, 3), (2, 3)], ANY)],
     "binary_cross_entropy": [("d", lambda m, a, b: F_(m).binary_cross_entropy(
         a.sigmoid(), b.sigmoid()), [(2, 3), (2, 3)], ANY)],
+    "bce": [("none", lambda m, a, b: F_(m).binary_cross_entropy(
+        a.sigmoid(), b.sigmoid(), reduction="none"), [(2, 3), (2, 3)], ANY),
+            ("weight", lambda m, a, b: F_(m).binary_cross_entropy(
+                a.sigmoid(), b.sigmoid(), weight=m.tensor([0.5, 2.0, 1.0], dtype=a.dtype),
+                reduction="sum"), [(2, 3), (2, 3)], ANY)],
     "bce_with_logits": [("mean", lambda m, a, b: F_(m).binary_cross_entropy_with_logits(
         a * 4, b.sigmoid()), [(2, 3), (2, 3)], ANY),
                         ("none", lambda m, a, b: F_(m).binary_cross_entropy_with_logits(

@@ -57,7 +57,7 @@ for _name in CASES:
         EXCLUDED[_name] = "its cases take 4-d inputs (the n-d steps handle up to 3 dims)"
 DRAWABLE = tuple(sorted(n for n in CASES if n not in EXCLUDED))
 ELEMENTWISE = frozenset(n for n in DRAWABLE if OPS[n].kind in ("unary", "binary"))
-LOSS_ROWS = frozenset({"bce_with_logits", "smooth_l1", "huber"})
+LOSS_ROWS = frozenset({"bce_with_logits", "bce", "smooth_l1", "huber"})
 
 _BY_ID = {name: {c[0]: c for c in cases} for name, cases in CASES.items()}
 

@@ -52,6 +52,8 @@ ELEMENTWISE = {
     "softplus": lambda x: _nnf(x).softplus(x, threshold=1.6),
     "bce_with_logits": lambda x: _nnf(x).binary_cross_entropy_with_logits(
         x, (x * 0.3).detach(), reduction="none"),
+    "bce": lambda x: _nnf(x).binary_cross_entropy(
+        (x * 0.1).sigmoid(), (x * 0.3).sigmoid().detach(), reduction="none"),
     "sqrt0": lambda x: x.norm(),     # (the square root inside the norm's group)
     "hardswish": lambda x: _nnf(x).hardswish(x - 2.0),
     "hardsigmoid": lambda x: _nnf(x).hardsigmoid(x - 2.0),

@@ -558,6 +558,8 @@ def _apply(op, a, b):
              "softplus": lambda: tg.nn.functional.softplus(x),
              "bce_with_logits": lambda: tg.nn.functional.binary_cross_entropy_with_logits(
                  x, y, reduction="none"),
+             "bce": lambda: tg.nn.functional.binary_cross_entropy(
+                 x.sigmoid(), y.sigmoid(), reduction="none"),
              "sqrt0": lambda: x.norm(),
              "hardswish": lambda: tg.nn.functional.hardswish(x),
              "hardsigmoid": lambda: tg.nn.functional.hardsigmoid(x),

@@ -9,14 +9,12 @@ computed from a recorded value.  Where a branch of a `where` could overflow or d
 zero, its input is first made safe with another `where`, so the unused branch gets a zero
 gradient, not 0 * inf = nan.
 """
-import numpy as np
-
 from .. import _fastpath
 from ..ndops import _binary, where
 from ..ops import OPS
 from ..tensor import Tensor
 
-_BCE_WITH_LOGITS = OPS["bce_with_logits"].code
+_BCE_WITH_LOGITS, _BCE = OPS["bce_with_logits"].code, OPS["bce"].code
 
 # NOTE: gradients are the primitives'; they equal torch's formulas mathematically (the rows'
 # tests compare them with torch in float64), except where the notes below say otherwise.
@@ -106,36 +104,15 @@ def div_by_number(T, x, number):
     return x / number
 
 
-# NOTE: torch's gradient of binary_cross_entropy is g * (x - t) / max((1 - x) * x, EPSILON),
-# EPSILON = 1e-12 rounded to float32 (9.99999996e-13, also for float64 input): the
-# derivative of the loss, except where that clamp acts (x within ~1e-12 of 0 or 1), where it
-# is (x - t) / EPSILON (about -1e12 at x = 0 for t = 1, 0 for t = 0) and the logs' own
-# derivatives (1/x, 1/(1 - x)) are huge or infinite.  There the body takes the value detached
-# plus (x - x.detach()) * (x - t) / EPSILON, a term of value zero whose gradient is that
-# formula, and (t - t.detach()) * (log1p(-x) - log(x)) for the target's gradient (torch's
-# -logit(x), unclamped: 115.1 at x = 1e-50).  At x exactly 0 or 1 torch's is +-inf, which a
-# term of value zero cannot carry (0 * inf is nan): there it is the clamped logs' +-100.
-# The zero term is -0.0 where x == t (k below), so adding it keeps a -0.0 loss as torch's.
-_BCE_EPSILON = float(np.float32(1e-12))
-
-
 def binary_cross_entropy(T, x, target, weight, reduction):
-    """torch's (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100), times the weight."""
-    pos = x > 0.0
-    below = x < 1.0     # log1p(-x) is finite (above -100: 1 - x is at least an ulp of 1)
-    a = where(below, where(below, -x, 0.0).log1p(), -100.0)
-    b = where(pos, where(pos, x, 1.0).log(), -100.0)
-    b = where(b > -100.0, b, -100.0)
-    loss = (target - 1.0) * a - target * b
-    xd, td = x.detach(), target.detach()
-    k = -((td - xd) / _BCE_EPSILON)
-    inside = pos & below
-    logit = where(inside, where(inside, -xd, 0.0).log1p() - where(inside, xd, 1.0).log(),
-                  (a - b).detach())
-    clamped = loss.detach() + (x - xd) * k + (target - td) * logit
-    loss = where((1.0 - xd) * xd < _BCE_EPSILON, clamped, loss)
+    """torch's (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100) (one bce entry: torch's
+    formulas, both gradients; the target has x's dtype, as torch requires), times the weight
+    (computed in the promoted dtype and cast back to x's, as torch's in-place multiply)."""
+    loss = _binary(_BCE, x, target)
     if weight is not None:
         loss = loss * weight
+        if loss.dtype is not x.dtype:
+            loss = loss.to(x.dtype)
     return _reduce(loss, reduction)
 
 

@@ -452,7 +452,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     (BinaryCrossEntropyBackward0)."""
     reduction = _reduction(reduction, size_average, reduce)
     _same_size(input, target, "binary_cross_entropy", warn=False)
-    if not target.dtype.is_floating_point and input.dtype.is_floating_point:
+    if target.dtype is not input.dtype and input.dtype.is_floating_point:
         raise RuntimeError(f"Found dtype {target.dtype.legacy} but expected "
                            f"{input.dtype.legacy}")
     v = input._array()
