@@ -296,9 +296,18 @@ def test_fast_linear_weight_sharing_a_counter_matches_torch():
 
 # ---- cross_entropy's one-pass writer against log_softmax's and nll_loss's bodies ----------
 def _ce_scenario(fast, dtype, x_kind, reduction, twice):
-    """A fresh tape, then cross_entropy (the one-pass writer) or nll_loss(log_softmax(x))
-    (the rows' bodies, what cross_entropy's general path records); returns (tape facts,
-    values, the gradient after backward)."""
+    """A fresh tape, then cross_entropy (the one-pass writer, `fast` True), nll_loss of
+    log_softmax's result (nll_loss's one-pass writer, `fast` "nll") or the same through the
+    rows' bodies (what cross_entropy's general path records, `fast` False); returns (tape
+    facts, values, the gradient after backward)."""
+    from tapegrad.nn import _onepass
+    if fast is False:
+        real = _onepass.nll_loss
+        _onepass.nll_loss = lambda *a: None
+        try:
+            return _ce_scenario("body", dtype, x_kind, reduction, twice)
+        finally:
+            _onepass.nll_loss = real
     from tapegrad.tape import CLOSED, STATE
     F = tapegrad.nn.functional
     rng = np.random.default_rng(7)
@@ -310,7 +319,7 @@ def _ce_scenario(fast, dtype, x_kind, reduction, twice):
     target = tapegrad.tensor(ta)
 
     def ce(x):
-        if fast:
+        if fast is True:
             out = F.cross_entropy(x, target, reduction=reduction)
             assert out._node == out._tape.n - 1
             return out
@@ -332,13 +341,39 @@ def _ce_scenario(fast, dtype, x_kind, reduction, twice):
 @pytest.mark.parametrize("dtype,x_kind,reduction,twice", [
     ("float32", "leaf", "mean", False), ("float32", "non-leaf", "sum", True),
     ("float64", "leaf", "sum", True), ("float64", "non-leaf", "mean", False)])
-def test_fast_cross_entropy_writes_the_decompositions_entries(dtype, x_kind, reduction, twice):
-    fast = _ce_scenario(True, dtype, x_kind, reduction, twice)
+@pytest.mark.parametrize("writer", [True, "nll"], ids=["cross_entropy", "nll_loss"])
+def test_fast_cross_entropy_writes_the_decompositions_entries(dtype, x_kind, reduction, twice,
+                                                              writer):
+    fast = _ce_scenario(writer, dtype, x_kind, reduction, twice)
     slow = _ce_scenario(False, dtype, x_kind, reduction, twice)
     assert fast[0] == slow[0]
     for a, b in zip(fast[1], slow[1]):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(fast[2], slow[2])
+
+
+def test_fast_nll_loss_is_taken_in_its_case_only(monkeypatch):
+    """nll_loss's one-pass writer: taken for a 2-d float input and int64 targets in range
+    (mean/sum, no weight), not for a weight, reduction none, an ignored target, a target
+    out of range (torch's IndexError from the row's path) or while recording for replay."""
+    from tapegrad.nn import _onepass
+    taken = []
+    real = _onepass.nll_loss
+    monkeypatch.setattr(_onepass, "nll_loss", lambda *a: taken.append(r := real(*a)) or r)
+    F = tapegrad.nn.functional
+    x = tapegrad.randn(4, 3, requires_grad=True)
+    t = tapegrad.tensor([0, 2, 1, 1])
+    F.nll_loss(x, t)
+    F.nll_loss(x, t, reduction="sum")
+    assert all(r is not None for r in taken) and len(taken) == 2
+    taken.clear()
+    F.nll_loss(x, t, reduction="none")
+    F.nll_loss(x, tapegrad.tensor([0, -100, 1, 1]))
+    F.nll_loss(x, t, weight=tapegrad.ones(3))
+    with pytest.raises(IndexError, match="Target 3 is out of bounds"):
+        F.nll_loss(x, tapegrad.tensor([0, 3, 1, 1]))
+    tapegrad.record(lambda x: F.nll_loss(x, t), x)
+    assert all(r is None for r in taken)
 
 
 def test_fast_cross_entropy_as_torch_and_its_fallbacks(monkeypatch):

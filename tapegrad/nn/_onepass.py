@@ -24,6 +24,7 @@ row records, without the generic per-op dispatch between its entries.
   ignore_index), no weight, no label smoothing, reduction "mean" or "sum".  Without a tape
   (no_grad, or an input that needs no gradient) it computes the same values and records
   nothing.
+* `nll_loss` of such an input (log-probabilities) and target: nll_loss's entries as above.
 
 Each writes the very entries, in the same order, with the same operands, params, saved values,
 version watches and group as the row's body (tests/test_eager_nn.py compares the tape streams
@@ -221,12 +222,11 @@ def _edges(tape, n, nodes):
     edge_nodes[n] = nodes
 
 
-def cross_entropy(x, target, reduction, ignore_index):
-    """The result of cross_entropy(x, target, reduction=reduction, ignore_index=...) with
-    class indices, no weight and no label smoothing, or None outside the case above."""
+def _nll_case(x, target, reduction, ignore_index):
+    """(n, c, the target's array) when nll_loss(x, target) is the case of the one-pass
+    writers below (cross_entropy, nll_loss), else None."""
     if type(x) not in _PLAIN or type(target) is not Tensor:
         return None
-    dt = x._dtype
     tv = target._v
     if (reduction != "mean" and reduction != "sum" or target._dtype is not D.int64
             or type(tv) is not np.ndarray or len(x._shape) != 2 or target._recorded):
@@ -236,11 +236,42 @@ def cross_entropy(x, target, reduction, ignore_index):
             or _min_reduce(tv) < 0 or _max_reduce(tv) >= c or ignore_index in range(c) and
             (tv == ignore_index).any()):
         return None      # (out-of-range targets: the row's path raises torch's error)
+    return n, c, tv
+
+
+def cross_entropy(x, target, reduction, ignore_index):
+    """The result of cross_entropy(x, target, reduction=reduction, ignore_index=...) with
+    class indices, no weight and no label smoothing, or None outside the case above."""
+    case = _nll_case(x, target, reduction, ignore_index)
+    if case is None:
+        return None
     logp = _softmax_pass("log_softmax", x, 1)   # (its own case holds for x, or None)
     if logp is None:
         return None
+    return _nll(logp, logp._tape, case, reduction)
+
+
+def nll_loss(x, target, reduction, ignore_index):
+    """The result of nll_loss(x, target, reduction=reduction, ignore_index=...) of a 2-d
+    float32/float64 input (log-probabilities: F.nll_loss(F.log_softmax(...)), the classic
+    classifier) with class indices and no weight, or None outside that case."""
+    case = _nll_case(x, target, reduction, ignore_index)
+    if case is None or x._dtype is not D.float32 and x._dtype is not D.float64 or \
+            type(x._v) is not np.ndarray:
+        return None
+    tape = _tape_for(x, None) if x._recorded else None
+    if tape is not None and tape.recording:
+        return None      # (a replay recomputes the mask: the row's body traces it)
+    return _nll(x, tape, case, reduction)
+
+
+def _nll(x, tape, case, reduction):
+    """nll_loss's value of x (2-d) at the targets `case` (_nll_case's), reduced, and its
+    group's entries on `tape` (None: the value only)."""
+    n, c, tv = case
+    dt = x._dtype
     dtn = dt.np
-    lpa = logp._v
+    lpa = x._v
     # nll_loss's values by its body's numpy calls (where, _reduce), so the same bits
     onehot = tv[:, None] == np.arange(c)
     token = ERR_SET(QUIET)
@@ -254,17 +285,17 @@ def cross_entropy(x, target, reduction, ignore_index):
     mean = reduction == "mean"
     if mean:     # (_reduce's quotient: in float64, rounded once to the dtype)
         red = dtn.type(float(red) / n)
-    tape = logp._tape
     if tape is None:
         return Tensor._wrap(np.asarray(red, dtype=dtn), dt)
     v = float(red)
     # nll_loss's group: the mask (a const entry, watched, saved as 0/1), where, the sum over
     # the classes, neg, the reduction
+    a = input_node(tape, x)
     start = tape.n
     n_k = tape.push_nd(_CONST, -1, -1, 0.0, onehot.shape, onehot.size)
     tape._enter(n_k, [0], D.bool_, onehot.shape, DEAD_REF)
     tape.save(n_k, onehot.astype(np.float64))
-    n_w = tape.push_nd(_WHERE, logp._node, -1, 0.0, lpa.shape, lpa.size)
+    n_w = tape.push_nd(_WHERE, a, -1, 0.0, lpa.shape, lpa.size)
     tape.set_cond(n_w, n_k)
     n_r = tape.push_nd(_SUM_DIM, n_w, -1, 1.0, picked.shape, picked.size)
     tape.nds.add_param_ints(n_r, [n, 1])

@@ -314,6 +314,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0] if target.dim() else 0}).")
     _nll_target_shape(input, target)
+    if weight is None:   # (_onepass.py: F.nll_loss(F.log_softmax(...)) of a classifier)
+        out = _onepass.nll_loss(input, target, reduction, ignore_index)
+        if out is not None:
+            return out
     if input.dim() >= 3 and input.dim() != 4 and reduction == "none":
         # torch: the 2-d loss of a 4-d view, viewed back (ViewBackward0)
         n, c, d1 = input.shape[:3]
