@@ -302,6 +302,23 @@ def test_saved_tensors_hooks_say_why_not():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
 
+@pytest.mark.xfail(strict=True, reason="the create_graph gradient of a piecewise-linear "
+                   "activation has no history of its input (docs/semantics.md, Known "
+                   "differences)")
+@pytest.mark.parametrize("act", ["leaky_relu", "hardtanh", "threshold", "max_pool1d"])
+def test_second_derivative_graph_of_piecewise_linear_activations(act):
+    def run(m):
+        F = m.nn.functional
+        fn = {"leaky_relu": lambda v: F.leaky_relu(v, 0.2), "hardtanh": F.hardtanh,
+              "threshold": lambda v: F.threshold(v, 0.1, 20.0),
+              "max_pool1d": lambda v: F.max_pool1d(v.view(1, 1, -1), 2).view(-1)}[act]
+        x = m.tensor([-1.0, 0.3, 2.0, -0.2], requires_grad=True)
+        b = m.zeros(4, requires_grad=True)
+        g, = m.autograd.grad(fn(x + b).sum(), x, create_graph=True)
+        return g.requires_grad
+    assert run(tg) == run(torch)
+
+
 def test_forward_ad_says_why_not():
     """torch.autograd.forward_ad's API exists and raises NotImplementedError naming the
     reverse-mode alternatives (an AttributeError stopped the forward-mode tutorial)."""
