@@ -825,3 +825,41 @@ def test_hooks_on_a_function_output_and_its_node():
     for register in (node.register_hook, node.register_prehook):
         with pytest.raises(NotImplementedError, match="custom Function's node"):
             register(lambda *a: None)
+
+
+def test_setup_context_function_gets_its_defaults_as_torch():
+    """With setup_context, apply binds forward's signature (torch's bind_default_args): the
+    Extending notes' LinearFunction.apply(x, w) passes bias=None in setup_context's inputs,
+    and a missing argument is torch's TypeError."""
+    def run(m):
+        class LinearFunction(m.autograd.Function):
+            @staticmethod
+            def forward(input, weight, bias=None):
+                output = input.mm(weight.t())
+                if bias is not None:
+                    output += bias.unsqueeze(0).expand_as(output)
+                return output
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                input, weight, bias = inputs
+                ctx.save_for_backward(input, weight, bias)
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                input, weight, bias = ctx.saved_tensors
+                grad_bias = grad_output.sum(0) if bias is not None else None
+                return grad_output.mm(weight), grad_output.t().mm(input), grad_bias
+        x = m.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]], requires_grad=True)
+        w = m.tensor([[0.1, 0.2, 0.3], [-0.4, 0.5, 0.6]], requires_grad=True)
+        b = m.tensor([1.0, -1.0], requires_grad=True)
+        out = [LinearFunction.apply(x, w).tolist(), LinearFunction.apply(x, w, bias=b).tolist()]
+        (LinearFunction.apply(x, w).sum() + LinearFunction.apply(x, w, b).sum()).backward()
+        out += [x.grad.tolist(), w.grad.tolist(), b.grad.tolist()]
+        for args in [(x,), (x, w, b, b)]:
+            try:
+                LinearFunction.apply(*args)
+            except TypeError as e:
+                out.append(str(e))
+        return out
+    assert run(tg) == run(torch)
