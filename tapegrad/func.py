@@ -24,7 +24,7 @@ from .autograd.api import grad as _autograd_grad
 from .creation import zeros, zeros_like
 from .grad_mode import enable_grad, is_grad_enabled
 from .tensor import Tensor
-from .mapping import _treespec, vmap
+from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
 from .nn.utils import stateless as _stateless
 from .views import stack
@@ -598,6 +598,8 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         if randomness not in ("error", "different", "same"):   # (torch's vmap checks it)
             raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', "
                                f"or 'same'. Got {randomness}")
+        if randomness == "error":   # (torch's jacfwd is a vmap: a draw in func raises)
+            return drawing_nothing(lambda: jac(*args, **kwargs))
         return jac(*args, **kwargs)
     return wrapper
 

@@ -190,6 +190,24 @@ def _same(outs):
         o._array(), a, equal_nan=a.dtype.kind in "fc") for o in outs[1:])
 
 
+RANDOM_IN_ERROR_MODE = ("vmap: called random operation while in randomness error mode. "
+                        "Please either use the 'same' or 'different' randomness flags on vmap "
+                        "or perform the randomness operation out of vmap")
+
+
+def drawing_nothing(call):
+    """call()'s result, or torch's vmap error when it drew from the default generator (whose
+    state is then put back): randomness='error' of a transform that runs the function once
+    (jacfwd, which torch runs under vmap)."""
+    state = default_generator._snapshot()
+    before = default_generator._fingerprint()
+    out = call()
+    if default_generator._fingerprint() != before:
+        default_generator._restore(state)
+        raise RuntimeError(RANDOM_IN_ERROR_MODE)
+    return out
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """func mapped over a batch dimension of its inputs (`in_dims`: an int or None per
     argument, or pytrees of them), its outputs stacked along `out_dims`.  A batch of size 0
@@ -221,10 +239,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             outs.append(func(*rebuild(sample), **kwargs))
             if randomness == "error" and default_generator._fingerprint() != before:
                 default_generator._restore(state)
-                raise RuntimeError("vmap: called random operation while in randomness error "
-                                   "mode. Please either use the 'same' or 'different' "
-                                   "randomness flags on vmap or perform the randomness "
-                                   "operation out of vmap")
+                raise RuntimeError(RANDOM_IN_ERROR_MODE)
         if not size:
             default_generator._restore(state)    # (no sample drew anything)
         first, out_rebuild = _leaves(outs[0])

@@ -203,3 +203,24 @@ def test_vmap_of_grad_keeps_the_graph_to_a_closed_over_tensor(monkeypatch):
     c = np.cos(w0 * X)
     np.testing.assert_allclose(
         res[tg][2], (2 * w0 * c * (c - w0 * X * np.sin(w0 * X))).sum(0), rtol=1e-12)
+
+
+def test_jacfwd_refuses_random_draws_by_default_as_torch():
+    """torch's jacfwd is a vmap of jvp: with randomness='error' (its default) a draw inside
+    the function raises vmap's error and leaves the generator where it was; 'different'
+    computes."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        x = m.ones(3)
+        m.manual_seed(0)
+        out = []
+        try:
+            m.func.jacfwd(lambda x: x * m.rand(3))(x)
+        except RuntimeError as e:
+            out.append(str(e))
+        out.append(m.rand(1).item())
+        out.append(tuple(m.func.jacfwd(lambda x: x * m.rand(3), randomness="different")(x).shape))
+        out.append(m.func.jacfwd(lambda x: x * 2)(x).tolist())
+        return out
+    assert run(tg) == run(torch)
