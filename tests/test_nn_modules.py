@@ -455,3 +455,22 @@ def test_to_empty_and_absent_dtypes_as_torch():
         net.half()
     assert net.weight.tolist() == before and net.weight.dtype is tapegrad.float32
     assert isinstance(tnn.ReLU().half(), tnn.ReLU)
+
+
+def test_module_to_memory_format_as_torch():
+    """Module.to(memory_format=...) (CNN training scripts' channels_last) is accepted, with
+    a dtype too; a 5-d parameter with channels_last raises torch's rank error (tapegrad
+    keeps row-major memory: docs/semantics.md)."""
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        conv = m.nn.Conv2d(3, 4, 3)
+        out = [conv.to(memory_format=m.channels_last) is conv,
+               conv.to(m.float64, memory_format=m.channels_last).weight.dtype == m.float64,
+               m.nn.Linear(3, 4).to(memory_format=m.channels_last).weight.dtype == m.float32]
+        try:
+            m.nn.Conv3d(1, 1, 1).to(memory_format=m.channels_last)
+        except RuntimeError as e:
+            out.append(str(e))
+        return out
+    assert run(tapegrad) == run(torch)

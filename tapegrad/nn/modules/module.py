@@ -939,6 +939,10 @@ class Module:
         dtype = kwargs.pop("dtype", None)
         _device.check(kwargs.pop("device", None))
         kwargs.pop("non_blocking", None)
+        # torch's Module.to passes memory_format to its 4-d and 5-d tensors (a 5-d one with
+        # channels_last raises torch's rank error); tapegrad keeps row-major memory
+        # (docs/semantics.md), so the format is checked, not applied
+        fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() received an invalid combination of arguments - got "
                             f"{tuple(kwargs)}")
@@ -946,9 +950,14 @@ class Module:
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but "
                             f"got desired dtype={dtype}")
-        if dtype is None:
+        if dtype is None and fmt is None:
             return self
-        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+
+        def convert(t):
+            if fmt is not None and t.dim() in (4, 5):
+                t = t.to(memory_format=fmt)
+            return t.to(dtype) if dtype is not None and t.is_floating_point() else t
+        return self._apply(convert)
 
     def float(self):
         return self._apply(lambda t: t.float() if t.is_floating_point() else t)
