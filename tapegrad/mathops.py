@@ -11,17 +11,20 @@ import math
 
 import numpy as np
 
-from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, return_types
+from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, groups, return_types
 from .creation import tensor
 from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .kinds import scan as scan_kind
-from .ndops import _binary, _compare, _NP_FWD, where
+from .fpstate import ERR_RESET, ERR_SET, QUIET
+from .ndops import (_add_reduce, _binary, _BIN_FAST, _compare, _FAST_SUM_MIN, _np_mean, _NP_FWD,
+                    _UN_ROW, where)
+from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import Function
-from .recording import _record_start, _result
+from .recording import _record_start, _result, _tape_for
 from .structops import _gather
-from .tensor import _dim, _reduce_dims, Tensor, _tensor_operand, tensor_methods
+from .tensor import _dim, _new, _reduce_dims, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake, _tracing
 from .tape import input_node, view_base
 from .views import KIND_OPS
@@ -883,6 +886,99 @@ def heaviside(input, values):
     return _heaviside(input, values, 1)
 
 
+_MEAN_DIM, _SUM_DIM, _SUBTRACT, _MULTIPLY, _DIVIDE, _SQRT0 = (OPS[n].code for n in (
+    "mean_dim", "sum_dim", "sub", "mul", "div", "sqrt0"))
+_MOMENT_ROWS = {"var": OPS["var"].code, "std": OPS["std"].code}
+
+
+def _moment_pass(x, name, dims, corr, keepdim):
+    """var / std of x over `dims` in one frame: the entries decomps_math.var (and std's sqrt0)
+    records, the same values by the same numpy calls, one group shown as VarBackward0 /
+    StdBackward0 (tests/test_mathops.py compares the tapes of both): the mean over dims
+    (keepdim), x - mean, (x - mean)^2 as a product, its sum over dims, the quotient by
+    max(N - correction, 0) and std's sqrt0.  A one-element result (x.std()) takes its mean
+    and sum as one-element entries and its quotient and sqrt0 by the body's own calls (the
+    scalar fast path's double arithmetic).  None outside its case: a float32/float64
+    array-backed plain tensor of two or more elements per result and below the long-sum
+    threshold, not recording for replay.  Without a tape the values only."""
+    tx = type(x)
+    dt = x._dtype
+    xa = x._v
+    if (tx is not Tensor and tx is not Parameter or dt is not D.float32 and dt is not D.float64
+            or type(xa) is not np.ndarray or not dims or xa.size >= _FAST_SUM_MIN):
+        return None
+    shape = x._shape
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    if count < 2:
+        return None
+    tape = _tape_for(x, None) if x._recorded else None
+    if tape is not None and tape.recording:
+        return None      # (a replay: the body's entries, traced)
+    dtn = dt.np
+    divisor = max(count - corr, 0)
+    sub_fwd, mul_fwd, div_fwd = (_BIN_FAST[c][0] for c in (_SUBTRACT, _MULTIPLY, _DIVIDE))
+    token = ERR_SET(QUIET)
+    try:   # (the body's calls: _reduce's _np_mean and sum, _binary's forwards)
+        m = np.asarray(_np_mean(xa, dims, True, dtn), dtype=dtn)
+        xc = sub_fwd(xa, m)
+        sq = mul_fwd(xc, xc)
+        sm = np.asarray(_add_reduce(sq, dims, dtn, None, keepdim), dtype=dtn)
+        one = sm.size == 1
+        q = out = None
+        if not one:
+            q = out = div_fwd(sm, dtn.type(divisor))
+            if name == "std":
+                out = _UN_ROW[_SQRT0][0](q, None)
+    finally:
+        ERR_RESET(token)
+    if tape is None:
+        if one:
+            return _moment_tail(Tensor._wrap(sm, dt), name, divisor)
+        return Tensor._wrap(out, dt)
+    kshape = [1 if d in dims else k for d, k in enumerate(shape)]
+    start = tape.n
+    a = input_node(tape, x)
+    n_m = tape.push(_MEAN_DIM, a, -1, 1.0 / count, float(m.reshape(-1)[0]), None) if one else \
+        tape.push_nd(_MEAN_DIM, a, -1, 1.0 / count, m.shape, m.size)
+    tape.nds.add_param_ints(n_m, kshape)
+    n_xc = tape.push_nd(_SUBTRACT, a, n_m, 0.0, shape, xc.size)
+    n_sq = tape.push_nd(_MULTIPLY, n_xc, n_xc, 0.0, shape, sq.size)
+    tape.save(n_xc, xc)
+    tape.save(n_xc, xc)
+    if one:
+        n_s = tape.push(_SUM_DIM, n_sq, -1, 1.0, float(sm.reshape(-1)[0]), None)
+        tape.nds.add_param_ints(n_s, kshape)
+        s_t = _new()
+        s_t._v, s_t._dtype, s_t._shape, s_t._tape, s_t._node, s_t._recorded = (
+            float(sm.reshape(-1)[0]), dt, sm.shape, tape, n_s, True)
+        t = _moment_tail(s_t, name, divisor)
+        members = (n_m, n_xc, n_sq, n_s) + tuple(range(n_s + 1, t._node + 1))
+        groups.mark_members(tape, start, t._node, members, _MOMENT_ROWS[name])
+        return t
+    n_s = tape.push_nd(_SUM_DIM, n_sq, -1, 1.0, sm.shape, sm.size)
+    tape.nds.add_param_ints(n_s, kshape)
+    n = tape.push_nd(_DIVIDE, n_s, -1, float(divisor), q.shape, q.size)
+    tape.save(n_s, sm)
+    members = (n_m, n_xc, n_sq, n_s, n)
+    if name == "std":
+        n = tape.push_nd(_SQRT0, n, -1, 0.0, out.shape, out.size)
+        tape.save(n, out)
+        members += (n,)
+    groups.mark_members(tape, start, n, members, _MOMENT_ROWS[name])
+    t = _new()
+    t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, out.shape, tape, n, True
+    return t
+
+
+def _moment_tail(s, name, divisor):
+    """The body's last steps on a one-element sum s: the quotient (the scalar fast path) and
+    std's sqrt0, by the body's own calls."""
+    q = s / divisor
+    return DM._sqrt0(q) if name == "std" else q
+
+
 def _moment(x, name, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):          # var(unbiased) / std(unbiased)
         dim, unbiased = None, dim
@@ -901,6 +997,9 @@ def _moment(x, name, dim, unbiased, keepdim, correction):
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
                       f"less than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=3)
+    out = _moment_pass(x, name, dims, corr, keep)
+    if out is not None:
+        return out
     return _record(name, DM.std if name == "std" else DM.var, x, dims, corr, keep)
 
 

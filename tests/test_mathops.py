@@ -569,3 +569,68 @@ def test_reduction_dims_tuples_checked_every_time():
             with pytest.raises(IndexError, match="Dimension out of range"):
                 x2.sum((0, 2))
             assert tuple(x3.sum((0, 2)).shape) == (3,)
+
+
+def _moment_scenario(fast, name, dtype, shape, dim, keepdim, corr, kind):
+    """A fresh tape, then x.var / x.std by mathops._moment_pass (`fast`) or by the body
+    (decomps_math.var, what the row records otherwise); returns (tape facts, value,
+    gradient, the result's storage type)."""
+    from test_eager_nn import _facts
+    from tapegrad import mathops
+    from tapegrad.tape import CLOSED, STATE
+    real = mathops._moment_pass
+    if not fast:
+        mathops._moment_pass = lambda *a: None
+    try:
+        STATE.tape = CLOSED
+        rng = np.random.default_rng(3)
+        x0 = tg.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+        x = x0 * 1.5 if kind == "non-leaf" else x0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # (degrees of freedom <= 0)
+            out = getattr(x, name)(dim, correction=corr, keepdim=keepdim)
+        facts = _facts(out._tape, [x0, x, out])
+        facts["edges"] = dict(out._tape.edge_nodes or {})
+        facts["fn"] = (out.grad_fn.name(),
+                       [(f.name() if f else None, k) for f, k in out.grad_fn.next_functions])
+        value = out.detach().numpy().copy()
+        out.sum().backward()
+        return facts, value, x0.grad.numpy(), type(out._v)
+    finally:
+        mathops._moment_pass = real
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,dim", [((3, 4), 1), ((3, 4), None), ((2, 3, 4), (0, 2)),
+                                       ((5,), 0)])
+@pytest.mark.parametrize("keepdim,corr,kind", [(False, 1, "leaf"), (True, 0, "non-leaf"),
+                                               (False, 3, "non-leaf")])
+def test_fast_moment_writes_the_decompositions_entries(name, dtype, shape, dim, keepdim, corr,
+                                                       kind):
+    """var / std's one-pass writer (mathops._moment_pass) appends exactly what the body does
+    (streams, shapes, params, saved values, version watches, the group, edges), with the same
+    values and gradients, for results of one and of several elements and N <= correction."""
+    fast = _moment_scenario(True, name, dtype, shape, dim, keepdim, corr, kind)
+    slow = _moment_scenario(False, name, dtype, shape, dim, keepdim, corr, kind)
+    assert fast[0] == slow[0]
+    np.testing.assert_array_equal(fast[1], slow[1])
+    np.testing.assert_array_equal(fast[2], slow[2])
+    assert fast[3] is slow[3]
+
+
+def test_fast_moment_is_taken_in_its_case_only(monkeypatch):
+    from tapegrad import mathops
+    taken = []
+    real = mathops._moment_pass
+    monkeypatch.setattr(mathops, "_moment_pass", lambda *a: taken.append(r := real(*a)) or r)
+    x = tg.randn(4, 3, requires_grad=True)
+    x.std(1), x.var(), x.detach().var(0)
+    with tg.no_grad():
+        x.std()
+    assert len(taken) == 4 and all(r is not None for r in taken)
+    taken.clear()
+    tg.randn(70, 70, requires_grad=True).var()   # (the long-sum path)
+    tg.ones(3, 1, requires_grad=True).var(1)     # (one element per result)
+    tg.record(lambda x: x.std(1), x)              # (recording for replay)
+    assert taken and all(r is None for r in taken)
