@@ -417,6 +417,20 @@ _F32X2_PACK, _F32X2_UNPACK = _F32X2.pack, _F32X2.unpack
 _F64, _F32D = D.float64, D.float32
 
 
+def _scalar_result(fn, sv, b, dt):
+    """fn(sv, b) (float arithmetic) as numpy computes it in dtype dt: float32 operands and
+    the exact result rounded; None for another dtype or where numpy must decide (1/0, out of
+    float32's range: inf or nan)."""
+    try:
+        if dt is _F32D:
+            return _F32_UNPACK(_F32_PACK(fn(*_F32X2_UNPACK(_F32X2_PACK(sv, b)))))[0]
+        if dt is _F64:
+            return fn(sv, b)
+    except (ArithmeticError, ValueError):
+        pass
+    return None
+
+
 def _inplace_scalar(t, sv, ufunc, other):
     """t (one-element float, value sv, not recorded) = ufunc(t, other) when other is a number
     or a one-element float tensor of t's dtype and shape; None where the numpy path must
@@ -439,14 +453,8 @@ def _inplace_scalar(t, sv, ufunc, other):
     fn = _SCALAR_INPLACE.get(ufunc)
     if fn is None:
         return None
-    try:
-        if dt is _F32D:   # float32 operands, the exact result rounded: numpy's
-            v = _F32_UNPACK(_F32_PACK(fn(*_F32X2_UNPACK(_F32X2_PACK(sv, b)))))[0]
-        elif dt is _F64:
-            v = fn(sv, b)
-        else:
-            return None
-    except (ArithmeticError, ValueError):   # 1/0, out of float32's range: numpy's inf/nan
+    v = _scalar_result(fn, sv, b, dt)
+    if v is None:
         return None
     if type(t._v) is float:
         t._v = v
@@ -481,15 +489,8 @@ def _update_scalar(t, other, fn):
         c = t._ver = [0]
     if type(c) is not list:   # a view or a detach()ed alias: bump_version's owners
         return None
-    dt = t._dtype
-    try:
-        if dt is _F32D:   # as _inplace_scalar rounds
-            v = _F32_UNPACK(_F32_PACK(fn(*_F32X2_UNPACK(_F32X2_PACK(sv, b)))))[0]
-        elif dt is _F64:
-            v = fn(sv, b)
-        else:
-            return None
-    except (ArithmeticError, ValueError):   # 1/0, out of float32's range: numpy's inf/nan
+    v = _scalar_result(fn, sv, b, t._dtype)
+    if v is None:
         return None
     t._v = v
     t._lserial = 0  # a later use records the new value (tape.leaf_node)
