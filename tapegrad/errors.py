@@ -52,6 +52,13 @@ IMPLICIT_SCALAR = "grad can be implicitly created only for scalar outputs"
 NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
 SHAPE_MISMATCH = ("Mismatch in shape: grad_output[{i}] has a shape of {g} and output[{j}] has a "
                   "shape of {o}.")
+# (torch's message shows the gradient's shape past its first two dims: sic)
+BATCHED_SHAPE_MISMATCH = (
+    "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as the "
+    "batch dimension. The sizes of the remaining dimensions are expected to match the shape of "
+    "corresponding output, but a mismatch was detected: grad_output[{i}] has a shape of {g} and "
+    "output[{j}] has a shape of {o}. If you only want some tensors in `grad_output` to be "
+    "considered batched, consider using vmap.")
 GRAD_INPUT_NO_GRAD = "One of the differentiated Tensors does not require grad"
 UNUSED = ("The differentiated Tensor at index {} appears to not have been used in the graph. "
           "Set allow_unused=True if this is the desired behavior.")

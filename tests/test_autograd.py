@@ -432,3 +432,16 @@ def test_grad_with_batched_grad_outputs():
         y.sum().backward()
     with pytest.raises(ValueError, match="same size in the mapped dimension"):
         tg.autograd.grad((x ** 2, x * 2), x, (v, tg.ones(2, 3)), is_grads_batched=True)
+
+
+@pytest.mark.parametrize("go_shape", [(3,), (3, 3), (3, 2, 1), (3, 4)])
+def test_batched_grad_output_of_another_shape_raises_as_torch(go_shape):
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        x = m.ones(2, requires_grad=True)
+        try:
+            m.autograd.grad(x * 2, x, m.ones(*go_shape), is_grads_batched=True)
+        except RuntimeError as e:
+            return str(e).replace("tapegrad.", "torch.")
+    assert run(tg) == run(torch) is not None

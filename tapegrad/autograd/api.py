@@ -374,6 +374,12 @@ def _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, al
     over the batch; here one backward per element (the graph kept until the last), stacked:
     the same values."""
     gos = _as_tuple(grad_outputs)
+    outs = _as_tuple(outputs)
+    for i, (out, g) in enumerate(zip(outs, gos)):
+        if isinstance(g, Tensor) and isinstance(out, Tensor) and g._shape[1:] != out._shape:
+            raise RuntimeError(errors.BATCHED_SHAPE_MISMATCH.format(
+                i=i, g=f"tapegrad.Size({list(g._shape[2:])})", j=i,
+                o=f"tapegrad.Size({list(out._shape)})"))
     sizes = [g.shape[0] if g.dim() else None for g in gos if isinstance(g, Tensor)]
     if len(set(sizes)) > 1:
         raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
