@@ -52,6 +52,7 @@ import platform
 import numpy as np
 
 from .exact import fma32, fma32_odd, fma_float, kernels, kernels_loaded
+from .fpstate import ERR_RESET, ERR_SET, QUIET
 
 __all__ = ["normal", "cpu_capability"]
 
@@ -149,7 +150,8 @@ def normal(engine, n, np_dtype, mean=0.0, std=1.0, contiguous=True, *, capabilit
     cap = cpu_capability() if capability is None else capability
     if cap not in ("AVX512", "AVX2", "DEFAULT"):
         raise ValueError(f"normal: unknown capability {cap!r}")
-    with np.errstate(over="ignore", invalid="ignore"):    # inf/nan as torch makes them
+    token = ERR_SET(QUIET)    # inf/nan as torch makes them, silently
+    try:
         if n >= 16 and contiguous:
             if dtype == _F32:
                 if cap != "DEFAULT":
@@ -158,6 +160,8 @@ def normal(engine, n, np_dtype, mean=0.0, std=1.0, contiguous=True, *, capabilit
             return _fill_libm(engine, n, _F64, mean, std)
         fused = cap != "DEFAULT" or not _X86
         return _serial(engine, n, mean, std, fused).astype(dtype)
+    finally:
+        ERR_RESET(token)
 
 
 def _c_repr(x):

@@ -6,6 +6,7 @@ engine as torch's CPU kernels do (uniform here, normal in normal_draws.py, integ
 permutations, Bernoulli masks and multinomial in discrete_draws.py, gamma, Poisson, binomial
 and Dirichlet in gamma_draws.py)."""
 import contextlib
+import math
 import os
 
 import numpy as np
@@ -226,7 +227,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **
     gen = generator_of(generator, "rand")
     shape = _sizes(size, kw.pop("size", None), "rand")
     dt = _float_dtype(dtype, "check_uniform_bounds")
-    n = int(np.prod(shape, dtype=np.int64))
+    n = math.prod(shape)
     return _leaf(gen._uniform(n, dt.np).reshape(shape), dt, requires_grad)
 
 
@@ -236,7 +237,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
     gen = generator_of(generator, "randn")
     shape = _sizes(size, kw.pop("size", None), "randn")
     dt = _float_dtype(dtype, "normal_kernel_cpu")
-    n = int(np.prod(shape, dtype=np.int64))
+    n = math.prod(shape)
     return _leaf(gen._normal(n, dt.np).reshape(shape), dt, requires_grad)
 
 
@@ -281,7 +282,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
                            f">= to={high}")
     dt = dtype or D.int64
     shape = _size_args((size,), "randint")
-    n = int(np.prod(shape, dtype=np.int64))
+    n = math.prod(shape)
     arr = discrete_draws.randint(gen._engine, n, int(low), int(high), dt.np)
     return _leaf(arr.astype(dt.np).reshape(shape), dt, requires_grad)
 
@@ -316,7 +317,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         dt = _float_dtype(dtype, "normal_kernel_cpu")
         shape = _size_args((size,), "normal")
-        n = int(np.prod(shape, dtype=np.int64))
+        n = math.prod(shape)
         return _leaf(gen._normal(n, dt.np, mean, std).reshape(shape), dt, requires_grad)
     m = mean._array() if tm else mean
     s = std._array() if ts else std
@@ -324,7 +325,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         raise RuntimeError("normal expects all elements of std >= 0.0")
     dt = mean._dtype if tm else std._dtype
     shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-    n = int(np.prod(shape, dtype=np.int64))
+    n = math.prod(shape)
     # torch's normal_out: a number std scales the draws (normal_(0, std)), then + mean; a
     # tensor std multiplies standard draws, then + mean; each step rounds in the dtype
     if ts:
