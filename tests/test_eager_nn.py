@@ -172,10 +172,47 @@ def test_fast_linear_writes_the_decompositions_entries(dtype, x_kind, out_featur
             np.testing.assert_array_equal(g, h)
 
 
+@pytest.mark.parametrize("shape", [(4,), (2, 3, 4)])
+@pytest.mark.parametrize("x_kind", ["constant", "leaf", "non-leaf"])
+def test_fast_linear_of_a_flattened_input_writes_the_decompositions_entries(monkeypatch, shape,
+                                                                          x_kind):
+    """A 1-d or 3-d input (an RL policy's single state, a sequence batch): the one-pass writer
+    of its 2-d flattening appends what the decomposition does, between the same reshape and
+    view-back entries."""
+    from tapegrad.nn import _onepass
+    from tapegrad.tape import CLOSED, STATE
+    real = _onepass.linear
+
+    def run(fast):
+        monkeypatch.setattr(_onepass, "linear", real if fast else lambda *a: None)
+        rng = np.random.default_rng(9)
+        w = nn.Parameter(tapegrad.tensor(rng.standard_normal((5, 4)).astype(np.float32)))
+        b = nn.Parameter(tapegrad.tensor(rng.standard_normal(5).astype(np.float32)))
+        STATE.tape = CLOSED
+        x0 = tapegrad.tensor(rng.standard_normal(shape).astype(np.float32),
+                             requires_grad=x_kind != "constant")
+        x = x0 * 2.0 if x_kind == "non-leaf" else x0
+        y = tapegrad.nn.functional.linear(x, w, b)
+        facts = _facts(y._tape, [x0, x, w, b, y])
+        facts["fn"] = [y.grad_fn.name()] + [f.name() for f, _ in
+                                            y.grad_fn.next_functions[0][0].next_functions if f]
+        y.pow(2).sum().backward()
+        return facts, y.detach().numpy(), [None if t.grad is None else t.grad.numpy()
+                                           for t in (x0, w, b)]
+    fast, slow = run(True), run(False)
+    assert fast[0] == slow[0]
+    np.testing.assert_array_equal(fast[1], slow[1])
+    for g, h in zip(fast[2], slow[2]):
+        assert (g is None) == (h is None)
+        if g is not None:
+            np.testing.assert_array_equal(g, h)
+
+
 def test_fast_linear_falls_back_outside_its_case(monkeypatch):
-    """Cases the one-pass writer leaves to the decomposition: no bias, a 1-d or 3-d input,
-    a frozen weight, mixed dtypes, a recording tape; all still AddmmBackward0 (or torch's
-    view of it) and equal to torch."""
+    """Cases the one-pass writer leaves to the decomposition: no bias, a frozen weight, mixed
+    dtypes, a recording tape; a 1-d or 3-d input is declined as it is and taken flattened to
+    2-d (torch's addmm of the flattened input, viewed back); all still AddmmBackward0 (or
+    torch's view of it) and equal to torch."""
     from tapegrad.nn import _onepass
     taken = []
     real = _onepass.linear
@@ -190,7 +227,7 @@ def test_fast_linear_falls_back_outside_its_case(monkeypatch):
                         torch.nn.Parameter(torch.tensor(B)))
         np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5)
         assert type(out.grad_fn).__name__ == type(ref.grad_fn).__name__
-    assert taken == [None, None, None]
+    assert [r is None for r in taken] == [True, True, False, True, False]
     rec = tapegrad.record(lambda x: F.linear(x, nn.Parameter(tapegrad.tensor(W)),
                                              nn.Parameter(tapegrad.tensor(B))).sum(),
                           tapegrad.tensor(X))

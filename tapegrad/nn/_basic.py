@@ -66,8 +66,12 @@ def linear(input, weight, bias=None):
         raise err
     if input.dim() == 2:
         return _record("linear", B.linear, input, weight.t(), bias)
-    # torch: a 2-d addmm on the flattened input, viewed back (ViewBackward0)
-    out = _record("linear", B.linear, input.reshape(-1, input.shape[-1]), weight.t(), bias)
+    # torch: a 2-d addmm on the flattened input, viewed back (ViewBackward0); the flattened
+    # input is the one-pass writer's case as a 2-d input is (a 1-d state of an RL policy)
+    flat = input.reshape(-1, input.shape[-1])
+    out = _onepass.linear(flat, weight, bias)
+    if out is None:
+        out = _record("linear", B.linear, flat, weight.t(), bias)
     return out.view(tuple(input.shape[:-1]) + (weight.shape[0],))
 
 
