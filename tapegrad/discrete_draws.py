@@ -274,7 +274,7 @@ def dropout_noise(engine, shape, p, np_dtype=np.float32, feature=False):
     if p == 1:
         return np.zeros(nshape, dt)
     q = 1.0 - p
-    n = int(np.prod(nshape))
+    n = math.prod(nshape)
     noise = bernoulli_scalar(engine, n, q, dt).reshape(nshape)
     return noise / dt.type(q)
 
@@ -295,7 +295,7 @@ def alpha_dropout_affine(engine, shape, p, np_dtype=np.float32, feature=False):
         return np.zeros(nshape, dt), np.zeros(nshape, dt)
     alpha = 1.7580993408473766
     a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
-    n = int(np.prod(nshape))
+    n = math.prod(nshape)
     noise = bernoulli_scalar(engine, n, 1.0 - p, dt).reshape(nshape)
     b = (noise + dt.type(-1)) * dt.type(alpha * a) + dt.type(alpha * a * p)
     return noise * dt.type(a), b
