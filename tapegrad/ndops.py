@@ -1129,6 +1129,8 @@ def _softmax_pass(name, x, d):
             or type(xa) is not np.ndarray):
         return None
     shape = x._shape
+    if len(shape) == 1:
+        return _softmax_pass_1d(name, x, xa, dt)
     if len(shape) < 2:
         return None
     rows = shape[d]
@@ -1170,6 +1172,47 @@ def _softmax_pass(name, x, d):
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._node, t._recorded = out, dt, shape, tape, n, True
     return t
+
+
+def _softmax_pass_1d(name, x, xa, dt):
+    """_softmax_pass of a 1-d x of two or more elements with a tape (an RL policy's logits):
+    the body's entries there, x - shift with the one-element shift folded into the entry's
+    cst (watched, as _binary_entry folds it), exp (saving it), its one-element sum, then the
+    quotient (softmax) or log and difference (log_softmax) by the body's own calls; one group.
+    None outside that case (no tape: the body's values)."""
+    if xa.size < 2 or not x._recorded:
+        return None
+    tape = _tape_for(x, None)
+    if tape is None or tape.recording:
+        return None
+    dtn = dt.np
+    token = _ERR_SET(_QUIET)
+    try:   # (max_shift's amax, _binary's and _unary's forwards, _reduce's sum)
+        m = np.asarray(_max_reduce(xa, (0,), None, None, True, -np.inf), dtype=dtn)
+        z = _BIN_FAST[_SUB][0](xa, m)
+        e = _UN_ROW[_EXP][0](z, None)
+        s = np.asarray(_add_reduce(e, (0,), dtn, None, True), dtype=dtn)
+    finally:
+        _ERR_RESET(token)
+    shift = Tensor._wrap(m, dt)
+    start = tape.n
+    _check_mixed(tape, x, shift)
+    a = input_node(tape, x)
+    n_z = tape.push_nd(_SUB, a, -1, float(m[0]), z.shape, z.size)
+    tape.watch_folded(n_z, shift, 2)
+    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, e.shape, e.size)
+    tape.save(n_e, e)
+    sv = float(s[0])
+    n_s = tape.push(_SUM_DIM, n_e, -1, 1.0, sv, None)
+    tape.nds.add_param_ints(n_s, [1])
+    zt, et, st = _new(), _new(), _new()
+    zt._v, zt._dtype, zt._shape, zt._tape, zt._node, zt._recorded = z, dt, z.shape, tape, n_z, True
+    et._v, et._dtype, et._shape, et._tape, et._node, et._recorded = e, dt, e.shape, tape, n_e, True
+    st._v, st._dtype, st._shape, st._tape, st._node, st._recorded = sv, dt, s.shape, tape, n_s, True
+    out = _binary(_DIV, et, st) if name == "softmax" else _binary(_SUB, zt, st.log())
+    members = (n_z, n_e, n_s) + tuple(range(n_s + 1, out._node + 1))
+    groups.mark_members(tape, start, out._node, members, _SOFTMAX_CODES[name])
+    return out
 
 
 def _logsumexp_pass(x, dims, keepdim):

@@ -493,7 +493,9 @@ def _softmax_scenario(fast, name, dtype, x_kind, shape, dim):
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 @pytest.mark.parametrize("dtype,x_kind,shape,dim", [
     ("float32", "leaf", (4, 3), 1), ("float64", "non-leaf", (4, 3), 0),
-    ("float32", "non-leaf", (2, 3, 5), -1), ("float64", "leaf", (2, 3, 5), 1)])
+    ("float32", "non-leaf", (2, 3, 5), -1), ("float64", "leaf", (2, 3, 5), 1),
+    ("float32", "leaf", (6,), 0), ("float64", "non-leaf", (5,), -1),
+    ("float32", "non-leaf", (2,), 0)])
 def test_fast_softmax_writes_the_decompositions_entries(name, dtype, x_kind, shape, dim):
     fast = _softmax_scenario(True, name, dtype, x_kind, shape, dim)
     slow = _softmax_scenario(False, name, dtype, x_kind, shape, dim)
@@ -512,8 +514,8 @@ def test_fast_softmax_as_torch_and_its_fallbacks(monkeypatch, name):
     monkeypatch.setattr(ndops, "_softmax_pass", lambda *a: taken.append(r := real(*a)) or r)
     rng = np.random.default_rng(12)
     inf = float("inf")
-    cases = [((5, 3), 1, True), ((5, 3), 0, True), ((2, 3, 4), 2, True), ((6,), 0, False),
-             ((1, 4), 1, False), ((4, 1), 1, False), ((3, 4), -1, True)]
+    cases = [((5, 3), 1, True), ((5, 3), 0, True), ((2, 3, 4), 2, True), ((6,), 0, True),
+             ((1, 4), 1, False), ((4, 1), 1, False), ((1,), 0, False), ((3, 4), -1, True)]
     for shape, dim, one_pass in cases:
         xa = rng.standard_normal(shape)
         got = []
