@@ -1215,6 +1215,46 @@ def _softmax_pass_1d(name, x, xa, dt):
     return out
 
 
+def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
+    """_logsumexp_pass of a one-element result (a 1-d x, or every element: Categorical's
+    normalisation of its logits) with a tape: the body's entries, x - shift with the
+    one-element shift (infinite maxima 0) folded into cst and watched, exp (saving it), the
+    one-element sum, then log and + shift by the body's own calls (the same shift tensor,
+    folded again); one group.  None without a tape (the body's values)."""
+    if not x._recorded:
+        return None
+    tape = _tape_for(x, None)
+    if tape is None or tape.recording:
+        return None
+    dtn = dt.np
+    token = _ERR_SET(_QUIET)
+    try:   # (max_shift's amax and where, the fast paths' forwards, _reduce's sum)
+        m = _max_reduce(xa, dims, None, None, True, -np.inf)
+        m = np.asarray(np.where(np.isinf(m), 0, m), dtype=dtn)
+        z = _BIN_FAST[_SUB][0](xa, m)
+        e = _UN_ROW[_EXP][0](z, None)
+        s = np.asarray(_add_reduce(e, dims, dtn, None, keepdim), dtype=dtn)
+    finally:
+        _ERR_RESET(token)
+    shift = Tensor._wrap(m, dt)
+    start = tape.n
+    _check_mixed(tape, x, shift)
+    a = input_node(tape, x)
+    n_z = tape.push_nd(_SUB, a, -1, float(m.reshape(-1)[0]), z.shape, z.size)
+    tape.watch_folded(n_z, shift, 2)
+    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, e.shape, e.size)
+    tape.save(n_e, e)
+    sv = float(s.reshape(-1)[0])
+    n_s = tape.push(_SUM_DIM, n_e, -1, 1.0, sv, None)
+    tape.nds.add_param_ints(n_s, kshape)
+    st = _new()
+    st._v, st._dtype, st._shape, st._tape, st._node, st._recorded = sv, dt, s.shape, tape, n_s, True
+    out = st.log() + (shift if keepdim else shift.reshape(s.shape))
+    members = (n_z, n_e, n_s) + tuple(range(n_s + 1, out._node + 1))
+    groups.mark_members(tape, start, out._node, members, _SOFTMAX_CODES["logsumexp"])
+    return out
+
+
 def _logsumexp_pass(x, dims, keepdim):
     """logsumexp of x over `dims` in one frame: the entries decomps.logsumexp records (the
     shift, infinite maxima 0, a const entry; x - shift, exp, the sum, log; the shift again,
@@ -1231,6 +1271,8 @@ def _logsumexp_pass(x, dims, keepdim):
     shape = x._shape
     kshape = tuple(1 if d in dims else k for d, k in enumerate(shape))
     rows = math.prod(shape[d] for d in dims)
+    if rows >= 2 and xa.size == rows:
+        return _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape)
     if rows < 2 or xa.size // rows < 2:
         return None      # (one-element shifts or results: other entries)
     tape = _tape_for(x, None) if x._recorded else None

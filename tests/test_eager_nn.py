@@ -741,7 +741,9 @@ def _logsumexp_scenario(fast, dtype, x_kind, shape, dims, keepdim):
 
 @pytest.mark.parametrize("dtype,x_kind,shape,dims,keepdim", [
     ("float32", "leaf", (4, 3), (1,), False), ("float64", "non-leaf", (4, 3), (0,), True),
-    ("float32", "non-leaf", (2, 3, 4), (2,), False), ("float64", "leaf", (2, 3, 4), (1, 2), True)])
+    ("float32", "non-leaf", (2, 3, 4), (2,), False), ("float64", "leaf", (2, 3, 4), (1, 2), True),
+    ("float32", "leaf", (6,), (0,), True), ("float64", "non-leaf", (5,), (0,), False),
+    ("float32", "non-leaf", (3, 4), (0, 1), False), ("float64", "leaf", (2, 3), (0, 1), True)])
 def test_fast_logsumexp_writes_the_decompositions_entries(dtype, x_kind, shape, dims, keepdim):
     fast = _logsumexp_scenario(True, dtype, x_kind, shape, dims, keepdim)
     slow = _logsumexp_scenario(False, dtype, x_kind, shape, dims, keepdim)
@@ -751,9 +753,9 @@ def test_fast_logsumexp_writes_the_decompositions_entries(dtype, x_kind, shape, 
 
 
 def test_fast_logsumexp_as_torch_and_its_fallbacks(monkeypatch):
-    """Inside the case and outside it (over every element, one row, a 1-d input) values,
-    gradients and second derivatives as torch's, infinities and nan included; no_grad the
-    taped value."""
+    """Inside the case (with one-element results: over every element, one row, a 1-d input)
+    and outside it (a one-element input) values, gradients and second derivatives as
+    torch's, infinities and nan included; no_grad the taped value."""
     methods = importlib.import_module("tapegrad.tensor_methods")
     taken = []
     real = methods._logsumexp_pass
@@ -761,8 +763,9 @@ def test_fast_logsumexp_as_torch_and_its_fallbacks(monkeypatch):
     rng = np.random.default_rng(16)
     inf = float("inf")
     for shape, dim, keep, one_pass in (((5, 3), 1, False, True), ((5, 3), 0, True, True),
-                                       ((2, 3, 4), (1, 2), False, True), ((6,), 0, False, False),
-                                       ((1, 4), 1, False, False), ((5, 3), (0, 1), False, False)):
+                                       ((2, 3, 4), (1, 2), False, True), ((6,), 0, False, True),
+                                       ((1, 4), 1, False, True), ((5, 3), (0, 1), False, True),
+                                       ((1,), 0, True, False)):
         xa = rng.standard_normal(shape)
         got = []
         taken.clear()
