@@ -1174,53 +1174,14 @@ def _softmax_pass(name, x, d):
     return t
 
 
-def _softmax_pass_1d(name, x, xa, dt):
-    """_softmax_pass of a 1-d x of two or more elements with a tape (an RL policy's logits):
-    the body's entries there, x - shift with the one-element shift folded into the entry's
-    cst (watched, as _binary_entry folds it), exp (saving it), its one-element sum, then the
-    quotient (softmax) or log and difference (log_softmax) by the body's own calls; one group.
-    None outside that case (no tape: the body's values)."""
-    if xa.size < 2 or not x._recorded:
-        return None
-    tape = _tape_for(x, None)
-    if tape is None or tape.recording:
-        return None
-    dtn = dt.np
-    token = _ERR_SET(_QUIET)
-    try:   # (max_shift's amax, _binary's and _unary's forwards, _reduce's sum)
-        m = np.asarray(_max_reduce(xa, (0,), None, None, True, -np.inf), dtype=dtn)
-        z = _BIN_FAST[_SUB][0](xa, m)
-        e = _UN_ROW[_EXP][0](z, None)
-        s = np.asarray(_add_reduce(e, (0,), dtn, None, True), dtype=dtn)
-    finally:
-        _ERR_RESET(token)
-    shift = Tensor._wrap(m, dt)
-    start = tape.n
-    _check_mixed(tape, x, shift)
-    a = input_node(tape, x)
-    n_z = tape.push_nd(_SUB, a, -1, float(m[0]), z.shape, z.size)
-    tape.watch_folded(n_z, shift, 2)
-    n_e = tape.push_nd(_EXP, n_z, -1, 0.0, e.shape, e.size)
-    tape.save(n_e, e)
-    sv = float(s[0])
-    n_s = tape.push(_SUM_DIM, n_e, -1, 1.0, sv, None)
-    tape.nds.add_param_ints(n_s, [1])
-    zt, et, st = _new(), _new(), _new()
-    zt._v, zt._dtype, zt._shape, zt._tape, zt._node, zt._recorded = z, dt, z.shape, tape, n_z, True
-    et._v, et._dtype, et._shape, et._tape, et._node, et._recorded = e, dt, e.shape, tape, n_e, True
-    st._v, st._dtype, st._shape, st._tape, st._node, st._recorded = sv, dt, s.shape, tape, n_s, True
-    out = _binary(_DIV, et, st) if name == "softmax" else _binary(_SUB, zt, st.log())
-    members = (n_z, n_e, n_s) + tuple(range(n_s + 1, out._node + 1))
-    groups.mark_members(tape, start, out._node, members, _SOFTMAX_CODES[name])
-    return out
-
-
-def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
-    """_logsumexp_pass of a one-element result (a 1-d x, or every element: Categorical's
-    normalisation of its logits) with a tape: the body's entries, x - shift with the
-    one-element shift (infinite maxima 0) folded into cst and watched, exp (saving it), the
-    one-element sum, then log and + shift by the body's own calls (the same shift tensor,
-    folded again); one group.  None without a tape (the body's values)."""
+def _one_sum_entries(x, xa, dt, dims, keepdim, zero_inf, kshape):
+    """The entries softmax / log_softmax / logsumexp bodies start with where the sum of the
+    shifted exponentials has one element (a 1-d x; logsumexp over every element), on x's
+    tape: x - shift with the one-element shift (infinite maxima 0 when `zero_inf`, as
+    logsumexp's) folded into the entry's cst and watched, as _binary_entry folds it; exp,
+    saving its value; the one-element sum (params `kshape`).  Returns (tape, start, the
+    shift tensor, the tensors of x - shift, exp and the sum), or None without a tape or
+    while recording for replay (the body then)."""
     if not x._recorded:
         return None
     tape = _tape_for(x, None)
@@ -1228,9 +1189,11 @@ def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
         return None
     dtn = dt.np
     token = _ERR_SET(_QUIET)
-    try:   # (max_shift's amax and where, the fast paths' forwards, _reduce's sum)
+    try:   # (max_shift's amax (and where), the fast paths' forwards, _reduce's sum)
         m = _max_reduce(xa, dims, None, None, True, -np.inf)
-        m = np.asarray(np.where(np.isinf(m), 0, m), dtype=dtn)
+        if zero_inf:
+            m = np.where(np.isinf(m), 0, m)
+        m = np.asarray(m, dtype=dtn)
         z = _BIN_FAST[_SUB][0](xa, m)
         e = _UN_ROW[_EXP][0](z, None)
         s = np.asarray(_add_reduce(e, dims, dtn, None, keepdim), dtype=dtn)
@@ -1247,12 +1210,45 @@ def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
     sv = float(s.reshape(-1)[0])
     n_s = tape.push(_SUM_DIM, n_e, -1, 1.0, sv, None)
     tape.nds.add_param_ints(n_s, kshape)
-    st = _new()
+    zt, et, st = _new(), _new(), _new()
+    zt._v, zt._dtype, zt._shape, zt._tape, zt._node, zt._recorded = z, dt, z.shape, tape, n_z, True
+    et._v, et._dtype, et._shape, et._tape, et._node, et._recorded = e, dt, e.shape, tape, n_e, True
     st._v, st._dtype, st._shape, st._tape, st._node, st._recorded = sv, dt, s.shape, tape, n_s, True
-    out = st.log() + (shift if keepdim else shift.reshape(s.shape))
-    members = (n_z, n_e, n_s) + tuple(range(n_s + 1, out._node + 1))
-    groups.mark_members(tape, start, out._node, members, _SOFTMAX_CODES["logsumexp"])
+    return tape, start, shift, zt, et, st
+
+
+def _group_from(tape, start, zt, out, name):
+    """Mark the entries from x - shift (zt's) to `out`'s as the row `name`'s group."""
+    members = tuple(range(zt._node, out._node + 1))
+    groups.mark_members(tape, start, out._node, members, _SOFTMAX_CODES[name])
     return out
+
+
+def _softmax_pass_1d(name, x, xa, dt):
+    """_softmax_pass of a 1-d x of two or more elements with a tape (an RL policy's logits):
+    _one_sum_entries, then the quotient (softmax) or log and difference (log_softmax) by the
+    body's own calls; one group.  None outside that case."""
+    if xa.size < 2:
+        return None
+    got = _one_sum_entries(x, xa, dt, (0,), True, False, [1])
+    if got is None:
+        return None
+    tape, start, _, zt, et, st = got
+    out = _binary(_DIV, et, st) if name == "softmax" else _binary(_SUB, zt, st.log())
+    return _group_from(tape, start, zt, out, name)
+
+
+def _logsumexp_pass_one(x, xa, dt, dims, keepdim, kshape):
+    """_logsumexp_pass of a one-element result (a 1-d x, or every element: Categorical's
+    normalisation of its logits) with a tape: _one_sum_entries, then log and + shift by the
+    body's own calls (the same shift tensor, folded again); one group.  None without a
+    tape."""
+    got = _one_sum_entries(x, xa, dt, dims, keepdim, True, kshape)
+    if got is None:
+        return None
+    tape, start, shift, zt, _, st = got
+    out = st.log() + (shift if keepdim else shift.reshape(st._shape))
+    return _group_from(tape, start, zt, out, "logsumexp")
 
 
 def _logsumexp_pass(x, dims, keepdim):
