@@ -113,8 +113,7 @@ TORCH_NAMES = {
     "softplus_beta": "`F.softplus` with another beta",
     "bce_with_logits": "`F.binary_cross_entropy_with_logits` without weights, before the "
                        "reduction",
-    "bce": "`F.binary_cross_entropy` with a target of the input's dtype, before the weight "
-           "and the reduction",
+    "bce": "`F.binary_cross_entropy` (`nn.BCELoss`), before the weight and the reduction",
     "sqrt0": "the square root of `norm`, `std`, `cdist` (gradient 0 at 0)",
     "selu": "`F.selu` (`nn.SELU`)",
     "hardtanh_min": "the lower clip of `F.hardtanh`, `F.relu6`",

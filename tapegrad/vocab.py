@@ -112,11 +112,6 @@ def _ieee(f, g):
     return scalar
 
 
-def _vec(f):
-    """numpy face of a scalar special function (numpy has none): elementwise, float64."""
-    return np.vectorize(f, otypes=[np.float64])
-
-
 def _vecmath():
     """tapegrad._vecmath, imported (with numba) on the first array erf/erfc."""
     return kernel_module("tapegrad._vecmath", "_vecmath.py", _import_vecmath)
@@ -137,34 +132,32 @@ def _import_vecspecial():
     return _vecspecial
 
 
-def _special_vec(name, arity=1):
-    """numpy face of a copied special function: its Numba loop (_vecspecial.py), float64, the
-    bits of its kernel face; two arguments broadcast against each other first."""
+def _loop_face(module, loop, name, arity=1):
+    """numpy face of vocabulary function `name`: the Numba loop `loop` of the module that
+    `module()` loads on first use (_vecmath.py: erf, erfc, lgamma over libm, math's bits;
+    _vecspecial.py: the copied special functions, their kernel faces' bits), over the elements
+    as float64; two arguments broadcast against each other first."""
     if arity == 1:
         def face(x):
             arr = np.asarray(x, dtype=np.float64)
-            return getattr(_vecspecial(), "vec_" + name)(
-                np.ascontiguousarray(arr).reshape(-1)).reshape(arr.shape)
+            return getattr(module(), loop)(np.ascontiguousarray(arr).reshape(-1)).reshape(
+                arr.shape)
     else:
         def face(x, y):
             a, b = np.broadcast_arrays(np.asarray(x, dtype=np.float64),
                                        np.asarray(y, dtype=np.float64))
-            return getattr(_vecspecial(), "vec_" + name)(
-                np.ascontiguousarray(a).reshape(-1),
-                np.ascontiguousarray(b).reshape(-1)).reshape(a.shape)
+            return getattr(module(), loop)(np.ascontiguousarray(a).reshape(-1),
+                                           np.ascontiguousarray(b).reshape(-1)).reshape(a.shape)
     face.__name__ = name
     return face
 
 
-def _libm_vec(name):
-    """numpy face of erf / erfc / lgamma: a Numba loop over the elements (_vecmath.py), float64,
-    the bits of math's scalar face."""
-    def face(x):
-        arr = np.asarray(x, dtype=np.float64)
-        return getattr(_vecmath(), name)(np.ascontiguousarray(arr).reshape(-1)).reshape(
-            arr.shape)
-    face.__name__ = name
-    return face
+def _libm_loop(name):
+    return _loop_face(_vecmath, name, name)
+
+
+def _special_loop(name, arity=1):
+    return _loop_face(_vecspecial, "vec_" + name, name, arity)
 
 
 def _np_remainder(x, y):
@@ -269,19 +262,20 @@ FUNCS = {f.name: f for f in (
     Fn("asinh", asinh, np.arcsinh, "math", "asinh", fast=math.asinh),
     Fn("acosh", acosh, np.arccosh, "math", "acosh", fast=math.acosh),
     Fn("atanh", atanh, np.arctanh, "math", "atanh", fast=math.atanh),
-    Fn("erf", erf, _libm_vec("erf"), "math", "erf"),
-    Fn("erfc", erfc, _libm_vec("erfc"), "math", "erfc"),
-    Fn("lgamma", lgamma, _libm_vec("lgamma"), "math", "lgamma"),
-    Fn("erfinv", erfinv, _special_vec("erfinv"), "copied", "erfinv", kernel=special.erfinv),
-    Fn("ndtri", ndtri, _special_vec("ndtri"), "copied", "ndtri", kernel=special.ndtri, op_only=True),
-    Fn("digamma", digamma, _special_vec("digamma"), "copied", "digamma", kernel=special.digamma),
-    Fn("polygamma", polygamma, _special_vec("polygamma", 2), "copied", "polygamma", arity=2,
+    Fn("erf", erf, _libm_loop("erf"), "math", "erf"),
+    Fn("erfc", erfc, _libm_loop("erfc"), "math", "erfc"),
+    Fn("lgamma", lgamma, _libm_loop("lgamma"), "math", "lgamma"),
+    Fn("erfinv", erfinv, _special_loop("erfinv"), "copied", "erfinv", kernel=special.erfinv),
+    Fn("ndtri", ndtri, _special_loop("ndtri"), "copied", "ndtri", kernel=special.ndtri,
+       op_only=True),
+    Fn("digamma", digamma, _special_loop("digamma"), "copied", "digamma", kernel=special.digamma),
+    Fn("polygamma", polygamma, _special_loop("polygamma", 2), "copied", "polygamma", arity=2,
        kernel=special.polygamma),
     # modified Bessel functions of the first kind (torch.i0, torch.special.i0e/i1/i1e)
-    Fn("i0", i0, _special_vec("i0"), "copied", "i0", kernel=special.i0),
-    Fn("i0e", i0e, _special_vec("i0e"), "copied", "i0e", kernel=special.i0e, op_only=True),
-    Fn("i1", i1, _special_vec("i1"), "copied", "i1", kernel=special.i1, op_only=True),
-    Fn("i1e", i1e, _special_vec("i1e"), "copied", "i1e", kernel=special.i1e, op_only=True),
+    Fn("i0", i0, _special_loop("i0"), "copied", "i0", kernel=special.i0),
+    Fn("i0e", i0e, _special_loop("i0e"), "copied", "i0e", kernel=special.i0e, op_only=True),
+    Fn("i1", i1, _special_loop("i1"), "copied", "i1", kernel=special.i1, op_only=True),
+    Fn("i1e", i1e, _special_loop("i1e"), "copied", "i1e", kernel=special.i1e, op_only=True),
 )}
 # helpers the copied kernel faces call (copied under their own names)
 KERNEL_HELPERS = (special.hurwitz_zeta, special.chbevl, special.exp_or_inf, special.giles_erfinv)

@@ -389,6 +389,34 @@ def test_fast_cross_entropy_writes_the_decompositions_entries(dtype, x_kind, red
     np.testing.assert_array_equal(fast[2], slow[2])
 
 
+@pytest.mark.parametrize("x_kind", ["leaf", "non-leaf"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_fast_nll_loss_of_its_own_input_writes_the_bodys_entries(monkeypatch, x_kind,
+                                                                 reduction):
+    """nll_loss's one-pass writer on an input that is no log_softmax result (a leaf: its
+    first entry falls in the group's span, as the body's), against the row's body."""
+    from tapegrad.nn import _onepass
+    from tapegrad.tape import CLOSED, STATE
+    real = _onepass.nll_loss
+
+    def run(fast):
+        monkeypatch.setattr(_onepass, "nll_loss", real if fast else lambda *a: None)
+        STATE.tape = CLOSED
+        x0 = tapegrad.tensor(np.random.default_rng(4).standard_normal((5, 3)),
+                             requires_grad=True)
+        x = x0 * 2.0 if x_kind == "non-leaf" else x0
+        out = tapegrad.nn.functional.nll_loss(x, tapegrad.tensor([0, 2, 1, 1, 0]),
+                                              reduction=reduction)
+        facts = _facts(out._tape, [x0, x, out])
+        facts["fn"] = [out.grad_fn.name()] + [f.name() for f, _ in out.grad_fn.next_functions
+                                              if f is not None]
+        out.backward()
+        return facts, out.item(), x0.grad.numpy()
+    fast, slow = run(True), run(False)
+    assert fast[0] == slow[0] and fast[1] == slow[1]
+    np.testing.assert_array_equal(fast[2], slow[2])
+
+
 def test_fast_nll_loss_is_taken_in_its_case_only(monkeypatch):
     """nll_loss's one-pass writer: taken for a 2-d float input and int64 targets in range
     (mean/sum, no weight), not for a weight, reduction none, an ignored target, a target

@@ -290,8 +290,8 @@ def _nll(x, tape, case, reduction):
     v = float(red)
     # nll_loss's group: the mask (a const entry, watched, saved as 0/1), where, the sum over
     # the classes, neg, the reduction
-    a = input_node(tape, x)
     start = tape.n
+    a = input_node(tape, x)             # (a leaf's first entry falls in the group's span)
     n_k = tape.push_nd(_CONST, -1, -1, 0.0, onehot.shape, onehot.size)
     tape._enter(n_k, [0], D.bool_, onehot.shape, DEAD_REF)
     tape.save(n_k, onehot.astype(np.float64))
