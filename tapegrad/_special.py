@@ -3,8 +3,9 @@ with torch's IEEE-754 behaviour (rounding, remainders, erfinv, digamma, polygamm
 
 Each is plain Python in the subset Numba compiles; codegen copies the source into
 tapegrad/_kernels.py as a callee under the vocabulary name (`vocab.Fn.kernel`).  The
-special functions (erfinv, digamma, polygamma) are also their scalar faces, and, vectorized,
-their numpy faces (numpy has none), so each formula is written once.
+special functions (erfinv, digamma, polygamma) are also their scalar faces, and, compiled in
+the Numba loops of the generated _vecspecial.py, their numpy faces (numpy has none), so each
+formula is written once.
 """
 import math
 
