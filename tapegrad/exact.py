@@ -5,7 +5,6 @@ for what numpy cannot do exactly (calls into the C library's log/sin/cos, float6
 arrays, sequential shuffles).  Used by the samplers (random, normal_draws, discrete_draws).
 """
 import math
-from fractions import Fraction
 
 import numpy as np
 
@@ -94,24 +93,55 @@ def fma32_odd(a, b, c):
 
 
 def fma_float(a, b, c):
-    """a * b + c rounded once, for Python floats."""
+    """a * b + c rounded once, for Python floats: in integers (a float is n / 2**k exactly,
+    and Python's int / int rounds correctly, subnormal results included), ~0.5 us."""
     if b == 1.0:
         return a + c                       # a*1 is exact
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+    try:
+        an, ad = a.as_integer_ratio()
+        bn, bd = b.as_integer_ratio()
+    except (OverflowError, ValueError):    # a or b inf or nan: a * b is exact, so a * b + c
         return a * b + c
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    if exact == 0:
+    try:
+        cn, cd = c.as_integer_ratio()
+    except (OverflowError, ValueError):    # c inf or nan plus a finite product (which may be
+        return c                           # past float's range: not inf - inf)
+    num = an * bn * cd + cn * ad * bd
+    if num == 0:
         return a * b + c                   # its sign: a*b rounds to -c exactly, or is a zero
     try:
-        return float(exact)                # int / int: correctly rounded
+        return num / (ad * bd * cd)
     except OverflowError:
-        return math.inf if exact > 0 else -math.inf
+        return math.inf if num > 0 else -math.inf
+
+
+def fma_ints(a, ks, c):
+    """[fma(a, k, c) for k in ks]: finite Python floats a, c and Python ints ks, each a * k + c
+    rounded once, in integers as fma_float (the terms over their common denominator once:
+    ~0.2 us an element)."""
+    an, ad = a.as_integer_ratio()
+    cn, cd = c.as_integer_ratio()
+    p, q, den = an * cd, cn * ad, ad * cd
+    out = []
+    for k in ks:
+        num = p * k + q
+        out.append(num / den if num else a * k + c)   # (a zero: IEEE's sign, as fma_float)
+    return out
 
 
 def fma64(a, b, c):
     """a * b + c rounded once, element-wise over float64 arrays or numbers (broadcast): exact
     in numpy for a few elements, through the Numba loop (llvm.fma) for more."""
-    a, b, c = np.broadcast_arrays(np.asarray(a, _F64), np.asarray(b, _F64), np.asarray(c, _F64))
+    a, b, c = np.asarray(a, _F64), np.asarray(b, _F64), np.asarray(c, _F64)
+    shape = np.broadcast(a, b, c).shape
+    if math.prod(shape) <= _FMA64_FLOATS_MAX:
+        # a few: fma_float on each (numpy's ~30 calls cost ~25 us); broadcast by a product
+        # with ones (np.broadcast_arrays costs ~8 us; x * 1.0 keeps every value, -0.0 too)
+        ones = np.ones(shape)
+        return np.array(list(map(fma_float, (a * ones).ravel().tolist(),
+                                 (b * ones).ravel().tolist(), (c * ones).ravel().tolist())),
+                        _F64).reshape(shape)
+    a, b, c = np.broadcast_arrays(a, b, c)
     if a.size <= _FMA64_NUMPY_MAX:
         return _fma64_numpy(a, b, c).reshape(a.shape)
     out = np.empty(a.shape, _F64)
@@ -119,6 +149,7 @@ def fma64(a, b, c):
     return out
 
 
+_FMA64_FLOATS_MAX = 32     # up to: fma_float per element (numpy's ~30 calls cost ~25 us)
 _FMA64_NUMPY_MAX = 256     # above: the Numba loop (its import and cache load cost ~0.3 s once)
 
 
@@ -143,15 +174,11 @@ def _fma64_numpy(a, b, c):
     idx = np.nonzero(safe)[0]
     out[idx] = np.fromiter(map(math.fsum, zip(hi[idx].tolist(), lo[idx].tolist(),
                                               c[idx].tolist())), _F64, count=idx.size)
+    # fsum's zero is +0.0 whatever the signs of its terms: where the sum is zero, the float
+    # a * b + c is too (exactly), with IEEE's sign (fma(0, -0.1, -0.0) is -0.0)
+    zero = out == 0
+    if zero.any():
+        out[zero] = a[zero] * b[zero] + c[zero]
     for k in np.nonzero(~safe)[0].tolist():
-        x, y, z = float(a[k]), float(b[k]), float(c[k])
-        if math.isfinite(x) and math.isfinite(y) and math.isfinite(z):
-            exact = Fraction(x) * Fraction(y) + Fraction(z)
-            try:
-                out[k] = float(exact)
-            except OverflowError:
-                out[k] = math.inf if exact > 0 else -math.inf
-        else:
-            with np.errstate(all="ignore"):
-                out[k] = np.float64(x) * y + z
+        out[k] = fma_float(float(a[k]), float(b[k]), float(c[k]))
     return out

@@ -535,6 +535,16 @@ def test_arange_messages():
     assert tg.arange(0, tg.tensor(5)).tolist() == [0, 1, 2, 3, 4]
     assert tg.arange(tg.tensor(2.5)).tolist() == [0.0, 1.0, 2.0]
     assert tg.arange(1, 2.5, 0.5).tolist() == [1.0, 1.5, 2.0]
+    inf, nan = float("inf"), float("nan")
+    for args, message in [((0, nan), "unsupported range: 0 -> nan"),
+                          ((nan, 1.0), "unsupported range: nan -> 1"),
+                          ((-inf, 0, 1.0), "unsupported range: -inf -> 0"),
+                          ((0.5, inf, 0.1), "unsupported range: 0.5 -> inf"),
+                          ((0, 1, nan), "step must be nonzero"),
+                          ((0.0, 1.0, -inf), "upper bound and lower bound inconsistent with step "
+                                             "sign")]:
+        assert _error(lambda: tg.arange(*args)) == ("RuntimeError", message)
+    assert tg.arange(0, 1, inf).tolist() == [] and tg.arange(0.0, 1.0, inf).dtype == tg.float32
 
 
 # ---- 4. fill_ of an integer tensor with a float value that requires grad ---------------------

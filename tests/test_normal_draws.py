@@ -191,6 +191,39 @@ def test_fma32_is_rounded_once():
     assert naive.tolist() == [2.0 ** 24, -2.0 ** 24, 2.0 ** 24, 2.0 ** 24 + 4]
 
 
+def test_fma64_paths_agree_with_the_hardware_fma():
+    # fma_float / fma_ints (integers), the few-element and Dekker paths of fma64, against the
+    # Numba loop's llvm.fma: near-cancellations, subnormal and huge products, signed zeros,
+    # inf and nan, bit for bit (the sign of a zero too: fsum's zero is +0.0)
+    rng = np.random.default_rng(5)
+    k = 600
+    a = rng.standard_normal(k) * 10.0 ** rng.integers(-300, 300, k)
+    b = rng.standard_normal(k) * 10.0 ** rng.integers(-12, 12, k)
+    c = -(a * b) * (1 + rng.integers(-3, 4, k) * 2.0 ** -52)
+    c[::3] = rng.standard_normal(c[::3].size) * 10.0 ** rng.integers(-300, 300, c[::3].size)
+    special = [(0.0, -0.1, -0.0), (-0.0, 0.1, -0.0), (0.0, 0.1, -0.0), (0.1, 3.0, -0.30000000000000004),
+               (1e308, 10.0, -1e308), (np.inf, 0.0, 1.0), (np.nan, 1.0, 2.0), (1.5, 2.0, np.inf),
+               (5e-324, 0.5, 0.0), (-5e-324, 0.5, -0.0), (2.0 ** -537, 2.0 ** -537, 0.0)]
+    a = np.concatenate([a, [s[0] for s in special]])
+    b = np.concatenate([b, [s[1] for s in special]])
+    c = np.concatenate([c, [s[2] for s in special]])
+    want = np.empty_like(a)
+    with np.errstate(all="ignore"):
+        exact.kernels().fma_f64(a, b, c, want)
+        dekker = exact._fma64_numpy(a, b, c)
+        for got in (dekker, np.array([exact.fma_float(*v) for v in zip(a.tolist(), b.tolist(), c.tolist())]),
+                    np.concatenate([exact.fma64(a[i:i + 20], b[i:i + 20], c[i:i + 20])
+                                    for i in range(0, a.size, 20)])):
+            assert same(got, want)
+    ks = list(range(-40, 41))
+    for step, start in ((0.1, 0.0), (-0.1, -0.0), (1 / 3, -7.25), (0.7, 1e-300)):
+        want = np.empty(len(ks))
+        exact.kernels().fma_f64(np.full(len(ks), step), np.array(ks, np.float64),
+                                np.full(len(ks), start), want)
+        got = np.array(exact.fma_ints(step, ks, start))
+        assert same(got, want)
+
+
 def test_shapes_dtypes_and_errors():
     eng = MT19937(0)
     for dt in (np.float32, np.float64):

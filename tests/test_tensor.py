@@ -201,14 +201,21 @@ def test_linspace_halves_meet_exactly():
 def test_float_arange_matches_torch_bit_for_bit(dtype):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
-    cases = [(0.0, 1.0, 0.1), (-1.0, 1.0, 0.5), (1.0, 0.0, -0.25), (0.0, 40000 * 0.37, 0.37)]
+    cases = [(0.0, 1.0, 0.1), (-1.0, 1.0, 0.5), (1.0, 0.0, -0.25), (0.0, 40000 * 0.37, 0.37),
+             (-0.0, -1.0, -0.1), (-0.0, -10.8, -0.1), (-0.0, -100.0, -0.1), (0.0, 1e308, 1e307)]
     for _ in range(40):
         a, s = rng.uniform(-10, 10), rng.uniform(0.01, 1.3) * rng.choice([-1, 1])
         cases.append((a, a + s * int(rng.integers(1, 300)), s))
+    for s in (0.5, -0.25, 2.0, 1 / 3, -0.1, 1e-300):   # (dyadic: exact products) x lengths
+        for n in (3, 16, 17, 64, 255, 257, 600):
+            cases.append((-0.0, s * (n - 0.5), s))
     for a, b, s in cases:
         want = torch.arange(a, b, s, dtype=getattr(torch, dtype)).numpy()
-        got = tg.arange(a, b, s, dtype=getattr(tg, dtype)).numpy()
-        assert got.shape == want.shape and np.array_equal(got, want), (a, b, s)
+        with np.errstate(over="raise"):
+            got = tg.arange(a, b, s, dtype=getattr(tg, dtype)).numpy()
+        # (bits: the sign of a zero too)
+        assert got.shape == want.shape and np.array_equal(
+            got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}")), (a, b, s)
 
 
 def test_float_arange_is_computed_in_double():
