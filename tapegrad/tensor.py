@@ -13,6 +13,7 @@ The class is defined here with the methods that need only the modules below it; 
 above it that record ops (`inplace.py`, `tensor_methods.py`, `autograd`) add their methods with
 the `tensor_methods` class decorator, so imports flow one way (docs/design.md, module layout).
 """
+import copy
 import math
 import warnings
 
@@ -437,6 +438,27 @@ class Tensor(metaclass=_TensorMeta):
     def __hash__(self):
         return id(self)
 
+    # ---- pickling and copying ----------------------------------------------------------------
+    # torch's: a new leaf holding the values, requires_grad kept, no .grad and no place on a
+    # tape (copied slot by slot, a copy kept this tensor's leaf node: its gradient came here).
+    # copy.copy shares the memory, as torch's (the same array); pickle writes the values.
+    def __reduce_ex__(self, protocol):
+        return _rebuild, (type(self), self._v, self._dtype, self._shape, self.requires_grad)
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError(errors.DEEPCOPY_NON_LEAF)
+        new = memo.get(id(self))
+        if new is None:
+            v = self._v
+            new = memo[id(self)] = _rebuild(type(self), v if type(v) is float else
+                                            copy.deepcopy(v, memo), self._dtype, self._shape,
+                                            self.requires_grad)
+            grad = getattr(self, "_grad", None)
+            if grad is not None:
+                new._grad = copy.deepcopy(grad, memo)
+        return new
+
     def __repr__(self):
         suffixes = []
         fn = self.grad_fn
@@ -593,6 +615,15 @@ def _infer_shape(shape, numel):
     if not shape and given or math.prod(shape) != numel:
         raise RuntimeError(f"shape '[{', '.join(map(str, given))}]' is invalid for input of size {numel}")
     return shape
+
+
+def _rebuild(cls, value, dtype, shape, requires_grad):
+    """A pickled or copied tensor (Tensor.__reduce_ex__): value, a float or an array."""
+    t = _new() if cls is Tensor else object.__new__(cls)
+    t._v, t._dtype, t._shape, t._tape, t._recorded = value, dtype, shape, None, requires_grad
+    if requires_grad:
+        t._lserial = 0
+    return t
 
 
 # Bare instance creation: type.__call__ without the legacy-constructor metaclass (object.__new__

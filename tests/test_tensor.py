@@ -251,3 +251,39 @@ def test_unsafe_split_pieces_are_not_views():
     assert y._version == 0 and a._version == 1
     assert [p.grad_fn.name() for p in tg.ones(4, requires_grad=True).unsafe_split(2)] == [
         "UnsafeSplitBackward0"] * 2
+
+
+@pytest.mark.parametrize("value", [1.5, [1.0, 2.0]], ids=["0-d", "1-d"])
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+def test_copies_and_pickles_are_new_leaves(how, value):
+    # a leaf already on the open tape, then copied: the copy is a leaf of its own (copied slot
+    # by slot, it kept the source's leaf node and its gradient went to the source)
+    import copy
+    import pickle
+    dup = {"pickle": lambda t: pickle.loads(pickle.dumps(t)), "copy": copy.copy,
+           "deepcopy": copy.deepcopy}[how]
+    x = tg.tensor(value, requires_grad=True)
+    (x * 2.0).sum().backward()
+    c = dup(x)
+    assert c.is_leaf and c.requires_grad and c is not x and c.tolist() == x.tolist()
+    assert (c.grad is None) == (how != "deepcopy")     # (torch: only deepcopy copies .grad)
+    x.grad = c.grad = None
+    (x + 3.0 * c).sum().backward()
+    assert x.grad.tolist() == tg.ones_like(x).tolist()
+    assert c.grad.tolist() == (3.0 * tg.ones_like(x)).tolist()
+    y = x * 2.0     # a non-leaf: pickled or copied as a new leaf; deepcopy refuses, as torch
+    if how == "deepcopy":
+        with pytest.raises(RuntimeError, match=r"Only Tensors created explicitly by the user "
+                                               r"\(graph leaves\) support the deepcopy protocol"):
+            copy.deepcopy(y)
+    else:
+        d = dup(y)
+        assert d.is_leaf and d.requires_grad and d.grad_fn is None and d.tolist() == y.tolist()
+
+
+def test_copy_shares_memory_and_deepcopy_does_not():
+    import copy
+    x = tg.arange(3.0)
+    c, d = copy.copy(x), copy.deepcopy(x)
+    x.add_(1.0)
+    assert c.tolist() == [1.0, 2.0, 3.0] and d.tolist() == [0.0, 1.0, 2.0]
