@@ -7,6 +7,7 @@ norms, cond, logdet), torch's errors, the faces no table reaches (JVP, replay of
 kernels that do not pause, tape files, saved-value lifetimes) and what a call records."""
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -178,6 +179,18 @@ def test_det_gradient_on_singular_matrices_as_torch():
             d.backward()
             grads.append(x.grad.numpy())
         np.testing.assert_array_equal(*grads)
+
+
+def test_logdet_gradient_of_a_large_matrix_whose_det_leaves_floats_range():
+    # det(eye(200) * 0.01) = 1e-400 underflows to 0 (and * 100 overflows, with a warning):
+    # the singularity test read det, so the gradient A^-T was nan
+    for scale in (0.01, 100.0):
+        for f in (tg.logdet, lambda a: tg.linalg.slogdet(a)[1]):
+            A = (tg.eye(200, dtype=tg.float64) * scale).requires_grad_()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                f(A).backward()
+            np.testing.assert_array_equal(A.grad.numpy(), np.eye(200) / scale)
 
 
 JVP = [(LK.DET, 0, [(2, 3, 3)]), (LK.LOGDET, 0, [(2, 3, 3)]), (LK.INV, 0, [(2, 3, 3)]),

@@ -272,7 +272,7 @@ def forward(which, flag, A, B=None):
 
 
 def _inv_t(A, det, fill):
-    """A^-T per matrix, `fill` where det == 0 (see vjp)."""
+    """A^-T per matrix, `fill` where det == 0 (det: the determinants, or their signs)."""
     out = np.full_like(A, fill)
     ok = det != 0
     if ok.any():
@@ -297,8 +297,10 @@ def vjp(which, flag, g, A, B, out, needs):
         # det * I, det = 0) gives zeros, not the cofactor matrix; so do we
         gA = (g * out)[:, None, None] * _inv_t(A, out, 0.0)
     elif which == LOGDET:
-        # NOTE: nan on an exactly singular matrix (torch: +-inf from a perturbed LU solve)
-        gA = g[:, None, None] * _inv_t(A, np.linalg.det(A), np.nan)
+        # NOTE: nan on an exactly singular matrix (torch: +-inf from a perturbed LU solve);
+        # singular by slogdet's sign, not det: a det past float's range (0 or inf, with a
+        # warning) for a large well-conditioned matrix (eye(200) * 0.01) is not singular
+        gA = g[:, None, None] * _inv_t(A, np.linalg.slogdet(A)[0], np.nan)
     elif which == INV:
         Xt = out.swapaxes(-1, -2)
         gA = -(Xt @ g @ Xt)
