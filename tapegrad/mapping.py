@@ -11,10 +11,10 @@ vmap of `func.grad(f)` / `func.grad_and_value(f)` (the per-sample gradient case)
 batch-replay path when it can: f is recorded once at the first sample (`tapegrad.record`)
 and `Recorded.value_and_grad_batch` replays it at every sample in one parallel kernel call;
 samples where a recorded branch does not hold, and every case the path does not cover
-(nested transforms, has_aux, pytrees, a random draw, a function that does not record), run
-the loop above, as does a function that closes over a tensor that requires grad (the
-first sample, run eagerly, shows it: grad's results then keep a graph to that tensor, which a
-recording would bake in as a constant).  Its results carry no graph, as the loop's.  f is
+(nested transforms, has_aux, pytrees, a random draw, a function that does not record, a
+LAPACK op such as logdet or solve), run the loop above, as does a function that closes over
+a tensor that requires grad (the first sample, run eagerly, shows it: grad's results then
+keep a graph to that tensor, which a recording would bake in as a constant).  Its results carry no graph, as the loop's.  f is
 recorded at every call (a cached recording would keep stale values of tensors f reads from
 its closure): B = 200 per-sample gradients of a 3-weight linear loss take 18 ms against the
 loop's 125 ms (torch's vectorized vmap: 0.2 ms).
@@ -297,7 +297,8 @@ def _batched_grad(func, args, kwargs, leaves, dims, size, out_dims, randomness):
     finally:
         drew = default_generator._fingerprint() != before
         default_generator._restore(state)
-    if drew or len(rec.outputs) != 1 or rec.outputs[0][1] not in ((), (1,)):
+    if drew or len(rec.outputs) != 1 or rec.outputs[0][1] not in ((), (1,)) or \
+            not rec.batchable:          # (a LAPACK entry: the loop, which pauses for it)
         return None
     xs = [np.ascontiguousarray(x._array()) if d == 0 else
           np.broadcast_to(x._array(), (size,) + tuple(x.shape)) for x, d in zip(leaves, dims)]

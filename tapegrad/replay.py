@@ -598,6 +598,12 @@ class Recorded:
             self._vg_entry = kernel
         return status
 
+    @property
+    def batchable(self):
+        """Whether the kernels that do not pause (value_and_grad_batch, jacobian,
+        jacobian_batch) can run this tape: it holds no LAPACK entry."""
+        return self._host_only is None
+
     def _no_host_only(self, what):
         """Refuse a kernel that does not pause (one Numba call per point or per row) on a
         tape holding a LAPACK entry: it has no kernel piece, so the kernel would skip it."""

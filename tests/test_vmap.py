@@ -179,6 +179,20 @@ def test_vmap_of_grad_falls_back_to_the_loop():
     assert len(calls) == 4 and aux[0].shape == (4, 3) and aux[1].shape == (4,)
 
 
+def test_vmap_of_grad_of_a_lapack_op_takes_the_loop():
+    # the batch kernels cannot call LAPACK (they raised NotImplementedError): the loop runs
+    M = RNG.normal(size=(5, 3, 3))
+    M = M @ M.transpose(0, 2, 1) + 3 * np.eye(3)
+    v = RNG.normal(size=(5, 3))
+    for m in (tg, torch):
+        f = lambda a, b, m=m: m.logdet(a) + m.linalg.solve(a, b).sum()
+        g = m.func.vmap(m.func.grad(f, argnums=(0, 1)))(m.tensor(M), m.tensor(v))
+        if m is tg:
+            ours = g
+    for a, b in zip(ours, g):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+
+
 def test_vmap_of_grad_keeps_the_graph_to_a_closed_over_tensor(monkeypatch):
     """grad's results keep a graph to a tensor f closes over (torch.func composes with
     autograd); a recording would bake it in as a constant, so vmap runs the loop."""
