@@ -104,7 +104,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     """A new leaf tensor holding a copy of `data` (dtype inferred as torch does: float32 for
     floats, int64 for ints)."""
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "tensor")
     _device.check(device)
     if dtype is not None and not isinstance(dtype, DType):
         raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not "
@@ -176,7 +176,7 @@ def _checked_items(data, arr, dt):
 def as_tensor(data, dtype=None, device=None):
     """`data` as a tensor: returned as is when it already is one with the requested dtype."""
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, "as_tensor")
     _device.check(device)
     if isinstance(data, Tensor):   # (another dtype: a recorded cast, as torch's)
         return data if dtype is None or dtype is data._dtype else data.to(dtype)
@@ -248,7 +248,7 @@ def from_numpy(arr):
 
 def _filled(size, value, dtype, requires_grad, fn=None):
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, fn)
     dt = dtype or D.get_default_dtype()
     return _leaf(np.full(_size_args(size, fn), D.checked(value, dt), dtype=dt.np), dt,
                  requires_grad)
@@ -283,7 +283,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
     if dtype is not None:
-        dtype = D.as_dtype(dtype)
+        dtype = D.as_dtype(dtype, fn)
     if not isinstance(x, Tensor):
         raise TypeError(errors.EXPECTED_TENSOR.format(fn=fn, arg="input", pos=1,
                                                       got=type(x).__name__))

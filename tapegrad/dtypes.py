@@ -111,11 +111,15 @@ def _promote_same_category(x, y):
     return x if x.itemsize >= y.itemsize else y
 
 
-def as_dtype(x):
+def as_dtype(x, fn=None):
     """A dtype argument as torch's parser takes it: a dtype, or a Python type standing for one
     (float: float64, int: int64, bool: bool, as `torch.zeros(2, dtype=float)`); anything else
+    raises torch's TypeError for function `fn` (of one signature), or without `fn` is returned
     as it is (the caller's own check)."""
-    return _PY_TYPES.get(x, x) if type(x) is type else x
+    dt = _PY_TYPES.get(x, x) if type(x) is type else x
+    if fn is not None and type(dt) is not dtype:
+        raise TypeError(f"{fn}(): argument 'dtype' must be torch.dtype, not {type(x).__name__}")
+    return dt
 
 
 def py_number(x):

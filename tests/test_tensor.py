@@ -287,3 +287,16 @@ def test_copy_shares_memory_and_deepcopy_does_not():
     c, d = copy.copy(x), copy.deepcopy(x)
     x.add_(1.0)
     assert c.tolist() == [1.0, 2.0, 3.0] and d.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_dtype_that_is_not_one_raises_torchs_type_error():
+    for call, fn, got in [(lambda: tg.zeros(2, dtype="float32"), "zeros", "str"),
+                          (lambda: tg.empty(2, dtype=1), "empty", "int"),
+                          (lambda: tg.full((2,), 1.0, dtype="f"), "full", "str"),
+                          (lambda: tg.ones_like(tg.ones(2), dtype="f"), "ones_like", "str"),
+                          (lambda: tg.tensor([1.0], dtype="float32"), "tensor", "str"),
+                          (lambda: tg.as_tensor([1.0], dtype=np.float32), "as_tensor", "type")]:
+        with pytest.raises(TypeError) as err:
+            call()
+        assert str(err.value) == f"{fn}(): argument 'dtype' must be torch.dtype, not {got}"
+    assert tg.zeros(2, dtype=float).dtype == tg.float64     # (a Python type stands for one)
