@@ -33,6 +33,7 @@ from .graph import show_edges
 from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
+from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, STATE
 from .tensor import _dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing
@@ -163,13 +164,15 @@ def msort(input):
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (smallest) elements along dim (TopkBackward0),
-    sorted; among ties the first."""
+    sorted unless `sorted` is False; among ties (and unsorted) in torch's order."""
     d = _dim_arg("topk", input, dim)
     n = input._shape[d] if input.dim() else 1
     if not hasattr(k, "__index__") or not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     idx = _argsorted(input, d, largest)
     idx = np.take(idx, np.arange(k), axis=d)
+    if k and n > 1:
+        idx = _topk_ties(input._array(), idx, k, d, largest, sorted)
     values, indices = _select("topk", input, d, idx)
     if _tracing(values) is not None and 0 < k < n and input.dim():
         # the k found are still the top k: sorted, and every element beyond the k-th is among
@@ -182,10 +185,55 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return return_types.topk((values, indices))
 
 
+def _topk_ties(arr, idx, k, d, largest, sorted_):
+    """idx (topk's k indices along d, from a stable argsort) with each row where ties decide
+    them (equal values among the k, or the k-th value also beyond them; with sorted=False
+    every row) picked as torch's CPU kernel picks them: (value, index) pairs by std::partial_sort when k * 64 <= n, else
+    std::nth_element at k - 1 and, when sorted, std::sort of the k - 1 before it."""
+    rows = np.moveaxis(arr, d, -1)
+    top = np.take_along_axis(rows, np.moveaxis(idx, d, -1), -1)
+    nan = rows.dtype.kind == "f"
+
+    def equal(a, b):
+        return (a == b) | (np.isnan(a) & np.isnan(b)) if nan else a == b
+    n = rows.shape[-1]
+    if sorted_ or k * 64 <= n:
+        last = top[..., -1:]
+        tied = np.flatnonzero(equal(top[..., 1:], top[..., :-1]).any(-1) | (
+            equal(rows, last).sum(-1) > equal(top, last).sum(-1)))
+        if not tied.size:
+            return idx
+    else:   # (unsorted: nth_element's order, every row)
+        tied = range(math.prod(rows.shape[:-1]))
+    if largest:
+        def less(x, y):
+            return x[0] > y[0] or x[0] != x[0] and y[0] == y[0]
+    else:
+        def less(x, y):
+            return x[0] < y[0] or x[0] == x[0] and y[0] != y[0]
+    flat_rows = rows.reshape(-1, n)
+    out = np.moveaxis(idx, d, -1).copy()
+    flat_out = out.reshape(-1, k)
+    for r in list(tied):
+        queue = list(zip(flat_rows[r].tolist(), range(n)))
+        if k * 64 <= n:
+            std_partial_sort(queue, k, less)
+        else:
+            std_nth_element(queue, k - 1, less)
+            if sorted_:
+                head = queue[:k - 1]
+                std_sort(head, less)
+                queue[:k - 1] = head
+        flat_out[r] = [j for _, j in queue[:k]]
+    return np.moveaxis(out, -1, d)
+
+
 def _kth(name, x, k, d, keepdim, tuple_type):
     n = x._shape[d] if x.dim() else 1
     idx = np.take(_argsorted(x, d, False), [k - 1], axis=d)
     arr = x._array()
+    if name == "kthvalue" and n > 1:
+        idx = _kth_ties(arr, idx, k, d)
     if name in ("median", "median_dim") and arr.dtype.kind == "f" and n:
         # torch's median propagates NaN: the first NaN of a row is its median
         a = arr if arr.ndim else arr.reshape(1)
@@ -198,6 +246,26 @@ def _kth(name, x, k, d, keepdim, tuple_type):
         _all((x < v).sum(d) <= k - 1)
         _all((x <= v).sum(d) >= k)
     return values if tuple_type is None else tuple_type((values, indices))
+
+
+def _kth_ties(arr, idx, k, d):
+    """idx (the k-th smallest's index along d of each row, from a stable argsort) with each
+    row whose k-th value is tied (NaNs alike) picked as torch's CPU kthvalue picks it."""
+    rows = np.moveaxis(arr, d, -1)
+    picked = np.take_along_axis(rows, np.moveaxis(idx, d, -1), -1)
+    same = rows == picked
+    if rows.dtype.kind == "f":
+        same |= np.isnan(rows) & np.isnan(picked)
+    tied = np.flatnonzero(same.sum(-1) > 1)
+    if not tied.size:
+        return idx
+    n = rows.shape[-1]
+    flat_rows = rows.reshape(-1, n)
+    out = np.moveaxis(idx, d, -1).copy()
+    flat_out = out.reshape(-1)
+    for r in tied.tolist():
+        flat_out[r] = quick_select(flat_rows[r].tolist(), k - 1)
+    return np.moveaxis(out, -1, d)
 
 
 def _median_all(x):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tapegrad
-from tapegrad import orderstats
+from tapegrad import stdsort
 
 NAN = math.nan
 
@@ -212,17 +212,17 @@ def test_std_sort_and_nth_element_without_torch():
     for n in (0, 1, 5, 16, 17, 40, 300):
         vals = rng.integers(0, 7, n).tolist()
         a = [(v, i) for i, v in enumerate(vals)]
-        orderstats.std_sort(a, lambda p, q: p[0] < q[0])
+        stdsort.std_sort(a, lambda p, q: p[0] < q[0])
         assert [v for v, _ in a] == sorted(vals)
         assert sorted(i for _, i in a) == list(range(n))
         for k in range(0, n, max(1, n // 5)):
             b = list(vals)
-            orderstats.std_nth_element(b, k, lambda p, q: p < q)
+            stdsort.std_nth_element(b, k, lambda p, q: p < q)
             assert b[k] == sorted(vals)[k]
             assert all(v <= b[k] for v in b[:k]) and all(v >= b[k] for v in b[k + 1:])
     # libstdc++'s result for equal keys (a row of NaNs: every comparison false)
     idx = list(range(4))
-    orderstats.std_nth_element(idx, 0, lambda p, q: False)
+    stdsort.std_nth_element(idx, 0, lambda p, q: False)
     assert idx[0] == 2
     m = tapegrad.mode(tapegrad.tensor([[1.0, 3.0, 3.0, 2.0, 1.0], [4.0, 4.0, 4.0, 0.0, 0.0]]), 1)
     assert m.values.tolist() == [1.0, 4.0]

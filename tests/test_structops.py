@@ -145,8 +145,8 @@ def test_composed_replay(cid, fn, shapes):
 NAN = float("nan")
 TIES = [[1., 2., 1., 2., 0.], [3., 3., 3., 1., 1.], [NAN, 1., 2., NAN, 0.],
         [2., 2., 2., 2., 2.]]
-# indices of ties are torch's for these (topk's and kthvalue's choice among ties is an
-# implementation detail of torch's CPU kernels; tapegrad takes the first, values agree)
+# indices of ties are torch's (topk's and kthvalue's choice among ties: torch's CPU kernels'
+# orders, tapegrad.stdsort)
 SPECIAL = {
     "sort": lambda m, x: x.sort(1),
     "sort_desc": lambda m, x: x.sort(1, descending=True),
@@ -157,7 +157,34 @@ SPECIAL = {
     "argsort": lambda m, x: (None, x.argsort(1, descending=True)),
     "topk_values": lambda m, x: (x.topk(3, 1).values, None),
     "kthvalue_values": lambda m, x: (x.kthvalue(2, 1).values, None),
+    "kthvalue": lambda m, x: x.kthvalue(3, 1),
+    "kthvalue_dim0": lambda m, x: x.kthvalue(2, 0),
+    "topk": lambda m, x: x.topk(3, 1),
+    "topk_smallest": lambda m, x: x.topk(2, 1, largest=False),
+    "topk_unsorted": lambda m, x: x.topk(4, 1, sorted=False),
 }
+
+
+@pytest.mark.parametrize("op", ["kthvalue", "topk"])
+def test_choice_among_ties_as_torch(op):
+    # integer-valued rows (many ties, some NaN), short and long (topk's partial_sort path)
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        n = int(rng.choice([2, 5, 9, 40, 300]))
+        a = rng.integers(0, int(rng.integers(1, 5)), (3, n)).astype(np.float32)
+        a[rng.random(a.shape) < 0.1] = np.nan
+        k = int(rng.integers(1, min(n, 5) + 1))
+        largest = bool(rng.random() < 0.5)
+        got = []
+        for m in (tg, torch):
+            x = m.tensor(a, requires_grad=True)
+            if op == "kthvalue":
+                r = x.kthvalue(k, 1)
+            else:
+                r = x.topk(k, 1, largest=largest, sorted=bool(k % 2))
+            r.values.nan_to_num(0.0).sum().backward()
+            got.append((r.indices.tolist(), x.grad.tolist()))
+        assert got[0] == got[1], (a, k)
 
 
 @pytest.mark.parametrize("name", sorted(SPECIAL))

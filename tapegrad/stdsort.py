@@ -1,0 +1,211 @@
+"""The orders torch's CPU kernels leave ties in, in Python: libstdc++'s std::sort,
+std::nth_element and std::partial_sort (topk, mode, nanmedian sort (value, index) pairs with
+them) and ATen's quick_select_template (kthvalue's).  Where values tie, the index these leave
+first is the one whose element gets the gradient."""
+
+
+def _lg(n):
+    return n.bit_length() - 1
+
+
+def _move_median_to_first(a, result, x, y, z, less):
+    if less(a[x], a[y]):
+        if less(a[y], a[z]):
+            a[result], a[y] = a[y], a[result]
+        elif less(a[x], a[z]):
+            a[result], a[z] = a[z], a[result]
+        else:
+            a[result], a[x] = a[x], a[result]
+    elif less(a[x], a[z]):
+        a[result], a[x] = a[x], a[result]
+    elif less(a[y], a[z]):
+        a[result], a[z] = a[z], a[result]
+    else:
+        a[result], a[y] = a[y], a[result]
+
+
+def _unguarded_partition(a, first, last, pivot, less):
+    while True:
+        while less(a[first], a[pivot]):
+            first += 1
+        last -= 1
+        while less(a[pivot], a[last]):
+            last -= 1
+        if not first < last:
+            return first
+        a[first], a[last] = a[last], a[first]
+        first += 1
+
+
+def _partition_pivot(a, first, last, less):
+    mid = first + (last - first) // 2
+    _move_median_to_first(a, first, first + 1, mid, last - 1, less)
+    return _unguarded_partition(a, first + 1, last, first, less)
+
+
+def _unguarded_linear_insert(a, last, less):
+    val = a[last]
+    nxt = last - 1
+    while less(val, a[nxt]):
+        a[last] = a[nxt]
+        last = nxt
+        nxt -= 1
+    a[last] = val
+
+
+def _insertion_sort(a, first, last, less):
+    if first == last:
+        return
+    for i in range(first + 1, last):
+        if less(a[i], a[first]):
+            val = a[i]
+            a[first + 1:i + 1] = a[first:i]
+            a[first] = val
+        else:
+            _unguarded_linear_insert(a, i, less)
+
+
+def _adjust_heap(a, first, hole, length, value, less):
+    top = hole
+    child = hole
+    while child < (length - 1) // 2:
+        child = 2 * (child + 1)
+        if less(a[first + child], a[first + child - 1]):
+            child -= 1
+        a[first + hole] = a[first + child]
+        hole = child
+    if length & 1 == 0 and child == (length - 2) // 2:
+        child = 2 * (child + 1)
+        a[first + hole] = a[first + child - 1]
+        hole = child - 1
+    parent = (hole - 1) // 2
+    while hole > top and less(a[first + parent], value):
+        a[first + hole] = a[first + parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    a[first + hole] = value
+
+
+def _make_heap(a, first, last, less):
+    n = last - first
+    if n < 2:
+        return
+    parent = (n - 2) // 2
+    while True:
+        _adjust_heap(a, first, parent, n, a[first + parent], less)
+        if parent == 0:
+            return
+        parent -= 1
+
+
+def _heap_select(a, first, middle, last, less):
+    _make_heap(a, first, middle, less)
+    for i in range(middle, last):
+        if less(a[i], a[first]):
+            value = a[i]
+            a[i] = a[first]
+            _adjust_heap(a, first, 0, middle - first, value, less)
+
+
+def _sort_heap(a, first, last, less):
+    while last - first > 1:
+        last -= 1
+        value = a[last]
+        a[last] = a[first]
+        _adjust_heap(a, first, 0, last - first, value, less)
+
+
+def _introsort_loop(a, first, last, depth, less):
+    while last - first > 16:
+        if depth == 0:
+            _heap_select(a, first, last, last, less)
+            _sort_heap(a, first, last, less)
+            return
+        depth -= 1
+        cut = _partition_pivot(a, first, last, less)
+        _introsort_loop(a, cut, last, depth, less)
+        last = cut
+
+
+def std_sort(a, less):
+    """libstdc++'s std::sort of list a in place (introsort, then insertion sort)."""
+    n = len(a)
+    if n < 2:
+        return
+    _introsort_loop(a, 0, n, _lg(n) * 2, less)
+    if n > 16:
+        _insertion_sort(a, 0, 16, less)
+        for i in range(16, n):
+            _unguarded_linear_insert(a, i, less)
+    else:
+        _insertion_sort(a, 0, n, less)
+
+
+def std_nth_element(a, nth, less):
+    """libstdc++'s std::nth_element of list a in place."""
+    first, last = 0, len(a)
+    if first == last or nth == last:
+        return
+    depth = _lg(last) * 2
+    while last - first > 3:
+        if depth == 0:
+            _heap_select(a, first, nth + 1, last, less)
+            a[first], a[nth] = a[nth], a[first]
+            return
+        depth -= 1
+        cut = _partition_pivot(a, first, last, less)
+        if cut <= nth:
+            first = cut
+        else:
+            last = cut
+    _insertion_sort(a, first, last, less)
+
+
+def std_partial_sort(a, middle, less):
+    """libstdc++'s std::partial_sort of list a in place: the `middle` least first, sorted."""
+    _heap_select(a, 0, middle, len(a), less)
+    _sort_heap(a, 0, middle, less)
+
+
+def quick_select(values, k):
+    """The index torch's quick_select_template (Sorting.cpp: Sedgewick's partition with a
+    median-of-three pivot, NaN largest) leaves at position k of a row `values` (a list, which
+    it reorders)."""
+    arr, pos = values, list(range(len(values)))
+
+    def gt(x, y):
+        return x > y or x != x and y == y
+
+    def swap(i, j):
+        arr[i], arr[j] = arr[j], arr[i]
+        pos[i], pos[j] = pos[j], pos[i]
+    lo, hi = 0, len(arr) - 1
+    while hi > lo:
+        if hi == lo + 1:
+            if gt(arr[lo], arr[hi]):
+                swap(lo, hi)
+            break
+        swap((lo + hi) >> 1, lo + 1)
+        if gt(arr[lo + 1], arr[hi]):
+            swap(lo + 1, hi)
+        if gt(arr[lo], arr[hi]):
+            swap(lo, hi)
+        if gt(arr[lo + 1], arr[lo]):
+            swap(lo + 1, lo)
+        i, j, pivot = lo + 1, hi, arr[lo]
+        while True:
+            i += 1
+            while gt(pivot, arr[i]):
+                i += 1
+            j -= 1
+            while gt(arr[j], pivot):
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(lo, j)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return pos[k]
