@@ -547,6 +547,7 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                     if t is not None and node < r.n and reach[node]:
                         _collect(out, t, r.result_of(node, t.shape))
             if hooks._LEAF:   # leaf hooks: on each leaf's summed gradient, before accumulation
+                out = _in_hook_order(out, done)
                 hooks.leaf_grads(out)
 
         if validate is not None:
@@ -573,6 +574,54 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
             scratch.give(r.bufs)
             if r.space is not None:
                 reached.give(r.space)
+
+
+def _in_hook_order(out, done):
+    """`out` (id -> (tensor, gradient)) in the order torch's engine runs the leaves'
+    AccumulateGrad nodes, where their hooks run (the tensor hooks here, the post-accumulate
+    hooks on publishing): a leaf's once the last of its readers the sweep runs (its first
+    reader on the tape) is done, the newest such reader first, two leaves of one reader in
+    operand order.  As it is with fewer than two hooked leaves."""
+    hooked = [k for k, (t, _) in out.items() if t._tape is None and
+              hooks.leaf_hooks(t) is not None]
+    if len(hooked) < 2:
+        return out
+    keys = {}
+    for i, r in enumerate(done):
+        tape, n = r.tape, r.n
+        nodes = [(node, id(leaf)) for node, leaf in tape.leaves.items()
+                 if node < n and id(leaf) in out]
+        if not nodes:
+            continue
+        first = _first_readers(tape, n)
+        for node, k in nodes:
+            code = int(first[node])
+            key = (i, -(code >> 3), code & 7) if code != _NO_READER else (i, -node, 0)
+            if k not in keys or key > keys[k]:   # (the lowest reader of a leaf's nodes)
+                keys[k] = key
+    last = (len(done), 0, 0)
+    return dict(sorted(out.items(), key=lambda item: keys.get(item[0], last)))
+
+
+_NO_READER = np.iinfo(np.int64).max
+
+
+def _first_readers(tape, n):
+    """int64 per entry (first n): 8 * (the first entry reading it) + its operand position
+    there (ia 0, ib 1, the operand list from 2, capped at 7), _NO_READER where none does."""
+    ia, ib, arg_ptr, arg = tape.dependencies(n)
+    e = np.arange(n, dtype=np.int64)
+    first = np.full(n, _NO_READER, np.int64)
+    for col, pos in ((ia, 0), (ib, 1)):
+        m = col >= 0
+        np.minimum.at(first, col[m], e[m] * 8 + pos)
+    used = int(arg_ptr[n]) if len(arg) else 0
+    if used:
+        counts = np.diff(arg_ptr[:n + 1])
+        owner = np.repeat(e, counts)
+        within = np.arange(used) - np.repeat(arg_ptr[:n], counts)
+        np.minimum.at(first, arg[:used], owner * 8 + np.minimum(2 + within, 7))
+    return first
 
 
 def _input_entries(tape, n, reach, inputs):

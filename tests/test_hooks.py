@@ -60,6 +60,32 @@ def c_order(m):
     return log, x.grad
 
 
+def c_leaf_order(m):
+    # leaves' hooks in the order torch's engine reaches their AccumulateGrad nodes
+    log = []
+    a, b, c = (m.ones(2, requires_grad=True) for _ in range(3))
+    for name, t in zip("abc", (a, b, c)):
+        t.register_hook(lambda g, name=name: log.append(name))
+    for loss in (lambda: a * 2 + b * 3, lambda: b * 2 + a * 3, lambda: (a * b) * c,
+                 lambda: c * (a + b), lambda: (a * 2) * b + (a * 2) * c,
+                 lambda: a.exp() + (b * c).sin() + a * c):
+        loss().sum().backward()
+        log.append("|")
+    m.manual_seed(0)
+    net = m.nn.Sequential(m.nn.Linear(3, 4), m.nn.Tanh(), m.nn.Linear(4, 1))
+    for name, p in net.named_parameters():
+        p.register_hook(lambda g, name=name: log.append(name))
+    net(m.ones(2, 3)).sum().backward()
+    ws = [m.tensor(i / 10, requires_grad=True) for i in range(4)]
+    for i, w in enumerate(ws):
+        w.register_hook(lambda g, i=i: log.append(i))
+    act = ws[3]
+    for w, v in zip(ws[:3], (1.0, 2.0, 3.0)):
+        act = act + w * v
+    act.tanh().backward()
+    return log
+
+
 def c_remove(m):
     x = m.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
@@ -335,7 +361,7 @@ def c_retained_input_captured_before_hooks(m):
     return out
 
 
-CASES = [c_scalar_leaves, c_capture, c_retained_input_captured_before_hooks, c_nonleaf_replace, c_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
+CASES = [c_scalar_leaves, c_capture, c_retained_input_captured_before_hooks, c_nonleaf_replace, c_order, c_leaf_order, c_remove, c_leaf, c_leaf_root, c_retain_after,
          c_retain_before, c_grad_leaf_input, c_grad_nonleaf_input, c_grad_off_path,
          c_backward_inputs, c_grad_mode, c_create_graph, c_scalar, c_scalar_dtypes, c_views,
          c_split, c_inplace_after, c_node_hooks, c_node_create_graph, c_post_accumulate,
