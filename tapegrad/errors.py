@@ -48,6 +48,11 @@ MULTI_OUTPUT_VIEW_INPLACE = (
     "{prefix} This view is the output of a function that returns multiple views. Such "
     "functions do not allow the output views to be modified inplace. You should replace the "
     "inplace operation by an out-of-place one.")
+CUSTOM_FUNCTION_VIEW_INPLACE = (
+    "{prefix} This view was created inside a custom Function (or because an input was returned "
+    "as-is) and the autograd logic to handle view+inplace would override the custom backward "
+    "associated with the custom Function, leading to incorrect gradients. This behavior is "
+    "forbidden. You can fix this by cloning the output of the custom Function.")
 IMPLICIT_SCALAR = "grad can be implicitly created only for scalar outputs"
 NO_GRAD_FN = "element {} of tensors does not require grad and does not have a grad_fn"
 SHAPE_MISMATCH = ("Mismatch in shape: grad_output[{i}] has a shape of {g} and output[{j}] has a "

@@ -40,6 +40,7 @@ from .recording import _record_start
 from .tape import (STATE, bump_version, follow_retained, input_node, share_version,
                    version_counter, version_message)
 from .tensor import _new, Tensor
+from .views import _made_without_grad, CUSTOM, MULTI
 
 PYFUNC_CODE = OPS["pyfunc"].code
 
@@ -344,8 +345,20 @@ def _apply(cls, args):
                            "returned as output. The inputs that are modified inplace must all "
                            "be outputs of the Function.")
     if not (prev and any(needs)):
+        # an input returned as it is comes back as another tensor (torch's); with grad mode
+        # on, it and the views of inputs are torch's views made in a custom Function
+        mode = CUSTOM if sum(isinstance(o, Tensor) for o in outs) == 1 else MULTI
+        for k, o in enumerate(outs):
+            if not isinstance(o, Tensor) or id(o) in dirty:
+                continue
+            if id(o) in inputs:
+                o = outs[k] = _alias(o)
+            elif not (prev and _views_an_input(o, args)):
+                continue
+            if prev:
+                _made_without_grad(o, mode, None, k)
         ctx._pf_saved = _saved(to_save)
-        return out
+        return outs[0] if single else tuple(outs)
     if dirty - inputs:
         warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only input "
                       "Tensors that have been mutated should be passed to ctx.mark_dirty().",
@@ -404,6 +417,10 @@ def _apply(cls, args):
         if id(o) in dirty:
             follow_retained(o, old_tape, old_node)
             tape.watch(node, o)
+        elif _views_an_input(o, args):
+            # torch's view made in a custom Function (an input returned as it is, or a view
+            # of one): an in-place change of it with autograd raises (views.py)
+            _made_without_grad(o, MULTI if len(diff) > 1 else CUSTOM, type(ctx).__name__, k)
     ctx._tape, ctx._node = tape, e
     ctx._pf_nargs = len(args)
     ctx._pf_tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -422,6 +439,14 @@ def _apply(cls, args):
     record_fn(tape, e, type(ctx), ctx.__dict__)
     _TAPES.setdefault(tape, []).append(e)
     return outs[0] if single else tuple(outs)
+
+
+def _views_an_input(o, args):
+    """Whether output o's memory is an input tensor's."""
+    v = o._v
+    return type(v) is not float and any(
+        isinstance(a, Tensor) and type(a._v) is not float and np.may_share_memory(v, a._v)
+        for a in args)
 
 
 def _alias(t):

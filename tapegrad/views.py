@@ -173,6 +173,7 @@ _WITHOUT_GRAD = {}
 _PRUNE_AT = [64]
 NO_GRAD, INFERENCE = errors.NO_GRAD_VIEW_INPLACE, errors.INFERENCE_VIEW_INPLACE
 MULTI = errors.MULTI_OUTPUT_VIEW_INPLACE
+CUSTOM = errors.CUSTOM_FUNCTION_VIEW_INPLACE   # (a custom Function's output viewing an input)
 
 
 def _made_without_grad(t, mode, name, nr=0):
@@ -186,8 +187,8 @@ def _made_without_grad(t, mode, name, nr=0):
 
 def check_made_without_grad(t, other=None, name=None):
     """torch's error (handle_view_on_rebase) for an in-place change of view t with grad mode
-    on, when t was made with grad mode off or by a multi-output view op (or is a view of such
-    a view) and the change needs autograd: t's base requires grad (torch's view of it then
+    on, when t was made with grad mode off, by a multi-output view op or by a custom Function
+    (or is a view of such a view) and the change needs autograd: t's base requires grad (torch's view of it then
     does too) or `other` does.  `name`: torch's grad_fn name of a view op the change writes
     through (`t[0] = v`: SelectBackward0, output 0)."""
     made = _WITHOUT_GRAD.get(id(t))
@@ -200,7 +201,7 @@ def check_made_without_grad(t, other=None, name=None):
     nr = 0 if name else made[3]
     name = name or made[2]
     # a view torch gives a grad_fn (its base requires grad) names it
-    if made[1] is MULTI:
+    if made[1] is MULTI or made[1] is CUSTOM:
         prefix = errors.MULTI_VIEW_OUTPUT.format(nr=nr, name=errors.short_node_name(name)) \
             if grad else errors.MULTI_VIEW_NO_FN
     else:

@@ -863,3 +863,55 @@ def test_setup_context_function_gets_its_defaults_as_torch():
                 out.append(str(e))
         return out
     assert run(tg) == run(torch)
+
+
+def _views_made_in_a_function(m):
+    """In-place changes of a custom Function's outputs that view its inputs: torch's errors."""
+    class Ident(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Flat(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.view(-1)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Two(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, x
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            return g1 * 2 + g2
+
+    x = m.tensor([-1.0, 2.0], requires_grad=True)
+    relu = m.nn.ReLU(inplace=True)
+    relu.register_full_backward_hook(lambda mod, gi, go: None)
+    out = []
+    for call in (lambda: Ident.apply(x * 1).relu_(), lambda: Flat.apply(x * 1).relu_(),
+                 lambda: Ident.apply(x * 1)[0].mul_(2), lambda: Ident.apply(m.ones(2)).add_(x),
+                 lambda: Two.apply(x * 1)[1].add_(1), lambda: Two.apply(x * 1)[0].add_(1),
+                 lambda: relu(x * 1)):
+        try:
+            r = call()
+            out.append(("ok", r.tolist()))
+        except RuntimeError as e:
+            out.append(str(e))
+    a = m.ones(2)
+    out.append(Ident.apply(a) is a)
+    return out
+
+
+def test_inplace_on_a_view_made_in_a_function_as_torch():
+    # silently allowed before (an input returned as it is), or torch's no_grad error
+    assert _views_made_in_a_function(tg) == _views_made_in_a_function(torch)
