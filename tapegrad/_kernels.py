@@ -102,21 +102,21 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+                fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
             else:
                 oa = -1
                 sa = 1
-                fa = False
+                fa = 0
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+                fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
             else:
                 ob = -1
                 sb = 1
-                fb = False
+                fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
@@ -142,8 +142,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 if a >= 0:
@@ -154,8 +154,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
             c = 0.0
             for k in range(n):
                 g = adj[out_off + k]
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 out_v = vals[out_off + k]
@@ -225,21 +225,21 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+                fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
             else:
                 oa = -1
                 sa = 1
-                fa = False
+                fa = 0
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+                fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
             else:
                 ob = -1
                 sb = 1
-                fb = False
+                fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
@@ -304,21 +304,21 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+                fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
             else:
                 oa = -1
                 sa = 1
-                fa = False
+                fa = 0
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+                fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
             else:
                 ob = -1
                 sb = 1
-                fb = False
+                fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
@@ -333,15 +333,15 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                                                  vals[ob] if b >= 0 else c)
         elif o == 76:  # atan2
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = atan2(a_v, b_v)
         elif o == 77:  # hypot
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = hypot(a_v, b_v)
@@ -401,21 +401,21 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+                fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
             else:
                 oa = -1
                 sa = 1
-                fa = False
+                fa = 0
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+                fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
             else:
                 ob = -1
                 sb = 1
-                fb = False
+                fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
@@ -1726,8 +1726,8 @@ def sweep_ew_unary(o, out_off, n, oa, c, vals, adj):
 def sweep_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals, adj):
     sv = OP_SAVES[o]
     for k in range(n):
-        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
         a_v = (vals[oa + ka] if sv & 1 else 0.0) if a >= 0 else cst[e]
         b_v = (vals[ob + kb] if sv & 2 else 0.0) if b >= 0 else cst[e]
         out_v = vals[out_off + k] if sv & 4 else 0.0
@@ -1747,8 +1747,8 @@ def forward_ew_unary(o, out_off, n, oa, c, vals):
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, error_model="numpy")
 def forward_ew_binary(o, e, a, b, out_off, n, oa, ob, sa, sb, fa, fb, shp, nd, cst, vals):
     for k in range(n):
-        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+        ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+        kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
         a_v = vals[oa + ka] if a >= 0 else cst[e]
         b_v = vals[ob + kb] if b >= 0 else cst[e]
         vals[out_off + k] = ew_binary_fwd(o, a_v, b_v)
@@ -3191,11 +3191,44 @@ def kept_leading(shape, nd, keep):
 
 # from tapegrad/kinds/index.py
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def middle_inner(oshape, ond, ishape, ind):
+    """When `ishape` broadcast to `oshape` is one block of consecutive output dims, its other
+    dims 1 (a per-channel (1, C, 1, 1) against (N, C, H, W); a bias (C,) against (N, C)), the
+    product of the output dims after the block: the broadcast index of output element k is
+    then (k // inner) % size(ishape), two divisions where bcast_index does two per dim.
+    0 otherwise (and for a one-element input)."""
+    lo = 0
+    while lo < ind and ishape[lo] == 1:
+        lo += 1
+    hi = ind
+    while hi > lo and ishape[hi - 1] == 1:
+        hi -= 1
+    if hi == lo or ind > ond:
+        return 0
+    lead = ond - ind
+    for d in range(lo, hi):
+        if ishape[d] != oshape[lead + d]:
+            return 0
+    inner = 1
+    for d in range(lead + hi, ond):
+        inner *= oshape[d]
+    return inner
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def pair_index(k, shp, nd, e, x):
     """`bcast_index` of operand node x broadcast to entry e's shape, from the tape's shape
     streams: the elementwise branches of the big kernels call this, so each call site types
     one call instead of four `shp`/`nd` reads (their compile time grows with typed ops)."""
     return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
+
+
+# from tapegrad/kinds/index.py
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def pair_middle(shp, nd, e, x):
+    """`middle_inner` of operand node x against entry e's shape, from the shape streams."""
+    return middle_inner(shp[e], nd[e], shp[x], nd[x])
 
 
 # from tapegrad/kinds/index.py
@@ -3267,8 +3300,13 @@ def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
                     acc += vals[oa + k]
                 vals[out_off + j] = acc
         else:
-            for k in range(size[a]):
-                vals[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+            inner = middle_inner(shp[a], nd[a], keep, nd[a])   # (per-channel statistics)
+            if inner > 0:
+                for k in range(size[a]):
+                    vals[out_off + (k // inner) % n] += vals[oa + k]
+            else:
+                for k in range(size[a]):
+                    vals[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
         for k in range(n):
             vals[out_off + k] *= scale
 
@@ -3509,8 +3547,14 @@ def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
                 for k in range(j * inner, (j + 1) * inner):
                     adj[oa + k] += g
         else:
-            for k in range(size[a]):
-                adj[oa + k] += scale * adj[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+            inner = middle_inner(shp[a], nd[a], keep, nd[a])
+            if inner > 0:
+                for k in range(size[a]):
+                    adj[oa + k] += scale * adj[out_off + (k // inner) % n]
+            else:
+                for k in range(size[a]):
+                    adj[oa + k] += scale * adj[out_off + bcast_index(k, shp[a], nd[a], keep,
+                                                                     nd[a])]
 
 
 # from tapegrad/kinds/view.py
@@ -3692,21 +3736,21 @@ def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, c
     if a >= 0:
         oa = off[a]
         sa = size[a]
-        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+        fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
     else:
         oa = -1
         sa = 1
-        fa = False
+        fa = 0
     if b >= 0:
         ob = off[b]
         sb = size[b]
-        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+        fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
     else:
         ob = -1
         sb = 1
-        fb = False
+        fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
@@ -3772,8 +3816,8 @@ def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, c
         sv = OP_SAVES[o]
         for k in range(n):
             g = adj[out_off + k]
-            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
             a_v = (vals[oa + ka] if sv & 1 else g) if a >= 0 else cst[e]
             b_v = (vals[ob + kb] if sv & 2 else g) if b >= 0 else cst[e]
             out_v = vals[out_off + k] if sv & 4 else g
@@ -3790,21 +3834,21 @@ def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params,
     if a >= 0:
         oa = off[a]
         sa = size[a]
-        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+        fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
     else:
         oa = -1
         sa = 1
-        fa = False
+        fa = 0
     if b >= 0:
         ob = off[b]
         sb = size[b]
-        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+        fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
     else:
         ob = -1
         sb = 1
-        fb = False
+        fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
@@ -3823,15 +3867,15 @@ def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params,
                     dst[j] = a_v + b_v
         else:
             for k in range(n):
-                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+                kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
                 a_v = vals[oa + ka] if a >= 0 else cst[e]
                 b_v = vals[ob + kb] if b >= 0 else cst[e]
                 vals[out_off + k] = a_v + b_v
     elif OP_CORE[o] != 0:  # the core binary rows: one loop
         for k in range(n):
-            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
             a_v = vals[oa + ka] if a >= 0 else cst[e]
             b_v = vals[ob + kb] if b >= 0 else cst[e]
             vals[out_off + k] = core_binary_fwd(o, a_v, b_v)
@@ -3879,29 +3923,29 @@ def forward_compare_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params
     if a >= 0:
         oa = off[a]
         sa = size[a]
-        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+        fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
     else:
         oa = -1
         sa = 1
-        fa = False
+        fa = 0
     if b >= 0:
         ob = off[b]
         sb = size[b]
-        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+        fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
     else:
         ob = -1
         sb = 1
-        fb = False
+        fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
         pass
     elif OP_KIND[o] == 10:  # lt, le, gt, ge, eq, ne, logical_and, logical_or, logical_xor
         for k in range(n):
-            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
             a_v = vals[oa + ka] if a >= 0 else cst[e]
             b_v = vals[ob + kb] if b >= 0 else cst[e]
             if o == 40:  # lt
@@ -3933,21 +3977,21 @@ def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, ar
     if a >= 0:
         oa = off[a]
         sa = size[a]
-        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+        fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
     else:
         oa = -1
         sa = 1
-        fa = False
+        fa = 0
     if b >= 0:
         ob = off[b]
         sb = size[b]
-        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+        fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
     else:
         ob = -1
         sb = 1
-        fb = False
+        fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
@@ -3958,8 +4002,8 @@ def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, ar
         scn = size[cn]
         for k in range(n):
             g = adj[out_off + k]
-            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
             kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
             cond_v = vals[ocn + kc] != 0.0
             if a >= 0:
@@ -3974,21 +4018,21 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
     if a >= 0:
         oa = off[a]
         sa = size[a]
-        fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+        fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
     else:
         oa = -1
         sa = 1
-        fa = False
+        fa = 0
     if b >= 0:
         ob = off[b]
         sb = size[b]
-        fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+        fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
     else:
         ob = -1
         sb = 1
-        fb = False
+        fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
@@ -3998,8 +4042,8 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
         ocn = off[cn]
         scn = size[cn]
         for k in range(n):
-            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa else pair_index(k, shp, nd, e, a)))
-            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb else pair_index(k, shp, nd, e, b)))
+            ka = k if sa == n else (0 if sa == 1 else (k % sa if fa == 1 else ((k // fa) % sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+            kb = k if sb == n else (0 if sb == 1 else (k % sb if fb == 1 else ((k // fb) % sb if fb > 1 else pair_index(k, shp, nd, e, b))))
             kc = k if scn == n else (0 if scn == 1 else pair_index(k, shp, nd, e, cn))
             cond_v = vals[ocn + kc] != 0.0
             a_v = vals[oa + ka] if a >= 0 else cst[e]

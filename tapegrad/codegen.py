@@ -238,32 +238,36 @@ def %(name)s(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, val
 
 '''
 # --- per-kind code: the reverse sweep (general) ---------------------------------------------------
-# (an operand broadcast over leading dims only, a bias for instance, is indexed k % size: no
-# div/mod per dim)
+# (an operand broadcast over leading dims only, a bias for instance, is indexed k % size, and
+# one that is a block of consecutive dims, per-channel statistics, (k // inner) % size: no
+# div/mod per dim, ~40 -> ~8 ns an element of a (32, 16, 30, 30) / (1, 16, 1, 1))
 OPERANDS = """\
             if a >= 0:
                 oa = off[a]
                 sa = size[a]
-                fa = sa != n and sa != 1 and pair_suffix(shp, nd, e, a)
+                fa = pair_middle(shp, nd, e, a) if sa != n and sa != 1 else 0
             else:
                 oa = -1
                 sa = 1
-                fa = False
+                fa = 0
             if b >= 0:
                 ob = off[b]
                 sb = size[b]
-                fb = sb != n and sb != 1 and pair_suffix(shp, nd, e, b)
+                fb = pair_middle(shp, nd, e, b) if sb != n and sb != 1 else 0
             else:
                 ob = -1
                 sb = 1
-                fb = False
+                fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa) and (sb == n or fb):
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and \
+                    (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
 """
+# (fa, fb: a broadcast operand's middle_inner, 0 where it is none; 1: broadcast over leading
+# dims only, a bias: k % size; more: a per-channel operand, (k // inner) % size)
 BCAST = """\
-                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa else pair_index(k, shp, nd, e, a)))
-                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb else pair_index(k, shp, nd, e, b)))
+                ka = k if sa == n else (0 if sa == 1 else (k %% sa if fa == 1 else ((k // fa) %% sa if fa > 1 else pair_index(k, shp, nd, e, a))))
+                kb = k if sb == n else (0 if sb == 1 else (k %% sb if fb == 1 else ((k // fb) %% sb if fb > 1 else pair_index(k, shp, nd, e, b))))
 """
 COND = """\
             cn = arg[arg_ptr[e]]
@@ -605,8 +609,8 @@ CALLEE_OPTIONS = "cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True"
 # model of the kernels they run in (an integer division by zero of an empty batch's piece
 # gives 0 there; Python's model raised ZeroDivisionError)
 PIECE_OPTIONS = CALLEE_OPTIONS + ', error_model="numpy"'
-CALLEES = ("bcast_index", "is_suffix", "kept_leading", "pair_index",
-           "pair_suffix", "order_marked", "running_sum")
+CALLEES = ("bcast_index", "is_suffix", "kept_leading", "middle_inner", "pair_index",
+           "pair_middle", "pair_suffix", "order_marked", "running_sum")
 # Numba options of copied functions (default: cache=True; the kinds' pieces: CALLEE_OPTIONS)
 KERNEL_OPTIONS = {"strided_index": 'cache=True, inline="always"',
                   "load_point": 'cache=True, inline="always"',
@@ -694,8 +698,9 @@ def _copied_source():
         walks.order_marked, walks.gather_reached, walks.gather_layout,
         walks.fill_reached, walks.release_listed,
         walks.any_freed_listed, walks.reset_streams, kinds.index.bcast_index, kinds.index.strided_index,
-        kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.pair_index,
-        kinds.index.pair_suffix, kinds.scan.running_sum]
+        kinds.index.is_suffix, kinds.index.kept_leading, kinds.index.middle_inner,
+        kinds.index.pair_index, kinds.index.pair_middle, kinds.index.pair_suffix,
+        kinds.scan.running_sum]
     pieces = []
     for face in ("forward", "sweep"):
         for _, fn in _kind_pieces(face):

@@ -9,8 +9,14 @@ import threading
 
 import numpy as np
 
-_KEEP = 4                  # buffers kept per thread
+# Buffers kept per thread: up to _KEEP of them, _KEEP_BYTES each and _KEEP_TOTAL in all.  A
+# backward holds three per tape it sweeps (work, values, adjoints) until it ends, and a graph
+# of large activations spans several tapes (each seals past tape.MAX_SAVED_BYTES): with 4
+# kept, a BatchNorm2d of a (32, 16, 30, 30) input (two tapes) faulted in fresh arenas at
+# every backward (~30 ms of its ~90).
+_KEEP = 16
 _KEEP_BYTES = 64 << 20     # larger ones are left to the allocator
+_KEEP_TOTAL = 256 << 20
 # Value and adjoint arenas of up to this many elements share one buffer (values, then
 # adjoints): a take less per backward; larger ones take a buffer each
 PAIRED = 1 << 16
@@ -42,6 +48,10 @@ def give(bufs):
     for buf in bufs:
         if buf.nbytes <= _KEEP_BYTES:
             free.append(buf)
-    if len(free) > _KEEP:
-        free.sort(key=len)
-        del free[:len(free) - _KEEP]   # keep the largest
+    free.sort(key=len, reverse=True)   # keep the largest that fit the bounds
+    total = 0
+    for i, buf in enumerate(free):
+        total += buf.nbytes
+        if i == _KEEP or total > _KEEP_TOTAL:
+            del free[i:]
+            break

@@ -96,6 +96,40 @@ def test_suffix_broadcast_loops(xs, bs, op):
     np.testing.assert_array_equal(gB, ref.reshape(bs))
 
 
+@pytest.mark.parametrize("xs,bs", [((2, 3, 4, 5), (1, 3, 1, 1)), ((2, 3, 4, 5), (3, 1, 1)),
+                                   ((2, 3, 4, 5), (1, 3, 4, 1)), ((6, 4, 3), (4, 1)),
+                                   ((2, 3, 4, 5), (2, 1, 4, 1))])   # (last: two blocks)
+@pytest.mark.parametrize("op", ["sub", "div"])
+def test_middle_broadcast_loops(xs, bs, op):
+    """An operand that is a block of consecutive dims (per-channel statistics, (k // inner) %
+    size) or two blocks (bcast_index): the eager backward's gradients against numpy's in
+    float64, a replay's forward exact and its broadcast operand's gradient summed in order;
+    and keepdim means over the other dims (the reduce kind's middle case)."""
+    rng = np.random.default_rng(len(xs) * 11 + len(bs))
+    X = rng.standard_normal(xs)
+    Bv = rng.uniform(1.0, 2.0, bs)
+    C = rng.standard_normal(xs)
+    f = {"sub": lambda x, b: x - b, "div": lambda x, b: x / b}[op]
+    x, b = tg.tensor(X, requires_grad=True), tg.tensor(Bv, requires_grad=True)
+    (f(x, b) * tg.tensor(C)).sum().backward()
+    lead = len(xs) - len(bs)
+    dims = tuple(range(lead)) + tuple(lead + d for d, n in enumerate(bs) if n == 1)
+    gb = -C if op == "sub" else -C * X / np.broadcast_to(Bv, xs) ** 2
+    np.testing.assert_allclose(x.grad.numpy(), C if op == "sub" else C / Bv, rtol=1e-15)
+    np.testing.assert_allclose(b.grad.numpy(), gb.sum(axis=dims).reshape(bs), rtol=1e-12)
+    X32, B32 = X.astype(np.float32), Bv.astype(np.float32)
+    np.testing.assert_array_equal(tg.record(f, tg.tensor(X32), tg.tensor(B32))(X32, B32),
+                                  f(X32, B32))
+    keep = tuple(d for d in range(len(xs)) if d < lead or xs[d] != bs[d - lead])
+    m = tg.tensor(X, requires_grad=True)
+    mean = m.mean(keep, keepdim=True)
+    np.testing.assert_allclose(mean.detach().numpy(), X.mean(axis=keep, keepdims=True),
+                               rtol=1e-13)
+    (mean * tg.tensor(Bv.reshape(mean.shape))).sum().backward()
+    np.testing.assert_allclose(m.grad.numpy(), np.broadcast_to(
+        Bv.reshape(mean.shape) / (X.size // mean.numel()), xs), rtol=1e-15)
+
+
 def _step_program(dtype=tg.float32):
     tg.manual_seed(0)
     model = tg.nn.Sequential(tg.nn.Linear(2, 4), tg.nn.Tanh(), tg.nn.Linear(4, 1)).to(dtype)

@@ -63,3 +63,33 @@ class TapegradSmallNN(LibBench):
 
 class TorchSmallNN(TapegradSmallNN):
     lib = "torch"
+
+
+class TapegradChannelStats(LibBench):
+    """Per-channel statistics of a conv-sized activation, forward + backward: BatchNorm2d in
+    training of a (32, 16, 30, 30) float32 input (its backward broadcasts (1, 16, 1, 1)
+    operands and reduces over dims 0, 2, 3: a per-element index of four div/mod pairs cost
+    ~88 ms, ~20 ms with one pair and arenas kept across backwards), and x - x.mean((0, 2, 3))
+    alone."""
+    timeout = 600
+
+    def setup(self):
+        super().setup()
+        m = self.mod
+        m.manual_seed(0)
+        self.x = m.randn(32, 16, 30, 30, requires_grad=True)
+        self.bn = m.nn.BatchNorm2d(16)
+        self.time_batch_norm_2d_backward()
+
+    def time_batch_norm_2d_backward(self):
+        self.x.grad = None
+        self.bn(self.x).sum().backward()
+
+    def time_centre_per_channel_backward(self):
+        self.x.grad = None
+        x = self.x
+        (x - x.mean((0, 2, 3), keepdim=True)).sum().backward()
+
+
+class TorchChannelStats(TapegradChannelStats):
+    lib = "torch"

@@ -45,6 +45,30 @@ def is_suffix(oshape, ond, ishape, ind):
     return True
 
 
+def middle_inner(oshape, ond, ishape, ind):
+    """When `ishape` broadcast to `oshape` is one block of consecutive output dims, its other
+    dims 1 (a per-channel (1, C, 1, 1) against (N, C, H, W); a bias (C,) against (N, C)), the
+    product of the output dims after the block: the broadcast index of output element k is
+    then (k // inner) % size(ishape), two divisions where bcast_index does two per dim.
+    0 otherwise (and for a one-element input)."""
+    lo = 0
+    while lo < ind and ishape[lo] == 1:
+        lo += 1
+    hi = ind
+    while hi > lo and ishape[hi - 1] == 1:
+        hi -= 1
+    if hi == lo or ind > ond:
+        return 0
+    lead = ond - ind
+    for d in range(lo, hi):
+        if ishape[d] != oshape[lead + d]:
+            return 0
+    inner = 1
+    for d in range(lead + hi, ond):
+        inner *= oshape[d]
+    return inner
+
+
 def kept_leading(shape, nd, keep):
     """Whether the keepdim shape `keep` of a reduction of `shape` keeps leading dims and
     reduces trailing ones (a row sum: (64, 100) -> (64, 1)): then each output element sums a
@@ -63,6 +87,11 @@ def pair_index(k, shp, nd, e, x):
     streams: the elementwise branches of the big kernels call this, so each call site types
     one call instead of four `shp`/`nd` reads (their compile time grows with typed ops)."""
     return bcast_index(k, shp[e], nd[e], shp[x], nd[x])
+
+
+def pair_middle(shp, nd, e, x):
+    """`middle_inner` of operand node x against entry e's shape, from the shape streams."""
+    return middle_inner(shp[e], nd[e], shp[x], nd[x])
 
 
 def pair_suffix(shp, nd, e, x):

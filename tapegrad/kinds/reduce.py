@@ -6,7 +6,7 @@ The kernel pieces are plain Python that codegen compiles into tapegrad/_kernels.
 """
 import numpy as np
 
-from .index import bcast_index, is_suffix, kept_leading
+from .index import bcast_index, is_suffix, kept_leading, middle_inner
 
 KINDS = ("reduce",)
 
@@ -65,8 +65,13 @@ def forward_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, va
                     acc += vals[oa + k]
                 vals[out_off + j] = acc
         else:
-            for k in range(size[a]):
-                vals[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
+            inner = middle_inner(shp[a], nd[a], keep, nd[a])   # (per-channel statistics)
+            if inner > 0:
+                for k in range(size[a]):
+                    vals[out_off + (k // inner) % n] += vals[oa + k]
+            else:
+                for k in range(size[a]):
+                    vals[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])] += vals[oa + k]
         for k in range(n):
             vals[out_off + k] *= scale
 
@@ -96,8 +101,14 @@ def sweep_reduce(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals
                 for k in range(j * inner, (j + 1) * inner):
                     adj[oa + k] += g
         else:
-            for k in range(size[a]):
-                adj[oa + k] += scale * adj[out_off + bcast_index(k, shp[a], nd[a], keep, nd[a])]
+            inner = middle_inner(shp[a], nd[a], keep, nd[a])
+            if inner > 0:
+                for k in range(size[a]):
+                    adj[oa + k] += scale * adj[out_off + (k // inner) % n]
+            else:
+                for k in range(size[a]):
+                    adj[oa + k] += scale * adj[out_off + bcast_index(k, shp[a], nd[a], keep,
+                                                                     nd[a])]
 
 
 # ---- tensor faces: what create_graph records (VJP) and what replay's tensor re-run records
