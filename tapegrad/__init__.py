@@ -104,7 +104,7 @@ from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  #
                         get_device, typename, newaxis, get_float32_matmul_precision,
                         set_float32_matmul_precision, solve, lstsq, eig, symeig,
                         matrix_rank)
-from .errors import set_warn_always, is_warn_always_enabled  # noqa: E402
+from .errors import set_warn_always, is_warn_always_enabled, type_name as _type_name  # noqa: E402
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
@@ -145,7 +145,7 @@ def _fn(name):
     def f(input, *args, out=None, **kwargs):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                            f"{type(input).__name__}")
+                            f"{_type_name(input)}")
         if out is not None:
             if not takes_out:
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")

@@ -129,7 +129,7 @@ def rsub(input, other, *, alpha=1):
     """other - alpha * input (RsubBackward0; RsubBackward1 for a number other)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"rsub(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
+                        f"{errors.type_name(input)}")
     errors.check_sub(other, input)
     if alpha == 1 and not isinstance(alpha, bool):
         if isinstance(other, Tensor):

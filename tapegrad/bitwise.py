@@ -10,7 +10,7 @@ it raises BranchChanged instead of using the recorded value.
 """
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes as D, errors
 from .creation import tensor
 from .errors import _check_broadcast
 from .ndops import _compare
@@ -71,7 +71,7 @@ def bitwise_not(x, op="bitwise_not"):
     """~x: every bit flipped (integer tensors), logical not (bool tensors)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"bitwise_not(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(x).__name__}")
+                        f"{errors.type_name(x)}")
     if x._dtype.is_floating_point:
         if op == "~":
             raise TypeError("~ (operator.invert) is only implemented on integer and "

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes as D, errors
 from .creation import arange, empty, eye, full
 from .linalg import inv
 from .structops import hstack
@@ -288,7 +288,7 @@ def is_signed(input):
     """Whether input's dtype is a signed one (all but bool and uint8)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"is_signed(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
+                        f"{errors.type_name(input)}")
     return input.dtype.is_signed
 
 
@@ -441,7 +441,7 @@ def vander(x, N=None, increasing=False):
 def _input(fn, input):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
+                        f"{errors.type_name(input)}")
     return input
 
 

@@ -182,6 +182,18 @@ _C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32"
            "uint64": "long unsigned int"}
 
 
+def type_name(v):
+    """v's type as torch's "must be Tensor, not X" names it (CPython's tp_name): bare for
+    builtins and classes defined in Python, with the module for C types ("numpy.ndarray")."""
+    tp = type(v)
+    if tp.__module__ == "builtins" or tp.__flags__ & _HEAP_TYPE:
+        return tp.__name__
+    return f"{tp.__module__}.{tp.__name__}"
+
+
+_HEAP_TYPE = 1 << 9   # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
+
+
 def arg_type_name(v):
     """A Python argument's type as torch's argument parser names it ("int", "numpy.bool",
     "Tensor", "torch.dtype")."""

@@ -1,6 +1,7 @@
 """torch's module-level forms of Tensor's in-place methods (`torch.sin_(x)`,
 `torch.clamp_(x, 0, 1)`, `torch.zero_(x)`, ...): each calls the tensor's method, so it records
 and checks exactly as `x.sin_()` does."""
+from . import errors
 from .tensor import Tensor
 
 NAMES = ("abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
@@ -18,7 +19,7 @@ def _form(name):
     def f(input, *args, **kwargs):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                            f"{type(input).__name__}")
+                            f"{errors.type_name(input)}")
         return getattr(input, name)(*args, **kwargs)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"torch.{name}(input, ...): input.{name}(...)."

@@ -21,7 +21,7 @@ import weakref
 
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes as D, errors
 from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views
 from .errors import _cast_error, _check_broadcast, _inplace_shape_error
@@ -291,7 +291,7 @@ def nextafter(input, other):
     for pos, (n, t) in enumerate((("input", input), ("other", other)), 1):
         if not isinstance(t, Tensor):
             raise TypeError(f"nextafter(): argument '{n}' (position {pos}) must be Tensor, not "
-                            f"{type(t).__name__}")
+                            f"{errors.type_name(t)}")
     dt = D.result_type(_operand(input), _operand(other))
     if not dt.is_floating_point:
         raise NotImplementedError(f"\"nextafter_cpu\" not implemented for '{dt.legacy}'")
@@ -468,7 +468,7 @@ class _InplacePositionsMethods:
 def _index_put_args(self, indices, values):
     if not isinstance(values, Tensor):
         raise TypeError(f"index_put_(): argument 'values' (position 2) must be Tensor, not "
-                        f"{type(values).__name__}")
+                        f"{errors.type_name(values)}")
     pos = _index_positions(self, indices)
     try:
         src = values.expand(*pos.shape) if values._shape != pos.shape else values
@@ -540,7 +540,7 @@ def copysign(input, other):
     sign(other) (0 where input is 0), other's zeros."""
     if not isinstance(input, Tensor):
         raise TypeError(f"copysign(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
+                        f"{errors.type_name(input)}")
     dt = D.result_type(_operand(input), _operand(other))
     if not dt.is_floating_point:
         dt = D.get_default_dtype()

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from . import decomps, dtypes as D, factorizations as F
+from . import decomps, dtypes as D, errors, factorizations as F
 from .creation import eye, zeros
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError
@@ -183,7 +183,7 @@ def solve(A, B, *, left=True, out=None):
     _matrix_arg("solve", A)
     if not isinstance(B, Tensor):
         raise TypeError(f"linalg_solve(): argument 'B' (position 2) must be Tensor, not "
-                        f"{type(B).__name__}")
+                        f"{errors.type_name(B)}")
     if B._dtype is not A._dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {A._dtype.legacy} and B of type {B._dtype.legacy} "
@@ -504,7 +504,7 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
     _no_out("pinv", out)
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg_pinv(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(A).__name__}")
+                        f"{errors.type_name(A)}")
     if A.dim() < 2 or not A._dtype.is_floating_point:
         raise RuntimeError(f"linalg.pinv({A._dtype.legacy}{{{list(A._shape)}}}): expected a "
                            f"tensor with 2 or more dimensions of float, double, cfloat or "
@@ -716,7 +716,7 @@ def vander(x, N=None):
     cat (CatBackward0)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"linalg_vander(): argument 'x' (position 1) must be Tensor, not "
-                        f"{type(x).__name__}")
+                        f"{errors.type_name(x)}")
     if x._dtype.name in ("bool", "float16", "bfloat16"):
         raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "
                            f"tensors, but got {x._dtype.legacy}")
@@ -934,7 +934,7 @@ def cholesky_inverse(input, upper=False, *, out=None):
 def _lu_arg(A, fn, name):
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg_{name}(): argument 'A' (position 1) must be Tensor, not "
-                        f"{type(A).__name__}")
+                        f"{errors.type_name(A)}")
     if A.dim() < 2:
         raise RuntimeError(f"{fn}: Expected tensor with 2 or more dimensions. Got size: "
                            f"{list(A._shape)} instead")

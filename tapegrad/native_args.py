@@ -1,6 +1,7 @@
 """Binding of arguments as torch's native (C++) parser binds them, with its messages for
 missing, extra and repeated arguments (the top-level forms in nn_toplevel.py and
 namespace.py)."""
+from . import errors
 from .tensor import Tensor
 
 
@@ -32,5 +33,5 @@ def bind(fn, args, kwargs, names, defaults=()):
         bound.setdefault(n, d)
     if not isinstance(bound[names[0]], Tensor):
         raise TypeError(f"{fn}(): argument '{names[0]}' (position 1) must be Tensor, not "
-                        f"{type(bound[names[0]]).__name__}")
+                        f"{errors.type_name(bound[names[0]])}")
     return [bound[n] for n in names]

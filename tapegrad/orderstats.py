@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, return_types
+from . import decomps, dtypes as D, errors, return_types
 from .composed import broadcast_tensors
 from .creation import full_like, tensor
 from .mathops import vector_norm
@@ -302,7 +302,7 @@ def pdist(input, p=2):
     (PdistBackward0)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"pdist(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
+                        f"{errors.type_name(input)}")
     if isinstance(p, bool) or not isinstance(p, (int, float)):
         raise TypeError(f"pdist(): argument 'p' (position 2) must be float, not "
                         f"{type(p).__name__}")

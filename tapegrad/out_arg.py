@@ -19,7 +19,7 @@ tapegrad accepts torch would refuse (sum(x) without dim) are not refused."""
 import functools
 import warnings
 
-from . import return_types
+from . import errors, return_types
 from .dtypes import bool_, can_cast
 from .errors import _C_TYPE, _cast_error
 from .grad_mode import is_grad_enabled, no_grad
@@ -178,7 +178,8 @@ def call(name, f, args, kwargs, out):
         outs, results = tuple(out), result
     else:
         if not isinstance(out, Tensor):
-            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not "
+                            f"{errors.type_name(out)}")
         outs, results = (out,), (result,)
         if name in ("max", "min") and len(args) > 1 and isinstance(args[1], Tensor):
             name = name + "imum"       # max(input, other) is maximum (its rule, its name)

@@ -23,7 +23,7 @@ class _ParameterMeta(_TensorMeta):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(): argument 'data' must be Tensor, not "
-                            f"{type(data).__name__}")
+                            f"{errors.type_name(data)}")
         p = type.__call__(cls)
         p._v = data._v if type(data._v) is float else data._materialize()
         p._dtype = data._dtype

@@ -19,7 +19,7 @@ from .views import _reshape_op, KIND_OPS
 
 def _matrix(fn, name, t):
     if not isinstance(t, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(t).__name__}")
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {errors.type_name(t)}")
     if t.dim() != 2:
         raise RuntimeError(f"{name} must be a matrix, got {t.dim()}-D tensor")
 

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from . import dtypes as D, gamma_draws
+from . import dtypes as D, errors, gamma_draws
 from .creation import _leaf, tensor, zeros_like
 from .pyfunc import Function
 from .random import generator_of
@@ -24,7 +24,7 @@ __all__ = ["poisson", "binomial", "_standard_gamma", "_sample_dirichlet"]
 def _float_input(x, fn, kernel):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(x).__name__}")
+                        f"{errors.type_name(x)}")
     if x._dtype not in (D.float32, D.float64):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{x._dtype.legacy}\'')
     return x._array()
@@ -62,7 +62,7 @@ def binomial(count, prob, generator=None):
     for t, name in ((count, "count"), (prob, "prob")):
         if not isinstance(t, Tensor):
             raise TypeError(f"binomial(): argument '{name}' must be Tensor, not "
-                            f"{type(t).__name__}")
+                            f"{errors.type_name(t)}")
         if not t._dtype.is_floating_point:
             raise ValueError(f"binomial only supports floating-point dtypes for {name}, got: "
                              f"{t._dtype.legacy}")

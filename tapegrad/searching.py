@@ -384,7 +384,7 @@ def _integer_pair(name, input, other):
     for pos, (arg, x) in enumerate((("input", input), ("other", other)), 1):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not "
-                            f"{type(x).__name__}")
+                            f"{errors.type_name(x)}")
     dt = D.result_type(_operand_dtype(input), _operand_dtype(other))
     if dt not in _INTEGERS:
         raise _not_implemented(f"{name}_cpu", dt)

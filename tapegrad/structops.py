@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, return_types
+from . import decomps, dtypes as D, errors, return_types
 from .creation import tensor, zeros
 from .graph import show_edges
 from .ndops import where
@@ -63,7 +63,7 @@ def _index_array(fn, index, name="index"):
     """An integer index tensor's values (torch's dtype check); traced indices are baked into
     the recorded tape with a value guard, as `x[index]`'s."""
     if not isinstance(index, Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(index).__name__}")
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {errors.type_name(index)}")
     if index._dtype not in (D.int64, D.int32):
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index"
                            if fn == "index_select" else

@@ -647,7 +647,7 @@ def _int_pow(x, exponent):
 def _tensor_operand(fname, x, pos, name="other"):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fname}(): argument '{name}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
+                        f"{errors.type_name(x)}")
 
 
 def _hypot_dtype(x, y):

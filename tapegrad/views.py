@@ -699,7 +699,7 @@ def as_strided(input, size, stride, storage_offset=None):
     summed where the view's elements overlap."""
     if not isinstance(input, Tensor):
         raise TypeError(f"as_strided(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
+                        f"{errors.type_name(input)}")
     return _as_strided(input, size, stride, storage_offset, 2)
 
 

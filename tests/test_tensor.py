@@ -300,3 +300,17 @@ def test_a_dtype_that_is_not_one_raises_torchs_type_error():
             call()
         assert str(err.value) == f"{fn}(): argument 'dtype' must be torch.dtype, not {got}"
     assert tg.zeros(2, dtype=float).dtype == tg.float64     # (a Python type stands for one)
+
+
+def test_must_be_tensor_names_a_c_type_with_its_module():
+    # CPython's tp_name, as torch's parser prints it: numpy.ndarray, not ndarray
+    for call, fn in [(lambda: tg.nn.Linear(2, 2)(np.ones(2, np.float32)), "linear"),
+                     (lambda: tg.sin(np.ones(2)), "sin")]:
+        with pytest.raises(TypeError) as err:
+            call()
+        assert str(err.value) == (f"{fn}(): argument 'input' (position 1) must be Tensor, not "
+                                  f"numpy.ndarray")
+    with pytest.raises(TypeError, match=r"must be Tensor, not list$"):
+        tg.sin([1.0])
+    with pytest.raises(TypeError, match=r"must be Tensor, not numpy.float64$"):
+        tg.sin(np.float64(1.0))

@@ -31,7 +31,7 @@ def _record(name, body, x, *args):
 def _tensor(fn, x, name="input", pos=1):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
-                        f"{type(x).__name__}")
+                        f"{errors.type_name(x)}")
 
 
 def _ints(fn, name, v, k=None):
