@@ -87,3 +87,60 @@ def test_full_backward_hooks_as_torch():
         [v if not isinstance(v, float) else float for v in want]
     np.testing.assert_allclose([v for v in got if isinstance(v, float)],
                                [v for v in want if isinstance(v, float)], rtol=1e-5, atol=1e-6)
+
+
+def _deprecated_hooks(m):
+    """Module.register_backward_hook (deprecated): a hook on the grad_fn of the output, which
+    sees that node's grad_input; one kind per module and globally; a dead module's hook."""
+    out = []
+
+    def rec(tag):
+        def hook(mod, gi, go):
+            out.append((tag, type(mod).__name__, [None if g is None else np.round(
+                g.reshape(-1).tolist(), 6).tolist() for g in gi], [g.reshape(-1).tolist()
+                                                                 for g in go]))
+        return hook
+    x = m.tensor([[1.0, 2.0]], requires_grad=True)
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        for mod in (m.nn.ReLU(), m.nn.Tanh(), m.nn.Sigmoid()):
+            h = mod.register_backward_hook(rec(type(mod).__name__))
+            mod(x * 2 - 3).sum().backward()
+            h.remove()
+            mod(x).sum().backward()
+        r = m.nn.ReLU()
+        r.register_backward_hook(rec("x"))
+        with pytest.raises(RuntimeError) as e1:
+            r.register_full_backward_hook(rec("x"))
+        r2 = m.nn.ReLU()
+        r2.register_full_backward_hook(rec("full"))
+        with pytest.raises(RuntimeError) as e2:
+            r2.register_backward_hook(rec("x"))
+        out += [str(e1.value), str(e2.value)]
+        h = m.nn.modules.module.register_module_backward_hook(rec("global"))
+        try:
+            tanh = m.nn.Tanh()
+            tanh(x).sum().backward()
+            dead = m.nn.Tanh()
+            dead.register_backward_hook(rec("dead"))
+            y = dead(x).sum()
+            del dead
+            with pytest.raises(RuntimeError) as e3:
+                y.backward()
+            out.append(str(e3.value))
+        finally:
+            h.remove()
+    out.append(sorted({(w.category.__name__, str(w.message)) for w in ws}))
+    return out
+
+
+def test_deprecated_backward_hooks_as_torch():
+    assert _deprecated_hooks(tapegrad) == _deprecated_hooks(torch)
+
+
+def test_deprecated_backward_hook_on_a_decomposition_raises_clearly():
+    lin = tapegrad.nn.Linear(2, 2)
+    lin.register_backward_hook(lambda mod, gi, go: None)
+    with pytest.raises(NotImplementedError, match="register_full_backward_hook gives the same "
+                                                  "grad_output"):
+        lin(tapegrad.ones(1, 2))
