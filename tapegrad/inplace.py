@@ -17,8 +17,8 @@ from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_vie
 from .tape import BUMPS, bump_version, follow_retained, share_storage, STATE, Tape, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from .tracing import _bake
-from .views import (_WITHOUT_GRAD, check_made_without_grad, index_array, index_scatter,
-                    one_ellipsis, setitem_view_name)
+from .views import (_WITHOUT_GRAD, assign, check_made_without_grad, index_array, index_scatter,
+                    index_with, one_ellipsis, sequence_key, setitem_view_name)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
 _WRAPPING = (np.add, np.subtract, np.multiply)
@@ -323,6 +323,7 @@ class _InplaceMethods:
         raw = value
         if isinstance(value, Tensor):
             value = value._array()
+        key = sequence_key(key)
         key = one_ellipsis(key if isinstance(key, tuple) else (key,))
         if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key) and \
                 not (isinstance(raw, Tensor) and raw.dim()):
@@ -335,7 +336,7 @@ class _InplaceMethods:
         advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
         arr = self._materialize()
         try:
-            target = np.shape(arr[key])
+            target = np.shape(index_with(arr, key))
         except IndexError as e:
             raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
         value = np.asarray(value)
@@ -356,7 +357,7 @@ class _InplaceMethods:
                 edges_as_torch(self, old, raw)
             return
         with np.errstate(all="ignore"):
-            arr[key] = value.astype(self._dtype.np, copy=False)
+            assign(arr, key, value.astype(self._dtype.np, copy=False))
         self._lserial = 0
         bump_version(self)
 
@@ -504,7 +505,7 @@ def _put(base, key, value, advanced):
     (CopySlices / IndexPutBackward0) choosing between base and the value scattered to the
     written positions (a gather is the value's adjoint)."""
     arr = base._array()
-    pos = np.arange(arr.size).reshape(arr.shape)[key]
+    pos = index_with(np.arange(arr.size).reshape(arr.shape), key)
     target, flat = np.shape(pos), np.asarray(pos).reshape(-1)
     if len(np.unique(flat)) != len(flat):
         raise NotImplementedError("x[index] = value with a repeated index on a tensor that "

@@ -232,6 +232,7 @@ def setitem_view_name(shape, key):
 
 
 def _index(x, key):
+    key = sequence_key(key, 4)      # (its caller: Tensor.__getitem__)
     arr = x._v
     if type(arr) is float:
         arr = x._materialize()   # (held as a number: an array now, which a view shares)
@@ -255,8 +256,16 @@ def _index_message(x, key, msg):
     if msg.startswith("boolean index did not match"):
         keys = key if isinstance(key, tuple) else (key,)
         k, mask = next((k, m) for k, m in enumerate(keys) if isinstance(m, Tensor))
+        shape = list(x._shape)
+        ints = [d for d, kk in enumerate(keys[:k]) if isinstance(kk, int)]
+        if len(ints) < k and all(isinstance(kk, (int, slice)) for kk in keys[:k]):
+            # torch selects the ints first: the mask's place among the dims they leave
+            shape = [n for d, n in enumerate(shape) if d not in ints]
+            k -= len(ints)
+        elif ints and len(ints) == k:
+            shape, k = shape[k:], 0
         return (f"The shape of the mask {list(mask._shape)} at index {k} does not match the "
-                f"shape of the indexed tensor {list(x._shape)} at index {k}")
+                f"shape of the indexed tensor {shape} at index {k}")
     if msg.startswith("arrays used as indices must be"):
         return "tensors used as indices must be long, int, byte or bool tensors"
     if msg.startswith("only integers, slices"):
@@ -287,6 +296,72 @@ def index_array(k):
     if dt is D.int8 or dt is D.int16:
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return k._array()
+
+
+def sequence_key(key, stacklevel=3):
+    """A list index as torch reads it: a tuple of indices when it is short (< 32) and holds
+    a tensor, a sequence, a slice, None or an Ellipsis (x[[i, j]] is x[i, j]; NumPy's old
+    rule, torch's treatSequenceAsTuple, with its deprecation warning at the caller
+    `stacklevel` frames up: the user's line), else one index array."""
+    if type(key) is list and len(key) < 32 and any(
+            isinstance(k, (Tensor, list, tuple, np.ndarray, slice)) or k is None or k is Ellipsis
+            for k in key):
+        warnings.warn(errors.SEQUENCE_INDEX, UserWarning, stacklevel=stacklevel)
+        return tuple(key)
+    return key
+
+
+def _is_advanced(k):
+    return isinstance(k, (list, np.ndarray))
+
+
+def split_key(key, ndim):
+    """(basic, advanced): numpy keys that, applied one after the other to an array of ndim
+    dims, index it as torch does with `key` (a tuple of ints, slices, None, Ellipsis, index
+    arrays and masks).  torch applies ints (as selects), slices and None first and the index
+    arrays and masks to what they leave; numpy counts an int among the advanced indices, so
+    for a key mixing both its advanced dims can land elsewhere (x[0, :, [0, 1]]: transposed).
+    `advanced` is None where numpy's one step is torch's (no such mix; a 0-d mask)."""
+    ints = any(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+               for k in key)
+    if not ints or not any(_is_advanced(k) for k in key) or any(
+            isinstance(k, np.ndarray) and k.dtype == bool and k.ndim == 0 for k in key):
+        return key, None
+    dims = [np.ndim(k) if isinstance(k, np.ndarray) and k.dtype == bool else
+            0 if k is None or k is Ellipsis else 1 for k in key]
+    fill = ndim - sum(dims)            # the dims an Ellipsis stands for
+    basic, where, at = [], [], 0       # where: (position in the basic result, index)
+    for k, used in zip(key, dims):
+        if _is_advanced(k):
+            where.append((at, k))
+            basic += [slice(None)] * used
+            at += used
+        else:
+            basic.append(k)
+            if k is Ellipsis:
+                at += fill
+            elif not isinstance(k, (int, np.integer)):
+                at += 1                # a slice or a None: one dim of the result
+    advanced, pos = [], 0
+    for at, k in where:
+        advanced += [slice(None)] * (at - pos) + [k]
+        pos = at + (np.ndim(k) if isinstance(k, np.ndarray) and k.dtype == bool else 1)
+    return tuple(basic) + (() if Ellipsis in basic else (Ellipsis,)), tuple(advanced)
+
+
+def index_with(a, key):
+    """a[key] by torch's indexing (split_key): a view where the key is basic."""
+    basic, advanced = split_key(key, a.ndim)
+    return a[basic] if advanced is None else a[basic][advanced]
+
+
+def assign(a, key, value):
+    """a[key] = value by torch's indexing (split_key)."""
+    basic, advanced = split_key(key, a.ndim)
+    if advanced is None:
+        a[basic] = value
+    else:
+        a[basic][advanced] = value      # (a[basic]: a view of a)
 
 
 def one_ellipsis(key):
@@ -334,8 +409,8 @@ def _index_numpy(x, key):
         # named UnsqueezeBackward0, row unsqueeze_strided)
         return _strided("unsqueeze_strided" if name == "unsqueeze" else name, x,
                         lambda a: a[key])
-    idx = np.arange(base.size).reshape(base.shape)[key]
-    out = base[key]
+    idx = index_with(np.arange(base.size).reshape(base.shape), key)
+    out = index_with(base, key)
     tape = _record_start(x)
     if tape is None:
         return Tensor._wrap(np.asarray(out), x._dtype)

@@ -3,6 +3,8 @@ replayed and compared with eager, the compositions that have no row of their own
 tensordot, kron, outer, hstack/vstack, ...) against finite differences and torch, the special
 points (ties, NaN, empty tensors, duplicate indices), advanced indexing, in-place variants and
 the value-dependent results under record."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -432,3 +434,47 @@ def test_det_of_singular_matrix_is_zero():
         assert d.item() == 0.0
         d.backward()
         assert np.isfinite(x.grad.numpy()).all()
+
+
+# ---- torch's order of indexing: ints (selects) first, then the index arrays -----------------
+def _mixed_index(m):
+    out = []
+    x = m.arange(120.0).reshape(4, 5, 6)
+    mask = m.tensor([True, False, True, False, True])
+    keys = [(0, slice(None), [0, 1, 2]), (1, None, [0, 1]), (1, [0, 2], slice(1, 3)),
+            ([0, 1], 2, [1, 3]), ([0, 1], slice(None), 2), (Ellipsis, [1, 2], 0),
+            (0, Ellipsis, [1, 2]), (m.tensor(1), slice(None), [0, 5]), (2, mask),
+            (slice(1, 3), 0, [[0, 1], [2, 3]]), (0, [1, 2], [3, 4])]
+    for key in keys:
+        a = m.arange(120.0, requires_grad=True)
+        y = a.reshape(4, 5, 6)[key]
+        (y * m.arange(float(y.numel())).reshape(y.shape)).sum().backward()
+        out.append((tuple(y.shape), x[key].tolist(), a.grad.tolist()))
+    for key in keys[:6]:                   # the same keys written to, with and without grad
+        b = m.zeros(4, 5, 6)
+        v = m.arange(1.0, 1.0 + b[key].numel()).reshape(b[key].shape)
+        b[key] = v
+        a = m.zeros(4, 5, 6, requires_grad=True)
+        c = a * 1
+        w = v.clone().requires_grad_()
+        c[key] = w
+        (c * m.arange(120.0).reshape(4, 5, 6)).sum().backward()
+        out.append((b.tolist(), w.grad.tolist(), a.grad.sum().item()))
+    with warnings.catch_warnings(record=True) as ws:   # a short list of sequences: a tuple
+        warnings.simplefilter("always")
+        i, j = m.tensor([0, 1]), m.tensor([2, 3])
+        for key in ([[0, 1], [2, 3]], [i, j], [0, slice(None), 1], [0, None]):
+            out.append(x[key].tolist())
+        b = m.zeros(4, 5, 6)
+        b[[i, j]] = 1.0
+        out.append(b.sum().item())
+    out.append(len(ws))
+    out.append(x[[0, 1]].shape)            # a list of ints: one index array
+    return out
+
+
+def test_mixed_int_and_array_indices_as_torch():
+    # numpy's order transposed x[0, :, [0, 1, 2]] and read x[[i, j]] as one index array
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _mixed_index(tg) == _mixed_index(torch)
