@@ -7,7 +7,6 @@ both from one thread-local object.
 import functools
 import inspect
 import sys
-import threading
 
 from .tape import STATE, CLOSED
 
@@ -26,9 +25,17 @@ def _set(mode):
     if mode == st.enabled:
         return
     st.enabled = mode
-    if mode:
-        st.tape, st.parked = st.parked, CLOSED
-    else:
+    _sync(st)
+
+
+def _sync(st):
+    """Park the open tape, or reopen the parked one, as grad mode and inference mode say:
+    ops record with grad mode on outside inference mode (torch's inference mode records
+    nothing even under enable_grad)."""
+    if st.enabled and not st.inference:
+        if st.tape is CLOSED:
+            st.tape, st.parked = st.parked, CLOSED
+    elif st.tape is not CLOSED:
         st.parked, st.tape = st.tape, CLOSED
 
 
@@ -135,12 +142,11 @@ class set_grad_enabled(_GradModeContext):
         return set_grad_enabled(self._target)
 
 
-_INFERENCE = threading.local()
 
 
 def is_inference_mode_enabled():
     """Whether an `inference_mode()` block is active in this thread."""
-    return getattr(_INFERENCE, "on", False)
+    return STATE.inference
 
 
 class inference_mode(_GradModeContext):
@@ -157,14 +163,15 @@ class inference_mode(_GradModeContext):
         self.mode = mode
 
     def __enter__(self):
-        self._prev = STATE.enabled
-        self._prev_inf = is_inference_mode_enabled()
-        _INFERENCE.on = self.mode
-        _set(not self.mode)
+        st = STATE
+        self._prev, self._prev_inf = st.enabled, st.inference
+        st.enabled, st.inference = not self.mode, self.mode
+        _sync(st)
 
     def __exit__(self, *exc):
-        _INFERENCE.on = self._prev_inf
-        _set(self._prev)
+        st = STATE
+        st.enabled, st.inference = self._prev, self._prev_inf
+        _sync(st)
         return False
 
     def clone(self):

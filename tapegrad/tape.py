@@ -116,12 +116,13 @@ CLOSED = _Closed()
 
 
 class GradState(threading.local):
-    """Per-thread recording state: grad mode and the open tape (`CLOSED` when none is open
-    or grad mode is off).  The per-op fast path reads only `STATE.tape`: one thread-local
-    lookup per op."""
+    """Per-thread recording state: grad mode, inference mode and the open tape (`CLOSED`
+    when none is open or nothing records: grad mode off or inference mode on).  The per-op
+    fast path reads only `STATE.tape`: one thread-local lookup per op."""
     enabled = True
+    inference = False   # an inference_mode block: nothing records, whatever grad mode says
     tape = CLOSED
-    parked = CLOSED   # the open tape while grad mode is off (grad_mode._set)
+    parked = CLOSED   # the open tape while nothing records (grad_mode._sync)
 
 
 STATE = GradState()
@@ -1467,7 +1468,7 @@ def open_tape(x=None, y=None):
     st = STATE
     tape = st.tape
     if tape.sealed:
-        if not st.enabled:
+        if not st.enabled or st.inference:
             return None
         if tape is not CLOSED and not tape.frozen and (
                 getattr(x, "_tape", None) is tape or getattr(y, "_tape", None) is tape):

@@ -11,7 +11,6 @@ import numpy as np
 
 from . import dtypes as D, errors
 from .creation import tensor
-from .grad_mode import _INFERENCE
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
@@ -100,12 +99,9 @@ def _view_of(t, x, out, name=None, nr=0):
             share_storage(t)   # its entry's value follows the memory it shares (refresh_shared)
     else:
         share_version(t, x)
-    if not STATE.enabled:
+    if not STATE.enabled or STATE.inference:
         if t._dtype.is_floating_point:   # (torch's views of other dtypes are not differentiable)
-            # (is_inference_mode_enabled's flag, read without its getattr default: a missing
-            # attribute's exception cost ~1 us, most of this)
-            _made_without_grad(t, INFERENCE if _INFERENCE.__dict__.get("on") else NO_GRAD,
-                               None)
+            _made_without_grad(t, INFERENCE if STATE.inference else NO_GRAD, None)
     elif _WITHOUT_GRAD and name is not None:
         made = _WITHOUT_GRAD.get(id(x))
         if made is not None and made[0]() is x:

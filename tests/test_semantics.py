@@ -255,6 +255,22 @@ with m.inference_mode():
     with m.inference_mode(False):
         show(m.is_inference_mode_enabled(), m.is_grad_enabled())
     show(m.is_inference_mode_enabled(), m.is_grad_enabled())
+# grad mode turned on inside inference mode records nothing (it recorded here)
+x = m.ones(2, requires_grad=True)
+y = x * 3
+for outer in (m.no_grad(), m.enable_grad()):
+    with outer:
+        with m.inference_mode():
+            for inner in (m.enable_grad(), m.set_grad_enabled(True)):
+                with inner:
+                    show(m.is_grad_enabled(), (x * 2).requires_grad, (x * 2).grad_fn,
+                         m.tensor(1.0, requires_grad=True).mul(2).requires_grad)
+                    with m.inference_mode(False):
+                        show(m.is_grad_enabled(), (x * 2).requires_grad)
+            show(m.is_grad_enabled(), (x * 2).requires_grad)
+        show(m.is_grad_enabled(), (x * 2).requires_grad)
+(y * 2).sum().backward()   # (the graph before the blocks goes on)
+show(x.grad)
 """
 
 
