@@ -818,6 +818,9 @@ def _collect_leaves(out, r):
     tensors = list(leaves.values())
     ts = [tensors[i] for i in pos.tolist()] if len(pos) < len(tensors) else tensors
     gs = r.adj[nodes[pos]].tolist()   # all-scalar tape: node i's adjoint is adj[i]
+    if not all(t._recorded for t in ts):   # (requires_grad turned off since: as _collect_each)
+        ts, gs = zip(*[(t, g) for t, g in zip(ts, gs) if t._recorded]) if any(
+            t._recorded for t in ts) else ((), ())
     if not out and len(tape.leaf_of) == len(tensors):   # one entry per leaf: nothing to sum
         out.update(zip(map(id, ts), zip(ts, gs)))
         return
@@ -835,7 +838,9 @@ def _collect_each(out, r, leaves):
     reach, n = r.reach, r.n
     loc, off, size, adj, side = r.loc, r.off, r.size, r.adj, r.side
     for node, leaf in leaves.items():
-        if node < n and reach[node]:
+        # (a leaf whose requires_grad was turned off since gets none: torch's AccumulateGrad
+        # checks the flag when it runs)
+        if node < n and reach[node] and leaf._recorded:
             # (grad_copy, inline, on Python ints: once per leaf per backward, ~0.5 µs)
             i = node if loc is None else int(loc[node])
             o = int(off[i])
@@ -1115,7 +1120,7 @@ def _record_backward_fast(roots, seeds, inputs, retain_graph=True):
                                                                           reach, own))]
     found = {}
     for node, leaf in tape.leaves.items():
-        if node < n:
+        if node < n and leaf._recorded:   # (requires_grad turned off since: none, as torch)
             g = grad_tensor(node, leaf)
             if g is not None:
                 if id(leaf) in found:
@@ -1208,8 +1213,9 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             kind = BY_CODE[tape.op[e]].kind
             if kind == "leaf":
                 leaf = tape.leaves[e]
-                k = id(leaf)
-                leaf_grads[k] = (leaf, leaf_grads[k][1] + g if k in leaf_grads else g)
+                if leaf._recorded:   # (requires_grad turned off since: none, as torch)
+                    k = id(leaf)
+                    leaf_grads[k] = (leaf, leaf_grads[k][1] + g if k in leaf_grads else g)
                 continue
             if kind == "import":
                 if marks is not None and not marks[e]:

@@ -63,6 +63,31 @@ def test_requires_grad_setter_makes_a_leaf_that_records():
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
 
 
+@pytest.mark.parametrize("path", ["n-d", "scalars", "create_graph"])
+def test_a_leaf_whose_requires_grad_is_turned_off_gets_no_grad(path):
+    # torch's AccumulateGrad checks the flag when it runs: the graph was built before
+    if path == "scalars":            # (the bulk collection of many 0-d leaves)
+        ws = [tg.tensor(float(i), requires_grad=True) for i in range(12)]
+        s = ws[0]
+        for w in ws[1:]:
+            s = s + w * 2.0
+        ws[3].requires_grad_(False)
+        s.backward()
+        assert [w.grad is None for w in ws] == [i == 3 for i in range(12)]
+        assert ws[4].grad.item() == 2.0
+        return
+    x, v = tg.tensor([1.0, 2.0], requires_grad=True), tg.tensor([3.0, 4.0], requires_grad=True)
+    y = (x * x * v).sum()
+    x.requires_grad_(False)
+    if path == "create_graph":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y.backward(create_graph=True)
+    else:
+        y.backward()
+    assert x.grad is None and v.grad.tolist() == [1.0, 4.0]
+
+
 def test_non_leaf_grad_warns_and_retain_grad():
     a = tg.ones(2, requires_grad=True)
     b = a * 3
