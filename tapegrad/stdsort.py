@@ -1,7 +1,7 @@
 """The orders torch's CPU kernels leave ties in, in Python: libstdc++'s std::sort,
-std::nth_element and std::partial_sort (topk, mode, nanmedian sort (value, index) pairs with
-them) and ATen's quick_select_template (kthvalue's).  Where values tie, the index these leave
-first is the one whose element gets the gradient."""
+std::nth_element and std::partial_sort (sort with stable=False, topk, mode, nanmedian sort
+(value, index) pairs with them) and ATen's quick_select_template (kthvalue's).  Where values
+tie, the index these leave first is the one whose element gets the gradient."""
 
 
 def _lg(n):

@@ -133,10 +133,14 @@ def _argsorted(x, d, descending):
 
 
 def sort(input, dim=-1, descending=False, stable=False):
-    """(values, indices) sorted along dim (SortBackward0); ties keep their order, NaN sorts
-    as the largest value.  The gradient goes to each value's index."""
+    """(values, indices) sorted along dim (SortBackward0); NaN sorts as the largest value;
+    ties in torch's order: kept with stable=True, std::sort's otherwise (_sort_ties).  The
+    gradient goes to each value's index."""
     d = _dim_arg("sort", input, dim)
-    values, indices = _select("sort", input, d, _argsorted(input, d, descending))
+    idx = _argsorted(input, d, descending)
+    if not stable and input.dim() and input._shape[d] > _INSERTION_SORT:
+        idx = _sort_ties(input._array(), idx, d, descending)
+    values, indices = _select("sort", input, d, idx)
     if _tracing(values) is not None and input.dim() and input._shape[d] > 1:
         _guard_sorted(values, d, descending)
     return return_types.sort((values, indices))
@@ -152,8 +156,10 @@ def argsort(input, dim=-1, descending=False, stable=False):
     """The indices that sort input along dim (int64, no gradient)."""
     d = _dim_arg("argsort", input, dim)
     if _tracing(input) is not None:
-        return sort(input, d, descending).indices
+        return sort(input, d, descending, stable).indices
     idx = _argsorted(input, d, descending)
+    if not stable and input.dim() and input._shape[d] > _INSERTION_SORT:
+        idx = _sort_ties(input._array(), idx, d, descending)
     return Tensor._wrap(np.asarray(idx if input.dim() else idx.reshape(()), np.int64), D.int64)
 
 
@@ -183,6 +189,41 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         beyond = (input > m, values > m) if largest else (input < m, values < m)
         bool(beyond[0].sum() == beyond[1].sum())
     return return_types.topk((values, indices))
+
+
+_INSERTION_SORT = 16     # libstdc++'s std::sort sorts up to this many by insertion: stable
+_SORT_TIES_MAX = 1 << 15   # elements of tied rows sorted in Python per call (~1 s); past it,
+#                            the stable order (docs/semantics.md)
+
+
+def _sort_ties(arr, idx, d, descending):
+    """idx (a stable argsort along d) with each row that has ties in the order torch's
+    sort(stable=False) leaves them: libstdc++'s std::sort of (value, index) pairs compared
+    by value, NaN largest (torch's KeyValueCompAsc/Desc), as long as the tied rows hold at
+    most _SORT_TIES_MAX elements in all."""
+    rows = np.moveaxis(arr, d, -1)
+    n = rows.shape[-1]
+    ordered = np.take_along_axis(rows, np.moveaxis(idx, d, -1), -1)
+    same = ordered[..., 1:] == ordered[..., :-1]
+    if rows.dtype.kind == "f":
+        same |= np.isnan(ordered[..., 1:]) & np.isnan(ordered[..., :-1])
+    tied = np.flatnonzero(same.any(-1))
+    if not tied.size or tied.size * n > _SORT_TIES_MAX:
+        return idx
+    if descending:
+        def less(x, y):
+            return x[0] > y[0] or x[0] != x[0] and y[0] == y[0]
+    else:
+        def less(x, y):
+            return x[0] < y[0] or x[0] == x[0] and y[0] != y[0]
+    flat_rows = rows.reshape(-1, n)
+    out = np.moveaxis(idx, d, -1).copy()
+    flat_out = out.reshape(-1, n)
+    for r in tied.tolist():
+        pairs = list(zip(flat_rows[r].tolist(), range(n)))
+        std_sort(pairs, less)
+        flat_out[r] = [j for _, j in pairs]
+    return np.moveaxis(out, -1, d)
 
 
 def _topk_ties(arr, idx, k, d, largest, sorted_):

@@ -167,7 +167,7 @@ SPECIAL = {
 }
 
 
-@pytest.mark.parametrize("op", ["kthvalue", "topk"])
+@pytest.mark.parametrize("op", ["kthvalue", "topk", "sort", "argsort"])
 def test_choice_among_ties_as_torch(op):
     # integer-valued rows (many ties, some NaN), short and long (topk's partial_sort path)
     rng = np.random.default_rng(7)
@@ -182,8 +182,12 @@ def test_choice_among_ties_as_torch(op):
             x = m.tensor(a, requires_grad=True)
             if op == "kthvalue":
                 r = x.kthvalue(k, 1)
-            else:
+            elif op == "topk":
                 r = x.topk(k, 1, largest=largest, sorted=bool(k % 2))
+            elif op == "sort":     # (past 16 elements: std::sort's order, not a stable one)
+                r = x.sort(1, descending=largest)
+            else:
+                r = m.return_types.sort((x * 1, x.argsort(1, descending=largest)))
             r.values.nan_to_num(0.0).sum().backward()
             got.append((r.indices.tolist(), x.grad.tolist()))
         assert got[0] == got[1], (a, k)
