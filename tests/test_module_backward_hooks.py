@@ -117,7 +117,9 @@ def _deprecated_hooks(m):
         with pytest.raises(RuntimeError) as e2:
             r2.register_backward_hook(rec("x"))
         out += [str(e1.value), str(e2.value)]
-        h = m.nn.modules.module.register_module_backward_hook(rec("global"))
+        mod_module = m.nn.modules.module
+        flag = mod_module._global_is_full_backward_hook   # (set for good by a registration)
+        h = mod_module.register_module_backward_hook(rec("global"))
         try:
             tanh = m.nn.Tanh()
             tanh(x).sum().backward()
@@ -130,6 +132,7 @@ def _deprecated_hooks(m):
             out.append(str(e3.value))
         finally:
             h.remove()
+            mod_module._global_is_full_backward_hook = flag
     out.append(sorted({(w.category.__name__, str(w.message)) for w in ws}))
     return out
 
