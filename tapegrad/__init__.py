@@ -106,6 +106,7 @@ from .namespace import (alias_copy, diagonal_copy, expand_copy, permute_copy,  #
                         matrix_rank)
 from .errors import set_warn_always, is_warn_always_enabled, type_name as _type_name  # noqa: E402
 from . import out_arg as _out_arg  # noqa: E402  (torch's out= keyword)
+from .numpy_names import rename as _numpy_rename  # noqa: E402  (axis=, keepdims=)
 from .linalg import det, inv as inverse, logdet, torch_slogdet as slogdet, orgqr  # noqa: E402
 from .linalg import (torch_svd as svd, torch_cholesky as cholesky, pinverse,  # noqa: E402
                      matrix_exp, torch_qr as qr, chain_matmul, triangular_solve,
@@ -146,6 +147,8 @@ def _fn(name):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{_type_name(input)}")
+        if kwargs:
+            _numpy_rename(method, kwargs)
         if out is not None:
             if not takes_out:
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
@@ -200,6 +203,8 @@ from .inplace_more import (nextafter, masked_scatter, index_put,  # noqa: E402
                            copysign)  # (and Tensor's t_, eq_, index_put_...)
 
 _out_arg.apply(globals())  # out= on the functions torch gives it (after every export)
+from . import numpy_names as _numpy_names  # noqa: E402
+_numpy_names.apply(globals(), Tensor)     # axis= / keepdims= as torch's parser takes them
 
 # Loaded on first use (as attributes, by import statements): distributions' 40 families,
 # save/load (tapegrad/serialization.py), testing, signal and utils.data (tapegrad/utils) are ~40

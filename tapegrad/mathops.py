@@ -996,7 +996,7 @@ def _moment(x, name, dim, unbiased, keepdim, correction):
         import warnings
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
                       f"less than the reduction factor (input numel divided by output numel).",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=errors.user_stacklevel())
     out = _moment_pass(x, name, dims, corr, keep)
     if out is not None:
         return out

@@ -1,0 +1,98 @@
+"""numpy's argument names that torch's argument parser takes as its own: `axis` for `dim` and
+`keepdims` for `keepdim` (`x.sum(axis=1)`, `torch.cat(xs, axis=0)`, `x.mean(axis=0,
+keepdims=True)`), on Tensor's methods and the functions of the tapegrad namespace (not on
+nn.functional's, which are Python functions in torch too, with no such aliases).  A function
+with a `dim` or `keepdim` parameter gets a thin wrapper that renames them when a call passes
+keywords (~0.1 us a call; out_arg's wrapper, where a function has one, renames them itself).  Also the keyword forms of the methods that take sizes or dims as
+positional ints (`x.permute(dims=(1, 0))`, `x.view(size=(2, 3))`)."""
+import functools
+import inspect
+import types
+
+_ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
+
+
+def _params(fn):
+    code = fn.__code__
+    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+
+
+def _wants(fn):
+    if not isinstance(fn, types.FunctionType) or getattr(fn, "_numpy_names", False):
+        return False
+    params = _params(fn)
+    return any(name in params and alias not in params for alias, name in _ALIASES)
+
+
+def takes_numpy_names(fn):
+    """Whether fn (unwrapped) has a parameter of numpy's names itself (concatenate's axis)."""
+    fn = inspect.unwrap(fn)
+    return isinstance(fn, types.FunctionType) and any(
+        alias in _params(fn) for alias, _ in _ALIASES)
+
+
+def rename(fn, kwargs):
+    """kwargs of a call of fn with numpy's names renamed to torch's (in place)."""
+    for alias, name in _ALIASES:
+        if alias in kwargs:
+            if name in kwargs:   # (torch's parser: then the alias is an unknown keyword)
+                raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
+                                f"'{alias}'")
+            kwargs[name] = kwargs.pop(alias)
+
+
+def _with_aliases(fn):
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if kwargs:
+            rename(fn, kwargs)
+        return fn(*args, **kwargs)
+    call._numpy_names = True
+    return call
+
+
+# torch's keyword for the sizes or dims its parser also takes as positional ints (x.permute(
+# dims=(1, 0)), x.reshape(shape=(2, 3))), of the methods that take them as *args here; and
+# split's name for its first argument
+_SEQUENCE_KEYWORDS = {"permute": "dims", "reshape": "shape", "view": "size", "expand": "size",
+                      "tile": "dims", "repeat": "repeats", "flip": "dims"}
+_RENAMED = {"split": ("split_size", "split_size_or_sections")}
+
+
+def _with_sequence_keyword(fn, keyword):
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        if keyword in kwargs and not args:
+            args = (kwargs.pop(keyword),)
+        return fn(self, *args, **kwargs)
+    return call
+
+
+def _with_renamed(fn, old, new):
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if old in kwargs and new not in kwargs:
+            kwargs[new] = kwargs.pop(old)
+        return fn(*args, **kwargs)
+    return call
+
+
+def apply(namespace, cls):
+    """Give the functions of `namespace` (a module's globals) and the methods of `cls` that
+    take `dim` or `keepdim` numpy's names for them (a function of the namespace also when
+    the method of its name does: the namespace's forms that forward to the methods, or
+    carry out=, take **kwargs)."""
+    methods = {name for name, fn in vars(cls).items()
+               if not (name.startswith("__") and name.endswith("__")) and _wants(fn)}
+    for name, fn in list(namespace.items()):
+        # (out_arg's wrapper of a function renames them itself: no second wrapper)
+        if not name.startswith("_") and isinstance(fn, types.FunctionType) and (
+                name in methods or _wants(inspect.unwrap(fn))) and \
+                not getattr(fn, "_numpy_names", False) and not getattr(fn, "_out_arg", False):
+            namespace[name] = _with_aliases(fn)
+    for name in methods:
+        setattr(cls, name, _with_aliases(vars(cls)[name]))
+    for name, keyword in _SEQUENCE_KEYWORDS.items():
+        setattr(cls, name, _with_sequence_keyword(vars(cls)[name], keyword))
+    for name, (old, new) in _RENAMED.items():
+        setattr(cls, name, _with_renamed(vars(cls)[name], old, new))
