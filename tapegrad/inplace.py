@@ -325,6 +325,7 @@ class _InplaceMethods:
             value = value._array()
         key = sequence_key(key)
         key = one_ellipsis(key if isinstance(key, tuple) else (key,))
+        key = tuple(list(k) if type(k) is tuple else k for k in key)   # (as _index_numpy)
         if any(isinstance(k, Tensor) and k._dtype is D.uint8 for k in key) and \
                 not (isinstance(raw, Tensor) and raw.dim()):
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "

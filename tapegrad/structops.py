@@ -340,7 +340,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     d = _dim_arg("kthvalue", input, dim)
     n = input._shape[d] if input.dim() else 1
     if not hasattr(k, "__index__") or not 1 <= k <= n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     return _kth("kthvalue", input, int(k), d, keepdim, return_types.kthvalue)
 
 

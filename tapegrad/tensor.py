@@ -438,6 +438,12 @@ class Tensor(metaclass=_TensorMeta):
     def __hash__(self):
         return id(self)
 
+    def __contains__(self, element):
+        if isinstance(element, (Tensor, bool, int, float)):   # (torch's: Tensor or Number)
+            return bool((element == self).any().item())
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                           f"passed in a {type(element)}.")
+
     # ---- pickling and copying ----------------------------------------------------------------
     # torch's: a new leaf holding the values, requires_grad kept, no .grad and no place on a
     # tape (copied slot by slot, a copy kept this tensor's leaf node: its gradient came here).

@@ -3,6 +3,7 @@ views (transpose, permute, expand, slicing), indexing, the scatters that are the
 `cat` and `stack`."""
 import math
 import operator
+import re
 import types
 import warnings
 import weakref
@@ -273,6 +274,11 @@ def _index_message(x, key, msg):
             f"{kind.__module__}.{kind.__qualname__}"
         return ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                 f"are valid indices (got {name})")
+    if msg.startswith("shape mismatch: indexing arrays could not be broadcast"):
+        shapes = re.findall(r"\(([0-9, ]*)\)", msg)
+        return ("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                + ", ".join("[" + ", ".join(n for n in s.replace(" ", "").split(",") if n) + "]"
+                            for s in shapes))
     return msg.replace(" for axis ", " for dimension ")
 
 
@@ -374,6 +380,8 @@ def _index_numpy(x, key):
     if bare:
         key = (key,)
     key = one_ellipsis(key)
+    # (a tuple inside the key is an index sequence, as a list: torch's and numpy's reading)
+    key = tuple(list(k) if type(k) is tuple else k for k in key)
     if any(isinstance(k, str) for k in key):
         raise TypeError("new(): invalid data type 'str'")
     if any(isinstance(k, np.bool_) for k in key):   # numpy takes it as a mask; torch does not

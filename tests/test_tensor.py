@@ -314,3 +314,39 @@ def test_must_be_tensor_names_a_c_type_with_its_module():
         tg.sin([1.0])
     with pytest.raises(TypeError, match=r"must be Tensor, not numpy.float64$"):
         tg.sin(np.float64(1.0))
+
+
+def test_numpy_argument_names_as_torchs_parser_takes_them():
+    # axis= for dim=, keepdims= for keepdim=, on methods and namespace functions
+    x = tg.tensor(np.arange(6.0).reshape(2, 3))
+    a = np.arange(6.0).reshape(2, 3)
+    assert x.sum(axis=1).tolist() == a.sum(axis=1).tolist()
+    assert tg.sum(x, axis=0).tolist() == a.sum(axis=0).tolist()
+    assert x.mean(axis=0, keepdims=True).tolist() == a.mean(axis=0, keepdims=True).tolist()
+    assert tg.cat([x, x], axis=0).shape == (4, 3) and tg.stack([x, x], axis=1).shape == (2, 2, 3)
+    assert x.max(axis=1).values.tolist() == [2.0, 5.0] and tg.argmax(x, axis=1).tolist() == [2, 2]
+    assert tg.cumsum(x, axis=1).tolist() == np.cumsum(a, axis=1).tolist()
+    with pytest.raises(TypeError, match="got an unexpected keyword argument 'axis'"):
+        x.sum(dim=1, axis=1)
+    with pytest.raises(TypeError):       # nn.functional's are Python functions, as torch's
+        tg.nn.functional.softmax(x, axis=1)
+
+
+def test_contains_keyword_forms_and_index_messages_as_torch():
+    x = tg.tensor([[1, 2], [3, 4]])
+    assert 3 in x and 7 not in x and tg.tensor([1, 2]) in x and tg.tensor([9, 9]) not in x
+    with pytest.raises(RuntimeError, match="only supports Tensor or scalar, but you passed in a "
+                                           "<class 'str'>"):
+        "a" in x
+    y = tg.ones(4, 5, 6)
+    assert y.permute(dims=(2, 0, 1)).shape == (6, 4, 5) and y.view(size=(20, 6)).shape == (20, 6)
+    assert y.reshape(shape=(20, 6)).shape == (20, 6) and y.flip(dims=(0,)).shape == (4, 5, 6)
+    assert y.tile(dims=(2,)).shape == (4, 5, 12) and y.repeat(repeats=(1, 2, 1)).shape == (4, 10, 6)
+    assert tg.ones(2, 1).expand(size=(2, 3)).shape == (2, 3) and len(y.split(split_size=2)) == 2
+    assert y[(0, 1),].shape == (2, 5, 6)          # an inner tuple is an index sequence
+    with pytest.raises(IndexError) as err:
+        y[tg.tensor([[0, 1], [1, 2]]), tg.tensor([[0, 1, 2]])]
+    assert str(err.value) == ("shape mismatch: indexing tensors could not be broadcast together "
+                              "with shapes [2, 2], [1, 3]")
+    with pytest.raises(RuntimeError, match="kthvalue\\(\\): selected number k out of range"):
+        tg.ones(3).kthvalue(5)
