@@ -437,6 +437,7 @@ def _apply(cls, args):
         if name in ctx.__dict__:
             setattr(ctx, name, None)
     record_fn(tape, e, type(ctx), ctx.__dict__)
+    tape.hold(_held_bytes(ctx.__dict__, to_save))
     _TAPES.setdefault(tape, []).append(e)
     return outs[0] if single else tuple(outs)
 
@@ -447,6 +448,20 @@ def _views_an_input(o, args):
     return type(v) is not float and any(
         isinstance(a, Tensor) and type(a._v) is not float and np.may_share_memory(v, a._v)
         for a in args)
+
+
+def _held_bytes(attrs, saved):
+    """Bytes of the data a ctx (its attributes `attrs`, its saved tensors) keeps alive that
+    nothing else accounts for: arrays, and tensors that are neither on a tape nor leaves
+    that require grad (parameters: the model holds them)."""
+    total = 0
+    for v in (*attrs.values(), *saved):
+        if isinstance(v, np.ndarray):
+            total += v.nbytes
+        elif isinstance(v, Tensor) and v._tape is None and not v._recorded and \
+                type(v._v) is not float:
+            total += v._v.nbytes
+    return total
 
 
 def _alias(t):

@@ -412,6 +412,14 @@ class Tape:
             nds.objs[s] = arr
             cells[6][node] += 1
 
+    def hold(self, nbytes):
+        """Count `nbytes` of data the tape keeps alive outside its streams (what a custom
+        Function's ctx holds) toward MAX_SAVED_BYTES, as save counts a saved array: a loop of
+        graphs dropped without backward then does not keep them all until 65,536 entries."""
+        self.saved_bytes += nbytes
+        if self.saved_bytes > MAX_SAVED_BYTES and not self.recording:
+            self.sealed = True
+
     def _first_const(self, arr):
         """Whether `arr`, saved for a constant node, is new to this tape (counted once: the
         tape holds it, so its id is not reused meanwhile)."""
