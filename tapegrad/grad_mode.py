@@ -7,6 +7,7 @@ both from one thread-local object.
 import functools
 import inspect
 import sys
+import warnings
 
 from .tape import STATE, CLOSED
 
@@ -53,6 +54,16 @@ class _GradModeContext:
 
     def __call__(self, fn):
         factory = self.clone
+        if inspect.isclass(fn):   # (its construction runs in the mode, as torch's)
+            warnings.warn("Decorating classes is deprecated and will be disabled in future "
+                          "versions. You should only decorate functions or methods. To "
+                          "preserve the current behavior of class decoration, you can directly "
+                          "decorate the `__init__` method and nothing else.", FutureWarning,
+                          stacklevel=2)
+            cls = fn
+
+            def fn(*args, **kwargs):
+                return cls(*args, **kwargs)
         if inspect.isgeneratorfunction(fn):
             return _wrap_generator(factory, fn)
 

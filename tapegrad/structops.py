@@ -420,6 +420,12 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Each element repeated `repeats` times along dim (flattened first when dim is None),
     recorded as torch's: unsqueeze, expand, clone, view for an int; index_select for a
     tensor of repeats."""
+    if repeats is None:   # repeat_interleave(repeats): each index repeated (torch's overload)
+        if not isinstance(input, Tensor) or input.dim() > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        repeats = input.reshape(-1)
+        input = Tensor._wrap(np.arange(repeats.numel(), dtype=np.int64), D.int64)
+        return repeat_interleave(input, repeats, 0, output_size=output_size)
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else _dim(dim, x.dim())
     if isinstance(repeats, Tensor) and repeats.numel() != 1:
@@ -1034,6 +1040,11 @@ class _StructMethods:
                     else dims)
 
     def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        if repeats is None:   # (the method has no repeats-only form: torch's parser error)
+            raise TypeError("repeat_interleave() received an invalid combination of arguments - "
+                            "got (), but expected one of:\n * (Tensor repeats, int dim = None, *, "
+                            "int output_size = None)\n * (int repeats, int dim = None, *, int "
+                            "output_size = None)\n")
         return repeat_interleave(self, repeats, dim)
 
     def index_select(self, dim, index):

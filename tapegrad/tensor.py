@@ -271,9 +271,11 @@ class Tensor(metaclass=_TensorMeta):
     def grad(self):
         if TRACE.current is not None:   # tracing for tapegrad.compile: refused (trainstep)
             TRACE.current.grad_access(self)
-        if self._tape is not None and not getattr(self, "_flags", 0) & RETAINS:
+        g = getattr(self, "_grad", None)
+        # (torch warns only when there is none: a .grad assigned to a non-leaf reads silently)
+        if g is None and self._tape is not None and not getattr(self, "_flags", 0) & RETAINS:
             warnings.warn(errors.NON_LEAF_GRAD, UserWarning, stacklevel=2)
-        return getattr(self, "_grad", None)
+        return g
 
     @grad.setter
     def grad(self, value):

@@ -1,5 +1,7 @@
 """Tensor creation, dtypes, promotion, attributes and conversions, against torch when it is
 installed (one lambda run with both modules) and against fixed expectations otherwise."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -350,3 +352,25 @@ def test_contains_keyword_forms_and_index_messages_as_torch():
                               "with shapes [2, 2], [1, 3]")
     with pytest.raises(RuntimeError, match="kthvalue\\(\\): selected number k out of range"):
         tg.ones(3).kthvalue(5)
+
+
+def test_small_api_points_as_torch():
+    x = tg.ones(2, requires_grad=True)
+    y = x * 2
+    y.grad = tg.ones(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # an assigned non-leaf .grad reads silently
+        assert y.grad.tolist() == [1.0, 1.0]
+    with pytest.warns(UserWarning, match="is not a leaf Tensor is being accessed"):
+        assert (x * 3).grad is None
+    assert tg.repeat_interleave(tg.tensor([1, 0, 3])).tolist() == [0, 2, 2, 2]
+    with pytest.raises(RuntimeError, match="only accept 1D vector as repeat"):
+        tg.repeat_interleave(tg.ones(2, 2, dtype=tg.int64))
+    with pytest.raises(TypeError, match="received an invalid combination of arguments"):
+        tg.tensor([2, 1]).repeat_interleave()
+    with pytest.warns(FutureWarning, match="Decorating classes is deprecated"):
+        @tg.no_grad()
+        class Made:
+            def __init__(self):
+                self.grad_mode = tg.is_grad_enabled()
+    assert Made().grad_mode is False and tg.is_grad_enabled()
