@@ -687,21 +687,34 @@ def _fill_dtype_check(input, value):
 def masked_fill(input, mask, value):
     """input with value where mask is True (MaskedFillBackward0; MaskedFillBackward1 for a
     0-d tensor value, which gets the sum of the filled positions' gradients)."""
+    if isinstance(mask, Tensor) and mask._shape != input._shape:
+        try:
+            shape = np.broadcast_shapes(input._shape, mask._shape)
+        except ValueError:
+            shape = input._shape       # (_masked_fill gives torch's error)
+        if shape != input._shape:      # out of place, the result takes the mask's broadcast
+            input = input.expand(*shape)   # (NOTE: an ExpandBackward0 torch's node has not)
     r = _masked_fill(input, mask, value)
     _fill_dtype_check(input, value)   # (after the mask and value checks, as torch's)
     return r
 
 
-def _masked_fill(input, mask, value):
+def _masked_fill(input, mask, value, inplace=False):
     if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
         got = _C_NAME.get(mask._dtype, mask._dtype.legacy) if isinstance(mask, Tensor) \
             else type(mask).__name__
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{got}")
-    if np.broadcast_shapes(input._shape, mask._shape) != input._shape:
-        raise RuntimeError(f"The size of tensor a ({input._shape[-1] if input._shape else 1}) "
-                           f"must match the size of tensor b ({mask._shape[-1]}) at "
-                           f"non-singleton dimension {input.dim() - 1}")
+    try:
+        shape = np.broadcast_shapes(input._shape, mask._shape)
+    except ValueError:
+        shape = None
+    if shape is None:   # (torch's "The size of tensor a ...": the mask first out of place)
+        errors._check_broadcast(*((input._shape, mask._shape) if inplace else
+                                  (mask._shape, input._shape)))
+    if shape != input._shape:    # (in place: the result cannot take the broadcast shape)
+        raise RuntimeError(f"output with shape {list(input._shape)} doesn't match the "
+                           f"broadcast shape {list(shape)}")
     name = "masked_fill"
     if isinstance(value, Tensor):
         if value.dim():
@@ -1087,7 +1100,7 @@ class _StructMethods:
         return masked_fill(self, mask, value)
 
     def masked_fill_(self, mask, value):
-        return _inplace_via(self, lambda x: _masked_fill(x, mask, value),
+        return _inplace_via(self, lambda x: _masked_fill(x, mask, value, inplace=True),
                             value if isinstance(value, Tensor) else None)
 
     def index_fill(self, dim, index, value):

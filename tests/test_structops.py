@@ -482,3 +482,23 @@ def test_mixed_int_and_array_indices_as_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert _mixed_index(tg) == _mixed_index(torch)
+
+
+def _mask_broadcasts(m):
+    out = []
+    x = m.ones(5, requires_grad=True)
+    mask = m.tensor([[True, False, True, False, True], [False] * 5])
+    y = x.masked_fill(mask, 0.0)   # out of place: the result takes the broadcast shape
+    (y * m.arange(10.0).reshape(2, 5)).sum().backward()
+    out += [tuple(y.shape), x.grad.tolist()]
+    for call in (lambda: m.ones(5).masked_fill_(mask, 0.0),
+                 lambda: m.ones(5).masked_fill(m.ones(3, dtype=m.bool), 0.0),
+                 lambda: m.ones(5).masked_fill_(m.ones(3, dtype=m.bool), 0.0)):
+        with pytest.raises(RuntimeError) as err:
+            call()
+        out.append(str(err.value))
+    return out
+
+
+def test_masked_fill_broadcasts_to_the_mask_as_torch():
+    assert _mask_broadcasts(tg) == _mask_broadcasts(torch)
