@@ -116,7 +116,8 @@ def sweep(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals, 
                 sb = 1
                 fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+            rows_a = sa == n or fa == 1
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
@@ -239,7 +240,8 @@ def sweep_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, v
                 sb = 1
                 fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+            rows_a = sa == n or fa == 1
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
@@ -318,7 +320,8 @@ def forward_from(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 sb = 1
                 fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+            rows_a = sa == n or fa == 1
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
@@ -415,7 +418,8 @@ def forward_core(op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                 sb = 1
                 fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+            rows_a = sa == n or fa == 1
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
         else:  # (one read here, not one per branch: fewer operations for Numba to type)
             oa = off[a]
@@ -3750,7 +3754,8 @@ def sweep_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, c
         sb = 1
         fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+    rows_a = sa == n or fa == 1
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
@@ -3848,7 +3853,8 @@ def forward_binary_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params,
         sb = 1
         fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+    rows_a = sa == n or fa == 1
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
@@ -3937,7 +3943,8 @@ def forward_compare_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params
         sb = 1
         fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+    rows_a = sa == n or fa == 1
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
@@ -3991,7 +3998,8 @@ def sweep_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, ar
         sb = 1
         fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+    rows_a = sa == n or fa == 1
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:
@@ -4032,7 +4040,8 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
         sb = 1
         fb = 0
     rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and                     (sb == n or fb == 1):
+    rows_a = sa == n or fa == 1
+    if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
         rl = sa if sa < sb else sb
     c = cst[e]
     if False:

@@ -259,8 +259,8 @@ OPERANDS = """\
                 sb = 1
                 fb = 0
             rl = 0   # > 0: both operands are contiguous along rows of rl elements (ROW_OPS)
-            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and (sa == n or fa == 1) and \
-                    (sb == n or fb == 1):
+            rows_a = sa == n or fa == 1
+            if a >= 0 and b >= 0 and sa > 1 and sb > 1 and rows_a and (sb == n or fb == 1):
                 rl = sa if sa < sb else sb
 """
 # (fa, fb: a broadcast operand's middle_inner, 0 where it is none; 1: broadcast over leading
