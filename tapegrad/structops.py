@@ -196,6 +196,16 @@ _SORT_TIES_MAX = 1 << 15   # elements of tied rows sorted in Python per call (~1
 #                            the stable order (docs/semantics.md)
 
 
+def _by_value_less(x, y):
+    """torch's KeyValueCompAsc on (value, index) pairs: by value, NaN the largest."""
+    return x[0] < y[0] or x[0] == x[0] and y[0] != y[0]
+
+
+def _by_value_greater(x, y):
+    """torch's KeyValueCompDesc: by value, largest first, NaN before all."""
+    return x[0] > y[0] or x[0] != x[0] and y[0] == y[0]
+
+
 def _sort_ties(arr, idx, d, descending):
     """idx (a stable argsort along d) with each row that has ties in the order torch's
     sort(stable=False) leaves them: libstdc++'s std::sort of (value, index) pairs compared
@@ -210,12 +220,7 @@ def _sort_ties(arr, idx, d, descending):
     tied = np.flatnonzero(same.any(-1))
     if not tied.size or tied.size * n > _SORT_TIES_MAX:
         return idx
-    if descending:
-        def less(x, y):
-            return x[0] > y[0] or x[0] != x[0] and y[0] == y[0]
-    else:
-        def less(x, y):
-            return x[0] < y[0] or x[0] == x[0] and y[0] != y[0]
+    less = _by_value_greater if descending else _by_value_less
     flat_rows = rows.reshape(-1, n)
     out = np.moveaxis(idx, d, -1).copy()
     flat_out = out.reshape(-1, n)
@@ -246,12 +251,7 @@ def _topk_ties(arr, idx, k, d, largest, sorted_):
             return idx
     else:   # (unsorted: nth_element's order, every row)
         tied = range(math.prod(rows.shape[:-1]))
-    if largest:
-        def less(x, y):
-            return x[0] > y[0] or x[0] != x[0] and y[0] == y[0]
-    else:
-        def less(x, y):
-            return x[0] < y[0] or x[0] == x[0] and y[0] != y[0]
+    less = _by_value_greater if largest else _by_value_less
     flat_rows = rows.reshape(-1, n)
     out = np.moveaxis(idx, d, -1).copy()
     flat_out = out.reshape(-1, k)
