@@ -229,7 +229,8 @@ def setitem_view_name(shape, key):
 
 
 def _index(x, key):
-    key = sequence_key(key, 4)      # (its caller: Tensor.__getitem__)
+    if type(key) is list:
+        key = sequence_key(key, 4)  # (its caller: Tensor.__getitem__)
     arr = x._v
     if type(arr) is float:
         arr = x._materialize()   # (held as a number: an array now, which a view shares)
