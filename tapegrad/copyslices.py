@@ -22,12 +22,9 @@ from .ops import OPS
 from .recording import _record_start, _result
 from .tape import bump_version, follow_retained, input_node, registered_views, view_base
 from .tensor import Tensor, tensor_methods
-from . import dtypes as D
+from . import dtypes as D, errors
 from .views import index_scatter
 
-OVERLAP_ERROR = ("unsupported operation: more than one element of the written-to tensor refers "
-                 "to a single memory location. Please clone() the tensor before performing the "
-                 "operation.")
 
 
 def view_positions(base_arr, view_arr):
@@ -123,7 +120,7 @@ def inplace_on_view(self, method, other):
     pos = view_positions(base._materialize(), self._v)
     flat = pos.reshape(-1)
     if flat.size and (flat.min() < 0 or len(np.unique(flat)) != flat.size):
-        raise RuntimeError(OVERLAP_ERROR)
+        raise RuntimeError(errors.OVERLAP_ERROR)
     fresh = _gather("index", base, flat, self._shape)
     r = method(fresh, other)
     if r._dtype is not self._dtype:

@@ -470,3 +470,16 @@ def test_batched_grad_output_of_another_shape_raises_as_torch(go_shape):
         except RuntimeError as e:
             return str(e).replace("tapegrad.", "torch.")
     assert run(tg) == run(torch) is not None
+
+
+def test_accumulating_into_an_expanded_grad_raises_torchs_error_and_commits_nothing():
+    # it raised numpy's "output array is read-only" inside the commit, after other .grads
+    # were already written
+    x, w = tg.ones(3, requires_grad=True), tg.ones(2, requires_grad=True)
+    x.grad = tg.zeros(1).expand(3)
+    w.grad = tg.ones(2)
+    loss = (x * 3).sum() + (w * 2).sum()
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor "
+                                           "refers to a single memory location"):
+        loss.backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0] and w.grad.tolist() == [1.0, 1.0]

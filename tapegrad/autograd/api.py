@@ -276,6 +276,11 @@ def _stage_each(pairs):
             g = g.reshape(t._shape)
         cur = getattr(t, "_grad", None)
         if cur is not None:
+            if t._tape is None and type(cur._v) is not float and not cur._v.flags.writeable \
+                    and 0 in cur._v.strides and cur._v.size > 1:
+                # a .grad assigned an expanded tensor: torch's in-place accumulation refuses
+                # it (checked here, before the commit, which must not fail half-way)
+                raise RuntimeError(errors.OVERLAP_ERROR)
             add((t, g, _replaced(t, cur, g), cur) if t._tape is not None else (t, g, None, None))
         elif g.size != 1:   # _fresh_grad's n-d case, inline (once per leaf per backward)
             fresh = _new()
