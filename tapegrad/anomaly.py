@@ -197,6 +197,12 @@ def _warn(tape, e):
 
 
 # -- the backward checks ----------------------------------------------------------------------
+def nan_error(tape, e, k):
+    """torch's anomaly-mode error (after its warning) for entry e's VJP, whose k-th output
+    holds a nan: for a VJP that runs in Python (a custom Function's backward)."""
+    return RuntimeError(NAN_ERROR.format(name=_warn(tape, e), k=k))
+
+
 def check_versions(tape, n, ran):
     """tape.check_versions, reported as torch's anomaly mode does."""
     try:
