@@ -483,3 +483,18 @@ def test_accumulating_into_an_expanded_grad_raises_torchs_error_and_commits_noth
                                            "refers to a single memory location"):
         loss.backward()
     assert x.grad.tolist() == [0.0, 0.0, 0.0] and w.grad.tolist() == [1.0, 1.0]
+
+
+def test_a_first_grad_under_create_graph_is_torchs_copy():
+    torch = pytest.importorskip("torch")
+    out = []
+    for m in (tg, torch):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (x * x * x).sum().backward(create_graph=True)
+        fn = x.grad.grad_fn
+        out.append((type(fn).__name__, [None if f is None else type(f).__name__
+                                        for f, _ in fn.next_functions],
+                    m.autograd.grad(x.grad.sum(), x)[0].tolist()))
+    assert out[0] == out[1]

@@ -12,6 +12,8 @@ from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
+from ..ndops import _binary
+from ..ops import OPS
 from ..steptrace import TRACE
 from ..views import stack
 from .graph import GradientEdge, edge_tensor
@@ -211,7 +213,7 @@ def _publish_graph(pairs, swept):
         if g is not None:
             g = _graph_grad(t, g)
             cur = getattr(t, "_grad", None)
-            new.append((t, cur, g, g.clone() if cur is None else cur + g))
+            new.append((t, cur, g, _copied(g) if cur is None else cur + g))
     with COMMIT:
         for t, cur, g, total in new:
             now = getattr(t, "_grad", None)
@@ -219,6 +221,15 @@ def _publish_graph(pairs, swept):
             t._grad = total if now is cur else (g if now is None else now + g)
         release_swept(swept)
     return [t for t, _, _, _ in new]
+
+
+def _copied(g):
+    """A first `.grad` under create_graph: as torch's, the gradient copied into a fresh tensor
+    (CopyBackwards, edges (None, 0) and the gradient's node), a recorded op."""
+    return _binary(_COPY, Tensor._wrap(np.zeros(g._shape, g._dtype.np), g._dtype), g)
+
+
+_COPY = OPS["copy"].code
 
 
 def _graph_grad(t, g):
