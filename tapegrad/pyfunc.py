@@ -34,7 +34,7 @@ import numpy as np
 
 from . import errors
 from .grad_mode import _set as _set_grad
-from .anomaly import is_anomaly_check_nan_enabled, nan_error
+from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, nan_error
 from .graph import Node, _input_fn, node_for, output_nr, record_fn
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start
@@ -577,7 +577,8 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
 
     grads = _output_grads(ctx, block, reached, _zeros)
     res = _run_backward(ctx, grads, False)
-    if is_anomaly_check_nan_enabled():   # (the sweep's own check sees no Python VJP)
+    # (anomaly mode's nan check of the sweep sees no VJP that runs in Python)
+    if is_anomaly_enabled() and is_anomaly_check_nan_enabled():
         for i, g in enumerate(res):
             if g is not None and np.isnan(g._array()).any():
                 raise nan_error(tape, te, i)
