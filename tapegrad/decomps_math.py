@@ -247,6 +247,9 @@ def vector_norm(T, x, ord, dims, keepdim):
     if 0 < ord < 1:   # |x|^p has an infinite slope at 0: torch's gradient there is 0
         z = ax == 0
         pw = where(z, 0.0, where(z, 1.0, ax) ** ord)
+    elif ord < 0:     # NOTE: a zero makes the sum inf and the norm 0; torch's gradient is then
+        z = ax == 0   # 0 everywhere (0 * inf at the zero: nan here before)
+        pw = where(z, math.inf, where(z, 1.0, ax) ** ord)
     else:
         pw = ax ** ord
     return _sqrt0(pw.sum(dims, keepdim=keepdim), ord)

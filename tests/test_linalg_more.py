@@ -626,3 +626,18 @@ def test_lu_unpack_refuses_too_few_pivots():
     torch flaky).  tapegrad raises torch's pivot error."""
     with pytest.raises(RuntimeError, match="pivots passed to lu_unpack must be between 1"):
         tg.lu_unpack(tg.eye(3), tg.ones(2, dtype=tg.int32))
+
+
+def test_negative_order_vector_norm_with_a_zero_as_torch():
+    # a zero makes the norm 0 and torch's gradient 0 everywhere (here it was nan at the zero)
+    out = []
+    for m in (tg, torch):
+        res = []
+        for p in (-1.0, -2.0, -0.5, 0.5, 3.0):
+            for v in ([0.0, 3.0], [1.0, 3.0], [0.0, 0.0], [2.0, -1.5]):
+                x = m.tensor(v, dtype=m.float64, requires_grad=True)
+                y = m.linalg.vector_norm(x, p)
+                y.backward()
+                res.append((round(y.item(), 12), [round(g, 12) for g in x.grad.tolist()]))
+        out.append(res)
+    assert out[0] == out[1]
