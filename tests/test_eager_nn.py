@@ -157,19 +157,23 @@ def _scenario(fast, dtype, x_kind, out_features, twice):
     return facts, y.detach().numpy(), grads
 
 
-@pytest.mark.parametrize("dtype,x_kind,out_features,twice", [
-    ("float32", "leaf", 5, False), ("float32", "non-leaf", 5, True),
-    ("float64", "constant", 5, True), ("float32", "leaf", 1, True),
-    ("float64", "non-leaf", 1, False)])
-def test_fast_linear_writes_the_decompositions_entries(dtype, x_kind, out_features, twice):
-    fast = _scenario(True, dtype, x_kind, out_features, twice)
-    slow = _scenario(False, dtype, x_kind, out_features, twice)
+def _assert_same_run(fast, slow):
+    """The one-pass writer's (tape facts, value, gradients) equal the decomposition's."""
     assert fast[0] == slow[0]
     np.testing.assert_array_equal(fast[1], slow[1])
     for g, h in zip(fast[2], slow[2]):
         assert (g is None) == (h is None)
         if g is not None:
             np.testing.assert_array_equal(g, h)
+
+
+@pytest.mark.parametrize("dtype,x_kind,out_features,twice", [
+    ("float32", "leaf", 5, False), ("float32", "non-leaf", 5, True),
+    ("float64", "constant", 5, True), ("float32", "leaf", 1, True),
+    ("float64", "non-leaf", 1, False)])
+def test_fast_linear_writes_the_decompositions_entries(dtype, x_kind, out_features, twice):
+    _assert_same_run(_scenario(True, dtype, x_kind, out_features, twice),
+                     _scenario(False, dtype, x_kind, out_features, twice))
 
 
 @pytest.mark.parametrize("shape", [(4,), (2, 3, 4)])
@@ -199,13 +203,7 @@ def test_fast_linear_of_a_flattened_input_writes_the_decompositions_entries(monk
         y.pow(2).sum().backward()
         return facts, y.detach().numpy(), [None if t.grad is None else t.grad.numpy()
                                            for t in (x0, w, b)]
-    fast, slow = run(True), run(False)
-    assert fast[0] == slow[0]
-    np.testing.assert_array_equal(fast[1], slow[1])
-    for g, h in zip(fast[2], slow[2]):
-        assert (g is None) == (h is None)
-        if g is not None:
-            np.testing.assert_array_equal(g, h)
+    _assert_same_run(run(True), run(False))
 
 
 def test_fast_linear_falls_back_outside_its_case(monkeypatch):
