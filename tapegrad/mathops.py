@@ -17,8 +17,8 @@ from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .kinds import scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET
-from .ndops import (_add_reduce, _binary, _BIN_FAST, _compare, _FAST_SUM_MIN, _np_mean, _NP_FWD,
-                    _UN_ROW, where)
+from .ndops import (_add_reduce, _binary, _BIN_FAST, _compare, _FAST_SUM_MIN, first_extremes,
+                    _np_mean, _NP_FWD, _UN_ROW, _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import Function
@@ -642,6 +642,12 @@ def _sole_extremes(x, dims, keepdim, is_max):
         return None
     arr = x._array()
     nd = arr.ndim
+    if dims and dims == tuple(range(dims[0], dims[-1] + 1)) and _use_extremes(x, arr):
+        _, pos, sole, _ = first_extremes(arr, dims[0], dims[-1], is_max)
+        if not sole:
+            return None
+        return pos.reshape([1 if d in dims else arr.shape[d] for d in range(nd)] if keepdim
+                           else [arr.shape[d] for d in range(nd) if d not in dims])
     kept = [d for d in range(nd) if d not in dims]
     order = kept + list(dims)
     lead = tuple(arr.shape[d] for d in kept)

@@ -12,7 +12,7 @@ from .creation import tensor
 from .errors import _check_broadcast, _tname
 from .fpstate import ERR_RESET as _ERR_RESET, ERR_SET as _ERR_SET, F32_MAX as _F32_MAX, \
     QUIET as _QUIET, quiet as _quiet
-from ._jit import kernel_module
+from ._jit import kernel_module, module_loaded
 from .kinds import matmul as matmul_kind, reduce as reduce_kind
 from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
@@ -577,15 +577,21 @@ def _max_min(x, dim, keepdim, name):
     if nd and x._shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     arr = x._array()
-    a = arr if nd else arr.reshape(1)
-    pick = np.argmax if name == "max" else np.argmin
-    idx = pick(a, axis=d, keepdims=True)
-    values = np.take_along_axis(a, idx, axis=d)
-    pos = np.take_along_axis(np.arange(a.size).reshape(a.shape), idx, axis=d)
-    kidx = idx
-    if not keepdim or not nd:
-        shape = x._shape[:d] + x._shape[d + 1:] if nd else ()
-        idx, values, pos = idx.reshape(shape), values.reshape(shape), pos.reshape(shape)
+    if nd and _use_extremes(x, arr):
+        at, pos, _, flat = first_extremes(arr, d, d, name == "max")
+        kshape = x._shape[:d] + (1,) + x._shape[d + 1:]
+        shape = kshape if keepdim else x._shape[:d] + x._shape[d + 1:]
+        idx, values, kidx = at.reshape(shape), flat[pos].reshape(shape), at.reshape(kshape)
+    else:
+        a = arr if nd else arr.reshape(1)
+        pick = np.argmax if name == "max" else np.argmin
+        idx = pick(a, axis=d, keepdims=True)
+        values = np.take_along_axis(a, idx, axis=d)
+        pos = np.take_along_axis(np.arange(a.size).reshape(a.shape), idx, axis=d)
+        kidx = idx
+        if not keepdim or not nd:
+            shape = x._shape[:d] + x._shape[d + 1:] if nd else ()
+            idx, values, pos = idx.reshape(shape), values.reshape(shape), pos.reshape(shape)
     indices = Tensor._wrap(np.asarray(idx, np.int64), D.int64)
     pair = return_types.max if name == "max" else return_types.min
     tape = _record_start(x)
@@ -644,6 +650,34 @@ def _sums():
 def _import_sums():
     from . import _sums
     return _sums
+
+
+def _import_extremes():
+    from . import _extremes
+    return _extremes
+
+
+# float dtypes tapegrad._extremes' loop is compiled for (others: numpy's argmax)
+_EXTREMES_DTYPES = (np.float32, np.float64)
+
+
+def _use_extremes(x, arr):
+    """Whether the extremes of x (array arr) come from tapegrad._extremes: a float32/float64
+    x that records (numba is loaded for its backward anyway) or any, once the module is."""
+    return arr.dtype.type in _EXTREMES_DTYPES and (
+        x._recorded or module_loaded("tapegrad._extremes"))
+
+
+def first_extremes(arr, d0, d1, is_max):
+    """(at, pos, sole, flat) of tapegrad._extremes.first_extremes over arr's dims d0..d1 as
+    the middle block (flat: arr's elements in row-major order, which pos indexes)."""
+    shape = arr.shape
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    m = math.prod(shape[d0:d1 + 1])
+    inner = math.prod(shape[d1 + 1:])
+    ext = kernel_module("tapegrad._extremes", "_extremes.py", _import_extremes)
+    at, pos, sole = ext.first_extremes(flat.reshape(-1, m, inner), is_max)
+    return at, pos, sole, flat
 
 
 _ALL_DIMS = tuple(tuple(range(k)) for k in range(9))

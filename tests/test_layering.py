@@ -19,6 +19,9 @@ ALLOWED_LATE = {
     ("tapegrad.ndops", "tapegrad._sums"):
         "the record-time sum kernel imports numba likewise: on the first large sum, through "
         "_jit.kernel_module",
+    ("tapegrad.ndops", "tapegrad._extremes"):
+        "the eager extremes' loop (max/min(dim), amax's tie check) imports numba likewise: on "
+        "the first one of a tensor that records, through _jit.kernel_module",
     ("tapegrad.exact", "tapegrad._draw_kernels"):
         "the samplers' Numba loops (libm calls, float64 fmas, randperm's shuffles) import numba "
         "likewise: on the first draw that needs them, through _jit.kernel_module",
