@@ -597,6 +597,22 @@ class Tape:
             else:
                 nodes.append(node)
 
+    def _enter_views(self, c, views):
+        """_enter of each (tensor, weak reference to it) in `views`, tensors of counter c."""
+        if not views:
+            return
+        ver = c[0]
+        versions = self.versions
+        for t, ref in views:
+            versions[t._node] = (c, ver, t._dtype, t._shape, ref)
+        group = self.watched.get(id(c))
+        if group is None:
+            group = self.watched[id(c)] = (c, {})
+        nodes = group[1].get(ver)
+        if nodes is None:
+            nodes = group[1][ver] = []
+        nodes.extend(t._node for t, _ in views)
+
     def share(self, node, arr, c, ver=None):
         """Node `node` holds the one-element value stored in `arr` (of version counter `c`, at
         version `ver`, default now), which may change through an alias without a version
@@ -1295,8 +1311,24 @@ def _remember_view(c, ref):
     refs = c[1]
     refs.append(ref)
     if len(refs) > c[2]:
-        refs[:] = [r for r in refs if r() is not None]
-        c[2] = max(8, 2 * len(refs))
+        _prune_views(c)
+
+
+def _remember_views(c, new):
+    """_remember_view of each weak reference in `new`."""
+    if len(c) == 1:
+        c += ([], 8)
+    refs = c[1]
+    refs.extend(new)
+    if len(refs) > c[2]:
+        _prune_views(c)
+
+
+def _prune_views(c):
+    """Drop the dead references from count c's list of views; prune again when it doubles."""
+    refs = c[1]
+    refs[:] = [r for r in refs if r() is not None]
+    c[2] = max(8, 2 * len(refs))
 
 
 def record_view(tape, t, base):
@@ -1321,6 +1353,38 @@ def record_view(tape, t, base):
     versions = tape.versions
     if t._node not in versions:
         tape._enter(t._node, c, t._dtype, t._shape, ref)
+    if base._tape is tape and base._node not in versions:
+        tape._watch_new(base._node, base)
+
+
+def record_views(tape, views, base):
+    """record_view of each of `views` (recorded views of `base`, in the order their nodes were
+    pushed on `tape`: unbind / split's pieces), with base's counter read once; a one-element
+    view's entry reads its memory again before each backward (share_storage)."""
+    try:
+        c = base._ver
+    except AttributeError:
+        c = base._ver = [0]
+        root = base
+    else:
+        if type(c) is list:
+            root = base
+        else:
+            root = c[1] if len(c) == 2 else base   # (a 1-tuple: detach()'s, no view)
+            c = c[0]
+    versions = tape.versions
+    share = not tape.recording and views and views[0]._dtype.is_floating_point
+    pair = (c, root)
+    refs = []
+    for t in views:
+        t._ver = pair
+        refs.append(weakref.ref(t))
+    _remember_views(c, refs)
+    tape._enter_views(c, [(t, ref) for t, ref in zip(views, refs) if t._node not in versions])
+    if share:
+        for t in views:
+            if t._v.size == 1:
+                tape.share(t._node, t._v, c)
     if base._tape is tape and base._node not in versions:
         tape._watch_new(base._node, base)
 

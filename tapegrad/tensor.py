@@ -435,7 +435,7 @@ class Tensor(metaclass=_TensorMeta):
     def __iter__(self):
         if not self._shape:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._shape[0]))
+        return iter(self.unbind(0))   # (torch's: the pieces show UnbindBackward0)
 
     def __hash__(self):
         return id(self)

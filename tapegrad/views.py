@@ -15,8 +15,8 @@ from .creation import tensor
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
-from .tape import (input_node, OP_CONST, record_view, share_storage, share_version, STATE,
-                   view_base)
+from .tape import (input_node, OP_CONST, record_view, record_views, share_storage, share_version,
+                   STATE, view_base)
 from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
@@ -174,12 +174,8 @@ CUSTOM = errors.CUSTOM_FUNCTION_VIEW_INPLACE   # (a custom Function's output vie
 
 
 def _made_without_grad(t, mode, name, nr=0):
-    table = _WITHOUT_GRAD
-    table[id(t)] = (weakref.ref(t), mode, name, nr)
-    if len(table) > _PRUNE_AT[0]:
-        for key in [k for k, made in table.items() if made[0]() is None]:
-            del table[key]
-        _PRUNE_AT[0] = max(64, 2 * len(table))
+    _WITHOUT_GRAD[id(t)] = (weakref.ref(t), mode, name, nr)
+    _prune_made()
 
 
 def check_made_without_grad(t, other=None, name=None):
@@ -710,40 +706,96 @@ def _split(x, sections, dim, name=None, unsafe=False):
     if name == "unbind" and size == 0:
         return ()
     base = _contiguous(x._materialize())   # (the pieces are views of x's memory)
-    cuts = np.cumsum(sizes)[:-1]
-    pieces = np.split(base, cuts, axis=d)
+    lead = (slice(None),) * d
     if name == "unbind":
-        pieces = [p.reshape(p.shape[:d] + p.shape[d + 1:]) for p in pieces]
+        # (base[..., k, ...]: a 0-d piece is a view too, where base[k] would be a scalar)
+        pieces = list(base) if d == 0 and nd > 1 else \
+            [base[lead + (k, Ellipsis)] for k in range(size)]
+    else:
+        pieces, start = [], 0
+        for s in sizes:
+            pieces.append(base[lead + (slice(start, start + s),)])
+            start += s
+    dt = x._dtype
     tape = _record_start(x)
     if tape is None:
-        outs = [Tensor._wrap(p, x._dtype) for p in pieces]
+        outs = [Tensor._wrap(p, dt) for p in pieces]
     else:
         shape = x._shape
-        packed = np.concatenate([p.reshape(-1) for p in pieces]) if pieces else base.reshape(-1)
-        e = _result(packed, x._dtype, tape, OPS[name].code, input_node(tape, x), -1,
+        packed = base.reshape(-1).copy() if d == 0 or not pieces else \
+            np.concatenate([p.reshape(-1) for p in pieces])
+        e = _result(packed, dt, tape, OPS[name].code, input_node(tape, x), -1,
                     float(len(sizes)))
         tape.add_params(e._node, cat_kind.layout([shape[:d] + (s,) + shape[d + 1:]
                                                   for s in sizes], d))
+        node = e._node
+        nds = tape.nds
+        strides = {}   # a piece's shape -> its row-major strides in elements
         outs, start = [], 0
         for k, p in enumerate(pieces):
-            strides = [math.prod(p.shape[j + 1:]) for j in range(p.ndim)] if p.size != 1 else []
-            t = _result(p, x._dtype, tape, OUTPUT_CODE, e._node, -1, float(k))
-            tape.add_params(t._node, [start] + strides)
-            start += p.size
+            t = _result(p, dt, tape, OUTPUT_CODE, node, -1, float(k))
+            psize = p.size
+            if psize == 1:
+                nds.add_param_ints(t._node, (start,))
+            else:
+                pshape = p.shape
+                st = strides.get(pshape)
+                if st is None:
+                    st = strides[pshape] = [start] + [math.prod(pshape[j + 1:])
+                                                      for j in range(len(pshape))]
+                st[0] = start
+                nds.add_param_ints(t._node, st)
+            start += psize
             outs.append(t)
     if not unsafe:
-        grad_fn = OPS[name].grad_fn
-        # torch's pieces made with grad mode on may not be changed in place where that needs
-        # autograd (MULTI_OUTPUT_NODE), unless x is a view made with it off (x's mode wins);
-        # (torch's views of other dtypes are not differentiable)
-        multi = STATE.enabled and x._dtype.is_floating_point
-        for k, (t, p) in enumerate(zip(outs, pieces)):
-            _as_view(t, x, p, name, k)
-            if multi:
-                made = _WITHOUT_GRAD.get(id(t))   # (inherited from x; a dead view's id reused)
-                if made is None or made[0]() is not t:
-                    _made_without_grad(t, MULTI, grad_fn, k)
+        # the pieces share x's memory (an empty one shares nothing)
+        viewing = [t for t, p in zip(outs, pieces) if p.size]
+        for t, p in zip(outs, pieces):
+            t._v = p   # (a one-element piece keeps the array: an in-place change writes through)
+        if tape is not None:
+            record_views(tape, viewing, x)
+        else:
+            for t in viewing:
+                share_version(t, x)
+        _pieces_made(outs, pieces, x, name)
     return tuple(outs)
+
+
+def _pieces_made(outs, pieces, x, name):
+    """The grad-mode marks of unbind / split's pieces (_view_of's, then theirs): torch's
+    pieces made with grad mode on may not be changed in place where that needs autograd
+    (MULTI_OUTPUT_NODE), unless x is a view made with it off (x's mode wins); (torch's views
+    of other dtypes are not differentiable)."""
+    grad_fn = OPS[name].grad_fn
+    floating = x._dtype.is_floating_point
+    if not STATE.enabled or STATE.inference:
+        if floating:
+            mode = INFERENCE if STATE.inference else NO_GRAD
+            for t, p in zip(outs, pieces):
+                if p.size:
+                    _made_without_grad(t, mode, None)
+        return
+    made = _WITHOUT_GRAD.get(id(x)) if _WITHOUT_GRAD else None
+    if made is not None and made[0]() is x:
+        for k, (t, p) in enumerate(zip(outs, pieces)):
+            if p.size:
+                _made_without_grad(t, made[1], grad_fn, k)
+            elif floating:
+                _made_without_grad(t, MULTI, grad_fn, k)
+        return
+    if floating:
+        _WITHOUT_GRAD.update((id(t), (weakref.ref(t), MULTI, grad_fn, k))
+                             for k, t in enumerate(outs))
+        _prune_made()
+
+
+def _prune_made():
+    """Drop _WITHOUT_GRAD's dead entries once it has doubled since the last prune."""
+    table = _WITHOUT_GRAD
+    if len(table) > _PRUNE_AT[0]:
+        for key in [k for k, made in table.items() if made[0]() is None]:
+            del table[key]
+        _PRUNE_AT[0] = max(64, 2 * len(table))
 
 
 def max_shift(x, dims, zero_inf):

@@ -190,3 +190,36 @@ def test_the_record_goes_with_the_view():
     for _ in range(50):                                # (some may reuse the dead view's id)
         u = (y * 1)[:2]
         u.mul_(2)
+
+
+# ---- iteration is unbind(0), as torch's Tensor.__iter__ --------------------------------------
+def _iterated(m):
+    out = []
+    v = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    pieces = list(v * 1)
+    out.append([type(p.grad_fn).__name__ for p in pieces])
+    out.append([p.grad_fn.next_functions[0][0] is pieces[0].grad_fn.next_functions[0][0]
+                for p in pieces])
+    try:
+        pieces[0].mul_(2)
+        out.append("changed")
+    except RuntimeError as e:
+        out.append(str(e).split(".")[0])
+    s = sum(x * x for x in v)
+    s.backward()
+    out.append(v.grad.tolist())
+    w = m.tensor([[1.0, 2.0], [3.0, 4.0]])
+    rows = list(w)
+    w.add_(1)    # the rows are views of w
+    out.append([rows[1].tolist(), rows[1]._version, rows[0].shape == (2,)])
+    out.append([p.tolist() for p in m.tensor([5.0, 6.0])])
+    return out
+
+
+def test_iteration_is_unbind():
+    got = _iterated(tapegrad)
+    assert got[0] == ["UnbindBackward0"] * 3 and all(got[1])
+    assert got[2] == "Output 0 of Unbind is a view and is being modified inplace"
+    assert got[3:] == [[2.0, 4.0, 6.0], [[4.0, 5.0], 1, True], [5.0, 6.0]]
+    torch = pytest.importorskip("torch")
+    assert got == _iterated(torch)
