@@ -366,6 +366,7 @@ class _InplaceMethods:
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = _inplace_div
+    __ipow__ = pow_   # (without it, x **= 2 rebinds x to a new tensor: torch changes x)
 
 
 def _traced_values_only(x, other):

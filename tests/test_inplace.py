@@ -288,3 +288,37 @@ def test_one_element_leaf_in_an_array_is_entered_once_while_unchanged():
     assert y._tape.n == n + 10                # two entries a step, no new leaf
     y.backward()
     assert p.grad.item() == 2 * 2.0 + 5 * 3.0
+
+
+def _augmented_power(m):
+    out = []
+    x = m.tensor([1.0, 2.0])
+    y = x
+    x **= 2                      # in place: y is x
+    out.append((y.tolist(), x is y, x._version))
+    n = m.tensor([1, 2])
+    n **= 2
+    out.append(n.tolist())
+    for make in (lambda: m.tensor([1, 2]), lambda: m.tensor([2.0, 3.0], requires_grad=True)):
+        t = make()
+        try:
+            t **= 2.5
+            out.append(t.tolist())
+        except RuntimeError as e:
+            out.append(str(e))
+    leaf = m.tensor([2.0, 3.0], requires_grad=True)
+    z = leaf * 1
+    z **= 3
+    z.sum().backward()
+    out.append((type(z.grad_fn).__name__, leaf.grad.tolist()))
+    return out
+
+
+def test_augmented_power_is_in_place():
+    got = _augmented_power(tg)
+    assert got[0] == ([1.0, 4.0], True, 1) and got[1] == [1, 4]
+    assert got[2] == "result type Float can't be cast to the desired output type Long"
+    assert got[3].startswith("a leaf Variable that requires grad")
+    assert got[4] == ("PowBackward0", [12.0, 27.0])
+    torch = pytest.importorskip("torch")
+    assert got == _augmented_power(torch)
