@@ -351,9 +351,30 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if (end - start) * step < 0:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if not dtype.is_floating_point:
-        return _leaf(np.arange(start, end, step).astype(dtype.np), dtype, requires_grad)
+        return _leaf(_arange_int(start, end, step, dtype), dtype, requires_grad)
     n = max(0, math.ceil((float(end) - float(start)) / float(step)))
     return _leaf(_arange_float(float(start), float(step), n, dtype.np), dtype, requires_grad)
+
+
+def _arange_int(start, end, step, dtype):
+    """torch's CPU arange of an integer dtype: the bounds and step converted to int64 first
+    (toward zero: arange(0, 5, 1.5, dtype=int32) steps by 1), the count from the int64 values
+    for int64 (integer division) and from the given numbers for the other types, as torch's
+    arange_out; the values wrap into the dtype."""
+    xstart, xend, xstep = int(start), int(end), int(step)
+    if dtype is D.int64:
+        if xstep == 0:   # (a ValueError here, torch's size computation for int64)
+            raise ValueError("step must be nonzero")
+        span = xend - xstart + xstep - (1 if xstep > 0 else -1)
+        n = max(0, span // xstep if span * xstep >= 0 else -(abs(span) // abs(xstep)))
+    else:   # (a step truncated to 0 repeats the start)
+        n = max(0, math.ceil((float(end) - float(start)) / float(step)))
+    values = np.arange(n, dtype=np.int64)
+    if xstep != 1:
+        values *= xstep
+    if xstart:
+        values += xstart
+    return values.astype(dtype.np, copy=False)
 
 
 def _scalar_text(v):

@@ -1,5 +1,6 @@
 """Tensor creation, dtypes, promotion, attributes and conversions, against torch when it is
 installed (one lambda run with both modules) and against fixed expectations otherwise."""
+import itertools
 import warnings
 
 import numpy as np
@@ -226,6 +227,31 @@ def test_float_arange_is_computed_in_double():
     v = tg.arange(0.0, 0.35, 0.1).numpy()
     assert v.dtype == np.float32 and v[3] == np.float32(0.1 * 3)
     assert tg.arange(0.0, 1.0, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
+
+
+def test_integer_arange_of_float_arguments():
+    # torch converts the bounds and step to int64 first (toward zero), then counts in int64
+    # for int64 and from the given numbers for the other integer types
+    assert tg.arange(0, 5, 1.5, dtype=tg.int32).tolist() == [0, 1, 2, 3]
+    assert tg.arange(-1.5, 2, dtype=tg.int64).tolist() == [-1, 0, 1]
+    assert tg.arange(0, 2, 0.5, dtype=tg.int32).tolist() == [0, 0, 0, 0]
+    with pytest.raises(ValueError, match="step must be nonzero"):
+        tg.arange(0, 2.5, 0.5, dtype=tg.int64)
+    assert tg.arange(-3, 4.9, 2, dtype=tg.uint8).tolist() == [253, 255, 1, 3]
+
+
+def test_integer_arange_as_torch():
+    torch = pytest.importorskip("torch")
+    values = [0, 1, -1, 5, -3, 0.5, 1.5, -1.5, 4.9, -0.7]
+    for dt in ("int64", "int32", "uint8", "int8"):
+        for a, b, s in itertools.product(values, values, [1, 2, -1, -2, 0.5, 1.5, -1.5, 3]):
+            out = []
+            for m in (torch, tg):
+                try:
+                    out.append(m.arange(a, b, s, dtype=getattr(m, dt)).tolist())
+                except (RuntimeError, ValueError) as e:
+                    out.append((type(e), str(e)))
+            assert out[0] == out[1], (dt, a, b, s)
 
 
 @pytest.mark.parametrize("call", [
