@@ -170,8 +170,12 @@ class Tensor(metaclass=_TensorMeta):
         `dim`: the array's own layout (a tensor holding its one value as a number is
         contiguous)."""
         v = self._v
-        if type(v) is float:
-            strides = tuple(math.prod(self._shape[d + 1:]) for d in range(len(self._shape)))
+        if type(v) is float or v.size == 0:
+            # (torch's row-major strides; numpy's of an empty array are all 0: torch.empty(0,
+            # 3).stride() is (3, 1))
+            shape = self._shape
+            strides = tuple(math.prod(max(s, 1) for s in shape[d + 1:])
+                            for d in range(len(shape)))
         else:
             strides = tuple(s // v.itemsize for s in v.strides)
         if dim is None:

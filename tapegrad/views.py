@@ -348,6 +348,18 @@ def split_key(key, ndim):
     return tuple(basic) + (() if Ellipsis in basic else (Ellipsis,)), tuple(advanced)
 
 
+def _standard_layout(a):
+    """a, or a row-major copy where its strides are not the standard ones: numpy may lay an
+    advanced index's result out transposed (x[:, [1, 2]]: torch's is row-major, so .view()
+    of it works) or give a dim of size 1 another stride (x[None, idx])."""
+    step = a.itemsize
+    for n, s in zip(reversed(a.shape), reversed(a.strides)):
+        if s != step:
+            return np.array(a, order="C") if a.size else a   # (an empty one has 0 strides)
+        step *= n
+    return a
+
+
 def index_with(a, key):
     """a[key] by torch's indexing (split_key): a view where the key is basic."""
     basic, advanced = split_key(key, a.ndim)
@@ -411,11 +423,11 @@ def _index_numpy(x, key):
         return _strided("unsqueeze_strided" if name == "unsqueeze" else name, x,
                         lambda a: a[key])
     idx = index_with(np.arange(base.size).reshape(base.shape), key)
-    out = index_with(base, key)
+    out = _standard_layout(index_with(base, key))
     tape = _record_start(x)
     if tape is None:
-        return Tensor._wrap(np.asarray(out), x._dtype)
-    t = _result(np.asarray(out), x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
+        return Tensor._wrap(out, x._dtype)
+    t = _result(out, x._dtype, tape, OPS["index"].code, input_node(tape, x), -1, 0.0)
     tape.add_params(t._node, np.asarray(idx).reshape(-1))
     return t
 

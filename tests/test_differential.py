@@ -2423,7 +2423,12 @@ def test_strides_and_contiguity():
              "x.stride(3)", "x.stride('a')", "x.is_contiguous()", "x.mT.is_contiguous()",
              "x[:, 1:2].is_contiguous()", "x[:, :, 1].is_contiguous()",
              "x.expand(2, 2, 3, 4).is_contiguous()", "s.is_contiguous()",
-             "m.ones(2, 1).t().is_contiguous()", "m.ones(0, 3).t().is_contiguous()"]
+             "m.ones(2, 1).t().is_contiguous()", "m.ones(0, 3).t().is_contiguous()",
+             # advanced indices give row-major results (numpy's may be transposed), empty
+             # tensors torch's strides (numpy's are 0)
+             "x[:, [1, 2]].stride()", "x[:, [1, 2]].view(-1).shape", "x[..., [0, 2]].stride()",
+             "x[:, x[0, :, 0] > 0].stride()", "x[None, [0, 1]].stride()", "x[[]].stride()",
+             "x[False].stride()", "m.empty(0, 3).stride()", "m.ones(3, 0).stride()"]
 
     def fn(m):
         ns = dict(x=m.ones(2, 3, 4), s=m.tensor(1.5, requires_grad=True), m=m)
