@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 
+from . import dtypes as D
+
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
     "they have already been freed). Saved intermediate values of the graph are freed when you call "
@@ -230,6 +232,21 @@ def _cast_error(src, dst):
     """torch's error for an in-place result whose dtype cannot go into the tensor."""
     return RuntimeError(f"result type {src.legacy} can't be cast to the desired output type "
                         f"{dst.legacy}")
+
+
+def check_promotion(x, other, true_divide=False):
+    """torch's check of an in-place arithmetic op on a bool or integer tensor x, before any
+    other: the promoted result type (of a true division: a floating one) must cast into x's
+    dtype (bool_t += 2, int_t.add_(float64 tensor) raise, naming the result type)."""
+    if x._dtype.is_floating_point or not (
+            isinstance(other, (bool, int, float)) or isinstance(getattr(other, "dtype", None),
+                                                                D.dtype)):
+        return
+    result = D.torch_result_type(x, other)
+    if true_divide and not result.is_floating_point:
+        result = D.get_default_dtype()
+    if not D.can_cast(result, x._dtype):
+        raise _cast_error(result, x._dtype)
 
 
 def _inplace_shape_error(shape, broadcast):

@@ -68,6 +68,7 @@ class _FloorDivideMethods:
     def floor_divide_(self, other):
         # in place without history (with it: the NotImplementedError of tapegrad's other
         # in-place ops that have no recorded form)
+        errors.check_promotion(self, other)
         return self._inplace(
             lambda a, b: floor_divide(Tensor._wrap(a, self.dtype), other)._array(), other)
 

@@ -8,7 +8,7 @@ import struct
 import numpy as np
 
 from . import dtypes as D
-from .errors import alpha_first, _cast_error, _check_broadcast, check_sub, \
+from .errors import alpha_first, _cast_error, _check_broadcast, check_promotion, check_sub, \
     _inplace_shape_error, _setitem_shape_error
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
@@ -204,6 +204,8 @@ class _InplaceMethods:
                 raise
 
     def add_(self, other, alpha=1):
+        if not self._dtype.is_floating_point:
+            check_promotion(self, other)
         if type(alpha) is int and alpha == 1:
             done = _update_scalar(self, other, float.__add__)
             if done is not None:
@@ -215,6 +217,9 @@ class _InplaceMethods:
         return self._inplace_alpha(lambda a, b: a + alpha * b, other, lambda x, y: x + y * alpha)
 
     def sub_(self, other, alpha=1):
+        if not self._dtype.is_floating_point:
+            check_sub(self, other)   # (torch's bool check first)
+            check_promotion(self, other)
         if type(alpha) is int and alpha == 1:
             done = _update_scalar(self, other, float.__sub__)
             if done is not None:
@@ -237,6 +242,8 @@ class _InplaceMethods:
         return r
 
     def mul_(self, other):
+        if not self._dtype.is_floating_point:
+            check_promotion(self, other)
         done = _update_scalar(self, other, float.__mul__)
         if done is not None:
             return done
@@ -244,6 +251,8 @@ class _InplaceMethods:
 
     def _inplace_div(self, other):
         """self /= other (div_ without rounding_mode: tapegrad/arith.py)."""
+        if not self._dtype.is_floating_point:
+            check_promotion(self, other, true_divide=True)
         done = _update_scalar(self, other, float.__truediv__)
         if done is not None:
             return done
@@ -251,6 +260,7 @@ class _InplaceMethods:
 
     def pow_(self, exponent):
         """self ** exponent, in place (PowBackward0 / PowBackward1 when recorded)."""
+        check_promotion(self, exponent)
         def value(arr, b):
             e = Tensor._wrap(np.asarray(b), exponent._dtype) if isinstance(exponent, Tensor) \
                 else exponent

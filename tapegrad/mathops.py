@@ -237,6 +237,7 @@ class _MathMethods:
         return _bin("remainder", other, self)
 
     def remainder_(self, other):
+        errors.check_promotion(self, other)
         _check_int_divisor("remainder", self, other)
         return self._inplace(lambda a, b: _NP_FWD[OPS["remainder"].code](a, b, 0.0), other,
                              Tensor.remainder)
@@ -249,6 +250,7 @@ class _MathMethods:
         return _bin("fmod", self, other)
 
     def fmod_(self, other):
+        errors.check_promotion(self, other)
         _check_int_divisor("fmod", self, other)
         return self._inplace(np.fmod, other, Tensor.fmod)
 

@@ -322,3 +322,40 @@ def test_augmented_power_is_in_place():
     assert got[4] == ("PowBackward0", [12.0, 27.0])
     torch = pytest.importorskip("torch")
     assert got == _augmented_power(torch)
+
+
+INPLACE_ARITH = ["add_", "sub_", "mul_", "div_", "floor_divide_", "remainder_", "fmod_", "pow_",
+                 "__iadd__", "__imul__", "__ipow__", "__ifloordiv__", "__imod__"]
+
+
+def _promoted_inplace(m, dt, op, other):
+    x = m.tensor([True, False] if dt == "bool" else [3, 2], dtype=getattr(m, dt))
+    if isinstance(other, tuple):      # (dtype name, 0-d?)
+        name, zero_d = other
+        other = m.tensor(2 if zero_d else [1, 2], dtype=getattr(m, name))
+    try:
+        r = getattr(x, op)(other)
+        return str(r.dtype).split(".")[-1], r.tolist(), x.tolist()
+    except RuntimeError as e:
+        return type(e).__name__, str(e).split("\n")[0]
+
+
+def test_inplace_arithmetic_checks_the_promoted_type():
+    # torch's first check: the promoted result type must cast into the tensor's dtype
+    assert _promoted_inplace(tg, "bool", "add_", 2) == (
+        "RuntimeError", "result type Long can't be cast to the desired output type Bool")
+    assert _promoted_inplace(tg, "bool", "floor_divide_", 0)[1].startswith("result type Long")
+    assert _promoted_inplace(tg, "int64", "add_", ("float64", False))[1].startswith(
+        "result type Double")
+    assert _promoted_inplace(tg, "int32", "div_", ("float64", True))[1].startswith(
+        "result type Double")
+    assert _promoted_inplace(tg, "int64", "div_", 2)[1].startswith("result type Float")
+    assert _promoted_inplace(tg, "bool", "mul_", True) == ("bool", [True, False], [True, False])
+    torch = pytest.importorskip("torch")
+    others = [2, 1.5, True, 0, ("int64", False), ("float64", False), ("bool", False),
+              ("int32", False), ("float64", True), ("int64", True)]
+    for dt in ("bool", "int64", "int32", "uint8"):
+        for op in INPLACE_ARITH:
+            for other in others:
+                assert _promoted_inplace(tg, dt, op, other) == \
+                    _promoted_inplace(torch, dt, op, other), (dt, op, other)
