@@ -8,6 +8,8 @@
   autograd/    Variable, backward, grad, functional      errors.py    PyTorch's messages
   viz.py       to_dot: graph pictures (torchviz's look)  summary.py   tape_summary()
 """
+import builtins
+
 from .dtypes import (dtype, float32, float64, int64, int32, int16, int8, uint8,
                      get_default_dtype, set_default_dtype,
                      promote_types, can_cast, finfo, iinfo)
@@ -191,6 +193,16 @@ from . import mathops as _mathops  # noqa: E402
 for _name, _f in _mathops.MODULE_FUNCTIONS.items():
     globals()[_name] = _f if _f is not None else _fn(_name)
 del _name, _f
+_remainder_of_tensor = globals()["remainder"]   # (the Tensor-first form, made above)
+
+
+def remainder(input, other, *, out=None):
+    """input % other (the sign of other); input may be a Python number (torch's
+    remainder.Scalar_Tensor)."""
+    if out is None and isinstance(input, (builtins.int, builtins.float)) and \
+            isinstance(other, Tensor):
+        return other.__rmod__(input)
+    return _remainder_of_tensor(input, other, out=out)
 from .paired import var_mean, std_mean, aminmax  # noqa: E402  (one node, two outputs)
 from . import bitwise as _bitwise  # noqa: E402  (& | ^ ~ << >>, bitwise_*)
 for _name, _f in _bitwise.MODULE_FUNCTIONS.items():

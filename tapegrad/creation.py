@@ -11,7 +11,7 @@ from .dtypes import dtype as DType
 from .exact import fma32, fma64, fma_ints
 from .fpstate import quiet
 from .tape import STATE
-from .tensor import install, _new, _size_args, Tensor, _TensorMeta
+from .tensor import install, _new, _size_args, Size, Tensor, _TensorMeta
 from .tracing import _bake
 
 
@@ -20,13 +20,20 @@ class _LegacyConstructor:
     """`tapegrad.Tensor(...)`, torch's legacy constructor (the metaclass's `__call__`)."""
 
     def __call__(cls, *args):
-        """Legacy constructor: Tensor([1, 2]) copies data as float32; Tensor(2, 3) is
-        uninitialized (zeros here)."""
-        if len(args) == 1 and not isinstance(args[0], int):
+        """Legacy constructor: Tensor([1, 2]) copies data as float32; Tensor(2, 3) and
+        Tensor(Size) are uninitialized (zeros here), Tensor() is empty."""
+        if not args:
+            return empty(0)
+        if len(args) == 1:
             data = args[0]
             if isinstance(data, Tensor):
                 return data
-            return tensor(data, dtype=D.get_default_dtype())
+            if isinstance(data, Size):
+                return empty(*data)
+            if isinstance(data, (bool, float, np.generic)):   # (an int is a size)
+                raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+            if not isinstance(data, int):
+                return tensor(data, dtype=D.get_default_dtype())
         return empty(*args)
 
 
@@ -240,6 +247,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
 
 def from_numpy(arr):
     """A tensor sharing memory with the numpy array `arr`."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {errors.type_name(arr)})")
     dt = D.from_numpy_dtype(arr.dtype)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._recorded = arr, dt, arr.shape, None, False

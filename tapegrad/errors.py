@@ -145,6 +145,12 @@ T_NOT_2D = ("The use of `x.T` on tensors of dimension other than 2 to reverse th
             "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
             "reverse the dimensions of a tensor.")
 T_0D = "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
+# (torch's other transposes of a 0-d tensor: the identity, with a warning once)
+TRANSPOSE_0D = {"mT": "Tensor.mT is deprecated on 0-D tensors. This function is the identity "
+                      "in these cases.",
+                "mH": "Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().",
+                "H": "Tensor.H is deprecated on 0-D tensors. Consider using x.conj().",
+                "adjoint": "adjoint() is deprecated on 0-D tensors. Consider using x.conj()."}
 NEGATIVE_DIM = "Trying to create tensor with negative dimension {d}: [{shape}]"
 ONE_ELEMENT = "only one element tensors can be converted to Python scalars"
 # torch.tensor(t) / t.new_tensor(t) of a tensor t (torch warns every time)

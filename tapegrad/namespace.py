@@ -238,20 +238,30 @@ class _NamespaceMethods:
                     else "")
             raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
                                f"{self.dim()}-D tensor.{hint}")
-        return self.transpose(-2, -1) if self.dim() == 2 else self
+        if self.dim() == 0:
+            errors.warn_once(errors.TRANSPOSE_0D["H"])
+            return self
+        return self.transpose(-2, -1)
 
     @property
     def mH(self):
-        return self._matrices("tensor.mH").transpose(-2, -1)
+        return self._transposed("tensor.mH", "mH")
 
     def adjoint(self):
-        return self._matrices("tensor.adjoint()").transpose(-2, -1)
+        return self._transposed("tensor.adjoint()", "adjoint")
 
-    def _matrices(self, what):
-        if self.dim() < 2:
+    def _transposed(self, what, name):
+        """The last two dims swapped (transpose `what`, property or method `name`) of a
+        (batch of) matrices; a 0-d tensor is its own transpose (the tensor itself, and torch's
+        deprecation warning)."""
+        nd = self.dim()
+        if nd == 0:
+            errors.warn_once(errors.TRANSPOSE_0D[name])
+            return self
+        if nd < 2:
             raise RuntimeError(f"{what} is only supported on matrices or batches of matrices. "
-                               f"Got {self.dim()}-D tensor.")
-        return self
+                               f"Got {nd}-D tensor.")
+        return self.transpose(-2, -1)
 
     # ---- reshaping reductions and splits ------------------------------------------------------
     def sum_to_size(self, *size):

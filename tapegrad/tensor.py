@@ -389,7 +389,9 @@ class Tensor(metaclass=_TensorMeta):
     def __bool__(self):
         n = self.numel()
         if n != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0
+                               else "Boolean value of Tensor with more than one value is "
+                               "ambiguous")
         v = self._array().reshape(-1)[0]
         if self._recorded:
             _bake(self, "guard_bool", bool(v))

@@ -396,7 +396,7 @@ class _OpMethods:
 
     @property
     def mT(self):
-        return self.transpose(-2, -1)
+        return self._transposed("tensor.mT", "mT")
 
     def expand(self, *sizes):
         sizes = _size_args(sizes)

@@ -400,3 +400,44 @@ def test_small_api_points_as_torch():
             def __init__(self):
                 self.grad_mode = tg.is_grad_enabled()
     assert Made().grad_mode is False and tg.is_grad_enabled()
+
+
+def _basics_and_errors(m):
+    def run(f):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                r = f()
+            r = (tuple(r.shape), str(r.dtype).split(".")[-1], r.tolist()) \
+                if hasattr(r, "shape") else r
+            return r, [str(w.message).split(" (Triggered")[0] for w in caught]
+        except (RuntimeError, TypeError, ValueError) as e:
+            return type(e).__name__, str(e)
+    y = m.tensor(1.0, requires_grad=True) * 2
+    cases = [lambda: bool(m.tensor([])), lambda: m.from_numpy([1, 2]),
+             lambda: m.Tensor(5.5), lambda: m.Tensor(True), lambda: m.Tensor(),
+             lambda: m.Tensor(m.Size([2, 3])).shape, lambda: m.Tensor([1, 2]),
+             lambda: m.remainder(5, m.tensor([3, -3])), lambda: m.remainder(5.5, m.tensor([3.0])),
+             lambda: m.ones(3).mT, lambda: m.ones(3).mH, lambda: m.ones(2).adjoint(),
+             lambda: m.ones(2, 3).mT, lambda: m.ones(4, 2, 3).mH]
+    m.set_warn_always(True)     # (the 0-d transposes warn once per process)
+    try:
+        out = [run(f) for f in cases]
+        for name in ("mT", "mH", "H"):
+            out.append(run(lambda: getattr(y, name) is y))
+        out.append(run(lambda: y.adjoint() is y))
+    finally:
+        m.set_warn_always(False)
+    return out
+
+
+def test_basic_errors_and_zero_d_transposes():
+    got = _basics_and_errors(tg)
+    assert got[0] == ("RuntimeError", "Boolean value of Tensor with no values is ambiguous")
+    assert got[1] == ("TypeError", "expected np.ndarray (got list)")
+    assert got[2] == ("TypeError", "new(): data must be a sequence (got float)")
+    assert got[7][0] == ((2,), "int64", [2, -1])
+    assert got[-1][0] is True and got[-1][1] == [
+        "adjoint() is deprecated on 0-D tensors. Consider using x.conj()."]
+    torch = pytest.importorskip("torch")
+    assert got == _basics_and_errors(torch)
