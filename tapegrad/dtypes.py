@@ -3,6 +3,7 @@
 import numpy as np
 
 from . import _format
+from .fpstate import F32_MAX, quiet
 
 
 class dtype:
@@ -71,6 +72,8 @@ def as_array(v, dt):
     if dt.itemsize < 4 and not dt.is_floating_point and dt is not bool_ and \
             isinstance(v, int) and not isinstance(v, bool):
         return np.asarray(np.int64(v)).astype(dt.np)
+    if type(v) is float and dt is float32 and not -F32_MAX <= v <= F32_MAX:
+        return quiet(np.asarray, v, dt.np)     # (inf, silently as torch's cast)
     return np.asarray(v, dtype=dt.np)
 
 

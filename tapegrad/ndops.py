@@ -463,7 +463,12 @@ def _compare(name, x, y):
         if dt.itemsize < 4 and not dt.is_floating_point and dt is not D.bool_:
             xa, ya = D.as_array(xa, dt), D.as_array(ya, dt)
     try:
-        out = np.asarray(_NP_CMP[name](xa, ya))
+        if type(ya) is float and not -_F32_MAX <= ya <= _F32_MAX:
+            # (a float32 tensor against a number past float32's range: numpy's cast of the
+            # number warns of the overflow; torch compares silently)
+            out = np.asarray(_quiet(_NP_CMP[name], xa, ya))
+        else:
+            out = np.asarray(_NP_CMP[name](xa, ya))
     except ValueError:
         _check_broadcast(np.shape(xa), np.shape(ya))
         raise

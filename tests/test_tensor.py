@@ -1,6 +1,7 @@
 """Tensor creation, dtypes, promotion, attributes and conversions, against torch when it is
 installed (one lambda run with both modules) and against fixed expectations otherwise."""
 import itertools
+import math
 import warnings
 
 import numpy as np
@@ -441,3 +442,13 @@ def test_basic_errors_and_zero_d_transposes():
         "adjoint() is deprecated on 0-D tensors. Consider using x.conj()."]
     torch = pytest.importorskip("torch")
     assert got == _basics_and_errors(torch)
+
+
+def test_numbers_past_float32_range_give_no_numpy_warning():
+    # torch's casts to float32 give inf silently; numpy's warn of the overflow
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (tg.tensor([1, 2]) + 1e40).tolist() == [math.inf, math.inf]
+        assert (tg.tensor([1.0, 2.0]) < 1e300).tolist() == [True, True]
+        assert (tg.tensor([1.0, 2.0]) == -1e300).tolist() == [False, False]
+        assert (tg.tensor([1.0]) >= float("nan")).tolist() == [False]
