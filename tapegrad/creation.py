@@ -139,7 +139,7 @@ def copy_of(data, dtype=None, requires_grad=False):
             data = _as_items(data)
             dt = _infer_dtype(data)
         arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
-        if dt in D.SMALL_INTS and not isinstance(data, np.ndarray):
+        if not (dt.is_floating_point or dt is D.bool_ or isinstance(data, np.ndarray)):
             arr = _checked_items(data, arr, dt)
     if arr.dtype.kind == "f" and arr.dtype.itemsize > dt.np.itemsize:
         arr = quiet(np.array, arr, dt.np)   # (a narrowing cast may overflow: inf, silently)
@@ -167,17 +167,31 @@ def _as_items(data):
 
 
 def _checked_items(data, arr, dt):
-    """Python data for a small integer dtype, each item converted as torch checks it (uint8:
-    -1 -> 255, 300 raises): at once for all-int (or all-bool) data, else item by item."""
+    """Python data for an integer dtype, each item converted as torch checks it (uint8: -1 ->
+    255, 300 raises, an int32 past its range or a nan raises): at once for all-int (or
+    all-bool) data, else item by item.  A Python int past int64's range is torch's
+    ValueError (its parser reads ints as long long)."""
     if arr.dtype.kind in "iub":
         info = np.iinfo(dt.np)
         lo = -info.max if dt is D.uint8 else info.min
         if arr.dtype.kind != "b" and arr.size and (arr.min() < lo or arr.max() > info.max):
-            D.checked(int(arr.max() if arr.max() > info.max else arr.min()), dt, dt.name)
+            v = int(arr.max() if arr.max() > info.max else arr.min())
+            _long_long(v)
+            D.checked(v, dt, dt.name)
         return arr.astype(dt.np)
-    flat = [D.checked(v.item() if isinstance(v, np.generic) else v, dt, dt.name)
+    flat = [v.item() if isinstance(v, np.generic) else v
             for v in np.asarray(data, dtype=object).reshape(-1).tolist()]
+    for v in flat:
+        if type(v) is int:
+            _long_long(v)
+    flat = [D.checked(v, dt, dt.name) for v in flat]
     return np.array(flat, dtype=dt.np).reshape(arr.shape)
+
+
+def _long_long(v):
+    """torch's error for a Python int its parser cannot read as a long long."""
+    if not -2 ** 63 <= v < 2 ** 63:
+        raise ValueError("Overflow when unpacking long long")
 
 
 def as_tensor(data, dtype=None, device=None):

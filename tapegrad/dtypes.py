@@ -1,5 +1,7 @@
 """dtypes (`tapegrad.float32` ...), PyTorch's type promotion, and torch's dtype helpers
 (`result_type`, `promote_types`, `can_cast`, `finfo`, `iinfo`)."""
+import math
+
 import numpy as np
 
 from . import _format
@@ -80,14 +82,26 @@ def as_array(v, dt):
 SMALL_INTS = (uint8, int8, int16)
 
 
+# the C++ type torch's checked scalar conversion names in its overflow error
+_CHECKED_NAMES = {"int32": "int", "float32": "float"}
+
+
 def checked(v, dt, name=None):
-    """Python number `v` converted to small integer dtype `dt` as torch's checked scalar
-    conversion (fill values, torch.tensor's items): an int within [-max, max] (uint8) or
-    [min, max] wraps around into `dt`, a float is truncated if within [min, max]; anything
-    else raises torch's RuntimeError (`name`: the type as the message names it, uint8_t by
-    default).  Values for other dtypes are returned unchanged."""
-    if dt not in SMALL_INTS or isinstance(v, (bool, np.bool_)) or \
+    """Python number `v` converted to dtype `dt` as torch's checked scalar conversion (fill
+    values, setitem, torch.tensor's items): into an integer dtype an int within [min, max]
+    ([-max, max] for uint8, wrapping around) or a float truncated if within [min, max]; into
+    float32 a finite number within float32's range; anything else raises
+    torch's RuntimeError (`name`: the type as the message names it, C++'s by default:
+    uint8_t, int, int64_t, float).  Other values (bool, float64, tensors) come back as
+    they are."""
+    if isinstance(v, (bool, np.bool_)) or dt is bool_ or \
             not isinstance(v, (int, float, np.integer, np.floating)):
+        return v
+    if dt.is_floating_point:
+        if dt is float32 and not -F32_MAX <= v <= F32_MAX and v == v and \
+                not math.isinf(v):
+            raise RuntimeError(f"value cannot be converted to type "
+                               f"{name or _CHECKED_NAMES[dt.name]} without overflow")
         return v
     info = np.iinfo(dt.np)
     if isinstance(v, (int, np.integer)):
@@ -97,9 +111,10 @@ def checked(v, dt, name=None):
         v = float(v)
         bad = v != v or not info.min <= v <= info.max
     if bad:
-        raise RuntimeError(f"value cannot be converted to type {name or dt.name + '_t'} without "
+        raise RuntimeError(f"value cannot be converted to type "
+                           f"{name or _CHECKED_NAMES.get(dt.name, dt.name + '_t')} without "
                            f"overflow")
-    return as_array(int(v), dt).item()
+    return as_array(int(v), dt).item() if dt in SMALL_INTS else int(v)
 
 
 def _promote_same_category(x, y):

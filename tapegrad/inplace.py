@@ -7,9 +7,9 @@ import struct
 
 import numpy as np
 
-from . import dtypes as D
+from . import dtypes as D, errors
 from .errors import alpha_first, _cast_error, _check_broadcast, check_promotion, check_sub, \
-    _inplace_shape_error, _setitem_shape_error
+    _inplace_shape_error, _setitem_shape_error, _tname_legacy
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
@@ -324,6 +324,10 @@ class _InplaceMethods:
         if STATE.enabled and self._recorded and self._tape is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
+        if not isinstance(value, (Tensor, bool, int, float, np.generic)):
+            # (torch takes a tensor or a number, not a list, tuple or array)
+            raise TypeError(f"can't assign a {errors.type_name(value)} to a "
+                            f"{_tname_legacy(self)}")
         value = D.checked(value, self._dtype)
         if STATE.enabled and _WITHOUT_GRAD and id(self) in _WITHOUT_GRAD:
             # (naming the view torch writes through)
@@ -333,6 +337,9 @@ class _InplaceMethods:
         raw = value
         if isinstance(value, Tensor):
             value = value._array()
+        # a bool mask with one value is torch's masked_fill_: any dtype of value
+        mask_fill = isinstance(key, Tensor) and key._dtype in (D.bool_, D.uint8) and \
+            isinstance(raw, Tensor) and raw.numel() == 1
         key = sequence_key(key)
         key = one_ellipsis(key if isinstance(key, tuple) else (key,))
         key = tuple(list(k) if type(k) is tuple else k for k in key)   # (as _index_numpy)
@@ -345,6 +352,12 @@ class _InplaceMethods:
                 _bake(k, "guard_value")  # indices become constants of the recorded tape
         key = tuple(index_array(k) if isinstance(k, Tensor) else k for k in key)
         advanced = any(isinstance(k, (list, np.ndarray)) and np.ndim(k) > 0 for k in key)
+        if advanced and kind is not None and kind is not self._dtype and not mask_fill:
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, "
+                               f"got {self._dtype.legacy} for the destination and "
+                               f"{kind.legacy} for the source.")
+        if any(type(k) is slice and k.step is not None and k.step <= 0 for k in key):
+            raise ValueError("step must be greater than zero")
         arr = self._materialize()
         try:
             target = np.shape(index_with(arr, key))
@@ -392,17 +405,7 @@ def _fill_number(value, dt):
     bool, != 0."""
     if dt is D.bool_ and isinstance(value, (int, float, np.number)):
         return bool(value)
-    if dt.is_floating_point or dt is D.bool_ or isinstance(value, (bool, np.bool_)) or \
-            not isinstance(value, (int, float, np.integer, np.floating)):
-        return value
-    if dt in D.SMALL_INTS:
-        return D.checked(value, dt)
-    v = int(value) if isinstance(value, (int, np.integer)) else float(value)
-    info = np.iinfo(dt.np)
-    if v != v or not info.min <= v <= info.max:
-        name = "int" if dt is D.int32 else dt.name + "_t"
-        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
-    return int(v)
+    return D.checked(value, dt)
 
 
 def _copied_as(src, dt):

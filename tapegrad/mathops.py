@@ -303,9 +303,11 @@ class _MathMethods:
                                 f"(min={type(b).__name__})")
         tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
         if not tensors:
-            if self._dtype in D.SMALL_INTS:   # int bounds: torch's checked conversion
-                min, max = (D.checked(b, self._dtype) if isinstance(b, int) else b
-                            for b in (min, max))
+            # number bounds: torch's checked conversion (int bounds of an integer tensor,
+            # float32's range)
+            dt = self._dtype
+            min, max = (D.checked(b, dt) if isinstance(b, int) and not dt.is_floating_point or
+                        isinstance(b, float) and dt is D.float32 else b for b in (min, max))
             return _record("clamp", DM.clamp, self, min, max)
         # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
         return _record("clamp_tensor", DM.clamp, self, min, max, edges=(self, min, max))

@@ -502,7 +502,7 @@ def where(condition, input, other, _op="where"):
     xa, xd, xc = _operand(input)
     ya, yd, yc = _operand(other)
     dt = D.result_type((xd, xc), (yd, yc))
-    if dt in D.SMALL_INTS:    # a Python number: torch's checked conversion (shapes first)
+    if xc == 0 or yc == 0:    # a Python number: torch's checked conversion (shapes first)
         _check_broadcast(ca.shape, np.shape(xa), np.shape(ya))
         xa, ya = (D.checked(v, dt) if c == 0 else v for v, c in ((xa, xc), (ya, yc)))
     try:

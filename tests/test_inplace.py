@@ -359,3 +359,40 @@ def test_inplace_arithmetic_checks_the_promoted_type():
             for other in others:
                 assert _promoted_inplace(tg, dt, op, other) == \
                     _promoted_inplace(torch, dt, op, other), (dt, op, other)
+
+
+def _setitem_cases(m):
+    def run(f):
+        try:
+            return f().tolist()
+        except (RuntimeError, TypeError, ValueError) as e:
+            return type(e).__name__, str(e).replace("torch.", "tapegrad.")
+
+    def put(key, value, dtype="float32"):
+        def f():
+            x = m.zeros(3, dtype=getattr(m, dtype))
+            x[key(m) if callable(key) else key] = value(m) if callable(value) else value
+            return x
+        return f
+    cases = [put(lambda m: m.tensor([0]), lambda m: m.tensor([5])),
+             put([0, 1], lambda m: m.tensor([5, 6])), put(slice(0, 2), lambda m: m.tensor([5, 6])),
+             put(slice(None, None, -1), 0), put(slice(0, 2), [7, 8]), put(slice(0, 2), (7, 8)),
+             put(slice(0, 2), np.array([7.0, 8.0])), put(slice(0, 2), np.float64(2)),
+             put(lambda m: m.tensor([0]), lambda m: m.tensor([5.5]), "int64"),
+             put(lambda m: m.tensor([True, False, True]), lambda m: m.tensor([1, 2])),
+             put(lambda m: m.tensor([True, False, True]), lambda m: m.tensor(5)),
+             put(lambda m: m.tensor([True, False, True]), lambda m: m.tensor([5])),
+             put(0, lambda m: m.tensor(5)), put(lambda m: m.tensor([0]), 5),
+             put([0, 1], lambda m: m.tensor(7)), put(Ellipsis, lambda m: m.tensor(1))]
+    return [run(f) for f in cases]
+
+
+def test_setitem_values_as_torch():
+    got = _setitem_cases(tg)
+    assert got[0] == ("RuntimeError", "Index put requires the source and destination dtypes "
+                      "match, got Float for the destination and Long for the source.")
+    assert got[3] == ("ValueError", "step must be greater than zero")
+    assert got[4] == ("TypeError", "can't assign a list to a tapegrad.FloatTensor")
+    assert got[10] == [5.0, 0.0, 5.0] and got[12] == [5.0, 0.0, 0.0]
+    torch = pytest.importorskip("torch")
+    assert got == _setitem_cases(torch)

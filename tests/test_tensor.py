@@ -452,3 +452,41 @@ def test_numbers_past_float32_range_give_no_numpy_warning():
         assert (tg.tensor([1.0, 2.0]) < 1e300).tolist() == [True, True]
         assert (tg.tensor([1.0, 2.0]) == -1e300).tolist() == [False, False]
         assert (tg.tensor([1.0]) >= float("nan")).tolist() == [False]
+
+
+def _checked_conversions(m):
+    def run(f):
+        try:
+            return f().tolist()
+        except (RuntimeError, ValueError) as e:
+            return type(e).__name__, str(e)
+
+    def setitem(x, v):
+        x[0] = v
+        return x
+    big = 2 ** 31
+    cases = [lambda: m.tensor([big], dtype=m.int32), lambda: m.tensor([2 ** 63]),
+             lambda: m.tensor([math.nan], dtype=m.int64), lambda: m.tensor([1e40], dtype=m.int32),
+             lambda: m.tensor([1e40]), lambda: m.tensor([1, 2.5, True], dtype=m.int32),
+             lambda: m.full((2,), 1e40), lambda: m.full((2,), big, dtype=m.int32),
+             lambda: m.full((2,), 2.5, dtype=m.int64), lambda: m.zeros(2).fill_(1e40),
+             lambda: m.zeros(2).fill_(math.inf), lambda: setitem(m.zeros(2), 1e40),
+             lambda: setitem(m.zeros(2, dtype=m.int32), big),
+             lambda: setitem(m.zeros(2, dtype=m.int32), 2.7),
+             lambda: m.where(m.tensor([True]), m.tensor([1.0]), 1e40),
+             lambda: m.where(m.tensor([True]), m.tensor([1], dtype=m.int32), big),
+             lambda: m.clamp(m.tensor([1.0]), max=1e40), lambda: m.clamp(m.tensor([1, 5]), max=2.5),
+             lambda: m.clamp(m.tensor([1, 5], dtype=m.int32), max=big),
+             lambda: m.full_like(m.zeros(2), -1e40)]
+    return [run(f) for f in cases]
+
+
+def test_numbers_are_checked_as_torch_converts_them():
+    got = _checked_conversions(tg)
+    assert got[0] == ("RuntimeError", "value cannot be converted to type int32 without overflow")
+    assert got[1] == ("ValueError", "Overflow when unpacking long long")
+    assert got[4] == [math.inf] and got[8] == [2, 2] and got[13] == [2, 0]
+    assert got[6] == ("RuntimeError", "value cannot be converted to type float without overflow")
+    assert got[7] == ("RuntimeError", "value cannot be converted to type int without overflow")
+    torch = pytest.importorskip("torch")
+    assert got == _checked_conversions(torch)
