@@ -68,10 +68,11 @@ def from_numpy_dtype(npdt):
 
 
 def as_array(v, dt):
-    """`v` (an array or a Python number) as an array of dtype `dt`.  A Python int outside a
-    small integer dtype's range wraps around as torch's cast of a scalar does (uint8: 300 ->
-    44, -1 -> 255), where numpy would raise OverflowError."""
-    if dt.itemsize < 4 and not dt.is_floating_point and dt is not bool_ and \
+    """`v` (an array or a Python number) as an array of dtype `dt`.  A Python int outside the
+    range of an integer dtype narrower than int64 wraps around as torch's cast of a scalar
+    does (uint8: 300 -> 44, -1 -> 255; int32: 2**31 -> -2**31), where numpy would raise
+    OverflowError."""
+    if dt.itemsize < 8 and not dt.is_floating_point and dt is not bool_ and \
             isinstance(v, int) and not isinstance(v, bool):
         return np.asarray(np.int64(v)).astype(dt.np)
     if type(v) is float and dt is float32 and not -F32_MAX <= v <= F32_MAX:

@@ -194,8 +194,8 @@ class _InplaceMethods:
         """fn(self's array, other's), as an in-place op computes it (an int wraps around into a
         small integer dtype, as torch's); a shape mismatch raises torch's error."""
         b = other._array() if isinstance(other, Tensor) else other
-        if type(b) is int and self._dtype in D.SMALL_INTS:
-            b = D.as_array(b, self._dtype)    # (out of its range: wraps around, as torch)
+        if type(b) is int and not self._dtype.is_floating_point:
+            b = D.as_array(b, self._dtype)    # (out of an int32 range: wraps around, as torch)
         with np.errstate(all="ignore"):
             try:
                 return fn(self._array(), b)

@@ -455,12 +455,12 @@ def _compare(name, x, y):
     ya = y._array() if isinstance(y, Tensor) else y
     if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
         return NotImplemented
-    if name in _WRAPPED_CMP and (x._dtype.itemsize < 4 or isinstance(y, Tensor) and
-                                 y._dtype.itemsize < 4) and isinstance(y, (Tensor, int)):
+    if name in _WRAPPED_CMP and (x._dtype.itemsize < 8 or isinstance(y, Tensor) and
+                                 y._dtype.itemsize < 8) and isinstance(y, (Tensor, int)):
         # a small integer type compares in the promoted dtype, as torch: an int operand
         # outside its range wraps around (uint8 < 300 is uint8 < 44)
         dt = D.torch_result_type(x, y)
-        if dt.itemsize < 4 and not dt.is_floating_point and dt is not D.bool_:
+        if dt.itemsize < 8 and not dt.is_floating_point and dt is not D.bool_:
             xa, ya = D.as_array(xa, dt), D.as_array(ya, dt)
     try:
         if type(ya) is float and not -_F32_MAX <= ya <= _F32_MAX:

@@ -490,3 +490,19 @@ def test_numbers_are_checked_as_torch_converts_them():
     assert got[7] == ("RuntimeError", "value cannot be converted to type int without overflow")
     torch = pytest.importorskip("torch")
     assert got == _checked_conversions(torch)
+
+
+def _int32_with_wide_ints(m):
+    def i32():
+        return m.tensor([1, -3, 2 ** 31 - 1], dtype=m.int32)
+    return [(i32() + 2 ** 31).tolist(), (i32() * 2 ** 33).tolist(), (2 ** 31 + i32()).tolist(),
+            (i32() < 2 ** 32 + 5).tolist(), (i32() == 2 ** 32 + 1).tolist(),
+            i32().add_(2 ** 31).tolist(), str(i32().sub_(2 ** 40).dtype).split(".")[-1]]
+
+
+def test_int32_operands_wrap_python_ints_as_torch():
+    # torch casts the int into the tensor's int32 (wrapping); numpy raised OverflowError
+    got = _int32_with_wide_ints(tg)
+    assert got[0] == [-2147483647, 2147483645, -1] and got[3] == [True, True, False]
+    torch = pytest.importorskip("torch")
+    assert got == _int32_with_wide_ints(torch)
