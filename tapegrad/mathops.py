@@ -323,6 +323,14 @@ class _MathMethods:
         _tensor_operand("lerp", end, 1, "end")
         weight = D.py_number(weight)
         tw = isinstance(weight, Tensor)
+        # torch's lerp takes no promotion: end (and a weight with dims) in self's dtype
+        for name, v in (("end", end), ("weight", weight if tw and weight.dim() else None)):
+            if v is not None and v._dtype is not self._dtype:
+                raise RuntimeError(f"expected dtype {errors._C_TYPE[self._dtype.name]} for "
+                                   f"`{name}` but got dtype {errors._C_TYPE[v._dtype.name]}")
+        if not self._dtype.is_floating_point:
+            raise NotImplementedError(f"\"lerp_kernel_{'tensor' if tw else 'scalar'}\" not "
+                                      f"implemented for '{self._dtype.legacy}'")
         return _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
                        edges=(self, end, weight) if tw else (self, end))
 

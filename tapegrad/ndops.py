@@ -295,7 +295,7 @@ _EXACT_INT_OPS = frozenset(("add", "sub", "mul", "copy", "fill_tensor", "maximum
 _EXACT_BOOL_OPS = frozenset(("copy", "fill_tensor", "maximum", "minimum"))
 # bool + bool and bool * bool are logical ops (True + True is True): compare entries
 _BOOL_AS_LOGICAL = {"add": "logical_or", "mul": "logical_and"}
-_SUB, _NEG, _POW = OPS["sub"].code, OPS["neg"].code, OPS["pow"].code
+_SUB, _NEG, _POW, _ABS = OPS["sub"].code, OPS["neg"].code, OPS["pow"].code, OPS["abs"].code
 
 
 def _int_power(a, b, dtn):
@@ -414,8 +414,11 @@ def _unary(code, x, c=0.0):
         if so:
             tape.save(t._node, out)
         return t
-    if code == _NEG and x._dtype is D.bool_:
-        raise RuntimeError(errors.NEG_BOOL)
+    if x._dtype is D.bool_:
+        if code == _NEG:
+            raise RuntimeError(errors.NEG_BOOL)
+        if code == _ABS:
+            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
     op = BY_CODE[code]
     xa = x._array()
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
@@ -833,7 +836,7 @@ def matmul(x, y, name=None):
     # this frame (once per op).
     tx, ty = type(x), type(y)
     if (tx is Tensor or tx is Parameter) and (ty is Tensor or ty is Parameter) and \
-            name is None and x._dtype is y._dtype:
+            name is None and x._dtype is y._dtype and x._dtype is not D.bool_:
         xa, ya = x._v, y._v
         if type(xa) is not float and type(ya) is not float and xa.ndim == 2:
             m, k = xa.shape
@@ -892,6 +895,10 @@ def matmul(x, y, name=None):
         raise errors.not_1d("matmul", x, y)
     if x._dtype is not y._dtype:
         raise RuntimeError(_mixed_dtypes(x, y))
+    if x._dtype is D.bool_:   # (torch's kernel for the shapes has no bool case)
+        kernel = "dot" if nx == ny == 1 else "addmv_impl_cpu" if ny == 1 else \
+            "bmm" if nx > 2 and ny > 2 else "addmm_impl_cpu_"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
     if ny > 2 and (nx < 3 or x._shape[:-2] != y._shape[:-2]):
         return _matmul_batched(x, y)
     xa, ya = x._v, y._v

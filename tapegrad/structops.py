@@ -799,11 +799,11 @@ def _index_fill(input, dim, index, value):
 def _write_last(name, input, src, tgt, sel):
     """input with flat positions `tgt` replaced by src's flat elements `sel` (each position's
     last write), recorded as decomposition row `name` when either needs a gradient."""
+    _same_dtype(name, input, src)
     if not (input._recorded or src._recorded) or _record_start(input, src) is None:
         out = np.array(input._array())
-        out.reshape(-1)[tgt] = src._array().reshape(-1)[sel].astype(out.dtype)
+        out.reshape(-1)[tgt] = src._array().reshape(-1)[sel]
         return Tensor._wrap(out, input._dtype)
-    _same_dtype(name, input, src)
     keep = np.ones(input.numel(), bool)
     keep[tgt] = False
 
@@ -840,21 +840,30 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     return _write_last("scatter", input, src, tgt, sel)
 
 
+# torch's messages for a source of another dtype than the tensor written into
+_SAME_DTYPE = {
+    "index_add": "index_add_(): self ({self}) and source ({src}) must have the same scalar type",
+    "index_copy": "index_copy_(): self and source expected to have the same dtype, but got "
+                  "(self) {self} and (source) {src}"}
+
+
 def _same_dtype(fn, input, src):
     if src._dtype is not input._dtype:
-        raise RuntimeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
+        raise RuntimeError(_SAME_DTYPE.get(fn, "scatter(): Expected self.dtype to be equal to "
+                                               "src.dtype").format(self=input._dtype.legacy,
+                                                                   src=src._dtype.legacy))
 
 
 def _add_at(name, input, src, out_pos, src_pos, alpha=1):
     """input + alpha * (src's elements at src_pos added at out_pos): ScatterAddBackward0 /
     IndexAddBackward0 as a decomposition (input read first, then src)."""
+    _same_dtype(name, input, src)
     if not (input._recorded or src._recorded) or _record_start(input, src) is None:
         out = np.array(input._array())
         vals = src._array().reshape(-1)
         vals = (vals if src_pos is None else vals[src_pos]) * alpha
         np.add.at(out.reshape(-1), out_pos, vals.astype(out.dtype))
         return Tensor._wrap(out, input._dtype)
-    _same_dtype(name, input, src)
 
     def body(T, x, s):
         base = _pre_read(x)

@@ -516,6 +516,8 @@ class Tensor(metaclass=_TensorMeta):
     reciprocal = _fastpath.op_reciprocal
 
     def __pos__(self):
+        if self._dtype is D.bool_:
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
         return self
 
     def __rtruediv__(self, other):

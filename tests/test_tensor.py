@@ -506,3 +506,34 @@ def test_int32_operands_wrap_python_ints_as_torch():
     assert got[0] == [-2147483647, 2147483645, -1] and got[3] == [True, True, False]
     torch = pytest.importorskip("torch")
     assert got == _int32_with_wide_ints(torch)
+
+
+def _dtype_checks(m):
+    def run(f):
+        try:
+            r = f()
+            return str(r.dtype).split(".")[-1], r.tolist()
+        except (RuntimeError, NotImplementedError) as e:
+            return type(e).__name__, str(e)
+    f32, f64, i64 = m.zeros(3), m.ones(2, dtype=m.float64), m.tensor([1, 2])
+    idx = m.tensor([0, 1])
+    b1, b2 = m.tensor([True, False]), m.tensor([[True, False], [False, True]])
+    cases = [lambda: m.zeros(3).scatter_(0, idx, f64), lambda: f32.scatter(0, idx, i64),
+             lambda: m.zeros(3).scatter_add_(0, idx, i64), lambda: m.zeros(3).index_add_(0, idx, i64),
+             lambda: m.zeros(3).index_copy_(0, idx, i64), lambda: f32.scatter(0, idx, m.ones(2)),
+             lambda: m.lerp(m.zeros(2), f64, 0.5), lambda: m.lerp(f64, m.zeros(2), 0.5),
+             lambda: m.lerp(m.zeros(2), m.ones(2), m.tensor(0.5, dtype=m.float64)),
+             lambda: m.lerp(m.zeros(2), m.ones(2), f64), lambda: m.lerp(i64, i64, 0.5),
+             lambda: m.dot(b1, b1), lambda: b2 @ b2, lambda: b2 @ b1,
+             lambda: m.ones(2, 2, 2, dtype=m.bool) @ b2, lambda: b1.abs(), lambda: +b1,
+             lambda: +i64, lambda: i64.abs()]
+    return [run(f) for f in cases]
+
+
+def test_dtype_checks_as_torch():
+    got = _dtype_checks(tg)
+    assert got[0] == ("RuntimeError", "scatter(): Expected self.dtype to be equal to src.dtype")
+    assert got[6] == ("RuntimeError", "expected dtype float for `end` but got dtype double")
+    assert got[12] == ("NotImplementedError", "\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    torch = pytest.importorskip("torch")
+    assert got == _dtype_checks(torch)
