@@ -117,6 +117,8 @@ def broadcast_tensors(*tensors):
     """The tensors expanded to their common shape (one already of that shape as it is)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    if tensors:   # (torch's message here is its operators', not broadcast_shapes')
+        errors._check_broadcast(*[tuple(t.shape) for t in tensors])
     shape = tuple(broadcast_shapes(*[t.shape for t in tensors]))
     return tuple(t if tuple(t.shape) == shape else t.expand(*shape) for t in tensors)
 

@@ -537,3 +537,15 @@ def test_dtype_checks_as_torch():
     assert got[12] == ("NotImplementedError", "\"addmm_impl_cpu_\" not implemented for 'Bool'")
     torch = pytest.importorskip("torch")
     assert got == _dtype_checks(torch)
+
+
+def test_broadcast_tensors_message_as_torch():
+    # torch's message is its operators' (a Normal of mismatched parameters shows it too)
+    for shapes in [((2,), (3,)), ((2, 3), (4, 3), (3,))]:
+        with pytest.raises(RuntimeError) as e:
+            tg.broadcast_tensors(*[tg.zeros(s) for s in shapes])
+        assert str(e.value).startswith("The size of tensor a (2) must match the size of tensor b")
+        torch = pytest.importorskip("torch")
+        with pytest.raises(RuntimeError) as t:
+            torch.broadcast_tensors(*[torch.zeros(s) for s in shapes])
+        assert str(e.value) == str(t.value)
