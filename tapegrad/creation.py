@@ -312,7 +312,14 @@ def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
                                                       got=type(x).__name__))
     layouts.check(fn, len(x._shape), layout, memory_format)
     dt = dtype or x._dtype
-    return _leaf(np.full(x._shape, D.checked(value, dt), dtype=dt.np), dt, requires_grad)
+    value = D.checked(value, dt)
+    arr = x._v
+    if (memory_format is None or memory_format is layouts.preserve_format) and \
+            type(arr) is np.ndarray and not arr.flags.c_contiguous and 0 not in arr.strides:
+        # torch's preserve_format: the input's order of dims in memory (a transpose's
+        # result is a transpose), as numpy's order "K"; an expanded input gives row-major
+        return _leaf(np.full_like(arr, value, dtype=dt.np), dt, requires_grad)
+    return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,

@@ -2428,7 +2428,12 @@ def test_strides_and_contiguity():
              # tensors torch's strides (numpy's are 0)
              "x[:, [1, 2]].stride()", "x[:, [1, 2]].view(-1).shape", "x[..., [0, 2]].stride()",
              "x[:, x[0, :, 0] > 0].stride()", "x[None, [0, 1]].stride()", "x[[]].stride()",
-             "x[False].stride()", "m.empty(0, 3).stride()", "m.ones(3, 0).stride()"]
+             "x[False].stride()", "m.empty(0, 3).stride()", "m.ones(3, 0).stride()",
+             # *_like keep a dense input's memory order (preserve_format)
+             "m.zeros_like(x.transpose(0, 2)).stride()", "m.ones_like(x[:, :, ::2].mT).stride()",
+             "m.full_like(x.permute(2, 0, 1), 2.0).is_contiguous()",
+             "m.empty_like(x[:1].expand(3, 3, 4)).stride()",
+             "m.zeros_like(x.mT, memory_format=m.contiguous_format).stride()"]
 
     def fn(m):
         ns = dict(x=m.ones(2, 3, 4), s=m.tensor(1.5, requires_grad=True), m=m)
