@@ -61,11 +61,6 @@ _concatenate = np.concatenate
 _copyto = np.copyto
 
 
-def _same(v, held):
-    """Storage v is what an optimizer pack holds (optim.optimizer._same)."""
-    return v is held or held is float and type(v) is float
-
-
 def _fail(what):
     err = TracingError(f"tapegrad.compile: {what}")
     err.in_step = True     # (what a training step does: compile may run it eagerly instead)
@@ -553,8 +548,9 @@ class StepProgram(ArenaStep):
     def _planned_step(self, opt, array):
         """opt.step() as the plan made by the last _step of opt says (its groups, packs and
         gradient offsets into this call's buffer), when nothing it rests on changed: the same
-        groups holding the same parameters and storage, and the same packs in the optimizer's
-        cache (load_state_dict or new state replaces them).  False: not run, take _step.
+        groups holding the same parameters and storage, the same packs in the optimizer's
+        cache (load_state_dict or new state replaces them) and the state they address.
+        False: not run, take _step.
         Only called while .grad holds this call's buffer (no zero_grad since the backward)."""
         plan = self._plans.get(id(opt))
         if plan is None or plan[0] is not opt:
@@ -571,8 +567,12 @@ class StepProgram(ArenaStep):
         # plan and this call's load found every parameter's storage as the last call's
         if not (self.kept and self._checked.get(id(opt)) == self.loads - 1):
             for _, pack, _ in items:
-                if not all(map(_same, [p._v for p in pack.params], pack.held)):
+                if not pack.stored():
                     return False
+        # the state the packs address (opt.state may have been changed between calls)
+        for group, pack, _ in items:
+            if not opt._state_current(group, pack):
+                return False
         opt._step_packs(items, array)
         opt._opt_called = True
         self._checked[id(opt)] = self.loads

@@ -502,12 +502,31 @@ def _in_place(ps, opt, x):
         x.mul_(-1.0)          # (the batch, an argument of every call)
 
 
+def _reset_state_entry(ps, opt, x):
+    opt.state[ps[1]] = {}       # (the momentum restarts: same number of entries, new dict)
+
+
+def _replace_buffer(ps, opt, x):
+    opt.state[ps[0]]["momentum_buffer"] = opt.state[ps[0]]["momentum_buffer"] * 0.5
+
+
+def _buffer_data(ps, opt, x):
+    buf = opt.state[ps[2]]["momentum_buffer"]
+    buf.data = buf * 0.5
+
+
+def _buffer_none(ps, opt, x):
+    opt.state[ps[3]]["momentum_buffer"] = None
+
+
 @pytest.mark.parametrize("change", [_reload, _new_storage, _strided_storage, _clear_state,
-                                    _new_group_list, _in_place])
+                                    _new_group_list, _in_place, _reset_state_entry,
+                                    _replace_buffer, _buffer_data, _buffer_none])
 def test_the_step_plan_follows_changes_between_calls(change):
     """A compiled step reuses its update plan (packs, gradient offsets) and its views of the
-    inputs from call to call; a change to the optimizer, the parameters' storage or values, or
-    the batch between calls must be seen.  Full batch: the same x, y at every call."""
+    inputs from call to call; a change to the optimizer, its state (an entry, a tensor or its
+    .data replaced), the parameters' storage or values, or the batch between calls must be
+    seen.  Full batch: the same x, y at every call."""
     runs = []
     for compiled in (False, True):
         ps = _params()

@@ -2,9 +2,11 @@
 zero_grad) with a fused step: one Numba call updates all parameters of a group.
 
 How a step reaches the parameters (see _fused.py): the parameters of a group that have a
-gradient are a `_Pack`, built once and reused while they and their storage stay the same.
-It holds the data address of every parameter array and state array, the gradients'
-offsets in one concatenated buffer, and the parameters' version counters.  A step then costs,
+gradient are a `_Pack`, built once and reused while they, their storage and the state it
+addresses stay the same (torch's step reads `opt.state` afresh: an entry, a state tensor or
+its `.data` replaced makes a new pack; identity checks, no lookups by parameter).  It holds
+the data address of every parameter array and state array, the gradients' offsets in one
+concatenated buffer, and the parameters' version counters.  A step then costs,
 per group: one list of the gradients, one `np.concatenate` into the buffer, one kernel call,
 and the version bumps of an in-place update (torch bumps `p._version` once per step).
 
@@ -95,11 +97,6 @@ def tensor_scalar_state(opt, keys):
 _is = operator.is_
 
 
-def _same(v, held):
-    """Storage v is what the pack holds: the same array, or a float where a float is staged."""
-    return v is held or held is float and type(v) is float
-
-
 def _addressable(pstate, key, dt, size):
     """The array of state tensor pstate[key] as a kernel may address it: contiguous, of dtype
     dt and `size` elements.  A loaded state of another dtype (or a float step count) is
@@ -110,7 +107,7 @@ def _addressable(pstate, key, dt, size):
         t = pstate[key] = state_tensor(np.array(t, dt.np), dt)
     arr = t._v
     if type(arr) is float or arr.dtype != dt.np or not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(np.asarray(arr), dt.np).copy()
+        arr = np.array(arr, dt.np, order="C")   # (a copy, 0-d kept: not ascontiguousarray)
         t._v, t._dtype = arr, dt
     if arr.size != size:
         raise RuntimeError(f"optimizer state '{key}' has {arr.size} elements where its "
@@ -121,9 +118,10 @@ def _addressable(pstate, key, dt, size):
 class _Pack:
     """The parameters of one group (and one dtype) that have a gradient, as the kernels take
     them: data addresses, gradient offsets, staging for float-backed values."""
-    __slots__ = ("params", "held", "dt", "like", "tlike", "slike", "P", "off", "goff", "G",
+    __slots__ = ("params", "dt", "like", "tlike", "slike", "P", "off", "goff", "G",
                  "stage", "staged", "state", "counters", "leaf", "keep", "staged_floats",
-                 "staged_arrays", "zeros8", "mixed", "runs")
+                 "staged_arrays", "zeros8", "mixed", "runs", "arrays", "arrays_held", "floats",
+                 "keys", "outer", "dicts", "state_arrays")
 
     def __init__(self, params, dt, state_keys, state, scalars=("step",)):
         self.params = params
@@ -147,8 +145,11 @@ class _Pack:
                 held.append(v)
                 if not (v.flags.c_contiguous and v.dtype == npdt):
                     staged.append(j)
-        self.held = held
         self.staged = staged
+        # (stored()'s identity checks: parameters held as arrays, and those held as floats)
+        self.arrays = [p for p, v in zip(params, held) if v is not float]
+        self.arrays_held = [v for v in held if v is not float]
+        self.floats = [p for p, v in zip(params, held) if v is float]
         ssz = [int(sizes[j]) for j in staged]
         self.stage = np.empty(sum(ssz), npdt)
         soff = np.concatenate([[0], np.cumsum(ssz)]).astype(np.int64) if ssz else None
@@ -163,6 +164,7 @@ class _Pack:
         self.keep = []
         self.state = {}
         self.slike = {}     # one-element state (`scalars`: step, NAdam's mu_product...): its dtype
+        self.keys = tuple(state_keys)
         for key in state_keys:
             if key in scalars:
                 want = state[params[0]][key]
@@ -175,6 +177,14 @@ class _Pack:
                     for p in params]
             self.keep.append(arrs)
             self.state[key] = np.array([a.ctypes.data for a in arrs], np.int64)
+        # what state_current() compares: the whole opt.state (its keys and values: looking up
+        # each parameter's entry costs more, a tensor's hash being a Python call), and per key
+        # the arrays of the parameters' state tensors
+        self.outer = self.dicts = None
+        if state_keys:      # (without, no state: state[p] of a defaultdict would make an entry)
+            self.outer = (list(state), list(state.values()))
+            self.dicts = [state[p] for p in params]
+        self.state_arrays = [(key, arrs) for key, arrs in zip(state_keys, self.keep)]
         self.tlike = self.slike.get("step")
         self.counters = [version_counter(p) for p in params]
         self.leaf = all(p._tape is None for p in params)
@@ -190,8 +200,35 @@ class _Pack:
                                       for k, j in enumerate(staged)]
 
     def valid(self, params):
+        """params are the pack's parameters, with the storage it holds."""
         return (len(params) == len(self.params) and all(map(_is, params, self.params))
-                and all(map(_same, [p._v for p in params], self.held)))
+                and self.stored())
+
+    def stored(self):
+        """The parameters' storage is what the pack holds: the same array, or a float where a
+        float is staged (no `.data` set since)."""
+        floats = self.floats   # (comprehensions: 3.11 reads a slot faster than attrgetter)
+        return (all(map(_is, [p._v for p in self.arrays], self.arrays_held))
+                and [type(p._v) for p in floats].count(float) == len(floats))
+
+    def state_current(self, state):
+        """The state arrays the pack addresses are still those torch's step would read, of
+        state[p][key]: no entry of `state` replaced or removed, no state tensor replaced by
+        one of other storage and no `.data` set since the pack was made (by identity)."""
+        if self.outer is None:
+            return True
+        keys, values = self.outer
+        if not (len(state) == len(keys) and all(map(_is, state, keys))
+                and all(map(_is, state.values(), values))):
+            return False
+        dicts = self.dicts      # (the same dicts as state's entries, checked above)
+        try:
+            for key, arrays in self.state_arrays:
+                if not all(map(_is, [d[key]._v for d in dicts], arrays)):
+                    return False
+        except (KeyError, AttributeError):      # a state entry removed, or not a tensor
+            return False
+        return True
 
     def load_grads(self):
         """Concatenate the gradients into G."""
@@ -440,9 +477,11 @@ class Optimizer(OptimizerHooks):
         cached = self._packs.get(index)
         if cached is not None:
             held, packs, nstate = cached
-            # the same parameters, storage and state entries as when the packs were made
+            # the same parameters, storage and state as when the packs were made: torch's step
+            # reads opt.state afresh, so a replaced entry, tensor or .data takes effect
             if (len(held) == len(params) and all(map(_is, params, held))
-                    and nstate == len(self.state) and all(pk.valid(pk.params) for pk in packs)):
+                    and nstate == len(self.state)
+                    and all([pk.stored() and self._state_current(group, pk) for pk in packs])):
                 return packs
         state = self.state
         created = False
@@ -460,6 +499,11 @@ class Optimizer(OptimizerHooks):
         else:
             self._packs.pop(index, None)
         return packs
+
+    def _state_current(self, group, pack):
+        """The state keys group's settings ask for (e.g. SGD's momentum turned on) and the
+        state pack addresses are as when it was made."""
+        return pack.keys == self._state_keys(group) and pack.state_current(self.state)
 
     def _group_step(self, index, group, params=None, grads=None):
         """Update `params` (default: the group's parameters that have a `.grad`) with their
