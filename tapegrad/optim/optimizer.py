@@ -17,6 +17,7 @@ pack, updated there by the same kernel, and written back.
 import operator
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable
 from copy import deepcopy
 from itertools import chain
 
@@ -569,8 +570,10 @@ class Optimizer(OptimizerHooks):
         return self._state_dict_post({"state": packed_state, "param_groups": param_groups})
 
     def load_state_dict(self, state_dict):
-        """Load a state_dict() (this optimizer's or a torch-format one); state tensors are
-        copied, cast to their parameter's dtype (`step` kept as it is)."""
+        """Load a state_dict() (this optimizer's or a torch-format one).  As torch's, the state
+        tensors are shared, not copied: each is cast with `.to` (the same tensor when nothing
+        changes) to its parameter's floating dtype, `step` kept as it is (float32 in a fused
+        or capturable group); a torch tensor (a state dict saved by torch) becomes ours."""
         state_dict = self._load_state_dict_pre(state_dict.copy())
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
@@ -582,26 +585,26 @@ class Optimizer(OptimizerHooks):
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in groups)))
 
-        def cast(param, value, key=None):
-            if isinstance(value, Tensor) or _is_torch_tensor(value):
-                arr = _as_array(value)
-                if key == "step":
-                    dt = value.dtype if isinstance(value, Tensor) else _dtype_named(arr.dtype)
-                else:
-                    dt = param._dtype if param._dtype.is_floating_point else _dtype_named(
-                        arr.dtype)
-                return state_tensor(np.array(arr, dt.np, copy=True), dt)
+        def _cast(param, value, param_id, key=None):
+            # torch's _cast: a tensor by its parameter's policy, a dict item by item (with its
+            # key), any other iterable rebuilt as type(value)(its items cast)
+            if _is_torch_tensor(value):
+                value = _from_torch(value)
+            if isinstance(value, Tensor):
+                return _cast_by_param_policy(param, value, param_id,
+                                             state_dict["param_groups"], key)
             if isinstance(value, dict):
-                return {k: cast(param, v, key=k) for k, v in value.items()}
-            if isinstance(value, (list, tuple)):
-                return type(value)(cast(param, v) for v in value)
+                return {k: _cast(param, v, param_id, k) for k, v in value.items()}
+            if isinstance(value, Iterable):
+                # (as torch's, a str too: it becomes its generator's repr)
+                return type(value)(_cast(param, v, param_id) for v in value)
             return value
 
         state = defaultdict(dict)
         for k, v in state_dict["state"].items():
             if k in id_map:
                 param = id_map[k]
-                state[param] = cast(param, v)
+                state[param] = _cast(param, v, k)
             else:
                 state[k] = v
 
@@ -614,6 +617,28 @@ class Optimizer(OptimizerHooks):
         param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
         self.__setstate__({"state": state, "param_groups": param_groups})
         self._load_state_dict_post()
+
+
+def _cast_by_param_policy(param, value, param_id, param_groups, key):
+    """torch's Optimizer._process_value_according_to_param_policy: state tensor `value` of
+    parameter `param` (index param_id in the loaded param_groups) as loaded."""
+    fused = capturable = False
+    for pg in param_groups:
+        if param_id in pg["params"]:
+            fused = pg.get("fused", False)
+            capturable = pg.get("capturable", False)
+            break
+    if key == "step":   # (not cast: pytorch/pytorch#74424, unless fused or capturable)
+        return value.to(dtype=D.float32) if capturable or fused else value
+    if param.is_floating_point():
+        return value.to(dtype=param.dtype)
+    return value        # (torch's value.to(device=param.device): the same tensor on the CPU)
+
+
+def _from_torch(value):
+    """A torch tensor's values as a tapegrad state tensor of its dtype."""
+    arr = _as_array(value)
+    return state_tensor(np.array(arr, copy=True), _dtype_named(arr.dtype))
 
 
 def _is_torch_tensor(value):
