@@ -28,7 +28,8 @@ from .windows import (hann_window, hamming_window, blackman_window, bartlett_win
                       kaiser_window)
 from .random import (rand, randn, rand_like, randn_like, manual_seed, seed, Generator,
                      default_generator, initial_seed, get_rng_state, set_rng_state, randint,
-                     randint_like, randperm, normal, bernoulli, multinomial)
+                     randint_like, randperm, multinomial)
+from .draw_nodes import normal, bernoulli
 from .samplers import poisson, binomial, _standard_gamma, _sample_dirichlet
 from .devices import device, set_default_device, get_default_device
 from .namespace import (FloatTensor, DoubleTensor, LongTensor, IntTensor, BoolTensor, pi, e,

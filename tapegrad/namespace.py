@@ -19,7 +19,8 @@ from .layouts import strided
 from .native_args import bind
 from .creation import copy_of, empty, _number_arg, tensor
 from . import discrete_draws
-from .random import bernoulli, fill_memory_order, generator_of, multinomial
+from . import draw_nodes
+from .random import fill_memory_order, generator_of, multinomial
 from .structops import diagflat
 from .tensor import _size_args, Tensor, tensor_methods
 from .views import KIND_OPS
@@ -290,16 +291,20 @@ class _NamespaceMethods:
         return diagflat(self, offset)
 
     # ---- in-place random fills (init code: `w.data.normal_(0, 0.02)`), as torch draws ----
-    def _fill_random(self, values):
-        """Write the draws `values` (1-d, in the order torch's kernel makes them: memory
-        order) into self, as an in-place op (version bump, autograd's in-place rules)."""
+    def _fill_random(self, draw, name, p=None):
+        """Write the draws `draw()` makes (1-d, in the order torch's kernel makes them: memory
+        order) into self, as an in-place op (version bump, autograd's in-place rules), shown
+        as torch's node `name` (zero gradients: tapegrad/draw_nodes.py); `p`: bernoulli_'s
+        tensor of probabilities.  autograd's in-place check comes first, as torch's: a leaf
+        that requires grad raises before anything is drawn."""
+        self._check_inplace(p)
+        values = draw()
         v = self._v
         # (the layout of self's memory, whose order the draws follow)
         arr = np.empty(self._shape, self._dtype.np) if type(v) is float else \
             np.empty_like(v, self._dtype.np)
         fill_memory_order(arr, np.asarray(values).astype(self._dtype.np, copy=False))
-        self.copy_(tensor(arr, dtype=self._dtype))
-        return self
+        return draw_nodes.fill(self, tensor(arr, dtype=self._dtype), name, p)
 
     def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
         from_, to = kw.pop("from", from_), kw.pop("to", to)
@@ -310,7 +315,8 @@ class _NamespaceMethods:
         if from_ > to:
             raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                                f"from={from_:g} > to={to:g}")
-        return self._fill_random(gen._uniform(self.numel(), self._dtype.np, from_, to))
+        return self._fill_random(lambda: gen._uniform(self.numel(), self._dtype.np, from_, to),
+                                 "UniformBackward0")
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         gen = generator_of(generator, "normal_")
@@ -320,19 +326,20 @@ class _NamespaceMethods:
             raise NotImplementedError(f'"normal_kernel_cpu" not implemented for '
                                       f"'{self._dtype.legacy}'")
         contiguous = type(self._v) is float or self._v.flags.c_contiguous
-        return self._fill_random(gen._normal(self.numel(), self._dtype.np, mean, std,
-                                             contiguous))
+        return self._fill_random(lambda: gen._normal(self.numel(), self._dtype.np, mean, std,
+                                                     contiguous), "NormalBackward0")
 
     def bernoulli_(self, p=0.5, *, generator=None):
         gen = generator_of(generator, "bernoulli_")
         if isinstance(p, Tensor):
-            return self._fill_random(discrete_draws.bernoulli_tensor(
-                gen._engine, p._array(), self._dtype.np, self._shape).reshape(-1))
-        return self._fill_random(discrete_draws.bernoulli_scalar(gen._engine, self.numel(), p,
-                                                                 self._dtype.np))
+            return self._fill_random(lambda: discrete_draws.bernoulli_tensor(
+                gen._engine, p._array(), self._dtype.np, self._shape).reshape(-1),
+                "BernoulliBackward1", p)
+        return self._fill_random(lambda: discrete_draws.bernoulli_scalar(
+            gen._engine, self.numel(), p, self._dtype.np), "BernoulliBackward2")
 
     def bernoulli(self, p=None, *, generator=None):
-        return bernoulli(self, p, generator=generator)
+        return draw_nodes.bernoulli(self, p, generator=generator)
 
     def random_(self, *bounds, generator=None, **kw):
         """Integers drawn uniformly: random_(from, to) from [from, to), random_(to) from
@@ -340,13 +347,15 @@ class _NamespaceMethods:
         dtype's range (as torch's)."""
         gen = generator_of(generator, "random_")
         if "from" in kw or "to" in kw:
-            bounds = (kw.pop("from", 0), kw.pop("to", None))
+            bounds = (kw.pop("from", 0), kw.pop("to", None)) if "from" in kw else (kw.pop("to"),)
         if len(bounds) > 2:
             raise TypeError(f"random_() takes at most 2 arguments ({len(bounds)} given)")
         low, high = (None, None) if not bounds else \
             ((None, bounds[0]) if len(bounds) == 1 else bounds)
-        return self._fill_random(discrete_draws.random_(gen._engine, self.numel(),
-                                                        self._dtype.np, low, high))
+        # torch's overloads random_.from, random_.to, random_ name their nodes
+        return self._fill_random(lambda: discrete_draws.random_(
+            gen._engine, self.numel(), self._dtype.np, low, high),
+            "RandomBackward%d" % (2 - len(bounds)))
 
     def exponential_(self, lambd=1.0, *, generator=None):
         gen = generator_of(generator, "exponential_")
@@ -356,15 +365,15 @@ class _NamespaceMethods:
                                f"{self._dtype.legacy}")
         if not lambd > 0:
             raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-        return self._fill_random(discrete_draws.exponential_(gen._engine, self.numel(), lambd,
-                                                             self._dtype.np))
+        return self._fill_random(lambda: discrete_draws.exponential_(
+            gen._engine, self.numel(), lambd, self._dtype.np), "ExponentialBackward0")
 
     def geometric_(self, p, *, generator=None):
         gen = generator_of(generator, "geometric_")
         if not 0 < p < 1:
             raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-        return self._fill_random(discrete_draws.geometric_(gen._engine, self.numel(), p,
-                                                           self._dtype.np))
+        return self._fill_random(lambda: discrete_draws.geometric_(
+            gen._engine, self.numel(), p, self._dtype.np), "GeometricBackward0")
 
     def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
         gen = generator_of(generator, "cauchy_")
@@ -372,8 +381,8 @@ class _NamespaceMethods:
             raise RuntimeError(f"Cauchy distribution is a continuous probability distribution. "
                                f"dtype must be a floating point but you specified "
                                f"{_C_TYPE_NAMES.get(self._dtype.name, self._dtype.name)}")
-        return self._fill_random(discrete_draws.cauchy_(gen._engine, self.numel(), median,
-                                                        sigma, self._dtype.np))
+        return self._fill_random(lambda: discrete_draws.cauchy_(
+            gen._engine, self.numel(), median, sigma, self._dtype.np), "CauchyBackward0")
 
     def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
         """exp of normal draws N(mean, std^2): torch's serial kernel (double draws, libm's exp,
@@ -384,8 +393,10 @@ class _NamespaceMethods:
         if not self._dtype.is_floating_point:
             raise NotImplementedError(f'"log_normal_cpu" not implemented for '
                                       f"'{self._dtype.legacy}'")
-        v = gen._normal(self.numel(), np.float64, mean, std, contiguous=False)
-        return self._fill_random(np.fromiter(map(math.exp, v.tolist()), np.float64, v.size))
+        def draw():
+            v = gen._normal(self.numel(), np.float64, mean, std, contiguous=False)
+            return np.fromiter(map(math.exp, v.tolist()), np.float64, v.size)
+        return self._fill_random(draw, "LogNormalBackward0")
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return multinomial(self, num_samples, replacement, generator=generator)

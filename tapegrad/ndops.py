@@ -291,8 +291,9 @@ def _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry):
 
 # integer results a recorded tape may compute with its float formula (exact for the
 # integers a float holds: counts of masks, casts of values), and bool results (0.0 / 1.0)
-_EXACT_INT_OPS = frozenset(("add", "sub", "mul", "copy", "fill_tensor", "maximum", "minimum"))
-_EXACT_BOOL_OPS = frozenset(("copy", "fill_tensor", "maximum", "minimum"))
+_EXACT_INT_OPS = frozenset(("add", "sub", "mul", "copy", "fill_tensor", "maximum", "minimum",
+                            "draw"))
+_EXACT_BOOL_OPS = frozenset(("copy", "fill_tensor", "maximum", "minimum", "draw"))
 # bool + bool and bool * bool are logical ops (True + True is True): compare entries
 _BOOL_AS_LOGICAL = {"add": "logical_or", "mul": "logical_and"}
 _SUB, _NEG, _POW, _ABS = OPS["sub"].code, OPS["neg"].code, OPS["pow"].code, OPS["abs"].code

@@ -787,6 +787,13 @@ _DECLS = [
        "b * where(log(a) > -100.0, log(a), -100.0)",
        ("g * (a - b) / where((1.0 - a) * a > 9.999999960041972e-13, (1.0 - a) * a, "
         "9.999999960041972e-13)", "-log(a / (1.0 - a)) * g")),
+    # a random draw whose parameter needs a gradient (tapegrad/draw_nodes.py): b the values
+    # drawn (a constant: a recorded program reuses its draws), a the parameter (normal's mean
+    # or std, bernoulli's p, poisson's rates, the tensor an in-place fill overwrites).  Its
+    # gradients are zeros, as derivatives.yaml's for normal, bernoulli, poisson, normal_,
+    # uniform_, ...; each use shows as torch's node (NormalBackward3, BernoulliBackward0,
+    # UniformBackward0, ...) with torch's edges
+    Op("draw", "binary", "", "b", ("0.0", "0.0")),
 ]
 
 def mentions(expr, name):

@@ -120,6 +120,9 @@ TORCH_NAMES = {
     "hardtanh_max": "the upper clip of `F.hardtanh`, `F.relu6`",
     "smooth_l1": "the elementwise loss of `F.smooth_l1_loss` (beta > 0)",
     "huber": "the elementwise loss of `F.huber_loss`",
+    "draw": "`torch.normal`, `torch.bernoulli`, `torch.poisson` with tensor parameters and "
+            "the in-place fills (`normal_`, `uniform_`, `bernoulli_`, ...): zero gradients, "
+            "shown as torch's NormalBackward0-3, BernoulliBackward0-2, PoissonBackward0, ...",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

@@ -14,7 +14,6 @@ import numpy as np
 from . import devices as _device, discrete_draws, dtypes as D, errors, layouts, normal_draws
 from .creation import _leaf
 from .exact import fma32, fma64
-from .grad_mode import is_grad_enabled as _grad_enabled
 from .mt19937 import MT19937, STATE_BYTES
 from .tensor import _size_args, Tensor
 
@@ -303,7 +302,8 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
            requires_grad=False):
     """Normal samples: of `size` for number `mean`/`std`, else of the broadcast shape of the
-    tensor(s) among them (torch's overloads: standard normal draws, then * std + mean)."""
+    tensor(s) among them (torch's overloads: standard normal draws, then * std + mean).  The
+    values only: torch.normal (tapegrad/draw_nodes.py) gives them their autograd node."""
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _device.check(device)
@@ -338,12 +338,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 def bernoulli(input, p=None, *, generator=None):
     """0/1 draws of input's dtype and shape: 1 with probability input (element-wise) or with
-    probability `p` (a number) when given, as torch's bernoulli."""
+    probability `p` (a number) when given, as torch's bernoulli.  The values only:
+    torch.bernoulli (tapegrad/draw_nodes.py) gives them their autograd node."""
     gen = generator_of(generator, "bernoulli")
-    if input.requires_grad and _grad_enabled():
-        raise NotImplementedError("tapegrad: bernoulli of a tensor that requires grad (torch "
-                                  "records BernoulliBackward0, whose gradient is zero) is not "
-                                  "implemented; pass input.detach()")
     dt = input._dtype
     if p is None:
         probs = input._array()

@@ -2,17 +2,18 @@
 `_sample_dirichlet`, drawing torch's values (tapegrad/gamma_draws.py) from the default
 generator or `generator=`, with torch's checks and errors.
 
-Gradients as torch records them: `poisson` a zero gradient (PoissonBackward0);
-`_standard_gamma` the implicit reparameterization gradient (StandardGammaBackward0, from the
-power series below, which Gamma, Dirichlet and the families built on them use); `binomial`
-and `_sample_dirichlet`, which torch records with a grad_fn that raises "not implemented",
-return a tensor without gradient."""
+Gradients as torch records them: `poisson` a zero gradient (PoissonBackward0, the op
+table's `draw` row: tapegrad/draw_nodes.py); `_standard_gamma` the implicit
+reparameterization gradient (StandardGammaBackward0, from the power series below, which Gamma,
+Dirichlet and the families built on them use); `binomial` and `_sample_dirichlet` torch's
+NotImplemented node, whose backward raises "derivative for aten::... is not implemented"."""
 import warnings
 
 import numpy as np
 
 from . import dtypes as D, errors, gamma_draws
-from .creation import _leaf, tensor, zeros_like
+from .creation import _leaf, tensor
+from .draw_nodes import drawn, not_differentiable
 from .pyfunc import Function
 from .random import generator_of
 from .tensor import Tensor
@@ -30,30 +31,13 @@ def _float_input(x, fn, kernel):
     return x._array()
 
 
-class _Poisson(Function):
-    """torch.poisson: counts; the gradient with respect to the rates is zero."""
-
-    @staticmethod
-    def forward(ctx, rates, generator):
-        gen = generator_of(generator, "poisson")
-        arr = gamma_draws.poisson(gen._engine, rates._array())
-        return _leaf(arr, rates._dtype, False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return zeros_like(grad), None
-
-
-_Poisson._backward_cls.__name__ = "PoissonBackward0"
-_Poisson._backward_cls.name = lambda self: "PoissonBackward0"
-
-
 def poisson(input, generator=None):
     """A Poisson draw per element of `input` (the non-negative rates), in input's dtype,
     as torch.poisson: the same generator state gives torch's values."""
-    _float_input(input, "poisson", "poisson_cpu")
-    generator_of(generator, "poisson")
-    return _Poisson.apply(input, generator)
+    rates = _float_input(input, "poisson", "poisson_cpu")
+    gen = generator_of(generator, "poisson")
+    counts = _leaf(gamma_draws.poisson(gen._engine, rates), input._dtype, False)
+    return drawn(counts, "PoissonBackward0", (input,))
 
 
 def binomial(count, prob, generator=None):
@@ -80,7 +64,7 @@ def binomial(count, prob, generator=None):
                       "You can explicitly reuse an out tensor t by resizing it, inplace, to "
                       "zero elements with t.resize_(0).", UserWarning, stacklevel=2)
     arr = gamma_draws.binomial(gen._engine, c, p)
-    return _leaf(arr, count._dtype, False)
+    return not_differentiable(_leaf(arr, count._dtype, False), "binomial", (count, prob))
 
 
 def _standard_gamma_grad(alpha, x):
@@ -214,4 +198,5 @@ def _sample_dirichlet(input, generator=None):
     """A Dirichlet(input) draw over the last dimension (torch._sample_dirichlet)."""
     arr = _float_input(input, "_sample_dirichlet", "dirichlet")
     gen = generator_of(generator, "_sample_dirichlet")
-    return _leaf(gamma_draws.dirichlet(gen._engine, arr), input._dtype, False)
+    return not_differentiable(_leaf(gamma_draws.dirichlet(gen._engine, arr), input._dtype, False),
+                              "_sample_dirichlet", (input,))

@@ -507,6 +507,19 @@ CASES.update({
          [(4, 3)], ANY, {"torch_hvp": False})],
 })
 
+# --- random draws whose parameters need a gradient: zero gradients (the `draw` row), the
+# seed set first so that each evaluation draws the same values (whose finite differences are
+# then zero: bernoulli's and poisson's piecewise constant, a fill's independent of a) -------
+CASES.update({
+    "draw": [("bernoulli", lambda m, a: (m.manual_seed(0), m.bernoulli(a.sigmoid()))[1],
+              [(2, 3)], ANY),
+             ("bernoulli_tensor", lambda m, a: (m.manual_seed(0), m.zeros(
+                 2, 3, dtype=a.dtype).bernoulli_(a.sigmoid()))[1] * a, [(2, 3)], ANY),
+             ("poisson", lambda m, a: (m.manual_seed(0), m.poisson(a * 3.0))[1], [(4,)], POS),
+             ("uniform_", lambda m, a: (m.manual_seed(0), (a * 2.0).uniform_())[1] * a,
+              [(3,)], ANY)],
+})
+
 
 def _put(t, key, value):
     t[key] = value

@@ -1099,6 +1099,13 @@ NEXT_FNS = {
     "unsqueeze_copy": ["m.unsqueeze_copy(v, 1)"], "view_copy": ["m.view_copy(a, (3, 2))"],
     "fill_out": ["m.fill(a, 2.0)"], "fill_out_tensor": ["m.fill(a, s)", "m.fill(c, s * 2)"],
     "norm_all": ["m.norm_except_dim(a, 2, -1)"],
+    "draw": ["m.normal(a, b)", "m.normal(a, c)", "m.normal(c, b)", "m.normal(a, 2.)",
+             "m.normal(1., v)", "m.bernoulli(b.sigmoid())", "b.sigmoid().bernoulli()",
+             "m.poisson(a)", "(a * 1).normal_()", "(b * 1).uniform_()",
+             "(a * 1).bernoulli_(0.5)", "m.zeros(2, 3).bernoulli_(b.sigmoid())",
+             "(a * 1).bernoulli_(b.sigmoid())", "(a * 1).random_(0, 5)", "(a * 1).random_(5)",
+             "(a * 1).random_()", "(a * 1).exponential_()", "(a * 1).geometric_(0.5)",
+             "(a * 1).cauchy_()", "(a * 1).log_normal_()"],
 }
 INTERNAL = {
     "leaf": "AccumulateGrad: the next_functions of every other case",

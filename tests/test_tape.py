@@ -64,6 +64,8 @@ ELEMENTWISE = {
     "smooth_l1": lambda x: _nnf(x).smooth_l1_loss(x, (x * 0.3).detach(), reduction="none",
                                                   beta=0.8),
     "huber": lambda x: _nnf(x).huber_loss(x, (x * 0.3).detach(), reduction="none", delta=0.8),
+    # a random draw's zero gradient (torch.normal's NormalBackward1 in torch), in x's module
+    "draw": lambda x: sys.modules[type(x).__module__.split(".")[0]].normal(x, 1.0),
 }
 ELEMENTWISE.update(cases_math.ELEMENTWISE)   # issue #11's rows (opsmath)
 ELEMENTWISE.update(cases_gaps.ELEMENTWISE)   # torch.special's rows (opsgaps)
