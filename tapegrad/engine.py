@@ -150,13 +150,15 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
     n = start + 1
     tape.refresh_shared()
     anomaly_on = ANOMALY[0]   # its checks read the whole-tape streams, not a reached part
-    leads = runs = hooked = None
+    leads = marks = runs = hooked = None
     if inputs is not None:
+        memo = {} if memo is None else memo
         leads = _leads(tape, n, inputs, memo)
+        marks = memo[id(tape)]   # (the nodes that are or lead to the inputs: host_vjp's)
     if tape.nds is not None and n >= reached.MIN_WALK and not anomaly_on:
         sub = reached.walk(tape, n, roots)
         if sub is not None:   # a small part of the prefix: sweep it as local streams
-            return _sweep_reached(tape, n, seeds, inputs, sub, leads, root)
+            return _sweep_reached(tape, n, seeds, inputs, sub, leads, root, marks)
     if tape.hooks:
         hooked = _hooked(tape, n, inputs, leads, root=root)
     if leads is not None:
@@ -191,7 +193,8 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
         if start >= 0:
             bad = _run_sweep(tape, n, start, s.op, s.ia, s.ib, s.cst, s.par, s.params,
                              s.arg_ptr, s.arg, off, size, s.shp, s.nd, s.vals, adj, reach,
-                             freed, side, host=s.host, leads=leads, hooked=hooked, low=s.low)
+                             freed, side, host=s.host, leads=leads, hooked=hooked, low=s.low,
+                             marks=marks)
         if runs is not None:
             reach &= 1   # (the skip bit off: reach holds what a gradient reached)
         if bad >= 0:
@@ -252,7 +255,7 @@ def _skip(reach, runs):
     reach <<= 1
 
 
-def _sweep_reached(tape, n, seeds, inputs, sub, leads=None, root=-1):
+def _sweep_reached(tape, n, seeds, inputs, sub, leads=None, root=-1, marks=None):
     """_sweep_tape for a tape with n-d streams whose roots reach a small part of the first n
     entries (listed in workspace `sub`): the sweep runs on the local streams of the reached
     entries (tapegrad.reached), so its cost follows the reached graph, not the tape prefix."""
@@ -298,7 +301,7 @@ def _sweep_reached(tape, n, seeds, inputs, sub, leads=None, root=-1):
         bad = _run_sweep(tape, rn, rn - 1, sub.op, sub.ia, sub.ib, sub.cst, sub.par,
                          sub.params, sub.arg_ptr[:rn + 1], sub.arg[:sub.na], off, size,
                          sub.shp, sub.nd, vals, adj, reach, sub.freed, side, host=sub.host,
-                         nodes=sub.order, leads=leads, hooked=hooked, low=low)
+                         nodes=sub.order, leads=leads, hooked=hooked, low=low, marks=marks)
         if runs is not None:
             reach &= 1
         order = sub.order[:rn]
@@ -347,14 +350,15 @@ class _Side(dict):
 
 def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd,
                vals, adj, reach, freed, side, host=None, nodes=None, leads=None, hooked=None,
-               low=0):
+               low=0, marks=None):
     """The reverse sweep from `start`, in segments: the kernel returns at each reached host
     entry, whose VJP runs here (numpy/BLAS), then resumes below it.  Python work is per call
     and per host entry, never per tape entry.  Returns -1 or a freed entry (as the kernel).
     With `nodes` the streams are local ones (tapegrad.reached): nodes[i] is i's tape node.
     `side` (a _Side) receives the gradients of nodes at offset -1 (kinds.DIRECT).
     `leads` (tape entries whose operands lead to autograd.grad's inputs, or None) only tells
-    a custom Function's entry whether to run its backward.
+    a custom Function's entry whether to run its backward, and `marks` (the tape nodes that
+    are or lead to the inputs) which of its inputs' gradients that backward needs.
     `hooked` (a hooks.Pauses, {sweep index: hooks.Pause}): entries whose hooks run when the
     sweep reaches them, before their VJP (see _hook_pause).
     `low`: the lowest reached entry with operands (walks.arena_layout); below it are input
@@ -397,7 +401,7 @@ def _run_sweep(tape, n, start, op, ia, ib, cst, par, params, arg_ptr, arg, off, 
             start = e - 1    # the hooks ran e's VJP
             continue
         if op[e] == pyfunc.PYFUNC_CODE:   # a custom autograd.Function: its Python backward
-            pyfunc.host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads)
+            pyfunc.host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads, marks)
             start = e - 1
             continue
         kind = BY_CODE[op[e]].kind
@@ -1245,7 +1249,7 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
             if done is not None:
                 pairs = done
             elif kind == "pyfunc":   # a custom autograd.Function: its backward, recorded
-                pairs = pyfunc.tensor_vjp(tape, e, g, reach)
+                pairs = pyfunc.tensor_vjp(tape, e, g, reach, marks)
             else:
                 pairs = _input_grads(tape, e, g)
             for node, gi in pairs:

@@ -21,7 +21,10 @@ lists each tape's pyfunc entries so a backward without retain_graph releases the
 tensors (torch's "backward through the graph a second time" error when `ctx.saved_tensors` is
 read again), with one dict check per swept tape when no Function was recorded.  Engine hooks:
 `host_vjp` (the eager sweep), `tensor_vjp` (create_graph), `release` (the commit of a
-backward without retain_graph).
+backward without retain_graph).  They tell a backward which of its inputs' gradients the
+running backward needs (`should_compute_output`: with autograd.grad's or backward's inputs,
+those that lead to them), so the Functions that stand for torch's native nodes compute, and
+raise their "not implemented" errors for, only those, as torch's engine does.
 """
 import functools
 import inspect
@@ -537,24 +540,52 @@ def _zeros(shape, dt):
     return Tensor._wrap(np.zeros(shape, dt.np), dt)
 
 
-def _run_backward(ctx, grads, grad_mode):
+def _run_backward(ctx, grads, grad_mode, needed):
     """The Function's backward on `grads` with grad mode `grad_mode` (on under create_graph:
-    what it computes is recorded), its result checked as torch does."""
+    what it computes is recorded), its result checked as torch does.  `needed`: per forward
+    argument, whether this backward needs its gradient (should_compute_output)."""
     prev = STATE.enabled
     _set_grad(grad_mode)
+    ctx._pf_needed = needed
     try:
         return _checked(ctx, _user_backward(type(ctx)._forward_cls)(ctx, *grads))
     finally:
+        del ctx._pf_needed   # (the ctx's state is kept on the tape: no stale answer in it)
         _set_grad(prev)
 
 
-def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
+def _needed(ctx, operands, marks):
+    """Per forward argument, whether the backward running now needs its gradient: an input
+    that requires grad (`ctx.needs_input_grad`) and, for a backward with inputs
+    (autograd.grad, backward(inputs=)), whose operand node (`operands`, in the entry's
+    order) is or leads to one of them (`marks`: engine._marks of the tape)."""
+    if marks is None:
+        return ctx.needs_input_grad
+    needed = [False] * len(ctx.needs_input_grad)
+    for (i, _, _), node in zip(ctx._pf_inputs, operands):
+        needed[i] = bool(marks[node])
+    return tuple(needed)
+
+
+def should_compute_output(ctx, i):
+    """torch's task_should_compute_output, for the native nodes tapegrad writes as Functions
+    (IgammaBackward0 & co): whether the backward running now needs the gradient of forward
+    argument i, i.e. it requires grad and, when the backward has inputs (autograd.grad,
+    backward(inputs=)), leads to one of them; torch's engine computes no other (and raises
+    its "not implemented" errors only for those it computes).  Outside a backward: whether it
+    requires grad.  (A custom Function's `ctx.needs_input_grad` stays torch's: requires_grad
+    at the call.)"""
+    return ctx.__dict__.get("_pf_needed", ctx.needs_input_grad)[i]
+
+
+def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, marks=None):
     """The sweep paused at pyfunc entry e (a local index when `nodes` maps local entries to
     tape nodes): call the Function's backward (grad mode off) on its outputs' gradients, add
     what it returns into the inputs' adjoints and mark those inputs reached.  Raises (nothing
     committed: `adj` and `reach` are the call's own) on a bad result.  With `leads` (tape
     entries whose operands lead to autograd.grad's inputs) an entry that leads nowhere is
-    skipped, as torch does not run such a node."""
+    skipped, as torch does not run such a node; `marks` (the tape nodes that are or lead to
+    those inputs) tell the backward which gradients are needed (should_compute_output)."""
     te = e if nodes is None else int(nodes[e])
     if not _leads(leads, None, te):
         return
@@ -576,7 +607,8 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
         return Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
 
     grads = _output_grads(ctx, block, reached, _zeros)
-    res = _run_backward(ctx, grads, False)
+    res = _run_backward(ctx, grads, False,
+                        _needed(ctx, None if marks is None else tape.args_of(te), marks))
     # (anomaly mode's nan check of the sweep sees no VJP that runs in Python)
     if is_anomaly_enabled() and is_anomaly_check_nan_enabled():
         for i, g in enumerate(res):
@@ -599,10 +631,10 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None):
         reach[x] |= 1
 
 
-def tensor_vjp(tape, e, g, reach):
+def tensor_vjp(tape, e, g, reach, marks=None):
     """create_graph: [(operand node, gradient tensor)] of pyfunc entry e given its packed
     gradient `g` (a recorded tensor): backward runs with grad mode on, so what it computes
-    with tapegrad ops is recorded and can be differentiated again."""
+    with tapegrad ops is recorded and can be differentiated again.  `marks`: as host_vjp's."""
     ctx = node_for(tape, e)
     flat = g.reshape(-1)
 
@@ -613,9 +645,9 @@ def tensor_vjp(tape, e, g, reach):
 
     grads = _output_grads(ctx, block, lambda node: node < len(reach) and reach[node] != 0,
                           _zeros)
-    res = _run_backward(ctx, grads, True)
-    out = []
     operands = tape.args_of(e).tolist()
+    res = _run_backward(ctx, grads, True, _needed(ctx, operands, marks))
+    out = []
     for j, (i, shape, dt) in enumerate(ctx._pf_inputs):
         gi = res[i]
         if gi is None:

@@ -19,7 +19,7 @@ from . import decomps, dtypes as D, _fastpath
 from .ndops import _binary, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
-from .pyfunc import Function
+from .pyfunc import Function, should_compute_output
 from .tensor import Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack
 
@@ -232,7 +232,7 @@ _igam_numpy = np.vectorize(_igam_scalar, otypes=[np.float64])
 
 class _Igamma(Function):
     """P(a, x) (IgammaBackward0): the gradient in x is x^(a-1) e^-x / Gamma(a); in a torch
-    has none (it raises on backward), so neither does this."""
+    has none (it raises on a backward that needs it), so neither does this."""
     upper, op = False, "igamma"
 
     @classmethod
@@ -246,10 +246,12 @@ class _Igamma(Function):
     @classmethod
     def backward(cls, ctx, grad):
         a, x = ctx.saved_tensors
-        if ctx.needs_input_grad[0]:
+        # (as torch's node: only a gradient this backward needs is computed, so asking for
+        # x's alone works while a requires grad too)
+        if should_compute_output(ctx, 0):
             raise NotImplementedError(f"the derivative for '{cls.op}: input' is not "
                                       "implemented.")
-        if not ctx.needs_input_grad[1]:
+        if not should_compute_output(ctx, 1):
             return None, None
         dx = grad * ((a - 1) * x.log() - x - a.lgamma()).exp()
         return None, (-dx if cls.upper else dx).sum_to_size(x.shape)

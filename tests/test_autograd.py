@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import autograd
+from tapegrad import autograd, pyfunc
 from tapegrad.autograd import Variable
 
 
@@ -498,3 +498,43 @@ def test_a_first_grad_under_create_graph_is_torchs_copy():
                                         for f, _ in fn.next_functions],
                     m.autograd.grad(x.grad.sum(), x)[0].tolist()))
     assert out[0] == out[1]
+
+
+def _needs_seen(lib, should_compute=None):
+    """What a Function's backward sees in each kind of backward: ctx.needs_input_grad (and
+    with `should_compute`, which gradients that backward needs)."""
+    seen = []
+
+    class F(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b, c):
+            return a * b * c
+
+        @staticmethod
+        def backward(ctx, g):
+            needed = None if should_compute is None else \
+                tuple(should_compute(ctx, i) for i in range(3))
+            seen.append((tuple(ctx.needs_input_grad), needed))
+            return g, g, None
+
+    x = lib.tensor(1.0, requires_grad=True)
+    y = lib.tensor(2.0, requires_grad=True)
+    z = lib.tensor(3.0)
+    F.apply(x, y * 1.0, z).backward()
+    lib.autograd.grad(F.apply(x, y * 1.0, z), [y])
+    F.apply(x, y * 1.0, z).backward(inputs=[x])
+    lib.autograd.grad(F.apply(x, y * 1.0, z), [x, y], create_graph=True)
+    lib.autograd.grad(F.apply(x, y * 1.0, z), [y], create_graph=True)
+    return seen
+
+
+def test_function_backward_knows_the_gradients_a_backward_needs():
+    # torch's native nodes compute only the gradients a backward needs (with inputs: those
+    # leading to them); pyfunc.should_compute_output tells tapegrad's Functions that stand for
+    # such nodes (igamma's), while a custom Function's needs_input_grad stays requires_grad
+    static = (True, True, False)
+    assert _needs_seen(tg, pyfunc.should_compute_output) == [
+        (static, static), (static, (False, True, False)), (static, (True, False, False)),
+        (static, static), (static, (False, True, False))]
+    torch = pytest.importorskip("torch")
+    assert [s for s, _ in _needs_seen(torch)] == [static] * 5
