@@ -17,7 +17,7 @@ import numpy as np
 from . import dtypes as D
 from .creation import zeros
 from .kinds import linalg as linalg_kind
-from .pyfunc import Function
+from .pyfunc import as_native_node, Function
 from .structops import diag_embed
 from .tensor import Tensor
 from .views import cat, KIND_OPS
@@ -30,8 +30,7 @@ __all__ = ["LinalgEigh", "LinalgQr", "LinalgPinv", "LinalgLstsq",
 
 def _named(cls, name):
     """Give a Function's node torch's grad_fn name."""
-    cls._backward_cls.__name__ = name
-    cls._backward_cls.name = lambda self: name
+    as_native_node(cls, name)
 
 
 def _wrap(x, dt):

@@ -25,7 +25,7 @@ from .mathops import linalg_norm as _vector_or_fro, vector_norm
 from .ndops import matmul as _matmul, where
 from .ops import OPS
 from .products import linalg_cross as cross  # noqa: F401  (torch.linalg.cross)
-from .pyfunc import Function
+from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result
 from .return_types import _make
 
@@ -265,8 +265,7 @@ class LinalgSvd(Function):
         return _svd_backward(gU, gS, gVh, U, S, Vh), None
 
 
-LinalgSvd._backward_cls.__name__ = "LinalgSvdBackward0"
-LinalgSvd._backward_cls.name = lambda self: "LinalgSvdBackward0"
+as_native_node(LinalgSvd, "LinalgSvdBackward0")
 
 
 def _svd_backward(gU, gS, gVh, U, S, Vh):

@@ -21,7 +21,7 @@ from .ndops import (_add_reduce, _binary, _BIN_FAST, _compare, _FAST_SUM_MIN, fi
                     _np_mean, _NP_FWD, _UN_ROW, _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
-from .pyfunc import Function
+from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result, _tape_for
 from .structops import _gather
 from .tensor import _dim, _new, _reduce_dims, Tensor, _tensor_operand, tensor_methods
@@ -876,8 +876,7 @@ class _HeavisideNotImplemented(Function):
         raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
 
 
-_HeavisideNotImplemented._backward_cls.__name__ = "NotImplemented"   # torch's C++ node
-_HeavisideNotImplemented._backward_cls.name = lambda self: "torch::autograd::NotImplemented"
+as_native_node(_HeavisideNotImplemented, "NotImplemented", "torch::autograd::NotImplemented")
 
 
 def _heaviside(x, values, pos, op="heaviside"):

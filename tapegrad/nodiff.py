@@ -7,7 +7,7 @@ error; no op row is needed, since no gradient is ever computed."""
 import numpy as np
 
 from .grad_mode import is_grad_enabled
-from .pyfunc import Function
+from .pyfunc import as_native_node, Function
 from .tensor import Tensor
 
 
@@ -27,9 +27,7 @@ class _NoDerivative(Function):
 
 def _node(name, cpp):
     fn = type(name, (_NoDerivative,), {"__module__": __name__})
-    full = "torch::autograd::" + name if cpp else name
-    fn._backward_cls.__name__ = name
-    fn._backward_cls.name = lambda self: full
+    as_native_node(fn, name, "torch::autograd::" + name if cpp else None)
     return fn
 
 

@@ -85,9 +85,14 @@ class BackwardCFunction(Node, FunctionCtx):
     __module__ = "tapegrad.autograd.function"
     _forward_cls = None
 
+    _native = False     # (as_native_node)
+
     def __repr__(self):
-        # (a Python class: object's repr, which torch shows, names its module)
+        # (a Python class: object's repr, which torch shows, names its module; a C++ node's
+        # does not)
         cls = type(self)
+        if cls._native:
+            return f"<{cls.__name__} object at {hex(id(self))}>"
         return f"<{cls.__module__}.{cls.__qualname__} object at {hex(id(self))}>"
 
     def apply(self, *grads):
@@ -299,6 +304,18 @@ def once_differentiable(fn):
     return wrapper
 
 
+def as_native_node(fn, name, cpp_name=None):
+    """Show Function `fn`'s grad_fn as torch's C++ node `name` (IgammaBackward0,
+    NotImplemented, ...), for the Functions that stand for one: its class's name and
+    qualified name, `<name object at ...>` as its repr, and `name()` `cpp_name` (default:
+    name; torch's hand-written nodes say `torch::autograd::NotImplemented`)."""
+    cls = fn._backward_cls
+    cls.__name__ = cls.__qualname__ = name
+    cls._native = True
+    full = cpp_name or name
+    cls.name = lambda self: full
+
+
 _ONCE = "trying to differentiate twice a function that was marked with @once_differentiable"
 
 
@@ -315,8 +332,7 @@ class DelayedError(Function):
         raise RuntimeError(ctx.msg)
 
 
-DelayedError._backward_cls.__name__ = "Error"   # torch's C++ node: torch::autograd::Error
-DelayedError._backward_cls.name = lambda self: "torch::autograd::Error"
+as_native_node(DelayedError, "Error", "torch::autograd::Error")
 
 
 # ---- apply: forward with grad mode off, then one pyfunc entry and its output entries ----------

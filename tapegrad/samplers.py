@@ -14,7 +14,7 @@ import numpy as np
 from . import dtypes as D, errors, gamma_draws
 from .creation import _leaf, tensor
 from .draw_nodes import drawn, not_differentiable
-from .pyfunc import Function
+from .pyfunc import as_native_node, Function
 from .random import generator_of
 from .tensor import Tensor
 from .vocab import NUMPY
@@ -183,8 +183,7 @@ class _StandardGamma(Function):
         return grad * tensor(dx, dtype=alpha.dtype), None
 
 
-_StandardGamma._backward_cls.__name__ = "StandardGammaBackward0"
-_StandardGamma._backward_cls.name = lambda self: "StandardGammaBackward0"
+as_native_node(_StandardGamma, "StandardGammaBackward0")
 
 
 def _standard_gamma(input, generator=None):

@@ -19,7 +19,7 @@ from . import decomps, dtypes as D, _fastpath
 from .ndops import _binary, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
-from .pyfunc import Function, should_compute_output
+from .pyfunc import as_native_node, Function, should_compute_output
 from .tensor import Tensor, _tensor_operand, tensor_methods
 from .views import KIND_OPS, stack
 
@@ -263,8 +263,7 @@ class _Igammac(_Igamma):
 
 
 for _cls, _name in ((_Igamma, "IgammaBackward0"), (_Igammac, "IgammacBackward0")):
-    _cls._backward_cls.__name__ = _name
-    _cls._backward_cls.name = lambda self, _name=_name: _name
+    as_native_node(_cls, _name)
 
 
 def gammainc(input, other):

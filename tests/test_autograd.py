@@ -538,3 +538,29 @@ def test_function_backward_knows_the_gradients_a_backward_needs():
         (static, static), (static, (False, True, False))]
     torch = pytest.importorskip("torch")
     assert [s for s, _ in _needs_seen(torch)] == [static] * 5
+
+
+# nodes of torch's own ops that tapegrad makes with custom Functions: shown as torch's C++
+# nodes, `<Name object at ...>` (a custom Function's node names its module)
+FUNCTION_MADE_NODES = {
+    "NotImplemented": lambda m, p: m.bernoulli(p, 0.5),
+    "NotImplemented ": lambda m, p: m.bincount(m.tensor([0, 1]), weights=p),
+    "StandardGammaBackward0": lambda m, p: m._standard_gamma(p),
+    "IgammaBackward0": lambda m, p: m.special.gammainc(p, m.tensor([1.0, 2.0])),
+    "IgammacBackward0": lambda m, p: m.igammac(p, m.tensor([1.0, 2.0])),
+    "LinalgSvdBackward0": lambda m, p: m.linalg.svd(m.diag(p))[1],
+    "LinalgEighBackward0": lambda m, p: m.linalg.eigh(m.diag(p))[0],
+    "LinalgQrBackward0": lambda m, p: m.linalg.qr(m.diag(p))[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_MADE_NODES))
+def test_function_made_nodes_show_as_torch_nodes(name):
+    def shown(m):
+        m.manual_seed(0)
+        fn = FUNCTION_MADE_NODES[name](m, m.tensor([0.2, 0.6], requires_grad=True)).grad_fn
+        return repr(fn).split(" at 0x")[0], type(fn).__name__, type(fn).__qualname__, fn.name()
+    ours = shown(tg)
+    assert ours[:3] == (f"<{name.strip()} object", name.strip(), name.strip())
+    torch = pytest.importorskip("torch")
+    assert ours == shown(torch)
