@@ -3,6 +3,9 @@
 builds on nn)."""
 import warnings
 
+from ..parallel import DataParallel
+from ._named_member_accessor import NamedMemberAccessor
+
 __all__ = ["functional_call"]
 
 
@@ -18,57 +21,62 @@ def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *,
                             tie_weights=tie_weights, strict=strict)
 
 
-def _owner(module, name):
-    *path, leaf = name.split(".")
-    m = module
-    for p in path:
-        m = getattr(m, p)
-    return m, leaf
-
-
-_MISSING = object()
+def _untie_named_tensors_map(module, parameters_and_buffers):
+    """A copy of the dict with every name of a tied tensor (one tensor under several names)
+    given the value given for one of them; a ValueError when its names get different
+    tensors."""
+    names_of = {}      # id(tensor) -> every name of it (a tied tensor has several)
+    for name, t in [*module.named_parameters(remove_duplicate=False),
+                    *module.named_buffers(remove_duplicate=False)]:
+        names_of.setdefault(id(t), set()).add(name)
+    tied_names = {n: names for names in names_of.values() if len(names) > 1 for n in names}
+    given_tied = {n for n in parameters_and_buffers if n in tied_names}
+    for given in given_tied:
+        names = tied_names[given]
+        # (as torch's, the values compared are every tied name's: a KeyError when more than
+        # one name of the tensor is given but not all)
+        if (len(names & given_tied) > 1
+                and len({id(parameters_and_buffers[n]) for n in names}) != 1):
+            raise ValueError(f"functional_call got multiple values for keys {sorted(names)}, "
+                             f"which are tied. Consider using tie_weights=False")
+    untied = parameters_and_buffers.copy()
+    for given in given_tied:
+        for n in tied_names[given]:
+            untied[n] = parameters_and_buffers[given]
+    return untied
 
 
 def _functional_call(module, parameters_and_buffers, args=None, kwargs=None, *,
                      tie_weights=True, strict=False):
     """module(*args, **kwargs) with its parameters and buffers named in the dict replaced by
-    the given tensors for the call (restored afterwards, also on error)."""
-    dicts = parameters_and_buffers
-    if strict:
-        names = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
-        msgs = []
-        unexpected = sorted(set(dicts) - names)
-        if unexpected:
-            msgs.append("Unexpected key(s): " + ", ".join(map(repr, unexpected)) + ".")
-        missing = sorted(names - set(dicts))
-        if missing:
-            msgs.append("Missing key(s): " + ", ".join(map(repr, missing)) + ".")
-        if msgs:
-            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n\t"
-                               + "\n\t".join(msgs))
+    the given tensors for the call (with tie_weights, every other name of a tied one too);
+    restored afterwards, also on error.  A tensor the module assigns to one of the names
+    during the call is written back into the dict, as torch's."""
+    if isinstance(module, DataParallel):
+        raise RuntimeError("The stateless API can't be used with nn.DataParallel module")
+    if kwargs is None:
+        kwargs = {}
     if args is None:
         args = ()
     elif not isinstance(args, tuple):
         args = (args,)
-    saved = []
+    untied = (_untie_named_tensors_map(module, parameters_and_buffers) if tie_weights
+              else parameters_and_buffers)
+    accessor = NamedMemberAccessor(module)
+    if strict:
+        missing, unexpected = accessor.check_keys(untied)
+        msgs = []
+        if unexpected:
+            msgs.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
+        if missing:
+            msgs.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
+        if msgs:
+            raise RuntimeError("Error(s) in reparametrizing for {}:\n\t{}".format(
+                module._get_name(), "\n\t".join(msgs)))
+    orig = {}
     try:
-        for name, value in dicts.items():
-            owner, leaf = _owner(module, name)
-            for store in ("_parameters", "_buffers"):
-                table = owner.__dict__.get(store)
-                if table is not None and leaf in table:
-                    saved.append((table, leaf, table[leaf]))
-                    table[leaf] = value
-                    break
-            else:
-                saved.append((owner.__dict__, leaf, owner.__dict__.get(leaf, _MISSING)))
-                owner.__dict__[leaf] = value
-        return module(*args, **(kwargs or {}))
+        orig, _ = accessor.swap_tensors_dict(untied, allow_missing=True)
+        return module(*args, **kwargs)
     finally:
-        for table, leaf, old in reversed(saved):
-            if old is _MISSING:
-                del table[leaf]
-            else:
-                table[leaf] = old
-
-
+        new, _ = accessor.swap_tensors_dict(orig, allow_missing=True)
+        parameters_and_buffers.update({k: new[k] for k in parameters_and_buffers if k in new})
