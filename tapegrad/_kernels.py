@@ -1589,7 +1589,7 @@ def ew_unary_grad(o, g, a_v, out_v, c):
     elif o == 173:  # leaky_relu
         return where(a_v > 0.0, g, g * c)
     elif o == 174:  # elu
-        return where(a_v > 0.0, g, g * c * exp(where(a_v > 0.0, 0.0, a_v)))
+        return where(a_v > 0.0, g, g * c * exp(where(a_v > 0.0, 0.0, where(a_v < 0.0, a_v, 0.0 * a_v))))
     elif o == 175:  # gelu
         return g * (0.5 * (1.0 + erf(a_v * 0.7071067811865476)) + a_v * (0.3989422804014327 * exp(a_v * a_v * -0.5))) if c == 0.0 else g * (0.5 * (1.0 + tanh(0.7978845608028654 * (a_v + 0.044715 * (a_v * a_v * a_v)))) + 0.5 * a_v * (1.0 - tanh(0.7978845608028654 * (a_v + 0.044715 * (a_v * a_v * a_v))) * tanh(0.7978845608028654 * (a_v + 0.044715 * (a_v * a_v * a_v)))) * (0.7978845608028654 * (1.0 + 0.134145 * (a_v * a_v))))
     elif o == 176:  # silu
@@ -1599,7 +1599,7 @@ def ew_unary_grad(o, g, a_v, out_v, c):
     elif o == 202:  # entr
         return -g * (1.0 + log(a_v))
     elif o == 203:  # sinc
-        return g * where(a_v == 0.0, 0.0, (3.141592653589793 * a_v * cos(3.141592653589793 * a_v) - sin(3.141592653589793 * a_v)) / (3.141592653589793 * a_v * a_v))
+        return where(a_v * a_v * 3.141592653589793 == 0.0, 0.0, g * (3.141592653589793 * a_v * cos(3.141592653589793 * a_v) - sin(3.141592653589793 * a_v)) / (a_v * a_v * 3.141592653589793))
     elif o == 204:  # ndtri
         return g * 2.5066282746310002 * exp(0.5 * out_v * out_v)
     elif o == 205:  # log_ndtr
@@ -1613,9 +1613,9 @@ def ew_unary_grad(o, g, a_v, out_v, c):
     elif o == 213:  # mish
         return g * (tanh(log1p(exp(a_v))) + a_v * (1.0 / (1.0 + exp(-a_v))) * (1.0 - tanh(log1p(exp(a_v))) * tanh(log1p(exp(a_v)))))
     elif o == 214:  # celu
-        return where(a_v > 0.0, g, g * (1.0 / c) * c * exp(where(a_v > 0.0, 0.0, a_v) * (1.0 / c)))
+        return where(a_v > 0.0, g, g * (1.0 / c) * c * exp(where(a_v > 0.0, 0.0, where(a_v < 0.0, a_v, 0.0 * a_v)) * (1.0 / c)))
     elif o == 216:  # logsigmoid
-        return g * (where(a_v < 0.0, 1.0, 0.0) - where(a_v < 0.0, 1.0, -1.0) * (exp(-abs(a_v)) / (1.0 + exp(-abs(a_v)))))
+        return g * (where(a_v < 0.0, 1.0, 0.0) - where(a_v < 0.0, 1.0, -1.0) * (exp(where(a_v < 0.0, a_v, -a_v)) / (1.0 + exp(where(a_v < 0.0, a_v, -a_v)))))
     elif o == 231:  # rad2deg
         return g * 57.29577951308232
     elif o == 232:  # deg2rad
@@ -1631,7 +1631,7 @@ def ew_unary_grad(o, g, a_v, out_v, c):
     elif o == 330:  # sqrt0
         return where(out_v == 0.0, 0.0, g / (2.0 * out_v))
     elif o == 331:  # selu
-        return where(a_v > 0.0, g * 1.0507009873554805, g * 1.7580993408473766 * exp(where(a_v > 0.0, 0.0, a_v)))
+        return where(a_v > 0.0, g * 1.0507009873554805, g * 1.7580993408473766 * exp(where(a_v > 0.0, 0.0, where(a_v < 0.0, a_v, 0.0 * a_v))))
     elif o == 332:  # hardtanh_min
         return where(a_v > c, g, 0.0)
     elif o == 333:  # hardtanh_max
@@ -4066,7 +4066,7 @@ def forward_where_rows(o, e, a, b, out_off, n, off, size, shp, nd, par, params, 
 
 # Entries record_backward can append per reached entry, by opcode (derived from its programs
 # by codegen: the caller sizes the tape from it, as Numba checks no bounds).
-EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 17, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1, 0, 1, 1, 1, 4, 4, 4, 4, 4, 1, 1, 2, 2, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 27, 6, 0, 0, 0, 0, 1, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 8, 8, 16, 16, 14, 14, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 6, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 10, 45, 8, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 19, 5, 15, 6, 8, 27, 0, 0, 0, 0, 11, 9, 20, 14, 0, 19, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 10, 10, 2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 6, 17, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 6, 11, 4, 4, 11, 12, 17, 2], dtype=np.int64)
+EMIT_BOUND = np.array([0, 0, 0, 2, 3, 4, 7, 17, 2, 2, 2, 3, 3, 4, 4, 4, 2, 3, 10, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1, 0, 1, 1, 1, 4, 4, 4, 4, 4, 1, 1, 2, 2, 6, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 27, 6, 0, 0, 0, 0, 1, 0, 3, 3, 3, 3, 3, 4, 5, 6, 4, 3, 3, 5, 5, 4, 6, 7, 5, 3, 3, 6, 1, 1, 1, 1, 1, 1, 1, 6, 6, 8, 8, 16, 16, 14, 14, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 6, 6, 6, 6, 6, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 14, 45, 8, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17, 19, 5, 17, 6, 8, 27, 0, 0, 0, 0, 11, 9, 20, 18, 0, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 10, 10, 2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 6, 17, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 6, 15, 4, 4, 11, 12, 17, 2], dtype=np.int64)
 # The rows' gradient formulas as VJP programs (codegen.vjp_programs): instructions
 # (kind, opcode, p, q, z, d) over registers of triples; registers 0-5 hold the entry's g, a, b,
 # out, c and cond, the last ones the formulas' constants (VJP_CONSTANTS).  Kinds: 0 bin, 1 un, 2 where, 3 move, 4 jump_if_zero, 5 jump.

@@ -106,6 +106,10 @@ class Op:
 POW_SCALAR = ("a * a if c == 2.0 else (sqrt(a) if c == 0.5 else (1.0 / sqrt(a) if c == -0.5 "
               "else (a * a * a if c == 3.0 else (1.0 / (a * a) if c == -2.0 else a ** c))))")
 
+# the elu family's gradient reads min(a, 0) through this: a below 0, 0 above (the unused branch
+# cannot overflow), and at 0 the 0 of 0 * a, whose derivative is 0 (their NOTE), nan at nan
+ELU_NEG = "where(a > 0.0, 0.0, where(a < 0.0, a, 0.0 * a))"
+
 # Order matters only for the opcode numbers; append new ops at the end.
 _DECLS = [
     Op("leaf", "leaf", "AccumulateGrad"),
@@ -404,10 +408,12 @@ _DECLS = [
        ("where(a > 0.0, g, g * c)",), saved_c="negative_slope"),
     # elu, alpha c (scale and input_scale 1), torch's expm1 (exact near 0): it reads min(a, 0),
     # so the unused branch cannot overflow; NOTE: the gradient at 0 is alpha (torch's x <= 0
-    # branch), at nan nan (torch's vectorized loop); celu and selu likewise
+    # branch), at nan nan (torch's vectorized loop); celu and selu likewise.  NOTE: the second
+    # derivative at 0 is 0 (torch's elu_double_backward masks x < 0): the gradient's exp reads
+    # ELU_NEG (min(a, 0), its derivative 0 at 0)
     Op("elu", "unary", "EluBackward0",
        "where(a > 0.0, a, expm1(where(a > 0.0, 0.0, a)) * c)",
-       ("where(a > 0.0, g, g * c * exp(where(a > 0.0, 0.0, a)))",), saved_c="alpha",
+       ("where(a > 0.0, g, g * c * exp(" + ELU_NEG + "))",), saved_c="alpha",
        saved_consts=(("scale", 1.0), ("input_scale", 1.0))),
     # gelu: c 0.0 for approximate='none' (the normal CDF by erf), 1.0 for 'tanh'
     Op("gelu", "unary", "GeluBackward0",
@@ -477,10 +483,13 @@ _DECLS = [
     Op("entr", "unary", "SpecialEntrBackward0",
        "where(a > 0.0, -a * log(a), where(a < 0.0, log(0.0 * sign(a)), abs(a) * 0.0))",
        ("-g * (1.0 + log(a))",)),
+    # NOTE: sinc's gradient is 0 where its denominator a * a * pi is 0 (torch's sinc_backward
+    # masks it: at 0, and where a * a underflows, |a| < 1e-162 in float64), not 0 / 0
     Op("sinc", "unary", "SincBackward0",
        "where(a == 0.0, 1.0, sin(3.141592653589793 * a) / (3.141592653589793 * a))",
-       ("g * where(a == 0.0, 0.0, (3.141592653589793 * a * cos(3.141592653589793 * a)"
-        " - sin(3.141592653589793 * a)) / (3.141592653589793 * a * a))",)),
+       ("where(a * a * 3.141592653589793 == 0.0, 0.0, g * (3.141592653589793 * a"
+        " * cos(3.141592653589793 * a) - sin(3.141592653589793 * a))"
+        " / (a * a * 3.141592653589793))",)),
     Op("ndtri", "unary", "SpecialNdtriBackward0", "ndtri(a)",
        ("g * 2.5066282746310002 * exp(0.5 * out * out)",)),
     # log_ndtr: log1p(-ndtr(-x)) above 0, log(ndtr(x)) below, the asymptotic series below -20
@@ -524,14 +533,17 @@ _DECLS = [
     # as 1 / float32(alpha) (derivatives.yaml's toFloat), a relative 1e-7 * |x| from this one
     Op("celu", "unary", "CeluBackward0",
        "where(a > 0.0, a, expm1(where(a > 0.0, 0.0, a) * (1.0 / c)) * c)",
-       ("where(a > 0.0, g, g * (1.0 / c) * c * exp(where(a > 0.0, 0.0, a) * (1.0 / c)))",),
+       ("where(a > 0.0, g, g * (1.0 / c) * c * exp(" + ELU_NEG + " * (1.0 / c)))",),
        saved_c="alpha"),
     Op("celu_", "decomp", "CeluBackward1", saves=("out",)),
-    # log(sigmoid(x)) as torch: min(x, 0) - log1p(exp(-|x|)), no overflow
+    # log(sigmoid(x)) as torch: min(x, 0) - log1p(exp(-|x|)), no overflow; the gradient torch's
+    # log_sigmoid_backward with -|x| as where(a < 0, a, -a) (the same value): NOTE: its
+    # derivative at 0 is -1 (the x >= 0 side), so the second derivative there is torch's
+    # -sigmoid(0) (1 - sigmoid(0)) = -1/4 (through abs, whose derivative is 0 at 0, it was 0)
     Op("logsigmoid", "unary", "LogSigmoidBackward0",
        "where(a < 0.0, a, 0.0) - log1p(exp(-abs(a)))",
        ("g * (where(a < 0.0, 1.0, 0.0) - where(a < 0.0, 1.0, -1.0) * "
-        "(exp(-abs(a)) / (1.0 + exp(-abs(a)))))",)),
+        "(exp(where(a < 0.0, a, -a)) / (1.0 + exp(where(a < 0.0, a, -a)))))",)),
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5)),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3),
        torch_outputs=2),
@@ -758,8 +770,8 @@ _DECLS = [
     Op("selu", "unary", "EluBackward0",
        "where(a > 0.0, a * 1.0507009873554805, expm1(where(a > 0.0, 0.0, a)) * "
        "1.7580993408473766)",
-       ("where(a > 0.0, g * 1.0507009873554805, g * 1.7580993408473766 * "
-        "exp(where(a > 0.0, 0.0, a)))",),
+       ("where(a > 0.0, g * 1.0507009873554805, g * 1.7580993408473766 * exp(" + ELU_NEG
+        + "))",),
        saved_consts=(("alpha", 1.6732632423543772), ("scale", 1.0507009873554805),
                      ("input_scale", 1.0))),
     # hardtanh's two clips, its group's entries (c the bound), torch's clamp: nan and -0.0

@@ -165,3 +165,83 @@ def test_create_graph_through_mm_is_torchs_mm_backward():
     np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12)
     for a, b in zip(got[0][2], got[1][2]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def _derivatives(L, f, x0, dtype, orders=3):
+    """f's first `orders` derivatives at the point x0, by grad of grad (create_graph)."""
+    x = L.tensor(x0, dtype=dtype, requires_grad=True)
+    y, out = f(x), []
+    for _ in range(orders):
+        (y,) = L.autograd.grad(y, x, create_graph=True)
+        out.append(y.item())
+    return out
+
+
+def _kink_cases(L):
+    F = L.nn.functional
+    return {"logsigmoid": F.logsigmoid, "elu": lambda x: F.elu(x, alpha=2.0),
+            "selu": F.selu, "celu": lambda x: F.celu(x, alpha=2.0), "sinc": L.sinc,
+            "elu_": lambda x: F.elu(x * 1, alpha=2.0, inplace=True),
+            "selu_": lambda x: F.selu(x * 1, inplace=True),
+            "celu_": lambda x: F.celu(x * 1, alpha=2.0, inplace=True)}
+
+
+def test_logsigmoid_derivatives_at_and_around_zero():
+    """log sigmoid's derivatives are s(-x), -s(x) s(-x), -s(x) s(-x) (s(-x) - s(x)) (s the
+    sigmoid) at every point, 0 included (abs's 0 derivative there gave a 0 second one)."""
+    for x0 in (0.0, -0.0, 1e-300, 0.3, -0.3, 4.0, -4.0):
+        s = 1.0 / (1.0 + np.exp(-x0))
+        expect = [1.0 - s, -s * (1.0 - s), -s * (1.0 - s) * (1.0 - 2.0 * s)]
+        got = _derivatives(tg, tg.nn.functional.logsigmoid, x0, tg.float64)
+        np.testing.assert_allclose(got, expect, rtol=1e-12, atol=1e-15)
+    assert tg.func.grad(tg.func.grad(tg.nn.functional.logsigmoid))(
+        tg.tensor(0.0, dtype=tg.float64)).item() == -0.25
+
+
+def test_elu_family_second_derivative_at_zero_is_zero():
+    """elu, selu, celu (and in place): first derivative alpha * scale * input_scale at 0 (the
+    x <= 0 side), the second and third 0 there (torch's masks x < 0), alpha * scale *
+    input_scale^k * exp(input_scale * x) below."""
+    fs = _kink_cases(tg)
+    for name, a, s, i in (("elu", 2.0, 1.0, 1.0), ("selu", 1.6732632423543772, 1.0507009873554805,
+                                                    1.0), ("celu", 2.0, 1.0, 0.5),
+                          ("elu_", 2.0, 1.0, 1.0), ("selu_", 1.6732632423543772,
+                                                    1.0507009873554805, 1.0),
+                          ("celu_", 2.0, 1.0, 0.5)):
+        f = fs[name]
+        assert _derivatives(tg, f, 0.0, tg.float64) == pytest.approx([a * s * i, 0.0, 0.0]), name
+        x0 = -0.3
+        expect = [a * s * i ** k * np.exp(i * x0) for k in (1, 2, 3)]
+        np.testing.assert_allclose(_derivatives(tg, f, x0, tg.float64), expect, rtol=1e-13)
+        assert np.isnan(_derivatives(tg, f, float("nan"), tg.float64, 1)[0])   # (as before)
+
+
+def test_sinc_gradient_zero_where_its_denominator_underflows():
+    """sinc'(x) = (pi x cos(pi x) - sin(pi x)) / (pi x^2) ~ -pi^2 x / 3 near 0: 0 (not 0 / 0)
+    where pi x^2 underflows."""
+    for x0 in (1e-300, -1e-300, 1e-170):
+        x = tg.tensor(x0, dtype=tg.float64, requires_grad=True)
+        (g,) = autograd.grad(tg.sinc(x), x)
+        assert g.item() == 0.0
+    x = tg.tensor(0.3, dtype=tg.float64, requires_grad=True)
+    (g,) = autograd.grad(tg.sinc(x), x)
+    h = 1e-6
+    fd = (np.sinc(0.3 + h) - np.sinc(0.3 - h)) / (2 * h)
+    np.testing.assert_allclose(g.item(), fd, rtol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["logsigmoid", "elu", "selu", "celu", "sinc", "elu_", "selu_",
+                                  "celu_"])
+def test_derivatives_at_kinks_as_torch(name):
+    torch = pytest.importorskip("torch")
+    points = [0.0, -0.0, 1e-300, -1e-300, 1e-170, 0.3, -0.3, 30.0, -30.0]
+    for dtype in ("float64", "float32"):
+        for x0 in points:
+            ours = _derivatives(tg, _kink_cases(tg)[name], x0, getattr(tg, dtype))
+            theirs = _derivatives(torch, _kink_cases(torch)[name], x0, getattr(torch, dtype))
+            if name == "sinc" and dtype == "float32" and 0 < abs(x0) < 1e-150:
+                ours, theirs = ours[:1], theirs[:1]    # (torch's nan from 0 * (0 / 0))
+            # (atol: torch's logsigmoid'' (sigmoid(x) - 1) * sigmoid(x) cancels at x = 30)
+            tol = dict(rtol=1e-12, atol=1e-15) if dtype == "float64" else dict(rtol=1e-5,
+                                                                                atol=1e-7)
+            np.testing.assert_allclose(ours, theirs, **tol, err_msg=f"{dtype} {x0}")

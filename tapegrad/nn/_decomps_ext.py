@@ -7,7 +7,7 @@ from .. import _fastpath
 from ..ndops import where
 
 # NOTE: the gradients are the primitives'.  At the kinks they follow torch's kernels: hardtanh
-# passes no gradient at its bounds (its rows' NOTE), leaky_relu / elu as nn/_decomps.py.
+# passes no gradient at its bounds (its rows' NOTE), leaky_relu as nn/_decomps.py.
 
 
 def hardtanh(T, x, lo, hi):
@@ -15,15 +15,22 @@ def hardtanh(T, x, lo, hi):
     return _fastpath.op_hardtanh_max(_fastpath.op_hardtanh_min(x, lo), hi)
 
 
-def elu(T, x, alpha, scale, input_scale):
-    """scale * (x where x > 0, else alpha * expm1(input_scale * x)) (the in-place elu_, selu_,
-    celu_); expm1 reads min(x, 0), so large x cannot overflow in the unused branch."""
-    pos = x > 0.0
-    neg = where(pos, 0.0, x)
-    if input_scale != 1.0:
-        neg = neg * input_scale
-    out = where(pos, x, neg.expm1() * alpha)
-    return out * scale if scale != 1.0 else out
+# NOTE: the in-place elu_, selu_ and celu_ are their functions' rows (ops.py), shown as torch's
+# ...Backward1: the same values, and torch's derivatives at 0 (alpha, then 0: the rows' NOTE),
+# which no composition of primitives gives (its second derivative at 0 would be alpha)
+def elu(T, x, alpha):
+    """x where x > 0, else alpha * expm1(x) (the in-place elu_)."""
+    return _fastpath.op_elu(x, alpha)
+
+
+def selu(T, x):
+    """elu with torch's selu alpha and scale (the in-place selu_)."""
+    return _fastpath.op_selu(x)
+
+
+def celu(T, x, alpha):
+    """elu of x / alpha times alpha (the in-place celu_)."""
+    return _fastpath.op_celu(x, alpha)
 
 
 def leaky_relu(T, x, slope):

@@ -123,7 +123,7 @@ def elu(input, alpha=1.0, inplace=False):
     """input where input > 0, else alpha * (exp(input) - 1) (EluBackward0)."""
     _tensor("elu", input)
     if inplace:
-        return _inplace_row(input, "elu_", X.elu, float(alpha), 1.0, 1.0)
+        return _inplace_row(input, "elu_", X.elu, float(alpha))
     _floating_only("elu_cpu", input)
     return _fastpath.op_elu(input, float(alpha))
 
@@ -699,16 +699,12 @@ def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-
-
 def selu(input, inplace=False):
     """scale * elu(input, alpha) with torch's constants (EluBackward0; in place
     EluBackward1)."""
     _tensor("selu", input)
     if inplace:
-        return _inplace_row(input, "elu_", X.elu, _SELU_ALPHA, _SELU_SCALE, 1.0)
+        return _inplace_row(input, "elu_", X.selu)
     _floating_only("elu_cpu", input)
     return _fastpath.op_selu(input)
 
@@ -721,7 +717,7 @@ def celu(input, alpha=1.0, inplace=False):
         raise RuntimeError("ZeroDivisionError")
     alpha = float(alpha)
     if inplace:
-        return _inplace_row(input, "celu_", X.elu, alpha, 1.0, 1.0 / alpha)
+        return _inplace_row(input, "celu_", X.celu, alpha)
     _floating_only("elu_cpu", input)
     return _fastpath.op_celu(input, alpha)
 
