@@ -22,7 +22,7 @@ import numpy as np
 from .autograd import functional as AF
 from .autograd.api import grad as _autograd_grad
 from .creation import zeros, zeros_like
-from .grad_mode import enable_grad, is_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled
 from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
@@ -114,6 +114,15 @@ def _argnums(argnums, args):
 
 
 # ---- graphs: which results keep one ----------------------------------------------------------
+def _grad_level():
+    """The mode a transform runs its function and takes its gradients in: grad mode on and
+    inference mode off (inference_mode(False)), as torch.func's grad levels, which record
+    under inference_mode as under no_grad (their results are ordinary tensors, with no graph
+    unless grad mode was on outside).  linearize and autograd.functional do not: there
+    torch's results are zeros."""
+    return inference_mode(False)
+
+
 _LEVELS = threading.local()    # .stack: the fresh-leaf id sets of the running transforms
 
 
@@ -157,7 +166,7 @@ def _differentiable(leaves):
     `grad(lambda a: grad(lambda b: a * b * b.sin())(a))` the inner gradient is the partial
     in b alone, not also through the a the function closes over."""
     nested = any(x.requires_grad for x in leaves)
-    with enable_grad():
+    with _grad_level():
         return [x.view_as(x) if x.requires_grad else _fresh([x.detach().requires_grad_()])[0]
                 for x in leaves], nested
 
@@ -224,7 +233,7 @@ def _grads(outputs, leaves, grad_outputs, nested, retain=False):
 def _jacobian_graph(outs, leaves):
     """[output][input] Jacobian blocks with create_graph, a backward per output element."""
     blocks = []
-    with enable_grad():
+    with _grad_level():
         for o in outs:
             flat = o.reshape(-1)
             rows = [_grads([flat[k]], leaves, [None], True, retain=True)
@@ -239,7 +248,7 @@ def _jacobian_graph(outs, leaves):
 def _jvp_graph(outs, leaves, tangents):
     """J @ tangents with create_graph, by the double-vjp trick (u -> u^T J is linear in u)."""
     us = [zeros_like(o).requires_grad_() for o in outs]
-    with enable_grad():
+    with _grad_level():
         g = _grads(outs, leaves, us, True, retain=True)
         return tuple(_grads(g, us, [t.to(x.dtype) for t, x in zip(tangents, leaves)], True,
                             retain=True))
@@ -284,7 +293,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
         for i, (f, rebuild) in zip(nums, flats):
             call[i] = rebuild(leaves[k:k + len(f)])
             k += len(f)
-        with _Level() as level, enable_grad():
+        with _Level() as level, _grad_level():
             out = func(*call, **kwargs)
             aux = None
             if has_aux:
@@ -338,7 +347,7 @@ def vjp(func, *primals, has_aux=False):
     for f, rebuild in flats:
         call.append(rebuild(leaves[k:k + len(f)]))
         k += len(f)
-    with _Level() as level, enable_grad():
+    with _Level() as level, _grad_level():
         out = func(*call)
     own_ids = level.own(leaves)
     aux = None
@@ -367,7 +376,7 @@ def vjp(func, *primals, has_aux=False):
         now = is_grad_enabled() if create_graph is None else bool(create_graph)
         nested = now and own
         keep = now and not own and (outer or any(c.requires_grad for c in cots))
-        with enable_grad():
+        with _grad_level():
             gs = _grads(outs, leaves, cots, nested or keep, retain=retain_graph)
         res, k = [], 0
         for f, rebuild in flats:
@@ -405,7 +414,7 @@ def _jacobian_of(func, argnums, has_aux, api):
             own = level.own(ys if nested else _fresh(ys))
             seen.append((own, rebuild))
             return _closed_over(tuple(outs), ys, own, enabled and not nested, empty=True)
-        with _Level() as level:
+        with _Level() as level, _grad_level():
             try:
                 # (nested: through views of the inputs, as `_differentiable` says why)
                 J = AF.jacobian(f, tuple(_differentiable(xs)[0]) if nested else xs,
@@ -479,7 +488,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         own = level.own(ys if nested else _fresh(ys))
         seen.append((own, rebuild))
         return _closed_over(tuple(outs), ys, own, enabled and not (nested or outer))
-    with _Level() as level:
+    with _Level() as level, _grad_level():
         try:
             out, tangent_out = AF.jvp(f, tuple(_differentiable(flat_p)[0] if nested else flat_p),
                                       tuple(flat_t), create_graph=nested or outer,

@@ -1,6 +1,6 @@
-"""torch.func gaps: linearize, functionalize, replace_all_batch_norm_modules_, and vmap's
-in_dims / out_dims errors and batches of size 0, differential against torch where it is
-installed."""
+"""torch.func gaps: linearize, functionalize, replace_all_batch_norm_modules_, vmap's
+in_dims / out_dims errors and batches of size 0, and the transforms inside inference_mode
+and no_grad; differential against torch where it is installed."""
 import collections
 import functools
 
@@ -377,3 +377,82 @@ def test_replace_all_batch_norm_modules_then_forward():
     x = tg.tensor([[1.0, 2.0, 3.0], [3.0, 6.0, 9.0]], dtype=tg.float64)
     out = bn.double()(x)      # batch statistics, even in eval mode
     np.testing.assert_allclose(out.detach().numpy(), [[-1.0] * 3, [1.0] * 3], atol=1e-4)
+
+
+# ---- transforms inside inference_mode / no_grad ------------------------------------------------
+def _transform_cases(L):
+    """name -> a transform's result at x = [1, 2] (float64)."""
+    F = L.func
+    cube = lambda x: (x ** 3).sum()          # noqa: E731
+    sq = lambda x: x ** 2                    # noqa: E731
+    return {
+        "grad": lambda x: F.grad(cube)(x),
+        "grad_and_value": lambda x: F.grad_and_value(cube)(x),
+        "vjp": lambda x: F.vjp(sq, x)[1](L.ones_like(x)),
+        "vjp_value": lambda x: F.vjp(sq, x)[0],
+        "jacrev": lambda x: F.jacrev(sq)(x),
+        "jacfwd": lambda x: F.jacfwd(sq)(x),
+        "jvp": lambda x: F.jvp(sq, (x,), (L.ones_like(x),)),
+        "hessian": lambda x: F.hessian(cube)(x),
+        "grad_of_grad": lambda x: F.grad(lambda y: F.grad(cube)(y).sum())(x),
+        "vmap_grad": lambda x: F.vmap(F.grad(cube))(x.expand(3, 2)),
+        "closes_over_a_new_tensor": lambda x: F.grad(lambda y: (y * L.ones_like(y) * y).sum())(x),
+        "input_requires_grad": lambda x: F.grad(cube)(x.detach().requires_grad_()),
+        "linearize": lambda x: F.linearize(sq, x)[1](L.ones_like(x)),
+        "AF.jacobian": lambda x: L.autograd.functional.jacobian(sq, x),
+        "AF.hvp": lambda x: L.autograd.functional.hvp(cube, x, L.ones_like(x)),
+    }
+
+
+def _in_mode(L, mode):
+    out = {}
+    for name, fn in _transform_cases(L).items():
+        x = L.tensor([1.0, 2.0], dtype=L.float64)
+        with {"inference_mode": L.inference_mode, "no_grad": L.no_grad}[mode]():
+            r = fn(x)
+        flat = r if isinstance(r, tuple) else (r,)
+        out[name] = [(_arr(t).tolist(), t.requires_grad) for t in flat]
+    return out
+
+
+@pytest.mark.parametrize("mode", ["inference_mode", "no_grad"])
+def test_transforms_differentiate_inside_inference_mode_and_no_grad(mode):
+    """torch.func's transforms record inside inference_mode as inside no_grad (their levels
+    turn grad mode on and inference mode off): the derivatives of x^3 / x^2 at [1, 2], with no
+    graph; linearize and autograd.functional do not (zeros in inference mode)."""
+    got = _in_mode(tg, mode)
+    d1, d2 = [[3.0, 12.0]], [[[2.0, 0.0], [0.0, 4.0]]]
+    h = [[[6.0, 0.0], [0.0, 12.0]]]
+    expect = {"grad": d1, "grad_and_value": d1 + [9.0], "vjp": [[2.0, 4.0]],
+              "vjp_value": [[1.0, 4.0]], "jacrev": d2, "jacfwd": d2,
+              "jvp": [[1.0, 4.0], [2.0, 4.0]], "hessian": h, "grad_of_grad": [[6.0, 12.0]],
+              "vmap_grad": [[[3.0, 12.0]] * 3], "closes_over_a_new_tensor": [[2.0, 4.0]],
+              "input_requires_grad": d1}
+    for name, values in expect.items():
+        assert [v for v, _ in got[name]] == values, name
+        assert not any(rg for _, rg in got[name]), name
+    zeros = mode == "inference_mode"
+    assert got["linearize"][0][0] == ([0.0, 0.0] if zeros else [2.0, 4.0])
+    assert got["AF.jacobian"][0][0] == ([[0.0, 0.0], [0.0, 0.0]] if zeros else d2[0])
+    assert got["AF.hvp"][1][0] == ([0.0, 0.0] if zeros else [6.0, 12.0])
+
+
+@pytest.mark.parametrize("mode", ["inference_mode", "no_grad"])
+def test_transforms_inside_inference_mode_and_no_grad_as_torch(mode):
+    torch, _ = _libs()
+    assert _in_mode(tg, mode) == _in_mode(torch, mode)
+
+
+def test_vjp_fn_made_in_inference_mode_called_outside():
+    """The graph a vjp records inside inference_mode serves its vjp_fn afterwards, as
+    torch's; the function sees grad mode on and inference mode off."""
+    seen = []
+
+    def f(x):
+        seen.append((tg.is_grad_enabled(), tg.is_inference_mode_enabled()))
+        return x * x
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64)
+    with tg.inference_mode():
+        _, fn = tg.func.vjp(f, x)
+    assert seen == [(True, False)]
+    assert _arr(fn(tg.ones(2, dtype=tg.float64))[0]).tolist() == [2.0, 4.0]
