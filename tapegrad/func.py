@@ -57,16 +57,16 @@ def _flatten(tree):
     return [tree], lambda leaves: leaves[0]
 
 
+class _Asterisk:
+    def __repr__(self):
+        return "*"
+
+
 def _pprint(tree):
-    """torch's treespec_pprint: `tree`'s structure with * for each leaf (in vjp's)."""
-    if isinstance(tree, dict):
-        return "{" + ", ".join(f"{k!r}: {_pprint(v)}" for k, v in tree.items()) + "}"
-    if isinstance(tree, (tuple, list)):
-        inner = ", ".join(_pprint(v) for v in tree)
-        if isinstance(tree, list):
-            return f"[{inner}]"
-        return f"({inner},)" if len(tree) == 1 else f"({inner})"
-    return "*"
+    """torch's treespec_pprint (in vjp's message): the repr of `tree` with * for each leaf
+    (a namedtuple's or structseq's own repr around them)."""
+    leaves, rebuild = _flatten(tree)
+    return repr(rebuild([_Asterisk()] * len(leaves)))
 
 
 def _transform_inputs(leaves):

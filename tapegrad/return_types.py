@@ -1,22 +1,27 @@
-"""torch.return_types: the named tuples of ops with several outputs (`max(dim)`, `min(dim)`),
+"""torch.return_types: the structseqs of ops with several outputs (`max(dim)`, `min(dim)`),
 tuples whose items are also attributes, with torch's repr."""
 
 __all__ = ["max", "min"]
 
 
 class _StructSeq(tuple):
+    """As torch's (Python structseqs): the field names in `__match_args__` and `n_fields`,
+    no namedtuple `_fields` (code that tells namedtuples by it, as pytrees and default_collate
+    do, treats these as plain tuples, rebuilt by `type(r)(items)`)."""
     __slots__ = ()
-    _fields = ()
+    __match_args__ = ()
+    n_fields = n_sequence_fields = 0
+    n_unnamed_fields = 0
 
     def __new__(cls, items):
         items = tuple(items)
-        if len(items) != len(cls._fields):
-            raise TypeError(f"tapegrad.return_types.{cls.__name__} takes a {len(cls._fields)}-"
+        if len(items) != cls.n_fields:
+            raise TypeError(f"tapegrad.return_types.{cls.__name__} takes a {cls.n_fields}-"
                             f"sequence ({len(items)}-sequence given)")
         return tuple.__new__(cls, items)
 
     def __repr__(self):
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self.__match_args__, self))
         return f"tapegrad.return_types.{type(self).__name__}(\n{body})"
 
     def __reduce__(self):
@@ -24,7 +29,8 @@ class _StructSeq(tuple):
 
 
 def _make(name, fields):
-    ns = {"__slots__": (), "_fields": fields, "__module__": __name__}
+    ns = {"__slots__": (), "__match_args__": fields, "n_fields": len(fields),
+          "n_sequence_fields": len(fields), "__module__": __name__}
     for i, f in enumerate(fields):
         ns[f] = property(lambda self, i=i: tuple.__getitem__(self, i))
     return type(name, (_StructSeq,), ns)
@@ -66,6 +72,6 @@ histogramdd = _make("histogramdd", ("hist", "bin_edges"))
 # what an op called with out=(...) returns: torch's max_out & co, the same fields
 # (tapegrad/out_arg.py)
 for _name in list(__all__):
-    globals()[_name + "_out"] = _make(_name + "_out", globals()[_name]._fields)
+    globals()[_name + "_out"] = _make(_name + "_out", globals()[_name].__match_args__)
     __all__.append(_name + "_out")
 del _name

@@ -1,6 +1,7 @@
 """torch.func gaps: linearize, functionalize, replace_all_batch_norm_modules_, vmap's
-in_dims / out_dims errors and batches of size 0, and the transforms inside inference_mode
-and no_grad; differential against torch where it is installed."""
+in_dims / out_dims errors, batches of size 0 and structseq outputs (torch.return_types), and
+the transforms inside inference_mode and no_grad; differential against torch where it is
+installed."""
 import collections
 import functools
 
@@ -183,6 +184,78 @@ def test_vmap_size_zero_leaves_generator_alone():
     after = tg.rand(2)
     tg.manual_seed(0)
     assert tg.equal(after, tg.rand(2))
+
+
+# ---- structseq outputs (torch.return_types) ----------------------------------------------------
+def _structseq_cases(L):
+    x = L.tensor([[1.0, 3.0, 2.0], [5.0, 4.0, 6.0]], dtype=L.float64)
+    A = L.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=L.float64)
+    F = L.func
+    return {
+        "vmap_max": lambda: F.vmap(lambda r: r.max(0))(x),
+        "vmap_sort": lambda: F.vmap(L.sort)(x),
+        "vmap_topk": lambda: F.vmap(lambda r: L.topk(r, 2))(x),
+        "vmap_cummax_out_dims_1": lambda: F.vmap(lambda r: r.cummax(0), out_dims=1)(x),
+        "vmap_aminmax": lambda: F.vmap(L.aminmax)(x),
+        "vmap_nested": lambda: F.vmap(F.vmap(lambda r: r.max(0)))(x.reshape(2, 3, 1)),
+        "vmap_list_of": lambda: F.vmap(lambda r: [r.max(0), r.min(0)])(x),
+        "vmap_slogdet": lambda: F.vmap(L.linalg.slogdet)(L.stack([A, 2 * A])),
+        "vmap_structseq_input": lambda: F.vmap(lambda r: r.values * r.indices)(x.max(1)),
+        "jacrev_slogdet": lambda: F.jacrev(L.linalg.slogdet)(A),
+        "grad_aux": lambda: F.grad(lambda r: (r.sum(), r.max(0)), has_aux=True)(x)[1],
+        "vjp_structseq_cotangent": lambda: (lambda o, fn: fn(type(o)(
+            (L.zeros((), dtype=L.float64), L.ones((), dtype=L.float64)))))(
+            *F.vjp(L.linalg.slogdet, A)),
+        "vjp_tuple_cotangent": lambda: F.vjp(L.linalg.slogdet, A)[1](
+            (L.zeros((), dtype=L.float64), L.ones((), dtype=L.float64))),
+        "out_dims_tuple": lambda: F.vmap(lambda r: r.max(0), out_dims=(0, None))(x),
+        "collate": lambda: L.utils.data.default_collate([x.max(0), x.max(0)]),
+    }
+
+
+def _structure(r):
+    """type names, and values with dtypes at the leaves."""
+    if isinstance(r, (tuple, list)):
+        return type(r).__name__, [_structure(v) for v in r]
+    return _arr(r).tolist(), str(r.dtype).split(".")[-1]
+
+
+def test_structseq_outputs_without_torch():
+    """vmap and jacrev of functions returning torch.return_types keep the type (fields as
+    attributes) and give the unmapped op's values; the types are structseqs, not
+    namedtuples (no `_fields`)."""
+    cases = _structseq_cases(tg)
+    x = tg.tensor([[1.0, 3.0, 2.0], [5.0, 4.0, 6.0]], dtype=tg.float64)
+    for name, direct in (("vmap_max", x.max(1)), ("vmap_sort", tg.sort(x, 1)),
+                         ("vmap_topk", tg.topk(x, 2, 1))):
+        got = cases[name]()
+        assert type(got) is type(direct), name
+        assert _structure(got) == _structure(direct), name
+        assert got.values is got[0] and got.indices is got[1]
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    J = cases["jacrev_slogdet"]()
+    assert type(J).__name__ == "linalg_slogdet"
+    np.testing.assert_allclose(_arr(J.logabsdet), np.linalg.inv(A).T)   # d log|det A| / dA
+    assert _arr(J.sign).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    r = x.max(0)
+    assert not hasattr(r, "_fields") and type(r).n_fields == 2 and \
+        r.__match_args__ == ("values", "indices")
+    assert type(tg.utils.data.default_collate([r, r])) is list
+    with pytest.raises(RuntimeError, match=r"primal output: tapegrad.return_types."
+                                           r"linalg_slogdet\(\nsign=\*,\nlogabsdet=\*\)"):
+        tg.func.vjp(tg.linalg.slogdet, tg.tensor(A))[1]((tg.zeros(()), tg.zeros(())))
+
+
+@pytest.mark.parametrize("name", list(_structseq_cases(tg)))
+def test_structseq_outputs_match_torch(name):
+    torch, _ = _libs()
+
+    def outcome(L):
+        try:
+            return _structure(_structseq_cases(L)[name]())
+        except Exception as e:      # noqa: BLE001  (compared with torch's)
+            return type(e).__name__, str(e).replace("torch.", "T.").replace("tapegrad.", "T.")
+    assert outcome(tg) == outcome(torch)
 
 
 # ---- linearize -------------------------------------------------------------------------------

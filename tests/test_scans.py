@@ -56,7 +56,7 @@ def test_indices_need_no_gradient():
     x = tg.tensor([1.0, 3.0, 2.0], requires_grad=True)
     r = tg.cummax(x, 0)
     assert r.values.grad_fn.name() == "CummaxBackward0" and r.indices.grad_fn is None
-    assert not r.indices.requires_grad and r._fields == ("values", "indices")
+    assert not r.indices.requires_grad and r.__match_args__ == ("values", "indices")
     assert r[0] is r.values and "tapegrad.return_types.cummax(" in repr(r)
 
 
