@@ -377,7 +377,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if not (step > 0 or step < 0):    # (nan too, as torch's check)
         raise RuntimeError("step must be nonzero")
     if not (math.isfinite(start) and math.isfinite(end)):
-        raise RuntimeError(f"unsupported range: {_scalar_text(start)} -> {_scalar_text(end)}")
+        raise RuntimeError(f"unsupported range: {errors.scalar_text(start)} -> "
+                           f"{errors.scalar_text(end)}")
     if (end - start) * step < 0:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if not dtype.is_floating_point:
@@ -405,11 +406,6 @@ def _arange_int(start, end, step, dtype):
     if xstart:
         values += xstart
     return values.astype(dtype.np, copy=False)
-
-
-def _scalar_text(v):
-    """A number as torch's messages print a Scalar (C++'s stream: %g for a double)."""
-    return str(v) if isinstance(v, int) else "%g" % v
 
 
 _GRAIN = 32768     # at::internal::GRAIN_SIZE: torch's parallel_for chunks of a range kernel

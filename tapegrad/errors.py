@@ -234,6 +234,11 @@ def _check_broadcast(*shapes):
             raise RuntimeError(msg)
 
 
+def scalar_text(v):
+    """A number as torch's messages print a Scalar (C++'s stream: %g for a double)."""
+    return str(v) if isinstance(v, int) else "%g" % v
+
+
 def _cast_error(src, dst):
     """torch's error for an in-place result whose dtype cannot go into the tensor."""
     return RuntimeError(f"result type {src.legacy} can't be cast to the desired output type "

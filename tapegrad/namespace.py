@@ -364,7 +364,8 @@ class _NamespaceMethods:
                                f"distribution. dtype must be a floating point but you specified "
                                f"{self._dtype.legacy}")
         if not lambd > 0:
-            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found "
+                               f"lambda={errors.scalar_text(lambd)}")
         return self._fill_random(lambda: discrete_draws.exponential_(
             gen._engine, self.numel(), lambd, self._dtype.np), "ExponentialBackward0")
 

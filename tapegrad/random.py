@@ -58,6 +58,12 @@ class Generator:
         self._engine.reseed(seed)
         return seed
 
+    def clone_state(self):
+        """A new generator in this one's state (its seed too)."""
+        twin = Generator()
+        twin._engine = self._engine.copy()
+        return twin
+
     def initial_seed(self):
         return self._engine.seed
 
@@ -216,7 +222,7 @@ def _float_dtype(dtype, fn):
         dtype = D.as_dtype(dtype)
     dt = dtype or D.get_default_dtype()
     if not dt.is_floating_point:
-        raise RuntimeError(f'"{fn}" not implemented for \'{dt.legacy}\'')
+        raise NotImplementedError(f'"{fn}" not implemented for \'{dt.legacy}\'')
     return dt
 
 
@@ -262,13 +268,17 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         dtype = D.as_dtype(dtype)
     _device.check(device)
     given = (low, high, size)
+    high_given = high is not None
     if size is None and isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
         given = given[:2]
     elif high is None:
         low, high = 0, low
-    if size is None:
-        raise TypeError("randint() missing required argument 'size'")
+    if size is None:   # (torch's parser: the second positional argument is the size)
+        if high_given:
+            raise TypeError(f"randint(): argument 'size' (position 2) must be tuple of ints, "
+                            f"not {type(high).__name__}")
+        raise TypeError("randint() missing 1 required positional arguments: \"size\"")
     if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)):
         if len(given) == 2:
             raise TypeError(f"randint(): argument 'high' (position 1) must be int, not "

@@ -353,3 +353,44 @@ def test_worker_processes_draw_as_torch():
         loader = data.DataLoader(Noisy(), batch_size=2, shuffle=True, num_workers=2)
         return [b.tolist() for b in loader], m.rand(1).tolist()
     assert run(tapegrad) == run(torch)
+
+
+def _random_errors(m):
+    def run(f):
+        try:
+            return f().tolist()
+        except (RuntimeError, TypeError, NotImplementedError) as e:
+            return type(e).__name__, str(e)
+    cases = [lambda: m.randint(0, 5), lambda: m.zeros(2).exponential_(-1.5),
+             lambda: m.zeros(2).exponential_(-2), lambda: m.zeros(2).exponential_(0.0),
+             lambda: m.bernoulli(m.tensor([0, 1])), lambda: m.tensor([0, 1], dtype=m.int32).bernoulli(),
+             lambda: m.zeros(2).bernoulli_(m.tensor([0, 1])), lambda: m.rand(2, dtype=m.bool),
+             lambda: m.randn(2, dtype=m.int64), lambda: m.normal(0, 1, (2,), dtype=m.int64),
+             lambda: m.zeros(2, dtype=m.int64).uniform_()]
+    return [run(f) for f in cases]
+
+
+def test_random_errors_as_torch():
+    got = _random_errors(tapegrad)
+    assert got[0] == ("TypeError", "randint(): argument 'size' (position 2) must be tuple of "
+                      "ints, not int")
+    assert got[3] == ("RuntimeError", "exponential_ expects lambda > 0.0, but found lambda=0")
+    assert got[4] == ("NotImplementedError", "\"bernoulli_tensor_cpu_p_\" not implemented for "
+                      "'Long'")
+    torch = pytest.importorskip("torch")
+    assert got == _random_errors(torch)
+
+
+def test_generator_clone_state():
+    g = tapegrad.Generator().manual_seed(3)
+    tapegrad.rand(5, generator=g)
+    twin = g.clone_state()
+    assert twin is not g and twin.initial_seed() == 3
+    assert tapegrad.rand(4, generator=g).tolist() == tapegrad.rand(4, generator=twin).tolist()
+    torch = pytest.importorskip("torch")
+    t = torch.Generator().manual_seed(3)
+    torch.rand(5, generator=t)
+    g = tapegrad.Generator().manual_seed(3)
+    tapegrad.rand(5, generator=g)
+    assert torch.rand(4, generator=t.clone_state()).tolist() == \
+        tapegrad.rand(4, generator=g.clone_state()).tolist()
