@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from . import decomps, dtypes as D, errors, factorizations as F
+from . import decomps, dtypes as D, errors, factorizations as F, nodiff
 from .creation import eye, zeros
 from .kinds import linalg as K
 from .kinds.linalg import LinAlgError
@@ -163,12 +163,38 @@ def inv(A, *, out=None):
 
 
 def inv_ex(A, *, check_errors=False, out=None):
-    """(inverse, info) as torch.linalg.inv_ex (info 0: this raises on a singular input)."""
-    return _RT["linalg_inv_ex"]((inv(A, out=out), _info(A)))
+    """(inverse, info) as torch.linalg.inv_ex: on a singular input info > 0 (the order of
+    U's first zero diagonal element) and the inverse is what LAPACK's LU gives there (infs,
+    nans), or with check_errors torch's LinAlgError."""
+    try:
+        return _RT["linalg_inv_ex"]((inv(A, out=out), _info(A)))
+    except LinAlgError as e:
+        if check_errors:
+            raise LinAlgError(str(e).replace("linalg.inv:", "linalg.inv_ex:", 1)) from None
+    n = A._shape[-1]
+    X, info = _failed_lu(A, np.broadcast_to(np.eye(n, dtype=A._dtype.np), A._shape))
+    return _RT["linalg_inv_ex"]((_failed("LinalgInvExBackward0", X, A, (A,)), info))
 
 
 def _info(A):
     return Tensor._wrap(np.zeros(A._shape[:-2], np.int32), D.int32)
+
+
+def _failed_lu(A, B):
+    """(X, info) of A X = B through LAPACK's LU with partial pivoting, which carries a zero
+    pivot on as infs and nans (what torch's inv_ex / solve_ex give at a singular A)."""
+    with np.errstate(all="ignore"):
+        LU, piv, info = lu_factor_ex(A.detach())
+        X = lu_solve(LU, piv, Tensor._wrap(np.array(B, dtype=A._dtype.np), A._dtype))
+    return X._array(), info
+
+
+def _failed(node, values, A, inputs):
+    """A failed factorization's result: with an input that requires grad, torch's node (its
+    gradient is not computed here: at a singular or indefinite input it has no meaning)."""
+    return nodiff.result(node, values, A._dtype, inputs, (
+        NotImplementedError, f"tapegrad: the gradient of {node[:-9]} where the factorization "
+                             f"failed (info > 0) is not implemented"))
 
 
 def _no_out(fn, out):
@@ -211,9 +237,18 @@ def solve(A, B, *, left=True, out=None):
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):
-    """(result, info) as torch.linalg.solve_ex (info 0: this raises on a singular input)."""
-    X = solve(A, B, left=left, out=out)
-    return _RT["linalg_solve_ex"]((X, _info(A)))
+    """(result, info) as torch.linalg.solve_ex: on a singular A info > 0 and the result is
+    what LAPACK's LU gives there (infs, nans), or with check_errors torch's LinAlgError."""
+    try:
+        return _RT["linalg_solve_ex"]((solve(A, B, left=left, out=out), _info(A)))
+    except LinAlgError as e:
+        if check_errors or not left:
+            raise LinAlgError(str(e).replace("linalg.solve:", "linalg.solve_ex:", 1)) from None
+    Ba = B._array()
+    vector = Ba.ndim == 1 or Ba.ndim == A.dim() - 1 and Ba.shape == A._shape[:-1]
+    X, info = _failed_lu(A, Ba[..., None] if vector else Ba)
+    X = X[..., 0] if vector else X
+    return _RT["linalg_solve_ex"]((_failed("LinalgSolveExBackward0", X, A, (A, B)), info))
 
 
 def cholesky(A, *, upper=False, out=None):
@@ -227,8 +262,34 @@ def cholesky(A, *, upper=False, out=None):
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    """(L, info) as torch.linalg.cholesky_ex (info 0: this raises on a failed factorization)."""
-    return _RT["linalg_cholesky_ex"]((cholesky(A, upper=upper, out=out), _info(A)))
+    """(L, info) as torch.linalg.cholesky_ex: where a matrix is not positive-definite, info is
+    the order of its first leading minor that is not and L LAPACK's partial factor (the
+    columns before it factored, that minor's pivot, the rest of A's triangle as it was), or
+    with check_errors torch's LinAlgError."""
+    try:
+        return _RT["linalg_cholesky_ex"]((cholesky(A, upper=upper, out=out), _info(A)))
+    except LinAlgError as e:
+        if check_errors:
+            raise LinAlgError(str(e).replace("linalg.cholesky:", "linalg.cholesky_ex:", 1)) \
+                from None
+    arr = A._array()
+    lower = np.swapaxes(arr, -1, -2) if upper else arr
+    n = arr.shape[-1]
+    flat = lower.reshape(-1, n, n)
+    L = np.empty_like(flat)
+    info = np.zeros(len(flat), np.int32)
+    for i, a in enumerate(flat):
+        try:
+            L[i] = np.linalg.cholesky(a)
+            if np.isnan(L[i]).any():    # (a nan pivot: numpy does not raise)
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError:
+            L[i], info[i] = K.partial_cholesky(a)
+    L = L.reshape(arr.shape)
+    if upper:
+        L = np.swapaxes(L, -1, -2)
+    info = Tensor._wrap(info.reshape(arr.shape[:-2]), D.int32)
+    return _RT["linalg_cholesky_ex"]((_failed("LinalgCholeskyExBackward0", L, A, (A,)), info))
 
 
 def svdvals(A, *, driver=None, out=None):

@@ -31,8 +31,11 @@ def _node(name, cpp):
     return fn
 
 
+# (and the linalg *_ex nodes of a failed factorization: their gradient there, at a singular
+# or indefinite input, is not computed)
 NODES = {name: _node(name, name == "NotImplemented") for name in (
-    "NotImplemented", "Unique2Backward0", "UniqueDimBackward0", "UniqueConsecutiveBackward0")}
+    "NotImplemented", "Unique2Backward0", "UniqueDimBackward0", "UniqueConsecutiveBackward0",
+    "LinalgCholeskyExBackward0", "LinalgInvExBackward0", "LinalgSolveExBackward0")}
 
 
 def result(node, values, dt, inputs, error):

@@ -49,6 +49,10 @@ class LinAlgError(RuntimeError):
     positive-definite in cholesky (a RuntimeError, as torch's)."""
 
 
+# (torch's class is torch._C._LinAlgError: its name in tracebacks and type(e).__name__)
+LinAlgError.__name__ = LinAlgError.__qualname__ = "_LinAlgError"
+
+
 # ---- shapes --------------------------------------------------------------------------------
 def in_sizes(which, nb, n, k, flag):
     """Element counts of A, B (0: none) and the output."""
@@ -112,25 +116,31 @@ def _singular(which, A):
 
 
 def _not_positive_definite(A):
-    nb, n = A.shape[0], A.shape[1]
+    nb = A.shape[0]
     for i in range(nb):
-        try:
-            np.linalg.cholesky(A[i])
-            continue
-        except np.linalg.LinAlgError:
-            pass
-        lo, hi = 1, n          # the smallest order whose leading minor fails
-        while lo < hi:
-            mid = (lo + hi) // 2
-            try:
-                np.linalg.cholesky(A[i, :mid, :mid])
-                lo = mid + 1
-            except np.linalg.LinAlgError:
-                hi = mid
-        return LinAlgError(f"linalg.cholesky: {_batch_prefix(nb, i)}The factorization could "
-                           f"not be completed because the input is not positive-definite (the "
-                           f"leading minor of order {lo} is not positive-definite).")
+        order = partial_cholesky(A[i])[1]
+        if order:
+            return LinAlgError(f"linalg.cholesky: {_batch_prefix(nb, i)}The factorization "
+                               f"could not be completed because the input is not "
+                               f"positive-definite (the leading minor of order {order} is not "
+                               f"positive-definite).")
     return LinAlgError("linalg.cholesky: the input is not positive-definite.")
+
+
+def partial_cholesky(a):
+    """LAPACK's unblocked lower Cholesky (potf2) of the matrix a until a pivot is not positive
+    (or is nan): (L, the order of that leading minor, 0 if none); L holds that pivot
+    unrooted and the rest of a's lower triangle as it was (its upper triangle zero)."""
+    L = np.tril(a)
+    n = len(L)
+    for j in range(n):
+        ajj = L[j, j] - L[j, :j] @ L[j, :j]
+        if not ajj > 0:
+            L[j, j] = ajj
+            return L, j + 1
+        L[j, j] = ajj = np.sqrt(ajj)
+        L[j + 1:, j] = (L[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / ajj
+    return L, 0
 
 
 # ---- the numpy faces ---------------------------------------------------------------------------
@@ -254,8 +264,11 @@ def forward(which, flag, A, B=None):
                 return np.linalg.solve(A.swapaxes(-1, -2), B.swapaxes(-1, -2)).swapaxes(-1, -2)
             return np.linalg.solve(A, B)
         if which == CHOLESKY:   # upper: U = L^T of the upper triangle's matrix, as torch
-            return np.linalg.cholesky(A.swapaxes(-1, -2)).swapaxes(-1, -2) if flag \
+            L = np.linalg.cholesky(A.swapaxes(-1, -2)).swapaxes(-1, -2) if flag \
                 else np.linalg.cholesky(A)
+            if np.isnan(L).any():   # (numpy's nan result where LAPACK's pivot was nan)
+                raise np.linalg.LinAlgError
+            return L
         if which == SOLVE_TRIANGULAR:
             return trsm(A, B, *_tri_flags(flag))
         if which == MATRIX_EXP:
