@@ -324,9 +324,32 @@ def linalg_cross(input, other, *, dim=-1):
     return decomps.record("cross", body, KIND_OPS, input, other, edges=(input, other))
 
 
+def _sublist_label(n):
+    """A sublist's subscript as an equation's label (torch's: 0-25 are A-Z, 26-51 a-z)."""
+    if n is Ellipsis:
+        return "..."
+    if 0 <= n < 26:
+        return chr(ord("A") + n)
+    if 26 <= n < 52:
+        return chr(ord("a") + n - 26)
+    raise ValueError("einsum(): subscript in subscript list is not within the valid range "
+                     "[0, 52)")
+
+
+def _sublist_equation(args):
+    """(equation, operands) of einsum's sublist form: operands alternating with their
+    subscript lists, then optionally the output's."""
+    equation = ",".join("".join(map(_sublist_label, sub)) for sub in args[1::2])
+    if len(args) % 2 == 1:
+        return equation + "->" + "".join(map(_sublist_label, args[-1])), args[:-1:2]
+    return equation, args[::2]
+
+
 def einsum(equation, *operands):
     """Einstein summation over one or more operands, as permute/reshape/sum/diagonal and
     (batched) matrix products, contracted left to right (so it rides the BLAS host entries)."""
+    if not isinstance(equation, str):   # torch's sublist form: op, [0, 1], op, [1, 2], [0, 2]
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     eq = equation.replace(" ", "")

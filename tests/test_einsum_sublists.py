@@ -1,0 +1,27 @@
+"""einsum's sublist form (torch.einsum(op, [0, 1], op, [1, 2], [0, 2])) against torch."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+
+def _einsum_sublists(m):
+    def run(f):
+        try:
+            return f().tolist()
+        except ValueError as e:
+            return str(e)
+    a = m.arange(6.0).reshape(2, 3)
+    b = m.arange(12.0).reshape(3, 4)
+    return [run(f) for f in [lambda: m.einsum(a, [0, 1], b, [1, 2], [0, 2]),
+                             lambda: m.einsum(a, [0, 1], b, [1, 2]), lambda: m.einsum(a, [0, 1], [1]),
+                             lambda: m.einsum(a, [Ellipsis, 1], [Ellipsis]),
+                             lambda: m.einsum(a, [27, 30], [30, 27]), lambda: m.einsum(a, [0, 60])]]
+
+
+def test_einsum_sublist_form():
+    got = _einsum_sublists(tg)
+    assert got[0] == (np.arange(6.0).reshape(2, 3) @ np.arange(12.0).reshape(3, 4)).tolist()
+    assert got[2] == [3.0, 5.0, 7.0]
+    torch = pytest.importorskip("torch")
+    assert got == _einsum_sublists(torch)
