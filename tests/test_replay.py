@@ -1,6 +1,7 @@
 """Record once, replay many: replayed values and gradients equal eager ones at new points;
 guards catch changed branches; compile re-records; save/load, batch and jacobian."""
 import json
+import math
 import os
 import subprocess
 import sys
@@ -1014,3 +1015,27 @@ def test_random_draws_while_recording_warn():
             run(plain)
         assert [str(w.message) for w in ws] == [tg.replay.RANDOM_BAKED]
         assert ws[0].filename == __file__
+
+
+def test_a_guarded_value_holds_at_its_own_point():
+    # the replay sums in its own order: float(x.sum()) comes back a few ulps from numpy's,
+    # which is the same value (it failed the guard at the recording point itself)
+    for n, seed in [(37, 0), (37, 1), (200, 2)]:
+        for dtype in (np.float64, np.float32):
+            x = tg.tensor(np.random.default_rng(seed).standard_normal(n).astype(dtype))
+            f = lambda x: (x * float(x.sum())).sum()   # noqa: E731
+            with warnings.catch_warnings():   # (float() of a leaf that requires grad)
+                warnings.simplefilter("ignore", UserWarning)
+                value, (grad,) = tg.compile(f)(x)
+                assert np.isclose(value.item(), f(x).item(), rtol=1e-5)
+                tape = tg.record(f, x)
+            tape.value_and_grad(x)
+    # a different value, a zero of the other sign and nan against a number still fail
+    tape = tg.record(lambda x: x * float(x.sum()), tg.tensor([1.0, 2.0], dtype=tg.float64))
+    with pytest.raises(tg.BranchChanged):
+        tape(tg.tensor([1.0, 2.0 + 1e-9], dtype=tg.float64))
+    tape = tg.record(lambda x: x + math.copysign(1.0, float(x)), tg.tensor(-0.0, dtype=tg.float64))
+    with pytest.raises(tg.BranchChanged):
+        tape(tg.tensor(0.0, dtype=tg.float64))
+    with pytest.raises(tg.BranchChanged):
+        tape(tg.tensor(math.nan, dtype=tg.float64))
