@@ -481,6 +481,9 @@ def _compare(name, x, y):
         return Tensor._wrap(out, D.bool_)
     a, ca = _operand_node(tape, x, xa)
     b, cb = _operand_node(tape, y, ya)
+    if b < 0 and x._dtype is D.float32 and not isinstance(y, Tensor):
+        # (numpy compared with the number cast to float32, as torch: so does the replay)
+        cb = float(_quiet(np.float32, cb))
     t = _result(out, D.bool_, tape, OPS[name].code, a, b, ca if a < 0 else cb)
     t._flags = NODIFF
     return t

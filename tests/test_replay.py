@@ -1039,3 +1039,14 @@ def test_a_guarded_value_holds_at_its_own_point():
         tape(tg.tensor(0.0, dtype=tg.float64))
     with pytest.raises(tg.BranchChanged):
         tape(tg.tensor(math.nan, dtype=tg.float64))
+
+
+def test_float32_comparisons_with_numbers_replay_as_eager():
+    # eager compares a float32 tensor with the number cast to float32 (numpy's rule, torch's)
+    cases = [(lambda x: tg.where(x > 0.1, 2 * x, 3 * x).sum(), [0.1, 0.5, 0.05]),
+             (lambda x: (x * (x == 0.7)).sum(), [0.7, 0.2]),
+             (lambda x: (x * (x <= 0.3)).sum(), [0.3, 0.1])]
+    for f, point in cases:
+        tape = tg.record(f, tg.ones(len(point)))
+        x = tg.tensor(np.array(point, np.float32))
+        assert np.isclose(tape(x).item(), f(x).item(), rtol=1e-6)
