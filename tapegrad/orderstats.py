@@ -28,7 +28,7 @@ from .composed import broadcast_tensors
 from .creation import full_like, tensor
 from .mathops import vector_norm
 from .stdsort import std_nth_element, std_sort
-from .structops import _all, _dim_arg, _gather, _positions, _select
+from .structops import _all, _dim_arg, _gather, _positions, _select, tied_value
 from .tensor import _dim, Tensor, tensor_methods
 from .tracing import _bake, _tracing
 from .views import KIND_OPS
@@ -164,9 +164,7 @@ def _nanmedian_all(x):
     if not x._recorded or arr.size == 0:
         return Tensor._wrap(np.asarray(value, x._dtype.np), x._dtype)
 
-    def body(T, t):
-        return _gather("take", t, ties).mean()
-    out = decomps.record("nanmedian", body, KIND_OPS, x)
+    out = decomps.record("nanmedian", lambda T, t: tied_value(t, ties), KIND_OPS, x)
     _guard_order(x.reshape(-1), 0)
     return out
 

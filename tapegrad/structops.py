@@ -324,15 +324,25 @@ def _median_all(x):
     if not x._recorded or _record_start(x) is None:
         return Tensor._wrap(np.asarray(arr[ties[0]]), x._dtype)
 
-    def body(T, t):
-        return _gather("take", t, ties).mean()
-    out = decomps.record("median", body, KIND_OPS, x)
+    out = decomps.record("median", lambda T, t: tied_value(t, ties), KIND_OPS, x)
     if _tracing(out) is not None and not nan.any():
         # the tied elements found are still the median's, and no other element equals it
         _all((x < out).sum() <= k - 1)
         _all((x <= out).sum() >= k)
         bool((x == out).sum() == len(ties))
     return out
+
+
+# NOTE: the value is the tied element itself (a mean of equal values can round off it: 0.6 / 3
+# is not 0.2, and a replay's guards compare with it), the gradient split evenly among the
+# tied ones (the mean's), as torch's median / nanmedian of all elements
+def tied_value(t, ties):
+    """The element of t at flat positions `ties` (all equal, or all nan)."""
+    tied = _gather("take", t, ties)
+    if len(ties) == 1:
+        return tied.mean()
+    mean = tied.mean()
+    return mean - mean.detach() + tied[0].detach()
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):

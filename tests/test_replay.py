@@ -1050,3 +1050,16 @@ def test_float32_comparisons_with_numbers_replay_as_eager():
         tape = tg.record(f, tg.ones(len(point)))
         x = tg.tensor(np.array(point, np.float32))
         assert np.isclose(tape(x).item(), f(x).item(), rtol=1e-6)
+
+
+def test_median_recorded_at_ties():
+    # the value is the tied element itself (the mean of three 0.2 is not 0.2), so the guards
+    # that the tied elements are still the median's hold where recorded and catch a change
+    r = [0.1, 0.2, 0.2, 0.2, 0.9]
+    for fn in (lambda x: x.median(), lambda x: x.nanmedian()):
+        assert fn(tg.tensor(r, dtype=tg.float64, requires_grad=True)).item() == 0.2
+        tape = tg.record(fn, tg.tensor(r, dtype=tg.float64))
+        value, (grad,) = tape.value_and_grad(tg.tensor([0.1, 0.3, 0.3, 0.3, 5.0], dtype=tg.float64))
+        assert value.item() == 0.3 and np.allclose(grad.numpy(), [0, 1 / 3, 1 / 3, 1 / 3, 0])
+        with pytest.raises(tg.BranchChanged):
+            tape(tg.tensor([0.1, 0.2, 2.0, 0.1, 0.3], dtype=tg.float64))
