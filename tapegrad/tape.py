@@ -1331,22 +1331,25 @@ def _prune_views(c):
     c[2] = max(8, 2 * len(refs))
 
 
+def _count_and_root(base):
+    """(base's version counter, made if it has none; the tensor at the root of its chain of
+    views): what a view of base shares."""
+    try:
+        c = base._ver
+    except AttributeError:
+        c = base._ver = [0]
+        return c, base
+    if type(c) is list:
+        return c, base
+    return c[0], (c[1] if len(c) == 2 else base)   # (a 1-tuple: detach()'s, no view)
+
+
 def record_view(tape, t, base):
     """The version bookkeeping of recorded view `t` of `base` (t's node just pushed on
     `tape`): share_version, register_view and the watch of both nodes, with one weak
     reference and fewer calls (every recorded view op does all of it; as four calls it cost
     more than the entry)."""
-    try:
-        c = base._ver
-    except AttributeError:
-        c = base._ver = [0]
-        root = base
-    else:
-        if type(c) is list:
-            root = base
-        else:
-            root = c[1] if len(c) == 2 else base   # (a 1-tuple: detach()'s, no view)
-            c = c[0]
+    c, root = _count_and_root(base)
     t._ver = (c, root)
     ref = weakref.ref(t)
     _remember_view(c, ref)
@@ -1361,17 +1364,7 @@ def record_views(tape, views, base):
     """record_view of each of `views` (recorded views of `base`, in the order their nodes were
     pushed on `tape`: unbind / split's pieces), with base's counter read once; a one-element
     view's entry reads its memory again before each backward (share_storage)."""
-    try:
-        c = base._ver
-    except AttributeError:
-        c = base._ver = [0]
-        root = base
-    else:
-        if type(c) is list:
-            root = base
-        else:
-            root = c[1] if len(c) == 2 else base   # (a 1-tuple: detach()'s, no view)
-            c = c[0]
+    c, root = _count_and_root(base)
     versions = tape.versions
     share = not tape.recording and views and views[0]._dtype.is_floating_point
     pair = (c, root)
