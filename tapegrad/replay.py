@@ -943,6 +943,7 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
         raise ValueError(f"compile: cache_size must be a positive int or None, got {cache_size!r}")
 
     tapes = OrderedDict()
+    module_state = {}              # key -> its module arguments' state when it recorded
     lock = threading.Lock()        # the LRU order and the dict change together
 
     def wrapper(*args):
@@ -956,14 +957,17 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
                 if tape is not None:
                     tapes.move_to_end(sig)
                     wrapper._last = (sig, tape)
+        if tape is not None and sig in module_state and module_state[sig] != _module_state(args):
+            tape = None   # (a module argument's weights, baked in, changed: record again)
+            wrapper.rerecords += 1
         if tape is None:
-            tape = _remember(sig, _record_or_eager(args))
+            tape = _remember(sig, _record_or_eager(args), args)
         if tape is _EAGER:
             return fn(*args)
         try:
             return _run_compiled(tape, args)
         except BranchChanged:     # (raised before anything changed)
-            tape = _remember(sig, _record_or_eager(args))
+            tape = _remember(sig, _record_or_eager(args), args)
             wrapper.rerecords += 1
             return fn(*args) if tape is _EAGER else _run_compiled(tape, args)
 
@@ -994,13 +998,19 @@ def compile(fn=None, *, strict=False, cache_size=64, fullgraph=True):
             return _EAGER
         return prog
 
-    def _remember(sig, tape):
+    def _remember(sig, tape, args=()):
         with lock:
             wrapper._last = (sig, tape)
             tapes[sig] = tape
+            module_state.pop(sig, None)
+            # a module argument is keyed by identity; a value_and_grad tape bakes its weights
+            # in (a training step reads them at each call), so their state is checked
+            state = _module_state(args) if type(tape) is Recorded else ()
+            if state:
+                module_state[sig] = state
             tapes.move_to_end(sig)
             while cache_size is not None and len(tapes) > cache_size:
-                tapes.popitem(last=False)
+                module_state.pop(tapes.popitem(last=False)[0], None)
         return tape
 
     wrapper.rerecords = 0
@@ -1077,6 +1087,15 @@ def _run_compiled(tape, args):
     it = iter(outs)
     items = [next(it) if w else x for w, x in zip(where, items)]
     return how._make(items) if hasattr(how, "_make") else how(items)   # (a namedtuple)
+
+
+def _module_state(args):
+    """The state of the module arguments among args (anything with parameters() and
+    buffers(): an nn.Module), for compile: per tensor its array's identity and its version,
+    which an in-place change (`weight *= 10`) or a new `.data` moves."""
+    return tuple(tuple((id(t._v), t._version) for t in (*a.parameters(), *a.buffers()))
+                 for a in args if not isinstance(a, Tensor) and hasattr(a, "parameters")
+                 and hasattr(a, "buffers"))
 
 
 def _signature(args):

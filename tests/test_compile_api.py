@@ -144,3 +144,19 @@ def test_module_compile_checks_its_arguments_and_keeps_the_module():
     with pytest.raises(TypeError, match="takes from 0 to 1 positional arguments but 2"):
         net.compile("inductor")
 
+
+
+def test_a_module_argument_whose_weights_change_records_again():
+    # value_and_grad semantics bake a module argument's weights in; the key is the module
+    # itself, so a change of its weights (in place, or a new .data) must record again
+    lin = tg.nn.Linear(3, 1)
+    x = tg.ones(3)
+    f = tg.compile(lambda x, m: m(x).sum())
+    assert f(x, lin)[0].item() == pytest.approx(lin(x).sum().item())
+    with tg.no_grad():
+        lin.weight *= 10
+    assert f(x, lin)[0].item() == pytest.approx(lin(x).sum().item()) and f.rerecords == 1
+    f(x, lin)
+    assert f.rerecords == 1                      # unchanged since: the tape is reused
+    lin.bias.data = tg.full((1,), 5.0)
+    assert f(x, lin)[0].item() == pytest.approx(lin(x).sum().item()) and f.rerecords == 2
