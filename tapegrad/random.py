@@ -8,6 +8,7 @@ and Dirichlet in gamma_draws.py)."""
 import contextlib
 import math
 import os
+import weakref
 
 import numpy as np
 
@@ -34,6 +35,9 @@ def _seed_value(seed, fn):
     return seed & ((1 << 64) - 1)
 
 
+_LIVE = weakref.WeakSet()   # every Generator alive (draw_state)
+
+
 class Generator:
     """A random number generator, as `torch.Generator`: `manual_seed(s)` (returns itself),
     `seed()`, `initial_seed()`, `get_state()`/`set_state()` (torch's 5056-byte state, so
@@ -44,6 +48,7 @@ class Generator:
     def __init__(self, device="cpu"):
         self.device = _device.check(device)
         self._engine = MT19937(DEFAULT_SEED)
+        _LIVE.add(self)
 
     def __repr__(self):
         return f"<tapegrad._C.Generator object at {id(self):#x}>"    # (torch's repr)
@@ -128,9 +133,17 @@ default_generator = _new_default()
 
 
 def draw_state():
-    """The default generator's fingerprint: a draw or a reseed changes it (record and compile
-    compare it around the function they trace)."""
-    return default_generator._fingerprint()
+    """The live generators' fingerprints (the default one's and every torch.Generator's): a
+    draw or a reseed changes them (record and compile compare them around the function they
+    trace)."""
+    return {id(g): g._fingerprint() for g in list(_LIVE)}
+
+
+def drew_since(before):
+    """Whether a generator alive at `before` (a draw_state()) drew or was reseeded since (one
+    made since is not counted: its draws start from its own seed)."""
+    now = draw_state()
+    return any(now.get(key) != fp for key, fp in before.items())
 
 
 def manual_seed(seed):

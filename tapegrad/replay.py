@@ -33,7 +33,7 @@ from .batchbuf import PAGE, BatchBuffers, aligned_empty as _aligned_empty, sourc
 from ._jit import K
 from .autograd import grad
 from .ops import BY_CODE, KIND_CODE, OPS
-from .random import default_generator, draw_state
+from .random import default_generator, draw_state, drew_since
 from .kinds import (HOST_FORWARD, HOST_VJP, LISTS as LIST_KINDS,
                     MODULE_OF as KIND_MODULES, tensor_forward)
 from .errors import TracingError, user_stacklevel
@@ -116,7 +116,7 @@ def _traced_call(fn, tape, inputs, example_args, argn):
         result = fn(*call_args)
     finally:
         STATE.tape, STATE.parked, STATE.enabled = prev
-    return result, draw_state() != drawn
+    return result, drew_since(drawn)
 
 
 # A recorded program has no random ops: what the function drew is one of its constants

@@ -48,7 +48,7 @@ from ._signals import COMMIT
 from .autograd.api import _publish, _stage
 from .errors import TracingError
 from .grad_mode import enable_grad
-from .random import draw_state
+from .random import draw_state, drew_since
 from .tape import OP_LEAF, _SAVES
 from .tensor import Tensor, _new
 
@@ -175,7 +175,7 @@ class StepTrace:
         """Check what the trace did and turn the parameters it read into leaf inputs; returns
         them (tensors from outside that require grad, in the order they were first read)."""
         tape = self.tape
-        if draw_state() != self.rng:
+        if drew_since(self.rng):
             _fail("the step function draws random numbers (dropout in training mode, rand, "
                   "...): a replay would reuse the trace's draws at every call; run the step "
                   "eagerly, or draw the numbers outside and pass them in")

@@ -1063,3 +1063,13 @@ def test_median_recorded_at_ties():
         assert value.item() == 0.3 and np.allclose(grad.numpy(), [0, 1 / 3, 1 / 3, 1 / 3, 0])
         with pytest.raises(tg.BranchChanged):
             tape(tg.tensor([0.1, 0.2, 2.0, 0.1, 0.3], dtype=tg.float64))
+
+
+def test_draws_from_an_explicit_generator_warn_too():
+    # they are constants of the tape as the default generator's are
+    gen = tg.Generator().manual_seed(0)
+    with pytest.warns(UserWarning, match="drew random numbers"):
+        tg.record(lambda x: x + tg.randn(3, generator=gen), tg.ones(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tg.record(lambda x: x * 2.0, tg.ones(3))
