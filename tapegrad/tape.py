@@ -1527,6 +1527,11 @@ def _const_range(n):
     return arr[:n]
 
 
+# tracing.guard_untraced (set there: tracing reads this module): the guards of traced values an
+# op reads while grad mode is off in a recording
+UNTRACED = [None]
+
+
 def open_tape(x=None, y=None):
     """The tape for an op with inputs x, y (None under no_grad): the open tape; when it is
     sealed, the same tape if an input lives there and it is not frozen, else a new one."""
@@ -1534,6 +1539,8 @@ def open_tape(x=None, y=None):
     tape = st.tape
     if tape.sealed:
         if not st.enabled or st.inference:
+            if st.parked.recording:   # (no_grad inside a recorded function)
+                UNTRACED[0](st.parked, x, y)
             return None
         if tape is not CLOSED and not tape.frozen and (
                 getattr(x, "_tape", None) is tape or getattr(y, "_tape", None) is tape):

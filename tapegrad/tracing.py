@@ -5,7 +5,7 @@ import numpy as np
 
 from .errors import TracingError
 from .ops import OPS
-from .tape import input_node, STATE
+from .tape import input_node, STATE, UNTRACED
 
 
 def _tracing(t):
@@ -47,6 +47,25 @@ def _bake(t, kind, truth=None):
     tape = _tracing(t)
     if tape is None:
         return
+    _push_guard(tape, t, kind, truth)
+
+
+def guard_untraced(tape, x, y):
+    """Under no_grad or inference_mode while `tape` records: an op reading a value traced on
+    it (x or y) records no entry, so its result is a constant of the tape; the value it read
+    becomes a guard, so a replay where that value differs raises BranchChanged instead of
+    reusing the result (tape.open_tape calls this)."""
+    for t in (x, y):
+        if getattr(t, "_recorded", False) and (
+                t._tape is tape or t._tape is None and t._lserial == tape.serial):
+            _push_guard(tape, t, "guard_value")
+
+
+UNTRACED[0] = guard_untraced
+
+
+def _push_guard(tape, t, kind, truth=None):
+    """_bake's guard entry for traced t on recording `tape`."""
     site = _guard_site()
     if tape.strict:
         raise TracingError(f"strict recording: a traced value is converted to a Python value "

@@ -1073,3 +1073,26 @@ def test_draws_from_an_explicit_generator_warn_too():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tg.record(lambda x: x * 2.0, tg.ones(3))
+
+
+def test_values_computed_under_no_grad_are_guarded():
+    # an op under no_grad (or inference_mode) records no entry: its result is a constant of
+    # the tape, so the traced value it read becomes a guard
+    def f(x):
+        with tg.no_grad():
+            t = x * 3
+        return ((x - t) ** 2).sum()
+
+    def h(x):
+        with tg.inference_mode():
+            s = x.sum()
+        return x * s
+    for fn in (f, h):
+        x0 = tg.tensor([1.0, 2.0], dtype=tg.float64)
+        tape = tg.record(fn, x0)
+        assert tape(x0).tolist() == fn(x0).tolist()
+        with pytest.raises(tg.BranchChanged):
+            tape(tg.tensor([5.0, -1.0], dtype=tg.float64))
+    g = tg.compile(f)
+    x1 = tg.tensor([5.0, -1.0], dtype=tg.float64)
+    assert g(x1)[0].item() == f(x1).item() == 104.0
