@@ -336,6 +336,14 @@ def grad(func, argnums=0, has_aux=False):
     return wrapper
 
 
+def _floating_outputs(outs):
+    """torch's check of vjp's (and so jacrev's) outputs."""
+    for o in outs:
+        if not o.dtype.is_floating_point:
+            raise RuntimeError(f"vjp(f, ...): All outputs of f must be floating-point or complex "
+                               f"Tensors, got Tensor with dtype {o.dtype}")
+
+
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn) where vjp_fn(cotangents) returns the tuple of vector-Jacobian
     products, one per primal (callable more than once)."""
@@ -355,10 +363,7 @@ def vjp(func, *primals, has_aux=False):
         out, aux = _with_aux(out, "vjp(f, *primals)")
     outs, out_rebuild = _flatten(out)
     _tensor_outputs(outs, "vjp(f, *primals)")
-    for o in outs:
-        if not o.dtype.is_floating_point:
-            raise RuntimeError(f"vjp(f, ...): All outputs of f must be floating-point or complex "
-                               f"Tensors, got Tensor with dtype {o.dtype}")
+    _floating_outputs(outs)
     outer = not own and _outer_graph(outs, own_ids)
 
     def vjp_fn(cotangents, retain_graph=True, create_graph=None):
@@ -411,6 +416,8 @@ def _jacobian_of(func, argnums, has_aux, api):
                 aux.append(a)
             outs, rebuild = _flatten(out)
             _tensor_outputs(outs, api)
+            if api.startswith("vjp"):   # (jacrev: torch's vjp check)
+                _floating_outputs(outs)
             own = level.own(ys if nested else _fresh(ys))
             seen.append((own, rebuild))
             return _closed_over(tuple(outs), ys, own, enabled and not nested, empty=True)

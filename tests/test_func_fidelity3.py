@@ -529,3 +529,13 @@ def test_vjp_fn_made_in_inference_mode_called_outside():
         _, fn = tg.func.vjp(f, x)
     assert seen == [(True, False)]
     assert _arr(fn(tg.ones(2, dtype=tg.float64))[0]).tolist() == [2.0, 4.0]
+
+
+def test_jacrev_of_an_integer_output_raises_as_torch():
+    x = tg.tensor([1.0, 3.0, 2.0])
+    with pytest.raises(RuntimeError, match="All outputs of f must be floating-point") as e:
+        tg.func.jacrev(lambda x: x.argmax())(x)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as t:
+        torch.func.jacrev(lambda x: x.argmax())(torch.tensor([1.0, 3.0, 2.0]))
+    assert str(e.value).replace("tapegrad.", "torch.") == str(t.value)
