@@ -322,6 +322,17 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
                  requires_grad)
 
 
+_NORMAL_OVERLOADS = (
+    "normal() received an invalid combination of arguments - got ({got}, size=tuple), but "
+    "expected one of:\n"
+    " * (Tensor mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (Tensor mean, float std = 1, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (float mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
+    " * (float mean, float std, tuple of ints size, *, torch.Generator generator = None, Tensor "
+    "out = None, torch.dtype dtype = None, torch.layout layout = None, torch.device device = "
+    "None, bool pin_memory = False, bool requires_grad = False)\n")
+
+
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
            requires_grad=False):
     """Normal samples: of `size` for number `mean`/`std`, else of the broadcast shape of the
@@ -342,6 +353,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         shape = _size_args((size,), "normal")
         n = math.prod(shape)
         return _leaf(gen._normal(n, dt.np, mean, std).reshape(shape), dt, requires_grad)
+    if size is not None:   # (torch's overloads with a tensor take no size)
+        got = ", ".join("Tensor" if isinstance(v, Tensor) else type(v).__name__
+                        for v in (mean, std))
+        raise TypeError(_NORMAL_OVERLOADS.format(got=got))
     m = mean._array() if tm else mean
     s = std._array() if ts else std
     if np.any(np.asarray(s) < 0):

@@ -394,3 +394,19 @@ def test_generator_clone_state():
     tapegrad.rand(5, generator=g)
     assert torch.rand(4, generator=t.clone_state()).tolist() == \
         tapegrad.rand(4, generator=g.clone_state()).tolist()
+
+
+def _normal_with_size(m):
+    out = []
+    for args in [(m.zeros(2), 2.0), (m.zeros(2), m.ones(2)), (1.0, m.ones(2))]:
+        with pytest.raises(TypeError) as e:
+            m.normal(*args, size=(2,))
+        out.append(str(e.value))
+    return out
+
+
+def test_normal_with_a_tensor_takes_no_size():
+    got = _normal_with_size(tapegrad)
+    assert got[0].startswith("normal() received an invalid combination of arguments - got "
+                             "(Tensor, float, size=tuple)")
+    assert got == _normal_with_size(pytest.importorskip("torch"))
