@@ -381,6 +381,13 @@ def einsum(equation, *operands):
         out = (ell or "") + "".join(sorted(c for c in set(labels) if labels.count(c) == 1
                                            and c not in (ell or "")))
     sizes = _einsum_sizes(operands, terms, ell or "")
+    if len(operands) > 1 and all(x._dtype is D.bool_ for x in operands):
+        # torch multiplies bool operands (an and) where no label is summed, and contracts
+        # with bmm, which has no bool kernel
+        if any(c not in out for c in "".join(terms)):
+            raise NotImplementedError("\"bmm\" not implemented for 'Bool'")
+        return Tensor._wrap(np.einsum(f"{','.join(terms)}->{out}",
+                                      *[x._array() for x in operands]), D.bool_)
     ops = [_einsum_unbroadcast(*_einsum_diagonal(x, t), sizes) for x, t in zip(operands, terms)]
     # sum out labels no other operand nor the output needs, then contract left to right
     ops = [_einsum_sum(x, t, out + "".join(u for j, (_, u) in enumerate(ops) if j != i))

@@ -1,4 +1,5 @@
-"""einsum's sublist form (torch.einsum(op, [0, 1], op, [1, 2], [0, 2])) against torch."""
+"""einsum's sublist form (torch.einsum(op, [0, 1], op, [1, 2], [0, 2])) and bool operands,
+against torch."""
 import numpy as np
 import pytest
 
@@ -25,3 +26,25 @@ def test_einsum_sublist_form():
     assert got[2] == [3.0, 5.0, 7.0]
     torch = pytest.importorskip("torch")
     assert got == _einsum_sublists(torch)
+
+
+def _einsum_bools(m):
+    b1, b2 = m.tensor([True, False]), m.tensor([True, True])
+    B = m.tensor([[True, False], [True, True]])
+    out = []
+    for eq, ops in [("i,i->i", (b1, b2)), ("i,i->", (b1, b2)), ("ij,jk->ik", (B, B)),
+                    ("ij->j", (B,)), ("i,j->ij", (b1, b2)), ("ij,j->ij", (B, b1))]:
+        try:
+            out.append(m.einsum(eq, *ops).tolist())
+        except NotImplementedError as e:
+            out.append(str(e))
+    return out
+
+
+def test_einsum_of_bools():
+    # torch multiplies bools where nothing is summed; its bmm has no bool kernel
+    got = _einsum_bools(tg)
+    assert got[0] == [True, False] and got[4] == [[True, True], [False, False]]
+    assert got[1] == got[2] == "\"bmm\" not implemented for 'Bool'"
+    torch = pytest.importorskip("torch")
+    assert got == _einsum_bools(torch)
