@@ -34,6 +34,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import dtypes as D
 from .exact import fma64, kernels
 
 __all__ = ["randint", "random_", "randperm", "bernoulli_scalar", "bernoulli_tensor",
@@ -229,11 +230,6 @@ def bernoulli_scalar(engine, n, p, np_dtype=np.float32):
     return (uniform_double(engine, n) < float(p)).astype(np_dtype)
 
 
-# torch's names of the integer and bool dtypes, for its "not implemented" messages
-_LEGACY = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-           "bool": "Bool"}
-
-
 def bernoulli_tensor(engine, probs, out_dtype=None, shape=None):
     """torch.bernoulli(probs) / `empty(shape, out_dtype).bernoulli_(probs)`: serial over the
     output in C order (probs broadcast to `shape`).  Float64 probabilities: a double uniform
@@ -242,7 +238,7 @@ def bernoulli_tensor(engine, probs, out_dtype=None, shape=None):
     probs = np.asarray(probs)
     if probs.dtype not in (np.float32, np.float64):
         raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for '
-                                  f"'{_LEGACY.get(probs.dtype.name, probs.dtype.name)}'")
+                                  f"'{D.from_numpy_dtype(probs.dtype).legacy}'")
     if shape is not None:
         probs = np.broadcast_to(probs, shape)
     flat = np.ascontiguousarray(probs).reshape(-1)
