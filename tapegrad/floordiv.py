@@ -9,6 +9,7 @@ import numpy as np
 from . import dtypes as D, errors, nodiff
 from .fpstate import quiet
 from .tensor import Tensor, tensor_methods
+from .tracing import _bake, _tracing
 
 __all__ = ["floor_divide", "rounded_div"]
 
@@ -93,6 +94,12 @@ def rounded_div(a, b, mode):
     dt = D.result_type(_operand(a), _operand(b))
     if dt is D.bool_:
         raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
+    traced = [t for t in (a, b) if isinstance(t, Tensor) and _tracing(t) is not None]
+    if traced:   # (while tapegrad.record traces: never a constant a replay reuses silently)
+        if dt.is_floating_point:
+            return (a / b).trunc()   # c10's div_trunc: trunc of the true quotient, recorded
+        for t in traced:   # (integers: a replay where an operand changes raises BranchChanged)
+            _bake(t, "guard_value")
     x = np.asarray(a._array() if isinstance(a, Tensor) else a).astype(dt.np)
     y = np.asarray(b._array() if isinstance(b, Tensor) else b).astype(dt.np)
     with np.errstate(all="ignore"):

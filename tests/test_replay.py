@@ -1096,3 +1096,27 @@ def test_values_computed_under_no_grad_are_guarded():
     g = tg.compile(f)
     x1 = tg.tensor([5.0, -1.0], dtype=tg.float64)
     assert g(x1)[0].item() == f(x1).item() == 104.0
+
+
+def _replays_as_eager(f, x0, points):
+    """f recorded at x0 gives f's eager value and gradient at every point."""
+    tape = tg.record(f, tg.tensor(x0, dtype=tg.float64))
+    for p in points:
+        x = tg.tensor(p, dtype=tg.float64, requires_grad=True)
+        y = f(x)
+        y.backward()
+        value, (grad,) = tape.value_and_grad(tg.tensor(p, dtype=tg.float64))
+        assert value.item() == y.item(), (p, value.item(), y.item())
+        assert np.array_equal(grad.numpy(), x.grad.numpy()), p
+
+
+def test_div_trunc_replays_its_quotient():
+    # div(rounding_mode="trunc") of a traced value was a constant of the tape (the replay at
+    # [2.5, 0.7, -1.2] gave the quotients recorded at [1.5, 2.7, -3.2])
+    points = [[2.5, 0.7, -1.2], [-0.3, 9.1, 0.0]]
+    _replays_as_eager(lambda x: (tg.div(x, 0.7, rounding_mode="trunc") * x).sum(),
+                      [1.5, 2.7, -3.2], points)
+    _replays_as_eager(lambda x: (x * 1).div_(0.7, rounding_mode="trunc").sum() + x.sum(),
+                      [1.5, 2.7, -3.2], points)
+    _replays_as_eager(lambda x: tg.div(x + 1, x.exp(), rounding_mode="trunc").sum() * x.sum(),
+                      [1.5, 2.7, -3.2], points)
