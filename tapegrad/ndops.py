@@ -556,17 +556,23 @@ def _cast(x, dt):
     return _traced_cast(x, out, dt, tape)
 
 
+_INT_RANGES = {D.int32: 2.0 ** 31, D.int64: 2.0 ** 63}   # (to_int's c: torch's range)
+
+
 def _traced_cast(x, out, dt, tape):
     """While recording, a cast that leaves or enters the floating point types (a mask's
     `.float()`, `.long()` of a float) still follows the inputs: without an entry its result
     would be a constant of the tape, silently reused by every replay.  The replay's values
     are floats, so the cast is a copy (from bool or an integer type) or a truncation toward
-    zero (into an integer type, as torch's); one that may wrap around (into uint8, int8,
-    int16) is also guarded: a replay where its value changes raises BranchChanged.  No
-    gradient flows through it (torch's result does not require grad)."""
+    zero (into an integer type, as torch's; into int32 / int64 the type's minimum past its
+    range); one that may wrap around (into uint8, int8, int16) is also guarded: a replay
+    where its value changes raises BranchChanged.  No gradient flows through it (torch's
+    result does not require grad)."""
     exact = not x._dtype.is_floating_point
-    op = OPS["to_copy" if exact else "trunc"].code
-    t = _result(out, dt, tape, op, input_node(tape, x), -1, 0.0)
+    op, c = OPS["to_copy" if exact else "trunc"].code, 0.0
+    if not exact and dt in _INT_RANGES:
+        op, c = OPS["to_int"].code, _INT_RANGES[dt]
+    t = _result(out, dt, tape, op, input_node(tape, x), -1, c)
     t._flags = NODIFF
     if dt in D.SMALL_INTS and x._dtype is not D.bool_:
         _bake(t, "guard_value")

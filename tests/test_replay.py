@@ -1120,3 +1120,15 @@ def test_div_trunc_replays_its_quotient():
                       [1.5, 2.7, -3.2], points)
     _replays_as_eager(lambda x: tg.div(x + 1, x.exp(), rounding_mode="trunc").sum() * x.sum(),
                       [1.5, 2.7, -3.2], points)
+
+
+@pytest.mark.parametrize("dt", ["int32", "int64"])
+def test_int_casts_past_range_replay_as_torch(dt):
+    # a traced cast into int32 / int64 replayed as a truncation: 1e10, inf and nan gave
+    # themselves where torch's cast (and the eager one) gives the type's minimum
+    dt = getattr(tg, dt)
+    f = lambda x: (x * 1e10).to(dt).double().sum() + x.log().to(dt).double().sum() + x.sum()
+    tape = tg.record(f, tg.tensor([1.5, 2.7, 3.2], dtype=tg.float64))
+    for p in ([2.5, 0.7, 1.2], [0.0, -1.0, 0.2147483647], [1e-12, 1e300, -0.2147483648]):
+        x = tg.tensor(p, dtype=tg.float64)
+        assert tape(x).item() == f(x).item(), p
