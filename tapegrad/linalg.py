@@ -82,7 +82,7 @@ def _lapack(which, A, B=None, flag=0):
         k = 1 if B.dim() == A.dim() - 1 else B._shape[-2 if flag & 1 else -1]
         Ba = B._array().reshape((nb, k, n) if flag & 1 else (nb, n, k))
     out = K.forward(which, flag, Aa, Ba)
-    if which in (K.DET, K.LOGDET):
+    if which in K.DETS:
         oshape = shape[:-2]
     elif which in K.SOLVES:
         oshape = B._shape
@@ -134,10 +134,9 @@ def slogdet(A, *, out=None):
     a real matrix is a constant: its gradient is zero)."""
     _no_out("slogdet", out)
     _matrix_arg("slogdet", A)
-    sign = np.linalg.slogdet(A._array())[0].astype(A._dtype.np) if A.numel() else \
-        np.ones(A._shape[:-2], A._dtype.np)
-    return _RT["linalg_slogdet"]((Tensor._wrap(np.asarray(sign).reshape(A._shape[:-2]), A._dtype),
-                  _lapack(K.LOGDET, A)))
+    sign = _lapack(K.SIGNDET, A) if A.numel() else \
+        Tensor._wrap(np.ones(A._shape[:-2], A._dtype.np), A._dtype)
+    return _RT["linalg_slogdet"]((sign, _lapack(K.LOGDET, A)))
 
 
 def torch_slogdet(A):

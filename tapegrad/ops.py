@@ -455,7 +455,7 @@ _DECLS = [
     Op("replicate_pad3d", "decomp", "ReplicationPad3DBackward0", saves=("a",)),
     Op("circular_pad", "decomp", "CopySlices", saves=()),
     # --- engineer "linalg": more LAPACK host entries (tapegrad/kinds/linalg.py) -------------
-    # slogdet's log|det| (its sign is a constant), svdvals (the matrix norms 'nuc', 2, -2)
+    # slogdet's log|det| (its sign: slogdet_sign below), svdvals (the matrix norms 'nuc', 2, -2)
     Op("slogdet", "linalg", "LinalgSlogdetBackward0", saves=("a",), saved_names=(("self", "A"),),
        torch_outputs=2),
     Op("svdvals", "linalg", "LinalgSvdBackward0", saves=("a",), saved_names=(("self", None),),
@@ -811,6 +811,10 @@ _DECLS = [
     # (a trunc entry would replay 1e10 as 1e10); no gradient (the result is an integer)
     Op("to_int", "unary", "ToCopyBackward0", "where((a > -c - 1.0) & (a < c), trunc(a), -c)",
        ("0.0",)),
+    # slogdet's sign: a LAPACK host entry (tapegrad/kinds/linalg.py), so a replay re-evaluates
+    # it; zero gradient
+    Op("slogdet_sign", "linalg", "LinalgSlogdetBackward0", saves=("a",),
+       saved_names=(("self", "A"),), torch_outputs=2),
 ]
 
 def mentions(expr, name):

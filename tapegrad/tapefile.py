@@ -616,7 +616,7 @@ def check_program(prog, meta, limits):
         a_size = np.where(w == linalg_kind.SVDVALS, _exact_prod(nb, n_dim, k_dim), _exact_prod(nb, n_dim, n_dim))
         ok &= a_size == size[a[rows]]
         ok &= ~solve | (_exact_prod(nb, n_dim, k_dim) == size[b[rows]])
-        out = np.select([np.isin(w, [linalg_kind.DET, linalg_kind.LOGDET]), solve,
+        out = np.select([np.isin(w, linalg_kind.DETS), solve,
                          w == linalg_kind.SVDVALS, w == linalg_kind.EIGVALSH],
                         [nb, _exact_prod(nb, n_dim, k_dim), _exact_prod(nb, np.minimum(n_dim, k_dim)),
                          _exact_prod(nb, n_dim)],

@@ -120,6 +120,9 @@ STRUCT_CASES = {
     "slogdet": [("logabs", lambda m, a: m.linalg.slogdet(a + _eye(m, a, 3)).logabsdet,
                  [(3, 3)], ANY),
                 ("batch", lambda m, a: m.slogdet(a)[1], [(2, 2, 2)], ANY)],
+    "slogdet_sign": [("times_logabs", lambda m, a: (lambda r: r.sign * r.logabsdet)(
+                          m.linalg.slogdet(a + _eye(m, a, 3))), [(3, 3)], ANY),
+                     ("batch", lambda m, a: m.slogdet(a)[0] * a.sum((1, 2)), [(2, 2, 2)], ANY)],
     # (svdvals' create_graph VJP goes through linalg.svd's node)
     "svdvals": [("wide", lambda m, a: m.linalg.svdvals(a), [(2, 3)], ANY),
                 ("batch", lambda m, a: m.linalg.svdvals(a), [(2, 3, 2)], ANY)],

@@ -1132,3 +1132,17 @@ def test_int_casts_past_range_replay_as_torch(dt):
     for p in ([2.5, 0.7, 1.2], [0.0, -1.0, 0.2147483647], [1e-12, 1e300, -0.2147483648]):
         x = tg.tensor(p, dtype=tg.float64)
         assert tape(x).item() == f(x).item(), p
+
+
+def test_slogdet_sign_follows_the_input():
+    # slogdet's sign was a constant: recorded where det < 0, a replay where det > 0 kept the
+    # sign -1 (and logdet, where(sign < 0, nan, logabsdet), stayed nan); it is an entry now,
+    # torch's LinalgSlogdetBackward0 output (requires grad, zero gradient)
+    A = tg.tensor([[2., 1.], [1., -3.]], dtype=tg.float64, requires_grad=True)
+    sign, logabs = tg.linalg.slogdet(A)
+    assert sign.requires_grad and type(sign.grad_fn).__name__ == "LinalgSlogdetBackward0"
+    (sign * logabs).backward()
+    assert np.allclose(A.grad.numpy(), -np.linalg.inv(A.detach().numpy()).T)
+    for f in (lambda A: tg.linalg.slogdet(A).sign * A.sum(),
+              lambda A: tg.logdet(A).nan_to_num(-5.0) * A.sum()):
+        _replays_as_eager(f, [[2., 1.], [1., -3.]], [[[2., 1.], [1., 3.]], [[1., 2.], [3., 4.]]])

@@ -947,6 +947,7 @@ NEXT_FNS = {
     "replicate_pad3d": ["F.pad(a[None, None, None], (1, 1, 1, 0, 0, 0), mode='replicate')"],
     "circular_pad": ["F.pad(a[None], (1, 1), mode='circular')"],
     "slogdet": ["m.linalg.slogdet(q)[1]", "q.slogdet()[1]"], "svdvals": ["m.linalg.svdvals(a)"],
+    "slogdet_sign": ["m.linalg.slogdet(q)[0]", "q.slogdet()[0]"],
     "var_mean": ["m.var_mean(a)[0]", "m.var_mean(a, 1)[1]"],
     "std_mean": ["m.std_mean(a)[0]", "m.std_mean(a, 1)[1]"],
     "xlogy": ["m.xlogy(a, b.abs())", "m.special.xlogy(a, 2.)"],
@@ -1115,6 +1116,7 @@ INTERNAL = {
     "logical_and": "", "logical_or": "", "logical_xor": "",
     "guard_bool": "replay guards", "guard_value": "",
     "stopgrad": "detach() while tracing", "max_shift": "softmax's shift while tracing",
+    "to_int": "integer casts while tracing (tests/test_replay.py)",
     "strided_scatter": "adjoints recorded by create_graph", "index_scatter": "",
     "threshold_backward": "",
     "sqrt0": "the square root inside norm/std/cdist groups (their cases above)",
@@ -1174,23 +1176,6 @@ _ONE_ENTRY = {"matmul", "unsafe_view", "prelu", "circular_pad", "unsqueeze_strid
 def test_next_functions_of_every_op_as_torch(op):
     src = PRELUDE + "".join(f"show({e})\n" for e in NEXT_FNS[op])
     assert run(src, tg) == run(src, torch)
-
-
-# cases of rows above that differ from torch (docs/semantics.md, "Known differences"):
-# case -> (expressions, why)
-NEXT_FNS_DIFFER = {
-    "slogdet_sign": (["q.slogdet()[0]", "m.linalg.slogdet(q).sign"],
-                     "slogdet's sign is recorded as a constant (no grad_fn)"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(NEXT_FNS_DIFFER))
-def test_next_functions_known_differences(case):
-    exprs, why = NEXT_FNS_DIFFER[case]
-    src = PRELUDE + "".join(f"show({e})\n" for e in exprs)
-    if run(src, tg) != run(src, torch):
-        pytest.xfail(why)
-    pytest.fail(f"{case} now matches torch: move it to NEXT_FNS")
 
 
 def test_inplace_through_views_replays(tmp_path):

@@ -1,4 +1,4 @@
-"""linalg kind (det, slogdet's log|det|, inv, solve, cholesky, svdvals, solve_triangular,
+"""linalg kind (det, slogdet's log|det| and sign, inv, solve, cholesky, svdvals, solve_triangular,
 matrix_exp, eigvalsh): LAPACK host entries.
 
 One entry per call, on numpy's LAPACK (np.linalg), never a loop in the Numba kernels: every
@@ -20,6 +20,7 @@ params [which, nb, n, k, flag], on row-major buffers:
                  left=False, 2 upper, 4 unitriangular.
     MATRIX_EXP   A (nb, n, n) -> exp(A) (nb, n, n), scaling and squaring (numpy, float64)
     EIGVALSH     A (nb, n, n) -> (nb, n) ascending, from A's lower triangle; flag 1: upper
+    SIGNDET      A (nb, n, n) -> (nb,): slogdet's sign (-1, 0 or 1; no gradient)
 Batches are broadcast before the entry (expand entries), so A and B share nb.
 
 Faces: `forward` (numpy, torch's errors), `vjp` (numpy, what the sweep adds), `jvp` (numpy,
@@ -33,9 +34,11 @@ import numpy as np
 
 KINDS = ("linalg",)
 
-DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR, MATRIX_EXP, EIGVALSH = range(9)
+(DET, LOGDET, INV, SOLVE, CHOLESKY, SVDVALS, SOLVE_TRIANGULAR, MATRIX_EXP, EIGVALSH,
+ SIGNDET) = range(10)
 NAMES = ("det", "slogdet", "inv", "solve", "cholesky", "svdvals", "solve_triangular",
-         "matrix_exp", "eigvalsh")
+         "matrix_exp", "eigvalsh", "slogdet_sign")
+DETS = (DET, LOGDET, SIGNDET)          # the entries with one value per matrix
 SOLVES = (SOLVE, SOLVE_TRIANGULAR)     # the entries with a right-hand side B
 NPARAMS = 5
 
@@ -60,7 +63,7 @@ def in_sizes(which, nb, n, k, flag):
         return nb * n * k, 0, nb * min(n, k)
     if which == EIGVALSH:
         return nb * n * n, 0, nb * n
-    if which in (DET, LOGDET):
+    if which in DETS:
         return nb * n * n, 0, nb
     if which in SOLVES:
         return nb * n * n, nb * n * k, nb * n * k
@@ -73,7 +76,7 @@ def _shapes(which, nb, n, k, flag):
         return (nb, n, k), None, (nb, min(n, k))
     if which == EIGVALSH:
         return (nb, n, n), None, (nb, n)
-    if which in (DET, LOGDET):
+    if which in DETS:
         return (nb, n, n), None, (nb,)
     if which in SOLVES:
         b = (nb, k, n) if flag & 1 else (nb, n, k)
@@ -257,6 +260,8 @@ def forward(which, flag, A, B=None):
             return np.linalg.det(A)
         if which == LOGDET:
             return np.linalg.slogdet(A)[1]
+        if which == SIGNDET:
+            return np.linalg.slogdet(A)[0]
         if which == INV:
             return np.linalg.inv(A)
         if which == SOLVE:
@@ -314,6 +319,10 @@ def vjp(which, flag, g, A, B, out, needs):
         # singular by slogdet's sign, not det: a det past float's range (0 or inf, with a
         # warning) for a large well-conditioned matrix (eye(200) * 0.01) is not singular
         gA = g[:, None, None] * _inv_t(A, np.linalg.slogdet(A)[0], np.nan)
+    elif which == SIGNDET:
+        # NOTE: the sign is piecewise constant; torch's slogdet backward of a real matrix
+        # reads no gradient of it (zero here)
+        gA = np.zeros_like(A)
     elif which == INV:
         Xt = out.swapaxes(-1, -2)
         gA = -(Xt @ g @ Xt)
@@ -356,6 +365,8 @@ def vjp(which, flag, g, A, B, out, needs):
 
 def jvp(which, flag, A, B, out, dA, dB):
     """The output's tangent given the operands' tangents dA (and dB; None: zero)."""
+    if which == SIGNDET:
+        return np.zeros_like(out)
     if which in (DET, LOGDET):
         tr = np.einsum("bij,bji->b", np.linalg.inv(A), dA)
         return out * tr if which == DET else tr
@@ -443,7 +454,9 @@ def tensor_vjp_linalg(T, g, operand, a_shape, b_shape, params, cst):
     # recorded gradient differentiates through it
     G = g.reshape(osh)
     res = []
-    if which in (DET, LOGDET):
+    if which == SIGNDET:
+        res.append((0, G.new_zeros(ash)))
+    elif which in (DET, LOGDET):
         A = operand(0).reshape(ash)
         Ainv_t = T.lapack(INV, A, None, 0).mT
         scale = G * operand(2).reshape(osh) if which == DET else G
