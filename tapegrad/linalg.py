@@ -41,6 +41,7 @@ _RT = {name: _make(name, fields) for name, fields in (
     ("linalg_lu", ("P", "L", "U")), ("lu_unpack", ("P", "L", "U")))}
 from .tape import input_node
 from .tensor import _dim, Tensor, tensor_methods
+from .tracing import _tracing
 from .views import cat, KIND_OPS
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "cross", "det", "slogdet", "inv", "inv_ex",
@@ -758,9 +759,14 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None)
         return Tensor._wrap(np.zeros(A._shape[:-2], np.int64), D.int64)
     a, r = _atol_rtol(A, atol, rtol)
     x = A._array()
+    if hermitian and A._shape[-1] != A._shape[-2]:
+        _matrix_arg("eigh", A)
+    if _tracing(A) is not None:   # (tapegrad.record: the rank follows A in every replay)
+        S = eigvalsh(A).abs() if hermitian else svdvals(A)
+        big = S.amax(-1, keepdim=True) if hermitian else S[..., :1]
+        a, r = (Tensor._wrap(np.asarray(v[..., None], x.dtype), A._dtype) for v in (a, r))
+        return (S > a.maximum(r * big)).sum(-1)
     if hermitian:
-        if A._shape[-1] != A._shape[-2]:
-            _matrix_arg("eigh", A)
         S = np.abs(np.linalg.eigvalsh(x))
         big = S.max(-1, keepdims=True)
     else:

@@ -1146,3 +1146,19 @@ def test_slogdet_sign_follows_the_input():
     for f in (lambda A: tg.linalg.slogdet(A).sign * A.sum(),
               lambda A: tg.logdet(A).nan_to_num(-5.0) * A.sum()):
         _replays_as_eager(f, [[2., 1.], [1., -3.]], [[[2., 1.], [1., 3.]], [[1., 2.], [3., 4.]]])
+
+
+def test_matrix_rank_follows_the_input():
+    # matrix_rank of a traced matrix was a constant of the tape (2, recorded at a full-rank
+    # point, replayed at rank-1 and zero matrices)
+    points = [[[1., 1.], [1., 1.]], [[0., 0.], [0., 0.]], [[1., 2.], [2., 4.0000001]]]
+    for f in (lambda A: tg.linalg.matrix_rank(A) * A.sum(),
+              lambda A: tg.linalg.matrix_rank(A, hermitian=True) * A.sum(),
+              lambda A: tg.linalg.matrix_rank(A, atol=0.5, rtol=0.1) * A.sum(),
+              lambda A: tg.linalg.matrix_rank(A.expand(3, 2, 2)).sum() * A.sum()):
+        tape = tg.record(f, tg.tensor([[1., 2.], [3., 4.]], dtype=tg.float64))
+        for p in points:
+            x = tg.tensor(p, dtype=tg.float64)
+            assert tape(x).item() == f(x).item(), p
+    A = tg.tensor([[1., 2.], [2., 4.]], dtype=tg.float64)
+    assert tg.record(lambda A: tg.linalg.matrix_rank(A), A)(A).dtype == tg.int64
