@@ -876,7 +876,8 @@ class _HeavisideNotImplemented(Function):
         raise RuntimeError(f"derivative for aten::{ctx.op} is not implemented")
 
 
-as_native_node(_HeavisideNotImplemented, "NotImplemented", "torch::autograd::NotImplemented")
+as_native_node(_HeavisideNotImplemented, "NotImplemented", "torch::autograd::NotImplemented",
+               raises=True)
 
 
 def _heaviside(x, values, pos, op="heaviside"):

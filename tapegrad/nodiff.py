@@ -27,7 +27,7 @@ class _NoDerivative(Function):
 
 def _node(name, cpp):
     fn = type(name, (_NoDerivative,), {"__module__": __name__})
-    as_native_node(fn, name, "torch::autograd::" + name if cpp else None)
+    as_native_node(fn, name, "torch::autograd::" + name if cpp else None, raises=True)
     return fn
 
 

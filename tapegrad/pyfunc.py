@@ -304,16 +304,32 @@ def once_differentiable(fn):
     return wrapper
 
 
-def as_native_node(fn, name, cpp_name=None):
+def as_native_node(fn, name, cpp_name=None, raises=False):
     """Show Function `fn`'s grad_fn as torch's C++ node `name` (IgammaBackward0,
     NotImplemented, ...), for the Functions that stand for one: its class's name and
     qualified name, `<name object at ...>` as its repr, and `name()` `cpp_name` (default:
-    name; torch's hand-written nodes say `torch::autograd::NotImplemented`)."""
+    name; torch's hand-written nodes say `torch::autograd::NotImplemented`).  raises: the
+    node of an op torch has no derivative for (its backward raises)."""
+    fn._no_derivative = raises
     cls = fn._backward_cls
     cls.__name__ = cls.__qualname__ = name
     cls._native = True
     full = cpp_name or name
     cls.name = lambda self: full
+
+
+def _untraceable(cls):
+    """tapegrad.record's TracingError message for Function `cls` on a traced input."""
+    node = cls._backward_cls.__name__
+    if getattr(cls, "_no_derivative", False):
+        return (f"tapegrad.record cannot trace an op torch has no derivative for on a tensor "
+                f"that requires grad (torch's {node} node, whose backward raises); compute it "
+                f"outside the recorded function and pass it in")
+    if getattr(cls._backward_cls, "_native", False):
+        return (f"tapegrad.record cannot trace torch's {node}: tapegrad computes its gradient "
+                f"in Python, which a recorded tape cannot replay; call it eagerly")
+    return (f"tapegrad.record cannot trace the custom autograd.Function {cls.__name__}: its "
+            f"backward is Python code, which a recorded tape cannot replay; call it eagerly")
 
 
 _ONCE = "trying to differentiate twice a function that was marked with @once_differentiable"
@@ -390,9 +406,7 @@ def _apply(cls, args):
     nodiff = {id(t) for t in ctx.__dict__.get("non_differentiable", ())}
     tape = _record_start(*[a for a in args if isinstance(a, Tensor)])
     if tape.recording:
-        raise errors.TracingError(
-            f"tapegrad.record cannot trace the custom autograd.Function {cls.__name__}: its "
-            f"backward is Python code, which a recorded tape cannot replay; call it eagerly")
+        raise errors.TracingError(_untraceable(cls))
     operands = [input_node(tape, a) for a, need in zip(args, needs) if need]
     # the differentiable outputs: (position, tensor); an input returned as it is becomes a
     # view of it (torch), unless marked dirty (then the input itself moves to the new entry)

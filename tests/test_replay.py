@@ -1162,3 +1162,17 @@ def test_matrix_rank_follows_the_input():
             assert tape(x).item() == f(x).item(), p
     A = tg.tensor([[1., 2.], [2., 4.]], dtype=tg.float64)
     assert tg.record(lambda A: tg.linalg.matrix_rank(A), A)(A).dtype == tg.int64
+
+
+def test_ops_without_derivative_name_torchs_node_when_traced():
+    # `x // 0.7`, unique, heaviside on a traced input said "cannot trace the custom
+    # autograd.Function NotImplemented", though the program has no custom Function
+    x = tg.tensor([1.5, 2.7], dtype=tg.float64)
+    for f, node in ((lambda x: (x // 0.7).sum(), "NotImplemented"),
+                    (lambda x: tg.unique(x).sum(), "Unique2Backward0"),
+                    (lambda x: tg.heaviside(x, x).sum(), "NotImplemented")):
+        with pytest.raises(tg.TracingError, match=f"no derivative for on a tensor that requires "
+                                                  f"grad \\(torch's {node} node"):
+            tg.record(f, x)
+    with pytest.raises(tg.TracingError, match="cannot trace torch's IgammaBackward0"):
+        tg.record(lambda x: tg.special.gammainc(x, x).sum(), x)
