@@ -220,12 +220,13 @@ from . import numpy_names as _numpy_names  # noqa: E402
 _numpy_names.apply(globals(), Tensor)     # axis= / keepdims= as torch's parser takes them
 
 # Loaded on first use (as attributes, by import statements): distributions' 40 families,
-# save/load (tapegrad/serialization.py), testing, signal and utils.data (tapegrad/utils) are ~40
+# save/load (tapegrad/serialization.py), testing, signal, fft and utils.data (tapegrad/utils) are ~40
 # modules that a program needs only when it uses them.  name -> (module, its attribute or
 # None for the module)
 _ON_FIRST_USE = {"distributions": ("distributions", None), "testing": ("testing", None),
                  "serialization": ("serialization", None), "save": ("serialization", "save"),
-                 "load": ("serialization", "load"), "signal": ("signal", None)}
+                 "load": ("serialization", "load"), "signal": ("signal", None),
+                 "fft": ("fft", None)}
 
 
 # torch's dtypes tapegrad does not have: the AttributeError says so (no stand-in dtype)
