@@ -1176,3 +1176,21 @@ def test_ops_without_derivative_name_torchs_node_when_traced():
             tg.record(f, x)
     with pytest.raises(tg.TracingError, match="cannot trace torch's IgammaBackward0"):
         tg.record(lambda x: tg.special.gammainc(x, x).sum(), x)
+
+
+def test_autograd_grad_inside_the_function_replays():
+    # autograd.grad without create_graph inside a recorded function gave constants of the
+    # tape: the replay at [3, -1] returned the value recorded at [1, 2] (27 where eager gives
+    # 78) and a zero gradient; it is recorded as ops now, detached (no gradient through it)
+    def f(x):
+        g, = tg.autograd.grad((x ** 3).sum(), x)
+        return (g * x).sum()
+
+    def f_unused(x):
+        y = x.sin() * 2
+        gx, gz = tg.autograd.grad(y, (x, x * 1), grad_outputs=x.cos(), retain_graph=True,
+                                  materialize_grads=True)
+        return (gx * y).sum() + gz.sum()
+
+    for fn in (f, f_unused):
+        _replays_as_eager(fn, [1.0, 2.0], [[3.0, -1.0], [0.5, 0.25]])

@@ -15,6 +15,7 @@ from ..inplace import _F32_PACK, _F32_UNPACK
 from ..ndops import _binary
 from ..ops import OPS
 from ..steptrace import TRACE
+from ..tracing import _tracing
 from ..views import stack
 from .graph import GradientEdge, edge_tensor
 
@@ -414,9 +415,17 @@ def _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, al
 
 def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
               materialize_grads):
+    retain = create_graph if retain_graph is None else retain_graph
+    if not create_graph and any(isinstance(t, Tensor) and _tracing(t) is not None
+                                for t in outputs):
+        # (while tapegrad.record traces: the gradient is recorded as ops, then detached, so
+        # that every replay recomputes it rather than reusing the values found here; the
+        # recorded graph is kept, as the tape being recorded holds it)
+        grads = _run_grad(outputs, inputs, grad_outputs, True, True, allow_unused,
+                          materialize_grads)
+        return tuple(None if g is None else g.detach() for g in grads)
     seeds = _seeds(outputs, grad_outputs, create_graph)
     _check_inputs(inputs, errors.GRAD_INPUT_NO_GRAD)
-    retain = create_graph if retain_graph is None else retain_graph
 
     def check_used(grads):
         for i, g in enumerate(grads):
