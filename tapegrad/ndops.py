@@ -20,7 +20,7 @@ from .recording import _check_mixed, _operand, _operand_node, _record_start, _re
     _tape_for, const_operand
 from .tape import input_node, OP_CONST, open_tape, STATE
 from .tensor import _dim, _new, NODIFF, _row_major, Tensor, _tensor_operand
-from .tracing import _bake, _tracing
+from .tracing import _bake, _tracing, guard_all, guard_nans
 from .views import KIND_OPS, _reshape_op
 
 
@@ -634,7 +634,8 @@ def _guard_extreme(x, values, kidx, d, name):
     ar = np.arange(n).reshape([n if j == d else 1 for j in range(len(kshape))])
     before = Tensor._wrap(ar < kidx, D.bool_)
     strict, loose = (x < v, x <= v) if name == "max" else (x > v, x >= v)
-    bool(where(before, strict, loose).sum() == x.numel())
+    guard_nans(x)
+    guard_all(where(before, strict, loose))
 
 
 def _np_mean(arr, axis, keepdims, dtype):

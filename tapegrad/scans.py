@@ -12,7 +12,7 @@ from . import decomps, decomps_math as DM, dtypes as D, return_types
 from .ndops import where
 from .structops import _all, _gather, _positions
 from .tensor import _dim, Tensor, tensor_methods
-from .tracing import _tracing
+from .tracing import _tracing, guard_nans
 from .views import KIND_OPS
 
 __all__ = ["cummax", "cummin", "logcumsumexp"]
@@ -51,6 +51,7 @@ def _guard_running(x, values, idx, d, is_max):
     upto = Tensor._wrap(k <= np.expand_dims(idx, d), D.bool_)
     loose, strict = (xk <= v, xk < v) if is_max else (xk >= v, xk > v)
     later = Tensor._wrap(np.array(np.broadcast_to(k > j, upto.shape)), D.bool_)
+    guard_nans(x)
     _all(where(later, later, where(upto, loose, strict)))   # (outputs before k: no check)
 
 

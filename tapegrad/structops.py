@@ -36,7 +36,7 @@ from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, STATE
 from .tensor import _dim, _size_args, Tensor, tensor_methods
-from .tracing import _bake, _tracing
+from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, cat, index_scatter, KIND_OPS
 
 
@@ -70,11 +70,6 @@ def _index_array(fn, index, name="index"):
                            "gather(): Expected dtype int32/int64 for index" if fn == "gather"
                            else f"{fn}(): Expected dtype int64 for {name}")
     return index._array().astype(np.int64)
-
-
-def _all(cond):
-    """bool(all of cond) through the tensor ops, so that while recording it is a guard."""
-    return bool(cond.sum() == cond.numel())
 
 
 def _where_mask(name, x, keep, value):
@@ -142,6 +137,7 @@ def sort(input, dim=-1, descending=False, stable=False):
         idx = _sort_ties(input._array(), idx, d, descending)
     values, indices = _select("sort", input, d, idx)
     if _tracing(values) is not None and input.dim() and input._shape[d] > 1:
+        guard_nans(input)
         _guard_sorted(values, d, descending)
     return return_types.sort((values, indices))
 
@@ -184,6 +180,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         # the k found are still the top k: sorted, and every element beyond the k-th is among
         # them (each row has at least as many as its top-k part: the totals are equal iff
         # every row's are)
+        guard_nans(input)
         _guard_sorted(values, d, largest)
         m = values.narrow(d, k - 1, 1)
         beyond = (input > m, values > m) if largest else (input < m, values < m)
@@ -284,6 +281,7 @@ def _kth(name, x, k, d, keepdim, tuple_type):
     values, indices = _select(name, x, d, idx, keepdim)
     if _tracing(values) is not None and n > 1:
         v = values if keepdim or not x.dim() else values.unsqueeze(d)
+        guard_nans(x)
         _all((x < v).sum(d) <= k - 1)
         _all((x <= v).sum(d) >= k)
     return values if tuple_type is None else tuple_type((values, indices))
@@ -325,6 +323,8 @@ def _median_all(x):
         return Tensor._wrap(np.asarray(arr[ties[0]]), x._dtype)
 
     out = decomps.record("median", lambda T, t: tied_value(t, ties), KIND_OPS, x)
+    if _tracing(out) is not None:
+        guard_nans(x)   # (with a nan: the median is the first nan, where they all are)
     if _tracing(out) is not None and not nan.any():
         # the tied elements found are still the median's, and no other element equals it
         _all((x < out).sum() <= k - 1)

@@ -50,6 +50,23 @@ def _bake(t, kind, truth=None):
     _push_guard(tape, t, kind, truth)
 
 
+def guard_all(cond):
+    """bool(all of cond) through the tensor ops, so that while recording it is a guard.  The
+    order statistics' guards hold by construction but where a nan compared false: then the
+    pattern itself is guarded, or a replay could pass with another pattern just as false."""
+    ok = bool(cond.sum() == cond.numel())
+    if not ok:
+        _bake(cond, "guard_value")
+    return ok
+
+
+def guard_nans(x):
+    """While recording: where x holds nan becomes a guard (the order statistics pick nan as
+    the largest element: a replay with nan elsewhere would pick other positions)."""
+    if x._dtype.is_floating_point and _tracing(x) is not None:
+        _bake(x != x, "guard_value")
+
+
 def guard_untraced(tape, x, y):
     """Under no_grad or inference_mode while `tape` records: an op reading a value traced on
     it (x or y) records no entry, so its result is a constant of the tape; the value it read
