@@ -38,6 +38,7 @@ EXCLUDED = {name: reason for name, op in OPS.items() for kind, reason in (
     ("guard", "replay only (test_replay.py)"), ("stopgrad", "replay only (test_replay.py)"),
     ("shift", "softmax/logsumexp's shift while tracing (test_decomp.py)"),
 ) if op.kind == kind}
+EXCLUDED["to_int"] = "replay only: a traced integer cast (test_replay.py)"
 EXCLUDED["to_copy"] = ("a float32 round trip: torch rounds the gradient through the float32 "
                        "node where the sweep keeps float64 (test_ops uses rtol 1e-7)")
 # cases whose node torch names otherwise (names=False in test_ops): a later line that returns
