@@ -4781,7 +4781,7 @@ def op_to_int(self, c):
             return _unary(338, self, c)
         sv = float(sv.item())  # one-element array storage (after .data / .numpy() shared it)
     try:
-        v = where((sv > -c - 1.0) & (sv < c), trunc(sv), -c)
+        v = where((sv > -c - 1.0) & (sv < c), trunc(sv) + 0.0, -c)
     except (ArithmeticError, ValueError):
         return _unary(338, self, c)
     if type(v) is not float:

@@ -1543,7 +1543,7 @@ def ew_unary_fwd(o, a_v, c):
     elif o == 335:  # huber
         return where(abs(a_v) < c, 0.5 * abs(a_v) * abs(a_v), c * (abs(a_v) - 0.5 * c))
     elif o == 338:  # to_int
-        return where((a_v > -c - 1.0) & (a_v < c), trunc(a_v), -c)
+        return where((a_v > -c - 1.0) & (a_v < c), trunc(a_v) + 0.0, -c)
     return 0.0
 
 

@@ -556,7 +556,8 @@ def _cast(x, dt):
     return _traced_cast(x, out, dt, tape)
 
 
-_INT_RANGES = {D.int32: 2.0 ** 31, D.int64: 2.0 ** 63}   # (to_int's c: torch's range)
+_INT_RANGES = {D.int32: 2.0 ** 31}   # to_int's c: int32's range; 2^63 for the others (the
+#                                      small ones wrap around: guarded)
 
 
 def _traced_cast(x, out, dt, tape):
@@ -569,9 +570,8 @@ def _traced_cast(x, out, dt, tape):
     where its value changes raises BranchChanged.  No gradient flows through it (torch's
     result does not require grad)."""
     exact = not x._dtype.is_floating_point
-    op, c = OPS["to_copy" if exact else "trunc"].code, 0.0
-    if not exact and dt in _INT_RANGES:
-        op, c = OPS["to_int"].code, _INT_RANGES[dt]
+    op, c = (OPS["to_copy"].code, 0.0) if exact else (OPS["to_int"].code,
+                                                       _INT_RANGES.get(dt, 2.0 ** 63))
     t = _result(out, dt, tape, op, input_node(tape, x), -1, c)
     t._flags = NODIFF
     if dt in D.SMALL_INTS and x._dtype is not D.bool_:

@@ -806,11 +806,12 @@ _DECLS = [
     # uniform_, ...; each use shows as torch's node (NormalBackward3, BernoulliBackward0,
     # UniformBackward0, ...) with torch's edges
     Op("draw", "binary", "", "b", ("0.0", "0.0")),
-    # a traced cast of floating values into int32 / int64 (c: 2^31 / 2^63), as torch's CPU
-    # cast: toward zero, and the type's minimum -c for a value past its range, inf or nan
-    # (a trunc entry would replay 1e10 as 1e10); no gradient (the result is an integer)
-    Op("to_int", "unary", "ToCopyBackward0", "where((a > -c - 1.0) & (a < c), trunc(a), -c)",
-       ("0.0",)),
+    # a traced cast of floating values into an integer type (c: 2^31 for int32, else 2^63),
+    # as torch's CPU cast: toward zero, an integer zero (+0.0: a value guard tells -0.0 apart),
+    # and the type's minimum -c for a value past its range, inf or nan (a trunc entry would
+    # replay 1e10 as 1e10); no gradient (the result is an integer)
+    Op("to_int", "unary", "ToCopyBackward0",
+       "where((a > -c - 1.0) & (a < c), trunc(a) + 0.0, -c)", ("0.0",)),
     # slogdet's sign: a LAPACK host entry (tapegrad/kinds/linalg.py), so a replay re-evaluates
     # it; zero gradient
     Op("slogdet_sign", "linalg", "LinalgSlogdetBackward0", saves=("a",),

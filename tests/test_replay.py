@@ -1227,3 +1227,17 @@ def test_order_statistics_at_nan_replay_as_eager():
                     continue
                 want = f(x).item()
                 assert got == want or got != got and want != want
+
+
+def test_integer_casts_of_negative_fractions_are_zero_not_minus_zero():
+    # a traced cast into an integer type replayed trunc(-0.4) = -0.0: the value guard of a
+    # cast into int16 (which tells a zero's sign apart) failed at its own recording point, so
+    # compile raised BranchChanged on its first call; 1 / x.long() replayed -inf
+    f = lambda x: (x * x.to(tg.int16)).sum() + (1.0 / x.long().double()).sum()
+    point = tg.tensor([-0.4, 1.5, -2.7], dtype=tg.float64)
+    value, (grad,) = tg.compile(f)(point)
+    y = f(point.clone().requires_grad_())
+    assert value.item() == y.item() == math.inf
+    tape = tg.record(f, point)
+    for p in ([-0.1, 1.2, -2.2], [-0.9, 1.9, -2.01]):   # (the same int16 values)
+        assert tape(tg.tensor(p, dtype=tg.float64)).item() == f(tg.tensor(p, dtype=tg.float64)).item()
