@@ -200,7 +200,8 @@ erf, erfc = math.erf, math.erfc
 erfinv, digamma, polygamma = special.erfinv, special.digamma, special.polygamma
 ndtri = special.ndtri
 i0, i0e, i1, i1e = special.i0, special.i0e, special.i1, special.i1e
-lgamma = _ieee(math.lgamma, lambda x: math.inf if x <= 0 and x == math.floor(x) else math.nan)
+# (math.lgamma raises at the poles, 0, -1, ..., and past its range, x > 2.5e305: +inf both)
+lgamma = _ieee(math.lgamma, lambda x: math.inf)
 
 
 # ---- the table --------------------------------------------------------------------------------

@@ -56,6 +56,9 @@ SPECIAL = [
     ("erfc", lambda m, a: a.erfc(), [[inf, -inf, 0.0, nan, 30.0]]),
     ("erfinv", lambda m, a: a.erfinv(), [[1.0, -1.0, 0.0, 0.999999, 2.0, nan, -0.7]]),
     ("lgamma", lambda m, a: a.lgamma(), [[0.0, -1.0, 1.0, 2.0, 0.5, inf, nan, -2.5]]),
+    # (one element: the scalar face, math.lgamma, which raises past 2.5e305: inf, not nan)
+    ("lgamma-past-range", lambda m, a: a.lgamma(), [[1e308]]),
+    ("lgamma-pole", lambda m, a: a.lgamma(), [[-3.0]]),
     # (not at negative integers: torch's trigamma there is finite in float32)
     ("digamma", lambda m, a: a.digamma(), [[0.0, 1.0, 0.5, inf, nan, -2.5, 30.0]]),
     ("rsqrt", lambda m, a: a.rsqrt(), [[0.0, -1.0, inf, nan, 4.0]]),
