@@ -335,14 +335,17 @@ def _median_all(x):
 
 # NOTE: the value is the tied element itself (a mean of equal values can round off it: 0.6 / 3
 # is not 0.2, and a replay's guards compare with it), the gradient split evenly among the
-# tied ones (the mean's), as torch's median / nanmedian of all elements
+# tied ones (the mean's), as torch's median / nanmedian of all elements.  The mean divides
+# before it sums (two tied -3e38 in float32 overflowed to -inf, and -inf - -inf is nan); at
+# an infinite tie the value is the mean itself
 def tied_value(t, ties):
     """The element of t at flat positions `ties` (all equal, or all nan)."""
     tied = _gather("take", t, ties)
     if len(ties) == 1:
         return tied.mean()
-    mean = tied.mean()
-    return mean - mean.detach() + tied[0].detach()
+    mean = (tied / len(ties)).sum()
+    first = tied[0].detach()
+    return where(first.isfinite(), mean - mean.detach() + first, mean)
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):

@@ -3,6 +3,7 @@ replayed and compared with eager, the compositions that have no row of their own
 tensordot, kron, outer, hstack/vstack, ...) against finite differences and torch, the special
 points (ties, NaN, empty tensors, duplicate indices), advanced indexing, in-place variants and
 the value-dependent results under record."""
+import math
 import warnings
 
 import numpy as np
@@ -502,3 +503,19 @@ def _mask_broadcasts(m):
 
 def test_masked_fill_broadcasts_to_the_mask_as_torch():
     assert _mask_broadcasts(tg) == _mask_broadcasts(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("vals", [[3e38, -3e38, -3e38, 3e38], [-math.inf, -math.inf, 1.0, 2.0],
+                                  [math.inf, math.inf, math.inf, 1.0], [0.2, 0.2, 0.2, 0.9, 0.1]])
+def test_median_of_huge_and_infinite_ties_as_torch(vals, dtype, torch_ref):
+    # the tied value was mean - mean.detach() + first: two tied -3e38 in float32 summed to
+    # -inf, and -inf - -inf is nan (torch: -3e38); infinite ties gave nan too
+    out = []
+    for m in (tg, torch_ref):
+        for fn in (lambda x: x.median(), lambda x: x.nanmedian()):
+            x = m.tensor(vals, dtype=getattr(m, dtype), requires_grad=True)
+            y = fn(x)
+            y.backward()
+            out.append((repr(y.item()), x.grad.tolist()))
+    assert out[:2] == out[2:]
