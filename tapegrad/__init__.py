@@ -127,7 +127,7 @@ from .summary import tape_summary
 from . import optim                      # optimizers and lr schedulers (engineer optim, #12)
 from . import amp                        # torch.amp: autocast, GradScaler
 from .amp import (autocast, is_autocast_enabled, get_autocast_dtype,
-                  is_autocast_cache_enabled)
+                  is_autocast_cache_enabled, GradScaler)
 from . import utils                      # torch.utils.checkpoint, torch.utils.data
 from .utils.dlpack import from_dlpack  # noqa: E402
 from . import quasirandom                # torch.quasirandom.SobolEngine

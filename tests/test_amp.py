@@ -657,3 +657,9 @@ def test_overflowed_scaled_loss_reads_as_inf_silently():
         warnings.simplefilter("error")
         scaled = scaler.scale(p * 1.0)
         assert scaled.item() == float("inf") and float(scaled.detach()) == float("inf")
+
+
+def test_grad_scaler_at_top_level_as_torch(torch_ref):
+    # torch.GradScaler is torch.amp.GradScaler (tapegrad had only the latter)
+    assert tg.GradScaler is tg.amp.GradScaler
+    assert torch_ref.GradScaler is torch_ref.amp.GradScaler
