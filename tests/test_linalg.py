@@ -456,5 +456,5 @@ def test_svd_first_and_second_derivatives_as_torch(shape, full):
 
 
 def test_svd_refuses_recording_with_a_clear_error():
-    with pytest.raises(tg.TracingError, match="custom autograd.Function"):
+    with pytest.raises(tg.TracingError, match="cannot trace torch's LinalgSvdBackward0"):
         tg.record(lambda a: tg.linalg.svd(a)[1].sum(), tg.ones(3, 2, dtype=tg.float64))
