@@ -144,10 +144,12 @@ def _loop_face(module, loop, name, arity=1):
                 arr.shape)
     else:
         def face(x, y):
-            a, b = np.broadcast_arrays(np.asarray(x, dtype=np.float64),
-                                       np.asarray(y, dtype=np.float64))
-            return getattr(module(), loop)(np.ascontiguousarray(a).reshape(-1),
-                                           np.ascontiguousarray(b).reshape(-1)).reshape(a.shape)
+            # copies, not np.broadcast_arrays' views: a size-1 view of a 0-d operand passes
+            # ascontiguousarray unchanged, and Numba's look at its flags warns (FutureWarning)
+            shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+            a, b = np.empty(shape), np.empty(shape)
+            a[...], b[...] = x, y
+            return getattr(module(), loop)(a.reshape(-1), b.reshape(-1)).reshape(shape)
     face.__name__ = name
     return face
 

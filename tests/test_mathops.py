@@ -533,6 +533,22 @@ def test_array_faces_of_special_functions_are_the_scalar_faces_bits(name):
         np.testing.assert_allclose(f.numpy(0.25), f.scalar(0.25), rtol=2e-12)
 
 
+def test_polygamma_of_one_element_warns_nothing(torch_ref):
+    """polygamma(n, x) of a one-element tensor: n broadcast to x's shape gave a stride-0 view
+    that Numba's look at its flags turned into numpy's FutureWarning (broadcast_array)."""
+    for shape in [(1,), (1, 1), (3,)]:
+        x = tg.full(shape, 0.75, dtype=tg.float64, requires_grad=True)
+        xr = torch_ref.full(shape, 0.75, dtype=torch_ref.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = tg.polygamma(1, x)
+            y.sum().backward()
+        yr = torch_ref.polygamma(1, xr)
+        yr.sum().backward()
+        np.testing.assert_allclose(y.detach().numpy(), yr.detach().numpy(), rtol=1e-8)
+        np.testing.assert_allclose(x.grad.numpy(), xr.grad.numpy(), rtol=1e-8)
+
+
 def test_array_special_functions_run_no_python_per_element():
     """Counting calls, not time: erfinv, digamma, lgamma, i0, polygamma of a 2000-element
     tensor (and nn.init.trunc_normal_, erfinv's user) make no call of a scalar face (Python
