@@ -281,7 +281,8 @@ FUNCS = {f.name: f for f in (
     Fn("i1e", i1e, _special_loop("i1e"), "copied", "i1e", kernel=special.i1e, op_only=True),
 )}
 # helpers the copied kernel faces call (copied under their own names)
-KERNEL_HELPERS = (special.hurwitz_zeta, special.chbevl, special.exp_or_inf, special.giles_erfinv)
+KERNEL_HELPERS = (special.trigamma, special.hurwitz_zeta, special.chbevl, special.exp_or_inf,
+                  special.giles_erfinv)
 
 # what the eager n-d forward evaluates formulas with
 NUMPY = {name: f.numpy for name, f in FUNCS.items()}
