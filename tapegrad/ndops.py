@@ -918,7 +918,7 @@ def matmul(x, y, name=None):
     if type(ya) is float:
         ya = y._array()
     try:
-        out = np.matmul(xa, ya)
+        out = _np_matmul(xa, ya)
     except ValueError:
         # (a batch times a matrix or vector is folded into one mm / mv, as torch's message says)
         rows = math.prod(xa.shape[:-1])
@@ -939,7 +939,14 @@ def matmul(x, y, name=None):
     return _matmul_record(x, y, xa, ya, out, nx, ny, name)
 
 
-_np_matmul = np.matmul
+def _np_matmul(a, b):
+    """np.matmul without numpy's floating-point warnings: inf * 0 in a product is nan
+    silently, as torch's (numpy flags it in its small-product loops, not in BLAS)."""
+    token = _ERR_SET(_QUIET)
+    try:
+        return np.matmul(a, b)
+    finally:
+        _ERR_RESET(token)
 
 
 def _mm_const(tape, x, xa):

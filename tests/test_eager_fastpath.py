@@ -140,6 +140,43 @@ def test_corner_cases_are_silent_and_leave_numpy_error_state_alone():
     assert np.geterr() == before
 
 
+@pytest.mark.parametrize("case", ["mm", "mv", "bmm", "linear", "linear_3d", "linear_host",
+                                  "batch_norm"])
+def test_products_of_nonfinite_values_are_silent(case):
+    """A diverging fit's inf/nan through matrix products (numpy's small-product loops flag
+    inf * 0: "invalid value encountered in matmul") and batch_norm's running statistics:
+    torch's values, forward and backward, and no RuntimeWarning."""
+    shapes = {"mm": ((3, 4), (4, 2)), "mv": ((3, 4), (4,)), "bmm": ((2, 3, 4), (2, 4, 2)),
+              "linear": ((5, 4), (3, 4)), "linear_3d": ((2, 5, 4), (3, 4)),
+              "linear_host": ((64, 256), (128, 256)), "batch_norm": ((3, 4), (4,))}[case]
+    xv, wv = (_arr(s, "float32") - 1.0 for s in shapes)   # (signed: inf - inf in the sums)
+    if case != "linear_host":   # (there the infinite gradient alone)
+        xv.reshape(-1)[[0, 1, -1]] = [np.inf, np.nan, -np.inf]
+    got, want = [], []
+    for m, out in ((tapegrad, got), (torch, want)):
+        x = m.tensor(xv, requires_grad=True)
+        w = m.tensor(wv, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            if case.startswith("linear"):
+                lin = m.nn.Linear(*w.shape[::-1])
+                with m.no_grad():
+                    lin.weight.copy_(w)
+                    lin.bias.fill_(0.5)
+                w = lin.weight
+                y = lin(x)
+            elif case == "batch_norm":
+                stats = m.zeros(4), m.ones(4)
+                y = m.nn.functional.batch_norm(x, *stats, w, training=True)
+                out.append(stats[1].numpy().copy())
+            else:
+                y = x @ w
+            (y * float("inf")).sum().backward()   # (inf gradients through the product)
+        out += [y.detach().numpy(), x.grad.numpy(), w.grad.numpy()]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_zero_dim_array_operands():
     """0-d array-backed operands (after .numpy() shared them) give 0-d results, not numpy
     scalars."""

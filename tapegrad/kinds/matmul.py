@@ -39,7 +39,8 @@ def host_forward(params, p, a, b, e, off, vals):
     """Write entry e's value: A @ B into its arena slice."""
     A, B = _operands(params, p, a, b, off, vals)
     out = vals[off[e]:off[e] + A.shape[-2] * B.shape[-1] * (A.shape[0] if A.ndim == 3 else 1)]
-    np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
+    with np.errstate(all="ignore"):   # (inf * 0: nan silently, as torch)
+        np.matmul(A, B, out=out.reshape(A.shape[:-1] + B.shape[-1:]))
 
 
 def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=None, c=0.0,
@@ -54,18 +55,19 @@ def host_vjp(params, p, a, b, e, off, vals, adj, needs, A=None, B=None, side=Non
     g = adj[off[e]:off[e] + A.size // A.shape[-1] * B.shape[-1]].reshape(A.shape[:-1] + B.shape[-1:])
     if g.dtype != A.dtype:
         g = g.astype(A.dtype)
-    if needs[0]:
-        if off[a] < 0:
-            side.add(a, g @ B.swapaxes(-1, -2))
-        else:
-            ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
-            ga += g @ B.swapaxes(-1, -2)
-    if needs[1]:
-        if off[b] < 0:
-            side.add(b, A.swapaxes(-1, -2) @ g)
-        else:
-            gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
-            gb += A.swapaxes(-1, -2) @ g
+    with np.errstate(all="ignore"):   # (inf * 0: nan silently, as torch)
+        if needs[0]:
+            if off[a] < 0:
+                side.add(a, g @ B.swapaxes(-1, -2))
+            else:
+                ga = adj[off[a]:off[a] + A.size].reshape(A.shape)
+                ga += g @ B.swapaxes(-1, -2)
+        if needs[1]:
+            if off[b] < 0:
+                side.add(b, A.swapaxes(-1, -2) @ g)
+            else:
+                gb = adj[off[b]:off[b] + B.size].reshape(B.shape)
+                gb += A.swapaxes(-1, -2) @ g
 
 
 def forward_matmul(e, a, b, out_off, n, off, size, shp, nd, par, params, cst, vals):

@@ -39,8 +39,8 @@ import numpy as np
 from .. import dtypes as D, groups
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
 from ..kinds import matmul as matmul_kind
-from ..ndops import (_BIN_FAST, DEAD_REF, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_mean, _ONES_ROWS,
-                     _quiet, _SAVE_ROLES, _softmax_pass, _UN_ROW)
+from ..ndops import (_BIN_FAST, DEAD_REF, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_matmul, _np_mean,
+                     _ONES_ROWS, _quiet, _SAVE_ROLES, _softmax_pass, _UN_ROW)
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
@@ -97,7 +97,7 @@ def linear(x, w, b):
     if tape.sealed:                     # (a new one, as there; None: grad mode is off)
         tape = open_tape(w, None)
     if tape is None:
-        return Tensor._wrap(_quiet(np.add, np.matmul(xa, wt), ba), dt)
+        return Tensor._wrap(_quiet(np.add, _np_matmul(xa, wt), ba), dt)
     xtape = x._tape
     if tape.recording or xtape is not None and xtape.serial > tape.serial:
         return None               # baked constants, guards; another thread's graph: the row
@@ -134,7 +134,7 @@ def linear(x, w, b):
     # x @ w.t(): mm, saving both operands; the group starts here (torch's addmm reads w.t()
     # as a node of its own, TBackward0)
     start = tape.n
-    mm = np.matmul(xa, wt)
+    mm = _np_matmul(xa, wt)
     if x._recorded:
         a = input_node(tape, x)             # its own entry, a leaf or an import: no member
         members = None

@@ -843,10 +843,11 @@ def _update_running_stats(running_mean, running_var, xa, dims, m):
     torch's kernel)."""
     v = xa.astype(np.float64)
     n = v.size // v.shape[1]
-    mean = np.add.reduce(v, axis=dims, keepdims=True) / n   # (np.mean's and np.var's steps)
-    for t, stat in ((running_mean, mean),
-                    (running_var, None if running_var is None else
-                     np.add.reduce(np.square(v - mean), axis=dims) / (n - 1))):
+    with np.errstate(all="ignore"):   # (an inf in the batch: nan statistics silently, as torch)
+        mean = np.add.reduce(v, axis=dims, keepdims=True) / n   # (np.mean's and np.var's steps)
+        var = None if running_var is None else \
+            np.add.reduce(np.square(v - mean), axis=dims) / (n - 1)
+    for t, stat in ((running_mean, mean), (running_var, var)):
         if t is not None:
             new = stat.reshape(-1) * m + np.float64(1.0 - m) * t._array()
             if type(t._v) is np.ndarray:
