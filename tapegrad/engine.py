@@ -880,7 +880,11 @@ def _collect(out, t, g):
     else:
         # the copy out of the arena is made in t's dtype: one pass, and the commit then
         # casts nothing (a float32 leaf's gradient was a float64 copy and then a cast)
-        out[k] = (t, g.astype(t._dtype.np))
+        token = ERR_SET(QUIET)   # (a float32 cast that overflows: inf, silently as torch)
+        try:
+            out[k] = (t, g.astype(t._dtype.np))
+        finally:
+            ERR_RESET(token)
 
 
 # ---- create_graph=True: the backward recorded on the tape -----------------------------------------

@@ -177,6 +177,27 @@ def test_products_of_nonfinite_values_are_silent(case):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("shape", [(2, 2), ()])
+def test_overflowing_float32_gradients_read_as_inf_silently(shape):
+    """A float32 gradient beyond float32's range, as .grad of a retained non-leaf and as
+    autograd.grad's results (the arena's float64 cast to float32 there): inf, no
+    RuntimeWarning ("overflow encountered in cast")."""
+    got, want = [], []
+    for m, out in ((tapegrad, got), (torch, want)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            x = m.full(shape, 2.0, requires_grad=True)
+            h = x * 1.0
+            h.retain_grad()
+            (h * 1e38).sum().mul(10).backward()
+            out += [h.grad.numpy(), x.grad.numpy()]
+            h = x * 1.0
+            out += [g.numpy() for g in m.autograd.grad((h * 1e38).sum().mul(10), [h, x])]
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+
+
 def test_zero_dim_array_operands():
     """0-d array-backed operands (after .numpy() shared them) give 0-d results, not numpy
     scalars."""

@@ -455,11 +455,15 @@ def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_u
                          validate=check_used, stage=lambda grads, kept: _stage(kept),
                          publish=_publish)
     out = []
-    for t, g in zip(inputs, grads):
-        if g is None:
-            out.append(_zeros(t) if materialize_grads else None)
-        else:
-            out.append(Tensor._wrap(g.astype(t._dtype.np).reshape(t._shape), t._dtype))
+    token = ERR_SET(QUIET)   # (a float32 cast that overflows: inf, silently as torch)
+    try:
+        for t, g in zip(inputs, grads):
+            if g is None:
+                out.append(_zeros(t) if materialize_grads else None)
+            else:
+                out.append(Tensor._wrap(g.astype(t._dtype.np).reshape(t._shape), t._dtype))
+    finally:
+        ERR_RESET(token)
     return tuple(out)
 
 
