@@ -346,6 +346,23 @@ def test_embedding_index_range_as_torch(idx, max_norm):
     assert run(tapegrad) == run(torch)
 
 
+def test_embedding_max_norm_of_nonfinite_rows_is_silent():
+    """max_norm's renorm of rows holding inf (scaled by 0: nan and zeros) or nan (left as they
+    are): torch's values, without numpy's RuntimeWarning."""
+    import warnings
+
+    def run(lib):
+        w = lib.full((4, 3), 0.5)
+        w[1, 0] = float("inf")
+        w[2, 1] = float("nan")
+        w[3] = 4.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = lib.nn.functional.embedding(lib.tensor([0, 1, 2, 3]), w, max_norm=1.0)
+        return repr(y.tolist()), repr(w.tolist())
+    assert run(tapegrad) == run(torch)
+
+
 def test_embedding_module_negative_index_raises():
     e = tnn.Embedding(5, 2)
     with pytest.raises(IndexError, match="index out of range in self"):

@@ -244,13 +244,14 @@ def embedding_renorm_(weight, index, max_norm, norm_type):
                          f"{list(weight.shape)} at dimension 0")
     rows = np.unique(rows % n)
     vals = w._array()[rows].astype(np.float64)
-    if norm_type == math.inf:
-        norms = np.abs(vals).max(axis=1)
-    elif norm_type == 0:
-        norms = (vals != 0).sum(axis=1).astype(np.float64)
-    else:
-        norms = (np.abs(vals) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
-    big = norms > max_norm
-    new = w._array().copy()
-    new[rows[big]] = vals[big] * (max_norm / (norms[big] + 1e-7))[:, None]
+    with np.errstate(all="ignore"):   # (an inf row: nan after the scaling, silently as torch)
+        if norm_type == math.inf:
+            norms = np.abs(vals).max(axis=1)
+        elif norm_type == 0:
+            norms = (vals != 0).sum(axis=1).astype(np.float64)
+        else:
+            norms = (np.abs(vals) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+        big = norms > max_norm
+        new = w._array().copy()
+        new[rows[big]] = vals[big] * (max_norm / (norms[big] + 1e-7))[:, None]
     w._assign(new)
