@@ -303,6 +303,17 @@ def test_clip_grad_norm_as_torch(norm_type):
     assert res[0][3].split(".")[-1] == res[1][3].split(".")[-1]
 
 
+def test_clip_grad_norm_checks_max_norm_without_gradients():
+    """torch converts max_norm with float() before it looks for gradients: a bad max_norm
+    raises even when no parameter has one."""
+    errs = []
+    for M in (tapegrad, torch):
+        with pytest.raises(ValueError) as e:
+            M.nn.utils.clip_grad_norm_(M.ones(2, requires_grad=True), "a")
+        errs.append(str(e.value))
+    assert errs[0] == errs[1]
+
+
 def test_parameters_to_vector_and_back_as_torch():
     res = []
     for M in (tapegrad, torch):

@@ -45,11 +45,12 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Scale the gradients in place by max_norm / (total_norm + 1e-6) when that is below 1
     (torch computes the coefficient in the gradients' dtype)."""
     grads = _grads(parameters)
+    max_norm = float(max_norm)   # (checked with no gradients too, as torch)
     if not grads:
         return
     dt = grads[0].dtype
     total = float(total_norm)
-    coef = dt.np.type(float(max_norm)) / (dt.np.type(total) + dt.np.type(1e-6))
+    coef = dt.np.type(max_norm) / (dt.np.type(total) + dt.np.type(1e-6))
     coef = min(float(coef), 1.0)
     with no_grad():
         for g in grads:
