@@ -286,6 +286,22 @@ def test_init_functions():
         init.xavier_uniform_(tapegrad.empty(3))
 
 
+@pytest.mark.parametrize("name", ["kaiming_uniform_", "kaiming_normal_"])
+def test_kaiming_init_checks_and_warnings_as_torch(name):
+    """torch computes the fan before the gain (a 1-d tensor with an unknown nonlinearity
+    blames the dimensions) and warns that a zero-element tensor is left as it is."""
+    got = []
+    for M in (tapegrad, torch):
+        init = getattr(M.nn.init, name)
+        with pytest.raises(ValueError) as e:
+            init(M.ones(3), nonlinearity="foo")
+        with pytest.warns(UserWarning) as w:
+            empty = M.ones(0, 3)
+            assert init(empty) is empty
+        got.append((str(e.value), [str(x.message) for x in w]))
+    assert got[0] == got[1]
+
+
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
 def test_clip_grad_norm_as_torch(norm_type):
     res = []
