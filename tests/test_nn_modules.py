@@ -286,6 +286,16 @@ def test_init_functions():
         init.xavier_uniform_(tapegrad.empty(3))
 
 
+@pytest.mark.parametrize("cls", ["Embedding", "EmbeddingBag"])
+def test_embedding_from_pretrained_needs_a_matrix(cls):
+    errs = []
+    for M in (tapegrad, torch):
+        with pytest.raises(AssertionError) as e:
+            getattr(M.nn, cls).from_pretrained(M.ones(3))
+        errs.append(str(e.value))
+    assert errs[0] == errs[1] == "Embeddings parameter is expected to be 2-dimensional"
+
+
 @pytest.mark.parametrize("name", ["kaiming_uniform_", "kaiming_normal_"])
 def test_kaiming_init_checks_and_warnings_as_torch(name):
     """torch computes the fan before the gain (a 1-d tensor with an unknown nonlinearity
