@@ -181,6 +181,10 @@ def save(obj, f, pickle_module=pickle, pickle_protocol=2, _use_new_zipfile_seria
     if not _use_new_zipfile_serialization:
         raise NotImplementedError("tapegrad.save writes torch's zip format only, not its legacy "
                                   "(pre-1.6) format")
+    if isinstance(f, (str, os.PathLike)):
+        parent = os.path.dirname(os.fspath(f))
+        if parent and not os.path.isdir(parent):   # (torch's file writer checks it first)
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
     buf = io.BytesIO()
     pickler = _Pickler(buf, pickle_protocol)
     pickler.dump(obj)

@@ -342,6 +342,17 @@ def test_refusals(tmp_path):
     assert not os.path.exists(tmp_path / "x.pt")
 
 
+def test_save_into_a_missing_directory_raises_as_torch(tmp_path):
+    errs = []
+    for m in (tapegrad, torch):
+        for path in (tmp_path / "nodir" / "x.pt", str(tmp_path / "nodir2" / "y.pt")):
+            with pytest.raises(RuntimeError) as e:
+                m.save({"a": m.ones(2)}, path)
+            errs.append(str(e.value))
+    assert errs[:2] == errs[2:]
+    assert errs[0] == f"Parent directory {tmp_path / 'nodir'} does not exist."
+
+
 def test_dtypes_and_bool_tensors_pickle():
     """(Python's pickle, which DataLoader workers use to send batches.)"""
     for dt in (tapegrad.bool, tapegrad.int32, tapegrad.int64, tapegrad.float32,
