@@ -171,6 +171,28 @@ def test_conv_transpose_as_torch(k, kw, bias, batched, dtype):
         _compare(fn, [x, w], dtype)
 
 
+@pytest.mark.parametrize("name", ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+                                  "ConvTranspose2d", "ConvTranspose3d"])
+def test_conv_constructor_signatures_as_torch(name):
+    """Each layer's own __init__ with torch's parameters: a missing or unknown argument is
+    named as torch names it (Conv2d.__init__(), not the shared base's), and a Conv layer has
+    no output_padding (only the transposed ones do)."""
+    import inspect
+    got = []
+    for lib in (tg, torch):
+        cls = getattr(lib.nn, name)
+        errs = []
+        for args, kw in [((1, 2), {}), ((1, 2, 3), {"output_padding": 1}),
+                         ((1, 2, 3), {"bais": False})]:
+            try:
+                cls(*args, **kw)
+                errs.append(None)
+            except TypeError as e:
+                errs.append(str(e))
+        got.append((errs, list(inspect.signature(cls.__init__).parameters)))
+    assert got[0] == got[1]
+
+
 def test_conv_transpose_gradcheck_and_gradgradcheck():
     x = tg.tensor(R.standard_normal((1, 4, 3, 4)), requires_grad=True)
     w = tg.tensor(R.standard_normal((4, 1, 2, 3)), requires_grad=True)

@@ -18,7 +18,8 @@ def _reverse_repeat_tuple(t, n):
 class _ConvNd(Module):
     """The convolution layers' common part: checks, parameters (weight (out_channels,
     in_channels / groups, *kernel_size), bias (out_channels,)), torch's kaiming-uniform
-    initialization and repr."""
+    initialization and repr.  Each layer has its own __init__ with torch's signature (a
+    missing or unknown argument is named as torch names it: "Conv2d.__init__() ...")."""
 
     _dims = 0
     _transposed = False
@@ -123,17 +124,32 @@ class Conv1d(_ConvNd):
     'zeros', 'reflect', 'replicate' or 'circular')."""
     _dims = 1
 
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+
 
 class Conv2d(_ConvNd):
     """2-d convolution over (N, C_in, H, W) or (C_in, H, W) input (F.conv2d; padding_mode
     'zeros', 'reflect', 'replicate' or 'circular')."""
     _dims = 2
 
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+
 
 class Conv3d(_ConvNd):
     """3-d convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input (F.conv3d;
     padding_mode 'zeros', 'reflect', 'replicate' or 'circular')."""
     _dims = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -185,14 +201,32 @@ class ConvTranspose1d(_ConvTransposeNd):
     (F.conv_transpose1d)."""
     _dims = 1
 
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding,
+                         output_padding, groups, bias, dilation, padding_mode, device, dtype)
+
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution over (N, C_in, H, W) or (C_in, H, W) input
     (F.conv_transpose2d)."""
     _dims = 2
 
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding,
+                         output_padding, groups, bias, dilation, padding_mode, device, dtype)
+
 
 class ConvTranspose3d(_ConvTransposeNd):
     """3-d transposed convolution over (N, C_in, D, H, W) or (C_in, D, H, W) input
     (F.conv_transpose3d)."""
     _dims = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding,
+                         output_padding, groups, bias, dilation, padding_mode, device, dtype)
