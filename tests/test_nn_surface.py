@@ -215,6 +215,18 @@ def test_hardtanh_checks_its_bounds_as_torch():
     assert out[:2] == out[2:]
 
 
+def test_hardtanh_takes_the_deprecated_bound_names_as_torch():
+    """Hardtanh(min_value=..., max_value=...): torch's old spellings, taken after a
+    FutureWarning each."""
+    out = []
+    for mod in (tg, torch):
+        with pytest.warns(FutureWarning) as w:
+            m = mod.nn.Hardtanh(min_value=-0.5, max_value=2.0)
+        out.append(([str(x.message) for x in w], repr(m),
+                     m(mod.tensor([-1.0, 0.0, 3.0])).tolist()))
+    assert out[0] == out[1]
+
+
 def _bn_run(mod, cls, shape, dtype, **kw):
     rng = np.random.default_rng(0)
     m = getattr(mod.nn, cls)(shape[1], **kw)

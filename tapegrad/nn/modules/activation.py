@@ -1,5 +1,7 @@
 """Activation modules: each calls its nn.functional counterpart; and MultiheadAttention
 (torch's slow path, F.multi_head_attention_forward)."""
+import warnings
+
 from ... import devices as _device, dtypes as D
 from ...creation import empty, full
 from .. import functional as F, init
@@ -170,8 +172,18 @@ class LogSoftmax(Module):
 class Hardtanh(Module):
     """min(max(x, min_val), max_val)."""
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
+                 max_value=None):
         super().__init__()
+        # (torch's deprecated spellings, still taken after a warning)
+        if min_value is not None:
+            warnings.warn("keyword argument `min_value` is deprecated and renamed to `min_val`",
+                          FutureWarning, stacklevel=2)
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn("keyword argument `max_value` is deprecated and renamed to `max_val`",
+                          FutureWarning, stacklevel=2)
+            max_val = max_value
         self.min_val = min_val
         self.max_val = max_val
         self.inplace = inplace
