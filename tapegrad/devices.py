@@ -109,9 +109,9 @@ def unavailable(d):
     raise RuntimeError(f"tapegrad computes on the CPU only: device '{d}' is not available")
 
 
-def set_default_device(dev):
+def set_default_device(device):
     """Set the device of new tensors: only the CPU (or None, the CPU) is accepted."""
-    _default[0] = CPU if dev is None else check(dev)
+    _default[0] = CPU if device is None else check(device)
 
 
 def get_default_device():

@@ -48,6 +48,7 @@ torch.backends.cuda.matmul.allow_tf32 = True; p(torch.backends.cuda.matmul.allow
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.cuda.get_device_name()
 torch.set_default_device('cpu'); p(torch.get_default_device())
+torch.set_default_device(device='cpu'); p(torch.get_default_device())
 with torch.device('cpu') as d: p(d, torch.zeros(1).device, torch.get_default_device())
 """,
     "legacy": """
