@@ -322,33 +322,33 @@ def _like(x, value, dtype, requires_grad, fn, layout=None, memory_format=None):
     return _leaf(np.full(x._shape, value, dtype=dt.np), dt, requires_grad)
 
 
-def zeros_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+def zeros_like(input, dtype=None, device=None, requires_grad=False, *, layout=None,
                memory_format=None):
-    """zeros of `x`'s shape (and dtype unless given)."""
+    """zeros of `input`'s shape (and dtype unless given)."""
     _device.check(device)
-    return _like(x, 0, dtype, requires_grad, "zeros_like", layout, memory_format)
+    return _like(input, 0, dtype, requires_grad, "zeros_like", layout, memory_format)
 
 
-def ones_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+def ones_like(input, dtype=None, device=None, requires_grad=False, *, layout=None,
               memory_format=None):
-    """ones of `x`'s shape (and dtype unless given)."""
+    """ones of `input`'s shape (and dtype unless given)."""
     _device.check(device)
-    return _like(x, 1, dtype, requires_grad, "ones_like", layout, memory_format)
+    return _like(input, 1, dtype, requires_grad, "ones_like", layout, memory_format)
 
 
-def empty_like(x, dtype=None, device=None, requires_grad=False, *, layout=None,
+def empty_like(input, dtype=None, device=None, requires_grad=False, *, layout=None,
                memory_format=None):
-    """An uninitialized tensor of `x`'s shape (tapegrad fills it with 0)."""
+    """An uninitialized tensor of `input`'s shape (tapegrad fills it with 0)."""
     _device.check(device)
-    return _like(x, 0, dtype, requires_grad, "empty_like", layout, memory_format)
+    return _like(input, 0, dtype, requires_grad, "empty_like", layout, memory_format)
 
 
-def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None,
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None,
               memory_format=None):
-    """A tensor of `x`'s shape filled with `fill_value`."""
+    """A tensor of `input`'s shape filled with `fill_value`."""
     _device.check(device)
     fill_value = _number_arg("full_like", "fill_value", 2, fill_value)
-    return _like(x, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
+    return _like(input, fill_value, dtype, requires_grad, "full_like", layout, memory_format)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):

@@ -415,38 +415,39 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return _leaf(np.asarray(idx, np.int64), D.int64, False)
 
 
-def rand_like(x, dtype=None, requires_grad=False, device=None, generator=None, *, layout=None,
-              memory_format=None):
-    """Uniform samples in [0, 1) of `x`'s shape."""
-    layouts.check("rand_like", len(x._shape), layout, memory_format)
-    return _in_layout_of(x, rand(*x._shape, dtype=dtype or x._dtype,
-                                 requires_grad=requires_grad, device=device, generator=generator))
+def rand_like(input, dtype=None, requires_grad=False, device=None, generator=None, *,
+              layout=None, memory_format=None):
+    """Uniform samples in [0, 1) of `input`'s shape."""
+    layouts.check("rand_like", len(input._shape), layout, memory_format)
+    return _in_layout_of(input, rand(*input._shape, dtype=dtype or input._dtype,
+                                     requires_grad=requires_grad, device=device,
+                                     generator=generator))
 
 
-def randn_like(x, dtype=None, requires_grad=False, device=None, generator=None, *, layout=None,
-               memory_format=None):
-    """Standard normal samples of `x`'s shape."""
-    layouts.check("randn_like", len(x._shape), layout, memory_format)
-    if x.dim() > 1 and not x._array().flags.c_contiguous:
+def randn_like(input, dtype=None, requires_grad=False, device=None, generator=None, *,
+               layout=None, memory_format=None):
+    """Standard normal samples of `input`'s shape."""
+    layouts.check("randn_like", len(input._shape), layout, memory_format)
+    if input.dim() > 1 and not input._array().flags.c_contiguous:
         # torch's normal_ of a tensor that is not row-major takes its serial path
         _device.check(device)
         gen = generator_of(generator, "randn_like")
-        dt = _float_dtype(dtype or x._dtype, "normal_kernel_cpu")
-        draws = gen._normal(x.numel(), dt.np, contiguous=False)
-        return _leaf(arranged_like(x._array(), draws), dt, requires_grad)
-    return randn(*x._shape, dtype=dtype or x._dtype, requires_grad=requires_grad,
+        dt = _float_dtype(dtype or input._dtype, "normal_kernel_cpu")
+        draws = gen._normal(input.numel(), dt.np, contiguous=False)
+        return _leaf(arranged_like(input._array(), draws), dt, requires_grad)
+    return randn(*input._shape, dtype=dtype or input._dtype, requires_grad=requires_grad,
                  device=device, generator=generator)
 
 
-def randint_like(x, low=0, high=None, *, dtype=None, requires_grad=False, device=None,
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None,
                  generator=None, layout=None, memory_format=None):
-    """Integers in [low, high) of `x`'s shape and dtype."""
-    layouts.check("randint_like", len(x._shape), layout, memory_format)
+    """Integers in [low, high) of `input`'s shape and dtype."""
+    layouts.check("randint_like", len(input._shape), layout, memory_format)
     if high is None:
         low, high = 0, low
-    return _in_layout_of(x, randint(low, high, x._shape, dtype=dtype or x._dtype,
-                                    requires_grad=requires_grad, device=device,
-                                    generator=generator))
+    return _in_layout_of(input, randint(low, high, input._shape, dtype=dtype or input._dtype,
+                                        requires_grad=requires_grad, device=device,
+                                        generator=generator))
 
 
 def _in_layout_of(x, t):

@@ -108,6 +108,28 @@ def test_top_level_errors_as_torch():
         assert got[0] is not None and got[0] == got[1]
 
 
+KEYWORD_CALLS = {
+    "zeros_like": lambda m, x: m.zeros_like(input=x),
+    "ones_like": lambda m, x: m.ones_like(input=x, dtype=m.float64),
+    "empty_like": lambda m, x: m.empty_like(input=x).shape,
+    "full_like": lambda m, x: m.full_like(input=x, fill_value=2.5),
+    "rand_like": lambda m, x: m.rand_like(input=x),
+    "randn_like": lambda m, x: m.randn_like(input=x),
+    "randint_like": lambda m, x: m.randint_like(input=x, high=7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_CALLS))
+def test_keyword_names_as_torch(name):
+    """torch's parser takes these arguments by their names (input=, other=, mat2=)."""
+    got = []
+    for m in (tg, torch):
+        m.manual_seed(0)
+        r = KEYWORD_CALLS[name](m, m.eye(2) * 2 + 1)
+        got.append(r.tolist() if hasattr(r, "tolist") else list(r))
+    assert got[0] == got[1]
+
+
 def test_narrow_copy_scalar_tensor_is_same_size_as_torch():
     got = []
     for m in (torch, tg):
