@@ -1064,8 +1064,9 @@ def _mixed_dtypes(x, y):
             f"{_tname(vec._dtype)}")
 
 
-def bmm(x, y):
+def bmm(input, mat2):
     """Batched matrix product of two 3-d tensors with equal batch size (BmmBackward0)."""
+    x, y = input, mat2
     if x.dim() != 3 or y.dim() != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if x._shape[0] != y._shape[0] or x._shape[2] != y._shape[1]:

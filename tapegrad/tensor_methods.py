@@ -129,12 +129,12 @@ class _OpMethods:
 
     matmul = __matmul__
 
-    def mm(self, other):
+    def mm(self, mat2):
         if self.dim() != 2:
             raise RuntimeError("self must be a matrix")
-        if other.dim() != 2:
+        if mat2.dim() != 2:
             raise RuntimeError("mat2 must be a matrix")
-        return matmul(self, other)
+        return matmul(self, mat2)
 
     def mv(self, vec):
         if self.dim() != 2 or vec.dim() != 1 or self._shape[1] != vec._shape[0]:
@@ -159,8 +159,8 @@ class _OpMethods:
                                f"{self._dtype.legacy} and {other._dtype.legacy}")
         return matmul(self, other)
 
-    def bmm(self, other):
-        return bmm(self, other)
+    def bmm(self, mat2):
+        return bmm(self, mat2)
 
     # comparisons: bool results, no gradient (traced while recording a tape, for guards/where)
     def __lt__(self, o):

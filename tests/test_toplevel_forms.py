@@ -116,6 +116,10 @@ KEYWORD_CALLS = {
     "rand_like": lambda m, x: m.rand_like(input=x),
     "randn_like": lambda m, x: m.randn_like(input=x),
     "randint_like": lambda m, x: m.randint_like(input=x, high=7),
+    "mm": lambda m, x: m.mm(x, mat2=x.T),
+    "mm_method": lambda m, x: x.mm(mat2=x.T),
+    "bmm": lambda m, x: m.bmm(input=x[None], mat2=x[None]),
+    "bmm_method": lambda m, x: x[None].bmm(mat2=x[None]),
 }
 
 
