@@ -296,3 +296,17 @@ def test_embedding_scale_grad_by_freq_replays():
         out.backward()
         assert value == pytest.approx(out.item(), rel=1e-12)
         np.testing.assert_allclose(g, wt.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("pad", [(-1, 2), (2, -1), (3, -2, 0, 1), (1, 1, -2, 2), (-2, -1, 2, -1)])
+def test_circular_pad_wraps_what_negative_pads_left(pad):
+    """torch crops first and wraps around the cropped tensor (not the whole input)."""
+    x = np.arange(30.0).reshape(1, 5, 6)
+    res = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        t = lib.tensor(x, requires_grad=True)
+        y = F.pad(t, pad, mode="circular")
+        y.backward(lib.tensor(np.arange(float(y.numel())).reshape(tuple(y.shape))))
+        res.append((y.detach().numpy(), t.grad.numpy()))
+    np.testing.assert_array_equal(res[1][0], res[0][0])
+    np.testing.assert_array_equal(res[1][1], res[0][1])

@@ -569,7 +569,10 @@ def pad(input, pad, mode="constant", value=None):
         else:
             if lo > n or hi > n:
                 raise RuntimeError("Padding value causes wrapping around more than once.")
-            pos = pos % n
+            # torch wraps around what is left once the negative pads have cropped
+            start = max(-lo, 0)
+            kept = n - start - max(-hi, 0)
+            pos = start + np.arange(-max(lo, 0), kept + max(hi, 0)) % kept
         index.append((d, _tensor_of(pos.astype(np.int64))))
     name = "circular_pad" if mode == "circular" else f"{mode}_pad{k}d"
     return _record(name, B.index_pad, input, index)
