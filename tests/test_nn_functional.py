@@ -235,6 +235,8 @@ def _errors(M, F):
              lambda: F.pad(x.reshape(1, 3, 4), (4, 1), mode="reflect"),
              lambda: F.pad(x.reshape(1, 3, 4), (1, 1, 1, 1, 1, 1), mode="reflect"),
              lambda: F.pad(x.reshape(1, 3, 4), (5, 0), mode="circular"),
+             lambda: F.pad(x.reshape(1, 3, 4), (0, 0, 3, 0), mode="reflect"),
+             lambda: F.pad(x.reshape(1, 1, 3, 4), (0, 0, 0, 0, 1, 0), mode="reflect"),
              lambda: F.pad(x, (1, 1), mode="foo"),
              lambda: F.gelu(x, approximate="foo"),
              # batch_norm's checks, in torch's order (4 channels)

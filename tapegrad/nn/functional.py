@@ -558,7 +558,7 @@ def pad(input, pad, mode="constant", value=None):
         pos = np.arange(-lo, n + hi)
         if mode == "reflect":
             if lo >= n or hi >= n:
-                raise RuntimeError(f"Argument #4: Padding size should be less than the "
+                raise RuntimeError(f"Argument #{4 + 2 * j}: Padding size should be less than the "
                                    f"corresponding input dimension, but got: padding "
                                    f"({lo}, {hi}) at dimension {d} of input "
                                    f"{list(input.shape)}")
