@@ -238,6 +238,8 @@ def _errors(M, F):
              lambda: F.pad(x.reshape(1, 3, 4), (0, 0, 3, 0), mode="reflect"),
              lambda: F.pad(x.reshape(1, 1, 3, 4), (0, 0, 0, 0, 1, 0), mode="reflect"),
              lambda: F.pad(x, (1, 1), mode="foo"),
+             lambda: F.prelu(x[0], M.ones(4, dtype=x.dtype)),      # a 1-d input: one channel
+             lambda: F.prelu(x[0, 0], M.ones(4, dtype=x.dtype)),
              lambda: F.gelu(x, approximate="foo"),
              # batch_norm's checks, in torch's order (4 channels)
              lambda: F.batch_norm(x, M.zeros(3), M.ones(4), training=True),

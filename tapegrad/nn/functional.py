@@ -1022,15 +1022,17 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 
 def prelu(input, weight):
     """input where input > 0, else weight * input, weight one value or one per channel
-    (dim 1; dim 0 of a 1-d input) (PreluKernelBackward0)."""
+    (dim 1; an input of fewer dims has one channel, as torch's) (PreluKernelBackward0)."""
     _tensor("prelu", input)
     n = weight.numel()
     if n != 1:
-        c = input.shape[1] if input.dim() >= 2 else (input.shape[0] if input.dim() else 1)
+        if input.dim() == 0:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        c = input.shape[1] if input.dim() >= 2 else 1
         if n != c:
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
                                f"parameter numbers = {n} and channel size = {c}.")
-        shape = (1, c) + (1,) * (input.dim() - 2) if input.dim() >= 2 else (c,)
+        shape = (1, c) + (1,) * (input.dim() - 2)
     else:
         shape = (1,) * input.dim()
     return _record("prelu", X.prelu, input, weight, shape)
