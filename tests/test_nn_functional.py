@@ -241,6 +241,11 @@ def _errors(M, F):
              lambda: F.prelu(x[0], M.ones(4, dtype=x.dtype)),      # a 1-d input: one channel
              lambda: F.prelu(x[0, 0], M.ones(4, dtype=x.dtype)),
              lambda: F.gelu(x, approximate="foo"),
+             lambda: F.group_norm(x, 0),
+             lambda: F.group_norm(x, -1),
+             lambda: F.group_norm(x, 2, M.ones(3, dtype=x.dtype)),
+             lambda: F.group_norm(x, 2, None, M.ones(3, dtype=x.dtype)),
+             lambda: F.group_norm(x[:1, :1], 1),
              # batch_norm's checks, in torch's order (4 channels)
              lambda: F.batch_norm(x, M.zeros(3), M.ones(4), training=True),
              lambda: F.batch_norm(x, M.zeros(4), M.ones(3), training=True),

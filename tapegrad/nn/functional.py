@@ -901,10 +901,24 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{input.dim()}")
     c = input.shape[1]
+    # torch's _verify_batch_size (its // raises for 0 groups), then the kernel's checks
+    size = [input.shape[0] * c // num_groups, num_groups] + list(input.shape[2:])
+    if size[0] * int(np.prod(size[2:])) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {size}")
+    if num_groups <= 0:
+        raise RuntimeError(f"Expected num groups to be greater than 0, got {num_groups}")
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by "
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
+    # (torch's bias message shows the weight's shape, [0] without a weight)
+    weight_shape = list(weight.shape) if weight is not None else [0]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape {weight_shape} "
+                               f"and input of shape {list(input.shape)}")
     shape = (1, c) + (1,) * (input.dim() - 2)
     return _record("group_norm", X.group_norm, input, num_groups, weight, bias, float(eps),
                    shape)
