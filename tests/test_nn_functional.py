@@ -241,6 +241,15 @@ def _errors(M, F):
              lambda: F.prelu(x[0], M.ones(4, dtype=x.dtype)),      # a 1-d input: one channel
              lambda: F.prelu(x[0, 0], M.ones(4, dtype=x.dtype)),
              lambda: F.gelu(x, approximate="foo"),
+             # class weights of the wrong size, each kernel's message and order
+             lambda: F.nll_loss(x, M.tensor([0, 1, 2]), M.ones(5, dtype=x.dtype)),
+             lambda: F.nll_loss(x[0], M.tensor(1), M.ones(4, 1, dtype=x.dtype)),
+             lambda: F.nll_loss(x.reshape(1, 3, 2, 2), M.zeros(1, 2, 3, dtype=M.int64),
+                                M.ones(4, dtype=x.dtype)),
+             lambda: F.nll_loss(x.reshape(1, 3, 4), M.zeros(1, 4, dtype=M.int64),
+                                M.ones(4, dtype=x.dtype)),
+             lambda: F.cross_entropy(x, M.tensor([0, 1, 2]), M.ones(5, dtype=x.dtype)),
+             lambda: F.cross_entropy(x, x.softmax(1), M.ones(4, 1, dtype=x.dtype)),
              lambda: F.group_norm(x, 0),
              lambda: F.group_norm(x, -1),
              lambda: F.group_norm(x, 2, M.ones(3, dtype=x.dtype)),

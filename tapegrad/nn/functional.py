@@ -275,16 +275,22 @@ def _class_masks(input, target, weight, ignore_index):
     return onehot, squeeze(wt), squeeze(kept) if ignored else None, cdim
 
 
-def _nll_target_shape(input, target):
-    """torch's checks of a class-index target's shape against input's (N, C, d1, ...), each
-    input rank with its own kernel's message."""
+def _nll_target_shape(input, target, weight):
+    """torch's checks of a class-index target's shape against input's (N, C, d1, ...), and of
+    the class weights, each input rank with its own kernel's messages and order."""
     dim = input.dim()
+    spatial_weight = dim >= 3 and weight is not None and weight.numel() != input.shape[1]
     if dim <= 2:
         if target.dim() > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
         if dim == 1 and target.dim() == 1 and target.shape[0] != 1:
             raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
                              f"{target.shape[0]}")
+        n_cls = input.shape[-1]
+        if weight is not None and (weight.dim() != 1 or weight.numel() != n_cls):
+            raise RuntimeError(f"weight tensor should be defined either for all {n_cls} classes "
+                               f"or no classes but got weight tensor of shape: "
+                               f"{list(weight.shape)}")
     elif dim == 4:      # nll_loss2d's checks, after its dtype check
         if target.dtype not in (D.int64, D.uint8):
             raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
@@ -292,12 +298,16 @@ def _nll_target_shape(input, target):
         if target.dim() != 3:
             raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got "
                                f"targets of dimension: {target.dim()}")
+        if spatial_weight:
+            raise RuntimeError("weight tensor should be defined either for all or no classes")
         if tuple(target.shape[1:]) != tuple(input.shape[2:]):
             raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
                                f"{list(target.shape)}")
     elif tuple(target.shape[1:]) != tuple(input.shape[2:]):
         raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, got "
                            f"{list(target.shape)}")
+    elif spatial_weight:
+        raise RuntimeError("weight tensor should be defined either for all or no classes")
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -313,7 +323,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         # (torch reports a 0-d target's batch size as 0)
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
                          f"batch_size ({target.shape[0] if target.dim() else 0}).")
-    _nll_target_shape(input, target)
+    _nll_target_shape(input, target, weight)
     if weight is None:   # (_onepass.py: F.nll_loss(F.log_softmax(...)) of a classifier)
         out = _onepass.nll_loss(input, target, reduction, ignore_index)
         if out is not None:
@@ -350,6 +360,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if not target.dtype.is_floating_point:
             raise RuntimeError(f"Expected floating point type for target with class "
                                f"probabilities, got {target.dtype.legacy}")
+        if weight is not None and (weight.dim() != 1 or weight.numel() != n_cls):
+            raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all "
+                               f"{n_cls} classes or no classes but got weight tensor of shape: "
+                               f"{list(weight.shape)}")
         if label_smoothing > 0.0:
             target = target * (1.0 - label_smoothing) + label_smoothing / n_cls
         prod = logp * target
