@@ -250,6 +250,12 @@ def _errors(M, F):
                                 M.ones(4, dtype=x.dtype)),
              lambda: F.cross_entropy(x, M.tensor([0, 1, 2]), M.ones(5, dtype=x.dtype)),
              lambda: F.cross_entropy(x, x.softmax(1), M.ones(4, 1, dtype=x.dtype)),
+             lambda: F.bilinear(x, x[:2], M.ones(2, 4, 4, dtype=x.dtype)),
+             lambda: F.bilinear(x, x[:1], M.ones(2, 4, 4, dtype=x.dtype)),   # no broadcast
+             lambda: F.bilinear(x, x[0], M.ones(2, 4, 4, dtype=x.dtype)),
+             lambda: F.bilinear(x, x, M.ones(2, 3, 4, dtype=x.dtype)),
+             lambda: F.bilinear(x, x, M.ones(2, 4, 5, dtype=x.dtype)),
+             lambda: F.bilinear(x, x, M.ones(2, 4, 4, dtype=x.dtype), M.ones(3, dtype=x.dtype)),
              lambda: F.group_norm(x, 0),
              lambda: F.group_norm(x, -1),
              lambda: F.group_norm(x, 2, M.ones(3, dtype=x.dtype)),

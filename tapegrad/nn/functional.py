@@ -90,8 +90,22 @@ def _reduction(reduction, size_average=None, reduce=None):
 # ---- linear layers ---------------------------------------------------------------------------
 def bilinear(input1, input2, weight, bias=None):
     """y_k = x1 @ weight[k] @ x2 + bias[k] over the last dims (weight: out x in1 x in2)."""
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} and "
+                           f"{input2.dim()}")
+    for i, (a, b) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
+        if a != b:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: "
+                               f"got {a} and {b}")
     lead = tuple(input1.shape[:-1])
     n_out, in1, in2 = weight.shape
+    for k, x, size in ((1, input1, in1), (2, input2, in2)):
+        if x.shape[-1] != size:
+            raise RuntimeError(f"bilinear(): input{k} size does not match weight size: got "
+                               f"{x.shape[-1]} but expected {size}")
+    if bias is not None and bias.shape[0] != n_out:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                           f"{bias.shape[0]} but expected {n_out}")
     w = weight.permute(1, 0, 2).reshape(in1, n_out * in2)
     t = input1.reshape(-1, in1).matmul(w).reshape(-1, n_out, in2)
     y = (t * input2.reshape(-1, 1, in2)).sum(-1).reshape(lead + (n_out,))
