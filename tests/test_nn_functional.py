@@ -238,6 +238,9 @@ def _errors(M, F):
              lambda: F.pad(x.reshape(1, 3, 4), (0, 0, 3, 0), mode="reflect"),
              lambda: F.pad(x.reshape(1, 1, 3, 4), (0, 0, 0, 0, 1, 0), mode="reflect"),
              lambda: F.pad(x, (1, 1), mode="foo"),
+             lambda: F.pad(x, (0, -5)),          # crops past the dim: no wrong-sized result
+             lambda: F.pad(x, (-5, 2)),
+             lambda: F.pad(x, (0, 0, -2, -2)),
              lambda: F.prelu(x[0], M.ones(4, dtype=x.dtype)),      # a 1-d input: one channel
              lambda: F.prelu(x[0, 0], M.ones(4, dtype=x.dtype)),
              lambda: F.gelu(x, approximate="foo"),

@@ -567,6 +567,10 @@ def pad(input, pad, mode="constant", value=None):
                            .format(len(pad), input.dim()))
     pad = tuple(int(v) for v in pad)
     if mode == "constant":
+        for j in range(len(pad) // 2):
+            # torch narrows by the negative pads first
+            if input.shape[input.dim() - 1 - j] + min(pad[2 * j], 0) + min(pad[2 * j + 1], 0) < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
         return _record("constant_pad_nd", B.constant_pad_nd, input, pad,
                        0.0 if value is None else value, cat, full)
     if mode not in ("reflect", "replicate", "circular"):
