@@ -525,9 +525,10 @@ _DECLS = [
     Op("hardsigmoid", "unary", "HardsigmoidBackward0",
        "where(a + 3.0 < 0.0, 0.0, where(a + 3.0 > 6.0, 6.0, a + 3.0)) / 6.0",
        ("where(a > -3.0, where(a < 3.0, g * 0.1666666716337204, 0.0), 0.0)",)),
-    # mish, torch's x * tanh(log1p(exp(x))) (exp's overflow gives tanh(inf) = 1)
+    # mish, torch's x * tanh(log1p(exp(x))) (exp's overflow gives tanh(inf) = 1); the
+    # gradient's sigmoid is vocab's, whose own derivative stays finite where exp(-a) overflows
     Op("mish", "unary", "MishBackward0", "a * tanh(log1p(exp(a)))",
-       ("g * (tanh(log1p(exp(a))) + a * (1.0 / (1.0 + exp(-a))) * "
+       ("g * (tanh(log1p(exp(a))) + a * sigmoid(a) * "
         "(1.0 - tanh(log1p(exp(a))) * tanh(log1p(exp(a)))))",)),
     # celu, alpha c: elu with input_scale 1 / alpha; NOTE: torch's gradient takes input_scale
     # as 1 / float32(alpha) (derivatives.yaml's toFloat), a relative 1e-7 * |x| from this one

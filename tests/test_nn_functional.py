@@ -337,3 +337,19 @@ def test_circular_pad_wraps_what_negative_pads_left(pad):
         res.append((y.detach().numpy(), t.grad.numpy()))
     np.testing.assert_array_equal(res[1][0], res[0][0])
     np.testing.assert_array_equal(res[1][1], res[0][1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_mish_second_derivative_where_exp_overflows(dtype):
+    """mish's gradient holds sigmoid(x), whose derivative is 0 far left (torch's composite
+    mish_backward), not the 0 * inf of 1 / (1 + exp(-x))."""
+    x = np.array([-800.0, -100.0, -20.0, 0.0, 3.0, 20.0], dtype=dtype)
+    res = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        t = lib.tensor(x, requires_grad=True)
+        g, = lib.autograd.grad(F.mish(t).sum(), t, create_graph=True)
+        h, = lib.autograd.grad(g.sum(), t)
+        res.append((g.detach().numpy(), h.numpy()))
+    for ours, theirs in zip(res[1], res[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4 if dtype == "float32" else 1e-9,
+                                   atol=1e-30)
