@@ -481,6 +481,26 @@ def test_encoder_layer_unbatched_and_fast_path_values():
         _close(tm.layers[0](xt[0]), gm.layers[0](xg[0]), "float64")
 
 
+@pytest.mark.parametrize("norm", [False, True])
+def test_encoder_nested_path_zeroes_padded_positions(norm):
+    """In eval without grad, with a left-aligned key padding mask and no mask, torch runs the
+    encoder on a nested tensor and pads its output back with zeros (before the final norm);
+    a mask not left-aligned, or grad to take, keeps its ordinary path."""
+    tm, gm = _encoder_pair("float32", {"batch_first": True}, norm=norm)
+    tm.eval()
+    gm.eval()
+    xt, xg = _pair((2, 4, 8), "float32", grad=False)
+    for rows in ([[0, 0, 1, 1], [0, 0, 0, 0]], [[0, 1, 0, 1], [0, 0, 0, 1]]):
+        k = np.array(rows, dtype=bool)
+        with torch.no_grad():
+            yt = tm(xt, src_key_padding_mask=torch.tensor(k))
+        with tg.no_grad():
+            yg = gm(xg, src_key_padding_mask=tg.tensor(k))
+        _close(yt, yg, "float32")
+    yt = tm(xt.requires_grad_(), src_key_padding_mask=torch.tensor(k))
+    _close(yt, gm(xg.requires_grad_(), src_key_padding_mask=tg.tensor(k)), "float32")
+
+
 def test_encoder_init_warning_and_errors():
     for M in (torch, tg):
         layer = M.nn.TransformerEncoderLayer(4, 2, 8)

@@ -3,13 +3,14 @@
 output, `memory`) and a feed-forward block, each with dropout, a residual and a LayerNorm
 (after, or before with norm_first).  torch's eval-mode fast paths
 (_transformer_encoder_layer_fwd, nested tensors for padded batches) are not taken: the
-values are the same, except that torch's nested-tensor path gives zeros at padded positions
-of a TransformerEncoder's output where this gives the computed values."""
+values are the same, and where torch's nested-tensor path would run, a TransformerEncoder's
+output is zeroed at the padded positions as torch's is."""
 import copy
 import warnings
 
 from ... import dtypes as D
 from ...creation import full
+from ...grad_mode import is_grad_enabled
 from .. import functional as F, init
 from .activation import GELU, MultiheadAttention, ReLU
 from .container import ModuleList
@@ -161,13 +162,38 @@ class TransformerEncoder(Module):
         mask = F._canonical_mask(mask, "mask", None, "", src.dtype, check_other=False)
         batch_first = self.layers[0].self_attn.batch_first
         is_causal = _detect_is_causal_mask(mask, is_causal, _get_seq_len(src, batch_first))
+        padded = self._nested_padding(src, mask, src_key_padding_mask)
         output = src
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
+        if padded is not None:
+            output = output.masked_fill(padded, 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+
+    def _nested_padding(self, src, mask, key_padding_mask):
+        """The padded positions (N, S, 1) where torch's nested-tensor path would run (eval,
+        nothing to differentiate, a left-aligned key padding mask and no mask): its output
+        is zero there, before the final norm; None where torch takes its ordinary path."""
+        layer = self.layers[0]
+        if (not getattr(self, "use_nested_tensor", False) or layer.training or src.dim() != 3
+                or key_padding_mask is None or mask is not None):
+            return None
+        attn = layer.self_attn
+        first = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                 attn.out_proj.bias, layer.norm1.weight, layer.norm1.bias, layer.norm2.weight,
+                 layer.norm2.bias, layer.linear1.weight, layer.linear1.bias,
+                 layer.linear2.weight, layer.linear2.bias)
+        if is_grad_enabled() and any(t.requires_grad for t in first):
+            return None
+        padded = key_padding_mask != 0
+        # torch's left-alignment check: each row's kept positions come first
+        if getattr(self, "mask_check", True) and bool((padded[:, :-1] > padded[:, 1:]).any()):
+            return None
+        return padded.unsqueeze(-1)
 
 
 class TransformerDecoderLayer(Module):
