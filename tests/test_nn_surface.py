@@ -103,7 +103,8 @@ def test_inplace_errors_as_torch():
 MODULES = [
     ("Hardtanh", (), {}), ("Hardtanh", (-2.0, 3.0, True), {}), ("ReLU6", (True,), {}),
     ("SELU", (), {}), ("CELU", (0.5,), {}), ("Hardswish", (), {}), ("Hardsigmoid", (), {}),
-    ("Mish", (), {}), ("LogSigmoid", (), {}), ("Softsign", (), {}), ("Tanhshrink", (), {}),
+    ("Hardswish", (True,), {}), ("Hardsigmoid", (True,), {}), ("SELU", (True,), {}),
+    ("Mish", (), {}), ("Mish", (True,), {}), ("LogSigmoid", (), {}), ("Softsign", (), {}), ("Tanhshrink", (), {}),
     ("Softmin", (1,), {}), ("ReLU", (True,), {}), ("LeakyReLU", (0.2, True), {}),
     ("ELU", (1.0, True), {}), ("SiLU", (True,), {}), ("Dropout", (0.3, True), {}),
     ("Threshold", (0.5, -2.0), {}), ("Threshold", (-1.0, 3.0, True), {}), ("GLU", (-2,), {}),

@@ -233,10 +233,16 @@ class Hardswish(_Inplace):
     """x * relu6(x + 3) / 6."""
     _fn = "hardswish"
 
+    def extra_repr(self):      # (torch's repr leaves out inplace here)
+        return ""
+
 
 class Hardsigmoid(_Inplace):
     """relu6(x + 3) / 6."""
     _fn = "hardsigmoid"
+
+    def extra_repr(self):      # (torch's repr leaves out inplace here)
+        return ""
 
 
 class Mish(_Inplace):
