@@ -353,3 +353,24 @@ def test_mish_second_derivative_where_exp_overflows(dtype):
     for ours, theirs in zip(res[1], res[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4 if dtype == "float32" else 1e-9,
                                    atol=1e-30)
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight": 1}, {"pos_weight": 1}], ids=str)
+@pytest.mark.parametrize("dtypes", [("float64", "float32"), ("float32", "float64"),
+                                    ("float32", "float32")], ids=str)
+def test_bce_with_logits_loss_has_the_targets_dtype(kw, dtypes):
+    """torch's kernel works in place on (1 - target): the loss has the target's dtype (float64
+    logits, float32 targets: a float32 loss), the input's gradient the input's."""
+    x = R.standard_normal((3, 4))
+    res = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        t = lib.tensor(x.astype(dtypes[0]), requires_grad=True)
+        extra = {k: lib.tensor(CW) for k in kw}       # (float64 weights)
+        loss = F.binary_cross_entropy_with_logits(t, lib.tensor(P.astype(dtypes[1])),
+                                                  reduction="none", **extra)
+        loss.sum().backward()
+        res.append((str(loss.dtype).split(".")[1], type(loss.grad_fn).__name__,
+                    str(t.grad.dtype).split(".")[1], loss.detach().numpy(), t.grad.numpy()))
+    assert res[1][:3] == res[0][:3]
+    np.testing.assert_allclose(res[1][3], res[0][3], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(res[1][4], res[0][4], rtol=1e-6, atol=1e-6)

@@ -128,6 +128,9 @@ def binary_cross_entropy_with_logits(T, x, target, weight, pos_weight, reduction
     loss = (1.0 - target) * x + sp
     if weight is not None:
         loss = loss * weight
+    if isinstance(target, Tensor) and loss.dtype is not target.dtype:
+        # torch's kernel works in place on (1 - target): the loss has the target's dtype
+        loss = loss.to(target.dtype)
     return _reduce(loss, reduction)
 
 
