@@ -374,3 +374,23 @@ def test_bce_with_logits_loss_has_the_targets_dtype(kw, dtypes):
     assert res[1][:3] == res[0][:3]
     np.testing.assert_allclose(res[1][3], res[0][3], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(res[1][4], res[0][4], rtol=1e-6, atol=1e-6)
+
+
+def test_threshold_of_integer_tensors_keeps_their_dtype():
+    """torch's kernel converts threshold and value to the input's integer type (a float
+    truncated, an int wrapping; out of range: its overflow error) and compares in it."""
+    def run(lib):
+        F = lib.nn.functional
+        out = []
+        for dt in ("int64", "int32", "uint8"):
+            for th, val in ((0.5, 2.5), (-0.5, 7), (1, -1), (1, 300), (1, float("inf"))):
+                x = lib.tensor([0, 1, 2, 100]).to(getattr(lib, dt))
+                try:
+                    r = F.threshold(x, th, val)
+                    y = x.clone()
+                    lib.nn.Threshold(th, val, inplace=True)(y)
+                    out.append((str(r.dtype).split(".")[1], r.tolist(), y.tolist()))
+                except RuntimeError as e:
+                    out.append(str(e))
+        return out
+    assert run(tapegrad) == run(torch)

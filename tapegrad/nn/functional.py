@@ -1088,14 +1088,49 @@ def threshold(input, threshold, value, inplace=False):
     """input where input > threshold, else value (ThresholdBackward0; in place
     ThresholdBackward1)."""
     _tensor("threshold", input)
+    if not input.dtype.is_floating_point:
+        return _threshold_integer(input, threshold, value, inplace)
     if inplace:
         return _inplace_row(input, "threshold_", X.threshold, float(threshold), float(value))
     return _record("threshold", X.threshold, input, float(threshold), float(value))
 
 
+_C_INT_NAMES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int",
+                "int64": "int64_t"}
+
+
+def _scalar_as(number, kind):
+    """A Python number converted as torch's Scalar.to<T>() converts it to integer type kind:
+    a float truncated within the type's range, an int wrapping (unsigned: down to -max)."""
+    info = np.iinfo(kind)
+    if isinstance(number, float):
+        bad = not info.min <= number <= info.max       # (nan and inf fail too)
+    else:
+        number = int(number)
+        low = -info.max if info.min == 0 else info.min
+        bad = not low <= number <= info.max
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {_C_INT_NAMES[np.dtype(kind).name]}"
+                           f" without overflow")
+    return np.int64(int(number)).astype(kind)
+
+
+def _threshold_integer(input, threshold, value, inplace):
+    """threshold of an integer tensor, in its dtype: torch's kernel converts threshold and
+    value to it and compares in it."""
+    if input.dtype is D.bool_:
+        raise NotImplementedError('"threshold_cpu" not implemented for \'Bool\'')
+    v = input._array()
+    kind = v.dtype.type
+    out = _tensor_of(np.where(v > _scalar_as(threshold, kind), v, _scalar_as(value, kind)))
+    return input.copy_(out) if inplace else out
+
+
 def threshold_(input, threshold, value):
     """threshold in place (ThresholdBackward1)."""
     _tensor("threshold_", input)
+    if not input.dtype.is_floating_point:
+        return _threshold_integer(input, threshold, value, True)
     return _inplace_row(input, "threshold_", X.threshold, float(threshold), float(value))
 
 
