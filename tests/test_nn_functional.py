@@ -229,6 +229,9 @@ def _errors(M, F):
              lambda: F.one_hot(M.tensor([0, 3]), 3),
              lambda: F.one_hot(M.tensor([0., 3])),
              lambda: F.dropout(x, 1.5),
+             lambda: F.dropout(M.tensor([1, 0, 3]), 0.5),      # integer inputs while training
+             lambda: F.dropout2d(M.ones(1, 3, 1, 1, dtype=M.uint8), 0.5),
+             lambda: F.alpha_dropout(M.tensor([True, False]), 0.5, True),
              lambda: F.layer_norm(x, (3,)),
              lambda: F.embedding(M.tensor([5]), x),
              lambda: F.pad(x, (1,)),

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import decomps, errors
+from .. import decomps, dtypes as D, errors
 from ..creation import tensor as _tensor_of
 from ..discrete_draws import dropout_noise
 from ..graph import forget_fn
@@ -87,6 +87,8 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     gen = generator_of(generator, "dropout")
     if p == 1.0:
         scale = np.zeros((), input.dtype.np)
+    elif not input.dtype.is_floating_point:   # (torch divides its noise in the input's dtype)
+        raise errors._cast_error(D.float32, input.dtype)
     else:
         # (torch draws into empty_like(input): a transposed input's mask is in its memory order)
         scale = arranged_like(input._array(), dropout_noise(gen._engine, tuple(input.shape), p,

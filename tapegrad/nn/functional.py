@@ -990,6 +990,8 @@ def _feature_dropout(input, p, training, inplace, batched):
     shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
     if p == 1.0:
         scale = np.zeros((), input.dtype.np)
+    elif not input.dtype.is_floating_point:   # (torch divides its noise in the input's dtype)
+        raise errors._cast_error(D.float32, input.dtype)
     else:   # torch's noise: one Bernoulli draw per channel (make_feature_noise)
         scale = dropout_noise(default_generator._engine, shape, p, input.dtype.np)
     mask = _tensor_of(scale, dtype=input.dtype)
@@ -1007,6 +1009,9 @@ def _alpha_dropout(input, p, training, inplace, feature):
     if p == 1.0:
         zero = _tensor_of(np.zeros((), input.dtype.np), dtype=input.dtype)
         return input.mul_(zero) if inplace else input * zero
+    if not input.dtype.is_floating_point:
+        # (torch's noise of a bool input is made in int64 first)
+        raise errors._cast_error(D.float32, D.int64 if input.dtype is D.bool_ else input.dtype)
     a, b = alpha_dropout_affine(default_generator._engine, tuple(input.shape), p,
                                 input.dtype.np, feature)
     if not feature:   # (torch's noise is empty_like(input): in a transposed input's memory order)
