@@ -623,6 +623,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(ns)}")
+    _check_norm_dtypes(input, weight, bias)
     dims = tuple(range(input.dim() - len(ns), input.dim()))
     out = None
     if weight is not None and bias is not None:   # a layer in training: one pass
@@ -819,6 +820,21 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return _softmax(-input, dim, dtype)
 
 
+def _check_norm_dtypes(input, *params):
+    """torch's CPU checks of a normalization's parameter dtypes: when the first one given
+    differs from the input's ('mixed type', meant for reduced-float inputs with float32
+    parameters, which tapegrad has not) it refuses; otherwise each must be the input's."""
+    given = [t for t in params if t is not None]
+    if given and given[0].dtype is not input.dtype:
+        if any(t.dtype is not D.float32 for t in given):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    for t in given:
+        if t.dtype is not input.dtype:
+            raise RuntimeError(f"expected scalar type {input.dtype.legacy} but found "
+                               f"{t.dtype.legacy}")
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-05):
     """Normalize over every dim but the channels (dim 1) with the batch statistics
@@ -845,6 +861,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise RuntimeError(f"{name} must be defined in evaluation mode")
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    _check_norm_dtypes(input, weight, bias, running_mean, running_var)
     shape = (1, c) + (1,) * (input.dim() - 2)
     dims = (0,) + tuple(range(2, input.dim()))
     if training:
@@ -951,6 +968,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape {weight_shape} "
                                f"and input of shape {list(input.shape)}")
+    _check_norm_dtypes(input, weight, bias)
     shape = (1, c) + (1,) * (input.dim() - 2)
     return _record("group_norm", X.group_norm, input, num_groups, weight, bias, float(eps),
                    shape)
