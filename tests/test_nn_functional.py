@@ -245,6 +245,13 @@ def _errors(M, F):
              lambda: F.pad(x, (-5, 2)),
              lambda: F.pad(x, (0, 0, -2, -2)),
              lambda: F.prelu(x[0], M.ones(4, dtype=x.dtype)),      # a 1-d input: one channel
+             lambda: F.prelu(x, M.ones(4)),
+             # integer inputs to the floating-only kernels
+             lambda: F.prelu(M.ones(2, 4, dtype=M.int64), M.ones(1, dtype=M.int64)),
+             lambda: F.glu(M.ones(2, 4, dtype=M.int64)),
+             lambda: F.hardshrink(M.ones(2, dtype=M.int64)),
+             lambda: F.softshrink(M.ones(2, dtype=M.int64), -1.0),
+             lambda: F.layer_norm(M.ones(2, 4, dtype=M.int64), (4,)),
              lambda: F.prelu(x[0, 0], M.ones(4, dtype=x.dtype)),
              lambda: F.gelu(x, approximate="foo"),
              # class weights of the wrong size, each kernel's message and order

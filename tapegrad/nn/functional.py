@@ -624,6 +624,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(ns)}")
     _check_norm_dtypes(input, weight, bias)
+    _floating_only("LayerNormKernelImpl", input)
     dims = tuple(range(input.dim() - len(ns), input.dim()))
     out = None
     if weight is not None and bias is not None:   # a layer in training: one pass
@@ -1093,6 +1094,9 @@ def prelu(input, weight):
     """input where input > 0, else weight * input, weight one value or one per channel
     (dim 1; an input of fewer dims has one channel, as torch's) (PreluKernelBackward0)."""
     _tensor("prelu", input)
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got {input.dtype.legacy} and "
+                           f"{weight.dtype.legacy}")
     n = weight.numel()
     if n != 1:
         if input.dim() == 0:
@@ -1104,6 +1108,7 @@ def prelu(input, weight):
         shape = (1, c) + (1,) * (input.dim() - 2)
     else:
         shape = (1,) * input.dim()
+    _floating_only("prelu_cpu", input)
     return _record("prelu", X.prelu, input, weight, shape)
 
 
@@ -1166,6 +1171,7 @@ def glu(input, dim=-1):
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
                            f"{input.shape[d]}")
+    _floating_only("glu_cpu", input)
     return _record("glu", X.glu, input, d)
 
 
@@ -1180,6 +1186,7 @@ def _shrink_check(input, lambd):
 def softshrink(input, lambd=0.5):
     """input -+ lambd outside [-lambd, lambd], 0 inside (SoftshrinkBackward0)."""
     _tensor("softshrink", input)
+    _floating_only("softshrink_check", input)
     _shrink_check(input, lambd)
     return _record("softshrink", X.softshrink, input, float(lambd))
 
@@ -1187,6 +1194,7 @@ def softshrink(input, lambd=0.5):
 def hardshrink(input, lambd=0.5):
     """input outside [-lambd, lambd], 0 inside (HardshrinkBackward0)."""
     _tensor("hardshrink", input)
+    _floating_only("hardshrink_cpu", input)
     return _record("hardshrink", X.hardshrink, input, float(lambd))
 
 
