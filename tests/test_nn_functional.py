@@ -412,3 +412,15 @@ def test_threshold_of_integer_tensors_keeps_their_dtype():
                     out.append(str(e))
         return out
     assert run(tapegrad) == run(torch)
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (0, 4, 3), (0, 4, 0, 2)])
+def test_group_norm_of_an_empty_batch(shape):
+    res = []
+    for lib in (torch, tapegrad):
+        m = lib.nn.GroupNorm(2, 4)
+        x = lib.zeros(shape, requires_grad=True)
+        y = m(x)
+        y.sum().backward()
+        res.append((tuple(y.shape), m.weight.grad.tolist(), m.bias.grad.tolist()))
+    assert res[1] == res[0]

@@ -61,7 +61,7 @@ def group_norm(T, x, groups, weight, bias, eps, shape):
     """x's channels in `groups` groups, each normalized over its channels and positions
     (biased variance), then * weight + bias per channel."""
     n = x.shape[0]
-    g = x.reshape(n, groups, -1)
+    g = x.reshape(n, groups, x.numel() // max(n * groups, 1))      # (an empty batch too)
     gc = g - g.mean(2, keepdim=True)
     y = (gc / ((gc * gc).mean(2, keepdim=True) + eps).sqrt()).reshape(tuple(x.shape))
     if weight is not None:
