@@ -424,3 +424,16 @@ def test_group_norm_of_an_empty_batch(shape):
         y.sum().backward()
         res.append((tuple(y.shape), m.weight.grad.tolist(), m.bias.grad.tolist()))
     assert res[1] == res[0]
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_huber_loss_has_the_inputs_dtype(reduction):
+    """torch's kernel writes into empty_like(input): float32 predictions against float64
+    targets give a float32 loss (whose backward torch then refuses)."""
+    res = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        loss = F.huber_loss(lib.tensor(X.astype("float32")), lib.tensor(Y), reduction=reduction,
+                            delta=1.5)
+        res.append((str(loss.dtype).split(".")[1], loss.numpy()))
+    assert res[1][0] == res[0][0] == "float32"
+    np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6)

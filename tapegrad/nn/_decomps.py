@@ -82,8 +82,12 @@ def smooth_l1_loss(T, x, target, reduction, beta):
 
 
 def huber_loss(T, x, target, reduction, delta):
-    """The unary row huber of the difference, reduced."""
-    return _reduce(_fastpath.op_huber(x - target, delta), reduction)
+    """The unary row huber of the difference, in the input's dtype (torch's kernel writes
+    into empty_like(input)), reduced."""
+    loss = _fastpath.op_huber(x - target, delta)
+    if loss.dtype is not x.dtype:
+        loss = loss.to(x.dtype)
+    return _reduce(loss, reduction)
 
 
 def nll_loss(T, x, onehot, wt, kept, reduction, cdim):
