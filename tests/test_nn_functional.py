@@ -252,6 +252,10 @@ def _errors(M, F):
              lambda: F.hardshrink(M.ones(2, dtype=M.int64)),
              lambda: F.softshrink(M.ones(2, dtype=M.int64), -1.0),
              lambda: F.layer_norm(M.ones(2, 4, dtype=M.int64), (4,)),
+             lambda: F.mse_loss(M.tensor([1, 2]), M.tensor([1, 3]), reduction="none"),
+             lambda: F.smooth_l1_loss(M.tensor([1, 2]), M.tensor([1, 3])),
+             lambda: F.huber_loss(M.tensor([1, 2]), M.tensor([1, 3]), reduction="none"),
+             lambda: F.huber_loss(M.tensor([1, 2]), M.tensor([1.0, 3.0]), reduction="none"),
              lambda: F.prelu(x[0, 0], M.ones(4, dtype=x.dtype)),
              lambda: F.gelu(x, approximate="foo"),
              # class weights of the wrong size, each kernel's message and order

@@ -214,6 +214,8 @@ def _same_size(input, target, fn, warn=True):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean (or sum, or none) of (input - target)^2 (MseLossBackward0)."""
+    if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
+        _floating_only("mse_cpu", input)
     if size_average is None and reduce is None and weight is None:   # (_onepass.py)
         out = _onepass.mse_loss(input, target, reduction)
         if out is not None:
@@ -243,6 +245,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0:   # torch's l1_loss then (MeanBackward0 of AbsBackward0)
         return B._reduce((input - target).abs(), reduction)
+    if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
+        _floating_only("smooth_l1_cpu", input)
     return _record("smooth_l1_loss", B.smooth_l1_loss, input, target, reduction, float(beta))
 
 
@@ -252,6 +256,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = _reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if not input.dtype.is_floating_point:   # (torch's kernel writes in the input's dtype)
+        if target.dtype.is_floating_point:
+            raise errors._cast_error(target.dtype, input.dtype)
+        _floating_only("huber_cpu", input)
     return _record("huber_loss", B.huber_loss, input, target, reduction, float(delta))
 
 
