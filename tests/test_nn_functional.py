@@ -256,6 +256,8 @@ def _errors(M, F):
              lambda: F.smooth_l1_loss(M.tensor([1, 2]), M.tensor([1, 3])),
              lambda: F.huber_loss(M.tensor([1, 2]), M.tensor([1, 3]), reduction="none"),
              lambda: F.huber_loss(M.tensor([1, 2]), M.tensor([1.0, 3.0]), reduction="none"),
+             lambda: F.kl_div(M.tensor([1, 2]), M.tensor([0.5, 0.5]), reduction="sum"),
+             lambda: F.kl_div(M.tensor([-1.0, -2.0]), M.tensor([0, 1]), reduction="sum"),
              lambda: F.prelu(x[0, 0], M.ones(4, dtype=x.dtype)),
              lambda: F.gelu(x, approximate="foo"),
              # class weights of the wrong size, each kernel's message and order
