@@ -258,6 +258,11 @@ def _errors(M, F):
              lambda: F.huber_loss(M.tensor([1, 2]), M.tensor([1.0, 3.0]), reduction="none"),
              lambda: F.kl_div(M.tensor([1, 2]), M.tensor([0.5, 0.5]), reduction="sum"),
              lambda: F.kl_div(M.tensor([-1.0, -2.0]), M.tensor([0, 1]), reduction="sum"),
+             lambda: F.max_pool1d(M.ones(1, 2, 4, dtype=M.int64), 2),
+             lambda: F.unfold(M.ones(1, 1, 3, 3, dtype=M.int64), 2),
+             lambda: F.fold(M.ones(1, 4, 4, dtype=M.int64), 3, 2),
+             lambda: F.rrelu(M.tensor([1, 0])),
+             lambda: F.rrelu(M.tensor([True, False]), training=True),
              lambda: F.prelu(x[0, 0], M.ones(4, dtype=x.dtype)),
              lambda: F.gelu(x, approximate="foo"),
              # class weights of the wrong size, each kernel's message and order

@@ -255,6 +255,9 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     width = _out_size(input.shape[-1], kernel, pad, stride, dil, ceil_mode)
     if width <= 0:
         raise RuntimeError(f"max_pool1d() Invalid computed output size: {width}")
+    if not input.dtype.is_floating_point:   # (torch's max_pool1d kernel; with indices: any)
+        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for "
+                                  f"'{input.dtype.legacy}'")
     out, _ = _max_pool(2, input.unsqueeze(-2), [1, kernel], [1, stride], [0, pad], [1, dil],
                        ceil_mode)
     return out.squeeze(-2)

@@ -29,6 +29,9 @@ def _rrelu_args(input, lower, upper, training, generator=None):
     one if None), or the eval slope (lower + upper) / 2 (computed in double, as torch's)."""
     if float(lower) > float(upper):   # (torch's check, in both modes)
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if not input.dtype.is_floating_point:   # (torch's eval mode runs leaky_relu)
+        kernel = "rrelu_with_noise_out_cpu" if training else "leaky_relu_cpu"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input.dtype.legacy}'")
     if training:
         noise = rrelu_noise(generator_of(generator, "rrelu")._engine, input._array(), lower,
                             upper)
