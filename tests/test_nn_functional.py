@@ -448,3 +448,20 @@ def test_huber_loss_has_the_inputs_dtype(reduction):
         res.append((str(loss.dtype).split(".")[1], loss.numpy()))
     assert res[1][0] == res[0][0] == "float32"
     np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-6)
+
+
+def test_cosine_similarity_casts_integer_operands_as_torch():
+    """torch casts an integer (or bool) operand to the common floating dtype; two integer
+    ones raise its dtype error."""
+    def run(lib):
+        F = lib.nn.functional
+        out = []
+        for a, b in [([[1, 2]], [[1.0, 3.0]]), ([[1.0, 2.0]], [[1, 3], [2, 2]]),
+                     ([[True, False]], [[1.0, 3.0]]), ([[1, 2]], [[1, 3]])]:
+            try:
+                r = F.cosine_similarity(lib.tensor(a), lib.tensor(b))
+                out.append((str(r.dtype).split(".")[1], np.round(r.numpy(), 6).tolist()))
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    assert run(tapegrad) == run(torch)

@@ -3,7 +3,7 @@ pairwise_distance, as torch's C++ compositions (their grad_fn names are those of
 torch calls); below `functional` so that the losses built on them can import them."""
 import numpy as np
 
-from .. import decomps_math as DM
+from .. import decomps_math as DM, dtypes as D
 from ..grad_mode import no_grad
 from ._basic import _record
 
@@ -20,10 +20,16 @@ def _clamped_norm(x, dim, eps):
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps), dim) (torch's decomposition:
     SumBackward1; both inputs expanded when their shapes differ, as expand_outplace)."""
-    a, b = x1, x2
+    common = D.torch_result_type(x1, x2)
+    if not common.is_floating_point:
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                           f"{common.legacy}")
+    # torch casts an integer (or bool) operand to the common dtype, a float one stays
+    a = x1 if x1.dtype.is_floating_point else x1.to(common)
+    b = x2 if x2.dtype.is_floating_point else x2.to(common)
     if tuple(x1.shape) != tuple(x2.shape):
         shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
-        a, b = x1.expand(shape), x2.expand(shape)
+        a, b = a.expand(shape), b.expand(shape)
     return ((a / _clamped_norm(a, dim, eps)) * (b / _clamped_norm(b, dim, eps))).sum(dim)
 
 
