@@ -492,9 +492,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     (BinaryCrossEntropyBackward0)."""
     reduction = _reduction(reduction, size_average, reduce)
     _same_size(input, target, "binary_cross_entropy", warn=False)
-    if target.dtype is not input.dtype and input.dtype.is_floating_point:
+    if target.dtype is not input.dtype:
         raise RuntimeError(f"Found dtype {target.dtype.legacy} but expected "
                            f"{input.dtype.legacy}")
+    _floating_only("binary_cross_entropy", input)
     v = input._array()
     if np.any((v < 0) | (v > 1)) or np.any(np.isnan(v)):
         raise RuntimeError("all elements of input should be between 0 and 1")
