@@ -1604,7 +1604,7 @@ def ew_unary_grad(o, g, a_v, out_v, c):
     elif o == 176:  # silu
         return g * sigmoid(a_v) * (1.0 + a_v * (1.0 - sigmoid(a_v)))
     elif o == 177:  # softplus
-        return where(a_v > c, g, g * exp(where(a_v > c, 0.0, a_v)) / (exp(where(a_v > c, 0.0, a_v)) + 1.0))
+        return where(a_v > c, g, g * exp(where(a_v >= c, c, a_v)) / (exp(where(a_v >= c, c, a_v)) + 1.0))
     elif o == 202:  # entr
         return -g * (1.0 + log(a_v))
     elif o == 203:  # sinc

@@ -428,10 +428,12 @@ _DECLS = [
     Op("silu", "unary", "SiluBackward0", "a * sigmoid(a)",
        ("g * sigmoid(a) * (1.0 + a * (1.0 - sigmoid(a)))",)),
     # softplus with beta 1 (other betas: softplus_beta), c the threshold: exp reads
-    # min(a, c), so the unused branch cannot overflow
+    # min(a, c), so the unused branch cannot overflow.  NOTE: the gradient reads c itself at
+    # a == c (the same value), so its own derivative there is 0, as torch's double backward
+    # (sigmoid' masked by x < threshold)
     Op("softplus", "unary", "SoftplusBackward0",
        "where(a > c, a, log1p(exp(where(a > c, 0.0, a))))",
-       ("where(a > c, g, g * exp(where(a > c, 0.0, a)) / (exp(where(a > c, 0.0, a)) + 1.0))",),
+       ("where(a > c, g, g * exp(where(a >= c, c, a)) / (exp(where(a >= c, c, a)) + 1.0))",),
        saved_c="threshold"),
     Op("mse_loss", "decomp", "MseLossBackward0", saves=("a", "b"), edges=(0, 1)),
     Op("smooth_l1_loss", "decomp", "SmoothL1LossBackward0", saves=("a", "b"), edges=(0, 1)),

@@ -468,3 +468,19 @@ def test_cosine_similarity_casts_integer_operands_as_torch():
                 out.append(str(e))
         return out
     assert run(tapegrad) == run(torch)
+
+
+def test_softplus_second_derivative_at_the_threshold():
+    """torch's double backward masks sigmoid' by x < threshold: 0 at the threshold itself,
+    where the first derivative is still sigmoid's."""
+    x = np.array([2.0, 2.0000001, 1.999, 20.0, -3.0])
+    res = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        t = lib.tensor(x, requires_grad=True)
+        g1, = lib.autograd.grad(F.softplus(t, 1, 2).sum(), t, create_graph=True)
+        g2, = lib.autograd.grad(g1.sum(), t)
+        h1, = lib.autograd.grad(F.softplus(t).sum(), t, create_graph=True)
+        h2, = lib.autograd.grad(h1.sum(), t)
+        res.append([a.detach().numpy() for a in (g1, g2, h1, h2)])
+    for ours, theirs in zip(res[1], res[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
