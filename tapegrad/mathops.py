@@ -18,7 +18,7 @@ from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .kinds import scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET
 from .ndops import (_add_reduce, _binary, _BIN_FAST, _compare, _FAST_SUM_MIN, first_extremes,
-                    _np_mean, _NP_FWD, _UN_ROW, _use_extremes, where)
+                    float_operands, _np_mean, _NP_FWD, _UN_ROW, _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
@@ -35,6 +35,14 @@ _INT_ERR = '"{fn}_cpu" not implemented for \'{dt}\''
 def _floating(x):
     """x, or x cast to the default float dtype (integer inputs of float-valued functions)."""
     return x if x._dtype.is_floating_point else x.to(D.get_default_dtype())
+
+
+def _float_pair(name, x, y):
+    """x and y of logaddexp/logaddexp2 in their float dtype; torch has no integer kernel."""
+    dt = D.torch_result_type(x, y)
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{dt.legacy}\'')
+    return float_operands(x, y)
 
 
 # NOTE: a real angle's gradient is 0 everywhere (torch's angle_backward: zeros_like).  The
@@ -267,12 +275,12 @@ class _MathMethods:
     def logaddexp(self, other):
         """log(exp(self) + exp(other)) without overflow (LogaddexpBackward0)."""
         _tensor_operand("logaddexp", other, 1)
-        return _bin("logaddexp", _floating(self), _floating(other))
+        return _bin("logaddexp", *_float_pair("logaddexp", self, other))
 
     def logaddexp2(self, other):
         """log2(2**self + 2**other) without overflow (Logaddexp2Backward0)."""
         _tensor_operand("logaddexp2", other, 1)
-        return _bin("logaddexp2", _floating(self), _floating(other))
+        return _bin("logaddexp2", *_float_pair("logaddexp2", self, other))
 
     def fmax(self, other):
         """Elementwise maximum ignoring nan (FmaxBackward0)."""

@@ -538,6 +538,18 @@ def where(condition, input, other, _op="where"):
     return t
 
 
+def float_operands(x, y):
+    """The operands of a float-valued binary op (xlogy, logaddexp): an integer or bool tensor
+    cast to the float dtype torch computes the pair in, their promoted dtype (the 0-d rule
+    included), the default float for two integers; float tensors and numbers as they are
+    (the op's own promotion takes them)."""
+    dt = D.torch_result_type(x, y)
+    if not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    return tuple(_cast(v, dt) if isinstance(v, Tensor) and not v._dtype.is_floating_point
+                 else v for v in (x, y))
+
+
 def _cast(x, dt):
     if dt is D.bool_ and _tracing(x) is not None:
         return _compare("ne", x, 0)     # (a replay re-evaluates it: x != 0)

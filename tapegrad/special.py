@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from . import decomps, dtypes as D, _fastpath
-from .ndops import _binary, log_softmax as _log_softmax, logsumexp as _logsumexp
+from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
 from .pyfunc import as_native_node, Function, should_compute_output
@@ -58,9 +58,7 @@ def _two(name, doc):
         if not isinstance(input, Tensor) and not isinstance(other, Tensor):
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
                             f"({type(input).__name__}, {type(other).__name__})")
-        x = _floating(input) if isinstance(input, Tensor) else input
-        y = _floating(other) if isinstance(other, Tensor) else other
-        return _binary(code, x, y)
+        return _binary(code, *float_operands(input, other))
     f.__name__ = name
     f.__doc__ = doc
     return f

@@ -1,0 +1,77 @@
+"""Ops across dtypes as torch computes them: the dtype a mixed pair is computed in (0-d
+tensors and numbers promote only by a higher kind), integer wraparound in that dtype,
+and torch's errors for dtypes without a kernel.  Each expression runs with torch and with
+tapegrad; results compare by dtype and values (integers exactly, floats to round-off),
+errors by type and message."""
+import numpy as np
+
+import tapegrad as tg
+
+
+def _env(T):
+    return dict(
+        T=T,
+        b=T.tensor([True, False, True, True]),
+        u=T.tensor([0, 3, 200, 255], dtype=T.uint8),
+        c=T.tensor([-128, -7, 5, 127], dtype=T.int8),
+        s=T.tensor([-32768, -7, 5, 32767], dtype=T.int16),
+        i=T.tensor([-2**31, -7, 5, 2**31 - 1], dtype=T.int32),
+        l=T.tensor([-7, -1, 3, 2**62], dtype=T.int64),
+        f=T.tensor([-2.5, 0.3, 1.5, 3.25]),
+        d=T.tensor([1.5, -0.75, 2.0, 0.4], dtype=T.float64),
+        d0=T.tensor(0.4, dtype=T.float64), f0=T.tensor(0.7), s0=T.tensor(-32768, dtype=T.int16),
+        c0=T.tensor(-128, dtype=T.int8), b0=T.tensor(True))
+
+
+def _run(T, expr):
+    try:
+        r = eval(expr, _env(T))
+    except Exception as e:  # noqa: BLE001  (compared with torch's)
+        return "E", type(e).__name__, str(e).replace("tapegrad", "torch")
+    return "V", str(r.dtype).split(".")[-1], r.detach().numpy()
+
+
+def _differs(torch, expr):
+    a, b = _run(torch, expr), _run(tg, expr)
+    if a[0] != b[0] or a[1] != b[1]:
+        return a, b
+    if a[0] == "E":
+        return (a, b) if a[2] != b[2] else None
+    x, y = a[2], b[2]
+    if x.shape != y.shape:
+        return a, b
+    if x.dtype.kind in "biu":
+        return None if np.array_equal(x, y) else (a, b)
+    tol = 1e-6 if x.dtype == np.float32 else 1e-14
+    return None if np.allclose(x, y, rtol=tol, atol=0, equal_nan=True) else (a, b)
+
+
+def _same(torch, exprs):
+    bad = [(e, d) for e in exprs for d in [_differs(torch, e)] if d]
+    assert not bad, "\n".join(f"{e}\n  torch: {a}\n  tapegrad: {b}" for e, (a, b) in bad[:10])
+
+
+def test_float_valued_pairs_promote_before_the_float_cast(torch_ref):
+    # an integer operand goes to the pair's float dtype (float64 with a float64 operand, 0-d
+    # included), not to float32 first; logaddexp has no integer kernel
+    exprs = []
+    for fn in ("T.xlogy", "T.special.xlogy", "T.special.xlog1py", "T.logaddexp",
+               "T.logaddexp2"):
+        exprs += [f"{fn}(i, d)", f"{fn}(d, i)", f"{fn}(b, d0)", f"{fn}(d0, b)", f"{fn}(l, d)",
+                  f"{fn}(u, f0)", f"{fn}(i, i)", f"{fn}(b, b)", f"{fn}(i, 2.5)", f"{fn}(c0, f)",
+                  f"{fn}(f, d0)"]
+    exprs += ["i.xlogy(d)", "i.logaddexp(d)", "b.logaddexp2(d0)", "i.logaddexp(i)"]
+    _same(torch_ref, exprs)
+
+
+def test_float_valued_pair_gradient_through_the_promotion(torch_ref):
+    grads = []
+    for T in (torch_ref, tg):
+        x = T.tensor([0.5, 1.5, 2.0], dtype=T.float64, requires_grad=True)
+        y = T.tensor(0.25, requires_grad=True)
+        n = T.tensor([1, 2**31 - 1, 3], dtype=T.int32)
+        (T.xlogy(n, x) + T.logaddexp(n, x) + T.logaddexp(x, y)).sum().backward()
+        grads.append((x.grad.dtype, x.grad.tolist(), y.grad.dtype, y.grad.item()))
+    (d1, g1, e1, h1), (d2, g2, e2, h2) = grads
+    assert str(d1)[-7:] == str(d2)[-7:] and str(e1)[-7:] == str(e2)[-7:]
+    assert np.allclose(g1, g2, rtol=1e-12) and np.isclose(h1, h2, rtol=1e-6)
