@@ -60,12 +60,15 @@ def _with_alpha(x, other, alpha, name):
     if x._dtype.name == "bool" and (isinstance(other, bool) or isinstance(other, Tensor)
                                     and other._dtype.name == "bool") and name == "AddBackward0":
         return (x.long() + other * int(alpha)) != 0     # bool results stay bool, as torch
-    scaled = other * alpha
+    # the scaled operand in the pair's dtype first, as torch computes alpha * other in it
+    dt = D.torch_result_type(x, other)
+    y = other.to(dt) if isinstance(other, Tensor) and other._dtype is not dt else other
     if name == "RsubBackward0":     # rsub: other - alpha * x
-        scaled = x * alpha
+        scaled = (x if x._dtype is dt else x.to(dt)) * alpha
         if not isinstance(other, Tensor):
             return _shown(other - scaled, "RsubBackward1", (x,))
-        return _shown(other - scaled, name, (x, other))
+        return _shown(y - scaled, name, (x, other))
+    scaled = y * alpha
     r = x + scaled if name == "AddBackward0" else x - scaled
     return _shown(r, name, (x, other))
 

@@ -274,10 +274,19 @@ def lerp(T, x, end, weight):
     return x + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
 
 
+def _common(*tensors):
+    """The tensors in their promoted dtype: torch computes a composite op of several operands
+    in it (integer products wrap around there, not in a narrower operand's dtype)."""
+    dt = D.promoted(*tensors)
+    return [t if t.dtype is dt else t.to(dt) for t in tensors]
+
+
 def addcmul(T, x, t1, t2, value):
+    x, t1, t2 = _common(x, t1, t2)
     return x + (t1 if value == 1 else t1 * value) * t2
 
 
 def addcdiv(T, x, t1, t2, value):
+    x, t1, t2 = _common(x, t1, t2)
     return x + (t1 if value == 1 else t1 * value) / t2
 

@@ -202,6 +202,21 @@ def torch_result_type(tensor1, tensor2):
     return result_type(_operand(tensor1), _operand(tensor2))
 
 
+def promoted(*operands):
+    """torch's promotion of several operands (tensors or Python numbers), as its
+    TensorIterator's common dtype: each category (dimensioned tensors, 0-d tensors, numbers)
+    promoted within itself, a lower category then counting only by a higher kind."""
+    best = {}
+    for v in operands:
+        d, c = _operand(v)
+        best[c] = _promote_same_category(best[c], d) if c in best else d
+    dt = None
+    for c in (2, 1, 0):
+        if c in best:
+            dt = (best[c], c) if dt is None else (result_type(dt, (best[c], c)), dt[1])
+    return dt[0] if dt[1] or not dt[0].is_floating_point else get_default_dtype()
+
+
 def promote_types(type1, type2):
     """The smallest dtype both dtypes convert to without loss of kind (bool < integer <
     floating point, then size)."""

@@ -346,6 +346,10 @@ class _MathMethods:
         """self + value * tensor1 * tensor2 (AddcmulBackward0)."""
         if legacy:
             tensor1, tensor2, value = _value_first("addcmul", tensor1, tensor2, legacy)
+        _tensor_operand("addcmul", tensor1, 1, "tensor1")
+        _tensor_operand("addcmul", tensor2, 2, "tensor2")
+        if D.promoted(self, tensor1, tensor2) is D.bool_:
+            raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
         return _record("addcmul", DM.addcmul, self, tensor1, tensor2, value,
                        edges=(self, tensor1, tensor2))
 
@@ -353,6 +357,8 @@ class _MathMethods:
         """self + value * tensor1 / tensor2 (AddcdivBackward0)."""
         if legacy:
             tensor1, tensor2, value = _value_first("addcdiv", tensor1, tensor2, legacy)
+        _tensor_operand("addcdiv", tensor1, 1, "tensor1")
+        _tensor_operand("addcdiv", tensor2, 2, "tensor2")
         if not (_floating_or_complex(tensor1) or _floating_or_complex(tensor2)):
             raise RuntimeError(_ADDCDIV_INTEGER)
         return _record("addcdiv", DM.addcdiv, self, tensor1, tensor2, value,

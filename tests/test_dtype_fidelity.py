@@ -75,3 +75,20 @@ def test_float_valued_pair_gradient_through_the_promotion(torch_ref):
     (d1, g1, e1, h1), (d2, g2, e2, h2) = grads
     assert str(d1)[-7:] == str(d2)[-7:] and str(e1)[-7:] == str(e2)[-7:]
     assert np.allclose(g1, g2, rtol=1e-12) and np.isclose(h1, h2, rtol=1e-6)
+
+
+def test_composites_compute_in_the_promoted_dtype(torch_ref):
+    # addcmul/addcdiv and add/sub/rsub with alpha: every operand in the common dtype first
+    # (uint8 * int8 products wrap in int16, not uint8; a bool other of a uint8 add stays
+    # uint8; float64 + alpha * float32 is computed in float64)
+    exprs = []
+    for x, y in (("u", "c"), ("c", "u"), ("b", "u"), ("u", "b"), ("c0", "s"), ("s", "c0"),
+                 ("u", "f"), ("u", "f0"), ("c0", "f"), ("d", "f"), ("f", "d0"), ("b", "b"),
+                 ("i", "l"), ("l", "i")):
+        exprs += [f"T.addcmul({x}, {x}, {y}, value=2)", f"T.addcmul({y}, {x}, {y})",
+                  f"T.addcdiv({x}, {x}, {y}, value=2)", f"T.add({x}, {y}, alpha=2)",
+                  f"T.sub({x}, {y}, alpha=3)", f"T.rsub({x}, {y}, alpha=2)",
+                  f"{x}.addcmul({x}, {y}, value=3)"]
+    exprs += ["T.add(d, f, alpha=1.5)", "T.add(f, d0, alpha=1.5)", "f.addcmul(f, 2)",
+              "f.addcdiv(f, 2.0)"]
+    _same(torch_ref, exprs)
