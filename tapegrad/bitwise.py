@@ -54,16 +54,21 @@ def _shift(name, a, s, dt):
 def binary(name, x, y):
     """x <op> y for op `name` (a key of _NP); x or y may be a Python number."""
     xa, ya, dt = _result_dtype(name, x, y)
-    if dt is D.bool_ and name in _LOGICAL:
+    if dt is D.bool_:
+        if name not in _LOGICAL:
+            raise _not_implemented(name, dt)
         return _compare(_LOGICAL[name], *((x, y) if isinstance(x, Tensor) else (y, x)))
     for t in (x, y):
         if isinstance(t, Tensor):
             _bake(t, "guard_value")
     _check_broadcast(np.shape(xa), np.shape(ya))
+    # both operands converted to the result dtype first, as torch's: a number or a 0-d
+    # tensor out of its range wraps around (uint8 & -3 is uint8 & 253)
+    xa, ya = D.as_array(xa, dt), D.as_array(ya, dt)
     if name in ("lshift", "rshift"):
         out = _shift(name, xa, ya, dt)
     else:
-        out = _NP[name](np.asarray(xa, dt.np), np.asarray(ya, dt.np))
+        out = _NP[name](xa, ya)
     return Tensor._wrap(np.asarray(out, dt.np), dt)
 
 

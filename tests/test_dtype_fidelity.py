@@ -92,3 +92,17 @@ def test_composites_compute_in_the_promoted_dtype(torch_ref):
     exprs += ["T.add(d, f, alpha=1.5)", "T.add(f, d0, alpha=1.5)", "f.addcmul(f, 2)",
               "f.addcdiv(f, 2.0)"]
     _same(torch_ref, exprs)
+
+
+def test_bitwise_operands_converted_to_the_result_dtype(torch_ref):
+    # a number or 0-d tensor out of the result dtype's range wraps around into it (torch
+    # converts both operands first); shifts have no bool kernel
+    exprs = []
+    for op in ("&", "|", "^", "<<", ">>"):
+        exprs += [f"u {op} -3", f"u {op} 300", f"-3 {op} u", f"c {op} 300", f"c {op} -200",
+                  f"u {op} s0", f"s0 {op} u", f"u {op} c0", f"c0 {op} u", f"b {op} b0",
+                  f"b {op} True", f"s {op} s0"]
+    exprs += ["u.bitwise_and(-3)", "u.bitwise_xor(300)", "u.bitwise_left_shift(s0)",
+              "T.bitwise_right_shift(u, s0)", "u.clone().bitwise_or_(-3)",
+              "T.bitwise_left_shift(b, b)", "b.bitwise_right_shift(True)"]
+    _same(torch_ref, exprs)
