@@ -235,12 +235,15 @@ class _InplaceNoGradMethods:
                              "DivBackward2", (other,))
 
     def logical_and_(self, other):
+        _tensor_operand("logical_and_", other, 1)
         return _values_only(self, other, Tensor.logical_and)
 
     def logical_or_(self, other):
+        _tensor_operand("logical_or_", other, 1)
         return _values_only(self, other, Tensor.logical_or)
 
     def logical_xor_(self, other):
+        _tensor_operand("logical_xor_", other, 1)
         return _values_only(self, other, Tensor.logical_xor)
 
     def logical_not_(self):

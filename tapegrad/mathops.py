@@ -12,7 +12,6 @@ import math
 import numpy as np
 
 from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, groups, return_types
-from .creation import tensor
 from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .kinds import scan as scan_kind
@@ -606,7 +605,7 @@ tensor_methods(type("_MathAliases", (), {
 
 
 def _logical(name, x, y):
-    y = y if isinstance(y, Tensor) else tensor(y)
+    _tensor_operand(name, y, 1)
     return _compare(name, x, y)
 
 
@@ -1117,12 +1116,22 @@ def _two(name):
     return f
 
 
-def logical_and(input, other):
-    """Elementwise `input and other` of truth values (bool)."""
-    _tensor_operand("logical_and", input, 1, "input")
-    x = input if input._dtype is D.bool_ else input != 0
-    y = other if isinstance(other, Tensor) else tensor(other)
-    return x.logical_and(y if y._dtype is D.bool_ else y != 0)
+def _logical_function(name, doc):
+    def f(input, other):
+        _tensor_operand(name, input, 1, "input")
+        _tensor_operand(name, other, 2)
+        return _compare(name, input, other)
+    f.__name__ = name
+    f.__doc__ = doc
+    return f
+
+
+logical_and = _logical_function("logical_and", "Elementwise `input and other` of truth values "
+                                "(bool).")
+logical_or = _logical_function("logical_or", "Elementwise `input or other` of truth values "
+                               "(bool).")
+logical_xor = _logical_function("logical_xor", "Elementwise `bool(input) != bool(other)` "
+                                "(bool).")
 
 
 def logical_not(input):
@@ -1172,8 +1181,7 @@ MODULE_FUNCTIONS = {
                                                    "cumprod", "var", "std", "lerp", "addcmul",
                                                    "addcdiv", "any", "all", "isnan", "isinf",
                                                    "isposinf", "isneginf", "isfinite",
-                                                   "count_nonzero", "logical_or",
-                                                   "logical_xor", "remainder", "fmod", "lt",
+                                                   "count_nonzero", "remainder", "fmod", "lt",
                                                    "le", "gt", "ge", "eq", "ne", "square",
                                                    "rsqrt", "sign", "nansum", "nanmean",
                                                    "renorm", "frexp", "angle")},
@@ -1191,7 +1199,8 @@ def dist(input, other, p=2):
 
 MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, ldexp=ldexp, ldexp_=ldexp_, dist=dist,
                         heaviside=heaviside,
-                        clamp=clamp, logical_and=logical_and, logical_not=logical_not,
+                        clamp=clamp, logical_and=logical_and, logical_or=logical_or,
+                        logical_xor=logical_xor, logical_not=logical_not,
                         isclose=isclose, allclose=allclose, equal=equal)
 del _name
 __all__ = ["MODULE_FUNCTIONS", "max_min", "vector_norm", "linalg_norm", "return_types"]

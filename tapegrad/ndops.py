@@ -459,8 +459,12 @@ def _compare(name, x, y):
     ya = y._array() if isinstance(y, Tensor) else y
     if not isinstance(y, (Tensor, bool, int, float, np.ndarray)):
         return NotImplemented
-    if name in _WRAPPED_CMP and (x._dtype.itemsize < 8 or isinstance(y, Tensor) and
-                                 y._dtype.itemsize < 8) and isinstance(y, (Tensor, int)):
+    if isinstance(y, Tensor) and y._dtype is not x._dtype:
+        # two tensors compare in their promoted dtype, as torch's: a 0-d operand converted
+        # into a dimensioned one's dtype may wrap around (int16 -32768 as uint8 is 0)
+        dt = D.torch_result_type(x, y)
+        xa, ya = _quiet(D.as_array, xa, dt), _quiet(D.as_array, ya, dt)
+    elif name in _WRAPPED_CMP and x._dtype.itemsize < 8 and isinstance(y, int):
         # a small integer type compares in the promoted dtype, as torch: an int operand
         # outside its range wraps around (uint8 < 300 is uint8 < 44)
         dt = D.torch_result_type(x, y)

@@ -18,7 +18,7 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
 from .pyfunc import Function
 from .tape import share_counter
 from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, _reduce_dims, _size_args, Tensor,
-                     tensor_methods)
+                     _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided
 
@@ -186,7 +186,8 @@ class _OpMethods:
 
     def logical_and(self, o):
         # (& and the other bitwise operators: tapegrad/bitwise.py)
-        return _compare("logical_and", self, o if isinstance(o, Tensor) else tensor(o))
+        _tensor_operand("logical_and", o, 1)
+        return _compare("logical_and", self, o)
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 

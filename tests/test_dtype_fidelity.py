@@ -106,3 +106,18 @@ def test_bitwise_operands_converted_to_the_result_dtype(torch_ref):
               "T.bitwise_right_shift(u, s0)", "u.clone().bitwise_or_(-3)",
               "T.bitwise_left_shift(b, b)", "b.bitwise_right_shift(True)"]
     _same(torch_ref, exprs)
+
+
+def test_two_tensors_compare_in_their_promoted_dtype(torch_ref):
+    # the 0-d operand converted into the dimensioned one's dtype (int16 -32768 as uint8 is 0,
+    # float64 1e-300 as float32 is 0) before logical ops and comparisons; logical ops take
+    # tensors only
+    exprs = []
+    for fn in ("T.logical_and", "T.logical_or", "T.logical_xor", "T.eq", "T.ne", "T.lt"):
+        exprs += [f"{fn}(u, s0)", f"{fn}(s0, u)", f"{fn}(u, c0)", f"{fn}(c0, u)",
+                  f"{fn}(f, T.tensor(1e-300, dtype=T.float64))", f"{fn}(b, s0)",
+                  f"{fn}(i, T.tensor(2.0**31, dtype=T.float32))", f"{fn}(u, b0)"]
+    for fn in ("logical_and", "logical_or", "logical_xor"):
+        exprs += [f"T.{fn}(u, 2)", f"u.{fn}(0.5)", f"b.{fn}(True)", f"b.clone().{fn}_(2)",
+                  f"u.{fn}(s0)", f"b.clone().{fn}_(s0)"]
+    _same(torch_ref, exprs)
