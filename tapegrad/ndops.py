@@ -297,6 +297,7 @@ _EXACT_BOOL_OPS = frozenset(("copy", "fill_tensor", "maximum", "minimum", "draw"
 # bool + bool and bool * bool are logical ops (True + True is True): compare entries
 _BOOL_AS_LOGICAL = {"add": "logical_or", "mul": "logical_and"}
 _SUB, _NEG, _POW, _ABS = OPS["sub"].code, OPS["neg"].code, OPS["pow"].code, OPS["abs"].code
+_RELU = OPS["relu"].code
 
 
 def _int_power(a, b, dtn):
@@ -420,13 +421,18 @@ def _unary(code, x, c=0.0):
             raise RuntimeError(errors.NEG_BOOL)
         if code == _ABS:
             raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+        if code == _RELU:
+            raise RuntimeError("Boolean inputs not supported for relu")
     op = BY_CODE[code]
     xa = x._array()
     dt = x._dtype if x._dtype.is_floating_point else D.get_default_dtype()
     if op.name in ("neg", "abs", "relu", "sign") and not x._dtype.is_floating_point:
         dt = x._dtype
     with np.errstate(all="ignore"):
-        out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c), dtype=dt.np)
+        if code == _RELU:   # (in the integer dtype: the formula's 0.0 would round int64)
+            out = _np_relu(xa.astype(dt.np, copy=False), c)
+        else:
+            out = np.asarray(_NP_FWD[code](xa.astype(dt.np, copy=False), None, c), dtype=dt.np)
     if code in _PARTIAL_FWD:
         out = np.array(np.broadcast_to(out, np.shape(xa)))
     tape = _record_start(x)

@@ -121,3 +121,11 @@ def test_two_tensors_compare_in_their_promoted_dtype(torch_ref):
         exprs += [f"T.{fn}(u, 2)", f"u.{fn}(0.5)", f"b.{fn}(True)", f"b.clone().{fn}_(2)",
                   f"u.{fn}(s0)", f"b.clone().{fn}_(s0)"]
     _same(torch_ref, exprs)
+
+
+def test_integer_relu_exact(torch_ref):
+    # computed in the integer dtype: int64's max is not rounded through float64 (to the
+    # minimum); bool has no relu
+    _same(torch_ref, ["T.relu(l)", "l.relu()", "T.relu(i)", "T.nn.functional.relu(c)",
+                      "T.relu(T.tensor([2**63 - 1, -2**63]))", "T.relu(u)", "T.relu(b)",
+                      "b.relu()", "T.relu(s0)"])
