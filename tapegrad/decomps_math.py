@@ -149,7 +149,9 @@ def ldexp(T, x, e, dt):
     """x * 2 ** e in dtype dt (torch's mul(x, pow(2.0, e))); an integer e's powers exact."""
     x = x if x.dtype is dt else x.to(dt)
     if e.dtype.is_floating_point:
-        return x * 2.0 ** (e if e.dtype is dt else e.to(dt))
+        # torch's kernel takes the power in e's own dtype, a 0-d e's in dt (a float32 e of a
+        # float64 x: 2 ** e rounded to float32)
+        return x * 2.0 ** (e if e.dtype is dt or e.dim() else e.to(dt))
     ea = e._array()
     with np.errstate(over="ignore"):
         pw = Tensor._wrap(np.asarray(np.ldexp(np.ones((), dt.np), ea), dt.np), dt)

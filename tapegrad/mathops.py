@@ -815,7 +815,7 @@ def _renorm(x, p, dim, maxnorm):
 def _ldexp(x, other, pos):
     """(pos: the position of x's argument: 1 for the function, 0 for the method)"""
     _tensor_operand("ldexp", other, pos + 1)
-    if other._dtype is D.bool_:
+    if other._dtype is D.bool_ and x._dtype.is_floating_point:   # (torch's float kernel)
         raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
     # torch's input * pow(2.0, other): the power is other's dtype (or the default float)
     pw = other._dtype if other._dtype.is_floating_point else D.get_default_dtype()

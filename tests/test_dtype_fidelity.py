@@ -129,3 +129,11 @@ def test_integer_relu_exact(torch_ref):
     _same(torch_ref, ["T.relu(l)", "l.relu()", "T.relu(i)", "T.nn.functional.relu(c)",
                       "T.relu(T.tensor([2**63 - 1, -2**63]))", "T.relu(u)", "T.relu(b)",
                       "b.relu()", "T.relu(s0)"])
+
+
+def test_ldexp_power_in_the_exponents_dtype(torch_ref):
+    # a float32 exponent of a float64 input: 2 ** e rounded to float32 (a 0-d one's in
+    # float64), as torch's kernel; a bool exponent works unless the input is floating
+    _same(torch_ref, ["T.ldexp(d, f)", "T.ldexp(d, f0)", "T.ldexp(f, d)", "T.ldexp(f, d0)",
+                      "d.ldexp(f)", "T.ldexp(b, b)", "T.ldexp(b, b0)", "T.ldexp(l, b)",
+                      "T.ldexp(f, b)", "T.ldexp(u, f)", "T.ldexp(f, u)"])
