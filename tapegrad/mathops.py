@@ -123,13 +123,22 @@ def _inplace_unary(name):
     history; an integer tensor whose result is float raises torch's cast error)."""
     def method(self, *args, **kwargs):
         fn = getattr(Tensor, name)
+        # tensor arguments (clamp's bounds): their history makes the change recorded
+        inputs = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
+        if name == "clamp" and inputs:   # (ClampBackward0 lists both bounds, None's too)
+            bounds = dict(zip(("min", "max"), args), **kwargs)
+            inputs = (bounds.get("min"), bounds.get("max"))
         if name in _DECOMP_INPLACE:
-            return _inplace_decomp(self, fn, *args, **kwargs)
+            return _inplace_decomp(self, fn, *args, _inputs=inputs, **kwargs)
+        if inputs and self._dtype.is_floating_point:   # (in self's dtype: _inplace_decomp)
+            args = tuple(a.to(self._dtype) if isinstance(a, Tensor) and a._dtype is not
+                         self._dtype and a._dtype.is_floating_point else a for a in args)
 
         def value(arr, _):
             return fn(Tensor._wrap(np.array(arr, copy=True), self._dtype), *args,
                       **kwargs)._array()
-        return self._inplace(value, None, lambda x, _: fn(x, *args, **kwargs))
+        other = next((t for t in inputs if t._recorded), None)
+        return self._inplace(value, other, lambda x, _: fn(x, *args, **kwargs))
     method.__name__ = name + "_"
     return method
 
@@ -165,6 +174,14 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
     output entry's first operand, an internal entry of the group).  `_clone`: the body reads
     a clone of self (for bodies whose first reads of self could be views of it); `_inputs`:
     the tensor arguments whose history makes the change recorded (torch's), as self's."""
+    if self._dtype.is_floating_point:
+        # a float tensor argument of another float dtype in self's (the result keeps self's
+        # dtype, as torch's cast of an in-place result: float32_t.clamp_(float64_t))
+        def own(a):
+            return a.to(self._dtype) if isinstance(a, Tensor) and a._dtype is not self._dtype \
+                and a._dtype.is_floating_point else a
+        args = tuple(own(a) for a in args)
+        kwargs = {k: own(a) for k, a in kwargs.items()}
     tape, node = self._tape, getattr(self, "_node", -1)
     start = tape.n if tape is not None else 0
     other = next((t for t in _inputs if isinstance(t, Tensor) and t._recorded), None)
@@ -190,7 +207,8 @@ def _inplace_decomp(self, method, *args, _clone=True, _inputs=(), **kwargs):
         # torch's edges: self's grad_fn from before the op, then the tensor arguments (the
         # group's own inputs would be the clone its body reads)
         show_edge_pairs(new, self._node, (old_edge,) + tuple(
-            edge_to(new, t) for t in _inputs if isinstance(t, Tensor)))
+            edge_to(new, t) if t is not None else (None, 0) for t in _inputs
+            if t is None or isinstance(t, Tensor)))
     return self
 
 

@@ -137,3 +137,29 @@ def test_ldexp_power_in_the_exponents_dtype(torch_ref):
     _same(torch_ref, ["T.ldexp(d, f)", "T.ldexp(d, f0)", "T.ldexp(f, d)", "T.ldexp(f, d0)",
                       "d.ldexp(f)", "T.ldexp(b, b)", "T.ldexp(b, b0)", "T.ldexp(l, b)",
                       "T.ldexp(f, b)", "T.ldexp(u, f)", "T.ldexp(f, u)"])
+
+
+def _inplace_bound_run(T, op, bdt, self_grad):
+    x = T.tensor([1.0, 2.0, 3.0], requires_grad=self_grad)
+    b = T.tensor([1.5, 1.5, 1.5], dtype=getattr(T, bdt), requires_grad=True)
+    y = x.clone() if self_grad else x
+    r = {"clamp_": lambda: y.clamp_(b), "clamp_kw": lambda: y.clamp_(min=b),
+         "clamp_both": lambda: y.clamp_(b, b + 1), "clamp_min_": lambda: y.clamp_min_(b),
+         "clamp_max_": lambda: y.clamp_max_(b), "copysign_": lambda: y.copysign_(-b),
+         "addcmul_": lambda: y.addcmul_(b, b)}[op]()
+    names = [None if f is None else type(f).__name__ for f, _ in r.grad_fn.next_functions]
+    (r * T.tensor([1.0, 2.0, 3.0])).sum().backward()
+    return (str(r.dtype)[-7:], r.tolist(), type(r.grad_fn).__name__, names[0],
+            str(b.grad.dtype)[-7:], b.grad.tolist(), x.grad.tolist() if self_grad else None)
+
+
+def test_inplace_with_tensor_arguments_records_their_history(torch_ref):
+    # x.clamp_(b) with b requiring grad records the op even when x needs none (the gradient
+    # reached no one), and a float64 argument of a float32 tensor is cast into it (was
+    # torch's cast error)
+    for op in ("clamp_", "clamp_kw", "clamp_both", "clamp_min_", "clamp_max_", "copysign_",
+               "addcmul_"):
+        for bdt in ("float32", "float64"):
+            for self_grad in (False, True):
+                want = _inplace_bound_run(torch_ref, op, bdt, self_grad)
+                assert _inplace_bound_run(tg, op, bdt, self_grad) == want, (op, bdt, self_grad)
