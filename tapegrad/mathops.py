@@ -16,8 +16,8 @@ from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .kinds import scan as scan_kind
 from .fpstate import ERR_RESET, ERR_SET, QUIET
-from .ndops import (_add_reduce, _binary, _BIN_FAST, _compare, _FAST_SUM_MIN, first_extremes,
-                    float_operands, _np_mean, _NP_FWD, _UN_ROW, _use_extremes, where)
+from .ndops import (_add_reduce, _binary, _BIN_FAST, check_grad_dtype, _compare, _FAST_SUM_MIN,
+                    first_extremes, float_operands, _np_mean, _NP_FWD, _UN_ROW, _use_extremes, where)
 from .parameter import Parameter
 from .ops import OPS
 from .pyfunc import as_native_node, Function
@@ -428,6 +428,7 @@ class _MathMethods:
         is right with zeros (one: the others' product; several: 0)."""
         if dtype is not None:
             dtype = D.as_dtype(dtype)
+            check_grad_dtype(self, dtype)
         x = self.to(dtype) if dtype is not None else (
             self if self._dtype.is_floating_point else self.to(D.int64))
         if dim is None:
@@ -443,9 +444,10 @@ class _MathMethods:
         """Sum over dim treating nan as 0 (NansumBackward0); integer tensors as sum."""
         if dtype is not None:
             dtype = D.as_dtype(dtype)
+            check_grad_dtype(self, dtype)
         x = self.to(dtype) if dtype is not None else self
         if not x._dtype.is_floating_point:
-            return x.sum(dim, keepdim)
+            return x.sum(dim, keepdim, dtype=dtype)   # (no dtype: int64, as sum's)
         return _record("nansum", DM.nansum, x, _dims("nansum", dim, x.dim()), bool(keepdim))
 
     def nanmean(self, dim=None, keepdim=False, dtype=None):
@@ -779,6 +781,7 @@ def _scan(x, dim, dtype, name):
     d = _dim(dim.__index__(), x.dim())
     if dtype is D.bool_:
         raise NotImplementedError(f"\"{name}_out_cpu\" not implemented for 'Bool'")
+    check_grad_dtype(x, dtype)
     if dtype is not None:
         x = x.to(dtype)
     elif not x._dtype.is_floating_point:

@@ -733,9 +733,18 @@ _add_reduce = np.add.reduce
 _REDUCE_DIMS = {}
 
 
+def check_grad_dtype(x, dtype):
+    """torch's error for a reduction or scan asked for an integer or bool dtype of a tensor
+    that requires grad (in grad mode): its result could carry no gradient."""
+    if dtype is not None and not dtype.is_floating_point and STATE.enabled and \
+            x.requires_grad:
+        raise RuntimeError(f"Autograd not support dtype: {dtype.legacy}")
+
+
 def _reduce(x, dim, keepdim, mean, dtype=None):
     if dtype is not None:
         dtype = D.as_dtype(dtype)
+        check_grad_dtype(x, dtype)
     shape = x._shape
     nd = len(shape)
     # Fast path: sum()/mean() over every element of a small array-backed float tensor (a

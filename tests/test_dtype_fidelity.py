@@ -163,3 +163,18 @@ def test_inplace_with_tensor_arguments_records_their_history(torch_ref):
             for self_grad in (False, True):
                 want = _inplace_bound_run(torch_ref, op, bdt, self_grad)
                 assert _inplace_bound_run(tg, op, bdt, self_grad) == want, (op, bdt, self_grad)
+
+
+def test_reductions_with_a_dtype(torch_ref):
+    # nansum of an integer tensor keeps dtype= (was int64 always); an integer dtype of a
+    # tensor that requires grad is torch's error, not a result without gradient
+    exprs = []
+    for fn in ("sum", "nansum", "prod", "mean"):
+        for dt in ("int32", "int64", "uint8", "bool", "float64"):
+            exprs += [f"b.{fn}(dtype=T.{dt})", f"u.{fn}(0, dtype=T.{dt})",
+                      f"f.requires_grad_().{fn}(dtype=T.{dt})",
+                      f"T.{fn}(d.requires_grad_(), 0, dtype=T.{dt})"]
+    for fn in ("cumsum", "cumprod"):
+        for dt in ("int32", "bool", "float64"):
+            exprs += [f"f.requires_grad_().{fn}(0, dtype=T.{dt})", f"c.{fn}(0, dtype=T.{dt})"]
+    _same(torch_ref, exprs + ["T.nansum(c, dtype=T.int8)", "T.nansum(b)"])
