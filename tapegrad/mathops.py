@@ -108,7 +108,7 @@ def _unary_method(name):
                     raise NotImplementedError(_INT_ERR.format(fn=name + "_vml", dt="Bool"))
                 return self.clone()
             if name == "frac":
-                raise RuntimeError(_INT_ERR.format(fn="frac", dt=self._dtype.legacy))
+                raise NotImplementedError(_INT_ERR.format(fn="frac", dt=self._dtype.legacy))
         return fast(self)
     method.__name__ = name
     method.__doc__ = f"Elementwise {name} ({OPS[name].grad_fn})."

@@ -144,7 +144,16 @@ exp2 = _method("exp2", "2 ** x (Exp2Backward0).")
 log1p = _method("log1p", "log(1 + x) (Log1PBackward0).")
 gammaln = _method("lgamma", "log |gamma(x)| (LgammaBackward0).")
 digamma = psi = _method("digamma", "The logarithmic derivative of gamma (DigammaBackward0).")
-round = _method("round", "Rounding half to even, with `decimals` (RoundBackward0/1).")  # noqa: A001
+
+
+def round(input, *, decimals=0):  # noqa: A001  (torch's name)
+    """Rounding half to even, with `decimals` (RoundBackward0/1); unlike torch.round, no
+    integer kernel (torch's error)."""
+    _tensor_operand("round", input, 1, "input")
+    if not decimals and not input._dtype.is_floating_point:
+        raise NotImplementedError(f"\"round_vml_cpu\" not implemented for "
+                                  f"'{input._dtype.legacy}'")
+    return input.round(decimals=decimals)
 
 
 def polygamma(n, input):

@@ -178,3 +178,12 @@ def test_reductions_with_a_dtype(torch_ref):
         for dt in ("int32", "bool", "float64"):
             exprs += [f"f.requires_grad_().{fn}(0, dtype=T.{dt})", f"c.{fn}(0, dtype=T.{dt})"]
     _same(torch_ref, exprs + ["T.nansum(c, dtype=T.int8)", "T.nansum(b)"])
+
+
+def test_integer_kernels_torch_lacks(torch_ref):
+    # frac of an integer tensor and torch.special.round of one (torch.round returns it) are
+    # NotImplementedError, as torch's dispatch
+    exprs = [f"{e.format(v)}" for v in ("l", "u", "b", "c0")
+             for e in ("{}.frac()", "T.frac({})", "T.special.round({})", "T.round({})",
+                       "T.special.round({}, decimals=1)", "T.round({}, decimals=2)")]
+    _same(torch_ref, exprs + ["T.special.round(f)", "T.special.round(d, decimals=1)"])
