@@ -408,9 +408,11 @@ def lcm(input, other):
     |a / gcd(a, b) * b| (0 where the gcd is 0; wrapping on overflow)."""
     a, b, dt = _integer_pair("lcm", input, other)
     g = np.gcd(a, b)
+    if a.dtype.itemsize < 4:   # (C++'s promotion to int: |a / g * b| wraps after the abs)
+        a, b, g = a.astype(np.int32), b.astype(np.int32), g.astype(np.int32)
     with np.errstate(all="ignore"):
         out = np.abs(a // np.where(g == 0, 1, g) * b)
-    return _wrap(np.where(g == 0, 0, out), dt)
+    return _wrap(np.where(g == 0, 0, out).astype(dt.np), dt)
 
 
 def isreal(input):

@@ -187,3 +187,12 @@ def test_integer_kernels_torch_lacks(torch_ref):
              for e in ("{}.frac()", "T.frac({})", "T.special.round({})", "T.round({})",
                        "T.special.round({}, decimals=1)", "T.round({}, decimals=2)")]
     _same(torch_ref, exprs + ["T.special.round(f)", "T.special.round(d, decimals=1)"])
+
+
+def test_lcm_of_small_integers_wraps_after_the_abs(torch_ref):
+    # torch computes |a / gcd * b| in C++'s int for uint8/int8/int16, wrapping into the
+    # dtype only at the end (lcm(int8 127, -4) is -4, not 4)
+    _same(torch_ref, ["T.lcm(c, T.tensor([-4, 3, -6, -4], dtype=T.int8))",
+                      "T.lcm(s, T.tensor([3, -5, 7, -4], dtype=T.int16))",
+                      "u.lcm(T.tensor([3, 5, 7, 9], dtype=T.uint8))", "T.lcm(c, s0)",
+                      "T.lcm(l, T.tensor([4, 6, -9, 3]))", "T.lcm(c, u)"])
