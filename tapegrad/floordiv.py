@@ -34,6 +34,11 @@ def _div_floor(a, b):
 def floor_divide(input, other):
     """input // other elementwise (either or both may be Python numbers), rounded toward
     -inf."""
+    return _floor_divide(input, other, "floor_divide")
+
+
+def _floor_divide(input, other, op):
+    """floor_divide, its node's error naming aten's `op` (floor_divide_ in place)."""
     input, other = D.py_number(input), D.py_number(other)
     for x in (input, other):
         if not isinstance(x, (Tensor, bool, int, float)):
@@ -56,7 +61,7 @@ def floor_divide(input, other):
             raise RuntimeError("ZeroDivisionError")
         out = quiet(np.floor_divide, a, b)
     return nodiff.result("NotImplemented", out, dt, (input, other),
-                         (RuntimeError, "derivative for aten::floor_divide is not implemented"))
+                         (RuntimeError, f"derivative for aten::{op} is not implemented"))
 
 
 @tensor_methods
@@ -67,11 +72,11 @@ class _FloorDivideMethods:
         return floor_divide(self, other)
 
     def floor_divide_(self, other):
-        # in place without history (with it: the NotImplementedError of tapegrad's other
-        # in-place ops that have no recorded form)
+        # with history: rebased on floor_divide's NotImplemented node, as torch's
         errors.check_promotion(self, other)
         return self._inplace(
-            lambda a, b: floor_divide(Tensor._wrap(a, self.dtype), other)._array(), other)
+            lambda a, b: floor_divide(Tensor._wrap(a, self.dtype), other)._array(), other,
+            lambda x, o: _floor_divide(x, o, "floor_divide_"))
 
     def __floordiv__(self, other):
         if not isinstance(other, (Tensor, bool, int, float, np.generic)):
