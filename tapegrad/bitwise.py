@@ -90,12 +90,7 @@ def bitwise_not(x, op="bitwise_not"):
 
 def _inplace(name, x, y):
     """x <op>= y: the result written into x (its dtype must hold the promoted type)."""
-    _, xd, xc = _operand(x)
-    _, yd, yc = _operand(y)
-    dt = D.result_type((xd, xc), (yd, yc))
-    if dt._rank > x._dtype._rank:     # (within a category torch casts)
-        raise RuntimeError(f"result type {dt.legacy} can't be cast to the desired output "
-                           f"type {x._dtype.legacy}")
+    errors.check_promotion(x, y)     # (the output's shape, then its dtype: torch's order)
     r = binary(name, x, y)
     if _tracing(x) is not None:
         raise NotImplementedError("tapegrad: an in-place bitwise op on a traced tensor is not "

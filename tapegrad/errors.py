@@ -247,8 +247,16 @@ def _cast_error(src, dst):
 
 def check_promotion(x, other, true_divide=False):
     """torch's check of an in-place arithmetic op on a bool or integer tensor x, before any
-    other: the promoted result type (of a true division: a floating one) must cast into x's
+    other: the broadcast shape must be x's, the promoted result type (of a true division: a floating one) must cast into x's
     dtype (bool_t += 2, int_t.add_(float64 tensor) raise, naming the result type)."""
+    if isinstance(getattr(other, "dtype", None), D.dtype) and tuple(other.shape) != x.shape:
+        # (torch checks the output's shape first: a 0-d x with an n-d other)
+        try:
+            shape = np.broadcast_shapes(x.shape, tuple(other.shape))
+        except ValueError:
+            shape = None    # (the op's own broadcast error)
+        if shape is not None and shape != x.shape:
+            raise _inplace_shape_error(x.shape, shape)
     if x._dtype.is_floating_point or not (
             isinstance(other, (bool, int, float)) or isinstance(getattr(other, "dtype", None),
                                                                 D.dtype)):

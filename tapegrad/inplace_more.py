@@ -250,9 +250,13 @@ class _InplaceNoGradMethods:
         return _values_only(self, None, lambda a, _: a.logical_not())
 
     def gcd_(self, other):
+        _tensor_operand("gcd_", other, 1)
+        errors.check_promotion(self, other)
         return _values_only(self, other, Tensor.gcd)
 
     def lcm_(self, other):
+        _tensor_operand("lcm_", other, 1)
+        errors.check_promotion(self, other)
         return _values_only(self, other, Tensor.lcm)
 
     def nextafter(self, other):

@@ -216,3 +216,16 @@ def test_floor_divide_inplace_on_a_tensor_with_history(torch_ref):
     for other in (lambda T: 2, lambda T: T.tensor(-1.5, dtype=T.float64),
                   lambda T: T.tensor([2.0, 1.0, 3.0], requires_grad=True), lambda T: True):
         assert _floor_divide_inplace_run(tg, other) == _floor_divide_inplace_run(torch_ref, other)
+
+
+def test_inplace_checks_the_output_first(torch_ref):
+    # torch's in-place ops check the output: its shape (a 0-d tensor cannot take an n-d
+    # result), then whether the result dtype casts into it (gcd_ of a bool tensor with int8)
+    exprs = []
+    for op in ("add_", "mul_", "sub_", "div_", "remainder_", "fmod_", "pow_", "gcd_", "lcm_",
+               "bitwise_and_", "bitwise_left_shift_", "floor_divide_"):
+        exprs += [f"b0.clone().{op}(u)", f"c0.clone().{op}(f)", f"f0.clone().{op}(b)",
+                  f"b.clone().{op}(c)", f"b.clone().{op}(s0)", f"s0.clone().{op}(u)"]
+    exprs += ["b.clone().gcd_(2)", "u.clone().lcm_(3)", "c0.clone().__iand__(u)",
+              "b0.clone().__ior__(b)", "u.clone().__ixor__(f)"]
+    _same(torch_ref, exprs)
