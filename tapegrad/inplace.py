@@ -196,6 +196,11 @@ class _InplaceMethods:
         b = other._array() if isinstance(other, Tensor) else other
         if type(b) is int and not self._dtype.is_floating_point:
             b = D.as_array(b, self._dtype)    # (out of an int32 range: wraps around, as torch)
+        elif isinstance(other, Tensor) and other._dtype is not self._dtype and \
+                not self._dtype.is_floating_point and not other._dtype.is_floating_point:
+            # another integer tensor in the result dtype first, as torch's: a 0-d int8 -128
+            # with a uint8 tensor is 128 (numpy would compute in int16)
+            b = D.as_array(b, D.torch_result_type(self, other))
         with np.errstate(all="ignore"):
             try:
                 return fn(self._array(), b)

@@ -229,3 +229,14 @@ def test_inplace_checks_the_output_first(torch_ref):
     exprs += ["b.clone().gcd_(2)", "u.clone().lcm_(3)", "c0.clone().__iand__(u)",
               "b0.clone().__ior__(b)", "u.clone().__ixor__(f)"]
     _same(torch_ref, exprs)
+
+
+def test_inplace_integer_operand_in_the_result_dtype(torch_ref):
+    # torch converts the other integer operand into the result dtype before computing: a
+    # 0-d int8 -128 with a uint8 tensor is 128 (numpy's int16 gave u % -128)
+    exprs = []
+    for op in ("remainder_", "fmod_", "floor_divide_", "add_", "mul_", "bitwise_xor_",
+               "__imod__"):
+        exprs += [f"u.clone().{op}(c0)", f"u.clone().{op}(s0)", f"c.clone().{op}(s0)",
+                  f"s.clone().{op}(T.tensor(-100000, dtype=T.int32))"]
+    _same(torch_ref, exprs)
