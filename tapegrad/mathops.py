@@ -311,11 +311,11 @@ class _MathMethods:
 
     def clamp_min(self, min):  # noqa: A002  (torch's name)
         """max(self, min), min a number or a tensor (ClampMinBackward0/1)."""
-        return _bin("clamp_min", self, min)
+        return _bin("clamp_min", self, _number_bounds(self, "clamp_min", min)[0])
 
     def clamp_max(self, max):  # noqa: A002
         """min(self, max), max a number or a tensor (ClampMaxBackward0/1)."""
-        return _bin("clamp_max", self, max)
+        return _bin("clamp_max", self, _number_bounds(self, "clamp_max", max)[0])
 
     def clamp(self, min=None, max=None):  # noqa: A002
         """Values limited to [min, max] (gradient 1 at the bounds); ClampBackward1 for
@@ -328,11 +328,9 @@ class _MathMethods:
                                 f"(min={type(b).__name__})")
         tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
         if not tensors:
-            # number bounds: torch's checked conversion (int bounds of an integer tensor,
-            # float32's range)
-            dt = self._dtype
-            min, max = (D.checked(b, dt) if isinstance(b, int) and not dt.is_floating_point or
-                        isinstance(b, float) and dt is D.float32 else b for b in (min, max))
+            name = "clamp" if min is not None and max is not None else \
+                "clamp_min" if max is None else "clamp_max"
+            min, max = _number_bounds(self, name, min, max)
             return _record("clamp", DM.clamp, self, min, max)
         # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
         return _record("clamp_tensor", DM.clamp, self, min, max, edges=(self, min, max))
@@ -622,6 +620,17 @@ tensor_methods(type("_MathAliases", (), {
     for name, target in ((alias, target), (alias + "_", target + "_"))
     if not hasattr(Tensor, name) and not (target.endswith("_") and target[:-1] in
                                           ("gt_", "ge_", "lt_", "le_", "ne_"))}))
+
+
+def _number_bounds(x, name, *bounds):
+    """clamp's number bounds as torch's scalar kernels take them: by its checked conversion
+    into x's dtype (int bounds of an integer tensor, float32's range: 300 for uint8 raises),
+    none for a bool tensor with bool bounds (tensors and None as they are)."""
+    dt = x._dtype
+    if dt is D.bool_ and all(b is None or isinstance(b, bool) for b in bounds):
+        raise NotImplementedError(f"\"{name}_scalar_cpu\" not implemented for 'Bool'")
+    return tuple(D.checked(b, dt) if isinstance(b, int) and not dt.is_floating_point or
+                 isinstance(b, float) and dt is D.float32 else b for b in bounds)
 
 
 def _logical(name, x, y):

@@ -240,3 +240,16 @@ def test_inplace_integer_operand_in_the_result_dtype(torch_ref):
         exprs += [f"u.clone().{op}(c0)", f"u.clone().{op}(s0)", f"c.clone().{op}(s0)",
                   f"s.clone().{op}(T.tensor(-100000, dtype=T.int32))"]
     _same(torch_ref, exprs)
+
+
+def test_clamp_number_bounds_checked_as_torch(torch_ref):
+    # clamp_min/clamp_max take a number bound by torch's checked conversion into the
+    # tensor's dtype (uint8 with 300 raises; it wrapped to 44), and a bool tensor has no
+    # kernel for bool bounds
+    exprs = ["u.clamp_min(300)", "u.clamp_max(-1)", "T.clamp_min(u, 300)", "c.clamp_max(128)",
+             "c.clamp_min(-200)", "u.clone().clamp_min_(300)", "f.clamp_min(1e40)",
+             "T.clamp_max(f, -1e40)", "d.clamp_min(1e300)", "b.clamp(True)",
+             "b.clamp(max=True)", "b.clamp(True, True)", "b.clamp_min(True)", "b.clamp_min(1)",
+             "T.clamp_max(b, False)", "b.clone().clamp_max_(True)", "b.clamp(0.5)",
+             "u.clamp_min(2.5)", "c.clamp(-200, 5)", "u.clamp(max=300)", "l.clamp_max(2**62)"]
+    _same(torch_ref, exprs)
