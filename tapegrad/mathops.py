@@ -15,7 +15,7 @@ from . import decomps, decomps_math as DM, dtypes as D, errors, _fastpath, group
 from .grad_mode import is_grad_enabled
 from .graph import Edged, edge_to, forget_fn, recorded_class, show_edge_pairs
 from .kinds import scan as scan_kind
-from .fpstate import ERR_RESET, ERR_SET, QUIET
+from .fpstate import ERR_RESET, ERR_SET, QUIET, quiet
 from .ndops import (_add_reduce, _binary, _BIN_FAST, check_grad_dtype, _compare, _FAST_SUM_MIN,
                     first_extremes, float_operands, _np_mean, _NP_FWD, _UN_ROW, _use_extremes, where)
 from .parameter import Parameter
@@ -402,6 +402,8 @@ class _MathMethods:
         info = np.finfo(self._dtype.np)
         posinf = float(info.max) if posinf is None else posinf
         neginf = float(info.min) if neginf is None else neginf
+        if self._dtype is D.float32:   # (torch's unchecked cast: past float32's range, inf)
+            nan, posinf, neginf = (float(quiet(np.float32, v)) for v in (nan, posinf, neginf))
         return _record("nan_to_num", DM.nan_to_num, self, nan, posinf, neginf)
 
     # ---- reductions ------------------------------------------------------------------------

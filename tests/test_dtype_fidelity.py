@@ -253,3 +253,14 @@ def test_clamp_number_bounds_checked_as_torch(torch_ref):
              "T.clamp_max(b, False)", "b.clone().clamp_max_(True)", "b.clamp(0.5)",
              "u.clamp_min(2.5)", "c.clamp(-200, 5)", "u.clamp(max=300)", "l.clamp_max(2**62)"]
     _same(torch_ref, exprs)
+
+
+def test_nan_to_num_replacements_past_float32_range(torch_ref):
+    # torch casts the replacement values into float32 unchecked: 1e40 is inf (tapegrad
+    # raised its checked conversion's overflow error)
+    x = "T.tensor([float('nan'), float('inf'), -float('inf'), 1.0])"
+    _same(torch_ref, [f"T.nan_to_num({x}, posinf=1e40)", f"T.nan_to_num({x}, nan=1e39)",
+                      f"{x}.nan_to_num(nan=-1e40, posinf=-1e40, neginf=3e38)",
+                      f"{x}.double().nan_to_num(posinf=1e300)",
+                      f"{x}.requires_grad_().nan_to_num(nan=1e40)",
+                      f"{x}.clone().nan_to_num_(neginf=-1e50)"])
