@@ -93,6 +93,7 @@ _ANY = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", 
         "logspace", "eye", "randperm", "randint", "searchsorted", "bucketize")
 _FOUND = ("abs", "absolute", "neg", "negative", "clamp", "clip", "clamp_min", "clamp_max",
           "round", "floor", "ceil", "trunc", "fix", "frac", "sign", "sgn")
+_CLAMPS = ("clamp", "clip", "clamp_min", "clamp_max")
 _CAT = ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack",
         "column_stack")
 _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
@@ -190,6 +191,8 @@ def call(name, f, args, kwargs, out):
                            "arguments don't support automatic differentiation, but one of the "
                            "arguments requires grad.")
     rule = _RULE.get(name, "cast") if several or name not in ("max", "min") else "cast"
+    if name in _CLAMPS and any(isinstance(a, Tensor) for a in (*args[1:], *kwargs.values())):
+        rule = "cast"    # (clamp's tensor-bound overloads cast their result into out)
     for k, (o, r) in enumerate(zip(outs, results)):
         err = _dtype_error(name, rule, r._dtype, o._dtype, k)
         if err is not None:

@@ -264,3 +264,17 @@ def test_nan_to_num_replacements_past_float32_range(torch_ref):
                       f"{x}.double().nan_to_num(posinf=1e300)",
                       f"{x}.requires_grad_().nan_to_num(nan=1e40)",
                       f"{x}.clone().nan_to_num_(neginf=-1e50)"])
+
+
+def test_clamp_tensor_bounds_out_casts(torch_ref):
+    # clamp's tensor-bound overloads cast their result into out= as other TensorIterator
+    # ops (tapegrad applied the number-bound overloads' strict "Found dtype" check)
+    exprs = []
+    for dt in ("bool", "uint8", "int16", "int64", "float32", "float64"):
+        exprs += [f"T.clamp_min(u, c, out=T.empty(4, dtype=T.{dt}))",
+                  f"T.clamp_max(f, d, out=T.empty(4, dtype=T.{dt}))",
+                  f"T.clamp(f, d, out=T.empty(4, dtype=T.{dt}))",
+                  f"T.clip(l, max=f, out=T.empty(4, dtype=T.{dt}))",
+                  f"T.clamp(f, 0.5, out=T.empty(4, dtype=T.{dt}))",
+                  f"T.clamp_min(u, 3, out=T.empty(4, dtype=T.{dt}))"]
+    _same(torch_ref, exprs)
