@@ -94,6 +94,8 @@ _ANY = ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", 
 _FOUND = ("abs", "absolute", "neg", "negative", "clamp", "clip", "clamp_min", "clamp_max",
           "round", "floor", "ceil", "trunc", "fix", "frac", "sign", "sgn")
 _CLAMPS = ("clamp", "clip", "clamp_min", "clamp_max")
+_OUT_DTYPE = ("sum", "prod", "cumsum", "cumprod", "nansum", "mean", "nanmean")
+_MEANS = ("mean", "nanmean")
 _CAT = ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "row_stack",
         "column_stack")
 _RULE = {**dict.fromkeys(_SAME, "same"), **dict.fromkeys(_ANY, "any"),
@@ -169,6 +171,23 @@ def _write(o, r):
 def call(name, f, args, kwargs, out):
     """f(*args, **kwargs) written into out (a tensor, or a tuple / list of them for an op with
     several results), torch's way; returns out (or torch's named tuple of out's tensors)."""
+    if name in _OUT_DTYPE and isinstance(out, Tensor):
+        # torch's reductions compute in out's dtype when no dtype is given (a float64 out of
+        # a float32 sum accumulates in float64; an int64 out of a float cumsum casts first);
+        # a dtype given must be out's
+        dt, odt = kwargs.get("dtype"), out._dtype
+        floating = args and isinstance(args[0], Tensor) and args[0].dtype.is_floating_point
+        if dt is None and name == "nansum" and floating and not odt.is_floating_point:
+            raise NotImplementedError(f"\"nansum_cpu\" not implemented for '{odt.legacy}'")
+        if dt is None and (odt.is_floating_point and (floating or name not in _MEANS) or
+                           name in ("sum", "prod", "cumsum", "cumprod", "nansum")):
+            kwargs = {**kwargs, "dtype": odt}
+        elif dt is not None and dt is not odt:
+            raise RuntimeError(
+                f"nansum: provided dtype must match dtype of result. Got {odt.legacy} and "
+                f"{dt.legacy}." if name == "nansum" and floating else
+                f"Expected out tensor to have dtype {_C_TYPE[dt.name]}, but got "
+                f"{_C_TYPE[odt.name]} instead")
     result = f(*args, **kwargs)
     several = isinstance(result, tuple)
     if several:

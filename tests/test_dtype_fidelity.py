@@ -278,3 +278,18 @@ def test_clamp_tensor_bounds_out_casts(torch_ref):
                   f"T.clamp(f, 0.5, out=T.empty(4, dtype=T.{dt}))",
                   f"T.clamp_min(u, 3, out=T.empty(4, dtype=T.{dt}))"]
     _same(torch_ref, exprs)
+
+
+def test_reduction_out_sets_the_computation_dtype(torch_ref):
+    # sum/mean/prod/cumsum/cumprod/nansum with out= and no dtype compute in out's dtype
+    # (float32 input, float64 out: accumulated in float64, not rounded to float32 first;
+    # an int64 out of a float cumsum converts the input first); a dtype given must be out's
+    g = "T.tensor([16777216.0, 0.1, 2.5, 1.0, -1.5])"
+    exprs = []
+    for fn in ("sum", "mean", "prod", "cumsum", "cumprod", "nansum"):
+        exprs += [f"T.{fn}({g}, 0, out=T.empty(0, dtype=T.float64))",
+                  f"T.{fn}(T.tensor([1.5, 2.5, -0.5, 3.5]), 0, out=T.empty(0, dtype=T.int64))",
+                  f"T.{fn}(u, 0, out=T.empty(0, dtype=T.float64))",
+                  f"T.{fn}(b, 0, out=T.empty(0, dtype=T.uint8))",
+                  f"T.{fn}(f, 0, dtype=T.float32, out=T.empty(0, dtype=T.float64))"]
+    _same(torch_ref, exprs)
