@@ -476,6 +476,10 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
         raise RuntimeError("number of steps must be non-negative")
     if dt is D.bool_:
         raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
+    if dt is not D.float64:
+        # the bounds by torch's checked conversion into dt (uint8: 300 raises, -1 is 255;
+        # float32: 1e40 raises)
+        start, end = D.checked(start, dt), D.checked(end, dt)
     return _leaf(_linspace(start, end, int(steps), dt.np), dt, requires_grad)
 
 

@@ -842,7 +842,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     if src is None:
         keep = np.ones(input.numel(), bool)
         keep[out_pos.reshape(-1)] = False
-        v = value.item() if isinstance(value, Tensor) else value
+        v = value.item() if isinstance(value, Tensor) else D.checked(value, input._dtype)
         return _where_mask("scatter_value", input, keep.reshape(input._shape), v)
     src_pos = _scatter_grid(src._shape or (1,), d, np.indices(idx.shape)[d]) if idx.size \
         else idx.reshape(-1)

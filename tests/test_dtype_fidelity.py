@@ -293,3 +293,17 @@ def test_reduction_out_sets_the_computation_dtype(torch_ref):
                   f"T.{fn}(b, 0, out=T.empty(0, dtype=T.uint8))",
                   f"T.{fn}(f, 0, dtype=T.float32, out=T.empty(0, dtype=T.float64))"]
     _same(torch_ref, exprs)
+
+
+def test_scatter_value_and_linspace_bounds_checked(torch_ref):
+    # a number written by scatter, and linspace's bounds, take torch's checked conversion
+    # into the dtype: 300 into uint8 raises (it wrapped to 44), -1 is 255
+    _same(torch_ref, [
+        "u.scatter(0, T.tensor([0]), 300)", "u.scatter(0, T.tensor([0]), -1)",
+        "c.scatter(0, T.tensor([1]), -129)", "c.scatter(0, T.tensor([1]), 2.7)",
+        "f.scatter(0, T.tensor([1]), 1e40)", "u.clone().scatter_(0, T.tensor([0]), 256)",
+        "T.scatter(u, 0, T.tensor([2]), value=300)", "b.scatter(0, T.tensor([0]), 5)",
+        "T.linspace(0, 300, 4, dtype=T.uint8)", "T.linspace(-1, 200, 4, dtype=T.uint8)",
+        "T.linspace(-200, 100, 4, dtype=T.int8)", "T.linspace(0, 2**40, 3, dtype=T.int32)",
+        "T.linspace(0.5, 250.5, 3, dtype=T.uint8)", "T.linspace(0, 1e40, 3)",
+        "T.linspace(0, 1e40, 3, dtype=T.float64)", "T.linspace(0, 300.5, 3, dtype=T.uint8)"])
