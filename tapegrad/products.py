@@ -476,6 +476,17 @@ def _einsum_pair(x, t, y, u, keep):
     m = int(math.prod(size[c] for c in xo))
     k = int(math.prod(size[c] for c in contr))
     n = int(math.prod(size[c] for c in yo))
+    labels = batch + xo + yo
+    if not contr:
+        # nothing summed: torch multiplies (with its promotion of mixed dtypes), each side
+        # with size-1 dims where the other's own labels go
+        nbx = len(batch)
+        r = xp.reshape(xp._shape + (1,) * len(yo)) * \
+            yp.reshape(yp._shape[:nbx] + (1,) * len(xo) + yp._shape[nbx:])
+        return r, "".join(labels)
+    if x._dtype is not y._dtype:   # (torch's bmm takes no mixed dtypes)
+        raise RuntimeError(f"expected scalar type {x._dtype.legacy} but found "
+                           f"{y._dtype.legacy}")
     xs = tuple(x._shape[t.index(c)] for c in batch)
     ys = tuple(y._shape[u.index(c)] for c in batch)
     if xs != ys:   # a broadcast batch label: expand the side of size 1
@@ -486,7 +497,6 @@ def _einsum_pair(x, t, y, u, keep):
         r = matmul(xp.reshape(nb, m, k), yp.reshape(nb, k, n))
     else:
         r = matmul(xp.reshape(m, k), yp.reshape(k, n))
-    labels = batch + xo + yo
     return r.reshape(tuple(size[c] for c in labels)), "".join(labels)
 
 

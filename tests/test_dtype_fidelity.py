@@ -307,3 +307,20 @@ def test_scatter_value_and_linspace_bounds_checked(torch_ref):
         "T.linspace(-200, 100, 4, dtype=T.int8)", "T.linspace(0, 2**40, 3, dtype=T.int32)",
         "T.linspace(0.5, 250.5, 3, dtype=T.uint8)", "T.linspace(0, 1e40, 3)",
         "T.linspace(0, 1e40, 3, dtype=T.float64)", "T.linspace(0, 300.5, 3, dtype=T.uint8)"])
+
+
+def test_einsum_without_a_sum_multiplies_with_promotion(torch_ref):
+    # torch's einsum multiplies a pair that shares no summed label (mixed dtypes promote:
+    # int8 x uint8 outer product is int16) and contracts the others with bmm, which takes
+    # one dtype
+    _same(torch_ref, ["T.einsum('i,j->ij', c, u)", "T.einsum('i,i->i', u, f)",
+                      "T.einsum('i,j->ij', f, d)", "T.einsum('i,j->', c, f)",
+                      "T.einsum('i,i,i->i', u, f, d)", "T.einsum('i,j->ji', b, b)",
+                      "T.einsum('i,i->', u, f)", "T.einsum('i,i->', f, d)",
+                      "T.einsum('ij,j->i', T.ones(2, 4, dtype=T.int8), u)",
+                      "T.einsum('i,j->ij', f, f)", "T.einsum('bi,bj->bij', f[None], d[None])"])
+    for T in (torch_ref, tg):   # (the product's node, as torch's)
+        a = T.tensor([1.0, 2.0], requires_grad=True)
+        r = T.einsum("i,j->ij", a, T.tensor([3.0, 4.0, 5.0], requires_grad=True))
+        r.sum().backward()
+        assert type(r.grad_fn).__name__ == "MulBackward0" and a.grad.tolist() == [12.0, 12.0]
