@@ -24,6 +24,7 @@ import numpy as np
 from . import dtypes as D, errors
 from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views
+from .creation import zeros
 from .errors import _cast_error, _check_broadcast, _inplace_shape_error
 from .floordiv import rounded_div
 from .graph import _edged_class, edge_data, name_entry, record_fn
@@ -31,6 +32,7 @@ from .mathops import _inplace_decomp
 from .ndops import _binary, _unary, where
 from .ops import OPS
 from .products import addmm, _inplace_product
+from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
 from .tape import bump_version, CLOSED, follow_retained, STATE, view_base
 from .tensor import _dim, _size_args, _tensor_operand, Tensor, tensor_methods
@@ -263,11 +265,8 @@ class _InplaceNoGradMethods:
         return nextafter(self, other)
 
     def nextafter_(self, other):
-        if self._check_inplace(other):     # (torch's leaf error first)
-            raise NotImplementedError("tapegrad: nextafter_ of a tensor that needs autograd "
-                                      "history is not implemented (torch's NextafterBackward0)")
         value = lambda a, b: nextafter(Tensor._wrap(a, self._dtype), other)._array()  # noqa
-        return self._inplace(value, other)
+        return self._inplace(value, other, nextafter)
 
 
 def _values_only(self, other, compute):
@@ -302,16 +301,35 @@ def nextafter(input, other):
     dt = D.result_type(_operand(input), _operand(other))
     if not dt.is_floating_point:
         raise NotImplementedError(f"\"nextafter_cpu\" not implemented for '{dt.legacy}'")
-    if any(t.requires_grad for t in (input, other)) and STATE.enabled:
-        raise NotImplementedError("tapegrad: nextafter of a tensor that requires grad is not "
-                                  "implemented (torch's NextafterBackward0)")
     a, b = input._array().astype(dt.np), other._array().astype(dt.np)
     try:
         shape = np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         _check_broadcast(a.shape, b.shape)
         raise
-    return Tensor._wrap(np.array(np.broadcast_to(np.nextafter(a, b), shape)), dt)
+    values = np.array(np.broadcast_to(np.nextafter(a, b), shape))
+    if any(t.requires_grad for t in (input, other)) and STATE.enabled:
+        return _Nextafter.apply(values, dt, input, other)
+    return Tensor._wrap(values, dt)
+
+
+class _Nextafter(Function):
+    """nextafter's node, torch's NextafterBackward0: the gradient passes to input as it is
+    (summed to input's shape, in its dtype), other gets zeros."""
+
+    @staticmethod
+    def forward(ctx, values, dt, input, other):
+        ctx.sides = ((input.shape, input.dtype), (other.shape, other.dtype))
+        return Tensor._wrap(values, dt)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (shape, dt), (oshape, odt) = ctx.sides
+        g = grad.sum_to_size(shape) if grad.shape != shape else grad
+        return None, None, g if g.dtype is dt else g.to(dt), zeros(oshape, dtype=odt)
+
+
+as_native_node(_Nextafter, "NextafterBackward0")
 
 
 # ---- positions written in place: fill_diagonal_, index_put_, put_, masked_scatter_ -----------

@@ -324,3 +324,22 @@ def test_einsum_without_a_sum_multiplies_with_promotion(torch_ref):
         r = T.einsum("i,j->ij", a, T.tensor([3.0, 4.0, 5.0], requires_grad=True))
         r.sum().backward()
         assert type(r.grad_fn).__name__ == "MulBackward0" and a.grad.tolist() == [12.0, 12.0]
+
+
+def _nextafter_run(T):
+    x = T.tensor([1.5, 2.5, float("inf")], requires_grad=True)
+    o = T.tensor([3.0, 0.0, 0.0], dtype=T.float64, requires_grad=True)
+    y = T.nextafter(x, o)
+    (y * T.tensor([1.0, 2.0, 3.0], dtype=T.float64)).sum().backward()
+    z = (x * 1).nextafter_(T.ones(3))
+    w = T.tensor([[1.0], [2.0]], requires_grad=True)
+    T.nextafter(w, T.zeros(2, 3)).sum().backward()
+    return (y.tolist(), str(y.dtype)[-7:], type(y.grad_fn).__name__, x.grad.tolist(),
+            str(x.grad.dtype)[-7:], o.grad.tolist(), str(o.grad.dtype)[-7:], z.tolist(),
+            type(z.grad_fn).__name__, w.grad.tolist())
+
+
+def test_nextafter_of_a_tensor_that_requires_grad(torch_ref):
+    # torch's NextafterBackward0: the gradient passes to input as it is, other gets zeros
+    # (tapegrad raised NotImplementedError)
+    assert _nextafter_run(tg) == _nextafter_run(torch_ref)

@@ -780,8 +780,6 @@ def test_apply_map():
     (lambda: tapegrad.zeros(4).as_strided_((2,), (2,)), "as_strided_"),
     (lambda: tapegrad.zeros(4).resize_(5), "resize_ to more elements"),
     (lambda: tapegrad.zeros(2, 3).t().resize_(2), "resize_ of a non-contiguous"),
-    (lambda: (tapegrad.zeros(2, requires_grad=True) * 1).nextafter_(tapegrad.ones(2)),
-     "nextafter_"),
     (lambda: (tapegrad.zeros(3, requires_grad=True) * 1).index_put_(
         (tapegrad.tensor([1, 1]),), tapegrad.tensor([1.0, 2.0])), "repeated index"),
     (lambda: tapegrad.zeros(3, 7).t().fill_diagonal_(1, wrap=True), "wrap=True"),
