@@ -28,7 +28,7 @@ from .composed import broadcast_tensors
 from .creation import full_like, tensor
 from .mathops import vector_norm
 from .stdsort import std_nth_element, std_sort
-from .structops import _all, _dim_arg, _gather, _positions, _select, tied_value
+from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, tied_value
 from .tensor import _dim, Tensor, tensor_methods
 from .tracing import _bake, _tracing
 from .views import KIND_OPS
@@ -144,11 +144,6 @@ def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", ou
 
 
 # ---- nanmedian, mode ----------------------------------------------------------------------
-def _no_bool(fn, x):
-    if x.dtype is D.bool_:
-        raise NotImplementedError(f"\"{fn}\" not implemented for 'Bool'")
-
-
 def _nanmedian_all(x):
     _no_bool("median_cpu", x)
     arr = x._array().reshape(-1)

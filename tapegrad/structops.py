@@ -164,10 +164,18 @@ def msort(input):
     return sort(input, 0).values
 
 
+def _no_bool(fn, x):
+    """torch's error for a kernel `fn` without a bool instance."""
+    if x.dtype is D.bool_:
+        raise NotImplementedError(f"\"{fn}\" not implemented for 'Bool'")
+
+
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (smallest) elements along dim (TopkBackward0),
     sorted unless `sorted` is False; among ties (and unsorted) in torch's order."""
     d = _dim_arg("topk", input, dim)
+    if input.dtype is D.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     n = input._shape[d] if input.dim() else 1
     if not hasattr(k, "__index__") or not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
@@ -351,6 +359,7 @@ def tied_value(t, ties):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
     d = _dim_arg("kthvalue", input, dim)
+    _no_bool("kthvalue_cpu", input)
     n = input._shape[d] if input.dim() else 1
     if not hasattr(k, "__index__") or not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
@@ -361,8 +370,10 @@ def median(input, dim=None, keepdim=False):
     """The lower median: of all elements (MedianBackward0, a 0-d tensor) or along dim
     ((values, indices), MedianBackward1); NaN propagates.  The gradient goes to the index."""
     if dim is None:
+        _no_bool("median_cpu", input)
         return _median_all(input)
     d = _dim_arg("median", input, dim)
+    _no_bool("median_out", input)
     n = input._shape[d] if input.dim() else 1
     if n == 0:
         raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
@@ -607,6 +618,7 @@ def diagflat(input, offset=0):
 
 def trace(input):
     """The sum of a matrix's diagonal (TraceBackward0)."""
+    _no_bool("trace", input)
     if input.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
     if not input._recorded:

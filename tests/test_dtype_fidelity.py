@@ -343,3 +343,12 @@ def test_nextafter_of_a_tensor_that_requires_grad(torch_ref):
     # torch's NextafterBackward0: the gradient passes to input as it is, other gets zeros
     # (tapegrad raised NotImplementedError)
     assert _nextafter_run(tg) == _nextafter_run(torch_ref)
+
+
+def test_order_statistics_of_bool_tensors(torch_ref):
+    # torch has no bool kernel for median, kthvalue, topk, trace (sort and mode it has)
+    _same(torch_ref, ["b.median()", "b.median(0)", "T.median(b, 0, keepdim=True)",
+                      "b.nanmedian()", "b.nanmedian(0)", "b.kthvalue(1)", "T.kthvalue(b, 2, 0)",
+                      "b.topk(1)", "T.topk(b, 2, largest=False)", "T.trace(b)",
+                      "T.trace(b.reshape(2, 2))", "b.msort()", "b.sort()[0]", "b.mode()[0]",
+                      "u.median()", "c.kthvalue(2)[0]", "T.trace(u.reshape(2, 2))"])
