@@ -1084,11 +1084,14 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         dtype = D.as_dtype(dtype)
     _tensor_operand("linalg.vector_norm", x, 1, "input")
-    if dtype is not None:
-        x = x.to(dtype)
-    if not x._dtype.is_floating_point:
+    if not x._dtype.is_floating_point:   # (the input's dtype, before dtype= converts it)
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor "
                            f"as input. Got {x._dtype.legacy}")
+    if dtype is not None:
+        if not dtype.is_floating_point:
+            raise RuntimeError(f"linalg.vector_norm: dtype should be floating point or "
+                               f"complex, but got {dtype.legacy}")
+        x = x.to(dtype)
     if isinstance(ord, str) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
                         f"{type(ord).__name__}")

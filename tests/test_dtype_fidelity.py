@@ -352,3 +352,12 @@ def test_order_statistics_of_bool_tensors(torch_ref):
                       "b.topk(1)", "T.topk(b, 2, largest=False)", "T.trace(b)",
                       "T.trace(b.reshape(2, 2))", "b.msort()", "b.sort()[0]", "b.mode()[0]",
                       "u.median()", "c.kthvalue(2)[0]", "T.trace(u.reshape(2, 2))"])
+
+
+def test_vector_norm_checks_the_input_before_dtype(torch_ref):
+    # torch refuses a non-float input even with a float dtype= (tapegrad converted it
+    # first), and an integer dtype= with its own message
+    _same(torch_ref, ["T.linalg.vector_norm(b, dtype=T.float64)", "T.norm(u, dtype=T.float64)",
+                      "u.norm(dtype=T.float32)", "T.linalg.norm(u, dtype=T.float64)",
+                      "T.linalg.vector_norm(f, dtype=T.int64)", "T.linalg.norm(f, dtype=T.bool)",
+                      "T.linalg.vector_norm(f, dtype=T.float64)", "T.norm(f, 1, dtype=T.float64)"])
