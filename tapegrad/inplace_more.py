@@ -309,24 +309,30 @@ def nextafter(input, other):
         raise
     values = np.array(np.broadcast_to(np.nextafter(a, b), shape))
     if any(t.requires_grad for t in (input, other)) and STATE.enabled:
-        return _Nextafter.apply(values, dt, input, other)
+        return _Nextafter.apply(values, dt, np.not_equal(a, b), input, other)
     return Tensor._wrap(values, dt)
 
 
+# NOTE: torch's NextafterBackward0 passes the gradient to input where input != other and
+# gives 0 where they are equal (nextafter(x, x) is x, yet its gradient there is 0); other
+# always gets zeros.
 class _Nextafter(Function):
-    """nextafter's node, torch's NextafterBackward0: the gradient passes to input as it is
-    (summed to input's shape, in its dtype), other gets zeros."""
+    """nextafter's node, torch's NextafterBackward0: the gradient passes to input (summed to
+    its shape, in its dtype) where input != other; other gets zeros."""
 
     @staticmethod
-    def forward(ctx, values, dt, input, other):
+    def forward(ctx, values, dt, moved, input, other):
+        ctx.moved = moved
         ctx.sides = ((input.shape, input.dtype), (other.shape, other.dtype))
         return Tensor._wrap(values, dt)
 
     @staticmethod
     def backward(ctx, grad):
         (shape, dt), (oshape, odt) = ctx.sides
-        g = grad.sum_to_size(shape) if grad.shape != shape else grad
-        return None, None, g if g.dtype is dt else g.to(dt), zeros(oshape, dtype=odt)
+        g = grad * Tensor._wrap(ctx.moved, D.bool_)
+        g = g.sum_to_size(shape) if g.shape != shape else g
+        return (None, None, None, g if g.dtype is dt else g.to(dt),
+                zeros(oshape, dtype=odt))
 
 
 as_native_node(_Nextafter, "NextafterBackward0")

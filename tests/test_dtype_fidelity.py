@@ -327,11 +327,11 @@ def test_einsum_without_a_sum_multiplies_with_promotion(torch_ref):
 
 
 def _nextafter_run(T):
-    x = T.tensor([1.5, 2.5, float("inf")], requires_grad=True)
-    o = T.tensor([3.0, 0.0, 0.0], dtype=T.float64, requires_grad=True)
+    x = T.tensor([1.5, 2.5, float("inf"), 1.0], requires_grad=True)
+    o = T.tensor([3.0, 0.0, 0.0, 1.0], dtype=T.float64, requires_grad=True)
     y = T.nextafter(x, o)
-    (y * T.tensor([1.0, 2.0, 3.0], dtype=T.float64)).sum().backward()
-    z = (x * 1).nextafter_(T.ones(3))
+    (y * T.tensor([1.0, 2.0, 3.0, 4.0], dtype=T.float64)).sum().backward()
+    z = (x * 1).nextafter_(T.ones(4))
     w = T.tensor([[1.0], [2.0]], requires_grad=True)
     T.nextafter(w, T.zeros(2, 3)).sum().backward()
     return (y.tolist(), str(y.dtype)[-7:], type(y.grad_fn).__name__, x.grad.tolist(),
@@ -340,8 +340,8 @@ def _nextafter_run(T):
 
 
 def test_nextafter_of_a_tensor_that_requires_grad(torch_ref):
-    # torch's NextafterBackward0: the gradient passes to input as it is, other gets zeros
-    # (tapegrad raised NotImplementedError)
+    # torch's NextafterBackward0: the gradient passes to input where input != other (0
+    # where equal), other gets zeros (tapegrad raised NotImplementedError)
     assert _nextafter_run(tg) == _nextafter_run(torch_ref)
 
 
