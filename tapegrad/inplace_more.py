@@ -265,6 +265,8 @@ class _InplaceNoGradMethods:
         return nextafter(self, other)
 
     def nextafter_(self, other):
+        _tensor_operand("nextafter_", other, 1)
+        errors.check_promotion(self, other)   # (the output's shape and dtype first)
         value = lambda a, b: nextafter(Tensor._wrap(a, self._dtype), other)._array()  # noqa
         return self._inplace(value, other, nextafter)
 

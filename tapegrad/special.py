@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from . import decomps, dtypes as D, _fastpath
+from . import decomps, dtypes as D, errors, _fastpath
 from .ndops import _binary, float_operands, log_softmax as _log_softmax, logsumexp as _logsumexp
 from .ndops import softmax as _softmax
 from .ops import OPS
@@ -113,6 +113,7 @@ class _Methods:
         return multigammaln(self, p)
 
     def xlogy_(self, other):
+        errors.check_promotion(self, other, true_divide=True)   # (the output's, first)
         return self._inplace(lambda a, b: xlogy(Tensor._wrap(np.array(a), self._dtype),
                                                  other)._array(), other, xlogy)
 

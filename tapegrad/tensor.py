@@ -567,6 +567,7 @@ class Tensor(metaclass=_TensorMeta):
     def atan2_(self, other):
         """In-place atan2: recorded as Atan2Backward0 on a tensor that needs history."""
         _tensor_operand("atan2_", other, 1)
+        errors.check_promotion(self, other, true_divide=True)   # (the output's, first)
         return self._inplace(np.arctan2, other, Tensor.atan2)
 
     arctan2, arctan2_ = atan2, atan2_
@@ -580,6 +581,7 @@ class Tensor(metaclass=_TensorMeta):
     def hypot_(self, other):
         """In-place hypot: recorded as HypotBackward0 on a tensor that needs history."""
         _tensor_operand("hypot_", other, 1)
+        errors.check_promotion(self, other)   # (the output's shape and dtype first)
         _hypot_dtype(self, other)
         return self._inplace(np.hypot, other, Tensor.hypot)
 

@@ -361,3 +361,14 @@ def test_vector_norm_checks_the_input_before_dtype(torch_ref):
                       "u.norm(dtype=T.float32)", "T.linalg.norm(u, dtype=T.float64)",
                       "T.linalg.vector_norm(f, dtype=T.int64)", "T.linalg.norm(f, dtype=T.bool)",
                       "T.linalg.vector_norm(f, dtype=T.float64)", "T.norm(f, 1, dtype=T.float64)"])
+
+
+def test_float_valued_inplace_ops_check_the_output_first(torch_ref):
+    # atan2_, hypot_, xlogy_, nextafter_: a 0-d tensor given an n-d operand is torch's shape
+    # error, then a result dtype that does not cast into the tensor (float into bool)
+    exprs = []
+    for op in ("atan2_", "hypot_", "xlogy_", "nextafter_"):
+        exprs += [f"b0.clone().{op}(b)", f"f0.clone().{op}(f)", f"b.clone().{op}(u)",
+                  f"b.clone().{op}(f)", f"u.clone().{op}(u)", f"f.clone().{op}(d0)",
+                  f"f.clone().{op}(2)"]
+    _same(torch_ref, exprs)
