@@ -48,7 +48,7 @@ from .views import as_strided, cat, stack
 from .structops import vstack as row_stack
 from .ndops import matmul, bmm, where
 from .ndops import atan2, hypot, logsumexp, softmax, log_softmax
-from .ndops import atan2 as arctan2
+from .ndops import arctan2
 from . import inplace, tensor_methods  # noqa: F401  (they add Tensor's methods)
 from . import node_api  # noqa: F401  (adds grad_fn's _saved_* fields and calls)
 from . import arith  # noqa: F401  (add/sub with alpha; before the module functions)

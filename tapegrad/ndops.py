@@ -1118,6 +1118,13 @@ def atan2(input, other):
     return input.atan2(other)
 
 
+def arctan2(input, other):
+    """atan2 under torch's other name (its errors name arctan2)."""
+    _tensor_operand("arctan2", input, 1, "input")
+    _tensor_operand("arctan2", other, 2)
+    return input.atan2(other)
+
+
 def hypot(input, other):
     """Elementwise sqrt(input**2 + other**2) (HypotBackward0)."""
     _tensor_operand("hypot", input, 1, "input")

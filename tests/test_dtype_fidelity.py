@@ -372,3 +372,8 @@ def test_float_valued_inplace_ops_check_the_output_first(torch_ref):
                   f"b.clone().{op}(f)", f"u.clone().{op}(u)", f"f.clone().{op}(d0)",
                   f"f.clone().{op}(2)"]
     _same(torch_ref, exprs)
+
+
+def test_arctan2_names_itself(torch_ref):
+    _same(torch_ref, ["T.arctan2(f, 2)", "T.arctan2(2.0, f)", "T.arctan2(u, f)",
+                      "T.arctan2(f, d0)", "f.arctan2(d)"])
