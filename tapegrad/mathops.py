@@ -331,7 +331,11 @@ class _MathMethods:
             name = "clamp" if min is not None and max is not None else \
                 "clamp_min" if max is None else "clamp_max"
             min, max = _number_bounds(self, name, min, max)
-            return _record("clamp", DM.clamp, self, min, max)
+            x = self
+            if x._dtype is D.bool_:   # (a bool tensor with a number bound: in the promoted
+                # dtype, which the body's clamp_min/clamp_max then keep)
+                x = x.to(D.promoted(x, *(b for b in (min, max) if b is not None)))
+            return _record("clamp", DM.clamp, x, min, max)
         # (opsgaps) torch's ClampBackward0 lists self, min, max: an absent bound is (None, 0)
         return _record("clamp_tensor", DM.clamp, self, min, max, edges=(self, min, max))
 

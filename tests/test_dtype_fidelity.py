@@ -251,7 +251,9 @@ def test_clamp_number_bounds_checked_as_torch(torch_ref):
              "T.clamp_max(f, -1e40)", "d.clamp_min(1e300)", "b.clamp(True)",
              "b.clamp(max=True)", "b.clamp(True, True)", "b.clamp_min(True)", "b.clamp_min(1)",
              "T.clamp_max(b, False)", "b.clone().clamp_max_(True)", "b.clamp(0.5)",
-             "u.clamp_min(2.5)", "c.clamp(-200, 5)", "u.clamp(max=300)", "l.clamp_max(2**62)"]
+             "u.clamp_min(2.5)", "c.clamp(-200, 5)", "u.clamp(max=300)", "l.clamp_max(2**62)",
+             "T.clamp(b, True, 2)", "T.clamp(b, 0, True)", "b.clamp(0.5, True)",
+             "b.clamp(max=2)"]
     _same(torch_ref, exprs)
 
 
