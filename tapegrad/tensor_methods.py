@@ -146,6 +146,7 @@ class _OpMethods:
         return matmul(self, vec)
 
     def dot(self, other):
+        _tensor_operand("dot", other, 1, "tensor")
         if self.dim() != 1 or other.dim() != 1:
             raise RuntimeError(f"1D tensors expected, but got {self.dim()}D and {other.dim()}D "
                                f"tensors")

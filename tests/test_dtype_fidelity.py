@@ -379,3 +379,9 @@ def test_float_valued_inplace_ops_check_the_output_first(torch_ref):
 def test_arctan2_names_itself(torch_ref):
     _same(torch_ref, ["T.arctan2(f, 2)", "T.arctan2(2.0, f)", "T.arctan2(u, f)",
                       "T.arctan2(f, d0)", "f.arctan2(d)"])
+
+
+def test_dot_takes_a_tensor(torch_ref):
+    # a number or a list is torch's TypeError (tapegrad: AttributeError 'int' ... 'dim')
+    _same(torch_ref, ["f.dot(2)", "f.dot([1.0, 2.0, 3.0, 4.0])", "f.dot(True)", "f.dot(f)",
+                      "u.dot(c)", "d.dot(f)"])
