@@ -117,16 +117,37 @@ def inplace_on_view(self, method, other):
     if isinstance(other, Tensor) and other._dtype is not self._dtype \
             and self._dtype.is_floating_point:
         other = other.to(self._dtype)
-    pos = view_positions(base._materialize(), self._v)
-    flat = pos.reshape(-1)
-    if flat.size and (flat.min() < 0 or len(np.unique(flat)) != flat.size):
-        raise RuntimeError(errors.OVERLAP_ERROR)
+    flat = view_flat_positions(base, self)
     fresh = _gather("index", base, flat, self._shape)
     r = method(fresh, other)
     if r._dtype is not self._dtype:
         raise _cast_error(r._dtype, self._dtype)
     if r._shape != self._shape:
         raise _inplace_shape_error(self._shape, r._shape)
+    rest = node_for(r._tape, r._node).next_functions
+    rest = rest[1:] if int(r._tape.ia[r._node]) >= 0 else rest
+
+    def edges(tape):
+        if rest and isinstance(other, Tensor):   # the operand itself, not a cast or alpha * it
+            return (edge_of(other, tape),) + tuple(rest[1:])
+        return rest
+    self._v[...] = r._array()
+    return rebase_on_view(self, base, flat, r, edges)
+
+
+def view_flat_positions(base, view):
+    """The view's flat positions in its base; torch's error where they overlap."""
+    flat = view_positions(base._materialize(), view._v).reshape(-1)
+    if flat.size and (flat.min() < 0 or len(np.unique(flat)) != flat.size):
+        raise RuntimeError(errors.OVERLAP_ERROR)
+    return flat
+
+
+def rebase_on_view(self, base, flat, r, edges):
+    """View `self` of `base` (at flat positions `flat`) now holds the value of recorded
+    tensor r, already written into the shared memory: the base moves to a CopySlices entry
+    (its old value where the view is not, r where it is; `edges(tape)`: the edges torch's
+    CopySlices shows after the base's old one) and the view to an `as_strided` gather of it."""
     keep = np.ones(base._shape, bool)
     keep.reshape(-1)[flat] = False
     rv = r if r._dtype is base._dtype else r.to(base._dtype)
@@ -134,15 +155,10 @@ def inplace_on_view(self, method, other):
                 _op="copy_slices")
     tape = new._tape
     old_edge = edge_of(base, tape)
-    rest = node_for(r._tape, r._node).next_functions
-    rest = rest[1:] if int(r._tape.ia[r._node]) >= 0 else rest
-    if rest and isinstance(other, Tensor):   # the operand itself, not a cast or alpha * it
-        rest = (edge_of(other, tape),) + tuple(rest[1:])
-    edges = edge_data(tape, (old_edge,) + tuple(rest))
+    data = edge_data(tape, (old_edge,) + tuple(edges(tape)))
     view = _gather("as_strided", new, flat, self._shape)
-    # commit: the values into the shared memory, then the base and the view move on
-    self._v[...] = r._array()
-    record_fn(tape, new._node, CopySlices, edges)
+    # commit: the base and the view move on
+    record_fn(tape, new._node, CopySlices, data)
     if base._tape is not None:
         base._tape.rebased[base._node] = base._tape.n
     if self._tape is not None:

@@ -38,11 +38,12 @@ import numpy as np
 from . import errors
 from .grad_mode import _set as _set_grad
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, nan_error
+from .copyslices import rebase_on_view, view_flat_positions
 from .graph import Node, _input_fn, node_for, output_nr, record_fn
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start
 from .tape import (STATE, bump_version, follow_retained, input_node, share_version,
-                   version_counter, version_message)
+                   version_counter, version_message, view_base)
 from .tensor import _new, Tensor
 from .views import _made_without_grad, CUSTOM, MULTI
 
@@ -400,9 +401,14 @@ def _apply(cls, args):
                       "Tensors that have been mutated should be passed to ctx.mark_dirty().",
                       UserWarning, stacklevel=3)
     for a in args:
-        if id(a) in dirty and isinstance(a, Tensor) and a._recorded and a._tape is None:
-            raise RuntimeError("a leaf Variable that requires grad has been used in an "
-                               "in-place operation.")
+        if id(a) in dirty and isinstance(a, Tensor):
+            if a._recorded and a._tape is None:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                   "in-place operation.")
+            base = view_base(a)
+            if base is not None and base._recorded and base._tape is None:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation.")
     nodiff = {id(t) for t in ctx.__dict__.get("non_differentiable", ())}
     tape = _record_start(*[a for a in args if isinstance(a, Tensor)])
     if tape.recording:
@@ -432,7 +438,7 @@ def _apply(cls, args):
     e = tape.push(PYFUNC_CODE, -1, -1, float(len(outs)), first, None if total == 1 else (total,))
     tape.add_args(e, operands)
     tape.set_host(e)
-    nodes = []
+    nodes, through_views = [], []
     for (k, start, shape, _), (_, o) in zip(specs, diff):
         size = o.numel()
         node = tape.push(OUTPUT_CODE, e, -1, float(k),
@@ -441,6 +447,12 @@ def _apply(cls, args):
         strides = [math.prod(shape[j + 1:]) for j in range(len(shape))] if size != 1 else []
         tape.add_params(node, [start] + strides)
         nodes.append(node)
+        if id(o) in dirty and view_base(o) is not None:
+            # a changed view: its base is rebased (torch's CopySlices), once the entry is whole
+            r = Tensor._share(o, o._v)
+            r._tape, r._node, r._recorded = tape, node, True
+            through_views.append((o, r))
+            continue
         if id(o) in dirty:   # the changed input moves to this entry (torch rebases it)
             bump_version(o)  # apply counts the change again, as torch's
             if o._tape is not None:
@@ -473,6 +485,10 @@ def _apply(cls, args):
     record_fn(tape, e, type(ctx), ctx.__dict__)
     tape.hold(_held_bytes(ctx.__dict__, to_save))
     _TAPES.setdefault(tape, []).append(e)
+    for o, r in through_views:
+        base = view_base(o)
+        rebase_on_view(o, base, view_flat_positions(base, o), r,
+                       lambda _: ctx.next_functions[1:])
     return outs[0] if single else tuple(outs)
 
 

@@ -939,3 +939,39 @@ def _nan_backward(m):
 def test_anomaly_mode_checks_a_custom_functions_gradients_as_torch():
     # the sweep's nan check saw no Python VJP: x.grad came out nan, no error
     assert _nan_backward(tg) == _nan_backward(torch)
+
+
+def _dirty_view(m):
+    """mark_dirty of an input that views another tensor: torch rebases the base (CopySlices),
+    so the base's gradient goes through the Function."""
+    class Scale(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, w):
+            a.mul_(w)
+            ctx.mark_dirty(a)
+            ctx.save_for_backward(w)
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            w, = ctx.saved_tensors
+            return g * w, g
+    out = []
+    for use_view in (False, True):
+        x = m.arange(6.0, requires_grad=True)
+        w = m.tensor([5.0, 6.0], requires_grad=True)
+        b = x * 1
+        other = b[2:5]
+        y = Scale.apply(b[1:3], w)
+        loss = (y * y).sum() if use_view else (b * m.arange(6.0)).sum() + other.sum()
+        loss.backward()
+        out += [_np(x.grad), _np(w.grad), _np(b), b.grad_fn.name(), y.grad_fn.name(),
+                b._version, [(f.name() if f else None, i) for f, i in b.grad_fn.next_functions]]
+    x = m.arange(4.0, requires_grad=True)
+    out.append(_err(lambda: Scale.apply(x[1:3], m.ones(2))))
+    return out
+
+
+def test_mark_dirty_of_a_view_rebases_its_base_as_torch():
+    # the base kept its old grad_fn: x.grad missed the Function's factor, w.grad was None
+    assert repr(_dirty_view(tg)) == repr(_dirty_view(torch))
