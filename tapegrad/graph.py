@@ -21,6 +21,8 @@ from . import groups
 from .ops import BY_CODE, OPS, OUTPUT_CODE, saves_mask, saves_needed
 
 _classes = {}
+# tape -> {node: the dict its grad_fn's `metadata` returns} (weak: it lives as the tape does)
+_METADATA = weakref.WeakKeyDictionary()
 _CPP_NODES = {"CopySlices", "CopyBackwards", "AccumulateGrad"}
 
 
@@ -50,7 +52,14 @@ class Node:
 
     @property
     def metadata(self):
-        return {}
+        # kept per entry, not on this object: a grad_fn asked for again may be a new view
+        tape = getattr(self, "_tape", None)
+        if tape is None:   # (a Function's ctx before its entry is recorded)
+            return self.__dict__.setdefault("_metadata", {})
+        table = _METADATA.get(tape)
+        if table is None:
+            table = _METADATA[tape] = {}
+        return table.setdefault(self._node, {})
 
     def _restore(self, data):
         """Take back the data recorded for this node's entry (Tape.fn_data)."""
@@ -74,7 +83,7 @@ _LEAF_NODES = {}   # id(leaf) -> weakref to its LeafAccumulateGrad
 class LeafAccumulateGrad(AccumulateGrad):
     """A leaf's AccumulateGrad that no tape entry stands behind (get_gradient_edge of a leaf
     not used on a tape yet): shown as AccumulateGrad, `variable` the leaf."""
-    __slots__ = ("_leaf",)
+    __slots__ = ("_leaf", "_metadata")
 
     @classmethod
     def of(cls, leaf):
@@ -85,7 +94,7 @@ class LeafAccumulateGrad(AccumulateGrad):
         fn = ref() if ref is not None else None
         if fn is None:
             fn = cls.__new__(cls)
-            fn._tape, fn._node, fn._leaf = None, -1, leaf
+            fn._tape, fn._node, fn._leaf, fn._metadata = None, -1, leaf, None
 
             def gone(ref, key=key, table=_LEAF_NODES):   # (the table: module globals go at exit)
                 if table.get(key) is ref:
@@ -99,6 +108,12 @@ class LeafAccumulateGrad(AccumulateGrad):
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+    @property
+    def metadata(self):   # (no tape entry: the leaf's one node object keeps it)
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def name(self):
         return "torch::autograd::AccumulateGrad"

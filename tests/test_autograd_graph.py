@@ -150,3 +150,27 @@ def test_no_multi_hook_no_task():
     a = tapegrad.tensor([1.0], requires_grad=True)
     (a * 2).sum().backward()
     assert hooks.current_task() is None
+
+
+def _metadata(m):
+    """A grad_fn's `metadata` dict is the node's: what is put in it stays, also when the
+    grad_fn object asked for first is gone, and hooks see it."""
+    a = m.tensor(A, requires_grad=True)
+    y = (a * 2).sin()
+    y.grad_fn.metadata["tag"] = 1
+    y.grad_fn.next_functions[0][0].metadata["inner"] = [2]
+    acc = y.grad_fn.next_functions[0][0].next_functions[0][0]
+    acc.metadata["leaf"] = 3
+    seen = []
+    y.grad_fn.register_prehook(lambda go: seen.append(dict(y.grad_fn.metadata)))
+    y.sum().backward()
+    fresh = m.tensor(B, requires_grad=True)
+    edge = m.autograd.graph.get_gradient_edge(fresh).node
+    edge.metadata["e"] = 4
+    return (dict(y.grad_fn.metadata), y.grad_fn.next_functions[0][0].metadata,
+            acc.metadata, seen, m.autograd.graph.get_gradient_edge(fresh).node.metadata)
+
+
+def test_node_metadata_is_kept_as_torch():
+    # a fresh {} was returned on every access
+    assert _metadata(tapegrad) == _metadata(torch)
