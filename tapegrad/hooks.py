@@ -487,7 +487,5 @@ def post_accumulate(leaves):
             continue
         with set_grad_enabled(False):
             for fn in list(h.accumulate.values()):
-                got = fn(t)
-                if got is not None:
-                    raise TypeError(f"expected Variable, but hook returned "
-                                    f"'{type(got).__name__}'")
+                if fn(t) is not None:
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
