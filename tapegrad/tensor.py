@@ -289,6 +289,8 @@ class Tensor(metaclass=_TensorMeta):
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
                                 f"type {type(value).__name__}")
+            if value is self:
+                raise RuntimeError("can't assign Variable as its own grad")
             if value._shape != self._shape:
                 raise RuntimeError(f"attempting to assign a gradient of size "
                                    f"'{list(value._shape)}' to a tensor of size "

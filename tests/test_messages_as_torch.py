@@ -22,7 +22,13 @@ CALLS = {
     "randint_float_high": lambda m: m.randint(0, 3.5, (2,)),
     "randint_float_only_bound": lambda m: m.randint(3.0, (2,)),
     "randint_bool_bound": lambda m: m.randint(True, (2,)),
+    "grad_assigned_itself": lambda m: _own_grad(m.ones(2, requires_grad=True)),
 }
+
+
+def _own_grad(x):
+    x.grad = x
+    return x.grad
 
 
 def _outcome(m, fn):
