@@ -1,5 +1,5 @@
 """Grad mode: `no_grad`, `enable_grad`, `set_grad_enabled`, `inference_mode`,
-`is_grad_enabled`, `is_inference_mode_enabled` (thread-local).
+`is_grad_enabled`, `is_inference_mode_enabled` (thread-local); `set_multithreading_enabled`.
 
 The flag lives in `tape.STATE`, next to the tape this thread records into, so an op reads
 both from one thread-local object.
@@ -7,6 +7,7 @@ both from one thread-local object.
 import functools
 import inspect
 import sys
+import threading
 import warnings
 
 from .tape import STATE, CLOSED
@@ -183,6 +184,39 @@ class inference_mode(_GradModeContext):
         st = STATE
         st.enabled, st.inference = self._prev, self._prev_inf
         _sync(st)
+        return False
+
+    def clone(self):
+        return self.__class__(self.mode)
+
+
+_MULTITHREADING = threading.local()   # .enabled: unset means True (torch's default)
+
+
+def is_multithreading_enabled():
+    """Whether a backward may run on device worker threads (this thread's setting)."""
+    return getattr(_MULTITHREADING, "enabled", True)
+
+
+class set_multithreading_enabled(_GradModeContext):
+    """torch's switch of multithreaded backward, set on construction and restored on exit.
+    It only concerns accelerator devices: a CPU backward (tapegrad's) runs on the calling
+    thread either way, so the setting is kept and reported and changes nothing else.  (As a
+    decorator it stays set from the decoration on, as torch's.)"""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_multithreading_enabled(): argument 'enabled' (position 1) "
+                            f"must be bool, not {type(mode).__name__}")
+        self._prev = is_multithreading_enabled()
+        self.mode = mode
+        _MULTITHREADING.enabled = mode
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _MULTITHREADING.enabled = self._prev
         return False
 
     def clone(self):

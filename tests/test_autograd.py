@@ -564,3 +564,38 @@ def test_function_made_nodes_show_as_torch_nodes(name):
     assert ours[:3] == (f"<{name.strip()} object", name.strip(), name.strip())
     torch = pytest.importorskip("torch")
     assert ours == shown(torch)
+
+
+def _multithreading(m):
+    """set_multithreading_enabled as function, context and decorator, and torch's module
+    paths autograd.grad_mode / autograd.anomaly_mode."""
+    import importlib
+    A = m.autograd
+    out = [A.is_multithreading_enabled()]
+    with A.set_multithreading_enabled(False):
+        out.append(A.is_multithreading_enabled())
+    out.append(A.is_multithreading_enabled())
+    A.set_multithreading_enabled(False)
+    out.append(A.is_multithreading_enabled())
+    A.set_multithreading_enabled(True)
+    try:
+        A.set_multithreading_enabled(1)
+    except TypeError as e:
+        out.append(str(e))
+
+    @A.set_multithreading_enabled(False)
+    def f():
+        return A.is_multithreading_enabled()
+    out += [f(), A.is_multithreading_enabled()]
+    A.set_multithreading_enabled(True)
+    grad_mode = importlib.import_module(m.__name__ + ".autograd.grad_mode")
+    anomaly_mode = importlib.import_module(m.__name__ + ".autograd.anomaly_mode")
+    out += [grad_mode.no_grad is m.no_grad, grad_mode.set_grad_enabled is m.set_grad_enabled,
+            grad_mode.inference_mode is m.inference_mode,
+            anomaly_mode.detect_anomaly is A.detect_anomaly]
+    return out
+
+
+def test_multithreading_switch_and_grad_mode_modules_as_torch(torch_ref):
+    # AttributeError / ModuleNotFoundError before
+    assert _multithreading(tg) == _multithreading(torch_ref)
