@@ -124,3 +124,23 @@ def test_checkpoint_sequential_as_torch(segments, reentrant):
     for a, b in zip(got[:3], want[:3]):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     assert got[3] == want[3]
+
+
+def _settings(m):
+    """torch's checkpoint switches: contexts that restore the setting on exit, a checkpoint
+    run inside them as usual, and CheckpointError a RuntimeError."""
+    cp = m.utils.checkpoint
+    x = m.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+    seen = [cp._enable_checkpoint_early_stop, cp._checkpoint_debug_enabled]
+    with cp.set_checkpoint_early_stop(False), cp.set_checkpoint_debug_enabled(True):
+        seen += [cp._enable_checkpoint_early_stop, cp._checkpoint_debug_enabled]
+        y = cp.checkpoint(_fn(m), x, use_reentrant=False)
+    y.sum().backward()
+    seen += [cp._enable_checkpoint_early_stop, cp._checkpoint_debug_enabled,
+             issubclass(cp.CheckpointError, RuntimeError)]
+    return seen, y.detach().numpy().round(12).tolist(), x.grad.numpy().round(12).tolist()
+
+
+def test_checkpoint_settings_as_torch():
+    # AttributeError before: set_checkpoint_early_stop & co were missing
+    assert _settings(tapegrad) == _settings(torch)

@@ -24,7 +24,8 @@ from ..random import get_rng_state, set_rng_state
 from ..tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointFunction",
-           "check_backward_validity", "detach_variable", "noop_context_fn"]
+           "check_backward_validity", "detach_variable", "noop_context_fn",
+           "set_checkpoint_early_stop", "set_checkpoint_debug_enabled", "CheckpointError"]
 
 _NO_REENTRANT_ARG = (
     "torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly. Starting "
@@ -38,6 +39,41 @@ _NO_REENTRANT_ARG_SEQUENTIAL = (
     "use_reentrant=False is recommended, but if you need to preserve the current default "
     "behavior, you can pass use_reentrant=True. Refer to docs for more details on the "
     "differences between the two variants.")
+
+
+class CheckpointError(RuntimeError):
+    """torch's error of a non-reentrant checkpoint whose recomputation differs."""
+
+
+# torch's process-wide settings, set by the contexts below: kept and reported only, as the
+# non-reentrant checkpoint here does not recompute (the module's note)
+_enable_checkpoint_early_stop = None
+_checkpoint_debug_enabled = None
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable):
+    """Whether a non-reentrant checkpoint stops its recomputation early (torch's switch; no
+    recomputation here, so nothing changes)."""
+    global _enable_checkpoint_early_stop
+    prev = _enable_checkpoint_early_stop
+    _enable_checkpoint_early_stop = enable
+    try:
+        yield
+    finally:
+        _enable_checkpoint_early_stop = prev
+
+
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled):
+    """Overrides checkpoint's `debug` flag while active (None: defer to it)."""
+    global _checkpoint_debug_enabled
+    prev = _checkpoint_debug_enabled
+    _checkpoint_debug_enabled = enabled
+    try:
+        yield
+    finally:
+        _checkpoint_debug_enabled = prev
 
 
 def noop_context_fn():
