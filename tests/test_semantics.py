@@ -318,6 +318,51 @@ def test_saved_tensors_hooks_say_why_not():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
 
 
+def _disabled_hooks(m):
+    """disable_saved_tensors_hooks with save_on_cpu: torch's errors either way round, the
+    message of the innermost disable, as a decorator, and the state restored on exit."""
+    G = m.autograd.graph
+    out = []
+
+    def outcome(fn):
+        try:
+            fn()
+            out.append("ok")
+        except RuntimeError as e:
+            out.append(str(e))
+
+    def inside_disabled():
+        with G.disable_saved_tensors_hooks("off"):
+            with G.disable_saved_tensors_hooks("inner"):
+                pass
+            with G.save_on_cpu():
+                pass
+
+    def disabled_inside():
+        with G.save_on_cpu():
+            with G.disable_saved_tensors_hooks("late"):
+                pass
+
+    @G.disable_saved_tensors_hooks("decorated")
+    def decorated():
+        with G.save_on_cpu():
+            pass
+
+    def after():
+        with G.save_on_cpu():
+            pass
+    for fn in (inside_disabled, disabled_inside, decorated, after):
+        outcome(fn)
+    return out
+
+
+def test_disable_saved_tensors_hooks_as_torch():
+    # save_on_cpu ran under disable_saved_tensors_hooks, and the decorator form failed
+    assert _disabled_hooks(tg) == _disabled_hooks(torch)
+    with pytest.raises(NotImplementedError, match="allow_mutation_on_saved_tensors"):
+        tg.autograd.graph.allow_mutation_on_saved_tensors()
+
+
 @pytest.mark.xfail(strict=True, reason="the create_graph gradient of a piecewise-linear "
                    "activation has no history of its input (docs/semantics.md, Known "
                    "differences)")

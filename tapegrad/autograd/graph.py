@@ -14,11 +14,12 @@ from ..hooks import RemovableHandle, current_task
 from ..ops import BY_CODE, OUTPUT_CODE
 from ..tape import bump_version
 from ..tensor import RETAINS, Tensor
-from .unsupported import disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
+from .unsupported import (allow_mutation_on_saved_tensors, disable_saved_tensors_hooks,
+                          save_on_cpu, saved_tensors_hooks)
 
 __all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version",
            "register_multi_grad_hook", "saved_tensors_hooks", "save_on_cpu",
-           "disable_saved_tensors_hooks"]
+           "disable_saved_tensors_hooks", "allow_mutation_on_saved_tensors"]
 
 
 def increment_version(tensor):

@@ -2,6 +2,8 @@
 
 Calling them raises NotImplementedError naming the reason, rather than AttributeError or a
 silently different behaviour (docs/semantics.md, "Known differences")."""
+import contextlib
+import threading
 
 _SAVED_HOOKS = (
     "saved_tensors_hooks: tapegrad's saved values are not tensors but slots of the tape (the "
@@ -9,7 +11,34 @@ _SAVED_HOOKS = (
     "without Python on the scalar fast path and read in bulk by the sweep; pack/unpack hooks "
     "would need Python per saved value at record and at backward time, which the tape's "
     "design rules out (docs/semantics.md)")
+_MUTATION_OF_SAVED = (
+    "allow_mutation_on_saved_tensors: torch clones a saved tensor just before an in-place "
+    "operation changes it, so that the backward reads the old value; tapegrad's in-place "
+    "operations change the memory the tape's entries read, and a backward that reads a "
+    "changed value raises the in-place version error instead (clone the tensor before "
+    "changing it)")
 
+
+# torch's thread-local state of default saved-tensor hooks: `disabled`, the message of the
+# innermost disable_saved_tensors_hooks (None: enabled), and `active`, how many save_on_cpu
+# contexts (tapegrad's only hooks, which change nothing) are open
+_STATE = threading.local()
+
+
+def _disabled():
+    return getattr(_STATE, "disabled", None)
+
+
+def _push_hooks():
+    """Entering a saved-tensor hooks context: torch's error while they are disabled."""
+    message = _disabled()
+    if message is not None:
+        raise RuntimeError(message)
+    _STATE.active = getattr(_STATE, "active", 0) + 1
+
+
+def _pop_hooks():
+    _STATE.active -= 1
 
 
 class saved_tensors_hooks:
@@ -19,9 +48,9 @@ class saved_tensors_hooks:
         raise NotImplementedError(_SAVED_HOOKS)
 
 
-class disable_saved_tensors_hooks:
-    """torch.autograd.graph.disable_saved_tensors_hooks: there are no such hooks to
-    disable, so it only checks its argument, as torch's does, and does nothing else."""
+class disable_saved_tensors_hooks(contextlib.ContextDecorator):
+    """torch.autograd.graph.disable_saved_tensors_hooks: while active, entering save_on_cpu
+    raises RuntimeError(error_message), and it cannot be entered inside one, as torch's."""
 
     def __init__(self, error_message):
         if not isinstance(error_message, str):
@@ -30,23 +59,38 @@ class disable_saved_tensors_hooks:
         self.error_message = error_message
 
     def __enter__(self):
+        if getattr(_STATE, "active", 0):
+            raise RuntimeError(self.error_message)
+        self._prev = _disabled()
+        _STATE.disabled = self.error_message
         return self
 
     def __exit__(self, *exc):
+        _STATE.disabled = self._prev
         return False
 
 
 class save_on_cpu:
     """torch.autograd.graph.save_on_cpu: tapegrad runs on the CPU only, so every saved value
     already lives in CPU memory; the context changes nothing (pin_memory has no meaning
-    without a GPU)."""
+    without a GPU) but for torch's rules of disable_saved_tensors_hooks."""
 
     def __init__(self, pin_memory=False, device_type="cuda"):
         self.pin_memory = pin_memory
         self.device_type = device_type
 
     def __enter__(self):
+        _push_hooks()
         return self
 
     def __exit__(self, *exc):
+        _pop_hooks()
         return False
+
+
+class allow_mutation_on_saved_tensors:
+    """torch.autograd.graph.allow_mutation_on_saved_tensors: not supported (see
+    _MUTATION_OF_SAVED)."""
+
+    def __init__(self):
+        raise NotImplementedError(_MUTATION_OF_SAVED)
