@@ -535,8 +535,10 @@ def run_backward(roots, seeds, retain_graph, inputs=None, validate=None, stage=N
                             g = _add(g, r.result_of(node, t.shape))
                 if g is not None and t._tape is None and hooks._LEAF:
                     h = hooks.leaf_hooks(t)      # a leaf input's hooks run, as in torch
-                    if h is not None and h.tensor:
-                        g = hooks.leaf_grad(h, t, g)
+                    if h is not None and (h.tensor or h.pre or h.post):
+                        # (its AccumulateGrad's too where it runs: backward(inputs=))
+                        g = hooks.leaf_grad(h, t, g, accumulate=not isinstance(
+                            inputs, hooks.GradInputs))
                 out.append(g)
             kept = _retained(done, inputs, out, roots) if stage is not None else None
         else:
@@ -1264,7 +1266,8 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
         leaf_grads[k] = (t, leaf_grads[k][1] + s if k in leaf_grads else s)
     if hooks._LEAF:   # leaf hooks (autograd.grad: only its inputs' run, as torch)
         hooks.leaf_grads(leaf_grads, True,
-                         None if inputs is None else {id(t) for t in inputs})
+                         None if inputs is None else {id(t) for t in inputs},
+                         accumulate=not isinstance(inputs, hooks.GradInputs))
     if inputs is None:
         return leaf_grads, swept
     out = []

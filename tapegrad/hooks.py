@@ -75,13 +75,16 @@ def _add(table, fn):
 
 class Hooks:
     """The hooks of one node: `tensor` (Tensor.register_hook), `pre`/`post` (its grad_fn's
-    register_prehook / register_hook), `accumulate` (leaves: post-accumulate-grad); `dtype`
-    and `shape` are those of the gradient handed to them."""
-    __slots__ = ("tensor", "pre", "post", "accumulate", "dtype", "shape")
+    register_prehook / register_hook; a leaf's: its AccumulateGrad's), `accumulate` (leaves:
+    post-accumulate-grad); `dtype` and `shape` are those of the gradient handed to them.
+    `given`: a leaf's gradient as its AccumulateGrad got it in the running backward, for the
+    post hooks, which run after accumulation."""
+    __slots__ = ("tensor", "pre", "post", "accumulate", "dtype", "shape", "given")
 
     def __init__(self, dtype, shape):
         self.tensor, self.pre, self.post, self.accumulate = _Table(), _Table(), _Table(), _Table()
         self.dtype, self.shape = dtype, tuple(shape)
+        self.given = None
 
     def active(self):
         return bool(self.tensor or self.pre or self.post)
@@ -154,10 +157,11 @@ def leaf_hooks(t):
 
 
 def has_hooks(t):
-    """Whether tensor t has tensor hooks or post-accumulate hooks registered."""
+    """Whether tensor t has tensor hooks or post-accumulate hooks registered (a leaf: or
+    hooks of its AccumulateGrad)."""
     if t._tape is None:
         h = leaf_hooks(t)
-        return h is not None and bool(h.tensor or h.accumulate)
+        return h is not None and bool(h.tensor or h.accumulate or h.pre or h.post)
     h = (t._tape.hooks or {}).get(t._node)
     return h is not None and bool(h.tensor)
 
@@ -197,10 +201,6 @@ def gradient_like(fn, what):
     """(tape, node, dtype, shape) of the gradient a hook of grad_fn `fn` sees (`what`: the
     caller, for the errors: what fn cannot be)."""
     tape, n = fn._tape, fn._node
-    if isinstance(fn, AccumulateGrad):
-        raise NotImplementedError(
-            f"{what} on AccumulateGrad: use Tensor.register_hook (before accumulation) or "
-            f"Tensor.register_post_accumulate_grad_hook (after) on the leaf")
     op = BY_CODE[tape.op[n]]
     if op.kind == "split":
         raise NotImplementedError(
@@ -235,9 +235,22 @@ def gradient_like(fn, what):
     return tape, n, dt, tuple(shape)
 
 
+def _accumulator_hooks(fn, what):
+    """The Hooks of the leaf whose AccumulateGrad `fn` is: torch keeps one accumulator per
+    leaf, so its hooks serve every graph of the leaf."""
+    if fn._tape is not None and fn._tape.recording:
+        raise RuntimeError(f"{what}: hooks cannot be part of a recorded tape (tapegrad.record "
+                           f"/ compile)")
+    return _leaf_record(fn.variable, True)
+
+
 def _register_prehook(self, fn):
     """Register `fn(grad_outputs) -> tuple or None` on this node: called with its output's
-    gradient (a 1-tuple) before the node's backward runs; a returned tuple replaces it."""
+    gradient (a 1-tuple) before the node's backward runs; a returned tuple replaces it.  On a
+    leaf's AccumulateGrad: after the leaf's tensor hooks, before its .grad accumulates (in a
+    backward that accumulates: not autograd.grad)."""
+    if isinstance(self, AccumulateGrad):
+        return _add(_accumulator_hooks(self, "register_prehook").pre, fn)
     tape, n, dt, shape = gradient_like(self, "register_prehook")
     return _add(_node_record(tape, n, dt, shape).pre, fn)
 
@@ -245,7 +258,10 @@ def _register_prehook(self, fn):
 def _register_hook(self, fn):
     """Register `fn(grad_inputs, grad_outputs) -> tuple or None` on this node: called after its
     backward ran, with the gradients it computed for its inputs (None where an input needs
-    none); a returned tuple replaces them."""
+    none); a returned tuple replaces them.  On a leaf's AccumulateGrad: after its .grad
+    accumulated (and its post-accumulate hooks ran), with `()` and the gradient it got."""
+    if isinstance(self, AccumulateGrad):
+        return _add(_accumulator_hooks(self, "register_hook").post, fn)
     tape, n, dt, shape = gradient_like(self, "register_hook")
     kind = BY_CODE[tape.op[n]].kind
     if row_at(tape, n) >= 0 or kind == "cat" or tape.op[n] == OUTPUT_CODE:
@@ -448,27 +464,36 @@ def graph_pause(tape, p, g, vjp):
     return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
 
 
-def leaf_grads(found, create_graph=False, only=None):
+def leaf_grads(found, create_graph=False, only=None, accumulate=True):
     """Run leaf tensor hooks on the gradients a backward is about to accumulate: `found`
     maps id(leaf) -> (leaf, gradient: float, ndarray or, with create_graph, Tensor), and is
-    updated in place.  `only`: ids of the leaves whose hooks run (autograd.grad's inputs)."""
+    updated in place.  `only`: ids of the leaves whose hooks run (autograd.grad's inputs);
+    `accumulate`: whether the leaves' AccumulateGrad runs (not under autograd.grad), and with
+    it its hooks (leaf_grad)."""
     for key, (t, g) in list(found.items()):
         if only is not None and key not in only:
             continue
         h = _leaf_record(t, False)
-        if h is None or not h.tensor:
+        if h is None or not (h.tensor or accumulate and (h.pre or h.post)):
             continue
-        found[key] = (t, leaf_grad(h, t, g, create_graph))
+        found[key] = (t, leaf_grad(h, t, g, create_graph, accumulate))
 
 
-def leaf_grad(h, t, g, create_graph=False):
-    """One leaf's gradient after its tensor hooks, in the form it came in."""
+def leaf_grad(h, t, g, create_graph=False, accumulate=False):
+    """One leaf's gradient after its tensor hooks, in the form it came in; with `accumulate`
+    (its AccumulateGrad runs) then after that node's prehooks, and kept for its post hooks
+    (`post_accumulate`)."""
     with set_grad_enabled(create_graph):
         if isinstance(g, Tensor):
-            return run_tensor_hooks(h.tensor, g)
+            g = run_tensor_hooks(h.tensor, g)
+            if accumulate:
+                g = _accumulator_pre(h, g)
+            return g
         arr = np.asarray(g)
         gt = Tensor._wrap(arr.astype(t._dtype.np).reshape(t._shape), t._dtype)
         out = run_tensor_hooks(h.tensor, gt)
+        if accumulate:
+            out = _accumulator_pre(h, out)
     if out is gt and type(g) is float:
         return g
     res = np.asarray(out._array())
@@ -477,15 +502,32 @@ def leaf_grad(h, t, g, create_graph=False):
     return res.astype(arr.dtype).reshape(arr.shape)
 
 
+def _accumulator_pre(h, g):
+    """A leaf's AccumulateGrad prehooks on its gradient g (after the tensor hooks); the result
+    kept for the node's post hooks."""
+    if h.pre:
+        g = run_prehooks(h.pre, g)
+    if h.post:
+        h.given = g
+    return g
+
+
 def post_accumulate(leaves):
-    """Call the post-accumulate-grad hooks of `leaves` (after their .grad was published)."""
+    """Call the post-accumulate-grad hooks of `leaves` (after their .grad was published), then
+    the post hooks of their AccumulateGrad."""
     if not _LEAF:
         return
     for t in leaves:
         h = _leaf_record(t, False)
-        if h is None or not h.accumulate:
+        if h is None or not (h.accumulate or h.post):
             continue
+        given, h.given = h.given, None
         with set_grad_enabled(False):
             for fn in list(h.accumulate.values()):
                 if fn(t) is not None:
                     raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+            if given is not None:
+                for fn in list(h.post.values()):
+                    got = fn((), (given,))
+                    if got is not None:
+                        _tuple_checked(fn, got, 0)
