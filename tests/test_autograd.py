@@ -472,6 +472,30 @@ def test_batched_grad_output_of_another_shape_raises_as_torch(go_shape):
     assert run(tg) == run(torch) is not None
 
 
+def _batched_unused(m):
+    """is_grads_batched with an input the outputs do not use: torch materializes its zeros
+    after the batched backward (the input's shape, no batch dim), requires_grad under
+    create_graph; materialize_grads with allow_unused=False is refused first."""
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    z = m.tensor([1.0, 2.0], requires_grad=True)
+    out = []
+    for kw in ({"materialize_grads": True}, {"materialize_grads": True, "create_graph": True},
+               {"allow_unused": True}):
+        got = m.autograd.grad(x ** 3, [x, z], m.eye(3), is_grads_batched=True, **kw)
+        out.append([None if g is None else (g.tolist(), g.requires_grad) for g in got])
+    try:
+        m.autograd.grad(x ** 3, [x, z], m.ones(2), is_grads_batched=True,
+                        materialize_grads=True, allow_unused=False)
+    except ValueError as e:
+        out.append(str(e))
+    return out
+
+
+def test_batched_grad_of_an_unused_input_as_torch(torch_ref):
+    # its materialized zeros had the batch dim; the ValueError came after the shape check
+    assert _batched_unused(tg) == _batched_unused(torch_ref)
+
+
 def test_accumulating_into_an_expanded_grad_raises_torchs_error_and_commits_nothing():
     # it raised numpy's "output array is read-only" inside the commit, after other .grads
     # were already written

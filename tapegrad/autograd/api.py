@@ -363,6 +363,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
           is_grads_batched, materialize_grads):
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
     if is_grads_batched and grad_outputs is not None:
         return _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph,
                               allow_unused, materialize_grads)
@@ -372,9 +375,6 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
     inputs = _as_tuple(inputs)
     if not inputs:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
-    if materialize_grads and allow_unused is False:
-        raise ValueError("Expected allow_unused to be True or not passed when "
-                         "materialize_grads=True, but got: allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
     if hooks.MULTI[0]:
@@ -407,10 +407,14 @@ def _grads_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, al
                          "without a batch dimension)")
     if n == 0:
         raise IndexError("index 0 is out of bounds for dimension 0 with size 0")
+    # NOTE: torch materializes after the batched backward: an unused input's zeros have the
+    # input's shape, without the batch dim
+    unused = materialize_grads if allow_unused is None else allow_unused
     rows = [_grad(outputs, inputs, [g[b] if isinstance(g, Tensor) else g for g in gos],
-                  retain_graph if b == n - 1 else True, create_graph, allow_unused, False,
-                  materialize_grads) for b in range(n)]
-    return tuple(None if col[0] is None else stack(col) for col in zip(*rows))
+                  retain_graph if b == n - 1 else True, create_graph, unused, False, False)
+            for b in range(n)]
+    return tuple((_zeros(t).requires_grad_(create_graph) if materialize_grads else None)
+                 if col[0] is None else stack(col) for t, col in zip(_as_tuple(inputs), zip(*rows)))
 
 
 def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
