@@ -23,6 +23,10 @@ CALLS = {
     "randint_float_only_bound": lambda m: m.randint(3.0, (2,)),
     "randint_bool_bound": lambda m: m.randint(True, (2,)),
     "grad_assigned_itself": lambda m: _own_grad(m.ones(2, requires_grad=True)),
+    "grad_of_a_number_output": lambda m: m.autograd.grad(
+        [m.ones(2, requires_grad=True).sum(), 3], m.ones(1, requires_grad=True)),
+    "backward_of_a_none_output": lambda m: m.autograd.backward(
+        [m.ones(2, requires_grad=True).sum(), None]),
 }
 
 

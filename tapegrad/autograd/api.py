@@ -81,6 +81,9 @@ def _seeds(outputs, grad_outputs, create_graph):
     """The initial gradient for each output, validated in torch's order: its `_make_grads`
     pair by pair (zip: gradients past the outputs are dropped), then the engine's count and
     each output's requires_grad.  (The inputs' checks come after: `_check_inputs`.)"""
+    for out in outputs:
+        if not isinstance(out, Tensor):
+            raise AssertionError("Expected output to be a tapegrad.Tensor")
     if grad_outputs is None:   # the usual `loss.backward()`: nothing to check
         grads = (None,) * len(outputs)
     else:
