@@ -208,11 +208,17 @@ def check_versions(tape, n, ran):
     try:
         tape.check_versions(n, ran=ran)
     except RuntimeError as err:
-        e = getattr(err, "entry", None)
-        if e is None:
-            raise
-        _warn(tape, e)
-        raise RuntimeError(str(err).replace(_PLAIN_HINT, VERSION_HINT)) from None
+        raise reported(tape, err) from None
+
+
+def reported(tape, err):
+    """Error `err` of a backward, raised at the tape entry `err.entry`, as torch's anomaly
+    mode reports it: a warning with the entry's forward stack, its hint for version errors."""
+    e = getattr(err, "entry", None)
+    if e is None:
+        return err
+    _warn(tape, e)
+    return RuntimeError(str(err).replace(_PLAIN_HINT, VERSION_HINT))
 
 
 def check_nan(tape, n, op, ia, ib, cst, par, params, arg_ptr, arg, off, size, shp, nd, vals,

@@ -198,7 +198,8 @@ def _sweep_tape(tape, seeds, inputs=None, memo=None, root=-1):
         if runs is not None:
             reach &= 1   # (the skip bit off: reach holds what a gradient reached)
         if bad >= 0:
-            raise _second_backward(tape, n, reach if leads is None else reach & leads, bad)
+            err = _second_backward(tape, n, reach if leads is None else reach & leads, bad)
+            raise anomaly.reported(tape, err) if anomaly_on else err
         ran = reach if leads is None else reach & leads
         if anomaly_on:
             anomaly.check_versions(tape, n, ran)
@@ -231,7 +232,9 @@ def _second_backward(tape, n, ran, bad):
         tape.check_versions(n, ran=ran)
     except RuntimeError as err:
         return err
-    return RuntimeError(errors.BACKWARD_TWICE)
+    err = RuntimeError(errors.BACKWARD_TWICE)
+    err.entry = bad   # (anomaly mode names its forward stack)
+    return err
 
 
 def _runs(leads, hooked):

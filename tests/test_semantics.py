@@ -472,6 +472,12 @@ try:
     c.backward()
 finally:
     m.autograd.set_detect_anomaly(False)""",
+    "backward_twice": """
+x = m.ones(3, requires_grad=True)
+with m.autograd.detect_anomaly():
+    y = (x.exp() * 2).sum()
+    y.backward()
+    y.backward()""",
 }
 
 
