@@ -14,7 +14,8 @@ from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
-from .tape import BUMPS, bump_version, follow_retained, share_storage, STATE, Tape, view_base
+from .tape import (BUMPS, bump_version, follow_retained, NO_GRAD_VIEW, share_storage, STATE, Tape,
+                   view_base)
 from .tensor import NODIFF, Tensor, tensor_methods
 from .tracing import _bake
 from .views import (_WITHOUT_GRAD, assign, check_made_without_grad, index_array, index_scatter,
@@ -326,7 +327,8 @@ class _InplaceMethods:
     def __setitem__(self, key, value):
         """x[key] = value: an in-place change of the selected elements; on a tensor that
         needs history (or with a value that does) recorded as CopySlices / IndexPutBackward0."""
-        if STATE.enabled and self._recorded and self._tape is None:
+        if STATE.enabled and self._recorded and self._tape is None and \
+                not getattr(self, "_flags", 0) & NO_GRAD_VIEW:   # (its own error comes below)
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         if not isinstance(value, (Tensor, bool, int, float, np.generic)):

@@ -52,6 +52,9 @@ MAX_SAVED_BYTES = 1 << 20
 _serials = itertools.count(1)
 
 OP_LEAF = OPS["leaf"].code
+# Tensor._flags bit (tensor.py has the others): a view made with grad mode off of a tensor
+# that requires grad, which requires grad but has no gradient accumulator (torch's)
+NO_GRAD_VIEW = 4
 OP_IMPORT = OPS["import"].code
 OP_CONST = OPS["const"].code
 # entries whose value lives anyway (a leaf's, which the graph keeps alive as torch's does; an
@@ -482,6 +485,8 @@ class Tape:
             nodes = self.leaf_of.get(id(t))
             if nodes:   # a traced input has one entry, which a replay writes its value into
                 return nodes[0]
+        if getattr(t, "_flags", 0) & NO_GRAD_VIEW:
+            return self._no_grad_view_node(t)
         v = t._v
         shared = False
         if type(v) is float:
@@ -509,6 +514,22 @@ class Tape:
             self.leaf_of[id(t)] = [n]
         else:
             nodes.append(n)
+        t._lserial = self.serial
+        t._lnode = n
+        return n
+
+    def _no_grad_view_node(self, t):
+        """The node of a view made with grad mode off of a tensor that requires grad: torch's
+        requires grad without a gradient accumulator, so what it is used in records, and the
+        gradient that reaches it goes nowhere.  A constant entry holding its value (saved, its
+        version watched), cached as a leaf's entry is."""
+        v = t._v
+        if type(v) is float or v.size == 1:
+            n = self.push(OP_CONST, -1, -1, 0.0, float(np.asarray(v).reshape(-1)[0]))
+        else:
+            n = self.push_nd(OP_CONST, -1, -1, 0.0, v.shape, v.size)
+            self.save(n, v)
+        self._watch_new(n, t)
         t._lserial = self.serial
         t._lnode = n
         return n

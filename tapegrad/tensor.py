@@ -91,7 +91,7 @@ class _TensorMeta(type):
     """The metaclass of Tensor (its `__call__`: creation.py)."""
 
 
-RETAINS, NODIFF = 1, 2    # Tensor._flags bits
+RETAINS, NODIFF = 1, 2    # Tensor._flags bits (and tape.NO_GRAD_VIEW)
 
 
 class Tensor(metaclass=_TensorMeta):

@@ -15,8 +15,8 @@ from .creation import tensor
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
-from .tape import (input_node, OP_CONST, record_view, record_views, share_storage, share_version,
-                   STATE, view_base)
+from .tape import (input_node, NO_GRAD_VIEW, OP_CONST, record_view, record_views, share_storage,
+                   share_version, STATE, view_base)
 from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
@@ -103,6 +103,7 @@ def _view_of(t, x, out, name=None, nr=0):
     if not STATE.enabled or STATE.inference:
         if t._dtype.is_floating_point:   # (torch's views of other dtypes are not differentiable)
             _made_without_grad(t, INFERENCE if STATE.inference else NO_GRAD, None)
+            _requires_grad_as_base(t, x)
     elif _WITHOUT_GRAD and name is not None:
         made = _WITHOUT_GRAD.get(id(x))
         if made is not None and made[0]() is x:
@@ -171,6 +172,14 @@ _PRUNE_AT = [64]
 NO_GRAD, INFERENCE = errors.NO_GRAD_VIEW_INPLACE, errors.INFERENCE_VIEW_INPLACE
 MULTI = errors.MULTI_OUTPUT_VIEW_INPLACE
 CUSTOM = errors.CUSTOM_FUNCTION_VIEW_INPLACE   # (a custom Function's output viewing an input)
+
+
+def _requires_grad_as_base(t, x):
+    """View t of x made with grad mode off: torch's requires grad where x does, without a
+    gradient accumulator (tape.NO_GRAD_VIEW: its uses record, its gradient goes nowhere)."""
+    if x.requires_grad:
+        t._recorded, t._lserial = True, 0
+        t._flags = getattr(t, "_flags", 0) | NO_GRAD_VIEW
 
 
 def _made_without_grad(t, mode, name, nr=0):
@@ -786,6 +795,7 @@ def _pieces_made(outs, pieces, x, name):
             for t, p in zip(outs, pieces):
                 if p.size:
                     _made_without_grad(t, mode, None)
+                    _requires_grad_as_base(t, x)
         return
     made = _WITHOUT_GRAD.get(id(x)) if _WITHOUT_GRAD else None
     if made is not None and made[0]() is x:
