@@ -623,3 +623,27 @@ def _multithreading(m):
 def test_multithreading_switch_and_grad_mode_modules_as_torch(torch_ref):
     # AttributeError / ModuleNotFoundError before
     assert _multithreading(tg) == _multithreading(torch_ref)
+
+
+def _create_graph_under(m, mode):
+    """create_graph=True inside no_grad / inference_mode: torch's engine runs the backward
+    with grad mode on, so under no_grad the gradients have history (not under
+    inference_mode)."""
+    out = []
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = (x ** 3).sum()
+    with (m.no_grad() if mode == "no_grad" else m.inference_mode()):
+        g, = m.autograd.grad(y, x, create_graph=True)
+        y.backward(create_graph=True)
+        out.append(m.is_grad_enabled())
+    out += [g.requires_grad, x.grad.requires_grad, g.tolist()]
+    if g.requires_grad:
+        out.append(m.autograd.grad(g.sum(), x)[0].tolist())
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+def test_create_graph_under_no_grad_as_torch(torch_ref, mode):
+    # under no_grad the gradients came without history
+    assert _create_graph_under(tg, mode) == _create_graph_under(torch_ref, mode)

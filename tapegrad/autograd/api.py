@@ -9,6 +9,7 @@ from .. import dtypes as D, errors, hooks
 from .._signals import COMMIT
 from ..engine import graph_marks, release_swept, run_backward, run_backward_graph
 from ..fpstate import ERR_RESET, ERR_SET, QUIET
+from ..grad_mode import enable_grad
 from ..tensor import Tensor, _new, tensor_methods
 from ..creation import tensor as _tensor
 from ..inplace import _F32_PACK, _F32_UNPACK
@@ -175,19 +176,8 @@ def _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph):
     if create_graph:
         # (torch's engine warns once per process, whether or not .grad then holds a graph)
         errors.warn_once(errors.CREATE_GRAPH_CYCLE)
-        if inputs is not None:
-            _check_inputs(inputs, errors.RETAIN_NO_GRAD)
-            for t in inputs:
-                t.retain_grad()
-            (grads, kept), swept = run_backward_graph(outputs, seeds, inputs=list(inputs),
-                                                      retain_graph=retain)
-            pairs = list(zip(inputs, grads)) + kept
-        else:
-            found, swept = run_backward_graph(outputs, seeds, retain_graph=retain)
-            pairs = found.values()
-        published = _publish_graph(pairs, swept)
-        if hooks._LEAF:
-            hooks.post_accumulate(published)
+        with enable_grad():   # torch's engine records it with grad mode on, under no_grad too
+            _backward_graph(outputs, inputs, seeds, retain)
         return
     if inputs is not None:
         _check_inputs(inputs, errors.RETAIN_NO_GRAD)
@@ -204,6 +194,23 @@ def _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph):
     found = run_backward(outputs, seeds, retain, stage=_stage_found, publish=_publish)
     if hooks._LEAF:   # after the commit, as torch's run after accumulation
         hooks.post_accumulate(t for t, _ in found.values())
+
+
+def _backward_graph(outputs, inputs, seeds, retain):
+    """backward(create_graph=True): the gradients recorded, accumulated into .grad."""
+    if inputs is not None:
+        _check_inputs(inputs, errors.RETAIN_NO_GRAD)
+        for t in inputs:
+            t.retain_grad()
+        (grads, kept), swept = run_backward_graph(outputs, seeds, inputs=list(inputs),
+                                                  retain_graph=retain)
+        pairs = list(zip(inputs, grads)) + kept
+    else:
+        found, swept = run_backward_graph(outputs, seeds, retain_graph=retain)
+        pairs = found.values()
+    published = _publish_graph(pairs, swept)
+    if hooks._LEAF:
+        hooks.post_accumulate(published)
 
 
 def _publish_graph(pairs, swept):
@@ -440,23 +447,8 @@ def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_u
                 raise RuntimeError(errors.UNUSED.format(i))
 
     if create_graph:
-        (grads, kept), swept = run_backward_graph(
-            outputs, seeds, inputs=hooks.GradInputs(inputs), retain_graph=retain)
-        check_used(grads)
-        # (inputs' .grad untouched but for retained non-leaves, which get theirs, as the
-        # other retained tensors the run fills: as without create_graph, and as torch)
-        own = {id(t) for t, _ in kept}   # (an input's: its hooks' result, if it differs)
-        _publish_graph([(t, g) for t, g in zip(inputs, grads) if t._tape is not None
-                        and t.retains_grad and id(t) not in own] + kept, swept)
-        out = []
-        for t, g in zip(inputs, grads):
-            if g is None:   # (torch: zeros_like(input, requires_grad=create_graph))
-                out.append(_zeros(t).requires_grad_() if materialize_grads else None)
-                continue
-            if tuple(g.shape) != t._shape:
-                g = g.reshape(t._shape)
-            out.append(g if g._dtype is t._dtype else g.to(t._dtype))
-        return tuple(out)
+        with enable_grad():   # torch's engine records it with grad mode on, under no_grad too
+            return _grad_graph(outputs, inputs, seeds, retain, check_used, materialize_grads)
     # (inputs' .grad untouched; retained non-leaves the run reaches get theirs, as in torch)
     grads = run_backward(outputs, seeds, retain, inputs=hooks.GradInputs(inputs),
                          validate=check_used, stage=lambda grads, kept: _stage(kept),
@@ -471,6 +463,27 @@ def _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_u
                 out.append(Tensor._wrap(g.astype(t._dtype.np).reshape(t._shape), t._dtype))
     finally:
         ERR_RESET(token)
+    return tuple(out)
+
+
+def _grad_graph(outputs, inputs, seeds, retain, check_used, materialize_grads):
+    """autograd.grad(create_graph=True): the gradients as recorded tensors."""
+    (grads, kept), swept = run_backward_graph(
+        outputs, seeds, inputs=hooks.GradInputs(inputs), retain_graph=retain)
+    check_used(grads)
+    # (inputs' .grad untouched but for retained non-leaves, which get theirs, as the other
+    # retained tensors the run fills: as without create_graph, and as torch)
+    own = {id(t) for t, _ in kept}   # (an input's: its hooks' result, if it differs)
+    _publish_graph([(t, g) for t, g in zip(inputs, grads) if t._tape is not None
+                    and t.retains_grad and id(t) not in own] + kept, swept)
+    out = []
+    for t, g in zip(inputs, grads):
+        if g is None:   # (torch: zeros_like(input, requires_grad=create_graph))
+            out.append(_zeros(t).requires_grad_() if materialize_grads else None)
+            continue
+        if tuple(g.shape) != t._shape:
+            g = g.reshape(t._shape)
+        out.append(g if g._dtype is t._dtype else g.to(t._dtype))
     return tuple(out)
 
 
