@@ -105,6 +105,8 @@ class BackwardCFunction(Node, FunctionCtx):
         saved = self.__dict__.get("_pf_saved", ())
         if saved is None:
             raise RuntimeError(errors.BACKWARD_TWICE)
+        if not saved:   # (none yet: inside forward, as torch's empty tuple)
+            return ()
         tensors = tuple([_unpack(item, self._tape) for item in saved])
         outputs = {spec[4] for spec in self._pf_outputs}
         for t, (_, version, name, slots) in zip(tensors, saved):
@@ -718,7 +720,7 @@ def release(tape, ran, n):
     for e in entries:
         if e < n and ran[e]:
             state = tape.fn_data[e][1]
-            if state.get("_pf_saved"):
+            if state.get("_pf_saved") is not None:   # (none saved: freed all the same)
                 state["_pf_saved"] = None
 
 

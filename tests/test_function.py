@@ -975,3 +975,56 @@ def _dirty_view(m):
 def test_mark_dirty_of_a_view_rebases_its_base_as_torch():
     # the base kept its old grad_fn: x.grad missed the Function's factor, w.grad was None
     assert repr(_dirty_view(tg)) == repr(_dirty_view(torch))
+
+
+def _saved_nothing(m):
+    """ctx.saved_tensors inside forward (empty), and of a Function that saved nothing after
+    a backward freed its graph (torch's second-backward error, also read in a second
+    backward), while a second backward that reads nothing saved still runs."""
+    out = []
+
+    class Early(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            out.append(len(ctx.saved_tensors))
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            out.append(len(ctx.saved_tensors))
+            return g
+
+    class Bare(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            out.append(ctx.saved_tensors)
+            return g * 2
+    class Blind(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+    x = m.ones(2, requires_grad=True)
+    Early.apply(x).sum().backward()
+    y = Bare.apply(x)
+    y.sum().backward()
+    out.append(_err(lambda: y.sum().backward()))
+    out.append(_err(lambda: y.grad_fn.saved_tensors))
+    z = Blind.apply(x)
+    z.sum().backward()
+    z.sum().backward()
+    out.append(_np(x.grad))
+    return out
+
+
+def test_saved_tensors_of_nothing_saved_as_torch():
+    # AttributeError inside forward; () after backward instead of torch's error
+    assert repr(_saved_nothing(tg)) == repr(_saved_nothing(torch))
