@@ -206,10 +206,6 @@ def gradient_like(fn, what):
         raise NotImplementedError(
             f"{what} on a node with several outputs ({type(fn).__name__}): register a hook "
             f"on the output tensors instead")
-    if op.kind == "pyfunc":   # its backward is Python run by pyfunc, not a VJP hooks can wrap
-        raise NotImplementedError(
-            f"{what} on a custom Function's node ({type(fn).__name__}): register a hook on "
-            f"its output tensors (Tensor.register_hook) instead")
     if tape.recording:
         raise RuntimeError(f"{what}: hooks cannot be part of a recorded tape (tapegrad.record "
                            f"/ compile)")
@@ -244,6 +240,22 @@ def _accumulator_hooks(fn, what):
     return _leaf_record(fn.variable, True)
 
 
+def function_hooks(fn):
+    """The (pre, post) hook tables of a custom Function's node `fn`, kept in its state on the
+    tape (pyfunc runs them around the Function's backward), or None for another node."""
+    tape = fn._tape
+    if tape is None or BY_CODE[tape.op[fn._node]].kind != "pyfunc":
+        return None
+    if tape.recording:
+        raise RuntimeError("register_hook: hooks cannot be part of a recorded tape "
+                           "(tapegrad.record / compile)")
+    state = tape.fn_data[fn._node][1]
+    tables = state.get("_pf_hooks")
+    if tables is None:
+        tables = state["_pf_hooks"] = (_Table(), _Table())
+    return tables
+
+
 def _register_prehook(self, fn):
     """Register `fn(grad_outputs) -> tuple or None` on this node: called with its output's
     gradient (a 1-tuple) before the node's backward runs; a returned tuple replaces it.  On a
@@ -251,6 +263,9 @@ def _register_prehook(self, fn):
     backward that accumulates: not autograd.grad)."""
     if isinstance(self, AccumulateGrad):
         return _add(_accumulator_hooks(self, "register_prehook").pre, fn)
+    tables = function_hooks(self)
+    if tables is not None:
+        return _add(tables[0], fn)
     tape, n, dt, shape = gradient_like(self, "register_prehook")
     return _add(_node_record(tape, n, dt, shape).pre, fn)
 
@@ -262,6 +277,9 @@ def _register_hook(self, fn):
     accumulated (and its post-accumulate hooks ran), with `()` and the gradient it got."""
     if isinstance(self, AccumulateGrad):
         return _add(_accumulator_hooks(self, "register_hook").post, fn)
+    tables = function_hooks(self)
+    if tables is not None:
+        return _add(tables[1], fn)
     tape, n, dt, shape = gradient_like(self, "register_hook")
     kind = BY_CODE[tape.op[n]].kind
     if row_at(tape, n) >= 0 or kind == "cat" or tape.op[n] == OUTPUT_CODE:
@@ -317,17 +335,33 @@ def run_tensor_hooks(table, g):
 
 def run_prehooks(table, g):
     """A grad_fn's prehooks on its output gradient g (a 1-tuple each time)."""
+    return run_node_prehooks(table, (g,))[0]
+
+
+def run_node_prehooks(table, grad_outputs):
+    """A grad_fn's prehooks on its grad_outputs (a tuple, None where an output got no
+    gradient): each may return a tuple that replaces them, checked as torch checks it."""
     for fn in list(table.values()):
-        got = fn((g,))
+        got = fn(grad_outputs)
         if got is not None:
-            g = _checked(fn, _tuple_checked(fn, got, 1)[0], g)
-    return g
+            got = _tuple_checked(fn, got, len(grad_outputs))
+            for x, old in zip(got, grad_outputs):
+                if old is None and x is not None:
+                    raise RuntimeError("can't replace a None gradient with a non-None value")
+            grad_outputs = tuple(None if x is None else _checked(fn, x, old)
+                                 for x, old in zip(got, grad_outputs))
+    return grad_outputs
 
 
 def run_posthooks(table, grad_inputs, g):
     """A grad_fn's post hooks: (grad_inputs, (g,)) -> the grad_inputs to propagate."""
+    return run_node_posthooks(table, grad_inputs, (g,))
+
+
+def run_node_posthooks(table, grad_inputs, grad_outputs):
+    """A grad_fn's post hooks: (grad_inputs, grad_outputs) -> the grad_inputs to propagate."""
     for fn in list(table.values()):
-        got = fn(grad_inputs, (g,))
+        got = fn(grad_inputs, grad_outputs)
         if got is not None:
             got = _tuple_checked(fn, got, len(grad_inputs))
             grad_inputs = tuple(

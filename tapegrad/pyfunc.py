@@ -36,7 +36,8 @@ import weakref
 import numpy as np
 
 from . import errors
-from .grad_mode import _set as _set_grad
+from .grad_mode import _set as _set_grad, set_grad_enabled as _grad_mode
+from .hooks import run_node_posthooks, run_node_prehooks
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, nan_error
 from .copyslices import rebase_on_view, view_flat_positions
 from .graph import Node, _input_fn, node_for, output_nr, record_fn
@@ -526,20 +527,41 @@ def _alias(t):
 
 # ---- backward: the Function's gradients as the sweep (or create_graph) needs them -----------
 def _output_grads(ctx, block, reached, make_zeros):
-    """The gradients handed to `backward`, one per output: block(k, start, shape, dtype) for a
-    differentiable output reached by the gradient; zeros (or None without materialize_grads)
-    for the others and for non-differentiable tensor outputs; None for non-tensor outputs."""
+    """(the gradients handed to `backward`, one per output; the node's grad_outputs).  The
+    grad_outputs: block(k, start, shape, dtype) for a differentiable output reached by the
+    gradient, None for the others, after the node's prehooks (hooks.function_hooks).  The
+    gradients: those, with zeros (or None without materialize_grads) for the differentiable
+    outputs not reached and the non-differentiable tensor outputs; None for non-tensor
+    outputs."""
     grads = [None] * ctx._pf_nout
-    mat = ctx.__dict__.get("materialize_grads", True)
     for k, start, shape, dt, node in ctx._pf_outputs:
         if reached(node):
             grads[k] = block(start, shape, dt)
-        elif mat:
-            grads[k] = make_zeros(shape, dt)
-    if mat:
+    tables = ctx.__dict__.get("_pf_hooks")
+    if tables is not None and tables[0]:
+        grads = list(run_node_prehooks(tables[0], tuple(grads)))
+    given = tuple(grads)
+    if ctx.__dict__.get("materialize_grads", True):
+        for k, start, shape, dt, node in ctx._pf_outputs:
+            if grads[k] is None:
+                grads[k] = make_zeros(shape, dt)
         for k, shape, dt in ctx._pf_other:
             grads[k] = make_zeros(shape, dt)
-    return grads
+    return grads, given
+
+
+def _posthooks(ctx, res, given):
+    """The node's post hooks on backward's result `res` (one item per forward argument):
+    torch's grad_inputs are the tensor arguments' items."""
+    tables = ctx.__dict__.get("_pf_hooks")
+    if tables is None or not tables[1]:
+        return res
+    pos = ctx._pf_tensor_pos
+    got = run_node_posthooks(tables[1], tuple(res[i] for i in pos), given)
+    res = list(res)
+    for i, g in zip(pos, got):
+        res[i] = g
+    return tuple(res)
 
 
 def _checked(ctx, res):
@@ -654,9 +676,11 @@ def host_vjp(tape, e, arg_ptr, arg, off, size, adj, reach, nodes, leads=None, ma
         n = math.prod(shape)
         return Tensor._wrap(packed[start:start + n].astype(dt.np).reshape(shape), dt)
 
-    grads = _output_grads(ctx, block, reached, _zeros)
-    res = _run_backward(ctx, grads, False,
-                        _needed(ctx, None if marks is None else tape.args_of(te), marks))
+    with _grad_mode(False):   # (the node's hooks too, as torch's engine runs them)
+        grads, given = _output_grads(ctx, block, reached, _zeros)
+        res = _run_backward(ctx, grads, False,
+                            _needed(ctx, None if marks is None else tape.args_of(te), marks))
+        res = _posthooks(ctx, res, given)
     # (anomaly mode's nan check of the sweep sees no VJP that runs in Python)
     if is_anomaly_enabled() and is_anomaly_check_nan_enabled():
         for i, g in enumerate(res):
@@ -691,10 +715,12 @@ def tensor_vjp(tape, e, g, reach, marks=None):
         b = flat[start:start + n].reshape(shape)
         return b if b._dtype is dt else b.to(dt)
 
-    grads = _output_grads(ctx, block, lambda node: node < len(reach) and reach[node] != 0,
-                          _zeros)
     operands = tape.args_of(e).tolist()
-    res = _run_backward(ctx, grads, True, _needed(ctx, operands, marks))
+    with _grad_mode(True):
+        grads, given = _output_grads(
+            ctx, block, lambda node: node < len(reach) and reach[node] != 0, _zeros)
+        res = _run_backward(ctx, grads, True, _needed(ctx, operands, marks))
+        res = _posthooks(ctx, res, given)
     out = []
     for j, (i, shape, dt) in enumerate(ctx._pf_inputs):
         gi = res[i]

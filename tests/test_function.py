@@ -790,8 +790,7 @@ def test_a_tape_file_with_a_function_entry_is_rejected():
 
 
 def test_hooks_on_a_function_output_and_its_node():
-    """A tensor hook on a Function's output runs as torch's; hooks on the Function's node
-    itself (its backward is Python) raise NotImplementedError rather than misfire."""
+    """A tensor hook on a Function's output runs as torch's (the node's hooks: below)."""
     grads = []
     for m in (tg, torch):
         class Sq(m.autograd.Function):
@@ -811,21 +810,77 @@ def test_hooks_on_a_function_output_and_its_node():
         (y * 3).sum().backward()
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1]
-    x = tg.tensor([1.0, 2.0], requires_grad=True)
 
-    class Cube(tg.autograd.Function):
+
+def _function_node_hooks(m):
+    """Hooks on a custom Function's node: prehooks on its grad_outputs (None where an output
+    got no gradient, before materialization), post hooks on grad_inputs (one per tensor
+    argument) and grad_outputs, their replacements and torch's checks, under create_graph,
+    and with autograd.grad (the node runs when it leads to an input)."""
+    log = []
+
+    def show(v):
+        return v if v is None else tuple(map(show, v)) if isinstance(v, tuple) else v.tolist()
+
+    class F(m.autograd.Function):
         @staticmethod
-        def forward(ctx, x):
-            return x ** 3
+        def forward(ctx, a, k, b):
+            return a * k * b, a + 1
 
         @staticmethod
-        def backward(ctx, g):
-            return g
+        def backward(ctx, g1, g2):
+            log.append(("backward", show(g1), show(g2)))
+            return g1 * 3, None, g1
 
-    node = Cube.apply(x).grad_fn
-    for register in (node.register_hook, node.register_prehook):
-        with pytest.raises(NotImplementedError, match="custom Function's node"):
-            register(lambda *a: None)
+    class Lazy(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.set_materialize_grads(False)
+            return a * 2, a * 3
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            log.append(("lazy", show(g1), show(g2)))
+            return g1 * 2
+    x = m.ones(2, requires_grad=True)
+    b = m.full((2,), 2.0, requires_grad=True)
+    y, z = F.apply(x, 3, b.detach())
+    y.grad_fn.register_prehook(lambda go: log.append(("pre", show(go))) or (go[0] * 10, go[1]))
+    y.grad_fn.register_hook(lambda gi, go: log.append(("post", show(gi), show(go))) or
+                            (gi[0] + 1, gi[1]))
+    y.sum().backward()
+    log.append(show(x.grad))
+    y, z = F.apply(x, 3, b)
+    handle = y.grad_fn.register_hook(lambda gi, go: log.append(("post2", show(gi), show(go))))
+    (y.sum() + z.sum()).backward(retain_graph=True)
+    handle.remove()
+    (y.sum() + z.sum()).backward()
+    log.append((show(x.grad), show(b.grad)))
+    for register, bad in [("register_prehook", lambda go: (go[0],)),
+                          ("register_prehook", lambda go: go[0]),
+                          ("register_prehook", lambda go: (go[0], m.ones(3))),
+                          ("register_hook", lambda gi, go: (gi[0],)),
+                          ("register_hook", lambda gi, go: (gi[0], m.ones(3)))]:
+        y, z = F.apply(x, 3, b)
+        getattr(y.grad_fn, register)(bad)
+        log.append(_err(lambda: y.sum().backward()))
+    y, z = Lazy.apply(x)
+    y.grad_fn.register_prehook(lambda go: log.append(("lazy pre", show(go))))
+    y.grad_fn.register_hook(lambda gi, go: log.append(("lazy post", show(gi), show(go))))
+    y.sum().backward()
+    y, z = F.apply(x, 3, b)
+    y.grad_fn.register_prehook(lambda go: (go[0] * x, go[1]))
+    g, = m.autograd.grad(y.sum(), x, create_graph=True)
+    log.append((show(g), g.requires_grad, show(m.autograd.grad(g.sum(), x)[0])))
+    y, z = F.apply(x, 3, b)
+    y.grad_fn.register_hook(lambda gi, go: log.append(("post grad", show(gi))))
+    log.append(show(m.autograd.grad(y.sum(), b)))
+    return log
+
+
+def test_function_node_hooks_as_torch():
+    # register_hook / register_prehook on a Function's node raised NotImplementedError
+    assert _function_node_hooks(tg) == _function_node_hooks(torch)
 
 
 def test_setup_context_function_gets_its_defaults_as_torch():
