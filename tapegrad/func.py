@@ -13,6 +13,7 @@ requires grad exactly when it depends on such a tensor, and none does under no_g
 `autograd.functional.jacobian`, whose rows come from one Numba call.  Inputs and outputs may
 be pytrees of tensors (tuples, lists, dicts).
 """
+import contextlib
 import functools
 import threading
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from .tensor import Tensor
 from .mapping import _treespec, drawing_nothing, vmap
 from .nn.modules.normalization import _BatchNorm
 from .nn.utils import stateless as _stateless
+from .pyfunc import transform_level
 from .views import stack
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "hessian", "functional_call", "vmap",
@@ -114,13 +116,15 @@ def _argnums(argnums, args):
 
 
 # ---- graphs: which results keep one ----------------------------------------------------------
+@contextlib.contextmanager
 def _grad_level():
     """The mode a transform runs its function and takes its gradients in: grad mode on and
     inference mode off (inference_mode(False)), as torch.func's grad levels, which record
     under inference_mode as under no_grad (their results are ordinary tensors, with no graph
     unless grad mode was on outside).  linearize and autograd.functional do not: there
-    torch's results are zeros."""
-    return inference_mode(False)
+    torch's results are zeros.  (A transform level: pyfunc's check of Functions.)"""
+    with inference_mode(False), transform_level():
+        yield
 
 
 _LEVELS = threading.local()    # .stack: the fresh-leaf id sets of the running transforms

@@ -27,6 +27,7 @@ import numpy as np
 
 from .creation import tensor
 from .grad_mode import is_grad_enabled
+from .pyfunc import transform_level
 from .random import default_generator
 from .replay import record
 from .tape import STATE
@@ -225,8 +226,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     def wrapped(*args, **kwargs):
         _check_out_dims(out_dims, name)
         leaves, dims, rebuild, size = _in_dims(in_dims, args, name)
-        fast = _batched_grad(func, args, kwargs, leaves, dims, size, out_dims,
-                             randomness)
+        with transform_level():
+            fast = _batched_grad(func, args, kwargs, leaves, dims, size, out_dims,
+                                 randomness)
         if fast is not None:
             return fast
         outs, state = [], default_generator._snapshot()
@@ -236,7 +238,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 default_generator._restore(state)
             sample = [x if d is None else x[(slice(None),) * d + (i,)] if size else
                       _placeholder(x, d) for x, d in zip(leaves, dims)]
-            outs.append(func(*rebuild(sample), **kwargs))
+            with transform_level():
+                outs.append(func(*rebuild(sample), **kwargs))
             if randomness == "error" and default_generator._fingerprint() != before:
                 default_generator._restore(state)
                 raise RuntimeError(RANDOM_IN_ERROR_MODE)

@@ -30,6 +30,7 @@ import functools
 import inspect
 import math
 import re
+import threading
 import warnings
 import weakref
 
@@ -254,6 +255,12 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         # then gets, and setup_context's `inputs` holds, every default: LinearFunction.apply(
         # x, w) of the Extending notes has inputs (x, w, None)), else for keywords only
         setup = _has_setup_context(cls)
+        if not setup and getattr(TRANSFORMS, "depth", 0) and \
+                not cls.__module__.startswith("tapegrad."):   # (tapegrad's own: torch's ops)
+            raise RuntimeError(
+                "In order to use an autograd.Function with functorch transforms (vmap, grad, "
+                "jvp, jacrev, ...), it must override the setup_context staticmethod. For more "
+                "details, please see https://pytorch.org/docs/main/notes/extending.func.html")
         if setup or kwargs:
             sig = _SIGNATURES.get(cls)
             if sig is None:
@@ -262,6 +269,24 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
             bound.apply_defaults()
             args = tuple(bound.args[0 if setup else 1:])
         return _apply(cls, args)
+
+
+# The torch.func transforms running on this thread (`depth`: func.py's grad levels and
+# mapping.vmap count themselves in with `transform_level`): a Function applied under one
+# must have the setup_context form, as torch's
+TRANSFORMS = threading.local()
+
+
+class transform_level:
+    """A torch.func transform running its function (a context)."""
+
+    def __enter__(self):
+        TRANSFORMS.depth = getattr(TRANSFORMS, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc):
+        TRANSFORMS.depth -= 1
+        return False
 
 
 # forward's signature per Function class (inspect.signature costs ~10 us a call); weak, so a

@@ -1083,3 +1083,35 @@ def _saved_nothing(m):
 def test_saved_tensors_of_nothing_saved_as_torch():
     # AttributeError inside forward; () after backward instead of torch's error
     assert repr(_saved_nothing(tg)) == repr(_saved_nothing(torch))
+
+
+def _old_style_under_transforms(m):
+    """A Function without setup_context under a torch.func transform: torch's error (also
+    when nested, and for vmap); outside the transforms, and for torch's own operations that
+    tapegrad writes as Functions (eigh), nothing changes."""
+    class Old(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = m.tensor([1.0, 2.0])
+    out = []
+    for call in (lambda: m.func.grad(lambda v: Old.apply(v).sum())(x),
+                 lambda: m.func.vmap(Old.apply)(x),
+                 lambda: m.func.jacrev(Old.apply)(x),
+                 lambda: m.func.grad(lambda v: m.func.grad(lambda w: Old.apply(w).sum())(v)
+                                     .sum())(x)):
+        out.append(_err(call))
+    out.append(_np(Old.apply(x)))
+    a = m.tensor([[2.0, 1.0], [1.0, 3.0]])
+    out.append(_np(m.func.grad(lambda s: m.linalg.eigh(s)[0].sum())(a)).round(6))
+    return out
+
+
+def test_old_style_function_under_transforms_as_torch():
+    # computed a result where torch raises
+    assert repr(_old_style_under_transforms(tg)) == repr(_old_style_under_transforms(torch))
