@@ -348,10 +348,15 @@ def _disabled_hooks(m):
         with G.save_on_cpu():
             pass
 
+    def hooks_disabled():
+        with G.disable_saved_tensors_hooks("no hooks"):
+            with G.saved_tensors_hooks(lambda t: t, lambda t: t):
+                pass
+
     def after():
         with G.save_on_cpu():
             pass
-    for fn in (inside_disabled, disabled_inside, decorated, after):
+    for fn in (inside_disabled, disabled_inside, decorated, after, hooks_disabled):
         outcome(fn)
     return out
 

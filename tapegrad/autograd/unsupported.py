@@ -42,15 +42,20 @@ def _pop_hooks():
 
 
 class saved_tensors_hooks:
-    """torch.autograd.graph.saved_tensors_hooks: not supported (see _SAVED_HOOKS)."""
+    """torch.autograd.graph.saved_tensors_hooks: not supported (see _SAVED_HOOKS); where
+    the hooks are disabled, torch's error of entering one comes first."""
 
     def __init__(self, pack_hook, unpack_hook):
+        message = _disabled()
+        if message is not None:
+            raise RuntimeError(message)
         raise NotImplementedError(_SAVED_HOOKS)
 
 
 class disable_saved_tensors_hooks(contextlib.ContextDecorator):
     """torch.autograd.graph.disable_saved_tensors_hooks: while active, entering save_on_cpu
-    raises RuntimeError(error_message), and it cannot be entered inside one, as torch's."""
+    (or making saved_tensors_hooks) raises RuntimeError(error_message), and it cannot be
+    entered inside save_on_cpu, as torch's."""
 
     def __init__(self, error_message):
         if not isinstance(error_message, str):
