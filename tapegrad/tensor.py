@@ -251,6 +251,17 @@ class Tensor(metaclass=_TensorMeta):
             self._lserial = 0
 
     @property
+    def volatile(self):
+        """Removed from torch (always False, with its warning)."""
+        warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning,
+                      stacklevel=2)
+        return False
+
+    @volatile.setter
+    def volatile(self, value):
+        warnings.warn(errors.VOLATILE, UserWarning, stacklevel=2)
+
+    @property
     def _version(self):
         """How many in-place changes this tensor (or a view sharing its memory) has had."""
         return version_counter(self)[0] if hasattr(self, "_ver") else 0

@@ -23,11 +23,17 @@ CALLS = {
     "randint_float_only_bound": lambda m: m.randint(3.0, (2,)),
     "randint_bool_bound": lambda m: m.randint(True, (2,)),
     "grad_assigned_itself": lambda m: _own_grad(m.ones(2, requires_grad=True)),
+    "volatile_read_and_set": lambda m: _volatile(m.ones(2)),
     "grad_of_a_number_output": lambda m: m.autograd.grad(
         [m.ones(2, requires_grad=True).sum(), 3], m.ones(1, requires_grad=True)),
     "backward_of_a_none_output": lambda m: m.autograd.backward(
         [m.ones(2, requires_grad=True).sum(), None]),
 }
+
+
+def _volatile(x):
+    x.volatile = True
+    return x if x.volatile is False else None
 
 
 def _own_grad(x):
@@ -43,7 +49,8 @@ def _outcome(m, fn):
             out = ("ok", tuple(r.shape) if hasattr(r, "shape") else None)
         except Exception as e:   # noqa: BLE001 (compared with torch's)
             out = (type(e).__name__, str(e).replace("torch.", "tapegrad."))
-    return out, [str(w.message).split(" (Triggered internally")[0] for w in seen]
+    return out, [str(w.message).split(" (Triggered internally")[0].replace("torch.", "tapegrad.")
+                 for w in seen]
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
