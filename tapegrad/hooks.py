@@ -21,7 +21,6 @@ swept tape and one of `_LEAF` per call: nothing per entry.
 Hooks run with grad mode set to `create_graph`, as torch's engine does: the gradient a hook
 gets requires grad only under `create_graph=True`, when it has history.
 """
-import itertools
 import threading
 import weakref
 
@@ -38,27 +37,46 @@ from .tracing import _tracing
 HOOK_NO_GRAD = "cannot register a hook on a tensor that doesn't require gradient"
 POST_ACC_NON_LEAF = "post accumulate grad hooks cannot be registered on non-leaf tensors"
 
-_ids = itertools.count()
-
-
 class _Table(dict):
     """hook id -> callable, in registration order (a dict a handle can refer to weakly)."""
     __slots__ = ("__weakref__",)
 
 
 class RemovableHandle:
-    """What `register_hook` returns, as torch.utils.hooks.RemovableHandle: `remove()` takes
-    the hook out (a second call does nothing); usable as a context manager."""
-    __slots__ = ("hooks_dict_ref", "id")
+    """What register_hook returns, torch.utils.hooks.RemovableHandle (its constructor: the
+    table the hook sits in and `extra_dict`, more tables (a dict or a list of them) its id is
+    removed from, all held weakly): `remove()` takes the hook out (a second call does
+    nothing); usable as a context manager; picklable as torch's."""
+    __module__ = "tapegrad.utils.hooks"
+    __slots__ = ("hooks_dict_ref", "id", "extra_dict_ref")
+    next_id = 0
 
-    def __init__(self, table):
-        self.hooks_dict_ref = weakref.ref(table)
-        self.id = next(_ids)
+    def __init__(self, hooks_dict, *, extra_dict=None):
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+        self.extra_dict_ref = ()
+        if isinstance(extra_dict, dict):
+            self.extra_dict_ref = (weakref.ref(extra_dict),)
+        elif isinstance(extra_dict, list):
+            self.extra_dict_ref = tuple(weakref.ref(d) for d in extra_dict)
 
     def remove(self):
-        table = self.hooks_dict_ref()
-        if table is not None:
-            table.pop(self.id, None)
+        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
+            table = ref()
+            if table is not None:
+                table.pop(self.id, None)
+
+    def __getstate__(self):
+        return (self.hooks_dict_ref(), self.id, tuple(ref() for ref in self.extra_dict_ref))
+
+    def __setstate__(self, state):
+        # (a table that is gone: a dead reference, as torch's)
+        self.hooks_dict_ref = weakref.ref(state[0] if state[0] is not None else _Table())
+        self.id = state[1]
+        RemovableHandle.next_id = max(RemovableHandle.next_id, self.id + 1)
+        self.extra_dict_ref = () if len(state) < 3 or state[2] is None else tuple(
+            weakref.ref(d) for d in state[2])
 
     def __enter__(self):
         return self

@@ -676,3 +676,39 @@ def test_post_hook_none_gives_no_gradient(shape):
         (y.sum() + (w * 3).sum() + u.sum() + (m.stack([z, z]) * 1).sum()).backward()
         return first, x.grad, w.grad, v.grad
     both(case)
+
+
+def _handles(m):
+    """The handles of tensor, grad_fn, module and optimizer hooks are all
+    torch.utils.hooks.RemovableHandle (isinstance, module, torch's constructor with
+    extra_dict, pickling), and hold their tables weakly."""
+    import importlib
+    import pickle
+    from collections import OrderedDict
+    utils_hooks = importlib.import_module(m.__name__ + ".utils.hooks")
+    x = m.ones(2, requires_grad=True)
+    lin = m.nn.Linear(2, 2)
+    opt = m.optim.SGD(lin.parameters(), lr=0.1)
+    handles = [x.register_hook(lambda g: g), (x * 2).grad_fn.register_prehook(lambda go: None),
+               lin.register_forward_hook(lambda *a: None),
+               opt.register_step_pre_hook(lambda *a: None)]
+    out = [[(isinstance(h, utils_hooks.RemovableHandle),
+             type(h).__module__.replace(m.__name__, "M")) for h in handles]]
+    table, extra = OrderedDict(), OrderedDict()
+    h = utils_hooks.RemovableHandle(table, extra_dict=[extra])
+    table[h.id] = extra[h.id] = "hook"
+    copy = pickle.loads(pickle.dumps((table, extra, h)))
+    copy[2].remove()
+    out.append((len(copy[0]), len(copy[1]), copy[2].id == h.id, len(table)))
+    with h:
+        pass
+    out.append((len(table), len(extra)))
+    del table
+    h.remove()   # (its table gone: nothing to do)
+    return out
+
+
+def test_hook_handles_are_torchs_removable_handle(torch_ref):
+    # a tensor hook's handle was tapegrad.hooks.RemovableHandle, another class than
+    # utils.hooks.RemovableHandle (nn's)
+    assert _handles(tapegrad) == _handles(torch_ref)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ... import compile_options, devices as _device
 from ...grad_mode import no_grad
+from ...hooks import RemovableHandle
 from ...multiprocessing._storage import share_tensors
 from ...steptrace import TRACE
 from ...tape import version_counter
@@ -28,33 +29,6 @@ _EXTRA_STATE_KEY = "_extra_state"
 # torch.compile's keyword arguments (Module.compile passes them on)
 _COMPILE_KWARGS = frozenset({"fullgraph", "dynamic", "backend", "mode", "options", "name",
                              "disable", "recompile_limit", "isolate_recompiles", "shapes_spec"})
-
-
-class RemovableHandle:
-    """What register_*_hook returns: `remove()` unregisters the hook (also as a context
-    manager); `extra_dict`: more tables (a dict or a list of them) the id is removed from, as
-    torch.utils.hooks.RemovableHandle's."""
-    _ids = itertools.count()
-
-    def __init__(self, table, *, extra_dict=None):
-        self._table = table
-        self.id = next(RemovableHandle._ids)
-        if extra_dict is None:
-            extra_dict = ()
-        elif isinstance(extra_dict, dict):
-            extra_dict = (extra_dict,)
-        self._extra = tuple(extra_dict)
-
-    def remove(self):
-        self._table.pop(self.id, None)
-        for table in self._extra:
-            table.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -297,10 +271,10 @@ class Module:
         d["_non_persistent_buffers_set"] = set()
         d["_modules"] = {}
         d["_forward_hooks"] = OrderedDict()
-        d["_forward_hooks_with_kwargs"] = {}
-        d["_forward_hooks_always_called"] = {}
+        d["_forward_hooks_with_kwargs"] = OrderedDict()
+        d["_forward_hooks_always_called"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
-        d["_forward_pre_hooks_with_kwargs"] = {}
+        d["_forward_pre_hooks_with_kwargs"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
