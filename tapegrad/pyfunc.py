@@ -462,6 +462,8 @@ def _apply(cls, args):
     if not diff:
         ctx._pf_saved = _saved(to_save)
         return out
+    if len(outs) > 1 and any(id(o) in dirty and view_base(o) is not None for _, o in diff):
+        raise RuntimeError(_DIRTY_VIEW_OF_MANY)
     first = float(diff[0][1]._array().reshape(-1)[0]) if total == 1 else 0.0
     e = tape.push(PYFUNC_CODE, -1, -1, float(len(outs)), first, None if total == 1 else (total,))
     tape.add_args(e, operands)
@@ -518,6 +520,16 @@ def _apply(cls, args):
         rebase_on_view(o, base, view_flat_positions(base, o), r,
                        lambda _: ctx.next_functions[1:])
     return outs[0] if single else tuple(outs)
+
+
+_DIRTY_VIEW_OF_MANY = (
+    "If your Function modifies inplace an input that is a view of another Tensor, your "
+    "Function cannot return more than one Tensor. This is not supported by the current "
+    "autograd engine. You should either make sure the input is not a view (using .clone() for "
+    "example) or make your Function only return one Tensor (potentially splitting it into two "
+    "Functions: one doing the inplace that returns a single Tensor and a second one that does "
+    "the other operations). You can ask on the forum https://discuss.pytorch.org/ if you need "
+    "help to do this change.")
 
 
 def _views_an_input(o, args):

@@ -1024,6 +1024,18 @@ def _dirty_view(m):
                 b._version, [(f.name() if f else None, i) for f, i in b.grad_fn.next_functions]]
     x = m.arange(4.0, requires_grad=True)
     out.append(_err(lambda: Scale.apply(x[1:3], m.ones(2))))
+
+    class Two(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            a.mul_(2)
+            ctx.mark_dirty(a)
+            return a, a * 3
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            return g1 * 2 + g2 * 6
+    out.append(_err(lambda: Two.apply((x * 1)[1:3])))
     return out
 
 
