@@ -144,3 +144,35 @@ def _settings(m):
 def test_checkpoint_settings_as_torch():
     # AttributeError before: set_checkpoint_early_stop & co were missing
     assert _settings(tapegrad) == _settings(torch)
+
+
+def _side_effects(m):
+    """The non-reentrant checkpoint runs its function again in each backward that reaches its
+    outputs (torch's recomputation), from the forward's random state, put back after: a
+    BatchNorm's running statistics are updated twice, a counter counts the runs; not under
+    autograd.grad of what does not go through it, nor under no_grad."""
+    m.manual_seed(0)
+    bn = m.nn.BatchNorm1d(3)
+    runs = [0]
+
+    def f(v):
+        runs[0] += 1
+        return m.nn.functional.dropout(bn(v), 0.5, training=True).sin()
+    x = m.randn(4, 3, requires_grad=True)
+    w = m.randn(4, 3, requires_grad=True)
+    out = []
+    y = m.utils.checkpoint.checkpoint(f, x, use_reentrant=False)
+    (y * w).sum().backward(retain_graph=True)
+    (y * w).sum().backward()
+    out += [runs[0], bn.running_mean.numpy().round(6).tolist(), int(bn.num_batches_tracked)]
+    y = m.utils.checkpoint.checkpoint(f, x, use_reentrant=False)
+    m.autograd.grad((y * w).sum(), w)
+    with m.no_grad():
+        m.utils.checkpoint.checkpoint(f, x, use_reentrant=False)
+    out += [runs[0], x.grad.numpy().round(5).tolist(), m.rand(2).numpy().round(6).tolist()]
+    return out
+
+
+def test_non_reentrant_checkpoint_reruns_in_backward_as_torch():
+    # ran once: the running statistics were updated once, torch's twice
+    assert _side_effects(tapegrad) == _side_effects(torch)

@@ -11,13 +11,16 @@ warnings and errors.
   tensors through saved-tensor hooks.  tapegrad saves values in the tape, not as tensors, and
   has no such hooks (autograd.graph.saved_tensors_hooks): the function runs as is, recorded as
   usual, so results, gradients and grad_fn are torch's, and its activations are kept (no
-  memory is saved).
+  memory is saved).  It runs again in each backward that reaches its outputs, as torch's
+  recomputation does, for its side effects (a BatchNorm's running statistics), its results
+  dropped (`_rerun_in_backward`).
 """
 import contextlib
 import warnings
 
 from ..autograd.api import _is_checkpoint_valid, backward
 from ..autograd.function import Function
+from ..autograd.graph import register_multi_grad_hook
 from ..grad_mode import enable_grad, no_grad
 from ..nn import Sequential
 from ..random import get_rng_state, set_rng_state
@@ -177,9 +180,36 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
     if determinism_check not in ("default", "none"):
         raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
                          f"{determinism_check}")
-    forward_context, _ = context_fn()
+    forward_context, recompute_context = context_fn()
+    state = get_rng_state() if preserve else None
     with forward_context:
-        return function(*args, **kwargs)
+        out = function(*args, **kwargs)
+    _rerun_in_backward(out, function, args, kwargs, recompute_context, state)
+    return out
+
+
+def _rerun_in_backward(out, function, args, kwargs, context, rng_state):
+    """torch's non-reentrant checkpoint runs `function` again in each backward that reaches
+    its outputs (to recompute what it saved): its side effects (a BatchNorm's running
+    statistics, counters) happen again, its draws from the forward's random state
+    (`rng_state`; without it, from the generator as it is).  tapegrad kept the forward's
+    values, so the run's results are dropped; it records nothing (grad mode off)."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    tensors = [t for t in outs if isinstance(t, Tensor) and t.requires_grad]
+    if not tensors:
+        return
+
+    def rerun(_):
+        now = get_rng_state() if rng_state is not None else None
+        try:
+            if rng_state is not None:
+                set_rng_state(rng_state)
+            with no_grad(), context:
+                function(*args, **kwargs)
+        finally:
+            if now is not None:
+                set_rng_state(now)
+    register_multi_grad_hook(tensors, rerun, mode="any")
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
