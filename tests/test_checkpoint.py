@@ -170,6 +170,13 @@ def _side_effects(m):
     with m.no_grad():
         m.utils.checkpoint.checkpoint(f, x, use_reentrant=False)
     out += [runs[0], x.grad.numpy().round(5).tolist(), m.rand(2).numpy().round(6).tolist()]
+
+    def nested(v):
+        runs[0] += 1
+        return {"a": v.sin(), "b": [v.cos(), 3]}
+    y = m.utils.checkpoint.checkpoint(nested, x, use_reentrant=False)
+    (y["a"].sum() + y["b"][0].sum()).backward()
+    out.append(runs[0])
     return out
 
 

@@ -194,8 +194,7 @@ def _rerun_in_backward(out, function, args, kwargs, context, rng_state):
     statistics, counters) happen again, its draws from the forward's random state
     (`rng_state`; without it, from the generator as it is).  tapegrad kept the forward's
     values, so the run's results are dropped; it records nothing (grad mode off)."""
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    tensors = [t for t in outs if isinstance(t, Tensor) and t.requires_grad]
+    tensors = [t for t in _tensors_in(out) if t.requires_grad]
     if not tensors:
         return
 
@@ -210,6 +209,17 @@ def _rerun_in_backward(out, function, args, kwargs, context, rng_state):
             if now is not None:
                 set_rng_state(now)
     register_multi_grad_hook(tensors, rerun, mode="any")
+
+
+def _tensors_in(out):
+    """The tensors of a function's result (nested in tuples, lists and dicts)."""
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (tuple, list)):
+        return [t for item in out for t in _tensors_in(item)]
+    return []
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
