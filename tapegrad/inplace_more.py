@@ -36,7 +36,7 @@ from .pyfunc import as_native_node, Function
 from .special import gammainc, gammaincc
 from .tape import bump_version, CLOSED, follow_retained, STATE, view_base
 from .tensor import _dim, _size_args, _tensor_operand, Tensor, tensor_methods
-from .tracing import _bake
+from .tracing import _bake, _tracing
 from .views import index_scatter
 
 
@@ -312,6 +312,9 @@ def nextafter(input, other):
     values = np.array(np.broadcast_to(np.nextafter(a, b), shape))
     if any(t.requires_grad for t in (input, other)) and STATE.enabled:
         return _Nextafter.apply(values, dt, np.not_equal(a, b), input, other)
+    for t in (input, other):   # (tapegrad.record: no entry reads them; a replay where they
+        if _tracing(t) is not None:   # differ raises BranchChanged)
+            _bake(t, "guard_value")
     return Tensor._wrap(values, dt)
 
 

@@ -1241,3 +1241,16 @@ def test_integer_casts_of_negative_fractions_are_zero_not_minus_zero():
     tape = tg.record(f, point)
     for p in ([-0.1, 1.2, -2.2], [-0.9, 1.9, -2.01]):   # (the same int16 values)
         assert tape(tg.tensor(p, dtype=tg.float64)).item() == f(tg.tensor(p, dtype=tg.float64)).item()
+
+
+def test_nextafter_of_a_traced_value_is_guarded():
+    # nextafter of a traced value that needs no gradient was a constant of the tape: a replay
+    # elsewhere reused the values recorded (with a gradient it is refused: TracingError)
+    f = lambda x: (tg.nextafter(x.detach(), tg.zeros(2, dtype=tg.float64)) * x).sum()
+    tape = tg.record(f, tg.tensor([1.5, 2.7], dtype=tg.float64))
+    assert tape(tg.tensor([1.5, 2.7], dtype=tg.float64)).item() == \
+        f(tg.tensor([1.5, 2.7], dtype=tg.float64)).item()
+    with pytest.raises(tg.BranchChanged):
+        tape(tg.tensor([3.0, -1.0], dtype=tg.float64))
+    with pytest.raises(tg.TracingError, match="NextafterBackward0"):
+        tg.record(lambda x: tg.nextafter(x, x * 0).sum(), tg.tensor([1.5], dtype=tg.float64))
