@@ -79,6 +79,9 @@ class FunctionCtx:
 
     def set_materialize_grads(self, value):
         """With False, `backward` gets None (not zeros) for outputs without a gradient."""
+        if type(value) is not bool:   # (torch's parser: its text names no argument type)
+            raise TypeError("set_materialize_grads received an invalid combination of arguments "
+                            "- got (), but expected (bool)")
         self.materialize_grads = value
 
 

@@ -1127,3 +1127,26 @@ def _old_style_under_transforms(m):
 def test_old_style_function_under_transforms_as_torch():
     # computed a result where torch raises
     assert repr(_old_style_under_transforms(tg)) == repr(_old_style_under_transforms(torch))
+
+
+def _materialize_flag(m):
+    """set_materialize_grads takes a bool only (torch's TypeError otherwise)."""
+    out = []
+
+    class F(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, flag):
+            out.append(_err(lambda: ctx.set_materialize_grads(flag)))
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+    for flag in (0, 1.0, None, True, False):
+        F.apply(m.ones(1, requires_grad=True), flag)
+    return out
+
+
+def test_set_materialize_grads_takes_a_bool_as_torch():
+    # 0 / None were taken as falsy: backward got None for outputs without a gradient
+    assert _materialize_flag(tg) == _materialize_flag(torch)
