@@ -174,11 +174,11 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (smallest) elements along dim (TopkBackward0),
     sorted unless `sorted` is False; among ties (and unsorted) in torch's order."""
     d = _dim_arg("topk", input, dim)
-    if input.dtype is D.bool_:
-        raise RuntimeError("topk does not support bool dtypes on CPU")
     n = input._shape[d] if input.dim() else 1
     if not hasattr(k, "__index__") or not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
+    if input.dtype is D.bool_:   # (after k's check, as torch's)
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     idx = _argsorted(input, d, largest)
     idx = np.take(idx, np.arange(k), axis=d)
     if k and n > 1:
@@ -359,10 +359,10 @@ def tied_value(t, ties):
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
     d = _dim_arg("kthvalue", input, dim)
-    _no_bool("kthvalue_cpu", input)
     n = input._shape[d] if input.dim() else 1
     if not hasattr(k, "__index__") or not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    _no_bool("kthvalue_cpu", input)   # (after k's check, as torch's)
     return _kth("kthvalue", input, int(k), d, keepdim, return_types.kthvalue)
 
 

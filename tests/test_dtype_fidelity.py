@@ -353,7 +353,8 @@ def test_order_statistics_of_bool_tensors(torch_ref):
                       "b.nanmedian()", "b.nanmedian(0)", "b.kthvalue(1)", "T.kthvalue(b, 2, 0)",
                       "b.topk(1)", "T.topk(b, 2, largest=False)", "T.trace(b)",
                       "T.trace(b.reshape(2, 2))", "b.msort()", "b.sort()[0]", "b.mode()[0]",
-                      "u.median()", "c.kthvalue(2)[0]", "T.trace(u.reshape(2, 2))"])
+                      "u.median()", "c.kthvalue(2)[0]", "T.trace(u.reshape(2, 2))",
+                      "b0.topk(2)", "b0.kthvalue(2)", "b.topk(5)"])
 
 
 def test_vector_norm_checks_the_input_before_dtype(torch_ref):
