@@ -25,7 +25,7 @@ from . import dtypes as D, errors
 from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views
 from .creation import zeros
-from .errors import _cast_error, _check_broadcast, _inplace_shape_error
+from .errors import _check_broadcast, _inplace_shape_error
 from .floordiv import rounded_div
 from .graph import _edged_class, edge_data, name_entry, record_fn
 from .mathops import _inplace_decomp
@@ -230,9 +230,7 @@ class _InplaceNoGradMethods:
         if rounding_mode not in ("trunc", "floor"):
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
                                f"'floor' but found '{rounding_mode}'")
-        dt = D.result_type(_operand(self), _operand(other))
-        if dt.is_floating_point and not self._dtype.is_floating_point:
-            raise _cast_error(dt, self._dtype)
+        errors.check_promotion(self, other)   # (the output's shape, then its dtype)
         return _without_grad(self, other, lambda a, b: rounded_div(a, b, rounding_mode),
                              "DivBackward2", (other,))
 

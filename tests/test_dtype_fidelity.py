@@ -386,3 +386,12 @@ def test_dot_takes_a_tensor(torch_ref):
     # a number or a list is torch's TypeError (tapegrad: AttributeError 'int' ... 'dim')
     _same(torch_ref, ["f.dot(2)", "f.dot([1.0, 2.0, 3.0, 4.0])", "f.dot(True)", "f.dot(f)",
                       "u.dot(c)", "d.dot(f)"])
+
+
+def test_rounded_div_inplace_checks_the_output_first(torch_ref):
+    # div_(rounding_mode=) refuses a 0-d tensor with an n-d operand (shape error) and an
+    # integer result in a bool tensor (cast error); tapegrad wrote the integers as bools
+    exprs = [f"{x}.clone().div_({y}, rounding_mode='{m}')" for m in ("floor", "trunc")
+             for x, y in (("b", "u"), ("b", "c0"), ("b", "3"), ("b0", "u"), ("c0", "f"),
+                          ("u", "c0"), ("c", "f"), ("f", "u"), ("b", "b"))]
+    _same(torch_ref, exprs)
