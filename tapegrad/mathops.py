@@ -118,6 +118,21 @@ def _unary_method(name):
 _DECOMP_INPLACE = ("clamp", "nan_to_num")
 
 
+_CLAMPS = ("clamp", "clamp_min", "clamp_max")
+
+
+def _clamp_cast_check(x, bounds):
+    """torch's error when clamp_'s result, in the dtype promoted with its bounds, cannot go
+    into integer or bool x (bool_t.clamp_(2)); number bounds name x's C++ type."""
+    bounds = [b for b in bounds if b is not None]
+    result = D.promoted(x, *bounds)
+    if not D.can_cast(result, x._dtype):
+        if any(isinstance(b, Tensor) for b in bounds):
+            raise errors._cast_error(result, x._dtype)
+        raise RuntimeError(f"result type {result.legacy} can't be cast to the desired output "
+                           f"type {errors._C_TYPE[x._dtype.name]}")
+
+
 def _inplace_unary(name):
     """name_: the value replaced by method(self) (recorded as the op on a tensor that needs
     history; an integer tensor whose result is float raises torch's cast error)."""
@@ -125,6 +140,8 @@ def _inplace_unary(name):
         fn = getattr(Tensor, name)
         # tensor arguments (clamp's bounds): their history makes the change recorded
         inputs = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
+        if name in _CLAMPS and not self._dtype.is_floating_point:
+            _clamp_cast_check(self, (*args, *kwargs.values()))
         if name == "clamp" and inputs:   # (ClampBackward0 lists both bounds, None's too)
             bounds = dict(zip(("min", "max"), args), **kwargs)
             inputs = (bounds.get("min"), bounds.get("max"))

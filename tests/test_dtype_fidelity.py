@@ -395,3 +395,13 @@ def test_rounded_div_inplace_checks_the_output_first(torch_ref):
              for x, y in (("b", "u"), ("b", "c0"), ("b", "3"), ("b0", "u"), ("c0", "f"),
                           ("u", "c0"), ("c", "f"), ("f", "u"), ("b", "b"))]
     _same(torch_ref, exprs)
+
+
+def test_clamp_inplace_result_must_cast_into_the_tensor(torch_ref):
+    # clamp_ of an integer or bool tensor computes in the dtype promoted with its bounds and
+    # refuses a result that does not cast back (bool_t.clamp_(2), u8_t.clamp_(1.5)); the
+    # number-bound message names the C++ type
+    exprs = [f"{x}.clone().{op}({bd})" for x in ("b", "u", "c", "l", "f")
+             for op in ("clamp_", "clamp_min_", "clamp_max_", "clip_")
+             for bd in ("2", "1.5", "True", "T.tensor([1.5])", "T.tensor([1])", "T.tensor(3)")]
+    _same(torch_ref, exprs)
