@@ -501,6 +501,29 @@ def test_encoder_nested_path_zeroes_padded_positions(norm):
     _close(yt, gm(xg.requires_grad_(), src_key_padding_mask=tg.tensor(k)), "float32")
 
 
+def test_fastpath_switch_turns_the_nested_path_off():
+    # torch.backends.mha.set_fastpath_enabled(False) keeps TransformerEncoder on its ordinary
+    # path (padded positions not zeroed); tapegrad had no backends.mha
+    tm, gm = _encoder_pair("float32", {"batch_first": True}, norm=False)
+    tm.eval()
+    gm.eval()
+    xt, xg = _pair((2, 4, 8), "float32", grad=False)
+    k = np.array([[0, 0, 1, 1], [0, 0, 0, 0]], dtype=bool)
+    assert tg.backends.mha.get_fastpath_enabled() is torch.backends.mha.get_fastpath_enabled()
+    try:
+        for M in (torch, tg):
+            M.backends.mha.set_fastpath_enabled(False)
+        with torch.no_grad():
+            yt = tm(xt, src_key_padding_mask=torch.tensor(k))
+        with tg.no_grad():
+            yg = gm(xg, src_key_padding_mask=tg.tensor(k))
+        assert float(yt[0, 3].abs().sum()) > 0
+        _close(yt, yg, "float32")
+    finally:
+        for M in (torch, tg):
+            M.backends.mha.set_fastpath_enabled(True)
+
+
 def test_encoder_init_warning_and_errors():
     for M in (torch, tg):
         layer = M.nn.TransformerEncoderLayer(4, 2, 8)

@@ -9,6 +9,7 @@ import copy
 import warnings
 
 from ... import dtypes as D
+from ...backends import mha
 from ...creation import full
 from ...grad_mode import is_grad_enabled
 from .. import functional as F, init
@@ -179,8 +180,9 @@ class TransformerEncoder(Module):
         nothing to differentiate, a left-aligned key padding mask and no mask): its output
         is zero there, before the final norm; None where torch takes its ordinary path."""
         layer = self.layers[0]
-        if (not getattr(self, "use_nested_tensor", False) or layer.training or src.dim() != 3
-                or key_padding_mask is None or mask is not None):
+        if (not mha.get_fastpath_enabled() or not getattr(self, "use_nested_tensor", False)
+                or layer.training or src.dim() != 3 or key_padding_mask is None
+                or mask is not None):
             return None
         attn = layer.self_attn
         first = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
