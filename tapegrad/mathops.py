@@ -125,6 +125,14 @@ def _clamp_cast_check(x, bounds):
     """torch's error when clamp_'s result, in the dtype promoted with its bounds, cannot go
     into integer or bool x (bool_t.clamp_(2)); number bounds name x's C++ type."""
     bounds = [b for b in bounds if b is not None]
+    for b in bounds:   # (the output's shape first: a 0-d x with an n-d bound)
+        if isinstance(b, Tensor) and b._shape != x._shape:
+            try:
+                shape = np.broadcast_shapes(x._shape, b._shape)
+            except ValueError:
+                continue    # (the op's own broadcast error)
+            if shape != x._shape:
+                raise errors._inplace_shape_error(x._shape, shape)
     result = D.promoted(x, *bounds)
     if not D.can_cast(result, x._dtype):
         if any(isinstance(b, Tensor) for b in bounds):

@@ -404,4 +404,5 @@ def test_clamp_inplace_result_must_cast_into_the_tensor(torch_ref):
     exprs = [f"{x}.clone().{op}({bd})" for x in ("b", "u", "c", "l", "f")
              for op in ("clamp_", "clamp_min_", "clamp_max_", "clip_")
              for bd in ("2", "1.5", "True", "T.tensor([1.5])", "T.tensor([1])", "T.tensor(3)")]
-    _same(torch_ref, exprs)
+    _same(torch_ref, exprs + ["b0.clone().clamp_(u)", "b0.clone().clamp_min_(c)",
+                              "u.clone().clamp_max_(T.ones(2, 4))"])
