@@ -15,8 +15,8 @@ from .creation import tensor
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
-from .tape import (input_node, NO_GRAD_VIEW, OP_CONST, record_view, record_views, share_storage,
-                   share_version, STATE, view_base)
+from .tape import (input_node, NO_GRAD_VIEW, NO_GRAD_VIEWS_MADE, OP_CONST, record_view,
+                   record_views, share_storage, share_version, STATE, view_base)
 from .tensor import _contiguous, _dim, _new, NODIFF, Tensor
 from .tracing import _bake, _tracing
 
@@ -180,6 +180,7 @@ def _requires_grad_as_base(t, x):
     if x.requires_grad:
         t._recorded, t._lserial = True, 0
         t._flags = getattr(t, "_flags", 0) | NO_GRAD_VIEW
+        NO_GRAD_VIEWS_MADE[0] += 1
 
 
 def _made_without_grad(t, mode, name, nr=0):
