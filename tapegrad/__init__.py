@@ -150,13 +150,15 @@ def _fn(name):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{_type_name(input)}")
-        if kwargs:
-            _numpy_rename(method, kwargs)
         if out is not None:
+            if kwargs:
+                _numpy_rename(method, kwargs)
             if not takes_out:
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
             return _out_arg.call(name, method, (input,) + args, kwargs, out)
-        return method(input, *args, **kwargs)
+        if kwargs:   # (the method as numpy_names wraps it: reshape(x, shape=), dim/axis names)
+            return getattr(Tensor, name)(input, *args, **kwargs)
+        return method(input, *args)
     f._out_arg = takes_out
     f.__name__ = name
     f.__doc__ = f"tapegrad.{name}(input, ...) == input.{name}(...)"

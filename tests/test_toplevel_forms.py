@@ -158,3 +158,13 @@ def test_narrow_copy_scalar_tensor_is_same_size_as_torch():
                         m.scalar_tensor(True), m.scalar_tensor(2.5, requires_grad=True))],
                     errors))
     assert got[0] == got[1]
+
+
+def test_top_level_forms_take_the_methods_keywords(torch_ref):
+    # torch.reshape(x, shape=...) and torch.permute(x, dims=...) raised TypeError: the
+    # top-level form called the method as it was before numpy_names gave it torch's keywords
+    for src in ("M.reshape(x, shape=(3, 2))", "M.reshape(input=x, shape=[-1])",
+                "M.permute(x, dims=(1, 0))", "M.flip(x, dims=(1,))", "M.sum(x, axis=1)",
+                "M.mean(x, dim=0, keepdim=True)"):
+        got = [eval(src, {"M": M, "x": M.arange(6.).reshape(2, 3)}) for M in (tg, torch_ref)]
+        assert got[0].tolist() == got[1].tolist(), src
