@@ -4,8 +4,9 @@ read complex tensors, and tapegrad has no complex dtypes: each raises NotImpleme
 saying so, rather than an AttributeError half-way through a program."""
 import numpy as np
 
-from . import devices as _device, dtypes as D
+from . import devices as _device, dtypes as D, layouts
 from .creation import _leaf
+from .out_arg import _write
 from .structops import roll
 from .tensor import _dim, Tensor
 
@@ -14,37 +15,46 @@ __all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift", "fft", "ifft", "fft2"
            "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn"]
 
 
-def _frequencies(name, n, d, count, dtype, device, requires_grad):
+def _frequencies(name, n, d, out, dtype, layout, device, requires_grad):
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"fft_{name}(): argument 'n' (position 1) must be int, not "
                         f"{type(n).__name__}")
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     _device.check(device)
-    dt = D.get_default_dtype() if dtype is None else D.as_dtype(dtype)
+    layouts.check(f"fft_{name}", None, layout)
+    dt = D.as_dtype(dtype) if dtype is not None else out.dtype if out is not None else \
+        D.get_default_dtype()
+    if out is not None and dt is not out.dtype:
+        raise RuntimeError(f"dtype {dt.legacy} does not match dtype of out parameter "
+                           f"({out.dtype.legacy})")
     if not dt.is_floating_point:
         raise RuntimeError(f"{name} requires a floating point or complex dtype")
     d = float(d.item() if isinstance(d, Tensor) else d)
-    k = np.arange(count, dtype=np.float64)
     if name == "fftfreq":   # torch's: [0, 1, ..., (n - 1) // 2, -(n // 2), ..., -1]
+        k = np.arange(n, dtype=np.float64)
         k[(n + 1) // 2:] -= n
+    else:
+        k = np.arange(n // 2 + 1, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # (torch multiplies by 1 / (n d), rounded to the dtype, as its mul_ by a number)
         scale = np.divide(1.0, np.float64(n) * d).astype(dt.np)
-        out = k.astype(dt.np) * scale
-    return _leaf(out, dt, requires_grad)
+        values = k.astype(dt.np) * scale
+    result = _leaf(values, dt, requires_grad)
+    if out is None:
+        return result
+    _write(out, result)
+    return out
 
 
 def fftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """The sample frequencies of an n-point FFT with sample spacing d (cycles per unit)."""
-    return _frequencies("fftfreq", n, d, max(n, 0) if isinstance(n, int) else 0, dtype, device,
-                        requires_grad)
+    return _frequencies("fftfreq", n, d, out, dtype, layout, device, requires_grad)
 
 
 def rfftfreq(n, d=1.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """The non-negative sample frequencies of an n-point real FFT: n // 2 + 1 of them."""
-    return _frequencies("rfftfreq", n, d, max(n, 0) // 2 + 1 if isinstance(n, int) else 0,
-                        dtype, device, requires_grad)
+    return _frequencies("rfftfreq", n, d, out, dtype, layout, device, requires_grad)
 
 
 def _shift(input, dim, half):

@@ -45,3 +45,14 @@ def test_shift_gradients_route_back():
 def test_transforms_say_there_is_no_complex_dtype(name):
     with pytest.raises(NotImplementedError, match=f"no complex dtypes: torch.fft.{name} "):
         getattr(tg.fft, name)(tg.arange(4.))
+
+
+@pytest.mark.parametrize("src", [
+    "torch.fft.fftfreq(4, out=torch.empty(0, dtype=torch.float64))",
+    "torch.fft.rfftfreq(6, 0.5, out=torch.empty(4))",
+    "torch.fft.fftfreq(4, dtype=torch.float32, out=torch.empty(4, dtype=torch.float64))",
+    "torch.fft.fftfreq(4, out=torch.empty(4, dtype=torch.int64))",
+    "torch.fft.fftfreq(4, layout=torch.strided)", "torch.fft.fftfreq(4, layout=3)"])
+def test_out_and_layout_as_torch(src, torch_ref):
+    # out= and layout= were taken and ignored: the result was a new tensor, out unchanged
+    assert _outcome(tg, src) == _outcome(torch_ref, src)
