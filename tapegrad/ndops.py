@@ -578,26 +578,38 @@ def _cast(x, dt):
     return _traced_cast(x, out, dt, tape)
 
 
-_INT_RANGES = {D.int32: 2.0 ** 31}   # to_int's c: int32's range; 2^63 for the others (the
-#                                      small ones wrap around: guarded)
+# the traced integer casts: (op row, its c) per type; int64's: to_int at 2^63
+_INT_CASTS = {D.int32: ("to_int", 2.0 ** 31), D.int16: ("to_int_wrap", 2.0 ** 16),
+              D.int8: ("to_int_wrap", 2.0 ** 8), D.uint8: ("to_uint8", 2.0 ** 8)}
+_INT_BOUNDS = {D.bool_: (0, 1), D.uint8: (0, 2 ** 8 - 1), D.int8: (-2 ** 7, 2 ** 7 - 1),
+               D.int16: (-2 ** 15, 2 ** 15 - 1), D.int32: (-2 ** 31, 2 ** 31 - 1),
+               D.int64: (-2 ** 63, 2 ** 63 - 1)}
+
+
+def _cast_row(src, dt):
+    """(op row, c) of a traced cast from dtype src into dt."""
+    if dt.is_floating_point:
+        return "to_copy", 0.0
+    if src.is_floating_point:
+        return _INT_CASTS.get(dt, ("to_int", 2.0 ** 63))
+    lo, hi = _INT_BOUNDS[src]
+    to_lo, to_hi = _INT_BOUNDS[dt]
+    if to_lo <= lo and hi <= to_hi:
+        return "to_copy", 0.0
+    return ("int_wrap" if dt.is_signed else "int_to_uint8"), float(to_hi - to_lo + 1)
 
 
 def _traced_cast(x, out, dt, tape):
     """While recording, a cast that leaves or enters the floating point types (a mask's
-    `.float()`, `.long()` of a float) still follows the inputs: without an entry its result
-    would be a constant of the tape, silently reused by every replay.  The replay's values
-    are floats, so the cast is a copy (from bool or an integer type) or a truncation toward
-    zero (into an integer type, as torch's; into int32 / int64 the type's minimum past its
-    range); one that may wrap around (into uint8, int8, int16) is also guarded: a replay
-    where its value changes raises BranchChanged.  No gradient flows through it (torch's
-    result does not require grad)."""
-    exact = not x._dtype.is_floating_point
-    op, c = (OPS["to_copy"].code, 0.0) if exact else (OPS["to_int"].code,
-                                                       _INT_RANGES.get(dt, 2.0 ** 63))
-    t = _result(out, dt, tape, op, input_node(tape, x), -1, c)
+    `.float()`, `.long()` of a float) or narrows an integer type still follows the inputs:
+    without an entry its result would be a constant of the tape, silently reused by every
+    replay.  The replay's values are floats, so the cast is a copy or torch's cast into an
+    integer type: from a float toward zero, the type's minimum past int32 / int64's range,
+    int8 / int16 / uint8 then wrapping around; from a wider integer type, its low bits.  No
+    gradient flows through it (torch's result does not require grad)."""
+    name, c = _cast_row(x._dtype, dt)
+    t = _result(out, dt, tape, OPS[name].code, input_node(tape, x), -1, c)
     t._flags = NODIFF
-    if dt in D.SMALL_INTS and x._dtype is not D.bool_:
-        _bake(t, "guard_value")
     return t
 
 

@@ -815,6 +815,18 @@ _DECLS = [
     # replay 1e10 as 1e10); no gradient (the result is an integer)
     Op("to_int", "unary", "ToCopyBackward0",
        "where((a > -c - 1.0) & (a < c), trunc(a) + 0.0, -c)", ("0.0",)),
+    # the same into int8 / int16 (c: 2^8, 2^16) and uint8 (c: 2^8): torch's cast goes toward
+    # zero into int32 (its minimum, whose low bits are 0, past the range) and keeps the low
+    # bits, so 200.7 is int8 -56 and -1.5 is uint8 255
+    Op("to_int_wrap", "unary", "ToCopyBackward0",
+       "where((a > -2147483649.0) & (a < 2147483648.0), "
+       "remainder(trunc(a) + 0.5 * c, c) - 0.5 * c, 0.0)", ("0.0",)),
+    Op("to_uint8", "unary", "ToCopyBackward0",
+       "where((a > -2147483649.0) & (a < 2147483648.0), remainder(trunc(a), c) + 0.0, 0.0)",
+       ("0.0",)),
+    # a cast of integer values into a narrower integer type keeps the low bits (c: 2^bits)
+    Op("int_wrap", "unary", "ToCopyBackward0", "remainder(a + 0.5 * c, c) - 0.5 * c", ("0.0",)),
+    Op("int_to_uint8", "unary", "ToCopyBackward0", "remainder(a, c)", ("0.0",)),
     # slogdet's sign: a LAPACK host entry (tapegrad/kinds/linalg.py), so a replay re-evaluates
     # it; zero gradient
     Op("slogdet_sign", "linalg", "LinalgSlogdetBackward0", saves=("a",),

@@ -126,6 +126,14 @@ TORCH_NAMES = {
     "slogdet_sign": "the sign of `torch.linalg.slogdet`, `torch.slogdet` (zero gradient)",
     "to_int": "`.int()`, `.long()`, `.to(torch.int32 / int64)` of a float while "
               "`tapegrad.record` traces (no gradient)",
+    "to_int_wrap": "`.to(torch.int8 / int16)` of a float while `tapegrad.record` traces "
+                   "(wraps around, as torch's; no gradient)",
+    "to_uint8": "`.to(torch.uint8)` of a float while `tapegrad.record` traces (wraps around, "
+                "as torch's; no gradient)",
+    "int_wrap": "a cast of integers into a narrower signed type while `tapegrad.record` "
+                "traces (the low bits; no gradient)",
+    "int_to_uint8": "a cast of integers into uint8 while `tapegrad.record` traces (the low "
+                    "bits; no gradient)",
 }
 INTERNAL = {"leaf": "a leaf tensor", "import": "a tensor of an older tape",
             "const": "a constant operand"}

@@ -1254,3 +1254,40 @@ def test_nextafter_of_a_traced_value_is_guarded():
         tape(tg.tensor([3.0, -1.0], dtype=tg.float64))
     with pytest.raises(tg.TracingError, match="NextafterBackward0"):
         tg.record(lambda x: tg.nextafter(x, x * 0).sum(), tg.tensor([1.5], dtype=tg.float64))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16"])
+def test_casts_into_small_integer_types_wrap_in_replays_as_eager(dtype):
+    # a traced cast into int8 / uint8 / int16 replayed trunc(a) and guarded the recorded
+    # (wrapped) value: where the cast wraps around at the recording point (200.7 -> int8 -56)
+    # the guard failed at its own point, and compile raised BranchChanged on its first call.
+    # The entry wraps as torch's cast (toward zero into int32, its minimum past the range,
+    # then the low bits), so a replay at any point equals eager and needs no guard
+    dt = getattr(tg, dtype)
+    f = lambda x: (x * x.to(dt)).sum()
+    points = [[200.7, -200.7, 300.2, -1.5], [70000.3, -40000.9, 1e10, -3e9],
+              [0.4, -0.4, 65535.9, -32768.5], [np.inf, -np.inf, np.nan, 127.9]]
+    for rec in points:
+        value, _ = tg.compile(f)(tg.tensor(rec, dtype=tg.float64))
+        assert value.item() == f(tg.tensor(rec, dtype=tg.float64)).item() or \
+            value.item() != value.item()
+        tape = tg.record(f, tg.tensor(rec, dtype=tg.float64))
+        for p in points:
+            x = tg.tensor(p, dtype=tg.float64)
+            want = (x * x.to(dt).double()).tolist()
+            got = tape(x).item()
+            assert got == sum(want) or got != got and sum(want) != sum(want), (rec, p)
+
+
+def test_narrowing_integer_casts_keep_the_low_bits_in_replays():
+    # x.long().to(int8) replayed the int64 value (300 where eager's is 44): a cast of integer
+    # values into a narrower type keeps the low bits, as torch's
+    fs = [lambda x: (x * x.long().to(tg.int8)).sum(), lambda x: (x * x.long().to(tg.uint8)).sum(),
+          lambda x: (x * x.int().to(tg.int16)).sum(), lambda x: (x * x.to(tg.int16).to(tg.uint8)).sum(),
+          lambda x: (x * x.to(tg.uint8).to(tg.int8)).sum(), lambda x: (x * x.long().int()).sum()]
+    points = [[300.5, -1.5, 2.5], [200.0, 70000.0, -129.0], [1.0, 2.0, 3.0], [3e9 + 1, -5e9, 7.0]]
+    for f in fs:
+        tape = tg.record(f, tg.tensor(points[0], dtype=tg.float64))
+        for p in points:
+            x = tg.tensor(p, dtype=tg.float64)
+            assert tape(x).item() == f(x).item(), p

@@ -36,6 +36,8 @@ REPLAYED = {
     "x.long": lambda x, y: (x.long() * y).sum(),
     "x.int.float": lambda x, y: (x.int().float() * y * x).sum(),
     "x.to(int64).to(float32)": lambda x, y: (x.to(tg.int64).to(tg.float32) * y).sum(),
+    "int8 cast": lambda x, y: (x.to(tg.int8).float() * y).sum(),
+    "uint8 of long": lambda x, y: ((x * 100).long().to(tg.uint8).float() * y).sum(),
     "int arithmetic": lambda x, y: (((x > y).long() + 1) * ((x > y).long() - (x < 0).long())
                                     * x).sum(),
     "bool + 0": lambda x, y: (((x > y) + 0) * x).sum(),
@@ -54,7 +56,6 @@ REPLAYED = {
 
 # not re-evaluated by a replay: guarded (BranchChanged where the value changed)
 GUARDED = {
-    "int8 cast": lambda x, y: (x.to(tg.int8).float() * y).sum(),
     "long // 2": lambda x, y: ((((x > y).long() + 3) // 2) * x).sum(),
     "long max": lambda x, y: ((x > y).long().max() * x).sum(),
     "int argmax": lambda x, y: x[(x > y).int().argmax()] * y.sum(),

@@ -82,7 +82,8 @@ def _put(t, key, value):
     return t
 
 
-TRACED_ONLY = {"to_int"}   # (a traced integer cast: no gradient to free; test_replay.py)
+# (a traced integer cast: no gradient to free; test_replay.py)
+TRACED_ONLY = {"to_int", "to_int_wrap", "to_uint8", "int_wrap", "int_to_uint8"}
 
 
 def test_every_elementwise_op_listed():

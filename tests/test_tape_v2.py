@@ -500,7 +500,8 @@ def test_opcodes_fit_the_opcode_stream():
 
 
 IN_PLACE = {"zero", "fill", "copy", "fill_tensor"}   # recorded by in-place methods only
-TRACED_ONLY = {"to_int"}   # recorded by a traced integer cast only (test_replay.py)
+# recorded by a traced integer cast only (test_replay.py)
+TRACED_ONLY = {"to_int", "to_int_wrap", "to_uint8", "int_wrap", "int_to_uint8"}
 
 
 @pytest.mark.parametrize("name", [op.name for op in ops.BY_CODE if op.kind in ("unary", "binary")
