@@ -719,7 +719,9 @@ def _amax_amin(x, dim, keepdim, is_max):
 # NOTE: where every slice has one extreme (no tie, no nan), torch's even split of the gradient
 # between tied extremes gives it all to that element: the extreme is then one gather of its
 # position (~15 us, where the tie-splitting body records ~15 entries: ~100 us), its value
-# exact (a zero's sign too).  Not while tracing: a replay's ties are not known now.
+# exact (a zero's sign too).  Not while tracing: a replay's ties are not known now.  (An
+# infinite incoming gradient then gives 0 at the other elements, where torch's mask product
+# and a replay give nan.)
 def _sole_extremes(x, dims, keepdim, is_max):
     """Flat positions of the extremes of x over dims (the result's shape) when each slice has
     exactly one and none is nan, else None (also while tracing for replay)."""
