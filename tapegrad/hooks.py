@@ -129,9 +129,34 @@ class Task:
 
 
 TASK = threading.local()    # .current: the Task of the backward running on this thread
-# True once a multi-grad hook was registered: until then a backward makes no Task (its
-# per-call cost stays that of a plain backward)
+# True while a multi-grad hook may be alive: otherwise a backward makes no Task (its per-call
+# cost stays that of a plain backward).  _MULTI_KEYS holds each registered hook's key weakly
+# (its closures hold it strongly): once all died (removed, or their tensors gone, as a
+# checkpoint's), multi_hooks_live() clears the flag.
 MULTI = [False]
+_MULTI_KEYS = weakref.WeakSet()
+_MULTI_LOCK = threading.Lock()
+
+
+def new_multi_hook_key():
+    """A key for a multi-grad hook being registered (keep it alive as long as the hook)."""
+    key = _MultiKey()
+    with _MULTI_LOCK:
+        _MULTI_KEYS.add(key)
+        MULTI[0] = True
+    return key
+
+
+def multi_hooks_live():
+    """Whether a multi-grad hook may run in a backward starting now (call when MULTI[0])."""
+    with _MULTI_LOCK:
+        if not _MULTI_KEYS:
+            MULTI[0] = False
+        return MULTI[0]
+
+
+class _MultiKey:
+    __slots__ = ("__weakref__",)
 
 
 def current_task():

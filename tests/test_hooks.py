@@ -712,3 +712,28 @@ def test_hook_handles_are_torchs_removable_handle(torch_ref):
     # a tensor hook's handle was tapegrad.hooks.RemovableHandle, another class than
     # utils.hooks.RemovableHandle (nn's)
     assert _handles(tapegrad) == _handles(torch_ref)
+
+
+def test_backward_makes_no_task_once_multi_grad_hooks_died(monkeypatch):
+    # a non-reentrant checkpoint registers a multi-grad hook; the flag it set stayed on for
+    # the process, so every later backward ran as a hooks.Task (~4 us more per call)
+    import gc
+    from tapegrad.utils.checkpoint import checkpoint
+    made = []
+    real = hooks.Task
+    monkeypatch.setattr(hooks, "Task", lambda *a: made.append(1) or real(*a))
+    w = tapegrad.tensor([1.0, 2.0], requires_grad=True)
+    checkpoint(lambda x: (x * x).sum(), w, use_reentrant=False).backward()
+    assert made and w.grad.tolist() == [2.0, 4.0]
+    gc.collect()
+    made.clear()
+    (w * 3).sum().backward()
+    tapegrad.autograd.grad((w * 3).sum(), w)
+    assert made == [] and w.grad.tolist() == [5.0, 7.0]
+    handle = tapegrad.autograd.graph.register_multi_grad_hook((w,), lambda grads: made.append(2))
+    (w * 3).sum().backward()
+    assert made == [1, 2]
+    handle.remove()
+    made.clear()
+    (w * 3).sum().backward()
+    assert made == [] and not hooks.MULTI[0]

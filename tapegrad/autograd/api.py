@@ -164,7 +164,7 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
         # a tensor listed twice (tied weights gathered from two modules) is one edge to
         # torch's engine: its gradient accumulates once
         inputs = tuple({id(t): t for t in inputs}.values())
-    if hooks.MULTI[0]:
+    if hooks.MULTI[0] and hooks.multi_hooks_live():
         return _in_task(_run_backward, outputs, inputs, True, grad_tensors, retain_graph,
                         create_graph)
     return _run_backward(outputs, inputs, grad_tensors, retain_graph, create_graph)
@@ -387,7 +387,7 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if allow_unused is None:
         allow_unused = materialize_grads
-    if hooks.MULTI[0]:
+    if hooks.MULTI[0] and hooks.multi_hooks_live():
         return _in_task(_run_grad, outputs, inputs, False, grad_outputs, retain_graph,
                         create_graph, allow_unused, materialize_grads)
     return _run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,

@@ -126,9 +126,8 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
     supported = ("all", "any")
     if mode not in supported:
         raise ValueError(f"Expects mode to be one of {supported} but got {mode}")
-    hooks.MULTI[0] = True
     lock = threading.Lock()
-    key = object()    # this hook's progress in a backward: task.state[key]
+    key = hooks.new_multi_hook_key()  # this hook's progress in a backward: task.state[key]
 
     if mode == "all":
         for t in tensors:
