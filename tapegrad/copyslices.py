@@ -15,13 +15,13 @@ version check (`Tape.rebased`), not differentiated through the old graph.
 """
 import numpy as np
 
-from .errors import _cast_error, _inplace_shape_error
+from .errors import TracingError, _cast_error, _inplace_shape_error
 from .graph import _input_fn, edge_data, Node, node_for, output_nr, record_fn, resolve_edges
 from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
 from .tape import bump_version, follow_retained, input_node, registered_views, view_base
-from .tensor import Tensor, tensor_methods
+from .tensor import NODIFF, Tensor, tensor_methods
 from . import dtypes as D, errors
 from .views import index_scatter
 
@@ -114,6 +114,13 @@ def _edged_class(name):
 def inplace_on_view(self, method, other):
     """self (a view) = method(self, other), recorded on self's base (see the module text)."""
     base = view_base(self)
+    if getattr(self, "_flags", 0) & NODIFF and not getattr(base, "_flags", 0) & NODIFF:
+        # (only while recording is a detach() a view): torch changes the base's value and
+        # keeps its history, which a CopySlices entry would differentiate through
+        raise TracingError(
+            "tapegrad.record: an in-place change of a traced tensor that the tape does not "
+            "record (through a detach()ed alias): make it on a clone, or outside the recorded "
+            "function")
     if isinstance(other, Tensor) and other._dtype is not self._dtype \
             and self._dtype.is_floating_point:
         other = other.to(self._dtype)

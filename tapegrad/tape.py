@@ -34,6 +34,7 @@ import numpy as np
 
 from . import _push, scratch
 from ._jit import K, loaded
+from .errors import TracingError
 from .graph import node_for
 from .import_links import release_dead_imports
 from .kinds import DIRECT as _DIRECT_KINDS, HOST_ONLY as _HOST_ONLY_KINDS
@@ -1488,9 +1489,26 @@ def _alias_owners(t):
     return owners
 
 
+def _refuse_unrecorded_change(t, tape):
+    """While `tape` records: an in-place change of t that it records no entry for (under
+    no_grad or inference_mode, or through a detach()ed alias) would be made at the recording
+    only, every replay computing t as before: TracingError where t is traced on it."""
+    if t._tape is tape or t._tape is None and t._recorded and (
+            t._lserial == tape.serial or id(t) in tape.input_ids):
+        raise TracingError(
+            "tapegrad.record: an in-place change of a traced tensor that the tape does not "
+            "record (under no_grad or inference_mode, or through a detach()ed alias): a "
+            "replay would not make it again; make it with grad mode on, on a clone, or "
+            "outside the recorded function")
+
+
 def bump_version(t):
     """Record an in-place change of t: enter its own node first (so a backward expects the
     version it had when that node took its value), then count the change."""
+    if STATE.parked.recording:
+        _refuse_unrecorded_change(t, STATE.parked)
+        for owner in _alias_owners(t):
+            _refuse_unrecorded_change(owner, STATE.parked)
     c = version_counter(t)
     tape = t._tape
     if tape is not None:
@@ -1509,6 +1527,8 @@ def bump_version(t):
                 # a result changed through an unrecorded alias (detach()): later ops must not
                 # save its node, watched at the old version, so they start a new tape and
                 # see it through an import entry (as under no_grad above)
+                if src.recording:
+                    _refuse_unrecorded_change(owner, src)
                 src.watch(owner._node, owner)
                 if STATE.tape is src:
                     STATE.tape = CLOSED

@@ -1291,3 +1291,61 @@ def test_narrowing_integer_casts_keep_the_low_bits_in_replays():
         for p in points:
             x = tg.tensor(p, dtype=tg.float64)
             assert tape(x).item() == f(x).item(), p
+
+
+def _add_under_no_grad(x):
+    y = x * 2
+    with tg.no_grad():
+        y.add_(1)
+    return (y * x).sum()
+
+
+def _mul_input_under_no_grad(x):
+    with tg.no_grad():
+        x.mul_(2)
+    return (x * x).sum()
+
+
+def _setitem_under_inference_mode(x):
+    y = x * 2
+    with tg.inference_mode():
+        y[0] = 5.0
+    return (y * x).sum()
+
+
+def _through_detach_under_no_grad(x):
+    y = x * 2
+    z = y.detach()
+    with tg.no_grad():
+        z.add_(1)
+    return (y * x).sum()
+
+
+def _through_detach(x):
+    y = x * 2
+    y.detach().mul_(3)
+    return (y * x).sum()
+
+
+@pytest.mark.parametrize("f", [_add_under_no_grad, _mul_input_under_no_grad,
+                               _setitem_under_inference_mode, _through_detach_under_no_grad,
+                               _through_detach])
+def test_in_place_changes_the_tape_does_not_record_are_refused(f):
+    # an in-place change of a traced tensor under no_grad cut the recording (later ops went
+    # to another tape: the replay returned the recorded value, gradient 0); through a
+    # detach()ed alias it was differentiated through (a replay's gradient 12 x where eager's
+    # is 8 x).  Eager keeps the tensor's history and changes its value, which a replay would
+    # not do again: TracingError, never a silent difference
+    f(tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)).backward()   # (eager runs)
+    with pytest.raises(tg.TracingError, match="in-place change of a traced tensor"):
+        tg.record(f, tg.tensor([1.0, 2.0], dtype=tg.float64))
+
+
+def test_in_place_changes_under_no_grad_of_untraced_tensors_still_record():
+    def f(x):
+        y = x * 2
+        with tg.no_grad():
+            z = tg.zeros(2, dtype=tg.float64)
+            z.add_(1)
+        return (y * x * z).sum()
+    _replays_as_eager(f, [1.0, 2.0], [[3.0, 5.0]])
