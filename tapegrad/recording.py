@@ -33,7 +33,8 @@ def _record_start(*inputs):
         return None
     tape = STATE.tape
     if tape.sealed:  # else open_tape would return it as it is
-        tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._tape is not None][:2])
+        # (the recorded inputs, leaves too: under no_grad in a recording they are guarded)
+        tape = open_tape(*[t for t in inputs if isinstance(t, Tensor) and t._recorded][:2])
         if tape is None:
             return None
     for t in inputs:

@@ -9,10 +9,15 @@ from .tape import input_node, STATE, UNTRACED
 
 
 def _tracing(t):
-    """The recording tape when `t` is traced by tapegrad.record, else None."""
+    """The recording tape when `t` is traced by tapegrad.record, else None.  Under no_grad
+    or inference_mode too (the parked tape): a mask, cast or index computed there needs no
+    gradient in torch either, and recorded it follows the inputs in a replay."""
     if not t._recorded:
         return None
     tape = STATE.tape
+    if tape.recording:
+        return tape
+    tape = STATE.parked
     return tape if tape.recording else None
 
 

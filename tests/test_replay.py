@@ -1349,3 +1349,44 @@ def test_in_place_changes_under_no_grad_of_untraced_tensors_still_record():
             z.add_(1)
         return (y * x * z).sum()
     _replays_as_eager(f, [1.0, 2.0], [[3.0, 5.0]])
+
+
+def test_masks_made_under_no_grad_follow_the_inputs():
+    # a comparison under no_grad in a recorded function was a constant of the tape, with no
+    # guard: the mask of the recording point was reused everywhere (4.0 replayed as 1.0).
+    # It needs no gradient either way (as torch's), so it is traced as outside no_grad
+    def f(x):
+        with tg.no_grad():
+            m = x > 0
+            w = (x < 1).float() * 2   # (a traced mask's product under no_grad: guarded)
+        return (x * m).sum() + (x * w).sum()
+    tape = tg.record(f, tg.tensor([0.5, -1.5, 2.0], dtype=tg.float64))
+    x = tg.tensor([3.0, 1.0, -2.0], dtype=tg.float64)
+    try:
+        value = tape(x).item()
+    except tg.BranchChanged:
+        value = None
+    assert value in (None, f(x).item())
+    _replays_as_eager(lambda x: (x * _no_grad(lambda: x > 0)).sum(), [0.5, -1.5, 2.0],
+                      [[3.0, 1.0, -2.0], [-0.7, 0.2, 0.1]])
+
+
+def _no_grad(fn):
+    with tg.no_grad():
+        return fn()
+
+
+def test_sort_positions_under_no_grad_are_guarded():
+    # argsort under no_grad of a recorded function's input took no guard (the positions of
+    # the recording point were reused: -6.0 replayed as 3.0): the input it read is guarded,
+    # as every op under no_grad that reads a traced value
+    def f(x):
+        with tg.no_grad():
+            idx = x.argsort()
+        return x[idx][0] * 3
+    tape = tg.record(f, tg.tensor([0.5, -1.5, 2.0], dtype=tg.float64))
+    assert tape(tg.tensor([0.5, -1.5, 2.0], dtype=tg.float64)).item() == -4.5
+    with pytest.raises(tg.BranchChanged):
+        tape(tg.tensor([3.0, 1.0, -2.0], dtype=tg.float64))
+    value, _ = tg.compile(f)(tg.tensor([3.0, 1.0, -2.0], dtype=tg.float64))
+    assert value.item() == -6.0
