@@ -116,6 +116,12 @@ def _traced_call(fn, tape, inputs, example_args, argn):
         result = fn(*call_args)
     finally:
         STATE.tape, STATE.parked, STATE.enabled = prev
+    if tape.changed_constants():
+        raise TracingError(
+            "tapegrad.record: a tensor the function read was then changed in place by an "
+            "operation the tape does not record (under no_grad, or of a tensor that needs no "
+            "grad): a replay would read one value for its uses before and after the change; "
+            "clone it before changing it")
     return result, drew_since(drawn)
 
 

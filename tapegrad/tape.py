@@ -67,6 +67,7 @@ OP_CONST = OPS["const"].code
 # the array (an input batch of an evaluation loop, a mask), or the array is the tape's own
 # copy (where's float64 mask); one used by every graph (a dataset) counts once.
 _BORROWED_CODES = frozenset((OP_LEAF, OP_IMPORT))
+_BORROWED_CONST_CODES = frozenset((OP_LEAF, OP_CONST))
 WHERE_CODES = frozenset(op.code for op in BY_CODE if op.kind == "where")
 _SAVES = np.array([saves_mask(op) for op in BY_CODE], dtype=np.int8)
 # read-only, as the kernels' own copy (OP_SAVES) is inside them (Numba freezes a global array
@@ -592,6 +593,25 @@ class Tape:
         wins: that is the version the node's value has)."""
         if node not in self.versions:
             self._watch_new(node, t)
+
+    def changed_constants(self):
+        """Constant and leaf entries, and views of them, whose tensor was changed in place
+        since it was entered, by an op this tape has no entry for (a recorded in-place op
+        supersedes its operand's old entry): a replay would read one value for their uses on
+        both sides of the change."""
+        ops, ia = self._arrays[0], self._arrays[1]
+        changed = []
+        for c, by_version in self.watched.values():
+            for v, nodes in by_version.items():
+                if c[0] == v:
+                    continue
+                for m in nodes:
+                    src = m
+                    while ops[src] in _VIEW_CODES and ia[src] >= 0:
+                        src = ia[src]
+                    if ops[src] in _BORROWED_CONST_CODES and m not in self.superseded:
+                        changed.append(m)
+        return changed
 
     def _watch_new(self, node, t):
         """watch() of a node not entered yet (one just pushed)."""
@@ -1492,9 +1512,9 @@ def _alias_owners(t):
 def _refuse_unrecorded_change(t, tape):
     """While `tape` records: an in-place change of t that it records no entry for (under
     no_grad or inference_mode, or through a detach()ed alias) would be made at the recording
-    only, every replay computing t as before: TracingError where t is traced on it."""
-    if t._tape is tape or t._tape is None and t._recorded and (
-            t._lserial == tape.serial or id(t) in tape.input_ids):
+    only, every replay computing t as before: TracingError where t is traced on it (a
+    result or an input; constants it read: Tape.changed_constants, at the end)."""
+    if t._tape is tape or t._tape is None and id(t) in tape.input_ids:
         raise TracingError(
             "tapegrad.record: an in-place change of a traced tensor that the tape does not "
             "record (under no_grad or inference_mode, or through a detach()ed alias): a "

@@ -1390,3 +1390,42 @@ def test_sort_positions_under_no_grad_are_guarded():
         tape(tg.tensor([3.0, 1.0, -2.0], dtype=tg.float64))
     value, _ = tg.compile(f)(tg.tensor([3.0, 1.0, -2.0], dtype=tg.float64))
     assert value.item() == -6.0
+
+
+def test_module_conversion_inside_compile_is_not_a_grad_access():
+    # Module._apply read p.grad, which a compiled step's trace refuses as the user's read:
+    # compile of a function calling .double() on a module ran it eagerly with a warning
+    # about `.grad`
+    def f(x):
+        m = tg.nn.Linear(3, 1).double()
+        with tg.no_grad():
+            m.weight.copy_(x.reshape(1, 3))
+            m.bias.zero_()
+        return m(x.reshape(1, 3)).sum()
+    cf = tg.compile(f, fullgraph=True)
+    for p in ([0.5, -1.5, 2.0], [3.0, 1.0, -2.0]):
+        value, (grad,) = cf(tg.tensor(p, dtype=tg.float64))
+        assert value.item() == sum(v * v for v in p) and grad.tolist() == p
+
+
+def test_parameters_changed_under_no_grad_between_uses_are_refused():
+    # a replay reads a parameter's memory as it is at the call, for every use: the value
+    # before a change made between two uses was lost (both uses replayed the halved weight,
+    # even at the recording point); a change before its first use is read as it is
+    m = tg.nn.Linear(2, 1).double()
+
+    def f(x):
+        a = m(x).sum()
+        with tg.no_grad():
+            m.weight.mul_(0.5)
+        return a + m(x).sum()
+    with pytest.raises(tg.TracingError, match="changed in place by an operation"):
+        tg.record(f, tg.tensor([1.0, 2.0], dtype=tg.float64))
+    c = tg.ones(2, dtype=tg.float64)   # (with grad on: a tensor that needs no grad)
+
+    def g(x):
+        a = (x * c).sum()
+        c.add_(1)
+        return a + (x * c).sum()
+    with pytest.raises(tg.TracingError, match="changed in place by an operation"):
+        tg.record(g, tg.tensor([1.0, 2.0], dtype=tg.float64))

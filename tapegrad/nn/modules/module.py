@@ -1007,8 +1007,10 @@ class Module:
                 new = fn(p)
                 if new is not p:
                     p.data = new
-                    if p.grad is not None:
-                        p.grad = fn(p.grad)
+                    # (not `.grad`: a compiled step's trace refuses a read the user made)
+                    grad = getattr(p, "_grad", None)
+                    if grad is not None:
+                        p.grad = fn(grad)
             for k, b in self._buffers.items():
                 if b is not None:
                     self._buffers[k] = fn(b)
