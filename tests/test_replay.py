@@ -1429,3 +1429,22 @@ def test_parameters_changed_under_no_grad_between_uses_are_refused():
         return a + (x * c).sum()
     with pytest.raises(tg.TracingError, match="changed in place by an operation"):
         tg.record(g, tg.tensor([1.0, 2.0], dtype=tg.float64))
+
+
+def test_backward_inside_a_recorded_function_is_refused():
+    # x.grad filled by backward() inside a recorded function was a constant of the tape: a
+    # replay at [3, 5] returned the 45.0 of the recording point where eager gives 816.0
+    def f(x):
+        y = (x ** 3).sum()
+        y.backward()
+        return x.grad.sum() * x.sum()
+    with pytest.raises(tg.TracingError, match="backward"):
+        tg.record(f, tg.tensor([1.0, 2.0], dtype=tg.float64))
+    w = tg.tensor([2.0], dtype=tg.float64, requires_grad=True)
+    loss = (w * 3).sum()    # (a graph made before the recording: not refused)
+
+    def g(x):
+        w.grad = None
+        loss.backward(retain_graph=True)
+        return (x * w.grad).sum()
+    _replays_as_eager(g, [1.0, 2.0], [[3.0, 5.0]])

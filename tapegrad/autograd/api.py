@@ -157,6 +157,13 @@ def _backward(tensors, grad_tensors, retain_graph, create_graph, inputs):
     if trace is not None:   # tracing a step for tapegrad.compile: noted, not run
         return trace.backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
     outputs = _as_tuple(tensors)
+    for t in outputs:
+        if isinstance(t, Tensor) and t._tape is not None and _tracing(t) is t._tape:
+            raise errors.TracingError(
+                "tapegrad.record: backward() inside a recorded function fills .grad with "
+                "values a replay would not compute again; use tapegrad.autograd.grad (which "
+                "is recorded), or compile a whole training step (tapegrad.compile of a "
+                "function that calls backward() and opt.step())")
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
