@@ -484,3 +484,19 @@ def test_softplus_second_derivative_at_the_threshold():
         res.append([a.detach().numpy() for a in (g1, g2, h1, h2)])
     for ours, theirs in zip(res[1], res[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("beta, threshold", [(0.5, 1.0), (3.0, 1.5), (-1.0, 2.0)])
+def test_softplus_beta_second_derivative_at_the_threshold(beta, threshold):
+    """With beta != 1 too: at x * beta == threshold the gradient is sigmoid's and the second
+    derivative 0 (torch masks it by x * beta < threshold); on both sides torch's values."""
+    x = np.array([threshold / beta, threshold / beta - 1e-3, threshold / beta + 1e-3, -3.0, 0.0])
+    res = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        t = lib.tensor(x, requires_grad=True)
+        y = F.softplus(t, beta, threshold)
+        g1, = lib.autograd.grad(y.sum(), t, create_graph=True)
+        g2, = lib.autograd.grad(g1.sum(), t)
+        res.append([a.detach().numpy() for a in (y, g1, g2)])
+    for ours, theirs in zip(res[1], res[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

@@ -49,13 +49,11 @@ def softplus_stable(z):
 
 def softplus(T, x, beta, threshold):
     """log(1 + exp(beta * x)) / beta, x itself where beta * x > threshold (torch's rule);
-    the body of row softplus_beta (beta 1 is the unary row softplus)."""
-    s = x * beta if beta != 1.0 else x
-    lin = s > threshold
-    soft = softplus_stable(where(lin, 0.0, s))
-    if beta != 1.0:
-        soft = soft / beta
-    return where(lin, x, soft)
+    the body of row softplus_beta (beta 1 is the unary row softplus).  NOTE: log1p(exp(s)) is
+    that row's, whose second derivative is 0 at s == threshold, as torch's double backward
+    (masked by x * beta < threshold) while its gradient there is still sigmoid's."""
+    s = x * beta
+    return where(s > threshold, x, _fastpath.op_softplus(s, threshold) / beta)
 
 
 def silu(T, x):
