@@ -330,11 +330,13 @@ def user_stacklevel():
     return level
 
 
-def warn_once(message):
+def warn_once(message, key=None):
     """A UserWarning given once per process, as torch's TORCH_WARN_ONCE (pointing at the
-    user's line); every time after set_warn_always(True)."""
-    if _WARN_ALWAYS[0] or message not in _WARNED:
-        _WARNED.add(message)
+    user's line); every time after set_warn_always(True).  `key`: one warning for all the
+    messages of one call site (default: once per message)."""
+    key = message if key is None else key
+    if _WARN_ALWAYS[0] or key not in _WARNED:
+        _WARNED.add(key)
         warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
 
 

@@ -500,3 +500,35 @@ def test_softplus_beta_second_derivative_at_the_threshold(beta, threshold):
         res.append([a.detach().numpy() for a in (y, g1, g2)])
     for ours, theirs in zip(res[1], res[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dx, dw", [("float32", "float64"), ("float64", "float32"),
+                                    ("float32", "int64")])
+def test_rms_norm_mixed_dtypes(dx, dw):
+    """A weight of another dtype: torch's composition casts the product back to the input's
+    dtype (ToCopyBackward0 for a float64 weight on float32 input), with its warning."""
+    x0 = R.standard_normal((3, 4))
+    out = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        x = lib.tensor(x0, dtype=getattr(lib, dx), requires_grad=True)
+        w = lib.tensor(np.round(Y[0] * 3) if dw == "int64" else Y[0], dtype=getattr(lib, dw),
+                       requires_grad=dw != "int64")
+        lib.set_warn_always(True)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                y = F.rms_norm(x, (4,), w)
+        finally:
+            lib.set_warn_always(False)
+        grads = lib.autograd.grad((y * y.detach()).sum(), [x] + [w] * w.requires_grad)
+        out.append((str(y.dtype), type(y.grad_fn).__name__,
+                    [str(m.message).split(" (Triggered")[0] for m in caught],
+                    y.detach().double().numpy(), [str(g.dtype) for g in grads],
+                    [g.double().numpy() for g in grads]))
+    ours, theirs = out[1], out[0]
+    assert [s.replace("tapegrad", "torch") for s in ours[4]] == theirs[4]
+    assert ours[0].replace("tapegrad", "torch") == theirs[0] and ours[1:3] == theirs[1:3]
+    tol = 1e-5 if "float32" in (dx, dw) else 1e-12
+    np.testing.assert_allclose(ours[3], theirs[3], rtol=tol, atol=tol)
+    for a, b in zip(ours[5], theirs[5]):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)

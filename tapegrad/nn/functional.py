@@ -667,7 +667,17 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = D.finfo(input.dtype).eps
     dims = tuple(range(input.dim() - len(ns), input.dim()))
     out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
-    return out if weight is None else out * weight
+    if weight is None:
+        return out
+    if weight.dtype is not input.dtype:
+        # torch's fused kernel needs one dtype; its composition casts the product back to the
+        # input's dtype (a float64 weight on float32 input: float32, ToCopyBackward0)
+        errors.warn_once("Mismatch dtype between input and weight: input dtype = "
+                         f"{errors._C_TYPE[input.dtype.name]}, weight dtype = "
+                         f"{errors._C_TYPE[weight.dtype.name]}, Cannot dispatch to fused "
+                         "implementation.", key="rms_norm dtypes")
+        return (out * weight).to(input.dtype)
+    return out * weight
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
