@@ -502,6 +502,49 @@ def test_softplus_beta_second_derivative_at_the_threshold(beta, threshold):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_huber_loss_weight(reduction):
+    """torch's weight: the unreduced loss times weight, then reduced (it was ignored)."""
+    res = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        x, t = lib.tensor(X, requires_grad=True), lib.tensor(Y)
+        w = lib.tensor(np.abs(Y) + 0.5, requires_grad=True)
+        loss = F.huber_loss(x, t, reduction=reduction, delta=0.8, weight=w)
+        gx, gw = lib.autograd.grad(loss.sum(), (x, w))
+        res.append([a.detach().numpy() for a in (loss, gx, gw)])
+        with pytest.raises(ValueError, match="^Weights and input must have the same size.$"):
+            F.huber_loss(x, t, weight=w[0])
+    for ours, theirs in zip(res[1], res[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dx, dt", [("float32", "float64"), ("float64", "float32"),
+                                    ("float32", "int64")])
+def test_huber_loss_mixed_dtypes(dx, dt):
+    """The loss in the input's dtype; torch's backward raises (huber_loss_backward takes one
+    dtype), with its message for each input that requires grad."""
+    out = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        for need in ("input", "target", "both"):
+            x = lib.tensor(X, dtype=getattr(lib, dx), requires_grad=need != "target")
+            is_float = getattr(lib, dt).is_floating_point
+            t = lib.tensor(Y if is_float else np.round(Y * 3), dtype=getattr(lib, dt),
+                           requires_grad=is_float and need != "input")
+            if not (x.requires_grad or t.requires_grad):
+                continue
+            loss = F.huber_loss(x, t, delta=0.7)
+            row = [str(loss.dtype).split(".")[1], round(loss.item(), 6),
+                   type(loss.grad_fn).__name__]
+            try:
+                loss.backward()
+                row.append("no error")
+            except RuntimeError as e:
+                row.append(str(e))
+            out.append(row)
+    half = len(out) // 2
+    assert out[half:] == out[:half]
+
+
 @pytest.mark.parametrize("dx, dw", [("float32", "float64"), ("float64", "float32"),
                                     ("float32", "int64")])
 def test_rms_norm_mixed_dtypes(dx, dw):

@@ -13,9 +13,10 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes as D, errors, layouts, _fastpath
+from .. import dtypes as D, errors, layouts, nodiff, _fastpath
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
+from ..grad_mode import no_grad
 from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
@@ -253,6 +254,14 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere (HuberLossBackward0)."""
     _same_size(input, target, "huber_loss")
+    if weight is not None:   # (torch's Python: the unreduced loss times weight, reduced)
+        if tuple(weight.shape) != tuple(input.shape):
+            raise ValueError("Weights and input must have the same size.")
+        loss = huber_loss(input, target, "none", delta) * weight
+        if reduction not in ("none", "mean", "sum"):
+            raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', "
+                             f"'mean', 'sum'.")
+        return B._reduce(loss, reduction)
     reduction = _reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
@@ -260,6 +269,16 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         if target.dtype.is_floating_point:
             raise errors._cast_error(target.dtype, input.dtype)
         _floating_only("huber_cpu", input)
+    if target.dtype is not input.dtype:
+        # torch's forward casts to the input's dtype, but its huber_loss_backward takes one
+        # dtype: its node raises when a backward reaches it (the target's derivative, alone,
+        # checks the other way round)
+        with no_grad():
+            loss = _record("huber_loss", B.huber_loss, input, target, reduction, float(delta))
+        found, expected = ((target, input) if input.requires_grad else (input, target))
+        return nodiff.result("HuberLossBackward0", loss._array(), loss.dtype, (input, target),
+                             (RuntimeError, f"Found dtype {found.dtype.legacy} but expected "
+                                            f"{expected.dtype.legacy}"))
     return _record("huber_loss", B.huber_loss, input, target, reduction, float(delta))
 
 
