@@ -1219,8 +1219,9 @@ def run_backward_graph(roots, seeds, inputs=None, retain_graph=True):
                 continue
             done, seen, seen_retained = None, g, g
             if hooked is not None and e in hooked:
-                g, seen, seen_retained, done = hooks.graph_pause(tape, hooked[e], g,
-                                                                 _input_grads)
+                p = hooked[e]
+                got = None if p.outputs is None else [bool(reach[m]) for m, _ in p.outputs]
+                g, seen, seen_retained, done = hooks.graph_pause(tape, p, g, _input_grads, got)
             if (tape, e) in wanted:
                 wanted[(tape, e)] = seen
             kind = BY_CODE[tape.op[e]].kind
@@ -1338,6 +1339,9 @@ def _local_pauses(hooked, sub):
     for node, p in hooked.items():
         if sub.mark[node]:
             out[int(sub.loc[node])] = p
+            if p.outputs is not None:   # (a split entry's pieces: by local index too)
+                p.outputs = [(int(sub.loc[m]) if sub.mark[m] else -1, shape)
+                             for m, shape in p.outputs]
     return out or None
 
 
@@ -1347,7 +1351,8 @@ def _hook_pause(tape, e, p, pauses, streams):
     ia, ib, arg_ptr, arg, off, size, adj, reach = streams
     node = p.node
     o, s = off[e], size[e]
-    res = hooks.pause(tape, p, adj[o:o + s], _input_grads, pauses)
+    got = None if p.outputs is None else [i >= 0 and bool(reach[i] & 1) for i, _ in p.outputs]
+    res = hooks.pause(tape, p, adj[o:o + s], _input_grads, pauses, got)
     if res is None:
         return False
     added, dropped = res

@@ -33,6 +33,7 @@ from .groups import row_at
 from .ops import BY_CODE, OUTPUT_CODE
 from .tensor import Tensor, tensor_methods
 from .tracing import _tracing
+from .views import cat
 
 HOOK_NO_GRAD = "cannot register a hook on a tensor that doesn't require gradient"
 POST_ACC_NON_LEAF = "post accumulate grad hooks cannot be registered on non-leaf tensors"
@@ -244,11 +245,6 @@ def gradient_like(fn, what):
     """(tape, node, dtype, shape) of the gradient a hook of grad_fn `fn` sees (`what`: the
     caller, for the errors: what fn cannot be)."""
     tape, n = fn._tape, fn._node
-    op = BY_CODE[tape.op[n]]
-    if op.kind == "split":
-        raise NotImplementedError(
-            f"{what} on a node with several outputs ({type(fn).__name__}): register a hook "
-            f"on the output tensors instead")
     if tape.recording:
         raise RuntimeError(f"{what}: hooks cannot be part of a recorded tape (tapegrad.record "
                            f"/ compile)")
@@ -463,11 +459,28 @@ class Pause:
     """What runs at one hooked entry: `node` (tape node), `h` (its Hooks), `node_hooks`
     (whether its grad_fn's pre/post hooks run: its node executes) and `keep`: which value a
     retained .grad or an input gets, "tensor" (after the tensor hooks, before the grad_fn
-    prehooks), "raw" (before any hook) or None (not asked for)."""
-    __slots__ = ("node", "h", "node_hooks", "keep")
+    prehooks), "raw" (before any hook) or None (not asked for).  A split entry (several
+    outputs): `outputs`, its pieces' [(sweep index or -1: not swept, shape)], whose
+    gradients its hooks get one by one, None for a piece the backward did not reach."""
+    __slots__ = ("node", "h", "node_hooks", "keep", "outputs")
 
     def __init__(self, node, h, node_hooks, keep):
         self.node, self.h, self.node_hooks, self.keep = node, h, node_hooks, keep
+        self.outputs = None
+
+
+def split_outputs(tape, n, like):
+    """[(node, shape)] of the pieces of split entry n (split, chunk, unbind): the `output`
+    entries right after it.  A one-element piece's shape is not on the tape: all its dims are
+    1, as many as its operand's (unbind: one fewer), or as the piece's shape `like` shows."""
+    k = int(tape.cst[n])
+    nodes = list(range(n + 1, n + 1 + k))
+    x_shape = tape.shape.get(int(tape.ia[n]))
+    if x_shape is not None:
+        ones = (1,) * (len(x_shape) - (BY_CODE[tape.op[n]].name == "unbind"))
+    else:
+        ones = tuple(like) if like is not None and all(d == 1 for d in like) else ()
+    return [(m, tuple(tape.shape.get(m, ones))) for m in nodes]
 
 
 def plan(tape, node, h, inputs, leads, mine, root=-1):
@@ -479,25 +492,34 @@ def plan(tape, node, h, inputs, leads, mine, root=-1):
     The run's only root (`root`: its node on this tape, else -1) is evaluated even when it
     leads to no input: its tensor hooks run there, and a retained .grad sees their result."""
     if inputs is None:
-        return Pause(node, h, True, "tensor" if node in tape.retained else None)
-    needed = bool(leads[node])
-    if node in mine:
-        return Pause(node, h, needed,
-                     "raw" if needed and isinstance(inputs, GradInputs) else "tensor")
-    if needed:
-        return Pause(node, h, True, None)
-    return Pause(node, h, False, None) if node == root else None
+        p = Pause(node, h, True, "tensor" if node in tape.retained else None)
+    elif node in mine:
+        needed = bool(leads[node])
+        p = Pause(node, h, needed,
+                  "raw" if needed and isinstance(inputs, GradInputs) else "tensor")
+    elif leads[node]:
+        p = Pause(node, h, True, None)
+    elif node == root:
+        p = Pause(node, h, False, None)
+    else:
+        return None
+    if BY_CODE[tape.op[node]].kind == "split":
+        p.outputs = split_outputs(tape, node, h.shape)
+    return p
 
 
-def pause(tape, p, arr, vjp, pauses):
+def pause(tape, p, arr, vjp, pauses, reached=None):
     """Run the hooks of a Pause at a pause of the sweep.  `arr`: the node's gradient in the
     adjoint arena (float64, written in place); `pauses.captured` (and `retained_seen`) get
     the value a retained .grad or an input sees where it differs.  Returns None when the
     kernel is to run the entry's VJP, else ([(operand node, float64 array)] to add,
     {operand nodes the post hooks gave None in every slot}): with post hooks the VJP runs
-    here, through `vjp(tape, node, g)` (the tensor faces create_graph uses)."""
+    here, through `vjp(tape, node, g)` (the tensor faces create_graph uses).  A split
+    entry's: `reached`, whether each of its pieces got a gradient."""
     h, node = p.h, p.node
     pre, post = p.node_hooks and h.pre, p.node_hooks and h.post
+    if p.outputs is not None:
+        return _split_pause(tape, p, arr, vjp, reached, pre, post)
     captured = pauses.captured
     with set_grad_enabled(False):
         if p.keep == "raw":
@@ -523,21 +545,79 @@ def pause(tape, p, arr, vjp, pauses):
         return added, {s for s in slots if s >= 0} - {s for s, _ in added}
 
 
-def graph_pause(tape, p, g, vjp):
+def _split_pause(tape, p, arr, vjp, reached, pre, post):
+    """`pause` at a split entry: its hooks get one gradient per piece (torch's node has one
+    output per piece), cut from the packed gradient `arr`, None where a piece got none; what
+    the prehooks give back is packed into `arr` again (zeros for None)."""
+    h, node = p.h, p.node
+    if not (pre or post):
+        return None
+    with set_grad_enabled(False):
+        grads, start = [], 0
+        for (_, shape), got in zip(p.outputs, reached):
+            size = int(np.prod(shape))
+            grads.append(Tensor._wrap(arr[start:start + size].astype(h.dtype.np).reshape(shape),
+                                      h.dtype) if got else None)
+            start += size
+        grads = tuple(grads)
+        if pre:
+            grads = run_node_prehooks(h.pre, grads)
+            start = 0
+            for (_, shape), gk in zip(p.outputs, grads):
+                size = int(np.prod(shape))
+                arr[start:start + size] = 0.0 if gk is None else \
+                    np.asarray(gk._array(), np.float64).reshape(-1)
+                start += size
+        if not post:
+            return None
+        g = Tensor._wrap(arr.astype(h.dtype.np), h.dtype)
+        slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
+        gi = run_node_posthooks(h.post, gi, grads)
+        added = [(s, np.asarray(x._array(), np.float64)) for s, x in zip(slots, gi)
+                 if s >= 0 and x is not None]
+        return added, {s for s in slots if s >= 0} - {s for s, _ in added}
+
+
+def _split_graph_grads(p, g, reached):
+    """A split entry's packed gradient g (a recorded tensor) as one gradient per piece, None
+    where a piece got none (graph_pause)."""
+    flat, grads, start = g.reshape(-1), [], 0
+    for (_, shape), got in zip(p.outputs, reached):
+        size = int(np.prod(shape))
+        grads.append(flat[start:start + size].reshape(shape) if got else None)
+        start += size
+    return tuple(grads)
+
+
+def _split_graph_packed(p, grads, like):
+    """The pieces' gradients packed again into one (zeros for None), a recorded op."""
+    parts = [gk.reshape(-1) if gk is not None else
+             like.new_zeros((int(np.prod(shape)),)) for (_, shape), gk in zip(p.outputs, grads)]
+    return cat(parts).reshape(like.shape)
+
+
+def graph_pause(tape, p, g, vjp, reached=None):
     """`pause` for the create_graph walk, on recorded tensors: returns (g after the tensor
     and pre hooks, the value an input sees, the value a retained .grad sees (after the
-    tensor hooks), [(operand node, gradient)] when post hooks ran the VJP, else None)."""
+    tensor hooks), [(operand node, gradient)] when post hooks ran the VJP, else None).  A
+    split entry's: `reached`, whether each of its pieces got a gradient."""
     h, node = p.h, p.node
     with set_grad_enabled(True):
         raw = g
         g = run_tensor_hooks(h.tensor, g)
         seen, retained = (raw if p.keep == "raw" else g), g
+        grads = None if p.outputs is None else _split_graph_grads(p, g, reached)
         if p.node_hooks and h.pre:
-            g = run_prehooks(h.pre, g)
+            if grads is None:
+                g = run_prehooks(h.pre, g)
+            else:
+                grads = run_node_prehooks(h.pre, grads)
+                g = _split_graph_packed(p, grads, g)
         if not (p.node_hooks and h.post):
             return g, seen, retained, None
         slots, gi = grad_inputs_of(tape, node, vjp(tape, node, g))
-        gi = run_posthooks(h.post, gi, g)
+        gi = run_posthooks(h.post, gi, g) if grads is None else \
+            run_node_posthooks(h.post, gi, grads)
     return g, seen, retained, [(s, x) for s, x in zip(slots, gi) if s >= 0 and x is not None]
 
 
