@@ -661,3 +661,40 @@ def test_transformer_init_and_errors():
                                        2, norm=torch.nn.LayerNorm(8))
     assert repr(dec) == repr(tdec) and list(dec.state_dict()) == list(tdec.state_dict())
     assert tuple(dec(tg.zeros(4, 8), tg.zeros(5, 8)).shape) == (4, 8)   # unbatched
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("need_weights", [True, False])
+@pytest.mark.parametrize("mode", ["no_grad", "grad", "inference"])
+@pytest.mark.parametrize("mask", ["bool", "float", "attn"])
+def test_mha_eval_rows_masked_everywhere(batch_first, need_weights, mode, mask):
+    """A row whose keys are all masked: nan where torch's eval fast path runs (and with the
+    weights), 0 where its slow path runs scaled_dot_product_attention."""
+    outs = []
+    for lib in (torch, tg):
+        lib.manual_seed(0)
+        m = lib.nn.MultiheadAttention(4, 2, batch_first=batch_first).eval()
+        shape = (2, 3, 4) if batch_first else (3, 2, 4)    # N = 2, L = S = 3
+        x = lib.tensor(RNG.standard_normal(shape).astype("float32")) if not outs else \
+            lib.tensor(outs[0][2])
+        kw = {}
+        if mask == "attn":
+            am = np.zeros((3, 3), bool)
+            am[1] = True
+            kw["attn_mask"] = lib.tensor(am)
+        else:
+            kpm = np.zeros((2, 3), bool)
+            kpm[0] = True
+            kw["key_padding_mask"] = (lib.tensor(kpm) if mask == "bool" else
+                                      lib.tensor(np.where(kpm, -np.inf, 0.0).astype("float32")))
+        ctx = {"no_grad": lib.no_grad, "grad": lib.enable_grad,
+               "inference": lib.inference_mode}[mode]()
+        with ctx:
+            out, w = m(x, x, x, need_weights=need_weights, **kw)
+        outs.append((out.detach().numpy(), None if w is None else w.detach().numpy(),
+                     x.numpy()))
+    (ot, wt, _), (og, wg, _) = outs
+    np.testing.assert_allclose(og, ot, rtol=1e-4, atol=1e-5)
+    assert (wt is None) == (wg is None)
+    if wt is not None:
+        np.testing.assert_allclose(wg, wt, rtol=1e-4, atol=1e-5)

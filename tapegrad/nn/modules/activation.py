@@ -3,6 +3,8 @@
 import warnings
 
 from ... import devices as _device, dtypes as D
+from ...backends import mha
+from ...grad_mode import is_grad_enabled
 from ...creation import empty, full
 from .. import functional as F, init
 from ..parameter import Parameter
@@ -380,7 +382,8 @@ class MultiheadAttention(Module):
     vdim differ from embed_dim; xavier_uniform_), num_heads scaled dot-product attentions,
     and out_proj (a NonDynamicallyQuantizableLinear); biases zero, bias_k / bias_v from
     xavier_normal_, as torch.  forward returns (attn_output, attn_weights) through torch's
-    slow path (torch's fused fast path in eval mode gives the same values)."""
+    slow path (torch's fused fast path in eval mode gives the same values, but for rows
+    masked everywhere: see forward's NOTE)."""
     __constants__ = ["batch_first"]
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
@@ -444,6 +447,14 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         is_batched = query.dim() == 3
+        # NOTE: where torch takes its fused fast path, a row whose keys are all masked gives
+        # nan (softmax over -inf), as the slow path does with need_weights; without them the
+        # slow path's scaled_dot_product_attention gives 0 there.  So the fast path's cases
+        # take the weights' route (the same values elsewhere), and drop the weights.
+        if not need_weights and not is_causal and self._takes_fast_path(
+                query, key, value, key_padding_mask, attn_mask):
+            return self.forward(query, key, value, key_padding_mask, True, attn_mask,
+                                average_attn_weights)[0], None
         key_padding_mask = F._canonical_mask(key_padding_mask, "key_padding_mask",
                                              F._none_or_dtype(attn_mask), "attn_mask",
                                              query.dtype)
@@ -471,6 +482,24 @@ class MultiheadAttention(Module):
         if self.batch_first and is_batched:
             return out.transpose(1, 0), weights
         return out, weights
+
+    def _takes_fast_path(self, query, key, value, key_padding_mask, attn_mask):
+        """Whether torch's forward would call its fused _native_multi_head_attention: its
+        conditions (MultiheadAttention.forward's why_not_fast_path) in its order."""
+        tensors = (query, key, value, self.in_proj_weight, self.in_proj_bias,
+                   self.out_proj.weight, self.out_proj.bias)
+        return not (any(m is not None and m.dtype.is_floating_point
+                        for m in (attn_mask, key_padding_mask))
+                    or not mha.get_fastpath_enabled() or query.dim() != 3
+                    or query is not key or key is not value
+                    or self.in_proj_bias is None or self.in_proj_weight is None
+                    or query.dtype is not self.in_proj_weight.dtype
+                    or query.dtype is not self.in_proj_bias.dtype
+                    or self.training or self.num_heads % 2 != 0 or not self.batch_first
+                    or self.bias_k is not None or self.bias_v is not None
+                    or self.add_zero_attn or not self._qkv_same_embed_dim
+                    or is_grad_enabled() and any(t is not None and t.requires_grad
+                                                 for t in tensors))
 
     def merge_masks(self, attn_mask, key_padding_mask, query):
         """(merged_mask, mask_type) as torch's fast path takes them: the key padding mask
