@@ -88,6 +88,11 @@ def threshold_backward(g, x):
 
 
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+def straight_through(u, v):
+    return v
+
+
+@njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 def sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 

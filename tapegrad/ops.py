@@ -550,7 +550,14 @@ _DECLS = [
     Op("batch_norm", "decomp", "NativeBatchNormBackward0", saves=("a",), edges=(0, 4, 5)),
     Op("group_norm", "decomp", "NativeGroupNormBackward0", saves=("a",), edges=(0, 2, 3),
        torch_outputs=2),
-    Op("prelu", "decomp", "PreluKernelBackward0", saves=("a", "b"), edges=(0, 1)),
+    # prelu, b the weight viewed to broadcast: where(a > 0, a, a * b), torch's gradients
+    # (weight * g at 0).  NOTE: its double backward masks by a >= 0 (derivatives.yaml's
+    # _prelu_kernel_backward): at a == 0 the gradients' own derivatives are those of the
+    # a > 0 side, which straight_through gives them without changing their value
+    Op("prelu", "binary", "PreluKernelBackward0", "where(a > 0.0, a, a * b)",
+       ("where(a > 0.0, g, where(a == 0.0, straight_through(g, g * b), g * b))",
+        "where(a > 0.0, 0.0, where(a == 0.0, straight_through(0.0, g * a), g * a))"),
+       saved_names=(("other", "weight"),)),
     Op("threshold", "decomp", "ThresholdBackward0", saves=("a",)),
     Op("threshold_", "decomp", "ThresholdBackward1", saves=("out",)),
     Op("glu", "decomp", "GluBackward0", saves=("a",)),
@@ -831,6 +838,9 @@ _DECLS = [
     # it; zero gradient
     Op("slogdet_sign", "linalg", "LinalgSlogdetBackward0", saves=("a",),
        saved_names=(("self", "A"),), torch_outputs=2),
+    # vocab.straight_through as create_graph records it: b's value, a's gradient (only
+    # prelu's gradient at its kink reads it: torch's PreluKernelBackwardBackward0 there)
+    Op("straight_through", "binary", "PreluKernelBackwardBackward0", "b", ("g", "0.0")),
 ]
 
 def mentions(expr, name):

@@ -94,6 +94,13 @@ def _np_threshold_backward(g, x):
     return np.where(x <= 0.0, 0.0, g)
 
 
+# NOTE: straight_through(u, v) is v, with u's gradient: 1 to u, 0 to v.  prelu's gradient
+# reads it at the kink x == 0, where torch's double backward takes the x >= 0 side (the
+# gradient there is still weight * g: _prelu_kernel_backward's x > 0)
+def straight_through(u, v):
+    return v
+
+
 atan2 = math.atan2     # IEEE-754 already: signed zeros, infinities and nan as C's atan2
 hypot = math.hypot
 
@@ -243,6 +250,8 @@ FUNCS = {f.name: f for f in (
     Fn("hypot", hypot, np.hypot, "math", "hypot", arity=2),
     Fn("threshold_backward", threshold_backward, _np_threshold_backward, "header",
        "threshold_backward", arity=2),
+    Fn("straight_through", straight_through, straight_through, "header", "straight_through",
+       arity=2),
     # ---- opsmath (#11) ----
     Fn("floor", floor, np.floor, "copied", "floor", kernel=special.k_floor),
     Fn("ceil", ceil, np.ceil, "copied", "ceil", kernel=special.k_ceil),

@@ -575,3 +575,23 @@ def test_rms_norm_mixed_dtypes(dx, dw):
     np.testing.assert_allclose(ours[3], theirs[3], rtol=tol, atol=tol)
     for a, b in zip(ours[5], theirs[5]):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_prelu_double_backward_at_zero(channels):
+    """torch's _prelu_kernel_backward gives weight * g at x == 0, but its own derivatives
+    (derivatives.yaml) mask by x >= 0: at 0 they are those of the x > 0 side."""
+    x0 = np.array([[-1.0, 0.0, 2.0], [0.0, -0.5, 0.0], [-0.0, 3.0, -2.0]])
+    w0 = np.array([0.25, 0.5, 0.75])[:channels]
+    g0 = R.standard_normal((3, 3))
+    res = []
+    for lib, F in ((torch, PF), (tapegrad, TF)):
+        x = lib.tensor(x0, requires_grad=True)
+        w = lib.tensor(w0, requires_grad=True)
+        go = lib.tensor(g0, requires_grad=True)
+        gx, gw = lib.autograd.grad(F.prelu(x, w), (x, w), go, create_graph=True)
+        s = (gx * lib.tensor(x0 + 1.5)).sum() + (gw * gw).sum()
+        res.append([a.detach().numpy() for a in
+                    (gx, gw) + lib.autograd.grad(s, (x, w, go))])
+    for ours, theirs in zip(res[1], res[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

@@ -152,6 +152,10 @@ CASES = {
     # relu's gradient as create_graph records it, exercised through a first derivative
     "threshold_backward": [("relu", lambda m, a: m.autograd.grad(
         (a.relu() * a).sum(), a, create_graph=True)[0], [(2, 3)], ANY, dict(names=False))],
+    # prelu's gradient at its kink, likewise (the same formulas elsewhere)
+    "straight_through": [("prelu", lambda m, a, w: m.autograd.grad(
+        (F_(m).prelu(a, w) * a).sum(), (a, w), create_graph=True)[0], [(2, 3), (3,)], ANY,
+        dict(names=False))],
     "bmm": [("bmm", lambda m, a, b: a.bmm(b), [(2, 2, 3), (2, 3, 4)], ANY),
             ("fn", lambda m, a, b: m.bmm(a, b), [(1, 3, 3), (1, 3, 1)], ANY),
             # matmul of batches that broadcast, or of a constant matrix or vector and a batch:

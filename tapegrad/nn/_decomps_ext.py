@@ -1,5 +1,5 @@
 """The bodies of the decomposition rows of engineer "surface12" (tapegrad/ops.py, the last
-block): more activations (hardtanh, prelu, threshold, glu, softshrink, hardshrink, the
+block): more activations (hardtanh, threshold, glu, softshrink, hardshrink, the
 in-place leaky_relu_ / elu_ / celu_ / threshold_ torch names ...Backward1) and batch / group
 norm.  As in nn/_decomps.py, each is a function of tensor ops recorded as one group with
 torch's grad_fn name; masks are tensor comparisons, so a replay recomputes them."""
@@ -69,11 +69,6 @@ def group_norm(T, x, groups, weight, bias, eps, shape):
     if bias is not None:
         y = y + bias.reshape(shape)
     return y
-
-
-def prelu(T, x, weight, shape):
-    """x where x > 0, else weight * x (weight per channel; gradient weight at 0, as torch)."""
-    return where(x > 0.0, x, x * weight.reshape(shape))
 
 
 def threshold(T, x, th, value):

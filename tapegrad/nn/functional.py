@@ -17,7 +17,8 @@ from .. import dtypes as D, errors, layouts, nodiff, _fastpath
 from ..creation import arange, full, tensor as _tensor_of
 from ..discrete_draws import alpha_dropout_affine, dropout_noise
 from ..grad_mode import no_grad
-from ..ndops import where, softmax as _softmax, log_softmax as _log_softmax
+from ..ndops import _binary, where, softmax as _softmax, log_softmax as _log_softmax
+from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
 from ..tensor import _row_major
@@ -1130,6 +1131,9 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     return _feature_dropout(input, p, training, inplace, input.dim() == 5)
 
 
+_PRELU = OPS["prelu"].code
+
+
 def prelu(input, weight):
     """input where input > 0, else weight * input, weight one value or one per channel
     (dim 1; an input of fewer dims has one channel, as torch's) (PreluKernelBackward0)."""
@@ -1149,7 +1153,9 @@ def prelu(input, weight):
     else:
         shape = (1,) * input.dim()
     _floating_only("prelu_cpu", input)
-    return _record("prelu", X.prelu, input, weight, shape)
+    if tuple(weight.shape) != shape:   # (torch views the weight: ViewBackward0)
+        weight = weight.view(shape)
+    return _binary(_PRELU, input, weight)
 
 
 def threshold(input, threshold, value, inplace=False):
