@@ -22,7 +22,7 @@ __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast
            "atleast_2d", "atleast_3d", "broadcast_to", "broadcast_tensors", "broadcast_shapes",
            "select", "tensor_split", "hsplit", "vsplit", "dsplit", "take_along_dim", "diff",
            "matrix_power", "positive", "float_power", "signbit", "is_floating_point",
-           "is_signed", "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
+           "is_signed", "is_inference", "is_complex", "is_nonzero", "ravel", "column_stack", "dstack", "meshgrid",
            "cartesian_prod", "combinations", "vander", "gradient", "is_same_size", "real",
            "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg"]
 
@@ -284,6 +284,14 @@ def signbit(input):
 def is_floating_point(input):
     """Whether input's dtype is a floating-point one."""
     return input.dtype.is_floating_point
+
+
+def is_inference(input):
+    """Whether input is an inference tensor (made in an inference_mode block)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_inference(): argument 'input' (position 1) must be Tensor, not "
+                        f"{errors.type_name(input)}")
+    return input.is_inference()
 
 
 def is_signed(input):

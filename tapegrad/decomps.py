@@ -15,7 +15,8 @@ overflow; a replay recomputes the shift at its own point.
 from . import groups
 from .graph import show_edges, torch_edges
 from .ops import OPS
-from .tape import STATE, Tape
+from .tape import refuse_inference_save, STATE, Tape
+from .tensor import Tensor
 
 
 def record(name, body, T, x, *args, edges=None):
@@ -31,6 +32,7 @@ def record(name, body, T, x, *args, edges=None):
     tape = out._tape
     if tape is not None and out._recorded:
         start = before.get(id(tape), 0)   # a tape opened by the body holds only its entries
+        _refuse_saved_inference(OPS[name], x, args)
         if out._node >= start:
             groups.mark(tape, start, out._node, OPS[name].code)
             if edges is None:
@@ -38,6 +40,19 @@ def record(name, body, T, x, *args, edges=None):
             if edges is not None:
                 show_edges(tape, out._node, edges)
     return out
+
+
+def _refuse_saved_inference(op, x, args):
+    """torch's error where its node of row `op` would save an inference tensor: x (self),
+    and the first tensor among args (other) where the row saves it ("b")."""
+    unsaved = {role for role, torch_name in op.saved_names if torch_name is None}
+    if "a" in op.saves and "self" not in unsaved:
+        refuse_inference_save(x)
+    if "b" in op.saves and "other" not in unsaved:
+        for v in args:
+            if isinstance(v, Tensor):
+                refuse_inference_save(v)
+                break
 
 
 # NOTE: the gradients are the primitives'; they equal torch's formulas mathematically

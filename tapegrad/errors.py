@@ -27,6 +27,19 @@ DETACH_VIEW = (
     "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
 # torch's handle_view_on_rebase: an in-place change, with grad mode on, of a view made with
 # grad mode off (or of a view made of one): the prefix is VIEW_MADE, or VIEW_OF_VIEW_MADE for
+# inference tensors (made in an inference_mode block) used outside one
+INFERENCE_SAVED = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`.")
+INFERENCE_INPLACE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+    "clone to get a normal tensor before doing inplace update.See "
+    "https://github.com/pytorch/rfcs/pull/17 for more details.")
+INFERENCE_REQUIRES_GRAD = ("Setting requires_grad=True on inference tensor outside "
+                           "InferenceMode is not allowed.")
+INFERENCE_VERSION = "Inference tensors do not track version counter."
 # a view that has a grad_fn of its own
 VIEW_MADE = "A view was created in"
 VIEW_OF_VIEW_MADE = "Output {nr} of {name} is a view of a view which was created in"

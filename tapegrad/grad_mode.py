@@ -161,10 +161,28 @@ def is_inference_mode_enabled():
     return STATE.inference
 
 
+# The inference_mode(True) blocks open in any thread, and what marks the tensors made in one
+# as inference tensors: `INFERENCE_MARKING[0](on)`, set by tensor.py, turned on while any block
+# is open (a tensor's construction then checks this thread's mode), off after the last, so
+# that outside them making a tensor costs nothing more
+_INFERENCE_BLOCKS = [0]
+_INFERENCE_LOCK = threading.Lock()
+INFERENCE_MARKING = [None]
+
+
+def _inference_blocks(step):
+    with _INFERENCE_LOCK:
+        before = _INFERENCE_BLOCKS[0]
+        _INFERENCE_BLOCKS[0] = before + step
+        if (before == 0) != (before + step == 0) and INFERENCE_MARKING[0] is not None:
+            INFERENCE_MARKING[0](before == 0)
+
+
 class inference_mode(_GradModeContext):
     """Context manager and decorator, as torch's: with mode=True, nothing is recorded (as
-    no_grad); mode=False turns grad mode on, as torch's.  Tensors made inside are ordinary tensors here (torch
-    marks them as inference tensors and refuses some later uses of them: docs/semantics.md)."""
+    no_grad) and the tensors made inside are inference tensors (`is_inference()`), which
+    torch refuses to save for backward or change in place outside inference mode; mode=False
+    turns grad mode on, as torch's."""
 
     def __new__(cls, mode=True):
         if isinstance(mode, bool):
@@ -177,6 +195,8 @@ class inference_mode(_GradModeContext):
     def __enter__(self):
         st = STATE
         self._prev, self._prev_inf = st.enabled, st.inference
+        if self.mode:
+            _inference_blocks(1)
         st.enabled, st.inference = not self.mode, self.mode
         _sync(st)
 
@@ -184,6 +204,8 @@ class inference_mode(_GradModeContext):
         st = STATE
         st.enabled, st.inference = self._prev, self._prev_inf
         _sync(st)
+        if self.mode:
+            _inference_blocks(-1)
         return False
 
     def clone(self):

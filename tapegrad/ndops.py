@@ -18,7 +18,7 @@ from .ops import BY_CODE, mentions, OPS, POW_SCALAR
 from .parameter import Parameter
 from .recording import _check_mixed, _operand, _operand_node, _record_start, _result, \
     _tape_for, const_operand
-from .tape import input_node, OP_CONST, open_tape, STATE
+from .tape import input_node, OP_CONST, open_tape, refuse_inference_save, STATE
 from .tensor import _dim, _new, NODIFF, _row_major, Tensor, _tensor_operand
 from .tracing import _bake, _tracing, guard_all, guard_nans
 from .views import KIND_OPS, _reshape_op
@@ -247,6 +247,10 @@ def _binary(code, x, y):
         b, c = -1, float(y)
     if a == -2 or b == -2:
         return _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry)
+    if a == -3 and sa:   # (a constant the entry saves: not an inference tensor, as torch)
+        refuse_inference_save(x)
+    if b == -3 and sb:
+        refuse_inference_save(y)
     if a < -1:   # (in operand order, as _binary_entry)
         a = input_node(tape, x) if a == -4 else const_operand(tape, x, xa)
     if b < -1:
@@ -275,6 +279,10 @@ def _binary_entry(code, x, y, xa, ya, out, dt, tape, rx, ry):
     b, cb = ((y._node if y._tape is tape else input_node(tape, y)), 0.0) if ry else \
         _operand_node(tape, y, ya)
     sa, sb, so = _SAVE_ROLES[code]
+    if sa and xt and not rx:
+        refuse_inference_save(x)
+    if sb and yt and not ry:
+        refuse_inference_save(y)
     t = _result(out, dt, tape, code, a, b, ca if a < 0 else cb)
     if a < 0 and xt:    # a one-element constant tensor folded into cst
         tape.watch_folded(t._node, x, 1)
@@ -998,6 +1006,7 @@ def _np_matmul(a, b):
 
 def _mm_const(tape, x, xa):
     """matmul's const entry for tensor x (not recorded), whose value the product saves."""
+    refuse_inference_save(x)
     node = tape.push_nd(OP_CONST, -1, -1, 0.0, xa.shape, xa.size)
     tape._watch_new(node, x)
     return node
@@ -1025,6 +1034,9 @@ def _matmul_record(x, y, xa, ya, out, nx, ny, name):
     else:   # equal batch shapes (matmul hands the others to _matmul_batched)
         nb = int(math.prod(xa.shape[:-2]))
         name, params = name or "matmul", [nb, xa.shape[-2], xa.shape[-1], ya.shape[-1], 1]
+    for t in (x, y):   # (the product saves both: not an inference tensor, as torch)
+        if not t._recorded:
+            refuse_inference_save(t)
     a, b = input_node(tape, x) if x._recorded else None, input_node(tape, y) if y._recorded else None
     if a is None:
         a = tape.const_node(xa)

@@ -34,7 +34,7 @@ from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
-from .tape import input_node, STATE
+from .tape import input_node, refuse_inference_index, STATE
 from .tensor import _dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, cat, index_scatter, KIND_OPS
@@ -493,6 +493,7 @@ def index_select(input, dim, index):
 def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j] = input[i][index[i][j]] for dim=1 (GatherBackward0)."""
     idx = _index_array("gather", index)
+    refuse_inference_index(input, index)
     nd = input.dim()
     d = _dim(dim, nd)
     if max(idx.ndim, 1) != max(nd, 1):   # (torch counts a 0-d tensor as 1-d here)

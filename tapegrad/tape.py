@@ -32,7 +32,7 @@ import weakref
 
 import numpy as np
 
-from . import _push, scratch
+from . import _push, errors, scratch
 from ._jit import K, loaded
 from .errors import TracingError
 from .graph import node_for
@@ -56,6 +56,10 @@ OP_LEAF = OPS["leaf"].code
 # Tensor._flags bit (tensor.py has the others): a view made with grad mode off of a tensor
 # that requires grad, which requires grad but has no gradient accumulator (torch's)
 NO_GRAD_VIEW = 4
+# Tensor._flags bit: an inference tensor (made in an inference_mode block, or a view of one);
+# until the first inference_mode block no tensor is one, and the checks for them are skipped
+INFERENCE_TENSOR = 8
+INFERENCE_MADE = [False]
 # how many such views were made: until one is, leaf_node skips the check (reading an unset
 # _flags slot through getattr's default costs ~0.2 us, 20 us of a 105-leaf forward)
 NO_GRAD_VIEWS_MADE = [0]
@@ -1340,6 +1344,7 @@ def share_version(view, base):
     remembers the tensor at the root of its chain of views (torch's `_base`)."""
     root = view_base(base)
     view._ver = (version_counter(base), base if root is None else root)
+    inference_as(view, base)
 
 
 def register_view(t, base):
@@ -1396,6 +1401,7 @@ def record_view(tape, t, base):
     more than the entry)."""
     c, root = _count_and_root(base)
     t._ver = (c, root)
+    inference_as(t, base)
     ref = weakref.ref(t)
     _remember_view(c, ref)
     versions = tape.versions
@@ -1416,6 +1422,7 @@ def record_views(tape, views, base):
     refs = []
     for t in views:
         t._ver = pair
+        inference_as(t, base)
         refs.append(weakref.ref(t))
     _remember_views(c, refs)
     tape._enter_views(c, [(t, ref) for t, ref in zip(views, refs) if t._node not in versions])
@@ -1522,9 +1529,38 @@ def _refuse_unrecorded_change(t, tape):
             "outside the recorded function")
 
 
+def refuse_inference_save(t):
+    """torch's error for an inference tensor that an op would save for backward (not while
+    tracing for replay: a traced value needs no gradient in torch's eyes)."""
+    if (INFERENCE_MADE[0] and getattr(t, "_flags", 0) & INFERENCE_TENSOR
+            and not STATE.tape.recording):
+        raise RuntimeError(errors.INFERENCE_SAVED)
+
+
+def refuse_inference_index(x, index):
+    """refuse_inference_save of `index` (an index tensor torch's node saves: gather's,
+    indexing's, nll_loss's target) where an op on x records."""
+    if INFERENCE_MADE[0] and x._recorded and STATE.enabled and not STATE.inference:
+        refuse_inference_save(index)
+
+
+def inference_as(t, src):
+    """t (a view, or an alias: detach, .data) is an inference tensor if src is one, whatever
+    mode it was made in (a view made in inference mode of a normal tensor is a normal one)."""
+    if not INFERENCE_MADE[0]:
+        return
+    flags = getattr(t, "_flags", 0)
+    if (flags ^ getattr(src, "_flags", 0)) & INFERENCE_TENSOR:
+        t._flags = flags ^ INFERENCE_TENSOR
+
+
 def bump_version(t):
     """Record an in-place change of t: enter its own node first (so a backward expects the
-    version it had when that node took its value), then count the change."""
+    version it had when that node took its value), then count the change.  An inference
+    tensor outside inference mode: torch's error, after the change (as torch's, whose
+    version bump comes after the kernel)."""
+    if INFERENCE_MADE[0] and getattr(t, "_flags", 0) & INFERENCE_TENSOR and not STATE.inference:
+        raise RuntimeError(errors.INFERENCE_INPLACE)
     if STATE.parked.recording:
         _refuse_unrecorded_change(t, STATE.parked)
         for owner in _alias_owners(t):

@@ -27,7 +27,9 @@ from .fpstate import F32_MAX as _F32_MAX, quiet
 from .graph import node_for
 from .ops import OUTPUT_CODE
 from .steptrace import TRACE
-from .tape import retain as _retain, share_storage, SHARED_ARRAYS, STATE, version_counter
+from .grad_mode import INFERENCE_MARKING
+from .tape import (inference_as, INFERENCE_MADE, INFERENCE_TENSOR, retain as _retain,
+                   share_storage, SHARED_ARRAYS, STATE, version_counter)
 from .tracing import _bake
 
 
@@ -246,6 +248,8 @@ class Tensor(metaclass=_TensorMeta):
             raise RuntimeError(errors.NON_LEAF_FLAG)
         if flag and not self._dtype.is_floating_point:
             raise RuntimeError(msg)
+        if flag and getattr(self, "_flags", 0) & INFERENCE_TENSOR and not STATE.inference:
+            raise RuntimeError(errors.INFERENCE_REQUIRES_GRAD)
         self._recorded = flag
         if flag:
             self._lserial = 0
@@ -264,7 +268,14 @@ class Tensor(metaclass=_TensorMeta):
     @property
     def _version(self):
         """How many in-place changes this tensor (or a view sharing its memory) has had."""
+        if getattr(self, "_flags", 0) & INFERENCE_TENSOR:
+            raise RuntimeError(errors.INFERENCE_VERSION)
         return version_counter(self)[0] if hasattr(self, "_ver") else 0
+
+    def is_inference(self):
+        """Whether this is an inference tensor: made in an inference_mode block (or a view of
+        one), which torch refuses to save for backward or change in place outside one."""
+        return getattr(self, "_flags", 0) & INFERENCE_TENSOR != 0
 
     @property
     def is_leaf(self):
@@ -356,6 +367,7 @@ class Tensor(metaclass=_TensorMeta):
         t._shape = src._shape
         t._tape = None
         t._recorded = False
+        inference_as(t, src)
         return t
 
     def detach_(self):
@@ -662,6 +674,28 @@ def _rebuild(cls, value, dtype, shape, requires_grad):
 _new = super(_TensorMeta, Tensor).__call__
 _fastpath._new = _new
 _fastpath.Tensor = Tensor
+
+
+def _made_in_inference_mode(self, *args, **kwargs):
+    """Tensor.__init__ while an inference_mode block is open in some thread: a tensor made in
+    this thread's block is an inference tensor (type.__call__ runs it for every tensor made,
+    the fast paths' included; out of every block Tensor has no __init__ of its own).  Its
+    counter is held in a 1-tuple, so the in-place fast paths leave its changes to
+    bump_version, which refuses them outside inference mode."""
+    if STATE.inference:
+        self._flags = INFERENCE_TENSOR
+        self._ver = ([0],)
+
+
+def _mark_inference_tensors(on):
+    if on:
+        INFERENCE_MADE[0] = True
+        Tensor.__init__ = _made_in_inference_mode
+    elif "__init__" in Tensor.__dict__:
+        del Tensor.__init__
+
+
+INFERENCE_MARKING[0] = _mark_inference_tensors
 
 
 def _int_pow(x, exponent):

@@ -16,7 +16,7 @@ from .multiprocessing._storage import is_shared, share_tensors
 from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _reduce, _softmax, \
     where
 from .pyfunc import Function
-from .tape import share_counter
+from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
 from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, _reduce_dims, _size_args, Tensor,
                      _tensor_operand, tensor_methods)
 from .tracing import _tracing
@@ -549,6 +549,9 @@ class _OpMethods:
         return _as_strided(self, size, stride, storage_offset, 1)
 
     def __getitem__(self, key):
+        if INFERENCE_MADE[0] and self._recorded:   # (torch's IndexBackward0 saves the indices)
+            for k in key if type(key) is tuple else (key,):
+                refuse_inference_index(self, k)
         return _index(self, key)
 
 

@@ -983,8 +983,6 @@ def test_program_shows_what_torch_shows(name, torch):
     assert_same(run(PROGRAMS[name], tapegrad), run(PROGRAMS[name], torch))
 
 
-@pytest.mark.xfail(strict=True, reason="inference_mode makes ordinary tensors in tapegrad "
-                   "(docs/semantics.md, Known differences)")
 def test_inference_tensors_as_torch(torch):
     assert_same(run(INFERENCE_TENSORS, tapegrad), run(INFERENCE_TENSORS, torch))
 

@@ -44,7 +44,7 @@ from ..ndops import (_BIN_FAST, DEAD_REF, _FAST_SUM_MIN, _MM_ROWS, _mm_row, _np_
 from ..ops import OPS
 from ..parameter import Parameter
 from ..recording import _tape_for
-from ..tape import STATE, input_node, open_tape, share_version
+from ..tape import STATE, input_node, open_tape, refuse_inference_save, share_version
 from ..tensor import _new, Tensor
 
 _T, _MM, _ADD, _LINEAR, _SUB, _MUL, _MSE, _CONST = (OPS[name].code for name in (
@@ -101,6 +101,8 @@ def linear(x, w, b):
     xtape = x._tape
     if tape.recording or xtape is not None and xtape.serial > tape.serial:
         return None               # baked constants, guards; another thread's graph: the row
+    if not x._recorded:
+        refuse_inference_save(x)          # (the product saves x: torch's error for one)
     # w.t(): a strided view of w (offset 0, strides (1, in)), sharing w's version counter;
     # push_nd, share_version and _watch_new inline (a leaf's counter is its own list)
     v = _new()
@@ -190,6 +192,7 @@ def mse_loss(x, y, reduction):
         return Tensor._wrap(out, dt)
     if tape.recording:
         return None
+    refuse_inference_save(y)   # (torch's node saves the target)
     start = tape.n
     # x - y: y a const entry (saved, its version watched)
     a = input_node(tape, x)

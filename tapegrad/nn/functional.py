@@ -21,6 +21,7 @@ from ..ndops import _binary, where, softmax as _softmax, log_softmax as _log_sof
 from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
+from ..tape import refuse_inference_index
 from ..tensor import _row_major
 from ..tracing import refuse_state_update
 from ..views import cat
@@ -358,6 +359,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     (entries whose target is ignore_index count nothing) (NllLossBackward0; inputs of 3 or
     more dims NllLoss2DBackward0, as torch)."""
     _tensor("nll_loss", input)
+    refuse_inference_index(input, target)   # (torch's node saves the target)
     reduction = _reduction(reduction, size_average, reduce)
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
@@ -387,6 +389,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """nll_loss(log_softmax(input, 1), target) for class indices; -(target * log_softmax)
     summed over classes for class probabilities (float target of input's shape), both with
     torch's label smoothing and weights."""
+    refuse_inference_index(input, target)   # (torch's nll_loss saves the target)
     reduction = _reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
