@@ -146,7 +146,9 @@ def py_number(x):
     argument parser reads it as (np.bool_ as a float: int64 tensor * np.bool_(True) is float32
     in torch); anything else as it is."""
     if isinstance(x, np.generic):
-        return float(x) if isinstance(x, np.bool_) else x.item()
+        if isinstance(x, (np.floating, np.bool_)):
+            return float(x)       # (np.longdouble's item() is itself: float() reads it)
+        return int(x) if isinstance(x, np.integer) else x.item()
     return x
 
 

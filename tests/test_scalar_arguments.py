@@ -146,3 +146,13 @@ def test_numpy_ufuncs_of_tensors_are_tensors_as_in_torch(name):
     want = _outcome(lambda: UFUNCS[name](torch, torch.tensor([1.0, 4.0])))
     assert got == want
     assert isinstance(UFUNCS[name](tg, tg.tensor([1.0, 4.0])), tg.Tensor)
+
+
+def test_numpy_longdouble_is_a_float_operand_as_in_torch(torch_ref):
+    # np.longdouble(2).item() is an np.longdouble: read as the float it holds, not recursed
+    for v in (np.longdouble(2.5), np.float16(0.5)):
+        for fn in (lambda m, x: x * v, lambda m, x: v - x, lambda m, x: m.full((2,), v)):
+            got = fn(tg, tg.tensor([1.0, 2.0]))
+            want = fn(torch_ref, torch_ref.tensor([1.0, 2.0]))
+            assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+            assert got.tolist() == want.tolist()
