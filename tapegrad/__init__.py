@@ -122,6 +122,7 @@ from . import autograd, return_types
 from .replay import (record, load_tape, Recorded, BranchChanged, TracingError,
                      TapeFormatError)
 from .compiler import compile                                         # noqa: A004
+from . import jit                          # torch.jit: is_scripting, ignore, unused ...
 from ._format import set_printoptions
 from . import viz                        # to_dot: pictures of the backward graph
 from .summary import tape_summary
