@@ -180,7 +180,11 @@ def pow(input, exponent):  # noqa: A001
     """input ** exponent; either may be a Python number."""
     if isinstance(input, Tensor):
         return input.pow(exponent)
-    return exponent.__rpow__(input)
+    r = exponent.__rpow__(input)
+    if r is NotImplemented:
+        raise TypeError(f"pow(): argument 'self' (position 1) must be Number, not "
+                        f"{_type_name(input)}")
+    return r
 
 
 def is_tensor(obj):

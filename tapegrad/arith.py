@@ -14,7 +14,7 @@ from .floordiv import rounded_div
 from .graph import show_edges
 from .ndops import _unary
 from .ops import OPS
-from .tensor import Tensor, tensor_methods
+from .tensor import Tensor, _tensor_operand, tensor_methods
 
 _UNSET = object()
 
@@ -90,15 +90,24 @@ def _rounded(x, other, mode):
     return _shown(r, "DivBackward2", (x, other))
 
 
+def _method_result(fname, r, other):
+    """The result of an operator called for method fname: its NotImplemented (an operand
+    that is no tensor, number or array) as torch's TypeError."""
+    if r is NotImplemented:
+        _tensor_operand(fname, other, 1)
+    return r
+
+
 @tensor_methods
 class _Methods:
     def div(self, other, *, rounding_mode=_UNSET):
         """self / other; with rounding_mode "trunc" or "floor" rounded toward zero or -inf
         (DivBackward0; DivBackward2 when a rounding_mode is given, None included)."""
         if rounding_mode is _UNSET:
-            return self.__truediv__(other)
+            return _method_result("div", self.__truediv__(other), other)
         if rounding_mode is None:
-            return _shown(self.__truediv__(other), "DivBackward2", (self, other))
+            return _shown(_method_result("div", self.__truediv__(other), other), "DivBackward2",
+                          (self, other))
         return _rounded(self, other, rounding_mode)
 
     divide = div
@@ -113,7 +122,7 @@ class _Methods:
         if legacy:
             other, alpha = _number_first("add", other, legacy)
         if alpha == 1 and not isinstance(alpha, bool):
-            return self.__add__(other)
+            return _method_result("add", self.__add__(other), other)
         return _with_alpha(self, other, alpha, "AddBackward0")
 
     def sub(self, other, *legacy, alpha=1):
@@ -122,7 +131,7 @@ class _Methods:
             other, alpha = _number_first("sub", other, legacy)
         errors.check_sub(self, other)
         if alpha == 1 and not isinstance(alpha, bool):
-            return self.__sub__(other)
+            return _method_result("sub", self.__sub__(other), other)
         return _with_alpha(self, other, alpha, "SubBackward0")
 
     subtract = sub
@@ -137,5 +146,8 @@ def rsub(input, other, *, alpha=1):
     if alpha == 1 and not isinstance(alpha, bool):
         if isinstance(other, Tensor):
             return _shown(other - input, "RsubBackward0", (input, other))
-        return input.__rsub__(other)
+        r = input.__rsub__(other)
+        if r is NotImplemented:
+            _tensor_operand("rsub", other, 2)
+        return r
     return _with_alpha(input, other, alpha, "RsubBackward0")

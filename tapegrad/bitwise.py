@@ -120,6 +120,14 @@ def _inplace_method(name):
     return method
 
 
+def _inplace_spelled(name):
+    def method(self, other):
+        if not isinstance(other, (Tensor, bool, int, float)):
+            return NotImplemented
+        return _inplace(name, self, other)
+    return method
+
+
 _SHIFT_NAMES = {"bitwise_left_shift": "lshift", "bitwise_right_shift": "rshift"}
 _OPERATORS = {"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor",
               "lshift": "lshift", "rshift": "rshift"}
@@ -128,7 +136,7 @@ _members = {}
 for _sym, _name in _OPERATORS.items():
     _members[f"__{_sym}__"] = _spelled(_name)
     _members[f"__r{_sym}__"] = _spelled(_name, reflected=True)
-    _members[f"__i{_sym}__"] = _inplace_method(_name)
+    _members[f"__i{_sym}__"] = _inplace_spelled(_name)
 for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
     _members[_name] = _method(_name)
     _members[_name + "_"] = _inplace_method(_name)

@@ -198,6 +198,12 @@ class TracingError(RuntimeError):
     """Strict recording refused to turn a traced value into a Python value."""
 
 
+class NotAnOperand(TypeError):
+    """An operand of an arithmetic op that is no tensor, number or array: Python's operators
+    return NotImplemented for it (the other operand's method is tried then, as with torch's,
+    which turn the TypeError of their arguments into NotImplemented); the methods raise."""
+
+
 class InvalidBackend(RuntimeError):
     """`compile` was given a backend name torch.compile does not know (torch's
     `torch._dynamo.exc.InvalidBackend`)."""
@@ -209,6 +215,15 @@ _C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32"
            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
            "uint16": "short unsigned int", "uint32": "unsigned int",
            "uint64": "long unsigned int"}
+
+
+def tensor_or_number(fname, other, name="other"):
+    """torch's TypeError of a method taking `(Tensor other)` or `(Number other)`, given
+    neither (`t.eq(obj)`, `t.pow(obj)`)."""
+    got = type_name(other)
+    why = f"      didn't match because some of the arguments have invalid types: (!{got}!)\n"
+    return TypeError(f"{fname}() received an invalid combination of arguments - got ({got}), "
+                     f"but expected one of:\n * (Tensor {name})\n{why} * (Number {name})\n{why}")
 
 
 def type_name(v):

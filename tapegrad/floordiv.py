@@ -89,6 +89,8 @@ class _FloorDivideMethods:
         return floor_divide(other, self)
 
     def __ifloordiv__(self, other):
+        if not isinstance(other, (Tensor, bool, int, float, np.generic)):
+            return NotImplemented
         return self.floor_divide_(other)
 
 

@@ -16,7 +16,7 @@ from .ops import BY_CODE, OPS
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
 from .tape import (BUMPS, bump_version, follow_retained, NO_GRAD_VIEW, share_storage, STATE, Tape,
                    view_base)
-from .tensor import NODIFF, Tensor, tensor_methods
+from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
 from .views import (_WITHOUT_GRAD, assign, check_made_without_grad, index_array, index_scatter,
                     index_with, one_ellipsis, sequence_key, setitem_view_name)
@@ -216,6 +216,7 @@ class _InplaceMethods:
             done = _update_scalar(self, other, float.__add__)
             if done is not None:
                 return done
+        _check_operand("add_", other)
         if isinstance(alpha, Tensor):
             other, alpha = alpha_first("add_", other, alpha)
         if alpha == 1:
@@ -230,6 +231,7 @@ class _InplaceMethods:
             done = _update_scalar(self, other, float.__sub__)
             if done is not None:
                 return done
+        _check_operand("sub_", other)
         if isinstance(alpha, Tensor):
             other, alpha = alpha_first("sub_", other, alpha)
         check_sub(self, other)
@@ -253,6 +255,7 @@ class _InplaceMethods:
         done = _update_scalar(self, other, float.__mul__)
         if done is not None:
             return done
+        _check_operand("mul_", other)
         return self._inplace(np.multiply, other, Tensor.__mul__, np.multiply)
 
     def _inplace_div(self, other):
@@ -262,10 +265,13 @@ class _InplaceMethods:
         done = _update_scalar(self, other, float.__truediv__)
         if done is not None:
             return done
+        _check_operand("div_", other)
         return self._inplace(np.true_divide, other, Tensor.__truediv__, np.true_divide)
 
     def pow_(self, exponent):
         """self ** exponent, in place (PowBackward0 / PowBackward1 when recorded)."""
+        if not isinstance(exponent, OPERAND_TYPES):
+            raise errors.tensor_or_number("pow_", exponent, "exponent")
         check_promotion(self, exponent)
         def value(arr, b):
             e = Tensor._wrap(np.asarray(b), exponent._dtype) if isinstance(exponent, Tensor) \
@@ -396,7 +402,10 @@ class _InplaceMethods:
     __isub__ = sub_
     __imul__ = mul_
     __itruediv__ = _inplace_div
-    __ipow__ = pow_   # (without it, x **= 2 rebinds x to a new tensor: torch changes x)
+    def __ipow__(self, exponent):   # (without it, x **= 2 rebinds x: torch changes x)
+        if not isinstance(exponent, OPERAND_TYPES):
+            return NotImplemented
+        return self.pow_(exponent)
 
 
 def _traced_values_only(x, other):
@@ -486,6 +495,15 @@ def _inplace_scalar(t, sv, ufunc, other):
     t._lserial = 0  # a later use records the new value (tape.leaf_node)
     bump_version(t)
     return t
+
+
+def _check_operand(fname, other):
+    """torch's TypeError for an operand that is no tensor, number or array.  (Python's `+=`
+    raises it too, where torch's operator returns NotImplemented and Python asks other's
+    `__radd__`: a second frame on every `p -= lr * g` would cost more than that case is
+    worth.)"""
+    if not isinstance(other, OPERAND_TYPES):
+        _tensor_operand(fname, other, 1)
 
 
 def _update_scalar(t, other, fn):

@@ -23,7 +23,8 @@ from .ops import OPS
 from .pyfunc import as_native_node, Function
 from .recording import _record_start, _result, _tape_for
 from .structops import _gather
-from .tensor import _dim, _new, _reduce_dims, Tensor, _tensor_operand, tensor_methods
+from .tensor import _dim, _new, OPERAND_TYPES, _reduce_dims, Tensor, _tensor_operand, \
+    tensor_methods
 from .tracing import _bake, _tracing
 from .tape import input_node, view_base
 from .views import KIND_OPS
@@ -277,22 +278,34 @@ class _MathMethods:
     # ---- binary rows -----------------------------------------------------------------------
     def remainder(self, other):
         """Python's modulus: the result has the sign of other (RemainderBackward0/1)."""
+        if not isinstance(other, OPERAND_TYPES):
+            raise errors.tensor_or_number("remainder", other)
         _check_int_divisor("remainder", self, other)
         return _bin("remainder", self, other)
 
-    __mod__ = remainder
+    def __mod__(self, other):
+        if not isinstance(other, OPERAND_TYPES):
+            return NotImplemented   # (Python then asks other, as torch's)
+        return self.remainder(other)
 
     def __rmod__(self, other):
+        if not isinstance(other, OPERAND_TYPES):
+            return NotImplemented
         _check_int_divisor("remainder", other, self)
         return _bin("remainder", other, self)
 
     def remainder_(self, other):
+        if not isinstance(other, OPERAND_TYPES):
+            raise errors.tensor_or_number("remainder_", other)
         errors.check_promotion(self, other)
         _check_int_divisor("remainder", self, other)
         return self._inplace(lambda a, b: _NP_FWD[OPS["remainder"].code](a, b, 0.0), other,
                              Tensor.remainder)
 
-    __imod__ = remainder_
+    def __imod__(self, other):
+        if not isinstance(other, OPERAND_TYPES):
+            return NotImplemented
+        return self.remainder_(other)
 
     def fmod(self, other):
         """C's fmod: the result has the sign of self (FmodBackward0/1)."""

@@ -148,12 +148,12 @@ _EXACT_INT = 1 << 53    # Python ints the fast path takes as numbers (beyond: th
 
 
 
-_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()"}
+_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()", "remainder": "%"}
 
 
 def _operand_error(code, x, y):
-    """Python's message for `x op y` when neither side takes the other (torch returns
-    NotImplemented; tapegrad's generated operators raise this instead)."""
+    """Python's message for `x op y` when neither side takes the other (the message of the
+    NotAnOperand the operators turn into NotImplemented)."""
     sym = _SYMBOL.get(BY_CODE[code].name, BY_CODE[code].name)
     left, right = type(x).__name__, type(y).__name__
     if sym == "+" and isinstance(x, (str, list, tuple)):
@@ -322,13 +322,13 @@ def _int_power(a, b, dtn):
 def _binary_general(code, x, y):
     if isinstance(x, np.generic) or isinstance(y, np.generic):   # (numpy scalars: numbers)
         return _binary(code, D.py_number(x), D.py_number(y))
-    if code == _SUB:    # (a float tensor with float operands never comes here)
-        errors.check_sub(x, y)
     try:
         xa, xd, xc = _operand(x)
         ya, yd, yc = _operand(y)
     except TypeError:
-        raise TypeError(_operand_error(code, x, y)) from None
+        raise errors.NotAnOperand(_operand_error(code, x, y)) from None
+    if code == _SUB:    # (a float tensor with float operands never comes here)
+        errors.check_sub(x, y)
     dt = D.result_type((xd, xc), (yd, yc))
     op = BY_CODE[code]
     if op.name in ("div", "atan2") and not dt.is_floating_point:  # true division, as torch
@@ -456,6 +456,7 @@ def _unary(code, x, c=0.0):
 
 _fastpath._binary = _binary
 _fastpath._unary = _unary
+_fastpath._NotAnOperand = errors.NotAnOperand
 
 
 _NP_CMP = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
@@ -954,8 +955,9 @@ def matmul(x, y, name=None):
                         tape.set_host(e)
                     return t
                 return _matmul_record(x, y, xa, ya, out, 2, ny, name)
-    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
-        raise TypeError("matmul(): argument 'other' (position 1) must be Tensor")
+    if not isinstance(x, Tensor):
+        _tensor_operand("matmul", x, 1, "input")
+    _tensor_operand("matmul", y, 1)
     nx, ny = len(x._shape), len(y._shape)
     if nx == 0 or ny == 0:
         raise errors.not_1d("matmul", x, y)

@@ -546,6 +546,8 @@ class Tensor(metaclass=_TensorMeta):
         return self
 
     def __rtruediv__(self, other):
+        if not isinstance(other, OPERAND_TYPES):
+            return NotImplemented
         # torch records `2 / x` as reciprocal then multiply
         return self.reciprocal() * other
 
@@ -563,7 +565,11 @@ class Tensor(metaclass=_TensorMeta):
             raise NotImplementedError('"pow" not implemented for \'Bool\'')
         return _fastpath.op_pow(self, exponent)
 
-    pow = __pow__
+    def pow(self, exponent):
+        r = self.__pow__(exponent)
+        if r is NotImplemented:
+            raise errors.tensor_or_number("pow", exponent, "exponent")
+        return r
 
     def __rpow__(self, base):
         return _fastpath.op_rpow(self, base)
@@ -572,8 +578,25 @@ class Tensor(metaclass=_TensorMeta):
         return self.pow(2)
 
     # (add, sub, subtract with torch's alpha: tapegrad/arith.py)
-    mul = multiply = __mul__
-    true_divide = __truediv__     # (div and divide, with rounding_mode: tapegrad/arith.py)
+    # The operators return NotImplemented for an operand that is no tensor, number or array
+    # (Python then asks the other operand, as with torch's); the methods raise torch's error.
+    def mul(self, other):
+        r = _fastpath.op_mul(self, other)
+        if r is NotImplemented:
+            _tensor_operand("mul", other, 1)
+        return r
+
+    def multiply(self, other):
+        r = _fastpath.op_mul(self, other)
+        if r is NotImplemented:
+            raise errors.tensor_or_number("multiply", other)
+        return r
+
+    def true_divide(self, other):   # (div and divide, with rounding_mode: tapegrad/arith.py)
+        r = _fastpath.op_div(self, other)
+        if r is NotImplemented:
+            raise errors.tensor_or_number("true_divide", other)
+        return r
 
     @property
     def output_nr(self):
@@ -658,6 +681,10 @@ def _infer_shape(shape, numel):
     if not shape and given or math.prod(shape) != numel:
         raise RuntimeError(f"shape '[{', '.join(map(str, given))}]' is invalid for input of size {numel}")
     return shape
+
+
+# what the arithmetic operators take as the other operand (anything else: NotImplemented)
+OPERAND_TYPES = (Tensor, bool, int, float, np.generic, np.ndarray)
 
 
 def _rebuild(cls, value, dtype, shape, requires_grad):

@@ -17,10 +17,19 @@ from .ndops import bmm, _cast, _compare, _logsumexp_pass, matmul, _max_min, _red
     where
 from .pyfunc import Function
 from .tape import INFERENCE_MADE, refuse_inference_index, share_counter
-from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, _reduce_dims, _size_args, Tensor,
-                     _tensor_operand, tensor_methods)
+from .tensor import (_contiguous, _dim, _infer_shape, NODIFF, OPERAND_TYPES, _reduce_dims,
+                     _size_args, Tensor, _tensor_operand, tensor_methods)
 from .tracing import _tracing
 from .views import _as_strided, _index, KIND_OPS, _reshape_op, _split, _strided
+
+
+def _compared(name, x, y):
+    """A comparison method: the operator's NotImplemented (y no tensor, number or array) as
+    torch's TypeError."""
+    r = _compare(name, x, y)
+    if r is NotImplemented:
+        raise errors.tensor_or_number(name, y)
+    return r
 
 
 @tensor_methods
@@ -122,12 +131,17 @@ class _OpMethods:
         return _reshape_op("clone", self, self._shape, _contiguous(v))
 
     def __matmul__(self, other):
+        if not isinstance(other, OPERAND_TYPES):
+            return NotImplemented   # (Python then asks other, as torch's)
         return matmul(self, other)
 
     def __rmatmul__(self, other):
+        if not isinstance(other, OPERAND_TYPES):
+            return NotImplemented
         return matmul(tensor(other), self)
 
-    matmul = __matmul__
+    def matmul(self, other):
+        return matmul(self, other)
 
     def mm(self, mat2):
         if self.dim() != 2:
@@ -190,7 +204,23 @@ class _OpMethods:
         _tensor_operand("logical_and", o, 1)
         return _compare("logical_and", self, o)
 
-    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+    def lt(self, other):
+        return _compared("lt", self, other)
+
+    def le(self, other):
+        return _compared("le", self, other)
+
+    def gt(self, other):
+        return _compared("gt", self, other)
+
+    def ge(self, other):
+        return _compared("ge", self, other)
+
+    def eq(self, other):
+        return _compared("eq", self, other)
+
+    def ne(self, other):
+        return _compared("ne", self, other)
 
     # ---- reductions ------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):

@@ -55,3 +55,100 @@ def test_jit_script_and_trace_say_they_are_not_here():
         tg.jit.script(tg.nn.Linear(1, 1))
     with pytest.raises(NotImplementedError, match="TorchScript"):
         tg.jit.trace(lambda x: x, (tg.ones(1),))
+
+
+class _Reflected:
+    """An operand of a user's class with reflected operators (a unit, a symbolic value)."""
+    def __radd__(self, other):
+        return "radd"
+
+    def __rsub__(self, other):
+        return "rsub"
+
+    def __rmul__(self, other):
+        return "rmul"
+
+    def __rtruediv__(self, other):
+        return "rtruediv"
+
+    def __rfloordiv__(self, other):
+        return "rfloordiv"
+
+    def __rmod__(self, other):
+        return "rmod"
+
+    def __rpow__(self, other):
+        return "rpow"
+
+    def __rmatmul__(self, other):
+        return "rmatmul"
+
+    def __rand__(self, other):
+        return "rand"
+
+
+class _Plain:
+    pass
+
+
+_OPERATORS = ["+", "-", "*", "/", "//", "%", "**", "@", "&"]
+
+
+def _outcome(fn):
+    try:
+        r = fn()
+    except Exception as e:   # noqa: BLE001 (the error is the outcome compared)
+        return type(e).__name__, str(e)
+    return r.tolist() if hasattr(r, "tolist") and not isinstance(r, (list, tuple)) else r
+
+
+@pytest.mark.parametrize("make", [lambda m: m.tensor([1.0, 2.0]), lambda m: m.tensor(2.0),
+                                  lambda m: m.tensor(3), lambda m: m.tensor([True]),
+                                  lambda m: m.tensor(2.0, requires_grad=True) * 1],
+                         ids=["float", "float0d", "int0d", "bool", "recorded"])
+def test_operators_leave_foreign_operands_to_them_as_torch(torch_ref, make):
+    # torch's operators turn an argument TypeError into NotImplemented: Python then asks the
+    # other operand (its __r*__, a sequence's repeat), or raises Python's own message
+    for other in (_Reflected(), _Plain(), None, [0, 1], (0,), "ab"):
+        for op in _OPERATORS + ["&=", "%=", "**=", "//="]:
+            code = f"x {op} y" if "=" not in op else f"x {op} y; r = x"
+            def run(m):
+                scope = {"x": make(m).detach() if "=" in op else make(m), "y": other}
+                if "=" in op:
+                    exec(code, scope)
+                    return scope["r"]
+                return eval(code, scope)
+            want = _outcome(lambda: run(torch_ref))
+            got = _outcome(lambda: run(tg))
+            assert got == want, (op, type(other).__name__, got, want)
+
+
+def test_sequence_repeat_by_a_tensor_as_torch(torch_ref):
+    for m in (tg, torch_ref):
+        n = m.tensor(3)
+        assert [None] * n == [None] * 3 and n * [1] == [1, 1, 1] and "-" * n == "---"
+        assert (0,) * m.tensor([2]) == (0, 0)
+
+
+def test_methods_raise_for_foreign_operands_as_torch(torch_ref):
+    # the methods sharing an operator's code raise torch's TypeError (eq returned
+    # NotImplemented, which is truthy; mul_ and pow_ failed with ValueError/AttributeError)
+    names = ["add", "sub", "mul", "div", "true_divide", "multiply", "pow", "remainder", "eq",
+             "ne", "lt", "le", "gt", "ge", "matmul", "add_", "sub_", "mul_", "div_", "pow_",
+             "remainder_"]
+    for name in names:
+        for other in (_Reflected(), "a"):
+            want = _outcome(lambda: getattr(torch_ref.tensor([1.0, 2.0]), name)(other))
+            got = _outcome(lambda: getattr(tg.tensor([1.0, 2.0]), name)(other))
+            assert got == want, (name, got, want)
+    assert _outcome(lambda: tg.rsub(tg.ones(1), _Plain()))[0] == "TypeError"
+    assert _outcome(lambda: tg.pow(_Plain(), tg.ones(1)))[0] == "TypeError"
+
+
+@pytest.mark.xfail(strict=True, reason="x += obj raises add_'s TypeError: torch's __iadd__ "
+                   "returns NotImplemented and Python then calls obj.__radd__ (a second frame "
+                   "on every `p -= lr * g` would cost more than this case is worth)")
+def test_inplace_operator_leaves_foreign_operand_to_it():
+    x = tg.tensor([1.0])
+    x += _Reflected()
+    assert x == "radd"
