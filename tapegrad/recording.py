@@ -4,7 +4,6 @@ a number folded into the entry, or a const entry) and the result tensor (`_resul
 import numpy as np
 
 from . import dtypes as D
-from .creation import tensor
 from .parameter import Parameter
 from .tape import input_node, OP_CONST, open_tape, STATE
 from .tensor import Tensor, _new
@@ -14,16 +13,14 @@ _MIXED = "tapegrad: combining graphs recorded in different threads is not suppor
 
 def _operand(x):
     """(value for numpy, dtype, promotion category) of a Tensor or a Python number (a numpy
-    scalar counts as one)."""
+    scalar counts as one).  Not of an ndarray, as torch's ops: its operators leave `t + a` to
+    numpy."""
     if isinstance(x, np.generic):
         x = D.py_number(x)
     if isinstance(x, Tensor):
         return x._array(), x._dtype, (2 if x._shape else 1)
     if isinstance(x, (bool, int, float)):
         return x, D.scalar_dtype(x), 0
-    if isinstance(x, np.ndarray):
-        t = tensor(x)
-        return t._array(), t._dtype, 2
     raise TypeError(f"unsupported operand type: {type(x).__name__}")
 
 

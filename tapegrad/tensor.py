@@ -546,9 +546,10 @@ class Tensor(metaclass=_TensorMeta):
         return self
 
     def __rtruediv__(self, other):
-        if not isinstance(other, OPERAND_TYPES):
+        if not isinstance(other, OPERAND_TYPES) and not isinstance(other, np.ndarray):
             return NotImplemented
-        # torch records `2 / x` as reciprocal then multiply
+        # torch records `2 / x` as reciprocal then multiply (`a / x` for an ndarray a: the
+        # product is numpy's then, as torch's)
         return self.reciprocal() * other
 
     def __pow__(self, exponent):
@@ -683,8 +684,11 @@ def _infer_shape(shape, numel):
     return shape
 
 
-# what the arithmetic operators take as the other operand (anything else: NotImplemented)
-OPERAND_TYPES = (Tensor, bool, int, float, np.generic, np.ndarray)
+# what the arithmetic operators take as the other operand (anything else: NotImplemented).
+# An ndarray is not one, as in torch: `t + a` is then numpy's (Tensor.__array_wrap__), so
+# its dtype is numpy's promotion (float32 + int64 is float64) and a tensor that requires
+# grad raises as its numpy() does.
+OPERAND_TYPES = (Tensor, bool, int, float, np.generic)
 
 
 def _rebuild(cls, value, dtype, shape, requires_grad):

@@ -152,3 +152,22 @@ def test_inplace_operator_leaves_foreign_operand_to_it():
     x = tg.tensor([1.0])
     x += _Reflected()
     assert x == "radd"
+
+
+def test_tensor_with_ndarray_operand_is_numpys_result_as_torch(torch_ref):
+    # torch's operators leave an ndarray operand to numpy (its result wrapped as a tensor):
+    # float32 + int64 array is float64 there, not float32 by torch's promotion; a tensor that
+    # requires grad raises as its numpy() does, and `a + t` is numpy's refusal
+    import numpy as np
+    cases = [("t + a", [1.0, 2.0], np.array([2, 3])), ("t * a", [1, 2], np.array([1.5, 2.0],
+             dtype=np.float32)), ("t - a", [1.0, 2.0], np.array(2.0)), ("a / t", [1.0, 2.0],
+             np.array([2, 3])), ("t @ a", [1.0, 2.0], np.array([2.0, 3.0])),
+             ("t ** a", [1.0, 2.0], np.array([2, 3])), ("t % a", [1.0, 2.0], np.array([2, 3])),
+             ("t // a", [1.0, 2.0], np.array([2, 3])), ("a + t", [1.0], np.array([1.0])),
+             ("a * t", [1.0], np.array([1.0])), ("t.requires_grad_() * a", [1.0], np.array([2.0])),
+             ("t.add(a)", [1.0], np.array([2.0]))]
+    for code, data, arr in cases:
+        def run(m):
+            r = eval(code, {"t": m.tensor(data), "a": arr})
+            return str(r.dtype).split(".")[-1], r.tolist()
+        assert _outcome(lambda: run(tg)) == _outcome(lambda: run(torch_ref)), code
