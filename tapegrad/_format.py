@@ -34,8 +34,9 @@ def get_default_dtype_name():
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
                      profile=None, sci_mode=None):
     """Same semantics as torch.set_printoptions: a profile resets the four numeric options,
-    explicit arguments override it, and sci_mode is always assigned (None = automatic)."""
-    if profile is not None:
+    explicit arguments override it, and sci_mode is always assigned (None = automatic).  A
+    profile torch does not know changes nothing, as torch's."""
+    if profile in _PROFILES:
         _OPTS.update(_PROFILES[profile])
     for key, value in (("precision", precision), ("threshold", threshold),
                        ("edgeitems", edgeitems), ("linewidth", linewidth)):

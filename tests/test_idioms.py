@@ -171,3 +171,15 @@ def test_tensor_with_ndarray_operand_is_numpys_result_as_torch(torch_ref):
             r = eval(code, {"t": m.tensor(data), "a": arr})
             return str(r.dtype).split(".")[-1], r.tolist()
         assert _outcome(lambda: run(tg)) == _outcome(lambda: run(torch_ref)), code
+
+
+def test_unknown_print_profile_changes_nothing_as_torch(torch_ref, capsys):
+    outs = []
+    for m in (tg, torch_ref):
+        try:
+            m.set_printoptions(precision=2)
+            m.set_printoptions(profile="nope", linewidth=40)
+            outs.append(repr(m.arange(20.0) / 3))
+        finally:
+            m.set_printoptions(profile="default")
+    assert outs[0] == outs[1]
