@@ -194,6 +194,9 @@ def is_tensor(obj):
 
 def numel(input):
     """The number of elements of input."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel(): argument 'input' (position 1) must be Tensor, not "
+                        f"{_type_name(input)}")
     return input.numel()
 
 

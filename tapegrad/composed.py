@@ -283,7 +283,7 @@ def signbit(input):
 
 def is_floating_point(input):
     """Whether input's dtype is a floating-point one."""
-    return input.dtype.is_floating_point
+    return _input("is_floating_point", input).dtype.is_floating_point
 
 
 def is_inference(input):
@@ -304,17 +304,22 @@ def is_signed(input):
 
 def is_complex(input):
     """Whether input's dtype is complex: never (tapegrad has none)."""
+    _input("is_complex", input)
     return False
 
 
 def is_same_size(input, other):
     """Whether the two tensors have the same shape."""
+    _input("is_same_size", input)
+    if not isinstance(other, Tensor):
+        raise TypeError(f"is_same_size(): argument 'other' (position 2) must be Tensor, not "
+                        f"{errors.type_name(other)}")
     return input.shape == other.shape
 
 
 def is_nonzero(input):
     """Whether the one element of input is nonzero (torch's errors otherwise)."""
-    n = input.numel()
+    n = _input("is_nonzero", input).numel()
     if n == 0:
         raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
     if n > 1:

@@ -183,3 +183,14 @@ def test_unknown_print_profile_changes_nothing_as_torch(torch_ref, capsys):
         finally:
             m.set_printoptions(profile="default")
     assert outs[0] == outs[1]
+
+
+def test_type_predicates_of_non_tensors_raise_as_torch(torch_ref):
+    # torch.is_complex([1]) returned False; is_floating_point(1.0) raised AttributeError
+    calls = [("is_floating_point", (1.0,)), ("is_complex", ([1],)), ("is_nonzero", (1,)),
+             ("numel", ([1, 2],)), ("is_same_size", ([1], "t")), ("is_same_size", ("t", [1])),
+             ("is_signed", ("t",)), ("is_floating_point", ("t",)), ("is_complex", ("t",))]
+    for name, args in calls:
+        def run(m):
+            return getattr(m, name)(*(m.ones(1) if a == "t" else a for a in args))
+        assert _outcome(lambda: run(tg)) == _outcome(lambda: run(torch_ref)), name
