@@ -162,9 +162,14 @@ class Tensor(metaclass=_TensorMeta):
     def size(self, dim=None):
         if dim is None:
             return Size(self._shape)
-        if not isinstance(dim, int):
-            raise TypeError(f"size(): argument 'dim' (position 1) must be int, not "
-                            f"{type(dim).__name__}")
+        if type(dim) is not int:
+            # as torch's parser: np.int64 and a 0-d integer tensor are ints, a bool is not
+            index = getattr(type(dim), "__index__", None)
+            if index is None or isinstance(dim, bool) or isinstance(dim, Tensor) and (
+                    dim._shape or dim._dtype.is_floating_point or dim._dtype is D.bool_):
+                raise TypeError(f"size(): argument 'dim' (position 1) must be int, not "
+                                f"{type(dim).__name__}")
+            dim = index(dim)
         return self._shape[_layout_dim(dim, len(self._shape))]
 
     def stride(self, dim=None):

@@ -194,3 +194,15 @@ def test_type_predicates_of_non_tensors_raise_as_torch(torch_ref):
         def run(m):
             return getattr(m, name)(*(m.ones(1) if a == "t" else a for a in args))
         assert _outcome(lambda: run(tg)) == _outcome(lambda: run(torch_ref)), name
+
+
+def test_size_takes_the_ints_torch_takes(torch_ref):
+    # as torch's parser: np.int64 and a 0-d integer tensor are dims; a bool, a float or a
+    # one-element 1-d tensor are not (size(True) was size(1) here)
+    import numpy as np
+    for dim in (np.int64(1), np.int32(-1), "int0d", True, 1.0, "int1d", "float0d"):
+        def run(m):
+            d = {"int0d": m.tensor(1), "int1d": m.tensor([1]), "float0d": m.tensor(1.0)}.get(
+                dim, dim) if isinstance(dim, str) else dim
+            return m.zeros(2, 3).size(d)
+        assert _outcome(lambda: run(tg)) == _outcome(lambda: run(torch_ref)), dim
