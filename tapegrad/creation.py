@@ -83,8 +83,13 @@ def _item_dtype(kind):
 
 def _bad_data(data, kind):
     """Raise torch.tensor's error for nested data holding a `kind` it cannot take."""
-    if kind is str:
-        raise TypeError("new(): invalid data type 'str'")
+    if kind in (str, bytes):
+        first = data       # (torch's shape follows first elements: a string there is a dim)
+        while isinstance(first, (list, tuple)) and first:
+            first = first[0]
+        if first is not data and isinstance(first, str):
+            raise ValueError("too many dimensions 'str'")
+        raise TypeError(f"new(): invalid data type '{kind.__name__}'")
     if kind not in (list, tuple):
         raise RuntimeError(f"Could not infer dtype of {kind.__name__}")
     shape, d = [], data          # torch takes the shape from the first element at each depth
@@ -139,6 +144,8 @@ def copy_of(data, dtype=None, requires_grad=False):
             data = _as_items(data)
             dt = _infer_dtype(data)
         arr = np.array(data, dtype=None if isinstance(data, np.ndarray) else None)
+        if arr.dtype.kind in "SU" and not isinstance(data, np.ndarray):
+            _infer_dtype(data)   # (strings with a dtype given: torch's errors too)
         if not (dt.is_floating_point or dt is D.bool_ or isinstance(data, np.ndarray)):
             arr = _checked_items(data, arr, dt)
     if arr.dtype.kind == "f" and arr.dtype.itemsize > dt.np.itemsize:

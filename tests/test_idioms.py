@@ -206,3 +206,15 @@ def test_size_takes_the_ints_torch_takes(torch_ref):
                 dim, dim) if isinstance(dim, str) else dim
             return m.zeros(2, 3).size(d)
         assert _outcome(lambda: run(tg)) == _outcome(lambda: run(torch_ref)), dim
+
+
+def test_string_data_errors_as_torch(torch_ref):
+    # torch's shape follows first elements: a string there is a dimension too many
+    # (ValueError); a string elsewhere is an invalid data type (TypeError), also for the
+    # legacy constructors, which gave numpy's "could not convert string to float"
+    for code in ['m.tensor("abc")', 'm.tensor(["a"])', 'm.tensor([[1, "a"]])',
+                 'm.tensor(["a"], dtype=m.float64)', 'm.Tensor("abc")', 'm.Tensor(["a"])',
+                 'm.FloatTensor(["a"])', 'm.as_tensor("a")', 'm.tensor(b"ab")',
+                 'm.tensor([[b"a"]])']:
+        assert _outcome(lambda: eval(code, {"m": tg})) == \
+            _outcome(lambda: eval(code, {"m": torch_ref})), code
