@@ -22,6 +22,8 @@ class _LegacyConstructor:
     def __call__(cls, *args):
         """Legacy constructor: Tensor([1, 2]) copies data as float32; Tensor(2, 3) and
         Tensor(Size) are uninitialized (zeros here), Tensor() is empty."""
+        if cls is not Tensor:
+            raise errors.subclass_not_supported(cls)
         if not args:
             return empty(0)
         if len(args) == 1:

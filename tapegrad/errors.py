@@ -217,6 +217,15 @@ _C_TYPE = {"float32": "float", "float64": "double", "int64": "long int", "int32"
            "uint64": "long unsigned int"}
 
 
+def subclass_not_supported(cls):
+    """The error for an instance of a user's subclass of Tensor: torch's ops return instances
+    of it (its __torch_function__), tapegrad's would return plain tensors."""
+    return NotImplementedError(
+        f"tapegrad: subclasses of Tensor ({cls.__name__}) are not supported: torch's ops "
+        f"return {cls.__name__} instances (through __torch_function__), tapegrad's would "
+        f"return plain tensors; keep a plain Tensor (or wrap one in an object of your own)")
+
+
 def tensor_or_number(fname, other, name="other"):
     """torch's TypeError of a method taking `(Tensor other)` or `(Number other)`, given
     neither (`t.eq(obj)`, `t.pow(obj)`)."""

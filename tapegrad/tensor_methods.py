@@ -37,6 +37,18 @@ class _OpMethods:
     """Tensor's methods that record n-d ops: dtype conversion, matrix products, comparisons,
     reductions, shape and indexing."""
 
+    def as_subclass(self, cls):
+        """torch's view of self as an instance of a subclass: not supported (see
+        errors.subclass_not_supported)."""
+        if cls is Tensor:
+            return self[...]      # (an alias: AliasBackward0, as torch's)
+        raise errors.subclass_not_supported(cls)
+
+    @staticmethod
+    def _make_subclass(cls, data, require_grad=False, *args, **kwargs):
+        """torch's constructor of subclass instances: not supported, as as_subclass."""
+        raise errors.subclass_not_supported(cls)
+
     def detach(self):
         tape = _tracing(self)
         if tape is not None:  # while recording, a detached value still follows the inputs

@@ -218,3 +218,24 @@ def test_string_data_errors_as_torch(torch_ref):
                  'm.tensor([[b"a"]])']:
         assert _outcome(lambda: eval(code, {"m": tg})) == \
             _outcome(lambda: eval(code, {"m": torch_ref})), code
+
+
+def test_tensor_subclasses_say_they_are_not_supported(torch_ref):
+    # MyT(data) returned a plain Tensor (MyT's methods missing, isinstance False) and
+    # as_subclass was absent: torch returns MyT instances from every op, tapegrad cannot
+    class MyT(tg.Tensor):
+        def double(self):
+            return self * 2
+
+    for make in (lambda: MyT([1.0, 2.0]), lambda: tg.ones(2).as_subclass(MyT),
+                 lambda: tg.Tensor._make_subclass(MyT, tg.ones(2))):
+        with pytest.raises(NotImplementedError, match=r"subclasses of Tensor \(MyT\)"):
+            make()
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.as_subclass(tg.Tensor)
+    (y * y).sum().backward()
+    xr = torch_ref.tensor([1.0, 2.0], requires_grad=True)
+    yr = xr.as_subclass(torch_ref.Tensor)
+    (yr * yr).sum().backward()
+    assert type(y) is tg.Tensor and y.grad_fn.name() == yr.grad_fn.name() == "AliasBackward0"
+    assert x.grad.tolist() == xr.grad.tolist()
