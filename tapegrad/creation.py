@@ -269,10 +269,15 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=_UNSET):
 
 
 def from_numpy(arr):
-    """A tensor sharing memory with the numpy array `arr`."""
+    """A tensor sharing memory with the numpy array `arr` (as torch's: not of an array with a
+    negative stride; a read-only one with torch's warning, once)."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {errors.type_name(arr)})")
     dt = D.from_numpy_dtype(arr.dtype)
+    if any(st < 0 for st in arr.strides):
+        raise ValueError(_NEGATIVE_STRIDES)
+    if not arr.flags.writeable:
+        errors.warn_once(_NUMPY_NOT_WRITABLE)
     t = _new()
     t._v, t._dtype, t._shape, t._tape, t._recorded = arr, dt, arr.shape, None, False
     return t
@@ -701,6 +706,15 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     return _leaf(arr, dt, requires_grad)
 
 
+_NEGATIVE_STRIDES = (
+    "At least one stride in the given numpy array is negative, and tensors with negative "
+    "strides are not currently supported. (You can probably work around this by making a copy "
+    "of your array  with array.copy().) ")
+_NUMPY_NOT_WRITABLE = (
+    "The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+    "This means writing to this tensor will result in undefined behavior. You may want to copy "
+    "the array to protect its data or make it writable before converting it to a tensor. This "
+    "type of warning will be suppressed for the rest of this program.")
 _NOT_WRITABLE = (
     "The given buffer is not writable, and PyTorch does not support non-writable tensors. This "
     "means you can write to the underlying (supposedly non-writable) buffer using the tensor. "

@@ -239,3 +239,22 @@ def test_tensor_subclasses_say_they_are_not_supported(torch_ref):
     (yr * yr).sum().backward()
     assert type(y) is tg.Tensor and y.grad_fn.name() == yr.grad_fn.name() == "AliasBackward0"
     assert x.grad.tolist() == xr.grad.tolist()
+
+
+def test_sharing_a_numpy_array_as_torch(torch_ref, monkeypatch):
+    # from_numpy / as_tensor / asarray share memory: torch refuses a negative stride
+    # (ValueError) and warns once of a read-only array; tapegrad took both silently
+    import numpy as np
+    from tapegrad import errors
+    monkeypatch.setattr(errors, "_WARNED", set())
+    for m in (tg, torch_ref):
+        for share in (m.from_numpy, m.as_tensor, m.asarray):
+            with pytest.raises(ValueError, match="At least one stride in the given numpy "
+                               "array is negative"):
+                share(np.arange(4.0)[::-1])
+    frozen = np.arange(3.0)
+    frozen.flags.writeable = False
+    with pytest.warns(UserWarning, match="The given NumPy array is not writable") as record:
+        t = tg.from_numpy(frozen)
+        tg.as_tensor(frozen)
+    assert len(record) == 1 and t.tolist() == [0.0, 1.0, 2.0]
