@@ -123,6 +123,7 @@ from .replay import (record, load_tape, Recorded, BranchChanged, TracingError,
                      TapeFormatError)
 from .compiler import compile                                         # noqa: A004
 from . import jit                          # torch.jit: is_scripting, ignore, unused ...
+from . import profiler                     # torch.profiler: record_function labels
 from ._format import set_printoptions
 from . import viz                        # to_dot: pictures of the backward graph
 from .summary import tape_summary

@@ -258,3 +258,26 @@ def test_sharing_a_numpy_array_as_torch(torch_ref, monkeypatch):
         t = tg.from_numpy(frozen)
         tg.as_tensor(frozen)
     assert len(record) == 1 and t.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_profiler_labels_run_their_block_as_torch(torch_ref):
+    # training code labels its steps with record_function (a no-op with no profile running)
+    # and switches profiling off with profile(enabled=False); these were AttributeErrors
+    outs = []
+    for m in (tg, torch_ref):
+        @m.profiler.record_function("decorated")
+        def step(x):
+            return x * 2
+
+        with m.autograd.profiler.profile(enabled=False):
+            with m.profiler.record_function("forward") as label:
+                y = step(m.ones(2))
+            with m.autograd.profiler.record_function("backward", "args"):
+                y = y + 1
+        outs.append((y.tolist(), type(label).__name__,
+                     m.profiler.ProfilerActivity.CPU.name))
+    assert outs[0] == outs[1]
+    with pytest.raises(NotImplementedError, match="cProfile"):
+        tg.profiler.profile(activities=[tg.profiler.ProfilerActivity.CPU])
+    with pytest.raises(NotImplementedError, match="cProfile"):
+        tg.autograd.profiler.profile()

@@ -5,12 +5,12 @@ from ..grad_mode import inference_mode, is_multithreading_enabled, set_multithre
 from .api import Variable, backward, grad, _is_checkpoint_valid
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .function import Function
-from . import anomaly_mode, forward_ad, function, functional, grad_mode, graph
+from . import anomaly_mode, forward_ad, function, functional, grad_mode, graph, profiler
 from ..anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,
                        is_anomaly_check_nan_enabled)
 
 __all__ = ["Variable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "gradcheck", "gradgradcheck", "GradcheckError", "forward_ad", "functional", "graph", "grad_mode", "anomaly_mode",
+           "gradcheck", "gradgradcheck", "GradcheckError", "forward_ad", "functional", "graph", "grad_mode", "anomaly_mode", "profiler",
            "Function",
            "function", "inference_mode", "detect_anomaly", "set_detect_anomaly",
            "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_multithreading_enabled",
