@@ -11,7 +11,6 @@ import weakref
 import numpy as np
 
 from . import dtypes as D, errors
-from .creation import tensor
 from .kinds import cat as cat_kind
 from .ops import OPS, OUTPUT_CODE
 from .recording import _record_start, _result, _tape_for, _tape_of
@@ -573,7 +572,7 @@ def _scatter(name, g, shape, flat, params):
 def cat(tensors, dim=0):
     """Concatenate along `dim`: one `cat` entry whose operands are the N inputs (CatBackward0;
     tapegrad/kinds/cat.py), so each input's gradient is its block of the result's."""
-    tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
+    tensors = _tensor_list("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     shapes = [t._shape for t in tensors]
@@ -635,10 +634,24 @@ def _cat_skipping_empty(tensors, shapes, dim):
     return _join("cat", tensors, dt, out, joined, d)
 
 
+def _tensor_list(fname, tensors):
+    """The tensors of cat's / stack's sequence argument, with torch's TypeErrors for a tensor
+    in its place or an element that is not one."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{fname}(): argument 'tensors' (position 1) must be tuple of Tensors, "
+                        f"not Tensor")
+    tensors = list(tensors)
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {k} in argument 0, but got "
+                            f"{errors.type_name(t)}")
+    return tensors
+
+
 def stack(tensors, dim=0):
     """Join tensors of one shape along a new dimension `dim`: one `stack` entry
     (StackBackward0), laid out as a cat of the inputs unsqueezed at `dim`."""
-    tensors = [t if isinstance(t, Tensor) else tensor(t) for t in tensors]
+    tensors = _tensor_list("stack", tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     for k, t in enumerate(tensors):
