@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from . import decomps, dtypes as D, errors, return_types
-from .creation import tensor, zeros
+from .creation import zeros
 from .graph import show_edges
 from .ndops import where
 from .ops import OPS
@@ -37,7 +37,7 @@ from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, refuse_inference_index, STATE
 from .tensor import _dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
-from .views import _strided, cat, index_scatter, KIND_OPS
+from .views import _strided, cat, index_scatter, KIND_OPS, _tensor_list
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -968,13 +968,13 @@ def _atleast(t, nd):
 
 def hstack(tensors):
     """Concatenate along dim 1 (dim 0 for vectors) (CatBackward0)."""
-    ts = [_atleast(t if isinstance(t, Tensor) else tensor(t), 1) for t in tensors]
+    ts = [_atleast(t, 1) for t in _tensor_list("hstack", tensors)]
     return cat(ts, 0 if ts and ts[0].dim() == 1 else 1)
 
 
 def vstack(tensors):
     """Concatenate along dim 0, vectors as rows (CatBackward0)."""
-    return cat([_atleast(t if isinstance(t, Tensor) else tensor(t), 2) for t in tensors], 0)
+    return cat([_atleast(t, 2) for t in _tensor_list("vstack", tensors)], 0)
 
 
 def narrow(input, dim, start, length):

@@ -283,14 +283,15 @@ def test_profiler_labels_run_their_block_as_torch(torch_ref):
         tg.autograd.profiler.profile()
 
 
-def test_cat_and_stack_take_tensors_only_as_torch(torch_ref):
+def test_cat_stack_hstack_vstack_take_tensors_only_as_torch(torch_ref):
     # torch.stack([1.0, 2.0]) is a TypeError, and so is a tensor where the sequence goes
     # (stack(t) iterated its rows here); tapegrad converted elements with tensor()
     import numpy as np
     for code in ["m.stack([1.0, 2.0])", "m.cat([m.ones(1), 2.0])", "m.cat((m.ones(1), [1.0]))",
                  "m.stack([m.ones(1), np.ones(1)])", "m.stack(m.ones(2, 2))",
                  "m.cat(m.ones(2, 2))", "m.stack([m.ones(1), m.zeros(1)])",
-                 "m.cat((m.ones(1), m.zeros(2)))"]:
+                 "m.cat((m.ones(1), m.zeros(2)))", "m.hstack([1.0])", "m.vstack(m.ones(2))",
+                 "m.vstack([m.ones(1), 1])", "m.hstack(m.ones(2, 2))"]:
         def run(m):
             return eval(code, {"m": m, "np": np})
         assert _outcome(lambda: run(tg)) == _outcome(lambda: run(torch_ref)), code
