@@ -740,21 +740,27 @@ def _split(x, sections, dim, name=None, unsafe=False):
         name = "unsafe_split" if unsafe else "split"
     if name == "unbind" and size == 0:
         return ()
-    base = _contiguous(x._materialize())   # (the pieces are views of x's memory)
+    arr = x._materialize()
+    base = _contiguous(arr)   # (the packed pieces, row-major)
     lead = (slice(None),) * d
-    if name == "unbind":
-        # (base[..., k, ...]: a 0-d piece is a view too, where base[k] would be a scalar)
-        pieces = list(base) if d == 0 and nd > 1 else \
-            [base[lead + (k, Ellipsis)] for k in range(size)]
-    else:
-        pieces, start = [], 0
+
+    def cut(a):
+        if name == "unbind":
+            # (a[..., k, ...]: a 0-d piece is a view too, where a[k] would be a scalar)
+            return list(a) if d == 0 and nd > 1 else \
+                [a[lead + (k, Ellipsis)] for k in range(size)]
+        out, start = [], 0
         for s in sizes:
-            pieces.append(base[lead + (slice(start, start + s),)])
+            out.append(a[lead + (slice(start, start + s),)])
             start += s
+        return out
+    pieces = cut(base)
+    # the values view x's own memory (as torch's), also where x is not row-major
+    views = pieces if base is arr else cut(arr)
     dt = x._dtype
     tape = _record_start(x)
     if tape is None:
-        outs = [Tensor._wrap(p, dt) for p in pieces]
+        outs = [Tensor._wrap(p, dt) for p in views]
     else:
         shape = x._shape
         packed = base.reshape(-1).copy() if d == 0 or not pieces else \
@@ -767,8 +773,8 @@ def _split(x, sections, dim, name=None, unsafe=False):
         nds = tape.nds
         strides = {}   # a piece's shape -> its row-major strides in elements
         outs, start = [], 0
-        for k, p in enumerate(pieces):
-            t = _result(p, dt, tape, OUTPUT_CODE, node, -1, float(k))
+        for k, (p, v) in enumerate(zip(pieces, views)):
+            t = _result(v, dt, tape, OUTPUT_CODE, node, -1, float(k))
             psize = p.size
             if psize == 1:
                 nds.add_param_ints(t._node, (start,))
@@ -784,8 +790,8 @@ def _split(x, sections, dim, name=None, unsafe=False):
             outs.append(t)
     if not unsafe:
         # the pieces share x's memory (an empty one shares nothing)
-        viewing = [t for t, p in zip(outs, pieces) if p.size]
-        for t, p in zip(outs, pieces):
+        viewing = [t for t, p in zip(outs, views) if p.size]
+        for t, p in zip(outs, views):
             t._v = p   # (a one-element piece keeps the array: an in-place change writes through)
         if tape is not None:
             record_views(tape, viewing, x)

@@ -1,0 +1,91 @@
+"""Ops on edge shapes and memory layouts as torch computes them: empty tensors (reducing over
+the empty dim and over another), 0-d tensors, non-contiguous inputs (transposed, stepped,
+expanded) and in-place changes through views of them.  Each case runs with torch and with
+tapegrad; values, dtypes, shapes and the gradients of the leaves compare, errors by type and
+message."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+
+def _leaf(T, shape, layout, seed):
+    """A float64 leaf requiring grad and the input made of it: `c` the leaf itself, `t` the
+    leaf of reversed shape permuted back, `s` every other column of a wider leaf, `e` a
+    size-1 last dim expanded."""
+    shape = tuple(shape)
+    base = {"t": shape[::-1], "s": shape[:-1] + (2 * shape[-1],) if shape else shape,
+            "e": shape[:-1] + (1,) if shape else shape}.get(layout, shape)
+    vals = np.random.default_rng(seed).uniform(-2, 2, base)
+    leaf = T.tensor(vals, dtype=T.float64, requires_grad=True)
+    x = {"t": lambda: leaf.permute(*range(leaf.dim() - 1, -1, -1)),
+         "s": lambda: leaf[..., ::2], "e": lambda: leaf.expand(*shape)}.get(layout, lambda: leaf)()
+    return leaf, x
+
+
+def _flat(r):
+    if isinstance(r, (tuple, list)):
+        return [y for x in r for y in _flat(x)]
+    return [r]
+
+
+def _run(T, fn, specs):
+    """fn(T, *inputs) and the gradients of the leaves of (sum of outputs * fixed weights); an
+    error as (type name, message)."""
+    leaves, xs = zip(*[_leaf(T, sh, lay, k) for k, (sh, lay) in enumerate(specs)]) \
+        if specs else ((), ())
+    try:
+        outs = _flat(fn(T, *xs))
+    except Exception as e:  # noqa: BLE001  (compared with torch's)
+        return ("error", type(e).__name__, str(e).replace("tapegrad", "torch").split("\n")[0])
+    vals = [(str(o.dtype).split(".")[-1], tuple(o.shape), o.detach().numpy().copy())
+            for o in outs]
+    diff = [o for o in outs if o.requires_grad]
+    grads = None
+    if diff:
+        loss = sum((o * T.tensor(np.random.default_rng(100 + k).uniform(0.5, 1.5, tuple(o.shape)),
+                                 dtype=o.dtype)).sum() for k, o in enumerate(diff))
+        loss.backward()
+        grads = [None if l.grad is None else l.grad.numpy().copy() for l in leaves]
+    return vals, grads
+
+
+def _same(torch, fn, specs, raises=False):
+    a, b = _run(torch, fn, specs), _run(tg, fn, specs)
+    assert (a[0] == "error") == raises, a
+    if a[0] == "error" or b[0] == "error":
+        assert a == b
+        return
+    (va, ga), (vb, gb) = a, b
+    assert len(va) == len(vb)
+    for (da, sa, xa), (db, sb, xb) in zip(va, vb):
+        assert (da, sa) == (db, sb)
+        np.testing.assert_allclose(xb, xa, rtol=1e-10, atol=1e-12)
+    assert (ga is None) == (gb is None)
+    for x, y in zip(ga or (), gb or ()):
+        assert (x is None) == (y is None)
+        if x is not None:
+            np.testing.assert_allclose(y, x, rtol=1e-10, atol=1e-12)
+
+
+def _pieces_changed(op):
+    def fn(T, x):
+        plain = x.detach().clone()    # (torch's clone keeps x's strides: not row-major)
+        op(plain).add_(100)
+        with T.no_grad():
+            base = x * 1
+            op(base).mul_(3)
+        return plain, base, op(plain)
+    return fn
+
+
+@pytest.mark.parametrize("layout", ["t", "s", "c"])
+@pytest.mark.parametrize("op", [lambda x: x.split(2, 1)[0], lambda x: x.chunk(2, 1)[1],
+                                lambda x: x.unbind(1)[2], lambda x: x.split([1, 3], 1)[1],
+                                lambda x: x.unbind(0)[1], lambda x: x.tensor_split(2, 0)[0]],
+                         ids=["split", "chunk", "unbind1", "split_sizes", "unbind0",
+                              "tensor_split"])
+def test_pieces_of_a_non_contiguous_tensor_are_views(torch_ref, op, layout):
+    # split/chunk/unbind of a transposed or stepped tensor were copies: an in-place change of
+    # a piece did not reach the tensor
+    _same(torch_ref, _pieces_changed(op), [((3, 4), layout)])
