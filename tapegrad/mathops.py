@@ -751,14 +751,15 @@ def _sole_extremes(x, dims, keepdim, is_max):
     kept = [d for d in range(nd) if d not in dims]
     order = kept + list(dims)
     lead = tuple(arr.shape[d] for d in kept)
-    rows = np.transpose(arr, order).reshape(lead + (-1,))
+    span = (math.prod(arr.shape[d] for d in dims),)   # (not -1: ambiguous when lead is empty)
+    rows = np.transpose(arr, order).reshape(lead + span)
     top = rows.max(-1, keepdims=True) if is_max else rows.min(-1, keepdims=True)
     hits = rows == top          # (a nan extreme: no hit in its slice)
     if not (np.count_nonzero(hits) == top.size and hits.any(-1).all()):
         return None
     at = hits.argmax(-1)
     flat = np.transpose(np.arange(arr.size, dtype=np.int64).reshape(arr.shape), order)
-    pos = np.take_along_axis(flat.reshape(lead + (-1,)), at[..., None], -1)
+    pos = np.take_along_axis(flat.reshape(lead + span), at[..., None], -1)
     return pos.reshape([1 if d in dims else arr.shape[d] for d in range(nd)] if keepdim
                        else lead)
 

@@ -738,7 +738,8 @@ def first_extremes(arr, d0, d1, is_max):
     m = math.prod(shape[d0:d1 + 1])
     inner = math.prod(shape[d1 + 1:])
     ext = kernel_module("tapegrad._extremes", "_extremes.py", _import_extremes)
-    at, pos, sole = ext.first_extremes(flat.reshape(-1, m, inner), is_max)
+    # (the outer size spelled out: -1 is ambiguous where another dim is empty)
+    at, pos, sole = ext.first_extremes(flat.reshape(math.prod(shape[:d0]), m, inner), is_max)
     return at, pos, sole, flat
 
 

@@ -89,3 +89,20 @@ def test_pieces_of_a_non_contiguous_tensor_are_views(torch_ref, op, layout):
     # split/chunk/unbind of a transposed or stepped tensor were copies: an in-place change of
     # a piece did not reach the tensor
     _same(torch_ref, _pieces_changed(op), [((3, 4), layout)])
+
+
+@pytest.mark.parametrize("shape,dim", [((3, 0), 0), ((3, 0), [0]), ((2, 0, 4), 0),
+                                       ((2, 0, 4), (0, -1)), ((2, 0, 4), -3), ((0, 3), -1)])
+@pytest.mark.parametrize("op", ["amax", "amin", "max", "min", "aminmax"])
+def test_extremes_over_a_full_dim_of_an_empty_tensor(torch_ref, op, shape, dim):
+    # an empty result (the reduced dims are not empty): reshape(-1, ...) of the empty input
+    # raised numpy's ValueError
+    if op in ("max", "min", "aminmax") and not isinstance(dim, int):
+        pytest.skip("one dim only")
+
+    def fn(T, x):
+        if op == "aminmax":
+            return T.aminmax(x, dim=dim)
+        return getattr(x, op)(dim)
+    _same(torch_ref, fn, [(shape, "c")])
+    _same(torch_ref, fn, [(shape, "t")])
