@@ -714,13 +714,17 @@ def _value_first(name, value, tensor1, legacy):
 
 def _amax_amin(x, dim, keepdim, is_max):
     name = "amax" if is_max else "amin"
+    if x.numel() == 0:
+        # torch checks an empty input's dims first, one by one as given (before duplicates)
+        if dim is None or dim == () or dim == []:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               f"input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               f"argument.")
+        for d in dim if isinstance(dim, (tuple, list)) else (dim,):
+            if hasattr(d, "__index__") and x._shape[_dim(d.__index__(), x.dim())] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero "
+                                 f"size.")
     dims = _dims(name, dim, x.dim())
-    if x.numel() == 0 and (dim is None or dim == () or dim == []):
-        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
-                           f"== 0. Specify the reduction dim with the 'dim' argument.")
-    for d in dims:
-        if x.shape and x.shape[d] == 0:
-            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     if not x._dtype.is_floating_point or not (x._recorded and is_grad_enabled()):
         return _numpy_extreme(x, dims, keepdim, is_max)
     pos = _sole_extremes(x, dims, bool(keepdim), is_max)
@@ -787,6 +791,14 @@ def _numpy_extreme(x, dims, keepdim, is_max):
 def _argext(x, dim, keepdim, pick):
     if x._dtype is D.bool_:
         raise RuntimeError(f"{pick.__name__}(): does not support bool input")
+    if x.numel() == 0:
+        if dim is None:
+            raise IndexError(f"{pick.__name__}(): Expected reduction dim to be specified for "
+                             f"input.numel() == 0.")
+        d = _dim(dim, x.dim())
+        if x._shape[d] == 0:
+            raise IndexError(f"{pick.__name__}(): Expected reduction dim {d} to have non-zero "
+                             f"size.")
     if _tracing(x) is not None and x._dtype.is_floating_point and x.numel():
         # (opsgaps) while recording, the position comes from max/min(dim), whose guard makes
         # a replay check it is still the first extreme (BranchChanged), not bake it silently
@@ -797,9 +809,6 @@ def _argext(x, dim, keepdim, pick):
     _bake(x, "guard_value")   # (a traced integer x: its position is a constant of the tape)
     arr = x._array()
     if dim is None:
-        if arr.size == 0:
-            raise RuntimeError(f"{pick.__name__}(): Expected reduction dim to be specified for "
-                               f"input.numel() == 0.")
         idx = np.asarray(pick(arr.reshape(-1)), np.int64)
         if keepdim:
             idx = idx.reshape((1,) * x.dim())
@@ -1140,15 +1149,18 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if isinstance(ord, str) or not isinstance(ord, (int, float)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not "
                         f"{type(ord).__name__}")
+    if (ord < 0 or ord == math.inf) and x.numel() == 0:
+        # (before the dims' checks, as torch's; its messages: the dim as given, no space after)
+        if dim is None or isinstance(dim, (tuple, list)) and not dim:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on an "
+                               f"empty tensor because the operation does not have an identity")
+        for d in dim if isinstance(dim, (tuple, list)) else (dim,):
+            if hasattr(d, "__index__") and x._shape[_dim(d.__index__(), x.dim())] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {ord:g} norm on the "
+                                   f"dimension {d}because this dimension is empty and the "
+                                   f"operation does not have an identity")
     dims = _dims("linalg.vector_norm", dim, x.dim())
-    keep = bool(keepdim)
-    if ord < 0 or ord == math.inf:
-        for d in dims:
-            if x.shape and x.shape[d] == 0:
-                raise IndexError(f"linalg.vector_norm cannot compute the {ord} norm on the "
-                                 f"empty tensor because the operation does not have an "
-                                 f"identity")
-    return _record("vector_norm", DM.vector_norm, x, float(ord), dims, keep)
+    return _record("vector_norm", DM.vector_norm, x, float(ord), dims, bool(keepdim))
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):

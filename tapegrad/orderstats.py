@@ -78,7 +78,6 @@ def _quantile(fn, input, q, dim, keepdim, interpolation, ignore_nan, method=Fals
         raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, "
                            f"midpoint or nearest, but got {interpolation}")
     nd = input.dim()
-    d = _dim(0 if dim is None else dim.__index__(), nd)
     if input.numel() == 0:
         raise RuntimeError("quantile() input tensor must be non-empty")
     if q.dim() > 1:
@@ -87,6 +86,7 @@ def _quantile(fn, input, q, dim, keepdim, interpolation, ignore_nan, method=Fals
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if q.dtype is not input.dtype:
         raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    d = _dim(0 if dim is None else dim.__index__(), nd)   # (after the checks, as torch's)
     if dim is not None and nd > 0:
         shape = list(input.shape)
         if keepdim:

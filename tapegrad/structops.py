@@ -360,6 +360,8 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the k-th smallest element along dim (KthvalueBackward0)."""
     d = _dim_arg("kthvalue", input, dim)
     n = input._shape[d] if input.dim() else 1
+    if n == 0:
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not hasattr(k, "__index__") or not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     _no_bool("kthvalue_cpu", input)   # (after k's check, as torch's)

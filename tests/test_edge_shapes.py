@@ -106,3 +106,26 @@ def test_extremes_over_a_full_dim_of_an_empty_tensor(torch_ref, op, shape, dim):
         return getattr(x, op)(dim)
     _same(torch_ref, fn, [(shape, "c")])
     _same(torch_ref, fn, [(shape, "t")])
+
+
+@pytest.mark.parametrize("expr", [
+    "x.argmax(-1)", "y.argmax(0)", "y.argmin(-1)", "y.argmax()", "x.kthvalue(1, -1)",
+    "x.amax(-1)", "x.amin((0, -1))", "y.amax((0, 1))", "y.amax((0, -1))",
+    "x.norm(float('inf'), -1)", "y.norm(float('inf'))", "T.linalg.vector_norm(y, -1.0)",
+    "T.linalg.vector_norm(x, float('-inf'), dim=(0, 1))", "T.linalg.vector_norm(y, -2, (0, 1))",
+    "T.quantile(y, 0.3, dim=1)", "T.nanquantile(x, 0.5, dim=0)"])
+def test_errors_of_reductions_over_an_empty_dim(torch_ref, expr):
+    # torch's types and messages: its dim as given (amax, vector_norm) or wrapped (argmax,
+    # kthvalue), the empty check before the dims' range and duplicate checks
+    def fn(T, x):
+        return eval(expr, {"T": T, "x": x, "y": x.reshape(-1)})
+    _same(torch_ref, fn, [((3, 0), "c")], raises=True)
+
+
+@pytest.mark.parametrize("expr", ["x.argmax(-1)", "x.argmin(1, keepdim=True)",
+                                  "T.linalg.vector_norm(x, float('inf'), dim=1)"])
+def test_reductions_over_a_full_dim_of_an_empty_tensor(torch_ref, expr):
+    def fn(T, x):
+        return eval(expr, {"T": T, "x": x})
+    _same(torch_ref, fn, [((0, 3), "c")])
+    _same(torch_ref, fn, [((0, 3), "t")])
