@@ -270,7 +270,9 @@ class _OpMethods:
         if not self._shape:
             raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         size = self._shape[_dim(dim, len(self._shape))]
-        return _split(self, max(-(-size // chunks), 1) if size else 1, dim, unsafe=_unsafe)
+        if size == 0:   # (torch: `chunks` empty pieces, split by sizes)
+            return _split(self, [0] * chunks, dim, unsafe=_unsafe)
+        return _split(self, max(-(-size // chunks), 1), dim, unsafe=_unsafe)
 
     def unbind(self, dim=0):
         """The slices along dim, that dim removed (UnbindBackward0)."""

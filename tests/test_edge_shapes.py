@@ -129,3 +129,15 @@ def test_reductions_over_a_full_dim_of_an_empty_tensor(torch_ref, expr):
         return eval(expr, {"T": T, "x": x})
     _same(torch_ref, fn, [((0, 3), "c")])
     _same(torch_ref, fn, [((0, 3), "t")])
+
+
+@pytest.mark.parametrize("shape,chunks,dim", [((0,), 2, 0), ((0, 3), 3, 0), ((2, 0), 3, 1),
+                                              ((2, 0, 4), 2, -2), ((0,), 1, 0)])
+def test_chunk_of_an_empty_dim_gives_chunks_pieces(torch_ref, shape, chunks, dim):
+    # torch: `chunks` empty pieces (split_with_sizes of zeros), where tapegrad gave one
+    _same(torch_ref, lambda T, x: x.chunk(chunks, dim), [(shape, "c")])
+    _same(torch_ref, lambda T, x: T.chunk(x, chunks, dim), [(shape, "c")])
+    _same(torch_ref, lambda T, x: x.unsafe_chunk(chunks, dim), [(shape, "c")])
+    names = [[type(p.grad_fn).__name__ for f in (T.Tensor.chunk, T.Tensor.unsafe_chunk)
+              for p in f(_leaf(T, shape, "c", 0)[0], chunks, dim)] for T in (torch_ref, tg)]
+    assert names[0] == names[1]
