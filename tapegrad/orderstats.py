@@ -28,7 +28,8 @@ from .composed import broadcast_tensors
 from .creation import full_like, tensor
 from .mathops import vector_norm
 from .stdsort import std_nth_element, std_sort
-from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, tied_value
+from .structops import _all, _dim_arg, _gather, _no_bool, _positions, _select, empty_median, \
+    tied_value
 from .tensor import _dim, Tensor, tensor_methods
 from .tracing import _bake, _tracing
 from .views import KIND_OPS
@@ -156,7 +157,9 @@ def _nanmedian_all(x):
     else:
         value = np.sort(arr[~nan], kind="stable")[(m - 1) // 2]
         ties = np.flatnonzero(arr == value)
-    if not x._recorded or arr.size == 0:
+    if arr.size == 0:
+        return empty_median("nanmedian", x)
+    if not x._recorded:
         return Tensor._wrap(np.asarray(value, x._dtype.np), x._dtype)
 
     out = decomps.record("nanmedian", lambda T, t: tied_value(t, ties), KIND_OPS, x)

@@ -321,7 +321,7 @@ def _median_all(x):
     of a gather of those elements."""
     n = x.numel()
     if n == 0:
-        return Tensor._wrap(np.asarray(math.nan, x._dtype.np), x._dtype)
+        return empty_median("median", x)
     arr = x._array().reshape(-1)
     nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(n, bool)
     k = (n + 1) // 2
@@ -339,6 +339,14 @@ def _median_all(x):
         _all((x <= out).sum() >= k)
         bool((x == out).sum() == len(ties))
     return out
+
+
+def empty_median(name, x):
+    """median / nanmedian (row `name`) of all elements of an empty x: nan, and recorded where
+    x requires grad (its gradient empty), as torch's."""
+    if not x._recorded or _record_start(x) is None:
+        return Tensor._wrap(np.asarray(math.nan, x._dtype.np), x._dtype)
+    return decomps.record(name, lambda T, t: t.sum() + math.nan, KIND_OPS, x)
 
 
 # NOTE: the value is the tied element itself (a mean of equal values can round off it: 0.6 / 3

@@ -141,3 +141,15 @@ def test_chunk_of_an_empty_dim_gives_chunks_pieces(torch_ref, shape, chunks, dim
     names = [[type(p.grad_fn).__name__ for f in (T.Tensor.chunk, T.Tensor.unsafe_chunk)
               for p in f(_leaf(T, shape, "c", 0)[0], chunks, dim)] for T in (torch_ref, tg)]
     assert names[0] == names[1]
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0, 4)])
+@pytest.mark.parametrize("op", ["median", "nanmedian"])
+def test_median_of_all_elements_of_an_empty_tensor(torch_ref, op, shape):
+    # nan with a grad_fn (an empty gradient), where tapegrad's result did not require grad
+    # and its backward raised
+    _same(torch_ref, lambda T, x: getattr(x, op)(), [(shape, "c")])
+    _same(torch_ref, lambda T, x: getattr(x.float(), op)(), [(shape, "c")])
+    names = [type(getattr(_leaf(T, shape, "c", 0)[0], op)().grad_fn).__name__
+             for T in (torch_ref, tg)]
+    assert names[0] == names[1]
