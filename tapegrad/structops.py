@@ -493,11 +493,15 @@ def index_select(input, dim, index):
     d = _dim(dim, nd)
     n = input._shape[d] if nd else 1
     idx = idx.reshape(-1)
+    if not nd and idx.size != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                           f"{idx.size} value(s)")
     bad = idx[(idx < 0) | (idx >= n)]
     if bad.size:
         raise IndexError("index out of range in self")
     pos = _positions(input)
-    return _gather("index_select", input, np.take(pos, idx, axis=d) if nd else pos.reshape(-1)[idx])
+    # (of a 0-d input, a 0-d result as torch's)
+    return _gather("index_select", input, np.take(pos, idx, axis=d) if nd else pos)
 
 
 def gather(input, dim, index, *, sparse_grad=False):
@@ -1022,6 +1026,10 @@ def movedim(input, source, destination):
                            f"dims)")
     nd = input.dim()
     rest = [d for d in range(nd) if d not in [_dim(s, nd) for s in src]]
+    if not nd:   # (0 and -1 are its dims, as for the reductions; torch's result: an alias)
+        for d in src + dst:
+            _dim(d, nd)
+        return input[...]
     out = [None] * nd
     for s, d in zip(src, dst):
         out[_dim(d, nd)] = _dim(s, nd)

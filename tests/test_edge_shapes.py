@@ -153,3 +153,26 @@ def test_median_of_all_elements_of_an_empty_tensor(torch_ref, op, shape):
     names = [type(getattr(_leaf(T, shape, "c", 0)[0], op)().grad_fn).__name__
              for T in (torch_ref, tg)]
     assert names[0] == names[1]
+
+
+@pytest.mark.parametrize("expr", [
+    "x.index_select(0, T.tensor([0]))", "T.index_select(x, -1, T.tensor(0))",
+    "x.movedim(0, -1)", "T.movedim(x, (0,), (-1,))", "x.movedim(-1, 0) * 2"])
+def test_ops_along_the_dim_of_a_0d_tensor(torch_ref, expr):
+    # index_select of a 0-d tensor is 0-d (tapegrad's had shape (1,)); movedim of one raised
+    # an IndexError of its own
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [((), "c")])
+
+
+@pytest.mark.parametrize("expr", [
+    "x.index_select(0, T.tensor([0, 0]))", "x.index_select(0, T.tensor([], dtype=T.long))",
+    "x.index_select(0, T.tensor([1]))", "x.movedim(1, 0)", "x.movedim(0, 1)",
+    "T.nn.functional.glu(x, 0)", "T.nn.functional.glu(x.reshape(1, 1), -3)",
+    "T.nn.functional.glu(x.reshape(1, 1), None)", "T.nn.functional.glu(x.reshape(-1), 1)"])
+def test_errors_along_the_dim_of_a_0d_tensor(torch_ref, expr):
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [((), "c")], raises=True)
+
+
+@pytest.mark.parametrize("shape,dim", [((0,), 0), ((0, 4), 0), ((2, 0), 0), ((3, 0, 2), -1)])
+def test_glu_of_an_empty_tensor(torch_ref, shape, dim):
+    _same(torch_ref, lambda T, x: T.nn.functional.glu(x, dim), [(shape, "c")])

@@ -22,7 +22,7 @@ from ..ops import OPS
 from ..orderstats import pdist  # noqa: F401  (torch.nn.functional.pdist is torch.pdist)
 from ..random import arranged_like, default_generator
 from ..tape import refuse_inference_index
-from ..tensor import _row_major
+from ..tensor import _dim, _row_major
 from ..tracing import refuse_state_update
 from ..views import cat
 from . import _decomps as B, _decomps_ext as X, _onepass
@@ -1214,9 +1214,12 @@ def threshold_(input, threshold, value):
 def glu(input, dim=-1):
     """a * sigmoid(b), a and b the two halves of input along dim (GluBackward0)."""
     _tensor("glu", input)
+    if not hasattr(dim, "__index__") or isinstance(dim, bool):
+        raise TypeError(f"glu(): argument 'dim' (position 2) must be int, not "
+                        f"{type(dim).__name__}")
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
-    d = dim % input.dim()
+    d = _dim(dim.__index__(), input.dim())
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
                            f"{input.shape[d]}")
