@@ -176,3 +176,12 @@ def test_errors_along_the_dim_of_a_0d_tensor(torch_ref, expr):
 @pytest.mark.parametrize("shape,dim", [((0,), 0), ((0, 4), 0), ((2, 0), 0), ((3, 0, 2), -1)])
 def test_glu_of_an_empty_tensor(torch_ref, shape, dim):
     _same(torch_ref, lambda T, x: T.nn.functional.glu(x, dim), [(shape, "c")])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(0, 4), (0,), (2, 0, 3)])
+def test_mse_loss_of_an_empty_batch(torch_ref, shape, reduction):
+    # the one-pass mse_loss divided by the element count: ZeroDivisionError (torch: nan)
+    _same(torch_ref, lambda T, x: T.nn.functional.mse_loss(x, x.detach() * 0.5,
+                                                           reduction=reduction),
+          [(shape, "c")])

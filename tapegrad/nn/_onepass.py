@@ -179,7 +179,7 @@ def mse_loss(x, y, reduction):
     code = _REDUCE.get(reduction)
     if (code is None or y._dtype is not dt or not dt.is_floating_point or y._recorded
             or type(xa) is not np.ndarray or type(ya) is not np.ndarray
-            or x._shape != y._shape):
+            or x._shape != y._shape or xa.size == 0):   # (empty: the row's mean of nothing)
         return None
     d = _quiet(np.subtract, xa, ya)
     sq = _quiet(np.multiply, d, d)
