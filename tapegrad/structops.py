@@ -797,10 +797,15 @@ def _checked_index(fn, input, dim, index, vector):
                            "tensor")
     if not vector and not idx.ndim:
         idx = idx.reshape(1)
-    bad = idx[(idx < 0) | (idx >= n)] if not vector else idx[(idx < -n) | (idx >= n)]
+    # (only index_fill takes negative indices; each op raises torch's type and text)
+    bad = idx[(idx < -n if fn == "index_fill" else idx < 0) | (idx >= n)]
     if bad.size:
-        raise IndexError(f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} "
-                         f"with size {n}")
+        if fn == "index_reduce":
+            raise IndexError("index out of range in self")
+        text = f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} with size {n}"
+        if fn == "index_copy":
+            raise IndexError(f"index_copy_(): {text}")
+        raise (IndexError if fn == "index_fill" else RuntimeError)(text)
     if isinstance(index, Tensor) and index._recorded:
         _bake(index, "guard_value")
     return (np.where(idx < 0, idx + n, idx).reshape(-1) if vector else idx), d

@@ -185,3 +185,21 @@ def test_mse_loss_of_an_empty_batch(torch_ref, shape, reduction):
     _same(torch_ref, lambda T, x: T.nn.functional.mse_loss(x, x.detach() * 0.5,
                                                            reduction=reduction),
           [(shape, "c")])
+
+
+@pytest.mark.parametrize("expr", [
+    "x.index_add(0, T.tensor([5]), x[:1])", "x.index_add(0, T.tensor([-1]), x[:1])",
+    "x.index_copy(0, T.tensor([5]), x[:1])", "x.index_copy(1, T.tensor([-1]), x[:, :1])",
+    "x.index_fill(0, T.tensor([-4]), 1.0)", "x.index_reduce(0, T.tensor([-1]), x[:1], 'prod')",
+    "x.scatter(0, T.tensor([[5]]), 1.0)", "x.scatter(0, T.tensor([[-1]]), x[:1, :1])",
+    "x.scatter_add(1, T.tensor([[7]]), x[:1, :1])",
+    "x.scatter_reduce(0, T.tensor([[3]]), x[:1, :1], 'sum')",
+    "x.detach().clone().scatter_(0, T.tensor([[5]]), 1.0)"])
+def test_errors_of_indices_out_of_range(torch_ref, expr):
+    # scatter's and index_add's are RuntimeError in torch, index_copy's name itself, and only
+    # index_fill takes a negative index (index_add/index_copy wrapped -1 around)
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [((3, 4), "c")], raises=True)
+
+
+def test_index_fill_takes_a_negative_index(torch_ref):
+    _same(torch_ref, lambda T, x: x.index_fill(0, T.tensor([-1, -3]), 1.0), [((3, 4), "t")])
