@@ -149,6 +149,7 @@ class _InplaceMethods:
     def _inplace(self, fn, other, method=None, ufunc=None):
         if isinstance(other, np.generic):
             other = D.py_number(other)
+        _check_overlap(self)
         if self._check_inplace(other):
             if method is not None:
                 return self._inplace_recorded(method, other)
@@ -304,6 +305,7 @@ class _InplaceMethods:
                              lambda x, s: _binary(OPS["copy"].code, x, s))
 
     def fill_(self, value):
+        _check_overlap(self, None if isinstance(value, Tensor) else "fill_")
         if isinstance(value, Tensor):
             if value.dim():
                 raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got "
@@ -321,6 +323,7 @@ class _InplaceMethods:
         return self._inplace(lambda a, b: np.full(a.shape, b), value, recorded)
 
     def zero_(self):
+        _check_overlap(self, "zero_")
         sv = self._v
         if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
             sv.fill(0)
@@ -406,6 +409,19 @@ class _InplaceMethods:
         if not isinstance(exponent, OPERAND_TYPES):
             return NotImplemented
         return self.pow_(exponent)
+
+
+def _check_overlap(t, filling=None):
+    """torch's error for an in-place write into t whose elements share memory (an expand's
+    view: a read-only array with a zero stride); torch's fill_ / zero_ write such a tensor,
+    which a numpy view cannot (NotImplementedError)."""
+    sv = t._v
+    if type(sv) is np.ndarray and not sv.flags.writeable and any(
+            st == 0 and n > 1 for st, n in zip(sv.strides, sv.shape)):
+        if filling:
+            raise NotImplementedError(f"tapegrad: {filling} of a tensor whose elements share "
+                                      f"memory (a view made by expand) is not implemented")
+        raise RuntimeError(errors.INTERNAL_OVERLAP)
 
 
 def _traced_values_only(x, other):

@@ -203,3 +203,16 @@ def test_errors_of_indices_out_of_range(torch_ref, expr):
 
 def test_index_fill_takes_a_negative_index(torch_ref):
     _same(torch_ref, lambda T, x: x.index_fill(0, T.tensor([-1, -3]), 1.0), [((3, 4), "t")])
+
+
+@pytest.mark.parametrize("op", ["add_(1)", "mul_(x)", "exp_()", "clamp_(0, 1)",
+                                "copy_(T.zeros(3, 4))", "sub_(T.ones(3, 4))", "sigmoid_()",
+                                "addcmul_(x, x)", "fill_(T.tensor(1.0))", "__iadd__(1)"])
+def test_in_place_write_into_an_expanded_tensor(torch_ref, op):
+    # torch's internal-overlap error (tapegrad: numpy's "output array is read-only")
+    def fn(T, x):
+        y = x.detach()
+        return eval("y.expand(3, 4)." + op, {"T": T, "x": y, "y": y})
+    _same(torch_ref, fn, [((4,), "c")], raises=True)
+    with pytest.raises(NotImplementedError, match="expand"):
+        tg.ones(4).expand(3, 4).fill_(2.0)
