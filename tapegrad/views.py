@@ -37,8 +37,8 @@ def _reshape_op(name, x, shape, out=None):
                 t._tape, t._node, t._recorded = tape, n, True
             return t
         out = v.reshape(shape)
-        # (a row-major array's reshape is a view of it: it shares its memory unless empty)
-        shares = out.size != 0 and v.flags.c_contiguous
+        # (a row-major array's reshape is a view of it; an empty one is a view to torch too)
+        shares = out.size == 0 or v.flags.c_contiguous
     tape = STATE.tape
     if not x._recorded:
         tape = None
@@ -84,7 +84,8 @@ def _as_view(t, x, out, name=None, nr=0):
     with grad mode off, or made by op `name` (output `nr` of it) of such a view or of a piece
     of a multi-output view op, is remembered as one (check_made_without_grad)."""
     v = x._v
-    if type(v) is float or not np.may_share_memory(out, v):
+    # (an empty result shares no memory, and is a view to torch all the same)
+    if type(v) is float or out.size and not np.may_share_memory(out, v):
         return
     _view_of(t, x, out, name, nr)
 
@@ -154,8 +155,7 @@ def _strided_view(name, x, arr, out, offset):
         item = arr.itemsize
         (tape.nds or tape.nd_streams()).add_param_ints(
             t._node, [offset, *[s // item for s in out.strides]])
-    if out.size:
-        _view_of(t, x, out, name)
+    _view_of(t, x, out, name)
     return t
 
 

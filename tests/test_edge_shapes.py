@@ -216,3 +216,21 @@ def test_in_place_write_into_an_expanded_tensor(torch_ref, op):
     _same(torch_ref, fn, [((4,), "c")], raises=True)
     with pytest.raises(NotImplementedError, match="expand"):
         tg.ones(4).expand(3, 4).fill_(2.0)
+
+
+@pytest.mark.parametrize("view", ["x[:, 4:]", "x[3:]", "x.narrow(1, 2, 0)", "x.t()[4:]",
+                                  "x[:0].reshape(0, 2)", "x[:, :0].t()"])
+def test_in_place_change_of_an_empty_view(torch_ref, view):
+    # an empty view is a view to torch: of a leaf it may not change in place, and a change
+    # by a tensor that requires grad makes its base require grad (CopySlices); tapegrad did
+    # not count it as a view
+    def of_leaf(T, x):
+        eval(view, {"x": x}).add_(1)
+
+    def of_base(T, x):
+        base = x.detach().clone()
+        v = eval(view, {"x": base})
+        v.add_(T.zeros_like(v) + x.sum())
+        return base, base * x, [T.tensor(float(t.requires_grad)) for t in (base, v)]
+    _same(torch_ref, of_leaf, [((3, 4), "c")], raises=True)
+    _same(torch_ref, of_base, [((3, 4), "c")])
