@@ -126,11 +126,13 @@ def broadcast_tensors(*tensors):
 def select(input, dim, index):
     """input's slice at `index` along `dim`, without that dimension (SelectBackward0)."""
     nd = input.dim()
+    if not nd:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = _dim(dim, nd)
     size = input.shape[d]
-    if not -size <= index < size:
+    if not -size <= index < size:   # (torch names the dim wrapped)
         raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{list(input.shape)} at dimension {dim}")
+                         f"{list(input.shape)} at dimension {d}")
     return input[(slice(None),) * d + (index,)]
 
 
@@ -154,6 +156,9 @@ def _split_points(size, indices_or_sections, fn="tensor_split"):
 def tensor_split(input, indices_or_sections, dim=0):
     """Views of input along dim: `n` sections (the first size % n one longer), or cut at the
     given indices (SliceBackward0 each)."""
+    if not input.dim():
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
     d = _dim(dim, input.dim())
     size = input.shape[d]
     bounds = _split_points(size, indices_or_sections)

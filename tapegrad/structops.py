@@ -496,6 +496,8 @@ def index_select(input, dim, index):
     if not nd and idx.size != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
                            f"{idx.size} value(s)")
+    if n == 0 and idx.size:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     bad = idx[(idx < 0) | (idx >= n)]
     if bad.size:
         raise IndexError("index out of range in self")
@@ -998,6 +1000,8 @@ def vstack(tensors):
 
 def narrow(input, dim, start, length):
     """The length-long slice from start along dim, a view (SliceBackward0)."""
+    if not input.dim():
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = _dim(dim, input.dim())
     size = input._shape[d]
     start = int(start.item() if isinstance(start, Tensor) else start)

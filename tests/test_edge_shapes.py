@@ -234,3 +234,14 @@ def test_in_place_change_of_an_empty_view(torch_ref, view):
         return base, base * x, [T.tensor(float(t.requires_grad)) for t in (base, v)]
     _same(torch_ref, of_leaf, [((3, 4), "c")], raises=True)
     _same(torch_ref, of_base, [((3, 4), "c")])
+
+
+@pytest.mark.parametrize("shape,expr", [
+    ((), "x.select(0, 0)"), ((), "x.narrow(0, 0, 1)"), ((), "T.tensor_split(x, 2)"),
+    ((), "x.select(-1, 0)"), ((0, 3), "x.select(-2, 0)"), ((2, 0, 4), "x.select(-2, -1)"),
+    ((0, 3), "x.index_select(0, T.tensor([0]))"),
+    ((0, 3), "T.nn.functional.embedding(T.tensor([0]), x)")])
+def test_errors_of_slicing_0d_and_empty_tensors(torch_ref, shape, expr):
+    # torch's own texts (tapegrad's were Python's "tuple index out of range", an unwrapped
+    # dim, "index out of range in self")
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)

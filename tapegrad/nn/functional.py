@@ -722,6 +722,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     v = input._array()
     if max_norm is not None:    # first, as torch (it raises its own error for a bad index)
         embedding_renorm_(weight, v, float(max_norm), float(norm_type))
+    if v.size and weight.shape[0] == 0:   # (torch's index_select's errors)
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     if v.size and (v.min() < 0 or v.max() >= weight.shape[0]):
         # torch's index_select: no negative indices (unlike Python's)
         raise IndexError("index out of range in self")
