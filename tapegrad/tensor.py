@@ -679,6 +679,10 @@ def _infer_shape(shape, numel):
         raise RuntimeError("only one dimension can be inferred")
     if inferred:
         known = -math.prod(shape)   # (the product of the others: one of them is -1)
+        if known == 0 and numel == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape "
+                               f"[{', '.join(map(str, given))}] because the unspecified "
+                               f"dimension size -1 can be any value and is ambiguous")
         if known == 0 or numel % known:
             shape = ()  # not inferable: the message below names the shape as given
         else:

@@ -245,3 +245,12 @@ def test_errors_of_slicing_0d_and_empty_tensors(torch_ref, shape, expr):
     # torch's own texts (tapegrad's were Python's "tuple index out of range", an unwrapped
     # dim, "index out of range in self")
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
+
+
+@pytest.mark.parametrize("shape,expr", [
+    ((0,), "x.reshape(0, -1)"), ((2, 0), "x.view(-1, 0)"), ((3, 0), "x.reshape(-1, 2, 0)"),
+    ((3,), "x.view(-1, 0)"), ((0, 3), "T.reshape(x, (3, -1, 0))")])
+def test_reshape_of_no_elements_with_an_inferred_size(torch_ref, shape, expr):
+    # torch: "cannot reshape tensor of 0 elements into shape [0, -1] because the unspecified
+    # dimension size -1 can be any value and is ambiguous"
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
