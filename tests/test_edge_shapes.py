@@ -254,3 +254,11 @@ def test_reshape_of_no_elements_with_an_inferred_size(torch_ref, shape, expr):
     # torch: "cannot reshape tensor of 0 elements into shape [0, -1] because the unspecified
     # dimension size -1 can be any value and is ambiguous"
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
+
+
+@pytest.mark.parametrize("n_out,in1,batch", [(0, 4, (3,)), (0, 4, (2, 3)), (2, 4, (0,)),
+                                             (2, 4, (2, 0)), (2, 3, (2, 3))])
+def test_bilinear_with_empty_sizes(torch_ref, n_out, in1, batch):
+    # a batch, out_features or in_features of 0 (reshape(-1, ...) was ambiguous)
+    _same(torch_ref, lambda T, x, y, w: T.nn.functional.bilinear(x, y, w),
+          [(batch + (in1,), "c"), (batch + (4,), "c"), ((n_out, in1, 4), "c")])

@@ -109,9 +109,10 @@ def bilinear(input1, input2, weight, bias=None):
     if bias is not None and bias.shape[0] != n_out:
         raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
                            f"{bias.shape[0]} but expected {n_out}")
+    rows = math.prod(lead)   # (spelled out: -1 is ambiguous when a size is 0)
     w = weight.permute(1, 0, 2).reshape(in1, n_out * in2)
-    t = input1.reshape(-1, in1).matmul(w).reshape(-1, n_out, in2)
-    y = (t * input2.reshape(-1, 1, in2)).sum(-1).reshape(lead + (n_out,))
+    t = input1.reshape(rows, in1).matmul(w).reshape(rows, n_out, in2)
+    y = (t * input2.reshape(rows, 1, in2)).sum(-1).reshape(lead + (n_out,))
     return y if bias is None else y + bias
 
 
