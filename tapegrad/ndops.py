@@ -815,6 +815,9 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
             if size >= reduce_kind.HOST_MIN_ELEMS and not tape.recording:   # (runs_on_host)
                 tape.set_host(e)
             return t
+    if mean and not x._dtype.is_floating_point and dtype is None:   # (before the dims, as torch)
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {x._dtype.legacy}")
     if dim is None and not keepdim:
         dims = tuple(range(nd))
         name = "mean" if mean else "sum"
@@ -847,9 +850,6 @@ def _reduce(x, dim, keepdim, mean, dtype=None):
                         _REDUCE_DIMS.clear()
                     _REDUCE_DIMS[key] = dims
     arr = x._array()
-    if mean and not x._dtype.is_floating_point and dtype is None:
-        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
-                           f"floating point or complex dtype. Got: {x._dtype.legacy}")
     dt = dtype or (x._dtype if x._dtype.is_floating_point else D.int64)
     if (arr.size >= _FAST_SUM_MIN and len(dims) == nd and arr.dtype == dt.np
             and arr.dtype.kind == "f" and arr.flags.c_contiguous):

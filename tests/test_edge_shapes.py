@@ -262,3 +262,10 @@ def test_bilinear_with_empty_sizes(torch_ref, n_out, in1, batch):
     # a batch, out_features or in_features of 0 (reshape(-1, ...) was ambiguous)
     _same(torch_ref, lambda T, x, y, w: T.nn.functional.bilinear(x, y, w),
           [(batch + (in1,), "c"), (batch + (4,), "c"), ((n_out, in1, 4), "c")])
+
+
+@pytest.mark.parametrize("expr", ["x.long().mean(1)", "x.long().mean((0, 0))",
+                                  "x.long().mean(-3, keepdim=True)"])
+def test_integer_mean_raises_its_dtype_error_before_the_dims(torch_ref, expr):
+    _same(torch_ref, lambda T, x: eval(expr, {"x": x}), [((), "c")], raises=True)
+    _same(torch_ref, lambda T, x: eval(expr, {"x": x}), [((2, 0), "c")], raises=True)
