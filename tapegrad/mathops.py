@@ -396,6 +396,8 @@ class _MathMethods:
         if not self._dtype.is_floating_point:
             raise NotImplementedError(f"\"lerp_kernel_{'tensor' if tw else 'scalar'}\" not "
                                       f"implemented for '{self._dtype.legacy}'")
+        if end._shape != self._shape or tw:   # (torch's message: self, end, weight in order)
+            errors._check_broadcast(self._shape, end._shape, *((weight._shape,) if tw else ()))
         return _record("lerp_tensor" if tw else "lerp", DM.lerp, self, end, weight,
                        edges=(self, end, weight) if tw else (self, end))
 

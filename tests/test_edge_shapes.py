@@ -269,3 +269,12 @@ def test_bilinear_with_empty_sizes(torch_ref, n_out, in1, batch):
 def test_integer_mean_raises_its_dtype_error_before_the_dims(torch_ref, expr):
     _same(torch_ref, lambda T, x: eval(expr, {"x": x}), [((), "c")], raises=True)
     _same(torch_ref, lambda T, x: eval(expr, {"x": x}), [((2, 0), "c")], raises=True)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (3, 2), None), ((0,), (2,), None),
+                                    ((2, 3), (2, 3), (3, 2)), ((3,), (2, 3), (4,))])
+def test_lerp_shape_error_names_the_operands_in_order(torch_ref, shapes):
+    # tapegrad's message came from its decomposition's end - self: a and b swapped
+    a, b, w = shapes
+    specs = [(a, "c"), (b, "c")] + ([(w, "c")] if w else [])
+    _same(torch_ref, lambda T, x, y, *z: T.lerp(x, y, z[0] if z else 0.5), specs, raises=True)
