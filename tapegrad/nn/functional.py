@@ -216,6 +216,19 @@ def _same_size(input, target, fn, warn=True):
                       f"broadcasting. Please ensure they have the same size.", stacklevel=3)
 
 
+def _broadcast_pair(input, target):
+    """input and target expanded to their broadcast shape, as torch's pointwise losses take
+    them (so a 0-d operand's dtype promotes as a dimensioned one's); shapes that do not
+    broadcast are left to the op's error."""
+    if input.shape == target.shape:
+        return input, target
+    try:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    except ValueError:
+        return input, target
+    return input.expand(shape), target.expand(shape)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean (or sum, or none) of (input - target)^2 (MseLossBackward0)."""
     if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
@@ -225,6 +238,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         if out is not None:
             return out
     _same_size(input, target, "mse_loss")
+    input, target = _broadcast_pair(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     if weight is not None:
         return B._reduce((input - target) ** 2 * weight, reduction)
@@ -234,6 +248,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean (or sum, or none) of |input - target| (torch's decomposition: MeanBackward0)."""
     _same_size(input, target, "l1_loss")
+    input, target = _broadcast_pair(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     loss = (input - target).abs()
     if weight is not None:
@@ -244,6 +259,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere (SmoothL1LossBackward0)."""
     _same_size(input, target, "smooth_l1_loss")
+    input, target = _broadcast_pair(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
