@@ -924,8 +924,6 @@ def scatter_add(input, dim, index, src):
     """input with src's elements added at index along dim; repeated indices accumulate
     (ScatterAddBackward0)."""
     idx, d = _checked_index("scatter_add", input, dim, index, False)
-    if not idx.size:
-        return input.clone()
     out_pos = _scatter_grid(input._shape or (1,), d, idx).reshape(-1)
     src_pos = _scatter_grid(src._shape or (1,), d, np.indices(idx.shape)[d]).reshape(-1)
     return _add_at("scatter_add", input, src, out_pos, src_pos)

@@ -294,3 +294,18 @@ def test_pointwise_losses_broadcast_before_promoting(torch_ref, loss, shapes):
                 getattr(T.nn.functional, loss)(x, y.float(), reduction="none")
     a, b = shapes
     _same(torch_ref, fn, [(a, "c"), (b, "c")], rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape,dim,ishape", [((3, 4), 0, (0, 4)), ((3, 4), 1, (3, 0)),
+                                              ((5,), 0, (0,)), ((2, 0, 4), 1, (2, 0, 4))])
+def test_scatter_add_of_an_empty_index(torch_ref, shape, dim, ishape):
+    # src still gets its (empty) gradient and the node is ScatterAddBackward0 (tapegrad: a
+    # clone of the input, src not reached: its grad stayed None)
+    def fn(T, x, s):
+        i = T.zeros(ishape, dtype=T.long)
+        return T.scatter_add(x, dim, i, s), x.clone().scatter_add_(dim, i, s)
+    _same(torch_ref, fn, [(shape, "t" if len(shape) > 1 else "c"), (ishape, "c")])
+    names = [type(T.scatter_add(_leaf(T, shape, "c", 0)[0], dim, T.zeros(ishape, dtype=T.long),
+                                _leaf(T, ishape, "c", 1)[0]).grad_fn).__name__
+             for T in (torch_ref, tg)]
+    assert names[0] == names[1]
