@@ -35,7 +35,7 @@ from .ops import OPS
 from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
 from .tape import input_node, refuse_inference_index, STATE
-from .tensor import _dim, _size_args, Tensor, tensor_methods
+from .tensor import _dim, _layout_dim, _size_args, Tensor, tensor_methods
 from .tracing import _bake, _tracing, guard_all as _all, guard_nans
 from .views import _strided, cat, index_scatter, KIND_OPS, _tensor_list
 
@@ -426,9 +426,11 @@ def roll(input, shifts, dims=None):
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
                            f"{len(dims)}")
-    ds = tuple(_dim(int(d), input.dim()) for d in dims)
-    return _gather("roll", input, np.roll(pos, tuple(int(s) for s in shifts), ds)
-                   if input.dim() else pos)
+    if input.numel() == 0:   # (torch returns an empty input as it is, its dims unchecked)
+        return _gather("roll", input, pos)
+    # (a 0-d input has no dim to roll along: torch's "Dimension specified as 0 ...")
+    ds = tuple(_layout_dim(int(d), input.dim()) for d in dims)
+    return _gather("roll", input, np.roll(pos, tuple(int(s) for s in shifts), ds))
 
 
 def repeat(input, *sizes):
@@ -462,6 +464,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         return repeat_interleave(input, repeats, 0, output_size=output_size)
     x = input.reshape(-1) if dim is None else input
     d = 0 if dim is None else _dim(dim, x.dim())
+    if not x.dim():   # (torch unsqueezes after dim: out of a 0-d tensor's range)
+        _dim(d + 1, 0)
     if isinstance(repeats, Tensor) and repeats.numel() != 1:
         r = repeats._array().astype(np.int64).reshape(-1)
         n = x._shape[d] if x.dim() else 1
@@ -588,7 +592,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     n = input._shape[-1] if input.dim() else 1
     m = n + abs(offset)
     batch = input._shape[:-1]
-    nd = len(batch) + 2
+    nd = input.dim() + 1   # (a 0-d input: 1, and dim1=-2 is out of its range, as torch's)
     d1, d2 = _dim(dim1, nd), _dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")

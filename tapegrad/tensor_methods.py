@@ -371,9 +371,9 @@ class _OpMethods:
 
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self.dim()
+        s, e = _dim(start_dim, nd), _dim(end_dim, nd)   # (0 and -1 for a 0-d tensor)
         if nd == 0:
             return self.reshape(1)
-        s, e = _dim(start_dim, nd), _dim(end_dim, nd)
         if s > e:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         if s == e:

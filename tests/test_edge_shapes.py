@@ -309,3 +309,19 @@ def test_scatter_add_of_an_empty_index(torch_ref, shape, dim, ishape):
                                 _leaf(T, ishape, "c", 1)[0]).grad_fn).__name__
              for T in (torch_ref, tg)]
     assert names[0] == names[1]
+
+
+@pytest.mark.parametrize("expr", ["x.roll(1, 0)", "T.roll(x, (1, -1), (0, -1))", "x.flatten(1)",
+                                  "x.flatten(0, 1)", "x.repeat_interleave(2, 0)",
+                                  "x.repeat_interleave(2, -1)", "T.diag_embed(x)"])
+def test_dims_of_a_0d_tensor_out_of_range(torch_ref, expr):
+    # these returned a value for a 0-d x where torch raises its dim range error
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [((), "c")], raises=True)
+
+
+@pytest.mark.parametrize("shape,expr", [((), "x.flatten(0)"), ((), "x.flatten(-1, 0)"),
+                                        ((0,), "x.roll(1, 1)"), ((0, 3), "x.roll(2, 1)"),
+                                        ((3,), "x.roll(1, 0)"), ((3,), "T.diag_embed(x)")])
+def test_dims_of_0d_and_empty_tensors_in_range(torch_ref, shape, expr):
+    # (torch rolls an empty tensor without checking its dims)
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")])
