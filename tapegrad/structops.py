@@ -500,7 +500,7 @@ def index_select(input, dim, index):
     if not nd and idx.size != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
                            f"{idx.size} value(s)")
-    if n == 0 and idx.size:
+    if n == 0 and idx.size and nd > 1:   # (a 1-d input: the range error below, as torch's)
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
     bad = idx[(idx < 0) | (idx >= n)]
     if bad.size:

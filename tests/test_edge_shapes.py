@@ -168,7 +168,8 @@ def test_ops_along_the_dim_of_a_0d_tensor(torch_ref, expr):
     "x.index_select(0, T.tensor([0, 0]))", "x.index_select(0, T.tensor([], dtype=T.long))",
     "x.index_select(0, T.tensor([1]))", "x.movedim(1, 0)", "x.movedim(0, 1)",
     "T.nn.functional.glu(x, 0)", "T.nn.functional.glu(x.reshape(1, 1), -3)",
-    "T.nn.functional.glu(x.reshape(1, 1), None)", "T.nn.functional.glu(x.reshape(-1), 1)"])
+    "T.nn.functional.glu(x.reshape(1, 1), None)", "T.nn.functional.glu(x.reshape(-1), 1)",
+    "T.nn.functional.glu(x, None)", "x.reshape(-1)[:0].index_select(0, T.tensor([0]))"])
 def test_errors_along_the_dim_of_a_0d_tensor(torch_ref, expr):
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [((), "c")], raises=True)
 

@@ -1233,11 +1233,11 @@ def threshold_(input, threshold, value):
 def glu(input, dim=-1):
     """a * sigmoid(b), a and b the two halves of input along dim (GluBackward0)."""
     _tensor("glu", input)
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
     if not hasattr(dim, "__index__") or isinstance(dim, bool):
         raise TypeError(f"glu(): argument 'dim' (position 2) must be int, not "
                         f"{type(dim).__name__}")
-    if input.dim() == 0:
-        raise RuntimeError("glu does not support scalars because halving size must be even")
     d = _dim(dim.__index__(), input.dim())
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
