@@ -566,9 +566,7 @@ def masked_select(input, mask):
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """The diagonal of the dim1, dim2 planes, a view, as the last dim (DiagonalBackward0)."""
     nd = input.dim()
-    if nd < 2:
-        raise RuntimeError(f"diagonal dimensions requires ndim larger than 1, got {nd}")
-    d1, d2 = _dim(dim1, nd), _dim(dim2, nd)
+    d1, d2 = _dim(dim1, nd), _dim(dim2, nd)   # (of fewer than 2 dims: out of range or equal)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
 

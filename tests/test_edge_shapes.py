@@ -326,3 +326,12 @@ def test_dims_of_a_0d_tensor_out_of_range(torch_ref, expr):
 def test_dims_of_0d_and_empty_tensors_in_range(torch_ref, shape, expr):
     # (torch rolls an empty tensor without checking its dims)
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")])
+
+
+@pytest.mark.parametrize("shape,expr", [
+    ((), "x.diagonal()"), ((), "x.diagonal(0, -1, 0)"), ((3,), "x.diagonal()"),
+    ((3,), "x.diagonal(0, 0, -1)"), ((3,), "T.nn.functional.layer_norm(x, ())"),
+    ((3,), "T.nn.functional.embedding(T.tensor([0]), x)"),
+    ((2, 0, 4), "T.nn.functional.embedding(T.tensor([0]), x)")])
+def test_errors_of_ops_given_too_few_dims(torch_ref, shape, expr):
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
