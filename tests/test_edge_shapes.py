@@ -335,3 +335,18 @@ def test_dims_of_0d_and_empty_tensors_in_range(torch_ref, shape, expr):
     ((2, 0, 4), "T.nn.functional.embedding(T.tensor([0]), x)")])
 def test_errors_of_ops_given_too_few_dims(torch_ref, shape, expr):
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+@pytest.mark.parametrize("shape,pad", [((3, 0), (1, 1)), ((0, 3), (1, 1)), ((2, 0, 3), (1, 1)),
+                                       ((2, 3, 0), (1, 1, 1, 1)),
+                                       ((2, 0, 3, 3), (1, 1, 1, 1, 1, 1))])
+def test_reflect_and_replicate_pad_of_an_empty_dim(torch_ref, mode, shape, pad):
+    # torch: only the batch dim may be empty (tapegrad padded, or indexed out of range)
+    _same(torch_ref, lambda T, x: T.nn.functional.pad(x, pad, mode=mode), [(shape, "c")],
+          raises=True)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_of_an_empty_batch(torch_ref, mode):
+    _same(torch_ref, lambda T, x: T.nn.functional.pad(x, (1, 1), mode=mode), [((0, 2, 3), "c")])
