@@ -15,7 +15,7 @@ from . import dtypes as D, errors
 from .creation import arange, empty, eye, full
 from .linalg import inv
 from .structops import hstack
-from .tensor import _dim, Size, Tensor, tensor_methods
+from .tensor import _dim, _layout_dim, Size, Tensor, tensor_methods
 from .views import cat, stack
 
 __all__ = ["absolute", "swapaxes", "swapdims", "concat", "concatenate", "atleast_1d",
@@ -199,7 +199,7 @@ def take_along_dim(input, indices, dim=None):
     if dim is None:
         return input.reshape(-1).gather(0, indices.reshape(-1))
     nd = input.dim()
-    d = _dim(dim, nd)
+    d = _layout_dim(dim, nd)   # (a 0-d input has no dim: torch's "Dimension specified as 0 ...")
     shape_in = list(input.shape)
     shape_ix = list(indices.shape)
     shape_in[d] = shape_ix[d] = 1
@@ -239,10 +239,12 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 def matrix_power(input, n):
     """input @ input @ ... (n times) over the last two dims, by torch's binary
     decomposition: a copy of the identity for n = 0, the inverse's power for n < 0."""
-    if input.dim() < 2 or input.shape[-1] != input.shape[-2]:
-        rows, cols = (input.shape[-2], input.shape[-1]) if input.dim() >= 2 else (0, 0)
+    if input.dim() < 2:
+        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if input.shape[-1] != input.shape[-2]:
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but "
-                           f"they are {rows} by {cols} matrices")
+                           f"they are {input.shape[-2]} by {input.shape[-1]} matrices")
     if n == 0:
         out = input.clone()
         return out.copy_(eye(input.shape[-1], dtype=input.dtype).expand(*input.shape))
@@ -599,7 +601,7 @@ def _gradient_dims(input, spacing, dim):
     if dim is None:
         dims = list(range(nd))
     else:
-        dims = [_dim(d, nd) for d in ((dim,) if hasattr(dim, "__index__") else dim)]
+        dims = [_layout_dim(d, nd) for d in ((dim,) if hasattr(dim, "__index__") else dim)]
         for d in dims:
             if dims.count(d) > 1:
                 raise RuntimeError(f"dim {d} appears multiple times in the list of dims")

@@ -58,14 +58,15 @@ def _matrix_arg(fn, A, square=True, name="A", position=1):
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg_{fn}(): argument '{name}' (position {position}) must be "
                         f"Tensor, not {type(A).__name__}")
+    ns = "" if fn == "logdet" else "linalg."   # (torch.logdet's messages: "logdet: ...")
     if A.dim() < 2:
         what = "svd" if fn in ("svdvals", "cond") else fn
-        raise RuntimeError(f"linalg.{what}: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError(f"{ns}{what}: The input tensor A must have at least 2 dimensions.")
     if square and A._shape[-1] != A._shape[-2]:
-        raise RuntimeError(f"linalg.{fn}: A must be batches of square matrices, but they are "
+        raise RuntimeError(f"{ns}{fn}: A must be batches of square matrices, but they are "
                            f"{A._shape[-2]} by {A._shape[-1]} matrices")
     if not A._dtype.is_floating_point:
-        raise RuntimeError(f"linalg.{fn}: Expected a floating point or complex tensor as "
+        raise RuntimeError(f"{ns}{fn}: Expected a floating point or complex tensor as "
                            f"input. Got {A._dtype.legacy}")
 
 

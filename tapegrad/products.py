@@ -13,7 +13,7 @@ from .errors import _check_broadcast, _tname
 from .mathops import _inplace_decomp
 from .ndops import matmul, where
 from .structops import _pre_read
-from .tensor import _dim, Tensor, _tensor_operand, tensor_methods
+from .tensor import _dim, _layout_dim, Tensor, _tensor_operand, tensor_methods
 from .views import _reshape_op, KIND_OPS
 
 
@@ -309,7 +309,7 @@ def linalg_cross(input, other, *, dim=-1):
     """torch.linalg.cross: the cross product along dim (default the last)."""
     if input.dim() != other.dim():
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    d = _dim(dim, input.dim())
+    d = _layout_dim(dim, input.dim())   # (a 0-d input: "Dimension specified as -1 ...")
     if input._shape[d] != 3 or other._shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input._shape[d]} and {other._shape[d]}")

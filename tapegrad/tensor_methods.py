@@ -276,8 +276,9 @@ class _OpMethods:
 
     def unbind(self, dim=0):
         """The slices along dim, that dim removed (UnbindBackward0)."""
-        if not self._shape:
-            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if not self._shape:   # (torch: its range error first, then the wrapped dim's)
+            raise IndexError(f"Dimension specified as {_dim(dim, 0)} but tensor has no "
+                             f"dimensions")
         d = _dim(dim, len(self._shape))
         return _split(self, [1] * self._shape[d], d, name="unbind")
 
@@ -391,7 +392,11 @@ class _OpMethods:
             return _reshape_op("squeeze", self, tuple(s for s in self._shape if s != 1))
         nd = self.dim()
         many = isinstance(dim, (tuple, list))
-        dims = {_dim(d, max(nd, 1)) for d in (dim if many else (dim,))}
+        wrapped = [_dim(d, max(nd, 1)) for d in (dim if many else (dim,))]
+        dims = set(wrapped)
+        if len(dims) < len(wrapped):
+            dup = next(d for k, d in enumerate(wrapped) if d in wrapped[:k])
+            raise RuntimeError(f"dim {dup} appears multiple times in the list of dims")
         shape = tuple(s for i, s in enumerate(self._shape) if not (i in dims and s == 1))
         return _reshape_op("squeeze_dims" if many else "squeeze_dim", self, shape)
 

@@ -721,7 +721,10 @@ def _split(x, sections, dim, name=None, unsafe=False):
     size = x._shape[d]
     if isinstance(sections, (list, tuple)):
         sizes = [int(s) for s in sections]
-        if sum(sizes) != size or any(s < 0 for s in sizes):
+        if any(s < 0 for s in sizes):
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                               f"entries, but got split_sizes={sizes}")
+        if sum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
                                f"(input tensor's size at dimension {d}), but got "
                                f"split_sizes={sizes}")

@@ -350,3 +350,17 @@ def test_reflect_and_replicate_pad_of_an_empty_dim(torch_ref, mode, shape, pad):
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 def test_pad_of_an_empty_batch(torch_ref, mode):
     _same(torch_ref, lambda T, x: T.nn.functional.pad(x, (1, 1), mode=mode), [((0, 2, 3), "c")])
+
+
+@pytest.mark.parametrize("shape,expr", [
+    ((), "x.unflatten(0, (1, -1))"), ((), "T.gradient(x, dim=0)"),
+    ((), "T.linalg.cross(x, x)"), ((), "T.take_along_dim(x, T.tensor(0), 0)"),
+    ((), "x.unbind(1)"), ((), "x.unbind(-1)"), ((), "x.squeeze((0, -1))"),
+    ((3, 1), "x.squeeze((1, 1))"), ((3, 1), "x.squeeze((-1, 1))"),
+    ((0,), "x.split([1, -1])"), ((3,), "x.split([4, -1])"), ((), "T.logdet(x)"),
+    ((3,), "T.logdet(x)"), ((), "T.linalg.matrix_power(x, 2)"),
+    ((3,), "T.matrix_power(x, 0)"), ((2, 3), "T.matrix_power(x, 2)")])
+def test_errors_of_dims_and_sizes(torch_ref, shape, expr):
+    # Python's "tuple index out of range" / tapegrad's own texts before; squeeze with a
+    # repeated dim ran
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
