@@ -365,6 +365,10 @@ def einsum(equation, *operands):
     for i, (t, x) in enumerate(zip(terms, operands)):
         if "..." in t:
             k = x.dim() - (len(t) - 3)
+            if k < 0:
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                                   f"({len(t) - 3}) is more than the number of dimensions "
+                                   f"({x.dim()}) for operand {i}")
             if ell is None:
                 ell = "".join(free.pop() for _ in range(k))
             elif len(ell) < k:

@@ -364,3 +364,11 @@ def test_errors_of_dims_and_sizes(torch_ref, shape, expr):
     # Python's "tuple index out of range" / tapegrad's own texts before; squeeze with a
     # repeated dim ran
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
+
+
+@pytest.mark.parametrize("eq,shapes", [("...ij->", [(3,)]), ("i...j->", [(3,)]),
+                                       ("...ij,j->", [(4,), (4,)]), ("ij->i", [(3,)])])
+def test_einsum_error_for_more_subscripts_than_dims(torch_ref, eq, shapes):
+    # with an ellipsis: torch's "is more than the number of dimensions" (tapegrad's said
+    # "does not match ... and no ellipsis was given")
+    _same(torch_ref, lambda T, *xs: T.einsum(eq, *xs), [(s, "c") for s in shapes], raises=True)
