@@ -935,11 +935,19 @@ def index_add(input, dim, index, source, *, alpha=1):
     """input with alpha * source's slices added at index along dim (IndexAddBackward0)."""
     idx, d = _checked_index("index_add", input, dim, index, True)
     shape = input._shape
-    expect = shape[:d] + (len(idx),) + shape[d + 1:] if shape else (len(idx),) if len(idx) != 1 \
-        else source._shape
-    if source._shape != expect and source.numel() != int(math.prod(expect)):
+    # torch's checks, in its order: the count along dim, then the other dims' sizes
+    along = source._shape[d] if d < source.dim() else 1
+    if len(idx) != along:
         raise RuntimeError(f"index_add_(): Number of indices ({len(idx)}) should be equal to "
-                           f"source.size(dim) ({source._shape[d] if source.dim() else 1})")
+                           f"source.size(dim): ({along}), for dim: {d}")
+    if d and d >= source.dim():
+        raise RuntimeError(f"index_add_(): Indexing dim {d} is out of bounds of the source "
+                           f"tensor with dim {source.dim()}")
+    if len(shape) != source.dim() or \
+            shape[:d] + shape[d + 1:] != source._shape[:d] + source._shape[d + 1:]:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(shape)} source.shape "
+                           f"= {list(source._shape)}")
     out_pos = _index_grid(shape, d, idx).reshape(-1)
     return _add_at("index_add", input, source, out_pos, None, alpha)
 

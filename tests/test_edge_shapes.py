@@ -372,3 +372,23 @@ def test_einsum_error_for_more_subscripts_than_dims(torch_ref, eq, shapes):
     # with an ellipsis: torch's "is more than the number of dimensions" (tapegrad's said
     # "does not match ... and no ellipsis was given")
     _same(torch_ref, lambda T, *xs: T.einsum(eq, *xs), [(s, "c") for s in shapes], raises=True)
+
+
+@pytest.mark.parametrize("shape,expr", [
+    ((), "x.index_add(0, T.tensor([0]), x.reshape(1))"),
+    ((), "x.index_add(0, T.tensor([0, 0]), T.ones(2, dtype=x.dtype))"),
+    ((3, 4), "x.index_add(0, T.tensor([0]), x[0])"),
+    ((3, 4), "x.index_add(1, T.tensor([0]), x[:, 0])"),
+    ((3, 4), "x.index_add(0, T.tensor([0]), x[:1, :3])"),
+    ((3, 4), "x.index_add(1, T.tensor([0, 1]), x[:2, :3])"),
+    ((3,), "x.index_add(0, T.tensor([1]), x[0])")])
+def test_index_add_checks_the_source_shape(torch_ref, shape, expr):
+    # a source whose element count matched ran (and one that did not raised numpy's error)
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
+
+
+@pytest.mark.parametrize("shape,expr", [((), "x.index_add(0, T.tensor([0]), x * 2)"),
+                                        ((3, 4), "x.index_add(0, T.tensor([0, 0]), x[:2] * 2)"),
+                                        ((3, 4), "x.index_add(1, T.tensor([3]), x[:, 1:2])")])
+def test_index_add_of_matching_sources(torch_ref, shape, expr):
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "t" if shape else "c")])
