@@ -199,7 +199,9 @@ def take_along_dim(input, indices, dim=None):
     if dim is None:
         return input.reshape(-1).gather(0, indices.reshape(-1))
     nd = input.dim()
-    d = _layout_dim(dim, nd)   # (a 0-d input has no dim: torch's "Dimension specified as 0 ...")
+    if not nd:   # (torch: the range check, then the wrapped dim's error)
+        raise IndexError(f"Dimension specified as {_dim(dim, 0)} but tensor has no dimensions")
+    d = _dim(dim, nd)
     shape_in = list(input.shape)
     shape_ix = list(indices.shape)
     shape_in[d] = shape_ix[d] = 1
