@@ -18,8 +18,8 @@ from .tape import (BUMPS, bump_version, follow_retained, NO_GRAD_VIEW, share_sto
                    view_base)
 from .tensor import NODIFF, OPERAND_TYPES, Tensor, _tensor_operand, tensor_methods
 from .tracing import _bake
-from .views import (_WITHOUT_GRAD, assign, check_made_without_grad, index_array, index_scatter,
-                    index_with, one_ellipsis, sequence_key, setitem_view_name)
+from .views import (_index_message, _WITHOUT_GRAD, assign, check_made_without_grad, index_array,
+                    index_scatter, index_with, one_ellipsis, sequence_key, setitem_view_name)
 
 # the in-place ufuncs whose int64 result of an int64 and a Python int is torch's
 _WRAPPING = (np.add, np.subtract, np.multiply)
@@ -356,6 +356,7 @@ class _InplaceMethods:
         # a bool mask with one value is torch's masked_fill_: any dtype of value
         mask_fill = isinstance(key, Tensor) and key._dtype in (D.bool_, D.uint8) and \
             isinstance(raw, Tensor) and raw.numel() == 1
+        given = key
         key = sequence_key(key)
         key = one_ellipsis(key if isinstance(key, tuple) else (key,))
         key = tuple(list(k) if type(k) is tuple else k for k in key)   # (as _index_numpy)
@@ -378,6 +379,8 @@ class _InplaceMethods:
         try:
             target = np.shape(index_with(arr, key))
         except IndexError as e:
+            if str(e).startswith("too many indices"):   # (torch's text, as x[key]'s)
+                raise IndexError(_index_message(self, given, str(e))) from None
             raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
         value = np.asarray(value)
         err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)

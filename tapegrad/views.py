@@ -252,9 +252,12 @@ def _index(x, key):
 def _index_message(x, key, msg):
     """torch's text for numpy's indexing errors."""
     if msg.startswith("too many indices"):
-        if x.dim() == 0:
+        # (of a 0-d tensor torch names a lone int or slice; other keys count the indices)
+        if x.dim() == 0 and isinstance(key, int):
             return ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                     "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        if x.dim() == 0 and isinstance(key, slice):
+            return "slice() cannot be applied to a 0-dim tensor."
         return f"too many indices for tensor of dimension {x.dim()}"
     if msg.startswith("boolean index did not match"):
         keys = key if isinstance(key, tuple) else (key,)

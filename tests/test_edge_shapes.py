@@ -393,3 +393,19 @@ def test_index_add_checks_the_source_shape(torch_ref, shape, expr):
                                         ((3, 4), "x.index_add(1, T.tensor([3]), x[:, 1:2])")])
 def test_index_add_of_matching_sources(torch_ref, shape, expr):
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "t" if shape else "c")])
+
+
+def _setitem(x, key, value):
+    x[key] = value
+    return x
+
+
+@pytest.mark.parametrize("expr", ["x[::2]", "x[1:]", "x[T.tensor(0)]", "x[T.tensor([0])]",
+                                  "x[0, 0]", "_setitem(x.detach().clone(), 0, 1.0)",
+                                  "_setitem(x.detach().clone(), slice(None, None, 2), 1.0)",
+                                  "_setitem(x.detach().clone(), (0, 0), 1.0)"])
+def test_indexing_errors_of_a_0d_tensor(torch_ref, expr):
+    # torch names a lone slice ("slice() cannot be applied to a 0-dim tensor.") and counts
+    # other keys ("too many indices for tensor of dimension 0"); x[k] = v gave numpy's text
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x, "_setitem": _setitem}),
+          [((), "c")], raises=True)
