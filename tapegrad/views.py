@@ -288,6 +288,8 @@ def _index_message(x, key, msg):
         return ("shape mismatch: indexing tensors could not be broadcast together with shapes "
                 + ", ".join("[" + ", ".join(n for n in s.replace(" ", "").split(",") if n) + "]"
                             for s in shapes))
+    if re.match(r"index -?\d+ is out of bounds for axis \d+ with size 0$", msg):
+        return "index is out of bounds for dimension with size 0"   # (torch's, of an empty dim)
     return msg.replace(" for axis ", " for dimension ")
 
 

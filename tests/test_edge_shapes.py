@@ -409,3 +409,12 @@ def test_indexing_errors_of_a_0d_tensor(torch_ref, expr):
     # other keys ("too many indices for tensor of dimension 0"); x[k] = v gave numpy's text
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x, "_setitem": _setitem}),
           [((), "c")], raises=True)
+
+
+@pytest.mark.parametrize("shape,expr", [((3, 0), "x[:, T.tensor([0])]"),
+                                        ((2, 0, 4), "x[:, T.tensor([0])]"),
+                                        ((3, 0), "x[T.tensor([0]), T.tensor([0])]"),
+                                        ((0,), "x[T.tensor([1])]")])
+def test_advanced_index_into_an_empty_dim(torch_ref, shape, expr):
+    # torch's text for an empty dim: "index is out of bounds for dimension with size 0"
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
