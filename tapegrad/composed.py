@@ -603,7 +603,11 @@ def _gradient_dims(input, spacing, dim):
     if dim is None:
         dims = list(range(nd))
     else:
-        dims = [_layout_dim(d, nd) for d in ((dim,) if hasattr(dim, "__index__") else dim)]
+        keys = (dim,) if hasattr(dim, "__index__") else dim
+        if not nd:   # (torch: the range check first, then the 0-d error)
+            for d in keys:
+                _dim(d, 0)
+        dims = [_layout_dim(d, nd) for d in keys]
         for d in dims:
             if dims.count(d) > 1:
                 raise RuntimeError(f"dim {d} appears multiple times in the list of dims")

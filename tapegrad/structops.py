@@ -1058,8 +1058,8 @@ def movedim(input, source, destination):
 def unflatten(input, dim, sizes):
     """dim split into sizes (one may be -1), a view (ViewBackward0)."""
     if not input.dim():
-        raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as {dim} "
-                           f"but tensor has no dimensions")
+        raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as "
+                           f"{_dim(dim, 0)} but tensor has no dimensions")   # (range first)
     d = _dim(dim, input.dim())
     sizes = tuple(int(s) for s in sizes)
     n = input._shape[d]

@@ -353,7 +353,8 @@ def test_pad_of_an_empty_batch(torch_ref, mode):
 
 
 @pytest.mark.parametrize("shape,expr", [
-    ((), "x.unflatten(0, (1, -1))"), ((), "T.gradient(x, dim=0)"),
+    ((), "x.unflatten(0, (1, -1))"), ((), "T.gradient(x, dim=0)"), ((), "x.unflatten(1, (1,))"),
+    ((), "x.unflatten(-1, (1,))"), ((), "T.gradient(x, dim=1)"), ((), "T.gradient(x, dim=-1)"),
     ((), "T.linalg.cross(x, x)"), ((), "T.take_along_dim(x, T.tensor(0), 0)"),
     ((), "T.take_along_dim(x, T.tensor(0), -1)"),
     ((), "x.unbind(1)"), ((), "x.unbind(-1)"), ((), "x.squeeze((0, -1))"),
