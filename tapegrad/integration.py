@@ -43,7 +43,9 @@ def _args(fn, y, x, dx, dim):
         raise TypeError(f"{fn}() received an invalid combination of arguments - got ({got}), "
                         f"but expected one of:\n" + "\n".join(forms[::-1] if fn == "trapz"
                                                                else forms) + "\n")
-    if not y.dim():
+    if not y.dim():   # (torch's cumulative_trapezoid slices first)
+        if fn == "cumulative_trapezoid":
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     return _dim(dim.__index__(), y.dim()), (x if x is not None else 1 if dx is None else dx)
 

@@ -419,3 +419,10 @@ def test_indexing_errors_of_a_0d_tensor(torch_ref, expr):
 def test_advanced_index_into_an_empty_dim(torch_ref, shape, expr):
     # torch's text for an empty dim: "index is out of bounds for dimension with size 0"
     _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [(shape, "c")], raises=True)
+
+
+@pytest.mark.parametrize("expr", ["T.cumulative_trapezoid(x)", "T.cumulative_trapezoid(x, dim=1)",
+                                  "T.cumulative_trapezoid(x, dx=2.0)", "T.trapezoid(x)",
+                                  "T.trapezoid(x, dim=1)"])
+def test_trapezoid_of_a_0d_tensor(torch_ref, expr):
+    _same(torch_ref, lambda T, x: eval(expr, {"T": T, "x": x}), [((), "c")], raises=True)
