@@ -591,6 +591,7 @@ class StepProgram(ArenaStep):
         tids = self._tids
         plan = []       # (group, its params list, params, the packs' cache entry), all ours
         items = []      # (group, pack, gradient offsets)
+        work = []       # what opt._groups_step takes
         for gi, group in enumerate(opt.param_groups):
             gp = group["params"]
             full = self._full.get(id(gp)) if fast else None
@@ -610,11 +611,13 @@ class StepProgram(ArenaStep):
                     goff = self.goff(pack, base, self._where)
                     items.append((group, pack, goff))
                     return array, goff
-                opt._group_step(gi, group, params, grads)
-                plan.append((group, gp, params, opt._packs.get(gi)))
+                work.append((gi, group, params, grads))
+                plan.append((group, gp, params))
             else:
-                opt._group_step(gi, group, params)
+                work.append((gi, group, params, None))
                 plan.append(None)
+        opt._groups_step(work)      # (all groups or none)
+        plan = [e if e is None else e + (opt._packs.get(gi),) for gi, e in enumerate(plan)]
         opt._opt_called = True     # (lr_scheduler's order check, as the eager step sets it)
         # the next calls' plan (_planned_step): when every group took this call's buffer, and
         # its packs are cached in the optimizer (not made new for state created this step)

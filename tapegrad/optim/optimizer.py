@@ -453,8 +453,8 @@ class Optimizer(OptimizerHooks):
             with enable_grad():
                 loss = closure()
         with no_grad():
-            for i, group in enumerate(self.param_groups):
-                self._group_step(i, group)
+            self._groups_step([(i, group, None, None)
+                               for i, group in enumerate(self.param_groups)])
         return loss
 
     # ---- the fused step ----------------------------------------------------------------------
@@ -470,9 +470,10 @@ class Optimizer(OptimizerHooks):
         """Create p's state at its first step; True if something was created."""
         return False
 
-    def _packs_of(self, index, group, params):
+    def _packs_of(self, index, group, params, undo):
         """The packs (one per dtype) of `params` (the group's parameters that have a
-        gradient), with new state made for those stepping the first time."""
+        gradient), with new state made for those stepping the first time; `undo` gets
+        (parameter, its state entry before or None) for each entry this may change."""
         if not params:
             return ()
         cached = self._packs.get(index)
@@ -487,6 +488,7 @@ class Optimizer(OptimizerHooks):
         state = self.state
         created = False
         for p in params:
+            undo.append((p, dict(state[p]) if p in state else None))
             created |= self._init_state(group, p, state[p])
             if not state[p]:
                 del state[p]    # (as torch: no entry for a parameter without state)
@@ -509,23 +511,64 @@ class Optimizer(OptimizerHooks):
     def _group_step(self, index, group, params=None, grads=None):
         """Update `params` (default: the group's parameters that have a `.grad`) with their
         `.grad`, or with the gradients `grads(pack)` says where to find: (array, offsets)."""
+        self._groups_step([(index, group, params, grads)])
+
+    def _groups_step(self, work):
+        """_group_step of each (index, group, params, grads) of `work` as one step: every
+        group is checked and its packs made (new state too) before any is updated, then all
+        are updated in one COMMIT.  So a failing check or a Ctrl-C leaves every parameter
+        and the state as they were (torch's step updates group by group, and its state is
+        made before the checks)."""
+        undo = []
+        try:
+            ready = [self._group_ready(index, group, params, grads, undo)
+                     for index, group, params, grads in work]
+        except BaseException:
+            self._undo_state(undo)
+            raise
+        with COMMIT:
+            for items in ready:
+                for group, pack, goff, G in items:
+                    self._step_packs(((group, pack, goff),), G)
+
+    def _group_ready(self, index, group, params, grads, undo):
+        """The (group, pack, gradient offsets, gradient array) of each pack of a group's
+        update, checked and with its gradients loaded; nothing updated yet."""
         if params is None:
             params = [p for p in group["params"] if getattr(p, "_grad", None) is not None]
-        packs = self._packs_of(index, group, params)
-        if not packs:
-            return
-        for pack in packs:
+        if grads is None:
+            for p in params:
+                if p._grad._shape != p._shape:   # (the grad setter checks; .data may not)
+                    raise RuntimeError(f"a gradient of shape {list(p._grad._shape)} for "
+                                       f"a parameter of shape {list(p._shape)}")
+        items = []
+        for pack in self._packs_of(index, group, params, undo):
             if grads is None:
-                for p in pack.params:
-                    if p._grad._shape != p._shape:   # (the grad setter checks; .data may not)
-                        raise RuntimeError(f"a gradient of shape {list(p._grad._shape)} for "
-                                           f"a parameter of shape {list(p._shape)}")
                 pack.load_grads()
-                G, goff = pack.G, pack.goff
+                items.append((group, pack, pack.goff, pack.G))
             else:
                 G, goff = grads(pack)
-            with COMMIT:
-                self._step_packs(((group, pack, goff),), G)
+                items.append((group, pack, goff, G))
+        return items
+
+    def _undo_state(self, undo):
+        """Put back the state entries _packs_of changed (a step that failed before its
+        update): each as it was, or removed where it was made."""
+        state = self.state
+        dropped = []
+        for p, old in reversed(undo):
+            now = state.pop(p, None) if old is None else state[p]
+            if now:
+                dropped += [v for k, v in now.items() if old is None or old.get(k) is not v]
+            if old is not None:
+                now.clear()
+                now.update(old)
+        self._packs.clear()
+        self._state_dropped(dropped)
+
+    def _state_dropped(self, values):
+        """State tensors made by a step that failed and removed again (SGD's fresh
+        momentum buffers: forgotten)."""
 
     def _step_packs(self, items, G):
         """The update of _group_step for packs already made and checked (a compiled step's

@@ -109,10 +109,11 @@ class ReplayedStep:
         opt = self.optimizer
 
         def update():
-            for gi, (group, params) in enumerate(zip(opt.param_groups, self._groups)):
-                if params:
-                    opt._group_step(gi, group, params,
-                                    lambda pack: (adj, run.goff(pack, 0, self._where)))
+            opt._groups_step([(gi, group, params,
+                               lambda pack: (adj, run.goff(pack, 0, self._where)))
+                              for gi, (group, params) in enumerate(zip(opt.param_groups,
+                                                                       self._groups))
+                              if params])
         if has_step_hooks(opt):    # torch's step hooks around the update, as opt.step() runs them
             run_with_step_hooks(opt, update)
         else:

@@ -48,6 +48,9 @@ class SGD(Optimizer):
             return True
         return False
 
+    def _state_dropped(self, values):
+        self._fresh.difference_update(map(id, values))
+
     def _run(self, K, group, pack, G, goff):
         momentum = float(group["momentum"])
         first = pack.zeros8     # (read only by the kernel: new flags only for new buffers)

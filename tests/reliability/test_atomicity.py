@@ -1,0 +1,148 @@
+"""A failing call changes nothing: tensors, `.grad`, version counters, optimizer state and
+tapes are as before it, also when a KeyboardInterrupt stopped it (docs/reliability.md)."""
+import os
+import random
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+OPTIMIZERS = {
+    "SGD": lambda m, groups: m.optim.SGD(groups, lr=0.1, momentum=0.9),
+    "Adam": lambda m, groups: m.optim.Adam(groups, lr=0.1, amsgrad=True),
+    "RMSprop": lambda m, groups: m.optim.RMSprop(groups, lr=0.1, momentum=0.5),
+    "ASGD": lambda m, groups: m.optim.ASGD(groups, lr=0.1),
+}
+
+
+def _two_groups(m, name):
+    p0 = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    p1 = m.tensor([[0.5, -1.0], [2.0, 0.1]], requires_grad=True)
+    p2 = m.tensor(1.5, requires_grad=True)
+    opt = OPTIMIZERS[name](m, [{"params": [p0, p1]}, {"params": [p2], "lr": 0.05}])
+    return [p0, p1, p2], opt
+
+
+def _backward(ps):
+    p0, p1, p2 = ps
+    ((p0 * p0).sum() + p1.sin().sum() + p2 * p2 * 3).backward()
+
+
+def _snapshot(ps, opt):
+    state = [{k: np.array(v.tolist()) if hasattr(v, "tolist") else v
+              for k, v in opt.state[p].items()} if p in opt.state else None for p in ps]
+    return ([p.tolist() for p in ps], [p._version for p in ps], [p.grad.tolist() for p in ps],
+            repr(state), len(opt.state))
+
+
+def _values(ps, opt):
+    return [p.tolist() for p in ps] + [
+        v.tolist() for p in ps for _, v in sorted(opt.state[p].items())]
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["first_step", "later_step"])
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_step_failing_in_a_later_group_changes_nothing(name, warm, torch_ref):
+    """The last group's gradient has the wrong size (set through `.data`): the step raises,
+    and neither the first group's parameters nor any state (none made at a first step) has
+    changed; the step then gives torch's values.  torch updates group by group: the first
+    group is updated before the error."""
+    results = []
+    for m in (tg, torch_ref):
+        ps, opt = _two_groups(m, name)
+        if warm:
+            _backward(ps)
+            opt.step()
+            opt.zero_grad()
+        _backward(ps)
+        if m is tg:
+            good = ps[2].grad.clone()
+            ps[2].grad.data = tg.ones(2)
+            before = _snapshot(ps, opt)
+            with pytest.raises(RuntimeError):
+                opt.step()
+            assert _snapshot(ps, opt) == before
+            ps[2].grad = good
+        opt.step()
+        opt.zero_grad()
+        _backward(ps)
+        opt.step()
+        results.append(_values(ps, opt))
+    np.testing.assert_allclose(*[np.concatenate([np.ravel(v) for v in r]) for r in results],
+                               rtol=1e-5)
+
+
+def test_first_step_failing_leaves_no_momentum_buffer():
+    """SGD's momentum buffers are made unfilled at the first step (its kernel writes them):
+    a first step that fails must not leave them in opt.state (a state_dict would carry
+    whatever the memory held)."""
+    ps, opt = _two_groups(tg, "SGD")
+    _backward(ps)
+    ps[2].grad.data = tg.ones(2)
+    with pytest.raises(RuntimeError):
+        opt.step()
+    assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
+
+
+def _run_with_sigint(fn, delay):
+    """fn() with a real SIGINT sent after `delay` seconds (by SIGALRM's handler); True if a
+    KeyboardInterrupt came (as tests/reliability/test_signals.py)."""
+    got = False
+    try:
+        signal.setitimer(signal.ITIMER_REAL, delay)
+        fn()
+    except KeyboardInterrupt:
+        got = True
+    while True:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            for _ in range(10):
+                time.sleep(0)
+            return got
+        except KeyboardInterrupt:
+            got = True
+
+
+@pytest.fixture
+def alarm_sends_sigint():
+    assert threading.current_thread() is threading.main_thread()
+    old_alrm = signal.signal(signal.SIGALRM, lambda s, f: os.kill(os.getpid(), signal.SIGINT))
+    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_alrm)
+        signal.signal(signal.SIGINT, old_int)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_sigint_never_splits_an_optimizer_step(name, alarm_sends_sigint):
+    """A Ctrl-C at a random moment of a step over four groups: every parameter is updated
+    or none (each group used to be committed on its own)."""
+    rng = random.Random(5)
+    ps = ([tg.ones(50, requires_grad=True) for _ in range(20)]
+          + [tg.tensor(1.0, requires_grad=True) for _ in range(20)])
+    opt = OPTIMIZERS[name](tg, [{"params": ps[i::4], "lr": 0.1 * (i + 1)} for i in range(4)])
+    for p in ps:
+        p.grad = tg.ones_like(p)
+    opt.step()
+    dur = 1.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        opt.step()
+        dur = min(dur, time.perf_counter() - t0)
+    interrupted = 0
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline or interrupted < 10:
+        before = [p.tolist() for p in ps]
+        got = _run_with_sigint(opt.step, rng.uniform(1e-6, 1.3 * dur))
+        changed = [p.tolist() != b for p, b in zip(ps, before)]
+        assert all(changed) or not any(changed), f"{sum(changed)} of {len(ps)} updated"
+        interrupted += got
+        assert time.monotonic() < deadline + 20, interrupted
