@@ -348,7 +348,9 @@ class _InplaceMethods:
         if STATE.enabled and _WITHOUT_GRAD and id(self) in _WITHOUT_GRAD:
             # (naming the view torch writes through)
             check_made_without_grad(self, value, setitem_view_name(self._shape, key))
-        recorded = self._check_inplace(value)
+        # (an integer or bool x takes a value that requires grad cast, with no history: as
+        # fill_, torch's result could not pass a gradient either)
+        recorded = self._check_inplace(value) and self._dtype.is_floating_point
         kind = value._dtype if isinstance(value, Tensor) else None
         raw = value
         if isinstance(value, Tensor):

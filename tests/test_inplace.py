@@ -396,3 +396,21 @@ def test_setitem_values_as_torch():
     assert got[10] == [5.0, 0.0, 5.0] and got[12] == [5.0, 0.0, 0.0]
     torch = pytest.importorskip("torch")
     assert got == _setitem_cases(torch)
+
+
+def _integer_setitem_of_grad_values(m):
+    out = []
+    for key, value in ((0, 7.5), (slice(0, 2), [1.5, 8.5]), (Ellipsis, [4.5, 5.0, 6.0]),
+                       (slice(None), [4.5, 5.0, 6.0])):
+        i = m.tensor([1, 2, 3])
+        i[1:][0] = m.tensor(9.5, requires_grad=True)    # (through a view)
+        i[key] = m.tensor(value, requires_grad=True)
+        out.append((i.tolist(), i.dtype == m.int64, i._version, i.grad_fn))
+    return out
+
+
+def test_integer_setitem_of_a_value_that_requires_grad_as_torch(torch_ref):
+    """`i[k] = v` of an integer tensor and a float `v` that requires grad: torch casts v and
+    the result has no history; tapegrad raised AttributeError after writing (bumping the
+    version), or refused the cast for `i[...]`, `i[:]`."""
+    assert _integer_setitem_of_grad_values(tg) == _integer_setitem_of_grad_values(torch_ref)
