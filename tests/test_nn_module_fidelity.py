@@ -250,6 +250,20 @@ def test_failed_load_changes_nothing_even_when_interrupted():
     assert all(tapegrad.equal(before[k], v) for k, v in m.state_dict().items())
 
 
+
+def test_load_of_a_longer_vector_into_a_0d_entry_as_torch():
+    """torch takes a [1] tensor for a 0-d parameter or buffer (0.3's scalars), a longer one
+    is a size mismatch; tapegrad took its first element."""
+    def run(lib):
+        bn = lib.nn.BatchNorm1d(2)
+        out = []
+        for n in (1, 3):
+            sd = bn.state_dict()
+            sd["num_batches_tracked"] = lib.arange(5, 5 + n)
+            out.append((_err(lambda: bn.load_state_dict(sd)), bn.num_batches_tracked.tolist()))
+        return out
+    assert run(tapegrad) == run(torch)
+
 # ---- BatchNorm / InstanceNorm checkpoints without version metadata ------------------------
 def _old_checkpoints(lib):
     nn = lib.nn

@@ -904,7 +904,7 @@ class Module:
                                   f'received {type(src)}')
                 continue
             lazy = is_lazy(param)
-            if not lazy and param.dim() == 0 and src.dim() == 1:
+            if not lazy and param.dim() == 0 and tuple(src.shape) == (1,):
                 src = src[0]    # torch's compatibility with 0.3's 1-element "scalars"
             if not lazy and tuple(src.shape) != tuple(param.shape):
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape "
