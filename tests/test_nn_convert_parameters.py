@@ -81,3 +81,18 @@ def test_vector_to_parameters_errors():
 def test_vector_to_parameters_as_torch(vec):
     torch = pytest.importorskip("torch")
     assert _from_vector(tg, VECTORS[vec]) == _from_vector(torch, VECTORS[vec])
+
+
+def test_vector_too_short_for_the_last_parameter_changes_none(torch_ref):
+    """A vector that covers the first parameter but not the second: torch's error, and the
+    first parameter keeps its data (torch has set it before the error: tapegrad's failing
+    calls change nothing)."""
+    def run(mod):
+        p, q = mod.nn.Parameter(mod.zeros(2, 3)), mod.nn.Parameter(mod.zeros(2))
+        try:
+            mod.nn.utils.vector_to_parameters(mod.arange(7.0), [p, q])
+        except Exception as e:      # (the outcome compared: error type and message)
+            return (type(e).__name__, str(e)), p.tolist(), q.tolist()
+    err, p, q = run(tg)
+    assert err == run(torch_ref)[0]
+    assert p == [[0.0] * 3] * 2 and q == [0.0, 0.0]

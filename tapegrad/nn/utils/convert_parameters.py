@@ -21,11 +21,14 @@ def vector_to_parameters(vec, parameters):
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {typename(vec)}")
     k = 0
+    slices = []     # (all made first: a short vec changes no parameter, torch sets the first)
     for p in parameters:
         _check_param_device(p)
         n = p.numel()
-        p.data = vec[k:k + n].view_as(p).data
+        slices.append((p, vec[k:k + n].view_as(p).data))
         k += n
+    for p, data in slices:
+        p.data = data
 
 
 def _check_param_device(param):
