@@ -146,3 +146,27 @@ def test_sigint_never_splits_an_optimizer_step(name, alarm_sends_sigint):
         assert all(changed) or not any(changed), f"{sum(changed)} of {len(ps)} updated"
         interrupted += got
         assert time.monotonic() < deadline + 20, interrupted
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batch_norm_forward_that_fails_counts_no_batch(momentum, torch_ref):
+    """BatchNorm in training mode counts the batch (num_batches_tracked) before its
+    batch_norm call, which refuses one value per channel or another channel count: torch's
+    count goes up then, tapegrad's stays.  Later batches give torch's running statistics
+    (momentum=None: the cumulative average, by the count)."""
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]], np.float32)
+    results = []
+    for m in (tg, torch_ref):
+        bn = m.nn.BatchNorm1d(2, momentum=momentum)
+        bn(m.tensor(x))
+        for bad in (m.ones(1, 2), m.ones(3, 5)):
+            with pytest.raises((ValueError, RuntimeError)):
+                bn(bad)
+            if m is tg:
+                assert bn.num_batches_tracked.item() == 1
+        if m is torch_ref:
+            bn.num_batches_tracked.fill_(1)
+        bn(m.tensor(x * 2))
+        results.append([bn.num_batches_tracked.item()] + bn.running_mean.tolist()
+                       + bn.running_var.tolist())
+    np.testing.assert_allclose(*results, rtol=1e-6)

@@ -91,18 +91,22 @@ class _BatchNorm(Module):
     def forward(self, input):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+        count = self.training and self.track_running_stats and \
+            self.num_batches_tracked is not None
+        if count:
             refuse_state_update(f"{type(self).__name__} in training mode (num_batches_tracked "
                                 f"and the running statistics)")
-            with no_grad():
-                self.num_batches_tracked.add_(1)
             if self.momentum is None:       # the cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked)
+                factor = 1.0 / (float(self.num_batches_tracked) + 1)
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         keep = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if keep else None,
-                            self.running_var if keep else None, self.weight, self.bias,
-                            bn_training, factor, self.eps)
+        out = F.batch_norm(input, self.running_mean if keep else None,
+                           self.running_var if keep else None, self.weight, self.bias,
+                           bn_training, factor, self.eps)
+        if count:   # (torch counts before the call: a call that fails changes nothing here)
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+        return out
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
