@@ -15,6 +15,7 @@ version check (`Tape.rebased`), not differentiated through the old graph.
 """
 import numpy as np
 
+from ._signals import COMMIT
 from .errors import TracingError, _cast_error, _inplace_shape_error
 from .graph import _input_fn, edge_data, Node, node_for, output_nr, record_fn, resolve_edges
 from .ndops import where
@@ -138,8 +139,7 @@ def inplace_on_view(self, method, other):
         if rest and isinstance(other, Tensor):   # the operand itself, not a cast or alpha * it
             return (edge_of(other, tape),) + tuple(rest[1:])
         return rest
-    self._v[...] = r._array()
-    return rebase_on_view(self, base, flat, r, edges)
+    return rebase_on_view(self, base, flat, r, edges, write=True)
 
 
 def view_flat_positions(base, view):
@@ -150,11 +150,12 @@ def view_flat_positions(base, view):
     return flat
 
 
-def rebase_on_view(self, base, flat, r, edges):
+def rebase_on_view(self, base, flat, r, edges, write=False):
     """View `self` of `base` (at flat positions `flat`) now holds the value of recorded
-    tensor r, already written into the shared memory: the base moves to a CopySlices entry
-    (its old value where the view is not, r where it is; `edges(tape)`: the edges torch's
-    CopySlices shows after the base's old one) and the view to an `as_strided` gather of it."""
+    tensor r (written into the shared memory here with `write`, else already there): the
+    base moves to a CopySlices entry (its old value where the view is not, r where it is;
+    `edges(tape)`: the edges torch's CopySlices shows after the base's old one) and the view
+    to an `as_strided` gather of it."""
     keep = np.ones(base._shape, bool)
     keep.reshape(-1)[flat] = False
     rv = r if r._dtype is base._dtype else r.to(base._dtype)
@@ -164,7 +165,15 @@ def rebase_on_view(self, base, flat, r, edges):
     old_edge = edge_of(base, tape)
     data = edge_data(tape, (old_edge,) + tuple(edges(tape)))
     view = _gather("as_strided", new, flat, self._shape)
-    # commit: the base and the view move on
+    with COMMIT:   # (a Ctrl-C must not leave the new value under the old nodes or versions)
+        if write:
+            self._v[...] = r._array()
+        _move_on(self, base, tape, new, view, data)
+    return self
+
+
+def _move_on(self, base, tape, new, view, data):
+    """rebase_on_view's commit: the base and the view move on to their new entries."""
     record_fn(tape, new._node, CopySlices, data)
     if base._tape is not None:
         base._tape.rebased[base._node] = base._tape.n
@@ -181,7 +190,6 @@ def rebase_on_view(self, base, flat, r, edges):
         follow_retained(t, old_tape, old_node)
     view._tape.watch(self._node, self)
     regenerate_views(base, self)
-    return self
 
 
 def regenerate_views(base, done=None):

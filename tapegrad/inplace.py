@@ -13,6 +13,7 @@ from .errors import alpha_first, _cast_error, _check_broadcast, check_promotion,
 from .graph import name_entry
 from .ndops import _binary, _EXACT_INT, _quiet, _unary, where
 from .ops import BY_CODE, OPS
+from ._signals import COMMIT
 from .copyslices import edge_of, edges_as_torch, inplace_on_view, regenerate_views
 from .tape import (BUMPS, bump_version, follow_retained, NO_GRAD_VIEW, share_storage, STATE, Tape,
                    view_base)
@@ -75,6 +76,12 @@ class _InplaceMethods:
         except BaseException:
             self._v = storage
             raise
+        with COMMIT:   # (a Ctrl-C must not leave the new value under the old node or version)
+            return self._rebased(storage, r, before)
+
+    def _rebased(self, storage, r, before):
+        """_inplace_recorded's commit: the new value written into self's memory, self moved
+        to r's entry."""
         if type(storage) is float:
             self._v = r._v
         else:
@@ -126,9 +133,12 @@ class _InplaceMethods:
         if (type(value) is np.ndarray and type(sv) is np.ndarray and value.shape == sv.shape
                 and (value.dtype == sv.dtype or value.dtype.kind == "f"
                      and self._dtype.is_floating_point)):
-            sv[...] = value   # (the common cases, float into float or one dtype, of one shape)
+            # NOTE: counted before the write, as below: a Ctrl-C between the two then leaves
+            # the value unchanged under a new version (what saved it refuses), never the
+            # reverse (a changed value that a saved node would read as its own)
             self._lserial = 0
             bump_version(self)
+            sv[...] = value   # (the common cases, float into float or one dtype, of one shape)
             return self
         arr = np.asarray(value)
         dt = self._dtype
@@ -139,11 +149,15 @@ class _InplaceMethods:
         if shape != self._shape:
             raise _inplace_shape_error(self._shape, shape)
         if type(self._v) is float:
-            self._v = float(arr.reshape(-1)[0]) if arr.size == 1 else float(arr.flat[0])
+            v = float(arr.reshape(-1)[0]) if arr.size == 1 else float(arr.flat[0])
         else:
-            self._v[...] = arr.astype(dt.np, copy=False)
+            v = arr.astype(dt.np, copy=False)
         self._lserial = 0  # a later use records the new value (tape.leaf_node)
         bump_version(self)
+        if type(self._v) is float:
+            self._v = v
+        else:
+            self._v[...] = v
         return self
 
     def _inplace(self, fn, other, method=None, ufunc=None):
@@ -179,15 +193,15 @@ class _InplaceMethods:
             else:
                 b = None
             if b is not None:
-                _quiet(ufunc, sv, b, sv)
                 self._lserial = 0  # a later use records the new value (tape.leaf_node)
-                bump_version(self)
+                bump_version(self)  # (before the write: see _assign)
+                _quiet(ufunc, sv, b, sv)
                 return self
         if (type(other) is int and self._dtype is D.int64 and type(sv) is np.ndarray
                 and ufunc in _WRAPPING and -_EXACT_INT <= other <= _EXACT_INT):
-            ufunc(sv, other, out=sv)   # (a counter `n += 1`: int64 wraps around, as torch's)
             self._lserial = 0
             bump_version(self)
+            ufunc(sv, other, out=sv)   # (a counter `n += 1`: int64 wraps around, as torch's)
             return self
         with np.errstate(all="ignore"):
             return self._assign(self._applied(fn, other))
@@ -326,9 +340,9 @@ class _InplaceMethods:
         _check_overlap(self, "zero_")
         sv = self._v
         if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
-            sv.fill(0)
             self._lserial = 0  # a later use records the new value (tape.leaf_node)
-            bump_version(self)
+            bump_version(self)  # (before the write: see _assign)
+            sv.fill(0)
             return self
         return self._inplace(lambda a, b: np.zeros(a.shape, a.dtype), 0,
                              lambda x, v: _unary(OPS["zero"].code, x))
@@ -402,9 +416,10 @@ class _InplaceMethods:
                 edges_as_torch(self, old, raw)
             return
         with np.errstate(all="ignore"):
-            assign(arr, key, value.astype(self._dtype.np, copy=False))
+            value = value.astype(self._dtype.np, copy=False)
         self._lserial = 0
-        bump_version(self)
+        bump_version(self)  # (before the write: see _assign)
+        assign(arr, key, value)
 
     __iadd__ = add_
     __isub__ = sub_
@@ -509,12 +524,12 @@ def _inplace_scalar(t, sv, ufunc, other):
     v = _scalar_result(fn, sv, b, dt)
     if v is None:
         return None
+    t._lserial = 0  # a later use records the new value (tape.leaf_node)
+    bump_version(t)  # (before the write: see _assign)
     if type(t._v) is float:
         t._v = v
     else:
         t._v[...] = v
-    t._lserial = 0  # a later use records the new value (tape.leaf_node)
-    bump_version(t)
     return t
 
 
