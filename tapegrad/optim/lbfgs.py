@@ -218,7 +218,23 @@ class LBFGS(Optimizer):
             TRACE.current.unsupported("LBFGS.step() (its closure runs a data-dependent number "
                                       "of times)")
         with no_grad():
-            return self._step(closure)
+            # a closure that raises (or a Ctrl-C) mid-step: parameters and state as before
+            # (torch keeps the moved parameters and half-updated state, and its next step
+            # then fails on a missing prev_flat_grad)
+            p0 = self._params[0]
+            state = dict(self.state.get(p0, {}))
+            versions = [p._version for p in self._params]
+            x0 = self._clone_param()
+            try:
+                return self._step(closure)
+            except BaseException:
+                if [p._version for p in self._params] != versions:
+                    self._set_param(x0)
+                if state:
+                    self.state[p0] = state
+                else:
+                    self.state.pop(p0, None)
+                raise
 
     def _step(self, closure):
         def closure_grad():
@@ -294,10 +310,7 @@ class LBFGS(Optimizer):
                     be_i = old_dirs[i].dot(r) * ro[i]
                     K.axpy(r, old_stps[i], float(dt(al[i] - be_i)))
                 state["al"] = _tensor(al)
-            if prev_flat_grad is None:
-                prev_flat_grad = flat_grad.copy()
-            else:
-                prev_flat_grad[...] = flat_grad
+            prev_flat_grad = flat_grad.copy()   # (not into the state's array: see step)
             prev_loss = loss
             if state["n_iter"] == 1:
                 t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr

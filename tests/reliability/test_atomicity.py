@@ -216,3 +216,40 @@ def test_sigint_never_splits_an_inplace_op(kind, alarm_sends_sigint):
                 want[slice(2, 40) if kind == "view" else Ellipsis] = 1.5
             assert tg.equal(x.grad, want)
         assert time.monotonic() < deadline + 20, interrupted
+
+
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+@pytest.mark.parametrize("fail_at", [2, 3])
+@pytest.mark.parametrize("exc", [ValueError, KeyboardInterrupt])
+def test_lbfgs_step_whose_closure_raises_changes_nothing(exc, fail_at, line_search,
+                                                         torch_ref):
+    """LBFGS evaluates its closure several times per step, moving the parameters between
+    them: a closure that raises at a later evaluation left them moved and the state half
+    updated (torch too, whose next step then raises TypeError).  The parameters and state
+    are put back; the next steps give torch's values of a run without the failure."""
+    def run(m, fail):
+        x = m.tensor([1.5, -0.5], requires_grad=True)
+        opt = m.optim.LBFGS([x], lr=0.5, max_iter=5, line_search_fn=line_search)
+        calls = [-100]
+
+        def closure():
+            calls[0] += 1
+            if calls[0] == fail:
+                raise exc
+            opt.zero_grad()
+            loss = ((x - 1) ** 2).sum() + (x[0] * x[1]) ** 2
+            loss.backward()
+            return loss
+        opt.step(closure)
+        state = opt.state_dict()["state"]
+        before = (x.tolist(), repr(state))
+        if fail:
+            calls[0] = 0
+            with pytest.raises(exc):
+                opt.step(closure)
+            assert (x.tolist(), repr(opt.state_dict()["state"])) == before
+            calls[0] = -100
+        for _ in range(2):
+            opt.step(closure)
+        return x.tolist()
+    np.testing.assert_allclose(run(tg, fail_at), run(torch_ref, None), rtol=1e-5)
