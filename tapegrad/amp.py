@@ -577,15 +577,20 @@ class GradScaler:
         if len(state_dict) == 0:
             raise RuntimeError("The source state dict is empty, possibly because it was saved "
                                "from a disabled instance of GradScaler.")
-        self._init_scale = state_dict["scale"]
+        # every entry read before any is set: a missing one (KeyError, as torch's) loads
+        # nothing (torch has set the scale by then)
+        scale, growth_factor, backoff_factor, growth_interval, tracker = (
+            state_dict["scale"], state_dict["growth_factor"], state_dict["backoff_factor"],
+            state_dict["growth_interval"], state_dict["_growth_tracker"])
+        self._init_scale = scale
         if self._scale is not None:
-            self._scale.fill_(state_dict["scale"])
-        self._growth_factor = state_dict["growth_factor"]
-        self._backoff_factor = state_dict["backoff_factor"]
-        self._growth_interval = state_dict["growth_interval"]
-        self._init_growth_tracker = state_dict["_growth_tracker"]
+            self._scale.fill_(scale)
+        self._growth_factor = growth_factor
+        self._backoff_factor = backoff_factor
+        self._growth_interval = growth_interval
+        self._init_growth_tracker = tracker
         if self._growth_tracker is not None:
-            self._growth_tracker.fill_(state_dict["_growth_tracker"])
+            self._growth_tracker.fill_(tracker)
 
     def __getstate__(self):
         state = self.__dict__.copy()

@@ -663,3 +663,16 @@ def test_grad_scaler_at_top_level_as_torch(torch_ref):
     # torch.GradScaler is torch.amp.GradScaler (tapegrad had only the latter)
     assert tg.GradScaler is tg.amp.GradScaler
     assert torch_ref.GradScaler is torch_ref.amp.GradScaler
+
+
+def test_load_state_dict_missing_an_entry_loads_nothing(torch_ref):
+    """A state dict without `growth_factor`: torch's KeyError, after torch has set the scale;
+    here nothing is loaded (a failing call changes nothing)."""
+    got = []
+    for M in (tg, torch_ref):
+        scaler = M.amp.GradScaler("cpu", init_scale=4.0)
+        scaler.scale(M.ones(1))     # (the scale tensor exists: load_state_dict fills it)
+        with pytest.raises(KeyError) as e:
+            scaler.load_state_dict({"scale": 2.0})
+        got.append((str(e.value), scaler.get_scale()))
+    assert got == [("'growth_factor'", 4.0), ("'growth_factor'", 2.0)]
