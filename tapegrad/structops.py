@@ -801,15 +801,18 @@ def _checked_index(fn, input, dim, index, vector):
                            "tensor")
     if not vector and not idx.ndim:
         idx = idx.reshape(1)
-    # (only index_fill takes negative indices; each op raises torch's type and text)
-    bad = idx[(idx < -n if fn == "index_fill" else idx < 0) | (idx >= n)]
+    # torch's bounds and errors: index_fill alone takes negative indices; index_add checks
+    # a 1-d self in its fast loop, index_reduce always so (no index named); the scatters
+    # raise RuntimeError
+    low = -n if fn == "index_fill" else 0
+    bad = idx[(idx < low) | (idx >= n)]
     if bad.size:
-        if fn == "index_reduce":
+        msg = f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} with size {n}"
+        if fn == "index_reduce" or fn == "index_add" and nd <= 1:
             raise IndexError("index out of range in self")
-        text = f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} with size {n}"
         if fn == "index_copy":
-            raise IndexError(f"index_copy_(): {text}")
-        raise (IndexError if fn == "index_fill" else RuntimeError)(text)
+            raise IndexError("index_copy_(): " + msg)
+        raise (IndexError if fn == "index_fill" else RuntimeError)(msg)
     if isinstance(index, Tensor) and index._recorded:
         _bake(index, "guard_value")
     return (np.where(idx < 0, idx + n, idx).reshape(-1) if vector else idx), d

@@ -391,6 +391,19 @@ ERRORS = [
     (lambda m, x: m.cat([x, m.tensor([]), m.ones(2, 2)]), RuntimeError),
     (lambda m, x: m.cat([m.tensor([]), m.tensor(1.0)]), RuntimeError),
     (lambda m, x: m.cat([m.tensor([]), x], dim=2), IndexError),
+    # out-of-range indices of the index_* and scatter families (negative ones too: only
+    # index_fill takes them), each with torch's error
+    (lambda m, x: x.index_add(1, m.tensor([0, -1]), m.ones(2, 2)), RuntimeError),
+    (lambda m, x: x[0].index_add_(0, m.tensor([0, -1]), m.ones(2)), IndexError),
+    (lambda m, x: x[0].index_add(0, m.tensor([0, 4]), m.ones(2)), IndexError),
+    (lambda m, x: x.index_copy(1, m.tensor([-1]), m.ones(2, 1)), IndexError),
+    (lambda m, x: x.index_copy_(0, m.tensor([2]), m.ones(1, 3)), IndexError),
+    (lambda m, x: x.index_reduce(1, m.tensor([-1]), m.ones(2, 1), "prod"), IndexError),
+    (lambda m, x: x.index_fill(1, m.tensor([-4]), 0.0), IndexError),
+    (lambda m, x: x.scatter(1, m.tensor([[0, 3]]), m.ones(1, 2)), RuntimeError),
+    (lambda m, x: x.scatter_(1, m.tensor([[-1]]), 2.0), RuntimeError),
+    (lambda m, x: x.scatter_add_(0, m.tensor([[2]]), m.ones(1, 3)), RuntimeError),
+    (lambda m, x: x.scatter_reduce(0, m.tensor([[2]]), m.ones(1, 3), "amax"), RuntimeError),
 ]
 
 
