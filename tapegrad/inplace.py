@@ -136,6 +136,7 @@ class _InplaceMethods:
             # NOTE: counted before the write, as below: a Ctrl-C between the two then leaves
             # the value unchanged under a new version (what saved it refuses), never the
             # reverse (a changed value that a saved node would read as its own)
+            _writable(sv)
             self._lserial = 0
             bump_version(self)
             sv[...] = value   # (the common cases, float into float or one dtype, of one shape)
@@ -152,6 +153,7 @@ class _InplaceMethods:
             v = float(arr.reshape(-1)[0]) if arr.size == 1 else float(arr.flat[0])
         else:
             v = arr.astype(dt.np, copy=False)
+            _writable(self._v)
         self._lserial = 0  # a later use records the new value (tape.leaf_node)
         bump_version(self)
         if type(self._v) is float:
@@ -193,12 +195,14 @@ class _InplaceMethods:
             else:
                 b = None
             if b is not None:
+                _writable(sv)
                 self._lserial = 0  # a later use records the new value (tape.leaf_node)
                 bump_version(self)  # (before the write: see _assign)
                 _quiet(ufunc, sv, b, sv)
                 return self
         if (type(other) is int and self._dtype is D.int64 and type(sv) is np.ndarray
                 and ufunc in _WRAPPING and -_EXACT_INT <= other <= _EXACT_INT):
+            _writable(sv)
             self._lserial = 0
             bump_version(self)
             ufunc(sv, other, out=sv)   # (a counter `n += 1`: int64 wraps around, as torch's)
@@ -340,6 +344,7 @@ class _InplaceMethods:
         _check_overlap(self, "zero_")
         sv = self._v
         if type(sv) is np.ndarray and not self._check_inplace(0):   # `p.grad.zero_()`
+            _writable(sv)
             self._lserial = 0  # a later use records the new value (tape.leaf_node)
             bump_version(self)  # (before the write: see _assign)
             sv.fill(0)
@@ -417,6 +422,7 @@ class _InplaceMethods:
             return
         with np.errstate(all="ignore"):
             value = value.astype(self._dtype.np, copy=False)
+        _writable(arr)
         self._lserial = 0
         bump_version(self)  # (before the write: see _assign)
         assign(arr, key, value)
@@ -524,6 +530,8 @@ def _inplace_scalar(t, sv, ufunc, other):
     v = _scalar_result(fn, sv, b, dt)
     if v is None:
         return None
+    if type(t._v) is not float:
+        _writable(t._v)
     t._lserial = 0  # a later use records the new value (tape.leaf_node)
     bump_version(t)  # (before the write: see _assign)
     if type(t._v) is float:
@@ -540,6 +548,19 @@ def _check_operand(fname, other):
     worth.)"""
     if not isinstance(other, OPERAND_TYPES):
         _tensor_operand(fname, other, 1)
+
+
+def _writable(arr):
+    """Refuse a write into a read-only array before the version is counted (so the failing op
+    changes nothing): torch's error where elements share memory (an expand, an as_strided
+    with a stride 0: numpy makes those read-only), numpy's for other read-only memory (a
+    frombuffer of bytes)."""
+    if not arr.flags.writeable:
+        offsets = sum(np.arange(n).reshape((-1,) + (1,) * (arr.ndim - d - 1)) * st
+                      for d, (n, st) in enumerate(zip(arr.shape, arr.strides)))
+        if np.unique(offsets).size < arr.size:
+            raise RuntimeError(errors.OVERLAP_ERROR)
+        raise ValueError("assignment destination is read-only")
 
 
 def _update_scalar(t, other, fn):

@@ -470,7 +470,7 @@ class _OpMethods:
                                    f"Target sizes: {list(sizes)}.  Tensor sizes: "
                                    f"{list(self._shape)}")
         target = tuple(o if s == -1 else s for s, o in zip(sizes, old))
-        return _strided("expand", self, lambda a: np.broadcast_to(a, target))
+        return _strided("expand", self, lambda a: _expanded(a, target))
 
     def expand_as(self, other):
         return self.expand(other.shape)
@@ -603,6 +603,15 @@ class _OpMethods:
                 refuse_inference_index(self, k)
         return _index(self, key)
 
+
+def _expanded(a, target):
+    """Array `a` broadcast to `target`: numpy's read-only view where elements share memory
+    (a size-1 dim made longer), else a writable one (the same sizes, or new leading dims
+    of size 1), as torch's expand, whose in-place ops then write into `a`."""
+    b = np.broadcast_to(a, target)
+    if a.flags.writeable and all(n <= 1 or st for n, st in zip(b.shape, b.strides)):
+        return np.lib.stride_tricks.as_strided(a, b.shape, b.strides, writeable=True)
+    return b
 
 def _absent_dtype(method, name):
     return (f"tapegrad: Tensor.{method}() converts to {name}, a dtype tapegrad does not have "

@@ -414,3 +414,35 @@ def test_integer_setitem_of_a_value_that_requires_grad_as_torch(torch_ref):
     the result has no history; tapegrad raised AttributeError after writing (bumping the
     version), or refused the cast for `i[...]`, `i[:]`."""
     assert _integer_setitem_of_grad_values(tg) == _integer_setitem_of_grad_values(torch_ref)
+
+
+def _expanded_writes(m):
+    out = []
+    for sizes in ((1, 3), (3,), (2, 3)):
+        for op in (lambda e: e.add_(1), lambda e: e.mul_(2.0), lambda e: e.copy_(m.ones(e.shape)),
+                   lambda e: e.neg_()):
+            b = m.ones(3)
+            e = b.expand(*sizes)
+            try:
+                op(e)
+                out.append((b.tolist(), b._version))
+            except RuntimeError as err:
+                out.append((str(err), b.tolist(), b._version, e._version))
+    return out
+
+
+def test_inplace_ops_of_expanded_tensors_as_torch(torch_ref):
+    """An expand that repeats no element (the same sizes, a new leading dim of size 1) is a
+    plain view torch's in-place ops write through; tapegrad's was numpy's read-only
+    broadcast (ValueError).  One that repeats elements: torch's RuntimeError, and no
+    version counted (it was counted before the failing write)."""
+    assert _expanded_writes(tg) == _expanded_writes(torch_ref)
+
+
+def test_failed_write_into_read_only_memory_counts_no_version():
+    with pytest.warns(UserWarning):
+        t = tg.frombuffer(b"\x01\x00\x00\x00\x02\x00\x00\x00", dtype=tg.int32)
+    for op in (lambda: t.add_(1), lambda: t.zero_(), lambda: t.__setitem__(0, 5)):
+        with pytest.raises(ValueError, match="read-only"):
+            op()
+        assert t._version == 0 and t.tolist() == [1, 2]

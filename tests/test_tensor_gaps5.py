@@ -172,12 +172,10 @@ def test_as_strided_is_a_view(torch_ref):
         y.mul_(10)
         assert x.tolist() == [0., 10., 20., 30., 40., 5.]
         assert x._version == y._version == 1
-    # a view that repeats elements (stride 0) refuses in-place writes: torch's RuntimeError,
-    # numpy's read-only ValueError in tapegrad (as an expand's view; docs/semantics.md)
-    with pytest.raises(RuntimeError, match="more than one element of the written-to"):
-        torch_ref.arange(6.).as_strided((2, 2), (0, 1)).add_(1)
-    with pytest.raises(ValueError, match="read-only"):
-        tg.arange(6.).as_strided((2, 2), (0, 1)).add_(1)
+    # a view that repeats elements (stride 0) refuses in-place writes: torch's RuntimeError
+    for m in (tg, torch_ref):
+        with pytest.raises(RuntimeError, match="more than one element of the written-to"):
+            m.arange(6.).as_strided((2, 2), (0, 1)).add_(1)
     # with grad, an in-place op through a view whose elements overlap is refused (torch runs
     # it, its result depending on the order of the writes: docs/semantics.md)
     z = (tg.arange(6., requires_grad=True) * 1).as_strided((2, 2), (1, 1))
