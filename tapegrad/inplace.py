@@ -3,6 +3,7 @@
 They mutate the value (so `.data`/`.grad.data` aliases and views see it) and bump the version
 counter; with autograd history they record the out-of-place op and the tensor moves to its
 entry, as torch's in-place ops rebase a tensor's grad_fn."""
+import numbers
 import struct
 
 import numpy as np
@@ -230,6 +231,7 @@ class _InplaceMethods:
 
     def add_(self, other, alpha=1):
         if not self._dtype.is_floating_point:
+            _check_operand("add_", other)
             check_promotion(self, other)
         if type(alpha) is int and alpha == 1:
             done = _update_scalar(self, other, float.__add__)
@@ -244,6 +246,7 @@ class _InplaceMethods:
 
     def sub_(self, other, alpha=1):
         if not self._dtype.is_floating_point:
+            _check_operand("sub_", other)
             check_sub(self, other)   # (torch's bool check first)
             check_promotion(self, other)
         if type(alpha) is int and alpha == 1:
@@ -270,6 +273,7 @@ class _InplaceMethods:
 
     def mul_(self, other):
         if not self._dtype.is_floating_point:
+            _check_operand("mul_", other)
             check_promotion(self, other)
         done = _update_scalar(self, other, float.__mul__)
         if done is not None:
@@ -280,6 +284,7 @@ class _InplaceMethods:
     def _inplace_div(self, other):
         """self /= other (div_ without rounding_mode: tapegrad/arith.py)."""
         if not self._dtype.is_floating_point:
+            _check_operand("div_", other)
             check_promotion(self, other, true_divide=True)
         done = _update_scalar(self, other, float.__truediv__)
         if done is not None:

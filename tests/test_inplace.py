@@ -446,3 +446,31 @@ def test_failed_write_into_read_only_memory_counts_no_version():
         with pytest.raises(ValueError, match="read-only"):
             op()
         assert t._version == 0 and t.tolist() == [1, 2]
+
+
+def _non_numeric_operands(m):
+    out = []
+    for make in (lambda: m.ones(2), lambda: m.ones(2, dtype=m.int64), lambda: m.tensor(1.0),
+                 lambda: m.ones(2, requires_grad=True) * 1):
+        for op in (lambda a: a.add_([1.0, 2.0]), lambda a: a.sub_((1, 2)),
+                   lambda a: a.mul_(None), lambda a: a.div_("x"),
+                   lambda a: a.add_([1.0, 2.0], alpha=2)):
+            a = make()
+            try:
+                op(a)
+                out.append(("accepted", a.tolist()))
+            except TypeError as e:
+                out.append((str(e), a.tolist(), a._version))
+        a = make()
+        try:
+            a += [1, 2]
+            out.append(("accepted", a.tolist()))
+        except TypeError:
+            out.append(("TypeError", a.tolist(), a._version))
+    return out
+
+
+def test_inplace_arithmetic_refuses_lists_as_torch(torch_ref):
+    """`a.add_([1.0, 2.0])`, `a += [1, 2]`: torch's TypeError (numpy added the list
+    elementwise into the tensor)."""
+    assert _non_numeric_operands(tg) == _non_numeric_operands(torch_ref)
