@@ -566,14 +566,14 @@ class _MathMethods:
 
     def cumsum_(self, dim, dtype=None):
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            _scan_dtype_in_place(self, D.as_dtype(dtype))
         def value(arr, _):
             return Tensor.cumsum(Tensor._wrap(np.array(arr, copy=True), self._dtype), dim)._array()
         return self._inplace(value, None, lambda x, _: Tensor.cumsum(x, dim))
 
     def cumprod_(self, dim, dtype=None):
         if dtype is not None:
-            dtype = D.as_dtype(dtype)
+            _scan_dtype_in_place(self, D.as_dtype(dtype))
         return _inplace_decomp(self, Tensor.cumprod, dim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1298,3 +1298,11 @@ MODULE_FUNCTIONS.update(polygamma=polygamma, norm=norm, ldexp=ldexp, ldexp_=ldex
                         isclose=isclose, allclose=allclose, equal=equal)
 del _name
 __all__ = ["MODULE_FUNCTIONS", "max_min", "vector_norm", "linalg_norm", "return_types"]
+
+
+def _scan_dtype_in_place(t, dtype):
+    """cumsum_/cumprod_'s `dtype` must be t's own, as torch's (it was ignored: the scan of an
+    integer tensor ran in its dtype where torch refuses)."""
+    if dtype is not t._dtype:
+        raise RuntimeError(f"Bad in-place call: input tensor dtype {errors._C_TYPE[t._dtype.name]}"
+                           f" and output tensor dtype {errors._C_TYPE[dtype.name]} should match")

@@ -235,3 +235,20 @@ def test_one_entry_forward_and_backward():
     assert n0 <= 3   # the leaf (and nothing else) before it
     np.testing.assert_array_equal(g.detach().numpy(), np.broadcast_to(np.arange(50, 0, -1.0),
                                                                        (20000, 50)))
+
+
+def test_inplace_scan_dtype_must_be_the_tensors_own(torch_ref):
+    """cumsum_/cumprod_ with another dtype: torch's "Bad in-place call" (the dtype was
+    ignored: an int64 tensor's cumsum_(dtype=float32) ran in int64)."""
+    def run(m):
+        out = []
+        for t, op in ((m.tensor([1, 2, 3]), lambda t: t.cumsum_(0, dtype=m.float32)),
+                      (m.ones(3), lambda t: t.cumprod_(0, dtype=m.float64)),
+                      (m.ones(3), lambda t: t.cumsum_(0, dtype=m.float32))):
+            try:
+                op(t)
+                out.append((t.tolist(), t._version))
+            except RuntimeError as e:
+                out.append((str(e), t.tolist(), t._version))
+        return out
+    assert run(tg) == run(torch_ref)
