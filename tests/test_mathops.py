@@ -670,3 +670,17 @@ def test_fast_moment_is_taken_in_its_case_only(monkeypatch):
     tg.ones(3, 1, requires_grad=True).var(1)     # (one element per result)
     tg.record(lambda x: x.std(1), x)              # (recording for replay)
     assert taken and all(r is None for r in taken)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.ones(3).lerp_(m.ones(2), 0.5), lambda m: m.lerp(m.ones(2, 3), m.ones(4), 0.5),
+    lambda m: m.ones(3).lerp(m.ones(3), m.ones(2)),
+])
+def test_lerp_broadcast_errors_name_self_first(call):
+    """torch's message names self "tensor a" (the decomposition's `end - self` named end)."""
+    msgs = []
+    for m in (tg, torch):
+        with pytest.raises(RuntimeError) as info:
+            call(m)
+        msgs.append(str(info.value))
+    assert msgs[0] == msgs[1]
