@@ -64,12 +64,31 @@ def _index_array(fn, index, name="index"):
     the recorded tape with a value guard, as `x[index]`'s."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {errors.type_name(index)}")
-    if index._dtype not in (D.int64, D.int32):
-        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index"
-                           if fn == "index_select" else
-                           "gather(): Expected dtype int32/int64 for index" if fn == "gather"
-                           else f"{fn}(): Expected dtype int64 for {name}")
+    if index._dtype is not D.int64 and (index._dtype is not D.int32 or fn in _LONG_ONLY):
+        raise _index_dtype_error(fn, index._dtype, name)
     return index._array().astype(np.int64)
+
+
+_LONG_ONLY = ("index_copy", "index_fill", "take")   # (torch takes int32 indices elsewhere)
+
+
+def _index_dtype_error(fn, dt, name):
+    """torch's error for an index tensor of dtype dt given to `fn` (each kernel words it its
+    own way; the scatter family's all name scatter)."""
+    if fn in ("index_copy", "take"):
+        return RuntimeError(f"{'index_copy_' if fn == 'index_copy' else fn}(): Expected a long "
+                            f"tensor for index, but got {dt.legacy}")
+    if fn == "index_fill":
+        return IndexError("index_fill_(): Expected dtype int64 for index.")
+    if fn in ("index_add", "index_reduce"):
+        return RuntimeError(f"{fn}_(): Expected dtype int32/int64 for index but got: "
+                            f"{dt.legacy}")
+    if fn == "index_select":
+        return RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    if fn == "gather" or fn.startswith("scatter"):
+        return RuntimeError(f"{'gather' if fn == 'gather' else 'scatter'}(): Expected dtype "
+                            f"int32/int64 for index")
+    return RuntimeError(f"{fn}(): Expected dtype int64 for {name}")
 
 
 def _where_mask(name, x, keep, value):

@@ -404,6 +404,15 @@ ERRORS = [
     (lambda m, x: x.scatter_(1, m.tensor([[-1]]), 2.0), RuntimeError),
     (lambda m, x: x.scatter_add_(0, m.tensor([[2]]), m.ones(1, 3)), RuntimeError),
     (lambda m, x: x.scatter_reduce(0, m.tensor([[2]]), m.ones(1, 3), "amax"), RuntimeError),
+    # index dtypes: int32 taken but by index_copy, index_fill and take; each kernel's message
+    (lambda m, x: x.index_copy(1, m.tensor([0], dtype=m.int32), m.ones(2, 1)), RuntimeError),
+    (lambda m, x: x.index_fill(1, m.tensor([0], dtype=m.int32), 0.0), IndexError),
+    (lambda m, x: x.take(m.tensor([0], dtype=m.int32)), RuntimeError),
+    (lambda m, x: x.index_add(1, m.tensor([0.0]), m.ones(2, 1)), RuntimeError),
+    (lambda m, x: x.index_reduce(1, m.tensor([0], dtype=m.int16), m.ones(2, 1), "prod"),
+     RuntimeError),
+    (lambda m, x: x.scatter_add(1, m.tensor([[0.0]]), m.ones(1, 1)), RuntimeError),
+    (lambda m, x: x.scatter_reduce_(1, m.tensor([[True]]), m.ones(1, 1), "sum"), RuntimeError),
 ]
 
 
