@@ -35,6 +35,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import dtypes as D
+from .errors import scalar_text
 from .exact import fma64, kernels
 
 __all__ = ["randint", "random_", "randperm", "bernoulli_scalar", "bernoulli_tensor",
@@ -226,7 +227,8 @@ def bernoulli_scalar(engine, n, p, np_dtype=np.float32):
     """`torch.empty(n, dtype).bernoulli_(p)` with a Python float p: torch 2.13's CPU kernel
     draws a double uniform u per element (random64) and writes `u < p` (in double)."""
     if not 0 <= p <= 1:
-        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got "
+                           f"p={scalar_text(p)}")
     return (uniform_double(engine, n) < float(p)).astype(np_dtype)
 
 

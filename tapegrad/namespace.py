@@ -372,7 +372,8 @@ class _NamespaceMethods:
     def geometric_(self, p, *, generator=None):
         gen = generator_of(generator, "geometric_")
         if not 0 < p < 1:
-            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got "
+                               f"p={errors.scalar_text(p)}")
         return self._fill_random(lambda: discrete_draws.geometric_(
             gen._engine, self.numel(), p, self._dtype.np), "GeometricBackward0")
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+import tapegrad as tg
 from tapegrad import discrete_draws as D
 from tapegrad.mt19937 import MT19937
 
@@ -403,3 +404,16 @@ def test_same_seed_same_draws():
               lambda e: D.multinomial(e, np.arange(1.0, 6.0), 3)):
         assert np.array_equal(f(MT19937(8)), f(MT19937(8)))
         assert not np.array_equal(f(MT19937(8)), f(MT19937(9)))
+
+
+@pytest.mark.parametrize("p", [2.0, -0.999999999, float("nan"), 1e10])
+def test_probability_errors_print_p_as_torch(p, torch_ref):
+    """torch prints p as a C++ double (2.0 as 2, 1e10 as 1e+10)."""
+    msgs = []
+    for m in (tg, torch_ref):
+        for call in (lambda t: t.bernoulli_(p), lambda t: t.geometric_(p)):
+            t = m.ones(2)
+            with pytest.raises(RuntimeError) as e:
+                call(t)
+            msgs.append((str(e.value), t._version))
+    assert msgs[:2] == msgs[2:]
