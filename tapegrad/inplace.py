@@ -405,9 +405,10 @@ class _InplaceMethods:
         try:
             target = np.shape(index_with(arr, key))
         except IndexError as e:
-            if str(e).startswith("too many indices"):   # (torch's text, as x[key]'s)
-                raise IndexError(_index_message(self, given, str(e))) from None
-            raise IndexError(str(e).replace(" for axis ", " for dimension ")) from None
+            msg = str(e)
+            if msg.startswith("too many indices") or msg.startswith("boolean index did not match"):
+                raise IndexError(_index_message(self, given, msg)) from None   # (as x[key]'s)
+            raise IndexError(msg.replace(" for axis ", " for dimension ")) from None
         value = np.asarray(value)
         err = _setitem_shape_error(value.shape, target, kind or self._dtype, advanced)
         if err is not None:

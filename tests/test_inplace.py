@@ -474,3 +474,17 @@ def test_inplace_arithmetic_refuses_lists_as_torch(torch_ref):
     """`a.add_([1.0, 2.0])`, `a += [1, 2]`: torch's TypeError (numpy added the list
     elementwise into the tensor)."""
     assert _non_numeric_operands(tg) == _non_numeric_operands(torch_ref)
+
+
+def test_setitem_mask_of_another_shape_raises_torchs_error(torch_ref):
+    """`x[mask] = v` with a mask of another shape: torch's IndexError naming the shapes (it
+    was numpy's 'boolean index did not match indexed array along axis 0 ...')."""
+    got = []
+    for m in (tg, torch_ref):
+        for x, mask in ((m.ones(3), m.tensor([True, False])),
+                        (m.ones(2, 3), m.tensor([[True, False, True]])),
+                        (m.ones(2, 3), (0, m.tensor([True])))):
+            with pytest.raises(IndexError) as e:
+                x[mask] = 1.0
+            got.append((str(e.value), x._version))
+    assert got[:3] == got[3:]
