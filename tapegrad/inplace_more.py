@@ -636,8 +636,10 @@ class _InplaceArithmeticMethods:
 
     def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
         self._check_inplace()                 # (torch's leaf error first)
+        # (mat1 @ mat2's own shape check comes first, in addmm below, as torch's)
         if isinstance(mat1, Tensor) and isinstance(mat2, Tensor) and mat1.dim() == 2 \
-                and mat2.dim() == 2 and self._shape != (mat1._shape[0], mat2._shape[1]):
+                and mat2.dim() == 2 and mat1._shape[1] == mat2._shape[0] \
+                and self._shape != (mat1._shape[0], mat2._shape[1]):
             raise RuntimeError(f"Bad in-place call: input tensor size {list(self._shape)} and "
                                f"output tensor size {[mat1._shape[0], mat2._shape[1]]} should "
                                f"match")

@@ -530,7 +530,9 @@ def _(t):
             _run(t, lambda t: t.ones(2, 3).addmm_(m1.detach(), m2.detach())),
             _run(t, lambda t: t.zeros(2, 2).addmm_(m1.detach(), m2.detach())),
             _run(t, lambda t: t.zeros(3).addmm_(m1.detach(), m2.detach())),
-            _run(t, lambda t: _leaf(t).addmm_(m1.detach(), m2.detach()))]
+            _run(t, lambda t: _leaf(t).addmm_(m1.detach(), m2.detach())),
+            # mat1 @ mat2 that cannot be multiplied: that error before the in-place size's
+            _run(t, lambda t: t.zeros(2, 2).addmm_(m2.detach(), m2.detach()))]
 
 
 @case("copysign")
