@@ -222,3 +222,38 @@ def test_state_dict_pickles_and_lambda_objects_restore():
     cyc = tg.optim.lr_scheduler.CyclicLR(_opt(tg)[0], 0.01, 0.1)
     assert "_scale_fn_ref" not in pickle.loads(pickle.dumps(cyc.state_dict()))
     assert math.isclose(cyc.get_last_lr()[0], 0.01)
+
+
+def test_a_step_whose_get_lr_raises_counts_no_epoch():
+    """LambdaLR whose function raises once: torch has counted the epoch by then (its retry
+    skips one); here the failed step changes nothing, so the retry gives torch's rates of a
+    run without the failure.  OneCycleLR past its total steps likewise keeps its epoch."""
+    rates = []
+    for mod, fail in ((tg, True), (torch, False)):
+        opt, _ = _opt(mod)
+        calls = [0]
+
+        def lam(epoch, fail=fail):
+            calls[0] += 1
+            if fail and calls[0] == 3:
+                raise ZeroDivisionError
+            return 0.5 ** epoch
+        sched = mod.optim.lr_scheduler.LambdaLR(opt, lam)
+        for _ in range(4):
+            opt.step()
+            before = sched.last_epoch, sched._step_count
+            try:
+                sched.step()
+            except ZeroDivisionError:
+                assert (sched.last_epoch, sched._step_count) == before
+                sched.step()
+        rates.append((sched.last_epoch, sched.get_last_lr()))
+    assert rates[0] == rates[1]
+    opt, _ = _opt(tg)
+    sched = tg.optim.lr_scheduler.OneCycleLR(opt, 1.0, total_steps=2)
+    opt.step()
+    sched.step()
+    sched.step()
+    with pytest.raises(ValueError):
+        sched.step()
+    assert sched.last_epoch == 2

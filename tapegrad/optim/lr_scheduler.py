@@ -168,10 +168,17 @@ class LRScheduler:
                     "schedule. See more details at "
                     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
                     UserWarning, stacklevel=2)
+        count, last = self._step_count, self.last_epoch
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        self._update_lr(epoch)
+        try:
+            self._update_lr(epoch)
+        except BaseException:
+            # a get_lr that raises (OneCycleLR past its total steps, a lambda's error): the
+            # epoch is not counted (torch's is, so a retry there skips one)
+            self._step_count, self.last_epoch = count, last
+            raise
 
     def _update_lr(self, epoch=None):
         self._get_lr_called_within_step = True
