@@ -109,9 +109,11 @@ def _traced_call(fn, tape, inputs, example_args, argn):
     call_args = list(example_args)
     for i, leaf in zip(argn, inputs):
         call_args[i] = leaf
-    prev = STATE.tape, STATE.parked, STATE.enabled
-    STATE.tape, STATE.parked, STATE.enabled = tape, CLOSED, True
     drawn = draw_state()
+    prev = STATE.tape, STATE.parked, STATE.enabled
+    # (nothing that calls between the switch and `try`: a Ctrl-C landing in a call there
+    # left this thread recording onto the dead tape, with its backwards giving no .grad)
+    STATE.tape, STATE.parked, STATE.enabled = tape, CLOSED, True
     try:
         result = fn(*call_args)
     finally:
