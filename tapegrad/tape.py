@@ -339,7 +339,10 @@ class Tape:
         import, and the reset kernel's own compile is paid by loops that make many tapes,
         not by a short program's first backward or replay).  Nothing is pooled at
         interpreter exit."""
-        arrs = self._arrays
+        try:
+            arrs = self._arrays
+        except AttributeError:   # (a Ctrl-C at the start of __init__, before its first line)
+            return
         if arrs is None or sys.is_finalizing():
             return
         n, nds = self.n, self.nds

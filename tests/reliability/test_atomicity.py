@@ -1,8 +1,10 @@
 """A failing call changes nothing: tensors, `.grad`, version counters, optimizer state and
 tapes are as before it, also when a KeyboardInterrupt stopped it (docs/reliability.md)."""
+import gc
 import os
 import random
 import signal
+import sys
 import threading
 import time
 
@@ -278,3 +280,16 @@ def test_interrupt_inside_record_leaves_eager_autograd_working(monkeypatch):
     assert _eager_backward_works()
     assert tg.record(lambda x: (x * 2).sum(), tg.ones(3)).value_and_grad(
         np.ones(3, np.float32))[0] == 6.0
+
+
+def test_a_tape_whose_init_was_interrupted_dies_quietly(monkeypatch):
+    """A KeyboardInterrupt at the very start of Tape.__init__ (seen with SIGINTs during
+    record) left an instance without its slots; its __del__ then raised AttributeError,
+    printed as 'Exception ignored in Tape.__del__'."""
+    from tapegrad.tape import Tape
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    t = Tape.__new__(Tape)
+    del t
+    gc.collect()
+    assert seen == []
