@@ -26,8 +26,15 @@ def _set(mode):
     st = STATE
     if mode == st.enabled:
         return
+    # _sync inline: no call between the switch and the parking, where a Ctrl-C would leave
+    # the mode switched with the tape open, raised from a `with`'s __enter__ (whose __exit__
+    # then never runs: grad mode stayed off for good after a no_grad block was interrupted)
     st.enabled = mode
-    _sync(st)
+    if mode and not st.inference:
+        if st.tape is CLOSED:
+            st.tape, st.parked = st.parked, CLOSED
+    elif st.tape is not CLOSED:
+        st.parked, st.tape = st.tape, CLOSED
 
 
 def _sync(st):

@@ -293,3 +293,26 @@ def test_a_tape_whose_init_was_interrupted_dies_quietly(monkeypatch):
     del t
     gc.collect()
     assert seen == []
+
+
+def test_interrupt_inside_no_grads_switch_leaves_grad_mode_on(monkeypatch):
+    """no_grad's __enter__ switched the flag, then called _sync to park the open tape: a
+    Ctrl-C landing at that call (a handler runs at a call) raised from __enter__ with the
+    flag off, and the `with` never ran __exit__: grad mode stayed off for good (found with
+    SIGINTs during load_state_dict, whose no_grad blocks run per parameter)."""
+    import tapegrad.grad_mode as M
+
+    def interrupted(st):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(M, "_sync", interrupted)
+    x = tg.ones(2, requires_grad=True)
+    y = x * 2
+    try:
+        with tg.no_grad():
+            z = y * 3
+        assert not z.requires_grad
+    except KeyboardInterrupt:
+        pass
+    finally:
+        monkeypatch.undo()
+    assert tg.is_grad_enabled() and _eager_backward_works()
