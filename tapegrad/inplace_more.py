@@ -22,6 +22,7 @@ import weakref
 import numpy as np
 
 from . import dtypes as D, errors
+from ._signals import COMMIT
 from .composed import float_power
 from .copyslices import CopySlices, edge_of, regenerate_views
 from .creation import zeros
@@ -83,10 +84,16 @@ def _inplace_view(self, view, name):
     what saved the old node is refused by backward, as torch."""
     if not self._check_inplace():
         r = view(self)
-        self._v, self._shape = r._v, r._shape
         self._lserial = 0   # a later use records the new value (tape.leaf_node)
-        bump_version(self)
+        bump_version(self)  # (before the change: a Ctrl-C between them, see inplace._assign)
+        self._v, self._shape = r._v, r._shape
         return self
+    with COMMIT:            # (a Ctrl-C must not split the count, the entry and the move)
+        return _inplace_view_recorded(self, view, name)
+
+
+def _inplace_view_recorded(self, view, name):
+    """_inplace_view with history."""
     bump_version(self)      # first: the view's entry is then entered at the new version
     r = view(self)
     tape, node = r._tape, r._node

@@ -316,3 +316,30 @@ def test_interrupt_inside_no_grads_switch_leaves_grad_mode_on(monkeypatch):
     finally:
         monkeypatch.undo()
     assert tg.is_grad_enabled() and _eager_backward_works()
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+@pytest.mark.parametrize("kind", ["plain", "result"])
+def test_sigint_never_splits_an_inplace_view_op(kind, alarm_sends_sigint):
+    """`t.unsqueeze_(0)` (an in-place change of sizes) interrupted at a random moment: the
+    new shape never comes without its version; with history the count, the entry and the
+    move to it happen together (before: 1 in ~3 interrupted calls counted the version of a
+    shape it did not set)."""
+    rng = random.Random(13)
+    x, t, root = _inplace_case(kind)
+    t0 = time.perf_counter()
+    t.unsqueeze_(0)
+    dur = time.perf_counter() - t0
+    interrupted = 0
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline or interrupted < 10:
+        x, t, root = _inplace_case(kind)
+        ver0 = t._version
+        interrupted += _run_with_sigint(lambda: t.unsqueeze_(0), rng.uniform(1e-6, 1.5 * dur))
+        changed, bumped = t.shape != (64,), t._version != ver0
+        assert bumped or not changed, "a new shape under its old version"
+        if root is not None:
+            assert bumped == changed
+            t.sum().backward()
+            assert tg.equal(x.grad, tg.ones_like(x))
+        assert time.monotonic() < deadline + 20, interrupted
