@@ -523,6 +523,9 @@ def index_select(input, dim, index):
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
     bad = idx[(idx < 0) | (idx >= n)]
     if bad.size:
+        if nd > 1 and d == 1:   # (torch's kernel for dim 1 words it its own way)
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(bad[0])} "
+                               f"axis_dim={n}")
         raise IndexError("index out of range in self")
     pos = _positions(input)
     # (of a 0-d input, a 0-d result as torch's)

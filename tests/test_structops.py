@@ -404,6 +404,9 @@ ERRORS = [
     (lambda m, x: x.scatter_(1, m.tensor([[-1]]), 2.0), RuntimeError),
     (lambda m, x: x.scatter_add_(0, m.tensor([[2]]), m.ones(1, 3)), RuntimeError),
     (lambda m, x: x.scatter_reduce(0, m.tensor([[2]]), m.ones(1, 3), "amax"), RuntimeError),
+    (lambda m, x: x.index_select(1, m.tensor([0, 3])), RuntimeError),
+    (lambda m, x: x.index_select(-1, m.tensor([-1])), RuntimeError),
+    (lambda m, x: x.index_select(0, m.tensor([2])), IndexError),
     # index dtypes: int32 taken but by index_copy, index_fill and take; each kernel's message
     (lambda m, x: x.index_copy(1, m.tensor([0], dtype=m.int32), m.ones(2, 1)), RuntimeError),
     (lambda m, x: x.index_fill(1, m.tensor([0], dtype=m.int32), 0.0), IndexError),
