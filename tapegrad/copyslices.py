@@ -15,12 +15,12 @@ version check (`Tape.rebased`), not differentiated through the old graph.
 """
 import numpy as np
 
-from ._signals import COMMIT
 from .errors import TracingError, _cast_error, _inplace_shape_error
 from .graph import _input_fn, edge_data, Node, node_for, output_nr, record_fn, resolve_edges
 from .ndops import where
 from .ops import OPS
 from .recording import _record_start, _result
+from ._signals import COMMIT
 from .tape import bump_version, follow_retained, input_node, registered_views, view_base
 from .tensor import NODIFF, Tensor, tensor_methods
 from . import dtypes as D, errors
