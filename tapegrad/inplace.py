@@ -3,7 +3,6 @@
 They mutate the value (so `.data`/`.grad.data` aliases and views see it) and bump the version
 counter; with autograd history they record the out-of-place op and the tensor moves to its
 entry, as torch's in-place ops rebase a tensor's grad_fn."""
-import numbers
 import struct
 
 import numpy as np
