@@ -1,17 +1,17 @@
 """A failing call changes nothing: tensors, `.grad`, version counters, optimizer state and
 tapes are as before it, also when a KeyboardInterrupt stopped it (docs/reliability.md)."""
 import gc
-import os
 import random
 import signal
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 
 import tapegrad as tg
+
+from .sigint import run_with_sigint
 
 OPTIMIZERS = {
     "SGD": lambda m, groups: m.optim.SGD(groups, lr=0.1, momentum=0.9),
@@ -90,38 +90,6 @@ def test_first_step_failing_leaves_no_momentum_buffer():
     assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
 
 
-def _run_with_sigint(fn, delay):
-    """fn() with a real SIGINT sent after `delay` seconds (by SIGALRM's handler); True if a
-    KeyboardInterrupt came (as tests/reliability/test_signals.py)."""
-    got = False
-    try:
-        signal.setitimer(signal.ITIMER_REAL, delay)
-        fn()
-    except KeyboardInterrupt:
-        got = True
-    while True:
-        try:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            for _ in range(10):
-                time.sleep(0)
-            return got
-        except KeyboardInterrupt:
-            got = True
-
-
-@pytest.fixture
-def alarm_sends_sigint():
-    assert threading.current_thread() is threading.main_thread()
-    old_alrm = signal.signal(signal.SIGALRM, lambda s, f: os.kill(os.getpid(), signal.SIGINT))
-    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old_alrm)
-        signal.signal(signal.SIGINT, old_int)
-
-
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
 @pytest.mark.parametrize("name", ["SGD", "Adam"])
 def test_sigint_never_splits_an_optimizer_step(name, alarm_sends_sigint):
@@ -143,7 +111,7 @@ def test_sigint_never_splits_an_optimizer_step(name, alarm_sends_sigint):
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline or interrupted < 10:
         before = [p.tolist() for p in ps]
-        got = _run_with_sigint(opt.step, rng.uniform(1e-6, 1.3 * dur))
+        got = run_with_sigint(opt.step, rng.uniform(1e-6, 1.3 * dur))
         changed = [p.tolist() != b for p, b in zip(ps, before)]
         assert all(changed) or not any(changed), f"{sum(changed)} of {len(ps)} updated"
         interrupted += got
@@ -206,7 +174,7 @@ def test_sigint_never_splits_an_inplace_op(kind, alarm_sends_sigint):
     while time.monotonic() < deadline or interrupted < 10:
         x, t, root = _inplace_case(kind)
         v0, ver0 = t.detach().clone(), t._version
-        interrupted += _run_with_sigint(lambda: t.mul_(1.5), rng.uniform(1e-6, 1.5 * dur))
+        interrupted += run_with_sigint(lambda: t.mul_(1.5), rng.uniform(1e-6, 1.5 * dur))
         changed = not tg.equal(v0, t.detach())
         bumped = t._version != ver0
         assert bumped or not changed, "a changed value under its old version"
@@ -335,7 +303,7 @@ def test_sigint_never_splits_an_inplace_view_op(kind, alarm_sends_sigint):
     while time.monotonic() < deadline or interrupted < 10:
         x, t, root = _inplace_case(kind)
         ver0 = t._version
-        interrupted += _run_with_sigint(lambda: t.unsqueeze_(0), rng.uniform(1e-6, 1.5 * dur))
+        interrupted += run_with_sigint(lambda: t.unsqueeze_(0), rng.uniform(1e-6, 1.5 * dur))
         changed, bumped = t.shape != (64,), t._version != ver0
         assert bumped or not changed, "a new shape under its old version"
         if root is not None:

@@ -3,13 +3,14 @@ accumulated, and a backward it interrupted can be retried (issue #9, item 3)."""
 import os
 import random
 import signal
-import threading
 import time
 
 import numpy as np
 import pytest
 
 import tapegrad as tg
+
+from .sigint import run_with_sigint
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
 
@@ -48,38 +49,6 @@ def _state(before, after, step):
     return 1
 
 
-def _run_with_sigint(fn, delay):
-    """Run fn() with a real SIGINT sent to this process after `delay` seconds (by SIGALRM's
-    handler); True if a KeyboardInterrupt came.  Nothing of the signal outlives the call."""
-    got = False
-    try:
-        signal.setitimer(signal.ITIMER_REAL, delay)
-        fn()
-    except KeyboardInterrupt:
-        got = True
-    while True:  # disarm, and let a SIGALRM/SIGINT already on its way arrive here
-        try:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            for _ in range(10):
-                time.sleep(0)
-            return got
-        except KeyboardInterrupt:
-            got = True
-
-
-@pytest.fixture
-def alarm_sends_sigint():
-    assert threading.current_thread() is threading.main_thread()
-    old_alrm = signal.signal(signal.SIGALRM, lambda s, f: os.kill(os.getpid(), signal.SIGINT))
-    old_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old_alrm)
-        signal.signal(signal.SIGINT, old_int)
-
-
 def _time_backward():
     scal, vec = _leaves()
     best = 1.0
@@ -106,7 +75,7 @@ def test_sigint_never_splits_a_backward(alarm_sends_sigint):
         rounds += 1
         y = _loss(scal, vec)
         before = _grads(leaves)
-        got = _run_with_sigint(y.backward, rng.uniform(1e-6, 1.3 * dur))
+        got = run_with_sigint(y.backward, rng.uniform(1e-6, 1.3 * dur))
         state = _state(before, _grads(leaves), step)
         if not got:
             assert state == 1
@@ -132,7 +101,7 @@ def test_sigint_during_grad_with_retain_graph(alarm_sends_sigint):
     dur = _time_backward()
     hits = 0
     for _ in range(60):
-        hits += _run_with_sigint(lambda: tg.autograd.grad(y, leaves, retain_graph=True),
+        hits += run_with_sigint(lambda: tg.autograd.grad(y, leaves, retain_graph=True),
                                  rng.uniform(1e-6, 1.3 * dur))
         got = tg.autograd.grad(y, leaves, retain_graph=True)
         assert all(np.array_equal(np.array(g.tolist()), r) for g, r in zip(got, ref))
