@@ -1560,8 +1560,8 @@ def inference_as(t, src):
 def bump_version(t):
     """Record an in-place change of t: enter its own node first (so a backward expects the
     version it had when that node took its value), then count the change.  An inference
-    tensor outside inference mode: torch's error, after the change (as torch's, whose
-    version bump comes after the kernel)."""
+    tensor outside inference mode: torch's error (called before the write, so the tensor is
+    left as it was; torch's comes after its kernel)."""
     if INFERENCE_MADE[0] and getattr(t, "_flags", 0) & INFERENCE_TENSOR and not STATE.inference:
         raise RuntimeError(errors.INFERENCE_INPLACE)
     if STATE.parked.recording:

@@ -305,7 +305,6 @@ def test_frombuffer_read_only_warns():
 def test_set_flush_denormal(torch_ref):
     assert tg.set_flush_denormal(True) is False and tg.set_flush_denormal(False) is False
     assert _err(lambda: tg.set_flush_denormal(1)) == _err(lambda: torch_ref.set_flush_denormal(1))
-    assert not hasattr(tg, "is_inference")     # (tapegrad does not mark inference tensors)
 
 
 # ---- nn: adaptive max pooling with indices, CrossMapLRN2d ---------------------------------------
