@@ -30,7 +30,7 @@ import numpy as np
 from . import decomps, dtypes as D, errors, return_types
 from .creation import zeros
 from .graph import show_edges
-from .ndops import where
+from .ndops import _binary, where
 from .ops import OPS
 from .recording import _record_start, _result
 from .stdsort import quick_select, std_nth_element, std_partial_sort, std_sort
@@ -870,9 +870,15 @@ def _index_fill(input, dim, index, value):
 
 
 
-def _write_last(name, input, src, tgt, sel):
+# NOTE: where an index repeats, torch's scatter writes one of the values (here the last) but
+# its source gradient is grad.gather(dim, index): every element written to a position gets
+# that position's gradient.  The written value is then straight_through(sum of all writes,
+# last write): its value, the sum's gradient.
+def _write_last(name, input, src, tgt, sel, every=None):
     """input with flat positions `tgt` replaced by src's flat elements `sel` (each position's
-    last write), recorded as decomposition row `name` when either needs a gradient."""
+    last write), recorded as decomposition row `name` when either needs a gradient; with
+    `every` (src's flat elements, their flat positions: more than one per position), each
+    written element gets its position's gradient."""
     _same_dtype(name, input, src)
     if not (input._recorded or src._recorded) or _record_start(input, src) is None:
         out = np.array(input._array())
@@ -884,13 +890,16 @@ def _write_last(name, input, src, tgt, sel):
     def body(T, x, s):
         base = _pre_read(x)
         put = index_scatter(_gather("take", s, sel), x._shape, tgt)
+        if every is not None:
+            summed = index_scatter(_gather("take", s, every[0]), x._shape, every[1])
+            put = _binary(OPS["straight_through"].code, summed, put)
         return where(Tensor._wrap(keep.reshape(x._shape), D.bool_), base, put)
     return decomps.record(name, body, KIND_OPS, input, src, edges=(input, src))
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with src's elements (or value) written at index along dim (ScatterBackward0, or
-    ScatterBackward1 for a value).  A repeated index writes the last of its values; its
-    gradient then goes to that one (torch: to every one written there)."""
+    ScatterBackward1 for a value).  A repeated index writes the last of its values; each of
+    them gets the position's gradient, as torch's."""
     if reduce is not None:   # (the reduce forms: tapegrad/scatter_reduce.py)
         raise NotImplementedError("tapegrad: structops.scatter is the plain form; "
                                   "tapegrad.scatter takes reduce=")
@@ -911,7 +920,8 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     # the last write to each position wins
     tgt, first = np.unique(flat_out[::-1], return_index=True)
     sel = flat_src[::-1][first]
-    return _write_last("scatter", input, src, tgt, sel)
+    return _write_last("scatter", input, src, tgt, sel,
+                       (flat_src, flat_out) if len(tgt) < len(flat_out) else None)
 
 
 # torch's messages for a source of another dtype than the tensor written into
@@ -982,8 +992,10 @@ def index_copy(input, dim, index, source):
     idx, d = _checked_index("index_copy", input, dim, index, True)
     out_pos = _index_grid(input._shape, d, idx).reshape(-1)
     tgt, first = np.unique(out_pos[::-1], return_index=True)
-    sel = np.arange(len(out_pos))[::-1][first]
-    return _write_last("index_copy", input, source, tgt, sel)
+    every = np.arange(len(out_pos))
+    sel = every[::-1][first]
+    return _write_last("index_copy", input, source, tgt, sel,
+                       (every, out_pos) if len(tgt) < len(out_pos) else None)
 
 
 # ---- values without gradient --------------------------------------------------------------

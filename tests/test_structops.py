@@ -544,3 +544,28 @@ def test_median_of_huge_and_infinite_ties_as_torch(vals, dtype, torch_ref):
             y.backward()
             out.append((repr(y.item()), x.grad.tolist()))
     assert out[:2] == out[2:]
+
+
+def test_scatter_with_repeated_indices_gives_every_source_its_gradient(torch_ref):
+    # a repeated index writes one value, and torch's source gradient is grad.gather(dim,
+    # index): every element written there gets it.  tapegrad gave it to the last one only
+    # (s.grad [0, 2, 3] where torch's is [2, 2, 3])
+    def run(lib, index):
+        s = lib.arange(6.0, dtype=lib.float64).reshape(2, 3).requires_grad_()
+        x = lib.zeros(2, 3, dtype=lib.float64, requires_grad=True)
+        z = (x * 1).scatter(1, lib.tensor(index), s)
+        w = lib.arange(1.0, 7.0, dtype=lib.float64).reshape(2, 3)
+        gs, gx = lib.autograd.grad((z * w).sum(), (s, x))
+        return z.tolist(), gs.tolist(), gx.tolist()
+    for index in ([[0, 0, 2], [1, 1, 1]], [[2, 0, 2], [0, 1, 2]], [[0, 1, 2], [2, 1, 0]]):
+        assert run(tg, index) == run(torch_ref, index), index
+    w = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)
+    f = lambda s: (tg.zeros(3, dtype=tg.float64).scatter(0, tg.tensor([1, 1, 2]), s) * w).sum()
+    for lib in (tg, torch_ref):   # (index_copy's source gradient is grad.index_select)
+        s = lib.arange(6.0, dtype=lib.float64).reshape(3, 2).requires_grad_()
+        z = lib.zeros(2, 2, dtype=lib.float64).index_copy(0, lib.tensor([1, 1, 0]), s)
+        (z * lib.arange(1.0, 5.0, dtype=lib.float64).reshape(2, 2)).sum().backward()
+        assert s.grad.tolist() == [[3.0, 4.0], [3.0, 4.0], [1.0, 2.0]]
+    tape = tg.record(f, tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64))
+    _, (g,) = tape.value_and_grad(np.array([4.0, 5.0, 6.0]))
+    assert g.tolist() == [2.0, 2.0, 3.0]
