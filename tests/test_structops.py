@@ -555,8 +555,8 @@ def test_scatter_with_repeated_indices_gives_every_source_its_gradient(torch_ref
         x = lib.zeros(2, 3, dtype=lib.float64, requires_grad=True)
         z = (x * 1).scatter(1, lib.tensor(index), s)
         w = lib.arange(1.0, 7.0, dtype=lib.float64).reshape(2, 3)
-        gs, gx = lib.autograd.grad((z * w).sum(), (s, x))
-        return z.tolist(), gs.tolist(), gx.tolist()
+        gs, gx = lib.autograd.grad((z * w).sum(), (s, x), create_graph=True)
+        return z.tolist(), gs.tolist(), gx.tolist(), gs.requires_grad
     for index in ([[0, 0, 2], [1, 1, 1]], [[2, 0, 2], [0, 1, 2]], [[0, 1, 2], [2, 1, 0]]):
         assert run(tg, index) == run(torch_ref, index), index
     w = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)
