@@ -35,6 +35,7 @@ import numpy as np
 from . import devices, dtypes as D
 from .parameter import Parameter
 from .tensor import Size, Tensor
+from .tracing import _bake
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
            "safe_globals"]
@@ -132,7 +133,10 @@ class _Pickler(pickle._Pickler):
 
     def _storage(self, t):
         """(storage, offset, stride) of tensor t: the root array its array views, when that
-        is laid out flat in memory; else a contiguous copy of its own."""
+        is laid out flat in memory; else a contiguous copy of its own.  (While recording, a
+        traced value saved becomes a guard: what is loaded back is a constant of the tape.)"""
+        if t._recorded:
+            _bake(t, "guard_value")
         dt, v = t._dtype, t._v
         if type(v) is not float and v.size:
             root = v

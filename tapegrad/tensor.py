@@ -359,6 +359,8 @@ class Tensor(metaclass=_TensorMeta):
         if self.requires_grad and not value._dtype.is_floating_point:
             raise RuntimeError("data set to a tensor that requires gradients must be floating "
                                "point or complex dtype")
+        if value._recorded:   # (while recording: the value is a constant of the tape)
+            _bake(value, "guard_value")
         self._v = value._materialize() if type(value._v) is not float else value._v
         self._dtype = value._dtype
         self._shape = value._shape
@@ -486,12 +488,18 @@ class Tensor(metaclass=_TensorMeta):
     # torch's: a new leaf holding the values, requires_grad kept, no .grad and no place on a
     # tape (copied slot by slot, a copy kept this tensor's leaf node: its gradient came here).
     # copy.copy shares the memory, as torch's (the same array); pickle writes the values.
+    # While recording, a copy is a constant of the tape: the traced value it holds becomes a
+    # guard (a replay where it differs raises BranchChanged), as `.numpy()`.
     def __reduce_ex__(self, protocol):
+        if self._recorded:
+            _bake(self, "guard_value")
         return _rebuild, (type(self), self._v, self._dtype, self._shape, self.requires_grad)
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:
             raise RuntimeError(errors.DEEPCOPY_NON_LEAF)
+        if self._recorded:
+            _bake(self, "guard_value")
         new = memo.get(id(self))
         if new is None:
             v = self._v

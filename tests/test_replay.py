@@ -1,11 +1,14 @@
 """Record once, replay many: replayed values and gradients equal eager ones at new points;
 guards catch changed branches; compile re-records; save/load, batch and jacobian."""
+import io
 import json
 import math
 import os
+import pickle
 import subprocess
 import sys
 import warnings
+from copy import deepcopy
 
 import numpy as np
 import pytest
@@ -1448,3 +1451,33 @@ def test_backward_inside_a_recorded_function_is_refused():
         loss.backward(retain_graph=True)
         return (x * w.grad).sum()
     _replays_as_eager(g, [1.0, 2.0], [[3.0, 5.0]])
+
+
+def _saved_and_loaded(t):
+    buf = io.BytesIO()
+    tg.save(t, buf)
+    buf.seek(0)
+    return tg.load(buf)
+
+
+def _set_data(x):
+    y = tg.zeros(3, dtype=tg.float64)
+    y.data = x.detach() * 2
+    return y
+
+
+@pytest.mark.parametrize("copy_of", [lambda x: deepcopy(x.detach()),
+                                     lambda x: pickle.loads(pickle.dumps(x.detach())),
+                                     lambda x: _saved_and_loaded(x.detach()), _set_data],
+                         ids=["deepcopy", "pickle", "save_load", "set_data"])
+def test_copies_leaving_the_tape_are_guarded(copy_of):
+    # a copy of a traced value (deepcopy, pickle, save/load, `.data =`) was a constant of
+    # the tape with no guard: a replay elsewhere reused the recorded values silently
+    f = lambda x: (x * copy_of(x)).sum() + (x ** 2).sum()
+    tape = tg.record(f, tg.tensor([0.5, -1.5, 2.0], dtype=tg.float64))
+    x0 = tg.tensor([0.5, -1.5, 2.0], dtype=tg.float64)
+    assert tape(x0).item() == f(x0).item()
+    with pytest.raises(tg.BranchChanged):
+        tape(tg.tensor([3.0, 1.0, -2.0], dtype=tg.float64))
+    value, _ = tg.compile(f)(tg.tensor([3.0, 1.0, -2.0], dtype=tg.float64))
+    assert value.item() == f(tg.tensor([3.0, 1.0, -2.0], dtype=tg.float64)).item()
