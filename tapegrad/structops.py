@@ -161,10 +161,15 @@ def sort(input, dim=-1, descending=False, stable=False):
     return return_types.sort((values, indices))
 
 
+# NOTE: besides the order, where neighbours tie is guarded (guard_all pins the recorded
+# pattern): the order of tied elements, and so where their gradients go, is chosen at the
+# recording point, so a replay point with a tie the recording had not (or without one it
+# had) raises BranchChanged.
 def _guard_sorted(values, d, descending):
     n = values._shape[d]
     lo, hi = values.narrow(d, 0, n - 1), values.narrow(d, 1, n - 1)
     _all(hi <= lo if descending else hi >= lo)
+    _all(hi != lo)
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
