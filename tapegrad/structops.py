@@ -217,6 +217,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         m = values.narrow(d, k - 1, 1)
         beyond = (input > m, values > m) if largest else (input < m, values < m)
         bool(beyond[0].sum() == beyond[1].sum())
+        bool((input == m).sum() == (values == m).sum())   # (no tie left out: _guard_sorted)
     return return_types.topk((values, indices))
 
 
@@ -316,6 +317,7 @@ def _kth(name, x, k, d, keepdim, tuple_type):
         guard_nans(x)
         _all((x < v).sum(d) <= k - 1)
         _all((x <= v).sum(d) >= k)
+        _all((x == v).sum(d) == 1)   # (ties at the k-th value: see _guard_sorted's NOTE)
     return values if tuple_type is None else tuple_type((values, indices))
 
 

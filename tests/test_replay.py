@@ -1501,3 +1501,24 @@ def test_sort_replays_at_new_ties_are_guarded():
             except tg.BranchChanged:
                 continue
             assert value == f(x).item() and grad.tolist() == x.grad.tolist(), (rec, p)
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: x.kthvalue(2).values * 3,
+    lambda x: (x.topk(2).values * tg.tensor([1.0, 3.0], dtype=x.dtype)).sum(),
+    lambda x: x.median() * 2], ids=["kthvalue", "topk", "median"])
+def test_ties_at_the_kth_value_are_guarded(f):
+    # a tie of the k-th value with another element, new at a replay point, left the
+    # gradient on the recorded element where eager picks another
+    for rec in ([2.0, -1.0, 0.5, 1.0], [1.0, -1.0, 0.0, 1.0]):
+        tape = tg.record(f, tg.tensor(rec, dtype=tg.float64))
+        tape.value_and_grad(np.array(rec))   # (its own point holds)
+        for p in ([1.0, 1.0, 1.0, 1.0], [1.0, -1.0, 0.0, 1.0], [0.0, 0.0, 1.0, -1.0],
+                  [-1.2, 0.7, 0.05, 2.4], [2.0, 2.0, -1.0, -1.0]):
+            x = tg.tensor(p, dtype=tg.float64, requires_grad=True)
+            f(x).backward()
+            try:
+                value, (grad,) = tape.value_and_grad(np.array(p))
+            except tg.BranchChanged:
+                continue
+            assert value == f(x).item() and grad.tolist() == x.grad.tolist(), (rec, p)
