@@ -118,10 +118,7 @@ def inplace_on_view(self, method, other):
     if getattr(self, "_flags", 0) & NODIFF and not getattr(base, "_flags", 0) & NODIFF:
         # (only while recording is a detach() a view): torch changes the base's value and
         # keeps its history, which a CopySlices entry would differentiate through
-        raise TracingError(
-            "tapegrad.record: an in-place change of a traced tensor that the tape does not "
-            "record (through a detach()ed alias): make it on a clone, or outside the recorded "
-            "function")
+        raise TracingError(errors.UNRECORDED_CHANGE)
     if isinstance(other, Tensor) and other._dtype is not self._dtype \
             and self._dtype.is_floating_point:
         other = other.to(self._dtype)

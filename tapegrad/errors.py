@@ -203,6 +203,14 @@ class TracingError(RuntimeError):
     """Strict recording refused to turn a traced value into a Python value."""
 
 
+# An in-place change of a traced tensor that the recording tape has no entry for (tape.py,
+# copyslices.py): torch changes the value and keeps the tensor's history
+UNRECORDED_CHANGE = (
+    "tapegrad.record: an in-place change of a traced tensor that the tape does not record "
+    "(under no_grad or inference_mode, or through a detach()ed alias): a replay would not "
+    "make it again; make it with grad mode on, on a clone, or outside the recorded function")
+
+
 class NotAnOperand(TypeError):
     """An operand of an arithmetic op that is no tensor, number or array: Python's operators
     return NotImplemented for it (the other operand's method is tried then, as with torch's,

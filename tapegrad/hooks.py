@@ -552,22 +552,14 @@ def _split_pause(tape, p, arr, vjp, reached, pre, post):
     h, node = p.h, p.node
     if not (pre or post):
         return None
+    spans = _piece_spans(p)
     with set_grad_enabled(False):
-        grads, start = [], 0
-        for (_, shape), got in zip(p.outputs, reached):
-            size = int(np.prod(shape))
-            grads.append(Tensor._wrap(arr[start:start + size].astype(h.dtype.np).reshape(shape),
-                                      h.dtype) if got else None)
-            start += size
-        grads = tuple(grads)
+        grads = tuple(Tensor._wrap(arr[a:b].astype(h.dtype.np).reshape(shape), h.dtype)
+                      if got else None for (shape, a, b), got in zip(spans, reached))
         if pre:
             grads = run_node_prehooks(h.pre, grads)
-            start = 0
-            for (_, shape), gk in zip(p.outputs, grads):
-                size = int(np.prod(shape))
-                arr[start:start + size] = 0.0 if gk is None else \
-                    np.asarray(gk._array(), np.float64).reshape(-1)
-                start += size
+            for (_, a, b), gk in zip(spans, grads):
+                arr[a:b] = 0.0 if gk is None else np.asarray(gk._array(), np.float64).reshape(-1)
         if not post:
             return None
         g = Tensor._wrap(arr.astype(h.dtype.np), h.dtype)
@@ -578,15 +570,22 @@ def _split_pause(tape, p, arr, vjp, reached, pre, post):
         return added, {s for s in slots if s >= 0} - {s for s, _ in added}
 
 
+def _piece_spans(p):
+    """[(shape, start, stop)] of a split entry's pieces in its packed gradient."""
+    spans, start = [], 0
+    for _, shape in p.outputs:
+        stop = start + int(np.prod(shape))
+        spans.append((shape, start, stop))
+        start = stop
+    return spans
+
+
 def _split_graph_grads(p, g, reached):
     """A split entry's packed gradient g (a recorded tensor) as one gradient per piece, None
     where a piece got none (graph_pause)."""
-    flat, grads, start = g.reshape(-1), [], 0
-    for (_, shape), got in zip(p.outputs, reached):
-        size = int(np.prod(shape))
-        grads.append(flat[start:start + size].reshape(shape) if got else None)
-        start += size
-    return tuple(grads)
+    flat = g.reshape(-1)
+    return tuple(flat[a:b].reshape(shape) if got else None
+                 for (shape, a, b), got in zip(_piece_spans(p), reached))
 
 
 def _split_graph_packed(p, grads, like):

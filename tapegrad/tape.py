@@ -1525,11 +1525,7 @@ def _refuse_unrecorded_change(t, tape):
     only, every replay computing t as before: TracingError where t is traced on it (a
     result or an input; constants it read: Tape.changed_constants, at the end)."""
     if t._tape is tape or t._tape is None and id(t) in tape.input_ids:
-        raise TracingError(
-            "tapegrad.record: an in-place change of a traced tensor that the tape does not "
-            "record (under no_grad or inference_mode, or through a detach()ed alias): a "
-            "replay would not make it again; make it with grad mode on, on a clone, or "
-            "outside the recorded function")
+        raise TracingError(errors.UNRECORDED_CHANGE)
 
 
 def refuse_inference_save(t):
